@@ -1,0 +1,1 @@
+"""CLI command modules: parse options, call `solver`, format results. No business logic."""

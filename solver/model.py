@@ -1,0 +1,637 @@
+"""The default behaviour model: what "expected recovery" means (SPEC §4).
+
+For a schedule of payments ``p_1 … p_T`` and exposures ``EAD_t`` (the balance before
+month t's payment) the model gives, month by month:
+
+* expected income ``Ī_t = income + (income_normal − income)·min(1, t / recovery_months)``;
+* affordability ``a_t = P(I_t ≥ p_t + expenses + other_debt)`` with lognormal income of
+  mean ``Ī_t`` and coefficient of variation ``cv``;
+* default hazard ``h_t = h0 + (1 − h0)·κ·(1 − a_t)`` (``h0`` by risk tier), survival
+  ``S_t = Π (1 − h_k)``;
+* recovery on default ``R_t = min(EAD_t, C_t) + ρ·max(0, EAD_t − C_t)`` with collateral
+  proceeds ``C_t = max(0, V0·(1 − d)^((t+L)/12)·(1 − auction_discount) − repo_cost)``
+  received ``L`` months later;
+* ``NPV = Σ δ^t S_t p_t + Σ δ^(t+L) S_{t−1} h_t R_t`` with ``δ = 1/(1 + cof/12)``.
+
+After the schedule's last month the loan is closed: no hazard, no payments. Derived
+figures (documented here because every command reports them):
+
+* ``pd_12m = 1 − S_min(12, T)``, ``pd_life = 1 − S_T``;
+* ``expected_loss = Σ S_{t−1} h_t (EAD_t − R_t)``: the expected exposure at default not
+  recovered, in nominal CNY (undiscounted, as credit-risk EL = PD·LGD·EAD is);
+* ``expected_recovery = Σ δ^(t+L) S_{t−1} h_t R_t``: the recovery part of the NPV.
+
+The model is pluggable: anything with the :class:`BehaviourModelProtocol` methods can be
+passed where a :class:`BehaviourModel` is expected. Everything is vectorised over
+schedules (rows) and months (columns); the only Python loop is over months when the
+default exposures are rolled forward.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+from scipy.special import ndtr
+
+from solver.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from solver.money import Schedule
+
+TIERS = ("A", "B", "C", "D", "E")
+
+DEFAULT_BASE_HAZARD: dict[str, float] = {"A": 0.002, "B": 0.004, "C": 0.008, "D": 0.015, "E": 0.03}
+
+
+def _frozen(values: np.ndarray) -> np.ndarray:
+    values.setflags(write=False)
+    return values
+
+
+@dataclass(frozen=True)
+class BehaviourModel:
+    """Parameters of the default behaviour model (SPEC §4); load with :meth:`from_toml`.
+
+    Parameters
+    ----------
+    base_hazard
+        Base monthly default hazard ``h0`` by risk tier A–E.
+    kappa
+        Share of unaffordable months that end in default (κ).
+    recovery_lag_months
+        Months ``L`` from default to the collateral proceeds (and the unsecured recovery).
+    vehicle_depreciation
+        Annual used-car value loss ``d``.
+    auction_discount
+        Haircut on the depreciated vehicle value at auction.
+    repo_cost
+        Repossession and sale cost in CNY.
+    unsecured_recovery
+        Share ``ρ`` of the exposure not covered by collateral that is recovered.
+    cost_of_funds
+        Bank cost of funds (annual); the monthly discount factor is ``1/(1 + cof/12)``.
+    """
+
+    base_hazard: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_BASE_HAZARD))
+    kappa: float = 0.2
+    recovery_lag_months: int = 4
+    vehicle_depreciation: float = 0.15
+    auction_discount: float = 0.25
+    repo_cost: float = 3000.0
+    unsecured_recovery: float = 0.10
+    cost_of_funds: float = 0.03
+
+    def __post_init__(self) -> None:
+        hazards = dict(self.base_hazard)
+        missing = [t for t in TIERS if t not in hazards]
+        if missing:
+            raise ValueError(f"base_hazard must give every tier A-E, missing {missing}")
+        for tier, h in hazards.items():
+            if tier not in TIERS:
+                raise ValueError(f"base_hazard has unknown tier {tier!r}; tiers are A-E")
+            if not (0.0 <= float(h) < 1.0) or math.isnan(float(h)):
+                raise ValueError(f"base_hazard.{tier} must be in [0, 1), got {h}")
+        object.__setattr__(self, "base_hazard", {t: float(hazards[t]) for t in TIERS})
+        for name, lo, hi in (
+            ("kappa", 0.0, 1.0),
+            ("vehicle_depreciation", 0.0, 1.0),
+            ("auction_discount", 0.0, 1.0),
+            ("unsecured_recovery", 0.0, 1.0),
+            ("cost_of_funds", -0.5, 1.0),
+        ):
+            value = float(getattr(self, name))
+            if not (lo <= value <= hi):
+                raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
+            object.__setattr__(self, name, value)
+        if float(self.repo_cost) < 0:
+            raise ValueError(f"repo_cost must be >= 0, got {self.repo_cost}")
+        object.__setattr__(self, "repo_cost", float(self.repo_cost))
+        lag = self.recovery_lag_months
+        if int(lag) != lag or lag < 0:
+            raise ValueError(f"recovery_lag_months must be a whole number >= 0, got {lag}")
+        object.__setattr__(self, "recovery_lag_months", int(lag))
+
+    @property
+    def monthly_discount(self) -> float:
+        """Monthly discount factor ``δ = 1/(1 + cof/12)``."""
+        return 1.0 / (1.0 + self.cost_of_funds / 12.0)
+
+    def hazard_of(self, tiers: Any) -> np.ndarray:
+        """Base monthly hazard for an array of tier labels."""
+        lookup = self.base_hazard
+        tiers = np.asarray(tiers, dtype=object)
+        try:
+            return np.array([lookup[t] for t in tiers.ravel()], dtype=float).reshape(tiers.shape)
+        except KeyError as exc:
+            raise ValueError(f"unknown tier {exc.args[0]!r}; tiers are A-E") from None
+
+    def replace(self, **changes: Any) -> BehaviourModel:
+        """A copy with some parameters changed (validated again)."""
+        from dataclasses import replace
+
+        return replace(self, **changes)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "<model>") -> BehaviourModel:
+        """Build from a mapping shaped like ``scenarios/behaviour.toml``."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            import difflib
+
+            hints = []
+            for key in unknown:
+                close = difflib.get_close_matches(key, sorted(known), n=1)
+                hints.append(
+                    f"{source}: unknown key {key!r}"
+                    + (f" (did you mean {close[0]!r}?)" if close else "")
+                )
+            raise InputError(f"{source}: unknown model parameter(s)", hints)
+        try:
+            kwargs = dict(data)
+            if "base_hazard" in kwargs:
+                merged = dict(DEFAULT_BASE_HAZARD)
+                merged.update(kwargs["base_hazard"])
+                kwargs["base_hazard"] = merged
+            return cls(**kwargs)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{source}: {exc}") from None
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> BehaviourModel:
+        """Load parameters from a TOML file (missing keys take the defaults)."""
+        path = Path(path)
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise InputError(f"{path}: file not found") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: not valid TOML: {exc}") from None
+        return cls.from_dict(data, source=str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain mapping in the TOML layout."""
+        out: dict[str, Any] = {
+            f.name: getattr(self, f.name) for f in fields(self) if f.name != "base_hazard"
+        }
+        out["base_hazard"] = dict(self.base_hazard)
+        return out
+
+    def to_toml(self, path: str | Path) -> None:
+        """Write the parameters as TOML (atomically)."""
+        import tomli_w
+
+        from solver.atomic import atomic_open
+
+        with atomic_open(path, "wb") as fh:
+            tomli_w.dump(self.to_dict(), fh)
+
+
+class BehaviourModelProtocol(Protocol):
+    """What the optimizers need from a behaviour model (same inputs and outputs)."""
+
+    def evaluate_batch(
+        self,
+        params: AccountParams,
+        payments: np.ndarray,
+        exposures: np.ndarray,
+        term: np.ndarray | None = None,
+    ) -> BatchEvaluation: ...
+
+
+@dataclass(frozen=True)
+class AccountParams:
+    """The per-account inputs of the behaviour model as read-only arrays of shape (n,).
+
+    Build with :meth:`from_frame` (a validated portfolio) or :meth:`from_account`.
+    """
+
+    income: np.ndarray
+    income_normal: np.ndarray
+    recovery_months: np.ndarray
+    income_cv: np.ndarray
+    expenses: np.ndarray
+    other_debt: np.ndarray
+    vehicle_value: np.ndarray
+    base_hazard: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = None
+        for f in fields(self):
+            arr = np.array(getattr(self, f.name), dtype=float, ndmin=1)
+            if n is None:
+                n = arr.shape[0]
+            if arr.shape != (n,):
+                raise ValueError(f"{f.name} must have shape ({n},), got {arr.shape}")
+            object.__setattr__(self, f.name, _frozen(arr))
+
+    def __len__(self) -> int:
+        return int(self.income.shape[0])
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, model: BehaviourModel | None = None) -> AccountParams:
+        """Parameters of every account in a validated portfolio DataFrame."""
+        model = model or BehaviourModel()
+        return cls(
+            income=frame["income"].to_numpy(float),
+            income_normal=frame["income_normal"].to_numpy(float),
+            recovery_months=frame["recovery_months"].to_numpy(float),
+            income_cv=frame["income_cv"].to_numpy(float),
+            expenses=frame["expenses"].to_numpy(float),
+            other_debt=frame["other_debt"].to_numpy(float),
+            vehicle_value=frame["vehicle_value"].to_numpy(float),
+            base_hazard=model.hazard_of(frame["tier"].to_numpy(object)),
+        )
+
+    @classmethod
+    def from_account(cls, account: Any, model: BehaviourModel | None = None) -> AccountParams:
+        """Parameters of one account (an ``Account`` or a mapping with SPEC §3 fields)."""
+        model = model or BehaviourModel()
+        acc = as_account(account)
+        return cls(
+            income=[acc.income],
+            income_normal=[acc.income_normal],
+            recovery_months=[acc.recovery_months],
+            income_cv=[acc.income_cv],
+            expenses=[acc.expenses],
+            other_debt=[acc.other_debt],
+            vehicle_value=[acc.vehicle_value],
+            base_hazard=model.hazard_of([acc.tier]),
+        )
+
+    def take(self, index: Any) -> AccountParams:
+        """Rows ``index`` (an integer array, e.g. ``np.repeat(0, k)`` for k schedules of one account)."""
+        return AccountParams(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+
+def as_account(account: Any) -> Any:
+    """An ``Account`` from an ``Account`` or a mapping of SPEC §3 fields."""
+    from solver.account import Account
+
+    if isinstance(account, Account):
+        return account
+    if isinstance(account, Mapping):
+        return Account.from_mapping(account)
+    raise TypeError(f"account must be an Account or a mapping, got {type(account).__name__}")
+
+
+# --------------------------------------------------------------------------------------
+# Model components (vectorised; shapes broadcast as (n, 1) params × (T,) months)
+# --------------------------------------------------------------------------------------
+
+
+def expected_income(params: AccountParams, months: int | np.ndarray) -> np.ndarray:
+    """Expected income ``Ī_t`` for plan months 1…T (or the given month numbers), shape (n, T)."""
+    t = (
+        np.arange(1, months + 1, dtype=float)
+        if np.isscalar(months)
+        else np.asarray(months, dtype=float)
+    )
+    rm = params.recovery_months[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(rm > 0, np.minimum(1.0, t[None, :] / np.where(rm > 0, rm, 1.0)), 1.0)
+    return params.income[:, None] + (params.income_normal - params.income)[:, None] * frac
+
+
+def afford_prob(
+    params: AccountParams, payments: np.ndarray, income_path: np.ndarray | None = None
+) -> np.ndarray:
+    """Probability ``a_t`` that month t's income covers ``p_t + expenses + other_debt``.
+
+    ``payments`` has shape (n, T) (or broadcasts to it); returns shape (n, T).
+    """
+    payments = np.asarray(payments, dtype=float)
+    if payments.ndim == 1:
+        payments = payments[None, :]
+    n, horizon = len(params), payments.shape[1]
+    mean = expected_income(params, horizon) if income_path is None else income_path
+    threshold = payments + (params.expenses + params.other_debt)[:, None]
+    cv = np.broadcast_to(params.income_cv[:, None], (n, horizon))
+    s2 = np.log1p(cv * cv)
+    s = np.sqrt(s2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mu = np.log(mean) - s2 / 2.0
+        z = (mu - np.log(threshold)) / np.where(s > 0, s, 1.0)
+        lognormal = ndtr(z)
+    deterministic = (mean >= threshold).astype(float)
+    a = np.where(s > 0, lognormal, deterministic)
+    a = np.where(mean <= 0, 0.0, a)  # no income: any positive threshold is unaffordable
+    a = np.where(threshold <= 0, 1.0, a)  # nothing to pay and no expenses
+    return a
+
+
+def collateral_proceeds(
+    vehicle_value: np.ndarray, horizon: int, model: BehaviourModel
+) -> np.ndarray:
+    """Net collateral proceeds ``C_t`` for a default in month t = 1…T, shape (n, T)."""
+    t = np.arange(1, horizon + 1, dtype=float)
+    lag = model.recovery_lag_months
+    value = vehicle_value[:, None] * (1.0 - model.vehicle_depreciation) ** (
+        (t[None, :] + lag) / 12.0
+    )
+    proceeds = np.maximum(0.0, value * (1.0 - model.auction_discount) - model.repo_cost)
+    return np.where(vehicle_value[:, None] > 0, proceeds, 0.0)
+
+
+# --------------------------------------------------------------------------------------
+# Evaluation
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchEvaluation:
+    """Model figures for n schedules (arrays over schedules, or schedules × months)."""
+
+    npv: np.ndarray
+    expected_paid: np.ndarray
+    expected_recovery: np.ndarray
+    expected_loss: np.ndarray
+    pd_12m: np.ndarray
+    pd_life: np.ndarray
+    survival: np.ndarray
+    hazard: np.ndarray
+    afford_prob: np.ndarray
+    expected_income: np.ndarray
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Model figures for one schedule of one account (SPEC §4).
+
+    Attributes
+    ----------
+    npv
+        Expected recovery NPV at the cost of funds.
+    survival, hazard, afford_prob, expected_income
+        Month-by-month arrays (months 1…T).
+    pd_12m, pd_life
+        Probability of default within 12 months and over the schedule's life.
+    expected_loss
+        Expected exposure at default not recovered (nominal CNY).
+    expected_recovery
+        Discounted expected recovery after default (part of ``npv``).
+    expected_paid
+        Discounted expected scheduled payments (the other part of ``npv``).
+    """
+
+    npv: float
+    expected_paid: float
+    expected_recovery: float
+    expected_loss: float
+    pd_12m: float
+    pd_life: float
+    survival: np.ndarray
+    hazard: np.ndarray
+    afford_prob: np.ndarray
+    expected_income: np.ndarray
+
+
+def evaluate_batch(
+    params: AccountParams,
+    payments: np.ndarray,
+    exposures: np.ndarray,
+    term: np.ndarray | None = None,
+    model: BehaviourModel | None = None,
+) -> BatchEvaluation:
+    """Evaluate n schedules at once.
+
+    Parameters
+    ----------
+    params
+        Account inputs, one row per schedule (use ``params.take`` to repeat an account).
+    payments, exposures
+        Arrays (n, T): payment in month t and the balance before it (EAD_t). Months past a
+        schedule's term are ignored.
+    term
+        Length of each schedule (n,); defaults to T for every row.
+    model
+        Behaviour-model parameters (defaults when omitted).
+    """
+    model = model or BehaviourModel()
+    payments = np.atleast_2d(np.asarray(payments, dtype=float))
+    exposures = np.atleast_2d(np.asarray(exposures, dtype=float))
+    n, horizon = payments.shape
+    if exposures.shape != (n, horizon):
+        raise ValueError(f"exposures must have shape {(n, horizon)}, got {exposures.shape}")
+    if len(params) != n:
+        raise ValueError(f"params has {len(params)} rows but payments has {n}")
+    term = np.full(n, horizon) if term is None else np.asarray(term, dtype=int)
+    active = np.arange(1, horizon + 1)[None, :] <= term[:, None]
+    payments = np.where(active, payments, 0.0)
+
+    income_path = expected_income(params, horizon)
+    a = afford_prob(params, payments, income_path)
+    h0 = params.base_hazard[:, None]
+    hazard = np.where(active, h0 + (1.0 - h0) * model.kappa * (1.0 - a), 0.0)
+    survival = np.cumprod(1.0 - hazard, axis=1)
+    survival_before = np.concatenate([np.ones((n, 1)), survival[:, :-1]], axis=1)
+    default_prob = survival_before * hazard  # P(default in month t)
+
+    collateral = collateral_proceeds(params.vehicle_value, horizon, model)
+    ead = np.where(active, exposures, 0.0)
+    recovery = np.minimum(ead, collateral) + model.unsecured_recovery * np.maximum(
+        0.0, ead - collateral
+    )
+
+    delta = model.monthly_discount
+    disc = delta ** np.arange(1, horizon + 1, dtype=float)
+    disc_lag = disc * delta**model.recovery_lag_months
+    expected_paid = (survival * payments) @ disc
+    expected_recovery = (default_prob * recovery) @ disc_lag
+    expected_loss = np.sum(default_prob * (ead - recovery), axis=1)
+
+    idx12 = np.minimum(term, 12) - 1
+    rows = np.arange(n)
+    pd_12m = np.where(term > 0, 1.0 - survival[rows, np.maximum(idx12, 0)], 0.0)
+    pd_life = np.where(term > 0, 1.0 - survival[rows, np.maximum(term - 1, 0)], 0.0)
+    return BatchEvaluation(
+        npv=expected_paid + expected_recovery,
+        expected_paid=expected_paid,
+        expected_recovery=expected_recovery,
+        expected_loss=expected_loss,
+        pd_12m=pd_12m,
+        pd_life=pd_life,
+        survival=survival,
+        hazard=hazard,
+        afford_prob=np.where(active, a, np.nan),
+        expected_income=income_path,
+    )
+
+
+def contract_exposures(account: Any, payments: np.ndarray) -> np.ndarray:
+    """Balance before each payment when ``payments`` are paid under the account's contract.
+
+    The balance starts at ``principal + interest_due + fees_due``; interest accrues at
+    ``annual_rate/12`` on the interest-bearing part (fees bear none); each payment goes
+    to fees first, then interest, then principal. Not rounded to cents: this is a model
+    input, not a schedule shown to anyone.
+    """
+    acc = as_account(account)
+    payments = np.asarray(payments, dtype=float)
+    rate = acc.annual_rate / 12.0
+    bearing = acc.principal + acc.interest_due
+    fees = acc.fees_due
+    out = np.empty(payments.shape[0])
+    for t, pay in enumerate(payments):
+        out[t] = bearing + fees
+        to_fees = min(fees, pay)
+        fees -= to_fees
+        bearing = max(0.0, bearing * (1.0 + rate) - (pay - to_fees))
+    return out
+
+
+def evaluate(
+    account: Any,
+    payments: Any,
+    exposures: Any = None,
+    model: BehaviourModel | None = None,
+) -> Evaluation:
+    """Evaluate one schedule for one account under the behaviour model (SPEC §4).
+
+    Parameters
+    ----------
+    account
+        An ``Account`` or a mapping with SPEC §3 fields.
+    payments
+        Monthly payments from month 1 (a sequence, an array or a ``Schedule``).
+    exposures
+        Balance before each month's payment. Taken from the schedule when ``payments``
+        is a ``Schedule``; otherwise rolled forward at the contract rate.
+    model
+        Behaviour-model parameters (defaults when omitted).
+
+    Examples
+    --------
+    >>> acc = {"account_id": "x", "principal": 10000, "annual_rate": 0.0, "remaining_term": 1,
+    ...        "income": 5000, "expenses": 0, "income_cv": 0.0, "tier": "A"}
+    >>> round(evaluate(acc, [10000.0]).pd_life, 3)
+    0.002
+    """
+    acc = as_account(account)
+    if hasattr(payments, "exposures") and hasattr(payments, "payments"):
+        schedule = payments
+        pay = np.asarray(schedule.payments, dtype=float)
+        exp = (
+            np.asarray(schedule.exposures, dtype=float)
+            if exposures is None
+            else np.asarray(exposures, float)
+        )
+    else:
+        pay = np.asarray(payments, dtype=float).ravel()
+        exp = (
+            contract_exposures(acc, pay)
+            if exposures is None
+            else np.asarray(exposures, dtype=float).ravel()
+        )
+    if pay.size == 0:
+        raise ValueError("payments must have at least one month")
+    if exp.shape != pay.shape:
+        raise ValueError(f"exposures must have {pay.size} months, got {exp.size}")
+    params = AccountParams.from_account(acc, model)
+    batch = evaluate_batch(params, pay[None, :], exp[None, :], model=model)
+    return Evaluation(
+        npv=float(batch.npv[0]),
+        expected_paid=float(batch.expected_paid[0]),
+        expected_recovery=float(batch.expected_recovery[0]),
+        expected_loss=float(batch.expected_loss[0]),
+        pd_12m=float(batch.pd_12m[0]),
+        pd_life=float(batch.pd_life[0]),
+        survival=_frozen(batch.survival[0].copy()),
+        hazard=_frozen(batch.hazard[0].copy()),
+        afford_prob=_frozen(batch.afford_prob[0].copy()),
+        expected_income=_frozen(batch.expected_income[0].copy()),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# The status quo
+# --------------------------------------------------------------------------------------
+
+
+def contractual_instalment(account: Any) -> float:
+    """Level instalment amortising ``principal + interest_due − arrears`` over the remaining term."""
+    from solver.money import level_payment
+
+    acc = as_account(account)
+    performing = max(0.0, acc.principal + acc.interest_due - acc.arrears)
+    return float(level_payment(performing, acc.annual_rate, acc.remaining_term))
+
+
+def status_quo(account: Any, *, start: Any = None) -> Schedule:
+    """The contract as it stands, as a cent-exact schedule (SPEC §4).
+
+    Month 1 is due ``arrears + fees_due + instalment``; later months the instalment; the
+    last payment clears the balance (it absorbs the month-1 interest on the arrears and
+    the rounding).
+    """
+    from solver.money import schedule_from_payments
+
+    acc = as_account(account)
+    instalment = round(contractual_instalment(acc), 2)
+    payments = np.full(acc.remaining_term, instalment)
+    payments[0] += acc.arrears + acc.fees_due
+    return schedule_from_payments(
+        acc.principal + acc.interest_due,
+        acc.annual_rate,
+        payments,
+        fees=acc.fees_due,
+        start=start,
+    )
+
+
+def status_quo_batch(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Status-quo payments, exposures and terms for a whole portfolio (float CNY, vectorised).
+
+    The same cash flows as :func:`status_quo` up to cent rounding (this is a model input
+    for portfolio-scale work, not a schedule shown to anyone): month 1 pays
+    ``arrears + fees_due + instalment``, later months the instalment, the last month
+    clears the balance.
+
+    Returns
+    -------
+    payments, exposures
+        Arrays (n, T_max) with zeros past each account's term.
+    term
+        ``remaining_term`` per account (n,).
+    """
+    from solver.money import level_payment
+
+    principal = frame["principal"].to_numpy(float)
+    interest_due = frame["interest_due"].to_numpy(float)
+    fees = frame["fees_due"].to_numpy(float).copy()
+    arrears = frame["arrears"].to_numpy(float)
+    rate = frame["annual_rate"].to_numpy(float) / 12.0
+    term = frame["remaining_term"].to_numpy(int)
+    n, horizon = len(frame), int(term.max()) if len(frame) else 0
+    instalment = np.round(
+        np.asarray(
+            level_payment(np.maximum(0.0, principal + interest_due - arrears), rate * 12.0, term),
+            float,
+        ),
+        2,
+    )
+    payments = np.zeros((n, horizon))
+    exposures = np.zeros((n, horizon))
+    bearing = principal + interest_due
+    for t in range(horizon):
+        live = t < term
+        exposures[:, t] = np.where(live, bearing + fees, 0.0)
+        due = instalment + (arrears + fees if t == 0 else 0.0)
+        grown = bearing * (1.0 + rate)
+        last = t == term - 1
+        pay = np.where(last, grown + fees, np.minimum(due, grown + fees))
+        pay = np.where(live, pay, 0.0)
+        to_fees = np.minimum(fees, pay)
+        fees = fees - to_fees
+        bearing = np.where(live, np.maximum(0.0, grown - (pay - to_fees)), 0.0)
+        payments[:, t] = pay
+    return payments, exposures, term
