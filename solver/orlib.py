@@ -131,7 +131,9 @@ def data_dir(root: str | os.PathLike[str] | None = None) -> Path:
     return (project_root / ".." / "shared" / "data").resolve()
 
 
-def parse_gap_text(text: str, *, source: str = "<text>") -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def parse_gap_text(
+    text: str, *, source: str = "<text>"
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Parse an OR-Library GAP token stream into ``(cost, resource, capacity)`` triples.
 
     The layout (single problem, or a leading problem count) is recognised from the token
@@ -289,7 +291,9 @@ def known_values(root: str | os.PathLike[str] | None = None) -> dict[str, dict[s
                     put(
                         name,
                         "max",
-                        KnownValue(float(row["max_opt"]), None, True, "max", ("known_values_DERIVED",)),
+                        KnownValue(
+                            float(row["max_opt"]), None, True, "max", ("known_values_DERIVED",)
+                        ),
                     )
                 if row.get("min_best_known"):
                     bound = float(row["min_best_bound"]) if row.get("min_best_bound") else None
@@ -381,3 +385,229 @@ def load_instances(
         by_index = {k: v for (f, k), v in names.items() if f == path.name}
         instances.extend(read_gap_file(path, names=by_index or None))
     return instances
+
+
+# --------------------------------------------------------------------------------------------
+# Benchmark protocol (used by `workout bench gap` and benchmarks/bench_gap.py)
+# --------------------------------------------------------------------------------------------
+
+#: Penalty gap counted for a run that returns no feasible solution within the time limit.
+MISSING_SOLUTION_GAP = 1.0
+#: Families whose target is "at the proven optimum".
+EXACT_FAMILIES = tuple(f"orlib-gap{k}" for k in range(1, 13))
+#: Families whose target is "within 0.5 % of the best known on average".
+NEAR_FAMILIES = ("chu-A", "chu-B", "chu-C")
+#: Families whose target is "mean gap to best known ≤ half the plain CP-SAT baseline's".
+HARD_FAMILIES = ("chu-D", "yagiura-C", "yagiura-D", "yagiura-E")
+#: The quick set for CI: a few instances of every kind, short limit.
+QUICK_INSTANCES = ("c515-1", "c1060-3", "a05100", "c10200", "d05100", "d10400", "e10400")
+
+
+def gap_to_best(objective: float, best_known: float, sense: str) -> float:
+    """Relative gap of ``objective`` to the best known value, positive when worse.
+
+    ``(objective − best) / |best|`` for minimisation, ``(best − objective) / |best|`` for
+    maximisation; ``MISSING_SOLUTION_GAP`` when there is no objective.
+    """
+    if not np.isfinite(objective):
+        return MISSING_SOLUTION_GAP
+    diff = objective - best_known if sense == "min" else best_known - objective
+    return diff / max(abs(best_known), 1e-12)
+
+
+def check_solution(instance: GapInstance, assignment: np.ndarray, objective: float) -> str:
+    """Independent check of a GAP solution; returns ``""`` when valid, else what is wrong."""
+    n = instance.n
+    if assignment.shape != (n,) or (assignment < 0).any() or (assignment >= instance.m).any():
+        return "not every job has an agent"
+    used = np.bincount(
+        assignment, weights=instance.resource[assignment, np.arange(n)], minlength=instance.m
+    )
+    if (used > instance.capacity + 1e-9).any():
+        return f"capacity exceeded on agent {int(np.argmax(used - instance.capacity))}"
+    value = float(instance.cost[assignment, np.arange(n)].sum())
+    if abs(value - objective) > 1e-6 * max(1.0, abs(value)):
+        return f"objective {objective} differs from recomputed {value}"
+    return ""
+
+
+def run_gap_benchmark(
+    instances: list[GapInstance],
+    *,
+    time_limit: float = 10.0,
+    seed: int = 0,
+    workers: int = 2,
+    baseline: bool = True,
+    root: str | os.PathLike[str] | None = None,
+    on_result=None,
+):
+    """Run :func:`solver.gap.solve_gap` (and the plain CP-SAT baseline) on every instance.
+
+    Parameters
+    ----------
+    instances
+        Instances to run (see :func:`load_instances`).
+    time_limit
+        Seconds per instance, for both the solver and the baseline.
+    seed, workers
+        Passed to both.
+    baseline
+        Also run :func:`solver.gap.solve_gap_cpsat_plain`.
+    root
+        Data directory for the known values.
+    on_result
+        Optional callback called with each row (a dict) as it completes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per instance: ``instance, family, sense, m, n, best_known, proven_optimal,
+        objective, bound, gap, gap_to_best, time_s, status, check, ok`` and the baseline's
+        ``baseline_objective, baseline_gap_to_best, baseline_time_s, baseline_status``.
+        ``ok`` applies the family's target (see :func:`summarise_gap_benchmark`).
+    """
+    import pandas as pd
+
+    from solver.gap import solve_gap, solve_gap_cpsat_plain
+
+    known = known_values(root)
+    rows = []
+    for inst in instances:
+        ref = known.get(inst.name, {}).get(inst.sense)
+        result = solve_gap(
+            inst.cost,
+            inst.resource,
+            inst.capacity,
+            sense=inst.sense,
+            time_limit=time_limit,
+            seed=seed,
+            workers=workers,
+        )
+        problem = (
+            ""
+            if not result.has_solution
+            else check_solution(inst, result.assignment, result.objective)
+        )
+        row = {
+            "instance": inst.name,
+            "family": inst.family,
+            "sense": inst.sense,
+            "m": inst.m,
+            "n": inst.n,
+            "best_known": ref.best_known if ref else np.nan,
+            "proven_optimal": bool(ref.proven_optimal) if ref else False,
+            "objective": result.objective,
+            "bound": result.bound,
+            "gap": result.gap,
+            "gap_to_best": gap_to_best(result.objective, ref.best_known, inst.sense)
+            if ref
+            else np.nan,
+            "time_s": result.runtime,
+            "status": result.status.name,
+            "method": result.method,
+            "check": problem or ("ok" if result.has_solution else "no solution"),
+        }
+        if baseline:
+            base = solve_gap_cpsat_plain(
+                inst.cost,
+                inst.resource,
+                inst.capacity,
+                sense=inst.sense,
+                time_limit=time_limit,
+                seed=seed,
+                workers=workers,
+            )
+            row.update(
+                baseline_objective=base.objective,
+                baseline_gap_to_best=gap_to_best(base.objective, ref.best_known, inst.sense)
+                if ref
+                else np.nan,
+                baseline_time_s=base.runtime,
+                baseline_status=base.status.name,
+            )
+        row["ok"] = _instance_ok(row)
+        rows.append(row)
+        if on_result is not None:
+            on_result(row)
+    return pd.DataFrame(rows)
+
+
+def _instance_ok(row: dict) -> bool:
+    """Per-instance target: valid solution and the family's tolerance to the best known."""
+    if row["check"] != "ok" or not np.isfinite(row["gap_to_best"]):
+        return False
+    gap = row["gap_to_best"]
+    family = row["family"]
+    if family in EXACT_FAMILIES:
+        return bool(gap <= 1e-9)
+    if family in NEAR_FAMILIES:
+        return bool(gap <= 0.005 + 1e-12)
+    if "baseline_gap_to_best" in row and np.isfinite(row["baseline_gap_to_best"]):
+        return bool(gap <= max(0.5 * row["baseline_gap_to_best"], 1e-9) or gap <= 1e-9)
+    return bool(gap <= 0.02)
+
+
+def summarise_gap_benchmark(results):
+    """Averages by family and the acceptance targets.
+
+    Returns
+    -------
+    (pandas.DataFrame, list[str])
+        Per family: ``family, instances, mean_gap_to_best, max_gap_to_best, mean_time_s, ok,
+        at_best`` and, with a baseline, ``baseline_mean_gap_to_best, baseline_no_solution``;
+        plus one line per target saying whether it is met. A run without a feasible solution
+        counts as a gap of ``MISSING_SOLUTION_GAP`` (100 %).
+    """
+    import pandas as pd
+
+    has_base = "baseline_gap_to_best" in results.columns
+    rows = []
+    for family, grp in results.groupby("family", sort=False):
+        row = {
+            "family": family,
+            "instances": len(grp),
+            "mean_gap_to_best": grp["gap_to_best"].mean(),
+            "max_gap_to_best": grp["gap_to_best"].max(),
+            "mean_time_s": grp["time_s"].mean(),
+            "ok": int(grp["ok"].sum()),
+            "at_best": int((grp["gap_to_best"] <= 1e-9).sum()),
+        }
+        if has_base:
+            row["baseline_mean_gap_to_best"] = grp["baseline_gap_to_best"].mean()
+            row["baseline_no_solution"] = int(
+                (~grp["baseline_status"].isin(["OPTIMAL", "FEASIBLE"])).sum()
+            )
+            row["baseline_mean_time_s"] = grp["baseline_time_s"].mean()
+        rows.append(row)
+    summary = pd.DataFrame(rows)
+    verdicts: list[str] = []
+    exact = results[results["family"].isin(EXACT_FAMILIES)]
+    if len(exact):
+        n_opt = int((exact["gap_to_best"] <= 1e-9).sum())
+        verdicts.append(
+            f"OR-Library gap1-gap12 at proven optimum: {n_opt}/{len(exact)} "
+            f"-> {'MET' if n_opt == len(exact) else 'NOT MET'}"
+        )
+    near = results[results["family"].isin(NEAR_FAMILIES)]
+    if len(near):
+        mean = near["gap_to_best"].mean()
+        verdicts.append(
+            f"Chu-Beasley A-C mean gap to best known {mean:.3%} (target <= 0.5%) "
+            f"-> {'MET' if mean <= 0.005 else 'NOT MET'}"
+        )
+    hard = results[results["family"].isin(HARD_FAMILIES)]
+    if len(hard) and has_base:
+        mean = hard["gap_to_best"].mean()
+        base = hard["baseline_gap_to_best"].mean()
+        both = hard[hard["baseline_status"].isin(["OPTIMAL", "FEASIBLE"])]
+        verdicts.append(
+            f"type D + Yagiura C/D/E mean gap to best known {mean:.3%} vs plain CP-SAT {base:.3%} "
+            f"({int(len(hard) - len(both))} baseline runs without a solution counted as 100%) "
+            f"-> {'MET' if mean <= 0.5 * base else 'NOT MET'} (target <= half)"
+        )
+        if len(both):
+            verdicts.append(
+                f"  same, only instances where the baseline found a solution ({len(both)}): "
+                f"{both['gap_to_best'].mean():.3%} vs {both['baseline_gap_to_best'].mean():.3%}"
+            )
+    return summary, verdicts

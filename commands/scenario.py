@@ -1,0 +1,452 @@
+"""``workout scenario run|sweep`` and ``workout experiment split|evaluate`` (parse, call, format)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+_SUMMARY_KPIS = (
+    "cash_collected",
+    "cash_collected_discounted",
+    "recovery_rate",
+    "credit_loss",
+    "defaults",
+    "default_rate",
+    "npl_ratio_at_horizon",
+    "npl_ratio_peak",
+    "collection_cost",
+    "net_collected_discounted",
+    "dti_mean",
+    "dti_p90",
+    "accounts_restructured",
+    "unemployed_accounts",
+)
+
+
+def _overrides(settings: tuple[str, ...]) -> dict[str, Any]:
+    from solver.errors import InputError
+    from solver.scenario import parse_assignment
+
+    out: dict[str, Any] = {}
+    for text in settings:
+        key, values = parse_assignment(text)
+        if len(values) != 1:
+            raise InputError(f"--set {text!r}: give one value here (lists of values are for sweep)")
+        out[key] = values[0]
+    return out
+
+
+class _Progress:
+    """A rich progress bar on stderr fed by ``(stage, done, total)`` callbacks."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.progress = None
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            from commands.common import console
+
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
+                TimeElapsedColumn(),
+                console=console(stderr=True),
+                transient=True,
+            )
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.progress is None:
+            return
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(stage, total=total)
+        self.progress.update(self.tasks[stage], completed=done, total=total)
+
+
+def _kpi_table(result: Any, comparison: Any, baseline: Any) -> Any:
+    from rich.table import Table
+
+    from solver.report import format_value
+
+    def fmt(value: float, unit: str) -> str:
+        # whole CNY in the terminal; the files keep the cents
+        return f"{value:,.0f}" if unit == "CNY" and value == value else format_value(value, unit)
+
+    title = f"Scenario {result.name}: {result.paths} paths x {result.horizon} months, seed {result.seed}"
+    table = Table(title=title, title_justify="left")
+    table.add_column("KPI")
+    table.add_column("mean", justify="right")
+    table.add_column("95% CI of mean", justify="right")
+    if comparison is not None:
+        table.add_column(f"baseline: {baseline.name}", justify="right")
+        table.add_column("delta", justify="right")
+        table.add_column("delta %", justify="right")
+        table.add_column("95% CI of delta", justify="right")
+        deltas = comparison[comparison["segment_type"] == "total"].set_index("kpi")
+    total = result.total()
+    for kpi in _SUMMARY_KPIS:
+        if kpi not in total.index:
+            continue
+        row = total.loc[kpi]
+        unit = row["unit"]
+        cells = [
+            kpi,
+            fmt(row["mean"], unit),
+            f"{fmt(row['ci_low'], unit)} .. {fmt(row['ci_high'], unit)}",
+        ]
+        if comparison is not None:
+            if kpi in deltas.index:
+                d = deltas.loc[kpi]
+                colour = "green" if d["delta"] > 0 else ("red" if d["delta"] < 0 else "")
+                delta = fmt(d["delta"], unit)
+                pct = d["delta_pct"]
+                cells += [
+                    fmt(d["baseline"], unit),
+                    f"[{colour}]{delta}[/]" if colour else delta,
+                    "–" if pct != pct else f"{100 * pct:+.2f}%",
+                    f"{fmt(d['delta_ci_low'], unit)} .. {fmt(d['delta_ci_high'], unit)}",
+                ]
+            else:
+                cells += ["–", "–", "–", "–"]
+        table.add_row(*cells)
+    return table
+
+
+@click.group("scenario")
+def scenario() -> None:
+    """Run what-if scenarios (scenario TOML files) with Monte Carlo outcomes."""
+
+
+@scenario.command("run")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Scenario to compare against (deltas with paired 95 % intervals).",
+)
+@click.option(
+    "--paths",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Monte Carlo paths (default: the scenario's simulation.paths).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Random seed (default: the scenario's simulation.seed).",
+)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a scenario key, e.g. --set policy.max_deferral_months=3 (repeatable).",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes/threads for the plan stage and the simulation.",
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory for kpis.csv, accounts.parquet, report.xlsx, charts and report.html.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def run(
+    file: Path,
+    baseline: Path | None,
+    paths: int | None,
+    seed: int | None,
+    settings: tuple[str, ...],
+    jobs: int,
+    out_dir: Path,
+    quiet: bool,
+) -> int:
+    """Run the scenario FILE and write its reports to --out-dir.
+
+    \b
+    Example:
+      workout scenario run scenarios/recession.toml --baseline scenarios/baseline.toml \\
+          --paths 200 --out-dir out/recession
+    """
+    import time
+
+    from commands.common import console
+    from solver.report import write_scenario_report
+    from solver.scenario import load_scenario
+    from solver.simulation import compare, run_scenario
+
+    started = time.perf_counter()
+    overrides = _overrides(settings)
+    scen = load_scenario(file, overrides=overrides)
+    base = load_scenario(baseline, overrides=overrides) if baseline is not None else None
+    err = console(stderr=True)
+    with _Progress(enabled=not quiet and err.is_terminal) as progress:
+        base_result = None
+        if base is not None:
+            base_result = run_scenario(
+                base,
+                paths=paths,
+                seed=seed,
+                jobs=jobs,
+                progress=lambda s, d, t: progress(f"{base.name}: {s}", d, t),
+            )
+        result = run_scenario(
+            scen,
+            paths=paths,
+            seed=seed,
+            jobs=jobs,
+            progress=lambda s, d, t: progress(f"{scen.name}: {s}", d, t),
+        )
+    comparison = compare(result, base_result) if base_result is not None else None
+    written = write_scenario_report(result, out_dir, baseline=base_result, comparison=comparison)
+    out = console()
+    if not out.is_terminal:
+        out.width = max(out.width, 160)
+    out.print(_kpi_table(result, comparison, base_result))
+    for key, note in result.notes.items():
+        out.print(f"[dim]{key}: {note}[/]", highlight=False)
+    elapsed = time.perf_counter() - started
+    timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
+    out.print(
+        f"wrote {len(written)} files to {out_dir} ({elapsed:.1f} s; {timing})", highlight=False
+    )
+    return 0
+
+
+@scenario.command("sweep")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    required=True,
+    metavar="KEY=V1,V2,...",
+    help="A swept key and its values, e.g. --set policy.max_deferral_months=0,3,6 (repeatable: grid).",
+)
+@click.option(
+    "--paths", type=click.IntRange(min=2), default=None, help="Monte Carlo paths per run."
+)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=None, help="Random seed (same for every run)."
+)
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--frontier-x",
+    default=None,
+    help="Cost axis of the frontier (default: collection_cost if it varies, else capacity, else dti_mean).",
+)
+@click.option(
+    "--frontier-y",
+    default="cash_collected_discounted",
+    show_default=True,
+    help="Value axis of the frontier.",
+)
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def sweep(
+    file: Path,
+    settings: tuple[str, ...],
+    paths: int | None,
+    seed: int | None,
+    jobs: int,
+    frontier_x: str | None,
+    frontier_y: str,
+    out_dir: Path,
+    quiet: bool,
+) -> int:
+    """Run FILE for every combination of the --set values; table and efficient frontier."""
+    from rich.table import Table
+
+    from commands.common import console
+    from solver.errors import InputError
+    from solver.report import format_value, write_sweep_report
+    from solver.scenario import load_scenario, parse_assignment
+    from solver.simulation import KPIS, run_sweep
+
+    assignments = [parse_assignment(s) for s in settings]
+    keys = [k for k, _ in assignments]
+    if len(set(keys)) != len(keys):
+        raise InputError("--set: each key may be swept once")
+    scen = load_scenario(file)
+    for key, values in assignments:  # validate every value before running anything
+        for value in values:
+            scen.with_overrides({key: value})
+    err = console(stderr=True)
+    with _Progress(enabled=not quiet and err.is_terminal) as progress:
+        result = run_sweep(
+            scen,
+            assignments,
+            paths=paths,
+            seed=seed,
+            jobs=jobs,
+            frontier_x=frontier_x,
+            frontier_y=frontier_y,
+            progress=progress,
+        )
+    written = write_sweep_report(result, out_dir)
+    out = console()
+    if not out.is_terminal:
+        out.width = max(out.width, 160)
+    table = Table(
+        title=f"Sweep of {result.name}: {result.paths} paths per run, seed {result.seed}",
+        title_justify="left",
+    )
+    for key in result.keys:
+        table.add_column(key)
+    shown = [
+        "cash_collected_discounted",
+        "collection_cost",
+        "credit_loss",
+        "default_rate",
+        "npl_ratio_at_horizon",
+        "dti_mean",
+        "accounts_restructured",
+    ]
+    for kpi in shown:
+        table.add_column(kpi, justify="right")
+    table.add_column("frontier")
+    for _, row in result.table.iterrows():
+        table.add_row(
+            *[str(row[k]) for k in result.keys],
+            *[format_value(row[k], KPIS[k][0]) for k in shown],
+            "yes" if row["on_frontier"] else "",
+        )
+    out.print(table)
+    out.print(
+        f"frontier: {result.frontier_y} vs {result.frontier_x}; wrote {len(written)} files to {out_dir}",
+        highlight=False,
+    )
+    return 0
+
+
+@click.group("experiment")
+def experiment() -> None:
+    """Champion/challenger: stratified splits and the evaluation of their outcomes."""
+
+
+@experiment.command("split")
+@click.argument("portfolio", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--share",
+    type=float,
+    default=0.1,
+    show_default=True,
+    help="Share of accounts in the challenger group.",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--strata",
+    default="tier,dpd_bucket",
+    show_default=True,
+    help="Comma-separated columns to stratify by ('' for none).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Assignment file (.csv, .parquet or .xlsx).",
+)
+def split(portfolio: Path, share: float, seed: int, strata: str, out: Path) -> int:
+    """Split PORTFOLIO into champion and challenger groups, stratified and seeded."""
+    from rich.table import Table
+
+    from commands.common import console
+    from solver.experiment import split_portfolio
+    from solver.io import output_format, read_portfolio, write_table
+
+    output_format(out)
+    frame = read_portfolio(portfolio)
+    columns = [c.strip() for c in strata.split(",") if c.strip()]
+    result = split_portfolio(frame, share, seed=seed, strata=columns, source=str(portfolio))
+    write_table(result.table, out)
+    stdout = console()
+    if not stdout.is_terminal:
+        stdout.width = max(stdout.width, 120)
+    table = Table(
+        title=f"Champion/challenger split of {portfolio} (share {share:g}, seed {seed})",
+        title_justify="left",
+    )
+    for column in ("stratum", "accounts", "challenger", "challenger share"):
+        table.add_column(column, justify="left" if column == "stratum" else "right")
+    for row in result.summary.itertuples(index=False):
+        table.add_row(
+            str(row.stratum),
+            f"{row.accounts:,}",
+            f"{row.challenger:,}",
+            f"{row.challenger_share:.1%}",
+        )
+    n = len(result.table)
+    k = int((result.table["group"] == "challenger").sum())
+    table.add_row("total", f"{n:,}", f"{k:,}", f"{k / n:.1%}", style="bold")
+    stdout.print(table)
+    stdout.print(f"wrote {out}", highlight=False)
+    return 0
+
+
+@experiment.command("evaluate")
+@click.argument("outcomes", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+def evaluate(outcomes: Path, out_dir: Path) -> int:
+    """Uplift of the challenger over the champion in OUTCOMES, with intervals and tests.
+
+    OUTCOMES has columns account_id, group (champion/challenger), balance, collected,
+    cured and optionally cost, tier, dpd_bucket, product (see solver.experiment).
+    """
+    from rich.table import Table
+
+    from commands.common import console
+    from solver.experiment import evaluate_outcomes, read_outcomes, write_evaluation
+
+    frame = read_outcomes(outcomes)
+    result = evaluate_outcomes(frame)
+    written = write_evaluation(result, out_dir)
+    stdout = console()
+    if not stdout.is_terminal:
+        stdout.width = max(stdout.width, 140)
+    table = Table(title=f"Champion/challenger evaluation of {outcomes}", title_justify="left")
+    for column in (
+        "metric",
+        "champion",
+        "challenger",
+        "uplift",
+        "95% CI",
+        "test",
+        "p-value",
+        "significant",
+    ):
+        table.add_column(column, justify="left" if column in ("metric", "test") else "right")
+    for row in result.uplift.itertuples(index=False):
+        table.add_row(
+            row.metric,
+            f"{row.champion:.4f}",
+            f"{row.challenger:.4f}",
+            f"{row.uplift:+.4f}",
+            f"{row.ci_low:+.4f} .. {row.ci_high:+.4f}",
+            row.test,
+            f"{row.p_value:.4f}",
+            "yes" if row.significant else "no",
+        )
+    stdout.print(table)
+    for note in result.notes:
+        stdout.print(f"- {note}", highlight=False)
+    stdout.print(f"wrote {len(written)} files to {out_dir}", highlight=False)
+    return 0

@@ -1,0 +1,737 @@
+"""Reading and writing portfolios (SPEC §3, §11).
+
+Readers
+-------
+:func:`read_portfolio` reads a table of accounts and validates **every** row with
+:func:`solver.account.validate_portfolio`; all problems are reported together (at most
+50 lines, then a count) in one :class:`~solver.errors.InputError`, each as
+``FILE: row N (account_id X): column: what is wrong``. Nothing is returned (or written
+by a caller) when any problem is found.
+
+========================  =================================================================
+format                    notes
+========================  =================================================================
+``.csv``                  UTF-8 (a BOM is fine), comma-separated, header on line 1. Parsed
+                          with pyarrow (multi-threaded); "row N" is the Nth data row below
+                          the header (= line N+1 when the file has no blank lines).
+``.parquet`` / ``.pq``    Any column types; "row N" is the Nth row.
+``.xlsx`` / ``.xlsm``     The sheet named ``portfolio``, else the first sheet; header in the
+                          first non-empty row. "row N" is the Nth row below the header (=
+                          sheet row N+1 for a header in row 1); cell problems also name the
+                          cell (``cell D5``). Formulas and merged cells are errors: workout
+                          reads stored values only, and a cached formula result may be
+                          missing or stale.
+``.xls``                  Not supported (Excel 97-2003): save as .xlsx or .csv.
+``.json``                 One account (an object, or ``{"account": {...}}``) or a portfolio
+                          (a list of objects, or ``{"accounts": [...]}``).
+``.toml``                 One account (top-level keys or an ``[account]`` table) or a
+                          portfolio (``[[accounts]]``).
+========================  =================================================================
+
+Unknown columns in a table (CSV, Parquet, Excel) are dropped with an
+:class:`~solver.account.InputWarning`, because a bank's export usually carries extra
+columns (names, branch codes); a column that looks like a misspelt schema column is an
+error. Unknown keys in a hand-written TOML/JSON file are errors. A ``dpd_bucket`` column is
+accepted and recomputed.
+
+Writers
+-------
+:func:`write_table` (and :func:`write_workbook` for several sheets) write CSV, Parquet or
+Excel by extension, always atomically (:mod:`solver.atomic`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import tomllib
+import zipfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from solver.account import (
+    COLUMNS,
+    SPECS,
+    Account,
+    ProblemLog,
+    TieringRules,
+    normalize_column_name,
+    validate_portfolio,
+    where,
+)
+from solver.atomic import atomic_path
+from solver.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "INPUT_FORMATS",
+    "OUTPUT_FORMATS",
+    "output_format",
+    "read_account",
+    "read_portfolio",
+    "write_table",
+    "write_workbook",
+]
+
+INPUT_FORMATS: dict[str, str] = {
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
+    ".xls": "xls",
+    ".json": "json",
+    ".toml": "toml",
+}
+OUTPUT_FORMATS: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".xlsx": "excel"}
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+UnknownColumns = Literal["warn", "error", "ignore"]
+
+
+def _tiering_rules(tiering: TieringRules | str | os.PathLike[str] | None) -> TieringRules | None:
+    if tiering is None or isinstance(tiering, TieringRules):
+        return tiering
+    return TieringRules.from_toml(tiering)
+
+
+def _input_format(path: Path) -> str:
+    fmt = INPUT_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted(INPUT_FORMATS))
+        raise InputError(f"{path}: unsupported file type {path.suffix or '(none)'!r} (use {known})")
+    return fmt
+
+
+def _open_bytes(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected a file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    if not data:
+        raise InputError(f"{path}: file is empty (0 bytes)")
+    return data
+
+
+# ----------------------------------------------------------------------------------------
+# Public readers
+# ----------------------------------------------------------------------------------------
+
+
+def read_portfolio(
+    path: str | os.PathLike[str],
+    *,
+    tiering: TieringRules | str | os.PathLike[str] | None = None,
+    unknown_columns: UnknownColumns | None = None,
+    sheet: str | None = None,
+) -> pd.DataFrame:
+    """Read and validate a portfolio (CSV, Parquet, Excel, or TOML/JSON records).
+
+    Parameters
+    ----------
+    path
+        Input file; the format comes from the extension (see the module docstring).
+    tiering
+        Tiering rules (or a path to a tiering TOML) used where ``tier`` is blank.
+    unknown_columns
+        ``"warn"`` (default for tables), ``"error"`` (default for TOML/JSON) or
+        ``"ignore"``.
+    sheet
+        Excel sheet name (default: ``portfolio`` if present, else the first sheet).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Exactly the SPEC §3 columns plus ``dpd_bucket``; dtypes: text columns ``str``,
+        money and rates ``float64``, ``remaining_term``/``dpd``/``recovery_months``
+        ``int64``, flags ``bool``. ``attrs["warnings"]`` lists non-fatal problems.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the row (account_id) and the column of every problem.
+    """
+    path = Path(path)
+    rules = _tiering_rules(tiering)
+    fmt = _input_format(path)
+    source = str(path)
+    if fmt == "xls":
+        _open_bytes(path)
+        raise InputError(
+            f"{source}: legacy Excel 97-2003 (.xls) files are not supported; "
+            "save the sheet as .xlsx or as CSV UTF-8"
+        )
+    if fmt in ("json", "toml"):
+        records, _ = _read_records(path, fmt)
+        import pandas as pd
+
+        raw = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+        raw = raw.astype(object)
+        frame = validate_portfolio(
+            raw,
+            source,
+            tiering=rules,
+            unknown_columns=unknown_columns or "error",
+            row_note="row N = the Nth account record",
+        )
+        return frame
+    if fmt == "csv":
+        raw, rows, log, skip, note = _read_csv(path, source)
+    elif fmt == "parquet":
+        raw, rows, log, skip, note = _read_parquet(path, source)
+    else:
+        raw, rows, log, skip, note = _read_excel(path, source, sheet)
+    return validate_portfolio(
+        raw,
+        source,
+        tiering=rules,
+        unknown_columns=unknown_columns or "warn",
+        row_numbers=rows,
+        problems=log,
+        skip=skip,
+        row_note=note,
+    )
+
+
+def read_account(
+    path: str | os.PathLike[str],
+    *,
+    tiering: TieringRules | str | os.PathLike[str] | None = None,
+) -> Account:
+    """Read one account from TOML or JSON (or a table with exactly one row).
+
+    A TOML/JSON file holds the SPEC §3 fields as top-level keys (or in an ``[account]``
+    table / ``"account"`` object); unknown keys are errors (a typo would otherwise be
+    ignored silently).
+
+    Raises
+    ------
+    InputError
+        For any problem, or when the file holds more or fewer than one account.
+    """
+    path = Path(path)
+    rules = _tiering_rules(tiering)
+    fmt = _input_format(path)
+    if fmt in ("json", "toml"):
+        records, single = _read_records(path, fmt)
+        if len(records) != 1:
+            raise InputError(f"{path}: expected one account, found {len(records)}")
+        return Account.from_mapping(
+            records[0], source=str(path), row=None if single else 1, tiering=rules
+        )
+    frame = read_portfolio(path, tiering=rules)
+    if len(frame) != 1:
+        raise InputError(f"{path}: expected one account, found {len(frame)} rows")
+    values = {name: frame[name].iloc[0] for name in COLUMNS}
+    if frame.attrs.get("tiers_derived", 0):
+        values["tier"] = ""
+    return Account.from_mapping(values, source=str(path), row=1, tiering=rules)
+
+
+# ----------------------------------------------------------------------------------------
+# CSV
+# ----------------------------------------------------------------------------------------
+
+
+def _check_utf8(data: bytes, source: str) -> None:
+    """Raise InputError naming the line, row, account and column of every non-UTF-8 byte."""
+    try:
+        data.decode("utf-8")
+        return
+    except UnicodeDecodeError:
+        pass
+    lines = data.split(b"\n")
+    header = next(csv.reader([lines[0].decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r")]))
+    names = [normalize_column_name(h) for h in header]
+    id_index = names.index("account_id") if "account_id" in names else None
+    bad: list[str] = []
+    total = 0
+    for number, line in enumerate(lines, start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            total += 1
+            if len(bad) >= 10:
+                continue
+            byte = line[exc.start : exc.start + 1].hex()
+            fields = next(csv.reader([line.decode("utf-8", "replace").rstrip("\r")]), [])
+            field = line[: exc.start].count(b",")  # the field holding the bad byte
+            column = names[field] if field < len(names) else f"field {field + 1}"
+            ident = fields[id_index] if id_index is not None and id_index < len(fields) else None
+            location = "header" if number == 1 else where(number - 1, ident)
+            bad.append(
+                f"{source}: {location}: {column}: byte 0x{byte} is not valid UTF-8 "
+                f"(line {number}, byte {exc.start + 1})"
+            )
+    if total > len(bad):
+        bad.append(f"... and {total - len(bad)} more line(s) with invalid UTF-8")
+    hint = ""
+    try:
+        data.decode("gb18030")
+        hint = (
+            "; it looks GBK/GB18030-encoded (Chinese Excel's default): save it as "
+            "'CSV UTF-8' or convert it with `iconv -f GB18030 -t UTF-8`"
+        )
+    except UnicodeDecodeError:
+        pass
+    raise InputError(f"{source}: the file is not UTF-8 text{hint}", bad)
+
+
+def _sniff_delimiter(header: str) -> str | None:
+    for delimiter, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+        if delimiter in header:
+            return name
+    return None
+
+
+def _read_csv(path: Path, source: str):
+    import pyarrow as pa
+    import pyarrow.csv as pv
+
+    data = _open_bytes(path)
+    start = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
+    _check_utf8(data, source)
+    # the header is the first non-blank line (scan only the leading blanks: no copies)
+    leading = re.match(rb"[ \t\r\n]*", data[start : start + 4096])
+    header_start = (leading.end() if leading else 0) + start
+    if header_start >= len(data):
+        raise InputError(f"{source}: the file holds only blank lines (no header, no data)")
+    header_end = data.find(b"\n", header_start)
+    header_end = len(data) if header_end < 0 else header_end
+    first_line = data[header_start:header_end].decode("utf-8").rstrip("\r")
+    header = next(csv.reader([first_line]))
+    if len(header) == 1:
+        style = _sniff_delimiter(first_line)
+        if style is not None:
+            shown = first_line if len(first_line) <= 60 else first_line[:57] + "..."
+            raise InputError(
+                f"{source}: header: expected comma-separated columns; found one column "
+                f"{shown!r} (the file looks {style}-separated: save it as comma-separated CSV)"
+            )
+    text_columns = {
+        name: pa.string()
+        for name in header
+        if SPECS.get(normalize_column_name(name)) is not None
+        and SPECS[normalize_column_name(name)].kind in ("id", "text", "category")
+    }
+    invalid: list[tuple[int | None, int, int, str]] = []
+
+    def on_invalid_row(row: Any) -> str:
+        invalid.append((row.number, row.expected_columns, row.actual_columns, row.text))
+        return "skip"
+
+    def parse(use_threads: bool, all_text: bool) -> Any:
+        invalid.clear()
+        types = {name: pa.string() for name in header} if all_text else text_columns
+        return pv.read_csv(
+            pa.BufferReader(pa.py_buffer(data).slice(start)),
+            read_options=pv.ReadOptions(use_threads=use_threads, block_size=1 << 22),
+            parse_options=pv.ParseOptions(invalid_row_handler=on_invalid_row),
+            convert_options=pv.ConvertOptions(
+                column_types=types,
+                strings_can_be_null=True,
+                true_values=["true", "True", "TRUE"],
+                false_values=["false", "False", "FALSE"],
+            ),
+        )
+
+    try:
+        try:
+            table = parse(True, False)
+        except pa.ArrowInvalid as exc:
+            if "conversion error" not in str(exc).lower():
+                raise
+            table = parse(True, True)  # type inference failed late: read text, coerce later
+        if invalid and any(r[0] is None for r in invalid):
+            table = parse(False, False)  # single-threaded parsing reports line numbers
+    except pa.ArrowInvalid as exc:
+        raise InputError(f"{source}: cannot parse as CSV: {exc}") from None
+    raw = table.to_pandas()
+    n_kept = len(raw)
+    skipped_rows = sorted((r[0] or 0) - 1 for r in invalid)
+    if n_kept == 0 and not invalid:
+        raise InputError(
+            f"{source}: header only, no data rows (columns: {', '.join(header[:6])}...)"
+        )
+    rows = np.arange(1, n_kept + len(invalid) + 1)
+    if invalid:
+        rows = np.setdiff1d(rows, np.asarray(skipped_rows), assume_unique=False)[:n_kept]
+    log = ProblemLog(source, rows)
+    for number, expected, actual, text in invalid:
+        shown = text if len(text) <= 50 else text[:47] + "..."
+        log.file(
+            f"row {(number or 1) - 1}: expected {expected} comma-separated values, found "
+            f"{actual} (line {number}: {shown!r}); quote values that contain commas"
+        )
+    note = "row N = the Nth data row below the header, i.e. line N+1 of the file"
+    return raw, rows, log, {}, note
+
+
+# ----------------------------------------------------------------------------------------
+# Parquet
+# ----------------------------------------------------------------------------------------
+
+
+def _read_parquet(path: Path, source: str):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    _open_bytes(path)
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{source}: not a readable Parquet file ({exc})") from None
+    try:
+        raw = table.to_pandas()
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        raise InputError(
+            f"{source}: unsupported column types in the Parquet file ({exc})"
+        ) from None
+    raw = raw.reset_index(drop=True)
+    if len(raw) == 0:
+        raise InputError(f"{source}: header only, no data rows (the table has 0 rows)")
+    rows = np.arange(1, len(raw) + 1)
+    return raw, rows, ProblemLog(source, rows), {}, "row N = the Nth row of the table"
+
+
+# ----------------------------------------------------------------------------------------
+# Excel
+# ----------------------------------------------------------------------------------------
+
+_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
+
+
+def _merged_ranges(workbook: Any, worksheet: Any) -> list[tuple[str, int, int, int, int]]:
+    """Merged ranges of a read-only sheet as (ref, min_col, min_row, max_col, max_row)."""
+    from openpyxl.utils.cell import range_boundaries
+
+    merged = getattr(worksheet, "merged_cells", None)
+    refs: list[str] = []
+    if merged is not None:  # a normal (not read-only) worksheet
+        refs = [str(r) for r in merged.ranges]
+    else:
+        archive = getattr(workbook, "_archive", None)
+        sheet_path = getattr(worksheet, "_worksheet_path", None)
+        if archive is not None and sheet_path is not None:
+            xml = archive.read(sheet_path)
+            refs = [m.decode() for m in _MERGE_RE.findall(xml)]
+    out = []
+    for ref in refs:
+        min_col, min_row, max_col, max_row = range_boundaries(ref)
+        out.append((ref, min_col, min_row, max_col, max_row))
+    return out
+
+
+def _read_excel(path: Path, source: str, sheet: str | None):
+    import pandas as pd
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    _open_bytes(path)
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=False)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise InputError(f"{source}: not a readable .xlsx workbook ({exc})") from None
+    except Exception as exc:  # openpyxl raises its own InvalidFileException and others
+        raise InputError(f"{source}: not a readable .xlsx workbook ({exc})") from None
+    try:
+        if sheet is not None:
+            if sheet not in workbook.sheetnames:
+                raise InputError(
+                    f"{source}: no sheet named {sheet!r} (sheets: {', '.join(workbook.sheetnames)})"
+                )
+            worksheet = workbook[sheet]
+        elif "portfolio" in workbook.sheetnames:
+            worksheet = workbook["portfolio"]
+        else:
+            worksheet = workbook.worksheets[0]
+        sheet_rows = [tuple(r) for r in worksheet.iter_rows(values_only=True)]
+        merged = _merged_ranges(workbook, worksheet)
+    finally:
+        workbook.close()
+    title = worksheet.title
+    where_sheet = f"sheet {title!r}"
+
+    def is_empty(row: tuple) -> bool:
+        return all(v is None or (isinstance(v, str) and not v.strip()) for v in row)
+
+    header_index = next((i for i, r in enumerate(sheet_rows) if not is_empty(r)), None)
+    if header_index is None:
+        raise InputError(f"{source}: {where_sheet} is empty (no header, no data)")
+    header_row = header_index + 1  # 1-based sheet row of the header
+    header_cells = list(sheet_rows[header_index])
+    while header_cells and header_cells[-1] is None:
+        header_cells.pop()
+    width = len(header_cells)
+    log_lines: list[str] = []
+    names: list[str] = []
+    for j, cell in enumerate(header_cells):
+        letter = get_column_letter(j + 1)
+        if isinstance(cell, str) and cell.startswith("="):
+            log_lines.append(f"header: cell {letter}{header_row} holds a formula {cell!r}")
+        names.append(str(cell) if cell is not None else f"column_{letter}")
+    body = sheet_rows[header_index + 1 :]
+    # sheet positions of the data rows; completely empty rows are dropped
+    keep = [i for i, r in enumerate(body) if not is_empty(r[:width])]
+    if not keep:
+        raise InputError(f"{source}: {where_sheet}: header only, no data rows")
+    data = [tuple(body[i][:width]) + (None,) * max(0, width - len(body[i])) for i in keep]
+    raw = pd.DataFrame(data, columns=names, dtype=object)
+    rows = np.asarray(keep, dtype=np.int64) + 1  # row N = Nth row below the header
+    log = ProblemLog(source, rows)
+    for line in log_lines:
+        log.file(line)
+    position = {int(r): k for k, r in enumerate(rows)}
+    skip: dict[str, np.ndarray] = {}
+    normalized = [normalize_column_name(c) for c in names]
+
+    def mark(column: str, k: int) -> None:
+        skip.setdefault(column, np.zeros(len(rows), dtype=bool))[k] = True
+
+    # formulas: workout reads stored values only, a formula's cached result may be absent
+    for j, column in enumerate(normalized):
+        if column not in SPECS:
+            continue
+        values = raw.iloc[:, j].to_numpy(dtype=object)
+        is_formula = np.fromiter(
+            (isinstance(v, str) and v.startswith("=") for v in values),
+            dtype=bool,
+            count=len(values),
+        )
+        letter = get_column_letter(j + 1)
+        for k in np.flatnonzero(is_formula):
+            mark(column, int(k))
+
+        def describe(i: int, values=values, letter=letter) -> str:
+            formula = values[i] if len(values[i]) <= 40 else values[i][:37] + "..."
+            return (
+                f"cell {letter}{int(rows[i]) + header_row} holds a formula {formula!r}; "
+                "workout reads values only: replace formulas with values (Paste Special > Values)"
+            )
+
+        log.add(column, is_formula, describe)
+    # merged cells: only the top-left cell holds the value, the others read as blank
+    for ref, min_col, min_row, max_col, max_row in merged:
+        if min_row <= header_row:
+            log.file(f"header: cells {ref} of {where_sheet} are merged; unmerge them")
+            continue
+        first_data = min_row - header_row
+        first_k = position.get(first_data)
+        if first_k is None:
+            continue
+        column = normalized[min_col - 1] if min_col - 1 < len(normalized) else f"column {min_col}"
+        for row_number in range(first_data, max_row - header_row + 1):
+            kk = position.get(row_number)
+            if kk is None:
+                continue
+            for j in range(min_col - 1, min(max_col, len(normalized))):
+                mark(normalized[j], kk)
+        log.add(column, np.asarray([first_k]), _merged_message(ref))
+    note = f"row N = the Nth row below the header of {where_sheet}, i.e. sheet row N+{header_row}"
+    return raw, rows, log, skip, note
+
+
+def _merged_message(ref: str) -> Callable[[int], str]:
+    return lambda i: f"cells {ref} are merged; unmerge them and fill every cell"
+
+
+# ----------------------------------------------------------------------------------------
+# TOML / JSON records
+# ----------------------------------------------------------------------------------------
+
+
+def _read_records(path: Path, fmt: str) -> tuple[list[Mapping[str, Any]], bool]:
+    """Account records of a TOML/JSON file and whether it was a single account."""
+    source = str(path)
+    data = _open_bytes(path)
+    if data.startswith(_UTF8_BOM):
+        data = data[len(_UTF8_BOM) :]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"{source}: line {line}: not valid UTF-8 (byte {exc.start})") from None
+    if not text.strip():
+        raise InputError(f"{source}: the file holds only whitespace")
+    if fmt == "toml":
+        try:
+            doc: Any = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"{source}: not valid TOML: {exc}") from None
+    else:
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"{source}: line {exc.lineno} column {exc.colno}: not valid JSON: {exc.msg}"
+            ) from None
+    if isinstance(doc, dict) and set(doc) == {"accounts"}:
+        doc = doc["accounts"]
+    elif isinstance(doc, dict) and set(doc) == {"account"}:
+        doc = doc["account"]
+    if isinstance(doc, dict):
+        return [doc], True
+    if isinstance(doc, list):
+        bad = [i + 1 for i, r in enumerate(doc) if not isinstance(r, dict)]
+        if bad:
+            raise InputError(
+                f"{source}: row {bad[0]}: expected an object of account fields, got "
+                f"{type(doc[bad[0] - 1]).__name__}"
+            )
+        if not doc:
+            raise InputError(f"{source}: no accounts (empty list)")
+        return doc, False
+    raise InputError(f"{source}: expected an account object or a list of them")
+
+
+# ----------------------------------------------------------------------------------------
+# Writers
+# ----------------------------------------------------------------------------------------
+
+
+def output_format(path: str | os.PathLike[str]) -> str:
+    """The output format (``csv``, ``parquet``, ``excel``) of a path, or raise InputError.
+
+    Call it before doing any work so that a bad ``--out`` fails fast and writes nothing.
+    """
+    suffix = Path(path).suffix.lower()
+    fmt = OUTPUT_FORMATS.get(suffix)
+    if fmt is None:
+        raise InputError(
+            f"{path}: unsupported output file type {suffix or '(none)'!r} "
+            f"(use {', '.join(OUTPUT_FORMATS)})"
+        )
+    return fmt
+
+
+def write_table(
+    frame: pd.DataFrame, path: str | os.PathLike[str], *, sheet_name: str = "portfolio"
+) -> Path:
+    """Write a table as CSV, Parquet or Excel (by extension), atomically.
+
+    CSV is UTF-8 with ``\\n`` line ends and no index; Parquet keeps dtypes (no index, no
+    ``attrs``, so the same frame gives the same bytes); Excel gets a bold frozen header,
+    filters, column widths and number formats (money ``#,##0.00``, rates as percentages,
+    whole numbers), and for a portfolio a second sheet ``columns`` describing the schema.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    fmt = output_format(path)
+    path = Path(path)
+    if fmt == "excel":
+        return write_workbook({sheet_name: frame}, path)
+    clean = frame.copy(deep=False)
+    clean.attrs = {}
+    with atomic_path(path) as tmp:
+        if fmt == "csv":
+            _write_csv(clean, tmp)
+        else:
+            clean.to_parquet(tmp, index=False, engine="pyarrow")
+    return path
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """UTF-8 CSV: pyarrow's writer (about 10x faster than pandas; text is quoted, numbers
+    use the shortest round-trip form, booleans are true/false); pandas for odd dtypes."""
+    import pyarrow as pa
+    import pyarrow.csv as pv
+
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError):
+        frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+        return
+    pv.write_csv(table, path, pv.WriteOptions(quoting_style="needed"))
+
+
+def _excel_number_format(column: str, dtype: Any) -> str | None:
+    import pandas as pd
+
+    spec = SPECS.get(column)
+    if spec is not None and spec.kind == "money":
+        return "#,##0.00"
+    if column in ("annual_rate", "income_cv") or column.endswith("_rate"):
+        return "0.00%"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "0"
+    if pd.api.types.is_float_dtype(dtype):
+        return "#,##0.00##"
+    return None
+
+
+def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike[str]) -> Path:
+    """Write several tables to one .xlsx workbook (one sheet each), atomically."""
+    import datetime as dt
+
+    import pandas as pd
+    import xlsxwriter
+
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise InputError(f"{path}: a workbook must be an .xlsx file")
+    with atomic_path(path) as tmp:
+        workbook = xlsxwriter.Workbook(
+            str(tmp),
+            {
+                "constant_memory": True,
+                "strings_to_formulas": False,  # text is text, never a formula
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+                "nan_inf_to_errors": True,
+            },
+        )
+        # fixed creation time so that the same data gives the same bytes
+        workbook.set_properties({"created": dt.datetime(2000, 1, 1), "title": path.stem})
+        header_format = workbook.add_format(
+            {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
+        )
+        formats: dict[str, Any] = {}
+        schema_used = False
+        for sheet_name, frame in tables.items():
+            worksheet = workbook.add_worksheet(str(sheet_name)[:31])
+            columns = [str(c) for c in frame.columns]
+            schema_used |= any(c in SPECS for c in columns)
+            for j, (column, dtype) in enumerate(zip(columns, frame.dtypes, strict=True)):
+                number_format = _excel_number_format(column, dtype)
+                cell_format = None
+                if number_format is not None:
+                    if number_format not in formats:
+                        formats[number_format] = workbook.add_format({"num_format": number_format})
+                    cell_format = formats[number_format]
+                width = min(max(len(column) + 2, 12), 40)
+                worksheet.set_column(j, j, width, cell_format)
+                worksheet.write_string(0, j, column, header_format)
+            worksheet.freeze_panes(1, 0)
+            if columns:
+                worksheet.autofilter(0, 0, max(len(frame), 1), len(columns) - 1)
+            values = frame.astype(object).where(pd.notna(frame), None).to_numpy().tolist()
+            for i, row in enumerate(values, start=1):
+                worksheet.write_row(i, 0, row)
+        if schema_used and "columns" not in tables:
+            worksheet = workbook.add_worksheet("columns")
+            for j, title in enumerate(("column", "meaning", "default", "required")):
+                worksheet.write_string(0, j, title, header_format)
+            worksheet.set_column(0, 0, 20)
+            worksheet.set_column(1, 1, 60)
+            worksheet.set_column(2, 3, 14)
+            for i, spec in enumerate(SPECS.values(), start=1):
+                default = spec.default_from or ("" if spec.default is None else str(spec.default))
+                worksheet.write_row(
+                    i, 0, [spec.name, spec.description, default, "yes" if spec.required else ""]
+                )
+        workbook.close()
+    return path

@@ -1,0 +1,564 @@
+"""``custom`` and ``step`` plans: exact search over payment paths on a discrete grid.
+
+The families (SPEC §6)
+----------------------
+A plan starts with an optional payment holiday of at most ``max_deferral_months``
+months (interest capitalised; only if ``capitalize`` is an allowed deferral mode), then
+pays amounts from the account's **payment grid** in at most ``max_payment_levels``
+*phases* (runs of consecutive equal payments), and the last payment clears the balance
+exactly (it may be smaller than the phase it ends, and then does not count as a phase;
+a larger clearing payment is a phase of its own). Every payment, the clearing one
+included, is within the month's affordability cap (``max_dti``,
+``min_residual_income``, ``min_afford_prob``); the plan ends by ``max_term_months``.
+``custom`` phases may go up or down; ``step`` phases never go down (graduated).
+
+The payment grid of an account is ``m, m + Δ, m + 2Δ, …`` up to the largest monthly
+cap, where ``m`` is ``min_payment`` rounded up to the rounding unit and ``Δ`` the
+smallest multiple of the rounding unit giving at most ``grid_levels`` amounts, plus
+the level instalments of the best ``instalment`` and capitalised ``deferral`` plans
+(so those plans are custom schedules and custom can only match or beat them).
+
+The search (exact within the grid)
+-----------------------------------
+Balances are tracked **exactly** in cents with the schedule's own interest rounding
+(half-up), so every path's value is the model NPV of a real schedule. The search is a
+best-first branch and bound month by month over states ``(phases used, current
+amount, balance)``:
+
+* an admissible bound: a backward dynamic programme over (month, balance bucket)
+  that relaxes the phase limit and takes, in each bucket, the most favourable
+  balance (recovery at the bucket's top balance, the best next bucket reachable, the
+  best clearing payment within the bucket) — an upper bound on the value that any
+  plan can still collect from any balance in the bucket;
+* states reached by two paths with the same (phases, amount, balance to the cent)
+  are merged when one path has both more value so far and higher survival (the
+  future is then identical and scales with survival);
+* a state is dropped when its value so far plus survival × bound cannot beat the
+  best complete plan found (the incumbent);
+* at most ``beam_width`` states per month are kept; states cut by the width are
+  remembered by their optimistic value.
+
+If no state was ever cut by the width, the search is exhaustive: status ``OPTIMAL``
+(bound = objective). Otherwise status ``FEASIBLE`` with ``bound`` = the largest
+optimistic value of a cut state (never above the DP bound) and the relative gap —
+the result always says how far it can be trusted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from solver.plan_families import CAP_TOL, PlanContext, hazard
+
+_RATE_SCALE = 10**12
+_MONTHLY_DEN = 12 * _RATE_SCALE
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """Solver parameters of the plan search (not policy: they trade time for proof).
+
+    Parameters
+    ----------
+    grid_levels
+        Most amounts on an account's payment grid for ``custom`` / ``step``.
+    beam_width
+        Most search states kept per account and month; larger proves optimality more
+        often and costs time.
+    buckets
+        Balance buckets of the bounding dynamic programme.
+    """
+
+    grid_levels: int = 16
+    beam_width: int = 96
+    buckets: int = 192
+
+    def __post_init__(self) -> None:
+        for name in ("grid_levels", "beam_width", "buckets"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class RunSolution:
+    """Best ``custom`` or ``step`` plan of one account.
+
+    Attributes
+    ----------
+    payments
+        Payment per month in CNY (the last one clears the balance), or ``None`` if
+        no plan on the grid satisfies the policy.
+    status
+        ``OPTIMAL`` (proved), ``FEASIBLE`` (best found, with a bound) or ``INFEASIBLE``.
+    objective, bound, gap
+        Model NPV of the plan (float search), a proven upper bound on the best NPV
+        within the family's grid, and ``(bound − objective) / |bound|``.
+    states
+        Search states expanded.
+    """
+
+    payments: np.ndarray | None
+    status: str
+    objective: float
+    bound: float
+    gap: float
+    states: int
+    grid_step: float
+    grid: np.ndarray
+
+
+# --------------------------------------------------------------------------------------
+# Cent-exact interest (same rule as solver.money: half-up on rate taken to 12 decimals)
+# --------------------------------------------------------------------------------------
+
+
+def interest_cents(balance: np.ndarray, rate_units: np.ndarray) -> np.ndarray:
+    """Monthly interest in cents on ``balance`` cents, rounded half-up (vectorised, exact)."""
+    balance = np.asarray(balance, dtype=np.int64)
+    x = balance.astype(float) * (rate_units.astype(float) / _MONTHLY_DEN)
+    out = np.floor(x + 0.5).astype(np.int64)
+    frac = x - np.floor(x)
+    near = np.abs(frac - 0.5) < 1e-5
+    if near.any():
+        idx = np.flatnonzero(near)
+        for i in idx:
+            b, ru = int(balance.flat[i]), int(rate_units.flat[i])
+            out.flat[i] = (2 * b * ru + _MONTHLY_DEN) // (2 * _MONTHLY_DEN)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Payment grids
+# --------------------------------------------------------------------------------------
+
+
+def payment_grids(
+    ctx: PlanContext, grid_levels: int, extra: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Payment grid per account: amounts (n, G) in CNY (NaN-padded) and the step Δ (n,).
+
+    ``extra`` (n, k) adds amounts (e.g. the best level instalments); NaNs are ignored.
+    """
+    pol = ctx.policy
+    unit = pol.rounding
+    n = len(ctx)
+    top = np.max(np.where(np.isfinite(ctx.cap), ctx.cap, -np.inf), axis=1)
+    low = np.ceil(max(pol.min_payment, unit) / unit - 1e-9) * unit
+    span = np.maximum(top - low, 0.0)
+    step = np.maximum(unit, np.ceil(span / max(grid_levels - 1, 1) / unit - 1e-9) * unit)
+    count = np.where(top >= low, np.floor(span / step + 1e-9).astype(np.int64) + 1, 0)
+    count = np.minimum(count, grid_levels)
+    G = int(max(count.max(initial=0), 1))
+    k = np.arange(G)[None, :]
+    amounts = np.where(k < count[:, None], low + k * step[:, None], np.nan)
+    if extra is not None and extra.size:
+        ex = np.where(
+            (extra >= pol.min_payment - 1e-9) & (extra <= top[:, None] + 1e-9), extra, np.nan
+        )
+        amounts = np.concatenate([amounts, ex], axis=1)
+    amounts = np.round(amounts, 2)
+    amounts = np.sort(amounts, axis=1)  # NaNs last
+    # drop duplicates within a row
+    dup = np.zeros_like(amounts, dtype=bool)
+    dup[:, 1:] = amounts[:, 1:] == amounts[:, :-1]
+    amounts = np.where(dup, np.nan, amounts)
+    amounts = np.sort(amounts, axis=1)
+    width = int(max(np.isfinite(amounts).sum(axis=1).max(initial=0), 1))
+    return amounts[:, :width], step
+
+
+# --------------------------------------------------------------------------------------
+# The bounding dynamic programme (phase limit relaxed, balance buckets, optimistic)
+# --------------------------------------------------------------------------------------
+
+
+def bound_tables(
+    ctx: PlanContext, amounts: np.ndarray, buckets: int, holiday_months: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Upper bounds ``W[i, t, j]`` on the value still collectable at month t+1 from bucket j.
+
+    Returns ``W`` of shape (n, H + 1, M) (``W[:, H]`` = −inf: the plan must have ended)
+    and the bucket width (n,). Values are in the same units as the model NPV (discounted
+    to time 0), per unit of survival.
+    """
+    n, H, M = len(ctx), ctx.horizon, buckets
+    r = ctx.monthly_rate
+    g = 1.0 + r
+    B0 = ctx.balance
+    cap = ctx.cap
+    t_idx = np.arange(H)
+    # largest balance that is both reachable and still repayable before month t
+    v = 1.0 / g
+    capped = np.where(np.isfinite(cap), np.maximum(cap, 0.0), 0.0)
+    # feas[t] = sum_{s>=t} cap_s v^(s-t+1)
+    feas = np.zeros((n, H + 1))
+    for t in range(H - 1, -1, -1):
+        feas[:, t] = (capped[:, t] + feas[:, t + 1]) * v
+    reach = B0[:, None] * g[:, None] ** t_idx[None, :]
+    top = np.max(np.minimum(reach, feas[:, :H]), axis=1)
+    top = np.maximum(top, B0) * (1 + 1e-9) + 0.01 * (H + 1) + 1.0
+    w = top / M
+    edges = np.arange(M + 1)[None, :] * w[:, None]  # (n, M+1)
+    lo_b, hi_b = edges[:, :-1], edges[:, 1:]
+    disc, disc_lag = ctx.discount, ctx.discount_lag
+    G = amounts.shape[1]
+    valid_amt = np.isfinite(amounts)
+    amt = np.where(valid_amt, amounts, 0.0)
+    acc = np.arange(n)
+    # hazards of the grid amounts in every month (n, G, H)
+    h_amt = hazard(ctx, np.repeat(acc, G), np.repeat(amt.reshape(-1, 1), H, axis=1), None).reshape(
+        n, G, H
+    )
+    h_zero = hazard(ctx, acc, np.zeros((n, H)), None)  # (n, H)
+    W = np.full((n, H + 1, M), -np.inf)
+    for t in range(H - 1, -1, -1):
+        nxt = W[:, t + 1, :]  # (n, M)
+        # sliding maxima over 1, 2, 3 consecutive buckets
+        m2 = np.maximum(nxt, np.concatenate([nxt[:, 1:], np.full((n, 1), -np.inf)], axis=1))
+        m3 = np.maximum(m2, np.concatenate([nxt[:, 2:], np.full((n, 2), -np.inf)], axis=1))
+        win = np.stack([nxt, m2, m3], axis=1)  # (n, 3, M)
+        col = ctx.collateral[:, t][:, None]
+        rec_top = np.minimum(hi_b, col) + ctx.model.unsecured_recovery * np.maximum(
+            0.0, hi_b - col
+        )  # (n, M)
+        grown_lo = lo_b * g[:, None] - 0.01
+        grown_hi = hi_b * g[:, None] + 0.01
+        best = np.full((n, M), -np.inf)
+        if t < H - 1:
+            # pay a grid amount and carry a positive balance into month t+2
+            nlo = grown_lo[:, None, :] - amt[:, :, None]  # (n, G, M)
+            nhi = grown_hi[:, None, :] - amt[:, :, None]
+            ilo = np.floor(nlo / w[:, None, None]).astype(np.int64)
+            ihi = np.floor(nhi / w[:, None, None]).astype(np.int64)
+            ilo = np.clip(ilo, 0, M - 1)
+            ok = (
+                (nhi > 0)
+                & valid_amt[:, :, None]
+                & (amt[:, :, None] <= cap[:, t][:, None, None] * (1 + CAP_TOL) + CAP_TOL)
+            )
+            ok &= ilo <= M - 1
+            ihi_c = np.clip(ihi, 0, M - 1)
+            span = np.clip(ihi_c - ilo, 0, 2)
+            # note: intervals beyond the top bucket are unreachable or unrepayable (−inf)
+            fut = win[acc[:, None, None], span, ilo]
+            fut = np.where(ok & (ihi >= 0), fut, -np.inf)
+            h = h_amt[:, :, t][:, :, None]
+            imm = disc[t] * (1 - h) * amt[:, :, None] + disc_lag[t] * h * rec_top[:, None, :]
+            q = imm + (1 - h) * fut
+            best = np.max(q, axis=1)
+            # holiday month (capitalised), only at the start
+            hol = (t < holiday_months)[:, None]
+            hlo = np.clip(np.floor(grown_lo / w[:, None]).astype(np.int64), 0, M - 1)
+            hhi = np.clip(np.floor(grown_hi / w[:, None]).astype(np.int64), 0, M - 1)
+            hspan = np.clip(hhi - hlo, 0, 2)
+            hfut = win[acc[:, None], hspan, hlo]
+            hz = h_zero[:, t][:, None]
+            qh = disc_lag[t] * hz * rec_top + (1 - hz) * hfut
+            best = np.where(hol, np.maximum(best, qh), best)
+        # clear the balance this month with one payment c in the bucket's range
+        c_lo = np.maximum(grown_lo, 0.0)
+        c_hi = np.minimum(grown_hi, cap[:, t][:, None] * (1 + CAP_TOL) + CAP_TOL)
+        can = (c_lo <= c_hi) & np.isfinite(cap[:, t])[:, None]
+        hc_lo = hazard(ctx, np.repeat(acc, M), c_lo.reshape(-1, 1), np.array([t])).reshape(n, M)
+        hc_hi = hazard(
+            ctx, np.repeat(acc, M), np.maximum(c_hi, 0.0).reshape(-1, 1), np.array([t])
+        ).reshape(n, M)
+        qc = disc[t] * (1 - hc_lo) * np.maximum(c_hi, 0.0) + disc_lag[t] * hc_hi * rec_top
+        best = np.maximum(best, np.where(can, qc, -np.inf))
+        W[:, t, :] = best
+    return W, w
+
+
+# --------------------------------------------------------------------------------------
+# Branch and bound over exact states
+# --------------------------------------------------------------------------------------
+
+
+def solve_runs(
+    ctx: PlanContext,
+    amounts: np.ndarray,
+    grid_step: np.ndarray,
+    *,
+    increasing: bool,
+    search: SearchParams,
+    seeds: list[list[tuple[np.ndarray, np.ndarray]]] | None = None,
+    tables: tuple[np.ndarray, np.ndarray] | None = None,
+) -> list[RunSolution]:
+    """Best custom (``increasing=False``) or step (``True``) plan for every account.
+
+    Parameters
+    ----------
+    amounts, grid_step
+        Payment grids from :func:`payment_grids`.
+    seeds
+        Known feasible payment paths per account (CNY) used as first incumbents.
+    tables
+        Precomputed :func:`bound_tables` output (shared by custom and step).
+    """
+    pol = ctx.policy
+    n, H = len(ctx), ctx.horizon
+    K = pol.max_payment_levels
+    can_hold = "capitalize" in pol.deferral_interest
+    holiday_months = np.full(
+        n, min(pol.max_deferral_months, H - 1) if can_hold else 0, dtype=np.int64
+    )
+    if tables is None:
+        tables = bound_tables(ctx, amounts, search.buckets, holiday_months)
+    W, w = tables
+    G = amounts.shape[1]
+    amt_c = np.where(np.isfinite(amounts), np.round(amounts * 100), -1).astype(
+        np.int64
+    )  # cents, -1 = none
+    rate_units = np.round(ctx.fields["annual_rate"] * _RATE_SCALE).astype(np.int64)
+    cap = ctx.cap
+    cap_c = np.where(
+        np.isfinite(cap), np.floor(cap * (1 + CAP_TOL) * 100 + CAP_TOL * 100 + 1e-6), -1
+    ).astype(np.int64)
+    disc, disc_lag = ctx.discount, ctx.discount_lag
+    M = W.shape[2]
+    acc_all = np.arange(n)
+    h_amt = hazard(
+        ctx,
+        np.repeat(acc_all, G),
+        np.repeat(np.where(amt_c >= 0, amt_c / 100, 0.0).reshape(-1, 1), H, axis=1),
+    ).reshape(n, G, H)
+    h_zero = hazard(ctx, acc_all, np.zeros((n, H)))
+    root_bound = np.full(n, -np.inf)
+    B0c = np.round(ctx.balance * 100).astype(np.int64)
+    j0 = np.clip((B0c / 100 / w).astype(np.int64), 0, M - 1)
+    root_bound = W[acc_all, 0, j0]
+
+    incumbent = np.full(n, -np.inf)
+    inc_path: list[np.ndarray | None] = [None] * n
+    if seeds is not None:
+        values = seed_values(ctx, seeds, amounts, holiday_months, increasing)
+        for i, lst in enumerate(seeds):
+            for (pay, _), val in zip(lst, values[i], strict=True):
+                if val > incumbent[i]:
+                    incumbent[i], inc_path[i] = val, np.asarray(pay, float)
+    cut_bound = np.full(n, -np.inf)  # best optimistic value among states cut by the width
+
+    # frontier: holiday state (k = 0, g = -1) with the opening balance
+    f_acc = acc_all.copy()
+    f_k = np.zeros(n, np.int64)
+    f_g = np.full(n, -1, np.int64)
+    f_B = B0c.copy()
+    f_v = np.zeros(n)
+    f_s = np.ones(n)
+    f_id = np.arange(n)
+    layers: list[tuple[np.ndarray, np.ndarray]] = []  # per month: (parent id, payment cents)
+    expanded = 0
+    for t in range(H):
+        if f_acc.size == 0:
+            break
+        F = f_acc.size
+        expanded += F
+        interest = interest_cents(f_B, rate_units[f_acc])
+        owed = f_B + interest
+        ead = f_B / 100.0
+        col = ctx.collateral[f_acc, t]
+        rec = np.minimum(ead, col) + ctx.model.unsecured_recovery * np.maximum(0.0, ead - col)
+        capt = cap_c[f_acc, t]
+        # ---- clearing payments (end the plan this month) ----
+        cur_amt = np.where(f_g >= 0, amt_c[f_acc, np.maximum(f_g, 0)], 0)
+        can_clear = (owed <= capt) & ((f_k < K) | (owed <= cur_amt))
+        if increasing:
+            can_clear &= (f_k < K) | (owed <= cur_amt)
+        ci = np.flatnonzero(can_clear)
+        if ci.size:
+            hc = hazard(ctx, f_acc[ci], (owed[ci] / 100.0)[:, None], np.array([t]))[:, 0]
+            vc = f_v[ci] + f_s[ci] * (
+                disc[t] * (1 - hc) * owed[ci] / 100.0 + disc_lag[t] * hc * rec[ci]
+            )
+            # per-account best clear
+            order = np.lexsort((-vc, f_acc[ci]))
+            first = np.ones(order.size, bool)
+            first[1:] = f_acc[ci][order][1:] != f_acc[ci][order][:-1]
+            for pos in order[first]:
+                i = int(f_acc[ci[pos]])
+                if vc[pos] > incumbent[i]:
+                    incumbent[i] = vc[pos]
+                    inc_path[i] = _backtrack(layers, int(f_id[ci[pos]]), int(owed[ci[pos]]), t)
+        if t == H - 1:
+            break
+        # ---- continuing payments: holiday, same amount, or a new phase ----
+        # candidate actions: column 0..G-1 = pay amount g; column G = holiday
+        pay = np.concatenate([amt_c[f_acc], np.zeros((F, 1), np.int64)], axis=1)  # (F, G+1)
+        gi = np.arange(G + 1)[None, :]
+        is_hol = gi == G
+        ok = np.where(is_hol, (f_k == 0)[:, None] & (t < holiday_months[f_acc])[:, None], pay > 0)
+        ok &= np.where(is_hol, True, pay <= capt[:, None])
+        ok &= pay < owed[:, None]
+        same = gi == f_g[:, None]
+        new_phase = ~is_hol & ~same
+        if increasing:
+            ok &= ~new_phase | (gi > f_g[:, None])
+        ok &= ~new_phase | (f_k < K)[:, None]
+        si, ai = np.nonzero(ok)
+        if si.size == 0:
+            break
+        p = pay[si, ai]
+        hol = ai == G
+        n_k = np.where(hol, 0, f_k[si] + new_phase[si, ai].astype(np.int64))
+        n_g = np.where(hol, -1, ai)
+        n_B = owed[si] - p
+        a_row = f_acc[si]
+        h = np.where(hol, h_zero[a_row, t], h_amt[a_row, np.minimum(ai, G - 1), t])
+        n_v = f_v[si] + f_s[si] * (disc[t] * (1 - h) * p / 100.0 + disc_lag[t] * h * rec[si])
+        n_s = f_s[si] * (1 - h)
+        jb = np.clip((n_B / 100.0 / w[a_row]).astype(np.int64), 0, M - 1)
+        above = n_B / 100.0 >= w[a_row] * M
+        opt = n_v + n_s * np.where(above, -np.inf, W[a_row, t + 1, jb])
+        keep = opt > incumbent[a_row] + 1e-12 * np.abs(incumbent[a_row])
+        keep &= np.isfinite(opt)
+        idx = np.flatnonzero(keep)
+        if idx.size == 0:
+            f_acc = np.zeros(0, np.int64)
+            break
+        si, p, n_k, n_g, n_B, n_v, n_s, opt, a_row = (
+            x[idx] for x in (si, p, n_k, n_g, n_B, n_v, n_s, opt, a_row)
+        )
+        # ---- merge dominated duplicates of the same exact state ----
+        order = np.lexsort((-n_s, -n_v, n_B, n_g, n_k, a_row))
+        si, p, n_k, n_g, n_B, n_v, n_s, opt, a_row = (
+            x[order] for x in (si, p, n_k, n_g, n_B, n_v, n_s, opt, a_row)
+        )
+        newgrp = np.ones(order.size, bool)
+        newgrp[1:] = (
+            (a_row[1:] != a_row[:-1])
+            | (n_k[1:] != n_k[:-1])
+            | (n_g[1:] != n_g[:-1])
+            | (n_B[1:] != n_B[:-1])
+        )
+        gid = np.cumsum(newgrp)
+        run_max = np.maximum.accumulate(n_s + 2.0 * gid)  # group-wise running max of survival
+        prev_max = np.concatenate([[-np.inf], run_max[:-1]])
+        keep = newgrp | (n_s + 2.0 * gid > prev_max + 1e-15)
+        idx = np.flatnonzero(keep)
+        si, p, n_k, n_g, n_B, n_v, n_s, opt, a_row = (
+            x[idx] for x in (si, p, n_k, n_g, n_B, n_v, n_s, opt, a_row)
+        )
+        # ---- beam: keep the best `beam_width` states per account by optimistic value ----
+        order = np.lexsort((-opt, a_row))
+        a_sorted = a_row[order]
+        start = np.searchsorted(a_sorted, a_sorted, side="left")
+        rank = np.arange(order.size) - start
+        cut = rank >= search.beam_width
+        if cut.any():
+            np.maximum.at(cut_bound, a_sorted[cut], opt[order][cut])
+        sel = order[~cut]
+        layers.append((f_id[si[sel]], p[sel]))
+        f_acc, f_k, f_g, f_B, f_v, f_s = (
+            a_row[sel],
+            n_k[sel],
+            n_g[sel],
+            n_B[sel],
+            n_v[sel],
+            n_s[sel],
+        )
+        f_id = np.arange(sel.size)
+
+    out: list[RunSolution] = []
+    for i in range(n):
+        grid = amounts[i][np.isfinite(amounts[i])]
+        if inc_path[i] is None:
+            status = "INFEASIBLE" if not np.isfinite(cut_bound[i]) else "FEASIBLE"
+            out.append(
+                RunSolution(
+                    None,
+                    status,
+                    -np.inf,
+                    float(max(cut_bound[i], -np.inf)),
+                    np.inf,
+                    expanded,
+                    float(grid_step[i]),
+                    grid,
+                )
+            )
+            continue
+        obj = float(incumbent[i])
+        if np.isfinite(cut_bound[i]) and cut_bound[i] > obj:
+            bound = float(min(cut_bound[i], max(root_bound[i], obj)))
+            status = "FEASIBLE"
+        else:
+            bound = obj
+            status = "OPTIMAL"
+        gap = (bound - obj) / abs(bound) if bound != 0 else 0.0
+        if gap <= 1e-9:
+            status, bound, gap = "OPTIMAL", obj, 0.0
+        out.append(
+            RunSolution(inc_path[i], status, obj, bound, gap, expanded, float(grid_step[i]), grid)
+        )
+    return out
+
+
+def _backtrack(
+    layers: list[tuple[np.ndarray, np.ndarray]], state_id: int, final_cents: int, t: int
+) -> np.ndarray:
+    """Payments (CNY) of the path ending in state ``state_id`` of month ``t`` plus its clearing payment."""
+    pays = [final_cents]
+    sid = state_id
+    for month in range(t - 1, -1, -1):
+        parent, paid = layers[month]
+        pays.append(int(paid[sid]))
+        sid = int(parent[sid])
+    return np.array(pays[::-1], dtype=float) / 100.0
+
+
+def seed_values(
+    ctx: PlanContext,
+    seeds: list[list[tuple[np.ndarray, np.ndarray]]],
+    amounts: np.ndarray,
+    holiday_months: np.ndarray,
+    increasing: bool,
+) -> list[list[float]]:
+    """Model value of each seed schedule that is a feasible path of the family, else −inf.
+
+    A seed is ``(payments, exposures)`` of a cent-exact schedule at the contract rate on
+    the account's full balance. It qualifies when its non-final payments are grid
+    amounts, its zero months form a leading holiday of at most ``holiday_months``
+    months, (for ``step``) its phases never go down, and it passes the policy caps.
+    """
+    from solver.plan_families import feasible_paths, npv, phases
+
+    rows: list[tuple[int, int]] = []
+    pays: list[np.ndarray] = []
+    exps: list[np.ndarray] = []
+    out: list[list[float]] = [[-np.inf] * len(lst) for lst in seeds]
+    for i, lst in enumerate(seeds):
+        grid_c = np.round(amounts[i][np.isfinite(amounts[i])] * 100).astype(np.int64)
+        for k, (pay, exp) in enumerate(lst):
+            cents = np.round(np.asarray(pay, float) * 100).astype(np.int64)
+            T = cents.size
+            if T == 0 or T > ctx.horizon or abs(float(exp[0]) - float(ctx.balance[i])) > 0.005:
+                continue
+            body = cents[:-1]
+            zeros = np.flatnonzero(body == 0)
+            if zeros.size and (zeros.size > holiday_months[i] or zeros[-1] != zeros.size - 1):
+                continue
+            paid = body[body > 0]
+            if not np.isin(paid, grid_c).all():
+                continue
+            if increasing and paid.size > 1 and np.any(np.diff(paid) < 0):
+                continue
+            rows.append((i, k))
+            pays.append(np.asarray(pay, float))
+            exps.append(np.asarray(exp, float))
+    if not rows:
+        return out
+    T = max(p.size for p in pays)
+    P = np.zeros((len(rows), T))
+    E = np.zeros((len(rows), T))
+    term = np.array([p.size for p in pays])
+    for r, (p, e) in enumerate(zip(pays, exps, strict=True)):
+        P[r, : p.size] = p
+        E[r, : e.size] = e
+    acc = np.array([i for i, _ in rows])
+    ok = feasible_paths(ctx, acc, P, term) & (phases(P, term) <= ctx.policy.max_payment_levels)
+    val = npv(ctx, acc, P, E, term)
+    for r, (i, k) in enumerate(rows):
+        if ok[r]:
+            out[i][k] = float(val[r])
+    return out

@@ -1,0 +1,301 @@
+"""Why a plan looks the way it does: binding constraints, infeasibility, minimal relaxations.
+
+* :func:`binding_constraints` names the policy rules that stop a plan from collecting
+  more, in words ("max_dti binds in months 1–6", "max_term_months binds").
+* :func:`explain_infeasible` says which rules conflict when no plan is feasible
+  ("the interest alone (512/month) exceeds the affordable payment (300/month, set by
+  max_dti) until month 5").
+* :func:`minimal_relaxations` computes, for each relaxable policy key (longer term,
+  longer deferral, higher max_dti, a haircut, lower min_afford_prob), the smallest
+  single change that makes some plan feasible — by bisection on that key, re-running
+  the optimizer at every step — and verifies it by re-running once more with it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from solver.plan_families import PlanContext
+
+LEVEL_FAMILIES = ("instalment", "deferral", "concession", "settlement", "waterfall")
+
+
+def _ranges(months: np.ndarray) -> str:
+    """``[1,2,3,6]`` -> ``"months 1–3, 6"``."""
+    months = sorted(int(m) for m in months)
+    parts: list[str] = []
+    start = prev = months[0]
+    for m in months[1:] + [None]:  # type: ignore[list-item]
+        if m is not None and m == prev + 1:
+            prev = m
+            continue
+        parts.append(f"{start}" if start == prev else f"{start}–{prev}")
+        if m is not None:
+            start = prev = m
+    return ("month " if len(months) == 1 else "months ") + ", ".join(parts)
+
+
+def binding_constraints(
+    ctx: PlanContext,
+    i: int,
+    family: str,
+    schedule: Any,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+) -> list[str]:
+    """Policy rules that bind on a plan, in words.
+
+    A per-month affordability rule *binds* in a month when the payment is within one
+    payment step of that rule's cap (the rounding unit, or for level plans the
+    instalment increase of a one-month-shorter term, or the grid step for custom and
+    step plans): a higher payment — a shorter plan — would break it.
+    """
+    pol = ctx.policy
+    pay = np.asarray(schedule.payments, float)
+    T = pay.size
+    out: list[str] = []
+    unit = pol.rounding
+    if family in ("custom", "step"):
+        tol = max(unit, float(params.get("grid_step", unit)))
+    else:
+        D = int(params.get("deferral_months") or 0)
+        level = pay[min(D, T - 1)]
+        tol = max(unit, level / max(T - D - 1, 1))
+    paying = pay > 0
+    for name, cap in (
+        ("max_dti", ctx.cap_dti[i, :T]),
+        ("min_residual_income", ctx.cap_residual[i, :T]),
+        ("min_afford_prob", ctx.cap_afford[i, :T]),
+    ):
+        tight = paying & (pay >= cap - tol) & np.isfinite(cap)
+        if tight.any():
+            out.append(f"{name} binds in {_ranges(np.flatnonzero(tight) + 1)}")
+    small = paying.copy()
+    small[-1] = False
+    at_min = small & (np.abs(pay - pol.min_payment) < 0.005)
+    if at_min.any():
+        out.append(f"min_payment binds in {_ranges(np.flatnonzero(at_min) + 1)}")
+    if T >= ctx.horizon:
+        out.append("max_term_months binds")
+    D = int(params.get("deferral_months") or 0)
+    if D > 0 and D >= pol.max_deferral_months:
+        out.append("max_deferral_months binds")
+    if family == "concession" and abs(float(params.get("rate", math.inf)) - pol.rate_floor) < 1e-9:
+        out.append("rate_floor binds")
+    f = ctx.fields
+    if (
+        params.get("fee_waiver", 0)
+        and f["fees_due"][i] > 0
+        and params["fee_waiver"] >= pol.max_fee_waiver - 1e-9
+    ):
+        out.append("max_fee_waiver binds")
+    if (
+        params.get("interest_waiver", 0)
+        and f["interest_due"][i] > 0
+        and params["interest_waiver"] >= pol.max_interest_waiver - 1e-9
+    ):
+        out.append("max_interest_waiver binds")
+    if params.get("haircut", 0) and params["haircut"] >= pol.max_haircut - 1e-6:
+        out.append("max_haircut binds")
+    if family in ("custom", "step") and len(params.get("levels", [])) >= pol.max_payment_levels:
+        out.append("max_payment_levels binds")
+    return out
+
+
+def explain_infeasible(ctx: PlanContext, i: int) -> str:
+    """Which policy rules conflict for account ``i`` (no plan of any family is feasible)."""
+    pol = ctx.policy
+    H = ctx.horizon
+    cap = ctx.cap[i]
+    f = ctx.fields
+    parts: list[str] = []
+    comps = np.stack([ctx.cap_dti[i], ctx.cap_residual[i], ctx.cap_afford[i]])
+    names = np.array(["max_dti", "min_residual_income", "min_afford_prob"])
+    which = names[np.argmin(np.where(np.isnan(comps), np.inf, comps), axis=0)]
+    income = ctx.income_path[i]
+    usable = np.isfinite(cap) & (cap >= max(pol.min_payment, 0.01))
+    if not usable.any():
+        parts.append(
+            f"no month within max_term_months = {H} has an affordable payment of at least min_payment"
+            f" = {pol.min_payment:,.0f} (largest affordable payment {max(float(np.nanmax(np.where(np.isfinite(cap), cap, -1))), 0):,.2f},"
+            f" set by {which[int(np.argmax(np.where(np.isfinite(cap), cap, -np.inf)))]};"
+            f" expected income {income[0]:,.0f}, expenses {f['expenses'][i]:,.0f}, other debt {f['other_debt'][i]:,.0f})"
+        )
+    else:
+        first = int(np.argmax(usable))
+        if first > 0:
+            parts.append(
+                f"no affordable payment of at least min_payment = {pol.min_payment:,.0f} before month {first + 1} ({which[0]} limits month 1 to {max(cap[0], 0):,.2f})"
+            )
+    balance = float(ctx.balance[i])
+    r = float(f["annual_rate"][i]) / 12.0
+    interest = balance * r
+    below = np.flatnonzero(~(cap >= interest))
+    if interest > 0 and below.size and below[0] == 0:
+        run = int(np.argmax(cap >= interest)) if (cap >= interest).any() else H
+        until = (
+            f"until month {run + 1}" if run < H else f"in every month up to max_term_months = {H}"
+        )
+        parts.append(
+            f"the interest alone ({interest:,.2f}/month) exceeds the affordable payment ({max(cap[0], 0):,.2f}/month, set by {which[0]}) {until}"
+        )
+        if run < H:
+            parts.append(
+                f"a {run}-month deferral would be needed but policy allows {pol.max_deferral_months}"
+                if run > pol.max_deferral_months
+                else f"a {run}-month deferral would cover it"
+            )
+    # the most the affordable payments could repay within the term
+    g = 1.0 + r
+    v = 1.0 / g
+    capped = np.where(np.isfinite(cap) & (cap >= pol.min_payment), cap, 0.0)
+    pv = float(np.sum(capped * v ** np.arange(1, H + 1)))
+    if pv < balance:
+        parts.append(
+            f"paying the largest affordable amount every month for max_term_months = {H} months repays at most"
+            f" {pv:,.2f} of the {balance:,.2f} balance"
+        )
+    if not parts:
+        parts.append(
+            "no plan on the search grids satisfies every policy rule at once (phases, minimum payment and caps)"
+        )
+    return "No plan satisfies the policy: " + "; ".join(parts) + "."
+
+
+# --------------------------------------------------------------------------------------
+# Minimal single relaxations
+# --------------------------------------------------------------------------------------
+
+
+def any_feasible(account: Any, policy: Any, model: Any, search: Any) -> bool:
+    """Whether the optimizer finds at least one feasible offered plan under ``policy``."""
+    from solver.plan_families import context_from_account
+    from solver.plans import OFFERED, _family_choices
+
+    ctx = context_from_account(account, policy, model)
+    choices = _family_choices(ctx, search)[0]
+    return any(c.feasible and c.family in OFFERED for c in choices)
+
+
+def minimal_relaxations(account: Any, policy: Any, model: Any, search: Any) -> list[dict[str, Any]]:
+    """Smallest single policy changes that make a plan feasible, each verified.
+
+    For each key the feasible set grows monotonically with the relaxation, so the
+    smallest feasible value is found by bisection (integers for months, 0.01 steps for
+    shares and ratios), re-running the optimizer at every probe. Keys that cannot make
+    a plan feasible within their range are left out.
+
+    Returns
+    -------
+    list of dict
+        ``{"key", "current", "value", "text", "verified"}``, smallest change first
+        in the order term, deferral, max_dti, haircut, min_afford_prob.
+    """
+    out: list[dict[str, Any]] = []
+
+    def feasible(**changes: Any) -> bool:
+        return any_feasible(account, policy.replace(**changes), model, search)
+
+    # integer keys
+    def smallest_int(key: str, lo: int, hi: int, extra: dict[str, Any] | None = None) -> int | None:
+        extra = extra or {}
+        if lo > hi or not feasible(**{key: hi}, **extra):
+            return None
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if feasible(**{key: mid}, **extra):
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    def smallest_share(
+        key: str, lo: float, hi: float, step: float = 0.01, down: bool = False
+    ) -> float | None:
+        # probe on a grid of `step`; for `down` keys search the largest feasible-making decrease
+        n = int(round(abs(hi - lo) / step))
+        vals = [round(lo + (-(k) if down else k) * step, 10) for k in range(n + 1)]
+        if not feasible(**{key: vals[-1]}):
+            return None
+        a, b = 1, n
+        while a < b:
+            mid = (a + b) // 2
+            if feasible(**{key: vals[mid]}):
+                b = mid
+            else:
+                a = mid + 1
+        return vals[a]
+
+    term = smallest_int("max_term_months", policy.max_term_months + 1, 360)
+    if term is not None:
+        out.append(
+            {
+                "key": "max_term_months",
+                "current": policy.max_term_months,
+                "value": term,
+                "text": f"max_term_months {policy.max_term_months} → {term}",
+            }
+        )
+    modes = tuple(policy.deferral_interest) or ("capitalize",)
+    dmax = min(policy.max_term_months - 1, 60)
+    defer = smallest_int(
+        "max_deferral_months", policy.max_deferral_months + 1, dmax, {"deferral_interest": modes}
+    )
+    if defer is not None:
+        text = f"max_deferral_months {policy.max_deferral_months} → {defer}"
+        if not policy.deferral_interest:
+            text += " (with capitalised deferral allowed)"
+        out.append(
+            {
+                "key": "max_deferral_months",
+                "current": policy.max_deferral_months,
+                "value": defer,
+                "text": text,
+            }
+        )
+    if policy.max_dti < 3.0:
+        start = math.floor(policy.max_dti * 100 + 1e-9) / 100
+        dti = smallest_share("max_dti", start, 3.0)
+        if dti is not None and dti > policy.max_dti:
+            out.append(
+                {
+                    "key": "max_dti",
+                    "current": policy.max_dti,
+                    "value": dti,
+                    "text": f"max_dti {policy.max_dti:g} → {dti:g}",
+                }
+            )
+    if policy.max_haircut < 1.0:
+        start = math.floor(policy.max_haircut * 100 + 1e-9) / 100
+        hc = smallest_share("max_haircut", start, 1.0)
+        if hc is not None and hc > policy.max_haircut:
+            out.append(
+                {
+                    "key": "max_haircut",
+                    "current": policy.max_haircut,
+                    "value": hc,
+                    "text": f"max_haircut {policy.max_haircut:g} → {hc:g} (a settlement forgiving {hc:.0%} of principal)",
+                }
+            )
+    if policy.min_afford_prob > 0:
+        start = math.ceil(policy.min_afford_prob * 100 - 1e-9) / 100
+        ap = smallest_share("min_afford_prob", start, 0.0, down=True)
+        if ap is not None and ap < policy.min_afford_prob:
+            out.append(
+                {
+                    "key": "min_afford_prob",
+                    "current": policy.min_afford_prob,
+                    "value": ap,
+                    "text": f"min_afford_prob {policy.min_afford_prob:g} → {ap:g}",
+                }
+            )
+    # verify each by re-running with it
+    for r in out:
+        changes: dict[str, Any] = {r["key"]: r["value"]}
+        if r["key"] == "max_deferral_months":
+            changes["deferral_interest"] = modes
+        r["verified"] = feasible(**changes)
+    return [r for r in out if r["verified"]]

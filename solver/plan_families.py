@@ -1,0 +1,745 @@
+"""Plan families with level instalments, searched exhaustively over their grids (SPEC §6).
+
+Everything here is vectorised over accounts and candidate plans: a :class:`PlanContext`
+holds the per-account, per-month inputs (expected income, affordability caps, collateral
+proceeds) for a batch of accounts under one policy, and each family generator returns a
+:class:`Candidates` table (one row per candidate plan: account, opening balance, rate,
+holiday, term, …) whose float payment paths are built in closed form and scored in one
+pass by :func:`score`. The winners are then rebuilt as cent-exact schedules by
+:mod:`solver.plans`, which takes every reported figure from the behaviour model.
+
+Search grids (all exhaustive):
+
+* ``instalment``: balance = principal + interest_due + fees_due at the contract rate,
+  term 1…``max_term_months``;
+* ``deferral``: holiday of 1…``max_deferral_months`` months in each allowed interest mode,
+  then level instalments; total term (holiday included) up to ``max_term_months``;
+* ``concession``: rate cut in 0.25 % steps from the contract rate down to ``rate_floor``
+  (and the floor itself), × fee waiver {0, ``max_fee_waiver``} × interest waiver
+  {0, ``max_interest_waiver``}, at the longest allowed term — with an equal payment a
+  longer term adds months of payments and more exposure, so a concession over a shorter
+  term is dominated by a longer plan at a higher rate — plus the waterfall's own
+  (rate, term, forbearance) point, so the search space contains the reference plan;
+* ``settlement``: forgiveness in steps of 1 % of the balance, applied to fees first, then
+  interest, then principal (each up to its policy maximum), paid interest-free as a lump
+  sum or over 2…6 months;
+* ``waterfall``: the HAMP-style reference heuristic (one plan per account).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+from solver.model import AccountParams, BehaviourModel, collateral_proceeds, expected_income
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from solver.policy import Policy
+
+MODE_CODES = {"capitalize": 0, "interest_only": 1, "waive": 2}
+MODE_NAMES = ("capitalize", "interest_only", "waive")
+RATE_STEP = 0.00125  # 0.125 % a year: the HAMP rate-cut step (waterfall)
+CONCESSION_STEP = 0.0025  # 0.25 % a year: the concession family's rate grid
+SETTLEMENT_MONTHS = 6
+SETTLEMENT_STEP = 0.01
+CAP_TOL = 1e-9  # relative tolerance on affordability caps (float noise)
+
+ACCOUNT_FIELDS = (
+    "principal",
+    "interest_due",
+    "fees_due",
+    "arrears",
+    "annual_rate",
+    "remaining_term",
+    "income",
+    "income_normal",
+    "recovery_months",
+    "income_cv",
+    "expenses",
+    "other_debt",
+    "vehicle_value",
+)
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """Per-account inputs of the plan search for n accounts under one policy.
+
+    Attributes
+    ----------
+    horizon
+        Months considered, ``policy.max_term_months``.
+    income_path
+        Expected income ``Ī_t`` (n, H).
+    cap_dti, cap_residual, cap_afford
+        Largest payment allowed by each affordability rule in each month (n, H).
+    cap
+        Their minimum: the largest affordable payment (n, H); ``-inf`` when none is.
+    collateral
+        Net collateral proceeds ``C_t`` for a default in month t (n, H).
+    """
+
+    policy: Policy
+    model: BehaviourModel
+    params: AccountParams
+    fields: dict[str, np.ndarray]
+    tier: np.ndarray
+    horizon: int
+    income_path: np.ndarray
+    mu: np.ndarray
+    sigma: np.ndarray
+    fixed_outgo: np.ndarray
+    cap_dti: np.ndarray
+    cap_residual: np.ndarray
+    cap_afford: np.ndarray
+    cap: np.ndarray
+    collateral: np.ndarray
+    discount: np.ndarray
+    discount_lag: np.ndarray
+    special: np.ndarray = field(repr=False)
+
+    def __len__(self) -> int:
+        return int(self.params.income.shape[0])
+
+    def take(self, idx: np.ndarray) -> PlanContext:
+        """The context of a subset of its accounts."""
+        from dataclasses import fields as dc_fields
+
+        kw: dict[str, Any] = {}
+        for f in dc_fields(self):
+            v = getattr(self, f.name)
+            if f.name == "params":
+                v = v.take(idx)
+            elif f.name == "fields":
+                v = {k: a[idx] for k, a in v.items()}
+            elif isinstance(v, np.ndarray) and f.name not in ("discount", "discount_lag"):
+                v = v[idx]
+            kw[f.name] = v
+        return PlanContext(**kw)
+
+    @property
+    def balance(self) -> np.ndarray:
+        """Restructured balance: principal, accrued interest and fees capitalised."""
+        f = self.fields
+        return f["principal"] + f["interest_due"] + f["fees_due"]
+
+    @property
+    def monthly_rate(self) -> np.ndarray:
+        return self.fields["annual_rate"] / 12.0
+
+
+def build_context(
+    fields: dict[str, np.ndarray],
+    tier: np.ndarray,
+    policy: Policy,
+    model: BehaviourModel,
+    horizon: int | None = None,
+) -> PlanContext:
+    """Precompute the per-month inputs of the plan search (vectorised over accounts)."""
+    fields = {k: np.asarray(fields[k], dtype=float) for k in ACCOUNT_FIELDS}
+    params = AccountParams(
+        income=fields["income"],
+        income_normal=fields["income_normal"],
+        recovery_months=fields["recovery_months"],
+        income_cv=fields["income_cv"],
+        expenses=fields["expenses"],
+        other_debt=fields["other_debt"],
+        vehicle_value=fields["vehicle_value"],
+        base_hazard=model.hazard_of(np.asarray(tier, dtype=object)),
+    )
+    H = int(horizon or policy.max_term_months)
+    income = expected_income(params, H)
+    cv = params.income_cv
+    s2 = np.log1p(cv * cv)
+    sigma = np.sqrt(s2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mu = np.log(income) - s2[:, None] / 2.0
+    outgo = params.expenses + params.other_debt
+    cap_dti = policy.max_dti * income - params.other_debt[:, None]
+    cap_residual = income - outgo[:, None] - policy.min_residual_income
+    q = policy.min_afford_prob
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if q <= 0.0:
+            cap_afford = np.full_like(income, np.inf)
+        else:
+            # a_t(p) >= q  <=>  ln(p + outgo) <= mu - sigma * Phi^-1(q)
+            lognormal = np.exp(mu - sigma[:, None] * ndtri(q)) - outgo[:, None]
+            deterministic = income - outgo[:, None]
+            cap_afford = np.where(sigma[:, None] > 0, lognormal, deterministic)
+            if q >= 1.0:
+                cap_afford = np.where(sigma[:, None] > 0, -np.inf, deterministic)
+            cap_afford = np.where(income <= 0, -np.inf, cap_afford)
+    cap = np.minimum(np.minimum(cap_dti, cap_residual), cap_afford)
+    cap = np.where(np.isnan(cap), -np.inf, cap)
+    delta = model.monthly_discount
+    disc = delta ** np.arange(1, H + 1, dtype=float)
+    special = (sigma <= 0) | np.any(income <= 0, axis=1) | (outgo <= 0)
+    return PlanContext(
+        policy=policy,
+        model=model,
+        params=params,
+        fields=fields,
+        tier=np.asarray(tier, dtype=object),
+        horizon=H,
+        income_path=income,
+        mu=mu,
+        sigma=sigma,
+        fixed_outgo=outgo,
+        cap_dti=cap_dti,
+        cap_residual=cap_residual,
+        cap_afford=cap_afford,
+        cap=cap,
+        collateral=collateral_proceeds(params.vehicle_value, H, model),
+        discount=disc,
+        discount_lag=disc * delta**model.recovery_lag_months,
+        special=special,
+    )
+
+
+def context_from_frame(
+    frame: pd.DataFrame, policy: Policy, model: BehaviourModel, horizon: int | None = None
+) -> PlanContext:
+    """A :class:`PlanContext` for the rows of a validated portfolio frame."""
+    fields = {k: frame[k].to_numpy(float) for k in ACCOUNT_FIELDS}
+    return build_context(fields, frame["tier"].to_numpy(object), policy, model, horizon)
+
+
+def context_from_account(
+    account: Any, policy: Policy, model: BehaviourModel, horizon: int | None = None
+) -> PlanContext:
+    """A one-account :class:`PlanContext`."""
+    fields = {k: np.array([float(getattr(account, k))]) for k in ACCOUNT_FIELDS}
+    fields["income_normal"] = np.array(
+        [float(account.income_normal if account.income_normal is not None else account.income)]
+    )
+    return build_context(fields, np.array([account.tier], dtype=object), policy, model, horizon)
+
+
+# --------------------------------------------------------------------------------------
+# The behaviour model, lean (same formulas as solver.model.evaluate_batch)
+# --------------------------------------------------------------------------------------
+
+
+def hazard(
+    ctx: PlanContext, acc: np.ndarray, payments: np.ndarray, months: np.ndarray | None = None
+) -> np.ndarray:
+    """Monthly default hazard ``h_t`` of paying ``payments`` (C, m) in months ``months`` (m,).
+
+    Same formula as :func:`solver.model.evaluate_batch`: ``h = h0 + (1 − h0)·κ·(1 − a_t)``.
+    """
+    m = payments.shape[1]
+    cols = np.arange(m) if months is None else np.asarray(months)
+    mu = ctx.mu[acc][:, cols] if months is not None else ctx.mu[acc, :m]
+    sig = ctx.sigma[acc][:, None]
+    thr = payments + ctx.fixed_outgo[acc][:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = ndtr((mu - np.log(thr)) / np.where(sig > 0, sig, 1.0))
+    sp = ctx.special[acc]
+    if sp.any():
+        inc = ctx.income_path[acc][:, cols] if months is not None else ctx.income_path[acc, :m]
+        det = (inc >= thr).astype(float)
+        a = np.where(sig > 0, a, det)
+        a = np.where(inc <= 0, 0.0, a)
+        a = np.where(thr <= 0, 1.0, a)
+    h0 = ctx.params.base_hazard[acc][:, None]
+    return h0 + (1.0 - h0) * ctx.model.kappa * (1.0 - a)
+
+
+def recovery(ctx: PlanContext, acc: np.ndarray, exposures: np.ndarray) -> np.ndarray:
+    """Recovery ``R_t`` on default given exposures (C, m) in months 1…m."""
+    m = exposures.shape[1]
+    col = ctx.collateral[acc, :m]
+    return np.minimum(exposures, col) + ctx.model.unsecured_recovery * np.maximum(
+        0.0, exposures - col
+    )
+
+
+def npv(
+    ctx: PlanContext, acc: np.ndarray, payments: np.ndarray, exposures: np.ndarray, term: np.ndarray
+) -> np.ndarray:
+    """Expected-recovery NPV of candidate schedules (float search; SPEC §4 formula)."""
+    m = payments.shape[1]
+    active = np.arange(m)[None, :] < term[:, None]
+    pay = np.where(active, payments, 0.0)
+    h = np.where(active, hazard(ctx, acc, pay), 0.0)
+    surv = np.cumprod(1.0 - h, axis=1)
+    before = np.empty_like(surv)
+    before[:, 0] = 1.0
+    before[:, 1:] = surv[:, :-1]
+    rec = recovery(ctx, acc, np.where(active, exposures, 0.0))
+    return (surv * pay) @ ctx.discount[:m] + (before * h * rec) @ ctx.discount_lag[:m]
+
+
+# --------------------------------------------------------------------------------------
+# Candidate tables
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Candidates:
+    """Level-instalment candidate plans (one row each).
+
+    ``balance`` is the interest-bearing opening balance; ``balloon`` an interest-free part
+    owed on top and paid with the last instalment (principal forbearance).
+    """
+
+    family: str
+    acc: np.ndarray
+    balance: np.ndarray
+    rate: np.ndarray
+    deferral: np.ndarray
+    mode: np.ndarray
+    term: np.ndarray
+    balloon: np.ndarray
+    fee_waiver: np.ndarray
+    interest_waiver: np.ndarray
+    haircut: np.ndarray
+    waterfall_step: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.acc.shape[0])
+
+    def take(self, idx: np.ndarray) -> Candidates:
+        kw = {k: (v[idx] if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()}
+        return Candidates(**kw)
+
+    def params(self, i: int) -> dict[str, Any]:
+        """The plan parameters of row ``i`` (for reports)."""
+        out: dict[str, Any] = {
+            "term": int(self.term[i]),
+            "deferral_months": int(self.deferral[i]),
+            "deferral_mode": MODE_NAMES[int(self.mode[i])] if self.deferral[i] > 0 else None,
+            "rate": round(float(self.rate[i]), 6),
+            "fee_waiver": round(float(self.fee_waiver[i]), 6),
+            "interest_waiver": round(float(self.interest_waiver[i]), 6),
+            "haircut": round(float(self.haircut[i]), 6),
+            "forbearance": round(float(self.balloon[i]), 2),
+        }
+        if self.waterfall_step is not None:
+            out["waterfall_step"] = WATERFALL_STEPS[int(self.waterfall_step[i])]
+        return out
+
+
+def _make(
+    family: str,
+    acc,
+    balance,
+    rate,
+    deferral=0,
+    mode=0,
+    term=1,
+    balloon=0.0,
+    fee_waiver=0.0,
+    interest_waiver=0.0,
+    haircut=0.0,
+    waterfall_step=None,
+) -> Candidates:
+    acc = np.asarray(acc, dtype=np.int64)
+    n = acc.shape[0]
+
+    def arr(x, dtype=float):
+        return np.broadcast_to(np.asarray(x, dtype=dtype), (n,)).copy()
+
+    return Candidates(
+        family=family,
+        acc=acc,
+        balance=arr(balance),
+        rate=arr(rate),
+        deferral=arr(deferral, np.int64),
+        mode=arr(mode, np.int64),
+        term=arr(term, np.int64),
+        balloon=arr(balloon),
+        fee_waiver=arr(fee_waiver),
+        interest_waiver=arr(interest_waiver),
+        haircut=arr(haircut),
+        waterfall_step=None if waterfall_step is None else arr(waterfall_step, np.int64),
+    )
+
+
+def _grid(n_acc: int, *axes: np.ndarray) -> list[np.ndarray]:
+    """Cartesian product of account indices with parameter axes, flattened."""
+    mesh = np.meshgrid(np.arange(n_acc), *axes, indexing="ij")
+    return [m.ravel() for m in mesh]
+
+
+def instalment_candidates(ctx: PlanContext) -> Candidates:
+    """Capitalise everything; level instalments at the contract rate over 1…H months."""
+    acc, term = _grid(len(ctx), np.arange(1, ctx.horizon + 1))
+    return _make("instalment", acc, ctx.balance[acc], ctx.fields["annual_rate"][acc], term=term)
+
+
+def deferral_candidates(ctx: PlanContext) -> Candidates:
+    """Holiday of 1…max_deferral months in each allowed mode, then level instalments."""
+    pol = ctx.policy
+    dmax = min(pol.max_deferral_months, ctx.horizon - 1)
+    modes = np.array([MODE_CODES[m] for m in pol.deferral_interest], dtype=np.int64)
+    if dmax < 1 or modes.size == 0:
+        return _make("deferral", np.zeros(0, np.int64), 0.0, 0.0)
+    acc, d, mode, term = _grid(
+        len(ctx), np.arange(1, dmax + 1), modes, np.arange(2, ctx.horizon + 1)
+    )
+    keep = term > d
+    acc, d, mode, term = acc[keep], d[keep], mode[keep], term[keep]
+    return _make(
+        "deferral",
+        acc,
+        ctx.balance[acc],
+        ctx.fields["annual_rate"][acc],
+        deferral=d,
+        mode=mode,
+        term=term,
+    )
+
+
+def concession_candidates(ctx: PlanContext, waterfall: Candidates | None = None) -> Candidates:
+    """Rate cuts (0.125 % steps to the floor) × fee/interest waivers at the longest term."""
+    pol, f = ctx.policy, ctx.fields
+    rate = f["annual_rate"]
+    max_cut = int(
+        np.ceil(max(0.0, float(rate.max(initial=0.0)) - pol.rate_floor) / CONCESSION_STEP + 1e-9)
+    )
+    steps = np.arange(0, max_cut + 2)
+    fee_w = np.unique([0.0, pol.max_fee_waiver])
+    int_w = np.unique([0.0, pol.max_interest_waiver])
+    acc, k, fw, iw = _grid(len(ctx), steps, fee_w, int_w)
+    r = rate[acc] - k * CONCESSION_STEP
+    last = k == max_cut + 1  # the floor itself (a cut that is not a whole number of steps)
+    r = np.where(last, pol.rate_floor, r)
+    valid = (r >= pol.rate_floor - 1e-12) & ((r < rate[acc] - 1e-12) | (fw > 0) | (iw > 0))
+    valid &= ~last | (rate[acc] > pol.rate_floor + 1e-12)
+    r = np.maximum(r, pol.rate_floor)
+    # drop duplicates of the floor (a step landing exactly on it)
+    valid &= ~(~last & (np.abs(r - pol.rate_floor) < 1e-12) & (k > 0))
+    valid &= ((fw == 0) | (f["fees_due"][acc] > 0)) & ((iw == 0) | (f["interest_due"][acc] > 0))
+    acc, r, fw, iw = acc[valid], r[valid], fw[valid], iw[valid]
+    bal = f["principal"][acc] + f["interest_due"][acc] * (1 - iw) + f["fees_due"][acc] * (1 - fw)
+    fw = np.where(f["fees_due"][acc] > 0, fw, 0.0)
+    iw = np.where(f["interest_due"][acc] > 0, iw, 0.0)
+    out = _make("concession", acc, bal, r, term=ctx.horizon, fee_waiver=fw, interest_waiver=iw)
+    if waterfall is not None and len(waterfall):
+        extra = waterfall.take(np.arange(len(waterfall)))
+        extra.family = "concession"
+        extra.waterfall_step = None
+        out = concat([out, extra])
+    return out
+
+
+def settlement_candidates(ctx: PlanContext) -> Candidates:
+    """Forgiveness (fees, then interest, then principal) paid interest-free in 1…6 months."""
+    pol, f = ctx.policy, ctx.fields
+    bal = ctx.balance
+    fee_room = pol.max_fee_waiver * f["fees_due"]
+    int_room = pol.max_interest_waiver * f["interest_due"]
+    prin_room = pol.max_haircut * f["principal"]
+    room = fee_room + int_room + prin_room
+    n_steps = int(np.floor(float((room / bal).max(initial=0.0)) / SETTLEMENT_STEP + 1e-9))
+    shares = np.arange(0, n_steps + 2) * SETTLEMENT_STEP
+    months = np.arange(1, min(SETTLEMENT_MONTHS, ctx.horizon) + 1)
+    acc, share, m = _grid(len(ctx), shares, months)
+    forgive = share * bal[acc]
+    top = share > n_steps * SETTLEMENT_STEP + 1e-12  # the last grid point is the full room
+    forgive = np.where(top, room[acc], forgive)
+    keep = (forgive <= room[acc] + 1e-9) & ~(
+        top & (room[acc] <= n_steps * SETTLEMENT_STEP * bal[acc] + 1e-9)
+    )
+    acc, forgive, m = acc[keep], forgive[keep], m[keep]
+    fee_part = np.minimum(forgive, fee_room[acc])
+    int_part = np.minimum(forgive - fee_part, int_room[acc])
+    prin_part = np.maximum(0.0, forgive - fee_part - int_part)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fw = np.where(f["fees_due"][acc] > 0, fee_part / f["fees_due"][acc], 0.0)
+        iw = np.where(f["interest_due"][acc] > 0, int_part / f["interest_due"][acc], 0.0)
+        hc = np.where(f["principal"][acc] > 0, prin_part / f["principal"][acc], 0.0)
+    # a settlement forgives something or pays off at once
+    keep = (forgive > 0) | (m == 1)
+    return _make(
+        "settlement",
+        acc[keep],
+        (bal[acc] - forgive)[keep],
+        0.0,
+        term=m[keep],
+        fee_waiver=fw[keep],
+        interest_waiver=iw[keep],
+        haircut=hc[keep],
+    )
+
+
+WATERFALL_STEPS = ("capitalize", "rate_cut", "term_extension", "forbearance", "none")
+
+
+def waterfall_candidates(ctx: PlanContext) -> Candidates:
+    """The HAMP-style waterfall, one plan per account (SPEC §6).
+
+    Capitalise arrears, interest and fees over the remaining term; cut the rate in
+    0.125 % steps down to max(2 %, rate_floor); extend the term up to max_term_months;
+    forbear principal (an interest-free balloon ≤ max_haircut × principal). Stop at the
+    first plan whose instalment meets max_dti on *current* income
+    (``other_debt + p ≤ max_dti × income``). Accounts where no step reaches the target
+    get ``waterfall_step = "none"`` (their row carries the last plan tried).
+    """
+    from solver.money import level_payment
+
+    pol, f = ctx.policy, ctx.fields
+    n = len(ctx)
+    bal = ctx.balance
+    rate = f["annual_rate"]
+    target = pol.max_dti * f["income"] - f["other_debt"]
+    term0 = np.clip(f["remaining_term"].astype(np.int64), 1, ctx.horizon)
+    floor_rate = max(0.02, pol.rate_floor)
+
+    def pay(b, r, t):
+        return np.asarray(level_payment(b, r, t), dtype=float)
+
+    out_rate = rate.copy()
+    out_term = term0.copy()
+    out_balloon = np.zeros(n)
+    step = np.full(n, 4, dtype=np.int64)
+    # 1. capitalise over the remaining term
+    ok = pay(bal, rate, term0) <= target
+    step[ok] = 0
+    # 2. rate cut in 0.125 % steps
+    n_cuts = np.ceil(np.maximum(0.0, rate - floor_rate) / RATE_STEP - 1e-9).astype(np.int64)
+    kmax = int(n_cuts.max(initial=0))
+    if kmax > 0:
+        ks = np.arange(1, kmax + 1)
+        rates = np.maximum(rate[:, None] - ks[None, :] * RATE_STEP, floor_rate)
+        pays = pay(bal[:, None], rates, term0[:, None])
+        meets = (pays <= target[:, None]) & (ks[None, :] <= n_cuts[:, None])
+        first = np.argmax(meets, axis=1)
+        hit = meets.any(axis=1) & (step == 4)
+        out_rate[hit] = rates[hit, first[hit]]
+        step[hit] = 1
+    rest = step == 4
+    low = np.where(rate > floor_rate, floor_rate, rate)  # the rate after all cuts
+    out_rate[rest] = low[rest]
+    # 3. term extension at the lowest rate
+    terms = np.arange(1, ctx.horizon + 1)
+    pays = pay(bal[:, None], low[:, None], terms[None, :])
+    meets = (pays <= target[:, None]) & (terms[None, :] > term0[:, None])
+    first = np.argmax(meets, axis=1)
+    hit = meets.any(axis=1) & rest
+    out_term[hit] = terms[first[hit]]
+    step[hit] = 2
+    rest = step == 4
+    out_term[rest] = np.maximum(term0[rest], ctx.horizon)
+    # 4. principal forbearance: the target instalment amortises what it can, the rest is a balloon
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r_m = low / 12.0
+        n_t = out_term.astype(float)
+        annuity = np.where(r_m > 0, (1 - (1 + r_m) ** -n_t) / np.where(r_m > 0, r_m, 1.0), n_t)
+    carried = np.maximum(0.0, target) * annuity
+    forborne = bal - carried
+    hit = (
+        rest & (target > 0) & (forborne <= pol.max_haircut * f["principal"] + 1e-9) & (forborne > 0)
+    )
+    out_balloon[hit] = forborne[hit]
+    step[hit] = 3
+    return _make(
+        "waterfall",
+        np.arange(n),
+        bal - out_balloon,
+        out_rate,
+        term=out_term,
+        balloon=out_balloon,
+        waterfall_step=step,
+    )
+
+
+def concat(parts: list[Candidates]) -> Candidates:
+    """Stack candidate tables (family of the first)."""
+    parts = [p for p in parts if len(p)] or parts[:1]
+    kw: dict[str, Any] = {"family": parts[0].family}
+    for name in (
+        "acc",
+        "balance",
+        "rate",
+        "deferral",
+        "mode",
+        "term",
+        "balloon",
+        "fee_waiver",
+        "interest_waiver",
+        "haircut",
+    ):
+        kw[name] = np.concatenate([getattr(p, name) for p in parts])
+    kw["waterfall_step"] = None
+    return Candidates(**kw)
+
+
+# --------------------------------------------------------------------------------------
+# Float payment paths and scoring
+# --------------------------------------------------------------------------------------
+
+
+def paths(
+    ctx: PlanContext, cand: Candidates, unit: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Float payments and exposures (C, H) of level candidates; instalments rounded up to ``unit``.
+
+    Returns payments, exposures and ``valid`` (False when rounding would clear the
+    balance before the last month).
+    """
+    from solver.money import level_payment
+
+    H = int(cand.term.max(initial=1))
+    t = np.arange(1, H + 1)[None, :]
+    r = cand.rate[:, None] / 12.0
+    g = 1.0 + r
+    D = cand.deferral[:, None]
+    mode = cand.mode[:, None]
+    n = cand.term[:, None]
+    B = cand.balance[:, None]
+    grow = mode == 0
+    B_D = np.where(grow, B * g**D, B)
+    P_exact = np.asarray(level_payment(B_D[:, 0], cand.rate, (cand.term - cand.deferral)), float)
+    P = np.ceil(P_exact / unit - 1e-9) * unit
+    P = P[:, None]
+    k = t - D  # months into the level phase (>= 1)
+    # powers g^(t-1) by a running product (cheaper than float power)
+    gpow = np.cumprod(np.broadcast_to(g, (g.shape[0], H)), axis=1) / g  # g^(t-1)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        gk = np.where(
+            k >= 1, gpow / np.take_along_axis(gpow, np.clip(D, 0, H - 1), axis=1), 1.0
+        )  # g^(k-1)
+        annuity = np.where(r > 0, (gk - 1.0) / np.where(r > 0, r, 1.0), np.maximum(k - 1, 0))
+        level_bal = B_D * gk - P * annuity
+        hol_bal = np.where(grow, B * gpow, B)
+    in_hol = t <= D
+    bearing = np.where(in_hol, hol_bal, level_bal)
+    exposures = bearing + cand.balloon[:, None]
+    payments = np.where(in_hol, np.where(mode == 1, B * r, 0.0), P)
+    last = t == n
+    payments = np.where(last, bearing * g + cand.balloon[:, None], payments)
+    live = t <= n
+    payments = np.where(live, payments, 0.0)
+    exposures = np.where(live, exposures, 0.0)
+    # rounding up must not clear the bearing balance before the last month
+    before_last = np.take_along_axis(level_bal, np.clip(n - 1, 0, H - 1), axis=1)[:, 0]
+    valid = (cand.term - cand.deferral == 1) | (before_last * (1 + cand.rate / 12) > 1e-6)
+    return payments, exposures, valid
+
+
+def feasible_paths(
+    ctx: PlanContext, acc: np.ndarray, payments: np.ndarray, term: np.ndarray
+) -> np.ndarray:
+    """Policy check of float payment paths (C, m): caps, min_payment, term (SPEC §5).
+
+    Phases (``max_payment_levels``) and holiday lengths are fixed by each family's grid
+    and checked there.
+    """
+    pol = ctx.policy
+    m = payments.shape[1]
+    t = np.arange(m)[None, :]
+    live = t < term[:, None]
+    paying = live & (payments > 0)
+    cap = ctx.cap[acc, :m]
+    over = paying & (payments > cap + CAP_TOL * np.maximum(1.0, np.abs(cap)))
+    final = t == (term[:, None] - 1)
+    small = paying & ~final & (payments < pol.min_payment - 1e-9)
+    ok = ~(over | small).any(axis=1)
+    return ok & (term <= ctx.horizon) & (term >= 1)
+
+
+def phases(payments: np.ndarray, term: np.ndarray) -> np.ndarray:
+    """Payment phases per row: runs of equal non-zero payments (SPEC §5 ``max_payment_levels``).
+
+    A final payment that does not exceed the one before it is the last phase's remainder
+    and does not count; zero months do not count.
+    """
+    payments = np.round(np.asarray(payments, dtype=float), 2)
+    m = payments.shape[1]
+    t = np.arange(m)[None, :]
+    live = t < term[:, None]
+    p = np.where(live, payments, 0.0)
+    prev = np.concatenate([np.zeros((p.shape[0], 1)), p[:, :-1]], axis=1)
+    starts = (p > 0) & (p != prev)
+    final = t == (term[:, None] - 1)
+    remainder = final & (prev > 0) & (p <= prev)
+    return (starts & ~remainder).sum(axis=1)
+
+
+def _prefilter(ctx: PlanContext, cand: Candidates, unit: float) -> np.ndarray:
+    """Cheap necessary conditions (closed form): level and interest-only payments within caps.
+
+    Rows failing them cannot be feasible, so paths are built only for the others.
+    """
+    from solver.money import level_payment
+
+    pol = ctx.policy
+    if len(cand) == 0:
+        return np.zeros(0, bool)
+    H = ctx.horizon
+    r = cand.rate / 12.0
+    g = 1.0 + r
+    D = cand.deferral
+    B_D = np.where(cand.mode == 0, cand.balance * g**D, cand.balance)
+    n_level = cand.term - D
+    P = np.asarray(level_payment(B_D, cand.rate, np.maximum(n_level, 1)), float)
+    P = np.ceil(P / unit - 1e-9) * unit
+    dmax = int(D.max(initial=0))
+    # running minimum of the caps from month D (0-based) onwards, for each D used
+    cap = ctx.cap
+    ok = cand.term <= H
+    tol = CAP_TOL * np.maximum(1.0, np.abs(P))
+    last_level = cand.term - 2  # last non-final month (0-based)
+    for d in range(dmax + 1):
+        rows = np.flatnonzero(D == d)
+        if rows.size == 0:
+            continue
+        run = np.minimum.accumulate(cap[:, d:], axis=1)  # (n, H - d)
+        has = last_level[rows] >= d
+        col = np.clip(last_level[rows] - d, 0, H - d - 1)
+        m = np.where(has, run[cand.acc[rows], col], np.inf)
+        ok[rows] &= (P[rows] <= m + tol[rows]) & (~has | (P[rows] >= pol.min_payment - 1e-9))
+        if d > 0:
+            io = rows[cand.mode[rows] == 1]
+            if io.size:
+                first = np.minimum.accumulate(cap, axis=1)[cand.acc[io], d - 1]
+                pay = cand.balance[io] * r[io]
+                ok[io] &= (pay <= first + CAP_TOL * np.maximum(1.0, pay)) & (
+                    pay >= pol.min_payment - 1e-9
+                )
+    return ok
+
+
+def score(ctx: PlanContext, cand: Candidates, unit: float) -> tuple[np.ndarray, np.ndarray]:
+    """Feasibility and float NPV of every candidate (NPV is -inf where infeasible)."""
+    ok = np.zeros(len(cand), bool)
+    value = np.full(len(cand), -np.inf)
+    if len(cand) == 0:
+        return ok, value
+    pre = np.flatnonzero(_prefilter(ctx, cand, unit))
+    if pre.size == 0:
+        return ok, value
+    sub = cand.take(pre)
+    pay, exp, valid = paths(ctx, sub, unit)
+    good = valid & feasible_paths(ctx, sub.acc, pay, sub.term)
+    good &= phases(pay, sub.term) <= ctx.policy.max_payment_levels
+    good &= sub.deferral <= ctx.policy.max_deferral_months
+    ok[pre] = good
+    idx = np.flatnonzero(good)
+    if idx.size:
+        value[pre[idx]] = npv(ctx, sub.acc[idx], pay[idx], exp[idx], sub.term[idx])
+    return ok, value
+
+
+def best_per_account(
+    acc: np.ndarray, value: np.ndarray, n_acc: int, k: int = 4
+) -> list[np.ndarray]:
+    """Indices of the ``k`` best finite-valued rows for each account, best first."""
+    order = np.lexsort((-value, acc))
+    out: list[np.ndarray] = [np.zeros(0, np.int64) for _ in range(n_acc)]
+    if order.size == 0:
+        return out
+    acc_sorted = acc[order]
+    bounds = np.searchsorted(acc_sorted, np.arange(n_acc + 1))
+    for i in range(n_acc):
+        rows = order[bounds[i] : bounds[i + 1]]
+        rows = rows[np.isfinite(value[rows])][:k]
+        out[i] = rows
+    return out

@@ -1,0 +1,1193 @@
+"""The restructuring plan optimizer (SPEC §6): ``plan_options`` and ``plan_portfolio``.
+
+For one account, :func:`plan_options` returns, for every plan family, the
+policy-feasible plan with the highest expected-recovery NPV under the behaviour model,
+with its cent-exact schedule, its metrics, the binding constraints in words, and the
+recommended option (the best NPV that passes the NPV test against the status quo).
+
+How a plan is found and reported
+--------------------------------
+1. Each family's grid is searched in float, vectorised over accounts and candidates
+   (:mod:`solver.plan_families`; ``custom`` and ``step`` by the exact branch and bound
+   of :mod:`solver.plan_custom`).
+2. The winner is rebuilt as a cent-exact :class:`~solver.money.Schedule` and checked
+   against the policy again; if cent rounding made it infeasible, the next candidate
+   is used.
+3. Every metric is then computed from that schedule by the behaviour model
+   (``solver.model.evaluate_batch`` over all reported schedules at once — the same
+   computation as :func:`solver.model.evaluate`, which a test checks to 1e-6).
+
+Metrics
+-------
+``npv``, ``pd_12m``, ``pd_life``, ``expected_loss``
+    From the model for the reported schedule.
+``npv_vs_status_quo``
+    ``npv`` minus the status quo's model NPV.
+``concession_cost``
+    What the plan's terms give up, ignoring default: the **contractual NPV** — the
+    status-quo cash flows (``status_quo(account)``: arrears, fees and the contractual
+    instalment in month 1, the instalment afterwards, the last payment clearing the
+    balance) discounted at the cost of funds with no default — minus the plan's
+    scheduled payments discounted the same way. It can be negative (a longer plan at a
+    rate above the cost of funds is worth more than the contract if it is paid).
+``total_paid``, ``apr``
+    Sum of scheduled payments; APR of the payments against the plan's opening balance
+    (SPEC §2).
+``max_dti``, ``min_afford_prob``
+    Over the months with a payment: ``max (other_debt + p_t) / Ī_t`` and ``min a_t``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from solver.errors import InfeasibleError, InputError
+from solver.model import AccountParams, BehaviourModel, as_account, evaluate_batch
+from solver.plan_custom import RunSolution, SearchParams, bound_tables, payment_grids, solve_runs
+from solver.plan_families import (
+    MODE_NAMES,
+    Candidates,
+    PlanContext,
+    best_per_account,
+    build_context,
+    concat,
+    concession_candidates,
+    deferral_candidates,
+    instalment_candidates,
+    score,
+    settlement_candidates,
+    waterfall_candidates,
+    WATERFALL_STEPS,
+)
+from solver.policy import Policy
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from solver.money import Schedule
+
+FAMILIES = ("instalment", "deferral", "step", "concession", "settlement", "custom", "waterfall")
+OFFERED = ("instalment", "deferral", "step", "concession", "settlement", "custom")
+METRICS = (
+    "npv",
+    "npv_vs_status_quo",
+    "pd_12m",
+    "pd_life",
+    "expected_loss",
+    "concession_cost",
+    "total_paid",
+    "apr",
+    "max_dti",
+    "min_afford_prob",
+)
+TOP_K = 6  # float candidates tried per family when cent rounding breaks the winner
+
+
+# --------------------------------------------------------------------------------------
+# Result objects
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanOption:
+    """One plan family's best plan (or why it has none).
+
+    Attributes
+    ----------
+    family, label
+        Family name (SPEC §6) and a label that tells deferral modes apart
+        (``"deferral/capitalize"``).
+    feasible
+        Whether the policy admits a plan of this family; ``reason`` says why not.
+    params
+        Plan parameters: term, deferral months and mode, rate, waivers, haircut,
+        forbearance, payment levels.
+    schedule
+        The cent-exact schedule (``None`` if infeasible).
+    binding
+        Binding constraints in words.
+    status, bound, gap
+        Solver status of the family's search: ``OPTIMAL`` (proved best within its grid),
+        ``FEASIBLE`` (best found; ``bound`` is a proven upper bound and ``gap`` the
+        relative gap), ``INFEASIBLE``, or ``REFERENCE`` for the status quo and waterfall.
+    """
+
+    family: str
+    label: str
+    feasible: bool
+    params: dict[str, Any] = field(default_factory=dict)
+    schedule: Schedule | None = None
+    npv: float = math.nan
+    npv_vs_status_quo: float = math.nan
+    pd_12m: float = math.nan
+    pd_life: float = math.nan
+    expected_loss: float = math.nan
+    concession_cost: float = math.nan
+    total_paid: float = math.nan
+    apr: float = math.nan
+    max_dti: float = math.nan
+    min_afford_prob: float = math.nan
+    binding: tuple[str, ...] = ()
+    reason: str = ""
+    status: str = "INFEASIBLE"
+    bound: float = math.nan
+    gap: float = math.nan
+
+    def metrics(self) -> dict[str, float]:
+        """The SPEC §6 metrics as a dict."""
+        return {k: getattr(self, k) for k in METRICS}
+
+    @property
+    def payments(self) -> np.ndarray:
+        return np.zeros(0) if self.schedule is None else self.schedule.payments
+
+    def to_dict(self, schedule: bool = True) -> dict[str, Any]:
+        """JSON-ready mapping (metrics rounded for display only where noted)."""
+        out: dict[str, Any] = {
+            "family": self.family,
+            "label": self.label,
+            "feasible": self.feasible,
+            "params": _jsonable(self.params),
+        }
+        for k in METRICS:
+            out[k] = _num(getattr(self, k))
+        out["binding"] = list(self.binding)
+        out["status"] = self.status
+        out["bound"] = _num(self.bound)
+        out["gap"] = _num(self.gap)
+        if self.reason:
+            out["reason"] = self.reason
+        if schedule:
+            out["schedule"] = (
+                []
+                if self.schedule is None
+                else [
+                    {
+                        k: row[k]
+                        for k in ("month", "payment", "interest", "principal", "fees", "balance")
+                    }
+                    for row in self.schedule.to_records()
+                ]
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """All plan options for one account and the recommendation (SPEC §6).
+
+    Attributes
+    ----------
+    status
+        ``RECOMMENDED`` (a plan passes the NPV test), ``NPV_TEST_FAILED`` (feasible
+        plans exist but none beats the status quo) or ``INFEASIBLE`` (no plan satisfies
+        the policy; ``relaxation`` gives the smallest single change that makes one).
+    recommended
+        Label of the recommended option, or ``None``.
+    explanation
+        Why, in words.
+    """
+
+    account_id: str
+    status: str
+    recommended: str | None
+    npv_test_passed: bool
+    explanation: str
+    status_quo: PlanOption
+    options: tuple[PlanOption, ...]
+    relaxations: tuple[dict[str, Any], ...] = ()
+    runtime: float = 0.0
+
+    @property
+    def recommended_option(self) -> PlanOption | None:
+        return None if self.recommended is None else self.option(self.recommended)
+
+    @property
+    def objective(self) -> float:
+        opt = self.recommended_option
+        return math.nan if opt is None else opt.npv
+
+    def option(self, name: str) -> PlanOption:
+        """The option with this label (``"deferral/waive"``) or the best of a family (``"deferral"``)."""
+        if name == "status_quo":
+            return self.status_quo
+        exact = [o for o in self.options if o.label == name]
+        if exact:
+            return exact[0]
+        fam = [o for o in self.options if o.family == name]
+        if not fam:
+            raise KeyError(f"no option {name!r}; options are {[o.label for o in self.options]}")
+        feasible = [o for o in fam if o.feasible]
+        return max(feasible, key=lambda o: o.npv) if feasible else fam[0]
+
+    def summary(self) -> str:
+        """A few lines for a terminal."""
+        lines = [f"account {self.account_id}: {self.status}", f"  {self.explanation}"]
+        sq = self.status_quo
+        lines.append(f"  status quo NPV {sq.npv:,.2f}  PD 12m {sq.pd_12m:.1%}")
+        for o in self.options:
+            if o.feasible:
+                mark = "*" if o.label == self.recommended else " "
+                lines.append(
+                    f" {mark}{o.label:<24} NPV {o.npv:>12,.2f}  Δ {o.npv_vs_status_quo:>+11,.2f}"
+                    f"  term {o.params.get('term', '')}  {o.status}"
+                )
+            else:
+                lines.append(f"  {o.label:<24} infeasible: {o.reason}")
+        return "\n".join(lines)
+
+    def to_dict(self, schedules: bool = True) -> dict[str, Any]:
+        """The ``workout plan --format json`` object."""
+        sq = self.status_quo.to_dict(schedule=schedules)
+        return {
+            "account_id": self.account_id,
+            "status": self.status,
+            "recommended": None
+            if self.recommended is None
+            else self.option(self.recommended).family,
+            "recommended_label": self.recommended,
+            "npv_test_passed": self.npv_test_passed,
+            "explanation": self.explanation,
+            "status_quo": sq,
+            "options": [o.to_dict(schedule=schedules) for o in self.options],
+            "relaxations": _jsonable(list(self.relaxations)),
+        }
+
+
+def _num(x: float) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else float(x)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        return _num(float(value))
+    return value
+
+
+# --------------------------------------------------------------------------------------
+# Cent-exact schedules of the winners
+# --------------------------------------------------------------------------------------
+
+
+def _level_schedule(cand: Candidates, i: int, unit: float) -> Schedule:
+    from solver.money import Schedule, level_plan, schedule_from_payments
+
+    bal, rate, term = float(cand.balance[i]), float(cand.rate[i]), int(cand.term[i])
+    if cand.family == "settlement":
+        exact = bal / term
+        for level in (
+            math.ceil(exact / unit - 1e-9) * unit,
+            math.floor(exact / unit + 1e-9) * unit,
+            round(exact, 2),
+        ):
+            try:
+                return schedule_from_payments(bal, 0.0, [level] * term)
+            except ValueError:
+                continue
+        raise ValueError("no settlement instalment clears the amount")
+    D = int(cand.deferral[i])
+    mode = MODE_NAMES[int(cand.mode[i])]
+    base = level_plan(bal, rate, term, deferral_months=D, deferral_mode=mode, rounding=unit)  # type: ignore[arg-type]
+    balloon = int(round(float(cand.balloon[i]) * 100))
+    if balloon <= 0:
+        return base
+    # principal forbearance: an interest-free balloon owed on top, paid with the last instalment
+    pay = base.payment.copy()
+    prin = base.principal.copy()
+    bal_c = base.balance.copy()
+    pay[-1] += balloon
+    prin[-1] += balloon
+    bal_c[:-1] += balloon
+    return Schedule(
+        month=base.month,
+        payment=pay,
+        interest=base.interest,
+        principal=prin,
+        fees=base.fees,
+        balance=bal_c,
+        opening_balance=base.opening_balance + balloon,
+        annual_rate=base.annual_rate,
+    )
+
+
+def _path_schedule(balance: float, rate: float, payments: np.ndarray) -> Schedule:
+    from solver.money import schedule_from_payments
+
+    return schedule_from_payments(balance, rate, payments, clear_last=True)
+
+
+def _schedule_ok(ctx: PlanContext, i: int, sched: Schedule, max_zero: int) -> tuple[bool, str]:
+    """Policy check of a cent-exact schedule (SPEC §5), with the reason when it fails."""
+    from solver.plan_families import feasible_paths, phases
+
+    pol = ctx.policy
+    pay = sched.payments[None, :]
+    term = np.array([sched.term])
+    if sched.term > ctx.horizon:
+        return False, f"term {sched.term} exceeds max_term_months {ctx.horizon}"
+    if not feasible_paths(ctx, np.array([i]), pay, term)[0]:
+        return False, "a payment exceeds the affordable amount or is below min_payment"
+    if phases(pay, term)[0] > pol.max_payment_levels:
+        return False, f"more than max_payment_levels = {pol.max_payment_levels} payment levels"
+    zeros = np.flatnonzero(sched.payments[:-1] == 0)
+    if zeros.size > max_zero:
+        return (
+            False,
+            f"{zeros.size} months without payment exceed max_deferral_months {pol.max_deferral_months}",
+        )
+    return True, ""
+
+
+# --------------------------------------------------------------------------------------
+# The solver for a batch of accounts under one policy
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Choice:
+    label: str
+    family: str
+    feasible: bool
+    schedule: Schedule | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+    status: str = "INFEASIBLE"
+    bound: float = math.nan
+    gap: float = math.nan
+    search_npv: float = math.nan
+
+
+def _family_choices(ctx: PlanContext, search: SearchParams) -> list[list[_Choice]]:
+    """Best plan of every family for every account of the context (exact schedules)."""
+    pol = ctx.policy
+    n = len(ctx)
+    unit = pol.rounding
+    out: list[list[_Choice]] = [[] for _ in range(n)]
+    waterfall = waterfall_candidates(ctx)
+    wf_ok, wf_val = score(ctx, waterfall, unit)
+    feasible_wf = waterfall.take(np.flatnonzero((waterfall.waterfall_step < 4)))
+    groups: list[tuple[str, Candidates]] = [
+        ("instalment", instalment_candidates(ctx)),
+        ("deferral", deferral_candidates(ctx)),
+        ("concession", concession_candidates(ctx, feasible_wf)),
+        ("settlement", settlement_candidates(ctx)),
+    ]
+    level_best: dict[str, list[_Choice]] = {}
+    seeds: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(n)]
+    extra_amounts = np.full((n, 2), np.nan)
+    for family, cand in groups:
+        ok, val = score(ctx, cand, unit)
+        if family == "deferral":
+            subsets = [
+                (f"deferral/{m}", np.flatnonzero(cand.mode == code))
+                for code, m in enumerate(MODE_NAMES)
+                if m in pol.deferral_interest
+            ]
+        else:
+            subsets = [(family, np.arange(len(cand)))]
+        for label, rows in subsets:
+            sub = cand.take(rows)
+            tops = best_per_account(sub.acc, val[rows], n, TOP_K)
+            chosen = []
+            for i in range(n):
+                ch = _first_exact(ctx, i, sub, tops[i], val[rows], unit, family, label)
+                chosen.append(ch)
+                out[i].append(ch)
+                if ch.feasible and (family == "instalment" or label == "deferral/capitalize"):
+                    seeds[i].append((ch.schedule.payments, ch.schedule.exposures))  # type: ignore[union-attr]
+                    col = 0 if family == "instalment" else 1
+                    extra_amounts[i, col] = float(
+                        ch.schedule.payments[int(ch.params.get("deferral_months", 0))]
+                    )  # type: ignore[union-attr]
+            level_best[label] = chosen
+    if len(pol.deferral_interest) == 0 or pol.max_deferral_months == 0:
+        for i in range(n):
+            out[i].append(
+                _Choice(
+                    "deferral",
+                    "deferral",
+                    False,
+                    reason="policy allows no deferral (max_deferral_months = 0 or no deferral_interest mode)",
+                )
+            )
+    # custom and step: exact search on the payment grid
+    amounts, step = payment_grids(ctx, search.grid_levels, extra_amounts)
+    can_hold = "capitalize" in pol.deferral_interest
+    holiday = np.full(
+        n, min(pol.max_deferral_months, ctx.horizon - 1) if can_hold else 0, dtype=np.int64
+    )
+    tables = bound_tables(ctx, amounts, search.buckets, holiday)
+    custom = solve_runs(
+        ctx, amounts, step, increasing=False, search=search, seeds=seeds, tables=tables
+    )
+    # a custom plan whose phases never go down is also the best step plan (step ⊆ custom,
+    # and custom's bound is a bound for step); search step only for the other accounts
+    steps: list[RunSolution | None] = [
+        sol if _non_decreasing(sol.payments) else None for sol in custom
+    ]
+    todo = np.array([i for i, sol in enumerate(steps) if sol is None], dtype=np.int64)
+    if todo.size:
+        sub = ctx.take(todo)
+        sub_tables = (tables[0][todo], tables[1][todo])
+        found = solve_runs(
+            sub,
+            amounts[todo],
+            step[todo],
+            increasing=True,
+            search=search,
+            seeds=[seeds[i] for i in todo],
+            tables=sub_tables,
+        )
+        for i, sol in zip(todo, found, strict=True):
+            steps[i] = sol
+    for i in range(n):
+        st, cu = steps[i], custom[i]
+        assert st is not None
+        if st.payments is not None and st.objective > cu.objective:  # a step plan is a custom plan
+            custom[i] = cu = RunSolution(
+                st.payments,
+                cu.status if cu.status != "OPTIMAL" else "OPTIMAL",
+                st.objective,
+                max(cu.bound, st.objective),
+                0.0,
+                cu.states,
+                cu.grid_step,
+                cu.grid,
+            )
+            custom[i] = _regap(cu)
+        out[i].append(_run_choice(ctx, i, st, "step", int(holiday[i])))
+        out[i].append(_run_choice(ctx, i, custom[i], "custom", int(holiday[i])))
+    # the waterfall reference
+    for i in range(n):
+        s = int(waterfall.waterfall_step[i])
+        params = waterfall.params(i)
+        if s == 4:
+            out[i].append(
+                _Choice(
+                    "waterfall",
+                    "waterfall",
+                    False,
+                    params=params,
+                    reason="no waterfall step brings the payment within max_dti of current income",
+                    status="REFERENCE",
+                )
+            )
+            continue
+        try:
+            sched = _level_schedule(waterfall, i, unit)
+        except ValueError as exc:
+            out[i].append(
+                _Choice(
+                    "waterfall",
+                    "waterfall",
+                    False,
+                    params=params,
+                    reason=str(exc),
+                    status="REFERENCE",
+                )
+            )
+            continue
+        ok_i, why = _schedule_ok(ctx, i, sched, 0)
+        out[i].append(
+            _Choice(
+                "waterfall",
+                "waterfall",
+                True,
+                sched,
+                params,
+                reason="" if ok_i else f"not policy-feasible: {why}",
+                status="REFERENCE" if ok_i else "POLICY_INFEASIBLE",
+            )
+        )
+    return out
+
+
+def _non_decreasing(payments: np.ndarray | None) -> bool:
+    if payments is None:
+        return False
+    lv = _levels(payments)
+    return all(b >= a for a, b in zip(lv, lv[1:], strict=False))
+
+
+def _regap(sol: RunSolution) -> RunSolution:
+    from dataclasses import replace
+
+    gap = (sol.bound - sol.objective) / abs(sol.bound) if sol.bound else 0.0
+    status = "OPTIMAL" if gap <= 1e-9 else "FEASIBLE"
+    return replace(
+        sol,
+        gap=max(gap, 0.0),
+        status=status,
+        bound=sol.objective if status == "OPTIMAL" else sol.bound,
+    )
+
+
+def _first_exact(
+    ctx: PlanContext,
+    i: int,
+    cand: Candidates,
+    rows: np.ndarray,
+    val: np.ndarray,
+    unit: float,
+    family: str,
+    label: str,
+) -> _Choice:
+    """Rebuild the best float candidates in cents until one passes the policy check."""
+    pol = ctx.policy
+    last_reason = ""
+    for r in rows:
+        try:
+            sched = _level_schedule(cand, int(r), unit)
+        except ValueError as exc:
+            last_reason = str(exc)
+            continue
+        max_zero = int(cand.deferral[r]) if family == "deferral" else 0
+        ok, why = _schedule_ok(ctx, i, sched, max_zero)
+        if ok:
+            params = cand.params(int(r))
+            params["levels"] = _levels(sched.payments)
+            return _Choice(
+                label, family, True, sched, params, status="OPTIMAL", search_npv=float(val[r])
+            )
+        last_reason = why
+    if rows.size == 0:
+        reason = _family_infeasible_reason(ctx, i, family, label)
+    else:
+        reason = f"cent rounding breaks every candidate ({last_reason})"
+    return _Choice(label, family, False, reason=reason)
+
+
+def _family_infeasible_reason(ctx: PlanContext, i: int, family: str, label: str) -> str:
+    pol = ctx.policy
+    cap1 = ctx.cap[i, 0]
+    if family == "deferral":
+        mode = label.split("/")[1]
+        if pol.max_deferral_months == 0:
+            return "policy allows no deferral"
+        if mode == "interest_only":
+            return "the interest-only payment or the instalments after the holiday are not affordable within max_term_months"
+        return f"no holiday of up to {pol.max_deferral_months} months leaves affordable instalments within max_term_months"
+    if family == "settlement":
+        return f"even with the largest forgiveness the settlement instalments over {min(6, ctx.horizon)} months exceed the affordable payment ({max(cap1, 0):,.0f}/month)"
+    if family == "concession":
+        return f"even at the rate floor with the largest waivers the instalment over {ctx.horizon} months is not affordable"
+    return f"no level instalment within {ctx.horizon} months is affordable (largest affordable payment {max(cap1, 0):,.0f}/month in month 1)"
+
+
+def _levels(payments: np.ndarray) -> list[float]:
+    """Distinct payment phases (amounts), in order."""
+    out: list[float] = []
+    pay = np.round(np.asarray(payments, float), 2)
+    for k, p in enumerate(pay):
+        if p <= 0:
+            continue
+        if k == pay.size - 1 and out and p <= out[-1]:
+            break
+        if not out or p != out[-1]:
+            out.append(float(p))
+    return out
+
+
+def _run_choice(ctx: PlanContext, i: int, sol: RunSolution, family: str, holiday: int) -> _Choice:
+    if sol.payments is None:
+        if sol.status == "INFEASIBLE":
+            reason = "no payment path on the grid repays the balance within max_term_months under the affordability caps"
+        else:
+            reason = "search limit reached before a feasible path was found"
+        return _Choice(
+            family, family, False, reason=reason, status=sol.status, bound=sol.bound, gap=sol.gap
+        )
+    sched = _path_schedule(float(ctx.balance[i]), float(ctx.fields["annual_rate"][i]), sol.payments)
+    ok, why = _schedule_ok(ctx, i, sched, holiday)
+    if not ok:  # the search tracks cents exactly, so this would be a bug
+        raise RuntimeError(f"{family} search returned a policy-infeasible schedule: {why}")
+    pay = sched.payments
+    lead = int(np.argmax(pay > 0)) if np.any(pay > 0) else 0
+    params = {
+        "term": sched.term,
+        "deferral_months": lead,
+        "deferral_mode": "capitalize" if lead else None,
+        "rate": float(ctx.fields["annual_rate"][i]),
+        "levels": _levels(pay),
+        "grid_step": sol.grid_step,
+        "grid_size": int(sol.grid.size),
+    }
+    return _Choice(
+        family,
+        family,
+        True,
+        sched,
+        params,
+        status=sol.status,
+        bound=sol.bound,
+        gap=sol.gap,
+        search_npv=sol.objective,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Metrics of the reported schedules
+# --------------------------------------------------------------------------------------
+
+
+def _metrics(
+    ctx: PlanContext, accounts: Sequence[Any], choices: list[list[_Choice]], sq: list[Schedule]
+) -> list[list[dict[str, float]]]:
+    """Model metrics of every reported schedule, in one ``evaluate_batch`` call."""
+    rows: list[tuple[int, int]] = []  # (account, choice index or -1 for the status quo)
+    scheds: list[Schedule] = []
+    for i, chs in enumerate(choices):
+        rows.append((i, -1))
+        scheds.append(sq[i])
+        for k, ch in enumerate(chs):
+            if ch.schedule is not None:
+                rows.append((i, k))
+                scheds.append(ch.schedule)
+    T = max(s.term for s in scheds)
+    pay = np.zeros((len(scheds), T))
+    exp = np.zeros((len(scheds), T))
+    term = np.zeros(len(scheds), dtype=np.int64)
+    for r, s in enumerate(scheds):
+        pay[r, : s.term] = s.payments
+        exp[r, : s.term] = s.exposures
+        term[r] = s.term
+    acc_idx = np.array([a for a, _ in rows])
+    params = ctx.params.take(acc_idx)
+    ev = evaluate_batch(params, pay, exp, term, ctx.model)
+    disc = ctx.model.monthly_discount ** np.arange(1, T + 1)
+    pv = pay @ disc
+    paying = (pay > 0) & (np.arange(T)[None, :] < term[:, None])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dti = (params.other_debt[:, None] + pay) / ev.expected_income
+    dti = np.where(paying, dti, -np.inf)
+    aff = np.where(paying, ev.afford_prob, np.inf)
+    from solver.money import apr_batch
+
+    opening = np.array([s.opening_balance / 100.0 for s in scheds])
+    aprs = apr_batch(opening, pay)
+    out: list[list[dict[str, float]]] = [[{} for _ in chs] + [{}] for chs in choices]
+    sq_pv = {}
+    for r, (i, k) in enumerate(rows):
+        if k == -1:
+            sq_pv[i] = pv[r]
+    sq_npv = {i: float(ev.npv[r]) for r, (i, k) in enumerate(rows) if k == -1}
+    for r, (i, k) in enumerate(rows):
+        m = {
+            "npv": float(ev.npv[r]),
+            "npv_vs_status_quo": float(ev.npv[r]) - sq_npv[i],
+            "pd_12m": float(ev.pd_12m[r]),
+            "pd_life": float(ev.pd_life[r]),
+            "expected_loss": float(ev.expected_loss[r]),
+            "concession_cost": float(sq_pv[i] - pv[r]),
+            "total_paid": float(scheds[r].total_paid),
+            "apr": float(aprs[r]),
+            "max_dti": float(dti[r].max()) if paying[r].any() else 0.0,
+            "min_afford_prob": float(aff[r].min()) if paying[r].any() else 1.0,
+        }
+        out[i][k] = m  # k == -1 -> the last slot
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Public entry points
+# --------------------------------------------------------------------------------------
+
+
+def _results(
+    ctx: PlanContext,
+    accounts: Sequence[Any],
+    search: SearchParams,
+    relax: bool,
+) -> list[PlanResult]:
+    from solver.model import status_quo
+    from solver.plan_explain import binding_constraints, explain_infeasible, minimal_relaxations
+
+    t0 = time.perf_counter()
+    choices = _family_choices(ctx, search)
+    sq = [status_quo(a) for a in accounts]
+    mets = _metrics(ctx, accounts, choices, sq)
+    results: list[PlanResult] = []
+    for i, acc in enumerate(accounts):
+        sq_m = mets[i][-1]
+        sq_opt = PlanOption(
+            "status_quo",
+            "status_quo",
+            True,
+            {"term": sq[i].term, "rate": float(acc.annual_rate), "levels": _levels(sq[i].payments)},
+            sq[i],
+            **sq_m,
+            status="REFERENCE",
+        )
+        options: list[PlanOption] = []
+        for k, ch in enumerate(choices[i]):
+            if ch.schedule is None:
+                options.append(
+                    PlanOption(
+                        ch.family,
+                        ch.label,
+                        False,
+                        ch.params,
+                        None,
+                        reason=ch.reason,
+                        status=ch.status,
+                        bound=ch.bound,
+                        gap=ch.gap,
+                    )
+                )
+                continue
+            m = mets[i][k]
+            binding = (
+                binding_constraints(ctx, i, ch.family, ch.schedule, ch.params, m)
+                if ch.feasible
+                else ()
+            )
+            options.append(
+                PlanOption(
+                    ch.family,
+                    ch.label,
+                    ch.feasible,
+                    ch.params,
+                    ch.schedule,
+                    **m,
+                    binding=tuple(binding),
+                    reason=ch.reason,
+                    status=ch.status,
+                    bound=ch.bound,
+                    gap=ch.gap,
+                )
+            )
+        offered = [o for o in options if o.feasible and o.family in OFFERED]
+        relaxations: tuple[dict[str, Any], ...] = ()
+        if not offered:
+            status, rec, passed = "INFEASIBLE", None, False
+            explanation = explain_infeasible(ctx, i)
+            if relax:
+                relaxations = tuple(minimal_relaxations(acc, ctx.policy, ctx.model, search))
+                if relaxations:
+                    explanation += (
+                        " Smallest single relaxations that make a plan feasible: "
+                        + "; ".join(r["text"] for r in relaxations)
+                        + "."
+                    )
+        else:
+            best = max(offered, key=lambda o: o.npv)
+            if best.npv > sq_opt.npv:
+                status, rec, passed = "RECOMMENDED", best.label, True
+                explanation = (
+                    f"{best.label} recovers {best.npv:,.2f} in expected NPV, {best.npv_vs_status_quo:,.2f} more than the"
+                    f" status quo ({sq_opt.npv:,.2f}); PD 12m {best.pd_12m:.1%} vs {sq_opt.pd_12m:.1%}."
+                )
+            else:
+                status, rec, passed = "NPV_TEST_FAILED", None, False
+                explanation = (
+                    f"no plan passes the NPV test: the best, {best.label}, recovers {best.npv:,.2f} against"
+                    f" {sq_opt.npv:,.2f} for the status quo ({best.npv - sq_opt.npv:,.2f}); keep the contract"
+                    + (" — the customer can afford it" if sq_opt.pd_12m < 0.2 else "")
+                    + "."
+                )
+        results.append(
+            PlanResult(
+                account_id=str(acc.account_id),
+                status=status,
+                recommended=rec,
+                npv_test_passed=passed,
+                explanation=explanation,
+                status_quo=sq_opt,
+                options=tuple(options),
+                relaxations=relaxations,
+                runtime=(time.perf_counter() - t0) / max(len(accounts), 1),
+            )
+        )
+    return results
+
+
+def plan_options(
+    account: Any,
+    policy: Policy | None = None,
+    model: BehaviourModel | None = None,
+    *,
+    search: SearchParams | None = None,
+    relax: bool = True,
+) -> PlanResult:
+    """Restructuring options for one account, ranked by NPV (SPEC §6).
+
+    Parameters
+    ----------
+    account
+        An :class:`~solver.account.Account` or a mapping of SPEC §3 fields.
+    policy
+        Restructuring policy (defaults when omitted); per-product overrides apply.
+    model
+        Behaviour-model parameters (defaults when omitted).
+    search
+        Solver parameters of the ``custom`` / ``step`` search.
+    relax
+        When no plan is feasible, compute the smallest single policy relaxations that
+        make one feasible (re-running the optimizer).
+
+    Returns
+    -------
+    PlanResult
+        Check ``status``; ``INFEASIBLE`` results carry the explanation and relaxations
+        (the CLI turns them into exit code 3).
+    """
+    acc = as_account(account)
+    policy = (policy or Policy()).for_product(acc.product)
+    model = model or BehaviourModel()
+    search = search or SearchParams()
+    from solver.plan_families import context_from_account
+
+    t0 = time.perf_counter()
+    ctx = context_from_account(acc, policy, model)
+    res = _results(ctx, [acc], search, relax)[0]
+    return _with_runtime(res, time.perf_counter() - t0)
+
+
+def _with_runtime(res: PlanResult, runtime: float) -> PlanResult:
+    from dataclasses import replace
+
+    return replace(res, runtime=runtime)
+
+
+def require_feasible(result: PlanResult) -> PlanResult:
+    """Raise :class:`InfeasibleError` (exit 3) with the explanation if no plan is feasible."""
+    if result.status == "INFEASIBLE":
+        raise InfeasibleError(
+            f"account {result.account_id}: no feasible plan. {result.explanation}"
+        )
+    return result
+
+
+# --------------------------------------------------------------------------------------
+# Portfolios
+# --------------------------------------------------------------------------------------
+
+PORTFOLIO_COLUMNS = (
+    "account_id",
+    "product",
+    "tier",
+    "status",
+    "family",
+    "label",
+    "term",
+    "deferral_months",
+    "deferral_mode",
+    "rate",
+    "fee_waiver",
+    "interest_waiver",
+    "haircut",
+    "levels",
+    "first_payment",
+    "max_payment",
+    "npv",
+    "npv_vs_status_quo",
+    "status_quo_npv",
+    "waterfall_npv",
+    "waterfall_feasible",
+    "pd_12m",
+    "apr",
+    "solver_status",
+    "gap",
+    "explanation",
+    "error",
+)
+
+
+@dataclass(frozen=True)
+class PortfolioPlans:
+    """Recommended plans of a portfolio.
+
+    Attributes
+    ----------
+    table
+        One row per account (``PORTFOLIO_COLUMNS``).
+    payments, exposures
+        (n, T_max) float arrays of the plan each account follows: the recommended plan,
+        or the status quo when no plan is recommended (zeros past ``term``).
+    term
+        Months of that plan (n,); 0 for accounts that failed with an error.
+    """
+
+    table: pd.DataFrame
+    payments: np.ndarray
+    exposures: np.ndarray
+    term: np.ndarray
+
+    def summary(self) -> pd.DataFrame:
+        """Counts and NPV totals by tier and product (plus an ``all`` row)."""
+        return portfolio_summary(self.table)
+
+
+def _row(res: PlanResult, acc: Any) -> dict[str, Any]:
+    opt = res.recommended_option
+    wf = res.option("waterfall")
+    follow = opt or res.status_quo
+    pay = follow.payments
+    row: dict[str, Any] = {
+        "account_id": str(acc.account_id),
+        "product": acc.product,
+        "tier": acc.tier,
+        "status": res.status,
+        "family": None if opt is None else opt.family,
+        "label": res.recommended,
+        "term": int(follow.schedule.term) if follow.schedule is not None else 0,
+        "deferral_months": None if opt is None else opt.params.get("deferral_months"),
+        "deferral_mode": None if opt is None else opt.params.get("deferral_mode"),
+        "rate": None if opt is None else opt.params.get("rate"),
+        "fee_waiver": None if opt is None else opt.params.get("fee_waiver", 0.0),
+        "interest_waiver": None if opt is None else opt.params.get("interest_waiver", 0.0),
+        "haircut": None if opt is None else opt.params.get("haircut", 0.0),
+        "levels": None
+        if opt is None
+        else " / ".join(f"{x:.2f}" for x in opt.params.get("levels", [])),
+        "first_payment": float(pay[0]) if pay.size else None,
+        "max_payment": float(pay.max()) if pay.size else None,
+        "npv": follow.npv,
+        "npv_vs_status_quo": follow.npv_vs_status_quo,
+        "status_quo_npv": res.status_quo.npv,
+        "waterfall_npv": wf.npv if wf.schedule is not None else None,
+        "waterfall_feasible": bool(wf.feasible and wf.status == "REFERENCE"),
+        "pd_12m": follow.pd_12m,
+        "apr": follow.apr,
+        "solver_status": None if opt is None else opt.status,
+        "gap": None if opt is None else opt.gap,
+        "explanation": res.explanation,
+        "error": None,
+    }
+    return row
+
+
+def _accounts_of(frame: pd.DataFrame) -> list[Any]:
+    from solver.account import Account
+
+    return Account.from_frame(frame)
+
+
+def plan_batch(
+    frame: pd.DataFrame,
+    policy: Policy | None = None,
+    model: BehaviourModel | None = None,
+    search: SearchParams | None = None,
+) -> pd.DataFrame:
+    """Recommended plan of every account of a validated portfolio frame (pure function).
+
+    One row per account (``PORTFOLIO_COLUMNS``) in the frame's order. An account whose
+    planning raises gets ``status = "ERROR"`` and the message in ``error``; the others
+    are unaffected. Same input, same output: no randomness, no global state — the
+    function the local process pool and the Dask engine call per partition.
+    """
+    rows, _, _, _ = _plan_rows(frame, policy, model, search)
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=list(PORTFOLIO_COLUMNS))
+
+
+def _plan_rows(
+    frame: pd.DataFrame,
+    policy: Policy | None,
+    model: BehaviourModel | None,
+    search: SearchParams | None,
+):
+    policy = policy or Policy()
+    model = model or BehaviourModel()
+    search = search or SearchParams()
+    accounts = _accounts_of(frame)
+    n = len(accounts)
+    rows: list[dict[str, Any] | None] = [None] * n
+    follow: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0), np.zeros(0))] * n
+    products = frame["product"].to_numpy(object)
+    for product in sorted(set(products.tolist())):
+        idx = np.flatnonzero(products == product)
+        pol = policy.for_product(product)
+        try:
+            results = _solve_group(frame, idx, accounts, pol, model, search)
+        except Exception:  # one bad account must not stop the others: retry one by one
+            results = []
+            for i in idx:
+                try:
+                    results.extend(_solve_group(frame, np.array([i]), accounts, pol, model, search))
+                except Exception as exc:  # noqa: BLE001 - reported in the row
+                    results.append(exc)
+        for i, res in zip(idx, results, strict=True):
+            acc = accounts[i]
+            if isinstance(res, Exception):
+                rows[i] = _error_row(acc, res)
+                continue
+            rows[i] = _row(res, acc)
+            f = res.recommended_option or res.status_quo
+            if f.schedule is not None:
+                follow[i] = (f.schedule.payments, f.schedule.exposures)
+    return rows, follow, accounts, n
+
+
+def _error_row(acc: Any, exc: Exception) -> dict[str, Any]:
+    row = {c: None for c in PORTFOLIO_COLUMNS}
+    row.update(
+        account_id=str(acc.account_id),
+        product=acc.product,
+        tier=acc.tier,
+        status="ERROR",
+        error=f"{type(exc).__name__}: {exc}",
+    )
+    return row
+
+
+def _solve_group(
+    frame: pd.DataFrame,
+    idx: np.ndarray,
+    accounts: list[Any],
+    policy: Policy,
+    model: BehaviourModel,
+    search: SearchParams,
+) -> list[PlanResult]:
+    from solver.plan_families import context_from_frame
+
+    sub = frame.iloc[idx]
+    ctx = context_from_frame(sub, policy, model)
+    return _results(ctx, [accounts[i] for i in idx], search, relax=False)
+
+
+def _batch_worker(args: tuple) -> tuple:
+    frame, policy, model, search = args
+    rows, follow, _, _ = _plan_rows(frame, policy, model, search)
+    return rows, follow
+
+
+def plan_portfolio(
+    frame: pd.DataFrame,
+    policy: Policy | None = None,
+    model: BehaviourModel | None = None,
+    *,
+    jobs: int = 1,
+    batch_size: int = 64,
+    search: SearchParams | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> PortfolioPlans:
+    """Recommended plan for every account of a portfolio (SPEC §6, at scale).
+
+    Parameters
+    ----------
+    frame
+        Validated portfolio (``solver.io.read_portfolio`` or ``generate_portfolio``).
+    jobs
+        Local worker processes; batches of ``batch_size`` accounts are planned by
+        :func:`plan_batch` logic in each.
+    progress
+        Called with the number of accounts finished after each batch.
+
+    Returns
+    -------
+    PortfolioPlans
+        The table and the followed schedules as arrays for the scenario engine.
+    """
+    import pandas as pd
+
+    n = len(frame)
+    batches = [frame.iloc[s : s + batch_size] for s in range(0, n, batch_size)]
+    all_rows: list[dict[str, Any]] = []
+    all_follow: list[tuple[np.ndarray, np.ndarray]] = []
+    if jobs <= 1 or len(batches) <= 1:
+        for b in batches:
+            rows, follow = _batch_worker((b, policy, model, search))
+            all_rows.extend(rows)
+            all_follow.extend(follow)
+            if progress:
+                progress(len(b))
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = mp.get_context("fork") if hasattr(mp, "get_context") else None
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            futures = [pool.submit(_batch_worker, (b, policy, model, search)) for b in batches]
+            for b, fut in zip(batches, futures, strict=True):
+                rows, follow = fut.result()
+                all_rows.extend(rows)
+                all_follow.extend(follow)
+                if progress:
+                    progress(len(b))
+    table = pd.DataFrame(all_rows, columns=list(PORTFOLIO_COLUMNS))
+    T = max([p.size for p, _ in all_follow] + [1])
+    payments = np.zeros((n, T))
+    exposures = np.zeros((n, T))
+    term = np.zeros(n, dtype=np.int64)
+    for r, (p, e) in enumerate(all_follow):
+        payments[r, : p.size] = p
+        exposures[r, : e.size] = e
+        term[r] = p.size
+    return PortfolioPlans(table=table, payments=payments, exposures=exposures, term=term)
+
+
+def portfolio_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Accounts restructured / not feasible / failing the NPV test and NPV uplifts, by tier and product."""
+    import pandas as pd
+
+    t = table.copy()
+    t["restructured"] = t["status"] == "RECOMMENDED"
+    t["infeasible"] = t["status"] == "INFEASIBLE"
+    t["npv_test_failed"] = t["status"] == "NPV_TEST_FAILED"
+    t["errors"] = t["status"] == "ERROR"
+    t["uplift_vs_status_quo"] = pd.to_numeric(t["npv_vs_status_quo"], errors="coerce").fillna(0.0)
+    wf = pd.to_numeric(t["waterfall_npv"], errors="coerce")
+    wf_use = wf.where(
+        t["waterfall_feasible"].fillna(False).astype(bool),
+        pd.to_numeric(t["status_quo_npv"], errors="coerce"),
+    )
+    t["uplift_vs_waterfall"] = (pd.to_numeric(t["npv"], errors="coerce") - wf_use).fillna(0.0)
+    aggs = {
+        "accounts": ("account_id", "size"),
+        "restructured": ("restructured", "sum"),
+        "infeasible": ("infeasible", "sum"),
+        "npv_test_failed": ("npv_test_failed", "sum"),
+        "errors": ("errors", "sum"),
+        "npv": ("npv", "sum"),
+        "uplift_vs_status_quo": ("uplift_vs_status_quo", "sum"),
+        "uplift_vs_waterfall": ("uplift_vs_waterfall", "sum"),
+    }
+    parts = []
+    for key in ("tier", "product"):
+        g = t.groupby(key, dropna=False).agg(**aggs).reset_index().rename(columns={key: "segment"})
+        g.insert(0, "by", key)
+        parts.append(g)
+    total = t.agg({k: v[1] for k, v in aggs.items() if k != "accounts"})
+    all_row = {
+        "by": "all",
+        "segment": "all",
+        "accounts": len(t),
+        **{
+            k: float(total[v[0]]) if k != "accounts" else len(t)
+            for k, v in aggs.items()
+            if k != "accounts"
+        },
+    }
+    parts.append(pd.DataFrame([all_row]))
+    return pd.concat(parts, ignore_index=True)
+
+
+__all__ = [
+    "FAMILIES",
+    "PlanOption",
+    "PlanResult",
+    "PortfolioPlans",
+    "SearchParams",
+    "plan_batch",
+    "plan_options",
+    "plan_portfolio",
+    "portfolio_summary",
+    "require_feasible",
+]
+
+# silence "imported but unused" for names re-exported for callers
+_ = (InputError, AccountParams, concat, WATERFALL_STEPS)

@@ -1,0 +1,72 @@
+"""Reading and writing the tables of the risk module (CSV, Parquet, Excel), atomically.
+
+The portfolio reader in :mod:`solver.io` validates the SPEC §3 account schema; the risk
+module reads other shapes (status panels, behaviour histories, outcome tables), so it
+only needs a format-by-extension reader here and validates each shape itself.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from solver.atomic import atomic_path
+from solver.errors import InputError
+
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx", ".xls")
+MAX_PROBLEMS = 50
+
+
+def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a CSV, Parquet or Excel table chosen by the file extension.
+
+    Raises
+    ------
+    InputError
+        When the file is missing, has an unknown extension or cannot be parsed.
+    """
+    source = Path(path)
+    suffix = source.suffix.lower()
+    if not source.is_file():
+        raise InputError(f"{source}: file not found")
+    if suffix not in TABLE_SUFFIXES:
+        raise InputError(
+            f"{source}: unknown table format {suffix!r} (use one of {', '.join(TABLE_SUFFIXES)})"
+        )
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(source)
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(source)
+        return pd.read_excel(source)
+    except (ValueError, OSError, ImportError) as exc:
+        raise InputError(f"{source}: cannot read table: {exc}") from exc
+
+
+def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``frame`` to CSV, Parquet or Excel (by extension) atomically; return the path."""
+    dest = Path(path)
+    suffix = dest.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise InputError(
+            f"{dest}: unknown output format {suffix!r} (use one of {', '.join(TABLE_SUFFIXES)})"
+        )
+    with atomic_path(dest) as tmp:
+        if suffix == ".csv":
+            frame.to_csv(tmp, index=False)
+        elif suffix in (".parquet", ".pq"):
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_excel(tmp, index=False, engine="openpyxl")
+    return dest
+
+
+def problems_error(source: str, problems: list[str]) -> InputError:
+    """An :class:`InputError` with a headline counting ``problems`` (listing at most 50)."""
+    shown = problems[:MAX_PROBLEMS]
+    if len(problems) > MAX_PROBLEMS:
+        shown.append(f"... and {len(problems) - MAX_PROBLEMS} more")
+    noun = "problem" if len(problems) == 1 else "problems"
+    return InputError(f"{source}: {len(problems)} {noun}", shown)

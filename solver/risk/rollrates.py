@@ -1,0 +1,449 @@
+"""Roll-rate (delinquency-bucket transition) matrices from a monthly status panel.
+
+A panel has one row per account and month: ``account_id``, ``month`` and ``dpd_bucket``
+(or ``dpd`` in days, bucketed as in SPEC §5), plus optional ``balance`` and segment
+columns. A transition is a pair of rows of the same account in consecutive calendar
+months; gaps are skipped (and counted). The transition from month t to t+1 is
+attributed to the segment and weighted by the balance of month t.
+
+Estimator. The maximum-likelihood estimate of the monthly transition probability is
+``p_ij = n_ij / n_i`` (or, balance-weighted, ``w_ij / w_i`` with ``w`` the balance at
+the start month; negative balances weigh 0).
+
+Intervals (95 % by default):
+
+* ``"wilson"`` -- a Wilson score interval per cell (marginal coverage for each cell).
+* ``"goodman"`` -- Goodman's (1965) simultaneous intervals for the whole row: every
+  cell of a row is covered at the same time with probability >= the confidence level
+  (chi-square quantile with 1 degree of freedom at ``1 - alpha / k``, Bonferroni over
+  the ``k`` cells). Wider than Wilson.
+
+For balance-weighted estimates the intervals use Kish's effective sample size
+``n_eff = (sum w)^2 / sum w^2`` of the row in place of ``n_i``.
+
+Rows without any observed transition (a bucket only seen in the last month) are NaN;
+the absorbing states ``paid`` and ``charged_off`` are absorbing by definition, so their
+row is the identity when no transition out of them is observed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from solver.errors import InputError
+from solver.risk._tables import problems_error, read_table
+
+BUCKETS: tuple[str, ...] = ("M0", "M1", "M2", "M3", "M4+")
+ABSORBING_STATES: tuple[str, ...] = ("paid", "charged_off")
+STATES: tuple[str, ...] = BUCKETS + ABSORBING_STATES
+INTERVAL_METHODS: tuple[str, ...] = ("wilson", "goodman")
+
+
+def dpd_to_bucket(dpd: np.ndarray) -> np.ndarray:
+    """SPEC §5 bucket of days past due: M0 0, M1 1-30, M2 31-60, M3 61-90, M4+ > 90."""
+    labels = np.array(BUCKETS, dtype=object)
+    return labels[np.digitize(np.asarray(dpd, dtype=float), [1, 31, 61, 91])]
+
+
+def wilson_interval(
+    successes: np.ndarray, trials: np.ndarray, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for binomial proportions (vectorised; NaN where trials = 0).
+
+    ``centre = (p + z²/2n) / (1 + z²/n)``, ``half = z/(1 + z²/n) · sqrt(p(1-p)/n + z²/4n²)``.
+    ``trials`` may be fractional (an effective sample size).
+    """
+    k = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        denom = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denom
+        half = z / denom * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    lower = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
+    upper = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+    return lower, upper
+
+
+def goodman_intervals(counts: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Goodman's simultaneous intervals for each row of a multinomial count matrix.
+
+    With ``A = chi2_1(1 - alpha/k)`` (``k`` cells per row) and row total ``N``:
+    ``(A + 2n ± sqrt(A (A + 4 n (N - n) / N))) / (2 (N + A))``. Counts may be fractional.
+    """
+    c = np.atleast_2d(np.asarray(counts, dtype=float))
+    k = c.shape[1]
+    a = stats.chi2.ppf(1 - (1 - confidence) / k, df=1)
+    total = c.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        root = np.sqrt(a * (a + 4 * c * (total - c) / total))
+        lower = (a + 2 * c - root) / (2 * (total + a))
+        upper = (a + 2 * c + root) / (2 * (total + a))
+    empty = np.broadcast_to(total == 0, c.shape)
+    return (
+        np.where(empty, np.nan, np.clip(lower, 0.0, 1.0)),
+        np.where(empty, np.nan, np.clip(upper, 0.0, 1.0)),
+    )
+
+
+@dataclass(frozen=True)
+class RollRateMatrix:
+    """A monthly transition matrix with counts and intervals.
+
+    Attributes
+    ----------
+    states
+        Row and column labels (from-state rows, to-state columns).
+    counts
+        Number of observed transitions ``n_ij``.
+    probabilities
+        Estimated ``p_ij`` (rows sum to 1; NaN rows have no observations).
+    lower, upper
+        Interval bounds per cell.
+    n_from
+        Transitions observed out of each state.
+    effective_n
+        Sample size behind each row (``n_from``, or Kish's effective size when weighted).
+    weights
+        Balance-weighted transition totals (``None`` when unweighted).
+    method, confidence
+        Interval method (``"wilson"`` or ``"goodman"``) and level.
+    segment
+        Segment value (``None`` for the overall matrix).
+    """
+
+    states: tuple[str, ...]
+    counts: np.ndarray
+    probabilities: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    n_from: np.ndarray
+    effective_n: np.ndarray
+    weights: np.ndarray | None
+    method: str
+    confidence: float
+    segment: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("counts", "probabilities", "lower", "upper", "n_from", "effective_n", "weights"):
+            value = getattr(self, name)
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+
+    @property
+    def weighted(self) -> bool:
+        """True when probabilities are balance-weighted."""
+        return self.weights is not None
+
+    def row_sums(self) -> np.ndarray:
+        """Sum of each probability row (1 for observed rows, NaN for unobserved)."""
+        return self.probabilities.sum(axis=1)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long table: ``segment, from_state, to_state, count, [weight], probability, lower, upper``."""
+        k = len(self.states)
+        frame = pd.DataFrame(
+            {
+                "segment": self.segment if self.segment is not None else "all",
+                "from_state": np.repeat(np.array(self.states, dtype=object), k),
+                "to_state": np.tile(np.array(self.states, dtype=object), k),
+                "count": self.counts.reshape(-1),
+            }
+        )
+        if self.weights is not None:
+            frame["weight"] = self.weights.reshape(-1)
+        frame["probability"] = self.probabilities.reshape(-1)
+        frame["lower"] = self.lower.reshape(-1)
+        frame["upper"] = self.upper.reshape(-1)
+        frame["n_from"] = np.repeat(self.n_from, k)
+        return frame
+
+    def chain(self, absorbing: tuple[str, ...] = ABSORBING_STATES) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], tuple[str, ...]]:
+        """Split into ``(Q, R, transient, absorbing)`` for :func:`solver.risk.absorption`.
+
+        ``absorbing`` names the states treated as absorbing (those present in the matrix);
+        the other states with observed rows are transient. Raises :class:`InputError`
+        when no absorbing state is present.
+        """
+        absorbing_present = tuple(s for s in self.states if s in absorbing)
+        if not absorbing_present:
+            raise InputError(
+                f"roll-rate matrix has no absorbing state (looked for {', '.join(absorbing)}; "
+                f"states are {', '.join(self.states)})"
+            )
+        transient = tuple(
+            s for i, s in enumerate(self.states) if s not in absorbing and self.n_from[i] > 0
+        )
+        t_idx = [self.states.index(s) for s in transient]
+        a_idx = [self.states.index(s) for s in absorbing_present]
+        p = self.probabilities
+        q = p[np.ix_(t_idx, t_idx)].copy()
+        r = p[np.ix_(t_idx, a_idx)].copy()
+        return q, r, transient, absorbing_present
+
+
+@dataclass(frozen=True)
+class RollRateResult:
+    """Roll rates overall and by segment, with panel bookkeeping.
+
+    Attributes
+    ----------
+    overall
+        Matrix over all transitions.
+    by_segment
+        Matrices per segment value (empty when no segment column was given).
+    segment_column
+        Name of the segment column, or ``None``.
+    n_accounts, n_rows, n_transitions
+        Accounts and rows in the panel; transitions counted.
+    n_gaps
+        Consecutive rows of an account more than one month apart (not counted).
+    """
+
+    overall: RollRateMatrix
+    by_segment: dict[str, RollRateMatrix] = field(default_factory=dict)
+    segment_column: str | None = None
+    n_accounts: int = 0
+    n_rows: int = 0
+    n_transitions: int = 0
+    n_gaps: int = 0
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long table of the overall matrix followed by every segment's matrix."""
+        frames = [self.overall.to_frame()] + [m.to_frame() for m in self.by_segment.values()]
+        return pd.concat(frames, ignore_index=True)
+
+    def summary(self) -> str:
+        """One-line description of what was counted."""
+        seg = f", {len(self.by_segment)} segments of {self.segment_column}" if self.segment_column else ""
+        gaps = f", {self.n_gaps} gaps skipped" if self.n_gaps else ""
+        return (
+            f"{self.n_transitions} transitions from {self.n_accounts} accounts "
+            f"({self.n_rows} account-months{gaps}{seg}); {self.overall.method} "
+            f"{self.overall.confidence:.0%} intervals"
+            + (", balance-weighted" if self.overall.weighted else "")
+        )
+
+
+def _month_index(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Monthly ordinal of each value (integers as given; dates / ``YYYY-MM`` as periods)."""
+    if pd.api.types.is_integer_dtype(values):
+        return values.to_numpy(dtype=np.int64), np.zeros(len(values), dtype=bool)
+    parsed = pd.to_datetime(values.astype(str).str.strip(), errors="coerce", format="mixed")
+    bad = parsed.isna().to_numpy()
+    ordinal = np.zeros(len(values), dtype=np.int64)
+    ok = ~bad
+    ordinal[ok] = (parsed[ok].dt.year.to_numpy() * 12 + parsed[ok].dt.month.to_numpy() - 1).astype(
+        np.int64
+    )
+    return ordinal, bad
+
+
+def validate_panel(frame: pd.DataFrame, source: str = "<panel>") -> pd.DataFrame:
+    """Check and normalise a status panel.
+
+    Returns a frame with ``account_id`` (str), ``month`` (as given), ``month_index``
+    (int64 monthly ordinal), ``dpd_bucket`` (one of :data:`STATES`), ``balance``
+    (float64, when present) and every other column unchanged, sorted by account and month.
+
+    Raises
+    ------
+    InputError
+        Listing every problem: missing columns, unknown buckets, unparseable months,
+        non-numeric balances and duplicate (account, month) rows.
+    """
+    df = frame.copy()
+    df.columns = [str(c).strip() for c in df.columns]
+    missing = [c for c in ("account_id", "month") if c not in df.columns]
+    if "dpd_bucket" not in df.columns and "dpd" not in df.columns:
+        missing.append("dpd_bucket (or dpd)")
+    if missing:
+        raise InputError(f"{source}: missing required columns: {', '.join(missing)}")
+    if len(df) == 0:
+        raise InputError(f"{source}: the panel has no rows")
+    problems: list[str] = []
+    account_id = df["account_id"].astype(str).str.strip()
+
+    def report(mask: np.ndarray, column: str, what: str, raw: pd.Series) -> None:
+        for pos in np.flatnonzero(mask)[:50]:
+            problems.append(
+                f"{source}: row {pos + 1} (account_id {account_id.iat[pos]}): {column}: "
+                f"{what} (got {raw.iat[pos]!r})"
+            )
+
+    report(df["account_id"].isna().to_numpy(), "account_id", "missing account id", df["account_id"])
+    if "dpd_bucket" in df.columns:
+        bucket = df["dpd_bucket"].astype(str).str.strip()
+        bad_bucket = ~bucket.isin(STATES).to_numpy()
+        report(bad_bucket, "dpd_bucket", f"must be one of {', '.join(STATES)}", df["dpd_bucket"])
+    else:
+        dpd = pd.to_numeric(df["dpd"], errors="coerce")
+        bad_dpd = (dpd.isna() | (dpd < 0)).to_numpy()
+        report(bad_dpd, "dpd", "days past due must be a number >= 0", df["dpd"])
+        bucket = pd.Series(dpd_to_bucket(dpd.fillna(0).to_numpy()), index=df.index)
+    month_index, bad_month = _month_index(df["month"])
+    report(bad_month, "month", "not a month (use YYYY-MM, a date or an integer)", df["month"])
+    if "balance" in df.columns:
+        balance = pd.to_numeric(df["balance"], errors="coerce")
+        report(balance.isna().to_numpy(), "balance", "not a number", df["balance"])
+        df["balance"] = balance.astype(float)
+    key = pd.DataFrame({"a": account_id, "m": month_index})
+    duplicated = key.duplicated(keep="first").to_numpy() & ~bad_month
+    report(duplicated, "month", "duplicate month for this account", df["month"])
+    if problems:
+        raise problems_error(source, problems)
+    df["account_id"] = account_id
+    df["dpd_bucket"] = bucket.to_numpy(dtype=object)
+    df["month_index"] = month_index
+    return df.sort_values(["account_id", "month_index"], kind="stable").reset_index(drop=True)
+
+
+def read_panel(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read and validate a status panel (CSV, Parquet or Excel); see :func:`validate_panel`.
+
+    A UCI credit-card file (``ID,X1..X23,Y``) is recognised and adapted with
+    :func:`solver.risk.uci.uci_panel`.
+    """
+    from solver.risk.uci import is_uci_table, normalise_uci, uci_panel
+
+    frame = read_table(path)
+    if is_uci_table(frame.columns):
+        frame = uci_panel(normalise_uci(frame, source=str(path)))
+    return validate_panel(frame, source=str(Path(path)))
+
+
+def _ordered_states(present: set[str]) -> tuple[str, ...]:
+    return tuple(s for s in STATES if s in present)
+
+
+def _matrix(
+    from_idx: np.ndarray,
+    to_idx: np.ndarray,
+    weight: np.ndarray | None,
+    states: tuple[str, ...],
+    method: str,
+    confidence: float,
+    segment: str | None,
+) -> RollRateMatrix:
+    k = len(states)
+    cell = from_idx * k + to_idx
+    counts = np.bincount(cell, minlength=k * k).reshape(k, k).astype(np.int64)
+    n_from = counts.sum(axis=1)
+    if weight is None:
+        totals = counts.astype(float)
+        effective_n = n_from.astype(float)
+        weights = None
+    else:
+        totals = np.bincount(cell, weights=weight, minlength=k * k).reshape(k, k)
+        sq = np.bincount(from_idx, weights=weight**2, minlength=k)
+        row_w = totals.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            effective_n = np.where(sq > 0, row_w**2 / sq, 0.0)
+        weights = totals
+    row_total = totals.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        probabilities = np.where(row_total > 0, totals / row_total, np.nan)
+    # Intervals: counts scaled to the effective sample size of the row.
+    scaled = np.nan_to_num(probabilities) * effective_n[:, None]
+    if method == "wilson":
+        lower, upper = wilson_interval(scaled, np.broadcast_to(effective_n[:, None], scaled.shape), confidence)
+    else:
+        lower, upper = goodman_intervals(scaled, confidence)
+    # Absorbing states with no transition out are absorbing by definition.
+    for i, state in enumerate(states):
+        if state in ABSORBING_STATES and row_total[i, 0] == 0:
+            probabilities[i] = 0.0
+            probabilities[i, i] = 1.0
+            lower[i] = upper[i] = probabilities[i]
+    return RollRateMatrix(
+        states=states,
+        counts=counts,
+        probabilities=probabilities,
+        lower=lower,
+        upper=upper,
+        n_from=n_from,
+        effective_n=effective_n,
+        weights=weights,
+        method=method,
+        confidence=confidence,
+        segment=segment,
+    )
+
+
+def roll_rates(
+    panel: pd.DataFrame,
+    segment: str | None = None,
+    weight: str | None = None,
+    method: str = "wilson",
+    confidence: float = 0.95,
+    source: str = "<panel>",
+) -> RollRateResult:
+    """Monthly roll-rate matrices overall and by segment.
+
+    Parameters
+    ----------
+    panel
+        Status panel (validated here with :func:`validate_panel` if it lacks ``month_index``).
+    segment
+        Optional column whose value at the start month splits the transitions.
+    weight
+        Optional balance column for balance-weighted roll rates (negative values weigh 0).
+    method
+        ``"wilson"`` (per cell) or ``"goodman"`` (simultaneous per row).
+    confidence
+        Interval level, e.g. 0.95.
+    source
+        Name used in error messages.
+
+    Returns
+    -------
+    RollRateResult
+    """
+    if method not in INTERVAL_METHODS:
+        raise InputError(f"interval method must be one of {', '.join(INTERVAL_METHODS)}, got {method!r}")
+    if not 0 < confidence < 1:
+        raise InputError(f"confidence must be in (0, 1), got {confidence}")
+    df = panel if "month_index" in panel.columns else validate_panel(panel, source)
+    for name, column in (("segment", segment), ("weight", weight)):
+        if column is not None and column not in df.columns:
+            raise InputError(
+                f"{source}: {name} column {column!r} not in the panel (columns: {', '.join(map(str, df.columns))})"
+            )
+    states = _ordered_states(set(df["dpd_bucket"]))
+    state_index = {s: i for i, s in enumerate(states)}
+    code = df["dpd_bucket"].map(state_index).to_numpy(dtype=np.int64)
+    account = df["account_id"].to_numpy()
+    month = df["month_index"].to_numpy()
+    same_account = account[1:] == account[:-1]
+    consecutive = same_account & (month[1:] == month[:-1] + 1)
+    n_gaps = int((same_account & ~consecutive).sum())
+    start = np.flatnonzero(consecutive)
+    from_idx, to_idx = code[start], code[start + 1]
+    w = None
+    if weight is not None:
+        w = np.clip(pd.to_numeric(df[weight], errors="coerce").fillna(0.0).to_numpy(dtype=float), 0.0, None)[start]
+    overall = _matrix(from_idx, to_idx, w, states, method, confidence, None)
+    by_segment: dict[str, RollRateMatrix] = {}
+    if segment is not None:
+        seg_values = df[segment].astype(str).to_numpy()[start]
+        for value in sorted(set(seg_values)):
+            mask = seg_values == value
+            by_segment[value] = _matrix(
+                from_idx[mask], to_idx[mask], None if w is None else w[mask], states, method, confidence, value
+            )
+    return RollRateResult(
+        overall=overall,
+        by_segment=by_segment,
+        segment_column=segment,
+        n_accounts=int(pd.unique(account).size),
+        n_rows=len(df),
+        n_transitions=int(start.size),
+        n_gaps=n_gaps,
+    )

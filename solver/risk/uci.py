@@ -1,0 +1,305 @@
+"""Adapter for the UCI "default of credit card clients" data (Yeh & Lien 2009).
+
+The file ``credit/UCI_Credit_Card.csv`` under the shared data directory has UCI's raw
+header ``ID,X1..X23,Y`` (30,000 Taiwanese card holders, April-September 2005):
+
+====== ============== =====================================================
+column name           meaning
+====== ============== =====================================================
+X1     LIMIT_BAL      credit limit (NT$)
+X2-X5  SEX, EDUCATION, MARRIAGE, AGE
+X6-X11 PAY_0, PAY_2..PAY_6  repayment status Sep, Aug, ..., Apr: -2 no consumption,
+                      -1 paid in full, 0 revolving credit, 1-8 months late
+X12-17 BILL_AMT1..6   bill statement Sep, Aug, ..., Apr
+X18-23 PAY_AMT1..6    amount paid in Sep, Aug, ..., Apr
+Y      default next month (October 2005), 1 = default
+====== ============== =====================================================
+
+Two views are built from it:
+
+* :func:`uci_panel` -- the monthly status panel for roll rates (one row per account and
+  month, April to September 2005). The delinquency bucket comes from the repayment
+  status: ``<= 0`` (no consumption, paid in full, revolving) is current ``M0``; ``1`` is
+  one month late ``M1``; ``2`` is ``M2``; ``3`` is ``M3``; ``>= 4`` is ``M4+``.
+* :func:`uci_features` -- the behaviour feature table for the early-warning score:
+  credit limit, status history, bills, payments, utilisation, payment-to-bill ratios,
+  trends and delinquency counts. Sex, marital status, education and age are left out on
+  purpose: the score is built from repayment behaviour only (protected characteristics
+  must not drive collection treatment).
+
+The Kaggle copy of the file (named columns, target ``default.payment.next.month``) is
+accepted as well.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from solver.errors import InputError
+from solver.risk._tables import problems_error, read_table
+
+UCI_RELATIVE_PATH = Path("credit") / "UCI_Credit_Card.csv"
+
+# Named columns in UCI order X1..X23.
+UCI_COLUMNS: tuple[str, ...] = (
+    "LIMIT_BAL",
+    "SEX",
+    "EDUCATION",
+    "MARRIAGE",
+    "AGE",
+    "PAY_0",
+    "PAY_2",
+    "PAY_3",
+    "PAY_4",
+    "PAY_5",
+    "PAY_6",
+    *(f"BILL_AMT{k}" for k in range(1, 7)),
+    *(f"PAY_AMT{k}" for k in range(1, 7)),
+)
+STATUS_COLUMNS: tuple[str, ...] = ("PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6")
+BILL_COLUMNS: tuple[str, ...] = tuple(f"BILL_AMT{k}" for k in range(1, 7))
+PAYMENT_COLUMNS: tuple[str, ...] = tuple(f"PAY_AMT{k}" for k in range(1, 7))
+TARGET = "default_next_month"
+# Months of the status columns, latest first (PAY_0 = September 2005 ... PAY_6 = April).
+UCI_MONTHS: tuple[str, ...] = ("2005-09", "2005-08", "2005-07", "2005-06", "2005-05", "2005-04")
+
+_TARGET_ALIASES = ("Y", "default.payment.next.month", "default_payment_next_month", TARGET)
+_SEX = {1: "male", 2: "female"}
+_EDUCATION = {1: "graduate_school", 2: "university", 3: "high_school"}
+_MARRIAGE = {1: "married", 2: "single"}
+
+
+def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The shared data directory: ``data_dir``, else ``$WORKOUT_DATA_DIR``, else ``../shared/data``.
+
+    The default is tried relative to the current directory and then relative to the
+    project root (the directory holding ``solver/``); the first that exists wins. The
+    returned path may not exist (callers check and skip or raise).
+    """
+    if data_dir is not None:
+        return Path(data_dir)
+    env = os.environ.get("WORKOUT_DATA_DIR")
+    if env:
+        return Path(env)
+    project_root = Path(__file__).resolve().parents[2]
+    candidates = [Path.cwd() / ".." / "shared" / "data", project_root / ".." / "shared" / "data"]
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate.resolve()
+    return candidates[0]
+
+
+def uci_csv_path(data_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Path of ``credit/UCI_Credit_Card.csv`` under the data directory (may not exist)."""
+    return resolve_data_dir(data_dir) / UCI_RELATIVE_PATH
+
+
+def require_uci_csv(data_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Path of the UCI file; :class:`InputError` naming where it was looked for if absent."""
+    path = uci_csv_path(data_dir)
+    if not path.is_file():
+        raise InputError(
+            f"{path}: UCI credit-card data not found (pass the data directory or set "
+            "WORKOUT_DATA_DIR to the shared data directory)"
+        )
+    return path
+
+
+def is_uci_table(columns: object) -> bool:
+    """True when ``columns`` look like the UCI file (raw ``X1..X23`` or named header)."""
+    names = {str(c) for c in columns}  # type: ignore[attr-defined]
+    raw = {f"X{k}" for k in range(1, 24)}
+    return raw <= names or set(UCI_COLUMNS) <= names
+
+
+def normalise_uci(frame: pd.DataFrame, source: str = "<frame>") -> pd.DataFrame:
+    """Rename a UCI table to named columns and validate it.
+
+    Returns a frame with ``account_id`` (str), the 23 named columns (float64, statuses
+    int64) and, when the input has it, ``default_next_month`` (int64, 0/1).
+
+    Raises
+    ------
+    InputError
+        Listing every problem (missing columns, non-numeric or missing values, statuses
+        outside -2..9, non-positive limits, negative payments, targets other than 0/1).
+    """
+    df = frame.copy()
+    df.columns = [str(c).strip() for c in df.columns]
+    if {f"X{k}" for k in range(1, 24)} <= set(df.columns):
+        df = df.rename(columns={f"X{k}": name for k, name in enumerate(UCI_COLUMNS, start=1)})
+    missing = [c for c in UCI_COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{source}: not a UCI credit-card table (missing columns: {', '.join(missing)})"
+        )
+    id_column = next((c for c in ("account_id", "ID", "id") if c in df.columns), None)
+    target_column = next((c for c in _TARGET_ALIASES if c in df.columns), None)
+    account_id = (
+        df[id_column].astype(str).str.strip()
+        if id_column is not None
+        else pd.Series([str(k) for k in range(1, len(df) + 1)], index=df.index)
+    )
+
+    problems: list[str] = []
+
+    def where(mask: np.ndarray, column: str, what: str, raw: pd.Series | None = None) -> None:
+        for pos in np.flatnonzero(mask)[:50]:
+            shown = f" (got {raw.iat[pos]!r})" if raw is not None else ""
+            problems.append(
+                f"{source}: row {pos + 1} (account_id {account_id.iat[pos]}): {column}: {what}{shown}"
+            )
+
+    out = pd.DataFrame({"account_id": account_id.to_numpy()})
+    for column in UCI_COLUMNS:
+        values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
+        where(~np.isfinite(values), column, "not a number", df[column])
+        out[column] = values
+    if problems:
+        raise problems_error(source, problems)
+    status = out[list(STATUS_COLUMNS)].to_numpy()
+    for j, column in enumerate(STATUS_COLUMNS):
+        bad = (status[:, j] != np.round(status[:, j])) | (status[:, j] < -2) | (status[:, j] > 9)
+        where(bad, column, "repayment status must be an integer in -2..9")
+    where(out["LIMIT_BAL"].to_numpy() <= 0, "LIMIT_BAL", "credit limit must be > 0")
+    for column in PAYMENT_COLUMNS:
+        where(out[column].to_numpy() < 0, column, "payment must be >= 0")
+    duplicated = account_id.duplicated().to_numpy()
+    where(duplicated, id_column or "account_id", "duplicate account id")
+    if target_column is not None:
+        target = pd.to_numeric(df[target_column], errors="coerce").to_numpy(dtype=float)
+        where(
+            ~np.isin(target, (0.0, 1.0)), target_column, "default flag must be 0 or 1", df[target_column]
+        )
+        out[TARGET] = np.nan_to_num(target).astype(np.int64)
+    if problems:
+        raise problems_error(source, problems)
+    for column in STATUS_COLUMNS:
+        out[column] = out[column].astype(np.int64)
+    return out
+
+
+def read_uci(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read and validate a UCI credit-card table (CSV, Parquet or Excel); see :func:`normalise_uci`."""
+    return normalise_uci(read_table(path), source=str(path))
+
+
+def status_to_bucket(status: np.ndarray) -> np.ndarray:
+    """Delinquency bucket of UCI repayment statuses (vectorised).
+
+    ``<= 0`` -> ``"M0"`` (no consumption, paid in full or revolving: nothing overdue),
+    ``1`` -> ``"M1"``, ``2`` -> ``"M2"``, ``3`` -> ``"M3"``, ``>= 4`` -> ``"M4+"``.
+    """
+    labels = np.array(["M0", "M1", "M2", "M3", "M4+"], dtype=object)
+    return labels[np.clip(np.asarray(status, dtype=np.int64), 0, 4)]
+
+
+def uci_panel(uci: pd.DataFrame) -> pd.DataFrame:
+    """Monthly status panel (April-September 2005) from a normalised UCI table.
+
+    Columns: ``account_id``, ``month`` (``"YYYY-MM"``), ``status`` (raw UCI status),
+    ``dpd_bucket``, ``balance`` (bill statement of the month), ``payment`` (amount paid
+    in the month), ``credit_limit`` and the segments ``sex``, ``education``,
+    ``marriage``, ``age_band`` and ``limit_band``. Rows are sorted by account and month.
+    """
+    n = len(uci)
+    n_months = len(UCI_MONTHS)
+    # Columns are stored latest-first; reverse them so that months run forward.
+    order = slice(None, None, -1)
+    status = uci[list(STATUS_COLUMNS)].to_numpy()[:, order]
+    bills = uci[list(BILL_COLUMNS)].to_numpy(dtype=float)[:, order]
+    paid = uci[list(PAYMENT_COLUMNS)].to_numpy(dtype=float)[:, order]
+    months = np.array(UCI_MONTHS[order], dtype=object)
+    age = uci["AGE"].to_numpy()
+    limit = uci["LIMIT_BAL"].to_numpy(dtype=float)
+    segments = {
+        "sex": pd.Series(uci["SEX"].map(_SEX)).fillna("other").to_numpy(dtype=object),
+        "education": pd.Series(uci["EDUCATION"].map(_EDUCATION)).fillna("other").to_numpy(dtype=object),
+        "marriage": pd.Series(uci["MARRIAGE"].map(_MARRIAGE)).fillna("other").to_numpy(dtype=object),
+        "age_band": np.array(["<30", "30-39", "40-49", "50+"], dtype=object)[
+            np.digitize(age, [30, 40, 50])
+        ],
+        "limit_band": np.array(["<50k", "50k-140k", "140k-240k", ">=240k"], dtype=object)[
+            np.digitize(limit, [50_000, 140_000, 240_000])
+        ],
+    }
+    panel = pd.DataFrame(
+        {
+            "account_id": np.repeat(uci["account_id"].to_numpy(dtype=object), n_months),
+            "month": np.tile(months, n),
+            "status": status.reshape(-1),
+            "dpd_bucket": status_to_bucket(status.reshape(-1)),
+            "balance": bills.reshape(-1),
+            "payment": paid.reshape(-1),
+            "credit_limit": np.repeat(limit, n_months),
+        }
+    )
+    for name, values in segments.items():
+        panel[name] = np.repeat(values, n_months)
+    return panel
+
+
+def uci_features(uci: pd.DataFrame) -> pd.DataFrame:
+    """Behaviour features of the early-warning score from a normalised UCI table.
+
+    Index 0 is the latest month (September 2005). Features: ``credit_limit``; per month
+    ``status_k``, ``bill_k``, ``paid_k``, ``utilisation_k`` (bill / limit) and
+    ``pay_to_bill_k`` (payment in month k over the bill of month k+1, the statement it
+    settles; missing when that bill is not positive); and summaries: months delinquent,
+    worst delay, mean status, months paid in full, months without consumption, months
+    without a payment, utilisation trend / mean / max, total payment-to-bill ratio,
+    available credit share, status trend, mean payment, last payment against the mean,
+    bill growth and months since the last delinquency (6 = none).
+    """
+    limit = uci["LIMIT_BAL"].to_numpy(dtype=float)
+    status = uci[list(STATUS_COLUMNS)].to_numpy(dtype=float)
+    bills = uci[list(BILL_COLUMNS)].to_numpy(dtype=float)
+    paid = uci[list(PAYMENT_COLUMNS)].to_numpy(dtype=float)
+    utilisation = bills / limit[:, None]
+    n_months = status.shape[1]
+
+    columns: dict[str, np.ndarray] = {"credit_limit": limit}
+    for k in range(n_months):
+        columns[f"status_{k}"] = status[:, k]
+    for k in range(n_months):
+        columns[f"bill_{k}"] = bills[:, k]
+    for k in range(n_months):
+        columns[f"paid_{k}"] = paid[:, k]
+    for k in range(n_months):
+        columns[f"utilisation_{k}"] = utilisation[:, k]
+    for k in range(n_months - 1):
+        settled_bill = bills[:, k + 1]
+        columns[f"pay_to_bill_{k}"] = np.where(
+            settled_bill > 0, paid[:, k] / np.maximum(settled_bill, 1.0), np.nan
+        )
+    delinquent = status >= 1
+    columns["months_delinquent"] = delinquent.sum(axis=1).astype(float)
+    columns["max_delay"] = status.max(axis=1)
+    columns["mean_status"] = status.mean(axis=1)
+    columns["months_paid_in_full"] = (status == -1).sum(axis=1).astype(float)
+    columns["months_no_consumption"] = (status == -2).sum(axis=1).astype(float)
+    columns["months_no_payment"] = (paid == 0).sum(axis=1).astype(float)
+    columns["utilisation_trend"] = utilisation[:, 0] - utilisation[:, -1]
+    columns["utilisation_mean"] = utilisation.mean(axis=1)
+    columns["utilisation_max"] = utilisation.max(axis=1)
+    columns["pay_to_bill_total"] = paid[:, :-1].sum(axis=1) / np.maximum(
+        bills[:, 1:].sum(axis=1), 1.0
+    )
+    columns["available_credit_share"] = (limit - bills[:, 0]) / limit
+    columns["status_trend"] = status[:, 0] - status[:, 1:].mean(axis=1)
+    columns["payment_mean"] = paid.mean(axis=1)
+    columns["payment_last_to_mean"] = paid[:, 0] / np.maximum(paid.mean(axis=1), 1.0)
+    columns["bill_growth"] = (bills[:, 0] - bills[:, 1]) / limit
+    columns["months_since_delinquent"] = np.where(
+        delinquent.any(axis=1), np.argmax(delinquent, axis=1), n_months
+    ).astype(float)
+    return pd.DataFrame(columns, index=uci.index)
+
+
+def uci_raw_features(uci: pd.DataFrame) -> pd.DataFrame:
+    """The 23 raw UCI columns (the off-the-shelf baseline's inputs), as float64."""
+    return uci[list(UCI_COLUMNS)].astype(float)

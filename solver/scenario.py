@@ -1,0 +1,798 @@
+"""Scenario files (SPEC §9): what a what-if run is made of, loaded and validated.
+
+A scenario is a TOML file::
+
+    name = "recession"
+    description = "Incomes fall 15 %; 8 % of card customers in the D/E tiers lose their job."
+    extends = "baseline.toml"          # optional: start from another scenario (relative path)
+
+    [portfolio]                        # a file ...
+    path = "../data/portfolio.parquet"
+    # ... or a generated portfolio
+    # n = 20000
+    # seed = 7
+
+    [model]                            # behaviour model (SPEC §4): a file and/or inline keys
+    path = "behaviour.toml"
+    kappa = 0.25
+
+    [policy]                           # restructuring policy (SPEC §5): a file and/or keys
+    path = "policy.toml"
+    max_deferral_months = 3
+
+    [plans]
+    restructure = true                 # false: every account stays on its contract
+
+    [collection]                       # treatment allocation (SPEC §8)
+    treatments = "treatments.toml"
+    teams = "teams.toml"
+    capacity_multiplier = 0.8          # 20 % fewer collector minutes
+    budget = 500000.0                  # optional total budget for the period (CNY)
+
+    [shocks]
+    income_multiplier = 0.85           # every account's income × 0.85
+    unemployment_probability = 0.0     # chance an account's customer loses their job
+    unemployment_income_multiplier = 0.4
+    unemployment_months = 12
+    vehicle_price_index = 1.0          # used-car prices × this
+    cost_of_funds_change = 0.0         # added to the annual cost of funds
+    hazard_multiplier = 1.0            # base default hazards × this
+    anticipated = false                # true: plans are chosen knowing the shock
+
+    [[shocks.segments]]                # extra shocks on a segment (all filters must match)
+    product = "card_instalment"        # filters: product, tier, region, dpd_bucket (str or list)
+    tier = ["D", "E"]
+    unemployment_probability = 0.08
+
+    [simulation]
+    paths = 200
+    horizon_months = 36
+    seed = 2024
+
+Rules
+-----
+* Relative paths are relative to the file that names them.
+* ``extends`` deep-merges: the parent is loaded first (recursively), then this file's
+  tables are merged key by key; arrays (``shocks.segments``, lists of tiers) are replaced
+  as a whole. In ``[portfolio]``, giving ``path`` drops an inherited ``n``/``seed`` and
+  vice versa. A cycle of ``extends`` (a file that extends itself included) is an error.
+* In ``[model]`` and ``[policy]`` the inline keys override the values of ``path``.
+* Segment shocks: income and hazard multipliers multiply (with the global ones and each
+  other); the unemployment probability and income multiplier of the last matching segment
+  that sets them replace the global ones.
+* Every problem is reported with the file and the dotted key; an unknown key names the
+  closest valid one (``shocks.income_multiplyer`` → ``income_multiplier``).
+
+Overrides (``load_scenario(path, overrides={"policy.max_deferral_months": 3})``, the
+command line's ``--set``) are applied last, validated the same way.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from solver.errors import InputError
+from solver.model import TIERS, BehaviourModel
+from solver.policy import POLICY_KEYS, Policy
+
+__all__ = [
+    "Collection",
+    "PortfolioSource",
+    "Scenario",
+    "SegmentShock",
+    "Shocks",
+    "SimulationSettings",
+    "load_scenario",
+    "parse_assignment",
+    "parse_overrides",
+]
+
+#: Segment filters a shock may use (portfolio columns).
+SEGMENT_FILTERS: tuple[str, ...] = ("product", "tier", "region", "dpd_bucket")
+
+# --------------------------------------------------------------------------------------
+# The schema: section -> key -> kind. Kinds: str, path, int, float, bool, strs (str or list
+# of str), table (free table validated elsewhere), segments (array of segment tables).
+# --------------------------------------------------------------------------------------
+
+_MODEL_KEYS = {f.name: "float" for f in fields(BehaviourModel) if f.name != "base_hazard"}
+_MODEL_KEYS["recovery_lag_months"] = "int"
+
+SCHEMA: dict[str, Any] = {
+    "name": "str",
+    "description": "str",
+    "extends": "path",
+    "portfolio": {"path": "path", "n": "int", "seed": "int"},
+    "model": {"path": "path", **_MODEL_KEYS, "base_hazard": {t: "float" for t in TIERS}},
+    "policy": {
+        "path": "path",
+        **{k: "any" for k in POLICY_KEYS},
+        "product": "table",
+    },
+    "plans": {"restructure": "bool"},
+    "collection": {
+        "enabled": "bool",
+        "treatments": "path",
+        "teams": "path",
+        "capacity_multiplier": "float",
+        "budget": "float",
+        "time_limit_seconds": "float",
+        "effect_months": "int",
+    },
+    "shocks": {
+        "income_multiplier": "float",
+        "unemployment_probability": "float",
+        "unemployment_income_multiplier": "float",
+        "unemployment_months": "int",
+        "vehicle_price_index": "float",
+        "cost_of_funds_change": "float",
+        "hazard_multiplier": "float",
+        "anticipated": "bool",
+        "segments": "segments",
+    },
+    "simulation": {"paths": "int", "horizon_months": "int", "seed": "int"},
+}
+
+SEGMENT_SCHEMA: dict[str, str] = {
+    **{k: "strs" for k in SEGMENT_FILTERS},
+    "income_multiplier": "float",
+    "unemployment_probability": "float",
+    "unemployment_income_multiplier": "float",
+    "hazard_multiplier": "float",
+}
+
+#: Keys whose values are file paths (resolved against the file that names them).
+PATH_KEYS: tuple[tuple[str, ...], ...] = (
+    ("extends",),
+    ("portfolio", "path"),
+    ("model", "path"),
+    ("policy", "path"),
+    ("collection", "treatments"),
+    ("collection", "teams"),
+)
+
+
+# --------------------------------------------------------------------------------------
+# Scenario objects
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PortfolioSource:
+    """Where the accounts come from: a file (``path``) or the generator (``n``, ``seed``)."""
+
+    path: Path | None = None
+    n: int | None = None
+    seed: int = 0
+
+    def describe(self) -> str:
+        """One line for reports."""
+        if self.path is not None:
+            return str(self.path)
+        return f"generated: n={self.n}, seed={self.seed}"
+
+
+@dataclass(frozen=True)
+class SegmentShock:
+    """A shock on the accounts matching every filter (an empty filter set matches all).
+
+    Parameters
+    ----------
+    filters
+        Column → allowed values (``product``, ``tier``, ``region``, ``dpd_bucket``).
+    income_multiplier, hazard_multiplier
+        Multiply the income / base hazard of matching accounts.
+    unemployment_probability, unemployment_income_multiplier
+        Replace the global unemployment shock for matching accounts (``None``: keep it).
+    """
+
+    filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    income_multiplier: float = 1.0
+    hazard_multiplier: float = 1.0
+    unemployment_probability: float | None = None
+    unemployment_income_multiplier: float | None = None
+
+    def describe(self) -> str:
+        """The filters in words, e.g. ``product=card_instalment, tier=D|E``."""
+        if not self.filters:
+            return "all accounts"
+        return ", ".join(f"{k}={'|'.join(v)}" for k, v in self.filters.items())
+
+
+@dataclass(frozen=True)
+class Shocks:
+    """Macro shocks applied to the portfolio and the model (see the module docstring)."""
+
+    income_multiplier: float = 1.0
+    unemployment_probability: float = 0.0
+    unemployment_income_multiplier: float = 0.5
+    unemployment_months: int = 12
+    vehicle_price_index: float = 1.0
+    cost_of_funds_change: float = 0.0
+    hazard_multiplier: float = 1.0
+    anticipated: bool = False
+    segments: tuple[SegmentShock, ...] = ()
+
+    @property
+    def neutral(self) -> bool:
+        """True when no shock changes anything."""
+        segs_neutral = all(
+            s.income_multiplier == 1.0
+            and s.hazard_multiplier == 1.0
+            and not s.unemployment_probability
+            for s in self.segments
+        )
+        return (
+            self.income_multiplier == 1.0
+            and self.unemployment_probability == 0.0
+            and self.vehicle_price_index == 1.0
+            and self.cost_of_funds_change == 0.0
+            and self.hazard_multiplier == 1.0
+            and segs_neutral
+        )
+
+
+@dataclass(frozen=True)
+class Collection:
+    """The treatment stage: catalogue, teams, capacity and budget (SPEC §8).
+
+    ``effect_months`` is how many months the chosen treatment acts on the hazards (the
+    allocation is for one period).
+    """
+
+    enabled: bool = False
+    treatments: Path | None = None
+    teams: Path | None = None
+    capacity_multiplier: float = 1.0
+    budget: float | None = None
+    time_limit_seconds: float = 30.0
+    effect_months: int = 1
+
+
+@dataclass(frozen=True)
+class SimulationSettings:
+    """Monte Carlo settings."""
+
+    paths: int = 200
+    horizon_months: int = 36
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated, immutable scenario. Build with :func:`load_scenario`.
+
+    Attributes
+    ----------
+    name, description
+        For reports (``name`` defaults to the file's stem).
+    source
+        The file it was loaded from (``None`` when built in code).
+    chain
+        The files merged to build it, most basic first (``extends``).
+    portfolio, model, policy, restructure, collection, shocks, simulation
+        The resolved parts.
+    data
+        The merged TOML tables (paths absolute), read-only; overrides re-use it.
+    """
+
+    name: str
+    description: str = ""
+    source: Path | None = None
+    chain: tuple[Path, ...] = ()
+    portfolio: PortfolioSource = field(default_factory=PortfolioSource)
+    model: BehaviourModel = field(default_factory=BehaviourModel)
+    policy: Policy = field(default_factory=Policy)
+    restructure: bool = True
+    collection: Collection = field(default_factory=Collection)
+    shocks: Shocks = field(default_factory=Shocks)
+    simulation: SimulationSettings = field(default_factory=SimulationSettings)
+    data: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def with_overrides(self, overrides: Mapping[str, Any] | None) -> Scenario:
+        """A copy with dotted-key overrides applied (``{"shocks.income_multiplier": 0.9}``)."""
+        if not overrides:
+            return self
+        data = _thaw(self.data)
+        layer = parse_overrides(overrides)
+        _check_layer(layer, "<overrides>")
+        _resolve_paths(layer, Path.cwd())
+        merged = _merge(data, layer)
+        return _build(merged, self.source, self.chain, name_default=self.name)
+
+    def replace(self, **changes: Any) -> Scenario:
+        """A copy with some attributes replaced (no re-validation of ``data``)."""
+        return replace(self, **changes)
+
+    def summary(self) -> str:
+        """A few lines describing the scenario."""
+        s = self.shocks
+        lines = [
+            f"scenario {self.name}" + (f": {self.description}" if self.description else ""),
+            f"  portfolio   {self.portfolio.describe()}",
+            f"  plans       {'restructuring under the policy' if self.restructure else 'status quo only'}",
+            "  collection  "
+            + (
+                f"treatments {self.collection.treatments}, capacity x{self.collection.capacity_multiplier:g}"
+                if self.collection.enabled
+                else "no treatment stage"
+            ),
+            "  shocks      "
+            + (
+                "none"
+                if s.neutral
+                else (
+                    f"income x{s.income_multiplier:g}, unemployment {s.unemployment_probability:g}, "
+                    f"vehicles x{s.vehicle_price_index:g}, cof {s.cost_of_funds_change:+g}, "
+                    f"hazard x{s.hazard_multiplier:g}, {len(s.segments)} segment shock(s)"
+                )
+            ),
+            f"  simulation  {self.simulation.paths} paths x {self.simulation.horizon_months} months, seed {self.simulation.seed}",
+        ]
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------
+
+
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """Load, merge (``extends``) and validate a scenario file.
+
+    Parameters
+    ----------
+    path
+        The scenario TOML.
+    overrides
+        Dotted keys → values applied last, e.g. ``{"policy.max_deferral_months": 3}``.
+
+    Raises
+    ------
+    InputError
+        Missing or malformed files, unknown keys (with the closest valid name), bad values,
+        ``extends`` cycles.
+    """
+    path = Path(path)
+    data, chain = _load_chain(path, stack=())
+    scenario = _build(data, path, chain, name_default=path.stem)
+    return scenario.with_overrides(overrides)
+
+
+def _read_toml(path: Path, referrer: str | None = None) -> dict[str, Any]:
+    where = f" (named by {referrer})" if referrer else ""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found{where}") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected a TOML file{where}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _load_chain(
+    path: Path, stack: tuple[Path, ...], referrer: str | None = None
+) -> tuple[dict[str, Any], tuple[Path, ...]]:
+    resolved = path.resolve()
+    if resolved in stack:
+        cycle = " -> ".join(str(p) for p in (*stack, resolved))
+        raise InputError(f"{path}: 'extends' cycle: {cycle}")
+    layer = _read_toml(path, referrer)
+    _check_layer(layer, str(path))
+    _resolve_paths(layer, path.parent)
+    parent = layer.pop("extends", None)
+    if parent is None:
+        return layer, (resolved,)
+    base, chain = _load_chain(Path(parent), (*stack, resolved), referrer=f"{path}: extends")
+    for key in ("name", "description"):  # they describe one file: not inherited
+        base.pop(key, None)
+    return _merge(base, layer), (*chain, resolved)
+
+
+def _resolve_paths(layer: dict[str, Any], base: Path) -> None:
+    for keys in PATH_KEYS:
+        table = layer
+        for key in keys[:-1]:
+            table = table.get(key) if isinstance(table, dict) else None  # type: ignore[assignment]
+            if table is None:
+                break
+        if isinstance(table, dict) and isinstance(table.get(keys[-1]), str):
+            table[keys[-1]] = str((base / table[keys[-1]]).resolve())
+
+
+def _merge(base: Mapping[str, Any], layer: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep merge: tables merge key by key, everything else (arrays too) is replaced."""
+    out = _thaw(base)
+    for key, value in layer.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            merged = _merge(out[key], value)
+            if key == "portfolio":
+                # a file and a generated portfolio exclude each other: the newer one wins
+                if "path" in value:
+                    merged.pop("n", None)
+                    merged.pop("seed", None)
+                elif "n" in value:
+                    merged.pop("path", None)
+            out[key] = merged
+        else:
+            out[key] = _thaw(value)
+    return out
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_thaw(v) for v in value]
+    return value
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+# --------------------------------------------------------------------------------------
+# Validation of one file's tables
+# --------------------------------------------------------------------------------------
+
+
+def _unknown(source: str, dotted: str, key: str, valid: Sequence[str]) -> str:
+    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
+    hint = f" (did you mean {close[0]!r}?)" if close else f"; valid keys: {', '.join(valid)}"
+    return f"{source}: unknown key {dotted!r}{hint}"
+
+
+def _kind_problem(kind: str, value: Any) -> str | None:
+    if kind in ("str", "path"):
+        return None if isinstance(value, str) else "must be text"
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "must be a whole number"
+        return None
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "must be a number"
+        return None if math.isfinite(float(value)) else "must be finite"
+    if kind == "bool":
+        return None if isinstance(value, bool) else "must be true or false"
+    if kind == "strs":
+        if isinstance(value, str):
+            return None
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            return None
+        return "must be text or a non-empty list of text"
+    if kind == "table":
+        return None if isinstance(value, dict) else "must be a table"
+    if kind == "segments":
+        if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            return None
+        return "must be an array of tables ([[shocks.segments]])"
+    return None
+
+
+def _check_table(
+    table: Mapping[str, Any], schema: Mapping[str, Any], source: str, prefix: str
+) -> list[str]:
+    problems: list[str] = []
+    for key, value in table.items():
+        dotted = f"{prefix}{key}"
+        if key not in schema:
+            problems.append(_unknown(source, dotted, key, list(schema)))
+            continue
+        kind = schema[key]
+        if isinstance(kind, dict):
+            if not isinstance(value, dict):
+                problems.append(f"{source}: {dotted} must be a table")
+                continue
+            problems += _check_table(value, kind, source, f"{dotted}.")
+            continue
+        issue = _kind_problem(kind, value)
+        if issue:
+            problems.append(f"{source}: {dotted} {issue}, got {value!r}")
+        elif kind == "segments":
+            for i, segment in enumerate(value, start=1):
+                problems += _check_table(segment, SEGMENT_SCHEMA, source, f"{dotted}[{i}].")
+    return problems
+
+
+def _check_layer(layer: Mapping[str, Any], source: str) -> None:
+    """Validate one file's (or the overrides') tables: keys, kinds and value ranges."""
+    problems = _check_table(layer, SCHEMA, source, "")
+    if not problems:
+        problems += _check_values(layer, source)
+    if problems:
+        raise InputError(f"{source}: {len(problems)} problem(s) in the scenario", problems)
+
+
+def _check_values(layer: Mapping[str, Any], source: str) -> list[str]:
+    problems: list[str] = []
+
+    def need(cond: bool, dotted: str, rule: str, value: Any) -> None:
+        if not cond:
+            problems.append(f"{source}: {dotted} must be {rule}, got {value!r}")
+
+    portfolio = layer.get("portfolio", {})
+    if "path" in portfolio and ("n" in portfolio or "seed" in portfolio):
+        problems.append(f"{source}: portfolio: give either 'path' or 'n' (and 'seed'), not both")
+    if "n" in portfolio:
+        need(portfolio["n"] >= 1, "portfolio.n", ">= 1", portfolio["n"])
+    inline_model = {k: v for k, v in layer.get("model", {}).items() if k != "path"}
+    if inline_model:
+        try:
+            BehaviourModel.from_dict(inline_model, source=f"{source}: [model]")
+        except InputError as exc:
+            problems += exc.problems or [str(exc)]
+    inline_policy = {k: v for k, v in layer.get("policy", {}).items() if k != "path"}
+    if inline_policy:
+        try:
+            Policy.from_dict(inline_policy, source=f"{source}: [policy]")
+        except InputError as exc:
+            problems += exc.problems or [str(exc)]
+    collection = layer.get("collection", {})
+    for key in ("capacity_multiplier",):
+        if key in collection:
+            need(collection[key] >= 0, f"collection.{key}", ">= 0", collection[key])
+    if "budget" in collection:
+        need(collection["budget"] >= 0, "collection.budget", ">= 0", collection["budget"])
+    if "time_limit_seconds" in collection:
+        v = collection["time_limit_seconds"]
+        need(v > 0, "collection.time_limit_seconds", "> 0", v)
+    if "effect_months" in collection:
+        v = collection["effect_months"]
+        need(v >= 0, "collection.effect_months", ">= 0", v)
+    shocks = layer.get("shocks", {})
+    problems += _check_shock_values(shocks, source, "shocks.")
+    for i, segment in enumerate(shocks.get("segments", []), start=1):
+        problems += _check_shock_values(segment, source, f"shocks.segments[{i}].")
+        for key in SEGMENT_FILTERS:
+            if key not in segment:
+                continue
+            values = [segment[key]] if isinstance(segment[key], str) else segment[key]
+            allowed = _ALLOWED_FILTER_VALUES.get(key)
+            for v in values:
+                if allowed and v not in allowed:
+                    close = difflib.get_close_matches(v, allowed, n=1)
+                    hint = (
+                        f" (did you mean {close[0]!r}?)"
+                        if close
+                        else f"; one of {', '.join(allowed)}"
+                    )
+                    problems.append(
+                        f"{source}: shocks.segments[{i}].{key}: unknown value {v!r}{hint}"
+                    )
+    sim = layer.get("simulation", {})
+    if "paths" in sim:
+        need(1 <= sim["paths"] <= 1_000_000, "simulation.paths", "in [1, 1000000]", sim["paths"])
+    if "horizon_months" in sim:
+        v = sim["horizon_months"]
+        need(1 <= v <= 240, "simulation.horizon_months", "in [1, 240]", v)
+    if "seed" in sim:
+        need(sim["seed"] >= 0, "simulation.seed", ">= 0", sim["seed"])
+    return problems
+
+
+_ALLOWED_FILTER_VALUES: dict[str, list[str]] = {
+    "product": ["auto_loan", "card_instalment"],
+    "tier": list(TIERS),
+    "dpd_bucket": ["M0", "M1", "M2", "M3", "M4+"],
+}
+
+
+def _check_shock_values(table: Mapping[str, Any], source: str, prefix: str) -> list[str]:
+    problems: list[str] = []
+    rules = {
+        "income_multiplier": (0.0, 10.0),
+        "unemployment_probability": (0.0, 1.0),
+        "unemployment_income_multiplier": (0.0, 1.0),
+        "vehicle_price_index": (0.0, 10.0),
+        "cost_of_funds_change": (-0.5, 0.5),
+        "hazard_multiplier": (0.0, 100.0),
+    }
+    for key, (lo, hi) in rules.items():
+        if key in table and not (lo <= table[key] <= hi):
+            problems.append(
+                f"{source}: {prefix}{key} must be in [{lo:g}, {hi:g}], got {table[key]!r}"
+            )
+    if "unemployment_months" in table and table["unemployment_months"] < 0:
+        problems.append(
+            f"{source}: {prefix}unemployment_months must be >= 0, got {table['unemployment_months']!r}"
+        )
+    return problems
+
+
+# --------------------------------------------------------------------------------------
+# Building the Scenario from merged tables
+# --------------------------------------------------------------------------------------
+
+
+def _build(
+    data: Mapping[str, Any], source: Path | None, chain: tuple[Path, ...], name_default: str
+) -> Scenario:
+    data = _thaw(data)
+    where = str(source) if source is not None else "<scenario>"
+
+    portfolio = data.get("portfolio", {})
+    if "path" in portfolio:
+        portfolio_source = PortfolioSource(path=Path(portfolio["path"]))
+    elif "n" in portfolio:
+        portfolio_source = PortfolioSource(
+            n=int(portfolio["n"]), seed=int(portfolio.get("seed", 0))
+        )
+    else:
+        raise InputError(
+            f"{where}: [portfolio] needs 'path' (a portfolio file) or 'n' and 'seed' "
+            "(a generated portfolio)"
+        )
+    if portfolio_source.path is not None and not portfolio_source.path.is_file():
+        raise InputError(f"{where}: portfolio.path: file not found: {portfolio_source.path}")
+
+    model_table = dict(data.get("model", {}))
+    model_path = model_table.pop("path", None)
+    model_data: dict[str, Any] = {}
+    if model_path is not None:
+        BehaviourModel.from_toml(model_path)  # file-specific errors first
+        model_data = _read_toml(Path(model_path), f"{where}: model.path")
+    model_data = _merge(model_data, model_table)
+    model = BehaviourModel.from_dict(model_data, source=f"{where}: [model]")
+
+    policy_table = dict(data.get("policy", {}))
+    policy_path = policy_table.pop("path", None)
+    policy_data: dict[str, Any] = {}
+    if policy_path is not None:
+        Policy.from_toml(policy_path)
+        policy_data = _read_toml(Path(policy_path), f"{where}: policy.path")
+    policy = Policy.from_dict(_merge(policy_data, policy_table), source=f"{where}: [policy]")
+
+    restructure = bool(data.get("plans", {}).get("restructure", True))
+
+    coll = data.get("collection", {})
+    treatments = Path(coll["treatments"]) if "treatments" in coll else None
+    teams = Path(coll["teams"]) if "teams" in coll else None
+    enabled = bool(coll.get("enabled", treatments is not None))
+    if enabled and (treatments is None or teams is None):
+        raise InputError(
+            f"{where}: collection: the treatment stage needs both 'treatments' and 'teams' "
+            "(or set enabled = false)"
+        )
+    for key, value in (("treatments", treatments), ("teams", teams)):
+        if enabled and value is not None and not value.is_file():
+            raise InputError(f"{where}: collection.{key}: file not found: {value}")
+    collection = Collection(
+        enabled=enabled,
+        treatments=treatments,
+        teams=teams,
+        capacity_multiplier=float(coll.get("capacity_multiplier", 1.0)),
+        budget=float(coll["budget"]) if "budget" in coll else None,
+        time_limit_seconds=float(coll.get("time_limit_seconds", 30.0)),
+        effect_months=int(coll.get("effect_months", 1)),
+    )
+
+    sh = data.get("shocks", {})
+    segments = []
+    for seg in sh.get("segments", []):
+        filters = {
+            k: ((seg[k],) if isinstance(seg[k], str) else tuple(seg[k]))
+            for k in SEGMENT_FILTERS
+            if k in seg
+        }
+        segments.append(
+            SegmentShock(
+                filters=MappingProxyType(filters),
+                income_multiplier=float(seg.get("income_multiplier", 1.0)),
+                hazard_multiplier=float(seg.get("hazard_multiplier", 1.0)),
+                unemployment_probability=(
+                    float(seg["unemployment_probability"])
+                    if "unemployment_probability" in seg
+                    else None
+                ),
+                unemployment_income_multiplier=(
+                    float(seg["unemployment_income_multiplier"])
+                    if "unemployment_income_multiplier" in seg
+                    else None
+                ),
+            )
+        )
+    shocks = Shocks(
+        income_multiplier=float(sh.get("income_multiplier", 1.0)),
+        unemployment_probability=float(sh.get("unemployment_probability", 0.0)),
+        unemployment_income_multiplier=float(sh.get("unemployment_income_multiplier", 0.5)),
+        unemployment_months=int(sh.get("unemployment_months", 12)),
+        vehicle_price_index=float(sh.get("vehicle_price_index", 1.0)),
+        cost_of_funds_change=float(sh.get("cost_of_funds_change", 0.0)),
+        hazard_multiplier=float(sh.get("hazard_multiplier", 1.0)),
+        anticipated=bool(sh.get("anticipated", False)),
+        segments=tuple(segments),
+    )
+    if model.cost_of_funds + shocks.cost_of_funds_change <= -0.5:
+        raise InputError(f"{where}: shocks.cost_of_funds_change makes the cost of funds <= -50 %")
+
+    sim = data.get("simulation", {})
+    simulation = SimulationSettings(
+        paths=int(sim.get("paths", 200)),
+        horizon_months=int(sim.get("horizon_months", 36)),
+        seed=int(sim.get("seed", 0)),
+    )
+    return Scenario(
+        name=str(data.get("name", name_default)),
+        description=str(data.get("description", "")),
+        source=source,
+        chain=chain,
+        portfolio=portfolio_source,
+        model=model,
+        policy=policy,
+        restructure=restructure,
+        collection=collection,
+        shocks=shocks,
+        simulation=simulation,
+        data=_freeze(data),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Overrides and --set assignments
+# --------------------------------------------------------------------------------------
+
+
+def parse_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted keys → nested tables: ``{"policy.max_deferral_months": 3}`` → ``{"policy": {...}}``."""
+    nested: dict[str, Any] = {}
+    for dotted, value in overrides.items():
+        parts = str(dotted).split(".")
+        if not all(parts):
+            raise InputError(f"override {dotted!r}: empty key part")
+        table = nested
+        for part in parts[:-1]:
+            table = table.setdefault(part, {})
+            if not isinstance(table, dict):
+                raise InputError(f"override {dotted!r}: {part!r} is not a table")
+        table[parts[-1]] = value
+    return nested
+
+
+def parse_value(raw: str) -> Any:
+    """A command-line value as TOML (``3``, ``0.85``, ``true``, ``"x"``, ``[1, 2]``), else text."""
+    raw = raw.strip()
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def parse_assignment(text: str) -> tuple[str, list[Any]]:
+    """``policy.max_deferral_months=0,3,6`` → ``("policy.max_deferral_months", [0, 3, 6])``.
+
+    Values are separated by commas outside brackets and parsed as TOML scalars.
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or not raw.strip():
+        raise InputError(f"--set {text!r}: expected KEY=VALUE[,VALUE...]")
+    values: list[str] = []
+    depth, current = 0, ""
+    for ch in raw:
+        if ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            values.append(current)
+            current = ""
+        else:
+            current += ch
+    values.append(current)
+    if any(not v.strip() for v in values):
+        raise InputError(f"--set {text!r}: empty value")
+    return key, [parse_value(v) for v in values]
