@@ -17,6 +17,10 @@ def run_cli(group: click.Group, argv: Sequence[str] | None = None) -> int:
     Exit codes (SPEC §11): 0 success, 2 bad input/usage, 3 infeasible, 4 time limit with
     no feasible solution, 1 unexpected internal error.
     """
+    import warnings
+
+    # Input warnings (e.g. extra columns dropped) read as one line, not Python's warning format.
+    warnings.showwarning = _show_warning
     try:
         # Commands may return an int exit code (e.g. `validate` returns 2 on bad input).
         rv = group.main(args=list(argv) if argv is not None else None, standalone_mode=False)
@@ -45,11 +49,23 @@ def run_cli(group: click.Group, argv: Sequence[str] | None = None) -> int:
     return rv if isinstance(rv, int) else 0
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def console(stderr: bool = False):
     """A rich console (imported lazily)."""
     from rich.console import Console
 
-    return Console(stderr=stderr, soft_wrap=False)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich exits 1 on a closed pipe (`workout validate … | head`); a closed reader is not
+            # an error: silence further output and let run_cli exit 0.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise BrokenPipeError
+
+    return _Console(stderr=stderr, soft_wrap=False)
 
 
 def eprint(message: str) -> None:

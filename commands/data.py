@@ -133,7 +133,7 @@ def generate() -> None:
 def generate_portfolio_command(n: int, seed: int, out: Path, auto_share: float | None) -> int:
     """A synthetic delinquent auto-loan / card-instalment portfolio (same seed, same bytes).
 
-    The distributions are documented in ``solver.generate``.
+    The distributions are documented in the solver.generate module.
     """
     import time
 

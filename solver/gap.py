@@ -72,9 +72,11 @@ REDUCED_OPTIONS_PER_JOB = 8
 # Largest number of pairs for which CP-SAT models (reduced or sub-problems) are built at all.
 CPSAT_MAX_PAIRS = 400_000
 # Share of the remaining time the exact path gives CP-SAT before switching to LNS.
-EXACT_SHARE = 0.3
+EXACT_SHARE = 0.1
 # Wall-clock cap of one LNS sub-problem (seconds).
-LNS_SUBSOLVE_LIMIT = 0.6
+LNS_SUBSOLVE_LIMIT = 0.25
+# CP-SAT linearization level of LNS sub-problems (2: full LP relaxation of the knapsacks).
+LNS_LINEARIZATION = 2
 
 
 class SolveStatus(enum.Enum):
@@ -833,6 +835,7 @@ def _solve_cpsat(
     global_capacity: np.ndarray | None = None,
     jobs: np.ndarray | None = None,
     cutoff: float | None = None,
+    linearization: int | None = None,
 ) -> _CpOutcome:
     """Solve the problem restricted to ``mask`` (and optionally to ``jobs``) with CP-SAT.
 
@@ -926,6 +929,8 @@ def _solve_cpsat(
     solver.parameters.max_time_in_seconds = remaining
     solver.parameters.num_workers = max(1, int(workers))
     solver.parameters.random_seed = int(seed)
+    if linearization is not None:
+        solver.parameters.linearization_level = linearization
     status = solver.solve(model)
     name = solver.status_name(status)
     rounding = 0.0 if cost_exact else 0.5 / cost_scale * len(jobs)
@@ -1010,6 +1015,7 @@ def _lns(
             row_capacity=problem.capacity - usage,
             global_capacity=problem.global_capacity - gusage,
             jobs=free,
+            linearization=LNS_LINEARIZATION,
         )
         del fixed_idx
         if out.assignment is not None:

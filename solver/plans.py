@@ -1161,18 +1161,10 @@ def portfolio_summary(table: pd.DataFrame) -> pd.DataFrame:
         g = t.groupby(key, dropna=False).agg(**aggs).reset_index().rename(columns={key: "segment"})
         g.insert(0, "by", key)
         parts.append(g)
-    total = t.agg({k: v[1] for k, v in aggs.items() if k != "accounts"})
-    all_row = {
-        "by": "all",
-        "segment": "all",
-        "accounts": len(t),
-        **{
-            k: float(total[v[0]]) if k != "accounts" else len(t)
-            for k, v in aggs.items()
-            if k != "accounts"
-        },
-    }
-    parts.append(pd.DataFrame([all_row]))
+    t["_all"] = "all"
+    g = t.groupby("_all").agg(**aggs).reset_index().rename(columns={"_all": "segment"})
+    g.insert(0, "by", "all")
+    parts.append(g)
     return pd.concat(parts, ignore_index=True)
 
 

@@ -80,6 +80,13 @@ COLUMN_TITLES: dict[str, str] = {
 }
 
 _UNIT_FORMATS = {"CNY": "#,##0.00", "ratio": "0.00%", "accounts": "#,##0.00", "DTI": "0.000"}
+_HIGHER_IS_BETTER = {
+    "cash_collected",
+    "cash_collected_discounted",
+    "recovery_rate",
+    "net_collected_discounted",
+    "accounts_restructured",
+}
 _KEY_KPIS = (
     "cash_collected_discounted",
     "recovery_rate",
@@ -227,35 +234,47 @@ def render_charts(
     if comparison is not None and not comparison.empty:
         total = comparison[comparison["segment_type"] == "total"].set_index("kpi")
         names = [k for k in _KEY_KPIS if k in total.index and total.loc[k, "baseline"] != 0]
-        pct = [100 * float(total.loc[k, "delta_pct"]) for k in names]
         base = [abs(float(total.loc[k, "baseline"])) for k in names]
+        pct = [100 * float(total.loc[k, "delta"]) / b for k, b in zip(names, base, strict=True)]
         low = [
             100 * float(total.loc[k, "delta_ci_low"]) / b for k, b in zip(names, base, strict=True)
         ]
         high = [
             100 * float(total.loc[k, "delta_ci_high"]) / b for k, b in zip(names, base, strict=True)
         ]
-        fig, ax = plt.subplots(figsize=(8, 0.45 * len(names) + 1.2))
-        colours = ["#2ca02c" if v >= 0 else "#d62728" for v in pct]
+        # a readable axis: at most ±100 %; longer bars are cut and labelled with their value
+        limit = min(100.0, max([5.0, *[1.15 * abs(v) for v in pct]]))
+        fig, ax = plt.subplots(figsize=(8.5, 0.45 * len(names) + 1.4))
+        colours = [
+            "#2ca02c" if (v >= 0) == (k in _HIGHER_IS_BETTER) or v == 0 else "#d62728"
+            for k, v in zip(names, pct, strict=True)
+        ]
         y = list(range(len(names)))
-        ax.barh(y, pct, color=colours, alpha=0.8)
+        shown = [max(-limit, min(limit, v)) for v in pct]
+        ax.barh(y, shown, color=colours, alpha=0.8)
+        err_low = [max(0.0, p - max(-limit, lo)) for p, lo in zip(shown, low, strict=True)]
+        err_high = [max(0.0, min(limit, hi) - p) for p, hi in zip(shown, high, strict=True)]
         ax.errorbar(
-            pct,
-            y,
-            xerr=[
-                [max(0.0, p - lo) for p, lo in zip(pct, low, strict=True)],
-                [max(0.0, hi - p) for p, hi in zip(pct, high, strict=True)],
-            ],
-            fmt="none",
-            ecolor="black",
-            capsize=3,
-            linewidth=1,
+            shown, y, xerr=[err_low, err_high], fmt="none", ecolor="black", capsize=3, linewidth=1
         )
+        for yi, (v, s_) in enumerate(zip(pct, shown, strict=True)):
+            ax.annotate(
+                f"{v:+.1f}%",
+                (s_, yi),
+                textcoords="offset points",
+                xytext=(6 if s_ >= 0 else -6, -12),
+                ha="left" if s_ >= 0 else "right",
+                fontsize=8,
+            )
+        ax.set_xlim(-limit * 1.25, limit * 1.25)
         ax.set_yticks(y, names)
         ax.invert_yaxis()
         ax.axvline(0, color="black", linewidth=0.8)
-        ax.set_xlabel(f"% change vs {baseline.name if baseline else 'baseline'} (95 % CI)")
-        ax.set_title(f"KPI deltas: {result.name} vs {baseline.name if baseline else 'baseline'}")
+        name = baseline.name if baseline else "baseline"
+        ax.set_xlabel(
+            f"% change vs {name} (bars: mean, whiskers: 95 % CI; green = better for the bank)"
+        )
+        ax.set_title(f"KPI deltas: {result.name} vs {name}")
         ax.grid(axis="x", alpha=0.3)
         fig.tight_layout()
     else:

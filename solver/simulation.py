@@ -1380,6 +1380,8 @@ def kpi_table(values: Mapping[tuple[str, str], Mapping[str, np.ndarray]]) -> Any
         for kpi, x in kpis.items():
             unit = KPIS[kpi][0]
             stats = _stats(x)
+            if unit != "CNY" and math.isfinite(stats["ci_low"]):
+                stats["ci_low"] = max(0.0, stats["ci_low"])  # counts, shares and DTIs are >= 0
             digits = UNIT_DECIMALS[unit]
             rows.append(
                 {

@@ -1,0 +1,1 @@
+"""Risk analytics (SPEC §7): roll rates, absorbing chains, early warning, calibration."""

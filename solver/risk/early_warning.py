@@ -1,0 +1,768 @@
+"""Early-warning score: probability of default next month from repayment behaviour.
+
+Model. scikit-learn's ``HistGradientBoostingClassifier`` on the engineered behaviour
+features of :func:`solver.risk.uci.uci_features` (status history, payment-to-bill
+ratios, utilisation, trends, delinquency counts), with fixed hyperparameters and a fixed
+``random_state``. The data are split 70/30, stratified on the outcome, with the same
+seed; every reported metric is measured on the held-out 30 %. In the same run an
+off-the-shelf ``HistGradientBoostingClassifier(random_state=seed)`` is fitted on the raw
+columns as the baseline.
+
+Persistence without pickle. The fitted trees are exported to plain arrays (split
+feature, threshold, where missing values go, children, leaf values) and stored in a
+TOML file; :class:`TreeEnsemble` evaluates them with vectorised numpy. Loading a model
+therefore only parses data. The export is checked against scikit-learn's own
+``predict_proba`` on the test rows when it is made, and the metrics are computed from
+the exported trees, i.e. from exactly what is persisted.
+
+Tiers. Tiers A-E are fixed bands of the predicted PD (default upper bounds 10 %, 20 %,
+35 %, 55 %; tier E is 55 % and above): a tier means the same risk whatever the
+portfolio's mix. Each tier's monthly hazard is the default rate observed in it on the
+held-out set (with an exact binomial interval); ``score`` attaches it to every account
+so that ``plan``, ``allocate`` and ``scenario`` can use the tier and its hazard.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.special import expit
+
+from solver.atomic import atomic_open
+from solver.errors import InputError
+from solver.risk.calibration import TIERS, binomial_interval
+
+MODEL_FORMAT = "workout-early-warning"
+MODEL_FORMAT_VERSION = 1
+DEFAULT_PD_BANDS: tuple[float, ...] = (0.10, 0.20, 0.35, 0.55)
+_CHUNK_ROWS = 4096
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def ks_statistic(outcome: np.ndarray, score: np.ndarray) -> float:
+    """Kolmogorov-Smirnov statistic: max over thresholds of TPR - FPR."""
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, _ = roc_curve(outcome, score)
+    return float(np.max(tpr - fpr))
+
+
+def roc_auc(outcome: np.ndarray, score: np.ndarray) -> float:
+    """Area under the ROC curve (scikit-learn)."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(outcome, score))
+
+
+def calibration_table(
+    outcome: np.ndarray, predicted: np.ndarray, bins: int = 10, confidence: float = 0.95
+) -> pd.DataFrame:
+    """Predicted against observed default rate by equal-count groups of the score.
+
+    Groups are formed on the stable rank of the score (group 1 = lowest scores).
+    Columns: ``decile, n, pd_min, pd_max, mean_predicted, defaults, observed_rate, lower,
+    upper`` (exact binomial interval of the observed rate).
+    """
+    y = np.asarray(outcome, dtype=float)
+    p = np.asarray(predicted, dtype=float)
+    order = np.argsort(p, kind="stable")
+    group = np.empty(p.size, dtype=np.int64)
+    group[order] = np.arange(p.size) * bins // p.size
+    n = np.bincount(group, minlength=bins)
+    events = np.bincount(group, weights=y, minlength=bins)
+    lower, upper = binomial_interval(events, n, confidence)
+    frame = pd.DataFrame(
+        {
+            "decile": np.arange(1, bins + 1),
+            "n": n,
+            "pd_min": [p[group == g].min() for g in range(bins)],
+            "pd_max": [p[group == g].max() for g in range(bins)],
+            "mean_predicted": np.bincount(group, weights=p, minlength=bins) / n,
+            "defaults": events.astype(np.int64),
+            "observed_rate": events / n,
+            "lower": lower,
+            "upper": upper,
+        }
+    )
+    return frame
+
+
+def hosmer_lemeshow(table: pd.DataFrame) -> tuple[float, float]:
+    """Hosmer-Lemeshow statistic and p-value (chi-square, groups - 2 df) of a calibration table."""
+    n = table["n"].to_numpy(dtype=float)
+    expected = table["mean_predicted"].to_numpy() * n
+    observed = table["defaults"].to_numpy(dtype=float)
+    statistic = float(np.sum((observed - expected) ** 2 / (expected * (1 - expected / n))))
+    return statistic, float(stats.chi2.sf(statistic, len(table) - 2))
+
+
+def assign_tiers(pd_score: np.ndarray, pd_bands: tuple[float, ...] = DEFAULT_PD_BANDS) -> np.ndarray:
+    """Tier A-E of each PD: tier i covers ``[pd_bands[i-1], pd_bands[i])`` (A from 0, E to 1)."""
+    check_pd_bands(pd_bands)
+    labels = np.array(TIERS, dtype=object)
+    return labels[np.searchsorted(np.asarray(pd_bands), np.asarray(pd_score, dtype=float), side="right")]
+
+
+def check_pd_bands(pd_bands: tuple[float, ...]) -> None:
+    """Raise :class:`InputError` unless there are 4 increasing PD cut-offs in (0, 1)."""
+    bands = np.asarray(pd_bands, dtype=float)
+    if bands.shape != (len(TIERS) - 1,) or np.any(np.diff(bands) <= 0) or bands[0] <= 0 or bands[-1] >= 1:
+        raise InputError(
+            f"pd_bands must be {len(TIERS) - 1} increasing PD cut-offs in (0, 1), got {list(pd_bands)}"
+        )
+
+
+def tier_table(
+    outcome: np.ndarray,
+    predicted: np.ndarray,
+    pd_bands: tuple[float, ...] = DEFAULT_PD_BANDS,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Accounts, defaults and observed rate (exact interval) per PD tier.
+
+    Columns: ``tier, pd_from, pd_to, n, defaults, observed_rate, lower, upper, mean_predicted``.
+    """
+    tiers = assign_tiers(predicted, pd_bands)
+    y = np.asarray(outcome, dtype=float)
+    p = np.asarray(predicted, dtype=float)
+    edges = (0.0, *pd_bands, 1.0)
+    rows = []
+    for i, name in enumerate(TIERS):
+        mask = tiers == name
+        n = int(mask.sum())
+        d = int(y[mask].sum())
+        lo, hi = binomial_interval(d, n, confidence)
+        rows.append(
+            {
+                "tier": name,
+                "pd_from": edges[i],
+                "pd_to": edges[i + 1],
+                "n": n,
+                "defaults": d,
+                "observed_rate": d / n if n else math.nan,
+                "lower": float(lo),
+                "upper": float(hi),
+                "mean_predicted": float(p[mask].mean()) if n else math.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- trees
+
+
+@dataclass(frozen=True)
+class TreeEnsemble:
+    """Gradient-boosted trees as plain arrays: the pickle-free form of the fitted model.
+
+    Node ``j`` of tree ``t`` sends a row left when its feature value is ``<= threshold``
+    (NaN goes left when ``missing_left``); a leaf has ``left == right == -1`` and adds
+    ``value`` to the log-odds. ``PD = expit(baseline + sum of leaf values)``.
+
+    Attributes
+    ----------
+    features
+        Feature names in column order.
+    baseline
+        Initial log-odds.
+    feature, threshold, missing_left, left, right, value
+        One array per tree.
+    """
+
+    features: tuple[str, ...]
+    baseline: float
+    feature: tuple[np.ndarray, ...]
+    threshold: tuple[np.ndarray, ...]
+    missing_left: tuple[np.ndarray, ...]
+    left: tuple[np.ndarray, ...]
+    right: tuple[np.ndarray, ...]
+    value: tuple[np.ndarray, ...]
+    _stacked: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        n_trees = len(self.feature)
+        for name in ("threshold", "missing_left", "left", "right", "value"):
+            if len(getattr(self, name)) != n_trees:
+                raise ValueError(f"{name} must have one array per tree ({n_trees})")
+        width = max((f.size for f in self.feature), default=1)
+        stacked = {
+            "feature": np.zeros((n_trees, width), dtype=np.int64),
+            "threshold": np.zeros((n_trees, width)),
+            "missing_left": np.zeros((n_trees, width), dtype=bool),
+            "left": np.tile(np.arange(width), (n_trees, 1)),
+            "right": np.tile(np.arange(width), (n_trees, 1)),
+            "value": np.zeros((n_trees, width)),
+        }
+        depth = 0
+        for t in range(n_trees):
+            size = self.feature[t].size
+            arrays = [getattr(self, name)[t] for name in ("threshold", "missing_left", "left", "right", "value")]
+            if any(a.size != size for a in arrays):
+                raise ValueError(f"tree {t}: node arrays differ in length")
+            leaf = self.left[t] < 0
+            internal = ~leaf
+            if np.any(self.feature[t][internal] >= len(self.features)) or np.any(
+                self.feature[t][internal] < 0
+            ):
+                raise ValueError(f"tree {t}: split feature index out of range")
+            if np.any(self.left[t][internal] >= size) or np.any(self.right[t][internal] >= size) or np.any(
+                self.right[t][internal] < 0
+            ):
+                raise ValueError(f"tree {t}: child index out of range")
+            row = stacked
+            row["feature"][t, :size] = np.where(leaf, 0, self.feature[t])
+            row["threshold"][t, :size] = self.threshold[t]
+            row["missing_left"][t, :size] = self.missing_left[t]
+            # Leaves point to themselves so every row can take the same number of steps.
+            row["left"][t, :size] = np.where(leaf, np.arange(size), self.left[t])
+            row["right"][t, :size] = np.where(leaf, np.arange(size), self.right[t])
+            row["value"][t, :size] = np.where(leaf, self.value[t], 0.0)
+            depth = max(depth, _tree_depth(self.left[t], self.right[t]))
+        for array in stacked.values():
+            array.flags.writeable = False
+        self._stacked.update(stacked)
+        self._stacked["depth"] = np.array(depth)
+
+    @property
+    def n_trees(self) -> int:
+        """Number of trees."""
+        return len(self.feature)
+
+    @property
+    def max_depth(self) -> int:
+        """Depth of the deepest leaf (root = 0)."""
+        return int(self._stacked["depth"])
+
+    @classmethod
+    def from_sklearn(cls, model: Any, features: tuple[str, ...]) -> TreeEnsemble:
+        """Export a fitted binary ``HistGradientBoostingClassifier`` (numeric features only)."""
+        if getattr(model, "is_categorical_", None) is not None and np.any(model.is_categorical_):
+            raise ValueError("categorical splits are not supported by the export")
+        baseline = np.asarray(model._baseline_prediction, dtype=float).ravel()
+        if baseline.size != 1:
+            raise ValueError("only binary classifiers can be exported")
+        columns: dict[str, list[np.ndarray]] = {k: [] for k in ("feature", "threshold", "missing_left", "left", "right", "value")}
+        for (predictor,) in model._predictors:
+            nodes = predictor.nodes
+            leaf = nodes["is_leaf"].astype(bool)
+            columns["feature"].append(np.where(leaf, -1, nodes["feature_idx"]).astype(np.int64))
+            columns["threshold"].append(np.where(leaf, 0.0, nodes["num_threshold"]).astype(float))
+            columns["missing_left"].append(nodes["missing_go_to_left"].astype(bool) & ~leaf)
+            columns["left"].append(np.where(leaf, -1, nodes["left"]).astype(np.int64))
+            columns["right"].append(np.where(leaf, -1, nodes["right"]).astype(np.int64))
+            columns["value"].append(np.where(leaf, nodes["value"], 0.0).astype(float))
+        return cls(
+            features=tuple(features),
+            baseline=float(baseline[0]),
+            **{k: tuple(v) for k, v in columns.items()},
+        )
+
+    def log_odds(self, features: np.ndarray) -> np.ndarray:
+        """Raw score (log-odds) of each row of the feature matrix (rows x features)."""
+        x = np.asarray(features, dtype=float)
+        if x.ndim != 2 or x.shape[1] != len(self.features):
+            raise ValueError(f"expected a matrix with {len(self.features)} feature columns, got shape {x.shape}")
+        s = self._stacked
+        trees = np.arange(self.n_trees)[:, None]
+        out = np.empty(x.shape[0])
+        for start in range(0, x.shape[0], _CHUNK_ROWS):
+            block = x[start : start + _CHUNK_ROWS]
+            rows = np.arange(block.shape[0])[None, :]
+            node = np.zeros((self.n_trees, block.shape[0]), dtype=np.int64)
+            for _ in range(self.max_depth):
+                value = block[rows, s["feature"][trees, node]]
+                go_left = np.where(np.isnan(value), s["missing_left"][trees, node], value <= s["threshold"][trees, node])
+                node = np.where(go_left, s["left"][trees, node], s["right"][trees, node])
+            out[start : start + block.shape[0]] = self.baseline + s["value"][trees, node].sum(axis=0)
+        return out
+
+    def predict_pd(self, features: np.ndarray) -> np.ndarray:
+        """Probability of the event for each row: ``expit(log_odds)``."""
+        return expit(self.log_odds(features))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain lists for TOML/JSON (trees under ``trees``)."""
+        return {
+            "features": list(self.features),
+            "baseline_log_odds": self.baseline,
+            "n_trees": self.n_trees,
+            "max_depth": self.max_depth,
+            "trees": [
+                {
+                    "feature": self.feature[t].tolist(),
+                    "threshold": self.threshold[t].tolist(),
+                    "missing_left": self.missing_left[t].tolist(),
+                    "left": self.left[t].tolist(),
+                    "right": self.right[t].tolist(),
+                    "value": self.value[t].tolist(),
+                }
+                for t in range(self.n_trees)
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TreeEnsemble:
+        """Inverse of :meth:`to_dict` (raises ``ValueError``/``KeyError`` on malformed data)."""
+        trees = data["trees"]
+        return cls(
+            features=tuple(str(f) for f in data["features"]),
+            baseline=float(data["baseline_log_odds"]),
+            feature=tuple(np.asarray(t["feature"], dtype=np.int64) for t in trees),
+            threshold=tuple(np.asarray(t["threshold"], dtype=float) for t in trees),
+            missing_left=tuple(np.asarray(t["missing_left"], dtype=bool) for t in trees),
+            left=tuple(np.asarray(t["left"], dtype=np.int64) for t in trees),
+            right=tuple(np.asarray(t["right"], dtype=np.int64) for t in trees),
+            value=tuple(np.asarray(t["value"], dtype=float) for t in trees),
+        )
+
+
+def _tree_depth(left: np.ndarray, right: np.ndarray) -> int:
+    depth = np.full(left.size, -1)
+    depth[0] = 0
+    frontier = [0]
+    while frontier:
+        nxt = []
+        for j in frontier:
+            if left[j] >= 0:
+                for child in (left[j], right[j]):
+                    if depth[child] >= 0:
+                        raise ValueError("tree has a cycle")
+                    depth[child] = depth[j] + 1
+                    nxt.append(int(child))
+        frontier = nxt
+    return int(depth.max())
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class EarlyWarningParams:
+    """Hyperparameters and protocol of the early-warning fit.
+
+    Attributes
+    ----------
+    seed
+        Seeds the split, the model and the baseline.
+    test_size
+        Held-out share (stratified).
+    learning_rate, max_iter, max_leaf_nodes, min_samples_leaf, l2_regularization, max_features
+        ``HistGradientBoostingClassifier`` settings (no early stopping: every row of the
+        training share is used to fit).
+    pd_bands
+        Upper PD bounds of tiers A-D.
+    baseline
+        Fit the off-the-shelf baseline on the raw columns in the same run.
+    """
+
+    seed: int = 0
+    test_size: float = 0.3
+    learning_rate: float = 0.03
+    max_iter: int = 300
+    max_leaf_nodes: int = 8
+    min_samples_leaf: int = 150
+    l2_regularization: float = 1.0
+    max_features: float = 0.5
+    pd_bands: tuple[float, ...] = DEFAULT_PD_BANDS
+    baseline: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0 < self.test_size < 1:
+            raise InputError(f"test_size must be in (0, 1), got {self.test_size}")
+        if self.max_iter < 1 or self.max_leaf_nodes < 2 or self.min_samples_leaf < 1:
+            raise InputError("max_iter >= 1, max_leaf_nodes >= 2 and min_samples_leaf >= 1 are required")
+        if not 0 < self.max_features <= 1:
+            raise InputError(f"max_features must be in (0, 1], got {self.max_features}")
+        check_pd_bands(self.pd_bands)
+
+    def model_params(self) -> dict[str, Any]:
+        """Keyword arguments for ``HistGradientBoostingClassifier``."""
+        return {
+            "learning_rate": self.learning_rate,
+            "max_iter": self.max_iter,
+            "max_leaf_nodes": self.max_leaf_nodes,
+            "min_samples_leaf": self.min_samples_leaf,
+            "l2_regularization": self.l2_regularization,
+            "max_features": self.max_features,
+            "early_stopping": False,
+            "random_state": self.seed,
+        }
+
+
+@dataclass(frozen=True)
+class EarlyWarningModel:
+    """A persisted early-warning model: trees, tier bands and tier hazards.
+
+    Attributes
+    ----------
+    ensemble
+        The trees.
+    pd_bands
+        Upper PD bounds of tiers A-D.
+    tier_hazard
+        Monthly default rate observed per tier on the held-out set.
+    target
+        What the score predicts.
+    feature_set
+        Name of the feature recipe (``uci-behaviour-v1``).
+    fit_info
+        Protocol and metrics of the fit (seed, split, AUC, KS, baseline, ...).
+    """
+
+    ensemble: TreeEnsemble
+    pd_bands: tuple[float, ...] = DEFAULT_PD_BANDS
+    tier_hazard: dict[str, float] = field(default_factory=dict)
+    target: str = "default_next_month"
+    feature_set: str = "uci-behaviour-v1"
+    fit_info: dict[str, Any] = field(default_factory=dict)
+
+    def predict_pd(self, features: pd.DataFrame) -> np.ndarray:
+        """PD of each row of a feature table (columns matched by name)."""
+        missing = [f for f in self.ensemble.features if f not in features.columns]
+        if missing:
+            raise InputError(f"feature table lacks the model's columns: {', '.join(missing)}")
+        return self.ensemble.predict_pd(features[list(self.ensemble.features)].to_numpy(dtype=float))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything but the trees, plus the ensemble under ``ensemble``."""
+        return {
+            "format": MODEL_FORMAT,
+            "format_version": MODEL_FORMAT_VERSION,
+            "target": self.target,
+            "feature_set": self.feature_set,
+            "tiers": {
+                "names": list(TIERS),
+                "pd_upper": list(self.pd_bands),
+                "hazard": {t: self.tier_hazard.get(t, math.nan) for t in TIERS},
+            },
+            "fit": self.fit_info,
+            "ensemble": self.ensemble.to_dict(),
+        }
+
+    def to_toml_text(self) -> str:
+        """TOML text; the trees are written as compact one-line arrays per node field."""
+        import tomli_w
+
+        data = self.to_dict()
+        trees = data["ensemble"].pop("trees")
+        lines = [
+            "# Early-warning model (workout risk fit): gradient-boosted trees stored as data.",
+            "# A row goes left at a node when feature <= threshold (NaN: left if missing_left);",
+            "# leaves have left = right = -1; PD = 1 / (1 + exp(-(baseline_log_odds + sum of leaf values))).",
+            tomli_w.dumps(data).rstrip("\n"),
+        ]
+        for tree in trees:
+            lines.append("")
+            lines.append("[[ensemble.trees]]")
+            for key, values in tree.items():
+                lines.append(f"{key} = [{', '.join(_toml_scalar(v) for v in values)}]")
+        return "\n".join(lines) + "\n"
+
+    def write(self, path: str | os.PathLike[str]) -> Path:
+        """Write the model TOML atomically (the path must end in ``.toml``)."""
+        dest = Path(path)
+        if dest.suffix.lower() != ".toml":
+            raise InputError(f"{dest}: the model file must be a .toml file")
+        text = self.to_toml_text()
+        with atomic_open(dest, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return dest
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "<model>") -> EarlyWarningModel:
+        """Build from :meth:`to_dict` output; :class:`InputError` when malformed."""
+        if data.get("format") != MODEL_FORMAT:
+            raise InputError(f"{source}: not an early-warning model file (format = {data.get('format')!r})")
+        if data.get("format_version") != MODEL_FORMAT_VERSION:
+            raise InputError(f"{source}: unsupported model format_version {data.get('format_version')!r}")
+        try:
+            ensemble = TreeEnsemble.from_dict(data["ensemble"])
+            tiers = data["tiers"]
+            bands = tuple(float(b) for b in tiers["pd_upper"])
+            check_pd_bands(bands)
+            hazard = {str(k): float(v) for k, v in tiers.get("hazard", {}).items()}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{source}: malformed model file: {exc}") from exc
+        return cls(
+            ensemble=ensemble,
+            pd_bands=bands,
+            tier_hazard=hazard,
+            target=str(data.get("target", "default_next_month")),
+            feature_set=str(data.get("feature_set", "")),
+            fit_info=dict(data.get("fit", {})),
+        )
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> EarlyWarningModel:
+        """Read a model TOML (data only: nothing in the file is executed)."""
+        source = Path(path)
+        try:
+            data = tomllib.loads(source.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise InputError(f"{source}: model file not found") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{source}: not a valid TOML file: {exc}") from exc
+        return cls.from_dict(data, str(source))
+
+
+def _toml_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = repr(float(value))  # shortest repr round-trips exactly; inf/nan are TOML too
+    return text
+
+
+@dataclass(frozen=True)
+class EarlyWarningFit:
+    """Result of :func:`fit_early_warning` (metrics on the held-out set).
+
+    Attributes
+    ----------
+    model
+        The persisted model (trees exported from the fitted classifier).
+    auc, ks, brier
+        Held-out discrimination and accuracy of the model.
+    baseline_auc, baseline_ks
+        The off-the-shelf raw-column baseline in the same run (NaN when not run).
+    n_train, n_test
+        Split sizes.
+    calibration
+        Decile calibration table (:func:`calibration_table`).
+    tiers
+        Tier table (:func:`tier_table`).
+    hosmer_lemeshow, hosmer_lemeshow_p
+        Goodness of fit of the calibration table.
+    test_outcome, test_pd, test_baseline_pd
+        Held-out outcomes and scores (for charts).
+    runtime_s
+        Wall time of the fit (not part of any written file).
+    """
+
+    model: EarlyWarningModel
+    auc: float
+    ks: float
+    brier: float
+    baseline_auc: float
+    baseline_ks: float
+    n_train: int
+    n_test: int
+    calibration: pd.DataFrame
+    tiers: pd.DataFrame
+    hosmer_lemeshow: float
+    hosmer_lemeshow_p: float
+    test_outcome: np.ndarray
+    test_pd: np.ndarray
+    test_baseline_pd: np.ndarray | None
+    runtime_s: float = 0.0
+
+    @property
+    def beats_baseline(self) -> bool:
+        """True when the held-out AUC is not below the baseline's."""
+        return bool(math.isnan(self.baseline_auc) or self.auc >= self.baseline_auc)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (deterministic for a seed: no timings)."""
+
+        def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+            return [
+                {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+                for row in frame.to_dict(orient="records")
+            ]
+
+        return {
+            "auc": self.auc,
+            "ks": self.ks,
+            "brier": self.brier,
+            "baseline_auc": None if math.isnan(self.baseline_auc) else self.baseline_auc,
+            "baseline_ks": None if math.isnan(self.baseline_ks) else self.baseline_ks,
+            "beats_baseline": self.beats_baseline,
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+            "seed": self.model.fit_info.get("seed"),
+            "hosmer_lemeshow": self.hosmer_lemeshow,
+            "hosmer_lemeshow_p": self.hosmer_lemeshow_p,
+            "pd_bands": list(self.model.pd_bands),
+            "calibration": records(self.calibration),
+            "tiers": records(self.tiers),
+        }
+
+    def summary(self) -> str:
+        """One line: AUC, KS, baseline."""
+        base = "" if math.isnan(self.baseline_auc) else f"; baseline AUC {self.baseline_auc:.4f} KS {self.baseline_ks:.4f}"
+        return f"held-out AUC {self.auc:.4f} KS {self.ks:.4f} (n_train {self.n_train}, n_test {self.n_test}){base}"
+
+
+def fit_early_warning(
+    features: pd.DataFrame,
+    outcome: np.ndarray,
+    params: EarlyWarningParams | None = None,
+    baseline_features: pd.DataFrame | None = None,
+    feature_set: str = "uci-behaviour-v1",
+    target: str = "default_next_month",
+) -> EarlyWarningFit:
+    """Fit the early-warning model with a seeded stratified split and report held-out metrics.
+
+    Parameters
+    ----------
+    features
+        Engineered feature table (one row per account).
+    outcome
+        0/1 event of each account (e.g. default next month).
+    params
+        Hyperparameters, seed, split and tier bands.
+    baseline_features
+        Raw columns for the off-the-shelf baseline (skipped when ``None`` or
+        ``params.baseline`` is False).
+    feature_set, target
+        Names recorded in the model file.
+
+    Returns
+    -------
+    EarlyWarningFit
+    """
+    import time
+
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import train_test_split
+
+    params = params or EarlyWarningParams()
+    started = time.perf_counter()
+    y = np.asarray(outcome, dtype=np.int64)
+    if y.shape != (len(features),):
+        raise InputError(f"outcome must have one value per row ({len(features)}), got shape {y.shape}")
+    if not np.isin(y, (0, 1)).all() or y.min() == y.max():
+        raise InputError("outcome must be 0/1 and contain both classes")
+    train, test = train_test_split(
+        np.arange(y.size), test_size=params.test_size, stratify=y, random_state=params.seed
+    )
+    x = features.to_numpy(dtype=float)
+    names = tuple(str(c) for c in features.columns)
+    classifier = HistGradientBoostingClassifier(**params.model_params())
+    classifier.fit(x[train], y[train])
+    ensemble = TreeEnsemble.from_sklearn(classifier, names)
+    test_pd = ensemble.predict_pd(x[test])
+    # The persisted trees must reproduce scikit-learn exactly; otherwise the export is wrong.
+    reference = classifier.predict_proba(x[test])[:, 1]
+    if not np.allclose(test_pd, reference, rtol=0, atol=1e-9):
+        raise RuntimeError(
+            f"exported trees disagree with scikit-learn (max diff {np.max(np.abs(test_pd - reference)):.3g})"
+        )
+    y_test = y[test]
+    baseline_auc = baseline_ks = math.nan
+    baseline_pd = None
+    if params.baseline and baseline_features is not None:
+        raw = baseline_features.to_numpy(dtype=float)
+        baseline = HistGradientBoostingClassifier(random_state=params.seed).fit(raw[train], y[train])
+        baseline_pd = baseline.predict_proba(raw[test])[:, 1]
+        baseline_auc = roc_auc(y_test, baseline_pd)
+        baseline_ks = ks_statistic(y_test, baseline_pd)
+    calibration = calibration_table(y_test, test_pd)
+    hl, hl_p = hosmer_lemeshow(calibration)
+    tiers = tier_table(y_test, test_pd, params.pd_bands)
+    auc, ks = roc_auc(y_test, test_pd), ks_statistic(y_test, test_pd)
+    brier = float(np.mean((test_pd - y_test) ** 2))
+    import sklearn
+
+    fit_info = {
+        "seed": params.seed,
+        "test_size": params.test_size,
+        "stratified": True,
+        "n_train": int(train.size),
+        "n_test": int(test.size),
+        "auc": auc,
+        "ks": ks,
+        "brier": brier,
+        "baseline": "HistGradientBoostingClassifier(random_state=seed) on the raw columns",
+        "learner": f"scikit-learn {sklearn.__version__} HistGradientBoostingClassifier",
+        "params": {k: v for k, v in params.model_params().items()},
+    }
+    if not math.isnan(baseline_auc):
+        fit_info["baseline_auc"] = baseline_auc
+        fit_info["baseline_ks"] = baseline_ks
+    tier_hazard = {
+        row.tier: float(row.observed_rate) for row in tiers.itertuples() if row.n > 0
+    }
+    model = EarlyWarningModel(
+        ensemble=ensemble,
+        pd_bands=tuple(params.pd_bands),
+        tier_hazard=tier_hazard,
+        target=target,
+        feature_set=feature_set,
+        fit_info=fit_info,
+    )
+    return EarlyWarningFit(
+        model=model,
+        auc=auc,
+        ks=ks,
+        brier=brier,
+        baseline_auc=baseline_auc,
+        baseline_ks=baseline_ks,
+        n_train=int(train.size),
+        n_test=int(test.size),
+        calibration=calibration,
+        tiers=tiers,
+        hosmer_lemeshow=hl,
+        hosmer_lemeshow_p=hl_p,
+        test_outcome=y_test,
+        test_pd=test_pd,
+        test_baseline_pd=baseline_pd,
+        runtime_s=time.perf_counter() - started,
+    )
+
+
+def fit_uci(
+    path: str | os.PathLike[str], params: EarlyWarningParams | None = None
+) -> EarlyWarningFit:
+    """Read the UCI file, build the behaviour features and fit (baseline on the raw columns)."""
+    from solver.risk.uci import TARGET, read_uci, uci_features, uci_raw_features
+
+    uci = read_uci(path)
+    if TARGET not in uci.columns:
+        raise InputError(f"{path}: no default flag column (Y or default.payment.next.month) to fit on")
+    return fit_early_warning(
+        uci_features(uci), uci[TARGET].to_numpy(), params, baseline_features=uci_raw_features(uci)
+    )
+
+
+def score_accounts(
+    model: EarlyWarningModel, features: pd.DataFrame, account_id: np.ndarray
+) -> pd.DataFrame:
+    """Score accounts: ``account_id, pd_next_month, tier, base_hazard``.
+
+    ``base_hazard`` is the monthly default rate observed in the account's tier when the
+    model was fitted (NaN for a tier that had no held-out accounts).
+    """
+    pd_score = model.predict_pd(features)
+    tiers = assign_tiers(pd_score, model.pd_bands)
+    hazard = np.array([model.tier_hazard.get(t, math.nan) for t in tiers], dtype=float)
+    return pd.DataFrame(
+        {"account_id": np.asarray(account_id), "pd_next_month": pd_score, "tier": tiers, "base_hazard": hazard}
+    )
+
+
+def score_uci(model: EarlyWarningModel, uci: pd.DataFrame) -> pd.DataFrame:
+    """Score a normalised UCI table; adds ``exposure_months``/``defaults`` when outcomes are known.
+
+    With outcomes the result doubles as an outcome table for ``workout risk calibrate``.
+    """
+    from solver.risk.uci import TARGET, uci_features
+
+    if model.feature_set != "uci-behaviour-v1":
+        raise InputError(f"model feature set {model.feature_set!r} cannot score a UCI table")
+    scores = score_accounts(model, uci_features(uci), uci["account_id"].to_numpy())
+    if TARGET in uci.columns:
+        scores["exposure_months"] = 1
+        scores["defaults"] = uci[TARGET].to_numpy()
+    return scores

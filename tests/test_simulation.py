@@ -1,0 +1,368 @@
+"""Tests of the Monte Carlo engine (solver.simulation): consistency with the behaviour
+model, reproducibility, partition independence, delinquency dynamics and KPIs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from solver.model import (
+    AccountParams,
+    BehaviourModel,
+    afford_prob,
+    collateral_proceeds,
+    evaluate_batch,
+    status_quo_batch,
+)
+from solver.simulation import (
+    DTI_BIN,
+    PATH_FIELDS,
+    PathInputs,
+    account_streams,
+    analytic_expectation,
+    dti_quantile,
+    efficient_frontier,
+    simulate_paths,
+)
+
+DATA = Path(__file__).parent / "data" / "scenario"
+Z99 = 2.5758293035489004
+
+
+def _inputs(frame, horizon: int, model: BehaviourModel | None = None, **changes) -> PathInputs:
+    """Status-quo path inputs for a portfolio, built only from solver.model (no shocks)."""
+    model = model or BehaviourModel()
+    payments, exposures, term = status_quo_batch(frame)
+    n = len(frame)
+    pay = np.zeros((n, horizon))
+    exp = np.zeros((n, horizon + 1))
+    width = min(payments.shape[1], horizon)
+    pay[:, :width] = payments[:, :width]
+    width = min(exposures.shape[1], horizon + 1)
+    exp[:, :width] = exposures[:, :width]
+    term_h = np.minimum(term, horizon)
+    months = np.arange(1, horizon + 2)
+    exp[months[None, :] > term[:, None]] = 0.0
+    params = AccountParams.from_frame(frame, model)
+    ead = exp[:, :horizon]
+    collateral = collateral_proceeds(params.vehicle_value, horizon, model)
+    recovery = np.minimum(ead, collateral) + model.unsecured_recovery * np.maximum(
+        0.0, ead - collateral
+    )
+    fields = dict(
+        account_id=frame["account_id"].to_numpy(),
+        payments=pay,
+        exposures=exp,
+        term=term_h,
+        afford=afford_prob(params, pay),
+        recovery=recovery,
+        base_hazard=params.base_hazard,
+        kappa=model.kappa,
+        monthly_discount=model.monthly_discount,
+        recovery_lag=model.recovery_lag_months,
+        unemployment_prob=np.zeros(n),
+        segments={c: frame[c].to_numpy() for c in ("tier", "product", "dpd_bucket")},
+    )
+    fields.update(changes)
+    return PathInputs(**fields)
+
+
+@pytest.fixture(scope="module")
+def portfolio():
+    from solver.generate import generate_portfolio
+
+    return generate_portfolio(2000, seed=5)
+
+
+@pytest.fixture(scope="module")
+def sq_inputs(portfolio):
+    return _inputs(portfolio, horizon=36)
+
+
+def _discounted(outcomes) -> np.ndarray:
+    totals = outcomes.totals[("total", "all")]
+    i, j = PATH_FIELDS.index("payments_discounted"), PATH_FIELDS.index("recoveries_discounted")
+    return (totals[:, i] + totals[:, j]) / 100.0
+
+
+def test_analytic_expectation_equals_evaluate_batch(portfolio, sq_inputs):
+    """With neutral shocks the engine's exact expectation is evaluate_batch's NPV (1e-9 rel.)."""
+    params = AccountParams.from_frame(portfolio)
+    ev = evaluate_batch(
+        params, sq_inputs.payments, sq_inputs.exposures[:, :36], sq_inputs.term, BehaviourModel()
+    )
+    exact = analytic_expectation(sq_inputs)
+    np.testing.assert_allclose(exact["collected_discounted"], ev.npv, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(exact["credit_loss"], ev.expected_loss, rtol=1e-9, atol=1e-6)
+
+
+def test_mc_mean_converges_to_model_npv(portfolio, sq_inputs):
+    """Acceptance (a): the analytic NPV lies in the 99 % CI of the MC mean discounted
+    collection on 2,000 accounts, and the CI half-width shrinks like 1/sqrt(paths)."""
+    params = AccountParams.from_frame(portfolio)
+    npv = evaluate_batch(
+        params, sq_inputs.payments, sq_inputs.exposures[:, :36], sq_inputs.term
+    ).npv.sum()
+    half = {}
+    for paths in (100, 400):
+        x = _discounted(simulate_paths(sq_inputs, paths=paths, seed=17))
+        half[paths] = Z99 * x.std(ddof=1) / math.sqrt(paths)
+        assert abs(x.mean() - npv) <= half[paths], (paths, x.mean(), npv, half[paths])
+    ratio = half[100] / half[400]
+    assert 1.7 < ratio < 2.3, ratio  # sqrt(4) = 2 up to the noise of the std estimates
+
+
+def test_mc_converges_for_a_restructured_schedule(portfolio):
+    """A non-contract schedule (3-month holiday then level payments over 48 months) also
+    converges: evaluate_batch's NPV lies in the 99 % CI of the MC mean."""
+    from solver.money import level_payment
+
+    model = BehaviourModel()
+    n, horizon = len(portfolio), 60
+    balance = (
+        portfolio["principal"] + portfolio["interest_due"] + portfolio["fees_due"]
+    ).to_numpy()
+    rate = portfolio["annual_rate"].to_numpy() / 12
+    instalment = np.asarray(level_payment(balance, rate * 12, 45), dtype=float)
+    pay = np.zeros((n, horizon))
+    exp = np.zeros((n, horizon + 1))
+    owed = balance.copy()
+    for t in range(48):
+        exp[:, t] = owed
+        owed = owed * (1 + rate)
+        p = instalment if t >= 3 else 0.0
+        p = np.where(t == 47, owed, np.minimum(p, owed))
+        pay[:, t] = p
+        owed = owed - p
+    base = _inputs(portfolio, horizon=horizon)
+    params = AccountParams.from_frame(portfolio, model)
+    term = np.full(n, 48)
+    inputs = replace(
+        base,
+        payments=pay,
+        exposures=exp,
+        term=term,
+        afford=afford_prob(params, pay),
+        recovery=np.where(
+            np.arange(1, horizon + 1)[None, :] <= 48,
+            np.minimum(exp[:, :horizon], collateral_proceeds(params.vehicle_value, horizon, model))
+            + model.unsecured_recovery
+            * np.maximum(
+                0, exp[:, :horizon] - collateral_proceeds(params.vehicle_value, horizon, model)
+            ),
+            0.0,
+        ),
+    )
+    npv = evaluate_batch(params, pay, exp[:, :horizon], term, model).npv.sum()
+    x = _discounted(simulate_paths(inputs, paths=150, seed=4))
+    assert abs(x.mean() - npv) <= Z99 * x.std(ddof=1) / math.sqrt(150)
+
+
+def test_same_seed_identical_different_seed_within_intervals(sq_inputs):
+    """Acceptance (b) at engine level: same seed gives identical sums; another seed's mean
+    lies inside the first run's 95 % range of paths and the means agree within 4 se."""
+    a = simulate_paths(sq_inputs, paths=80, seed=1)
+    b = simulate_paths(sq_inputs, paths=80, seed=1)
+    c = simulate_paths(sq_inputs, paths=80, seed=2)
+    for key in a.totals:
+        np.testing.assert_array_equal(a.totals[key], b.totals[key])
+    x, y = _discounted(a), _discounted(c)
+    assert np.quantile(x, 0.025) <= y.mean() <= np.quantile(x, 0.975)
+    se = math.sqrt(x.var(ddof=1) / 80 + y.var(ddof=1) / 80)
+    assert abs(x.mean() - y.mean()) <= 4 * se
+    assert not np.array_equal(x, y)
+
+
+def test_results_do_not_depend_on_chunks_or_threads(portfolio):
+    """Per-account outcomes and portfolio sums are identical for any chunk size and jobs."""
+    inputs = _inputs(portfolio.iloc[:300], horizon=24)
+    ref = simulate_paths(inputs, paths=40, seed=9, chunk_accounts=300)
+    for chunk, jobs in ((37, 1), (64, 2), (16, 2)):
+        other = simulate_paths(inputs, paths=40, seed=9, chunk_accounts=chunk, jobs=jobs)
+        for key in ref.totals:
+            np.testing.assert_array_equal(ref.totals[key], other.totals[key])
+        for key in ref.accounts:
+            np.testing.assert_array_equal(ref.accounts[key], other.accounts[key])
+        for key in ref.monthly:
+            np.testing.assert_array_equal(ref.monthly[key], other.monthly[key])
+
+
+def test_account_stream_depends_only_on_seed_and_id():
+    """An account's uniforms do not depend on which other accounts are drawn with it."""
+    one = account_streams(5, ["X1"], 100)
+    many = account_streams(5, ["A", "X1", "B"], 100)
+    np.testing.assert_array_equal(one[0], many[1])
+    assert not np.array_equal(many[0], many[1])
+    assert not np.array_equal(account_streams(6, ["X1"], 100)[0], one[0])
+
+
+def test_monthly_series_reconcile_with_totals_to_the_cent(sq_inputs):
+    """Monthly payments and recoveries per path sum exactly to the path's totals (cents)."""
+    out = simulate_paths(sq_inputs, paths=30, seed=2)
+    totals = out.totals[("total", "all")]
+    np.testing.assert_array_equal(
+        out.monthly["payments"].sum(axis=1), totals[:, PATH_FIELDS.index("payments_nominal")]
+    )
+    np.testing.assert_array_equal(
+        out.monthly["recoveries"].sum(axis=1), totals[:, PATH_FIELDS.index("recoveries_nominal")]
+    )
+    np.testing.assert_array_equal(
+        out.monthly["defaults"].sum(axis=1), totals[:, PATH_FIELDS.index("defaults")]
+    )
+
+
+def test_segment_sums_add_up_to_the_total(sq_inputs):
+    """For each segment type the segments' per-path sums add up to the portfolio's."""
+    out = simulate_paths(sq_inputs, paths=20, seed=2)
+    total = out.totals[("total", "all")]
+    for kind in ("tier", "product", "dpd_bucket"):
+        parts = sum(v for (k, _), v in out.totals.items() if k == kind)
+        np.testing.assert_array_equal(parts, total)
+
+
+def _toy(afford: float, kappa: float, h0: float, bucket: int, horizon: int = 6, n: int = 1, **kw):
+    return PathInputs(
+        account_id=[f"T{i}" for i in range(n)],
+        payments=np.full((n, horizon), 100.0),
+        exposures=np.tile(np.arange(horizon, -1, -1, dtype=float) * 100.0, (n, 1)),
+        term=np.full(n, horizon),
+        afford=np.full((n, horizon), afford),
+        recovery=np.full((n, horizon), 10.0),
+        base_hazard=np.full(n, h0),
+        kappa=kappa,
+        monthly_discount=1.0,
+        recovery_lag=2,
+        unemployment_prob=np.zeros(n),
+        initial_bucket=np.full(n, bucket),
+        segments={"tier": ["C"] * n, "product": ["auto_loan"] * n, "dpd_bucket": ["M1"] * n},
+        **kw,
+    )
+
+
+def test_short_months_roll_and_covered_months_cure():
+    """Hand-checkable delinquency: a = 0, κ = 0, h0 = 0 rolls M1 → M4+ and never defaults;
+    a = 1 cures to M0 in month 1; roll-rate table counts match."""
+    rolling = simulate_paths(_toy(0.0, 0.0, 0.0, bucket=1), paths=5, seed=1)
+    col = PATH_FIELDS.index
+    total = rolling.totals[("total", "all")]
+    assert np.all(total[:, col("defaults")] == 0)
+    # months 1.. end in M2, M3, M4+, M4+, ...: NPL (M3+) from month 2 while a balance is open
+    npl_accounts = rolling.monthly["npl_accounts"][0]
+    np.testing.assert_array_equal(npl_accounts, [0, 1, 1, 1, 1, 0])  # closed after month 6
+    counts = rolling.roll_counts.sum(axis=0)  # (5 buckets, cure/roll/default)
+    np.testing.assert_array_equal(counts[:, 0], 0)
+    assert counts[1, 1] == 5 and counts[2, 1] == 5 and counts[3, 1] == 5 and counts[4, 1] == 15
+    curing = simulate_paths(_toy(1.0, 0.0, 0.0, bucket=3), paths=5, seed=1)
+    assert np.all(curing.monthly["npl_accounts"] == 0)
+    assert curing.roll_counts.sum(axis=0)[3, 0] == 5  # M3 → M0 in month 1 on every path
+
+
+def test_certain_default_in_month_one_pays_recovery_after_lag():
+    """h0 = 1: every path defaults in month 1, pays nothing, recovers R_1 at month 1 + L."""
+    out = simulate_paths(_toy(1.0, 0.0, 1.0, bucket=0), paths=4, seed=1)
+    col = PATH_FIELDS.index
+    total = out.totals[("total", "all")]
+    assert np.all(total[:, col("defaults")] == 1)
+    assert np.all(total[:, col("payments_nominal")] == 0)
+    assert np.all(total[:, col("recoveries_nominal")] == 1000)  # 10.00 CNY in cents
+    assert np.all(total[:, col("credit_loss")] == 60000 - 1000)  # EAD_1 = 600.00
+    assert np.all(out.monthly["recoveries"][:, 2] == 1000)  # month 3 = 1 + L
+
+
+def test_treatment_factor_scales_hazard_in_treatment_months():
+    """A treatment factor of 0 removes every default in the treatment months only."""
+    inputs = _toy(0.0, 1.0, 0.0, bucket=0, n=50, treatment_factor=np.zeros(50), treatment_months=2)
+    out = simulate_paths(inputs, paths=10, seed=3)
+    defaults = out.monthly["defaults"].sum(axis=0)
+    assert defaults[0] == 0 and defaults[1] == 0 and defaults[2] == 500  # κ = 1, a = 0: all default
+    exact = analytic_expectation(inputs)
+    np.testing.assert_allclose(exact["default_prob"], 1.0)
+    np.testing.assert_allclose(exact["collected_nominal"], 200.0 + 10.0)  # 2 payments + R_3
+
+
+def test_unemployment_shock_matches_its_analytic_mixture(portfolio):
+    """With an unemployment shock (q = 0.3, income x0.3 for 12 months) the MC mean is in
+    the 99 % CI around the exact mixture expectation, and the hit share is about q."""
+    base = _inputs(portfolio, horizon=24)
+    params = AccountParams.from_frame(portfolio)
+    months = np.arange(1, 25)
+    from solver.model import expected_income
+
+    income = expected_income(params, 24) * np.where(months <= 12, 0.3, 1.0)[None, :]
+    inputs = replace(
+        base,
+        unemployment_prob=np.full(len(portfolio), 0.3),
+        afford_unemployed=afford_prob(params, base.payments, income),
+        unemployment_months=12,
+    )
+    exact = analytic_expectation(inputs)["collected_discounted"].sum()
+    assert exact < analytic_expectation(base)["collected_discounted"].sum()
+    out = simulate_paths(inputs, paths=120, seed=8)
+    x = _discounted(out)
+    assert abs(x.mean() - exact) <= Z99 * x.std(ddof=1) / math.sqrt(120)
+    hit = out.totals[("total", "all")][:, PATH_FIELDS.index("unemployed")].mean()
+    assert abs(hit / len(portfolio) - 0.3) < 0.01
+
+
+def test_dti_quantile_from_histogram_matches_numpy():
+    """The histogram p90 is within one bin width of numpy's quantile of the same values."""
+    rng = np.random.default_rng(0)
+    values = rng.gamma(2.0, 0.3, 5000)
+    hist = np.bincount(np.minimum(np.floor(values / DTI_BIN), 500).astype(int), minlength=501)
+    assert abs(dti_quantile(hist, 0.9)[0] - np.quantile(values, 0.9)) <= DTI_BIN
+
+
+def test_efficient_frontier_marks_undominated_points():
+    """Frontier = no other point has lower-or-equal cost and higher-or-equal value."""
+    cost = np.array([1.0, 2.0, 2.0, 3.0, 0.5])
+    value = np.array([10.0, 12.0, 11.0, 11.5, 5.0])
+    np.testing.assert_array_equal(efficient_frontier(cost, value), [True, True, False, False, True])
+
+
+def test_run_scenario_small_file_kpis_and_self_compare():
+    """run_scenario on a small file gives KPIs for every segment, the exact expectation
+    per account, and comparing a result with itself gives zero deltas."""
+    from solver.scenario import load_scenario
+    from solver.simulation import compare, run_scenario
+
+    result = run_scenario(load_scenario(DATA / "small.toml"))
+    kpis = result.kpis
+    assert set(kpis["segment_type"]) == {"total", "tier", "product", "dpd_bucket"}
+    total = result.total()
+    assert total.loc["accounts", "mean"] == 300
+    assert total.loc["cash_collected", "ci_low"] <= total.loc["cash_collected", "mean"]
+    cash = total.loc["cash_collected", "mean"]
+    parts = total.loc["payments_collected", "mean"] + total.loc["recoveries", "mean"]
+    assert abs(cash - parts) <= 0.011
+    accounts = result.accounts
+    assert len(accounts) == 300 and accounts["account_id"].is_unique
+    mc, exact = (
+        accounts["mc_collected_discounted"].sum(),
+        accounts["expected_collected_discounted"].sum(),
+    )
+    se = result.path_values[("total", "all")]["cash_collected_discounted"].std(ddof=1) / math.sqrt(
+        60
+    )
+    assert abs(mc - exact) <= Z99 * se + 1.0
+    deltas = compare(result, result)
+    assert (deltas["delta"].fillna(0) == 0).all()
+
+
+def test_recession_lowers_collections_and_raises_losses():
+    """The small recession scenario collects less and loses more than its baseline, and the
+    paired delta intervals exclude zero (common random numbers)."""
+    from solver.scenario import load_scenario
+    from solver.simulation import compare, run_scenario
+
+    base = run_scenario(load_scenario(DATA / "small.toml"))
+    shock = run_scenario(load_scenario(DATA / "small_recession.toml"))
+    deltas = compare(shock, base).set_index(["segment_type", "segment", "kpi"])
+    cash = deltas.loc[("total", "all", "cash_collected_discounted")]
+    loss = deltas.loc[("total", "all", "credit_loss")]
+    assert cash["delta"] < 0 and cash["delta_ci_high"] < 0
+    assert loss["delta"] > 0 and loss["delta_ci_low"] > 0
+    assert shock.kpi("unemployed_accounts") > 0
