@@ -169,6 +169,11 @@ def scenario() -> None:
     required=True,
     help="Directory for kpis.csv, accounts.parquet, report.xlsx, charts and report.html.",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Do not read or write the plan-stage cache ($WORKOUT_CACHE_DIR, default ~/.cache/workout).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def run(
     file: Path,
@@ -178,6 +183,7 @@ def run(
     settings: tuple[str, ...],
     jobs: int,
     out_dir: Path,
+    no_cache: bool,
     quiet: bool,
 ) -> int:
     """Run the scenario FILE and write its reports to --out-dir.
@@ -192,9 +198,10 @@ def run(
     from commands.common import console
     from solver.report import write_scenario_report
     from solver.scenario import load_scenario
-    from solver.simulation import compare, run_scenario
+    from solver.simulation import compare, default_plan_cache, run_scenario
 
     started = time.perf_counter()
+    cache = None if no_cache else default_plan_cache()
     overrides = _overrides(settings)
     scen = load_scenario(file, overrides=overrides)
     base = load_scenario(baseline, overrides=overrides) if baseline is not None else None
@@ -208,6 +215,7 @@ def run(
                 seed=seed,
                 jobs=jobs,
                 progress=lambda s, d, t: progress(f"{base.name}: {s}", d, t),
+                plan_cache=cache,
             )
         result = run_scenario(
             scen,
@@ -215,6 +223,7 @@ def run(
             seed=seed,
             jobs=jobs,
             progress=lambda s, d, t: progress(f"{scen.name}: {s}", d, t),
+            plan_cache=cache,
         )
     comparison = compare(result, base_result) if base_result is not None else None
     written = write_scenario_report(result, out_dir, baseline=base_result, comparison=comparison)
@@ -261,6 +270,7 @@ def run(
     help="Value axis of the frontier.",
 )
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--no-cache", is_flag=True, help="Do not read or write the plan-stage cache.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def sweep(
     file: Path,
@@ -271,6 +281,7 @@ def sweep(
     frontier_x: str | None,
     frontier_y: str,
     out_dir: Path,
+    no_cache: bool,
     quiet: bool,
 ) -> int:
     """Run FILE for every combination of the --set values; table and efficient frontier."""
@@ -280,7 +291,7 @@ def sweep(
     from solver.errors import InputError
     from solver.report import format_value, write_sweep_report
     from solver.scenario import load_scenario, parse_assignment
-    from solver.simulation import KPIS, run_sweep
+    from solver.simulation import KPIS, default_plan_cache, run_sweep
 
     assignments = [parse_assignment(s) for s in settings]
     keys = [k for k, _ in assignments]
@@ -301,6 +312,7 @@ def sweep(
             frontier_x=frontier_x,
             frontier_y=frontier_y,
             progress=progress,
+            plan_cache=None if no_cache else default_plan_cache(),
         )
     written = write_sweep_report(result, out_dir)
     out = console()

@@ -71,8 +71,15 @@ EXACT_MAX_PAIRS = 6_000
 REDUCED_OPTIONS_PER_JOB = 8
 # Largest number of pairs for which CP-SAT models (reduced or sub-problems) are built at all.
 CPSAT_MAX_PAIRS = 400_000
+# With at least this many jobs the dual is first solved on a random sample of SAMPLE_JOBS
+# jobs (capacities scaled in proportion) and then refined on all jobs.
+SAMPLE_MIN_JOBS = 100_000
+SAMPLE_JOBS = 40_000
 # Share of the remaining time the exact path gives CP-SAT before switching to LNS.
-EXACT_SHARE = 0.1
+EXACT_SHARE = 0.25
+# Share of the time left after the first CP-SAT run that small problems keep for a final,
+# warm-started CP-SAT run (to prove optimality of the LNS solution).
+FINAL_EXACT_SHARE = 0.4
 # Wall-clock cap of one LNS sub-problem (seconds).
 LNS_SUBSOLVE_LIMIT = 0.25
 # CP-SAT linearization level of LNS sub-problems (2: full LP relaxation of the knapsacks).
@@ -347,6 +354,9 @@ def lagrangian_dual(
     upper_bound: float | None = None,
     allowed: np.ndarray | None = None,
     tolerance: float = 1e-6,
+    prices: np.ndarray | None = None,
+    global_prices: np.ndarray | None = None,
+    step_scale: float = 1.0,
 ) -> DualResult:
     """Maximise the Lagrangian bound over row prices by deflected subgradient ascent.
 
@@ -363,7 +373,12 @@ def lagrangian_dual(
     allowed
         Precomputed :meth:`AssignmentProblem.allowed` mask.
     tolerance
-        Stop when the relative gap to ``upper_bound`` falls below it.
+        Stop when the relative gap to ``upper_bound`` falls below it (or the bound rose by
+        less than that over the last 100 iterations).
+    prices, global_prices
+        Starting prices (default zero).
+    step_scale
+        Initial Polyak step factor (smaller when starting from good prices).
     """
     k, n = problem.cost.shape
     r, g = problem.capacity.size, problem.global_capacity.size
@@ -378,13 +393,13 @@ def lagrangian_dual(
         global_capacity=problem.global_capacity,
     )
     jobs = np.arange(n)
-    lam = np.zeros(r)
-    mu = np.zeros(g)
+    lam = np.zeros(r) if prices is None else np.maximum(np.asarray(prices, dtype=np.float64), 0.0).copy()
+    mu = np.zeros(g) if global_prices is None else np.maximum(np.asarray(global_prices, dtype=np.float64), 0.0).copy()
     best = -math.inf
     best_lam, best_mu = lam.copy(), mu.copy()
     best_choice = np.zeros(n, dtype=np.int64)
     dir_lam, dir_mu = np.zeros(r), np.zeros(g)
-    alpha, stall = 1.0, 0
+    alpha, stall = float(step_scale), 0
     buffer = np.empty((k, n))
     history: list[float] = []
     it = 0
@@ -1053,6 +1068,45 @@ AssignmentProblem.row_usage_of = _row_usage_of  # type: ignore[attr-defined]
 # --------------------------------------------------------------------------------------------
 
 
+def _sample_prices(
+    problem: AssignmentProblem, *, seed: int, deadline: float
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Dual prices of a random sample of jobs with capacities scaled to the sample's share."""
+    n = problem.n_jobs
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.choice(n, size=min(SAMPLE_JOBS, n), replace=False))
+    share = pick.size / n
+    sample = AssignmentProblem(
+        cost=problem.cost[:, pick],
+        weight=problem.weight[:, pick] if problem.weight.shape[1] > 1 else problem.weight,
+        row_of=problem.row_of,
+        capacity=problem.capacity * share,
+        global_weight=problem.global_weight[:, :, pick] if problem.global_weight.shape[2] > 1 else problem.global_weight,
+        global_capacity=problem.global_capacity * share,
+    )
+    dual = lagrangian_dual(sample, deadline=deadline, max_iterations=1500)
+    return dual.prices, dual.global_prices, dual.iterations
+
+
+def _primal_from_prices(
+    problem: AssignmentProblem,
+    allowed: np.ndarray,
+    prices: np.ndarray,
+    global_prices: np.ndarray,
+    *,
+    deadline: float,
+) -> np.ndarray | None:
+    """Cheapest option per job under prices, repaired and improved by shift moves."""
+    rc = problem.reduced_costs(prices, global_prices)
+    rc[~allowed] = np.inf
+    choice = rc.argmin(axis=0)
+    del rc
+    repaired = _repair(problem, choice, allowed, deadline=deadline)
+    if repaired is None:
+        return None
+    return _improve_shift(problem, repaired, allowed, deadline=deadline)
+
+
 def _is_integral(values: np.ndarray) -> bool:
     finite = values[np.isfinite(values)]
     return bool(np.all(finite == np.round(finite)))
@@ -1067,6 +1121,7 @@ def solve_assignment(
     exact_max_pairs: int = EXACT_MAX_PAIRS,
     lns: bool = True,
     hint: np.ndarray | None = None,
+    dual_method: str = "auto",
 ) -> AllocationResult:
     """Minimise an :class:`AssignmentProblem` with a proven bound (see the module docstring).
 
@@ -1086,6 +1141,9 @@ def solve_assignment(
         Run large-neighbourhood search on large instances when time remains.
     hint
         Optional starting assignment (used if feasible, and as the CP-SAT hint).
+    dual_method
+        ``"auto"`` warm-starts the dual from a random sample of jobs when there are many
+        (``SAMPLE_MIN_JOBS``); ``"subgradient"`` always starts from zero prices.
     """
     t0 = time.perf_counter()
     deadline = t0 + max(0.0, float(time_limit))
@@ -1155,14 +1213,28 @@ def solve_assignment(
     # 1. Lagrangian bound and prices.
     small = pairs <= exact_max_pairs
     dual_budget = (0.1 if small else 0.3) * max(0.0, float(time_limit))
+    start_prices = None
+    if n >= SAMPLE_MIN_JOBS and dual_method == "auto":
+        # Prices are intensive quantities: solve the dual on a random sample with
+        # proportionally scaled capacities first, then refine on all jobs.
+        start_prices = _sample_prices(problem, seed=seed, deadline=time.perf_counter() + 0.4 * dual_budget)
+        stats["sample_dual_iterations"] = start_prices[2]
+        first = _primal_from_prices(problem, allowed, start_prices[0], start_prices[1], deadline=deadline)
+        if first is not None and (incumbent is None or problem.objective(first) < problem.objective(incumbent)):
+            incumbent = first
     dual = lagrangian_dual(
         problem,
         deadline=min(deadline, time.perf_counter() + dual_budget),
         max_iterations=300 if small else 3000,
         upper_bound=problem.objective(incumbent) if incumbent is not None else None,
         allowed=allowed,
+        prices=None if start_prices is None else start_prices[0],
+        global_prices=None if start_prices is None else start_prices[1],
+        step_scale=1.0 if start_prices is None else 0.25,
     )
     stats["lagrangian_bound"] = dual.bound
+    stats["prices"] = dual.prices
+    stats["global_prices"] = dual.global_prices
     stats["lagrangian_iterations"] = dual.iterations
     bound = dual.bound
     if bound == math.inf:
@@ -1269,8 +1341,23 @@ def solve_assignment(
             "time limit reached before a feasible assignment was found",
         )
     if lns and int(keep.sum()) <= CPSAT_MAX_PAIRS and time.perf_counter() < deadline - 0.05:
-        incumbent = _lns(problem, incumbent, keep, rc, deadline=deadline, seed=seed, stats=stats)
+        # Small problems keep a final share of the time for CP-SAT to prove optimality.
+        lns_deadline = deadline
+        if small:
+            lns_deadline = deadline - FINAL_EXACT_SHARE * (deadline - time.perf_counter())
+        incumbent = _lns(problem, incumbent, keep, rc, deadline=lns_deadline, seed=seed, stats=stats)
         method += "+lns"
+        if small and time.perf_counter() < deadline - 0.05:
+            out = _solve_cpsat(
+                problem, allowed, time_limit=deadline - time.perf_counter(), seed=seed + 1,
+                workers=workers, hint=incumbent,
+            )
+            stats["final_cpsat_status"] = out.status
+            bound = max(bound, out.bound)
+            if out.assignment is not None and problem.objective(out.assignment) <= problem.objective(incumbent):
+                incumbent = out.assignment
+            if out.status == "OPTIMAL":
+                return finish(incumbent, bound, SolveStatus.OPTIMAL, method + "+cp-sat")
     return finish(incumbent, bound, SolveStatus.FEASIBLE, method)
 
 

@@ -73,7 +73,17 @@ class SearchParams:
 
     grid_levels: int = 16
     beam_width: int = 96
-    buckets: int = 192
+    buckets: int = 128
+
+    @classmethod
+    def portfolio(cls) -> SearchParams:
+        """Faster settings for whole portfolios (``plan_portfolio`` / ``plan_batch`` default).
+
+        About half the time of the defaults; the benchmark reports the NPV difference
+        (about 0.2 % of total NPV on generated books) and every row still carries its
+        status, bound and gap.
+        """
+        return cls(grid_levels=12, beam_width=32, buckets=48)
 
     def __post_init__(self) -> None:
         for name in ("grid_levels", "beam_width", "buckets"):
@@ -176,99 +186,157 @@ def payment_grids(
 
 def bound_tables(
     ctx: PlanContext, amounts: np.ndarray, buckets: int, holiday_months: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Upper bounds ``W[i, t, j]`` on the value still collectable at month t+1 from bucket j.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Piecewise-affine upper bounds on the value still collectable from any balance.
 
-    Returns ``W`` of shape (n, H + 1, M) (``W[:, H]`` = −inf: the plan must have ended)
-    and the bucket width (n,). Values are in the same units as the model NPV (discounted
-    to time 0), per unit of survival.
+    For month index t (month t+1) and balance bucket ``j = [j·w, (j+1)·w)`` the bound is
+    ``W_t(B) ≤ A[i, t, j] + S[i, t, j]·B`` for every balance B in the bucket (per unit of
+    survival, discounted to time 0). It is built backwards with the phase limit relaxed
+    (any grid amount in any month, a holiday in any of the first holiday months):
+
+    * for each action (pay a grid amount, hold, or clear), an affine majorant on the
+      bucket: the immediate value with recovery bounded by its tangent (recovery is
+      concave in the exposure), hazards at the most favourable end of the payment range,
+      and the next month's affine pieces of every bucket the next balance can fall in
+      (their maximum is convex in B);
+    * the maximum over actions is convex in B, so the chord through its values at the
+      bucket's two ends lies above it: that chord is the bucket's affine bound.
+
+    Because the balance enters through exact affine terms, uncertainty about where in
+    a bucket the balance is does not compound month after month (only the curvature
+    inside a bucket is given away). Cent rounding of interest (±0.005) is covered by a
+    slack term.
+
+    Returns
+    -------
+    A, S
+        Arrays (n, H + 1, M); month index H is −inf (a plan must have ended).
+    w
+        Bucket width per account (n,).
     """
     n, H, M = len(ctx), ctx.horizon, buckets
     r = ctx.monthly_rate
     g = 1.0 + r
     B0 = ctx.balance
     cap = ctx.cap
-    t_idx = np.arange(H)
-    # largest balance that is both reachable and still repayable before month t
     v = 1.0 / g
     capped = np.where(np.isfinite(cap), np.maximum(cap, 0.0), 0.0)
-    # feas[t] = sum_{s>=t} cap_s v^(s-t+1)
     feas = np.zeros((n, H + 1))
     for t in range(H - 1, -1, -1):
         feas[:, t] = (capped[:, t] + feas[:, t + 1]) * v
-    reach = B0[:, None] * g[:, None] ** t_idx[None, :]
-    top = np.max(np.minimum(reach, feas[:, :H]), axis=1)
+    reach = B0[:, None] * g[:, None] ** np.arange(H)[None, :]
+    top = np.max(np.minimum(reach, feas[:, :H] * (1 + 1e-9) + 0.01 * H), axis=1)
     top = np.maximum(top, B0) * (1 + 1e-9) + 0.01 * (H + 1) + 1.0
     w = top / M
     edges = np.arange(M + 1)[None, :] * w[:, None]  # (n, M+1)
     lo_b, hi_b = edges[:, :-1], edges[:, 1:]
     disc, disc_lag = ctx.discount, ctx.discount_lag
+    rho = ctx.model.unsecured_recovery
     G = amounts.shape[1]
     valid_amt = np.isfinite(amounts)
     amt = np.where(valid_amt, amounts, 0.0)
     acc = np.arange(n)
-    # hazards of the grid amounts in every month (n, G, H)
-    h_amt = hazard(ctx, np.repeat(acc, G), np.repeat(amt.reshape(-1, 1), H, axis=1), None).reshape(
-        n, G, H
-    )
-    h_zero = hazard(ctx, acc, np.zeros((n, H)), None)  # (n, H)
-    W = np.full((n, H + 1, M), -np.inf)
+    h_amt = hazard(ctx, np.repeat(acc, G), np.repeat(amt.reshape(-1, 1), H, axis=1), None).reshape(n, G, H)
+    h_zero = hazard(ctx, acc, np.zeros((n, H)), None)
+    A = np.full((n, H + 1, M), -np.inf)
+    S = np.zeros((n, H + 1, M))
+    slack = 0.005  # cent rounding of the month's interest
+
+    # ---- month-independent geometry: where a bucket's balance can go next ----
+    grown_lo = lo_b * g[:, None]
+    grown_hi = hi_b * g[:, None]
+
+    def pieces(x_lo: np.ndarray, x_hi: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Flat indices of the (up to 3) next buckets [x_lo, x_hi] spans, and their masks."""
+        shape = (n,) + (1,) * (x_lo.ndim - 1)
+        k_lo = np.floor(np.maximum(x_lo, 0.0) / w.reshape(shape)).astype(np.int64)
+        k_hi = np.floor(np.maximum(x_hi, 0.0) / w.reshape(shape)).astype(np.int64)
+        base = (acc * M).reshape(shape)
+        out = []
+        for d in range(3):
+            k = k_lo + d
+            use = (k <= k_hi) & (k <= M - 1) & (x_hi > 0)
+            out.append((base + np.clip(k, 0, M - 1), use))
+        return out
+
+    pay_lo = grown_lo[:, None, :] - amt[:, :, None] - slack  # (n, G, M)
+    pay_hi = grown_hi[:, None, :] - amt[:, :, None] + slack
+    pay_pieces = pieces(pay_lo, pay_hi)
+    hol_lo, hol_hi = grown_lo - slack, grown_hi + slack
+    hol_pieces = pieces(hol_lo, hol_hi) if (holiday_months > 0).any() else []
+
+    def next_value(An: np.ndarray, Sn: np.ndarray, parts, x_lo, x_hi) -> tuple[np.ndarray, np.ndarray]:
+        """Max of next month's affine pieces over the spanned buckets, at both ends."""
+        a_flat, s_flat = An.ravel(), Sn.ravel()
+        at_lo = np.full(x_lo.shape, -np.inf)
+        at_hi = np.full(x_lo.shape, -np.inf)
+        for flat, use in parts:
+            a_k = np.where(use, a_flat.take(flat), -np.inf)
+            s_k = s_flat.take(flat)
+            pad = np.abs(s_k) * slack
+            np.maximum(at_lo, a_k + s_k * x_lo + pad, out=at_lo)
+            np.maximum(at_hi, a_k + s_k * x_hi + pad, out=at_hi)
+        return at_lo, at_hi
+
+    # ---- month-dependent inputs, all months at once ----
+    col = ctx.collateral[:, None, :]  # (n, 1, H)
+    lo3 = lo_b[:, :, None]
+    rec_lo_all = np.minimum(lo3, col) + rho * np.maximum(0.0, lo3 - col)  # (n, M, H)
+    rec_hi_all = rec_lo_all + np.where(lo3 < col, 1.0, rho) * w[:, None, None]
+    capt_all = np.where(np.isfinite(cap), cap * (1 + CAP_TOL) + CAP_TOL, -np.inf)  # (n, H)
+    c_lo = np.maximum(grown_lo - slack, 0.0)  # (n, M)
+    c_top_all = np.minimum((grown_hi + slack)[:, :, None], capt_all[:, None, :])  # (n, M, H)
+    hc_lo_all = hazard(ctx, np.repeat(acc, M), np.repeat(c_lo.reshape(-1, 1), H, axis=1)).reshape(n, M, H)
+    hc_hi_all = hazard(ctx, np.repeat(acc, M), np.maximum(c_top_all, 0.0).reshape(n * M, H)).reshape(n, M, H)
+    amt_ok_all = valid_amt[:, :, None] & (amt[:, :, None] <= capt_all[:, None, :])  # (n, G, H)
+
     for t in range(H - 1, -1, -1):
-        nxt = W[:, t + 1, :]  # (n, M)
-        # sliding maxima over 1, 2, 3 consecutive buckets
-        m2 = np.maximum(nxt, np.concatenate([nxt[:, 1:], np.full((n, 1), -np.inf)], axis=1))
-        m3 = np.maximum(m2, np.concatenate([nxt[:, 2:], np.full((n, 2), -np.inf)], axis=1))
-        win = np.stack([nxt, m2, m3], axis=1)  # (n, 3, M)
-        col = ctx.collateral[:, t][:, None]
-        rec_top = np.minimum(hi_b, col) + ctx.model.unsecured_recovery * np.maximum(
-            0.0, hi_b - col
-        )  # (n, M)
-        grown_lo = lo_b * g[:, None] - 0.01
-        grown_hi = hi_b * g[:, None] + 0.01
-        best = np.full((n, M), -np.inf)
+        An, Sn = A[:, t + 1, :], S[:, t + 1, :]
+        rec_lo, rec_hi = rec_lo_all[:, :, t], rec_hi_all[:, :, t]
+        F_lo = np.full((n, M), -np.inf)
+        F_hi = np.full((n, M), -np.inf)
         if t < H - 1:
-            # pay a grid amount and carry a positive balance into month t+2
-            nlo = grown_lo[:, None, :] - amt[:, :, None]  # (n, G, M)
-            nhi = grown_hi[:, None, :] - amt[:, :, None]
-            ilo = np.floor(nlo / w[:, None, None]).astype(np.int64)
-            ihi = np.floor(nhi / w[:, None, None]).astype(np.int64)
-            ilo = np.clip(ilo, 0, M - 1)
-            ok = (
-                (nhi > 0)
-                & valid_amt[:, :, None]
-                & (amt[:, :, None] <= cap[:, t][:, None, None] * (1 + CAP_TOL) + CAP_TOL)
-            )
-            ok &= ilo <= M - 1
-            ihi_c = np.clip(ihi, 0, M - 1)
-            span = np.clip(ihi_c - ilo, 0, 2)
-            # note: intervals beyond the top bucket are unreachable or unrepayable (−inf)
-            fut = win[acc[:, None, None], span, ilo]
-            fut = np.where(ok & (ihi >= 0), fut, -np.inf)
+            # pay a grid amount and carry a positive balance into the next month
+            nl, nh = next_value(An, Sn, pay_pieces, pay_lo, pay_hi)
             h = h_amt[:, :, t][:, :, None]
-            imm = disc[t] * (1 - h) * amt[:, :, None] + disc_lag[t] * h * rec_top[:, None, :]
-            q = imm + (1 - h) * fut
-            best = np.max(q, axis=1)
-            # holiday month (capitalised), only at the start
+            base = disc[t] * (1 - h) * amt[:, :, None]
+            dh = disc_lag[t] * h
+            ok = amt_ok_all[:, :, t][:, :, None]
+            F_lo = np.max(np.where(ok, base + dh * rec_lo[:, None, :] + (1 - h) * nl, -np.inf), axis=1)
+            F_hi = np.max(np.where(ok, base + dh * rec_hi[:, None, :] + (1 - h) * nh, -np.inf), axis=1)
+            # a holiday month (capitalised), only among the first months
             hol = (t < holiday_months)[:, None]
-            hlo = np.clip(np.floor(grown_lo / w[:, None]).astype(np.int64), 0, M - 1)
-            hhi = np.clip(np.floor(grown_hi / w[:, None]).astype(np.int64), 0, M - 1)
-            hspan = np.clip(hhi - hlo, 0, 2)
-            hfut = win[acc[:, None], hspan, hlo]
-            hz = h_zero[:, t][:, None]
-            qh = disc_lag[t] * hz * rec_top + (1 - hz) * hfut
-            best = np.where(hol, np.maximum(best, qh), best)
-        # clear the balance this month with one payment c in the bucket's range
-        c_lo = np.maximum(grown_lo, 0.0)
-        c_hi = np.minimum(grown_hi, cap[:, t][:, None] * (1 + CAP_TOL) + CAP_TOL)
-        can = (c_lo <= c_hi) & np.isfinite(cap[:, t])[:, None]
-        hc_lo = hazard(ctx, np.repeat(acc, M), c_lo.reshape(-1, 1), np.array([t])).reshape(n, M)
-        hc_hi = hazard(
-            ctx, np.repeat(acc, M), np.maximum(c_hi, 0.0).reshape(-1, 1), np.array([t])
-        ).reshape(n, M)
-        qc = disc[t] * (1 - hc_lo) * np.maximum(c_hi, 0.0) + disc_lag[t] * hc_hi * rec_top
-        best = np.maximum(best, np.where(can, qc, -np.inf))
-        W[:, t, :] = best
-    return W, w
+            if hol_pieces and hol.any():
+                hl, hh = next_value(An, Sn, hol_pieces, hol_lo, hol_hi)
+                hz = h_zero[:, t][:, None]
+                F_lo = np.where(hol, np.maximum(F_lo, disc_lag[t] * hz * rec_lo + (1 - hz) * hl), F_lo)
+                F_hi = np.where(hol, np.maximum(F_hi, disc_lag[t] * hz * rec_hi + (1 - hz) * hh), F_hi)
+        # clear the balance with one payment c = B·g (+ rounding) within the month's cap:
+        # (1 − h(c))·c ≤ (1 − h(c_lo))·c is affine in B; h(c)·R ≤ h(c_top)·(tangent of R)
+        can = c_lo <= capt_all[:, t][:, None]
+        hl_c, hh_c = hc_lo_all[:, :, t], hc_hi_all[:, :, t]
+        cl = disc[t] * (1 - hl_c) * (grown_lo + slack) + disc_lag[t] * hh_c * rec_lo
+        ch = disc[t] * (1 - hl_c) * (grown_hi + slack) + disc_lag[t] * hh_c * rec_hi
+        F_lo = np.maximum(F_lo, np.where(can, cl, -np.inf))
+        F_hi = np.maximum(F_hi, np.where(can, ch, -np.inf))
+        # chord of the convex majorant through the bucket's ends
+        fin = np.isfinite(F_lo) & np.isfinite(F_hi)
+        with np.errstate(invalid="ignore"):
+            slope = np.where(fin, (F_hi - F_lo) / w[:, None], 0.0)
+            A[:, t, :] = np.where(fin, F_lo - slope * lo_b, -np.inf)
+        S[:, t, :] = slope
+    return A, S, w
+
+
+def bound_at(tables: tuple[np.ndarray, np.ndarray, np.ndarray], acc: np.ndarray, t: int, balance: np.ndarray) -> np.ndarray:
+    """Upper bound on the value collectable from month index t with this balance (CNY)."""
+    A, S, w = tables
+    M = A.shape[2]
+    j = np.floor(balance / w[acc]).astype(np.int64)
+    inside = (j >= 0) & (j < M)
+    jc = np.clip(j, 0, M - 1)
+    val = A[acc, t, jc] + S[acc, t, jc] * balance
+    return np.where(inside, val, -np.inf)
 
 
 # --------------------------------------------------------------------------------------
@@ -284,7 +352,7 @@ def solve_runs(
     increasing: bool,
     search: SearchParams,
     seeds: list[list[tuple[np.ndarray, np.ndarray]]] | None = None,
-    tables: tuple[np.ndarray, np.ndarray] | None = None,
+    tables: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> list[RunSolution]:
     """Best custom (``increasing=False``) or step (``True``) plan for every account.
 
@@ -297,6 +365,44 @@ def solve_runs(
     tables
         Precomputed :func:`bound_tables` output (shared by custom and step).
     """
+    with np.errstate(invalid="ignore", over="ignore"):
+        if tables is None:
+            pol = ctx.policy
+            can_hold = "capitalize" in pol.deferral_interest
+            holiday = np.full(len(ctx), min(pol.max_deferral_months, ctx.horizon - 1) if can_hold else 0, dtype=np.int64)
+            tables = bound_tables(ctx, amounts, search.buckets, holiday)
+        out = _solve_runs(ctx, amounts, grid_step, increasing=increasing, search=search, seeds=seeds, tables=tables)
+        # a search cut by the beam before any plan was found proves nothing: retry those
+        # accounts once with a beam eight times wider
+        retry = np.array([i for i, sol in enumerate(out) if sol.payments is None and sol.status == "FEASIBLE"], dtype=np.int64)
+        if retry.size:
+            from dataclasses import replace
+
+            wide = replace(search, beam_width=search.beam_width * 8)
+            again = _solve_runs(
+                ctx.take(retry),
+                amounts[retry],
+                grid_step[retry],
+                increasing=increasing,
+                search=wide,
+                seeds=None if seeds is None else [seeds[i] for i in retry],
+                tables=(tables[0][retry], tables[1][retry], tables[2][retry]),
+            )
+            for i, sol in zip(retry, again, strict=True):
+                out[i] = sol
+        return out
+
+
+def _solve_runs(
+    ctx: PlanContext,
+    amounts: np.ndarray,
+    grid_step: np.ndarray,
+    *,
+    increasing: bool,
+    search: SearchParams,
+    seeds: list[list[tuple[np.ndarray, np.ndarray]]] | None,
+    tables: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+) -> list[RunSolution]:
     pol = ctx.policy
     n, H = len(ctx), ctx.horizon
     K = pol.max_payment_levels
@@ -306,7 +412,6 @@ def solve_runs(
     )
     if tables is None:
         tables = bound_tables(ctx, amounts, search.buckets, holiday_months)
-    W, w = tables
     G = amounts.shape[1]
     amt_c = np.where(np.isfinite(amounts), np.round(amounts * 100), -1).astype(
         np.int64
@@ -317,7 +422,6 @@ def solve_runs(
         np.isfinite(cap), np.floor(cap * (1 + CAP_TOL) * 100 + CAP_TOL * 100 + 1e-6), -1
     ).astype(np.int64)
     disc, disc_lag = ctx.discount, ctx.discount_lag
-    M = W.shape[2]
     acc_all = np.arange(n)
     h_amt = hazard(
         ctx,
@@ -325,10 +429,8 @@ def solve_runs(
         np.repeat(np.where(amt_c >= 0, amt_c / 100, 0.0).reshape(-1, 1), H, axis=1),
     ).reshape(n, G, H)
     h_zero = hazard(ctx, acc_all, np.zeros((n, H)))
-    root_bound = np.full(n, -np.inf)
     B0c = np.round(ctx.balance * 100).astype(np.int64)
-    j0 = np.clip((B0c / 100 / w).astype(np.int64), 0, M - 1)
-    root_bound = W[acc_all, 0, j0]
+    root_bound = bound_at(tables, acc_all, 0, B0c / 100.0)
 
     incumbent = np.full(n, -np.inf)
     inc_path: list[np.ndarray | None] = [None] * n
@@ -408,10 +510,10 @@ def solve_runs(
         h = np.where(hol, h_zero[a_row, t], h_amt[a_row, np.minimum(ai, G - 1), t])
         n_v = f_v[si] + f_s[si] * (disc[t] * (1 - h) * p / 100.0 + disc_lag[t] * h * rec[si])
         n_s = f_s[si] * (1 - h)
-        jb = np.clip((n_B / 100.0 / w[a_row]).astype(np.int64), 0, M - 1)
-        above = n_B / 100.0 >= w[a_row] * M
-        opt = n_v + n_s * np.where(above, -np.inf, W[a_row, t + 1, jb])
-        keep = opt > incumbent[a_row] + 1e-12 * np.abs(incumbent[a_row])
+        opt = n_v + n_s * bound_at(tables, a_row, t + 1, n_B / 100.0)
+        inc = incumbent[a_row]
+        threshold = np.where(np.isfinite(inc), inc + 1e-12 * np.abs(inc), -np.inf)
+        keep = opt > threshold
         keep &= np.isfinite(opt)
         idx = np.flatnonzero(keep)
         if idx.size == 0:

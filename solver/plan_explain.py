@@ -105,6 +105,10 @@ def binding_constraints(
     return out
 
 
+def _months(k: int) -> str:
+    return f"{k} month" if k == 1 else f"{k} months"
+
+
 def explain_infeasible(ctx: PlanContext, i: int) -> str:
     """Which policy rules conflict for account ``i`` (no plan of any family is feasible)."""
     pol = ctx.policy
@@ -144,9 +148,9 @@ def explain_infeasible(ctx: PlanContext, i: int) -> str:
         )
         if run < H:
             parts.append(
-                f"a {run}-month deferral would be needed but policy allows {pol.max_deferral_months}"
+                f"a deferral of at least {_months(run)} would be needed but policy allows {pol.max_deferral_months}"
                 if run > pol.max_deferral_months
-                else f"a {run}-month deferral would cover it"
+                else f"a deferral of {_months(run)} would cover the interest"
             )
     # the most the affordable payments could repay within the term
     g = 1.0 + r

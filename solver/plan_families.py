@@ -272,7 +272,8 @@ def npv(
     before[:, 0] = 1.0
     before[:, 1:] = surv[:, :-1]
     rec = recovery(ctx, acc, np.where(active, exposures, 0.0))
-    return (surv * pay) @ ctx.discount[:m] + (before * h * rec) @ ctx.discount_lag[:m]
+    # row-wise sums (not a matrix product) so a row's value does not depend on the batch it is in
+    return (surv * pay * ctx.discount[:m]).sum(axis=1) + (before * h * rec * ctx.discount_lag[:m]).sum(axis=1)
 
 
 # --------------------------------------------------------------------------------------
@@ -716,15 +717,25 @@ def score(ctx: PlanContext, cand: Candidates, unit: float) -> tuple[np.ndarray, 
     pre = np.flatnonzero(_prefilter(ctx, cand, unit))
     if pre.size == 0:
         return ok, value
-    sub = cand.take(pre)
-    pay, exp, valid = paths(ctx, sub, unit)
-    good = valid & feasible_paths(ctx, sub.acc, pay, sub.term)
-    good &= phases(pay, sub.term) <= ctx.policy.max_payment_levels
-    good &= sub.deferral <= ctx.policy.max_deferral_months
-    ok[pre] = good
-    idx = np.flatnonzero(good)
-    if idx.size:
-        value[pre[idx]] = npv(ctx, sub.acc[idx], pay[idx], exp[idx], sub.term[idx])
+    # process candidates in blocks of similar term so arrays are only as wide as needed
+    terms = cand.term[pre]
+    H = ctx.horizon
+    edges = sorted({min(H, e) for e in (6, 12, 24, 36, 48, H)})
+    lo = 0
+    for hi in edges:
+        block = pre[(terms > lo) & (terms <= hi)]
+        lo = hi
+        if block.size == 0:
+            continue
+        sub = cand.take(block)
+        pay, exp, valid = paths(ctx, sub, unit)
+        good = valid & feasible_paths(ctx, sub.acc, pay, sub.term)
+        good &= phases(pay, sub.term) <= ctx.policy.max_payment_levels
+        good &= sub.deferral <= ctx.policy.max_deferral_months
+        ok[block] = good
+        idx = np.flatnonzero(good)
+        if idx.size:
+            value[block[idx]] = npv(ctx, sub.acc[idx], pay[idx], exp[idx], sub.term[idx])
     return ok, value
 
 

@@ -440,7 +440,7 @@ def _family_choices(ctx: PlanContext, search: SearchParams) -> list[list[_Choice
     todo = np.array([i for i, sol in enumerate(steps) if sol is None], dtype=np.int64)
     if todo.size:
         sub = ctx.take(todo)
-        sub_tables = (tables[0][todo], tables[1][todo])
+        sub_tables = (tables[0][todo], tables[1][todo], tables[2][todo])
         found = solve_runs(
             sub,
             amounts[todo],
@@ -622,7 +622,7 @@ def _run_choice(ctx: PlanContext, i: int, sol: RunSolution, family: str, holiday
         "rate": float(ctx.fields["annual_rate"][i]),
         "levels": _levels(pay),
         "grid_step": sol.grid_step,
-        "grid_size": int(sol.grid.size),
+        "grid": [float(x) for x in sol.grid],
     }
     return _Choice(
         family,
@@ -640,6 +640,27 @@ def _run_choice(ctx: PlanContext, i: int, sol: RunSolution, family: str, holiday
 # --------------------------------------------------------------------------------------
 # Metrics of the reported schedules
 # --------------------------------------------------------------------------------------
+
+
+def _evaluate_per_account(ctx: PlanContext, acc_idx: np.ndarray, pay: np.ndarray, exp: np.ndarray, term: np.ndarray) -> Any:
+    """``evaluate_batch`` figures, one call per account (rows grouped by account)."""
+    from types import SimpleNamespace
+
+    names = ("npv", "pd_12m", "pd_life", "expected_loss", "afford_prob", "expected_income")
+    out: dict[str, list[np.ndarray]] = {k: [] for k in names}
+    bounds = np.flatnonzero(np.diff(np.concatenate([[-1], acc_idx, [-2]])) != 0)
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        i = int(acc_idx[a])
+        T = int(term[a:b].max())
+        ev = evaluate_batch(ctx.params.take(np.full(b - a, i)), pay[a:b, :T], exp[a:b, :T], term[a:b], ctx.model)
+        for k in names:
+            v = getattr(ev, k)
+            if v.ndim == 2:
+                full = np.full((b - a, pay.shape[1]), np.nan if k == "afford_prob" else 1.0)
+                full[:, :T] = v
+                v = full
+            out[k].append(v)
+    return SimpleNamespace(**{k: np.concatenate(v) for k, v in out.items()})
 
 
 def _metrics(
@@ -665,7 +686,9 @@ def _metrics(
         term[r] = s.term
     acc_idx = np.array([a for a, _ in rows])
     params = ctx.params.take(acc_idx)
-    ev = evaluate_batch(params, pay, exp, term, ctx.model)
+    # one evaluate_batch call per account: a row's figures must not depend on which other
+    # accounts share its batch (a matrix product's summation order depends on the shape)
+    ev = _evaluate_per_account(ctx, acc_idx, pay, exp, term)
     disc = ctx.model.monthly_discount ** np.arange(1, T + 1)
     pv = pay @ disc
     paying = (pay > 0) & (np.arange(T)[None, :] < term[:, None])
@@ -1002,7 +1025,7 @@ def _plan_rows(
 ):
     policy = policy or Policy()
     model = model or BehaviourModel()
-    search = search or SearchParams()
+    search = search or SearchParams.portfolio()
     accounts = _accounts_of(frame)
     n = len(accounts)
     rows: list[dict[str, Any] | None] = [None] * n

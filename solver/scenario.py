@@ -22,6 +22,9 @@ A scenario is a TOML file::
 
     [plans]
     restructure = true                 # false: every account stays on its contract
+    grid_levels = 8                    # plan search effort (solver.plan_custom.SearchParams);
+    beam_width = 16                    # smaller is faster and may give slightly lower NPVs
+    buckets = 64
 
     [collection]                       # treatment allocation (SPEC §8)
     treatments = "treatments.toml"
@@ -116,7 +119,7 @@ SCHEMA: dict[str, Any] = {
         **{k: "any" for k in POLICY_KEYS},
         "product": "table",
     },
-    "plans": {"restructure": "bool"},
+    "plans": {"restructure": "bool", "grid_levels": "int", "beam_width": "int", "buckets": "int"},
     "collection": {
         "enabled": "bool",
         "treatments": "path",
@@ -279,6 +282,9 @@ class Scenario:
         The files merged to build it, most basic first (``extends``).
     portfolio, model, policy, restructure, collection, shocks, simulation
         The resolved parts.
+    plan_search
+        Plan-search effort (``grid_levels``, ``beam_width``, ``buckets`` of
+        ``solver.plan_custom.SearchParams``); empty = the plan optimizer's defaults.
     data
         The merged TOML tables (paths absolute), read-only; overrides re-use it.
     """
@@ -291,6 +297,7 @@ class Scenario:
     model: BehaviourModel = field(default_factory=BehaviourModel)
     policy: Policy = field(default_factory=Policy)
     restructure: bool = True
+    plan_search: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     collection: Collection = field(default_factory=Collection)
     shocks: Shocks = field(default_factory=Shocks)
     simulation: SimulationSettings = field(default_factory=SimulationSettings)
@@ -300,11 +307,7 @@ class Scenario:
         """A copy with dotted-key overrides applied (``{"shocks.income_multiplier": 0.9}``)."""
         if not overrides:
             return self
-        data = _thaw(self.data)
-        layer = parse_overrides(overrides)
-        _check_layer(layer, "<overrides>")
-        _resolve_paths(layer, Path.cwd())
-        merged = _merge(data, layer)
+        merged = _apply_overrides(_thaw(self.data), overrides)
         return _build(merged, self.source, self.chain, name_default=self.name)
 
     def replace(self, **changes: Any) -> Scenario:
@@ -362,8 +365,16 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     """
     path = Path(path)
     data, chain = _load_chain(path, stack=())
-    scenario = _build(data, path, chain, name_default=path.stem)
-    return scenario.with_overrides(overrides)
+    if overrides:
+        data = _apply_overrides(data, overrides)
+    return _build(data, path, chain, name_default=path.stem)
+
+
+def _apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    layer = parse_overrides(overrides)
+    _check_layer(layer, "<overrides>")
+    _resolve_paths(layer, Path.cwd())
+    return _merge(data, layer)
 
 
 def _read_toml(path: Path, referrer: str | None = None) -> dict[str, Any]:
@@ -573,6 +584,9 @@ def _check_values(layer: Mapping[str, Any], source: str) -> list[str]:
                     problems.append(
                         f"{source}: shocks.segments[{i}].{key}: unknown value {v!r}{hint}"
                     )
+    for key, value in layer.get("plans", {}).items():
+        if key != "restructure":
+            need(value >= 1, f"plans.{key}", ">= 1", value)
     sim = layer.get("simulation", {})
     if "paths" in sim:
         need(1 <= sim["paths"] <= 1_000_000, "simulation.paths", "in [1, 1000000]", sim["paths"])
@@ -656,7 +670,9 @@ def _build(
         policy_data = _read_toml(Path(policy_path), f"{where}: policy.path")
     policy = Policy.from_dict(_merge(policy_data, policy_table), source=f"{where}: [policy]")
 
-    restructure = bool(data.get("plans", {}).get("restructure", True))
+    plans = data.get("plans", {})
+    restructure = bool(plans.get("restructure", True))
+    plan_search = {k: int(v) for k, v in plans.items() if k != "restructure"}
 
     coll = data.get("collection", {})
     treatments = Path(coll["treatments"]) if "treatments" in coll else None
@@ -734,6 +750,7 @@ def _build(
         model=model,
         policy=policy,
         restructure=restructure,
+        plan_search=MappingProxyType(plan_search),
         collection=collection,
         shocks=shocks,
         simulation=simulation,

@@ -63,10 +63,12 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -110,7 +112,7 @@ DTI_BIN = 0.01
 DTI_BINS = 500
 #: Roll rates are counted on at most this many paths (paths are exchangeable, so the
 #: first ones are a random sample; counting every path would double the loop's cost).
-ROLL_PATHS = 200
+ROLL_PATHS = 100
 #: Account-paths per chunk: the month loop's working arrays (about 20 bytes per
 #: account-path) then stay in the CPU cache, which makes the loop several times faster
 #: than with large chunks.
@@ -367,14 +369,30 @@ def analytic_expectation(inputs: PathInputs) -> dict[str, np.ndarray]:
 # --------------------------------------------------------------------------------------
 
 
-def account_streams(seed: int, account_ids: Sequence[str], n_uniforms: int) -> np.ndarray:
+_BUFFERS = threading.local()
+
+
+def _draw_buffer(size: int) -> np.ndarray:
+    """A per-thread uint32 buffer of at least ``size`` elements, reused across chunks
+    (fresh large arrays cost a page fault per 4 KiB on first touch)."""
+    buffer = getattr(_BUFFERS, "draws", None)
+    if buffer is None or buffer.size < size:
+        buffer = np.empty(size, dtype=np.uint32)
+        _BUFFERS.draws = buffer
+    return buffer[:size]
+
+
+def account_streams(
+    seed: int, account_ids: Sequence[str], n_uniforms: int, out: np.ndarray | None = None
+) -> np.ndarray:
     """The first ``n_uniforms`` uint32 draws of each account's stream, shape (c, n_uniforms).
 
     The stream of an account depends only on ``(seed, account_id)``: BLAKE2b of both gives
     the 256-bit state of an SFC64 generator (whose first 12 outputs are discarded, as its
-    own seeding does).
+    own seeding does). ``out`` may supply the (c, n_uniforms) array to fill.
     """
-    out = np.empty((len(account_ids), n_uniforms), dtype=np.uint32)
+    if out is None:
+        out = np.empty((len(account_ids), n_uniforms), dtype=np.uint32)
     words = (n_uniforms + 1) // 2
     bit_gen = np.random.SFC64(0)
     template = bit_gen.state
@@ -484,7 +502,9 @@ def _simulate_chunk(inputs: PathInputs, rows: np.ndarray, paths: int, seed: int)
     """Simulate accounts ``rows`` over all paths; return their per-path sums and means."""
     horizon = inputs.horizon
     c = len(rows)
-    draws = account_streams(seed, inputs.account_id[rows], (horizon + 1) * paths)
+    width = (horizon + 1) * paths
+    draws = _draw_buffer(c * width).reshape(c, width)
+    account_streams(seed, inputs.account_id[rows], width, out=draws)
     draws = draws.reshape(c, horizon + 1, paths)
 
     # -- unemployment: hit on a path with the account's probability (first block) ----------
@@ -511,7 +531,7 @@ def _simulate_chunk(inputs: PathInputs, rows: np.ndarray, paths: int, seed: int)
     alive = np.ones((c, paths), dtype=bool)
     bucket = np.repeat(inputs.initial_bucket[rows][:, None], paths, axis=1)
     survived = np.zeros((c, paths), dtype=np.uint8)
-    default_now = np.empty((c, paths), dtype=bool)
+    survive_now = np.empty((c, paths), dtype=bool)
     short = np.empty((c, paths), dtype=bool)
     npl = np.empty((c, paths), dtype=bool)
     as_float = np.empty((c, paths), dtype=float)
@@ -529,15 +549,17 @@ def _simulate_chunk(inputs: PathInputs, rows: np.ndarray, paths: int, seed: int)
             ts = np.where(hit, u_short[:, t, None], t_short[:, t, None])
         else:
             td, ts = t_default[:, t, None], t_short[:, t, None]
-        np.less(v, td, out=default_now)
+        np.greater_equal(v, td, out=survive_now)
         np.less(v, ts, out=short)
         # roll-rate counts on the first paths: bucket before the month × outcome
         active = alive[:, :n_roll] & (t < term)[:, None]
-        code = bucket[:, :n_roll] * np.uint8(3) + short[:, :n_roll] + default_now[:, :n_roll]
-        code = np.where(active, code, 15).astype(np.intp)
-        roll += np.bincount((code + roll_offsets).ravel(), minlength=n_roll * 16)
+        code = bucket[:, :n_roll] * np.uint8(3) + short[:, :n_roll]
+        code += ~survive_now[:, :n_roll]
+        code = np.where(active, code, np.uint8(15)).astype(np.intp)
+        code += roll_offsets
+        roll += np.bincount(code.ravel(), minlength=n_roll * 16)
 
-        np.logical_and(alive, ~default_now, out=alive)
+        np.logical_and(alive, survive_now, out=alive)
         np.add(survived, alive.view(np.uint8), out=survived)
         np.add(bucket, 1, out=bucket)
         np.minimum(bucket, 4, out=bucket)
@@ -591,25 +613,32 @@ def _simulate_chunk(inputs: PathInputs, rows: np.ndarray, paths: int, seed: int)
     ).reshape(paths, received)
     del outcome
 
-    # -- customer burden: DTI histogram per segment, per path only where unemployment hit ---
+    # -- customer burden: DTI histogram per segment; per path only where unemployment hit --
     dti_n = inputs.dti[rows]
     dti_u = inputs.dti_unemployed[rows]
+    nbins = DTI_BINS + 1
     bins_n = np.minimum(np.floor(dti_n / DTI_BIN), DTI_BINS).astype(np.intp)
     bins_u = np.minimum(np.floor(dti_u / DTI_BIN), DTI_BINS).astype(np.intp)
-    nbins = DTI_BINS + 1
-    dti: dict[tuple[str, str], tuple[np.ndarray, np.ndarray | None, np.ndarray]] = {}
+    dti: dict[tuple[str, str], tuple[np.ndarray, Any, np.ndarray]] = {}
+    hit_acc = hit_path = None
+    if hit is not None:
+        hit_acc, hit_path = np.nonzero(hit)
     for key, mask in groups:
         m = np.ones(c, dtype=bool) if mask is None else mask
         base = np.bincount(bins_n[m], minlength=nbins).astype(np.int64)
         total = np.full(paths, float(np.sum(dti_n[m])))
         delta = None
-        if hit is not None and np.any(hit[m]):
-            acc_i, path_i = np.nonzero(hit[m])
-            delta = np.bincount(
-                path_i * nbins + bins_u[m][acc_i], minlength=paths * nbins
-            ) - np.bincount(path_i * nbins + bins_n[m][acc_i], minlength=paths * nbins)
-            delta = delta.reshape(paths, nbins)
-            total += (dti_u[m] - dti_n[m]) @ hit[m]
+        if hit_acc is not None and hit_acc.size:
+            inside = m[hit_acc]
+            acc_i, path_i = hit_acc[inside], hit_path[inside]
+            if acc_i.size:
+                # sparse: each hit moves one account from its normal to its unemployed bin
+                cells = path_i * nbins
+                index = np.concatenate([cells + bins_u[acc_i], cells + bins_n[acc_i]])
+                sign = np.concatenate([np.ones(acc_i.size), -np.ones(acc_i.size)])
+                unique, inverse = np.unique(index, return_inverse=True)
+                delta = (unique, np.rint(np.bincount(inverse, weights=sign)).astype(np.int64))
+                total += np.bincount(path_i, weights=dti_u[acc_i] - dti_n[acc_i], minlength=paths)
         dti[key] = (base, delta, total)
 
     money = {name: i for i, name in enumerate(PATH_FIELDS)}
@@ -707,7 +736,9 @@ def simulate_paths(
             dti_base[key] = dti_base[key] + base if key in dti_base else base
             dti_sum[key] = dti_sum[key] + total if key in dti_sum else total
             if delta is not None:
-                dti_delta[key] = dti_delta[key] + delta if key in dti_delta else delta
+                if key not in dti_delta:
+                    dti_delta[key] = np.zeros(paths * (DTI_BINS + 1), dtype=np.int64)
+                np.add.at(dti_delta[key], delta[0], delta[1])
         roll = roll + part["roll"]
         for key, value in part["accounts"].items():
             if key not in accounts:
@@ -746,7 +777,7 @@ def simulate_paths(
         dti_mean={k: dti_sum[k] / max(1, counts[k]) for k in keys},
         dti_p90={
             k: (
-                dti_quantile(dti_base[k] + dti_delta[k], 0.9)
+                dti_quantile(dti_base[k] + dti_delta[k].reshape(paths, DTI_BINS + 1), 0.9)
                 if k in dti_delta
                 else np.full(paths, dti_quantile(dti_base[k], 0.9)[0])
             )
@@ -982,24 +1013,96 @@ def _frame_digest(frame: Any) -> str:
     return hashlib.blake2b(hashed.tobytes(), digest_size=16).hexdigest()
 
 
+#: Source files whose code decides the plans: a change invalidates cached plan stages.
+PLAN_CODE = ("plans.py", "plan_families.py", "plan_custom.py", "model.py", "money.py", "policy.py")
+
+
+def default_plan_cache() -> Path:
+    """Where the CLI caches plan-stage results: ``$WORKOUT_CACHE_DIR`` or
+    ``$XDG_CACHE_HOME/workout`` (default ``~/.cache/workout``), subfolder ``plans``."""
+    env = os.environ.get("WORKOUT_CACHE_DIR")
+    if env:
+        return Path(env) / "plans"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "workout" / "plans"
+
+
+def _plan_key(frame: Any, policy: Any, model: Any, search: Mapping[str, int]) -> str:
+    code = hashlib.blake2b(digest_size=16)
+    here = Path(__file__).parent
+    for name in PLAN_CODE:
+        path = here / name
+        code.update(path.read_bytes() if path.is_file() else name.encode())
+    parts = [
+        _frame_digest(frame),
+        repr(sorted(policy.to_dict().items())),
+        repr(sorted(model.to_dict().items())),
+        repr(sorted(search.items())),
+        code.hexdigest(),
+    ]
+    return hashlib.blake2b("|".join(parts).encode(), digest_size=20).hexdigest()
+
+
+def _save_plans(path: Path, schedules: Schedules) -> None:
+    from solver.atomic import atomic_open
+
+    with atomic_open(path, "wb") as fh:
+        np.savez(
+            fh,
+            payments=schedules.payments,
+            exposures=schedules.exposures,
+            term=schedules.term,
+            family=schedules.family.astype(str),
+            restructured=schedules.restructured,
+            plan_npv=schedules.plan_npv,
+            status=schedules.status.astype(str),
+            note=np.array(schedules.note),
+        )
+
+
+def _load_plans(path: Path) -> Schedules | None:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return Schedules(
+                payments=data["payments"],
+                exposures=data["exposures"],
+                term=data["term"],
+                family=data["family"].astype(object),
+                restructured=data["restructured"],
+                plan_npv=data["plan_npv"],
+                status=data["status"].astype(object),
+                note=str(data["note"]) + " (plan stage read from the cache)",
+            )
+    except (OSError, KeyError, ValueError):
+        return None  # unreadable cache entry: plan again
+
+
 def plan_schedules(
     frame: Any,
     policy: Any,
     model: Any,
     *,
+    search: Mapping[str, int] | None = None,
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    cache_dir: str | Path | None = None,
 ) -> Schedules:
     """Each account's recommended plan under ``policy`` (status quo where none passes).
 
-    Calls :func:`solver.plans.plan_portfolio`; results are cached per (portfolio, policy,
-    model) within the process, so a scenario and its baseline share the work.
+    Calls :func:`solver.plans.plan_portfolio`. Results are cached per (portfolio, policy,
+    model, search effort, plan code) within the process, so a scenario and its baseline
+    share the work, and in ``cache_dir`` across processes when given.
     """
-    key = "|".join(
-        [_frame_digest(frame), repr(sorted(policy.to_dict().items())), repr(model.to_dict())]
-    )
+    search = dict(search or {})
+    key = _plan_key(frame, policy, model, search)
     if key in _PLAN_CACHE:
         return _PLAN_CACHE[key]
+    cache_file = Path(cache_dir) / f"{key}.npz" if cache_dir is not None else None
+    if cache_file is not None and cache_file.is_file():
+        cached = _load_plans(cache_file)
+        if cached is not None and len(cached.term) == len(frame):
+            _PLAN_CACHE[key] = cached
+            return cached
     from solver.plans import plan_portfolio
 
     n = len(frame)
@@ -1011,7 +1114,12 @@ def plan_schedules(
         if progress is not None:
             progress(done, n)
 
-    plans = plan_portfolio(frame, policy, model, jobs=jobs, progress=step)
+    kwargs: dict[str, Any] = {}
+    if search:
+        from solver.plan_custom import SearchParams
+
+        kwargs["search"] = SearchParams(**search)
+    plans = plan_portfolio(frame, policy, model, jobs=jobs, progress=step, **kwargs)
     table = plans.table
     status = table["status"].astype(str).to_numpy(dtype=object)
     recommended = status == "RECOMMENDED"
@@ -1047,6 +1155,8 @@ def plan_schedules(
     if len(_PLAN_CACHE) > 8:
         _PLAN_CACHE.pop(next(iter(_PLAN_CACHE)))
     _PLAN_CACHE[key] = schedules
+    if cache_file is not None:
+        _save_plans(cache_file, schedules)
     return schedules
 
 
@@ -1064,6 +1174,7 @@ def choose_schedules(
     *,
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    cache_dir: str | Path | None = None,
 ) -> Schedules:
     """Plan stage: plans under the scenario's policy, or the status quo.
 
@@ -1084,7 +1195,15 @@ def choose_schedules(
                     for t, h in model.base_hazard.items()
                 }
             )
-    return plan_schedules(planning_frame, scenario.policy, model, jobs=jobs, progress=progress)
+    return plan_schedules(
+        planning_frame,
+        scenario.policy,
+        model,
+        search=scenario.plan_search,
+        jobs=jobs,
+        progress=progress,
+        cache_dir=cache_dir,
+    )
 
 
 # -- treatment stage ------------------------------------------------------------------------
@@ -1134,9 +1253,93 @@ def choose_treatments(
     """
     if not scenario.collection.enabled:
         return no_treatments(len(frame))
-    from solver.treatment_effects import allocate_treatments
+    from solver.allocation import allocate
+    from solver.allocation_catalogue import Catalogue, Teams
 
-    return allocate_treatments(frame, scenario, schedules, seed=seed)
+    collection = scenario.collection
+    catalogue = Catalogue.from_toml(collection.treatments)
+    teams = Teams.from_toml(collection.teams, compliance=catalogue.compliance)
+    if collection.capacity_multiplier != 1.0:
+        teams = teams.scaled(collection.capacity_multiplier)
+    result = allocate(
+        frame,
+        catalogue,
+        teams,
+        budget=collection.budget,
+        time_limit=collection.time_limit_seconds,
+        seed=seed,
+    )
+    table = result.assignments
+    treatment = table["treatment"].astype(str).to_numpy(dtype=object)
+    factor = treatment_factors(frame, catalogue, treatment)
+    summary = {
+        "note": (
+            f"allocation of treatments and teams ({result.method}, status {result.status.name}, "
+            f"gap {result.gap:.4%}); a treatment scales month-1 hazards by "
+            "(1 - its pay probability) / (1 - the self-cure probability)"
+        ),
+        "objective": result.objective,
+        "bound": result.bound,
+        "gap": result.gap,
+        "status": result.status.name,
+        "runtime_s": round(result.runtime, 3),
+        "expected_collected_in_period": result.totals.get("expected_collected"),
+        "cost": result.totals.get("cost"),
+        "capacity_multiplier": collection.capacity_multiplier,
+        "accounts_by_treatment": ", ".join(
+            f"{name} {count}" for name, count in table["treatment"].value_counts().items()
+        ),
+    }
+    return Treatments(
+        treatment=treatment,
+        team=table["team"].astype(str).to_numpy(dtype=object),
+        cost=table["cost"].to_numpy(float),
+        factor=factor,
+        summary=summary,
+    )
+
+
+def treatment_factors(frame: Any, catalogue: Any, treatment: np.ndarray) -> np.ndarray:
+    """Factor on the hazards of the treatment months for each account's treatment.
+
+    The behaviour model describes an account left to itself. The catalogue gives, per
+    treatment, the probability that the account pays in the period (its ``pay_prob`` by
+    tier and dpd bucket, with the preferred-channel uplift, capped, as the allocation uses);
+    ``none`` is the self-cure probability. A treatment that makes a payment more likely by
+    converting part of the non-paying accounts scales the default hazard by the ratio of
+    non-payment probabilities ``(1 − p_treatment) / (1 − p_none)`` (1 for ``none``).
+    """
+    from solver.account import DPD_BUCKETS, TIERS
+
+    tier = frame["tier"].astype(str).map({t: i for i, t in enumerate(TIERS)}).to_numpy()
+    bucket = (
+        frame["dpd_bucket"].astype(str).map({b: i for i, b in enumerate(DPD_BUCKETS)}).to_numpy()
+    )
+    preferred = (
+        frame["preferred_channel"].astype(str).to_numpy() if "preferred_channel" in frame else None
+    )
+
+    def pay_prob(name: str, rows: np.ndarray) -> np.ndarray:
+        t = catalogue.treatment(name)
+        prob = t.pay_prob[tier[rows], bucket[rows]]
+        if t.channel and preferred is not None:
+            match = preferred[rows] == t.channel
+            boosted = np.minimum(
+                prob * (1 + catalogue.preferred_channel_uplift), catalogue.max_pay_prob
+            )
+            prob = np.where(match, boosted, prob)
+        return np.asarray(prob, dtype=float)
+
+    factor = np.ones(len(frame))
+    everyone = np.arange(len(frame))
+    p_none = pay_prob("none", everyone)
+    for name in np.unique(treatment):
+        if name in ("none", ""):
+            continue
+        rows = np.nonzero(treatment == name)[0]
+        p = pay_prob(str(name), rows)
+        factor[rows] = (1.0 - p) / np.maximum(1e-9, 1.0 - p_none[rows])
+    return np.clip(factor, 0.0, None)
 
 
 # -- path inputs --------------------------------------------------------------------------
@@ -1608,6 +1811,7 @@ def run_scenario(
     seed: int | None = None,
     jobs: int = 1,
     progress: Callable[[str, int, int], None] | None = None,
+    plan_cache: str | Path | None = None,
 ) -> ScenarioResult:
     """Run a scenario: choose plans and treatments, simulate paths, summarise KPIs.
 
@@ -1622,6 +1826,9 @@ def run_scenario(
         depend on it).
     progress
         Called as ``progress(stage, done, total)`` (stages ``plans``, ``simulate``).
+    plan_cache
+        Directory caching plan-stage results across processes (``None``: in-process only;
+        the CLI uses :func:`default_plan_cache`).
 
     Returns
     -------
@@ -1647,7 +1854,9 @@ def run_scenario(
 
     start = time.perf_counter()
     plan_progress = (lambda done, total: progress("plans", done, total)) if progress else None
-    schedules = choose_schedules(frame, scenario, shocks, jobs=jobs, progress=plan_progress)
+    schedules = choose_schedules(
+        frame, scenario, shocks, jobs=jobs, progress=plan_progress, cache_dir=plan_cache
+    )
     timings["plans"] = time.perf_counter() - start
     notes["plans"] = schedules.note
     if scenario.shocks.anticipated and not scenario.shocks.neutral and scenario.restructure:
@@ -1868,6 +2077,7 @@ def run_sweep(
     frontier_x: str | None = None,
     frontier_y: str = "cash_collected_discounted",
     progress: Callable[[str, int, int], None] | None = None,
+    plan_cache: str | Path | None = None,
 ) -> SweepResult:
     """Run ``scenario`` for every combination of the assigned values.
 
@@ -1903,7 +2113,14 @@ def run_sweep(
             ) -> None:
                 progress(f"run {i}/{len(grid)} {label}: {stage}", done, total)
 
-        result = run_scenario(variant, paths=paths, seed=seed, jobs=jobs, progress=stage_progress)
+        result = run_scenario(
+            variant,
+            paths=paths,
+            seed=seed,
+            jobs=jobs,
+            progress=stage_progress,
+            plan_cache=plan_cache,
+        )
         used_paths, used_seed = result.paths, result.seed
         total = result.total()
         row: dict[str, Any] = {key: value for key, value in zip(keys, combo, strict=True)}

@@ -70,3 +70,9 @@ def problems_error(source: str, problems: list[str]) -> InputError:
         shown.append(f"... and {len(problems) - MAX_PROBLEMS} more")
     noun = "problem" if len(problems) == 1 else "problems"
     return InputError(f"{source}: {len(problems)} {noun}", shown)
+
+
+def shown(value: object) -> str:
+    """A cell value for an error message: ``'x'`` for text, ``12`` for numbers (no numpy repr)."""
+    item = getattr(value, "item", None)
+    return repr(item() if callable(item) else value)

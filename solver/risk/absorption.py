@@ -61,9 +61,13 @@ def check_chain(
             problems.append(f"{_label(transient, i)}: probabilities must be finite numbers")
             continue
         if np.any(row < 0):
-            problems.append(f"{_label(transient, i)}: probabilities must be >= 0, got min {row.min():.6g}")
+            problems.append(
+                f"{_label(transient, i)}: probabilities must be >= 0, got min {row.min():.6g}"
+            )
         if abs(row.sum() - 1.0) > tolerance:
-            problems.append(f"{_label(transient, i)}: [Q R] row sums to {row.sum():.12g}, expected 1")
+            problems.append(
+                f"{_label(transient, i)}: [Q R] row sums to {row.sum():.12g}, expected 1"
+            )
     if not problems:
         # Transient states from which absorption is reachable: direct exits, then their predecessors.
         reaches = r.sum(axis=1) > 0
@@ -83,7 +87,9 @@ def check_chain(
         raise InputError(f"absorbing chain: {len(problems)} {noun}", problems)
 
 
-def absorption(q: np.ndarray, r: np.ndarray, tolerance: float = ROW_SUM_TOLERANCE) -> tuple[np.ndarray, np.ndarray]:
+def absorption(
+    q: np.ndarray, r: np.ndarray, tolerance: float = ROW_SUM_TOLERANCE
+) -> tuple[np.ndarray, np.ndarray]:
     """Fundamental matrix and absorption probabilities of an absorbing chain.
 
     Parameters
@@ -150,7 +156,9 @@ class AbsorptionResult:
     def probability_of(self, state: str) -> np.ndarray:
         """Probability of ending in absorbing ``state`` from each transient bucket."""
         if state not in self.absorbing:
-            raise InputError(f"{state!r} is not an absorbing state (have {', '.join(self.absorbing)})")
+            raise InputError(
+                f"{state!r} is not an absorbing state (have {', '.join(self.absorbing)})"
+            )
         return self.absorption_probabilities[:, self.absorbing.index(state)]
 
 
@@ -233,7 +241,9 @@ def expected_loss(
     loss_rate = np.broadcast_to(np.asarray(lgd, dtype=float), bal.shape).copy()
     problems = []
     if bal.shape != (b.shape[0],):
-        problems.append(f"balances must have one value per transient bucket ({b.shape[0]}), got shape {bal.shape}")
+        problems.append(
+            f"balances must have one value per transient bucket ({b.shape[0]}), got shape {bal.shape}"
+        )
     elif np.any(~np.isfinite(bal)) or np.any(bal < 0):
         problems.append("balances must be finite and >= 0")
     if np.any((loss_rate < 0) | (loss_rate > 1)):

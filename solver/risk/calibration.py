@@ -36,7 +36,7 @@ from scipy import optimize, stats
 
 from solver.atomic import atomic_open
 from solver.errors import InputError
-from solver.risk._tables import problems_error, read_table
+from solver.risk._tables import problems_error, read_table, shown
 
 TIERS: tuple[str, ...] = ("A", "B", "C", "D", "E")
 # Agreed behaviour-model defaults (notes/interfaces.md); order is the TOML order.
@@ -285,7 +285,11 @@ def calibrate_hazards(
     """
     codes = _tier_codes(np.asarray(tier))
     events = np.asarray(defaults, dtype=float)
-    exposure = np.ones_like(events) if exposure_months is None else np.asarray(exposure_months, dtype=float)
+    exposure = (
+        np.ones_like(events)
+        if exposure_months is None
+        else np.asarray(exposure_months, dtype=float)
+    )
     if not 0 < confidence < 1:
         raise InputError(f"confidence must be in (0, 1), got {confidence}")
     if interval not in ("binomial", "poisson"):
@@ -298,7 +302,9 @@ def calibrate_hazards(
         return _constant_hazard(codes, events, exposure, confidence, interval)
     afford = np.asarray(afford_prob, dtype=float)
     if np.any(exposure != 1) or np.any((events != 0) & (events != 1)):
-        raise InputError("afford_prob needs account-month rows (exposure_months = 1, defaults 0 or 1)")
+        raise InputError(
+            "afford_prob needs account-month rows (exposure_months = 1, defaults 0 or 1)"
+        )
     if np.any(~np.isfinite(afford)) or np.any((afford < 0) | (afford > 1)):
         raise InputError("afford_prob must be in [0, 1]")
     unaffordable = 1.0 - afford
@@ -324,7 +330,9 @@ def _constant_hazard(
         lower, upper = poisson_rate_interval(d, e, confidence)
         method = "exact-poisson"
     tiers = tuple(
-        TierHazard(TIERS[i], float(e[i]), int(round(d[i])), float(h[i]), float(lower[i]), float(upper[i]))
+        TierHazard(
+            TIERS[i], float(e[i]), int(round(d[i])), float(h[i]), float(lower[i]), float(upper[i])
+        )
         for i in range(k)
     )
     return HazardCalibration(tiers, None, None, None, None, method, confidence, int(codes.size))
@@ -360,7 +368,9 @@ def _affordability_mle(
         p = np.clip(p, _EPS, 1 - _EPS)
         nll = -np.sum(events * np.log(p) + (1 - events) * np.log1p(-p))
         dp = -(events / p - (1 - events) / (1 - p))
-        grad_h = np.bincount(row_slot, weights=dp * (1 - kap * unaffordable), minlength=present.size)
+        grad_h = np.bincount(
+            row_slot, weights=dp * (1 - kap * unaffordable), minlength=present.size
+        )
         if estimate_kappa:
             grad = np.append(grad_h, np.sum(dp * (1 - h_row) * unaffordable))
         else:
@@ -412,7 +422,14 @@ def _affordability_mle(
             tiers.append(TierHazard(name, 0.0, 0, math.nan, math.nan, math.nan))
         else:
             tiers.append(
-                TierHazard(name, float(exposure[i]), int(round(d[i])), float(theta[j]), float(lower[j]), float(upper[j]))
+                TierHazard(
+                    name,
+                    float(exposure[i]),
+                    int(round(d[i])),
+                    float(theta[j]),
+                    float(lower[j]),
+                    float(upper[j]),
+                )
             )
     if estimate_kappa:
         kappa_est, kappa_lo, kappa_hi = float(theta[-1]), float(lower[-1]), float(upper[-1])
@@ -421,7 +438,15 @@ def _affordability_mle(
         kappa_est = kappa_lo = kappa_hi = None
         fixed = float(kappa_fixed)
     return HazardCalibration(
-        tuple(tiers), kappa_est, kappa_lo, kappa_hi, fixed, "mle-wald", confidence, int(codes.size), bool(fit.success)
+        tuple(tiers),
+        kappa_est,
+        kappa_lo,
+        kappa_hi,
+        fixed,
+        "mle-wald",
+        confidence,
+        int(codes.size),
+        bool(fit.success),
     )
 
 
@@ -450,20 +475,34 @@ def validate_outcomes(frame: pd.DataFrame, source: str = "<outcomes>") -> pd.Dat
         for pos in np.flatnonzero(mask)[:50]:
             problems.append(
                 f"{source}: row {pos + 1} (account_id {ids.iat[pos]}): {column}: {what} "
-                f"(got {df[column].iat[pos]!r})"
+                f"(got {shown(df[column].iat[pos])})"
             )
 
     tier = df["tier"].astype(str).str.strip()
     report(~tier.isin(TIERS).to_numpy(), "tier", f"must be one of {', '.join(TIERS)}")
     defaults = pd.to_numeric(df["defaults"], errors="coerce").to_numpy(dtype=float)
     exposure = pd.to_numeric(df["exposure_months"], errors="coerce").to_numpy(dtype=float)
-    report(~np.isfinite(defaults) | (defaults < 0) | (defaults != np.round(defaults)), "defaults", "must be a whole number >= 0")
+    report(
+        ~np.isfinite(defaults) | (defaults < 0) | (defaults != np.round(defaults)),
+        "defaults",
+        "must be a whole number >= 0",
+    )
     report(~np.isfinite(exposure) | (exposure <= 0), "exposure_months", "must be a number > 0")
-    report(np.isfinite(defaults) & np.isfinite(exposure) & (defaults > exposure), "defaults", "more defaults than exposure months")
+    report(
+        np.isfinite(defaults) & np.isfinite(exposure) & (defaults > exposure),
+        "defaults",
+        "more defaults than exposure months",
+    )
     if "afford_prob" in df.columns:
         afford = pd.to_numeric(df["afford_prob"], errors="coerce").to_numpy(dtype=float)
-        report(~np.isfinite(afford) | (afford < 0) | (afford > 1), "afford_prob", "must be in [0, 1]")
-        report(np.isfinite(exposure) & (exposure != 1), "exposure_months", "must be 1 on account-month rows with afford_prob")
+        report(
+            ~np.isfinite(afford) | (afford < 0) | (afford > 1), "afford_prob", "must be in [0, 1]"
+        )
+        report(
+            np.isfinite(exposure) & (exposure != 1),
+            "exposure_months",
+            "must be 1 on account-month rows with afford_prob",
+        )
         df["afford_prob"] = afford
     if problems:
         raise problems_error(source, problems)
@@ -567,7 +606,7 @@ def behaviour_toml_text(
         params["kappa"] = calibration.kappa
     ordered = {key: params[key] for key in DEFAULT_BEHAVIOUR}
     header = [
-        f"# Behaviour model calibrated by `workout risk calibrate` from {source}",
+        f"# Behaviour model calibrated by workout risk from {source}",
         f"# {calibration.confidence:.0%} intervals; " + describe_method(calibration.method),
         *(f"# {line}" for line in calibration.summary().splitlines()[1:]),
     ]

@@ -106,17 +106,26 @@ def hosmer_lemeshow(table: pd.DataFrame) -> tuple[float, float]:
     return statistic, float(stats.chi2.sf(statistic, len(table) - 2))
 
 
-def assign_tiers(pd_score: np.ndarray, pd_bands: tuple[float, ...] = DEFAULT_PD_BANDS) -> np.ndarray:
+def assign_tiers(
+    pd_score: np.ndarray, pd_bands: tuple[float, ...] = DEFAULT_PD_BANDS
+) -> np.ndarray:
     """Tier A-E of each PD: tier i covers ``[pd_bands[i-1], pd_bands[i])`` (A from 0, E to 1)."""
     check_pd_bands(pd_bands)
     labels = np.array(TIERS, dtype=object)
-    return labels[np.searchsorted(np.asarray(pd_bands), np.asarray(pd_score, dtype=float), side="right")]
+    return labels[
+        np.searchsorted(np.asarray(pd_bands), np.asarray(pd_score, dtype=float), side="right")
+    ]
 
 
 def check_pd_bands(pd_bands: tuple[float, ...]) -> None:
     """Raise :class:`InputError` unless there are 4 increasing PD cut-offs in (0, 1)."""
     bands = np.asarray(pd_bands, dtype=float)
-    if bands.shape != (len(TIERS) - 1,) or np.any(np.diff(bands) <= 0) or bands[0] <= 0 or bands[-1] >= 1:
+    if (
+        bands.shape != (len(TIERS) - 1,)
+        or np.any(np.diff(bands) <= 0)
+        or bands[0] <= 0
+        or bands[-1] >= 1
+    ):
         raise InputError(
             f"pd_bands must be {len(TIERS) - 1} increasing PD cut-offs in (0, 1), got {list(pd_bands)}"
         )
@@ -187,61 +196,36 @@ class TreeEnsemble:
     left: tuple[np.ndarray, ...]
     right: tuple[np.ndarray, ...]
     value: tuple[np.ndarray, ...]
-    _stacked: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n_trees = len(self.feature)
         for name in ("threshold", "missing_left", "left", "right", "value"):
             if len(getattr(self, name)) != n_trees:
                 raise ValueError(f"{name} must have one array per tree ({n_trees})")
-        width = max((f.size for f in self.feature), default=1)
-        stacked = {
-            "feature": np.zeros((n_trees, width), dtype=np.int64),
-            "threshold": np.zeros((n_trees, width)),
-            "missing_left": np.zeros((n_trees, width), dtype=bool),
-            "left": np.tile(np.arange(width), (n_trees, 1)),
-            "right": np.tile(np.arange(width), (n_trees, 1)),
-            "value": np.zeros((n_trees, width)),
-        }
-        depth = 0
         for t in range(n_trees):
             size = self.feature[t].size
-            arrays = [getattr(self, name)[t] for name in ("threshold", "missing_left", "left", "right", "value")]
-            if any(a.size != size for a in arrays):
-                raise ValueError(f"tree {t}: node arrays differ in length")
-            leaf = self.left[t] < 0
-            internal = ~leaf
-            if np.any(self.feature[t][internal] >= len(self.features)) or np.any(
-                self.feature[t][internal] < 0
-            ):
+            arrays = [
+                getattr(self, name)[t]
+                for name in ("threshold", "missing_left", "left", "right", "value")
+            ]
+            if size == 0 or any(a.size != size for a in arrays):
+                raise ValueError(f"tree {t}: node arrays are empty or differ in length")
+            internal = self.left[t] >= 0
+            split_feature = self.feature[t][internal]
+            if np.any(split_feature < 0) or np.any(split_feature >= len(self.features)):
                 raise ValueError(f"tree {t}: split feature index out of range")
-            if np.any(self.left[t][internal] >= size) or np.any(self.right[t][internal] >= size) or np.any(
-                self.right[t][internal] < 0
-            ):
+            children = np.concatenate([self.left[t][internal], self.right[t][internal]])
+            # Children come after their parent, so walking down always terminates.
+            parents = np.concatenate([np.flatnonzero(internal)] * 2)
+            if np.any(children >= size) or np.any(children <= parents):
                 raise ValueError(f"tree {t}: child index out of range")
-            row = stacked
-            row["feature"][t, :size] = np.where(leaf, 0, self.feature[t])
-            row["threshold"][t, :size] = self.threshold[t]
-            row["missing_left"][t, :size] = self.missing_left[t]
-            # Leaves point to themselves so every row can take the same number of steps.
-            row["left"][t, :size] = np.where(leaf, np.arange(size), self.left[t])
-            row["right"][t, :size] = np.where(leaf, np.arange(size), self.right[t])
-            row["value"][t, :size] = np.where(leaf, self.value[t], 0.0)
-            depth = max(depth, _tree_depth(self.left[t], self.right[t]))
-        for array in stacked.values():
-            array.flags.writeable = False
-        self._stacked.update(stacked)
-        self._stacked["depth"] = np.array(depth)
+            for array in (self.feature[t], *arrays):
+                array.flags.writeable = False
 
     @property
     def n_trees(self) -> int:
         """Number of trees."""
         return len(self.feature)
-
-    @property
-    def max_depth(self) -> int:
-        """Depth of the deepest leaf (root = 0)."""
-        return int(self._stacked["depth"])
 
     @classmethod
     def from_sklearn(cls, model: Any, features: tuple[str, ...]) -> TreeEnsemble:
@@ -251,15 +235,18 @@ class TreeEnsemble:
         baseline = np.asarray(model._baseline_prediction, dtype=float).ravel()
         if baseline.size != 1:
             raise ValueError("only binary classifiers can be exported")
-        columns: dict[str, list[np.ndarray]] = {k: [] for k in ("feature", "threshold", "missing_left", "left", "right", "value")}
+        columns: dict[str, list[np.ndarray]] = {
+            k: [] for k in ("feature", "threshold", "missing_left", "left", "right", "value")
+        }
         for (predictor,) in model._predictors:
             nodes = predictor.nodes
             leaf = nodes["is_leaf"].astype(bool)
-            columns["feature"].append(np.where(leaf, -1, nodes["feature_idx"]).astype(np.int64))
+            # Cast before inserting -1: the node arrays are unsigned.
+            columns["feature"].append(np.where(leaf, -1, nodes["feature_idx"].astype(np.int64)))
             columns["threshold"].append(np.where(leaf, 0.0, nodes["num_threshold"]).astype(float))
             columns["missing_left"].append(nodes["missing_go_to_left"].astype(bool) & ~leaf)
-            columns["left"].append(np.where(leaf, -1, nodes["left"]).astype(np.int64))
-            columns["right"].append(np.where(leaf, -1, nodes["right"]).astype(np.int64))
+            columns["left"].append(np.where(leaf, -1, nodes["left"].astype(np.int64)))
+            columns["right"].append(np.where(leaf, -1, nodes["right"].astype(np.int64)))
             columns["value"].append(np.where(leaf, nodes["value"], 0.0).astype(float))
         return cls(
             features=tuple(features),
@@ -268,22 +255,35 @@ class TreeEnsemble:
         )
 
     def log_odds(self, features: np.ndarray) -> np.ndarray:
-        """Raw score (log-odds) of each row of the feature matrix (rows x features)."""
+        """Raw score (log-odds) of each row of the feature matrix (rows x features).
+
+        Trees are added one after the other to the baseline, in the order scikit-learn
+        uses, so the result matches ``decision_function`` to the last bit.
+        """
         x = np.asarray(features, dtype=float)
         if x.ndim != 2 or x.shape[1] != len(self.features):
-            raise ValueError(f"expected a matrix with {len(self.features)} feature columns, got shape {x.shape}")
-        s = self._stacked
-        trees = np.arange(self.n_trees)[:, None]
-        out = np.empty(x.shape[0])
-        for start in range(0, x.shape[0], _CHUNK_ROWS):
-            block = x[start : start + _CHUNK_ROWS]
-            rows = np.arange(block.shape[0])[None, :]
-            node = np.zeros((self.n_trees, block.shape[0]), dtype=np.int64)
-            for _ in range(self.max_depth):
-                value = block[rows, s["feature"][trees, node]]
-                go_left = np.where(np.isnan(value), s["missing_left"][trees, node], value <= s["threshold"][trees, node])
-                node = np.where(go_left, s["left"][trees, node], s["right"][trees, node])
-            out[start : start + block.shape[0]] = self.baseline + s["value"][trees, node].sum(axis=0)
+            raise ValueError(
+                f"expected a matrix with {len(self.features)} feature columns, got shape {x.shape}"
+            )
+        out = np.full(x.shape[0], self.baseline)
+        all_rows = np.arange(x.shape[0])
+        for t in range(self.n_trees):
+            feature, threshold, missing_left = (
+                self.feature[t],
+                self.threshold[t],
+                self.missing_left[t],
+            )
+            left, right = self.left[t], self.right[t]
+            node = np.zeros(x.shape[0], dtype=np.int64)
+            active = all_rows if left[0] >= 0 else all_rows[:0]
+            while active.size:
+                at = node[active]
+                value = x[active, feature[at]]
+                go_left = np.where(np.isnan(value), missing_left[at], value <= threshold[at])
+                reached = np.where(go_left, left[at], right[at])
+                node[active] = reached
+                active = active[left[reached] >= 0]
+            out += self.value[t][node]
         return out
 
     def predict_pd(self, features: np.ndarray) -> np.ndarray:
@@ -296,7 +296,6 @@ class TreeEnsemble:
             "features": list(self.features),
             "baseline_log_odds": self.baseline,
             "n_trees": self.n_trees,
-            "max_depth": self.max_depth,
             "trees": [
                 {
                     "feature": self.feature[t].tolist(),
@@ -326,23 +325,6 @@ class TreeEnsemble:
         )
 
 
-def _tree_depth(left: np.ndarray, right: np.ndarray) -> int:
-    depth = np.full(left.size, -1)
-    depth[0] = 0
-    frontier = [0]
-    while frontier:
-        nxt = []
-        for j in frontier:
-            if left[j] >= 0:
-                for child in (left[j], right[j]):
-                    if depth[child] >= 0:
-                        raise ValueError("tree has a cycle")
-                    depth[child] = depth[j] + 1
-                    nxt.append(int(child))
-        frontier = nxt
-    return int(depth.max())
-
-
 # --------------------------------------------------------------------------- model
 
 
@@ -363,6 +345,10 @@ class EarlyWarningParams:
         Upper PD bounds of tiers A-D.
     baseline
         Fit the off-the-shelf baseline on the raw columns in the same run.
+    n_threads
+        OpenMP threads for scikit-learn (default 1: on a busy shared machine OpenMP
+        spin-waiting makes more threads several times slower, and one thread keeps the
+        floating-point summation order, hence the model, fixed).
     """
 
     seed: int = 0
@@ -375,12 +361,17 @@ class EarlyWarningParams:
     max_features: float = 0.5
     pd_bands: tuple[float, ...] = DEFAULT_PD_BANDS
     baseline: bool = True
+    n_threads: int = 1
 
     def __post_init__(self) -> None:
         if not 0 < self.test_size < 1:
             raise InputError(f"test_size must be in (0, 1), got {self.test_size}")
         if self.max_iter < 1 or self.max_leaf_nodes < 2 or self.min_samples_leaf < 1:
-            raise InputError("max_iter >= 1, max_leaf_nodes >= 2 and min_samples_leaf >= 1 are required")
+            raise InputError(
+                "max_iter >= 1, max_leaf_nodes >= 2 and min_samples_leaf >= 1 are required"
+            )
+        if self.n_threads < 1:
+            raise InputError(f"n_threads must be >= 1, got {self.n_threads}")
         if not 0 < self.max_features <= 1:
             raise InputError(f"max_features must be in (0, 1], got {self.max_features}")
         check_pd_bands(self.pd_bands)
@@ -431,7 +422,9 @@ class EarlyWarningModel:
         missing = [f for f in self.ensemble.features if f not in features.columns]
         if missing:
             raise InputError(f"feature table lacks the model's columns: {', '.join(missing)}")
-        return self.ensemble.predict_pd(features[list(self.ensemble.features)].to_numpy(dtype=float))
+        return self.ensemble.predict_pd(
+            features[list(self.ensemble.features)].to_numpy(dtype=float)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Everything but the trees, plus the ensemble under ``ensemble``."""
@@ -482,9 +475,13 @@ class EarlyWarningModel:
     def from_dict(cls, data: dict[str, Any], source: str = "<model>") -> EarlyWarningModel:
         """Build from :meth:`to_dict` output; :class:`InputError` when malformed."""
         if data.get("format") != MODEL_FORMAT:
-            raise InputError(f"{source}: not an early-warning model file (format = {data.get('format')!r})")
+            raise InputError(
+                f"{source}: not an early-warning model file (format = {data.get('format')!r})"
+            )
         if data.get("format_version") != MODEL_FORMAT_VERSION:
-            raise InputError(f"{source}: unsupported model format_version {data.get('format_version')!r}")
+            raise InputError(
+                f"{source}: unsupported model format_version {data.get('format_version')!r}"
+            )
         try:
             ensemble = TreeEnsemble.from_dict(data["ensemble"])
             tiers = data["tiers"]
@@ -600,7 +597,11 @@ class EarlyWarningFit:
 
     def summary(self) -> str:
         """One line: AUC, KS, baseline."""
-        base = "" if math.isnan(self.baseline_auc) else f"; baseline AUC {self.baseline_auc:.4f} KS {self.baseline_ks:.4f}"
+        base = (
+            ""
+            if math.isnan(self.baseline_auc)
+            else f"; baseline AUC {self.baseline_auc:.4f} KS {self.baseline_ks:.4f}"
+        )
         return f"held-out AUC {self.auc:.4f} KS {self.ks:.4f} (n_train {self.n_train}, n_test {self.n_test}){base}"
 
 
@@ -632,16 +633,34 @@ def fit_early_warning(
     -------
     EarlyWarningFit
     """
+    # Import scikit-learn first: threadpoolctl only limits OpenMP runtimes already loaded.
+    import sklearn.ensemble  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    params = params or EarlyWarningParams()
+    with threadpool_limits(limits=params.n_threads, user_api="openmp"):
+        return _fit(features, outcome, params, baseline_features, feature_set, target)
+
+
+def _fit(
+    features: pd.DataFrame,
+    outcome: np.ndarray,
+    params: EarlyWarningParams,
+    baseline_features: pd.DataFrame | None,
+    feature_set: str,
+    target: str,
+) -> EarlyWarningFit:
     import time
 
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import train_test_split
 
-    params = params or EarlyWarningParams()
     started = time.perf_counter()
     y = np.asarray(outcome, dtype=np.int64)
     if y.shape != (len(features),):
-        raise InputError(f"outcome must have one value per row ({len(features)}), got shape {y.shape}")
+        raise InputError(
+            f"outcome must have one value per row ({len(features)}), got shape {y.shape}"
+        )
     if not np.isin(y, (0, 1)).all() or y.min() == y.max():
         raise InputError("outcome must be 0/1 and contain both classes")
     train, test = train_test_split(
@@ -664,7 +683,9 @@ def fit_early_warning(
     baseline_pd = None
     if params.baseline and baseline_features is not None:
         raw = baseline_features.to_numpy(dtype=float)
-        baseline = HistGradientBoostingClassifier(random_state=params.seed).fit(raw[train], y[train])
+        baseline = HistGradientBoostingClassifier(random_state=params.seed).fit(
+            raw[train], y[train]
+        )
         baseline_pd = baseline.predict_proba(raw[test])[:, 1]
         baseline_auc = roc_auc(y_test, baseline_pd)
         baseline_ks = ks_statistic(y_test, baseline_pd)
@@ -691,9 +712,7 @@ def fit_early_warning(
     if not math.isnan(baseline_auc):
         fit_info["baseline_auc"] = baseline_auc
         fit_info["baseline_ks"] = baseline_ks
-    tier_hazard = {
-        row.tier: float(row.observed_rate) for row in tiers.itertuples() if row.n > 0
-    }
+    tier_hazard = {row.tier: float(row.observed_rate) for row in tiers.itertuples() if row.n > 0}
     model = EarlyWarningModel(
         ensemble=ensemble,
         pd_bands=tuple(params.pd_bands),
@@ -730,7 +749,9 @@ def fit_uci(
 
     uci = read_uci(path)
     if TARGET not in uci.columns:
-        raise InputError(f"{path}: no default flag column (Y or default.payment.next.month) to fit on")
+        raise InputError(
+            f"{path}: no default flag column (Y or default.payment.next.month) to fit on"
+        )
     return fit_early_warning(
         uci_features(uci), uci[TARGET].to_numpy(), params, baseline_features=uci_raw_features(uci)
     )
@@ -748,7 +769,12 @@ def score_accounts(
     tiers = assign_tiers(pd_score, model.pd_bands)
     hazard = np.array([model.tier_hazard.get(t, math.nan) for t in tiers], dtype=float)
     return pd.DataFrame(
-        {"account_id": np.asarray(account_id), "pd_next_month": pd_score, "tier": tiers, "base_hazard": hazard}
+        {
+            "account_id": np.asarray(account_id),
+            "pd_next_month": pd_score,
+            "tier": tiers,
+            "base_hazard": hazard,
+        }
     )
 
 

@@ -16,7 +16,9 @@ Intervals (95 % by default):
 * ``"goodman"`` -- Goodman's (1965) simultaneous intervals for the whole row: every
   cell of a row is covered at the same time with probability >= the confidence level
   (chi-square quantile with 1 degree of freedom at ``1 - alpha / k``, Bonferroni over
-  the ``k`` cells). Wider than Wilson.
+  the ``k`` cells). Wider than Wilson; asymptotic, so close to nominal once a row has a
+  few hundred transitions (0.959 simultaneous coverage at n = 500 with a 2 % cell in the
+  tests, against 0.854 for per-cell Wilson intervals).
 
 For balance-weighted estimates the intervals use Kish's effective sample size
 ``n_eff = (sum w)^2 / sum w^2`` of the row in place of ``n_i``.
@@ -37,7 +39,7 @@ import pandas as pd
 from scipy import stats
 
 from solver.errors import InputError
-from solver.risk._tables import problems_error, read_table
+from solver.risk._tables import problems_error, read_table, shown
 
 BUCKETS: tuple[str, ...] = ("M0", "M1", "M2", "M3", "M4+")
 ABSORBING_STATES: tuple[str, ...] = ("paid", "charged_off")
@@ -72,7 +74,9 @@ def wilson_interval(
     return lower, upper
 
 
-def goodman_intervals(counts: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def goodman_intervals(
+    counts: np.ndarray, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
     """Goodman's simultaneous intervals for each row of a multinomial count matrix.
 
     With ``A = chi2_1(1 - alpha/k)`` (``k`` cells per row) and row total ``N``:
@@ -132,7 +136,15 @@ class RollRateMatrix:
     segment: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("counts", "probabilities", "lower", "upper", "n_from", "effective_n", "weights"):
+        for name in (
+            "counts",
+            "probabilities",
+            "lower",
+            "upper",
+            "n_from",
+            "effective_n",
+            "weights",
+        ):
             value = getattr(self, name)
             if isinstance(value, np.ndarray):
                 value.flags.writeable = False
@@ -165,7 +177,9 @@ class RollRateMatrix:
         frame["n_from"] = np.repeat(self.n_from, k)
         return frame
 
-    def chain(self, absorbing: tuple[str, ...] = ABSORBING_STATES) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], tuple[str, ...]]:
+    def chain(
+        self, absorbing: tuple[str, ...] = ABSORBING_STATES
+    ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], tuple[str, ...]]:
         """Split into ``(Q, R, transient, absorbing)`` for :func:`solver.risk.absorption`.
 
         ``absorbing`` names the states treated as absorbing (those present in the matrix);
@@ -222,7 +236,11 @@ class RollRateResult:
 
     def summary(self) -> str:
         """One-line description of what was counted."""
-        seg = f", {len(self.by_segment)} segments of {self.segment_column}" if self.segment_column else ""
+        seg = (
+            f", {len(self.by_segment)} segments of {self.segment_column}"
+            if self.segment_column
+            else ""
+        )
         gaps = f", {self.n_gaps} gaps skipped" if self.n_gaps else ""
         return (
             f"{self.n_transitions} transitions from {self.n_accounts} accounts "
@@ -275,7 +293,7 @@ def validate_panel(frame: pd.DataFrame, source: str = "<panel>") -> pd.DataFrame
         for pos in np.flatnonzero(mask)[:50]:
             problems.append(
                 f"{source}: row {pos + 1} (account_id {account_id.iat[pos]}): {column}: "
-                f"{what} (got {raw.iat[pos]!r})"
+                f"{what} (got {shown(raw.iat[pos])})"
             )
 
     report(df["account_id"].isna().to_numpy(), "account_id", "missing account id", df["account_id"])
@@ -353,7 +371,9 @@ def _matrix(
     # Intervals: counts scaled to the effective sample size of the row.
     scaled = np.nan_to_num(probabilities) * effective_n[:, None]
     if method == "wilson":
-        lower, upper = wilson_interval(scaled, np.broadcast_to(effective_n[:, None], scaled.shape), confidence)
+        lower, upper = wilson_interval(
+            scaled, np.broadcast_to(effective_n[:, None], scaled.shape), confidence
+        )
     else:
         lower, upper = goodman_intervals(scaled, confidence)
     # Absorbing states with no transition out are absorbing by definition.
@@ -407,7 +427,9 @@ def roll_rates(
     RollRateResult
     """
     if method not in INTERVAL_METHODS:
-        raise InputError(f"interval method must be one of {', '.join(INTERVAL_METHODS)}, got {method!r}")
+        raise InputError(
+            f"interval method must be one of {', '.join(INTERVAL_METHODS)}, got {method!r}"
+        )
     if not 0 < confidence < 1:
         raise InputError(f"confidence must be in (0, 1), got {confidence}")
     df = panel if "month_index" in panel.columns else validate_panel(panel, source)
@@ -428,7 +450,9 @@ def roll_rates(
     from_idx, to_idx = code[start], code[start + 1]
     w = None
     if weight is not None:
-        w = np.clip(pd.to_numeric(df[weight], errors="coerce").fillna(0.0).to_numpy(dtype=float), 0.0, None)[start]
+        w = np.clip(
+            pd.to_numeric(df[weight], errors="coerce").fillna(0.0).to_numpy(dtype=float), 0.0, None
+        )[start]
     overall = _matrix(from_idx, to_idx, w, states, method, confidence, None)
     by_segment: dict[str, RollRateMatrix] = {}
     if segment is not None:
@@ -436,7 +460,13 @@ def roll_rates(
         for value in sorted(set(seg_values)):
             mask = seg_values == value
             by_segment[value] = _matrix(
-                from_idx[mask], to_idx[mask], None if w is None else w[mask], states, method, confidence, value
+                from_idx[mask],
+                to_idx[mask],
+                None if w is None else w[mask],
+                states,
+                method,
+                confidence,
+                value,
             )
     return RollRateResult(
         overall=overall,

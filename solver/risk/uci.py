@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from solver.errors import InputError
-from solver.risk._tables import problems_error, read_table
+from solver.risk._tables import problems_error, read_table, shown
 
 UCI_RELATIVE_PATH = Path("credit") / "UCI_Credit_Card.csv"
 
@@ -126,12 +126,15 @@ def normalise_uci(frame: pd.DataFrame, source: str = "<frame>") -> pd.DataFrame:
     ------
     InputError
         Listing every problem (missing columns, non-numeric or missing values, statuses
-        outside -2..9, non-positive limits, negative payments, targets other than 0/1).
+        outside -2..9, non-positive limits, negative payments, targets other than 0/1);
+        rows are numbered from 1 after the header.
     """
     df = frame.copy()
     df.columns = [str(c).strip() for c in df.columns]
+    display = {name: name for name in UCI_COLUMNS}
     if {f"X{k}" for k in range(1, 24)} <= set(df.columns):
         df = df.rename(columns={f"X{k}": name for k, name in enumerate(UCI_COLUMNS, start=1)})
+        display = {name: f"X{k} ({name})" for k, name in enumerate(UCI_COLUMNS, start=1)}
     missing = [c for c in UCI_COLUMNS if c not in df.columns]
     if missing:
         raise InputError(
@@ -147,34 +150,33 @@ def normalise_uci(frame: pd.DataFrame, source: str = "<frame>") -> pd.DataFrame:
 
     problems: list[str] = []
 
-    def where(mask: np.ndarray, column: str, what: str, raw: pd.Series | None = None) -> None:
+    def where(mask: np.ndarray, column: str, what: str) -> None:
+        shown_name = display.get(column, column)
         for pos in np.flatnonzero(mask)[:50]:
-            shown = f" (got {raw.iat[pos]!r})" if raw is not None else ""
             problems.append(
-                f"{source}: row {pos + 1} (account_id {account_id.iat[pos]}): {column}: {what}{shown}"
+                f"{source}: row {pos + 1} (account_id {account_id.iat[pos]}): {shown_name}: "
+                f"{what} (got {shown(df[column].iat[pos])})"
             )
 
     out = pd.DataFrame({"account_id": account_id.to_numpy()})
     for column in UCI_COLUMNS:
         values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
-        where(~np.isfinite(values), column, "not a number", df[column])
+        where(~np.isfinite(values), column, "not a number")
         out[column] = values
-    if problems:
-        raise problems_error(source, problems)
-    status = out[list(STATUS_COLUMNS)].to_numpy()
-    for j, column in enumerate(STATUS_COLUMNS):
-        bad = (status[:, j] != np.round(status[:, j])) | (status[:, j] < -2) | (status[:, j] > 9)
+    # Range checks look at the numeric cells only (non-numbers are reported above).
+    for column in STATUS_COLUMNS:
+        status = out[column].to_numpy()
+        finite = np.isfinite(status)
+        bad = finite & ((status != np.round(status)) | (status < -2) | (status > 9))
         where(bad, column, "repayment status must be an integer in -2..9")
     where(out["LIMIT_BAL"].to_numpy() <= 0, "LIMIT_BAL", "credit limit must be > 0")
     for column in PAYMENT_COLUMNS:
         where(out[column].to_numpy() < 0, column, "payment must be >= 0")
-    duplicated = account_id.duplicated().to_numpy()
-    where(duplicated, id_column or "account_id", "duplicate account id")
+    if id_column is not None:
+        where(account_id.duplicated().to_numpy(), id_column, "duplicate account id")
     if target_column is not None:
         target = pd.to_numeric(df[target_column], errors="coerce").to_numpy(dtype=float)
-        where(
-            ~np.isin(target, (0.0, 1.0)), target_column, "default flag must be 0 or 1", df[target_column]
-        )
+        where(~np.isin(target, (0.0, 1.0)), target_column, "default flag must be 0 or 1")
         out[TARGET] = np.nan_to_num(target).astype(np.int64)
     if problems:
         raise problems_error(source, problems)
@@ -218,8 +220,12 @@ def uci_panel(uci: pd.DataFrame) -> pd.DataFrame:
     limit = uci["LIMIT_BAL"].to_numpy(dtype=float)
     segments = {
         "sex": pd.Series(uci["SEX"].map(_SEX)).fillna("other").to_numpy(dtype=object),
-        "education": pd.Series(uci["EDUCATION"].map(_EDUCATION)).fillna("other").to_numpy(dtype=object),
-        "marriage": pd.Series(uci["MARRIAGE"].map(_MARRIAGE)).fillna("other").to_numpy(dtype=object),
+        "education": pd.Series(uci["EDUCATION"].map(_EDUCATION))
+        .fillna("other")
+        .to_numpy(dtype=object),
+        "marriage": pd.Series(uci["MARRIAGE"].map(_MARRIAGE))
+        .fillna("other")
+        .to_numpy(dtype=object),
         "age_band": np.array(["<30", "30-39", "40-49", "50+"], dtype=object)[
             np.digitize(age, [30, 40, 50])
         ],

@@ -1,0 +1,472 @@
+"""Collection treatment and team allocation with an optimality certificate (SPEC §8).
+
+Every account gets exactly one treatment this period (possibly ``none``) and, for human
+treatments, a team or collector, to maximise expected net recovery (expected collected −
+cost) within team capacities (minutes per period), an optional budget and the compliance
+rules of :mod:`solver.allocation_catalogue`.
+
+Method
+------
+1. Per-account values, vectorised over accounts × treatments
+   (:func:`solver.allocation_catalogue.treatment_values`), and the eligibility mask with the
+   rule behind every exclusion (:func:`solver.allocation_catalogue.eligibility`).
+2. The decision is a generalized assignment problem: accounts are jobs, *options* are
+   treatment × team pairs (``none`` and the automated channels need no team and use no
+   minutes), each team is a capacity row and the budget a global row. It is solved by the
+   same core as the OR-Library benchmark (:func:`solver.gap.solve_assignment`): exact CP-SAT
+   for small portfolios; at scale the Lagrangian dual over team and budget prices (each
+   account takes its best option under prices — a vectorised argmax), a primal repair and
+   shift search, with the dual value as the proven bound, so the gap is always known.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from solver.allocation_catalogue import (
+    TIERS,
+    Catalogue,
+    Compliance,
+    Teams,
+    eligibility,
+    reason_text,
+    treatment_values,
+)
+from solver.errors import InfeasibleError, InputError, TimeLimitError
+from solver.gap import AllocationResult, AssignmentProblem, SolveStatus, relative_gap, solve_assignment
+
+__all__ = ["PortfolioAllocation", "allocate", "build_allocation_problem", "AllocationProblem"]
+
+#: Output columns of the per-account table.
+ASSIGNMENT_COLUMNS = (
+    "account_id",
+    "tier",
+    "dpd_bucket",
+    "treatment",
+    "team",
+    "expected_collected",
+    "cost",
+    "expected_value",
+    "uplift_vs_none",
+    "next_best_treatment",
+    "next_best_value",
+    "reason",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class AllocationProblem:
+    """The portfolio allocation as an assignment problem, with what each option means.
+
+    Attributes
+    ----------
+    problem
+        Minimisation form (cost = −value, ``+inf`` forbidden) for :func:`solve_assignment`.
+    option_treatment, option_team
+        Treatment index (catalogue order) and team index (``-1`` = no team) of each option.
+    value, collected, cost
+        ``K × n`` expected net value, expected collected amount and cost of each option (CNY,
+        cents; ``-inf`` value where forbidden).
+    treatment_value
+        ``T × n`` best value of each treatment over its teams, ignoring capacity (``-inf``
+        where not allowed), for next-best alternatives and reasons.
+    unconstrained_value
+        ``T × n`` value of each treatment ignoring eligibility (for the ``reason`` column).
+    code
+        ``T × n`` eligibility reason codes.
+    """
+
+    problem: AssignmentProblem
+    option_treatment: np.ndarray
+    option_team: np.ndarray
+    value: np.ndarray
+    collected: np.ndarray
+    cost: np.ndarray
+    treatment_value: np.ndarray
+    unconstrained_value: np.ndarray
+    code: np.ndarray
+
+
+def build_allocation_problem(
+    portfolio: Any,
+    catalogue: Catalogue,
+    teams: Teams,
+    *,
+    plans: Any | None = None,
+    budget: float | None = None,
+) -> AllocationProblem:
+    """Options, values and capacity rows of a portfolio allocation (vectorised)."""
+    n = len(portfolio)
+    elig = eligibility(portfolio, catalogue, teams)
+    collected_t, cost_t, _ = treatment_values(portfolio, catalogue, plans)
+    value_t = np.round(collected_t - cost_t, 2)
+    allowed_t = elig.allowed
+
+    opt_treatment: list[int] = []
+    opt_team: list[int] = []
+    for t_idx, t in enumerate(catalogue.treatments):
+        if not t.human:
+            opt_treatment.append(t_idx)
+            opt_team.append(-1)
+            continue
+        for k, team in enumerate(teams.teams):
+            if team.type == t.team_type:
+                opt_treatment.append(t_idx)
+                opt_team.append(k)
+    o_t = np.array(opt_treatment, dtype=np.int64)
+    o_k = np.array(opt_team, dtype=np.int64)
+    k_opts = o_t.size
+
+    collected = collected_t[o_t].copy()
+    # Continuity: a collector's current accounts respond a little better to that collector.
+    if catalogue.continuity_uplift:
+        ids = None
+        for o in range(k_opts):
+            team = teams.teams[o_k[o]] if o_k[o] >= 0 else None
+            if team is None or not team.accounts:
+                continue
+            if ids is None:
+                ids = portfolio["account_id"].astype(str).to_numpy(dtype=object)
+            mine = np.isin(ids, list(team.accounts))
+            collected[o, mine] = np.round(collected[o, mine] * (1 + catalogue.continuity_uplift), 2)
+    cost = np.broadcast_to(cost_t[o_t][:, :1], (k_opts, n)) if n else cost_t[o_t]
+    ok = allowed_t[o_t].copy()
+    has_team = o_k >= 0
+    ok[has_team] &= elig.team_ok[o_k[has_team]]
+    value = np.where(ok, np.round(collected - cost, 2), -np.inf)
+
+    minutes = np.array([catalogue.treatments[t].minutes for t in o_t], dtype=np.float64)
+    action_cost = np.array([catalogue.treatments[t].cost for t in o_t], dtype=np.float64)
+    if budget is not None:
+        if not math.isfinite(budget) or budget < 0:
+            raise InputError(f"budget must be a non-negative amount, got {budget}")
+        global_weight = action_cost[None, :, None]
+        global_capacity = np.array([float(budget)])
+    else:
+        global_weight = np.zeros((0, k_opts, 1))
+        global_capacity = np.zeros(0)
+    problem = AssignmentProblem(
+        cost=np.where(ok, -value, np.inf),
+        weight=np.where(has_team, minutes, 0.0)[:, None],
+        row_of=o_k,
+        capacity=teams.capacity(),
+        global_weight=global_weight,
+        global_capacity=global_capacity,
+    )
+    treatment_value = np.where(allowed_t, value_t, -np.inf)
+    # a human treatment with no team for the account is already excluded by the eligibility code
+    return AllocationProblem(
+        problem=problem,
+        option_treatment=o_t,
+        option_team=o_k,
+        value=value,
+        collected=collected,
+        cost=np.ascontiguousarray(cost),
+        treatment_value=treatment_value,
+        unconstrained_value=value_t,
+        code=elig.code,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class PortfolioAllocation:
+    """Result of :func:`allocate`: the table, utilisation, totals and the certificate.
+
+    Attributes
+    ----------
+    assignments
+        One row per account (:data:`ASSIGNMENT_COLUMNS`).
+    utilisation
+        One row per team: capacity, used minutes, share, accounts, shadow price per minute.
+    by_treatment
+        Per treatment: accounts, expected collected, cost, net, and counts by tier.
+    totals
+        Expected collected, cost, net, budget and budget used.
+    objective, bound, gap, status, runtime, method
+        The optimality certificate (maximisation: ``bound ≥ objective``).
+    """
+
+    assignments: Any
+    utilisation: Any
+    by_treatment: Any
+    totals: Mapping[str, float]
+    objective: float
+    bound: float
+    gap: float
+    status: SolveStatus
+    runtime: float
+    method: str
+    core: AllocationResult | None = None
+    stats: Mapping[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """Short text: totals and certificate."""
+        t = self.totals
+        return (
+            f"expected collected {t['expected_collected']:,.2f}, cost {t['cost']:,.2f}, "
+            f"net {t['net']:,.2f} | objective {self.objective:,.2f}, bound {self.bound:,.2f}, "
+            f"gap {self.gap:.4%}, status {self.status.name}, {self.runtime:.2f}s ({self.method})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (keys objective, bound, gap, status, runtime_s, by_treatment, utilisation)."""
+        by_t = {}
+        for row in self.by_treatment.to_dict(orient="records"):
+            name = row.pop("treatment")
+            by_t[name] = {k: (int(v) if isinstance(v, np.integer | int) and not isinstance(v, bool) else float(v)) for k, v in row.items()}
+        util = {}
+        for row in self.utilisation.to_dict(orient="records"):
+            util[row["team"]] = {
+                "type": row["type"],
+                "capacity_minutes": float(row["capacity_minutes"]),
+                "used_minutes": float(row["used_minutes"]),
+                "utilisation": float(row["utilisation"]),
+                "accounts": int(row["accounts"]),
+            }
+        return {
+            "objective": self.objective,
+            "bound": self.bound,
+            "gap": self.gap,
+            "status": self.status.name,
+            "runtime_s": self.runtime,
+            "method": self.method,
+            "totals": {k: float(v) if v is not None else None for k, v in self.totals.items()},
+            "by_treatment": by_t,
+            "utilisation": util,
+        }
+
+
+def allocate(
+    portfolio: Any,
+    catalogue: Catalogue | None = None,
+    teams: Teams | None = None,
+    *,
+    plans: Any | None = None,
+    budget: float | None = None,
+    compliance: Compliance | None = None,
+    time_limit: float = 60.0,
+    seed: int = 0,
+    workers: int = 2,
+    exact_max_pairs: int | None = None,
+) -> PortfolioAllocation:
+    """Allocate one treatment (and team) per account to maximise expected net recovery.
+
+    Parameters
+    ----------
+    portfolio
+        Validated portfolio (SPEC §3 columns + ``tier`` + ``dpd_bucket``).
+    catalogue, teams
+        Treatment catalogue and teams (default: the bundled ``scenarios`` files).
+    plans
+        Optional output of ``workout plan-portfolio`` (``account_id, status,
+        npv_vs_status_quo``): the senior call adds ``p_reach · p_accept · npv_vs_status_quo``.
+    budget
+        Optional cap on the total treatment cost of the period (CNY).
+    compliance
+        Overrides the catalogue's compliance rules.
+    time_limit
+        Seconds for the optimisation.
+    seed, workers
+        CP-SAT seed and workers.
+    exact_max_pairs
+        Override of the exact-path size limit (allowed account–option pairs).
+
+    Raises
+    ------
+    InfeasibleError
+        When no allocation satisfies the capacities and budget (cannot happen while ``none``
+        is free).
+    TimeLimitError
+        When the time limit passes before any feasible allocation is found.
+    """
+    import pandas as pd
+
+    catalogue = catalogue or Catalogue.default()
+    if compliance is not None:
+        catalogue = catalogue.replace(compliance=compliance)
+    teams = teams or Teams.from_toml(compliance=catalogue.compliance)
+    missing = [c for c in ("account_id", "tier", "dpd_bucket", "principal", "interest_due", "fees_due", "arrears", "remaining_term") if c not in portfolio.columns]
+    if missing:
+        raise InputError(f"portfolio: missing column(s) {', '.join(missing)}")
+    n = len(portfolio)
+    built = build_allocation_problem(portfolio, catalogue, teams, plans=plans, budget=budget)
+    kwargs: dict[str, Any] = {"time_limit": time_limit, "seed": seed, "workers": workers}
+    if exact_max_pairs is not None:
+        kwargs["exact_max_pairs"] = exact_max_pairs
+    # `none` is free and uncapacitated: all-none is feasible and a good hint for tiny budgets.
+    none_idx = [o for o in range(built.option_treatment.size) if catalogue.treatments[built.option_treatment[o]].name == "none"]
+    hint = np.full(n, none_idx[0], dtype=np.int64) if none_idx else None
+    result = solve_assignment(built.problem, hint=hint, **kwargs)
+    if result.status is SolveStatus.INFEASIBLE:
+        raise InfeasibleError(f"no allocation satisfies the capacities and budget: {result.message}")
+    if not result.has_solution:
+        raise TimeLimitError(f"time limit of {time_limit:g}s reached before a feasible allocation was found")
+
+    a = result.assignment
+    cols = np.arange(n)
+    t_of = built.option_treatment[a]
+    k_of = built.option_team[a]
+    names = np.array(catalogue.names, dtype=object)
+    team_names = np.array([*teams.names, ""], dtype=object)
+    value_cents = np.round(built.value[a, cols] * 100).astype(np.int64)
+    collected = built.collected[a, cols]
+    cost = built.cost[a, cols]
+    none_t = catalogue.names.index("none")
+    uplift = np.round(built.value[a, cols] - built.unconstrained_value[none_t], 2)
+
+    # Next best: the best allowed treatment other than the assigned one (capacity ignored).
+    alt = built.treatment_value.copy()
+    alt[t_of, cols] = -np.inf
+    nb = alt.argmax(axis=0)
+    nb_value = alt[nb, cols]
+    has_nb = np.isfinite(nb_value)
+
+    reasons = _reasons(portfolio, catalogue, teams, built, t_of, result)
+
+    table = pd.DataFrame(
+        {
+            "account_id": portfolio["account_id"].astype(str).to_numpy(),
+            "tier": portfolio["tier"].astype(str).to_numpy(),
+            "dpd_bucket": portfolio["dpd_bucket"].astype(str).to_numpy(),
+            "treatment": names[t_of],
+            "team": team_names[k_of],
+            "expected_collected": np.round(collected, 2),
+            "cost": np.round(cost, 2),
+            "expected_value": value_cents / 100.0,
+            "uplift_vs_none": uplift,
+            "next_best_treatment": np.where(has_nb, names[nb], ""),
+            "next_best_value": np.where(has_nb, nb_value, np.nan),
+            "reason": reasons,
+        }
+    )
+
+    # Team utilisation with shadow prices (value of one more minute, from the dual).
+    minutes = built.problem.weight[a, 0]
+    used = np.bincount(np.where(k_of >= 0, k_of, len(teams.teams)), weights=minutes, minlength=len(teams.teams) + 1)[:-1]
+    count = np.bincount(np.where(k_of >= 0, k_of, len(teams.teams)), minlength=len(teams.teams) + 1)[:-1]
+    capacity = teams.capacity()
+    prices = result.stats.get("prices")
+    utilisation = pd.DataFrame(
+        {
+            "team": list(teams.names),
+            "type": [t.type for t in teams.teams],
+            "capacity_minutes": np.round(capacity, 1),
+            "used_minutes": np.round(used, 1),
+            "utilisation": np.where(capacity > 0, used / np.maximum(capacity, 1e-12), 0.0),
+            "accounts": count,
+            "shadow_price_per_minute": np.round(prices, 4) if prices is not None else np.nan,
+        }
+    )
+    by_treatment = _by_treatment(table, catalogue)
+
+    objective = int(value_cents.sum()) / 100.0
+    bound = -result.bound if math.isfinite(result.bound) else math.inf
+    bound = max(bound, objective)
+    gap = 0.0 if result.status is SolveStatus.OPTIMAL else relative_gap(objective, bound)
+    total_cost = float(np.round(cost, 2).sum())
+    totals = {
+        "accounts": float(n),
+        "expected_collected": float(np.round(collected, 2).sum()),
+        "cost": total_cost,
+        "net": objective,
+        "uplift_vs_none": float(uplift.sum()),
+        "budget": float(budget) if budget is not None else None,
+        "budget_used": total_cost,
+    }
+    return PortfolioAllocation(
+        assignments=table,
+        utilisation=utilisation,
+        by_treatment=by_treatment,
+        totals=totals,
+        objective=objective,
+        bound=round(bound, 2),
+        gap=gap,
+        status=result.status,
+        runtime=result.runtime,
+        method=result.method,
+        core=result,
+        stats=dict(result.stats),
+    )
+
+
+def _by_treatment(table: Any, catalogue: Catalogue) -> Any:
+    import pandas as pd
+
+    grouped = table.groupby("treatment", sort=False).agg(
+        accounts=("account_id", "size"),
+        expected_collected=("expected_collected", "sum"),
+        cost=("cost", "sum"),
+        net=("expected_value", "sum"),
+    )
+    tiers = pd.crosstab(table["treatment"], table["tier"]).reindex(columns=list(TIERS), fill_value=0)
+    out = grouped.join(tiers, how="left").reindex(list(catalogue.names)).fillna(0)
+    out["accounts"] = out["accounts"].astype(np.int64)
+    for t in TIERS:
+        out[t] = out[t].astype(np.int64)
+    for c in ("expected_collected", "cost", "net"):
+        out[c] = out[c].round(2)
+    return out.reset_index().rename(columns={"index": "treatment"})
+
+
+def _reasons(
+    portfolio: Any,
+    catalogue: Catalogue,
+    teams: Teams,
+    built: AllocationProblem,
+    t_of: np.ndarray,
+    result: AllocationResult,
+) -> np.ndarray:
+    """Why an account did not get its most valuable treatment (empty when it did).
+
+    A compliance or eligibility rule when the best treatment ignoring the rules is excluded
+    (e.g. "hardship: no field_visit"), else "capacity" or "budget" when the best allowed
+    treatment could not be given.
+    """
+    n = t_of.size
+    cols = np.arange(n)
+    out = np.full(n, "", dtype=object)
+    comp = catalogue.compliance
+    flag_cols = [f for f in comp.no_contact_flags if f in portfolio.columns]
+    flags = np.zeros(n, dtype=bool)
+    for f in flag_cols:
+        flags |= portfolio[f].to_numpy(dtype=bool, na_value=False)
+    if flags.any():
+        idx = np.flatnonzero(flags)
+        sub = portfolio.iloc[idx]
+        names = np.array([""] * idx.size, dtype=object)
+        for f in flag_cols:
+            on = sub[f].to_numpy(dtype=bool, na_value=False)
+            names = np.where(on, np.where(names == "", f, names + "/" + f), names)
+        out[idx] = [f"{nm}: no collection contact" for nm in names]
+    best_any = built.unconstrained_value.argmax(axis=0)
+    best_code = built.code[best_any, cols]
+    forced = (best_code > 0) & ~flags & (t_of != best_any)
+    if forced.any():
+        idx = np.flatnonzero(forced)
+        sub = portfolio.iloc[idx]
+        bal = (sub["principal"] + sub["interest_due"] + sub["fees_due"]).to_numpy()
+        recs = sub[[c for c in ("tier", "dpd_bucket", "region", "language") if c in sub.columns]].to_dict(orient="records")
+        for pos, (j, rec) in enumerate(zip(idx.tolist(), recs, strict=True)):
+            rec["balance"] = bal[pos]
+            out[j] = reason_text(int(best_code[j]), account=rec, treatment=catalogue.treatments[int(best_any[j])])
+    best_allowed = built.treatment_value.argmax(axis=0)
+    short = (out == "") & (t_of != best_allowed) & np.isfinite(built.treatment_value[best_allowed, cols])
+    short &= built.treatment_value[best_allowed, cols] > built.treatment_value[t_of, cols] + 0.005
+    if short.any():
+        lacking = np.array(
+            [f"capacity: {catalogue.treatments[t].team_type or catalogue.treatments[t].name} teams full" if catalogue.treatments[t].human else "budget" for t in range(len(catalogue.treatments))],
+            dtype=object,
+        )
+        if built.problem.global_capacity.size:
+            lacking = np.where(
+                [catalogue.treatments[t].human for t in range(len(catalogue.treatments))],
+                np.char.add(lacking.astype(str), " or budget"),
+                lacking,
+            ).astype(object)
+        out[short] = lacking[best_allowed[short]]
+    return out

@@ -1,0 +1,690 @@
+"""Collection treatments, teams, compliance rules and the response model (SPEC §5, §8).
+
+Loaded from ``scenarios/treatments.toml`` (:class:`Catalogue`) and ``scenarios/teams.toml``
+(:class:`Teams`); every default number is documented in those files and is meant to be
+calibrated. This module turns a portfolio into, per treatment, a vectorised eligibility mask
+with the rule that excluded each account (:func:`eligibility`), and the expected collected
+amount and cost (:func:`treatment_values`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from solver.errors import InputError
+
+__all__ = [
+    "BUCKETS",
+    "TIERS",
+    "TREATMENTS",
+    "Catalogue",
+    "Compliance",
+    "Eligibility",
+    "PlanValue",
+    "Team",
+    "Teams",
+    "Treatment",
+    "default_catalogue_path",
+    "default_teams_path",
+    "eligibility",
+    "treatment_values",
+]
+
+TIERS = ("A", "B", "C", "D", "E")
+BUCKETS = ("M0", "M1", "M2", "M3", "M4+")
+#: The treatments the SPEC names, in display order.
+TREATMENTS = (
+    "none",
+    "sms",
+    "email",
+    "app",
+    "ai_voice",
+    "agent_call",
+    "senior_call",
+    "field_visit",
+    "legal",
+)
+TEAM_TYPES = ("agent", "senior", "field", "legal", "robot")
+CHANNELS = ("", "sms", "email", "app", "phone", "visit")
+NO_CONTACT_FLAGS = ("cease_contact", "dispute", "bankruptcy", "has_plan")
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_catalogue_path() -> Path:
+    """The bundled catalogue ``scenarios/treatments.toml``."""
+    return _ROOT / "scenarios" / "treatments.toml"
+
+
+def default_teams_path() -> Path:
+    """The bundled teams file ``scenarios/teams.toml``."""
+    return _ROOT / "scenarios" / "teams.toml"
+
+
+def _read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise InputError(f"{p}: file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{p}: not valid TOML ({exc})") from None
+
+
+def _frozen(arr: Any, dtype: Any = np.float64) -> np.ndarray:
+    out = np.array(arr, dtype=dtype)
+    out.setflags(write=False)
+    return out
+
+
+@dataclass(frozen=True)
+class Compliance:
+    """Contact rules (SPEC §8), enforced as documented in ``scenarios/treatments.toml``."""
+
+    contact_start: float = 8.0
+    contact_end: float = 22.0
+    max_connected_calls_per_day: int = 3
+    max_call_attempts_per_7_days: int = 7
+    hardship_forbidden: tuple[str, ...] = ("field_visit", "legal")
+    no_contact_flags: tuple[str, ...] = NO_CONTACT_FLAGS
+    gentle_tiers: tuple[str, ...] = ("A", "B")
+    gentle_buckets: tuple[str, ...] = ("M0", "M1")
+    language_match: bool = True
+
+    def window_hours(self) -> float:
+        """Hours per day in which contact is allowed."""
+        return max(0.0, self.contact_end - self.contact_start)
+
+    def shift_overlap_hours(self, start: float, end: float) -> float:
+        """Hours of a daily shift ``[start, end)`` that fall inside the contact window."""
+        return max(0.0, min(end, self.contact_end) - max(start, self.contact_start))
+
+
+@dataclass(frozen=True)
+class PlanValue:
+    """How a recommended restructuring plan adds to the senior negotiator call's value."""
+
+    p_reach: float = 0.6
+    p_accept: float = 0.5
+    eligible_status: tuple[str, ...] = ("RECOMMENDED",)
+
+
+@dataclass(frozen=True)
+class Treatment:
+    """One collection treatment: cost, workload, eligibility and response model.
+
+    ``pay_prob`` is the 5 × 5 table (tier × dpd bucket) of the probability of a payment in
+    the period, before the preferred-channel uplift; ``paid_share`` (5, by bucket) the
+    expected share of the basis paid given a payment.
+    """
+
+    name: str
+    label: str
+    cost_per_action: float
+    actions: int
+    handling_minutes: float
+    team_type: str
+    channel: str
+    consent: str
+    contact: bool
+    call: bool
+    gentle: bool
+    tiers: tuple[str, ...]
+    dpd_buckets: tuple[str, ...]
+    min_balance: float
+    max_balance: float
+    basis: str
+    pay_prob: np.ndarray
+    paid_share: np.ndarray
+    connected_calls_per_day: int = 0
+
+    @property
+    def cost(self) -> float:
+        """Cost per account per period (CNY)."""
+        return self.cost_per_action * self.actions
+
+    @property
+    def minutes(self) -> float:
+        """Team minutes per account per period."""
+        return self.handling_minutes * self.actions
+
+    @property
+    def human(self) -> bool:
+        """Performed by a team (needs capacity)."""
+        return self.team_type != ""
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The treatment catalogue with compliance rules and response-model settings."""
+
+    treatments: tuple[Treatment, ...]
+    compliance: Compliance = field(default_factory=Compliance)
+    plans: PlanValue = field(default_factory=PlanValue)
+    currency: str = "CNY"
+    period_days: int = 7
+    max_pay_prob: float = 0.95
+    preferred_channel_uplift: float = 0.15
+    continuity_uplift: float = 0.05
+    source: str = "<built-in>"
+
+    def __post_init__(self) -> None:
+        names = [t.name for t in self.treatments]
+        if "none" not in names:
+            raise InputError(f"{self.source}: the catalogue must define treatment 'none'")
+        if len(set(names)) != len(names):
+            raise InputError(f"{self.source}: duplicate treatment names")
+        problems = []
+        limit_attempts = self.compliance.max_call_attempts_per_7_days * self.period_days / 7.0
+        for t in self.treatments:
+            where = f"{self.source}: treatments.{t.name}"
+            if t.call and t.actions > limit_attempts + 1e-9:
+                problems.append(
+                    f"{where}: actions: {t.actions} call attempts per {self.period_days}-day period "
+                    f"break the limit of {self.compliance.max_call_attempts_per_7_days} per 7 days"
+                )
+            if t.call and t.connected_calls_per_day > self.compliance.max_connected_calls_per_day:
+                problems.append(
+                    f"{where}: connected_calls_per_day: {t.connected_calls_per_day} exceeds the "
+                    f"limit of {self.compliance.max_connected_calls_per_day}"
+                )
+            if t.name == "none" and (t.contact or t.human or t.cost != 0):
+                problems.append(f"{where}: 'none' must be free, contact-free and need no team")
+        if problems:
+            raise InputError(f"{self.source}: {len(problems)} compliance problem(s)", problems)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Treatment names in catalogue order."""
+        return tuple(t.name for t in self.treatments)
+
+    def treatment(self, name: str) -> Treatment:
+        """The treatment called ``name``."""
+        for t in self.treatments:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike[str] | None = None) -> Catalogue:
+        """Read a catalogue TOML (default: the bundled ``scenarios/treatments.toml``)."""
+        p = Path(path) if path is not None else default_catalogue_path()
+        return cls.from_mapping(_read_toml(p), source=str(p))
+
+    @classmethod
+    def default(cls) -> Catalogue:
+        """The bundled catalogue."""
+        return cls.from_toml(default_catalogue_path())
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, source: str = "<mapping>") -> Catalogue:
+        """Build a catalogue from parsed TOML; raises InputError listing every problem."""
+        problems: list[str] = []
+
+        def num(table: Mapping[str, Any], key: str, where: str, default: Any = None, lo: float = 0.0) -> float:
+            value = table.get(key, default)
+            if value is None:
+                problems.append(f"{source}: {where}: {key}: missing")
+                return math.nan
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                problems.append(f"{source}: {where}: {key}: must be a number, got {value!r}")
+                return math.nan
+            if value < lo:
+                problems.append(f"{source}: {where}: {key}: must be >= {lo}, got {value}")
+            return float(value)
+
+        def table5(value: Any, where: str, key: str) -> np.ndarray:
+            arr = np.asarray(value, dtype=object)
+            if arr.shape != (5,) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1 for v in arr
+            ):
+                problems.append(f"{source}: {where}: {key}: must be 5 numbers in [0, 1] (M0..M4+)")
+                return np.zeros(5)
+            return arr.astype(np.float64)
+
+        comp_data = dict(data.get("compliance", {}))
+        compliance = Compliance(
+            contact_start=float(comp_data.get("contact_start", 8.0)),
+            contact_end=float(comp_data.get("contact_end", 22.0)),
+            max_connected_calls_per_day=int(comp_data.get("max_connected_calls_per_day", 3)),
+            max_call_attempts_per_7_days=int(comp_data.get("max_call_attempts_per_7_days", 7)),
+            hardship_forbidden=tuple(comp_data.get("hardship_forbidden", ("field_visit", "legal"))),
+            no_contact_flags=tuple(comp_data.get("no_contact_flags", NO_CONTACT_FLAGS)),
+            gentle_tiers=tuple(comp_data.get("gentle_tiers", ("A", "B"))),
+            gentle_buckets=tuple(comp_data.get("gentle_buckets", ("M0", "M1"))),
+            language_match=bool(comp_data.get("language_match", True)),
+        )
+        for flag in compliance.no_contact_flags:
+            if flag not in NO_CONTACT_FLAGS and flag != "hardship":
+                problems.append(f"{source}: compliance: no_contact_flags: unknown flag {flag!r}")
+        if not 0 <= compliance.contact_start < compliance.contact_end <= 24:
+            problems.append(f"{source}: compliance: contact window must satisfy 0 <= start < end <= 24")
+        plan_data = dict(data.get("plans", {}))
+        plans = PlanValue(
+            p_reach=num(plan_data, "p_reach", "plans", 0.6),
+            p_accept=num(plan_data, "p_accept", "plans", 0.5),
+            eligible_status=tuple(plan_data.get("eligible_status", ("RECOMMENDED",))),
+        )
+        base_data = data.get("base_pay_prob", {})
+        base = np.zeros((5, 5))
+        for i, tier in enumerate(TIERS):
+            if tier not in base_data:
+                problems.append(f"{source}: base_pay_prob: {tier}: missing")
+                continue
+            base[i] = table5(base_data[tier], "base_pay_prob", tier)
+        tier_data = data.get("tier_factor", {})
+        tier_factor = np.array([float(tier_data.get(t, 1.0)) for t in TIERS])
+        max_pay = num(data, "max_pay_prob", "catalogue", 0.95)
+
+        treatments = []
+        for name, tdata in dict(data.get("treatments", {})).items():
+            where = f"treatments.{name}"
+            team_type = str(tdata.get("team_type", ""))
+            if team_type not in ("", *TEAM_TYPES):
+                problems.append(f"{source}: {where}: team_type: unknown {team_type!r} (use one of {', '.join(TEAM_TYPES)})")
+            channel = str(tdata.get("channel", ""))
+            if channel not in CHANNELS:
+                problems.append(f"{source}: {where}: channel: unknown {channel!r}")
+            basis = str(tdata.get("basis", "due"))
+            if basis not in ("due", "balance"):
+                problems.append(f"{source}: {where}: basis: must be 'due' or 'balance', got {basis!r}")
+            consent = str(tdata.get("consent", ""))
+            if consent not in ("", "consent_sms", "consent_email"):
+                problems.append(f"{source}: {where}: consent: must be consent_sms or consent_email")
+            tiers = tuple(tdata.get("tiers", TIERS))
+            buckets = tuple(tdata.get("dpd_buckets", BUCKETS))
+            for t in tiers:
+                if t not in TIERS:
+                    problems.append(f"{source}: {where}: tiers: unknown tier {t!r}")
+            for b in buckets:
+                if b not in BUCKETS:
+                    problems.append(f"{source}: {where}: dpd_buckets: unknown bucket {b!r}")
+            paid_share = table5(tdata.get("paid_share", [1.0] * 5), where, "paid_share")
+            if "pay_prob" in tdata:
+                pay = np.zeros((5, 5))
+                for i, tier in enumerate(TIERS):
+                    pay[i] = table5(tdata["pay_prob"].get(tier, [0.0] * 5), where, f"pay_prob.{tier}")
+            else:
+                reach = num(tdata, "reach", where, 0.0)
+                convert = table5(tdata.get("convert", [0.0] * 5), where, "convert")
+                effect = np.clip(reach * convert[None, :] * tier_factor[:, None], 0.0, 1.0)
+                pay = base + (1.0 - base) * effect
+            pay = np.minimum(pay, max_pay)
+            treatments.append(
+                Treatment(
+                    name=str(name),
+                    label=str(tdata.get("label", name)),
+                    cost_per_action=num(tdata, "cost_per_action", where, 0.0),
+                    actions=int(num(tdata, "actions", where, 1) or 0),
+                    handling_minutes=num(tdata, "handling_minutes", where, 0.0),
+                    team_type=team_type,
+                    channel=channel,
+                    consent=consent,
+                    contact=bool(tdata.get("contact", name != "none")),
+                    call=bool(tdata.get("call", False)),
+                    gentle=bool(tdata.get("gentle", False)),
+                    tiers=tiers,
+                    dpd_buckets=buckets,
+                    min_balance=num(tdata, "min_balance", where, 0.0),
+                    max_balance=float(tdata.get("max_balance", math.inf)),
+                    basis=basis,
+                    pay_prob=_frozen(pay),
+                    paid_share=_frozen(paid_share),
+                    connected_calls_per_day=int(tdata.get("connected_calls_per_day", 0)),
+                )
+            )
+        for forbidden in compliance.hardship_forbidden:
+            if forbidden not in [t.name for t in treatments]:
+                problems.append(f"{source}: compliance: hardship_forbidden: unknown treatment {forbidden!r}")
+        if problems:
+            raise InputError(f"{source}: {len(problems)} problem(s) in the treatment catalogue", problems)
+        return cls(
+            treatments=tuple(treatments),
+            compliance=compliance,
+            plans=plans,
+            currency=str(data.get("currency", "CNY")),
+            period_days=int(data.get("period_days", 7)),
+            max_pay_prob=max_pay,
+            preferred_channel_uplift=float(data.get("preferred_channel_uplift", 0.15)),
+            continuity_uplift=float(data.get("continuity_uplift", 0.05)),
+            source=source,
+        )
+
+    def replace(self, **changes: Any) -> Catalogue:
+        """A copy with some fields changed (``dataclasses.replace``)."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Team:
+    """A team (or an individual collector, ``members = 1``) with its capacity per period."""
+
+    name: str
+    type: str
+    members: int
+    minutes_per_period: float
+    languages: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    collector: bool = False
+
+
+@dataclass(frozen=True)
+class Teams:
+    """All teams and collectors of a period."""
+
+    teams: tuple[Team, ...]
+    source: str = "<built-in>"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Team names in file order."""
+        return tuple(t.name for t in self.teams)
+
+    def capacity(self) -> np.ndarray:
+        """Minutes per period of every team."""
+        return np.array([t.minutes_per_period for t in self.teams], dtype=np.float64)
+
+    def scaled(self, factor: float) -> Teams:
+        """Every team's capacity times ``factor`` (what-if: cut 10 % of collectors)."""
+        return Teams(
+            tuple(replace(t, minutes_per_period=t.minutes_per_period * factor) for t in self.teams),
+            self.source,
+        )
+
+    @classmethod
+    def from_toml(
+        cls, path: str | os.PathLike[str] | None = None, *, compliance: Compliance | None = None
+    ) -> Teams:
+        """Read a teams TOML (default: the bundled ``scenarios/teams.toml``)."""
+        p = Path(path) if path is not None else default_teams_path()
+        return cls.from_mapping(_read_toml(p), source=str(p), compliance=compliance)
+
+    @classmethod
+    def default(cls) -> Teams:
+        """The bundled teams."""
+        return cls.from_toml(default_teams_path())
+
+    @classmethod
+    def from_mapping(
+        cls, data: Mapping[str, Any], *, source: str = "<mapping>", compliance: Compliance | None = None
+    ) -> Teams:
+        """Build teams from parsed TOML; capacity counts only minutes in the contact window."""
+        compliance = compliance or Compliance()
+        defaults = dict(data.get("defaults", {}))
+        problems: list[str] = []
+        teams: list[Team] = []
+
+        def capacity(entry: Mapping[str, Any], where: str, members: int) -> float:
+            merged = {**defaults, **entry}
+            start = float(merged.get("shift_start", 9.0))
+            end = float(merged.get("shift_end", 18.0))
+            days = float(merged.get("working_days", 5))
+            share = float(merged.get("productive_share", 0.7))
+            if not 0 <= share <= 1:
+                problems.append(f"{source}: {where}: productive_share: must be in [0, 1], got {share}")
+            window_max = members * days * compliance.shift_overlap_hours(0.0, 24.0) * 60.0
+            allowed = members * days * compliance.shift_overlap_hours(start, end) * 60.0 * share
+            if "minutes_per_period" in entry:
+                explicit = float(entry["minutes_per_period"])
+                if explicit < 0:
+                    problems.append(f"{source}: {where}: minutes_per_period: must be >= 0")
+                if explicit > window_max + 1e-9:
+                    problems.append(
+                        f"{source}: {where}: minutes_per_period: {explicit:g} exceeds the "
+                        f"{window_max:g} minutes inside the contact window"
+                    )
+                return explicit
+            return allowed
+
+        for k, entry in enumerate(data.get("teams", [])):
+            where = f"teams[{k}] ({entry.get('name', '?')})"
+            ttype = str(entry.get("type", ""))
+            if ttype not in TEAM_TYPES:
+                problems.append(f"{source}: {where}: type: unknown {ttype!r} (use one of {', '.join(TEAM_TYPES)})")
+            members = entry.get("members", 1)
+            if isinstance(members, bool) or not isinstance(members, int) or members < 0:
+                problems.append(f"{source}: {where}: members: must be a whole number >= 0")
+                members = 0
+            teams.append(
+                Team(
+                    name=str(entry.get("name", f"team-{k}")),
+                    type=ttype,
+                    members=members,
+                    minutes_per_period=capacity(entry, where, members),
+                    languages=tuple(entry.get("languages", ())),
+                    regions=tuple(entry.get("regions", ())),
+                )
+            )
+        for k, entry in enumerate(data.get("collectors", [])):
+            where = f"collectors[{k}] ({entry.get('name', '?')})"
+            skill = str(entry.get("skill", "junior"))
+            if skill not in ("junior", "senior"):
+                problems.append(f"{source}: {where}: skill: must be junior or senior")
+            region = entry.get("region")
+            teams.append(
+                Team(
+                    name=str(entry.get("name", f"collector-{k}")),
+                    type="senior" if skill == "senior" else "agent",
+                    members=1,
+                    minutes_per_period=capacity(entry, where, 1),
+                    languages=tuple(entry.get("languages", ())),
+                    regions=(region,) if region else (),
+                    accounts=tuple(str(a) for a in entry.get("accounts", ())),
+                    collector=True,
+                )
+            )
+        names = [t.name for t in teams]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            problems.append(f"{source}: duplicate team names: {', '.join(dupes)}")
+        if problems:
+            raise InputError(f"{source}: {len(problems)} problem(s) in the teams file", problems)
+        return cls(tuple(teams), source)
+
+
+# --------------------------------------------------------------------------------------------
+# Eligibility (vectorised) and values
+# --------------------------------------------------------------------------------------------
+
+#: Reason codes of :class:`Eligibility` (0 = eligible), in the order the rules are checked.
+REASONS = (
+    "",
+    "{flag}: no collection contact",
+    "hardship: no {treatment}",
+    "tier {tier}: no {treatment}",
+    "{bucket}: no {treatment}",
+    "gentle treatment for tier {tier} in {bucket}: no {treatment}",
+    "balance {balance:,.0f} outside the {treatment} range",
+    "no {consent}: no {treatment}",
+    "no {team_type} team serves {region} in {language}",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Eligibility:
+    """Per treatment (rows, catalogue order) and account (columns): the first failing rule.
+
+    ``code[t, j] == 0`` means treatment ``t`` is allowed for account ``j``; otherwise it indexes
+    :data:`REASONS`. ``team_ok[k, j]`` says whether team ``k`` may serve account ``j``
+    (language and region), for the treatments that need a team.
+    """
+
+    code: np.ndarray
+    team_ok: np.ndarray
+    names: tuple[str, ...]
+
+    @property
+    def allowed(self) -> np.ndarray:
+        """``T × n`` mask of allowed treatments."""
+        return self.code == 0
+
+
+def _codes(values: Any, labels: Sequence[str]) -> np.ndarray:
+    """Position of each value in ``labels`` (``-1`` when absent), vectorised."""
+    import pandas as pd
+
+    cat = pd.Categorical(np.asarray(values, dtype=object), categories=list(labels))
+    return np.asarray(cat.codes, dtype=np.int64)
+
+
+def _flag(portfolio: Any, name: str) -> np.ndarray:
+    if name not in portfolio.columns:
+        return np.zeros(len(portfolio), dtype=bool)
+    return portfolio[name].to_numpy(dtype=bool, na_value=False)
+
+
+def _text(portfolio: Any, name: str) -> np.ndarray:
+    if name not in portfolio.columns:
+        return np.full(len(portfolio), "", dtype=object)
+    return portfolio[name].fillna("").astype(str).to_numpy(dtype=object)
+
+
+def eligibility(portfolio: Any, catalogue: Catalogue, teams: Teams) -> Eligibility:
+    """Apply every rule of SPEC §5/§8 to every account and treatment (vectorised).
+
+    Rules, in order (the first that fails is recorded): no-contact flags → only ``none``;
+    hardship → none of ``compliance.hardship_forbidden``; the treatment's tiers, dpd buckets
+    and balance range; gentle treatment for good tiers with short delinquency; contact
+    consent; a team of the treatment's type that serves the account's region (field teams)
+    and speaks its language (human calls and visits, and the robot's languages).
+    """
+    n = len(portfolio)
+    comp = catalogue.compliance
+    tier = _codes(portfolio["tier"], TIERS)
+    bucket = _codes(portfolio["dpd_bucket"], BUCKETS)
+    balance = (
+        portfolio["principal"].to_numpy(dtype=np.float64)
+        + portfolio["interest_due"].to_numpy(dtype=np.float64)
+        + portfolio["fees_due"].to_numpy(dtype=np.float64)
+    )
+    hardship = _flag(portfolio, "hardship")
+    no_contact = np.zeros(n, dtype=bool)
+    for flag in comp.no_contact_flags:
+        no_contact |= _flag(portfolio, flag)
+    gentle_acct = np.isin(tier, [TIERS.index(t) for t in comp.gentle_tiers if t in TIERS]) & np.isin(
+        bucket, [BUCKETS.index(b) for b in comp.gentle_buckets if b in BUCKETS]
+    )
+    language = _text(portfolio, "language")
+    region = _text(portfolio, "region")
+
+    team_ok = np.ones((len(teams.teams), n), dtype=bool)
+    for k, team in enumerate(teams.teams):
+        if team.regions:
+            team_ok[k] &= np.isin(region, list(team.regions))
+        if comp.language_match and team.languages and team.type != "legal":
+            team_ok[k] &= np.isin(language, list(team.languages))
+
+    code = np.zeros((len(catalogue.treatments), n), dtype=np.int8)
+
+    def mark(row: int, mask: np.ndarray, reason: int) -> None:
+        fresh = mask & (code[row] == 0)
+        code[row][fresh] = reason
+
+    for t_idx, t in enumerate(catalogue.treatments):
+        if t.name == "none":
+            continue
+        if t.contact:
+            mark(t_idx, no_contact, 1)
+        if t.name in comp.hardship_forbidden:
+            mark(t_idx, hardship, 2)
+        mark(t_idx, ~np.isin(tier, [TIERS.index(x) for x in t.tiers]), 3)
+        mark(t_idx, ~np.isin(bucket, [BUCKETS.index(x) for x in t.dpd_buckets]), 4)
+        if not t.gentle:
+            mark(t_idx, gentle_acct, 5)
+        mark(t_idx, (balance < t.min_balance) | (balance > t.max_balance), 6)
+        if t.consent:
+            mark(t_idx, ~_flag(portfolio, t.consent), 7)
+        if t.human:
+            of_type = [k for k, team in enumerate(teams.teams) if team.type == t.team_type]
+            served = team_ok[of_type].any(axis=0) if of_type else np.zeros(n, dtype=bool)
+            mark(t_idx, ~served, 8)
+    return Eligibility(code=code, team_ok=team_ok, names=catalogue.names)
+
+
+def reason_text(code: int, *, account: Mapping[str, Any], treatment: Treatment, flags: str = "") -> str:
+    """Human-readable text of a reason code for one account."""
+    if code <= 0:
+        return ""
+    return REASONS[code].format(
+        flag=flags or "no-contact flag",
+        treatment=treatment.name,
+        tier=account.get("tier", "?"),
+        bucket=account.get("dpd_bucket", "?"),
+        balance=float(account.get("balance", 0.0)),
+        consent=treatment.consent or "consent",
+        team_type=treatment.team_type,
+        region=account.get("region", "?") or "?",
+        language=account.get("language", "?") or "?",
+    )
+
+
+def treatment_values(
+    portfolio: Any, catalogue: Catalogue, plans: Any | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expected collected amount, cost and plan value per treatment and account (CNY, cents).
+
+    Returns
+    -------
+    (collected, cost, plan_value)
+        ``T × n`` arrays (catalogue order), rounded to the cent; ``plan_value`` is the part
+        of ``collected`` that comes from offering the recommended plan (senior calls only).
+    """
+    n = len(portfolio)
+    tier = np.clip(_codes(portfolio["tier"], TIERS), 0, 4)
+    bucket = np.clip(_codes(portfolio["dpd_bucket"], BUCKETS), 0, 4)
+    principal = portfolio["principal"].to_numpy(dtype=np.float64)
+    interest = portfolio["interest_due"].to_numpy(dtype=np.float64)
+    fees = portfolio["fees_due"].to_numpy(dtype=np.float64)
+    arrears = portfolio["arrears"].to_numpy(dtype=np.float64)
+    term = np.maximum(portfolio["remaining_term"].to_numpy(dtype=np.float64), 1.0)
+    due = arrears + fees
+    due = np.where(due > 0, due, (principal + interest) / term)
+    balance = principal + interest + fees
+    preferred = _text(portfolio, "preferred_channel")
+
+    t_count = len(catalogue.treatments)
+    collected = np.zeros((t_count, n))
+    cost = np.zeros((t_count, n))
+    plan_value = np.zeros((t_count, n))
+    for t_idx, t in enumerate(catalogue.treatments):
+        prob = t.pay_prob[tier, bucket]
+        if t.channel:
+            match = preferred == t.channel
+            prob = np.where(match, np.minimum(prob * (1 + catalogue.preferred_channel_uplift), catalogue.max_pay_prob), prob)
+        basis = balance if t.basis == "balance" else due
+        collected[t_idx] = prob * t.paid_share[bucket] * basis
+        cost[t_idx] = t.cost
+    if plans is not None and "senior_call" in catalogue.names:
+        extra = _plan_uplift(portfolio, plans, catalogue)
+        s_idx = catalogue.names.index("senior_call")
+        plan_value[s_idx] = extra
+        collected[s_idx] += extra
+    return np.round(collected, 2), np.round(cost, 2), np.round(plan_value, 2)
+
+
+def _plan_uplift(portfolio: Any, plans: Any, catalogue: Catalogue) -> np.ndarray:
+    """``p_reach · p_accept · npv_vs_status_quo`` per account for recommended plans (else 0)."""
+    import pandas as pd
+
+    required = {"account_id", "status", "npv_vs_status_quo"}
+    missing = required - set(plans.columns)
+    if missing:
+        raise InputError(f"plans: missing column(s) {', '.join(sorted(missing))}")
+    table = plans.loc[:, ["account_id", "status", "npv_vs_status_quo"]].copy()
+    table["account_id"] = table["account_id"].astype(str)
+    table["npv_vs_status_quo"] = pd.to_numeric(table["npv_vs_status_quo"], errors="coerce").fillna(0.0)
+    ok = table["status"].astype(str).isin(catalogue.plans.eligible_status) & (table["npv_vs_status_quo"] > 0)
+    gain = table.loc[ok].drop_duplicates("account_id", keep="last").set_index("account_id")["npv_vs_status_quo"]
+    ids = portfolio["account_id"].astype(str)
+    values = ids.map(gain).fillna(0.0).to_numpy(dtype=np.float64)
+    return catalogue.plans.p_reach * catalogue.plans.p_accept * values

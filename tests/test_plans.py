@@ -1,0 +1,445 @@
+"""Tests of the restructuring plan optimizer (solver.plans and friends, SPEC §4–§6)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from solver.account import Account
+from solver.io import read_account
+from solver.model import BehaviourModel, evaluate
+from solver.plan_custom import SearchParams, interest_cents
+from solver.plans import FAMILIES, METRICS, OFFERED, plan_batch, plan_options, plan_portfolio
+from solver.policy import Policy
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parent / "data" / "plans"
+SAMPLE = ROOT / "scenarios" / "sample_account.toml"
+
+
+def _rel(a: float, b: float) -> float:
+    return abs(a - b) / max(1.0, abs(b))
+
+
+def _check_metrics(result, account, model=None):
+    """Every reported figure equals what evaluate() gives for the reported schedule."""
+    model = model or BehaviourModel()
+    sq = evaluate(account, result.status_quo.schedule, model=model)
+    delta = model.monthly_discount
+    sq_pv = float(result.status_quo.schedule.payments @ delta ** np.arange(1, result.status_quo.schedule.term + 1))
+    for opt in (result.status_quo, *result.options):
+        if opt.schedule is None:
+            continue
+        s = opt.schedule
+        s.check()  # reconciles to the cent
+        ev = evaluate(account, s, model=model)
+        assert _rel(opt.npv, ev.npv) < 1e-9, opt.label
+        assert _rel(opt.pd_12m, ev.pd_12m) < 1e-9
+        assert _rel(opt.pd_life, ev.pd_life) < 1e-9
+        assert _rel(opt.expected_loss, ev.expected_loss) < 1e-9
+        assert _rel(opt.npv_vs_status_quo, ev.npv - sq.npv) < 1e-9
+        pay = s.payments
+        assert _rel(opt.total_paid, float(pay.sum())) < 1e-12
+        assert _rel(opt.concession_cost, sq_pv - float(pay @ delta ** np.arange(1, s.term + 1))) < 1e-9
+        paying = pay > 0
+        assert _rel(opt.min_afford_prob, float(ev.afford_prob[paying].min())) < 1e-9
+        dti = (account.other_debt + pay[paying]) / ev.expected_income[paying]
+        assert _rel(opt.max_dti, float(dti.max())) < 1e-9
+        from solver.money import apr
+
+        assert abs(opt.apr - apr(s.opening_balance / 100, pay)) < 1e-9
+
+
+@pytest.fixture(scope="module")
+def sample():
+    acc = read_account(SAMPLE)
+    return acc, plan_options(acc)
+
+
+def test_sample_account_every_family_reported(sample):
+    """Every SPEC §6 family (and each allowed deferral mode) has an option with a status."""
+    _, res = sample
+    families = {o.family for o in res.options}
+    assert families == set(FAMILIES)
+    assert {o.label for o in res.options if o.family == "deferral"} == {f"deferral/{m}" for m in Policy().deferral_interest}
+    for o in res.options:
+        assert o.feasible or o.reason
+
+
+def test_sample_account_metrics_equal_evaluate(sample):
+    """Metrics of every option equal solver.model.evaluate() on the reported schedule (1e-9)."""
+    acc, res = sample
+    _check_metrics(res, acc)
+
+
+def test_recommended_is_best_npv_passing_test(sample):
+    """The recommendation is the highest-NPV offered option and beats the status quo."""
+    _, res = sample
+    offered = [o for o in res.options if o.feasible and o.family in OFFERED]
+    best = max(o.npv for o in offered)
+    assert res.status == "RECOMMENDED" and res.npv_test_passed
+    rec = res.option(res.recommended)
+    assert rec.npv == best and rec.npv > res.status_quo.npv
+
+
+def test_options_satisfy_policy(sample):
+    """Every feasible option meets the per-month caps, min payment, term and phase limits."""
+    acc, res = sample
+    pol = Policy()
+    for o in res.options:
+        if not (o.feasible and o.family in OFFERED):
+            continue
+        pay = o.schedule.payments
+        ev = evaluate(acc, o.schedule)
+        paying = pay > 0
+        assert o.schedule.term <= pol.max_term_months
+        assert np.all((acc.other_debt + pay[paying]) / ev.expected_income[paying] <= pol.max_dti + 1e-9)
+        assert np.all(ev.afford_prob[paying] >= pol.min_afford_prob - 1e-9)
+        assert np.all(ev.expected_income[paying] - acc.expenses - acc.other_debt - pay[paying] >= pol.min_residual_income - 1e-6)
+        assert np.all(pay[:-1][pay[:-1] > 0] >= pol.min_payment)
+        assert len(o.params["levels"]) <= pol.max_payment_levels
+
+
+def test_binding_constraints_in_words(sample):
+    """Binding constraints read like 'max_dti binds in months 1–6' / 'max_term_months binds'."""
+    _, res = sample
+    import re
+
+    pattern = re.compile(r"^[a-z_]+ binds( in months? [0-9–, ]+)?$")
+    for o in res.options:
+        for b in o.binding:
+            assert pattern.match(b), b
+
+
+def test_custom_at_least_custom_feasible_families():
+    """custom NPV ≥ every other family's NPV whose plan is also a feasible custom schedule."""
+    from solver.generate import generate_portfolio
+
+    frame = generate_portfolio(24, seed=5)
+    for acc in Account.from_frame(frame):
+        res = plan_options(acc, relax=False)
+        custom = res.option("custom")
+        for o in res.options:
+            if not o.feasible or o.family in ("custom", "waterfall") or o.schedule is None:
+                continue
+            if not custom.feasible:
+                continue
+            grid = np.round(np.array(custom.params["grid"]) * 100).astype(int)
+            pay = np.round(o.schedule.payments * 100).astype(int)
+            body = pay[:-1]
+            zeros = np.flatnonzero(body == 0)
+            is_custom = (
+                o.params.get("rate") == acc.annual_rate
+                and abs(o.schedule.opening_balance / 100 - (acc.principal + acc.interest_due + acc.fees_due)) < 0.005
+                and (o.params.get("deferral_mode") in (None, "capitalize"))
+                and np.isin(body[body > 0], grid).all()
+                and (zeros.size == 0 or zeros[-1] == zeros.size - 1)
+            )
+            if is_custom:
+                assert custom.npv >= o.npv - 1e-6 * abs(o.npv), (acc.account_id, o.label)
+
+
+def _small_accounts(n: int) -> list[Account]:
+    rng = np.random.default_rng(11)
+    out = []
+    for k in range(n):
+        income = float(rng.choice([2500, 4000, 6000]))
+        out.append(
+            Account.from_mapping(
+                {
+                    "account_id": f"S{k}",
+                    "product": "auto_loan" if k % 2 else "card_instalment",
+                    "principal": float(rng.choice([2000, 3500, 6000, 9000])),
+                    "interest_due": float(rng.choice([0, 150])),
+                    "fees_due": float(rng.choice([0, 80])),
+                    "annual_rate": float(rng.choice([0.0, 0.06, 0.12, 0.24])),
+                    "remaining_term": int(rng.integers(3, 12)),
+                    "income": income * float(rng.choice([0.5, 1.0])),
+                    "income_normal": income,
+                    "recovery_months": int(rng.choice([0, 3])),
+                    "income_cv": float(rng.choice([0.1, 0.3])),
+                    "expenses": income * 0.35,
+                    "other_debt": float(rng.choice([0, 300])),
+                    "vehicle_value": float(rng.choice([0, 8000])),
+                    "tier": str(rng.choice(list("ABCDE"))),
+                }
+            )
+        )
+    return out
+
+
+def _brute_force(acc: Account, policy: Policy, grid: np.ndarray, increasing: bool, model: BehaviourModel) -> float:
+    """Best model NPV over every payment path of the family on the grid (independent enumeration).
+
+    Paths: a leading holiday of at most max_deferral_months zero months, then grid
+    amounts, each strictly below what is owed, then one clearing payment; at most
+    max_payment_levels phases (a clearing payment not above the previous one is not a
+    phase); every payment within the month's caps. Interest is computed in Python
+    integers with the schedule's half-up rule; values come from evaluate_batch.
+    """
+    from solver.model import AccountParams, evaluate_batch
+    from solver.plan_families import context_from_account
+
+    ctx = context_from_account(acc, policy, model)
+    T = policy.max_term_months
+    D = min(policy.max_deferral_months, T - 1) if "capitalize" in policy.deferral_interest else 0
+    cents = [int(round(a * 100)) for a in grid]
+    ru = round(acc.annual_rate * 10**12)
+    den = 12 * 10**12
+    B0 = int(round((acc.principal + acc.interest_due + acc.fees_due) * 100))
+    cap = ctx.cap[0]
+    K = policy.max_payment_levels
+    paths_pay, paths_exp = [], []
+    for L in range(T):
+        for prefix in itertools.product([0, *cents], repeat=L):
+            zeros = [i for i, p in enumerate(prefix) if p == 0]
+            if len(zeros) > D or zeros != list(range(len(zeros))):
+                continue
+            B, ok, pays, exps = B0, True, [], []
+            for t, p in enumerate(prefix):
+                owed = B + (2 * B * ru + den) // (2 * den)
+                if p >= owed or (p > 0 and p > cap[t] * (1 + 1e-9) * 100 + 1e-7 * 100):
+                    ok = False
+                    break
+                exps.append(B / 100)
+                pays.append(p / 100)
+                B = owed - p
+            if not ok:
+                continue
+            owed = B + (2 * B * ru + den) // (2 * den)
+            if owed > cap[L] * (1 + 1e-9) * 100 + 1e-7 * 100:
+                continue
+            exps.append(B / 100)
+            pays.append(owed / 100)
+            body = [p for p in pays[:-1] if p > 0]
+            phases = sum(1 for i, p in enumerate(body) if i == 0 or p != body[i - 1])
+            if not body or pays[-1] > body[-1]:
+                phases += 1
+            if phases > K:
+                continue
+            if increasing and any(b < a for a, b in zip(body, body[1:], strict=False)):
+                continue
+            paths_pay.append(pays)
+            paths_exp.append(exps)
+    if not paths_pay:
+        return -math.inf
+    P = np.zeros((len(paths_pay), T))
+    E = np.zeros((len(paths_pay), T))
+    term = np.array([len(p) for p in paths_pay])
+    for r, (p, e) in enumerate(zip(paths_pay, paths_exp, strict=True)):
+        P[r, : len(p)] = p
+        E[r, : len(e)] = e
+    params = AccountParams.from_account(acc, model).take(np.zeros(len(P), dtype=int))
+    return float(evaluate_batch(params, P, E, term, model).npv.max())
+
+
+def test_exhaustive_enumeration_finds_nothing_better_than_custom_or_step():
+    """On 30 small accounts (terms ≤ 5, coarse grid) brute force never beats custom/step, and both are OPTIMAL."""
+    policy = Policy(max_term_months=5, max_deferral_months=2, max_payment_levels=2, min_payment=50)
+    search = SearchParams(grid_levels=3)
+    model = BehaviourModel()
+    checked = feasible = 0
+    for acc in _small_accounts(30):
+        res = plan_options(acc, policy, model, search=search, relax=False)
+        for family, increasing in (("custom", False), ("step", True)):
+            opt = res.option(family)
+            grid = np.array(opt.params["grid"]) if opt.feasible else None
+            if grid is None:
+                # infeasible: enumerate on the grid the search would have used
+                from solver.plan_custom import payment_grids
+                from solver.plan_families import context_from_account
+
+                ctx = context_from_account(acc, policy.for_product(acc.product), model)
+                am, _ = payment_grids(ctx, search.grid_levels)
+                grid = am[0][np.isfinite(am[0])]
+            best = _brute_force(acc, policy.for_product(acc.product), grid, increasing, model)
+            if opt.feasible:
+                assert opt.status == "OPTIMAL", (acc.account_id, family, opt.status)
+                assert best <= opt.npv + 1e-9 * abs(opt.npv), (acc.account_id, family, best, opt.npv)
+                assert best >= opt.npv - 1e-6 * abs(opt.npv)  # and custom is one of the paths
+            else:
+                assert best == -math.inf, (acc.account_id, family)
+            checked += 1
+            feasible += opt.feasible
+    assert checked == 60 and feasible >= 40
+
+
+def test_interest_cents_matches_money_rule():
+    """The search's vectorised interest equals solver.money's half-up integer rule."""
+    from solver.money import schedule_from_payments
+
+    rng = np.random.default_rng(3)
+    for rate in (0.069, 0.06, 0.12, 0.0725, 0.36, 0.0):
+        B = rng.integers(1, 10**9, 2000)
+        ru = np.full(B.size, round(rate * 10**12))
+        got = interest_cents(B, ru)
+        want = (2 * B.astype(object) * ru[0] + 12 * 10**12) // (24 * 10**12)
+        assert np.array_equal(got, want.astype(np.int64))
+        s = schedule_from_payments(12345.67, rate, [0, 0, 100])
+        assert s.interest[0] == interest_cents(np.array([1234567]), np.array([round(rate * 10**12)]))[0]
+
+
+# --------------------------------------------------------------------------------------
+# Infeasible accounts: exit 3 and a verified minimal relaxation
+# --------------------------------------------------------------------------------------
+
+INFEASIBLE_CASES = [
+    ("interest_unaffordable.toml", None, {"max_term_months", "max_haircut"}),
+    ("income_zero_until_month8.toml", None, {"max_deferral_months"}),
+    ("needs_deferral.toml", "policy_no_deferral.toml", {"max_deferral_months"}),
+    ("other_debt_over_dti.toml", None, {"max_dti"}),
+    ("balance_too_large.toml", None, {"max_term_months", "max_haircut"}),
+    ("volatile_income.toml", None, {"min_afford_prob"}),
+]
+
+
+def _run_cli(args: list[str]) -> tuple[int, str]:
+    import contextlib
+    import io
+
+    import cli
+    from commands.common import run_cli
+
+    buf, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err):
+        code = run_cli(cli.workout, args)
+    return code, buf.getvalue() + err.getvalue()
+
+
+@pytest.mark.parametrize(("account_file", "policy_file", "expected_keys"), INFEASIBLE_CASES)
+def test_infeasible_account_exit_3_and_minimal_relaxation(account_file, policy_file, expected_keys):
+    """Crafted infeasible accounts exit 3; each relaxation is minimal and verified by re-running."""
+    args = ["plan", str(DATA / account_file), "--format", "json"]
+    if policy_file:
+        args += ["--policy", str(DATA / policy_file)]
+    code, out = _run_cli(args)
+    assert code == 3
+    payload = json.loads(out[: out.rindex("}") + 1])
+    assert payload["recommended"] is None and "No plan satisfies the policy" in payload["explanation"]
+    relax = {r["key"]: r["value"] for r in payload["relaxations"]}
+    assert expected_keys <= set(relax)
+    acc = read_account(DATA / account_file)
+    policy = Policy.from_toml(DATA / policy_file) if policy_file else Policy()
+    search = SearchParams()
+    from solver.plan_explain import any_feasible
+
+    for key, value in relax.items():
+        changes = {key: value}
+        if key == "max_deferral_months" and not policy.deferral_interest:
+            changes["deferral_interest"] = ("capitalize",)
+        relaxed = policy.replace(**changes)
+        res = plan_options(acc, relaxed, relax=False)
+        assert res.status != "INFEASIBLE", key  # verified by re-running with it
+        step = 1 if isinstance(value, int) else 0.01
+        smaller = value + step if key == "min_afford_prob" else value - step
+        assert not any_feasible(acc, policy.replace(**{**changes, key: type(value)(round(smaller, 10))}), BehaviourModel(), search), key
+
+
+def test_plan_json_keys():
+    """--format json has exactly the keys of the issue, options with metrics and schedules."""
+    code, out = _run_cli(["plan", str(SAMPLE), "--format", "json"])
+    assert code == 0
+    d = json.loads(out)
+    assert {"account_id", "recommended", "npv_test_passed", "explanation", "status_quo", "options"} <= set(d)
+    assert d["recommended"] in FAMILIES
+    for o in [d["status_quo"], *d["options"]]:
+        assert {"family", "feasible", "params", "binding", "schedule", *METRICS} <= set(o)
+        for row in o["schedule"]:
+            assert set(row) == {"month", "payment", "interest", "principal", "fees", "balance"}
+            assert abs(row["payment"] - row["interest"] - row["principal"] - row["fees"]) < 0.005
+
+
+def test_plan_set_override_changes_result():
+    """--set income=… re-plans with the changed field; unknown fields are exit 2."""
+    _, base = _run_cli(["plan", str(SAMPLE), "--format", "json"])
+    code, out = _run_cli(["plan", str(SAMPLE), "--format", "json", "--set", "income=14000", "--set", "recovery_months=0"])
+    assert code == 0
+    assert json.loads(out)["status_quo"]["pd_12m"] < json.loads(base)["status_quo"]["pd_12m"] - 0.05
+    code, out = _run_cli(["plan", str(SAMPLE), "--set", "incme=8000"])
+    assert code == 2 and "income" in out
+
+
+def test_plan_writes_csv_atomically(tmp_path):
+    """--format csv writes the options table; a bad account writes nothing (exit 2)."""
+    out = tmp_path / "opts.csv"
+    code, _ = _run_cli(["plan", str(SAMPLE), "--format", "csv", "--out", str(out)])
+    assert code == 0 and out.exists()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('account_id = "x"\nprincipal = -5\n')
+    out2 = tmp_path / "none.csv"
+    code, msg = _run_cli(["plan", str(bad), "--format", "csv", "--out", str(out2)])
+    assert code == 2 and not out2.exists() and "principal" in msg
+
+
+# --------------------------------------------------------------------------------------
+# Portfolios
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_book():
+    from solver.generate import generate_portfolio
+
+    return generate_portfolio(120, seed=7)
+
+
+def test_plan_batch_reconciles_and_beats_waterfall(small_book):
+    """Portfolio rows: recommended NPV ≥ waterfall NPV where the waterfall is policy-feasible."""
+    table = plan_batch(small_book)
+    assert len(table) == len(small_book) and (table["status"] != "ERROR").all()
+    feas = table["waterfall_feasible"].astype(bool) & (table["status"] == "RECOMMENDED")
+    assert (table.loc[feas, "npv"] >= table.loc[feas, "waterfall_npv"] - 1e-6).all()
+    # NPV test: recommended rows beat the status quo
+    rec = table["status"] == "RECOMMENDED"
+    assert (table.loc[rec, "npv_vs_status_quo"] > 0).all()
+
+
+def test_plan_batch_is_deterministic_and_isolates_errors(small_book):
+    """Same input, same table; a broken account gets status ERROR and the others are unchanged."""
+    part = small_book.iloc[:10].copy()
+    a = plan_batch(part)
+    b = plan_batch(part)
+    assert a.equals(b)
+    broken = part.copy()
+    broken.loc[broken.index[3], "tier"] = "Z"  # unknown tier: the model raises for this row
+    c = plan_batch(broken)
+    assert c.loc[3, "status"] == "ERROR" and "tier" in c.loc[3, "error"]
+    keep = [i for i in range(10) if i != 3]
+    assert c.iloc[keep]["npv"].tolist() == a.iloc[keep]["npv"].tolist()
+
+
+def test_plan_portfolio_arrays_match_table(small_book):
+    """PortfolioPlans exposes followed schedules whose model NPV equals the table's npv."""
+    from solver.model import AccountParams, evaluate_batch
+
+    part = small_book.iloc[:20]
+    plans = plan_portfolio(part)
+    assert plans.payments.shape == plans.exposures.shape == (20, plans.payments.shape[1])
+    params = AccountParams.from_frame(part)
+    ev = evaluate_batch(params, plans.payments, plans.exposures, plans.term)
+    assert np.allclose(ev.npv, plans.table["npv"].to_numpy(float), rtol=1e-9)
+    summary = plans.summary()
+    assert summary.loc[summary["by"] == "all", "accounts"].iloc[0] == 20
+
+
+@pytest.mark.slow
+def test_metrics_reconcile_on_generated_portfolio():
+    """Quick form of the benchmark check: on 1,000 generated accounts every recommended schedule reconciles and its metrics equal evaluate()."""
+    from solver.generate import generate_portfolio
+    from solver.model import AccountParams, evaluate_batch
+
+    frame = generate_portfolio(1000, seed=2024)
+    plans = plan_portfolio(frame, jobs=2)
+    params = AccountParams.from_frame(frame)
+    ev = evaluate_batch(params, plans.payments, plans.exposures, plans.term)
+    assert np.allclose(ev.npv, plans.table["npv"].to_numpy(float), rtol=1e-6)
+    accounts = Account.from_frame(frame)
+    rng = np.random.default_rng(0)
+    for i in rng.choice(len(frame), 40, replace=False):  # full per-option check on a sample
+        res = plan_options(accounts[i], relax=False)
+        _check_metrics(res, accounts[i])
