@@ -154,7 +154,7 @@ def scenario() -> None:
     "settings",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Override a scenario key, e.g. --set policy.max_deferral_months=3 (repeatable).",
+    help="Override a key of the scenario and the baseline, e.g. --set policy.max_deferral_months=3 (repeatable).",
 )
 @click.option(
     "--jobs",

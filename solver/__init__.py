@@ -58,6 +58,21 @@ _EXPORTS: dict[str, str] = {
     "run_scenario": "solver.simulation",
     # risk analytics
     "absorption": "solver.risk",
+    "absorbing_summary": "solver.risk",
+    "expected_loss": "solver.risk",
+    "roll_rates": "solver.risk",
+    "read_panel": "solver.risk",
+    "fit_early_warning": "solver.risk",
+    "fit_uci": "solver.risk",
+    "EarlyWarningModel": "solver.risk",
+    "score_accounts": "solver.risk",
+    "assign_tiers": "solver.risk",
+    "calibrate_hazards": "solver.risk",
+    "calibrate_outcomes": "solver.risk",
+    "write_behaviour_toml": "solver.risk",
+    "read_uci": "solver.risk",
+    "uci_panel": "solver.risk",
+    "uci_features": "solver.risk",
 }
 
 __all__ = sorted(_EXPORTS)

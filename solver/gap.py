@@ -185,6 +185,12 @@ class AllocationResult:
         return f"{text} ({self.message})" if self.message else text
 
 
+def _per_option(row_values: np.ndarray, row_of: np.ndarray, fill: float) -> np.ndarray:
+    """``row_values[row_of[o]]`` per option, ``fill`` for uncapacitated options (``-1``)."""
+    extended = np.r_[np.asarray(row_values, dtype=np.float64), fill]
+    return extended[np.where(row_of >= 0, row_of, extended.size - 1)]
+
+
 @dataclass(frozen=True, eq=False)
 class AssignmentProblem:
     """Assignment of jobs to options under capacity rows (minimisation, read-only arrays).
@@ -291,7 +297,7 @@ class AssignmentProblem:
     def allowed(self) -> np.ndarray:
         """``K × n`` mask of pairs that are allowed and fit their rows on their own."""
         mask = np.isfinite(self.cost)
-        own_cap = np.where(self.row_of >= 0, self.capacity[np.maximum(self.row_of, 0)], np.inf)
+        own_cap = _per_option(self.capacity, self.row_of, np.inf)
         mask &= self.weight <= own_cap[:, None]
         for g in range(self.global_capacity.size):
             mask &= self.global_weight[g] <= self.global_capacity[g]
@@ -301,7 +307,7 @@ class AssignmentProblem:
         self, prices: np.ndarray, global_prices: np.ndarray, out: np.ndarray | None = None
     ) -> np.ndarray:
         """Lagrangian reduced costs ``c_oj + λ_row(o)·w_oj + Σ_g μ_g·w^g_oj`` (``K × n``)."""
-        own = np.where(self.row_of >= 0, prices[np.maximum(self.row_of, 0)], 0.0)
+        own = _per_option(prices, self.row_of, 0.0)
         out = (
             np.multiply(self.weight, own[:, None], out=out)
             if out is not None
@@ -526,7 +532,7 @@ def _repair(
             )
             fits = allowed[:, jobs] & (problem.row_of[:, None] != row)
             own = problem.row_of >= 0
-            room = np.where(own, slack[np.maximum(problem.row_of, 0)], np.inf)
+            room = _per_option(slack, problem.row_of, np.inf)
             fits &= sub_w <= room[:, None] + 1e-9
             for g in range(problem.global_capacity.size):
                 gw = problem.global_weight[g]
@@ -563,7 +569,7 @@ def _repair(
             cur_g = gw_full[s, np.arange(n)]
             saving = cur_g[None, :] - gw_full
             own = problem.row_of >= 0
-            room = np.where(own, slack[np.maximum(problem.row_of, 0)], np.inf)
+            room = _per_option(slack, problem.row_of, np.inf)
             wfull = weight if weight is not None else np.broadcast_to(problem.weight, (k, n))
             fits = (
                 allowed
@@ -593,6 +599,77 @@ def _repair(
         if not moved:
             return None
     return s if problem.is_feasible(s) else None
+
+
+def _batch_regret_fill(
+    problem: AssignmentProblem,
+    desirability: np.ndarray,
+    allowed: np.ndarray,
+    *,
+    deadline: float,
+) -> np.ndarray | None:
+    """Fill rows in batches: every open job wants its best open option; an over-asked row
+    keeps the jobs with the largest regret (second best − best) up to its capacity and closes.
+
+    With near-optimal Lagrangian prices as ``desirability`` this reproduces the LP choice for
+    all but a few jobs per row. Each round costs one pass over the open jobs' options and at
+    least one row closes per round, so there are at most ``R + 1`` rounds. Global rows are
+    not checked here (the caller repairs them). Returns ``None`` if some job is left with no
+    open option.
+    """
+    k, n = problem.cost.shape
+    wfull = problem.weight if problem.weight.shape[1] == n else np.broadcast_to(problem.weight, (k, n))
+    n_rows = problem.capacity.size
+    room = problem.capacity.astype(np.float64).copy()
+    open_row = np.ones(n_rows + 1, dtype=bool)  # index n_rows: uncapacitated
+    row_idx = np.where(problem.row_of >= 0, problem.row_of, n_rows)
+    assignment = np.full(n, -1, dtype=np.int64)
+    todo = np.arange(n)
+    for _ in range(n_rows + 2):
+        if todo.size == 0:
+            break
+        if time.perf_counter() >= deadline:
+            return None
+        sub = np.where(allowed[:, todo] & open_row[row_idx][:, None], desirability[:, todo], np.inf)
+        if k > 1:
+            two = np.argpartition(sub, 1, axis=0)[:2]
+            cols = np.arange(todo.size)
+            v0, v1 = sub[two[0], cols], sub[two[1], cols]
+            best = np.where(v0 <= v1, two[0], two[1])
+            with np.errstate(invalid="ignore"):
+                regret = np.abs(v1 - v0)
+            regret = np.where(np.isfinite(regret), regret, np.inf)
+            best_val = np.minimum(v0, v1)
+        else:
+            best = np.zeros(todo.size, dtype=np.int64)
+            best_val = sub[0]
+            regret = np.full(todo.size, np.inf)
+        if not np.isfinite(best_val).all():
+            return None
+        rows = row_idx[best]
+        w = wfull[best, todo]
+        # Within each row, the largest regret first.
+        order = np.lexsort((-regret, rows))
+        r_sorted = rows[order]
+        csum = np.cumsum(w[order])
+        starts = np.r_[0, np.flatnonzero(np.diff(r_sorted)) + 1]
+        offsets = np.repeat(csum[starts] - w[order][starts], np.diff(np.r_[starts, r_sorted.size]))
+        cum = csum - offsets
+        room_ext = np.r_[room, np.inf]
+        fits_sorted = cum <= room_ext[r_sorted] + 1e-9
+        accept = np.zeros(todo.size, dtype=bool)
+        accept[order] = fits_sorted
+        # Rows that could not take all their candidates close now.
+        overflow = np.unique(r_sorted[~fits_sorted])
+        taken = todo[accept]
+        assignment[taken] = best[accept]
+        used = np.bincount(rows[accept], weights=w[accept], minlength=n_rows + 1)
+        room -= used[:n_rows]
+        open_row[overflow[overflow < n_rows]] = False
+        todo = todo[~accept]
+    if todo.size:
+        return None
+    return assignment
 
 
 def _regret_construct(
@@ -707,7 +784,7 @@ def _improve_shift(
             break
         slack, gslack = _slacks(problem, s)
         own = problem.row_of >= 0
-        room = np.where(own, slack[np.maximum(problem.row_of, 0)], np.inf)
+        room = _per_option(slack, problem.row_of, np.inf)
         same_row = (problem.row_of[:, None] == problem.row_of[s][None, :]) & own[:, None]
         # Moving within the same row only needs room for the weight difference.
         extra = np.where(same_row, wfull - wfull[s, jobs][None, :], wfull)
@@ -1099,9 +1176,11 @@ def _primal_from_prices(
     """Cheapest option per job under prices, repaired and improved by shift moves."""
     rc = problem.reduced_costs(prices, global_prices)
     rc[~allowed] = np.inf
-    choice = rc.argmin(axis=0)
+    filled = _batch_regret_fill(problem, rc, allowed, deadline=deadline)
+    if filled is None:
+        filled = rc.argmin(axis=0)
     del rc
-    repaired = _repair(problem, choice, allowed, deadline=deadline)
+    repaired = _repair(problem, filled, allowed, deadline=deadline)
     if repaired is None:
         return None
     return _improve_shift(problem, repaired, allowed, deadline=deadline)
@@ -1248,7 +1327,7 @@ def solve_assignment(
 
     # 2. Greedy primal: cheapest option under prices, repaired, then shifted.
     if time.perf_counter() < deadline:
-        repaired = _repair(problem, dual.choice, allowed, deadline=deadline)
+        repaired = _primal_from_prices(problem, allowed, dual.prices, dual.global_prices, deadline=deadline)
         if repaired is not None:
             repaired = _improve_shift(problem, repaired, allowed, deadline=deadline)
             if incumbent is None or problem.objective(repaired) < problem.objective(incumbent):
@@ -1258,9 +1337,7 @@ def solve_assignment(
             built = _regret_construct(problem, rc0, allowed, deadline=deadline)
             if built is None:
                 # Martello–Toth's resource-based desirability: places tight instances.
-                own_cap = np.where(
-                    problem.row_of >= 0, problem.capacity[np.maximum(problem.row_of, 0)], np.inf
-                )
+                own_cap = _per_option(problem.capacity, problem.row_of, np.inf)
                 relative = (
                     np.broadcast_to(problem.weight, (k, n)) / np.maximum(own_cap, 1e-12)[:, None]
                 )

@@ -12,11 +12,12 @@ included, is within the month's affordability cap (``max_dti``,
 ``min_residual_income``, ``min_afford_prob``); the plan ends by ``max_term_months``.
 ``custom`` phases may go up or down; ``step`` phases never go down (graduated).
 
-The payment grid of an account is ``m, m + Δ, m + 2Δ, …`` up to the largest monthly
-cap, where ``m`` is ``min_payment`` rounded up to the rounding unit and ``Δ`` the
-smallest multiple of the rounding unit giving at most ``grid_levels`` amounts, plus
-the level instalments of the best ``instalment`` and capitalised ``deferral`` plans
-(so those plans are custom schedules and custom can only match or beat them).
+The payment grid of an account hangs from its largest affordable payment ``top`` (the
+largest monthly cap rounded down to the rounding unit): ``top, top − Δ, top − 2Δ, …``
+down to ``min_payment``, with ``Δ`` the smallest multiple of the rounding unit giving at
+most ``grid_levels`` amounts; plus the payment affordable in every month (the smallest
+cap) and the level instalments of the best ``instalment`` and capitalised ``deferral``
+plans (so those plans are custom schedules and custom can only match or beat them).
 
 The search (exact within the grid)
 -----------------------------------
@@ -144,17 +145,19 @@ def interest_cents(balance: np.ndarray, rate_units: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
-def payment_grids(
-    ctx: PlanContext, grid_levels: int, extra: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def payment_grids(ctx: PlanContext, grid_levels: int, extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Payment grid per account: amounts (n, G) in CNY (NaN-padded) and the step Δ (n,).
 
-    ``extra`` (n, k) adds amounts (e.g. the best level instalments); NaNs are ignored.
+    The grid hangs from the top: the largest affordable payment of any month (rounded
+    down to the rounding unit), then steps of Δ down to ``min_payment``; plus the
+    largest payment affordable in every month (the flat cap) and the ``extra`` amounts
+    (n, k) (e.g. the best level instalments). Tight accounts need payments at the caps,
+    so the caps are on the grid.
     """
     pol = ctx.policy
     unit = pol.rounding
-    n = len(ctx)
-    top = np.max(np.where(np.isfinite(ctx.cap), ctx.cap, -np.inf), axis=1)
+    cap = np.where(np.isfinite(ctx.cap), ctx.cap, -np.inf)
+    top = np.floor(np.max(cap, axis=1) / unit + 1e-9) * unit
     low = np.ceil(max(pol.min_payment, unit) / unit - 1e-9) * unit
     span = np.maximum(top - low, 0.0)
     step = np.maximum(unit, np.ceil(span / max(grid_levels - 1, 1) / unit - 1e-9) * unit)
@@ -162,19 +165,17 @@ def payment_grids(
     count = np.minimum(count, grid_levels)
     G = int(max(count.max(initial=0), 1))
     k = np.arange(G)[None, :]
-    amounts = np.where(k < count[:, None], low + k * step[:, None], np.nan)
+    amounts = np.where(k < count[:, None], top[:, None] - k * step[:, None], np.nan)
+    flat = np.floor(np.min(cap, axis=1) / unit + 1e-9) * unit
+    cols = [amounts, np.where(flat >= low, flat, np.nan)[:, None]]
     if extra is not None and extra.size:
-        ex = np.where(
-            (extra >= pol.min_payment - 1e-9) & (extra <= top[:, None] + 1e-9), extra, np.nan
-        )
-        amounts = np.concatenate([amounts, ex], axis=1)
-    amounts = np.round(amounts, 2)
-    amounts = np.sort(amounts, axis=1)  # NaNs last
-    # drop duplicates within a row
+        cols.append(extra)
+    amounts = np.concatenate(cols, axis=1)
+    amounts = np.where((amounts >= pol.min_payment - 1e-9) & (amounts <= top[:, None] + 1e-9), amounts, np.nan)
+    amounts = np.sort(np.round(amounts, 2), axis=1)  # NaNs last
     dup = np.zeros_like(amounts, dtype=bool)
     dup[:, 1:] = amounts[:, 1:] == amounts[:, :-1]
-    amounts = np.where(dup, np.nan, amounts)
-    amounts = np.sort(amounts, axis=1)
+    amounts = np.sort(np.where(dup, np.nan, amounts), axis=1)
     width = int(max(np.isfinite(amounts).sum(axis=1).max(initial=0), 1))
     return amounts[:, :width], step
 
@@ -186,7 +187,7 @@ def payment_grids(
 
 def bound_tables(
     ctx: PlanContext, amounts: np.ndarray, buckets: int, holiday_months: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Piecewise-affine upper bounds on the value still collectable from any balance.
 
     For month index t (month t+1) and balance bucket ``j = [j·w, (j+1)·w)`` the bound is
@@ -213,6 +214,8 @@ def bound_tables(
         Arrays (n, H + 1, M); month index H is −inf (a plan must have ended).
     w
         Bucket width per account (n,).
+    U
+        (n, H + 1): above this balance no plan can clear by month H (bound −inf).
     """
     n, H, M = len(ctx), ctx.horizon, buckets
     r = ctx.monthly_rate
@@ -224,6 +227,9 @@ def bound_tables(
     feas = np.zeros((n, H + 1))
     for t in range(H - 1, -1, -1):
         feas[:, t] = (capped[:, t] + feas[:, t + 1]) * v
+    # the largest balance before month t+1 that payments within the caps can still clear by
+    # month H (a relaxation: any amount up to the cap every month), with cent slack
+    U = np.concatenate([feas[:, :H] * (1 + 1e-9) + 0.01 * (H + 1 - np.arange(H))[None, :], np.zeros((n, 1))], axis=1)
     reach = B0[:, None] * g[:, None] ** np.arange(H)[None, :]
     top = np.max(np.minimum(reach, feas[:, :H] * (1 + 1e-9) + 0.01 * H), axis=1)
     top = np.maximum(top, B0) * (1 + 1e-9) + 0.01 * (H + 1) + 1.0
@@ -246,43 +252,73 @@ def bound_tables(
     grown_lo = lo_b * g[:, None]
     grown_hi = hi_b * g[:, None]
 
-    def pieces(x_lo: np.ndarray, x_hi: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Flat indices of the (up to 3) next buckets [x_lo, x_hi] spans, and their masks."""
-        shape = (n,) + (1,) * (x_lo.ndim - 1)
-        k_lo = np.floor(np.maximum(x_lo, 0.0) / w.reshape(shape)).astype(np.int64)
-        k_hi = np.floor(np.maximum(x_hi, 0.0) / w.reshape(shape)).astype(np.int64)
+    def pieces(a: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """For paying ``a`` from each bucket: the (up to 3) next buckets the balance can
+        fall in, each with the sub-range [B1, B2] of the current bucket that leads there.
+
+        ``a`` broadcasts against (n, M) (shape (n, 1, 1) per amount or (n, 1) for a
+        holiday). Returns (flat index, usable, B1, B2) per piece.
+        """
+        nd = a.ndim
+        shape = (n,) + (1,) * (nd - 1)
+        ww = w.reshape(shape)
+        gg = g.reshape(shape)
+        lo_j = lo_b.reshape((n,) + (1,) * (nd - 2) + (M,))
+        hi_j = hi_b.reshape((n,) + (1,) * (nd - 2) + (M,))
+        x_lo = lo_j * gg - a - slack
+        x_hi = hi_j * gg - a + slack
+        k_lo = np.floor(np.maximum(x_lo, 0.0) / ww).astype(np.int64)
+        k_hi = np.floor(np.maximum(x_hi, 0.0) / ww).astype(np.int64)
         base = (acc * M).reshape(shape)
         out = []
         for d in range(3):
             k = k_lo + d
             use = (k <= k_hi) & (k <= M - 1) & (x_hi > 0)
-            out.append((base + np.clip(k, 0, M - 1), use))
+            b1 = np.maximum(lo_j, (k * ww + a - slack) / gg)
+            b2 = np.minimum(hi_j, ((k + 1) * ww + a + slack) / gg)
+            out.append((base + np.clip(k, 0, M - 1), use & (b1 <= b2), b1, b2, np.broadcast_to(a, b1.shape)))
         return out
 
-    pay_lo = grown_lo[:, None, :] - amt[:, :, None] - slack  # (n, G, M)
-    pay_hi = grown_hi[:, None, :] - amt[:, :, None] + slack
-    pay_pieces = pieces(pay_lo, pay_hi)
-    hol_lo, hol_hi = grown_lo - slack, grown_hi + slack
-    hol_pieces = pieces(hol_lo, hol_hi) if (holiday_months > 0).any() else []
+    pay_pieces = pieces(amt[:, :, None])
+    hol_pieces = pieces(np.zeros((n, 1))) if (holiday_months > 0).any() else []
 
-    def next_value(An: np.ndarray, Sn: np.ndarray, parts, x_lo, x_hi) -> tuple[np.ndarray, np.ndarray]:
-        """Max of next month's affine pieces over the spanned buckets, at both ends."""
+    def action_line(An, Sn, parts, a, h, rec_lo, rec_slope, t) -> tuple[np.ndarray, np.ndarray]:
+        """An affine majorant (values at the bucket's two ends) of paying ``a`` then
+        continuing, from next month's pieces evaluated only on their own sub-ranges and
+        only where the next balance can still be cleared (``U``)."""
         a_flat, s_flat = An.ravel(), Sn.ravel()
-        at_lo = np.full(x_lo.shape, -np.inf)
-        at_hi = np.full(x_lo.shape, -np.inf)
-        for flat, use in parts:
-            a_k = np.where(use, a_flat.take(flat), -np.inf)
+        imm0 = disc[t] * (1 - h) * a
+        dh = disc_lag[t] * h
+        extra = (1,) * (a.ndim - 2)
+        lo_j = lo_b.reshape((n,) + extra + (M,))
+        gg = g.reshape((n,) + (1,) * (a.ndim - 1))
+        u_next = U[:, t + 1].reshape((n,) + (1,) * (a.ndim - 1))
+        u_now = U[:, t].reshape((n,) + (1,) * (a.ndim - 1))
+        vals = []
+        slope0 = None
+        for flat, use, b1, b2, aa in parts:
+            b2 = np.minimum(np.minimum(b2, (u_next + aa + slack) / gg), u_now)
+            ok = use & (b1 <= b2)
+            a_k = np.where(ok, a_flat.take(flat), -np.inf)
             s_k = s_flat.take(flat)
-            pad = np.abs(s_k) * slack
-            np.maximum(at_lo, a_k + s_k * x_lo + pad, out=at_lo)
-            np.maximum(at_hi, a_k + s_k * x_hi + pad, out=at_hi)
-        return at_lo, at_hi
+            if slope0 is None:
+                slope0 = np.where(ok, (1 - h) * s_k * gg, 0.0) + dh * rec_slope
+            for b in (b1, b2):
+                y = imm0 + dh * (rec_lo + rec_slope * (b - lo_j)) + (1 - h) * (a_k + s_k * (b * gg - a) + np.abs(s_k) * slack)
+                vals.append((b, y))
+        lam = slope0
+        icpt = np.full(np.broadcast(vals[0][1], lo_j).shape, -np.inf)
+        for b, y in vals:
+            np.maximum(icpt, y - lam * (b - lo_j), out=icpt)
+        wj = w.reshape((n,) + (1,) * (a.ndim - 1))
+        return icpt, icpt + lam * wj
 
     # ---- month-dependent inputs, all months at once ----
     col = ctx.collateral[:, None, :]  # (n, 1, H)
     lo3 = lo_b[:, :, None]
     rec_lo_all = np.minimum(lo3, col) + rho * np.maximum(0.0, lo3 - col)  # (n, M, H)
-    rec_hi_all = rec_lo_all + np.where(lo3 < col, 1.0, rho) * w[:, None, None]
+    rec_slope_all = np.where(lo3 < col, 1.0, rho)
+    rec_hi_all = rec_lo_all + rec_slope_all * w[:, None, None]
     capt_all = np.where(np.isfinite(cap), cap * (1 + CAP_TOL) + CAP_TOL, -np.inf)  # (n, H)
     c_lo = np.maximum(grown_lo - slack, 0.0)  # (n, M)
     c_top_all = np.minimum((grown_hi + slack)[:, :, None], capt_all[:, None, :])  # (n, M, H)
@@ -297,20 +333,19 @@ def bound_tables(
         F_hi = np.full((n, M), -np.inf)
         if t < H - 1:
             # pay a grid amount and carry a positive balance into the next month
-            nl, nh = next_value(An, Sn, pay_pieces, pay_lo, pay_hi)
             h = h_amt[:, :, t][:, :, None]
-            base = disc[t] * (1 - h) * amt[:, :, None]
-            dh = disc_lag[t] * h
+            rs = rec_slope_all[:, :, t][:, None, :]
+            ql, qh = action_line(An, Sn, pay_pieces, amt[:, :, None], h, rec_lo[:, None, :], rs, t)
             ok = amt_ok_all[:, :, t][:, :, None]
-            F_lo = np.max(np.where(ok, base + dh * rec_lo[:, None, :] + (1 - h) * nl, -np.inf), axis=1)
-            F_hi = np.max(np.where(ok, base + dh * rec_hi[:, None, :] + (1 - h) * nh, -np.inf), axis=1)
+            F_lo = np.max(np.where(ok, ql, -np.inf), axis=1)
+            F_hi = np.max(np.where(ok, qh, -np.inf), axis=1)
             # a holiday month (capitalised), only among the first months
             hol = (t < holiday_months)[:, None]
             if hol_pieces and hol.any():
-                hl, hh = next_value(An, Sn, hol_pieces, hol_lo, hol_hi)
                 hz = h_zero[:, t][:, None]
-                F_lo = np.where(hol, np.maximum(F_lo, disc_lag[t] * hz * rec_lo + (1 - hz) * hl), F_lo)
-                F_hi = np.where(hol, np.maximum(F_hi, disc_lag[t] * hz * rec_hi + (1 - hz) * hh), F_hi)
+                hl, hh = action_line(An, Sn, hol_pieces, np.zeros((n, 1)), hz, rec_lo, rec_slope_all[:, :, t], t)
+                F_lo = np.where(hol, np.maximum(F_lo, hl), F_lo)
+                F_hi = np.where(hol, np.maximum(F_hi, hh), F_hi)
         # clear the balance with one payment c = B·g (+ rounding) within the month's cap:
         # (1 − h(c))·c ≤ (1 − h(c_lo))·c is affine in B; h(c)·R ≤ h(c_top)·(tangent of R)
         can = c_lo <= capt_all[:, t][:, None]
@@ -323,17 +358,17 @@ def bound_tables(
         fin = np.isfinite(F_lo) & np.isfinite(F_hi)
         with np.errstate(invalid="ignore"):
             slope = np.where(fin, (F_hi - F_lo) / w[:, None], 0.0)
-            A[:, t, :] = np.where(fin, F_lo - slope * lo_b, -np.inf)
+            A[:, t, :] = np.where(fin & (lo_b <= U[:, t][:, None]), F_lo - slope * lo_b, -np.inf)
         S[:, t, :] = slope
-    return A, S, w
+    return A, S, w, U
 
 
-def bound_at(tables: tuple[np.ndarray, np.ndarray, np.ndarray], acc: np.ndarray, t: int, balance: np.ndarray) -> np.ndarray:
+def bound_at(tables: tuple[np.ndarray, ...], acc: np.ndarray, t: int, balance: np.ndarray) -> np.ndarray:
     """Upper bound on the value collectable from month index t with this balance (CNY)."""
-    A, S, w = tables
+    A, S, w, U = tables
     M = A.shape[2]
     j = np.floor(balance / w[acc]).astype(np.int64)
-    inside = (j >= 0) & (j < M)
+    inside = (j >= 0) & (j < M) & (balance <= U[acc, t])
     jc = np.clip(j, 0, M - 1)
     val = A[acc, t, jc] + S[acc, t, jc] * balance
     return np.where(inside, val, -np.inf)
@@ -352,7 +387,7 @@ def solve_runs(
     increasing: bool,
     search: SearchParams,
     seeds: list[list[tuple[np.ndarray, np.ndarray]]] | None = None,
-    tables: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    tables: tuple[np.ndarray, ...] | None = None,
 ) -> list[RunSolution]:
     """Best custom (``increasing=False``) or step (``True``) plan for every account.
 
@@ -386,7 +421,7 @@ def solve_runs(
                 increasing=increasing,
                 search=wide,
                 seeds=None if seeds is None else [seeds[i] for i in retry],
-                tables=(tables[0][retry], tables[1][retry], tables[2][retry]),
+                tables=tuple(x[retry] for x in tables),
             )
             for i, sol in zip(retry, again, strict=True):
                 out[i] = sol
@@ -401,7 +436,7 @@ def _solve_runs(
     increasing: bool,
     search: SearchParams,
     seeds: list[list[tuple[np.ndarray, np.ndarray]]] | None,
-    tables: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    tables: tuple[np.ndarray, ...] | None,
 ) -> list[RunSolution]:
     pol = ctx.policy
     n, H = len(ctx), ctx.horizon
@@ -422,6 +457,7 @@ def _solve_runs(
         np.isfinite(cap), np.floor(cap * (1 + CAP_TOL) * 100 + CAP_TOL * 100 + 1e-6), -1
     ).astype(np.int64)
     disc, disc_lag = ctx.discount, ctx.discount_lag
+    rate_m = ctx.monthly_rate
     acc_all = np.arange(n)
     h_amt = hazard(
         ctx,
@@ -511,6 +547,24 @@ def _solve_runs(
         n_v = f_v[si] + f_s[si] * (disc[t] * (1 - h) * p / 100.0 + disc_lag[t] * h * rec[si])
         n_s = f_s[si] * (1 - h)
         opt = n_v + n_s * bound_at(tables, a_row, t + 1, n_B / 100.0)
+        # a state in its last phase pays its amount until the balance is cleared: drop it
+        # if that can never clear by the last month (payment not above the interest, or
+        # too many months needed) — the bound, which relaxes the phase limit, cannot see this
+        last = (n_k >= K) & (n_g >= 0)
+        if last.any():
+            a_amt = np.where(n_g >= 0, amt_c[a_row, np.maximum(n_g, 0)], 0) / 100.0
+            r_m = rate_m[a_row]
+            bal = n_B / 100.0
+            left = H - 1 - t  # months still available after this one
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(r_m > 0, a_amt / np.maximum(a_amt - bal * r_m, 1e-300), np.inf)
+                months_needed = np.where(
+                    r_m > 0,
+                    np.log(ratio) / np.log1p(r_m),
+                    bal / np.maximum(a_amt, 1e-300),
+                )
+            doomed = last & ((a_amt <= bal * r_m * (1 + 1e-9)) | (months_needed > left + 1 + 1e-6))
+            opt = np.where(doomed, -np.inf, opt)
         inc = incumbent[a_row]
         threshold = np.where(np.isfinite(inc), inc + 1e-12 * np.abs(inc), -np.inf)
         keep = opt > threshold

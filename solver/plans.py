@@ -440,7 +440,7 @@ def _family_choices(ctx: PlanContext, search: SearchParams) -> list[list[_Choice
     todo = np.array([i for i, sol in enumerate(steps) if sol is None], dtype=np.int64)
     if todo.size:
         sub = ctx.take(todo)
-        sub_tables = (tables[0][todo], tables[1][todo], tables[2][todo])
+        sub_tables = tuple(x[todo] for x in tables)
         found = solve_runs(
             sub,
             amounts[todo],

@@ -74,12 +74,32 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "KPIS",
+    "SEGMENT_TYPES",
+    "AccountShocks",
     "PathInputs",
     "PathOutcomes",
-    "SEGMENT_TYPES",
+    "ScenarioResult",
+    "Schedules",
+    "SweepResult",
+    "Treatments",
+    "account_shocks",
     "account_streams",
     "analytic_expectation",
+    "build_path_inputs",
+    "choose_schedules",
+    "choose_treatments",
+    "clear_caches",
+    "compare",
+    "default_plan_cache",
+    "efficient_frontier",
+    "load_portfolio",
+    "plan_schedules",
+    "run_scenario",
+    "run_sweep",
     "simulate_paths",
+    "status_quo_schedules",
+    "treatment_factors",
 ]
 
 #: Segment types every KPI is broken down by (besides the total).
@@ -1164,7 +1184,7 @@ def pd_numeric(values: Any) -> np.ndarray:
     """A column as floats (None → NaN)."""
     import pandas as pd
 
-    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.array(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
 
 
 def choose_schedules(

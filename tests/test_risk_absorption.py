@@ -119,7 +119,11 @@ def test_fundamental_matrix_is_the_series_of_q_powers(seed, size):
         (np.array([[0.6, -0.1], [0.2, 0.3]]), np.array([[0.5], [0.5]]), ">= 0"),
         (np.array([[0.6, 0.1], [0.2, 0.3]]), np.array([[0.2], [0.5]]), "sums to 0.9"),
         (np.array([[np.nan, 0.5], [0.2, 0.3]]), np.array([[0.5], [0.5]]), "finite"),
-        (np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([[0.0], [0.0]]), "no absorbing state is reachable"),
+        (
+            np.array([[0.0, 1.0], [1.0, 0.0]]),
+            np.array([[0.0], [0.0]]),
+            "no absorbing state is reachable",
+        ),
         (np.array([[0.5]]), np.zeros((1, 0)), "at least one absorbing state"),
     ],
 )

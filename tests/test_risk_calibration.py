@@ -45,7 +45,11 @@ def spec_afford_prob(
     a_t = 1 - Φ((ln(p_t + expenses) - μ_t) / s).
     """
     t = np.arange(1, months + 1)[None, :]
-    ramp = np.where(recovery_months[:, None] > 0, np.minimum(1.0, t / np.maximum(recovery_months[:, None], 1)), 0.0)
+    ramp = np.where(
+        recovery_months[:, None] > 0,
+        np.minimum(1.0, t / np.maximum(recovery_months[:, None], 1)),
+        0.0,
+    )
     mean_income = income[:, None] + (income_normal - income)[:, None] * ramp
     s2 = np.log(1 + cv**2)
     mu = np.log(mean_income) - s2 / 2
@@ -116,7 +120,9 @@ def test_account_level_and_month_level_outcomes_agree():
     tiers = np.repeat(np.array(TIERS), 500)
     rows = simulate_defaults(tiers, TRUE_HAZARD, months=12, seed=3)
     per_account = rows.groupby("account_id").agg(
-        tier=("tier", "first"), exposure_months=("exposure_months", "sum"), defaults=("defaults", "sum")
+        tier=("tier", "first"),
+        exposure_months=("exposure_months", "sum"),
+        defaults=("defaults", "sum"),
     )
     a = calibrate_outcomes(rows).to_frame()
     b = calibrate_outcomes(per_account.reset_index()).to_frame()
@@ -154,13 +160,60 @@ def test_round_trip_with_affordability_recovers_hazards_and_kappa():
     assert result.kappa == pytest.approx(0.2, abs=0.03)
 
 
+def test_round_trip_through_the_behaviour_model():
+    """Defaults simulated from solver.model's own hazards on a generated portfolio are recovered.
+
+    generate_portfolio(15000, seed=3) with status-quo schedules; h_t comes from
+    ``evaluate_batch(...).hazard`` (default model: κ = 0.2, A-E 0.002-0.03); each account
+    defaults in month t with probability h_t given survival, up to its remaining term
+    (seed 0). Fitting h0 by tier and κ from (tier, a_t, default) puts every true value in
+    its 95 % interval. The hazard formula of ``simulate_defaults`` equals the model's.
+    """
+    model_module = pytest.importorskip("solver.model")
+    generate = pytest.importorskip("solver.generate")
+    portfolio = generate.generate_portfolio(15_000, seed=3)
+    payments, exposures, term = model_module.status_quo_batch(portfolio)
+    params = model_module.AccountParams.from_frame(portfolio)
+    evaluation = model_module.evaluate_batch(params, payments, exposures, term)
+    hazard, afford = evaluation.hazard, evaluation.afford_prob
+    active = np.arange(1, hazard.shape[1] + 1)[None, :] <= term[:, None]
+    h0 = params.base_hazard[:, None]
+    np.testing.assert_allclose(
+        np.where(active, h0 + (1 - h0) * 0.2 * (1 - np.nan_to_num(afford)), 0.0), hazard, atol=1e-15
+    )
+    rng = np.random.default_rng(0)
+    event = (rng.random(hazard.shape) < hazard) & active
+    first = np.where(event.any(axis=1), event.argmax(axis=1), hazard.shape[1])
+    observed = active & (np.arange(hazard.shape[1])[None, :] <= first[:, None])
+    rows, cols = np.nonzero(observed)
+    outcomes = pd.DataFrame(
+        {
+            "tier": portfolio["tier"].to_numpy(object)[rows],
+            "afford_prob": afford[rows, cols],
+            "defaults": (cols == first[rows]).astype(int),
+        }
+    )
+    result = calibrate_outcomes(outcomes)
+    assert result.method == "mle-wald" and result.converged
+    for tier in TIERS:
+        estimate = result.hazard(tier)
+        assert estimate.lower <= TRUE_HAZARD[tier] <= estimate.upper, tier
+    assert result.kappa_lower <= 0.2 <= result.kappa_upper
+
+
+@pytest.mark.slow
 def test_kappa_intervals_cover_at_about_the_nominal_rate():
-    """Seeded: over 40 replicates (600 accounts per tier, 12 months) κ's Wald interval covers >= 85 %."""
+    """Seeded: over 40 replicates (600 accounts per tier, 12 months) κ's Wald interval covers >= 85 %.
+
+    Measured: 39 of 40 (0.975); the tier hazards' intervals covered 0.975-1.0.
+    """
     covered = 0
     reps = 40
     for rep in range(reps):
         tiers, afford = simulated_portfolio(600, 12, seed=100 + rep)
-        rows = simulate_defaults(tiers, TRUE_HAZARD, months=12, afford_prob=afford, kappa=0.2, seed=200 + rep)
+        rows = simulate_defaults(
+            tiers, TRUE_HAZARD, months=12, afford_prob=afford, kappa=0.2, seed=200 + rep
+        )
         result = calibrate_outcomes(rows)
         covered += result.kappa_lower <= 0.2 <= result.kappa_upper
     assert covered / reps >= 0.85
@@ -210,9 +263,11 @@ def test_behaviour_toml_loads_in_the_behaviour_model(tmp_path):
 def test_base_parameters_are_kept_and_missing_tiers_fall_back(tmp_path):
     """Other parameters come from --base; a tier without exposure keeps the base hazard."""
     base_path = tmp_path / "base.toml"
-    base_path.write_text('cost_of_funds = 0.05\nrepo_cost = 2500.0\n[base_hazard]\nE = 0.05\n')
+    base_path.write_text("cost_of_funds = 0.05\nrepo_cost = 2500.0\n[base_hazard]\nE = 0.05\n")
     base = read_behaviour_toml(base_path)
-    result = calibrate_hazards(np.array(["A", "A", "B"]), np.array([0, 1, 0]), np.array([10, 10, 5]))
+    result = calibrate_hazards(
+        np.array(["A", "A", "B"]), np.array([0, 1, 0]), np.array([10, 10, 5])
+    )
     data = tomllib.loads(behaviour_toml_text(result, base))
     assert data["cost_of_funds"] == 0.05 and data["repo_cost"] == 2500.0
     assert data["base_hazard"]["A"] == 0.05 and data["base_hazard"]["B"] == 0.0

@@ -44,7 +44,14 @@ def test_panel_runs_april_to_september(tiny):
     """Account 1 (PAY_0..PAY_6 = -2,-1,0,1,2,3) reads forward Apr M3, May M2, Jun M1, Jul-Sep M0."""
     panel = uci_panel(tiny)
     one = panel[panel["account_id"] == "1"]
-    assert one["month"].tolist() == ["2005-04", "2005-05", "2005-06", "2005-07", "2005-08", "2005-09"]
+    assert one["month"].tolist() == [
+        "2005-04",
+        "2005-05",
+        "2005-06",
+        "2005-07",
+        "2005-08",
+        "2005-09",
+    ]
     assert one["dpd_bucket"].tolist() == ["M3", "M2", "M1", "M0", "M0", "M0"]
     # Balances: BILL_AMT6 is April, BILL_AMT1 September.
     assert one["balance"].tolist() == [5000, 4000, 3000, 2000, 1000, 0]

@@ -12,6 +12,14 @@ from solver.scenario import load_scenario, parse_assignment, parse_value
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "scenario"
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Keep the CLI's plan cache out of the home directory (shared by this module's tests)."""
+    monkeypatch.setenv("WORKOUT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "plan-cache"))
+
+
 SHIPPED = (
     "baseline",
     "recession",
@@ -328,8 +336,9 @@ def test_cli_sweep_bad_value_fails_before_running(tmp_path):
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_every_shipped_scenario_runs_small(name, tmp_path):
-    """Acceptance (c) in miniature: every shipped scenario runs end to end on a 400-account
-    version of its portfolio (the full-size run is in the slow test below)."""
+    """Acceptance (c) in miniature: every shipped scenario runs end to end (plans,
+    allocation, simulation, reports) on a 200-account version of its portfolio with a 1 s
+    allocation limit (the full-size run is in the slow test below)."""
     out = tmp_path / name
     code = _cli(
         [
@@ -339,7 +348,9 @@ def test_every_shipped_scenario_runs_small(name, tmp_path):
             "--baseline",
             str(ROOT / "scenarios" / "baseline.toml"),
             "--set",
-            "portfolio.n=400",
+            "portfolio.n=200",
+            "--set",
+            "collection.time_limit_seconds=1",
             "--paths",
             "10",
             "--quiet",
@@ -373,3 +384,45 @@ def test_recession_vs_baseline_full_size(tmp_path):
     )
     assert code == 0
     assert (out / "report.html").stat().st_size > 10_000
+
+
+def test_capacity_cut_costs_collections_and_saves_cost():
+    """With (almost) no collector capacity fewer accounts get human treatments: collection
+    cost falls and discounted collections fall, with the paired CI below zero."""
+    from solver.simulation import compare, run_scenario
+
+    overrides = {
+        "collection.enabled": True,
+        "collection.treatments": str(ROOT / "scenarios" / "treatments.toml"),
+        "collection.teams": str(ROOT / "scenarios" / "teams.toml"),
+        "collection.time_limit_seconds": 2.0,
+    }
+    base = load_scenario(DATA / "small.toml", overrides=overrides)
+    cut = base.with_overrides({"collection.capacity_multiplier": 0.001})
+    r_base = run_scenario(base, paths=40)
+    r_cut = run_scenario(cut, paths=40)
+    deltas = compare(r_cut, r_base).set_index(["segment_type", "segment", "kpi"])
+    assert deltas.loc[("total", "all", "collection_cost"), "delta"] < 0
+    cash = deltas.loc[("total", "all", "cash_collected_discounted")]
+    assert cash["delta"] < 0 and cash["delta_ci_high"] < 0
+    assert (r_base.accounts["treatment"] != "").all()
+
+
+def test_treatment_factor_is_ratio_of_non_payment_probabilities():
+    """A treatment's hazard factor is (1 - p_treatment)/(1 - p_none) from the catalogue's
+    pay-probability table (hand-built two-account frame, no preferred channel)."""
+    import numpy as np
+    import pandas as pd
+
+    from solver.allocation_catalogue import Catalogue
+    from solver.simulation import treatment_factors
+
+    catalogue = Catalogue.from_toml(ROOT / "scenarios" / "treatments.toml")
+    frame = pd.DataFrame(
+        {"tier": ["C", "E"], "dpd_bucket": ["M2", "M4+"], "preferred_channel": ["", ""]}
+    )
+    factor = treatment_factors(frame, catalogue, np.array(["agent_call", "none"], dtype=object))
+    p = catalogue.treatment("agent_call").pay_prob[2, 2]
+    p0 = catalogue.treatment("none").pay_prob[2, 2]
+    assert factor[0] == pytest.approx((1 - p) / (1 - p0))
+    assert 0 < factor[0] < 1 and factor[1] == 1.0

@@ -77,9 +77,9 @@ def check_chain(
             if np.array_equal(grown, reaches):
                 break
             reaches = grown
-        for i in np.flatnonzero(~reaches):
+        for trapped in np.flatnonzero(~reaches).tolist():
             problems.append(
-                f"{_label(transient, i)}: no absorbing state is reachable (the account could stay "
+                f"{_label(transient, trapped)}: no absorbing state is reachable (the account could stay "
                 "delinquent forever, so I - Q is singular)"
             )
     if problems:

@@ -308,6 +308,9 @@ def calibrate_hazards(
     if np.any(~np.isfinite(afford)) or np.any((afford < 0) | (afford > 1)):
         raise InputError("afford_prob must be in [0, 1]")
     unaffordable = 1.0 - afford
+    if estimate_kappa is not True and not np.any(unaffordable > 0):
+        # Every month affordable: the hazard is h0 whatever kappa, so use the exact estimator.
+        return _constant_hazard(codes, events, exposure, confidence, interval)
     if estimate_kappa is None:
         estimate_kappa = bool(unaffordable.sum() >= 1.0)
     if estimate_kappa and unaffordable.sum() <= 0:
@@ -431,11 +434,13 @@ def _affordability_mle(
                     float(upper[j]),
                 )
             )
+    kappa_est: float | None = None
+    kappa_lo: float | None = None
+    kappa_hi: float | None = None
+    fixed: float | None = None
     if estimate_kappa:
         kappa_est, kappa_lo, kappa_hi = float(theta[-1]), float(lower[-1]), float(upper[-1])
-        fixed = None
     else:
-        kappa_est = kappa_lo = kappa_hi = None
         fixed = float(kappa_fixed)
     return HazardCalibration(
         tuple(tiers),
@@ -518,11 +523,11 @@ def read_outcomes(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def calibrate_outcomes(outcomes: pd.DataFrame, **options: Any) -> HazardCalibration:
-    """:func:`calibrate_hazards` on a validated outcome table (options passed through)."""
+    """:func:`calibrate_hazards` on an outcome table (``exposure_months`` defaults to 1)."""
     return calibrate_hazards(
         outcomes["tier"].to_numpy(),
         outcomes["defaults"].to_numpy(),
-        outcomes["exposure_months"].to_numpy(),
+        outcomes["exposure_months"].to_numpy() if "exposure_months" in outcomes.columns else None,
         outcomes["afford_prob"].to_numpy() if "afford_prob" in outcomes.columns else None,
         **options,
     )
@@ -545,8 +550,9 @@ def simulate_defaults(
     Returns
     -------
     DataFrame
-        Account-month rows ``account_id, tier, month, afford_prob, exposure_months,
-        defaults`` (an outcome table for :func:`calibrate_outcomes`).
+        Account-month rows ``account_id, tier, month, [afford_prob,] exposure_months,
+        defaults`` (an outcome table for :func:`calibrate_outcomes`); ``afford_prob`` only
+        when it was given.
     """
     tiers = np.asarray(tier).astype(str)
     n = tiers.size
@@ -561,16 +567,14 @@ def simulate_defaults(
     month = np.arange(months)[None, :]
     observed = month <= first[:, None]
     rows, cols = np.nonzero(observed)
-    return pd.DataFrame(
-        {
-            "account_id": np.char.add("S", rows.astype(str)),
-            "tier": tiers[rows],
-            "month": cols + 1,
-            "afford_prob": afford[rows, cols],
-            "exposure_months": 1,
-            "defaults": (cols == first[rows]).astype(np.int64),
-        }
+    frame = pd.DataFrame(
+        {"account_id": np.char.add("S", rows.astype(str)), "tier": tiers[rows], "month": cols + 1}
     )
+    if afford_prob is not None:
+        frame["afford_prob"] = afford[rows, cols]
+    frame["exposure_months"] = 1
+    frame["defaults"] = (cols == first[rows]).astype(np.int64)
+    return frame
 
 
 def read_behaviour_toml(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -1,0 +1,372 @@
+"""Benchmark of the restructuring plan optimizer (issue 3; protocol in README_plans.md).
+
+Three parts, all measured in the same run:
+
+1. **Plan quality** on a seeded generated portfolio (20,000 accounts; 1,000 with
+   ``--quick``): NPV of the recommended plan against the status quo and against the
+   HAMP-style waterfall (mean and median uplift, share of accounts where the waterfall
+   finds no policy-feasible plan but we do), the acceptance check "recommended NPV ≥
+   waterfall NPV wherever the waterfall plan is policy-feasible", and the reconciliation
+   check (every followed schedule's model NPV recomputed with ``evaluate_batch``).
+2. **Optimality**: on 30 small accounts (terms ≤ 5 months, a 3-amount grid) an
+   independent enumeration of every feasible payment path must find nothing better than
+   ``custom`` and ``step``, which must report status OPTIMAL.
+3. **Speed**: ``plan_portfolio`` accounts/s with all families (``--jobs``), single-account
+   ``plan_options`` p50/p95 latency in-process, ``workout plan`` end to end (cold
+   process), and the ratio of our per-account time to a straightforward per-account
+   ``scipy.optimize.minimize(method="SLSQP")`` over monthly payments with the same
+   constraints (caps as bounds, full repayment as an equality), on the same accounts.
+
+Run ``python benchmarks/bench_plans.py [--quick] [--jobs 2] [--out results.json]``.
+Exit code 1 if an acceptance check fails (quality, optimality, reconciliation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+warnings.simplefilter("ignore", RuntimeWarning)
+
+
+# --------------------------------------------------------------------------------------
+# 1. Quality
+# --------------------------------------------------------------------------------------
+
+
+def quality(n: int, seed: int, jobs: int) -> dict:
+    from solver.generate import generate_portfolio
+    from solver.model import AccountParams, evaluate_batch
+    from solver.plans import plan_portfolio
+
+    frame = generate_portfolio(n, seed=seed)
+    t0 = time.perf_counter()
+    plans = plan_portfolio(frame, jobs=jobs, batch_size=64)
+    elapsed = time.perf_counter() - t0
+    tab = plans.table
+    npv = tab["npv"].astype(float)
+    sq = tab["status_quo_npv"].astype(float)
+    wf = tab["waterfall_npv"].astype(float)
+    wf_ok = tab["waterfall_feasible"].astype(bool)
+    rec = tab["status"] == "RECOMMENDED"
+    uplift_sq = (npv - sq)[tab["status"] != "ERROR"]
+    uplift_wf = (npv - wf)[wf_ok]
+    violations = int(((npv - wf) < -1e-6 * wf.abs().clip(lower=1.0))[wf_ok].sum())
+    # reconciliation: followed schedules re-evaluated by the model
+    ev = evaluate_batch(AccountParams.from_frame(frame), plans.payments, plans.exposures, plans.term)
+    rel = np.abs(ev.npv - npv.to_numpy()) / np.maximum(1.0, np.abs(npv.to_numpy()))
+    gaps = tab.loc[tab["family"].isin(["custom", "step"]), "gap"].astype(float)
+    return {
+        "accounts": n,
+        "seed": seed,
+        "jobs": jobs,
+        "seconds": elapsed,
+        "accounts_per_second": n / elapsed,
+        "status_counts": tab["status"].value_counts().to_dict(),
+        "recommended_family_counts": tab.loc[rec, "family"].value_counts().to_dict(),
+        "total_npv": float(npv.sum()),
+        "total_status_quo_npv": float(sq.sum()),
+        "uplift_vs_status_quo_mean": float(uplift_sq.mean()),
+        "uplift_vs_status_quo_median": float(uplift_sq.median()),
+        "uplift_vs_status_quo_total_pct": float((npv.sum() - sq.sum()) / sq.sum() * 100),
+        "waterfall_policy_feasible_share": float(wf_ok.mean()),
+        "uplift_vs_waterfall_mean": float(uplift_wf.mean()) if len(uplift_wf) else math.nan,
+        "uplift_vs_waterfall_median": float(uplift_wf.median()) if len(uplift_wf) else math.nan,
+        "share_waterfall_infeasible_we_feasible": float((~wf_ok & rec).mean()),
+        "waterfall_violations": violations,
+        "reconcile_max_rel_error": float(rel.max()),
+        "custom_step_gap_median": float(gaps.median()) if len(gaps) else math.nan,
+        "custom_step_gap_p90": float(gaps.quantile(0.9)) if len(gaps) else math.nan,
+        "custom_step_optimal_share": float((gaps <= 1e-9).mean()) if len(gaps) else math.nan,
+        "errors": int((tab["status"] == "ERROR").sum()),
+    }
+
+
+# --------------------------------------------------------------------------------------
+# 2. Optimality (independent enumeration)
+# --------------------------------------------------------------------------------------
+
+
+def small_accounts(n: int) -> list:
+    from solver.account import Account
+
+    rng = np.random.default_rng(20240)
+    out = []
+    for k in range(n):
+        income = float(rng.choice([2500, 4000, 6000]))
+        out.append(
+            Account.from_mapping(
+                {
+                    "account_id": f"SMALL{k:02d}",
+                    "product": "auto_loan" if k % 2 else "card_instalment",
+                    "principal": float(rng.choice([2000, 3500, 6000, 9000])),
+                    "interest_due": float(rng.choice([0, 150])),
+                    "fees_due": float(rng.choice([0, 80])),
+                    "annual_rate": float(rng.choice([0.0, 0.06, 0.12, 0.24])),
+                    "remaining_term": int(rng.integers(3, 12)),
+                    "income": income * float(rng.choice([0.5, 1.0])),
+                    "income_normal": income,
+                    "recovery_months": int(rng.choice([0, 3])),
+                    "income_cv": float(rng.choice([0.1, 0.3])),
+                    "expenses": income * 0.35,
+                    "other_debt": float(rng.choice([0, 300])),
+                    "vehicle_value": float(rng.choice([0, 8000])),
+                    "tier": str(rng.choice(list("ABCDE"))),
+                }
+            )
+        )
+    return out
+
+
+def enumerate_best(acc, policy, grid: np.ndarray, increasing: bool, model) -> float:
+    """Best model NPV over every feasible path of the family on the grid (Python integers)."""
+    from solver.model import AccountParams, evaluate_batch
+    from solver.plan_families import context_from_account
+
+    cap = context_from_account(acc, policy, model).cap[0]
+    T = policy.max_term_months
+    D = min(policy.max_deferral_months, T - 1) if "capitalize" in policy.deferral_interest else 0
+    cents = [round(float(a) * 100) for a in grid]
+    ru, den = round(acc.annual_rate * 10**12), 12 * 10**12
+    B0 = round((acc.principal + acc.interest_due + acc.fees_due) * 100)
+    limit = [c * (1 + 1e-9) * 100 + 1e-7 * 100 for c in cap]
+    pays_all, exps_all = [], []
+    for L in range(T):
+        for prefix in itertools.product([0, *cents], repeat=L):
+            zeros = [i for i, p in enumerate(prefix) if p == 0]
+            if len(zeros) > D or zeros != list(range(len(zeros))):
+                continue
+            B, ok, pays, exps = B0, True, [], []
+            for t, p in enumerate(prefix):
+                owed = B + (2 * B * ru + den) // (2 * den)
+                if p >= owed or (p > 0 and p > limit[t]):
+                    ok = False
+                    break
+                exps.append(B / 100)
+                pays.append(p / 100)
+                B = owed - p
+            owed = B + (2 * B * ru + den) // (2 * den)
+            if not ok or owed > limit[L]:
+                continue
+            exps.append(B / 100)
+            pays.append(owed / 100)
+            body = [p for p in pays[:-1] if p > 0]
+            phases = sum(1 for i, p in enumerate(body) if i == 0 or p != body[i - 1])
+            phases += 1 if (not body or pays[-1] > body[-1]) else 0
+            if phases > policy.max_payment_levels:
+                continue
+            if increasing and any(b < a for a, b in itertools.pairwise(body)):
+                continue
+            pays_all.append(pays)
+            exps_all.append(exps)
+    if not pays_all:
+        return -math.inf
+    P = np.zeros((len(pays_all), T))
+    E = np.zeros((len(pays_all), T))
+    for r, (p, e) in enumerate(zip(pays_all, exps_all, strict=True)):
+        P[r, : len(p)] = p
+        E[r, : len(e)] = e
+    term = np.array([len(p) for p in pays_all])
+    params = AccountParams.from_account(acc, model).take(np.zeros(len(P), dtype=int))
+    return float(evaluate_batch(params, P, E, term, model).npv.max())
+
+
+def optimality(n_accounts: int = 30) -> dict:
+    from solver.model import BehaviourModel
+    from solver.plan_custom import SearchParams, payment_grids
+    from solver.plan_families import context_from_account
+    from solver.plans import plan_options
+    from solver.policy import Policy
+
+    policy = Policy(max_term_months=5, max_deferral_months=2, max_payment_levels=2, min_payment=50)
+    search = SearchParams(grid_levels=3)
+    model = BehaviourModel()
+    rows = []
+    for acc in small_accounts(n_accounts):
+        pol = policy.for_product(acc.product)
+        res = plan_options(acc, pol, model, search=search, relax=False)
+        for family, increasing in (("custom", False), ("step", True)):
+            opt = res.option(family)
+            if opt.feasible:
+                grid = np.array(opt.params["grid"])
+            else:
+                am, _ = payment_grids(context_from_account(acc, pol, model), search.grid_levels)
+                grid = am[0][np.isfinite(am[0])]
+            best = enumerate_best(acc, pol, grid, increasing, model)
+            ours = opt.npv if opt.feasible else -math.inf
+            ok = (best <= ours + 1e-9 * abs(ours)) if math.isfinite(best) else not opt.feasible
+            ok = ok and (not opt.feasible or opt.status == "OPTIMAL")
+            rows.append({"account": acc.account_id, "family": family, "ours": ours, "enumerated": best, "status": opt.status, "ok": bool(ok)})
+    return {"cases": len(rows), "feasible": sum(math.isfinite(r["ours"]) for r in rows), "all_ok": all(r["ok"] for r in rows), "failures": [r for r in rows if not r["ok"]]}
+
+
+# --------------------------------------------------------------------------------------
+# 3. Speed
+# --------------------------------------------------------------------------------------
+
+
+def latency(n: int, seed: int) -> dict:
+    from solver.account import Account
+    from solver.generate import generate_portfolio
+    from solver.plans import plan_options
+
+    accounts = Account.from_frame(generate_portfolio(n + 3, seed=seed + 1))
+    for a in accounts[:3]:
+        plan_options(a, relax=False)  # warm up imports and caches
+    times = []
+    for a in accounts[3:]:
+        t0 = time.perf_counter()
+        plan_options(a, relax=False)
+        times.append(time.perf_counter() - t0)
+    times_ms = np.array(times) * 1000
+    return {"accounts": n, "p50_ms": float(np.percentile(times_ms, 50)), "p95_ms": float(np.percentile(times_ms, 95)), "mean_ms": float(times_ms.mean())}
+
+
+def cli_cold(repeats: int = 3) -> dict:
+    exe = ROOT / ".venv" / "bin" / "workout"
+    cmd = [str(exe) if exe.exists() else "workout", "plan", str(ROOT / "scenarios" / "sample_account.toml")]
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        times.append(time.perf_counter() - t0)
+        if proc.returncode != 0:
+            return {"error": proc.stderr[-500:]}
+    return {"runs_s": times, "median_s": statistics.median(times), "min_s": min(times)}
+
+
+def slsqp_plan(acc, policy, model) -> tuple[float, float, bool]:
+    """A straightforward per-account SLSQP: monthly payments p_1..p_T, caps as bounds,
+    full repayment (PV at the contract rate = balance) as an equality, maximise model NPV.
+
+    Returns (seconds, npv, success).
+    """
+    from scipy.optimize import minimize
+
+    from solver.model import AccountParams, evaluate_batch
+    from solver.plan_families import context_from_account
+
+    ctx = context_from_account(acc, policy, model)
+    T = policy.max_term_months
+    r = acc.annual_rate / 12.0
+    B0 = acc.principal + acc.interest_due + acc.fees_due
+    cap = np.maximum(np.where(np.isfinite(ctx.cap[0]), ctx.cap[0], 0.0), 0.0)
+    v = (1.0 + r) ** -np.arange(1, T + 1)
+    params = AccountParams.from_account(acc, model)
+
+    def balances(p: np.ndarray) -> np.ndarray:
+        out = np.empty(T)
+        b = B0
+        for t in range(T):
+            out[t] = b
+            b = max(0.0, b * (1 + r) - p[t])
+        return out
+
+    def objective(p: np.ndarray) -> float:
+        ev = evaluate_batch(params, p[None, :], balances(p)[None, :], None, model)
+        return -float(ev.npv[0]) / B0
+
+    x0 = np.minimum(cap, B0 / max(1, T))
+    t0 = time.perf_counter()
+    res = minimize(
+        objective,
+        x0,
+        method="SLSQP",
+        bounds=list(zip(np.zeros(T), cap, strict=True)),
+        constraints=[{"type": "eq", "fun": lambda p: (p @ v - B0) / B0}],
+        options={"maxiter": 200, "ftol": 1e-9},
+    )
+    elapsed = time.perf_counter() - t0
+    return elapsed, -res.fun * B0, bool(res.success)
+
+
+def slsqp_ratio(n: int, seed: int) -> dict:
+    from solver.account import Account
+    from solver.generate import generate_portfolio
+    from solver.model import BehaviourModel
+    from solver.plans import plan_options
+    from solver.policy import Policy
+
+    accounts = Account.from_frame(generate_portfolio(n, seed=seed + 2))
+    model = BehaviourModel()
+    ours, theirs, wins, ok = [], [], 0, 0
+    for a in accounts:
+        pol = Policy().for_product(a.product)
+        t0 = time.perf_counter()
+        res = plan_options(a, pol, model, relax=False)
+        ours.append(time.perf_counter() - t0)
+        sec, npv, success = slsqp_plan(a, pol, model)
+        theirs.append(sec)
+        ok += success
+        best = max((o.npv for o in res.options if o.feasible and o.family != "waterfall"), default=-math.inf)
+        wins += best >= npv - 1e-6 * abs(npv) if success else 1
+    return {
+        "accounts": n,
+        "ours_mean_s": float(np.mean(ours)),
+        "slsqp_mean_s": float(np.mean(theirs)),
+        "speed_ratio": float(np.mean(theirs) / np.mean(ours)),
+        "slsqp_success": ok,
+        "ours_at_least_slsqp_npv": wins,
+        "note": "SLSQP optimises continuous payments without phase/min-payment/rounding rules (a relaxation); its NPV is shown for context",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="CI size: 1,000 accounts, fewer latency and SLSQP samples")
+    ap.add_argument("--accounts", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=2024)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
+    args = ap.parse_args(argv)
+    n = args.accounts or (1000 if args.quick else 20000)
+    results: dict = {}
+    print(f"plan quality on {n:,} generated accounts (seed {args.seed}, jobs {args.jobs}) ...", flush=True)
+    results["quality"] = q = quality(n, args.seed, args.jobs)
+    for k, v in q.items():
+        print(f"  {k}: {v}")
+    print("optimality: exhaustive enumeration on 30 small accounts ...", flush=True)
+    results["optimality"] = o = optimality(30)
+    print(f"  cases {o['cases']} (feasible {o['feasible']}), all ok: {o['all_ok']}")
+    print("speed ...", flush=True)
+    results["latency"] = lat = latency(40 if args.quick else 200, args.seed)
+    print(f"  single account in-process: p50 {lat['p50_ms']:.1f} ms, p95 {lat['p95_ms']:.1f} ms")
+    results["cli_cold"] = cc = cli_cold()
+    print(f"  workout plan cold: {cc}")
+    results["slsqp"] = sl = slsqp_ratio(5 if args.quick else 20, args.seed)
+    print(f"  SLSQP per account {sl['slsqp_mean_s']:.2f} s vs ours {sl['ours_mean_s'] * 1000:.0f} ms: {sl['speed_ratio']:.0f}x")
+    print(f"  plan-portfolio throughput: {q['accounts_per_second']:.0f} accounts/s (jobs {args.jobs})")
+    checks = {
+        "recommended_ge_waterfall": q["waterfall_violations"] == 0,
+        "reconciles_1e-6": q["reconcile_max_rel_error"] <= 1e-6,
+        "exhaustive_check": o["all_ok"],
+        "no_errors": q["errors"] == 0,
+        "throughput_ge_200": q["accounts_per_second"] >= 200,
+        "p50_le_50ms": lat["p50_ms"] <= 50,
+        "cli_cold_le_1.5s": cc.get("median_s", math.inf) <= 1.5,
+    }
+    results["checks"] = checks
+    print("checks:")
+    for k, v in checks.items():
+        print(f"  {'OK  ' if v else 'MISS'} {k}")
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2, default=float))
+    hard = ("recommended_ge_waterfall", "reconciles_1e-6", "exhaustive_check", "no_errors")
+    return 0 if all(checks[k] for k in hard) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,233 @@
+"""Tests of the Generalized Assignment Problem core (solver.gap).
+
+Oracle: ``scipy.optimize.milp`` (HiGHS) on the textbook formulation, and independent
+recomputation of objective and capacity use from the returned assignment.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from solver.gap import (
+    AllocationResult,
+    AssignmentProblem,
+    SolveStatus,
+    lagrangian_dual,
+    relative_gap,
+    solve_assignment,
+    solve_gap,
+    solve_gap_cpsat_plain,
+)
+
+
+def random_instance(seed: int, *, tight: float | None = None):
+    """A seeded random GAP: 2–8 agents, 5–200 jobs, integer data (Chu–Beasley type C style)."""
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(2, 9))
+    n = int(rng.integers(5, 201)) if seed % 5 == 0 else int(rng.integers(5, 61))
+    resource = rng.integers(5, 26, size=(m, n))
+    cost = rng.integers(10, 51, size=(m, n))
+    factor = tight if tight is not None else float(rng.uniform(0.9, 1.4))
+    capacity = np.maximum(resource.max(axis=0).max(), np.floor(factor * resource.sum(axis=1) / m)).astype(np.int64)
+    return cost, resource, capacity
+
+
+def milp_optimum(cost, resource, capacity, sense="min"):
+    """Optimal value with scipy.optimize.milp (None when infeasible)."""
+    m, n = cost.shape
+    c = cost.ravel().astype(float) * (1.0 if sense == "min" else -1.0)
+    assign = np.zeros((n, m * n))
+    for j in range(n):
+        assign[j, j::n] = 1.0
+    cap = np.zeros((m, m * n))
+    for i in range(m):
+        cap[i, i * n : (i + 1) * n] = resource[i]
+    res = milp(
+        c,
+        constraints=[LinearConstraint(assign, 1, 1), LinearConstraint(cap, -np.inf, capacity)],
+        integrality=np.ones(m * n),
+        bounds=Bounds(0, 1),
+        options={"time_limit": 60},
+    )
+    if res.status == 2:
+        return None
+    assert res.status == 0, res.message
+    return float(res.fun) * (1.0 if sense == "min" else -1.0)
+
+
+def check_assignment(result: AllocationResult, cost, resource, capacity):
+    """Independent feasibility and objective check; returns the recomputed objective."""
+    n = cost.shape[1]
+    a = result.assignment
+    assert a.shape == (n,)
+    assert ((a >= 0) & (a < cost.shape[0])).all()
+    used = np.bincount(a, weights=resource[a, np.arange(n)], minlength=cost.shape[0])
+    assert (used <= capacity + 1e-9).all(), "capacity exceeded"
+    return float(cost[a, np.arange(n)].sum())
+
+
+@pytest.mark.parametrize("seed", range(56))
+def test_random_instances_reach_milp_optimum(seed):
+    """solve_gap proves the milp optimum; the objective recomputed from the assignment matches."""
+    cost, resource, capacity = random_instance(seed)
+    sense = "max" if seed % 3 == 0 else "min"
+    expected = milp_optimum(cost, resource, capacity, sense)
+    result = solve_gap(cost, resource, capacity, sense=sense, time_limit=20.0, workers=1, seed=seed)
+    if expected is None:
+        assert result.status is SolveStatus.INFEASIBLE
+        return
+    assert result.status is SolveStatus.OPTIMAL, result.summary()
+    recomputed = check_assignment(result, cost, resource, capacity)
+    assert recomputed == result.objective
+    assert result.objective == pytest.approx(expected, abs=1e-6)
+    assert result.gap == 0.0 and result.bound == result.objective
+
+
+def test_infeasible_when_a_job_fits_no_agent():
+    """A job bigger than every capacity is reported INFEASIBLE at once, with a message."""
+    cost = np.array([[1, 2], [3, 4]])
+    resource = np.array([[1, 9], [1, 9]])
+    result = solve_gap(cost, resource, np.array([5, 5]), time_limit=5)
+    assert result.status is SolveStatus.INFEASIBLE
+    assert "fit no agent" in result.message
+    assert not result.has_solution and math.isnan(result.objective)
+
+
+def test_infeasible_when_total_capacity_is_short():
+    """Every job fits somewhere, but not all together: CP-SAT proves INFEASIBLE."""
+    cost = np.ones((2, 5), dtype=int)
+    resource = np.full((2, 5), 4)
+    result = solve_gap(cost, resource, np.array([8, 8]), time_limit=5)
+    assert result.status is SolveStatus.INFEASIBLE
+    assert milp_optimum(cost, resource, np.array([8, 8])) is None
+
+
+def test_tiny_time_limit_never_hangs():
+    """A 0.05 s limit on a 30×900 instance returns promptly: TIME_LIMIT, or FEASIBLE with a gap."""
+    rng = np.random.default_rng(7)
+    m, n = 30, 900
+    resource = rng.integers(5, 26, size=(m, n))
+    cost = rng.integers(10, 51, size=(m, n))
+    capacity = (0.8 * resource.sum(axis=1) / m).astype(int)
+    started = time.perf_counter()
+    result = solve_gap(cost, resource, capacity, time_limit=0.05)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 3.0
+    assert result.status in (SolveStatus.TIME_LIMIT, SolveStatus.FEASIBLE)
+    if result.status is SolveStatus.FEASIBLE:
+        check_assignment(result, cost, resource, capacity)
+        assert math.isfinite(result.gap)
+    else:
+        assert (result.assignment == -1).all() and result.gap == math.inf
+
+
+def test_large_path_gives_valid_certificate():
+    """The decomposition path (no full CP-SAT) returns a feasible solution, bound ≤ objective."""
+    rng = np.random.default_rng(11)
+    m, n = 20, 600
+    resource = rng.integers(5, 26, size=(m, n))
+    cost = rng.integers(10, 51, size=(m, n))
+    capacity = (0.8 * resource.sum(axis=1) / m).astype(int)
+    result = solve_gap(cost, resource, capacity, time_limit=2.0, seed=1)
+    assert result.status in (SolveStatus.FEASIBLE, SolveStatus.OPTIMAL)
+    assert "lagrangian" in result.method
+    assert check_assignment(result, cost, resource, capacity) == result.objective
+    assert result.bound <= result.objective + 1e-9
+    assert result.gap == pytest.approx(relative_gap(result.objective, result.bound))
+    assert result.runtime < 2.0 + 1.0
+
+
+def test_lagrangian_bound_is_valid():
+    """The Lagrangian bound never exceeds the milp optimum (weak duality), on 10 instances."""
+    for seed in (1, 2, 3, 4, 6, 7, 8, 9):
+        cost, resource, capacity = random_instance(seed, tight=1.1)
+        expected = milp_optimum(cost, resource, capacity)
+        if expected is None:
+            continue
+        problem = AssignmentProblem(
+            cost=cost.astype(float), weight=resource.astype(float),
+            row_of=np.arange(cost.shape[0]), capacity=capacity.astype(float),
+        )
+        dual = lagrangian_dual(problem, deadline=time.perf_counter() + 5)
+        assert dual.bound <= expected + 1e-6
+
+
+def test_max_sense_bound_above_objective():
+    """For maximisation the bound is an upper bound and the objective is the total profit."""
+    cost, resource, capacity = random_instance(3, tight=0.8)
+    result = solve_gap(cost, resource, capacity, sense="max", time_limit=10, workers=1)
+    assert result.sense == "max"
+    assert result.bound >= result.objective - 1e-9
+    assert check_assignment(result, cost, resource, capacity) == result.objective
+
+
+def test_forbidden_pairs_never_used():
+    """Non-finite costs forbid a pair; the solver never assigns it."""
+    rng = np.random.default_rng(5)
+    cost = rng.integers(1, 20, size=(4, 40)).astype(float)
+    cost[rng.random((4, 40)) < 0.4] = np.inf
+    cost[0, np.isinf(cost).all(axis=0)] = 3.0  # every job keeps one allowed agent
+    resource = rng.integers(1, 5, size=(4, 40))
+    result = solve_gap(cost, resource, np.full(4, 60), time_limit=5, workers=1)
+    assert result.has_solution
+    assert np.isfinite(cost[result.assignment, np.arange(40)]).all()
+
+
+def test_same_seed_same_result():
+    """Same instance and seed (one worker) gives the same assignment."""
+    cost, resource, capacity = random_instance(12)
+    first = solve_gap(cost, resource, capacity, time_limit=10, seed=4, workers=1)
+    second = solve_gap(cost, resource, capacity, time_limit=10, seed=4, workers=1)
+    assert np.array_equal(first.assignment, second.assignment)
+    assert first.objective == second.objective
+
+
+def test_plain_baseline_agrees_on_small_instance():
+    """The plain CP-SAT baseline reaches the same optimum on an easy instance."""
+    cost, resource, capacity = random_instance(1)
+    ours = solve_gap(cost, resource, capacity, time_limit=10, workers=1)
+    base = solve_gap_cpsat_plain(cost, resource, capacity, time_limit=10, workers=1)
+    assert base.status is SolveStatus.OPTIMAL and base.objective == ours.objective
+    assert base.method == "cp-sat-plain"
+
+
+def test_global_row_budget_respected():
+    """A global row (budget) caps total use across options in solve_assignment."""
+    rng = np.random.default_rng(2)
+    n = 30
+    value = rng.uniform(1, 10, size=(3, n)).round(2)
+    value[0] = 0.0  # option 0: do nothing, free
+    spend = np.array([0.0, 2.0, 5.0])
+    problem = AssignmentProblem(
+        cost=-value, weight=np.zeros((3, 1)), row_of=np.full(3, -1), capacity=np.zeros(0),
+        global_weight=spend[None, :, None], global_capacity=np.array([40.0]),
+    )
+    result = solve_assignment(problem, time_limit=5, workers=1)
+    assert result.status is SolveStatus.OPTIMAL
+    assert spend[result.assignment].sum() <= 40.0 + 1e-9
+    assert problem.is_feasible(result.assignment)
+
+
+def test_input_validation_messages():
+    """Shape mismatches raise ValueError naming the field."""
+    with pytest.raises(ValueError, match="resource"):
+        solve_gap(np.ones((2, 3)), np.ones((3, 2)), np.ones(2))
+    with pytest.raises(ValueError, match="capacity"):
+        solve_gap(np.ones((2, 3)), np.ones((2, 3)), np.ones(3))
+    with pytest.raises(ValueError, match="sense"):
+        solve_gap(np.ones((2, 3)), np.ones((2, 3)), np.ones(2), sense="maximise")
+
+
+def test_summary_and_relative_gap():
+    """summary() names the status and gap; relative_gap follows |obj − bound| / max(1, |obj|)."""
+    assert relative_gap(200.0, 190.0) == pytest.approx(0.05)
+    assert relative_gap(0.5, 0.0) == pytest.approx(0.5)
+    assert relative_gap(math.nan, 1.0) == math.inf
+    result = solve_gap(np.array([[1, 5], [4, 2]]), np.ones((2, 2)), np.array([1, 1]), workers=1)
+    text = result.summary()
+    assert "status=OPTIMAL" in text and "gap=0.0000%" in text
