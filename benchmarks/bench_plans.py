@@ -66,7 +66,9 @@ def quality(n: int, seed: int, jobs: int) -> dict:
     uplift_wf = (npv - wf)[wf_ok]
     violations = int(((npv - wf) < -1e-6 * wf.abs().clip(lower=1.0))[wf_ok].sum())
     # reconciliation: followed schedules re-evaluated by the model
-    ev = evaluate_batch(AccountParams.from_frame(frame), plans.payments, plans.exposures, plans.term)
+    ev = evaluate_batch(
+        AccountParams.from_frame(frame), plans.payments, plans.exposures, plans.term
+    )
     rel = np.abs(ev.npv - npv.to_numpy()) / np.maximum(1.0, np.abs(npv.to_numpy()))
     gaps = tab.loc[tab["family"].isin(["custom", "step"]), "gap"].astype(float)
     return {
@@ -209,8 +211,22 @@ def optimality(n_accounts: int = 30) -> dict:
             ours = opt.npv if opt.feasible else -math.inf
             ok = (best <= ours + 1e-9 * abs(ours)) if math.isfinite(best) else not opt.feasible
             ok = ok and (not opt.feasible or opt.status == "OPTIMAL")
-            rows.append({"account": acc.account_id, "family": family, "ours": ours, "enumerated": best, "status": opt.status, "ok": bool(ok)})
-    return {"cases": len(rows), "feasible": sum(math.isfinite(r["ours"]) for r in rows), "all_ok": all(r["ok"] for r in rows), "failures": [r for r in rows if not r["ok"]]}
+            rows.append(
+                {
+                    "account": acc.account_id,
+                    "family": family,
+                    "ours": ours,
+                    "enumerated": best,
+                    "status": opt.status,
+                    "ok": bool(ok),
+                }
+            )
+    return {
+        "cases": len(rows),
+        "feasible": sum(math.isfinite(r["ours"]) for r in rows),
+        "all_ok": all(r["ok"] for r in rows),
+        "failures": [r for r in rows if not r["ok"]],
+    }
 
 
 # --------------------------------------------------------------------------------------
@@ -232,12 +248,21 @@ def latency(n: int, seed: int) -> dict:
         plan_options(a, relax=False)
         times.append(time.perf_counter() - t0)
     times_ms = np.array(times) * 1000
-    return {"accounts": n, "p50_ms": float(np.percentile(times_ms, 50)), "p95_ms": float(np.percentile(times_ms, 95)), "mean_ms": float(times_ms.mean())}
+    return {
+        "accounts": n,
+        "p50_ms": float(np.percentile(times_ms, 50)),
+        "p95_ms": float(np.percentile(times_ms, 95)),
+        "mean_ms": float(times_ms.mean()),
+    }
 
 
 def cli_cold(repeats: int = 3) -> dict:
     exe = ROOT / ".venv" / "bin" / "workout"
-    cmd = [str(exe) if exe.exists() else "workout", "plan", str(ROOT / "scenarios" / "sample_account.toml")]
+    cmd = [
+        str(exe) if exe.exists() else "workout",
+        "plan",
+        str(ROOT / "scenarios" / "sample_account.toml"),
+    ]
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -311,7 +336,10 @@ def slsqp_ratio(n: int, seed: int) -> dict:
         sec, npv, success = slsqp_plan(a, pol, model)
         theirs.append(sec)
         ok += success
-        best = max((o.npv for o in res.options if o.feasible and o.family != "waterfall"), default=-math.inf)
+        best = max(
+            (o.npv for o in res.options if o.feasible and o.family != "waterfall"),
+            default=-math.inf,
+        )
         wins += best >= npv - 1e-6 * abs(npv) if success else 1
     return {
         "accounts": n,
@@ -326,7 +354,11 @@ def slsqp_ratio(n: int, seed: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="CI size: 1,000 accounts, fewer latency and SLSQP samples")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="CI size: 1,000 accounts, fewer latency and SLSQP samples",
+    )
     ap.add_argument("--accounts", type=int, default=None)
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--jobs", type=int, default=2)
@@ -334,7 +366,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     n = args.accounts or (1000 if args.quick else 20000)
     results: dict = {}
-    print(f"plan quality on {n:,} generated accounts (seed {args.seed}, jobs {args.jobs}) ...", flush=True)
+    print(
+        f"plan quality on {n:,} generated accounts (seed {args.seed}, jobs {args.jobs}) ...",
+        flush=True,
+    )
     results["quality"] = q = quality(n, args.seed, args.jobs)
     for k, v in q.items():
         print(f"  {k}: {v}")
@@ -347,8 +382,12 @@ def main(argv: list[str] | None = None) -> int:
     results["cli_cold"] = cc = cli_cold()
     print(f"  workout plan cold: {cc}")
     results["slsqp"] = sl = slsqp_ratio(5 if args.quick else 20, args.seed)
-    print(f"  SLSQP per account {sl['slsqp_mean_s']:.2f} s vs ours {sl['ours_mean_s'] * 1000:.0f} ms: {sl['speed_ratio']:.0f}x")
-    print(f"  plan-portfolio throughput: {q['accounts_per_second']:.0f} accounts/s (jobs {args.jobs})")
+    print(
+        f"  SLSQP per account {sl['slsqp_mean_s']:.2f} s vs ours {sl['ours_mean_s'] * 1000:.0f} ms: {sl['speed_ratio']:.0f}x"
+    )
+    print(
+        f"  plan-portfolio throughput: {q['accounts_per_second']:.0f} accounts/s (jobs {args.jobs})"
+    )
     checks = {
         "recommended_ge_waterfall": q["waterfall_violations"] == 0,
         "reconciles_1e-6": q["reconcile_max_rel_error"] <= 1e-6,

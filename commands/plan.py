@@ -30,10 +30,34 @@ def _load_policy(path: Path | None, settings: tuple[str, ...]) -> tuple[Any, lis
 
 
 _ACCOUNT_KEYS = {
-    "account_id", "product", "principal", "interest_due", "fees_due", "arrears", "annual_rate",
-    "remaining_term", "dpd", "credit_score", "tier", "income", "income_normal", "recovery_months",
-    "income_cv", "expenses", "other_debt", "vehicle_value", "region", "language", "preferred_channel",
-    "consent_email", "consent_sms", "hardship", "cease_contact", "dispute", "bankruptcy", "has_plan",
+    "account_id",
+    "product",
+    "principal",
+    "interest_due",
+    "fees_due",
+    "arrears",
+    "annual_rate",
+    "remaining_term",
+    "dpd",
+    "credit_score",
+    "tier",
+    "income",
+    "income_normal",
+    "recovery_months",
+    "income_cv",
+    "expenses",
+    "other_debt",
+    "vehicle_value",
+    "region",
+    "language",
+    "preferred_channel",
+    "consent_email",
+    "consent_sms",
+    "hardship",
+    "cease_contact",
+    "dispute",
+    "bankruptcy",
+    "has_plan",
 }
 
 
@@ -51,8 +75,13 @@ def _apply_account_settings(account: Any, settings: list[str]) -> Any:
         if key not in _ACCOUNT_KEYS:
             import difflib
 
-            close = difflib.get_close_matches(key, sorted(_ACCOUNT_KEYS) + [f"policy.{k}" for k in _policy_keys()], n=1)
-            raise InputError(f"--set {item}: unknown field {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            close = difflib.get_close_matches(
+                key, sorted(_ACCOUNT_KEYS) + [f"policy.{k}" for k in _policy_keys()], n=1
+            )
+            raise InputError(
+                f"--set {item}: unknown field {key!r}"
+                + (f" (did you mean {close[0]!r}?)" if close else "")
+            )
         changes[key] = value.strip()
     return account.replace(**changes)
 
@@ -93,7 +122,9 @@ def _render_table(result: Any, schedule_family: str | None) -> None:
     if not out.is_terminal:
         out.width = max(out.width, 160)
     sq = result.status_quo
-    table = Table(title=f"Restructuring options for {result.account_id} (CNY)", title_justify="left")
+    table = Table(
+        title=f"Restructuring options for {result.account_id} (CNY)", title_justify="left"
+    )
     for col, justify in (
         ("option", "left"),
         ("payments", "left"),
@@ -124,7 +155,19 @@ def _render_table(result: Any, schedule_family: str | None) -> None:
         rec = o.label == result.recommended
         if not o.feasible:
             why = o.reason
-            table.add_row(o.label, "", "", _money(o.npv) if o.schedule is not None else "", "", "", "", "", o.status.lower(), why, style="dim")
+            table.add_row(
+                o.label,
+                "",
+                "",
+                _money(o.npv) if o.schedule is not None else "",
+                "",
+                "",
+                "",
+                "",
+                o.status.lower(),
+                why,
+                style="dim",
+            )
             continue
         status = o.status.lower() if o.status not in ("FEASIBLE",) else f"gap {o.gap:.1%}"
         table.add_row(
@@ -141,7 +184,9 @@ def _render_table(result: Any, schedule_family: str | None) -> None:
             style="bold green" if rec else None,
         )
     out.print(table)
-    colour = {"RECOMMENDED": "green", "NPV_TEST_FAILED": "yellow", "INFEASIBLE": "red"}[result.status]
+    colour = {"RECOMMENDED": "green", "NPV_TEST_FAILED": "yellow", "INFEASIBLE": "red"}[
+        result.status
+    ]
     out.print(f"[bold {colour}]{result.status}[/]: {result.explanation}", highlight=False)
     if schedule_family:
         opt = result.option(schedule_family)
@@ -152,7 +197,13 @@ def _render_table(result: Any, schedule_family: str | None) -> None:
         for col in ("month", "payment", "interest", "principal", "fees", "balance"):
             st.add_column(col, justify="right")
         for row in opt.schedule.to_records():
-            st.add_row(str(row["month"]), *(f"{row[k]:,.2f}" for k in ("payment", "interest", "principal", "fees", "balance")))
+            st.add_row(
+                str(row["month"]),
+                *(
+                    f"{row[k]:,.2f}"
+                    for k in ("payment", "interest", "principal", "fees", "balance")
+                ),
+            )
         out.print(st)
 
 
@@ -165,7 +216,16 @@ def _options_frame(result: Any) -> Any:
         params = d.pop("params")
         d["recommended"] = o.label == result.recommended
         d["binding"] = "; ".join(d["binding"])
-        for k in ("term", "deferral_months", "deferral_mode", "rate", "fee_waiver", "interest_waiver", "haircut", "forbearance"):
+        for k in (
+            "term",
+            "deferral_months",
+            "deferral_mode",
+            "rate",
+            "fee_waiver",
+            "interest_waiver",
+            "haircut",
+            "forbearance",
+        ):
             d[k] = params.get(k)
         d["levels"] = " / ".join(f"{x:.2f}" for x in params.get("levels", []) or [])
         rows.append(d)
@@ -187,13 +247,63 @@ def _schedules_frame(result: Any) -> Any:
 
 @click.command("plan")
 @click.argument("account_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--policy", "policy_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Policy TOML (default: scenarios/policy.toml values).")
-@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Behaviour-model TOML (default: built-in parameters).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the output to this file (atomically) instead of stdout.")
-@click.option("--schedule", "schedule_family", default=None, help="Also print the month-by-month schedule of this option (e.g. custom, deferral/capitalize, status_quo).")
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Override an account field (income=8000) or a policy key (policy.max_dti=0.6); repeatable.")
-def plan(account_file: Path, policy_path: Path | None, model_path: Path | None, fmt: str, out_path: Path | None, schedule_family: str | None, settings: tuple[str, ...]) -> int:
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Policy TOML (default: scenarios/policy.toml values).",
+)
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Behaviour-model TOML (default: built-in parameters).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the output to this file (atomically) instead of stdout.",
+)
+@click.option(
+    "--schedule",
+    "schedule_family",
+    default=None,
+    help="Also print the month-by-month schedule of this option (e.g. custom, deferral/capitalize, status_quo).",
+)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override an account field (income=8000) or a policy key (policy.max_dti=0.6); repeatable.",
+)
+@click.option(
+    "--thorough",
+    is_flag=True,
+    help="Finer custom/step search (smaller optimality gaps, about twice the time).",
+)
+def plan(
+    account_file: Path,
+    policy_path: Path | None,
+    model_path: Path | None,
+    fmt: str,
+    out_path: Path | None,
+    schedule_family: str | None,
+    settings: tuple[str, ...],
+    thorough: bool,
+) -> int:
     """Restructuring options for one account (TOML/JSON), ranked by expected recovery NPV.
 
     Exit code 0 with a recommendation or a failed NPV test; 3 when no plan satisfies the
@@ -211,12 +321,34 @@ def plan(account_file: Path, policy_path: Path | None, model_path: Path | None, 
     policy, account_settings = _load_policy(policy_path, settings)
     model = BehaviourModel.from_toml(model_path) if model_path is not None else BehaviourModel()
     account = _apply_account_settings(read_account(account_file), account_settings)
-    if schedule_family and schedule_family not in ("status_quo", "instalment", "deferral", "step", "concession", "settlement", "custom", "waterfall") and not schedule_family.startswith("deferral/"):
-        raise InputError(f"--schedule {schedule_family}: unknown option (use a family name, e.g. custom, or deferral/capitalize)")
-    result = plan_options(account, policy, model)
+    if (
+        schedule_family
+        and schedule_family
+        not in (
+            "status_quo",
+            "instalment",
+            "deferral",
+            "step",
+            "concession",
+            "settlement",
+            "custom",
+            "waterfall",
+        )
+        and not schedule_family.startswith("deferral/")
+    ):
+        raise InputError(
+            f"--schedule {schedule_family}: unknown option (use a family name, e.g. custom, or deferral/capitalize)"
+        )
+    from solver.plan_custom import SearchParams
+
+    result = plan_options(
+        account, policy, model, search=SearchParams.thorough() if thorough else SearchParams()
+    )
     if fmt == "table":
         if out_path is not None:
-            raise InputError("--format table prints to the terminal; use --format json|csv|xlsx with --out")
+            raise InputError(
+                "--format table prints to the terminal; use --format json|csv|xlsx with --out"
+            )
         _render_table(result, schedule_family)
     elif fmt == "json":
         text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
@@ -230,10 +362,12 @@ def plan(account_file: Path, policy_path: Path | None, model_path: Path | None, 
     else:
         from solver.io import write_table, write_workbook
 
+        assert out_path is not None  # checked above
         if fmt == "csv":
-            write_table(_options_frame(result), out_path)  # type: ignore[arg-type]
+            write_table(_options_frame(result), out_path)
         else:
-            write_workbook({"options": _options_frame(result), "schedules": _schedules_frame(result)}, out_path)  # type: ignore[arg-type]
+            tables = {"options": _options_frame(result), "schedules": _schedules_frame(result)}
+            write_workbook(tables, out_path)
         click.echo(f"wrote {out_path}")
     if result.status == "INFEASIBLE":
         raise InfeasibleError(f"account {result.account_id}: {result.explanation}")
@@ -242,12 +376,49 @@ def plan(account_file: Path, policy_path: Path | None, model_path: Path | None, 
 
 @click.command("plan-portfolio")
 @click.argument("portfolio", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output table (.csv, .parquet or .xlsx).")
-@click.option("--policy", "policy_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Policy TOML.")
-@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Behaviour-model TOML.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Local worker processes.")
-@click.option("--set", "settings", multiple=True, metavar="policy.KEY=VALUE", help="Override a policy key; repeatable.")
-def plan_portfolio(portfolio: Path, out_path: Path, policy_path: Path | None, model_path: Path | None, jobs: int, settings: tuple[str, ...]) -> int:
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Output table (.csv, .parquet or .xlsx).",
+)
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Policy TOML.",
+)
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Behaviour-model TOML.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Local worker processes.",
+)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="policy.KEY=VALUE",
+    help="Override a policy key; repeatable.",
+)
+def plan_portfolio(
+    portfolio: Path,
+    out_path: Path,
+    policy_path: Path | None,
+    model_path: Path | None,
+    jobs: int,
+    settings: tuple[str, ...],
+) -> int:
     """Recommended restructuring plan for every account of a portfolio.
 
     One row per account (status, family, parameters, first/max payment, term, NPV,
@@ -256,7 +427,13 @@ def plan_portfolio(portfolio: Path, out_path: Path, policy_path: Path | None, mo
     """
     import time
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
     from rich.table import Table
 
     from commands.common import console
@@ -268,12 +445,21 @@ def plan_portfolio(portfolio: Path, out_path: Path, policy_path: Path | None, mo
     output_format(out_path)  # fail fast on a bad --out
     policy, rest = _load_policy(policy_path, settings)
     if rest:
-        raise InputError(f"--set {rest[0]}: only policy keys can be set for a portfolio (policy.KEY=VALUE)")
+        raise InputError(
+            f"--set {rest[0]}: only policy keys can be set for a portfolio (policy.KEY=VALUE)"
+        )
     model = BehaviourModel.from_toml(model_path) if model_path is not None else BehaviourModel()
     frame = read_portfolio(portfolio)
     err = console(stderr=True)
     started = time.perf_counter()
-    with Progress(TextColumn("planning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True) as bar:
+    with Progress(
+        TextColumn("planning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
         task = bar.add_task("plan", total=len(frame))
         plans = run(frame, policy, model, jobs=jobs, progress=lambda k: bar.advance(task, k))
     elapsed = time.perf_counter() - started
@@ -282,8 +468,21 @@ def plan_portfolio(portfolio: Path, out_path: Path, policy_path: Path | None, mo
     if not out.is_terminal:
         out.width = max(out.width, 140)
     summary = plans.summary()
-    t = Table(title=f"Plans for {len(frame):,} accounts ({elapsed:.1f} s, {len(frame) / max(elapsed, 1e-9):,.0f} accounts/s)", title_justify="left")
-    for col in ("by", "segment", "accounts", "restructured", "infeasible", "npv_test_failed", "errors", "uplift_vs_status_quo", "uplift_vs_waterfall"):
+    t = Table(
+        title=f"Plans for {len(frame):,} accounts ({elapsed:.1f} s, {len(frame) / max(elapsed, 1e-9):,.0f} accounts/s)",
+        title_justify="left",
+    )
+    for col in (
+        "by",
+        "segment",
+        "accounts",
+        "restructured",
+        "infeasible",
+        "npv_test_failed",
+        "errors",
+        "uplift_vs_status_quo",
+        "uplift_vs_waterfall",
+    ):
         t.add_column(col, justify="left" if col in ("by", "segment") else "right")
     for _, row in summary.iterrows():
         t.add_row(

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from commands.common import console
+from commands.engine_opts import engine_options, is_dataset_output, progress_bar
 
 FORMATS = click.Choice(["table", "json"])
 
@@ -470,7 +471,7 @@ def fit(
 
 
 @risk.command("score")
-@click.argument("portfolio", type=click.Path(dir_okay=False))
+@click.argument("portfolio", type=click.Path())
 @click.option(
     "--model",
     "model_path",
@@ -479,43 +480,74 @@ def fit(
     help="Model TOML from `workout risk fit`.",
 )
 @click.option(
-    "--out", required=True, type=click.Path(dir_okay=False), help="Scores file (CSV/Parquet/XLSX)."
+    "--out",
+    required=True,
+    type=click.Path(),
+    help="Scores file (CSV/Parquet/XLSX), or a directory for a partitioned Parquet dataset.",
 )
 @click.option("--png", type=click.Path(dir_okay=False), help="Chart path (default: next to --out).")
 @click.option("--no-png", is_flag=True)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def score(portfolio, model_path, out, png, no_png, fmt) -> None:
+@engine_options
+def score(portfolio, model_path, out, png, no_png, fmt, engine) -> None:
     """Score PORTFOLIO (behaviour history in the UCI layout): PD next month, tier, hazard.
 
     The output has account_id, pd_next_month, tier and base_hazard (the tier's monthly
     hazard); when PORTFOLIO has the default flag it also has exposure_months and defaults,
-    so it can be passed to `workout risk calibrate`.
+    so it can be passed to `workout risk calibrate`. PORTFOLIO may be a Parquet dataset
+    directory and --out a directory: the partitions are then read and written by the
+    workers (--engine dask) and no chart is drawn.
     """
     from solver.risk._tables import write_table
     from solver.risk.early_warning import EarlyWarningModel, score_uci
     from solver.risk.uci import read_uci
 
     model = EarlyWarningModel.read(model_path)
-    uci = read_uci(portfolio)
-    scores = score_uci(model, uci)
-    png_path = _png_path(png, no_png, out, "risk_score.png")
-    write_table(scores, out)
-    if png_path is not None:
-        from solver.risk.plots import score_chart
+    dataset_out = is_dataset_output(out)
+    if engine.distributed or dataset_out or Path(portfolio).is_dir():
+        from solver.engine import is_dataset, prepare_uci, score_partition, score_summary
 
-        score_chart(scores, model.pd_bands, png_path)
-    summary = scores.groupby("tier").agg(
-        accounts=("account_id", "size"),
-        mean_pd=("pd_next_month", "mean"),
-        base_hazard=("base_hazard", "first"),
-    )
-    if "defaults" in scores.columns:
-        summary["observed_rate"] = scores.groupby("tier")["defaults"].mean()
+        source = portfolio if is_dataset(portfolio) else read_uci(portfolio)
+        with engine.open() as runner, progress_bar("scoring", fmt == "table") as bar:
+            result = runner.map_partitions(
+                score_partition,
+                source,
+                model,
+                out=out if dataset_out else None,
+                partitions=engine.partitions,
+                prepare=prepare_uci,
+                unique="account_id",
+                summary=score_summary if dataset_out else None,
+                progress=bar,
+            )
+        scores = result.frame
+    else:
+        scores = score_uci(model, read_uci(portfolio))
+    png_path = None if dataset_out else _png_path(png, no_png, out, "risk_score.png")
+    if dataset_out:
+        from solver.engine import combine_score_summaries
+
+        summary = combine_score_summaries(result.summaries)
+        n_scored = result.rows
+    else:
+        write_table(scores, out)
+        n_scored = len(scores)
+        if png_path is not None:
+            from solver.risk.plots import score_chart
+
+            score_chart(scores, model.pd_bands, png_path)
+        summary = scores.groupby("tier").agg(
+            accounts=("account_id", "size"),
+            mean_pd=("pd_next_month", "mean"),
+            base_hazard=("base_hazard", "first"),
+        )
+        if "defaults" in scores.columns:
+            summary["observed_rate"] = scores.groupby("tier")["defaults"].mean()
     summary = summary.reindex(list("ABCDE"))
     if fmt == "json":
         _echo_json(
             {
-                "n_accounts": len(scores),
+                "n_accounts": n_scored,
                 "out": out,
                 "png": str(png_path) if png_path else None,
                 "tiers": [
@@ -528,7 +560,7 @@ def score(portfolio, model_path, out, png, no_png, fmt) -> None:
     from rich.table import Table
 
     con = console()
-    table = Table(title=f"Early-warning scores: {len(scores):,} accounts")
+    table = Table(title=f"Early-warning scores: {n_scored:,} accounts")
     for column in ["tier", "accounts", "mean PD", "base hazard"] + (
         ["observed rate"] if "observed_rate" in summary else []
     ):

@@ -42,6 +42,9 @@ from solver.gap import AllocationResult, AssignmentProblem, SolveStatus, relativ
 
 __all__ = ["PortfolioAllocation", "allocate", "build_allocation_problem", "AllocationProblem"]
 
+#: Eligibility codes of product rules (tier, dpd bucket, balance): not reported as reasons.
+PRODUCT_RULES = (3, 4, 6)
+
 #: Output columns of the per-account table.
 ASSIGNMENT_COLUMNS = (
     "account_id",
@@ -252,7 +255,8 @@ def allocate(
     time_limit: float = 60.0,
     seed: int = 0,
     workers: int = 2,
-    exact_max_pairs: int | None = None,
+    exact_max_pairs: int = 20_000,
+    gap_tolerance: float = 1e-4,
 ) -> PortfolioAllocation:
     """Allocate one treatment (and team) per account to maximise expected net recovery.
 
@@ -274,7 +278,11 @@ def allocate(
     seed, workers
         CP-SAT seed and workers.
     exact_max_pairs
-        Override of the exact-path size limit (allowed account–option pairs).
+        Portfolios with at most this many allowed account–option pairs are solved exactly
+        with CP-SAT (the allocation's LP relaxation is tight, so CP-SAT closes them fast).
+    gap_tolerance
+        The decomposition path (large portfolios) stops once the proven relative gap is at
+        most this (default 0.01 %).
 
     Raises
     ------
@@ -295,9 +303,10 @@ def allocate(
         raise InputError(f"portfolio: missing column(s) {', '.join(missing)}")
     n = len(portfolio)
     built = build_allocation_problem(portfolio, catalogue, teams, plans=plans, budget=budget)
-    kwargs: dict[str, Any] = {"time_limit": time_limit, "seed": seed, "workers": workers}
-    if exact_max_pairs is not None:
-        kwargs["exact_max_pairs"] = exact_max_pairs
+    kwargs: dict[str, Any] = {
+        "time_limit": time_limit, "seed": seed, "workers": workers,
+        "exact_max_pairs": exact_max_pairs, "gap_tolerance": gap_tolerance,
+    }
     # `none` is free and uncapacitated: all-none is feasible and a good hint for tiny budgets.
     none_idx = [o for o in range(built.option_treatment.size) if catalogue.treatments[built.option_treatment[o]].name == "none"]
     hint = np.full(n, none_idx[0], dtype=np.int64) if none_idx else None
@@ -443,7 +452,10 @@ def _reasons(
             on = sub[f].to_numpy(dtype=bool, na_value=False)
             names = np.where(on, np.where(names == "", f, names + "/" + f), names)
         out[idx] = [f"{nm}: no collection contact" for nm in names]
-    best_any = built.unconstrained_value.argmax(axis=0)
+    # Product eligibility (tier, dpd bucket, balance range) defines what a treatment is for;
+    # only the compliance rules "force" a different treatment and give a reason.
+    applicable = ~np.isin(built.code, PRODUCT_RULES)
+    best_any = np.where(applicable, built.unconstrained_value, -np.inf).argmax(axis=0)
     best_code = built.code[best_any, cols]
     forced = (best_code > 0) & ~flags & (t_of != best_any)
     if forced.any():

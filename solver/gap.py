@@ -1051,8 +1051,12 @@ def _lns(
     deadline: float,
     seed: int,
     stats: dict[str, Any],
+    target: float = -math.inf,
 ) -> np.ndarray:
-    """Re-optimise the jobs of a few related rows at a time with CP-SAT (agent-subset LNS)."""
+    """Re-optimise the jobs of a few related rows at a time with CP-SAT (agent-subset LNS).
+
+    Stops at ``deadline`` or as soon as the objective reaches ``target``.
+    """
     k, n = problem.cost.shape
     rng = np.random.default_rng(seed)
     s = assignment.copy()
@@ -1069,7 +1073,7 @@ def _lns(
     iterations = improvements = 0
     while True:
         remaining = deadline - time.perf_counter()
-        if remaining < 0.02:
+        if remaining < 0.02 or best_cost <= target:
             break
         iterations += 1
         seed_row = int(rng.integers(n_rows))
@@ -1201,6 +1205,7 @@ def solve_assignment(
     lns: bool = True,
     hint: np.ndarray | None = None,
     dual_method: str = "auto",
+    gap_tolerance: float = 0.0,
 ) -> AllocationResult:
     """Minimise an :class:`AssignmentProblem` with a proven bound (see the module docstring).
 
@@ -1220,6 +1225,9 @@ def solve_assignment(
         Run large-neighbourhood search on large instances when time remains.
     hint
         Optional starting assignment (used if feasible, and as the CP-SAT hint).
+    gap_tolerance
+        The decomposition path stops early once the relative gap is at most this
+        (0: use all the time unless optimality is proven).
     dual_method
         ``"auto"`` warm-starts the dual from a random sample of jobs when there are many
         (``SAMPLE_MIN_JOBS``); ``"subgradient"`` always starts from zero prices.
@@ -1268,6 +1276,15 @@ def solve_assignment(
         )
 
     integral_costs = _is_integral(problem.cost)
+
+    def good_enough(lower: float) -> float:
+        """Objective at which the decomposition path may stop (within ``gap_tolerance``)."""
+        if not math.isfinite(lower):
+            return -math.inf
+        if integral_costs:
+            lower = math.ceil(lower - 1e-6 * max(1.0, abs(lower)))
+            return math.floor(lower + gap_tolerance * max(1.0, abs(lower)) + 1e-9)
+        return lower + gap_tolerance * max(1.0, abs(lower))
     if n == 0:
         return finish(np.zeros(0, dtype=np.int64), 0.0, SolveStatus.OPTIMAL, "trivial")
     allowed = problem.allowed()
@@ -1417,12 +1434,17 @@ def solve_assignment(
             method,
             "time limit reached before a feasible assignment was found",
         )
+    if problem.objective(incumbent) <= good_enough(bound):
+        return finish(incumbent, bound, SolveStatus.FEASIBLE, method)
     if lns and int(keep.sum()) <= CPSAT_MAX_PAIRS and time.perf_counter() < deadline - 0.05:
         # Small problems keep a final share of the time for CP-SAT to prove optimality.
         lns_deadline = deadline
         if small:
             lns_deadline = deadline - FINAL_EXACT_SHARE * (deadline - time.perf_counter())
-        incumbent = _lns(problem, incumbent, keep, rc, deadline=lns_deadline, seed=seed, stats=stats)
+        incumbent = _lns(
+            problem, incumbent, keep, rc, deadline=lns_deadline, seed=seed, stats=stats,
+            target=good_enough(bound),
+        )
         method += "+lns"
         if small and time.perf_counter() < deadline - 0.05:
             out = _solve_cpsat(

@@ -23,9 +23,9 @@ from solver.plan_families import PlanContext
 LEVEL_FAMILIES = ("instalment", "deferral", "concession", "settlement", "waterfall")
 
 
-def _ranges(months: np.ndarray) -> str:
+def _ranges(month_numbers: np.ndarray) -> str:
     """``[1,2,3,6]`` -> ``"months 1–3, 6"``."""
-    months = sorted(int(m) for m in months)
+    months = sorted(int(m) for m in month_numbers)
     parts: list[str] = []
     start = prev = months[0]
     for m in months[1:] + [None]:  # type: ignore[list-item]

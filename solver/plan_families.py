@@ -48,6 +48,7 @@ CONCESSION_STEP = 0.0025  # 0.25 % a year: the concession family's rate grid
 SETTLEMENT_MONTHS = 6
 SETTLEMENT_STEP = 0.01
 CAP_TOL = 1e-9  # relative tolerance on affordability caps (float noise)
+CHUNK_ROWS = 2048  # candidate rows scored at a time (arrays stay in cache)
 
 ACCOUNT_FIELDS = (
     "principal",
@@ -273,7 +274,9 @@ def npv(
     before[:, 1:] = surv[:, :-1]
     rec = recovery(ctx, acc, np.where(active, exposures, 0.0))
     # row-wise sums (not a matrix product) so a row's value does not depend on the batch it is in
-    return (surv * pay * ctx.discount[:m]).sum(axis=1) + (before * h * rec * ctx.discount_lag[:m]).sum(axis=1)
+    return (surv * pay * ctx.discount[:m]).sum(axis=1) + (
+        before * h * rec * ctx.discount_lag[:m]
+    ).sum(axis=1)
 
 
 # --------------------------------------------------------------------------------------
@@ -300,7 +303,7 @@ class Candidates:
     fee_waiver: np.ndarray
     interest_waiver: np.ndarray
     haircut: np.ndarray
-    waterfall_step: np.ndarray | None = None
+    waterfall_step: Any = None
 
     def __len__(self) -> int:
         return int(self.acc.shape[0])
@@ -579,11 +582,11 @@ def concat(parts: list[Candidates]) -> Candidates:
 
 def paths(
     ctx: PlanContext, cand: Candidates, unit: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Float payments and exposures (C, H) of level candidates; instalments rounded up to ``unit``.
 
-    Returns payments, exposures and ``valid`` (False when rounding would clear the
-    balance before the last month).
+    Returns payments, exposures, ``valid`` (False when rounding would clear the balance
+    before the last month) and the level instalment (C,).
     """
     from solver.money import level_payment
 
@@ -622,7 +625,7 @@ def paths(
     # rounding up must not clear the bearing balance before the last month
     before_last = np.take_along_axis(level_bal, np.clip(n - 1, 0, H - 1), axis=1)[:, 0]
     valid = (cand.term - cand.deferral == 1) | (before_last * (1 + cand.rate / 12) > 1e-6)
-    return payments, exposures, valid
+    return payments, exposures, valid, P[:, 0]
 
 
 def feasible_paths(
@@ -722,15 +725,36 @@ def score(ctx: PlanContext, cand: Candidates, unit: float) -> tuple[np.ndarray, 
     H = ctx.horizon
     edges = sorted({min(H, e) for e in (6, 12, 24, 36, 48, H)})
     lo = 0
+    blocks = []
     for hi in edges:
         block = pre[(terms > lo) & (terms <= hi)]
         lo = hi
+        # chunks small enough to stay in cache
+        blocks += [block[k : k + CHUNK_ROWS] for k in range(0, block.size, CHUNK_ROWS)]
+    for block in blocks:
         if block.size == 0:
             continue
         sub = cand.take(block)
-        pay, exp, valid = paths(ctx, sub, unit)
-        good = valid & feasible_paths(ctx, sub.acc, pay, sub.term)
-        good &= phases(pay, sub.term) <= ctx.policy.max_payment_levels
+        pay, exp, valid, level = paths(ctx, sub, unit)
+        # the prefilter checked every month but the last; check the final payment and
+        # count the phases in closed form (holiday payments, level, a larger last payment)
+        last = sub.term - 1
+        final = pay[np.arange(len(sub)), last]
+        cap_last = ctx.cap[sub.acc, last]
+        good = (
+            valid & (final > 0) & (final <= cap_last + CAP_TOL * np.maximum(1.0, np.abs(cap_last)))
+        )
+        io = (sub.deferral > 0) & (sub.mode == 1)
+        level_months = sub.term - sub.deferral - 1  # level payments before the last one
+        before = np.where(
+            level_months >= 1, level, np.where(io, sub.balance * sub.rate / 12.0, 0.0)
+        )
+        n_phases = (
+            io.astype(np.int64)
+            + (level_months >= 1)
+            + (np.round(final, 2) > np.round(before, 2) + 1e-9)
+        )
+        good &= n_phases <= ctx.policy.max_payment_levels
         good &= sub.deferral <= ctx.policy.max_deferral_months
         ok[block] = good
         idx = np.flatnonzero(good)

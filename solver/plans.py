@@ -52,10 +52,10 @@ from solver.model import AccountParams, BehaviourModel, as_account, evaluate_bat
 from solver.plan_custom import RunSolution, SearchParams, bound_tables, payment_grids, solve_runs
 from solver.plan_families import (
     MODE_NAMES,
+    WATERFALL_STEPS,
     Candidates,
     PlanContext,
     best_per_account,
-    build_context,
     concat,
     concession_candidates,
     deferral_candidates,
@@ -63,7 +63,6 @@ from solver.plan_families import (
     score,
     settlement_candidates,
     waterfall_candidates,
-    WATERFALL_STEPS,
 )
 from solver.policy import Policy
 
@@ -369,15 +368,21 @@ class _Choice:
     search_npv: float = math.nan
 
 
-def _family_choices(ctx: PlanContext, search: SearchParams) -> list[list[_Choice]]:
-    """Best plan of every family for every account of the context (exact schedules)."""
+def _family_choices(
+    ctx: PlanContext, search: SearchParams, lazy: bool = False
+) -> list[list[_Choice]]:
+    """Best plan of every family for every account of the context (exact schedules).
+
+    With ``lazy`` (portfolio runs, where only the recommendation is reported), a level
+    family's winner is rebuilt in cents only if its float NPV is within 1e-6 of the
+    account's best float NPV; the others are reported as not evaluated.
+    """
     pol = ctx.policy
     n = len(ctx)
     unit = pol.rounding
     out: list[list[_Choice]] = [[] for _ in range(n)]
     waterfall = waterfall_candidates(ctx)
-    wf_ok, wf_val = score(ctx, waterfall, unit)
-    feasible_wf = waterfall.take(np.flatnonzero((waterfall.waterfall_step < 4)))
+    feasible_wf = waterfall.take(np.flatnonzero(waterfall.waterfall_step < 4))
     groups: list[tuple[str, Candidates]] = [
         ("instalment", instalment_candidates(ctx)),
         ("deferral", deferral_candidates(ctx)),
@@ -385,6 +390,7 @@ def _family_choices(ctx: PlanContext, search: SearchParams) -> list[list[_Choice
         ("settlement", settlement_candidates(ctx)),
     ]
     level_best: dict[str, list[_Choice]] = {}
+    pending: list[tuple] = []
     seeds: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(n)]
     extra_amounts = np.full((n, 2), np.nan)
     for family, cand in groups:
@@ -401,6 +407,13 @@ def _family_choices(ctx: PlanContext, search: SearchParams) -> list[list[_Choice
             sub = cand.take(rows)
             tops = best_per_account(sub.acc, val[rows], n, TOP_K)
             chosen = []
+            seed_family = family == "instalment" or label == "deferral/capitalize"
+            if lazy and not seed_family:
+                for i in range(n):
+                    best_i = float(val[rows][tops[i][0]]) if tops[i].size else -np.inf
+                    pending.append((i, len(out[i]), label, family, sub, tops[i], val[rows], best_i))
+                    out[i].append(_Choice(label, family, False, reason="not evaluated"))
+                continue
             for i in range(n):
                 ch = _first_exact(ctx, i, sub, tops[i], val[rows], unit, family, label)
                 chosen.append(ch)
@@ -408,9 +421,8 @@ def _family_choices(ctx: PlanContext, search: SearchParams) -> list[list[_Choice
                 if ch.feasible and (family == "instalment" or label == "deferral/capitalize"):
                     seeds[i].append((ch.schedule.payments, ch.schedule.exposures))  # type: ignore[union-attr]
                     col = 0 if family == "instalment" else 1
-                    extra_amounts[i, col] = float(
-                        ch.schedule.payments[int(ch.params.get("deferral_months", 0))]
-                    )  # type: ignore[union-attr]
+                    first = int(ch.params.get("deferral_months", 0))
+                    extra_amounts[i, col] = float(ch.schedule.payments[first])  # type: ignore[union-attr]
             level_best[label] = chosen
     if len(pol.deferral_interest) == 0 or pol.max_deferral_months == 0:
         for i in range(n):
@@ -439,10 +451,10 @@ def _family_choices(ctx: PlanContext, search: SearchParams) -> list[list[_Choice
     ]
     todo = np.array([i for i, sol in enumerate(steps) if sol is None], dtype=np.int64)
     if todo.size:
-        sub = ctx.take(todo)
+        sub_ctx = ctx.take(todo)
         sub_tables = tuple(x[todo] for x in tables)
         found = solve_runs(
-            sub,
+            sub_ctx,
             amounts[todo],
             step[todo],
             increasing=True,
@@ -469,6 +481,18 @@ def _family_choices(ctx: PlanContext, search: SearchParams) -> list[list[_Choice
             custom[i] = _regap(cu)
         out[i].append(_run_choice(ctx, i, st, "step", int(holiday[i])))
         out[i].append(_run_choice(ctx, i, custom[i], "custom", int(holiday[i])))
+    if pending:
+        # rebuild in cents only the level families that can still be the best plan
+        best_known = np.full(n, -np.inf)
+        for i in range(n):
+            for ch in out[i]:
+                if ch.feasible and np.isfinite(ch.search_npv):
+                    best_known[i] = max(best_known[i], ch.search_npv)
+            for _, _, _, _, _, _, _, b in (p for p in pending if p[0] == i):
+                best_known[i] = max(best_known[i], b)
+        for i, slot, label, family, sub, top, vals, b in pending:
+            if np.isfinite(b) and b >= best_known[i] - 1e-6 * abs(best_known[i]):
+                out[i][slot] = _first_exact(ctx, i, sub, top, vals, unit, family, label)
     # the waterfall reference
     for i in range(n):
         s = int(waterfall.waterfall_step[i])
@@ -545,7 +569,6 @@ def _first_exact(
     label: str,
 ) -> _Choice:
     """Rebuild the best float candidates in cents until one passes the policy check."""
-    pol = ctx.policy
     last_reason = ""
     for r in rows:
         try:
@@ -642,7 +665,9 @@ def _run_choice(ctx: PlanContext, i: int, sol: RunSolution, family: str, holiday
 # --------------------------------------------------------------------------------------
 
 
-def _evaluate_per_account(ctx: PlanContext, acc_idx: np.ndarray, pay: np.ndarray, exp: np.ndarray, term: np.ndarray) -> Any:
+def _evaluate_per_account(
+    ctx: PlanContext, acc_idx: np.ndarray, pay: np.ndarray, exp: np.ndarray, term: np.ndarray
+) -> Any:
     """``evaluate_batch`` figures, one call per account (rows grouped by account)."""
     from types import SimpleNamespace
 
@@ -652,7 +677,9 @@ def _evaluate_per_account(ctx: PlanContext, acc_idx: np.ndarray, pay: np.ndarray
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         i = int(acc_idx[a])
         T = int(term[a:b].max())
-        ev = evaluate_batch(ctx.params.take(np.full(b - a, i)), pay[a:b, :T], exp[a:b, :T], term[a:b], ctx.model)
+        ev = evaluate_batch(
+            ctx.params.take(np.full(b - a, i)), pay[a:b, :T], exp[a:b, :T], term[a:b], ctx.model
+        )
         for k in names:
             v = getattr(ev, k)
             if v.ndim == 2:
@@ -700,7 +727,7 @@ def _metrics(
 
     opening = np.array([s.opening_balance / 100.0 for s in scheds])
     aprs = apr_batch(opening, pay)
-    out: list[list[dict[str, float]]] = [[{} for _ in chs] + [{}] for chs in choices]
+    out: list[list[dict[str, Any]]] = [[dict() for _ in range(len(chs) + 1)] for chs in choices]
     sq_pv = {}
     for r, (i, k) in enumerate(rows):
         if k == -1:
@@ -733,17 +760,18 @@ def _results(
     accounts: Sequence[Any],
     search: SearchParams,
     relax: bool,
+    lazy: bool = False,
 ) -> list[PlanResult]:
     from solver.model import status_quo
     from solver.plan_explain import binding_constraints, explain_infeasible, minimal_relaxations
 
     t0 = time.perf_counter()
-    choices = _family_choices(ctx, search)
+    choices = _family_choices(ctx, search, lazy)
     sq = [status_quo(a) for a in accounts]
     mets = _metrics(ctx, accounts, choices, sq)
     results: list[PlanResult] = []
     for i, acc in enumerate(accounts):
-        sq_m = mets[i][-1]
+        sq_m: dict[str, Any] = mets[i][-1]
         sq_opt = PlanOption(
             "status_quo",
             "status_quo",
@@ -1025,7 +1053,7 @@ def _plan_rows(
 ):
     policy = policy or Policy()
     model = model or BehaviourModel()
-    search = search or SearchParams.portfolio()
+    search = search or SearchParams()
     accounts = _accounts_of(frame)
     n = len(accounts)
     rows: list[dict[str, Any] | None] = [None] * n
@@ -1034,6 +1062,7 @@ def _plan_rows(
     for product in sorted(set(products.tolist())):
         idx = np.flatnonzero(products == product)
         pol = policy.for_product(product)
+        results: list[Any]
         try:
             results = _solve_group(frame, idx, accounts, pol, model, search)
         except Exception:  # one bad account must not stop the others: retry one by one
@@ -1056,7 +1085,7 @@ def _plan_rows(
 
 
 def _error_row(acc: Any, exc: Exception) -> dict[str, Any]:
-    row = {c: None for c in PORTFOLIO_COLUMNS}
+    row: dict[str, Any] = {c: None for c in PORTFOLIO_COLUMNS}
     row.update(
         account_id=str(acc.account_id),
         product=acc.product,
@@ -1079,7 +1108,7 @@ def _solve_group(
 
     sub = frame.iloc[idx]
     ctx = context_from_frame(sub, policy, model)
-    return _results(ctx, [accounts[i] for i in idx], search, relax=False)
+    return _results(ctx, [accounts[i] for i in idx], search, relax=False, lazy=True)
 
 
 def _batch_worker(args: tuple) -> tuple:

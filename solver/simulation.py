@@ -1047,18 +1047,28 @@ def default_plan_cache() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "workout" / "plans"
 
 
+_CODE_DIGEST: list[str] = []
+
+
+def _plan_code_digest() -> str:
+    """Digest of the plan code, read once per process (the code that is running)."""
+    if not _CODE_DIGEST:
+        code = hashlib.blake2b(digest_size=16)
+        here = Path(__file__).parent
+        for name in PLAN_CODE:
+            path = here / name
+            code.update(path.read_bytes() if path.is_file() else name.encode())
+        _CODE_DIGEST.append(code.hexdigest())
+    return _CODE_DIGEST[0]
+
+
 def _plan_key(frame: Any, policy: Any, model: Any, search: Mapping[str, int]) -> str:
-    code = hashlib.blake2b(digest_size=16)
-    here = Path(__file__).parent
-    for name in PLAN_CODE:
-        path = here / name
-        code.update(path.read_bytes() if path.is_file() else name.encode())
     parts = [
         _frame_digest(frame),
         repr(sorted(policy.to_dict().items())),
         repr(sorted(model.to_dict().items())),
         repr(sorted(search.items())),
-        code.hexdigest(),
+        _plan_code_digest(),
     ]
     return hashlib.blake2b("|".join(parts).encode(), digest_size=20).hexdigest()
 

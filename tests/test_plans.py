@@ -31,7 +31,10 @@ def _check_metrics(result, account, model=None):
     model = model or BehaviourModel()
     sq = evaluate(account, result.status_quo.schedule, model=model)
     delta = model.monthly_discount
-    sq_pv = float(result.status_quo.schedule.payments @ delta ** np.arange(1, result.status_quo.schedule.term + 1))
+    sq_pv = float(
+        result.status_quo.schedule.payments
+        @ delta ** np.arange(1, result.status_quo.schedule.term + 1)
+    )
     for opt in (result.status_quo, *result.options):
         if opt.schedule is None:
             continue
@@ -45,7 +48,9 @@ def _check_metrics(result, account, model=None):
         assert _rel(opt.npv_vs_status_quo, ev.npv - sq.npv) < 1e-9
         pay = s.payments
         assert _rel(opt.total_paid, float(pay.sum())) < 1e-12
-        assert _rel(opt.concession_cost, sq_pv - float(pay @ delta ** np.arange(1, s.term + 1))) < 1e-9
+        assert (
+            _rel(opt.concession_cost, sq_pv - float(pay @ delta ** np.arange(1, s.term + 1))) < 1e-9
+        )
         paying = pay > 0
         assert _rel(opt.min_afford_prob, float(ev.afford_prob[paying].min())) < 1e-9
         dti = (account.other_debt + pay[paying]) / ev.expected_income[paying]
@@ -66,7 +71,9 @@ def test_sample_account_every_family_reported(sample):
     _, res = sample
     families = {o.family for o in res.options}
     assert families == set(FAMILIES)
-    assert {o.label for o in res.options if o.family == "deferral"} == {f"deferral/{m}" for m in Policy().deferral_interest}
+    assert {o.label for o in res.options if o.family == "deferral"} == {
+        f"deferral/{m}" for m in Policy().deferral_interest
+    }
     for o in res.options:
         assert o.feasible or o.reason
 
@@ -98,9 +105,14 @@ def test_options_satisfy_policy(sample):
         ev = evaluate(acc, o.schedule)
         paying = pay > 0
         assert o.schedule.term <= pol.max_term_months
-        assert np.all((acc.other_debt + pay[paying]) / ev.expected_income[paying] <= pol.max_dti + 1e-9)
+        assert np.all(
+            (acc.other_debt + pay[paying]) / ev.expected_income[paying] <= pol.max_dti + 1e-9
+        )
         assert np.all(ev.afford_prob[paying] >= pol.min_afford_prob - 1e-9)
-        assert np.all(ev.expected_income[paying] - acc.expenses - acc.other_debt - pay[paying] >= pol.min_residual_income - 1e-6)
+        assert np.all(
+            ev.expected_income[paying] - acc.expenses - acc.other_debt - pay[paying]
+            >= pol.min_residual_income - 1e-6
+        )
         assert np.all(pay[:-1][pay[:-1] > 0] >= pol.min_payment)
         assert len(o.params["levels"]) <= pol.max_payment_levels
 
@@ -135,7 +147,11 @@ def test_custom_at_least_custom_feasible_families():
             zeros = np.flatnonzero(body == 0)
             is_custom = (
                 o.params.get("rate") == acc.annual_rate
-                and abs(o.schedule.opening_balance / 100 - (acc.principal + acc.interest_due + acc.fees_due)) < 0.005
+                and abs(
+                    o.schedule.opening_balance / 100
+                    - (acc.principal + acc.interest_due + acc.fees_due)
+                )
+                < 0.005
                 and (o.params.get("deferral_mode") in (None, "capitalize"))
                 and np.isin(body[body > 0], grid).all()
                 and (zeros.size == 0 or zeros[-1] == zeros.size - 1)
@@ -173,7 +189,9 @@ def _small_accounts(n: int) -> list[Account]:
     return out
 
 
-def _brute_force(acc: Account, policy: Policy, grid: np.ndarray, increasing: bool, model: BehaviourModel) -> float:
+def _brute_force(
+    acc: Account, policy: Policy, grid: np.ndarray, increasing: bool, model: BehaviourModel
+) -> float:
     """Best model NPV over every payment path of the family on the grid (independent enumeration).
 
     Paths: a leading holiday of at most max_deferral_months zero months, then grid
@@ -260,7 +278,12 @@ def test_exhaustive_enumeration_finds_nothing_better_than_custom_or_step():
             best = _brute_force(acc, policy.for_product(acc.product), grid, increasing, model)
             if opt.feasible:
                 assert opt.status == "OPTIMAL", (acc.account_id, family, opt.status)
-                assert best <= opt.npv + 1e-9 * abs(opt.npv), (acc.account_id, family, best, opt.npv)
+                assert best <= opt.npv + 1e-9 * abs(opt.npv), (
+                    acc.account_id,
+                    family,
+                    best,
+                    opt.npv,
+                )
                 assert best >= opt.npv - 1e-6 * abs(opt.npv)  # and custom is one of the paths
             else:
                 assert best == -math.inf, (acc.account_id, family)
@@ -281,7 +304,10 @@ def test_interest_cents_matches_money_rule():
         want = (2 * B.astype(object) * ru[0] + 12 * 10**12) // (24 * 10**12)
         assert np.array_equal(got, want.astype(np.int64))
         s = schedule_from_payments(12345.67, rate, [0, 0, 100])
-        assert s.interest[0] == interest_cents(np.array([1234567]), np.array([round(rate * 10**12)]))[0]
+        assert (
+            s.interest[0]
+            == interest_cents(np.array([1234567]), np.array([round(rate * 10**12)]))[0]
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -320,7 +346,9 @@ def test_infeasible_account_exit_3_and_minimal_relaxation(account_file, policy_f
     code, out = _run_cli(args)
     assert code == 3
     payload = json.loads(out[: out.rindex("}") + 1])
-    assert payload["recommended"] is None and "No plan satisfies the policy" in payload["explanation"]
+    assert (
+        payload["recommended"] is None and "No plan satisfies the policy" in payload["explanation"]
+    )
     relax = {r["key"]: r["value"] for r in payload["relaxations"]}
     assert expected_keys <= set(relax)
     acc = read_account(DATA / account_file)
@@ -337,7 +365,12 @@ def test_infeasible_account_exit_3_and_minimal_relaxation(account_file, policy_f
         assert res.status != "INFEASIBLE", key  # verified by re-running with it
         step = 1 if isinstance(value, int) else 0.01
         smaller = value + step if key == "min_afford_prob" else value - step
-        assert not any_feasible(acc, policy.replace(**{**changes, key: type(value)(round(smaller, 10))}), BehaviourModel(), search), key
+        assert not any_feasible(
+            acc,
+            policy.replace(**{**changes, key: type(value)(round(smaller, 10))}),
+            BehaviourModel(),
+            search,
+        ), key
 
 
 def test_plan_json_keys():
@@ -345,7 +378,14 @@ def test_plan_json_keys():
     code, out = _run_cli(["plan", str(SAMPLE), "--format", "json"])
     assert code == 0
     d = json.loads(out)
-    assert {"account_id", "recommended", "npv_test_passed", "explanation", "status_quo", "options"} <= set(d)
+    assert {
+        "account_id",
+        "recommended",
+        "npv_test_passed",
+        "explanation",
+        "status_quo",
+        "options",
+    } <= set(d)
     assert d["recommended"] in FAMILIES
     for o in [d["status_quo"], *d["options"]]:
         assert {"family", "feasible", "params", "binding", "schedule", *METRICS} <= set(o)
@@ -357,7 +397,18 @@ def test_plan_json_keys():
 def test_plan_set_override_changes_result():
     """--set income=… re-plans with the changed field; unknown fields are exit 2."""
     _, base = _run_cli(["plan", str(SAMPLE), "--format", "json"])
-    code, out = _run_cli(["plan", str(SAMPLE), "--format", "json", "--set", "income=14000", "--set", "recovery_months=0"])
+    code, out = _run_cli(
+        [
+            "plan",
+            str(SAMPLE),
+            "--format",
+            "json",
+            "--set",
+            "income=14000",
+            "--set",
+            "recovery_months=0",
+        ]
+    )
     assert code == 0
     assert json.loads(out)["status_quo"]["pd_12m"] < json.loads(base)["status_quo"]["pd_12m"] - 0.05
     code, out = _run_cli(["plan", str(SAMPLE), "--set", "incme=8000"])
@@ -443,3 +494,46 @@ def test_metrics_reconcile_on_generated_portfolio():
     for i in rng.choice(len(frame), 40, replace=False):  # full per-option check on a sample
         res = plan_options(accounts[i], relax=False)
         _check_metrics(res, accounts[i])
+
+
+def test_bound_tables_dominate_reported_paths():
+    """The custom/step bounding DP is ≥ the model value-to-go at every month of every reported custom/step schedule."""
+    from solver.generate import generate_portfolio
+    from solver.plan_custom import bound_at, bound_tables
+    from solver.plan_families import context_from_account
+
+    model = BehaviourModel()
+    for acc in Account.from_frame(generate_portfolio(12, seed=8)):
+        pol = Policy().for_product(acc.product)
+        res = plan_options(acc, pol, model, relax=False)
+        ctx = context_from_account(acc, pol, model)
+        for family in ("custom", "step"):
+            opt = res.option(family)
+            if not opt.feasible:
+                continue
+            grid = np.array([opt.params["grid"]])
+            for buckets in (16, 48):
+                tables = bound_tables(
+                    ctx,
+                    grid,
+                    buckets,
+                    np.array([min(pol.max_deferral_months, pol.max_term_months - 1)]),
+                )
+                ev = evaluate(acc, opt.schedule, model=model)
+                pay, ead = opt.schedule.payments, opt.schedule.exposures
+                T = pay.size
+                before = np.concatenate([[1.0], ev.survival[:-1]])
+                col = ctx.collateral[0, :T]
+                rec = np.minimum(ead, col) + model.unsecured_recovery * np.maximum(0.0, ead - col)
+                per_month = (
+                    ctx.discount[:T] * ev.survival * pay
+                    + ctx.discount_lag[:T] * before * ev.hazard * rec
+                )
+                for t in range(T):
+                    to_go = per_month[t:].sum() / before[t]
+                    bound = bound_at(tables, np.array([0]), t, np.array([ead[t]]))[0]
+                    assert bound >= to_go * (1 - 1e-9), (acc.account_id, family, buckets, t)
+            if opt.status == "FEASIBLE":
+                assert opt.bound >= opt.npv and opt.gap == pytest.approx(
+                    (opt.bound - opt.npv) / opt.bound
+                )

@@ -18,7 +18,12 @@ def test_defaults_match_spec_table():
     assert p.max_term_months == 60
     assert p.max_deferral_months == 6
     assert p.deferral_interest == ("capitalize", "interest_only", "waive")
-    assert (p.rate_floor, p.max_fee_waiver, p.max_interest_waiver, p.max_haircut) == (0.0, 1.0, 0.5, 0.30)
+    assert (p.rate_floor, p.max_fee_waiver, p.max_interest_waiver, p.max_haircut) == (
+        0.0,
+        1.0,
+        0.5,
+        0.30,
+    )
     assert (p.max_dti, p.min_residual_income, p.min_afford_prob) == (0.50, 0.0, 0.5)
     assert (p.min_payment, p.max_payment_levels, p.rounding) == (100.0, 3, 1.0)
 
@@ -65,7 +70,14 @@ def test_product_override(tmp_path):
 
 @pytest.mark.parametrize(
     "changes",
-    [{"max_dti": -0.1}, {"max_haircut": 1.5}, {"max_term_months": 0}, {"deferral_interest": ("skip",)}, {"rounding": 0.001}, {"max_payment_levels": 2.5}],
+    [
+        {"max_dti": -0.1},
+        {"max_haircut": 1.5},
+        {"max_term_months": 0},
+        {"deferral_interest": ("skip",)},
+        {"rounding": 0.001},
+        {"max_payment_levels": 2.5},
+    ],
 )
 def test_replace_validates(changes):
     """Out-of-range values are rejected with a ValueError naming the key."""
@@ -84,14 +96,22 @@ def test_bad_value_in_file_is_input_error(tmp_path):
 
 def test_toml_round_trip(tmp_path):
     """to_toml then from_toml gives back the same policy (with overrides)."""
-    p = Policy(max_dti=0.6, deferral_interest=("waive",), products={"card_instalment": {"max_term_months": 24}})
+    p = Policy(
+        max_dti=0.6,
+        deferral_interest=("waive",),
+        products={"card_instalment": {"max_term_months": 24}},
+    )
     p.to_toml(tmp_path / "out.toml")
     assert Policy.from_toml(tmp_path / "out.toml") == p
 
 
 def test_with_setting():
     """Command-line style key=value assignments parse to the key's type."""
-    p = Policy().with_setting("policy.max_deferral_months=3").with_setting("deferral_interest=capitalize,waive")
+    p = (
+        Policy()
+        .with_setting("policy.max_deferral_months=3")
+        .with_setting("deferral_interest=capitalize,waive")
+    )
     assert p.max_deferral_months == 3 and p.deferral_interest == ("capitalize", "waive")
     with pytest.raises(InputError, match="did you mean"):
         Policy().with_setting("max_defferal_months=3")

@@ -334,17 +334,47 @@ def test_cli_sweep_bad_value_fails_before_running(tmp_path):
     assert code == 2 and not out.exists()
 
 
-@pytest.mark.parametrize("name", SHIPPED)
-def test_every_shipped_scenario_runs_small(name, tmp_path):
+SMALL = {"portfolio.n": 200, "collection.time_limit_seconds": 1.0}
+
+
+def test_every_shipped_scenario_runs_small(tmp_path):
     """Acceptance (c) in miniature: every shipped scenario runs end to end (plans,
-    allocation, simulation, reports) on a 200-account version of its portfolio with a 1 s
-    allocation limit (the full-size run is in the slow test below)."""
-    out = tmp_path / name
+    allocation, simulation, comparison, reports) on a 200-account version of its portfolio
+    with a 1 s allocation limit; the full-size run is the slow test below."""
+    from solver.report import write_scenario_report
+    from solver.simulation import compare, run_scenario
+
+    base = run_scenario(
+        load_scenario(ROOT / "scenarios" / "baseline.toml", overrides=SMALL), paths=10
+    )
+    assert base.kpi("accounts_restructured") > 0 and base.kpi("collection_cost") > 0
+    results = {}
+    for name in SHIPPED[1:]:
+        result = run_scenario(
+            load_scenario(ROOT / "scenarios" / f"{name}.toml", overrides=SMALL), paths=10
+        )
+        comparison = compare(result, base)
+        files = write_scenario_report(result, tmp_path / name, baseline=base, comparison=comparison)
+        assert {p.name for p in files} >= {
+            "kpis.csv",
+            "report.html",
+            "report.xlsx",
+            "accounts.parquet",
+        }
+        results[name] = result
+    assert results["no_restructuring"].kpi("accounts_restructured") == 0
+    assert results["recession"].kpi("unemployed_accounts") > 0
+    assert results["used_car_crash"].kpi("recoveries") < base.kpi("recoveries")
+
+
+def test_cli_shipped_recession_vs_baseline_small(tmp_path, capsys):
+    """The documented command line works on the shipped files (shrunk with --set)."""
+    out = tmp_path / "out"
     code = _cli(
         [
             "scenario",
             "run",
-            str(ROOT / "scenarios" / f"{name}.toml"),
+            str(ROOT / "scenarios" / "recession.toml"),
             "--baseline",
             str(ROOT / "scenarios" / "baseline.toml"),
             "--set",
@@ -359,7 +389,8 @@ def test_every_shipped_scenario_runs_small(name, tmp_path):
         ]
     )
     assert code == 0
-    assert (out / "report.html").is_file() and (out / "kpis.csv").is_file()
+    assert "baseline: baseline" in capsys.readouterr().out
+    assert (out / "report.html").is_file() and (out / "report.xlsx").is_file()
 
 
 @pytest.mark.slow

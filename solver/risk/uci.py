@@ -116,8 +116,13 @@ def is_uci_table(columns: object) -> bool:
     return raw <= names or set(UCI_COLUMNS) <= names
 
 
-def normalise_uci(frame: pd.DataFrame, source: str = "<frame>") -> pd.DataFrame:
+def normalise_uci(
+    frame: pd.DataFrame, source: str = "<frame>", row_offset: int = 0
+) -> pd.DataFrame:
     """Rename a UCI table to named columns and validate it.
+
+    ``row_offset`` is the number of rows before ``frame`` in the whole table (a partition
+    of a dataset): row numbers in messages and default account ids count from there.
 
     Returns a frame with ``account_id`` (str), the 23 named columns (float64, statuses
     int64) and, when the input has it, ``default_next_month`` (int64, 0/1).
@@ -145,7 +150,9 @@ def normalise_uci(frame: pd.DataFrame, source: str = "<frame>") -> pd.DataFrame:
     account_id = (
         df[id_column].astype(str).str.strip()
         if id_column is not None
-        else pd.Series([str(k) for k in range(1, len(df) + 1)], index=df.index)
+        else pd.Series(
+            [str(k) for k in range(row_offset + 1, row_offset + len(df) + 1)], index=df.index
+        )
     )
 
     problems: list[str] = []
@@ -154,7 +161,8 @@ def normalise_uci(frame: pd.DataFrame, source: str = "<frame>") -> pd.DataFrame:
         shown_name = display.get(column, column)
         for pos in np.flatnonzero(mask)[:50]:
             problems.append(
-                f"{source}: row {pos + 1} (account_id {account_id.iat[pos]}): {shown_name}: "
+                f"{source}: row {row_offset + pos + 1} (account_id {account_id.iat[pos]}): "
+                f"{shown_name}: "
                 f"{what} (got {shown(df[column].iat[pos])})"
             )
 

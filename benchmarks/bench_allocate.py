@@ -1,0 +1,180 @@
+"""Allocation at scale: solver.allocation.allocate on a generated portfolio, with a milp baseline.
+
+Protocol (benchmarks/README.md, section "Collection allocation"):
+
+1. Generate ``--n`` accounts (``solver.generate.generate_portfolio``, seed 0); not timed as
+   allocation.
+2. ``allocate`` them with the bundled catalogue (9 treatments, 8 of them actions) and the
+   bundled teams (25 teams + 1 collector), solver time limit ``--time-limit``; the wall time
+   of the whole ``allocate`` call (values, eligibility, solve, output table) is measured.
+3. Targets: wall time ≤ 120 s, proven gap ≤ 0.5 %, peak memory of the process ≤ 8 GiB
+   (``resource.getrusage`` peak RSS; ``tracemalloc`` is not used because it slows numpy).
+4. Baseline in the same run: ``scipy.optimize.milp`` (HiGHS) with a ``--baseline-time``
+   limit on the first ``--baseline-n`` accounts with team capacities scaled to that slice's
+   share, and ``allocate`` on the same slice; both objectives, gaps and times are reported.
+
+Usage::
+
+    python benchmarks/bench_allocate.py                # 1,000,000 accounts, baseline 20,000 / 60 s
+    python benchmarks/bench_allocate.py --quick        # 50,000 accounts, baseline 5,000 / 20 s (CI)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+GIB = 2**30
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident set size of this process (Linux reports KiB)."""
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def milp_baseline(built, time_limit: float) -> dict:
+    """Solve the allocation as one MILP with scipy.optimize.milp (HiGHS)."""
+    from scipy import sparse
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    problem = built.problem
+    allowed = np.isfinite(built.value)
+    o_idx, j_idx = np.nonzero(allowed)
+    p = o_idx.size
+    n = built.value.shape[1]
+    values = built.value[o_idx, j_idx]
+    assign = sparse.csr_matrix((np.ones(p), (j_idx, np.arange(p))), shape=(n, p))
+    rows = problem.row_of[o_idx]
+    has = rows >= 0
+    cap = sparse.csr_matrix(
+        (problem.weight[o_idx[has], 0], (rows[has], np.arange(p)[has])),
+        shape=(problem.capacity.size, p),
+    )
+    constraints = [LinearConstraint(assign, 1, 1), LinearConstraint(cap, -np.inf, problem.capacity)]
+    started = time.perf_counter()
+    res = milp(
+        -values,
+        constraints=constraints,
+        integrality=np.ones(p),
+        bounds=Bounds(0, 1),
+        options={"time_limit": time_limit, "disp": False},
+    )
+    runtime = time.perf_counter() - started
+    objective = -float(res.fun) if res.x is not None else math.nan
+    bound = -float(res.mip_dual_bound) if getattr(res, "mip_dual_bound", None) is not None else math.nan
+    gap = abs(bound - objective) / max(1.0, abs(objective)) if math.isfinite(objective) and math.isfinite(bound) else math.inf
+    return {
+        "status": res.message.split(".")[0] if res.message else str(res.status),
+        "objective": objective,
+        "bound": bound,
+        "gap": gap,
+        "runtime_s": runtime,
+        "variables": int(p),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; exit 1 when a target is missed (full run) or a result is invalid."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--time-limit", type=float, default=90.0, help="solver seconds")
+    parser.add_argument("--baseline-n", type=int, default=20_000)
+    parser.add_argument("--baseline-time", type=float, default=60.0)
+    parser.add_argument("--quick", action="store_true", help="50,000 accounts; 5,000-account baseline")
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("bench_allocate_results.json"))
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.n, args.time_limit = 50_000, 30.0
+        args.baseline_n, args.baseline_time = 5_000, 20.0
+
+    from solver.allocation import allocate, build_allocation_problem
+    from solver.allocation_catalogue import Catalogue, Teams
+    from solver.atomic import atomic_open
+    from solver.generate import generate_portfolio
+
+    catalogue = Catalogue.default()
+    teams = Teams.default()
+    record: dict = {"n": args.n, "treatments": len(catalogue.treatments) - 1, "teams": len(teams.teams)}
+
+    started = time.perf_counter()
+    portfolio = generate_portfolio(args.n, seed=args.seed)
+    record["generate_s"] = time.perf_counter() - started
+    print(f"generated {args.n:,} accounts in {record['generate_s']:.1f} s", flush=True)
+
+    started = time.perf_counter()
+    result = allocate(portfolio, catalogue, teams, time_limit=args.time_limit, seed=args.seed)
+    wall = time.perf_counter() - started
+    peak = peak_rss_bytes()
+    util = result.utilisation
+    capacity_ok = bool((util["used_minutes"] <= util["capacity_minutes"] + 0.05).all())
+    record.update(
+        allocate_wall_s=wall,
+        solver_runtime_s=result.runtime,
+        objective=result.objective,
+        bound=result.bound,
+        gap=result.gap,
+        status=result.status.name,
+        method=result.method,
+        peak_rss_gib=peak / GIB,
+        capacity_ok=capacity_ok,
+        uplift_vs_none=result.totals["uplift_vs_none"],
+        gap_on_uplift=(result.bound - result.objective) / max(1.0, result.totals["uplift_vs_none"]),
+        by_treatment={r["treatment"]: int(r["accounts"]) for r in result.by_treatment.to_dict(orient="records")},
+    )
+    print(
+        f"allocate: {wall:.1f} s wall (solver {result.runtime:.1f} s), objective {result.objective:,.2f}, "
+        f"bound {result.bound:,.2f}, gap {result.gap:.4%} (on the uplift over no action "
+        f"{record['gap_on_uplift']:.4%}), {result.status.name}, peak RSS {peak / GIB:.2f} GiB",
+        flush=True,
+    )
+    del result
+
+    if not args.no_baseline:
+        piece = portfolio.iloc[: args.baseline_n].reset_index(drop=True)
+        share = len(piece) / len(portfolio)
+        slice_teams = teams.scaled(share)
+        started = time.perf_counter()
+        ours = allocate(piece, catalogue, slice_teams, time_limit=args.baseline_time, seed=args.seed)
+        ours_wall = time.perf_counter() - started
+        built = build_allocation_problem(piece, catalogue, slice_teams)
+        base = milp_baseline(built, args.baseline_time)
+        record["slice"] = {
+            "n": len(piece),
+            "capacity_share": share,
+            "ours": {"objective": ours.objective, "bound": ours.bound, "gap": ours.gap, "status": ours.status.name, "wall_s": ours_wall},
+            "milp": base,
+        }
+        print(
+            f"slice of {len(piece):,}: allocate {ours.objective:,.2f} gap {ours.gap:.4%} in {ours_wall:.1f} s | "
+            f"milp {base['objective']:,.2f} gap {base['gap']:.4%} in {base['runtime_s']:.1f} s ({base['status']})",
+            flush=True,
+        )
+
+    targets = {
+        "time <= 120 s": record["allocate_wall_s"] <= 120.0,
+        "gap <= 0.5 %": record["gap"] <= 0.005,
+        "peak memory <= 8 GiB": record["peak_rss_gib"] <= 8.0,
+        "capacity respected": capacity_ok,
+    }
+    record["targets"] = targets
+    for name, met in targets.items():
+        print(f"{name}: {'MET' if met else 'NOT MET'}")
+    with atomic_open(args.out, "w") as fh:
+        json.dump(record, fh, indent=2, default=float)
+    print(f"results written to {args.out}")
+    if not capacity_ok:
+        return 1
+    return 0 if args.quick or all(targets.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""Shared CLI options for the execution engine: ``--engine``, ``--address``, ``--partitions``.
+
+Decorate a click command with :func:`engine_options`; the command then receives one
+``engine`` argument, an :class:`EngineChoice`, and opens the engine with
+``with choice.open(jobs=...) as engine``. Nothing heavy is imported here (Dask is imported
+only when a Dask engine is opened).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """What the user asked for on the command line.
+
+    Attributes
+    ----------
+    name
+        ``"local"`` (in-process, the default) or ``"dask"``.
+    address
+        Scheduler of an existing Dask cluster (``tcp://host:8786``); ``None`` starts a local
+        cluster sized to the machine.
+    partitions
+        Partitions of the portfolio (``None``: about 25,000 accounts each, at least two per
+        worker).
+    workers
+        Workers of a local Dask cluster (``None``: one per core).
+    """
+
+    name: str = "local"
+    address: str | None = None
+    partitions: int | None = None
+    workers: int | None = None
+
+    @property
+    def distributed(self) -> bool:
+        """Whether the work is partitioned through an engine (Dask, or ``--partitions``)."""
+        return self.name == "dask" or self.partitions is not None
+
+    @contextlib.contextmanager
+    def open(self, jobs: int = 1) -> Iterator[Any]:
+        """The engine (closed on exit); ``jobs`` sizes the local engine's process pool."""
+        from solver.engine import open_engine
+
+        with open_engine(
+            self.name, address=self.address, jobs=jobs, n_workers=self.workers
+        ) as engine:
+            yield engine
+
+
+def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--engine local|dask``, ``--address`` and ``--partitions`` to a click command.
+
+    The wrapped function gets ``engine=EngineChoice(...)`` instead of the three options.
+    """
+
+    @click.option(
+        "--engine",
+        "engine_name",
+        type=click.Choice(["local", "dask"]),
+        default="local",
+        show_default=True,
+        help="Where per-account work runs: in this process, or on a Dask cluster "
+        "(a local cluster with one worker per core unless --address is given).",
+    )
+    @click.option(
+        "--address",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="Scheduler of an existing Dask cluster (with --engine dask).",
+    )
+    @click.option(
+        "--partitions",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Partitions of the portfolio (default: about 25,000 accounts each, at least "
+        "two per worker). Results do not depend on it.",
+    )
+    @click.option(
+        "--workers",
+        "dask_workers",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Workers of the local Dask cluster (default: one per core).",
+    )
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        engine_name: str,
+        address: str | None,
+        partitions: int | None,
+        dask_workers: int | None,
+        **kwargs: Any,
+    ) -> Any:
+        if address and engine_name != "dask":
+            raise click.UsageError("--address needs --engine dask")
+        if dask_workers and engine_name != "dask":
+            raise click.UsageError("--workers needs --engine dask (use --jobs for local processes)")
+        if address and dask_workers:
+            raise click.UsageError(
+                "--workers sizes a local cluster; it cannot be used with --address"
+            )
+        choice = EngineChoice(engine_name, address, partitions, dask_workers)
+        return func(*args, engine=choice, **kwargs)
+
+    return wrapper
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on stderr, fed by ``progress(done, total)`` calls.
+
+    Engines call it as partitions (Dask futures) complete.
+    """
+    if not enabled:
+        yield lambda done, total: None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from commands.common import console
+
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def is_dataset_output(path: str | Any) -> bool:
+    """Whether ``--out`` names a partitioned Parquet dataset (a directory) rather than a file.
+
+    A directory is an existing directory, a path ending with ``/``, or a path without a
+    file extension.
+    """
+    import os
+    from pathlib import Path
+
+    text = str(path)
+    p = Path(text)
+    return p.is_dir() or text.endswith(os.sep) or p.suffix == ""

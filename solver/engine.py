@@ -1,0 +1,1318 @@
+"""Execution engines: per-account work in-process or on a Dask cluster (SPEC §10).
+
+The same pure functions run under both engines; an engine only decides *where* the
+partitions of a portfolio are processed and how their results come back.
+
+* :class:`LocalEngine` runs partitions in this process (``jobs=1``) or in a local process
+  pool (``jobs > 1``).
+* :class:`DaskEngine` runs them on a Dask cluster: an existing one (``address``), or a
+  :class:`distributed.LocalCluster` sized to the machine (one single-threaded worker
+  process per core). ``dask`` is imported only when a :class:`DaskEngine` is created.
+
+Partitions
+----------
+A *source* is a validated DataFrame (sliced into contiguous row ranges) or a Parquet file
+or dataset directory. Dataset partitions are contiguous ranges of rows, counting the files
+in name order and the rows in file order; they are cut at row-group boundaries when there
+are enough row groups. Each worker reads its own row groups (``pyarrow``), so the client
+never holds the portfolio; a ``prepare`` step (e.g. :func:`prepare_portfolio`) validates a
+partition with the row numbers of the whole dataset in its messages.
+
+Results are either concatenated on the client in partition order, or written by the
+workers as a partitioned Parquet dataset (``out`` directory, one ``part-NNNNN.parquet`` per
+partition, each written atomically through :mod:`solver.atomic`). The parts go to a hidden
+staging directory next to ``out`` that replaces ``out`` only when every partition has
+succeeded, so a failed run leaves no partial output. With a multi-machine cluster ``out``
+must be on a filesystem every worker can write to.
+
+Determinism
+-----------
+Partition results are put back in partition order whatever order they finish in, and the
+functions run on a partition are the same as the local code path's, with no state shared
+between partitions (Monte Carlo streams are keyed by seed and account id, see
+:func:`solver.simulation.account_streams`). Results are therefore identical for any
+engine and any number of partitions. A task whose worker dies is rerun by Dask on another
+worker (up to ``distributed.scheduler.allowed-failures`` times); tasks are idempotent (a
+retried part overwrites the same file), so the output is complete and unchanged.
+
+Allocation at scale
+-------------------
+The Lagrangian dual of the allocation (:func:`solver.gap.lagrangian_dual`) needs, for
+given prices, every account's cheapest option, the sum of those reduced costs and the use
+of every capacity row. A :class:`PricingOracle` answers that: :class:`LocalPricing` on the
+in-process matrix, :class:`DaskPricing` on column blocks of the matrix held by the workers
+(per iteration only the prices go out and a few hundred numbers come back). Both compute
+the sums block by block over fixed blocks of :data:`PRICING_BLOCK` accounts and add the
+block sums with :func:`math.fsum`, so they return bit-identical values whatever the
+partitioning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from solver.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "DaskEngine",
+    "Engine",
+    "LocalEngine",
+    "LocalPricing",
+    "MapResult",
+    "Partition",
+    "Pricing",
+    "PricingOracle",
+    "DaskPricing",
+    "combine_portfolio_plans",
+    "combine_score_summaries",
+    "concat_partitions",
+    "is_dataset",
+    "open_engine",
+    "partition_source",
+    "prepare_portfolio",
+    "prepare_uci",
+    "price_columns",
+    "score_partition",
+    "score_summary",
+]
+
+#: Default rows per partition when the caller gives no partition count.
+DEFAULT_PARTITION_ROWS = 25_000
+#: Accounts per block of the pricing oracle's sums (fixed, so sums never depend on partitions).
+PRICING_BLOCK = 4096
+#: Seconds to wait for a Dask scheduler before giving up (exit 2).
+CONNECT_TIMEOUT = 20.0
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+# --------------------------------------------------------------------------------------
+# Partitions of a source
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Rows ``[skip, skip + take)`` of the concatenated row groups ``row_groups`` of a file."""
+
+    path: str
+    row_groups: tuple[int, ...]
+    skip: int
+    take: int
+
+
+@dataclass(frozen=True, eq=False)
+class Partition:
+    """A contiguous range of rows ``[start, stop)`` of a source.
+
+    Attributes
+    ----------
+    index
+        Position of the partition (results are put back in this order).
+    start, stop
+        Global row range (0-based; row ``r`` is reported to users as row ``r + 1``).
+    source
+        Name of the file or dataset, for messages.
+    pieces
+        Where the rows are in a Parquet dataset (empty for an in-memory frame).
+    frame
+        The rows themselves for an in-memory source (``None`` for a dataset).
+    """
+
+    index: int
+    start: int
+    stop: int
+    source: str
+    pieces: tuple[Piece, ...] = ()
+    frame: Any = None
+
+    @property
+    def rows(self) -> int:
+        """Number of rows."""
+        return self.stop - self.start
+
+    def read(self) -> pd.DataFrame:
+        """The partition's rows as a DataFrame (a worker reads only its own row groups)."""
+        if self.frame is not None:
+            return self.frame
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        tables = []
+        for piece in self.pieces:
+            try:
+                table = pq.ParquetFile(piece.path).read_row_groups(list(piece.row_groups))
+            except (pa.ArrowException, OSError) as exc:
+                raise InputError(f"{piece.path}: not a readable Parquet file ({exc})") from None
+            tables.append(table.slice(piece.skip, piece.take))
+        frames = [t.to_pandas() for t in tables]
+        if len(frames) == 1:
+            return frames[0].reset_index(drop=True)
+        return pd.concat(frames, ignore_index=True)
+
+
+def is_dataset(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a Parquet file or a directory (read as a Parquet dataset)."""
+    p = Path(path)
+    return p.is_dir() or p.suffix.lower() in PARQUET_SUFFIXES
+
+
+def _dataset_files(path: Path) -> list[str]:
+    import pyarrow as pa
+    import pyarrow.dataset as pds
+
+    if not path.exists():
+        raise InputError(f"{path}: file or directory not found")
+    if path.is_file():
+        return [str(path)]
+    try:
+        # pyarrow skips hidden and "_"-prefixed files (staging directories, _SUCCESS, ...).
+        files = pds.dataset(str(path), format="parquet").files
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path}: not a readable Parquet dataset ({exc})") from None
+    if not files:
+        raise InputError(f"{path}: no Parquet files in the directory")
+    return sorted(files)
+
+
+def _bounds(total: int, parts: int) -> list[int]:
+    """``parts + 1`` nearly equal cut points of ``range(total)``."""
+    parts = max(1, min(parts, total)) if total else 1
+    return [total * k // parts for k in range(parts + 1)]
+
+
+def default_partitions(rows: int, workers: int = 1) -> int:
+    """Partitions for ``rows`` rows: about :data:`DEFAULT_PARTITION_ROWS` each, at least
+    two per worker (so a lost worker's share is spread over the others)."""
+    return max(1, min(rows, max(2 * workers, math.ceil(rows / DEFAULT_PARTITION_ROWS))))
+
+
+def partition_source(
+    source: Any, partitions: int | None = None, workers: int = 1
+) -> list[Partition]:
+    """Cut a DataFrame or a Parquet file / dataset directory into contiguous partitions.
+
+    Parameters
+    ----------
+    source
+        A pandas DataFrame, or the path of a Parquet file or dataset directory.
+    partitions
+        Number of partitions (default :func:`default_partitions`); never more than the rows.
+    workers
+        Workers of the engine (for the default).
+    """
+    import pandas as pd
+
+    if isinstance(source, pd.DataFrame):
+        n = len(source)
+        cuts = _bounds(n, partitions or default_partitions(n, workers))
+        return [
+            Partition(k, a, b, "<frame>", frame=source.iloc[a:b])
+            for k, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True))
+        ]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(source)
+    files = _dataset_files(path)
+    units: list[tuple[str, int, int]] = []  # (file, row group, rows) in global order
+    for name in files:
+        try:
+            meta = pq.ParquetFile(name).metadata
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"{name}: not a readable Parquet file ({exc})") from None
+        units.extend((name, g, meta.row_group(g).num_rows) for g in range(meta.num_row_groups))
+    sizes = np.array([u[2] for u in units], dtype=np.int64)
+    offsets = np.r_[0, np.cumsum(sizes)]
+    n = int(offsets[-1])
+    if n == 0:
+        raise InputError(f"{path}: header only, no data rows (the dataset has 0 rows)")
+    count = max(1, min(partitions or default_partitions(n, workers), n))
+    targets = _bounds(n, count)
+    if len(units) >= count:
+        # Cut at the row-group boundary nearest each target (every part reads whole groups).
+        cuts = [0]
+        for t in targets[1:-1]:
+            k = int(np.argmin(np.abs(offsets - t)))
+            cuts.append(max(int(offsets[k]), cuts[-1]))
+        cuts.append(n)
+        cuts = sorted(set(cuts))
+    else:
+        cuts = targets
+    out = []
+    for k, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
+        pieces: list[Piece] = []
+        first = int(np.searchsorted(offsets, a, side="right")) - 1
+        last = int(np.searchsorted(offsets, b, side="left")) - 1
+        u = first
+        while u <= last:
+            name = units[u][0]
+            group = [u]
+            while u + 1 <= last and units[u + 1][0] == name:
+                u += 1
+                group.append(u)
+            g_start = int(offsets[group[0]])
+            g_stop = int(offsets[group[-1] + 1])
+            skip = max(a, g_start) - g_start
+            take = min(b, g_stop) - max(a, g_start)
+            pieces.append(Piece(name, tuple(units[x][1] for x in group), skip, take))
+            u += 1
+        out.append(Partition(k, a, b, str(path), pieces=tuple(pieces)))
+    return out
+
+
+def prepare_portfolio(raw: pd.DataFrame, partition: Partition) -> pd.DataFrame:
+    """Validate a raw partition of a portfolio (rows numbered as in the whole dataset)."""
+    from solver.account import validate_portfolio
+
+    if partition.frame is not None:
+        return raw  # in-memory sources are validated frames already
+    rows = np.arange(partition.start + 1, partition.stop + 1)
+    return validate_portfolio(
+        raw,
+        partition.source,
+        row_numbers=rows,
+        unknown_columns="warn",
+        row_note="row N = the Nth row of the dataset, files in name order",
+    )
+
+
+def prepare_uci(raw: pd.DataFrame, partition: Partition) -> pd.DataFrame:
+    """Normalise a raw partition of a UCI-layout table (rows numbered as in the whole table)."""
+    from solver.risk.uci import normalise_uci
+
+    if partition.frame is not None:
+        return raw
+    return normalise_uci(raw, source=partition.source, row_offset=partition.start)
+
+
+# --------------------------------------------------------------------------------------
+# Tasks run on a partition, and putting results back together
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Task:
+    func: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    prepare: Callable[[Any, Partition], Any] | None
+    summary: Callable[[Any], Any] | None
+    staging: str | None
+
+    def __call__(self, partition: Partition) -> dict[str, Any]:
+        raw = partition.read()
+        frame = self.prepare(raw, partition) if self.prepare is not None else raw
+        result = self.func(frame, *self.args, **self.kwargs)
+        out: dict[str, Any] = {"index": partition.index, "rows": partition.rows}
+        out["summary"] = self.summary(result) if self.summary is not None else None
+        if self.staging is None:
+            out["result"] = result
+            return out
+        out["path"] = _write_part(result, self.staging, partition.index)
+        out["dtypes"] = {str(c): str(t) for c, t in result.dtypes.items()}
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class _Check:
+    """Validation pre-pass: prepare a partition and return its ids (or its InputError)."""
+
+    prepare: Callable[[Any, Partition], Any]
+    column: str
+
+    def __call__(self, partition: Partition) -> dict[str, Any]:
+        out: dict[str, Any] = {"index": partition.index, "rows": partition.rows, "ids": None}
+        try:
+            frame = self.prepare(partition.read(), partition)
+        except InputError as exc:
+            out["error"] = exc
+            return out
+        if self.column and self.column in frame.columns:
+            out["ids"] = frame[self.column].astype(str).to_numpy(dtype=object)
+        return out
+
+
+def _part_name(index: int) -> str:
+    return f"part-{index:05d}.parquet"
+
+
+def _write_part(frame: pd.DataFrame, staging: str, index: int) -> str:
+    from solver.atomic import atomic_path
+
+    path = Path(staging) / _part_name(index)
+    clean = frame.copy(deep=False)
+    clean.attrs = {}
+    with atomic_path(path) as tmp:
+        clean.to_parquet(tmp, index=False, engine="pyarrow")
+    return str(path)
+
+
+def _recast_part(path: str, dtypes: dict[str, str]) -> str:
+    """Rewrite a part whose columns were all missing with the dataset's common dtypes."""
+    import pandas as pd
+
+    from solver.atomic import atomic_path
+
+    frame = pd.read_parquet(path)
+    frame = _cast_columns(frame, dtypes)
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False, engine="pyarrow")
+    return path
+
+
+def _cast_columns(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
+    for column, dtype in dtypes.items():
+        if column in frame.columns and str(frame[column].dtype) != dtype:
+            with contextlib.suppress(TypeError, ValueError):
+                frame[column] = frame[column].astype(dtype)
+    return frame
+
+
+def _common_dtypes(parts: Sequence[dict[str, str]], empty: Sequence[set[str]]) -> dict[str, str]:
+    """Per column, the dtype the parts agree on once all-missing columns are set aside.
+
+    A column that is entirely missing in a partition comes out as ``object`` there (e.g. no
+    account of the partition got a deferral); the whole result would have the dtype of the
+    partitions that have values, so that is the dtype every part is given.
+    """
+    out: dict[str, str] = {}
+    columns = {c for p in parts for c in p}
+    for column in columns:
+        seen = {
+            p[column] for p, e in zip(parts, empty, strict=True) if column in p and column not in e
+        }
+        if len(seen) == 1:
+            out[column] = seen.pop()
+        elif seen and seen <= {"int64", "float64"}:
+            out[column] = "float64"
+    return out
+
+
+def _all_missing(frame: pd.DataFrame) -> set[str]:
+    return {str(c) for c in frame.columns if frame[c].dtype == object and frame[c].isna().all()}
+
+
+def concat_partitions(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate partition results in order, with the dtypes the whole result would have.
+
+    ``pd.concat`` turns a column into ``object`` when it is entirely missing in one
+    partition; such columns get the dtype the other partitions agree on, so the result
+    equals what one call on all rows returns.
+    """
+    import pandas as pd
+
+    frames = [f for f in frames if f is not None]
+    if not frames:
+        return pd.DataFrame()
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    parts = [{str(c): str(t) for c, t in f.dtypes.items()} for f in frames]
+    empty = [_all_missing(f) for f in frames]
+    common = _common_dtypes(parts, empty)
+    cast = []
+    for f, dt, e in zip(frames, parts, empty, strict=True):
+        fix = {c: common[c] for c in e if c in common and dt.get(c) != common[c]}
+        cast.append(_cast_columns(f.copy(deep=False), fix) if fix else f)
+    return pd.concat(cast, ignore_index=True)
+
+
+@dataclass(frozen=True, eq=False)
+class MapResult:
+    """What :meth:`Engine.map_partitions` returns.
+
+    Attributes
+    ----------
+    frame
+        The concatenated results in partition order (``None`` when written to ``out``).
+    out
+        The Parquet dataset directory written (``None`` when concatenated).
+    summaries
+        The ``summary`` of each partition's result, in partition order.
+    partitions, rows
+        Partitions processed and rows in total.
+    """
+
+    frame: Any
+    out: Path | None
+    summaries: list[Any]
+    partitions: int
+    rows: int
+    results: list[Any] = field(default_factory=list)
+
+
+def _new_staging(out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+
+
+def _publish(staging: Path, out: Path, expected: set[str]) -> None:
+    """Replace ``out`` with the finished staging directory (stray temp files removed)."""
+    for entry in staging.iterdir():
+        if entry.name not in expected:
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+    for entry in staging.iterdir():
+        with open(entry, "rb") as fh:
+            os.fsync(fh.fileno())
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)
+    old = None
+    if out.exists() or out.is_symlink():
+        if not out.is_dir():
+            raise InputError(
+                f"{out}: exists and is not a directory (the output is a Parquet dataset)"
+            )
+        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+        os.replace(out, old)
+    os.replace(staging, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _merge_input_errors(errors: list[InputError]) -> InputError:
+    if len(errors) == 1:
+        return errors[0]
+    problems: list[str] = []
+    for e in errors:
+        problems.extend(e.problems or [str(e)])
+    shown = problems[:50]
+    if len(problems) > 50:
+        shown.append(f"... and {len(problems) - 50} more")
+    head = str(errors[0]).splitlines()[0].split(":")[0]
+    return InputError(f"{head}: problems in {len(errors)} partitions", shown)
+
+
+def _duplicate_error(source: str, ids: np.ndarray, column: str) -> InputError | None:
+    import pandas as pd
+
+    dup = pd.Index(ids).duplicated(keep="first")
+    if not dup.any():
+        return None
+    rows = np.flatnonzero(dup)
+    problems = [
+        f"{source}: row {r + 1} (account_id {ids[r]}): {column}: duplicate account id"
+        for r in rows[:50]
+    ]
+    if rows.size > 50:
+        problems.append(f"... and {rows.size - 50} more")
+    return InputError(f"{source}: {rows.size} duplicate account id(s)", problems)
+
+
+# --------------------------------------------------------------------------------------
+# Engines
+# --------------------------------------------------------------------------------------
+
+
+ProgressFn = Callable[[int, int], None]
+
+
+class Engine(Protocol):
+    """Where per-partition work runs. Implemented by :class:`LocalEngine` and :class:`DaskEngine`."""
+
+    name: str
+
+    @property
+    def workers(self) -> int:
+        """Worker processes (for default partition counts)."""
+        ...
+
+    def map_partitions(
+        self,
+        func: Callable[..., Any],
+        source: Any,
+        *args: Any,
+        out: str | os.PathLike[str] | None = None,
+        partitions: int | None = None,
+        prepare: Callable[[Any, Partition], Any] | None = None,
+        summary: Callable[[Any], Any] | None = None,
+        unique: str | None = None,
+        progress: ProgressFn | None = None,
+        concat: bool = True,
+        **kwargs: Any,
+    ) -> MapResult:
+        """Apply ``func(partition_frame, *args, **kwargs)`` to every partition of ``source``."""
+        ...
+
+    def map_ordered(
+        self,
+        func: Callable[..., Any],
+        items: Sequence[Any],
+        *args: Any,
+        shared: Any = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> Iterator[Any]:
+        """Yield ``func(shared, item, *args)`` for every item, in item order."""
+        ...
+
+    def pricing(self, problem: Any) -> PricingOracle:
+        """A pricing oracle for the Lagrangian dual of ``problem``."""
+        ...
+
+    def close(self) -> None:
+        """Release the engine's resources."""
+        ...
+
+
+class _BaseEngine:
+    name = "base"
+
+    @property
+    def workers(self) -> int:
+        return 1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        return None
+
+    # subclasses: run tasks over partitions, yielding (index, value) as they finish
+    def _run(
+        self, fn: Callable[[Partition], Any], parts: list[Partition]
+    ) -> Iterator[tuple[int, Any]]:
+        raise NotImplementedError
+
+    def _run_plain(self, fn: Callable[..., Any], items: list[Any]) -> list[Any]:
+        return [fn(x) for x in items]
+
+    def map_partitions(
+        self,
+        func: Callable[..., Any],
+        source: Any,
+        *args: Any,
+        out: str | os.PathLike[str] | None = None,
+        partitions: int | None = None,
+        prepare: Callable[[Any, Partition], Any] | None = None,
+        summary: Callable[[Any], Any] | None = None,
+        unique: str | None = None,
+        progress: ProgressFn | None = None,
+        concat: bool = True,
+        **kwargs: Any,
+    ) -> MapResult:
+        """Apply ``func(partition_frame, *args, **kwargs)`` to every partition of ``source``.
+
+        Parameters
+        ----------
+        func
+            A pure function of a partition's rows returning a DataFrame (e.g.
+            :func:`solver.plans.plan_batch`); it must be importable by the workers.
+        source
+            A DataFrame or the path of a Parquet file / dataset directory.
+        out
+            Directory of the Parquet dataset the workers write (one part per partition);
+            ``None`` to bring the results back to the client.
+        partitions
+            Number of partitions (default :func:`default_partitions`).
+        prepare
+            ``prepare(raw, partition)`` turns a partition's raw rows into ``func``'s input
+            (validation, with dataset-wide row numbers in messages).
+        summary
+            ``summary(result)`` computed by the worker and returned in partition order
+            (e.g. counts for a terminal table when the rows stay on the workers).
+        unique
+            Column whose values must be unique across partitions (e.g. ``account_id``):
+            checked before any work starts, from that column only.
+        progress
+            ``progress(rows_done, rows_total)`` called on the client as partitions finish.
+        concat
+            With ``out=None``: concatenate DataFrame results (:func:`concat_partitions`)
+            or, when ``False``, return them as a list in ``MapResult.results``.
+        """
+        parts = partition_source(source, partitions, self.workers)
+        total = sum(p.rows for p in parts)
+        is_frame = not parts or parts[0].frame is not None
+        if prepare is not None and not is_frame:
+            # Validate every partition (and the ids across them) before any work starts:
+            # bad input fails fast and nothing is written.
+            checked = self._gather(_Check(prepare, unique or ""), parts, None, None)
+            errors = [c["error"] for c in checked if "error" in c]
+            if errors:
+                raise _merge_input_errors(errors)
+            if unique:
+                ids = np.concatenate(
+                    [c["ids"] for c in checked if c["ids"] is not None]
+                    or [np.zeros(0, dtype=object)]
+                )
+                err = _duplicate_error(parts[0].source, ids, unique)
+                if err is not None:
+                    raise err
+        staging = None
+        out_path = Path(out) if out is not None else None
+        if out_path is not None:
+            if out_path.exists() and not out_path.is_dir():
+                raise InputError(
+                    f"{out_path}: exists and is not a directory (the output is a Parquet dataset)"
+                )
+            staging = _new_staging(out_path)
+        task = _Task(
+            func, args, dict(kwargs), prepare, summary, None if staging is None else str(staging)
+        )
+        try:
+            results = self._gather(task, parts, progress, total)
+            if staging is not None and out_path is not None:
+                dtypes = [r["dtypes"] for r in results]
+                empty = [self._empty_columns(r) for r in results]
+                common = _common_dtypes(dtypes, empty)
+                redo = [
+                    r["path"]
+                    for r, dt, e in zip(results, dtypes, empty, strict=True)
+                    if any(c in common and dt.get(c) != common[c] for c in e)
+                ]
+                if redo:
+                    self._run_plain(functools.partial(_recast_part, dtypes=common), redo)
+                _publish(staging, out_path, {_part_name(p.index) for p in parts})
+                staging = None
+        finally:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+        summaries = [r["summary"] for r in results]
+        if out_path is not None:
+            return MapResult(None, out_path, summaries, len(parts), total)
+        values = [r["result"] for r in results]
+        if concat:
+            return MapResult(concat_partitions(values), None, summaries, len(parts), total)
+        return MapResult(None, None, summaries, len(parts), total, results=values)
+
+    @staticmethod
+    def _empty_columns(result: dict[str, Any]) -> set[str]:
+        return (
+            {c for c, t in result["dtypes"].items() if t == "object"}
+            if result.get("path")
+            else set()
+        )
+
+    def _gather(
+        self,
+        fn: Callable[[Partition], Any],
+        parts: list[Partition],
+        progress: ProgressFn | None,
+        total: int | None,
+    ) -> list[Any]:
+        """Run ``fn`` on every partition; results in partition order; InputErrors merged."""
+        results: list[Any] = [None] * len(parts)
+        done = 0
+        errors: list[InputError] = []
+        for index, value in self._run(fn, parts):
+            if isinstance(value, InputError):
+                errors.append(value)
+                continue
+            results[index] = value
+            done += parts[index].rows
+            if progress is not None and total is not None:
+                progress(done, total)
+        if errors:
+            raise _merge_input_errors(errors)
+        return results
+
+
+class LocalEngine(_BaseEngine):
+    """Partitions processed in this process (``jobs=1``) or a local process pool.
+
+    Parameters
+    ----------
+    jobs
+        Worker processes (1: in-process, no pool).
+    """
+
+    name = "local"
+
+    def __init__(self, jobs: int = 1):
+        self.jobs = max(1, int(jobs))
+
+    @property
+    def workers(self) -> int:
+        return self.jobs
+
+    def _run(
+        self, fn: Callable[[Partition], Any], parts: list[Partition]
+    ) -> Iterator[tuple[int, Any]]:
+        if self.jobs <= 1 or len(parts) <= 1:
+            for p in parts:
+                try:
+                    yield p.index, fn(p)
+                except InputError as exc:
+                    yield p.index, exc
+                    return
+            return
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(max_workers=self.jobs, mp_context=mp.get_context("fork")) as pool:
+            futures = {pool.submit(fn, p): p.index for p in parts}
+            for fut in as_completed(futures, loop=self.client.loop):
+                try:
+                    yield futures[fut], fut.result()
+                except InputError as exc:
+                    for other in futures:
+                        other.cancel()
+                    yield futures[fut], exc
+
+    def map_ordered(
+        self,
+        func: Callable[..., Any],
+        items: Sequence[Any],
+        *args: Any,
+        shared: Any = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> Iterator[Any]:
+        """Yield ``func(shared, item, *args)`` for every item, in order (in-process)."""
+        for k, item in enumerate(items):
+            value = func(shared, item, *args)
+            if progress is not None:
+                progress(k + 1)
+            yield value
+
+    def pricing(self, problem: Any) -> PricingOracle:
+        return LocalPricing(problem)
+
+
+def _worker_count(client: Any) -> int:
+    info = client.scheduler_info()
+    return max(1, len(info.get("workers", {})))
+
+
+class DaskEngine(_BaseEngine):
+    """Partitions processed on a Dask cluster.
+
+    Parameters
+    ----------
+    address
+        Scheduler address (``tcp://host:8786``) of an existing cluster; ``None`` starts a
+        :class:`distributed.LocalCluster` of ``n_workers`` single-threaded processes.
+    n_workers
+        Workers of the local cluster (default: the machine's cores).
+    timeout
+        Seconds to wait for the scheduler (and, for a local cluster, its workers).
+    client
+        An existing :class:`distributed.Client` to use (not closed by :meth:`close`).
+
+    Raises
+    ------
+    InputError
+        When the scheduler at ``address`` cannot be reached within ``timeout`` (exit 2).
+    """
+
+    name = "dask"
+
+    def __init__(
+        self,
+        address: str | None = None,
+        n_workers: int | None = None,
+        *,
+        timeout: float = CONNECT_TIMEOUT,
+        client: Any = None,
+        memory_limit: str | int = "auto",
+    ):
+        import logging
+
+        from distributed import Client, LocalCluster
+
+        self.address = address
+        self._cluster = None
+        self._own_client = client is None
+        if client is not None:
+            self.client = client
+            return
+        if address:
+            try:
+                self.client = Client(address, timeout=f"{timeout}s", set_as_default=False)
+            except (OSError, TimeoutError) as exc:
+                raise InputError(
+                    f"--address {address}: cannot reach the Dask scheduler within {timeout:g} s"
+                    f" ({type(exc).__name__}: {exc}); check the address and that the scheduler"
+                    " is running"
+                ) from None
+            return
+        workers = int(n_workers or os.cpu_count() or 1)
+        self._cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+            memory_limit=memory_limit,
+        )
+        self.client = Client(self._cluster, set_as_default=False, timeout=f"{timeout}s")
+        self.client.wait_for_workers(workers, timeout=timeout)
+
+    @property
+    def workers(self) -> int:
+        return _worker_count(self.client)
+
+    def close(self) -> None:
+        if self._own_client:
+            with contextlib.suppress(Exception):
+                self.client.close()
+        if self._cluster is not None:
+            with contextlib.suppress(Exception):
+                self._cluster.close()
+            self._cluster = None
+
+    def _run(
+        self, fn: Callable[[Partition], Any], parts: list[Partition]
+    ) -> Iterator[tuple[int, Any]]:
+        from distributed import as_completed
+
+        # pure=False: a retried or repeated run must really run (tasks write files).
+        futures = self.client.map(
+            fn, parts, pure=False, key=[f"partition-{uuid.uuid4().hex}-{p.index}" for p in parts]
+        )
+        index = {f.key: p.index for f, p in zip(futures, parts, strict=True)}
+        try:
+            for fut in as_completed(futures, loop=self.client.loop):
+                try:
+                    value = fut.result()
+                except InputError as exc:
+                    self.client.cancel(futures)
+                    yield index[fut.key], exc
+                    return
+                yield index[fut.key], value
+                fut.release()
+        finally:
+            self.client.cancel(futures)
+
+    def _run_plain(self, fn: Callable[..., Any], items: list[Any]) -> list[Any]:
+        return self.client.gather(self.client.map(fn, items, pure=False))
+
+    def map_ordered(
+        self,
+        func: Callable[..., Any],
+        items: Sequence[Any],
+        *args: Any,
+        shared: Any = None,
+        progress: Callable[[int], None] | None = None,
+        window: int | None = None,
+    ) -> Iterator[Any]:
+        """Yield ``func(shared, item, *args)`` for every item, in item order.
+
+        ``shared`` is sent to every worker once; at most ``window`` tasks (default four per
+        worker) are in flight, so results wait on the client only briefly.
+        """
+        shared_future = (
+            self.client.scatter(shared, broadcast=True, hash=False) if shared is not None else None
+        )
+        window = window or 4 * self.workers
+        pending: list[Any] = []
+        done = 0
+        try:
+            for item in items:
+                pending.append(self.client.submit(func, shared_future, item, *args, pure=False))
+                if len(pending) >= window:
+                    value = pending.pop(0).result()
+                    done += 1
+                    if progress is not None:
+                        progress(done)
+                    yield value
+            while pending:
+                value = pending.pop(0).result()
+                done += 1
+                if progress is not None:
+                    progress(done)
+                yield value
+        finally:
+            if pending:
+                self.client.cancel(pending)
+            if shared_future is not None:
+                self.client.cancel([shared_future])
+
+    def pricing(self, problem: Any) -> PricingOracle:
+        return DaskPricing(problem, self.client)
+
+    def worker_peak_rss(self) -> dict[str, int]:
+        """Peak resident memory (bytes) of each worker process so far."""
+        return self.client.run(_peak_rss)
+
+
+def _peak_rss() -> int:
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+@contextlib.contextmanager
+def open_engine(
+    name: str = "local",
+    *,
+    address: str | None = None,
+    jobs: int = 1,
+    n_workers: int | None = None,
+) -> Iterator[Engine]:
+    """Open the engine a command asked for (``"local"`` or ``"dask"``) and close it after."""
+    if name == "local":
+        if address:
+            raise InputError("--address needs --engine dask")
+        engine: Any = LocalEngine(jobs)
+    elif name == "dask":
+        engine = DaskEngine(address, n_workers=n_workers)
+    else:
+        raise InputError(f"--engine {name}: unknown engine (use local or dask)")
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+# --------------------------------------------------------------------------------------
+# Plans for a portfolio through an engine (the scenario's plan stage)
+# --------------------------------------------------------------------------------------
+
+
+def combine_portfolio_plans(parts: Sequence[Any]) -> Any:
+    """One :class:`solver.plans.PortfolioPlans` from per-partition ones, in order.
+
+    Tables are concatenated (:func:`concat_partitions`) and the schedule arrays padded
+    with zeros to the longest plan, as :func:`solver.plans.plan_portfolio` does for a
+    whole portfolio.
+    """
+    from solver.plans import PortfolioPlans
+
+    width = max([p.payments.shape[1] for p in parts] + [1])
+    n = sum(len(p.term) for p in parts)
+    payments = np.zeros((n, width))
+    exposures = np.zeros((n, width))
+    term = np.zeros(n, dtype=np.int64)
+    row = 0
+    for p in parts:
+        k = len(p.term)
+        payments[row : row + k, : p.payments.shape[1]] = p.payments
+        exposures[row : row + k, : p.exposures.shape[1]] = p.exposures
+        term[row : row + k] = p.term
+        row += k
+    table = concat_partitions([p.table for p in parts])
+    return PortfolioPlans(table=table, payments=payments, exposures=exposures, term=term)
+
+
+def _plan_partition(frame: Any, policy: Any, model: Any, search: Any) -> Any:
+    from solver.plans import plan_portfolio
+
+    kwargs = {} if search is None else {"search": search}
+    return plan_portfolio(frame, policy, model, jobs=1, **kwargs)
+
+
+def plan_portfolio_on(
+    engine: Engine,
+    frame: Any,
+    policy: Any = None,
+    model: Any = None,
+    *,
+    search: Any = None,
+    partitions: int | None = None,
+    progress: ProgressFn | None = None,
+) -> Any:
+    """:func:`solver.plans.plan_portfolio` with the partitions run by ``engine``.
+
+    Each partition runs ``plan_portfolio`` itself (the local code path); the results are
+    put back in order by :func:`combine_portfolio_plans`, so the outcome is identical.
+    """
+    result = engine.map_partitions(
+        _plan_partition,
+        frame,
+        policy,
+        model,
+        search,
+        partitions=partitions,
+        progress=progress,
+        concat=False,
+    )
+    return combine_portfolio_plans(result.results)
+
+
+# --------------------------------------------------------------------------------------
+# Early-warning scores through an engine
+# --------------------------------------------------------------------------------------
+
+
+def score_partition(frame: Any, model: Any) -> Any:
+    """:func:`solver.risk.early_warning.score_uci` on a partition (argument order of the engine)."""
+    from solver.risk.early_warning import score_uci
+
+    return score_uci(model, frame)
+
+
+def score_summary(scores: Any) -> Any:
+    """Per-tier sums of a partition's scores (accounts, PD sum, defaults), combined later."""
+    grouped = scores.groupby("tier")
+    out = grouped.agg(
+        accounts=("account_id", "size"),
+        pd_sum=("pd_next_month", "sum"),
+        base_hazard=("base_hazard", "first"),
+    )
+    if "defaults" in scores.columns:
+        out["defaults"] = grouped["defaults"].sum()
+    return out
+
+
+def combine_score_summaries(parts: Sequence[Any]) -> Any:
+    """Per-tier ``accounts, mean_pd, base_hazard[, observed_rate]`` from partition summaries."""
+    import pandas as pd
+
+    both = pd.concat(list(parts))
+    grouped = both.groupby(level=0)
+    out = pd.DataFrame({"accounts": grouped["accounts"].sum()})
+    out["mean_pd"] = grouped["pd_sum"].sum() / out["accounts"]
+    out["base_hazard"] = grouped["base_hazard"].first()
+    if "defaults" in both.columns:
+        out["observed_rate"] = grouped["defaults"].sum() / out["accounts"]
+    out.index.name = "tier"
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Pricing oracles for the Lagrangian dual of the allocation
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """Each job's cheapest option under given prices, summarised.
+
+    Attributes
+    ----------
+    block_sums
+        Sum of the jobs' smallest reduced costs per block of :data:`PRICING_BLOCK` jobs
+        (``inf`` in a block where a job has no allowed option).
+    row_usage, global_usage
+        Use of every own row and global row by the cheapest options, per block
+        (``blocks × R`` and ``blocks × G``).
+    """
+
+    block_sums: np.ndarray
+    row_usage: np.ndarray
+    global_usage: np.ndarray
+
+    @property
+    def value(self) -> float:
+        """Σ over jobs of the smallest reduced cost (exactly rounded, order-free)."""
+        if not np.all(np.isfinite(self.block_sums)):
+            return math.inf if np.any(self.block_sums == np.inf) else math.nan
+        return math.fsum(self.block_sums.tolist())
+
+    def usage(self) -> tuple[np.ndarray, np.ndarray]:
+        """Total use of the own rows and the global rows (exactly rounded sums)."""
+        rows = np.array([math.fsum(c) for c in self.row_usage.T.tolist()], dtype=np.float64)
+        glob = np.array([math.fsum(c) for c in self.global_usage.T.tolist()], dtype=np.float64)
+        return rows, glob
+
+    @staticmethod
+    def join(parts: Sequence[Pricing]) -> Pricing:
+        """Blocks of consecutive column ranges, in order."""
+        return Pricing(
+            np.concatenate([p.block_sums for p in parts]),
+            np.concatenate([p.row_usage for p in parts]),
+            np.concatenate([p.global_usage for p in parts]),
+        )
+
+
+def price_columns(
+    cost: np.ndarray,
+    weight: np.ndarray,
+    row_of: np.ndarray,
+    global_weight: np.ndarray,
+    n_rows: int,
+    prices: np.ndarray,
+    global_prices: np.ndarray,
+    *,
+    want_choice: bool = False,
+    block: int = PRICING_BLOCK,
+) -> tuple[Pricing, np.ndarray | None]:
+    """The per-account step of the dual on a block-aligned range of columns (pure function).
+
+    Reduced costs ``c_oj + λ_row(o)·w_oj + Σ_g μ_g·w^g_oj``, the cheapest option per job
+    (lowest index on ties, as ``argmin``) and the per-block sums. The same function runs on
+    the whole matrix (:class:`LocalPricing`) and on each worker's columns
+    (:class:`DaskPricing`).
+    """
+    k, n = cost.shape
+    own = np.r_[np.asarray(prices, dtype=np.float64), 0.0][np.where(row_of >= 0, row_of, n_rows)]
+    rc = weight * own[:, None]
+    if rc.shape != cost.shape:
+        rc = np.broadcast_to(rc, cost.shape).copy()
+    rc += cost
+    for g in range(global_prices.size):
+        if global_prices[g] != 0.0:
+            rc += global_prices[g] * global_weight[g]
+    choice = rc.argmin(axis=0)
+    jobs = np.arange(n)
+    best = rc[choice, jobs]
+    del rc
+    starts = np.arange(0, n, block)
+    blocks = starts.size
+    sums = np.array([best[s : s + block].sum() for s in starts]) if n else np.zeros(0)
+    rows = row_of[choice]
+    w = weight[choice, jobs] if weight.shape[1] == n else weight[choice, 0]
+    block_of = jobs // block
+    capacitated = rows >= 0
+    flat = block_of[capacitated] * n_rows + rows[capacitated]
+    row_usage = np.bincount(flat, weights=w[capacitated], minlength=blocks * n_rows).reshape(
+        blocks, n_rows
+    )
+    g_count = global_weight.shape[0]
+    global_usage = np.zeros((blocks, g_count))
+    for g in range(g_count):
+        gw = global_weight[g]
+        vals = gw[choice, jobs] if gw.shape[1] == n else gw[choice, 0]
+        global_usage[:, g] = np.bincount(block_of, weights=vals, minlength=blocks)
+    return Pricing(sums, row_usage, global_usage), (choice if want_choice else None)
+
+
+class PricingOracle(Protocol):
+    """Answers the Lagrangian subproblem for given prices (see :func:`price_columns`)."""
+
+    def price(self, prices: np.ndarray, global_prices: np.ndarray) -> Pricing:
+        """Block sums of the smallest reduced costs and the row usage of the cheapest options."""
+        ...
+
+    def choice(self, prices: np.ndarray, global_prices: np.ndarray) -> np.ndarray:
+        """Cheapest option of every job under the prices."""
+        ...
+
+    def close(self) -> None:
+        """Release resources (scattered data)."""
+        ...
+
+
+def _problem_arrays(problem: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    return (
+        problem.cost,
+        problem.weight,
+        problem.row_of,
+        problem.global_weight,
+        int(problem.capacity.size),
+    )
+
+
+class LocalPricing:
+    """Pricing oracle on the in-process matrix of an :class:`solver.gap.AssignmentProblem`."""
+
+    def __init__(self, problem: Any):
+        self.problem = problem
+
+    def price(self, prices: np.ndarray, global_prices: np.ndarray) -> Pricing:
+        cost, weight, row_of, gw, r = _problem_arrays(self.problem)
+        return price_columns(cost, weight, row_of, gw, r, prices, global_prices)[0]
+
+    def choice(self, prices: np.ndarray, global_prices: np.ndarray) -> np.ndarray:
+        cost, weight, row_of, gw, r = _problem_arrays(self.problem)
+        out = price_columns(cost, weight, row_of, gw, r, prices, global_prices, want_choice=True)[1]
+        assert out is not None
+        return out
+
+    def close(self) -> None:
+        return None
+
+
+def _column_slice(
+    problem: Any, a: int, b: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    n = problem.cost.shape[1]
+    weight = problem.weight[:, a:b] if problem.weight.shape[1] == n else problem.weight
+    gw = problem.global_weight
+    gw = gw[:, :, a:b] if gw.shape[0] and gw.shape[2] == n else gw
+    return (
+        np.ascontiguousarray(problem.cost[:, a:b]),
+        np.ascontiguousarray(weight),
+        problem.row_of,
+        np.ascontiguousarray(gw),
+        int(problem.capacity.size),
+    )
+
+
+def _price_remote(
+    columns: tuple, prices: np.ndarray, global_prices: np.ndarray, want_choice: bool
+) -> Any:
+    cost, weight, row_of, gw, r = columns
+    pricing, choice = price_columns(
+        cost, weight, row_of, gw, r, prices, global_prices, want_choice=want_choice
+    )
+    return choice if want_choice else pricing
+
+
+class DaskPricing:
+    """Pricing oracle whose column blocks live on the Dask workers.
+
+    The matrix is cut into ranges of whole :data:`PRICING_BLOCK`-job blocks, one per worker
+    (or ``partitions``), and scattered once. Each :meth:`price` sends the prices (``R + G``
+    numbers) and receives, per block, one sum, ``R`` row uses and ``G`` global uses. If a
+    worker holding a range is lost, the ranges are scattered again and the call repeated
+    (the answer does not depend on where a range lives).
+    """
+
+    def __init__(self, problem: Any, client: Any, partitions: int | None = None):
+        self.client = client
+        self.problem = problem
+        n = problem.cost.shape[1]
+        blocks = max(1, math.ceil(n / PRICING_BLOCK))
+        count = max(1, min(blocks, partitions or _worker_count(client)))
+        cuts = [min(n, (blocks * k // count) * PRICING_BLOCK) for k in range(count + 1)]
+        cuts[-1] = n
+        self.ranges = [(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+        self._parts: list[Any] = []
+        self._scatter()
+
+    def _scatter(self) -> None:
+        self.close()
+        names = sorted(self.client.scheduler_info()["workers"])
+        for k, (a, b) in enumerate(self.ranges):
+            data = _column_slice(self.problem, a, b)
+            target = [names[k % len(names)]] if names else None
+            self._parts.append(self.client.scatter(data, workers=target, hash=False))
+
+    def _map(self, prices: np.ndarray, global_prices: np.ndarray, want_choice: bool) -> list[Any]:
+        for attempt in range(3):
+            futures = [
+                self.client.submit(
+                    _price_remote, part, prices, global_prices, want_choice, pure=False
+                )
+                for part in self._parts
+            ]
+            try:
+                return self.client.gather(futures)
+            except InputError:
+                raise
+            except Exception:  # a worker holding a range was lost: scatter again and retry
+                if attempt == 2:
+                    raise
+                self.client.cancel(futures)
+                self._scatter()
+        raise AssertionError("unreachable")
+
+    def price(self, prices: np.ndarray, global_prices: np.ndarray) -> Pricing:
+        return Pricing.join(self._map(prices, global_prices, False))
+
+    def choice(self, prices: np.ndarray, global_prices: np.ndarray) -> np.ndarray:
+        return np.concatenate(self._map(prices, global_prices, True))
+
+    def close(self) -> None:
+        if self._parts:
+            with contextlib.suppress(Exception):
+                self.client.cancel(self._parts)
+            self._parts = []
+
+
+# silence "imported but unused" for names kept for type checkers
+_ = (Iterable, time)
