@@ -71,8 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     results = run_gap_benchmark(
-        instances, time_limit=time_limit, seed=args.seed, workers=args.workers,
-        baseline=not args.no_baseline, on_result=show,
+        instances,
+        time_limit=time_limit,
+        seed=args.seed,
+        workers=args.workers,
+        baseline=not args.no_baseline,
+        on_result=show,
     )
     with atomic_path(args.out) as tmp:
         results.to_csv(tmp, index=False)

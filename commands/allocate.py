@@ -86,8 +86,13 @@ def allocate(
     err = console(stderr=True)
     with err.status(f"allocating {len(frame):,} accounts …"):
         result = run_allocation(
-            frame, catalogue, team_set, plans=plan_table, budget=budget,
-            time_limit=time_limit, seed=seed,
+            frame,
+            catalogue,
+            team_set,
+            plans=plan_table,
+            budget=budget,
+            time_limit=time_limit,
+            seed=seed,
         )
     write_table(result.assignments, out, sheet_name="allocation")
     if fmt == "json":
@@ -143,12 +148,27 @@ def _print_tables(result, out: Path, currency: str) -> None:
         highlight=False,
     )
     by_t = Table(title="By treatment (accounts by tier)", title_justify="left")
-    for col in ("treatment", "accounts", "A", "B", "C", "D", "E", "expected_collected", "cost", "net"):
+    for col in (
+        "treatment",
+        "accounts",
+        "A",
+        "B",
+        "C",
+        "D",
+        "E",
+        "expected_collected",
+        "cost",
+        "net",
+    ):
         by_t.add_column(col, justify="left" if col == "treatment" else "right")
     for row in result.by_treatment.to_dict(orient="records"):
         by_t.add_row(
-            row["treatment"], f"{row['accounts']:,}", *(f"{row[x]:,}" for x in "ABCDE"),
-            f"{row['expected_collected']:,.2f}", f"{row['cost']:,.2f}", f"{row['net']:,.2f}",
+            row["treatment"],
+            f"{row['accounts']:,}",
+            *(f"{row[x]:,}" for x in "ABCDE"),
+            f"{row['expected_collected']:,.2f}",
+            f"{row['cost']:,.2f}",
+            f"{row['net']:,.2f}",
         )
     con.print(by_t)
     util = Table(title="Team utilisation", title_justify="left")
@@ -157,8 +177,12 @@ def _print_tables(result, out: Path, currency: str) -> None:
     for row in result.utilisation.to_dict(orient="records"):
         price = row["shadow_price_per_minute"]
         util.add_row(
-            row["team"], row["type"], f"{row['capacity_minutes']:,.0f}", f"{row['used_minutes']:,.0f}",
-            f"{row['utilisation']:.1%}", f"{row['accounts']:,}",
+            row["team"],
+            row["type"],
+            f"{row['capacity_minutes']:,.0f}",
+            f"{row['used_minutes']:,.0f}",
+            f"{row['utilisation']:.1%}",
+            f"{row['accounts']:,}",
             "" if price != price else f"{price:,.2f}",
         )
     con.print(util)

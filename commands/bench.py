@@ -72,7 +72,9 @@ def gap(
         output_format(out)
     paths = [instances] if instances is not None else default_instance_paths()
     if not paths or (instances is not None and not instances.exists()):
-        raise InputError(f"no GAP instances found at {instances or 'the data directory'} (set WORKOUT_DATA_DIR)")
+        raise InputError(
+            f"no GAP instances found at {instances or 'the data directory'} (set WORKOUT_DATA_DIR)"
+        )
     selected = load_instances(paths[0] if len(paths) == 1 else paths)
     if quick:
         selected = [i for i in selected if i.name in QUICK_INSTANCES]
@@ -97,8 +99,12 @@ def gap(
         )
 
     results = run_gap_benchmark(
-        selected, time_limit=time_limit, seed=seed, workers=workers,
-        baseline=not no_baseline, on_result=show,
+        selected,
+        time_limit=time_limit,
+        seed=seed,
+        workers=workers,
+        baseline=not no_baseline,
+        on_result=show,
     )
     summary, verdicts = summarise_gap_benchmark(results)
     table = Table(title=f"Averages by family ({time_limit:g} s per instance)", title_justify="left")

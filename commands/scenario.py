@@ -43,7 +43,7 @@ class _Progress:
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
-        self.progress = None
+        self.progress: Any = None
         self.tasks: dict[str, Any] = {}
 
     def __enter__(self) -> _Progress:

@@ -38,7 +38,13 @@ from solver.allocation_catalogue import (
     treatment_values,
 )
 from solver.errors import InfeasibleError, InputError, TimeLimitError
-from solver.gap import AllocationResult, AssignmentProblem, SolveStatus, relative_gap, solve_assignment
+from solver.gap import (
+    AllocationResult,
+    AssignmentProblem,
+    SolveStatus,
+    relative_gap,
+    solve_assignment,
+)
 
 __all__ = ["PortfolioAllocation", "allocate", "build_allocation_problem", "AllocationProblem"]
 
@@ -130,12 +136,12 @@ def build_allocation_problem(
     if catalogue.continuity_uplift:
         ids = None
         for o in range(k_opts):
-            team = teams.teams[o_k[o]] if o_k[o] >= 0 else None
-            if team is None or not team.accounts:
+            owner = teams.teams[o_k[o]] if o_k[o] >= 0 else None
+            if owner is None or not owner.accounts:
                 continue
             if ids is None:
                 ids = portfolio["account_id"].astype(str).to_numpy(dtype=object)
-            mine = np.isin(ids, list(team.accounts))
+            mine = np.isin(ids, list(owner.accounts))
             collected[o, mine] = np.round(collected[o, mine] * (1 + catalogue.continuity_uplift), 2)
     cost = np.broadcast_to(cost_t[o_t][:, :1], (k_opts, n)) if n else cost_t[o_t]
     ok = allowed_t[o_t].copy()
@@ -197,7 +203,7 @@ class PortfolioAllocation:
     assignments: Any
     utilisation: Any
     by_treatment: Any
-    totals: Mapping[str, float]
+    totals: Mapping[str, float | None]
     objective: float
     bound: float
     gap: float
@@ -221,7 +227,14 @@ class PortfolioAllocation:
         by_t = {}
         for row in self.by_treatment.to_dict(orient="records"):
             name = row.pop("treatment")
-            by_t[name] = {k: (int(v) if isinstance(v, np.integer | int) and not isinstance(v, bool) else float(v)) for k, v in row.items()}
+            by_t[name] = {
+                k: (
+                    int(v)
+                    if isinstance(v, np.integer | int) and not isinstance(v, bool)
+                    else float(v)
+                )
+                for k, v in row.items()
+            }
         util = {}
         for row in self.utilisation.to_dict(orient="records"):
             util[row["team"]] = {
@@ -298,23 +311,47 @@ def allocate(
     if compliance is not None:
         catalogue = catalogue.replace(compliance=compliance)
     teams = teams or Teams.from_toml(compliance=catalogue.compliance)
-    missing = [c for c in ("account_id", "tier", "dpd_bucket", "principal", "interest_due", "fees_due", "arrears", "remaining_term") if c not in portfolio.columns]
+    missing = [
+        c
+        for c in (
+            "account_id",
+            "tier",
+            "dpd_bucket",
+            "principal",
+            "interest_due",
+            "fees_due",
+            "arrears",
+            "remaining_term",
+        )
+        if c not in portfolio.columns
+    ]
     if missing:
         raise InputError(f"portfolio: missing column(s) {', '.join(missing)}")
     n = len(portfolio)
     built = build_allocation_problem(portfolio, catalogue, teams, plans=plans, budget=budget)
     kwargs: dict[str, Any] = {
-        "time_limit": time_limit, "seed": seed, "workers": workers,
-        "exact_max_pairs": exact_max_pairs, "gap_tolerance": gap_tolerance,
+        "time_limit": time_limit,
+        "seed": seed,
+        "workers": workers,
+        "exact_max_pairs": exact_max_pairs,
+        "gap_tolerance": gap_tolerance,
     }
     # `none` is free and uncapacitated: all-none is feasible and a good hint for tiny budgets.
-    none_idx = [o for o in range(built.option_treatment.size) if catalogue.treatments[built.option_treatment[o]].name == "none"]
+    none_idx = [
+        o
+        for o in range(built.option_treatment.size)
+        if catalogue.treatments[built.option_treatment[o]].name == "none"
+    ]
     hint = np.full(n, none_idx[0], dtype=np.int64) if none_idx else None
     result = solve_assignment(built.problem, hint=hint, **kwargs)
     if result.status is SolveStatus.INFEASIBLE:
-        raise InfeasibleError(f"no allocation satisfies the capacities and budget: {result.message}")
+        raise InfeasibleError(
+            f"no allocation satisfies the capacities and budget: {result.message}"
+        )
     if not result.has_solution:
-        raise TimeLimitError(f"time limit of {time_limit:g}s reached before a feasible allocation was found")
+        raise TimeLimitError(
+            f"time limit of {time_limit:g}s reached before a feasible allocation was found"
+        )
 
     a = result.assignment
     cols = np.arange(n)
@@ -356,8 +393,12 @@ def allocate(
 
     # Team utilisation with shadow prices (value of one more minute, from the dual).
     minutes = built.problem.weight[a, 0]
-    used = np.bincount(np.where(k_of >= 0, k_of, len(teams.teams)), weights=minutes, minlength=len(teams.teams) + 1)[:-1]
-    count = np.bincount(np.where(k_of >= 0, k_of, len(teams.teams)), minlength=len(teams.teams) + 1)[:-1]
+    used = np.bincount(
+        np.where(k_of >= 0, k_of, len(teams.teams)), weights=minutes, minlength=len(teams.teams) + 1
+    )[:-1]
+    count = np.bincount(
+        np.where(k_of >= 0, k_of, len(teams.teams)), minlength=len(teams.teams) + 1
+    )[:-1]
     capacity = teams.capacity()
     prices = result.stats.get("prices")
     utilisation = pd.DataFrame(
@@ -412,7 +453,9 @@ def _by_treatment(table: Any, catalogue: Catalogue) -> Any:
         cost=("cost", "sum"),
         net=("expected_value", "sum"),
     )
-    tiers = pd.crosstab(table["treatment"], table["tier"]).reindex(columns=list(TIERS), fill_value=0)
+    tiers = pd.crosstab(table["treatment"], table["tier"]).reindex(
+        columns=list(TIERS), fill_value=0
+    )
     out = grouped.join(tiers, how="left").reindex(list(catalogue.names)).fillna(0)
     out["accounts"] = out["accounts"].astype(np.int64)
     for t in TIERS:
@@ -462,16 +505,29 @@ def _reasons(
         idx = np.flatnonzero(forced)
         sub = portfolio.iloc[idx]
         bal = (sub["principal"] + sub["interest_due"] + sub["fees_due"]).to_numpy()
-        recs = sub[[c for c in ("tier", "dpd_bucket", "region", "language") if c in sub.columns]].to_dict(orient="records")
+        recs = sub[
+            [c for c in ("tier", "dpd_bucket", "region", "language") if c in sub.columns]
+        ].to_dict(orient="records")
         for pos, (j, rec) in enumerate(zip(idx.tolist(), recs, strict=True)):
             rec["balance"] = bal[pos]
-            out[j] = reason_text(int(best_code[j]), account=rec, treatment=catalogue.treatments[int(best_any[j])])
+            out[j] = reason_text(
+                int(best_code[j]), account=rec, treatment=catalogue.treatments[int(best_any[j])]
+            )
     best_allowed = built.treatment_value.argmax(axis=0)
-    short = (out == "") & (t_of != best_allowed) & np.isfinite(built.treatment_value[best_allowed, cols])
+    short = (
+        (out == "")
+        & (t_of != best_allowed)
+        & np.isfinite(built.treatment_value[best_allowed, cols])
+    )
     short &= built.treatment_value[best_allowed, cols] > built.treatment_value[t_of, cols] + 0.005
     if short.any():
         lacking = np.array(
-            [f"capacity: {catalogue.treatments[t].team_type or catalogue.treatments[t].name} teams full" if catalogue.treatments[t].human else "budget" for t in range(len(catalogue.treatments))],
+            [
+                f"capacity: {catalogue.treatments[t].team_type or catalogue.treatments[t].name} teams full"
+                if catalogue.treatments[t].human
+                else "budget"
+                for t in range(len(catalogue.treatments))
+            ],
             dtype=object,
         )
         if built.problem.global_capacity.size:

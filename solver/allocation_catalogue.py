@@ -230,7 +230,9 @@ class Catalogue:
         """Build a catalogue from parsed TOML; raises InputError listing every problem."""
         problems: list[str] = []
 
-        def num(table: Mapping[str, Any], key: str, where: str, default: Any = None, lo: float = 0.0) -> float:
+        def num(
+            table: Mapping[str, Any], key: str, where: str, default: Any = None, lo: float = 0.0
+        ) -> float:
             value = table.get(key, default)
             if value is None:
                 problems.append(f"{source}: {where}: {key}: missing")
@@ -267,7 +269,9 @@ class Catalogue:
             if flag not in NO_CONTACT_FLAGS and flag != "hardship":
                 problems.append(f"{source}: compliance: no_contact_flags: unknown flag {flag!r}")
         if not 0 <= compliance.contact_start < compliance.contact_end <= 24:
-            problems.append(f"{source}: compliance: contact window must satisfy 0 <= start < end <= 24")
+            problems.append(
+                f"{source}: compliance: contact window must satisfy 0 <= start < end <= 24"
+            )
         plan_data = dict(data.get("plans", {}))
         plans = PlanValue(
             p_reach=num(plan_data, "p_reach", "plans", 0.6),
@@ -290,13 +294,17 @@ class Catalogue:
             where = f"treatments.{name}"
             team_type = str(tdata.get("team_type", ""))
             if team_type not in ("", *TEAM_TYPES):
-                problems.append(f"{source}: {where}: team_type: unknown {team_type!r} (use one of {', '.join(TEAM_TYPES)})")
+                problems.append(
+                    f"{source}: {where}: team_type: unknown {team_type!r} (use one of {', '.join(TEAM_TYPES)})"
+                )
             channel = str(tdata.get("channel", ""))
             if channel not in CHANNELS:
                 problems.append(f"{source}: {where}: channel: unknown {channel!r}")
             basis = str(tdata.get("basis", "due"))
             if basis not in ("due", "balance"):
-                problems.append(f"{source}: {where}: basis: must be 'due' or 'balance', got {basis!r}")
+                problems.append(
+                    f"{source}: {where}: basis: must be 'due' or 'balance', got {basis!r}"
+                )
             consent = str(tdata.get("consent", ""))
             if consent not in ("", "consent_sms", "consent_email"):
                 problems.append(f"{source}: {where}: consent: must be consent_sms or consent_email")
@@ -312,7 +320,9 @@ class Catalogue:
             if "pay_prob" in tdata:
                 pay = np.zeros((5, 5))
                 for i, tier in enumerate(TIERS):
-                    pay[i] = table5(tdata["pay_prob"].get(tier, [0.0] * 5), where, f"pay_prob.{tier}")
+                    pay[i] = table5(
+                        tdata["pay_prob"].get(tier, [0.0] * 5), where, f"pay_prob.{tier}"
+                    )
             else:
                 reach = num(tdata, "reach", where, 0.0)
                 convert = table5(tdata.get("convert", [0.0] * 5), where, "convert")
@@ -344,9 +354,13 @@ class Catalogue:
             )
         for forbidden in compliance.hardship_forbidden:
             if forbidden not in [t.name for t in treatments]:
-                problems.append(f"{source}: compliance: hardship_forbidden: unknown treatment {forbidden!r}")
+                problems.append(
+                    f"{source}: compliance: hardship_forbidden: unknown treatment {forbidden!r}"
+                )
         if problems:
-            raise InputError(f"{source}: {len(problems)} problem(s) in the treatment catalogue", problems)
+            raise InputError(
+                f"{source}: {len(problems)} problem(s) in the treatment catalogue", problems
+            )
         return cls(
             treatments=tuple(treatments),
             compliance=compliance,
@@ -416,7 +430,11 @@ class Teams:
 
     @classmethod
     def from_mapping(
-        cls, data: Mapping[str, Any], *, source: str = "<mapping>", compliance: Compliance | None = None
+        cls,
+        data: Mapping[str, Any],
+        *,
+        source: str = "<mapping>",
+        compliance: Compliance | None = None,
     ) -> Teams:
         """Build teams from parsed TOML; capacity counts only minutes in the contact window."""
         compliance = compliance or Compliance()
@@ -431,7 +449,9 @@ class Teams:
             days = float(merged.get("working_days", 5))
             share = float(merged.get("productive_share", 0.7))
             if not 0 <= share <= 1:
-                problems.append(f"{source}: {where}: productive_share: must be in [0, 1], got {share}")
+                problems.append(
+                    f"{source}: {where}: productive_share: must be in [0, 1], got {share}"
+                )
             window_max = members * days * compliance.shift_overlap_hours(0.0, 24.0) * 60.0
             allowed = members * days * compliance.shift_overlap_hours(start, end) * 60.0 * share
             if "minutes_per_period" in entry:
@@ -450,7 +470,9 @@ class Teams:
             where = f"teams[{k}] ({entry.get('name', '?')})"
             ttype = str(entry.get("type", ""))
             if ttype not in TEAM_TYPES:
-                problems.append(f"{source}: {where}: type: unknown {ttype!r} (use one of {', '.join(TEAM_TYPES)})")
+                problems.append(
+                    f"{source}: {where}: type: unknown {ttype!r} (use one of {', '.join(TEAM_TYPES)})"
+                )
             members = entry.get("members", 1)
             if isinstance(members, bool) or not isinstance(members, int) or members < 0:
                 problems.append(f"{source}: {where}: members: must be a whole number >= 0")
@@ -571,9 +593,9 @@ def eligibility(portfolio: Any, catalogue: Catalogue, teams: Teams) -> Eligibili
     no_contact = np.zeros(n, dtype=bool)
     for flag in comp.no_contact_flags:
         no_contact |= _flag(portfolio, flag)
-    gentle_acct = np.isin(tier, [TIERS.index(t) for t in comp.gentle_tiers if t in TIERS]) & np.isin(
-        bucket, [BUCKETS.index(b) for b in comp.gentle_buckets if b in BUCKETS]
-    )
+    gentle_acct = np.isin(
+        tier, [TIERS.index(t) for t in comp.gentle_tiers if t in TIERS]
+    ) & np.isin(bucket, [BUCKETS.index(b) for b in comp.gentle_buckets if b in BUCKETS])
     language = _text(portfolio, "language")
     region = _text(portfolio, "region")
 
@@ -606,12 +628,14 @@ def eligibility(portfolio: Any, catalogue: Catalogue, teams: Teams) -> Eligibili
             mark(t_idx, ~_flag(portfolio, t.consent), 7)
         if t.human:
             of_type = [k for k, team in enumerate(teams.teams) if team.type == t.team_type]
-            served = team_ok[of_type].any(axis=0) if of_type else np.zeros(n, dtype=bool)
+            served = np.asarray(team_ok[of_type].any(axis=0)) if of_type else np.zeros(n, dtype=bool)
             mark(t_idx, ~served, 8)
     return Eligibility(code=code, team_ok=team_ok, names=catalogue.names)
 
 
-def reason_text(code: int, *, account: Mapping[str, Any], treatment: Treatment, flags: str = "") -> str:
+def reason_text(
+    code: int, *, account: Mapping[str, Any], treatment: Treatment, flags: str = ""
+) -> str:
     """Human-readable text of a reason code for one account."""
     if code <= 0:
         return ""
@@ -660,7 +684,11 @@ def treatment_values(
         prob = t.pay_prob[tier, bucket]
         if t.channel:
             match = preferred == t.channel
-            prob = np.where(match, np.minimum(prob * (1 + catalogue.preferred_channel_uplift), catalogue.max_pay_prob), prob)
+            prob = np.where(
+                match,
+                np.minimum(prob * (1 + catalogue.preferred_channel_uplift), catalogue.max_pay_prob),
+                prob,
+            )
         basis = balance if t.basis == "balance" else due
         collected[t_idx] = prob * t.paid_share[bucket] * basis
         cost[t_idx] = t.cost
@@ -682,9 +710,17 @@ def _plan_uplift(portfolio: Any, plans: Any, catalogue: Catalogue) -> np.ndarray
         raise InputError(f"plans: missing column(s) {', '.join(sorted(missing))}")
     table = plans.loc[:, ["account_id", "status", "npv_vs_status_quo"]].copy()
     table["account_id"] = table["account_id"].astype(str)
-    table["npv_vs_status_quo"] = pd.to_numeric(table["npv_vs_status_quo"], errors="coerce").fillna(0.0)
-    ok = table["status"].astype(str).isin(catalogue.plans.eligible_status) & (table["npv_vs_status_quo"] > 0)
-    gain = table.loc[ok].drop_duplicates("account_id", keep="last").set_index("account_id")["npv_vs_status_quo"]
+    table["npv_vs_status_quo"] = pd.to_numeric(table["npv_vs_status_quo"], errors="coerce").fillna(
+        0.0
+    )
+    ok = table["status"].astype(str).isin(catalogue.plans.eligible_status) & (
+        table["npv_vs_status_quo"] > 0
+    )
+    gain = (
+        table.loc[ok]
+        .drop_duplicates("account_id", keep="last")
+        .set_index("account_id")["npv_vs_status_quo"]
+    )
     ids = portfolio["account_id"].astype(str)
     values = ids.map(gain).fillna(0.0).to_numpy(dtype=np.float64)
     return catalogue.plans.p_reach * catalogue.plans.p_accept * values

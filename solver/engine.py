@@ -96,7 +96,7 @@ __all__ = [
 DEFAULT_PARTITION_ROWS = 25_000
 #: Accounts per block of the pricing oracle's sums (fixed, so sums never depend on partitions).
 PRICING_BLOCK = 4096
-#: Seconds to wait for a Dask scheduler before giving up (exit 2).
+#: Seconds to wait for a Dask scheduler before giving up (exit 2); env WORKOUT_DASK_TIMEOUT.
 CONNECT_TIMEOUT = 20.0
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -762,7 +762,7 @@ class LocalEngine(_BaseEngine):
 
         with ProcessPoolExecutor(max_workers=self.jobs, mp_context=mp.get_context("fork")) as pool:
             futures = {pool.submit(fn, p): p.index for p in parts}
-            for fut in as_completed(futures, loop=self.client.loop):
+            for fut in as_completed(futures):
                 try:
                     yield futures[fut], fut.result()
                 except InputError as exc:
@@ -822,7 +822,7 @@ class DaskEngine(_BaseEngine):
         address: str | None = None,
         n_workers: int | None = None,
         *,
-        timeout: float = CONNECT_TIMEOUT,
+        timeout: float | None = None,
         client: Any = None,
         memory_limit: str | int = "auto",
     ):
@@ -830,6 +830,8 @@ class DaskEngine(_BaseEngine):
 
         from distributed import Client, LocalCluster
 
+        if timeout is None:
+            timeout = float(os.environ.get("WORKOUT_DASK_TIMEOUT", CONNECT_TIMEOUT))
         self.address = address
         self._cluster = None
         self._own_client = client is None

@@ -245,7 +245,7 @@ def validate_outcomes(raw: pd.DataFrame, source: str = "<outcomes>") -> pd.DataF
         raise InputError(f"{source}: {len(problems)} problem(s) in the outcomes file", problems)
     ids = raw["account_id"].astype(str).str.strip().to_numpy()
 
-    def where(i: int) -> str:
+    def where(i: Any) -> str:
         return f"{source}: row {i + 1} (account_id {ids[i] or '?'})"
 
     out = pd.DataFrame({"account_id": ids})
@@ -350,7 +350,7 @@ def _proportion_test(x1: int, n1: int, x2: int, n2: int) -> dict[str, float]:
         root = za * math.sqrt(pbar * (1 - pbar) * (1 + 1 / k)) + zb * math.sqrt(
             p1 * (1 - p1) + p2 * (1 - p2) / k
         )
-        need1 = math.ceil((root / diff) ** 2)
+        need1: float = math.ceil((root / diff) ** 2)
     else:
         need1 = math.inf
     power = float(norm.cdf(abs(diff) / se - za)) if se > 0 else math.nan

@@ -278,6 +278,14 @@ class AssignmentProblem:
         mask = rows >= 0
         return np.bincount(rows[mask], weights=w[mask], minlength=self.capacity.size)
 
+    def row_usage_of(self, assignment: np.ndarray, jobs: np.ndarray) -> np.ndarray:
+        """Use of each own row by the given jobs only."""
+        opts = assignment[jobs]
+        rows = self.row_of[opts]
+        w = self._weight_of(opts, jobs)
+        mask = rows >= 0
+        return np.bincount(rows[mask], weights=w[mask], minlength=self.capacity.size)
+
     def global_usage(self, assignment: np.ndarray) -> np.ndarray:
         """Use of each global row by an assignment."""
         return self._global_weight_of(assignment).sum(axis=1)
@@ -399,8 +407,16 @@ def lagrangian_dual(
         global_capacity=problem.global_capacity,
     )
     jobs = np.arange(n)
-    lam = np.zeros(r) if prices is None else np.maximum(np.asarray(prices, dtype=np.float64), 0.0).copy()
-    mu = np.zeros(g) if global_prices is None else np.maximum(np.asarray(global_prices, dtype=np.float64), 0.0).copy()
+    lam = (
+        np.zeros(r)
+        if prices is None
+        else np.maximum(np.asarray(prices, dtype=np.float64), 0.0).copy()
+    )
+    mu = (
+        np.zeros(g)
+        if global_prices is None
+        else np.maximum(np.asarray(global_prices, dtype=np.float64), 0.0).copy()
+    )
     best = -math.inf
     best_lam, best_mu = lam.copy(), mu.copy()
     best_choice = np.zeros(n, dtype=np.int64)
@@ -531,7 +547,6 @@ def _repair(
                 else np.broadcast_to(problem.weight, (k, jobs.size))
             )
             fits = allowed[:, jobs] & (problem.row_of[:, None] != row)
-            own = problem.row_of >= 0
             room = _per_option(slack, problem.row_of, np.inf)
             fits &= sub_w <= room[:, None] + 1e-9
             for g in range(problem.global_capacity.size):
@@ -563,12 +578,11 @@ def _repair(
             s[jobs[take]] = alt[take]
             slack, gslack = _slacks(problem, s)
             moved = True
-        for g in over_global:
+        for g in over_global.tolist():
             gw = problem.global_weight[g]
             gw_full = gw if gw.shape[1] == n else np.broadcast_to(gw, (k, n))
             cur_g = gw_full[s, np.arange(n)]
             saving = cur_g[None, :] - gw_full
-            own = problem.row_of >= 0
             room = _per_option(slack, problem.row_of, np.inf)
             wfull = weight if weight is not None else np.broadcast_to(problem.weight, (k, n))
             fits = (
@@ -618,7 +632,9 @@ def _batch_regret_fill(
     open option.
     """
     k, n = problem.cost.shape
-    wfull = problem.weight if problem.weight.shape[1] == n else np.broadcast_to(problem.weight, (k, n))
+    wfull = (
+        problem.weight if problem.weight.shape[1] == n else np.broadcast_to(problem.weight, (k, n))
+    )
     n_rows = problem.capacity.size
     room = problem.capacity.astype(np.float64).copy()
     open_row = np.ones(n_rows + 1, dtype=bool)  # index n_rows: uncapacitated
@@ -926,7 +942,6 @@ def _solve_cpsat(
     row_capacity: np.ndarray | None = None,
     global_capacity: np.ndarray | None = None,
     jobs: np.ndarray | None = None,
-    cutoff: float | None = None,
     linearization: int | None = None,
 ) -> _CpOutcome:
     """Solve the problem restricted to ``mask`` (and optionally to ``jobs``) with CP-SAT.
@@ -1004,11 +1019,6 @@ def _solve_cpsat(
         model.add(cp_model.LinearExpr.weighted_sum(x, gi.astype(np.int64).tolist()) <= int(gc))
     # Objective: minimise total (scaled) cost.
     model.minimize(cp_model.LinearExpr.weighted_sum(x, int_cost.tolist()))
-    if cutoff is not None and math.isfinite(cutoff):
-        model.add(
-            cp_model.LinearExpr.weighted_sum(x, int_cost.tolist())
-            <= int(math.floor(cutoff * cost_scale + 1e-6))
-        )
     if hint is not None:
         chosen = hint[job_idx] == opt_idx
         for var, val in zip(x, chosen.tolist(), strict=True):
@@ -1095,9 +1105,6 @@ def _lns(
         mask = np.zeros((k, n), dtype=bool)
         mask[:, free] = keep[:, free] & option_in[:, None]
         mask[s[free], free] = True
-        fixed = np.ones(n, dtype=bool)
-        fixed[free] = False
-        fixed_idx = np.flatnonzero(fixed)
         usage = problem.row_usage(s) - problem.row_usage_of(s, free)
         gusage = problem.global_usage(s) - problem._global_weight_of(s[free], free).sum(axis=1)
         limit = min(remaining, LNS_SUBSOLVE_LIMIT)
@@ -1113,7 +1120,6 @@ def _lns(
             jobs=free,
             linearization=LNS_LINEARIZATION,
         )
-        del fixed_idx
         if out.assignment is not None:
             new_cost = problem.objective(out.assignment)
             if new_cost < best_cost - 1e-9 * max(1.0, abs(best_cost)) and problem.is_feasible(
@@ -1130,18 +1136,6 @@ def _lns(
     stats["lns_improvements"] = improvements
     stats["lns_final_rows"] = subset
     return s
-
-
-def _row_usage_of(self: AssignmentProblem, assignment: np.ndarray, jobs: np.ndarray) -> np.ndarray:
-    """Use of each own row by the given jobs only."""
-    opts = assignment[jobs]
-    rows = self.row_of[opts]
-    w = self._weight_of(opts, jobs)
-    mask = rows >= 0
-    return np.bincount(rows[mask], weights=w[mask], minlength=self.capacity.size)
-
-
-AssignmentProblem.row_usage_of = _row_usage_of  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------------------------
@@ -1162,7 +1156,9 @@ def _sample_prices(
         weight=problem.weight[:, pick] if problem.weight.shape[1] > 1 else problem.weight,
         row_of=problem.row_of,
         capacity=problem.capacity * share,
-        global_weight=problem.global_weight[:, :, pick] if problem.global_weight.shape[2] > 1 else problem.global_weight,
+        global_weight=problem.global_weight[:, :, pick]
+        if problem.global_weight.shape[2] > 1
+        else problem.global_weight,
         global_capacity=problem.global_capacity * share,
     )
     dual = lagrangian_dual(sample, deadline=deadline, max_iterations=1500)
@@ -1285,6 +1281,7 @@ def solve_assignment(
             lower = math.ceil(lower - 1e-6 * max(1.0, abs(lower)))
             return math.floor(lower + gap_tolerance * max(1.0, abs(lower)) + 1e-9)
         return lower + gap_tolerance * max(1.0, abs(lower))
+
     if n == 0:
         return finish(np.zeros(0, dtype=np.int64), 0.0, SolveStatus.OPTIMAL, "trivial")
     allowed = problem.allowed()
@@ -1313,10 +1310,16 @@ def solve_assignment(
     if n >= SAMPLE_MIN_JOBS and dual_method == "auto":
         # Prices are intensive quantities: solve the dual on a random sample with
         # proportionally scaled capacities first, then refine on all jobs.
-        start_prices = _sample_prices(problem, seed=seed, deadline=time.perf_counter() + 0.4 * dual_budget)
+        start_prices = _sample_prices(
+            problem, seed=seed, deadline=time.perf_counter() + 0.4 * dual_budget
+        )
         stats["sample_dual_iterations"] = start_prices[2]
-        first = _primal_from_prices(problem, allowed, start_prices[0], start_prices[1], deadline=deadline)
-        if first is not None and (incumbent is None or problem.objective(first) < problem.objective(incumbent)):
+        first = _primal_from_prices(
+            problem, allowed, start_prices[0], start_prices[1], deadline=deadline
+        )
+        if first is not None and (
+            incumbent is None or problem.objective(first) < problem.objective(incumbent)
+        ):
             incumbent = first
     dual = lagrangian_dual(
         problem,
@@ -1344,7 +1347,9 @@ def solve_assignment(
 
     # 2. Greedy primal: cheapest option under prices, repaired, then shifted.
     if time.perf_counter() < deadline:
-        repaired = _primal_from_prices(problem, allowed, dual.prices, dual.global_prices, deadline=deadline)
+        repaired = _primal_from_prices(
+            problem, allowed, dual.prices, dual.global_prices, deadline=deadline
+        )
         if repaired is not None:
             repaired = _improve_shift(problem, repaired, allowed, deadline=deadline)
             if incumbent is None or problem.objective(repaired) < problem.objective(incumbent):
@@ -1442,18 +1447,30 @@ def solve_assignment(
         if small:
             lns_deadline = deadline - FINAL_EXACT_SHARE * (deadline - time.perf_counter())
         incumbent = _lns(
-            problem, incumbent, keep, rc, deadline=lns_deadline, seed=seed, stats=stats,
+            problem,
+            incumbent,
+            keep,
+            rc,
+            deadline=lns_deadline,
+            seed=seed,
+            stats=stats,
             target=good_enough(bound),
         )
         method += "+lns"
         if small and time.perf_counter() < deadline - 0.05:
             out = _solve_cpsat(
-                problem, allowed, time_limit=deadline - time.perf_counter(), seed=seed + 1,
-                workers=workers, hint=incumbent,
+                problem,
+                allowed,
+                time_limit=deadline - time.perf_counter(),
+                seed=seed + 1,
+                workers=workers,
+                hint=incumbent,
             )
             stats["final_cpsat_status"] = out.status
             bound = max(bound, out.bound)
-            if out.assignment is not None and problem.objective(out.assignment) <= problem.objective(incumbent):
+            if out.assignment is not None and problem.objective(
+                out.assignment
+            ) <= problem.objective(incumbent):
                 incumbent = out.assignment
             if out.status == "OPTIMAL":
                 return finish(incumbent, bound, SolveStatus.OPTIMAL, method + "+cp-sat")

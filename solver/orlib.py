@@ -316,13 +316,13 @@ def known_values(root: str | os.PathLike[str] | None = None) -> dict[str, dict[s
                 best = row.get("Best known solution value") or row.get("Optimum")
                 if not best:
                     continue
-                bound = row.get("Best known bound") or None
+                bound_text = row.get("Best known bound") or None
                 put(
                     name,
                     "min",
                     KnownValue(
                         float(best),
-                        float(bound) if bound else None,
+                        float(bound_text) if bound_text else None,
                         bool(row.get("Optimum")),
                         "min",
                         ("fontanf/data.csv",),

@@ -524,11 +524,12 @@ def _family_choices(
             )
             continue
         ok_i, why = _schedule_ok(ctx, i, sched, 0)
+        params["levels"] = _levels(sched.payments)
         out[i].append(
             _Choice(
                 "waterfall",
                 "waterfall",
-                True,
+                ok_i,
                 sched,
                 params,
                 reason="" if ok_i else f"not policy-feasible: {why}",
@@ -1009,7 +1010,7 @@ def _row(res: PlanResult, acc: Any) -> dict[str, Any]:
         "npv_vs_status_quo": follow.npv_vs_status_quo,
         "status_quo_npv": res.status_quo.npv,
         "waterfall_npv": wf.npv if wf.schedule is not None else None,
-        "waterfall_feasible": bool(wf.feasible and wf.status == "REFERENCE"),
+        "waterfall_feasible": bool(wf.feasible),
         "pd_12m": follow.pd_12m,
         "apr": follow.apr,
         "solver_status": None if opt is None else opt.status,
@@ -1117,6 +1118,56 @@ def _batch_worker(args: tuple) -> tuple:
     return rows, follow
 
 
+def plan_batch_schedules(
+    frame: pd.DataFrame,
+    policy: Policy | None = None,
+    model: BehaviourModel | None = None,
+    search: SearchParams | None = None,
+) -> PortfolioPlans:
+    """Like :func:`plan_batch`, with the followed schedules as arrays (pure, per batch).
+
+    What a distributed engine calls per partition when the scenario engine needs the
+    payment paths; concatenate the results with :func:`concat_plans`.
+    """
+    rows, follow = _batch_worker((frame, policy, model, search))
+    return _assemble(rows, follow)
+
+
+def _assemble(
+    rows: list[dict[str, Any]], follow: list[tuple[np.ndarray, np.ndarray]]
+) -> PortfolioPlans:
+    import pandas as pd
+
+    table = pd.DataFrame(rows, columns=list(PORTFOLIO_COLUMNS))
+    n = len(rows)
+    T = max([p.size for p, _ in follow] + [1])
+    payments = np.zeros((n, T))
+    exposures = np.zeros((n, T))
+    term = np.zeros(n, dtype=np.int64)
+    for r, (p, e) in enumerate(follow):
+        payments[r, : p.size] = p
+        exposures[r, : e.size] = e
+        term[r] = p.size
+    return PortfolioPlans(table=table, payments=payments, exposures=exposures, term=term)
+
+
+def concat_plans(parts: Sequence[PortfolioPlans]) -> PortfolioPlans:
+    """Stack per-batch :class:`PortfolioPlans` (in order)."""
+    import pandas as pd
+
+    T = max([p.payments.shape[1] for p in parts] + [1])
+
+    def pad(a: np.ndarray) -> np.ndarray:
+        return np.pad(a, ((0, 0), (0, T - a.shape[1])))
+
+    return PortfolioPlans(
+        table=pd.concat([p.table for p in parts], ignore_index=True),
+        payments=np.concatenate([pad(p.payments) for p in parts]) if parts else np.zeros((0, T)),
+        exposures=np.concatenate([pad(p.exposures) for p in parts]) if parts else np.zeros((0, T)),
+        term=np.concatenate([p.term for p in parts]) if parts else np.zeros(0, np.int64),
+    )
+
+
 def plan_portfolio(
     frame: pd.DataFrame,
     policy: Policy | None = None,
@@ -1144,7 +1195,6 @@ def plan_portfolio(
     PortfolioPlans
         The table and the followed schedules as arrays for the scenario engine.
     """
-    import pandas as pd
 
     n = len(frame)
     batches = [frame.iloc[s : s + batch_size] for s in range(0, n, batch_size)]
@@ -1170,16 +1220,7 @@ def plan_portfolio(
                 all_follow.extend(follow)
                 if progress:
                     progress(len(b))
-    table = pd.DataFrame(all_rows, columns=list(PORTFOLIO_COLUMNS))
-    T = max([p.size for p, _ in all_follow] + [1])
-    payments = np.zeros((n, T))
-    exposures = np.zeros((n, T))
-    term = np.zeros(n, dtype=np.int64)
-    for r, (p, e) in enumerate(all_follow):
-        payments[r, : p.size] = p
-        exposures[r, : e.size] = e
-        term[r] = p.size
-    return PortfolioPlans(table=table, payments=payments, exposures=exposures, term=term)
+    return _assemble(all_rows, all_follow)
 
 
 def portfolio_summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -1227,6 +1268,8 @@ __all__ = [
     "PortfolioPlans",
     "SearchParams",
     "plan_batch",
+    "plan_batch_schedules",
+    "concat_plans",
     "plan_options",
     "plan_portfolio",
     "portfolio_summary",

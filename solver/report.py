@@ -177,7 +177,7 @@ def render_charts(
         if res is None:
             continue
         m = res.monthly
-        label = res.name + (" (baseline)" if res is baseline else "")
+        label = res.name + (" (baseline)" if res is baseline and res.name != "baseline" else "")
         ax1.fill_between(
             m["month"],
             m["cash_collected_low"] / 1e6,
@@ -212,7 +212,7 @@ def render_charts(
         if res is None:
             continue
         m = res.monthly.dropna(subset=["npl_ratio_mean"])
-        label = res.name + (" (baseline)" if res is baseline else "")
+        label = res.name + (" (baseline)" if res is baseline and res.name != "baseline" else "")
         ax.fill_between(
             m["month"],
             100 * m["npl_ratio_low"],
@@ -491,7 +491,9 @@ def scenario_html(
     )
     if baseline is not None:
         parts.append(html.escape(f" Baseline: {baseline.name}."))
-    parts.append('</p><ul class="muted">')
+    parts.append("</p>")
+    parts.append(f'<pre class="muted">{html.escape(scenario.summary())}</pre>')
+    parts.append('<ul class="muted">')
     for key, value in result.notes.items():
         parts.append(f"<li><b>{html.escape(key)}</b>: {html.escape(str(value))}</li>")
     parts.append("</ul>")
@@ -618,10 +620,12 @@ def write_scenario_report(
         "Scenario": result.name,
         "Description": result.description,
         "Portfolio": result.scenario.portfolio.describe(),
+        "Definition": result.scenario.summary(),
         "Paths x months": f"{result.paths} x {result.horizon}",
         "Seed": str(result.seed),
         **{f"Stage: {k}": v for k, v in result.notes.items()},
         "Baseline": baseline.name if baseline is not None else "none",
+        **{f"Allocation: {k}": str(v) for k, v in result.allocation.items() if k != "note"},
         "Intervals": "95% CI of the mean = mean ± 1.96·sd/√paths; 2.5%/97.5% of paths = range of one path's outcome",
         **{f"KPI {k}": f"{u}: {d}" for k, (u, d) in KPIS.items()},
     }

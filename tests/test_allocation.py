@@ -46,7 +46,13 @@ def portfolio() -> pd.DataFrame:
     """1,500 generated accounts with extra flags so that every rule applies to many rows."""
     frame = generate_portfolio(1500, seed=7).copy()
     rng = np.random.default_rng(7)
-    for flag, share in (("hardship", 0.15), ("cease_contact", 0.03), ("dispute", 0.03), ("bankruptcy", 0.02), ("has_plan", 0.03)):
+    for flag, share in (
+        ("hardship", 0.15),
+        ("cease_contact", 0.03),
+        ("dispute", 0.03),
+        ("bankruptcy", 0.02),
+        ("has_plan", 0.03),
+    ):
         frame[flag] = frame[flag].to_numpy() | (rng.random(len(frame)) < share)
     frame["consent_sms"] = frame["consent_sms"].to_numpy() & (rng.random(len(frame)) > 0.2)
     tibet = rng.random(len(frame)) < 0.03
@@ -84,7 +90,12 @@ def allowed_options(row: dict, catalogue: Catalogue, teams: Teams) -> set[tuple[
                 continue
             if team.regions and row["region"] not in team.regions:
                 continue
-            if comp.language_match and team.languages and team.type != "legal" and row["language"] not in team.languages:
+            if (
+                comp.language_match
+                and team.languages
+                and team.type != "legal"
+                and row["language"] not in team.languages
+            ):
                 continue
             out.add((t.name, team.name))
     return out
@@ -92,7 +103,17 @@ def allowed_options(row: dict, catalogue: Catalogue, teams: Teams) -> set[tuple[
 
 def test_bundled_files_load_and_document(catalogue, teams):
     """The bundled catalogue has the 9 SPEC treatments and ≥ 20 teams; defaults are documented."""
-    assert catalogue.names == ("none", "sms", "email", "app", "ai_voice", "agent_call", "senior_call", "field_visit", "legal")
+    assert catalogue.names == (
+        "none",
+        "sms",
+        "email",
+        "app",
+        "ai_voice",
+        "agent_call",
+        "senior_call",
+        "field_visit",
+        "legal",
+    )
     assert len([t for t in teams.teams if not t.collector]) >= 20
     text = default_catalogue_path().read_text()
     assert "calibrate" in text.lower() and "22:00-08:00" in text
@@ -105,7 +126,11 @@ def test_allocation_never_assigns_an_ineligible_option(portfolio, catalogue, tea
     rows = portfolio.to_dict(orient="records")
     table = result.assignments
     for row, treatment, team in zip(rows, table["treatment"], table["team"], strict=True):
-        assert (treatment, team) in allowed_options(row, catalogue, teams), (row["account_id"], treatment, team)
+        assert (treatment, team) in allowed_options(row, catalogue, teams), (
+            row["account_id"],
+            treatment,
+            team,
+        )
     # every rule actually excluded something in this portfolio (the sweep is not vacuous)
     codes = eligibility(portfolio, catalogue, teams).code
     assert set(np.unique(codes)) >= {0, 1, 2, 3, 4, 5, 6, 7, 8}
@@ -144,14 +169,21 @@ def test_reason_names_the_forcing_rule(catalogue, teams):
     from solver.io import read_portfolio
 
     frame = read_portfolio(DATA / "tiny_portfolio.csv")
-    table = allocate(frame, catalogue, teams, time_limit=5, workers=1).assignments.set_index("account_id")
+    table = allocate(frame, catalogue, teams, time_limit=5, workers=1).assignments.set_index(
+        "account_id"
+    )
     assert table.loc["T003", "treatment"] == "none"
     assert table.loc["T003", "reason"] == "cease_contact: no collection contact"
     assert table.loc["T006", "reason"] == "has_plan: no collection contact"
     assert table.loc["T007", "reason"] == "dispute: no collection contact"
     assert table.loc["T002", "treatment"] not in ("field_visit", "legal")
     assert table.loc["T002", "reason"].startswith("hardship: no ")
-    assert table.loc["T004", "treatment"] not in ("agent_call", "senior_call", "field_visit", "ai_voice")
+    assert table.loc["T004", "treatment"] not in (
+        "agent_call",
+        "senior_call",
+        "field_visit",
+        "ai_voice",
+    )
 
 
 def milp_allocation(built) -> float:
@@ -171,8 +203,14 @@ def milp_allocation(built) -> float:
     cap[rows[has], np.arange(p)[has]] = problem.weight[o_idx[has], 0]
     cons.append(LinearConstraint(cap, -np.inf, problem.capacity))
     if problem.global_capacity.size:
-        cons.append(LinearConstraint(problem.global_weight[0, o_idx, 0][None, :], -np.inf, problem.global_capacity))
-    res = milp(c, constraints=cons, integrality=np.ones(p), bounds=Bounds(0, 1), options={"time_limit": 60})
+        cons.append(
+            LinearConstraint(
+                problem.global_weight[0, o_idx, 0][None, :], -np.inf, problem.global_capacity
+            )
+        )
+    res = milp(
+        c, constraints=cons, integrality=np.ones(p), bounds=Bounds(0, 1), options={"time_limit": 60}
+    )
     assert res.status == 0, res.message
     return -float(res.fun)
 
@@ -211,7 +249,11 @@ def test_plans_add_value_to_senior_calls(catalogue):
     frame = generate_portfolio(50, seed=9)
     ids = frame["account_id"].astype(str)
     plans = pd.DataFrame(
-        {"account_id": ids[:5], "status": ["RECOMMENDED"] * 4 + ["NPV_TEST_FAILED"], "npv_vs_status_quo": [10_000.0] * 5}
+        {
+            "account_id": ids[:5],
+            "status": ["RECOMMENDED"] * 4 + ["NPV_TEST_FAILED"],
+            "npv_vs_status_quo": [10_000.0] * 5,
+        }
     )
     base, _, _ = treatment_values(frame, catalogue)
     with_plans, _, plan_value = treatment_values(frame, catalogue, plans)
@@ -238,11 +280,29 @@ def test_call_limits_are_enforced_in_the_catalogue():
 def test_team_capacity_counts_only_the_contact_window():
     """A 06:00–23:30 shift yields 14 contact hours a day (22:00–08:00 is quiet time)."""
     teams = Teams.from_mapping(
-        {"teams": [{"name": "x", "type": "agent", "members": 2, "shift_start": 6.0, "shift_end": 23.5, "working_days": 5, "productive_share": 1.0}]}
+        {
+            "teams": [
+                {
+                    "name": "x",
+                    "type": "agent",
+                    "members": 2,
+                    "shift_start": 6.0,
+                    "shift_end": 23.5,
+                    "working_days": 5,
+                    "productive_share": 1.0,
+                }
+            ]
+        }
     )
     assert teams.teams[0].minutes_per_period == 2 * 5 * 14 * 60
     with pytest.raises(InputError, match="contact window"):
-        Teams.from_mapping({"teams": [{"name": "y", "type": "agent", "members": 1, "minutes_per_period": 7 * 24 * 60}]})
+        Teams.from_mapping(
+            {
+                "teams": [
+                    {"name": "y", "type": "agent", "members": 1, "minutes_per_period": 7 * 24 * 60}
+                ]
+            }
+        )
 
 
 def test_same_seed_same_allocation(catalogue, teams):
@@ -261,10 +321,32 @@ def test_cli_summary_objective_equals_sum_of_output_file(tmp_path, capsys):
     source = tmp_path / "p.csv"
     generate_portfolio(500, seed=4).to_csv(source, index=False)
     out = tmp_path / "alloc.csv"
-    code = run_cli(workout, ["allocate", str(source), "--out", str(out), "--format", "json", "--time-limit", "3", "--budget", "20000"])
+    code = run_cli(
+        workout,
+        [
+            "allocate",
+            str(source),
+            "--out",
+            str(out),
+            "--format",
+            "json",
+            "--time-limit",
+            "3",
+            "--budget",
+            "20000",
+        ],
+    )
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
-    assert {"objective", "bound", "gap", "status", "runtime_s", "by_treatment", "utilisation"} <= set(summary)
+    assert {
+        "objective",
+        "bound",
+        "gap",
+        "status",
+        "runtime_s",
+        "by_treatment",
+        "utilisation",
+    } <= set(summary)
     table = pd.read_csv(out)
     cents = int(np.round(table["expected_value"].to_numpy() * 100).astype(np.int64).sum())
     assert cents == round(summary["objective"] * 100)

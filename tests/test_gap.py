@@ -33,7 +33,9 @@ def random_instance(seed: int, *, tight: float | None = None):
     resource = rng.integers(5, 26, size=(m, n))
     cost = rng.integers(10, 51, size=(m, n))
     factor = tight if tight is not None else float(rng.uniform(0.9, 1.4))
-    capacity = np.maximum(resource.max(axis=0).max(), np.floor(factor * resource.sum(axis=1) / m)).astype(np.int64)
+    capacity = np.maximum(
+        resource.max(axis=0).max(), np.floor(factor * resource.sum(axis=1) / m)
+    ).astype(np.int64)
     return cost, resource, capacity
 
 
@@ -150,8 +152,10 @@ def test_lagrangian_bound_is_valid():
         if expected is None:
             continue
         problem = AssignmentProblem(
-            cost=cost.astype(float), weight=resource.astype(float),
-            row_of=np.arange(cost.shape[0]), capacity=capacity.astype(float),
+            cost=cost.astype(float),
+            weight=resource.astype(float),
+            row_of=np.arange(cost.shape[0]),
+            capacity=capacity.astype(float),
         )
         dual = lagrangian_dual(problem, deadline=time.perf_counter() + 5)
         assert dual.bound <= expected + 1e-6
@@ -204,8 +208,12 @@ def test_global_row_budget_respected():
     value[0] = 0.0  # option 0: do nothing, free
     spend = np.array([0.0, 2.0, 5.0])
     problem = AssignmentProblem(
-        cost=-value, weight=np.zeros((3, 1)), row_of=np.full(3, -1), capacity=np.zeros(0),
-        global_weight=spend[None, :, None], global_capacity=np.array([40.0]),
+        cost=-value,
+        weight=np.zeros((3, 1)),
+        row_of=np.full(3, -1),
+        capacity=np.zeros(0),
+        global_weight=spend[None, :, None],
+        global_capacity=np.array([40.0]),
     )
     result = solve_assignment(problem, time_limit=5, workers=1)
     assert result.status is SolveStatus.OPTIMAL
