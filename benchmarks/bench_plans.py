@@ -48,14 +48,22 @@ warnings.simplefilter("ignore", RuntimeWarning)
 
 
 def quality(n: int, seed: int, jobs: int) -> dict:
+    import os
+    import resource
+
     from solver.generate import generate_portfolio
     from solver.model import AccountParams, evaluate_batch
     from solver.plans import plan_portfolio
 
     frame = generate_portfolio(n, seed=seed)
+    cpu0 = time.process_time() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
     t0 = time.perf_counter()
     plans = plan_portfolio(frame, jobs=jobs, batch_size=64)
     elapsed = time.perf_counter() - t0
+    # CPU seconds of this process and its (finished) workers: the machine is shared, so
+    # wall-clock throughput also reflects other people's load
+    cpu = time.process_time() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - cpu0
+    load = os.getloadavg()[0]
     tab = plans.table
     npv = tab["npv"].astype(float)
     sq = tab["status_quo_npv"].astype(float)
@@ -77,6 +85,9 @@ def quality(n: int, seed: int, jobs: int) -> dict:
         "jobs": jobs,
         "seconds": elapsed,
         "accounts_per_second": n / elapsed,
+        "cpu_ms_per_account": cpu / n * 1000,
+        "accounts_per_cpu_second": n / cpu,
+        "load_average_1min_after": load,
         "status_counts": tab["status"].value_counts().to_dict(),
         "recommended_family_counts": tab.loc[rec, "family"].value_counts().to_dict(),
         "total_npv": float(npv.sum()),

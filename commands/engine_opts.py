@@ -51,7 +51,11 @@ class EngineChoice:
         from solver.engine import open_engine
 
         with open_engine(
-            self.name, address=self.address, jobs=jobs, n_workers=self.workers
+            self.name,
+            address=self.address,
+            jobs=jobs,
+            n_workers=self.workers,
+            partitions=self.partitions,
         ) as engine:
             yield engine
 

@@ -465,6 +465,66 @@ def _by_treatment(table: Any, catalogue: Catalogue) -> Any:
     return out.reset_index().rename(columns={"index": "treatment"})
 
 
+def _forced_reasons(
+    accounts: Any, codes: np.ndarray, treatments: np.ndarray, catalogue: Catalogue
+) -> np.ndarray:
+    """Vectorised :func:`solver.allocation_catalogue.reason_text` for many accounts."""
+    import pandas as pd
+
+    n = len(accounts)
+    t_name = pd.Series(np.array(catalogue.names, dtype=object)[treatments], dtype=object)
+    consent = pd.Series(
+        np.array([t.consent or "consent" for t in catalogue.treatments], dtype=object)[treatments],
+        dtype=object,
+    )
+    team_type = pd.Series(
+        np.array([t.team_type for t in catalogue.treatments], dtype=object)[treatments],
+        dtype=object,
+    )
+
+    def col(name: str) -> Any:
+        if name not in accounts.columns:
+            return pd.Series(["?"] * n, dtype=object)
+        values = accounts[name].fillna("").astype(str).to_numpy(dtype=object)
+        return pd.Series(np.where(values == "", "?", values), dtype=object)
+
+    tier, bucket, region, language = col("tier"), col("dpd_bucket"), col("region"), col("language")
+    text = pd.Series([""] * n, dtype=object)
+    for code in np.unique(codes).tolist():
+        pick = codes == code
+        if code == 2:
+            part = "hardship: no " + t_name[pick]
+        elif code == 5:
+            part = (
+                "gentle treatment for tier "
+                + tier[pick]
+                + " in "
+                + bucket[pick]
+                + ": no "
+                + t_name[pick]
+            )
+        elif code == 7:
+            part = "no " + consent[pick] + ": no " + t_name[pick]
+        elif code == 8:
+            part = (
+                "no " + team_type[pick] + " team serves " + region[pick] + " in " + language[pick]
+            )
+        else:  # other codes are rare here: format one by one
+            rows = accounts.iloc[np.flatnonzero(pick)].to_dict(orient="records")
+            for pos, rec in zip(np.flatnonzero(pick).tolist(), rows, strict=True):
+                rec["balance"] = (
+                    rec.get("principal", 0.0)
+                    + rec.get("interest_due", 0.0)
+                    + rec.get("fees_due", 0.0)
+                )
+                text[pos] = reason_text(
+                    int(code), account=rec, treatment=catalogue.treatments[int(treatments[pos])]
+                )
+            continue
+        text[pick] = part.to_numpy(dtype=object)
+    return text.to_numpy(dtype=object)
+
+
 def _reasons(
     portfolio: Any,
     catalogue: Catalogue,
@@ -503,16 +563,7 @@ def _reasons(
     forced = (best_code > 0) & ~flags & (t_of != best_any)
     if forced.any():
         idx = np.flatnonzero(forced)
-        sub = portfolio.iloc[idx]
-        bal = (sub["principal"] + sub["interest_due"] + sub["fees_due"]).to_numpy()
-        recs = sub[
-            [c for c in ("tier", "dpd_bucket", "region", "language") if c in sub.columns]
-        ].to_dict(orient="records")
-        for pos, (j, rec) in enumerate(zip(idx.tolist(), recs, strict=True)):
-            rec["balance"] = bal[pos]
-            out[j] = reason_text(
-                int(best_code[j]), account=rec, treatment=catalogue.treatments[int(best_any[j])]
-            )
+        out[idx] = _forced_reasons(portfolio.iloc[idx], best_code[idx], best_any[idx], catalogue)
     best_allowed = built.treatment_value.argmax(axis=0)
     short = (
         (out == "")

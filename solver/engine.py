@@ -87,6 +87,7 @@ __all__ = [
     "partition_source",
     "prepare_portfolio",
     "prepare_uci",
+    "read_portfolio_on",
     "price_columns",
     "score_partition",
     "score_summary",
@@ -575,6 +576,8 @@ class Engine(Protocol):
 
 class _BaseEngine:
     name = "base"
+    #: Partitions used when a call gives none (``None``: :func:`default_partitions`).
+    partitions: int | None = None
 
     @property
     def workers(self) -> int:
@@ -641,7 +644,7 @@ class _BaseEngine:
             With ``out=None``: concatenate DataFrame results (:func:`concat_partitions`)
             or, when ``False``, return them as a list in ``MapResult.results``.
         """
-        parts = partition_source(source, partitions, self.workers)
+        parts = partition_source(source, partitions or self.partitions, self.workers)
         total = sum(p.rows for p in parts)
         is_frame = not parts or parts[0].frame is not None
         if prepare is not None and not is_frame:
@@ -735,12 +738,15 @@ class LocalEngine(_BaseEngine):
     ----------
     jobs
         Worker processes (1: in-process, no pool).
+    partitions
+        Default number of partitions of a source.
     """
 
     name = "local"
 
-    def __init__(self, jobs: int = 1):
+    def __init__(self, jobs: int = 1, partitions: int | None = None):
         self.jobs = max(1, int(jobs))
+        self.partitions = partitions
 
     @property
     def workers(self) -> int:
@@ -808,6 +814,8 @@ class DaskEngine(_BaseEngine):
         Seconds to wait for the scheduler (and, for a local cluster, its workers).
     client
         An existing :class:`distributed.Client` to use (not closed by :meth:`close`).
+    partitions
+        Default number of partitions of a source.
 
     Raises
     ------
@@ -825,6 +833,7 @@ class DaskEngine(_BaseEngine):
         timeout: float | None = None,
         client: Any = None,
         memory_limit: str | int = "auto",
+        partitions: int | None = None,
     ):
         import logging
 
@@ -833,6 +842,7 @@ class DaskEngine(_BaseEngine):
         if timeout is None:
             timeout = float(os.environ.get("WORKOUT_DASK_TIMEOUT", CONNECT_TIMEOUT))
         self.address = address
+        self.partitions = partitions
         self._cluster = None
         self._own_client = client is None
         if client is not None:
@@ -941,7 +951,7 @@ class DaskEngine(_BaseEngine):
                 self.client.cancel([shared_future])
 
     def pricing(self, problem: Any) -> PricingOracle:
-        return DaskPricing(problem, self.client)
+        return DaskPricing(problem, self.client, partitions=self.partitions)
 
     def worker_peak_rss(self) -> dict[str, int]:
         """Peak resident memory (bytes) of each worker process so far."""
@@ -963,20 +973,55 @@ def open_engine(
     address: str | None = None,
     jobs: int = 1,
     n_workers: int | None = None,
+    partitions: int | None = None,
 ) -> Iterator[Engine]:
     """Open the engine a command asked for (``"local"`` or ``"dask"``) and close it after."""
     if name == "local":
         if address:
             raise InputError("--address needs --engine dask")
-        engine: Any = LocalEngine(jobs)
+        engine: Any = LocalEngine(jobs, partitions=partitions)
     elif name == "dask":
-        engine = DaskEngine(address, n_workers=n_workers)
+        engine = DaskEngine(address, n_workers=n_workers, partitions=partitions)
     else:
         raise InputError(f"--engine {name}: unknown engine (use local or dask)")
     try:
         yield engine
     finally:
         engine.close()
+
+
+def _same(frame: Any) -> Any:
+    return frame
+
+
+def read_portfolio_on(
+    engine: Engine,
+    source: str | os.PathLike[str],
+    *,
+    partitions: int | None = None,
+    progress: ProgressFn | None = None,
+) -> Any:
+    """A whole validated portfolio on the client, for global work such as the allocation.
+
+    A Parquet file or dataset is read and validated by the workers, partition by partition
+    (row numbers of the whole dataset in messages, ids unique across partitions), and the
+    partitions are concatenated in order; other files go through
+    :func:`solver.io.read_portfolio`.
+    """
+    distributed = Path(source).is_dir() or engine.name == "dask" or partitions is not None
+    if not (is_dataset(source) and distributed):
+        from solver.io import read_portfolio
+
+        return read_portfolio(source)
+    result = engine.map_partitions(
+        _same,
+        source,
+        partitions=partitions,
+        prepare=prepare_portfolio,
+        unique="account_id",
+        progress=progress,
+    )
+    return result.frame
 
 
 # --------------------------------------------------------------------------------------
@@ -1010,10 +1055,9 @@ def combine_portfolio_plans(parts: Sequence[Any]) -> Any:
 
 
 def _plan_partition(frame: Any, policy: Any, model: Any, search: Any) -> Any:
-    from solver.plans import plan_portfolio
+    from solver.plans import plan_batch_schedules
 
-    kwargs = {} if search is None else {"search": search}
-    return plan_portfolio(frame, policy, model, jobs=1, **kwargs)
+    return plan_batch_schedules(frame, policy, model, search)
 
 
 def plan_portfolio_on(
@@ -1028,8 +1072,9 @@ def plan_portfolio_on(
 ) -> Any:
     """:func:`solver.plans.plan_portfolio` with the partitions run by ``engine``.
 
-    Each partition runs ``plan_portfolio`` itself (the local code path); the results are
-    put back in order by :func:`combine_portfolio_plans`, so the outcome is identical.
+    Each partition runs :func:`solver.plans.plan_batch_schedules` (the local code path's
+    per-batch function); the results are put back in order by
+    :func:`combine_portfolio_plans`, so the outcome is identical.
     """
     result = engine.map_partitions(
         _plan_partition,

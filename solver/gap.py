@@ -75,6 +75,8 @@ CPSAT_MAX_PAIRS = 400_000
 # jobs (capacities scaled in proportion) and then refined on all jobs.
 SAMPLE_MIN_JOBS = 100_000
 SAMPLE_JOBS = 40_000
+# Swap local search evaluates all job pairs per round: only for up to this many jobs.
+SWAP_MAX_JOBS = 4_000
 # Share of the remaining time the exact path gives CP-SAT before switching to LNS.
 EXACT_SHARE = 0.25
 # Share of the time left after the first CP-SAT run that small problems keep for a final,
@@ -1370,7 +1372,7 @@ def solve_assignment(
                 if incumbent is None or problem.objective(built) < problem.objective(incumbent):
                     incumbent = built
     stats["greedy_objective"] = problem.objective(incumbent) if incumbent is not None else math.nan
-    if incumbent is not None and n <= 20_000:
+    if incumbent is not None and n <= SWAP_MAX_JOBS:
         incumbent = _improve_swap(problem, incumbent, allowed, deadline=deadline)
         stats["swap_objective"] = problem.objective(incumbent)
 

@@ -258,13 +258,13 @@ class AccountParams:
         model = model or BehaviourModel()
         acc = as_account(account)
         return cls(
-            income=[acc.income],
-            income_normal=[acc.income_normal],
-            recovery_months=[acc.recovery_months],
-            income_cv=[acc.income_cv],
-            expenses=[acc.expenses],
-            other_debt=[acc.other_debt],
-            vehicle_value=[acc.vehicle_value],
+            income=np.array([acc.income], dtype=float),
+            income_normal=np.array([acc.income_normal], dtype=float),
+            recovery_months=np.array([acc.recovery_months], dtype=float),
+            income_cv=np.array([acc.income_cv], dtype=float),
+            expenses=np.array([acc.expenses], dtype=float),
+            other_debt=np.array([acc.other_debt], dtype=float),
+            vehicle_value=np.array([acc.vehicle_value], dtype=float),
             base_hazard=model.hazard_of([acc.tier]),
         )
 
@@ -291,11 +291,10 @@ def as_account(account: Any) -> Any:
 
 def expected_income(params: AccountParams, months: int | np.ndarray) -> np.ndarray:
     """Expected income ``Ī_t`` for plan months 1…T (or the given month numbers), shape (n, T)."""
-    t = (
-        np.arange(1, months + 1, dtype=float)
-        if np.isscalar(months)
-        else np.asarray(months, dtype=float)
-    )
+    if isinstance(months, (int, np.integer)):
+        t = np.arange(1, int(months) + 1, dtype=float)
+    else:
+        t = np.asarray(months, dtype=float)
     rm = params.recovery_months[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         frac = np.where(rm > 0, np.minimum(1.0, t[None, :] / np.where(rm > 0, rm, 1.0)), 1.0)
@@ -445,8 +444,10 @@ def evaluate_batch(
     delta = model.monthly_discount
     disc = delta ** np.arange(1, horizon + 1, dtype=float)
     disc_lag = disc * delta**model.recovery_lag_months
-    expected_paid = (survival * payments) @ disc
-    expected_recovery = (default_prob * recovery) @ disc_lag
+    # Row-wise sums (not a matrix product): a schedule's figures must not depend on which
+    # other schedules share the batch, to the last bit.
+    expected_paid = np.sum(survival * payments * disc, axis=1)
+    expected_recovery = np.sum(default_prob * recovery * disc_lag, axis=1)
     expected_loss = np.sum(default_prob * (ead - recovery), axis=1)
 
     idx12 = np.minimum(term, 12) - 1

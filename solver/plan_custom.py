@@ -186,7 +186,7 @@ def payment_grids(
 
 
 def bound_tables(
-    ctx: PlanContext, amounts: np.ndarray, buckets: int, holiday_months: np.ndarray, chunk: int = 16
+    ctx: PlanContext, amounts: np.ndarray, buckets: int, holiday_months: np.ndarray, chunk: int = 32
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_bound_tables` in chunks of accounts (arrays stay in cache)."""
     n = len(ctx)
@@ -631,25 +631,30 @@ def _solve_runs(
             x[idx] for x in (si, p, n_k, n_g, n_B, n_v, n_s, opt, a_row)
         )
         # ---- merge dominated duplicates of the same exact state ----
-        order = np.lexsort((-n_s, -n_v, n_B, n_g, n_k, a_row))
-        si, p, n_k, n_g, n_B, n_v, n_s, opt, a_row = (
-            x[order] for x in (si, p, n_k, n_g, n_B, n_v, n_s, opt, a_row)
-        )
-        newgrp = np.ones(order.size, bool)
-        newgrp[1:] = (
-            (a_row[1:] != a_row[:-1])
-            | (n_k[1:] != n_k[:-1])
-            | (n_g[1:] != n_g[:-1])
-            | (n_B[1:] != n_B[:-1])
-        )
-        gid = np.cumsum(newgrp)
-        run_max = np.maximum.accumulate(n_s + 2.0 * gid)  # group-wise running max of survival
-        prev_max = np.concatenate([[-np.inf], run_max[:-1]])
-        keep = newgrp | (n_s + 2.0 * gid > prev_max + 1e-15)
-        idx = np.flatnonzero(keep)
-        si, p, n_k, n_g, n_B, n_v, n_s, opt, a_row = (
-            x[idx] for x in (si, p, n_k, n_g, n_B, n_v, n_s, opt, a_row)
-        )
+        # (same account, phases, amount and balance to the cent: the future is the same
+        # and scales with survival, so a path with both less value and less survival
+        # can be dropped)
+        key = _state_key(a_row, n_k, n_g, n_B, K, G)
+        order = np.lexsort((-n_s, -n_v, key))
+        key_sorted = key[order]
+        dup = np.zeros(order.size, bool)
+        dup[1:] = key_sorted[1:] == key_sorted[:-1]
+        if dup.any():
+            drop = np.zeros(order.size, bool)
+            starts = np.flatnonzero(~dup)
+            ends = np.append(starts[1:], order.size)
+            for a, b in zip(starts[(ends - starts) > 1], ends[(ends - starts) > 1], strict=True):
+                best_s = n_s[order[a]]
+                for pos in range(a + 1, b):
+                    s_here = n_s[order[pos]]
+                    if s_here <= best_s:
+                        drop[pos] = True  # no more value and no more survival
+                    else:
+                        best_s = s_here
+            idx = order[~drop]
+            si, p, n_k, n_g, n_B, n_v, n_s, opt, a_row = (
+                x[idx] for x in (si, p, n_k, n_g, n_B, n_v, n_s, opt, a_row)
+            )
         # ---- beam: keep the best `beam_width` states per account by optimistic value ----
         order = np.lexsort((-opt, a_row))
         a_sorted = a_row[order]
@@ -702,6 +707,23 @@ def _solve_runs(
             RunSolution(inc_path[i], status, obj, bound, gap, expanded, float(grid_step[i]), grid)
         )
     return out
+
+
+def _state_key(
+    acc: np.ndarray, k: np.ndarray, g: np.ndarray, balance: np.ndarray, K: int, G: int
+) -> np.ndarray:
+    """One sortable key per exact search state (account, phases, amount, balance in cents)."""
+    head = (acc.astype(np.int64) * (K + 2) + k) * (G + 2) + (g + 1)
+    if balance.size and (balance.max() >= 2**35 or head.max() >= 2**27):
+        # too large to pack: rank the tuples instead (same ordering)
+        order = np.lexsort((balance, g, k, acc))
+        rank = np.empty(order.size, np.int64)
+        sorted_rows = np.stack([acc[order], k[order], g[order], balance[order]])
+        new = np.ones(order.size, bool)
+        new[1:] = np.any(sorted_rows[:, 1:] != sorted_rows[:, :-1], axis=0)
+        rank[order] = np.cumsum(new)
+        return rank
+    return head * 2**35 + balance
 
 
 def _backtrack(

@@ -235,7 +235,7 @@ def test_large_path_certificate_and_capacity(catalogue, teams):
     """The decomposition path (forced) respects capacity and proves a gap ≤ 1 %."""
     frame = generate_portfolio(5_000, seed=5)
     tight = teams.scaled(0.005)
-    result = allocate(frame, catalogue, tight, time_limit=8, seed=0, exact_max_pairs=0)
+    result = allocate(frame, catalogue, tight, time_limit=4, seed=0, exact_max_pairs=0)
     assert "lagrangian" in result.method
     util = result.utilisation
     assert (util["used_minutes"] <= util["capacity_minutes"] + 0.05).all()

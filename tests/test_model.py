@@ -56,7 +56,10 @@ def test_hand_computation_deterministic_income():
     ev = evaluate(acc, [1000.0, 1000.0, 1000.0], exposures=[3000.0, 2000.0, 1000.0])
     s = [1.0, 0.996, 0.996**2, 0.996**3]
     paid = sum(DELTA**t * s[t] * 1000.0 for t in (1, 2, 3))
-    rec = sum(DELTA ** (t + 4) * s[t - 1] * 0.004 * 0.1 * e for t, e in zip((1, 2, 3), (3000, 2000, 1000), strict=True))
+    rec = sum(
+        DELTA ** (t + 4) * s[t - 1] * 0.004 * 0.1 * e
+        for t, e in zip((1, 2, 3), (3000, 2000, 1000), strict=True)
+    )
     assert ev.npv == pytest.approx(paid + rec, rel=1e-12)
     assert ev.pd_life == pytest.approx(1 - 0.996**3, rel=1e-12)
     assert ev.pd_12m == pytest.approx(1 - 0.996**3, rel=1e-12)  # term < 12: whole life
@@ -74,8 +77,15 @@ def test_hand_computation_lognormal_income_with_vehicle():
     exposures 4000 and 2000, so R_t = EAD_t.
     """
     acc = _account(
-        product="auto_loan", principal=4000.0, remaining_term=2, income=5000.0, income_cv=0.25,
-        expenses=2000.0, other_debt=500.0, vehicle_value=50000.0, tier="D",
+        product="auto_loan",
+        principal=4000.0,
+        remaining_term=2,
+        income=5000.0,
+        income_cv=0.25,
+        expenses=2000.0,
+        other_debt=500.0,
+        vehicle_value=50000.0,
+        tier="D",
     )
     ev = evaluate(acc, [2000.0, 2000.0], exposures=[4000.0, 2000.0])
     s2 = math.log(1.0625)
@@ -100,7 +110,14 @@ def test_hand_computation_income_recovery_path():
     5000, so a = 0, 1, 1, 1 (Ī_2 = 5000 meets the threshold exactly); h = 0.03 + 0.97·0.2 = 0.224,
     then 0.03. Unsecured: R_t = 0.1·EAD_t.
     """
-    acc = _account(income=2000.0, income_normal=8000.0, recovery_months=4, income_cv=0.0, expenses=2000.0, tier="E")
+    acc = _account(
+        income=2000.0,
+        income_normal=8000.0,
+        recovery_months=4,
+        income_cv=0.0,
+        expenses=2000.0,
+        tier="E",
+    )
     pay = [3000.0] * 4
     ead = [12000.0, 9000.0, 6000.0, 3000.0]
     ev = evaluate(acc, pay, exposures=ead)
@@ -146,8 +163,14 @@ def test_npv_bounded_by_payments_plus_max_recovery(payments, income, cv, vehicle
     pay = np.array(payments)
     ead = np.cumsum(pay[::-1])[::-1]
     params = AccountParams(
-        income=[income], income_normal=[income], recovery_months=[0], income_cv=[cv],
-        expenses=[1000.0], other_debt=[0.0], vehicle_value=[vehicle], base_hazard=[0.01],
+        income=[income],
+        income_normal=[income],
+        recovery_months=[0],
+        income_cv=[cv],
+        expenses=[1000.0],
+        other_debt=[0.0],
+        vehicle_value=[vehicle],
+        base_hazard=[0.01],
     )
     ev = evaluate_batch(params, pay[None, :], ead[None, :])
     assert ev.npv[0] <= pay.sum() + ead.max() + 1e-6
@@ -160,8 +183,14 @@ def test_status_quo_reconciles_and_matches_batch():
     import pandas as pd
 
     acc = _account(
-        product="auto_loan", principal=50000.0, interest_due=600.0, fees_due=200.0, arrears=3000.0,
-        annual_rate=0.08, remaining_term=24, tier="C",
+        product="auto_loan",
+        principal=50000.0,
+        interest_due=600.0,
+        fees_due=200.0,
+        arrears=3000.0,
+        annual_rate=0.08,
+        remaining_term=24,
+        tier="C",
     )
     sched = status_quo(acc)
     sched.check()
@@ -185,7 +214,9 @@ def test_default_toml_equals_code_defaults(tmp_path):
     """scenarios/behaviour.toml holds exactly the code defaults, and to_toml/from_toml round-trips."""
     shipped = BehaviourModel.from_toml(ROOT / "scenarios" / "behaviour.toml")
     assert shipped == BehaviourModel()
-    custom = BehaviourModel(kappa=0.3, base_hazard={"A": 0.001, "B": 0.002, "C": 0.004, "D": 0.01, "E": 0.05})
+    custom = BehaviourModel(
+        kappa=0.3, base_hazard={"A": 0.001, "B": 0.002, "C": 0.004, "D": 0.01, "E": 0.05}
+    )
     custom.to_toml(tmp_path / "m.toml")
     assert BehaviourModel.from_toml(tmp_path / "m.toml") == custom
     with open(tmp_path / "m.toml", "rb") as fh:
@@ -202,3 +233,26 @@ def test_model_toml_errors_name_key(tmp_path):
     bad.write_text("kappa = 1.5\n")
     with pytest.raises(InputError, match="kappa"):
         BehaviourModel.from_toml(bad)
+
+
+def test_batch_rows_independent_of_batch_company():
+    """A schedule's NPV is bit-identical whether evaluated alone or inside a larger batch."""
+    rng = np.random.default_rng(3)
+    n, horizon = 50, 36
+    params = AccountParams(
+        income=rng.uniform(3000, 20000, n),
+        income_normal=rng.uniform(3000, 20000, n),
+        recovery_months=rng.integers(0, 12, n),
+        income_cv=rng.uniform(0, 0.5, n),
+        expenses=rng.uniform(1000, 5000, n),
+        other_debt=rng.uniform(0, 2000, n),
+        vehicle_value=rng.uniform(0, 100000, n),
+        base_hazard=rng.uniform(0.002, 0.03, n),
+    )
+    pay = rng.uniform(0, 5000, (n, horizon))
+    ead = np.cumsum(pay[:, ::-1], axis=1)[:, ::-1]
+    whole = evaluate_batch(params, pay, ead)
+    for i in (0, 17, 49):
+        alone = evaluate_batch(params.take(np.array([i])), pay[i : i + 1], ead[i : i + 1])
+        assert alone.npv[0] == whole.npv[i]
+        assert alone.expected_loss[0] == whole.expected_loss[i]

@@ -1,0 +1,315 @@
+"""Benchmark: the local engine vs Dask on this machine (protocol: benchmarks/README_dask.md).
+
+Target (issue 7): 1,000,000 generated accounts through ``plan-portfolio`` and ``allocate``,
+local engine vs a Dask ``LocalCluster`` of 2 worker processes: times, peak memory of the
+client and of the workers, the speed-up ratio, and a check that both engines give
+identical results.
+
+Every configuration runs in its own child process, so that the peak resident memory
+(``ru_maxrss``) of the client belongs to that configuration alone; Dask workers report
+theirs through ``client.run``. Inputs are generated once (``solver.generate``, fixed
+seeds) and written both as one Parquet file (what the local path reads) and as a Parquet
+dataset of files of 25,000-row row groups (what the Dask workers read, partition by
+partition).
+
+``plan-portfolio`` costs about 40 ms of CPU per account (the exact ``custom``/``step``
+search), i.e. about 11 CPU-hours for 1,000,000 accounts: it is measured on
+``--plan-accounts`` accounts (default 3,000) and the per-account time is extrapolated to
+1,000,000 linearly (planning is per account, so time is linear in accounts); the table
+says which figures are extrapolated. ``allocate`` runs at full size.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_dask.py            # 1,000,000 accounts (allocate)
+    .venv/bin/python benchmarks/bench_dask.py --quick    # CI size: 20,000 / 200 accounts
+
+Exit code 0 when both engines' outputs are identical for every workload, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+FULL_ACCOUNTS = 1_000_000
+ROW_GROUP = 25_000
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
+def _digest(frame: Any) -> str:
+    """Hash of a table's contents (values and dtypes), independent of how it was written."""
+    import pandas as pd
+
+    h = hashlib.sha256()
+    h.update(repr(list(frame.dtypes.astype(str))).encode())
+    h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------------------------
+# Children: one configuration each, JSON on stdout
+# --------------------------------------------------------------------------------------------
+
+
+def _child(
+    config: str, data: Path, workers: int, time_limit: float, partitions: int | None
+) -> dict:
+    import pandas as pd
+
+    out: dict[str, Any] = {"config": config}
+    work = data / f"out-{config}"
+    shutil.rmtree(work, ignore_errors=True)
+    engine = None
+    if config.endswith("dask"):
+        from solver.engine import DaskEngine
+
+        start = time.perf_counter()
+        engine = DaskEngine(n_workers=workers)
+        out["startup_s"] = time.perf_counter() - start
+    try:
+        start = time.perf_counter()
+        if config.startswith("plan"):
+            from solver.plans import plan_batch, plan_portfolio
+
+            if engine is None:
+                from solver.io import read_portfolio, write_table
+
+                jobs = 2 if config == "plan-local2" else 1
+                frame = read_portfolio(data / "plans.parquet")
+                table = plan_portfolio(frame, jobs=jobs).table
+                write_table(table, work.with_suffix(".parquet"))
+            else:
+                from solver.engine import prepare_portfolio
+
+                engine.map_partitions(
+                    plan_batch,
+                    data / "plans",
+                    partitions=partitions,
+                    prepare=prepare_portfolio,
+                    unique="account_id",
+                    out=work,
+                )
+            out["seconds"] = time.perf_counter() - start
+            result = pd.read_parquet(work if engine is not None else work.with_suffix(".parquet"))
+            out["rows"] = len(result)
+            out["digest"] = _digest(result)
+            out["restructured"] = int((result["status"] == "RECOMMENDED").sum())
+        else:
+            from solver.allocation import allocate
+            from solver.io import write_table
+
+            if engine is None:
+                from solver.io import read_portfolio
+
+                frame = read_portfolio(data / "accounts.parquet")
+                kwargs: dict[str, Any] = {}
+            else:
+                from solver.engine import read_portfolio_on
+
+                frame = read_portfolio_on(engine, data / "accounts", partitions=partitions)
+                kwargs = {"engine": engine}
+            out["read_s"] = time.perf_counter() - start
+            result = allocate(frame, time_limit=time_limit, seed=0, **kwargs)
+            write_table(result.assignments, work.with_suffix(".parquet"))
+            out["seconds"] = time.perf_counter() - start
+            out["rows"] = len(result.assignments)
+            out["digest"] = _digest(result.assignments)
+            out.update(
+                objective=result.objective,
+                bound=result.bound,
+                gap=result.gap,
+                status=result.status.name,
+                method=result.method,
+                dual_iterations=result.stats.get("lagrangian_iterations"),
+            )
+        if engine is not None:
+            peaks = engine.worker_peak_rss()
+            out["worker_peak_mb"] = sorted(v / 2**20 for v in peaks.values())
+    finally:
+        if engine is not None:
+            engine.close()
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+        work.with_suffix(".parquet").unlink(missing_ok=True)
+    out["client_peak_mb"] = _peak_rss_mb()
+    return out
+
+
+def _run_child(config: str, args: argparse.Namespace, data: Path) -> dict:
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        config,
+        "--data",
+        str(data),
+        "--workers",
+        str(args.workers),
+        "--time-limit",
+        str(args.time_limit),
+    ]
+    if args.partitions:
+        cmd += ["--partitions", str(args.partitions)]
+    print(f"running {config} …", flush=True)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(proc.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(f"{config} failed (exit {proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs and the report
+# --------------------------------------------------------------------------------------------
+
+
+def _write_inputs(data: Path, name: str, n: int, seed: int) -> None:
+    """One Parquet file and one dataset (files of 4 row groups of ``ROW_GROUP`` rows)."""
+    from solver.generate import generate_portfolio
+
+    frame = generate_portfolio(n, seed=seed).drop(columns=["dpd_bucket"])
+    frame.to_parquet(data / f"{name}.parquet", index=False, row_group_size=ROW_GROUP)
+    root = data / name
+    root.mkdir()
+    per_file = 4 * ROW_GROUP
+    for k, start in enumerate(range(0, n, per_file)):
+        frame.iloc[start : start + per_file].to_parquet(
+            root / f"part-{k:04d}.parquet", index=False, row_group_size=ROW_GROUP
+        )
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="CI size (20,000 / 200 accounts)")
+    parser.add_argument("--accounts", type=int, default=None, help="allocate size")
+    parser.add_argument("--plan-accounts", type=int, default=None, help="plan-portfolio size")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--partitions", type=int, default=None)
+    parser.add_argument("--time-limit", type=float, default=None)
+    parser.add_argument("--skip", default="", help="comma list: plan,alloc")
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/bench_dask.json")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(
+            json.dumps(
+                _child(args.child, args.data, args.workers, args.time_limit, args.partitions)
+            )
+        )
+        return 0
+
+    accounts = args.accounts or (20_000 if args.quick else FULL_ACCOUNTS)
+    plan_accounts = args.plan_accounts or (200 if args.quick else 3_000)
+    # generous: both engines must stop on the solver's own criteria, not on the clock
+    args.time_limit = args.time_limit or (300.0 if args.quick else 3600.0)
+    skip = set(filter(None, args.skip.split(",")))
+    data = Path(tempfile.mkdtemp(prefix="bench_dask-"))
+    rows: list[dict] = []
+    try:
+        start = time.perf_counter()
+        if "plan" not in skip:
+            _write_inputs(data, "plans", plan_accounts, seed=7)
+        if "alloc" not in skip:
+            _write_inputs(data, "accounts", accounts, seed=2025)
+        print(f"inputs written in {time.perf_counter() - start:.1f} s ({data})", flush=True)
+        if "plan" not in skip:
+            for config in ("plan-local", "plan-local2", "plan-dask"):
+                rows.append(_run_child(config, args, data))
+        if "alloc" not in skip:
+            for config in ("alloc-local", "alloc-dask"):
+                rows.append(_run_child(config, args, data))
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+    return _report(rows, accounts, plan_accounts, args)
+
+
+def _report(rows: list[dict], accounts: int, plan_accounts: int, args: argparse.Namespace) -> int:
+    by = {r["config"]: r for r in rows}
+    ok = True
+    print()
+    header = (
+        f"{'workload':<14}{'accounts':>10}{'engine':>14}{'seconds':>10}{'acc/s':>10}"
+        f"{'speed-up':>10}{'client MB':>11}{'workers MB':>16}{'identical':>11}"
+    )
+    print(header)
+    print("-" * len(header))
+    for work, configs, n in (
+        ("plan-portfolio", ("plan-local", "plan-local2", "plan-dask"), plan_accounts),
+        ("allocate", ("alloc-local", "alloc-dask"), accounts),
+    ):
+        base = by.get(configs[0])
+        if base is None:
+            continue
+        for config in configs:
+            r = by[config]
+            same = r["digest"] == base["digest"]
+            if work == "allocate":
+                same = same and r["objective"] == base["objective"] and r["bound"] == base["bound"]
+            ok &= same
+            r["identical"] = same
+            r["speedup"] = base["seconds"] / r["seconds"]
+            workers = r.get("worker_peak_mb")
+            engine = {"plan-local": "local jobs=1", "plan-local2": "local jobs=2"}.get(
+                config, "local" if config.endswith("local") else f"dask {args.workers}w"
+            )
+            print(
+                f"{work:<14}{n:>10,}{engine:>14}{r['seconds']:>10.1f}{n / r['seconds']:>10,.0f}"
+                f"{r['speedup']:>9.2f}x{r['client_peak_mb']:>11,.0f}"
+                f"{(' / '.join(f'{w:,.0f}' for w in workers) if workers else '—'):>16}"
+                f"{'OK' if same else 'DIFF':>11}"
+            )
+    for config in ("plan-dask", "alloc-dask"):
+        if config in by and "startup_s" in by[config]:
+            print(
+                f"{config}: LocalCluster start-up {by[config]['startup_s']:.1f} s (not in seconds)"
+            )
+    if "alloc-local" in by:
+        a, d = by["alloc-local"], by.get("alloc-dask", {})
+        print(
+            f"allocate certificate: objective {a['objective']:,.2f}, bound {a['bound']:,.2f}, "
+            f"gap {a['gap']:.4%}, {a['status']} ({a['method']}, {a['dual_iterations']} dual "
+            f"iterations); dask: objective {d.get('objective', float('nan')):,.2f}, "
+            f"bound {d.get('bound', float('nan')):,.2f}"
+        )
+    if "plan-local" in by and plan_accounts < FULL_ACCOUNTS:
+        print(f"\nplan-portfolio extrapolated to {FULL_ACCOUNTS:,} accounts (linear in accounts):")
+        for config in ("plan-local", "plan-local2", "plan-dask"):
+            if config in by:
+                secs = by[config]["seconds"] * FULL_ACCOUNTS / plan_accounts
+                print(f"  {config:<12} {secs:>10,.0f} s = {secs / 3600:5.1f} h (EXTRAPOLATED)")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps(
+            {
+                "accounts": accounts,
+                "plan_accounts": plan_accounts,
+                "workers": args.workers,
+                "cpu_count": os.cpu_count(),
+                "rows": rows,
+            },
+            indent=2,
+        )
+    )
+    print(f"\n{'OK' if ok else 'FAILED'}: results written to {args.json}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
