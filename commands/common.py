@@ -119,9 +119,7 @@ def _run(group: click.Group, args: list[str]) -> int:
             raise
         import traceback
 
-        click.echo(
-            f"internal error (this is a bug; set {DEBUG_ENV}=1 for details):", err=True
-        )
+        click.echo(f"internal error (this is a bug; set {DEBUG_ENV}=1 for details):", err=True)
         click.echo(traceback.format_exc().strip().splitlines()[-1], err=True)
         return 1
     return rv if isinstance(rv, int) else 0

@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from commands.engine_opts import engine_options, is_dataset_output
+
 FORMATS = ("table", "json", "csv", "xlsx")
 
 
@@ -375,13 +377,15 @@ def plan(
 
 
 @click.command("plan-portfolio")
-@click.argument("portfolio", type=click.Path(dir_okay=False, path_type=Path))
+@engine_options
+@click.argument("portfolio", type=click.Path(path_type=Path))
 @click.option(
     "--out",
     "out_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     required=True,
-    help="Output table (.csv, .parquet or .xlsx).",
+    help="Output table (.csv, .parquet or .xlsx), or a directory: a partitioned Parquet "
+    "dataset written by the workers.",
 )
 @click.option(
     "--policy",
@@ -418,12 +422,15 @@ def plan_portfolio(
     model_path: Path | None,
     jobs: int,
     settings: tuple[str, ...],
+    engine: Any,
 ) -> int:
     """Recommended restructuring plan for every account of a portfolio.
 
     One row per account (status, family, parameters, first/max payment, term, NPV,
     uplift vs status quo and vs the waterfall, PD 12m, APR, explanation); a bad account
     gets status ERROR and the run goes on. Prints a summary by tier and product.
+    PORTFOLIO may be a Parquet dataset directory; with --engine dask (or --partitions)
+    its partitions are planned on the workers, and an --out directory is written by them.
     """
     import time
 
@@ -434,7 +441,6 @@ def plan_portfolio(
         TextColumn,
         TimeRemainingColumn,
     )
-    from rich.table import Table
 
     from commands.common import console
     from solver.errors import InputError
@@ -442,16 +448,21 @@ def plan_portfolio(
     from solver.model import BehaviourModel
     from solver.plans import plan_portfolio as run
 
-    output_format(out_path)  # fail fast on a bad --out
+    dataset_out = is_dataset_output(out_path)
+    if not dataset_out:
+        output_format(out_path)  # fail fast on a bad --out
     policy, rest = _load_policy(policy_path, settings)
     if rest:
         raise InputError(
             f"--set {rest[0]}: only policy keys can be set for a portfolio (policy.KEY=VALUE)"
         )
     model = BehaviourModel.from_toml(model_path) if model_path is not None else BehaviourModel()
+    started = time.perf_counter()
+    if engine.distributed or dataset_out or portfolio.is_dir():
+        n, summary = _plan_on_engine(portfolio, out_path, policy, model, engine, jobs, dataset_out)
+        return _print_plan_summary(summary, n, time.perf_counter() - started, out_path)
     frame = read_portfolio(portfolio)
     err = console(stderr=True)
-    started = time.perf_counter()
     with Progress(
         TextColumn("planning"),
         BarColumn(),
@@ -464,12 +475,53 @@ def plan_portfolio(
         plans = run(frame, policy, model, jobs=jobs, progress=lambda k: bar.advance(task, k))
     elapsed = time.perf_counter() - started
     write_table(plans.table, out_path, sheet_name="plans")
+    return _print_plan_summary(plans.summary(), len(frame), elapsed, out_path)
+
+
+def _plan_on_engine(
+    portfolio: Path,
+    out_path: Path,
+    policy: Any,
+    model: Any,
+    engine: Any,
+    jobs: int,
+    dataset_out: bool,
+) -> tuple[int, Any]:
+    """plan-portfolio through an engine: ``plan_batch`` on every partition (see solver.engine)."""
+    from commands.engine_opts import progress_bar
+    from solver.engine import is_dataset, prepare_portfolio, sum_summaries
+    from solver.io import read_portfolio, write_table
+    from solver.plans import plan_batch, portfolio_summary
+
+    source = portfolio if is_dataset(portfolio) else read_portfolio(portfolio)
+    with engine.open(jobs=jobs) as runner, progress_bar("planning") as bar:
+        result = runner.map_partitions(
+            plan_batch,
+            source,
+            policy,
+            model,
+            out=out_path if dataset_out else None,
+            prepare=prepare_portfolio,
+            unique="account_id",
+            summary=portfolio_summary if dataset_out else None,
+            progress=bar,
+        )
+    if dataset_out:
+        return result.rows, sum_summaries(result.summaries, ["by", "segment"])
+    write_table(result.frame, out_path, sheet_name="plans")
+    return result.rows, portfolio_summary(result.frame)
+
+
+def _print_plan_summary(summary: Any, n: int, elapsed: float, out_path: Path) -> int:
+    from rich.table import Table
+
+    from commands.common import console
+
     out = console()
     if not out.is_terminal:
         out.width = max(out.width, 140)
-    summary = plans.summary()
     t = Table(
-        title=f"Plans for {len(frame):,} accounts ({elapsed:.1f} s, {len(frame) / max(elapsed, 1e-9):,.0f} accounts/s)",
+        title=f"Plans for {n:,} accounts ({elapsed:.1f} s, {n / max(elapsed, 1e-9):,.0f} accounts/s)",
         title_justify="left",
     )
     for col in (

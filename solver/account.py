@@ -48,7 +48,6 @@ from __future__ import annotations
 import difflib
 import math
 import os
-import tomllib
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -73,6 +72,7 @@ __all__ = [
     "InputWarning",
     "MAX_PROBLEMS",
     "MONEY_MAX",
+    "PERSONAL_FIELDS",
     "PRODUCTS",
     "TIERS",
     "TieringRules",
@@ -449,15 +449,10 @@ class TieringRules:
     @classmethod
     def from_toml(cls, path: str | os.PathLike[str]) -> TieringRules:
         """Load rules from a TOML file (layout of ``scenarios/tiering.toml``)."""
+        from solver.io import read_toml
+
         path = Path(path)
-        try:
-            with open(path, "rb") as fh:
-                data = tomllib.load(fh)
-        except FileNotFoundError:
-            raise InputError(f"{path}: tiering file not found") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path}: not valid TOML: {exc}") from None
-        return cls.from_mapping(data, source=str(path))
+        return cls.from_mapping(read_toml(path, "tiering"), source=str(path))
 
     def to_dict(self) -> dict[str, Any]:
         """The rules in the TOML layout (inverse of :meth:`from_mapping`)."""
@@ -539,6 +534,25 @@ def _fmt_raw(value: Any) -> str:
     if isinstance(value, float | int | np.floating | np.integer) and not isinstance(value, bool):
         return _fmt_num(float(value))
     return repr(value)
+
+
+#: Personal-financial fields: their values are withheld from messages (errors, warnings,
+#: logs) unless the user asks with ``workout --verbose`` (``WORKOUT_VERBOSE=1``). The row,
+#: the account_id, the column and the rule are always named.
+PERSONAL_FIELDS = frozenset({"income", "income_normal", "expenses", "other_debt", "credit_score"})
+WITHHELD = "<withheld>"
+
+
+def show_personal_values() -> bool:
+    """Whether messages may show values of :data:`PERSONAL_FIELDS` (``--verbose``)."""
+    return os.environ.get("WORKOUT_VERBOSE", "") not in ("", "0")
+
+
+def _shown(column: str, text: str) -> str:
+    """``text`` (a value in a message), or :data:`WITHHELD` for a personal field."""
+    if column in PERSONAL_FIELDS and not show_personal_values():
+        return WITHHELD
+    return text
 
 
 def plural(count: int, noun: str) -> str:
@@ -623,32 +637,38 @@ def _clean_scalar(spec: FieldSpec, value: Any) -> tuple[Any, str | None]:
         return None, f"expected true/false, got {_fmt_raw(value)}"
     # numeric kinds
     if isinstance(value, bool | np.bool_):
-        return None, f"expected a number, got {value!r}"
+        return None, f"expected a number, got {_shown(spec.name, repr(value))}"
     if isinstance(value, int | float | np.integer | np.floating):
         number = float(value)
     elif isinstance(value, str):
         try:
             number = float(value.strip())
         except ValueError:
-            return None, f"not a number: {_fmt_raw(value)}"
+            return None, f"not a number: {_shown(spec.name, _fmt_raw(value))}"
         if math.isnan(number):
             return _BLANK, None
     else:
-        return None, f"expected a number, got {_fmt_raw(value)}"
+        return None, f"expected a number, got {_shown(spec.name, _fmt_raw(value))}"
     if math.isinf(number):
         return None, f"infinite value ({_fmt_num(number)})"
     lo_msg, hi_msg = _bound_messages(spec)
     if spec.lower is not None and (
         number < spec.lower or (spec.lower_open and number == spec.lower)
     ):
-        return None, f"{lo_msg}, got {_fmt_num(number)}{_rate_hint(spec, number)}"
+        return (
+            None,
+            f"{lo_msg}, got {_shown(spec.name, _fmt_num(number))}{_rate_hint(spec, number)}",
+        )
     if spec.upper is not None and (
         number > spec.upper or (spec.upper_open and number == spec.upper)
     ):
-        return None, f"{hi_msg}, got {_fmt_num(number)}{_rate_hint(spec, number)}"
+        return (
+            None,
+            f"{hi_msg}, got {_shown(spec.name, _fmt_num(number))}{_rate_hint(spec, number)}",
+        )
     if kind == "int":
         if not number.is_integer():
-            return None, f"must be a whole number, got {_fmt_num(number)}"
+            return None, f"must be a whole number, got {_shown(spec.name, _fmt_num(number))}"
         return int(number), None
     return number, None
 
@@ -1319,7 +1339,7 @@ def _check_numeric(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Defaults, required, inf, bounds and integrality of a numeric column."""
     col = spec.name
-    log.add(col, bad, lambda i: f"not a number: {_fmt_raw(series.iloc[i])}")
+    log.add(col, bad, lambda i: f"not a number: {_shown(col, _fmt_raw(series.iloc[i]))}")
     ok = ~bad
     if spec.required:
         log.add(col, blank, lambda i: "missing value (required)")
@@ -1334,19 +1354,25 @@ def _check_numeric(
     with np.errstate(invalid="ignore"):
         if spec.lower is not None:
             low = finite & ((values <= spec.lower) if spec.lower_open else (values < spec.lower))
-            log.add(col, low, lambda i: f"{lo_msg}, got {_fmt_num(values[i])}")
+            log.add(col, low, lambda i: f"{lo_msg}, got {_shown(col, _fmt_num(values[i]))}")
             ok &= ~low
         if spec.upper is not None:
             high = finite & ((values >= spec.upper) if spec.upper_open else (values > spec.upper))
             log.add(
                 col,
                 high,
-                lambda i: f"{hi_msg}, got {_fmt_num(values[i])}{_rate_hint(spec, values[i])}",
+                lambda i: (
+                    f"{hi_msg}, got {_shown(col, _fmt_num(values[i]))}{_rate_hint(spec, values[i])}"
+                ),
             )
             ok &= ~high
         if spec.kind == "int":
             fractional = finite & ok & (np.floor(values) != values)
-            log.add(col, fractional, lambda i: f"must be a whole number, got {_fmt_num(values[i])}")
+            log.add(
+                col,
+                fractional,
+                lambda i: f"must be a whole number, got {_shown(col, _fmt_num(values[i]))}",
+            )
             ok &= ~fractional
     return values, ok
 

@@ -91,12 +91,13 @@ __all__ = [
     "price_columns",
     "score_partition",
     "score_summary",
+    "sum_summaries",
 ]
 
 #: Default rows per partition when the caller gives no partition count.
 DEFAULT_PARTITION_ROWS = 25_000
 #: Accounts per block of the pricing oracle's sums (fixed, so sums never depend on partitions).
-PRICING_BLOCK = 4096
+PRICING_BLOCK = 1024
 #: Seconds to wait for a Dask scheduler before giving up (exit 2); env WORKOUT_DASK_TIMEOUT.
 CONNECT_TIMEOUT = 20.0
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -1089,6 +1090,24 @@ def plan_portfolio_on(
     return combine_portfolio_plans(result.results)
 
 
+def sum_summaries(parts: Sequence[Any], keys: Sequence[str]) -> Any:
+    """Add up per-partition summary tables (counts and sums) by ``keys``.
+
+    Groups of the first key keep the order in which they first appear; rows within a
+    group are sorted by the other keys (the order of :func:`solver.plans.portfolio_summary`).
+    """
+    import pandas as pd
+
+    both = pd.concat([p for p in parts if p is not None], ignore_index=True)
+    if both.empty:
+        return both
+    out = both.groupby(list(keys), sort=False, dropna=False).sum(numeric_only=True).reset_index()
+    first = {v: k for k, v in enumerate(pd.unique(both[keys[0]]))}
+    out["_rank"] = out[keys[0]].map(first)
+    out = out.sort_values(["_rank", *keys[1:]], kind="stable").drop(columns="_rank")
+    return out.reset_index(drop=True)
+
+
 # --------------------------------------------------------------------------------------
 # Early-warning scores through an engine
 # --------------------------------------------------------------------------------------
@@ -1290,23 +1309,27 @@ def _column_slice(
 
 
 def _price_remote(
-    columns: tuple, prices: np.ndarray, global_prices: np.ndarray, want_choice: bool
-) -> Any:
-    cost, weight, row_of, gw, r = columns
-    pricing, choice = price_columns(
-        cost, weight, row_of, gw, r, prices, global_prices, want_choice=want_choice
-    )
-    return choice if want_choice else pricing
+    ranges: list[tuple], prices: np.ndarray, global_prices: np.ndarray, want_choice: bool
+) -> list[Any]:
+    """Price a worker's column ranges (in order): one task per worker and iteration."""
+    out = []
+    for cost, weight, row_of, gw, r in ranges:
+        pricing, choice = price_columns(
+            cost, weight, row_of, gw, r, prices, global_prices, want_choice=want_choice
+        )
+        out.append(choice if want_choice else pricing)
+    return out
 
 
 class DaskPricing:
     """Pricing oracle whose column blocks live on the Dask workers.
 
     The matrix is cut into ranges of whole :data:`PRICING_BLOCK`-job blocks, one per worker
-    (or ``partitions``), and scattered once. Each :meth:`price` sends the prices (``R + G``
-    numbers) and receives, per block, one sum, ``R`` row uses and ``G`` global uses. If a
-    worker holding a range is lost, the ranges are scattered again and the call repeated
-    (the answer does not depend on where a range lives).
+    (or ``partitions``), and scattered once, round robin over the workers. Each
+    :meth:`price` sends one task per worker with the prices (``R + G`` numbers) and
+    receives, per block, one sum, ``R`` row uses and ``G`` global uses. If a worker holding
+    a range is lost, the ranges are scattered again and the call repeated (the answer does
+    not depend on where a range lives).
     """
 
     def __init__(self, problem: Any, client: Any, partitions: int | None = None):
@@ -1324,28 +1347,40 @@ class DaskPricing:
     def _scatter(self) -> None:
         self.close()
         names = sorted(self.client.scheduler_info()["workers"])
-        for k, (a, b) in enumerate(self.ranges):
-            data = _column_slice(self.problem, a, b)
-            target = [names[k % len(names)]] if names else None
-            self._parts.append(self.client.scatter(data, workers=target, hash=False))
+        # ranges k, k + W, k + 2W, ... live on worker k; one task per worker prices them all
+        self._groups: list[tuple[list[int], Any]] = []
+        for w, name in enumerate(names or [None]):
+            mine = list(range(w, len(self.ranges), max(1, len(names))))
+            if not mine:
+                continue
+            data = [_column_slice(self.problem, *self.ranges[k]) for k in mine]
+            target = [name] if name is not None else None
+            self._groups.append((mine, self.client.scatter(data, workers=target, hash=False)))
+        self._parts = [future for _, future in self._groups]
 
     def _map(self, prices: np.ndarray, global_prices: np.ndarray, want_choice: bool) -> list[Any]:
         for attempt in range(3):
             futures = [
                 self.client.submit(
-                    _price_remote, part, prices, global_prices, want_choice, pure=False
+                    _price_remote, future, prices, global_prices, want_choice, pure=False
                 )
-                for part in self._parts
+                for _, future in self._groups
             ]
             try:
-                return self.client.gather(futures)
+                answers = self.client.gather(futures)
             except InputError:
                 raise
-            except Exception:  # a worker holding a range was lost: scatter again and retry
+            except Exception:  # a worker holding ranges was lost: scatter again and retry
                 if attempt == 2:
                     raise
                 self.client.cancel(futures)
                 self._scatter()
+                continue
+            ordered: list[Any] = [None] * len(self.ranges)
+            for (mine, _), answer in zip(self._groups, answers, strict=True):
+                for k, value in zip(mine, answer, strict=True):
+                    ordered[k] = value
+            return ordered
         raise AssertionError("unreachable")
 
     def price(self, prices: np.ndarray, global_prices: np.ndarray) -> Pricing:

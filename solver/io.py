@@ -72,10 +72,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "INPUT_FORMATS",
+    "MAX_EXCEL_BYTES",
+    "MAX_TEXT_BYTES",
     "OUTPUT_FORMATS",
+    "check_input_file",
     "output_format",
     "read_account",
     "read_portfolio",
+    "read_toml",
     "write_table",
     "write_workbook",
 ]
@@ -110,7 +114,84 @@ def _input_format(path: Path) -> str:
     return fmt
 
 
-def _open_bytes(path: Path) -> bytes:
+#: Largest TOML/JSON file read (settings files, one account, small portfolios), in bytes;
+#: override with ``WORKOUT_MAX_TEXT_MB``. Parsing TOML is slow (a 200 MB file takes
+#: minutes), so bigger files are refused before parsing: use CSV or Parquet for portfolios.
+MAX_TEXT_BYTES = 16 * 2**20
+#: Largest Excel workbook read, in bytes (about 500,000 accounts); override with
+#: ``WORKOUT_MAX_EXCEL_MB``. openpyxl holds every cell as a Python object.
+MAX_EXCEL_BYTES = 64 * 2**20
+_SNIFF_BYTES = 1 << 16
+_MAGIC = {"excel": b"PK\x03\x04", "parquet": b"PAR1"}
+
+
+def _max_bytes(fmt: str) -> int | None:
+    env, default = {
+        "toml": ("WORKOUT_MAX_TEXT_MB", MAX_TEXT_BYTES),
+        "json": ("WORKOUT_MAX_TEXT_MB", MAX_TEXT_BYTES),
+        "excel": ("WORKOUT_MAX_EXCEL_MB", MAX_EXCEL_BYTES),
+    }.get(fmt, (None, None))
+    if env is None:
+        return None  # CSV and Parquet: no fixed limit (validated in chunks, see validate)
+    try:
+        return int(float(os.environ[env]) * 2**20)
+    except (KeyError, ValueError):
+        return default
+
+
+def check_input_file(path: str | os.PathLike[str], fmt: str | None = None) -> int:
+    """Cheap checks of an input file before it is parsed; return its size in bytes.
+
+    Raises :class:`InputError` when the file is missing, a directory, unreadable, empty,
+    larger than the limit of its format (TOML/JSON :data:`MAX_TEXT_BYTES`, Excel
+    :data:`MAX_EXCEL_BYTES`), or when its first 64 KiB show it is not of its format
+    (binary data in a text file, a text file named .xlsx or .parquet).
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if path.is_dir():
+            raise InputError(f"{path}: is a directory, expected a file")
+        with open(path, "rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected a file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if size == 0 or not head:
+        raise InputError(f"{path}: file is empty (0 bytes)")
+    limit = _max_bytes(fmt or "")
+    if limit is not None and size > limit:
+        raise InputError(
+            f"{path}: file too large for a {fmt} input ({size / 2**20:,.0f} MB > "
+            f"{limit / 2**20:,.0f} MB limit); use CSV or Parquet for large portfolios "
+            "(see docs/reliability.md)"
+        )
+    magic = _MAGIC.get(fmt or "")
+    if magic is not None:
+        if not head.startswith(magic):
+            kind = {"excel": "an .xlsx workbook (zip)", "parquet": "a Parquet file"}[fmt or ""]
+            raise InputError(f"{path}: not {kind}: the file does not start like one")
+    elif fmt in ("csv", "toml", "json"):
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise InputError(
+                f"{path}: the file is UTF-16 text (Excel 'Unicode Text'); save it as UTF-8"
+            )
+        nul = head.find(b"\x00")
+        if nul >= 0:
+            hint = " (an Excel or zip file?)" if head.startswith(b"PK") else ""
+            raise InputError(
+                f"{path}: binary data, not {fmt.upper()} text{hint}: NUL byte at offset {nul}"
+            )
+    return size
+
+
+def _open_bytes(path: Path, fmt: str | None = None) -> bytes:
+    check_input_file(path, fmt)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -122,6 +203,38 @@ def _open_bytes(path: Path) -> bytes:
     if not data:
         raise InputError(f"{path}: file is empty (0 bytes)")
     return data
+
+
+def read_toml(path: str | os.PathLike[str], what: str = "settings") -> dict[str, Any]:
+    """Parse a TOML settings file (data only) with the input checks of :func:`check_input_file`.
+
+    Parameters
+    ----------
+    what
+        What the file is (``"policy"``, ``"scenario"``), used in messages.
+
+    Raises
+    ------
+    InputError
+        Missing, empty, too large, binary, not UTF-8 or not valid TOML; the message names
+        the file and the line.
+    """
+    path = Path(path)
+    data = _open_bytes(path, "toml")
+    if data.startswith(_UTF8_BOM):
+        data = data[len(_UTF8_BOM) :]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"{path}: line {line}: not valid UTF-8 (byte {exc.start}); the {what} file must "
+            "be UTF-8 TOML text"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML ({what} file): {exc}") from None
 
 
 # ----------------------------------------------------------------------------------------
@@ -167,7 +280,7 @@ def read_portfolio(
     fmt = _input_format(path)
     source = str(path)
     if fmt == "xls":
-        _open_bytes(path)
+        check_input_file(path)
         raise InputError(
             f"{source}: legacy Excel 97-2003 (.xls) files are not supported; "
             "save the sheet as .xlsx or as CSV UTF-8"
@@ -244,6 +357,14 @@ def read_account(
 # ----------------------------------------------------------------------------------------
 
 
+def _split_line(text: str) -> list[str]:
+    """Fields of one CSV line; a line the csv module rejects (a stray CR) splits on commas."""
+    try:
+        return next(csv.reader([text]), [])
+    except csv.Error:
+        return text.replace("\r", " ").split(",")
+
+
 def _check_utf8(data: bytes, source: str) -> None:
     """Raise InputError naming the line, row, account and column of every non-UTF-8 byte."""
     try:
@@ -252,7 +373,7 @@ def _check_utf8(data: bytes, source: str) -> None:
     except UnicodeDecodeError:
         pass
     lines = data.split(b"\n")
-    header = next(csv.reader([lines[0].decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r")]))
+    header = _split_line(lines[0].decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r"))
     names = [normalize_column_name(h) for h in header]
     id_index = names.index("account_id") if "account_id" in names else None
     bad: list[str] = []
@@ -265,7 +386,7 @@ def _check_utf8(data: bytes, source: str) -> None:
             if len(bad) >= 10:
                 continue
             byte = line[exc.start : exc.start + 1].hex()
-            fields = next(csv.reader([line.decode("utf-8", "replace").rstrip("\r")]), [])
+            fields = _split_line(line.decode("utf-8", "replace").rstrip("\r"))
             field = line[: exc.start].count(b",")  # the field holding the bad byte
             column = names[field] if field < len(names) else f"field {field + 1}"
             ident = fields[id_index] if id_index is not None and id_index < len(fields) else None
@@ -299,7 +420,7 @@ def _read_csv(path: Path, source: str):
     import pyarrow as pa
     import pyarrow.csv as pv
 
-    data = _open_bytes(path)
+    data = _open_bytes(path, "csv")
     start = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
     _check_utf8(data, source)
     # the header is the first non-blank line (scan only the leading blanks: no copies)
@@ -310,7 +431,7 @@ def _read_csv(path: Path, source: str):
     header_end = data.find(b"\n", header_start)
     header_end = len(data) if header_end < 0 else header_end
     first_line = data[header_start:header_end].decode("utf-8").rstrip("\r")
-    header = next(csv.reader([first_line]))
+    header = _split_line(first_line)
     if len(header) == 1:
         style = _sniff_delimiter(first_line)
         if style is not None:
@@ -387,7 +508,7 @@ def _read_parquet(path: Path, source: str):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    _open_bytes(path)
+    check_input_file(path, "parquet")
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
@@ -438,7 +559,7 @@ def _read_excel(path: Path, source: str, sheet: str | None):
     from openpyxl import load_workbook
     from openpyxl.utils import get_column_letter
 
-    _open_bytes(path)
+    check_input_file(path, "excel")
     try:
         workbook = load_workbook(path, read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -554,7 +675,7 @@ def _merged_message(ref: str) -> Callable[[int], str]:
 def _read_records(path: Path, fmt: str) -> tuple[list[Mapping[str, Any]], bool]:
     """Account records of a TOML/JSON file and whether it was a single account."""
     source = str(path)
-    data = _open_bytes(path)
+    data = _open_bytes(path, fmt)
     if data.startswith(_UTF8_BOM):
         data = data[len(_UTF8_BOM) :]
     try:

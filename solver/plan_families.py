@@ -712,7 +712,14 @@ def _prefilter(ctx: PlanContext, cand: Candidates, unit: float) -> np.ndarray:
 
 
 def score(ctx: PlanContext, cand: Candidates, unit: float) -> tuple[np.ndarray, np.ndarray]:
-    """Feasibility and float NPV of every candidate (NPV is -inf where infeasible)."""
+    """Feasibility and float NPV of every candidate (NPV is -inf where infeasible).
+
+    Candidates that pass the closed-form :func:`_prefilter` are scored by
+    :func:`_score_lean` (closed-form balances, hazards evaluated once per distinct
+    income month); accounts with degenerate income inputs (``PlanContext.special``: no
+    income volatility, a month without income, no fixed outgo) take the general path
+    of :func:`paths` and :func:`npv`. Both compute the SPEC §4 formula.
+    """
     ok = np.zeros(len(cand), bool)
     value = np.full(len(cand), -np.inf)
     if len(cand) == 0:
@@ -720,47 +727,208 @@ def score(ctx: PlanContext, cand: Candidates, unit: float) -> tuple[np.ndarray, 
     pre = np.flatnonzero(_prefilter(ctx, cand, unit))
     if pre.size == 0:
         return ok, value
-    # process candidates in blocks of similar term so arrays are only as wide as needed
-    terms = cand.term[pre]
-    H = ctx.horizon
-    edges = sorted({min(H, e) for e in (6, 12, 24, 36, 48, H)})
+    special = ctx.special[cand.acc[pre]]
+    if special.any():
+        _score_general(ctx, cand, pre[special], unit, ok, value)
+    lean = pre[~special]
+    if lean.size:
+        _score_lean(ctx, cand, lean, unit, ok, value)
+    return ok, value
+
+
+def _term_blocks(terms: np.ndarray, rows: np.ndarray, horizon: int) -> list[tuple[int, np.ndarray]]:
+    """Rows grouped by term into fixed-width blocks (width, rows): arrays only as wide as needed.
+
+    The widths depend on the terms only (not on which other rows share the batch), so a
+    row's float value does not depend on its batch.
+    """
+    out = []
     lo = 0
-    blocks = []
-    for hi in edges:
-        block = pre[(terms > lo) & (terms <= hi)]
+    for hi in sorted({min(horizon, e) for e in range(6, horizon + 6, 6)}):
+        block = rows[(terms > lo) & (terms <= hi)]
         lo = hi
-        # chunks small enough to stay in cache
-        blocks += [block[k : k + CHUNK_ROWS] for k in range(0, block.size, CHUNK_ROWS)]
-    for block in blocks:
-        if block.size == 0:
-            continue
+        out += [(hi, block[k : k + CHUNK_ROWS]) for k in range(0, block.size, CHUNK_ROWS)]
+    return [(w, b) for w, b in out if b.size]
+
+
+def _final_checks(
+    ctx: PlanContext, sub: Candidates, final: np.ndarray, valid: np.ndarray, level: np.ndarray
+) -> np.ndarray:
+    """Checks the prefilter leaves to the full path: the final payment within its cap,
+    the phase count in closed form (holiday payments, level, a larger last payment)."""
+    last = sub.term - 1
+    cap_last = ctx.cap[sub.acc, last]
+    good = valid & (final > 0) & (final <= cap_last + CAP_TOL * np.maximum(1.0, np.abs(cap_last)))
+    io = (sub.deferral > 0) & (sub.mode == 1)
+    level_months = sub.term - sub.deferral - 1  # level payments before the last one
+    before = np.where(level_months >= 1, level, np.where(io, sub.balance * sub.rate / 12.0, 0.0))
+    n_phases = (
+        io.astype(np.int64) + (level_months >= 1) + (np.round(final, 2) > np.round(before, 2) + 1e-9)
+    )
+    good &= n_phases <= ctx.policy.max_payment_levels
+    good &= sub.deferral <= ctx.policy.max_deferral_months
+    return good
+
+
+def _score_general(
+    ctx: PlanContext,
+    cand: Candidates,
+    rows: np.ndarray,
+    unit: float,
+    ok: np.ndarray,
+    value: np.ndarray,
+) -> None:
+    """Score ``rows`` from their full float paths (:func:`paths`, :func:`npv`)."""
+    for _, block in _term_blocks(cand.term[rows], rows, ctx.horizon):
         sub = cand.take(block)
         pay, exp, valid, level = paths(ctx, sub, unit)
-        # the prefilter checked every month but the last; check the final payment and
-        # count the phases in closed form (holiday payments, level, a larger last payment)
-        last = sub.term - 1
-        final = pay[np.arange(len(sub)), last]
-        cap_last = ctx.cap[sub.acc, last]
-        good = (
-            valid & (final > 0) & (final <= cap_last + CAP_TOL * np.maximum(1.0, np.abs(cap_last)))
-        )
-        io = (sub.deferral > 0) & (sub.mode == 1)
-        level_months = sub.term - sub.deferral - 1  # level payments before the last one
-        before = np.where(
-            level_months >= 1, level, np.where(io, sub.balance * sub.rate / 12.0, 0.0)
-        )
-        n_phases = (
-            io.astype(np.int64)
-            + (level_months >= 1)
-            + (np.round(final, 2) > np.round(before, 2) + 1e-9)
-        )
-        good &= n_phases <= ctx.policy.max_payment_levels
-        good &= sub.deferral <= ctx.policy.max_deferral_months
+        final = pay[np.arange(len(sub)), sub.term - 1]
+        good = _final_checks(ctx, sub, final, valid, level)
         ok[block] = good
         idx = np.flatnonzero(good)
         if idx.size:
             value[block[idx]] = npv(ctx, sub.acc[idx], pay[idx], exp[idx], sub.term[idx])
-    return ok, value
+
+
+def _steady_month(ctx: PlanContext) -> np.ndarray:
+    """Per account, the first month index from which ``mu`` (the income path) is constant."""
+    same = ctx.mu == ctx.mu[:, -1:]
+    trailing = np.argmin(same[:, ::-1], axis=1)
+    trailing = np.where(same.all(axis=1), ctx.horizon, trailing)
+    return ctx.horizon - trailing
+
+
+def _score_lean(
+    ctx: PlanContext,
+    cand: Candidates,
+    rows: np.ndarray,
+    unit: float,
+    ok: np.ndarray,
+    value: np.ndarray,
+) -> None:
+    """Score level candidates of accounts with regular income inputs (no ``special``).
+
+    The same model as :func:`npv` on the same float paths as :func:`paths`, computed
+    lean: balances in closed form (``B_D·g^k − P·(g^k − 1)/r``), the affordability of
+    the level payment evaluated once per distinct expected-income month (the income
+    path is flat after ``recovery_months``) and spread over the months, holiday
+    hazards from per-account tables.
+    """
+    from solver.money import level_payment
+
+    model = ctx.model
+    kappa, rho = model.kappa, model.unsecured_recovery
+    h0 = ctx.params.base_hazard
+    c2_acc = (1.0 - h0) * kappa
+    c1_acc = h0 + c2_acc  # h = c1 - c2·a
+    steady = _steady_month(ctx)
+    inv_sig_acc = 1.0 / ctx.sigma
+    outgo_acc = ctx.fixed_outgo
+    dmax = int(cand.deferral[rows].max(initial=0))
+    if dmax > 0:
+        io_pay_acc = ctx.balance * ctx.monthly_rate  # interest-only holiday payment
+        with np.errstate(divide="ignore"):
+            z0 = (ctx.mu[:, :dmax] - np.log(outgo_acc)[:, None]) * inv_sig_acc[:, None]
+            zio = (ctx.mu[:, :dmax] - np.log(io_pay_acc + outgo_acc)[:, None]) * inv_sig_acc[
+                :, None
+            ]
+        hz_hol = np.stack(
+            [
+                c1_acc[:, None] - c2_acc[:, None] * ndtr(z0),
+                c1_acc[:, None] - c2_acc[:, None] * ndtr(zio),
+            ]
+        )  # (2, n, dmax): payment 0 / interest-only
+    for W, block in _term_blocks(cand.term[rows], rows, ctx.horizon):
+        acc = cand.acc[block]
+        B = cand.balance[block]
+        rate = cand.rate[block]
+        D = cand.deferral[block]
+        mode = cand.mode[block]
+        T = cand.term[block]
+        balloon = cand.balloon[block]
+        r = rate / 12.0
+        g = 1.0 + r
+        B_D = np.where(mode == 0, B * g**D, B)
+        P_exact = np.asarray(level_payment(B_D, rate, T - D), float)
+        P = np.ceil(P_exact / unit - 1e-9) * unit
+        pos = r > 0
+        inv_r = np.where(pos, 1.0 / np.where(pos, r, 1.0), 0.0)
+        lg = np.log1p(r)
+        j = np.arange(W, dtype=float)[None, :]
+        k = j - D[:, None]  # months into the level phase (negative in the holiday)
+        gk = np.exp(k * lg[:, None])  # g^k
+        base = B_D[:, None] * gk  # B_D·g^k; in a capitalised holiday it is B·g^j
+        # level balance B_D·g^k − P·(g^k − 1)/r = (B_D − P/r)·g^k + P/r, or B_D − P·k at a
+        # zero rate
+        if pos.all():
+            beta = P * inv_r
+            exposure = (B_D - beta)[:, None] * gk + beta[:, None]
+        else:
+            ann = np.where(pos[:, None], (gk - 1.0) * inv_r[:, None], k)
+            exposure = base - P[:, None] * ann
+        k_last = (T - 1 - D).astype(float)
+        g_last = np.exp(k_last * lg)
+        bearing_last = B_D * g_last - P * np.where(pos, (g_last - 1.0) * inv_r, k_last)
+        final = bearing_last * g + balloon
+        valid = (T - D == 1) | (bearing_last * g > 1e-6)
+        good = _final_checks(ctx, cand.take(block), final, valid, P)
+        ok[block] = good
+        keep = np.flatnonzero(good)
+        if keep.size == 0:
+            continue
+        if keep.size < block.size:
+            acc, B, D, mode, T, balloon, r, P, final = (
+                x[keep] for x in (acc, B, D, mode, T, balloon, r, P, final)
+            )
+            base, exposure, k = base[keep], exposure[keep], k[keep]
+        C = acc.size
+        rows_c = np.arange(C)
+        last = T - 1
+        any_hol = bool(D.max(initial=0) > 0)
+        if any_hol:
+            hol = k < 0
+            exposure = np.where(hol, np.where((mode == 0)[:, None], base, B[:, None]), exposure)
+        if balloon.any():
+            exposure = exposure + balloon[:, None]
+        # hazard of the level payment, once per distinct income month, then spread
+        st = np.minimum(steady[acc], W - 1)
+        wc = int(st.max(initial=0)) + 1
+        inv_sig = inv_sig_acc[acc]
+        outgo = outgo_acc[acc]
+        c1, c2 = c1_acc[acc], c2_acc[acc]
+        z = (ctx.mu[acc, :wc] - np.log(P + outgo)[:, None]) * inv_sig[:, None]
+        h_c = c1[:, None] - c2[:, None] * ndtr(z)
+        if wc == 1:
+            h = np.repeat(h_c, W, axis=1)
+        else:
+            h = h_c[rows_c[:, None], np.minimum(np.arange(W)[None, :], st[:, None])]
+        if any_hol:
+            which = (mode == 1).astype(np.int64)
+            dm = min(dmax, W)
+            hh = hz_hol[which[:, None], acc[:, None], np.arange(dm)[None, :]]  # (C, dm)
+            h[:, :dm] = np.where(hol[:, :dm], hh, h[:, :dm])
+        z_f = (ctx.mu[acc, last] - np.log(final + outgo)) * inv_sig
+        h[rows_c, last] = c1 - c2 * ndtr(z_f)
+        # survival; months past the term are summed only up to the term (cumulative sums)
+        surv = np.cumprod(1.0 - h, axis=1)
+        default = -np.diff(surv, axis=1, prepend=1.0)  # S_{t-1} − S_t = P(default in month t)
+        col_v = ctx.collateral[acc, :W]
+        if col_v.any():
+            rec = rho * exposure + (1.0 - rho) * np.minimum(exposure, col_v)
+        else:
+            rec = rho * exposure
+        rec *= default
+        rec *= ctx.discount_lag[:W]
+        paid = surv * ctx.discount[:W]  # δ^t S_t per unit paid
+        cum_paid = np.cumsum(paid, axis=1)
+        cum_rec = np.cumsum(rec, axis=1)
+        level_sum = np.where(T >= 2, cum_paid[rows_c, np.maximum(T - 2, 0)], 0.0)
+        pv_pay = P * level_sum + final * paid[rows_c, last]
+        if any_hol:
+            io_amt = np.where(mode == 1, B * r, 0.0)
+            hol_sum = np.where(D >= 1, cum_paid[rows_c, np.maximum(D - 1, 0)], 0.0)
+            pv_pay += (io_amt - P) * hol_sum
+        value[block[keep]] = pv_pay + cum_rec[rows_c, last]
 
 
 def best_per_account(

@@ -175,7 +175,7 @@ def test_from_mapping_reports_every_problem():
         "principal": "must be > 0, got -5",
         "annual_rate": "(rates are decimals: 12 % is 0.12)",
         "remaining_term": "whole number",
-        "income": "not a number: 'abc'",
+        "income": "not a number: <withheld>",  # personal value withheld (no --verbose)
         "expenses": "missing value (required)",
         "hardship": "expected true/false",
         "tier": "unknown tier 'Z'",

@@ -68,7 +68,9 @@ def plan_case(tmp_path_factory):
     from solver.plans import plan_portfolio
 
     frame = generate_portfolio(14, seed=11)
-    root = _dataset(tmp_path_factory.mktemp("plans") / "portfolio", frame.drop(columns=["dpd_bucket"]))
+    root = _dataset(
+        tmp_path_factory.mktemp("plans") / "portfolio", frame.drop(columns=["dpd_bucket"])
+    )
     return frame, root, plan_portfolio(frame).table
 
 
@@ -84,14 +86,23 @@ def test_plan_portfolio_on_dask_equals_local(engine, plan_case):
         pd.testing.assert_frame_equal(got, reference)
 
 
-def test_plan_portfolio_dataset_output_equals_local(engine, plan_case, tmp_path):
-    """Plans written by the workers as a partitioned dataset read back as the local table."""
-    from solver.plans import plan_batch
+def _cli(argv: list[str]) -> int:
+    """Run the ``workout`` CLI in-process; return its exit code."""
+    from cli import workout
+    from commands.common import run_cli
 
+    return run_cli(workout, argv)
+
+
+def test_plan_portfolio_cli_on_dask_writes_the_local_table(engine, plan_case, tmp_path):
+    """`plan-portfolio DATASET --out DIR --engine dask --address …`: the workers' dataset
+    reads back as the local plan table."""
     frame, root, reference = plan_case
     expected = _parquet_roundtrip(reference, tmp_path / "local.parquet")
     out = tmp_path / "plans"
-    engine.map_partitions(plan_batch, root, partitions=7, prepare=prepare_portfolio, out=out)
+    address = engine.client.scheduler.address
+    argv = ["plan-portfolio", str(root), "--out", str(out), "--engine", "dask"]
+    assert _cli(argv + ["--address", address, "--partitions", "7"]) == 0
     assert len(list(out.iterdir())) == 7
     pd.testing.assert_frame_equal(pd.read_parquet(out), expected)
 
@@ -212,3 +223,91 @@ def test_dask_pricing_is_bit_identical_to_local(engine):
                 )
         finally:
             remote.close()
+
+
+def test_allocation_on_dask_equals_local(engine, monkeypatch):
+    """allocate(..., engine=dask) for 1, 3, 7 column partitions: the local table, prices,
+    objective and bound, bit for bit.
+
+    8,000 accounts with a binding budget, on the decomposition path (exact CP-SAT off) and
+    without the time-boxed LNS (off by CPSAT_MAX_PAIRS = 0, as at scale where the reduced
+    model exceeds it), so both runs stop on the solver's own criteria, not on the clock.
+    """
+    import solver.gap as gap
+    from solver.allocation import allocate
+    from solver.allocation_catalogue import Catalogue, Teams
+
+    monkeypatch.setattr(gap, "CPSAT_MAX_PAIRS", 0)
+    frame = generate_portfolio(8000, seed=3)
+    catalogue = Catalogue.default()
+    teams = Teams.from_toml(compliance=catalogue.compliance)
+    options = dict(budget=5000.0, time_limit=600, workers=1, exact_max_pairs=0)
+    local = allocate(frame, catalogue, teams, **options)
+    assert "lns" not in local.method and local.gap > 0  # a real decomposition run
+    for count in PARTITIONS:
+        engine.partitions = count
+        try:
+            got = allocate(frame, catalogue, teams, engine=engine, **options)
+        finally:
+            engine.partitions = None
+        pd.testing.assert_frame_equal(got.assignments, local.assignments)
+        assert (got.objective, got.bound, got.gap) == (local.objective, local.bound, local.gap)
+        np.testing.assert_array_equal(got.stats["global_prices"], local.stats["global_prices"])
+        np.testing.assert_array_equal(got.stats["prices"], local.stats["prices"])
+
+
+def test_lagrangian_dual_with_binding_teams_on_dask_equals_local(engine):
+    """The dual with binding team rows: Dask and local prices, bound and choice agree exactly."""
+    import time
+
+    from solver.allocation import build_allocation_problem
+    from solver.allocation_catalogue import Catalogue, Teams
+    from solver.gap import lagrangian_dual
+
+    frame = generate_portfolio(7200, seed=8)
+    catalogue = Catalogue.default()
+    teams = Teams.from_toml(compliance=catalogue.compliance).scaled(0.01)
+    problem = build_allocation_problem(frame, catalogue, teams).problem
+    far = time.perf_counter() + 600
+    local = lagrangian_dual(problem, deadline=far, max_iterations=25)
+    assert local.prices.max() > 0  # team capacities bind
+    for count in PARTITIONS:
+        got = lagrangian_dual(
+            problem,
+            deadline=far,
+            max_iterations=25,
+            pricing=lambda masked, count=count: DaskPricing(masked, engine.client, count),
+        )
+        assert got.bound == local.bound and got.iterations == local.iterations
+        np.testing.assert_array_equal(got.prices, local.prices)
+        np.testing.assert_array_equal(got.choice, local.choice)
+
+
+# -- scenario run ------------------------------------------------------------------------------
+
+
+def test_scenario_run_on_dask_equals_local(engine, tmp_path):
+    """run_scenario with plans, a recession shock and unemployment draws: KPIs, accounts,
+    monthly series and roll rates equal the local run for 1, 3 and 7 partitions."""
+    from solver.scenario import load_scenario
+    from solver.simulation import clear_caches, run_scenario
+
+    data = Path(__file__).parent / "data" / "scenario"
+    path = tmp_path / "scenario.toml"
+    path.write_text(
+        f'extends = "{(data / "small_recession.toml").as_posix()}"\n'
+        "[portfolio]\nn = 24\nseed = 5\n[plans]\nrestructure = true\n"
+        "[simulation]\npaths = 40\n"
+    )
+    scenario = load_scenario(path)
+    clear_caches()
+    local = run_scenario(scenario)
+    for count in PARTITIONS:
+        clear_caches()  # no plan-stage cache: the plans are computed on the workers
+        engine.partitions = count
+        try:
+            got = run_scenario(scenario, engine=engine)
+        finally:
+            engine.partitions = None
+        for name in ("kpis", "accounts", "monthly", "roll_rates"):
+            pd.testing.assert_frame_equal(getattr(got, name), getattr(local, name))

@@ -353,15 +353,10 @@ def test_every_shipped_scenario_runs_small(tmp_path):
         result = run_scenario(
             load_scenario(ROOT / "scenarios" / f"{name}.toml", overrides=SMALL), paths=10
         )
-        comparison = compare(result, base)
-        files = write_scenario_report(result, tmp_path / name, baseline=base, comparison=comparison)
-        assert {p.name for p in files} >= {
-            "kpis.csv",
-            "report.html",
-            "report.xlsx",
-            "accounts.parquet",
-        }
+        assert not compare(result, base).empty
         results[name] = result
+    files = write_scenario_report(results["recession"], tmp_path / "recession", baseline=base)
+    assert {p.name for p in files} >= {"kpis.csv", "report.html", "report.xlsx", "accounts.parquet"}
     assert results["no_restructuring"].kpi("accounts_restructured") == 0
     assert results["recession"].kpi("unemployed_accounts") > 0
     assert results["used_car_crash"].kpi("recoveries") < base.kpi("recoveries")

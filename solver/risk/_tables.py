@@ -27,6 +27,8 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     InputError
         When the file is missing, has an unknown extension or cannot be parsed.
     """
+    from solver.io import check_input_file
+
     source = Path(path)
     suffix = source.suffix.lower()
     if not source.is_file():
@@ -35,14 +37,51 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise InputError(
             f"{source}: unknown table format {suffix!r} (use one of {', '.join(TABLE_SUFFIXES)})"
         )
+    if suffix == ".xls":
+        raise InputError(
+            f"{source}: legacy Excel 97-2003 (.xls) files are not supported; save as .xlsx or CSV"
+        )
+    kind = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}.get(suffix, "excel")
+    check_input_file(source, kind)
     try:
         if suffix == ".csv":
-            return pd.read_csv(source)
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(source)
-        return pd.read_excel(source)
+            frame = pd.read_csv(source)
+        elif suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(source)
+        else:
+            _refuse_formulas_and_merges(source)
+            frame = pd.read_excel(source)
+    except InputError:
+        raise
     except (ValueError, OSError, ImportError) as exc:
-        raise InputError(f"{source}: cannot read table: {exc}") from exc
+        raise InputError(f"{source}: cannot read table: {exc}") from None
+    except Exception as exc:  # pyarrow, openpyxl and zipfile raise their own errors
+        raise InputError(f"{source}: cannot read table ({type(exc).__name__}: {exc})") from None
+    return frame
+
+
+def _refuse_formulas_and_merges(source: Path) -> None:
+    """Excel cells must hold values: a formula's cached result may be stale or absent."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(source, read_only=False, data_only=False)
+    try:
+        sheet = workbook.worksheets[0]
+        merged = [str(r) for r in sheet.merged_cells.ranges]
+        if merged:
+            raise InputError(
+                f"{source}: sheet {sheet.title!r}: cells {merged[0]} are merged; unmerge them "
+                "and fill every cell"
+            )
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    raise InputError(
+                        f"{source}: sheet {sheet.title!r}: cell {cell.coordinate} holds a "
+                        f"formula {str(cell.value)[:40]!r}; replace formulas with values"
+                    )
+    finally:
+        workbook.close()
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:

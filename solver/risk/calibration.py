@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -579,18 +578,33 @@ def simulate_defaults(
 
 def read_behaviour_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a behaviour-model TOML into a dict with every agreed key (defaults filled in)."""
+    from solver.io import read_toml
+    from solver.model import BehaviourModel
+
     source = Path(path)
-    try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InputError(f"{source}: file not found") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{source}: not a valid TOML file: {exc}") from exc
+    data = read_toml(source, "behaviour-model")
     unknown = sorted(set(data) - set(DEFAULT_BEHAVIOUR))
     if unknown:
         raise InputError(f"{source}: unknown behaviour-model keys: {', '.join(unknown)}")
+    problems = [
+        f"{source}: {key}: must be a number, got {shown(value)}"
+        for key, value in data.items()
+        if key != "base_hazard" and (isinstance(value, bool) or not isinstance(value, int | float))
+    ]
+    hazards = data.get("base_hazard", {})
+    if not isinstance(hazards, dict):
+        problems.append(f"{source}: base_hazard: must be a table of tier = hazard")
+        hazards = {}
+    problems += [
+        f"{source}: base_hazard.{tier}: must be a number, got {shown(value)}"
+        for tier, value in hazards.items()
+        if isinstance(value, bool) or not isinstance(value, int | float)
+    ]
+    if problems:
+        raise problems_error(str(source), problems)
     merged = {key: data.get(key, value) for key, value in DEFAULT_BEHAVIOUR.items()}
-    merged["base_hazard"] = {**DEFAULT_BEHAVIOUR["base_hazard"], **data.get("base_hazard", {})}
+    merged["base_hazard"] = {**DEFAULT_BEHAVIOUR["base_hazard"], **hazards}
+    BehaviourModel.from_dict(merged, source=str(source))  # ranges and tiers (InputError)
     return merged
 
 

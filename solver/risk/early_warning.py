@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -502,14 +501,12 @@ class EarlyWarningModel:
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> EarlyWarningModel:
         """Read a model TOML (data only: nothing in the file is executed)."""
+        from solver.io import read_toml
+
         source = Path(path)
-        try:
-            data = tomllib.loads(source.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise InputError(f"{source}: model file not found") from exc
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{source}: not a valid TOML file: {exc}") from exc
-        return cls.from_dict(data, str(source))
+        if not source.exists():
+            raise InputError(f"{source}: model file not found")
+        return cls.from_dict(read_toml(source, "early-warning model"), str(source))
 
 
 def _toml_scalar(value: Any) -> str:
