@@ -85,7 +85,7 @@ def _child(
     try:
         start = time.perf_counter()
         if config.startswith("plan"):
-            from solver.plans import plan_batch, plan_portfolio
+            from solver.plans import plan_portfolio
 
             if engine is None:
                 from solver.io import read_portfolio, write_table
@@ -95,10 +95,10 @@ def _child(
                 table = plan_portfolio(frame, jobs=jobs).table
                 write_table(table, work.with_suffix(".parquet"))
             else:
-                from solver.engine import prepare_portfolio
+                from solver.engine import plan_partition, prepare_portfolio
 
                 engine.map_partitions(
-                    plan_batch,
+                    plan_partition,
                     data / "plans",
                     partitions=partitions,
                     prepare=prepare_portfolio,

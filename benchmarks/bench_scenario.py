@@ -102,9 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     setup = time.perf_counter() - t0
     cells = accounts * paths * horizon
 
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     outcomes = simulate_paths(inputs, paths=paths, seed=args.seed, jobs=args.jobs)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
     peak = _peak_rss_gib()
 
     totals = outcomes.totals[("total", "all")]
@@ -126,10 +129,12 @@ def main(argv: list[str] | None = None) -> int:
         "jobs": args.jobs,
         "setup_s": round(setup, 2),
         "simulate_s": round(elapsed, 2),
+        "simulate_cpu_s": round(cpu, 2),  # all threads; wall time also depends on machine load
         "peak_rss_gib": round(peak, 3),
         "paths_per_s": round(paths / elapsed, 2),
         "account_paths_per_s": round(accounts * paths / elapsed),
         "ns_per_account_path_month": round(elapsed / cells * 1e9, 2),
+        "cpu_ns_per_account_path_month": round(cpu / cells * 1e9, 2),
         "uniform_baseline_s": round(baseline, 2),
         "ratio_to_uniform_baseline": round(elapsed / baseline, 2),
         "mc_mean_discounted": round(float(disc.mean()), 2),

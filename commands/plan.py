@@ -487,16 +487,16 @@ def _plan_on_engine(
     jobs: int,
     dataset_out: bool,
 ) -> tuple[int, Any]:
-    """plan-portfolio through an engine: ``plan_batch`` on every partition (see solver.engine)."""
+    """plan-portfolio through an engine: every partition planned on the workers."""
     from commands.engine_opts import progress_bar
-    from solver.engine import is_dataset, prepare_portfolio, sum_summaries
+    from solver.engine import is_dataset, plan_partition, prepare_portfolio, sum_summaries
     from solver.io import read_portfolio, write_table
-    from solver.plans import plan_batch, portfolio_summary
+    from solver.plans import portfolio_summary
 
     source = portfolio if is_dataset(portfolio) else read_portfolio(portfolio)
     with engine.open(jobs=jobs) as runner, progress_bar("planning") as bar:
         result = runner.map_partitions(
-            plan_batch,
+            plan_partition,
             source,
             policy,
             model,

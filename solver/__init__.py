@@ -49,10 +49,16 @@ _EXPORTS: dict[str, str] = {
     "plan_options": "solver.plans",
     "PlanResult": "solver.plans",
     "plan_portfolio": "solver.plans",
+    "plan_batch": "solver.plans",
+    "PortfolioPlans": "solver.plans",
     # allocation
     "solve_gap": "solver.gap",
     "AllocationResult": "solver.gap",
     "allocate": "solver.allocation",
+    "SolveStatus": "solver.gap",
+    "read_gap_file": "solver.orlib",
+    "Catalogue": "solver.allocation_catalogue",
+    "Teams": "solver.allocation_catalogue",
     # scenarios
     "load_scenario": "solver.scenario",
     "run_scenario": "solver.simulation",

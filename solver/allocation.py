@@ -418,13 +418,13 @@ def allocate(
     bound = -result.bound if math.isfinite(result.bound) else math.inf
     bound = max(bound, objective)
     gap = 0.0 if result.status is SolveStatus.OPTIMAL else relative_gap(objective, bound)
-    total_cost = float(np.round(cost, 2).sum())
+    total_cost = round(float(np.round(cost, 2).sum()), 2)
     totals = {
         "accounts": float(n),
-        "expected_collected": float(np.round(collected, 2).sum()),
-        "cost": total_cost,
+        "expected_collected": round(float(np.round(collected, 2).sum()), 2),
+        "cost": round(total_cost, 2),
         "net": objective,
-        "uplift_vs_none": float(uplift.sum()),
+        "uplift_vs_none": round(float(uplift.sum()), 2),
         "budget": float(budget) if budget is not None else None,
         "budget_used": total_cost,
     }

@@ -628,7 +628,9 @@ def eligibility(portfolio: Any, catalogue: Catalogue, teams: Teams) -> Eligibili
             mark(t_idx, ~_flag(portfolio, t.consent), 7)
         if t.human:
             of_type = [k for k, team in enumerate(teams.teams) if team.type == t.team_type]
-            served = np.asarray(team_ok[of_type].any(axis=0)) if of_type else np.zeros(n, dtype=bool)
+            served = (
+                np.asarray(team_ok[of_type].any(axis=0)) if of_type else np.zeros(n, dtype=bool)
+            )
             mark(t_idx, ~served, 8)
     return Eligibility(code=code, team_ok=team_ok, names=catalogue.names)
 

@@ -85,6 +85,7 @@ __all__ = [
     "is_dataset",
     "open_engine",
     "partition_source",
+    "plan_partition",
     "prepare_portfolio",
     "prepare_uci",
     "read_portfolio_on",
@@ -1055,10 +1056,21 @@ def combine_portfolio_plans(parts: Sequence[Any]) -> Any:
     return PortfolioPlans(table=table, payments=payments, exposures=exposures, term=term)
 
 
-def _plan_partition(frame: Any, policy: Any, model: Any, search: Any) -> Any:
-    from solver.plans import plan_batch_schedules
+def plan_partition(frame: Any, policy: Any = None, model: Any = None, search: Any = None) -> Any:
+    """The plan table of a partition: :func:`solver.plans.plan_portfolio` on it, in process.
 
-    return plan_batch_schedules(frame, policy, model, search)
+    ``plan_portfolio`` plans in batches of 64 accounts (what keeps the vectorised search in
+    cache and its memory small); an account's plan does not depend on its batch, so the
+    table equals :func:`solver.plans.plan_batch` on the same rows.
+    """
+    return _plan_partition(frame, policy, model, search).table
+
+
+def _plan_partition(frame: Any, policy: Any, model: Any, search: Any) -> Any:
+    from solver.plans import plan_portfolio
+
+    kwargs = {} if search is None else {"search": search}
+    return plan_portfolio(frame, policy, model, jobs=1, **kwargs)
 
 
 def plan_portfolio_on(
@@ -1073,9 +1085,9 @@ def plan_portfolio_on(
 ) -> Any:
     """:func:`solver.plans.plan_portfolio` with the partitions run by ``engine``.
 
-    Each partition runs :func:`solver.plans.plan_batch_schedules` (the local code path's
-    per-batch function); the results are put back in order by
-    :func:`combine_portfolio_plans`, so the outcome is identical.
+    Each partition runs ``plan_portfolio`` itself (the local code path, in batches of 64
+    accounts); the results are put back in order by :func:`combine_portfolio_plans`, so the
+    outcome is identical.
     """
     result = engine.map_partitions(
         _plan_partition,

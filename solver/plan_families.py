@@ -752,21 +752,30 @@ def _term_blocks(terms: np.ndarray, rows: np.ndarray, horizon: int) -> list[tupl
 
 
 def _final_checks(
-    ctx: PlanContext, sub: Candidates, final: np.ndarray, valid: np.ndarray, level: np.ndarray
+    ctx: PlanContext,
+    acc: np.ndarray,
+    balance: np.ndarray,
+    rate: np.ndarray,
+    deferral: np.ndarray,
+    mode: np.ndarray,
+    term: np.ndarray,
+    final: np.ndarray,
+    valid: np.ndarray,
+    level: np.ndarray,
 ) -> np.ndarray:
     """Checks the prefilter leaves to the full path: the final payment within its cap,
     the phase count in closed form (holiday payments, level, a larger last payment)."""
-    last = sub.term - 1
-    cap_last = ctx.cap[sub.acc, last]
+    last = term - 1
+    cap_last = ctx.cap[acc, last]
     good = valid & (final > 0) & (final <= cap_last + CAP_TOL * np.maximum(1.0, np.abs(cap_last)))
-    io = (sub.deferral > 0) & (sub.mode == 1)
-    level_months = sub.term - sub.deferral - 1  # level payments before the last one
-    before = np.where(level_months >= 1, level, np.where(io, sub.balance * sub.rate / 12.0, 0.0))
+    io = (deferral > 0) & (mode == 1)
+    level_months = term - deferral - 1  # level payments before the last one
+    before = np.where(level_months >= 1, level, np.where(io, balance * rate / 12.0, 0.0))
     n_phases = (
         io.astype(np.int64) + (level_months >= 1) + (np.round(final, 2) > np.round(before, 2) + 1e-9)
     )
     good &= n_phases <= ctx.policy.max_payment_levels
-    good &= sub.deferral <= ctx.policy.max_deferral_months
+    good &= deferral <= ctx.policy.max_deferral_months
     return good
 
 
@@ -783,7 +792,9 @@ def _score_general(
         sub = cand.take(block)
         pay, exp, valid, level = paths(ctx, sub, unit)
         final = pay[np.arange(len(sub)), sub.term - 1]
-        good = _final_checks(ctx, sub, final, valid, level)
+        good = _final_checks(
+            ctx, sub.acc, sub.balance, sub.rate, sub.deferral, sub.mode, sub.term, final, valid, level
+        )
         ok[block] = good
         idx = np.flatnonzero(good)
         if idx.size:
@@ -824,6 +835,7 @@ def _score_lean(
     steady = _steady_month(ctx)
     inv_sig_acc = 1.0 / ctx.sigma
     outgo_acc = ctx.fixed_outgo
+    cum_disc = np.concatenate([[0.0], np.cumsum(ctx.discount)])  # Σ_{s < t} δ^s
     dmax = int(cand.deferral[rows].max(initial=0))
     if dmax > 0:
         io_pay_acc = ctx.balance * ctx.monthly_rate  # interest-only holiday payment
@@ -854,81 +866,97 @@ def _score_lean(
         pos = r > 0
         inv_r = np.where(pos, 1.0 / np.where(pos, r, 1.0), 0.0)
         lg = np.log1p(r)
-        j = np.arange(W, dtype=float)[None, :]
-        k = j - D[:, None]  # months into the level phase (negative in the holiday)
-        gk = np.exp(k * lg[:, None])  # g^k
-        base = B_D[:, None] * gk  # B_D·g^k; in a capitalised holiday it is B·g^j
-        # level balance B_D·g^k − P·(g^k − 1)/r = (B_D − P/r)·g^k + P/r, or B_D − P·k at a
-        # zero rate
-        if pos.all():
-            beta = P * inv_r
-            exposure = (B_D - beta)[:, None] * gk + beta[:, None]
-        else:
-            ann = np.where(pos[:, None], (gk - 1.0) * inv_r[:, None], k)
-            exposure = base - P[:, None] * ann
         k_last = (T - 1 - D).astype(float)
         g_last = np.exp(k_last * lg)
         bearing_last = B_D * g_last - P * np.where(pos, (g_last - 1.0) * inv_r, k_last)
         final = bearing_last * g + balloon
         valid = (T - D == 1) | (bearing_last * g > 1e-6)
-        good = _final_checks(ctx, cand.take(block), final, valid, P)
+        good = _final_checks(ctx, acc, B, rate, D, mode, T, final, valid, P)
         ok[block] = good
         keep = np.flatnonzero(good)
         if keep.size == 0:
             continue
         if keep.size < block.size:
-            acc, B, D, mode, T, balloon, r, P, final = (
-                x[keep] for x in (acc, B, D, mode, T, balloon, r, P, final)
+            acc, B, B_D, D, mode, T, balloon, r, P, final, pos, inv_r, lg = (
+                x[keep] for x in (acc, B, B_D, D, mode, T, balloon, r, P, final, pos, inv_r, lg)
             )
-            base, exposure, k = base[keep], exposure[keep], k[keep]
         C = acc.size
         rows_c = np.arange(C)
         last = T - 1
-        any_hol = bool(D.max(initial=0) > 0)
-        if any_hol:
-            hol = k < 0
-            exposure = np.where(hol, np.where((mode == 0)[:, None], base, B[:, None]), exposure)
+        j = np.arange(W, dtype=float)
+        # exposures in closed form: level balance B_D·g^k − P·(g^k − 1)/r with k = t − D,
+        # i.e. α·g^t + β with α = (B_D − P/r)·g^−D and β = P/r (B_D − P·k at a zero rate)
+        gj = np.exp(lg[:, None] * j[None, :])  # g^t
+        if pos.all():
+            beta = P * inv_r
+            alpha = (B_D - beta) * np.exp(-D * lg)
+            exposure = alpha[:, None] * gj + beta[:, None]
+        else:
+            beta = P * inv_r
+            alpha = (B_D - beta) * np.exp(-D * lg)
+            exposure = np.where(
+                pos[:, None],
+                alpha[:, None] * gj + beta[:, None],
+                B_D[:, None] - P[:, None] * (j[None, :] - D[:, None]),
+            )
+        dm = min(int(D.max(initial=0)), W)
+        if dm > 0:  # holiday months: B·g^t capitalised, else B
+            hol = j[None, :dm] < D[:, None]
+            hol_exp = np.where((mode == 0)[:, None], B[:, None] * gj[:, :dm], B[:, None])
+            exposure[:, :dm] = np.where(hol, hol_exp, exposure[:, :dm])
         if balloon.any():
-            exposure = exposure + balloon[:, None]
-        # hazard of the level payment, once per distinct income month, then spread
+            exposure += balloon[:, None]
+        # survival factor 1 − h = (1 − c1) + c2·a of the level payment, once per distinct
+        # income month, spread over the months; 1 past the term
         st = np.minimum(steady[acc], W - 1)
         wc = int(st.max(initial=0)) + 1
         inv_sig = inv_sig_acc[acc]
-        outgo = outgo_acc[acc]
         c1, c2 = c1_acc[acc], c2_acc[acc]
-        z = (ctx.mu[acc, :wc] - np.log(P + outgo)[:, None]) * inv_sig[:, None]
-        h_c = c1[:, None] - c2[:, None] * ndtr(z)
-        if wc == 1:
-            h = np.repeat(h_c, W, axis=1)
+        lp = np.log(P + outgo_acc[acc])
+        need = np.arange(wc)[None, :] <= st[:, None]
+        q_c = np.ones((C, wc + 1))
+        if need.all():
+            z = (ctx.mu[acc, :wc] - lp[:, None]) * inv_sig[:, None]
+            q_c[:, :wc] = (1.0 - c1)[:, None] + c2[:, None] * ndtr(z)
         else:
-            h = h_c[rows_c[:, None], np.minimum(np.arange(W)[None, :], st[:, None])]
-        if any_hol:
+            ri, ci = np.nonzero(need)
+            z = (ctx.mu[acc[ri], ci] - lp[ri]) * inv_sig[ri]
+            q_c[ri, ci] = (1.0 - c1[ri]) + c2[ri] * ndtr(z)
+        col = np.minimum(np.arange(W)[None, :], st[:, None])
+        col = np.where(j[None, :] < T[:, None], col, wc)  # past the term: 1
+        q = q_c.ravel().take(rows_c[:, None] * (wc + 1) + col)
+        if dm > 0:
             which = (mode == 1).astype(np.int64)
-            dm = min(dmax, W)
-            hh = hz_hol[which[:, None], acc[:, None], np.arange(dm)[None, :]]  # (C, dm)
-            h[:, :dm] = np.where(hol[:, :dm], hh, h[:, :dm])
-        z_f = (ctx.mu[acc, last] - np.log(final + outgo)) * inv_sig
-        h[rows_c, last] = c1 - c2 * ndtr(z_f)
-        # survival; months past the term are summed only up to the term (cumulative sums)
-        surv = np.cumprod(1.0 - h, axis=1)
-        default = -np.diff(surv, axis=1, prepend=1.0)  # S_{t-1} − S_t = P(default in month t)
+            qh = 1.0 - hz_hol[which[:, None], acc[:, None], np.arange(dm)[None, :]]
+            q[:, :dm] = np.where(hol, qh, q[:, :dm])
+        z_f = (ctx.mu[acc, last] - np.log(final + outgo_acc[acc])) * inv_sig
+        q[rows_c, last] = (1.0 - c1) + c2 * ndtr(z_f)
+        surv = np.cumprod(q, axis=1)
+        default = np.empty_like(surv)  # S_{t-1} − S_t: P(default in month t); 0 past the term
+        default[:, 0] = 1.0 - surv[:, 0]
+        np.subtract(surv[:, :-1], surv[:, 1:], out=default[:, 1:])
         col_v = ctx.collateral[acc, :W]
         if col_v.any():
-            rec = rho * exposure + (1.0 - rho) * np.minimum(exposure, col_v)
+            rec = np.minimum(exposure, col_v)
+            rec *= 1.0 - rho
+            rec += rho * exposure
         else:
             rec = rho * exposure
         rec *= default
-        rec *= ctx.discount_lag[:W]
+        pv_rec = (rec * ctx.discount_lag[:W]).sum(axis=1)
         paid = surv * ctx.discount[:W]  # δ^t S_t per unit paid
-        cum_paid = np.cumsum(paid, axis=1)
-        cum_rec = np.cumsum(rec, axis=1)
-        level_sum = np.where(T >= 2, cum_paid[rows_c, np.maximum(T - 2, 0)], 0.0)
+        # payments: P in the level months before the last, `final` in the last month, the
+        # interest-only amount in the holiday; past the term S is flat, so the level sum
+        # is the row sum less S_{T-1}·Σ_{T-1 ≤ t < W} δ^t
+        total = paid.sum(axis=1)
+        s_last = surv[rows_c, last]
+        level_sum = total - s_last * (cum_disc[W] - cum_disc[last])
         pv_pay = P * level_sum + final * paid[rows_c, last]
-        if any_hol:
+        if dm > 0:
             io_amt = np.where(mode == 1, B * r, 0.0)
-            hol_sum = np.where(D >= 1, cum_paid[rows_c, np.maximum(D - 1, 0)], 0.0)
+            hol_sum = np.where(hol, paid[:, :dm], 0.0).sum(axis=1)
             pv_pay += (io_amt - P) * hol_sum
-        value[block[keep]] = pv_pay + cum_rec[rows_c, last]
+        value[block[keep]] = pv_pay + pv_rec
 
 
 def best_per_account(

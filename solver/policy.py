@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -215,17 +214,10 @@ class Policy:
             When the file is missing or not TOML, a key is unknown (the message names the
             file, the key and the closest valid name) or a value is out of range.
         """
+        from solver.io import read_toml  # size limit, binary check, UTF-8, TOML syntax
+
         path = Path(path)
-        try:
-            with open(path, "rb") as fh:
-                data = tomllib.load(fh)
-        except FileNotFoundError:
-            raise InputError(f"{path}: file not found") from None
-        except IsADirectoryError:
-            raise InputError(f"{path}: is a directory, expected a TOML file") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path}: not valid TOML: {exc}") from None
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(read_toml(path, "policy"), source=str(path))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain mapping in the TOML layout (``product`` tables last)."""

@@ -75,13 +75,13 @@ def plan_case(tmp_path_factory):
 
 
 def test_plan_portfolio_on_dask_equals_local(engine, plan_case):
-    """plan_batch over 1, 3, 7 dataset partitions on Dask returns the local plan table."""
-    from solver.plans import plan_batch
+    """plan_partition over 1, 3, 7 dataset partitions on Dask returns the local plan table."""
+    from solver.engine import plan_partition
 
     frame, root, reference = plan_case
     for count in PARTITIONS:
         got = engine.map_partitions(
-            plan_batch, root, partitions=count, prepare=prepare_portfolio, unique="account_id"
+            plan_partition, root, partitions=count, prepare=prepare_portfolio, unique="account_id"
         ).frame
         pd.testing.assert_frame_equal(got, reference)
 
@@ -153,12 +153,12 @@ def test_risk_scores_on_dask_equal_local(engine, tmp_path):
 
 def _plan_or_die(frame: pd.DataFrame, marker: str, victim: str) -> pd.DataFrame:
     """Plan a partition; the first time the victim account is met, kill this worker process."""
-    from solver.plans import plan_batch
+    from solver.engine import plan_partition
 
     if victim in set(frame["account_id"].astype(str)) and not os.path.exists(marker):
         Path(marker).write_text(str(os.getpid()))
         os.kill(os.getpid(), signal.SIGKILL)
-    return plan_batch(frame)
+    return plan_partition(frame)
 
 
 def test_a_killed_worker_does_not_change_the_output(engine, plan_case, tmp_path):

@@ -251,10 +251,27 @@ class RollRateResult:
 
 
 def _month_index(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Monthly ordinal of each value (integers as given; dates / ``YYYY-MM`` as periods)."""
+    """Monthly ordinal of each value (integers as given; dates / ``YYYY-MM`` as periods).
+
+    Text must be year-first (``2024-01``, ``2024-01-31``, ``2024/01``, optionally with a
+    time): day/month orders such as ``03/04/2024`` are ambiguous and are rejected.
+    """
     if pd.api.types.is_integer_dtype(values):
         return values.to_numpy(dtype=np.int64), np.zeros(len(values), dtype=bool)
-    parsed = pd.to_datetime(values.astype(str).str.strip(), errors="coerce", format="mixed")
+    if pd.api.types.is_float_dtype(values):  # whole numbers read as floats (Excel, NaN)
+        number = values.to_numpy(dtype=float)
+        bad = ~np.isfinite(number) | (np.round(number) != number)
+        return np.where(bad, 0, number).astype(np.int64), bad
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = pd.Series(values)
+    else:
+        parts = (
+            values.astype(str)
+            .str.strip()
+            .str.extract(r"^(\d{4})[-/](\d{1,2})(?:[-/](\d{1,2}))?(?:[ T][0-9:.]*)?$")
+        )
+        iso = parts[0] + "-" + parts[1].str.zfill(2) + "-" + parts[2].fillna("1").str.zfill(2)
+        parsed = pd.to_datetime(iso, errors="coerce", format="%Y-%m-%d")
     bad = parsed.isna().to_numpy()
     ordinal = np.zeros(len(values), dtype=np.int64)
     ok = ~bad

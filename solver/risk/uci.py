@@ -63,6 +63,11 @@ UCI_COLUMNS: tuple[str, ...] = (
 STATUS_COLUMNS: tuple[str, ...] = ("PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6")
 BILL_COLUMNS: tuple[str, ...] = tuple(f"BILL_AMT{k}" for k in range(1, 7))
 PAYMENT_COLUMNS: tuple[str, ...] = tuple(f"PAY_AMT{k}" for k in range(1, 7))
+#: Personal data (demographics and money amounts): values withheld from messages unless
+#: ``workout --verbose`` (see solver.account.PERSONAL_FIELDS).
+PERSONAL_COLUMNS: frozenset[str] = frozenset(
+    ("LIMIT_BAL", "SEX", "EDUCATION", "MARRIAGE", "AGE", *BILL_COLUMNS, *PAYMENT_COLUMNS)
+)
 TARGET = "default_next_month"
 # Months of the status columns, latest first (PAY_0 = September 2005 ... PAY_6 = April).
 UCI_MONTHS: tuple[str, ...] = ("2005-09", "2005-08", "2005-07", "2005-06", "2005-05", "2005-04")
@@ -157,13 +162,18 @@ def normalise_uci(
 
     problems: list[str] = []
 
+    from solver.account import WITHHELD, show_personal_values
+
+    hide = not show_personal_values()
+
     def where(mask: np.ndarray, column: str, what: str) -> None:
         shown_name = display.get(column, column)
         for pos in np.flatnonzero(mask)[:50]:
+            value = WITHHELD if hide and column in PERSONAL_COLUMNS else shown(df[column].iat[pos])
             problems.append(
                 f"{source}: row {row_offset + pos + 1} (account_id {account_id.iat[pos]}): "
                 f"{shown_name}: "
-                f"{what} (got {shown(df[column].iat[pos])})"
+                f"{what} (got {value})"
             )
 
     out = pd.DataFrame({"account_id": account_id.to_numpy()})
