@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
+from commands.engine_opts import engine_options
+
 
 @click.command("allocate")
-@click.argument("portfolio", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("portfolio", type=click.Path(path_type=Path))
 @click.option(
     "--treatments",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -24,9 +27,10 @@ import click
 )
 @click.option(
     "--plans",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
-    help="Output of `workout plan-portfolio` (CSV/Parquet/Excel): senior calls can offer plans.",
+    help="Output of `workout plan-portfolio` (CSV/Parquet/Excel, or its Parquet dataset "
+    "directory): senior calls can offer plans.",
 )
 @click.option(
     "--budget",
@@ -56,6 +60,7 @@ import click
     show_default=True,
     help="Summary on stdout: rich tables or JSON.",
 )
+@engine_options
 def allocate(
     portfolio: Path,
     treatments: Path | None,
@@ -66,34 +71,42 @@ def allocate(
     seed: int,
     out: Path,
     fmt: str,
+    engine: Any,
 ) -> int:
     """Choose each account's treatment (and team) to maximise expected net recovery.
 
     Prints expected recovery, cost and net, team utilisation, counts by treatment × tier
     and the optimality certificate (objective, proven bound, gap, status, time). Exit 3
-    when no allocation is feasible, 4 when the time limit passes without one.
+    when no allocation is feasible, 4 when the time limit passes without one. With
+    --engine dask the portfolio (a file or a Parquet dataset directory) is read and
+    validated by the workers, and the per-account step of the Lagrangian dual runs on
+    them; the result is the same.
     """
     from commands.common import console
     from solver.allocation import allocate as run_allocation
     from solver.allocation_catalogue import Catalogue, Teams
+    from solver.engine import read_portfolio_on
     from solver.io import output_format, read_portfolio, write_table
 
     output_format(out)  # a bad extension fails before any work
     catalogue = Catalogue.from_toml(treatments)
     team_set = Teams.from_toml(teams, compliance=catalogue.compliance)
-    frame = read_portfolio(portfolio)
-    plan_table = _read_plans(plans) if plans is not None else None
-    err = console(stderr=True)
-    with err.status(f"allocating {len(frame):,} accounts …"):
-        result = run_allocation(
-            frame,
-            catalogue,
-            team_set,
-            plans=plan_table,
-            budget=budget,
-            time_limit=time_limit,
-            seed=seed,
-        )
+    distributed = engine.distributed or portfolio.is_dir()
+    with engine.open() as runner:
+        frame = read_portfolio_on(runner, portfolio) if distributed else read_portfolio(portfolio)
+        plan_table = _read_plans(plans) if plans is not None else None
+        err = console(stderr=True)
+        with err.status(f"allocating {len(frame):,} accounts …"):
+            result = run_allocation(
+                frame,
+                catalogue,
+                team_set,
+                plans=plan_table,
+                budget=budget,
+                time_limit=time_limit,
+                seed=seed,
+                engine=runner if distributed else None,
+            )
     write_table(result.assignments, out, sheet_name="allocation")
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False, default=_json_default))
@@ -113,7 +126,9 @@ def _read_plans(path: Path):
 
     suffix = path.suffix.lower()
     try:
-        if suffix == ".csv":
+        if path.is_dir():  # a plan-portfolio dataset directory
+            table = pd.read_parquet(path)
+        elif suffix == ".csv":
             table = pd.read_csv(path, dtype={"account_id": str})
         elif suffix in (".parquet", ".pq"):
             table = pd.read_parquet(path)

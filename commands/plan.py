@@ -377,7 +377,6 @@ def plan(
 
 
 @click.command("plan-portfolio")
-@engine_options
 @click.argument("portfolio", type=click.Path(path_type=Path))
 @click.option(
     "--out",
@@ -415,6 +414,7 @@ def plan(
     metavar="policy.KEY=VALUE",
     help="Override a policy key; repeatable.",
 )
+@engine_options
 def plan_portfolio(
     portfolio: Path,
     out_path: Path,

@@ -7,9 +7,13 @@ from typing import Any
 
 import click
 
+from commands.engine_opts import engine_options
+
 _SUMMARY_KPIS = (
     "cash_collected",
     "cash_collected_discounted",
+    "value_beyond_horizon",
+    "total_value_discounted",
     "recovery_rate",
     "credit_loss",
     "defaults",
@@ -175,6 +179,7 @@ def scenario() -> None:
     help="Do not read or write the plan-stage cache ($WORKOUT_CACHE_DIR, default ~/.cache/workout).",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@engine_options
 def run(
     file: Path,
     baseline: Path | None,
@@ -185,6 +190,7 @@ def run(
     out_dir: Path,
     no_cache: bool,
     quiet: bool,
+    engine: Any,
 ) -> int:
     """Run the scenario FILE and write its reports to --out-dir.
 
@@ -206,7 +212,11 @@ def run(
     scen = load_scenario(file, overrides=overrides)
     base = load_scenario(baseline, overrides=overrides) if baseline is not None else None
     err = console(stderr=True)
-    with _Progress(enabled=not quiet and err.is_terminal) as progress:
+    with (
+        engine.open(jobs=jobs) as runner,
+        _Progress(enabled=not quiet and err.is_terminal) as progress,
+    ):
+        on = runner if engine.distributed else None
         base_result = None
         if base is not None:
             base_result = run_scenario(
@@ -216,6 +226,7 @@ def run(
                 jobs=jobs,
                 progress=lambda s, d, t: progress(f"{base.name}: {s}", d, t),
                 plan_cache=cache,
+                engine=on,
             )
         result = run_scenario(
             scen,
@@ -224,6 +235,7 @@ def run(
             jobs=jobs,
             progress=lambda s, d, t: progress(f"{scen.name}: {s}", d, t),
             plan_cache=cache,
+            engine=on,
         )
     comparison = compare(result, base_result) if base_result is not None else None
     written = write_scenario_report(result, out_dir, baseline=base_result, comparison=comparison)
@@ -265,13 +277,14 @@ def run(
 )
 @click.option(
     "--frontier-y",
-    default="cash_collected_discounted",
+    default="net_total_value_discounted",
     show_default=True,
-    help="Value axis of the frontier.",
+    help="Value axis of the frontier (any KPI column of the sweep table).",
 )
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--no-cache", is_flag=True, help="Do not read or write the plan-stage cache.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@engine_options
 def sweep(
     file: Path,
     settings: tuple[str, ...],
@@ -283,6 +296,7 @@ def sweep(
     out_dir: Path,
     no_cache: bool,
     quiet: bool,
+    engine: Any,
 ) -> int:
     """Run FILE for every combination of the --set values; table and efficient frontier."""
     from rich.table import Table
@@ -302,7 +316,10 @@ def sweep(
         for value in values:
             scen.with_overrides({key: value})
     err = console(stderr=True)
-    with _Progress(enabled=not quiet and err.is_terminal) as progress:
+    with (
+        engine.open(jobs=jobs) as runner,
+        _Progress(enabled=not quiet and err.is_terminal) as progress,
+    ):
         result = run_sweep(
             scen,
             assignments,
@@ -313,6 +330,7 @@ def sweep(
             frontier_y=frontier_y,
             progress=progress,
             plan_cache=None if no_cache else default_plan_cache(),
+            engine=runner if engine.distributed else None,
         )
     written = write_sweep_report(result, out_dir)
     out = console()
@@ -325,6 +343,7 @@ def sweep(
     for key in result.keys:
         table.add_column(key)
     shown = [
+        "total_value_discounted",
         "cash_collected_discounted",
         "collection_cost",
         "credit_loss",
@@ -339,7 +358,10 @@ def sweep(
     for _, row in result.table.iterrows():
         table.add_row(
             *[str(row[k]) for k in result.keys],
-            *[format_value(row[k], KPIS[k][0]) for k in shown],
+            *[
+                (f"{row[k]:,.0f}" if KPIS[k][0] == "CNY" else format_value(row[k], KPIS[k][0]))
+                for k in shown
+            ],
             "yes" if row["on_frontier"] else "",
         )
     out.print(table)

@@ -270,6 +270,7 @@ def allocate(
     workers: int = 2,
     exact_max_pairs: int = 20_000,
     gap_tolerance: float = 1e-4,
+    engine: Any = None,
 ) -> PortfolioAllocation:
     """Allocate one treatment (and team) per account to maximise expected net recovery.
 
@@ -296,6 +297,11 @@ def allocate(
     gap_tolerance
         The decomposition path (large portfolios) stops once the proven relative gap is at
         most this (default 0.01 %).
+    engine
+        A :mod:`solver.engine` engine: the per-account step of the Lagrangian dual (each
+        account's best option under the prices, usage totals) runs on its workers over
+        column blocks of the option-value matrix; prices, bound and assignment are identical
+        to the in-process run (``None``).
 
     Raises
     ------
@@ -343,6 +349,8 @@ def allocate(
         if catalogue.treatments[built.option_treatment[o]].name == "none"
     ]
     hint = np.full(n, none_idx[0], dtype=np.int64) if none_idx else None
+    if engine is not None:
+        kwargs["pricing"] = engine.pricing
     result = solve_assignment(built.problem, hint=hint, **kwargs)
     if result.status is SolveStatus.INFEASIBLE:
         raise InfeasibleError(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -69,15 +68,112 @@ def default_teams_path() -> Path:
     return _ROOT / "scenarios" / "teams.toml"
 
 
-def _read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
-    p = Path(path)
-    try:
-        with open(p, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise InputError(f"{p}: file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{p}: not valid TOML ({exc})") from None
+def _read_toml(path: str | os.PathLike[str], what: str = "settings") -> dict[str, Any]:
+    from solver.io import read_toml  # size limit, binary check, UTF-8, TOML syntax
+
+    return read_toml(path, what)
+
+
+# Keys each table may hold: anything else is a typo that would otherwise be ignored.
+CATALOGUE_KEYS = frozenset(
+    {"currency", "period_days", "max_pay_prob", "preferred_channel_uplift",
+     "continuity_uplift", "compliance", "plans", "base_pay_prob", "tier_factor", "treatments"}
+)  # fmt: skip
+COMPLIANCE_KEYS = frozenset(
+    {"contact_start", "contact_end", "max_connected_calls_per_day",
+     "max_call_attempts_per_7_days", "hardship_forbidden", "no_contact_flags", "gentle_tiers",
+     "gentle_buckets", "language_match"}
+)  # fmt: skip
+PLAN_VALUE_KEYS = frozenset({"p_reach", "p_accept", "eligible_status"})
+TREATMENT_KEYS = frozenset(
+    {"label", "cost_per_action", "actions", "handling_minutes", "team_type", "channel",
+     "consent", "contact", "call", "gentle", "tiers", "dpd_buckets", "min_balance",
+     "max_balance", "basis", "pay_prob", "paid_share", "reach", "convert",
+     "connected_calls_per_day"}
+)  # fmt: skip
+SHIFT_KEYS = frozenset({"working_days", "shift_start", "shift_end", "productive_share"})
+TEAM_KEYS = SHIFT_KEYS | {"name", "type", "members", "languages", "regions", "minutes_per_period"}
+COLLECTOR_KEYS = SHIFT_KEYS | {
+    "name", "skill", "region", "languages", "accounts", "minutes_per_period"
+}  # fmt: skip
+TEAMS_FILE_KEYS = frozenset({"defaults", "teams", "collectors"})
+
+
+def _unknown_keys(
+    table: Any, allowed: frozenset[str], source: str, where: str, problems: list[str]
+) -> dict[str, Any]:
+    """``table`` as a dict; unknown keys (with the closest valid one) go to ``problems``."""
+    import difflib
+
+    if not isinstance(table, Mapping):
+        problems.append(f"{source}: {where}: must be a table, got {table!r}"[:200])
+        return {}
+    for key in sorted(set(table) - allowed):
+        close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        problems.append(f"{source}: {where}: unknown key {key!r}{hint}")
+    return dict(table)
+
+
+def _number(
+    table: Mapping[str, Any],
+    key: str,
+    default: float,
+    source: str,
+    where: str,
+    problems: list[str],
+    lo: float = -math.inf,
+    hi: float = math.inf,
+) -> float:
+    """A finite number in [lo, hi] from ``table`` (``default`` when absent); else a problem."""
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        problems.append(f"{source}: {where}: {key}: must be a number, got {value!r}"[:200])
+        return float(default)
+    if math.isnan(value) or (math.isinf(value) and value != default):
+        problems.append(f"{source}: {where}: {key}: must be finite, got {value}")
+        return float(default)
+    if not lo <= value <= hi:
+        problems.append(f"{source}: {where}: {key}: must be in [{lo:g}, {hi:g}], got {value}")
+        return float(default)
+    return float(value)
+
+
+def _strings(
+    table: Mapping[str, Any],
+    key: str,
+    default: Sequence[str],
+    source: str,
+    where: str,
+    problems: list[str],
+) -> tuple[str, ...]:
+    """A list of strings (a single string counts as one) from ``table``; else a problem."""
+    value = table.get(key, default)
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    problems.append(f"{source}: {where}: {key}: must be a list of strings, got {value!r}"[:200])
+    return tuple(default)
+
+
+def _true_false(
+    table: Mapping[str, Any], key: str, default: bool, source: str, where: str, problems: list[str]
+) -> bool:
+    """A true/false value from ``table``; anything else is a problem."""
+    value = table.get(key, default)
+    if isinstance(value, bool):
+        return value
+    problems.append(f"{source}: {where}: {key}: must be true or false, got {value!r}"[:200])
+    return default
+
+
+def _tables(value: Any, source: str, where: str, problems: list[str]) -> list[Mapping[str, Any]]:
+    """An array of tables (``[[teams]]``); anything else is a problem."""
+    if isinstance(value, list) and all(isinstance(v, Mapping) for v in value):
+        return value
+    problems.append(f"{source}: {where}: must be an array of tables ([[{where}]])")
+    return []
 
 
 def _frozen(arr: Any, dtype: Any = np.float64) -> np.ndarray:
@@ -218,7 +314,7 @@ class Catalogue:
     def from_toml(cls, path: str | os.PathLike[str] | None = None) -> Catalogue:
         """Read a catalogue TOML (default: the bundled ``scenarios/treatments.toml``)."""
         p = Path(path) if path is not None else default_catalogue_path()
-        return cls.from_mapping(_read_toml(p), source=str(p))
+        return cls.from_mapping(_read_toml(p, "treatment catalogue"), source=str(p))
 
     @classmethod
     def default(cls) -> Catalogue:
@@ -231,7 +327,12 @@ class Catalogue:
         problems: list[str] = []
 
         def num(
-            table: Mapping[str, Any], key: str, where: str, default: Any = None, lo: float = 0.0
+            table: Mapping[str, Any],
+            key: str,
+            where: str,
+            default: Any = None,
+            lo: float = 0.0,
+            hi: float = math.inf,
         ) -> float:
             value = table.get(key, default)
             if value is None:
@@ -240,9 +341,16 @@ class Catalogue:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 problems.append(f"{source}: {where}: {key}: must be a number, got {value!r}")
                 return math.nan
+            if not math.isfinite(value):
+                problems.append(f"{source}: {where}: {key}: must be finite, got {value}")
+                return math.nan
             if value < lo:
                 problems.append(f"{source}: {where}: {key}: must be >= {lo}, got {value}")
+            if value > hi:
+                problems.append(f"{source}: {where}: {key}: must be <= {hi}, got {value}")
             return float(value)
+
+        data = _unknown_keys(data, CATALOGUE_KEYS, source, "catalogue", problems)
 
         def table5(value: Any, where: str, key: str) -> np.ndarray:
             arr = np.asarray(value, dtype=object)
@@ -253,17 +361,28 @@ class Catalogue:
                 return np.zeros(5)
             return arr.astype(np.float64)
 
-        comp_data = dict(data.get("compliance", {}))
+        comp_data = _unknown_keys(
+            data.get("compliance", {}), COMPLIANCE_KEYS, source, "compliance", problems
+        )
+
+        def comp_num(key: str, default: float, hi: float) -> float:
+            return _number(comp_data, key, default, source, "compliance", problems, 0.0, hi)
+
+        def comp_strings(key: str, default: Sequence[str]) -> tuple[str, ...]:
+            return _strings(comp_data, key, default, source, "compliance", problems)
+
         compliance = Compliance(
-            contact_start=float(comp_data.get("contact_start", 8.0)),
-            contact_end=float(comp_data.get("contact_end", 22.0)),
-            max_connected_calls_per_day=int(comp_data.get("max_connected_calls_per_day", 3)),
-            max_call_attempts_per_7_days=int(comp_data.get("max_call_attempts_per_7_days", 7)),
-            hardship_forbidden=tuple(comp_data.get("hardship_forbidden", ("field_visit", "legal"))),
-            no_contact_flags=tuple(comp_data.get("no_contact_flags", NO_CONTACT_FLAGS)),
-            gentle_tiers=tuple(comp_data.get("gentle_tiers", ("A", "B"))),
-            gentle_buckets=tuple(comp_data.get("gentle_buckets", ("M0", "M1"))),
-            language_match=bool(comp_data.get("language_match", True)),
+            contact_start=comp_num("contact_start", 8.0, 24.0),
+            contact_end=comp_num("contact_end", 22.0, 24.0),
+            max_connected_calls_per_day=int(comp_num("max_connected_calls_per_day", 3, 1e6)),
+            max_call_attempts_per_7_days=int(comp_num("max_call_attempts_per_7_days", 7, 1e6)),
+            hardship_forbidden=comp_strings("hardship_forbidden", ("field_visit", "legal")),
+            no_contact_flags=comp_strings("no_contact_flags", NO_CONTACT_FLAGS),
+            gentle_tiers=comp_strings("gentle_tiers", ("A", "B")),
+            gentle_buckets=comp_strings("gentle_buckets", ("M0", "M1")),
+            language_match=_true_false(
+                comp_data, "language_match", True, source, "compliance", problems
+            ),
         )
         for flag in compliance.no_contact_flags:
             if flag not in NO_CONTACT_FLAGS and flag != "hardship":
@@ -272,26 +391,42 @@ class Catalogue:
             problems.append(
                 f"{source}: compliance: contact window must satisfy 0 <= start < end <= 24"
             )
-        plan_data = dict(data.get("plans", {}))
+        plan_data = _unknown_keys(data.get("plans", {}), PLAN_VALUE_KEYS, source, "plans", problems)
         plans = PlanValue(
-            p_reach=num(plan_data, "p_reach", "plans", 0.6),
-            p_accept=num(plan_data, "p_accept", "plans", 0.5),
-            eligible_status=tuple(plan_data.get("eligible_status", ("RECOMMENDED",))),
+            p_reach=num(plan_data, "p_reach", "plans", 0.6, hi=1.0),
+            p_accept=num(plan_data, "p_accept", "plans", 0.5, hi=1.0),
+            eligible_status=_strings(
+                plan_data, "eligible_status", ("RECOMMENDED",), source, "plans", problems
+            ),
         )
-        base_data = data.get("base_pay_prob", {})
+        base_data = _unknown_keys(
+            data.get("base_pay_prob", {}), frozenset(TIERS), source, "base_pay_prob", problems
+        )
         base = np.zeros((5, 5))
         for i, tier in enumerate(TIERS):
             if tier not in base_data:
                 problems.append(f"{source}: base_pay_prob: {tier}: missing")
                 continue
             base[i] = table5(base_data[tier], "base_pay_prob", tier)
-        tier_data = data.get("tier_factor", {})
-        tier_factor = np.array([float(tier_data.get(t, 1.0)) for t in TIERS])
-        max_pay = num(data, "max_pay_prob", "catalogue", 0.95)
+        tier_data = _unknown_keys(
+            data.get("tier_factor", {}), frozenset(TIERS), source, "tier_factor", problems
+        )
+        tier_factor = np.array(
+            [_number(tier_data, t, 1.0, source, "tier_factor", problems, 0.0) for t in TIERS]
+        )
+        max_pay = num(data, "max_pay_prob", "catalogue", 0.95, hi=1.0)
+        for key, default in (("preferred_channel_uplift", 0.15), ("continuity_uplift", 0.05)):
+            num(data, key, "catalogue", default)
+        num(data, "period_days", "catalogue", 7, lo=1.0)
 
         treatments = []
-        for name, tdata in dict(data.get("treatments", {})).items():
+        treatment_tables = data.get("treatments", {})
+        if not isinstance(treatment_tables, Mapping):
+            problems.append(f"{source}: treatments: must be [treatments.<name>] tables")
+            treatment_tables = {}
+        for name, tdata in dict(treatment_tables).items():
             where = f"treatments.{name}"
+            tdata = _unknown_keys(tdata, TREATMENT_KEYS, source, where, problems)
             team_type = str(tdata.get("team_type", ""))
             if team_type not in ("", *TEAM_TYPES):
                 problems.append(
@@ -308,8 +443,8 @@ class Catalogue:
             consent = str(tdata.get("consent", ""))
             if consent not in ("", "consent_sms", "consent_email"):
                 problems.append(f"{source}: {where}: consent: must be consent_sms or consent_email")
-            tiers = tuple(tdata.get("tiers", TIERS))
-            buckets = tuple(tdata.get("dpd_buckets", BUCKETS))
+            tiers = _strings(tdata, "tiers", TIERS, source, where, problems)
+            buckets = _strings(tdata, "dpd_buckets", BUCKETS, source, where, problems)
             for t in tiers:
                 if t not in TIERS:
                     problems.append(f"{source}: {where}: tiers: unknown tier {t!r}")
@@ -317,14 +452,17 @@ class Catalogue:
                 if b not in BUCKETS:
                     problems.append(f"{source}: {where}: dpd_buckets: unknown bucket {b!r}")
             paid_share = table5(tdata.get("paid_share", [1.0] * 5), where, "paid_share")
-            if "pay_prob" in tdata:
+            if "pay_prob" in tdata and not isinstance(tdata["pay_prob"], Mapping):
+                problems.append(f"{source}: {where}: pay_prob: must be a table of tier rows")
+                pay = np.zeros((5, 5))
+            elif "pay_prob" in tdata:
                 pay = np.zeros((5, 5))
                 for i, tier in enumerate(TIERS):
                     pay[i] = table5(
                         tdata["pay_prob"].get(tier, [0.0] * 5), where, f"pay_prob.{tier}"
                     )
             else:
-                reach = num(tdata, "reach", where, 0.0)
+                reach = num(tdata, "reach", where, 0.0, hi=1.0)
                 convert = table5(tdata.get("convert", [0.0] * 5), where, "convert")
                 effect = np.clip(reach * convert[None, :] * tier_factor[:, None], 0.0, 1.0)
                 pay = base + (1.0 - base) * effect
@@ -334,22 +472,26 @@ class Catalogue:
                     name=str(name),
                     label=str(tdata.get("label", name)),
                     cost_per_action=num(tdata, "cost_per_action", where, 0.0),
-                    actions=int(num(tdata, "actions", where, 1) or 0),
+                    actions=int(np.nan_to_num(num(tdata, "actions", where, 1))),
                     handling_minutes=num(tdata, "handling_minutes", where, 0.0),
                     team_type=team_type,
                     channel=channel,
                     consent=consent,
-                    contact=bool(tdata.get("contact", name != "none")),
-                    call=bool(tdata.get("call", False)),
-                    gentle=bool(tdata.get("gentle", False)),
+                    contact=_true_false(tdata, "contact", name != "none", source, where, problems),
+                    call=_true_false(tdata, "call", False, source, where, problems),
+                    gentle=_true_false(tdata, "gentle", False, source, where, problems),
                     tiers=tiers,
                     dpd_buckets=buckets,
                     min_balance=num(tdata, "min_balance", where, 0.0),
-                    max_balance=float(tdata.get("max_balance", math.inf)),
+                    max_balance=_number(
+                        tdata, "max_balance", math.inf, source, where, problems, 0.0
+                    ),
                     basis=basis,
                     pay_prob=_frozen(pay),
                     paid_share=_frozen(paid_share),
-                    connected_calls_per_day=int(tdata.get("connected_calls_per_day", 0)),
+                    connected_calls_per_day=int(
+                        _number(tdata, "connected_calls_per_day", 0, source, where, problems, 0.0)
+                    ),
                 )
             )
         for forbidden in compliance.hardship_forbidden:
@@ -370,6 +512,7 @@ class Catalogue:
             max_pay_prob=max_pay,
             preferred_channel_uplift=float(data.get("preferred_channel_uplift", 0.15)),
             continuity_uplift=float(data.get("continuity_uplift", 0.05)),
+            # (numbers above were checked with num(); a problem raised before this point)
             source=source,
         )
 
@@ -421,7 +564,7 @@ class Teams:
     ) -> Teams:
         """Read a teams TOML (default: the bundled ``scenarios/teams.toml``)."""
         p = Path(path) if path is not None else default_teams_path()
-        return cls.from_mapping(_read_toml(p), source=str(p), compliance=compliance)
+        return cls.from_mapping(_read_toml(p, "teams"), source=str(p), compliance=compliance)
 
     @classmethod
     def default(cls) -> Teams:
@@ -438,24 +581,27 @@ class Teams:
     ) -> Teams:
         """Build teams from parsed TOML; capacity counts only minutes in the contact window."""
         compliance = compliance or Compliance()
-        defaults = dict(data.get("defaults", {}))
         problems: list[str] = []
+        data = _unknown_keys(data, TEAMS_FILE_KEYS, source, "teams file", problems)
+        defaults = _unknown_keys(data.get("defaults", {}), SHIFT_KEYS, source, "defaults", problems)
         teams: list[Team] = []
 
         def capacity(entry: Mapping[str, Any], where: str, members: int) -> float:
             merged = {**defaults, **entry}
-            start = float(merged.get("shift_start", 9.0))
-            end = float(merged.get("shift_end", 18.0))
-            days = float(merged.get("working_days", 5))
-            share = float(merged.get("productive_share", 0.7))
-            if not 0 <= share <= 1:
-                problems.append(
-                    f"{source}: {where}: productive_share: must be in [0, 1], got {share}"
-                )
+
+            def number(key: str, default: float, hi: float) -> float:
+                return _number(merged, key, default, source, where, problems, 0.0, hi)
+
+            start = number("shift_start", 9.0, 24.0)
+            end = number("shift_end", 18.0, 24.0)
+            days = number("working_days", 5, 7.0)
+            share = number("productive_share", 0.7, 1.0)
+            if start >= end:
+                problems.append(f"{source}: {where}: shift_start must be before shift_end")
             window_max = members * days * compliance.shift_overlap_hours(0.0, 24.0) * 60.0
             allowed = members * days * compliance.shift_overlap_hours(start, end) * 60.0 * share
             if "minutes_per_period" in entry:
-                explicit = float(entry["minutes_per_period"])
+                explicit = number("minutes_per_period", 0.0, math.inf)
                 if explicit < 0:
                     problems.append(f"{source}: {where}: minutes_per_period: must be >= 0")
                 if explicit > window_max + 1e-9:
@@ -466,8 +612,9 @@ class Teams:
                 return explicit
             return allowed
 
-        for k, entry in enumerate(data.get("teams", [])):
-            where = f"teams[{k}] ({entry.get('name', '?')})"
+        for k, entry in enumerate(_tables(data.get("teams", []), source, "teams", problems)):
+            where = f"teams[{k}] ({entry.get('name', '?') if isinstance(entry, Mapping) else '?'})"
+            entry = _unknown_keys(entry, TEAM_KEYS, source, where, problems)
             ttype = str(entry.get("type", ""))
             if ttype not in TEAM_TYPES:
                 problems.append(
@@ -483,12 +630,17 @@ class Teams:
                     type=ttype,
                     members=members,
                     minutes_per_period=capacity(entry, where, members),
-                    languages=tuple(entry.get("languages", ())),
-                    regions=tuple(entry.get("regions", ())),
+                    languages=_strings(entry, "languages", (), source, where, problems),
+                    regions=_strings(entry, "regions", (), source, where, problems),
                 )
             )
-        for k, entry in enumerate(data.get("collectors", [])):
-            where = f"collectors[{k}] ({entry.get('name', '?')})"
+        for k, entry in enumerate(
+            _tables(data.get("collectors", []), source, "collectors", problems)
+        ):
+            where = (
+                f"collectors[{k}] ({entry.get('name', '?') if isinstance(entry, Mapping) else '?'})"
+            )
+            entry = _unknown_keys(entry, COLLECTOR_KEYS, source, where, problems)
             skill = str(entry.get("skill", "junior"))
             if skill not in ("junior", "senior"):
                 problems.append(f"{source}: {where}: skill: must be junior or senior")
@@ -499,9 +651,9 @@ class Teams:
                     type="senior" if skill == "senior" else "agent",
                     members=1,
                     minutes_per_period=capacity(entry, where, 1),
-                    languages=tuple(entry.get("languages", ())),
-                    regions=(region,) if region else (),
-                    accounts=tuple(str(a) for a in entry.get("accounts", ())),
+                    languages=_strings(entry, "languages", (), source, where, problems),
+                    regions=(str(region),) if region else (),
+                    accounts=_strings(entry, "accounts", (), source, where, problems),
                     collector=True,
                 )
             )

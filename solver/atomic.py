@@ -1,7 +1,15 @@
 """Atomic file output: every writer goes through :func:`atomic_path` (SPEC §11).
 
 A failed or interrupted run leaves no partial file: data is written to a temporary file
-in the destination directory, fsync'ed, then renamed over the destination.
+in the destination directory (``.NAME.XXXXXXXX.tmp.SUFFIX``), fsync'ed, then renamed over
+the destination with :func:`os.replace` (atomic on POSIX and Windows within one file
+system), and the directory entry is fsync'ed. On any exception — including
+``KeyboardInterrupt`` and the :class:`commands.common.Interrupted` raised for SIGINT or
+SIGTERM — the temporary file is removed, the destination keeps its previous content (or
+stays absent), and directories created for it are removed again if still empty.
+
+Tested in ``tests/test_atomic.py`` (unit tests, a static check that every writer in the
+code base goes through this module, and signal tests on real processes).
 """
 
 from __future__ import annotations
@@ -12,6 +20,34 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+__all__ = ["atomic_open", "atomic_path"]
+
+
+def _make_parents(directory: Path) -> list[Path]:
+    """Create ``directory`` (and missing parents); return the ones created, deepest first."""
+    missing: list[Path] = []
+    current = directory
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Persist a rename (POSIX); a no-op where directories cannot be opened."""
+    flags = getattr(os, "O_DIRECTORY", None)
+    if flags is None:
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY | flags)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
@@ -19,16 +55,18 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
     The caller writes the whole file to the yielded path (any library that takes a
     path works: pandas, openpyxl, matplotlib). On an exception the temporary file is
-    removed and ``path`` is left untouched.
+    removed, ``path`` is left untouched, and directories created for it are removed if
+    they are still empty.
     """
     dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{dest.name}.", suffix=".tmp" + dest.suffix, dir=dest.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
+    created = _make_parents(dest.parent)
+    tmp: Path | None = None
     try:
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{dest.name}.", suffix=".tmp" + dest.suffix, dir=dest.parent
+        )
+        os.close(fd)
+        tmp = Path(tmp_name)
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
@@ -37,9 +75,15 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, dest)
+        tmp = None
+        _fsync_directory(dest.parent)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        for directory in created:  # deepest first; only if nothing else was put there
+            with contextlib.suppress(OSError):
+                directory.rmdir()
         raise
 
 

@@ -330,15 +330,18 @@ class _Task:
             return out
         out["path"] = _write_part(result, self.staging, partition.index)
         out["dtypes"] = {str(c): str(t) for c, t in result.dtypes.items()}
+        out["empty"] = _all_missing(result)
         return out
 
 
 @dataclass(frozen=True, eq=False)
 class _Check:
-    """Validation pre-pass: prepare a partition and return its ids (or its InputError)."""
+    """Validation pre-pass: prepare a partition; return 64-bit hashes of its ids (or its
+    InputError). With ``rows`` given, return the ids of those rows instead."""
 
     prepare: Callable[[Any, Partition], Any]
     column: str
+    rows: dict[int, np.ndarray] | None = None
 
     def __call__(self, partition: Partition) -> dict[str, Any]:
         out: dict[str, Any] = {"index": partition.index, "rows": partition.rows, "ids": None}
@@ -348,7 +351,14 @@ class _Check:
             out["error"] = exc
             return out
         if self.column and self.column in frame.columns:
-            out["ids"] = frame[self.column].astype(str).to_numpy(dtype=object)
+            ids = frame[self.column].astype(str).to_numpy(dtype=object)
+            if self.rows is not None:
+                out["ids"] = ids[self.rows.get(partition.index, np.zeros(0, dtype=np.int64))]
+            else:
+                import pandas as pd
+
+                # 8 bytes per account reach the client, not the ids themselves
+                out["ids"] = pd.util.hash_array(ids)
         return out
 
 
@@ -505,20 +515,23 @@ def _merge_input_errors(errors: list[InputError]) -> InputError:
     return InputError(f"{head}: problems in {len(errors)} partitions", shown)
 
 
-def _duplicate_error(source: str, ids: np.ndarray, column: str) -> InputError | None:
+def _duplicate_error(
+    source: str, ids: np.ndarray, column: str, rows: np.ndarray
+) -> InputError | None:
+    """InputError for ids seen before (``rows``: 0-based dataset rows of ``ids``)."""
     import pandas as pd
 
     dup = pd.Index(ids).duplicated(keep="first")
     if not dup.any():
         return None
-    rows = np.flatnonzero(dup)
+    where = rows[dup]
     problems = [
-        f"{source}: row {r + 1} (account_id {ids[r]}): {column}: duplicate account id"
-        for r in rows[:50]
+        f"{source}: row {r + 1} (account_id {i}): {column}: duplicate account id"
+        for r, i in zip(where[:50].tolist(), ids[dup][:50], strict=True)
     ]
-    if rows.size > 50:
-        problems.append(f"... and {rows.size - 50} more")
-    return InputError(f"{source}: {rows.size} duplicate account id(s)", problems)
+    if where.size > 50:
+        problems.append(f"... and {where.size - 50} more")
+    return InputError(f"{source}: {where.size} duplicate account id(s)", problems)
 
 
 # --------------------------------------------------------------------------------------
@@ -657,11 +670,7 @@ class _BaseEngine:
             if errors:
                 raise _merge_input_errors(errors)
             if unique:
-                ids = np.concatenate(
-                    [c["ids"] for c in checked if c["ids"] is not None]
-                    or [np.zeros(0, dtype=object)]
-                )
-                err = _duplicate_error(parts[0].source, ids, unique)
+                err = self._duplicates(parts, checked, prepare, unique)
                 if err is not None:
                     raise err
         staging = None
@@ -679,7 +688,7 @@ class _BaseEngine:
             results = self._gather(task, parts, progress, total)
             if staging is not None and out_path is not None:
                 dtypes = [r["dtypes"] for r in results]
-                empty = [self._empty_columns(r) for r in results]
+                empty = [r["empty"] for r in results]
                 common = _common_dtypes(dtypes, empty)
                 redo = [
                     r["path"]
@@ -701,13 +710,35 @@ class _BaseEngine:
             return MapResult(concat_partitions(values), None, summaries, len(parts), total)
         return MapResult(None, None, summaries, len(parts), total, results=values)
 
-    @staticmethod
-    def _empty_columns(result: dict[str, Any]) -> set[str]:
-        return (
-            {c for c, t in result["dtypes"].items() if t == "object"}
-            if result.get("path")
-            else set()
-        )
+    def _duplicates(
+        self,
+        parts: list[Partition],
+        checked: list[dict[str, Any]],
+        prepare: Callable[[Any, Partition], Any],
+        column: str,
+    ) -> InputError | None:
+        """Ids repeated across partitions, from their hashes; the ids themselves are fetched
+        only for rows whose hash repeats (and compared, so a hash collision is no error)."""
+        import pandas as pd
+
+        hashes = [c["ids"] for c in checked if c["ids"] is not None]
+        if not hashes:
+            return None
+        every = np.concatenate(hashes)
+        suspect = np.flatnonzero(pd.Index(every).duplicated(keep=False))
+        if suspect.size == 0:
+            return None
+        starts = np.array([p.start for p in parts])
+        owner = np.searchsorted(starts, suspect, side="right") - 1
+        rows = {int(k): suspect[owner == k] - parts[k].start for k in np.unique(owner).tolist()}
+        involved = [parts[k] for k in rows]
+        fetched = self._gather(_Check(prepare, column, rows), involved, None, None)
+        ids = np.full(len(every), "", dtype=object)
+        for got in fetched:
+            if got is not None and got["ids"] is not None:
+                k = got["index"]
+                ids[rows[k] + parts[k].start] = got["ids"]
+        return _duplicate_error(parts[0].source, ids[suspect], column, suspect)
 
     def _gather(
         self,
@@ -718,14 +749,15 @@ class _BaseEngine:
     ) -> list[Any]:
         """Run ``fn`` on every partition; results in partition order; InputErrors merged."""
         results: list[Any] = [None] * len(parts)
+        position = {p.index: k for k, p in enumerate(parts)}
         done = 0
         errors: list[InputError] = []
         for index, value in self._run(fn, parts):
             if isinstance(value, InputError):
                 errors.append(value)
                 continue
-            results[index] = value
-            done += parts[index].rows
+            results[position[index]] = value
+            done += parts[position[index]].rows
             if progress is not None and total is not None:
                 progress(done, total)
         if errors:
@@ -1217,6 +1249,7 @@ def price_columns(
     *,
     want_choice: bool = False,
     block: int = PRICING_BLOCK,
+    out: np.ndarray | None = None,
 ) -> tuple[Pricing, np.ndarray | None]:
     """The per-account step of the dual on a block-aligned range of columns (pure function).
 
@@ -1227,9 +1260,9 @@ def price_columns(
     """
     k, n = cost.shape
     own = np.r_[np.asarray(prices, dtype=np.float64), 0.0][np.where(row_of >= 0, row_of, n_rows)]
-    rc = weight * own[:, None]
-    if rc.shape != cost.shape:
-        rc = np.broadcast_to(rc, cost.shape).copy()
+    # (reuse ``out`` for the K × n reduced costs: a fresh array per iteration page-faults)
+    rc = out if out is not None and out.shape == cost.shape else np.empty(cost.shape)
+    np.multiply(weight, own[:, None], out=rc)
     rc += cost
     for g in range(global_prices.size):
         if global_prices[g] != 0.0:
@@ -1237,7 +1270,6 @@ def price_columns(
     choice = rc.argmin(axis=0)
     jobs = np.arange(n)
     best = rc[choice, jobs]
-    del rc
     starts = np.arange(0, n, block)
     blocks = starts.size
     sums = np.array([best[s : s + block].sum() for s in starts]) if n else np.zeros(0)
@@ -1289,10 +1321,15 @@ class LocalPricing:
 
     def __init__(self, problem: Any):
         self.problem = problem
+        self._buffer: np.ndarray | None = None
 
     def price(self, prices: np.ndarray, global_prices: np.ndarray) -> Pricing:
         cost, weight, row_of, gw, r = _problem_arrays(self.problem)
-        return price_columns(cost, weight, row_of, gw, r, prices, global_prices)[0]
+        if self._buffer is None:
+            self._buffer = np.empty(cost.shape)
+        return price_columns(cost, weight, row_of, gw, r, prices, global_prices, out=self._buffer)[
+            0
+        ]
 
     def choice(self, prices: np.ndarray, global_prices: np.ndarray) -> np.ndarray:
         cost, weight, row_of, gw, r = _problem_arrays(self.problem)
@@ -1301,7 +1338,7 @@ class LocalPricing:
         return out
 
     def close(self) -> None:
-        return None
+        self._buffer = None
 
 
 def _column_slice(

@@ -373,6 +373,7 @@ def lagrangian_dual(
     prices: np.ndarray | None = None,
     global_prices: np.ndarray | None = None,
     step_scale: float = 1.0,
+    pricing: Any = None,
 ) -> DualResult:
     """Maximise the Lagrangian bound over row prices by deflected subgradient ascent.
 
@@ -395,6 +396,12 @@ def lagrangian_dual(
         Starting prices (default zero).
     step_scale
         Initial Polyak step factor (smaller when starting from good prices).
+    pricing
+        Factory ``pricing(masked_problem) -> PricingOracle`` of the per-job step (each job's
+        cheapest option under the prices, the sum of those reduced costs and the row use);
+        default :class:`solver.engine.LocalPricing`, in process. The Dask engine passes one
+        whose column blocks live on the workers (:class:`solver.engine.DaskPricing`); both
+        return bit-identical sums, so prices and bound do not depend on the engine.
     """
     k, n = problem.cost.shape
     r, g = problem.capacity.size, problem.global_capacity.size
@@ -408,7 +415,9 @@ def lagrangian_dual(
         global_weight=problem.global_weight,
         global_capacity=problem.global_capacity,
     )
-    jobs = np.arange(n)
+    from solver.engine import LocalPricing
+
+    oracle = (pricing or LocalPricing)(masked)
     lam = (
         np.zeros(r)
         if prices is None
@@ -421,24 +430,24 @@ def lagrangian_dual(
     )
     best = -math.inf
     best_lam, best_mu = lam.copy(), mu.copy()
-    best_choice = np.zeros(n, dtype=np.int64)
     dir_lam, dir_mu = np.zeros(r), np.zeros(g)
     alpha, stall = float(step_scale), 0
-    buffer = np.empty((k, n))
     history: list[float] = []
     it = 0
     for it in range(1, max_iterations + 1):
-        rc = masked.reduced_costs(lam, mu, out=buffer)
-        choice = rc.argmin(axis=0)
-        value = float(
-            rc[choice, jobs].sum() - lam @ problem.capacity - mu @ problem.global_capacity
+        evaluation = oracle.price(lam, mu)
+        value = (
+            evaluation.value - float(lam @ problem.capacity) - float(mu @ problem.global_capacity)
         )
         if not math.isfinite(value):
+            choice = oracle.choice(lam, mu)
+            oracle.close()
             return DualResult(math.inf, lam, mu, choice, it)  # a job has no allowed option
-        sub_lam = masked.row_usage(choice) - problem.capacity
-        sub_mu = masked.global_usage(choice) - problem.global_capacity
+        usage, global_usage = evaluation.usage()
+        sub_lam = usage - problem.capacity
+        sub_mu = global_usage - problem.global_capacity
         if best == -math.inf or value > best + 1e-12 * max(1.0, abs(best)):
-            best, best_lam, best_mu, best_choice = value, lam.copy(), mu.copy(), choice
+            best, best_lam, best_mu = value, lam.copy(), mu.copy()
             stall = 0
         else:
             stall += 1
@@ -471,6 +480,9 @@ def lagrangian_dual(
         if len(history) > 100:
             if best - history[-101] <= tolerance * max(1.0, abs(best)):
                 break
+    # the cheapest options at the best prices (the oracle keeps no per-job state)
+    best_choice = oracle.choice(best_lam, best_mu)
+    oracle.close()
     return DualResult(best, best_lam, best_mu, best_choice, it)
 
 
@@ -1204,6 +1216,7 @@ def solve_assignment(
     hint: np.ndarray | None = None,
     dual_method: str = "auto",
     gap_tolerance: float = 0.0,
+    pricing: Any = None,
 ) -> AllocationResult:
     """Minimise an :class:`AssignmentProblem` with a proven bound (see the module docstring).
 
@@ -1229,6 +1242,9 @@ def solve_assignment(
     dual_method
         ``"auto"`` warm-starts the dual from a random sample of jobs when there are many
         (``SAMPLE_MIN_JOBS``); ``"subgradient"`` always starts from zero prices.
+    pricing
+        Pricing-oracle factory of the dual's per-job step (see :func:`lagrangian_dual`); the
+        Dask engine's runs on the workers and gives the same result.
     """
     t0 = time.perf_counter()
     deadline = t0 + max(0.0, float(time_limit))
@@ -1332,6 +1348,7 @@ def solve_assignment(
         prices=None if start_prices is None else start_prices[0],
         global_prices=None if start_prices is None else start_prices[1],
         step_scale=1.0 if start_prices is None else 0.25,
+        pricing=pricing,
     )
     stats["lagrangian_bound"] = dual.bound
     stats["prices"] = dual.prices

@@ -52,6 +52,8 @@ from typing import Any
 
 import numpy as np
 
+from scipy.special import ndtr
+
 from solver.plan_families import CAP_TOL, PlanContext, hazard
 
 _RATE_SCALE = 10**12
@@ -75,7 +77,7 @@ class SearchParams:
 
     grid_levels: int = 12
     beam_width: int = 32
-    buckets: int = 48
+    buckets: int = 96
 
     @classmethod
     def thorough(cls) -> SearchParams:
@@ -186,8 +188,8 @@ def payment_grids(
 
 
 def bound_tables(
-    ctx: PlanContext, amounts: np.ndarray, buckets: int, holiday_months: np.ndarray, chunk: int = 32
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    ctx: PlanContext, amounts: np.ndarray, buckets: int, holiday_months: np.ndarray, chunk: int = 64
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_bound_tables` in chunks of accounts (arrays stay in cache)."""
     n = len(ctx)
     if n <= chunk:
@@ -201,38 +203,70 @@ def bound_tables(
         )
         for k in range(0, n, chunk)
     ]
-    return tuple(np.concatenate([p[i] for p in parts]) for i in range(4))  # type: ignore[return-value]
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))  # type: ignore[return-value]
+
+
+_NEG = -1e18  # "no plan from here" in the node tables (finite, so interpolation stays finite)
+_NEG_CUT = -1e17  # values below this mean no plan
+
+
+def _fill_infeasible(values: np.ndarray) -> np.ndarray:
+    """Node values with every "no plan" node replaced by its nearest finite neighbour's value.
+
+    Used only to evaluate the next month inside the DP: an upper bound may claim any value
+    where no plan exists, and a continuous extension keeps the kink padding small.
+    """
+    bad = values <= _NEG_CUT
+    if not bad.any():
+        return values
+    M1 = values.shape[1]
+    idx = np.where(~bad, np.arange(M1)[None, :], 0)
+    fwd = np.maximum.accumulate(idx, axis=1)  # last finite node at or below
+    idx_b = np.where(~bad, np.arange(M1)[None, :], M1 - 1)
+    bwd = np.minimum.accumulate(idx_b[:, ::-1], axis=1)[:, ::-1]  # first finite at or above
+    rows = np.arange(values.shape[0])[:, None]
+    below_ok = ~bad[rows, fwd]
+    pick = np.where(below_ok, fwd, bwd)
+    return values[rows, pick]  # rows with no finite node stay at _NEG
 
 
 def _bound_tables(
     ctx: PlanContext, amounts: np.ndarray, buckets: int, holiday_months: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Piecewise-affine upper bounds on the value still collectable from any balance.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Continuous piecewise-linear upper bounds on the value still collectable (phase limit relaxed).
 
-    For month index t (month t+1) and balance bucket ``j = [j·w, (j+1)·w)`` the bound is
-    ``W_t(B) ≤ A[i, t, j] + S[i, t, j]·B`` for every balance B in the bucket (per unit of
-    survival, discounted to time 0). It is built backwards with the phase limit relaxed
-    (any grid amount in any month, a holiday in any of the first holiday months):
+    ``W_t(B)``, the most a plan can still collect from month index t with balance B (per
+    unit of survival, discounted to time 0) when any grid amount may be paid in any month
+    (and a capitalised holiday taken in any of the first ``holiday_months`` months), is
+    bounded by the linear interpolation of node values ``V[t, i]`` at balances
+    ``b_i = i·w`` (i = 0…M). The table is built backwards. For every action (pay a grid
+    amount ``a``, hold, or clear) the value from a balance B is
 
-    * for each action (pay a grid amount, hold, or clear), an affine majorant on the
-      bucket: the immediate value with recovery bounded by its tangent (recovery is
-      concave in the exposure), hazards at the most favourable end of the payment range,
-      and the next month's affine pieces of every bucket the next balance can fall in
-      (their maximum is convex in B);
-    * the maximum over actions is convex in B, so the chord through its values at the
-      bucket's two ends lies above it: that chord is the bucket's affine bound.
+        ``f_a(B) = δ_t (1 − h_a) a + δ_t^L h_a R_t(B) + (1 − h_a) W̃_{t+1}(B·g − a)``
 
-    Because the balance enters through exact affine terms, uncertainty about where in
-    a bucket the balance is does not compound month after month (only the curvature
-    inside a bucket is given away). Cent rounding of interest (±0.005) is covered by a
-    slack term.
+    — piecewise linear in B, with kinks where ``B·g − a`` crosses a node of next month's
+    interpolant and where ``R_t`` bends at the collateral value. Between two nodes the
+    chord of ``f_a`` lies above it except at concave kinks, where it falls short by at
+    most ``Σ drop × (p − b_i)(b_{i+1} − p)/w`` (drop = the fall in slope at kink p);
+    each node value is the largest of ``f_a(b_i)`` plus that padding over the two
+    intervals it bounds, so the interpolant lies above every ``f_a`` everywhere. An action
+    possible on only part of an interval (a payment larger than what is owed, a clearing
+    payment above the cap) is covered by the chord through its values at the ends of that
+    part (extended linearly to the interval's left node, or held constant to its right
+    node, with the corresponding padding). Interest rounding to the cent (±0.005 on the
+    next balance) is covered by ``0.005 × the largest slope``.
+
+    Unlike a piecewise-affine bound per bucket, the interpolant is continuous, so the
+    error made in one month does not reappear as a jump that the month before must cover:
+    the bound loses only curvature (second order in w) per month.
 
     Returns
     -------
-    A, S
-        Arrays (n, H + 1, M); month index H is −inf (a plan must have ended).
+    V
+        Node values (n, H + 1, M + 1); ``_NEG`` where no plan exists; month index H has
+        none (a plan must have ended).
     w
-        Bucket width per account (n,).
+        Node spacing per account (n,).
     U
         (n, H + 1): above this balance no plan can clear by month H (bound −inf).
     """
@@ -256,160 +290,208 @@ def _bound_tables(
     top = np.max(np.minimum(reach, feas[:, :H] * (1 + 1e-9) + 0.01 * H), axis=1)
     top = np.maximum(top, B0) * (1 + 1e-9) + 0.01 * (H + 1) + 1.0
     w = top / M
-    edges = np.arange(M + 1)[None, :] * w[:, None]  # (n, M+1)
-    lo_b, hi_b = edges[:, :-1], edges[:, 1:]
+    nodes = np.arange(M + 1)[None, :] * w[:, None]  # (n, M+1)
     disc, disc_lag = ctx.discount, ctx.discount_lag
     rho = ctx.model.unsecured_recovery
+    slack = 0.005  # cent rounding of the month's interest
+    acc = np.arange(n)
+    col = ctx.collateral  # (n, H)
+
+    # ---- actions: the grid amounts, then the holiday (amount 0); per month (H, n, A) ----
     G = amounts.shape[1]
     valid_amt = np.isfinite(amounts)
-    amt = np.where(valid_amt, amounts, 0.0)
-    acc = np.arange(n)
-    h_amt = hazard(ctx, np.repeat(acc, G), np.repeat(amt.reshape(-1, 1), H, axis=1), None).reshape(
-        n, G, H
-    )
-    h_zero = hazard(ctx, acc, np.zeros((n, H)), None)
-    A = np.full((n, H + 1, M), -np.inf)
-    S = np.zeros((n, H + 1, M))
-    slack = 0.005  # cent rounding of the month's interest
+    amt = np.concatenate([np.where(valid_amt, amounts, 0.0), np.zeros((n, 1))], axis=1)  # (n, A)
+    nA = G + 1
+    h_amt = hazard(ctx, np.repeat(acc, G), np.repeat(amt[:, :G].reshape(-1, 1), H, axis=1))
+    h_zero = hazard(ctx, acc, np.zeros((n, H)))
+    h_act = np.concatenate([h_amt.reshape(n, G, H), h_zero[:, None, :]], axis=1)
+    h_act = np.ascontiguousarray(h_act.transpose(2, 0, 1))  # (H, n, A)
+    q_act = 1.0 - h_act
+    pay_act = disc[:, None, None] * q_act * amt[None]  # δ_t (1 − h) a
+    rec_act = disc_lag[:, None, None] * h_act  # δ_t^L h
+    capt = np.where(np.isfinite(cap), cap * (1 + CAP_TOL) + CAP_TOL, -np.inf)  # (n, H)
+    act_ok = np.concatenate(
+        [
+            valid_amt[None] & (amt[None, :, :G] <= capt.T[:, :, None]),
+            (np.arange(H)[:, None] < holiday_months[None, :])[:, :, None],
+        ],
+        axis=2,
+    )  # (H, n, A)
+    R_nodes = np.minimum(nodes[None], col.T[:, :, None]) + rho * np.maximum(
+        0.0, nodes[None] - col.T[:, :, None]
+    )  # (H, n, M+1)
 
-    # ---- month-independent geometry: where a bucket's balance can go next ----
-    grown_lo = lo_b * g[:, None]
-    grown_hi = hi_b * g[:, None]
+    # ---- month-independent geometry (n, A, M+1) ----
+    gg = g[:, None, None]
+    ww = w[:, None, None]
+    a3 = amt[:, :, None]
+    x = nodes[:, None, :] * gg - a3  # next balance from each node
+    node_ok = x >= 0.0  # the payment does not exceed what is owed (x = 0 relaxed)
+    xs = np.maximum(x, 0.0) / ww
+    k0 = np.minimum(np.floor(xs).astype(np.int64), M - 1)
+    lam = np.minimum(xs - k0, 1.0)  # past the last node: held at the last node's value
+    base = (acc * (M + 1))[:, None, None]
+    i0 = base + k0
+    lam1 = 1.0 - lam
+    # concave kinks: next-month nodes strictly inside each interval's image (at most two)
+    x_lo, x_hi = x[:, :, :-1], x[:, :, 1:]
+    lo_b, hi_b = nodes[:, None, :-1], nodes[:, None, 1:]
+    kink_idx = []
+    kink_wt = []
+    for d in (1, 2):
+        kk = np.floor(np.maximum(x_lo, 0.0) / ww).astype(np.int64) + d
+        bk = kk * ww
+        inside = (bk < x_hi) & (x_hi > 0) & (kk <= M)
+        p = (bk + a3) / gg
+        kink_wt.append(np.where(inside, np.maximum(gg * (p - lo_b) * (hi_b - p) / ww, 0.0), 0.0))
+        kink_idx.append(base + np.minimum(kk, M))
+    # a second kink in one interval is rare (the image is only g times wider): keep it sparse
+    k2_at = np.flatnonzero(kink_wt[1].ravel() > 0)
+    k2_idx = kink_idx[1].ravel()[k2_at]
+    k2_wt = kink_wt[1].ravel()[k2_at]
+    k1_idx, k1_wt = kink_idx[0], kink_wt[0]
+    del kink_idx, kink_wt
+    # payments larger than what is owed are not payments: a large negative value at those
+    # nodes (added to the action's value), as for actions not allowed in a month
+    node_pen = np.where(node_ok, 0.0, _NEG)
+    # the interval where a payment becomes possible (B·g = a inside it), per action
+    a_g = amt / g[:, None]  # (n, A)
+    ie = np.floor(a_g / w[:, None]).astype(np.int64)
+    has_edge = (ie < M) & (ie * w[:, None] < a_g)  # a/g strictly inside interval ie
+    ie = np.minimum(ie, M - 1)
+    lam_e = np.clip(a_g / w[:, None] - ie, 0.0, 1.0)
+    ratio_e = lam_e / np.maximum(1.0 - lam_e, 1e-300)
+    e_rows, e_cols = np.nonzero(has_edge)  # (account, action) pairs with an edge
+    e_node = e_rows * (M + 1) + ie[e_rows, e_cols]  # flat node index of the interval's left
+    e_flat3 = (e_rows * nA + e_cols) * M + ie[e_rows, e_cols]  # flat index into (n, A, M)
+    e_flatf = (e_rows * nA + e_cols) * (M + 1) + ie[e_rows, e_cols] + 1  # f at the right node
+    R_edge = np.minimum(a_g[None], col.T[:, :, None]) + rho * np.maximum(
+        0.0, a_g[None] - col.T[:, :, None]
+    )  # (H, n, A)
+    # the recovery's concave kink at the collateral value C_t: interval and padding weight
+    iC = np.floor(col / w[:, None]).astype(np.int64)
+    has_kink = (col > 0) & (iC < M)
+    iCc = np.clip(iC, 0, M - 1)
+    lo_C = iCc * w[:, None]
+    wR = np.where(has_kink, (1.0 - rho) * (col - lo_C) * (lo_C + w[:, None] - col) / w[:, None], 0.0)
 
-    def pieces(a: np.ndarray) -> list[tuple[Any, ...]]:
-        """For paying ``a`` from each bucket: the (up to 3) next buckets the balance can
-        fall in, each with the sub-range [B1, B2] of the current bucket that leads there.
+    # ---- clearing, all months at once: requirements on the left and right node of each
+    # interval where a clearing payment can be within the month's cap ----
+    Bc = (capt + slack) / g[:, None]  # largest balance clearable in month t (n, H)
+    Bc_max = np.max(np.where(np.isfinite(Bc), Bc, 0.0), axis=1)
+    Mc = int(min(M, max(0, np.floor(np.max(Bc_max / w, initial=0.0)) + 1)))
+    if Mc > 0:
+        lo_c, hi_c = nodes[:, :Mc, None], nodes[:, 1 : Mc + 1, None]  # (n, Mc, 1)
+        c_lo = np.maximum(lo_c * g[:, None, None] - slack, 0.0)
+        c_hi = np.minimum(hi_c * g[:, None, None] + slack, capt[:, None, :])  # (n, Mc, H)
+        h_lo = hazard(ctx, np.repeat(acc, Mc), np.repeat(c_lo.reshape(-1, 1), H, axis=1))
+        h_hi = hazard(ctx, np.repeat(acc, Mc), np.maximum(c_hi, 0.0).reshape(n * Mc, H))
+        k_pay = disc[None, None, :] * (1.0 - h_lo.reshape(n, Mc, H))
+        k_rec = disc_lag[None, None, :] * h_hi.reshape(n, Mc, H)
+        Bc3 = Bc[:, None, :]
+        can = lo_c <= Bc3
+        B_end = np.minimum(hi_c, Bc3)
+        colm = col[:, None, :]
+        R_lo = np.minimum(lo_c, colm) + rho * np.maximum(0.0, lo_c - colm)
+        R_end = np.minimum(B_end, colm) + rho * np.maximum(0.0, B_end - colm)
+        m_lo = k_pay * (lo_c * g[:, None, None] + slack) + k_rec * R_lo
+        m_hi = k_pay * (B_end * g[:, None, None] + slack) + k_rec * R_end
+        # held constant past the cap (a concave kink) and the recovery's kink at C_t
+        dev_c = np.where(
+            can & (Bc3 < hi_c),
+            (k_pay * g[:, None, None] + k_rec) * (Bc3 - lo_c) * (hi_c - Bc3) / w[:, None, None],
+            0.0,
+        )
+        in_c = has_kink[:, None, :] & (np.arange(Mc)[None, :, None] == iCc[:, None, :])
+        dev_c += np.where(in_c, k_rec * wR[:, None, :], 0.0)
+        clear_req = np.full((H, n, M + 1), _NEG)
+        clear_req[:, :, :Mc] = np.where(can, m_lo + dev_c, _NEG).transpose(2, 0, 1)
+        np.maximum(
+            clear_req[:, :, 1 : Mc + 1],
+            np.where(can, m_hi + dev_c, _NEG).transpose(2, 0, 1),
+            out=clear_req[:, :, 1 : Mc + 1],
+        )
+    K_all = np.minimum(np.ceil(U / w[:, None]).astype(np.int64), M)  # first node past U
+    node_idx = np.arange(M + 1)[None, :]
+    kink_rows = [np.flatnonzero(has_kink[:, t]) for t in range(H)]
 
-        ``a`` broadcasts against (n, M) (shape (n, 1, 1) per amount or (n, 1) for a
-        holiday). Returns (flat index, usable, B1, B2) per piece.
-        """
-        nd = a.ndim
-        shape = (n,) + (1,) * (nd - 1)
-        ww = w.reshape(shape)
-        gg = g.reshape(shape)
-        lo_j = lo_b.reshape((n,) + (1,) * (nd - 2) + (M,))
-        hi_j = hi_b.reshape((n,) + (1,) * (nd - 2) + (M,))
-        x_lo = lo_j * gg - a - slack
-        x_hi = hi_j * gg - a + slack
-        k_lo = np.floor(np.maximum(x_lo, 0.0) / ww).astype(np.int64)
-        k_hi = np.floor(np.maximum(x_hi, 0.0) / ww).astype(np.int64)
-        base = (acc * M).reshape(shape)
-        out = []
-        for d in range(3):
-            k = k_lo + d
-            use = (k <= k_hi) & (k <= M - 1) & (x_hi > 0)
-            b1 = np.maximum(lo_j, (k * ww + a - slack) / gg)
-            b2 = np.minimum(hi_j, ((k + 1) * ww + a + slack) / gg)
-            use = use & (b1 <= b2)
-            if d > 0 and not use.any():
-                continue  # the balance never reaches this far: skip the piece entirely
-            # month-independent parts of the left end: next balance and offset in the bucket
-            out.append((base + np.clip(k, 0, M - 1), use, b1, b2, b1 * gg - a, b1 - lo_j))
-        return out
-
-    pay_pieces = pieces(amt[:, :, None])
-    hol_pieces = pieces(np.zeros((n, 1))) if (holiday_months > 0).any() else []
-
-    def action_line(An, Sn, parts, a, h, rec_lo, rec_slope, t) -> tuple[np.ndarray, np.ndarray]:
-        """An affine majorant (values at the bucket's two ends) of paying ``a`` then
-        continuing, from next month's pieces evaluated only on their own sub-ranges and
-        only where the next balance can still be cleared (``U``).
-
-        The line has the slope of the first piece (plus the recovery tangent's) and the
-        smallest intercept that puts it above every piece at both ends of its sub-range
-        (a piece is affine on its sub-range, so that puts the line above it there).
-        """
-        a_flat, s_flat = An.ravel(), Sn.ravel()
-        nd = a.ndim
-        shape1 = (n,) + (1,) * (nd - 1)
-        lo_j = lo_b.reshape((n,) + (1,) * (nd - 2) + (M,))
-        gg = g.reshape(shape1)
-        u_now = U[:, t].reshape(shape1)
-        b2_cap = np.minimum((U[:, t + 1].reshape(shape1) + a + slack) / gg, u_now)
-        best = None
-        s0g = None
-        for flat, use, b1, b2, x1, r1 in parts:
-            b2t = np.minimum(b2, b2_cap)
-            ok = use & (b1 <= b2t)
-            s_k = s_flat.take(flat)
-            base = np.where(ok, a_flat.take(flat), -np.inf) + np.abs(s_k) * slack
-            if s0g is None:
-                s0g = np.where(ok, s_k, 0.0) * gg
-            # value relative to the line: base + s_k·x − s0g·(b − lo)
-            z1 = base + s_k * x1 - s0g * r1
-            z2 = base + s_k * (b2t * gg - a) - s0g * (b2t - lo_j)
-            z = np.maximum(z1, z2)
-            best = z if best is None else np.maximum(best, z, out=best)
-        icpt = disc[t] * (1 - h) * a + disc_lag[t] * h * rec_lo + (1 - h) * best
-        lam = (1 - h) * s0g + disc_lag[t] * h * rec_slope
-        return icpt, icpt + lam * w.reshape(shape1)
-
-    # ---- month-dependent inputs, all months at once ----
-    col = ctx.collateral[:, None, :]  # (n, 1, H)
-    lo3 = lo_b[:, :, None]
-    rec_lo_all = np.minimum(lo3, col) + rho * np.maximum(0.0, lo3 - col)  # (n, M, H)
-    rec_slope_all = np.where(lo3 < col, 1.0, rho)
-    rec_hi_all = rec_lo_all + rec_slope_all * w[:, None, None]
-    capt_all = np.where(np.isfinite(cap), cap * (1 + CAP_TOL) + CAP_TOL, -np.inf)  # (n, H)
-    c_lo = np.maximum(grown_lo - slack, 0.0)  # (n, M)
-    c_top_all = np.minimum((grown_hi + slack)[:, :, None], capt_all[:, None, :])  # (n, M, H)
-    hc_lo_all = hazard(ctx, np.repeat(acc, M), np.repeat(c_lo.reshape(-1, 1), H, axis=1)).reshape(
-        n, M, H
-    )
-    hc_hi_all = hazard(
-        ctx, np.repeat(acc, M), np.maximum(c_top_all, 0.0).reshape(n * M, H)
-    ).reshape(n, M, H)
-    amt_ok_all = valid_amt[:, :, None] & (amt[:, :, None] <= capt_all[:, None, :])  # (n, G, H)
-
+    V = np.full((n, H + 1, M + 1), _NEG)
+    V_next = V[:, H, :]
+    rows = np.arange(n)
     for t in range(H - 1, -1, -1):
-        An, Sn = A[:, t + 1, :], S[:, t + 1, :]
-        rec_lo, rec_hi = rec_lo_all[:, :, t], rec_hi_all[:, :, t]
-        F_lo = np.full((n, M), -np.inf)
-        F_hi = np.full((n, M), -np.inf)
-        if t < H - 1:
-            # pay a grid amount and carry a positive balance into the next month
-            h = h_amt[:, :, t][:, :, None]
-            rs = rec_slope_all[:, :, t][:, None, :]
-            ql, qh = action_line(An, Sn, pay_pieces, amt[:, :, None], h, rec_lo[:, None, :], rs, t)
-            ok = amt_ok_all[:, :, t][:, :, None]
-            F_lo = np.max(np.where(ok, ql, -np.inf), axis=1)
-            F_hi = np.max(np.where(ok, qh, -np.inf), axis=1)
-            # a holiday month (capitalised), only among the first months
-            hol = (t < holiday_months)[:, None]
-            if hol_pieces and hol.any():
-                hz = h_zero[:, t][:, None]
-                hl, hh = action_line(
-                    An, Sn, hol_pieces, np.zeros((n, 1)), hz, rec_lo, rec_slope_all[:, :, t], t
+        req = clear_req[t].copy() if Mc > 0 else np.full((n, M + 1), _NEG)
+        if t < H - 1 and V_next.max() > _NEG_CUT:
+            Vf = _fill_infeasible(V_next)
+            flat = Vf.ravel()
+            q = q_act[t][:, :, None]
+            f = flat.take(i0) * lam1
+            f += flat.take(i0 + 1) * lam
+            f *= q
+            f += np.where(act_ok[t], pay_act[t], _NEG)[:, :, None]
+            f += rec_act[t][:, :, None] * R_nodes[t][:, None, :]
+            f += node_pen
+            # padding for concave kinks of next month's interpolant inside each interval's
+            # image (times 1 − h ≤ 1) and the recovery's kink
+            seg = np.diff(Vf, axis=1) / w[:, None]
+            drop = np.empty((n, M + 1))
+            drop[:, 0] = 0.0
+            np.subtract(seg[:, :-1], seg[:, 1:], out=drop[:, 1:M])
+            drop[:, M] = seg[:, M - 1]  # held constant past the last node
+            np.maximum(drop, 0.0, out=drop)
+            dflat = drop.ravel()
+            dev = dflat.take(k1_idx)
+            dev *= k1_wt
+            if k2_at.size:
+                dev.ravel()[k2_at] += dflat.take(k2_idx) * k2_wt
+            kr = kink_rows[t]
+            if kr.size:
+                dev[kr, :, iCc[kr, t]] += rec_act[t][kr] * wR[kr, t][:, None]
+            left = f[:, :, :-1] + dev
+            right = f[:, :, 1:] + dev
+            # interest rounding moves the next balance by up to 0.005: the largest slope
+            cents = (slack * np.max(np.abs(seg), axis=1))[:, None]
+            req[:, :M] = np.maximum(req[:, :M], left.max(axis=1) + cents)
+            np.maximum(req[:, 1:], right.max(axis=1) + cents, out=req[:, 1:])
+            if e_rows.size:
+                # a payment possible only from B = a/g inside an interval: the chord through
+                # its values at a/g (y1) and at the right node (y2), extended to the left node
+                ok_e = act_ok[t][e_rows, e_cols]
+                y1 = (
+                    pay_act[t][e_rows, e_cols]
+                    + rec_act[t][e_rows, e_cols] * R_edge[t][e_rows, e_cols]
+                    + q_act[t][e_rows, e_cols] * Vf[e_rows, 0]
                 )
-                F_lo = np.where(hol, np.maximum(F_lo, hl), F_lo)
-                F_hi = np.where(hol, np.maximum(F_hi, hh), F_hi)
-        # clear the balance with one payment c = B·g (+ rounding) within the month's cap:
-        # (1 − h(c))·c ≤ (1 − h(c_lo))·c is affine in B; h(c)·R ≤ h(c_top)·(tangent of R)
-        can = c_lo <= capt_all[:, t][:, None]
-        hl_c, hh_c = hc_lo_all[:, :, t], hc_hi_all[:, :, t]
-        cl = disc[t] * (1 - hl_c) * (grown_lo + slack) + disc_lag[t] * hh_c * rec_lo
-        ch = disc[t] * (1 - hl_c) * (grown_hi + slack) + disc_lag[t] * hh_c * rec_hi
-        F_lo = np.maximum(F_lo, np.where(can, cl, -np.inf))
-        F_hi = np.maximum(F_hi, np.where(can, ch, -np.inf))
-        # chord of the convex majorant through the bucket's ends
-        fin = np.isfinite(F_lo) & np.isfinite(F_hi)
-        with np.errstate(invalid="ignore"):
-            slope = np.where(fin, (F_hi - F_lo) / w[:, None], 0.0)
-            A[:, t, :] = np.where(fin & (lo_b <= U[:, t][:, None]), F_lo - slope * lo_b, -np.inf)
-        S[:, t, :] = slope
-    return A, S, w, U
+                y2 = f.ravel().take(e_flatf)
+                d_e = dev.ravel().take(e_flat3) + cents[e_rows, 0]
+                lam_r = ratio_e[e_rows, e_cols]
+                left_e = np.where(y2 >= y1, y1 - (y2 - y1) * lam_r, y1) + d_e
+                right_e = np.maximum(y1, y2) + d_e
+                rflat = req.ravel()
+                np.maximum.at(rflat, e_node[ok_e], left_e[ok_e])
+                np.maximum.at(rflat, e_node[ok_e] + 1, right_e[ok_e])
+        # past the first node beyond U only interpolation towards that node matters: hold it
+        K = K_all[:, t]
+        req = np.where(node_idx > K[:, None], req[rows, K][:, None], req)
+        req = np.where(req > _NEG_CUT, req, _NEG)
+        V[:, t, :] = req
+        V_next = req
+    return V, w, U
 
 
 def bound_at(
     tables: tuple[np.ndarray, ...], acc: np.ndarray, t: int, balance: np.ndarray
 ) -> np.ndarray:
     """Upper bound on the value collectable from month index t with this balance (CNY)."""
-    A, S, w, U = tables
-    M = A.shape[2]
-    j = np.floor(balance / w[acc]).astype(np.int64)
-    inside = (j >= 0) & (j < M) & (balance <= U[acc, t])
-    jc = np.clip(j, 0, M - 1)
-    val = A[acc, t, jc] + S[acc, t, jc] * balance
+    V, w, U = tables
+    M = V.shape[2] - 1
+    wa = w[acc]
+    xs = balance / wa
+    j = np.clip(np.floor(xs).astype(np.int64), 0, M - 1)
+    lam = np.clip(xs - j, 0.0, 1.0)
+    v0 = V[acc, t, j]
+    v1 = V[acc, t, j + 1]
+    val = v0 + lam * (v1 - v0)
+    inside = (balance >= 0) & (balance <= U[acc, t]) & (val > _NEG_CUT)
     return np.where(inside, val, -np.inf)
 
 
@@ -482,6 +564,15 @@ def solve_runs(
         return out
 
 
+def _hazard_at(ctx: PlanContext, acc: np.ndarray, pay: np.ndarray, t: int) -> np.ndarray:
+    """Hazard of paying ``pay`` (CNY) in month index t, one value per row (SPEC §4)."""
+    if ctx.special[acc].any():
+        return hazard(ctx, acc, pay[:, None], np.array([t]))[:, 0]
+    h0 = ctx.params.base_hazard[acc]
+    z = (ctx.mu[acc, t] - np.log(pay + ctx.fixed_outgo[acc])) / ctx.sigma[acc]
+    return h0 + (1.0 - h0) * ctx.model.kappa * (1.0 - ndtr(z))
+
+
 def _solve_runs(
     ctx: PlanContext,
     amounts: np.ndarray,
@@ -501,24 +592,70 @@ def _solve_runs(
     )
     if tables is None:
         tables = bound_tables(ctx, amounts, search.buckets, holiday_months)
+    V, w, U = tables
+    M = V.shape[2] - 1
     G = amounts.shape[1]
+    nA = G + 1  # actions: the grid amounts, then the holiday
     amt_c = np.where(np.isfinite(amounts), np.round(amounts * 100), -1).astype(
         np.int64
     )  # cents, -1 = none
+    pay_c = np.concatenate([np.maximum(amt_c, 0), np.zeros((n, 1), np.int64)], axis=1)
+    pay_flat = pay_c.ravel()
     rate_units = np.round(ctx.fields["annual_rate"] * _RATE_SCALE).astype(np.int64)
     cap = ctx.cap
     cap_c = np.where(
         np.isfinite(cap), np.floor(cap * (1 + CAP_TOL) * 100 + CAP_TOL * 100 + 1e-6), -1
     ).astype(np.int64)
     disc, disc_lag = ctx.discount, ctx.discount_lag
-    rate_m = ctx.monthly_rate
+    rho = ctx.model.unsecured_recovery
     acc_all = np.arange(n)
+    # ---- per month and action (H, n, A): allowed, value per unit of survival, survival ----
     h_amt = hazard(
         ctx,
         np.repeat(acc_all, G),
         np.repeat(np.where(amt_c >= 0, amt_c / 100, 0.0).reshape(-1, 1), H, axis=1),
     ).reshape(n, G, H)
     h_zero = hazard(ctx, acc_all, np.zeros((n, H)))
+    h_act = np.concatenate([h_amt, h_zero[:, None, :]], axis=1).transpose(2, 0, 1)  # (H, n, A)
+    q_act = np.ascontiguousarray(1.0 - h_act)
+    pv_act = np.ascontiguousarray(disc[:, None, None] * q_act * (pay_c / 100.0)[None])
+    rc_act = np.ascontiguousarray(disc_lag[:, None, None] * h_act)
+    act_ok = np.concatenate(
+        [
+            (amt_c[None, :, :] > 0) & (amt_c[None, :, :] <= cap_c.T[:, :, None]),
+            (np.arange(H)[:, None] < holiday_months[None, :])[:, :, None],
+        ],
+        axis=2,
+    )  # (H, n, A)
+    # phase rules by (phases used k, current amount g + 1, action): same amount, a new
+    # phase (k < K; rising for step), or a holiday before any payment
+    gi = np.arange(nA)[None, None, :]
+    gg = (np.arange(G + 1) - 1)[None, :, None]  # current amount, -1 = none yet
+    kk = np.arange(K + 1)[:, None, None]
+    hol_a = gi == G
+    same = gi == gg
+    new_ok = (kk < K) & ((gi > gg) if increasing else True)
+    rule = np.where(hol_a, (kk == 0) & (gg == -1), same | new_ok)  # (K+1, G+1, A)
+    new_phase = (~hol_a & ~same)[0].astype(np.int64)  # (G+1, A)
+    next_g = np.where(np.arange(nA) == G, -1, np.arange(nA))
+    # a state in its last phase pays its amount until cleared: the most it can clear from
+    # month index t+1 on (one month of slack), else it is dropped (the bound, which
+    # relaxes the phase limit, cannot see this)
+    r_m = ctx.monthly_rate
+    left = (H - 1 - np.arange(H) + 1).astype(float)  # months t+1 … H-1, plus one of slack
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        annuity = np.where(
+            r_m[None, :] > 0,
+            (1.0 - (1.0 + r_m[None, :]) ** -left[:, None]) / np.where(r_m > 0, r_m, 1.0)[None, :],
+            left[:, None],
+        )  # (H, n)
+    last_max = (np.maximum(amt_c, 0)[None, :, :] * annuity[:, :, None]) * (1 + 1e-9) + (
+        1.0 * left[:, None, None] + 1.0
+    )  # cents (H, n, G)
+    last_flat = last_max.reshape(H, -1)
+    collat = np.ascontiguousarray(ctx.collateral.T)  # (H, n)
+    U100 = np.ascontiguousarray(U.T) * 100.0  # (H+1, n)
+    inv_w100 = 1.0 / (w * 100.0)
     B0c = np.round(ctx.balance * 100).astype(np.int64)
     root_bound = bound_at(tables, acc_all, 0, B0c / 100.0)
 
@@ -530,150 +667,107 @@ def _solve_runs(
             for (pay, _), val in zip(lst, values[i], strict=True):
                 if val > incumbent[i]:
                     incumbent[i], inc_path[i] = val, np.asarray(pay, float)
+    thr = np.where(np.isfinite(incumbent), incumbent + 1e-12 * np.abs(incumbent), -np.inf)
+    # the incumbent found by the search: month, state and clearing payment (backtracked last)
+    ref_t = np.full(n, -1, np.int64)
+    ref_id = np.zeros(n, np.int64)
+    ref_final = np.zeros(n, np.int64)
     cut_bound = np.full(n, -np.inf)  # best optimistic value among states cut by the width
+    beam = search.beam_width
 
-    # frontier: holiday state (k = 0, g = -1) with the opening balance
+    # frontier (sorted by account): holiday state (k = 0, g = -1) with the opening balance
     f_acc: Any = acc_all.copy()
     f_k: Any = np.zeros(n, np.int64)
     f_g: Any = np.full(n, -1, np.int64)
     f_B: Any = B0c.copy()
     f_v: Any = np.zeros(n)
     f_s: Any = np.ones(n)
-    f_id = np.arange(n)
-    layers: list[tuple[np.ndarray, np.ndarray]] = []  # per month: (parent id, payment cents)
+    layers: list[tuple[np.ndarray, np.ndarray]] = []  # per month: (parent index, payment cents)
     expanded = 0
     for t in range(H):
         if f_acc.size == 0:
             break
-        F = f_acc.size
-        expanded += F
-        interest = interest_cents(f_B, rate_units[f_acc])
-        owed = f_B + interest
+        expanded += f_acc.size
+        owed = f_B + interest_cents(f_B, rate_units[f_acc])
         ead = f_B / 100.0
-        col = ctx.collateral[f_acc, t]
-        rec = np.minimum(ead, col) + ctx.model.unsecured_recovery * np.maximum(0.0, ead - col)
-        capt = cap_c[f_acc, t]
+        rec = rho * ead + (1.0 - rho) * np.minimum(ead, collat[t][f_acc])
         # ---- clearing payments (end the plan this month) ----
-        cur_amt = np.where(f_g >= 0, amt_c[f_acc, np.maximum(f_g, 0)], 0)
-        can_clear = (owed <= capt) & ((f_k < K) | (owed <= cur_amt))
-        if increasing:
-            can_clear &= (f_k < K) | (owed <= cur_amt)
+        cur = pay_c[f_acc, f_g]  # g = -1 reads the holiday column: 0
+        can_clear = (owed <= cap_c[f_acc, t]) & ((f_k < K) | (owed <= cur))
         ci = np.flatnonzero(can_clear)
         if ci.size:
-            hc = hazard(ctx, f_acc[ci], (owed[ci] / 100.0)[:, None], np.array([t]))[:, 0]
-            vc = f_v[ci] + f_s[ci] * (
-                disc[t] * (1 - hc) * owed[ci] / 100.0 + disc_lag[t] * hc * rec[ci]
-            )
-            # per-account best clear
-            order = np.lexsort((-vc, f_acc[ci]))
-            first = np.ones(order.size, bool)
-            first[1:] = f_acc[ci][order][1:] != f_acc[ci][order][:-1]
-            for pos in order[first]:
-                i = int(f_acc[ci[pos]])
-                if vc[pos] > incumbent[i]:
-                    incumbent[i] = vc[pos]
-                    inc_path[i] = _backtrack(layers, int(f_id[ci[pos]]), int(owed[ci[pos]]), t)
+            acc_ci = f_acc[ci]
+            c = owed[ci] / 100.0
+            hc = _hazard_at(ctx, acc_ci, c, t)
+            vc = f_v[ci] + f_s[ci] * (disc[t] * (1.0 - hc) * c + disc_lag[t] * hc * rec[ci])
+            # best clear per account (the frontier is sorted by account)
+            first = np.flatnonzero(np.r_[True, acc_ci[1:] != acc_ci[:-1]])
+            best = np.maximum.reduceat(vc, first)
+            accs = acc_ci[first]
+            better = np.flatnonzero(best > incumbent[accs])
+            if better.size:
+                grp = np.cumsum(np.r_[False, acc_ci[1:] != acc_ci[:-1]])
+                hit = np.flatnonzero(vc == best[grp])
+                pos = hit[np.r_[True, grp[hit][1:] != grp[hit][:-1]]]  # first best per group
+                pos = pos[better]
+                a_b = accs[better]
+                incumbent[a_b] = vc[pos]
+                thr[a_b] = incumbent[a_b] + 1e-12 * np.abs(incumbent[a_b])
+                ref_t[a_b] = t
+                ref_id[a_b] = ci[pos]
+                ref_final[a_b] = owed[ci[pos]]
         if t == H - 1:
             break
-        # ---- continuing payments: holiday, same amount, or a new phase ----
-        # candidate actions: column 0..G-1 = pay amount g; column G = holiday
-        pay = np.concatenate([amt_c[f_acc], np.zeros((F, 1), np.int64)], axis=1)  # (F, G+1)
-        gi = np.arange(G + 1)[None, :]
-        is_hol = gi == G
-        ok = np.where(is_hol, (f_k == 0)[:, None] & (t < holiday_months[f_acc])[:, None], pay > 0)
-        ok &= np.where(is_hol, True, pay <= capt[:, None])
-        ok &= pay < owed[:, None]
-        same = gi == f_g[:, None]
-        new_phase = ~is_hol & ~same
-        if increasing:
-            ok &= ~new_phase | (gi > f_g[:, None])
-        ok &= ~new_phase | (f_k < K)[:, None]
+        # ---- continuing payments: a grid amount (same phase or a new one) or a holiday ----
+        ok = act_ok[t][f_acc] & rule[f_k, f_g + 1] & (pay_c[f_acc] < owed[:, None])
         si, ai = np.nonzero(ok)
         if si.size == 0:
             break
-        p = pay[si, ai]
-        hol = ai == G
-        n_k = np.where(hol, 0, f_k[si] + new_phase[si, ai].astype(np.int64))
-        n_g = np.where(hol, -1, ai)
-        n_B = owed[si] - p
         a_row = f_acc[si]
-        h = np.where(hol, h_zero[a_row, t], h_amt[a_row, np.minimum(ai, G - 1), t])
-        n_v = f_v[si] + f_s[si] * (disc[t] * (1 - h) * p / 100.0 + disc_lag[t] * h * rec[si])
-        n_s = f_s[si] * (1 - h)
-        opt = n_v + n_s * bound_at(tables, a_row, t + 1, n_B / 100.0)
-        # a state in its last phase pays its amount until the balance is cleared: drop it
-        # if that can never clear by the last month (payment not above the interest, or
-        # too many months needed) — the bound, which relaxes the phase limit, cannot see this
+        fi = a_row * nA + ai
+        p = pay_flat.take(fi)
+        n_B = owed[si] - p
+        n_v = f_v[si] + f_s[si] * (pv_act[t].ravel().take(fi) + rc_act[t].ravel().take(fi) * rec[si])
+        n_s = f_s[si] * q_act[t].ravel().take(fi)
+        n_k = f_k[si] + new_phase[f_g[si] + 1, ai]
+        n_g = next_g[ai]
+        # optimistic value: value so far + survival × the bound at the next balance
+        Vt = np.ascontiguousarray(V[:, t + 1, :]).ravel()
+        xs = n_B * inv_w100[a_row]
+        j = np.minimum(xs.astype(np.int64), M - 1)
+        base = a_row * (M + 1) + j
+        v0 = Vt.take(base)
+        bnd = v0 + (xs - j) * (Vt.take(base + 1) - v0)
+        live = (n_B <= U100[t + 1][a_row]) & (bnd > _NEG_CUT)
         last = (n_k >= K) & (n_g >= 0)
         if last.any():
-            a_amt = np.where(n_g >= 0, amt_c[a_row, np.maximum(n_g, 0)], 0) / 100.0
-            r_m = rate_m[a_row]
-            bal = n_B / 100.0
-            left = H - 1 - t  # months still available after this one
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.where(r_m > 0, a_amt / np.maximum(a_amt - bal * r_m, 1e-300), np.inf)
-                months_needed = np.where(
-                    r_m > 0,
-                    np.log(ratio) / np.log1p(r_m),
-                    bal / np.maximum(a_amt, 1e-300),
-                )
-            doomed = last & ((a_amt <= bal * r_m * (1 + 1e-9)) | (months_needed > left + 1 + 1e-6))
-            opt = np.where(doomed, -np.inf, opt)
-        inc = incumbent[a_row]
-        threshold = np.where(np.isfinite(inc), inc + 1e-12 * np.abs(inc), -np.inf)
-        keep = opt > threshold
-        keep &= np.isfinite(opt)
-        idx = np.flatnonzero(keep)
-        if idx.size == 0:
+            live &= ~last | (n_B <= last_flat[t].take(a_row * G + np.maximum(n_g, 0)))
+        opt = np.where(live, n_v + n_s * bnd, -np.inf)
+        keep = np.flatnonzero(opt > thr[a_row])
+        if keep.size == 0:
             f_acc = np.zeros(0, np.int64)
             break
-        si, p, n_k, n_g, n_B, n_v, n_s, opt, a_row = (
-            x[idx] for x in (si, p, n_k, n_g, n_B, n_v, n_s, opt, a_row)
-        )
-        # ---- merge dominated duplicates of the same exact state ----
-        # (same account, phases, amount and balance to the cent: the future is the same
-        # and scales with survival, so a path with both less value and less survival
-        # can be dropped)
-        key = _state_key(a_row, n_k, n_g, n_B, K, G)
-        order = np.lexsort((-n_s, -n_v, key))
-        key_sorted = key[order]
-        dup = np.zeros(order.size, bool)
-        dup[1:] = key_sorted[1:] == key_sorted[:-1]
-        if dup.any():
-            drop = np.zeros(order.size, bool)
-            starts = np.flatnonzero(~dup)
-            ends = np.append(starts[1:], order.size)
-            for a, b in zip(starts[(ends - starts) > 1], ends[(ends - starts) > 1], strict=True):
-                best_s = n_s[order[a]]
-                for pos in range(a + 1, b):
-                    s_here = n_s[order[pos]]
-                    if s_here <= best_s:
-                        drop[pos] = True  # no more value and no more survival
-                    else:
-                        best_s = s_here
-            idx = order[~drop]
-            si, p, n_k, n_g, n_B, n_v, n_s, opt, a_row = (
-                x[idx] for x in (si, p, n_k, n_g, n_B, n_v, n_s, opt, a_row)
+        if keep.size < si.size:
+            si, a_row, p, n_B, n_v, n_s, n_k, n_g, opt = (
+                x[keep] for x in (si, a_row, p, n_B, n_v, n_s, n_k, n_g, opt)
             )
-        # ---- beam: keep the best `beam_width` states per account by optimistic value ----
-        order = np.lexsort((-opt, a_row))
-        a_sorted = a_row[order]
-        start = np.searchsorted(a_sorted, a_sorted, side="left")
-        rank = np.arange(order.size) - start
-        cut = rank >= search.beam_width
-        if cut.any():
-            np.maximum.at(cut_bound, a_sorted[cut], opt[order][cut])
-        sel = order[~cut]
-        layers.append((f_id[si[sel]], p[sel]))
-        f_acc, f_k, f_g, f_B, f_v, f_s = (
-            a_row[sel],
-            n_k[sel],
-            n_g[sel],
-            n_B[sel],
-            n_v[sel],
-            n_s[sel],
-        )
-        f_id = np.arange(sel.size)
+        # ---- beam: the best `beam_width` states per account by optimistic value ----
+        counts = np.bincount(a_row, minlength=n)
+        if counts.max() > beam:
+            order = np.lexsort((-opt, a_row))
+            a_sorted = a_row[order]
+            start = np.repeat(np.cumsum(counts) - counts, counts)
+            cut = np.arange(order.size) - start >= beam
+            np.maximum.at(cut_bound, a_sorted[cut], opt[order[cut]])
+            sel = order[~cut]
+            si, a_row, p, n_B, n_v, n_s, n_k, n_g = (
+                x[sel] for x in (si, a_row, p, n_B, n_v, n_s, n_k, n_g)
+            )
+        layers.append((si, p))
+        f_acc, f_k, f_g, f_B, f_v, f_s = a_row, n_k, n_g, n_B, n_v, n_s
+
+    for i in np.flatnonzero(ref_t >= 0):
+        inc_path[i] = _backtrack(layers, int(ref_id[i]), int(ref_final[i]), int(ref_t[i]))
 
     out: list[RunSolution] = []
     for i in range(n):
@@ -707,23 +801,6 @@ def _solve_runs(
             RunSolution(inc_path[i], status, obj, bound, gap, expanded, float(grid_step[i]), grid)
         )
     return out
-
-
-def _state_key(
-    acc: np.ndarray, k: np.ndarray, g: np.ndarray, balance: np.ndarray, K: int, G: int
-) -> np.ndarray:
-    """One sortable key per exact search state (account, phases, amount, balance in cents)."""
-    head = (acc.astype(np.int64) * (K + 2) + k) * (G + 2) + (g + 1)
-    if balance.size and (balance.max() >= 2**35 or head.max() >= 2**27):
-        # too large to pack: rank the tuples instead (same ordering)
-        order = np.lexsort((balance, g, k, acc))
-        rank = np.empty(order.size, np.int64)
-        sorted_rows = np.stack([acc[order], k[order], g[order], balance[order]])
-        new = np.ones(order.size, bool)
-        new[1:] = np.any(sorted_rows[:, 1:] != sorted_rows[:, :-1], axis=0)
-        rank[order] = np.cumsum(new)
-        return rank
-    return head * 2**35 + balance
 
 
 def _backtrack(

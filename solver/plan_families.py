@@ -767,12 +767,16 @@ def _final_checks(
     the phase count in closed form (holiday payments, level, a larger last payment)."""
     last = term - 1
     cap_last = ctx.cap[acc, last]
-    good = valid & (final > 0) & (final <= cap_last + CAP_TOL * np.maximum(1.0, np.abs(cap_last)))
+    with np.errstate(invalid="ignore"):  # cap -inf (nothing affordable): -inf + inf is NaN, not ok
+        tolerance = CAP_TOL * np.maximum(1.0, np.abs(cap_last))
+        good = valid & (final > 0) & (final <= cap_last + tolerance)
     io = (deferral > 0) & (mode == 1)
     level_months = term - deferral - 1  # level payments before the last one
     before = np.where(level_months >= 1, level, np.where(io, balance * rate / 12.0, 0.0))
     n_phases = (
-        io.astype(np.int64) + (level_months >= 1) + (np.round(final, 2) > np.round(before, 2) + 1e-9)
+        io.astype(np.int64)
+        + (level_months >= 1)
+        + (np.round(final, 2) > np.round(before, 2) + 1e-9)
     )
     good &= n_phases <= ctx.policy.max_payment_levels
     good &= deferral <= ctx.policy.max_deferral_months
@@ -793,7 +797,16 @@ def _score_general(
         pay, exp, valid, level = paths(ctx, sub, unit)
         final = pay[np.arange(len(sub)), sub.term - 1]
         good = _final_checks(
-            ctx, sub.acc, sub.balance, sub.rate, sub.deferral, sub.mode, sub.term, final, valid, level
+            ctx,
+            sub.acc,
+            sub.balance,
+            sub.rate,
+            sub.deferral,
+            sub.mode,
+            sub.term,
+            final,
+            valid,
+            level,
         )
         ok[block] = good
         idx = np.flatnonzero(good)

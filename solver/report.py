@@ -81,6 +81,9 @@ COLUMN_TITLES: dict[str, str] = {
 
 _UNIT_FORMATS = {"CNY": "#,##0.00", "ratio": "0.00%", "accounts": "#,##0.00", "DTI": "0.000"}
 _HIGHER_IS_BETTER = {
+    "total_value_discounted",
+    "net_total_value_discounted",
+    "value_beyond_horizon",
     "cash_collected",
     "cash_collected_discounted",
     "recovery_rate",
@@ -88,6 +91,7 @@ _HIGHER_IS_BETTER = {
     "accounts_restructured",
 }
 _KEY_KPIS = (
+    "total_value_discounted",
     "cash_collected_discounted",
     "recovery_rate",
     "credit_loss",

@@ -137,6 +137,7 @@ PATH_FIELDS: tuple[str, ...] = (
     "npl_accounts_at_horizon",
     "npl_balance_at_horizon",
     "unemployed",
+    "value_beyond_horizon",
 )
 #: DTI histogram: bins of this width from 0; the last bin collects everything above.
 DTI_BIN = 0.01
@@ -206,6 +207,9 @@ class PathInputs:
         unemployed (n,).
     segments
         Segment type → labels per account (n,) (str), e.g. ``{"tier": [...]}``.
+    residual_value
+        Model value (discounted to month 0) of the schedule after the horizon, given the
+        account is still open at the horizon (n,); zeros when every schedule ends inside it.
     """
 
     account_id: np.ndarray
@@ -228,6 +232,7 @@ class PathInputs:
     dti: np.ndarray = None  # type: ignore[assignment]
     dti_unemployed: np.ndarray = None  # type: ignore[assignment]
     segments: Mapping[str, np.ndarray] = field(default_factory=dict)
+    residual_value: np.ndarray = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         ids = np.asarray(self.account_id).astype(str)
@@ -276,6 +281,9 @@ class PathInputs:
         object.__setattr__(self, "dti", _readonly(np.broadcast_to(dti, (n,))))
         dti_u = self.dti if self.dti_unemployed is None else self.dti_unemployed
         object.__setattr__(self, "dti_unemployed", _readonly(np.broadcast_to(dti_u, (n,))))
+        residual = np.zeros(n) if self.residual_value is None else self.residual_value
+        residual = np.broadcast_to(np.asarray(residual, dtype=float), (n,))
+        object.__setattr__(self, "residual_value", _readonly(residual))
         segs = {}
         for name, labels in dict(self.segments).items():
             arr = np.asarray(labels).astype(str)
@@ -364,8 +372,9 @@ def analytic_expectation(inputs: PathInputs) -> dict[str, np.ndarray]:
     Returns
     -------
     dict
-        ``collected_discounted``, ``collected_nominal``, ``credit_loss`` and
-        ``default_prob`` (within the horizon), each shape (n,).
+        ``collected_discounted``, ``collected_nominal``, ``credit_loss``,
+        ``default_prob`` (within the horizon) and ``value_beyond_horizon`` (the discounted
+        model value of the schedule after the horizon), each shape (n,).
     """
     n, horizon = len(inputs), inputs.horizon
     rows = np.arange(n)
@@ -386,6 +395,8 @@ def analytic_expectation(inputs: PathInputs) -> dict[str, np.ndarray]:
             "collected_nominal": np.sum(survival * payments + default * recovery, axis=1),
             "credit_loss": np.sum(default * loss, axis=1),
             "default_prob": 1.0 - survival[:, -1] if horizon else np.zeros(n),
+            "value_beyond_horizon": (survival[:, -1] if horizon else np.ones(n))
+            * inputs.residual_value,
         }
 
     normal = one(False)
@@ -527,6 +538,7 @@ def _outcome_table(inputs: PathInputs, rows: np.ndarray) -> np.ndarray:
     balance_end = np.rint(inputs.exposures[rows, horizon] * 100.0)
     table[:, horizon, col["balance_at_horizon"]] = balance_end
     table[:, horizon, col["open_accounts_at_horizon"]] = balance_end > 0
+    table[:, horizon, col["value_beyond_horizon"]] = np.rint(inputs.residual_value[rows] * 100.0)
     return table
 
 
@@ -713,6 +725,7 @@ def simulate_paths(
     jobs: int = 1,
     chunk_accounts: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    engine: Any = None,
 ) -> PathOutcomes:
     """Simulate every account over ``paths`` Monte Carlo paths (see the module docstring).
 
@@ -732,6 +745,10 @@ def simulate_paths(
         depend on it either.
     progress
         Called as ``progress(accounts_done, accounts_total)`` after each chunk.
+    engine
+        An execution engine (:mod:`solver.engine`, e.g. Dask) that runs the chunks on its
+        workers (``map_ordered``); ``None`` runs them here on ``jobs`` threads. The result
+        does not depend on it.
     """
     if paths < 1:
         raise ValueError(f"paths must be >= 1, got {paths}")
@@ -781,6 +798,11 @@ def simulate_paths(
 
     if n == 0:
         pass
+    elif engine is not None:
+        # chunks run on the engine's workers, results come back in chunk order
+        results = engine.map_ordered(_simulate_chunk, chunks, paths, seed, shared=inputs)
+        for rows, part in zip(chunks, results, strict=True):
+            merge(part, rows)
     elif jobs == 1:
         for rows in chunks:
             merge(run(rows), rows)
@@ -862,6 +884,16 @@ KPIS: dict[str, tuple[str, str]] = {
     "payments_collected": ("CNY", "scheduled payments received, nominal"),
     "recoveries": ("CNY", "collateral and unsecured recoveries after default, nominal"),
     "recovery_rate": ("ratio", "discounted cash collected / opening balance"),
+    "value_beyond_horizon": (
+        "CNY",
+        "model value (discounted) of the payments and recoveries still expected after the "
+        "horizon from accounts open at the horizon",
+    ),
+    "total_value_discounted": (
+        "CNY",
+        "discounted cash collected plus the value beyond the horizon (comparable across "
+        "plans of different lengths)",
+    ),
     "credit_loss": (
         "CNY",
         "exposure at default not recovered, nominal (its mean is the expected loss)",
@@ -876,6 +908,10 @@ KPIS: dict[str, tuple[str, str]] = {
     "npl_share_at_horizon": ("ratio", "M3+ share of the open accounts at the horizon"),
     "collection_cost": ("CNY", "cost of the allocated collection treatments"),
     "net_collected_discounted": ("CNY", "discounted cash collected minus collection cost"),
+    "net_total_value_discounted": (
+        "CNY",
+        "total value (within and beyond the horizon) minus collection cost",
+    ),
     "dti_mean": (
         "DTI",
         "customer burden: mean over accounts of (other_debt + payment)/expected income, "
@@ -1137,12 +1173,15 @@ def plan_schedules(
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
     cache_dir: str | Path | None = None,
+    engine: Any = None,
 ) -> Schedules:
     """Each account's recommended plan under ``policy`` (status quo where none passes).
 
     Calls :func:`solver.plans.plan_portfolio`. Results are cached per (portfolio, policy,
     model, search effort, plan code) within the process, so a scenario and its baseline
-    share the work, and in ``cache_dir`` across processes when given.
+    share the work, and in ``cache_dir`` across processes when given. With an ``engine``
+    (:mod:`solver.engine`) the partitions are planned on its workers
+    (:func:`solver.engine.plan_portfolio_on`, identical results).
     """
     search = dict(search or {})
     key = _plan_key(frame, policy, model, search)
@@ -1170,7 +1209,12 @@ def plan_schedules(
         from solver.plan_custom import SearchParams
 
         kwargs["search"] = SearchParams(**search)
-    plans = plan_portfolio(frame, policy, model, jobs=jobs, progress=step, **kwargs)
+    if engine is not None:
+        from solver.engine import plan_portfolio_on
+
+        plans = plan_portfolio_on(engine, frame, policy, model, progress=progress, **kwargs)
+    else:
+        plans = plan_portfolio(frame, policy, model, jobs=jobs, progress=step, **kwargs)
     table = plans.table
     status = table["status"].astype(str).to_numpy(dtype=object)
     recommended = status == "RECOMMENDED"
@@ -1226,6 +1270,7 @@ def choose_schedules(
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
     cache_dir: str | Path | None = None,
+    engine: Any = None,
 ) -> Schedules:
     """Plan stage: plans under the scenario's policy, or the status quo.
 
@@ -1254,6 +1299,7 @@ def choose_schedules(
         jobs=jobs,
         progress=progress,
         cache_dir=cache_dir,
+        engine=engine,
     )
 
 
@@ -1294,7 +1340,7 @@ def no_treatments(n: int) -> Treatments:
 
 
 def choose_treatments(
-    frame: Any, scenario: Any, schedules: Schedules, *, seed: int = 0
+    frame: Any, scenario: Any, schedules: Schedules, *, seed: int = 0, engine: Any = None
 ) -> Treatments:
     """Treatment stage: the allocation of treatments and teams (SPEC §8) under the
     scenario's capacity and budget, turned into a cost and a hazard factor per account.
@@ -1331,6 +1377,7 @@ def choose_treatments(
     )
     result = _ALLOCATION_CACHE.get(key)
     if result is None:
+        kwargs: dict[str, Any] = {} if engine is None else {"engine": engine}
         result = allocate(
             frame,
             catalogue,
@@ -1338,6 +1385,7 @@ def choose_treatments(
             budget=collection.budget,
             time_limit=collection.time_limit_seconds,
             seed=seed,
+            **kwargs,
         )
         if len(_ALLOCATION_CACHE) > 4:
             _ALLOCATION_CACHE.pop(next(iter(_ALLOCATION_CACHE)))
@@ -1514,6 +1562,7 @@ def build_path_inputs(
     dti = _dti(params.other_debt, payments, income_path, term)
     if afford_u is not None:
         dti_u = _dti(params.other_debt, payments, unemployed_path, term)
+    residual = residual_values(params, schedules, model, horizon)
     from solver.account import DPD_BUCKETS
 
     bucket_index = {b: i for i, b in enumerate(DPD_BUCKETS)}
@@ -1539,7 +1588,49 @@ def build_path_inputs(
         dti=dti,
         dti_unemployed=dti_u,
         segments={name: frame[name].astype(str).to_numpy() for name in SEGMENT_TYPES},
+        residual_value=residual,
     )
+
+
+def residual_values(params: Any, schedules: Schedules, model: Any, horizon: int) -> np.ndarray:
+    """Model value of each schedule after the horizon, given the account is open then.
+
+    ``Σ_{t>H} δ^t (S_t/S_H) p_t + δ^(t+L) (S_{t−1}/S_H) h_t R_t`` on the (shocked) expected
+    income path: what the bank still expects from an account that survives the horizon,
+    discounted to month 0. Without it, plans that pay later (deferrals, long terms) would
+    look worse than they are when the horizon cuts them off.
+    """
+    from solver.model import afford_prob, collateral_proceeds, expected_income
+
+    payments = np.asarray(schedules.payments, dtype=float)
+    n, width = payments.shape
+    if width <= horizon:
+        return np.zeros(n)
+    exposures = _fit(schedules.exposures, width)
+    term = np.asarray(schedules.term, dtype=np.int64)
+    months = np.arange(1, width + 1)
+    active = months[None, :] <= term[:, None]
+    a = afford_prob(params, payments, expected_income(params, width))
+    h0 = params.base_hazard[:, None]
+    hazard = np.where(active, h0 + (1.0 - h0) * model.kappa * (1.0 - a), 0.0)
+    survival = np.cumprod(1.0 - hazard, axis=1)
+    before = np.concatenate([np.ones((n, 1)), survival[:, :-1]], axis=1)
+    collateral = collateral_proceeds(params.vehicle_value, width, model)
+    recovery = np.where(
+        active,
+        np.minimum(exposures, collateral)
+        + model.unsecured_recovery * np.maximum(0.0, exposures - collateral),
+        0.0,
+    )
+    delta = model.monthly_discount
+    disc = delta ** months.astype(float)
+    tail = months > horizon
+    value = (survival[:, tail] * payments[:, tail]) @ disc[tail] + (
+        before[:, tail] * hazard[:, tail] * recovery[:, tail]
+    ) @ (disc[tail] * delta**model.recovery_lag_months)
+    at_horizon = survival[:, horizon - 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(at_horizon > 0, value / np.where(at_horizon > 0, at_horizon, 1.0), 0.0)
 
 
 # -- summaries ------------------------------------------------------------------------------
@@ -1615,6 +1706,8 @@ def path_kpis(
             "payments_collected": money("payments_nominal"),
             "recoveries": money("recoveries_nominal"),
             "recovery_rate": _ratio(cash_disc, full(opening)),
+            "value_beyond_horizon": money("value_beyond_horizon"),
+            "total_value_discounted": cash_disc + money("value_beyond_horizon"),
             "credit_loss": money("credit_loss"),
             "loss_rate": _ratio(money("credit_loss"), full(opening)),
             "defaults": totals[:, col["defaults"]].astype(float),
@@ -1630,6 +1723,7 @@ def path_kpis(
             ),
             "collection_cost": full(cost),
             "net_collected_discounted": cash_disc - cost,
+            "net_total_value_discounted": cash_disc + money("value_beyond_horizon") - cost,
             "dti_mean": outcomes.dti_mean[key],
             "dti_p90": outcomes.dti_p90[key],
             "accounts_restructured": full(restructured),
@@ -1885,6 +1979,7 @@ def run_scenario(
     jobs: int = 1,
     progress: Callable[[str, int, int], None] | None = None,
     plan_cache: str | Path | None = None,
+    engine: Any = None,
 ) -> ScenarioResult:
     """Run a scenario: choose plans and treatments, simulate paths, summarise KPIs.
 
@@ -1902,6 +1997,10 @@ def run_scenario(
     plan_cache
         Directory caching plan-stage results across processes (``None``: in-process only;
         the CLI uses :func:`default_plan_cache`).
+    engine
+        Execution engine (:mod:`solver.engine`, e.g. Dask): the plan stage, the allocation's
+        pricing and the simulation's chunks run on its workers; every figure is identical
+        to the local run.
 
     Returns
     -------
@@ -1928,7 +2027,13 @@ def run_scenario(
     start = time.perf_counter()
     plan_progress = (lambda done, total: progress("plans", done, total)) if progress else None
     schedules = choose_schedules(
-        frame, scenario, shocks, jobs=jobs, progress=plan_progress, cache_dir=plan_cache
+        frame,
+        scenario,
+        shocks,
+        jobs=jobs,
+        progress=plan_progress,
+        cache_dir=plan_cache,
+        engine=engine,
     )
     timings["plans"] = time.perf_counter() - start
     notes["plans"] = schedules.note
@@ -1936,7 +2041,7 @@ def run_scenario(
         notes["plans"] += " (chosen knowing the shocks)"
 
     start = time.perf_counter()
-    treatments = choose_treatments(frame, scenario, schedules, seed=seed)
+    treatments = choose_treatments(frame, scenario, schedules, seed=seed, engine=engine)
     timings["treatments"] = time.perf_counter() - start
     notes["treatments"] = (
         str(treatments.summary.get("note", "allocation of treatments and teams"))
@@ -1965,7 +2070,9 @@ def run_scenario(
 
     start = time.perf_counter()
     sim_progress = (lambda done, total: progress("simulate", done, total)) if progress else None
-    outcomes = simulate_paths(inputs, paths=paths, seed=seed, jobs=jobs, progress=sim_progress)
+    outcomes = simulate_paths(
+        inputs, paths=paths, seed=seed, jobs=jobs, progress=sim_progress, engine=engine
+    )
     timings["simulate"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -1999,6 +2106,7 @@ def run_scenario(
             "mc_collected_nominal": np.round(outcomes.accounts["mc_collected_nominal"], 2),
             "expected_credit_loss": np.round(expected["credit_loss"], 2),
             "mc_credit_loss": np.round(outcomes.accounts["mc_credit_loss"], 2),
+            "expected_value_beyond_horizon": np.round(expected["value_beyond_horizon"], 2),
             "default_prob": np.round(expected["default_prob"], 6),
             "mc_default_prob": np.round(outcomes.accounts["mc_default_prob"], 6),
             "mc_npl_prob_at_horizon": np.round(outcomes.accounts["mc_npl_prob_at_horizon"], 6),
@@ -2089,6 +2197,8 @@ def compare(result: ScenarioResult, baseline: ScenarioResult) -> Any:
 
 #: KPIs listed for every run of a sweep (mean and 95 % CI of the mean).
 SWEEP_KPIS: tuple[str, ...] = (
+    "total_value_discounted",
+    "net_total_value_discounted",
     "cash_collected_discounted",
     "net_collected_discounted",
     "collection_cost",
@@ -2148,9 +2258,10 @@ def run_sweep(
     seed: int | None = None,
     jobs: int = 1,
     frontier_x: str | None = None,
-    frontier_y: str = "cash_collected_discounted",
+    frontier_y: str = "net_total_value_discounted",
     progress: Callable[[str, int, int], None] | None = None,
     plan_cache: str | Path | None = None,
+    engine: Any = None,
 ) -> SweepResult:
     """Run ``scenario`` for every combination of the assigned values.
 
@@ -2193,6 +2304,7 @@ def run_sweep(
             jobs=jobs,
             progress=stage_progress,
             plan_cache=plan_cache,
+            engine=engine,
         )
         used_paths, used_seed = result.paths, result.seed
         total = result.total()

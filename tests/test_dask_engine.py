@@ -132,7 +132,7 @@ def test_risk_scores_on_dask_equal_local(engine, tmp_path):
     from solver.risk.early_warning import fit_early_warning, score_uci
     from solver.risk.uci import normalise_uci, uci_features
 
-    accounts = synthetic_uci(600, seed=4)
+    accounts = synthetic_uci(400, seed=4)
     fit = fit_early_warning(uci_features(accounts), accounts["default_next_month"].to_numpy(), FAST)
     reference = score_uci(fit.model, normalise_uci(accounts))
     root = _dataset(tmp_path / "uci", accounts, files=3, row_group=50)
@@ -225,6 +225,7 @@ def test_dask_pricing_is_bit_identical_to_local(engine):
             remote.close()
 
 
+@pytest.mark.slow  # about 20 s: three runs of a 150-iteration dual through the cluster
 def test_allocation_on_dask_equals_local(engine, monkeypatch):
     """allocate(..., engine=dask) for 1, 3, 7 column partitions: the local table, prices,
     objective and bound, bit for bit.
@@ -296,7 +297,7 @@ def test_scenario_run_on_dask_equals_local(engine, tmp_path):
     path = tmp_path / "scenario.toml"
     path.write_text(
         f'extends = "{(data / "small_recession.toml").as_posix()}"\n'
-        "[portfolio]\nn = 24\nseed = 5\n[plans]\nrestructure = true\n"
+        "[portfolio]\nn = 12\nseed = 5\n[plans]\nrestructure = true\n"
         "[simulation]\npaths = 40\n"
     )
     scenario = load_scenario(path)

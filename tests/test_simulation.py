@@ -366,3 +366,46 @@ def test_recession_lowers_collections_and_raises_losses():
     assert cash["delta"] < 0 and cash["delta_ci_high"] < 0
     assert loss["delta"] > 0 and loss["delta_ci_low"] > 0
     assert shock.kpi("unemployed_accounts") > 0
+
+
+def test_engine_path_gives_identical_results(portfolio):
+    """Chunks run through an execution engine (solver.engine.LocalEngine) give the same
+    per-path sums, monthly series and per-account means as the threaded local path."""
+    from solver.engine import LocalEngine
+
+    inputs = _inputs(portfolio.iloc[:200], horizon=24)
+    ref = simulate_paths(inputs, paths=30, seed=4, jobs=2, chunk_accounts=50)
+    got = simulate_paths(
+        inputs, paths=30, seed=4, engine=LocalEngine(partitions=3), chunk_accounts=50
+    )
+    for key in ref.totals:
+        np.testing.assert_array_equal(ref.totals[key], got.totals[key])
+    for key in ref.monthly:
+        np.testing.assert_array_equal(ref.monthly[key], got.monthly[key])
+    for key in ref.accounts:
+        np.testing.assert_array_equal(ref.accounts[key], got.accounts[key])
+
+
+def test_total_value_converges_to_full_term_npv(portfolio):
+    """With a 12-month horizon, discounted collections plus the value beyond the horizon
+    converge to evaluate_batch's NPV of the whole schedules (99 % CI of the MC mean)."""
+    from solver.scenario import Shocks
+    from solver.simulation import account_shocks, build_path_inputs, status_quo_schedules
+
+    model = BehaviourModel()
+    schedules = status_quo_schedules(portfolio)
+    assert schedules.term.max() > 12
+    inputs = build_path_inputs(portfolio, schedules, model, account_shocks(portfolio, Shocks()), 12)
+    params = AccountParams.from_frame(portfolio, model)
+    full = evaluate_batch(params, schedules.payments, schedules.exposures, schedules.term, model)
+    out = simulate_paths(inputs, paths=200, seed=12)
+    totals = out.totals[("total", "all")]
+    value = _discounted(out) + totals[:, PATH_FIELDS.index("value_beyond_horizon")] / 100.0
+    half = Z99 * value.std(ddof=1) / math.sqrt(200)
+    assert abs(value.mean() - full.npv.sum()) <= half, (value.mean(), full.npv.sum(), half)
+    exact = analytic_expectation(inputs)
+    np.testing.assert_allclose(
+        (exact["collected_discounted"] + exact["value_beyond_horizon"]).sum(),
+        full.npv.sum(),
+        rtol=1e-9,
+    )
