@@ -39,15 +39,23 @@ def validate(path: Path, strict: bool, tiering: Path | None, sheet: str | None) 
     from rich.table import Table
 
     from commands.common import console
-    from solver.account import InputWarning, summarize_portfolio
-    from solver.io import read_portfolio
+    from solver.account import InputWarning, merge_summaries, summarize_portfolio
+    from solver.io import iter_portfolio
 
     started = time.perf_counter()
+    # large CSV/Parquet files are validated in chunks (bounded memory); only the summary of
+    # each chunk is kept (docs/reliability.md, limits)
+    parts = []
+    n = 0
+    first = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InputWarning)
-        frame = read_portfolio(
+        for chunk in iter_portfolio(
             path, tiering=tiering, unknown_columns="error" if strict else None, sheet=sheet
-        )
+        ):
+            parts.append(summarize_portfolio(chunk))
+            n += len(chunk)
+            first = chunk if first is None else first
     elapsed = time.perf_counter() - started
     err = console(stderr=True)
     for w in caught:
@@ -56,12 +64,11 @@ def validate(path: Path, strict: bool, tiering: Path | None, sheet: str | None) 
     out = console()
     if not out.is_terminal:
         out.width = max(out.width, 120)  # piped or captured: do not squeeze the tables
-    n = len(frame)
     out.print(
         f"[bold green]OK[/] {path}: {n:,} account{'s' if n != 1 else ''} valid ({elapsed:.2f} s)",
         highlight=False,
     )
-    summary = summarize_portfolio(frame)
+    summary = merge_summaries(parts)
     money_columns = ["principal", "arrears", "interest_due", "fees_due", "vehicle_value"]
     for key, title in (
         ("by_product", "By product"),
@@ -92,8 +99,8 @@ def validate(path: Path, strict: bool, tiering: Path | None, sheet: str | None) 
     for label, row in summary["flags"].iterrows():
         flags.add_row(str(label), f"{int(row['accounts']):,}", f"{row['share']:.1%}")
     out.print(flags)
-    if n == 1:
-        record = frame.iloc[0]
+    if n == 1 and first is not None:
+        record = first.iloc[0]
         detail = Table(title=f"Account {record['account_id']}", title_justify="left")
         detail.add_column("field")
         detail.add_column("value")

@@ -62,6 +62,13 @@ _EXPORTS: dict[str, str] = {
     # scenarios
     "load_scenario": "solver.scenario",
     "run_scenario": "solver.simulation",
+    "Scenario": "solver.scenario",
+    "compare": "solver.simulation",
+    "run_sweep": "solver.simulation",
+    "simulate_paths": "solver.simulation",
+    "split_portfolio": "solver.experiment",
+    "evaluate_outcomes": "solver.experiment",
+    "write_scenario_report": "solver.report",
     # risk analytics
     "absorption": "solver.risk",
     "absorbing_summary": "solver.risk",

@@ -77,6 +77,7 @@ __all__ = [
     "TIERS",
     "TieringRules",
     "derive_tier",
+    "merge_summaries",
     "summarize_portfolio",
     "dpd_bucket",
     "validate_portfolio",
@@ -1439,3 +1440,37 @@ def summarize_portfolio(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "by_dpd_bucket": grouped("dpd_bucket", DPD_BUCKETS),
         "flags": flag_table,
     }
+
+
+def merge_summaries(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """Combine :func:`summarize_portfolio` results of disjoint chunks of one portfolio.
+
+    Counts and money totals add up; shares are recomputed from the combined counts. The
+    result equals ``summarize_portfolio`` of the concatenated chunks.
+    """
+    import pandas as pd
+
+    if len(parts) == 1:
+        return parts[0]
+    out: dict[str, pd.DataFrame] = {}
+    for key, order in (
+        ("by_product", PRODUCTS),
+        ("by_tier", TIERS),
+        ("by_dpd_bucket", DPD_BUCKETS),
+    ):
+        tables = [p[key] for p in parts]
+        name = tables[0].index.name
+        summed = pd.concat(tables).drop(columns="share").groupby(level=0, sort=False).sum()
+        labels = [k for k in (*order, "total") if k in summed.index]
+        summed = summed.reindex(labels)
+        total = float(summed.loc["total", "accounts"])
+        summed.insert(1, "share", summed["accounts"] / max(total, 1.0))
+        summed.index.name = name
+        out[key] = summed
+    flags = pd.concat([p["flags"] for p in parts]).groupby(level=0, sort=False)["accounts"].sum()
+    n = float(out["by_product"].loc["total", "accounts"])
+    out["flags"] = pd.DataFrame(
+        {"accounts": flags, "share": flags / max(n, 1.0)},
+        index=pd.Index(list(flags.index), name="flag"),
+    )
+    return out

@@ -48,7 +48,7 @@ import os
 import re
 import tomllib
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -76,6 +76,7 @@ __all__ = [
     "MAX_TEXT_BYTES",
     "OUTPUT_FORMATS",
     "check_input_file",
+    "iter_portfolio",
     "output_format",
     "read_account",
     "read_portfolio",
@@ -352,6 +353,250 @@ def read_account(
     return Account.from_mapping(values, source=str(path), row=1, tiering=rules)
 
 
+#: Rows per chunk of :func:`iter_portfolio` (about 100 MB of working memory).
+CHUNK_ROWS = 100_000
+#: Files smaller than this are read whole by :func:`iter_portfolio` (one chunk).
+STREAM_MIN_BYTES = 32 * 2**20
+
+
+def iter_portfolio(
+    path: str | os.PathLike[str],
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+    stream_min_bytes: int = STREAM_MIN_BYTES,
+    tiering: TieringRules | str | os.PathLike[str] | None = None,
+    unknown_columns: UnknownColumns | None = None,
+    sheet: str | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Read and validate a portfolio in chunks of validated accounts (bounded memory).
+
+    CSV and Parquet files of ``stream_min_bytes`` or more are streamed: each block of
+    about ``chunk_rows`` rows is validated like :func:`read_portfolio` (same checks, same
+    messages, rows numbered across the whole file) and yielded; account ids are checked
+    for duplicates across blocks (128-bit hashes of the ids seen so far, 16 bytes per
+    account). Smaller files, Excel, TOML and JSON are read whole and yielded as one chunk.
+
+    Problems of every block are collected and raised together as one :class:`InputError`
+    after the last block, exactly like :func:`read_portfolio`; once a problem is found no
+    further chunk is yielded. A caller must therefore not write any output before the
+    iterator is exhausted (``workout validate`` only accumulates a summary). A file whose
+    blocks cannot be streamed cleanly (invalid UTF-8, ragged rows) is re-read whole for
+    the detailed message.
+    """
+    path = Path(path)
+    fmt = _input_format(path)
+    size = check_input_file(path, None if fmt == "xls" else fmt)
+    if fmt not in ("csv", "parquet") or size < stream_min_bytes:
+        yield read_portfolio(path, tiering=tiering, unknown_columns=unknown_columns, sheet=sheet)
+        return
+    rules = _tiering_rules(tiering)
+    source = str(path)
+    batches = _csv_batches(path, source, chunk_rows) if fmt == "csv" else None
+    if batches is None and fmt == "csv":
+        # not streamable cleanly: the whole-file reader gives the exact messages
+        yield read_portfolio(path, tiering=rules, unknown_columns=unknown_columns)
+        return
+    if fmt == "parquet":
+        batches = _parquet_batches(path, source, chunk_rows)
+        note = "row N = the Nth row of the table"
+    else:
+        note = "row N = the Nth data row below the header, i.e. line N+1 of the file"
+    yield from _validated_chunks(
+        path, batches, rules, unknown_columns or "warn", note, tiering, unknown_columns
+    )
+
+
+def _csv_batches(path: Path, source: str, chunk_rows: int) -> Iterator[Any] | None:
+    """Record batches of a CSV read as text, or ``None`` if the head is not clean UTF-8."""
+    import pyarrow as pa
+    import pyarrow.csv as pv
+
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+    cut = head.rfind(b"\n")
+    try:
+        head[: cut if cut > 0 else len(head)].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    start, header = _csv_header(head, source)
+
+    ragged: list[int] = []
+
+    def on_invalid_row(row: Any) -> str:
+        ragged.append(1)  # (an exception raised here would be printed, not propagated)
+        return "skip"
+
+    def batches() -> Iterator[Any]:
+        reader = pv.open_csv(
+            path,
+            read_options=pv.ReadOptions(use_threads=False, block_size=1 << 24, skip_rows=0),
+            parse_options=pv.ParseOptions(invalid_row_handler=on_invalid_row),
+            convert_options=pv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=True,
+            ),
+        )
+        pending: list[Any] = []
+        rows = 0
+        for batch in reader:
+            if ragged:
+                raise _NotStreamable()
+            pending.append(batch)
+            rows += batch.num_rows
+            if rows >= chunk_rows:
+                yield pa.Table.from_batches(pending)
+                pending, rows = [], 0
+        if ragged:
+            raise _NotStreamable()
+        if pending:
+            yield pa.Table.from_batches(pending)
+
+    return batches()
+
+
+def _parquet_batches(path: Path, source: str, chunk_rows: int) -> Iterator[Any]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{source}: not a readable Parquet file ({exc})") from None
+    for batch in parquet.iter_batches(batch_size=chunk_rows):
+        yield pa.Table.from_batches([batch])
+
+
+class _NotStreamable(Exception):
+    """A CSV block that the whole-file reader must explain (a ragged row)."""
+
+
+def _validated_chunks(
+    path: Path,
+    batches: Iterator[Any],
+    rules: TieringRules | None,
+    unknown_columns: UnknownColumns,
+    note: str,
+    tiering: Any,
+    unknown_arg: UnknownColumns | None,
+) -> Iterator[pd.DataFrame]:
+    import warnings
+
+    import pyarrow as pa
+
+    from solver.account import MAX_PROBLEMS, InputWarning, plural
+
+    source = str(path)
+    offset = 0
+    lines: list[str] = []
+    total = 0
+    seen = np.zeros((0, 2), dtype=np.uint64)
+    seen_rows = np.zeros(0, dtype=np.int64)
+    warned: set[str] = set()
+    try:
+        for table in batches:
+            raw = table.to_pandas()
+            n = len(raw)
+            rows = np.arange(offset + 1, offset + n + 1)
+            log = ProblemLog(source, rows)
+            hashes, blank = _id_hashes(raw)
+            if hashes is not None and len(seen):
+                dup, first = _seen_before(seen, seen_rows, hashes, blank)
+                ids = raw.loc[:, _id_column(raw)].astype(str).str.strip()
+                log.add(
+                    "account_id",
+                    dup,
+                    lambda i, ids=ids, first=first: (
+                        f"duplicate account_id {ids.iloc[i]!r} (first in row {first[i]})"
+                    ),
+                )
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", InputWarning)
+                try:
+                    frame = validate_portfolio(
+                        raw,
+                        source,
+                        tiering=rules,
+                        unknown_columns=unknown_columns,
+                        row_numbers=rows,
+                        problems=log,
+                        row_note=note,
+                    )
+                except InputError:
+                    frame = None
+            for w in caught:
+                if str(w.message) not in warned:
+                    warned.add(str(w.message))
+                    warnings.warn(str(w.message), w.category, stacklevel=3)
+            if frame is None:
+                total += log.count
+                for line in log.lines(MAX_PROBLEMS):
+                    if line.startswith("... and ") or line in lines:
+                        continue
+                    if len(lines) < MAX_PROBLEMS:
+                        lines.append(line)
+                if log.file_level:
+                    break  # a header problem repeats in every block: stop reading
+            if hashes is not None:
+                keep = ~blank
+                seen = np.concatenate([seen, hashes[keep]])
+                seen_rows = np.concatenate([seen_rows, rows[keep]])
+                order = np.lexsort((seen[:, 1], seen[:, 0]))
+                seen, seen_rows = seen[order], seen_rows[order]
+            offset += n
+            if frame is not None and total == 0:
+                yield frame
+    except (_NotStreamable, pa.ArrowInvalid) as exc:
+        # the whole-file reader explains it (row, column); if it finds nothing, say what failed
+        read_portfolio(path, tiering=tiering, unknown_columns=unknown_arg)
+        what = "a row has the wrong number of fields" if isinstance(exc, _NotStreamable) else exc
+        raise InputError(f"{source}: cannot read as CSV ({what})") from None
+    if total:
+        if total > len(lines):
+            lines.append(f"... and {plural(total - len(lines), 'more problem')}")
+        head = f"{source}: {plural(total, 'problem')} found; nothing was read ({note})"
+        raise InputError(head, lines)
+    if offset == 0:
+        raise InputError(f"{source}: header only, no data rows")
+
+
+def _id_column(raw: pd.DataFrame) -> Any:
+    for column in raw.columns:
+        if normalize_column_name(column) == "account_id":
+            return column
+    return None
+
+
+def _id_hashes(raw: pd.DataFrame) -> tuple[np.ndarray | None, np.ndarray]:
+    """Two independent 64-bit hashes per account id (blank ids flagged)."""
+    import pandas as pd
+
+    column = _id_column(raw)
+    if column is None:
+        return None, np.zeros(len(raw), dtype=bool)
+    ids = raw[column].astype(str).str.strip().to_numpy(dtype=object)
+    blank = pd.isna(raw[column]).to_numpy() | (ids == "")
+    h1 = pd.util.hash_array(ids, hash_key="workout-ids-0001")
+    h2 = pd.util.hash_array(ids, hash_key="workout-ids-0002")
+    return np.stack([h1, h2], axis=1), blank
+
+
+def _seen_before(
+    seen: np.ndarray, seen_rows: np.ndarray, hashes: np.ndarray, blank: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose id was seen in an earlier block, and the row it was first seen in."""
+    left = np.searchsorted(seen[:, 0], hashes[:, 0], side="left")
+    right = np.searchsorted(seen[:, 0], hashes[:, 0], side="right")
+    dup = np.zeros(len(hashes), dtype=bool)
+    first = np.zeros(len(hashes), dtype=np.int64)
+    for i in np.flatnonzero((right > left) & ~blank):  # almost always one candidate
+        for k in range(left[i], right[i]):
+            if seen[k, 1] == hashes[i, 1]:
+                dup[i] = True
+                first[i] = seen_rows[k]
+                break
+    return dup, first
+
+
 # ----------------------------------------------------------------------------------------
 # CSV
 # ----------------------------------------------------------------------------------------
@@ -416,13 +661,9 @@ def _sniff_delimiter(header: str) -> str | None:
     return None
 
 
-def _read_csv(path: Path, source: str):
-    import pyarrow as pa
-    import pyarrow.csv as pv
-
-    data = _open_bytes(path, "csv")
+def _csv_header(data: bytes, source: str) -> tuple[int, list[str]]:
+    """Offset after a BOM and the header fields (first non-blank line) of CSV ``data``."""
     start = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
-    _check_utf8(data, source)
     # the header is the first non-blank line (scan only the leading blanks: no copies)
     leading = re.match(rb"[ \t\r\n]*", data[start : start + 4096])
     header_start = (leading.end() if leading else 0) + start
@@ -430,7 +671,7 @@ def _read_csv(path: Path, source: str):
         raise InputError(f"{source}: the file holds only blank lines (no header, no data)")
     header_end = data.find(b"\n", header_start)
     header_end = len(data) if header_end < 0 else header_end
-    first_line = data[header_start:header_end].decode("utf-8").rstrip("\r")
+    first_line = data[header_start:header_end].decode("utf-8", "replace").rstrip("\r")
     header = _split_line(first_line)
     if len(header) == 1:
         style = _sniff_delimiter(first_line)
@@ -440,6 +681,16 @@ def _read_csv(path: Path, source: str):
                 f"{source}: header: expected comma-separated columns; found one column "
                 f"{shown!r} (the file looks {style}-separated: save it as comma-separated CSV)"
             )
+    return start, header
+
+
+def _read_csv(path: Path, source: str):
+    import pyarrow as pa
+    import pyarrow.csv as pv
+
+    data = _open_bytes(path, "csv")
+    _check_utf8(data, source)
+    start, header = _csv_header(data, source)
     text_columns = {
         name: pa.string()
         for name in header

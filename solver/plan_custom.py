@@ -365,6 +365,36 @@ def _bound_tables(
     e_node = e_rows * (M + 1) + ie[e_rows, e_cols]  # flat node index of the interval's left
     e_flat3 = (e_rows * nA + e_cols) * M + ie[e_rows, e_cols]  # flat index into (n, A, M)
     e_flatf = (e_rows * nA + e_cols) * (M + 1) + ie[e_rows, e_cols] + 1  # f at the right node
+    # after the holiday window the holiday action (the last one) is dropped: the same
+    # arrays without it, and the sparse flat indices re-based on G actions
+    hmax = int(holiday_months.max(initial=0))
+
+    def _rebase(pos: np.ndarray, inner: int) -> tuple[np.ndarray, np.ndarray]:
+        row, rest = np.divmod(pos, nA * inner)
+        a, m = np.divmod(rest, inner)
+        keep = a < G
+        return keep, (row * G + a) * inner + m
+
+    k2_keep, k2_at_g = _rebase(k2_at, M)
+    _, e_flat3_g = _rebase(e_flat3, M)
+    _, e_flatf_g = _rebase(e_flatf, M + 1)
+    layouts = {
+        True: (i0, lam1, lam, node_pen, k1_idx, k1_wt, k2_at, k2_idx, k2_wt, e_flat3, e_flatf, nA),
+        False: (
+            i0[:, :G],
+            lam1[:, :G],
+            lam[:, :G],
+            node_pen[:, :G],
+            k1_idx[:, :G],
+            k1_wt[:, :G],
+            k2_at_g[k2_keep],
+            k2_idx[k2_keep],
+            k2_wt[k2_keep],
+            e_flat3_g,
+            e_flatf_g,
+            G,
+        ),
+    }
     R_edge = np.minimum(a_g[None], col.T[:, :, None]) + rho * np.maximum(
         0.0, a_g[None] - col.T[:, :, None]
     )  # (H, n, A)
@@ -411,6 +441,19 @@ def _bound_tables(
             np.where(can, m_hi + dev_c, _NEG).transpose(2, 0, 1),
             out=clear_req[:, :, 1 : Mc + 1],
         )
+    # The month loop runs in float32 (half the memory traffic); every node value then gets
+    # a margin of 1e-6 relative (+0.001) that covers float32 rounding (≤ 8 operations of
+    # relative error 6e-8 each), so the tables stay upper bounds.
+    f32 = np.float32
+    pay_or_neg = np.where(act_ok, pay_act, _NEG).astype(f32)
+    q32, rec32, R32 = q_act.astype(f32), rec_act.astype(f32), R_nodes.astype(f32)
+    layouts = {
+        key: tuple(
+            x.astype(f32) if isinstance(x, np.ndarray) and x.dtype == np.float64 else x
+            for x in lay
+        )
+        for key, lay in layouts.items()
+    }
     K_all = np.minimum(np.ceil(U / w[:, None]).astype(np.int64), M)  # first node past U
     node_idx = np.arange(M + 1)[None, :]
     kink_rows = [np.flatnonzero(has_kink[:, t]) for t in range(H)]
@@ -422,14 +465,15 @@ def _bound_tables(
         req = clear_req[t].copy() if Mc > 0 else np.full((n, M + 1), _NEG)
         if t < H - 1 and V_next.max() > _NEG_CUT:
             Vf = _fill_infeasible(V_next)
-            flat = Vf.ravel()
-            q = q_act[t][:, :, None]
-            f = flat.take(i0) * lam1
-            f += flat.take(i0 + 1) * lam
+            flat = Vf.astype(f32).ravel()
+            (i0_, lam1_, lam_, pen_, k1i, k1w, k2a, k2i, k2w, ef3, eff, na) = layouts[t < hmax]
+            q = q32[t][:, :na, None]
+            f = flat.take(i0_) * lam1_
+            f += flat.take(i0_ + 1) * lam_
             f *= q
-            f += np.where(act_ok[t], pay_act[t], _NEG)[:, :, None]
-            f += rec_act[t][:, :, None] * R_nodes[t][:, None, :]
-            f += node_pen
+            f += pay_or_neg[t][:, :na, None]
+            f += rec32[t][:, :na, None] * R32[t][:, None, :]
+            f += pen_
             # padding for concave kinks of next month's interpolant inside each interval's
             # image (times 1 − h ≤ 1) and the recovery's kink
             seg = np.diff(Vf, axis=1) / w[:, None]
@@ -438,20 +482,22 @@ def _bound_tables(
             np.subtract(seg[:, :-1], seg[:, 1:], out=drop[:, 1:M])
             drop[:, M] = seg[:, M - 1]  # held constant past the last node
             np.maximum(drop, 0.0, out=drop)
-            dflat = drop.ravel()
-            dev = dflat.take(k1_idx)
-            dev *= k1_wt
-            if k2_at.size:
-                dev.ravel()[k2_at] += dflat.take(k2_idx) * k2_wt
+            dflat = drop.astype(f32).ravel()
+            dev = dflat.take(k1i)
+            dev *= k1w
+            if k2a.size:
+                dev.ravel()[k2a] += dflat.take(k2i) * k2w
             kr = kink_rows[t]
             if kr.size:
-                dev[kr, :, iCc[kr, t]] += rec_act[t][kr] * wR[kr, t][:, None]
+                dev[kr, :, iCc[kr, t]] += rec_act[t][kr, :na] * wR[kr, t][:, None]
             left = f[:, :, :-1] + dev
             right = f[:, :, 1:] + dev
             # interest rounding moves the next balance by up to 0.005: the largest slope
             cents = (slack * np.max(np.abs(seg), axis=1))[:, None]
-            req[:, :M] = np.maximum(req[:, :M], left.max(axis=1) + cents)
-            np.maximum(req[:, 1:], right.max(axis=1) + cents, out=req[:, 1:])
+            lmax = left.max(axis=1).astype(np.float64)
+            rmax = right.max(axis=1).astype(np.float64)
+            req[:, :M] = np.maximum(req[:, :M], lmax + cents + 1e-6 * np.abs(lmax) + 1e-3)
+            np.maximum(req[:, 1:], rmax + cents + 1e-6 * np.abs(rmax) + 1e-3, out=req[:, 1:])
             if e_rows.size:
                 # a payment possible only from B = a/g inside an interval: the chord through
                 # its values at a/g (y1) and at the right node (y2), extended to the left node
@@ -461,8 +507,9 @@ def _bound_tables(
                     + rec_act[t][e_rows, e_cols] * R_edge[t][e_rows, e_cols]
                     + q_act[t][e_rows, e_cols] * Vf[e_rows, 0]
                 )
-                y2 = f.ravel().take(e_flatf)
-                d_e = dev.ravel().take(e_flat3) + cents[e_rows, 0]
+                y2 = f.ravel().take(eff).astype(np.float64)
+                y2 += 1e-6 * np.abs(y2) + 1e-3
+                d_e = dev.ravel().take(ef3) + cents[e_rows, 0]
                 lam_r = ratio_e[e_rows, e_cols]
                 left_e = np.where(y2 >= y1, y1 - (y2 - y1) * lam_r, y1) + d_e
                 right_e = np.maximum(y1, y2) + d_e
@@ -832,42 +879,42 @@ def seed_values(
     """
     from solver.plan_families import feasible_paths, npv, phases
 
-    rows: list[tuple[int, int]] = []
-    pays: list[np.ndarray] = []
-    exps: list[np.ndarray] = []
     out: list[list[float]] = [[-np.inf] * len(lst) for lst in seeds]
-    for i, lst in enumerate(seeds):
-        grid_c = np.round(amounts[i][np.isfinite(amounts[i])] * 100).astype(np.int64)
-        for k, (pay, exp) in enumerate(lst):
-            cents = np.round(np.asarray(pay, float) * 100).astype(np.int64)
-            T = cents.size
-            if T == 0 or T > ctx.horizon or abs(float(exp[0]) - float(ctx.balance[i])) > 0.005:
-                continue
-            body = cents[:-1]
-            zeros = np.flatnonzero(body == 0)
-            if zeros.size and (zeros.size > holiday_months[i] or zeros[-1] != zeros.size - 1):
-                continue
-            paid = body[body > 0]
-            if not np.isin(paid, grid_c).all():
-                continue
-            if increasing and paid.size > 1 and np.any(np.diff(paid) < 0):
-                continue
-            rows.append((i, k))
-            pays.append(np.asarray(pay, float))
-            exps.append(np.asarray(exp, float))
+    rows = [(i, k) for i, lst in enumerate(seeds) for k in range(len(lst))]
     if not rows:
         return out
-    T = max(p.size for p in pays)
-    P = np.zeros((len(rows), T))
-    E = np.zeros((len(rows), T))
-    term = np.array([p.size for p in pays])
-    for r, (p, e) in enumerate(zip(pays, exps, strict=True)):
-        P[r, : p.size] = p
-        E[r, : e.size] = e
-    acc = np.array([i for i, _ in rows])
-    ok = feasible_paths(ctx, acc, P, term) & (phases(P, term) <= ctx.policy.max_payment_levels)
-    val = npv(ctx, acc, P, E, term)
+    H = ctx.horizon
+    R = len(rows)
+    P = np.zeros((R, H))
+    E = np.zeros((R, H))
+    term = np.zeros(R, np.int64)
     for r, (i, k) in enumerate(rows):
-        if ok[r]:
-            out[i][k] = float(val[r])
+        pay, exp = seeds[i][k]
+        T = min(np.size(pay), H)
+        term[r] = np.size(pay)
+        P[r, :T] = np.asarray(pay, float)[:T]
+        E[r, :T] = np.asarray(exp, float)[:T]
+    acc = np.array([i for i, _ in rows])
+    cents = np.round(P * 100).astype(np.int64)
+    ok = (term >= 1) & (term <= H) & (np.abs(E[:, 0] - ctx.balance[acc]) <= 0.005)
+    j = np.arange(H)[None, :]
+    body = j < (term - 1)[:, None]
+    zero = body & (cents == 0)
+    n_zero = zero.sum(axis=1)
+    ok &= (zero == (j < n_zero[:, None])).all(axis=1)  # zeros only as a leading holiday
+    ok &= n_zero <= holiday_months[acc]
+    paid = body & (cents > 0)
+    grid_c = np.where(np.isfinite(amounts), np.round(amounts * 100), -1).astype(np.int64)[acc]
+    on_grid = (cents[:, :, None] == grid_c[:, None, :]).any(axis=2)
+    ok &= ~(paid & ~on_grid).any(axis=1)
+    if increasing:
+        down = paid[:, 1:] & paid[:, :-1] & (cents[:, 1:] < cents[:, :-1])
+        ok &= ~down.any(axis=1)
+    ok &= feasible_paths(ctx, acc, P, term) & (phases(P, term) <= ctx.policy.max_payment_levels)
+    good = np.flatnonzero(ok)
+    if good.size:
+        val = npv(ctx, acc[good], P[good], E[good], term[good])
+        for r, v in zip(good, val, strict=True):
+            i, k = rows[r]
+            out[i][k] = float(v)
     return out

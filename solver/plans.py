@@ -479,8 +479,19 @@ def _family_choices(
                 cu.grid,
             )
             custom[i] = _regap(cu)
-        out[i].append(_run_choice(ctx, i, st, "step", int(holiday[i])))
-        out[i].append(_run_choice(ctx, i, custom[i], "custom", int(holiday[i])))
+        step_choice = _run_choice(ctx, i, st, "step", int(holiday[i]))
+        out[i].append(step_choice)
+        same = (
+            st.payments is not None
+            and custom[i].payments is not None
+            and np.array_equal(st.payments, custom[i].payments)
+        )
+        # the same payment path: one schedule, checked once
+        out[i].append(
+            _run_choice(
+                ctx, i, custom[i], "custom", int(holiday[i]), built=step_choice if same else None
+            )
+        )
     if pending:
         # rebuild in cents only the level families that can still be the best plan
         best_known = np.full(n, -np.inf)
@@ -624,7 +635,26 @@ def _levels(payments: np.ndarray) -> list[float]:
     return out
 
 
-def _run_choice(ctx: PlanContext, i: int, sol: RunSolution, family: str, holiday: int) -> _Choice:
+def _run_choice(
+    ctx: PlanContext,
+    i: int,
+    sol: RunSolution,
+    family: str,
+    holiday: int,
+    built: _Choice | None = None,
+) -> _Choice:
+    if built is not None and built.schedule is not None:
+        return _Choice(
+            family,
+            family,
+            True,
+            built.schedule,
+            dict(built.params),
+            status=sol.status,
+            bound=sol.bound,
+            gap=sol.gap,
+            search_npv=sol.objective,
+        )
     if sol.payments is None:
         if sol.status == "INFEASIBLE":
             reason = "no payment path on the grid repays the balance within max_term_months under the affordability caps"
@@ -669,26 +699,47 @@ def _run_choice(ctx: PlanContext, i: int, sol: RunSolution, family: str, holiday
 def _evaluate_per_account(
     ctx: PlanContext, acc_idx: np.ndarray, pay: np.ndarray, exp: np.ndarray, term: np.ndarray
 ) -> Any:
-    """``evaluate_batch`` figures, one call per account (rows grouped by account)."""
+    """``evaluate_batch`` figures of every row, independent of the batch.
+
+    A row's figures must not depend on which other accounts share its batch: the model
+    sums row-wise, so rows evaluated at the same width give the same figures whatever
+    else is in the call. Rows with at most ``horizon`` months are evaluated in one call
+    at width ``horizon``; longer ones (a status quo longer than the policy's horizon)
+    one account at a time at the account's own width.
+    """
     from types import SimpleNamespace
 
     names = ("npv", "pd_12m", "pd_life", "expected_loss", "afford_prob", "expected_income")
-    out: dict[str, list[np.ndarray]] = {k: [] for k in names}
-    bounds = np.flatnonzero(np.diff(np.concatenate([[-1], acc_idx, [-2]])) != 0)
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        i = int(acc_idx[a])
-        T = int(term[a:b].max())
+    n_rows, width = pay.shape
+    H = ctx.horizon
+    out: dict[str, np.ndarray] = {
+        k: (np.full((n_rows, width), np.nan if k == "afford_prob" else 1.0) if k in names[4:] else np.zeros(n_rows))
+        for k in names
+    }
+
+    def put(rows: np.ndarray, T: int) -> None:
         ev = evaluate_batch(
-            ctx.params.take(np.full(b - a, i)), pay[a:b, :T], exp[a:b, :T], term[a:b], ctx.model
+            ctx.params.take(acc_idx[rows]), pay[rows, :T], exp[rows, :T], term[rows], ctx.model
         )
         for k in names:
             v = getattr(ev, k)
             if v.ndim == 2:
-                full = np.full((b - a, pay.shape[1]), np.nan if k == "afford_prob" else 1.0)
-                full[:, :T] = v
-                v = full
-            out[k].append(v)
-    return SimpleNamespace(**{k: np.concatenate(v) for k, v in out.items()})
+                out[k][rows, :T] = v[:, : min(T, width)]
+            else:
+                out[k][rows] = v
+
+    short = np.flatnonzero(term <= H)
+    if short.size:
+        if width < H:
+            pad = H - width
+            pay = np.pad(pay, ((0, 0), (0, pad)))
+            exp = np.pad(exp, ((0, 0), (0, pad)))
+        put(short, H)
+    long_rows = np.flatnonzero(term > H)
+    for i in np.unique(acc_idx[long_rows]):
+        rows = long_rows[acc_idx[long_rows] == i]
+        put(rows, int(term[acc_idx == i].max()))
+    return SimpleNamespace(**out)
 
 
 def _metrics(

@@ -29,6 +29,11 @@ collections ``Σ δ^t p_t 1{alive after t} + δ^(t+L) R_t 1{default in t}`` conv
 evaluator's ``NPV`` (:func:`solver.model.evaluate_batch`) of the same schedules over the
 horizon; ``tests/test_simulation.py`` checks this.
 
+Beyond the horizon. A path stops at month H; an account still open then carries the model
+value of the rest of its schedule given survival (:func:`residual_values`). Discounted
+collections plus that value converge to the evaluator's NPV of the whole schedules
+(tested), so plans of different lengths compare fairly (``total_value_discounted``).
+
 Delinquency on a path. The account starts in its dpd bucket (M0 … M4+). A month whose
 income covered the due cures it to M0; a short month that did not end in default is a
 missed due date and rolls it one bucket (capped at M4+); a default is a charge-off and
@@ -756,7 +761,10 @@ def simulate_paths(
         raise ValueError(f"horizon must be at most 255 months, got {inputs.horizon}")
     n, horizon = len(inputs), inputs.horizon
     size = chunk_accounts or default_chunk_accounts(paths, horizon)
-    chunks = [np.arange(i, min(n, i + size)) for i in range(0, n, size)]
+    # accounts that can be hit by the unemployment shock first, so that the other chunks
+    # skip its per-month threshold switch (per-account results do not depend on chunks)
+    order = np.argsort(~(inputs.unemployment_prob > 0), kind="stable")
+    chunks = [order[i : i + size] for i in range(0, n, size)]
     jobs = max(1, min(int(jobs), len(chunks) or 1, os.cpu_count() or 1))
 
     totals: dict[tuple[str, str], np.ndarray] = {}
