@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## demo: generate a sample book, validate it, plan one account and the book, allocate treatments
+## demo: generate a sample book, validate it, plan one account and the book, allocate treatments,
+## and run a recession scenario against the baseline (a few minutes on 2 cores)
 demo: install
 	@mkdir -p $(OUT)
 	$(BIN)/workout generate portfolio --n 2000 --seed 7 --out $(OUT)/portfolio.csv
@@ -26,6 +27,8 @@ demo: install
 	$(BIN)/workout plan scenarios/sample_account.toml
 	$(BIN)/workout plan-portfolio $(OUT)/portfolio.csv --out $(OUT)/plans.csv
 	$(BIN)/workout allocate $(OUT)/portfolio.csv --plans $(OUT)/plans.csv --out $(OUT)/allocation.csv
+	$(BIN)/workout scenario run scenarios/recession.toml --baseline scenarios/baseline.toml \
+		--set portfolio.n=2000 --paths 200 --out-dir $(OUT)/scenario
 	@echo "demo outputs written to $(OUT)/"
 
 ## test: the whole pytest suite (2 workers). Exit code 5 (no tests collected) is reported, not hidden.

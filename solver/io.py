@@ -353,8 +353,8 @@ def read_account(
     return Account.from_mapping(values, source=str(path), row=1, tiering=rules)
 
 
-#: Rows per chunk of :func:`iter_portfolio` (about 100 MB of working memory).
-CHUNK_ROWS = 100_000
+#: About this many rows per chunk of :func:`iter_portfolio` (8 MB blocks of CSV text).
+CHUNK_ROWS = 50_000
 #: Files smaller than this are read whole by :func:`iter_portfolio` (one chunk).
 STREAM_MIN_BYTES = 32 * 2**20
 
@@ -427,29 +427,40 @@ def _csv_batches(path: Path, source: str, chunk_rows: int) -> Iterator[Any] | No
         return "skip"
 
     def batches() -> Iterator[Any]:
+        import pyarrow.compute as pc
+
+        # every column as text (a bad cell cannot stop the reader); number and flag columns
+        # are then cast by pyarrow (the parser the whole-file reader uses) and left as text,
+        # for the validator to explain, only when a cell does not parse
+        casts = {}
+        for name in header:
+            spec = SPECS.get(normalize_column_name(name))
+            if spec is not None and spec.kind not in ("id", "text", "category"):
+                casts[name] = pa.bool_() if spec.kind == "bool" else pa.float64()
         reader = pv.open_csv(
             path,
-            read_options=pv.ReadOptions(use_threads=False, block_size=1 << 24, skip_rows=0),
+            read_options=pv.ReadOptions(
+                use_threads=False, block_size=max(1 << 20, min(1 << 23, chunk_rows * 160))
+            ),
             parse_options=pv.ParseOptions(invalid_row_handler=on_invalid_row),
             convert_options=pv.ConvertOptions(
                 column_types={name: pa.string() for name in header},
                 strings_can_be_null=True,
             ),
         )
-        pending: list[Any] = []
-        rows = 0
         for batch in reader:
             if ragged:
                 raise _NotStreamable()
-            pending.append(batch)
-            rows += batch.num_rows
-            if rows >= chunk_rows:
-                yield pa.Table.from_batches(pending)
-                pending, rows = [], 0
+            table = pa.Table.from_batches([batch])
+            for name, kind in casts.items():
+                k = table.column_names.index(name)
+                try:
+                    table = table.set_column(k, name, pc.cast(table.column(k), kind))
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    pass
+            yield table
         if ragged:
             raise _NotStreamable()
-        if pending:
-            yield pa.Table.from_batches(pending)
 
     return batches()
 
@@ -489,8 +500,7 @@ def _validated_chunks(
     offset = 0
     lines: list[str] = []
     total = 0
-    seen = np.zeros((0, 2), dtype=np.uint64)
-    seen_rows = np.zeros(0, dtype=np.int64)
+    seen: list[tuple[np.ndarray, np.ndarray]] = []  # per block: sorted id hashes, their rows
     warned: set[str] = set()
     try:
         for table in batches:
@@ -499,8 +509,8 @@ def _validated_chunks(
             rows = np.arange(offset + 1, offset + n + 1)
             log = ProblemLog(source, rows)
             hashes, blank = _id_hashes(raw)
-            if hashes is not None and len(seen):
-                dup, first = _seen_before(seen, seen_rows, hashes, blank)
+            if hashes is not None and seen:
+                dup, first = _seen_before(seen, hashes, blank)
                 ids = raw.loc[:, _id_column(raw)].astype(str).str.strip()
                 log.add(
                     "account_id",
@@ -537,11 +547,9 @@ def _validated_chunks(
                 if log.file_level:
                     break  # a header problem repeats in every block: stop reading
             if hashes is not None:
-                keep = ~blank
-                seen = np.concatenate([seen, hashes[keep]])
-                seen_rows = np.concatenate([seen_rows, rows[keep]])
-                order = np.lexsort((seen[:, 1], seen[:, 0]))
-                seen, seen_rows = seen[order], seen_rows[order]
+                order = np.flatnonzero(~blank)
+                order = order[np.argsort(hashes[order, 0], kind="stable")]
+                seen.append((hashes[order], rows[order]))
             offset += n
             if frame is not None and total == 0:
                 yield frame
@@ -581,19 +589,20 @@ def _id_hashes(raw: pd.DataFrame) -> tuple[np.ndarray | None, np.ndarray]:
 
 
 def _seen_before(
-    seen: np.ndarray, seen_rows: np.ndarray, hashes: np.ndarray, blank: np.ndarray
+    seen: list[tuple[np.ndarray, np.ndarray]], hashes: np.ndarray, blank: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows whose id was seen in an earlier block, and the row it was first seen in."""
-    left = np.searchsorted(seen[:, 0], hashes[:, 0], side="left")
-    right = np.searchsorted(seen[:, 0], hashes[:, 0], side="right")
     dup = np.zeros(len(hashes), dtype=bool)
     first = np.zeros(len(hashes), dtype=np.int64)
-    for i in np.flatnonzero((right > left) & ~blank):  # almost always one candidate
-        for k in range(left[i], right[i]):
-            if seen[k, 1] == hashes[i, 1]:
-                dup[i] = True
-                first[i] = seen_rows[k]
-                break
+    for known, known_rows in seen:  # earlier blocks first: the first occurrence wins
+        left = np.searchsorted(known[:, 0], hashes[:, 0], side="left")
+        right = np.searchsorted(known[:, 0], hashes[:, 0], side="right")
+        for i in np.flatnonzero((right > left) & ~blank & ~dup):  # almost always 1 candidate
+            for k in range(left[i], right[i]):
+                if known[k, 1] == hashes[i, 1]:
+                    dup[i] = True
+                    first[i] = known_rows[k]
+                    break
     return dup, first
 
 

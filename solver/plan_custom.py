@@ -51,7 +51,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
 from scipy.special import ndtr
 
 from solver.plan_families import CAP_TOL, PlanContext, hazard
@@ -326,9 +325,14 @@ def _bound_tables(
     ww = w[:, None, None]
     a3 = amt[:, :, None]
     x = nodes[:, None, :] * gg - a3  # next balance from each node
-    node_ok = x >= 0.0  # the payment does not exceed what is owed (x = 0 relaxed)
-    xs = np.maximum(x, 0.0) / ww
-    k0 = np.minimum(np.floor(xs).astype(np.int64), M - 1)
+    # A payment larger than what is owed is not a payment. Node i bounds the action when
+    # one of its two intervals holds a possible balance (x_i ≥ 0 or x_{i+1} > 0); below
+    # B = a/g the value is the linear extension of next month's first segment (no kink
+    # there, so the chord argument is unchanged); other nodes get a large negative value.
+    x_next = np.concatenate([x[:, :, 1:], np.full((n, nA, 1), np.inf)], axis=2)
+    node_ok = (x >= 0.0) | (x_next > 0.0)
+    xs = x / ww
+    k0 = np.clip(np.floor(xs).astype(np.int64), 0, M - 1)
     lam = np.minimum(xs - k0, 1.0)  # past the last node: held at the last node's value
     base = (acc * (M + 1))[:, None, None]
     i0 = base + k0
@@ -354,32 +358,15 @@ def _bound_tables(
     # payments larger than what is owed are not payments: a large negative value at those
     # nodes (added to the action's value), as for actions not allowed in a month
     node_pen = np.where(node_ok, 0.0, _NEG)
-    # the interval where a payment becomes possible (B·g = a inside it), per action
-    a_g = amt / g[:, None]  # (n, A)
-    ie = np.floor(a_g / w[:, None]).astype(np.int64)
-    has_edge = (ie < M) & (ie * w[:, None] < a_g)  # a/g strictly inside interval ie
-    ie = np.minimum(ie, M - 1)
-    lam_e = np.clip(a_g / w[:, None] - ie, 0.0, 1.0)
-    ratio_e = lam_e / np.maximum(1.0 - lam_e, 1e-300)
-    e_rows, e_cols = np.nonzero(has_edge)  # (account, action) pairs with an edge
-    e_node = e_rows * (M + 1) + ie[e_rows, e_cols]  # flat node index of the interval's left
-    e_flat3 = (e_rows * nA + e_cols) * M + ie[e_rows, e_cols]  # flat index into (n, A, M)
-    e_flatf = (e_rows * nA + e_cols) * (M + 1) + ie[e_rows, e_cols] + 1  # f at the right node
     # after the holiday window the holiday action (the last one) is dropped: the same
     # arrays without it, and the sparse flat indices re-based on G actions
     hmax = int(holiday_months.max(initial=0))
-
-    def _rebase(pos: np.ndarray, inner: int) -> tuple[np.ndarray, np.ndarray]:
-        row, rest = np.divmod(pos, nA * inner)
-        a, m = np.divmod(rest, inner)
-        keep = a < G
-        return keep, (row * G + a) * inner + m
-
-    k2_keep, k2_at_g = _rebase(k2_at, M)
-    _, e_flat3_g = _rebase(e_flat3, M)
-    _, e_flatf_g = _rebase(e_flatf, M + 1)
+    row2, rest2 = np.divmod(k2_at, nA * M)
+    a2, m2 = np.divmod(rest2, M)
+    k2_keep = a2 < G
+    k2_at_g = (row2 * G + a2) * M + m2
     layouts = {
-        True: (i0, lam1, lam, node_pen, k1_idx, k1_wt, k2_at, k2_idx, k2_wt, e_flat3, e_flatf, nA),
+        True: (i0, lam1, lam, node_pen, k1_idx, k1_wt, k2_at, k2_idx, k2_wt, nA),
         False: (
             i0[:, :G],
             lam1[:, :G],
@@ -390,20 +377,17 @@ def _bound_tables(
             k2_at_g[k2_keep],
             k2_idx[k2_keep],
             k2_wt[k2_keep],
-            e_flat3_g,
-            e_flatf_g,
             G,
         ),
     }
-    R_edge = np.minimum(a_g[None], col.T[:, :, None]) + rho * np.maximum(
-        0.0, a_g[None] - col.T[:, :, None]
-    )  # (H, n, A)
     # the recovery's concave kink at the collateral value C_t: interval and padding weight
     iC = np.floor(col / w[:, None]).astype(np.int64)
     has_kink = (col > 0) & (iC < M)
     iCc = np.clip(iC, 0, M - 1)
     lo_C = iCc * w[:, None]
-    wR = np.where(has_kink, (1.0 - rho) * (col - lo_C) * (lo_C + w[:, None] - col) / w[:, None], 0.0)
+    wR = np.where(
+        has_kink, (1.0 - rho) * (col - lo_C) * (lo_C + w[:, None] - col) / w[:, None], 0.0
+    )
 
     # ---- clearing, all months at once: requirements on the left and right node of each
     # interval where a clearing payment can be within the month's cap ----
@@ -447,10 +431,9 @@ def _bound_tables(
     f32 = np.float32
     pay_or_neg = np.where(act_ok, pay_act, _NEG).astype(f32)
     q32, rec32, R32 = q_act.astype(f32), rec_act.astype(f32), R_nodes.astype(f32)
-    layouts = {
+    layouts32: dict[bool, tuple[Any, ...]] = {
         key: tuple(
-            x.astype(f32) if isinstance(x, np.ndarray) and x.dtype == np.float64 else x
-            for x in lay
+            x.astype(f32) if isinstance(x, np.ndarray) and x.dtype == np.float64 else x for x in lay
         )
         for key, lay in layouts.items()
     }
@@ -466,7 +449,7 @@ def _bound_tables(
         if t < H - 1 and V_next.max() > _NEG_CUT:
             Vf = _fill_infeasible(V_next)
             flat = Vf.astype(f32).ravel()
-            (i0_, lam1_, lam_, pen_, k1i, k1w, k2a, k2i, k2w, ef3, eff, na) = layouts[t < hmax]
+            (i0_, lam1_, lam_, pen_, k1i, k1w, k2a, k2i, k2w, na) = layouts32[t < hmax]
             q = q32[t][:, :na, None]
             f = flat.take(i0_) * lam1_
             f += flat.take(i0_ + 1) * lam_
@@ -492,30 +475,15 @@ def _bound_tables(
                 dev[kr, :, iCc[kr, t]] += rec_act[t][kr, :na] * wR[kr, t][:, None]
             left = f[:, :, :-1] + dev
             right = f[:, :, 1:] + dev
-            # interest rounding moves the next balance by up to 0.005: the largest slope
-            cents = (slack * np.max(np.abs(seg), axis=1))[:, None]
-            lmax = left.max(axis=1).astype(np.float64)
-            rmax = right.max(axis=1).astype(np.float64)
-            req[:, :M] = np.maximum(req[:, :M], lmax + cents + 1e-6 * np.abs(lmax) + 1e-3)
-            np.maximum(req[:, 1:], rmax + cents + 1e-6 * np.abs(rmax) + 1e-3, out=req[:, 1:])
-            if e_rows.size:
-                # a payment possible only from B = a/g inside an interval: the chord through
-                # its values at a/g (y1) and at the right node (y2), extended to the left node
-                ok_e = act_ok[t][e_rows, e_cols]
-                y1 = (
-                    pay_act[t][e_rows, e_cols]
-                    + rec_act[t][e_rows, e_cols] * R_edge[t][e_rows, e_cols]
-                    + q_act[t][e_rows, e_cols] * Vf[e_rows, 0]
-                )
-                y2 = f.ravel().take(eff).astype(np.float64)
-                y2 += 1e-6 * np.abs(y2) + 1e-3
-                d_e = dev.ravel().take(ef3) + cents[e_rows, 0]
-                lam_r = ratio_e[e_rows, e_cols]
-                left_e = np.where(y2 >= y1, y1 - (y2 - y1) * lam_r, y1) + d_e
-                right_e = np.maximum(y1, y2) + d_e
-                rflat = req.ravel()
-                np.maximum.at(rflat, e_node[ok_e], left_e[ok_e])
-                np.maximum.at(rflat, e_node[ok_e] + 1, right_e[ok_e])
+            pay_req = np.empty((n, M + 1))
+            pay_req[:, :M] = left.max(axis=1)
+            pay_req[:, M] = _NEG
+            np.maximum(pay_req[:, 1:], right.max(axis=1), out=pay_req[:, 1:])
+            # interest rounding moves the next balance by up to 0.005 (× the largest slope);
+            # the float32 margin
+            margin = (slack * np.max(np.abs(seg), axis=1) + 1e-3)[:, None]
+            margin = margin + 1e-6 * np.abs(pay_req)
+            np.maximum(req, pay_req + margin, out=req)
         # past the first node beyond U only interpolation towards that node matters: hold it
         K = K_all[:, t]
         req = np.where(node_idx > K[:, None], req[rows, K][:, None], req)
@@ -552,7 +520,7 @@ def solve_runs(
     amounts: np.ndarray,
     grid_step: np.ndarray,
     *,
-    increasing: bool,
+    increasing: bool | np.ndarray,
     search: SearchParams,
     seeds: list[list[tuple[np.ndarray, np.ndarray]]] | None = None,
     tables: tuple[np.ndarray, ...] | None = None,
@@ -563,6 +531,9 @@ def solve_runs(
     ----------
     amounts, grid_step
         Payment grids from :func:`payment_grids`.
+    increasing
+        ``True`` for step (phases never go down); a boolean array gives it per row, so
+        one search can solve both families (rows are searched independently).
     seeds
         Known feasible payment paths per account (CNY) used as first incumbents.
     tables
@@ -601,7 +572,7 @@ def solve_runs(
                 ctx.take(retry),
                 amounts[retry],
                 grid_step[retry],
-                increasing=increasing,
+                increasing=np.broadcast_to(np.asarray(increasing, dtype=bool), (len(ctx),))[retry],
                 search=wide,
                 seeds=None if seeds is None else [seeds[i] for i in retry],
                 tables=tuple(x[retry] for x in tables),
@@ -625,7 +596,7 @@ def _solve_runs(
     amounts: np.ndarray,
     grid_step: np.ndarray,
     *,
-    increasing: bool,
+    increasing: bool | np.ndarray,
     search: SearchParams,
     seeds: list[list[tuple[np.ndarray, np.ndarray]]] | None,
     tables: tuple[np.ndarray, ...] | None,
@@ -676,14 +647,16 @@ def _solve_runs(
     )  # (H, n, A)
     # phase rules by (phases used k, current amount g + 1, action): same amount, a new
     # phase (k < K; rising for step), or a holiday before any payment
-    gi = np.arange(nA)[None, None, :]
-    gg = (np.arange(G + 1) - 1)[None, :, None]  # current amount, -1 = none yet
-    kk = np.arange(K + 1)[:, None, None]
+    gi = np.arange(nA)[None, None, None, :]
+    gg = (np.arange(G + 1) - 1)[None, None, :, None]  # current amount, -1 = none yet
+    kk = np.arange(K + 1)[None, :, None, None]
+    rising = np.array([False, True])[:, None, None, None]  # custom, step
     hol_a = gi == G
     same = gi == gg
-    new_ok = (kk < K) & ((gi > gg) if increasing else True)
-    rule = np.where(hol_a, (kk == 0) & (gg == -1), same | new_ok)  # (K+1, G+1, A)
-    new_phase = (~hol_a & ~same)[0].astype(np.int64)  # (G+1, A)
+    new_ok = (kk < K) & (~rising | (gi > gg))
+    rule = np.where(hol_a, (kk == 0) & (gg == -1), same | new_ok)  # (2, K+1, G+1, A)
+    inc_row = np.broadcast_to(np.asarray(increasing, dtype=bool), (n,)).astype(np.int64)
+    new_phase = (~hol_a & ~same)[0, 0].astype(np.int64)  # (G+1, A)
     next_g = np.where(np.arange(nA) == G, -1, np.arange(nA))
     # a state in its last phase pays its amount until cleared: the most it can clear from
     # month index t+1 on (one month of slack), else it is dropped (the bound, which
@@ -766,7 +739,7 @@ def _solve_runs(
         if t == H - 1:
             break
         # ---- continuing payments: a grid amount (same phase or a new one) or a holiday ----
-        ok = act_ok[t][f_acc] & rule[f_k, f_g + 1] & (pay_c[f_acc] < owed[:, None])
+        ok = act_ok[t][f_acc] & rule[inc_row[f_acc], f_k, f_g + 1] & (pay_c[f_acc] < owed[:, None])
         si, ai = np.nonzero(ok)
         if si.size == 0:
             break
@@ -774,7 +747,9 @@ def _solve_runs(
         fi = a_row * nA + ai
         p = pay_flat.take(fi)
         n_B = owed[si] - p
-        n_v = f_v[si] + f_s[si] * (pv_act[t].ravel().take(fi) + rc_act[t].ravel().take(fi) * rec[si])
+        n_v = f_v[si] + f_s[si] * (
+            pv_act[t].ravel().take(fi) + rc_act[t].ravel().take(fi) * rec[si]
+        )
         n_s = f_s[si] * q_act[t].ravel().take(fi)
         n_k = f_k[si] + new_phase[f_g[si] + 1, ai]
         n_g = next_g[ai]
@@ -789,32 +764,33 @@ def _solve_runs(
         last = (n_k >= K) & (n_g >= 0)
         if last.any():
             live &= ~last | (n_B <= last_flat[t].take(a_row * G + np.maximum(n_g, 0)))
-        opt = np.where(live, n_v + n_s * bnd, -np.inf)
-        keep = np.flatnonzero(opt > thr[a_row])
-        if keep.size == 0:
+        opt = n_v + n_s * bnd
+        alive = live & (opt > thr[a_row])
+        # ---- keep the best `beam_width` live states per account by optimistic value ----
+        counts = np.bincount(a_row[alive], minlength=n)
+        if counts.max(initial=0) > beam:
+            opt = np.where(alive, opt, -np.inf)  # dead children sort last in their account
+            order = np.lexsort((-opt, a_row))
+            all_counts = np.bincount(a_row, minlength=n)
+            rank = np.arange(order.size) - np.repeat(np.cumsum(all_counts) - all_counts, all_counts)
+            alive_o = alive[order]
+            cut = alive_o & (rank >= beam)
+            np.maximum.at(cut_bound, a_row[order[cut]], opt[order[cut]])
+            sel = order[alive_o & (rank < beam)]
+            sel.sort()  # back in frontier order (grouped by account)
+        else:
+            sel = np.flatnonzero(alive)
+        if sel.size == 0:
             f_acc = np.zeros(0, np.int64)
             break
-        if keep.size < si.size:
-            si, a_row, p, n_B, n_v, n_s, n_k, n_g, opt = (
-                x[keep] for x in (si, a_row, p, n_B, n_v, n_s, n_k, n_g, opt)
-            )
-        # ---- beam: the best `beam_width` states per account by optimistic value ----
-        counts = np.bincount(a_row, minlength=n)
-        if counts.max() > beam:
-            order = np.lexsort((-opt, a_row))
-            a_sorted = a_row[order]
-            start = np.repeat(np.cumsum(counts) - counts, counts)
-            cut = np.arange(order.size) - start >= beam
-            np.maximum.at(cut_bound, a_sorted[cut], opt[order[cut]])
-            sel = order[~cut]
-            si, a_row, p, n_B, n_v, n_s, n_k, n_g = (
-                x[sel] for x in (si, a_row, p, n_B, n_v, n_s, n_k, n_g)
-            )
+        si, a_row, p, n_B, n_v, n_s, n_k, n_g = (
+            x[sel] for x in (si, a_row, p, n_B, n_v, n_s, n_k, n_g)
+        )
         layers.append((si, p))
         f_acc, f_k, f_g, f_B, f_v, f_s = a_row, n_k, n_g, n_B, n_v, n_s
 
-    for i in np.flatnonzero(ref_t >= 0):
-        inc_path[i] = _backtrack(layers, int(ref_id[i]), int(ref_final[i]), int(ref_t[i]))
+    for a in np.flatnonzero(ref_t >= 0).tolist():
+        inc_path[a] = _backtrack(layers, int(ref_id[a]), int(ref_final[a]), int(ref_t[a]))
 
     out: list[RunSolution] = []
     for i in range(n):
@@ -868,7 +844,7 @@ def seed_values(
     seeds: list[list[tuple[np.ndarray, np.ndarray]]],
     amounts: np.ndarray,
     holiday_months: np.ndarray,
-    increasing: bool,
+    increasing: bool | np.ndarray,
 ) -> list[list[float]]:
     """Model value of each seed schedule that is a feasible path of the family, else −inf.
 
@@ -907,14 +883,15 @@ def seed_values(
     grid_c = np.where(np.isfinite(amounts), np.round(amounts * 100), -1).astype(np.int64)[acc]
     on_grid = (cents[:, :, None] == grid_c[:, None, :]).any(axis=2)
     ok &= ~(paid & ~on_grid).any(axis=1)
-    if increasing:
+    rising = np.broadcast_to(np.asarray(increasing, dtype=bool), (len(seeds),))[acc]
+    if rising.any():
         down = paid[:, 1:] & paid[:, :-1] & (cents[:, 1:] < cents[:, :-1])
-        ok &= ~down.any(axis=1)
+        ok &= ~(down.any(axis=1) & rising)
     ok &= feasible_paths(ctx, acc, P, term) & (phases(P, term) <= ctx.policy.max_payment_levels)
     good = np.flatnonzero(ok)
     if good.size:
         val = npv(ctx, acc[good], P[good], E[good], term[good])
-        for r, v in zip(good, val, strict=True):
-            i, k = rows[r]
-            out[i][k] = float(v)
+        for r, v in zip(good.tolist(), val.tolist(), strict=True):
+            a, k = rows[r]
+            out[a][k] = float(v)
     return out

@@ -86,6 +86,7 @@ METRICS = (
     "min_afford_prob",
 )
 TOP_K = 6  # float candidates tried per family when cent rounding breaks the winner
+SMALL_BATCH = 2  # up to this many accounts, custom and step are searched in one pass
 
 
 # --------------------------------------------------------------------------------------
@@ -393,8 +394,11 @@ def _family_choices(
     pending: list[tuple] = []
     seeds: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(n)]
     extra_amounts = np.full((n, 2), np.nan)
-    for family, cand in groups:
-        ok, val = score(ctx, cand, unit)
+    # score every level family in one pass (rows are scored independently of each other)
+    _, val_all = score(ctx, concat([c for _, c in groups]), unit)
+    offsets = np.cumsum([0] + [len(c) for _, c in groups])
+    for (family, cand), lo in zip(groups, offsets[:-1], strict=True):
+        val = val_all[lo : lo + len(cand)]
         if family == "deferral":
             subsets = [
                 (f"deferral/{m}", np.flatnonzero(cand.mode == code))
@@ -441,29 +445,45 @@ def _family_choices(
         n, min(pol.max_deferral_months, ctx.horizon - 1) if can_hold else 0, dtype=np.int64
     )
     tables = bound_tables(ctx, amounts, search.buckets, holiday)
-    custom = solve_runs(
-        ctx, amounts, step, increasing=False, search=search, seeds=seeds, tables=tables
-    )
-    # a custom plan whose phases never go down is also the best step plan (step ⊆ custom,
-    # and custom's bound is a bound for step); search step only for the other accounts
-    steps: list[RunSolution | None] = [
-        sol if _non_decreasing(sol.payments) else None for sol in custom
-    ]
-    todo = np.array([i for i, sol in enumerate(steps) if sol is None], dtype=np.int64)
-    if todo.size:
-        sub_ctx = ctx.take(todo)
-        sub_tables = tuple(x[todo] for x in tables)
+    if n <= SMALL_BATCH:
+        # few accounts: per-call overhead dominates, so search both families in one pass
+        # (rows are independent: the same result as the two searches below)
+        both = np.concatenate([np.arange(n), np.arange(n)])
         found = solve_runs(
-            sub_ctx,
-            amounts[todo],
-            step[todo],
-            increasing=True,
+            ctx.take(both),
+            amounts[both],
+            step[both],
+            increasing=np.repeat([False, True], n),
             search=search,
-            seeds=[seeds[i] for i in todo],
-            tables=sub_tables,
+            seeds=seeds + seeds,
+            tables=tuple(x[both] for x in tables),
         )
-        for i, sol in zip(todo, found, strict=True):
-            steps[i] = sol
+        custom = found[:n]
+        steps: list[RunSolution | None] = [
+            sol if _non_decreasing(sol.payments) else found[n + i] for i, sol in enumerate(custom)
+        ]
+    else:
+        custom = solve_runs(
+            ctx, amounts, step, increasing=False, search=search, seeds=seeds, tables=tables
+        )
+        # a custom plan whose phases never go down is also the best step plan (step ⊆
+        # custom, and custom's bound is a bound for step); search step only for the others
+        steps = [sol if _non_decreasing(sol.payments) else None for sol in custom]
+        todo = np.array([i for i, sol in enumerate(steps) if sol is None], dtype=np.int64)
+        if todo.size:
+            sub_ctx = ctx.take(todo)
+            sub_tables = tuple(x[todo] for x in tables)
+            found = solve_runs(
+                sub_ctx,
+                amounts[todo],
+                step[todo],
+                increasing=True,
+                search=search,
+                seeds=[seeds[i] for i in todo],
+                tables=sub_tables,
+            )
+            for i, sol in zip(todo, found, strict=True):
+                steps[i] = sol
     for i in range(n):
         st, cu = steps[i], custom[i]
         assert st is not None
@@ -481,10 +501,9 @@ def _family_choices(
             custom[i] = _regap(cu)
         step_choice = _run_choice(ctx, i, st, "step", int(holiday[i]))
         out[i].append(step_choice)
+        cu_pay = custom[i].payments
         same = (
-            st.payments is not None
-            and custom[i].payments is not None
-            and np.array_equal(st.payments, custom[i].payments)
+            st.payments is not None and cu_pay is not None and np.array_equal(st.payments, cu_pay)
         )
         # the same payment path: one schedule, checked once
         out[i].append(
@@ -713,7 +732,11 @@ def _evaluate_per_account(
     n_rows, width = pay.shape
     H = ctx.horizon
     out: dict[str, np.ndarray] = {
-        k: (np.full((n_rows, width), np.nan if k == "afford_prob" else 1.0) if k in names[4:] else np.zeros(n_rows))
+        k: (
+            np.full((n_rows, width), np.nan if k == "afford_prob" else 1.0)
+            if k in names[4:]
+            else np.zeros(n_rows)
+        )
         for k in names
     }
 
