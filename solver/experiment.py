@@ -205,8 +205,13 @@ def read_outcomes(path: str | Path) -> pd.DataFrame:
     """
     import pandas as pd
 
+    from solver.io import check_input_file
+
     path = Path(path)
     suffix = path.suffix.lower()
+    kind = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}.get(suffix, "excel")
+    if suffix in (".csv", ".parquet", ".pq", ".xlsx", ".xlsm"):
+        check_input_file(path, kind)  # missing, empty, binary, too large: a clear message
     try:
         if suffix == ".csv":
             raw = pd.read_csv(path, dtype=str, keep_default_na=False)

@@ -492,6 +492,7 @@ def _validated_chunks(
 ) -> Iterator[pd.DataFrame]:
     import warnings
 
+    import pandas as pd
     import pyarrow as pa
 
     from solver.account import MAX_PROBLEMS, InputWarning, plural
@@ -509,6 +510,7 @@ def _validated_chunks(
             rows = np.arange(offset + 1, offset + n + 1)
             log = ProblemLog(source, rows)
             hashes, blank = _id_hashes(raw)
+            dup = np.zeros(n, dtype=bool)
             if hashes is not None and seen:
                 dup, first = _seen_before(seen, hashes, blank)
                 ids = raw.loc[:, _id_column(raw)].astype(str).str.strip()
@@ -547,9 +549,18 @@ def _validated_chunks(
                 if log.file_level:
                     break  # a header problem repeats in every block: stop reading
             if hashes is not None:
-                order = np.flatnonzero(~blank)
+                # remember first occurrences only (a repeat within the block is reported by
+                # validate_portfolio, a repeat of an earlier block above)
+                again = pd.MultiIndex.from_arrays([hashes[:, 0], hashes[:, 1]]).duplicated()
+                order = np.flatnonzero(~blank & ~dup & ~np.asarray(again))
                 order = order[np.argsort(hashes[order, 0], kind="stable")]
                 seen.append((hashes[order], rows[order]))
+                # merge equal-sized runs (binary-counter style): O(log n) runs to search
+                while len(seen) > 1 and len(seen[-1][1]) >= len(seen[-2][1]):
+                    (h_a, r_a), (h_b, r_b) = seen.pop(-2), seen.pop()
+                    merged_h, merged_r = np.concatenate([h_a, h_b]), np.concatenate([r_a, r_b])
+                    by_hash = np.argsort(merged_h[:, 0], kind="stable")
+                    seen.append((merged_h[by_hash], merged_r[by_hash]))
             offset += n
             if frame is not None and total == 0:
                 yield frame
@@ -594,7 +605,7 @@ def _seen_before(
     """Rows whose id was seen in an earlier block, and the row it was first seen in."""
     dup = np.zeros(len(hashes), dtype=bool)
     first = np.zeros(len(hashes), dtype=np.int64)
-    for known, known_rows in seen:  # earlier blocks first: the first occurrence wins
+    for known, known_rows in seen:  # ids are unique across runs: at most one match
         left = np.searchsorted(known[:, 0], hashes[:, 0], side="left")
         right = np.searchsorted(known[:, 0], hashes[:, 0], side="right")
         for i in np.flatnonzero((right > left) & ~blank & ~dup):  # almost always 1 candidate

@@ -890,7 +890,10 @@ def _results(
                     binding=tuple(binding),
                     reason=ch.reason,
                     status=ch.status,
-                    bound=ch.bound,
+                    # proved optimal: the bound is the plan's own NPV (as evaluate() gives it)
+                    bound=m["npv"]
+                    if ch.status == "OPTIMAL" and math.isfinite(ch.bound)
+                    else ch.bound,
                     gap=ch.gap,
                 )
             )

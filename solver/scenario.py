@@ -378,16 +378,14 @@ def _apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> d
 
 
 def _read_toml(path: Path, referrer: str | None = None) -> dict[str, Any]:
+    from solver.io import read_toml  # size limit, binary check, UTF-8, TOML syntax
+
     where = f" (named by {referrer})" if referrer else ""
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found{where}") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, expected a TOML file{where}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not valid TOML: {exc}") from None
+    if not path.exists():
+        raise InputError(f"{path}: file not found{where}")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, expected a TOML file{where}")
+    return read_toml(path, "scenario")
 
 
 def _load_chain(
@@ -657,8 +655,8 @@ def _build(
     model_path = model_table.pop("path", None)
     model_data: dict[str, Any] = {}
     if model_path is not None:
-        BehaviourModel.from_toml(model_path)  # file-specific errors first
         model_data = _read_toml(Path(model_path), f"{where}: model.path")
+        BehaviourModel.from_toml(model_path)  # file-specific errors first
     model_data = _merge(model_data, model_table)
     model = BehaviourModel.from_dict(model_data, source=f"{where}: [model]")
 
@@ -666,8 +664,8 @@ def _build(
     policy_path = policy_table.pop("path", None)
     policy_data: dict[str, Any] = {}
     if policy_path is not None:
-        Policy.from_toml(policy_path)
         policy_data = _read_toml(Path(policy_path), f"{where}: policy.path")
+        Policy.from_toml(policy_path)
     policy = Policy.from_dict(_merge(policy_data, policy_table), source=f"{where}: [policy]")
 
     plans = data.get("plans", {})

@@ -310,3 +310,34 @@ def test_dataset_output_detection(tmp_path):
     assert is_dataset_output(tmp_path)
     assert not is_dataset_output(tmp_path / "plans.csv")
     assert not is_dataset_output(tmp_path / "plans.parquet")
+
+
+def test_plan_portfolio_cli_local_partitions_write_the_same_table(tmp_path, capsys):
+    """`plan-portfolio --partitions 2 --out DIR` (local engine) writes the table of the file path."""
+    from cli import workout
+    from commands.common import run_cli
+
+    source = DATA / "portfolio" / "tiny.csv"
+    single = tmp_path / "plans.parquet"
+    assert run_cli(workout, ["plan-portfolio", str(source), "--out", str(single)]) == 0
+    dataset = tmp_path / "plans"
+    argv = ["plan-portfolio", str(source), "--out", str(dataset), "--partitions", "2"]
+    assert run_cli(workout, argv) == 0
+    assert len(list(dataset.iterdir())) == 2
+    pd.testing.assert_frame_equal(pd.read_parquet(dataset), pd.read_parquet(single))
+    assert "Plans for" in capsys.readouterr().out
+
+
+def test_unreachable_address_on_the_cli_is_exit_2_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    """`--engine dask --address` nobody serves: exit 2, the address named, no output file."""
+    pytest.importorskip("distributed")
+    from cli import workout
+    from commands.common import run_cli
+
+    monkeypatch.setenv("WORKOUT_DASK_TIMEOUT", "1")
+    out = tmp_path / "plans.csv"
+    argv = ["plan-portfolio", str(DATA / "portfolio" / "tiny.csv"), "--out", str(out)]
+    code = run_cli(workout, argv + ["--engine", "dask", "--address", "tcp://127.0.0.1:9"])
+    assert code == 2
+    assert "tcp://127.0.0.1:9" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

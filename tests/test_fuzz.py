@@ -49,13 +49,19 @@ def _file(name: str, content: bytes) -> Path:
     return path
 
 
-def _accepts_or_explains(read, path: Path):
-    """Run a reader: a result, or an InputError whose problem lines all name the file."""
+def _accepts_or_explains(read, path: Path, referenced: bool = False):
+    """Run a reader: a result, or an InputError whose problem lines all name the file
+    (or, with ``referenced``, a file the document names, such as a scenario's policy)."""
     try:
         return read(path)
     except InputError as exc:
         text = str(exc)
-        assert str(path) in text.splitlines()[0], text
+        headline = text.splitlines()[0]
+        if referenced and str(path) not in headline:
+            named = Path(headline.split(": ")[0])
+            assert named.parent == path.parent or named == path.parent, text
+            return None
+        assert str(path) in headline, text
         assert all(str(path) in p or p.startswith("...") for p in exc.problems), exc.problems
         assert "Traceback" not in text
         return None
@@ -398,10 +404,59 @@ def _settings_loaders():
         "tiering": (ROOT / "scenarios" / "tiering.toml", TieringRules.from_toml),
         "account": (ROOT / "scenarios" / "sample_account.toml", read_account),
         "model": (ROOT / "scenarios" / "behaviour.toml", BehaviourModel.from_toml),
+        "scenario": (_scenario_file(), _load_scenario),
     }
 
 
-@pytest.mark.parametrize("kind", ["policy", "treatments", "teams", "tiering", "account", "model"])
+def _scenario_file() -> Path:
+    """A self-contained scenario using every section (absolute paths: it is copied)."""
+    scenarios = ROOT / "scenarios"
+    text = f"""name = "fuzz"
+description = "every section"
+[portfolio]
+n = 40
+seed = 2
+[model]
+path = {str(scenarios / "behaviour.toml")!r}
+kappa = 0.25
+[policy]
+path = {str(scenarios / "policy.toml")!r}
+max_deferral_months = 3
+[plans]
+restructure = true
+grid_levels = 4
+[collection]
+treatments = {str(scenarios / "treatments.toml")!r}
+teams = {str(scenarios / "teams.toml")!r}
+capacity_multiplier = 0.8
+time_limit_seconds = 5.0
+[shocks]
+income_multiplier = 0.9
+unemployment_probability = 0.05
+hazard_multiplier = 1.1
+[[shocks.segments]]
+product = "card_instalment"
+tier = ["D", "E"]
+unemployment_probability = 0.1
+[simulation]
+paths = 10
+horizon_months = 12
+seed = 1
+"""
+    path = _TMP / "scenario-base.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _load_scenario(path: Path):
+    from solver.scenario import load_scenario
+
+    return load_scenario(path)
+
+
+@pytest.mark.parametrize(
+    "kind", ["policy", "treatments", "teams", "tiering", "account", "model", "scenario"]
+)
 def test_settings_files_random_mutations(kind: str) -> None:
     """A shipped TOML file with one random change (value of any type, key dropped or
     added): the loader returns its object or raises InputError naming the file."""
@@ -411,6 +466,7 @@ def test_settings_files_random_mutations(kind: str) -> None:
     @FUZZ
     @given(mutated=mutations(text))
     def check(mutated: str) -> None:
-        _accepts_or_explains(load, _file(f"{kind}.toml", mutated.encode("utf-8")))
+        path = _file(f"{kind}.toml", mutated.encode("utf-8"))
+        _accepts_or_explains(load, path, referenced=kind == "scenario")
 
     check()
