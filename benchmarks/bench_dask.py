@@ -6,7 +6,7 @@ client and of the workers, the speed-up ratio, and a check that both engines giv
 identical results.
 
 Every configuration runs in its own child process, so that the peak resident memory
-(``ru_maxrss``) of the client belongs to that configuration alone; Dask workers report
+(``VmHWM``) of the client belongs to that configuration alone; Dask workers report
 theirs through ``client.run``. Inputs are generated once (``solver.generate``, fixed
 seeds) and written both as one Parquet file (what the local path reads) and as a Parquet
 dataset of files of 25,000-row row groups (what the Dask workers read, partition by
@@ -35,7 +35,6 @@ import argparse
 import hashlib
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -52,7 +51,11 @@ ROW_GROUP = 25_000
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    """Peak RSS of this process (VmHWM: ``ru_maxrss`` would include the parent's peak,
+    which survives ``exec`` on Linux)."""
+    from solver.engine import _peak_rss
+
+    return _peak_rss() / 2**20
 
 
 def _digest(frame: Any) -> str:

@@ -993,9 +993,19 @@ class DaskEngine(_BaseEngine):
 
 
 def _peak_rss() -> int:
+    """Peak resident memory of this process in bytes.
+
+    ``VmHWM`` from ``/proc/self/status`` where there is one: unlike ``ru_maxrss`` it is not
+    inherited across ``exec`` from the parent that spawned the process.
+    """
     import resource
     import sys
 
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak if sys.platform == "darwin" else peak * 1024)
 
@@ -1357,14 +1367,23 @@ def _column_slice(
     )
 
 
+#: Reduced-cost buffers of this (worker) process by shape, reused across iterations.
+_BUFFERS: dict[tuple[int, ...], np.ndarray] = {}
+
+
 def _price_remote(
     ranges: list[tuple], prices: np.ndarray, global_prices: np.ndarray, want_choice: bool
 ) -> list[Any]:
     """Price a worker's column ranges (in order): one task per worker and iteration."""
     out = []
     for cost, weight, row_of, gw, r in ranges:
+        buffer = _BUFFERS.get(cost.shape)
+        if buffer is None:
+            if len(_BUFFERS) > 8:
+                _BUFFERS.clear()
+            buffer = _BUFFERS[cost.shape] = np.empty(cost.shape)
         pricing, choice = price_columns(
-            cost, weight, row_of, gw, r, prices, global_prices, want_choice=want_choice
+            cost, weight, row_of, gw, r, prices, global_prices, want_choice=want_choice, out=buffer
         )
         out.append(choice if want_choice else pricing)
     return out

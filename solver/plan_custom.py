@@ -76,21 +76,32 @@ class SearchParams:
     buckets
         Balance intervals of the bounding dynamic programme (it has ``buckets + 1``
         nodes); the bound's error shrinks with the square of the spacing.
+    tail_bound
+        Also bound states in their last phase (whose path is forced: one amount until
+        cleared) by a table of that path (:func:`_tail_tables`), which respects the phase
+        limit; tighter pruning and ranking for about a third more time.
+    last_phase_width
+        If positive, states in their last phase (which do not branch) are kept in their
+        own beam of this width instead of competing with the others for ``beam_width``.
     """
 
     grid_levels: int = 12
     beam_width: int = 32
     buckets: int = 96
+    tail_bound: bool = False
+    last_phase_width: int = 0
 
     @classmethod
     def thorough(cls) -> SearchParams:
-        """Finer grid, wider beam, finer bound: better plans and smaller gaps, slower."""
-        return cls(grid_levels=16, beam_width=96, buckets=256)
+        """Finer grid, wider beam, finer and phase-aware bound: better plans, smaller gaps, slower."""
+        return cls(grid_levels=16, beam_width=96, buckets=256, tail_bound=True, last_phase_width=96)
 
     def __post_init__(self) -> None:
         for name in ("grid_levels", "beam_width", "buckets"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if int(self.last_phase_width) < 0:
+            raise ValueError(f"last_phase_width must be at least 0, got {self.last_phase_width}")
 
 
 @dataclass(frozen=True)
@@ -191,22 +202,32 @@ def payment_grids(
 
 
 def bound_tables(
-    ctx: PlanContext, amounts: np.ndarray, buckets: int, holiday_months: np.ndarray, chunk: int = 64
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_bound_tables` in chunks of accounts (arrays stay in cache)."""
+    ctx: PlanContext,
+    amounts: np.ndarray,
+    buckets: int,
+    holiday_months: np.ndarray,
+    chunk: int = 64,
+    *,
+    tail: bool = False,
+) -> tuple[np.ndarray, ...]:
+    """:func:`_bound_tables` in chunks of accounts (arrays stay in cache).
+
+    Returns ``(V, w, U)``, plus ``(T, w_tail)`` of :func:`_tail_tables` with ``tail``.
+    """
     n = len(ctx)
     if n <= chunk:
-        return _bound_tables(ctx, amounts, buckets, holiday_months)
+        return _bound_tables(ctx, amounts, buckets, holiday_months, tail)
     parts = [
         _bound_tables(
             ctx.take(np.arange(k, min(n, k + chunk))),
             amounts[k : k + chunk],
             buckets,
             holiday_months[k : k + chunk],
+            tail,
         )
         for k in range(0, n, chunk)
     ]
-    return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))  # type: ignore[return-value]
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(len(parts[0])))
 
 
 _NEG = -1e18  # "no plan from here" in the node tables (finite, so interpolation stays finite)
@@ -217,25 +238,32 @@ def _fill_infeasible(values: np.ndarray) -> np.ndarray:
     """Node values with every "no plan" node replaced by its nearest finite neighbour's value.
 
     Used only to evaluate the next month inside the DP: an upper bound may claim any value
-    where no plan exists, and a continuous extension keeps the kink padding small.
+    where no plan exists, and a continuous extension keeps the kink padding small. (The
+    last finite value below is carried up; a row that starts with no plan takes its first
+    finite value there.)
     """
     bad = values <= _NEG_CUT
     if not bad.any():
         return values
     M1 = values.shape[1]
-    idx = np.where(~bad, np.arange(M1)[None, :], 0)
-    fwd = np.maximum.accumulate(idx, axis=1)  # last finite node at or below
-    idx_b = np.where(~bad, np.arange(M1)[None, :], M1 - 1)
-    bwd = np.minimum.accumulate(idx_b[:, ::-1], axis=1)[:, ::-1]  # first finite at or above
-    rows = np.arange(values.shape[0])[:, None]
-    below_ok = ~bad[rows, fwd]
-    pick = np.where(below_ok, fwd, bwd)
-    return values[rows, pick]  # rows with no finite node stay at _NEG
+    idx = np.where(bad, 0, np.arange(M1)[None, :])
+    np.maximum.accumulate(idx, axis=1, out=idx)
+    out = np.take_along_axis(values, idx, axis=1)
+    lead = np.flatnonzero(bad[:, 0])
+    if lead.size:
+        first = np.argmax(~bad[lead], axis=1)  # 0 when the whole row has no plan
+        first_val = values[lead, first]
+        out[lead] = np.where(np.arange(M1)[None, :] < first[:, None], first_val[:, None], out[lead])
+    return out
 
 
 def _bound_tables(
-    ctx: PlanContext, amounts: np.ndarray, buckets: int, holiday_months: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ctx: PlanContext,
+    amounts: np.ndarray,
+    buckets: int,
+    holiday_months: np.ndarray,
+    tail: bool = False,
+) -> tuple[np.ndarray, ...]:
     """Continuous piecewise-linear upper bounds on the value still collectable (phase limit relaxed).
 
     ``W_t(B)``, the most a plan can still collect from month index t with balance B (per
@@ -494,14 +522,175 @@ def _bound_tables(
         req = np.where(req > _NEG_CUT, req, _NEG)
         V[:, t, :] = req
         V_next = req
-    return V, w, U
+    if not tail:
+        return V, w, U
+    T, w_tail = _tail_tables(
+        ctx, amt, valid_amt, top, U, max(M // 2, 2), pay_act, rec_act, q_act, act_ok, capt
+    )
+    return V, w, U, T, w_tail
+
+
+def _tail_tables(
+    ctx: PlanContext,
+    amt: np.ndarray,
+    valid_amt: np.ndarray,
+    top: np.ndarray,
+    U: np.ndarray,
+    M: int,
+    pay_act: np.ndarray,
+    rec_act: np.ndarray,
+    q_act: np.ndarray,
+    act_ok: np.ndarray,
+    capt: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Upper bounds on the value of the *last phase*: paying one grid amount until cleared.
+
+    A plan that has used all ``max_payment_levels`` phases has no choice left: it pays
+    its amount ``a`` every month until what is owed is at most ``a``, and then clears.
+    ``T[t, g](B)`` bounds the value of that forced path from month index t with balance
+    B (per unit of survival), by the same continuous piecewise-linear construction as
+    :func:`_bound_tables` (node values with kink padding), but one action per table
+    instead of the best of all: it respects the phase limit, where the main table
+    does not. The search uses the smaller of the two for states in their last phase.
+
+    Returns
+    -------
+    T
+        (n, H + 1, G, M + 1) node values in float32 (``_NEG`` where the path cannot be
+        completed).
+    w
+        Node spacing (n,).
+    """
+    n, H = len(ctx), ctx.horizon
+    G = valid_amt.shape[1]
+    g = 1.0 + ctx.monthly_rate
+    rho = ctx.model.unsecured_recovery
+    disc, disc_lag = ctx.discount, ctx.discount_lag
+    slack = 0.005
+    acc = np.arange(n)
+    col = ctx.collateral
+    w = top / M
+    nodes = np.arange(M + 1)[None, :] * w[:, None]  # (n, M+1)
+    gg = g[:, None, None]
+    ww = w[:, None, None]
+    a3 = amt[:, :G, None]
+    x = nodes[:, None, :] * gg - a3  # (n, G, M+1)
+    x_next = np.concatenate([x[:, :, 1:], np.full((n, G, 1), np.inf)], axis=2)
+    node_pen = np.where((x >= 0.0) | (x_next > 0.0), 0.0, _NEG)
+    xs = x / ww
+    k0 = np.clip(np.floor(xs).astype(np.int64), 0, M - 1)
+    lam = np.minimum(xs - k0, 1.0)
+    lam1 = 1.0 - lam
+    base = ((acc[:, None] * G + np.arange(G)[None, :]) * (M + 1))[:, :, None]  # own table per g
+    i0 = base + k0
+    x_lo, x_hi = x[:, :, :-1], x[:, :, 1:]
+    lo_b, hi_b = nodes[:, None, :-1], nodes[:, None, 1:]
+    kink_idx, kink_wt = [], []
+    for d in (1, 2):
+        kk = np.floor(np.maximum(x_lo, 0.0) / ww).astype(np.int64) + d
+        bk = kk * ww
+        inside = (bk < x_hi) & (x_hi > 0) & (kk <= M)
+        p = (bk + a3) / gg
+        kink_wt.append(np.where(inside, np.maximum(gg * (p - lo_b) * (hi_b - p) / ww, 0.0), 0.0))
+        kink_idx.append(base + np.minimum(kk, M))
+    k2_at = np.flatnonzero(kink_wt[1].ravel() > 0)
+    k2_idx = kink_idx[1].ravel()[k2_at]
+    k2_wt = kink_wt[1].ravel()[k2_at]
+    R_nodes = np.minimum(nodes[None], col.T[:, :, None]) + rho * np.maximum(
+        0.0, nodes[None] - col.T[:, :, None]
+    )  # (H, n, M+1)
+    iC = np.floor(col / w[:, None]).astype(np.int64)
+    has_kink = (col > 0) & (iC < M)
+    iCc = np.clip(iC, 0, M - 1)
+    lo_C = iCc * w[:, None]
+    wR = np.where(
+        has_kink, (1.0 - rho) * (col - lo_C) * (lo_C + w[:, None] - col) / w[:, None], 0.0
+    )
+    # clearing: allowed when what is owed is at most the amount (and within the cap)
+    Bc = np.minimum(
+        ((capt + slack) / g[:, None])[:, None, :], ((amt[:, :G] + slack) / g[:, None])[:, :, None]
+    )  # (n, G, H)
+    Bc = np.where(valid_amt[:, :, None], Bc, -np.inf)
+    Mc = int(min(M, max(0, np.floor(np.max(np.where(np.isfinite(Bc), Bc, 0.0) / ww)) + 1)))
+    if Mc > 0:
+        lo_c, hi_c = nodes[:, :Mc, None], nodes[:, 1 : Mc + 1, None]  # (n, Mc, 1)
+        c_lo = np.maximum(lo_c * g[:, None, None] - slack, 0.0)
+        c_hi = np.minimum(hi_c * g[:, None, None] + slack, capt[:, None, :])  # (n, Mc, H)
+        h_lo = hazard(ctx, np.repeat(acc, Mc), np.repeat(c_lo.reshape(-1, 1), H, axis=1))
+        h_hi = hazard(ctx, np.repeat(acc, Mc), np.maximum(c_hi, 0.0).reshape(n * Mc, H))
+        k_pay = (disc[None, None, :] * (1.0 - h_lo.reshape(n, Mc, H))).transpose(2, 0, 1)
+        k_rec = (disc_lag[None, None, :] * h_hi.reshape(n, Mc, H)).transpose(2, 0, 1)  # (H, n, Mc)
+        lo2, hi2 = lo_c[:, None, :, 0], hi_c[:, None, :, 0]  # (n, 1, Mc)
+        in_c = has_kink.T[:, :, None] & (np.arange(Mc)[None, None, :] == iCc.T[:, :, None])
+        m_lo_all = k_pay * (lo_c[:, :, 0] * g[:, None] + slack)[None] + k_rec * R_nodes[:, :, :Mc]
+        dev_R = np.where(in_c, k_rec * wR.T[:, :, None], 0.0)  # (H, n, Mc)
+    T = np.empty((n, H + 1, G, M + 1), dtype=np.float32)
+    T[:, H] = _NEG
+    T_next = np.full((n, G, M + 1), _NEG)
+    node_idx = np.arange(M + 1)[None, None, :]
+    K_all = np.minimum(np.ceil(U / w[:, None]).astype(np.int64), M)
+    for t in range(H - 1, -1, -1):
+        req = np.full((n, G, M + 1), _NEG)
+        if t < H - 1 and T_next.max() > _NEG_CUT:
+            Tf = _fill_infeasible(T_next.reshape(n * G, M + 1)).reshape(n, G, M + 1)
+            flat = Tf.ravel()
+            q = q_act[t][:, :G, None]
+            f = flat.take(i0) * lam1
+            f += flat.take(i0 + 1) * lam
+            f *= q
+            f += np.where(act_ok[t][:, :G], pay_act[t][:, :G], _NEG)[:, :, None]
+            f += rec_act[t][:, :G, None] * R_nodes[t][:, None, :]
+            f += node_pen
+            seg = np.diff(Tf, axis=2) / ww
+            drop = np.empty((n, G, M + 1))
+            drop[:, :, 0] = 0.0
+            np.subtract(seg[:, :, :-1], seg[:, :, 1:], out=drop[:, :, 1:M])
+            drop[:, :, M] = seg[:, :, M - 1]
+            np.maximum(drop, 0.0, out=drop)
+            dflat = drop.ravel()
+            dev = dflat.take(kink_idx[0]) * kink_wt[0]
+            if k2_at.size:
+                dev.ravel()[k2_at] += dflat.take(k2_idx) * k2_wt
+            kr = np.flatnonzero(has_kink[:, t])
+            if kr.size:
+                dev[kr, :, iCc[kr, t]] += rec_act[t][kr, :G] * wR[kr, t][:, None]
+            req[:, :, :M] = f[:, :, :-1] + dev
+            np.maximum(req[:, :, 1:], f[:, :, 1:] + dev, out=req[:, :, 1:])
+            req += (slack * np.max(np.abs(seg), axis=2))[:, :, None]
+        if Mc > 0:
+            bc = Bc[:, :, t][:, :, None]  # (n, G, 1)
+            can = lo2 <= bc  # (n, G, Mc)
+            B_end = np.minimum(hi2, bc)
+            colt = col[:, t][:, None, None]
+            R_end = np.minimum(B_end, colt) + rho * np.maximum(0.0, B_end - colt)
+            kp, kr_ = k_pay[t][:, None, :], k_rec[t][:, None, :]
+            m_hi = kp * (B_end * g[:, None, None] + slack) + kr_ * R_end
+            cut = can & (bc < hi2)
+            dev_c = np.where(cut, (kp * g[:, None, None] + kr_) * (bc - lo2) * (hi2 - bc) / ww, 0.0)
+            dev_c += dev_R[t][:, None, :]
+            np.maximum(
+                req[:, :, :Mc],
+                np.where(can, m_lo_all[t][:, None, :] + dev_c, _NEG),
+                out=req[:, :, :Mc],
+            )
+            np.maximum(
+                req[:, :, 1 : Mc + 1], np.where(can, m_hi + dev_c, _NEG), out=req[:, :, 1 : Mc + 1]
+            )
+        K = K_all[:, t]
+        held = np.take_along_axis(req, K[:, None, None].repeat(G, axis=1), axis=2)
+        req = np.where(node_idx > K[:, None, None], held, req)
+        req = np.where(req > _NEG_CUT, req, _NEG)
+        # stored in float32: rounded up (with a 1e-6 relative margin) so it stays a bound
+        T[:, t] = req + (1e-6 * np.abs(req) + 1e-3) * (req > _NEG_CUT)
+        T_next = req
+    return T, w
 
 
 def bound_at(
     tables: tuple[np.ndarray, ...], acc: np.ndarray, t: int, balance: np.ndarray
 ) -> np.ndarray:
     """Upper bound on the value collectable from month index t with this balance (CNY)."""
-    V, w, U = tables
+    V, w, U = tables[:3]
     M = V.shape[2] - 1
     wa = w[acc]
     xs = balance / wa
@@ -552,7 +741,7 @@ def solve_runs(
                 min(pol.max_deferral_months, ctx.horizon - 1) if can_hold else 0,
                 dtype=np.int64,
             )
-            tables = bound_tables(ctx, amounts, search.buckets, holiday)
+            tables = bound_tables(ctx, amounts, search.buckets, holiday, tail=search.tail_bound)
         out = _solve_runs(
             ctx,
             amounts,
@@ -613,8 +802,9 @@ def _solve_runs(
         n, min(pol.max_deferral_months, H - 1) if can_hold else 0, dtype=np.int64
     )
     if tables is None:
-        tables = bound_tables(ctx, amounts, search.buckets, holiday_months)
-    V, w, U = tables
+        tables = bound_tables(ctx, amounts, search.buckets, holiday_months, tail=search.tail_bound)
+    V, w, U = tables[:3]
+    T_tail, w_tail = tables[3:] if len(tables) == 5 else (None, None)
     M = V.shape[2] - 1
     G = amounts.shape[1]
     nA = G + 1  # actions: the grid amounts, then the holiday
@@ -680,6 +870,9 @@ def _solve_runs(
     collat = np.ascontiguousarray(ctx.collateral.T)  # (H, n)
     U100 = np.ascontiguousarray(U.T) * 100.0  # (H+1, n)
     inv_w100 = 1.0 / (w * 100.0)
+    if T_tail is not None:
+        Mt = T_tail.shape[3] - 1
+        inv_wt100 = 1.0 / (w_tail * 100.0)
     B0c = np.round(ctx.balance * 100).astype(np.int64)
     root_bound = bound_at(tables, acc_all, 0, B0c / 100.0)
 
@@ -767,20 +960,38 @@ def _solve_runs(
         live = (n_B <= U100[t + 1][a_row]) & (bnd > _NEG_CUT)
         last = (n_k >= K) & (n_g >= 0)
         if last.any():
-            live &= ~last | (n_B <= last_flat[t].take(a_row * G + np.maximum(n_g, 0)))
+            li = np.flatnonzero(last)
+            a_l, g_l, B_l = a_row[li], n_g[li], n_B[li]
+            live[li] &= B_l <= last_flat[t].take(a_l * G + g_l)
+        if T_tail is not None and last.any():
+            # in its last phase the path is forced: the bound of that path (tail table)
+            Tt = T_tail[:, t + 1].ravel()  # a copy (n, G, M + 1)
+            xt = B_l * inv_wt100[a_l]
+            jt = np.minimum(xt.astype(np.int64), Mt - 1)
+            bt = (a_l * G + g_l) * (Mt + 1) + jt
+            t0 = Tt.take(bt)
+            tail = t0 + (xt - jt) * (Tt.take(bt + 1) - t0)
+            live[li] &= tail > _NEG_CUT
+            bnd[li] = np.minimum(bnd[li], tail)
         opt = n_v + n_s * bnd
         alive = live & (opt > thr[a_row])
-        # ---- keep the best `beam_width` live states per account by optimistic value ----
-        counts = np.bincount(a_row[alive], minlength=n)
-        if counts.max(initial=0) > beam:
-            opt = np.where(alive, opt, -np.inf)  # dead children sort last in their account
-            order = np.lexsort((-opt, a_row))
-            all_counts = np.bincount(a_row, minlength=n)
+        # ---- keep the best `beam_width` live states per account by optimistic value; with
+        # `last_phase_width`, states in their last phase (they do not branch: one child a
+        # month until they clear or are dropped) have a beam of their own ----
+        cls = (last & (search.last_phase_width > 0)).astype(np.int64)
+        gid = a_row * 2 + cls
+        counts = np.bincount(gid[alive], minlength=2 * n)
+        width = np.array([beam, search.last_phase_width])
+        if (counts.reshape(n, 2) > width[None, :]).any():
+            opt = np.where(alive, opt, -np.inf)  # dead children sort last in their group
+            order = np.lexsort((-opt, gid))
+            all_counts = np.bincount(gid, minlength=2 * n)
             rank = np.arange(order.size) - np.repeat(np.cumsum(all_counts) - all_counts, all_counts)
             alive_o = alive[order]
-            cut = alive_o & (rank >= beam)
+            over = rank >= width[cls[order]]
+            cut = alive_o & over
             np.maximum.at(cut_bound, a_row[order[cut]], opt[order[cut]])
-            sel = order[alive_o & (rank < beam)]
+            sel = order[alive_o & ~over]
             sel.sort()  # back in frontier order (grouped by account)
         else:
             sel = np.flatnonzero(alive)

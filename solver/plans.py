@@ -444,7 +444,7 @@ def _family_choices(
     holiday = np.full(
         n, min(pol.max_deferral_months, ctx.horizon - 1) if can_hold else 0, dtype=np.int64
     )
-    tables = bound_tables(ctx, amounts, search.buckets, holiday)
+    tables = bound_tables(ctx, amounts, search.buckets, holiday, tail=search.tail_bound)
     if n <= SMALL_BATCH:
         # few accounts: per-call overhead dominates, so search both families in one pass
         # (rows are independent: the same result as the two searches below)

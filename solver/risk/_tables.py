@@ -92,13 +92,25 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
         raise InputError(
             f"{dest}: unknown output format {suffix!r} (use one of {', '.join(TABLE_SUFFIXES)})"
         )
+    if suffix == ".xls":
+        raise InputError(f"{dest}: legacy .xls cannot be written; use .xlsx")
     with atomic_path(dest) as tmp:
         if suffix == ".csv":
             frame.to_csv(tmp, index=False)
         elif suffix in (".parquet", ".pq"):
             frame.to_parquet(tmp, index=False)
         else:
-            frame.to_excel(tmp, index=False, engine="openpyxl")
+            # xlsxwriter keeps text as text (an id such as "=HYPERLINK(...)" never becomes a
+            # formula, as it would with openpyxl) and a fixed creation time keeps the bytes
+            # the same for the same data
+            import datetime as dt
+
+            options = {"strings_to_formulas": False, "strings_to_urls": False}
+            with pd.ExcelWriter(
+                tmp, engine="xlsxwriter", engine_kwargs={"options": options}
+            ) as writer:
+                writer.book.set_properties({"created": dt.datetime(2000, 1, 1)})
+                frame.to_excel(writer, index=False)
     return dest
 
 
