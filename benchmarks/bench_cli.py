@@ -24,7 +24,9 @@ def _median_time(cmd: list[str], repeats: int) -> float:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        subprocess.run(
+            cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+        )
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -36,7 +38,11 @@ def main() -> int:
     repeats = 3 if args.quick else 7
     workout = str(BIN / "workout")
     rows = [
-        ("python -c 'import click' (baseline)", _median_time([sys.executable, "-c", "import click"], repeats), None),
+        (
+            "python -c 'import click' (baseline)",
+            _median_time([sys.executable, "-c", "import click"], repeats),
+            None,
+        ),
         ("workout --help", _median_time([workout, "--help"], repeats), 0.5),
         (
             "workout validate tests/data/portfolio/tiny.csv",
@@ -51,7 +57,9 @@ def main() -> int:
         ok = target is None or seconds <= target
         ok_all &= ok
         tgt = f"{target:.2f}" if target else "-"
-        print(f"{name:55s} {seconds:9.3f} {tgt:>7s}  {'OK' if ok else 'FAIL'}  ({seconds / base:.1f}x baseline)")
+        print(
+            f"{name:55s} {seconds:9.3f} {tgt:>7s}  {'OK' if ok else 'FAIL'}  ({seconds / base:.1f}x baseline)"
+        )
     return 0 if ok_all else 1
 
 
