@@ -44,7 +44,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# Children import the snapshot of the code taken when the run started (see main), so every
+# configuration runs the same code even if the working tree changes meanwhile; Dask
+# workers spawned by a child inherit this sys.path.
+sys.path.insert(0, os.environ.get("WORKOUT_BENCH_CODE", str(ROOT)))
 
 FULL_ACCOUNTS = 1_000_000
 ROW_GROUP = 25_000
@@ -173,7 +176,8 @@ def _run_child(config: str, args: argparse.Namespace, data: Path) -> dict:
     if args.partitions:
         cmd += ["--partitions", str(args.partitions)]
     print(f"running {config} …", flush=True)
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    env = dict(os.environ, WORKOUT_BENCH_CODE=str(data / "code"))
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         print(proc.stderr[-3000:], file=sys.stderr)
         raise SystemExit(f"{config} failed (exit {proc.returncode})")
@@ -230,6 +234,8 @@ def main(argv: list[str]) -> int:
     rows: list[dict] = []
     try:
         start = time.perf_counter()
+        for package in ("solver", "commands"):
+            shutil.copytree(ROOT / package, data / "code" / package)
         if "plan" not in skip:
             _write_inputs(data, "plans", plan_accounts, seed=7)
         if "alloc" not in skip:

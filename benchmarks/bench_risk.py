@@ -150,8 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the tables, write the CSV; return 0 when everything is OK."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--seeds", default="0", help="comma-separated split/model seeds (default 0)"
+        "--seeds",
+        default=None,
+        help="comma-separated split/model seeds (default 0-4; 0 with --quick)",
     )
+    parser.add_argument("--quick", action="store_true", help="CI size: one seed")
     parser.add_argument(
         "--data-dir",
         default=None,
@@ -159,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "risk.csv"))
     args = parser.parse_args(argv)
-    seeds = [int(s) for s in args.seeds.split(",")]
+    seeds = [int(s) for s in (args.seeds or ("0" if args.quick else "0,1,2,3,4")).split(",")]
     data = uci_csv_path(args.data_dir)
 
     fit_rows: list[dict] = []

@@ -30,15 +30,15 @@ VERBOSE_ENV = "WORKOUT_VERBOSE"
 #: Environment variable that re-raises internal errors with their traceback.
 DEBUG_ENV = "WORKOUT_DEBUG"
 
-_SIGNAL_NAMES = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
+_SIGNAL_NAMES: dict[int, str] = {int(signal.SIGINT): "SIGINT", int(signal.SIGTERM): "SIGTERM"}
 
 
 class Interrupted(KeyboardInterrupt):
     """A run stopped by a signal (SIGINT or SIGTERM); exit code ``128 + signum``."""
 
     def __init__(self, signum: int):
-        self.signum = signum
-        super().__init__(_SIGNAL_NAMES.get(signum, f"signal {signum}"))
+        self.signum = int(signum)
+        super().__init__(_SIGNAL_NAMES.get(self.signum, f"signal {self.signum}"))
 
     @property
     def exit_code(self) -> int:
@@ -176,12 +176,12 @@ def handle_signals() -> Iterator[None]:
 
     previous: dict[int, Any] = {}
     try:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, on_signal)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, on_signal)
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _stop_workers() -> None:

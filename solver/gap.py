@@ -37,9 +37,11 @@ problem (never of a reduced model) and ``gap`` is the relative gap
 Every path checks the deadline ``time_limit`` (wall clock, seconds).
 
 Determinism: the Lagrangian phase, the repair and the local search are deterministic; CP-SAT
-is seeded, and with ``workers=1`` its search is reproducible for a fixed amount of work.
-When the time limit stops a search, the amount of work done depends on the machine load,
-so the returned solution may differ between runs (the certificate stays valid).
+is seeded, and with ``workers=1`` its search is reproducible for a fixed amount of work. The
+search is given a deterministic-time budget of half the remaining time limit, which binds
+before the wall clock unless the machine is more than twice slower than usual; only when
+the wall clock stops a search can the returned solution differ between runs (the
+certificate stays valid).
 """
 
 from __future__ import annotations
@@ -1043,6 +1045,10 @@ def _solve_cpsat(
     if remaining <= 0.0:
         return _CpOutcome("UNKNOWN", None, -math.inf, time.perf_counter() - t0)
     solver.parameters.max_time_in_seconds = remaining
+    # Reproducibility: a work budget (deterministic time) that normally binds before the wall
+    # clock, so the same seed gives the same solution on a loaded machine too (up to a 2x
+    # slowdown); the wall-clock limit stays as the hard stop.
+    solver.parameters.max_deterministic_time = 0.5 * remaining
     solver.parameters.num_workers = max(1, int(workers))
     solver.parameters.random_seed = int(seed)
     if linearization is not None:

@@ -177,7 +177,7 @@ def check_input_file(path: str | os.PathLike[str], fmt: str | None = None) -> in
         if not head.startswith(magic):
             kind = {"excel": "an .xlsx workbook (zip)", "parquet": "a Parquet file"}[fmt or ""]
             raise InputError(f"{path}: not {kind}: the file does not start like one")
-    elif fmt in ("csv", "toml", "json"):
+    elif fmt in ("csv", "toml", "json", "text"):
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):
             raise InputError(
                 f"{path}: the file is UTF-16 text (Excel 'Unicode Text'); save it as UTF-8"
@@ -185,9 +185,8 @@ def check_input_file(path: str | os.PathLike[str], fmt: str | None = None) -> in
         nul = head.find(b"\x00")
         if nul >= 0:
             hint = " (an Excel or zip file?)" if head.startswith(b"PK") else ""
-            raise InputError(
-                f"{path}: binary data, not {fmt.upper()} text{hint}: NUL byte at offset {nul}"
-            )
+            what = "a text file" if fmt == "text" else f"{fmt.upper()} text"
+            raise InputError(f"{path}: binary data, not {what}{hint}: NUL byte at offset {nul}")
     return size
 
 

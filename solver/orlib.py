@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from solver.errors import InputError
+
 __all__ = [
     "GapInstance",
     "KnownValue",
@@ -141,8 +143,9 @@ def parse_gap_text(
 
     Raises
     ------
-    ValueError
-        If the token stream does not match either layout (the message names ``source``).
+    InputError
+        If the token stream does not match either layout (the message names ``source``);
+        a subclass of ``ValueError``.
     """
     tokens = text.split()
     try:
@@ -151,9 +154,9 @@ def parse_gap_text(
         try:
             values = np.array([float(t) for t in tokens], dtype=np.float64)
         except ValueError as exc:
-            raise ValueError(f"{source}: non-numeric token in GAP file ({exc})") from None
+            raise InputError(f"{source}: non-numeric token in GAP file ({exc})") from None
     if values.size < 2:
-        raise ValueError(f"{source}: too few values for a GAP instance ({values.size})")
+        raise InputError(f"{source}: too few values for a GAP instance ({values.size})")
 
     def block_size(pos: int) -> int:
         if pos + 2 > values.size:
@@ -172,11 +175,11 @@ def parse_gap_text(
         for _ in range(max(count, 0)):
             size = block_size(pos)
             if size < 0 or pos + size > values.size:
-                raise ValueError(f"{source}: truncated GAP problem {len(starts) + 1} of {count}")
+                raise InputError(f"{source}: truncated GAP problem {len(starts) + 1} of {count}")
             starts.append(pos)
             pos += size
         if count <= 0 or pos != values.size:
-            raise ValueError(
+            raise InputError(
                 f"{source}: token count {values.size} matches neither a single problem nor "
                 f"a file of {count} problems"
             )
@@ -231,7 +234,13 @@ def read_gap_file(
         default ``"<stem>-<k>"`` for multi-problem files and the file name for single ones.
     """
     p = Path(path)
-    text = p.read_text()
+    from solver.io import check_input_file
+
+    check_input_file(p, "text")  # missing, empty, binary data: a clear input error
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{p}: not a text GAP file ({exc.reason} at byte {exc.start})") from None
     problems = parse_gap_text(text, source=str(p))
     sense = sense or _default_sense(p)
     family = instance_family(p)

@@ -197,7 +197,7 @@ def payment_grids(
 
 
 # --------------------------------------------------------------------------------------
-# The bounding dynamic programme (phase limit relaxed, balance buckets, optimistic)
+# The bounding dynamic programmes (continuous piecewise-linear upper bounds on balance nodes)
 # --------------------------------------------------------------------------------------
 
 
@@ -804,7 +804,7 @@ def _solve_runs(
     if tables is None:
         tables = bound_tables(ctx, amounts, search.buckets, holiday_months, tail=search.tail_bound)
     V, w, U = tables[:3]
-    T_tail, w_tail = tables[3:] if len(tables) == 5 else (None, None)
+    T_tail: np.ndarray | None = tables[3] if len(tables) == 5 else None
     M = V.shape[2] - 1
     G = amounts.shape[1]
     nA = G + 1  # actions: the grid amounts, then the holiday
@@ -870,9 +870,8 @@ def _solve_runs(
     collat = np.ascontiguousarray(ctx.collateral.T)  # (H, n)
     U100 = np.ascontiguousarray(U.T) * 100.0  # (H+1, n)
     inv_w100 = 1.0 / (w * 100.0)
-    if T_tail is not None:
-        Mt = T_tail.shape[3] - 1
-        inv_wt100 = 1.0 / (w_tail * 100.0)
+    Mt = 0 if T_tail is None else T_tail.shape[3] - 1
+    inv_wt100 = np.zeros(n) if T_tail is None else 1.0 / (tables[4] * 100.0)
     B0c = np.round(ctx.balance * 100).astype(np.int64)
     root_bound = bound_at(tables, acc_all, 0, B0c / 100.0)
 

@@ -14,9 +14,11 @@ small search grid so that 500 accounts fit in CI time; the code paths are the sa
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -40,6 +42,7 @@ FUZZ = settings(
 )
 
 _TMP = Path(tempfile.mkdtemp(prefix="workout-fuzz-"))
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 
 
 def _file(name: str, content: bytes) -> Path:

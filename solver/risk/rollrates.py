@@ -467,9 +467,18 @@ def roll_rates(
     from_idx, to_idx = code[start], code[start + 1]
     w = None
     if weight is not None:
-        w = np.clip(
-            pd.to_numeric(df[weight], errors="coerce").fillna(0.0).to_numpy(dtype=float), 0.0, None
-        )[start]
+        numbers = pd.to_numeric(df[weight], errors="coerce")
+        text = numbers.isna() & df[weight].notna()
+        if text.any():
+            pos = int(np.flatnonzero(text.to_numpy())[0])
+            raise InputError(
+                f"{source}: account_id {df['account_id'].iat[pos]}, month "
+                f"{df['month'].iat[pos]}: {weight}: the weight column must hold numbers "
+                f"(got {shown(df[weight].iat[pos])})"
+            )
+        w = np.clip(numbers.fillna(0.0).to_numpy(dtype=float), 0.0, None)[start]
+        if w.size and not (w > 0).any():
+            raise InputError(f"{source}: {weight}: no positive weight on any transition")
     overall = _matrix(from_idx, to_idx, w, states, method, confidence, None)
     by_segment: dict[str, RollRateMatrix] = {}
     if segment is not None:

@@ -283,3 +283,11 @@ def _model_file(tmp_path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(_MODEL_CACHE["model"])
     return path
+
+
+def test_rollrates_text_weight_column_rejected(tmp_path: Path, workout) -> None:
+    """--weight naming a text column: exit 2 naming the column, account and value."""
+    path = write(tmp_path / "in" / "panel.csv", PANEL)
+    out = tmp_path / "out"
+    result = workout("risk", "rollrates", path, "--weight", "product", "--out", out / "r.csv")
+    assert_rejected(result, ("panel.csv", "account_id A1", "product", "numbers"), absent=[out])

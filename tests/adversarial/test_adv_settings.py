@@ -309,3 +309,29 @@ def test_big_cases_are_really_big(tmp_path: Path) -> None:
     """The 200 MB builders make files of 200 MB (so the size cases test what they claim)."""
     assert big_file(tmp_path / "a.bin").stat().st_size == BIG_BYTES
     assert big_text_file(tmp_path / "b.txt", "x = 1\n").stat().st_size >= BIG_BYTES - 2**20
+
+
+# -- GAP instance files (bench gap --instances) ------------------------------------------------
+
+GAP_CASES = [
+    Case("non_numeric", "gapx.txt", const("1\n2 3\n1 2 x\n"), ("non-numeric token", "'x'")),
+    Case("empty", "gapx.txt", const(b""), ("empty",)),
+    Case("truncated", "gapx.txt", const("2\n2 3\n1 2 3 4 5 6\n1 1 1 1 1 1\n5 5\n2 3\n1 2\n"),
+         ("truncated GAP problem 2 of 2",)),
+    Case("token_count", "gapx.txt", const("1\n2 3\n1 2 3 4 5 6\n1 1 1 1 1 1\n5 5 9\n"),
+         ("matches neither a single problem nor a file of 1 problems",)),
+    Case("binary_garbage", "gapx.txt", const(garbage()), ("binary data",)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", GAP_CASES, ids=[c.name for c in GAP_CASES])
+def test_bench_gap_rejects_bad_instance_file(case: Case, tmp_path: Path, workout) -> None:
+    """bench gap --instances FILE: a malformed OR-Library file gives exit 2 naming the file."""
+    path = tmp_path / "in" / case.filename
+    write(path, case.content(path))
+    out = tmp_path / "out"
+    result = workout(
+        "bench", "gap", "--instances", path, "--time-limit", "0.1", "--no-baseline",
+        "--out", out / "r.csv",
+    )  # fmt: skip
+    assert_rejected(result, (path.name, *case.fragments), absent=[out])
