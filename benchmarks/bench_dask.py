@@ -1,4 +1,4 @@
-"""Benchmark: the local engine vs Dask on this machine (protocol: benchmarks/README_dask.md).
+"""Benchmark: the local engine vs Dask on this machine (protocol: benchmarks/README.md).
 
 Target (issue 7): 1,000,000 generated accounts through ``plan-portfolio`` and ``allocate``,
 local engine vs a Dask ``LocalCluster`` of 2 worker processes: times, peak memory of the
@@ -234,7 +234,7 @@ def main(argv: list[str]) -> int:
     rows: list[dict] = []
     try:
         start = time.perf_counter()
-        for package in ("solver", "commands"):
+        for package in ("solver", "commands", "scenarios"):
             shutil.copytree(ROOT / package, data / "code" / package)
         if "plan" not in skip:
             _write_inputs(data, "plans", plan_accounts, seed=7)

@@ -1,4 +1,4 @@
-"""Benchmark of the restructuring plan optimizer (issue 3; protocol in README_plans.md).
+"""Benchmark of the restructuring plan optimizer (issue 3; protocol in benchmarks/README.md).
 
 Three parts, all measured in the same run:
 

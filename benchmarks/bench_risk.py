@@ -1,6 +1,6 @@
 """Risk benchmark: UCI early-warning fit against the off-the-shelf baseline, and calibration round trips.
 
-Protocol (see benchmarks/README_risk.md):
+Protocol (see benchmarks/README.md):
 
 * For each seed, ``workout risk fit UCI_Credit_Card.csv --seed S --format json`` (seeded,
   stratified 70/30 split). OK when the held-out AUC is >= 0.775 (reference) and not below

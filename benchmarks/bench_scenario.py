@@ -1,4 +1,4 @@
-"""Benchmark of the scenario Monte Carlo engine (protocol: benchmarks/README_scenario.md).
+"""Benchmark of the scenario Monte Carlo engine (protocol: benchmarks/README.md).
 
 Target (issue 5): 100,000 accounts × 1,000 paths × 36 months in at most 120 s and 8 GiB on
 the project machine (2 cores). The run

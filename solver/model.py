@@ -155,8 +155,25 @@ class BehaviourModel:
                     + (f" (did you mean {close[0]!r}?)" if close else "")
                 )
             raise InputError(f"{source}: unknown model parameter(s)", hints)
+        kwargs = dict(data)
+        problems = []
+        for key, value in kwargs.items():
+            if key == "base_hazard":
+                if not isinstance(value, Mapping):
+                    problems.append(
+                        f"{source}: base_hazard: expected a table of tier = hazard, got {value!r}"
+                    )
+                    continue
+                for tier, h in value.items():
+                    if isinstance(h, bool) or not isinstance(h, int | float):
+                        problems.append(
+                            f"{source}: base_hazard.{tier}: expected a number, got {h!r}"
+                        )
+            elif isinstance(value, bool) or not isinstance(value, int | float):
+                problems.append(f"{source}: {key}: expected a number, got {value!r}")
+        if problems:
+            raise InputError(f"{source}: invalid model parameter(s)", problems)
         try:
-            kwargs = dict(data)
             if "base_hazard" in kwargs:
                 merged = dict(DEFAULT_BASE_HAZARD)
                 merged.update(kwargs["base_hazard"])
@@ -170,6 +187,8 @@ class BehaviourModel:
         """Load parameters from a TOML file (missing keys take the defaults)."""
         path = Path(path)
         try:
+            if path.stat().st_size == 0:
+                raise InputError(f"{path}: the file is empty (expected model parameters as TOML)")
             with open(path, "rb") as fh:
                 data = tomllib.load(fh)
         except FileNotFoundError:
@@ -586,6 +605,8 @@ def status_quo(account: Any, *, start: Any = None) -> Schedule:
         payments,
         fees=acc.fees_due,
         start=start,
+        # A fully overdue account (instalment 0) clears in month 1: the schedule ends there.
+        overpay="truncate",
     )
 
 

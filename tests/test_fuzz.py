@@ -326,7 +326,6 @@ def test_plan_options_relaxations_never_raise(account: Account) -> None:
 def test_status_quo_whole_balance_overdue() -> None:
     """An account whose whole balance is overdue (arrears = principal + interest_due) gets a
     status quo and plan options (found by the fuzzer above)."""
-    import pytest
 
     from solver.plans import plan_options
 
@@ -334,13 +333,7 @@ def test_status_quo_whole_balance_overdue() -> None:
         account_id="OVERDUE", principal=500.0, arrears=500.0, annual_rate=0.0,
         remaining_term=2, income=3000.0, expenses=1000.0,
     )  # fmt: skip
-    try:
-        result = plan_options(account, _policy())
-    except ValueError as exc:  # pragma: no cover - the bug this test documents
-        pytest.xfail(
-            "solver/model.py status_quo builds [arrears, 0] for a 2-month term and money "
-            f"refuses it ({exc}); coordinator's file, fix described in the issue-8 report"
-        )
+    result = plan_options(account, _policy())
     _check_plan_result(account, result)
 
 

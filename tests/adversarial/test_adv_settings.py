@@ -188,17 +188,7 @@ MODEL_CASES = [
     Case("big_200mb_binary", "model.toml", big_binary, ("TOML",)),
 ]  # fmt: skip
 
-MODEL_XFAIL = {
-    # solver/model.py is the coordinator's file (no done marker to edit under): it lets
-    # float("x") / dict.update(0.01) speak for themselves, without the key. Exact fix in the
-    # issue-8 report.
-    "wrong_type": "model.py: a non-number value gives 'could not convert string to float' "
-    "without naming the key",
-    "hazard_not_table": "model.py: base_hazard = 0.01 gives 'float object is not iterable' "
-    "without naming the key",
-    "empty": "model.py: an empty (0-byte) model file is read as 'all defaults' instead of "
-    "being refused like every other empty input",
-}
+MODEL_XFAIL: dict[str, str] = {}  # fixed in solver/model.py (keys named, empty file refused)
 
 
 def _model_args(kind: str, path: Path, tmp_path: Path) -> tuple[list[object], Path]:
