@@ -108,14 +108,14 @@ class BehaviourModel:
             ("cost_of_funds", -0.5, 1.0),
         ):
             value = float(getattr(self, name))
-            if not (lo <= value <= hi):
+            if not (lo <= value <= hi):  # also refuses NaN
                 raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
             object.__setattr__(self, name, value)
-        if float(self.repo_cost) < 0:
+        if not (0 <= float(self.repo_cost) < math.inf):
             raise ValueError(f"repo_cost must be >= 0, got {self.repo_cost}")
         object.__setattr__(self, "repo_cost", float(self.repo_cost))
         lag = self.recovery_lag_months
-        if int(lag) != lag or lag < 0:
+        if not math.isfinite(lag) or int(lag) != lag or lag < 0:
             raise ValueError(f"recovery_lag_months must be a whole number >= 0, got {lag}")
         object.__setattr__(self, "recovery_lag_months", int(lag))
 

@@ -111,10 +111,6 @@ CASES = [
     Case("big_200mb_text", _big, ("s.toml", "too large")),
 ]  # fmt: skip
 
-#: Scenario area (solver/scenario.py) not yet finished when this suite was written:
-#: cases that depend on its loader using solver.io.read_toml.
-PENDING: dict[str, str] = {}
-
 
 def _write_case(case: Case, tmp_path: Path) -> Path:
     d = tmp_path / "in"
@@ -124,16 +120,7 @@ def _write_case(case: Case, tmp_path: Path) -> Path:
     return d / case.main
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=PENDING[c.name]))
-        if c.name in PENDING
-        else c
-        for c in CASES
-    ],
-    ids=[c.name for c in CASES],
-)
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_scenario_run_rejects(case: Case, tmp_path: Path, workout) -> None:
     """scenario run: exit 2 naming file and key (or row/column); no --out-dir written."""
     path = _write_case(case, tmp_path)

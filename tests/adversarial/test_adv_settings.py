@@ -188,8 +188,6 @@ MODEL_CASES = [
     Case("big_200mb_binary", "model.toml", big_binary, ("TOML",)),
 ]  # fmt: skip
 
-MODEL_XFAIL: dict[str, str] = {}  # fixed in solver/model.py (keys named, empty file refused)
-
 
 def _model_args(kind: str, path: Path, tmp_path: Path) -> tuple[list[object], Path]:
     out = tmp_path / "out"
@@ -200,16 +198,7 @@ def _model_args(kind: str, path: Path, tmp_path: Path) -> tuple[list[object], Pa
 
 
 @pytest.mark.parametrize("command", ["plan", "plan-portfolio"])
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=MODEL_XFAIL[c.name]))
-        if c.name in MODEL_XFAIL
-        else c
-        for c in MODEL_CASES
-    ],
-    ids=[c.name for c in MODEL_CASES],
-)
+@pytest.mark.parametrize("case", MODEL_CASES, ids=[c.name for c in MODEL_CASES])
 def test_bad_model_rejected(case: Case, command: str, tmp_path: Path, workout) -> None:
     """--model FILE: exit 2 naming the file and the parameter; nothing written."""
     path = tmp_path / "in" / case.filename
