@@ -157,6 +157,8 @@ def _child(
             shutil.rmtree(work, ignore_errors=True)
         work.with_suffix(".parquet").unlink(missing_ok=True)
     out["client_peak_mb"] = _peak_rss_mb()
+    # the machine is shared: the load says how much of its 2 cores the run really had
+    out["load_1min"] = os.getloadavg()[0]
     return out
 
 
@@ -258,7 +260,7 @@ def _report(rows: list[dict], accounts: int, plan_accounts: int, args: argparse.
     print()
     header = (
         f"{'workload':<14}{'accounts':>10}{'engine':>14}{'seconds':>10}{'acc/s':>10}"
-        f"{'speed-up':>10}{'client MB':>11}{'workers MB':>16}{'identical':>11}"
+        f"{'speed-up':>10}{'client MB':>11}{'workers MB':>16}{'identical':>11}{'load':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -285,7 +287,7 @@ def _report(rows: list[dict], accounts: int, plan_accounts: int, args: argparse.
                 f"{work:<14}{n:>10,}{engine:>14}{r['seconds']:>10.1f}{n / r['seconds']:>10,.0f}"
                 f"{r['speedup']:>9.2f}x{r['client_peak_mb']:>11,.0f}"
                 f"{(' / '.join(f'{w:,.0f}' for w in workers) if workers else '—'):>16}"
-                f"{'OK' if same else 'DIFF':>11}"
+                f"{'OK' if same else 'DIFF':>11}{r.get('load_1min', float('nan')):>7.1f}"
             )
     for config in ("plan-dask", "alloc-dask"):
         if config in by and "startup_s" in by[config]:
