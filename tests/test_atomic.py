@@ -6,9 +6,9 @@
   file is inside a ``with atomic_path(...)`` / ``atomic_open(...)`` block (or in a helper
   listed below that only ever receives such a temporary path).
 * Real processes: SIGTERM and SIGINT in the middle of ``workout plan-portfolio`` (single
-  process and ``--jobs 2``) and in the middle of writing a file give exit 143 / 130, one
-  clear line on stderr, no traceback, no partial output, no temporary files and no
-  leftover worker processes.
+  process, ``--jobs 2``, ``--engine dask``) and in the middle of writing a file give exit
+  143 / 130, one clear line on stderr, no traceback, no partial output, no temporary
+  files and no leftover worker processes.
 """
 
 from __future__ import annotations
@@ -239,7 +239,7 @@ def _session_pids(sid: int) -> list[int]:
     return pids
 
 
-def _interrupt(args: list[str], sig: int, *, group: bool, cwd: Path, wait_for=None):
+def _interrupt(args: list[str], sig: int, *, group: bool, cwd: Path, wait_for=None, delay=5.0):
     """Start the CLI in its own session, let it run, send ``sig``; return (rc, err, secs)."""
     proc = subprocess.Popen(
         [*_workout_command(), *args],
@@ -256,7 +256,7 @@ def _interrupt(args: list[str], sig: int, *, group: bool, cwd: Path, wait_for=No
             while not wait_for() and time.monotonic() < deadline:
                 time.sleep(0.05)
         else:
-            time.sleep(5.0)  # imports, reading, then well into the plan stage
+            time.sleep(delay)  # imports, reading, then well into the plan stage
         assert proc.poll() is None, "the run ended before it could be interrupted"
         sent = time.monotonic()
         if group:
@@ -291,16 +291,31 @@ def _check_clean_stop(rc: int, err: str, expected_rc: int, name: str, leftovers,
         (signal.SIGINT, "SIGINT", 130, 1, True),
         (signal.SIGTERM, "SIGTERM", 143, 2, False),
         (signal.SIGINT, "SIGINT", 130, 2, True),
+        (signal.SIGTERM, "SIGTERM", 143, "dask", False),
+        (signal.SIGINT, "SIGINT", 130, "dask", True),
     ],
-    ids=["sigterm", "sigint-group", "sigterm-jobs2", "sigint-group-jobs2"],
+    ids=[
+        "sigterm",
+        "sigint-group",
+        "sigterm-jobs2",
+        "sigint-group-jobs2",
+        "sigterm-dask",
+        "sigint-group-dask",
+    ],
 )
 def test_plan_portfolio_interrupted(big_portfolio, tmp_path, sig, name, code, jobs, group):
-    """A long plan-portfolio run stopped by a signal: clean exit code, one line, no output,
-    no temporary files, no worker processes left, within seconds."""
+    """A long plan-portfolio run (local, --jobs 2, or a local Dask cluster) stopped by a
+    signal: clean exit code, one line, no output, no temporary files, no worker processes
+    left, within seconds."""
     out_dir = tmp_path / "out"
     args = ["plan-portfolio", str(big_portfolio), "--out", str(out_dir / "plans.csv")]
-    args += ["--jobs", str(jobs)]
-    rc, err, elapsed, leftovers = _interrupt(args, sig, group=group, cwd=tmp_path)
+    if jobs == "dask":
+        pytest.importorskip("distributed")
+        args += ["--engine", "dask"]
+    else:
+        args += ["--jobs", str(jobs)]
+    delay = 10.0 if jobs == "dask" else 5.0  # a local cluster takes a few seconds to start
+    rc, err, elapsed, leftovers = _interrupt(args, sig, group=group, cwd=tmp_path, delay=delay)
     _check_clean_stop(rc, err, code, name, leftovers, out_dir)
     assert elapsed < 20, f"took {elapsed:.1f} s to stop"
 

@@ -2,8 +2,8 @@
 
 Checked on the real CLI: ``generate`` (CSV, Parquet, Excel), ``plan-portfolio`` across
 runs and ``--jobs 1`` / ``--jobs 2``, ``allocate`` (exact CP-SAT path: seeded, one
-worker), ``scenario run`` (every report file, across runs and ``--jobs``) and ``risk fit``.
-The Dask engine is compared with the local one in ``tests/test_dask_engine.py``.
+worker), ``scenario run`` (every report file, across runs and ``--jobs``), ``risk fit``,
+and ``--engine dask`` against the local engine (plan-portfolio, allocate, scenario run).
 """
 
 from __future__ import annotations
@@ -149,3 +149,47 @@ def test_validate_output_is_stable(workout) -> None:
 
     assert first.code == second.code == 0
     assert strip_time(first.out) == strip_time(second.out)
+
+
+@pytest.mark.slow
+def test_dask_engine_writes_the_local_bytes(book: Path, tmp_path: Path, workout) -> None:
+    """--engine dask (a local cluster) writes the same bytes as the local engine for
+    plan-portfolio, allocate and scenario run (every report file)."""
+    pytest.importorskip("distributed")
+    scenario = write(
+        tmp_path / "s.toml",
+        f"""name = "engines"
+[portfolio]
+n = 200
+seed = 5
+[model]
+path = {str(SCENARIOS / "behaviour.toml")!r}
+[plans]
+restructure = true
+grid_levels = 6
+[collection]
+treatments = {str(SCENARIOS / "treatments.toml")!r}
+teams = {str(SCENARIOS / "teams.toml")!r}
+[simulation]
+paths = 20
+horizon_months = 12
+seed = 2
+""",
+    )
+    results: dict[str, dict[str, str]] = {}
+    for engine in ("local", "dask"):
+        out = tmp_path / engine
+        runs = [
+            ("plan-portfolio", book, "--out", out / "plans.csv"),
+            ("allocate", book, "--out", out / "alloc.csv"),
+            ("scenario", "run", scenario, "--out-dir", out / "scenario", "--no-cache", "--quiet"),
+        ]
+        for args in runs:
+            result = workout(*args, "--engine", engine)
+            assert result.code == 0, result.text
+        results[engine] = {
+            **{p.name: digest(p) for p in out.glob("*.csv")},
+            **{f"scenario/{k}": v for k, v in digests(out / "scenario").items()},
+        }
+    assert len(results["local"]) >= 10
+    assert results["dask"] == results["local"]
