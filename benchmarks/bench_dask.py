@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, os.environ.get("WORKOUT_BENCH_CODE", str(ROOT)))
 
 FULL_ACCOUNTS = 1_000_000
+CONFIGS = ("plan-local", "plan-local2", "plan-dask", "alloc-local", "alloc-dask")
 ROW_GROUP = 25_000
 
 
@@ -215,6 +216,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--partitions", type=int, default=None)
     parser.add_argument("--time-limit", type=float, default=None)
     parser.add_argument("--skip", default="", help="comma list: plan,alloc")
+    parser.add_argument(
+        "--configs",
+        default=",".join(CONFIGS),
+        help="comma list of configurations to run (default: all); the first one of a "
+        "workload that runs is the baseline of its speed-ups",
+    )
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/bench_dask.json")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, default=None, help=argparse.SUPPRESS)
@@ -243,11 +250,12 @@ def main(argv: list[str]) -> int:
         if "alloc" not in skip:
             _write_inputs(data, "accounts", accounts, seed=2025)
         print(f"inputs written in {time.perf_counter() - start:.1f} s ({data})", flush=True)
-        if "plan" not in skip:
-            for config in ("plan-local", "plan-local2", "plan-dask"):
-                rows.append(_run_child(config, args, data))
-        if "alloc" not in skip:
-            for config in ("alloc-local", "alloc-dask"):
+        configs = [c for c in args.configs.split(",") if c]
+        unknown = sorted(set(configs) - set(CONFIGS))
+        if unknown:
+            raise SystemExit(f"unknown --configs {unknown}; choose from {', '.join(CONFIGS)}")
+        for config in CONFIGS:
+            if config in configs and config.split("-")[0] not in skip:
                 rows.append(_run_child(config, args, data))
     finally:
         shutil.rmtree(data, ignore_errors=True)
@@ -268,10 +276,11 @@ def _report(rows: list[dict], accounts: int, plan_accounts: int, args: argparse.
         ("plan-portfolio", ("plan-local", "plan-local2", "plan-dask"), plan_accounts),
         ("allocate", ("alloc-local", "alloc-dask"), accounts),
     ):
-        base = by.get(configs[0])
-        if base is None:
+        ran = [c for c in configs if c in by]
+        if not ran:
             continue
-        for config in configs:
+        base = by[ran[0]]
+        for config in ran:
             r = by[config]
             same = r["digest"] == base["digest"]
             if work == "allocate":
@@ -302,7 +311,7 @@ def _report(rows: list[dict], accounts: int, plan_accounts: int, args: argparse.
             f"iterations); dask: objective {d.get('objective', float('nan')):,.2f}, "
             f"bound {d.get('bound', float('nan')):,.2f}"
         )
-    if "plan-local" in by and plan_accounts < FULL_ACCOUNTS:
+    if any(c.startswith("plan") for c in by) and plan_accounts < FULL_ACCOUNTS:
         print(f"\nplan-portfolio extrapolated to {FULL_ACCOUNTS:,} accounts (linear in accounts):")
         for config in ("plan-local", "plan-local2", "plan-dask"):
             if config in by:

@@ -89,6 +89,23 @@ def afford_prob(n: int, months: int, rng: np.random.Generator) -> np.ndarray:
     )
 
 
+def _hazard_rows(case: str, result, truth: dict, seconds: float) -> list[dict]:
+    """One row per tier: the recovered base hazard against the truth, and its interval."""
+    return [
+        {
+            "case": case,
+            "parameter": f"h0[{t.tier}]",
+            "true": truth[t.tier],
+            "estimate": t.hazard,
+            "lower": t.lower,
+            "upper": t.upper,
+            "ok": bool(t.lower <= truth[t.tier] <= t.upper),
+            "seconds": seconds,
+        }
+        for t in result.tiers
+    ]
+
+
 def round_trips(seed: int = 11) -> list[dict]:
     """Constant-hazard and kappa round trips: one row per recovered parameter."""
     truth = dict(DEFAULT_BEHAVIOUR["base_hazard"])
@@ -97,19 +114,7 @@ def round_trips(seed: int = 11) -> list[dict]:
     started = time.perf_counter()
     constant = calibrate_outcomes(simulate_defaults(tiers, truth, months=24, seed=seed))
     seconds = time.perf_counter() - started
-    for t in constant.tiers:
-        rows.append(
-            {
-                "case": "roundtrip-constant",
-                "parameter": f"h0[{t.tier}]",
-                "true": truth[t.tier],
-                "estimate": t.hazard,
-                "lower": t.lower,
-                "upper": t.upper,
-                "ok": bool(t.lower <= truth[t.tier] <= t.upper),
-                "seconds": seconds,
-            }
-        )
+    rows += _hazard_rows("roundtrip-constant", constant, truth, seconds)
     rng = np.random.default_rng(seed + 10)
     tiers = np.repeat(np.array(TIERS), 3000)
     afford = afford_prob(tiers.size, 24, rng)
@@ -118,19 +123,7 @@ def round_trips(seed: int = 11) -> list[dict]:
         simulate_defaults(tiers, truth, months=24, afford_prob=afford, kappa=0.2, seed=seed + 1)
     )
     seconds = time.perf_counter() - started
-    for t in joint.tiers:
-        rows.append(
-            {
-                "case": "roundtrip-kappa",
-                "parameter": f"h0[{t.tier}]",
-                "true": truth[t.tier],
-                "estimate": t.hazard,
-                "lower": t.lower,
-                "upper": t.upper,
-                "ok": bool(t.lower <= truth[t.tier] <= t.upper),
-                "seconds": seconds,
-            }
-        )
+    rows += _hazard_rows("roundtrip-kappa", joint, truth, seconds)
     rows.append(
         {
             "case": "roundtrip-kappa",

@@ -151,9 +151,7 @@ def _print_tables(result, out: Path, currency: str) -> None:
 
     from commands.common import console
 
-    con = console()
-    if not con.is_terminal:
-        con.width = max(con.width, 120)
+    con = console(min_width=120)
     t = result.totals
     con.print(
         f"[bold]Allocation[/] of {int(t['accounts']):,} accounts written to {out}\n"

@@ -83,9 +83,7 @@ def gap(
         selected = [i for i in selected if i.family in families]
     if not selected:
         raise InputError("no GAP instances selected")
-    con = console()
-    if not con.is_terminal:
-        con.width = max(con.width, 140)
+    con = console(min_width=140)
 
     def show(row: dict) -> None:
         base = ""

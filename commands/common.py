@@ -205,8 +205,12 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"warning: {message}", file=sys.stderr)
 
 
-def console(stderr: bool = False):
-    """A rich console (imported lazily)."""
+def console(stderr: bool = False, min_width: int | None = None):
+    """A rich console (imported lazily).
+
+    With ``min_width``, a console that is not a terminal (piped or captured output) is at
+    least that wide, so tables are not squeezed.
+    """
     from rich.console import Console
 
     class _Console(Console):
@@ -217,7 +221,10 @@ def console(stderr: bool = False):
             os.dup2(devnull, sys.stdout.fileno())
             raise BrokenPipeError
 
-    return _Console(stderr=stderr, soft_wrap=False)
+    out = _Console(stderr=stderr, soft_wrap=False)
+    if min_width is not None and not out.is_terminal:
+        out.width = max(out.width, min_width)
+    return out
 
 
 def eprint(message: str) -> None:

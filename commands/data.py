@@ -61,9 +61,7 @@ def validate(path: Path, strict: bool, tiering: Path | None, sheet: str | None) 
     for w in caught:
         if issubclass(w.category, InputWarning):
             err.print(f"[yellow]warning:[/] {w.message}", highlight=False)
-    out = console()
-    if not out.is_terminal:
-        out.width = max(out.width, 120)  # piped or captured: do not squeeze the tables
+    out = console(min_width=120)
     out.print(
         f"[bold green]OK[/] {path}: {n:,} account{'s' if n != 1 else ''} valid ({elapsed:.2f} s)",
         highlight=False,
@@ -162,9 +160,7 @@ def generate_portfolio_command(n: int, seed: int, out: Path, auto_share: float |
     elapsed = time.perf_counter() - started
     counts = frame["product"].value_counts()
     mix_text = ", ".join(f"{p} {counts.get(p, 0):,}" for p in ("auto_loan", "card_instalment"))
-    stdout = console()
-    if not stdout.is_terminal:
-        stdout.width = max(stdout.width, 160)
+    stdout = console(min_width=160)
     stdout.print(
         f"wrote {out}: {n:,} accounts ({mix_text}); principal {_money(frame['principal'].sum())} "
         f"CNY, arrears {_money(frame['arrears'].sum())} CNY; seed {seed}; {elapsed:.1f} s",

@@ -6,6 +6,7 @@ renders tables, JSON, CSV or Excel.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,53 +19,55 @@ FORMATS = ("table", "json", "csv", "xlsx")
 
 def _load_policy(path: Path | None, settings: tuple[str, ...]) -> tuple[Any, list[str]]:
     """The policy from ``--policy`` plus ``--set policy.KEY=VALUE`` overrides; the rest are account fields."""
+    from solver.account import COLUMNS
     from solver.policy import POLICY_KEYS, Policy
 
     policy = Policy.from_toml(path) if path is not None else Policy()
     rest: list[str] = []
     for item in settings:
         key = item.partition("=")[0].strip()
-        if key.startswith("policy.") or (key in POLICY_KEYS and key not in _ACCOUNT_KEYS):
+        if key.startswith("policy.") or (key in POLICY_KEYS and key not in COLUMNS):
             policy = policy.with_setting(item)
         else:
             rest.append(item)
     return policy, rest
 
 
-_ACCOUNT_KEYS = {
-    "account_id",
-    "product",
-    "principal",
-    "interest_due",
-    "fees_due",
-    "arrears",
-    "annual_rate",
-    "remaining_term",
-    "dpd",
-    "credit_score",
-    "tier",
-    "income",
-    "income_normal",
-    "recovery_months",
-    "income_cv",
-    "expenses",
-    "other_debt",
-    "vehicle_value",
-    "region",
-    "language",
-    "preferred_channel",
-    "consent_email",
-    "consent_sms",
-    "hardship",
-    "cease_contact",
-    "dispute",
-    "bankruptcy",
-    "has_plan",
-}
+def _load_model(path: Path | None) -> Any:
+    """The behaviour model from ``--model`` (default: built-in parameters)."""
+    from solver.model import BehaviourModel
+
+    return BehaviourModel.from_toml(path) if path is not None else BehaviourModel()
+
+
+def _policy_model_options(policy_help: str, model_help: str) -> Callable[[Any], Any]:
+    """``--policy`` and ``--model`` (TOML files, as ``policy_path`` and ``model_path``)."""
+    options = [
+        click.option(
+            flag,
+            dest,
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help=text,
+        )
+        for flag, dest, text in (
+            ("--policy", "policy_path", policy_help),
+            ("--model", "model_path", model_help),
+        )
+    ]
+
+    def decorate(func: Any) -> Any:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
 
 
 def _apply_account_settings(account: Any, settings: list[str]) -> Any:
+    from solver.account import COLUMNS
     from solver.errors import InputError
+    from solver.policy import POLICY_KEYS
 
     if not settings:
         return account
@@ -74,11 +77,11 @@ def _apply_account_settings(account: Any, settings: list[str]) -> Any:
         key = key.strip().removeprefix("account.")
         if not sep:
             raise InputError(f"--set {item}: expected KEY=VALUE")
-        if key not in _ACCOUNT_KEYS:
+        if key not in COLUMNS:
             import difflib
 
             close = difflib.get_close_matches(
-                key, sorted(_ACCOUNT_KEYS) + [f"policy.{k}" for k in _policy_keys()], n=1
+                key, sorted(COLUMNS) + [f"policy.{k}" for k in POLICY_KEYS], n=1
             )
             raise InputError(
                 f"--set {item}: unknown field {key!r}"
@@ -86,12 +89,6 @@ def _apply_account_settings(account: Any, settings: list[str]) -> Any:
             )
         changes[key] = value.strip()
     return account.replace(**changes)
-
-
-def _policy_keys() -> tuple[str, ...]:
-    from solver.policy import POLICY_KEYS
-
-    return POLICY_KEYS
 
 
 def _money(x: float | None) -> str:
@@ -120,9 +117,7 @@ def _render_table(result: Any, schedule_family: str | None) -> None:
 
     from commands.common import console
 
-    out = console()
-    if not out.is_terminal:
-        out.width = max(out.width, 160)
+    out = console(min_width=160)
     sq = result.status_quo
     table = Table(
         title=f"Restructuring options for {result.account_id} (CNY)", title_justify="left"
@@ -249,19 +244,9 @@ def _schedules_frame(result: Any) -> Any:
 
 @click.command("plan")
 @click.argument("account_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--policy",
-    "policy_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Policy TOML (default: scenarios/policy.toml values).",
-)
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Behaviour-model TOML (default: built-in parameters).",
+@_policy_model_options(
+    "Policy TOML (default: scenarios/policy.toml values).",
+    "Behaviour-model TOML (default: built-in parameters).",
 )
 @click.option(
     "--format",
@@ -315,13 +300,12 @@ def plan(
 
     from solver.errors import InfeasibleError, InputError
     from solver.io import read_account
-    from solver.model import BehaviourModel
     from solver.plans import plan_options
 
     if fmt in ("csv", "xlsx") and out_path is None:
         raise InputError(f"--format {fmt} needs --out FILE")
     policy, account_settings = _load_policy(policy_path, settings)
-    model = BehaviourModel.from_toml(model_path) if model_path is not None else BehaviourModel()
+    model = _load_model(model_path)
     account = _apply_account_settings(read_account(account_file), account_settings)
     if (
         schedule_family
@@ -386,20 +370,7 @@ def plan(
     help="Output table (.csv, .parquet or .xlsx), or a directory: a partitioned Parquet "
     "dataset written by the workers.",
 )
-@click.option(
-    "--policy",
-    "policy_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Policy TOML.",
-)
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Behaviour-model TOML.",
-)
+@_policy_model_options("Policy TOML.", "Behaviour-model TOML.")
 @click.option(
     "--jobs",
     type=click.IntRange(1, 64),
@@ -445,7 +416,6 @@ def plan_portfolio(
     from commands.common import console
     from solver.errors import InputError
     from solver.io import output_format, read_portfolio, write_table
-    from solver.model import BehaviourModel
     from solver.plans import plan_portfolio as run
 
     dataset_out = is_dataset_output(out_path)
@@ -456,7 +426,7 @@ def plan_portfolio(
         raise InputError(
             f"--set {rest[0]}: only policy keys can be set for a portfolio (policy.KEY=VALUE)"
         )
-    model = BehaviourModel.from_toml(model_path) if model_path is not None else BehaviourModel()
+    model = _load_model(model_path)
     started = time.perf_counter()
     if engine.distributed or dataset_out or portfolio.is_dir():
         n, summary = _plan_on_engine(portfolio, out_path, policy, model, engine, jobs, dataset_out)
@@ -517,9 +487,7 @@ def _print_plan_summary(summary: Any, n: int, elapsed: float, out_path: Path) ->
 
     from commands.common import console
 
-    out = console()
-    if not out.is_terminal:
-        out.width = max(out.width, 140)
+    out = console(min_width=140)
     t = Table(
         title=f"Plans for {n:,} accounts ({elapsed:.1f} s, {n / max(elapsed, 1e-9):,.0f} accounts/s)",
         title_justify="left",

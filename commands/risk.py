@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,35 @@ def _uci_source(path: str | None, uci: bool, data_dir: str | None, what: str) ->
     return Path(path)
 
 
+def _stack(*options: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """One decorator applying ``options`` in the order written (as if stacked)."""
+
+    def decorate(func: Any) -> Any:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+_DATA_DIR = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    help="Shared data directory (default $WORKOUT_DATA_DIR or ../shared/data).",
+)
+
+
+def _chart_options(
+    png_help: str = "Chart path (default: next to --out).", no_png_help: str | None = None
+) -> Callable[[Any], Any]:
+    """``--png PATH``, ``--no-png`` and ``--format table|json`` (the last options of a command)."""
+    return _stack(
+        click.option("--png", type=click.Path(dir_okay=False), help=png_help),
+        click.option("--no-png", is_flag=True, help=no_png_help),
+        click.option("--format", "fmt", type=FORMATS, default="table", show_default=True),
+    )
+
+
 @click.group(name="risk")
 def risk() -> None:
     """Roll rates, early-warning scores and behaviour-model calibration (SPEC §7)."""
@@ -121,11 +151,7 @@ def _matrix_tables(matrix, title: str) -> list:
     is_flag=True,
     help="Use ../shared/data/credit/UCI_Credit_Card.csv (adapted to a panel).",
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False),
-    help="Shared data directory (default $WORKOUT_DATA_DIR or ../shared/data).",
-)
+@_DATA_DIR
 @click.option("--segment", help="Segment column (value at the start month), e.g. limit_band.")
 @click.option("--weight", help="Balance column for balance-weighted roll rates, e.g. balance.")
 @click.option(
@@ -148,13 +174,9 @@ def _matrix_tables(matrix, title: str) -> list:
     type=click.Path(dir_okay=False),
     help="Write the long transition table (CSV/Parquet/XLSX).",
 )
-@click.option(
-    "--png",
-    type=click.Path(dir_okay=False),
-    help="Heatmap path (default: next to --out, else rollrates.png).",
+@_chart_options(
+    "Heatmap path (default: next to --out, else rollrates.png).", "Do not write the heatmap."
 )
-@click.option("--no-png", is_flag=True, help="Do not write the heatmap.")
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 def rollrates(
     panel, uci, data_dir, segment, weight, interval, confidence, lgd, out, png, no_png, fmt
 ) -> None:
@@ -300,11 +322,7 @@ def _parse_bands(text: str) -> tuple[float, ...]:
 @risk.command("fit")
 @click.argument("data", required=False, type=click.Path(dir_okay=False))
 @click.option("--uci", is_flag=True, help="Use ../shared/data/credit/UCI_Credit_Card.csv.")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False),
-    help="Shared data directory (default $WORKOUT_DATA_DIR or ../shared/data).",
-)
+@_DATA_DIR
 @click.option(
     "--out", required=True, type=click.Path(dir_okay=False), help="Model file to write (.toml)."
 )
@@ -333,9 +351,7 @@ def _parse_bands(text: str) -> tuple[float, ...]:
     type=click.Path(dir_okay=False),
     help="Behaviour TOML whose other parameters are kept.",
 )
-@click.option("--png", type=click.Path(dir_okay=False), help="Chart path (default: next to --out).")
-@click.option("--no-png", is_flag=True)
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@_chart_options()
 def fit(
     data,
     uci,
@@ -485,9 +501,7 @@ def fit(
     type=click.Path(),
     help="Scores file (CSV/Parquet/XLSX), or a directory for a partitioned Parquet dataset.",
 )
-@click.option("--png", type=click.Path(dir_okay=False), help="Chart path (default: next to --out).")
-@click.option("--no-png", is_flag=True)
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@_chart_options()
 @engine_options
 def score(portfolio, model_path, out, png, no_png, fmt, engine) -> None:
     """Score PORTFOLIO (behaviour history in the UCI layout): PD next month, tier, hazard.
@@ -602,9 +616,7 @@ def score(portfolio, model_path, out, png, no_png, fmt, engine) -> None:
     "--interval", type=click.Choice(["binomial", "poisson"]), default="binomial", show_default=True
 )
 @click.option("--confidence", type=float, default=0.95, show_default=True)
-@click.option("--png", type=click.Path(dir_okay=False), help="Chart path (default: next to --out).")
-@click.option("--no-png", is_flag=True)
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@_chart_options()
 def calibrate(outcomes, out, base, estimate_kappa, interval, confidence, png, no_png, fmt) -> None:
     """Calibrate base monthly hazards by tier (and kappa) from OUTCOMES; write a behaviour TOML.
 

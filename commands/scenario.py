@@ -239,9 +239,7 @@ def run(
         )
     comparison = compare(result, base_result) if base_result is not None else None
     written = write_scenario_report(result, out_dir, baseline=base_result, comparison=comparison)
-    out = console()
-    if not out.is_terminal:
-        out.width = max(out.width, 160)
+    out = console(min_width=160)
     out.print(_kpi_table(result, comparison, base_result))
     for key, note in result.notes.items():
         out.print(f"[dim]{key}: {note}[/]", highlight=False)
@@ -333,9 +331,7 @@ def sweep(
             engine=runner if engine.distributed else None,
         )
     written = write_sweep_report(result, out_dir)
-    out = console()
-    if not out.is_terminal:
-        out.width = max(out.width, 160)
+    out = console(min_width=160)
     table = Table(
         title=f"Sweep of {result.name}: {result.paths} paths per run, seed {result.seed}",
         title_justify="left",
@@ -412,9 +408,7 @@ def split(portfolio: Path, share: float, seed: int, strata: str, out: Path) -> i
     columns = [c.strip() for c in strata.split(",") if c.strip()]
     result = split_portfolio(frame, share, seed=seed, strata=columns, source=str(portfolio))
     write_table(result.table, out)
-    stdout = console()
-    if not stdout.is_terminal:
-        stdout.width = max(stdout.width, 120)
+    stdout = console(min_width=120)
     table = Table(
         title=f"Champion/challenger split of {portfolio} (share {share:g}, seed {seed})",
         title_justify="left",
@@ -453,9 +447,7 @@ def evaluate(outcomes: Path, out_dir: Path) -> int:
     frame = read_outcomes(outcomes)
     result = evaluate_outcomes(frame)
     written = write_evaluation(result, out_dir)
-    stdout = console()
-    if not stdout.is_terminal:
-        stdout.width = max(stdout.width, 140)
+    stdout = console(min_width=140)
     table = Table(title=f"Champion/challenger evaluation of {outcomes}", title_justify="left")
     for column in (
         "metric",

@@ -542,60 +542,16 @@ def _duplicate_error(
 ProgressFn = Callable[[int, int], None]
 
 
-class Engine(Protocol):
-    """Where per-partition work runs. Implemented by :class:`LocalEngine` and :class:`DaskEngine`."""
+class Engine:
+    """Where per-partition work runs: the base of :class:`LocalEngine` and :class:`DaskEngine`."""
 
-    name: str
-
-    @property
-    def workers(self) -> int:
-        """Worker processes (for default partition counts)."""
-        ...
-
-    def map_partitions(
-        self,
-        func: Callable[..., Any],
-        source: Any,
-        *args: Any,
-        out: str | os.PathLike[str] | None = None,
-        partitions: int | None = None,
-        prepare: Callable[[Any, Partition], Any] | None = None,
-        summary: Callable[[Any], Any] | None = None,
-        unique: str | None = None,
-        progress: ProgressFn | None = None,
-        concat: bool = True,
-        **kwargs: Any,
-    ) -> MapResult:
-        """Apply ``func(partition_frame, *args, **kwargs)`` to every partition of ``source``."""
-        ...
-
-    def map_ordered(
-        self,
-        func: Callable[..., Any],
-        items: Sequence[Any],
-        *args: Any,
-        shared: Any = None,
-        progress: Callable[[int], None] | None = None,
-    ) -> Iterator[Any]:
-        """Yield ``func(shared, item, *args)`` for every item, in item order."""
-        ...
-
-    def pricing(self, problem: Any) -> PricingOracle:
-        """A pricing oracle for the Lagrangian dual of ``problem``."""
-        ...
-
-    def close(self) -> None:
-        """Release the engine's resources."""
-        ...
-
-
-class _BaseEngine:
     name = "base"
     #: Partitions used when a call gives none (``None``: :func:`default_partitions`).
     partitions: int | None = None
 
     @property
     def workers(self) -> int:
+        """Worker processes (for default partition counts)."""
         return 1
 
     def __enter__(self):
@@ -605,7 +561,27 @@ class _BaseEngine:
         self.close()
 
     def close(self) -> None:
+        """Release the engine's resources."""
         return None
+
+    def map_ordered(
+        self,
+        func: Callable[..., Any],
+        items: Sequence[Any],
+        *args: Any,
+        shared: Any = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> Iterator[Any]:
+        """Yield ``func(shared, item, *args)`` for every item, in item order (here: in-process)."""
+        for k, item in enumerate(items):
+            value = func(shared, item, *args)
+            if progress is not None:
+                progress(k + 1)
+            yield value
+
+    def pricing(self, problem: Any) -> PricingOracle:
+        """A pricing oracle for the Lagrangian dual of ``problem``."""
+        raise NotImplementedError
 
     # subclasses: run tasks over partitions, yielding (index, value) as they finish
     def _run(
@@ -765,7 +741,7 @@ class _BaseEngine:
         return results
 
 
-class LocalEngine(_BaseEngine):
+class LocalEngine(Engine):
     """Partitions processed in this process (``jobs=1``) or a local process pool.
 
     Parameters
@@ -810,21 +786,6 @@ class LocalEngine(_BaseEngine):
                         other.cancel()
                     yield futures[fut], exc
 
-    def map_ordered(
-        self,
-        func: Callable[..., Any],
-        items: Sequence[Any],
-        *args: Any,
-        shared: Any = None,
-        progress: Callable[[int], None] | None = None,
-    ) -> Iterator[Any]:
-        """Yield ``func(shared, item, *args)`` for every item, in order (in-process)."""
-        for k, item in enumerate(items):
-            value = func(shared, item, *args)
-            if progress is not None:
-                progress(k + 1)
-            yield value
-
     def pricing(self, problem: Any) -> PricingOracle:
         return LocalPricing(problem)
 
@@ -834,7 +795,7 @@ def _worker_count(client: Any) -> int:
     return max(1, len(info.get("workers", {})))
 
 
-class DaskEngine(_BaseEngine):
+class DaskEngine(Engine):
     """Partitions processed on a Dask cluster.
 
     Parameters

@@ -337,6 +337,37 @@ def _z(q: float) -> float:
     return float(norm.ppf(q))
 
 
+def _test_row(
+    champion: float,
+    challenger: float,
+    se: float,
+    half_width: float,
+    statistic: float,
+    p_value: float,
+    k: float,
+    need1: float,
+) -> dict[str, float]:
+    """One uplift row: ``challenger − champion`` ± ``half_width``, the test, the sample
+    sizes (``need1`` champion accounts, ``k`` challengers per champion) and the power
+    (normal approximation with standard error ``se``)."""
+    from scipy.stats import norm
+
+    diff = challenger - champion
+    za = _z(1 - ALPHA / 2)
+    return {
+        "champion": champion,
+        "challenger": challenger,
+        "uplift": diff,
+        "ci_low": diff - half_width,
+        "ci_high": diff + half_width,
+        "statistic": statistic,
+        "p_value": p_value,
+        "need_champion": need1,
+        "need_challenger": math.ceil(k * need1) if math.isfinite(need1) else math.inf,
+        "power": float(norm.cdf(abs(diff) / se - za)) if se > 0 else math.nan,
+    }
+
+
 def _proportion_test(x1: int, n1: int, x2: int, n2: int) -> dict[str, float]:
     """Champion x1/n1, challenger x2/n2: uplift p2 − p1, Wald CI, pooled z-test, sample size."""
     from scipy.stats import norm
@@ -358,24 +389,12 @@ def _proportion_test(x1: int, n1: int, x2: int, n2: int) -> dict[str, float]:
         need1: float = math.ceil((root / diff) ** 2)
     else:
         need1 = math.inf
-    power = float(norm.cdf(abs(diff) / se - za)) if se > 0 else math.nan
-    return {
-        "champion": p1,
-        "challenger": p2,
-        "uplift": diff,
-        "ci_low": diff - za * se,
-        "ci_high": diff + za * se,
-        "statistic": z,
-        "p_value": p_value,
-        "need_champion": need1,
-        "need_challenger": math.ceil(k * need1) if math.isfinite(need1) else math.inf,
-        "power": power,
-    }
+    return _test_row(p1, p2, se, za * se, z, p_value, k, need1)
 
 
 def _welch_test(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     """Champion sample a, challenger sample b: mean uplift with Welch CI and t-test."""
-    from scipy.stats import norm, t, ttest_ind
+    from scipy.stats import t, ttest_ind
 
     n1, n2 = len(a), len(b)
     m1, m2 = float(np.mean(a)), float(np.mean(b))
@@ -394,19 +413,7 @@ def _welch_test(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     za, zb = _z(1 - ALPHA / 2), _z(POWER)
     k = n2 / n1
     need1 = math.ceil((za + zb) ** 2 * (v1 + v2 / k) / diff**2) if diff != 0 else math.inf
-    power = float(norm.cdf(abs(diff) / se - za)) if se > 0 else math.nan
-    return {
-        "champion": m1,
-        "challenger": m2,
-        "uplift": diff,
-        "ci_low": diff - tq * se,
-        "ci_high": diff + tq * se,
-        "statistic": stat,
-        "p_value": p_value,
-        "need_champion": need1,
-        "need_challenger": math.ceil(k * need1) if math.isfinite(need1) else math.inf,
-        "power": power,
-    }
+    return _test_row(m1, m2, se, tq * se, stat, p_value, k, need1)
 
 
 def _ratio_test(y1: np.ndarray, x1: np.ndarray, y2: np.ndarray, x2: np.ndarray) -> dict[str, float]:
@@ -428,18 +435,8 @@ def _ratio_test(y1: np.ndarray, x1: np.ndarray, y2: np.ndarray, x2: np.ndarray) 
     n1, n2 = len(x1), len(x2)
     k = n2 / n1
     need1 = math.ceil((za + zb) ** 2 * (s1 + s2 / k) / diff**2) if diff != 0 else math.inf
-    return {
-        "champion": r1,
-        "challenger": r2,
-        "uplift": diff,
-        "ci_low": diff - za * se,
-        "ci_high": diff + za * se,
-        "statistic": z,
-        "p_value": float(2 * norm.sf(abs(z))) if se > 0 else 1.0,
-        "need_champion": need1,
-        "need_challenger": math.ceil(k * need1) if math.isfinite(need1) else math.inf,
-        "power": float(norm.cdf(abs(diff) / se - za)) if se > 0 else math.nan,
-    }
+    p_value = float(2 * norm.sf(abs(z))) if se > 0 else 1.0
+    return _test_row(r1, r2, se, za * se, z, p_value, k, need1)
 
 
 def _sample_note(metric: str, row: dict[str, Any], n1: int, n2: int) -> str:

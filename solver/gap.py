@@ -1261,38 +1261,22 @@ def solve_assignment(
     def finish(assignment, bound, status, method, message=""):
         runtime = time.perf_counter() - t0
         if assignment is None:
-            return AllocationResult(
-                np.full(n, -1, dtype=np.int64),
-                math.nan,
-                bound,
-                math.inf,
-                status,
-                runtime,
-                method,
-                "min",
-                message,
-                stats,
-            )
-        objective = problem.objective(assignment)
-        if integral_costs and math.isfinite(bound):
-            bound = math.ceil(bound - 1e-6 * max(1.0, abs(bound)))
-        bound = min(bound, objective)
-        gap = relative_gap(objective, bound)
-        if gap <= 1e-9 or (integral_costs and objective - bound < 1.0 - 1e-9):
-            status = SolveStatus.OPTIMAL
-            gap = 0.0
-            bound = objective
+            assignment = np.full(n, -1, dtype=np.int64)
+            objective, gap = math.nan, math.inf
+        else:
+            assignment = assignment.astype(np.int64)
+            objective = problem.objective(assignment)
+            if integral_costs and math.isfinite(bound):
+                bound = math.ceil(bound - 1e-6 * max(1.0, abs(bound)))
+            bound = min(bound, objective)
+            gap = relative_gap(objective, bound)
+            if gap <= 1e-9 or (integral_costs and objective - bound < 1.0 - 1e-9):
+                status = SolveStatus.OPTIMAL
+                gap = 0.0
+                bound = objective
+            bound = float(bound)
         return AllocationResult(
-            assignment.astype(np.int64),
-            objective,
-            float(bound),
-            gap,
-            status,
-            runtime,
-            method,
-            "min",
-            message,
-            stats,
+            assignment, objective, bound, gap, status, runtime, method, "min", message, stats
         )
 
     integral_costs = _is_integral(problem.cost)
@@ -1609,46 +1593,19 @@ def solve_gap_cpsat_plain(
     out = _solve_cpsat(problem, mask, time_limit=time_limit, seed=seed, workers=workers)
     runtime = time.perf_counter() - t0
     stats = {"cpsat_status": out.status}
-    if out.status == "INFEASIBLE":
-        res = AllocationResult(
-            np.full(n, -1, dtype=np.int64),
-            math.nan,
-            math.inf,
-            math.inf,
-            SolveStatus.INFEASIBLE,
-            runtime,
-            "cp-sat-plain",
-            "min",
-            "",
-            stats,
-        )
-    elif out.assignment is None:
-        res = AllocationResult(
-            np.full(n, -1, dtype=np.int64),
-            math.nan,
-            out.bound,
-            math.inf,
-            SolveStatus.TIME_LIMIT,
-            runtime,
-            "cp-sat-plain",
-            "min",
-            "",
-            stats,
-        )
+    if out.assignment is None or out.status == "INFEASIBLE":
+        infeasible = out.status == "INFEASIBLE"
+        assignment = np.full(n, -1, dtype=np.int64)
+        objective, gap = math.nan, math.inf
+        bound = math.inf if infeasible else out.bound
+        status = SolveStatus.INFEASIBLE if infeasible else SolveStatus.TIME_LIMIT
     else:
+        assignment = out.assignment
         objective = problem.objective(out.assignment)
         status = SolveStatus.OPTIMAL if out.status == "OPTIMAL" else SolveStatus.FEASIBLE
         bound = objective if status is SolveStatus.OPTIMAL else out.bound
-        res = AllocationResult(
-            out.assignment,
-            objective,
-            bound,
-            relative_gap(objective, bound),
-            status,
-            runtime,
-            "cp-sat-plain",
-            "min",
-            "",
-            stats,
-        )
+        gap = relative_gap(objective, bound)
+    res = AllocationResult(
+        assignment, objective, bound, gap, status, runtime, "cp-sat-plain", "min", "", stats
+    )
     return _to_sense(res, sign, sense)

@@ -42,6 +42,7 @@ Excel by extension, always atomically (:mod:`solver.atomic`).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -140,6 +141,19 @@ def _max_bytes(fmt: str) -> int | None:
         return default
 
 
+@contextlib.contextmanager
+def _read_errors(path: Path) -> Iterator[None]:
+    """Turn a missing, directory or unreadable ``path`` into an :class:`InputError`."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected a file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+
+
 def check_input_file(path: str | os.PathLike[str], fmt: str | None = None) -> int:
     """Cheap checks of an input file before it is parsed; return its size in bytes.
 
@@ -150,17 +164,12 @@ def check_input_file(path: str | os.PathLike[str], fmt: str | None = None) -> in
     """
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise InputError(f"{path}: is a directory, expected a file")
-        with open(path, "rb") as fh:
-            head = fh.read(_SNIFF_BYTES)
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, expected a file") from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
+        with _read_errors(path):
+            size = path.stat().st_size
+            if path.is_dir():
+                raise InputError(f"{path}: is a directory, expected a file")
+            with open(path, "rb") as fh:
+                head = fh.read(_SNIFF_BYTES)
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if size == 0 or not head:
@@ -192,14 +201,8 @@ def check_input_file(path: str | os.PathLike[str], fmt: str | None = None) -> in
 
 def _open_bytes(path: Path, fmt: str | None = None) -> bytes:
     check_input_file(path, fmt)
-    try:
+    with _read_errors(path):
         data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, expected a file") from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
     if not data:
         raise InputError(f"{path}: file is empty (0 bytes)")
     return data

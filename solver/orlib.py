@@ -25,6 +25,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -483,15 +484,14 @@ def run_gap_benchmark(
     rows = []
     for inst in instances:
         ref = known.get(inst.name, {}).get(inst.sense)
-        result = solve_gap(
-            inst.cost,
-            inst.resource,
-            inst.capacity,
-            sense=inst.sense,
-            time_limit=time_limit,
-            seed=seed,
-            workers=workers,
-        )
+        data = (inst.cost, inst.resource, inst.capacity)
+        options: dict[str, Any] = {
+            "sense": inst.sense,
+            "time_limit": time_limit,
+            "seed": seed,
+            "workers": workers,
+        }
+        result = solve_gap(*data, **options)
         problem = (
             ""
             if not result.has_solution
@@ -517,15 +517,7 @@ def run_gap_benchmark(
             "check": problem or ("ok" if result.has_solution else "no solution"),
         }
         if baseline:
-            base = solve_gap_cpsat_plain(
-                inst.cost,
-                inst.resource,
-                inst.capacity,
-                sense=inst.sense,
-                time_limit=time_limit,
-                seed=seed,
-                workers=workers,
-            )
+            base = solve_gap_cpsat_plain(*data, **options)
             row.update(
                 baseline_objective=base.objective,
                 baseline_gap_to_best=gap_to_best(base.objective, ref.best_known, inst.sense)

@@ -187,24 +187,16 @@ def render_charts(
             continue
         m = res.monthly
         label = res.name + (" (baseline)" if res is baseline and res.name != "baseline" else "")
-        ax1.fill_between(
-            m["month"],
-            m["cash_collected_low"] / 1e6,
-            m["cash_collected_high"] / 1e6,
-            color=colour,
-            alpha=0.2,
-            linewidth=0,
-        )
-        ax1.plot(m["month"], m["cash_collected_mean"] / 1e6, style, color=colour, label=label)
-        ax2.fill_between(
-            m["month"],
-            m["cumulative_cash_low"] / 1e6,
-            m["cumulative_cash_high"] / 1e6,
-            color=colour,
-            alpha=0.2,
-            linewidth=0,
-        )
-        ax2.plot(m["month"], m["cumulative_cash_mean"] / 1e6, style, color=colour, label=label)
+        for ax, key in ((ax1, "cash_collected"), (ax2, "cumulative_cash")):
+            ax.fill_between(
+                m["month"],
+                m[f"{key}_low"] / 1e6,
+                m[f"{key}_high"] / 1e6,
+                color=colour,
+                alpha=0.2,
+                linewidth=0,
+            )
+            ax.plot(m["month"], m[f"{key}_mean"] / 1e6, style, color=colour, label=label)
     ax1.set_title("Cash collected per month (mean, 95 % of paths)")
     ax2.set_title("Cumulative cash collected")
     for ax in (ax1, ax2):

@@ -538,18 +538,14 @@ def _check_values(layer: Mapping[str, Any], source: str) -> list[str]:
         problems.append(f"{source}: portfolio: give either 'path' or 'n' (and 'seed'), not both")
     if "n" in portfolio:
         need(portfolio["n"] >= 1, "portfolio.n", ">= 1", portfolio["n"])
-    inline_model = {k: v for k, v in layer.get("model", {}).items() if k != "path"}
-    if inline_model:
-        try:
-            BehaviourModel.from_dict(inline_model, source=f"{source}: [model]")
-        except InputError as exc:
-            problems += exc.problems or [str(exc)]
-    inline_policy = {k: v for k, v in layer.get("policy", {}).items() if k != "path"}
-    if inline_policy:
-        try:
-            Policy.from_dict(inline_policy, source=f"{source}: [policy]")
-        except InputError as exc:
-            problems += exc.problems or [str(exc)]
+    settings: tuple[tuple[str, Any], ...] = (("model", BehaviourModel), ("policy", Policy))
+    for table, kind in settings:
+        inline = {k: v for k, v in layer.get(table, {}).items() if k != "path"}
+        if inline:
+            try:
+                kind.from_dict(inline, source=f"{source}: [{table}]")
+            except InputError as exc:
+                problems += exc.problems or [str(exc)]
     collection = layer.get("collection", {})
     for key in ("capacity_multiplier",):
         if key in collection:

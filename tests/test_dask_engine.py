@@ -19,6 +19,7 @@ import pytest
 pytest.importorskip("distributed")
 
 import cloudpickle  # noqa: E402
+from dataset_helpers import write_dataset  # noqa: E402
 
 from solver.engine import (  # noqa: E402
     DaskEngine,
@@ -44,16 +45,6 @@ def engine():
         yield dask_engine
 
 
-def _dataset(root: Path, frame: pd.DataFrame, files: int = 2, row_group: int = 4) -> Path:
-    root.mkdir()
-    cuts = np.linspace(0, len(frame), files + 1).astype(int)
-    for k, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
-        frame.iloc[a:b].to_parquet(
-            root / f"part{k:02d}.parquet", index=False, row_group_size=row_group
-        )
-    return root
-
-
 def _parquet_roundtrip(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     frame.to_parquet(path, index=False)
     return pd.read_parquet(path)
@@ -68,7 +59,7 @@ def plan_case(tmp_path_factory):
     from solver.plans import plan_portfolio
 
     frame = generate_portfolio(14, seed=11)
-    root = _dataset(
+    root = write_dataset(
         tmp_path_factory.mktemp("plans") / "portfolio", frame.drop(columns=["dpd_bucket"])
     )
     return frame, root, plan_portfolio(frame).table
@@ -135,7 +126,7 @@ def test_risk_scores_on_dask_equal_local(engine, tmp_path):
     accounts = synthetic_uci(400, seed=4)
     fit = fit_early_warning(uci_features(accounts), accounts["default_next_month"].to_numpy(), FAST)
     reference = score_uci(fit.model, normalise_uci(accounts))
-    root = _dataset(tmp_path / "uci", accounts, files=3, row_group=50)
+    root = write_dataset(tmp_path / "uci", accounts, files=3, row_group=50)
     for count in PARTITIONS:
         got = engine.map_partitions(
             score_partition,
@@ -186,7 +177,7 @@ def test_bad_dataset_rows_fail_on_dask_and_write_nothing(engine, tmp_path):
 
     raw = generate_portfolio(12, seed=1).drop(columns=["dpd_bucket"])
     raw.loc[9, "remaining_term"] = 0
-    root = _dataset(tmp_path / "bad", raw)
+    root = write_dataset(tmp_path / "bad", raw)
     out = tmp_path / "plans"
     with pytest.raises(InputError, match="row 10 .*remaining_term"):
         engine.map_partitions(plan_batch, root, partitions=3, prepare=prepare_portfolio, out=out)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from dataset_helpers import write_dataset
 
 from solver.engine import (
     PRICING_BLOCK,
@@ -29,18 +30,6 @@ from solver.generate import generate_portfolio
 DATA = Path(__file__).parent / "data"
 
 
-def _dataset(tmp_path: Path, frame: pd.DataFrame, files: int, row_group: int) -> Path:
-    """Write ``frame`` as a dataset of ``files`` Parquet files with small row groups."""
-    root = tmp_path / "dataset"
-    root.mkdir()
-    cuts = np.linspace(0, len(frame), files + 1).astype(int)
-    for k, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
-        frame.iloc[a:b].to_parquet(
-            root / f"part{k:02d}.parquet", index=False, row_group_size=row_group
-        )
-    return root
-
-
 def _ids(frame: pd.DataFrame) -> list[str]:
     return frame["account_id"].astype(str).tolist()
 
@@ -48,7 +37,7 @@ def _ids(frame: pd.DataFrame) -> list[str]:
 def test_partitions_of_a_dataset_cover_every_row_once_in_order(tmp_path):
     """Dataset partitions are contiguous, cover all rows once, and read back the same rows."""
     frame = generate_portfolio(103, seed=5)
-    root = _dataset(tmp_path, frame, files=3, row_group=10)
+    root = write_dataset(tmp_path / "dataset", frame, files=3, row_group=10)
     for count in (1, 2, 3, 7, 11, 40, 500):
         parts = partition_source(root, count)
         assert parts[0].start == 0 and parts[-1].stop == 103
@@ -61,7 +50,7 @@ def test_partitions_of_a_dataset_cover_every_row_once_in_order(tmp_path):
 def test_partitions_snap_to_row_groups_when_there_are_enough(tmp_path):
     """With more row groups than partitions every partition reads whole row groups."""
     frame = generate_portfolio(120, seed=1)
-    root = _dataset(tmp_path, frame, files=2, row_group=10)
+    root = write_dataset(tmp_path / "dataset", frame, files=2, row_group=10)
     for p in partition_source(root, 4):
         assert all(piece.skip == 0 for piece in p.pieces)
         assert p.start % 10 == 0
@@ -85,7 +74,7 @@ def _row_count(frame: pd.DataFrame, scale: float) -> pd.DataFrame:
 def test_local_engine_results_do_not_depend_on_partitions(tmp_path):
     """Concatenated results are identical for 1, 3 and 7 partitions, from a frame or a dataset."""
     frame = generate_portfolio(50, seed=3)
-    root = _dataset(tmp_path, frame, files=2, row_group=6)
+    root = write_dataset(tmp_path / "dataset", frame, files=2, row_group=6)
     reference = _row_count(frame, 2.0)
     engine = LocalEngine()
     for count in (1, 3, 7):
@@ -155,7 +144,7 @@ def test_bad_rows_in_a_dataset_are_all_reported_and_nothing_is_written(tmp_path)
     raw = frame.drop(columns=["dpd_bucket"]).copy()
     raw.loc[3, "principal"] = -5.0
     raw.loc[25, "annual_rate"] = 2.0
-    root = _dataset(tmp_path, raw, files=2, row_group=5)
+    root = write_dataset(tmp_path / "dataset", raw, files=2, row_group=5)
     out = tmp_path / "plans"
     with pytest.raises(InputError) as err:
         LocalEngine().map_partitions(
@@ -171,7 +160,7 @@ def test_duplicate_ids_across_partitions_are_rejected(tmp_path):
     """An account id repeated in two partitions is an input error naming the second row."""
     frame = generate_portfolio(20, seed=2).drop(columns=["dpd_bucket"])
     frame.loc[15, "account_id"] = frame.loc[2, "account_id"]
-    root = _dataset(tmp_path, frame, files=2, row_group=5)
+    root = write_dataset(tmp_path / "dataset", frame, files=2, row_group=5)
     with pytest.raises(InputError, match="row 16 .*duplicate account id"):
         LocalEngine().map_partitions(
             _row_count, root, 1.0, partitions=3, prepare=prepare_portfolio, unique="account_id"

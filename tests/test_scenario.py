@@ -200,10 +200,16 @@ def _cli(args: list[str]) -> int:
     return run_cli(workout, args)
 
 
+def _scenario_cli(command: str, file: Path, out: Path, *options: object, quiet: bool = True) -> int:
+    """``workout scenario COMMAND FILE OPTIONS [--quiet] --out-dir OUT``; the exit code."""
+    flags = ["--quiet"] if quiet else []
+    return _cli(["scenario", command, str(file), *map(str, options), *flags, "--out-dir", str(out)])
+
+
 def test_cli_bad_scenario_exits_2_and_writes_nothing(tmp_path, capsys):
     """A bad scenario file exits with code 2, no traceback and no output files."""
     out = tmp_path / "out"
-    assert _cli(["scenario", "run", str(DATA / "bad_key.toml"), "--out-dir", str(out)]) == 2
+    assert _scenario_cli("run", DATA / "bad_key.toml", out, quiet=False) == 2
     err = capsys.readouterr().err
     assert "income_multiplyer" in err and "Traceback" not in err
     assert not out.exists()
@@ -212,19 +218,8 @@ def test_cli_bad_scenario_exits_2_and_writes_nothing(tmp_path, capsys):
 def test_cli_run_with_baseline_writes_every_output(tmp_path, capsys):
     """`scenario run FILE --baseline FILE` prints a delta table and writes every file."""
     out = tmp_path / "out"
-    code = _cli(
-        [
-            "scenario",
-            "run",
-            str(DATA / "small_recession.toml"),
-            "--baseline",
-            str(DATA / "small.toml"),
-            "--paths",
-            "20",
-            "--quiet",
-            "--out-dir",
-            str(out),
-        ]
+    code = _scenario_cli(
+        "run", DATA / "small_recession.toml", out, "--baseline", DATA / "small.toml", "--paths", 20
     )
     assert code == 0
     text = capsys.readouterr().out
@@ -253,23 +248,7 @@ def test_cli_same_seed_same_kpis_csv_bytes(tmp_path):
     runs = {}
     for label, seed in (("a", 5), ("b", 5), ("c", 6)):
         out = tmp_path / label
-        assert (
-            _cli(
-                [
-                    "scenario",
-                    "run",
-                    str(DATA / "small.toml"),
-                    "--seed",
-                    str(seed),
-                    "--paths",
-                    "40",
-                    "--quiet",
-                    "--out-dir",
-                    str(out),
-                ]
-            )
-            == 0
-        )
+        assert _scenario_cli("run", DATA / "small.toml", out, "--seed", seed, "--paths", 40) == 0
         runs[label] = (out / "kpis.csv").read_bytes()
     assert runs["a"] == runs["b"]
     assert runs["a"] != runs["c"]
@@ -286,21 +265,16 @@ def test_cli_same_seed_same_kpis_csv_bytes(tmp_path):
 def test_cli_sweep_writes_table_and_frontier(tmp_path, capsys):
     """`scenario sweep --set k=v1,v2` runs the grid and writes the table and frontier chart."""
     out = tmp_path / "sweep"
-    code = _cli(
-        [
-            "scenario",
-            "sweep",
-            str(DATA / "small.toml"),
-            "--set",
-            "shocks.income_multiplier=0.8,1.0",
-            "--set",
-            "shocks.hazard_multiplier=1,1.5",
-            "--paths",
-            "10",
-            "--quiet",
-            "--out-dir",
-            str(out),
-        ]
+    code = _scenario_cli(
+        "sweep",
+        DATA / "small.toml",
+        out,
+        "--set",
+        "shocks.income_multiplier=0.8,1.0",
+        "--set",
+        "shocks.hazard_multiplier=1,1.5",
+        "--paths",
+        10,
     )
     assert code == 0
     import pandas as pd
@@ -320,16 +294,8 @@ def test_cli_sweep_writes_table_and_frontier(tmp_path, capsys):
 def test_cli_sweep_bad_value_fails_before_running(tmp_path):
     """A sweep value out of range is rejected (exit 2) before any run or output."""
     out = tmp_path / "sweep"
-    code = _cli(
-        [
-            "scenario",
-            "sweep",
-            str(DATA / "small.toml"),
-            "--set",
-            "shocks.income_multiplier=0.8,-1",
-            "--out-dir",
-            str(out),
-        ]
+    code = _scenario_cli(
+        "sweep", DATA / "small.toml", out, "--set", "shocks.income_multiplier=0.8,-1", quiet=False
     )
     assert code == 2 and not out.exists()
 
@@ -362,26 +328,18 @@ def test_every_shipped_scenario_runs_small(tmp_path):
     assert results["used_car_crash"].kpi("recoveries") < base.kpi("recoveries")
 
 
+def _recession_vs_baseline(out: Path, *options: object) -> int:
+    """The documented command: shipped recession.toml against baseline.toml."""
+    scenarios = ROOT / "scenarios"
+    baseline = scenarios / "baseline.toml"
+    return _scenario_cli("run", scenarios / "recession.toml", out, "--baseline", baseline, *options)
+
+
 def test_cli_shipped_recession_vs_baseline_small(tmp_path, capsys):
     """The documented command line works on the shipped files (shrunk with --set)."""
     out = tmp_path / "out"
-    code = _cli(
-        [
-            "scenario",
-            "run",
-            str(ROOT / "scenarios" / "recession.toml"),
-            "--baseline",
-            str(ROOT / "scenarios" / "baseline.toml"),
-            "--set",
-            "portfolio.n=200",
-            "--set",
-            "collection.time_limit_seconds=1",
-            "--paths",
-            "10",
-            "--quiet",
-            "--out-dir",
-            str(out),
-        ]
+    code = _recession_vs_baseline(
+        out, "--set", "portfolio.n=200", "--set", "collection.time_limit_seconds=1", "--paths", 10
     )
     assert code == 0
     assert "baseline: baseline" in capsys.readouterr().out
@@ -392,22 +350,7 @@ def test_cli_shipped_recession_vs_baseline_small(tmp_path, capsys):
 def test_recession_vs_baseline_full_size(tmp_path):
     """Acceptance (c): the documented command runs on the shipped 20,000-account files."""
     out = tmp_path / "out"
-    code = _cli(
-        [
-            "scenario",
-            "run",
-            str(ROOT / "scenarios" / "recession.toml"),
-            "--baseline",
-            str(ROOT / "scenarios" / "baseline.toml"),
-            "--paths",
-            "50",
-            "--jobs",
-            "2",
-            "--quiet",
-            "--out-dir",
-            str(out),
-        ]
-    )
+    code = _recession_vs_baseline(out, "--paths", 50, "--jobs", 2)
     assert code == 0
     assert (out / "report.html").stat().st_size > 10_000
 

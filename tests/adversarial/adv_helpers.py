@@ -16,7 +16,7 @@ import csv
 import io
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,6 +110,35 @@ def assert_rejected(
 # ----------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Case:
+    """A malformed input file: case name, file name, builder, what the message must say.
+
+    ``build(path)`` returns the file's content, or writes the file itself and returns
+    ``None`` (big files, workbooks).
+    """
+
+    name: str
+    filename: str
+    build: Callable[[Path], str | bytes | None]
+    fragments: tuple[str, ...]
+
+
+def build_case(case: Case, tmp_path: Path) -> Path:
+    """Write the case's file under ``tmp_path/in``; its path."""
+    path = tmp_path / "in" / case.filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    content = case.build(path)
+    if content is not None:
+        write(path, content)
+    return path
+
+
+def const(content: str | bytes) -> Callable[[Path], str | bytes]:
+    """A builder that always gives ``content``."""
+    return lambda path: content
+
+
 def rows_with(row: int, column: str, value: str, rows: list[list[str]] | None = None):
     """The good rows with one cell replaced (row is the 1-based data row)."""
     out = [list(r) for r in (rows or GOOD_ROWS)]
@@ -195,6 +224,33 @@ def typed_rows() -> list[list[object]]:
                 typed.append(float(value))
         out.append(typed)
     return out
+
+
+def write_uci_sample(path: Path, seed: int, n: int = 400) -> Path:
+    """A random valid UCI-layout table (ID, X1..X23, Y) of ``n`` accounts as CSV."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    frame = {"ID": np.arange(1, n + 1), "X1": rng.integers(1, 50, n) * 10000}
+    for k in range(2, 24):
+        frame[f"X{k}"] = rng.integers(0, 3, n) if k < 12 else rng.integers(0, 5000, n)
+    frame["X5"] = rng.integers(21, 70, n)
+    frame["Y"] = (rng.random(n) < 0.3).astype(int)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(frame).to_csv(path, index=False)
+    return path
+
+
+def quick_scenario(name: str, portfolio: str, *, model: bool = True) -> str:
+    """A fast scenario TOML: ``portfolio`` is the body of its [portfolio] table; the shipped
+    behaviour model (``model``), no restructuring, 2 paths of 3 months, seed 1."""
+    model_table = f"[model]\npath = {str(SCENARIOS / 'behaviour.toml')!r}\n" if model else ""
+    return (
+        f'name = "{name}"\n[portfolio]\n{portfolio}{model_table}'
+        "[plans]\nrestructure = false\n"
+        "[simulation]\npaths = 2\nhorizon_months = 3\nseed = 1\n"
+    )
 
 
 def toml_text(mapping: dict[str, object]) -> str:

@@ -13,7 +13,19 @@ import json
 from pathlib import Path
 
 import pytest
-from adv_helpers import DATA, SCENARIOS, write
+from adv_helpers import DATA, SCENARIOS, write, write_uci_sample
+
+#: Scenario tables for a full run: the shipped behaviour model, plans, and the shipped
+#: treatments and teams (the [collection] table is last, so keys may follow it).
+PLANNED_TABLES = f"""[model]
+path = {str(SCENARIOS / "behaviour.toml")!r}
+[plans]
+restructure = true
+grid_levels = 6
+[collection]
+treatments = {str(SCENARIOS / "treatments.toml")!r}
+teams = {str(SCENARIOS / "teams.toml")!r}
+"""
 
 
 def digest(path: Path) -> str:
@@ -84,15 +96,7 @@ def test_scenario_reports_same_bytes_across_runs_and_jobs(tmp_path: Path, workou
 [portfolio]
 n = 300
 seed = 21
-[model]
-path = {str(SCENARIOS / "behaviour.toml")!r}
-[plans]
-restructure = true
-grid_levels = 6
-[collection]
-treatments = {str(SCENARIOS / "treatments.toml")!r}
-teams = {str(SCENARIOS / "teams.toml")!r}
-time_limit_seconds = 20
+{PLANNED_TABLES}time_limit_seconds = 20
 [shocks]
 income_multiplier = 0.9
 unemployment_probability = 0.05
@@ -116,18 +120,7 @@ seed = 3
 
 def test_risk_fit_model_same_bytes(tmp_path: Path, workout) -> None:
     """risk fit with a seed writes the same model TOML twice (trees stored as data)."""
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(4)
-    n = 400
-    frame = {"ID": np.arange(1, n + 1), "X1": rng.integers(1, 50, n) * 10000}
-    for k in range(2, 24):
-        frame[f"X{k}"] = rng.integers(0, 3, n) if k < 12 else rng.integers(0, 5000, n)
-    frame["X5"] = rng.integers(21, 70, n)
-    frame["Y"] = (rng.random(n) < 0.3).astype(int)
-    data = tmp_path / "uci.csv"
-    pd.DataFrame(frame).to_csv(data, index=False)
+    data = write_uci_sample(tmp_path / "uci.csv", seed=4)
     models = []
     for k in range(2):
         out = tmp_path / f"m{k}.toml"
@@ -162,15 +155,7 @@ def test_dask_engine_writes_the_local_bytes(book: Path, tmp_path: Path, workout)
 [portfolio]
 n = 200
 seed = 5
-[model]
-path = {str(SCENARIOS / "behaviour.toml")!r}
-[plans]
-restructure = true
-grid_levels = 6
-[collection]
-treatments = {str(SCENARIOS / "treatments.toml")!r}
-teams = {str(SCENARIOS / "teams.toml")!r}
-[simulation]
+{PLANNED_TABLES}[simulation]
 paths = 20
 horizon_months = 12
 seed = 2

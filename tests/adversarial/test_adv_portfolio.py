@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,26 +17,20 @@ from adv_helpers import (
     BIG_BYTES,
     GOOD_ROWS,
     HEADER,
+    Case,
     assert_rejected,
     big_file,
+    build_case,
+    const,
     csv_text,
     garbage,
+    quick_scenario,
     rows_with,
     toml_text,
     typed_rows,
     write,
     xlsx_with,
 )
-
-
-@dataclass(frozen=True)
-class Case:
-    """A malformed portfolio: file name, how to build it, what the message must say."""
-
-    name: str
-    filename: str
-    build: Callable[[Path], bytes | str | None]
-    fragments: tuple[str, ...]
 
 
 def _drop(column: str) -> str:
@@ -107,77 +100,73 @@ def _toml_accounts(path: Path) -> str:
     return toml_text({"accounts": accounts})
 
 
-def _text(content: str | bytes) -> Callable[[Path], str | bytes]:
-    return lambda path: content
-
-
 CASES: list[Case] = [
-    Case("text_in_number", "p.csv", _text(csv_text(rows_with(2, "principal", "abc"))),
+    Case("text_in_number", "p.csv", const(csv_text(rows_with(2, "principal", "abc"))),
          ("row 2", "ADV002", "principal", "not a number")),
-    Case("missing_required_column", "p.csv", _text(_drop("annual_rate")),
+    Case("missing_required_column", "p.csv", const(_drop("annual_rate")),
          ("header", "annual_rate", "required column is missing")),
-    Case("misspelt_extra_column", "p.csv", _text(_rename("hardship", "hardshp")),
+    Case("misspelt_extra_column", "p.csv", const(_rename("hardship", "hardshp")),
          ("hardshp", "did you mean 'hardship'")),
-    Case("nan_in_required", "p.csv", _text(csv_text(rows_with(1, "annual_rate", "NaN"))),
+    Case("nan_in_required", "p.csv", const(csv_text(rows_with(1, "annual_rate", "NaN"))),
          ("row 1", "ADV001", "annual_rate", "missing value")),
-    Case("inf_money", "p.csv", _text(csv_text(rows_with(3, "principal", "inf"))),
+    Case("inf_money", "p.csv", const(csv_text(rows_with(3, "principal", "inf"))),
          ("row 3", "ADV003", "principal", "infinite")),
-    Case("negative_money", "p.csv", _text(csv_text(rows_with(1, "fees_due", "-60"))),
+    Case("negative_money", "p.csv", const(csv_text(rows_with(1, "fees_due", "-60"))),
          ("row 1", "ADV001", "fees_due", "negative")),
-    Case("absurd_money_1e15", "p.csv", _text(csv_text(rows_with(2, "principal", "1e15"))),
+    Case("absurd_money_1e15", "p.csv", const(csv_text(rows_with(2, "principal", "1e15"))),
          ("row 2", "ADV002", "principal", "implausibly large")),
-    Case("rate_above_1", "p.csv", _text(csv_text(rows_with(1, "annual_rate", "1.5"))),
+    Case("rate_above_1", "p.csv", const(csv_text(rows_with(1, "annual_rate", "1.5"))),
          ("row 1", "ADV001", "annual_rate", "[0, 0.36]")),
-    Case("rate_in_percent", "p.csv", _text(csv_text(rows_with(2, "annual_rate", "7.2"))),
+    Case("rate_in_percent", "p.csv", const(csv_text(rows_with(2, "annual_rate", "7.2"))),
          ("row 2", "ADV002", "annual_rate", "7.2 % is 0.072")),
-    Case("duplicate_id", "p.csv", _text(csv_text(rows_with(3, "account_id", "ADV001"))),
+    Case("duplicate_id", "p.csv", const(csv_text(rows_with(3, "account_id", "ADV001"))),
          ("row 3", "account_id", "duplicate account_id 'ADV001'")),
-    Case("blank_id", "p.csv", _text(csv_text(rows_with(2, "account_id", ""))),
+    Case("blank_id", "p.csv", const(csv_text(rows_with(2, "account_id", ""))),
          ("row 2", "account_id", "missing value")),
-    Case("date_instead_of_number", "p.csv", _text(csv_text(rows_with(1, "dpd", "2024-01-15"))),
+    Case("date_instead_of_number", "p.csv", const(csv_text(rows_with(1, "dpd", "2024-01-15"))),
          ("row 1", "ADV001", "dpd", "not a number")),
-    Case("negative_dpd", "p.csv", _text(csv_text(rows_with(2, "dpd", "-3"))),
+    Case("negative_dpd", "p.csv", const(csv_text(rows_with(2, "dpd", "-3"))),
          ("row 2", "ADV002", "dpd")),
-    Case("fractional_term", "p.csv", _text(csv_text(rows_with(3, "remaining_term", "12.5"))),
+    Case("fractional_term", "p.csv", const(csv_text(rows_with(3, "remaining_term", "12.5"))),
          ("row 3", "ADV003", "remaining_term", "whole number")),
-    Case("bool_junk", "p.csv", _text(csv_text(rows_with(1, "hardship", "maybe"))),
+    Case("bool_junk", "p.csv", const(csv_text(rows_with(1, "hardship", "maybe"))),
          ("row 1", "ADV001", "hardship", "true/false")),
-    Case("unknown_product", "p.csv", _text(csv_text(rows_with(2, "product", "lease"))),
+    Case("unknown_product", "p.csv", const(csv_text(rows_with(2, "product", "lease"))),
          ("row 2", "ADV002", "product", "lease")),
-    Case("unknown_tier", "p.csv", _text(csv_text(rows_with(3, "tier", "F"))),
+    Case("unknown_tier", "p.csv", const(csv_text(rows_with(3, "tier", "F"))),
          ("row 3", "ADV003", "tier", "'F'")),
-    Case("arrears_exceed_balance", "p.csv", _text(csv_text(rows_with(2, "arrears", "99999"))),
+    Case("arrears_exceed_balance", "p.csv", const(csv_text(rows_with(2, "arrears", "99999"))),
          ("row 2", "ADV002", "arrears", "exceeds")),
-    Case("ragged_row", "p.csv", _text(csv_text(GOOD_ROWS).replace("ADV002,", "ADV002,x,", 1)),
+    Case("ragged_row", "p.csv", const(csv_text(GOOD_ROWS).replace("ADV002,", "ADV002,x,", 1)),
          ("row 2", "comma-separated values")),
-    Case("semicolon_separated", "p.csv", _text(csv_text(GOOD_ROWS).replace(",", ";")),
+    Case("semicolon_separated", "p.csv", const(csv_text(GOOD_ROWS).replace(",", ";")),
          ("header", "semicolon")),
     Case("gbk_encoded", "p.csv",
-         _text(csv_text(rows_with(2, "region", "广东")).encode("gb18030")),
+         const(csv_text(rows_with(2, "region", "广东")).encode("gb18030")),
          ("row 2", "ADV002", "region", "not valid UTF-8")),
-    Case("empty_file", "p.csv", _text(b""), ("empty",)),
-    Case("header_only", "p.csv", _text(",".join(HEADER) + "\n"), ("no data rows",)),
-    Case("binary_garbage", "p.csv", _text(garbage()), ("binary data",)),
-    Case("binary_garbage_no_nul", "p.csv", _text(garbage().replace(b"\x00", b"\x01")),
+    Case("empty_file", "p.csv", const(b""), ("empty",)),
+    Case("header_only", "p.csv", const(",".join(HEADER) + "\n"), ("no data rows",)),
+    Case("binary_garbage", "p.csv", const(garbage()), ("binary data",)),
+    Case("binary_garbage_no_nul", "p.csv", const(garbage().replace(b"\x00", b"\x01")),
          ("not UTF-8",)),
     Case("big_200mb_binary", "p.csv", _big_binary, ("binary data", "NUL byte")),
     Case("big_200mb_after_rows", "p.csv", _big_csv_tail, ("binary data", "NUL byte")),
     Case("excel_formula", "p.xlsx", _xlsx_formula, ("row 2", "principal", "formula", "C3")),
     Case("excel_merged_cells", "p.xlsx", _xlsx_merged, ("row 2", "income", "merged", "L3:L4")),
-    Case("excel_garbage", "p.xlsx", _text(garbage()), ("not an .xlsx workbook",)),
+    Case("excel_garbage", "p.xlsx", const(garbage()), ("not an .xlsx workbook",)),
     Case("excel_200mb", "p.xlsx", _big_xlsx, ("too large", "MB")),
-    Case("excel_legacy_xls", "p.xls", _text(garbage()), (".xls", "not supported")),
-    Case("parquet_garbage", "p.parquet", _text(garbage()), ("Parquet",)),
+    Case("excel_legacy_xls", "p.xls", const(garbage()), (".xls", "not supported")),
+    Case("parquet_garbage", "p.parquet", const(garbage()), ("Parquet",)),
     Case("parquet_text_in_number", "p.parquet", _parquet_text_in_number,
          ("row 2", "ADV002", "principal", "not a number")),
     Case("parquet_nan_required", "p.parquet", _parquet_nan_required,
          ("row 3", "ADV003", "annual_rate", "missing value")),
     Case("toml_wrong_type", "p.toml", _toml_accounts,
          ("row 2", "ADV002", "remaining_term", "not a number")),
-    Case("json_not_objects", "p.json", _text('[{"account_id": "A"}, 5]'),
+    Case("json_not_objects", "p.json", const('[{"account_id": "A"}, 5]'),
          ("row 2", "expected an object")),
-    Case("json_syntax", "p.json", _text('[{"account_id": "A",]'), ("line 1", "not valid JSON")),
-    Case("unknown_extension", "p.txt", _text(csv_text(GOOD_ROWS)), ("unsupported file type",)),
+    Case("json_syntax", "p.json", const('[{"account_id": "A",]'), ("line 1", "not valid JSON")),
+    Case("unknown_extension", "p.txt", const(csv_text(GOOD_ROWS)), ("unsupported file type",)),
 ]  # fmt: skip
 
 #: The cases also run through the other commands (representative: types, columns, values,
@@ -194,19 +183,10 @@ CROSS = [
 ]
 
 
-def build(case: Case, tmp_path: Path) -> Path:
-    path = tmp_path / "in" / case.filename
-    path.parent.mkdir(parents=True, exist_ok=True)
-    content = case.build(path)
-    if content is not None:
-        write(path, content)
-    return path
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_validate_rejects(case: Case, tmp_path: Path, workout) -> None:
     """validate: exit 2, message names file, row/account and column; no traceback."""
-    path = build(case, tmp_path)
+    path = build_case(case, tmp_path)
     started = time.perf_counter()
     result = workout("validate", path)
     elapsed = time.perf_counter() - started
@@ -216,12 +196,7 @@ def test_validate_rejects(case: Case, tmp_path: Path, workout) -> None:
 
 
 def _scenario_for(portfolio: Path, tmp_path: Path) -> Path:
-    text = (
-        'name = "adversarial"\n'
-        f"[portfolio]\npath = {str(portfolio)!r}\n"
-        "[plans]\nrestructure = false\n"
-        "[simulation]\npaths = 2\nhorizon_months = 3\nseed = 1\n"
-    )
+    text = quick_scenario("adversarial", f"path = {str(portfolio)!r}\n", model=False)
     return write(tmp_path / "scenario.toml", text)
 
 
@@ -246,7 +221,7 @@ COMMANDS: dict[str, Callable[[Path, Path, Path], list[object]]] = {
 def test_commands_reject_and_write_nothing(name: str, command: str, tmp_path: Path, workout):
     """Every portfolio-reading command: exit 2, file/row/column named, nothing written."""
     case = next(c for c in CASES if c.name == name)
-    path = build(case, tmp_path)
+    path = build_case(case, tmp_path)
     out = tmp_path / "out"
     result = workout(*COMMANDS[command](path, out, tmp_path))
     assert_rejected(result, (path.name, *case.fragments), absent=[out])

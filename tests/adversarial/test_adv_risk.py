@@ -9,26 +9,25 @@ the command's outputs written.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from adv_helpers import DATA, assert_rejected, big_file, garbage, write
+from adv_helpers import (
+    DATA,
+    Case,
+    assert_rejected,
+    big_file,
+    build_case,
+    const,
+    garbage,
+    write,
+    write_uci_sample,
+)
 
 PANEL = (DATA / "risk" / "panel_small.csv").read_text(encoding="utf-8")
 UCI = (DATA / "risk" / "uci_tiny.csv").read_text(encoding="utf-8")
 OUTCOMES = (DATA / "risk" / "outcomes_small.csv").read_text(encoding="utf-8")
 EXPERIMENT = (DATA / "scenario" / "outcomes.csv").read_text(encoding="utf-8")
-
-
-@dataclass(frozen=True)
-class Case:
-    """A broken table (file name, builder) and the fragments the message must contain."""
-
-    name: str
-    filename: str
-    build: Callable[[Path], str | bytes | None]
-    fragments: tuple[str, ...]
 
 
 def replace_line(text: str, line: int, old: str, new: str) -> Callable[[Path], str]:
@@ -45,10 +44,6 @@ def drop_column(text: str, column: str) -> Callable[[Path], str]:
     k = rows[0].index(column)
     changed = "\n".join(",".join(r[:k] + r[k + 1 :]) for r in rows) + "\n"
     return lambda path: changed
-
-
-def const(content: str | bytes) -> Callable[[Path], str | bytes]:
-    return lambda path: content
 
 
 def big(head: bytes = b"") -> Callable[[Path], None]:
@@ -113,7 +108,7 @@ PANEL_CASES = [
 @pytest.mark.parametrize("case", PANEL_CASES, ids=[c.name for c in PANEL_CASES])
 def test_rollrates_rejects_bad_panel(case: Case, tmp_path: Path, workout) -> None:
     """risk rollrates PANEL: exit 2 naming file, row/account and column; nothing written."""
-    path = _build(case, tmp_path)
+    path = build_case(case, tmp_path)
     out = tmp_path / "out"
     result = workout("risk", "rollrates", path, "--out", out / "r.csv", "--png", out / "r.png")
     assert_rejected(result, (path.name, *case.fragments), absent=[out])
@@ -142,7 +137,7 @@ UCI_CASES = [
 @pytest.mark.parametrize("case", UCI_CASES, ids=[c.name for c in UCI_CASES])
 def test_risk_rejects_bad_behaviour_data(case: Case, command: str, tmp_path: Path, workout):
     """risk fit / score / rollrates on UCI-layout data: exit 2, row and column named."""
-    path = _build(case, tmp_path)
+    path = build_case(case, tmp_path)
     out = tmp_path / "out"
     if command == "fit":
         args = ["risk", "fit", path, "--out", out / "m.toml", "--no-png", "--no-baseline"]
@@ -172,7 +167,7 @@ OUTCOME_CASES = [
 @pytest.mark.parametrize("case", OUTCOME_CASES, ids=[c.name for c in OUTCOME_CASES])
 def test_calibrate_rejects_bad_outcomes(case: Case, tmp_path: Path, workout) -> None:
     """risk calibrate OUTCOMES: exit 2 naming file, row/account and column; nothing written."""
-    path = _build(case, tmp_path)
+    path = build_case(case, tmp_path)
     out = tmp_path / "out"
     result = workout("risk", "calibrate", path, "--out", out / "b.toml", "--no-png")
     assert_rejected(result, (path.name, *case.fragments), absent=[out])
@@ -239,19 +234,10 @@ def _experiment_cell(line: int, column: str, value: str) -> str:
 @pytest.mark.parametrize("case", EXPERIMENT_CASES, ids=[c.name for c in EXPERIMENT_CASES])
 def test_experiment_evaluate_rejects(case: Case, tmp_path: Path, workout) -> None:
     """experiment evaluate OUTCOMES: exit 2 naming file, row and column; no --out-dir."""
-    path = _build(case, tmp_path)
+    path = build_case(case, tmp_path)
     out = tmp_path / "out"
     result = workout("experiment", "evaluate", path, "--out-dir", out)
     assert_rejected(result, (path.name, *case.fragments), absent=[out])
-
-
-def _build(case: Case, tmp_path: Path) -> Path:
-    path = tmp_path / "in" / case.filename
-    path.parent.mkdir(parents=True, exist_ok=True)
-    content = case.build(path)
-    if content is not None:
-        write(path, content)
-    return path
 
 
 _MODEL_CACHE: dict[str, bytes] = {}
@@ -260,21 +246,9 @@ _MODEL_CACHE: dict[str, bytes] = {}
 def _model_file(tmp_path: Path) -> Path:
     """An early-warning model fitted on a small valid UCI-layout sample (cached per run)."""
     if "model" not in _MODEL_CACHE:
-        import numpy as np
-        import pandas as pd
-
         from solver.risk.early_warning import EarlyWarningParams, fit_uci
 
-        rng = np.random.default_rng(5)
-        n = 400
-        frame = {"ID": np.arange(1, n + 1), "X1": rng.integers(1, 50, n) * 10000}
-        for k in range(2, 24):
-            frame[f"X{k}"] = rng.integers(0, 3, n) if k < 12 else rng.integers(0, 5000, n)
-        frame["X5"] = rng.integers(21, 70, n)
-        frame["Y"] = (rng.random(n) < 0.3).astype(int)
-        source = tmp_path / "fit" / "uci_fit.csv"
-        source.parent.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame(frame).to_csv(source, index=False)
+        source = write_uci_sample(tmp_path / "fit" / "uci_fit.csv", seed=5)
         result = fit_uci(source, EarlyWarningParams(seed=0, baseline=False))
         target = tmp_path / "fit" / "model.toml"
         result.model.write(target)

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from adv_helpers import (
     ROOT,
-    SCENARIOS,
     assert_rejected,
     csv_text,
+    quick_scenario,
     rows_with,
     write,
 )
@@ -97,19 +97,7 @@ def test_scenario_name_never_becomes_a_path(tmp_path: Path, workout) -> None:
     """A scenario named like a path writes only the fixed report names inside --out-dir."""
     scenario = write(
         tmp_path / "in" / "s.toml",
-        f"""name = "../../escape/report"
-[portfolio]
-n = 30
-seed = 1
-[model]
-path = {str(SCENARIOS / "behaviour.toml")!r}
-[plans]
-restructure = false
-[simulation]
-paths = 2
-horizon_months = 3
-seed = 1
-""",
+        quick_scenario("../../escape/report", "n = 30\nseed = 1\n"),
     )
     before = _tree(tmp_path)
     out = tmp_path / "out"

@@ -14,28 +14,16 @@ from pathlib import Path
 import pytest
 from adv_helpers import (
     GOOD_ROWS,
-    SCENARIOS,
     assert_rejected,
     big_text_file,
     csv_text,
     garbage,
+    quick_scenario,
     rows_with,
     write,
 )
 
-BASE = f"""name = "adv"
-[portfolio]
-n = 50
-seed = 3
-[model]
-path = {str(SCENARIOS / "behaviour.toml")!r}
-[plans]
-restructure = false
-[simulation]
-paths = 2
-horizon_months = 3
-seed = 1
-"""
+BASE = quick_scenario("adv", "n = 50\nseed = 3\n")
 
 
 @dataclass(frozen=True)

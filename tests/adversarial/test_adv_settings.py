@@ -8,7 +8,6 @@ account) and what is wrong, no traceback, nothing written.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,11 +15,13 @@ from adv_helpers import (
     BIG_BYTES,
     DATA,
     SCENARIOS,
+    Case,
     assert_rejected,
     big_file,
     big_text_file,
+    build_case,
+    const,
     garbage,
-    write,
 )
 
 ACCOUNT = (DATA / "portfolio" / "one_account.toml").read_text(encoding="utf-8")
@@ -31,24 +32,10 @@ TEAMS = (SCENARIOS / "teams.toml").read_text(encoding="utf-8")
 PORTFOLIO = DATA / "portfolio" / "tiny.csv"
 
 
-@dataclass(frozen=True)
-class Case:
-    """A broken settings file and what the message must name."""
-
-    name: str
-    filename: str
-    content: Callable[[Path], str | bytes | None]
-    fragments: tuple[str, ...]
-
-
 def sub(text: str, old: str, new: str) -> Callable[[Path], str]:
     """``text`` with one planted change (the change must apply)."""
     assert old in text, old
     return lambda path: text.replace(old, new, 1)
-
-
-def const(content: str | bytes) -> Callable[[Path], str | bytes]:
-    return lambda path: content
 
 
 def big_binary(path: Path) -> None:
@@ -104,10 +91,7 @@ ACCOUNT_CASES = [
 @pytest.mark.parametrize("case", ACCOUNT_CASES, ids=[c.name for c in ACCOUNT_CASES])
 def test_plan_rejects_bad_account(case: Case, tmp_path: Path, workout) -> None:
     """workout plan ACCOUNT: exit 2 naming file, account and field; nothing written."""
-    path = tmp_path / "in" / case.filename
-    content = case.content(path)
-    if content is not None:
-        write(path, content)
+    path = build_case(case, tmp_path)
     out = tmp_path / "out" / "plan.json"
     result = workout("plan", path, "--format", "json", "--out", out)
     assert_rejected(result, (path.name, *case.fragments), absent=[out.parent])
@@ -144,23 +128,23 @@ POLICY_CASES = [
 ]  # fmt: skip
 
 
-def _policy_args(kind: str, path: Path, tmp_path: Path) -> tuple[list[object], Path]:
+def _settings_args(
+    option: str, command: str, path: Path, tmp_path: Path
+) -> tuple[list[object], Path]:
+    """``plan`` or ``plan-portfolio`` with ``option`` (--policy, --model) naming ``path``."""
     out = tmp_path / "out"
-    if kind == "plan":
+    if command == "plan":
         account = DATA / "portfolio" / "one_account.toml"
-        return ["plan", account, "--policy", path, "--format", "json", "--out", out / "p.json"], out
-    return ["plan-portfolio", PORTFOLIO, "--policy", path, "--out", out / "plans.csv"], out
+        return ["plan", account, option, path, "--format", "json", "--out", out / "p.json"], out
+    return ["plan-portfolio", PORTFOLIO, option, path, "--out", out / "plans.csv"], out
 
 
 @pytest.mark.parametrize("command", ["plan", "plan-portfolio"])
 @pytest.mark.parametrize("case", POLICY_CASES, ids=[c.name for c in POLICY_CASES])
 def test_bad_policy_rejected(case: Case, command: str, tmp_path: Path, workout) -> None:
     """--policy FILE: exit 2 naming the file and the key; nothing written."""
-    path = tmp_path / "in" / case.filename
-    content = case.content(path)
-    if content is not None:
-        write(path, content)
-    args, out = _policy_args(command, path, tmp_path)
+    path = build_case(case, tmp_path)
+    args, out = _settings_args("--policy", command, path, tmp_path)
     assert_rejected(workout(*args), (path.name, *case.fragments), absent=[out])
 
 
@@ -189,23 +173,12 @@ MODEL_CASES = [
 ]  # fmt: skip
 
 
-def _model_args(kind: str, path: Path, tmp_path: Path) -> tuple[list[object], Path]:
-    out = tmp_path / "out"
-    if kind == "plan":
-        account = DATA / "portfolio" / "one_account.toml"
-        return ["plan", account, "--model", path, "--format", "json", "--out", out / "p.json"], out
-    return ["plan-portfolio", PORTFOLIO, "--model", path, "--out", out / "plans.csv"], out
-
-
 @pytest.mark.parametrize("command", ["plan", "plan-portfolio"])
 @pytest.mark.parametrize("case", MODEL_CASES, ids=[c.name for c in MODEL_CASES])
 def test_bad_model_rejected(case: Case, command: str, tmp_path: Path, workout) -> None:
     """--model FILE: exit 2 naming the file and the parameter; nothing written."""
-    path = tmp_path / "in" / case.filename
-    content = case.content(path)
-    if content is not None:
-        write(path, content)
-    args, out = _model_args(command, path, tmp_path)
+    path = build_case(case, tmp_path)
+    args, out = _settings_args("--model", command, path, tmp_path)
     assert_rejected(workout(*args), (path.name, *case.fragments), absent=[out])
 
 
@@ -275,10 +248,7 @@ def _treatment_key(text: str, treatment: str, key: str, value: str) -> str:
 ], ids=[f"treatments-{c.name}" for c in TREATMENT_CASES] + [f"teams-{c.name}" for c in TEAM_CASES])  # fmt: skip
 def test_allocate_rejects_bad_catalogue(option: str, case: Case, tmp_path: Path, workout):
     """allocate --treatments/--teams FILE: exit 2 naming file and key; nothing written."""
-    path = tmp_path / "in" / case.filename
-    content = case.content(path)
-    if content is not None:
-        write(path, content)
+    path = build_case(case, tmp_path)
     out = tmp_path / "out"
     result = workout("allocate", PORTFOLIO, option, path, "--out", out / "alloc.csv")
     assert_rejected(result, (path.name, *case.fragments), absent=[out])
@@ -306,8 +276,7 @@ GAP_CASES = [
 @pytest.mark.parametrize("case", GAP_CASES, ids=[c.name for c in GAP_CASES])
 def test_bench_gap_rejects_bad_instance_file(case: Case, tmp_path: Path, workout) -> None:
     """bench gap --instances FILE: a malformed OR-Library file gives exit 2 naming the file."""
-    path = tmp_path / "in" / case.filename
-    write(path, case.content(path))
+    path = build_case(case, tmp_path)
     out = tmp_path / "out"
     result = workout(
         "bench", "gap", "--instances", path, "--time-limit", "0.1", "--no-baseline",
