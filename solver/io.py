@@ -403,6 +403,7 @@ def iter_portfolio(
         note = "row N = the Nth row of the table"
     else:
         note = "row N = the Nth data row below the header, i.e. line N+1 of the file"
+    assert batches is not None  # csv returned above when not streamable
     yield from _validated_chunks(
         path, batches, rules, unknown_columns or "warn", note, tiering, unknown_columns
     )
@@ -516,13 +517,11 @@ def _validated_chunks(
             if hashes is not None and seen:
                 dup, first = _seen_before(seen, hashes, blank)
                 ids = raw.loc[:, _id_column(raw)].astype(str).str.strip()
-                log.add(
-                    "account_id",
-                    dup,
-                    lambda i, ids=ids, first=first: (
-                        f"duplicate account_id {ids.iloc[i]!r} (first in row {first[i]})"
-                    ),
-                )
+
+                def duplicate(i: int, ids: Any = ids, first: Any = first) -> str:
+                    return f"duplicate account_id {ids.iloc[i]!r} (first in row {first[i]})"
+
+                log.add("account_id", dup, duplicate)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", InputWarning)
                 try:

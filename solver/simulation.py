@@ -1127,7 +1127,7 @@ def _plan_code_digest() -> str:
     return _CODE_DIGEST[0]
 
 
-def _plan_key(frame: Any, policy: Any, model: Any, search: Mapping[str, int]) -> str:
+def _plan_key(frame: Any, policy: Any, model: Any, search: Mapping[str, Any]) -> str:
     parts = [
         _frame_digest(frame),
         repr(sorted(policy.to_dict().items())),
@@ -1177,7 +1177,7 @@ def plan_schedules(
     policy: Any,
     model: Any,
     *,
-    search: Mapping[str, int] | None = None,
+    search: Mapping[str, Any] | None = None,
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
     cache_dir: str | Path | None = None,
