@@ -127,6 +127,12 @@ def level_payment(balance: ArrayLike, annual_rate: ArrayLike, n_months: ArrayLik
     >>> level_payment([1000, 2000], 0.06, 24).round(2)
     array([44.32, 88.64])
     """
+    if (
+        isinstance(balance, int | float)
+        and isinstance(annual_rate, int | float)
+        and isinstance(n_months, int | float)
+    ):
+        return _level_payment_scalar(float(balance), float(annual_rate), float(n_months))
     bal = np.asarray(balance, dtype=float)
     rate = np.asarray(annual_rate, dtype=float) / 12.0
     n = np.asarray(n_months, dtype=float)
@@ -139,6 +145,21 @@ def level_payment(balance: ArrayLike, annual_rate: ArrayLike, n_months: ArrayLik
         factor = np.where(rate == 0, 1.0 / n, rate / -np.expm1(-n * np.log1p(rate)))
     out = bal * factor
     return float(out) if out.ndim == 0 else out
+
+
+def _level_payment_scalar(balance: float, annual_rate: float, n_months: float) -> float:
+    """:func:`level_payment` of three scalars: the same ufuncs, without the array overhead."""
+    rate = annual_rate / 12.0
+    if n_months < 1:
+        raise ValueError(f"n_months must be at least 1, got {n_months}")
+    if rate < 0:
+        raise ValueError(f"annual_rate must be at least 0, got {rate * 12}")
+    if rate == 0:
+        factor = 1.0 / n_months
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = float(rate / -np.expm1(-n_months * np.log1p(rate)))
+    return balance * factor
 
 
 def remaining_balance(
@@ -437,16 +458,28 @@ def _amortise(
     prin_col: list[int] = []
     fee_col: list[int] = []
     bal_col: list[int] = []
+    # _monthly_interest inlined (the hot loop of every schedule): the same integer formula
+    twice_rate = 2 * rate_units
+    half = _MONTHLY_DENOMINATOR
+    denominator = 2 * _MONTHLY_DENOMINATOR
+    last = n - 1
     for t in range(n):
-        interest = 0 if (waive is not None and waive[t]) else _monthly_interest(bearing, rate_units)
+        if waive is not None and waive[t]:
+            interest = 0
+        else:
+            interest = (bearing * twice_rate + half) // denominator
         owed = bearing + unpaid_fees + interest
-        last = t == n - 1
-        paid = owed if (last and clear_last) else payments[t]
-        if paid > owed or (paid == owed and not last):
-            raise _ClearedEarly(t + 1, owed, paid)
+        if t == last:
+            paid = owed if clear_last else payments[t]
+            if paid > owed:
+                raise _ClearedEarly(t + 1, owed, paid)
+        else:
+            paid = payments[t]
+            if paid >= owed:
+                raise _ClearedEarly(t + 1, owed, paid)
         fee_part = paid if paid < unpaid_fees else unpaid_fees
-        principal = paid - fee_part - interest
         unpaid_fees -= fee_part
+        principal = paid - fee_part - interest
         bearing -= principal
         pay_col.append(paid)
         int_col.append(interest)

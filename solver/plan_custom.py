@@ -328,7 +328,10 @@ def _bound_tables(
     acc = np.arange(n)
     col = ctx.collateral  # (n, H)
 
-    # ---- actions: the grid amounts, then the holiday (amount 0); per month (H, n, A) ----
+    # ---- actions: the grid amounts, then the holiday (amount 0); per month (H, A, n) ----
+    # (the month loop works action-major: the best action is then a maximum over
+    # contiguous slabs, and after the holiday window, the holiday being the last action,
+    # the arrays without it are a prefix of the same arrays)
     G = amounts.shape[1]
     valid_amt = np.isfinite(amounts)
     amt = np.concatenate([np.where(valid_amt, amounts, 0.0), np.zeros((n, 1))], axis=1)  # (n, A)
@@ -336,82 +339,72 @@ def _bound_tables(
     h_amt = hazard(ctx, np.repeat(acc, G), np.repeat(amt[:, :G].reshape(-1, 1), H, axis=1))
     h_zero = hazard(ctx, acc, np.zeros((n, H)))
     h_act = np.concatenate([h_amt.reshape(n, G, H), h_zero[:, None, :]], axis=1)
-    h_act = np.ascontiguousarray(h_act.transpose(2, 0, 1))  # (H, n, A)
+    h_act = np.ascontiguousarray(h_act.transpose(2, 1, 0))  # (H, A, n)
     q_act = 1.0 - h_act
-    pay_act = disc[:, None, None] * q_act * amt[None]  # δ_t (1 − h) a
+    pay_act = disc[:, None, None] * q_act * amt.T[None]  # δ_t (1 − h) a
     rec_act = disc_lag[:, None, None] * h_act  # δ_t^L h
     capt = np.where(np.isfinite(cap), cap * (1 + CAP_TOL) + CAP_TOL, -np.inf)  # (n, H)
     act_ok = np.concatenate(
         [
-            valid_amt[None] & (amt[None, :, :G] <= capt.T[:, :, None]),
-            (np.arange(H)[:, None] < holiday_months[None, :])[:, :, None],
+            valid_amt.T[None] & (amt.T[None, :G, :] <= capt.T[:, None, :]),
+            (np.arange(H)[:, None] < holiday_months[None, :])[:, None, :],
         ],
-        axis=2,
-    )  # (H, n, A)
-    R_nodes = np.minimum(nodes[None], col.T[:, :, None]) + rho * np.maximum(
-        0.0, nodes[None] - col.T[:, :, None]
-    )  # (H, n, M+1)
+        axis=1,
+    )  # (H, A, n)
+    colT = np.ascontiguousarray(col.T)[:, :, None]
+    R_nodes = np.minimum(nodes[None], colT)  # (H, n, M+1): min(B, C) + ρ·max(0, B − C)
+    R_over = nodes[None] - colT
+    np.maximum(0.0, R_over, out=R_over)
+    R_over *= rho
+    R_nodes += R_over
+    del R_over
 
-    # ---- month-independent geometry (n, A, M+1) ----
-    gg = g[:, None, None]
-    ww = w[:, None, None]
-    a3 = amt[:, :, None]
-    x = nodes[:, None, :] * gg - a3  # next balance from each node
+    # ---- month-independent geometry (A, n, M+1) ----
+    gg = g[None, :, None]
+    ww = w[None, :, None]
+    a3 = amt.T[:, :, None]
+    nodes3 = nodes[None]
+    x = nodes3 * gg - a3  # next balance from each node
     # A payment larger than what is owed is not a payment. Node i bounds the action when
     # one of its two intervals holds a possible balance (x_i ≥ 0 or x_{i+1} > 0); below
     # B = a/g the value is the linear extension of next month's first segment (no kink
     # there, so the chord argument is unchanged); other nodes get a large negative value.
-    x_next = np.concatenate([x[:, :, 1:], np.full((n, nA, 1), np.inf)], axis=2)
+    x_next = np.concatenate([x[:, :, 1:], np.full((nA, n, 1), np.inf)], axis=2)
     node_ok = (x >= 0.0) | (x_next > 0.0)
     xs = x / ww
     k0 = np.clip(np.floor(xs).astype(np.int64), 0, M - 1)
     lam = np.minimum(xs - k0, 1.0)  # past the last node: held at the last node's value
-    base = (acc * (M + 1))[:, None, None]
+    base = (acc * (M + 1))[None, :, None]
     i0 = base + k0
     lam1 = 1.0 - lam
     # concave kinks: next-month nodes strictly inside each interval's image (at most two)
     x_lo, x_hi = x[:, :, :-1], x[:, :, 1:]
-    lo_b, hi_b = nodes[:, None, :-1], nodes[:, None, 1:]
-    kink_idx = []
-    kink_wt = []
-    for d in (1, 2):
-        kk = np.floor(np.maximum(x_lo, 0.0) / ww).astype(np.int64) + d
-        bk = kk * ww
-        inside = (bk < x_hi) & (x_hi > 0) & (kk <= M)
-        p = (bk + a3) / gg
-        kink_wt.append(np.where(inside, np.maximum(gg * (p - lo_b) * (hi_b - p) / ww, 0.0), 0.0))
-        kink_idx.append(base + np.minimum(kk, M))
-    # a second kink in one interval is rare (the image is only g times wider): keep it sparse
-    k2_at = np.flatnonzero(kink_wt[1].ravel() > 0)
-    k2_idx = kink_idx[1].ravel()[k2_at]
-    k2_wt = kink_wt[1].ravel()[k2_at]
-    k1_idx, k1_wt = kink_idx[0], kink_wt[0]
-    del kink_idx, kink_wt
+    lo_b, hi_b = nodes3[:, :, :-1], nodes3[:, :, 1:]
+    kk = np.floor(np.maximum(x_lo, 0.0) / ww).astype(np.int64) + 1
+    bk = kk * ww
+    inside = (bk < x_hi) & (x_hi > 0) & (kk <= M)
+    p = (bk + a3) / gg
+    k1_wt = np.where(inside, np.maximum(gg * (p - lo_b) * (hi_b - p) / ww, 0.0), 0.0)
+    k1_idx = base + np.minimum(kk, M)
+    # a second kink in one interval is rare (the image is only g times wider): sparse
+    kk += 1
+    bk = kk * ww
+    at2 = np.flatnonzero((bk < x_hi) & (x_hi > 0) & (kk <= M))
+    a2, rest2 = np.divmod(at2, n * M)
+    row2, m2 = np.divmod(rest2, M)
+    g2, w2, a32, bk2 = g[row2], w[row2], amt[row2, a2], bk.ravel()[at2]
+    p = (bk2 + a32) / g2
+    wt2 = np.maximum(g2 * (p - nodes[row2, m2]) * (nodes[row2, m2 + 1] - p) / w2, 0.0)
+    pos2 = wt2 > 0
+    k2_at_t = at2[pos2]  # flat index in the (A, n, M) layout
+    k2_idx = (row2 * (M + 1) + np.minimum(kk.ravel()[at2], M))[pos2]
+    k2_wt = wt2[pos2]
+    k2_keep = a2[pos2] < G
+    del x, x_next, xs, k0, kk, bk, inside, p
     # payments larger than what is owed are not payments: a large negative value at those
     # nodes (added to the action's value), as for actions not allowed in a month
     node_pen = np.where(node_ok, 0.0, _NEG)
-    # after the holiday window the holiday action (the last one) is dropped: the same
-    # arrays without it, and the sparse flat indices re-based on G actions
     hmax = int(holiday_months.max(initial=0))
-    row2, rest2 = np.divmod(k2_at, nA * M)
-    a2, m2 = np.divmod(rest2, M)
-    k2_keep = a2 < G
-    k2_at_g = (row2 * G + a2) * M + m2
-    layouts = {
-        True: (i0, lam1, lam, node_pen, k1_idx, k1_wt, k2_at, k2_idx, k2_wt, nA),
-        False: (
-            i0[:, :G],
-            lam1[:, :G],
-            lam[:, :G],
-            node_pen[:, :G],
-            k1_idx[:, :G],
-            k1_wt[:, :G],
-            k2_at_g[k2_keep],
-            k2_idx[k2_keep],
-            k2_wt[k2_keep],
-            G,
-        ),
-    }
     # the recovery's concave kink at the collateral value C_t: interval and padding weight
     iC = np.floor(col / w[:, None]).astype(np.int64)
     has_kink = (col > 0) & (iC < M)
@@ -427,105 +420,151 @@ def _bound_tables(
     Bc_max = np.max(np.where(np.isfinite(Bc), Bc, 0.0), axis=1)
     Mc = int(min(M, max(0, np.floor(np.max(Bc_max / w, initial=0.0)) + 1)))
     if Mc > 0:
-        lo_c, hi_c = nodes[:, :Mc, None], nodes[:, 1 : Mc + 1, None]  # (n, Mc, 1)
-        c_lo = np.maximum(lo_c * g[:, None, None] - slack, 0.0)
-        c_hi = np.minimum(hi_c * g[:, None, None] + slack, capt[:, None, :])  # (n, Mc, H)
-        h_lo = hazard(ctx, np.repeat(acc, Mc), np.repeat(c_lo.reshape(-1, 1), H, axis=1))
-        h_hi = hazard(ctx, np.repeat(acc, Mc), np.maximum(c_hi, 0.0).reshape(n * Mc, H))
-        k_pay = disc[None, None, :] * (1.0 - h_lo.reshape(n, Mc, H))
-        k_rec = disc_lag[None, None, :] * h_hi.reshape(n, Mc, H)
-        Bc3 = Bc[:, None, :]
+        # only the (account, interval) rows where some month can clear need the hazards
+        # (about a fifth of them): same values, evaluated on those rows only
+        can_any = nodes[:, :Mc] <= np.max(Bc, axis=1)[:, None]  # (n, Mc)
+        r_acc, r_m = np.nonzero(can_any)
+        lo_c, hi_c = nodes[r_acc, r_m][:, None], nodes[r_acc, r_m + 1][:, None]  # (R, 1)
+        g_r = g[r_acc][:, None]
+        c_lo = np.maximum(lo_c * g_r - slack, 0.0)
+        c_hi = np.minimum(hi_c * g_r + slack, capt[r_acc])  # (R, H)
+        h_lo = hazard(ctx, r_acc, np.repeat(c_lo, H, axis=1))
+        h_hi = hazard(ctx, r_acc, np.maximum(c_hi, 0.0))
+        k_pay = disc[None, :] * (1.0 - h_lo)
+        k_rec = disc_lag[None, :] * h_hi
+        Bc3 = Bc[r_acc]
         can = lo_c <= Bc3
         B_end = np.minimum(hi_c, Bc3)
-        colm = col[:, None, :]
+        colm = col[r_acc]
         R_lo = np.minimum(lo_c, colm) + rho * np.maximum(0.0, lo_c - colm)
         R_end = np.minimum(B_end, colm) + rho * np.maximum(0.0, B_end - colm)
-        m_lo = k_pay * (lo_c * g[:, None, None] + slack) + k_rec * R_lo
-        m_hi = k_pay * (B_end * g[:, None, None] + slack) + k_rec * R_end
+        m_lo = k_pay * (lo_c * g_r + slack) + k_rec * R_lo
+        m_hi = k_pay * (B_end * g_r + slack) + k_rec * R_end
         # held constant past the cap (a concave kink) and the recovery's kink at C_t
+        w_r = w[r_acc][:, None]
         dev_c = np.where(
             can & (Bc3 < hi_c),
-            (k_pay * g[:, None, None] + k_rec) * (Bc3 - lo_c) * (hi_c - Bc3) / w[:, None, None],
+            (k_pay * g_r + k_rec) * (Bc3 - lo_c) * (hi_c - Bc3) / w_r,
             0.0,
         )
-        in_c = has_kink[:, None, :] & (np.arange(Mc)[None, :, None] == iCc[:, None, :])
-        dev_c += np.where(in_c, k_rec * wR[:, None, :], 0.0)
+        in_c = has_kink[r_acc] & (r_m[:, None] == iCc[r_acc])
+        dev_c += np.where(in_c, k_rec * wR[r_acc], 0.0)
         clear_req = np.full((H, n, M + 1), _NEG)
-        clear_req[:, :, :Mc] = np.where(can, m_lo + dev_c, _NEG).transpose(2, 0, 1)
-        np.maximum(
-            clear_req[:, :, 1 : Mc + 1],
-            np.where(can, m_hi + dev_c, _NEG).transpose(2, 0, 1),
-            out=clear_req[:, :, 1 : Mc + 1],
+        clear_req[:, r_acc, r_m] = np.where(can, m_lo + dev_c, _NEG).T
+        clear_req[:, r_acc, r_m + 1] = np.maximum(
+            clear_req[:, r_acc, r_m + 1], np.where(can, m_hi + dev_c, _NEG).T
         )
     # The month loop runs in float32 (half the memory traffic); every node value then gets
     # a margin of 1e-6 relative (+0.001) that covers float32 rounding (≤ 8 operations of
     # relative error 6e-8 each), so the tables stay upper bounds.
     f32 = np.float32
-    pay_or_neg = np.where(act_ok, pay_act, _NEG).astype(f32)
+    pay_or_neg = np.where(act_ok, pay_act, _NEG).astype(f32)  # (H, A, n)
     q32, rec32, R32 = q_act.astype(f32), rec_act.astype(f32), R_nodes.astype(f32)
-    layouts32: dict[bool, tuple[Any, ...]] = {
-        key: tuple(
-            x.astype(f32) if isinstance(x, np.ndarray) and x.dtype == np.float64 else x for x in lay
-        )
-        for key, lay in layouts.items()
+    pen32 = node_pen.astype(f32)
+    k1i = np.ascontiguousarray(k1_idx)  # (A, n, M)
+    k1w = k1_wt.astype(f32)
+    k2w32 = k2_wt.astype(f32)
+    # per layout (with the holiday or not): sparse second kinks and the action count
+    sparse = {
+        True: (k2_at_t, k2_idx, k2w32, nA),
+        False: (k2_at_t[k2_keep], k2_idx[k2_keep], k2w32[k2_keep], G),
     }
+    # work arrays of the month loop: the actions' values, a scratch array, the kink
+    # padding and the left / right requirements
+    f_buf = np.empty((nA, n, M + 1), f32)
+    tmp_buf = np.empty((nA, n, M + 1), f32)
+    dev_buf = np.empty((nA, n, M), f32)
+    lr_buf = np.empty((nA, n, M), f32)
     K_all = np.minimum(np.ceil(U / w[:, None]).astype(np.int64), M)  # first node past U
     node_idx = np.arange(M + 1)[None, :]
-    kink_rows = [np.flatnonzero(has_kink[:, t]) for t in range(H)]
-
-    V = np.full((n, H + 1, M + 1), _NEG)
-    V_next = V[:, H, :]
     rows = np.arange(n)
+    kink_rows = [np.flatnonzero(has_kink[:, t]) for t in range(H)]
+    # V(i0) and V(i0 + 1) are gathered as one float32 pair (one 8-byte gather), then
+    # multiplied by the interleaved weights (1 − λ, λ)
+    lam_pair = np.empty((nA, n, M + 1, 2), f32)
+    lam_pair[..., 0] = lam1
+    lam_pair[..., 1] = lam
+    pair = np.zeros((n * (M + 1), 2), f32)
+    pair_i64 = pair.view(np.int64).reshape(-1)
+    gathered = np.empty((nA, n, M + 1), np.int64)
+    gathered_f = gathered.view(f32).reshape(nA, n, M + 1, 2)
+    seg = np.empty((n, M))
+    drop = np.zeros((n, M + 1))
+    drop32 = np.empty((n, M + 1), f32)
+    no_clear = np.full((n, M + 1), _NEG)
+
+    V = np.empty((n, H + 1, M + 1))
+    V[:, H, :] = _NEG
+    V_next = V[:, H, :]
+    w_col = w[:, None]
+    pay_req = np.empty((n, M + 1))
+    best32 = np.empty((n, M), f32)
     for t in range(H - 1, -1, -1):
-        req = clear_req[t].copy() if Mc > 0 else np.full((n, M + 1), _NEG)
+        req = clear_req[t] if Mc > 0 else no_clear
         if t < H - 1 and V_next.max() > _NEG_CUT:
             Vf = _fill_infeasible(V_next)
-            flat = Vf.astype(f32).ravel()
-            (i0_, lam1_, lam_, pen_, k1i, k1w, k2a, k2i, k2w, na) = layouts32[t < hmax]
-            q = q32[t][:, :na, None]
-            f = flat.take(i0_) * lam1_
-            f += flat.take(i0_ + 1) * lam_
-            f *= q
-            f += pay_or_neg[t][:, :na, None]
-            f += rec32[t][:, :na, None] * R32[t][:, None, :]
-            f += pen_
+            pair[:, 0] = Vf.ravel()
+            pair[:-1, 1] = pair[1:, 0]
+            k2a, k2i, k2w, na = sparse[t < hmax]
+            f, tmp, dev, lr = f_buf[:na], tmp_buf[:na], dev_buf[:na], lr_buf[:na]
+            vv = gathered_f[:na]
+            # f = ((V(i0)·(1 − λ) + V(i0 + 1)·λ)·q + pay) + rec·R + penalty, in float32
+            np.take(pair_i64, i0[:na], out=gathered[:na], mode="clip")
+            np.multiply(vv, lam_pair[:na], out=vv)
+            np.add(vv[..., 0], vv[..., 1], out=f)
+            f *= q32[t][:na, :, None]
+            f += pay_or_neg[t][:na, :, None]
+            np.multiply(rec32[t][:na, :, None], R32[t][None, :, :], out=tmp)
+            f += tmp
+            f += pen32[:na]
             # padding for concave kinks of next month's interpolant inside each interval's
             # image (times 1 − h ≤ 1) and the recovery's kink
-            seg = np.diff(Vf, axis=1) / w[:, None]
-            drop = np.empty((n, M + 1))
-            drop[:, 0] = 0.0
-            np.subtract(seg[:, :-1], seg[:, 1:], out=drop[:, 1:M])
+            np.subtract(Vf[:, 1:], Vf[:, :-1], out=seg)
+            seg /= w_col
+            np.subtract(seg[:, :-1], seg[:, 1:], out=drop[:, 1:M])  # drop[:, 0] stays 0
             drop[:, M] = seg[:, M - 1]  # held constant past the last node
-            np.maximum(drop, 0.0, out=drop)
-            dflat = drop.astype(f32).ravel()
-            dev = dflat.take(k1i)
-            dev *= k1w
+            np.maximum(drop, 0.0, out=drop32)
+            dflat = drop32.ravel()
+            np.take(dflat, k1i[:na], out=dev, mode="clip")
+            dev *= k1w[:na]
             if k2a.size:
                 dev.ravel()[k2a] += dflat.take(k2i) * k2w
             kr = kink_rows[t]
             if kr.size:
-                dev[kr, :, iCc[kr, t]] += rec_act[t][kr, :na] * wR[kr, t][:, None]
-            left = f[:, :, :-1] + dev
-            right = f[:, :, 1:] + dev
-            pay_req = np.empty((n, M + 1))
-            pay_req[:, :M] = left.max(axis=1)
+                dev[:, kr, iCc[kr, t]] += rec_act[t][:na, kr] * wR[kr, t][None, :]
+            np.add(f[:, :, :-1], dev, out=lr)
+            np.maximum.reduce(lr, axis=0, out=best32)
+            pay_req[:, :M] = best32
             pay_req[:, M] = _NEG
-            np.maximum(pay_req[:, 1:], right.max(axis=1), out=pay_req[:, 1:])
+            np.add(f[:, :, 1:], dev, out=lr)
+            np.maximum.reduce(lr, axis=0, out=best32)
+            np.maximum(pay_req[:, 1:], best32, out=pay_req[:, 1:])
             # interest rounding moves the next balance by up to 0.005 (× the largest slope);
             # the float32 margin
             margin = (slack * np.max(np.abs(seg), axis=1) + 1e-3)[:, None]
             margin = margin + 1e-6 * np.abs(pay_req)
-            np.maximum(req, pay_req + margin, out=req)
+            req = np.maximum(req, pay_req + margin)
         # past the first node beyond U only interpolation towards that node matters: hold it
         K = K_all[:, t]
-        req = np.where(node_idx > K[:, None], req[rows, K][:, None], req)
+        if K.min() < M:
+            req = np.where(node_idx > K[:, None], req[rows, K][:, None], req)
         req = np.where(req > _NEG_CUT, req, _NEG)
         V[:, t, :] = req
         V_next = req
     if not tail:
         return V, w, U
     T, w_tail = _tail_tables(
-        ctx, amt, valid_amt, top, U, max(M // 2, 2), pay_act, rec_act, q_act, act_ok, capt
+        ctx,
+        amt,
+        valid_amt,
+        top,
+        U,
+        max(M // 2, 2),
+        pay_act.transpose(0, 2, 1),
+        rec_act.transpose(0, 2, 1),
+        q_act.transpose(0, 2, 1),
+        act_ok.transpose(0, 2, 1),
+        capt,
     )
     return V, w, U, T, w_tail
 
@@ -850,8 +889,6 @@ def _solve_runs(
     new_ok = (kk < K) & (~rising | (gi > gg))
     rule = np.where(hol_a, (kk == 0) & (gg == -1), same | new_ok)  # (2, K+1, G+1, A)
     inc_row = np.broadcast_to(np.asarray(increasing, dtype=bool), (n,)).astype(np.int64)
-    new_phase = (~hol_a & ~same)[0, 0].astype(np.int64)  # (G+1, A)
-    next_g = np.where(np.arange(nA) == G, -1, np.arange(nA))
     # a state in its last phase pays its amount until cleared: the most it can clear from
     # month index t+1 on (one month of slack), else it is dropped (the bound, which
     # relaxes the phase limit, cannot see this)
@@ -866,7 +903,6 @@ def _solve_runs(
     last_max = (np.maximum(amt_c, 0)[None, :, :] * annuity[:, :, None]) * (1 + 1e-9) + (
         1.0 * left[:, None, None] + 1.0
     )  # cents (H, n, G)
-    last_flat = last_max.reshape(H, -1)
     collat = np.ascontiguousarray(ctx.collateral.T)  # (H, n)
     U100 = np.ascontiguousarray(U.T) * 100.0  # (H+1, n)
     inv_w100 = 1.0 / (w * 100.0)
@@ -891,10 +927,43 @@ def _solve_runs(
     cut_bound = np.full(n, -np.inf)  # best optimistic value among states cut by the width
     beam = search.beam_width
 
+    # per-account and per-month lookups of the month loop, laid out for flat gathers
+    rate_f = rate_units.astype(float) / _MONTHLY_DEN
+    cap_cT = np.ascontiguousarray(cap_c.T)  # (H, n)
+    col_nA = np.arange(nA)
+    V_flat = np.ascontiguousarray(V).reshape(-1)
+    V_row = V.shape[1] * (M + 1)  # one account's table
+    lpw = search.last_phase_width
+    fast_hazard = not bool(ctx.special.any())
+    if fast_hazard:
+        h0_all = ctx.params.base_hazard
+        hk_all = (1.0 - h0_all) * ctx.model.kappa
+        mu_T = np.ascontiguousarray(ctx.mu.T)
+        fixed, sigma = ctx.fixed_outgo, ctx.sigma
+    # a state's phase count k and current amount g as one code sc = k·(G + 1) + g + 1; a
+    # child's rule cell (family, sc, action) gives whether the move is allowed, the
+    # child's code and whether the child is in its last phase
+    S = (K + 1) * (G + 1)
+    sc_k, sc_g1 = np.divmod(np.arange(S), G + 1)
+    sc_g = sc_g1 - 1
+    not_last = sc_k < K
+    child_k = np.where(col_nA[None, :] == G, 0, sc_k[:, None] + (col_nA[None, :] != sc_g[:, None]))
+    child_sc = np.where(
+        col_nA[None, :] == G, 0, np.minimum(child_k, K) * (G + 1) + col_nA[None, :] + 1
+    )  # (S, A); moves past K phases are not allowed (their code is never used)
+    child_sc_flat = child_sc.reshape(-1)
+    child_last_flat = ((child_k >= K) & (col_nA[None, :] < G)).reshape(-1)
+    rule_rows = rule.reshape(2 * S, nA)  # by (family, sc)
+    inc_S = inc_row * S
+    # per month and (account, action): value per unit of survival, recovery weight, survival
+    act_vals = np.stack([pv_act, rc_act, q_act], axis=-1).reshape(H, n * nA, 3)
+    # the last phase's reach in the (account, action) layout (the holiday is never one)
+    last_cap = np.concatenate([last_max, np.full((H, n, 1), np.inf)], axis=2).reshape(H, -1)
+    v_off = acc_all * V_row
+
     # frontier (sorted by account): holiday state (k = 0, g = -1) with the opening balance
     f_acc: Any = acc_all.copy()
-    f_k: Any = np.zeros(n, np.int64)
-    f_g: Any = np.full(n, -1, np.int64)
+    f_sc: Any = np.zeros(n, np.int64)
     f_B: Any = B0c.copy()
     f_v: Any = np.zeros(n)
     f_s: Any = np.ones(n)
@@ -904,28 +973,41 @@ def _solve_runs(
         if f_acc.size == 0:
             break
         expanded += f_acc.size
-        owed = f_B + interest_cents(f_B, rate_units[f_acc])
+        owed = f_B + _interest_cents_f(f_B, rate_f.take(f_acc), rate_units, f_acc)
         ead = f_B / 100.0
-        rec = rho * ead + (1.0 - rho) * np.minimum(ead, collat[t][f_acc])
+        rec = rho * ead + (1.0 - rho) * np.minimum(ead, collat[t].take(f_acc))
         # ---- clearing payments (end the plan this month) ----
-        cur = pay_c[f_acc, f_g]  # g = -1 reads the holiday column: 0
-        can_clear = (owed <= cap_c[f_acc, t]) & ((f_k < K) | (owed <= cur))
-        ci = np.flatnonzero(can_clear)
+        row_a = f_acc * nA
+        cur = pay_flat.take(row_a + sc_g.take(f_sc))  # g = -1 reads the previous holiday: 0
+        can_clear = (owed <= cap_cT[t].take(f_acc)) & (not_last.take(f_sc) | (owed <= cur))
+        ci = can_clear.nonzero()[0]
         if ci.size:
-            acc_ci = f_acc[ci]
-            c = owed[ci] / 100.0
-            hc = _hazard_at(ctx, acc_ci, c, t)
-            vc = f_v[ci] + f_s[ci] * (disc[t] * (1.0 - hc) * c + disc_lag[t] * hc * rec[ci])
+            acc_ci = f_acc.take(ci)
+            c = owed.take(ci) / 100.0
+            if fast_hazard:
+                z = (mu_T[t].take(acc_ci) - np.log(c + fixed.take(acc_ci))) / sigma.take(acc_ci)
+                hc = h0_all.take(acc_ci) + hk_all.take(acc_ci) * (1.0 - ndtr(z))
+            else:
+                hc = _hazard_at(ctx, acc_ci, c, t)
+            vc = f_v.take(ci) + f_s.take(ci) * (
+                disc[t] * (1.0 - hc) * c + disc_lag[t] * hc * rec.take(ci)
+            )
             # best clear per account (the frontier is sorted by account)
-            first = np.flatnonzero(np.r_[True, acc_ci[1:] != acc_ci[:-1]])
+            new_grp = np.empty(ci.size, bool)
+            new_grp[0] = True
+            np.not_equal(acc_ci[1:], acc_ci[:-1], out=new_grp[1:])
+            first = new_grp.nonzero()[0]
             best = np.maximum.reduceat(vc, first)
-            accs = acc_ci[first]
-            better = np.flatnonzero(best > incumbent[accs])
+            accs = acc_ci.take(first)
+            better = (best > incumbent.take(accs)).nonzero()[0]
             if better.size:
-                grp = np.cumsum(np.r_[False, acc_ci[1:] != acc_ci[:-1]])
-                hit = np.flatnonzero(vc == best[grp])
-                pos = hit[np.r_[True, grp[hit][1:] != grp[hit][:-1]]]  # first best per group
-                pos = pos[better]
+                grp = np.cumsum(new_grp) - 1
+                hit = (vc == best.take(grp)).nonzero()[0]
+                g_hit = grp.take(hit)
+                first_hit = np.empty(hit.size, bool)
+                first_hit[0] = True
+                np.not_equal(g_hit[1:], g_hit[:-1], out=first_hit[1:])
+                pos = hit[first_hit][better]  # first best per group
                 a_b = accs[better]
                 incumbent[a_b] = vc[pos]
                 thr[a_b] = incumbent[a_b] + 1e-12 * np.abs(incumbent[a_b])
@@ -935,76 +1017,68 @@ def _solve_runs(
         if t == H - 1:
             break
         # ---- continuing payments: a grid amount (same phase or a new one) or a holiday ----
-        ok = act_ok[t][f_acc] & rule[inc_row[f_acc], f_k, f_g + 1] & (pay_c[f_acc] < owed[:, None])
-        si, ai = np.nonzero(ok)
+        state_row = inc_S.take(f_acc) + f_sc  # (family, sc) row of the rule table
+        ok = rule_rows.take(state_row, axis=0)  # (F, A)
+        ok &= act_ok[t].take(f_acc, axis=0)
+        ok &= pay_c.take(f_acc, axis=0) < owed[:, None]
+        si, ai = ok.nonzero()
         if si.size == 0:
             break
-        a_row = f_acc[si]
+        a_row = f_acc.take(si)
         fi = a_row * nA + ai
+        move = f_sc.take(si) * nA + ai  # (sc, action)
         p = pay_flat.take(fi)
-        n_B = owed[si] - p
-        n_v = f_v[si] + f_s[si] * (
-            pv_act[t].ravel().take(fi) + rc_act[t].ravel().take(fi) * rec[si]
-        )
-        n_s = f_s[si] * q_act[t].ravel().take(fi)
-        n_k = f_k[si] + new_phase[f_g[si] + 1, ai]
-        n_g = next_g[ai]
+        n_B = owed.take(si) - p
+        s_si = f_s.take(si)
+        pv, rc, q = act_vals[t].take(fi, axis=0).T
+        n_v = f_v.take(si) + s_si * (pv + rc * rec.take(si))
+        n_s = s_si * q
+        n_sc = child_sc_flat.take(move)
         # optimistic value: value so far + survival × the bound at the next balance
-        Vt = np.ascontiguousarray(V[:, t + 1, :]).ravel()
-        xs = n_B * inv_w100[a_row]
+        xs = n_B * inv_w100.take(a_row)
         j = np.minimum(xs.astype(np.int64), M - 1)
-        base = a_row * (M + 1) + j
-        v0 = Vt.take(base)
-        bnd = v0 + (xs - j) * (Vt.take(base + 1) - v0)
-        live = (n_B <= U100[t + 1][a_row]) & (bnd > _NEG_CUT)
-        last = (n_k >= K) & (n_g >= 0)
-        if last.any():
-            li = np.flatnonzero(last)
-            a_l, g_l, B_l = a_row[li], n_g[li], n_B[li]
-            live[li] &= B_l <= last_flat[t].take(a_l * G + g_l)
-        if T_tail is not None and last.any():
-            # in its last phase the path is forced: the bound of that path (tail table)
-            Tt = T_tail[:, t + 1].ravel()  # a copy (n, G, M + 1)
-            xt = B_l * inv_wt100[a_l]
-            jt = np.minimum(xt.astype(np.int64), Mt - 1)
-            bt = (a_l * G + g_l) * (Mt + 1) + jt
-            t0 = Tt.take(bt)
-            tail = t0 + (xt - jt) * (Tt.take(bt + 1) - t0)
-            live[li] &= tail > _NEG_CUT
-            bnd[li] = np.minimum(bnd[li], tail)
+        base = v_off.take(a_row) + ((t + 1) * (M + 1)) + j
+        v0 = V_flat.take(base)
+        bnd = v0 + (xs - j) * (V_flat.take(base + 1) - v0)
+        live = (n_B <= U100[t + 1].take(a_row)) & (bnd > _NEG_CUT)
+        last = child_last_flat.take(move)
+        live &= (n_B <= last_cap[t].take(fi)) | ~last
+        if T_tail is not None:
+            li = last.nonzero()[0]
+            if li.size:
+                # in its last phase the path is forced: the bound of that path (tail table)
+                a_l, B_l = a_row[li], n_B[li]
+                g_l = sc_g.take(n_sc[li])
+                Tt = T_tail[:, t + 1].ravel()  # a copy (n, G, M + 1)
+                xt = B_l * inv_wt100[a_l]
+                jt = np.minimum(xt.astype(np.int64), Mt - 1)
+                bt = (a_l * G + g_l) * (Mt + 1) + jt
+                t0 = Tt.take(bt)
+                tail = t0 + (xt - jt) * (Tt.take(bt + 1) - t0)
+                live[li] &= tail > _NEG_CUT
+                bnd[li] = np.minimum(bnd[li], tail)
         opt = n_v + n_s * bnd
-        alive = live & (opt > thr[a_row])
+        alive = live & (opt > thr.take(a_row))
         # ---- keep the best `beam_width` live states per account by optimistic value; with
         # `last_phase_width`, states in their last phase (they do not branch: one child a
         # month until they clear or are dropped) have a beam of their own ----
-        cls = (last & (search.last_phase_width > 0)).astype(np.int64)
-        gid = a_row * 2 + cls
-        counts = np.bincount(gid[alive], minlength=2 * n)
-        width = np.array([beam, search.last_phase_width])
-        if (counts.reshape(n, 2) > width[None, :]).any():
-            opt = np.where(alive, opt, -np.inf)  # dead children sort last in their group
-            order = np.lexsort((-opt, gid))
-            all_counts = np.bincount(gid, minlength=2 * n)
-            rank = np.arange(order.size) - np.repeat(np.cumsum(all_counts) - all_counts, all_counts)
-            alive_o = alive[order]
-            over = rank >= width[cls[order]]
-            cut = alive_o & over
-            np.maximum.at(cut_bound, a_row[order[cut]], opt[order[cut]])
-            sel = order[alive_o & ~over]
-            sel.sort()  # back in frontier order (grouped by account)
+        if lpw > 0:
+            sel = _keep_best_by_class(a_row, opt, alive, last, n, beam, lpw, cut_bound)
         else:
-            sel = np.flatnonzero(alive)
+            sel = _keep_best(a_row, opt, alive, n, beam, cut_bound)
         if sel.size == 0:
             f_acc = np.zeros(0, np.int64)
             break
-        si, a_row, p, n_B, n_v, n_s, n_k, n_g = (
-            x[sel] for x in (si, a_row, p, n_B, n_v, n_s, n_k, n_g)
-        )
-        layers.append((si, p))
-        f_acc, f_k, f_g, f_B, f_v, f_s = a_row, n_k, n_g, n_B, n_v, n_s
+        layers.append((si.take(sel), p.take(sel)))
+        f_acc, f_sc, f_B, f_v, f_s = (x.take(sel) for x in (a_row, n_sc, n_B, n_v, n_s))
 
-    for a in np.flatnonzero(ref_t >= 0).tolist():
-        inc_path[a] = _backtrack(layers, int(ref_id[a]), int(ref_final[a]), int(ref_t[a]))
+    found = np.flatnonzero(ref_t >= 0)
+    for a, path in zip(
+        found.tolist(),
+        _backtrack_all(layers, ref_id[found], ref_final[found], ref_t[found]),
+        strict=True,
+    ):
+        inc_path[a] = path
 
     out: list[RunSolution] = []
     for i in range(n):
@@ -1040,17 +1114,123 @@ def _solve_runs(
     return out
 
 
-def _backtrack(
-    layers: list[tuple[np.ndarray, np.ndarray]], state_id: int, final_cents: int, t: int
+def _interest_cents_f(
+    balance: np.ndarray, rate_f: np.ndarray, rate_units: np.ndarray, acc: np.ndarray
 ) -> np.ndarray:
-    """Payments (CNY) of the path ending in state ``state_id`` of month ``t`` plus its clearing payment."""
-    pays = [final_cents]
-    sid = state_id
-    for month in range(t - 1, -1, -1):
+    """:func:`interest_cents` with the rate already as ``rate_units / (12·10¹²)`` per row.
+
+    ``rate_units`` (per account) and ``acc`` (the row's account) serve the exact integer
+    fallback near a half cent.
+    """
+    x = balance * rate_f
+    fl = np.floor(x)
+    out = np.floor(x + 0.5).astype(np.int64)
+    near = np.abs((x - fl) - 0.5) < 1e-5
+    if near.any():
+        for i in np.flatnonzero(near).tolist():
+            b, ru = int(balance[i]), int(rate_units[acc[i]])
+            out[i] = (2 * b * ru + _MONTHLY_DEN) // (2 * _MONTHLY_DEN)
+    return out
+
+
+def _keep_best(
+    acc: np.ndarray,
+    opt: np.ndarray,
+    alive: np.ndarray,
+    n: int,
+    width: int,
+    cut_bound: np.ndarray,
+) -> np.ndarray:
+    """Indices (ascending) of the best ``width`` live rows of each account by ``opt``.
+
+    Rows are grouped by account (``acc`` non-decreasing); ties keep the earlier row. The
+    largest ``opt`` of a live row left out raises the account's ``cut_bound`` (in place).
+    """
+    live = alive.nonzero()[0]
+    acc_l = acc.take(live)
+    counts = np.bincount(acc_l, minlength=n)
+    if counts.max(initial=0) <= width:
+        return live
+    over_acc = (counts > width).nonzero()[0]
+    starts = (np.cumsum(counts) - counts).take(over_acc)
+    cnt = counts.take(over_acc)
+    neg_l = -opt.take(live)
+    # one row per crowded account: its live rows in order, padded with +inf (sorted last)
+    col = np.arange(int(cnt.max()))
+    neg = np.where(
+        col < cnt[:, None], neg_l.take(np.minimum(starts[:, None] + col, live.size - 1)), np.inf
+    )
+    # the `width`-th and the next smallest of each row: the rows kept are those up to the
+    # first, unless the two are equal (then the earlier rows win the tie)
+    part = np.sort(neg, axis=1)
+    edge, first_cut = part[:, width - 1], part[:, width]
+    cut_bound[over_acc] = np.maximum(cut_bound[over_acc], -first_cut)
+    limit = np.full(n, np.inf)
+    limit[over_acc] = edge
+    keep = neg_l <= limit.take(acc_l)
+    tie = np.flatnonzero(edge == first_cut)
+    for r in tie.tolist():
+        lo, k = int(starts[r]), int(cnt[r])
+        order = np.argsort(neg[r, :k], kind="stable")
+        keep[lo : lo + k] = False
+        keep[lo + order[:width]] = True
+    return live[keep]
+
+
+def _keep_best_by_class(
+    acc: np.ndarray,
+    opt: np.ndarray,
+    alive: np.ndarray,
+    last: np.ndarray,
+    n: int,
+    beam: int,
+    last_width: int,
+    cut_bound: np.ndarray,
+) -> np.ndarray:
+    """:func:`_keep_best` with rows in their last phase in a beam of their own (``last_width``)."""
+    cls = last.astype(np.int64)
+    gid = acc * 2 + cls
+    counts = np.bincount(gid[alive], minlength=2 * n)
+    width = np.array([beam, last_width])
+    if not (counts.reshape(n, 2) > width[None, :]).any():
+        return np.flatnonzero(alive)
+    opt = np.where(alive, opt, -np.inf)  # dead children sort last in their group
+    order = np.lexsort((-opt, gid))
+    all_counts = np.bincount(gid, minlength=2 * n)
+    rank = np.arange(order.size) - np.repeat(np.cumsum(all_counts) - all_counts, all_counts)
+    alive_o = alive[order]
+    over = rank >= width[cls[order]]
+    cut = alive_o & over
+    np.maximum.at(cut_bound, acc[order[cut]], opt[order[cut]])
+    sel = order[alive_o & ~over]
+    sel.sort()  # back in frontier order (grouped by account)
+    return sel
+
+
+def _backtrack_all(
+    layers: list[tuple[np.ndarray, np.ndarray]],
+    state_id: np.ndarray,
+    final_cents: np.ndarray,
+    t: np.ndarray,
+) -> list[np.ndarray]:
+    """Payments (CNY) of the paths ending in ``state_id`` of months ``t``, plus their clearing payments.
+
+    One walk back through the months for all paths at once.
+    """
+    if t.size == 0:
+        return []
+    T = int(t.max())
+    pays = np.zeros((t.size, T + 1), np.int64)
+    pays[np.arange(t.size), t] = final_cents
+    sid = state_id.copy()
+    for month in range(T - 1, -1, -1):
+        on = np.flatnonzero(t > month)
         parent, paid = layers[month]
-        pays.append(int(paid[sid]))
-        sid = int(parent[sid])
-    return np.array(pays[::-1], dtype=float) / 100.0
+        s = sid[on]
+        pays[on, month] = paid[s]
+        sid[on] = parent[s]
+    cny = pays.astype(float) / 100.0
+    return [cny[r, : int(k) + 1].copy() for r, k in enumerate(t.tolist())]
 
 
 def seed_values(

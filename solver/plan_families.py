@@ -672,19 +672,36 @@ def _prefilter(ctx: PlanContext, cand: Candidates, unit: float) -> np.ndarray:
 
     Rows failing them cannot be feasible, so paths are built only for the others.
     """
+    return _prefilter_parts(ctx, cand, unit)[0]
+
+
+def _level_terms(cand: Candidates, unit: float) -> tuple[np.ndarray, np.ndarray]:
+    """Balance after the holiday ``B_D`` and the level instalment rounded up to ``unit``."""
     from solver.money import level_payment
 
-    pol = ctx.policy
-    if len(cand) == 0:
-        return np.zeros(0, bool)
-    H = ctx.horizon
     r = cand.rate / 12.0
     g = 1.0 + r
     D = cand.deferral
-    B_D = np.where(cand.mode == 0, cand.balance * g**D, cand.balance)
-    n_level = cand.term - D
-    P = np.asarray(level_payment(B_D, cand.rate, np.maximum(n_level, 1)), float)
+    # B·g^D where the holiday capitalises (g^0 = 1 exactly: B itself elsewhere)
+    B_D = cand.balance.copy()
+    grow = np.flatnonzero((cand.mode == 0) & (D != 0))
+    B_D[grow] = cand.balance[grow] * g[grow] ** D[grow]
+    P = np.asarray(level_payment(B_D, cand.rate, np.maximum(cand.term - D, 1)), float)
     P = np.ceil(P / unit - 1e-9) * unit
+    return B_D, P
+
+
+def _prefilter_parts(
+    ctx: PlanContext, cand: Candidates, unit: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_prefilter` with the ``B_D`` and level instalment of every row (reused by the scoring)."""
+    pol = ctx.policy
+    if len(cand) == 0:
+        return np.zeros(0, bool), np.zeros(0), np.zeros(0)
+    H = ctx.horizon
+    r = cand.rate / 12.0
+    D = cand.deferral
+    B_D, P = _level_terms(cand, unit)
     dmax = int(D.max(initial=0))
     # running minimum of the caps from month D (0-based) onwards, for each D used
     cap = ctx.cap
@@ -708,7 +725,7 @@ def _prefilter(ctx: PlanContext, cand: Candidates, unit: float) -> np.ndarray:
                 ok[io] &= (pay <= first + CAP_TOL * np.maximum(1.0, pay)) & (
                     pay >= pol.min_payment - 1e-9
                 )
-    return ok
+    return ok, B_D, P
 
 
 def score(ctx: PlanContext, cand: Candidates, unit: float) -> tuple[np.ndarray, np.ndarray]:
@@ -724,7 +741,8 @@ def score(ctx: PlanContext, cand: Candidates, unit: float) -> tuple[np.ndarray, 
     value = np.full(len(cand), -np.inf)
     if len(cand) == 0:
         return ok, value
-    pre = np.flatnonzero(_prefilter(ctx, cand, unit))
+    passed, B_D, P = _prefilter_parts(ctx, cand, unit)
+    pre = np.flatnonzero(passed)
     if pre.size == 0:
         return ok, value
     special = ctx.special[cand.acc[pre]]
@@ -732,7 +750,7 @@ def score(ctx: PlanContext, cand: Candidates, unit: float) -> tuple[np.ndarray, 
         _score_general(ctx, cand, pre[special], unit, ok, value)
     lean = pre[~special]
     if lean.size:
-        _score_lean(ctx, cand, lean, unit, ok, value)
+        _score_lean(ctx, cand, lean, unit, ok, value, level_terms=(B_D, P))
     return ok, value
 
 
@@ -822,6 +840,27 @@ def _steady_month(ctx: PlanContext) -> np.ndarray:
     return ctx.horizon - trailing
 
 
+class _CollateralFlags(dict):
+    """Per width W, whether each account has non-zero collateral in months 1…W (lazily)."""
+
+    def __init__(self, collateral: np.ndarray) -> None:
+        super().__init__()
+        self.collateral = collateral
+
+    def __missing__(self, width: int) -> np.ndarray:
+        flags = self.collateral[:, :width].any(axis=1)
+        self[width] = flags
+        return flags
+
+
+def _growth(lg: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """``exp(lg·j)`` (C, W) elementwise, computed once per distinct ``lg`` (rows share rates)."""
+    uniq, inv = np.unique(lg, return_inverse=True)
+    if 2 * uniq.size >= lg.size:
+        return np.exp(lg[:, None] * j[None, :])
+    return np.exp(uniq[:, None] * j[None, :])[inv.ravel()]
+
+
 def _score_lean(
     ctx: PlanContext,
     cand: Candidates,
@@ -829,6 +868,7 @@ def _score_lean(
     unit: float,
     ok: np.ndarray,
     value: np.ndarray,
+    level_terms: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> None:
     """Score level candidates of accounts with regular income inputs (no ``special``).
 
@@ -836,10 +876,10 @@ def _score_lean(
     lean: balances in closed form (``B_D·g^k − P·(g^k − 1)/r``), the affordability of
     the level payment evaluated once per distinct expected-income month (the income
     path is flat after ``recovery_months``) and spread over the months, holiday
-    hazards from per-account tables.
+    hazards from per-account tables. ``level_terms`` are ``B_D`` and the rounded level
+    instalment of every candidate row (:func:`_level_terms`), when already computed.
     """
-    from solver.money import level_payment
-
+    B_D_all, P_all = _level_terms(cand, unit) if level_terms is None else level_terms
     model = ctx.model
     kappa, rho = model.kappa, model.unsecured_recovery
     h0 = ctx.params.base_hazard
@@ -863,6 +903,7 @@ def _score_lean(
                 c1_acc[:, None] - c2_acc[:, None] * ndtr(zio),
             ]
         )  # (2, n, dmax): payment 0 / interest-only
+    coll_any = _CollateralFlags(ctx.collateral)
     for W, block in _term_blocks(cand.term[rows], rows, ctx.horizon):
         acc = cand.acc[block]
         B = cand.balance[block]
@@ -873,9 +914,8 @@ def _score_lean(
         balloon = cand.balloon[block]
         r = rate / 12.0
         g = 1.0 + r
-        B_D = np.where(mode == 0, B * g**D, B)
-        P_exact = np.asarray(level_payment(B_D, rate, T - D), float)
-        P = np.ceil(P_exact / unit - 1e-9) * unit
+        B_D = B_D_all[block]
+        P = P_all[block]
         pos = r > 0
         inv_r = np.where(pos, 1.0 / np.where(pos, r, 1.0), 0.0)
         lg = np.log1p(r)
@@ -899,23 +939,20 @@ def _score_lean(
         j = np.arange(W, dtype=float)
         # exposures in closed form: level balance B_D·g^k − P·(g^k − 1)/r with k = t − D,
         # i.e. α·g^t + β with α = (B_D − P/r)·g^−D and β = P/r (B_D − P·k at a zero rate)
-        gj = np.exp(lg[:, None] * j[None, :])  # g^t
-        if pos.all():
-            beta = P * inv_r
-            alpha = (B_D - beta) * np.exp(-D * lg)
-            exposure = alpha[:, None] * gj + beta[:, None]
-        else:
-            beta = P * inv_r
-            alpha = (B_D - beta) * np.exp(-D * lg)
-            exposure = np.where(
-                pos[:, None],
-                alpha[:, None] * gj + beta[:, None],
-                B_D[:, None] - P[:, None] * (j[None, :] - D[:, None]),
-            )
+        gj = _growth(lg, j)  # g^t
         dm = min(int(D.max(initial=0)), W)
+        beta = P * inv_r
+        alpha = (B_D - beta) * np.exp(-D * lg)
+        gj_hol = gj[:, :dm].copy() if dm > 0 else gj
+        exposure = gj  # reused buffer
+        exposure *= alpha[:, None]
+        exposure += beta[:, None]
+        if not pos.all():
+            zero = np.flatnonzero(~pos)
+            exposure[zero] = B_D[zero, None] - P[zero, None] * (j[None, :] - D[zero, None])
         if dm > 0:  # holiday months: B·g^t capitalised, else B
             hol = j[None, :dm] < D[:, None]
-            hol_exp = np.where((mode == 0)[:, None], B[:, None] * gj[:, :dm], B[:, None])
+            hol_exp = np.where((mode == 0)[:, None], B[:, None] * gj_hol[:, :dm], B[:, None])
             exposure[:, :dm] = np.where(hol, hol_exp, exposure[:, :dm])
         if balloon.any():
             exposure += balloon[:, None]
@@ -927,17 +964,27 @@ def _score_lean(
         c1, c2 = c1_acc[acc], c2_acc[acc]
         lp = np.log(P + outgo_acc[acc])
         need = np.arange(wc)[None, :] <= st[:, None]
-        q_c = np.ones((C, wc + 1))
-        if need.all():
+        q_c = np.ones((C, wc))
+        n_need = int(np.count_nonzero(need))
+        if 2 * n_need >= need.size:  # dense: the same elementwise values where needed
             z = (ctx.mu[acc, :wc] - lp[:, None]) * inv_sig[:, None]
-            q_c[:, :wc] = (1.0 - c1)[:, None] + c2[:, None] * ndtr(z)
+            with np.errstate(all="ignore"):
+                q_c = (1.0 - c1)[:, None] + c2[:, None] * ndtr(z)
         else:
             ri, ci = np.nonzero(need)
             z = (ctx.mu[acc[ri], ci] - lp[ri]) * inv_sig[ri]
             q_c[ri, ci] = (1.0 - c1[ri]) + c2[ri] * ndtr(z)
-        col = np.minimum(np.arange(W)[None, :], st[:, None])
-        col = np.where(j[None, :] < T[:, None], col, wc)  # past the term: 1
-        q = q_c.ravel().take(rows_c[:, None] * (wc + 1) + col)
+        # month t < T takes q_c[min(t, st)], months past the term 1; every row of the block
+        # has T >= t_min, so only the columns from t_min on need the term mask
+        t_min = min(int(T.min()), W)
+        q = np.empty((C, W))
+        q_st = q_c[rows_c, st][:, None]
+        q[:, :t_min] = q_st
+        if t_min < W:
+            q[:, t_min:] = np.where(j[None, t_min:] < T[:, None], q_st, 1.0)
+        if wc > t_min:
+            need = need & (j[None, :wc] < T[:, None])
+        q[:, :wc] = np.where(need, q_c[:, :wc], q[:, :wc])
         if dm > 0:
             which = (mode == 1).astype(np.int64)
             qh = 1.0 - hz_hol[which[:, None], acc[:, None], np.arange(dm)[None, :]]
@@ -945,24 +992,27 @@ def _score_lean(
         z_f = (ctx.mu[acc, last] - np.log(final + outgo_acc[acc])) * inv_sig
         q[rows_c, last] = (1.0 - c1) + c2 * ndtr(z_f)
         surv = np.cumprod(q, axis=1)
-        default = np.empty_like(surv)  # S_{t-1} − S_t: P(default in month t); 0 past the term
+        default = q  # reused buffer: S_{t-1} − S_t, P(default in month t); 0 past the term
         default[:, 0] = 1.0 - surv[:, 0]
         np.subtract(surv[:, :-1], surv[:, 1:], out=default[:, 1:])
-        col_v = ctx.collateral[acc, :W]
-        if col_v.any():
-            rec = np.minimum(exposure, col_v)
+        if coll_any[W][acc].any():
+            rec = np.minimum(exposure, ctx.collateral[acc, :W])
             rec *= 1.0 - rho
-            rec += rho * exposure
+            exposure *= rho
+            rec += exposure
         else:
-            rec = rho * exposure
+            rec = exposure  # reused buffer
+            rec *= rho
         rec *= default
-        pv_rec = (rec * ctx.discount_lag[:W]).sum(axis=1)
-        paid = surv * ctx.discount[:W]  # δ^t S_t per unit paid
+        rec *= ctx.discount_lag[:W]
+        pv_rec = rec.sum(axis=1)
+        s_last = surv[rows_c, last]
+        paid = surv  # reused buffer: δ^t S_t per unit paid
+        paid *= ctx.discount[:W]
         # payments: P in the level months before the last, `final` in the last month, the
         # interest-only amount in the holiday; past the term S is flat, so the level sum
         # is the row sum less S_{T-1}·Σ_{T-1 ≤ t < W} δ^t
         total = paid.sum(axis=1)
-        s_last = surv[rows_c, last]
         level_sum = total - s_last * (cum_disc[W] - cum_disc[last])
         pv_pay = P * level_sum + final * paid[rows_c, last]
         if dm > 0:
@@ -980,10 +1030,9 @@ def best_per_account(
     out: list[np.ndarray] = [np.zeros(0, np.int64) for _ in range(n_acc)]
     if order.size == 0:
         return out
-    acc_sorted = acc[order]
-    bounds = np.searchsorted(acc_sorted, np.arange(n_acc + 1))
+    finite = order[np.isfinite(value[order])]  # finite rows, by account, best first
+    bounds = np.searchsorted(acc[finite], np.arange(n_acc + 1)).tolist()
     for i in range(n_acc):
-        rows = order[bounds[i] : bounds[i + 1]]
-        rows = rows[np.isfinite(value[rows])][:k]
-        out[i] = rows
+        lo, hi = bounds[i], bounds[i + 1]
+        out[i] = finite[lo : min(hi, lo + k)]
     return out

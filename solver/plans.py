@@ -329,25 +329,46 @@ def _path_schedule(balance: float, rate: float, payments: np.ndarray) -> Schedul
 
 
 def _schedule_ok(ctx: PlanContext, i: int, sched: Schedule, max_zero: int) -> tuple[bool, str]:
-    """Policy check of a cent-exact schedule (SPEC §5), with the reason when it fails."""
-    from solver.plan_families import feasible_paths, phases
+    """Policy check of a cent-exact schedule (SPEC §5), with the reason when it fails.
+
+    The one-row case of :func:`~solver.plan_families.feasible_paths` and
+    :func:`~solver.plan_families.phases` (the same comparisons on 1-D arrays).
+    """
+    from solver.plan_families import CAP_TOL
 
     pol = ctx.policy
-    pay = sched.payments[None, :]
-    term = np.array([sched.term])
-    if sched.term > ctx.horizon:
-        return False, f"term {sched.term} exceeds max_term_months {ctx.horizon}"
-    if not feasible_paths(ctx, np.array([i]), pay, term)[0]:
+    pay = sched.payments
+    T = pay.shape[0]
+    if T > ctx.horizon:
+        return False, f"term {T} exceeds max_term_months {ctx.horizon}"
+    paying = pay > 0
+    cap = ctx.cap[i, :T]
+    over = paying & (pay > cap + CAP_TOL * np.maximum(1.0, np.abs(cap)))
+    small = paying[:-1] & (pay[:-1] < pol.min_payment - 1e-9)  # the final payment is exempt
+    if over.any() or small.any():
         return False, "a payment exceeds the affordable amount or is below min_payment"
-    if phases(pay, term)[0] > pol.max_payment_levels:
+    if _phase_count(pay) > pol.max_payment_levels:
         return False, f"more than max_payment_levels = {pol.max_payment_levels} payment levels"
-    zeros = np.flatnonzero(sched.payments[:-1] == 0)
-    if zeros.size > max_zero:
+    zeros = int(np.count_nonzero(pay[:-1] == 0))
+    if zeros > max_zero:
         return (
             False,
-            f"{zeros.size} months without payment exceed max_deferral_months {pol.max_deferral_months}",
+            f"{zeros} months without payment exceed max_deferral_months {pol.max_deferral_months}",
         )
     return True, ""
+
+
+def _phase_count(payments: np.ndarray) -> int:
+    """:func:`~solver.plan_families.phases` of one whole payment path."""
+    p = np.round(payments, 2)
+    prev = np.empty_like(p)
+    prev[0] = 0.0
+    prev[1:] = p[:-1]
+    starts = (p > 0) & (p != prev)
+    count = int(np.count_nonzero(starts))
+    if starts[-1] and prev[-1] > 0 and p[-1] <= prev[-1]:  # the last phase's remainder
+        count -= 1
+    return count
 
 
 # --------------------------------------------------------------------------------------
@@ -408,18 +429,20 @@ def _family_choices(
         else:
             subsets = [(family, np.arange(len(cand)))]
         for label, rows in subsets:
-            sub = cand.take(rows)
-            tops = best_per_account(sub.acc, val[rows], n, TOP_K)
+            whole = rows.size == len(cand)  # all rows, in order: no copy needed
+            sub = cand if whole else cand.take(rows)
+            sub_val = val if whole else val[rows]
+            tops = best_per_account(sub.acc, sub_val, n, TOP_K)
             chosen = []
             seed_family = family == "instalment" or label == "deferral/capitalize"
             if lazy and not seed_family:
                 for i in range(n):
-                    best_i = float(val[rows][tops[i][0]]) if tops[i].size else -np.inf
-                    pending.append((i, len(out[i]), label, family, sub, tops[i], val[rows], best_i))
+                    best_i = float(sub_val[tops[i][0]]) if tops[i].size else -np.inf
+                    pending.append((i, len(out[i]), label, family, sub, tops[i], sub_val, best_i))
                     out[i].append(_Choice(label, family, False, reason="not evaluated"))
                 continue
             for i in range(n):
-                ch = _first_exact(ctx, i, sub, tops[i], val[rows], unit, family, label)
+                ch = _first_exact(ctx, i, sub, tops[i], sub_val, unit, family, label)
                 chosen.append(ch)
                 out[i].append(ch)
                 if ch.feasible and (family == "instalment" or label == "deferral/capitalize"):
@@ -518,8 +541,8 @@ def _family_choices(
             for ch in out[i]:
                 if ch.feasible and np.isfinite(ch.search_npv):
                     best_known[i] = max(best_known[i], ch.search_npv)
-            for _, _, _, _, _, _, _, b in (p for p in pending if p[0] == i):
-                best_known[i] = max(best_known[i], b)
+        for i, *_, b in pending:
+            best_known[i] = max(best_known[i], b)
         for i, slot, label, family, sub, top, vals, b in pending:
             if np.isfinite(b) and b >= best_known[i] - 1e-6 * abs(best_known[i]):
                 out[i][slot] = _first_exact(ctx, i, sub, top, vals, unit, family, label)
@@ -643,14 +666,15 @@ def _family_infeasible_reason(ctx: PlanContext, i: int, family: str, label: str)
 def _levels(payments: np.ndarray) -> list[float]:
     """Distinct payment phases (amounts), in order."""
     out: list[float] = []
-    pay = np.round(np.asarray(payments, float), 2)
+    pay = np.round(np.asarray(payments, float), 2).tolist()  # Python floats: the same values
+    last = len(pay) - 1
     for k, p in enumerate(pay):
         if p <= 0:
             continue
-        if k == pay.size - 1 and out and p <= out[-1]:
+        if k == last and out and p <= out[-1]:
             break
         if not out or p != out[-1]:
-            out.append(float(p))
+            out.append(p)
     return out
 
 
@@ -803,23 +827,34 @@ def _metrics(
     opening = np.array([s.opening_balance / 100.0 for s in scheds])
     aprs = apr_batch(opening, pay)
     out: list[list[dict[str, Any]]] = [[dict() for _ in range(len(chs) + 1)] for chs in choices]
+    # per-row figures as Python floats (the same values as float() of each element)
+    any_paying = paying.any(axis=1)
+    npv_l = ev.npv.tolist()
+    pv_l = pv.tolist()
+    pd12_l = ev.pd_12m.tolist()
+    pdl_l = ev.pd_life.tolist()
+    el_l = ev.expected_loss.tolist()
+    apr_l = aprs.tolist()
+    dti_l = np.where(any_paying, dti.max(axis=1), 0.0).tolist()
+    aff_l = np.where(any_paying, aff.min(axis=1), 1.0).tolist()
     sq_pv = {}
+    sq_npv = {}
     for r, (i, k) in enumerate(rows):
         if k == -1:
-            sq_pv[i] = pv[r]
-    sq_npv = {i: float(ev.npv[r]) for r, (i, k) in enumerate(rows) if k == -1}
+            sq_pv[i] = pv_l[r]
+            sq_npv[i] = npv_l[r]
     for r, (i, k) in enumerate(rows):
         m = {
-            "npv": float(ev.npv[r]),
-            "npv_vs_status_quo": float(ev.npv[r]) - sq_npv[i],
-            "pd_12m": float(ev.pd_12m[r]),
-            "pd_life": float(ev.pd_life[r]),
-            "expected_loss": float(ev.expected_loss[r]),
-            "concession_cost": float(sq_pv[i] - pv[r]),
+            "npv": npv_l[r],
+            "npv_vs_status_quo": npv_l[r] - sq_npv[i],
+            "pd_12m": pd12_l[r],
+            "pd_life": pdl_l[r],
+            "expected_loss": el_l[r],
+            "concession_cost": sq_pv[i] - pv_l[r],
             "total_paid": float(scheds[r].total_paid),
-            "apr": float(aprs[r]),
-            "max_dti": float(dti[r].max()) if paying[r].any() else 0.0,
-            "min_afford_prob": float(aff[r].min()) if paying[r].any() else 1.0,
+            "apr": apr_l[r],
+            "max_dti": dti_l[r],
+            "min_afford_prob": aff_l[r],
         }
         out[i][k] = m  # k == -1 -> the last slot
     return out
@@ -837,6 +872,12 @@ def _results(
     relax: bool,
     lazy: bool = False,
 ) -> list[PlanResult]:
+    """Plan results of the context's accounts.
+
+    With ``lazy`` (portfolio runs: only the recommendation is reported) level families
+    that cannot be the best are not rebuilt in cents (see :func:`_family_choices`) and
+    no binding constraints are worded.
+    """
     from solver.model import status_quo
     from solver.plan_explain import binding_constraints, explain_infeasible, minimal_relaxations
 
@@ -874,9 +915,10 @@ def _results(
                 )
                 continue
             m = mets[i][k]
+            # portfolio runs (lazy) report no binding constraints: skip the words
             binding = (
                 binding_constraints(ctx, i, ch.family, ch.schedule, ch.params, m)
-                if ch.feasible
+                if ch.feasible and not lazy
                 else ()
             )
             options.append(
