@@ -101,6 +101,33 @@ DEFAULT_PARTITION_ROWS = 25_000
 PRICING_BLOCK = 1024
 #: Seconds to wait for a Dask scheduler before giving up (exit 2); env WORKOUT_DASK_TIMEOUT.
 CONNECT_TIMEOUT = 20.0
+
+
+def dask_setup(worker: Any) -> None:
+    """Dask preload hook of the local cluster's workers: ignore SIGINT (see DaskEngine)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT in this process meanwhile (processes spawned inherit SIG_IGN)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
@@ -854,14 +881,22 @@ class DaskEngine(Engine):
                 ) from None
             return
         workers = int(n_workers or os.cpu_count() or 1)
-        self._cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-            memory_limit=memory_limit,
-        )
+        # Ctrl-C reaches the whole process group: the client stops the run cleanly and
+        # closes the cluster, so the worker processes ignore SIGINT (they would otherwise
+        # print KeyboardInterrupt tracebacks). SIG_IGN is inherited by the processes
+        # spawned now; workers a nanny restarts later set it in the ``dask_setup`` preload.
+        # ``:0``: the scheduler's HTTP server takes a free port (no "8787 in use" warning
+        # when two runs share a machine).
+        with _sigint_ignored():
+            self._cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                silence_logs=logging.ERROR,
+                memory_limit=memory_limit,
+                preload=[__name__],
+            )
         self.client = Client(self._cluster, set_as_default=False, timeout=f"{timeout}s")
         self.client.wait_for_workers(workers, timeout=timeout)
 
