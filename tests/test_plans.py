@@ -163,6 +163,22 @@ def test_custom_at_least_custom_feasible_families():
     assert compared >= 10  # instalment and capitalised deferral plans are custom schedules
 
 
+def _npv_by_month(ctx, acc, sched, model):
+    """Survival before each month and each month's NPV term (payment + recovery) of a
+    schedule, as ``evaluate`` computes them (SPEC §4)."""
+    ev = evaluate(acc, sched, model=model)
+    pay, ead = sched.payments, sched.exposures
+    n_months = pay.size
+    before = np.concatenate([[1.0], ev.survival[:-1]])
+    col = ctx.collateral[0, :n_months]
+    rec = np.minimum(ead, col) + model.unsecured_recovery * np.maximum(0.0, ead - col)
+    per_month = (
+        ctx.discount[:n_months] * ev.survival * pay
+        + ctx.discount_lag[:n_months] * before * ev.hazard * rec
+    )
+    return before, per_month
+
+
 def _small_accounts(n: int) -> list[Account]:
     rng = np.random.default_rng(11)
     out = []
@@ -595,16 +611,9 @@ def test_bound_tables_dominate_random_grid_paths():
         for buckets in (8, 40):
             tables = bound_tables(ctx, grid, buckets, np.array([holiday]))
             for sched in paths:
-                ev = evaluate(acc, sched, model=model)
-                pay, ead = sched.payments, sched.exposures
-                T = pay.size
-                before = np.concatenate([[1.0], ev.survival[:-1]])
-                col = ctx.collateral[0, :T]
-                rec = np.minimum(ead, col) + model.unsecured_recovery * np.maximum(0.0, ead - col)
-                per_month = (
-                    ctx.discount[:T] * ev.survival * pay
-                    + ctx.discount_lag[:T] * before * ev.hazard * rec
-                )
+                ead = sched.exposures
+                T = ead.size
+                before, per_month = _npv_by_month(ctx, acc, sched, model)
                 to_go = np.cumsum(per_month[::-1])[::-1] / before
                 bound = np.array(
                     [bound_at(tables, np.array([0]), t, np.array([ead[t]]))[0] for t in range(T)]
@@ -740,16 +749,9 @@ def test_tail_tables_dominate_forced_last_phases():
             if B != 0 or not pays or start is None:
                 continue
             sched = schedule_from_payments(float(ctx.balance[0]), acc.annual_rate, pays)
-            ev = evaluate(acc, sched, model=model)
-            pay, ead = sched.payments, sched.exposures
-            n_months = pay.size
-            before = np.concatenate([[1.0], ev.survival[:-1]])
-            col = ctx.collateral[0, :n_months]
-            rec = np.minimum(ead, col) + model.unsecured_recovery * np.maximum(0.0, ead - col)
-            per_month = (
-                ctx.discount[:n_months] * ev.survival * pay
-                + ctx.discount_lag[:n_months] * before * ev.hazard * rec
-            )
+            ead = sched.exposures
+            n_months = ead.size
+            before, per_month = _npv_by_month(ctx, acc, sched, model)
             gi = index[round(last * 100)]
             for t in range(start + 1, n_months):
                 to_go = per_month[t:].sum() / before[t]
