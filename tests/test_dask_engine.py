@@ -184,6 +184,25 @@ def test_bad_dataset_rows_fail_on_dask_and_write_nothing(engine, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad"]
 
 
+def _worker_settings() -> tuple[str | None, bool]:
+    import dask
+
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_"), bool(
+        dask.config.get("distributed.worker.profile.enabled")
+    )
+
+
+def test_local_cluster_workers_run_without_malloc_trim_or_profiler(engine):
+    """Workers of the engine's own cluster get LOCAL_CLUSTER_CONFIG (not Dask's defaults,
+    which cost CPU-bound planning tasks about 30 %), and the client's config is untouched."""
+    import dask
+
+    settings = engine.client.run(_worker_settings)
+    assert len(settings) == 2
+    assert all(v == (None, False) for v in settings.values())
+    assert dask.config.get("distributed.worker.profile.enabled") is True
+
+
 def test_unreachable_scheduler_is_an_input_error(monkeypatch):
     """An address nobody listens on: InputError (exit 2) naming the address, within the timeout."""
     with pytest.raises(InputError, match="tcp://127.0.0.1:9.*cannot reach"):
