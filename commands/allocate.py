@@ -205,3 +205,11 @@ def _print_tables(result, out: Path, currency: str) -> None:
         f"({result.method})",
         highlight=False,
     )
+    stopped = result.stats.get("wall_clock_stop")
+    if stopped:
+        con.print(
+            f"[yellow]note[/]: the wall clock stopped the search ({stopped}) before its work"
+            " budget; the certificate holds, but a rerun may return another allocation."
+            " Raise --time-limit for a reproducible result.",
+            highlight=False,
+        )

@@ -251,6 +251,8 @@ class PortfolioAllocation:
             "status": self.status.name,
             "runtime_s": self.runtime,
             "method": self.method,
+            # phases the wall clock stopped before their work budget ("" = reproducible run)
+            "wall_clock_stop": str(self.stats.get("wall_clock_stop", "")),
             "totals": {k: float(v) if v is not None else None for k, v in self.totals.items()},
             "by_treatment": by_t,
             "utilisation": util,
@@ -267,7 +269,7 @@ def allocate(
     compliance: Compliance | None = None,
     time_limit: float = 60.0,
     seed: int = 0,
-    workers: int = 2,
+    workers: int = 1,
     exact_max_pairs: int = 20_000,
     gap_tolerance: float = 1e-4,
     engine: Any = None,
@@ -290,7 +292,8 @@ def allocate(
     time_limit
         Seconds for the optimisation.
     seed, workers
-        CP-SAT seed and workers.
+        CP-SAT seed and workers (1: reproducible; a parallel CP-SAT search is not, see
+        :mod:`solver.gap`).
     exact_max_pairs
         Portfolios with at most this many allowed account–option pairs are solved exactly
         with CP-SAT (the allocation's LP relaxation is tight, so CP-SAT closes them fast).

@@ -50,6 +50,7 @@ partitioning.
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import math
 import os
@@ -906,7 +907,12 @@ class DaskEngine(Engine):
         # ``:0``: the scheduler's HTTP server takes a free port (no "8787 in use" warning
         # when two runs share a machine).
         with _sigint_ignored(), dask.config.set(LOCAL_CLUSTER_CONFIG):
+            # A deep copy for the nannies: they keep it for the workers they restart (their
+            # own merge with the global config is shallow, so leaving this block would
+            # otherwise give restarted workers Dask's defaults back).
+            worker_config = copy.deepcopy(dask.config.config)
             self._cluster = LocalCluster(
+                config=worker_config,
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,

@@ -34,14 +34,23 @@ problem (never of a reduced model) and ``gap`` is the relative gap
     ``gap = |objective − bound| / max(1, |objective|)``
 
 (the CP-SAT / MathOpt convention): 0 when proven optimal, ``inf`` without a solution.
-Every path checks the deadline ``time_limit`` (wall clock, seconds).
+Every path respects the deadline ``time_limit`` (wall clock, seconds).
 
-Determinism: the Lagrangian phase, the repair and the local search are deterministic; CP-SAT
-is seeded, and with ``workers=1`` its search is reproducible for a fixed amount of work. The
-search is given a deterministic-time budget of half the remaining time limit, which binds
-before the wall clock unless the machine is more than twice slower than usual; only when
-the wall clock stops a search can the returned solution differ between runs (the
-certificate stays valid).
+Determinism: the same problem and seed give the same result whenever the wall clock stops
+nothing. Every phase that could run until the deadline has a budget of deterministic work
+computed from ``time_limit`` alone (never from the clock): an iteration count for the
+Lagrangian ascent, CP-SAT's deterministic time for the exact, reduced and LNS searches, and
+the LNS's neighbourhood adapts to that deterministic time, not to seconds. The other phases
+(repair, shift/swap local search, regret construction) stop on their own criteria. CP-SAT is
+seeded; with one worker its search is reproducible for a given deterministic time, while a
+parallel run (``workers > 1``) is not: its threads share solutions as timing allows.
+(CP-SAT's deterministic ``interleave_search`` mode overshoots small deterministic budgets by
+whole batches — measured 2.7 against a budget of 1.1 — so it does not help here.)
+:func:`solver.allocation.allocate` therefore uses one worker; ``bench gap`` uses two. The
+budgets are sized (``WORK_SAFETY``) to use about half of the time limit on the
+project machine, so a machine up to about twice slower, or loaded, gives the same result;
+the wall clock is only the hard stop. When it does stop a phase first, the result says which
+(``stats["wall_clock_stop"]``): its certificate is still valid, but a rerun may differ.
 """
 
 from __future__ import annotations
@@ -84,8 +93,38 @@ EXACT_SHARE = 0.25
 # Share of the time left after the first CP-SAT run that small problems keep for a final,
 # warm-started CP-SAT run (to prove optimality of the LNS solution).
 FINAL_EXACT_SHARE = 0.4
-# Wall-clock cap of one LNS sub-problem (seconds).
-LNS_SUBSOLVE_LIMIT = 0.25
+# Work budgets (reproducibility). Every phase that could run until the time limit (the
+# Lagrangian ascent, the CP-SAT searches, the LNS) gets a budget of deterministic work
+# computed from ``time_limit`` alone, never from the clock: iterations of the ascent, CP-SAT's
+# deterministic time. The rates below were measured on the project machine (2 shared cores,
+# `benchmarks/README.md`) and are multiplied by WORK_SAFETY, so a budget normally uses about
+# half of its share of the time limit: the same inputs and seed then give the same result on
+# a machine (or a load) up to about twice slower. The wall-clock ``time_limit`` stays the hard
+# stop; a result it stopped says so (``stats["wall_clock_stop"]``) and a rerun may differ.
+WORK_SAFETY = 0.5
+# CP-SAT deterministic seconds per wall-clock second, one worker (measured 30 Nov 2026:
+# 0.26–0.5 on full GAP models of 400–5,000 pairs, 0.5–0.75 on LNS sub-problems).
+CPSAT_DET_PER_SECOND = 0.3
+# Cells of the K × n option matrix priced per second by the Lagrangian ascent (its pricing
+# pass is dense: forbidden pairs cost as much as allowed ones; measured 1.2e8 at 200,000
+# accounts, 2.0e8 at 20,000).
+DUAL_CELLS_PER_SECOND = 1.2e8
+# LNS work (see _lns_work, deterministic seconds) per wall-clock second (measured 0.73–0.89
+# on 8,000–20,000-account allocations, about 0.4 on GAPs of 100–500 jobs).
+LNS_WORK_PER_SECOND = 0.45
+# Work charged per LNS iteration, and per job freed in it (model building, Python).
+LNS_ITERATION_WORK = 0.002
+LNS_JOB_WORK = 2.0e-5
+# Deterministic-time budget of one LNS sub-problem, and the "closes fast" threshold that
+# grows the neighbourhood (about 0.25 s and 0.15 s on the project machine).
+LNS_SUBSOLVE_DET = 0.125
+LNS_FAST_DET = 0.09
+# Wall-clock cap of one LNS sub-problem (seconds): a hard stop only, well above the
+# deterministic budget's usual wall time.
+LNS_SUBSOLVE_LIMIT = 2.0
+# Share of the time limit of the Lagrangian ascent (small problems / others).
+DUAL_SHARE_SMALL = 0.1
+DUAL_SHARE = 0.3
 # CP-SAT linearization level of LNS sub-problems (2: full LP relaxation of the knapsacks).
 LNS_LINEARIZATION = 2
 
@@ -355,6 +394,10 @@ class DualResult:
         Cheapest option per job under ``λ*`` (the Lagrangian subproblem's solution).
     iterations
         Subgradient iterations done.
+    timed_out
+        ``True`` when the deadline (wall clock) stopped the ascent, so that a rerun may stop
+        at another iteration; ``False`` when it stopped on its own criteria or on
+        ``max_iterations``.
     """
 
     bound: float
@@ -362,6 +405,7 @@ class DualResult:
     global_prices: np.ndarray
     choice: np.ndarray
     iterations: int
+    timed_out: bool = False
 
 
 def lagrangian_dual(
@@ -436,6 +480,7 @@ def lagrangian_dual(
     alpha, stall = float(step_scale), 0
     history: list[float] = []
     it = 0
+    timed_out = False
     for it in range(1, max_iterations + 1):
         evaluation = oracle.price(lam, mu)
         value = (
@@ -475,17 +520,20 @@ def lagrangian_dual(
         step = alpha * max(target - value, 1e-9 * max(1.0, abs(value))) / norm
         lam = np.maximum(0.0, lam + step * dir_lam)
         mu = np.maximum(0.0, mu + step * dir_mu)
-        if alpha < 1e-6 or time.perf_counter() >= deadline:
+        if alpha < 1e-6:
             break
         # Stop on stagnation: the bound rose by less than `tolerance` over the last 100 steps.
         history.append(best)
         if len(history) > 100:
             if best - history[-101] <= tolerance * max(1.0, abs(best)):
                 break
+        if it < max_iterations and time.perf_counter() >= deadline:
+            timed_out = True
+            break
     # the cheapest options at the best prices (the oracle keeps no per-job state)
     best_choice = oracle.choice(best_lam, best_mu)
     oracle.close()
-    return DualResult(best, best_lam, best_mu, best_choice, it)
+    return DualResult(best, best_lam, best_mu, best_choice, it, timed_out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -945,6 +993,7 @@ class _CpOutcome:
     assignment: np.ndarray | None
     bound: float  # in original cost units, valid for the model solved
     wall: float
+    det: float = 0.0  # CP-SAT's deterministic time (its own measure of work, machine-independent)
 
 
 def _solve_cpsat(
@@ -959,6 +1008,7 @@ def _solve_cpsat(
     global_capacity: np.ndarray | None = None,
     jobs: np.ndarray | None = None,
     linearization: int | None = None,
+    det_limit: float | None = None,
 ) -> _CpOutcome:
     """Solve the problem restricted to ``mask`` (and optionally to ``jobs``) with CP-SAT.
 
@@ -966,6 +1016,10 @@ def _solve_cpsat(
     bound then subtracts the worst-case rounding). Weights are scaled the same way; if they
     are not exact at ``10**4`` they are rounded up and capacities down, which keeps every
     solution feasible for the true data.
+
+    ``det_limit`` is CP-SAT's deterministic-time budget (its work measure, the same on every
+    machine); ``time_limit`` (wall clock) is the hard stop. Without ``det_limit`` the budget
+    is half the wall-clock time left (the plain-CP-SAT baseline's setting).
     """
     from ortools.sat.python import cp_model
 
@@ -1046,9 +1100,11 @@ def _solve_cpsat(
         return _CpOutcome("UNKNOWN", None, -math.inf, time.perf_counter() - t0)
     solver.parameters.max_time_in_seconds = remaining
     # Reproducibility: a work budget (deterministic time) that normally binds before the wall
-    # clock, so the same seed gives the same solution on a loaded machine too (up to a 2x
-    # slowdown); the wall-clock limit stays as the hard stop.
-    solver.parameters.max_deterministic_time = 0.5 * remaining
+    # clock, so the same seed gives the same solution on a loaded machine too; the wall-clock
+    # limit stays as the hard stop.
+    solver.parameters.max_deterministic_time = (
+        0.5 * remaining if det_limit is None else max(0.0, float(det_limit))
+    )
     solver.parameters.num_workers = max(1, int(workers))
     solver.parameters.random_seed = int(seed)
     if linearization is not None:
@@ -1056,15 +1112,16 @@ def _solve_cpsat(
     status = solver.solve(model)
     name = solver.status_name(status)
     rounding = 0.0 if cost_exact else 0.5 / cost_scale * len(jobs)
+    det = float(solver.response_proto.deterministic_time)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         values = np.array([solver.boolean_value(v) for v in x], dtype=bool)
         out = np.full(n, -1, dtype=np.int64) if hint is None else hint.copy()
         out[job_idx[values]] = opt_idx[values]
         bound = solver.best_objective_bound / cost_scale - rounding
-        return _CpOutcome(name, out, bound, time.perf_counter() - t0)
+        return _CpOutcome(name, out, bound, time.perf_counter() - t0, det)
     if status == cp_model.INFEASIBLE:
-        return _CpOutcome(name, None, math.inf, time.perf_counter() - t0)
-    return _CpOutcome(name, None, -math.inf, time.perf_counter() - t0)
+        return _CpOutcome(name, None, math.inf, time.perf_counter() - t0, det)
+    return _CpOutcome(name, None, -math.inf, time.perf_counter() - t0, det)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1079,19 +1136,25 @@ def _lns(
     rc: np.ndarray,
     *,
     deadline: float,
+    work_budget: float,
     seed: int,
     stats: dict[str, Any],
     target: float = -math.inf,
 ) -> np.ndarray:
     """Re-optimise the jobs of a few related rows at a time with CP-SAT (agent-subset LNS).
 
-    Stops at ``deadline`` or as soon as the objective reaches ``target``.
+    Stops when its deterministic work reaches ``work_budget`` (see :func:`_lns_work`), as
+    soon as the objective reaches ``target``, or, as a hard stop, at ``deadline``. Every
+    choice depends on the work done, never on the clock (the neighbourhood grows while
+    sub-problems close within ``LNS_FAST_DET``), so the result is reproducible unless the
+    deadline stops it (``stats["lns_wall_stop"]``).
     """
     k, n = problem.cost.shape
     rng = np.random.default_rng(seed)
     s = assignment.copy()
     best_cost = problem.objective(s)
     n_rows = problem.capacity.size
+    stats.update(lns_iterations=0, lns_improvements=0, lns_work=0.0, lns_wall_stop=False)
     if n_rows < 2:
         return s
     # Rows related through the jobs' cheap alternatives (reduced-cost ranks).
@@ -1101,9 +1164,15 @@ def _lns(
     max_subset = max(2, n_rows - 1) if n_rows > 2 else n_rows
     subset = max(2, min(max_subset, int(round(target_jobs * n_rows / max(n, 1)))))
     iterations = improvements = 0
+    work = 0.0
+    wall_stop = False
+    started = time.perf_counter()
     while True:
         remaining = deadline - time.perf_counter()
-        if remaining < 0.02 or best_cost <= target:
+        if best_cost <= target or work >= work_budget:
+            break
+        if remaining < 0.02:
+            wall_stop = True
             break
         iterations += 1
         seed_row = int(rng.integers(n_rows))
@@ -1120,6 +1189,7 @@ def _lns(
         in_rows[rows] = True
         free = np.flatnonzero(in_rows[np.where(opt_rows[s] >= 0, opt_rows[s], n_rows)])
         if free.size == 0:
+            work += LNS_ITERATION_WORK
             continue
         option_in = in_rows[np.where(opt_rows >= 0, opt_rows, n_rows)] | (opt_rows < 0)
         mask = np.zeros((k, n), dtype=bool)
@@ -1127,11 +1197,10 @@ def _lns(
         mask[s[free], free] = True
         usage = problem.row_usage(s) - problem.row_usage_of(s, free)
         gusage = problem.global_usage(s) - problem._global_weight_of(s[free], free).sum(axis=1)
-        limit = min(remaining, LNS_SUBSOLVE_LIMIT)
         out = _solve_cpsat(
             problem,
             mask,
-            time_limit=limit,
+            time_limit=min(remaining, LNS_SUBSOLVE_LIMIT),
             seed=seed + iterations,
             workers=1,
             hint=s,
@@ -1139,7 +1208,11 @@ def _lns(
             global_capacity=problem.global_capacity - gusage,
             jobs=free,
             linearization=LNS_LINEARIZATION,
+            det_limit=LNS_SUBSOLVE_DET,
         )
+        work += _lns_work(out.det, free.size)
+        if out.status not in ("OPTIMAL", "INFEASIBLE") and out.det < 0.999 * LNS_SUBSOLVE_DET:
+            wall_stop = True  # the wall clock, not the work budget, stopped this sub-problem
         if out.assignment is not None:
             new_cost = problem.objective(out.assignment)
             if new_cost < best_cost - 1e-9 * max(1.0, abs(best_cost)) and problem.is_feasible(
@@ -1147,15 +1220,26 @@ def _lns(
             ):
                 s, best_cost = out.assignment, new_cost
                 improvements += 1
-        # Adapt the neighbourhood size to how fast sub-problems close.
-        if out.status == "OPTIMAL" and out.wall < 0.15:
+        # Adapt the neighbourhood size to how much work sub-problems take to close.
+        if out.status == "OPTIMAL" and out.det < LNS_FAST_DET:
             subset = min(max_subset, subset + 1)
         elif out.status != "OPTIMAL" and subset > 2:
             subset -= 1
     stats["lns_iterations"] = iterations
     stats["lns_improvements"] = improvements
     stats["lns_final_rows"] = subset
+    stats["lns_work"] = work
+    stats["lns_wall_s"] = time.perf_counter() - started
+    stats["lns_work_budget"] = work_budget
+    stats["lns_wall_stop"] = wall_stop
     return s
+
+
+def _lns_work(det: float, free_jobs: int) -> float:
+    """Work of one LNS iteration in CP-SAT deterministic seconds: the sub-solve's own
+    deterministic time plus a charge for building its model (per freed job) and the
+    iteration's fixed cost, both measured in deterministic-second equivalents."""
+    return det + LNS_ITERATION_WORK + LNS_JOB_WORK * free_jobs
 
 
 # --------------------------------------------------------------------------------------------
@@ -1163,9 +1247,26 @@ def _lns(
 # --------------------------------------------------------------------------------------------
 
 
+def _dual_iterations(seconds: float, cells: int, cap: int) -> int:
+    """Iteration budget of a Lagrangian ascent over a ``cells``-entry option matrix given
+    ``seconds`` of the time limit (see WORK_SAFETY), at most ``cap`` and at least one."""
+    per_second = WORK_SAFETY * DUAL_CELLS_PER_SECOND / max(cells, 1)
+    return max(1, min(cap, int(seconds * per_second)))
+
+
+def _cpsat_det(seconds: float) -> float:
+    """CP-SAT deterministic-time budget for ``seconds`` of the time limit."""
+    return WORK_SAFETY * CPSAT_DET_PER_SECOND * max(0.0, seconds)
+
+
+def _stopped_by_clock(out: _CpOutcome, det_limit: float) -> bool:
+    """Did the wall clock (not the deterministic budget, nor a proof) end this CP-SAT run?"""
+    return out.status not in ("OPTIMAL", "INFEASIBLE") and out.det < 0.999 * det_limit
+
+
 def _sample_prices(
-    problem: AssignmentProblem, *, seed: int, deadline: float
-) -> tuple[np.ndarray, np.ndarray, int]:
+    problem: AssignmentProblem, *, seed: int, deadline: float, seconds: float
+) -> tuple[np.ndarray, np.ndarray, int, bool]:
     """Dual prices of a random sample of jobs with capacities scaled to the sample's share."""
     n = problem.n_jobs
     rng = np.random.default_rng(seed)
@@ -1181,8 +1282,10 @@ def _sample_prices(
         else problem.global_weight,
         global_capacity=problem.global_capacity * share,
     )
-    dual = lagrangian_dual(sample, deadline=deadline, max_iterations=1500)
-    return dual.prices, dual.global_prices, dual.iterations
+    dual = lagrangian_dual(
+        sample, deadline=deadline, max_iterations=_dual_iterations(seconds, sample.cost.size, 1500)
+    )
+    return dual.prices, dual.global_prices, dual.iterations, dual.timed_out
 
 
 def _primal_from_prices(
@@ -1253,13 +1356,19 @@ def solve_assignment(
         Dask engine's runs on the workers and gives the same result.
     """
     t0 = time.perf_counter()
-    deadline = t0 + max(0.0, float(time_limit))
+    limit = max(0.0, float(time_limit))
+    deadline = t0 + limit
     k, n = problem.cost.shape
     stats: dict[str, Any] = {"jobs": n, "options": k}
     jobs = np.arange(n)
+    # Phases the wall clock stopped before their work budget (see WORK_SAFETY).
+    clock_stops: list[str] = []
 
     def finish(assignment, bound, status, method, message=""):
         runtime = time.perf_counter() - t0
+        if runtime >= limit and not clock_stops and method not in ("trivial", "presolve"):
+            clock_stops.append("time limit")
+        stats["wall_clock_stop"] = ", ".join(clock_stops)
         if assignment is None:
             assignment = np.full(n, -1, dtype=np.int64)
             objective, gap = math.nan, math.inf
@@ -1313,15 +1422,22 @@ def solve_assignment(
 
     # 1. Lagrangian bound and prices.
     small = pairs <= exact_max_pairs
-    dual_budget = (0.1 if small else 0.3) * max(0.0, float(time_limit))
+    dual_budget = (DUAL_SHARE_SMALL if small else DUAL_SHARE) * limit
+    dual_seconds = dual_budget
     start_prices = None
     if n >= SAMPLE_MIN_JOBS and dual_method == "auto":
         # Prices are intensive quantities: solve the dual on a random sample with
         # proportionally scaled capacities first, then refine on all jobs.
         start_prices = _sample_prices(
-            problem, seed=seed, deadline=time.perf_counter() + 0.4 * dual_budget
+            problem,
+            seed=seed,
+            deadline=time.perf_counter() + 0.4 * dual_budget,
+            seconds=0.4 * dual_budget,
         )
+        dual_seconds = 0.6 * dual_budget
         stats["sample_dual_iterations"] = start_prices[2]
+        if start_prices[3]:
+            clock_stops.append("sample dual")
         first = _primal_from_prices(
             problem, allowed, start_prices[0], start_prices[1], deadline=deadline
         )
@@ -1332,7 +1448,7 @@ def solve_assignment(
     dual = lagrangian_dual(
         problem,
         deadline=min(deadline, time.perf_counter() + dual_budget),
-        max_iterations=300 if small else 3000,
+        max_iterations=_dual_iterations(dual_seconds, k * n, 300 if small else 3000),
         upper_bound=problem.objective(incumbent) if incumbent is not None else None,
         allowed=allowed,
         prices=None if start_prices is None else start_prices[0],
@@ -1344,6 +1460,8 @@ def solve_assignment(
     stats["prices"] = dual.prices
     stats["global_prices"] = dual.global_prices
     stats["lagrangian_iterations"] = dual.iterations
+    if dual.timed_out:
+        clock_stops.append("lagrangian")
     bound = dual.bound
     if bound == math.inf:
         return finish(
@@ -1385,9 +1503,14 @@ def solve_assignment(
 
     # 3a. Small: exact CP-SAT on the full model, warm-started; it often proves optimality.
     method = "lagrangian+greedy"
+    exact_seconds = 0.0
     if small and time.perf_counter() < deadline:
         remaining = deadline - time.perf_counter()
-        share = remaining if not lns or incumbent is None else max(0.5, EXACT_SHARE * remaining)
+        share = (1.0 - DUAL_SHARE_SMALL) * limit
+        if lns and incumbent is not None:
+            share *= EXACT_SHARE
+        exact_seconds = share
+        det = _cpsat_det(share)
         out = _solve_cpsat(
             problem,
             allowed,
@@ -1395,8 +1518,11 @@ def solve_assignment(
             seed=seed,
             workers=workers,
             hint=incumbent if incumbent is not None else dual.choice,
+            det_limit=det,
         )
         stats["cpsat_status"] = out.status
+        if _stopped_by_clock(out, det):
+            clock_stops.append("cp-sat")
         if out.status == "INFEASIBLE":
             return finish(
                 None,
@@ -1426,8 +1552,15 @@ def solve_assignment(
     if incumbent is not None:
         keep[incumbent, jobs] = True
     keep &= allowed
+    # Seconds of the time limit left for the next phases (deterministic: from the limit and
+    # the shares of the phases that ran, never from the clock).
+    after_dual = (1.0 - (DUAL_SHARE_SMALL if small else DUAL_SHARE)) * limit
+    rest = after_dual - exact_seconds
+    lns_seconds = rest * (1.0 - FINAL_EXACT_SHARE) if small else rest
     if incumbent is None and int(keep.sum()) <= CPSAT_MAX_PAIRS and time.perf_counter() < deadline:
         remaining = deadline - time.perf_counter()
+        det = _cpsat_det(rest * (0.35 if lns else 1.0))
+        lns_seconds *= 0.65
         out = _solve_cpsat(
             problem,
             keep,
@@ -1435,8 +1568,11 @@ def solve_assignment(
             seed=seed,
             workers=workers,
             hint=dual.choice,
+            det_limit=det,
         )
         stats["reduced_cpsat_status"] = out.status
+        if _stopped_by_clock(out, det):
+            clock_stops.append("reduced cp-sat")
         if out.assignment is not None and problem.is_feasible(out.assignment):
             incumbent = out.assignment
             method = "lagrangian+reduced-cp-sat"
@@ -1450,7 +1586,10 @@ def solve_assignment(
         )
     if problem.objective(incumbent) <= good_enough(bound):
         return finish(incumbent, bound, SolveStatus.FEASIBLE, method)
-    if lns and int(keep.sum()) <= CPSAT_MAX_PAIRS and time.perf_counter() < deadline - 0.05:
+    run_lns = lns and int(keep.sum()) <= CPSAT_MAX_PAIRS and lns_seconds > 0.0
+    if run_lns and time.perf_counter() >= deadline - 0.05:
+        clock_stops.append("lns skipped")
+    elif run_lns:
         # Small problems keep a final share of the time for CP-SAT to prove optimality.
         lns_deadline = deadline
         if small:
@@ -1461,12 +1600,18 @@ def solve_assignment(
             keep,
             rc,
             deadline=lns_deadline,
+            work_budget=WORK_SAFETY * LNS_WORK_PER_SECOND * lns_seconds,
             seed=seed,
             stats=stats,
             target=good_enough(bound),
         )
+        if stats["lns_wall_stop"]:
+            clock_stops.append("lns")
         method += "+lns"
-        if small and time.perf_counter() < deadline - 0.05:
+        if small and time.perf_counter() >= deadline - 0.05:
+            clock_stops.append("final cp-sat skipped")
+        elif small:
+            det = _cpsat_det(rest * FINAL_EXACT_SHARE)
             out = _solve_cpsat(
                 problem,
                 allowed,
@@ -1474,8 +1619,11 @@ def solve_assignment(
                 seed=seed + 1,
                 workers=workers,
                 hint=incumbent,
+                det_limit=det,
             )
             stats["final_cpsat_status"] = out.status
+            if _stopped_by_clock(out, det):
+                clock_stops.append("final cp-sat")
             bound = max(bound, out.bound)
             if out.assignment is not None and problem.objective(
                 out.assignment

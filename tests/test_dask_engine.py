@@ -199,7 +199,7 @@ def test_local_cluster_workers_run_without_malloc_trim_or_profiler(engine):
 
     settings = engine.client.run(_worker_settings)
     assert len(settings) == 2
-    assert all(v == (None, False) for v in settings.values())
+    assert all(v == (None, False) for v in settings.values()), settings
     assert dask.config.get("distributed.worker.profile.enabled") is True
 
 

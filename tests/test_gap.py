@@ -191,6 +191,73 @@ def test_same_seed_same_result():
     assert first.objective == second.objective
 
 
+class _FastClock:
+    """Stand-in for the ``time`` module of :mod:`solver.gap` whose ``perf_counter`` runs
+    ``factor`` times faster than the real one: the solver sees a machine ``factor`` times
+    slower (less wall time for the same work), including CP-SAT's wall-clock limits."""
+
+    def __init__(self, factor: float):
+        self.factor = factor
+        self.origin = time.perf_counter()
+
+    def perf_counter(self) -> float:
+        return self.origin + (time.perf_counter() - self.origin) * self.factor
+
+
+def _tight_instance(m: int, n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    resource = rng.integers(5, 26, size=(m, n))
+    cost = rng.integers(10, 51, size=(m, n))
+    capacity = (0.8 * resource.sum(axis=1) / m).astype(int)
+    return cost, resource, capacity
+
+
+@pytest.mark.parametrize(
+    "shape, expected_method",
+    [((8, 400), "cp-sat"), ((20, 600), "lns")],
+    ids=["exact-path", "decomposition-lns"],
+)
+def test_work_budgets_make_a_slower_machine_give_the_same_result(
+    monkeypatch, shape, expected_method
+):
+    """Budgets are work, not seconds: on a machine 1.3x slower (simulated clock) the result
+    is the same, as long as the wall clock stopped nothing (flagged in the stats)."""
+    import solver.gap as gap_module
+
+    cost, resource, capacity = _tight_instance(*shape, seed=5)
+    normal = solve_gap(cost, resource, capacity, time_limit=3.0, seed=2, workers=1)
+    monkeypatch.setattr(gap_module, "time", _FastClock(1.3))
+    slower = solve_gap(cost, resource, capacity, time_limit=3.0, seed=2, workers=1)
+    assert expected_method in normal.method
+    assert check_assignment(normal, cost, resource, capacity) == normal.objective
+    if normal.stats["wall_clock_stop"] or slower.stats["wall_clock_stop"]:
+        # this machine is more than ~1.5x slower than the project machine right now
+        pytest.skip(
+            f"wall clock stopped {normal.stats['wall_clock_stop']!r} /"
+            f" {slower.stats['wall_clock_stop']!r}: not a reproducibility case"
+        )
+    assert np.array_equal(normal.assignment, slower.assignment)
+    assert (normal.objective, normal.bound, normal.status) == (
+        slower.objective,
+        slower.bound,
+        slower.status,
+    )
+
+
+def test_a_much_slower_machine_is_flagged_as_stopped_by_the_clock(monkeypatch):
+    """On a machine 50x slower the budgets cannot be met: the result still carries a valid
+    certificate and names the phases the wall clock stopped."""
+    import solver.gap as gap_module
+
+    cost, resource, capacity = _tight_instance(20, 600, seed=5)
+    monkeypatch.setattr(gap_module, "time", _FastClock(50.0))
+    result = solve_gap(cost, resource, capacity, time_limit=3.0, seed=2, workers=2)
+    assert result.stats["wall_clock_stop"] != ""
+    if result.status is not SolveStatus.TIME_LIMIT:
+        assert check_assignment(result, cost, resource, capacity) == result.objective
+        assert result.bound <= result.objective + 1e-9
+
+
 def test_plain_baseline_agrees_on_small_instance():
     """The plain CP-SAT baseline reaches the same optimum on an easy instance."""
     cost, resource, capacity = random_instance(1)

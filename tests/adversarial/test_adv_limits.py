@@ -74,6 +74,8 @@ def test_allocate_tiny_time_limit(portfolio_20k: Path, tmp_path: Path) -> None:
         result = json.loads(stdout)
         assert result["status"] in ("FEASIBLE", "TIME_LIMIT"), result["status"]
         assert result["gap"] > 0
+        # the wall clock, not the work budgets, ended this run: the result says so
+        assert result["wall_clock_stop"] != ""
         assert out.exists()
     else:
         assert "time limit" in stderr.lower() and not out.exists()
