@@ -538,17 +538,9 @@ def test_bound_tables_dominate_reported_paths():
                     buckets,
                     np.array([min(pol.max_deferral_months, pol.max_term_months - 1)]),
                 )
-                ev = evaluate(acc, opt.schedule, model=model)
-                pay, ead = opt.schedule.payments, opt.schedule.exposures
-                T = pay.size
-                before = np.concatenate([[1.0], ev.survival[:-1]])
-                col = ctx.collateral[0, :T]
-                rec = np.minimum(ead, col) + model.unsecured_recovery * np.maximum(0.0, ead - col)
-                per_month = (
-                    ctx.discount[:T] * ev.survival * pay
-                    + ctx.discount_lag[:T] * before * ev.hazard * rec
-                )
-                for t in range(T):
+                before, per_month = _npv_by_month(ctx, acc, opt.schedule, model)
+                ead = opt.schedule.exposures
+                for t in range(per_month.size):
                     to_go = per_month[t:].sum() / before[t]
                     bound = bound_at(tables, np.array([0]), t, np.array([ead[t]]))[0]
                     assert bound >= to_go * (1 - 1e-9), (acc.account_id, family, buckets, t)
