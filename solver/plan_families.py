@@ -848,7 +848,7 @@ class _CollateralFlags(dict):
         self.collateral = collateral
 
     def __missing__(self, width: int) -> np.ndarray:
-        flags = self.collateral[:, :width].any(axis=1)
+        flags: np.ndarray = np.asarray(self.collateral[:, :width].any(axis=1))
         self[width] = flags
         return flags
 
