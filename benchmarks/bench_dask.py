@@ -16,10 +16,11 @@ partition).
 search), i.e. about 1.4 CPU-hours for 1,000,000 accounts: by default it is measured on
 ``--plan-accounts`` accounts (3,000) and the per-account time is extrapolated to
 1,000,000 linearly (planning is per account, so time is linear in accounts); the table
-says which figures are extrapolated. ``--plan-accounts 1000000`` measures it in full. ``allocate`` runs at full size. Its sizes (1,000,000,
-and 60,000 for ``--quick``) are above 50,000 accounts, where the allocation's reduced
-model exceeds ``solver.gap.CPSAT_MAX_PAIRS`` and no time-boxed LNS runs; with the generous
-time limit both engines then stop on the solver's own criteria and must agree exactly.
+says which figures are extrapolated; ``--plan-accounts 1000000`` measures it in full.
+``allocate`` runs at full size. Its sizes (1,000,000, and 60,000 for ``--quick``) are
+above 50,000 accounts, where the allocation's reduced model exceeds
+``solver.gap.CPSAT_MAX_PAIRS`` and no time-boxed LNS runs; with the generous time limit
+both engines then stop on the solver's own criteria and must agree exactly.
 
 Usage::
 

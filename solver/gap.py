@@ -1211,8 +1211,7 @@ def _lns(
             det_limit=LNS_SUBSOLVE_DET,
         )
         work += _lns_work(out.det, free.size)
-        if out.status not in ("OPTIMAL", "INFEASIBLE") and out.det < 0.999 * LNS_SUBSOLVE_DET:
-            wall_stop = True  # the wall clock, not the work budget, stopped this sub-problem
+        wall_stop = wall_stop or _stopped_by_clock(out, LNS_SUBSOLVE_DET)
         if out.assignment is not None:
             new_cost = problem.objective(out.assignment)
             if new_cost < best_cost - 1e-9 * max(1.0, abs(best_cost)) and problem.is_feasible(
@@ -1257,6 +1256,11 @@ def _dual_iterations(seconds: float, cells: int, cap: int) -> int:
 def _cpsat_det(seconds: float) -> float:
     """CP-SAT deterministic-time budget for ``seconds`` of the time limit."""
     return WORK_SAFETY * CPSAT_DET_PER_SECOND * max(0.0, seconds)
+
+
+def _lns_budget(seconds: float) -> float:
+    """LNS work budget (see :func:`_lns_work`) for ``seconds`` of the time limit."""
+    return WORK_SAFETY * LNS_WORK_PER_SECOND * max(0.0, seconds)
 
 
 def _stopped_by_clock(out: _CpOutcome, det_limit: float) -> bool:
@@ -1554,7 +1558,7 @@ def solve_assignment(
     keep &= allowed
     # Seconds of the time limit left for the next phases (deterministic: from the limit and
     # the shares of the phases that ran, never from the clock).
-    after_dual = (1.0 - (DUAL_SHARE_SMALL if small else DUAL_SHARE)) * limit
+    after_dual = limit - dual_budget
     rest = after_dual - exact_seconds
     lns_seconds = rest * (1.0 - FINAL_EXACT_SHARE) if small else rest
     if incumbent is None and int(keep.sum()) <= CPSAT_MAX_PAIRS and time.perf_counter() < deadline:
@@ -1600,7 +1604,7 @@ def solve_assignment(
             keep,
             rc,
             deadline=lns_deadline,
-            work_budget=WORK_SAFETY * LNS_WORK_PER_SECOND * lns_seconds,
+            work_budget=_lns_budget(lns_seconds),
             seed=seed,
             stats=stats,
             target=good_enough(bound),

@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
+from slow_clock import FastClock
 
 from solver.gap import (
     AllocationResult,
@@ -36,6 +37,15 @@ def random_instance(seed: int, *, tight: float | None = None):
     capacity = np.maximum(
         resource.max(axis=0).max(), np.floor(factor * resource.sum(axis=1) / m)
     ).astype(np.int64)
+    return cost, resource, capacity
+
+
+def _tight_instance(m: int, n: int, seed: int):
+    """A seeded random m × n GAP with capacities at 80 % of the average load (tight)."""
+    rng = np.random.default_rng(seed)
+    resource = rng.integers(5, 26, size=(m, n))
+    cost = rng.integers(10, 51, size=(m, n))
+    capacity = (0.8 * resource.sum(axis=1) / m).astype(int)
     return cost, resource, capacity
 
 
@@ -111,11 +121,7 @@ def test_infeasible_when_total_capacity_is_short():
 
 def test_tiny_time_limit_never_hangs():
     """A 0.05 s limit on a 30×900 instance returns promptly: TIME_LIMIT, or FEASIBLE with a gap."""
-    rng = np.random.default_rng(7)
-    m, n = 30, 900
-    resource = rng.integers(5, 26, size=(m, n))
-    cost = rng.integers(10, 51, size=(m, n))
-    capacity = (0.8 * resource.sum(axis=1) / m).astype(int)
+    cost, resource, capacity = _tight_instance(30, 900, seed=7)
     started = time.perf_counter()
     result = solve_gap(cost, resource, capacity, time_limit=0.05)
     elapsed = time.perf_counter() - started
@@ -130,11 +136,7 @@ def test_tiny_time_limit_never_hangs():
 
 def test_large_path_gives_valid_certificate():
     """The decomposition path (no full CP-SAT) returns a feasible solution, bound ≤ objective."""
-    rng = np.random.default_rng(11)
-    m, n = 20, 600
-    resource = rng.integers(5, 26, size=(m, n))
-    cost = rng.integers(10, 51, size=(m, n))
-    capacity = (0.8 * resource.sum(axis=1) / m).astype(int)
+    cost, resource, capacity = _tight_instance(20, 600, seed=11)
     result = solve_gap(cost, resource, capacity, time_limit=2.0, seed=1)
     assert result.status in (SolveStatus.FEASIBLE, SolveStatus.OPTIMAL)
     assert "lagrangian" in result.method
@@ -191,27 +193,6 @@ def test_same_seed_same_result():
     assert first.objective == second.objective
 
 
-class _FastClock:
-    """Stand-in for the ``time`` module of :mod:`solver.gap` whose ``perf_counter`` runs
-    ``factor`` times faster than the real one: the solver sees a machine ``factor`` times
-    slower (less wall time for the same work), including CP-SAT's wall-clock limits."""
-
-    def __init__(self, factor: float):
-        self.factor = factor
-        self.origin = time.perf_counter()
-
-    def perf_counter(self) -> float:
-        return self.origin + (time.perf_counter() - self.origin) * self.factor
-
-
-def _tight_instance(m: int, n: int, seed: int):
-    rng = np.random.default_rng(seed)
-    resource = rng.integers(5, 26, size=(m, n))
-    cost = rng.integers(10, 51, size=(m, n))
-    capacity = (0.8 * resource.sum(axis=1) / m).astype(int)
-    return cost, resource, capacity
-
-
 @pytest.mark.parametrize(
     "shape, expected_method",
     [((8, 400), "cp-sat"), ((20, 600), "lns")],
@@ -226,7 +207,7 @@ def test_work_budgets_make_a_slower_machine_give_the_same_result(
 
     cost, resource, capacity = _tight_instance(*shape, seed=5)
     normal = solve_gap(cost, resource, capacity, time_limit=3.0, seed=2, workers=1)
-    monkeypatch.setattr(gap_module, "time", _FastClock(1.3))
+    monkeypatch.setattr(gap_module, "time", FastClock(1.3))
     slower = solve_gap(cost, resource, capacity, time_limit=3.0, seed=2, workers=1)
     assert expected_method in normal.method
     assert check_assignment(normal, cost, resource, capacity) == normal.objective
@@ -250,7 +231,7 @@ def test_a_much_slower_machine_is_flagged_as_stopped_by_the_clock(monkeypatch):
     import solver.gap as gap_module
 
     cost, resource, capacity = _tight_instance(20, 600, seed=5)
-    monkeypatch.setattr(gap_module, "time", _FastClock(50.0))
+    monkeypatch.setattr(gap_module, "time", FastClock(50.0))
     result = solve_gap(cost, resource, capacity, time_limit=3.0, seed=2, workers=2)
     assert result.stats["wall_clock_stop"] != ""
     if result.status is not SolveStatus.TIME_LIMIT:
