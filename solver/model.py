@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.special import ndtr, ndtri
 
 from solver.errors import InputError
 
@@ -133,6 +133,10 @@ class BehaviourModel:
         except KeyError as exc:
             raise ValueError(f"unknown tier {exc.args[0]!r}; tiers are A-E") from None
 
+    def kernel(self, params: AccountParams, horizon: int) -> ModelKernel:
+        """The SPEC §4 kernel for accounts ``params`` over plan months 1…``horizon``."""
+        return ModelKernel(self, params, horizon)
+
     def replace(self, **changes: Any) -> BehaviourModel:
         """A copy with some parameters changed (validated again)."""
         from dataclasses import replace
@@ -216,22 +220,35 @@ class BehaviourModel:
 
 
 class BehaviourModelProtocol(Protocol):
-    """What the optimizers need from a behaviour model (same inputs and outputs)."""
+    """What the optimizers, the evaluator and the simulation need from a behaviour model.
 
-    def evaluate_batch(
-        self,
-        params: AccountParams,
-        payments: np.ndarray,
-        exposures: np.ndarray,
-        term: np.ndarray | None = None,
-    ) -> BatchEvaluation: ...
+    All model maths goes through :meth:`kernel`; a model with another hazard curve (or
+    recovery, or affordability) returns a :class:`ModelKernel` subclass and every search,
+    bound and simulation follows it.
+    """
+
+    recovery_lag_months: int
+    cost_of_funds: float
+
+    @property
+    def monthly_discount(self) -> float: ...
+
+    def hazard_of(self, tiers: Any) -> np.ndarray: ...
+
+    def kernel(self, params: AccountParams, horizon: int) -> ModelKernel: ...
 
 
 @dataclass(frozen=True)
 class AccountParams:
-    """The per-account inputs of the behaviour model as read-only arrays of shape (n,).
+    """The per-account inputs of the behaviour model as read-only arrays.
 
-    Build with :meth:`from_frame` (a validated portfolio) or :meth:`from_account`.
+    The scalar inputs have shape (n,). ``income_normal`` may be NaN: the account gave
+    none, and the effective ``income`` is its normal income (SPEC §3 default). The
+    optional income forecast is two arrays of shape (n, K): ``income_forecast`` (the
+    expected income of plan months 1…K, NaN where an account gives no forecast for that
+    month) and ``inflows`` (one-off amounts expected in months 1…K, e.g. a bonus; 0
+    where none). Build with :meth:`from_frame` (a validated portfolio) or
+    :meth:`from_account`.
     """
 
     income: np.ndarray
@@ -242,16 +259,26 @@ class AccountParams:
     other_debt: np.ndarray
     vehicle_value: np.ndarray
     base_hazard: np.ndarray
+    income_forecast: np.ndarray | None = None
+    inflows: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = None
         for f in fields(self):
+            if f.name in _MONTHLY_FIELDS:
+                continue
             arr = np.array(getattr(self, f.name), dtype=float, ndmin=1)
             if n is None:
                 n = arr.shape[0]
             if arr.shape != (n,):
                 raise ValueError(f"{f.name} must have shape ({n},), got {arr.shape}")
             object.__setattr__(self, f.name, _frozen(arr))
+        for name in _MONTHLY_FIELDS:
+            value = getattr(self, name)
+            arr = np.zeros((n or 0, 0)) if value is None else np.array(value, dtype=float, ndmin=2)
+            if arr.ndim != 2 or arr.shape[0] != n:
+                raise ValueError(f"{name} must have shape ({n}, K), got {arr.shape}")
+            object.__setattr__(self, name, _frozen(arr))
 
     def __len__(self) -> int:
         return int(self.income.shape[0])
@@ -260,6 +287,8 @@ class AccountParams:
     def from_frame(cls, frame: pd.DataFrame, model: BehaviourModel | None = None) -> AccountParams:
         """Parameters of every account in a validated portfolio DataFrame."""
         model = model or BehaviourModel()
+        forecast = frame["income_forecast"] if "income_forecast" in frame else None
+        inflows = frame["inflows"] if "inflows" in frame else None
         return cls(
             income=frame["income"].to_numpy(float),
             income_normal=frame["income_normal"].to_numpy(float),
@@ -269,6 +298,8 @@ class AccountParams:
             other_debt=frame["other_debt"].to_numpy(float),
             vehicle_value=frame["vehicle_value"].to_numpy(float),
             base_hazard=model.hazard_of(frame["tier"].to_numpy(object)),
+            income_forecast=monthly_table(forecast, len(frame), fill=np.nan),
+            inflows=monthly_table(inflows, len(frame), fill=0.0, pairs=True),
         )
 
     @classmethod
@@ -276,20 +307,67 @@ class AccountParams:
         """Parameters of one account (an ``Account`` or a mapping with SPEC §3 fields)."""
         model = model or BehaviourModel()
         acc = as_account(account)
+        normal = acc.income_normal
         return cls(
             income=np.array([acc.income], dtype=float),
-            income_normal=np.array([acc.income_normal], dtype=float),
+            income_normal=np.array([np.nan if normal is None else normal], dtype=float),
             recovery_months=np.array([acc.recovery_months], dtype=float),
             income_cv=np.array([acc.income_cv], dtype=float),
             expenses=np.array([acc.expenses], dtype=float),
             other_debt=np.array([acc.other_debt], dtype=float),
             vehicle_value=np.array([acc.vehicle_value], dtype=float),
             base_hazard=model.hazard_of([acc.tier]),
+            income_forecast=monthly_table(
+                [getattr(acc, "income_forecast", None)], 1, fill=np.nan
+            ),
+            inflows=monthly_table([getattr(acc, "inflows", None)], 1, fill=0.0, pairs=True),
         )
+
+    @property
+    def has_forecast(self) -> bool:
+        """Whether any account gives an income forecast or one-off inflows."""
+        assert self.income_forecast is not None and self.inflows is not None
+        return bool(self.income_forecast.shape[1] or self.inflows.shape[1])
 
     def take(self, index: Any) -> AccountParams:
         """Rows ``index`` (an integer array, e.g. ``np.repeat(0, k)`` for k schedules of one account)."""
         return AccountParams(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+
+_MONTHLY_FIELDS = ("income_forecast", "inflows")
+
+
+def monthly_table(values: Any, n: int, *, fill: float, pairs: bool = False) -> np.ndarray:
+    """A (n, K) array from per-account month series (``None`` for an account without one).
+
+    ``pairs=False``: each item is a sequence of amounts for months 1…K_i (the income
+    forecast); missing months take ``fill``. ``pairs=True``: each item is a sequence of
+    ``(month, amount)`` pairs (one-off inflows), summed per month; other months ``fill``.
+    """
+    if values is None:
+        return np.full((n, 0), fill)
+    items = list(values)
+    width = 0
+    for item in items:
+        if item is None or (isinstance(item, float) and math.isnan(item)):
+            continue
+        if pairs:
+            width = max(width, max((int(m) for m, _ in item), default=0))
+        else:
+            width = max(width, len(item))
+    out = np.full((n, width), fill)
+    if width == 0:
+        return out
+    for i, item in enumerate(items):
+        if item is None or (isinstance(item, float) and math.isnan(item)):
+            continue
+        if pairs:
+            for month, amount in item:
+                cell = out[i, int(month) - 1]
+                out[i, int(month) - 1] = (0.0 if np.isnan(cell) else cell) + float(amount)
+        else:
+            out[i, : len(item)] = np.asarray(item, dtype=float)
+    return out
 
 
 def as_account(account: Any) -> Any:
@@ -304,47 +382,45 @@ def as_account(account: Any) -> Any:
 
 
 # --------------------------------------------------------------------------------------
-# Model components (vectorised; shapes broadcast as (n, 1) params × (T,) months)
+# The kernel: SPEC §4, vectorised, the one implementation every optimizer and the
+# simulation call (shapes broadcast as (n, 1) accounts × (T,) months)
 # --------------------------------------------------------------------------------------
 
 
 def expected_income(params: AccountParams, months: int | np.ndarray) -> np.ndarray:
-    """Expected income ``Ī_t`` for plan months 1…T (or the given month numbers), shape (n, T)."""
+    """Expected income ``Ī_t`` for plan months 1…T (or the given month numbers), shape (n, T).
+
+    SPEC §4: ``Ī_t = income + (income_normal − income)·min(1, t / recovery_months)``,
+    ``Ī_t = income`` when ``recovery_months = 0``; a missing ``income_normal`` (NaN) is
+    the effective ``income``. Where the account gives a forecast for month t it replaces
+    the path; one-off inflows of month t are added.
+    """
     if isinstance(months, (int, np.integer)):
         t = np.arange(1, int(months) + 1, dtype=float)
     else:
         t = np.asarray(months, dtype=float)
+    income = params.income[:, None]
+    normal = np.where(np.isnan(params.income_normal), params.income, params.income_normal)
     rm = params.recovery_months[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.where(rm > 0, np.minimum(1.0, t[None, :] / np.where(rm > 0, rm, 1.0)), 1.0)
-    return params.income[:, None] + (params.income_normal - params.income)[:, None] * frac
-
-
-def afford_prob(
-    params: AccountParams, payments: np.ndarray, income_path: np.ndarray | None = None
-) -> np.ndarray:
-    """Probability ``a_t`` that month t's income covers ``p_t + expenses + other_debt``.
-
-    ``payments`` has shape (n, T) (or broadcasts to it); returns shape (n, T).
-    """
-    payments = np.asarray(payments, dtype=float)
-    if payments.ndim == 1:
-        payments = payments[None, :]
-    n, horizon = len(params), payments.shape[1]
-    mean = expected_income(params, horizon) if income_path is None else income_path
-    threshold = payments + (params.expenses + params.other_debt)[:, None]
-    cv = np.broadcast_to(params.income_cv[:, None], (n, horizon))
-    s2 = np.log1p(cv * cv)
-    s = np.sqrt(s2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mu = np.log(mean) - s2 / 2.0
-        z = (mu - np.log(threshold)) / np.where(s > 0, s, 1.0)
-        lognormal = ndtr(z)
-    deterministic = (mean >= threshold).astype(float)
-    a = np.where(s > 0, lognormal, deterministic)
-    a = np.where(mean <= 0, 0.0, a)  # no income: any positive threshold is unaffordable
-    a = np.where(threshold <= 0, 1.0, a)  # nothing to pay and no expenses
-    return a
+        frac = np.where(rm > 0, np.minimum(1.0, t[None, :] / np.where(rm > 0, rm, 1.0)), 0.0)
+    path = income + (normal - params.income)[:, None] * frac
+    if not params.has_forecast:
+        return path
+    assert params.income_forecast is not None and params.inflows is not None
+    month_index = t.astype(np.int64) - 1
+    for table, add in ((params.income_forecast, False), (params.inflows, True)):
+        K = table.shape[1]
+        if K == 0:
+            continue
+        inside = (month_index >= 0) & (month_index < K)
+        cols = np.clip(month_index, 0, K - 1)
+        values = np.where(inside[None, :], table[:, cols], np.nan if not add else 0.0)
+        if add:
+            path = path + values
+        else:
+            path = np.where(np.isnan(values), path, values)
+    return path
 
 
 def collateral_proceeds(
@@ -360,9 +436,171 @@ def collateral_proceeds(
     return np.where(vehicle_value[:, None] > 0, proceeds, 0.0)
 
 
+class ModelKernel:
+    """SPEC §4 for n accounts over plan months 1…H, prepared once (the one implementation).
+
+    Every figure the plan search, its bounds, the evaluator and the simulation use comes
+    from these methods: affordability :meth:`afford`, hazard :meth:`hazard`, recovery on
+    default :meth:`recovery`, the largest payment with a given affordability
+    :meth:`afford_cap`, and the discount factors. A different behaviour model subclasses
+    this class (e.g. another hazard curve) and returns it from its ``kernel`` method; the
+    optimizers and the simulation then follow it.
+
+    Index conventions: ``rows`` index accounts, ``cols`` are 0-based month indices
+    (month t = col + 1); ``rows``, ``cols`` and the amounts broadcast together. With
+    ``cols=None`` the amounts are (C, m) for months 1…m of accounts ``rows`` (C,).
+
+    Attributes
+    ----------
+    income
+        Expected income ``Ī_t`` (n, H).
+    mu, sigma
+        Parameters of log income: ``ln I_t ~ N(mu_t, sigma²)`` (n, H) and (n,).
+    outgo
+        ``expenses + other_debt`` (n,).
+    collateral
+        Net collateral proceeds ``C_t`` for a default in month t (n, H).
+    discount, discount_lag
+        ``δ^t`` and ``δ^(t+L)`` for t = 1…H.
+    special
+        Accounts whose affordability needs the degenerate-case rules of SPEC §4 (no
+        income volatility, a month without income, no fixed outgo).
+    """
+
+    def __init__(self, model: BehaviourModel, params: AccountParams, horizon: int) -> None:
+        self.model = model
+        self.params = params
+        self.horizon = H = int(horizon)
+        self.income = expected_income(params, H)
+        cv = params.income_cv
+        s2 = np.log1p(cv * cv)
+        self.sigma = np.sqrt(s2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.mu = np.log(self.income) - s2[:, None] / 2.0
+            self.inv_sigma = np.where(self.sigma > 0, 1.0 / self.sigma, 1.0)
+        self.outgo = params.expenses + params.other_debt
+        self.base_hazard = params.base_hazard
+        self.special = (self.sigma <= 0) | np.any(self.income <= 0, axis=1) | (self.outgo <= 0)
+        self.collateral = collateral_proceeds(params.vehicle_value, H, model)
+        delta = model.monthly_discount
+        self.discount = delta ** np.arange(1, H + 1, dtype=float)
+        self.discount_lag = self.discount * delta**model.recovery_lag_months
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+    def take(self, index: np.ndarray) -> ModelKernel:
+        """The kernel of a subset of its accounts (same horizon)."""
+        out = object.__new__(type(self))
+        out.__dict__.update(self.__dict__)
+        out.params = self.params.take(index)
+        for name in ("income", "mu", "sigma", "inv_sigma", "outgo", "base_hazard", "special"):
+            setattr(out, name, getattr(self, name)[index])
+        out.collateral = self.collateral[index]
+        return out
+
+    def with_income(self, income_path: np.ndarray) -> ModelKernel:
+        """The kernel with another expected-income path (n, H), e.g. an income shock."""
+        out = object.__new__(type(self))
+        out.__dict__.update(self.__dict__)
+        out.income = np.asarray(income_path, dtype=float)
+        s2 = out.sigma * out.sigma
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out.mu = np.log(out.income) - s2[:, None] / 2.0
+        out.special = (out.sigma <= 0) | np.any(out.income <= 0, axis=1) | (out.outgo <= 0)
+        return out
+
+    @staticmethod
+    def _index(rows: Any, amounts: np.ndarray, cols: Any) -> tuple[Any, Any]:
+        if cols is None:
+            rows = np.asarray(rows)[:, None]
+            cols = np.arange(amounts.shape[-1])[None, :]
+        return rows, cols
+
+    def afford(self, rows: Any, payments: Any, cols: Any = None) -> np.ndarray:
+        """Affordability ``a_t = P(I_t ≥ p_t + expenses + other_debt)`` (SPEC §4)."""
+        payments = np.asarray(payments, dtype=float)
+        rows, cols = self._index(rows, payments, cols)
+        threshold = payments + self.outgo[rows]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = ndtr((self.mu[rows, cols] - np.log(threshold)) * self.inv_sigma[rows])
+        special = self.special[rows]
+        if np.any(special):
+            mean = self.income[rows, cols]
+            a = np.where(self.sigma[rows] > 0, a, (mean >= threshold).astype(float))
+            a = np.where(mean <= 0, 0.0, a)  # no income: any positive threshold is unaffordable
+            a = np.where(threshold <= 0, 1.0, a)  # nothing to pay and no expenses
+        return np.asarray(a, dtype=float)
+
+    def hazard_of_afford(self, rows: Any, afford: np.ndarray) -> np.ndarray:
+        """Monthly default hazard ``h_t = h0 + (1 − h0)·κ·(1 − a_t)`` from affordability."""
+        h0 = self.base_hazard[rows]
+        return h0 + (1.0 - h0) * self.model.kappa * (1.0 - afford)
+
+    def hazard(self, rows: Any, payments: Any, cols: Any = None) -> np.ndarray:
+        """Monthly default hazard of paying ``payments`` (SPEC §4)."""
+        payments = np.asarray(payments, dtype=float)
+        rows, cols = self._index(rows, payments, cols)
+        return self.hazard_of_afford(rows, self.afford(rows, payments, cols))
+
+    def recovery(self, rows: Any, exposures: Any, cols: Any = None) -> np.ndarray:
+        """Recovery on default ``R_t = min(EAD, C_t) + ρ·max(0, EAD − C_t)`` (SPEC §4)."""
+        exposures = np.asarray(exposures, dtype=float)
+        rows, cols = self._index(rows, exposures, cols)
+        collateral = self.collateral[rows, cols]
+        rho = self.model.unsecured_recovery
+        return np.minimum(exposures, collateral) + rho * np.maximum(0.0, exposures - collateral)
+
+    def recovery_kink(self) -> tuple[np.ndarray, np.ndarray]:
+        """Where :meth:`recovery` bends, for the plan search's bound (n, H) each.
+
+        The bound of the ``custom``/``step`` search needs the recovery to be piecewise
+        linear and concave in the exposure with at most one kink per month: the exposure
+        at the kink (``C_t``) and the drop of the slope there (``1 − ρ``; 0 for none). A
+        model with another recovery curve of that shape overrides this; the bound also
+        needs :meth:`hazard` to be non-decreasing in the payment.
+        """
+        drop = np.where(self.collateral > 0, 1.0 - self.model.unsecured_recovery, 0.0)
+        return self.collateral, drop
+
+    def afford_cap(self, q: float) -> np.ndarray:
+        """Largest payment with ``a_t ≥ q`` in each month (n, H); ``-inf`` where none is."""
+        income, outgo = self.income, self.outgo[:, None]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if q <= 0.0:
+                return np.full_like(income, np.inf)
+            deterministic = income - outgo
+            # a_t(p) >= q  <=>  ln(p + outgo) <= mu - sigma * Phi^-1(q)
+            lognormal = np.exp(self.mu - self.sigma[:, None] * ndtri(q)) - outgo
+            cap = np.where(self.sigma[:, None] > 0, lognormal, deterministic)
+            if q >= 1.0:
+                cap = np.where(self.sigma[:, None] > 0, -np.inf, deterministic)
+            return np.where(income <= 0, -np.inf, cap)
+
+
 # --------------------------------------------------------------------------------------
 # Evaluation
 # --------------------------------------------------------------------------------------
+
+
+def afford_prob(
+    params: AccountParams, payments: np.ndarray, income_path: np.ndarray | None = None
+) -> np.ndarray:
+    """Probability ``a_t`` that month t's income covers ``p_t + expenses + other_debt``.
+
+    ``payments`` has shape (n, T) (or broadcasts to it); returns shape (n, T). With
+    ``income_path`` (n, T) the expected income is that path instead of the account's
+    (the simulation's unemployment shock).
+    """
+    payments = np.asarray(payments, dtype=float)
+    if payments.ndim == 1:
+        payments = payments[None, :]
+    n, horizon = len(params), payments.shape[1]
+    payments = np.broadcast_to(payments, (n, horizon))
+    kernel = BehaviourModel().kernel(params, horizon)
+    if income_path is not None:
+        kernel = kernel.with_income(income_path)
+    return kernel.afford(np.arange(n), payments)
 
 
 @dataclass(frozen=True)
@@ -418,7 +656,8 @@ def evaluate_batch(
     payments: np.ndarray,
     exposures: np.ndarray,
     term: np.ndarray | None = None,
-    model: BehaviourModel | None = None,
+    model: BehaviourModelProtocol | None = None,
+    kernel: ModelKernel | None = None,
 ) -> BatchEvaluation:
     """Evaluate n schedules at once.
 
@@ -432,7 +671,9 @@ def evaluate_batch(
     term
         Length of each schedule (n,); defaults to T for every row.
     model
-        Behaviour-model parameters (defaults when omitted).
+        Behaviour model (defaults when omitted); its kernel computes every figure.
+    kernel
+        A kernel already prepared for ``params`` over at least T months (saves the work).
     """
     model = model or BehaviourModel()
     payments = np.atleast_2d(np.asarray(payments, dtype=float))
@@ -442,27 +683,23 @@ def evaluate_batch(
         raise ValueError(f"exposures must have shape {(n, horizon)}, got {exposures.shape}")
     if len(params) != n:
         raise ValueError(f"params has {len(params)} rows but payments has {n}")
+    if kernel is None or kernel.horizon < horizon:
+        kernel = model.kernel(params, horizon)
     term = np.full(n, horizon) if term is None else np.asarray(term, dtype=int)
     active = np.arange(1, horizon + 1)[None, :] <= term[:, None]
     payments = np.where(active, payments, 0.0)
+    rows = np.arange(n)
 
-    income_path = expected_income(params, horizon)
-    a = afford_prob(params, payments, income_path)
-    h0 = params.base_hazard[:, None]
-    hazard = np.where(active, h0 + (1.0 - h0) * model.kappa * (1.0 - a), 0.0)
+    a = kernel.afford(rows, payments)
+    hazard = np.where(active, kernel.hazard_of_afford(rows[:, None], a), 0.0)
     survival = np.cumprod(1.0 - hazard, axis=1)
     survival_before = np.concatenate([np.ones((n, 1)), survival[:, :-1]], axis=1)
     default_prob = survival_before * hazard  # P(default in month t)
-
-    collateral = collateral_proceeds(params.vehicle_value, horizon, model)
     ead = np.where(active, exposures, 0.0)
-    recovery = np.minimum(ead, collateral) + model.unsecured_recovery * np.maximum(
-        0.0, ead - collateral
-    )
+    recovery = kernel.recovery(rows, ead)
 
-    delta = model.monthly_discount
-    disc = delta ** np.arange(1, horizon + 1, dtype=float)
-    disc_lag = disc * delta**model.recovery_lag_months
+    disc = kernel.discount[:horizon]
+    disc_lag = kernel.discount_lag[:horizon]
     # Row-wise sums (not a matrix product): a schedule's figures must not depend on which
     # other schedules share the batch, to the last bit.
     expected_paid = np.sum(survival * payments * disc, axis=1)
@@ -470,7 +707,6 @@ def evaluate_batch(
     expected_loss = np.sum(default_prob * (ead - recovery), axis=1)
 
     idx12 = np.minimum(term, 12) - 1
-    rows = np.arange(n)
     pd_12m = np.where(term > 0, 1.0 - survival[rows, np.maximum(idx12, 0)], 0.0)
     pd_life = np.where(term > 0, 1.0 - survival[rows, np.maximum(term - 1, 0)], 0.0)
     return BatchEvaluation(
@@ -483,7 +719,7 @@ def evaluate_batch(
         survival=survival,
         hazard=hazard,
         afford_prob=np.where(active, a, np.nan),
-        expected_income=income_path,
+        expected_income=kernel.income[:, :horizon],
     )
 
 
@@ -513,7 +749,7 @@ def evaluate(
     account: Any,
     payments: Any,
     exposures: Any = None,
-    model: BehaviourModel | None = None,
+    model: BehaviourModelProtocol | None = None,
 ) -> Evaluation:
     """Evaluate one schedule for one account under the behaviour model (SPEC §4).
 

@@ -54,7 +54,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr
 
 from solver.plan_families import CAP_TOL, PlanContext, hazard
 
@@ -323,10 +322,8 @@ def _bound_tables(
     w = top / M
     nodes = np.arange(M + 1)[None, :] * w[:, None]  # (n, M+1)
     disc, disc_lag = ctx.discount, ctx.discount_lag
-    rho = ctx.model.unsecured_recovery
     slack = 0.005  # cent rounding of the month's interest
     acc = np.arange(n)
-    col = ctx.collateral  # (n, H)
 
     # ---- actions: the grid amounts, then the holiday (amount 0); per month (H, A, n) ----
     # (the month loop works action-major: the best action is then a maximum over
@@ -351,13 +348,8 @@ def _bound_tables(
         ],
         axis=1,
     )  # (H, A, n)
-    colT = np.ascontiguousarray(col.T)[:, :, None]
-    R_nodes = np.minimum(nodes[None], colT)  # (H, n, M+1): min(B, C) + ρ·max(0, B − C)
-    R_over = nodes[None] - colT
-    np.maximum(0.0, R_over, out=R_over)
-    R_over *= rho
-    R_nodes += R_over
-    del R_over
+    months_3d = np.arange(H)[:, None, None]
+    R_nodes = ctx.kernel.recovery(acc[None, :, None], nodes[None], months_3d)  # (H, n, M+1)
 
     # ---- month-independent geometry (A, n, M+1) ----
     gg = g[None, :, None]
@@ -406,13 +398,7 @@ def _bound_tables(
     node_pen = np.where(node_ok, 0.0, _NEG)
     hmax = int(holiday_months.max(initial=0))
     # the recovery's concave kink at the collateral value C_t: interval and padding weight
-    iC = np.floor(col / w[:, None]).astype(np.int64)
-    has_kink = (col > 0) & (iC < M)
-    iCc = np.clip(iC, 0, M - 1)
-    lo_C = iCc * w[:, None]
-    wR = np.where(
-        has_kink, (1.0 - rho) * (col - lo_C) * (lo_C + w[:, None] - col) / w[:, None], 0.0
-    )
+    iC, has_kink, iCc, wR = _recovery_kinks(ctx, w, M)
 
     # ---- clearing, all months at once: requirements on the left and right node of each
     # interval where a clearing payment can be within the month's cap ----
@@ -435,9 +421,9 @@ def _bound_tables(
         Bc3 = Bc[r_acc]
         can = lo_c <= Bc3
         B_end = np.minimum(hi_c, Bc3)
-        colm = col[r_acc]
-        R_lo = np.minimum(lo_c, colm) + rho * np.maximum(0.0, lo_c - colm)
-        R_end = np.minimum(B_end, colm) + rho * np.maximum(0.0, B_end - colm)
+        months_r = np.arange(H)[None, :]
+        R_lo = ctx.kernel.recovery(r_acc[:, None], np.broadcast_to(lo_c, B_end.shape), months_r)
+        R_end = ctx.kernel.recovery(r_acc[:, None], B_end, months_r)
         m_lo = k_pay * (lo_c * g_r + slack) + k_rec * R_lo
         m_hi = k_pay * (B_end * g_r + slack) + k_rec * R_end
         # held constant past the cap (a concave kink) and the recovery's kink at C_t
@@ -603,11 +589,9 @@ def _tail_tables(
     n, H = len(ctx), ctx.horizon
     G = valid_amt.shape[1]
     g = 1.0 + ctx.monthly_rate
-    rho = ctx.model.unsecured_recovery
     disc, disc_lag = ctx.discount, ctx.discount_lag
     slack = 0.005
     acc = np.arange(n)
-    col = ctx.collateral
     w = top / M
     nodes = np.arange(M + 1)[None, :] * w[:, None]  # (n, M+1)
     gg = g[:, None, None]
@@ -635,16 +619,10 @@ def _tail_tables(
     k2_at = np.flatnonzero(kink_wt[1].ravel() > 0)
     k2_idx = kink_idx[1].ravel()[k2_at]
     k2_wt = kink_wt[1].ravel()[k2_at]
-    R_nodes = np.minimum(nodes[None], col.T[:, :, None]) + rho * np.maximum(
-        0.0, nodes[None] - col.T[:, :, None]
+    R_nodes = ctx.kernel.recovery(
+        acc[None, :, None], nodes[None], np.arange(H)[:, None, None]
     )  # (H, n, M+1)
-    iC = np.floor(col / w[:, None]).astype(np.int64)
-    has_kink = (col > 0) & (iC < M)
-    iCc = np.clip(iC, 0, M - 1)
-    lo_C = iCc * w[:, None]
-    wR = np.where(
-        has_kink, (1.0 - rho) * (col - lo_C) * (lo_C + w[:, None] - col) / w[:, None], 0.0
-    )
+    iC, has_kink, iCc, wR = _recovery_kinks(ctx, w, M)
     # clearing: allowed when what is owed is at most the amount (and within the cap)
     Bc = np.minimum(
         ((capt + slack) / g[:, None])[:, None, :], ((amt[:, :G] + slack) / g[:, None])[:, :, None]
@@ -700,8 +678,7 @@ def _tail_tables(
             bc = Bc[:, :, t][:, :, None]  # (n, G, 1)
             can = lo2 <= bc  # (n, G, Mc)
             B_end = np.minimum(hi2, bc)
-            colt = col[:, t][:, None, None]
-            R_end = np.minimum(B_end, colt) + rho * np.maximum(0.0, B_end - colt)
+            R_end = ctx.kernel.recovery(acc[:, None, None], B_end, t)
             kp, kr_ = k_pay[t][:, None, :], k_rec[t][:, None, :]
             m_hi = kp * (B_end * g[:, None, None] + slack) + kr_ * R_end
             cut = can & (bc < hi2)
@@ -814,13 +791,23 @@ def solve_runs(
         return out
 
 
-def _hazard_at(ctx: PlanContext, acc: np.ndarray, pay: np.ndarray, t: int) -> np.ndarray:
-    """Hazard of paying ``pay`` (CNY) in month index t, one value per row (SPEC §4)."""
-    if ctx.special[acc].any():
-        return hazard(ctx, acc, pay[:, None], np.array([t]))[:, 0]
-    h0 = ctx.params.base_hazard[acc]
-    z = (ctx.mu[acc, t] - np.log(pay + ctx.fixed_outgo[acc])) / ctx.sigma[acc]
-    return h0 + (1.0 - h0) * ctx.model.kappa * (1.0 - ndtr(z))
+def _recovery_kinks(
+    ctx: PlanContext, w: np.ndarray, M: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where the recovery's concave kink lies on each account's balance nodes, and the
+    padding it needs: interval index, whether inside the nodes, clipped index, weight.
+
+    The recovery is piecewise linear and concave in the exposure with one kink per month
+    (``ModelKernel.recovery_kink``); a chord between two nodes around the kink lies
+    below it by at most ``drop·(C − lo)(hi − C)/w``.
+    """
+    at, drop = ctx.kernel.recovery_kink()
+    iC = np.floor(at / w[:, None]).astype(np.int64)
+    has_kink = (at > 0) & (iC < M) & (drop > 0)
+    iCc = np.clip(iC, 0, M - 1)
+    lo_C = iCc * w[:, None]
+    wR = np.where(has_kink, drop * (at - lo_C) * (lo_C + w[:, None] - at) / w[:, None], 0.0)
+    return iC, has_kink, iCc, wR
 
 
 def _solve_runs(
@@ -858,7 +845,6 @@ def _solve_runs(
         np.isfinite(cap), np.floor(cap * (1 + CAP_TOL) * 100 + CAP_TOL * 100 + 1e-6), -1
     ).astype(np.int64)
     disc, disc_lag = ctx.discount, ctx.discount_lag
-    rho = ctx.model.unsecured_recovery
     acc_all = np.arange(n)
     # ---- per month and action (H, n, A): allowed, value per unit of survival, survival ----
     h_amt = hazard(
@@ -903,7 +889,6 @@ def _solve_runs(
     last_max = (np.maximum(amt_c, 0)[None, :, :] * annuity[:, :, None]) * (1 + 1e-9) + (
         1.0 * left[:, None, None] + 1.0
     )  # cents (H, n, G)
-    collat = np.ascontiguousarray(ctx.collateral.T)  # (H, n)
     U100 = np.ascontiguousarray(U.T) * 100.0  # (H+1, n)
     inv_w100 = 1.0 / (w * 100.0)
     Mt = 0 if T_tail is None else T_tail.shape[3] - 1
@@ -934,12 +919,6 @@ def _solve_runs(
     V_flat = np.ascontiguousarray(V).reshape(-1)
     V_row = V.shape[1] * (M + 1)  # one account's table
     lpw = search.last_phase_width
-    fast_hazard = not bool(ctx.special.any())
-    if fast_hazard:
-        h0_all = ctx.params.base_hazard
-        hk_all = (1.0 - h0_all) * ctx.model.kappa
-        mu_T = np.ascontiguousarray(ctx.mu.T)
-        fixed, sigma = ctx.fixed_outgo, ctx.sigma
     # a state's phase count k and current amount g as one code sc = k·(G + 1) + g + 1; a
     # child's rule cell (family, sc, action) gives whether the move is allowed, the
     # child's code and whether the child is in its last phase
@@ -975,7 +954,7 @@ def _solve_runs(
         expanded += f_acc.size
         owed = f_B + _interest_cents_f(f_B, rate_f.take(f_acc), rate_units, f_acc)
         ead = f_B / 100.0
-        rec = rho * ead + (1.0 - rho) * np.minimum(ead, collat[t].take(f_acc))
+        rec = ctx.kernel.recovery(f_acc, ead, t)
         # ---- clearing payments (end the plan this month) ----
         row_a = f_acc * nA
         cur = pay_flat.take(row_a + sc_g.take(f_sc))  # g = -1 reads the previous holiday: 0
@@ -984,11 +963,7 @@ def _solve_runs(
         if ci.size:
             acc_ci = f_acc.take(ci)
             c = owed.take(ci) / 100.0
-            if fast_hazard:
-                z = (mu_T[t].take(acc_ci) - np.log(c + fixed.take(acc_ci))) / sigma.take(acc_ci)
-                hc = h0_all.take(acc_ci) + hk_all.take(acc_ci) * (1.0 - ndtr(z))
-            else:
-                hc = _hazard_at(ctx, acc_ci, c, t)
+            hc = ctx.kernel.hazard(acc_ci, c, t)
             vc = f_v.take(ci) + f_s.take(ci) * (
                 disc[t] * (1.0 - hc) * c + disc_lag[t] * hc * rec.take(ci)
             )

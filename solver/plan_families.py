@@ -28,13 +28,12 @@ Search grids (all exhaustive):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
-from solver.model import AccountParams, BehaviourModel, collateral_proceeds, expected_income
+from solver.model import AccountParams, BehaviourModelProtocol, ModelKernel
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,57 +70,84 @@ ACCOUNT_FIELDS = (
 class PlanContext:
     """Per-account inputs of the plan search for n accounts under one policy.
 
+    Every model figure comes from ``kernel`` (:class:`solver.model.ModelKernel`, the one
+    implementation of SPEC §4); the properties below are its arrays under the names the
+    search uses.
+
     Attributes
     ----------
     horizon
         Months considered, ``policy.max_term_months``.
-    income_path
-        Expected income ``Ī_t`` (n, H).
     cap_dti, cap_residual, cap_afford
         Largest payment allowed by each affordability rule in each month (n, H).
     cap
         Their minimum: the largest affordable payment (n, H); ``-inf`` when none is.
-    collateral
-        Net collateral proceeds ``C_t`` for a default in month t (n, H).
     """
 
     policy: Policy
-    model: BehaviourModel
-    params: AccountParams
+    model: BehaviourModelProtocol
+    kernel: ModelKernel
     fields: dict[str, np.ndarray]
     tier: np.ndarray
     horizon: int
-    income_path: np.ndarray
-    mu: np.ndarray
-    sigma: np.ndarray
-    fixed_outgo: np.ndarray
     cap_dti: np.ndarray
     cap_residual: np.ndarray
     cap_afford: np.ndarray
     cap: np.ndarray
-    collateral: np.ndarray
-    discount: np.ndarray
-    discount_lag: np.ndarray
-    special: np.ndarray = field(repr=False)
 
     def __len__(self) -> int:
-        return int(self.params.income.shape[0])
+        return len(self.kernel)
 
     def take(self, idx: np.ndarray) -> PlanContext:
         """The context of a subset of its accounts."""
-        from dataclasses import fields as dc_fields
+        return replace(
+            self,
+            kernel=self.kernel.take(idx),
+            fields={k: a[idx] for k, a in self.fields.items()},
+            tier=self.tier[idx],
+            cap_dti=self.cap_dti[idx],
+            cap_residual=self.cap_residual[idx],
+            cap_afford=self.cap_afford[idx],
+            cap=self.cap[idx],
+        )
 
-        kw: dict[str, Any] = {}
-        for f in dc_fields(self):
-            v = getattr(self, f.name)
-            if f.name == "params":
-                v = v.take(idx)
-            elif f.name == "fields":
-                v = {k: a[idx] for k, a in v.items()}
-            elif isinstance(v, np.ndarray) and f.name not in ("discount", "discount_lag"):
-                v = v[idx]
-            kw[f.name] = v
-        return PlanContext(**kw)
+    @property
+    def params(self) -> AccountParams:
+        return self.kernel.params
+
+    @property
+    def income_path(self) -> np.ndarray:
+        """Expected income ``Ī_t`` (n, H)."""
+        return self.kernel.income
+
+    @property
+    def mu(self) -> np.ndarray:
+        return self.kernel.mu
+
+    @property
+    def sigma(self) -> np.ndarray:
+        return self.kernel.sigma
+
+    @property
+    def fixed_outgo(self) -> np.ndarray:
+        return self.kernel.outgo
+
+    @property
+    def collateral(self) -> np.ndarray:
+        """Net collateral proceeds ``C_t`` for a default in month t (n, H)."""
+        return self.kernel.collateral
+
+    @property
+    def discount(self) -> np.ndarray:
+        return self.kernel.discount
+
+    @property
+    def discount_lag(self) -> np.ndarray:
+        return self.kernel.discount_lag
+
+    @property
+    def special(self) -> np.ndarray:
+        return self.kernel.special
 
     @property
     def balance(self) -> np.ndarray:
@@ -138,126 +164,91 @@ def build_context(
     fields: dict[str, np.ndarray],
     tier: np.ndarray,
     policy: Policy,
-    model: BehaviourModel,
+    model: BehaviourModelProtocol,
     horizon: int | None = None,
+    params: AccountParams | None = None,
 ) -> PlanContext:
-    """Precompute the per-month inputs of the plan search (vectorised over accounts)."""
+    """Precompute the per-month inputs of the plan search (vectorised over accounts).
+
+    ``params`` are the model inputs when already built (they carry the income forecast);
+    otherwise they are taken from ``fields``.
+    """
     fields = {k: np.asarray(fields[k], dtype=float) for k in ACCOUNT_FIELDS}
-    params = AccountParams(
-        income=fields["income"],
-        income_normal=fields["income_normal"],
-        recovery_months=fields["recovery_months"],
-        income_cv=fields["income_cv"],
-        expenses=fields["expenses"],
-        other_debt=fields["other_debt"],
-        vehicle_value=fields["vehicle_value"],
-        base_hazard=model.hazard_of(np.asarray(tier, dtype=object)),
-    )
+    if params is None:
+        params = AccountParams(
+            income=fields["income"],
+            income_normal=fields["income_normal"],
+            recovery_months=fields["recovery_months"],
+            income_cv=fields["income_cv"],
+            expenses=fields["expenses"],
+            other_debt=fields["other_debt"],
+            vehicle_value=fields["vehicle_value"],
+            base_hazard=model.hazard_of(np.asarray(tier, dtype=object)),
+        )
     H = int(horizon or policy.max_term_months)
-    income = expected_income(params, H)
-    cv = params.income_cv
-    s2 = np.log1p(cv * cv)
-    sigma = np.sqrt(s2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mu = np.log(income) - s2[:, None] / 2.0
-    outgo = params.expenses + params.other_debt
+    kernel = model.kernel(params, H)
+    income = kernel.income
     cap_dti = policy.max_dti * income - params.other_debt[:, None]
-    cap_residual = income - outgo[:, None] - policy.min_residual_income
-    q = policy.min_afford_prob
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if q <= 0.0:
-            cap_afford = np.full_like(income, np.inf)
-        else:
-            # a_t(p) >= q  <=>  ln(p + outgo) <= mu - sigma * Phi^-1(q)
-            lognormal = np.exp(mu - sigma[:, None] * ndtri(q)) - outgo[:, None]
-            deterministic = income - outgo[:, None]
-            cap_afford = np.where(sigma[:, None] > 0, lognormal, deterministic)
-            if q >= 1.0:
-                cap_afford = np.where(sigma[:, None] > 0, -np.inf, deterministic)
-            cap_afford = np.where(income <= 0, -np.inf, cap_afford)
+    cap_residual = income - kernel.outgo[:, None] - policy.min_residual_income
+    cap_afford = kernel.afford_cap(policy.min_afford_prob)
     cap = np.minimum(np.minimum(cap_dti, cap_residual), cap_afford)
     cap = np.where(np.isnan(cap), -np.inf, cap)
-    delta = model.monthly_discount
-    disc = delta ** np.arange(1, H + 1, dtype=float)
-    special = (sigma <= 0) | np.any(income <= 0, axis=1) | (outgo <= 0)
     return PlanContext(
         policy=policy,
         model=model,
-        params=params,
+        kernel=kernel,
         fields=fields,
         tier=np.asarray(tier, dtype=object),
         horizon=H,
-        income_path=income,
-        mu=mu,
-        sigma=sigma,
-        fixed_outgo=outgo,
         cap_dti=cap_dti,
         cap_residual=cap_residual,
         cap_afford=cap_afford,
         cap=cap,
-        collateral=collateral_proceeds(params.vehicle_value, H, model),
-        discount=disc,
-        discount_lag=disc * delta**model.recovery_lag_months,
-        special=special,
     )
 
 
 def context_from_frame(
-    frame: pd.DataFrame, policy: Policy, model: BehaviourModel, horizon: int | None = None
+    frame: pd.DataFrame,
+    policy: Policy,
+    model: BehaviourModelProtocol,
+    horizon: int | None = None,
 ) -> PlanContext:
     """A :class:`PlanContext` for the rows of a validated portfolio frame."""
     fields = {k: frame[k].to_numpy(float) for k in ACCOUNT_FIELDS}
-    return build_context(fields, frame["tier"].to_numpy(object), policy, model, horizon)
+    params = AccountParams.from_frame(frame, model)  # type: ignore[arg-type]
+    return build_context(fields, frame["tier"].to_numpy(object), policy, model, horizon, params)
 
 
 def context_from_account(
-    account: Any, policy: Policy, model: BehaviourModel, horizon: int | None = None
+    account: Any, policy: Policy, model: BehaviourModelProtocol, horizon: int | None = None
 ) -> PlanContext:
     """A one-account :class:`PlanContext`."""
-    fields = {k: np.array([float(getattr(account, k))]) for k in ACCOUNT_FIELDS}
-    fields["income_normal"] = np.array(
-        [float(account.income_normal if account.income_normal is not None else account.income)]
+    fields = {k: np.array([float(getattr(account, k))]) for k in ACCOUNT_FIELDS if k != "income_normal"}
+    normal = account.income_normal
+    fields["income_normal"] = np.array([np.nan if normal is None else float(normal)])
+    params = AccountParams.from_account(account, model)  # type: ignore[arg-type]
+    return build_context(
+        fields, np.array([account.tier], dtype=object), policy, model, horizon, params
     )
-    return build_context(fields, np.array([account.tier], dtype=object), policy, model, horizon)
 
 
 # --------------------------------------------------------------------------------------
-# The behaviour model, lean (same formulas as solver.model.evaluate_batch)
+# The behaviour model: thin calls into the kernel (solver.model.ModelKernel)
 # --------------------------------------------------------------------------------------
 
 
 def hazard(
     ctx: PlanContext, acc: np.ndarray, payments: np.ndarray, months: np.ndarray | None = None
 ) -> np.ndarray:
-    """Monthly default hazard ``h_t`` of paying ``payments`` (C, m) in months ``months`` (m,).
-
-    Same formula as :func:`solver.model.evaluate_batch`: ``h = h0 + (1 − h0)·κ·(1 − a_t)``.
-    """
-    m = payments.shape[1]
-    cols = np.arange(m) if months is None else np.asarray(months)
-    mu = ctx.mu[acc][:, cols] if months is not None else ctx.mu[acc, :m]
-    sig = ctx.sigma[acc][:, None]
-    thr = payments + ctx.fixed_outgo[acc][:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a = ndtr((mu - np.log(thr)) / np.where(sig > 0, sig, 1.0))
-    sp = ctx.special[acc]
-    if sp.any():
-        inc = ctx.income_path[acc][:, cols] if months is not None else ctx.income_path[acc, :m]
-        det = (inc >= thr).astype(float)
-        a = np.where(sig > 0, a, det)
-        a = np.where(inc <= 0, 0.0, a)
-        a = np.where(thr <= 0, 1.0, a)
-    h0 = ctx.params.base_hazard[acc][:, None]
-    return h0 + (1.0 - h0) * ctx.model.kappa * (1.0 - a)
+    """Monthly default hazard ``h_t`` of paying ``payments`` (C, m) in month indices ``months`` (m,)."""
+    if months is None:
+        return ctx.kernel.hazard(acc, payments)
+    return ctx.kernel.hazard(np.asarray(acc)[:, None], payments, np.asarray(months)[None, :])
 
 
 def recovery(ctx: PlanContext, acc: np.ndarray, exposures: np.ndarray) -> np.ndarray:
     """Recovery ``R_t`` on default given exposures (C, m) in months 1…m."""
-    m = exposures.shape[1]
-    col = ctx.collateral[acc, :m]
-    return np.minimum(exposures, col) + ctx.model.unsecured_recovery * np.maximum(
-        0.0, exposures - col
-    )
+    return ctx.kernel.recovery(acc, exposures)
 
 
 def npv(
@@ -840,19 +831,6 @@ def _steady_month(ctx: PlanContext) -> np.ndarray:
     return ctx.horizon - trailing
 
 
-class _CollateralFlags(dict):
-    """Per width W, whether each account has non-zero collateral in months 1…W (lazily)."""
-
-    def __init__(self, collateral: np.ndarray) -> None:
-        super().__init__()
-        self.collateral = collateral
-
-    def __missing__(self, width: int) -> np.ndarray:
-        flags: np.ndarray = np.asarray(self.collateral[:, :width].any(axis=1))
-        self[width] = flags
-        return flags
-
-
 def _growth(lg: np.ndarray, j: np.ndarray) -> np.ndarray:
     """``exp(lg·j)`` (C, W) elementwise, computed once per distinct ``lg`` (rows share rates)."""
     uniq, inv = np.unique(lg, return_inverse=True)
@@ -880,30 +858,20 @@ def _score_lean(
     instalment of every candidate row (:func:`_level_terms`), when already computed.
     """
     B_D_all, P_all = _level_terms(cand, unit) if level_terms is None else level_terms
-    model = ctx.model
-    kappa, rho = model.kappa, model.unsecured_recovery
-    h0 = ctx.params.base_hazard
-    c2_acc = (1.0 - h0) * kappa
-    c1_acc = h0 + c2_acc  # h = c1 - c2·a
+    kernel = ctx.kernel
     steady = _steady_month(ctx)
-    inv_sig_acc = 1.0 / ctx.sigma
-    outgo_acc = ctx.fixed_outgo
     cum_disc = np.concatenate([[0.0], np.cumsum(ctx.discount)])  # Σ_{s < t} δ^s
     dmax = int(cand.deferral[rows].max(initial=0))
     if dmax > 0:
         io_pay_acc = ctx.balance * ctx.monthly_rate  # interest-only holiday payment
-        with np.errstate(divide="ignore"):
-            z0 = (ctx.mu[:, :dmax] - np.log(outgo_acc)[:, None]) * inv_sig_acc[:, None]
-            zio = (ctx.mu[:, :dmax] - np.log(io_pay_acc + outgo_acc)[:, None]) * inv_sig_acc[
-                :, None
-            ]
+        all_acc = np.arange(len(ctx))[:, None]
+        hol_cols = np.arange(dmax)[None, :]
         hz_hol = np.stack(
             [
-                c1_acc[:, None] - c2_acc[:, None] * ndtr(z0),
-                c1_acc[:, None] - c2_acc[:, None] * ndtr(zio),
+                kernel.hazard(all_acc, np.zeros((1, dmax)), hol_cols),
+                kernel.hazard(all_acc, io_pay_acc[:, None], hol_cols),
             ]
         )  # (2, n, dmax): payment 0 / interest-only
-    coll_any = _CollateralFlags(ctx.collateral)
     for W, block in _term_blocks(cand.term[rows], rows, ctx.horizon):
         acc = cand.acc[block]
         B = cand.balance[block]
@@ -956,24 +924,19 @@ def _score_lean(
             exposure[:, :dm] = np.where(hol, hol_exp, exposure[:, :dm])
         if balloon.any():
             exposure += balloon[:, None]
-        # survival factor 1 − h = (1 − c1) + c2·a of the level payment, once per distinct
-        # income month, spread over the months; 1 past the term
+        # survival factor 1 − h of the level payment, once per distinct income month,
+        # spread over the months; 1 past the term
         st = np.minimum(steady[acc], W - 1)
         wc = int(st.max(initial=0)) + 1
-        inv_sig = inv_sig_acc[acc]
-        c1, c2 = c1_acc[acc], c2_acc[acc]
-        lp = np.log(P + outgo_acc[acc])
         need = np.arange(wc)[None, :] <= st[:, None]
         q_c = np.ones((C, wc))
         n_need = int(np.count_nonzero(need))
         if 2 * n_need >= need.size:  # dense: the same elementwise values where needed
-            z = (ctx.mu[acc, :wc] - lp[:, None]) * inv_sig[:, None]
             with np.errstate(all="ignore"):
-                q_c = (1.0 - c1)[:, None] + c2[:, None] * ndtr(z)
+                q_c = 1.0 - kernel.hazard(acc[:, None], P[:, None], np.arange(wc)[None, :])
         else:
             ri, ci = np.nonzero(need)
-            z = (ctx.mu[acc[ri], ci] - lp[ri]) * inv_sig[ri]
-            q_c[ri, ci] = (1.0 - c1[ri]) + c2[ri] * ndtr(z)
+            q_c[ri, ci] = 1.0 - kernel.hazard(acc[ri], P[ri], ci)
         # month t < T takes q_c[min(t, st)], months past the term 1; every row of the block
         # has T >= t_min, so only the columns from t_min on need the term mask
         t_min = min(int(T.min()), W)
@@ -989,20 +952,12 @@ def _score_lean(
             which = (mode == 1).astype(np.int64)
             qh = 1.0 - hz_hol[which[:, None], acc[:, None], np.arange(dm)[None, :]]
             q[:, :dm] = np.where(hol, qh, q[:, :dm])
-        z_f = (ctx.mu[acc, last] - np.log(final + outgo_acc[acc])) * inv_sig
-        q[rows_c, last] = (1.0 - c1) + c2 * ndtr(z_f)
+        q[rows_c, last] = 1.0 - kernel.hazard(acc, final, last)
         surv = np.cumprod(q, axis=1)
         default = q  # reused buffer: S_{t-1} − S_t, P(default in month t); 0 past the term
         default[:, 0] = 1.0 - surv[:, 0]
         np.subtract(surv[:, :-1], surv[:, 1:], out=default[:, 1:])
-        if coll_any[W][acc].any():
-            rec = np.minimum(exposure, ctx.collateral[acc, :W])
-            rec *= 1.0 - rho
-            exposure *= rho
-            rec += exposure
-        else:
-            rec = exposure  # reused buffer
-            rec *= rho
+        rec = kernel.recovery(acc[:, None], exposure, np.arange(W)[None, :])
         rec *= default
         rec *= ctx.discount_lag[:W]
         pv_rec = rec.sum(axis=1)
