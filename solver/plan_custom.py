@@ -82,6 +82,11 @@ class SearchParams:
     last_phase_width
         If positive, states in their last phase (which do not branch) are kept in their
         own beam of this width instead of competing with the others for ``beam_width``.
+    target_gap
+        Certified relative gap aimed at: ``custom`` plans proved no closer are searched
+        again with finer bound tables.
+    refine_buckets
+        The finer ``buckets`` tried in turn for those plans.
     """
 
     grid_levels: int = 12
@@ -89,11 +94,21 @@ class SearchParams:
     buckets: int = 96
     tail_bound: bool = False
     last_phase_width: int = 0
+    target_gap: float = 1e-3
+    refine_buckets: tuple[int, ...] = (384, 1536)
 
     @classmethod
     def thorough(cls) -> SearchParams:
         """Finer grid, wider beam, finer and phase-aware bound: better plans, smaller gaps, slower."""
-        return cls(grid_levels=16, beam_width=96, buckets=256, tail_bound=True, last_phase_width=96)
+        return cls(
+            grid_levels=16,
+            beam_width=96,
+            buckets=256,
+            tail_bound=True,
+            last_phase_width=96,
+            target_gap=1e-4,
+            refine_buckets=(1024, 4096),
+        )
 
     def __post_init__(self) -> None:
         for name in ("grid_levels", "beam_width", "buckets"):
@@ -872,7 +887,8 @@ def _solve_runs(
     rising = np.array([False, True])[:, None, None, None]  # custom, step
     hol_a = gi == G
     same = gi == gg
-    new_ok = (kk < K) & (~rising | (gi > gg))
+    # custom: any grid amount any month (no phase limit); step: at most K rising phases
+    new_ok = rising & (kk < K) & (gi > gg) | ~rising
     rule = np.where(hol_a, (kk == 0) & (gg == -1), same | new_ok)  # (2, K+1, G+1, A)
     inc_row = np.broadcast_to(np.asarray(increasing, dtype=bool), (n,)).astype(np.int64)
     # a state in its last phase pays its amount until cleared: the most it can clear from
@@ -925,13 +941,15 @@ def _solve_runs(
     S = (K + 1) * (G + 1)
     sc_k, sc_g1 = np.divmod(np.arange(S), G + 1)
     sc_g = sc_g1 - 1
-    not_last = sc_k < K
-    child_k = np.where(col_nA[None, :] == G, 0, sc_k[:, None] + (col_nA[None, :] != sc_g[:, None]))
+    # custom states never count phases (k stays 0, so they are never in a last phase)
+    not_last = np.concatenate([np.ones(S, bool), sc_k < K])  # by (family, sc)
+    step_k = np.where(col_nA[None, :] == G, 0, sc_k[:, None] + (col_nA[None, :] != sc_g[:, None]))
+    child_k = np.stack([np.zeros_like(step_k), step_k])  # (2, S, A)
     child_sc = np.where(
-        col_nA[None, :] == G, 0, np.minimum(child_k, K) * (G + 1) + col_nA[None, :] + 1
-    )  # (S, A); moves past K phases are not allowed (their code is never used)
+        col_nA[None, None, :] == G, 0, np.minimum(child_k, K) * (G + 1) + col_nA[None, None, :] + 1
+    )  # (2, S, A); step moves past K phases are not allowed (their code is never used)
     child_sc_flat = child_sc.reshape(-1)
-    child_last_flat = ((child_k >= K) & (col_nA[None, :] < G)).reshape(-1)
+    child_last_flat = ((child_k >= K) & (col_nA[None, None, :] < G)).reshape(-1)
     rule_rows = rule.reshape(2 * S, nA)  # by (family, sc)
     inc_S = inc_row * S
     # per month and (account, action): value per unit of survival, recovery weight, survival
@@ -958,7 +976,8 @@ def _solve_runs(
         # ---- clearing payments (end the plan this month) ----
         row_a = f_acc * nA
         cur = pay_flat.take(row_a + sc_g.take(f_sc))  # g = -1 reads the previous holiday: 0
-        can_clear = (owed <= cap_cT[t].take(f_acc)) & (not_last.take(f_sc) | (owed <= cur))
+        f_fam_sc = inc_S.take(f_acc) + f_sc  # (family, sc)
+        can_clear = (owed <= cap_cT[t].take(f_acc)) & (not_last.take(f_fam_sc) | (owed <= cur))
         ci = can_clear.nonzero()[0]
         if ci.size:
             acc_ci = f_acc.take(ci)
@@ -992,8 +1011,7 @@ def _solve_runs(
         if t == H - 1:
             break
         # ---- continuing payments: a grid amount (same phase or a new one) or a holiday ----
-        state_row = inc_S.take(f_acc) + f_sc  # (family, sc) row of the rule table
-        ok = rule_rows.take(state_row, axis=0)  # (F, A)
+        ok = rule_rows.take(f_fam_sc, axis=0)  # (F, A): the rule row of (family, sc)
         ok &= act_ok[t].take(f_acc, axis=0)
         ok &= pay_c.take(f_acc, axis=0) < owed[:, None]
         si, ai = ok.nonzero()
@@ -1001,7 +1019,7 @@ def _solve_runs(
             break
         a_row = f_acc.take(si)
         fi = a_row * nA + ai
-        move = f_sc.take(si) * nA + ai  # (sc, action)
+        move = f_fam_sc.take(si) * nA + ai  # (family, sc, action)
         p = pay_flat.take(fi)
         n_B = owed.take(si) - p
         s_si = f_s.take(si)
@@ -1256,7 +1274,8 @@ def seed_values(
     if rising.any():
         down = paid[:, 1:] & paid[:, :-1] & (cents[:, 1:] < cents[:, :-1])
         ok &= ~(down.any(axis=1) & rising)
-    ok &= feasible_paths(ctx, acc, P, term) & (phases(P, term) <= ctx.policy.max_payment_levels)
+    ok &= feasible_paths(ctx, acc, P, term)
+    ok &= ~rising | (phases(P, term) <= ctx.policy.max_payment_levels)  # custom has no limit
     good = np.flatnonzero(ok)
     if good.size:
         val = npv(ctx, acc[good], P[good], E[good], term[good])

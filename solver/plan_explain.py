@@ -100,7 +100,7 @@ def binding_constraints(
         out.append("max_interest_waiver binds")
     if params.get("haircut", 0) and params["haircut"] >= pol.max_haircut - 1e-6:
         out.append("max_haircut binds")
-    if family in ("custom", "step") and len(params.get("levels", [])) >= pol.max_payment_levels:
+    if family == "step" and len(params.get("levels", [])) >= pol.max_payment_levels:
         out.append("max_payment_levels binds")
     return out
 

@@ -43,7 +43,9 @@ if TYPE_CHECKING:
 MODE_CODES = {"capitalize": 0, "interest_only": 1, "waive": 2}
 MODE_NAMES = ("capitalize", "interest_only", "waive")
 RATE_STEP = 0.00125  # 0.125 % a year: the HAMP rate-cut step (waterfall)
-CONCESSION_STEP = 0.0025  # 0.25 % a year: the concession family's rate grid
+CONCESSION_STEP = 0.005  # 0.5 % a year: the concession family's rate ladder
+CONCESSION_TERM_STEP = 3  # concession terms: 3, 6, 9, … months
+WAIVER_SHARES = np.array([0.0, 0.5, 1.0])  # shares of fees / accrued interest a concession waives
 SETTLEMENT_MONTHS = 6
 SETTLEMENT_STEP = 0.01
 CAP_TOL = 1e-9  # relative tolerance on affordability caps (float noise)
@@ -391,37 +393,31 @@ def deferral_candidates(ctx: PlanContext) -> Candidates:
     )
 
 
-def concession_candidates(ctx: PlanContext, waterfall: Candidates | None = None) -> Candidates:
-    """Rate cuts (0.125 % steps to the floor) × fee/interest waivers at the longest term."""
+def concession_candidates(ctx: PlanContext) -> Candidates:
+    """Rate cuts × fee and interest waivers × terms, level instalments (SPEC §6 ``concession``).
+
+    The grid is fixed and only cut by the policy, so relaxing a policy limit only adds
+    plans (the best NPV can only rise): rates on a ladder of :data:`CONCESSION_STEP`
+    below the contract rate down to ``rate_floor``, waivers of :data:`WAIVER_SHARES` of
+    the fees and of the accrued interest up to their policy maxima, and terms that are
+    multiples of :data:`CONCESSION_TERM_STEP` up to ``max_term_months``. A concession
+    cuts the rate or waives something (the rest is the ``instalment`` family).
+    """
     pol, f = ctx.policy, ctx.fields
     rate = f["annual_rate"]
-    max_cut = int(
-        np.ceil(max(0.0, float(rate.max(initial=0.0)) - pol.rate_floor) / CONCESSION_STEP + 1e-9)
-    )
-    steps = np.arange(0, max_cut + 2)
-    fee_w = np.unique([0.0, pol.max_fee_waiver])
-    int_w = np.unique([0.0, pol.max_interest_waiver])
-    acc, k, fw, iw = _grid(len(ctx), steps, fee_w, int_w)
+    rungs = int(np.floor(max(0.0, float(rate.max(initial=0.0)) - pol.rate_floor) / CONCESSION_STEP + 1e-9))
+    steps = np.arange(0, rungs + 1)
+    fee_w = WAIVER_SHARES[WAIVER_SHARES <= pol.max_fee_waiver + 1e-12]
+    int_w = WAIVER_SHARES[WAIVER_SHARES <= pol.max_interest_waiver + 1e-12]
+    terms = np.arange(CONCESSION_TERM_STEP, ctx.horizon + 1, CONCESSION_TERM_STEP)
+    acc, k, fw, iw, term = _grid(len(ctx), steps, fee_w, int_w, terms)
     r = rate[acc] - k * CONCESSION_STEP
-    last = k == max_cut + 1  # the floor itself (a cut that is not a whole number of steps)
-    r = np.where(last, pol.rate_floor, r)
-    valid = (r >= pol.rate_floor - 1e-12) & ((r < rate[acc] - 1e-12) | (fw > 0) | (iw > 0))
-    valid &= ~last | (rate[acc] > pol.rate_floor + 1e-12)
-    r = np.maximum(r, pol.rate_floor)
-    # drop duplicates of the floor (a step landing exactly on it)
-    valid &= ~(~last & (np.abs(r - pol.rate_floor) < 1e-12) & (k > 0))
+    valid = (r >= pol.rate_floor - 1e-12) & ((k > 0) | (fw > 0) | (iw > 0))
+    # a waiver of nothing is no waiver: keep one row
     valid &= ((fw == 0) | (f["fees_due"][acc] > 0)) & ((iw == 0) | (f["interest_due"][acc] > 0))
-    acc, r, fw, iw = acc[valid], r[valid], fw[valid], iw[valid]
+    acc, r, fw, iw, term = acc[valid], np.maximum(r[valid], 0.0), fw[valid], iw[valid], term[valid]
     bal = f["principal"][acc] + f["interest_due"][acc] * (1 - iw) + f["fees_due"][acc] * (1 - fw)
-    fw = np.where(f["fees_due"][acc] > 0, fw, 0.0)
-    iw = np.where(f["interest_due"][acc] > 0, iw, 0.0)
-    out = _make("concession", acc, bal, r, term=ctx.horizon, fee_waiver=fw, interest_waiver=iw)
-    if waterfall is not None and len(waterfall):
-        extra = waterfall.take(np.arange(len(waterfall)))
-        extra.family = "concession"
-        extra.waterfall_step = None
-        out = concat([out, extra])
-    return out
+    return _make("concession", acc, bal, r, term=term, fee_waiver=fw, interest_waiver=iw)
 
 
 def settlement_candidates(ctx: PlanContext) -> Candidates:
@@ -433,16 +429,14 @@ def settlement_candidates(ctx: PlanContext) -> Candidates:
     prin_room = pol.max_haircut * f["principal"]
     room = fee_room + int_room + prin_room
     n_steps = int(np.floor(float((room / bal).max(initial=0.0)) / SETTLEMENT_STEP + 1e-9))
-    shares = np.arange(0, n_steps + 2) * SETTLEMENT_STEP
+    # a fixed grid cut by the policy room (no endpoint at the room itself): relaxing a
+    # waiver or haircut limit only adds plans
+    shares = np.arange(0, n_steps + 1) * SETTLEMENT_STEP
     months = np.arange(1, min(SETTLEMENT_MONTHS, ctx.horizon) + 1)
     acc, share, m = _grid(len(ctx), shares, months)
     forgive = share * bal[acc]
-    top = share > n_steps * SETTLEMENT_STEP + 1e-12  # the last grid point is the full room
-    forgive = np.where(top, room[acc], forgive)
-    keep = (forgive <= room[acc] + 1e-9) & ~(
-        top & (room[acc] <= n_steps * SETTLEMENT_STEP * bal[acc] + 1e-9)
-    )
-    acc, forgive, m = acc[keep], forgive[keep], m[keep]
+    keep = forgive <= room[acc] * (1 + 1e-12) + 1e-9
+    acc, forgive, m = acc[keep], np.minimum(forgive[keep], room[acc[keep]]), m[keep]
     fee_part = np.minimum(forgive, fee_room[acc])
     int_part = np.minimum(forgive - fee_part, int_room[acc])
     prin_part = np.maximum(0.0, forgive - fee_part - int_part)

@@ -114,7 +114,8 @@ def test_options_satisfy_policy(sample):
             >= pol.min_residual_income - 1e-6
         )
         assert np.all(pay[:-1][pay[:-1] > 0] >= pol.min_payment)
-        assert len(o.params["levels"]) <= pol.max_payment_levels
+        if o.family != "custom":  # custom is a free month-by-month schedule (issue 13)
+            assert len(o.params["levels"]) <= pol.max_payment_levels
 
 
 def test_binding_constraints_in_words(sample):
@@ -215,8 +216,8 @@ def _brute_force(
 
     Paths: a leading holiday of at most max_deferral_months zero months, then grid
     amounts, each strictly below what is owed, then one clearing payment; at most
-    max_payment_levels phases (a clearing payment not above the previous one is not a
-    phase); every payment within the month's caps. Interest is computed in Python
+    max_payment_levels phases for step (a clearing payment not above the previous one is
+    not a phase; custom has no phase limit); every payment within the month's caps. Interest is computed in Python
     integers with the schedule's half-up rule; values come from evaluate_batch.
     """
     from solver.model import AccountParams, evaluate_batch
@@ -257,7 +258,7 @@ def _brute_force(
             phases = sum(1 for i, p in enumerate(body) if i == 0 or p != body[i - 1])
             if not body or pays[-1] > body[-1]:
                 phases += 1
-            if phases > K:
+            if increasing and phases > K:
                 continue
             if increasing and any(b < a for a, b in zip(body, body[1:], strict=False)):
                 continue
@@ -296,7 +297,10 @@ def test_exhaustive_enumeration_finds_nothing_better_than_custom_or_step():
                 grid = am[0][np.isfinite(am[0])]
             best = _brute_force(acc, policy.for_product(acc.product), grid, increasing, model)
             if opt.feasible:
-                assert opt.status == "OPTIMAL", (acc.account_id, family, opt.status)
+                # the free custom family may be cut by the beam: then it must still hold
+                # the optimum and a bound at or above it
+                assert opt.status in ("OPTIMAL", "FEASIBLE"), (acc.account_id, family)
+                assert opt.bound >= best - 1e-9 * abs(best)
                 assert best <= opt.npv + 1e-9 * abs(opt.npv), (
                     acc.account_id,
                     family,
@@ -638,7 +642,7 @@ def test_lean_scoring_matches_general_paths():
         for cand in (
             instalment_candidates(ctx),
             deferral_candidates(ctx),
-            concession_candidates(ctx, wf.take(np.flatnonzero(wf.waterfall_step < 4))),
+            concession_candidates(ctx),
             settlement_candidates(ctx),
         ):
             rows = np.flatnonzero(_prefilter(ctx, cand, 1.0))
