@@ -1,0 +1,112 @@
+"""One behaviour-model kernel drives evaluation and the plan search (issue 13, item 1).
+
+A deliberately different model (a steeper hazard curve) plugged in through
+``BehaviourModel.kernel`` must change what the optimizers choose, not only how the
+chosen plans are scored.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from solver.io import read_account
+from solver.model import AccountParams, BehaviourModel, ModelKernel, evaluate, expected_income
+from solver.plans import plan_options
+from solver.policy import Policy
+
+
+class SteepKernel(ModelKernel):
+    """Hazard ``h0 + (1 − h0)·min(1, 3κ)·(1 − a)²``: mild misses cost little, deep ones a lot.
+
+    Still non-decreasing in the payment, as the plan search's bound requires.
+    """
+
+    def hazard_of_afford(self, rows, afford):
+        h0 = self.base_hazard[rows]
+        return h0 + (1.0 - h0) * min(1.0, 3.0 * self.model.kappa) * (1.0 - afford) ** 2
+
+
+class SteepModel(BehaviourModel):
+    """The default parameters with :class:`SteepKernel`."""
+
+    def kernel(self, params, horizon):
+        return SteepKernel(self, params, horizon)
+
+
+@pytest.fixture(scope="module")
+def account():
+    return read_account("scenarios/sample_account.toml")
+
+
+def test_steep_model_changes_evaluation(account):
+    """The same schedule is worth something else under the steep model."""
+    pay = np.full(24, 3000.0)
+    default, steep = evaluate(account, pay), evaluate(account, pay, model=SteepModel())
+    assert abs(default.npv - steep.npv) > 1.0
+    # the hazard follows the formula of the plugged-in kernel, month by month
+    a = default.afford_prob
+    h0 = BehaviourModel().base_hazard[account.tier]
+    assert steep.hazard == pytest.approx(h0 + (1 - h0) * 0.6 * (1 - a) ** 2, rel=1e-12)
+
+
+def test_plan_search_follows_the_plugged_in_model(account):
+    """Plans found under the steep model are scored by it and are at least as good under it."""
+    policy = Policy()
+    steep_model = SteepModel()
+    steep = plan_options(account, policy, steep_model)
+    default = plan_options(account, policy, BehaviourModel())
+    changed = 0
+    for option in steep.options:
+        if not option.feasible or option.schedule is None:
+            continue
+        # every reported figure is the plugged-in model's evaluation of the schedule
+        assert option.npv == pytest.approx(
+            evaluate(account, option.schedule, model=steep_model).npv, rel=1e-9
+        )
+        other = default.option(option.label)
+        if option.label == "status_quo" or not other.feasible or other.schedule is None:
+            continue
+        # the default model's choice, scored by the steep model, is no better than the
+        # steep search's own choice (the search optimised the steep model)
+        theirs = evaluate(account, other.schedule, model=steep_model).npv
+        assert option.npv >= theirs - 1e-6 * abs(theirs), option.label
+        changed += not np.array_equal(option.schedule.payments, other.schedule.payments)
+    assert changed >= 1  # the steep model leads to other plans
+
+
+def test_recovery_months_zero_means_current_income():
+    """SPEC §4: with recovery_months = 0 the expected income is the current income."""
+    params = AccountParams(
+        income=[3800.0, 3800.0],
+        income_normal=[6000.0, np.nan],
+        recovery_months=[0.0, 4.0],
+        income_cv=[0.2, 0.2],
+        expenses=[0.0, 0.0],
+        other_debt=[0.0, 0.0],
+        vehicle_value=[0.0, 0.0],
+        base_hazard=[0.01, 0.01],
+    )
+    income = expected_income(params, 6)
+    assert income[0] == pytest.approx([3800.0] * 6)  # not income_normal
+    assert income[1] == pytest.approx([3800.0] * 6)  # missing income_normal is income
+
+
+def test_forecast_and_inflows_set_expected_income():
+    """A month-by-month forecast replaces the path for its months; inflows are added."""
+    params = AccountParams(
+        income=[4000.0],
+        income_normal=[5000.0],
+        recovery_months=[10.0],
+        income_cv=[0.2],
+        expenses=[0.0],
+        other_debt=[0.0],
+        vehicle_value=[0.0],
+        base_hazard=[0.01],
+        income_forecast=[[3000.0, 3100.0, np.nan]],
+        inflows=[[0.0, 0.0, 0.0, 20000.0]],
+    )
+    income = expected_income(params, 5)[0]
+    # months 1-2 from the forecast; month 3 (no forecast) and 5 on the SPEC path
+    # 4000 + 1000·t/10; month 4 the path plus the inflow
+    assert income == pytest.approx([3000.0, 3100.0, 4300.0, 4400.0 + 20000.0, 4500.0])

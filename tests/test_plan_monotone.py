@@ -1,0 +1,102 @@
+"""Level plan families are solved exactly over fixed grids (issue 13, item 4).
+
+Each level family (instalment, deferral in each mode, concession, settlement) searches a
+grid that does not move with the policy: the policy only cuts it. So relaxing any
+policy limit can only add plans, and a family's best NPV can never fall. The waterfall
+is left out on purpose: SPEC §6 defines it as a first-fit heuristic (it stops at the
+first plan meeting ``max_dti``), not an optimizer, so its NPV is not monotone.
+"""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from solver.account import Account
+from solver.io import read_account
+from solver.model import BehaviourModel
+from solver.plans import plan_options
+from solver.policy import Policy
+
+LEVEL_LABELS = (
+    "instalment",
+    "deferral/capitalize",
+    "deferral/interest_only",
+    "deferral/waive",
+    "concession",
+    "settlement",
+)
+
+# (policy key, base value, relaxed value): each relaxation only widens what is allowed
+RELAXATIONS = (
+    ("max_term_months", 18, 24),
+    ("max_deferral_months", 2, 4),
+    ("max_haircut", 0.1, 0.3),
+    ("max_fee_waiver", 0.5, 1.0),
+    ("max_interest_waiver", 0.0, 0.5),
+    ("max_dti", 0.35, 0.5),
+    ("min_afford_prob", 0.6, 0.4),
+)
+
+
+@st.composite
+def accounts(draw: st.DrawFn) -> Account:
+    """Small delinquent accounts, secured or not, with incomes from tight to comfortable."""
+    principal = draw(st.floats(2_000, 60_000))
+    income = draw(st.floats(2_000, 20_000))
+    product = draw(st.sampled_from(["auto_loan", "card_instalment"]))
+    return Account.from_mapping(
+        {
+            "account_id": "H1",
+            "product": product,
+            "principal": round(principal, 2),
+            "interest_due": round(draw(st.floats(0, 0.05)) * principal, 2),
+            "fees_due": round(draw(st.floats(0, 2_000)), 2),
+            "arrears": round(draw(st.floats(0, 0.1)) * principal, 2),
+            "annual_rate": round(draw(st.floats(0.0, 0.24)), 4),
+            "remaining_term": draw(st.integers(3, 24)),
+            "income": round(income, 2),
+            "income_normal": round(income * draw(st.floats(1.0, 1.6)), 2),
+            "recovery_months": draw(st.integers(0, 12)),
+            "income_cv": draw(st.floats(0.05, 0.5)),
+            "expenses": round(income * draw(st.floats(0.2, 0.6)), 2),
+            "other_debt": round(income * draw(st.floats(0.0, 0.2)), 2),
+            "vehicle_value": round(principal * draw(st.floats(0.3, 1.2)), 2)
+            if product == "auto_loan"
+            else 0.0,
+            "tier": draw(st.sampled_from(list("ABCDE"))),
+        }
+    )
+
+
+def _best_by_label(account: Account, policy: Policy) -> dict[str, float]:
+    result = plan_options(account, policy, BehaviourModel())
+    return {o.label: (o.npv if o.feasible else -math.inf) for o in result.options}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(account=accounts(), which=st.sampled_from(RELAXATIONS))
+def test_relaxing_a_policy_limit_never_lowers_a_level_familys_best_npv(account, which):
+    """Relaxing any one policy limit never lowers the best NPV of any level family."""
+    key, base_value, relaxed_value = which
+    base = Policy().replace(**{"max_term_months": 18, "max_deferral_months": 2, key: base_value})
+    relaxed = base.replace(**{key: relaxed_value})
+    before = _best_by_label(account, base)
+    after = _best_by_label(account, relaxed)
+    for label in LEVEL_LABELS:
+        b, a = before.get(label, -math.inf), after.get(label, -math.inf)
+        assert a >= b - 1e-6 * max(1.0, abs(b)), (label, key, b, a)
+
+
+def test_concession_longer_term_cap_keeps_the_shorter_plan():
+    """The reported bug: raising max_term_months from 48 to 60 must not lower concession's NPV."""
+    account = read_account("scenarios/sample_account.toml")
+    npv = {}
+    for cap in (48, 60, 72):
+        result = plan_options(account, Policy().replace(max_term_months=cap), BehaviourModel())
+        option = result.option("concession")
+        assert option.feasible, cap
+        npv[cap] = option.npv
+    assert npv[48] <= npv[60] + 1e-6 and npv[60] <= npv[72] + 1e-6, npv
