@@ -35,6 +35,13 @@ Metrics
     (SPEC §2).
 ``max_dti``, ``min_afford_prob``
     Over the months with a payment: ``max (other_debt + p_t) / Ī_t`` and ``min a_t``.
+``customer_cost``
+    The customer's burden beside the bank's value (issue 13): the present value at the
+    contract rate of every scheduled payment, less the outstanding principal —
+    ``Σ p_t/(1 + annual_rate/12)^t − principal``, i.e. the interest and fees the customer
+    pays in today's money at their own contract rate. A plan at the contract rate costs
+    about ``interest_due + fees_due`` whatever its term; rate cuts, waivers and
+    forgiveness lower it (a haircut can make it negative).
 """
 
 from __future__ import annotations
@@ -81,6 +88,7 @@ METRICS = (
     "expected_loss",
     "concession_cost",
     "total_paid",
+    "customer_cost",
     "apr",
     "max_dti",
     "min_afford_prob",
@@ -130,6 +138,7 @@ class PlanOption:
     expected_loss: float = math.nan
     concession_cost: float = math.nan
     total_paid: float = math.nan
+    customer_cost: float = math.nan
     apr: float = math.nan
     max_dti: float = math.nan
     min_afford_prob: float = math.nan
@@ -890,6 +899,11 @@ def _metrics(
 
     opening = np.array([s.opening_balance / 100.0 for s in scheds])
     aprs = apr_batch(opening, pay)
+    # customer cost: payments discounted at each account's contract rate, less principal
+    rate = ctx.fields["annual_rate"][acc_idx] / 12.0
+    v_t = (1.0 + rate)[:, None] ** -np.arange(1, T + 1, dtype=float)[None, :]
+    customer = (pay * v_t).sum(axis=1) - ctx.fields["principal"][acc_idx]
+    cust_l = customer.tolist()
     out: list[list[dict[str, Any]]] = [[dict() for _ in range(len(chs) + 1)] for chs in choices]
     # per-row figures as Python floats (the same values as float() of each element)
     any_paying = paying.any(axis=1)
@@ -916,6 +930,7 @@ def _metrics(
             "expected_loss": el_l[r],
             "concession_cost": sq_pv[i] - pv_l[r],
             "total_paid": float(scheds[r].total_paid),
+            "customer_cost": cust_l[r],
             "apr": apr_l[r],
             "max_dti": dti_l[r],
             "min_afford_prob": aff_l[r],
@@ -1088,6 +1103,58 @@ def plan_options(
     ctx = context_from_account(acc, policy, model)
     res = _results(ctx, [acc], search, relax)[0]
     return _with_runtime(res, time.perf_counter() - t0)
+
+
+OBJECTIVES = ("bank", "customer")
+
+
+def efficient_frontier(result: PlanResult) -> list[PlanOption]:
+    """Offered plans passing the NPV test that no other plan beats on both bank NPV and
+    customer cost, by NPV descending (the bank-vs-customer trade-off of one account)."""
+    cands = [
+        o
+        for o in result.options
+        if o.feasible and o.family in OFFERED and o.npv > result.status_quo.npv
+    ]
+    cands.sort(key=lambda o: (-o.npv, o.customer_cost))
+    frontier: list[PlanOption] = []
+    for o in cands:
+        if not frontier or o.customer_cost < frontier[-1].customer_cost - 1e-9:
+            frontier.append(o)
+    return frontier
+
+
+def choose_for(result: PlanResult, objective: str = "bank", within: float = 0.01) -> PlanResult:
+    """The result with the recommendation made under ``objective``.
+
+    ``bank`` (the default of :func:`plan_options`): the plan with the highest NPV that
+    passes the NPV test. ``customer``: among the plans passing the NPV test whose NPV is
+    within ``within`` (a share, 0.01 = 1 %) of the bank's best, the one that costs the
+    customer least (:data:`METRICS` ``customer_cost``); ties go to the higher NPV.
+    """
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    if not (0.0 <= within <= 1.0) or math.isnan(within):
+        raise ValueError(f"within must be a share in [0, 1], got {within}")
+    if objective == "bank" or result.status != "RECOMMENDED":
+        return result
+    frontier = efficient_frontier(result)
+    best_npv = frontier[0].npv
+    floor = best_npv - within * abs(best_npv)
+    pick = min((o for o in frontier if o.npv >= floor), key=lambda o: (o.customer_cost, -o.npv))
+    if pick.label == result.recommended:
+        return result
+    from dataclasses import replace
+
+    sq = result.status_quo
+    explanation = (
+        f"{pick.label} costs the customer {pick.customer_cost:,.2f} (present value of interest"
+        f" and fees at the contract rate) against {frontier[0].customer_cost:,.2f} for the"
+        f" bank's best ({frontier[0].label}), and recovers {pick.npv:,.2f} in expected NPV,"
+        f" within {within:.1%} of the best ({best_npv:,.2f}) and {pick.npv - sq.npv:,.2f}"
+        f" more than the status quo; PD 12m {pick.pd_12m:.1%} vs {sq.pd_12m:.1%}."
+    )
+    return replace(result, recommended=pick.label, explanation=explanation)
 
 
 def _with_runtime(res: PlanResult, runtime: float) -> PlanResult:
