@@ -86,7 +86,7 @@ class SearchParams:
         Certified relative gap aimed at: ``custom`` plans proved no closer are searched
         again with finer bound tables.
     refine_buckets
-        The finer ``buckets`` tried in turn for those plans.
+        The finer ``buckets`` to choose from for those plans (see ``plans._refine``).
     """
 
     grid_levels: int = 12
@@ -95,7 +95,7 @@ class SearchParams:
     tail_bound: bool = False
     last_phase_width: int = 0
     target_gap: float = 1e-3
-    refine_buckets: tuple[int, ...] = (384, 1536)
+    refine_buckets: tuple[int, ...] = (192, 384, 768, 1536, 3072)
 
     @classmethod
     def thorough(cls) -> SearchParams:
@@ -107,7 +107,7 @@ class SearchParams:
             tail_bound=True,
             last_phase_width=96,
             target_gap=1e-4,
-            refine_buckets=(1024, 4096),
+            refine_buckets=(512, 1024, 2048, 4096),
         )
 
     def __post_init__(self) -> None:
@@ -407,6 +407,11 @@ def _bound_tables(
     k2_idx = (row2 * (M + 1) + np.minimum(kk.ravel()[at2], M))[pos2]
     k2_wt = wt2[pos2]
     k2_keep = a2[pos2] < G
+    # an interval whose smallest next balance is above next month's U holds no balance
+    # that can still be cleared by month H: the action has no value there (the filled
+    # node values beyond U would otherwise let a small payment borrow the value of the
+    # clearable frontier, a looseness no node spacing removes)
+    x_lo32 = np.ascontiguousarray(x[:, :, :-1]).astype(np.float32)
     del x, x_next, xs, k0, kk, bk, inside, p
     # payments larger than what is owed are not payments: a large negative value at those
     # nodes (added to the action's value), as for actions not allowed in a month
@@ -477,6 +482,7 @@ def _bound_tables(
     dev_buf = np.empty((nA, n, M), f32)
     lr_buf = np.empty((nA, n, M), f32)
     K_all = np.minimum(np.ceil(U / w[:, None]).astype(np.int64), M)  # first node past U
+    U32 = (U * (1 + 1e-6) + 0.01).astype(f32)  # float32 with a margin: never below U
     node_idx = np.arange(M + 1)[None, :]
     rows = np.arange(n)
     kink_rows = [np.flatnonzero(has_kink[:, t]) for t in range(H)]
@@ -533,11 +539,14 @@ def _bound_tables(
             kr = kink_rows[t]
             if kr.size:
                 dev[:, kr, iCc[kr, t]] += rec_act[t][:na, kr] * wR[kr, t][None, :]
+            dead = x_lo32[:na] > U32[:, t + 1][None, :, None]
             np.add(f[:, :, :-1], dev, out=lr)
+            np.copyto(lr, f32(_NEG), where=dead)
             np.maximum.reduce(lr, axis=0, out=best32)
             pay_req[:, :M] = best32
             pay_req[:, M] = _NEG
             np.add(f[:, :, 1:], dev, out=lr)
+            np.copyto(lr, f32(_NEG), where=dead)
             np.maximum.reduce(lr, axis=0, out=best32)
             np.maximum(pay_req[:, 1:], best32, out=pay_req[:, 1:])
             # interest rounding moves the next balance by up to 0.005 (× the largest slope);

@@ -43,8 +43,8 @@ if TYPE_CHECKING:
 MODE_CODES = {"capitalize": 0, "interest_only": 1, "waive": 2}
 MODE_NAMES = ("capitalize", "interest_only", "waive")
 RATE_STEP = 0.00125  # 0.125 % a year: the HAMP rate-cut step (waterfall)
-CONCESSION_STEP = 0.005  # 0.5 % a year: the concession family's rate ladder
-CONCESSION_TERM_STEP = 3  # concession terms: 3, 6, 9, … months
+CONCESSION_STEP = 0.01  # 1 % a year: the concession family's rate ladder
+CONCESSION_TERM_STEP = 6  # concession terms: 6, 12, 18, … months (the usual tenors)
 WAIVER_SHARES = np.array([0.0, 0.5, 1.0])  # shares of fees / accrued interest a concession waives
 SETTLEMENT_MONTHS = 6
 SETTLEMENT_STEP = 0.01
@@ -951,7 +951,7 @@ def _score_lean(
         default = q  # reused buffer: S_{t-1} − S_t, P(default in month t); 0 past the term
         default[:, 0] = 1.0 - surv[:, 0]
         np.subtract(surv[:, :-1], surv[:, 1:], out=default[:, 1:])
-        rec = kernel.recovery(acc[:, None], exposure, np.arange(W)[None, :])
+        rec = kernel.recovery(acc, exposure)
         rec *= default
         rec *= ctx.discount_lag[:W]
         pv_rec = rec.sum(axis=1)
