@@ -537,6 +537,23 @@ class ModelKernel:
         h0 = self.base_hazard[rows]
         return h0 + (1.0 - h0) * self.model.kappa * (1.0 - afford)
 
+    def treated_hazard(self, rows: Any, afford: np.ndarray, factor: Any) -> np.ndarray:
+        """Monthly hazard while a collection treatment scales the account's risk by ``factor``.
+
+        The simulation's treatment stage (SPEC §8, §9) gives each account a factor
+        ``(1 − p_treatment)/(1 − p_none)``; ``factor`` broadcasts with ``afford``. The
+        default model scales both ``h0`` and ``κ`` by it (each capped at 1):
+        ``h0' + (1 − h0')·κ'·(1 − a_t)``, so a factor of 1 is :meth:`hazard_of_afford`. A
+        kernel with another hazard curve that does not override this method has its own
+        hazard scaled, ``min(1, factor·h_t)``.
+        """
+        factor = np.asarray(factor, dtype=float)
+        if type(self).hazard_of_afford is not ModelKernel.hazard_of_afford:
+            return np.minimum(1.0, factor * self.hazard_of_afford(rows, afford))
+        h0 = np.minimum(1.0, self.base_hazard[rows] * factor)
+        kappa = np.minimum(1.0, self.model.kappa * factor)
+        return h0 + (1.0 - h0) * kappa * (1.0 - afford)
+
     def hazard(self, rows: Any, payments: Any, cols: Any = None) -> np.ndarray:
         """Monthly default hazard of paying ``payments`` (SPEC §4)."""
         payments = np.asarray(payments, dtype=float)
@@ -546,10 +563,18 @@ class ModelKernel:
     def recovery(self, rows: Any, exposures: Any, cols: Any = None) -> np.ndarray:
         """Recovery on default ``R_t = min(EAD, C_t) + ρ·max(0, EAD − C_t)`` (SPEC §4)."""
         exposures = np.asarray(exposures, dtype=float)
-        rows, cols = self._index(rows, exposures, cols)
-        collateral = self.collateral[rows, cols]
         rho = self.model.unsecured_recovery
-        return np.minimum(exposures, collateral) + rho * np.maximum(0.0, exposures - collateral)
+        if cols is None:  # months 1…m of accounts `rows`: a row gather of the first m months
+            collateral = self.collateral[np.asarray(rows), : exposures.shape[-1]]
+        else:
+            collateral = self.collateral[rows, cols]
+        if not collateral.any():  # unsecured: ρ·EAD (in the shape rows × months broadcast to)
+            out = np.empty(np.broadcast_shapes(exposures.shape, collateral.shape))
+            np.multiply(rho, np.maximum(0.0, exposures), out=out)
+            return out
+        # min(E, C) + ρ·max(0, E − C) = ρ·E + (1 − ρ)·min(E, C) for E ≥ 0
+        covered = np.minimum(exposures, collateral)
+        return covered + rho * (np.maximum(exposures, covered) - covered)
 
     def recovery_kink(self) -> tuple[np.ndarray, np.ndarray]:
         """Where :meth:`recovery` bends, for the plan search's bound (n, H) each.

@@ -707,8 +707,9 @@ def _prefilter_parts(
             if io.size:
                 first = np.minimum.accumulate(cap, axis=1)[cand.acc[io], d - 1]
                 pay = cand.balance[io] * r[io]
+                # a zero interest-only payment (0 % rate) is no payment: min_payment exempt
                 ok[io] &= (pay <= first + CAP_TOL * np.maximum(1.0, pay)) & (
-                    pay >= pol.min_payment - 1e-9
+                    (pay >= pol.min_payment - 1e-9) | (pay <= 0.0)
                 )
     return ok, B_D, P
 

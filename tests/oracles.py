@@ -1,0 +1,964 @@
+"""Independent oracles for the plan optimizer, recomputed from the SPEC with their own code.
+
+Everything here is written from the formulas of SPEC §2 (money), §4 (behaviour model),
+§5 (policy) and §6 (plan families) and from the rules the engine *documents* (the
+docstrings of ``solver.money``, ``solver.policy``, ``solver.plan_families`` and
+``solver.plan_custom``), in plain Python: integers for cents, ``math`` and
+``statistics.NormalDist`` for the model. Nothing calls the engine's maths
+(``solver.money``, ``solver.model`` kernels, ``solver.plan_families``,
+``solver.plan_custom``); an :class:`~solver.account.Account`, a
+:class:`~solver.policy.Policy` and a :class:`~solver.model.BehaviourModel` are only read
+(their fields, and ``Policy.for_product`` to pick the policy that applies).
+
+Conventions (the same as the engine's, each written here from its documentation)
+----------------------------------------------------------------------------------
+* Money is integer cents. CNY inputs are rounded to the cent once, half away from zero,
+  as written in decimal (``to_cents`` in ``solver.money``).
+* Monthly interest on ``B`` cents at annual rate ``r`` is ``B·r/12`` rounded half-up to
+  the cent, with ``r`` taken to 12 decimal places (``rate units`` = ``round(r·10¹²)``).
+* A payment goes to unpaid fees, then to the month's interest, then to principal;
+  interest it leaves unpaid is capitalised. Every plan family capitalises fees (SPEC §6
+  ``instalment``), so plan schedules carry no unpaid fees; :func:`amortise` supports
+  them anyway (the status quo has them).
+* Level instalments are rounded **up** to the rounding unit, to the smallest multiple for
+  which the last (clearing) payment is not above them; if rounding up clears the balance
+  before the last month they are rounded down instead (``solver.money.level_plan``).
+* The exposure of month t is the balance before its payment.
+
+Plan-family grids (issue 13; :func:`level_candidates`)
+-----------------------------------------------------
+* ``instalment``: principal + interest_due + fees_due at the contract rate, terms 1…H
+  (H = ``max_term_months``);
+* ``deferral``: a holiday of 1…``max_deferral_months`` months in each allowed mode, then
+  level instalments, total term ≤ H;
+* ``concession``: rates ``r − k·0.25 %`` (k = 0, 1, … while ≥ ``rate_floor``; no extra
+  endpoint) × forgiveness ``j/10·(fees_due + interest_due)``, j = 0…10, fees first, kept
+  when within ``max_fee_waiver`` / ``max_interest_waiver`` × terms 1…H, level
+  instalments on what is left; the point with no cut and nothing forgiven is the
+  instalment family and is left out;
+* ``settlement``: forgiveness of j % of the balance (fees, then interest, then principal,
+  each within its maximum; principal ≤ ``max_haircut``), paid interest-free at once or
+  over 2…6 months (only at once when nothing is forgiven);
+* ``custom`` / ``step``: paths on a payment grid (:func:`best_custom`, :func:`best_step`).
+
+The oracles are slow (pure Python) and exact; use them on small accounts and short
+horizons.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from statistics import NormalDist
+from typing import Any
+
+RATE_SCALE = 10**12  # rates are taken to 12 decimal places
+MONTHLY_DENOMINATOR = 12 * RATE_SCALE
+CAP_TOL = 1e-9  # relative tolerance on the affordability caps (float noise only)
+CONCESSION_STEP_UNITS = 10_000_000_000  # 1 % a year, in rate units
+CONCESSION_TERM_STEP = 6  # concession terms: 6, 12, 18, … months
+SETTLEMENT_MAX_MONTHS = 6
+_SQRT2 = math.sqrt(2.0)
+
+
+# --------------------------------------------------------------------------------------
+# Cents and rates
+# --------------------------------------------------------------------------------------
+
+
+def to_cents(amount: float) -> int:
+    """CNY to whole cents, half away from zero, as the amount is written in decimal."""
+    scaled = Decimal(repr(float(amount))) * 100
+    return int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def rate_units(annual_rate: float) -> int:
+    """The annual rate in units of 10⁻¹² (the 12 decimal places interest is computed with)."""
+    scaled = Decimal(repr(float(annual_rate))) * RATE_SCALE
+    return int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def monthly_interest(balance: int, units: int) -> int:
+    """Interest of one month on ``balance`` cents at ``units``/10¹² a year, rounded half-up."""
+    whole, rest = divmod(balance * units, MONTHLY_DENOMINATOR)
+    return whole + (1 if 2 * rest >= MONTHLY_DENOMINATOR else 0)
+
+
+def share(value: float) -> Fraction:
+    """A policy share (0.3) as the exact decimal it is written as (3/10)."""
+    return Fraction(repr(float(value)))
+
+
+# --------------------------------------------------------------------------------------
+# Schedules in cents
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class CentSchedule:
+    """A repayment schedule in integer cents (SPEC §2 row layout)."""
+
+    payment: list[int]
+    interest: list[int]
+    principal: list[int]
+    fees: list[int]
+    balance: list[int]
+    opening: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def term(self) -> int:
+        return len(self.payment)
+
+    @property
+    def exposures(self) -> list[int]:
+        """Balance before each month's payment (cents)."""
+        return [self.opening, *self.balance[:-1]]
+
+    def check(self) -> None:
+        """Raise ``AssertionError`` unless the SPEC §2 identities hold exactly."""
+        assert_reconciles(
+            self.payment, self.interest, self.principal, self.fees, self.balance, self.opening
+        )
+
+
+def assert_reconciles(
+    payment: Sequence[int],
+    interest: Sequence[int],
+    principal: Sequence[int],
+    fees: Sequence[int],
+    balance: Sequence[int],
+    opening: int,
+) -> None:
+    """SPEC §2 in cents: payment = interest + principal + fees every row, the balance rolls
+    forward by interest − payment, the last balance is 0 and Σ principal + Σ fees = opening."""
+    before = opening
+    for t, (p, i, pr, f, b) in enumerate(
+        zip(payment, interest, principal, fees, balance, strict=True)
+    ):
+        assert p == i + pr + f, f"month {t + 1}: payment {p} != {i} + {pr} + {f}"
+        assert b == before + i - p, f"month {t + 1}: balance {b} != {before} + {i} - {p}"
+        assert min(p, i, f, b) >= 0, f"month {t + 1}: a negative amount"
+        before = b
+    assert balance[-1] == 0, f"{balance[-1]} cents left after the last month"
+    assert sum(principal) + sum(fees) == opening, "principal and fees do not add up"
+
+
+def amortise(
+    bearing: int,
+    units: int,
+    payments: Sequence[int],
+    *,
+    unpaid_fees: int = 0,
+    waive: Sequence[bool] | None = None,
+) -> CentSchedule | None:
+    """Run the payment waterfall; the last payment is replaced by what clears the balance.
+
+    Returns ``None`` when a payment before the last is at least what is owed (the path
+    would clear the balance early).
+    """
+    opening = bearing + unpaid_fees
+    cols: tuple[list[int], ...] = ([], [], [], [], [])
+    last = len(payments) - 1
+    for t, asked in enumerate(payments):
+        charged = 0 if (waive is not None and waive[t]) else monthly_interest(bearing, units)
+        owed = bearing + unpaid_fees + charged
+        if t == last:
+            paid = owed
+        elif asked >= owed:
+            return None
+        else:
+            paid = asked
+        to_fees = min(paid, unpaid_fees)
+        unpaid_fees -= to_fees
+        principal = paid - to_fees - charged
+        bearing -= principal
+        for col, value in zip(
+            cols, (paid, charged, principal, to_fees, bearing + unpaid_fees), strict=True
+        ):
+            col.append(value)
+    return CentSchedule(*cols, opening=opening)
+
+
+def annuity(balance: int, units: int, months: int) -> Fraction:
+    """Exact level payment (cents) amortising ``balance`` in ``months`` at the monthly rate."""
+    if units == 0:
+        return Fraction(balance, months)
+    i = Fraction(units, MONTHLY_DENOMINATOR)
+    growth = (1 + i) ** months
+    return balance * i * growth / (growth - 1)
+
+
+def _ceil_to(amount: Fraction, unit: int) -> int:
+    return math.ceil(amount / unit) * unit
+
+
+def _floor_to(amount: Fraction, unit: int) -> int:
+    return math.floor(amount / unit) * unit
+
+
+def level_schedule(
+    balance: int,
+    units: int,
+    term: int,
+    unit: int,
+    deferral: int = 0,
+    mode: str = "capitalize",
+) -> CentSchedule | None:
+    """A holiday of ``deferral`` months, then level instalments until month ``term``.
+
+    Holiday months pay 0 with interest capitalised (``capitalize``), pay exactly the
+    month's interest (``interest_only``) or pay 0 with no interest (``waive``). The level
+    instalment is the exact annuity on the balance after the holiday rounded up to
+    ``unit`` cents, stepped up a unit while the clearing payment would exceed it; rounded
+    down (else whole cents) when rounding up clears the balance early.
+    """
+    bearing = balance
+    holiday: list[int] = []
+    for _ in range(deferral):
+        charged = monthly_interest(bearing, units)
+        if mode == "interest_only":
+            holiday.append(charged)
+        elif mode == "waive":
+            holiday.append(0)
+        else:
+            holiday.append(0)
+            bearing += charged
+    months = term - deferral
+    waive = [mode == "waive" and t < deferral for t in range(term)]
+
+    def build(level: int) -> CentSchedule | None:
+        return amortise(balance, units, holiday + [level] * months, waive=waive)
+
+    exact = annuity(bearing, units, months)
+    level = _ceil_to(exact, unit)
+    while True:
+        built = build(level)
+        if built is None:
+            break
+        if months == 1 or built.payment[-1] <= level:
+            return built
+        level += unit
+    down = _floor_to(exact, unit)
+    for level in ([down] if down > 0 else []) + [math.ceil(exact), math.floor(exact)]:
+        built = build(level)
+        if built is not None:
+            return built
+    return None
+
+
+def settlement_schedule(amount: int, months: int, unit: int) -> CentSchedule | None:
+    """``amount`` cents paid interest-free in ``months`` equal instalments (rounded up to
+    ``unit``, else down, else to the cent), the last one clearing the rest."""
+    exact = Fraction(amount, months)
+    for level in (_ceil_to(exact, unit), _floor_to(exact, unit), round(exact)):
+        built = amortise(amount, 0, [level] * months)
+        if built is not None:
+            return built
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# The behaviour model (SPEC §4)
+# --------------------------------------------------------------------------------------
+
+
+def _read(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+@dataclass(frozen=True)
+class ModelNumbers:
+    """The SPEC §4 parameters, read from a ``BehaviourModel`` (or a mapping)."""
+
+    base_hazard: dict[str, float]
+    kappa: float
+    lag: int
+    depreciation: float
+    auction_discount: float
+    repo_cost: float
+    rho: float
+    cost_of_funds: float
+
+    @classmethod
+    def read(cls, model_params: Any) -> ModelNumbers:
+        if isinstance(model_params, ModelNumbers):
+            return model_params
+        return cls(
+            base_hazard={k: float(v) for k, v in dict(_read(model_params, "base_hazard")).items()},
+            kappa=float(_read(model_params, "kappa")),
+            lag=int(_read(model_params, "recovery_lag_months")),
+            depreciation=float(_read(model_params, "vehicle_depreciation")),
+            auction_discount=float(_read(model_params, "auction_discount")),
+            repo_cost=float(_read(model_params, "repo_cost")),
+            rho=float(_read(model_params, "unsecured_recovery")),
+            cost_of_funds=float(_read(model_params, "cost_of_funds")),
+        )
+
+    @property
+    def delta(self) -> float:
+        """Monthly discount factor ``1/(1 + cof/12)``."""
+        return 1.0 / (1.0 + self.cost_of_funds / 12.0)
+
+
+def expected_income(account: Any, months: int) -> list[float]:
+    """``Ī_t`` for months 1…``months`` (SPEC §4).
+
+    ``Ī_t = income + (income_normal − income)·min(1, t/recovery_months)``, and
+    ``Ī_t = income`` when ``recovery_months = 0``; a missing ``income_normal`` is
+    ``income``. Where the account carries an ``income_forecast`` (expected income of
+    months 1…K; a missing entry keeps the path) it replaces the path, and ``inflows``
+    (``(month, amount)`` pairs) are added in their month.
+    """
+    income = float(account.income)
+    normal = _read(account, "income_normal")
+    normal = (
+        income
+        if normal is None or (isinstance(normal, float) and math.isnan(normal))
+        else float(normal)
+    )
+    recovery = float(_read(account, "recovery_months", 0) or 0)
+    forecast = _read(account, "income_forecast")
+    inflows = _read(account, "inflows")
+    out = []
+    for t in range(1, months + 1):
+        if recovery > 0:
+            value = income + (normal - income) * min(1.0, t / recovery)
+        else:
+            value = income
+        if forecast is not None and t <= len(forecast):
+            f = forecast[t - 1]
+            if f is not None and not (isinstance(f, float) and math.isnan(f)):
+                value = float(f)
+        if inflows is not None:
+            value += sum(float(a) for m, a in inflows if int(m) == t)
+        out.append(value)
+    return out
+
+
+class AccountModel:
+    """SPEC §4 for one account: affordability, hazard, recovery and the NPV of a schedule.
+
+    Month numbers ``t`` are 1-based. The income path is extended on demand, so schedules
+    longer than the policy horizon (the status quo) can be evaluated too.
+    """
+
+    def __init__(self, account: Any, model_params: Any) -> None:
+        self.account = account
+        self.m = ModelNumbers.read(model_params)
+        cv = float(_read(account, "income_cv", 0.25))
+        self.s2 = math.log(1.0 + cv * cv)
+        self.s = math.sqrt(self.s2)
+        self.outgo = float(account.expenses) + float(_read(account, "other_debt", 0.0) or 0.0)
+        self.h0 = self.m.base_hazard.get(str(account.tier), math.nan)
+        self.vehicle = float(_read(account, "vehicle_value", 0.0) or 0.0)
+        self._income: list[float] = []
+        self._hazard: dict[tuple[int, int], float] = {}
+
+    def income(self, t: int) -> float:
+        """Expected income ``Ī_t``."""
+        if t > len(self._income):
+            self._income = expected_income(self.account, max(t, 2 * len(self._income), 12))
+        return self._income[t - 1]
+
+    def afford(self, t: int, payment: float) -> float:
+        """``a_t``: probability that month t's income covers ``payment + expenses + other_debt``."""
+        threshold = payment + self.outgo
+        mean = self.income(t)
+        if threshold <= 0:
+            return 1.0
+        if mean <= 0:
+            return 0.0
+        if self.s == 0:
+            return 1.0 if mean >= threshold else 0.0
+        mu = math.log(mean) - self.s2 / 2.0
+        z = (math.log(threshold) - mu) / self.s
+        return 0.5 * math.erfc(z / _SQRT2)  # 1 − Φ(z)
+
+    def hazard(self, t: int, payment: float) -> float:
+        """``h_t = h0 + (1 − h0)·κ·(1 − a_t)`` for a payment of ``payment`` CNY."""
+        key = (t, payment)
+        h = self._hazard.get(key)
+        if h is None:
+            a = self.afford(t, payment)
+            h = self.h0 + (1.0 - self.h0) * self.m.kappa * (1.0 - a)
+            self._hazard[key] = h
+        return h
+
+    def collateral(self, t: int) -> float:
+        """Net collateral proceeds ``C_t`` of a default in month t."""
+        if self.vehicle <= 0:
+            return 0.0
+        m = self.m
+        value = self.vehicle * (1.0 - m.depreciation) ** ((t + m.lag) / 12.0)
+        return max(0.0, value * (1.0 - m.auction_discount) - m.repo_cost)
+
+    def recovery(self, t: int, exposure: float) -> float:
+        """``R_t = min(EAD, C_t) + ρ·max(0, EAD − C_t)``."""
+        c = self.collateral(t)
+        return min(exposure, c) + self.m.rho * max(0.0, exposure - c)
+
+    def evaluate(self, payments: Sequence[float], exposures: Sequence[float]) -> dict[str, Any]:
+        """SPEC §4 month by month for payments and exposures in CNY.
+
+        ``NPV = Σ δ^t S_t p_t + Σ δ^(t+L) S_{t−1} h_t R_t``; also the survival curve, the
+        hazards, PD within 12 months (``1 − S_min(12,T)``) and over life (``1 − S_T``) and
+        the expected loss ``Σ S_{t−1} h_t (EAD_t − R_t)``.
+        """
+        delta, lag = self.m.delta, self.m.lag
+        survival = 1.0
+        paid = recovered = loss = 0.0
+        curve, hazards = [], []
+        for t, (p, ead) in enumerate(zip(payments, exposures, strict=True), start=1):
+            h = self.hazard(t, p)
+            r = self.recovery(t, ead)
+            default = survival * h
+            recovered += delta ** (t + lag) * default * r
+            loss += default * (ead - r)
+            survival *= 1.0 - h
+            paid += delta**t * survival * p
+            curve.append(survival)
+            hazards.append(h)
+        T = len(curve)
+        return {
+            "npv": paid + recovered,
+            "expected_paid": paid,
+            "expected_recovery": recovered,
+            "expected_loss": loss,
+            "survival": curve,
+            "hazard": hazards,
+            "pd_12m": 1.0 - curve[min(12, T) - 1],
+            "pd_life": 1.0 - curve[-1],
+        }
+
+    def evaluate_cents(self, payments: Sequence[int], exposures: Sequence[int]) -> dict[str, Any]:
+        """:meth:`evaluate` of a schedule in cents."""
+        return self.evaluate([p / 100 for p in payments], [e / 100 for e in exposures])
+
+    def caps(self, policy: Any, months: int) -> list[float]:
+        """Largest affordable payment of months 1…``months`` (SPEC §5), see :func:`caps`."""
+        q = float(policy.min_afford_prob)
+        out = []
+        for t in range(1, months + 1):
+            mean = self.income(t)
+            other = float(_read(self.account, "other_debt", 0.0) or 0.0)
+            dti = float(policy.max_dti) * mean - other
+            residual = mean - self.outgo - float(policy.min_residual_income)
+            out.append(min(dti, residual, self._afford_cap(mean, q)))
+        return out
+
+    def _afford_cap(self, mean: float, q: float) -> float:
+        """Largest p with ``a_t(p) ≥ q``: ``exp(μ_t + s·Φ⁻¹(1 − q)) − outgo``."""
+        if q <= 0:
+            return math.inf
+        if mean <= 0:
+            return -math.inf
+        if self.s == 0:
+            return mean - self.outgo
+        if q >= 1:
+            return -math.inf
+        mu = math.log(mean) - self.s2 / 2.0
+        return math.exp(mu + self.s * NormalDist().inv_cdf(1.0 - q)) - self.outgo
+
+
+def npv_of_schedule(
+    account: Any, payments: Sequence[float], exposures: Sequence[float], model_params: Any
+) -> dict[str, Any]:
+    """SPEC §4 evaluated month by month: ``npv``, ``survival``, ``pd_12m``, ``pd_life``.
+
+    ``payments`` and ``exposures`` (the balance before each payment) are in CNY.
+    """
+    model = AccountModel(account, model_params)
+    return model.evaluate([float(p) for p in payments], [float(e) for e in exposures])
+
+
+def caps(account: Any, policy: Any, months: int) -> list[float]:
+    """Per-month payment caps (SPEC §5) for months 1…``months``:
+
+    ``cap_t = min(max_dti·Ī_t − other_debt, Ī_t − expenses − other_debt −
+    min_residual_income, largest p with a_t(p) ≥ min_afford_prob)``.
+    """
+    return AccountModel(account, _INCOME_ONLY).caps(policy, months)
+
+
+# model numbers for the caps alone (they use only the income side of SPEC §4)
+_INCOME_ONLY = ModelNumbers({}, 0.0, 0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+# --------------------------------------------------------------------------------------
+# Policy feasibility (SPEC §5)
+# --------------------------------------------------------------------------------------
+
+
+def phase_count(payments: Sequence[int]) -> int:
+    """Payment phases: runs of equal consecutive non-zero payments; a final payment not
+    above the one before it is that phase's remainder and does not count (``Policy``)."""
+    count = 0
+    prev = 0
+    last = len(payments) - 1
+    for t, p in enumerate(payments):
+        if p > 0 and p != prev:
+            if not (t == last and prev > 0 and p <= prev):
+                count += 1
+        prev = p
+    return count
+
+
+def _within(payment_cents: int, cap: float) -> bool:
+    return payment_cents / 100 <= cap + CAP_TOL * max(1.0, abs(cap))
+
+
+def policy_feasible(
+    payments: Sequence[int],
+    cap: Sequence[float],
+    policy: Any,
+    max_zero: int = 0,
+    limit_levels: bool = True,
+) -> bool:
+    """SPEC §5 on a payment path in cents: term ≤ max_term_months, every payment within its
+    month's cap, every non-final payment 0 or ≥ min_payment, at most ``max_zero`` months
+    without payment and (with ``limit_levels``) at most max_payment_levels phases.
+
+    ``limit_levels=False`` for ``custom``: issue 13 decided that max_payment_levels limits
+    level and graduated plans, not the month-by-month schedule.
+    """
+    T = len(payments)
+    if T > policy.max_term_months or T < 1:
+        return False
+    floor = float(policy.min_payment) * 100 - 1e-7
+    zeros = 0
+    for t, p in enumerate(payments):
+        if p == 0:
+            zeros += t < T - 1
+            continue
+        if not _within(p, cap[t]):
+            return False
+        if t < T - 1 and p < floor:
+            return False
+    if zeros > max_zero:
+        return False
+    return not limit_levels or phase_count(payments) <= policy.max_payment_levels
+
+
+# --------------------------------------------------------------------------------------
+# The level families: brute force over their stated grids
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Balances:
+    principal: int
+    interest: int
+    fees: int
+    units: int
+
+    @classmethod
+    def of(cls, account: Any) -> _Balances:
+        return cls(
+            to_cents(account.principal),
+            to_cents(account.interest_due),
+            to_cents(account.fees_due),
+            rate_units(account.annual_rate),
+        )
+
+    @property
+    def total(self) -> int:
+        return self.principal + self.interest + self.fees
+
+
+def level_candidates(account: Any, policy: Any, family: str) -> Iterator[CentSchedule]:
+    """Every cent-exact schedule on a level family's grid (feasible or not).
+
+    ``family`` is ``instalment``, ``deferral`` (every allowed mode), ``deferral/<mode>``,
+    ``concession`` or ``settlement``; each schedule's ``params`` name its grid point.
+    """
+    bal = _Balances.of(account)
+    H = int(policy.max_term_months)
+    unit = to_cents(policy.rounding)
+    name, _, only_mode = family.partition("/")
+    if name == "instalment":
+        for n in range(1, H + 1):
+            s = level_schedule(bal.total, bal.units, n, unit)
+            if s is not None:
+                s.params = {"term": n}
+                yield s
+    elif name == "deferral":
+        modes = [m for m in policy.deferral_interest if not only_mode or m == only_mode]
+        for mode in modes:
+            for d in range(1, min(policy.max_deferral_months, H - 1) + 1):
+                for n in range(d + 1, H + 1):
+                    s = level_schedule(bal.total, bal.units, n, unit, d, mode)
+                    if s is not None:
+                        s.params = {"term": n, "deferral_months": d, "deferral_mode": mode}
+                        yield s
+    elif name == "concession":
+        yield from _concession_candidates(bal, policy, H, unit)
+    elif name == "settlement":
+        yield from _settlement_candidates(bal, policy, H, unit)
+    else:
+        raise ValueError(f"unknown level family {family!r}")
+
+
+def _concession_candidates(
+    bal: _Balances, policy: Any, H: int, unit: int
+) -> Iterator[CentSchedule]:
+    """Rates ``r − k·1 %`` while ≥ rate_floor × waivers of {0, ½, 1} of the fees and of the
+    accrued interest (each within its policy maximum) × terms 6, 12, 18, … ≤ H: level
+    instalments on what is left (the grid stated in ``solver.plan_families``).
+
+    The point with no rate cut and nothing waived is the ``instalment`` family and is
+    left out (SPEC §6: a concession cuts the rate and/or waives); a waiver of an amount
+    that is zero is no waiver.
+    """
+    floor_units = rate_units(policy.rate_floor)
+    shares = (Fraction(0), Fraction(1, 2), Fraction(1))
+    waivers: list[tuple[Fraction, Fraction]] = []
+    for fee_share in shares:
+        if fee_share > share(policy.max_fee_waiver) or (fee_share and not bal.fees):
+            continue
+        for interest_share in shares:
+            if interest_share > share(policy.max_interest_waiver):
+                continue
+            if interest_share and not bal.interest:
+                continue
+            waivers.append((fee_share * bal.fees, interest_share * bal.interest))
+    k = 0
+    while bal.units - k * CONCESSION_STEP_UNITS >= floor_units:
+        units = bal.units - k * CONCESSION_STEP_UNITS
+        for fee_part, interest_part in waivers:
+            forgiven = fee_part + interest_part
+            if k == 0 and forgiven == 0:
+                continue  # no cut, nothing waived: the instalment family, not a concession
+            opening = round_half_up(bal.total - forgiven)
+            for n in range(CONCESSION_TERM_STEP, H + 1, CONCESSION_TERM_STEP):
+                s = level_schedule(opening, units, n, unit)
+                if s is not None:
+                    s.params = {
+                        "term": n,
+                        "rate_units": units,
+                        "rate_cut_steps": k,
+                        "forgiven_cents": float(forgiven),
+                        "fees_waived_cents": float(fee_part),
+                        "interest_waived_cents": float(interest_part),
+                    }
+                    yield s
+        k += 1
+
+
+def round_half_up(amount: Fraction) -> int:
+    return math.floor(amount + Fraction(1, 2))
+
+
+def _settlement_candidates(
+    bal: _Balances, policy: Any, H: int, unit: int
+) -> Iterator[CentSchedule]:
+    """Forgiveness in steps of 1 % of the balance (fees, then interest, then principal,
+    each within its policy maximum) paid interest-free at once or over 2…6 months."""
+    rooms = (
+        share(policy.max_fee_waiver) * bal.fees,
+        share(policy.max_interest_waiver) * bal.interest,
+        share(policy.max_haircut) * bal.principal,
+    )
+    j = 0
+    while Fraction(j, 100) * bal.total <= sum(rooms):
+        forgiven = Fraction(j, 100) * bal.total
+        parts, rest = [], forgiven
+        for room in rooms:
+            parts.append(min(rest, room))
+            rest -= parts[-1]
+        amount = bal.total - round_half_up(forgiven)
+        if amount <= 0:
+            break
+        # nothing forgiven: a settlement then pays off at once (an interest-free payoff
+        # over months is a concession); the rule the engine states in settlement_candidates
+        longest = min(SETTLEMENT_MAX_MONTHS, H) if j > 0 else 1
+        for months in range(1, longest + 1):
+            s = settlement_schedule(amount, months, unit)
+            if s is not None:
+                s.params = {
+                    "term": months,
+                    "forgiven_percent": j,
+                    "fees_waived_cents": float(parts[0]),
+                    "interest_waived_cents": float(parts[1]),
+                    "principal_waived_cents": float(parts[2]),
+                }
+                yield s
+        j += 1
+
+
+def best_level_family(
+    account: Any, policy: Any, model_params: Any, family: str
+) -> dict[str, Any] | None:
+    """Best policy-feasible plan of a level family by brute force over its grid.
+
+    Returns ``{"npv", "params", "schedule"}`` of the highest-NPV feasible schedule (the
+    first of equal ones), or ``None`` when no grid point is feasible.
+    """
+    policy = policy.for_product(account.product)
+    model = AccountModel(account, model_params)
+    cap = model.caps(policy, int(policy.max_term_months))
+    best: dict[str, Any] | None = None
+    for s in level_candidates(account, policy, family):
+        max_zero = s.params.get("deferral_months", 0)
+        if not policy_feasible(s.payment, cap, policy, max_zero):
+            continue
+        value = model.evaluate_cents(s.payment, s.exposures)["npv"]
+        if best is None or value > best["npv"]:
+            best = {"npv": value, "params": s.params, "schedule": s}
+    return best
+
+
+# --------------------------------------------------------------------------------------
+# custom and step: exact search on a payment grid
+# --------------------------------------------------------------------------------------
+
+
+def custom_grid(
+    account: Any, policy: Any, grid_levels: int, extra: Sequence[float] = ()
+) -> list[float]:
+    """The payment grid of ``custom`` / ``step`` by the rule ``solver.plan_custom`` documents.
+
+    ``top`` = the largest monthly cap rounded down to the rounding unit, then ``top − Δ``,
+    ``top − 2Δ``, … down to ``min_payment`` with Δ the smallest multiple of the unit
+    giving at most ``grid_levels`` amounts; plus the payment affordable in every month
+    (the smallest cap, rounded down) and the ``extra`` amounts (the level instalments of
+    the best ``instalment`` and capitalised ``deferral`` plans); only amounts between
+    ``min_payment`` and ``top``.
+    """
+    policy = policy.for_product(account.product)
+    unit = to_cents(policy.rounding)
+    cap = caps(account, policy, int(policy.max_term_months))
+    finite = [c for c in cap if math.isfinite(c)]
+    if not finite:
+        return []
+
+    def floor_unit(x: float) -> int:
+        return math.floor(x * 100 / unit + 1e-9) * unit
+
+    top = floor_unit(max(finite))
+    low = math.ceil(max(float(policy.min_payment) * 100, unit) / unit - 1e-9) * unit
+    amounts: set[int] = set()
+    if top >= low:
+        span = top - low
+        step = max(unit, math.ceil(span / max(grid_levels - 1, 1) / unit - 1e-9) * unit)
+        count = min(span // step + 1, grid_levels)
+        amounts.update(top - k * step for k in range(count))
+    amounts.add(floor_unit(min(cap)) if math.isfinite(min(cap)) else -1)
+    amounts.update(to_cents(x) for x in extra if x is not None and math.isfinite(x))
+    floor = float(policy.min_payment) * 100 - 1e-7
+    return [a / 100 for a in sorted(a for a in amounts if floor <= a <= top)]
+
+
+@dataclass
+class _RunProblem:
+    """One account's ``custom`` / ``step`` problem on a grid (cents)."""
+
+    model: AccountModel
+    cap: list[float]
+    grid: list[int]
+    horizon: int
+    max_holiday: int
+    units: int
+    opening: int
+    increasing: bool
+    max_phases: int | None
+    min_payment: float
+
+    @classmethod
+    def build(
+        cls,
+        account: Any,
+        policy: Any,
+        model_params: Any,
+        grid: Sequence[float],
+        max_holiday: int,
+        increasing: bool,
+        max_phases: int | None,
+    ) -> _RunProblem:
+        policy = policy.for_product(account.product)
+        model = AccountModel(account, model_params)
+        H = int(policy.max_term_months)
+        bal = _Balances.of(account)
+        floor = float(policy.min_payment) * 100 - 1e-7
+        return cls(
+            model=model,
+            cap=model.caps(policy, H),
+            grid=sorted({to_cents(a) for a in grid if to_cents(a) >= floor}),
+            horizon=H,
+            max_holiday=max(0, min(int(max_holiday), H - 1)),
+            units=bal.units,
+            opening=bal.total,
+            increasing=increasing,
+            max_phases=max_phases,
+            min_payment=floor,
+        )
+
+    def path_ok(self, payments: Sequence[int]) -> bool:
+        """The family's rules on a whole path (used by the plain enumeration)."""
+        T = len(payments)
+        if T > self.horizon:
+            return False
+        zeros = 0
+        while zeros < T - 1 and payments[zeros] == 0:
+            zeros += 1
+        if zeros > self.max_holiday:
+            return False
+        body = payments[zeros : T - 1]
+        if any(p not in self.grid for p in body):  # no zero after the first payment either
+            return False
+        if not all(_within(p, self.cap[t]) for t, p in enumerate(payments) if p > 0):
+            return False
+        if payments[-1] <= 0:
+            return False
+        if self.increasing and any(b < a for a, b in zip(body, body[1:], strict=False)):
+            return False
+        return self.max_phases is None or phase_count(payments) <= self.max_phases
+
+
+def _enumerate_paths(problem: _RunProblem) -> Iterator[CentSchedule]:
+    """Every payment path of grid amounts (after an optional zero holiday) and a clearing
+    payment, built as a cent schedule; family rules are checked by the caller."""
+    H = problem.horizon
+
+    def extend(prefix: list[int], balance: int) -> Iterator[CentSchedule]:
+        s = amortise(problem.opening, problem.units, [*prefix, 0])
+        if s is not None:
+            yield s
+        if len(prefix) + 1 >= H:
+            return
+        owed = balance + monthly_interest(balance, problem.units)
+        choices = list(problem.grid)
+        if all(p == 0 for p in prefix) and len(prefix) < problem.max_holiday:
+            choices.append(0)
+        for a in choices:
+            if a < owed:
+                yield from extend([*prefix, a], owed - a)
+
+    yield from extend([], problem.opening)
+
+
+def _best_by_enumeration(problem: _RunProblem) -> dict[str, Any]:
+    best: dict[str, Any] = {"npv": -math.inf, "payments": None}
+    for s in _enumerate_paths(problem):
+        if not problem.path_ok(s.payment):
+            continue
+        value = problem.model.evaluate_cents(s.payment, s.exposures)["npv"]
+        if value > best["npv"]:
+            best = {"npv": value, "payments": [p / 100 for p in s.payment], "schedule": s}
+    return best
+
+
+def _best_by_dp(problem: _RunProblem) -> dict[str, Any]:
+    """Dynamic programme over exact states (month, balance in cents, holiday flag, last
+    amount, phases used): the value still collectable per unit of survival, discounted
+    to time 0, is the best over the month's actions (clear, pay a grid amount, hold) of
+    ``δ^t(1 − h)p + δ^(t+L)·h·R_t(B) + (1 − h)·V(next state)`` (SPEC §4 NPV is additive
+    in this form because ``h_t`` depends only on the month and the payment)."""
+    model, cap, H = problem.model, problem.cap, problem.horizon
+    delta, lag = model.m.delta, model.m.lag
+    K = problem.max_phases
+    memo: dict[tuple, tuple[float, tuple[int, ...] | None]] = {}
+
+    def value(t: int, balance: int, holiday: bool, last: int, phases: int):
+        # t: 0-based month index; last: the previous non-zero payment (0 if none)
+        key = (t, balance, holiday, last, phases) if K is not None else (t, balance, holiday)
+        if key in memo:
+            return memo[key]
+        month = t + 1
+        owed = balance + monthly_interest(balance, problem.units)
+        recovery = model.recovery(month, balance / 100)
+        d_pay, d_rec = delta**month, delta ** (month + lag)
+        best: tuple[float, tuple[int, ...] | None] = (-math.inf, None)
+        # clear the balance this month
+        if _within(owed, cap[t]):
+            new_phase = not (last > 0 and owed <= last)
+            if K is None or phases + new_phase <= K:
+                h = model.hazard(month, owed / 100)
+                v = d_pay * (1 - h) * owed / 100 + d_rec * h * recovery
+                best = (v, (owed,))
+        if month < H:
+            moves = [a for a in problem.grid if a < owed and _within(a, cap[t])]
+            if problem.increasing and last > 0:
+                moves = [a for a in moves if a >= last]
+            for a in moves:
+                k = phases + (a != last)
+                if K is not None and k > K:
+                    continue
+                rest, path = value(t + 1, owed - a, False, a, k)
+                if path is None:
+                    continue
+                h = model.hazard(month, a / 100)
+                v = d_pay * (1 - h) * a / 100 + d_rec * h * recovery + (1 - h) * rest
+                if v > best[0]:
+                    best = (v, (a, *path))
+            if holiday and t < problem.max_holiday:
+                rest, path = value(t + 1, owed, True, 0, 0)
+                if path is not None:
+                    h = model.hazard(month, 0.0)
+                    v = d_rec * h * recovery + (1 - h) * rest
+                    if v > best[0]:
+                        best = (v, (0, *path))
+        memo[key] = best
+        return best
+
+    npv, path = value(0, problem.opening, True, 0, 0)
+    if path is None:
+        return {"npv": -math.inf, "payments": None, "states": len(memo)}
+    return {"npv": npv, "payments": [p / 100 for p in path], "states": len(memo)}
+
+
+def best_custom(
+    account: Any,
+    policy: Any,
+    model_params: Any,
+    grid: Sequence[float],
+    max_holiday: int,
+    method: str = "dp",
+) -> dict[str, Any]:
+    """Best ``custom`` plan on ``grid`` (exact): ``{"npv", "payments"}``, npv −inf if none.
+
+    Paths: a leading holiday of 0…``max_holiday`` months (interest capitalised), then
+    grid amounts (any number of distinct ones, each below what is owed and within its
+    month's cap), then one payment that clears the balance exactly and is within its cap
+    (it may be below min_payment); term ≤ max_term_months. ``method`` is ``"dp"`` (exact
+    states) or ``"enumerate"`` (every path; tiny instances only).
+    """
+    problem = _RunProblem.build(account, policy, model_params, grid, max_holiday, False, None)
+    return _solve(problem, method)
+
+
+def best_step(
+    account: Any,
+    policy: Any,
+    model_params: Any,
+    grid: Sequence[float],
+    max_holiday: int,
+    method: str = "dp",
+) -> dict[str, Any]:
+    """Best ``step`` plan on ``grid``: as :func:`best_custom`, with at most
+    max_payment_levels phases that never go down."""
+    pol = policy.for_product(account.product)
+    problem = _RunProblem.build(
+        account, policy, model_params, grid, max_holiday, True, int(pol.max_payment_levels)
+    )
+    return _solve(problem, method)
+
+
+def _solve(problem: _RunProblem, method: str) -> dict[str, Any]:
+    if method == "dp":
+        return _best_by_dp(problem)
+    if method == "enumerate":
+        return _best_by_enumeration(problem)
+    raise ValueError(f"method must be 'dp' or 'enumerate', got {method!r}")
+
+
+def schedule_of_path(account: Any, payments: Sequence[float]) -> CentSchedule | None:
+    """Cent schedule of a payment path at the contract rate on the full balance (the last
+    payment clears it)."""
+    bal = _Balances.of(account)
+    return amortise(bal.total, bal.units, [to_cents(p) for p in payments])
