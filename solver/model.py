@@ -317,9 +317,7 @@ class AccountParams:
             other_debt=np.array([acc.other_debt], dtype=float),
             vehicle_value=np.array([acc.vehicle_value], dtype=float),
             base_hazard=model.hazard_of([acc.tier]),
-            income_forecast=monthly_table(
-                [getattr(acc, "income_forecast", None)], 1, fill=np.nan
-            ),
+            income_forecast=monthly_table([getattr(acc, "income_forecast", None)], 1, fill=np.nan),
             inflows=monthly_table([getattr(acc, "inflows", None)], 1, fill=0.0, pairs=True),
         )
 

@@ -225,7 +225,9 @@ def context_from_account(
     account: Any, policy: Policy, model: BehaviourModelProtocol, horizon: int | None = None
 ) -> PlanContext:
     """A one-account :class:`PlanContext`."""
-    fields = {k: np.array([float(getattr(account, k))]) for k in ACCOUNT_FIELDS if k != "income_normal"}
+    fields = {
+        k: np.array([float(getattr(account, k))]) for k in ACCOUNT_FIELDS if k != "income_normal"
+    }
     normal = account.income_normal
     fields["income_normal"] = np.array([np.nan if normal is None else float(normal)])
     params = AccountParams.from_account(account, model)  # type: ignore[arg-type]
@@ -405,7 +407,9 @@ def concession_candidates(ctx: PlanContext) -> Candidates:
     """
     pol, f = ctx.policy, ctx.fields
     rate = f["annual_rate"]
-    rungs = int(np.floor(max(0.0, float(rate.max(initial=0.0)) - pol.rate_floor) / CONCESSION_STEP + 1e-9))
+    rungs = int(
+        np.floor(max(0.0, float(rate.max(initial=0.0)) - pol.rate_floor) / CONCESSION_STEP + 1e-9)
+    )
     steps = np.arange(0, rungs + 1)
     fee_w = WAIVER_SHARES[WAIVER_SHARES <= pol.max_fee_waiver + 1e-12]
     int_w = WAIVER_SHARES[WAIVER_SHARES <= pol.max_interest_waiver + 1e-12]

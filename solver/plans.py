@@ -665,7 +665,9 @@ def _refine(
             todo = np.array(rows, dtype=np.int64)
             current[todo] = buckets
             sub = ctx.take(todo)
-            tables = bound_tables(sub, amounts[todo], buckets, holiday[todo], tail=search.tail_bound)
+            tables = bound_tables(
+                sub, amounts[todo], buckets, holiday[todo], tail=search.tail_bound
+            )
             root = bound_at(tables, np.arange(todo.size), 0, ctx.balance[todo])
             again: list[int] = []
             for k, i in enumerate(rows):

@@ -1,0 +1,164 @@
+"""Certified plan quality and speed, before and after, in one run (issue 13).
+
+For the same seeded generated book, this benchmark runs ``plan_portfolio`` (all
+families) and single-account ``plan_options`` twice in the same run: once on the code of a
+baseline git revision (``--baseline``, default the commit before issue 13's work, taken
+with ``git archive`` into a temporary folder) and once on this working tree. Each run
+is a fresh subprocess, so neither warms the other's caches.
+
+Reported per run: certified-gap distribution of the recommended plans (share within
+0.1 %, count above 1 %, proven-optimal share, p50 / p90 / max), throughput
+(accounts/s, wall, ``--jobs``), CPU milliseconds per account (this process and its
+workers), and single-account ``plan_options`` p50 / p95 latency.
+
+Targets (issue 13): ≥ 99 % of recommended plans certified within 0.1 %, none above 1 %,
+≥ 1,000 accounts/s on 2 cores, single-account p50 ≤ 10 ms. The exit code gates on the
+certificate (the part that must not regress): the current tree must certify at least
+``--min-certified`` of its recommendations within 0.1 % (default 0.97 with ``--quick``,
+0.99 otherwise). Speed is reported against the baseline, not gated (shared machines).
+
+Run ``python benchmarks/bench_plan_certificates.py [--quick] [--n N] [--jobs 2]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE_REF = "f8c820a"  # main before issue 13 (plans searched per family, no refinement)
+
+_WORKER = r"""
+import json, resource, statistics, sys, time, warnings
+sys.path.insert(0, sys.argv[1])
+warnings.simplefilter("ignore")
+import numpy as np
+from solver.account import Account
+from solver.generate import generate_portfolio
+from solver.plans import plan_options, plan_portfolio
+
+n, seed, jobs, singles = (int(x) for x in sys.argv[2:6])
+frame = generate_portfolio(n, seed=seed)
+cpu0 = time.process_time() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+t0 = time.perf_counter()
+plans = plan_portfolio(frame, jobs=jobs, batch_size=64)
+wall = time.perf_counter() - t0
+cpu = time.process_time() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - cpu0
+tab = plans.table
+rec = tab[tab["status"] == "RECOMMENDED"]
+gap = rec["gap"].astype(float).fillna(0.0).to_numpy()
+accounts = Account.from_frame(frame.head(singles))
+plan_options(accounts[0])  # warm-up (imports, first-call caches)
+times = []
+for acc in accounts:
+    s = time.perf_counter()
+    plan_options(acc)
+    times.append(time.perf_counter() - s)
+times.sort()
+print(json.dumps({
+    "accounts": n,
+    "recommended": int(len(rec)),
+    "within_0_1pct": float(np.mean(gap <= 1e-3)) if gap.size else 1.0,
+    "above_1pct": int(np.sum(gap > 1e-2)),
+    "optimal_share": float(np.mean(gap <= 1e-12)) if gap.size else 1.0,
+    "gap_p50": float(np.median(gap)) if gap.size else 0.0,
+    "gap_p90": float(np.quantile(gap, 0.9)) if gap.size else 0.0,
+    "gap_max": float(gap.max()) if gap.size else 0.0,
+    "npv_recommended": float(rec["npv"].astype(float).sum()),
+    "wall_s": wall,
+    "accounts_per_s": n / wall,
+    "cpu_ms_per_account": 1000.0 * cpu / n,
+    "single_p50_ms": 1000.0 * times[len(times) // 2],
+    "single_p95_ms": 1000.0 * times[int(0.95 * (len(times) - 1))],
+}))
+"""
+
+
+def _baseline_tree(ref: str, dest: Path) -> Path | None:
+    """The baseline revision's files (``git archive``), or ``None`` if git cannot give it."""
+    archive = dest / "baseline.tar"
+    try:
+        with open(archive, "wb") as fh:
+            subprocess.run(
+                ["git", "-C", str(ROOT), "archive", ref],
+                stdout=fh,
+                check=True,
+                stderr=subprocess.DEVNULL,
+            )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    tree = dest / "baseline"
+    with tarfile.open(archive) as tar:
+        tar.extractall(tree, filter="data")
+    return tree
+
+
+def _run(tree: Path, n: int, seed: int, jobs: int, singles: int) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", _WORKER, str(tree), str(n), str(seed), str(jobs), str(singles)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tree,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="1,000 accounts (CI size)")
+    ap.add_argument("--n", type=int, default=None, help="accounts (default 20,000; 1,000 quick)")
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--singles", type=int, default=None, help="accounts timed one by one")
+    ap.add_argument("--baseline", default=BASELINE_REF, help="git revision to compare with")
+    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--min-certified", type=float, default=None)
+    ap.add_argument("--json", type=Path, default=None, help="write the results here")
+    args = ap.parse_args(argv)
+    n = args.n or (1_000 if args.quick else 20_000)
+    singles = args.singles or (50 if args.quick else 200)
+    min_certified = args.min_certified or (0.97 if args.quick else 0.99)
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = None if args.no_baseline else _baseline_tree(args.baseline, Path(tmp))
+        if tree is not None:
+            results[f"baseline {args.baseline}"] = _run(tree, n, args.seed, args.jobs, singles)
+        results["current"] = _run(ROOT, n, args.seed, args.jobs, singles)
+    rows = [
+        ("recommended plans", "recommended", "{:,}"),
+        ("certified within 0.1 %", "within_0_1pct", "{:.2%}"),
+        ("certified gap above 1 %", "above_1pct", "{:,}"),
+        ("proven optimal", "optimal_share", "{:.1%}"),
+        ("gap p50", "gap_p50", "{:.4%}"),
+        ("gap p90", "gap_p90", "{:.4%}"),
+        ("gap max", "gap_max", "{:.3%}"),
+        ("Σ NPV of recommendations", "npv_recommended", "{:,.0f}"),
+        (f"accounts/s (jobs={args.jobs})", "accounts_per_s", "{:,.0f}"),
+        ("CPU ms per account", "cpu_ms_per_account", "{:.2f}"),
+        ("single account p50 ms", "single_p50_ms", "{:.1f}"),
+        ("single account p95 ms", "single_p95_ms", "{:.1f}"),
+    ]
+    names = list(results)
+    print(f"plan certificates and speed, {n:,} generated accounts (seed {args.seed})")
+    print(f"{'':28}" + "".join(f"{name:>22}" for name in names))
+    for label, key, fmt in rows:
+        print(f"{label:28}" + "".join(f"{fmt.format(results[k][key]):>22}" for k in names))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    cur = results["current"]
+    ok = cur["within_0_1pct"] >= min_certified
+    print(
+        f"{'OK' if ok else 'FAIL'}: {cur['within_0_1pct']:.2%} of recommendations certified within"
+        f" 0.1 % (gate {min_certified:.0%}); {cur['above_1pct']} above 1 %"
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
