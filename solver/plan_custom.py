@@ -4,13 +4,15 @@ The families (SPEC §6)
 ----------------------
 A plan starts with an optional payment holiday of at most ``max_deferral_months``
 months (interest capitalised; only if ``capitalize`` is an allowed deferral mode), then
-pays amounts from the account's **payment grid** in at most ``max_payment_levels``
-*phases* (runs of consecutive equal payments), and the last payment clears the balance
-exactly (it may be smaller than the phase it ends, and then does not count as a phase;
-a larger clearing payment is a phase of its own). Every payment, the clearing one
-included, is within the month's affordability cap (``max_dti``,
-``min_residual_income``, ``min_afford_prob``); the plan ends by ``max_term_months``.
-``custom`` phases may go up or down; ``step`` phases never go down (graduated).
+pays an amount from the account's **payment grid** every month, and the last payment
+clears the balance exactly (it may be below ``min_payment``). Every payment, the clearing
+one included, is within the month's affordability cap (``max_dti``,
+``min_residual_income``, ``min_afford_prob``, on the account's income forecast where it
+gives one); the plan ends by ``max_term_months``. ``custom`` is a free month-by-month
+schedule: any grid amount in any month (issue 13 decided that ``max_payment_levels``
+does not limit it). ``step`` is graduated: at most ``max_payment_levels`` *phases* (runs
+of consecutive equal payments; a clearing payment not above the phase it ends is not a
+phase of its own) that never go down.
 
 The payment grid of an account hangs from its largest affordable payment ``top`` (the
 largest monthly cap rounded down to the rounding unit): ``top, top − Δ, top − 2Δ, …``
@@ -43,9 +45,10 @@ balance)``, all accounts of a batch at once:
 If no state was ever cut by the width, the search is exhaustive: status ``OPTIMAL``
 (bound = objective). Otherwise status ``FEASIBLE`` with ``bound`` = the largest
 optimistic value of a cut state (never above the root bound) and the relative gap —
-the result always says how far it can be trusted. With the default parameters the gap
-comes mostly from the node spacing (about 0.2 % at the median) and, for a minority
-of accounts, from the relaxed phase limit; :meth:`SearchParams.thorough` narrows it.
+the result always says how far it can be trusted. The bound's error is second order in
+the node spacing; :func:`solver.plans._refine` certifies accounts whose gap exceeds
+``SearchParams.target_gap`` (0.1 %) with finer tables. Because ``step`` ⊆ ``custom``,
+custom's bound also bounds step.
 """
 
 from __future__ import annotations

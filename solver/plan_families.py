@@ -8,22 +8,24 @@ holiday, term, …) whose float payment paths are built in closed form and score
 pass by :func:`score`. The winners are then rebuilt as cent-exact schedules by
 :mod:`solver.plans`, which takes every reported figure from the behaviour model.
 
-Search grids (all exhaustive):
+Search grids (all exhaustive). Each grid is fixed and only *cut* by the policy, so
+relaxing a policy limit only adds candidate plans and a family's best NPV never falls
+(tests/test_plan_monotone.py):
 
 * ``instalment``: balance = principal + interest_due + fees_due at the contract rate,
   term 1…``max_term_months``;
 * ``deferral``: holiday of 1…``max_deferral_months`` months in each allowed interest mode,
   then level instalments; total term (holiday included) up to ``max_term_months``;
-* ``concession``: rate cut in 0.25 % steps from the contract rate down to ``rate_floor``
-  (and the floor itself), × fee waiver {0, ``max_fee_waiver``} × interest waiver
-  {0, ``max_interest_waiver``}, at the longest allowed term — with an equal payment a
-  longer term adds months of payments and more exposure, so a concession over a shorter
-  term is dominated by a longer plan at a higher rate — plus the waterfall's own
-  (rate, term, forbearance) point, so the search space contains the reference plan;
-* ``settlement``: forgiveness in steps of 1 % of the balance, applied to fees first, then
-  interest, then principal (each up to its policy maximum), paid interest-free as a lump
-  sum or over 2…6 months;
-* ``waterfall``: the HAMP-style reference heuristic (one plan per account).
+* ``concession``: rates on a ladder of 1 % a year below the contract rate, down to
+  ``rate_floor`` (:data:`CONCESSION_STEP`), × waivers of 0, ½ or all of the fees and of
+  the accrued interest (each up to its policy maximum) × terms of 6, 12, 18, … months
+  (the usual tenors) up to ``max_term_months``; at least a cut or a waiver;
+* ``settlement``: forgiveness in steps of 1 % of the balance up to the policy room, applied
+  to fees first, then interest, then principal (each up to its policy maximum), paid
+  interest-free as a lump sum or over 2…6 months;
+* ``waterfall``: the HAMP-style reference heuristic (one plan per account). SPEC §6
+  defines it as first-fit, so unlike the families above its NPV is not monotone in the
+  policy.
 """
 
 from __future__ import annotations
