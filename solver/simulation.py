@@ -3,21 +3,28 @@
 How a path realises the model
 -----------------------------
 Each account follows its schedule (the plan chosen under the scenario's policy, or the
-status quo) month by month, t = 1 … H (the horizon). In every month it is still open:
+status quo) month by month, t = 1 … H (the horizon). Every model figure comes from the
+kernel of the scenario's behaviour model (:meth:`BehaviourModel.kernel
+<solver.model.BehaviourModel.kernel>`, a :class:`solver.model.ModelKernel`): a model with
+another hazard curve, recovery or discounting changes the paths, not only the evaluation.
+In every month the account is still open:
 
 1. Income is lognormal around the (shocked) expected income path; what matters is whether
    it covers ``p_t + expenses + other_debt``. That happens with probability ``a_t`` (the
-   model's affordability, SPEC §4).
-2. Given the income, the account defaults with the conditional hazard
-   ``h0 + (1 − h0)·κ·(1 − u_t)`` (``u_t`` = 1 if income covers the due). Its expectation
-   over the income draw is the model's ``h_t = h0 + (1 − h0)·κ·(1 − a_t)``.
+   kernel's affordability, SPEC §4).
+2. The account defaults with the kernel's hazard ``h_t`` (SPEC §4 default:
+   ``h0 + (1 − h0)·κ·(1 − a_t)``, the expectation over the income draw of the conditional
+   hazard ``h0`` in a month the income covers and ``h0 + (1 − h0)·κ`` in a short one).
 
    Both draws use one uniform ``V`` per account-month: ``V < h_t`` is a default,
-   ``h_t ≤ V < 1 − a_t·(1 − h0)`` is a month whose income fell short but that did not end
-   in default, the rest are months the income covered. The three cells have exactly the
-   probabilities of drawing the lognormal income first and the conditional hazard second
-   (``P(short, no default) = (1 − a_t)(1 − h0)(1 − κ)``, ``P(covered) = a_t(1 − h0)``), so
-   the path is a realisation of the model with one random number instead of two.
+   ``h_t ≤ V < 1 − a_t·(1 − h^cov_t)`` is a month whose income fell short but that did not
+   end in default, the rest are months the income covered; ``h^cov_t`` is the kernel's
+   hazard of a covered month (``a = 1``; ``h0`` by default). For the default model the
+   three cells have exactly the probabilities of drawing the lognormal income first and the
+   conditional hazard second (``P(short, no default) = (1 − a_t)(1 − h0)(1 − κ)``,
+   ``P(covered) = a_t(1 − h0)``), so the path is a realisation of the model with one random
+   number instead of two. For any model ``P(default) = h_t`` exactly (the middle cell is
+   never shorter than the default cell); see :func:`month_probabilities`.
 3. A month that does not end in default pays ``p_t`` (the model's cash assumption: a share
    κ of short months end in default, the others are paid by cutting other spending).
    A default in month t charges the account off: it pays nothing more and its recovery
@@ -40,12 +47,15 @@ missed due date and rolls it one bucket (capped at M4+); a default is a charge-o
 leaves the book. The NPL ratio is the M3+ share of the open book (by balance and by
 count); roll rates are the month-to-month transition shares between buckets.
 
-Shocks. Income multipliers scale ``income`` and ``income_normal``; an unemployment shock
-hits an account on a path with its probability at month 1 and multiplies its income for
-``unemployment_months``; the vehicle price index scales ``vehicle_value``; the
-cost-of-funds change moves the discount rate; the hazard multiplier scales ``h0``.
-A collection treatment scales the account's hazards (``h0`` and κ) in the treatment
-months by its factor (1 without a treatment stage), see :func:`treatment_factors`.
+Shocks are transformations of the model's inputs, never formulas of their own: income
+multipliers scale the expected income path, the vehicle price index scales
+``vehicle_value`` and the hazard multiplier scales ``h0`` (:func:`shocked_params`); the
+cost-of-funds change moves the model's discount rate (:func:`shocked_model`); an
+unemployment shock hits an account on a path with its probability at month 1 and
+multiplies its expected income for ``unemployment_months`` (the kernel
+:meth:`~solver.model.ModelKernel.with_income` of that path). A collection treatment
+scales the account's hazard in the treatment months by its factor (1 without a treatment
+stage; :func:`treatment_factors`, :meth:`~solver.model.ModelKernel.treated_hazard`).
 
 Random numbers. Every account has its own stream, keyed by a hash of (seed, account_id)
 (BLAKE2b → the state of an SFC64 generator), laid out as one block of ``paths`` uniforms
@@ -83,7 +93,7 @@ import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -110,9 +120,12 @@ __all__ = [
     "default_plan_cache",
     "efficient_frontier",
     "load_portfolio",
+    "month_probabilities",
     "plan_schedules",
     "run_scenario",
     "run_sweep",
+    "shocked_model",
+    "shocked_params",
     "simulate_paths",
     "status_quo_schedules",
     "treatment_factors",
@@ -169,7 +182,9 @@ class PathInputs:
     """Everything the path simulation needs, one row per account (read-only arrays).
 
     Build it with :func:`solver.simulation.build_path_inputs` from a scenario, or directly
-    (tests, the benchmark). ``H`` is the horizon in months.
+    (tests, the benchmark). ``H`` is the horizon in months. The month probabilities,
+    recoveries and discount factors are the behaviour model's (its kernel's), prepared by
+    :func:`build_path_inputs`; the simulation itself holds no model formula.
 
     Parameters
     ----------
@@ -182,28 +197,26 @@ class PathInputs:
         after month H (the book still open at the horizon).
     term
         Months of the schedule inside the horizon (n,), 0 ≤ term ≤ H.
-    afford
-        Affordability ``a_t`` (n, H) on the shocked expected income path.
+    hazard
+        Default probability ``h_t`` of month t given the account is open (n, H), on the
+        shocked expected income path, with the treatment effect; 0 after the term.
+    short_or_default
+        Probability that month t ends in default or with income short of the due (n, H),
+        ``≥ hazard``; 0 after the term (see :func:`month_probabilities`).
     recovery
         Recovery ``R_t`` for a default in month t (n, H), received L months later.
-    base_hazard
-        Base monthly hazard ``h0`` after the hazard multiplier (n,).
-    kappa
-        Share of short months that end in default (κ).
-    monthly_discount
-        ``δ = 1/(1 + cof/12)`` at the scenario's cost of funds.
+    discount, discount_lag
+        Discount factors ``δ^t`` and ``δ^(t+L)`` of months t = 1…H (H,), at the scenario's
+        cost of funds.
     recovery_lag
-        ``L`` in months.
+        ``L`` in months (when a recovery is received).
     unemployment_prob
         Probability (n,) that the account is hit by the unemployment shock on a path.
-    afford_unemployed
-        Affordability (n, H) while unemployed (``None``: nobody can be hit).
+    hazard_unemployed, short_or_default_unemployed
+        ``hazard`` and ``short_or_default`` while unemployed (n, H), used in months
+        1…``unemployment_months`` of a path that is hit (``None``: nobody can be hit).
     unemployment_months
         How long the unemployment shock lasts (months from month 1).
-    treatment_factor
-        Factor (n,) on the hazards (``h0`` and κ) in the first ``treatment_months``.
-    treatment_months
-        Months the collection treatment acts.
     initial_bucket
         Delinquency bucket index 0…4 at the start (n,).
     dti, dti_unemployed
@@ -221,18 +234,17 @@ class PathInputs:
     payments: np.ndarray
     exposures: np.ndarray
     term: np.ndarray
-    afford: np.ndarray
+    hazard: np.ndarray
+    short_or_default: np.ndarray
     recovery: np.ndarray
-    base_hazard: np.ndarray
-    kappa: float
-    monthly_discount: float
+    discount: np.ndarray
+    discount_lag: np.ndarray
     recovery_lag: int
     unemployment_prob: np.ndarray
-    afford_unemployed: np.ndarray | None = None
+    hazard_unemployed: np.ndarray | None = None
+    short_or_default_unemployed: np.ndarray | None = None
     unemployment_months: int = 0
     # None → the default, filled in by __post_init__ (so the attributes are always arrays)
-    treatment_factor: np.ndarray = None  # type: ignore[assignment]
-    treatment_months: int = 1
     initial_bucket: np.ndarray = None  # type: ignore[assignment]
     dti: np.ndarray = None  # type: ignore[assignment]
     dti_unemployed: np.ndarray = None  # type: ignore[assignment]
@@ -247,36 +259,50 @@ class PathInputs:
         horizon = payments.shape[1]
         if payments.shape[0] != n:
             raise ValueError(f"payments must have {n} rows, got {payments.shape[0]}")
-        checks = {
-            "exposures": (n, horizon + 1),
-            "afford": (n, horizon),
-            "recovery": (n, horizon),
-        }
         object.__setattr__(self, "payments", _readonly(payments))
-        for name, shape in checks.items():
-            arr = np.asarray(getattr(self, name), dtype=float)
-            if arr.shape != shape:
-                raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
-            object.__setattr__(self, name, _readonly(arr))
         term = np.asarray(self.term)
         if term.shape != (n,) or np.any(term < 0) or np.any(term > horizon):
             raise ValueError(f"term must have shape ({n},) with values in [0, {horizon}]")
         object.__setattr__(self, "term", _readonly(term, dtype=np.int64))
-        for name in ("base_hazard", "unemployment_prob"):
-            arr = np.broadcast_to(np.asarray(getattr(self, name), dtype=float), (n,))
-            if np.any(arr < 0) or np.any(arr > 1) or np.any(np.isnan(arr)):
-                raise ValueError(f"{name} must be in [0, 1]")
+        shapes = {
+            "exposures": (n, horizon + 1),
+            "recovery": (n, horizon),
+            "discount": (horizon,),
+            "discount_lag": (horizon,),
+        }
+        for name, shape in shapes.items():
+            arr = np.asarray(getattr(self, name), dtype=float)
+            if arr.shape != shape:
+                raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
             object.__setattr__(self, name, _readonly(arr))
-        if self.afford_unemployed is not None:
-            arr = np.asarray(self.afford_unemployed, dtype=float)
-            if arr.shape != (n, horizon):
-                raise ValueError(f"afford_unemployed must have shape {(n, horizon)}")
-            object.__setattr__(self, "afford_unemployed", _readonly(arr))
-        factor = np.ones(n) if self.treatment_factor is None else self.treatment_factor
-        factor = np.broadcast_to(np.asarray(factor, dtype=float), (n,))
-        if np.any(factor < 0) or np.any(np.isnan(factor)):
-            raise ValueError("treatment_factor must be >= 0")
-        object.__setattr__(self, "treatment_factor", _readonly(factor))
+        for name in ("discount", "discount_lag"):
+            arr = getattr(self, name)
+            if not np.all(np.isfinite(arr) & (arr > 0)):
+                raise ValueError(f"{name} must be positive and finite")
+        if (self.hazard_unemployed is None) != (self.short_or_default_unemployed is None):
+            raise ValueError("hazard_unemployed and short_or_default_unemployed go together")
+        closed = np.arange(1, horizon + 1)[None, :] > term[:, None]
+        for suffix in ("", "_unemployed"):
+            hazard, short = f"hazard{suffix}", f"short_or_default{suffix}"
+            if getattr(self, hazard) is None:
+                continue
+            h = np.asarray(getattr(self, hazard), dtype=float)
+            s = np.asarray(getattr(self, short), dtype=float)
+            for name, arr in ((hazard, h), (short, s)):
+                if arr.shape != (n, horizon):
+                    raise ValueError(f"{name} must have shape {(n, horizon)}, got {arr.shape}")
+                if not np.all((arr >= 0) & (arr <= 1)):  # also refuses NaN
+                    raise ValueError(f"{name} must be in [0, 1]")
+                if np.any(arr[closed] != 0):
+                    raise ValueError(f"{name} must be 0 after each account's term (it is closed)")
+            if np.any(s < h):
+                raise ValueError(f"{short} must be >= {hazard} (a default is a short month)")
+            object.__setattr__(self, hazard, _readonly(h))
+            object.__setattr__(self, short, _readonly(s))
+        q = np.broadcast_to(np.asarray(self.unemployment_prob, dtype=float), (n,))
+        if not np.all((q >= 0) & (q <= 1)):
+            raise ValueError("unemployment_prob must be in [0, 1]")
+        object.__setattr__(self, "unemployment_prob", _readonly(q))
         bucket = np.zeros(n) if self.initial_bucket is None else self.initial_bucket
         bucket = np.broadcast_to(np.asarray(bucket, dtype=np.int64), (n,))
         if np.any(bucket < 0) or np.any(bucket > 4):
@@ -296,10 +322,8 @@ class PathInputs:
                 raise ValueError(f"segment {name!r} must have shape ({n},)")
             segs[name] = _readonly(arr, dtype=object)
         object.__setattr__(self, "segments", segs)
-        if not (0.0 <= self.kappa <= 1.0):
-            raise ValueError(f"kappa must be in [0, 1], got {self.kappa}")
-        if self.recovery_lag < 0 or self.unemployment_months < 0 or self.treatment_months < 0:
-            raise ValueError("recovery_lag, unemployment_months and treatment_months must be >= 0")
+        if self.recovery_lag < 0 or self.unemployment_months < 0:
+            raise ValueError("recovery_lag and unemployment_months must be >= 0")
 
     def __len__(self) -> int:
         return int(self.account_id.shape[0])
@@ -314,7 +338,9 @@ class PathInputs:
         changes: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, np.ndarray):
+            if f.name in ("discount", "discount_lag"):
+                changes[f.name] = value  # per month, not per account
+            elif isinstance(value, np.ndarray):
                 changes[f.name] = value[rows]
             elif f.name == "segments":
                 changes[f.name] = {k: v[rows] for k, v in value.items()}
@@ -324,37 +350,59 @@ class PathInputs:
 
 
 # --------------------------------------------------------------------------------------
-# Month-by-month probabilities (shared by the simulation and its analytic expectation)
+# Month-by-month probabilities from the model's kernel (shared by the simulation and its
+# analytic expectation)
 # --------------------------------------------------------------------------------------
 
 
 def month_probabilities(
+    kernel: Any,
+    payments: np.ndarray,
+    term: np.ndarray,
+    treatment_factor: np.ndarray | None = None,
+    treatment_months: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Default hazard ``h_t`` and ``P(default or short month)`` of each account-month, (n, H).
+
+    Both come from the behaviour model's ``kernel`` (:class:`solver.model.ModelKernel`,
+    prepared for the n accounts over at least H months, e.g. with a shocked income path):
+    ``h_t`` is its hazard of paying ``p_t`` and ``P(default or short) = 1 − a_t·(1 − h^cov_t)``
+    with ``a_t`` its affordability and ``h^cov_t`` its hazard of a month the income covers
+    (``a = 1``), raised to ``h_t`` where a model's curve would put it below. In the first
+    ``treatment_months`` the kernel's :meth:`~solver.model.ModelKernel.treated_hazard` with
+    each account's ``treatment_factor`` replaces the hazard. Both are 0 after the
+    schedule's ``term`` (the loan is closed).
+    """
+    payments = np.asarray(payments, dtype=float)
+    n, horizon = payments.shape
+    rows = np.arange(n)[:, None]
+    afford = kernel.afford(np.arange(n), payments)
+    hazard = np.array(kernel.hazard_of_afford(rows, afford), dtype=float)
+    covered = np.array(kernel.hazard_of_afford(rows, np.ones_like(afford)), dtype=float)
+    k = min(horizon, int(treatment_months))
+    if treatment_factor is not None and k > 0 and np.any(treatment_factor != 1.0):
+        factor = np.asarray(treatment_factor, dtype=float)[:, None]
+        hazard[:, :k] = kernel.treated_hazard(rows, afford[:, :k], factor)
+        covered[:, :k] = kernel.treated_hazard(rows, np.ones((n, k)), factor)
+    short_or_default = np.maximum(hazard, 1.0 - afford * (1.0 - covered))
+    active = np.arange(1, horizon + 1)[None, :] <= np.asarray(term)[:, None]
+    return np.where(active, hazard, 0.0), np.where(active, short_or_default, 0.0)
+
+
+def _path_probabilities(
     inputs: PathInputs, rows: np.ndarray | slice, unemployed: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Default hazard ``h_t`` and ``P(default or short month)`` for accounts ``rows``, (c, H).
-
-    ``h_t = h0' + (1 − h0')·κ'·(1 − a_t)`` and ``1 − a_t·(1 − h0')`` where ``h0'`` and
-    ``κ'`` include the treatment factor in the treatment months; both are 0 after the
-    schedule's term (the loan is closed).
-    """
-    afford = inputs.afford_unemployed if unemployed else inputs.afford
-    assert afford is not None
-    a = afford[rows]
-    if unemployed:
-        # the shock lasts `unemployment_months`; afterwards the normal income path
-        months = np.arange(1, inputs.horizon + 1)
-        a = np.where(months[None, :] <= inputs.unemployment_months, a, inputs.afford[rows])
-    horizon = inputs.horizon
-    months = np.arange(1, horizon + 1)
-    factor = np.where(
-        months[None, :] <= inputs.treatment_months, inputs.treatment_factor[rows][:, None], 1.0
+    """``hazard`` and ``short_or_default`` of accounts ``rows`` on a normal or a hit path."""
+    hazard, short = inputs.hazard[rows], inputs.short_or_default[rows]
+    if not unemployed:
+        return hazard, short
+    assert inputs.hazard_unemployed is not None and inputs.short_or_default_unemployed is not None
+    # the shock lasts `unemployment_months`; afterwards the normal income path
+    shock = np.arange(1, inputs.horizon + 1)[None, :] <= inputs.unemployment_months
+    return (
+        np.where(shock, inputs.hazard_unemployed[rows], hazard),
+        np.where(shock, inputs.short_or_default_unemployed[rows], short),
     )
-    h0 = np.minimum(1.0, inputs.base_hazard[rows][:, None] * factor)
-    kappa = np.minimum(1.0, inputs.kappa * factor)
-    hazard = h0 + (1.0 - h0) * kappa * (1.0 - a)
-    short_or_default = 1.0 - a * (1.0 - h0)
-    active = months[None, :] <= inputs.term[rows][:, None]
-    return np.where(active, hazard, 0.0), np.where(active, short_or_default, 0.0)
 
 
 def _thresholds(prob: np.ndarray) -> np.ndarray:
@@ -372,7 +420,7 @@ def analytic_expectation(inputs: PathInputs) -> dict[str, np.ndarray]:
     Uses the same month probabilities as the simulation, mixing the unemployed and the
     normal income paths by the unemployment probability. With neutral shocks and no
     treatment effect, ``collected_discounted`` equals :func:`solver.model.evaluate_batch`'s
-    NPV of the same schedules over the horizon.
+    NPV of the same schedules over the horizon under the same model.
 
     Returns
     -------
@@ -383,20 +431,18 @@ def analytic_expectation(inputs: PathInputs) -> dict[str, np.ndarray]:
     """
     n, horizon = len(inputs), inputs.horizon
     rows = np.arange(n)
-    delta = inputs.monthly_discount
-    disc = delta ** np.arange(1, horizon + 1, dtype=float)
-    disc_lag = disc * delta**inputs.recovery_lag
     payments = inputs.payments
     recovery = inputs.recovery
     loss = inputs.exposures[:, :horizon] - recovery
 
     def one(unemployed: bool) -> dict[str, np.ndarray]:
-        hazard, _ = month_probabilities(inputs, rows, unemployed)
+        hazard, _ = _path_probabilities(inputs, rows, unemployed)
         survival = np.cumprod(1.0 - hazard, axis=1)
         before = np.concatenate([np.ones((n, 1)), survival[:, :-1]], axis=1)
         default = before * hazard
         return {
-            "collected_discounted": (survival * payments) @ disc + (default * recovery) @ disc_lag,
+            "collected_discounted": (survival * payments) @ inputs.discount
+            + (default * recovery) @ inputs.discount_lag,
             "collected_nominal": np.sum(survival * payments + default * recovery, axis=1),
             "credit_loss": np.sum(default * loss, axis=1),
             "default_prob": 1.0 - survival[:, -1] if horizon else np.zeros(n),
@@ -405,7 +451,7 @@ def analytic_expectation(inputs: PathInputs) -> dict[str, np.ndarray]:
         }
 
     normal = one(False)
-    if inputs.afford_unemployed is None or not np.any(inputs.unemployment_prob > 0):
+    if inputs.hazard_unemployed is None or not np.any(inputs.unemployment_prob > 0):
         return normal
     hit = one(True)
     q = inputs.unemployment_prob
@@ -524,9 +570,6 @@ def _outcome_table(inputs: PathInputs, rows: np.ndarray) -> np.ndarray:
     """
     horizon = inputs.horizon
     c = len(rows)
-    delta = inputs.monthly_discount
-    disc = delta ** np.arange(1, horizon + 1, dtype=float)
-    lag = delta**inputs.recovery_lag
     pay = inputs.payments[rows]
     rec = inputs.recovery[rows]
     rec_cents = np.rint(rec * 100.0)
@@ -534,9 +577,11 @@ def _outcome_table(inputs: PathInputs, rows: np.ndarray) -> np.ndarray:
     col = {name: i for i, name in enumerate(PATH_FIELDS)}
     table = np.zeros((c, horizon + 1, len(PATH_FIELDS)))
     table[:, 1:, col["payments_nominal"]] = np.cumsum(np.rint(pay * 100.0), axis=1)
-    table[:, 1:, col["payments_discounted"]] = np.rint(np.cumsum(pay * disc * 100.0, axis=1))
+    table[:, 1:, col["payments_discounted"]] = np.rint(
+        np.cumsum(pay * inputs.discount * 100.0, axis=1)
+    )
     table[:, :horizon, col["recoveries_nominal"]] = rec_cents
-    table[:, :horizon, col["recoveries_discounted"]] = np.rint(rec * disc * lag * 100.0)
+    table[:, :horizon, col["recoveries_discounted"]] = np.rint(rec * inputs.discount_lag * 100.0)
     table[:, :horizon, col["credit_loss"]] = ead_cents - rec_cents
     table[:, :horizon, col["exposure_at_default"]] = ead_cents
     table[:, :horizon, col["defaults"]] = 1.0
@@ -558,12 +603,12 @@ def _simulate_chunk(inputs: PathInputs, rows: np.ndarray, paths: int, seed: int)
 
     # -- unemployment: hit on a path with the account's probability (first block) ----------
     q = inputs.unemployment_prob[rows]
-    has_shock = inputs.afford_unemployed is not None and bool(np.any(q > 0))
+    has_shock = inputs.hazard_unemployed is not None and bool(np.any(q > 0))
     hit = draws[:, 0, :] < _thresholds(q)[:, None] if has_shock else None
-    hazard_n, short_n = month_probabilities(inputs, rows, unemployed=False)
+    hazard_n, short_n = _path_probabilities(inputs, rows, unemployed=False)
     t_default, t_short = _thresholds(hazard_n), _thresholds(short_n)
     if has_shock:
-        hazard_u, short_u = month_probabilities(inputs, rows, unemployed=True)
+        hazard_u, short_u = _path_probabilities(inputs, rows, unemployed=True)
         u_default, u_short = _thresholds(hazard_u), _thresholds(short_u)
         shock_months = min(horizon, inputs.unemployment_months)
     else:
@@ -1021,10 +1066,35 @@ def shocked_model(model: Any, shocks: AccountShocks) -> Any:
     return model.replace(cost_of_funds=model.cost_of_funds + shocks.cost_of_funds_change)
 
 
+def shocked_params(frame: Any, model: Any, shocks: AccountShocks) -> Any:
+    """The model inputs of every account (:class:`solver.model.AccountParams`) under the shocks.
+
+    Income multipliers scale the expected income path ``Ī_t`` (``income``,
+    ``income_normal``, an income forecast and one-off inflows); the vehicle price index
+    scales ``vehicle_value``; the hazard multiplier scales ``h0`` (capped at 1). The
+    unemployment shock is a path event, applied to the kernel's income path in
+    :func:`build_path_inputs`.
+    """
+    from solver.model import AccountParams
+
+    base = AccountParams.from_frame(frame, model)
+    income = shocks.income_multiplier
+    return replace(
+        base,
+        income=base.income * income,
+        income_normal=base.income_normal * income,
+        vehicle_value=base.vehicle_value * shocks.vehicle_price_index,
+        base_hazard=np.minimum(1.0, base.base_hazard * shocks.hazard_multiplier),
+        income_forecast=base.income_forecast * income[:, None],
+        inflows=base.inflows * income[:, None],
+    )
+
+
 def anticipated_frame(frame: Any, shocks: AccountShocks) -> Any:
     """The portfolio as the bank sees it when it anticipates the shocks (plan stage).
 
-    Income is scaled by its multiplier and by the expected unemployment loss
+    The expected income path (``income``, ``income_normal``, an income forecast and
+    one-off inflows) is scaled by its multiplier and by the expected unemployment loss
     ``1 − q·(1 − m_u)``; vehicle values by the price index.
     """
     expected_loss = 1.0 - shocks.unemployment_probability * (
@@ -1035,6 +1105,19 @@ def anticipated_frame(frame: Any, shocks: AccountShocks) -> Any:
     out["income"] = frame["income"].to_numpy(float) * factor
     out["income_normal"] = frame["income_normal"].to_numpy(float) * factor
     out["vehicle_value"] = frame["vehicle_value"].to_numpy(float) * shocks.vehicle_price_index
+
+    def scaled(value: Any, f: float, pairs: bool) -> Any:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return value
+        if pairs:
+            return tuple((month, float(amount) * f) for month, amount in value)
+        return tuple(float(amount) * f for amount in value)
+
+    for column, pairs in (("income_forecast", False), ("inflows", True)):
+        if column in frame:
+            out[column] = [
+                scaled(value, f, pairs) for value, f in zip(frame[column], factor, strict=True)
+            ]
     return out
 
 
@@ -1511,6 +1594,10 @@ def build_path_inputs(
 ) -> PathInputs:
     """Per-account inputs of the simulation under the scenario's shocks.
 
+    Every probability, recovery and discount factor comes from ``model.kernel`` of the
+    shocked accounts (:func:`shocked_params`, :func:`shocked_model`), so the paths follow
+    whatever behaviour model the scenario uses.
+
     Parameters
     ----------
     frame
@@ -1518,7 +1605,8 @@ def build_path_inputs(
     schedules
         The schedule each account follows.
     model
-        The behaviour model (the cost-of-funds change is applied here).
+        The behaviour model (:class:`solver.model.BehaviourModelProtocol`; the
+        cost-of-funds change is applied here).
     shocks
         Per-account shocks (:func:`account_shocks`).
     horizon
@@ -1528,20 +1616,10 @@ def build_path_inputs(
     effect_months
         Months the treatment acts.
     """
-    from solver.model import AccountParams, afford_prob, collateral_proceeds, expected_income
-
     model = shocked_model(model, shocks)
-    base = AccountParams.from_frame(frame, model)
-    params = AccountParams(
-        income=base.income * shocks.income_multiplier,
-        income_normal=base.income_normal * shocks.income_multiplier,
-        recovery_months=base.recovery_months,
-        income_cv=base.income_cv,
-        expenses=base.expenses,
-        other_debt=base.other_debt,
-        vehicle_value=base.vehicle_value * shocks.vehicle_price_index,
-        base_hazard=np.minimum(1.0, base.base_hazard * shocks.hazard_multiplier),
-    )
+    params = shocked_params(frame, model, shocks)
+    n = len(frame)
+    rows = np.arange(n)
     term = np.minimum(np.asarray(schedules.term, dtype=np.int64), horizon)
     months = np.arange(1, horizon + 2)
     payments = _fit(schedules.payments, horizon)
@@ -1549,54 +1627,56 @@ def build_path_inputs(
     exposures = _fit(schedules.exposures, horizon + 1)
     full_term = np.asarray(schedules.term, dtype=np.int64)
     exposures[months[None, :] > full_term[:, None]] = 0.0  # closed after its last payment
+    treatments = treatments or no_treatments(n)
 
-    income_path = expected_income(params, horizon)
-    afford = afford_prob(params, payments, income_path)
+    kernel = model.kernel(params, horizon)
+    hazard, short = month_probabilities(kernel, payments, term, treatments.factor, effect_months)
+    recovery = np.where(
+        months[None, :horizon] <= term[:, None], kernel.recovery(rows, exposures[:, :horizon]), 0.0
+    )
+    dti = _dti(params.other_debt, payments, kernel.income[:, :horizon], term)
+
+    # unemployment: the same kernel on the shocked expected income path
     q = shocks.unemployment_probability
     shock_months = min(horizon, shocks.unemployment_months)
-    afford_u = None
-    dti_u: Any = None
-    unemployed_path = income_path * np.where(
-        months[None, :horizon] <= shock_months, shocks.unemployment_income_multiplier[:, None], 1.0
-    )
+    hazard_u = short_u = None
+    dti_u: Any = None  # None: as the normal DTI
     if np.any(q > 0) and shock_months > 0:
-        afford_u = afford_prob(params, payments, unemployed_path)
-    collateral = collateral_proceeds(params.vehicle_value, horizon, model)
-    ead = exposures[:, :horizon]
-    recovery = np.minimum(ead, collateral) + model.unsecured_recovery * np.maximum(
-        0.0, ead - collateral
-    )
-    recovery = np.where(months[None, :horizon] <= term[:, None], recovery, 0.0)
-    dti = _dti(params.other_debt, payments, income_path, term)
-    if afford_u is not None:
-        dti_u = _dti(params.other_debt, payments, unemployed_path, term)
-    residual = residual_values(params, schedules, model, horizon)
+        unemployed = np.where(
+            months[None, :horizon] <= shock_months,
+            shocks.unemployment_income_multiplier[:, None],
+            1.0,
+        )
+        kernel_u = kernel.with_income(kernel.income[:, :horizon] * unemployed)
+        hazard_u, short_u = month_probabilities(
+            kernel_u, payments, term, treatments.factor, effect_months
+        )
+        dti_u = _dti(params.other_debt, payments, kernel_u.income, term)
+
     from solver.account import DPD_BUCKETS
 
     bucket_index = {b: i for i, b in enumerate(DPD_BUCKETS)}
     initial = np.array([bucket_index[b] for b in frame["dpd_bucket"].astype(str)], dtype=np.int64)
-    treatments = treatments or no_treatments(len(frame))
     return PathInputs(
         account_id=frame["account_id"].astype(str).to_numpy(),
         payments=payments,
         exposures=exposures,
         term=term,
-        afford=afford,
+        hazard=hazard,
+        short_or_default=short,
         recovery=recovery,
-        base_hazard=params.base_hazard,
-        kappa=model.kappa,
-        monthly_discount=model.monthly_discount,
+        discount=kernel.discount[:horizon],
+        discount_lag=kernel.discount_lag[:horizon],
         recovery_lag=model.recovery_lag_months,
-        unemployment_prob=q if afford_u is not None else np.zeros(len(frame)),
-        afford_unemployed=afford_u,
+        unemployment_prob=q if hazard_u is not None else np.zeros(n),
+        hazard_unemployed=hazard_u,
+        short_or_default_unemployed=short_u,
         unemployment_months=shock_months,
-        treatment_factor=treatments.factor,
-        treatment_months=effect_months,
         initial_bucket=initial,
         dti=dti,
         dti_unemployed=dti_u,
         segments={name: frame[name].astype(str).to_numpy() for name in SEGMENT_TYPES},
-        residual_value=residual,
+        residual_value=residual_values(params, schedules, model, horizon),
     )
 
 
@@ -1606,9 +1686,11 @@ def residual_values(params: Any, schedules: Schedules, model: Any, horizon: int)
     ``Σ_{t>H} δ^t (S_t/S_H) p_t + δ^(t+L) (S_{t−1}/S_H) h_t R_t`` on the (shocked) expected
     income path: what the bank still expects from an account that survives the horizon,
     discounted to month 0. Without it, plans that pay later (deferrals, long terms) would
-    look worse than they are when the horizon cuts them off.
+    look worse than they are when the horizon cuts them off. The evaluator's NPV
+    (:func:`solver.model.evaluate_batch` under ``model``) of the whole schedule less that of
+    its first H months, divided by ``S_H``.
     """
-    from solver.model import afford_prob, collateral_proceeds, expected_income
+    from solver.model import evaluate_batch
 
     payments = np.asarray(schedules.payments, dtype=float)
     n, width = payments.shape
@@ -1616,29 +1698,23 @@ def residual_values(params: Any, schedules: Schedules, model: Any, horizon: int)
         return np.zeros(n)
     exposures = _fit(schedules.exposures, width)
     term = np.asarray(schedules.term, dtype=np.int64)
-    months = np.arange(1, width + 1)
-    active = months[None, :] <= term[:, None]
-    a = afford_prob(params, payments, expected_income(params, width))
-    h0 = params.base_hazard[:, None]
-    hazard = np.where(active, h0 + (1.0 - h0) * model.kappa * (1.0 - a), 0.0)
-    survival = np.cumprod(1.0 - hazard, axis=1)
-    before = np.concatenate([np.ones((n, 1)), survival[:, :-1]], axis=1)
-    collateral = collateral_proceeds(params.vehicle_value, width, model)
-    recovery = np.where(
-        active,
-        np.minimum(exposures, collateral)
-        + model.unsecured_recovery * np.maximum(0.0, exposures - collateral),
-        0.0,
+    kernel = model.kernel(params, width)
+    whole = evaluate_batch(params, payments, exposures, term, model=model, kernel=kernel)
+    within = evaluate_batch(
+        params,
+        payments[:, :horizon],
+        exposures[:, :horizon],
+        np.minimum(term, horizon),
+        model=model,
+        kernel=kernel,
     )
-    delta = model.monthly_discount
-    disc = delta ** months.astype(float)
-    tail = months > horizon
-    value = (survival[:, tail] * payments[:, tail]) @ disc[tail] + (
-        before[:, tail] * hazard[:, tail] * recovery[:, tail]
-    ) @ (disc[tail] * delta**model.recovery_lag_months)
-    at_horizon = survival[:, horizon - 1]
+    at_horizon = whole.survival[:, horizon - 1]
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(at_horizon > 0, value / np.where(at_horizon > 0, at_horizon, 1.0), 0.0)
+        return np.where(
+            at_horizon > 0,
+            (whole.npv - within.npv) / np.where(at_horizon > 0, at_horizon, 1.0),
+            0.0,
+        )
 
 
 # -- summaries ------------------------------------------------------------------------------

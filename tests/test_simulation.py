@@ -10,65 +10,58 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from solver.model import (
-    AccountParams,
-    BehaviourModel,
-    afford_prob,
-    collateral_proceeds,
-    evaluate_batch,
-    status_quo_batch,
-)
+from solver.model import AccountParams, BehaviourModel, evaluate_batch
+from solver.scenario import Shocks
 from solver.simulation import (
     DTI_BIN,
     PATH_FIELDS,
+    AccountShocks,
     PathInputs,
+    Schedules,
+    account_shocks,
     account_streams,
     analytic_expectation,
+    build_path_inputs,
     dti_quantile,
     efficient_frontier,
+    month_probabilities,
     simulate_paths,
+    status_quo_schedules,
 )
 
 DATA = Path(__file__).parent / "data" / "scenario"
 Z99 = 2.5758293035489004
 
 
-def _inputs(frame, horizon: int, model: BehaviourModel | None = None, **changes) -> PathInputs:
-    """Status-quo path inputs for a portfolio, built only from solver.model (no shocks)."""
-    model = model or BehaviourModel()
-    payments, exposures, term = status_quo_batch(frame)
-    n = len(frame)
-    pay = np.zeros((n, horizon))
-    exp = np.zeros((n, horizon + 1))
-    width = min(payments.shape[1], horizon)
-    pay[:, :width] = payments[:, :width]
-    width = min(exposures.shape[1], horizon + 1)
-    exp[:, :width] = exposures[:, :width]
-    term_h = np.minimum(term, horizon)
-    months = np.arange(1, horizon + 2)
-    exp[months[None, :] > term[:, None]] = 0.0
-    params = AccountParams.from_frame(frame, model)
-    ead = exp[:, :horizon]
-    collateral = collateral_proceeds(params.vehicle_value, horizon, model)
-    recovery = np.minimum(ead, collateral) + model.unsecured_recovery * np.maximum(
-        0.0, ead - collateral
+def _schedules(payments: np.ndarray, exposures: np.ndarray, term: np.ndarray) -> Schedules:
+    """Schedules (every account restructured) from payment and exposure arrays."""
+    n = len(term)
+    return Schedules(
+        payments=payments,
+        exposures=exposures,
+        term=np.asarray(term, dtype=np.int64),
+        family=np.full(n, "test", dtype=object),
+        restructured=np.ones(n, dtype=bool),
+        plan_npv=np.full(n, np.nan),
+        status=np.full(n, "ok", dtype=object),
     )
-    fields = dict(
-        account_id=frame["account_id"].to_numpy(),
-        payments=pay,
-        exposures=exp,
-        term=term_h,
-        afford=afford_prob(params, pay),
-        recovery=recovery,
-        base_hazard=params.base_hazard,
-        kappa=model.kappa,
-        monthly_discount=model.monthly_discount,
-        recovery_lag=model.recovery_lag_months,
-        unemployment_prob=np.zeros(n),
-        segments={c: frame[c].to_numpy() for c in ("tier", "product", "dpd_bucket")},
+
+
+def _inputs(
+    frame,
+    horizon: int,
+    model: BehaviourModel | None = None,
+    schedules: Schedules | None = None,
+    shocks: AccountShocks | None = None,
+) -> PathInputs:
+    """Path inputs of a portfolio (status quo unless ``schedules``; no shocks unless given)."""
+    return build_path_inputs(
+        frame,
+        schedules or status_quo_schedules(frame),
+        model or BehaviourModel(),
+        shocks or account_shocks(frame, Shocks()),
+        horizon,
     )
-    fields.update(changes)
-    return PathInputs(**fields)
 
 
 @pytest.fixture(scope="module")
@@ -138,25 +131,9 @@ def test_mc_converges_for_a_restructured_schedule(portfolio):
         p = np.where(t == 47, owed, np.minimum(p, owed))
         pay[:, t] = p
         owed = owed - p
-    base = _inputs(portfolio, horizon=horizon)
-    params = AccountParams.from_frame(portfolio, model)
     term = np.full(n, 48)
-    inputs = replace(
-        base,
-        payments=pay,
-        exposures=exp,
-        term=term,
-        afford=afford_prob(params, pay),
-        recovery=np.where(
-            np.arange(1, horizon + 1)[None, :] <= 48,
-            np.minimum(exp[:, :horizon], collateral_proceeds(params.vehicle_value, horizon, model))
-            + model.unsecured_recovery
-            * np.maximum(
-                0, exp[:, :horizon] - collateral_proceeds(params.vehicle_value, horizon, model)
-            ),
-            0.0,
-        ),
-    )
+    inputs = _inputs(portfolio, horizon, model, schedules=_schedules(pay, exp[:, :horizon], term))
+    params = AccountParams.from_frame(portfolio, model)
     npv = evaluate_batch(params, pay, exp[:, :horizon], term, model).npv.sum()
     x = _discounted(simulate_paths(inputs, paths=150, seed=4))
     assert abs(x.mean() - npv) <= Z99 * x.std(ddof=1) / math.sqrt(150)
@@ -225,22 +202,25 @@ def test_segment_sums_add_up_to_the_total(sq_inputs):
 
 
 def _toy(afford: float, kappa: float, h0: float, bucket: int, horizon: int = 6, n: int = 1, **kw):
-    return PathInputs(
+    """Hand-set inputs: the SPEC §4 month probabilities for a constant a, κ and h0."""
+    hazard = h0 + (1.0 - h0) * kappa * (1.0 - afford)
+    fields = dict(
         account_id=[f"T{i}" for i in range(n)],
         payments=np.full((n, horizon), 100.0),
         exposures=np.tile(np.arange(horizon, -1, -1, dtype=float) * 100.0, (n, 1)),
         term=np.full(n, horizon),
-        afford=np.full((n, horizon), afford),
+        hazard=np.full((n, horizon), hazard),
+        short_or_default=np.full((n, horizon), 1.0 - afford * (1.0 - h0)),
         recovery=np.full((n, horizon), 10.0),
-        base_hazard=np.full(n, h0),
-        kappa=kappa,
-        monthly_discount=1.0,
+        discount=np.ones(horizon),
+        discount_lag=np.ones(horizon),
         recovery_lag=2,
         unemployment_prob=np.zeros(n),
         initial_bucket=np.full(n, bucket),
         segments={"tier": ["C"] * n, "product": ["auto_loan"] * n, "dpd_bucket": ["M1"] * n},
-        **kw,
     )
+    fields.update(kw)
+    return PathInputs(**fields)
 
 
 def test_short_months_roll_and_covered_months_cure():
@@ -273,9 +253,13 @@ def test_certain_default_in_month_one_pays_recovery_after_lag():
     assert np.all(out.monthly["recoveries"][:, 2] == 1000)  # month 3 = 1 + L
 
 
-def test_treatment_factor_scales_hazard_in_treatment_months():
-    """A treatment factor of 0 removes every default in the treatment months only."""
-    inputs = _toy(0.0, 1.0, 0.0, bucket=0, n=50, treatment_factor=np.zeros(50), treatment_months=2)
+def test_treatment_months_without_hazard_have_no_defaults():
+    """Hazard 0 in months 1-2 (a treatment factor of 0) and 1 after: every path defaults in
+    month 3 after two payments; the exact expectation agrees."""
+    toy = _toy(0.0, 1.0, 0.0, bucket=0, n=50)
+    hazard = np.array(toy.hazard)
+    hazard[:, :2] = 0.0
+    inputs = replace(toy, hazard=hazard)
     out = simulate_paths(inputs, paths=10, seed=3)
     defaults = out.monthly["defaults"].sum(axis=0)
     assert defaults[0] == 0 and defaults[1] == 0 and defaults[2] == 500  # κ = 1, a = 0: all default
@@ -284,21 +268,56 @@ def test_treatment_factor_scales_hazard_in_treatment_months():
     np.testing.assert_allclose(exact["collected_nominal"], 200.0 + 10.0)  # 2 payments + R_3
 
 
+def test_month_probabilities_apply_the_treatment_in_its_months(portfolio):
+    """month_probabilities: the kernel's hazard outside the treatment months; inside them
+    h0' + (1 − h0')·κ'·(1 − a) with h0', κ' scaled by the factor (hand formula); a factor
+    of 0 gives no hazard and no defaulting short months; 0 after the term."""
+    model = BehaviourModel()
+    frame = portfolio.iloc[:40]
+    params = AccountParams.from_frame(frame, model)
+    kernel = model.kernel(params, 12)
+    payments = np.full((40, 12), 2500.0)
+    term = np.full(40, 10)
+    factor = np.linspace(0.0, 3.0, 40)
+    hazard, short = month_probabilities(kernel, payments, term, factor, 2)
+    rows = np.arange(40)
+    a = kernel.afford(rows, payments)
+    h0 = params.base_hazard[:, None]
+    np.testing.assert_array_equal(hazard[:, 2:10], kernel.hazard(rows, payments)[:, 2:10])
+    np.testing.assert_array_equal(hazard[:, 10:], 0.0)
+    h0t = np.minimum(1.0, h0 * factor[:, None])
+    kt = np.minimum(1.0, model.kappa * factor[:, None])
+    np.testing.assert_allclose(hazard[:, :2], h0t + (1 - h0t) * kt * (1 - a[:, :2]), rtol=1e-12)
+    np.testing.assert_allclose(short[:, :2], 1 - a[:, :2] * (1 - h0t), rtol=1e-12)
+    np.testing.assert_allclose(short[:, 2:10], 1 - a[:, 2:10] * (1 - h0), rtol=1e-12)
+    assert np.all(hazard[0, :2] == 0) and np.all(short >= hazard)
+
+
+def test_path_inputs_refuse_inconsistent_probabilities():
+    """PathInputs refuses a hazard above the short-or-default probability, a hazard after
+    the term, probabilities outside [0, 1] and a lone unemployed array."""
+    with pytest.raises(ValueError, match="short_or_default must be >= hazard"):
+        _toy(0.0, 0.5, 0.1, bucket=0, short_or_default=np.full((1, 6), 0.2))
+    with pytest.raises(ValueError, match="after each account's term"):
+        _toy(0.0, 0.5, 0.1, bucket=0, term=np.array([4]))
+    with pytest.raises(ValueError, match=r"hazard must be in \[0, 1\]"):
+        _toy(0.0, 0.5, 0.1, bucket=0, hazard=np.full((1, 6), np.nan))
+    with pytest.raises(ValueError, match="go together"):
+        _toy(0.0, 0.5, 0.1, bucket=0, hazard_unemployed=np.zeros((1, 6)))
+
+
 def test_unemployment_shock_matches_its_analytic_mixture(portfolio):
     """With an unemployment shock (q = 0.3, income x0.3 for 12 months) the MC mean is in
     the 99 % CI around the exact mixture expectation, and the hit share is about q."""
+    n = len(portfolio)
     base = _inputs(portfolio, horizon=24)
-    params = AccountParams.from_frame(portfolio)
-    months = np.arange(1, 25)
-    from solver.model import expected_income
-
-    income = expected_income(params, 24) * np.where(months <= 12, 0.3, 1.0)[None, :]
-    inputs = replace(
-        base,
-        unemployment_prob=np.full(len(portfolio), 0.3),
-        afford_unemployed=afford_prob(params, base.payments, income),
+    shocks = replace(
+        account_shocks(portfolio, Shocks()),
+        unemployment_probability=np.full(n, 0.3),
+        unemployment_income_multiplier=np.full(n, 0.3),
         unemployment_months=12,
     )
+    inputs = _inputs(portfolio, horizon=24, shocks=shocks)
     exact = analytic_expectation(inputs)["collected_discounted"].sum()
     assert exact < analytic_expectation(base)["collected_discounted"].sum()
     out = simulate_paths(inputs, paths=120, seed=8)
@@ -389,13 +408,10 @@ def test_engine_path_gives_identical_results(portfolio):
 def test_total_value_converges_to_full_term_npv(portfolio):
     """With a 12-month horizon, discounted collections plus the value beyond the horizon
     converge to evaluate_batch's NPV of the whole schedules (99 % CI of the MC mean)."""
-    from solver.scenario import Shocks
-    from solver.simulation import account_shocks, build_path_inputs, status_quo_schedules
-
     model = BehaviourModel()
     schedules = status_quo_schedules(portfolio)
     assert schedules.term.max() > 12
-    inputs = build_path_inputs(portfolio, schedules, model, account_shocks(portfolio, Shocks()), 12)
+    inputs = _inputs(portfolio, 12, model)
     params = AccountParams.from_frame(portfolio, model)
     full = evaluate_batch(params, schedules.payments, schedules.exposures, schedules.term, model)
     out = simulate_paths(inputs, paths=200, seed=12)
