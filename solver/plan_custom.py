@@ -90,6 +90,9 @@ class SearchParams:
         again with finer bound tables.
     refine_buckets
         The finer ``buckets`` to choose from for those plans (see ``plans._refine``).
+    includes_default
+        Run the default search first and make its grid and plans part of this one, so
+        this search never finds less (``thorough`` does).
     """
 
     grid_levels: int = 12
@@ -99,6 +102,7 @@ class SearchParams:
     last_phase_width: int = 0
     target_gap: float = 1e-3
     refine_buckets: tuple[int, ...] = (192, 384, 768, 1536, 3072)
+    includes_default: bool = False
 
     @classmethod
     def thorough(cls) -> SearchParams:
@@ -111,6 +115,7 @@ class SearchParams:
             last_phase_width=96,
             target_gap=1e-4,
             refine_buckets=(512, 1024, 2048, 4096),
+            includes_default=True,
         )
 
     def __post_init__(self) -> None:

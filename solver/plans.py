@@ -484,11 +484,39 @@ def _family_choices(
             )
     # custom and step: exact search on the payment grid
     K = pol.max_payment_levels
-    amounts, step = payment_grids(ctx, search.grid_levels, extra_amounts)
     can_hold = "capitalize" in pol.deferral_interest
     holiday = np.full(
         n, min(pol.max_deferral_months, ctx.horizon - 1) if can_hold else 0, dtype=np.int64
     )
+    if search.includes_default:
+        # the default search first: its grid joins this one and its custom plans seed
+        # this search, so a thorough run never recommends less than a default run
+        base = SearchParams()
+        base_amounts, base_step = payment_grids(ctx, base.grid_levels, extra_amounts)
+        base_tables = bound_tables(ctx, base_amounts, base.buckets, holiday)
+        base_custom = _refine(
+            ctx,
+            solve_runs(
+                ctx,
+                base_amounts,
+                base_step,
+                increasing=False,
+                search=base,
+                seeds=seeds,
+                tables=base_tables,
+            ),
+            base_amounts,
+            base_step,
+            holiday,
+            base,
+        )
+        for i, sol in enumerate(base_custom):
+            if sol.payments is not None:
+                bal, rate = float(ctx.balance[i]), float(ctx.fields["annual_rate"][i])
+                sched = _path_schedule(bal, rate, sol.payments)
+                seeds[i].append((sched.payments, sched.exposures))
+        extra_amounts = np.concatenate([extra_amounts, base_amounts], axis=1)
+    amounts, step = payment_grids(ctx, search.grid_levels, extra_amounts)
     tables = bound_tables(ctx, amounts, search.buckets, holiday, tail=search.tail_bound)
     if n <= SMALL_BATCH:
         # few accounts: per-call overhead dominates, so search both families in one pass
@@ -515,6 +543,12 @@ def _family_choices(
         # custom, and custom's bound is a bound for step); search step only for the others
         steps = [sol if _is_step(sol.payments, K) else None for sol in custom]
         todo = np.array([i for i, sol in enumerate(steps) if sol is None], dtype=np.int64)
+        if lazy:
+            # portfolio runs report only the recommendation, and step can at best tie
+            # custom (step ⊆ custom): its own search is skipped
+            for i in todo.tolist():
+                steps[i] = replace(custom[i], payments=None, status="NOT_EVALUATED")
+            todo = todo[:0]
         if todo.size:
             sub_ctx = ctx.take(todo)
             sub_tables = tuple(x[todo] for x in tables)
@@ -533,6 +567,10 @@ def _family_choices(
     for i in range(n):
         st, cu = steps[i], custom[i]
         assert st is not None
+        if st.status == "NOT_EVALUATED":
+            out[i].append(_Choice("step", "step", False, reason="not evaluated"))
+            out[i].append(_run_choice(ctx, i, cu, "custom", int(holiday[i])))
+            continue
         if np.isfinite(cu.bound) and cu.bound < st.bound:
             # step ⊆ custom: custom's bound bounds step too
             steps[i] = st = _regap(replace(st, bound=max(cu.bound, st.objective)))

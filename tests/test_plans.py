@@ -774,3 +774,25 @@ def test_thorough_search_is_at_least_as_good_and_tighter():
             assert b.bound >= b.npv * (1 - 1e-9)
     assert len(thorough) >= 5
     assert np.mean(thorough) <= np.mean(default)
+
+
+def test_thorough_never_recommends_less_than_a_certified_default():
+    """Issue 13: --thorough never turns a recommendation certified within 0.1 % into a worse one."""
+    from solver.generate import generate_portfolio
+    from solver.plan_custom import SearchParams
+
+    compared = 0
+    for acc in Account.from_frame(generate_portfolio(16, seed=47)):
+        a = plan_options(acc, relax=False)
+        if a.status != "RECOMMENDED":
+            continue
+        rec = a.option(a.recommended)
+        if not (rec.status == "OPTIMAL" or rec.gap <= 1e-3):
+            continue
+        b = plan_options(acc, relax=False, search=SearchParams.thorough())
+        assert b.status == "RECOMMENDED", acc.account_id
+        better = b.option(b.recommended)
+        assert better.npv >= rec.npv - 1e-9 * abs(rec.npv), (acc.account_id, rec.npv, better.npv)
+        assert better.status == "OPTIMAL" or better.gap <= 1e-3 + 1e-12
+        compared += 1
+    assert compared >= 8
