@@ -518,7 +518,7 @@ def _family_choices(
         extra_amounts = np.concatenate([extra_amounts, base_amounts], axis=1)
     amounts, step = payment_grids(ctx, search.grid_levels, extra_amounts)
     tables = bound_tables(ctx, amounts, search.buckets, holiday, tail=search.tail_bound)
-    if n <= SMALL_BATCH:
+    if n <= SMALL_BATCH and not lazy:
         # few accounts: per-call overhead dominates, so search both families in one pass
         # (rows are independent: the same result as the two searches below)
         both = np.concatenate([np.arange(n), np.arange(n)])
