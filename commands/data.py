@@ -11,6 +11,23 @@ def _money(value: float) -> str:
     return f"{value:,.2f}"
 
 
+def _field_text(name: str, value: object) -> str:
+    """One field of a validated account for the detail table."""
+    from solver.account import sequence_text
+
+    if name == "income_normal" and isinstance(value, float) and value != value:
+        return "= income (not given)"
+    if name in ("income_forecast", "inflows"):
+        text = sequence_text(value)
+        if text is None:
+            return "—"
+        count = len(value)  # type: ignore[arg-type]
+        what = "month" if name == "income_forecast" else "inflow"
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        return f"{shown} ({count} {what}{'s' if count != 1 else ''})"
+    return str(value)
+
+
 @click.command("validate")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -27,7 +44,17 @@ def _money(value: float) -> str:
 @click.option(
     "--sheet", default=None, help="Excel sheet to read (default: 'portfolio' or the first)."
 )
-def validate(path: Path, strict: bool, tiering: Path | None, sheet: str | None) -> int:
+@click.option(
+    "--forecast",
+    "forecast_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also check an income forecast table (.csv, .parquet, .xlsx: account_id, month, "
+    "income and/or inflow) against the portfolio.",
+)
+def validate(
+    path: Path, strict: bool, tiering: Path | None, sheet: str | None, forecast_path: Path | None
+) -> int:
     """Check a portfolio (CSV, Parquet, Excel) or one account (TOML, JSON) and summarise it.
 
     Exit code 0 when every row is valid; 2 with every problem listed (file, row,
@@ -51,7 +78,11 @@ def validate(path: Path, strict: bool, tiering: Path | None, sheet: str | None) 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InputWarning)
         for chunk in iter_portfolio(
-            path, tiering=tiering, unknown_columns="error" if strict else None, sheet=sheet
+            path,
+            tiering=tiering,
+            unknown_columns="error" if strict else None,
+            sheet=sheet,
+            forecast=forecast_path,
         ):
             parts.append(summarize_portfolio(chunk))
             n += len(chunk)
@@ -103,7 +134,7 @@ def validate(path: Path, strict: bool, tiering: Path | None, sheet: str | None) 
         detail.add_column("field")
         detail.add_column("value")
         for name, value in record.items():
-            detail.add_row(str(name), str(value))
+            detail.add_row(str(name), _field_text(str(name), value))
         out.print(detail)
     return 0
 

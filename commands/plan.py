@@ -40,6 +40,18 @@ def _load_model(path: Path | None) -> Any:
     return BehaviourModel.from_toml(path) if path is not None else BehaviourModel()
 
 
+def _forecast_option(note: str) -> Callable[[Any], Any]:
+    """``--forecast FILE``: a long table of income forecasts and inflows (as ``forecast_path``)."""
+    return click.option(
+        "--forecast",
+        "forecast_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Income forecast table (.csv, .parquet, .xlsx) with columns account_id, month "
+        "and income and/or inflow; it sets income_forecast and inflows. " + note,
+    )
+
+
 def _policy_model_options(policy_help: str, model_help: str) -> Callable[[Any], Any]:
     """``--policy`` and ``--model`` (TOML files, as ``policy_path`` and ``model_path``)."""
     options = [
@@ -65,6 +77,10 @@ def _policy_model_options(policy_help: str, model_help: str) -> Callable[[Any], 
 
 
 def _apply_account_settings(account: Any, settings: list[str]) -> Any:
+    """The account with ``--set FIELD=VALUE`` overrides (every SPEC §3 field, including
+    ``income_forecast=3800;3800;4200`` and ``inflows=3:20000;12:5000``; an empty value
+    unsets an optional field). Problems name ``--set FIELD`` (never the value of a
+    personal field)."""
     from solver.account import COLUMNS
     from solver.errors import InputError
     from solver.policy import POLICY_KEYS
@@ -88,7 +104,7 @@ def _apply_account_settings(account: Any, settings: list[str]) -> Any:
                 + (f" (did you mean {close[0]!r}?)" if close else "")
             )
         changes[key] = value.strip()
-    return account.replace(**changes)
+    return account.override(changes, source="--set")
 
 
 def _money(x: float | None) -> str:
@@ -281,6 +297,7 @@ def _schedules_frame(result: Any) -> Any:
     is_flag=True,
     help="Finer custom/step search (smaller optimality gaps, about twice the time).",
 )
+@_forecast_option("Rows of other accounts are errors.")
 def plan(
     account_file: Path,
     policy_path: Path | None,
@@ -290,6 +307,7 @@ def plan(
     schedule_family: str | None,
     settings: tuple[str, ...],
     thorough: bool,
+    forecast_path: Path | None,
 ) -> int:
     """Restructuring options for one account (TOML/JSON), ranked by expected recovery NPV.
 
@@ -306,7 +324,9 @@ def plan(
         raise InputError(f"--format {fmt} needs --out FILE")
     policy, account_settings = _load_policy(policy_path, settings)
     model = _load_model(model_path)
-    account = _apply_account_settings(read_account(account_file), account_settings)
+    account = _apply_account_settings(
+        read_account(account_file, forecast=forecast_path), account_settings
+    )
     if (
         schedule_family
         and schedule_family
@@ -385,6 +405,10 @@ def plan(
     metavar="policy.KEY=VALUE",
     help="Override a policy key; repeatable.",
 )
+@_forecast_option(
+    "Accounts not in the portfolio are errors. A Parquet dataset is then read whole by "
+    "the client (validated by the workers) before planning."
+)
 @engine_options
 def plan_portfolio(
     portfolio: Path,
@@ -393,6 +417,7 @@ def plan_portfolio(
     model_path: Path | None,
     jobs: int,
     settings: tuple[str, ...],
+    forecast_path: Path | None,
     engine: Any,
 ) -> int:
     """Recommended restructuring plan for every account of a portfolio.
@@ -429,9 +454,11 @@ def plan_portfolio(
     model = _load_model(model_path)
     started = time.perf_counter()
     if engine.distributed or dataset_out or portfolio.is_dir():
-        n, summary = _plan_on_engine(portfolio, out_path, policy, model, engine, jobs, dataset_out)
+        n, summary = _plan_on_engine(
+            portfolio, out_path, policy, model, engine, jobs, dataset_out, forecast_path
+        )
         return _print_plan_summary(summary, n, time.perf_counter() - started, out_path)
-    frame = read_portfolio(portfolio)
+    frame = read_portfolio(portfolio, forecast=forecast_path)
     err = console(stderr=True)
     with Progress(
         TextColumn("planning"),
@@ -456,15 +483,31 @@ def _plan_on_engine(
     engine: Any,
     jobs: int,
     dataset_out: bool,
+    forecast_path: Path | None = None,
 ) -> tuple[int, Any]:
-    """plan-portfolio through an engine: every partition planned on the workers."""
+    """plan-portfolio through an engine: every partition planned on the workers.
+
+    With a forecast table, a dataset is first read whole (validated by the workers)
+    because an account of the table missing from the whole book is an error.
+    """
     from commands.engine_opts import progress_bar
-    from solver.engine import is_dataset, plan_partition, prepare_portfolio, sum_summaries
-    from solver.io import read_portfolio, write_table
+    from solver.engine import (
+        is_dataset,
+        plan_partition,
+        prepare_portfolio,
+        read_portfolio_on,
+        sum_summaries,
+    )
+    from solver.io import read_portfolio, with_forecast, write_table
     from solver.plans import portfolio_summary
 
-    source = portfolio if is_dataset(portfolio) else read_portfolio(portfolio)
+    dataset = is_dataset(portfolio)
+    source: Any = portfolio if dataset else read_portfolio(portfolio, forecast=forecast_path)
     with engine.open(jobs=jobs) as runner, progress_bar("planning") as bar:
+        if forecast_path is not None and dataset:
+            source = with_forecast(
+                lambda: read_portfolio_on(runner, portfolio), forecast_path, book=str(portfolio)
+            )
         result = runner.map_partitions(
             plan_partition,
             source,

@@ -20,6 +20,16 @@ Conventions
 * Booleans accept true/false, yes/no, y/n, t/f, 1/0 and 是/否 (any case).
 * ``tier`` is derived from ``credit_score`` and ``dpd`` (:func:`derive_tier`) wherever it
   is blank; a tier given in the data is kept as the bank's own rating.
+* A blank ``income_normal`` stays missing (``NaN`` in a table, ``None`` on an
+  :class:`Account`) and means "= ``income``" wherever it is used, so that a what-if on
+  ``income`` (``--set income=...``, an income shock) carries over; code that needs the
+  number calls :func:`effective_income_normal`.
+* ``income_forecast`` (expected monthly net income of plan months 1..K, 1 <= K <= 600) and
+  ``inflows`` (one-off expected inflows as ``(month, amount)`` pairs) are optional and
+  missing (``None``) by default. In a table they are object columns holding a tuple or
+  ``None``; in a CSV or Excel cell they are text, ``3800;3800;4200`` and
+  ``3:20000;12:5000`` (``;`` between items, whitespace tolerated). A month listed twice
+  among the inflows is summed; inflows are stored sorted by month.
 * Problems are reported as ``FILE: row N (account_id X): column: what is wrong``.
 
 Tiering defaults (``scenarios/tiering.toml`` holds the same values; a test checks it)
@@ -70,6 +80,7 @@ __all__ = [
     "FIELDS",
     "FieldSpec",
     "InputWarning",
+    "MAX_FORECAST_MONTHS",
     "MAX_PROBLEMS",
     "MONEY_MAX",
     "PERSONAL_FIELDS",
@@ -77,7 +88,9 @@ __all__ = [
     "TIERS",
     "TieringRules",
     "derive_tier",
+    "effective_income_normal",
     "merge_summaries",
+    "sequence_text",
     "summarize_portfolio",
     "dpd_bucket",
     "validate_portfolio",
@@ -134,7 +147,10 @@ _NAN_WORDS = [
     "#N/A",
 ]
 
-Kind = Literal["id", "text", "category", "money", "float", "int", "bool"]
+Kind = Literal["id", "text", "category", "money", "float", "int", "bool", "forecast", "inflows"]
+
+#: Longest income forecast and latest inflow month (50 years, the ``remaining_term`` bound).
+MAX_FORECAST_MONTHS = 600
 
 
 @dataclass(frozen=True)
@@ -147,13 +163,17 @@ class FieldSpec:
         Column / attribute name (SPEC §3).
     kind
         ``id`` (unique text), ``text``, ``category`` (one of ``allowed``), ``money``
-        (CNY, float), ``float``, ``int`` (whole numbers) or ``bool``.
+        (CNY, float), ``float``, ``int`` (whole numbers), ``bool``, ``forecast`` (a
+        tuple of monthly amounts) or ``inflows`` (a tuple of ``(month, amount)`` pairs).
     required
         A blank value is an error.
     default
         Value used for a blank cell when not required (``None``: NaN/None stays).
     default_from
-        Name of another field whose value is the default (``income_normal`` = ``income``).
+        Name of another field whose value a blank stands for (``income_normal`` =
+        ``income``). The blank is kept (``NaN`` / ``None``) and resolved where the value
+        is used, so that a what-if on the other field carries over
+        (:func:`effective_income_normal`).
     lower, upper
         Bounds (``None``: unbounded); ``lower_open`` / ``upper_open`` make them strict.
     allowed
@@ -185,6 +205,8 @@ class FieldSpec:
             "float": "float64",
             "int": "int64",
             "bool": "bool",
+            "forecast": "object",
+            "inflows": "object",
         }[self.kind]
 
     def bounds_text(self) -> str:
@@ -273,7 +295,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         default_from="income",
         lower=0.0,
         upper=MONEY_MAX,
-        description="expected monthly income once recovered (default: income)",
+        description="expected monthly income once recovered (blank: = income)",
     ),
     FieldSpec(
         "recovery_months",
@@ -290,6 +312,20 @@ FIELDS: tuple[FieldSpec, ...] = (
         lower=0.0,
         upper=3.0,
         description="coefficient of variation of monthly income",
+    ),
+    FieldSpec(
+        "income_forecast",
+        "forecast",
+        lower=0.0,
+        upper=MONEY_MAX,
+        description="expected monthly net income of plan months 1..K, e.g. 3800;3800;4200",
+    ),
+    FieldSpec(
+        "inflows",
+        "inflows",
+        lower=0.0,
+        upper=MONEY_MAX,
+        description="one-off expected inflows MONTH:AMOUNT, e.g. 3:20000;12:5000",
     ),
     _money("expenses", "essential monthly living expenses", required=True),
     _money("other_debt", "other monthly debt payments"),
@@ -540,7 +576,17 @@ def _fmt_raw(value: Any) -> str:
 #: Personal-financial fields: their values are withheld from messages (errors, warnings,
 #: logs) unless the user asks with ``workout --verbose`` (``WORKOUT_VERBOSE=1``). The row,
 #: the account_id, the column and the rule are always named.
-PERSONAL_FIELDS = frozenset({"income", "income_normal", "expenses", "other_debt", "credit_score"})
+PERSONAL_FIELDS = frozenset(
+    {
+        "income",
+        "income_normal",
+        "income_forecast",
+        "inflows",
+        "expenses",
+        "other_debt",
+        "credit_score",
+    }
+)
 WITHHELD = "<withheld>"
 
 
@@ -612,6 +658,10 @@ def _clean_scalar(spec: FieldSpec, value: Any) -> tuple[Any, str | None]:
     if _is_blank(value):
         return _BLANK, None
     kind = spec.kind
+    if kind == "forecast":
+        return _clean_forecast(spec.name, value)
+    if kind == "inflows":
+        return _clean_inflows(spec.name, value)
     if kind in ("id", "text", "category"):
         if isinstance(value, bool) or not isinstance(value, str | int | float | np.generic):
             return None, f"expected text, got {_fmt_raw(value)}"
@@ -674,10 +724,171 @@ def _clean_scalar(spec: FieldSpec, value: Any) -> tuple[Any, str | None]:
     return number, None
 
 
-def _default_for(spec: FieldSpec, values: Mapping[str, Any]) -> Any:
-    if spec.default_from is not None:
-        return values.get(spec.default_from)
-    return spec.default
+# -- income_forecast and inflows (one cell: text, a list, or a single number) --------------
+
+#: Characters that look like an attempt to separate items with something else than ";".
+_OTHER_SEPARATORS = (",", "|", "/", "\t", "，", "；")
+_FORECAST_EXAMPLE = "e.g. '3800;3800;4200'"
+_INFLOWS_EXAMPLE = "e.g. '3:20000;12:5000'"
+
+
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, list | tuple | np.ndarray)
+
+
+def _separator_hint(text: str, example: str) -> str | None:
+    """A message for text that uses another separator than ';', else None."""
+    for sep in _OTHER_SEPARATORS:
+        if sep in text:
+            return f"separate the items with ';', not {sep!r} ({example})"
+    if len(text.split()) > 1:
+        return f"separate the items with ';', not spaces ({example})"
+    return None
+
+
+def _number(raw: Any) -> float | None:
+    """A float from a number or numeric text (``None`` when it is neither; bools are not)."""
+    if isinstance(raw, bool | np.bool_):
+        return None
+    if isinstance(raw, int | float | np.integer | np.floating):
+        return float(raw)
+    if isinstance(raw, str):
+        try:
+            return float(raw.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _amount_problem(column: str, what: str, value: float) -> str | None:
+    """The problem with one amount of a forecast or an inflow (finite, >= 0, plausible)."""
+    if math.isnan(value):
+        return f"{what}: missing value"
+    if math.isinf(value):
+        return f"{what}: infinite value ({_fmt_num(value)})"
+    if value < 0:
+        return f"{what}: negative amount, must be >= 0, got {_shown(column, _fmt_num(value))}"
+    if value > MONEY_MAX:
+        return (
+            f"{what}: implausibly large (> {MONEY_MAX:.0e} CNY; amounts are in yuan, not fen), "
+            f"got {_shown(column, _fmt_num(value))}"
+        )
+    return None
+
+
+def _clean_forecast(column: str, value: Any) -> tuple[Any, str | None]:
+    """``income_forecast`` from ``"3800;3800"``, a list of numbers, or one number."""
+    if isinstance(value, str):
+        text = value.strip()
+        raw: list[Any] = [part.strip() for part in text.split(";")]
+        for k, part in enumerate(raw, start=1):
+            if not part:
+                return None, (
+                    f"month {k}: empty value; give one amount per month separated by ';' "
+                    f"({_FORECAST_EXAMPLE})"
+                )
+            if _number(part) is None:
+                hint = _separator_hint(part, _FORECAST_EXAMPLE)
+                if hint is not None:
+                    return None, hint
+                return None, f"month {k}: not a number: {_shown(column, _fmt_raw(part))}"
+    elif _is_sequence(value):
+        if isinstance(value, np.ndarray) and value.ndim != 1:
+            return None, f"expected a list of monthly amounts, got an array of shape {value.shape}"
+        raw = list(value)
+    elif isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    ):
+        raw = [value]  # one month (a CSV/Excel cell holding a single number)
+    else:
+        return None, (
+            f"expected a list of monthly amounts ({_FORECAST_EXAMPLE}), got {type(value).__name__}"
+        )
+    if not raw:
+        return None, "empty forecast; give at least one month (K >= 1)"
+    if len(raw) > MAX_FORECAST_MONTHS:
+        return None, f"{len(raw)} months, at most {MAX_FORECAST_MONTHS} are allowed"
+    amounts: list[float] = []
+    for k, item in enumerate(raw, start=1):
+        number = None if _is_blank(item) and not isinstance(item, str) else _number(item)
+        if number is None:
+            if _is_blank(item):
+                return None, f"month {k}: missing value"
+            shown = _fmt_raw(item) if isinstance(item, str) else type(item).__name__
+            return None, f"month {k}: not a number: {_shown(column, shown)}"
+        problem = _amount_problem(column, f"month {k}", number)
+        if problem is not None:
+            return None, problem
+        amounts.append(number)
+    return tuple(amounts), None
+
+
+def _inflow_pairs(value: Any) -> tuple[list[tuple[Any, Any]], str | None]:
+    """Raw ``(month, amount)`` pairs of an ``inflows`` cell, or a problem."""
+    if isinstance(value, str):
+        pairs: list[tuple[Any, Any]] = []
+        for k, part in enumerate(value.strip().split(";"), start=1):
+            part = part.strip()
+            if part.count(":") != 1:
+                hint = _separator_hint(part, _INFLOWS_EXAMPLE) if ":" in part else None
+                return [], hint or (
+                    f"inflow {k}: expected MONTH:AMOUNT, got {_shown('inflows', _fmt_raw(part))} "
+                    f"({_INFLOWS_EXAMPLE})"
+                )
+            month, amount = (x.strip() for x in part.split(":"))
+            pairs.append((month, amount))
+        return pairs, None
+    if isinstance(value, Mapping):
+        value = [value]
+    if not _is_sequence(value):
+        return [], (f"expected MONTH:AMOUNT pairs ({_INFLOWS_EXAMPLE}), got {type(value).__name__}")
+    pairs = []
+    for k, item in enumerate(value, start=1):
+        if isinstance(item, Mapping):
+            extra = sorted(str(key) for key in item if key not in ("month", "amount"))
+            if extra:
+                return [], f"inflow {k}: unknown key {extra[0]!r} (expected month and amount)"
+            missing = [key for key in ("month", "amount") if key not in item]
+            if missing:
+                return [], f"inflow {k}: {missing[0]} is missing"
+            pairs.append((item["month"], item["amount"]))
+        elif _is_sequence(item) and len(item) == 2:
+            pairs.append((item[0], item[1]))
+        else:
+            return [], (
+                f"inflow {k}: expected {{month = M, amount = A}} or [M, A], "
+                f"got {type(item).__name__}"
+            )
+    return pairs, None
+
+
+def _clean_inflows(column: str, value: Any) -> tuple[Any, str | None]:
+    """``inflows`` from ``"3:20000;12:5000"``, ``[[3, 20000]]`` or ``[{month, amount}]``."""
+    pairs, problem = _inflow_pairs(value)
+    if problem is not None:
+        return None, problem
+    if not pairs:
+        return _BLANK, None  # an empty list: no inflows
+    by_month: dict[int, float] = {}
+    for k, (raw_month, raw_amount) in enumerate(pairs, start=1):
+        month = _number(raw_month)
+        if month is None or math.isnan(month):
+            return None, f"inflow {k}: month is not a number: {_fmt_raw(raw_month)}"
+        if not math.isfinite(month) or not month.is_integer():
+            return None, f"inflow {k}: month must be a whole number, got {_fmt_num(month)}"
+        if not 1 <= month <= MAX_FORECAST_MONTHS:
+            return None, (
+                f"inflow {k}: month must be in [1, {MAX_FORECAST_MONTHS}], got {_fmt_num(month)}"
+            )
+        amount = _number(raw_amount)
+        if amount is None:
+            shown = _fmt_raw(raw_amount) if isinstance(raw_amount, str) else repr(raw_amount)
+            return None, f"inflow {k}: amount is not a number: {_shown(column, shown)}"
+        problem = _amount_problem(column, f"inflow {k} amount", amount)
+        if problem is not None:
+            return None, problem
+        by_month[int(month)] = by_month.get(int(month), 0.0) + amount
+    return tuple(sorted(by_month.items())), None
 
 
 def _clean_account(
@@ -699,7 +910,7 @@ def _clean_account(
                 problems.append(f"{loc}: {spec.name}: missing value (required)")
                 values[spec.name] = None
             else:
-                values[spec.name] = _default_for(spec, values)
+                values[spec.name] = spec.default
         else:
             values[spec.name] = value
     if not problems:
@@ -741,6 +952,25 @@ class Account:
     What-ifs use :meth:`replace`, which re-validates. A tier that was *derived* is derived
     again from the new score and dpd unless ``tier`` is among the changes; a tier that was
     *given* (the bank's own rating) is kept unless changed explicitly.
+
+    Income fields
+    -------------
+    ``income_normal`` is ``None`` unless given: it then means "= ``income``" (SPEC §3), and
+    stays so under ``replace(income=...)``; :func:`effective_income_normal` gives the number.
+
+    ``income_forecast`` (``tuple[float, ...] | None``) is the expected monthly net income of
+    plan months 1..K (1 <= K <= 600, amounts >= 0). ``inflows``
+    (``tuple[tuple[int, float], ...] | None``) are one-off expected inflows such as a bonus
+    or an asset sale, as ``(month, amount)`` pairs with month >= 1 and amount >= 0, sorted
+    by month, one pair per month (amounts given twice for a month are summed). The
+    behaviour model uses them as the expected income
+
+    ``Ī_t = income_forecast[t]`` for ``t <= K``, then the SPEC §4 path
+    ``income + (income_normal − income)·min(1, t / recovery_months)``,
+
+    plus the inflows of month ``t``. Both accept text (``"3800;3800;4200"``,
+    ``"3:20000;12:5000"``), lists (``[3800, 3800]``, ``[[3, 20000]]``,
+    ``[{"month": 3, "amount": 20000}]``) and, for the forecast, a single number (one month).
     """
 
     account_id: str
@@ -758,6 +988,8 @@ class Account:
     income_normal: float | None = None
     recovery_months: int = 0
     income_cv: float = 0.25
+    income_forecast: tuple[float, ...] | None = None
+    inflows: tuple[tuple[int, float], ...] | None = None
     expenses: float
     other_debt: float = 0.0
     vehicle_value: float = 0.0
@@ -848,14 +1080,22 @@ class Account:
         """Accounts of a *validated* portfolio (from :func:`solver.io.read_portfolio`).
 
         Rows are not validated again (fast); pass only frames produced by
-        :func:`validate_portfolio` or the readers. A missing column raises ``KeyError``.
+        :func:`validate_portfolio` or the readers. A missing column raises ``KeyError``,
+        except ``income_forecast`` and ``inflows`` (missing: ``None``).
         """
-        columns = [frame[name].to_numpy() for name in COLUMNS]
+        n = len(frame)
+        columns = [
+            frame[name].to_numpy()
+            if name in frame.columns or name not in _SEQUENCE_FIELDS
+            else np.full(n, None, dtype=object)
+            for name in COLUMNS
+        ]
         out: list[Account] = []
         for row in zip(*columns, strict=True):
             values = {name: _python_value(v) for name, v in zip(COLUMNS, row, strict=True)}
-            score = values["credit_score"]
-            values["credit_score"] = None if score is None or math.isnan(score) else score
+            for name in ("credit_score", "income_normal"):
+                value = values[name]
+                values[name] = None if value is None or math.isnan(value) else value
             account = object.__new__(cls)
             account.__dict__.update(values)
             account.__dict__["_tier_derived"] = False
@@ -877,12 +1117,40 @@ class Account:
                 f"<Account>.replace: unknown field(s) {', '.join(unknown_keys)}"
                 f"{_did_you_mean(unknown_keys[0])}"
             )
+        return self._replace(changes, "<Account>.replace")
+
+    def override(self, settings: Mapping[str, Any], source: str = "--set") -> Account:
+        """:meth:`replace` for user settings: messages name ``SOURCE FIELD``.
+
+        ``account.override({"income": "abc"})`` raises
+        ``InputError("--set income: not a number: <withheld>")`` rather than a message
+        about ``<Account>.replace``. A blank value unsets an optional field (its default).
+        """
+        unknown_keys = [k for k in settings if k not in SPECS]
+        if unknown_keys:
+            key = unknown_keys[0]
+            raise InputError(f"{source} {key}: unknown account field{_did_you_mean(str(key))}")
+        problems = []
+        for name, value in settings.items():
+            spec = SPECS[name]
+            cleaned, problem = _clean_scalar(spec, value)
+            if problem is None and cleaned is _BLANK and spec.required:
+                problem = "missing value (required)"
+            if problem is not None:
+                problems.append(f"{source} {name}: {problem}")
+        if len(problems) == 1:
+            raise InputError(problems[0])
+        if problems:
+            raise InputError(f"{source}: {plural(len(problems), 'problem')}", problems)
+        return self._replace(settings, source)
+
+    def _replace(self, changes: Mapping[str, Any], source: str) -> Account:
         values = self.to_dict()
         values.update(changes)
         derived = bool(getattr(self, "_tier_derived", False)) and "tier" not in changes
         if derived or values.get("tier") in ("", None):
             values["tier"] = ""
-        return Account.from_mapping(values, source="<Account>.replace", tiering=self._rules)
+        return Account.from_mapping(values, source=source, tiering=self._rules)
 
     @property
     def _rules(self) -> TieringRules | None:
@@ -899,8 +1167,65 @@ class Account:
         return dpd_bucket(self.dpd)
 
     def to_dict(self) -> dict[str, Any]:
-        """The SPEC §3 fields as plain Python values (``credit_score`` may be None)."""
+        """The SPEC §3 fields as plain Python values.
+
+        ``credit_score``, ``income_normal``, ``income_forecast`` and ``inflows`` may be
+        ``None``; the last two are tuples otherwise.
+        """
         return {name: getattr(self, name) for name in COLUMNS}
+
+
+def sequence_text(value: Any) -> str | None:
+    """The text form of an ``income_forecast`` or ``inflows`` value (``None`` stays None).
+
+    Examples
+    --------
+    >>> sequence_text((3800.0, 3800.0, 4200.5)), sequence_text(((3, 20000.0), (12, 5000.0)))
+    ('3800;3800;4200.5', '3:20000;12:5000')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    items = []
+    for item in value:
+        if _is_sequence(item):
+            month, amount = item
+            items.append(f"{int(month)}:{_fmt_num(amount)}")
+        else:
+            items.append(_fmt_num(item))
+    return ";".join(items)
+
+
+def effective_income_normal(data: Any) -> Any:
+    """``income_normal`` where it is given, else ``income`` (the SPEC §3 default).
+
+    Parameters
+    ----------
+    data
+        An :class:`Account`, a validated portfolio DataFrame, or a mapping with
+        ``income`` and ``income_normal`` (scalars or arrays; ``None`` / ``NaN`` = missing).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        A float for an account or scalar input, else a float array.
+
+    Examples
+    --------
+    >>> effective_income_normal({"income": 5000.0, "income_normal": None})
+    5000.0
+    >>> effective_income_normal({"income": [5000.0, 6000.0], "income_normal": [float("nan"), 9000.0]})
+    array([5000., 9000.])
+    """
+    if isinstance(data, Account):
+        return float(data.income if data.income_normal is None else data.income_normal)
+    income = np.asarray(data["income"], dtype=float)
+    normal = np.asarray(data["income_normal"], dtype=float)
+    out = np.where(np.isnan(normal), income, normal)
+    return float(out) if out.ndim == 0 else out
+
+
+#: Optional fields holding a tuple per account (object columns in a table).
+_SEQUENCE_FIELDS = ("income_forecast", "inflows")
 
 
 def _python_value(value: Any) -> Any:
@@ -1234,13 +1559,18 @@ def validate_portfolio(
             if spec.required:
                 valid[:] = False
                 out[col] = _filler(spec, n)
-            elif spec.default_from is not None:
-                out[col] = None  # filled after its source column
             else:
                 out[col] = _filler(spec, n, spec.default)
             continue
         series = frame[col]
-        if spec.kind in ("text", "category"):
+        if spec.kind in ("forecast", "inflows"):
+            values, messages = _parse_sequences(spec, series, skip_mask)
+            bad = np.zeros(n, dtype=bool)
+            bad[list(messages)] = True
+            log.add(col, bad, messages.__getitem__)
+            valid &= ~(bad | skip_mask)
+            out[col] = values
+        elif spec.kind in ("text", "category"):
             text = _strip_text(series)
             blank = _text_blank(text) | skip_mask
             if spec.kind == "category":
@@ -1264,15 +1594,7 @@ def validate_portfolio(
             )
             valid &= ok & ~skip_mask
 
-    # defaults taken from another column (income_normal = income)
-    for spec in FIELDS:
-        if spec.default_from is None:
-            continue
-        if out[spec.name] is None:
-            out[spec.name] = np.array(out[spec.default_from], dtype=float, copy=True)
-        else:
-            missing = np.isnan(out[spec.name])
-            out[spec.name][missing] = out[spec.default_from][missing]
+    # a blank income_normal stays NaN: it means "= income" (effective_income_normal)
 
     # -- cross-field checks (rows whose cells are individually fine) ---------------------
     if {"principal", "arrears"} <= present:
@@ -1319,9 +1641,157 @@ def _not_a_bool(series: pd.Series) -> Callable[[int], str]:
     return lambda i: f"expected true/false, got {_fmt_raw(series.iloc[i])}"
 
 
+def _parse_sequences(
+    spec: FieldSpec, series: pd.Series, skip: np.ndarray
+) -> tuple[np.ndarray, dict[int, str]]:
+    """Tuples (or None) of an ``income_forecast`` / ``inflows`` column and its problems.
+
+    Blank cells are found vectorised. Clean text cells (``3800;3800``, ``3:20000;12:5000``)
+    and numeric arrays (Parquet ``list<double>``) are parsed vectorised; every other
+    cell, and every cell with a problem, goes through the scalar parser, so both paths
+    give the same values and the same messages.
+    """
+    import pandas as pd
+
+    n = len(series)
+    values = np.full(n, None, dtype=object)
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        cells = series.to_numpy(dtype=float, na_value=np.nan)
+        blank = np.isnan(cells)
+    elif _is_text_dtype(series.dtype) and series.dtype != object:
+        text = _strip_text(series)
+        cells = text.to_numpy(dtype=object)
+        blank = _text_blank(text)
+    else:
+        cells = series.to_numpy(dtype=object)
+        blank = series.isna().to_numpy(dtype=bool).copy()  # None / NaN, vectorised
+        for i in np.flatnonzero(~blank):
+            blank[i] = _is_blank(cells[i])
+    messages: dict[int, str] = {}
+    filled = np.flatnonzero(~blank & ~skip)
+    if filled.size:
+        fast = _forecasts_fast if spec.kind == "forecast" else _inflows_fast
+        done = fast(cells[filled], values, filled)
+        filled = filled[~done]
+    for i in filled:
+        value, problem = _clean_scalar(spec, cells[i])
+        if problem is not None:
+            messages[int(i)] = problem
+        elif value is not _BLANK:
+            values[i] = value
+    return values, messages
+
+
+def _split_cells(texts: np.ndarray, sep: str) -> tuple[Any, np.ndarray]:
+    """The ``sep``-separated parts of text cells (a stripped pyarrow string array) and the
+    cell of each part (pyarrow kernels: a million cells take well under a second)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lists = pc.split_pattern(pa.array(texts, type=pa.string()), sep)
+    parts = pc.utf8_trim_whitespace(pc.list_flatten(lists))
+    return parts, pc.list_parent_indices(lists).to_numpy()
+
+
+def _to_float(strings: Any) -> np.ndarray:
+    """Floats of a pyarrow string array; NaN where a string is not a number."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        return np.asarray(pc.cast(strings, pa.float64()).to_numpy(zero_copy_only=False))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # some part is not a number
+        text = pd.Series(strings.to_numpy(zero_copy_only=False), dtype=object)
+        return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _group_ok(part_ok: np.ndarray, owner: np.ndarray, cells: int) -> np.ndarray:
+    """Per cell: every one of its parts is fine."""
+    bad = np.bincount(owner[~part_ok], minlength=cells)
+    return bad == 0
+
+
+def _forecasts_fast(cells: np.ndarray, values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Vectorised ``income_forecast`` of clean cells; returns which cells were done."""
+    m = cells.size
+    done = np.zeros(m, dtype=bool)
+    kinds = np.fromiter(
+        (
+            1
+            if isinstance(c, str)
+            else 2
+            if isinstance(c, np.ndarray) and c.dtype.kind in "fiu"
+            else 0
+            for c in cells
+        ),
+        dtype=np.int8,
+        count=m,
+    )
+    for kind in (1, 2):
+        which = np.flatnonzero(kinds == kind)
+        if which.size == 0:
+            continue
+        if kind == 1:
+            parts, owner = _split_cells(cells[which], ";")
+            amounts = _to_float(parts)
+        else:
+            arrays = [np.asarray(c, dtype=float).ravel() for c in cells[which]]
+            owner = np.repeat(np.arange(which.size), [a.size for a in arrays])
+            amounts = np.concatenate(arrays) if arrays else np.zeros(0)
+        with np.errstate(invalid="ignore"):
+            part_ok = (amounts >= 0) & (amounts <= MONEY_MAX)  # NaN and inf fail
+        count = np.bincount(owner, minlength=which.size)
+        ok = _group_ok(part_ok, owner, which.size) & (count >= 1)
+        ok &= count <= MAX_FORECAST_MONTHS
+        ends = np.cumsum(count)
+        floats = amounts.tolist()
+        for j in np.flatnonzero(ok):
+            values[positions[which[j]]] = tuple(floats[ends[j] - count[j] : ends[j]])
+        done[which[ok]] = True
+    return done
+
+
+def _inflows_fast(cells: np.ndarray, values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Vectorised ``inflows`` of clean text cells (months increasing); returns which were done."""
+    import pyarrow.compute as pc
+
+    m = cells.size
+    done = np.zeros(m, dtype=bool)
+    which = np.flatnonzero(np.fromiter((isinstance(c, str) for c in cells), dtype=bool, count=m))
+    if which.size == 0:
+        return done
+    parts, owner = _split_cells(cells[which], ";")
+    colon = pc.equal(pc.count_substring(parts, ":"), 1)
+    pair = pc.split_pattern(pc.if_else(colon, parts, "nan:nan"), ":")
+    month = _to_float(pc.utf8_trim_whitespace(pc.list_element(pair, 0)))
+    amount = _to_float(pc.utf8_trim_whitespace(pc.list_element(pair, 1)))
+    colon = colon.to_numpy(zero_copy_only=False)
+    with np.errstate(invalid="ignore"):
+        part_ok = colon & (month >= 1) & (month <= MAX_FORECAST_MONTHS)
+        part_ok &= np.floor(month) == month
+        part_ok &= (amount >= 0) & (amount <= MONEY_MAX)
+    # months strictly increasing within a cell (else the scalar parser sorts and sums)
+    same_cell = np.r_[False, owner[1:] == owner[:-1]]
+    with np.errstate(invalid="ignore"):
+        part_ok &= ~same_cell | (month > np.r_[-np.inf, month[:-1]])
+    ok = _group_ok(part_ok, owner, which.size)
+    count = np.bincount(owner, minlength=which.size)
+    ends = np.cumsum(count)
+    months = np.where(part_ok, month, 0).astype(np.int64).tolist()
+    amounts = amount.tolist()
+    for j in np.flatnonzero(ok):
+        a, b = ends[j] - count[j], ends[j]
+        values[positions[which[j]]] = tuple(zip(months[a:b], amounts[a:b], strict=True))
+    done[which[ok]] = True
+    return done
+
+
 def _filler(spec: FieldSpec, n: int, value: Any = None) -> Any:
     import pandas as pd
 
+    if spec.kind in ("forecast", "inflows"):
+        return np.full(n, None, dtype=object)
     if spec.kind in ("id", "text", "category"):
         return pd.array(np.full(n, value if value is not None else "", dtype=object), dtype="str")
     if spec.kind == "bool":
@@ -1389,6 +1859,8 @@ def _to_column(spec: FieldSpec, values: Any) -> Any:
         return np.where(np.isfinite(values), values, 0).astype(np.int64)
     if spec.kind == "bool":
         return np.asarray(values, dtype=bool)
+    if spec.kind in ("forecast", "inflows"):
+        return values  # an object array of tuples / None (never a 2-D array)
     return np.asarray(values, dtype=np.float64)
 
 
@@ -1400,8 +1872,9 @@ def summarize_portfolio(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     dict
         ``by_product``, ``by_tier`` and ``by_dpd_bucket``: accounts, share and money totals
         (principal, interest_due, fees_due, arrears, vehicle_value) per group, with a
-        ``total`` row; ``flags``: count and share of each flag and of missing scores and
-        income shocks.
+        ``total`` row; ``flags``: count and share of each flag, of missing scores, of
+        income shocks (``income`` below the effective ``income_normal``) and of accounts
+        with an income forecast or inflows.
     """
     import pandas as pd
 
@@ -1429,7 +1902,9 @@ def summarize_portfolio(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     flags["no_sms_consent"] = int((~frame["consent_sms"]).sum())
     flags["no_email_consent"] = int((~frame["consent_email"]).sum())
     flags["missing_credit_score"] = int(frame["credit_score"].isna().sum())
-    flags["income_shock"] = int((frame["income"] < frame["income_normal"]).sum())
+    flags["income_shock"] = int((frame["income"] < effective_income_normal(frame)).sum())
+    for name in _SEQUENCE_FIELDS:
+        flags[name] = int(frame[name].notna().sum()) if name in frame.columns else 0
     flag_table = pd.DataFrame(
         {"accounts": list(flags.values()), "share": [v / max(n, 1) for v in flags.values()]},
         index=pd.Index(list(flags), name="flag"),

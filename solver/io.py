@@ -34,10 +34,22 @@ columns (names, branch codes); a column that looks like a misspelt schema column
 error. Unknown keys in a hand-written TOML/JSON file are errors. A ``dpd_bucket`` column is
 accepted and recomputed.
 
+Income forecasts and inflows
+----------------------------
+The optional columns ``income_forecast`` (expected income of plan months 1..K) and
+``inflows`` (one-off expected inflows) are text in CSV and Excel cells,
+``3800;3800;4200`` and ``3:20000;12:5000``; lists in TOML/JSON
+(``income_forecast = [3800, 3800]``, ``inflows = [{month = 3, amount = 20000}]`` or
+``[[3, 20000]]``); in Parquet a ``list<double>`` (or ``list<struct<month, amount>>``)
+column or the text form. A long table given with ``--forecast`` (:func:`read_forecast`:
+``account_id, month, income, inflow``) sets them for the accounts it lists.
+
 Writers
 -------
 :func:`write_table` (and :func:`write_workbook` for several sheets) write CSV, Parquet or
-Excel by extension, always atomically (:mod:`solver.atomic`).
+Excel by extension, always atomically (:mod:`solver.atomic`). ``income_forecast`` and
+``inflows`` are written in their text form (Parquet keeps the forecast as
+``list<double>``), so every written portfolio reads back the same.
 """
 
 from __future__ import annotations
@@ -49,7 +61,8 @@ import os
 import re
 import tomllib
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -57,11 +70,16 @@ import numpy as np
 
 from solver.account import (
     COLUMNS,
+    MAX_FORECAST_MONTHS,
+    MAX_PROBLEMS,
+    MONEY_MAX,
     SPECS,
     Account,
     ProblemLog,
     TieringRules,
     normalize_column_name,
+    plural,
+    sequence_text,
     validate_portfolio,
     where,
 )
@@ -72,6 +90,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "FORECAST_COLUMNS",
+    "ForecastTable",
     "INPUT_FORMATS",
     "MAX_EXCEL_BYTES",
     "MAX_TEXT_BYTES",
@@ -80,8 +100,11 @@ __all__ = [
     "iter_portfolio",
     "output_format",
     "read_account",
+    "read_forecast",
     "read_portfolio",
     "read_toml",
+    "validate_forecast",
+    "with_forecast",
     "write_table",
     "write_workbook",
 ]
@@ -99,6 +122,8 @@ INPUT_FORMATS: dict[str, str] = {
 OUTPUT_FORMATS: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".xlsx": "excel"}
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+#: Schema kinds read from CSV as text (income_forecast "3800;3800", inflows "3:20000").
+_TEXT_KINDS = ("id", "text", "category", "forecast", "inflows")
 UnknownColumns = Literal["warn", "error", "ignore"]
 
 
@@ -251,6 +276,7 @@ def read_portfolio(
     tiering: TieringRules | str | os.PathLike[str] | None = None,
     unknown_columns: UnknownColumns | None = None,
     sheet: str | None = None,
+    forecast: str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
     """Read and validate a portfolio (CSV, Parquet, Excel, or TOML/JSON records).
 
@@ -265,19 +291,33 @@ def read_portfolio(
         ``"ignore"``.
     sheet
         Excel sheet name (default: ``portfolio`` if present, else the first sheet).
+    forecast
+        A long table of income forecasts and inflows (:func:`read_forecast`) merged into
+        the portfolio; its problems and the portfolio's are reported together, and an
+        account of the table that is not in the portfolio is an error.
 
     Returns
     -------
     pandas.DataFrame
         Exactly the SPEC §3 columns plus ``dpd_bucket``; dtypes: text columns ``str``,
-        money and rates ``float64``, ``remaining_term``/``dpd``/``recovery_months``
-        ``int64``, flags ``bool``. ``attrs["warnings"]`` lists non-fatal problems.
+        money and rates ``float64`` (a blank ``income_normal`` / ``credit_score`` is
+        ``NaN``), ``remaining_term``/``dpd``/``recovery_months`` ``int64``, flags
+        ``bool``, ``income_forecast`` / ``inflows`` ``object`` (a tuple or ``None``).
+        ``attrs["warnings"]`` lists non-fatal problems.
 
     Raises
     ------
     InputError
         Naming the file, the row (account_id) and the column of every problem.
     """
+    if forecast is not None:
+        return with_forecast(
+            lambda: read_portfolio(
+                path, tiering=tiering, unknown_columns=unknown_columns, sheet=sheet
+            ),
+            forecast,
+            book=str(path),
+        )
     path = Path(path)
     rules = _tiering_rules(tiering)
     fmt = _input_format(path)
@@ -324,18 +364,25 @@ def read_account(
     path: str | os.PathLike[str],
     *,
     tiering: TieringRules | str | os.PathLike[str] | None = None,
+    forecast: str | os.PathLike[str] | None = None,
 ) -> Account:
     """Read one account from TOML or JSON (or a table with exactly one row).
 
     A TOML/JSON file holds the SPEC §3 fields as top-level keys (or in an ``[account]``
     table / ``"account"`` object); unknown keys are errors (a typo would otherwise be
-    ignored silently).
+    ignored silently). ``income_forecast = [3800, 3800, 4200]`` and
+    ``inflows = [{month = 3, amount = 20000}]`` (or ``[[3, 20000]]``) are lists.
+
+    ``forecast`` is a long table (:func:`read_forecast`) whose rows must all be about
+    this account.
 
     Raises
     ------
     InputError
         For any problem, or when the file holds more or fewer than one account.
     """
+    if forecast is not None:
+        return with_forecast(lambda: read_account(path, tiering=tiering), forecast, book=str(path))
     path = Path(path)
     rules = _tiering_rules(tiering)
     fmt = _input_format(path)
@@ -369,6 +416,7 @@ def iter_portfolio(
     tiering: TieringRules | str | os.PathLike[str] | None = None,
     unknown_columns: UnknownColumns | None = None,
     sheet: str | None = None,
+    forecast: str | os.PathLike[str] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Read and validate a portfolio in chunks of validated accounts (bounded memory).
 
@@ -384,7 +432,56 @@ def iter_portfolio(
     iterator is exhausted (``workout validate`` only accumulates a summary). A file whose
     blocks cannot be streamed cleanly (invalid UTF-8, ragged rows) is re-read whole for
     the detailed message.
+
+    With ``forecast`` (:func:`read_forecast`) every chunk gets the table's forecasts; the
+    table's problems are reported with the portfolio's, and its accounts missing from the
+    portfolio are reported after the last chunk.
     """
+    chunks = _iter_portfolio(
+        path,
+        chunk_rows=chunk_rows,
+        stream_min_bytes=stream_min_bytes,
+        tiering=tiering,
+        unknown_columns=unknown_columns,
+        sheet=sheet,
+    )
+    if forecast is None:
+        yield from chunks
+        return
+    fmt = _input_format(Path(path))
+    if fmt not in ("csv", "parquet") or check_input_file(path, fmt) < stream_min_bytes:
+        # read whole: the table's accounts are checked against the portfolio with its rows
+        yield with_forecast(lambda: next(chunks), forecast, book=str(path))
+        return
+    table: ForecastTable | None = None
+    errors: list[InputError] = []
+    try:
+        table = read_forecast(forecast)
+    except InputError as exc:
+        errors.append(exc)
+    found: set[str] = set()
+    try:
+        for chunk in chunks:
+            if table is not None:  # else: read on, for the portfolio's own problems
+                found.update(table.found_in(chunk["account_id"]))
+                yield table.apply(chunk)
+    except InputError as exc:
+        errors.insert(0, exc)
+    if errors:
+        raise _combined(errors)
+    assert table is not None
+    table.check_accounts(found, book=str(path))
+
+
+def _iter_portfolio(
+    path: str | os.PathLike[str],
+    *,
+    chunk_rows: int,
+    stream_min_bytes: int,
+    tiering: TieringRules | str | os.PathLike[str] | None,
+    unknown_columns: UnknownColumns | None,
+    sheet: str | None,
+) -> Iterator[pd.DataFrame]:
     path = Path(path)
     fmt = _input_format(path)
     size = check_input_file(path, None if fmt == "xls" else fmt)
@@ -438,7 +535,7 @@ def _csv_batches(path: Path, source: str, chunk_rows: int) -> Iterator[Any] | No
         casts = {}
         for name in header:
             spec = SPECS.get(normalize_column_name(name))
-            if spec is not None and spec.kind not in ("id", "text", "category"):
+            if spec is not None and spec.kind not in _TEXT_KINDS:
                 casts[name] = pa.bool_() if spec.kind == "bool" else pa.float64()
         reader = pv.open_csv(
             path,
@@ -716,7 +813,7 @@ def _read_csv(path: Path, source: str):
         name: pa.string()
         for name in header
         if SPECS.get(normalize_column_name(name)) is not None
-        and SPECS[normalize_column_name(name)].kind in ("id", "text", "category")
+        and SPECS[normalize_column_name(name)].kind in _TEXT_KINDS
     }
     invalid: list[tuple[int | None, int, int, str]] = []
 
@@ -826,7 +923,13 @@ def _merged_ranges(workbook: Any, worksheet: Any) -> list[tuple[str, int, int, i
     return out
 
 
-def _read_excel(path: Path, source: str, sheet: str | None):
+def _read_excel(
+    path: Path,
+    source: str,
+    sheet: str | None,
+    default_sheet: str = "portfolio",
+    known: Collection[str] = SPECS,
+):
     import pandas as pd
     from openpyxl import load_workbook
     from openpyxl.utils import get_column_letter
@@ -845,8 +948,8 @@ def _read_excel(path: Path, source: str, sheet: str | None):
                     f"{source}: no sheet named {sheet!r} (sheets: {', '.join(workbook.sheetnames)})"
                 )
             worksheet = workbook[sheet]
-        elif "portfolio" in workbook.sheetnames:
-            worksheet = workbook["portfolio"]
+        elif default_sheet in workbook.sheetnames:
+            worksheet = workbook[default_sheet]
         else:
             worksheet = workbook.worksheets[0]
         sheet_rows = [tuple(r) for r in worksheet.iter_rows(values_only=True)]
@@ -894,7 +997,7 @@ def _read_excel(path: Path, source: str, sheet: str | None):
 
     # formulas: workout reads stored values only, a formula's cached result may be absent
     for j, column in enumerate(normalized):
-        if column not in SPECS:
+        if column not in known:
             continue
         values = raw.iloc[:, j].to_numpy(dtype=object)
         is_formula = np.fromiter(
@@ -937,6 +1040,431 @@ def _read_excel(path: Path, source: str, sheet: str | None):
 
 def _merged_message(ref: str) -> Callable[[int], str]:
     return lambda i: f"cells {ref} are merged; unmerge them and fill every cell"
+
+
+# ----------------------------------------------------------------------------------------
+# Income forecasts (``--forecast FILE``): a long table account_id, month, income, inflow
+# ----------------------------------------------------------------------------------------
+
+#: Columns of a forecast table (``income`` and/or ``inflow`` besides the first two).
+FORECAST_COLUMNS: tuple[str, ...] = ("account_id", "month", "income", "inflow")
+#: Other accepted headers (the portfolio's column names).
+_FORECAST_ALIASES = {"income_forecast": "income", "inflows": "inflow"}
+
+
+@dataclass(frozen=True)
+class ForecastTable:
+    """Income forecasts and inflows per account, read from a long table (``--forecast``).
+
+    Attributes
+    ----------
+    source
+        The file, for messages.
+    income_forecast
+        account_id -> expected income of months 1..K (the table's ``income`` column).
+    inflows
+        account_id -> ``(month, amount)`` pairs (the table's ``inflow`` column).
+    rows
+        account_id -> the row number of its first row (in table order), for messages.
+
+    Notes
+    -----
+    Merging (:meth:`apply`) sets, for each account of the table, ``income_forecast`` when
+    the table gives income for it and ``inflows`` when it gives inflows; what the
+    table does not give is kept from the portfolio. Like ``--set``, the table wins over
+    the portfolio file.
+    """
+
+    source: str
+    income_forecast: Mapping[str, tuple[float, ...]]
+    inflows: Mapping[str, tuple[tuple[int, float], ...]]
+    rows: Mapping[str, int]
+
+    @property
+    def account_ids(self) -> list[str]:
+        """Accounts of the table, in order of their first row."""
+        return list(self.rows)
+
+    def found_in(self, account_ids: Any) -> list[str]:
+        """The table's accounts among ``account_ids``."""
+        import pandas as pd
+
+        ids = pd.Index(pd.Series(account_ids, dtype=object).astype(str))
+        return [str(a) for a in ids[ids.isin(list(self.rows))]]
+
+    def check_accounts(self, account_ids: Iterable[str], book: str) -> None:
+        """Raise :class:`InputError` for each account of the table not in ``account_ids``."""
+        known = set(account_ids)
+        unknown = [a for a in self.rows if a not in known]
+        if not unknown:
+            return
+        lines = [
+            f"{self.source}: {where(self.rows[a], a)}: account_id: not an account of {book}"
+            for a in unknown[:MAX_PROBLEMS]
+        ]
+        if len(unknown) > MAX_PROBLEMS:
+            lines.append(f"... and {plural(len(unknown) - MAX_PROBLEMS, 'more account')}")
+        raise InputError(
+            f"{self.source}: {plural(len(unknown), 'account')} of the forecast not in "
+            f"{book}; nothing was read",
+            lines,
+        )
+
+    def apply(self, frame: pd.DataFrame, *, book: str | None = None) -> pd.DataFrame:
+        """A validated portfolio with the table's forecasts and inflows set.
+
+        With ``book`` (the portfolio's name) an account of the table that is not in
+        ``frame`` is an error; without it (a chunk of a portfolio) it is ignored.
+        """
+        if book is not None:
+            self.check_accounts(frame["account_id"].astype(str), book)
+        out = frame.copy(deep=False)
+        ids = frame["account_id"].astype(str).to_numpy(dtype=object)
+        n = len(frame)
+        for column, mapping in (
+            ("income_forecast", self.income_forecast),
+            ("inflows", self.inflows),
+        ):
+            if not mapping:
+                continue
+            hits = np.flatnonzero(np.fromiter((a in mapping for a in ids), dtype=bool, count=n))
+            if hits.size == 0:
+                continue
+            values = (
+                out[column].to_numpy(dtype=object).copy()
+                if column in out.columns
+                else np.full(n, None, dtype=object)
+            )
+            for i in hits:
+                values[i] = mapping[ids[i]]
+            out[column] = values
+        return out
+
+    def apply_to_account(self, account: Account, *, book: str) -> Account:
+        """The account with the table's forecast and inflows (every row must be about it)."""
+        self.check_accounts([account.account_id], book)
+        changes: dict[str, Any] = {}
+        if account.account_id in self.income_forecast:
+            changes["income_forecast"] = self.income_forecast[account.account_id]
+        if account.account_id in self.inflows:
+            changes["inflows"] = self.inflows[account.account_id]
+        return account.replace(**changes) if changes else account
+
+
+def read_forecast(
+    path: str | os.PathLike[str],
+    *,
+    sheet: str | None = None,
+    accounts: Iterable[str] | None = None,
+    book: str = "the portfolio",
+) -> ForecastTable:
+    """Read and validate a long table of income forecasts and inflows.
+
+    One row per account and month: ``account_id``, ``month`` (1, 2, ...), and ``income``
+    (expected monthly net income) and/or ``inflow`` (a one-off expected inflow); either
+    may be blank on a row, not both. CSV, Parquet or Excel (sheet ``forecast`` if present,
+    else the first). Headers are normalised like a portfolio's; ``income_forecast`` and
+    ``inflows`` are accepted for ``income`` and ``inflow``.
+
+    Rules: months are whole numbers in [1, 600]; an account's income months run 1..K
+    without gaps; an (account_id, month) pair appears once; amounts are finite and
+    >= 0; unknown columns are errors (a misspelt ``income`` would drop the forecast).
+    With ``accounts`` (the ids of the portfolio ``book``), an account of the table that is
+    not among them is an error too, reported with the others (at its first row).
+
+    Raises
+    ------
+    InputError
+        Listing every problem as ``FILE: row N (account_id X): column: what is wrong``.
+    """
+    path = Path(path)
+    source = str(path)
+    fmt = _input_format(path)
+    if fmt == "csv":
+        raw, rows, log, skip, note = _read_csv(path, source)
+    elif fmt == "parquet":
+        raw, rows, log, skip, note = _read_parquet(path, source)
+    elif fmt == "excel":
+        raw, rows, log, skip, note = _read_excel(
+            path, source, sheet, default_sheet="forecast", known=FORECAST_COLUMNS
+        )
+    else:
+        raise InputError(
+            f"{source}: a forecast table must be .csv, .parquet or .xlsx "
+            f"(columns {', '.join(FORECAST_COLUMNS)})"
+        )
+    return validate_forecast(
+        raw,
+        source,
+        row_numbers=rows,
+        problems=log,
+        skip=skip,
+        row_note=note,
+        accounts=accounts,
+        book=book,
+    )
+
+
+def validate_forecast(
+    frame: pd.DataFrame,
+    source: str = "<forecast>",
+    *,
+    row_numbers: np.ndarray | None = None,
+    problems: ProblemLog | None = None,
+    skip: Mapping[str, np.ndarray] | None = None,
+    row_note: str = "row N = the Nth data row, counting from 1",
+    accounts: Iterable[str] | None = None,
+    book: str = "the portfolio",
+) -> ForecastTable:
+    """Validate a raw forecast table (see :func:`read_forecast`); all problems together."""
+    import pandas as pd
+
+    from solver.account import _fmt_num, _fmt_raw, _parse_numeric, _strip_text, _text_blank
+
+    n = len(frame)
+    rows = np.arange(1, n + 1) if row_numbers is None else np.asarray(row_numbers)
+    log = problems if problems is not None else ProblemLog(source, rows)
+    log.row_numbers = rows
+    skip = dict(skip or {})
+
+    # -- header -------------------------------------------------------------------------
+    names = [normalize_column_name(c) for c in frame.columns]
+    names = [_FORECAST_ALIASES.get(c, c) for c in names]
+    seen: dict[str, int] = {}
+    for pos, name in enumerate(names, start=1):
+        if name in seen:
+            log.file(f"header: {name}: column appears twice (columns {seen[name]} and {pos})")
+        seen.setdefault(name, pos)
+    frame = frame.copy(deep=False)
+    frame.columns = names
+    frame = frame.loc[:, ~pd.Index(names).duplicated()].reset_index(drop=True)
+    present = set(frame.columns)
+    for column in frame.columns:
+        if column not in FORECAST_COLUMNS:
+            log.file(
+                f"header: {column}: unknown column (a forecast table has the columns "
+                f"account_id, month, income and/or inflow)"
+            )
+    for column in ("account_id", "month"):
+        if column not in present:
+            log.file(f"header: {column}: required column is missing")
+    if not present & {"income", "inflow"}:
+        log.file("header: give an income column, an inflow column or both")
+    log.raise_if_any(row_note)
+
+    def skipped(column: str) -> np.ndarray:
+        mask = skip.get(column)
+        return np.zeros(n, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+
+    # -- cells --------------------------------------------------------------------------
+    ids = _strip_text(frame["account_id"])
+    blank_id = _text_blank(ids) | skipped("account_id")
+    ids = ids.mask(blank_id, "")
+    log.account_ids = ids
+    log.add("account_id", blank_id & ~skipped("account_id"), lambda i: "missing value (required)")
+    ok = ~blank_id
+
+    months, bad, blank = _parse_numeric(frame["month"])
+    bad &= ~skipped("month")
+    log.add("month", bad, lambda i: f"not a number: {_fmt_raw(frame['month'].iloc[i])}")
+    log.add("month", blank & ~skipped("month"), lambda i: "missing value (required)")
+    finite = np.isfinite(months)
+    with np.errstate(invalid="ignore"):
+        whole = finite & (np.floor(months) == months)
+        outside = whole & ((months < 1) | (months > MAX_FORECAST_MONTHS))
+    fraction = finite & ~whole
+    infinite = np.isinf(months)
+    log.add(
+        "month", fraction | infinite, lambda i: f"must be a whole number, got {_fmt_num(months[i])}"
+    )
+    log.add(
+        "month",
+        outside,
+        lambda i: f"must be in [1, {MAX_FORECAST_MONTHS}], got {_fmt_num(months[i])}",
+    )
+    ok &= whole & ~outside & ~skipped("month")
+
+    amounts: dict[str, np.ndarray] = {}
+    given = np.zeros(n, dtype=bool)
+    for column, personal in (("income", "income"), ("inflow", "inflows")):
+        if column not in present:
+            continue
+        values, bad, blank = _parse_numeric(frame[column])
+        bad &= ~skipped(column)
+        blank |= skipped(column)
+        problem = _check_amounts(log, column, personal, frame[column], values, bad)
+        ok &= ~(problem | skipped(column))
+        amounts[column] = np.where(blank, np.nan, values)
+        given |= ~blank & ~bad
+    neither = ~given & ok
+    first_amount = "income" if "income" in present else "inflow"
+    log.add(first_amount, neither, lambda i: "neither income nor inflow given for this month")
+    ok &= ~neither
+
+    # -- per account: known to the portfolio, one row per month, income months 1..K -------
+    codes, uniques = pd.factorize(ids)
+    if accounts is not None:
+        known = pd.Index(uniques).isin(pd.Index(list(accounts), dtype=object).astype(str))
+        first_of_code = np.full(len(uniques), n, dtype=np.int64)
+        np.minimum.at(first_of_code, codes[codes >= 0], np.flatnonzero(codes >= 0))
+        unknown_first = first_of_code[~known & (np.asarray(uniques) != "")]
+        log.add("account_id", unknown_first, lambda i: f"not an account of {book}")
+        ok &= known[codes] | (codes < 0)
+    month_int = np.where(ok, months, 0).astype(np.int64)
+    key = codes.astype(np.int64) * (MAX_FORECAST_MONTHS + 1) + month_int
+    first_of_key: dict[int, int] = {}
+    dup = np.zeros(n, dtype=bool)
+    first_row = np.zeros(n, dtype=np.int64)
+    order = np.flatnonzero(ok)
+    keys_ok = key[order]
+    sorted_pos = order[np.argsort(keys_ok, kind="stable")]
+    sorted_keys = key[sorted_pos]
+    repeat = np.r_[False, sorted_keys[1:] == sorted_keys[:-1]]
+    if repeat.any():
+        for p, k, again in zip(sorted_pos, sorted_keys, repeat, strict=True):
+            if not again:
+                first_of_key[int(k)] = int(p)
+            else:
+                dup[p] = True
+                first_row[p] = rows[first_of_key[int(k)]]
+    log.add(
+        "month",
+        dup,
+        lambda i: (
+            f"month {int(months[i])} appears twice for this account (first in row {first_row[i]})"
+        ),
+    )
+    ok &= ~dup
+
+    income = amounts.get("income")
+    income_rows = ok & ~np.isnan(income) if income is not None else np.zeros(n, dtype=bool)
+    gap_account: dict[int, tuple[int, int, int]] = {}  # code -> (first row pos, K, missing)
+    if income_rows.any():
+        k = len(uniques)
+        count = np.bincount(codes[income_rows], minlength=k)
+        top = np.zeros(k, dtype=np.int64)
+        np.maximum.at(top, codes[income_rows], month_int[income_rows])
+        for code in np.flatnonzero((count > 0) & (count < top)):
+            positions = np.flatnonzero(income_rows & (codes == code))
+            have = set(month_int[positions].tolist())
+            missing = next(m for m in range(1, int(top[code]) + 1) if m not in have)
+            gap_account[int(code)] = (int(positions[0]), int(top[code]), missing)
+    gap_rows = np.asarray(sorted(v[0] for v in gap_account.values()), dtype=np.int64)
+    gap_of_row = {v[0]: v for v in gap_account.values()}
+    log.add(
+        "income",
+        gap_rows,
+        lambda i: (
+            f"income months must run 1..{gap_of_row[i][1]} without gaps; month "
+            f"{gap_of_row[i][2]} is missing"
+        ),
+    )
+    log.raise_if_any(row_note)
+
+    # -- the per-account tuples ----------------------------------------------------------
+    first_pos = np.full(len(uniques), n, dtype=np.int64)
+    np.minimum.at(first_pos, codes, np.arange(n))
+    by_first = np.argsort(first_pos, kind="stable")
+    rows_of = {str(uniques[c]): int(rows[first_pos[c]]) for c in by_first}
+
+    def grouped(column: str, mask: np.ndarray) -> dict[str, list[tuple[int, float]]]:
+        values = amounts[column]
+        pos = np.flatnonzero(mask)
+        pos = pos[np.lexsort((month_int[pos], codes[pos]))]
+        out: dict[str, list[tuple[int, float]]] = {}
+        for p in pos:
+            out.setdefault(str(uniques[codes[p]]), []).append((int(month_int[p]), float(values[p])))
+        return out
+
+    forecasts = (
+        {a: tuple(v for _, v in pairs) for a, pairs in grouped("income", income_rows).items()}
+        if income is not None
+        else {}
+    )
+    inflow = amounts.get("inflow")
+    inflows = (
+        {a: tuple(pairs) for a, pairs in grouped("inflow", ok & ~np.isnan(inflow)).items()}
+        if inflow is not None
+        else {}
+    )
+    return ForecastTable(source=source, income_forecast=forecasts, inflows=inflows, rows=rows_of)
+
+
+def _check_amounts(
+    log: ProblemLog,
+    column: str,
+    personal: str,
+    series: pd.Series,
+    values: np.ndarray,
+    bad: np.ndarray,
+) -> np.ndarray:
+    """Log the bad amounts of a forecast table's column; return the rows with a problem.
+
+    ``personal`` is the portfolio field whose privacy rule applies (values withheld).
+    """
+    from solver.account import _fmt_num, _fmt_raw, _shown
+
+    def not_a_number(i: int) -> str:
+        return f"not a number: {_shown(personal, _fmt_raw(series.iloc[i]))}"
+
+    def infinite_value(i: int) -> str:
+        return f"infinite value ({_fmt_num(values[i])})"
+
+    def negative_amount(i: int) -> str:
+        return f"negative amount, must be >= 0, got {_shown(personal, _fmt_num(values[i]))}"
+
+    def too_large(i: int) -> str:
+        return (
+            f"implausibly large (> {MONEY_MAX:.0e} CNY; amounts are in yuan, not fen), "
+            f"got {_shown(personal, _fmt_num(values[i]))}"
+        )
+
+    with np.errstate(invalid="ignore"):
+        infinite = np.isinf(values)
+        negative = np.isfinite(values) & (values < 0)
+        huge = np.isfinite(values) & (values > MONEY_MAX)
+    for mask, describe in (
+        (bad, not_a_number),
+        (infinite, infinite_value),
+        (negative, negative_amount),
+        (huge, too_large),
+    ):
+        log.add(column, mask, describe)
+    return bad | infinite | negative | huge
+
+
+def with_forecast(read: Callable[[], Any], forecast: str | os.PathLike[str], book: str) -> Any:
+    """``read()`` (a validated portfolio or an :class:`Account`) with the forecast table
+    ``forecast`` merged (:meth:`ForecastTable.apply`); the problems of both files are
+    reported together. ``book`` names the portfolio in messages."""
+    errors: list[InputError] = []
+    data = None
+    try:
+        data = read()
+    except InputError as exc:
+        errors.append(exc)
+    if isinstance(data, Account):
+        ids: Any = [data.account_id]
+    else:
+        ids = None if data is None else data["account_id"].astype(str)
+    try:
+        table = read_forecast(forecast, accounts=ids, book=book)
+    except InputError as exc:
+        errors.append(exc)
+    if errors:
+        raise _combined(errors)
+    if isinstance(data, Account):
+        return table.apply_to_account(data, book=book)
+    return table.apply(data)
+
+
+def _combined(errors: list[InputError]) -> InputError:
+    """One :class:`InputError` with the problems of several files (portfolio, forecast)."""
+    if len(errors) == 1:
+        return errors[0]
+    head = "; ".join(str(e.args[0]) for e in errors)
+    lines = [line for e in errors for line in (e.problems or [str(e.args[0])])]
+    return InputError(head, lines)
 
 
 # ----------------------------------------------------------------------------------------
@@ -1027,7 +1555,8 @@ def write_table(
     path = Path(path)
     if fmt == "excel":
         return write_workbook({sheet_name: frame}, path)
-    clean = frame.copy(deep=False)
+    # Parquet keeps income_forecast as list<double>; everything else is written as text
+    clean = _sequences_as_text(frame, ("inflows",) if fmt == "parquet" else _SEQUENCE_COLUMNS)
     clean.attrs = {}
     with atomic_path(path) as tmp:
         if fmt == "csv":
@@ -1035,6 +1564,23 @@ def write_table(
         else:
             clean.to_parquet(tmp, index=False, engine="pyarrow")
     return path
+
+
+#: Columns holding a tuple per account (SPEC §3 extension: income forecast and inflows).
+_SEQUENCE_COLUMNS = ("income_forecast", "inflows")
+
+
+def _sequences_as_text(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A shallow copy with the tuple columns among ``columns`` in their text form
+    (``3800;3800;4200``, ``3:20000;12:5000``), which every reader accepts."""
+    clean = frame.copy(deep=False)
+    for column in columns:
+        if column in clean.columns and clean[column].dtype == object:
+            clean[column] = [
+                sequence_text(v) if isinstance(v, tuple | list | np.ndarray) else v
+                for v in clean[column].to_numpy()
+            ]
+    return clean
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -1111,6 +1657,7 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike[s
             worksheet.freeze_panes(1, 0)
             if columns:
                 worksheet.autofilter(0, 0, max(len(frame), 1), len(columns) - 1)
+            frame = _sequences_as_text(frame, _SEQUENCE_COLUMNS)
             values = frame.astype(object).where(pd.notna(frame), None).to_numpy().tolist()
             for i, row in enumerate(values, start=1):
                 worksheet.write_row(i, 0, row)

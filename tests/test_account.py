@@ -30,11 +30,13 @@ from solver.io import read_portfolio
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "data" / "portfolio" / "tiny.csv"
 
-# SPEC §3 column order, copied from the table in SPEC.md.
+# SPEC §3 column order, copied from the table in SPEC.md, with the income forecast and
+# inflows of issue 13 after the other income fields.
 SPEC_COLUMNS = [
     "account_id", "product", "principal", "interest_due", "fees_due", "arrears",
     "annual_rate", "remaining_term", "dpd", "credit_score", "tier", "income",
-    "income_normal", "recovery_months", "income_cv", "expenses", "other_debt",
+    "income_normal", "recovery_months", "income_cv", "income_forecast", "inflows",
+    "expenses", "other_debt",
     "vehicle_value", "region", "language", "preferred_channel", "consent_email",
     "consent_sms", "hardship", "cease_contact", "dispute", "bankruptcy", "has_plan",
 ]  # fmt: skip
@@ -155,7 +157,8 @@ def test_from_mapping_defaults_and_coercion():
     )  # fmt: skip
     assert acc.principal == 100000.5 and isinstance(acc.dpd, int) and acc.dpd == 45
     assert acc.hardship is True and acc.consent_sms is True and acc.cease_contact is False
-    assert acc.income_normal == 8000 and acc.income_cv == 0.25 and acc.recovery_months == 0
+    assert acc.income_normal is None and acc.income_cv == 0.25 and acc.recovery_months == 0
+    assert acc.income_forecast is None and acc.inflows is None
     assert acc.product == "card_instalment" and acc.region == "Guangdong"
     assert acc.tier == "C" and acc.tier_derived  # 700 -> B, M2 -> one step down
     assert acc.dpd_bucket == "M2"

@@ -45,7 +45,7 @@ def test_tiny_portfolio_values_and_derived_tiers():
     t4 = frame.set_index("account_id").loc["T004"]
     assert np.isnan(t4["credit_score"]) and t4["income_cv"] == 0.25
     assert t4["preferred_channel"] == "" and bool(t4["hardship"]) is True
-    assert frame.set_index("account_id").loc["T006", "income_normal"] == 8000.0
+    assert np.isnan(frame.set_index("account_id").loc["T006", "income_normal"])  # = income
     assert frame["principal"].sum() == 418_000.00
     assert frame.attrs["tiers_derived"] == 7 and frame.attrs["warnings"] == []
 

@@ -638,8 +638,8 @@ def test_lean_scoring_matches_general_paths():
     for product in ("auto_loan", "card_instalment"):
         part = frame[frame["product"] == product]
         ctx = context_from_frame(part, Policy().for_product(product), BehaviourModel())
-        wf = waterfall_candidates(ctx)
         for cand in (
+            waterfall_candidates(ctx),
             instalment_candidates(ctx),
             deferral_candidates(ctx),
             concession_candidates(ctx),
