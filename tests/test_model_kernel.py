@@ -110,3 +110,22 @@ def test_forecast_and_inflows_set_expected_income():
     # months 1-2 from the forecast; month 3 (no forecast) and 5 on the SPEC path
     # 4000 + 1000·t/10; month 4 the path plus the inflow
     assert income == pytest.approx([3000.0, 3100.0, 4300.0, 4400.0 + 20000.0, 4500.0])
+
+
+def test_custom_follows_a_forecast_bonus_month():
+    """A one-off inflow lets custom schedule a large payment in that month (within that month's cap)."""
+    account = read_account("tests/data/forecast/account.toml")  # inflows: month 3 and 12
+    result = plan_options(account)
+    custom = result.option("custom")
+    assert custom.feasible
+    pay = custom.schedule.payments
+    ordinary = np.median(pay[3:11])
+    assert pay[2] > 5 * ordinary  # month 3: the 20,000 inflow
+    assert pay[11] > 3 * ordinary  # month 12: the 8,000 of inflows
+    # the forecast income drives the caps: the month-3 payment is allowed only with the inflow
+    ev = evaluate(account, custom.schedule)
+    assert ev.expected_income[2] == pytest.approx(4200 + 20000)
+    assert (account.other_debt + pay[2]) / ev.expected_income[2] <= Policy().max_dti + 1e-9
+    assert custom.npv == pytest.approx(ev.npv, rel=1e-12)
+    without = plan_options(account.replace(inflows=None)).option("custom")
+    assert custom.npv > without.npv  # the inflow is worth something to the bank
