@@ -220,6 +220,33 @@ def _render_table(result: Any, schedule_family: str | None) -> None:
         out.print(st)
 
 
+def _render_frontier(result: Any, frontier: list[Any]) -> None:
+    """The bank-vs-customer efficient frontier: plans no other plan beats on both."""
+    from rich.table import Table
+
+    from commands.common import console
+
+    table = Table(
+        title="Bank vs customer: plans no other plan beats on both (NPV test passed)",
+        title_justify="left",
+    )
+    for col in ("option", "NPV", "customer cost", "NPV vs best", "PD 12m"):
+        table.add_column(col, justify="left" if col == "option" else "right")
+    if not frontier:
+        console().print("No plan passes the NPV test: no bank-vs-customer trade-off to show.")
+        return
+    best = frontier[0].npv
+    for o in frontier:
+        table.add_row(
+            ("★ " if o.label == result.recommended else "") + o.label,
+            _money(o.npv),
+            _money(o.customer_cost),
+            f"{(o.npv - best) / abs(best):+.2%}",
+            f"{o.pd_12m:.1%}",
+        )
+    console().print(table)
+
+
 def _options_frame(result: Any) -> Any:
     import pandas as pd
 
@@ -297,6 +324,28 @@ def _schedules_frame(result: Any) -> Any:
     is_flag=True,
     help="Finer custom/step search (smaller optimality gaps, about twice the time).",
 )
+@click.option(
+    "--objective",
+    type=click.Choice(["bank", "customer"]),
+    default="bank",
+    show_default=True,
+    help="bank: recommend the highest NPV passing the NPV test; customer: the plan cheapest"
+    " for the customer among those within --within of the bank's best.",
+)
+@click.option(
+    "--within",
+    "within_pct",
+    type=click.FloatRange(0.0, 100.0),
+    default=1.0,
+    show_default=True,
+    metavar="PCT",
+    help="With --objective customer: how far below the best NPV (percent) a plan may be.",
+)
+@click.option(
+    "--frontier",
+    is_flag=True,
+    help="Also print the bank-vs-customer efficient frontier (NPV against customer cost).",
+)
 @_forecast_option("Rows of other accounts are errors.")
 def plan(
     account_file: Path,
@@ -307,12 +356,21 @@ def plan(
     schedule_family: str | None,
     settings: tuple[str, ...],
     thorough: bool,
+    objective: str,
+    within_pct: float,
+    frontier: bool,
     forecast_path: Path | None,
 ) -> int:
     """Restructuring options for one account (TOML/JSON), ranked by expected recovery NPV.
 
     Exit code 0 with a recommendation or a failed NPV test; 3 when no plan satisfies the
     policy (the message names the conflicting rules and the smallest relaxation).
+
+    Each option also reports customer_cost: the present value at the contract rate of
+    what the customer pays beyond the principal (interest and fees). Example, the plan
+    cheapest for the customer within 2 % of the bank's best NPV:
+
+        workout plan scenarios/sample_account.toml --objective customer --within 2
     """
     import json
 
@@ -346,18 +404,25 @@ def plan(
             f"--schedule {schedule_family}: unknown option (use a family name, e.g. custom, or deferral/capitalize)"
         )
     from solver.plan_custom import SearchParams
+    from solver.plans import choose_for, efficient_frontier
 
     result = plan_options(
         account, policy, model, search=SearchParams.thorough() if thorough else SearchParams()
     )
+    result = choose_for(result, objective, within_pct / 100.0)
     if fmt == "table":
         if out_path is not None:
             raise InputError(
                 "--format table prints to the terminal; use --format json|csv|xlsx with --out"
             )
         _render_table(result, schedule_family)
+        if frontier or objective == "customer":
+            _render_frontier(result, efficient_frontier(result))
     elif fmt == "json":
-        text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
+        payload = result.to_dict()
+        payload["objective"] = {"kind": objective, "within": within_pct / 100.0}
+        payload["frontier"] = [o.label for o in efficient_frontier(result)]
+        text = json.dumps(payload, indent=2, ensure_ascii=False)
         if out_path is None:
             click.echo(text)
         else:

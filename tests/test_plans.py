@@ -796,3 +796,54 @@ def test_thorough_never_recommends_less_than_a_certified_default():
         assert better.status == "OPTIMAL" or better.gap <= 1e-3 + 1e-12
         compared += 1
     assert compared >= 8
+
+
+def test_customer_cost_is_pv_at_the_contract_rate_less_principal(sample):
+    """customer_cost = Σ p_t/(1 + r/12)^t − principal for every option (recomputed here)."""
+    acc, res = sample
+    v = 1.0 / (1.0 + acc.annual_rate / 12.0)
+    for o in (res.status_quo, *res.options):
+        if o.schedule is None:
+            continue
+        pay = o.schedule.payments
+        expected = sum(p * v ** (t + 1) for t, p in enumerate(pay.tolist())) - acc.principal
+        assert o.customer_cost == pytest.approx(expected, rel=1e-9, abs=1e-6), o.label
+    # a fee and interest waiver costs the customer less than the contract-rate plans
+    waive = res.option("deferral/waive")
+    assert waive.customer_cost < res.option("instalment").customer_cost
+
+
+def test_customer_objective_picks_the_cheapest_plan_within_the_tolerance(sample):
+    """--objective customer: the cheapest plan for the customer among those within x % of the best NPV."""
+    from solver.plans import choose_for, efficient_frontier
+
+    _, res = sample
+    frontier = efficient_frontier(res)
+    assert frontier and frontier[0].label == res.recommended
+    for a, b in itertools.pairwise(frontier):
+        assert b.npv <= a.npv and b.customer_cost < a.customer_cost
+    for within in (0.0, 0.01, 0.05, 0.2):
+        pick = choose_for(res, "customer", within)
+        chosen = pick.option(pick.recommended)
+        best = frontier[0].npv
+        assert chosen.npv >= best - within * abs(best) - 1e-9
+        allowed = [o for o in frontier if o.npv >= best - within * abs(best)]
+        assert chosen.customer_cost == min(o.customer_cost for o in allowed)
+        assert chosen.npv > res.status_quo.npv  # still passes the NPV test
+    assert choose_for(res, "customer", 0.0).recommended == res.recommended
+    code, out = _run_cli(
+        [
+            "plan",
+            "scenarios/sample_account.toml",
+            "--objective",
+            "customer",
+            "--within",
+            "20",
+            "--format",
+            "json",
+        ]
+    )
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["recommended_label"] == choose_for(res, "customer", 0.2).recommended
+    assert payload["frontier"] == [o.label for o in frontier]
