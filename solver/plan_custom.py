@@ -97,11 +97,11 @@ class SearchParams:
 
     grid_levels: int = 12
     beam_width: int = 32
-    buckets: int = 96
+    buckets: int = 192
     tail_bound: bool = False
     last_phase_width: int = 0
     target_gap: float = 1e-3
-    refine_buckets: tuple[int, ...] = (192, 384, 768, 1536, 3072)
+    refine_buckets: tuple[int, ...] = (384, 768, 1536, 3072)
     includes_default: bool = False
 
     @classmethod
