@@ -101,6 +101,7 @@ METRICS = (
     "min_afford_prob",
 )
 TOP_K = 6  # float candidates tried per family when cent rounding breaks the winner
+CERTIFIED_GAP = 1e-3  # a recommendation counts as certified within this proven gap (issue 13)
 SMALL_BATCH = 2  # up to this many accounts, custom and step are searched in one pass
 
 
@@ -1556,7 +1557,11 @@ def plan_portfolio(
 
 
 def portfolio_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Accounts restructured / not feasible / failing the NPV test and NPV uplifts, by tier and product."""
+    """Accounts restructured / not feasible / failing the NPV test and NPV uplifts, by tier and product.
+
+    ``certified_0_1pct`` counts the recommendations proved within 0.1 % of their family's
+    optimum (status ``OPTIMAL``, or a gap ≤ :data:`CERTIFIED_GAP` from a valid bound).
+    """
     import pandas as pd
 
     t = table.copy()
@@ -1571,12 +1576,15 @@ def portfolio_summary(table: pd.DataFrame) -> pd.DataFrame:
         pd.to_numeric(t["status_quo_npv"], errors="coerce"),
     )
     t["uplift_vs_waterfall"] = (pd.to_numeric(t["npv"], errors="coerce") - wf_use).fillna(0.0)
+    gap = pd.to_numeric(t["gap"], errors="coerce") if "gap" in t else pd.Series(0.0, t.index)
+    t["certified_0_1pct"] = t["restructured"] & (gap.fillna(0.0) <= CERTIFIED_GAP)
     aggs = {
         "accounts": ("account_id", "size"),
         "restructured": ("restructured", "sum"),
         "infeasible": ("infeasible", "sum"),
         "npv_test_failed": ("npv_test_failed", "sum"),
         "errors": ("errors", "sum"),
+        "certified_0_1pct": ("certified_0_1pct", "sum"),
         "npv": ("npv", "sum"),
         "uplift_vs_status_quo": ("uplift_vs_status_quo", "sum"),
         "uplift_vs_waterfall": ("uplift_vs_waterfall", "sum"),
