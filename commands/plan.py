@@ -182,7 +182,7 @@ def _render_table(result: Any, schedule_family: str | None) -> None:
                 style="dim",
             )
             continue
-        status = o.status.lower() if o.status not in ("FEASIBLE",) else f"gap {o.gap:.1%}"
+        status = o.status.lower() if o.status not in ("FEASIBLE",) else f"gap {o.gap:.2%}"
         table.add_row(
             ("★ " if rec else "") + o.label,
             _payments_text(o),
