@@ -227,8 +227,11 @@ class BehaviourModelProtocol(Protocol):
     bound and simulation follows it.
     """
 
-    recovery_lag_months: int
-    cost_of_funds: float
+    @property
+    def recovery_lag_months(self) -> int: ...
+
+    @property
+    def cost_of_funds(self) -> float: ...
 
     @property
     def monthly_discount(self) -> float: ...
@@ -284,7 +287,9 @@ class AccountParams:
         return int(self.income.shape[0])
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, model: BehaviourModel | None = None) -> AccountParams:
+    def from_frame(
+        cls, frame: pd.DataFrame, model: BehaviourModelProtocol | None = None
+    ) -> AccountParams:
         """Parameters of every account in a validated portfolio DataFrame."""
         model = model or BehaviourModel()
         forecast = frame["income_forecast"] if "income_forecast" in frame else None
@@ -303,7 +308,9 @@ class AccountParams:
         )
 
     @classmethod
-    def from_account(cls, account: Any, model: BehaviourModel | None = None) -> AccountParams:
+    def from_account(
+        cls, account: Any, model: BehaviourModelProtocol | None = None
+    ) -> AccountParams:
         """Parameters of one account (an ``Account`` or a mapping with SPEC §3 fields)."""
         model = model or BehaviourModel()
         acc = as_account(account)
@@ -698,7 +705,7 @@ def evaluate_batch(
     kernel
         A kernel already prepared for ``params`` over at least T months (saves the work).
     """
-    model = model or BehaviourModel()
+    behaviour: BehaviourModelProtocol = model if model is not None else BehaviourModel()
     payments = np.atleast_2d(np.asarray(payments, dtype=float))
     exposures = np.atleast_2d(np.asarray(exposures, dtype=float))
     n, horizon = payments.shape
@@ -707,7 +714,7 @@ def evaluate_batch(
     if len(params) != n:
         raise ValueError(f"params has {len(params)} rows but payments has {n}")
     if kernel is None or kernel.horizon < horizon:
-        kernel = model.kernel(params, horizon)
+        kernel = behaviour.kernel(params, horizon)
     term = np.full(n, horizon) if term is None else np.asarray(term, dtype=int)
     active = np.arange(1, horizon + 1)[None, :] <= term[:, None]
     payments = np.where(active, payments, 0.0)
