@@ -51,14 +51,8 @@ LONG_BROKEN = FORECAST / "long_broken.csv"
 PORTFOLIO_BROKEN = FORECAST / "portfolio_broken.csv"
 TINY = DATA / "portfolio" / "tiny.csv"
 
-MINIMAL = {
-    "account_id": "A1",
-    "principal": 100000,
-    "annual_rate": 0.06,
-    "remaining_term": 24,
-    "income": 8000,
-    "expenses": 3000,
-}
+from test_account import MINIMAL  # noqa: E402  (the smallest valid account, shared)
+
 # hand values of tests/data/forecast (README.md there)
 ACCOUNT_FORECAST = (3800.0, 3800.0, 4200.0, 4200.0)
 ACCOUNT_INFLOWS = ((3, 20000.0), (12, 8000.0))
