@@ -31,10 +31,11 @@ demo: install
 		--set portfolio.n=2000 --paths 200 --out-dir $(OUT)/scenario
 	@echo "demo outputs written to $(OUT)/"
 
-## test: the whole pytest suite (2 workers). Exit code 5 (no tests collected) is reported, not hidden.
+## test: the whole pytest suite (2 workers). Exit code 5 (no tests collected) means the suite
+## did not run: it fails, with a message, rather than counting as a pass.
 test: install
 	@$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider; rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected (exit 5) -- treated as success, nothing ran"; exit 0; fi; \
+	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected (exit 5): the suite did not run -- failing"; exit 1; fi; \
 	exit $$rc
 
 lint: install
