@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from commands.common import SEED, TIME_LIMIT, TIME_LIMIT_HELP, FiniteFloat
 from commands.engine_opts import engine_options
 
 
@@ -34,18 +35,18 @@ from commands.engine_opts import engine_options
 )
 @click.option(
     "--budget",
-    type=click.FloatRange(min=0.0),
+    type=FiniteFloat(min=0.0),
     default=None,
     help="Cap on the total treatment cost of the period (CNY).",
 )
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0.0),
+    type=TIME_LIMIT,
     default=60.0,
     show_default=True,
-    help="Seconds for the optimisation.",
+    help="Seconds for the optimisation." + TIME_LIMIT_HELP,
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Solver seed.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Solver seed (>= 0).")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -85,16 +86,29 @@ def allocate(
     from commands.common import console
     from solver.allocation import allocate as run_allocation
     from solver.allocation_catalogue import Catalogue, Teams
+    from solver.atomic import check_writable
     from solver.engine import read_portfolio_on
     from solver.io import output_format, read_portfolio, write_table
 
     output_format(out)  # a bad extension fails before any work
+    check_writable(
+        out,
+        inputs={
+            "PORTFOLIO": portfolio,
+            "--plans": plans,
+            "--treatments": treatments,
+            "--teams": teams,
+        },
+    )
     catalogue = Catalogue.from_toml(treatments)
     team_set = Teams.from_toml(teams, compliance=catalogue.compliance)
     distributed = engine.distributed or portfolio.is_dir()
     with engine.open() as runner:
         frame = read_portfolio_on(runner, portfolio) if distributed else read_portfolio(portfolio)
         plan_table = _read_plans(plans) if plans is not None else None
+        if plan_table is not None:
+            assert plans is not None
+            _match_plans(plan_table, frame, plans, portfolio)
         err = console(stderr=True)
         with err.status(f"allocating {len(frame):,} accounts …"):
             result = run_allocation(
@@ -144,6 +158,38 @@ def _read_plans(path: Path):
     if missing:
         raise InputError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
     return table
+
+
+def _match_plans(plan_table, frame, plans: Path, portfolio: Path) -> None:
+    """Refuse plans of another book; warn when only some accounts have a plan.
+
+    A plans file none of whose account ids is in the portfolio is the output of
+    ``plan-portfolio`` for another book: using it would silently offer no plan at all
+    (exit 2). When only some ids match, the run goes on with a warning on stderr giving
+    both counts (a book that gained or lost accounts since its plans were made).
+    """
+    from solver.errors import InputError
+
+    book = set(frame["account_id"].astype(str))
+    planned = set(plan_table["account_id"].dropna().astype(str))
+    common = book & planned
+    if not common:
+        raise InputError(
+            f"--plans {plans}: none of its {len(planned):,} account ids is in the portfolio "
+            f"{portfolio} ({len(book):,} accounts); give the plan-portfolio output of this book"
+        )
+    without = len(book - common)
+    extra = len(planned - common)
+    notes = []
+    if without:
+        notes.append(
+            f"{without:,} of the {len(book):,} accounts of {portfolio} have no plan there "
+            "(no plan is offered to them)"
+        )
+    if extra:
+        notes.append(f"{extra:,} plan rows are for accounts not in {portfolio} (ignored)")
+    if notes:
+        click.echo(f"warning: --plans {plans}: {'; '.join(notes)}", err=True)
 
 
 def _print_tables(result, out: Path, currency: str) -> None:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from commands.common import SEED, TIME_LIMIT, TIME_LIMIT_HELP
+
 
 @click.group("bench")
 def bench() -> None:
@@ -22,15 +24,15 @@ def bench() -> None:
 )
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0.0),
+    type=TIME_LIMIT,
     default=10.0,
     show_default=True,
-    help="Seconds per instance, for the solver and for the CP-SAT baseline.",
+    help="Seconds per instance, for the solver and for the CP-SAT baseline." + TIME_LIMIT_HELP,
 )
 @click.option("--quick", is_flag=True, help="A few instances of each kind with a 2 s limit (CI).")
 @click.option("--no-baseline", is_flag=True, help="Skip the plain CP-SAT baseline.")
 @click.option("--family", "families", multiple=True, help="Only these families (repeatable).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Solver seed (>= 0).")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
 @click.option(
     "--out",
@@ -67,9 +69,11 @@ def gap(
     )
 
     if out is not None:
+        from solver.atomic import check_writable
         from solver.io import output_format
 
         output_format(out)
+        check_writable(out, inputs={"--instances": instances})
     paths = [instances] if instances is not None else default_instance_paths()
     if not paths or (instances is not None and not instances.exists()):
         raise InputError(

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from commands.common import GENERATE_BYTES_PER_ACCOUNT, MAX_GENERATED_ACCOUNTS, SEED
+
 
 def _money(value: float) -> str:
     return f"{value:,.2f}"
@@ -148,12 +150,13 @@ def generate() -> None:
 @click.option(
     "--n",
     "n",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_GENERATED_ACCOUNTS),
     default=1000,
     show_default=True,
-    help="Number of accounts.",
+    help=f"Number of accounts (at most {MAX_GENERATED_ACCOUNTS:,}, and what fits in memory: "
+    f"about {GENERATE_BYTES_PER_ACCOUNT / 1024:.1f} kB per account).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Random seed (>= 0).")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -173,10 +176,16 @@ def generate_portfolio_command(n: int, seed: int, out: Path, auto_share: float |
     """
     import time
 
-    from commands.common import console
+    from commands.common import MAX_XLSX_ROWS, check_count, check_memory, console
+    from solver.atomic import check_writable
     from solver.io import output_format, write_table
 
-    output_format(out)  # a bad extension fails here, before any work or output
+    # a bad extension, a size that cannot fit or an unwritable --out fail here, before any
+    # work or output
+    if output_format(out) == "excel":
+        check_count("--n", n, MAX_XLSX_ROWS, "accounts in an .xlsx sheet (use .csv or .parquet)")
+    check_memory("--n", n, GENERATE_BYTES_PER_ACCOUNT, "generating the portfolio")
+    check_writable(out)
     from solver.generate import generate_portfolio
 
     mix = (

@@ -380,6 +380,18 @@ def plan(
 
     if fmt in ("csv", "xlsx") and out_path is None:
         raise InputError(f"--format {fmt} needs --out FILE")
+    if out_path is not None:
+        from solver.atomic import check_writable
+
+        check_writable(
+            out_path,
+            inputs={
+                "ACCOUNT_FILE": account_file,
+                "--policy": policy_path,
+                "--model": model_path,
+                "--forecast": forecast_path,
+            },
+        )
     policy, account_settings = _load_policy(policy_path, settings)
     model = _load_model(model_path)
     account = _apply_account_settings(
@@ -511,6 +523,18 @@ def plan_portfolio(
     dataset_out = is_dataset_output(out_path)
     if not dataset_out:
         output_format(out_path)  # fail fast on a bad --out
+    from solver.atomic import check_writable
+
+    check_writable(
+        out_path,
+        inputs={
+            "PORTFOLIO": portfolio,
+            "--policy": policy_path,
+            "--model": model_path,
+            "--forecast": forecast_path,
+        },
+        directory=dataset_out,
+    )
     policy, rest = _load_policy(policy_path, settings)
     if rest:
         raise InputError(

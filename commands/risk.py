@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from commands.common import console
+from commands.common import SEED, console
 from commands.engine_opts import engine_options, is_dataset_output, progress_bar
 
 FORMATS = click.Choice(["table", "json"])
@@ -28,6 +28,22 @@ def _png_path(png: str | None, no_png: bool, out: str | None, default: str) -> P
     if out:
         return Path(out).with_suffix(".png")
     return Path(default)
+
+
+def _check_outputs(inputs: dict[str, Any], *outputs: tuple[str, Any, bool]) -> None:
+    """Refuse, before any work, outputs that cannot be written or that are inputs.
+
+    ``outputs`` are (option, path or None, is a directory) in the order checked; two
+    outputs may not be one file either (issue 15).
+    """
+    from solver.atomic import check_writable
+
+    seen: dict[str, Any] = {}
+    for option, path, directory in outputs:
+        if path is None:
+            continue
+        check_writable(path, option=option, inputs=inputs, outputs=seen, directory=directory)
+        seen[option] = path
 
 
 def _clean(value: Any) -> Any:
@@ -191,6 +207,11 @@ def rollrates(
     from solver.risk.rollrates import read_panel, roll_rates
 
     source = _uci_source(panel, uci, data_dir, "PANEL")
+    _check_outputs(
+        {"PANEL": source},
+        ("--out", out, False),
+        ("--png", _png_path(png, no_png, out, "rollrates.png"), False),
+    )
     frame = read_panel(source)
     result = roll_rates(
         frame,
@@ -328,7 +349,7 @@ def _parse_bands(text: str) -> tuple[float, ...]:
 )
 @click.option(
     "--seed",
-    type=int,
+    type=SEED,
     default=0,
     show_default=True,
     help="Seeds the stratified split and the models.",
@@ -379,6 +400,12 @@ def fit(
     source = _uci_source(data, uci, data_dir, "DATA")
     if Path(out).suffix.lower() != ".toml":
         raise click.BadParameter("the model file must end in .toml", param_hint="--out")
+    _check_outputs(
+        {"DATA": source, "--base": base},
+        ("--out", out, False),
+        ("--behaviour-out", behaviour_out, False),
+        ("--png", _png_path(png, no_png, out, "risk_fit.png"), False),
+    )
     params = EarlyWarningParams(
         seed=seed, test_size=test_size, pd_bands=_parse_bands(pd_bands), baseline=not no_baseline
     )
@@ -516,8 +543,13 @@ def score(portfolio, model_path, out, png, no_png, fmt, engine) -> None:
     from solver.risk.early_warning import EarlyWarningModel, score_uci
     from solver.risk.uci import read_uci
 
-    model = EarlyWarningModel.read(model_path)
     dataset_out = is_dataset_output(out)
+    _check_outputs(
+        {"PORTFOLIO": portfolio, "--model": model_path},
+        ("--out", out, dataset_out),
+        ("--png", None if dataset_out else _png_path(png, no_png, out, "risk_score.png"), False),
+    )
+    model = EarlyWarningModel.read(model_path)
     if engine.distributed or dataset_out or Path(portfolio).is_dir():
         from solver.engine import is_dataset, prepare_uci, score_partition, score_summary
 
@@ -631,6 +663,11 @@ def calibrate(outcomes, out, base, estimate_kappa, interval, confidence, png, no
         write_behaviour_toml,
     )
 
+    _check_outputs(
+        {"OUTCOMES": outcomes, "--base": base},
+        ("--out", out, False),
+        ("--png", _png_path(png, no_png, out, "risk_calibrate.png"), False),
+    )
     base_params = read_behaviour_toml(base) if base else None
     table = read_outcomes(outcomes)
     kappa = base_params["kappa"] if base_params else None

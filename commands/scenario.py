@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from commands.common import MAX_PATHS, SEED
 from commands.engine_opts import engine_options
 
 _SUMMARY_KPIS = (
@@ -40,6 +41,35 @@ def _overrides(settings: tuple[str, ...]) -> dict[str, Any]:
             raise InputError(f"--set {text!r}: give one value here (lists of values are for sweep)")
         out[key] = values[0]
     return out
+
+
+def _check_size(scenarios: list[Any]) -> None:
+    """Refuse, before any work, a generated portfolio too big for the limit or for memory.
+
+    A scenario's memory grows with its accounts times its horizon (path arrays of accounts
+    x months); the largest ``portfolio.n`` and ``simulation.horizon_months`` among
+    ``scenarios`` (the run and its baseline, or every value of a sweep) are checked.
+    """
+    from commands.common import (
+        MAX_GENERATED_ACCOUNTS,
+        SCENARIO_BYTES_PER_ACCOUNT,
+        SCENARIO_BYTES_PER_ACCOUNT_MONTH,
+        check_count,
+        check_memory,
+    )
+
+    generated = [s for s in scenarios if s.portfolio.n is not None]
+    if not generated:
+        return
+    n = max(s.portfolio.n for s in generated)
+    horizon = max(s.simulation.horizon_months for s in generated)
+    check_count("portfolio.n", n, MAX_GENERATED_ACCOUNTS, "generated accounts")
+    check_memory(
+        "portfolio.n",
+        n,
+        SCENARIO_BYTES_PER_ACCOUNT + SCENARIO_BYTES_PER_ACCOUNT_MONTH * horizon,
+        f"a scenario run with a {horizon}-month horizon",
+    )
 
 
 class _Progress:
@@ -143,13 +173,13 @@ def scenario() -> None:
 )
 @click.option(
     "--paths",
-    type=click.IntRange(min=2),
+    type=click.IntRange(2, MAX_PATHS),
     default=None,
-    help="Monte Carlo paths (default: the scenario's simulation.paths).",
+    help=f"Monte Carlo paths, at most {MAX_PATHS:,} (default: the scenario's simulation.paths).",
 )
 @click.option(
     "--seed",
-    type=click.IntRange(min=0),
+    type=SEED,
     default=None,
     help="Random seed (default: the scenario's simulation.seed).",
 )
@@ -202,15 +232,18 @@ def run(
     import time
 
     from commands.common import console
+    from solver.atomic import check_writable
     from solver.report import write_scenario_report
     from solver.scenario import load_scenario
     from solver.simulation import compare, default_plan_cache, run_scenario
 
+    check_writable(out_dir, option="--out-dir", directory=True)
     started = time.perf_counter()
     cache = None if no_cache else default_plan_cache()
     overrides = _overrides(settings)
     scen = load_scenario(file, overrides=overrides)
     base = load_scenario(baseline, overrides=overrides) if baseline is not None else None
+    _check_size([scen] + ([base] if base is not None else []))
     err = console(stderr=True)
     with (
         engine.open(jobs=jobs) as runner,
@@ -262,11 +295,12 @@ def run(
     help="A swept key and its values, e.g. --set policy.max_deferral_months=0,3,6 (repeatable: grid).",
 )
 @click.option(
-    "--paths", type=click.IntRange(min=2), default=None, help="Monte Carlo paths per run."
+    "--paths",
+    type=click.IntRange(2, MAX_PATHS),
+    default=None,
+    help=f"Monte Carlo paths per run, at most {MAX_PATHS:,}.",
 )
-@click.option(
-    "--seed", type=click.IntRange(min=0), default=None, help="Random seed (same for every run)."
-)
+@click.option("--seed", type=SEED, default=None, help="Random seed (same for every run).")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option(
     "--frontier-x",
@@ -297,22 +331,35 @@ def sweep(
     engine: Any,
 ) -> int:
     """Run FILE for every combination of the --set values; table and efficient frontier."""
+    import math
+
     from rich.table import Table
 
-    from commands.common import console
+    from commands.common import MAX_SWEEP_RUNS, console
+    from solver.atomic import check_writable
     from solver.errors import InputError
     from solver.report import format_value, write_sweep_report
     from solver.scenario import load_scenario, parse_assignment
     from solver.simulation import KPIS, default_plan_cache, run_sweep
 
+    check_writable(out_dir, option="--out-dir", directory=True)
     assignments = [parse_assignment(s) for s in settings]
     keys = [k for k, _ in assignments]
     if len(set(keys)) != len(keys):
         raise InputError("--set: each key may be swept once")
+    runs = math.prod(len(values) for _, values in assignments)
+    if runs > MAX_SWEEP_RUNS:
+        sizes = " x ".join(f"{len(v)} ({k})" for k, v in assignments)
+        raise InputError(
+            f"--set: the grid has {runs:,} runs ({sizes}); at most {MAX_SWEEP_RUNS:,} per "
+            "sweep: give fewer values"
+        )
     scen = load_scenario(file)
+    variants = [scen]
     for key, values in assignments:  # validate every value before running anything
         for value in values:
-            scen.with_overrides({key: value})
+            variants.append(scen.with_overrides({key: value}))
+    _check_size(variants)
     err = console(stderr=True)
     with (
         engine.open(jobs=jobs) as runner,
@@ -382,7 +429,7 @@ def experiment() -> None:
     show_default=True,
     help="Share of accounts in the challenger group.",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Random seed (>= 0).")
 @click.option(
     "--strata",
     default="tier,dpd_bucket",
@@ -400,10 +447,12 @@ def split(portfolio: Path, share: float, seed: int, strata: str, out: Path) -> i
     from rich.table import Table
 
     from commands.common import console
+    from solver.atomic import check_writable
     from solver.experiment import split_portfolio
     from solver.io import output_format, read_portfolio, write_table
 
     output_format(out)
+    check_writable(out, inputs={"PORTFOLIO": portfolio})
     frame = read_portfolio(portfolio)
     columns = [c.strip() for c in strata.split(",") if c.strip()]
     result = split_portfolio(frame, share, seed=seed, strata=columns, source=str(portfolio))
@@ -442,8 +491,10 @@ def evaluate(outcomes: Path, out_dir: Path) -> int:
     from rich.table import Table
 
     from commands.common import console
+    from solver.atomic import check_writable
     from solver.experiment import evaluate_outcomes, read_outcomes, write_evaluation
 
+    check_writable(out_dir, option="--out-dir", directory=True)
     frame = read_outcomes(outcomes)
     result = evaluate_outcomes(frame)
     written = write_evaluation(result, out_dir)

@@ -58,6 +58,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -642,6 +643,13 @@ def _rate_hint(spec: FieldSpec, value: float) -> str:
 
 _BLANK = object()
 
+#: A decimal number as the table readers accept it (ASCII digits, optional sign, point and
+#: exponent, or inf). Python's ``float`` also takes ``1_000`` and non-ASCII digits, which
+#: a CSV or Excel cell would refuse: one rule for every input (issue 15).
+_DECIMAL_RE = re.compile(
+    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?inf(?:inity)?", re.I
+)
+
 
 def _is_blank(value: Any) -> bool:
     if value is None:
@@ -692,10 +700,9 @@ def _clean_scalar(spec: FieldSpec, value: Any) -> tuple[Any, str | None]:
     if isinstance(value, int | float | np.integer | np.floating):
         number = float(value)
     elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
+        if not _DECIMAL_RE.fullmatch(value.strip()):
             return None, f"not a number: {_shown(spec.name, _fmt_raw(value))}"
+        number = float(value.strip())
         if math.isnan(number):
             return _BLANK, None
     else:

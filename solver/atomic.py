@@ -17,10 +17,12 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-__all__ = ["atomic_open", "atomic_path"]
+from solver.errors import InputError
+
+__all__ = ["atomic_open", "atomic_path", "check_writable"]
 
 
 def _make_parents(directory: Path) -> list[Path]:
@@ -93,3 +95,117 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", **kwargs) -> Iter
     with atomic_path(path) as tmp, open(tmp, mode, **kwargs) as fh:
         yield fh
         fh.flush()
+
+
+PathLike = str | os.PathLike[str]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (symlinks and hard links included)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return a.resolve() == b.resolve()
+
+
+def _nearest_existing(path: Path) -> Path:
+    current = path
+    while not current.exists() and current.parent != current:
+        current = current.parent
+    return current
+
+
+def _can_create_in(directory: Path) -> str | None:
+    """Why no file can be created in ``directory`` (``None``: it can)."""
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return "permission denied"
+    try:  # the real test: os.access says yes for root on a read-only file system
+        fd, name = tempfile.mkstemp(prefix=".workout-probe.", dir=directory)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(name)
+    return None
+
+
+def check_writable(
+    path: PathLike,
+    *,
+    option: str = "--out",
+    inputs: Mapping[str, PathLike | None] | Iterable[PathLike | None] = (),
+    outputs: Mapping[str, PathLike | None] | None = None,
+    directory: bool = False,
+) -> Path:
+    """Refuse, before any work, an output that could not be written (exit 2).
+
+    Commands call this right after parsing, so that a run which cannot save its result
+    fails at once with a message naming the path, instead of after all the work with an
+    internal error (issue 15). It checks that the output
+
+    * is not one of the command's ``inputs`` (``plan-portfolio book.csv --out book.csv``
+      would replace the book by the plans), symlinks and hard links included;
+    * is a file where a file is expected and a directory where ``directory`` is set;
+    * has a parent that is a directory (or can be created: no part of it is a file) in
+      which this process can create files (a probe file is created and removed).
+
+    Parameters
+    ----------
+    path
+        The output file (or directory with ``directory=True``).
+    option
+        How the user gave it, for messages (``--out``, ``--out-dir``, ``--png``).
+    inputs
+        The files the command reads: a mapping label -> path (``{"PORTFOLIO": path}``)
+        or plain paths; ``None`` entries are skipped.
+    outputs
+        The command's other outputs checked already (label -> path): two outputs may
+        not be one file either (``--out m.toml --behaviour-out m.toml``).
+    directory
+        The output is a directory (``--out-dir``, a partitioned Parquet dataset).
+
+    Returns
+    -------
+    Path
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    InputError
+        Naming the option, the path and what is wrong.
+    """
+    dest = Path(path)
+    where = f"{option} {dest}"
+    if not str(path).strip():
+        raise InputError(f"{option}: empty path")
+    labelled = (
+        list(inputs.items())
+        if isinstance(inputs, Mapping)
+        else [(str(p), p) for p in inputs if p is not None]
+    )
+    for label, source in labelled:
+        if source is None:
+            continue
+        source = Path(source)
+        if source.exists() and _same_file(dest, source):
+            shown = label if label == str(source) else f"{label} ({source})"
+            raise InputError(
+                f"{where}: this is also the input {shown}; write the output to another "
+                f"{'directory' if directory else 'file'} (nothing was written)"
+            )
+    for label, other in (outputs or {}).items():
+        if other is not None and _same_file(dest, Path(other)):
+            raise InputError(f"{where}: the same file as {label} {other}; give two names")
+    if dest.exists():
+        if directory and not dest.is_dir():
+            raise InputError(f"{where}: exists and is a file, not a directory")
+        if not directory and dest.is_dir():
+            raise InputError(f"{where}: is a directory; give a file name")
+    start = dest if directory else dest.parent
+    existing = _nearest_existing(start if str(start) else Path("."))
+    if not existing.is_dir():
+        raise InputError(f"{where}: cannot create {start}: {existing} is a file, not a directory")
+    problem = _can_create_in(existing)
+    if problem is not None:
+        raise InputError(f"{where}: cannot write in directory {existing} ({problem})")
+    return dest

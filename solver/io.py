@@ -802,7 +802,9 @@ def _csv_header(data: bytes, source: str) -> tuple[int, list[str]]:
     return start, header
 
 
-def _read_csv(path: Path, source: str):
+def _read_csv(path: Path, source: str, numbers: Collection[str] | None = None):
+    """Raw columns of a CSV; ``numbers`` are the (normalised) names of number columns
+    (default: the number columns of a portfolio)."""
     import pyarrow as pa
     import pyarrow.csv as pv
 
@@ -815,6 +817,15 @@ def _read_csv(path: Path, source: str):
         if SPECS.get(normalize_column_name(name)) is not None
         and SPECS[normalize_column_name(name)].kind in _TEXT_KINDS
     }
+    # number columns are parsed as floats, never inferred: pyarrow's integer inference
+    # accepts hexadecimal (``0x10`` read as 16), its float parser refuses it, and a cell
+    # that does not parse sends the whole file to the all-text path below, where the
+    # validator names it "not a number" (issue 15)
+    if numbers is None:
+        numbers = {n for n, spec in SPECS.items() if spec.kind not in (*_TEXT_KINDS, "bool")}
+    number_columns = {
+        name: pa.float64() for name in header if normalize_column_name(name) in numbers
+    }
     invalid: list[tuple[int | None, int, int, str]] = []
 
     def on_invalid_row(row: Any) -> str:
@@ -823,7 +834,9 @@ def _read_csv(path: Path, source: str):
 
     def parse(use_threads: bool, all_text: bool) -> Any:
         invalid.clear()
-        types = {name: pa.string() for name in header} if all_text else text_columns
+        types = (
+            {name: pa.string() for name in header} if all_text else text_columns | number_columns
+        )
         return pv.read_csv(
             pa.BufferReader(pa.py_buffer(data).slice(start)),
             read_options=pv.ReadOptions(use_threads=use_threads, block_size=1 << 22),
@@ -1181,7 +1194,8 @@ def read_forecast(
     source = str(path)
     fmt = _input_format(path)
     if fmt == "csv":
-        raw, rows, log, skip, note = _read_csv(path, source)
+        numbers = {"month", "income", "inflow", *_FORECAST_ALIASES}
+        raw, rows, log, skip, note = _read_csv(path, source, numbers=numbers)
     elif fmt == "parquet":
         raw, rows, log, skip, note = _read_parquet(path, source)
     elif fmt == "excel":
