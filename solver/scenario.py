@@ -151,6 +151,9 @@ SEGMENT_SCHEMA: dict[str, str] = {
     "hazard_multiplier": "float",
 }
 
+MAX_ACCOUNTS = 100_000_000  # portfolio.n ceiling (as `workout generate portfolio --n`)
+MAX_SEED = 2**31 - 1  # seeds reach CP-SAT, whose random seed is a 32-bit integer
+
 #: Keys whose values are file paths (resolved against the file that names them).
 PATH_KEYS: tuple[tuple[str, ...], ...] = (
     ("extends",),
@@ -468,6 +471,8 @@ def _kind_problem(kind: str, value: Any) -> str | None:
     if kind in ("str", "path"):
         return None if isinstance(value, str) else "must be text"
     if kind == "int":
+        if isinstance(value, float) and value.is_integer():
+            return "must be a whole number written without a decimal point or exponent"
         if isinstance(value, bool) or not isinstance(value, int):
             return "must be a whole number"
         return None
@@ -537,7 +542,21 @@ def _check_values(layer: Mapping[str, Any], source: str) -> list[str]:
     if "path" in portfolio and ("n" in portfolio or "seed" in portfolio):
         problems.append(f"{source}: portfolio: give either 'path' or 'n' (and 'seed'), not both")
     if "n" in portfolio:
-        need(portfolio["n"] >= 1, "portfolio.n", ">= 1", portfolio["n"])
+        # the same ceiling as `workout generate portfolio --n` (a 10^8-account book needs
+        # about 150 GB to generate; larger values are typos)
+        need(
+            1 <= portfolio["n"] <= MAX_ACCOUNTS,
+            "portfolio.n",
+            f"in [1, {MAX_ACCOUNTS}]",
+            portfolio["n"],
+        )
+    if "seed" in portfolio:
+        need(
+            0 <= portfolio["seed"] <= MAX_SEED,
+            "portfolio.seed",
+            f"in [0, {MAX_SEED}]",
+            portfolio["seed"],
+        )
     settings: tuple[tuple[str, Any], ...] = (("model", BehaviourModel), ("policy", Policy))
     for table, kind in settings:
         inline = {k: v for k, v in layer.get(table, {}).items() if k != "path"}
@@ -588,7 +607,7 @@ def _check_values(layer: Mapping[str, Any], source: str) -> list[str]:
         v = sim["horizon_months"]
         need(1 <= v <= 240, "simulation.horizon_months", "in [1, 240]", v)
     if "seed" in sim:
-        need(sim["seed"] >= 0, "simulation.seed", ">= 0", sim["seed"])
+        need(0 <= sim["seed"] <= MAX_SEED, "simulation.seed", f"in [0, {MAX_SEED}]", sim["seed"])
     return problems
 
 
