@@ -576,6 +576,7 @@ class ModelKernel:
         if not collateral.any():  # unsecured: ρ·EAD (in the shape rows × months broadcast to)
             out = np.empty(np.broadcast_shapes(exposures.shape, collateral.shape))
             np.multiply(rho, np.maximum(0.0, exposures), out=out)
+            out += np.minimum(exposures, 0.0)  # as the general formula for EAD < 0 (C = 0)
             return out
         # min(E, C) + ρ·max(0, E − C) = ρ·E + (1 − ρ)·min(E, C) for E ≥ 0
         covered = np.minimum(exposures, collateral)

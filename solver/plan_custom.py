@@ -91,8 +91,8 @@ class SearchParams:
     refine_buckets
         The finer ``buckets`` to choose from for those plans (see ``plans._refine``).
     includes_default
-        Run the default search first and make its grid and plans part of this one, so
-        this search never finds less (``thorough`` does).
+        Run the default search first and make its grid and its custom and step plans
+        part of this one, so this search never finds less (``thorough`` does).
     """
 
     grid_levels: int = 12

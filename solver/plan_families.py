@@ -18,8 +18,9 @@ relaxing a policy limit only adds candidate plans and a family's best NPV never 
   then level instalments; total term (holiday included) up to ``max_term_months``;
 * ``concession``: rates on a ladder of 1 % a year below the contract rate, down to
   ``rate_floor`` (:data:`CONCESSION_STEP`), × waivers of 0, ½ or all of the fees and of
-  the accrued interest (each up to its policy maximum) × terms of 6, 12, 18, … months
-  (the usual tenors) up to ``max_term_months``; at least a cut or a waiver;
+  the accrued interest (each up to its policy maximum) × terms of 1…5 months and then
+  6, 12, 18, … months (the usual tenors) up to ``max_term_months``; at least a cut or a
+  waiver;
 * ``settlement``: forgiveness in steps of 1 % of the balance up to the policy room, applied
   to fees first, then interest, then principal (each up to its policy maximum), paid
   interest-free as a lump sum or over 2…6 months;
@@ -397,6 +398,14 @@ def deferral_candidates(ctx: PlanContext) -> Candidates:
     )
 
 
+def concession_terms(horizon: int) -> np.ndarray:
+    """Concession terms up to ``horizon``: 1…5 months, then 6, 12, 18, … (a fixed set cut
+    by ``max_term_months``, so a higher cap only adds terms)."""
+    short = np.arange(1, min(CONCESSION_TERM_STEP, horizon + 1))
+    tenors = np.arange(CONCESSION_TERM_STEP, horizon + 1, CONCESSION_TERM_STEP)
+    return np.concatenate([short, tenors])
+
+
 def concession_candidates(ctx: PlanContext) -> Candidates:
     """Rate cuts × fee and interest waivers × terms, level instalments (SPEC §6 ``concession``).
 
@@ -415,7 +424,7 @@ def concession_candidates(ctx: PlanContext) -> Candidates:
     steps = np.arange(0, rungs + 1)
     fee_w = WAIVER_SHARES[WAIVER_SHARES <= pol.max_fee_waiver + 1e-12]
     int_w = WAIVER_SHARES[WAIVER_SHARES <= pol.max_interest_waiver + 1e-12]
-    terms = np.arange(CONCESSION_TERM_STEP, ctx.horizon + 1, CONCESSION_TERM_STEP)
+    terms = concession_terms(ctx.horizon)
     acc, k, fw, iw, term = _grid(len(ctx), steps, fee_w, int_w, terms)
     r = rate[acc] - k * CONCESSION_STEP
     valid = (r >= pol.rate_floor - 1e-12) & ((k > 0) | (fw > 0) | (iw > 0))

@@ -490,81 +490,24 @@ def _family_choices(
         n, min(pol.max_deferral_months, ctx.horizon - 1) if can_hold else 0, dtype=np.int64
     )
     if search.includes_default:
-        # the default search first: its grid joins this one and its custom plans seed
-        # this search, so a thorough run never recommends less than a default run
+        # the default search first: its grid joins this one and its custom and step plans
+        # seed this search, so a thorough run never finds less than a default run
         base = SearchParams()
         base_amounts, base_step = payment_grids(ctx, base.grid_levels, extra_amounts)
         base_tables = bound_tables(ctx, base_amounts, base.buckets, holiday)
-        base_custom = _refine(
-            ctx,
-            solve_runs(
-                ctx,
-                base_amounts,
-                base_step,
-                increasing=False,
-                search=base,
-                seeds=seeds,
-                tables=base_tables,
-            ),
-            base_amounts,
-            base_step,
-            holiday,
-            base,
+        base_custom, base_steps = _custom_and_step(
+            ctx, base_amounts, base_step, holiday, base, seeds, base_tables, K, lazy=False
         )
-        for i, sol in enumerate(base_custom):
-            if sol.payments is not None:
-                bal, rate = float(ctx.balance[i]), float(ctx.fields["annual_rate"][i])
-                sched = _path_schedule(bal, rate, sol.payments)
-                seeds[i].append((sched.payments, sched.exposures))
+        for i in range(n):
+            for sol in (base_custom[i], base_steps[i]):
+                if sol.payments is not None:
+                    bal, rate = float(ctx.balance[i]), float(ctx.fields["annual_rate"][i])
+                    sched = _path_schedule(bal, rate, sol.payments)
+                    seeds[i].append((sched.payments, sched.exposures))
         extra_amounts = np.concatenate([extra_amounts, base_amounts], axis=1)
     amounts, step = payment_grids(ctx, search.grid_levels, extra_amounts)
     tables = bound_tables(ctx, amounts, search.buckets, holiday, tail=search.tail_bound)
-    if n <= SMALL_BATCH and not lazy:
-        # few accounts: per-call overhead dominates, so search both families in one pass
-        # (rows are independent: the same result as the two searches below)
-        both = np.concatenate([np.arange(n), np.arange(n)])
-        found = solve_runs(
-            ctx.take(both),
-            amounts[both],
-            step[both],
-            increasing=np.repeat([False, True], n),
-            search=search,
-            seeds=seeds + seeds,
-            tables=tuple(x[both] for x in tables),
-        )
-        custom = found[:n]
-        steps: list[RunSolution | None] = [
-            sol if _is_step(sol.payments, K) else found[n + i] for i, sol in enumerate(custom)
-        ]
-    else:
-        custom = solve_runs(
-            ctx, amounts, step, increasing=False, search=search, seeds=seeds, tables=tables
-        )
-        # a custom plan with at most K rising phases is also the best step plan (step ⊆
-        # custom, and custom's bound is a bound for step); search step only for the others
-        steps = [sol if _is_step(sol.payments, K) else None for sol in custom]
-        todo = np.array([i for i, sol in enumerate(steps) if sol is None], dtype=np.int64)
-        if lazy:
-            # portfolio runs report only the recommendation, and step can at best tie
-            # custom (step ⊆ custom): its own search is skipped
-            for i in todo.tolist():
-                steps[i] = replace(custom[i], payments=None, status="NOT_EVALUATED")
-            todo = todo[:0]
-        if todo.size:
-            sub_ctx = ctx.take(todo)
-            sub_tables = tuple(x[todo] for x in tables)
-            found = solve_runs(
-                sub_ctx,
-                amounts[todo],
-                step[todo],
-                increasing=True,
-                search=search,
-                seeds=[seeds[i] for i in todo],
-                tables=sub_tables,
-            )
-            for i, sol in zip(todo, found, strict=True):
-                steps[i] = sol
-    custom = _refine(ctx, custom, amounts, step, holiday, search)
+    custom, steps = _custom_and_step(ctx, amounts, step, holiday, search, seeds, tables, K, lazy)
     for i in range(n):
         st, cu = steps[i], custom[i]
         assert st is not None
@@ -657,6 +600,72 @@ def _family_choices(
     return out
 
 
+def _custom_and_step(
+    ctx: PlanContext,
+    amounts: np.ndarray,
+    grid_step: np.ndarray,
+    holiday: np.ndarray,
+    search: SearchParams,
+    seeds: list[list[tuple[np.ndarray, np.ndarray]]],
+    tables: tuple[np.ndarray, ...],
+    K: int,
+    lazy: bool,
+) -> tuple[list[RunSolution], list[RunSolution]]:
+    """Best ``custom`` (certified by :func:`_refine`) and ``step`` plans of every account.
+
+    ``step`` ⊆ ``custom``: a custom plan that is optimal and a step plan is the best step
+    plan, so step is searched only for the other accounts (and, in portfolio runs, where
+    only the recommendation is reported, not where custom is optimal: step can then at
+    best tie it). Where step is searched and custom's plan is also a step plan, the
+    better of the two is step's plan.
+    """
+    n = len(ctx)
+    if n <= SMALL_BATCH and not lazy:
+        # few accounts: per-call overhead dominates, so search both families in one pass
+        # (rows are independent: the same result as two searches)
+        both = np.concatenate([np.arange(n), np.arange(n)])
+        found = solve_runs(
+            ctx.take(both),
+            amounts[both],
+            grid_step[both],
+            increasing=np.repeat([False, True], n),
+            search=search,
+            seeds=seeds + seeds,
+            tables=tuple(x[both] for x in tables),
+        )
+        custom, searched = found[:n], found[n:]
+        custom = _refine(ctx, custom, amounts, grid_step, holiday, search)
+        todo = np.arange(n)
+    else:
+        custom = solve_runs(
+            ctx, amounts, grid_step, increasing=False, search=search, seeds=seeds, tables=tables
+        )
+        custom = _refine(ctx, custom, amounts, grid_step, holiday, search)
+        skip = [sol.status == "OPTIMAL" and (lazy or _is_step(sol.payments, K)) for sol in custom]
+        todo = np.array([i for i in range(n) if not skip[i]], dtype=np.int64)
+        searched = []
+        if todo.size:
+            searched = solve_runs(
+                ctx.take(todo),
+                amounts[todo],
+                grid_step[todo],
+                increasing=True,
+                search=search,
+                seeds=[seeds[i] for i in todo],
+                tables=tuple(x[todo] for x in tables),
+            )
+    steps: list[RunSolution] = []
+    by_row = dict(zip(todo.tolist(), searched, strict=True))
+    for i, cu in enumerate(custom):
+        st = by_row.get(i)
+        if _is_step(cu.payments, K) and (st is None or cu.objective >= st.objective):
+            st = cu  # custom's plan is a step plan and at least as good
+        if st is None:  # portfolio run, custom optimal and not a step plan
+            st = replace(cu, payments=None, status="NOT_EVALUATED")
+        steps.append(st)
+    return custom, steps
+
+
 def _is_step(payments: np.ndarray | None, max_levels: int) -> bool:
     """Whether a payment path is also a ``step`` plan: rising phases, at most ``max_levels``."""
     if payments is None:
@@ -704,9 +713,7 @@ def _refine(
             todo = np.array(rows, dtype=np.int64)
             current[todo] = buckets
             sub = ctx.take(todo)
-            tables = bound_tables(
-                sub, amounts[todo], buckets, holiday[todo], tail=search.tail_bound
-            )
+            tables = bound_tables(sub, amounts[todo], buckets, holiday[todo])  # no tail table
             root = bound_at(tables, np.arange(todo.size), 0, ctx.balance[todo])
             again: list[int] = []
             for k, i in enumerate(rows):
@@ -811,7 +818,13 @@ def _family_infeasible_reason(ctx: PlanContext, i: int, family: str, label: str)
     if family == "settlement":
         return f"even with the largest forgiveness the settlement instalments over {min(6, ctx.horizon)} months exceed the affordable payment ({max(cap1, 0):,.0f}/month)"
     if family == "concession":
-        return f"even at the rate floor with the largest waivers the instalment over {ctx.horizon} months is not affordable"
+        from solver.plan_families import concession_terms
+
+        longest = int(concession_terms(ctx.horizon).max(initial=0))
+        return (
+            "even at the lowest rate of the ladder with the largest waivers the instalment"
+            f" over {longest} months (the longest concession term) is not affordable"
+        )
     return f"no level instalment within {ctx.horizon} months is affordable (largest affordable payment {max(cap1, 0):,.0f}/month in month 1)"
 
 
@@ -1541,18 +1554,23 @@ def plan_portfolio(
             if progress:
                 progress(len(b))
     else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
+        # solver.engine.LocalPool, not ProcessPoolExecutor: an interruption (SIGINT/SIGTERM
+        # becomes an exception here, see commands.common.handle_signals) kills the workers
+        # at once and can never leave the parent waiting on a dead worker (issue 15)
+        from solver.engine import LocalPool
 
-        ctx = mp.get_context("fork") if hasattr(mp, "get_context") else None
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            futures = [pool.submit(_batch_worker, (b, policy, model, search)) for b in batches]
-            for b, fut in zip(batches, futures, strict=True):
-                rows, follow = fut.result()
-                all_rows.extend(rows)
-                all_follow.extend(follow)
+        done: list[tuple[Any, Any] | None] = [None] * len(batches)
+        with LocalPool(_batch_worker, min(jobs, len(batches))) as pool:
+            for k, ok, value in pool.run([(b, policy, model, search) for b in batches]):
+                if not ok:
+                    raise value
+                done[k] = value
                 if progress:
-                    progress(len(b))
+                    progress(len(batches[k]))
+        for part in done:
+            assert part is not None
+            all_rows.extend(part[0])
+            all_follow.extend(part[1])
     return _assemble(all_rows, all_follow)
 
 

@@ -608,7 +608,7 @@ def _concession_candidates(
     bal: _Balances, policy: Any, H: int, unit: int
 ) -> Iterator[CentSchedule]:
     """Rates ``r − k·1 %`` while ≥ rate_floor × waivers of {0, ½, 1} of the fees and of the
-    accrued interest (each within its policy maximum) × terms 6, 12, 18, … ≤ H: level
+    accrued interest (each within its policy maximum) × terms 1…5 and 6, 12, 18, … ≤ H: level
     instalments on what is left (the grid stated in ``solver.plan_families``).
 
     The point with no rate cut and nothing waived is the ``instalment`` family and is
@@ -635,7 +635,9 @@ def _concession_candidates(
             if k == 0 and forgiven == 0:
                 continue  # no cut, nothing waived: the instalment family, not a concession
             opening = round_half_up(bal.total - forgiven)
-            for n in range(CONCESSION_TERM_STEP, H + 1, CONCESSION_TERM_STEP):
+            terms = [*range(1, min(CONCESSION_TERM_STEP, H + 1))]
+            terms += range(CONCESSION_TERM_STEP, H + 1, CONCESSION_TERM_STEP)
+            for n in terms:
                 s = level_schedule(opening, units, n, unit)
                 if s is not None:
                     s.params = {

@@ -847,3 +847,50 @@ def test_customer_objective_picks_the_cheapest_plan_within_the_tolerance(sample)
     payload = json.loads(out)
     assert payload["recommended_label"] == choose_for(res, "customer", 0.2).recommended
     assert payload["frontier"] == [o.label for o in frontier]
+
+
+def test_portfolio_run_recommends_what_plan_options_recommends():
+    """A portfolio run and plan_options give every account the same recommendation and NPV (review of issue 13)."""
+    from solver.generate import generate_portfolio
+
+    frame = generate_portfolio(200, seed=2)
+    table = plan_portfolio(frame, jobs=1).table.set_index("account_id")
+    for acc in Account.from_frame(frame):
+        alone = plan_options(acc, relax=False)
+        row = table.loc[acc.account_id]
+        assert row["status"] == alone.status, acc.account_id
+        if alone.status == "RECOMMENDED":
+            assert row["npv"] == pytest.approx(alone.recommended_option.npv, rel=1e-12), (
+                acc.account_id
+            )
+
+
+def test_concession_exists_on_short_horizons():
+    """max_term_months below 6: concession still searches terms 1-5 (review of issue 13)."""
+    acc = Account.from_mapping(
+        {
+            "account_id": "S1",
+            "principal": 2000,
+            "interest_due": 50,
+            "fees_due": 30,
+            "annual_rate": 0.12,
+            "remaining_term": 3,
+            "income": 5000,
+            "expenses": 1000,
+        }
+    )
+    res = plan_options(acc, Policy().replace(max_term_months=5), relax=False)
+    assert res.option("instalment").feasible
+    assert res.option("concession").feasible
+    assert res.option("concession").schedule.term <= 5
+
+
+def test_thorough_step_is_never_worse_than_the_default_step():
+    """--thorough seeds its step search with the default step plan (review of issue 13)."""
+    from solver.generate import generate_portfolio
+
+    for acc in Account.from_frame(generate_portfolio(24, seed=11)):
+        a = plan_options(acc, relax=False).option("step")
+        b = plan_options(acc, relax=False, search=SearchParams.thorough()).option("step")
+        if a.feasible:
+            assert b.feasible and b.npv >= a.npv - 1e-9 * abs(a.npv), acc.account_id
