@@ -9,10 +9,33 @@ call ``solver``, format); none of them holds business logic. Command modules imp
 
 from __future__ import annotations
 
-import importlib
+import os
+import signal
 import sys
 
-import click
+
+def _interrupted_at_start(signum: int, frame: object) -> None:
+    """SIGINT/SIGTERM before ``run_cli`` takes over (imports, start-up): nothing has been
+    opened or started yet, so end at once with the same line and code (issue 15)."""
+    name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
+    os.write(2, f"interrupted by {name} (no partial output written)\n".encode())
+    os._exit(128 + signum)
+
+
+def _catch_early_signals() -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _interrupted_at_start)
+
+
+# The `workout` program (not an in-process import by tests): from the first line, a signal
+# gives exit 128 + N and one line instead of a KeyboardInterrupt traceback during imports.
+_PROGRAM = __name__ == "__main__" or os.path.basename(sys.argv[0] if sys.argv else "") == "workout"
+if _PROGRAM:
+    _catch_early_signals()
+
+import importlib  # noqa: E402
+
+import click  # noqa: E402
 
 # name -> "module:attribute" of a click command or group; loaded on demand so that
 # `workout --help` and `workout validate` do not pay for ortools, dask or matplotlib.
@@ -65,8 +88,38 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
+def _set_verbose(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``--verbose``: let messages show personal values for this run (restored on exit)."""
+    if not value:
+        return
+    import os
+
+    from commands.common import VERBOSE_ENV
+
+    previous = os.environ.get(VERBOSE_ENV)
+    os.environ[VERBOSE_ENV] = "1"
+
+    def restore() -> None:
+        if previous is None:
+            os.environ.pop(VERBOSE_ENV, None)
+        else:
+            os.environ[VERBOSE_ENV] = previous
+
+    ctx.call_on_close(restore)
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="loan-workout")
+@click.option(
+    "--verbose",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_set_verbose,
+    help="Show the values of personal fields (income, expenses, other_debt, credit_score, "
+    "the income forecast) in error messages; they are withheld otherwise. Give it before "
+    "the command.",
+)
 def workout() -> None:
     """Workout: repayment-restructuring optimizer for delinquent consumer loans.
 
@@ -75,14 +128,27 @@ def workout() -> None:
     allocate               collection treatments and collectors, with a proven gap
     scenario               what-if Monte Carlo scenarios for portfolio managers
     risk                   roll rates, early warning, calibration
+
+    Every command has --help with an example.
+
+    \b
+    Examples:
+      workout generate portfolio --n 2000 --seed 7 --out out/portfolio.csv
+      workout plan scenarios/sample_account.toml
+      workout --verbose plan scenarios/sample_account.toml --set income=8000
     """
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the group and map errors to SPEC §11 exit codes."""
+    _catch_early_signals()  # `python -c "import cli; cli.main()"` too
     from commands.common import run_cli
 
-    sys.exit(run_cli(workout, argv))
+    code = run_cli(workout, argv)
+    # done and reported: a signal while the interpreter exits changes nothing
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

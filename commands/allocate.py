@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from commands.common import SEED, TIME_LIMIT, TIME_LIMIT_HELP, FiniteFloat
+from commands.common import SEED, TIME_LIMIT, FiniteFloat, shared_help
 from commands.engine_opts import engine_options
 
 
@@ -44,9 +44,15 @@ from commands.engine_opts import engine_options
     type=TIME_LIMIT,
     default=60.0,
     show_default=True,
-    help="Seconds for the optimisation." + TIME_LIMIT_HELP,
+    help=shared_help("--time-limit", "Here: the whole allocation."),
 )
-@click.option("--seed", type=SEED, default=0, show_default=True, help="Solver seed (>= 0).")
+@click.option(
+    "--seed",
+    type=SEED,
+    default=0,
+    show_default=True,
+    help=shared_help("--seed", "Here: the CP-SAT search."),
+)
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -61,6 +67,7 @@ from commands.engine_opts import engine_options
     show_default=True,
     help="Summary on stdout: rich tables or JSON.",
 )
+@click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
 @engine_options
 def allocate(
     portfolio: Path,
@@ -72,6 +79,7 @@ def allocate(
     seed: int,
     out: Path,
     fmt: str,
+    quiet: bool,
     engine: Any,
 ) -> int:
     """Choose each account's treatment (and team) to maximise expected net recovery.
@@ -82,7 +90,15 @@ def allocate(
     --engine dask the portfolio (a file or a Parquet dataset directory) is read and
     validated by the workers, and the per-account step of the Lagrangian dual runs on
     them; the result is the same.
+
+    \b
+    Examples:
+      workout allocate out/portfolio.csv --out out/allocation.csv
+      workout allocate out/portfolio.csv --plans out/plans.csv --budget 500000 \\
+          --time-limit 30 --out out/allocation.parquet --format json
     """
+    import contextlib
+
     from commands.common import console
     from solver.allocation import allocate as run_allocation
     from solver.allocation_catalogue import Catalogue, Teams
@@ -110,7 +126,12 @@ def allocate(
             assert plans is not None
             _match_plans(plan_table, frame, plans, portfolio)
         err = console(stderr=True)
-        with err.status(f"allocating {len(frame):,} accounts …"):
+        spinner = (
+            contextlib.nullcontext()
+            if quiet
+            else err.status(f"allocating {len(frame):,} accounts …")
+        )
+        with spinner:
             result = run_allocation(
                 frame,
                 catalogue,

@@ -66,16 +66,50 @@ def run_cli(group: click.Group, argv: Sequence[str] | None = None) -> int:
     # Input warnings (e.g. extra columns dropped) read as one line, not Python's warning format.
     warnings.showwarning = _show_warning
     try:
-        with _verbose(verbose), handle_signals():
-            return _run(group, args)
+        with _verbose(verbose), handle_signals() as received:
+            return _run(group, args, received)
     finally:
         warnings.showwarning = previous_showwarning
 
 
-def _run(group: click.Group, args: list[str]) -> int:
+class Received(list):
+    """The :class:`Interrupted` raised by :func:`handle_signals`; ``settled`` once the run
+    has ended (an interruption is then reported, never raised again)."""
+
+    settled = False
+
+
+def _invoke(group: click.Group, args: list[str], received: Sequence[Interrupted]) -> Any:
+    """``group.main``; a run that received a signal ends as interrupted whatever happened next.
+
+    The handler raises :class:`Interrupted` wherever the main thread is, and Python drops
+    an exception raised inside an at-fork hook, a ``__del__`` or a weakref callback
+    ("Exception ignored in ...", issue 15: the run then went on, its workers already
+    stopped, and ended in an internal error or an exit without the line). The signal is
+    recorded before the raise, so the run still ends with the one line and 128 + N.
+    """
+    try:
+        rv = group.main(args=args, prog_name="workout", standalone_mode=False)
+    except BaseException:
+        _settle(received)
+        if received:
+            raise received[0] from None
+        raise
+    _settle(received)
+    if received:
+        raise received[0]
+    return rv
+
+
+def _settle(received: Sequence[Interrupted]) -> None:
+    if isinstance(received, Received):
+        received.settled = True
+
+
+def _run(group: click.Group, args: list[str], received: Sequence[Interrupted] = ()) -> int:
     try:
         # Commands may return an int exit code (e.g. `validate` returns 2 on bad input).
-        rv = group.main(args=args, prog_name="workout", standalone_mode=False)
+        rv = _invoke(group, args, received)
     except WorkoutError as exc:
         click.echo(f"error: {exc}", err=True)
         if "<withheld>" in str(exc):
@@ -148,40 +182,76 @@ def verbose() -> bool:
 
 
 @contextlib.contextmanager
-def handle_signals() -> Iterator[None]:
+def handle_signals() -> Iterator[Received]:
     """Turn SIGINT and SIGTERM into :class:`Interrupted` in the main thread for the block.
 
-    Forked worker processes inherit the handler; in them it stops the worker silently
-    with the default action (the parent reports the interruption once). In the parent it
-    first stops those workers, so a pool's shutdown does not wait for queued work. The
-    previous handlers are restored afterwards (the CLI also runs in-process in tests).
+    Yields the list of the :class:`Interrupted` raised (recorded before the raise, so the
+    caller sees the signal whatever happened next, see :func:`_invoke`). The handler runs
+    wherever the main thread is; where Python drops its exception (an at-fork hook, a
+    ``__del__``, a weakref callback: "Exception ignored in ...") the exception is not
+    printed and is raised again at the next bytecode, so the run still stops at once
+    (issue 15: a dropped interruption let a run go on for minutes, or end in an internal
+    error). Forked processes that still run the handler (a pool's own workers ignore
+    SIGINT, :class:`solver.engine.LocalPool`) stop silently with the default action: the
+    parent reports the interruption once. In the parent it first stops the local workers,
+    so nothing waits for queued work; a second signal during the clean-up ends the process
+    at once. The previous handlers are restored afterwards (the CLI also runs in-process
+    in tests).
     """
+    import _thread
     import threading
 
+    received = Received()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield received
         return
     main_pid = os.getpid()
+    again = threading.Event()  # the exception was dropped: raise it again
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        if os.getpid() != main_pid:  # a forked worker: die quietly, the parent reports
+        if os.getpid() != main_pid:  # a forked process: die quietly, the parent reports
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
-        # a second signal during clean-up ends the process at once
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if received:
+            if again.is_set():  # from raise_again below, not from outside
+                again.clear()
+                if received.settled:
+                    return
+                raise received[0]
+            # a second signal during clean-up ends the process at once
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        received.append(Interrupted(signum))
         _stop_workers()
-        raise Interrupted(signum)
+        raise received[0]
+
+    previous_hook = sys.unraisablehook
+
+    def raise_again() -> None:
+        if not received.settled:
+            again.set()
+            _thread.interrupt_main(received[0].signum)  # runs on_signal in the main thread
+
+    def unraisable(info: Any) -> None:
+        if isinstance(info.exc_value, Interrupted) and received:
+            # not from here: the handler would run inside this hook and be dropped again
+            threading.Timer(0.005, raise_again).start()
+            return
+        previous_hook(info)
 
     previous: dict[int, Any] = {}
+    sys.unraisablehook = unraisable
     try:
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, on_signal)
-        yield
+        yield received
     finally:
+        received.settled = True
         for number, handler in previous.items():
             signal.signal(number, handler)
+        sys.unraisablehook = previous_hook
 
 
 def _stop_workers() -> None:
@@ -234,6 +304,8 @@ class FiniteFloat(click.FloatRange):
 
 #: ``--seed``: a whole number in [0, 2**31 - 1] for every command.
 SEED = click.IntRange(0, SEED_MAX)
+#: ``--jobs``: local worker processes, for every command that has them.
+JOBS = click.IntRange(1, 64)
 #: ``--time-limit``: finite seconds in [0, one week]; ``inf`` and ``nan`` are refused.
 TIME_LIMIT = FiniteFloat(0.0, TIME_LIMIT_MAX)
 #: Help suffix of every ``--time-limit`` (the decision on ``inf``, documented once).
@@ -241,6 +313,30 @@ TIME_LIMIT_HELP = (
     f" A finite number of seconds, at most {TIME_LIMIT_MAX:,.0f} (one week); "
     "'inf' and 'nan' are refused (there is no 'no limit' setting)."
 )
+
+
+#: The opening sentence of the help of every option that several commands share: one
+#: meaning (and one type) per option name (issue 15). A command adds only what is
+#: particular to it (:func:`shared_help`); tests/test_cli_consistency.py holds every
+#: command to it. The early-warning model of ``risk score`` is ``--ew-model``; the search
+#: workers of ``bench gap`` are ``--search-workers``.
+SHARED_HELP: dict[str, str] = {
+    "--model": "Behaviour-model TOML (default: the built-in parameters).",
+    "--workers": "Workers of the local Dask cluster (with --engine dask; default: one per core).",
+    "--jobs": "Local worker processes (1 to 64) for the per-account work.",
+    "--seed": f"Random seed, a whole number from 0 to {SEED_MAX:,}; the same seed gives the "
+    "same result.",
+    "--time-limit": "Wall-clock seconds the solver may use.",
+    "--quiet": "No progress bar or spinner on stderr (results, warnings and errors still print).",
+}
+
+
+def shared_help(option: str, detail: str = "") -> str:
+    """The help of a shared ``option``: its one meaning, then ``detail`` for this command."""
+    text = SHARED_HELP[option]
+    if option == "--time-limit":
+        text += TIME_LIMIT_HELP
+    return f"{text} {detail}" if detail else text
 
 
 # -- sizes refused up front (issue 15) -----------------------------------------------------

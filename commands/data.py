@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from commands.common import GENERATE_BYTES_PER_ACCOUNT, MAX_GENERATED_ACCOUNTS, SEED
+from commands.common import GENERATE_BYTES_PER_ACCOUNT, MAX_GENERATED_ACCOUNTS, SEED, shared_help
 
 
 def _money(value: float) -> str:
@@ -61,6 +62,12 @@ def validate(
 
     Exit code 0 when every row is valid; 2 with every problem listed (file, row,
     account_id, column) otherwise.
+
+    \b
+    Examples:
+      workout validate tests/data/portfolio/tiny.csv
+      workout validate book.xlsx --sheet portfolio --strict
+      workout validate out/portfolio.csv --forecast forecast.csv
     """
     import time
     import warnings
@@ -143,7 +150,12 @@ def validate(
 
 @click.group("generate")
 def generate() -> None:
-    """Generate synthetic sample data."""
+    """Generate synthetic sample data.
+
+    \b
+    Example:
+      workout generate portfolio --n 2000 --seed 7 --out out/portfolio.csv
+    """
 
 
 @generate.command("portfolio")
@@ -156,24 +168,33 @@ def generate() -> None:
     help=f"Number of accounts (at most {MAX_GENERATED_ACCOUNTS:,}, and what fits in memory: "
     f"about {GENERATE_BYTES_PER_ACCOUNT / 1024:.1f} kB per account).",
 )
-@click.option("--seed", type=SEED, default=0, show_default=True, help="Random seed (>= 0).")
+@click.option("--seed", type=SEED, default=0, show_default=True, help=shared_help("--seed"))
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
     help="Output file; the format comes from the extension: .csv, .parquet or .xlsx.",
 )
+@click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
 @click.option(
     "--auto-share",
     type=click.FloatRange(0.0, 1.0),
     default=None,
     help="Share of auto loans (the rest are card instalments); default 0.45.",
 )
-def generate_portfolio_command(n: int, seed: int, out: Path, auto_share: float | None) -> int:
+def generate_portfolio_command(
+    n: int, seed: int, out: Path, quiet: bool, auto_share: float | None
+) -> int:
     """A synthetic delinquent auto-loan / card-instalment portfolio (same seed, same bytes).
 
     The distributions are documented in the solver.generate module.
+
+    \b
+    Examples:
+      workout generate portfolio --n 2000 --seed 7 --out out/portfolio.csv
+      workout generate portfolio --n 100000 --auto-share 0.6 --out out/big.parquet
     """
+    import contextlib
     import time
 
     from commands.common import MAX_XLSX_ROWS, check_count, check_memory, console
@@ -193,9 +214,15 @@ def generate_portfolio_command(n: int, seed: int, out: Path, auto_share: float |
     )
     err = console(stderr=True)
     started = time.perf_counter()
-    with err.status(f"generating {n:,} accounts (seed {seed})...") as status:
+    spinner: Any = (
+        contextlib.nullcontext(None)
+        if quiet
+        else err.status(f"generating {n:,} accounts (seed {seed})...")
+    )
+    with spinner as status:
         frame = generate_portfolio(n, seed, product_mix=mix)
-        status.update(f"writing {out}...")
+        if status is not None:
+            status.update(f"writing {out}...")
         write_table(frame, out)
     elapsed = time.perf_counter() - started
     counts = frame["product"].value_counts()

@@ -16,6 +16,8 @@ from typing import Any
 
 import click
 
+from commands.common import SHARED_HELP
+
 
 @dataclass(frozen=True)
 class EngineChoice:
@@ -93,7 +95,7 @@ def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "dask_workers",
         type=click.IntRange(min=1),
         default=None,
-        help="Workers of the local Dask cluster (default: one per core).",
+        help=SHARED_HELP["--workers"],
     )
     @functools.wraps(func)
     def wrapper(

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from commands.common import SHARED_HELP
 from commands.engine_opts import engine_options, is_dataset_output
 
 FORMATS = ("table", "json", "csv", "xlsx")
@@ -128,62 +129,54 @@ def _payments_text(option: Any) -> str:
     return " → ".join(parts)
 
 
-def _render_table(result: Any, schedule_family: str | None) -> None:
-    from rich.table import Table
+#: Columns of the options table in display order: (header, header on a narrow terminal,
+#: justify, wraps, priority). On a terminal too narrow for all of them the columns are kept
+#: by priority (0 first) and the rest dropped whole: a number is never cut. Text columns
+#: (``wraps``) wrap into the width left, and only when at least ``_MIN_TEXT_WIDTH`` is.
+_TABLE_COLUMNS: tuple[tuple[str, str, str, bool, int], ...] = (
+    ("option", "option", "left", False, 0),
+    ("payments", "payments", "left", True, 8),
+    ("term", "term", "right", False, 5),
+    ("NPV", "NPV", "right", False, 1),
+    ("Δ vs status quo", "Δ vs\nstatus quo", "right", False, 3),
+    ("PD 12m", "PD\n12m", "right", False, 4),
+    ("APR", "APR", "right", False, 7),
+    ("max DTI", "max\nDTI", "right", False, 6),
+    ("status", "status", "left", False, 2),
+    ("binding / reason", "binding / reason", "left", True, 9),
+)
+_MIN_TEXT_WIDTH = 18
 
-    from commands.common import console
 
-    out = console(min_width=160)
+def _option_rows(result: Any) -> list[tuple[list[str], str | None]]:
+    """The cells of every row of the options table (all columns) and the row style."""
     sq = result.status_quo
-    table = Table(
-        title=f"Restructuring options for {result.account_id} (CNY)", title_justify="left"
-    )
-    for col, justify in (
-        ("option", "left"),
-        ("payments", "left"),
-        ("term", "right"),
-        ("NPV", "right"),
-        ("Δ vs status quo", "right"),
-        ("PD 12m", "right"),
-        ("APR", "right"),
-        ("max DTI", "right"),
-        ("status", "left"),
-        ("binding / reason", "left"),
-    ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    table.add_row(
-        "status quo",
-        _payments_text(sq),
-        str(sq.schedule.term),
-        _money(sq.npv),
-        "",
-        f"{sq.pd_12m:.1%}",
-        f"{sq.apr:.2%}",
-        f"{sq.max_dti:.2f}",
-        "contract",
-        "",
-        style="dim",
-    )
+    rows: list[tuple[list[str], str | None]] = [
+        (
+            [
+                "status quo",
+                _payments_text(sq),
+                str(sq.schedule.term),
+                _money(sq.npv),
+                "",
+                f"{sq.pd_12m:.1%}",
+                f"{sq.apr:.2%}",
+                f"{sq.max_dti:.2f}",
+                "contract",
+                "",
+            ],
+            "dim",
+        )
+    ]
     for o in result.options:
-        rec = o.label == result.recommended
         if not o.feasible:
-            why = o.reason
-            table.add_row(
-                o.label,
-                "",
-                "",
-                _money(o.npv) if o.schedule is not None else "",
-                "",
-                "",
-                "",
-                "",
-                o.status.lower(),
-                why,
-                style="dim",
-            )
+            npv = _money(o.npv) if o.schedule is not None else ""
+            cells = [o.label, "", "", npv, "", "", "", "", o.status.lower(), o.reason]
+            rows.append((cells, "dim"))
             continue
+        rec = o.label == result.recommended
         status = o.status.lower() if o.status not in ("FEASIBLE",) else f"gap {o.gap:.2%}"
-        table.add_row(
+        cells = [
             ("★ " if rec else "") + o.label,
             _payments_text(o),
             str(o.schedule.term),
@@ -194,9 +187,92 @@ def _render_table(result: Any, schedule_family: str | None) -> None:
             f"{o.max_dti:.2f}",
             status,
             "; ".join(o.binding),
-            style="bold green" if rec else None,
+        ]
+        rows.append((cells, "bold green" if rec else None))
+    return rows
+
+
+def _options_table(
+    title: str, rows: list[tuple[list[str], str | None]], keep: list[int], narrow: bool
+) -> Any:
+    """A rich table of the columns ``keep`` (indexes into ``_TABLE_COLUMNS``)."""
+    from rich import box
+    from rich.table import Table
+
+    layout: dict[str, Any] = {}
+    if narrow:  # no vertical rules, one space between columns
+        layout = {"box": box.SIMPLE_HEAD, "show_edge": False, "pad_edge": False}
+        layout["collapse_padding"] = True
+    table = Table(title=title, title_justify="left", **layout)
+    for i in keep:
+        header, short, justify, wraps, _ = _TABLE_COLUMNS[i]
+        table.add_column(
+            short if narrow else header,
+            justify=justify,  # type: ignore[arg-type]
+            no_wrap=not wraps,
+            min_width=_MIN_TEXT_WIDTH if wraps else None,
         )
+    for cells, style in rows:
+        table.add_row(*(cells[i] for i in keep), style=style)
+    return table
+
+
+def _fit_options_table(
+    out: Any, title: str, rows: list[tuple[list[str], str | None]]
+) -> tuple[Any, list[int]]:
+    """The options table that fits the console's width, and the columns it dropped.
+
+    Every column when the usual layout fits (text columns wrapping); otherwise a compact
+    layout with the columns kept by priority, each kept only if the table still fits at
+    its smallest width: numbers and labels whole (never wrapped), text columns at least
+    ``_MIN_TEXT_WIDTH`` wide.
+    """
+    from rich.cells import cell_len
+
+    def smallest(i: int, narrow: bool) -> int:
+        header, short, _, wraps, _ = _TABLE_COLUMNS[i]
+        cells = [cells[i] for cells, _ in rows]
+        natural = max(cell_len(x) for x in [*cells, *(short if narrow else header).split("\n")])
+        return min(natural, _MIN_TEXT_WIDTH) if wraps else natural
+
+    def fits(keep: list[int], narrow: bool) -> bool:
+        # rules and padding: 3 per column + 1 with the box; 2 between columns without it
+        frame = 2 * (len(keep) - 1) if narrow else 3 * len(keep) + 1
+        return sum(smallest(i, narrow) for i in keep) + frame <= out.width
+
+    every = list(range(len(_TABLE_COLUMNS)))
+    if fits(every, narrow=False):
+        return _options_table(title, rows, every, narrow=False), []
+    keep: list[int] = []
+    for i in sorted(every, key=lambda k: _TABLE_COLUMNS[k][4]):
+        if fits(sorted([*keep, i]), narrow=True):
+            keep = sorted([*keep, i])
+    dropped = [i for i in every if i not in keep]
+    return _options_table(title, rows, keep, narrow=True), dropped
+
+
+def _render_table(result: Any, schedule_family: str | None) -> None:
+    from rich.table import Table
+
+    from commands.common import console
+
+    out = console(min_width=160)
+    rows = _option_rows(result)
+    title = f"Restructuring options for {result.account_id} (CNY)"
+    table, dropped = _fit_options_table(out, title, rows)
     out.print(table)
+    if dropped:
+        names = ", ".join(_TABLE_COLUMNS[i][0] for i in dropped)
+        out.print(
+            f"[dim]not shown at {out.width} columns: {names} (widen the terminal, or use "
+            "--format json)[/]",
+            highlight=False,
+        )
+        reason_column = len(_TABLE_COLUMNS) - 1
+        if reason_column in dropped:  # an infeasible option must still say why
+            for o in result.options:
+                if not o.feasible and o.reason:
+                    out.print(f"{o.label}: {o.status.lower()}: {o.reason}", highlight=False)
     colour = {"RECOMMENDED": "green", "NPV_TEST_FAILED": "yellow", "INFEASIBLE": "red"}[
         result.status
     ]
@@ -208,7 +284,7 @@ def _render_table(result: Any, schedule_family: str | None) -> None:
             return
         st = Table(title=f"Schedule: {opt.label}", title_justify="left")
         for col in ("month", "payment", "interest", "principal", "fees", "balance"):
-            st.add_column(col, justify="right")
+            st.add_column(col, justify="right", no_wrap=True)
         for row in opt.schedule.to_records():
             st.add_row(
                 str(row["month"]),
@@ -289,7 +365,7 @@ def _schedules_frame(result: Any) -> Any:
 @click.argument("account_file", type=click.Path(dir_okay=False, path_type=Path))
 @_policy_model_options(
     "Policy TOML (default: scenarios/policy.toml values).",
-    "Behaviour-model TOML (default: built-in parameters).",
+    SHARED_HELP["--model"],
 )
 @click.option(
     "--format",
@@ -297,7 +373,8 @@ def _schedules_frame(result: Any) -> Any:
     type=click.Choice(FORMATS),
     default="table",
     show_default=True,
-    help="Output format.",
+    help="Output format: a table on the terminal, or json, csv, xlsx (csv and xlsx need "
+    "--out; json goes to stdout unless --out is given).",
 )
 @click.option(
     "--out",
@@ -367,10 +444,16 @@ def plan(
     policy (the message names the conflicting rules and the smallest relaxation).
 
     Each option also reports customer_cost: the present value at the contract rate of
-    what the customer pays beyond the principal (interest and fees). Example, the plan
-    cheapest for the customer within 2 % of the bank's best NPV:
+    what the customer pays beyond the principal (interest and fees). On a narrow terminal
+    the table drops its text columns (payments, binding / reason), then the least
+    important figures, rather than cut a number.
 
-        workout plan scenarios/sample_account.toml --objective customer --within 2
+    \b
+    Examples:
+      workout plan scenarios/sample_account.toml
+      workout plan scenarios/sample_account.toml --set income=8000 --schedule custom
+      workout plan scenarios/sample_account.toml --objective customer --within 2
+      workout plan scenarios/sample_account.toml --format json --out out/plan.json
     """
     import json
 
@@ -467,13 +550,15 @@ def plan(
     help="Output table (.csv, .parquet or .xlsx), or a directory: a partitioned Parquet "
     "dataset written by the workers.",
 )
-@_policy_model_options("Policy TOML.", "Behaviour-model TOML.")
+@_policy_model_options(
+    "Policy TOML (default: scenarios/policy.toml values).", SHARED_HELP["--model"]
+)
 @click.option(
     "--jobs",
     type=click.IntRange(1, 64),
     default=1,
     show_default=True,
-    help="Local worker processes.",
+    help=SHARED_HELP["--jobs"],
 )
 @click.option(
     "--set",
@@ -504,6 +589,12 @@ def plan_portfolio(
     gets status ERROR and the run goes on. Prints a summary by tier and product.
     PORTFOLIO may be a Parquet dataset directory; with --engine dask (or --partitions)
     its partitions are planned on the workers, and an --out directory is written by them.
+
+    \b
+    Examples:
+      workout plan-portfolio out/portfolio.csv --out out/plans.csv --jobs 4
+      workout plan-portfolio out/portfolio.csv --out out/plans.parquet \\
+          --set policy.max_dti=0.6 --engine dask --workers 4
     """
     import time
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from commands.common import SEED, console
+from commands.common import SEED, console, shared_help
 from commands.engine_opts import engine_options, is_dataset_output, progress_bar
 
 FORMATS = click.Choice(["table", "json"])
@@ -106,19 +106,35 @@ _DATA_DIR = click.option(
 
 
 def _chart_options(
-    png_help: str = "Chart path (default: next to --out).", no_png_help: str | None = None
+    png_help: str = "Chart path (default: next to --out, with the extension .png).",
+    no_png_help: str = "Do not draw the chart.",
 ) -> Callable[[Any], Any]:
     """``--png PATH``, ``--no-png`` and ``--format table|json`` (the last options of a command)."""
     return _stack(
         click.option("--png", type=click.Path(dir_okay=False), help=png_help),
         click.option("--no-png", is_flag=True, help=no_png_help),
-        click.option("--format", "fmt", type=FORMATS, default="table", show_default=True),
+        click.option(
+            "--format",
+            "fmt",
+            type=FORMATS,
+            default="table",
+            show_default=True,
+            help="Summary on stdout: rich tables or JSON.",
+        ),
     )
 
 
 @click.group(name="risk")
 def risk() -> None:
-    """Roll rates, early-warning scores and behaviour-model calibration (SPEC §7)."""
+    """Roll rates, early-warning scores and behaviour-model calibration (SPEC §7).
+
+    \b
+    Examples:
+      workout risk rollrates --uci --no-png
+      workout risk fit --uci --out out/ew.toml --behaviour-out out/behaviour.toml
+      workout risk score portfolio_uci.csv --ew-model out/ew.toml --out out/scores.csv
+      workout risk calibrate out/scores.csv --out out/behaviour.toml
+    """
 
 
 # --------------------------------------------------------------------------- rollrates
@@ -177,7 +193,13 @@ def _matrix_tables(matrix, title: str) -> list:
     show_default=True,
     help="Per-cell Wilson or simultaneous Goodman intervals.",
 )
-@click.option("--confidence", type=float, default=0.95, show_default=True)
+@click.option(
+    "--confidence",
+    type=float,
+    default=0.95,
+    show_default=True,
+    help="Confidence level of the intervals, in (0, 1).",
+)
 @click.option(
     "--lgd",
     type=float,
@@ -202,6 +224,11 @@ def rollrates(
     optional balance and segment columns. A UCI credit-card file is adapted
     automatically. With paid/charged_off states the absorbing-chain summary and the
     expected loss of the latest month's balances are shown too.
+
+    \b
+    Examples:
+      workout risk rollrates panel.csv --out out/rollrates.csv
+      workout risk rollrates --uci --segment limit_band --interval goodman --no-png
     """
     from solver.risk.absorption import absorbing_summary, expected_loss
     from solver.risk.rollrates import read_panel, roll_rates
@@ -352,9 +379,15 @@ def _parse_bands(text: str) -> tuple[float, ...]:
     type=SEED,
     default=0,
     show_default=True,
-    help="Seeds the stratified split and the models.",
+    help=shared_help("--seed", "Here: the stratified split and the models."),
 )
-@click.option("--test-size", type=float, default=0.3, show_default=True)
+@click.option(
+    "--test-size",
+    type=float,
+    default=0.3,
+    show_default=True,
+    help="Share of the accounts held out for the AUC, KS and calibration figures.",
+)
 @click.option(
     "--pd-bands",
     default="0.10,0.20,0.35,0.55",
@@ -392,7 +425,14 @@ def fit(
 
     Seeded stratified split; AUC, KS and the calibration table on the held-out share, with
     an off-the-shelf HistGradientBoostingClassifier on the raw columns as baseline. The
-    model is written as TOML (trees as data, no pickle).
+    model is written as TOML (trees as data, no pickle); `workout risk score` reads it
+    with --ew-model.
+
+    \b
+    Examples:
+      workout risk fit --uci --out out/ew.toml
+      workout risk fit ../shared/data/credit/UCI_Credit_Card.csv --out out/ew.toml \\
+          --behaviour-out out/behaviour.toml --seed 1 --format json
     """
     from solver.risk.calibration import calibrate_hazards, read_behaviour_toml, write_behaviour_toml
     from solver.risk.early_warning import EarlyWarningParams, fit_uci
@@ -516,11 +556,20 @@ def fit(
 @risk.command("score")
 @click.argument("portfolio", type=click.Path())
 @click.option(
-    "--model",
+    "--ew-model",
     "model_path",
-    required=True,
     type=click.Path(dir_okay=False),
-    help="Model TOML from `workout risk fit`.",
+    default=None,
+    help="Early-warning model TOML written by `workout risk fit` (required).",
+)
+@click.option(
+    "--model",
+    "model",
+    type=click.Path(dir_okay=False),
+    default=None,
+    hidden=True,
+    deprecated="Use --ew-model (--model is the behaviour model in every other command).",
+    help="Deprecated spelling of --ew-model.",
 )
 @click.option(
     "--out",
@@ -529,8 +578,9 @@ def fit(
     help="Scores file (CSV/Parquet/XLSX), or a directory for a partitioned Parquet dataset.",
 )
 @_chart_options()
+@click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
 @engine_options
-def score(portfolio, model_path, out, png, no_png, fmt, engine) -> None:
+def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) -> None:
     """Score PORTFOLIO (behaviour history in the UCI layout): PD next month, tier, hazard.
 
     The output has account_id, pd_next_month, tier and base_hazard (the tier's monthly
@@ -538,14 +588,26 @@ def score(portfolio, model_path, out, png, no_png, fmt, engine) -> None:
     so it can be passed to `workout risk calibrate`. PORTFOLIO may be a Parquet dataset
     directory and --out a directory: the partitions are then read and written by the
     workers (--engine dask) and no chart is drawn.
+
+    \b
+    Examples:
+      workout risk score portfolio_uci.csv --ew-model out/ew.toml --out out/scores.csv
+      workout risk score book_dataset/ --ew-model out/ew.toml --out out/scores/ \\
+          --engine dask --workers 4
     """
+    if model is not None:  # the deprecated spelling --model
+        if model_path is not None:
+            raise click.UsageError("give --ew-model once (--model is its deprecated spelling)")
+        model_path = model
+    if model_path is None:
+        raise click.UsageError("Missing option '--ew-model' (the model of `workout risk fit`).")
     from solver.risk._tables import write_table
     from solver.risk.early_warning import EarlyWarningModel, score_uci
     from solver.risk.uci import read_uci
 
     dataset_out = is_dataset_output(out)
     _check_outputs(
-        {"PORTFOLIO": portfolio, "--model": model_path},
+        {"PORTFOLIO": portfolio, "--ew-model": model_path},
         ("--out", out, dataset_out),
         ("--png", None if dataset_out else _png_path(png, no_png, out, "risk_score.png"), False),
     )
@@ -554,7 +616,8 @@ def score(portfolio, model_path, out, png, no_png, fmt, engine) -> None:
         from solver.engine import is_dataset, prepare_uci, score_partition, score_summary
 
         source = portfolio if is_dataset(portfolio) else read_uci(portfolio)
-        with engine.open() as runner, progress_bar("scoring", fmt == "table") as bar:
+        shown = fmt == "table" and not quiet
+        with engine.open() as runner, progress_bar("scoring", shown) as bar:
             result = runner.map_partitions(
                 score_partition,
                 source,
@@ -645,9 +708,20 @@ def score(portfolio, model_path, out, png, no_png, fmt, engine) -> None:
     help="Estimate kappa (needs account-month rows with afford_prob; default: when the data allow).",
 )
 @click.option(
-    "--interval", type=click.Choice(["binomial", "poisson"]), default="binomial", show_default=True
+    "--interval",
+    type=click.Choice(["binomial", "poisson"]),
+    default="binomial",
+    show_default=True,
+    help="Exact interval of each tier's hazard: binomial (Clopper-Pearson) or Poisson "
+    "(Garwood, also valid for fractional exposure months).",
 )
-@click.option("--confidence", type=float, default=0.95, show_default=True)
+@click.option(
+    "--confidence",
+    type=float,
+    default=0.95,
+    show_default=True,
+    help="Confidence level of the intervals, in (0, 1).",
+)
 @_chart_options()
 def calibrate(outcomes, out, base, estimate_kappa, interval, confidence, png, no_png, fmt) -> None:
     """Calibrate base monthly hazards by tier (and kappa) from OUTCOMES; write a behaviour TOML.
@@ -655,6 +729,12 @@ def calibrate(outcomes, out, base, estimate_kappa, interval, confidence, png, no
     OUTCOMES has tier (A-E), defaults and exposure_months (default 1); account-month rows
     may carry afford_prob, which lets kappa be estimated. `workout risk score` output of a
     file with outcomes is a valid OUTCOMES table.
+
+    \b
+    Examples:
+      workout risk calibrate out/scores.csv --out out/behaviour.toml
+      workout risk calibrate outcomes.csv --base scenarios/behaviour.toml --interval poisson \\
+          --out out/behaviour.toml --no-png
     """
     from solver.risk.calibration import (
         calibrate_outcomes,

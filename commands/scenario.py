@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from commands.common import MAX_PATHS, SEED
+from commands.common import JOBS, MAX_PATHS, SEED, shared_help
 from commands.engine_opts import engine_options
 
 _SUMMARY_KPIS = (
@@ -70,6 +70,25 @@ def _check_size(scenarios: list[Any]) -> None:
         SCENARIO_BYTES_PER_ACCOUNT + SCENARIO_BYTES_PER_ACCOUNT_MONTH * horizon,
         f"a scenario run with a {horizon}-month horizon",
     )
+
+
+def _timing_text(result: Any) -> str:
+    """Stage timings for the last line: a stage served from a cache says "cached", never 0.0s.
+
+    A stage is cached when the result lists it in ``cached_stages`` (when the solver
+    records it) or its note says it was read from the cache; a stage faster than 0.05 s
+    shows "<0.1s".
+    """
+    cached = set(getattr(result, "cached_stages", ()) or ())
+    parts = []
+    for stage, seconds in result.timings.items():
+        if stage in cached or "from the cache" in str(result.notes.get(stage, "")):
+            parts.append(f"{stage} cached")
+        elif seconds < 0.05:
+            parts.append(f"{stage} <0.1s")
+        else:
+            parts.append(f"{stage} {seconds:.1f}s")
+    return ", ".join(parts)
 
 
 class _Progress:
@@ -160,7 +179,15 @@ def _kpi_table(result: Any, comparison: Any, baseline: Any) -> Any:
 
 @click.group("scenario")
 def scenario() -> None:
-    """Run what-if scenarios (scenario TOML files) with Monte Carlo outcomes."""
+    """Run what-if scenarios (scenario TOML files) with Monte Carlo outcomes.
+
+    \b
+    Examples:
+      workout scenario run scenarios/recession.toml --baseline scenarios/baseline.toml \\
+          --paths 200 --out-dir out/recession
+      workout scenario sweep scenarios/baseline.toml \\
+          --set policy.max_deferral_months=0,3,6 --out-dir out/sweep
+    """
 
 
 @scenario.command("run")
@@ -181,7 +208,7 @@ def scenario() -> None:
     "--seed",
     type=SEED,
     default=None,
-    help="Random seed (default: the scenario's simulation.seed).",
+    help=shared_help("--seed", "Default: the scenario's simulation.seed."),
 )
 @click.option(
     "--set",
@@ -192,10 +219,10 @@ def scenario() -> None:
 )
 @click.option(
     "--jobs",
-    type=click.IntRange(min=1),
+    type=JOBS,
     default=1,
     show_default=True,
-    help="Worker processes/threads for the plan stage and the simulation.",
+    help=shared_help("--jobs", "Here: the plan stage and the simulation."),
 )
 @click.option(
     "--out-dir",
@@ -208,7 +235,7 @@ def scenario() -> None:
     is_flag=True,
     help="Do not read or write the plan-stage cache ($WORKOUT_CACHE_DIR, default ~/.cache/workout).",
 )
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
 @engine_options
 def run(
     file: Path,
@@ -277,7 +304,7 @@ def run(
     for key, note in result.notes.items():
         out.print(f"[dim]{key}: {note}[/]", highlight=False)
     elapsed = time.perf_counter() - started
-    timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
+    timing = _timing_text(result)
     out.print(
         f"wrote {len(written)} files to {out_dir} ({elapsed:.1f} s; {timing})", highlight=False
     )
@@ -300,8 +327,19 @@ def run(
     default=None,
     help=f"Monte Carlo paths per run, at most {MAX_PATHS:,}.",
 )
-@click.option("--seed", type=SEED, default=None, help="Random seed (same for every run).")
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--seed",
+    type=SEED,
+    default=None,
+    help=shared_help("--seed", "The same for every run (default: the scenario's simulation.seed)."),
+)
+@click.option(
+    "--jobs",
+    type=JOBS,
+    default=1,
+    show_default=True,
+    help=shared_help("--jobs", "Here: the plan stage and the simulation of each run."),
+)
 @click.option(
     "--frontier-x",
     default=None,
@@ -313,9 +351,18 @@ def run(
     show_default=True,
     help="Value axis of the frontier (any KPI column of the sweep table).",
 )
-@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
-@click.option("--no-cache", is_flag=True, help="Do not read or write the plan-stage cache.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory for the sweep table (CSV, Excel), the frontier chart and an HTML page.",
+)
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Do not read or write the plan-stage cache ($WORKOUT_CACHE_DIR, default ~/.cache/workout).",
+)
+@click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
 @engine_options
 def sweep(
     file: Path,
@@ -330,7 +377,15 @@ def sweep(
     quiet: bool,
     engine: Any,
 ) -> int:
-    """Run FILE for every combination of the --set values; table and efficient frontier."""
+    """Run FILE for every combination of the --set values; table and efficient frontier.
+
+    \b
+    Examples:
+      workout scenario sweep scenarios/baseline.toml \\
+          --set policy.max_deferral_months=0,3,6 --out-dir out/sweep
+      workout scenario sweep scenarios/baseline.toml --set collection.capacity_multiplier=0.8,1,1.2 \\
+          --set portfolio.n=2000 --paths 100 --out-dir out/capacity
+    """
     import math
 
     from rich.table import Table
@@ -417,7 +472,13 @@ def sweep(
 
 @click.group("experiment")
 def experiment() -> None:
-    """Champion/challenger: stratified splits and the evaluation of their outcomes."""
+    """Champion/challenger: stratified splits and the evaluation of their outcomes.
+
+    \b
+    Examples:
+      workout experiment split out/portfolio.csv --share 0.1 --out out/split.csv
+      workout experiment evaluate outcomes.csv --out-dir out/experiment
+    """
 
 
 @experiment.command("split")
@@ -429,7 +490,13 @@ def experiment() -> None:
     show_default=True,
     help="Share of accounts in the challenger group.",
 )
-@click.option("--seed", type=SEED, default=0, show_default=True, help="Random seed (>= 0).")
+@click.option(
+    "--seed",
+    type=SEED,
+    default=0,
+    show_default=True,
+    help=shared_help("--seed", "Here: the random draw within each stratum."),
+)
 @click.option(
     "--strata",
     default="tier,dpd_bucket",
@@ -443,7 +510,14 @@ def experiment() -> None:
     help="Assignment file (.csv, .parquet or .xlsx).",
 )
 def split(portfolio: Path, share: float, seed: int, strata: str, out: Path) -> int:
-    """Split PORTFOLIO into champion and challenger groups, stratified and seeded."""
+    """Split PORTFOLIO into champion and challenger groups, stratified and seeded.
+
+    \b
+    Examples:
+      workout experiment split out/portfolio.csv --out out/split.csv
+      workout experiment split out/portfolio.csv --share 0.2 --strata tier --seed 3 \\
+          --out out/split.parquet
+    """
     from rich.table import Table
 
     from commands.common import console
@@ -481,12 +555,21 @@ def split(portfolio: Path, share: float, seed: int, strata: str, out: Path) -> i
 
 @experiment.command("evaluate")
 @click.argument("outcomes", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory for uplift.csv, groups.csv, report.xlsx and report.html.",
+)
 def evaluate(outcomes: Path, out_dir: Path) -> int:
     """Uplift of the challenger over the champion in OUTCOMES, with intervals and tests.
 
     OUTCOMES has columns account_id, group (champion/challenger), balance, collected,
     cured and optionally cost, tier, dpd_bucket, product (see solver.experiment).
+
+    \b
+    Example:
+      workout experiment evaluate outcomes.csv --out-dir out/experiment
     """
     from rich.table import Table
 

@@ -49,6 +49,7 @@ partitioning.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 import functools
@@ -74,6 +75,7 @@ __all__ = [
     "DaskEngine",
     "Engine",
     "LocalEngine",
+    "LocalPool",
     "LocalPricing",
     "MapResult",
     "Partition",
@@ -773,17 +775,265 @@ class Engine:
         position = {p.index: k for k, p in enumerate(parts)}
         done = 0
         errors: list[InputError] = []
-        for index, value in self._run(fn, parts):
-            if isinstance(value, InputError):
-                errors.append(value)
-                continue
-            results[position[index]] = value
-            done += parts[position[index]].rows
-            if progress is not None and total is not None:
-                progress(done, total)
+        finished = self._run(fn, parts)
+        try:
+            for index, value in finished:
+                if isinstance(value, InputError):
+                    errors.append(value)
+                    continue
+                results[position[index]] = value
+                done += parts[position[index]].rows
+                if progress is not None and total is not None:
+                    progress(done, total)
+        finally:
+            # an exception here (an interruption in ``progress``) stops the workers now, not
+            # when the suspended generator is collected
+            close = getattr(finished, "close", None)
+            if close is not None:
+                close()
         if errors:
             raise _merge_input_errors(errors)
         return results
+
+
+# -- local worker processes (``jobs > 1``) --------------------------------------------------
+
+#: Seconds :class:`LocalPool` gives its idle workers to exit after the last task before it
+#: kills them (busy workers, after an error or an interruption, are killed at once).
+POOL_STOP_SECONDS = 1.0
+
+
+class WorkerDied(RuntimeError):
+    """A local worker process ended without returning its task's result (a bug or the OOM killer)."""
+
+
+class _RemoteTraceback(Exception):
+    """The traceback of an exception raised in a worker (the ``__cause__`` of the re-raised one)."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Linux: be killed when the parent process dies (``PR_SET_PDEATHSIG``), whatever it dies of."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    if os.getppid() != parent_pid:  # the parent died before prctl
+        os._exit(0)
+
+
+def _pool_worker(fn: Callable[[Any], Any], conn: Any, inherited: list[Any], parent: int) -> None:
+    """Main loop of a :class:`LocalPool` worker process: ``(k, item)`` in, ``(k, ok, value)`` out.
+
+    The worker ignores SIGINT (Ctrl-C reaches the whole process group; the parent reports
+    the interruption once and stops the workers) and dies of SIGTERM without running any
+    Python code. It has its own pipe to the parent, so no lock or queue is shared between
+    workers and a worker killed at any moment cannot block the parent or the other workers.
+    """
+    import signal
+    import traceback
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    _die_with_parent(parent)
+    for other in inherited:  # the parent's ends of the earlier workers' pipes (EOF on exit)
+        other.close()
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):  # the parent is gone
+            return
+        if task is None:
+            return
+        k, item = task
+        try:
+            reply: tuple[int, bool, Any] = (k, True, fn(item))
+        except BaseException as exc:  # noqa: BLE001 - sent back and raised by the parent
+            reply = (k, False, (exc, traceback.format_exc()))
+        try:
+            conn.send(reply)
+        except (EOFError, OSError):
+            return
+        except Exception as exc:  # noqa: BLE001 - the value or exception does not pickle
+            text = f"{type(exc).__name__}: {exc}"
+            error = RuntimeError(f"a worker's result could not be sent back ({text})")
+            try:
+                conn.send((k, False, (error, traceback.format_exc())))
+            except Exception:  # noqa: BLE001
+                return
+
+
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Block SIGINT and SIGTERM in this thread meanwhile (a forked child inherits the mask).
+
+    A worker forked now starts with both signals blocked and unblocks them after setting its
+    own dispositions, so it never runs the parent's Python handler; a signal for the parent
+    stays pending and is handled when the block ends.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signals = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+class LocalPool:
+    """``jobs`` forked worker processes running ``fn`` on items; the local engine's pool.
+
+    Use it as a context manager and iterate :meth:`run`::
+
+        with LocalPool(fn, jobs) as pool:
+            for k, ok, value in pool.run(items):   # as tasks finish; value: result or exception
+                ...
+
+    Unlike :class:`concurrent.futures.ProcessPoolExecutor` it has no helper thread and no
+    queue or lock shared by the workers: each worker has its own pipe and gets one task at
+    a time, and the parent waits in :func:`multiprocessing.connection.wait`, which a signal
+    interrupts. Leaving the block stops every worker: idle ones are told to exit; on an
+    exception (an interruption included) or with tasks in flight they are killed at once,
+    so an interrupted run never waits for queued work (issue 15: a ``ProcessPoolExecutor``
+    whose worker was killed while sending a result could block its management thread, and
+    with it the interpreter's exit, forever). A worker that dies of anything but an
+    interruption raises :class:`WorkerDied`.
+    """
+
+    def __init__(self, fn: Callable[[Any], Any], jobs: int):
+        self.fn = fn
+        self.jobs = max(1, int(jobs))
+        self._workers: list[Any] = []  # (process, connection)
+        self._pending: collections.deque[tuple[int, Any]] = collections.deque()
+        self._busy: dict[int, int] = {}  # worker number -> task number
+
+    def __enter__(self) -> LocalPool:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        try:
+            for _ in range(self.jobs):
+                with _signals_blocked():
+                    ours, theirs = ctx.Pipe(duplex=True)
+                    inherited = [c for _, c in self._workers]
+                    proc = ctx.Process(
+                        target=_pool_worker,
+                        args=(self.fn, theirs, inherited, os.getpid()),
+                        name=f"WorkoutPoolProcess-{len(self._workers) + 1}",
+                        daemon=True,
+                    )
+                    try:
+                        proc.start()
+                    finally:  # also when a signal's exception ends start() after the fork
+                        theirs.close()
+                        if proc.pid is not None:
+                            self._workers.append((proc, ours))
+        except BaseException:
+            self.close(kill=True)
+            raise
+        return self
+
+    def __exit__(self, exc_type: Any, *rest: Any) -> None:
+        self.close(kill=exc_type is not None or bool(self._busy))
+
+    def cancel(self) -> None:
+        """Send no further tasks; :meth:`run` still yields the ones already running."""
+        self._pending.clear()
+
+    def _dispatch(self, w: int) -> None:
+        if not self._pending:
+            return
+        k, item = self._pending.popleft()
+        proc, conn = self._workers[w]
+        self._busy[w] = k
+        try:
+            conn.send((k, item))
+        except (EOFError, OSError):
+            raise self._died(w) from None
+
+    def _died(self, w: int) -> WorkerDied:
+        proc, _ = self._workers[w]
+        proc.join(POOL_STOP_SECONDS)
+        code = proc.exitcode
+        how = (
+            "is still running"
+            if code is None
+            else (f"was killed by signal {-code}" if code < 0 else f"exited with code {code}")
+        )
+        return WorkerDied(f"local worker process {proc.pid} {how} before returning its result")
+
+    def run(self, items: Sequence[Any]) -> Iterator[tuple[int, bool, Any]]:
+        """Yield ``(k, ok, value)`` for the ``items[k]`` as they finish (any order).
+
+        ``ok`` is false when ``fn`` raised: ``value`` is then the exception (its
+        ``__cause__`` holds the worker's traceback), for the caller to raise or report.
+        """
+        from multiprocessing.connection import wait
+
+        self._pending.extend(enumerate(items))
+        for w in range(len(self._workers)):
+            if w not in self._busy:
+                self._dispatch(w)
+        while self._busy:
+            by_conn = {self._workers[w][1]: w for w in self._busy}
+            by_sentinel = {self._workers[w][0].sentinel: w for w in self._busy}
+            ready = wait(list(by_conn) + list(by_sentinel))
+            readable = [by_conn[c] for c in ready if c in by_conn]
+            dead = [by_sentinel[s] for s in ready if s in by_sentinel]
+            for w in dead:
+                if w not in readable and not self._workers[w][1].poll(0):
+                    raise self._died(w)
+            for w in readable:
+                conn = self._workers[w][1]
+                try:
+                    k, ok, value = conn.recv()
+                except (EOFError, OSError):
+                    raise self._died(w) from None
+                del self._busy[w]
+                self._dispatch(w)
+                if not ok:
+                    exc, text = value
+                    exc.__cause__ = _RemoteTraceback(text)
+                    value = exc
+                yield k, ok, value
+
+    def close(self, kill: bool = False) -> None:
+        """Stop the workers: tell idle ones to exit, kill the others (all at once if ``kill``)."""
+        import signal
+
+        workers, self._workers = self._workers, []
+        self._pending.clear()
+        for w, (proc, conn) in enumerate(workers):
+            if kill or w in self._busy:
+                with contextlib.suppress(OSError):
+                    if proc.pid is not None and proc.exitcode is None:
+                        os.kill(proc.pid, signal.SIGKILL)
+            else:
+                with contextlib.suppress(OSError, ValueError):
+                    conn.send(None)
+        self._busy.clear()
+        deadline = time.monotonic() + POOL_STOP_SECONDS
+        for proc, conn in workers:
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.exitcode is None:
+                with contextlib.suppress(OSError):
+                    proc.kill()
+                proc.join()
+            conn.close()
 
 
 class LocalEngine(Engine):
@@ -818,18 +1068,15 @@ class LocalEngine(Engine):
                     yield p.index, exc
                     return
             return
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        with ProcessPoolExecutor(max_workers=self.jobs, mp_context=mp.get_context("fork")) as pool:
-            futures = {pool.submit(fn, p): p.index for p in parts}
-            for fut in as_completed(futures):
-                try:
-                    yield futures[fut], fut.result()
-                except InputError as exc:
-                    for other in futures:
-                        other.cancel()
-                    yield futures[fut], exc
+        with LocalPool(fn, min(self.jobs, len(parts))) as pool:
+            for k, ok, value in pool.run(parts):
+                if ok:
+                    yield parts[k].index, value
+                elif isinstance(value, InputError):
+                    pool.cancel()  # the partitions already running still report
+                    yield parts[k].index, value
+                else:
+                    raise value
 
     def pricing(self, problem: Any) -> PricingOracle:
         return LocalPricing(problem)

@@ -547,7 +547,7 @@ def _check_values(layer: Mapping[str, Any], source: str) -> list[str]:
         need(
             1 <= portfolio["n"] <= MAX_ACCOUNTS,
             "portfolio.n",
-            f"in [1, {MAX_ACCOUNTS}]",
+            f"in [1, {MAX_ACCOUNTS:,}]",
             portfolio["n"],
         )
     if "seed" in portfolio:

@@ -14,7 +14,7 @@ from solver.scenario import MAX_ACCOUNTS, MAX_SEED, load_scenario
         ("[portfolio]\nn = 1e12\nseed = 1\n", "without a decimal point or exponent"),
         (
             "[portfolio]\nn = 1000000000000\nseed = 1\n",
-            f"portfolio.n must be in [1, {MAX_ACCOUNTS}]",
+            f"portfolio.n must be in [1, {MAX_ACCOUNTS:,}]",
         ),
         ("[portfolio]\nn = 10\nseed = 4294967296\n", f"portfolio.seed must be in [0, {MAX_SEED}]"),
         (
