@@ -459,7 +459,7 @@ def _bound_tables(
     kink_rows = [np.flatnonzero(has_kink[:, t]) for t in range(H)]
     # V(i0) and V(i0 + 1) are gathered as one float32 pair (one 8-byte gather), then
     # multiplied by the interleaved weights (1 − λ, λ)
-    lam_buf = np.empty((nA, n, M + 1, 2), f32)
+    lam_buf = np.empty((nA, n, M + 1), f32)
     pair = np.zeros((n * (M + 1), 2), f32)
     pair_i64 = pair.view(np.int64).reshape(-1)
     gathered = np.empty((nA, n, M + 1), np.int64)
@@ -474,8 +474,8 @@ def _bound_tables(
     node_pos = np.arange(M + 1, dtype=float)
     xs_buf = np.empty((nA, n, M + 1))
     k0_buf = np.empty((nA, n, M + 1))
-    lam64_buf = np.empty((nA, n, M + 1))
     i0_buf = np.empty((nA, n, M + 1), np.int64)
+    base_f = base.astype(float)
     u_buf = np.empty((nA, n, M), f32)
     wt_buf = np.empty((nA, n, M), f32)
 
@@ -503,18 +503,16 @@ def _bound_tables(
             xs = np.add(c[:, :, None], rho[:, None] * node_pos[None, :], out=xs_buf[:na])
             k0 = np.floor(xs, out=k0_buf[:na])
             np.clip(k0, 0, M - 1, out=k0)
-            lam = np.subtract(xs, k0, out=lam64_buf[:na])
             # past the last node: held at the last node's value; below the first node: the
             # linear extension of the first segment
-            np.minimum(lam, 1.0, out=lam)
-            lam_pair = lam_buf[:na]
-            lam_pair[..., 1] = lam
-            np.subtract(1.0, lam, out=lam_pair[..., 0])
-            i0 = np.add(base, k0.astype(np.int64), out=i0_buf[:na])
-            # f = ((V(i0)·(1 − λ) + V(i0 + 1)·λ)·q + pay) + rec·R, in float32
+            lam = np.subtract(xs, k0, out=lam_buf[:na], casting="same_kind")
+            np.minimum(lam, f32(1.0), out=lam)
+            i0 = np.add(k0, base_f, out=i0_buf[:na], casting="unsafe")
+            # f = ((V(i0) + λ·(V(i0 + 1) − V(i0)))·q + pay) + rec·R, in float32
             np.take(pair_i64, i0, out=gathered[:na], mode="clip")
-            np.multiply(vv, lam_pair, out=vv)
-            np.add(vv[..., 0], vv[..., 1], out=f)
+            np.subtract(vv[..., 1], vv[..., 0], out=f)
+            f *= lam
+            f += vv[..., 0]
             f *= q32[t][:na, :, None]
             f += pay_or_neg[t][:na, :, None]
             np.multiply(rec32[t][:na, :, None], R32[t][None, :, :], out=tmp)
@@ -534,7 +532,9 @@ def _bound_tables(
             np.subtract(seg[:, :-1], seg[:, 1:], out=drop[:, 1:M])  # drop[:, 0] stays 0
             drop[:, M] = seg[:, M - 1]  # held constant past the last node
             # (drop[i0 + 1], drop[i0 + 2]) as one float32 pair per node (drop[M + 1] = 0)
-            np.maximum(drop[:, 1:], 0.0, out=dpair[:, :M, 0])
+            # (times g·w_t, the kink padding's scale)
+            np.maximum(drop[:, 1:], 0.0, out=drop[:, 1:])
+            np.multiply(drop[:, 1:], (g * w[:, t])[:, None], out=dpair[:, :M, 0])
             dpair[:, : M - 1, 1] = dpair[:, 1:M, 0]
             # next-month nodes strictly inside interval i's image (xs_i, xs_i + ρ): k0 + 1
             # at fraction u = (1 − λ_i)/ρ of the interval and, when ρ > 1, k0 + 2 at
@@ -542,19 +542,17 @@ def _bound_tables(
             np.take(dpair_i64, i0[:, :, :-1], out=dgath[:na], mode="clip")
             dd = dgath_f[:na]
             inv_rho = (1.0 / rho).astype(f32)[None, :, None]
-            gw = (g * w[:, t]).astype(f32)[None, :, None]
-            u = np.multiply(lam_pair[:, :, :-1, 0], inv_rho, out=u_buf[:na])
-            wt = np.subtract(1.0, u, out=wt_buf[:na])
+            u = np.subtract(f32(1.0), lam[:, :, :-1], out=u_buf[:na])
+            u *= inv_rho
+            wt = np.subtract(f32(1.0), u, out=wt_buf[:na])
             wt *= u
-            wt *= gw
-            np.maximum(wt, 0.0, out=wt)
+            np.maximum(wt, f32(0.0), out=wt)
             np.multiply(dd[..., 0], wt, out=dev)
             if rho.max() > 1.0:
                 u += inv_rho
-                np.subtract(1.0, u, out=wt)
+                np.subtract(f32(1.0), u, out=wt)
                 wt *= u
-                wt *= gw
-                np.maximum(wt, 0.0, out=wt)
+                np.maximum(wt, f32(0.0), out=wt)
                 wt *= dd[..., 1]
                 dev += wt
             kr = kink_rows[t]
