@@ -476,6 +476,8 @@ def _bound_tables(
     k0_buf = np.empty((nA, n, M + 1))
     i0_buf = np.empty((nA, n, M + 1), np.int64)
     base_f = base.astype(float)
+    kill_buf = np.empty((nA, n, M), bool)
+    kill2_buf = np.empty((nA, n, M), bool)
     u_buf = np.empty((nA, n, M), f32)
     wt_buf = np.empty((nA, n, M), f32)
 
@@ -522,9 +524,8 @@ def _bound_tables(
             # x_{i+1} > 0); below B = a/g the value is the linear extension of next
             # month's first segment (no kink there, so the chord argument is unchanged);
             # other nodes get a large negative value.
-            z0 = -lo[:, t + 1] * inv_next  # balance 0 in next month's node units
-            neg = xs[:, :, 1:] <= z0[None, :, None]
-            np.copyto(f[:, :, :-1], f32(_NEG), where=neg)
+            # (an interval whose image is all at or below balance 0 holds no such balance:
+            # it is killed below, with the dead ones)
             # padding for concave kinks of next month's interpolant inside each interval's
             # image (times 1 − h ≤ 1) and the recovery's kink
             np.subtract(Vf[:, 1:], Vf[:, :-1], out=seg)
@@ -562,15 +563,22 @@ def _bound_tables(
             # balance that can still be cleared by month H: the action has no value there
             # (the filled node values beyond U would otherwise let a small payment borrow
             # the value of the clearable frontier, a looseness no node spacing removes)
+            # Both are ranges of intervals (xs_i = c_a + ρ·i rises with i): at or below
+            # balance 0 when xs_{i+1} ≤ z0, dead when xs_i > zU; rounding of the two
+            # thresholds (1e-9 of a node spacing) only keeps more intervals.
+            z0 = -lo[:, t + 1] * inv_next  # balance 0 in next month's node units
             zU = (U_dead[:, t + 1] - lo[:, t + 1]) * inv_next  # next month's U in node units
-            dead = xs[:, :, :-1] > zU[None, :, None]
+            inv_r = (1.0 / rho)[None, :]
+            i_first = (z0[None, :] - c) * inv_r - (1.0 + 1e-9)  # alive: i > i_first
+            i_last = (zU[None, :] - c) * inv_r + 1e-9  # alive: i ≤ i_last
+            kill = np.less_equal(node_pos[:M], i_first[:, :, None], out=kill_buf[:na])
+            kill |= np.greater(node_pos[:M], i_last[:, :, None], out=kill2_buf[:na])
+            np.copyto(dev, f32(_NEG), where=kill)
             np.add(f[:, :, :-1], dev, out=lr)
-            np.copyto(lr, f32(_NEG), where=dead)
             np.maximum.reduce(lr, axis=0, out=best32)
             pay_req[:, :M] = best32
             pay_req[:, M] = _NEG
             np.add(f[:, :, 1:], dev, out=lr)
-            np.copyto(lr, f32(_NEG), where=dead)
             np.maximum.reduce(lr, axis=0, out=best32)
             np.maximum(pay_req[:, 1:], best32, out=pay_req[:, 1:])
             # interest rounding moves the next balance by up to 0.005 (× the largest slope);
