@@ -31,7 +31,9 @@ balance)``, all accounts of a batch at once:
 * an admissible bound (:func:`bound_tables`): a backward dynamic programme that
   relaxes the phase limit (any grid amount in any month) and bounds the value still
   collectable from any balance by a *continuous* piecewise-linear function on
-  ``buckets + 1`` balance nodes. Each node value is the best action's value at the
+  ``buckets + 1`` balance nodes per month, spanning only the balances reachable in that
+  month (so the spacing is fine where few balances are possible: early months, and late
+  months when what can still be cleared shrinks). Each node value is the best action's value at the
   node plus a padding for the concave kinks of next month's interpolant inside the
   interval (second order in the node spacing), so the interpolant lies above every
   action's value everywhere and the error does not compound from month to month;
@@ -76,7 +78,7 @@ class SearchParams:
         Most search states kept per account and month; larger proves optimality more
         often and costs time.
     buckets
-        Balance intervals of the bounding dynamic programme (it has ``buckets + 1``
+        Balance intervals of the bounding dynamic programme per month (``buckets + 1``
         nodes); the bound's error shrinks with the square of the spacing.
     tail_bound
         Also bound states in their last phase (whose path is forced: one amount until
@@ -234,7 +236,7 @@ def bound_tables(
 ) -> tuple[np.ndarray, ...]:
     """:func:`_bound_tables` in chunks of accounts (arrays stay in cache).
 
-    Returns ``(V, w, U)``, plus ``(T, w_tail)`` of :func:`_tail_tables` with ``tail``.
+    Returns ``(V, w, U, lo)``, plus ``(T, w_tail)`` of :func:`_tail_tables` with ``tail``.
     """
     n = len(ctx)
     if n <= chunk:
@@ -296,7 +298,12 @@ def _bound_tables(
     unit of survival, discounted to time 0) when any grid amount may be paid in any month
     (and a capitalised holiday taken in any of the first ``holiday_months`` months), is
     bounded by the linear interpolation of node values ``V[t, i]`` at balances
-    ``b_i = i·w`` (i = 0…M). The table is built backwards. For every action (pay a grid
+    ``b_i = lo_t + i·w_t`` (i = 0…M). Month t's nodes span the balances reachable then:
+    ``lo_t`` pays the largest grid amount every month since the start (at least 0),
+    ``hi_t`` takes the holiday while allowed and then pays the smallest amount, never
+    above ``U_t`` (with a cent of slack a month for interest rounding); the spacing
+    never shrinks faster than ``w_{t+1} ≥ g·w_t / 2``, so the image of an interval in
+    next month's nodes holds at most two of them. The table is built backwards. For every action (pay a grid
     amount ``a``, hold, or clear) the value from a balance B is
 
         ``f_a(B) = δ_t (1 − h_a) a + δ_t^L h_a R_t(B) + (1 − h_a) W̃_{t+1}(B·g − a)``
@@ -323,9 +330,11 @@ def _bound_tables(
         Node values (n, H + 1, M + 1); ``_NEG`` where no plan exists; month index H has
         none (a plan must have ended).
     w
-        Node spacing per account (n,).
+        Node spacing per account and month (n, H + 1).
     U
         (n, H + 1): above this balance no plan can clear by month H (bound −inf).
+    lo
+        (n, H + 1): the first node of each month.
     """
     n, H, M = len(ctx), ctx.horizon, buckets
     r = ctx.monthly_rate
