@@ -389,8 +389,8 @@ def _bound_tables(
     w = np.maximum((hi - lo) / M, w_floor[:, None])
     for t in range(H):
         w[:, t + 1] = np.maximum(w[:, t + 1], w[:, t] * g * (_W_RATIO * (1 + 1e-9)))
-    nodes = lo[:, :, None] + np.arange(M + 1)[None, None, :] * w[:, :, None]  # (n, H+1, M+1)
     inv_w = 1.0 / w
+    node_pos = np.arange(M + 1, dtype=float)  # month t's nodes: lo[:, t] + node_pos·w[:, t]
 
     # ---- actions: the grid amounts, then the holiday (amount 0); per month (H, A, n) ----
     # (the month loop works action-major: the best action is then a maximum over
@@ -411,9 +411,6 @@ def _bound_tables(
         ],
         axis=1,
     )  # (H, A, n)
-    R_nodes = ctx.kernel.recovery(
-        acc[:, None, None], nodes[:, :H, :], np.arange(H)[None, :, None]
-    ).transpose(1, 0, 2)  # (H, n, M+1)
     # the recovery's concave kink at the collateral value C_t: interval and padding weight
     iC, has_kink, iCc, wR = _recovery_kinks(ctx, w[:, :H], lo[:, :H], M)
 
@@ -421,10 +418,20 @@ def _bound_tables(
     # interval where a clearing payment can be within the month's cap ----
     Bc = (capt + slack) / g[:, None]  # largest balance clearable in month t (n, H)
     clear_req = np.full((H, n, M + 1), _NEG)
-    r_acc, r_t, r_m = np.nonzero(nodes[:, :H, :M] <= Bc[:, :, None])
+    # the intervals m < M whose left node is at most Bc, per (account, month): one more
+    # than the threshold gives, then checked on the nodes themselves
+    with np.errstate(invalid="ignore"):
+        count = np.floor((Bc - lo[:, :H]) * inv_w[:, :H]) + 2.0
+    count = np.clip(np.nan_to_num(count, nan=0.0, neginf=0.0), 0, M).astype(np.int64).ravel()
+    r_row = np.repeat(np.arange(n * H), count)
+    r_m = np.arange(r_row.size) - np.repeat(np.cumsum(count) - count, count)
+    r_acc, r_t = np.divmod(r_row, H)
+    lo_c = lo[r_acc, r_t] + r_m * w[r_acc, r_t]
+    keep = lo_c <= Bc[r_acc, r_t]
+    if not keep.all():
+        r_acc, r_t, r_m, lo_c = r_acc[keep], r_t[keep], r_m[keep], lo_c[keep]
     if r_acc.size:
-        lo_c = nodes[r_acc, r_t, r_m]
-        hi_c = nodes[r_acc, r_t, r_m + 1]
+        hi_c = lo[r_acc, r_t] + (r_m + 1) * w[r_acc, r_t]
         g_r = g[r_acc]
         capt_r = capt[r_acc, r_t]
         Bc_r = Bc[r_acc, r_t]
@@ -454,7 +461,7 @@ def _bound_tables(
     # relative error 6e-8 each), so the tables stay upper bounds.
     f32 = np.float32
     pay_or_neg = np.where(act_ok, pay_act, _NEG).astype(f32)  # (H, A, n)
-    q32, rec32, R32 = q_act.astype(f32), rec_act.astype(f32), R_nodes.astype(f32)
+    q32, rec32 = q_act.astype(f32), rec_act.astype(f32)
     # work arrays of the month loop: the actions' values, a scratch array, the kink
     # padding and the left / right requirements
     f_buf = np.empty((nA, n, M + 1), f32)
@@ -480,7 +487,6 @@ def _bound_tables(
     dgath = np.empty((nA, n, M), np.int64)
     dgath_f = dgath.view(f32).reshape(nA, n, M, 2)
     base = (acc * (M + 1))[None, :, None]
-    node_pos = np.arange(M + 1, dtype=float)
     xs_buf = np.empty((nA, n, M + 1))
     k0_buf = np.empty((nA, n, M + 1))
     i0_buf = np.empty((nA, n, M + 1), np.int64)
@@ -526,7 +532,9 @@ def _bound_tables(
             f += vv[..., 0]
             f *= q32[t][:na, :, None]
             f += pay_or_neg[t][:na, :, None]
-            np.multiply(rec32[t][:na, :, None], R32[t][None, :, :], out=tmp)
+            # the recovery at month t's nodes
+            R_t = ctx.kernel.recovery(acc[:, None], lo[:, t, None] + node_pos * w[:, t, None], t)
+            np.multiply(rec32[t][:na, :, None], R_t.astype(f32)[None, :, :], out=tmp)
             f += tmp
             # A payment larger than what is owed is not a payment. Node i bounds the action
             # when one of its two intervals holds a possible balance (x_i ≥ 0 or
