@@ -303,8 +303,8 @@ def _bound_tables(
     ``hi_t`` takes the holiday while allowed and then pays the smallest amount, never
     above ``U_t`` (with a cent of slack a month for interest rounding); the spacing
     never shrinks faster than ``w_{t+1} ≥ g·w_t / 2``, so the image of an interval in
-    next month's nodes holds at most two of them. The table is built backwards. For every action (pay a grid
-    amount ``a``, hold, or clear) the value from a balance B is
+    next month's nodes holds at most two of them. The table is built backwards. For
+    every action (pay a grid amount ``a``, hold, or clear) the value from a balance B is
 
         ``f_a(B) = δ_t (1 − h_a) a + δ_t^L h_a R_t(B) + (1 − h_a) W̃_{t+1}(B·g − a)``
 
