@@ -464,77 +464,81 @@ def _bound_tables(
     q32, rec32 = q_act.astype(f32), rec_act.astype(f32)
     # work arrays of the month loop: the actions' values, a scratch array, the kink
     # padding and the left / right requirements
-    f_buf = np.empty((nA, n, M + 1), f32)
-    tmp_buf = np.empty((nA, n, M + 1), f32)
-    dev_buf = np.empty((nA, n, M), f32)
-    lr_buf = np.empty((nA, n, M), f32)
+    # (flat, so that the first na·k·(M + 1) elements are a contiguous (na, k, M + 1) array for
+    # the k accounts with balances to bound in month t)
+    size = nA * n * (M + 1)
+    f_buf, tmp_buf, lam_buf = (np.empty(size, f32) for _ in range(3))
+    dev_buf, lr_buf, u_buf, wt_buf = (np.empty(size, f32) for _ in range(4))
+    xs_buf, k0_buf = np.empty(size), np.empty(size)
+    i0_buf, gathered, dgath = (np.empty(size, np.int64) for _ in range(3))
+    kill_buf, kill2_buf = np.empty(size, bool), np.empty(size, bool)
+
+    def view(buf: np.ndarray, *shape: int) -> np.ndarray:
+        return buf[: int(np.prod(shape))].reshape(shape)
+
     K_all = np.clip(np.ceil((U - lo) * inv_w), 0, M).astype(np.int64)  # first node past U
     U_dead = U * (1 + 1e-6) + 0.01  # with a margin: never below U
     node_idx = np.arange(M + 1)[None, :]
     rows = np.arange(n)
-    kink_rows = [np.flatnonzero(has_kink[:, t]) for t in range(H)]
-    # V(i0) and V(i0 + 1) are gathered as one float32 pair (one 8-byte gather), then
-    # multiplied by the interleaved weights (1 − λ, λ)
-    lam_buf = np.empty((nA, n, M + 1), f32)
+    # V(i0) and V(i0 + 1) are gathered as one float32 pair (one 8-byte gather)
     pair = np.zeros((n * (M + 1), 2), f32)
     pair_i64 = pair.view(np.int64).reshape(-1)
-    gathered = np.empty((nA, n, M + 1), np.int64)
-    gathered_f = gathered.view(f32).reshape(nA, n, M + 1, 2)
     seg = np.empty((n, M))
     drop = np.zeros((n, M + 1))
     dpair = np.zeros((n, M + 1, 2), f32)
     dpair_i64 = dpair.view(np.int64).reshape(-1)
-    dgath = np.empty((nA, n, M), np.int64)
-    dgath_f = dgath.view(f32).reshape(nA, n, M, 2)
-    base = (acc * (M + 1))[None, :, None]
-    xs_buf = np.empty((nA, n, M + 1))
-    k0_buf = np.empty((nA, n, M + 1))
-    i0_buf = np.empty((nA, n, M + 1), np.int64)
-    base_f = base.astype(float)
-    kill_buf = np.empty((nA, n, M), bool)
-    kill2_buf = np.empty((nA, n, M), bool)
-    u_buf = np.empty((nA, n, M), f32)
-    wt_buf = np.empty((nA, n, M), f32)
+    reach = hi >= lo  # months with balances to bound (n, H + 1)
 
     V = np.empty((n, H + 1, M + 1))
     V[:, H, :] = _NEG
     V_next = V[:, H, :]
-    pay_req = np.empty((n, M + 1))
-    best32 = np.empty((n, M), f32)
     for t in range(H - 1, -1, -1):
         req = clear_req[t]
-        if t < H - 1 and V_next.max() > _NEG_CUT:
+        # the accounts with balances to bound in month t and a plan possible in month t + 1
+        # (the others keep only their clearing requirements: no balance, or no plan, to
+        # continue from)
+        rows_t = np.flatnonzero(reach[:, t] & (V_next.max(axis=1) > _NEG_CUT))
+        if t < H - 1 and rows_t.size:
             na = nA if t < hmax else G
+            k = rows_t.size
+            sel: Any = slice(None) if k == n else rows_t
             Vf = _fill_infeasible(V_next)
             pair[:, 0] = Vf.ravel()
             pair[:-1, 1] = pair[1:, 0]
-            f, tmp, dev, lr = f_buf[:na], tmp_buf[:na], dev_buf[:na], lr_buf[:na]
-            vv = gathered_f[:na]
+            f, tmp = view(f_buf, na, k, M + 1), view(tmp_buf, na, k, M + 1)
+            dev, lr = view(dev_buf, na, k, M), view(lr_buf, na, k, M)
+            gathered_k = view(gathered, na, k, M + 1)
+            vv = gathered_k.view(f32).reshape(na, k, M + 1, 2)
+            g_k, w_k, lo_k = g[sel], w[sel, t], lo[sel, t]
+            base_f = (rows_t * (M + 1)).astype(float)[None, :, None]
             # ---- geometry of month t, in next month's node units: the next balance from
             # node i when paying a is xs = c_a + ρ·i (ρ = g·w_t / w_{t+1} < 2)
-            inv_next = inv_w[:, t + 1]
-            rho = g * w[:, t] * inv_next
-            c = (lo[:, t] * g - lo[:, t + 1])[None, :] * inv_next[None, :] - (
-                amt.T[:na] * inv_next[None, :]
-            )  # (na, n)
-            xs = np.add(c[:, :, None], rho[:, None] * node_pos[None, :], out=xs_buf[:na])
-            k0 = np.floor(xs, out=k0_buf[:na])
+            inv_next = inv_w[sel, t + 1]
+            lo_next = lo[sel, t + 1]
+            rho = g_k * w_k * inv_next
+            c = (lo_k * g_k - lo_next)[None, :] * inv_next[None, :] - (
+                amt.T[:na, sel] * inv_next[None, :]
+            )  # (na, k)
+            xs = np.add(
+                c[:, :, None], rho[:, None] * node_pos[None, :], out=view(xs_buf, na, k, M + 1)
+            )
+            k0 = np.floor(xs, out=view(k0_buf, na, k, M + 1))
             np.clip(k0, 0, M - 1, out=k0)
             # past the last node: held at the last node's value; below the first node: the
             # linear extension of the first segment
-            lam = np.subtract(xs, k0, out=lam_buf[:na], casting="same_kind")
+            lam = np.subtract(xs, k0, out=view(lam_buf, na, k, M + 1), casting="same_kind")
             np.minimum(lam, f32(1.0), out=lam)
-            i0 = np.add(k0, base_f, out=i0_buf[:na], casting="unsafe")
+            i0 = np.add(k0, base_f, out=view(i0_buf, na, k, M + 1), casting="unsafe")
             # f = ((V(i0) + λ·(V(i0 + 1) − V(i0)))·q + pay) + rec·R, in float32
-            np.take(pair_i64, i0, out=gathered[:na], mode="clip")
+            np.take(pair_i64, i0, out=gathered_k, mode="clip")
             np.subtract(vv[..., 1], vv[..., 0], out=f)
             f *= lam
             f += vv[..., 0]
-            f *= q32[t][:na, :, None]
-            f += pay_or_neg[t][:na, :, None]
+            f *= q32[t][:na, sel, None]
+            f += pay_or_neg[t][:na, sel, None]
             # the recovery at month t's nodes
-            R_t = ctx.kernel.recovery(acc[:, None], lo[:, t, None] + node_pos * w[:, t, None], t)
-            np.multiply(rec32[t][:na, :, None], R_t.astype(f32)[None, :, :], out=tmp)
+            R_t = ctx.kernel.recovery(rows_t[:, None], lo_k[:, None] + node_pos * w_k[:, None], t)
+            np.multiply(rec32[t][:na, sel, None], R_t.astype(f32)[None, :, :], out=tmp)
             f += tmp
             # A payment larger than what is owed is not a payment. Node i bounds the action
             # when one of its two intervals holds a possible balance (x_i ≥ 0 or
@@ -546,7 +550,7 @@ def _bound_tables(
             # padding for concave kinks of next month's interpolant inside each interval's
             # image (times 1 − h ≤ 1) and the recovery's kink
             np.subtract(Vf[:, 1:], Vf[:, :-1], out=seg)
-            seg *= inv_next[:, None]
+            seg *= inv_w[:, t + 1, None]
             np.subtract(seg[:, :-1], seg[:, 1:], out=drop[:, 1:M])  # drop[:, 0] stays 0
             drop[:, M] = seg[:, M - 1]  # held constant past the last node
             # (drop[i0 + 1], drop[i0 + 2]) as one float32 pair per node (drop[M + 1] = 0)
@@ -557,12 +561,13 @@ def _bound_tables(
             # next-month nodes strictly inside interval i's image (xs_i, xs_i + ρ): k0 + 1
             # at fraction u = (1 − λ_i)/ρ of the interval and, when ρ > 1, k0 + 2 at
             # u + 1/ρ; a kink at fraction u is padded by g·w_t·u·(1 − u) × its drop
-            np.take(dpair_i64, i0[:, :, :-1], out=dgath[:na], mode="clip")
-            dd = dgath_f[:na]
+            dg = view(dgath, na, k, M)
+            np.take(dpair_i64, i0[:, :, :-1], out=dg, mode="clip")
+            dd = dg.view(f32).reshape(na, k, M, 2)
             inv_rho = (1.0 / rho).astype(f32)[None, :, None]
-            u = np.subtract(f32(1.0), lam[:, :, :-1], out=u_buf[:na])
+            u = np.subtract(f32(1.0), lam[:, :, :-1], out=view(u_buf, na, k, M))
             u *= inv_rho
-            wt = np.subtract(f32(1.0), u, out=wt_buf[:na])
+            wt = np.subtract(f32(1.0), u, out=view(wt_buf, na, k, M))
             wt *= u
             np.maximum(wt, f32(0.0), out=wt)
             np.multiply(dd[..., 0], wt, out=dev)
@@ -573,9 +578,10 @@ def _bound_tables(
                 np.maximum(wt, f32(0.0), out=wt)
                 wt *= dd[..., 1]
                 dev += wt
-            kr = kink_rows[t]
+            kr = np.flatnonzero(has_kink[sel, t])  # (positions among the k accounts)
             if kr.size:
-                dev[:, kr, iCc[kr, t]] += rec_act[t][:na, kr] * wR[kr, t][None, :]
+                ka = rows_t[kr]
+                dev[:, kr, iCc[ka, t]] += rec_act[t][:na, ka] * wR[ka, t][None, :]
             # an interval whose smallest next balance is above next month's U holds no
             # balance that can still be cleared by month H: the action has no value there
             # (the filled node values beyond U would otherwise let a small payment borrow
@@ -583,14 +589,16 @@ def _bound_tables(
             # Both are ranges of intervals (xs_i = c_a + ρ·i rises with i): at or below
             # balance 0 when xs_{i+1} ≤ z0, dead when xs_i > zU; rounding of the two
             # thresholds (1e-9 of a node spacing) only keeps more intervals.
-            z0 = -lo[:, t + 1] * inv_next  # balance 0 in next month's node units
-            zU = (U_dead[:, t + 1] - lo[:, t + 1]) * inv_next  # next month's U in node units
+            z0 = -lo_next * inv_next  # balance 0 in next month's node units
+            zU = (U_dead[sel, t + 1] - lo_next) * inv_next  # next month's U in node units
             inv_r = (1.0 / rho)[None, :]
             i_first = (z0[None, :] - c) * inv_r - (1.0 + 1e-9)  # alive: i > i_first
             i_last = (zU[None, :] - c) * inv_r + 1e-9  # alive: i ≤ i_last
-            kill = np.less_equal(node_pos[:M], i_first[:, :, None], out=kill_buf[:na])
-            kill |= np.greater(node_pos[:M], i_last[:, :, None], out=kill2_buf[:na])
+            kill = np.less_equal(node_pos[:M], i_first[:, :, None], out=view(kill_buf, na, k, M))
+            kill |= np.greater(node_pos[:M], i_last[:, :, None], out=view(kill2_buf, na, k, M))
             np.copyto(dev, f32(_NEG), where=kill)
+            pay_req = np.empty((k, M + 1))
+            best32 = np.empty((k, M), f32)
             np.add(f[:, :, :-1], dev, out=lr)
             np.maximum.reduce(lr, axis=0, out=best32)
             pay_req[:, :M] = best32
@@ -600,9 +608,13 @@ def _bound_tables(
             np.maximum(pay_req[:, 1:], best32, out=pay_req[:, 1:])
             # interest rounding moves the next balance by up to 0.005 (× the largest slope);
             # the float32 margin
-            margin = (slack * np.max(np.abs(seg), axis=1) + 1e-3)[:, None]
+            margin = (slack * np.max(np.abs(seg[sel]), axis=1) + 1e-3)[:, None]
             margin = margin + 1e-6 * np.abs(pay_req)
-            req = np.maximum(req, pay_req + margin)
+            if k == n:
+                req = np.maximum(req, pay_req + margin)
+            else:
+                req = req.copy()
+                req[rows_t] = np.maximum(req[rows_t], pay_req + margin)
         # past the first node beyond U only interpolation towards that node matters: hold it
         K = K_all[:, t]
         if K.min() < M:
