@@ -561,9 +561,10 @@ def _bound_tables(
             # next-month nodes strictly inside interval i's image (xs_i, xs_i + ρ): k0 + 1
             # at fraction u = (1 − λ_i)/ρ of the interval and, when ρ > 1, k0 + 2 at
             # u + 1/ρ; a kink at fraction u is padded by g·w_t·u·(1 − u) × its drop
-            dg = view(dgath, na, k, M)
-            np.take(dpair_i64, i0[:, :, :-1], out=dg, mode="clip")
-            dd = dg.view(f32).reshape(na, k, M, 2)
+            # (gathered at every node, i0 being contiguous; the last node's pair is unused)
+            dg = view(dgath, na, k, M + 1)
+            np.take(dpair_i64, i0, out=dg, mode="clip")
+            dd = dg.view(f32).reshape(na, k, M + 1, 2)[:, :, :-1]
             inv_rho = (1.0 / rho).astype(f32)[None, :, None]
             u = np.subtract(f32(1.0), lam[:, :, :-1], out=view(u_buf, na, k, M))
             u *= inv_rho
