@@ -488,6 +488,36 @@ def _bound_tables(
     dpair = np.zeros((n, M + 1, 2), f32)
     dpair_i64 = dpair.view(np.int64).reshape(-1)
     reach = hi >= lo  # months with balances to bound (n, H + 1)
+    # ---- geometry of each month t, in next month's node units: the next balance from node
+    # i when paying a is xs = c_a + ρ·i (ρ = g·w_t / w_{t+1} < 2); per month (H, …) ----
+    inv_next_all = np.ascontiguousarray(inv_w[:, 1:].T)  # (H, n)
+    rho_all = (g[:, None] * w[:, :H]).T * inv_next_all  # (H, n)
+    inv_rho_all = 1.0 / rho_all
+    inv_rho32_all = inv_rho_all.astype(f32)
+    c_all = np.ascontiguousarray(
+        ((lo[:, :H] * g[:, None] - lo[:, 1:]).T * inv_next_all)[:, None, :]
+        - amt.T[None, :, :] * inv_next_all[:, None, :]
+    )  # (H, A, n)
+    # Intervals with no possible balance: their image is all at or below balance 0
+    # (xs_{i+1} ≤ z0), or above next month's U (xs_i > zU). Both are ranges of i (xs rises
+    # with i): alive when i_first < i ≤ i_last; rounding of the two thresholds (1e-9 of a
+    # node spacing) only keeps more intervals.
+    z0_all = -lo[:, 1:].T * inv_next_all  # balance 0 in next month's node units
+    zU_all = (U_dead[:, 1:] - lo[:, 1:]).T * inv_next_all  # next month's U
+    i_first_all = (z0_all[:, None, :] - c_all) * inv_rho_all[:, None, :] - (1.0 + 1e-9)
+    i_last_all = (zU_all[:, None, :] - c_all) * inv_rho_all[:, None, :] + 1e-9
+    gw_all = np.ascontiguousarray((g[:, None] * w[:, :H]).T)  # the kink padding's scale
+    base_all = (acc * (M + 1)).astype(float)
+    # the recovery at each month's nodes (H, n, M + 1)
+    R32 = np.ascontiguousarray(
+        ctx.kernel.recovery(
+            acc[:, None, None],
+            lo[:, :H, None] + node_pos * w[:, :H, None],
+            np.arange(H)[None, :, None],
+        )
+        .astype(f32)
+        .transpose(1, 0, 2)
+    )
 
     V = np.empty((n, H + 1, M + 1))
     V[:, H, :] = _NEG
@@ -509,16 +539,9 @@ def _bound_tables(
             dev, lr = view(dev_buf, na, k, M), view(lr_buf, na, k, M)
             gathered_k = view(gathered, na, k, M + 1)
             vv = gathered_k.view(f32).reshape(na, k, M + 1, 2)
-            g_k, w_k, lo_k = g[sel], w[sel, t], lo[sel, t]
-            base_f = (rows_t * (M + 1)).astype(float)[None, :, None]
-            # ---- geometry of month t, in next month's node units: the next balance from
-            # node i when paying a is xs = c_a + ρ·i (ρ = g·w_t / w_{t+1} < 2)
-            inv_next = inv_w[sel, t + 1]
-            lo_next = lo[sel, t + 1]
-            rho = g_k * w_k * inv_next
-            c = (lo_k * g_k - lo_next)[None, :] * inv_next[None, :] - (
-                amt.T[:na, sel] * inv_next[None, :]
-            )  # (na, k)
+            base_f = base_all[sel][None, :, None]
+            rho = rho_all[t][sel]
+            c = c_all[t][:na, sel]  # (na, k)
             xs = np.add(
                 c[:, :, None], rho[:, None] * node_pos[None, :], out=view(xs_buf, na, k, M + 1)
             )
@@ -536,9 +559,7 @@ def _bound_tables(
             f += vv[..., 0]
             f *= q32[t][:na, sel, None]
             f += pay_or_neg[t][:na, sel, None]
-            # the recovery at month t's nodes
-            R_t = ctx.kernel.recovery(rows_t[:, None], lo_k[:, None] + node_pos * w_k[:, None], t)
-            np.multiply(rec32[t][:na, sel, None], R_t.astype(f32)[None, :, :], out=tmp)
+            np.multiply(rec32[t][:na, sel, None], R32[t][sel][None, :, :], out=tmp)
             f += tmp
             # A payment larger than what is owed is not a payment. Node i bounds the action
             # when one of its two intervals holds a possible balance (x_i ≥ 0 or
@@ -550,13 +571,13 @@ def _bound_tables(
             # padding for concave kinks of next month's interpolant inside each interval's
             # image (times 1 − h ≤ 1) and the recovery's kink
             np.subtract(Vf[:, 1:], Vf[:, :-1], out=seg)
-            seg *= inv_w[:, t + 1, None]
+            seg *= inv_next_all[t][:, None]
             np.subtract(seg[:, :-1], seg[:, 1:], out=drop[:, 1:M])  # drop[:, 0] stays 0
             drop[:, M] = seg[:, M - 1]  # held constant past the last node
             # (drop[i0 + 1], drop[i0 + 2]) as one float32 pair per node (drop[M + 1] = 0)
             # (times g·w_t, the kink padding's scale)
             np.maximum(drop[:, 1:], 0.0, out=drop[:, 1:])
-            np.multiply(drop[:, 1:], (g * w[:, t])[:, None], out=dpair[:, :M, 0])
+            np.multiply(drop[:, 1:], gw_all[t][:, None], out=dpair[:, :M, 0])
             dpair[:, : M - 1, 1] = dpair[:, 1:M, 0]
             # next-month nodes strictly inside interval i's image (xs_i, xs_i + ρ): k0 + 1
             # at fraction u = (1 − λ_i)/ρ of the interval and, when ρ > 1, k0 + 2 at
@@ -565,7 +586,7 @@ def _bound_tables(
             dg = view(dgath, na, k, M + 1)
             np.take(dpair_i64, i0, out=dg, mode="clip")
             dd = dg.view(f32).reshape(na, k, M + 1, 2)[:, :, :-1]
-            inv_rho = (1.0 / rho).astype(f32)[None, :, None]
+            inv_rho = inv_rho32_all[t][sel][None, :, None]
             u = np.subtract(f32(1.0), lam[:, :, :-1], out=view(u_buf, na, k, M))
             u *= inv_rho
             wt = np.subtract(f32(1.0), u, out=view(wt_buf, na, k, M))
@@ -586,15 +607,10 @@ def _bound_tables(
             # an interval whose smallest next balance is above next month's U holds no
             # balance that can still be cleared by month H: the action has no value there
             # (the filled node values beyond U would otherwise let a small payment borrow
-            # the value of the clearable frontier, a looseness no node spacing removes)
-            # Both are ranges of intervals (xs_i = c_a + ρ·i rises with i): at or below
-            # balance 0 when xs_{i+1} ≤ z0, dead when xs_i > zU; rounding of the two
-            # thresholds (1e-9 of a node spacing) only keeps more intervals.
-            z0 = -lo_next * inv_next  # balance 0 in next month's node units
-            zU = (U_dead[sel, t + 1] - lo_next) * inv_next  # next month's U in node units
-            inv_r = (1.0 / rho)[None, :]
-            i_first = (z0[None, :] - c) * inv_r - (1.0 + 1e-9)  # alive: i > i_first
-            i_last = (zU[None, :] - c) * inv_r + 1e-9  # alive: i ≤ i_last
+            # the value of the clearable frontier, a looseness no node spacing removes);
+            # nor has one whose image is all at or below balance 0
+            i_first = i_first_all[t][:na, sel]  # alive: i_first < i ≤ i_last
+            i_last = i_last_all[t][:na, sel]
             kill = np.less_equal(node_pos[:M], i_first[:, :, None], out=view(kill_buf, na, k, M))
             kill |= np.greater(node_pos[:M], i_last[:, :, None], out=view(kill2_buf, na, k, M))
             np.copyto(dev, f32(_NEG), where=kill)
