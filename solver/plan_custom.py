@@ -474,7 +474,10 @@ def _bound_tables(
     kill_buf, kill2_buf = np.empty(size, bool), np.empty(size, bool)
 
     def view(buf: np.ndarray, *shape: int) -> np.ndarray:
-        return buf[: int(np.prod(shape))].reshape(shape)
+        size = 1
+        for d in shape:
+            size *= d
+        return buf[:size].reshape(shape)
 
     K_all = np.clip(np.ceil((U - lo) * inv_w), 0, M).astype(np.int64)  # first node past U
     U_dead = U * (1 + 1e-6) + 0.01  # with a margin: never below U
