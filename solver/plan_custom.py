@@ -490,7 +490,7 @@ def _bound_tables(
     drop = np.zeros((n, M + 1))
     dpair = np.zeros((n, M + 1, 2), f32)
     dpair_i64 = dpair.view(np.int64).reshape(-1)
-    reach = hi >= lo  # months with balances to bound (n, H + 1)
+    to_bound = hi >= lo  # months with balances to bound (n, H + 1)
     # ---- geometry of each month t, in next month's node units: the next balance from node
     # i when paying a is xs = c_a + ρ·i (ρ = g·w_t / w_{t+1} < 2); per month (H, …) ----
     inv_next_all = np.ascontiguousarray(inv_w[:, 1:].T)  # (H, n)
@@ -530,7 +530,7 @@ def _bound_tables(
         # the accounts with balances to bound in month t and a plan possible in month t + 1
         # (the others keep only their clearing requirements: no balance, or no plan, to
         # continue from)
-        rows_t = np.flatnonzero(reach[:, t] & (V_next.max(axis=1) > _NEG_CUT))
+        rows_t = np.flatnonzero(to_bound[:, t] & (V_next.max(axis=1) > _NEG_CUT))
         if t < H - 1 and rows_t.size:
             na = nA if t < hmax else G
             k = rows_t.size
