@@ -31,7 +31,9 @@ balance)``, all accounts of a batch at once:
 * an admissible bound (:func:`bound_tables`): a backward dynamic programme that
   relaxes the phase limit (any grid amount in any month) and bounds the value still
   collectable from any balance by a *continuous* piecewise-linear function on
-  ``buckets + 1`` balance nodes. Each node value is the best action's value at the
+  ``buckets + 1`` balance nodes per month, spanning only the balances reachable in that
+  month (so the spacing is fine where few balances are possible: early months, and late
+  months when what can still be cleared shrinks). Each node value is the best action's value at the
   node plus a padding for the concave kinks of next month's interpolant inside the
   interval (second order in the node spacing), so the interpolant lies above every
   action's value everywhere and the error does not compound from month to month;
@@ -76,7 +78,7 @@ class SearchParams:
         Most search states kept per account and month; larger proves optimality more
         often and costs time.
     buckets
-        Balance intervals of the bounding dynamic programme (it has ``buckets + 1``
+        Balance intervals of the bounding dynamic programme per month (``buckets + 1``
         nodes); the bound's error shrinks with the square of the spacing.
     tail_bound
         Also bound states in their last phase (whose path is forced: one amount until
@@ -234,7 +236,7 @@ def bound_tables(
 ) -> tuple[np.ndarray, ...]:
     """:func:`_bound_tables` in chunks of accounts (arrays stay in cache).
 
-    Returns ``(V, w, U)``, plus ``(T, w_tail)`` of :func:`_tail_tables` with ``tail``.
+    Returns ``(V, w, U, lo)``, plus ``(T, w_tail)`` of :func:`_tail_tables` with ``tail``.
     """
     n = len(ctx)
     if n <= chunk:
@@ -254,6 +256,10 @@ def bound_tables(
 
 _NEG = -1e18  # "no plan from here" in the node tables (finite, so interpolation stays finite)
 _NEG_CUT = -1e17  # values below this mean no plan
+# each month's node spacing is at least this times g times the previous month's, so an
+# interval's image in next month's nodes is less than two intervals wide (at most two
+# next-month nodes inside it: the two kinks the padding handles)
+_W_RATIO = 0.5
 
 
 def _fill_infeasible(values: np.ndarray) -> np.ndarray:
@@ -292,8 +298,13 @@ def _bound_tables(
     unit of survival, discounted to time 0) when any grid amount may be paid in any month
     (and a capitalised holiday taken in any of the first ``holiday_months`` months), is
     bounded by the linear interpolation of node values ``V[t, i]`` at balances
-    ``b_i = i·w`` (i = 0…M). The table is built backwards. For every action (pay a grid
-    amount ``a``, hold, or clear) the value from a balance B is
+    ``b_i = lo_t + i·w_t`` (i = 0…M). Month t's nodes span the balances reachable then:
+    ``lo_t`` pays the largest grid amount every month since the start (at least 0),
+    ``hi_t`` takes the holiday while allowed and then pays the smallest amount, never
+    above ``U_t`` (with a cent of slack a month for interest rounding); the spacing
+    never shrinks faster than ``w_{t+1} ≥ g·w_t / 2``, so the image of an interval in
+    next month's nodes holds at most two of them. The table is built backwards. For
+    every action (pay a grid amount ``a``, hold, or clear) the value from a balance B is
 
         ``f_a(B) = δ_t (1 − h_a) a + δ_t^L h_a R_t(B) + (1 − h_a) W̃_{t+1}(B·g − a)``
 
@@ -319,9 +330,11 @@ def _bound_tables(
         Node values (n, H + 1, M + 1); ``_NEG`` where no plan exists; month index H has
         none (a plan must have ended).
     w
-        Node spacing per account (n,).
+        Node spacing per account and month (n, H + 1).
     U
         (n, H + 1): above this balance no plan can clear by month H (bound −inf).
+    lo
+        (n, H + 1): the first node of each month.
     """
     n, H, M = len(ctx), ctx.horizon, buckets
     r = ctx.monthly_rate
@@ -342,20 +355,47 @@ def _bound_tables(
     reach = B0[:, None] * g[:, None] ** np.arange(H)[None, :]
     top = np.max(np.minimum(reach, feas[:, :H] * (1 + 1e-9) + 0.01 * H), axis=1)
     top = np.maximum(top, B0) * (1 + 1e-9) + 0.01 * (H + 1) + 1.0
-    w = top / M
-    nodes = np.arange(M + 1)[None, :] * w[:, None]  # (n, M+1)
     disc, disc_lag = ctx.discount, ctx.discount_lag
     slack = 0.005  # cent rounding of the month's interest
     acc = np.arange(n)
+    G = amounts.shape[1]
+    valid_amt = np.isfinite(amounts)
+    amt = np.concatenate([np.where(valid_amt, amounts, 0.0), np.zeros((n, 1))], axis=1)  # (n, A)
+    nA = G + 1
+    hmax = int(holiday_months.max(initial=0))
+
+    # ---- the nodes of each month: only the balances reachable then ----
+    # lo_t: the largest grid amount every month since the start (at least 0); hi_t: the
+    # holiday while allowed, then the smallest grid amount, never above U_t (beyond it no
+    # plan can clear: the bound is −inf there). Interest rounding moves a balance by at
+    # most half a cent a month: a cent of slack per month (and a relative 1e-9).
+    a_max = np.max(np.where(valid_amt, amounts, 0.0), axis=1)
+    a_min = np.min(np.where(valid_amt, amounts, np.inf), axis=1)
+    a_min = np.where(np.isfinite(a_min), a_min, 0.0)
+    lo = np.empty((n, H + 1))
+    hi = np.empty((n, H + 1))
+    lo[:, 0] = B0
+    hi[:, 0] = np.minimum(B0, U[:, 0])
+    for t in range(H):
+        lo[:, t + 1] = np.maximum(lo[:, t] * g - a_max - 0.01, 0.0) * (1 - 1e-9)
+        paid = np.where(t < holiday_months, 0.0, a_min)
+        hi[:, t + 1] = np.minimum(np.maximum(hi[:, t], 0.0) * g - paid + 0.01, U[:, t + 1])
+        hi[:, t + 1] = hi[:, t + 1] * (1 + 1e-9) + 1e-9
+    # spacing: the span over M, never shrinking faster than the interest grows it
+    # (w_{t+1} ≥ g·w_t), so an interval's image in next month's nodes is at most one
+    # interval wide and holds at most one next-month node (the kink padding below also
+    # handles more, sparsely)
+    w_floor = np.maximum(1e-9 * np.maximum(B0, top), 0.01)
+    w = np.maximum((hi - lo) / M, w_floor[:, None])
+    for t in range(H):
+        w[:, t + 1] = np.maximum(w[:, t + 1], w[:, t] * g * (_W_RATIO * (1 + 1e-9)))
+    inv_w = 1.0 / w
+    node_pos = np.arange(M + 1, dtype=float)  # month t's nodes: lo[:, t] + node_pos·w[:, t]
 
     # ---- actions: the grid amounts, then the holiday (amount 0); per month (H, A, n) ----
     # (the month loop works action-major: the best action is then a maximum over
     # contiguous slabs, and after the holiday window, the holiday being the last action,
     # the arrays without it are a prefix of the same arrays)
-    G = amounts.shape[1]
-    valid_amt = np.isfinite(amounts)
-    amt = np.concatenate([np.where(valid_amt, amounts, 0.0), np.zeros((n, 1))], axis=1)  # (n, A)
-    nA = G + 1
     h_amt = hazard(ctx, np.repeat(acc, G), np.repeat(amt[:, :G].reshape(-1, 1), H, axis=1))
     h_zero = hazard(ctx, acc, np.zeros((n, H)))
     h_act = np.concatenate([h_amt.reshape(n, G, H), h_zero[:, None, :]], axis=1)
@@ -371,197 +411,230 @@ def _bound_tables(
         ],
         axis=1,
     )  # (H, A, n)
-    months_3d = np.arange(H)[:, None, None]
-    R_nodes = ctx.kernel.recovery(acc[None, :, None], nodes[None], months_3d)  # (H, n, M+1)
-
-    # ---- month-independent geometry (A, n, M+1) ----
-    gg = g[None, :, None]
-    ww = w[None, :, None]
-    a3 = amt.T[:, :, None]
-    nodes3 = nodes[None]
-    x = nodes3 * gg - a3  # next balance from each node
-    # A payment larger than what is owed is not a payment. Node i bounds the action when
-    # one of its two intervals holds a possible balance (x_i ≥ 0 or x_{i+1} > 0); below
-    # B = a/g the value is the linear extension of next month's first segment (no kink
-    # there, so the chord argument is unchanged); other nodes get a large negative value.
-    x_next = np.concatenate([x[:, :, 1:], np.full((nA, n, 1), np.inf)], axis=2)
-    node_ok = (x >= 0.0) | (x_next > 0.0)
-    xs = x / ww
-    k0 = np.clip(np.floor(xs).astype(np.int64), 0, M - 1)
-    lam = np.minimum(xs - k0, 1.0)  # past the last node: held at the last node's value
-    base = (acc * (M + 1))[None, :, None]
-    i0 = base + k0
-    lam1 = 1.0 - lam
-    # concave kinks: next-month nodes strictly inside each interval's image (at most two)
-    x_lo, x_hi = x[:, :, :-1], x[:, :, 1:]
-    lo_b, hi_b = nodes3[:, :, :-1], nodes3[:, :, 1:]
-    kk = np.floor(np.maximum(x_lo, 0.0) / ww).astype(np.int64) + 1
-    bk = kk * ww
-    inside = (bk < x_hi) & (x_hi > 0) & (kk <= M)
-    p = (bk + a3) / gg
-    k1_wt = np.where(inside, np.maximum(gg * (p - lo_b) * (hi_b - p) / ww, 0.0), 0.0)
-    k1_idx = base + np.minimum(kk, M)
-    # a second kink in one interval is rare (the image is only g times wider): sparse
-    kk += 1
-    bk = kk * ww
-    at2 = np.flatnonzero((bk < x_hi) & (x_hi > 0) & (kk <= M))
-    a2, rest2 = np.divmod(at2, n * M)
-    row2, m2 = np.divmod(rest2, M)
-    g2, w2, a32, bk2 = g[row2], w[row2], amt[row2, a2], bk.ravel()[at2]
-    p = (bk2 + a32) / g2
-    wt2 = np.maximum(g2 * (p - nodes[row2, m2]) * (nodes[row2, m2 + 1] - p) / w2, 0.0)
-    pos2 = wt2 > 0
-    k2_at_t = at2[pos2]  # flat index in the (A, n, M) layout
-    k2_idx = (row2 * (M + 1) + np.minimum(kk.ravel()[at2], M))[pos2]
-    k2_wt = wt2[pos2]
-    k2_keep = a2[pos2] < G
-    # an interval whose smallest next balance is above next month's U holds no balance
-    # that can still be cleared by month H: the action has no value there (the filled
-    # node values beyond U would otherwise let a small payment borrow the value of the
-    # clearable frontier, a looseness no node spacing removes)
-    x_lo32 = np.ascontiguousarray(x[:, :, :-1]).astype(np.float32)
-    del x, x_next, xs, k0, kk, bk, inside, p
-    # payments larger than what is owed are not payments: a large negative value at those
-    # nodes (added to the action's value), as for actions not allowed in a month
-    node_pen = np.where(node_ok, 0.0, _NEG)
-    hmax = int(holiday_months.max(initial=0))
     # the recovery's concave kink at the collateral value C_t: interval and padding weight
-    iC, has_kink, iCc, wR = _recovery_kinks(ctx, w, M)
+    iC, has_kink, iCc, wR = _recovery_kinks(ctx, w[:, :H], lo[:, :H], M)
 
     # ---- clearing, all months at once: requirements on the left and right node of each
     # interval where a clearing payment can be within the month's cap ----
     Bc = (capt + slack) / g[:, None]  # largest balance clearable in month t (n, H)
-    Bc_max = np.max(np.where(np.isfinite(Bc), Bc, 0.0), axis=1)
-    Mc = int(min(M, max(0, np.floor(np.max(Bc_max / w, initial=0.0)) + 1)))
-    if Mc > 0:
-        # only the (account, interval) rows where some month can clear need the hazards
-        # (about a fifth of them): same values, evaluated on those rows only
-        can_any = nodes[:, :Mc] <= np.max(Bc, axis=1)[:, None]  # (n, Mc)
-        r_acc, r_m = np.nonzero(can_any)
-        lo_c, hi_c = nodes[r_acc, r_m][:, None], nodes[r_acc, r_m + 1][:, None]  # (R, 1)
-        g_r = g[r_acc][:, None]
+    clear_req = np.full((H, n, M + 1), _NEG)
+    # the intervals m < M whose left node is at most Bc, per (account, month): one more
+    # than the threshold gives, then checked on the nodes themselves
+    with np.errstate(invalid="ignore"):
+        count = np.floor((Bc - lo[:, :H]) * inv_w[:, :H]) + 2.0
+    count = np.clip(np.nan_to_num(count, nan=0.0, neginf=0.0), 0, M).astype(np.int64).ravel()
+    r_row = np.repeat(np.arange(n * H), count)
+    r_m = np.arange(r_row.size) - np.repeat(np.cumsum(count) - count, count)
+    r_acc, r_t = np.divmod(r_row, H)
+    lo_c = lo[r_acc, r_t] + r_m * w[r_acc, r_t]
+    keep = lo_c <= Bc[r_acc, r_t]
+    if not keep.all():
+        r_acc, r_t, r_m, lo_c = r_acc[keep], r_t[keep], r_m[keep], lo_c[keep]
+    if r_acc.size:
+        hi_c = lo[r_acc, r_t] + (r_m + 1) * w[r_acc, r_t]
+        g_r = g[r_acc]
+        capt_r = capt[r_acc, r_t]
+        Bc_r = Bc[r_acc, r_t]
         c_lo = np.maximum(lo_c * g_r - slack, 0.0)
-        c_hi = np.minimum(hi_c * g_r + slack, capt[r_acc])  # (R, H)
-        h_lo = hazard(ctx, r_acc, np.repeat(c_lo, H, axis=1))
-        h_hi = hazard(ctx, r_acc, np.maximum(c_hi, 0.0))
-        k_pay = disc[None, :] * (1.0 - h_lo)
-        k_rec = disc_lag[None, :] * h_hi
-        Bc3 = Bc[r_acc]
-        can = lo_c <= Bc3
-        B_end = np.minimum(hi_c, Bc3)
-        months_r = np.arange(H)[None, :]
-        R_lo = ctx.kernel.recovery(r_acc[:, None], np.broadcast_to(lo_c, B_end.shape), months_r)
-        R_end = ctx.kernel.recovery(r_acc[:, None], B_end, months_r)
+        c_hi = np.minimum(hi_c * g_r + slack, capt_r)
+        h_lo = ctx.kernel.hazard(r_acc, c_lo, r_t)
+        h_hi = ctx.kernel.hazard(r_acc, np.maximum(c_hi, 0.0), r_t)
+        k_pay = disc[r_t] * (1.0 - h_lo)
+        k_rec = disc_lag[r_t] * h_hi
+        B_end = np.minimum(hi_c, Bc_r)
+        R_lo = ctx.kernel.recovery(r_acc, lo_c, r_t)
+        R_end = ctx.kernel.recovery(r_acc, B_end, r_t)
         m_lo = k_pay * (lo_c * g_r + slack) + k_rec * R_lo
         m_hi = k_pay * (B_end * g_r + slack) + k_rec * R_end
         # held constant past the cap (a concave kink) and the recovery's kink at C_t
-        w_r = w[r_acc][:, None]
         dev_c = np.where(
-            can & (Bc3 < hi_c),
-            (k_pay * g_r + k_rec) * (Bc3 - lo_c) * (hi_c - Bc3) / w_r,
+            Bc_r < hi_c,
+            (k_pay * g_r + k_rec) * (Bc_r - lo_c) * (hi_c - Bc_r) * inv_w[r_acc, r_t],
             0.0,
         )
-        in_c = has_kink[r_acc] & (r_m[:, None] == iCc[r_acc])
-        dev_c += np.where(in_c, k_rec * wR[r_acc], 0.0)
-        clear_req = np.full((H, n, M + 1), _NEG)
-        clear_req[:, r_acc, r_m] = np.where(can, m_lo + dev_c, _NEG).T
-        clear_req[:, r_acc, r_m + 1] = np.maximum(
-            clear_req[:, r_acc, r_m + 1], np.where(can, m_hi + dev_c, _NEG).T
-        )
+        in_c = has_kink[r_acc, r_t] & (r_m == iCc[r_acc, r_t])
+        dev_c += np.where(in_c, k_rec * wR[r_acc, r_t], 0.0)
+        clear_req[r_t, r_acc, r_m] = m_lo + dev_c
+        clear_req[r_t, r_acc, r_m + 1] = np.maximum(clear_req[r_t, r_acc, r_m + 1], m_hi + dev_c)
     # The month loop runs in float32 (half the memory traffic); every node value then gets
     # a margin of 1e-6 relative (+0.001) that covers float32 rounding (≤ 8 operations of
     # relative error 6e-8 each), so the tables stay upper bounds.
     f32 = np.float32
     pay_or_neg = np.where(act_ok, pay_act, _NEG).astype(f32)  # (H, A, n)
-    q32, rec32, R32 = q_act.astype(f32), rec_act.astype(f32), R_nodes.astype(f32)
-    pen32 = node_pen.astype(f32)
-    k1i = np.ascontiguousarray(k1_idx)  # (A, n, M)
-    k1w = k1_wt.astype(f32)
-    k2w32 = k2_wt.astype(f32)
-    # per layout (with the holiday or not): sparse second kinks and the action count
-    sparse = {
-        True: (k2_at_t, k2_idx, k2w32, nA),
-        False: (k2_at_t[k2_keep], k2_idx[k2_keep], k2w32[k2_keep], G),
-    }
+    q32, rec32 = q_act.astype(f32), rec_act.astype(f32)
     # work arrays of the month loop: the actions' values, a scratch array, the kink
     # padding and the left / right requirements
-    f_buf = np.empty((nA, n, M + 1), f32)
-    tmp_buf = np.empty((nA, n, M + 1), f32)
-    dev_buf = np.empty((nA, n, M), f32)
-    lr_buf = np.empty((nA, n, M), f32)
-    K_all = np.minimum(np.ceil(U / w[:, None]).astype(np.int64), M)  # first node past U
-    U32 = (U * (1 + 1e-6) + 0.01).astype(f32)  # float32 with a margin: never below U
+    # (flat, so that the first na·k·(M + 1) elements are a contiguous (na, k, M + 1) array for
+    # the k accounts with balances to bound in month t)
+    size = nA * n * (M + 1)
+    f_buf, tmp_buf, lam_buf = (np.empty(size, f32) for _ in range(3))
+    dev_buf, lr_buf, u_buf, wt_buf = (np.empty(size, f32) for _ in range(4))
+    xs_buf, k0_buf = np.empty(size), np.empty(size)
+    i0_buf, gathered, dgath = (np.empty(size, np.int64) for _ in range(3))
+    kill_buf, kill2_buf = np.empty(size, bool), np.empty(size, bool)
+
+    def view(buf: np.ndarray, *shape: int) -> np.ndarray:
+        size = 1
+        for d in shape:
+            size *= d
+        return buf[:size].reshape(shape)
+
+    K_all = np.clip(np.ceil((U - lo) * inv_w), 0, M).astype(np.int64)  # first node past U
+    U_dead = U * (1 + 1e-6) + 0.01  # with a margin: never below U
     node_idx = np.arange(M + 1)[None, :]
     rows = np.arange(n)
-    kink_rows = [np.flatnonzero(has_kink[:, t]) for t in range(H)]
-    # V(i0) and V(i0 + 1) are gathered as one float32 pair (one 8-byte gather), then
-    # multiplied by the interleaved weights (1 − λ, λ)
-    lam_pair = np.empty((nA, n, M + 1, 2), f32)
-    lam_pair[..., 0] = lam1
-    lam_pair[..., 1] = lam
+    # V(i0) and V(i0 + 1) are gathered as one float32 pair (one 8-byte gather)
     pair = np.zeros((n * (M + 1), 2), f32)
     pair_i64 = pair.view(np.int64).reshape(-1)
-    gathered = np.empty((nA, n, M + 1), np.int64)
-    gathered_f = gathered.view(f32).reshape(nA, n, M + 1, 2)
     seg = np.empty((n, M))
     drop = np.zeros((n, M + 1))
-    drop32 = np.empty((n, M + 1), f32)
-    no_clear = np.full((n, M + 1), _NEG)
+    dpair = np.zeros((n, M + 1, 2), f32)
+    dpair_i64 = dpair.view(np.int64).reshape(-1)
+    to_bound = hi >= lo  # months with balances to bound (n, H + 1)
+    # ---- geometry of each month t, in next month's node units: the next balance from node
+    # i when paying a is xs = c_a + ρ·i (ρ = g·w_t / w_{t+1} < 2); per month (H, …) ----
+    inv_next_all = np.ascontiguousarray(inv_w[:, 1:].T)  # (H, n)
+    rho_all = (g[:, None] * w[:, :H]).T * inv_next_all  # (H, n)
+    inv_rho_all = 1.0 / rho_all
+    inv_rho32_all = inv_rho_all.astype(f32)
+    c_all = np.ascontiguousarray(
+        ((lo[:, :H] * g[:, None] - lo[:, 1:]).T * inv_next_all)[:, None, :]
+        - amt.T[None, :, :] * inv_next_all[:, None, :]
+    )  # (H, A, n)
+    # Intervals with no possible balance: their image is all at or below balance 0
+    # (xs_{i+1} ≤ z0), or above next month's U (xs_i > zU). Both are ranges of i (xs rises
+    # with i): alive when i_first < i ≤ i_last; rounding of the two thresholds (1e-9 of a
+    # node spacing) only keeps more intervals.
+    z0_all = -lo[:, 1:].T * inv_next_all  # balance 0 in next month's node units
+    zU_all = (U_dead[:, 1:] - lo[:, 1:]).T * inv_next_all  # next month's U
+    i_first_all = (z0_all[:, None, :] - c_all) * inv_rho_all[:, None, :] - (1.0 + 1e-9)
+    i_last_all = (zU_all[:, None, :] - c_all) * inv_rho_all[:, None, :] + 1e-9
+    gw_all = np.ascontiguousarray((g[:, None] * w[:, :H]).T)  # the kink padding's scale
+    base_all = (acc * (M + 1)).astype(float)
+    # the recovery at each month's nodes (H, n, M + 1)
+    R32 = np.ascontiguousarray(
+        ctx.kernel.recovery(
+            acc[:, None, None],
+            lo[:, :H, None] + node_pos * w[:, :H, None],
+            np.arange(H)[None, :, None],
+        )
+        .astype(f32)
+        .transpose(1, 0, 2)
+    )
 
     V = np.empty((n, H + 1, M + 1))
     V[:, H, :] = _NEG
     V_next = V[:, H, :]
-    w_col = w[:, None]
-    pay_req = np.empty((n, M + 1))
-    best32 = np.empty((n, M), f32)
     for t in range(H - 1, -1, -1):
-        req = clear_req[t] if Mc > 0 else no_clear
-        if t < H - 1 and V_next.max() > _NEG_CUT:
+        req = clear_req[t]
+        # the accounts with balances to bound in month t and a plan possible in month t + 1
+        # (the others keep only their clearing requirements: no balance, or no plan, to
+        # continue from)
+        rows_t = np.flatnonzero(to_bound[:, t] & (V_next.max(axis=1) > _NEG_CUT))
+        if t < H - 1 and rows_t.size:
+            na = nA if t < hmax else G
+            k = rows_t.size
+            sel: Any = slice(None) if k == n else rows_t
             Vf = _fill_infeasible(V_next)
             pair[:, 0] = Vf.ravel()
             pair[:-1, 1] = pair[1:, 0]
-            k2a, k2i, k2w, na = sparse[t < hmax]
-            f, tmp, dev, lr = f_buf[:na], tmp_buf[:na], dev_buf[:na], lr_buf[:na]
-            vv = gathered_f[:na]
-            # f = ((V(i0)·(1 − λ) + V(i0 + 1)·λ)·q + pay) + rec·R + penalty, in float32
-            np.take(pair_i64, i0[:na], out=gathered[:na], mode="clip")
-            np.multiply(vv, lam_pair[:na], out=vv)
-            np.add(vv[..., 0], vv[..., 1], out=f)
-            f *= q32[t][:na, :, None]
-            f += pay_or_neg[t][:na, :, None]
-            np.multiply(rec32[t][:na, :, None], R32[t][None, :, :], out=tmp)
+            f, tmp = view(f_buf, na, k, M + 1), view(tmp_buf, na, k, M + 1)
+            dev, lr = view(dev_buf, na, k, M), view(lr_buf, na, k, M)
+            gathered_k = view(gathered, na, k, M + 1)
+            vv = gathered_k.view(f32).reshape(na, k, M + 1, 2)
+            base_f = base_all[sel][None, :, None]
+            rho = rho_all[t][sel]
+            c = c_all[t][:na, sel]  # (na, k)
+            xs = np.add(
+                c[:, :, None], rho[:, None] * node_pos[None, :], out=view(xs_buf, na, k, M + 1)
+            )
+            k0 = np.floor(xs, out=view(k0_buf, na, k, M + 1))
+            np.clip(k0, 0, M - 1, out=k0)
+            # past the last node: held at the last node's value; below the first node: the
+            # linear extension of the first segment
+            lam = np.subtract(xs, k0, out=view(lam_buf, na, k, M + 1), casting="same_kind")
+            np.minimum(lam, f32(1.0), out=lam)
+            i0 = np.add(k0, base_f, out=view(i0_buf, na, k, M + 1), casting="unsafe")
+            # f = ((V(i0) + λ·(V(i0 + 1) − V(i0)))·q + pay) + rec·R, in float32
+            np.take(pair_i64, i0, out=gathered_k, mode="clip")
+            np.subtract(vv[..., 1], vv[..., 0], out=f)
+            f *= lam
+            f += vv[..., 0]
+            f *= q32[t][:na, sel, None]
+            f += pay_or_neg[t][:na, sel, None]
+            np.multiply(rec32[t][:na, sel, None], R32[t][sel][None, :, :], out=tmp)
             f += tmp
-            f += pen32[:na]
+            # A payment larger than what is owed is not a payment. Node i bounds the action
+            # when one of its two intervals holds a possible balance (x_i ≥ 0 or
+            # x_{i+1} > 0); below B = a/g the value is the linear extension of next
+            # month's first segment (no kink there, so the chord argument is unchanged);
+            # other nodes get a large negative value.
+            # (an interval whose image is all at or below balance 0 holds no such balance:
+            # it is killed below, with the dead ones)
             # padding for concave kinks of next month's interpolant inside each interval's
             # image (times 1 − h ≤ 1) and the recovery's kink
             np.subtract(Vf[:, 1:], Vf[:, :-1], out=seg)
-            seg /= w_col
+            seg *= inv_next_all[t][:, None]
             np.subtract(seg[:, :-1], seg[:, 1:], out=drop[:, 1:M])  # drop[:, 0] stays 0
             drop[:, M] = seg[:, M - 1]  # held constant past the last node
-            np.maximum(drop, 0.0, out=drop32)
-            dflat = drop32.ravel()
-            np.take(dflat, k1i[:na], out=dev, mode="clip")
-            dev *= k1w[:na]
-            if k2a.size:
-                dev.ravel()[k2a] += dflat.take(k2i) * k2w
-            kr = kink_rows[t]
+            # (drop[i0 + 1], drop[i0 + 2]) as one float32 pair per node (drop[M + 1] = 0)
+            # (times g·w_t, the kink padding's scale)
+            np.maximum(drop[:, 1:], 0.0, out=drop[:, 1:])
+            np.multiply(drop[:, 1:], gw_all[t][:, None], out=dpair[:, :M, 0])
+            dpair[:, : M - 1, 1] = dpair[:, 1:M, 0]
+            # next-month nodes strictly inside interval i's image (xs_i, xs_i + ρ): k0 + 1
+            # at fraction u = (1 − λ_i)/ρ of the interval and, when ρ > 1, k0 + 2 at
+            # u + 1/ρ; a kink at fraction u is padded by g·w_t·u·(1 − u) × its drop
+            # (gathered at every node, i0 being contiguous; the last node's pair is unused)
+            dg = view(dgath, na, k, M + 1)
+            np.take(dpair_i64, i0, out=dg, mode="clip")
+            dd = dg.view(f32).reshape(na, k, M + 1, 2)[:, :, :-1]
+            inv_rho = inv_rho32_all[t][sel][None, :, None]
+            u = np.subtract(f32(1.0), lam[:, :, :-1], out=view(u_buf, na, k, M))
+            u *= inv_rho
+            wt = np.subtract(f32(1.0), u, out=view(wt_buf, na, k, M))
+            wt *= u
+            np.maximum(wt, f32(0.0), out=wt)
+            np.multiply(dd[..., 0], wt, out=dev)
+            if rho.max() > 1.0:
+                u += inv_rho
+                np.subtract(f32(1.0), u, out=wt)
+                wt *= u
+                np.maximum(wt, f32(0.0), out=wt)
+                wt *= dd[..., 1]
+                dev += wt
+            kr = np.flatnonzero(has_kink[sel, t])  # (positions among the k accounts)
             if kr.size:
-                dev[:, kr, iCc[kr, t]] += rec_act[t][:na, kr] * wR[kr, t][None, :]
-            dead = x_lo32[:na] > U32[:, t + 1][None, :, None]
+                ka = rows_t[kr]
+                dev[:, kr, iCc[ka, t]] += rec_act[t][:na, ka] * wR[ka, t][None, :]
+            # an interval whose smallest next balance is above next month's U holds no
+            # balance that can still be cleared by month H: the action has no value there
+            # (the filled node values beyond U would otherwise let a small payment borrow
+            # the value of the clearable frontier, a looseness no node spacing removes);
+            # nor has one whose image is all at or below balance 0
+            i_first = i_first_all[t][:na, sel]  # alive: i_first < i ≤ i_last
+            i_last = i_last_all[t][:na, sel]
+            kill = np.less_equal(node_pos[:M], i_first[:, :, None], out=view(kill_buf, na, k, M))
+            kill |= np.greater(node_pos[:M], i_last[:, :, None], out=view(kill2_buf, na, k, M))
+            np.copyto(dev, f32(_NEG), where=kill)
+            pay_req = np.empty((k, M + 1))
+            best32 = np.empty((k, M), f32)
             np.add(f[:, :, :-1], dev, out=lr)
-            np.copyto(lr, f32(_NEG), where=dead)
             np.maximum.reduce(lr, axis=0, out=best32)
             pay_req[:, :M] = best32
             pay_req[:, M] = _NEG
             np.add(f[:, :, 1:], dev, out=lr)
-            np.copyto(lr, f32(_NEG), where=dead)
             np.maximum.reduce(lr, axis=0, out=best32)
             np.maximum(pay_req[:, 1:], best32, out=pay_req[:, 1:])
             # interest rounding moves the next balance by up to 0.005 (× the largest slope);
             # the float32 margin
-            margin = (slack * np.max(np.abs(seg), axis=1) + 1e-3)[:, None]
+            margin = (slack * np.max(np.abs(seg[sel]), axis=1) + 1e-3)[:, None]
             margin = margin + 1e-6 * np.abs(pay_req)
-            req = np.maximum(req, pay_req + margin)
+            if k == n:
+                req = np.maximum(req, pay_req + margin)
+            else:
+                req = req.copy()
+                req[rows_t] = np.maximum(req[rows_t], pay_req + margin)
         # past the first node beyond U only interpolation towards that node matters: hold it
         K = K_all[:, t]
         if K.min() < M:
@@ -570,7 +643,7 @@ def _bound_tables(
         V[:, t, :] = req
         V_next = req
     if not tail:
-        return V, w, U
+        return V, w, U, lo
     T, w_tail = _tail_tables(
         ctx,
         amt,
@@ -584,7 +657,7 @@ def _bound_tables(
         act_ok.transpose(0, 2, 1),
         capt,
     )
-    return V, w, U, T, w_tail
+    return V, w, U, lo, T, w_tail
 
 
 def _tail_tables(
@@ -654,7 +727,7 @@ def _tail_tables(
     R_nodes = ctx.kernel.recovery(
         acc[None, :, None], nodes[None], np.arange(H)[:, None, None]
     )  # (H, n, M+1)
-    iC, has_kink, iCc, wR = _recovery_kinks(ctx, w, M)
+    iC, has_kink, iCc, wR = _recovery_kinks(ctx, w[:, None], 0.0, M)
     # clearing: allowed when what is owed is at most the amount (and within the cap)
     Bc = np.minimum(
         ((capt + slack) / g[:, None])[:, None, :], ((amt[:, :G] + slack) / g[:, None])[:, :, None]
@@ -738,10 +811,9 @@ def bound_at(
     tables: tuple[np.ndarray, ...], acc: np.ndarray, t: int, balance: np.ndarray
 ) -> np.ndarray:
     """Upper bound on the value collectable from month index t with this balance (CNY)."""
-    V, w, U = tables[:3]
+    V, w, U, lo = tables[:4]
     M = V.shape[2] - 1
-    wa = w[acc]
-    xs = balance / wa
+    xs = (balance - lo[acc, t]) / w[acc, t]
     j = np.clip(np.floor(xs).astype(np.int64), 0, M - 1)
     lam = np.clip(xs - j, 0.0, 1.0)
     v0 = V[acc, t, j]
@@ -824,21 +896,22 @@ def solve_runs(
 
 
 def _recovery_kinks(
-    ctx: PlanContext, w: np.ndarray, M: int
+    ctx: PlanContext, w: np.ndarray, lo: np.ndarray | float, M: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Where the recovery's concave kink lies on each account's balance nodes, and the
     padding it needs: interval index, whether inside the nodes, clipped index, weight.
 
+    The nodes of month t are ``lo[:, t] + i·w[:, t]`` (``w``, ``lo`` broadcast to (n, H)).
     The recovery is piecewise linear and concave in the exposure with one kink per month
     (``ModelKernel.recovery_kink``); a chord between two nodes around the kink lies
     below it by at most ``drop·(C − lo)(hi − C)/w``.
     """
     at, drop = ctx.kernel.recovery_kink()
-    iC = np.floor(at / w[:, None]).astype(np.int64)
-    has_kink = (at > 0) & (iC < M) & (drop > 0)
+    iC = np.floor((at - lo) / w).astype(np.int64)
+    has_kink = (at > lo) & (iC < M) & (drop > 0)
     iCc = np.clip(iC, 0, M - 1)
-    lo_C = iCc * w[:, None]
-    wR = np.where(has_kink, drop * (at - lo_C) * (lo_C + w[:, None] - at) / w[:, None], 0.0)
+    lo_C = lo + iCc * w
+    wR = np.where(has_kink, drop * (at - lo_C) * (lo_C + w - at) / w, 0.0)
     return iC, has_kink, iCc, wR
 
 
@@ -861,8 +934,8 @@ def _solve_runs(
     )
     if tables is None:
         tables = bound_tables(ctx, amounts, search.buckets, holiday_months, tail=search.tail_bound)
-    V, w, U = tables[:3]
-    T_tail: np.ndarray | None = tables[3] if len(tables) == 5 else None
+    V, w, U, lo = tables[:4]
+    T_tail: np.ndarray | None = tables[4] if len(tables) == 6 else None
     M = V.shape[2] - 1
     G = amounts.shape[1]
     nA = G + 1  # actions: the grid amounts, then the holiday
@@ -923,9 +996,10 @@ def _solve_runs(
         1.0 * left[:, None, None] + 1.0
     )  # cents (H, n, G)
     U100 = np.ascontiguousarray(U.T) * 100.0  # (H+1, n)
-    inv_w100 = 1.0 / (w * 100.0)
+    inv_w100 = np.ascontiguousarray(1.0 / (w.T * 100.0))  # (H+1, n): month t's spacing
+    lo100 = np.ascontiguousarray(lo.T * 100.0)  # (H+1, n): month t's first node
     Mt = 0 if T_tail is None else T_tail.shape[3] - 1
-    inv_wt100 = np.zeros(n) if T_tail is None else 1.0 / (tables[4] * 100.0)
+    inv_wt100 = np.zeros(n) if T_tail is None else 1.0 / (tables[5] * 100.0)
     B0c = np.round(ctx.balance * 100).astype(np.int64)
     root_bound = bound_at(tables, acc_all, 0, B0c / 100.0)
 
@@ -1045,8 +1119,8 @@ def _solve_runs(
         n_s = s_si * q
         n_sc = child_sc_flat.take(move)
         # optimistic value: value so far + survival × the bound at the next balance
-        xs = n_B * inv_w100.take(a_row)
-        j = np.minimum(xs.astype(np.int64), M - 1)
+        xs = (n_B - lo100[t + 1].take(a_row)) * inv_w100[t + 1].take(a_row)
+        j = np.clip(xs.astype(np.int64), 0, M - 1)
         base = v_off.take(a_row) + ((t + 1) * (M + 1)) + j
         v0 = V_flat.take(base)
         bnd = v0 + (xs - j) * (V_flat.take(base + 1) - v0)

@@ -714,7 +714,7 @@ def test_tail_tables_dominate_forced_last_phases():
         index = {round(float(a) * 100): i for i, a in enumerate(grid[0]) if np.isfinite(a)}
         amounts = [float(a) for a in grid[0] if np.isfinite(a)]
         holiday = min(pol.max_deferral_months, pol.max_term_months - 1)
-        _, _, _, T, w_tail = bound_tables(ctx, grid, 24, np.array([holiday]), tail=True)
+        _, _, _, _, T, w_tail = bound_tables(ctx, grid, 24, np.array([holiday]), tail=True)
         Mt = T.shape[3] - 1
         ru, den = round(acc.annual_rate * 10**12), 12 * 10**12
         for _ in range(15):
