@@ -124,6 +124,16 @@ def _chart_options(
     )
 
 
+# confidence level of interval estimates, shared by the commands that report intervals
+_confidence_option = click.option(
+    "--confidence",
+    type=float,
+    default=0.95,
+    show_default=True,
+    help="Confidence level of the intervals, in (0, 1).",
+)
+
+
 @click.group(name="risk")
 def risk() -> None:
     """Roll rates, early-warning scores and behaviour-model calibration (SPEC §7).
@@ -193,13 +203,7 @@ def _matrix_tables(matrix, title: str) -> list:
     show_default=True,
     help="Per-cell Wilson or simultaneous Goodman intervals.",
 )
-@click.option(
-    "--confidence",
-    type=float,
-    default=0.95,
-    show_default=True,
-    help="Confidence level of the intervals, in (0, 1).",
-)
+@_confidence_option
 @click.option(
     "--lgd",
     type=float,
@@ -715,13 +719,7 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
     help="Exact interval of each tier's hazard: binomial (Clopper-Pearson) or Poisson "
     "(Garwood, also valid for fractional exposure months).",
 )
-@click.option(
-    "--confidence",
-    type=float,
-    default=0.95,
-    show_default=True,
-    help="Confidence level of the intervals, in (0, 1).",
-)
+@_confidence_option
 @_chart_options()
 def calibrate(outcomes, out, base, estimate_kappa, interval, confidence, png, no_png, fmt) -> None:
     """Calibrate base monthly hazards by tier (and kappa) from OUTCOMES; write a behaviour TOML.
