@@ -24,6 +24,7 @@ from typing import Any
 import click
 
 from solver.errors import WorkoutError
+from solver.limits import MAX_ACCOUNTS, MAX_PATHS, MAX_SEED  # noqa: F401  (MAX_PATHS re-exported)
 
 #: Environment variable that lets messages show personal values (set by ``--verbose``).
 VERBOSE_ENV = "WORKOUT_VERBOSE"
@@ -278,7 +279,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 # -- shared option types (one meaning and one range per option name, issue 15) -----------
 
 #: Largest seed: CP-SAT takes a 32-bit signed seed, and every command takes the same range.
-SEED_MAX = 2**31 - 1
+SEED_MAX = MAX_SEED
 #: Largest ``--time-limit`` (seconds): one week. A limit is a promise to stop; "no limit"
 #: is not offered because the deterministic work budget of the solvers is derived from it.
 TIME_LIMIT_MAX = 7 * 24 * 3600.0
@@ -341,10 +342,9 @@ def shared_help(option: str, detail: str = "") -> str:
 
 # -- sizes refused up front (issue 15) -----------------------------------------------------
 
-#: Most accounts ``generate portfolio --n`` and a scenario's ``portfolio.n`` may ask for.
-MAX_GENERATED_ACCOUNTS = 100_000_000
-#: Most Monte Carlo paths of a scenario run (the scenario file's own range).
-MAX_PATHS = 1_000_000
+#: Most accounts ``generate portfolio --n`` and a scenario's ``portfolio.n`` may ask for
+#: (``MAX_PATHS`` and the seed range also come from ``solver.limits``).
+MAX_GENERATED_ACCOUNTS = MAX_ACCOUNTS
 #: Most runs of one ``scenario sweep`` grid (the product of the numbers of --set values).
 MAX_SWEEP_RUNS = 1_000
 #: Most data rows of an .xlsx sheet (1,048,576 rows, one of them the header).

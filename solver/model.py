@@ -487,12 +487,15 @@ class ModelKernel:
         self.base_hazard = params.base_hazard
         self.special = (self.sigma <= 0) | np.any(self.income <= 0, axis=1) | (self.outgo <= 0)
         self.collateral = collateral_proceeds(params.vehicle_value, H, model)
-        delta = model.monthly_discount
-        self.discount = delta ** np.arange(1, H + 1, dtype=float)
-        self.discount_lag = self.discount * delta**model.recovery_lag_months
+        self.discount = self.discount_factors(H)
+        self.discount_lag = self.discount * model.monthly_discount**model.recovery_lag_months
 
     def __len__(self) -> int:
         return len(self.params)
+
+    def discount_factors(self, months: int) -> np.ndarray:
+        """``δ^t`` for t = 1…``months`` (any length; ``discount`` holds the first H)."""
+        return self.model.monthly_discount ** np.arange(1, months + 1, dtype=float)
 
     def take(self, index: np.ndarray) -> ModelKernel:
         """The kernel of a subset of its accounts (same horizon)."""

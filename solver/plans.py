@@ -980,7 +980,7 @@ def _metrics(
     # one evaluate_batch call per account: a row's figures must not depend on which other
     # accounts share its batch (a matrix product's summation order depends on the shape)
     ev = _evaluate_per_account(ctx, acc_idx, pay, exp, term)
-    disc = ctx.model.monthly_discount ** np.arange(1, T + 1)
+    disc = ctx.kernel.discount_factors(T)
     pv = pay @ disc
     paying = (pay > 0) & (np.arange(T)[None, :] < term[:, None])
     with np.errstate(divide="ignore", invalid="ignore"):

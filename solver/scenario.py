@@ -82,6 +82,7 @@ from types import MappingProxyType
 from typing import Any
 
 from solver.errors import InputError
+from solver.limits import MAX_ACCOUNTS, MAX_PATHS, MAX_SEED
 from solver.model import TIERS, BehaviourModel
 from solver.policy import POLICY_KEYS, Policy
 
@@ -151,8 +152,6 @@ SEGMENT_SCHEMA: dict[str, str] = {
     "hazard_multiplier": "float",
 }
 
-MAX_ACCOUNTS = 100_000_000  # portfolio.n ceiling (as `workout generate portfolio --n`)
-MAX_SEED = 2**31 - 1  # seeds reach CP-SAT, whose random seed is a 32-bit integer
 
 #: Keys whose values are file paths (resolved against the file that names them).
 PATH_KEYS: tuple[tuple[str, ...], ...] = (
@@ -602,7 +601,9 @@ def _check_values(layer: Mapping[str, Any], source: str) -> list[str]:
             need(value >= 1, f"plans.{key}", ">= 1", value)
     sim = layer.get("simulation", {})
     if "paths" in sim:
-        need(1 <= sim["paths"] <= 1_000_000, "simulation.paths", "in [1, 1000000]", sim["paths"])
+        need(
+            1 <= sim["paths"] <= MAX_PATHS, "simulation.paths", f"in [1, {MAX_PATHS}]", sim["paths"]
+        )
     if "horizon_months" in sim:
         v = sim["horizon_months"]
         need(1 <= v <= 240, "simulation.horizon_months", "in [1, 240]", v)

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import pytest
+from workout_process import workout_command, workout_env
 
 from solver.atomic import atomic_open, atomic_path
 
@@ -187,20 +188,6 @@ def test_allowed_helpers_only_receive_temporary_paths() -> None:
 # -- signals on real processes -------------------------------------------------------------
 
 
-def _workout_command() -> list[str]:
-    script = Path(sys.executable).parent / "workout"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "import cli; cli.main()"]
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("WORKOUT_DEBUG", None)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
 @pytest.fixture(scope="module")
 def big_portfolio(tmp_path_factory) -> Path:
     """A generated 3,000-account portfolio: planning it takes minutes, so a run is long."""
@@ -242,9 +229,9 @@ def _session_pids(sid: int) -> list[int]:
 def _interrupt(args: list[str], sig: int, *, group: bool, cwd: Path, wait_for=None, delay=5.0):
     """Start the CLI in its own session, let it run, send ``sig``; return (rc, err, secs)."""
     proc = subprocess.Popen(
-        [*_workout_command(), *args],
+        [*workout_command(), *args],
         cwd=cwd,
-        env=_env(),
+        env=workout_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -360,7 +347,7 @@ def test_signal_in_the_middle_of_a_write(tmp_path: Path, sig, name, code) -> Non
     proc = subprocess.Popen(
         [sys.executable, str(script), "write", str(dest)],
         cwd=ROOT,
-        env=_env(),
+        env=workout_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -214,66 +214,19 @@ def _brute_force(
 ) -> float:
     """Best model NPV over every payment path of the family on the grid (independent enumeration).
 
-    Paths: a leading holiday of at most max_deferral_months zero months, then grid
-    amounts, each strictly below what is owed, then one clearing payment; at most
-    max_payment_levels phases for step (a clearing payment not above the previous one is
-    not a phase; custom has no phase limit); every payment within the month's caps. Interest is computed in Python
-    integers with the schedule's half-up rule; values come from evaluate_batch.
+    The oracle of tests/oracles.py: paths of a leading capitalised holiday of at most
+    max_deferral_months, then grid amounts, then one clearing payment, every payment
+    within the month's caps (at most max_payment_levels rising phases for step); caps,
+    cent interest and values from SPEC formulas in its own code, not from solver/.
     """
-    from solver.model import AccountParams, evaluate_batch
-    from solver.plan_families import context_from_account
+    from oracles import best_custom, best_step
 
-    ctx = context_from_account(acc, policy, model)
     T = policy.max_term_months
-    D = min(policy.max_deferral_months, T - 1) if "capitalize" in policy.deferral_interest else 0
-    cents = [int(round(a * 100)) for a in grid]
-    ru = round(acc.annual_rate * 10**12)
-    den = 12 * 10**12
-    B0 = int(round((acc.principal + acc.interest_due + acc.fees_due) * 100))
-    cap = ctx.cap[0]
-    K = policy.max_payment_levels
-    paths_pay, paths_exp = [], []
-    for L in range(T):
-        for prefix in itertools.product([0, *cents], repeat=L):
-            zeros = [i for i, p in enumerate(prefix) if p == 0]
-            if len(zeros) > D or zeros != list(range(len(zeros))):
-                continue
-            B, ok, pays, exps = B0, True, [], []
-            for t, p in enumerate(prefix):
-                owed = B + (2 * B * ru + den) // (2 * den)
-                if p >= owed or (p > 0 and p > cap[t] * (1 + 1e-9) * 100 + 1e-7 * 100):
-                    ok = False
-                    break
-                exps.append(B / 100)
-                pays.append(p / 100)
-                B = owed - p
-            if not ok:
-                continue
-            owed = B + (2 * B * ru + den) // (2 * den)
-            if owed > cap[L] * (1 + 1e-9) * 100 + 1e-7 * 100:
-                continue
-            exps.append(B / 100)
-            pays.append(owed / 100)
-            body = [p for p in pays[:-1] if p > 0]
-            phases = sum(1 for i, p in enumerate(body) if i == 0 or p != body[i - 1])
-            if not body or pays[-1] > body[-1]:
-                phases += 1
-            if increasing and phases > K:
-                continue
-            if increasing and any(b < a for a, b in zip(body, body[1:], strict=False)):
-                continue
-            paths_pay.append(pays)
-            paths_exp.append(exps)
-    if not paths_pay:
-        return -math.inf
-    P = np.zeros((len(paths_pay), T))
-    E = np.zeros((len(paths_pay), T))
-    term = np.array([len(p) for p in paths_pay])
-    for r, (p, e) in enumerate(zip(paths_pay, paths_exp, strict=True)):
-        P[r, : len(p)] = p
-        E[r, : len(e)] = e
-    params = AccountParams.from_account(acc, model).take(np.zeros(len(P), dtype=int))
-    return float(evaluate_batch(params, P, E, term, model).npv.max())
+    holiday = (
+        min(policy.max_deferral_months, T - 1) if "capitalize" in policy.deferral_interest else 0
+    )
+    solve = best_step if increasing else best_custom
+    return float(solve(acc, policy, model, list(grid), holiday, method="enumerate")["npv"])
 
 
 def test_exhaustive_enumeration_finds_nothing_better_than_custom_or_step():

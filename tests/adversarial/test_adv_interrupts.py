@@ -21,13 +21,13 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from workout_process import workout_command, workout_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,20 +46,6 @@ SIGNALS = {  # kind -> (signal, to the process group, exit code, name)
     "kill-int": (signal.SIGINT, False, 130, "SIGINT"),
     "kill-term": (signal.SIGTERM, False, 143, "SIGTERM"),
 }
-
-
-def _workout_command() -> list[str]:
-    script = Path(sys.executable).parent / "workout"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "import cli; cli.main()"]
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("WORKOUT_DEBUG", None)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
 
 
 def _handles_sigterm(pid: int) -> bool:
@@ -109,8 +95,8 @@ def _run_once(book: Path, out_dir: Path, delay: float | None, kind: str) -> dict
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / "plans.csv"
     proc = subprocess.Popen(
-        [*_workout_command(), "plan-portfolio", str(book), "--out", str(out), "--jobs", "2"],
-        env=_env(),
+        [*workout_command(), "plan-portfolio", str(book), "--out", str(out), "--jobs", "2"],
+        env=workout_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
