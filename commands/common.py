@@ -17,12 +17,15 @@ import contextlib
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from types import FrameType
 from typing import Any
 
 import click
 
+from solver import interrupts
 from solver.errors import WorkoutError
 from solver.limits import MAX_ACCOUNTS, MAX_PATHS, MAX_SEED  # noqa: F401  (MAX_PATHS re-exported)
 
@@ -32,6 +35,10 @@ VERBOSE_ENV = "WORKOUT_VERBOSE"
 DEBUG_ENV = "WORKOUT_DEBUG"
 
 _SIGNAL_NAMES: dict[int, str] = {int(signal.SIGINT): "SIGINT", int(signal.SIGTERM): "SIGTERM"}
+#: Seconds between raising an interruption again while the run has not ended (it was lost).
+RAISE_AGAIN_SECONDS = 0.25
+#: Seconds after the signal when a run that still has not ended is stopped by force.
+HARD_STOP_SECONDS = 1.5
 
 
 class Interrupted(KeyboardInterrupt):
@@ -75,9 +82,14 @@ def run_cli(group: click.Group, argv: Sequence[str] | None = None) -> int:
 
 class Received(list):
     """The :class:`Interrupted` raised by :func:`handle_signals`; ``settled`` once the run
-    has ended (an interruption is then reported, never raised again)."""
+    has ended (an interruption is then reported, never raised again). ``lock`` orders
+    settling against the last-resort stop, so the line is printed once."""
 
     settled = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
 
 
 def _invoke(group: click.Group, args: list[str], received: Sequence[Interrupted]) -> Any:
@@ -104,7 +116,10 @@ def _invoke(group: click.Group, args: list[str], received: Sequence[Interrupted]
 
 def _settle(received: Sequence[Interrupted]) -> None:
     if isinstance(received, Received):
-        received.settled = True
+        with received.lock:
+            received.settled = True
+    if received:  # a writer's own clean-up may have been skipped by a repeated raise
+        interrupts.remove_temporary()
 
 
 def _run(group: click.Group, args: list[str], received: Sequence[Interrupted] = ()) -> int:
@@ -200,7 +215,6 @@ def handle_signals() -> Iterator[Received]:
     in tests).
     """
     import _thread
-    import threading
 
     received = Received()
     if threading.current_thread() is not threading.main_thread():
@@ -225,6 +239,7 @@ def handle_signals() -> Iterator[Received]:
             os.kill(os.getpid(), signum)
             return
         received.append(Interrupted(signum))
+        threading.Thread(target=watch, name="workout-interrupt", daemon=True).start()
         _stop_workers()
         raise received[0]
 
@@ -234,6 +249,23 @@ def handle_signals() -> Iterator[Received]:
         if not received.settled:
             again.set()
             _thread.interrupt_main(received[0].signum)  # runs on_signal in the main thread
+
+    def watch() -> None:
+        """Until the run ends: raise the interruption again (it was lost: a C extension's
+        import or a library's ``except`` cleared it, and the run went on for seconds), and
+        after :data:`HARD_STOP_SECONDS` stop the process (the main thread is stuck in a
+        long C call). Never during a shielded clean-up (:mod:`solver.interrupts`)."""
+        started = time.monotonic()
+        while True:
+            time.sleep(RAISE_AGAIN_SECONDS)
+            with received.lock:
+                if received.settled:
+                    return
+                if interrupts.shielded():
+                    continue
+                if time.monotonic() - started >= HARD_STOP_SECONDS:
+                    _hard_stop(received[0])
+            raise_again()
 
     def unraisable(info: Any) -> None:
         if isinstance(info.exc_value, Interrupted) and received:
@@ -249,10 +281,24 @@ def handle_signals() -> Iterator[Received]:
             previous[sig] = signal.signal(sig, on_signal)
         yield received
     finally:
-        received.settled = True
+        with received.lock:
+            received.settled = True
         for number, handler in previous.items():
             signal.signal(number, handler)
         sys.unraisablehook = previous_hook
+
+
+def _hard_stop(interrupted: Interrupted) -> None:
+    """The last resort: stop the workers, remove temporary files, print the line, exit."""
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(child.pid, signal.SIGKILL)
+    interrupts.remove_temporary()
+    with contextlib.suppress(OSError):
+        os.write(2, f"interrupted by {interrupted} (no partial output written)\n".encode())
+    os._exit(interrupted.exit_code)
 
 
 def _stop_workers() -> None:

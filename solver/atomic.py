@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
+from solver import interrupts
 from solver.errors import InputError
 
 __all__ = ["atomic_open", "atomic_path", "check_writable"]
@@ -67,6 +68,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         fd, tmp_name = tempfile.mkstemp(
             prefix=f".{dest.name}.", suffix=".tmp" + dest.suffix, dir=dest.parent
         )
+        interrupts.track(tmp_name)
         os.close(fd)
         tmp = Path(tmp_name)
         yield tmp
@@ -77,12 +79,14 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, dest)
+        interrupts.untrack(tmp)
         tmp = None
         _fsync_directory(dest.parent)
     except BaseException:
         if tmp is not None:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+            interrupts.untrack(tmp)
         for directory in created:  # deepest first; only if nothing else was put there
             with contextlib.suppress(OSError):
                 directory.rmdir()

@@ -56,6 +56,7 @@ import functools
 import math
 import os
 import shutil
+import signal
 import tempfile
 import time
 import uuid
@@ -66,6 +67,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from solver import interrupts
 from solver.errors import InputError
 
 if TYPE_CHECKING:
@@ -125,7 +127,6 @@ CONNECT_TIMEOUT = 20.0
 
 def dask_setup(worker: Any) -> None:
     """Dask preload hook of the local cluster's workers: ignore SIGINT (see DaskEngine)."""
-    import signal
     import threading
 
     if threading.current_thread() is threading.main_thread():
@@ -135,7 +136,6 @@ def dask_setup(worker: Any) -> None:
 @contextlib.contextmanager
 def _sigint_ignored() -> Iterator[None]:
     """Ignore SIGINT in this process meanwhile (processes spawned inherit SIG_IGN)."""
-    import signal
     import threading
 
     if threading.current_thread() is not threading.main_thread():
@@ -821,7 +821,6 @@ class _RemoteTraceback(Exception):
 def _die_with_parent(parent_pid: int) -> None:
     """Linux: be killed when the parent process dies (``PR_SET_PDEATHSIG``), whatever it dies of."""
     import ctypes
-    import signal
 
     with contextlib.suppress(Exception):
         libc = ctypes.CDLL(None, use_errno=True)
@@ -838,7 +837,6 @@ def _pool_worker(fn: Callable[[Any], Any], conn: Any, inherited: list[Any], pare
     Python code. It has its own pipe to the parent, so no lock or queue is shared between
     workers and a worker killed at any moment cannot block the parent or the other workers.
     """
-    import signal
     import traceback
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -880,7 +878,6 @@ def _signals_blocked() -> Iterator[None]:
     own dispositions, so it never runs the parent's Python handler; a signal for the parent
     stays pending and is handled when the block ends.
     """
-    import signal
     import threading
 
     if threading.current_thread() is not threading.main_thread():
@@ -1013,8 +1010,10 @@ class LocalPool:
 
     def close(self, kill: bool = False) -> None:
         """Stop the workers: tell idle ones to exit, kill the others (all at once if ``kill``)."""
-        import signal
+        with interrupts.shield():
+            self._close(kill)
 
+    def _close(self, kill: bool) -> None:
         workers, self._workers = self._workers, []
         self._pending.clear()
         for w, (proc, conn) in enumerate(workers):
@@ -1176,13 +1175,14 @@ class DaskEngine(Engine):
         return _worker_count(self.client)
 
     def close(self) -> None:
-        if self._own_client:
-            with contextlib.suppress(Exception):
-                self.client.close()
-        if self._cluster is not None:
-            with contextlib.suppress(Exception):
-                self._cluster.close()
-            self._cluster = None
+        with interrupts.shield():  # an interrupted run still stops its cluster (issue 15)
+            if self._own_client:
+                with contextlib.suppress(Exception):
+                    self.client.close()
+            if self._cluster is not None:
+                with contextlib.suppress(Exception):
+                    self._cluster.close()
+                self._cluster = None
 
     def _run(
         self, fn: Callable[[Partition], Any], parts: list[Partition]

@@ -21,6 +21,7 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -350,6 +351,100 @@ def test_interrupt_raised_where_python_drops_exceptions_still_ends_the_run(capsy
     assert [line for line in err.splitlines() if line.strip()] == [
         "interrupted by SIGINT (no partial output written)"
     ]
+
+
+def test_interrupt_swallowed_by_library_code_is_raised_again(capsys) -> None:
+    """Code that catches the interruption and goes on (seen in the loop test: a signal
+    during the import of a C extension was cleared and the run went on for 4 s): the
+    interruption is raised again within a fraction of a second, and the run ends as
+    interrupted without finishing its work."""
+    import click
+
+    from commands.common import RAISE_AGAIN_SECONDS, run_cli
+
+    @click.group()
+    def group() -> None:
+        pass
+
+    @group.command()
+    def cmd() -> None:
+        try:
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+            time.sleep(0.05)  # the handler raises here
+        except BaseException:  # noqa: BLE001 - a library that swallows it
+            pass
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # a long computation in Python
+            pass
+        click.echo("finished")
+
+    started = time.monotonic()
+    code = run_cli(group, ["cmd"])
+    elapsed = time.monotonic() - started
+    out, err = capsys.readouterr()
+    assert code == 130 and "finished" not in out
+    assert elapsed < 0.05 + 3 * RAISE_AGAIN_SECONDS
+    assert [line for line in err.splitlines() if line.strip()] == [
+        "interrupted by SIGINT (no partial output written)"
+    ]
+
+
+HARD_STOP_SCRIPT = """
+import os, signal, sys, time, click
+from commands.common import run_cli
+from solver.atomic import atomic_path
+
+@click.group()
+def group():
+    pass
+
+@group.command()
+@click.argument("out")
+def cmd(out):
+    with atomic_path(out) as tmp:
+        tmp.write_text("partial")
+        print("writing", flush=True)
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(30)  # the handler raises here; the exception is swallowed
+        except BaseException:
+            pass
+        time.sleep(30)  # a long call that no Python handler interrupts
+    print("finished", flush=True)
+
+sys.exit(run_cli(group, ["cmd", sys.argv[1]]))
+"""
+
+
+def test_run_stuck_after_a_swallowed_interrupt_is_stopped_by_force(tmp_path: Path) -> None:
+    """The last resort: the interruption is lost and the main thread then sits in a long
+    call; within HARD_STOP_SECONDS the process ends with the one line, 128 + N, and the
+    temporary file of its output removed."""
+    from commands.common import HARD_STOP_SECONDS
+
+    out = tmp_path / "out.csv"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HARD_STOP_SCRIPT, str(out)],
+        env=workout_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "writing"
+        sent = time.monotonic()  # the script signals itself now
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    elapsed = time.monotonic() - sent
+    assert proc.returncode == 143
+    assert HARD_STOP_SECONDS - 0.1 < elapsed < DEADLINE + 0.5
+    assert [line for line in err.splitlines() if line.strip()] == [
+        "interrupted by SIGTERM (no partial output written)"
+    ]
+    assert list(tmp_path.iterdir()) == []
 
 
 def _bad_partition(frame, *args):

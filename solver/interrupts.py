@@ -1,0 +1,68 @@
+"""What stopping a run at any moment needs to know (issue 15, ``docs/reliability.md``).
+
+A signal becomes an exception in the main thread (``commands.common.handle_signals``).
+Python can lose that exception: a C extension's import or a library's ``except`` may
+clear it, and the run then goes on to its end. The CLI therefore raises it again until
+the run has ended, and as a last resort stops the process itself. Two facts decide
+what that may do, and both live here so that the library code that owns them (atomic
+writers, engines) does not depend on the CLI:
+
+* :func:`shield` marks clean-up that must not be interrupted again (closing a Dask
+  cluster, stopping local workers): no new raise and no hard stop while it runs;
+* :func:`track` / :func:`untrack` keep the temporary files being written, so that a
+  hard stop (or an interruption that skipped a writer's own clean-up) removes them and
+  no partial output is left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+
+__all__ = ["remove_temporary", "shield", "shielded", "track", "untrack"]
+
+_lock = threading.Lock()
+_depth = 0
+_temporary: set[str] = set()
+
+
+@contextlib.contextmanager
+def shield() -> Iterator[None]:
+    """A clean-up block that a repeated interruption must let finish."""
+    global _depth
+    with _lock:
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+
+
+def shielded() -> bool:
+    """Whether a :func:`shield` block is running."""
+    return _depth > 0
+
+
+def track(path: str | os.PathLike[str]) -> None:
+    """Record a temporary file that must not outlive an interrupted run."""
+    with _lock:
+        _temporary.add(os.fspath(path))
+
+
+def untrack(path: str | os.PathLike[str]) -> None:
+    """The temporary file was renamed into place or removed."""
+    with _lock:
+        _temporary.discard(os.fspath(path))
+
+
+def remove_temporary() -> None:
+    """Remove every tracked temporary file (after an interruption)."""
+    with _lock:
+        paths = list(_temporary)
+        _temporary.clear()
+    for path in paths:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
