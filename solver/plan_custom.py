@@ -60,6 +60,10 @@ from typing import Any
 
 import numpy as np
 
+from solver.beam_step import expand
+from solver.bound_dp import NEG as _NEG
+from solver.bound_dp import NEG_CUT as _NEG_CUT
+from solver.bound_dp import backward_pass
 from solver.plan_families import CAP_TOL, PlanContext, hazard
 
 _RATE_SCALE = 10**12
@@ -254,8 +258,6 @@ def bound_tables(
     return tuple(np.concatenate([p[i] for p in parts]) for i in range(len(parts[0])))
 
 
-_NEG = -1e18  # "no plan from here" in the node tables (finite, so interpolation stays finite)
-_NEG_CUT = -1e17  # values below this mean no plan
 # each month's node spacing is at least this times g times the previous month's, so an
 # interval's image in next month's nodes is less than two intervals wide (at most two
 # next-month nodes inside it: the two kinks the padding handles)
@@ -361,7 +363,6 @@ def _bound_tables(
     G = amounts.shape[1]
     valid_amt = np.isfinite(amounts)
     amt = np.concatenate([np.where(valid_amt, amounts, 0.0), np.zeros((n, 1))], axis=1)  # (n, A)
-    nA = G + 1
     hmax = int(holiday_months.max(initial=0))
 
     # ---- the nodes of each month: only the balances reachable then ----
@@ -456,47 +457,15 @@ def _bound_tables(
         dev_c += np.where(in_c, k_rec * wR[r_acc, r_t], 0.0)
         clear_req[r_t, r_acc, r_m] = m_lo + dev_c
         clear_req[r_t, r_acc, r_m + 1] = np.maximum(clear_req[r_t, r_acc, r_m + 1], m_hi + dev_c)
-    # The month loop runs in float32 (half the memory traffic); every node value then gets
-    # a margin of 1e-6 relative (+0.001) that covers float32 rounding (≤ 8 operations of
-    # relative error 6e-8 each), so the tables stay upper bounds.
-    f32 = np.float32
-    pay_or_neg = np.where(act_ok, pay_act, _NEG).astype(f32)  # (H, A, n)
-    q32, rec32 = q_act.astype(f32), rec_act.astype(f32)
-    # work arrays of the month loop: the actions' values, a scratch array, the kink
-    # padding and the left / right requirements
-    # (flat, so that the first na·k·(M + 1) elements are a contiguous (na, k, M + 1) array for
-    # the k accounts with balances to bound in month t)
-    size = nA * n * (M + 1)
-    f_buf, tmp_buf, lam_buf = (np.empty(size, f32) for _ in range(3))
-    dev_buf, lr_buf, u_buf, wt_buf = (np.empty(size, f32) for _ in range(4))
-    xs_buf, k0_buf = np.empty(size), np.empty(size)
-    i0_buf, gathered, dgath = (np.empty(size, np.int64) for _ in range(3))
-    kill_buf, kill2_buf = np.empty(size, bool), np.empty(size, bool)
-
-    def view(buf: np.ndarray, *shape: int) -> np.ndarray:
-        size = 1
-        for d in shape:
-            size *= d
-        return buf[:size].reshape(shape)
-
+    # ---- the backward pass (compiled: solver/bound_dp.py), month by month from H − 1 ----
     K_all = np.clip(np.ceil((U - lo) * inv_w), 0, M).astype(np.int64)  # first node past U
     U_dead = U * (1 + 1e-6) + 0.01  # with a margin: never below U
-    node_idx = np.arange(M + 1)[None, :]
-    rows = np.arange(n)
-    # V(i0) and V(i0 + 1) are gathered as one float32 pair (one 8-byte gather)
-    pair = np.zeros((n * (M + 1), 2), f32)
-    pair_i64 = pair.view(np.int64).reshape(-1)
-    seg = np.empty((n, M))
-    drop = np.zeros((n, M + 1))
-    dpair = np.zeros((n, M + 1, 2), f32)
-    dpair_i64 = dpair.view(np.int64).reshape(-1)
     to_bound = hi >= lo  # months with balances to bound (n, H + 1)
     # ---- geometry of each month t, in next month's node units: the next balance from node
     # i when paying a is xs = c_a + ρ·i (ρ = g·w_t / w_{t+1} < 2); per month (H, …) ----
     inv_next_all = np.ascontiguousarray(inv_w[:, 1:].T)  # (H, n)
     rho_all = (g[:, None] * w[:, :H]).T * inv_next_all  # (H, n)
     inv_rho_all = 1.0 / rho_all
-    inv_rho32_all = inv_rho_all.astype(f32)
     c_all = np.ascontiguousarray(
         ((lo[:, :H] * g[:, None] - lo[:, 1:]).T * inv_next_all)[:, None, :]
         - amt.T[None, :, :] * inv_next_all[:, None, :]
@@ -510,138 +479,38 @@ def _bound_tables(
     i_first_all = (z0_all[:, None, :] - c_all) * inv_rho_all[:, None, :] - (1.0 + 1e-9)
     i_last_all = (zU_all[:, None, :] - c_all) * inv_rho_all[:, None, :] + 1e-9
     gw_all = np.ascontiguousarray((g[:, None] * w[:, :H]).T)  # the kink padding's scale
-    base_all = (acc * (M + 1)).astype(float)
     # the recovery at each month's nodes (H, n, M + 1)
-    R32 = np.ascontiguousarray(
+    R = np.ascontiguousarray(
         ctx.kernel.recovery(
             acc[:, None, None],
             lo[:, :H, None] + node_pos * w[:, :H, None],
             np.arange(H)[None, :, None],
-        )
-        .astype(f32)
-        .transpose(1, 0, 2)
+        ).transpose(1, 0, 2)
     )
 
     V = np.empty((n, H + 1, M + 1))
-    V[:, H, :] = _NEG
-    V_next = V[:, H, :]
-    for t in range(H - 1, -1, -1):
-        req = clear_req[t]
-        # the accounts with balances to bound in month t and a plan possible in month t + 1
-        # (the others keep only their clearing requirements: no balance, or no plan, to
-        # continue from)
-        rows_t = np.flatnonzero(to_bound[:, t] & (V_next.max(axis=1) > _NEG_CUT))
-        if t < H - 1 and rows_t.size:
-            na = nA if t < hmax else G
-            k = rows_t.size
-            sel: Any = slice(None) if k == n else rows_t
-            Vf = _fill_infeasible(V_next)
-            pair[:, 0] = Vf.ravel()
-            pair[:-1, 1] = pair[1:, 0]
-            f, tmp = view(f_buf, na, k, M + 1), view(tmp_buf, na, k, M + 1)
-            dev, lr = view(dev_buf, na, k, M), view(lr_buf, na, k, M)
-            gathered_k = view(gathered, na, k, M + 1)
-            vv = gathered_k.view(f32).reshape(na, k, M + 1, 2)
-            base_f = base_all[sel][None, :, None]
-            rho = rho_all[t][sel]
-            c = c_all[t][:na, sel]  # (na, k)
-            xs = np.add(
-                c[:, :, None], rho[:, None] * node_pos[None, :], out=view(xs_buf, na, k, M + 1)
-            )
-            k0 = np.floor(xs, out=view(k0_buf, na, k, M + 1))
-            np.clip(k0, 0, M - 1, out=k0)
-            # past the last node: held at the last node's value; below the first node: the
-            # linear extension of the first segment
-            lam = np.subtract(xs, k0, out=view(lam_buf, na, k, M + 1), casting="same_kind")
-            np.minimum(lam, f32(1.0), out=lam)
-            i0 = np.add(k0, base_f, out=view(i0_buf, na, k, M + 1), casting="unsafe")
-            # f = ((V(i0) + λ·(V(i0 + 1) − V(i0)))·q + pay) + rec·R, in float32
-            np.take(pair_i64, i0, out=gathered_k, mode="clip")
-            np.subtract(vv[..., 1], vv[..., 0], out=f)
-            f *= lam
-            f += vv[..., 0]
-            f *= q32[t][:na, sel, None]
-            f += pay_or_neg[t][:na, sel, None]
-            np.multiply(rec32[t][:na, sel, None], R32[t][sel][None, :, :], out=tmp)
-            f += tmp
-            # A payment larger than what is owed is not a payment. Node i bounds the action
-            # when one of its two intervals holds a possible balance (x_i ≥ 0 or
-            # x_{i+1} > 0); below B = a/g the value is the linear extension of next
-            # month's first segment (no kink there, so the chord argument is unchanged);
-            # other nodes get a large negative value.
-            # (an interval whose image is all at or below balance 0 holds no such balance:
-            # it is killed below, with the dead ones)
-            # padding for concave kinks of next month's interpolant inside each interval's
-            # image (times 1 − h ≤ 1) and the recovery's kink
-            np.subtract(Vf[:, 1:], Vf[:, :-1], out=seg)
-            seg *= inv_next_all[t][:, None]
-            np.subtract(seg[:, :-1], seg[:, 1:], out=drop[:, 1:M])  # drop[:, 0] stays 0
-            drop[:, M] = seg[:, M - 1]  # held constant past the last node
-            # (drop[i0 + 1], drop[i0 + 2]) as one float32 pair per node (drop[M + 1] = 0)
-            # (times g·w_t, the kink padding's scale)
-            np.maximum(drop[:, 1:], 0.0, out=drop[:, 1:])
-            np.multiply(drop[:, 1:], gw_all[t][:, None], out=dpair[:, :M, 0])
-            dpair[:, : M - 1, 1] = dpair[:, 1:M, 0]
-            # next-month nodes strictly inside interval i's image (xs_i, xs_i + ρ): k0 + 1
-            # at fraction u = (1 − λ_i)/ρ of the interval and, when ρ > 1, k0 + 2 at
-            # u + 1/ρ; a kink at fraction u is padded by g·w_t·u·(1 − u) × its drop
-            # (gathered at every node, i0 being contiguous; the last node's pair is unused)
-            dg = view(dgath, na, k, M + 1)
-            np.take(dpair_i64, i0, out=dg, mode="clip")
-            dd = dg.view(f32).reshape(na, k, M + 1, 2)[:, :, :-1]
-            inv_rho = inv_rho32_all[t][sel][None, :, None]
-            u = np.subtract(f32(1.0), lam[:, :, :-1], out=view(u_buf, na, k, M))
-            u *= inv_rho
-            wt = np.subtract(f32(1.0), u, out=view(wt_buf, na, k, M))
-            wt *= u
-            np.maximum(wt, f32(0.0), out=wt)
-            np.multiply(dd[..., 0], wt, out=dev)
-            if rho.max() > 1.0:
-                u += inv_rho
-                np.subtract(f32(1.0), u, out=wt)
-                wt *= u
-                np.maximum(wt, f32(0.0), out=wt)
-                wt *= dd[..., 1]
-                dev += wt
-            kr = np.flatnonzero(has_kink[sel, t])  # (positions among the k accounts)
-            if kr.size:
-                ka = rows_t[kr]
-                dev[:, kr, iCc[ka, t]] += rec_act[t][:na, ka] * wR[ka, t][None, :]
-            # an interval whose smallest next balance is above next month's U holds no
-            # balance that can still be cleared by month H: the action has no value there
-            # (the filled node values beyond U would otherwise let a small payment borrow
-            # the value of the clearable frontier, a looseness no node spacing removes);
-            # nor has one whose image is all at or below balance 0
-            i_first = i_first_all[t][:na, sel]  # alive: i_first < i ≤ i_last
-            i_last = i_last_all[t][:na, sel]
-            kill = np.less_equal(node_pos[:M], i_first[:, :, None], out=view(kill_buf, na, k, M))
-            kill |= np.greater(node_pos[:M], i_last[:, :, None], out=view(kill2_buf, na, k, M))
-            np.copyto(dev, f32(_NEG), where=kill)
-            pay_req = np.empty((k, M + 1))
-            best32 = np.empty((k, M), f32)
-            np.add(f[:, :, :-1], dev, out=lr)
-            np.maximum.reduce(lr, axis=0, out=best32)
-            pay_req[:, :M] = best32
-            pay_req[:, M] = _NEG
-            np.add(f[:, :, 1:], dev, out=lr)
-            np.maximum.reduce(lr, axis=0, out=best32)
-            np.maximum(pay_req[:, 1:], best32, out=pay_req[:, 1:])
-            # interest rounding moves the next balance by up to 0.005 (× the largest slope);
-            # the float32 margin
-            margin = (slack * np.max(np.abs(seg[sel]), axis=1) + 1e-3)[:, None]
-            margin = margin + 1e-6 * np.abs(pay_req)
-            if k == n:
-                req = np.maximum(req, pay_req + margin)
-            else:
-                req = req.copy()
-                req[rows_t] = np.maximum(req[rows_t], pay_req + margin)
-        # past the first node beyond U only interpolation towards that node matters: hold it
-        K = K_all[:, t]
-        if K.min() < M:
-            req = np.where(node_idx > K[:, None], req[rows, K][:, None], req)
-        req = np.where(req > _NEG_CUT, req, _NEG)
-        V[:, t, :] = req
-        V_next = req
+    backward_pass(
+        V,
+        clear_req,
+        to_bound,
+        hmax,
+        G,
+        c_all,
+        np.ascontiguousarray(rho_all),
+        inv_next_all,
+        gw_all,
+        q_act,
+        np.where(act_ok, pay_act, _NEG),
+        rec_act,
+        R,
+        has_kink,
+        iCc,
+        wR,
+        np.ascontiguousarray(i_first_all),
+        np.ascontiguousarray(i_last_all),
+        K_all,
+        slack,
+    )
     if not tail:
         return V, w, U, lo
     T, w_tail = _tail_tables(
@@ -936,7 +805,6 @@ def _solve_runs(
         tables = bound_tables(ctx, amounts, search.buckets, holiday_months, tail=search.tail_bound)
     V, w, U, lo = tables[:4]
     T_tail: np.ndarray | None = tables[4] if len(tables) == 6 else None
-    M = V.shape[2] - 1
     G = amounts.shape[1]
     nA = G + 1  # actions: the grid amounts, then the holiday
     amt_c = np.where(np.isfinite(amounts), np.round(amounts * 100), -1).astype(
@@ -998,7 +866,6 @@ def _solve_runs(
     U100 = np.ascontiguousarray(U.T) * 100.0  # (H+1, n)
     inv_w100 = np.ascontiguousarray(1.0 / (w.T * 100.0))  # (H+1, n): month t's spacing
     lo100 = np.ascontiguousarray(lo.T * 100.0)  # (H+1, n): month t's first node
-    Mt = 0 if T_tail is None else T_tail.shape[3] - 1
     inv_wt100 = np.zeros(n) if T_tail is None else 1.0 / (tables[5] * 100.0)
     B0c = np.round(ctx.balance * 100).astype(np.int64)
     root_bound = bound_at(tables, acc_all, 0, B0c / 100.0)
@@ -1023,8 +890,7 @@ def _solve_runs(
     rate_f = rate_units.astype(float) / _MONTHLY_DEN
     cap_cT = np.ascontiguousarray(cap_c.T)  # (H, n)
     col_nA = np.arange(nA)
-    V_flat = np.ascontiguousarray(V).reshape(-1)
-    V_row = V.shape[1] * (M + 1)  # one account's table
+    V = np.ascontiguousarray(V)
     lpw = search.last_phase_width
     # a state's phase count k and current amount g as one code sc = k·(G + 1) + g + 1; a
     # child's rule cell (family, sc, action) gives whether the move is allowed, the
@@ -1047,7 +913,9 @@ def _solve_runs(
     act_vals = np.stack([pv_act, rc_act, q_act], axis=-1).reshape(H, n * nA, 3)
     # the last phase's reach in the (account, action) layout (the holiday is never one)
     last_cap = np.concatenate([last_max, np.full((H, n, 1), np.inf)], axis=2).reshape(H, -1)
-    v_off = acc_all * V_row
+    act_ok = np.ascontiguousarray(act_ok)
+    rule_rows = np.ascontiguousarray(rule_rows)
+    T_tail_arr = np.zeros((0, 1, 1, 2), np.float32) if T_tail is None else T_tail
 
     # frontier (sorted by account): holiday state (k = 0, g = -1) with the opening balance
     f_acc: Any = acc_all.copy()
@@ -1101,60 +969,40 @@ def _solve_runs(
                 ref_final[a_b] = owed[ci[pos]]
         if t == H - 1:
             break
-        # ---- continuing payments: a grid amount (same phase or a new one) or a holiday ----
-        ok = rule_rows.take(f_fam_sc, axis=0)  # (F, A): the rule row of (family, sc)
-        ok &= act_ok[t].take(f_acc, axis=0)
-        ok &= pay_c.take(f_acc, axis=0) < owed[:, None]
-        si, ai = ok.nonzero()
-        if si.size == 0:
+        # ---- continuing payments: a grid amount (same phase or a new one) or a holiday;
+        # the best `beam_width` live children per account by optimistic value (compiled:
+        # solver/beam_step.py) ----
+        parent, p, f_acc, f_fam_sc_next, f_B, f_v, f_s, any_move = expand(
+            t,
+            f_acc,
+            f_fam_sc,
+            f_v,
+            f_s,
+            owed,
+            rec,
+            rule_rows,
+            act_ok,
+            pay_c,
+            act_vals,
+            child_sc_flat,
+            child_last_flat,
+            lo100,
+            inv_w100,
+            U100,
+            V,
+            last_cap,
+            T_tail_arr,
+            inv_wt100,
+            sc_g,
+            thr,
+            cut_bound,
+            beam,
+            lpw,
+        )
+        if not any_move or f_acc.size == 0:
             break
-        a_row = f_acc.take(si)
-        fi = a_row * nA + ai
-        move = f_fam_sc.take(si) * nA + ai  # (family, sc, action)
-        p = pay_flat.take(fi)
-        n_B = owed.take(si) - p
-        s_si = f_s.take(si)
-        pv, rc, q = act_vals[t].take(fi, axis=0).T
-        n_v = f_v.take(si) + s_si * (pv + rc * rec.take(si))
-        n_s = s_si * q
-        n_sc = child_sc_flat.take(move)
-        # optimistic value: value so far + survival × the bound at the next balance
-        xs = (n_B - lo100[t + 1].take(a_row)) * inv_w100[t + 1].take(a_row)
-        j = np.clip(xs.astype(np.int64), 0, M - 1)
-        base = v_off.take(a_row) + ((t + 1) * (M + 1)) + j
-        v0 = V_flat.take(base)
-        bnd = v0 + (xs - j) * (V_flat.take(base + 1) - v0)
-        live = (n_B <= U100[t + 1].take(a_row)) & (bnd > _NEG_CUT)
-        last = child_last_flat.take(move)
-        live &= (n_B <= last_cap[t].take(fi)) | ~last
-        if T_tail is not None:
-            li = last.nonzero()[0]
-            if li.size:
-                # in its last phase the path is forced: the bound of that path (tail table)
-                a_l, B_l = a_row[li], n_B[li]
-                g_l = sc_g.take(n_sc[li])
-                Tt = T_tail[:, t + 1].ravel()  # a copy (n, G, M + 1)
-                xt = B_l * inv_wt100[a_l]
-                jt = np.minimum(xt.astype(np.int64), Mt - 1)
-                bt = (a_l * G + g_l) * (Mt + 1) + jt
-                t0 = Tt.take(bt)
-                tail = t0 + (xt - jt) * (Tt.take(bt + 1) - t0)
-                live[li] &= tail > _NEG_CUT
-                bnd[li] = np.minimum(bnd[li], tail)
-        opt = n_v + n_s * bnd
-        alive = live & (opt > thr.take(a_row))
-        # ---- keep the best `beam_width` live states per account by optimistic value; with
-        # `last_phase_width`, states in their last phase (they do not branch: one child a
-        # month until they clear or are dropped) have a beam of their own ----
-        if lpw > 0:
-            sel = _keep_best_by_class(a_row, opt, alive, last, n, beam, lpw, cut_bound)
-        else:
-            sel = _keep_best(a_row, opt, alive, n, beam, cut_bound)
-        if sel.size == 0:
-            f_acc = np.zeros(0, np.int64)
-            break
-        layers.append((si.take(sel), p.take(sel)))
-        f_acc, f_sc, f_B, f_v, f_s = (x.take(sel) for x in (a_row, n_sc, n_B, n_v, n_s))
+        layers.append((parent, p))
+        f_sc = f_fam_sc_next % S
 
     found = np.flatnonzero(ref_t >= 0)
     for a, path in zip(
@@ -1215,80 +1063,6 @@ def _interest_cents_f(
             b, ru = int(balance[i]), int(rate_units[acc[i]])
             out[i] = (2 * b * ru + _MONTHLY_DEN) // (2 * _MONTHLY_DEN)
     return out
-
-
-def _keep_best(
-    acc: np.ndarray,
-    opt: np.ndarray,
-    alive: np.ndarray,
-    n: int,
-    width: int,
-    cut_bound: np.ndarray,
-) -> np.ndarray:
-    """Indices (ascending) of the best ``width`` live rows of each account by ``opt``.
-
-    Rows are grouped by account (``acc`` non-decreasing); ties keep the earlier row. The
-    largest ``opt`` of a live row left out raises the account's ``cut_bound`` (in place).
-    """
-    live = alive.nonzero()[0]
-    acc_l = acc.take(live)
-    counts = np.bincount(acc_l, minlength=n)
-    if counts.max(initial=0) <= width:
-        return live
-    over_acc = (counts > width).nonzero()[0]
-    starts = (np.cumsum(counts) - counts).take(over_acc)
-    cnt = counts.take(over_acc)
-    neg_l = -opt.take(live)
-    # one row per crowded account: its live rows in order, padded with +inf (sorted last)
-    col = np.arange(int(cnt.max()))
-    neg = np.where(
-        col < cnt[:, None], neg_l.take(np.minimum(starts[:, None] + col, live.size - 1)), np.inf
-    )
-    # the `width`-th and the next smallest of each row: the rows kept are those up to the
-    # first, unless the two are equal (then the earlier rows win the tie)
-    part = np.sort(neg, axis=1)
-    edge, first_cut = part[:, width - 1], part[:, width]
-    cut_bound[over_acc] = np.maximum(cut_bound[over_acc], -first_cut)
-    limit = np.full(n, np.inf)
-    limit[over_acc] = edge
-    keep = neg_l <= limit.take(acc_l)
-    tie = np.flatnonzero(edge == first_cut)
-    for r in tie.tolist():
-        lo, k = int(starts[r]), int(cnt[r])
-        order = np.argsort(neg[r, :k], kind="stable")
-        keep[lo : lo + k] = False
-        keep[lo + order[:width]] = True
-    return live[keep]
-
-
-def _keep_best_by_class(
-    acc: np.ndarray,
-    opt: np.ndarray,
-    alive: np.ndarray,
-    last: np.ndarray,
-    n: int,
-    beam: int,
-    last_width: int,
-    cut_bound: np.ndarray,
-) -> np.ndarray:
-    """:func:`_keep_best` with rows in their last phase in a beam of their own (``last_width``)."""
-    cls = last.astype(np.int64)
-    gid = acc * 2 + cls
-    counts = np.bincount(gid[alive], minlength=2 * n)
-    width = np.array([beam, last_width])
-    if not (counts.reshape(n, 2) > width[None, :]).any():
-        return np.flatnonzero(alive)
-    opt = np.where(alive, opt, -np.inf)  # dead children sort last in their group
-    order = np.lexsort((-opt, gid))
-    all_counts = np.bincount(gid, minlength=2 * n)
-    rank = np.arange(order.size) - np.repeat(np.cumsum(all_counts) - all_counts, all_counts)
-    alive_o = alive[order]
-    over = rank >= width[cls[order]]
-    cut = alive_o & over
-    np.maximum.at(cut_bound, acc[order[cut]], opt[order[cut]])
-    sel = order[alive_o & ~over]
-    sel.sort()  # back in frontier order (grouped by account)
-    return sel
 
 
 def _backtrack_all(

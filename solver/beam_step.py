@@ -1,0 +1,212 @@
+"""One month of the custom/step beam search, compiled (issue 13: speed).
+
+:func:`solver.plan_custom._solve_runs` walks the months; per month it computes, with
+the behaviour-model kernel, what the frontier owes, its recovery and its clearing
+payments' values (those need the model). What is left is bookkeeping over (state,
+action): which moves the phase rules and the month's caps allow, each child's value,
+survival and optimistic value (the bound tables), and the best ``beam`` children per
+account. That is :func:`expand` here, compiled with numba: a vectorised version spent
+most of its time in dozens of small array operations per month.
+
+Selection rule (unchanged from the vectorised version): per account, the live children
+with the largest optimistic value, at most ``beam`` of them (with ``last_width > 0``,
+children in their last phase have a beam of their own of that width); ties keep the
+earlier child (frontier order, then action order); the largest optimistic value left out
+raises the account's ``cut_bound``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from solver.bound_dp import NEG_CUT
+
+
+@njit(cache=True)
+def _select(
+    idx: np.ndarray,
+    opt: np.ndarray,
+    count: int,
+    width: int,
+    keep: np.ndarray,
+    acc: int,
+    cut_bound: np.ndarray,
+) -> None:
+    """Mark in ``keep`` the best ``width`` of the children ``idx[:count]`` (stable)."""
+    if count <= width:
+        for k in range(count):
+            keep[idx[k]] = True
+        return
+    vals = np.empty(count)
+    for k in range(count):
+        vals[k] = -opt[idx[k]]
+    order = np.argsort(vals, kind="mergesort")
+    for k in range(width):
+        keep[idx[order[k]]] = True
+    left_out = opt[idx[order[width]]]
+    if left_out > cut_bound[acc]:
+        cut_bound[acc] = left_out
+
+
+@njit(cache=True)
+def expand(
+    t: int,
+    f_acc: np.ndarray,
+    f_fam_sc: np.ndarray,
+    f_v: np.ndarray,
+    f_s: np.ndarray,
+    owed: np.ndarray,
+    rec: np.ndarray,
+    rule_rows: np.ndarray,
+    act_ok: np.ndarray,
+    pay_c: np.ndarray,
+    act_vals: np.ndarray,
+    child_sc: np.ndarray,
+    child_last: np.ndarray,
+    lo100: np.ndarray,
+    inv_w100: np.ndarray,
+    U100: np.ndarray,
+    V: np.ndarray,
+    last_cap: np.ndarray,
+    T_tail: np.ndarray,
+    inv_wt100: np.ndarray,
+    sc_g: np.ndarray,
+    thr: np.ndarray,
+    cut_bound: np.ndarray,
+    beam: int,
+    last_width: int,
+):
+    """The children of the frontier kept for month t + 1.
+
+    Frontier arrays (F,) are grouped by account: ``f_acc``, ``f_fam_sc`` (family × S +
+    state code), value ``f_v`` and survival ``f_s`` so far, ``owed`` this month (cents),
+    ``rec`` the recovery at the opening balance. Per account and action: ``act_ok[t]``,
+    ``pay_c`` (cents), ``act_vals[t]`` (value per unit of survival, recovery weight,
+    survival). ``rule_rows`` [family × S + code, action], ``child_sc`` / ``child_last``
+    [(family × S + code) × A + action]. Bound lookups: ``V`` (n, H + 1, M + 1) with the
+    nodes ``lo100``, ``inv_w100``, ``U100`` [t, account] (cents); with a non-empty
+    ``T_tail`` (n, H + 1, G, Mt + 1), children in their last phase take the smaller of
+    the two bounds. ``cut_bound`` is raised in place.
+
+    Returns the kept children, in frontier order: parent index, payment (cents), account,
+    family × S + state code, balance (cents), value, survival; and whether any move was
+    allowed at all.
+    """
+    F = f_acc.size
+    nA = pay_c.shape[1]
+    M = V.shape[2] - 1
+    use_tail = T_tail.shape[0] > 0
+    Mt = T_tail.shape[3] - 1
+    S2 = rule_rows.shape[0] // 2  # S: state codes per family
+    cap = F * nA
+    c_parent = np.empty(cap, np.int64)
+    c_pay = np.empty(cap, np.int64)
+    c_fsc = np.empty(cap, np.int64)
+    c_B = np.empty(cap, np.int64)
+    c_v = np.empty(cap)
+    c_s = np.empty(cap)
+    c_opt = np.empty(cap)
+    c_last = np.zeros(cap, np.bool_)
+    keep = np.zeros(cap, np.bool_)
+    idx_main = np.empty(cap, np.int64)
+    idx_last = np.empty(cap, np.int64)
+    n_child = 0
+    any_move = False
+    s = 0
+    while s < F:
+        a = f_acc[s]
+        n_main = 0
+        n_lastc = 0
+        e = s
+        while e < F and f_acc[e] == a:
+            e += 1
+        for si in range(s, e):
+            fam_sc = f_fam_sc[si]
+            ow = owed[si]
+            for ai in range(nA):
+                if not rule_rows[fam_sc, ai] or not act_ok[t, a, ai]:
+                    continue
+                p = pay_c[a, ai]
+                if p >= ow:
+                    continue
+                any_move = True
+                n_B = ow - p
+                fi = a * nA + ai
+                move = fam_sc * nA + ai
+                last = child_last[move]
+                # optimistic value: value so far + survival × the bound at the next balance
+                xs = (n_B - lo100[t + 1, a]) * inv_w100[t + 1, a]
+                j = int(xs)
+                if j < 0:
+                    j = 0
+                elif j > M - 1:
+                    j = M - 1
+                v0 = V[a, t + 1, j]
+                bnd = v0 + (xs - j) * (V[a, t + 1, j + 1] - v0)
+                live = n_B <= U100[t + 1, a] and bnd > NEG_CUT
+                if last and n_B > last_cap[t, fi]:
+                    live = False
+                n_sc = child_sc[move]
+                if use_tail and last:
+                    # in its last phase the path is forced: the bound of that path
+                    g_l = sc_g[n_sc]
+                    xt = n_B * inv_wt100[a]
+                    jt = int(xt)
+                    if jt > Mt - 1:
+                        jt = Mt - 1
+                    t0 = T_tail[a, t + 1, g_l, jt]
+                    tail = t0 + (xt - jt) * (T_tail[a, t + 1, g_l, jt + 1] - t0)
+                    if not tail > NEG_CUT:
+                        live = False
+                    if tail < bnd:
+                        bnd = tail
+                s_si = f_s[si]
+                n_v = f_v[si] + s_si * (act_vals[t, fi, 0] + act_vals[t, fi, 1] * rec[si])
+                n_s = s_si * act_vals[t, fi, 2]
+                opt = n_v + n_s * bnd
+                if not live or not opt > thr[a]:
+                    continue
+                k = n_child
+                c_parent[k] = si
+                c_pay[k] = p
+                c_fsc[k] = (fam_sc // S2) * S2 + n_sc
+                c_B[k] = n_B
+                c_v[k] = n_v
+                c_s[k] = n_s
+                c_opt[k] = opt
+                c_last[k] = last
+                if last_width > 0 and last:
+                    idx_last[n_lastc] = k
+                    n_lastc += 1
+                else:
+                    idx_main[n_main] = k
+                    n_main += 1
+                n_child += 1
+        _select(idx_main, c_opt, n_main, beam, keep, a, cut_bound)
+        if last_width > 0:
+            _select(idx_last, c_opt, n_lastc, last_width, keep, a, cut_bound)
+        s = e
+    kept = 0
+    for k in range(n_child):
+        if keep[k]:
+            kept += 1
+    parent = np.empty(kept, np.int64)
+    pay = np.empty(kept, np.int64)
+    acc = np.empty(kept, np.int64)
+    fsc = np.empty(kept, np.int64)
+    B = np.empty(kept, np.int64)
+    v = np.empty(kept)
+    sv = np.empty(kept)
+    r = 0
+    for k in range(n_child):
+        if keep[k]:
+            parent[r] = c_parent[k]
+            pay[r] = c_pay[k]
+            acc[r] = f_acc[c_parent[k]]
+            fsc[r] = c_fsc[k]
+            B[r] = c_B[k]
+            v[r] = c_v[k]
+            sv[r] = c_s[k]
+            r += 1
+    return parent, pay, acc, fsc, B, v, sv, any_move

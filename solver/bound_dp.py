@@ -1,0 +1,190 @@
+"""The backward pass of the custom/step bound tables, compiled (issue 13: speed).
+
+:func:`solver.plan_custom._bound_tables` prepares, with the behaviour-model kernel, every
+per-month quantity of the bounding dynamic programme (each action's value per unit of
+survival, its survival and recovery weights, the recovery at each node, the geometry of
+each month's nodes, the clearing requirements); what is left is plain arithmetic over
+(month, account, action, node): the best action at every node, with the padding that
+keeps the interpolant an upper bound. That loop is here, compiled with numba, so that
+it runs in cache without the temporary (action, account, node) arrays of a vectorised
+version: about 5× less CPU for the whole table build.
+
+The arithmetic is the one documented in ``_bound_tables`` (read that docstring first),
+done in float64. Nothing here knows the behaviour model: a plugged-in model changes the
+inputs, not this code.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+#: "no plan from here" (finite, so interpolation stays finite); values below the cut mean no plan
+NEG = -1e18
+NEG_CUT = -1e17
+
+
+@njit(cache=True)
+def _fill_row(values: np.ndarray, out: np.ndarray) -> bool:
+    """``values`` with every "no plan" node replaced by the nearest finite value to its
+    left (the first finite value before any); False when the row has no plan at all."""
+    m1 = values.size
+    first = -1
+    for j in range(m1):
+        if values[j] > NEG_CUT:
+            first = j
+            break
+    if first < 0:
+        return False
+    last = values[first]
+    for j in range(m1):
+        v = values[j]
+        if v > NEG_CUT:
+            last = v
+            out[j] = v
+        elif j < first:
+            out[j] = values[first]
+        else:
+            out[j] = last
+    return True
+
+
+@njit(cache=True, error_model="numpy")
+def backward_pass(
+    V: np.ndarray,
+    clear_req: np.ndarray,
+    to_bound: np.ndarray,
+    hmax: int,
+    G: int,
+    c_all: np.ndarray,
+    rho_all: np.ndarray,
+    inv_next_all: np.ndarray,
+    gw_all: np.ndarray,
+    q_act: np.ndarray,
+    pay_or_neg: np.ndarray,
+    rec_act: np.ndarray,
+    R: np.ndarray,
+    has_kink: np.ndarray,
+    iCc: np.ndarray,
+    wR: np.ndarray,
+    i_first_all: np.ndarray,
+    i_last_all: np.ndarray,
+    K_all: np.ndarray,
+    slack: float,
+) -> None:
+    """Fill the node values ``V`` (n, H + 1, M + 1) backwards from month index H − 1.
+
+    Per month t (arrays indexed [t, action, account] unless said): ``c_all``, ``rho_all``
+    [t, account] — the next balance from node i paying action a, in next month's node
+    units, is ``c + ρ·i``; ``inv_next_all`` [t, account] next month's 1/w; ``gw_all``
+    [t, account] the kink padding's scale g·w_t; ``q_act``, ``pay_or_neg`` (``NEG`` where
+    the action is not allowed), ``rec_act`` survival, pay value and recovery weight of an
+    action; ``R`` [t, account, node] the recovery at the nodes; ``has_kink``, ``iCc``,
+    ``wR`` [account, t] the recovery kink's interval and padding; ``i_first_all``,
+    ``i_last_all`` the live intervals (``i_first < i ≤ i_last``); ``K_all`` [account, t]
+    the first node past U; ``clear_req`` [t, account, node] the clearing requirements.
+    Actions are the G grid amounts then the holiday (only while t < ``hmax``).
+    """
+    n = V.shape[0]
+    H = V.shape[1] - 1
+    M = V.shape[2] - 1
+    for i in range(n):
+        for p in range(M + 1):
+            V[i, H, p] = NEG
+    Vf = np.empty(M + 1)
+    seg = np.empty(M)
+    D1 = np.zeros(M + 1)
+    D2 = np.zeros(M + 1)
+    req = np.empty(M + 1)
+    pay_req = np.empty(M + 1)
+    for t in range(H - 1, -1, -1):
+        na = G + 1 if t < hmax else G
+        for i in range(n):
+            for p in range(M + 1):
+                req[p] = clear_req[t, i, p]
+            if t < H - 1 and to_bound[i, t] and _fill_row(V[i, t + 1], Vf):
+                inv_next = inv_next_all[t, i]
+                seg_max = 0.0
+                for j in range(M):
+                    s = (Vf[j + 1] - Vf[j]) * inv_next
+                    seg[j] = s
+                    if abs(s) > seg_max:
+                        seg_max = abs(s)
+                # the fall in slope at next month's node j + 1, times g·w_t (D1), and at
+                # node j + 2 (D2); past the last node the value is held constant
+                gw = gw_all[t, i]
+                for j in range(M - 1):
+                    d = seg[j] - seg[j + 1]
+                    D1[j] = d * gw if d > 0.0 else 0.0
+                D1[M - 1] = seg[M - 1] * gw if seg[M - 1] > 0.0 else 0.0
+                for j in range(M - 1):
+                    D2[j] = D1[j + 1]
+                D2[M - 1] = 0.0
+                rho = rho_all[t, i]
+                inv_rho = 1.0 / rho
+                kink = has_kink[i, t]
+                ik = iCc[i, t]
+                for p in range(M + 1):
+                    pay_req[p] = NEG
+                for a in range(na):
+                    pay = pay_or_neg[t, a, i]
+                    if pay <= NEG_CUT:  # not allowed this month
+                        continue
+                    # the live intervals p (i_first < p ≤ i_last): the others hold no
+                    # possible balance and add nothing
+                    lo_live = i_first_all[t, a, i]
+                    hi_live = i_last_all[t, a, i]
+                    p_start = 0 if lo_live < 0.0 else int(math.floor(lo_live)) + 1
+                    p_end = M - 1 if hi_live >= M - 1 else int(math.floor(hi_live))
+                    if p_start > p_end:
+                        continue
+                    c = c_all[t, a, i]
+                    q = q_act[t, a, i]
+                    rec = rec_act[t, a, i]
+                    pad_kink = rec * wR[i, t] if kink else 0.0
+                    Rt = R[t, i]
+                    prev_dev = 0.0
+                    for p in range(p_start, p_end + 2):
+                        xs = c + rho * p
+                        # the next month's interval holding xs (clamped: below the first
+                        # node the first segment is extended, past the last node held)
+                        if xs < 1.0:
+                            j0 = 0
+                        elif xs >= M - 1:
+                            j0 = M - 1
+                        else:
+                            j0 = int(xs)
+                        lam = min(xs - j0, 1.0)
+                        v0 = Vf[j0]
+                        f = (v0 + lam * (Vf[j0 + 1] - v0)) * q + pay + rec * Rt[p]
+                        if p > p_start:  # the interval to the left: node p is its right end
+                            pay_req[p] = max(pay_req[p], f + prev_dev)
+                        if p <= p_end:
+                            # concave kinks of next month's interpolant inside the image of
+                            # interval p, at fractions u and u + 1/ρ
+                            u = (1.0 - lam) * inv_rho
+                            u2 = u + inv_rho
+                            dev = D1[j0] * max(u * (1.0 - u), 0.0) + D2[j0] * max(
+                                u2 * (1.0 - u2), 0.0
+                            )
+                            if p == ik:
+                                dev += pad_kink
+                            pay_req[p] = max(pay_req[p], f + dev)
+                            prev_dev = dev
+                # interest rounding (0.005 × the largest slope) and a float margin
+                base_margin = slack * seg_max + 1e-3
+                for p in range(M + 1):
+                    v = pay_req[p]
+                    v = v + base_margin + 1e-6 * abs(v)
+                    if v > req[p]:
+                        req[p] = v
+            # past the first node beyond U only interpolation towards that node matters
+            K = K_all[i, t]
+            if K < M:
+                held = req[K]
+                for p in range(K + 1, M + 1):
+                    req[p] = held
+            for p in range(M + 1):
+                V[i, t, p] = req[p] if req[p] > NEG_CUT else NEG
