@@ -60,9 +60,10 @@ _EXPORTS: dict[str, str] = {
     "PortfolioPlans": "solver.plans",
     # allocation
     "solve_gap": "solver.gap",
-    "AllocationResult": "solver.gap",
+    "AssignmentResult": "solver.gap",
+    "AllocationResult": "solver.allocation",
     "allocate": "solver.allocation",
-    "SolveStatus": "solver.gap",
+    "Status": "solver.domain",
     "read_gap_file": "solver.orlib",
     "Catalogue": "solver.allocation_catalogue",
     "Teams": "solver.allocation_catalogue",

@@ -67,6 +67,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from solver.domain import BUCKETS, TIERS
 from solver.errors import InputError
 
 if TYPE_CHECKING:
@@ -102,9 +103,8 @@ __all__ = [
 # ----------------------------------------------------------------------------------------
 
 PRODUCTS: tuple[str, ...] = ("auto_loan", "card_instalment")
-TIERS: tuple[str, ...] = ("A", "B", "C", "D", "E")
 CHANNELS: tuple[str, ...] = ("sms", "email", "app", "phone", "visit")
-DPD_BUCKETS: tuple[str, ...] = ("M0", "M1", "M2", "M3", "M4+")
+DPD_BUCKETS: tuple[str, ...] = BUCKETS
 #: Upper edges (inclusive) of the dpd buckets M0..M3; anything above is M4+.
 DPD_BUCKET_EDGES: tuple[int, ...] = (0, 30, 60, 90)
 #: Amounts above this (CNY) are implausible for a consumer loan (likely fen, not yuan).

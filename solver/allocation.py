@@ -37,16 +37,16 @@ from solver.allocation_catalogue import (
     reason_text,
     treatment_values,
 )
+from solver.domain import Status
 from solver.errors import InfeasibleError, InputError, TimeLimitError
 from solver.gap import (
-    AllocationResult,
     AssignmentProblem,
-    SolveStatus,
+    AssignmentResult,
     relative_gap,
     solve_assignment,
 )
 
-__all__ = ["PortfolioAllocation", "allocate", "build_allocation_problem", "AllocationProblem"]
+__all__ = ["AllocationResult", "allocate", "build_allocation_problem", "AllocationProblem"]
 
 #: Eligibility codes of product rules (tier, dpd bucket, balance): not reported as reasons.
 PRODUCT_RULES = (3, 4, 6)
@@ -183,7 +183,7 @@ def build_allocation_problem(
 
 
 @dataclass(frozen=True, eq=False)
-class PortfolioAllocation:
+class AllocationResult:
     """Result of :func:`allocate`: the table, utilisation, totals and the certificate.
 
     Attributes
@@ -207,10 +207,10 @@ class PortfolioAllocation:
     objective: float
     bound: float
     gap: float
-    status: SolveStatus
+    status: Status
     runtime: float
     method: str
-    core: AllocationResult | None = None
+    core: AssignmentResult | None = None
     stats: Mapping[str, Any] = field(default_factory=dict)
 
     def summary(self) -> str:
@@ -273,7 +273,7 @@ def allocate(
     exact_max_pairs: int = 20_000,
     gap_tolerance: float = 1e-4,
     engine: Any = None,
-) -> PortfolioAllocation:
+) -> AllocationResult:
     """Allocate one treatment (and team) per account to maximise expected net recovery.
 
     Parameters
@@ -355,7 +355,7 @@ def allocate(
     if engine is not None:
         kwargs["pricing"] = engine.pricing
     result = solve_assignment(built.problem, hint=hint, **kwargs)
-    if result.status is SolveStatus.INFEASIBLE:
+    if result.status is Status.INFEASIBLE:
         raise InfeasibleError(
             f"no allocation satisfies the capacities and budget: {result.message}"
         )
@@ -428,7 +428,7 @@ def allocate(
     objective = int(value_cents.sum()) / 100.0
     bound = -result.bound if math.isfinite(result.bound) else math.inf
     bound = max(bound, objective)
-    gap = 0.0 if result.status is SolveStatus.OPTIMAL else relative_gap(objective, bound)
+    gap = 0.0 if result.status is Status.OPTIMAL else relative_gap(objective, bound)
     total_cost = round(float(np.round(cost, 2).sum()), 2)
     totals = {
         "accounts": float(n),
@@ -439,7 +439,7 @@ def allocate(
         "budget": float(budget) if budget is not None else None,
         "budget_used": total_cost,
     }
-    return PortfolioAllocation(
+    return AllocationResult(
         assignments=table,
         utilisation=utilisation,
         by_treatment=by_treatment,
@@ -542,7 +542,7 @@ def _reasons(
     teams: Teams,
     built: AllocationProblem,
     t_of: np.ndarray,
-    result: AllocationResult,
+    result: AssignmentResult,
 ) -> np.ndarray:
     """Why an account did not get its most valuable treatment (empty when it did).
 

@@ -55,7 +55,6 @@ the wall clock is only the hard stop. When it does stop a phase first, the resul
 
 from __future__ import annotations
 
-import enum
 import math
 import time
 from collections.abc import Mapping
@@ -64,11 +63,13 @@ from typing import Any
 
 import numpy as np
 
+from solver.domain import Status, cp_sat_status
+
 __all__ = [
-    "AllocationResult",
     "AssignmentProblem",
+    "AssignmentResult",
     "DualResult",
-    "SolveStatus",
+    "Status",
     "lagrangian_dual",
     "relative_gap",
     "solve_assignment",
@@ -129,30 +130,6 @@ DUAL_SHARE = 0.3
 LNS_LINEARIZATION = 2
 
 
-class SolveStatus(enum.Enum):
-    """How far a result can be trusted.
-
-    OPTIMAL
-        The objective equals the proven bound (within the integrality of the data).
-    FEASIBLE
-        A solution that satisfies every constraint; ``gap`` says how far from optimal it can be.
-    INFEASIBLE
-        Proven that no assignment satisfies the constraints.
-    TIME_LIMIT
-        The time limit was reached before any feasible solution was found.
-    """
-
-    OPTIMAL = "optimal"
-    FEASIBLE = "feasible"
-    INFEASIBLE = "infeasible"
-    TIME_LIMIT = "time_limit"
-
-    @property
-    def has_solution(self) -> bool:
-        """Whether a result with this status carries a feasible assignment."""
-        return self in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
-
-
 def relative_gap(objective: float, bound: float) -> float:
     """Relative optimality gap ``|objective − bound| / max(1, |objective|)``.
 
@@ -171,7 +148,7 @@ def relative_gap(objective: float, bound: float) -> float:
 
 
 @dataclass(frozen=True, eq=False)
-class AllocationResult:
+class AssignmentResult:
     """Solution of an assignment problem together with its optimality certificate.
 
     Attributes
@@ -185,7 +162,7 @@ class AllocationResult:
     gap
         :func:`relative_gap` of ``objective`` and ``bound``; 0 when proven optimal.
     status
-        :class:`SolveStatus`.
+        :class:`Status`.
     runtime
         Wall-clock seconds spent.
     method
@@ -202,7 +179,7 @@ class AllocationResult:
     objective: float
     bound: float
     gap: float
-    status: SolveStatus
+    status: Status
     runtime: float
     method: str
     sense: str = "min"
@@ -989,7 +966,7 @@ def _decimal_scale(values: np.ndarray, max_power: int = 4) -> tuple[int, bool]:
 
 @dataclass
 class _CpOutcome:
-    status: str
+    status: Status
     assignment: np.ndarray | None
     bound: float  # in original cost units, valid for the model solved
     wall: float
@@ -1031,7 +1008,7 @@ def _solve_cpsat(
     pos, opt_idx = np.nonzero(sub_mask.T)
     job_idx = jobs[pos]
     if np.any(~sub_mask.any(axis=0)):
-        return _CpOutcome("INFEASIBLE", None, math.inf, time.perf_counter() - t0)
+        return _CpOutcome(Status.INFEASIBLE, None, math.inf, time.perf_counter() - t0)
     costs = problem.cost[opt_idx, job_idx]
     cost_scale, cost_exact = _decimal_scale(costs)
     int_cost = np.round(costs * cost_scale).astype(np.int64)
@@ -1097,7 +1074,7 @@ def _solve_cpsat(
     solver = cp_model.CpSolver()
     remaining = time_limit - (time.perf_counter() - t0)
     if remaining <= 0.0:
-        return _CpOutcome("UNKNOWN", None, -math.inf, time.perf_counter() - t0)
+        return _CpOutcome(Status.TIME_LIMIT, None, -math.inf, time.perf_counter() - t0)
     solver.parameters.max_time_in_seconds = remaining
     # Reproducibility: a work budget (deterministic time) that normally binds before the wall
     # clock, so the same seed gives the same solution on a loaded machine too; the wall-clock
@@ -1110,7 +1087,12 @@ def _solve_cpsat(
     if linearization is not None:
         solver.parameters.linearization_level = linearization
     status = solver.solve(model)
-    name = solver.status_name(status)
+    name = cp_sat_status(solver.status_name(status))
+    if name is Status.MODEL_INVALID:  # never a time limit: the model built here is wrong
+        raise RuntimeError(
+            "CP-SAT rejected the assignment model (MODEL_INVALID): "
+            + (model.validate() or "no reason given")
+        )
     rounding = 0.0 if cost_exact else 0.5 / cost_scale * len(jobs)
     det = float(solver.response_proto.deterministic_time)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -1220,9 +1202,9 @@ def _lns(
                 s, best_cost = out.assignment, new_cost
                 improvements += 1
         # Adapt the neighbourhood size to how much work sub-problems take to close.
-        if out.status == "OPTIMAL" and out.det < LNS_FAST_DET:
+        if out.status is Status.OPTIMAL and out.det < LNS_FAST_DET:
             subset = min(max_subset, subset + 1)
-        elif out.status != "OPTIMAL" and subset > 2:
+        elif out.status is not Status.OPTIMAL and subset > 2:
             subset -= 1
     stats["lns_iterations"] = iterations
     stats["lns_improvements"] = improvements
@@ -1265,7 +1247,7 @@ def _lns_budget(seconds: float) -> float:
 
 def _stopped_by_clock(out: _CpOutcome, det_limit: float) -> bool:
     """Did the wall clock (not the deterministic budget, nor a proof) end this CP-SAT run?"""
-    return out.status not in ("OPTIMAL", "INFEASIBLE") and out.det < 0.999 * det_limit
+    return out.status not in (Status.OPTIMAL, Status.INFEASIBLE) and out.det < 0.999 * det_limit
 
 
 def _sample_prices(
@@ -1330,7 +1312,7 @@ def solve_assignment(
     dual_method: str = "auto",
     gap_tolerance: float = 0.0,
     pricing: Any = None,
-) -> AllocationResult:
+) -> AssignmentResult:
     """Minimise an :class:`AssignmentProblem` with a proven bound (see the module docstring).
 
     Parameters
@@ -1384,11 +1366,11 @@ def solve_assignment(
             bound = min(bound, objective)
             gap = relative_gap(objective, bound)
             if gap <= 1e-9 or (integral_costs and objective - bound < 1.0 - 1e-9):
-                status = SolveStatus.OPTIMAL
+                status = Status.OPTIMAL
                 gap = 0.0
                 bound = objective
             bound = float(bound)
-        return AllocationResult(
+        return AssignmentResult(
             assignment, objective, bound, gap, status, runtime, method, "min", message, stats
         )
 
@@ -1404,7 +1386,7 @@ def solve_assignment(
         return lower + gap_tolerance * max(1.0, abs(lower))
 
     if n == 0:
-        return finish(np.zeros(0, dtype=np.int64), 0.0, SolveStatus.OPTIMAL, "trivial")
+        return finish(np.zeros(0, dtype=np.int64), 0.0, Status.OPTIMAL, "trivial")
     allowed = problem.allowed()
     stranded = np.flatnonzero(~allowed.any(axis=0))
     if stranded.size:
@@ -1413,7 +1395,7 @@ def solve_assignment(
         return finish(
             None,
             math.inf,
-            SolveStatus.INFEASIBLE,
+            Status.INFEASIBLE,
             "presolve",
             f"{stranded.size} job(s) fit no agent/option on their own: {listed}{more}",
         )
@@ -1471,7 +1453,7 @@ def solve_assignment(
         return finish(
             None,
             math.inf,
-            SolveStatus.INFEASIBLE,
+            Status.INFEASIBLE,
             "lagrangian",
             "no job–option pair is allowed for some job",
         )
@@ -1527,11 +1509,11 @@ def solve_assignment(
         stats["cpsat_status"] = out.status
         if _stopped_by_clock(out, det):
             clock_stops.append("cp-sat")
-        if out.status == "INFEASIBLE":
+        if out.status is Status.INFEASIBLE:
             return finish(
                 None,
                 math.inf,
-                SolveStatus.INFEASIBLE,
+                Status.INFEASIBLE,
                 "cp-sat",
                 "CP-SAT proved that no assignment satisfies the capacities",
             )
@@ -1541,8 +1523,8 @@ def solve_assignment(
         ):
             incumbent = out.assignment
         method = "cp-sat"
-        if out.status == "OPTIMAL":
-            return finish(incumbent, bound, SolveStatus.OPTIMAL, method)
+        if out.status is Status.OPTIMAL:
+            return finish(incumbent, bound, Status.OPTIMAL, method)
 
     # 3b. Reduced CP-SAT for a first solution if the greedy failed, then LNS.
     rc = problem.reduced_costs(dual.prices, dual.global_prices)
@@ -1584,12 +1566,12 @@ def solve_assignment(
         return finish(
             None,
             bound,
-            SolveStatus.TIME_LIMIT,
+            Status.TIME_LIMIT,
             method,
             "time limit reached before a feasible assignment was found",
         )
     if problem.objective(incumbent) <= good_enough(bound):
-        return finish(incumbent, bound, SolveStatus.FEASIBLE, method)
+        return finish(incumbent, bound, Status.FEASIBLE, method)
     run_lns = lns and int(keep.sum()) <= CPSAT_MAX_PAIRS and lns_seconds > 0.0
     if run_lns and time.perf_counter() >= deadline - 0.05:
         clock_stops.append("lns skipped")
@@ -1633,9 +1615,9 @@ def solve_assignment(
                 out.assignment
             ) <= problem.objective(incumbent):
                 incumbent = out.assignment
-            if out.status == "OPTIMAL":
-                return finish(incumbent, bound, SolveStatus.OPTIMAL, method + "+cp-sat")
-    return finish(incumbent, bound, SolveStatus.FEASIBLE, method)
+            if out.status is Status.OPTIMAL:
+                return finish(incumbent, bound, Status.OPTIMAL, method + "+cp-sat")
+    return finish(incumbent, bound, Status.FEASIBLE, method)
 
 
 def _gap_problem(
@@ -1662,7 +1644,7 @@ def _gap_problem(
     return problem, sign
 
 
-def _to_sense(result: AllocationResult, sign: float, sense: str) -> AllocationResult:
+def _to_sense(result: AssignmentResult, sign: float, sense: str) -> AssignmentResult:
     if sign == 1.0:
         return result
     from dataclasses import replace
@@ -1684,7 +1666,7 @@ def solve_gap(
     time_limit: float = 10.0,
     seed: int = 0,
     workers: int = 2,
-) -> AllocationResult:
+) -> AssignmentResult:
     """Solve a Generalized Assignment Problem with a proven bound.
 
     Parameters
@@ -1707,7 +1689,7 @@ def solve_gap(
 
     Returns
     -------
-    AllocationResult
+    AssignmentResult
         ``assignment[j]`` is the agent of job ``j``; ``objective`` and ``bound`` are in the
         caller's sense.
 
@@ -1732,7 +1714,7 @@ def solve_gap_cpsat_plain(
     time_limit: float = 10.0,
     seed: int = 0,
     workers: int = 2,
-) -> AllocationResult:
+) -> AssignmentResult:
     """Baseline: the textbook CP-SAT model of a GAP, no hint, no Lagrangian, no LNS.
 
     One Boolean per agent–job pair, exactly one agent per job, one knapsack row per agent,
@@ -1745,19 +1727,19 @@ def solve_gap_cpsat_plain(
     out = _solve_cpsat(problem, mask, time_limit=time_limit, seed=seed, workers=workers)
     runtime = time.perf_counter() - t0
     stats = {"cpsat_status": out.status}
-    if out.assignment is None or out.status == "INFEASIBLE":
-        infeasible = out.status == "INFEASIBLE"
+    if out.assignment is None or out.status is Status.INFEASIBLE:
+        infeasible = out.status is Status.INFEASIBLE
         assignment = np.full(n, -1, dtype=np.int64)
         objective, gap = math.nan, math.inf
         bound = math.inf if infeasible else out.bound
-        status = SolveStatus.INFEASIBLE if infeasible else SolveStatus.TIME_LIMIT
+        status = Status.INFEASIBLE if infeasible else Status.TIME_LIMIT
     else:
         assignment = out.assignment
         objective = problem.objective(out.assignment)
-        status = SolveStatus.OPTIMAL if out.status == "OPTIMAL" else SolveStatus.FEASIBLE
-        bound = objective if status is SolveStatus.OPTIMAL else out.bound
+        status = Status.OPTIMAL if out.status is Status.OPTIMAL else Status.FEASIBLE
+        bound = objective if status is Status.OPTIMAL else out.bound
         gap = relative_gap(objective, bound)
-    res = AllocationResult(
+    res = AssignmentResult(
         assignment, objective, bound, gap, status, runtime, "cp-sat-plain", "min", "", stats
     )
     return _to_sense(res, sign, sense)

@@ -64,6 +64,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from solver.domain import DEFERRAL_MODES
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -81,7 +83,6 @@ __all__ = [
 ]
 
 DeferralMode = Literal["capitalize", "interest_only", "waive"]
-DEFERRAL_MODES: tuple[str, ...] = ("capitalize", "interest_only", "waive")
 
 CENTS_PER_UNIT = 100
 # The annual rate is used to 12 decimal places so monthly interest can be

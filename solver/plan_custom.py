@@ -64,6 +64,7 @@ from solver.beam_step import expand
 from solver.bound_dp import NEG as _NEG
 from solver.bound_dp import NEG_CUT as _NEG_CUT
 from solver.bound_dp import backward_pass
+from solver.domain import Status
 from solver.plan_families import CAP_TOL, PlanContext, hazard
 
 _RATE_SCALE = 10**12
@@ -151,7 +152,7 @@ class RunSolution:
     """
 
     payments: np.ndarray | None
-    status: str
+    status: Status
     objective: float
     bound: float
     gap: float
@@ -743,7 +744,11 @@ def solve_runs(
         # a search cut by the beam before any plan was found proves nothing: retry those
         # accounts once with a beam eight times wider
         retry = np.array(
-            [i for i, sol in enumerate(out) if sol.payments is None and sol.status == "FEASIBLE"],
+            [
+                i
+                for i, sol in enumerate(out)
+                if sol.payments is None and sol.status == Status.FEASIBLE
+            ],
             dtype=np.int64,
         )
         if retry.size:
@@ -1016,7 +1021,7 @@ def _solve_runs(
     for i in range(n):
         grid = amounts[i][np.isfinite(amounts[i])]
         if inc_path[i] is None:
-            status = "INFEASIBLE" if not np.isfinite(cut_bound[i]) else "FEASIBLE"
+            status = Status.INFEASIBLE if not np.isfinite(cut_bound[i]) else Status.FEASIBLE
             out.append(
                 RunSolution(
                     None,
@@ -1033,13 +1038,13 @@ def _solve_runs(
         obj = float(incumbent[i])
         if np.isfinite(cut_bound[i]) and cut_bound[i] > obj:
             bound = float(min(cut_bound[i], max(root_bound[i], obj)))
-            status = "FEASIBLE"
+            status = Status.FEASIBLE
         else:
             bound = obj
-            status = "OPTIMAL"
+            status = Status.OPTIMAL
         gap = (bound - obj) / abs(bound) if bound != 0 else 0.0
         if gap <= 1e-9:
-            status, bound, gap = "OPTIMAL", obj, 0.0
+            status, bound, gap = Status.OPTIMAL, obj, 0.0
         out.append(
             RunSolution(inc_path[i], status, obj, bound, gap, expanded, float(grid_step[i]), grid)
         )

@@ -20,8 +20,6 @@ import numpy as np
 
 from solver.plan_families import PlanContext
 
-LEVEL_FAMILIES = ("instalment", "deferral", "concession", "settlement", "waterfall")
-
 
 def _ranges(month_numbers: np.ndarray) -> str:
     """``[1,2,3,6]`` -> ``"months 1–3, 6"``."""

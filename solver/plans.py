@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from solver.domain import FAMILIES, OFFERED_FAMILIES, Status
 from solver.errors import InfeasibleError, InputError
 from solver.model import AccountParams, BehaviourModel, as_account, evaluate_batch
 from solver.plan_custom import (
@@ -85,8 +86,7 @@ if TYPE_CHECKING:
 
     from solver.money import Schedule
 
-FAMILIES = ("instalment", "deferral", "step", "concession", "settlement", "custom", "waterfall")
-OFFERED = ("instalment", "deferral", "step", "concession", "settlement", "custom")
+OFFERED = OFFERED_FAMILIES
 METRICS = (
     "npv",
     "npv_vs_status_quo",
@@ -152,7 +152,7 @@ class PlanOption:
     min_afford_prob: float = math.nan
     binding: tuple[str, ...] = ()
     reason: str = ""
-    status: str = "INFEASIBLE"
+    status: Status = Status.INFEASIBLE
     bound: float = math.nan
     gap: float = math.nan
 
@@ -212,7 +212,7 @@ class PlanResult:
     """
 
     account_id: str
-    status: str
+    status: Status
     recommended: str | None
     npv_test_passed: bool
     explanation: str
@@ -407,7 +407,7 @@ class _Choice:
     schedule: Schedule | None = None
     params: dict[str, Any] = field(default_factory=dict)
     reason: str = ""
-    status: str = "INFEASIBLE"
+    status: Status = Status.INFEASIBLE
     bound: float = math.nan
     gap: float = math.nan
     search_npv: float = math.nan
@@ -511,7 +511,7 @@ def _family_choices(
     for i in range(n):
         st, cu = steps[i], custom[i]
         assert st is not None
-        if st.status == "NOT_EVALUATED":
+        if st.status == Status.NOT_EVALUATED:
             out[i].append(_Choice("step", "step", False, reason="not evaluated"))
             out[i].append(_run_choice(ctx, i, cu, "custom", int(holiday[i])))
             continue
@@ -521,7 +521,7 @@ def _family_choices(
         if st.payments is not None and st.objective > cu.objective:  # a step plan is a custom plan
             custom[i] = cu = RunSolution(
                 st.payments,
-                cu.status if cu.status != "OPTIMAL" else "OPTIMAL",
+                cu.status if cu.status != Status.OPTIMAL else Status.OPTIMAL,
                 st.objective,
                 max(cu.bound, st.objective),
                 0.0,
@@ -566,7 +566,7 @@ def _family_choices(
                     False,
                     params=params,
                     reason="no waterfall step brings the payment within max_dti of current income",
-                    status="REFERENCE",
+                    status=Status.REFERENCE,
                 )
             )
             continue
@@ -580,7 +580,7 @@ def _family_choices(
                     False,
                     params=params,
                     reason=str(exc),
-                    status="REFERENCE",
+                    status=Status.REFERENCE,
                 )
             )
             continue
@@ -594,7 +594,7 @@ def _family_choices(
                 sched,
                 params,
                 reason="" if ok_i else f"not policy-feasible: {why}",
-                status="REFERENCE" if ok_i else "POLICY_INFEASIBLE",
+                status=Status.REFERENCE if ok_i else Status.POLICY_INFEASIBLE,
             )
         )
     return out
@@ -641,7 +641,9 @@ def _custom_and_step(
             ctx, amounts, grid_step, increasing=False, search=search, seeds=seeds, tables=tables
         )
         custom = _refine(ctx, custom, amounts, grid_step, holiday, search)
-        skip = [sol.status == "OPTIMAL" and (lazy or _is_step(sol.payments, K)) for sol in custom]
+        skip = [
+            sol.status == Status.OPTIMAL and (lazy or _is_step(sol.payments, K)) for sol in custom
+        ]
         todo = np.array([i for i in range(n) if not skip[i]], dtype=np.int64)
         searched = []
         if todo.size:
@@ -661,7 +663,7 @@ def _custom_and_step(
         if _is_step(cu.payments, K) and (st is None or cu.objective >= st.objective):
             st = cu  # custom's plan is a step plan and at least as good
         if st is None:  # portfolio run, custom optimal and not a step plan
-            st = replace(cu, payments=None, status="NOT_EVALUATED")
+            st = replace(cu, payments=None, status=Status.NOT_EVALUATED)
         steps.append(st)
     return custom, steps
 
@@ -699,7 +701,9 @@ def _refine(
     current = np.full(len(out), search.buckets, dtype=np.int64)
     for _ in range(2):
         wide = [
-            i for i, s in enumerate(out) if s.status == "FEASIBLE" and s.gap > search.target_gap
+            i
+            for i, s in enumerate(out)
+            if s.status == Status.FEASIBLE and s.gap > search.target_gap
         ]
         want: dict[int, list[int]] = {}
         for i in wide:
@@ -762,12 +766,12 @@ def _regap(sol: RunSolution) -> RunSolution:
     from dataclasses import replace
 
     gap = (sol.bound - sol.objective) / abs(sol.bound) if sol.bound else 0.0
-    status = "OPTIMAL" if gap <= 1e-9 else "FEASIBLE"
+    status = Status.OPTIMAL if gap <= 1e-9 else Status.FEASIBLE
     return replace(
         sol,
         gap=max(gap, 0.0),
         status=status,
-        bound=sol.objective if status == "OPTIMAL" else sol.bound,
+        bound=sol.objective if status == Status.OPTIMAL else sol.bound,
     )
 
 
@@ -795,7 +799,7 @@ def _first_exact(
             params = cand.params(int(r))
             params["levels"] = _levels(sched.payments)
             return _Choice(
-                label, family, True, sched, params, status="OPTIMAL", search_npv=float(val[r])
+                label, family, True, sched, params, status=Status.OPTIMAL, search_npv=float(val[r])
             )
         last_reason = why
     if rows.size == 0:
@@ -864,7 +868,7 @@ def _run_choice(
             search_npv=sol.objective,
         )
     if sol.payments is None:
-        if sol.status == "INFEASIBLE":
+        if sol.status == Status.INFEASIBLE:
             reason = "no payment path on the grid repays the balance within max_term_months under the affordability caps"
         else:
             reason = "search limit reached before a feasible path was found"
@@ -1066,7 +1070,7 @@ def _results(
             {"term": sq[i].term, "rate": float(acc.annual_rate), "levels": _levels(sq[i].payments)},
             sq[i],
             **sq_m,
-            status="REFERENCE",
+            status=Status.REFERENCE,
         )
         options: list[PlanOption] = []
         for k, ch in enumerate(choices[i]):
@@ -1105,7 +1109,7 @@ def _results(
                     status=ch.status,
                     # proved optimal: the bound is the plan's own NPV (as evaluate() gives it)
                     bound=m["npv"]
-                    if ch.status == "OPTIMAL" and math.isfinite(ch.bound)
+                    if ch.status == Status.OPTIMAL and math.isfinite(ch.bound)
                     else ch.bound,
                     gap=ch.gap,
                 )
@@ -1113,7 +1117,7 @@ def _results(
         offered = [o for o in options if o.feasible and o.family in OFFERED]
         relaxations: tuple[dict[str, Any], ...] = ()
         if not offered:
-            status, rec, passed = "INFEASIBLE", None, False
+            status, rec, passed = Status.INFEASIBLE, None, False
             explanation = explain_infeasible(ctx, i)
             if relax:
                 relaxations = tuple(minimal_relaxations(acc, ctx.policy, ctx.model, search))
@@ -1126,13 +1130,13 @@ def _results(
         else:
             best = max(offered, key=lambda o: o.npv)
             if best.npv > sq_opt.npv:
-                status, rec, passed = "RECOMMENDED", best.label, True
+                status, rec, passed = Status.RECOMMENDED, best.label, True
                 explanation = (
                     f"{best.label} recovers {best.npv:,.2f} in expected NPV, {best.npv_vs_status_quo:,.2f} more than the"
                     f" status quo ({sq_opt.npv:,.2f}); PD 12m {best.pd_12m:.1%} vs {sq_opt.pd_12m:.1%}."
                 )
             else:
-                status, rec, passed = "NPV_TEST_FAILED", None, False
+                status, rec, passed = Status.NPV_TEST_FAILED, None, False
                 explanation = (
                     f"no plan passes the NPV test: the best, {best.label}, recovers {best.npv:,.2f} against"
                     f" {sq_opt.npv:,.2f} for the status quo ({best.npv - sq_opt.npv:,.2f}); keep the contract"
@@ -1228,7 +1232,7 @@ def choose_for(result: PlanResult, objective: str = "bank", within: float = 0.01
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if not (0.0 <= within <= 1.0) or math.isnan(within):
         raise ValueError(f"within must be a share in [0, 1], got {within}")
-    if objective == "bank" or result.status != "RECOMMENDED":
+    if objective == "bank" or result.status != Status.RECOMMENDED:
         return result
     frontier = efficient_frontier(result)
     best_npv = frontier[0].npv
@@ -1257,7 +1261,7 @@ def _with_runtime(res: PlanResult, runtime: float) -> PlanResult:
 
 def require_feasible(result: PlanResult) -> PlanResult:
     """Raise :class:`InfeasibleError` (exit 3) with the explanation if no plan is feasible."""
-    if result.status == "INFEASIBLE":
+    if result.status == Status.INFEASIBLE:
         raise InfeasibleError(
             f"account {result.account_id}: no feasible plan. {result.explanation}"
         )
@@ -1437,7 +1441,7 @@ def _error_row(acc: Any, exc: Exception) -> dict[str, Any]:
         account_id=str(acc.account_id),
         product=acc.product,
         tier=acc.tier,
-        status="ERROR",
+        status=Status.ERROR,
         error=f"{type(exc).__name__}: {exc}",
     )
     return row
@@ -1583,10 +1587,10 @@ def portfolio_summary(table: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     t = table.copy()
-    t["restructured"] = t["status"] == "RECOMMENDED"
-    t["infeasible"] = t["status"] == "INFEASIBLE"
-    t["npv_test_failed"] = t["status"] == "NPV_TEST_FAILED"
-    t["errors"] = t["status"] == "ERROR"
+    t["restructured"] = t["status"] == Status.RECOMMENDED
+    t["infeasible"] = t["status"] == Status.INFEASIBLE
+    t["npv_test_failed"] = t["status"] == Status.NPV_TEST_FAILED
+    t["errors"] = t["status"] == Status.ERROR
     t["uplift_vs_status_quo"] = pd.to_numeric(t["npv_vs_status_quo"], errors="coerce").fillna(0.0)
     wf = pd.to_numeric(t["waterfall_npv"], errors="coerce")
     wf_use = wf.where(

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from solver.domain import DEFERRAL_MODES
 from solver.errors import InputError
 
-DEFERRAL_MODES: tuple[str, ...] = ("capitalize", "interest_only", "waive")
 PRODUCTS: tuple[str, ...] = ("auto_loan", "card_instalment")
 
 

@@ -23,8 +23,8 @@ from solver.allocation_catalogue import (
     eligibility,
     treatment_values,
 )
+from solver.domain import Status
 from solver.errors import InputError
-from solver.gap import SolveStatus
 from solver.generate import generate_portfolio
 
 DATA = Path(__file__).parent / "data" / "allocation"
@@ -224,7 +224,7 @@ def test_small_portfolios_match_milp(seed, catalogue, teams):
     result = allocate(frame, catalogue, tight, budget=budget, time_limit=20, workers=1)
     built = build_allocation_problem(frame, catalogue, tight, budget=budget)
     expected = milp_allocation(built)
-    assert result.status is SolveStatus.OPTIMAL
+    assert result.status is Status.OPTIMAL
     assert result.objective == pytest.approx(expected, abs=0.011)
     assert result.totals["cost"] <= budget + 1e-9
     used = result.utilisation.set_index("team")["used_minutes"]
@@ -241,7 +241,7 @@ def test_large_path_certificate_and_capacity(catalogue, teams):
     assert (util["used_minutes"] <= util["capacity_minutes"] + 0.05).all()
     assert result.bound >= result.objective
     assert result.gap <= 0.01
-    assert result.status in (SolveStatus.FEASIBLE, SolveStatus.OPTIMAL)
+    assert result.status in (Status.FEASIBLE, Status.OPTIMAL)
 
 
 def test_plans_add_value_to_senior_calls(catalogue):

@@ -14,10 +14,10 @@ import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 from slow_clock import FastClock
 
+from solver.domain import Status
 from solver.gap import (
-    AllocationResult,
     AssignmentProblem,
-    SolveStatus,
+    AssignmentResult,
     lagrangian_dual,
     relative_gap,
     solve_assignment,
@@ -72,7 +72,7 @@ def milp_optimum(cost, resource, capacity, sense="min"):
     return float(res.fun) * (1.0 if sense == "min" else -1.0)
 
 
-def check_assignment(result: AllocationResult, cost, resource, capacity):
+def check_assignment(result: AssignmentResult, cost, resource, capacity):
     """Independent feasibility and objective check; returns the recomputed objective."""
     n = cost.shape[1]
     a = result.assignment
@@ -91,9 +91,9 @@ def test_random_instances_reach_milp_optimum(seed):
     expected = milp_optimum(cost, resource, capacity, sense)
     result = solve_gap(cost, resource, capacity, sense=sense, time_limit=20.0, workers=1, seed=seed)
     if expected is None:
-        assert result.status is SolveStatus.INFEASIBLE
+        assert result.status is Status.INFEASIBLE
         return
-    assert result.status is SolveStatus.OPTIMAL, result.summary()
+    assert result.status is Status.OPTIMAL, result.summary()
     recomputed = check_assignment(result, cost, resource, capacity)
     assert recomputed == result.objective
     assert result.objective == pytest.approx(expected, abs=1e-6)
@@ -105,7 +105,7 @@ def test_infeasible_when_a_job_fits_no_agent():
     cost = np.array([[1, 2], [3, 4]])
     resource = np.array([[1, 9], [1, 9]])
     result = solve_gap(cost, resource, np.array([5, 5]), time_limit=5)
-    assert result.status is SolveStatus.INFEASIBLE
+    assert result.status is Status.INFEASIBLE
     assert "fit no agent" in result.message
     assert not result.has_solution and math.isnan(result.objective)
 
@@ -115,7 +115,7 @@ def test_infeasible_when_total_capacity_is_short():
     cost = np.ones((2, 5), dtype=int)
     resource = np.full((2, 5), 4)
     result = solve_gap(cost, resource, np.array([8, 8]), time_limit=5)
-    assert result.status is SolveStatus.INFEASIBLE
+    assert result.status is Status.INFEASIBLE
     assert milp_optimum(cost, resource, np.array([8, 8])) is None
 
 
@@ -126,8 +126,8 @@ def test_tiny_time_limit_never_hangs():
     result = solve_gap(cost, resource, capacity, time_limit=0.05)
     elapsed = time.perf_counter() - started
     assert elapsed < 3.0
-    assert result.status in (SolveStatus.TIME_LIMIT, SolveStatus.FEASIBLE)
-    if result.status is SolveStatus.FEASIBLE:
+    assert result.status in (Status.TIME_LIMIT, Status.FEASIBLE)
+    if result.status is Status.FEASIBLE:
         check_assignment(result, cost, resource, capacity)
         assert math.isfinite(result.gap)
     else:
@@ -138,7 +138,7 @@ def test_large_path_gives_valid_certificate():
     """The decomposition path (no full CP-SAT) returns a feasible solution, bound ≤ objective."""
     cost, resource, capacity = _tight_instance(20, 600, seed=11)
     result = solve_gap(cost, resource, capacity, time_limit=2.0, seed=1)
-    assert result.status in (SolveStatus.FEASIBLE, SolveStatus.OPTIMAL)
+    assert result.status in (Status.FEASIBLE, Status.OPTIMAL)
     assert "lagrangian" in result.method
     assert check_assignment(result, cost, resource, capacity) == result.objective
     assert result.bound <= result.objective + 1e-9
@@ -234,7 +234,7 @@ def test_a_much_slower_machine_is_flagged_as_stopped_by_the_clock(monkeypatch):
     monkeypatch.setattr(gap_module, "time", FastClock(50.0))
     result = solve_gap(cost, resource, capacity, time_limit=3.0, seed=2, workers=2)
     assert result.stats["wall_clock_stop"] != ""
-    if result.status is not SolveStatus.TIME_LIMIT:
+    if result.status is not Status.TIME_LIMIT:
         assert check_assignment(result, cost, resource, capacity) == result.objective
         assert result.bound <= result.objective + 1e-9
 
@@ -244,7 +244,7 @@ def test_plain_baseline_agrees_on_small_instance():
     cost, resource, capacity = random_instance(1)
     ours = solve_gap(cost, resource, capacity, time_limit=10, workers=1)
     base = solve_gap_cpsat_plain(cost, resource, capacity, time_limit=10, workers=1)
-    assert base.status is SolveStatus.OPTIMAL and base.objective == ours.objective
+    assert base.status is Status.OPTIMAL and base.objective == ours.objective
     assert base.method == "cp-sat-plain"
 
 
@@ -264,7 +264,7 @@ def test_global_row_budget_respected():
         global_capacity=np.array([40.0]),
     )
     result = solve_assignment(problem, time_limit=5, workers=1)
-    assert result.status is SolveStatus.OPTIMAL
+    assert result.status is Status.OPTIMAL
     assert spend[result.assignment].sum() <= 40.0 + 1e-9
     assert problem.is_feasible(result.assignment)
 
