@@ -340,177 +340,41 @@ def _bound_tables(
         (n, H + 1): the first node of each month.
     """
     n, H, M = len(ctx), ctx.horizon, buckets
-    r = ctx.monthly_rate
-    g = 1.0 + r
-    B0 = ctx.balance
-    cap = ctx.cap
-    v = 1.0 / g
-    capped = np.where(np.isfinite(cap), np.maximum(cap, 0.0), 0.0)
-    feas = np.zeros((n, H + 1))
-    for t in range(H - 1, -1, -1):
-        feas[:, t] = (capped[:, t] + feas[:, t + 1]) * v
-    # the largest balance before month t+1 that payments within the caps can still clear by
-    # month H (a relaxation: any amount up to the cap every month), with cent slack
-    U = np.concatenate(
-        [feas[:, :H] * (1 + 1e-9) + 0.01 * (H + 1 - np.arange(H))[None, :], np.zeros((n, 1))],
-        axis=1,
-    )
-    reach = B0[:, None] * g[:, None] ** np.arange(H)[None, :]
-    top = np.max(np.minimum(reach, feas[:, :H] * (1 + 1e-9) + 0.01 * H), axis=1)
-    top = np.maximum(top, B0) * (1 + 1e-9) + 0.01 * (H + 1) + 1.0
-    disc, disc_lag = ctx.discount, ctx.discount_lag
-    slack = 0.005  # cent rounding of the month's interest
-    acc = np.arange(n)
     G = amounts.shape[1]
-    valid_amt = np.isfinite(amounts)
-    amt = np.concatenate([np.where(valid_amt, amounts, 0.0), np.zeros((n, 1))], axis=1)  # (n, A)
-    hmax = int(holiday_months.max(initial=0))
-
-    # ---- the nodes of each month: only the balances reachable then ----
-    # lo_t: the largest grid amount every month since the start (at least 0); hi_t: the
-    # holiday while allowed, then the smallest grid amount, never above U_t (beyond it no
-    # plan can clear: the bound is −inf there). Interest rounding moves a balance by at
-    # most half a cent a month: a cent of slack per month (and a relative 1e-9).
-    a_max = np.max(np.where(valid_amt, amounts, 0.0), axis=1)
-    a_min = np.min(np.where(valid_amt, amounts, np.inf), axis=1)
-    a_min = np.where(np.isfinite(a_min), a_min, 0.0)
-    lo = np.empty((n, H + 1))
-    hi = np.empty((n, H + 1))
-    lo[:, 0] = B0
-    hi[:, 0] = np.minimum(B0, U[:, 0])
-    for t in range(H):
-        lo[:, t + 1] = np.maximum(lo[:, t] * g - a_max - 0.01, 0.0) * (1 - 1e-9)
-        paid = np.where(t < holiday_months, 0.0, a_min)
-        hi[:, t + 1] = np.minimum(np.maximum(hi[:, t], 0.0) * g - paid + 0.01, U[:, t + 1])
-        hi[:, t + 1] = hi[:, t + 1] * (1 + 1e-9) + 1e-9
-    # spacing: the span over M, never shrinking faster than the interest grows it
-    # (w_{t+1} ≥ g·w_t), so an interval's image in next month's nodes is at most one
-    # interval wide and holds at most one next-month node (the kink padding below also
-    # handles more, sparsely)
-    w_floor = np.maximum(1e-9 * np.maximum(B0, top), 0.01)
-    w = np.maximum((hi - lo) / M, w_floor[:, None])
-    for t in range(H):
-        w[:, t + 1] = np.maximum(w[:, t + 1], w[:, t] * g * (_W_RATIO * (1 + 1e-9)))
-    inv_w = 1.0 / w
-    node_pos = np.arange(M + 1, dtype=float)  # month t's nodes: lo[:, t] + node_pos·w[:, t]
-
-    # ---- actions: the grid amounts, then the holiday (amount 0); per month (H, A, n) ----
-    # (the month loop works action-major: the best action is then a maximum over
-    # contiguous slabs, and after the holiday window, the holiday being the last action,
-    # the arrays without it are a prefix of the same arrays)
-    h_amt = hazard(ctx, np.repeat(acc, G), np.repeat(amt[:, :G].reshape(-1, 1), H, axis=1))
-    h_zero = hazard(ctx, acc, np.zeros((n, H)))
-    h_act = np.concatenate([h_amt.reshape(n, G, H), h_zero[:, None, :]], axis=1)
-    h_act = np.ascontiguousarray(h_act.transpose(2, 1, 0))  # (H, A, n)
-    q_act = 1.0 - h_act
-    pay_act = disc[:, None, None] * q_act * amt.T[None]  # δ_t (1 − h) a
-    rec_act = disc_lag[:, None, None] * h_act  # δ_t^L h
-    capt = np.where(np.isfinite(cap), cap * (1 + CAP_TOL) + CAP_TOL, -np.inf)  # (n, H)
-    act_ok = np.concatenate(
-        [
-            valid_amt.T[None] & (amt.T[None, :G, :] <= capt.T[:, None, :]),
-            (np.arange(H)[:, None] < holiday_months[None, :])[:, None, :],
-        ],
-        axis=1,
-    )  # (H, A, n)
-    # the recovery's concave kink at the collateral value C_t: interval and padding weight
-    iC, has_kink, iCc, wR = _recovery_kinks(ctx, w[:, :H], lo[:, :H], M)
-
-    # ---- clearing, all months at once: requirements on the left and right node of each
-    # interval where a clearing payment can be within the month's cap ----
-    Bc = (capt + slack) / g[:, None]  # largest balance clearable in month t (n, H)
-    clear_req = np.full((H, n, M + 1), _NEG)
-    # the intervals m < M whose left node is at most Bc, per (account, month): one more
-    # than the threshold gives, then checked on the nodes themselves
-    with np.errstate(invalid="ignore"):
-        count = np.floor((Bc - lo[:, :H]) * inv_w[:, :H]) + 2.0
-    count = np.clip(np.nan_to_num(count, nan=0.0, neginf=0.0), 0, M).astype(np.int64).ravel()
-    r_row = np.repeat(np.arange(n * H), count)
-    r_m = np.arange(r_row.size) - np.repeat(np.cumsum(count) - count, count)
-    r_acc, r_t = np.divmod(r_row, H)
-    lo_c = lo[r_acc, r_t] + r_m * w[r_acc, r_t]
-    keep = lo_c <= Bc[r_acc, r_t]
-    if not keep.all():
-        r_acc, r_t, r_m, lo_c = r_acc[keep], r_t[keep], r_m[keep], lo_c[keep]
-    if r_acc.size:
-        hi_c = lo[r_acc, r_t] + (r_m + 1) * w[r_acc, r_t]
-        g_r = g[r_acc]
-        capt_r = capt[r_acc, r_t]
-        Bc_r = Bc[r_acc, r_t]
-        c_lo = np.maximum(lo_c * g_r - slack, 0.0)
-        c_hi = np.minimum(hi_c * g_r + slack, capt_r)
-        h_lo = ctx.kernel.hazard(r_acc, c_lo, r_t)
-        h_hi = ctx.kernel.hazard(r_acc, np.maximum(c_hi, 0.0), r_t)
-        k_pay = disc[r_t] * (1.0 - h_lo)
-        k_rec = disc_lag[r_t] * h_hi
-        B_end = np.minimum(hi_c, Bc_r)
-        R_lo = ctx.kernel.recovery(r_acc, lo_c, r_t)
-        R_end = ctx.kernel.recovery(r_acc, B_end, r_t)
-        m_lo = k_pay * (lo_c * g_r + slack) + k_rec * R_lo
-        m_hi = k_pay * (B_end * g_r + slack) + k_rec * R_end
-        # held constant past the cap (a concave kink) and the recovery's kink at C_t
-        dev_c = np.where(
-            Bc_r < hi_c,
-            (k_pay * g_r + k_rec) * (Bc_r - lo_c) * (hi_c - Bc_r) * inv_w[r_acc, r_t],
-            0.0,
-        )
-        in_c = has_kink[r_acc, r_t] & (r_m == iCc[r_acc, r_t])
-        dev_c += np.where(in_c, k_rec * wR[r_acc, r_t], 0.0)
-        clear_req[r_t, r_acc, r_m] = m_lo + dev_c
-        clear_req[r_t, r_acc, r_m + 1] = np.maximum(clear_req[r_t, r_acc, r_m + 1], m_hi + dev_c)
-    # ---- the backward pass (compiled: solver/bound_dp.py), month by month from H − 1 ----
-    K_all = np.clip(np.ceil((U - lo) * inv_w), 0, M).astype(np.int64)  # first node past U
-    U_dead = U * (1 + 1e-6) + 0.01  # with a margin: never below U
-    to_bound = hi >= lo  # months with balances to bound (n, H + 1)
-    # ---- geometry of each month t, in next month's node units: the next balance from node
-    # i when paying a is xs = c_a + ρ·i (ρ = g·w_t / w_{t+1} < 2); per month (H, …) ----
-    inv_next_all = np.ascontiguousarray(inv_w[:, 1:].T)  # (H, n)
-    rho_all = (g[:, None] * w[:, :H]).T * inv_next_all  # (H, n)
-    inv_rho_all = 1.0 / rho_all
-    c_all = np.ascontiguousarray(
-        ((lo[:, :H] * g[:, None] - lo[:, 1:]).T * inv_next_all)[:, None, :]
-        - amt.T[None, :, :] * inv_next_all[:, None, :]
-    )  # (H, A, n)
-    # Intervals with no possible balance: their image is all at or below balance 0
-    # (xs_{i+1} ≤ z0), or above next month's U (xs_i > zU). Both are ranges of i (xs rises
-    # with i): alive when i_first < i ≤ i_last; rounding of the two thresholds (1e-9 of a
-    # node spacing) only keeps more intervals.
-    z0_all = -lo[:, 1:].T * inv_next_all  # balance 0 in next month's node units
-    zU_all = (U_dead[:, 1:] - lo[:, 1:]).T * inv_next_all  # next month's U
-    i_first_all = (z0_all[:, None, :] - c_all) * inv_rho_all[:, None, :] - (1.0 + 1e-9)
-    i_last_all = (zU_all[:, None, :] - c_all) * inv_rho_all[:, None, :] + 1e-9
-    gw_all = np.ascontiguousarray((g[:, None] * w[:, :H]).T)  # the kink padding's scale
-    # the recovery at each month's nodes (H, n, M + 1)
-    R = np.ascontiguousarray(
-        ctx.kernel.recovery(
-            acc[:, None, None],
-            lo[:, :H, None] + node_pos * w[:, :H, None],
-            np.arange(H)[None, :, None],
-        ).transpose(1, 0, 2)
+    U, top = _clearable(ctx)
+    lo, hi, w = _node_bands(ctx, amounts, holiday_months, U, top, M)
+    amt, valid_amt, q_act, pay_act, rec_act, act_ok, capt = _action_values(
+        ctx, amounts, holiday_months
     )
-
+    # the recovery's concave kink at the collateral value C_t: interval and padding weight
+    kinks = _recovery_kinks(ctx, w[:, :H], lo[:, :H], M)
+    _, has_kink, iCc, wR = kinks
+    clear_req = _clearing_requirements(ctx, lo, w, capt, M, kinks)
+    # ---- the backward pass (compiled: solver/bound_dp.py), month by month from H − 1 ----
+    c, rho, inv_next, gw = _pass_geometry(ctx, lo, w, U, amt, M)
+    i_first, i_last = _live_intervals(ctx, lo, w, U, amt)
     V = np.empty((n, H + 1, M + 1))
     backward_pass(
         V,
         clear_req,
-        to_bound,
-        hmax,
+        hi >= lo,  # months with balances to bound (n, H + 1)
+        int(holiday_months.max(initial=0)),
         G,
-        c_all,
-        np.ascontiguousarray(rho_all),
-        inv_next_all,
-        gw_all,
+        c,
+        rho,
+        inv_next,
+        gw,
         q_act,
         np.where(act_ok, pay_act, _NEG),
         rec_act,
-        R,
+        _node_recovery(ctx, lo, w, M),
         has_kink,
         iCc,
         wR,
-        np.ascontiguousarray(i_first_all),
-        np.ascontiguousarray(i_last_all),
-        K_all,
-        slack,
+        i_first,
+        i_last,
+        np.clip(np.ceil((U - lo) * (1.0 / w)), 0, M).astype(np.int64),  # first node past U
+        _SLACK,
     )
     if not tail:
         return V, w, U, lo
@@ -528,6 +392,222 @@ def _bound_tables(
         capt,
     )
     return V, w, U, lo, T, w_tail
+
+
+_SLACK = 0.005  # cent rounding of a month's interest: a balance moves by at most this
+
+
+def _clearable(ctx: PlanContext) -> tuple[np.ndarray, np.ndarray]:
+    """``U`` (n, H + 1): the largest balance before month t + 1 that payments within the
+    caps can still clear by month H (a relaxation: any amount up to the cap every month),
+    with cent slack; and ``top`` (n,): the largest balance worth a node."""
+    n, H = len(ctx), ctx.horizon
+    g = 1.0 + ctx.monthly_rate
+    B0 = ctx.balance
+    cap = ctx.cap
+    v = 1.0 / g
+    capped = np.where(np.isfinite(cap), np.maximum(cap, 0.0), 0.0)
+    feas = np.zeros((n, H + 1))
+    for t in range(H - 1, -1, -1):
+        feas[:, t] = (capped[:, t] + feas[:, t + 1]) * v
+    U = np.concatenate(
+        [feas[:, :H] * (1 + 1e-9) + 0.01 * (H + 1 - np.arange(H))[None, :], np.zeros((n, 1))],
+        axis=1,
+    )
+    reach = B0[:, None] * g[:, None] ** np.arange(H)[None, :]
+    top = np.max(np.minimum(reach, feas[:, :H] * (1 + 1e-9) + 0.01 * H), axis=1)
+    top = np.maximum(top, B0) * (1 + 1e-9) + 0.01 * (H + 1) + 1.0
+    return U, top
+
+
+def _node_bands(
+    ctx: PlanContext,
+    amounts: np.ndarray,
+    holiday_months: np.ndarray,
+    U: np.ndarray,
+    top: np.ndarray,
+    M: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The nodes of each month, only the balances reachable then: first node ``lo``,
+    highest reachable balance ``hi`` and spacing ``w``, each (n, H + 1).
+
+    lo_t: the largest grid amount every month since the start (at least 0); hi_t: the
+    holiday while allowed, then the smallest grid amount, never above U_t (beyond it no
+    plan can clear: the bound is −inf there). Interest rounding moves a balance by at most
+    half a cent a month: a cent of slack per month (and a relative 1e-9). The spacing is
+    the span over M, never shrinking faster than ``_W_RATIO`` times the interest growth,
+    so an interval's image in next month's nodes holds at most two of them.
+    """
+    n, H = len(ctx), ctx.horizon
+    g = 1.0 + ctx.monthly_rate
+    B0 = ctx.balance
+    valid_amt = np.isfinite(amounts)
+    a_max = np.max(np.where(valid_amt, amounts, 0.0), axis=1)
+    a_min = np.min(np.where(valid_amt, amounts, np.inf), axis=1)
+    a_min = np.where(np.isfinite(a_min), a_min, 0.0)
+    lo = np.empty((n, H + 1))
+    hi = np.empty((n, H + 1))
+    lo[:, 0] = B0
+    hi[:, 0] = np.minimum(B0, U[:, 0])
+    for t in range(H):
+        lo[:, t + 1] = np.maximum(lo[:, t] * g - a_max - 0.01, 0.0) * (1 - 1e-9)
+        paid = np.where(t < holiday_months, 0.0, a_min)
+        hi[:, t + 1] = np.minimum(np.maximum(hi[:, t], 0.0) * g - paid + 0.01, U[:, t + 1])
+        hi[:, t + 1] = hi[:, t + 1] * (1 + 1e-9) + 1e-9
+    w_floor = np.maximum(1e-9 * np.maximum(B0, top), 0.01)
+    w = np.maximum((hi - lo) / M, w_floor[:, None])
+    for t in range(H):
+        w[:, t + 1] = np.maximum(w[:, t + 1], w[:, t] * g * (_W_RATIO * (1 + 1e-9)))
+    return lo, hi, w
+
+
+def _action_values(
+    ctx: PlanContext, amounts: np.ndarray, holiday_months: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """The actions of every month: the grid amounts, then the holiday (amount 0).
+
+    Returns ``amt`` (n, A) amounts (0 where the grid has none), ``valid_amt`` (n, G), and
+    per month (H, A, n) — action-major, so the best action is a maximum over contiguous
+    slabs and, the holiday being last, the arrays without it are a prefix — the survival
+    ``q`` = 1 − h, the paid value δ_t (1 − h) a, the recovery weight δ_t^L h and whether
+    the action is allowed; plus the month's caps with their tolerance ``capt`` (n, H).
+    """
+    n, H = len(ctx), ctx.horizon
+    G = amounts.shape[1]
+    acc = np.arange(n)
+    valid_amt = np.isfinite(amounts)
+    amt = np.concatenate([np.where(valid_amt, amounts, 0.0), np.zeros((n, 1))], axis=1)
+    h_amt = hazard(ctx, np.repeat(acc, G), np.repeat(amt[:, :G].reshape(-1, 1), H, axis=1))
+    h_zero = hazard(ctx, acc, np.zeros((n, H)))
+    h_act = np.concatenate([h_amt.reshape(n, G, H), h_zero[:, None, :]], axis=1)
+    h_act = np.ascontiguousarray(h_act.transpose(2, 1, 0))  # (H, A, n)
+    q_act = 1.0 - h_act
+    pay_act = ctx.discount[:, None, None] * q_act * amt.T[None]  # δ_t (1 − h) a
+    rec_act = ctx.discount_lag[:, None, None] * h_act  # δ_t^L h
+    cap = ctx.cap
+    capt = np.where(np.isfinite(cap), cap * (1 + CAP_TOL) + CAP_TOL, -np.inf)  # (n, H)
+    act_ok = np.concatenate(
+        [
+            valid_amt.T[None] & (amt.T[None, :G, :] <= capt.T[:, None, :]),
+            (np.arange(H)[:, None] < holiday_months[None, :])[:, None, :],
+        ],
+        axis=1,
+    )  # (H, A, n)
+    return amt, valid_amt, q_act, pay_act, rec_act, act_ok, capt
+
+
+def _clearing_requirements(
+    ctx: PlanContext,
+    lo: np.ndarray,
+    w: np.ndarray,
+    capt: np.ndarray,
+    M: int,
+    kinks: tuple[np.ndarray, ...],
+) -> np.ndarray:
+    """Clearing, all months at once (H, n, M + 1): the requirements on the left and right
+    node of each interval where a clearing payment can be within the month's cap
+    (``_NEG`` elsewhere), with the padding for the concave kinks (the cap, the recovery's
+    kink at the collateral value)."""
+    n, H = len(ctx), ctx.horizon
+    g = 1.0 + ctx.monthly_rate
+    disc, disc_lag = ctx.discount, ctx.discount_lag
+    _, has_kink, iCc, wR = kinks
+    inv_w = 1.0 / w
+    Bc = (capt + _SLACK) / g[:, None]  # largest balance clearable in month t (n, H)
+    clear_req = np.full((H, n, M + 1), _NEG)
+    # the intervals m < M whose left node is at most Bc, per (account, month): one more
+    # than the threshold gives, then checked on the nodes themselves
+    with np.errstate(invalid="ignore"):
+        count = np.floor((Bc - lo[:, :H]) * inv_w[:, :H]) + 2.0
+    count = np.clip(np.nan_to_num(count, nan=0.0, neginf=0.0), 0, M).astype(np.int64).ravel()
+    r_row = np.repeat(np.arange(n * H), count)
+    r_m = np.arange(r_row.size) - np.repeat(np.cumsum(count) - count, count)
+    r_acc, r_t = np.divmod(r_row, H)
+    lo_c = lo[r_acc, r_t] + r_m * w[r_acc, r_t]
+    keep = lo_c <= Bc[r_acc, r_t]
+    if not keep.all():
+        r_acc, r_t, r_m, lo_c = r_acc[keep], r_t[keep], r_m[keep], lo_c[keep]
+    if not r_acc.size:
+        return clear_req
+    hi_c = lo[r_acc, r_t] + (r_m + 1) * w[r_acc, r_t]
+    g_r = g[r_acc]
+    capt_r = capt[r_acc, r_t]
+    Bc_r = Bc[r_acc, r_t]
+    c_lo = np.maximum(lo_c * g_r - _SLACK, 0.0)
+    c_hi = np.minimum(hi_c * g_r + _SLACK, capt_r)
+    h_lo = ctx.kernel.hazard(r_acc, c_lo, r_t)
+    h_hi = ctx.kernel.hazard(r_acc, np.maximum(c_hi, 0.0), r_t)
+    k_pay = disc[r_t] * (1.0 - h_lo)
+    k_rec = disc_lag[r_t] * h_hi
+    B_end = np.minimum(hi_c, Bc_r)
+    R_lo = ctx.kernel.recovery(r_acc, lo_c, r_t)
+    R_end = ctx.kernel.recovery(r_acc, B_end, r_t)
+    m_lo = k_pay * (lo_c * g_r + _SLACK) + k_rec * R_lo
+    m_hi = k_pay * (B_end * g_r + _SLACK) + k_rec * R_end
+    # held constant past the cap (a concave kink) and the recovery's kink at C_t
+    dev_c = np.where(
+        Bc_r < hi_c,
+        (k_pay * g_r + k_rec) * (Bc_r - lo_c) * (hi_c - Bc_r) * inv_w[r_acc, r_t],
+        0.0,
+    )
+    in_c = has_kink[r_acc, r_t] & (r_m == iCc[r_acc, r_t])
+    dev_c += np.where(in_c, k_rec * wR[r_acc, r_t], 0.0)
+    clear_req[r_t, r_acc, r_m] = m_lo + dev_c
+    clear_req[r_t, r_acc, r_m + 1] = np.maximum(clear_req[r_t, r_acc, r_m + 1], m_hi + dev_c)
+    return clear_req
+
+
+def _pass_geometry(
+    ctx: PlanContext, lo: np.ndarray, w: np.ndarray, U: np.ndarray, amt: np.ndarray, M: int
+) -> tuple[np.ndarray, ...]:
+    """Geometry of each month t in next month's node units: the next balance from node i
+    when paying action a is ``c_a + ρ·i`` (ρ = g·w_t / w_{t+1} < 2). Returns ``c`` (H, A,
+    n), ``ρ``, next month's 1/w and the kink padding's scale g·w_t, each (H, n)."""
+    H = ctx.horizon
+    g = 1.0 + ctx.monthly_rate
+    inv_next = np.ascontiguousarray((1.0 / w[:, 1:]).T)  # (H, n)
+    rho = np.ascontiguousarray((g[:, None] * w[:, :H]).T * inv_next)  # (H, n)
+    c = np.ascontiguousarray(
+        ((lo[:, :H] * g[:, None] - lo[:, 1:]).T * inv_next)[:, None, :]
+        - amt.T[None, :, :] * inv_next[:, None, :]
+    )  # (H, A, n)
+    gw = np.ascontiguousarray((g[:, None] * w[:, :H]).T)
+    return c, rho, inv_next, gw
+
+
+def _live_intervals(
+    ctx: PlanContext, lo: np.ndarray, w: np.ndarray, U: np.ndarray, amt: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Intervals with a possible balance, per month and action (H, A, n): alive when
+    ``i_first < i ≤ i_last``. The others have their image all at or below balance 0, or
+    above next month's U (with a margin); rounding of the two thresholds (1e-9 of a node
+    spacing) only keeps more intervals."""
+    H = ctx.horizon
+    g = 1.0 + ctx.monthly_rate
+    inv_next = (1.0 / w[:, 1:]).T  # (H, n)
+    inv_rho = 1.0 / ((g[:, None] * w[:, :H]).T * inv_next)
+    c = ((lo[:, :H] * g[:, None] - lo[:, 1:]).T * inv_next)[:, None, :] - amt.T[
+        None, :, :
+    ] * inv_next[:, None, :]
+    U_dead = U * (1 + 1e-6) + 0.01  # with a margin: never below U
+    z0 = -lo[:, 1:].T * inv_next  # balance 0 in next month's node units
+    zU = (U_dead[:, 1:] - lo[:, 1:]).T * inv_next  # next month's U
+    i_first = (z0[:, None, :] - c) * inv_rho[:, None, :] - (1.0 + 1e-9)
+    i_last = (zU[:, None, :] - c) * inv_rho[:, None, :] + 1e-9
+    return np.ascontiguousarray(i_first), np.ascontiguousarray(i_last)
+
+
+def _node_recovery(ctx: PlanContext, lo: np.ndarray, w: np.ndarray, M: int) -> np.ndarray:
+    """The recovery at each month's nodes (H, n, M + 1), from the model kernel."""
+    n, H = len(ctx), ctx.horizon
+    node_pos = np.arange(M + 1, dtype=float)
+    return np.ascontiguousarray(
+        ctx.kernel.recovery(
+            np.arange(n)[:, None, None],
+            lo[:, :H, None] + node_pos * w[:, :H, None],
+            np.arange(H)[None, :, None],
+        ).transpose(1, 0, 2)
+    )
 
 
 def _tail_tables(
@@ -789,6 +869,163 @@ def _recovery_kinks(
     return iC, has_kink, iCc, wR
 
 
+@dataclass(frozen=True)
+class _Moves:
+    """The phase rules of the search as lookup tables.
+
+    A state's phase count k and current amount g are one code ``sc = k·(G + 1) + g + 1``
+    (g = −1: nothing paid yet); with the family (0 custom, 1 step) a row ``family·S + sc``.
+    ``rule[row, a]``: whether action a is allowed (the same amount, a new phase — k < K
+    and rising for step, any amount for custom — or a holiday before any payment);
+    ``child[row·A + a]`` the child's code and ``last[row·A + a]`` whether the child is in
+    its last phase; ``not_last[row]`` whether a state may still change amount (custom
+    states never count phases); ``amount[sc]`` the current amount g of a code.
+    """
+
+    rule: np.ndarray
+    child: np.ndarray
+    last: np.ndarray
+    not_last: np.ndarray
+    amount: np.ndarray
+    codes: int
+
+
+def _phase_moves(G: int, K: int) -> _Moves:
+    """:class:`_Moves` for a grid of G amounts and at most K phases."""
+    nA = G + 1  # actions: the grid amounts, then the holiday
+    gi = np.arange(nA)[None, None, None, :]
+    gg = (np.arange(G + 1) - 1)[None, None, :, None]  # current amount, -1 = none yet
+    kk = np.arange(K + 1)[None, :, None, None]
+    rising = np.array([False, True])[:, None, None, None]  # custom, step
+    hol_a = gi == G
+    same = gi == gg
+    # custom: any grid amount any month (no phase limit); step: at most K rising phases
+    new_ok = rising & (kk < K) & (gi > gg) | ~rising
+    rule = np.where(hol_a, (kk == 0) & (gg == -1), same | new_ok)  # (2, K+1, G+1, A)
+    S = (K + 1) * (G + 1)
+    col = np.arange(nA)
+    sc_k, sc_g1 = np.divmod(np.arange(S), G + 1)
+    sc_g = sc_g1 - 1
+    step_k = np.where(col[None, :] == G, 0, sc_k[:, None] + (col[None, :] != sc_g[:, None]))
+    child_k = np.stack([np.zeros_like(step_k), step_k])  # (2, S, A)
+    child = np.where(
+        col[None, None, :] == G, 0, np.minimum(child_k, K) * (G + 1) + col[None, None, :] + 1
+    )  # (2, S, A); step moves past K phases are not allowed (their code is never used)
+    return _Moves(
+        rule=np.ascontiguousarray(rule.reshape(2 * S, nA)),
+        child=child.reshape(-1),
+        last=((child_k >= K) & (col[None, None, :] < G)).reshape(-1),
+        not_last=np.concatenate([np.ones(S, bool), sc_k < K]),
+        amount=sc_g,
+        codes=S,
+    )
+
+
+def _search_actions(
+    ctx: PlanContext, amounts: np.ndarray, holiday_months: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The actions in cents: payment ``pay_c`` (n, A; the holiday last, 0), the month's
+    cap with its tolerance ``cap_c`` (n, H; −1 where nothing is affordable), whether an
+    action is allowed ``act_ok`` (H, n, A), and per month and (account, action) the value
+    per unit of survival, the recovery weight and the survival ``act_vals`` (H, n·A, 3)."""
+    n, H = len(ctx), ctx.horizon
+    G = amounts.shape[1]
+    amt_c = np.where(np.isfinite(amounts), np.round(amounts * 100), -1).astype(np.int64)
+    pay_c = np.concatenate([np.maximum(amt_c, 0), np.zeros((n, 1), np.int64)], axis=1)
+    cap = ctx.cap
+    cap_c = np.where(
+        np.isfinite(cap), np.floor(cap * (1 + CAP_TOL) * 100 + CAP_TOL * 100 + 1e-6), -1
+    ).astype(np.int64)
+    acc_all = np.arange(n)
+    h_amt = hazard(
+        ctx,
+        np.repeat(acc_all, G),
+        np.repeat(np.where(amt_c >= 0, amt_c / 100, 0.0).reshape(-1, 1), H, axis=1),
+    ).reshape(n, G, H)
+    h_zero = hazard(ctx, acc_all, np.zeros((n, H)))
+    h_act = np.concatenate([h_amt, h_zero[:, None, :]], axis=1).transpose(2, 0, 1)  # (H, n, A)
+    q_act = np.ascontiguousarray(1.0 - h_act)
+    pv_act = np.ascontiguousarray(ctx.discount[:, None, None] * q_act * (pay_c / 100.0)[None])
+    rc_act = np.ascontiguousarray(ctx.discount_lag[:, None, None] * h_act)
+    act_ok = np.concatenate(
+        [
+            (amt_c[None, :, :] > 0) & (amt_c[None, :, :] <= cap_c.T[:, :, None]),
+            (np.arange(H)[:, None] < holiday_months[None, :])[:, :, None],
+        ],
+        axis=2,
+    )  # (H, n, A)
+    act_vals = np.stack([pv_act, rc_act, q_act], axis=-1).reshape(H, n * (G + 1), 3)
+    return pay_c, cap_c, np.ascontiguousarray(act_ok), act_vals
+
+
+def _last_phase_reach(ctx: PlanContext, pay_c: np.ndarray) -> np.ndarray:
+    """The most a state in its last phase can clear from month index t + 1 on, paying its
+    amount every month (one month of slack), in cents, per month and (account, action)
+    (H, n·A; the holiday is never a last phase: ∞). A state that owes more is dropped:
+    the bound, which relaxes the phase limit, cannot see this."""
+    n, H = len(ctx), ctx.horizon
+    r_m = ctx.monthly_rate
+    left = (H - 1 - np.arange(H) + 1).astype(float)  # months t+1 … H-1, plus one of slack
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        annuity = np.where(
+            r_m[None, :] > 0,
+            (1.0 - (1.0 + r_m[None, :]) ** -left[:, None]) / np.where(r_m > 0, r_m, 1.0)[None, :],
+            left[:, None],
+        )  # (H, n)
+    last_max = (pay_c[None, :, :-1] * annuity[:, :, None]) * (1 + 1e-9) + (
+        1.0 * left[:, None, None] + 1.0
+    )  # cents (H, n, G)
+    return np.concatenate([last_max, np.full((H, n, 1), np.inf)], axis=2).reshape(H, -1)
+
+
+@dataclass
+class _Incumbents:
+    """Best plan found per account so far: value, pruning threshold, and where its
+    clearing payment was made (month, frontier index, amount in cents; month −1: none)."""
+
+    value: np.ndarray
+    threshold: np.ndarray
+    month: np.ndarray
+    state: np.ndarray
+    final: np.ndarray
+
+    @classmethod
+    def start(cls, value: np.ndarray) -> _Incumbents:
+        n = value.size
+        thr = np.where(np.isfinite(value), value + 1e-12 * np.abs(value), -np.inf)
+        zeros = np.zeros(n, np.int64)
+        return cls(value, thr, np.full(n, -1, np.int64), zeros, zeros.copy())
+
+    def offer(
+        self, t: int, f_acc: np.ndarray, ci: np.ndarray, vc: np.ndarray, owed: np.ndarray
+    ) -> None:
+        """Clearing payments of month t (frontier rows ``ci``, sorted by account, values
+        ``vc``): the first best per account replaces a worse incumbent."""
+        acc_ci = f_acc.take(ci)
+        new_grp = np.empty(ci.size, bool)
+        new_grp[0] = True
+        np.not_equal(acc_ci[1:], acc_ci[:-1], out=new_grp[1:])
+        first = new_grp.nonzero()[0]
+        best = np.maximum.reduceat(vc, first)
+        accs = acc_ci.take(first)
+        better = (best > self.value.take(accs)).nonzero()[0]
+        if not better.size:
+            return
+        grp = np.cumsum(new_grp) - 1
+        hit = (vc == best.take(grp)).nonzero()[0]
+        g_hit = grp.take(hit)
+        first_hit = np.empty(hit.size, bool)
+        first_hit[0] = True
+        np.not_equal(g_hit[1:], g_hit[:-1], out=first_hit[1:])
+        pos = hit[first_hit][better]  # first best per group
+        a_b = accs[better]
+        self.value[a_b] = vc[pos]
+        self.threshold[a_b] = self.value[a_b] + 1e-12 * np.abs(self.value[a_b])
+        self.month[a_b] = t
+        self.state[a_b] = ci[pos]
+        self.final[a_b] = owed[ci[pos]]
+
+
 def _solve_runs(
     ctx: PlanContext,
     amounts: np.ndarray,
@@ -799,9 +1036,10 @@ def _solve_runs(
     seeds: list[list[tuple[np.ndarray, np.ndarray]]] | None,
     tables: tuple[np.ndarray, ...] | None,
 ) -> list[RunSolution]:
+    """The beam search of :func:`solve_runs`, month by month: clearing payments update
+    the incumbents; the compiled :func:`solver.beam_step.expand` makes the children."""
     pol = ctx.policy
     n, H = len(ctx), ctx.horizon
-    K = pol.max_payment_levels
     can_hold = "capitalize" in pol.deferral_interest
     holiday_months = np.full(
         n, min(pol.max_deferral_months, H - 1) if can_hold else 0, dtype=np.int64
@@ -809,118 +1047,38 @@ def _solve_runs(
     if tables is None:
         tables = bound_tables(ctx, amounts, search.buckets, holiday_months, tail=search.tail_bound)
     V, w, U, lo = tables[:4]
-    T_tail: np.ndarray | None = tables[4] if len(tables) == 6 else None
-    G = amounts.shape[1]
-    nA = G + 1  # actions: the grid amounts, then the holiday
-    amt_c = np.where(np.isfinite(amounts), np.round(amounts * 100), -1).astype(
-        np.int64
-    )  # cents, -1 = none
-    pay_c = np.concatenate([np.maximum(amt_c, 0), np.zeros((n, 1), np.int64)], axis=1)
+    T_tail = tables[4] if len(tables) == 6 else np.zeros((0, 1, 1, 2), np.float32)
+    nA = amounts.shape[1] + 1
+    moves = _phase_moves(amounts.shape[1], pol.max_payment_levels)
+    pay_c, cap_c, act_ok, act_vals = _search_actions(ctx, amounts, holiday_months)
     pay_flat = pay_c.ravel()
+    last_cap = _last_phase_reach(ctx, pay_c)
     rate_units = np.round(ctx.fields["annual_rate"] * _RATE_SCALE).astype(np.int64)
-    cap = ctx.cap
-    cap_c = np.where(
-        np.isfinite(cap), np.floor(cap * (1 + CAP_TOL) * 100 + CAP_TOL * 100 + 1e-6), -1
-    ).astype(np.int64)
+    rate_f = rate_units.astype(float) / _MONTHLY_DEN
     disc, disc_lag = ctx.discount, ctx.discount_lag
     acc_all = np.arange(n)
-    # ---- per month and action (H, n, A): allowed, value per unit of survival, survival ----
-    h_amt = hazard(
-        ctx,
-        np.repeat(acc_all, G),
-        np.repeat(np.where(amt_c >= 0, amt_c / 100, 0.0).reshape(-1, 1), H, axis=1),
-    ).reshape(n, G, H)
-    h_zero = hazard(ctx, acc_all, np.zeros((n, H)))
-    h_act = np.concatenate([h_amt, h_zero[:, None, :]], axis=1).transpose(2, 0, 1)  # (H, n, A)
-    q_act = np.ascontiguousarray(1.0 - h_act)
-    pv_act = np.ascontiguousarray(disc[:, None, None] * q_act * (pay_c / 100.0)[None])
-    rc_act = np.ascontiguousarray(disc_lag[:, None, None] * h_act)
-    act_ok = np.concatenate(
-        [
-            (amt_c[None, :, :] > 0) & (amt_c[None, :, :] <= cap_c.T[:, :, None]),
-            (np.arange(H)[:, None] < holiday_months[None, :])[:, :, None],
-        ],
-        axis=2,
-    )  # (H, n, A)
-    # phase rules by (phases used k, current amount g + 1, action): same amount, a new
-    # phase (k < K; rising for step), or a holiday before any payment
-    gi = np.arange(nA)[None, None, None, :]
-    gg = (np.arange(G + 1) - 1)[None, None, :, None]  # current amount, -1 = none yet
-    kk = np.arange(K + 1)[None, :, None, None]
-    rising = np.array([False, True])[:, None, None, None]  # custom, step
-    hol_a = gi == G
-    same = gi == gg
-    # custom: any grid amount any month (no phase limit); step: at most K rising phases
-    new_ok = rising & (kk < K) & (gi > gg) | ~rising
-    rule = np.where(hol_a, (kk == 0) & (gg == -1), same | new_ok)  # (2, K+1, G+1, A)
-    inc_row = np.broadcast_to(np.asarray(increasing, dtype=bool), (n,)).astype(np.int64)
-    # a state in its last phase pays its amount until cleared: the most it can clear from
-    # month index t+1 on (one month of slack), else it is dropped (the bound, which
-    # relaxes the phase limit, cannot see this)
-    r_m = ctx.monthly_rate
-    left = (H - 1 - np.arange(H) + 1).astype(float)  # months t+1 … H-1, plus one of slack
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        annuity = np.where(
-            r_m[None, :] > 0,
-            (1.0 - (1.0 + r_m[None, :]) ** -left[:, None]) / np.where(r_m > 0, r_m, 1.0)[None, :],
-            left[:, None],
-        )  # (H, n)
-    last_max = (np.maximum(amt_c, 0)[None, :, :] * annuity[:, :, None]) * (1 + 1e-9) + (
-        1.0 * left[:, None, None] + 1.0
-    )  # cents (H, n, G)
-    U100 = np.ascontiguousarray(U.T) * 100.0  # (H+1, n)
-    inv_w100 = np.ascontiguousarray(1.0 / (w.T * 100.0))  # (H+1, n): month t's spacing
-    lo100 = np.ascontiguousarray(lo.T * 100.0)  # (H+1, n): month t's first node
-    inv_wt100 = np.zeros(n) if T_tail is None else 1.0 / (tables[5] * 100.0)
+    # per month t (H+1, n), in cents: U, month t's first node and 1 / spacing
+    U100 = np.ascontiguousarray(U.T) * 100.0
+    inv_w100 = np.ascontiguousarray(1.0 / (w.T * 100.0))
+    lo100 = np.ascontiguousarray(lo.T * 100.0)
+    inv_wt100 = np.zeros(n) if len(tables) != 6 else 1.0 / (tables[5] * 100.0)
     B0c = np.round(ctx.balance * 100).astype(np.int64)
     root_bound = bound_at(tables, acc_all, 0, B0c / 100.0)
 
-    incumbent = np.full(n, -np.inf)
+    start = np.full(n, -np.inf)
     inc_path: list[np.ndarray | None] = [None] * n
     if seeds is not None:
         values = seed_values(ctx, seeds, amounts, holiday_months, increasing)
         for i, lst in enumerate(seeds):
             for (pay, _), val in zip(lst, values[i], strict=True):
-                if val > incumbent[i]:
-                    incumbent[i], inc_path[i] = val, np.asarray(pay, float)
-    thr = np.where(np.isfinite(incumbent), incumbent + 1e-12 * np.abs(incumbent), -np.inf)
-    # the incumbent found by the search: month, state and clearing payment (backtracked last)
-    ref_t = np.full(n, -1, np.int64)
-    ref_id = np.zeros(n, np.int64)
-    ref_final = np.zeros(n, np.int64)
+                if val > start[i]:
+                    start[i], inc_path[i] = val, np.asarray(pay, float)
+    inc = _Incumbents.start(start)
     cut_bound = np.full(n, -np.inf)  # best optimistic value among states cut by the width
-    beam = search.beam_width
-
-    # per-account and per-month lookups of the month loop, laid out for flat gathers
-    rate_f = rate_units.astype(float) / _MONTHLY_DEN
+    inc_S = np.broadcast_to(np.asarray(increasing, dtype=bool), (n,)).astype(np.int64)
+    inc_S *= moves.codes
     cap_cT = np.ascontiguousarray(cap_c.T)  # (H, n)
-    col_nA = np.arange(nA)
     V = np.ascontiguousarray(V)
-    lpw = search.last_phase_width
-    # a state's phase count k and current amount g as one code sc = k·(G + 1) + g + 1; a
-    # child's rule cell (family, sc, action) gives whether the move is allowed, the
-    # child's code and whether the child is in its last phase
-    S = (K + 1) * (G + 1)
-    sc_k, sc_g1 = np.divmod(np.arange(S), G + 1)
-    sc_g = sc_g1 - 1
-    # custom states never count phases (k stays 0, so they are never in a last phase)
-    not_last = np.concatenate([np.ones(S, bool), sc_k < K])  # by (family, sc)
-    step_k = np.where(col_nA[None, :] == G, 0, sc_k[:, None] + (col_nA[None, :] != sc_g[:, None]))
-    child_k = np.stack([np.zeros_like(step_k), step_k])  # (2, S, A)
-    child_sc = np.where(
-        col_nA[None, None, :] == G, 0, np.minimum(child_k, K) * (G + 1) + col_nA[None, None, :] + 1
-    )  # (2, S, A); step moves past K phases are not allowed (their code is never used)
-    child_sc_flat = child_sc.reshape(-1)
-    child_last_flat = ((child_k >= K) & (col_nA[None, None, :] < G)).reshape(-1)
-    rule_rows = rule.reshape(2 * S, nA)  # by (family, sc)
-    inc_S = inc_row * S
-    # per month and (account, action): value per unit of survival, recovery weight, survival
-    act_vals = np.stack([pv_act, rc_act, q_act], axis=-1).reshape(H, n * nA, 3)
-    # the last phase's reach in the (account, action) layout (the holiday is never one)
-    last_cap = np.concatenate([last_max, np.full((H, n, 1), np.inf)], axis=2).reshape(H, -1)
-    act_ok = np.ascontiguousarray(act_ok)
-    rule_rows = np.ascontiguousarray(rule_rows)
-    T_tail_arr = np.zeros((0, 1, 1, 2), np.float32) if T_tail is None else T_tail
 
     # frontier (sorted by account): holiday state (k = 0, g = -1) with the opening balance
     f_acc: Any = acc_all.copy()
@@ -935,48 +1093,25 @@ def _solve_runs(
             break
         expanded += f_acc.size
         owed = f_B + _interest_cents_f(f_B, rate_f.take(f_acc), rate_units, f_acc)
-        ead = f_B / 100.0
-        rec = ctx.kernel.recovery(f_acc, ead, t)
+        rec = ctx.kernel.recovery(f_acc, f_B / 100.0, t)
         # ---- clearing payments (end the plan this month) ----
-        row_a = f_acc * nA
-        cur = pay_flat.take(row_a + sc_g.take(f_sc))  # g = -1 reads the previous holiday: 0
+        cur = pay_flat.take(f_acc * nA + moves.amount.take(f_sc))  # g = -1: the holiday, 0
         f_fam_sc = inc_S.take(f_acc) + f_sc  # (family, sc)
-        can_clear = (owed <= cap_cT[t].take(f_acc)) & (not_last.take(f_fam_sc) | (owed <= cur))
+        can_clear = (owed <= cap_cT[t].take(f_acc)) & (
+            moves.not_last.take(f_fam_sc) | (owed <= cur)
+        )
         ci = can_clear.nonzero()[0]
         if ci.size:
-            acc_ci = f_acc.take(ci)
             c = owed.take(ci) / 100.0
-            hc = ctx.kernel.hazard(acc_ci, c, t)
+            hc = ctx.kernel.hazard(f_acc.take(ci), c, t)
             vc = f_v.take(ci) + f_s.take(ci) * (
                 disc[t] * (1.0 - hc) * c + disc_lag[t] * hc * rec.take(ci)
             )
-            # best clear per account (the frontier is sorted by account)
-            new_grp = np.empty(ci.size, bool)
-            new_grp[0] = True
-            np.not_equal(acc_ci[1:], acc_ci[:-1], out=new_grp[1:])
-            first = new_grp.nonzero()[0]
-            best = np.maximum.reduceat(vc, first)
-            accs = acc_ci.take(first)
-            better = (best > incumbent.take(accs)).nonzero()[0]
-            if better.size:
-                grp = np.cumsum(new_grp) - 1
-                hit = (vc == best.take(grp)).nonzero()[0]
-                g_hit = grp.take(hit)
-                first_hit = np.empty(hit.size, bool)
-                first_hit[0] = True
-                np.not_equal(g_hit[1:], g_hit[:-1], out=first_hit[1:])
-                pos = hit[first_hit][better]  # first best per group
-                a_b = accs[better]
-                incumbent[a_b] = vc[pos]
-                thr[a_b] = incumbent[a_b] + 1e-12 * np.abs(incumbent[a_b])
-                ref_t[a_b] = t
-                ref_id[a_b] = ci[pos]
-                ref_final[a_b] = owed[ci[pos]]
+            inc.offer(t, f_acc, ci, vc, owed)
         if t == H - 1:
             break
         # ---- continuing payments: a grid amount (same phase or a new one) or a holiday;
-        # the best `beam_width` live children per account by optimistic value (compiled:
-        # solver/beam_step.py) ----
+        # the best `beam_width` live children per account by optimistic value ----
         parent, p, f_acc, f_fam_sc_next, f_B, f_v, f_s, any_move = expand(
             t,
             f_acc,
@@ -985,53 +1120,57 @@ def _solve_runs(
             f_s,
             owed,
             rec,
-            rule_rows,
+            moves.rule,
             act_ok,
             pay_c,
             act_vals,
-            child_sc_flat,
-            child_last_flat,
+            moves.child,
+            moves.last,
             lo100,
             inv_w100,
             U100,
             V,
             last_cap,
-            T_tail_arr,
+            T_tail,
             inv_wt100,
-            sc_g,
-            thr,
+            moves.amount,
+            inc.threshold,
             cut_bound,
-            beam,
-            lpw,
+            search.beam_width,
+            search.last_phase_width,
         )
         if not any_move or f_acc.size == 0:
             break
         layers.append((parent, p))
-        f_sc = f_fam_sc_next % S
+        f_sc = f_fam_sc_next % moves.codes
 
-    found = np.flatnonzero(ref_t >= 0)
-    for a, path in zip(
-        found.tolist(),
-        _backtrack_all(layers, ref_id[found], ref_final[found], ref_t[found]),
-        strict=True,
-    ):
+    found = np.flatnonzero(inc.month >= 0)
+    paths = _backtrack_all(layers, inc.state[found], inc.final[found], inc.month[found])
+    for a, path in zip(found.tolist(), paths, strict=True):
         inc_path[a] = path
+    return _solutions(amounts, grid_step, inc_path, inc.value, cut_bound, root_bound, expanded)
 
+
+def _solutions(
+    amounts: np.ndarray,
+    grid_step: np.ndarray,
+    paths: list[np.ndarray | None],
+    incumbent: np.ndarray,
+    cut_bound: np.ndarray,
+    root_bound: np.ndarray,
+    expanded: int,
+) -> list[RunSolution]:
+    """One :class:`RunSolution` per account: the incumbent with its status and bound (the
+    best value cut by the beam, capped by the root bound; none cut: optimal)."""
     out: list[RunSolution] = []
-    for i in range(n):
+    for i, path in enumerate(paths):
         grid = amounts[i][np.isfinite(amounts[i])]
-        if inc_path[i] is None:
+        if path is None:
             status = Status.INFEASIBLE if not np.isfinite(cut_bound[i]) else Status.FEASIBLE
+            bound_i = float(max(cut_bound[i], -np.inf))
             out.append(
                 RunSolution(
-                    None,
-                    status,
-                    -np.inf,
-                    float(max(cut_bound[i], -np.inf)),
-                    np.inf,
-                    expanded,
-                    float(grid_step[i]),
-                    grid,
+                    None, status, -np.inf, bound_i, np.inf, expanded, float(grid_step[i]), grid
                 )
             )
             continue
@@ -1045,9 +1184,7 @@ def _solve_runs(
         gap = (bound - obj) / abs(bound) if bound != 0 else 0.0
         if gap <= 1e-9:
             status, bound, gap = Status.OPTIMAL, obj, 0.0
-        out.append(
-            RunSolution(inc_path[i], status, obj, bound, gap, expanded, float(grid_step[i]), grid)
-        )
+        out.append(RunSolution(path, status, obj, bound, gap, expanded, float(grid_step[i]), grid))
     return out
 
 
