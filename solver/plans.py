@@ -418,22 +418,37 @@ def _family_choices(
 ) -> list[list[_Choice]]:
     """Best plan of every family for every account of the context (exact schedules).
 
+    In order: the level families (scored in one pass), custom and step (the exact search
+    on the payment grid, seeded with the best level plans), then the waterfall reference.
     With ``lazy`` (portfolio runs, where only the recommendation is reported), a level
     family's winner is rebuilt in cents only if its float NPV is within 1e-6 of the
     account's best float NPV; the others are reported as not evaluated.
     """
+    out: list[list[_Choice]] = [[] for _ in range(len(ctx))]
+    pending, seeds, extra_amounts = _level_choices(ctx, lazy, out)
+    _run_choices(ctx, search, lazy, out, seeds, extra_amounts)
+    if pending:
+        _rebuild_pending(ctx, out, pending)
+    _waterfall_choices(ctx, out)
+    return out
+
+
+def _level_choices(
+    ctx: PlanContext, lazy: bool, out: list[list[_Choice]]
+) -> tuple[list[tuple], list[list[tuple[np.ndarray, np.ndarray]]], np.ndarray]:
+    """Append each level family's best plan (per deferral mode for ``deferral``) to
+    ``out``; return the winners left to rebuild (``lazy``), the seeds of the custom/step
+    search (the instalment and capitalised-deferral schedules) and their first payments
+    (extra amounts for the payment grid)."""
     pol = ctx.policy
     n = len(ctx)
     unit = pol.rounding
-    out: list[list[_Choice]] = [[] for _ in range(n)]
-    waterfall = waterfall_candidates(ctx)
     groups: list[tuple[str, Candidates]] = [
         ("instalment", instalment_candidates(ctx)),
         ("deferral", deferral_candidates(ctx)),
         ("concession", concession_candidates(ctx)),
         ("settlement", settlement_candidates(ctx)),
     ]
-    level_best: dict[str, list[_Choice]] = {}
     pending: list[tuple] = []
     seeds: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(n)]
     extra_amounts = np.full((n, 2), np.nan)
@@ -455,7 +470,6 @@ def _family_choices(
             sub = cand if whole else cand.take(rows)
             sub_val = val if whole else val[rows]
             tops = best_per_account(sub.acc, sub_val, n, TOP_K)
-            chosen = []
             seed_family = family == "instalment" or label == "deferral/capitalize"
             if lazy and not seed_family:
                 for i in range(n):
@@ -465,14 +479,12 @@ def _family_choices(
                 continue
             for i in range(n):
                 ch = _first_exact(ctx, i, sub, tops[i], sub_val, unit, family, label)
-                chosen.append(ch)
                 out[i].append(ch)
-                if ch.feasible and (family == "instalment" or label == "deferral/capitalize"):
+                if ch.feasible and seed_family:
                     seeds[i].append((ch.schedule.payments, ch.schedule.exposures))  # type: ignore[union-attr]
                     col = 0 if family == "instalment" else 1
                     first = int(ch.params.get("deferral_months", 0))
                     extra_amounts[i, col] = float(ch.schedule.payments[first])  # type: ignore[union-attr]
-            level_best[label] = chosen
     if len(pol.deferral_interest) == 0 or pol.max_deferral_months == 0:
         for i in range(n):
             out[i].append(
@@ -483,7 +495,20 @@ def _family_choices(
                     reason="policy allows no deferral (max_deferral_months = 0 or no deferral_interest mode)",
                 )
             )
-    # custom and step: exact search on the payment grid
+    return pending, seeds, extra_amounts
+
+
+def _run_choices(
+    ctx: PlanContext,
+    search: SearchParams,
+    lazy: bool,
+    out: list[list[_Choice]],
+    seeds: list[list[tuple[np.ndarray, np.ndarray]]],
+    extra_amounts: np.ndarray,
+) -> None:
+    """Append the best ``step`` and ``custom`` plans (exact search on the payment grid)."""
+    pol = ctx.policy
+    n = len(ctx)
     K = pol.max_payment_levels
     can_hold = "capitalize" in pol.deferral_interest
     holiday = np.full(
@@ -542,20 +567,28 @@ def _family_choices(
                 ctx, i, custom[i], "custom", int(holiday[i]), built=step_choice if same else None
             )
         )
-    if pending:
-        # rebuild in cents only the level families that can still be the best plan
-        best_known = np.full(n, -np.inf)
-        for i in range(n):
-            for ch in out[i]:
-                if ch.feasible and np.isfinite(ch.search_npv):
-                    best_known[i] = max(best_known[i], ch.search_npv)
-        for i, *_, b in pending:
-            best_known[i] = max(best_known[i], b)
-        for i, slot, label, family, sub, top, vals, b in pending:
-            if np.isfinite(b) and b >= best_known[i] - 1e-6 * abs(best_known[i]):
-                out[i][slot] = _first_exact(ctx, i, sub, top, vals, unit, family, label)
-    # the waterfall reference
-    for i in range(n):
+
+
+def _rebuild_pending(ctx: PlanContext, out: list[list[_Choice]], pending: list[tuple]) -> None:
+    """Rebuild in cents only the level families that can still be the best plan."""
+    best_known = np.full(len(ctx), -np.inf)
+    for i, choices in enumerate(out):
+        for ch in choices:
+            if ch.feasible and np.isfinite(ch.search_npv):
+                best_known[i] = max(best_known[i], ch.search_npv)
+    for i, *_, b in pending:
+        best_known[i] = max(best_known[i], b)
+    unit = ctx.policy.rounding
+    for i, slot, label, family, sub, top, vals, b in pending:
+        if np.isfinite(b) and b >= best_known[i] - 1e-6 * abs(best_known[i]):
+            out[i][slot] = _first_exact(ctx, i, sub, top, vals, unit, family, label)
+
+
+def _waterfall_choices(ctx: PlanContext, out: list[list[_Choice]]) -> None:
+    """Append the HAMP-style waterfall reference plan (evaluated, not optimised)."""
+    waterfall = waterfall_candidates(ctx)
+    unit = ctx.policy.rounding
+    for i in range(len(ctx)):
         s = int(waterfall.waterfall_step[i])
         params = waterfall.params(i)
         if s == 4:
@@ -597,7 +630,6 @@ def _family_choices(
                 status=Status.REFERENCE if ok_i else Status.POLICY_INFEASIBLE,
             )
         )
-    return out
 
 
 def _custom_and_step(
