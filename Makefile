@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 OUT := out/demo
 export WORKOUT_DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: install demo test test-fast lint bench bench-quick clean
+.PHONY: install demo test test-fast lint bench bench-quick bench-micro clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -41,6 +41,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 ## bench: full benchmark suites (long; see benchmarks/README.md)
 bench: install
@@ -49,6 +50,12 @@ bench: install
 ## bench-quick: the CI-sized versions of every benchmark
 bench-quick: install
 	$(BIN)/python benchmarks/run_all.py --quick
+
+## bench-micro: pytest-benchmark micro-benchmarks, each against a baseline in the same run
+## (benchmarks/test_micro.py; not part of `make test`, about half a minute)
+bench-micro: install
+	$(BIN)/python -m pytest benchmarks/test_micro.py -p no:cacheprovider -q --benchmark-only \
+		--benchmark-group-by=group --benchmark-columns=min,median,mean,stddev,rounds
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,8 @@ import click
 
 from commands.common import SEED, TIME_LIMIT, FiniteFloat, shared_help
 from commands.engine_opts import engine_options
+from commands.output import check_out, emit, format_option, out_help, write_out, wrote
+from commands.tables import Column, print_fitted
 
 
 @click.command("allocate")
@@ -57,15 +58,11 @@ from commands.engine_opts import engine_options
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="Assignment table, one row per account (.csv, .parquet or .xlsx).",
+    help=out_help("the assignment table (one row per account)"),
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Summary on stdout: rich tables or JSON.",
+@format_option(
+    "Here json is the summary (totals, by treatment, utilisation, certificate); csv the "
+    "assignment table."
 )
 @click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
 @engine_options
@@ -96,18 +93,18 @@ def allocate(
       workout allocate out/portfolio.csv --out out/allocation.csv
       workout allocate out/portfolio.csv --plans out/plans.csv --budget 500000 \\
           --time-limit 30 --out out/allocation.parquet --format json
+      workout allocate out/portfolio.csv --out out/allocation.json --format csv --quiet
     """
     import contextlib
 
     from commands.common import console
     from solver.allocation import allocate as run_allocation
     from solver.allocation_catalogue import Catalogue, Teams
-    from solver.atomic import check_writable
     from solver.engine import read_portfolio_on
-    from solver.io import output_format, read_portfolio, write_table
+    from solver.io import read_portfolio
 
-    output_format(out)  # a bad extension fails before any work
-    check_writable(
+    # a bad extension or an unwritable --out fails before any work
+    check_out(
         out,
         inputs={
             "PORTFOLIO": portfolio,
@@ -142,16 +139,12 @@ def allocate(
                 seed=seed,
                 engine=runner if distributed else None,
             )
-    write_table(result.assignments, out, sheet_name="allocation")
-    if fmt == "json":
-        click.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False, default=_json_default))
+    write_out(out, result.assignments, sheet_name="allocation")
+    if emit(fmt, table=result.assignments, payload=result.to_dict()):
+        wrote(out, fmt, quiet=quiet)
         return 0
-    _print_tables(result, out, catalogue.currency)
+    _print_tables(result, out, catalogue.currency, console(min_width=120))
     return 0
-
-
-def _json_default(value):
-    return None if value is None else str(value)
 
 
 def _read_plans(path: Path):
@@ -213,12 +206,29 @@ def _match_plans(plan_table, frame, plans: Path, portfolio: Path) -> None:
         click.echo(f"warning: --plans {plans}: {'; '.join(notes)}", err=True)
 
 
-def _print_tables(result, out: Path, currency: str) -> None:
-    from rich.table import Table
+#: Columns of the "By treatment" table, by priority (0 kept first on a narrow terminal).
+_BY_TREATMENT = (
+    Column("treatment", "left", 0),
+    Column("accounts", "right", 1),
+    *(Column(tier, "right", 5) for tier in "ABCDE"),
+    Column("expected_collected", "right", 3, short="expected\ncollected"),
+    Column("cost", "right", 4),
+    Column("net", "right", 2),
+)
+#: Columns of the "Team utilisation" table.
+_UTILISATION = (
+    Column("team", "left", 0),
+    Column("type", "left", 3),
+    Column("capacity min", "right", 4, short="capacity\nmin"),
+    Column("used min", "right", 2, short="used\nmin"),
+    Column("use", "right", 1),
+    Column("accounts", "right", 5),
+    Column("value/min", "right", 6, short="value\n/min"),
+)
 
-    from commands.common import console
 
-    con = console(min_width=120)
+def _print_tables(result: Any, out: Path, currency: str, con: Any) -> None:
+    """The summary tables on the console ``con``, fitted to its width (numbers whole)."""
     t = result.totals
     con.print(
         f"[bold]Allocation[/] of {int(t['accounts']):,} accounts written to {out}\n"
@@ -227,36 +237,25 @@ def _print_tables(result, out: Path, currency: str) -> None:
         + (f", budget {t['budget']:,.2f}" if t.get("budget") is not None else ""),
         highlight=False,
     )
-    by_t = Table(title="By treatment (accounts by tier)", title_justify="left")
-    for col in (
-        "treatment",
-        "accounts",
-        "A",
-        "B",
-        "C",
-        "D",
-        "E",
-        "expected_collected",
-        "cost",
-        "net",
-    ):
-        by_t.add_column(col, justify="left" if col == "treatment" else "right")
-    for row in result.by_treatment.to_dict(orient="records"):
-        by_t.add_row(
-            row["treatment"],
-            f"{row['accounts']:,}",
-            *(f"{row[x]:,}" for x in "ABCDE"),
-            f"{row['expected_collected']:,.2f}",
-            f"{row['cost']:,.2f}",
-            f"{row['net']:,.2f}",
+    rows = [
+        (
+            [
+                row["treatment"],
+                f"{row['accounts']:,}",
+                *(f"{row[x]:,}" for x in "ABCDE"),
+                f"{row['expected_collected']:,.2f}",
+                f"{row['cost']:,.2f}",
+                f"{row['net']:,.2f}",
+            ],
+            None,
         )
-    con.print(by_t)
-    util = Table(title="Team utilisation", title_justify="left")
-    for col in ("team", "type", "capacity min", "used min", "use", "accounts", "value/min"):
-        util.add_column(col, justify="left" if col in ("team", "type") else "right")
+        for row in result.by_treatment.to_dict(orient="records")
+    ]
+    print_fitted(con, "By treatment (accounts by tier)", _BY_TREATMENT, rows)
+    rows = []
     for row in result.utilisation.to_dict(orient="records"):
         price = row["shadow_price_per_minute"]
-        util.add_row(
+        cells = [
             row["team"],
             row["type"],
             f"{row['capacity_minutes']:,.0f}",
@@ -264,8 +263,9 @@ def _print_tables(result, out: Path, currency: str) -> None:
             f"{row['utilisation']:.1%}",
             f"{row['accounts']:,}",
             "" if price != price else f"{price:,.2f}",
-        )
-    con.print(util)
+        ]
+        rows.append((cells, None))
+    print_fitted(con, "Team utilisation", _UTILISATION, rows)
     con.print(
         f"[bold]Certificate[/]: objective {result.objective:,.2f}, bound {result.bound:,.2f}, "
         f"gap {result.gap:.4%}, status {result.status.name}, time {result.runtime:.2f} s "

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from commands.common import SEED, TIME_LIMIT, shared_help
+from commands.output import check_out, emit, format_option, out_help, write_out, wrote
 
 #: Shown where a figure does not exist (no best-known value, no baseline solution).
 MISSING = "–"
@@ -71,7 +72,11 @@ def bench() -> None:
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Also write the per-instance results (.csv, .parquet or .xlsx).",
+    help=out_help("the per-instance results"),
+)
+@format_option(
+    "Here json is the per-instance results, the averages by family and the verdicts; csv "
+    "the per-instance results."
 )
 def gap(
     instances: Path | None,
@@ -83,6 +88,7 @@ def gap(
     search_workers: int,
     workers: int | None,
     out: Path | None,
+    fmt: str,
 ) -> int:
     """Generalized Assignment Problem benchmark (OR-Library / Chu-Beasley / Yagiura).
 
@@ -97,6 +103,7 @@ def gap(
     Examples:
       workout bench gap --quick
       workout bench gap --family chu-C --family yagiura-D --time-limit 30 --out out/gap.csv
+      workout bench gap --quick --format json --out out/gap.json
     """
     from rich.table import Table
 
@@ -110,12 +117,7 @@ def gap(
         summarise_gap_benchmark,
     )
 
-    if out is not None:
-        from solver.atomic import check_writable
-        from solver.io import output_format
-
-        output_format(out)
-        check_writable(out, inputs={"--instances": instances})
+    check_out(out, inputs={"--instances": instances})
     paths = [instances] if instances is not None else default_instance_paths()
     if not paths or (instances is not None and not instances.exists()):
         raise InputError(
@@ -132,10 +134,12 @@ def gap(
     if workers is not None:  # the deprecated spelling
         search_workers = workers
     con = console(min_width=140)
-    con.print(_instance_header(baseline=not no_baseline), highlight=False)
+    if fmt == "table":
+        con.print(_instance_header(baseline=not no_baseline), highlight=False)
 
     def show(row: dict) -> None:
-        con.print(_instance_line(row), highlight=False)
+        if fmt == "table":
+            con.print(_instance_line(row), highlight=False)
 
     results = run_gap_benchmark(
         selected,
@@ -146,6 +150,18 @@ def gap(
         on_result=show,
     )
     summary, verdicts = summarise_gap_benchmark(results)
+    if out is not None:
+        write_out(out, results, sheet_name="gap")
+    payload = {
+        "time_limit": time_limit,
+        "seed": seed,
+        "instances": results,
+        "by_family": summary,
+        "verdicts": list(verdicts),
+    }
+    if emit(fmt, table=results, payload=payload):
+        wrote(out, fmt)
+        return 0
     con.print(
         f"target: OK within the family's tolerance of the best known value, MISS not (or no "
         f"valid solution), {MISSING} no best-known value (benchmarks/README.md)",
@@ -161,10 +177,6 @@ def gap(
     con.print(table)
     for line in verdicts:
         con.print(line, highlight=False)
-    if out is not None:
-        from solver.io import write_table
-
-        write_table(results, out, sheet_name="gap")
     return 0
 
 

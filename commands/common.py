@@ -293,6 +293,8 @@ def _hard_stop(interrupted: Interrupted) -> None:
     import multiprocessing
 
     for child in multiprocessing.active_children():
+        if child.pid is None:
+            continue
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(child.pid, signal.SIGKILL)
     interrupts.remove_temporary()
@@ -375,6 +377,8 @@ SHARED_HELP: dict[str, str] = {
     "same result.",
     "--time-limit": "Wall-clock seconds the solver may use.",
     "--quiet": "No progress bar or spinner on stderr (results, warnings and errors still print).",
+    "--format": "What stdout shows: table (readable tables that fit the terminal), json (the "
+    "report as one JSON document) or csv (the main table as CSV).",
 }
 
 

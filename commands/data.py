@@ -8,6 +8,8 @@ from typing import Any
 import click
 
 from commands.common import GENERATE_BYTES_PER_ACCOUNT, MAX_GENERATED_ACCOUNTS, SEED, shared_help
+from commands.output import check_out, emit, format_option, out_help, write_out, wrote
+from commands.tables import Column, print_fitted
 
 
 def _money(value: float) -> str:
@@ -29,6 +31,133 @@ def _field_text(name: str, value: object) -> str:
         shown = text if len(text) <= 60 else text[:57] + "..."
         return f"{shown} ({count} {what}{'s' if count != 1 else ''})"
     return str(value)
+
+
+#: Columns of the validation report table (``--out``, ``--format csv``).
+REPORT_COLUMNS = ("severity", "file", "row", "account_id", "column", "message")
+_MONEY_COLUMNS = ("principal", "arrears", "interest_due", "fees_due", "vehicle_value")
+
+
+def _summary_columns(label: str) -> tuple[Column, ...]:
+    """Columns of a "By ..." table, by priority: label, counts, then the amounts."""
+    priorities = {"principal": 2, "arrears": 3, "vehicle_value": 5, "interest_due": 6}
+    return (
+        Column(label, "left", 0),
+        Column("accounts", "right", 1),
+        Column("share", "right", 4),
+        *(Column(m, "right", priorities.get(m, 7)) for m in _MONEY_COLUMNS),
+    )
+
+
+def print_summary(out: Any, summary: dict[str, Any], first: Any = None) -> None:
+    """The validation summary tables (by product, tier, dpd bucket; flags; one account),
+    fitted to the console ``out`` (numbers are never cut)."""
+    for key, title in (
+        ("by_product", "By product"),
+        ("by_tier", "By tier"),
+        ("by_dpd_bucket", "By dpd bucket"),
+    ):
+        rows = []
+        for label, row in summary[key].iterrows():
+            cells = [
+                str(label),
+                f"{int(row['accounts']):,}",
+                f"{row['share']:.1%}",
+                *(_money(row[m]) for m in _MONEY_COLUMNS),
+            ]
+            rows.append((cells, "bold" if label == "total" else None))
+        columns = _summary_columns(key.removeprefix("by_"))
+        print_fitted(out, f"{title} (amounts in CNY)", columns, rows)
+    flags = [
+        ([str(label), f"{int(row['accounts']):,}", f"{row['share']:.1%}"], None)
+        for label, row in summary["flags"].iterrows()
+    ]
+    columns = (Column("flag", "left", 0), Column("accounts", "right", 1), Column("share"))
+    print_fitted(out, "Flags", columns, flags)
+    if first is not None and len(first) == 1:
+        record = first.iloc[0]
+        detail = [
+            ([str(name), _field_text(str(name), value)], None) for name, value in record.items()
+        ]
+        columns = (Column("field", "left", 0), Column("value", "left", 1, wraps=True))
+        print_fitted(out, f"Account {record['account_id']}", columns, detail)
+
+
+def _summary_records(summary: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The summary tables as JSON records (label column first)."""
+    from solver.io import table_records
+
+    out = {}
+    for key, table in summary.items():
+        frame = table.reset_index()
+        frame = frame.rename(columns={frame.columns[0]: key.removeprefix("by_").removesuffix("s")})
+        out[key] = table_records(frame)
+    return out
+
+
+def _summary_long(summary: dict[str, Any]) -> Any:
+    """The summary tables stacked into one (``by``, ``segment``, counts, amounts)."""
+    import pandas as pd
+
+    frames = []
+    for key, table in summary.items():
+        frame = table.reset_index()
+        frame = frame.rename(columns={frame.columns[0]: "segment"})
+        frame.insert(0, "by", key.removeprefix("by_"))
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _problem_count(error: Any, shown: int) -> int:
+    """How many problems an error reports (its headline counts those not listed)."""
+    import re
+
+    match = re.search(r"(\d[\d,]*) problems? found", str(error.args[0]) if error.args else "")
+    return int(match.group(1).replace(",", "")) if match else shown
+
+
+def _report(
+    path: Path,
+    error: Any,
+    warnings_seen: list[str],
+    n: int,
+    summary: dict[str, Any] | None,
+    sources: list[str],
+) -> tuple[dict[str, Any], Any]:
+    """The machine-readable validation report: (JSON document, per-issue table).
+
+    One row per problem (severity ``error``) and per warning (``warning``) with file,
+    row, account_id, column and message, then one ``summary`` row saying whether the file
+    is valid; the JSON document also has the counts and the summary tables.
+    """
+    import pandas as pd
+
+    from solver.io import issue_records
+
+    errors = issue_records(error, sources) if error is not None else []
+    warnings_ = issue_records(warnings_seen, sources)
+    issues = [{"severity": "error", **r} for r in errors]
+    issues += [{"severity": "warning", **r} for r in warnings_]
+    if error is None:
+        message = f"OK: {n:,} account{'s' if n != 1 else ''} valid"
+        count = 0
+    else:
+        message = str(error.args[0]) if error.args else str(error)
+        count = _problem_count(error, len(errors))
+    rows = [*issues, {"severity": "summary", "file": str(path), "message": message}]
+    table = pd.DataFrame(rows, columns=list(REPORT_COLUMNS))
+    table["row"] = table["row"].astype("Int64")
+    payload = {
+        "file": str(path),
+        "valid": error is None,
+        "accounts": n,
+        "errors": count,
+        "warnings": len(warnings_),
+        "message": message,
+        "issues": issues,
+        "summary": _summary_records(summary) if summary is not None else None,
+    }
+    return payload, table
 
 
 @click.command("validate")
@@ -55,96 +184,111 @@ def _field_text(name: str, value: object) -> str:
     help="Also check an income forecast table (.csv, .parquet, .xlsx: account_id, month, "
     "income and/or inflow) against the portfolio.",
 )
+@format_option(
+    "Here json is the report (valid, counts, every issue with file, row, account_id, "
+    "column and message, and the summary tables); csv is one row per issue and a last "
+    "summary row."
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=out_help(
+        "the report",
+        "One row per issue (severity, file, row, account_id, column, message) and a summary "
+        "row; .json holds the whole report, .xlsx also a sheet of the summary tables. The "
+        "report is written for an invalid file too (the exit code is then 2).",
+    ),
+)
 def validate(
-    path: Path, strict: bool, tiering: Path | None, sheet: str | None, forecast_path: Path | None
+    path: Path,
+    strict: bool,
+    tiering: Path | None,
+    sheet: str | None,
+    forecast_path: Path | None,
+    fmt: str,
+    out_path: Path | None,
 ) -> int:
     """Check a portfolio (CSV, Parquet, Excel) or one account (TOML, JSON) and summarise it.
 
     Exit code 0 when every row is valid; 2 with every problem listed (file, row,
-    account_id, column) otherwise.
+    account_id, column) otherwise. With --format json|csv or --out the problems are also
+    a machine-readable report (one record per issue); stderr then has one line.
 
     \b
     Examples:
       workout validate tests/data/portfolio/tiny.csv
       workout validate book.xlsx --sheet portfolio --strict
       workout validate out/portfolio.csv --forecast forecast.csv
+      workout validate book.csv --format json --out out/report.json
     """
     import time
     import warnings
 
-    from rich.table import Table
-
     from commands.common import console
     from solver.account import InputWarning, merge_summaries, summarize_portfolio
+    from solver.errors import InputError
     from solver.io import iter_portfolio
 
+    inputs = {"PATH": path, "--tiering": tiering, "--forecast": forecast_path}
+    check_out(out_path, inputs=inputs)
+    report = fmt != "table" or out_path is not None
     started = time.perf_counter()
     # large CSV/Parquet files are validated in chunks (bounded memory); only the summary of
     # each chunk is kept (docs/reliability.md, limits)
     parts = []
     n = 0
     first = None
+    error: InputError | None = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InputWarning)
-        for chunk in iter_portfolio(
-            path,
-            tiering=tiering,
-            unknown_columns="error" if strict else None,
-            sheet=sheet,
-            forecast=forecast_path,
-        ):
-            parts.append(summarize_portfolio(chunk))
-            n += len(chunk)
-            first = chunk if first is None else first
+        try:
+            for chunk in iter_portfolio(
+                path,
+                tiering=tiering,
+                unknown_columns="error" if strict else None,
+                sheet=sheet,
+                forecast=forecast_path,
+            ):
+                parts.append(summarize_portfolio(chunk))
+                n += len(chunk)
+                first = chunk if first is None else first
+        except InputError as exc:
+            if not report:
+                raise
+            error = exc
     elapsed = time.perf_counter() - started
+    seen = [str(w.message) for w in caught if issubclass(w.category, InputWarning)]
     err = console(stderr=True)
-    for w in caught:
-        if issubclass(w.category, InputWarning):
-            err.print(f"[yellow]warning:[/] {w.message}", highlight=False)
+    if fmt == "table" or error is None:
+        for message in seen:
+            err.print(f"[yellow]warning:[/] {message}", highlight=False)
+    summary = merge_summaries(parts) if error is None else None
+    if report:
+        sources = [str(p) for p in inputs.values() if p is not None]
+        payload, table = _report(path, error, seen, n if error is None else 0, summary, sources)
+        if out_path is not None:
+            sheets = {"issues": table}
+            if summary is not None:
+                sheets["summary"] = _summary_long(summary)
+            write_out(out_path, table, sheet_name="issues", payload=payload, sheets=sheets)
+        if emit(fmt, table=table, payload=payload):
+            if error is not None:
+                click.echo(f"error: {error.args[0]} (see the report)", err=True)
+                return 2
+            wrote(out_path, fmt)
+            return 0
+        if error is not None:
+            raise error
+    assert summary is not None
     out = console(min_width=120)
     out.print(
         f"[bold green]OK[/] {path}: {n:,} account{'s' if n != 1 else ''} valid ({elapsed:.2f} s)",
         highlight=False,
     )
-    summary = merge_summaries(parts)
-    money_columns = ["principal", "arrears", "interest_due", "fees_due", "vehicle_value"]
-    for key, title in (
-        ("by_product", "By product"),
-        ("by_tier", "By tier"),
-        ("by_dpd_bucket", "By dpd bucket"),
-    ):
-        table = Table(title=f"{title} (amounts in CNY)", title_justify="left")
-        table.add_column(key.removeprefix("by_"))
-        table.add_column("accounts", justify="right")
-        table.add_column("share", justify="right")
-        for m in money_columns:
-            table.add_column(m, justify="right")
-        rows = summary[key]
-        for label, row in rows.iterrows():
-            style = "bold" if label == "total" else None
-            table.add_row(
-                str(label),
-                f"{int(row['accounts']):,}",
-                f"{row['share']:.1%}",
-                *(_money(row[m]) for m in money_columns),
-                style=style,
-            )
-        out.print(table)
-    flags = Table(title="Flags", title_justify="left")
-    flags.add_column("flag")
-    flags.add_column("accounts", justify="right")
-    flags.add_column("share", justify="right")
-    for label, row in summary["flags"].iterrows():
-        flags.add_row(str(label), f"{int(row['accounts']):,}", f"{row['share']:.1%}")
-    out.print(flags)
-    if n == 1 and first is not None:
-        record = first.iloc[0]
-        detail = Table(title=f"Account {record['account_id']}", title_justify="left")
-        detail.add_column("field")
-        detail.add_column("value")
-        for name, value in record.items():
-            detail.add_row(str(name), _field_text(str(name), value))
-        out.print(detail)
+    print_summary(out, summary, first if n == 1 else None)
+    wrote(out_path, fmt, out)
     return 0
 
 
@@ -173,9 +317,12 @@ def generate() -> None:
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="Output file; the format comes from the extension: .csv, .parquet or .xlsx.",
+    help=out_help("the portfolio"),
 )
 @click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
+@format_option(
+    "Here json is what was written (accounts by product, totals, seed); csv the portfolio."
+)
 @click.option(
     "--auto-share",
     type=click.FloatRange(0.0, 1.0),
@@ -183,7 +330,7 @@ def generate() -> None:
     help="Share of auto loans (the rest are card instalments); default 0.45.",
 )
 def generate_portfolio_command(
-    n: int, seed: int, out: Path, quiet: bool, auto_share: float | None
+    n: int, seed: int, out: Path, quiet: bool, fmt: str, auto_share: float | None
 ) -> int:
     """A synthetic delinquent auto-loan / card-instalment portfolio (same seed, same bytes).
 
@@ -193,20 +340,20 @@ def generate_portfolio_command(
     Examples:
       workout generate portfolio --n 2000 --seed 7 --out out/portfolio.csv
       workout generate portfolio --n 100000 --auto-share 0.6 --out out/big.parquet
+      workout generate portfolio --n 50 --out out/small.json --format json
     """
     import contextlib
     import time
 
     from commands.common import MAX_XLSX_ROWS, check_count, check_memory, console
-    from solver.atomic import check_writable
     from solver.io import output_format, write_table
 
     # a bad extension, a size that cannot fit or an unwritable --out fail here, before any
     # work or output
-    if output_format(out) == "excel":
+    if output_format(out, option="--out") == "excel":
         check_count("--n", n, MAX_XLSX_ROWS, "accounts in an .xlsx sheet (use .csv or .parquet)")
     check_memory("--n", n, GENERATE_BYTES_PER_ACCOUNT, "generating the portfolio")
-    check_writable(out)
+    check_out(out)
     from solver.generate import generate_portfolio
 
     mix = (
@@ -226,6 +373,16 @@ def generate_portfolio_command(
         write_table(frame, out)
     elapsed = time.perf_counter() - started
     counts = frame["product"].value_counts()
+    payload = {
+        "out": str(out),
+        "accounts": n,
+        "by_product": {p: int(counts.get(p, 0)) for p in ("auto_loan", "card_instalment")},
+        "principal": round(float(frame["principal"].sum()), 2),
+        "arrears": round(float(frame["arrears"].sum()), 2),
+        "seed": seed,
+    }
+    if emit(fmt, table=frame, payload=payload):
+        return 0
     mix_text = ", ".join(f"{p} {counts.get(p, 0):,}" for p in ("auto_loan", "card_instalment"))
     stdout = console(min_width=160)
     stdout.print(

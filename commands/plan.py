@@ -12,10 +12,10 @@ from typing import Any
 
 import click
 
-from commands.common import SHARED_HELP
+from commands.common import JOBS, SHARED_HELP, shared_help
 from commands.engine_opts import engine_options, is_dataset_output
-
-FORMATS = ("table", "json", "csv", "xlsx")
+from commands.output import check_out, emit, format_option, out_help, write_out, wrote
+from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
 
 
 def _load_policy(path: Path | None, settings: tuple[str, ...]) -> tuple[Any, list[str]]:
@@ -129,23 +129,21 @@ def _payments_text(option: Any) -> str:
     return " → ".join(parts)
 
 
-#: Columns of the options table in display order: (header, header on a narrow terminal,
-#: justify, wraps, priority). On a terminal too narrow for all of them the columns are kept
-#: by priority (0 first) and the rest dropped whole: a number is never cut. Text columns
-#: (``wraps``) wrap into the width left, and only when at least ``_MIN_TEXT_WIDTH`` is.
-_TABLE_COLUMNS: tuple[tuple[str, str, str, bool, int], ...] = (
-    ("option", "option", "left", False, 0),
-    ("payments", "payments", "left", True, 8),
-    ("term", "term", "right", False, 5),
-    ("NPV", "NPV", "right", False, 1),
-    ("Δ vs status quo", "Δ vs\nstatus quo", "right", False, 3),
-    ("PD 12m", "PD\n12m", "right", False, 4),
-    ("APR", "APR", "right", False, 7),
-    ("max DTI", "max\nDTI", "right", False, 6),
-    ("status", "status", "left", False, 2),
-    ("binding / reason", "binding / reason", "left", True, 9),
+#: Columns of the options table in display order. On a terminal too narrow for all of them
+#: the columns are kept by priority (0 first) and the rest dropped whole: a number is never
+#: cut (:mod:`commands.tables`). Text columns (``wraps``) wrap into the width left.
+_TABLE_COLUMNS: tuple[Column, ...] = (
+    Column("option", "left", 0),
+    Column("payments", "left", 8, wraps=True, min_width=MIN_TEXT_WIDTH),
+    Column("term", "right", 5),
+    Column("NPV", "right", 1),
+    Column("Δ vs status quo", "right", 3, short="Δ vs\nstatus quo"),
+    Column("PD 12m", "right", 4, short="PD\n12m"),
+    Column("APR", "right", 7),
+    Column("max DTI", "right", 6, short="max\nDTI"),
+    Column("status", "left", 2),
+    Column("binding / reason", "left", 9, wraps=True, min_width=MIN_TEXT_WIDTH),
 )
-_MIN_TEXT_WIDTH = 18
 
 
 def _option_rows(result: Any) -> list[tuple[list[str], str | None]]:
@@ -192,65 +190,6 @@ def _option_rows(result: Any) -> list[tuple[list[str], str | None]]:
     return rows
 
 
-def _options_table(
-    title: str, rows: list[tuple[list[str], str | None]], keep: list[int], narrow: bool
-) -> Any:
-    """A rich table of the columns ``keep`` (indexes into ``_TABLE_COLUMNS``)."""
-    from rich import box
-    from rich.table import Table
-
-    layout: dict[str, Any] = {}
-    if narrow:  # no vertical rules, one space between columns
-        layout = {"box": box.SIMPLE_HEAD, "show_edge": False, "pad_edge": False}
-        layout["collapse_padding"] = True
-    table = Table(title=title, title_justify="left", **layout)
-    for i in keep:
-        header, short, justify, wraps, _ = _TABLE_COLUMNS[i]
-        table.add_column(
-            short if narrow else header,
-            justify=justify,  # type: ignore[arg-type]
-            no_wrap=not wraps,
-            min_width=_MIN_TEXT_WIDTH if wraps else None,
-        )
-    for cells, style in rows:
-        table.add_row(*(cells[i] for i in keep), style=style)
-    return table
-
-
-def _fit_options_table(
-    out: Any, title: str, rows: list[tuple[list[str], str | None]]
-) -> tuple[Any, list[int]]:
-    """The options table that fits the console's width, and the columns it dropped.
-
-    Every column when the usual layout fits (text columns wrapping); otherwise a compact
-    layout with the columns kept by priority, each kept only if the table still fits at
-    its smallest width: numbers and labels whole (never wrapped), text columns at least
-    ``_MIN_TEXT_WIDTH`` wide.
-    """
-    from rich.cells import cell_len
-
-    def smallest(i: int, narrow: bool) -> int:
-        header, short, _, wraps, _ = _TABLE_COLUMNS[i]
-        cells = [cells[i] for cells, _ in rows]
-        natural = max(cell_len(x) for x in [*cells, *(short if narrow else header).split("\n")])
-        return min(natural, _MIN_TEXT_WIDTH) if wraps else natural
-
-    def fits(keep: list[int], narrow: bool) -> bool:
-        # rules and padding: 3 per column + 1 with the box; 2 between columns without it
-        frame = 2 * (len(keep) - 1) if narrow else 3 * len(keep) + 1
-        return sum(smallest(i, narrow) for i in keep) + frame <= out.width
-
-    every = list(range(len(_TABLE_COLUMNS)))
-    if fits(every, narrow=False):
-        return _options_table(title, rows, every, narrow=False), []
-    keep: list[int] = []
-    for i in sorted(every, key=lambda k: _TABLE_COLUMNS[k][4]):
-        if fits(sorted([*keep, i]), narrow=True):
-            keep = sorted([*keep, i])
-    dropped = [i for i in every if i not in keep]
-    return _options_table(title, rows, keep, narrow=True), dropped
-
-
 def _render_table(result: Any, schedule_family: str | None) -> None:
     from rich.table import Table
 
@@ -259,15 +198,8 @@ def _render_table(result: Any, schedule_family: str | None) -> None:
     out = console(min_width=160)
     rows = _option_rows(result)
     title = f"Restructuring options for {result.account_id} (CNY)"
-    table, dropped = _fit_options_table(out, title, rows)
-    out.print(table)
+    dropped = print_fitted(out, title, _TABLE_COLUMNS, rows)
     if dropped:
-        names = ", ".join(_TABLE_COLUMNS[i][0] for i in dropped)
-        out.print(
-            f"[dim]not shown at {out.width} columns: {names} (widen the terminal, or use "
-            "--format json)[/]",
-            highlight=False,
-        )
         reason_column = len(_TABLE_COLUMNS) - 1
         if reason_column in dropped:  # an infeasible option must still say why
             for o in result.options:
@@ -361,27 +293,52 @@ def _schedules_frame(result: Any) -> Any:
     return pd.concat(frames, ignore_index=True)
 
 
+def _read_one_account(
+    account_file: Path, account_id: str | None, forecast_path: Path | None
+) -> Any:
+    """The account to plan: the file's only account, or ``--account-id`` of a book."""
+    from solver.errors import InputError
+    from solver.io import ManyAccountsError, read_account
+
+    try:
+        return read_account(account_file, forecast=forecast_path, account_id=account_id)
+    except ManyAccountsError as exc:
+        example = exc.account_ids[0] if exc.account_ids else "ID"
+        raise InputError(
+            f"{account_file}: expected one account, found {exc.count:,} (a portfolio): pick "
+            f"one with --account-id ID (e.g. --account-id {example}), or plan every account "
+            f"with `workout plan-portfolio {account_file} --out plans.csv`"
+        ) from None
+
+
 @click.command("plan")
 @click.argument("account_file", type=click.Path(dir_okay=False, path_type=Path))
 @_policy_model_options(
     "Policy TOML (default: scenarios/policy.toml values).",
     SHARED_HELP["--model"],
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
-    help="Output format: a table on the terminal, or json, csv, xlsx (csv and xlsx need "
-    "--out; json goes to stdout unless --out is given).",
+@format_option(
+    "Here json is the whole result (options with metrics and cent-exact schedules); csv the "
+    "options table."
 )
 @click.option(
     "--out",
     "out_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write the output to this file (atomically) instead of stdout.",
+    help=out_help(
+        "the options table",
+        "A .json file holds the whole result (as --format json prints it), an .xlsx file "
+        "also the schedules.",
+    ),
+)
+@click.option(
+    "--account-id",
+    "account_id",
+    default=None,
+    metavar="ID",
+    help="Plan this account of a portfolio file (CSV, Parquet, Excel, or TOML/JSON with "
+    "several accounts); the whole book is validated.",
 )
 @click.option(
     "--schedule",
@@ -423,13 +380,14 @@ def _schedules_frame(result: Any) -> Any:
     is_flag=True,
     help="Also print the bank-vs-customer efficient frontier (NPV against customer cost).",
 )
-@_forecast_option("Rows of other accounts are errors.")
+@_forecast_option("Rows of other accounts are errors (with --account-id: of other books).")
 def plan(
     account_file: Path,
     policy_path: Path | None,
     model_path: Path | None,
     fmt: str,
     out_path: Path | None,
+    account_id: str | None,
     schedule_family: str | None,
     settings: tuple[str, ...],
     thorough: bool,
@@ -442,6 +400,8 @@ def plan(
 
     Exit code 0 with a recommendation or a failed NPV test; 3 when no plan satisfies the
     policy (the message names the conflicting rules and the smallest relaxation).
+    Given a portfolio file, it plans the account --account-id names (plan-portfolio
+    plans every account).
 
     Each option also reports customer_cost: the present value at the contract rate of
     what the customer pays beyond the principal (interest and fees). On a narrow terminal
@@ -454,31 +414,24 @@ def plan(
       workout plan scenarios/sample_account.toml --set income=8000 --schedule custom
       workout plan scenarios/sample_account.toml --objective customer --within 2
       workout plan scenarios/sample_account.toml --format json --out out/plan.json
+      workout plan tests/data/portfolio/tiny.csv --account-id T002 --out out/options.csv
     """
-    import json
-
     from solver.errors import InfeasibleError, InputError
-    from solver.io import read_account
     from solver.plans import plan_options
 
-    if fmt in ("csv", "xlsx") and out_path is None:
-        raise InputError(f"--format {fmt} needs --out FILE")
-    if out_path is not None:
-        from solver.atomic import check_writable
-
-        check_writable(
-            out_path,
-            inputs={
-                "ACCOUNT_FILE": account_file,
-                "--policy": policy_path,
-                "--model": model_path,
-                "--forecast": forecast_path,
-            },
-        )
+    check_out(
+        out_path,
+        inputs={
+            "ACCOUNT_FILE": account_file,
+            "--policy": policy_path,
+            "--model": model_path,
+            "--forecast": forecast_path,
+        },
+    )
     policy, account_settings = _load_policy(policy_path, settings)
     model = _load_model(model_path)
     account = _apply_account_settings(
-        read_account(account_file, forecast=forecast_path), account_settings
+        _read_one_account(account_file, account_id, forecast_path), account_settings
     )
     if (
         schedule_family
@@ -505,36 +458,22 @@ def plan(
         account, policy, model, search=SearchParams.thorough() if thorough else SearchParams()
     )
     result = choose_for(result, objective, within_pct / 100.0)
-    if fmt == "table":
-        if out_path is not None:
-            raise InputError(
-                "--format table prints to the terminal; use --format json|csv|xlsx with --out"
-            )
-        _render_table(result, schedule_family)
-        if frontier or objective == "customer":
-            _render_frontier(result, efficient_frontier(result))
-    elif fmt == "json":
+    payload = None
+    if fmt == "json" or (out_path is not None and out_path.suffix.lower() == ".json"):
         payload = result.to_dict()
         payload["objective"] = {"kind": objective, "within": within_pct / 100.0}
         payload["frontier"] = [o.label for o in efficient_frontier(result)]
-        text = json.dumps(payload, indent=2, ensure_ascii=False)
-        if out_path is None:
-            click.echo(text)
-        else:
-            from solver.atomic import atomic_open
-
-            with atomic_open(out_path, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
+    if out_path is not None:
+        options = _options_frame(result)
+        sheets = {"options": options, "schedules": _schedules_frame(result)}
+        write_out(out_path, options, sheet_name="options", payload=payload, sheets=sheets)
+    if fmt == "table":
+        _render_table(result, schedule_family)
+        if frontier or objective == "customer":
+            _render_frontier(result, efficient_frontier(result))
+        wrote(out_path, fmt)
     else:
-        from solver.io import write_table, write_workbook
-
-        assert out_path is not None  # checked above
-        if fmt == "csv":
-            write_table(_options_frame(result), out_path)
-        else:
-            tables = {"options": _options_frame(result), "schedules": _schedules_frame(result)}
-            write_workbook(tables, out_path)
-        click.echo(f"wrote {out_path}")
+        emit(fmt, table=_options_frame(result), payload=payload)
     if result.status == "INFEASIBLE":
         raise InfeasibleError(f"account {result.account_id}: {result.explanation}")
     return 0
@@ -547,15 +486,18 @@ def plan(
     "out_path",
     type=click.Path(path_type=Path),
     required=True,
-    help="Output table (.csv, .parquet or .xlsx), or a directory: a partitioned Parquet "
-    "dataset written by the workers.",
+    help=out_help(
+        "the plans (one row per account)",
+        "A directory (a path without extension) is a partitioned Parquet dataset written by "
+        "the workers.",
+    ),
 )
 @_policy_model_options(
     "Policy TOML (default: scenarios/policy.toml values).", SHARED_HELP["--model"]
 )
 @click.option(
     "--jobs",
-    type=click.IntRange(1, 64),
+    type=JOBS,
     default=1,
     show_default=True,
     help=SHARED_HELP["--jobs"],
@@ -566,6 +508,11 @@ def plan(
     multiple=True,
     metavar="policy.KEY=VALUE",
     help="Override a policy key; repeatable.",
+)
+@click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
+@format_option(
+    "Here json is the summary by tier and product (with the certificate count); csv the "
+    "plans (not with a dataset --out)."
 )
 @_forecast_option(
     "Accounts not in the portfolio are errors. A Parquet dataset is then read whole by "
@@ -579,6 +526,8 @@ def plan_portfolio(
     model_path: Path | None,
     jobs: int,
     settings: tuple[str, ...],
+    quiet: bool,
+    fmt: str,
     forecast_path: Path | None,
     engine: Any,
 ) -> int:
@@ -595,6 +544,7 @@ def plan_portfolio(
       workout plan-portfolio out/portfolio.csv --out out/plans.csv --jobs 4
       workout plan-portfolio out/portfolio.csv --out out/plans.parquet \\
           --set policy.max_dti=0.6 --engine dask --workers 4
+      workout plan-portfolio out/portfolio.csv --out out/plans.json --quiet --format json
     """
     import time
 
@@ -607,25 +557,28 @@ def plan_portfolio(
     )
 
     from commands.common import console
+    from solver.atomic import check_writable
     from solver.errors import InputError
-    from solver.io import output_format, read_portfolio, write_table
+    from solver.io import read_portfolio
     from solver.plans import plan_portfolio as run
 
+    inputs = {
+        "PORTFOLIO": portfolio,
+        "--policy": policy_path,
+        "--model": model_path,
+        "--forecast": forecast_path,
+    }
     dataset_out = is_dataset_output(out_path)
     if not dataset_out:
-        output_format(out_path)  # fail fast on a bad --out
-    from solver.atomic import check_writable
-
-    check_writable(
-        out_path,
-        inputs={
-            "PORTFOLIO": portfolio,
-            "--policy": policy_path,
-            "--model": model_path,
-            "--forecast": forecast_path,
-        },
-        directory=dataset_out,
-    )
+        check_out(out_path, inputs=inputs)  # fail fast on a bad --out
+    else:
+        if fmt == "csv":
+            raise InputError(
+                f"--format csv prints the plans, and --out {out_path} is a dataset directory "
+                "written in parts by the workers: give a file (--out plans.csv) or use "
+                "--format json"
+            )
+        check_writable(out_path, inputs=inputs, directory=True)
     policy, rest = _load_policy(policy_path, settings)
     if rest:
         raise InputError(
@@ -634,10 +587,19 @@ def plan_portfolio(
     model = _load_model(model_path)
     started = time.perf_counter()
     if engine.distributed or dataset_out or portfolio.is_dir():
-        n, summary = _plan_on_engine(
-            portfolio, out_path, policy, model, engine, jobs, dataset_out, forecast_path
+        n, summary, table = _plan_on_engine(
+            portfolio,
+            out_path,
+            policy,
+            model,
+            engine,
+            jobs,
+            dataset_out,
+            forecast_path,
+            quiet=quiet,
         )
-        return _print_plan_summary(summary, n, time.perf_counter() - started, out_path)
+        elapsed = time.perf_counter() - started
+        return _print_plan_summary(summary, n, elapsed, out_path, fmt, table, quiet)
     frame = read_portfolio(portfolio, forecast=forecast_path)
     err = console(stderr=True)
     with Progress(
@@ -647,12 +609,14 @@ def plan_portfolio(
         TimeRemainingColumn(),
         console=err,
         transient=True,
+        disable=quiet,
     ) as bar:
         task = bar.add_task("plan", total=len(frame))
         plans = run(frame, policy, model, jobs=jobs, progress=lambda k: bar.advance(task, k))
     elapsed = time.perf_counter() - started
-    write_table(plans.table, out_path, sheet_name="plans")
-    return _print_plan_summary(plans.summary(), len(frame), elapsed, out_path)
+    write_out(out_path, plans.table, sheet_name="plans")
+    summary = plans.summary()
+    return _print_plan_summary(summary, len(frame), elapsed, out_path, fmt, plans.table, quiet)
 
 
 def _plan_on_engine(
@@ -664,7 +628,9 @@ def _plan_on_engine(
     jobs: int,
     dataset_out: bool,
     forecast_path: Path | None = None,
-) -> tuple[int, Any]:
+    *,
+    quiet: bool = False,
+) -> tuple[int, Any, Any]:
     """plan-portfolio through an engine: every partition planned on the workers.
 
     With a forecast table, a dataset is first read whole (validated by the workers)
@@ -678,12 +644,12 @@ def _plan_on_engine(
         read_portfolio_on,
         sum_summaries,
     )
-    from solver.io import read_portfolio, with_forecast, write_table
+    from solver.io import read_portfolio, with_forecast
     from solver.plans import portfolio_summary
 
     dataset = is_dataset(portfolio)
     source: Any = portfolio if dataset else read_portfolio(portfolio, forecast=forecast_path)
-    with engine.open(jobs=jobs) as runner, progress_bar("planning") as bar:
+    with engine.open(jobs=jobs) as runner, progress_bar("planning", not quiet) as bar:
         if forecast_path is not None and dataset:
             source = with_forecast(
                 lambda: read_portfolio_on(runner, portfolio), forecast_path, book=str(portfolio)
@@ -700,16 +666,34 @@ def _plan_on_engine(
             progress=bar,
         )
     if dataset_out:
-        return result.rows, sum_summaries(result.summaries, ["by", "segment"])
-    write_table(result.frame, out_path, sheet_name="plans")
-    return result.rows, portfolio_summary(result.frame)
+        return result.rows, sum_summaries(result.summaries, ["by", "segment"]), None
+    write_out(out_path, result.frame, sheet_name="plans")
+    return result.rows, portfolio_summary(result.frame), result.frame
 
 
-def _print_plan_summary(summary: Any, n: int, elapsed: float, out_path: Path) -> int:
+def _print_plan_summary(
+    summary: Any,
+    n: int,
+    elapsed: float,
+    out_path: Path,
+    fmt: str = "table",
+    table: Any = None,
+    quiet: bool = False,
+) -> int:
     from rich.table import Table
 
     from commands.common import console
 
+    if fmt != "table":
+        payload = {
+            "accounts": n,
+            "seconds": round(elapsed, 3),
+            "out": str(out_path),
+            "summary": summary,
+        }
+        emit(fmt, table=table, payload=payload)
+        wrote(out_path, fmt, quiet=quiet)
+        return 0
     out = console(min_width=140)
     t = Table(
         title=f"Plans for {n:,} accounts ({elapsed:.1f} s, {n / max(elapsed, 1e-9):,.0f} accounts/s)",

@@ -15,8 +15,7 @@ import click
 
 from commands.common import SEED, console, shared_help
 from commands.engine_opts import engine_options, is_dataset_output, progress_bar
-
-FORMATS = click.Choice(["table", "json"])
+from commands.output import emit, format_option, out_help, write_out
 
 
 def _png_path(png: str | None, no_png: bool, out: str | None, default: str) -> Path | None:
@@ -108,19 +107,14 @@ _DATA_DIR = click.option(
 def _chart_options(
     png_help: str = "Chart path (default: next to --out, with the extension .png).",
     no_png_help: str = "Do not draw the chart.",
+    format_detail: str = "",
 ) -> Callable[[Any], Any]:
-    """``--png PATH``, ``--no-png`` and ``--format table|json`` (the last options of a command)."""
+    """``--png PATH``, ``--no-png`` and ``--format table|json|csv`` (the last options of a
+    command; ``format_detail`` says what json and csv hold here)."""
     return _stack(
         click.option("--png", type=click.Path(dir_okay=False), help=png_help),
         click.option("--no-png", is_flag=True, help=no_png_help),
-        click.option(
-            "--format",
-            "fmt",
-            type=FORMATS,
-            default="table",
-            show_default=True,
-            help="Summary on stdout: rich tables or JSON.",
-        ),
+        format_option(format_detail),
     )
 
 
@@ -214,10 +208,13 @@ def _matrix_tables(matrix, title: str) -> list:
 @click.option(
     "--out",
     type=click.Path(dir_okay=False),
-    help="Write the long transition table (CSV/Parquet/XLSX).",
+    help=out_help("the long transition table (segment, from_state, to_state, count, ...)"),
 )
 @_chart_options(
-    "Heatmap path (default: next to --out, else rollrates.png).", "Do not write the heatmap."
+    "Heatmap path (default: next to --out, else rollrates.png).",
+    "Do not write the heatmap.",
+    "Here json is the matrices with counts and intervals and the absorbing-chain summary; "
+    "csv the long transition table.",
 )
 def rollrates(
     panel, uci, data_dir, segment, weight, interval, confidence, lgd, out, png, no_png, fmt
@@ -233,11 +230,15 @@ def rollrates(
     Examples:
       workout risk rollrates panel.csv --out out/rollrates.csv
       workout risk rollrates --uci --segment limit_band --interval goodman --no-png
+      workout risk rollrates panel.csv --no-png --format csv
     """
+    from solver.io import output_format
     from solver.risk.absorption import absorbing_summary, expected_loss
     from solver.risk.rollrates import read_panel, roll_rates
 
     source = _uci_source(panel, uci, data_dir, "PANEL")
+    if out:
+        output_format(out, option="--out")
     _check_outputs(
         {"PANEL": source},
         ("--out", out, False),
@@ -254,8 +255,8 @@ def rollrates(
     )
     chain = loss = None
     if any(s in result.overall.states for s in ("paid", "charged_off")):
-        q, r, transient, absorbing = result.overall.chain()
-        chain = absorbing_summary(q, r, transient, absorbing)
+        q, r, transient, absorbing = result.overall.chain(source=str(source))
+        chain = absorbing_summary(q, r, transient, absorbing, source=str(source))
         if "balance" in frame.columns and "charged_off" in absorbing:
             latest = frame[frame["month_index"] == frame["month_index"].max()]
             balances = (
@@ -271,13 +272,14 @@ def rollrates(
             )
     png_path = _png_path(png, no_png, out, "rollrates.png")
     if out:
-        from solver.risk._tables import write_table
-
-        write_table(result.to_frame(), out)
+        write_out(out, result.to_frame(), sheet_name="rollrates")
     if png_path is not None:
         from solver.risk.plots import roll_rate_heatmap
 
         roll_rate_heatmap(result.overall, png_path)
+    if fmt == "csv":
+        emit(fmt, table=result.to_frame())
+        return
 
     if fmt == "json":
         payload: dict[str, Any] = {
@@ -409,7 +411,11 @@ def _parse_bands(text: str) -> tuple[float, ...]:
     type=click.Path(dir_okay=False),
     help="Behaviour TOML whose other parameters are kept.",
 )
-@_chart_options()
+@_chart_options(
+    format_detail="Here json is the fit (metrics, calibration, tiers); csv the tier table of "
+    "the held-out set."
+)
+@click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
 def fit(
     data,
     uci,
@@ -424,6 +430,7 @@ def fit(
     png,
     no_png,
     fmt,
+    quiet,
 ) -> None:
     """Fit the early-warning score on DATA (UCI layout with the default flag Y).
 
@@ -454,7 +461,14 @@ def fit(
         seed=seed, test_size=test_size, pd_bands=_parse_bands(pd_bands), baseline=not no_baseline
     )
     base_params = read_behaviour_toml(base) if base else None
-    with console(stderr=True).status("fitting the early-warning model ..."):
+    import contextlib
+
+    spinner: Any = (
+        contextlib.nullcontext()
+        if quiet
+        else console(stderr=True).status("fitting the early-warning model ...")
+    )
+    with spinner:
         result = fit_uci(source, params)
     calibration = None
     if behaviour_out:
@@ -476,6 +490,9 @@ def fit(
 
         fit_chart(result, png_path)
 
+    if fmt == "csv":
+        emit(fmt, table=result.tiers)
+        return
     if fmt == "json":
         payload = result.to_dict()
         payload.update(
@@ -579,9 +596,15 @@ def fit(
     "--out",
     required=True,
     type=click.Path(),
-    help="Scores file (CSV/Parquet/XLSX), or a directory for a partitioned Parquet dataset.",
+    help=out_help(
+        "the scores",
+        "A directory (a path without extension) is a partitioned Parquet dataset written by "
+        "the workers.",
+    ),
 )
-@_chart_options()
+@_chart_options(
+    format_detail="Here json is the summary by tier; csv the scores (not with a dataset --out)."
+)
 @click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
 @engine_options
 def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) -> None:
@@ -605,11 +628,19 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
         model_path = model
     if model_path is None:
         raise click.UsageError("Missing option '--ew-model' (the model of `workout risk fit`).")
-    from solver.risk._tables import write_table
+    from solver.errors import InputError
+    from solver.io import output_format
     from solver.risk.early_warning import EarlyWarningModel, score_uci
     from solver.risk.uci import read_uci
 
     dataset_out = is_dataset_output(out)
+    if not dataset_out:
+        output_format(out, option="--out")
+    elif fmt == "csv":
+        raise InputError(
+            f"--format csv prints the scores, and --out {out} is a dataset directory written "
+            "in parts by the workers: give a file (--out scores.csv) or use --format json"
+        )
     _check_outputs(
         {"PORTFOLIO": portfolio, "--ew-model": model_path},
         ("--out", out, dataset_out),
@@ -643,7 +674,7 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
         summary = combine_score_summaries(result.summaries)
         n_scored = result.rows
     else:
-        write_table(scores, out)
+        write_out(out, scores, sheet_name="scores")
         n_scored = len(scores)
         if png_path is not None:
             from solver.risk.plots import score_chart
@@ -657,6 +688,9 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
         if "defaults" in scores.columns:
             summary["observed_rate"] = scores.groupby("tier")["defaults"].mean()
     summary = summary.reindex(list("ABCDE"))
+    if fmt == "csv":
+        emit(fmt, table=scores)
+        return
     if fmt == "json":
         _echo_json(
             {
@@ -720,7 +754,10 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
     "(Garwood, also valid for fractional exposure months).",
 )
 @_confidence_option
-@_chart_options()
+@_chart_options(
+    format_detail="Here json is the calibration (hazards, intervals, kappa); csv the hazard "
+    "table by tier."
+)
 def calibrate(outcomes, out, base, estimate_kappa, interval, confidence, png, no_png, fmt) -> None:
     """Calibrate base monthly hazards by tier (and kappa) from OUTCOMES; write a behaviour TOML.
 
@@ -763,6 +800,25 @@ def calibrate(outcomes, out, base, estimate_kappa, interval, confidence, png, no
         from solver.risk.plots import hazard_chart
 
         hazard_chart(result, png_path)
+    if fmt == "csv":
+        import pandas as pd
+
+        written = result.base_hazard((base_params or {}).get("base_hazard"))
+        rows = [
+            {
+                "tier": t.tier,
+                "exposure_months": t.exposure_months,
+                "defaults": t.defaults,
+                "hazard": t.hazard,
+                "lower": t.lower,
+                "upper": t.upper,
+                "estimated": t.estimated,
+                "written": written[t.tier],
+            }
+            for t in result.tiers
+        ]
+        emit(fmt, table=pd.DataFrame(rows))
+        return
     if fmt == "json":
         payload = result.to_dict()
         payload.update({"out": out, "png": str(png_path) if png_path else None})

@@ -9,6 +9,8 @@ import click
 
 from commands.common import JOBS, MAX_PATHS, SEED, shared_help
 from commands.engine_opts import engine_options
+from commands.output import check_out, emit, format_option, out_help, write_out, wrote
+from commands.tables import Column, print_fitted, stacked
 
 _SUMMARY_KPIS = (
     "cash_collected",
@@ -75,11 +77,12 @@ def _check_size(scenarios: list[Any]) -> None:
 def _timing_text(result: Any) -> str:
     """Stage timings for the last line: a stage served from a cache says "cached", never 0.0s.
 
-    A stage is cached when the result lists it in ``cached_stages`` (when the solver
-    records it) or its note says it was read from the cache; a stage faster than 0.05 s
-    shows "<0.1s".
+    A stage is cached when the result lists it in ``cached_stages`` (the portfolio, plan
+    or allocation of this process's caches, e.g. shared with the baseline, or the plan
+    stage read from ``$WORKOUT_CACHE_DIR``) or its note says it was read from the cache;
+    a stage faster than 0.05 s shows "<0.1s".
     """
-    cached = set(getattr(result, "cached_stages", ()) or ())
+    cached = set(result.cached_stages)
     parts = []
     for stage, seconds in result.timings.items():
         if stage in cached or "from the cache" in str(result.notes.get(stage, "")):
@@ -128,9 +131,12 @@ class _Progress:
         self.progress.update(self.tasks[stage], completed=done, total=total)
 
 
-def _kpi_table(result: Any, comparison: Any, baseline: Any) -> Any:
-    from rich.table import Table
+def _print_kpi_table(out: Any, result: Any, comparison: Any, baseline: Any) -> None:
+    """The KPI table (with the baseline's deltas) fitted to the console ``out``.
 
+    On a narrow terminal the intervals wrap at " .. " and the least important columns are
+    dropped (named below the table); a number is never cut.
+    """
     from solver.report import format_value
 
     def fmt(value: float, unit: str) -> str:
@@ -138,16 +144,20 @@ def _kpi_table(result: Any, comparison: Any, baseline: Any) -> Any:
         return f"{value:,.0f}" if unit == "CNY" and value == value else format_value(value, unit)
 
     title = f"Scenario {result.name}: {result.paths} paths x {result.horizon} months, seed {result.seed}"
-    table = Table(title=title, title_justify="left")
-    table.add_column("KPI")
-    table.add_column("mean", justify="right")
-    table.add_column("95% CI of mean", justify="right")
+    columns = [
+        Column("KPI", "left", 0),
+        Column("mean", "right", 1),
+        Column("95% CI of mean", "right", 5, wraps=True),
+    ]
     if comparison is not None:
-        table.add_column(f"baseline: {baseline.name}", justify="right")
-        table.add_column("delta", justify="right")
-        table.add_column("delta %", justify="right")
-        table.add_column("95% CI of delta", justify="right")
+        columns += [
+            Column(f"baseline: {baseline.name}", "right", 3, short="baseline"),
+            Column("delta", "right", 2),
+            Column("delta %", "right", 4),
+            Column("95% CI of delta", "right", 6, wraps=True),
+        ]
         deltas = comparison[comparison["segment_type"] == "total"].set_index("kpi")
+    rows = []
     total = result.total()
     for kpi in _SUMMARY_KPIS:
         if kpi not in total.index:
@@ -173,8 +183,26 @@ def _kpi_table(result: Any, comparison: Any, baseline: Any) -> Any:
                 ]
             else:
                 cells += ["–", "–", "–", "–"]
-        table.add_row(*cells)
-    return table
+        rows.append((cells, None))
+    print_fitted(out, title, columns, rows)
+
+
+def _run_payload(result: Any, comparison: Any, baseline: Any, written: list[Path]) -> dict:
+    """``scenario run --format json``: the KPI overview, notes and what was written."""
+    from solver.report import kpi_overview
+
+    return {
+        "scenario": result.name,
+        "baseline": baseline.name if baseline is not None else None,
+        "paths": result.paths,
+        "horizon_months": result.horizon,
+        "seed": result.seed,
+        "kpis": kpi_overview(result, comparison),
+        "notes": dict(result.notes),
+        "timings": {k: round(v, 3) for k, v in result.timings.items()},
+        "cached_stages": list(result.cached_stages),
+        "files": [str(p) for p in written],
+    }
 
 
 @click.group("scenario")
@@ -236,6 +264,10 @@ def scenario() -> None:
     help="Do not read or write the plan-stage cache ($WORKOUT_CACHE_DIR, default ~/.cache/workout).",
 )
 @click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
+@format_option(
+    "Here json is the KPI overview (with the deltas against --baseline), the notes and "
+    "the files written; csv the KPI overview."
+)
 @engine_options
 def run(
     file: Path,
@@ -247,6 +279,7 @@ def run(
     out_dir: Path,
     no_cache: bool,
     quiet: bool,
+    fmt: str,
     engine: Any,
 ) -> int:
     """Run the scenario FILE and write its reports to --out-dir.
@@ -299,8 +332,17 @@ def run(
         )
     comparison = compare(result, base_result) if base_result is not None else None
     written = write_scenario_report(result, out_dir, baseline=base_result, comparison=comparison)
+    if fmt != "table":
+        from solver.report import kpi_overview
+
+        emit(
+            fmt,
+            table=kpi_overview(result, comparison),
+            payload=_run_payload(result, comparison, base_result, written),
+        )
+        return 0
     out = console(min_width=160)
-    out.print(_kpi_table(result, comparison, base_result))
+    _print_kpi_table(out, result, comparison, base_result)
     for key, note in result.notes.items():
         out.print(f"[dim]{key}: {note}[/]", highlight=False)
     elapsed = time.perf_counter() - started
@@ -363,6 +405,7 @@ def run(
     help="Do not read or write the plan-stage cache ($WORKOUT_CACHE_DIR, default ~/.cache/workout).",
 )
 @click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
+@format_option("Here json and csv are the sweep table (one row per run, every KPI).")
 @engine_options
 def sweep(
     file: Path,
@@ -375,6 +418,7 @@ def sweep(
     out_dir: Path,
     no_cache: bool,
     quiet: bool,
+    fmt: str,
     engine: Any,
 ) -> int:
     """Run FILE for every combination of the --set values; table and efficient frontier.
@@ -388,14 +432,12 @@ def sweep(
     """
     import math
 
-    from rich.table import Table
-
     from commands.common import MAX_SWEEP_RUNS, console
     from solver.atomic import check_writable
     from solver.errors import InputError
-    from solver.report import format_value, write_sweep_report
+    from solver.report import write_sweep_report
     from solver.scenario import load_scenario, parse_assignment
-    from solver.simulation import KPIS, default_plan_cache, run_sweep
+    from solver.simulation import default_plan_cache, run_sweep
 
     check_writable(out_dir, option="--out-dir", directory=True)
     assignments = [parse_assignment(s) for s in settings]
@@ -433,41 +475,62 @@ def sweep(
             engine=runner if engine.distributed else None,
         )
     written = write_sweep_report(result, out_dir)
+    payload = {
+        "sweep": result.name,
+        "keys": list(result.keys),
+        "paths": result.paths,
+        "seed": result.seed,
+        "frontier_x": result.frontier_x,
+        "frontier_y": result.frontier_y,
+        "runs": result.table,
+        "files": [str(p) for p in written],
+    }
+    if emit(fmt, table=result.table, payload=payload):
+        return 0
     out = console(min_width=160)
-    table = Table(
-        title=f"Sweep of {result.name}: {result.paths} paths per run, seed {result.seed}",
-        title_justify="left",
-    )
-    for key in result.keys:
-        table.add_column(key)
-    shown = [
-        "total_value_discounted",
-        "cash_collected_discounted",
-        "collection_cost",
-        "credit_loss",
-        "default_rate",
-        "npl_ratio_at_horizon",
-        "dti_mean",
-        "accounts_restructured",
-    ]
-    for kpi in shown:
-        table.add_column(kpi, justify="right")
-    table.add_column("frontier")
-    for _, row in result.table.iterrows():
-        table.add_row(
-            *[str(row[k]) for k in result.keys],
-            *[
-                (f"{row[k]:,.0f}" if KPIS[k][0] == "CNY" else format_value(row[k], KPIS[k][0]))
-                for k in shown
-            ],
-            "yes" if row["on_frontier"] else "",
-        )
-    out.print(table)
+    _print_sweep_table(out, result)
     out.print(
         f"frontier: {result.frontier_y} vs {result.frontier_x}; wrote {len(written)} files to {out_dir}",
         highlight=False,
     )
     return 0
+
+
+#: KPIs of the sweep table on the terminal, by priority (the files have every KPI).
+_SWEEP_KPIS = {
+    "total_value_discounted": 1,
+    "cash_collected_discounted": 5,
+    "collection_cost": 3,
+    "credit_loss": 4,
+    "default_rate": 2,
+    "npl_ratio_at_horizon": 6,
+    "dti_mean": 7,
+    "accounts_restructured": 8,
+}
+
+
+def _print_sweep_table(out: Any, result: Any) -> None:
+    """The sweep table fitted to the console ``out``: the swept keys, the frontier mark and
+    the KPIs by priority (long names on several lines); a number is never cut."""
+    from solver.report import format_value
+    from solver.simulation import KPIS
+
+    columns = [Column(stacked(k), "left", 0, name=k) for k in result.keys]
+    columns += [Column(stacked(k), "right", p, name=k) for k, p in _SWEEP_KPIS.items()]
+    columns.append(Column("frontier", "left", 1))
+    rows = []
+    for _, row in result.table.iterrows():
+        cells = [
+            *[str(row[k]) for k in result.keys],
+            *[
+                (f"{row[k]:,.0f}" if KPIS[k][0] == "CNY" else format_value(row[k], KPIS[k][0]))
+                for k in _SWEEP_KPIS
+            ],
+            "yes" if row["on_frontier"] else "",
+        ]
+        rows.append((cells, None))
+    title = f"Sweep of {result.name}: {result.paths} paths per run, seed {result.seed}"
+    print_fitted(out, title, columns, rows)
 
 
 @click.group("experiment")
@@ -507,9 +570,10 @@ def experiment() -> None:
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="Assignment file (.csv, .parquet or .xlsx).",
+    help=out_help("the assignment (account_id, group, stratum)"),
 )
-def split(portfolio: Path, share: float, seed: int, strata: str, out: Path) -> int:
+@format_option("Here json is the summary by stratum; csv the assignment.")
+def split(portfolio: Path, share: float, seed: int, strata: str, out: Path, fmt: str) -> int:
     """Split PORTFOLIO into champion and challenger groups, stratified and seeded.
 
     \b
@@ -521,16 +585,19 @@ def split(portfolio: Path, share: float, seed: int, strata: str, out: Path) -> i
     from rich.table import Table
 
     from commands.common import console
-    from solver.atomic import check_writable
     from solver.experiment import split_portfolio
-    from solver.io import output_format, read_portfolio, write_table
+    from solver.io import read_portfolio
 
-    output_format(out)
-    check_writable(out, inputs={"PORTFOLIO": portfolio})
+    check_out(out, inputs={"PORTFOLIO": portfolio})
     frame = read_portfolio(portfolio)
     columns = [c.strip() for c in strata.split(",") if c.strip()]
     result = split_portfolio(frame, share, seed=seed, strata=columns, source=str(portfolio))
-    write_table(result.table, out)
+    write_out(out, result.table, sheet_name="split")
+    payload = {"portfolio": str(portfolio), "share": share, "seed": seed, "strata": columns}
+    payload["summary"] = result.summary
+    if emit(fmt, table=result.table, payload=payload):
+        wrote(out, fmt)
+        return 0
     stdout = console(min_width=120)
     table = Table(
         title=f"Champion/challenger split of {portfolio} (share {share:g}, seed {seed})",
@@ -561,7 +628,8 @@ def split(portfolio: Path, share: float, seed: int, strata: str, out: Path) -> i
     required=True,
     help="Directory for uplift.csv, groups.csv, report.xlsx and report.html.",
 )
-def evaluate(outcomes: Path, out_dir: Path) -> int:
+@format_option("Here json is the uplift table with the notes; csv the uplift table.")
+def evaluate(outcomes: Path, out_dir: Path, fmt: str) -> int:
     """Uplift of the challenger over the champion in OUTCOMES, with intervals and tests.
 
     OUTCOMES has columns account_id, group (champion/challenger), balance, collected,
@@ -571,8 +639,6 @@ def evaluate(outcomes: Path, out_dir: Path) -> int:
     Example:
       workout experiment evaluate outcomes.csv --out-dir out/experiment
     """
-    from rich.table import Table
-
     from commands.common import console
     from solver.atomic import check_writable
     from solver.experiment import evaluate_outcomes, read_outcomes, write_evaluation
@@ -581,31 +647,42 @@ def evaluate(outcomes: Path, out_dir: Path) -> int:
     frame = read_outcomes(outcomes)
     result = evaluate_outcomes(frame)
     written = write_evaluation(result, out_dir)
+    payload = {
+        "outcomes": str(outcomes),
+        "uplift": result.uplift,
+        "notes": list(result.notes),
+        "files": [str(p) for p in written],
+    }
+    if emit(fmt, table=result.uplift, payload=payload):
+        return 0
     stdout = console(min_width=140)
-    table = Table(title=f"Champion/challenger evaluation of {outcomes}", title_justify="left")
-    for column in (
-        "metric",
-        "champion",
-        "challenger",
-        "uplift",
-        "95% CI",
-        "test",
-        "p-value",
-        "significant",
-    ):
-        table.add_column(column, justify="left" if column in ("metric", "test") else "right")
-    for row in result.uplift.itertuples(index=False):
-        table.add_row(
-            row.metric,
-            f"{row.champion:.4f}",
-            f"{row.challenger:.4f}",
-            f"{row.uplift:+.4f}",
-            f"{row.ci_low:+.4f} .. {row.ci_high:+.4f}",
-            row.test,
-            f"{row.p_value:.4f}",
-            "yes" if row.significant else "no",
+    columns = (
+        Column("metric", "left", 0),
+        Column("champion", "right", 4),
+        Column("challenger", "right", 5),
+        Column("uplift", "right", 1),
+        Column("95% CI", "right", 3, wraps=True),
+        Column("test", "left", 7),
+        Column("p-value", "right", 2),
+        Column("significant", "right", 6, short="signif-\nicant"),
+    )
+    rows = [
+        (
+            [
+                row.metric,
+                f"{row.champion:.4f}",
+                f"{row.challenger:.4f}",
+                f"{row.uplift:+.4f}",
+                f"{row.ci_low:+.4f} .. {row.ci_high:+.4f}",
+                row.test,
+                f"{row.p_value:.4f}",
+                "yes" if row.significant else "no",
+            ],
+            None,
         )
-    stdout.print(table)
+        for row in result.uplift.itertuples(index=False)
+    ]
+    print_fitted(stdout, f"Champion/challenger evaluation of {outcomes}", columns, rows)
     for note in result.notes:
         stdout.print(f"- {note}", highlight=False)
     stdout.print(f"wrote {len(written)} files to {out_dir}", highlight=False)

@@ -613,7 +613,9 @@ class Teams:
             return allowed
 
         for k, entry in enumerate(_tables(data.get("teams", []), source, "teams", problems)):
-            where = f"teams[{k}] ({entry.get('name', '?') if isinstance(entry, Mapping) else '?'})"
+            # entries counted from 1, as everywhere in messages (docs/reliability.md)
+            name = entry.get("name", "?") if isinstance(entry, Mapping) else "?"
+            where = f"[[teams]] entry {k + 1} ({name})"
             entry = _unknown_keys(entry, TEAM_KEYS, source, where, problems)
             ttype = str(entry.get("type", ""))
             if ttype not in TEAM_TYPES:
@@ -637,9 +639,8 @@ class Teams:
         for k, entry in enumerate(
             _tables(data.get("collectors", []), source, "collectors", problems)
         ):
-            where = (
-                f"collectors[{k}] ({entry.get('name', '?') if isinstance(entry, Mapping) else '?'})"
-            )
+            name = entry.get("name", "?") if isinstance(entry, Mapping) else "?"
+            where = f"[[collectors]] entry {k + 1} ({name})"
             entry = _unknown_keys(entry, COLLECTOR_KEYS, source, where, problems)
             skill = str(entry.get("skill", "junior"))
             if skill not in ("junior", "senior"):

@@ -46,10 +46,14 @@ column or the text form. A long table given with ``--forecast`` (:func:`read_for
 
 Writers
 -------
-:func:`write_table` (and :func:`write_workbook` for several sheets) write CSV, Parquet or
-Excel by extension, always atomically (:mod:`solver.atomic`). ``income_forecast`` and
-``inflows`` are written in their text form (Parquet keeps the forecast as
-``list<double>``), so every written portfolio reads back the same.
+:func:`write_table` (and :func:`write_workbook` for several sheets) write CSV, Parquet,
+Excel or JSON (a list of records) by extension, always atomically (:mod:`solver.atomic`);
+it is the one table writer of the command line (``--out FILE`` of every command, see
+``commands/output.py``). ``income_forecast`` and ``inflows`` are written in their text form
+in CSV and Excel (Parquet keeps the forecast as ``list<double>``, JSON as lists), so every
+written portfolio reads back the same. :func:`write_json` writes any JSON document
+atomically and :func:`csv_text` gives the CSV bytes of :func:`write_table` as text (for
+``--format csv`` on stdout).
 """
 
 from __future__ import annotations
@@ -96,8 +100,12 @@ __all__ = [
     "MAX_EXCEL_BYTES",
     "MAX_TEXT_BYTES",
     "OUTPUT_FORMATS",
+    "ManyAccountsError",
     "check_input_file",
+    "csv_text",
+    "issue_records",
     "iter_portfolio",
+    "json_safe",
     "output_format",
     "read_account",
     "read_forecast",
@@ -105,6 +113,7 @@ __all__ = [
     "read_toml",
     "validate_forecast",
     "with_forecast",
+    "write_json",
     "write_table",
     "write_workbook",
 ]
@@ -119,7 +128,14 @@ INPUT_FORMATS: dict[str, str] = {
     ".json": "json",
     ".toml": "toml",
 }
-OUTPUT_FORMATS: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".xlsx": "excel"}
+OUTPUT_FORMATS: dict[str, str] = {
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".xlsx": "excel",
+    ".json": "json",
+}
+#: Other spellings accepted for an output (not listed in messages).
+_OUTPUT_ALIASES: dict[str, str] = {".pq": "parquet"}
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 #: Schema kinds read from CSV as text (income_forecast "3800;3800", inflows "3:20000").
@@ -360,11 +376,32 @@ def read_portfolio(
     )
 
 
+class ManyAccountsError(InputError):
+    """A file given as one account holds several (a portfolio given to ``plan``).
+
+    Attributes
+    ----------
+    path
+        The file.
+    count
+        How many accounts (rows or records) it holds.
+    account_ids
+        The first few account ids, for a hint.
+    """
+
+    def __init__(self, path: str, count: int, account_ids: list[str], unit: str = ""):
+        self.path = path
+        self.count = count
+        self.account_ids = account_ids
+        super().__init__(f"{path}: expected one account, found {count}{unit}")
+
+
 def read_account(
     path: str | os.PathLike[str],
     *,
     tiering: TieringRules | str | os.PathLike[str] | None = None,
     forecast: str | os.PathLike[str] | None = None,
+    account_id: str | None = None,
 ) -> Account:
     """Read one account from TOML or JSON (or a table with exactly one row).
 
@@ -376,11 +413,21 @@ def read_account(
     ``forecast`` is a long table (:func:`read_forecast`) whose rows must all be about
     this account.
 
+    With ``account_id`` the file may be a whole portfolio (any format :func:`read_portfolio`
+    reads): it is read and validated as a book, ``forecast`` is checked against the whole
+    book, and the account with that id is returned.
+
     Raises
     ------
+    ManyAccountsError
+        (an :class:`InputError`) when the file holds several accounts and no
+        ``account_id`` was given.
     InputError
-        For any problem, or when the file holds more or fewer than one account.
+        For any other problem, when the file holds no account, or when no account has
+        the id ``account_id``.
     """
+    if account_id is not None:
+        return _account_of_book(path, account_id, tiering=tiering, forecast=forecast)
     if forecast is not None:
         return with_forecast(lambda: read_account(path, tiering=tiering), forecast, book=str(path))
     path = Path(path)
@@ -388,18 +435,113 @@ def read_account(
     fmt = _input_format(path)
     if fmt in ("json", "toml"):
         records, single = _read_records(path, fmt)
+        if len(records) > 1:
+            ids = [str(r.get("account_id", "")) for r in records[:5]]
+            raise ManyAccountsError(str(path), len(records), [i for i in ids if i])
         if len(records) != 1:
             raise InputError(f"{path}: expected one account, found {len(records)}")
         return Account.from_mapping(
             records[0], source=str(path), row=None if single else 1, tiering=rules
         )
     frame = read_portfolio(path, tiering=rules)
+    if len(frame) > 1:
+        ids = frame["account_id"].astype(str).head(5).tolist()
+        raise ManyAccountsError(str(path), len(frame), ids, unit=" rows")
     if len(frame) != 1:
         raise InputError(f"{path}: expected one account, found {len(frame)} rows")
     values = {name: frame[name].iloc[0] for name in COLUMNS}
     if frame.attrs.get("tiers_derived", 0):
         values["tier"] = ""
     return Account.from_mapping(values, source=str(path), row=1, tiering=rules)
+
+
+def _account_of_book(
+    path: str | os.PathLike[str],
+    account_id: str,
+    *,
+    tiering: TieringRules | str | os.PathLike[str] | None,
+    forecast: str | os.PathLike[str] | None,
+) -> Account:
+    """The account ``account_id`` of the portfolio ``path`` (validated as a whole book)."""
+    import difflib
+
+    rules = _tiering_rules(tiering)
+    wanted = str(account_id).strip()
+    frame = read_portfolio(path, tiering=rules, forecast=forecast)
+    ids = frame["account_id"].astype(str)
+    hits = np.flatnonzero(ids.to_numpy(dtype=object) == wanted)
+    if hits.size == 0:
+        close = difflib.get_close_matches(wanted, ids.tolist()[:100_000], n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise InputError(
+            f"{path}: account_id: no account {wanted!r} among its "
+            f"{plural(len(frame), 'account')}{hint}"
+        )
+    i = int(hits[0])
+    values = {name: frame[name].iloc[i] for name in COLUMNS}
+    # a book tells how many tiers were derived, not which: re-derive only when all were
+    if len(frame) and frame.attrs.get("tiers_derived", 0) == len(frame):
+        values["tier"] = ""
+    return Account.from_mapping(values, source=str(path), row=i + 1, tiering=rules)
+
+
+#: A problem line: ``FILE: LOCATION: COLUMN: message`` (the location and column optional).
+_LOCATION = re.compile(r"^(?:row (?P<row>\d+)(?: \(account_id (?P<id>.*?)\))?|header)(?=: )")
+_COLUMN = re.compile(r"^(?P<column>[A-Za-z_][A-Za-z0-9_.]*): ")
+
+
+def issue_records(
+    error: InputError | Iterable[str], sources: Iterable[str] = ()
+) -> list[dict[str, Any]]:
+    """The problems of an :class:`InputError` (or problem lines, e.g. warnings) as records
+    (for machine-readable reports).
+
+    Each problem line ``FILE: row N (account_id X): column: what is wrong`` becomes
+    ``{"file", "row", "account_id", "column", "message"}`` (``None`` where a part is not
+    given: a file-level problem has no row, a header problem has no row but a column).
+    ``sources`` are the file names the lines may start with (longest first is tried);
+    an error without problem lines gives one record of its headline. A line that counts
+    the problems left out (``... and 12 more problems``) is kept as a record with only a
+    message.
+    """
+    names = sorted({str(s) for s in sources if s}, key=len, reverse=True)
+    if isinstance(error, InputError):
+        lines = list(error.problems) or [str(error.args[0]) if error.args else str(error)]
+    else:
+        lines = [str(line) for line in error]
+    records: list[dict[str, Any]] = []
+    for line in lines:
+        record: dict[str, Any] = {
+            "file": None,
+            "row": None,
+            "account_id": None,
+            "column": None,
+            "message": line,
+        }
+        rest = line
+        for name in names:
+            if rest.startswith(name + ": "):
+                record["file"] = name
+                rest = rest[len(name) + 2 :]
+                break
+        else:
+            if not names and not rest.startswith("... "):  # no names given: up to ": "
+                head, sep, tail = rest.partition(": ")
+                if sep and not head.startswith("--"):
+                    record["file"], rest = head, tail
+        location = _LOCATION.match(rest)
+        if location is not None and record["file"] is not None:
+            if location.group("row") is not None:
+                record["row"] = int(location.group("row"))
+                record["account_id"] = location.group("id")
+            rest = rest[location.end() + 2 :]
+            column = _COLUMN.match(rest)
+            if column is not None:
+                record["column"] = column.group("column")
+                rest = rest[column.end() :]
+        record["message"] = rest
+        records.append(record)
+    return records
 
 
 #: About this many rows per chunk of :func:`iter_portfolio` (8 MB blocks of CSV text).
@@ -1535,16 +1677,19 @@ def _read_records(path: Path, fmt: str) -> tuple[list[Mapping[str, Any]], bool]:
 # ----------------------------------------------------------------------------------------
 
 
-def output_format(path: str | os.PathLike[str]) -> str:
-    """The output format (``csv``, ``parquet``, ``excel``) of a path, or raise InputError.
+def output_format(path: str | os.PathLike[str], option: str | None = None) -> str:
+    """The output format (``csv``, ``parquet``, ``excel``, ``json``) of a path, or raise
+    InputError.
 
-    Call it before doing any work so that a bad ``--out`` fails fast and writes nothing.
+    Call it before doing any work so that a bad ``--out`` fails fast and writes nothing;
+    ``option`` (``"--out"``) names the command-line option in the message.
     """
     suffix = Path(path).suffix.lower()
-    fmt = OUTPUT_FORMATS.get(suffix)
+    fmt = OUTPUT_FORMATS.get(suffix) or _OUTPUT_ALIASES.get(suffix)
     if fmt is None:
+        where = f"{option} {path}" if option else str(path)
         raise InputError(
-            f"{path}: unsupported output file type {suffix or '(none)'!r} "
+            f"{where}: unsupported output file type {suffix or '(none)'!r} "
             f"(use {', '.join(OUTPUT_FORMATS)})"
         )
     return fmt
@@ -1553,12 +1698,13 @@ def output_format(path: str | os.PathLike[str]) -> str:
 def write_table(
     frame: pd.DataFrame, path: str | os.PathLike[str], *, sheet_name: str = "portfolio"
 ) -> Path:
-    """Write a table as CSV, Parquet or Excel (by extension), atomically.
+    """Write a table as CSV, Parquet, Excel or JSON (by extension), atomically.
 
     CSV is UTF-8 with ``\\n`` line ends and no index; Parquet keeps dtypes (no index, no
     ``attrs``, so the same frame gives the same bytes); Excel gets a bold frozen header,
     filters, column widths and number formats (money ``#,##0.00``, rates as percentages,
-    whole numbers), and for a portfolio a second sheet ``columns`` describing the schema.
+    whole numbers), and for a portfolio a second sheet ``columns`` describing the schema;
+    JSON is a list of records, one per line (missing values ``null``).
 
     Returns
     -------
@@ -1569,6 +1715,8 @@ def write_table(
     path = Path(path)
     if fmt == "excel":
         return write_workbook({sheet_name: frame}, path)
+    if fmt == "json":
+        return write_json(table_records(frame), path)
     # Parquet keeps income_forecast as list<double>; everything else is written as text
     clean = _sequences_as_text(frame, ("inflows",) if fmt == "parquet" else _SEQUENCE_COLUMNS)
     clean.attrs = {}
@@ -1578,6 +1726,82 @@ def write_table(
         else:
             clean.to_parquet(tmp, index=False, engine="pyarrow")
     return path
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` as plain JSON data: numpy scalars and arrays as Python, NaN and infinities
+    as ``None``, tuples as lists, timestamps in ISO form, mapping keys as text, a
+    DataFrame as its records."""
+    import math
+
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if type(value).__name__ == "DataFrame":
+        return table_records(value)
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [json_safe(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "isoformat") and not isinstance(value, str):
+        return value.isoformat()
+    if value is not None and not isinstance(value, str | int | float | bool):
+        import pandas as pd
+
+        return None if pd.isna(value) else str(value)
+    return value
+
+
+def table_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of ``frame`` as JSON-safe records (missing values ``None``)."""
+    import pandas as pd
+
+    columns = [str(c) for c in frame.columns]
+    values = frame.astype(object).where(pd.notna(frame), None).to_numpy().tolist()
+    return [dict(zip(columns, json_safe(row), strict=True)) for row in values]
+
+
+def json_text(payload: Any) -> str:
+    """The JSON text of ``payload`` as written by :func:`write_json` (a list of records
+    has one record per line)."""
+    data = json_safe(payload)
+    if isinstance(data, list) and data and all(isinstance(r, dict) for r in data):
+        lines = [json.dumps(r, ensure_ascii=False, allow_nan=False) for r in data]
+        return "[\n" + ",\n".join(lines) + "\n]\n"
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_json(payload: Any, path: str | os.PathLike[str]) -> Path:
+    """Write ``payload`` (made JSON-safe by :func:`json_safe`) as UTF-8 JSON, atomically."""
+    from solver.atomic import atomic_open
+
+    path = Path(path)
+    text = json_text(payload)
+    with atomic_open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+    return path
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """The CSV that :func:`write_table` writes for ``frame``, as text (``--format csv``)."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pv
+
+    clean = _sequences_as_text(frame, _SEQUENCE_COLUMNS)
+    clean.attrs = {}
+    # the options of _write_csv, into memory (no file is written here)
+    try:
+        table = pa.Table.from_pandas(clean, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError):
+        return clean.to_csv(index=False, lineterminator="\n")
+    sink = io.BytesIO()
+    pv.write_csv(table, sink, pv.WriteOptions(quoting_style="needed"))
+    return sink.getvalue().decode("utf-8")
 
 
 #: Columns holding a tuple per account (SPEC §3 extension: income forecast and inflows).
@@ -1599,7 +1823,8 @@ def _sequences_as_text(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Data
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     """UTF-8 CSV: pyarrow's writer (about 10x faster than pandas; text is quoted, numbers
-    use the shortest round-trip form, booleans are true/false); pandas for odd dtypes."""
+    use the shortest round-trip form, booleans are true/false); pandas for odd dtypes.
+    :func:`csv_text` writes the same CSV into memory."""
     import pyarrow as pa
     import pyarrow.csv as pv
 

@@ -463,7 +463,20 @@ def _freeze(value: Any) -> Any:
 def _unknown(source: str, dotted: str, key: str, valid: Sequence[str]) -> str:
     close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
     hint = f" (did you mean {close[0]!r}?)" if close else f"; valid keys: {', '.join(valid)}"
+    location, sep, _ = dotted.rpartition(": ")
+    if sep:  # a key of an entry of an array of tables: "[[shocks.segments]] entry 2: key"
+        return f"{source}: {location}: unknown key {key!r}{hint}"
     return f"{source}: unknown key {dotted!r}{hint}"
+
+
+def _entry(array: str, number: int) -> str:
+    """Where an entry of an array of tables is, for messages: ``[[shocks.segments]] entry 2``.
+
+    Entries are counted from 1, like the rows of a table, the months of a forecast and the
+    inflows of an account; the teams file counts its ``[[teams]]`` and ``[[collectors]]``
+    the same way (docs/reliability.md, "Messages").
+    """
+    return f"[[{array}]] entry {number}"
 
 
 def _kind_problem(kind: str, value: Any) -> str | None:
@@ -517,7 +530,7 @@ def _check_table(
             problems.append(f"{source}: {dotted} {issue}, got {value!r}")
         elif kind == "segments":
             for i, segment in enumerate(value, start=1):
-                problems += _check_table(segment, SEGMENT_SCHEMA, source, f"{dotted}[{i}].")
+                problems += _check_table(segment, SEGMENT_SCHEMA, source, f"{_entry(dotted, i)}: ")
     return problems
 
 
@@ -579,7 +592,8 @@ def _check_values(layer: Mapping[str, Any], source: str) -> list[str]:
     shocks = layer.get("shocks", {})
     problems += _check_shock_values(shocks, source, "shocks.")
     for i, segment in enumerate(shocks.get("segments", []), start=1):
-        problems += _check_shock_values(segment, source, f"shocks.segments[{i}].")
+        where = _entry("shocks.segments", i)
+        problems += _check_shock_values(segment, source, f"{where}: ")
         for key in SEGMENT_FILTERS:
             if key not in segment:
                 continue
@@ -593,9 +607,7 @@ def _check_values(layer: Mapping[str, Any], source: str) -> list[str]:
                         if close
                         else f"; one of {', '.join(allowed)}"
                     )
-                    problems.append(
-                        f"{source}: shocks.segments[{i}].{key}: unknown value {v!r}{hint}"
-                    )
+                    problems.append(f"{source}: {where}: {key}: unknown value {v!r}{hint}")
     for key, value in layer.get("plans", {}).items():
         if key != "restructure":
             need(value >= 1, f"plans.{key}", ">= 1", value)

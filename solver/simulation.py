@@ -988,13 +988,22 @@ def clear_caches() -> None:
     _ALLOCATION_CACHE.clear()
 
 
+def _portfolio_key(scenario: Any) -> tuple[Any, ...]:
+    source = scenario.portfolio
+    if source.path is not None:
+        return ("path", str(source.path), source.path.stat().st_mtime_ns)
+    return ("generated", source.n, source.seed)
+
+
+def portfolio_cached(scenario: Any) -> bool:
+    """Whether :func:`load_portfolio` would serve the scenario's portfolio from the cache."""
+    return _portfolio_key(scenario) in _PORTFOLIO_CACHE
+
+
 def load_portfolio(scenario: Any) -> Any:
     """The scenario's portfolio: read from its file or generated (cached per process)."""
     source = scenario.portfolio
-    if source.path is not None:
-        key: tuple[Any, ...] = ("path", str(source.path), source.path.stat().st_mtime_ns)
-    else:
-        key = ("generated", source.n, source.seed)
+    key = _portfolio_key(scenario)
     if key not in _PORTFOLIO_CACHE:
         if source.path is not None:
             from solver.io import read_portfolio
@@ -1144,6 +1153,8 @@ class Schedules:
         Plan-stage status per account (``ok``, or why it fell back to the status quo).
     note
         How the schedules were chosen (for reports).
+    from_cache
+        The plan stage was served from a cache (this process's, or ``cache_dir``).
     """
 
     payments: np.ndarray
@@ -1154,6 +1165,7 @@ class Schedules:
     plan_npv: np.ndarray
     status: np.ndarray
     note: str = ""
+    from_cache: bool = False
 
 
 def status_quo_schedules(frame: Any, note: str = "status quo (no restructuring)") -> Schedules:
@@ -1250,6 +1262,7 @@ def _load_plans(path: Path) -> Schedules | None:
                 plan_npv=data["plan_npv"],
                 status=data["status"].astype(object),
                 note=str(data["note"]) + " (plan stage read from the cache)",
+                from_cache=True,
             )
     except (OSError, KeyError, ValueError):
         return None  # unreadable cache entry: plan again
@@ -1277,7 +1290,7 @@ def plan_schedules(
     search = dict(search or {})
     key = _plan_key(frame, policy, model, search)
     if key in _PLAN_CACHE:
-        return _PLAN_CACHE[key]
+        return replace(_PLAN_CACHE[key], from_cache=True)
     cache_file = Path(cache_dir) / f"{key}.npz" if cache_dir is not None else None
     if cache_file is not None and cache_file.is_file():
         cached = _load_plans(cache_file)
@@ -1411,6 +1424,8 @@ class Treatments:
         Factor on the account's hazards in the treatment months (1 = no effect).
     summary
         Allocation figures for reports (objective, bound, gap, status, cost totals).
+    from_cache
+        The allocation was served from this process's cache (shared with a baseline).
     """
 
     treatment: np.ndarray
@@ -1418,6 +1433,7 @@ class Treatments:
     cost: np.ndarray
     factor: np.ndarray
     summary: Mapping[str, Any] = field(default_factory=dict)
+    from_cache: bool = False
 
 
 def no_treatments(n: int) -> Treatments:
@@ -1467,6 +1483,7 @@ def choose_treatments(
         ]
     )
     result = _ALLOCATION_CACHE.get(key)
+    from_cache = result is not None
     if result is None:
         kwargs: dict[str, Any] = {} if engine is None else {"engine": engine}
         result = allocate(
@@ -1508,6 +1525,7 @@ def choose_treatments(
         cost=table["cost"].to_numpy(float),
         factor=factor,
         summary=summary,
+        from_cache=from_cache,
     )
 
 
@@ -1971,6 +1989,10 @@ class ScenarioResult:
         How each stage was done (plans, treatments, shocks).
     timings
         Seconds per stage.
+    cached_stages
+        Stages served from a cache rather than computed (``portfolio``, ``plans``,
+        ``treatments``): their time says nothing about the work, and reports label them
+        "cached" instead of showing it.
     """
 
     name: str
@@ -1987,6 +2009,7 @@ class ScenarioResult:
     notes: Mapping[str, str] = field(default_factory=dict)
     timings: Mapping[str, float] = field(default_factory=dict)
     allocation: Mapping[str, Any] = field(default_factory=dict)
+    cached_stages: tuple[str, ...] = ()
 
     def total(self) -> Any:
         """The portfolio-level KPI rows (indexed by KPI)."""
@@ -2102,8 +2125,11 @@ def run_scenario(
     horizon = settings.horizon_months
     timings: dict[str, float] = {}
     notes: dict[str, str] = {}
+    cached: list[str] = []
 
     start = time.perf_counter()
+    if portfolio_cached(scenario):
+        cached.append("portfolio")
     frame = load_portfolio(scenario)
     timings["portfolio"] = time.perf_counter() - start
     shocks = account_shocks(frame, scenario.shocks)
@@ -2120,6 +2146,8 @@ def run_scenario(
         engine=engine,
     )
     timings["plans"] = time.perf_counter() - start
+    if schedules.from_cache:
+        cached.append("plans")
     notes["plans"] = schedules.note
     if scenario.shocks.anticipated and not scenario.shocks.neutral and scenario.restructure:
         notes["plans"] += " (chosen knowing the shocks)"
@@ -2127,6 +2155,8 @@ def run_scenario(
     start = time.perf_counter()
     treatments = choose_treatments(frame, scenario, schedules, seed=seed, engine=engine)
     timings["treatments"] = time.perf_counter() - start
+    if treatments.from_cache:
+        cached.append("treatments")
     notes["treatments"] = (
         str(treatments.summary.get("note", "allocation of treatments and teams"))
         if scenario.collection.enabled
@@ -2213,6 +2243,7 @@ def run_scenario(
         notes=notes,
         timings=timings,
         allocation=dict(treatments.summary),
+        cached_stages=tuple(cached),
     )
 
 

@@ -100,6 +100,7 @@ WRITERS = {
 #: passes the temporary path of an atomic block (checked by reading them).
 ALLOWED = {
     ("solver/io.py", "_write_csv"),  # called only as _write_csv(clean, tmp) in write_table
+    ("solver/io.py", "csv_text"),  # write_csv into an in-memory BytesIO (--format csv)
     ("solver/report.py", "_figure_bytes"),  # savefig into an in-memory BytesIO buffer
     ("solver/atomic.py", "atomic_path"),  # fsyncs its own temporary file ("rb+")
 }
@@ -183,6 +184,8 @@ def test_allowed_helpers_only_receive_temporary_paths() -> None:
     report = (ROOT / "solver" / "report.py").read_text(encoding="utf-8")
     # _figure_bytes renders into memory; the bytes are written with atomic_path elsewhere
     assert "buffer = io.BytesIO()" in report
+    # csv_text writes the CSV into memory for stdout
+    assert "sink = io.BytesIO()" in source
 
 
 # -- signals on real processes -------------------------------------------------------------

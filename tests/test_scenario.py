@@ -92,7 +92,7 @@ def test_bad_values_are_all_reported():
     problems = err.value.problems
     assert len(problems) == 3
     assert any("shocks.unemployment_probability must be in [0, 1]" in p for p in problems)
-    assert any("shocks.segments[1].tier: unknown value 'F'" in p for p in problems)
+    assert any("[[shocks.segments]] entry 1: tier: unknown value 'F'" in p for p in problems)
     assert any("simulation.paths" in p for p in problems)
 
 

@@ -33,14 +33,18 @@ def check_chain(
     r: np.ndarray,
     transient: tuple[str, ...] | None = None,
     tolerance: float = ROW_SUM_TOLERANCE,
+    source: str | None = None,
 ) -> None:
     """Check that ``(Q, R)`` is an absorbing chain; raise :class:`InputError` listing all problems.
 
     Checks: ``Q`` is square, ``R`` has as many rows as ``Q``, entries are finite and
-    non-negative, each row of ``[Q R]`` sums to 1 (within ``tolerance``), there is at
-    least one absorbing state, and an absorbing state is reachable from every transient
-    state (which is exactly when ``I - Q`` is invertible).
+    non-negative, each row of ``[Q R]`` sums to 1 (within ``tolerance``; a row of zeros is
+    a state that is never left), there is at least one absorbing state, and an absorbing
+    state is reachable from every transient state (which is exactly when ``I - Q`` is
+    invertible). Messages start with ``source`` (the input file) when given and name each
+    state by its row and name.
     """
+    head = f"{source}: absorbing chain" if source else "absorbing chain"
     problems: list[str] = []
     if q.ndim != 2 or q.shape[0] != q.shape[1]:
         problems.append(f"Q must be a square matrix, got shape {q.shape}")
@@ -51,9 +55,9 @@ def check_chain(
     elif r.shape[1] == 0:
         problems.append("R has no columns: at least one absorbing state is needed")
     if problems:
-        raise InputError("absorbing chain: " + "; ".join(problems))
+        raise InputError(f"{head}: " + "; ".join(problems))
     if q.shape[0] == 0:
-        raise InputError("absorbing chain: Q has no transient states")
+        raise InputError(f"{head}: Q has no transient states")
     p = np.hstack([q, r])
     for i in range(p.shape[0]):
         row = p[i]
@@ -64,7 +68,12 @@ def check_chain(
             problems.append(
                 f"{_label(transient, i)}: probabilities must be >= 0, got min {row.min():.6g}"
             )
-        if abs(row.sum() - 1.0) > tolerance:
+        if not np.any(row):
+            problems.append(
+                f"{_label(transient, i)}: the state is never left (its row of [Q R] is all "
+                "zero: no transition out of it), so the chain cannot say where its accounts end"
+            )
+        elif abs(row.sum() - 1.0) > tolerance:
             problems.append(
                 f"{_label(transient, i)}: [Q R] row sums to {row.sum():.12g}, expected 1"
             )
@@ -84,7 +93,8 @@ def check_chain(
             )
     if problems:
         noun = "problem" if len(problems) == 1 else "problems"
-        raise InputError(f"absorbing chain: {len(problems)} {noun}", problems)
+        where = f"{source}: " if source else ""
+        raise InputError(f"{head}: {len(problems)} {noun}", [where + p for p in problems])
 
 
 def absorption(
@@ -167,16 +177,21 @@ def absorbing_summary(
     r: np.ndarray,
     transient: tuple[str, ...],
     absorbing: tuple[str, ...],
+    source: str | None = None,
 ) -> AbsorptionResult:
-    """:func:`absorption` plus expected time to absorption and its spread, with state names."""
+    """:func:`absorption` plus expected time to absorption and its spread, with state names.
+
+    ``source`` (the input file) starts every message.
+    """
     q = np.asarray(q, dtype=float)
     r = np.asarray(r, dtype=float)
     if len(transient) != q.shape[0] or len(absorbing) != r.shape[1]:
+        head = f"{source}: absorbing chain" if source else "absorbing chain"
         raise InputError(
-            f"absorbing chain: {len(transient)} transient / {len(absorbing)} absorbing names for "
+            f"{head}: {len(transient)} transient / {len(absorbing)} absorbing names for "
             f"Q {q.shape} and R {r.shape}"
         )
-    check_chain(q, r, transient)
+    check_chain(q, r, transient, source=source)
     fundamental, absorbed = absorption(q, r)
     months = fundamental.sum(axis=1)
     variance = (2 * fundamental - np.eye(len(months))) @ months - months**2

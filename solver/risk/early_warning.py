@@ -602,6 +602,41 @@ class EarlyWarningFit:
         return f"held-out AUC {self.auc:.4f} KS {self.ks:.4f} (n_train {self.n_train}, n_test {self.n_test}){base}"
 
 
+def outcome_problem(outcome: np.ndarray, test_size: float) -> str | None:
+    """Why a 0/1 outcome cannot be fitted with a stratified split (``None``: it can).
+
+    The early-warning model learns to tell the two outcomes apart, so both must occur; the
+    seeded stratified split puts each outcome in the training and the held-out share, so
+    each needs at least two rows and each share at least one row per outcome.
+    """
+    y = np.asarray(outcome)
+    if y.size == 0:
+        return "no rows"
+    if not np.isin(y, (0, 1)).all():
+        return "must be 0 or 1"
+    counts = {k: int((y == k).sum()) for k in (0, 1)}
+    for value, other in ((0, 1), (1, 0)):
+        if counts[other] == 0:
+            what = "defaulted" if value else "did not default"
+            return (
+                f"every one of the {y.size:,} rows is {value} (all {what}): a single class; "
+                "the early-warning model needs accounts with 0 and with 1"
+            )
+    for value in (0, 1):
+        if counts[value] < 2:
+            return (
+                f"only {counts[value]} row with {value}: the stratified split needs at least 2 "
+                "rows of each outcome"
+            )
+    n_test = math.ceil(test_size * y.size)
+    if n_test < 2 or y.size - n_test < 2:
+        return (
+            f"{y.size:,} rows are too few to hold out {test_size:g} of them with both "
+            "outcomes on each side"
+        )
+    return None
+
+
 def fit_early_warning(
     features: pd.DataFrame,
     outcome: np.ndarray,
@@ -658,8 +693,9 @@ def _fit(
         raise InputError(
             f"outcome must have one value per row ({len(features)}), got shape {y.shape}"
         )
-    if not np.isin(y, (0, 1)).all() or y.min() == y.max():
-        raise InputError("outcome must be 0/1 and contain both classes")
+    problem = outcome_problem(y, params.test_size)
+    if problem is not None:
+        raise InputError(f"outcome: {problem}")
     train, test = train_test_split(
         np.arange(y.size), test_size=params.test_size, stratify=y, random_state=params.seed
     )
@@ -749,6 +785,9 @@ def fit_uci(
         raise InputError(
             f"{path}: no default flag column (Y or default.payment.next.month) to fit on"
         )
+    problem = outcome_problem(uci[TARGET].to_numpy(), (params or EarlyWarningParams()).test_size)
+    if problem is not None:
+        raise InputError(f"{path}: {uci.attrs.get('target_column', TARGET)}: {problem}")
     return fit_early_warning(
         uci_features(uci), uci[TARGET].to_numpy(), params, baseline_features=uci_raw_features(uci)
     )

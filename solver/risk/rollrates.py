@@ -178,19 +178,46 @@ class RollRateMatrix:
         return frame
 
     def chain(
-        self, absorbing: tuple[str, ...] = ABSORBING_STATES
+        self, absorbing: tuple[str, ...] = ABSORBING_STATES, source: str = "<panel>"
     ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], tuple[str, ...]]:
         """Split into ``(Q, R, transient, absorbing)`` for :func:`solver.risk.absorption`.
 
         ``absorbing`` names the states treated as absorbing (those present in the matrix);
-        the other states with observed rows are transient. Raises :class:`InputError`
-        when no absorbing state is present.
+        the other states with observed rows are transient. Raises :class:`InputError`,
+        naming ``source`` (the panel) and the state, when no absorbing state is present,
+        when a delinquency state is entered but never left (the panel ends there, so its
+        row of the chain is unknown and the chain would lose the accounts that reach it),
+        or when a state's balance-weighted row has no weight.
         """
         absorbing_present = tuple(s for s in self.states if s in absorbing)
         if not absorbing_present:
             raise InputError(
-                f"roll-rate matrix has no absorbing state (looked for {', '.join(absorbing)}; "
-                f"states are {', '.join(self.states)})"
+                f"{source}: roll-rate matrix has no absorbing state (looked for "
+                f"{', '.join(absorbing)}; states are {', '.join(self.states)})"
+            )
+        entered = self.counts.sum(axis=0)
+        problems = []
+        for i, state in enumerate(self.states):
+            if state in absorbing:
+                continue
+            if self.n_from[i] == 0 and entered[i] > 0:
+                problems.append(
+                    f"{source}: state {state}: entered {int(entered[i]):,} time(s) but never "
+                    f"left (no month after {state} is observed), so where its accounts end is "
+                    "unknown; add the following months of these accounts to the panel, or "
+                    "remove their last month"
+                )
+            elif self.n_from[i] > 0 and not np.all(np.isfinite(self.probabilities[i])):
+                problems.append(
+                    f"{source}: state {state}: its transitions carry no positive weight "
+                    "(balance), so its balance-weighted roll rates are undefined"
+                )
+        if problems:
+            noun = "problem" if len(problems) == 1 else "problems"
+            raise InputError(
+                f"{source}: absorbing chain: {len(problems)} {noun} (states of the panel's "
+                "roll-rate matrix)",
+                problems,
             )
         transient = tuple(
             s for i, s in enumerate(self.states) if s not in absorbing and self.n_from[i] > 0

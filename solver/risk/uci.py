@@ -200,6 +200,8 @@ def normalise_uci(
         raise problems_error(source, problems)
     for column in STATUS_COLUMNS:
         out[column] = out[column].astype(np.int64)
+    if target_column is not None:  # the file's name of the default flag, for messages
+        out.attrs["target_column"] = target_column
     return out
 
 

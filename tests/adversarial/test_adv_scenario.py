@@ -76,7 +76,7 @@ CASES = [
          ("simulation.horizon_months",)),
     Case("segment_unknown_tier", one(BASE + '[[shocks.segments]]\ntier = ["F"]\n'
                                      "income_multiplier = 0.9\n"),
-         ("shocks.segments[1].tier", "'F'")),
+         ("[[shocks.segments]] entry 1: tier", "'F'")),
     Case("inline_model_bad", one(BASE.replace("[plans]", "kappa = 2.0\n[plans]")),
          ("kappa",)),
     Case("inline_policy_unknown", one(BASE + "[policy]\nmax_dtii = 0.4\n"), ("max_dtii",)),

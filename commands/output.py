@@ -1,0 +1,142 @@
+"""``--out FILE`` and ``--format table|json|csv``: one meaning and one writer everywhere.
+
+The decision (issue 15), the same for every command that produces a table:
+
+* ``--out FILE`` writes the command's result table (``validate``: the report; ``plan``:
+  the options; ``allocate``: the assignments; ...). The format comes from the extension:
+  ``.csv``, ``.parquet``, ``.xlsx`` or ``.json`` (a list of records), written by the one
+  table writer :func:`solver.io.write_table`, atomically. An unknown extension is a usage
+  error (exit 2) naming the option, and an output that cannot be written (or is one of
+  the inputs) is refused; both before any work (:func:`check_out`).
+* ``--format`` chooses what stdout shows: ``table`` (readable tables that fit the
+  terminal, the default), ``json`` (the command's report as one JSON document) or
+  ``csv`` (the main table as CSV: the same text ``--out FILE.csv`` writes). With json or
+  csv nothing else is printed on stdout, so the output can be piped; notes go to stderr.
+* Commands whose output is a set of reports (``scenario run``, ``scenario sweep``,
+  ``experiment evaluate``) take ``--out-dir DIR`` and the same ``--format``; commands
+  whose output is a model file (``risk fit``, ``risk calibrate``) take ``--out FILE.toml``.
+
+tests/test_cli_output.py holds every command to it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+from commands.common import shared_help
+
+#: What ``--format`` may be, for every command.
+FORMATS = ("table", "json", "csv")
+#: Output extensions of ``--out FILE`` (the formats of :func:`solver.io.write_table`).
+OUT_SUFFIXES = (".csv", ".parquet", ".xlsx", ".json")
+#: The help of every ``--out FILE`` that writes a table starts with this.
+OUT_HELP = "Write the table to this file (atomically); the format comes from the extension: "
+OUT_HELP += ", ".join(OUT_SUFFIXES[:-1]) + " or " + OUT_SUFFIXES[-1] + "."
+
+
+def format_option(detail: str = "") -> Callable[[Any], Any]:
+    """``--format table|json|csv`` (as ``fmt``), with its one meaning and ``detail``."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+        help=shared_help("--format", detail),
+    )
+
+
+def out_help(what: str, extra: str = "") -> str:
+    """The help of an ``--out FILE`` that writes ``what`` (a table)."""
+    text = OUT_HELP.replace("the table", what, 1)
+    return f"{text} {extra}" if extra else text
+
+
+def check_out(
+    path: str | os.PathLike[str] | None,
+    *,
+    option: str = "--out",
+    inputs: Mapping[str, Any] | None = None,
+    outputs: Mapping[str, Any] | None = None,
+) -> str | None:
+    """Refuse, before any work, an ``--out FILE`` that cannot be written (exit 2).
+
+    The extension must be one of :data:`OUT_SUFFIXES` (the message names ``option``), the
+    file may not be one of ``inputs`` (label -> path) nor one of ``outputs``, and its
+    directory must be writable (:func:`solver.atomic.check_writable`).
+
+    Returns
+    -------
+    str or None
+        The format (``csv``, ``parquet``, ``excel``, ``json``); ``None`` without a path.
+    """
+    if path is None:
+        return None
+    from solver.atomic import check_writable
+    from solver.io import output_format
+
+    fmt = output_format(path, option=option)
+    check_writable(path, option=option, inputs=inputs or {}, outputs=outputs)
+    return fmt
+
+
+def write_out(
+    path: str | os.PathLike[str],
+    table: Any,
+    *,
+    sheet_name: str = "results",
+    payload: Any = None,
+    sheets: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write the result to ``--out FILE`` by its extension (atomically).
+
+    ``table`` (a DataFrame) is written by :func:`solver.io.write_table`; a ``.json`` file
+    gets ``payload`` instead when the command has a richer JSON document (``plan``,
+    ``validate``), and an ``.xlsx`` file gets one sheet per entry of ``sheets`` when
+    given.
+    """
+    from solver.io import output_format, write_json, write_table, write_workbook
+
+    fmt = output_format(path)
+    if fmt == "json" and payload is not None:
+        return write_json(payload, path)
+    if fmt == "excel" and sheets:
+        return write_workbook(sheets, path)
+    return write_table(table, path, sheet_name=sheet_name)
+
+
+def emit(fmt: str, *, table: Any = None, payload: Any = None) -> bool:
+    """Print the machine-readable output of ``--format json|csv`` on stdout.
+
+    ``json`` prints ``payload`` (made JSON-safe), ``csv`` prints ``table`` as
+    :func:`solver.io.write_table` writes it. Returns ``False`` for ``table`` (the caller
+    prints its readable tables), ``True`` when it printed.
+    """
+    if fmt == "table":
+        return False
+    from solver.io import csv_text, json_text
+
+    if fmt == "json":
+        click.echo(json_text(payload), nl=False)
+    else:
+        click.echo(csv_text(table), nl=False)
+    return True
+
+
+def wrote(path: Any, fmt: str, out: Any = None, quiet: bool = False) -> None:
+    """Say ``wrote PATH``: on stdout with the readable tables, on stderr with json/csv
+    (there not with ``--quiet``: stdout is the result)."""
+    if path is None or (quiet and fmt != "table"):
+        return
+    if fmt == "table":
+        if out is not None:
+            out.print(f"wrote {path}", highlight=False)
+        else:
+            click.echo(f"wrote {path}")
+    else:
+        click.echo(f"wrote {path}", err=True)
