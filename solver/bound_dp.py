@@ -188,3 +188,52 @@ def backward_pass(
                     req[p] = held
             for p in range(M + 1):
                 V[i, t, p] = req[p] if req[p] > NEG_CUT else NEG
+
+
+@njit(cache=True)
+def clearable_backward(capped: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``feas[:, t] = (capped[:, t] + feas[:, t + 1])·v`` backwards from ``feas[:, H] = 0``:
+    the most that payments within the caps can clear, valued at month t (n, H + 1)."""
+    n, H = capped.shape
+    feas = np.zeros((n, H + 1))
+    for i in range(n):
+        for t in range(H - 1, -1, -1):
+            feas[i, t] = (capped[i, t] + feas[i, t + 1]) * v[i]
+    return feas
+
+
+@njit(cache=True)
+def band_recurrences(
+    B0: np.ndarray,
+    g: np.ndarray,
+    U: np.ndarray,
+    a_max: np.ndarray,
+    a_min: np.ndarray,
+    holiday_months: np.ndarray,
+    M: int,
+    w_floor: np.ndarray,
+    ratio: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The month-by-month recurrences of the node bands (``plan_custom._node_bands`` says
+    what they mean): first node ``lo``, highest balance ``hi`` and spacing ``w``."""
+    n, H1 = U.shape
+    H = H1 - 1
+    lo = np.empty((n, H1))
+    hi = np.empty((n, H1))
+    w = np.empty((n, H1))
+    shrink = 1 - 1e-9
+    grow = 1 + 1e-9
+    w_ratio = ratio * (1 + 1e-9)
+    for i in range(n):
+        lo[i, 0] = B0[i]
+        hi[i, 0] = min(B0[i], U[i, 0])
+        for t in range(H):
+            lo[i, t + 1] = max(lo[i, t] * g[i] - a_max[i] - 0.01, 0.0) * shrink
+            paid = 0.0 if t < holiday_months[i] else a_min[i]
+            h = min(max(hi[i, t], 0.0) * g[i] - paid + 0.01, U[i, t + 1])
+            hi[i, t + 1] = h * grow + 1e-9
+        for t in range(H1):
+            w[i, t] = max((hi[i, t] - lo[i, t]) / M, w_floor[i])
+        for t in range(H):
+            w[i, t + 1] = max(w[i, t + 1], w[i, t] * g[i] * w_ratio)
+    return lo, hi, w

@@ -63,7 +63,7 @@ import numpy as np
 from solver.beam_step import expand
 from solver.bound_dp import NEG as _NEG
 from solver.bound_dp import NEG_CUT as _NEG_CUT
-from solver.bound_dp import backward_pass
+from solver.bound_dp import backward_pass, band_recurrences, clearable_backward
 from solver.domain import Status
 from solver.plan_families import CAP_TOL, PlanContext, hazard
 
@@ -407,9 +407,7 @@ def _clearable(ctx: PlanContext) -> tuple[np.ndarray, np.ndarray]:
     cap = ctx.cap
     v = 1.0 / g
     capped = np.where(np.isfinite(cap), np.maximum(cap, 0.0), 0.0)
-    feas = np.zeros((n, H + 1))
-    for t in range(H - 1, -1, -1):
-        feas[:, t] = (capped[:, t] + feas[:, t + 1]) * v
+    feas = clearable_backward(capped, v)
     U = np.concatenate(
         [feas[:, :H] * (1 + 1e-9) + 0.01 * (H + 1 - np.arange(H))[None, :], np.zeros((n, 1))],
         axis=1,
@@ -438,27 +436,14 @@ def _node_bands(
     the span over M, never shrinking faster than ``_W_RATIO`` times the interest growth,
     so an interval's image in next month's nodes holds at most two of them.
     """
-    n, H = len(ctx), ctx.horizon
     g = 1.0 + ctx.monthly_rate
     B0 = ctx.balance
     valid_amt = np.isfinite(amounts)
     a_max = np.max(np.where(valid_amt, amounts, 0.0), axis=1)
     a_min = np.min(np.where(valid_amt, amounts, np.inf), axis=1)
     a_min = np.where(np.isfinite(a_min), a_min, 0.0)
-    lo = np.empty((n, H + 1))
-    hi = np.empty((n, H + 1))
-    lo[:, 0] = B0
-    hi[:, 0] = np.minimum(B0, U[:, 0])
-    for t in range(H):
-        lo[:, t + 1] = np.maximum(lo[:, t] * g - a_max - 0.01, 0.0) * (1 - 1e-9)
-        paid = np.where(t < holiday_months, 0.0, a_min)
-        hi[:, t + 1] = np.minimum(np.maximum(hi[:, t], 0.0) * g - paid + 0.01, U[:, t + 1])
-        hi[:, t + 1] = hi[:, t + 1] * (1 + 1e-9) + 1e-9
     w_floor = np.maximum(1e-9 * np.maximum(B0, top), 0.01)
-    w = np.maximum((hi - lo) / M, w_floor[:, None])
-    for t in range(H):
-        w[:, t + 1] = np.maximum(w[:, t + 1], w[:, t] * g * (_W_RATIO * (1 + 1e-9)))
-    return lo, hi, w
+    return band_recurrences(B0, g, U, a_max, a_min, holiday_months, M, w_floor, _W_RATIO)
 
 
 def _action_values(
