@@ -9,11 +9,17 @@ Protocol (benchmarks/README.md, section "Collection allocation"):
    of the whole ``allocate`` call (values, eligibility, solve, output table) is measured.
 3. Targets: wall time ≤ 120 s, proven gap ≤ 0.5 %, peak memory of the process ≤ 8 GiB
    (``resource.getrusage`` peak RSS; ``tracemalloc`` is not used because it slows numpy).
-4. Baseline in the same run: ``scipy.optimize.milp`` (HiGHS) with a ``--baseline-time``
-   limit on the first ``--baseline-n`` accounts with team capacities scaled to that slice's
+4. Baseline in the same run: ``scipy.optimize.milp`` (HiGHS; the textbook MILP of
+   ``tests/oracles.py``, :func:`oracles.allocation_milp`) with a ``--baseline-time`` limit
+   on the first ``--baseline-n`` accounts with team capacities scaled to that slice's
    share, and ``allocate`` on the same slice; both objectives, gaps and times are reported.
    HiGHS can overrun its limit inside the root LP, so it runs in a child process that is
    stopped one more limit (at least 60 s) after its own limit.
+
+Thresholds (exit 1 on a MISS): capacity respected; proven gap ≤ 0.5 % (issue 4); on the
+slice, ``allocate``'s objective within 0.5 % of the MILP's and its CPU time at most the
+MILP's (ratio in the same run; CPU, because the machine is shared). The full run also gates the issue's absolute targets
+(≤ 120 s, ≤ 8 GiB); ``--quick`` prints them as information only.
 
 Usage::
 
@@ -32,8 +38,18 @@ import time
 from pathlib import Path
 
 import numpy as np
+from thresholds import Threshold, report
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from oracles import allocation_milp  # noqa: E402  (the independent MILP of tests/oracles.py)
 
 GIB = 2**30
+#: Proven relative gap the allocation must reach (issue 4: ≤ 0.5 % at 1,000,000 accounts).
+MAX_GAP = 0.005
+#: On the baseline slice: allocate's objective may be at most this far below the MILP's.
+MAX_SHORTFALL_VS_MILP = 0.005
+#: On the baseline slice: allocate's CPU time / the MILP's (CPU: the machine is shared).
+MAX_TIME_RATIO_VS_MILP = 1.0
 
 
 def peak_rss_bytes() -> int:
@@ -41,59 +57,16 @@ def peak_rss_bytes() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
-def milp_baseline(built, time_limit: float) -> dict:
-    """Solve the allocation as one MILP with scipy.optimize.milp (HiGHS)."""
-    from scipy import sparse
-    from scipy.optimize import Bounds, LinearConstraint, milp
-
-    problem = built.problem
-    allowed = np.isfinite(built.value)
-    o_idx, j_idx = np.nonzero(allowed)
-    p = o_idx.size
-    n = built.value.shape[1]
-    values = built.value[o_idx, j_idx]
-    assign = sparse.csr_matrix((np.ones(p), (j_idx, np.arange(p))), shape=(n, p))
-    rows = problem.row_of[o_idx]
-    has = rows >= 0
-    cap = sparse.csr_matrix(
-        (problem.weight[o_idx[has], 0], (rows[has], np.arange(p)[has])),
-        shape=(problem.capacity.size, p),
-    )
-    constraints = [LinearConstraint(assign, 1, 1), LinearConstraint(cap, -np.inf, problem.capacity)]
-    started = time.perf_counter()
-    res = milp(
-        -values,
-        constraints=constraints,
-        integrality=np.ones(p),
-        bounds=Bounds(0, 1),
-        options={"time_limit": time_limit, "disp": False},
-    )
-    runtime = time.perf_counter() - started
-    objective = -float(res.fun) if res.x is not None else math.nan
-    bound = (
-        -float(res.mip_dual_bound) if getattr(res, "mip_dual_bound", None) is not None else math.nan
-    )
-    gap = (
-        abs(bound - objective) / max(1.0, abs(objective))
-        if math.isfinite(objective) and math.isfinite(bound)
-        else math.inf
-    )
-    return {
-        "status": res.message.split(".")[0] if res.message else str(res.status),
-        "objective": objective,
-        "bound": bound,
-        "gap": gap,
-        "runtime_s": runtime,
-        "variables": int(p),
-    }
-
-
 def _milp_child(built, time_limit: float, queue) -> None:
-    queue.put(milp_baseline(built, time_limit))
+    started = time.process_time()
+    result = allocation_milp(built, time_limit)
+    result["cpu_s"] = time.process_time() - started
+    result.pop("assignment")  # only the figures cross the process boundary
+    queue.put(result)
 
 
 def milp_baseline_guarded(built, time_limit: float, grace: float) -> dict:
-    """Run :func:`milp_baseline` in a forked process and stop it ``grace`` seconds after its
+    """Run :func:`oracles.allocation_milp` in a forked process and stop it ``grace`` seconds after its
     own limit: HiGHS checks its time limit only between phases and can overrun it by minutes
     on the root LP of a large model. A stopped run is reported as such (no objective).
     """
@@ -114,6 +87,8 @@ def milp_baseline_guarded(built, time_limit: float, grace: float) -> dict:
             "bound": math.nan,
             "gap": math.inf,
             "runtime_s": time.perf_counter() - started,
+            # a lower bound of the CPU it needed (single-threaded HiGHS, stopped unfinished)
+            "cpu_s": time.perf_counter() - started,
             "variables": int(np.isfinite(built.value).sum()),
         }
     finally:
@@ -123,7 +98,7 @@ def milp_baseline_guarded(built, time_limit: float, grace: float) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark; exit 1 when a target is missed (full run) or a result is invalid."""
+    """Run the benchmark; exit 1 when a threshold is missed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument(
@@ -139,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("bench_allocate_results.json"))
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parent / "results" / "allocate.json"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.n, args.time_limit = 50_000, 30.0
@@ -198,11 +175,12 @@ def main(argv: list[str] | None = None) -> int:
         piece = portfolio.iloc[: args.baseline_n].reset_index(drop=True)
         share = len(piece) / len(portfolio)
         slice_teams = teams.scaled(share)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         ours = allocate(
             piece, catalogue, slice_teams, time_limit=args.baseline_time, seed=args.seed
         )
         ours_wall = time.perf_counter() - started
+        ours_cpu = time.process_time() - cpu_started
         built = build_allocation_problem(piece, catalogue, slice_teams)
         base = milp_baseline_guarded(built, args.baseline_time, grace=max(60.0, args.baseline_time))
         record["slice"] = {
@@ -214,30 +192,89 @@ def main(argv: list[str] | None = None) -> int:
                 "gap": ours.gap,
                 "status": ours.status.name,
                 "wall_s": ours_wall,
+                "cpu_s": ours_cpu,
             },
             "milp": base,
         }
         print(
-            f"slice of {len(piece):,}: allocate {ours.objective:,.2f} gap {ours.gap:.4%} in {ours_wall:.1f} s | "
-            f"milp {base['objective']:,.2f} gap {base['gap']:.4%} in {base['runtime_s']:.1f} s ({base['status']})",
+            f"slice of {len(piece):,}: allocate {ours.objective:,.2f} gap {ours.gap:.4%} in {ours_wall:.1f} s"
+            f" (CPU {ours_cpu:.1f} s) | milp {base['objective']:,.2f} gap {base['gap']:.4%} in"
+            f" {base['runtime_s']:.1f} s (CPU {base['cpu_s']:.1f} s; {base['status']})",
             flush=True,
         )
 
-    targets = {
-        "time <= 120 s": record["allocate_wall_s"] <= 120.0,
-        "gap <= 0.5 %": record["gap"] <= 0.005,
-        "peak memory <= 8 GiB": record["peak_rss_gib"] <= 8.0,
-        "capacity respected": capacity_ok,
+    checks = [
+        Threshold(
+            "capacity respected (teams, minutes)", int(capacity_ok), "==", 1, "d", source="SPEC §8"
+        ),
+        Threshold("proven gap", record["gap"], "<=", MAX_GAP, ".4%", source="issue 4 target"),
+    ]
+    info = []
+    full_size_targets = [
+        Threshold(
+            "allocate wall time",
+            record["allocate_wall_s"],
+            "<=",
+            120.0,
+            ".1f",
+            " s",
+            source="issue 4 target, 1,000,000 accounts",
+        ),
+        Threshold(
+            "peak memory",
+            record["peak_rss_gib"],
+            "<=",
+            8.0,
+            ".2f",
+            " GiB",
+            source="issue 4 target, 1,000,000 accounts",
+        ),
+    ]
+    if args.quick:
+        # absolute figures of a CI-sized run on a shared machine: shown, not gated
+        info += [
+            f"{t.name} {t.measured:{t.fmt}}{t.suffix} (full-size target {t.op} "
+            f"{t.limit:{t.fmt}}{t.suffix}; absolute, not gated with --quick)"
+            for t in full_size_targets
+        ]
+    else:
+        checks += full_size_targets
+    if "slice" in record:
+        ours, milp = record["slice"]["ours"], record["slice"]["milp"]
+        if math.isfinite(milp["objective"]):
+            shortfall = (milp["objective"] - ours["objective"]) / max(1.0, abs(milp["objective"]))
+        else:
+            shortfall = -math.inf  # the baseline found nothing: any allocation beats it
+            info.append(f"the MILP baseline found no solution on the slice ({milp['status']})")
+        checks += [
+            Threshold(
+                f"slice {record['slice']['n']:,}: objective below the MILP's",
+                shortfall,
+                "<=",
+                MAX_SHORTFALL_VS_MILP,
+                ".4%",
+                source="issue 4 gap target",
+            ),
+            Threshold(
+                f"slice {record['slice']['n']:,}: CPU time / MILP's",
+                ours["cpu_s"] / milp["cpu_s"],
+                "<=",
+                MAX_TIME_RATIO_VS_MILP,
+                ".2f",
+                "x",
+                source="same-run baseline; measured 0.42-0.59x",
+            ),
+        ]
+    else:
+        info.append("no MILP baseline (--no-baseline): the slice thresholds are not evaluated")
+    passed = report(checks, info)
+    record["thresholds"] = {
+        t.name: {"measured": t.measured, "limit": t.limit, "ok": t.ok} for t in checks
     }
-    record["targets"] = targets
-    for name, met in targets.items():
-        print(f"{name}: {'MET' if met else 'NOT MET'}")
     with atomic_open(args.out, "w") as fh:
         json.dump(record, fh, indent=2, default=float)
     print(f"results written to {args.out}")
-    if not capacity_ok:
-        return 1
-    return 0 if args.quick or all(targets.values()) else 1
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":

@@ -1,9 +1,14 @@
 """CLI start-up benchmark: `workout --help` must answer in under 0.5 s (issue 2).
 
-Protocol: run each command 7 times as a fresh process (cold interpreter), report the
-median wall time. Baseline measured in the same run: a bare interpreter importing click
-(`python -c "import click"`), the floor any click CLI pays. OK when the median of
-`workout --help` is under 0.5 s. `workout validate` on the tiny fixture portfolio is
+Protocol: run each command as a fresh process (cold interpreter) 7 times (5 with
+``--quick``), the commands interleaved so that they share the machine's load, and report
+the median wall time. Baseline measured in the same run: a bare interpreter importing
+click (`python -c "import click"`), the floor any click CLI pays.
+
+Thresholds (exit 1 on a MISS): `workout --help` at most 3× the baseline's median (same
+run). Measured 3 Dec 2026: 1.00–1.34×; a start-up that also imported numpy would be 3.3×,
+scipy.special 7.4×, pandas 9.8× (same protocol), so a heavy import at start-up misses. The full run also gates the issue's absolute 0.5 s;
+``--quick`` prints it as information. `workout validate` on the tiny fixture portfolio is
 reported for information (it imports pandas).
 """
 
@@ -16,51 +21,76 @@ import sys
 import time
 from pathlib import Path
 
+from thresholds import Threshold, report
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+#: `workout --help` / `python -c "import click"`, medians of the same run.
+MAX_HELP_RATIO = 3.0
+#: Issue 2's absolute target for `workout --help` (gated in full runs only).
+HELP_TARGET_S = 0.5
 
 
-def _median_time(cmd: list[str], repeats: int) -> float:
-    times = []
+def _median_times(commands: dict[str, list[str]], repeats: int) -> dict[str, float]:
+    """Median wall time of each command, the commands run in turn ``repeats`` times."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run(
-            cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
-        )
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, cmd in commands.items():
+            start = time.perf_counter()
+            subprocess.run(
+                cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+            )
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats (CI)")
     args = parser.parse_args()
-    repeats = 3 if args.quick else 7
+    repeats = 5 if args.quick else 7
     workout = str(BIN / "workout")
-    rows = [
-        (
-            "python -c 'import click' (baseline)",
-            _median_time([sys.executable, "-c", "import click"], repeats),
-            None,
-        ),
-        ("workout --help", _median_time([workout, "--help"], repeats), 0.5),
-        (
-            "workout validate tests/data/portfolio/tiny.csv",
-            _median_time([workout, "validate", "tests/data/portfolio/tiny.csv"], repeats),
-            None,
-        ),
-    ]
-    ok_all = True
-    print(f"{'command':55s} {'median s':>9s} {'target':>7s}  OK")
-    base = rows[0][1]
-    for name, seconds, target in rows:
-        ok = target is None or seconds <= target
-        ok_all &= ok
-        tgt = f"{target:.2f}" if target else "-"
-        print(
-            f"{name:55s} {seconds:9.3f} {tgt:>7s}  {'OK' if ok else 'FAIL'}  ({seconds / base:.1f}x baseline)"
+    baseline = "python -c 'import click' (baseline)"
+    medians = _median_times(
+        {
+            baseline: [sys.executable, "-c", "import click"],
+            "workout --help": [workout, "--help"],
+            "workout validate tests/data/portfolio/tiny.csv": [
+                workout,
+                "validate",
+                "tests/data/portfolio/tiny.csv",
+            ],
+        },
+        repeats,
+    )
+    base = medians[baseline]
+    print(f"{'command':55s} {'median s':>9s}  ratio to baseline  (median of {repeats})")
+    for name, seconds in medians.items():
+        print(f"{name:55s} {seconds:9.3f}  {seconds / base:6.1f}x")
+    help_s = medians["workout --help"]
+    checks = [
+        Threshold(
+            "workout --help / import click (median)",
+            help_s / base,
+            "<=",
+            MAX_HELP_RATIO,
+            ".2f",
+            "x",
+            source="same-run baseline; measured 1.00-1.34x",
         )
-    return 0 if ok_all else 1
+    ]
+    absolute = Threshold(
+        "workout --help", help_s, "<=", HELP_TARGET_S, ".3f", " s", source="issue 2 target"
+    )
+    info = []
+    if args.quick:
+        info.append(
+            f"workout --help {help_s:.3f} s (issue 2 target <= {HELP_TARGET_S} s;"
+            " absolute, not gated with --quick)"
+        )
+    else:
+        checks.append(absolute)
+    return 0 if report(checks, info) else 1
 
 
 if __name__ == "__main__":

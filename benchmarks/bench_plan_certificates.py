@@ -12,10 +12,16 @@ Reported per run: certified-gap distribution of the recommended plans (share wit
 workers), and single-account ``plan_options`` p50 / p95 latency.
 
 Targets (issue 13): ≥ 99 % of recommended plans certified within 0.1 %, none above 1 %,
-≥ 1,000 accounts/s on 2 cores, single-account p50 ≤ 10 ms. The exit code gates on the
-certificate (the part that must not regress): the current tree must certify at least
-``--min-certified`` of its recommendations within 0.1 % (default 0.97 with ``--quick``,
-0.99 otherwise). Speed is reported against the baseline, not gated (shared machines).
+≥ 1,000 accounts/s on 2 cores, single-account p50 ≤ 10 ms.
+
+Thresholds (exit 1 on a MISS): the current tree certifies at least ``--min-certified`` of
+its recommendations within 0.1 % (default 0.97 with ``--quick``, 0.99 otherwise) and none
+above 1 % (issue 13); against the baseline of the same run, the total NPV of its
+recommendations is not lower (measured +0.22 % quick, +0.69 % full) and its CPU time per
+account at most ``MAX_CPU_RATIO`` times the baseline's (measured 1.28–1.44× quick on 3 Dec
+2026, 2.1× on the full run before the compiled kernels). Absolute speed (accounts/s,
+p50) is printed for information only: the machine is shared. Each run plans one account
+before the timed part, so compiled kernels are built or loaded outside the timing.
 
 Run ``python benchmarks/bench_plan_certificates.py [--quick] [--n N] [--jobs 2]``.
 """
@@ -30,8 +36,12 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from thresholds import Threshold, report
+
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE_REF = "f8c820a"  # main before issue 13 (plans searched per family, no refinement)
+#: CPU ms per account of this tree / the baseline's, same run (a regression guard).
+MAX_CPU_RATIO = 2.0
 
 _WORKER = r"""
 import json, resource, statistics, sys, time, warnings
@@ -44,6 +54,8 @@ from solver.plans import plan_options, plan_portfolio
 
 n, seed, jobs, singles = (int(x) for x in sys.argv[2:6])
 frame = generate_portfolio(n, seed=seed)
+accounts = Account.from_frame(frame.head(singles))
+plan_options(accounts[0])  # warm-up (imports, compiled kernels, first-call caches)
 cpu0 = time.process_time() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
 t0 = time.perf_counter()
 plans = plan_portfolio(frame, jobs=jobs, batch_size=64)
@@ -52,8 +64,6 @@ cpu = time.process_time() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_utim
 tab = plans.table
 rec = tab[tab["status"] == "RECOMMENDED"]
 gap = rec["gap"].astype(float).fillna(0.0).to_numpy()
-accounts = Account.from_frame(frame.head(singles))
-plan_options(accounts[0])  # warm-up (imports, first-call caches)
 times = []
 for acc in accounts:
     s = time.perf_counter()
@@ -152,12 +162,56 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     cur = results["current"]
-    ok = cur["within_0_1pct"] >= min_certified
-    print(
-        f"{'OK' if ok else 'FAIL'}: {cur['within_0_1pct']:.2%} of recommendations certified within"
-        f" 0.1 % (gate {min_certified:.0%}); {cur['above_1pct']} above 1 %"
-    )
-    return 0 if ok else 1
+    checks = [
+        Threshold(
+            "recommendations certified within 0.1 %",
+            cur["within_0_1pct"],
+            ">=",
+            min_certified,
+            ".2%",
+            source="issue 13 target 99 %" + (" (quick: 97 %)" if args.quick else ""),
+        ),
+        Threshold(
+            "recommendations with a certified gap above 1 %",
+            cur["above_1pct"],
+            "==",
+            0,
+            "d",
+            source="issue 13 target",
+        ),
+    ]
+    info = [
+        f"current: {cur['accounts_per_s']:,.0f} accounts/s, single account p50"
+        f" {cur['single_p50_ms']:.1f} ms (issue 13 targets >= 1,000/s and <= 10 ms;"
+        " absolute, not gated)"
+    ]
+    if args.no_baseline:
+        info.append("no baseline (--no-baseline): the same-run ratios are not evaluated")
+    else:
+        base = results.get(f"baseline {args.baseline}")
+        if base is None:
+            print(f"the baseline revision {args.baseline} could not be taken with git archive")
+        checks += [
+            Threshold(
+                "Σ NPV of recommendations / baseline's",
+                cur["npv_recommended"] / base["npv_recommended"] if base else None,
+                ">=",
+                1.0,
+                ".4f",
+                "x",
+                source="same-run baseline; measured 1.0022x quick",
+            ),
+            Threshold(
+                "CPU ms per account / baseline's",
+                cur["cpu_ms_per_account"] / base["cpu_ms_per_account"] if base else None,
+                "<=",
+                MAX_CPU_RATIO,
+                ".2f",
+                "x",
+                source="same-run baseline; measured 1.28-1.44x quick",
+            ),
+        ]
+    return 0 if report(checks, info) else 1
 
 
 if __name__ == "__main__":

@@ -18,7 +18,16 @@ Three parts, all measured in the same run:
    constraints (caps as bounds, full repayment as an equality), on the same accounts.
 
 Run ``python benchmarks/bench_plans.py [--quick] [--jobs 2] [--out results.json]``.
-Exit code 1 if an acceptance check fails (quality, optimality, reconciliation).
+
+Thresholds (exit 1 on a MISS): recommended NPV ≥ waterfall wherever the waterfall is
+policy-feasible, reconciliation ≤ 1e-6, the exhaustive check, no errors (issue 3); total
+NPV uplift over the status quo ≥ 5 % of the status-quo NPV (measured 6.1 % full, 6.5 %
+quick); custom/step certified gap p90 ≤ 0.1 % (issue 13's certificate); our CPU time per
+account at least 1.5× faster than the per-account SLSQP baseline of the same run
+(measured 2.8× to 7.1× on the quick run's 5 accounts, 4× on the full run's 20); and
+``workout plan`` on the sample account exits 0. Issue 3's absolute speed targets
+(≥ 200 accounts/s, p50 ≤ 50 ms, cold ``workout plan`` ≤ 1.5 s) are printed for
+information, not gated: the machine is shared.
 """
 
 from __future__ import annotations
@@ -34,12 +43,22 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from thresholds import Threshold, report
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the independent oracles (tests/oracles.py)
 
 warnings.simplefilter("ignore", RuntimeWarning)
+
+#: Total NPV uplift over the status quo, % of the status-quo NPV (measured 6.11 % on the
+#: 20,000-account run, 6.51 % on the quick 1,000).
+MIN_UPLIFT_TOTAL_PCT = 5.0
+#: 90th percentile of the custom/step certified gap (issue 13: certified within 0.1 %).
+MAX_CUSTOM_STEP_GAP_P90 = 0.001
+#: SLSQP CPU seconds per account / ours, same accounts, same run (measured 4x on the full
+#: run's 20 accounts; 2.8x to 7.1x on the quick 5, 3 Dec 2026).
+MIN_SLSQP_CPU_RATIO = 1.5
 
 
 # --------------------------------------------------------------------------------------
@@ -51,11 +70,15 @@ def quality(n: int, seed: int, jobs: int) -> dict:
     import os
     import resource
 
+    from solver.account import Account
     from solver.generate import generate_portfolio
     from solver.model import AccountParams, evaluate_batch
-    from solver.plans import plan_portfolio
+    from solver.plans import plan_options, plan_portfolio
 
     frame = generate_portfolio(n, seed=seed)
+    # first call outside the timing: compiled kernels are built (or loaded from their
+    # cache) here, so the figures below are the steady-state cost
+    plan_options(Account.from_frame(frame.head(1))[0], relax=False)
     cpu0 = time.process_time() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
     t0 = time.perf_counter()
     plans = plan_portfolio(frame, jobs=jobs, batch_size=64)
@@ -144,24 +167,12 @@ def small_accounts(n: int) -> list:
     return out
 
 
-def enumerate_best(acc, policy, grid: np.ndarray, increasing: bool, model) -> float:
-    """Best model NPV over every feasible path of the family on the grid.
-
-    The independent oracle of ``tests/oracles.py`` (SPEC formulas, caps and cents in its
-    own code; exhaustive enumeration of the paths), not the code under test.
-    """
-    from oracles import best_custom, best_step
-
-    holiday = (
-        min(policy.max_deferral_months, policy.max_term_months - 1)
-        if "capitalize" in policy.deferral_interest
-        else 0
-    )
-    solve = best_step if increasing else best_custom
-    return float(solve(acc, policy, model, list(grid), holiday, method="enumerate")["npv"])
-
-
 def optimality(n_accounts: int = 30) -> dict:
+    """The exhaustive check: the independent oracle of ``tests/oracles.py`` (SPEC formulas,
+    caps, cent interest and values in its own code) enumerates every feasible path of the
+    family on the optimizer's grid; nothing it finds may beat the optimizer or its bound."""
+    from oracles import best_on_grid
+
     from solver.model import BehaviourModel
     from solver.plan_custom import SearchParams, payment_grids
     from solver.plan_families import context_from_account
@@ -175,14 +186,14 @@ def optimality(n_accounts: int = 30) -> dict:
     for acc in small_accounts(n_accounts):
         pol = policy.for_product(acc.product)
         res = plan_options(acc, pol, model, search=search, relax=False)
-        for family, increasing in (("custom", False), ("step", True)):
+        for family in ("custom", "step"):
             opt = res.option(family)
             if opt.feasible:
                 grid = np.array(opt.params["grid"])
             else:
                 am, _ = payment_grids(context_from_account(acc, pol, model), search.grid_levels)
                 grid = am[0][np.isfinite(am[0])]
-            best = enumerate_best(acc, pol, grid, increasing, model)
+            best = best_on_grid(acc, pol, model, grid, family, method="enumerate")
             ours = opt.npv if opt.feasible else -math.inf
             ok = (best <= ours + 1e-9 * abs(ours)) if math.isfinite(best) else not opt.feasible
             # the free custom family may be cut by its beam: it must then still hold the
@@ -383,23 +394,84 @@ def main(argv: list[str] | None = None) -> int:
         f" {2000 / q['cpu_ms_per_account']:.0f} accounts/s on 2 idle cores;"
         f" load average {q['load_average_1min_after']:.1f}"
     )
-    checks = {
-        "recommended_ge_waterfall": q["waterfall_violations"] == 0,
-        "reconciles_1e-6": q["reconcile_max_rel_error"] <= 1e-6,
-        "exhaustive_check": o["all_ok"],
-        "no_errors": q["errors"] == 0,
-        "throughput_ge_200": q["accounts_per_second"] >= 200,
-        "p50_le_50ms": lat["p50_ms"] <= 50,
-        "cli_cold_le_1.5s": cc.get("median_s", math.inf) <= 1.5,
+    checks = [
+        Threshold(
+            "recommended NPV below a feasible waterfall",
+            q["waterfall_violations"],
+            "==",
+            0,
+            "d",
+            source="issue 3 acceptance",
+        ),
+        Threshold(
+            "reconciliation, max relative error",
+            q["reconcile_max_rel_error"],
+            "<=",
+            1e-6,
+            ".1e",
+            source="issue 3 acceptance",
+        ),
+        Threshold(
+            f"exhaustive check failures ({o['cases']} cases)",
+            len(o["failures"]),
+            "==",
+            0,
+            "d",
+            source="issue 3 acceptance",
+        ),
+        Threshold("accounts with an error", q["errors"], "==", 0, "d", source="SPEC §6"),
+        Threshold(
+            "workout plan sample account failed runs",
+            int("error" in cc),
+            "==",
+            0,
+            "d",
+            source="exit code 0",
+        ),
+        Threshold(
+            "NPV uplift over the status quo, total",
+            q["uplift_vs_status_quo_total_pct"],
+            ">=",
+            MIN_UPLIFT_TOTAL_PCT,
+            ".2f",
+            " %",
+            source="reference 6.11-6.51 % with margin",
+        ),
+        Threshold(
+            "custom/step certified gap p90",
+            q["custom_step_gap_p90"],
+            "<=",
+            MAX_CUSTOM_STEP_GAP_P90,
+            ".4%",
+            source="issue 13 certificate",
+        ),
+        Threshold(
+            f"SLSQP / our CPU per account ({sl['accounts']} accounts)",
+            sl["speed_ratio_cpu"],
+            ">=",
+            MIN_SLSQP_CPU_RATIO,
+            ".1f",
+            "x",
+            source="same-run baseline; measured 2.8-7.1x",
+        ),
+    ]
+    # issue 3's absolute speed targets: a shared machine's load decides them, so they are
+    # shown, not gated
+    info = [
+        f"plan-portfolio {q['accounts_per_second']:.0f} accounts/s (issue 3 target >= 200;"
+        f" {'met' if q['accounts_per_second'] >= 200 else 'not met'}; absolute, not gated)",
+        f"single account p50 {lat['p50_ms']:.1f} ms (issue 3 target <= 50 ms;"
+        f" {'met' if lat['p50_ms'] <= 50 else 'not met'}; absolute, not gated)",
+        f"workout plan cold {cc.get('median_s', math.inf):.2f} s (issue 3 target <= 1.5 s;"
+        f" {'met' if cc.get('median_s', math.inf) <= 1.5 else 'not met'}; absolute, not gated)",
+    ]
+    passed = report(checks, info)
+    results["thresholds"] = {
+        t.name: {"measured": t.measured, "limit": t.limit, "ok": t.ok} for t in checks
     }
-    results["checks"] = checks
-    print("checks:")
-    for k, v in checks.items():
-        print(f"  {'OK  ' if v else 'MISS'} {k}")
     if args.out:
         args.out.write_text(json.dumps(results, indent=2, default=float))
-    hard = ("recommended_ge_waterfall", "reconciles_1e-6", "exhaustive_check", "no_errors")
-    return 0 if all(checks[k] for k in hard) else 1
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """Run every benchmark suite in this folder (``bench_*.py``), full or ``--quick``.
 
-Each suite is its own script with a ``--quick`` mode sized for CI; it prints its table and
-exits non-zero when a correctness criterion of its protocol fails (see README.md here).
-Results are written under ``benchmarks/results/``.
+Each suite is its own script with a ``--quick`` mode sized for CI; it prints its table,
+then its thresholds with the measured values and OK/MISS, and exits non-zero when one
+misses (quality targets, and speed as ratios to a baseline of the same run; see README.md
+here). Results are written under ``benchmarks/results/``. The pytest-benchmark
+micro-benchmarks (``test_micro.py``) are the other tier: ``make bench-micro``.
 """
 
 from __future__ import annotations

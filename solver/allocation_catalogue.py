@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from solver.domain import BUCKETS, TIERS
 from solver.errors import InputError
 
 __all__ = [
@@ -37,8 +38,6 @@ __all__ = [
     "treatment_values",
 ]
 
-TIERS = ("A", "B", "C", "D", "E")
-BUCKETS = ("M0", "M1", "M2", "M3", "M4+")
 #: The treatments the SPEC names, in display order.
 TREATMENTS = (
     "none",

@@ -41,19 +41,32 @@ Plan-family grids (issue 13; :func:`level_candidates`)
   over 2…6 months (only at once when nothing is forgiven);
 * ``custom`` / ``step``: paths on a payment grid (:func:`best_custom`, :func:`best_step`).
 
-The oracles are slow (pure Python) and exact; use them on small accounts and short
+The plan oracles are slow (pure Python) and exact; use them on small accounts and short
 horizons.
+
+Assignment (SPEC §8; :func:`assignment_milp`, :func:`gap_milp`, :func:`allocation_milp`)
+---------------------------------------------------------------------------------------
+The textbook integer programme — one binary per allowed (option, job) pair, exactly one
+option per job, one knapsack row per capacity row (and per global row such as a budget) —
+solved by ``scipy.optimize.milp`` (HiGHS), never by the engine's CP-SAT, Lagrangian or LNS
+code. It is the reference optimum of the tests and the same-run baseline of
+``benchmarks/bench_allocate.py``.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from statistics import NormalDist
 from typing import Any
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 RATE_SCALE = 10**12  # rates are taken to 12 decimal places
 MONTHLY_DENOMINATOR = 12 * RATE_SCALE
@@ -964,3 +977,184 @@ def schedule_of_path(account: Any, payments: Sequence[float]) -> CentSchedule | 
     payment clears it)."""
     bal = _Balances.of(account)
     return amortise(bal.total, bal.units, [to_cents(p) for p in payments])
+
+
+# --------------------------------------------------------------------------------------
+# custom / step on a grid, as the optimizer's exhaustive check runs them
+# --------------------------------------------------------------------------------------
+
+
+def family_holiday(policy: Any) -> int:
+    """Longest leading holiday a ``custom`` / ``step`` path may open with.
+
+    Holiday months capitalise their interest, so there is none unless ``capitalize`` is
+    an allowed deferral mode; the holiday leaves at least one payment month in
+    ``max_term_months``.
+    """
+    if "capitalize" not in policy.deferral_interest:
+        return 0
+    return int(min(policy.max_deferral_months, policy.max_term_months - 1))
+
+
+def best_on_grid(
+    account: Any,
+    policy: Any,
+    model_params: Any,
+    grid: Sequence[float],
+    family: str,
+    method: str = "enumerate",
+) -> float:
+    """Best model NPV of ``family`` (``custom`` or ``step``) over every feasible path on ``grid``.
+
+    ``-inf`` when no path is feasible. ``method="enumerate"`` lists every path (the
+    exhaustive check); ``"dp"`` gives the same optimum on larger grids.
+    """
+    solve = {"custom": best_custom, "step": best_step}[family]
+    return float(
+        solve(account, policy, model_params, list(grid), family_holiday(policy), method)["npv"]
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Assignment: the textbook MILP (scipy.optimize.milp / HiGHS)
+# --------------------------------------------------------------------------------------
+
+
+def assignment_milp(
+    value: np.ndarray,
+    weight: np.ndarray,
+    row_of: np.ndarray,
+    capacity: np.ndarray,
+    *,
+    global_weight: np.ndarray | None = None,
+    global_capacity: np.ndarray | None = None,
+    sense: str = "max",
+    time_limit: float = 60.0,
+) -> dict[str, Any]:
+    """Solve an assignment with capacity rows as one MILP.
+
+    Parameters
+    ----------
+    value
+        ``K × n`` objective of giving job ``j`` option ``o``; a non-finite entry forbids
+        the pair.
+    weight
+        ``K × n`` (or ``K × 1``, broadcast) use of the option's capacity row.
+    row_of
+        ``K`` capacity row of each option, ``-1`` for an uncapacitated option.
+    capacity
+        ``R`` row capacities.
+    global_weight, global_capacity
+        ``G × K × n`` (or ``G × K × 1``) use of rows every option draws on (a budget), and
+        their ``G`` capacities.
+    sense
+        ``"max"`` or ``"min"``.
+    time_limit
+        HiGHS time limit in seconds.
+
+    Returns
+    -------
+    dict
+        ``status`` (HiGHS's message), ``optimal`` (proven), ``objective`` and ``bound`` in
+        the problem's sense (NaN without a solution / bound), ``gap`` (relative, inf when
+        unknown), ``assignment`` (option per job, or None), ``runtime_s``, ``variables``.
+    """
+    if sense not in ("max", "min"):
+        raise ValueError(f"sense must be 'max' or 'min', got {sense!r}")
+    value = np.asarray(value, dtype=float)
+    k, n = value.shape
+    o_idx, j_idx = np.nonzero(np.isfinite(value))
+    pairs = o_idx.size
+    sign = -1.0 if sense == "max" else 1.0  # milp minimises
+    columns = np.arange(pairs)
+    # every job takes exactly one allowed option
+    constraints = [
+        LinearConstraint(
+            sparse.csr_matrix((np.ones(pairs), (j_idx, columns)), shape=(n, pairs)), 1, 1
+        )
+    ]
+    # an option's use of its own capacity row stays within the row's capacity
+    rows = np.asarray(row_of)[o_idx]
+    has_row = rows >= 0
+    use = np.broadcast_to(np.asarray(weight, dtype=float), (k, n))[o_idx, j_idx]
+    capacity = np.asarray(capacity, dtype=float)
+    constraints.append(
+        LinearConstraint(
+            sparse.csr_matrix(
+                (use[has_row], (rows[has_row], columns[has_row])), shape=(capacity.size, pairs)
+            ),
+            -np.inf,
+            capacity,
+        )
+    )
+    # global rows (a budget) count every option's use
+    if global_capacity is not None and np.size(global_capacity):
+        g_use = np.broadcast_to(
+            np.asarray(global_weight, dtype=float), (len(global_capacity), k, n)
+        )[:, o_idx, j_idx]
+        constraints.append(LinearConstraint(g_use, -np.inf, np.asarray(global_capacity)))
+    started = time.perf_counter()
+    res = milp(
+        sign * value[o_idx, j_idx],
+        constraints=constraints,
+        integrality=np.ones(pairs),
+        bounds=Bounds(0, 1),
+        options={"time_limit": time_limit, "disp": False},
+    )
+    runtime = time.perf_counter() - started
+    objective = sign * float(res.fun) if res.x is not None else math.nan
+    dual = getattr(res, "mip_dual_bound", None)
+    bound = sign * float(dual) if dual is not None and np.isfinite(dual) else math.nan
+    gap = (
+        abs(bound - objective) / max(1.0, abs(objective))
+        if math.isfinite(objective) and math.isfinite(bound)
+        else math.inf
+    )
+    assignment = None
+    if res.x is not None:
+        chosen = res.x > 0.5
+        assignment = np.full(n, -1, dtype=np.int64)
+        assignment[j_idx[chosen]] = o_idx[chosen]
+    return {
+        "status": res.message.split(".")[0] if res.message else str(res.status),
+        "optimal": res.status == 0,
+        "objective": objective,
+        "bound": bound,
+        "gap": gap,
+        "assignment": assignment,
+        "runtime_s": runtime,
+        "variables": int(pairs),
+    }
+
+
+def gap_milp(
+    cost: np.ndarray,
+    resource: np.ndarray,
+    capacity: np.ndarray,
+    sense: str = "min",
+    time_limit: float = 60.0,
+) -> dict[str, Any]:
+    """A Generalized Assignment Problem (agents × jobs) as :func:`assignment_milp`."""
+    agents = np.asarray(cost).shape[0]
+    return assignment_milp(
+        cost, resource, np.arange(agents), capacity, sense=sense, time_limit=time_limit
+    )
+
+
+def allocation_milp(built: Any, time_limit: float = 60.0) -> dict[str, Any]:
+    """The collection allocation built by ``build_allocation_problem`` as :func:`assignment_milp`.
+
+    Reads the built option values (``built.value``, ``K × n``, non-finite = not allowed)
+    and the capacity rows of ``built.problem``; maximises the expected net collection.
+    """
+    problem = built.problem
+    return assignment_milp(
+        built.value,
+        problem.weight,
+        problem.row_of,
+        problem.capacity,
+        global_weight=problem.global_weight,
+        global_capacity=problem.global_capacity,
+        sense="max",
+        time_limit=time_limit,
+    )

@@ -317,7 +317,7 @@ def test_validate_portfolio_reports_all_rows_sorted_and_capped():
 
 
 def test_validate_portfolio_output_dtypes():
-    """A validated frame has the interfaces.md dtypes and the derived dpd_bucket column."""
+    """A validated frame has the FIELDS dtypes and the derived dpd_bucket column."""
     frame = read_portfolio(TINY)
     assert list(frame.columns) == SPEC_COLUMNS + ["dpd_bucket"]
     kinds = {f.name: f.dtype for f in FIELDS}

@@ -41,6 +41,15 @@ def test_every_module_uses_the_one_definition() -> None:
     assert solver.account.DPD_BUCKETS is BUCKETS
     assert solver.money.DEFERRAL_MODES is DEFERRAL_MODES is solver.policy.DEFERRAL_MODES
     assert solver.plans.FAMILIES is FAMILIES and solver.plans.OFFERED is OFFERED_FAMILIES
+    import solver.allocation_catalogue
+    import solver.risk.calibration
+    from solver.model import BehaviourModel
+
+    assert solver.allocation_catalogue.TIERS is TIERS is solver.risk.calibration.TIERS
+    assert solver.allocation_catalogue.BUCKETS is BUCKETS
+    defaults = solver.risk.calibration.DEFAULT_BEHAVIOUR
+    assert defaults["base_hazard"] == dict(BehaviourModel().base_hazard)
+    assert defaults["kappa"] == BehaviourModel().kappa
 
 
 def test_status_reads_and_writes_as_its_name(tmp_path) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dataset_helpers import needs_shared_data
 
 from solver.gap import solve_gap
 from solver.orlib import (
@@ -24,7 +25,7 @@ from solver.orlib import (
 
 HERE = Path(__file__).parent / "data" / "allocation"
 GAP_DATA = data_dir() / "gap"
-needs_data = pytest.mark.skipif(not (GAP_DATA / "orlib").exists(), reason="shared GAP data absent")
+needs_data = needs_shared_data(GAP_DATA / "orlib", "the shared GAP instances (gap/orlib)")
 
 
 def test_multi_problem_file_layout():

@@ -26,7 +26,7 @@ from solver.risk.calibration import (
 )
 
 DATA = Path(__file__).parent / "data" / "risk"
-TRUE_HAZARD = dict(DEFAULT_BEHAVIOUR["base_hazard"])  # A 0.002 ... E 0.03 (interfaces.md)
+TRUE_HAZARD = dict(DEFAULT_BEHAVIOUR["base_hazard"])  # A 0.002 ... E 0.03 (SPEC §4 defaults)
 
 
 def spec_afford_prob(

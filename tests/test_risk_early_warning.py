@@ -8,6 +8,7 @@ import tomllib
 import numpy as np
 import pandas as pd
 import pytest
+from dataset_helpers import needs_shared_data
 from scipy import stats
 from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -28,7 +29,7 @@ from solver.risk.early_warning import (
 from solver.risk.uci import UCI_COLUMNS, normalise_uci, uci_csv_path, uci_features, uci_raw_features
 
 UCI = uci_csv_path()
-needs_uci = pytest.mark.skipif(not UCI.is_file(), reason=f"shared UCI data not found at {UCI}")
+needs_uci = needs_shared_data(UCI, "the UCI credit-card file")
 FAST = EarlyWarningParams(max_iter=40, learning_rate=0.1, min_samples_leaf=20)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from dataset_helpers import needs_shared_data
 from scipy import stats
 
 from solver.errors import InputError
@@ -23,7 +24,7 @@ from solver.risk.uci import uci_csv_path
 
 DATA = Path(__file__).parent / "data" / "risk"
 UCI = uci_csv_path()
-needs_uci = pytest.mark.skipif(not UCI.is_file(), reason=f"shared UCI data not found at {UCI}")
+needs_uci = needs_shared_data(UCI, "the UCI credit-card file")
 
 
 @pytest.fixture(scope="module")

@@ -34,20 +34,23 @@ import pandas as pd
 from scipy import optimize, stats
 
 from solver.atomic import atomic_open
+from solver.domain import TIERS
 from solver.errors import InputError
+from solver.model import BehaviourModel
 from solver.risk._tables import problems_error, read_table, shown
 
-TIERS: tuple[str, ...] = ("A", "B", "C", "D", "E")
-# Agreed behaviour-model defaults (notes/interfaces.md); order is the TOML order.
+_DEFAULT_MODEL = BehaviourModel()
+#: The behaviour model's defaults (SPEC §4, defined in :class:`solver.model.BehaviourModel`)
+#: in the order a calibrated TOML file lists them.
 DEFAULT_BEHAVIOUR: dict[str, Any] = {
-    "cost_of_funds": 0.03,
-    "kappa": 0.2,
-    "recovery_lag_months": 4,
-    "vehicle_depreciation": 0.15,
-    "auction_discount": 0.25,
-    "repo_cost": 3000.0,
-    "unsecured_recovery": 0.10,
-    "base_hazard": {"A": 0.002, "B": 0.004, "C": 0.008, "D": 0.015, "E": 0.03},
+    "cost_of_funds": _DEFAULT_MODEL.cost_of_funds,
+    "kappa": _DEFAULT_MODEL.kappa,
+    "recovery_lag_months": _DEFAULT_MODEL.recovery_lag_months,
+    "vehicle_depreciation": _DEFAULT_MODEL.vehicle_depreciation,
+    "auction_discount": _DEFAULT_MODEL.auction_discount,
+    "repo_cost": _DEFAULT_MODEL.repo_cost,
+    "unsecured_recovery": _DEFAULT_MODEL.unsecured_recovery,
+    "base_hazard": dict(_DEFAULT_MODEL.base_hazard),
 }
 _EPS = 1e-10
 
