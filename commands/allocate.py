@@ -9,7 +9,7 @@ import click
 
 from commands.common import SEED, TIME_LIMIT, FiniteFloat, shared_help
 from commands.engine_opts import engine_options
-from commands.output import check_out, emit, format_option, out_help, write_out, wrote
+from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from commands.tables import Column, print_fitted
 
 
@@ -54,12 +54,7 @@ from commands.tables import Column, print_fitted
     show_default=True,
     help=shared_help("--seed", "Here: the CP-SAT search."),
 )
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help=out_help("the assignment table (one row per account)"),
-)
+@out_option("the assignment table (one row per account)", required=True)
 @format_option(
     "Here json is the summary (totals, by treatment, utilisation, certificate); csv the "
     "assignment table."

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from commands.common import SEED, TIME_LIMIT, shared_help
-from commands.output import check_out, emit, format_option, out_help, write_out, wrote
+from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 
 #: Shown where a figure does not exist (no best-known value, no baseline solution).
 MISSING = "–"
@@ -68,12 +68,7 @@ def bench() -> None:
     deprecated="Use --search-workers (--workers means Dask workers in every other command).",
     help="Deprecated spelling of --search-workers.",
 )
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help=out_help("the per-instance results"),
-)
+@out_option("the per-instance results")
 @format_option(
     "Here json is the per-instance results, the averages by family and the verdicts; csv "
     "the per-instance results."

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from commands.common import GENERATE_BYTES_PER_ACCOUNT, MAX_GENERATED_ACCOUNTS, SEED, shared_help
-from commands.output import check_out, emit, format_option, out_help, write_out, wrote
+from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from commands.tables import Column, print_fitted
 
 
@@ -189,17 +189,12 @@ def _report(
     "column and message, and the summary tables); csv is one row per issue and a last "
     "summary row."
 )
-@click.option(
-    "--out",
-    "out_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help=out_help(
-        "the report",
-        "One row per issue (severity, file, row, account_id, column, message) and a summary "
-        "row; .json holds the whole report, .xlsx also a sheet of the summary tables. The "
-        "report is written for an invalid file too (the exit code is then 2).",
-    ),
+@out_option(
+    "the report",
+    "One row per issue (severity, file, row, account_id, column, message) and a summary "
+    "row; .json holds the whole report, .xlsx also a sheet of the summary tables. The "
+    "report is written for an invalid file too (the exit code is then 2).",
+    dest="out_path",
 )
 def validate(
     path: Path,
@@ -313,12 +308,7 @@ def generate() -> None:
     f"about {GENERATE_BYTES_PER_ACCOUNT / 1024:.1f} kB per account).",
 )
 @click.option("--seed", type=SEED, default=0, show_default=True, help=shared_help("--seed"))
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help=out_help("the portfolio"),
-)
+@out_option("the portfolio", required=True)
 @click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
 @format_option(
     "Here json is what was written (accounts by product, totals, seed); csv the portfolio."

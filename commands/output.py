@@ -57,6 +57,21 @@ def out_help(what: str, extra: str = "") -> str:
     return f"{text} {extra}" if extra else text
 
 
+def out_option(
+    what: str, extra: str = "", *, required: bool = False, dest: str | None = None
+) -> Callable[[Any], Any]:
+    """The ``--out FILE`` option of a command that writes ``what`` (a table), its format
+    taken from the extension (:func:`out_help` says so)."""
+    names = ("--out",) if dest is None else ("--out", dest)
+    return click.option(
+        *names,
+        type=click.Path(dir_okay=False, path_type=Path),
+        required=required,
+        default=None,
+        help=out_help(what, extra),
+    )
+
+
 def check_out(
     path: str | os.PathLike[str] | None,
     *,

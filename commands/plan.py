@@ -14,7 +14,7 @@ import click
 
 from commands.common import JOBS, SHARED_HELP, shared_help
 from commands.engine_opts import engine_options, is_dataset_output
-from commands.output import check_out, emit, format_option, out_help, write_out, wrote
+from commands.output import check_out, emit, format_option, out_help, out_option, write_out, wrote
 from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
 
 
@@ -321,16 +321,11 @@ def _read_one_account(
     "Here json is the whole result (options with metrics and cent-exact schedules); csv the "
     "options table."
 )
-@click.option(
-    "--out",
-    "out_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help=out_help(
-        "the options table",
-        "A .json file holds the whole result (as --format json prints it), an .xlsx file "
-        "also the schedules.",
-    ),
+@out_option(
+    "the options table",
+    "A .json file holds the whole result (as --format json prints it), an .xlsx file "
+    "also the schedules.",
+    dest="out_path",
 )
 @click.option(
     "--account-id",

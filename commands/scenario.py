@@ -9,7 +9,7 @@ import click
 
 from commands.common import JOBS, MAX_PATHS, SEED, shared_help
 from commands.engine_opts import engine_options
-from commands.output import check_out, emit, format_option, out_help, write_out, wrote
+from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from commands.tables import Column, print_fitted, stacked
 
 _SUMMARY_KPIS = (
@@ -566,12 +566,7 @@ def experiment() -> None:
     show_default=True,
     help="Comma-separated columns to stratify by ('' for none).",
 )
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help=out_help("the assignment (account_id, group, stratum)"),
-)
+@out_option("the assignment (account_id, group, stratum)", required=True)
 @format_option("Here json is the summary by stratum; csv the assignment.")
 def split(portfolio: Path, share: float, seed: int, strata: str, out: Path, fmt: str) -> int:
     """Split PORTFOLIO into champion and challenger groups, stratified and seeded.
