@@ -94,6 +94,7 @@ def allocate(
 
     from commands.common import console
     from solver.allocation import allocate as run_allocation
+    from solver.allocation import match_plans, read_plans
     from solver.allocation_catalogue import Catalogue, Teams
     from solver.engine import read_portfolio_on
     from solver.io import read_portfolio
@@ -113,10 +114,10 @@ def allocate(
     distributed = engine.distributed or portfolio.is_dir()
     with engine.open() as runner:
         frame = read_portfolio_on(runner, portfolio) if distributed else read_portfolio(portfolio)
-        plan_table = _read_plans(plans) if plans is not None else None
+        plan_table = read_plans(plans) if plans is not None else None
         if plan_table is not None:
-            assert plans is not None
-            _match_plans(plan_table, frame, plans, portfolio)
+            for note in match_plans(plan_table, frame, f"--plans {plans}", portfolio):
+                click.echo(f"warning: --plans {plans}: {note}", err=True)
         err = console(stderr=True)
         spinner = (
             contextlib.nullcontext()
@@ -140,65 +141,6 @@ def allocate(
         return 0
     _print_tables(result, out, catalogue.currency, console(min_width=120))
     return 0
-
-
-def _read_plans(path: Path):
-    import pandas as pd
-
-    from solver.errors import InputError
-
-    suffix = path.suffix.lower()
-    try:
-        if path.is_dir():  # a plan-portfolio dataset directory
-            table = pd.read_parquet(path)
-        elif suffix == ".csv":
-            table = pd.read_csv(path, dtype={"account_id": str})
-        elif suffix in (".parquet", ".pq"):
-            table = pd.read_parquet(path)
-        elif suffix in (".xlsx", ".xlsm"):
-            table = pd.read_excel(path, dtype={"account_id": str})
-        else:
-            raise InputError(f"{path}: plans must be .csv, .parquet or .xlsx")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except (ValueError, OSError) as exc:
-        raise InputError(f"{path}: cannot read plans ({exc})") from None
-    missing = {"account_id", "status", "npv_vs_status_quo"} - set(table.columns)
-    if missing:
-        raise InputError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-    return table
-
-
-def _match_plans(plan_table, frame, plans: Path, portfolio: Path) -> None:
-    """Refuse plans of another book; warn when only some accounts have a plan.
-
-    A plans file none of whose account ids is in the portfolio is the output of
-    ``plan-portfolio`` for another book: using it would silently offer no plan at all
-    (exit 2). When only some ids match, the run goes on with a warning on stderr giving
-    both counts (a book that gained or lost accounts since its plans were made).
-    """
-    from solver.errors import InputError
-
-    book = set(frame["account_id"].astype(str))
-    planned = set(plan_table["account_id"].dropna().astype(str))
-    common = book & planned
-    if not common:
-        raise InputError(
-            f"--plans {plans}: none of its {len(planned):,} account ids is in the portfolio "
-            f"{portfolio} ({len(book):,} accounts); give the plan-portfolio output of this book"
-        )
-    without = len(book - common)
-    extra = len(planned - common)
-    notes = []
-    if without:
-        notes.append(
-            f"{without:,} of the {len(book):,} accounts of {portfolio} have no plan there "
-            "(no plan is offered to them)"
-        )
-    if extra:
-        notes.append(f"{extra:,} plan rows are for accounts not in {portfolio} (ignored)")
-    if notes:
-        click.echo(f"warning: --plans {plans}: {'; '.join(notes)}", err=True)
 
 
 #: Columns of the "By treatment" table, by priority (0 kept first on a narrow terminal).
