@@ -445,8 +445,9 @@ def fit(
       workout risk fit ../shared/data/credit/UCI_Credit_Card.csv --out out/ew.toml \\
           --behaviour-out out/behaviour.toml --seed 1 --format json
     """
-    from solver.risk.calibration import calibrate_hazards, read_behaviour_toml, write_behaviour_toml
+    from solver.risk.calibration import read_behaviour_toml, write_behaviour_toml
     from solver.risk.early_warning import EarlyWarningParams, fit_uci
+    from solver.risk.scoring import held_out_hazards
 
     source = _uci_source(data, uci, data_dir, "DATA")
     if Path(out).suffix.lower() != ".toml":
@@ -470,12 +471,7 @@ def fit(
     )
     with spinner:
         result = fit_uci(source, params)
-    calibration = None
-    if behaviour_out:
-        from solver.risk.early_warning import assign_tiers
-
-        tiers = assign_tiers(result.test_pd, result.model.pd_bands)
-        calibration = calibrate_hazards(tiers, result.test_outcome)
+    calibration = held_out_hazards(result) if behaviour_out else None
     png_path = _png_path(png, no_png, out, "risk_fit.png")
     result.model.write(out)
     if calibration is not None:
@@ -648,7 +644,8 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
     )
     model = EarlyWarningModel.read(model_path)
     if engine.distributed or dataset_out or Path(portfolio).is_dir():
-        from solver.engine import is_dataset, prepare_uci, score_partition, score_summary
+        from solver.engine import is_dataset
+        from solver.risk.scoring import prepare_uci, score_partition, score_summary
 
         source = portfolio if is_dataset(portfolio) else read_uci(portfolio)
         shown = fmt == "table" and not quiet
@@ -669,7 +666,7 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
         scores = score_uci(model, read_uci(portfolio))
     png_path = None if dataset_out else _png_path(png, no_png, out, "risk_score.png")
     if dataset_out:
-        from solver.engine import combine_score_summaries
+        from solver.risk.scoring import combine_score_summaries
 
         summary = combine_score_summaries(result.summaries)
         n_scored = result.rows
@@ -680,13 +677,9 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
             from solver.risk.plots import score_chart
 
             score_chart(scores, model.pd_bands, png_path)
-        summary = scores.groupby("tier").agg(
-            accounts=("account_id", "size"),
-            mean_pd=("pd_next_month", "mean"),
-            base_hazard=("base_hazard", "first"),
-        )
-        if "defaults" in scores.columns:
-            summary["observed_rate"] = scores.groupby("tier")["defaults"].mean()
+        from solver.risk.scoring import tier_summary
+
+        summary = tier_summary(scores)
     summary = summary.reindex(list("ABCDE"))
     if fmt == "csv":
         emit(fmt, table=scores)

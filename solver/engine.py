@@ -85,18 +85,14 @@ __all__ = [
     "PricingOracle",
     "DaskPricing",
     "combine_portfolio_plans",
-    "combine_score_summaries",
     "concat_partitions",
     "is_dataset",
     "open_engine",
     "partition_source",
     "plan_partition",
     "prepare_portfolio",
-    "prepare_uci",
     "read_portfolio_on",
     "price_columns",
-    "score_partition",
-    "score_summary",
     "sum_summaries",
 ]
 
@@ -341,15 +337,6 @@ def prepare_portfolio(raw: pd.DataFrame, partition: Partition) -> pd.DataFrame:
         unknown_columns="warn",
         row_note="row N = the Nth row of the dataset, files in name order",
     )
-
-
-def prepare_uci(raw: pd.DataFrame, partition: Partition) -> pd.DataFrame:
-    """Normalise a raw partition of a UCI-layout table (rows numbered as in the whole table)."""
-    from solver.risk.uci import normalise_uci
-
-    if partition.frame is not None:
-        return raw
-    return normalise_uci(raw, source=partition.source, row_offset=partition.start)
 
 
 # --------------------------------------------------------------------------------------
@@ -1427,46 +1414,6 @@ def sum_summaries(parts: Sequence[Any], keys: Sequence[str]) -> Any:
     out["_rank"] = out[keys[0]].map(first)
     out = out.sort_values(["_rank", *keys[1:]], kind="stable").drop(columns="_rank")
     return out.reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------------------
-# Early-warning scores through an engine
-# --------------------------------------------------------------------------------------
-
-
-def score_partition(frame: Any, model: Any) -> Any:
-    """:func:`solver.risk.early_warning.score_uci` on a partition (argument order of the engine)."""
-    from solver.risk.early_warning import score_uci
-
-    return score_uci(model, frame)
-
-
-def score_summary(scores: Any) -> Any:
-    """Per-tier sums of a partition's scores (accounts, PD sum, defaults), combined later."""
-    grouped = scores.groupby("tier")
-    out = grouped.agg(
-        accounts=("account_id", "size"),
-        pd_sum=("pd_next_month", "sum"),
-        base_hazard=("base_hazard", "first"),
-    )
-    if "defaults" in scores.columns:
-        out["defaults"] = grouped["defaults"].sum()
-    return out
-
-
-def combine_score_summaries(parts: Sequence[Any]) -> Any:
-    """Per-tier ``accounts, mean_pd, base_hazard[, observed_rate]`` from partition summaries."""
-    import pandas as pd
-
-    both = pd.concat(list(parts))
-    grouped = both.groupby(level=0)
-    out = pd.DataFrame({"accounts": grouped["accounts"].sum()})
-    out["mean_pd"] = grouped["pd_sum"].sum() / out["accounts"]
-    out["base_hazard"] = grouped["base_hazard"].first()
-    if "defaults" in both.columns:
-        out["observed_rate"] = grouped["defaults"].sum() / out["accounts"]
-    out.index.name = "tier"
-    return out
 
 
 # --------------------------------------------------------------------------------------

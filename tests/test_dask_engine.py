@@ -26,11 +26,10 @@ from solver.engine import (  # noqa: E402
     DaskPricing,
     LocalPricing,
     prepare_portfolio,
-    prepare_uci,
-    score_partition,
 )
 from solver.errors import InputError  # noqa: E402
 from solver.generate import generate_portfolio  # noqa: E402
+from solver.risk.scoring import prepare_uci, score_partition  # noqa: E402
 
 # Functions defined here run on the workers: ship them by value, not by module name.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
