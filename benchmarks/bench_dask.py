@@ -121,7 +121,8 @@ def _child(
                 table = plan_portfolio(frame, jobs=jobs).table
                 write_table(table, work.with_suffix(".parquet"))
             else:
-                from solver.engine import plan_partition, prepare_portfolio
+                from solver.engine import prepare_portfolio
+                from solver.plan_workloads import plan_partition
 
                 engine.map_partitions(
                     plan_partition,

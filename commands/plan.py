@@ -632,14 +632,9 @@ def _plan_on_engine(
     because an account of the table missing from the whole book is an error.
     """
     from commands.engine_opts import progress_bar
-    from solver.engine import (
-        is_dataset,
-        plan_partition,
-        prepare_portfolio,
-        read_portfolio_on,
-        sum_summaries,
-    )
+    from solver.engine import is_dataset, prepare_portfolio, read_portfolio_on
     from solver.io import read_portfolio, with_forecast
+    from solver.plan_workloads import plan_partition, sum_summaries
     from solver.plans import portfolio_summary
 
     dataset = is_dataset(portfolio)

@@ -84,16 +84,13 @@ __all__ = [
     "Pricing",
     "PricingOracle",
     "DaskPricing",
-    "combine_portfolio_plans",
     "concat_partitions",
     "is_dataset",
     "open_engine",
     "partition_source",
-    "plan_partition",
     "prepare_portfolio",
     "read_portfolio_on",
     "price_columns",
-    "sum_summaries",
 ]
 
 #: Dask settings for the workers of a cluster this engine starts itself (a cluster given by
@@ -1320,100 +1317,6 @@ def read_portfolio_on(
         progress=progress,
     )
     return result.frame
-
-
-# --------------------------------------------------------------------------------------
-# Plans for a portfolio through an engine (the scenario's plan stage)
-# --------------------------------------------------------------------------------------
-
-
-def combine_portfolio_plans(parts: Sequence[Any]) -> Any:
-    """One :class:`solver.plans.PortfolioPlans` from per-partition ones, in order.
-
-    Tables are concatenated (:func:`concat_partitions`) and the schedule arrays padded
-    with zeros to the longest plan, as :func:`solver.plans.plan_portfolio` does for a
-    whole portfolio.
-    """
-    from solver.plans import PortfolioPlans
-
-    width = max([p.payments.shape[1] for p in parts] + [1])
-    n = sum(len(p.term) for p in parts)
-    payments = np.zeros((n, width))
-    exposures = np.zeros((n, width))
-    term = np.zeros(n, dtype=np.int64)
-    row = 0
-    for p in parts:
-        k = len(p.term)
-        payments[row : row + k, : p.payments.shape[1]] = p.payments
-        exposures[row : row + k, : p.exposures.shape[1]] = p.exposures
-        term[row : row + k] = p.term
-        row += k
-    table = concat_partitions([p.table for p in parts])
-    return PortfolioPlans(table=table, payments=payments, exposures=exposures, term=term)
-
-
-def plan_partition(frame: Any, policy: Any = None, model: Any = None, search: Any = None) -> Any:
-    """The plan table of a partition: :func:`solver.plans.plan_portfolio` on it, in process.
-
-    ``plan_portfolio`` plans in batches of 64 accounts (what keeps the vectorised search in
-    cache and its memory small); an account's plan does not depend on its batch, so the
-    table equals :func:`solver.plans.plan_batch` on the same rows.
-    """
-    return _plan_partition(frame, policy, model, search).table
-
-
-def _plan_partition(frame: Any, policy: Any, model: Any, search: Any) -> Any:
-    from solver.plans import plan_portfolio
-
-    kwargs = {} if search is None else {"search": search}
-    return plan_portfolio(frame, policy, model, jobs=1, **kwargs)
-
-
-def plan_portfolio_on(
-    engine: Engine,
-    frame: Any,
-    policy: Any = None,
-    model: Any = None,
-    *,
-    search: Any = None,
-    partitions: int | None = None,
-    progress: ProgressFn | None = None,
-) -> Any:
-    """:func:`solver.plans.plan_portfolio` with the partitions run by ``engine``.
-
-    Each partition runs ``plan_portfolio`` itself (the local code path, in batches of 64
-    accounts); the results are put back in order by :func:`combine_portfolio_plans`, so the
-    outcome is identical.
-    """
-    result = engine.map_partitions(
-        _plan_partition,
-        frame,
-        policy,
-        model,
-        search,
-        partitions=partitions,
-        progress=progress,
-        concat=False,
-    )
-    return combine_portfolio_plans(result.results)
-
-
-def sum_summaries(parts: Sequence[Any], keys: Sequence[str]) -> Any:
-    """Add up per-partition summary tables (counts and sums) by ``keys``.
-
-    Groups of the first key keep the order in which they first appear; rows within a
-    group are sorted by the other keys (the order of :func:`solver.plans.portfolio_summary`).
-    """
-    import pandas as pd
-
-    both = pd.concat([p for p in parts if p is not None], ignore_index=True)
-    if both.empty:
-        return both
-    out = both.groupby(list(keys), sort=False, dropna=False).sum(numeric_only=True).reset_index()
-    first = {v: k for k, v in enumerate(pd.unique(both[keys[0]]))}
-    out["_rank"] = out[keys[0]].map(first)
-    out = out.sort_values(["_rank", *keys[1:]], kind="stable").drop(columns="_rank")
-    return out.reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------

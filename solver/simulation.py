@@ -1285,7 +1285,7 @@ def plan_schedules(
     model, search effort, plan code) within the process, so a scenario and its baseline
     share the work, and in ``cache_dir`` across processes when given. With an ``engine``
     (:mod:`solver.engine`) the partitions are planned on its workers
-    (:func:`solver.engine.plan_portfolio_on`, identical results).
+    (:func:`solver.plan_workloads.plan_portfolio_on`, identical results).
     """
     search = dict(search or {})
     key = _plan_key(frame, policy, model, search)
@@ -1314,7 +1314,7 @@ def plan_schedules(
 
         kwargs["search"] = SearchParams(**search)
     if engine is not None:
-        from solver.engine import plan_portfolio_on
+        from solver.plan_workloads import plan_portfolio_on
 
         plans = plan_portfolio_on(engine, frame, policy, model, progress=progress, **kwargs)
     else:

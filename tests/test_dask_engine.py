@@ -66,7 +66,7 @@ def plan_case(tmp_path_factory):
 
 def test_plan_portfolio_on_dask_equals_local(engine, plan_case):
     """plan_partition over 1, 3, 7 dataset partitions on Dask returns the local plan table."""
-    from solver.engine import plan_partition
+    from solver.plan_workloads import plan_partition
 
     frame, root, reference = plan_case
     for count in PARTITIONS:
@@ -99,7 +99,7 @@ def test_plan_portfolio_cli_on_dask_writes_the_local_table(engine, plan_case, tm
 
 def test_plan_stage_arrays_equal_local(engine, plan_case):
     """plan_portfolio_on (the scenario's plan stage) returns the local table and schedules."""
-    from solver.engine import plan_portfolio_on
+    from solver.plan_workloads import plan_portfolio_on
     from solver.plans import plan_portfolio
 
     frame, _, reference = plan_case
@@ -143,7 +143,7 @@ def test_risk_scores_on_dask_equal_local(engine, tmp_path):
 
 def _plan_or_die(frame: pd.DataFrame, marker: str, victim: str) -> pd.DataFrame:
     """Plan a partition; the first time the victim account is met, kill this worker process."""
-    from solver.engine import plan_partition
+    from solver.plan_workloads import plan_partition
 
     if victim in set(frame["account_id"].astype(str)) and not os.path.exists(marker):
         Path(marker).write_text(str(os.getpid()))
