@@ -422,8 +422,8 @@ def lagrangian_dual(
     pricing
         Factory ``pricing(masked_problem) -> PricingOracle`` of the per-job step (each job's
         cheapest option under the prices, the sum of those reduced costs and the row use);
-        default :class:`solver.engine.LocalPricing`, in process. The Dask engine passes one
-        whose column blocks live on the workers (:class:`solver.engine.DaskPricing`); both
+        default :class:`solver.pricing.LocalPricing`, in process. The Dask engine passes one
+        whose column blocks live on the workers (:class:`solver.pricing.DaskPricing`); both
         return bit-identical sums, so prices and bound do not depend on the engine.
     """
     k, n = problem.cost.shape
@@ -438,7 +438,7 @@ def lagrangian_dual(
         global_weight=problem.global_weight,
         global_capacity=problem.global_capacity,
     )
-    from solver.engine import LocalPricing
+    from solver.pricing import LocalPricing
 
     oracle = (pricing or LocalPricing)(masked)
     lam = (

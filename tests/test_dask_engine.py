@@ -21,14 +21,10 @@ pytest.importorskip("distributed")
 import cloudpickle  # noqa: E402
 from dataset_helpers import write_dataset  # noqa: E402
 
-from solver.engine import (  # noqa: E402
-    DaskEngine,
-    DaskPricing,
-    LocalPricing,
-    prepare_portfolio,
-)
+from solver.engine import DaskEngine, prepare_portfolio  # noqa: E402
 from solver.errors import InputError  # noqa: E402
 from solver.generate import generate_portfolio  # noqa: E402
+from solver.pricing import DaskPricing, LocalPricing  # noqa: E402
 from solver.risk.scoring import prepare_uci, score_partition  # noqa: E402
 
 # Functions defined here run on the workers: ship them by value, not by module name.

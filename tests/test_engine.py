@@ -14,18 +14,15 @@ import pytest
 from dataset_helpers import write_dataset
 
 from solver.engine import (
-    PRICING_BLOCK,
     LocalEngine,
-    LocalPricing,
-    Pricing,
     concat_partitions,
     default_partitions,
     partition_source,
     prepare_portfolio,
-    price_columns,
 )
 from solver.errors import InputError
 from solver.generate import generate_portfolio
+from solver.pricing import PRICING_BLOCK, LocalPricing, Pricing, price_columns
 
 DATA = Path(__file__).parent / "data"
 
