@@ -794,23 +794,11 @@ def calibrate(outcomes, out, base, estimate_kappa, interval, confidence, png, no
 
         hazard_chart(result, png_path)
     if fmt == "csv":
-        import pandas as pd
-
         written = result.base_hazard((base_params or {}).get("base_hazard"))
-        rows = [
-            {
-                "tier": t.tier,
-                "exposure_months": t.exposure_months,
-                "defaults": t.defaults,
-                "hazard": t.hazard,
-                "lower": t.lower,
-                "upper": t.upper,
-                "estimated": t.estimated,
-                "written": written[t.tier],
-            }
-            for t in result.tiers
-        ]
-        emit(fmt, table=pd.DataFrame(rows))
+        table = result.to_frame()
+        table["estimated"] = [t.estimated for t in result.tiers]
+        table["written"] = [written[t.tier] for t in result.tiers]
+        emit(fmt, table=table)
         return
     if fmt == "json":
         payload = result.to_dict()
