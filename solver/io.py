@@ -1057,20 +1057,50 @@ def _read_parquet(path: Path, source: str):
 _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
 
 
-def _merged_ranges(workbook: Any, worksheet: Any) -> list[tuple[str, int, int, int, int]]:
-    """Merged ranges of a read-only sheet as (ref, min_col, min_row, max_col, max_row)."""
+_ATTR_RE = re.compile(rb'([\w:]+)="([^"]*)"')
+
+
+def _elements(xml: bytes, tag: str) -> list[dict[str, str]]:
+    """Attributes (name -> unescaped value) of every ``<tag …>`` element, any prefix."""
+    from html import unescape
+
+    pattern = re.compile(rb"<(?:\w+:)?" + tag.encode() + rb"\b([^>]*)>")
+    return [
+        {k.decode(): unescape(v.decode()) for k, v in _ATTR_RE.findall(attrs)}
+        for attrs in pattern.findall(xml)
+    ]
+
+
+def _merged_ranges(path: Path, title: str) -> list[tuple[str, int, int, int, int]]:
+    """Merged ranges of sheet ``title`` as (ref, min_col, min_row, max_col, max_row).
+
+    A read-only openpyxl worksheet does not list its merged cells (only through private
+    attributes), so they are read from the workbook package itself (the OOXML parts
+    ``xl/workbook.xml``, its relationships and the sheet's XML) with :mod:`zipfile`.
+    """
     from openpyxl.utils.cell import range_boundaries
 
-    merged = getattr(worksheet, "merged_cells", None)
-    refs: list[str] = []
-    if merged is not None:  # a normal (not read-only) worksheet
-        refs = [str(r) for r in merged.ranges]
-    else:
-        archive = getattr(workbook, "_archive", None)
-        sheet_path = getattr(worksheet, "_worksheet_path", None)
-        if archive is not None and sheet_path is not None:
-            xml = archive.read(sheet_path)
-            refs = [m.decode() for m in _MERGE_RE.findall(xml)]
+    with zipfile.ZipFile(path) as package:
+        names = set(package.namelist())
+        sheets = _elements(package.read("xl/workbook.xml"), "sheet")
+        rels = _elements(package.read("xl/_rels/workbook.xml.rels"), "Relationship")
+        rel_id = next(
+            (
+                v
+                for e in sheets
+                if e.get("name") == title
+                for k, v in e.items()
+                if k.endswith(":id")
+            ),
+            None,
+        )
+        target = next((e.get("Target") for e in rels if e.get("Id") == rel_id), None)
+        if rel_id is None or target is None:
+            return []
+        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        if part not in names:
+            return []
+        refs = [m.decode() for m in _MERGE_RE.findall(package.read(part))]
     out = []
     for ref in refs:
         min_col, min_row, max_col, max_row = range_boundaries(ref)
@@ -1108,10 +1138,10 @@ def _read_excel(
         else:
             worksheet = workbook.worksheets[0]
         sheet_rows = [tuple(r) for r in worksheet.iter_rows(values_only=True)]
-        merged = _merged_ranges(workbook, worksheet)
     finally:
         workbook.close()
     title = worksheet.title
+    merged = _merged_ranges(path, title)
     where_sheet = f"sheet {title!r}"
 
     def is_empty(row: tuple) -> bool:

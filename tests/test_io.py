@@ -282,6 +282,29 @@ def test_excel_cells_with_formulas_merges_and_bools(tmp_path):
     assert frame["hardship"].tolist() == [True, False, False, False]
 
 
+def test_excel_merged_cells_found_on_the_chosen_sheet(tmp_path):
+    """Merged cells are read from the workbook package (no private openpyxl attributes):
+    the portfolio sheet is the second one, with an escaped name in the workbook XML."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    notes = book.active
+    notes.title = "notes & terms"
+    notes.merge_cells("A1:B1")  # merges of another sheet are not this sheet's
+    sheet = book.create_sheet("portfolio")
+    sheet.append(HEADER.split(","))
+    sheet.append(["A", 1000, 0.1, 12, 5000, 2000])
+    sheet.append(["B", 1000, 0.1, 12, 5000, 2000])
+    sheet.append(["C", 1000, 0.1, 12, 5000, 2000])
+    sheet.merge_cells("E3:E4")
+    path = tmp_path / "p.xlsx"
+    book.save(path)
+    assert problems_of(path) == [
+        f"{path}: row 2 (account_id B): income: cells E3:E4 are merged; unmerge them and fill "
+        "every cell"
+    ]
+
+
 def test_excel_sheet_choice(tmp_path):
     """The 'portfolio' sheet is read when present; --sheet picks another; unknown sheet errors."""
     from openpyxl import Workbook
