@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from solver import plans
 from solver.engine import Engine, ProgressFn, concat_partitions
-from solver.plans import PortfolioPlans, plan_portfolio
 
 __all__ = ["combine_portfolio_plans", "plan_partition", "plan_portfolio_on", "sum_summaries"]
 
@@ -42,7 +42,7 @@ def combine_portfolio_plans(parts: Sequence[Any]) -> Any:
         term[row : row + k] = p.term
         row += k
     table = concat_partitions([p.table for p in parts])
-    return PortfolioPlans(table=table, payments=payments, exposures=exposures, term=term)
+    return plans.PortfolioPlans(table=table, payments=payments, exposures=exposures, term=term)
 
 
 def plan_partition(frame: Any, policy: Any = None, model: Any = None, search: Any = None) -> Any:
@@ -57,7 +57,8 @@ def plan_partition(frame: Any, policy: Any = None, model: Any = None, search: An
 
 def _plan_partition(frame: Any, policy: Any, model: Any, search: Any) -> Any:
     kwargs = {} if search is None else {"search": search}
-    return plan_portfolio(frame, policy, model, jobs=1, **kwargs)
+    # looked up at call time: the plans module's function (tests may stand in for it)
+    return plans.plan_portfolio(frame, policy, model, jobs=1, **kwargs)
 
 
 def plan_portfolio_on(
