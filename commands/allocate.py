@@ -11,6 +11,7 @@ from commands.common import SEED, TIME_LIMIT, FiniteFloat, shared_help
 from commands.engine_opts import engine_options
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from commands.tables import Column, print_fitted
+from solver.domain import TIERS
 
 
 @click.command("allocate")
@@ -147,7 +148,7 @@ def allocate(
 _BY_TREATMENT = (
     Column("treatment", "left", 0),
     Column("accounts", "right", 1),
-    *(Column(tier, "right", 5) for tier in "ABCDE"),
+    *(Column(tier, "right", 5) for tier in TIERS),
     Column("expected_collected", "right", 3, short="expected\ncollected"),
     Column("cost", "right", 4),
     Column("net", "right", 2),
@@ -179,7 +180,7 @@ def _print_tables(result: Any, out: Path, currency: str, con: Any) -> None:
             [
                 row["treatment"],
                 f"{row['accounts']:,}",
-                *(f"{row[x]:,}" for x in "ABCDE"),
+                *(f"{row[x]:,}" for x in TIERS),
                 f"{row['expected_collected']:,.2f}",
                 f"{row['cost']:,.2f}",
                 f"{row['net']:,.2f}",

@@ -290,13 +290,7 @@ def handle_signals() -> Iterator[Received]:
 
 def _hard_stop(interrupted: Interrupted) -> None:
     """The last resort: stop the workers, remove temporary files, print the line, exit."""
-    import multiprocessing
-
-    for child in multiprocessing.active_children():
-        if child.pid is None:
-            continue
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(child.pid, signal.SIGKILL)
+    _signal_children(signal.SIGKILL, pool_only=False)
     interrupts.remove_temporary()
     with contextlib.suppress(OSError):
         os.write(2, f"interrupted by {interrupted} (no partial output written)\n".encode())
@@ -305,13 +299,19 @@ def _hard_stop(interrupted: Interrupted) -> None:
 
 def _stop_workers() -> None:
     """SIGTERM the local pool workers (multiprocessing children) of this process."""
+    _signal_children(signal.SIGTERM, pool_only=True)
+
+
+def _signal_children(sig: int, *, pool_only: bool) -> None:
+    """Send ``sig`` to this process's multiprocessing children (``pool_only``: the pool
+    workers, which have the default names; a Dask cluster names and stops its own)."""
     import multiprocessing
 
     for child in multiprocessing.active_children():
-        # pool workers have the default names; a Dask cluster names (and stops) its own
-        if child.pid is not None and child.name.split("-")[0].endswith("Process"):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child.pid, signal.SIGTERM)
+        if child.pid is None or (pool_only and not child.name.split("-")[0].endswith("Process")):
+            continue
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(child.pid, sig)
 
 
 def _silence_stdout() -> None:

@@ -16,6 +16,7 @@ from commands.common import JOBS, SHARED_HELP, shared_help
 from commands.engine_opts import engine_options, is_dataset_output
 from commands.output import check_out, emit, format_option, out_help, out_option, write_out, wrote
 from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
+from solver.domain import Status
 
 
 def _load_policy(path: Path | None, settings: tuple[str, ...]) -> tuple[Any, list[str]]:
@@ -173,7 +174,7 @@ def _option_rows(result: Any) -> list[tuple[list[str], str | None]]:
             rows.append((cells, "dim"))
             continue
         rec = o.label == result.recommended
-        status = o.status.lower() if o.status not in ("FEASIBLE",) else f"gap {o.gap:.2%}"
+        status = o.status.lower() if o.status != Status.FEASIBLE else f"gap {o.gap:.2%}"
         cells = [
             ("★ " if rec else "") + o.label,
             _payments_text(o),
@@ -205,9 +206,11 @@ def _render_table(result: Any, schedule_family: str | None) -> None:
             for o in result.options:
                 if not o.feasible and o.reason:
                     out.print(f"{o.label}: {o.status.lower()}: {o.reason}", highlight=False)
-    colour = {"RECOMMENDED": "green", "NPV_TEST_FAILED": "yellow", "INFEASIBLE": "red"}[
-        result.status
-    ]
+    colour = {
+        Status.RECOMMENDED: "green",
+        Status.NPV_TEST_FAILED: "yellow",
+        Status.INFEASIBLE: "red",
+    }[result.status]
     out.print(f"[bold {colour}]{result.status}[/]: {result.explanation}", highlight=False)
     if schedule_family:
         opt = result.option(schedule_family)
@@ -469,7 +472,7 @@ def plan(
         wrote(out_path, fmt)
     else:
         emit(fmt, table=_options_frame(result), payload=payload)
-    if result.status == "INFEASIBLE":
+    if result.status == Status.INFEASIBLE:
         raise InfeasibleError(f"account {result.account_id}: {result.explanation}")
     return 0
 

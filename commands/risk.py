@@ -16,6 +16,7 @@ import click
 from commands.common import SEED, console, shared_help
 from commands.engine_opts import engine_options, is_dataset_output, progress_bar
 from commands.output import emit, format_option, out_help, write_out
+from solver.domain import TIERS
 
 
 def _png_path(png: str | None, no_png: bool, out: str | None, default: str) -> Path | None:
@@ -680,7 +681,7 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
         from solver.risk.scoring import tier_summary
 
         summary = tier_summary(scores)
-    summary = summary.reindex(list("ABCDE"))
+    summary = summary.reindex(list(TIERS))
     if fmt == "csv":
         emit(fmt, table=scores)
         return

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from solver.domain import BUCKETS, TIERS
+from solver.domain import BUCKETS, TIERS, Status
 from solver.errors import InputError
 
 __all__ = [
@@ -210,7 +210,7 @@ class PlanValue:
 
     p_reach: float = 0.6
     p_accept: float = 0.5
-    eligible_status: tuple[str, ...] = ("RECOMMENDED",)
+    eligible_status: tuple[str, ...] = (Status.RECOMMENDED.value,)
 
 
 @dataclass(frozen=True)
@@ -395,7 +395,7 @@ class Catalogue:
             p_reach=num(plan_data, "p_reach", "plans", 0.6, hi=1.0),
             p_accept=num(plan_data, "p_accept", "plans", 0.5, hi=1.0),
             eligible_status=_strings(
-                plan_data, "eligible_status", ("RECOMMENDED",), source, "plans", problems
+                plan_data, "eligible_status", (Status.RECOMMENDED.value,), source, "plans", problems
             ),
         )
         base_data = _unknown_keys(

@@ -107,7 +107,6 @@ def expand(
     c_v = np.empty(cap)
     c_s = np.empty(cap)
     c_opt = np.empty(cap)
-    c_last = np.zeros(cap, np.bool_)
     keep = np.zeros(cap, np.bool_)
     idx_main = np.empty(cap, np.int64)
     idx_last = np.empty(cap, np.int64)
@@ -175,7 +174,6 @@ def expand(
                 c_v[k] = n_v
                 c_s[k] = n_s
                 c_opt[k] = opt
-                c_last[k] = last
                 if last_width > 0 and last:
                     idx_last[n_lastc] = k
                     n_lastc += 1
@@ -187,26 +185,15 @@ def expand(
         if last_width > 0:
             _select(idx_last, c_opt, n_lastc, last_width, keep, a, cut_bound)
         s = e
-    kept = 0
-    for k in range(n_child):
-        if keep[k]:
-            kept += 1
-    parent = np.empty(kept, np.int64)
-    pay = np.empty(kept, np.int64)
-    acc = np.empty(kept, np.int64)
-    fsc = np.empty(kept, np.int64)
-    B = np.empty(kept, np.int64)
-    v = np.empty(kept)
-    sv = np.empty(kept)
-    r = 0
-    for k in range(n_child):
-        if keep[k]:
-            parent[r] = c_parent[k]
-            pay[r] = c_pay[k]
-            acc[r] = f_acc[c_parent[k]]
-            fsc[r] = c_fsc[k]
-            B[r] = c_B[k]
-            v[r] = c_v[k]
-            sv[r] = c_s[k]
-            r += 1
-    return parent, pay, acc, fsc, B, v, sv, any_move
+    kept = keep[:n_child]
+    parent = c_parent[:n_child][kept]
+    return (
+        parent,
+        c_pay[:n_child][kept],
+        f_acc[parent],
+        c_fsc[:n_child][kept],
+        c_B[:n_child][kept],
+        c_v[:n_child][kept],
+        c_s[:n_child][kept],
+        any_move,
+    )

@@ -237,3 +237,13 @@ def band_recurrences(
         for t in range(H):
             w[i, t + 1] = max(w[i, t + 1], w[i, t] * g[i] * w_ratio)
     return lo, hi, w
+
+
+@njit(cache=True)
+def fill_rows(values: np.ndarray) -> np.ndarray:
+    """:func:`_fill_row` on every row of ``values`` (a copy); rows without any plan stay
+    as they are."""
+    out = values.copy()
+    for r in range(values.shape[0]):
+        _fill_row(values[r], out[r])
+    return out

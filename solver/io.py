@@ -1057,18 +1057,9 @@ def _read_parquet(path: Path, source: str):
 _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
 
 
-_ATTR_RE = re.compile(rb'([\w:]+)="([^"]*)"')
-
-
-def _elements(xml: bytes, tag: str) -> list[dict[str, str]]:
-    """Attributes (name -> unescaped value) of every ``<tag …>`` element, any prefix."""
-    from html import unescape
-
-    pattern = re.compile(rb"<(?:\w+:)?" + tag.encode() + rb"\b([^>]*)>")
-    return [
-        {k.decode(): unescape(v.decode()) for k, v in _ATTR_RE.findall(attrs)}
-        for attrs in pattern.findall(xml)
-    ]
+_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_PKG_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 
 def _merged_ranges(path: Path, title: str) -> list[tuple[str, int, int, int, int]]:
@@ -1076,25 +1067,25 @@ def _merged_ranges(path: Path, title: str) -> list[tuple[str, int, int, int, int
 
     A read-only openpyxl worksheet does not list its merged cells (only through private
     attributes), so they are read from the workbook package itself (the OOXML parts
-    ``xl/workbook.xml``, its relationships and the sheet's XML) with :mod:`zipfile`.
+    ``xl/workbook.xml``, its relationships and the sheet's XML) with :mod:`zipfile` and
+    :mod:`xml.etree.ElementTree` (the sheet's merge list by a pattern: sheets are large).
     """
+    from xml.etree import ElementTree
+
     from openpyxl.utils.cell import range_boundaries
 
     with zipfile.ZipFile(path) as package:
         names = set(package.namelist())
-        sheets = _elements(package.read("xl/workbook.xml"), "sheet")
-        rels = _elements(package.read("xl/_rels/workbook.xml.rels"), "Relationship")
+        book = ElementTree.fromstring(package.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
         rel_id = next(
-            (
-                v
-                for e in sheets
-                if e.get("name") == title
-                for k, v in e.items()
-                if k.endswith(":id")
-            ),
+            (e.get(_REL_ID) for e in book.iter(f"{_MAIN_NS}sheet") if e.get("name") == title),
             None,
         )
-        target = next((e.get("Target") for e in rels if e.get("Id") == rel_id), None)
+        target = next(
+            (e.get("Target") for e in rels.iter(f"{_PKG_NS}Relationship") if e.get("Id") == rel_id),
+            None,
+        )
         if rel_id is None or target is None:
             return []
         part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"

@@ -29,7 +29,11 @@ from typing import Any
 
 import numpy as np
 
+from solver.domain import Status
 from solver.errors import InputError
+
+#: Baseline statuses with a solution (the names of solver.domain.Status).
+_SOLVED = [Status.OPTIMAL.value, Status.FEASIBLE.value]
 
 __all__ = [
     "GapInstance",
@@ -575,9 +579,7 @@ def summarise_gap_benchmark(results):
         }
         if has_base:
             row["baseline_mean_gap_to_best"] = grp["baseline_gap_to_best"].mean()
-            row["baseline_no_solution"] = int(
-                (~grp["baseline_status"].isin(["OPTIMAL", "FEASIBLE"])).sum()
-            )
+            row["baseline_no_solution"] = int((~grp["baseline_status"].isin(_SOLVED)).sum())
             row["baseline_mean_time_s"] = grp["baseline_time_s"].mean()
         rows.append(row)
     summary = pd.DataFrame(rows)
@@ -600,7 +602,7 @@ def summarise_gap_benchmark(results):
     if len(hard) and has_base:
         mean = hard["gap_to_best"].mean()
         base = hard["baseline_gap_to_best"].mean()
-        both = hard[hard["baseline_status"].isin(["OPTIMAL", "FEASIBLE"])]
+        both = hard[hard["baseline_status"].isin(_SOLVED)]
         verdicts.append(
             f"type D + Yagiura C/D/E mean gap to best known {mean:.3%} vs plain CP-SAT {base:.3%} "
             f"({int(len(hard) - len(both))} baseline runs without a solution counted as 100%) "

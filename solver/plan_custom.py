@@ -63,7 +63,7 @@ import numpy as np
 from solver.beam_step import expand
 from solver.bound_dp import NEG as _NEG
 from solver.bound_dp import NEG_CUT as _NEG_CUT
-from solver.bound_dp import backward_pass, band_recurrences, clearable_backward
+from solver.bound_dp import backward_pass, band_recurrences, clearable_backward, fill_rows
 from solver.domain import Status
 from solver.plan_families import CAP_TOL, PlanContext, hazard
 
@@ -265,29 +265,6 @@ def bound_tables(
 _W_RATIO = 0.5
 
 
-def _fill_infeasible(values: np.ndarray) -> np.ndarray:
-    """Node values with every "no plan" node replaced by its nearest finite neighbour's value.
-
-    Used only to evaluate the next month inside the DP: an upper bound may claim any value
-    where no plan exists, and a continuous extension keeps the kink padding small. (The
-    last finite value below is carried up; a row that starts with no plan takes its first
-    finite value there.)
-    """
-    bad = values <= _NEG_CUT
-    if not bad.any():
-        return values
-    M1 = values.shape[1]
-    idx = np.where(bad, 0, np.arange(M1)[None, :])
-    np.maximum.accumulate(idx, axis=1, out=idx)
-    out = np.take_along_axis(values, idx, axis=1)
-    lead = np.flatnonzero(bad[:, 0])
-    if lead.size:
-        first = np.argmax(~bad[lead], axis=1)  # 0 when the whole row has no plan
-        first_val = values[lead, first]
-        out[lead] = np.where(np.arange(M1)[None, :] < first[:, None], first_val[:, None], out[lead])
-    return out
-
-
 def _bound_tables(
     ctx: PlanContext,
     amounts: np.ndarray,
@@ -351,8 +328,8 @@ def _bound_tables(
     _, has_kink, iCc, wR = kinks
     clear_req = _clearing_requirements(ctx, lo, w, capt, M, kinks)
     # ---- the backward pass (compiled: solver/bound_dp.py), month by month from H − 1 ----
-    c, rho, inv_next, gw = _pass_geometry(ctx, lo, w, U, amt, M)
-    i_first, i_last = _live_intervals(ctx, lo, w, U, amt)
+    c, rho, inv_next, gw = _pass_geometry(ctx, lo, w, amt)
+    i_first, i_last = _live_intervals(lo, U, c, rho, inv_next)
     V = np.empty((n, H + 1, M + 1))
     backward_pass(
         V,
@@ -543,7 +520,7 @@ def _clearing_requirements(
 
 
 def _pass_geometry(
-    ctx: PlanContext, lo: np.ndarray, w: np.ndarray, U: np.ndarray, amt: np.ndarray, M: int
+    ctx: PlanContext, lo: np.ndarray, w: np.ndarray, amt: np.ndarray
 ) -> tuple[np.ndarray, ...]:
     """Geometry of each month t in next month's node units: the next balance from node i
     when paying action a is ``c_a + ρ·i`` (ρ = g·w_t / w_{t+1} < 2). Returns ``c`` (H, A,
@@ -561,19 +538,18 @@ def _pass_geometry(
 
 
 def _live_intervals(
-    ctx: PlanContext, lo: np.ndarray, w: np.ndarray, U: np.ndarray, amt: np.ndarray
+    lo: np.ndarray,
+    U: np.ndarray,
+    c: np.ndarray,
+    rho: np.ndarray,
+    inv_next: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Intervals with a possible balance, per month and action (H, A, n): alive when
     ``i_first < i ≤ i_last``. The others have their image all at or below balance 0, or
     above next month's U (with a margin); rounding of the two thresholds (1e-9 of a node
-    spacing) only keeps more intervals."""
-    H = ctx.horizon
-    g = 1.0 + ctx.monthly_rate
-    inv_next = (1.0 / w[:, 1:]).T  # (H, n)
-    inv_rho = 1.0 / ((g[:, None] * w[:, :H]).T * inv_next)
-    c = ((lo[:, :H] * g[:, None] - lo[:, 1:]).T * inv_next)[:, None, :] - amt.T[
-        None, :, :
-    ] * inv_next[:, None, :]
+    spacing) only keeps more intervals. ``c``, ``rho``, ``inv_next``: the month geometry
+    of :func:`_pass_geometry`."""
+    inv_rho = 1.0 / rho
     U_dead = U * (1 + 1e-6) + 0.01  # with a margin: never below U
     z0 = -lo[:, 1:].T * inv_next  # balance 0 in next month's node units
     zU = (U_dead[:, 1:] - lo[:, 1:]).T * inv_next  # next month's U
@@ -630,7 +606,7 @@ def _tail_tables(
     G = valid_amt.shape[1]
     g = 1.0 + ctx.monthly_rate
     disc, disc_lag = ctx.discount, ctx.discount_lag
-    slack = 0.005
+    slack = _SLACK
     acc = np.arange(n)
     w = top / M
     nodes = np.arange(M + 1)[None, :] * w[:, None]  # (n, M+1)
@@ -689,7 +665,7 @@ def _tail_tables(
     for t in range(H - 1, -1, -1):
         req = np.full((n, G, M + 1), _NEG)
         if t < H - 1 and T_next.max() > _NEG_CUT:
-            Tf = _fill_infeasible(T_next.reshape(n * G, M + 1)).reshape(n, G, M + 1)
+            Tf = fill_rows(T_next.reshape(n * G, M + 1)).reshape(n, G, M + 1)
             flat = Tf.ravel()
             q = q_act[t][:, :G, None]
             f = flat.take(i0) * lam1

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from solver.domain import DEFERRAL_MODES
 from solver.model import AccountParams, BehaviourModelProtocol, ModelKernel
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from solver.policy import Policy
 
 MODE_CODES = {"capitalize": 0, "interest_only": 1, "waive": 2}
-MODE_NAMES = ("capitalize", "interest_only", "waive")
+MODE_NAMES = DEFERRAL_MODES  # mode codes 0, 1, 2 index this
 RATE_STEP = 0.00125  # 0.125 % a year: the HAMP rate-cut step (waterfall)
 CONCESSION_STEP = 0.01  # 1 % a year: the concession family's rate ladder
 CONCESSION_TERM_STEP = 6  # concession terms: 6, 12, 18, … months (the usual tenors)

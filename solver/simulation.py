@@ -99,6 +99,8 @@ from typing import Any
 
 import numpy as np
 
+from solver.domain import Status
+
 __all__ = [
     "KPIS",
     "SEGMENT_TYPES",
@@ -1321,7 +1323,7 @@ def plan_schedules(
         plans = plan_portfolio(frame, policy, model, jobs=jobs, progress=step, **kwargs)
     table = plans.table
     status = table["status"].astype(str).to_numpy(dtype=object)
-    recommended = status == "RECOMMENDED"
+    recommended = status == Status.RECOMMENDED
     family = np.where(recommended, table["family"].astype(str).to_numpy(dtype=object), "status_quo")
     payments = np.asarray(plans.payments, dtype=float)
     exposures = np.asarray(plans.exposures, dtype=float)

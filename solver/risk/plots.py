@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from solver.atomic import atomic_path
+from solver.domain import TIERS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -97,7 +98,7 @@ def fit_chart(fit: EarlyWarningFit, path: str | os.PathLike[str]) -> Path:
         dist.axvline(cut, color="black", lw=0.8, ls="--")
     edges = (0.0, *fit.model.pd_bands, 1.0)
     top = dist.get_ylim()[1]
-    for i, tier in enumerate("ABCDE"):
+    for i, tier in enumerate(TIERS):
         dist.text(
             (edges[i] + edges[i + 1]) / 2, top * 0.95, tier, ha="center", va="top", fontsize=9
         )
@@ -135,7 +136,7 @@ def score_chart(
     hist.set_xlabel("predicted PD next month")
     hist.set_ylabel("accounts")
     hist.set_title("Score distribution")
-    counts = scores["tier"].value_counts().reindex(list("ABCDE"), fill_value=0)
+    counts = scores["tier"].value_counts().reindex(list(TIERS), fill_value=0)
     bars.bar(counts.index, counts.to_numpy(), color="tab:red", alpha=0.7)
     bars.set_xlabel("tier")
     bars.set_ylabel("accounts")
