@@ -1130,7 +1130,11 @@ class DaskEngine(Engine):
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=":0",
-                silence_logs=logging.ERROR,
+                # CRITICAL, not ERROR: a worker still alive when an interrupted run's
+                # scheduler is gone logs "Failed to communicate with scheduler during
+                # heartbeat" with a traceback on the run's stderr (CI, session 5). A task's
+                # own error still reaches the client as the task's exception.
+                silence_logs=logging.CRITICAL,
                 memory_limit=memory_limit,
                 preload=[__name__],
             )
