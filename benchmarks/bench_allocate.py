@@ -1,8 +1,8 @@
-"""Allocation at scale: solver.allocation.allocate on a generated portfolio, with a milp baseline.
+"""Allocation at scale: solver.allocation.portfolio.allocate on a generated portfolio, with a milp baseline.
 
 Protocol (benchmarks/README.md, section "Collection allocation"):
 
-1. Generate ``--n`` accounts (``solver.generate.generate_portfolio``, seed 0); not timed as
+1. Generate ``--n`` accounts (``solver.core.generate.generate_portfolio``, seed 0); not timed as
    allocation.
 2. ``allocate`` them with the bundled catalogue (9 treatments, 8 of them actions) and the
    bundled teams (25 teams + 1 collector), solver time limit ``--time-limit``; the wall time
@@ -122,10 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         args.n, args.time_limit = 50_000, 30.0
         args.baseline_n, args.baseline_time = 5_000, 20.0
 
-    from solver.allocation import allocate, build_allocation_problem
-    from solver.allocation_catalogue import Catalogue, Teams
-    from solver.atomic import atomic_open
-    from solver.generate import generate_portfolio
+    from solver.allocation.catalogue import Catalogue, Teams
+    from solver.allocation.portfolio import allocate, build_allocation_problem
+    from solver.core.atomic import atomic_open
+    from solver.core.generate import generate_portfolio
 
     catalogue = Catalogue.default()
     teams = Teams.default()

@@ -7,7 +7,7 @@ identical results.
 
 Every configuration runs in its own child process, so that the peak resident memory
 (``VmHWM``) of the client belongs to that configuration alone; Dask workers report
-theirs through ``client.run``. Inputs are generated once (``solver.generate``, fixed
+theirs through ``client.run``. Inputs are generated once (``solver.core.generate``, fixed
 seeds) and written both as one Parquet file (what the local path reads) and as a Parquet
 dataset of files of 25,000-row row groups (what the Dask workers read, partition by
 partition).
@@ -19,7 +19,7 @@ search), i.e. about 1.4 CPU-hours for 1,000,000 accounts: by default it is measu
 says which figures are extrapolated; ``--plan-accounts 1000000`` measures it in full.
 ``allocate`` runs at full size. Its sizes (1,000,000, and 60,000 for ``--quick``) are
 above 50,000 accounts, where the allocation's reduced model exceeds
-``solver.gap.CPSAT_MAX_PAIRS`` and no time-boxed LNS runs; with the generous time limit
+``solver.allocation.gap.CPSAT_MAX_PAIRS`` and no time-boxed LNS runs; with the generous time limit
 both engines then stop on the solver's own criteria and must agree exactly.
 
 Usage::
@@ -73,7 +73,7 @@ ROW_GROUP = 25_000
 def _peak_rss_mb() -> float:
     """Peak RSS of this process (VmHWM: ``ru_maxrss`` would include the parent's peak,
     which survives ``exec`` on Linux)."""
-    from solver.engine import _peak_rss
+    from solver.engines.engine import _peak_rss
 
     return _peak_rss() / 2**20
 
@@ -103,7 +103,7 @@ def _child(
     shutil.rmtree(work, ignore_errors=True)
     engine = None
     if config.endswith("dask"):
-        from solver.engine import DaskEngine
+        from solver.engines.engine import DaskEngine
 
         start = time.perf_counter()
         engine = DaskEngine(n_workers=workers)
@@ -111,18 +111,18 @@ def _child(
     try:
         start = time.perf_counter()
         if config.startswith("plan"):
-            from solver.plans import plan_portfolio
+            from solver.plans.optimizer import plan_portfolio
 
             if engine is None:
-                from solver.io import read_portfolio, write_table
+                from solver.core.io import read_portfolio, write_table
 
                 jobs = 2 if config == "plan-local2" else 1
                 frame = read_portfolio(data / "plans.parquet")
                 table = plan_portfolio(frame, jobs=jobs).table
                 write_table(table, work.with_suffix(".parquet"))
             else:
-                from solver.engine import prepare_portfolio
-                from solver.plan_workloads import plan_partition
+                from solver.engines.engine import prepare_portfolio
+                from solver.plans.workloads import plan_partition
 
                 engine.map_partitions(
                     plan_partition,
@@ -138,16 +138,16 @@ def _child(
             out["digest"] = _digest(result)
             out["restructured"] = int((result["status"] == "RECOMMENDED").sum())
         else:
-            from solver.allocation import allocate
-            from solver.io import write_table
+            from solver.allocation.portfolio import allocate
+            from solver.core.io import write_table
 
             if engine is None:
-                from solver.io import read_portfolio
+                from solver.core.io import read_portfolio
 
                 frame = read_portfolio(data / "accounts.parquet")
                 kwargs: dict[str, Any] = {}
             else:
-                from solver.engine import read_portfolio_on
+                from solver.engines.engine import read_portfolio_on
 
                 frame = read_portfolio_on(engine, data / "accounts", partitions=partitions)
                 kwargs = {"engine": engine}
@@ -218,8 +218,8 @@ def _warm_compiled_kernels() -> None:
     otherwise charge it to whichever configuration runs first and skew the ratios.
     """
     warm = (
-        "from solver.generate import generate_portfolio\n"
-        "from solver.plans import plan_portfolio\n"
+        "from solver.core.generate import generate_portfolio\n"
+        "from solver.plans.optimizer import plan_portfolio\n"
         "plan_portfolio(generate_portfolio(20, seed=7), jobs=1)\n"
     )
     subprocess.run([sys.executable, "-c", warm], cwd=ROOT, check=True, capture_output=True)
@@ -227,7 +227,7 @@ def _warm_compiled_kernels() -> None:
 
 def _write_inputs(data: Path, name: str, n: int, seed: int) -> None:
     """One Parquet file and one dataset (files of 4 row groups of ``ROW_GROUP`` rows)."""
-    from solver.generate import generate_portfolio
+    from solver.core.generate import generate_portfolio
 
     frame = generate_portfolio(n, seed=seed).drop(columns=["dpd_bucket"])
     frame.to_parquet(data / f"{name}.parquet", index=False, row_group_size=ROW_GROUP)

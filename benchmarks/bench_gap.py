@@ -1,6 +1,6 @@
-"""GAP benchmark: solver.gap.solve_gap against best known values and a plain CP-SAT baseline.
+"""GAP benchmark: solver.allocation.gap.solve_gap against best known values and a plain CP-SAT baseline.
 
-Runs the same protocol as ``workout bench gap`` (:func:`solver.orlib.run_gap_benchmark`) and
+Runs the same protocol as ``workout bench gap`` (:func:`solver.allocation.orlib.run_gap_benchmark`) and
 writes one CSV row per instance. See benchmarks/README.md (section "Generalized Assignment
 Problem") for the protocol and targets.
 
@@ -52,8 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from solver.atomic import atomic_path
-    from solver.orlib import (
+    from solver.allocation.orlib import (
         QUICK_INSTANCES,
         data_dir,
         default_instance_paths,
@@ -61,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         run_gap_benchmark,
         summarise_gap_benchmark,
     )
+    from solver.core.atomic import atomic_path
 
     if args.instances is not None:
         if not args.instances.exists():
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 def gap_thresholds(results, quick: bool) -> tuple[list[Threshold], list[str]]:
     """The thresholds of the families present in ``results`` (one row per instance), and
     information lines."""
-    from solver.orlib import EXACT_FAMILIES, HARD_FAMILIES, NEAR_FAMILIES
+    from solver.allocation.orlib import EXACT_FAMILIES, HARD_FAMILIES, NEAR_FAMILIES
 
     info: list[str] = []
     checks = [

@@ -48,9 +48,9 @@ import json, resource, statistics, sys, time, warnings
 sys.path.insert(0, sys.argv[1])
 warnings.simplefilter("ignore")
 import numpy as np
-from solver.account import Account
-from solver.generate import generate_portfolio
-from solver.plans import plan_options, plan_portfolio
+from solver.core.account import Account
+from solver.core.generate import generate_portfolio
+from solver.plans.optimizer import plan_options, plan_portfolio
 
 n, seed, jobs, singles = (int(x) for x in sys.argv[2:6])
 frame = generate_portfolio(n, seed=seed)

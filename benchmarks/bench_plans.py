@@ -70,10 +70,10 @@ def quality(n: int, seed: int, jobs: int) -> dict:
     import os
     import resource
 
-    from solver.account import Account
-    from solver.generate import generate_portfolio
-    from solver.model import AccountParams, evaluate_batch
-    from solver.plans import plan_options, plan_portfolio
+    from solver.core.account import Account
+    from solver.core.generate import generate_portfolio
+    from solver.core.model import AccountParams, evaluate_batch
+    from solver.plans.optimizer import plan_options, plan_portfolio
 
     frame = generate_portfolio(n, seed=seed)
     # first call outside the timing: compiled kernels are built (or loaded from their
@@ -137,7 +137,7 @@ def quality(n: int, seed: int, jobs: int) -> dict:
 
 
 def small_accounts(n: int) -> list:
-    from solver.account import Account
+    from solver.core.account import Account
 
     rng = np.random.default_rng(20240)
     out = []
@@ -173,11 +173,11 @@ def optimality(n_accounts: int = 30) -> dict:
     family on the optimizer's grid; nothing it finds may beat the optimizer or its bound."""
     from oracles import best_on_grid
 
-    from solver.model import BehaviourModel
-    from solver.plan_custom import SearchParams, payment_grids
-    from solver.plan_families import context_from_account
-    from solver.plans import plan_options
-    from solver.policy import Policy
+    from solver.core.model import BehaviourModel
+    from solver.core.policy import Policy
+    from solver.plans.families import context_from_account
+    from solver.plans.optimizer import plan_options
+    from solver.plans.search import SearchParams, payment_grids
 
     policy = Policy(max_term_months=5, max_deferral_months=2, max_payment_levels=2, min_payment=50)
     search = SearchParams(grid_levels=3)
@@ -223,9 +223,9 @@ def optimality(n_accounts: int = 30) -> dict:
 
 
 def latency(n: int, seed: int) -> dict:
-    from solver.account import Account
-    from solver.generate import generate_portfolio
-    from solver.plans import plan_options
+    from solver.core.account import Account
+    from solver.core.generate import generate_portfolio
+    from solver.plans.optimizer import plan_options
 
     accounts = Account.from_frame(generate_portfolio(n + 3, seed=seed + 1))
     for a in accounts[:3]:
@@ -274,8 +274,8 @@ def slsqp_plan(acc, policy, model) -> tuple[float, float, bool]:
     """
     from scipy.optimize import minimize
 
-    from solver.model import AccountParams, evaluate_batch
-    from solver.plan_families import context_from_account
+    from solver.core.model import AccountParams, evaluate_batch
+    from solver.plans.families import context_from_account
 
     ctx = context_from_account(acc, policy, model)
     T = policy.max_term_months
@@ -312,11 +312,11 @@ def slsqp_plan(acc, policy, model) -> tuple[float, float, bool]:
 
 
 def slsqp_ratio(n: int, seed: int) -> dict:
-    from solver.account import Account
-    from solver.generate import generate_portfolio
-    from solver.model import BehaviourModel
-    from solver.plans import plan_options
-    from solver.policy import Policy
+    from solver.core.account import Account
+    from solver.core.generate import generate_portfolio
+    from solver.core.model import BehaviourModel
+    from solver.core.policy import Policy
+    from solver.plans.optimizer import plan_options
 
     accounts = Account.from_frame(generate_portfolio(n, seed=seed + 2))
     model = BehaviourModel()

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from cli import workout  # noqa: E402
 from commands.common import run_cli  # noqa: E402
-from solver.atomic import atomic_path  # noqa: E402
+from solver.core.atomic import atomic_path  # noqa: E402
 from solver.risk.calibration import DEFAULT_BEHAVIOUR, TIERS, calibrate_outcomes, simulate_defaults  # noqa: E402
 from solver.risk.uci import uci_csv_path  # noqa: E402
 

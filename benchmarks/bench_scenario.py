@@ -3,14 +3,14 @@
 Target (issue 5): 100,000 accounts × 1,000 paths × 36 months in at most 120 s and 8 GiB on
 the project machine (2 cores). The run
 
-1. generates the portfolio (``solver.generate``, seed 2025) and its status-quo schedules,
+1. generates the portfolio (``solver.core.generate``, seed 2025) and its status-quo schedules,
 2. builds the path inputs under the recession shocks of ``scenarios/recession.toml``
    (income ×0.85, unemployment on card C–E accounts: the heaviest path, with per-path
    unemployment draws),
-3. times :func:`solver.simulation.simulate_paths` (the figure checked against the target),
+3. times :func:`solver.scenarios.simulation.simulate_paths` (the figure checked against the target),
 4. checks the result against its reference value: the MC mean discounted collection must
    lie in the 99 % interval around the exact expectation
-   (:func:`solver.simulation.analytic_expectation`),
+   (:func:`solver.scenarios.simulation.analytic_expectation`),
 5. measures a baseline in the same run: numpy drawing the same number of uniforms
    (``Generator.random(dtype=float32)``, single thread) — the ratio says how much the whole
    simulation costs per account-path-month relative to merely drawing one random number.
@@ -81,10 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     paths = args.paths or (200 if args.quick else 1_000)
     horizon = args.horizon
 
-    from solver.generate import generate_portfolio
-    from solver.model import BehaviourModel
-    from solver.scenario import load_scenario
-    from solver.simulation import (
+    from solver.core.generate import generate_portfolio
+    from solver.core.model import BehaviourModel
+    from solver.scenarios.simulation import (
         PATH_FIELDS,
         account_shocks,
         analytic_expectation,
@@ -92,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         simulate_paths,
         status_quo_schedules,
     )
+    from solver.scenarios.spec import load_scenario
 
     t0 = time.perf_counter()
     frame = generate_portfolio(accounts, seed=args.seed)

@@ -23,8 +23,7 @@ from bench_plans import slsqp_plan
 from oracles import gap_milp, npv_of_schedule
 
 import solver
-from solver.scenario import load_scenario
-from solver.simulation import (
+from solver.scenarios.simulation import (
     PATH_FIELDS,
     account_shocks,
     analytic_expectation,
@@ -32,6 +31,7 @@ from solver.simulation import (
     simulate_paths,
     status_quo_schedules,
 )
+from solver.scenarios.spec import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 Z99 = 2.5758293035489004

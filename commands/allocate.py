@@ -94,11 +94,11 @@ def allocate(
     import contextlib
 
     from commands.common import console
-    from solver.allocation import allocate as run_allocation
-    from solver.allocation import match_plans, read_plans
-    from solver.allocation_catalogue import Catalogue, Teams
-    from solver.engine import read_portfolio_on
-    from solver.io import read_portfolio
+    from solver.allocation.catalogue import Catalogue, Teams
+    from solver.allocation.portfolio import allocate as run_allocation
+    from solver.allocation.portfolio import match_plans, read_plans
+    from solver.core.io import read_portfolio
+    from solver.engines.engine import read_portfolio_on
 
     # a bad extension or an unwritable --out fails before any work
     check_out(

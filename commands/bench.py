@@ -103,14 +103,14 @@ def gap(
     from rich.table import Table
 
     from commands.common import console
-    from solver.errors import InputError
-    from solver.orlib import (
+    from solver.allocation.orlib import (
         QUICK_INSTANCES,
         default_instance_paths,
         load_instances,
         run_gap_benchmark,
         summarise_gap_benchmark,
     )
+    from solver.errors import InputError
 
     check_out(out, inputs={"--instances": instances})
     paths = [instances] if instances is not None else default_instance_paths()

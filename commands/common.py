@@ -25,9 +25,9 @@ from typing import Any
 
 import click
 
-from solver import interrupts
+from solver.core import interrupts
+from solver.core.limits import MAX_ACCOUNTS, MAX_PATHS, MAX_SEED  # noqa: F401  (MAX_PATHS re-exported)
 from solver.errors import WorkoutError
-from solver.limits import MAX_ACCOUNTS, MAX_PATHS, MAX_SEED  # noqa: F401  (MAX_PATHS re-exported)
 
 #: Environment variable that lets messages show personal values (set by ``--verbose``).
 VERBOSE_ENV = "WORKOUT_VERBOSE"
@@ -208,7 +208,7 @@ def handle_signals() -> Iterator[Received]:
     printed and is raised again at the next bytecode, so the run still stops at once
     (issue 15: a dropped interruption let a run go on for minutes, or end in an internal
     error). Forked processes that still run the handler (a pool's own workers ignore
-    SIGINT, :class:`solver.engine.LocalPool`) stop silently with the default action: the
+    SIGINT, :class:`solver.engines.engine.LocalPool`) stop silently with the default action: the
     parent reports the interruption once. In the parent it first stops the local workers,
     so nothing waits for queued work; a second signal during the clean-up ends the process
     at once. The previous handlers are restored afterwards (the CLI also runs in-process
@@ -254,7 +254,7 @@ def handle_signals() -> Iterator[Received]:
         """Until the run ends: raise the interruption again (it was lost: a C extension's
         import or a library's ``except`` cleared it, and the run went on for seconds), and
         after :data:`HARD_STOP_SECONDS` stop the process (the main thread is stuck in a
-        long C call). Never during a shielded clean-up (:mod:`solver.interrupts`)."""
+        long C call). Never during a shielded clean-up (:mod:`solver.core.interrupts`)."""
         started = time.monotonic()
         while True:
             time.sleep(RAISE_AGAIN_SECONDS)
@@ -393,7 +393,7 @@ def shared_help(option: str, detail: str = "") -> str:
 # -- sizes refused up front (issue 15) -----------------------------------------------------
 
 #: Most accounts ``generate portfolio --n`` and a scenario's ``portfolio.n`` may ask for
-#: (``MAX_PATHS`` and the seed range also come from ``solver.limits``).
+#: (``MAX_PATHS`` and the seed range also come from ``solver.core.limits``).
 MAX_GENERATED_ACCOUNTS = MAX_ACCOUNTS
 #: Most runs of one ``scenario sweep`` grid (the product of the numbers of --set values).
 MAX_SWEEP_RUNS = 1_000

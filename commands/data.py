@@ -18,7 +18,7 @@ def _money(value: float) -> str:
 
 def _field_text(name: str, value: object) -> str:
     """One field of a validated account for the detail table."""
-    from solver.account import sequence_text
+    from solver.core.account import sequence_text
 
     if name == "income_normal" and isinstance(value, float) and value != value:
         return "= income (not given)"
@@ -85,7 +85,7 @@ def print_summary(out: Any, summary: dict[str, Any], first: Any = None) -> None:
 
 def _summary_records(summary: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """The summary tables as JSON records (label column first)."""
-    from solver.io import table_records
+    from solver.core.io import table_records
 
     out = {}
     for key, table in summary.items():
@@ -132,7 +132,7 @@ def _report(
     """
     import pandas as pd
 
-    from solver.io import issue_records
+    from solver.core.io import issue_records
 
     errors = issue_records(error, sources) if error is not None else []
     warnings_ = issue_records(warnings_seen, sources)
@@ -222,9 +222,9 @@ def validate(
     import warnings
 
     from commands.common import console
-    from solver.account import InputWarning, merge_summaries, summarize_portfolio
+    from solver.core.account import InputWarning, merge_summaries, summarize_portfolio
+    from solver.core.io import iter_portfolio
     from solver.errors import InputError
-    from solver.io import iter_portfolio
 
     inputs = {"PATH": path, "--tiering": tiering, "--forecast": forecast_path}
     check_out(out_path, inputs=inputs)
@@ -324,7 +324,7 @@ def generate_portfolio_command(
 ) -> int:
     """A synthetic delinquent auto-loan / card-instalment portfolio (same seed, same bytes).
 
-    The distributions are documented in the solver.generate module.
+    The distributions are documented in the solver.core.generate module.
 
     \b
     Examples:
@@ -336,7 +336,7 @@ def generate_portfolio_command(
     import time
 
     from commands.common import MAX_XLSX_ROWS, check_count, check_memory, console
-    from solver.io import output_format, write_table
+    from solver.core.io import output_format, write_table
 
     # a bad extension, a size that cannot fit or an unwritable --out fail here, before any
     # work or output
@@ -344,7 +344,7 @@ def generate_portfolio_command(
         check_count("--n", n, MAX_XLSX_ROWS, "accounts in an .xlsx sheet (use .csv or .parquet)")
     check_memory("--n", n, GENERATE_BYTES_PER_ACCOUNT, "generating the portfolio")
     check_out(out)
-    from solver.generate import generate_portfolio
+    from solver.core.generate import generate_portfolio
 
     mix = (
         None if auto_share is None else {"auto_loan": auto_share, "card_instalment": 1 - auto_share}

@@ -1,6 +1,6 @@
 """``workout plan`` and ``workout plan-portfolio``: restructuring plans (parse, call, format).
 
-Business logic lives in :mod:`solver.plans`; this module parses options, calls it and
+Business logic lives in :mod:`solver.plans.optimizer`; this module parses options, calls it and
 renders tables, JSON, CSV or Excel.
 """
 
@@ -21,8 +21,8 @@ from solver.domain import Status
 
 def _load_policy(path: Path | None, settings: tuple[str, ...]) -> tuple[Any, list[str]]:
     """The policy from ``--policy`` plus ``--set policy.KEY=VALUE`` overrides; the rest are account fields."""
-    from solver.account import COLUMNS
-    from solver.policy import POLICY_KEYS, Policy
+    from solver.core.account import COLUMNS
+    from solver.core.policy import POLICY_KEYS, Policy
 
     policy = Policy.from_toml(path) if path is not None else Policy()
     rest: list[str] = []
@@ -37,7 +37,7 @@ def _load_policy(path: Path | None, settings: tuple[str, ...]) -> tuple[Any, lis
 
 def _load_model(path: Path | None) -> Any:
     """The behaviour model from ``--model`` (default: built-in parameters)."""
-    from solver.model import BehaviourModel
+    from solver.core.model import BehaviourModel
 
     return BehaviourModel.from_toml(path) if path is not None else BehaviourModel()
 
@@ -83,9 +83,9 @@ def _apply_account_settings(account: Any, settings: list[str]) -> Any:
     ``income_forecast=3800;3800;4200`` and ``inflows=3:20000;12:5000``; an empty value
     unsets an optional field). Problems name ``--set FIELD`` (never the value of a
     personal field)."""
-    from solver.account import COLUMNS
+    from solver.core.account import COLUMNS
+    from solver.core.policy import POLICY_KEYS
     from solver.errors import InputError
-    from solver.policy import POLICY_KEYS
 
     if not settings:
         return account
@@ -300,8 +300,8 @@ def _read_one_account(
     account_file: Path, account_id: str | None, forecast_path: Path | None
 ) -> Any:
     """The account to plan: the file's only account, or ``--account-id`` of a book."""
+    from solver.core.io import ManyAccountsError, read_account
     from solver.errors import InputError
-    from solver.io import ManyAccountsError, read_account
 
     try:
         return read_account(account_file, forecast=forecast_path, account_id=account_id)
@@ -415,7 +415,7 @@ def plan(
       workout plan tests/data/portfolio/tiny.csv --account-id T002 --out out/options.csv
     """
     from solver.errors import InfeasibleError, InputError
-    from solver.plans import plan_options
+    from solver.plans.optimizer import plan_options
 
     check_out(
         out_path,
@@ -449,8 +449,8 @@ def plan(
         raise InputError(
             f"--schedule {schedule_family}: unknown option (use a family name, e.g. custom, or deferral/capitalize)"
         )
-    from solver.plan_custom import SearchParams
-    from solver.plans import choose_for, efficient_frontier
+    from solver.plans.optimizer import choose_for, efficient_frontier
+    from solver.plans.search import SearchParams
 
     result = plan_options(
         account, policy, model, search=SearchParams.thorough() if thorough else SearchParams()
@@ -555,10 +555,10 @@ def plan_portfolio(
     )
 
     from commands.common import console
-    from solver.atomic import check_writable
+    from solver.core.atomic import check_writable
+    from solver.core.io import read_portfolio
     from solver.errors import InputError
-    from solver.io import read_portfolio
-    from solver.plans import plan_portfolio as run
+    from solver.plans.optimizer import plan_portfolio as run
 
     inputs = {
         "PORTFOLIO": portfolio,
@@ -635,10 +635,10 @@ def _plan_on_engine(
     because an account of the table missing from the whole book is an error.
     """
     from commands.engine_opts import progress_bar
-    from solver.engine import is_dataset, prepare_portfolio, read_portfolio_on
-    from solver.io import read_portfolio, with_forecast
-    from solver.plan_workloads import plan_partition, sum_summaries
-    from solver.plans import portfolio_summary
+    from solver.core.io import read_portfolio, with_forecast
+    from solver.engines.engine import is_dataset, prepare_portfolio, read_portfolio_on
+    from solver.plans.optimizer import portfolio_summary
+    from solver.plans.workloads import plan_partition, sum_summaries
 
     dataset = is_dataset(portfolio)
     source: Any = portfolio if dataset else read_portfolio(portfolio, forecast=forecast_path)

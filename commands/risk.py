@@ -36,7 +36,7 @@ def _check_outputs(inputs: dict[str, Any], *outputs: tuple[str, Any, bool]) -> N
     ``outputs`` are (option, path or None, is a directory) in the order checked; two
     outputs may not be one file either (issue 15).
     """
-    from solver.atomic import check_writable
+    from solver.core.atomic import check_writable
 
     seen: dict[str, Any] = {}
     for option, path, directory in outputs:
@@ -233,7 +233,7 @@ def rollrates(
       workout risk rollrates --uci --segment limit_band --interval goodman --no-png
       workout risk rollrates panel.csv --no-png --format csv
     """
-    from solver.io import output_format
+    from solver.core.io import output_format
     from solver.risk.absorption import absorbing_summary, expected_loss
     from solver.risk.rollrates import read_panel, roll_rates
 
@@ -625,8 +625,8 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
         model_path = model
     if model_path is None:
         raise click.UsageError("Missing option '--ew-model' (the model of `workout risk fit`).")
+    from solver.core.io import output_format
     from solver.errors import InputError
-    from solver.io import output_format
     from solver.risk.early_warning import EarlyWarningModel, score_uci
     from solver.risk.uci import read_uci
 
@@ -645,7 +645,7 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
     )
     model = EarlyWarningModel.read(model_path)
     if engine.distributed or dataset_out or Path(portfolio).is_dir():
-        from solver.engine import is_dataset
+        from solver.engines.engine import is_dataset
         from solver.risk.scoring import prepare_uci, score_partition, score_summary
 
         source = portfolio if is_dataset(portfolio) else read_uci(portfolio)

@@ -34,7 +34,7 @@ _SUMMARY_KPIS = (
 
 def _overrides(settings: tuple[str, ...]) -> dict[str, Any]:
     from solver.errors import InputError
-    from solver.scenario import parse_assignment
+    from solver.scenarios.spec import parse_assignment
 
     out: dict[str, Any] = {}
     for text in settings:
@@ -137,7 +137,7 @@ def _print_kpi_table(out: Any, result: Any, comparison: Any, baseline: Any) -> N
     On a narrow terminal the intervals wrap at " .. " and the least important columns are
     dropped (named below the table); a number is never cut.
     """
-    from solver.report import format_value
+    from solver.scenarios.report import format_value
 
     def fmt(value: float, unit: str) -> str:
         # whole CNY in the terminal; the files keep the cents
@@ -189,7 +189,7 @@ def _print_kpi_table(out: Any, result: Any, comparison: Any, baseline: Any) -> N
 
 def _run_payload(result: Any, comparison: Any, baseline: Any, written: list[Path]) -> dict:
     """``scenario run --format json``: the KPI overview, notes and what was written."""
-    from solver.report import kpi_overview
+    from solver.scenarios.report import kpi_overview
 
     return {
         "scenario": result.name,
@@ -292,10 +292,10 @@ def run(
     import time
 
     from commands.common import console
-    from solver.atomic import check_writable
-    from solver.report import write_scenario_report
-    from solver.scenario import load_scenario
-    from solver.simulation import compare, default_plan_cache, run_scenario
+    from solver.core.atomic import check_writable
+    from solver.scenarios.report import write_scenario_report
+    from solver.scenarios.simulation import compare, default_plan_cache, run_scenario
+    from solver.scenarios.spec import load_scenario
 
     check_writable(out_dir, option="--out-dir", directory=True)
     started = time.perf_counter()
@@ -333,7 +333,7 @@ def run(
     comparison = compare(result, base_result) if base_result is not None else None
     written = write_scenario_report(result, out_dir, baseline=base_result, comparison=comparison)
     if fmt != "table":
-        from solver.report import kpi_overview
+        from solver.scenarios.report import kpi_overview
 
         emit(
             fmt,
@@ -433,11 +433,11 @@ def sweep(
     import math
 
     from commands.common import MAX_SWEEP_RUNS, console
-    from solver.atomic import check_writable
+    from solver.core.atomic import check_writable
     from solver.errors import InputError
-    from solver.report import write_sweep_report
-    from solver.scenario import load_scenario, parse_assignment
-    from solver.simulation import default_plan_cache, run_sweep
+    from solver.scenarios.report import write_sweep_report
+    from solver.scenarios.simulation import default_plan_cache, run_sweep
+    from solver.scenarios.spec import load_scenario, parse_assignment
 
     check_writable(out_dir, option="--out-dir", directory=True)
     assignments = [parse_assignment(s) for s in settings]
@@ -512,8 +512,8 @@ _SWEEP_KPIS = {
 def _print_sweep_table(out: Any, result: Any) -> None:
     """The sweep table fitted to the console ``out``: the swept keys, the frontier mark and
     the KPIs by priority (long names on several lines); a number is never cut."""
-    from solver.report import format_value
-    from solver.simulation import KPIS
+    from solver.scenarios.report import format_value
+    from solver.scenarios.simulation import KPIS
 
     columns = [Column(stacked(k), "left", 0, name=k) for k in result.keys]
     columns += [Column(stacked(k), "right", p, name=k) for k, p in _SWEEP_KPIS.items()]
@@ -580,8 +580,8 @@ def split(portfolio: Path, share: float, seed: int, strata: str, out: Path, fmt:
     from rich.table import Table
 
     from commands.common import console
-    from solver.experiment import split_portfolio
-    from solver.io import read_portfolio
+    from solver.core.io import read_portfolio
+    from solver.scenarios.experiment import split_portfolio
 
     check_out(out, inputs={"PORTFOLIO": portfolio})
     frame = read_portfolio(portfolio)
@@ -628,15 +628,15 @@ def evaluate(outcomes: Path, out_dir: Path, fmt: str) -> int:
     """Uplift of the challenger over the champion in OUTCOMES, with intervals and tests.
 
     OUTCOMES has columns account_id, group (champion/challenger), balance, collected,
-    cured and optionally cost, tier, dpd_bucket, product (see solver.experiment).
+    cured and optionally cost, tier, dpd_bucket, product (see solver.scenarios.experiment).
 
     \b
     Example:
       workout experiment evaluate outcomes.csv --out-dir out/experiment
     """
     from commands.common import console
-    from solver.atomic import check_writable
-    from solver.experiment import evaluate_outcomes, read_outcomes, write_evaluation
+    from solver.core.atomic import check_writable
+    from solver.scenarios.experiment import evaluate_outcomes, read_outcomes, write_evaluation
 
     check_writable(out_dir, option="--out-dir", directory=True)
     frame = read_outcomes(outcomes)

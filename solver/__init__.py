@@ -15,8 +15,7 @@ One entry point per problem:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from solver._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     # errors
@@ -25,58 +24,58 @@ _EXPORTS: dict[str, str] = {
     "InfeasibleError": "solver.errors",
     "TimeLimitError": "solver.errors",
     # money
-    "apr": "solver.money",
-    "level_payment": "solver.money",
-    "Schedule": "solver.money",
-    "schedule_from_payments": "solver.money",
-    "level_plan": "solver.money",
+    "apr": "solver.core.money",
+    "level_payment": "solver.core.money",
+    "Schedule": "solver.core.money",
+    "schedule_from_payments": "solver.core.money",
+    "level_plan": "solver.core.money",
     # accounts and I/O
-    "Account": "solver.account",
-    "read_portfolio": "solver.io",
-    "read_account": "solver.io",
-    "read_forecast": "solver.io",
-    "effective_income_normal": "solver.account",
-    "write_table": "solver.io",
-    "generate_portfolio": "solver.generate",
+    "Account": "solver.core.account",
+    "read_portfolio": "solver.core.io",
+    "read_account": "solver.core.io",
+    "read_forecast": "solver.core.io",
+    "effective_income_normal": "solver.core.account",
+    "write_table": "solver.core.io",
+    "generate_portfolio": "solver.core.generate",
     # behaviour model
-    "BehaviourModel": "solver.model",
-    "BehaviourModelProtocol": "solver.model",
-    "ModelKernel": "solver.model",
-    "AccountParams": "solver.model",
-    "Evaluation": "solver.model",
-    "evaluate": "solver.model",
-    "evaluate_batch": "solver.model",
-    "status_quo": "solver.model",
-    "status_quo_batch": "solver.model",
+    "BehaviourModel": "solver.core.model",
+    "BehaviourModelProtocol": "solver.core.model",
+    "ModelKernel": "solver.core.model",
+    "AccountParams": "solver.core.model",
+    "Evaluation": "solver.core.model",
+    "evaluate": "solver.core.model",
+    "evaluate_batch": "solver.core.model",
+    "status_quo": "solver.core.model",
+    "status_quo_batch": "solver.core.model",
     # plans
-    "Policy": "solver.policy",
-    "plan_options": "solver.plans",
-    "PlanResult": "solver.plans",
-    "choose_for": "solver.plans",
-    "efficient_frontier": "solver.plans",
-    "SearchParams": "solver.plan_custom",
-    "plan_portfolio": "solver.plans",
-    "plan_batch": "solver.plans",
-    "PortfolioPlans": "solver.plans",
+    "Policy": "solver.core.policy",
+    "plan_options": "solver.plans.optimizer",
+    "PlanResult": "solver.plans.optimizer",
+    "choose_for": "solver.plans.optimizer",
+    "efficient_frontier": "solver.plans.optimizer",
+    "SearchParams": "solver.plans.search",
+    "plan_portfolio": "solver.plans.optimizer",
+    "plan_batch": "solver.plans.optimizer",
+    "PortfolioPlans": "solver.plans.optimizer",
     # allocation
-    "solve_gap": "solver.gap",
-    "AssignmentResult": "solver.gap",
-    "AllocationResult": "solver.allocation",
-    "allocate": "solver.allocation",
+    "solve_gap": "solver.allocation.gap",
+    "AssignmentResult": "solver.allocation.gap",
+    "AllocationResult": "solver.allocation.portfolio",
+    "allocate": "solver.allocation.portfolio",
     "Status": "solver.domain",
-    "read_gap_file": "solver.orlib",
-    "Catalogue": "solver.allocation_catalogue",
-    "Teams": "solver.allocation_catalogue",
+    "read_gap_file": "solver.allocation.orlib",
+    "Catalogue": "solver.allocation.catalogue",
+    "Teams": "solver.allocation.catalogue",
     # scenarios
-    "load_scenario": "solver.scenario",
-    "run_scenario": "solver.simulation",
-    "Scenario": "solver.scenario",
-    "compare": "solver.simulation",
-    "run_sweep": "solver.simulation",
-    "simulate_paths": "solver.simulation",
-    "split_portfolio": "solver.experiment",
-    "evaluate_outcomes": "solver.experiment",
-    "write_scenario_report": "solver.report",
+    "load_scenario": "solver.scenarios.spec",
+    "run_scenario": "solver.scenarios.simulation",
+    "Scenario": "solver.scenarios.spec",
+    "compare": "solver.scenarios.simulation",
+    "run_sweep": "solver.scenarios.simulation",
+    "simulate_paths": "solver.scenarios.simulation",
+    "split_portfolio": "solver.scenarios.experiment",
+    "evaluate_outcomes": "solver.scenarios.experiment",
+    "write_scenario_report": "solver.scenarios.report",
     # risk analytics
     "absorption": "solver.risk",
     "absorbing_summary": "solver.risk",
@@ -97,16 +96,4 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'solver' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

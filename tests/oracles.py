@@ -2,18 +2,18 @@
 
 Everything here is written from the formulas of SPEC §2 (money), §4 (behaviour model),
 §5 (policy) and §6 (plan families) and from the rules the engine *documents* (the
-docstrings of ``solver.money``, ``solver.policy``, ``solver.plan_families`` and
-``solver.plan_custom``), in plain Python: integers for cents, ``math`` and
+docstrings of ``solver.core.money``, ``solver.core.policy``, ``solver.plans.families`` and
+``solver.plans.search``), in plain Python: integers for cents, ``math`` and
 ``statistics.NormalDist`` for the model. Nothing calls the engine's maths
-(``solver.money``, ``solver.model`` kernels, ``solver.plan_families``,
-``solver.plan_custom``); an :class:`~solver.account.Account`, a
-:class:`~solver.policy.Policy` and a :class:`~solver.model.BehaviourModel` are only read
+(``solver.core.money``, ``solver.core.model`` kernels, ``solver.plans.families``,
+``solver.plans.search``); an :class:`~solver.core.account.Account`, a
+:class:`~solver.core.policy.Policy` and a :class:`~solver.core.model.BehaviourModel` are only read
 (their fields, and ``Policy.for_product`` to pick the policy that applies).
 
 Conventions (the same as the engine's, each written here from its documentation)
 ----------------------------------------------------------------------------------
 * Money is integer cents. CNY inputs are rounded to the cent once, half away from zero,
-  as written in decimal (``to_cents`` in ``solver.money``).
+  as written in decimal (``to_cents`` in ``solver.core.money``).
 * Monthly interest on ``B`` cents at annual rate ``r`` is ``B·r/12`` rounded half-up to
   the cent, with ``r`` taken to 12 decimal places (``rate units`` = ``round(r·10¹²)``).
 * A payment goes to unpaid fees, then to the month's interest, then to principal;
@@ -22,7 +22,7 @@ Conventions (the same as the engine's, each written here from its documentation)
   them anyway (the status quo has them).
 * Level instalments are rounded **up** to the rounding unit, to the smallest multiple for
   which the last (clearing) payment is not above them; if rounding up clears the balance
-  before the last month they are rounded down instead (``solver.money.level_plan``).
+  before the last month they are rounded down instead (``solver.core.money.level_plan``).
 * The exposure of month t is the balance before its payment.
 
 Plan-family grids (issue 13; :func:`level_candidates`)
@@ -622,7 +622,7 @@ def _concession_candidates(
 ) -> Iterator[CentSchedule]:
     """Rates ``r − k·1 %`` while ≥ rate_floor × waivers of {0, ½, 1} of the fees and of the
     accrued interest (each within its policy maximum) × terms 1…5 and 6, 12, 18, … ≤ H: level
-    instalments on what is left (the grid stated in ``solver.plan_families``).
+    instalments on what is left (the grid stated in ``solver.plans.families``).
 
     The point with no rate cut and nothing waived is the ``instalment`` family and is
     left out (SPEC §6: a concession cuts the rate and/or waives); a waiver of an amount
@@ -736,7 +736,7 @@ def best_level_family(
 def custom_grid(
     account: Any, policy: Any, grid_levels: int, extra: Sequence[float] = ()
 ) -> list[float]:
-    """The payment grid of ``custom`` / ``step`` by the rule ``solver.plan_custom`` documents.
+    """The payment grid of ``custom`` / ``step`` by the rule ``solver.plans.search`` documents.
 
     ``top`` = the largest monthly cap rounded down to the rounding unit, then ``top − Δ``,
     ``top − 2Δ``, … down to ``min_payment`` with Δ the smallest multiple of the unit

@@ -6,7 +6,7 @@ import time
 
 
 class FastClock:
-    """Stand-in for the ``time`` module of :mod:`solver.gap` whose ``perf_counter`` runs
+    """Stand-in for the ``time`` module of :mod:`solver.allocation.gap` whose ``perf_counter`` runs
     ``factor`` times faster than the real one: the solver sees a machine ``factor`` times
     slower (less wall time for the same work), including CP-SAT's wall-clock limits."""
 

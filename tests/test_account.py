@@ -1,4 +1,4 @@
-"""Tests for solver.account: schema, dpd buckets, tiering, Account, vectorised validation."""
+"""Tests for solver.core.account: schema, dpd buckets, tiering, Account, vectorised validation."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solver.account import (
+from solver.core.account import (
     COLUMNS,
     FIELDS,
     Account,
@@ -24,8 +24,8 @@ from solver.account import (
     summarize_portfolio,
     validate_portfolio,
 )
+from solver.core.io import read_portfolio
 from solver.errors import InputError
-from solver.io import read_portfolio
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "data" / "portfolio" / "tiny.csv"

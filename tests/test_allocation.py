@@ -1,4 +1,4 @@
-"""Tests of the collection treatment allocation (solver.allocation, solver.allocation_catalogue).
+"""Tests of the collection treatment allocation (solver.allocation.portfolio, solver.allocation.catalogue).
 
 Oracles: an independent row-by-row re-implementation of the eligibility rules, objective
 recomputation from the written output file, and ``scipy.optimize.milp`` on small portfolios.
@@ -15,17 +15,17 @@ import pandas as pd
 import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from solver.allocation import allocate, build_allocation_problem
-from solver.allocation_catalogue import (
+from solver.allocation.catalogue import (
     Catalogue,
     Teams,
     default_catalogue_path,
     eligibility,
     treatment_values,
 )
+from solver.allocation.portfolio import allocate, build_allocation_problem
+from solver.core.generate import generate_portfolio
 from solver.domain import Status
 from solver.errors import InputError
-from solver.generate import generate_portfolio
 
 DATA = Path(__file__).parent / "data" / "allocation"
 GENTLE = {"none", "sms", "email", "app", "ai_voice", "agent_call"}
@@ -166,7 +166,7 @@ def test_each_rule_on_its_own(change, forbidden, catalogue, teams):
 
 def test_reason_names_the_forcing_rule(catalogue, teams):
     """The tiny hand-made portfolio: reasons name the flag or the compliance rule."""
-    from solver.io import read_portfolio
+    from solver.core.io import read_portfolio
 
     frame = read_portfolio(DATA / "tiny_portfolio.csv")
     table = allocate(frame, catalogue, teams, time_limit=5, workers=1).assignments.set_index(
@@ -367,7 +367,7 @@ def test_cli_notes_a_run_the_wall_clock_stopped(tmp_path, capsys, monkeypatch):
     says the wall clock stopped the search; on a normal run it says nothing of the kind."""
     from slow_clock import FastClock
 
-    import solver.gap as gap_module
+    import solver.allocation.gap as gap_module
     from cli import workout
     from commands.common import run_cli
 

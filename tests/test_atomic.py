@@ -1,6 +1,6 @@
 """Atomic outputs and clean interruption (issue 8, SPEC §11; docs/reliability.md).
 
-* ``solver.atomic``: a failed or interrupted write leaves the destination as it was and
+* ``solver.core.atomic``: a failed or interrupted write leaves the destination as it was and
   no temporary file; directories made for it are removed again.
 * A static check: every call in ``solver/``, ``commands/`` and ``cli.py`` that writes a
   file is inside a ``with atomic_path(...)`` / ``atomic_open(...)`` block (or in a helper
@@ -25,11 +25,11 @@ from pathlib import Path
 import pytest
 from workout_process import workout_command, workout_env
 
-from solver.atomic import atomic_open, atomic_path
+from solver.core.atomic import atomic_open, atomic_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# -- unit tests of solver.atomic -------------------------------------------------------------
+# -- unit tests of solver.core.atomic -------------------------------------------------------------
 
 
 def test_success_replaces_destination_with_umask_permissions(tmp_path: Path) -> None:
@@ -76,7 +76,7 @@ def test_failure_keeps_directories_that_hold_other_files(tmp_path: Path) -> None
     assert sorted(p.name for p in out.iterdir()) == ["kpis.csv"]
 
 
-# -- static check: every writer goes through solver.atomic ------------------------------------
+# -- static check: every writer goes through solver.core.atomic ------------------------------------
 
 #: Method/function names that write a file when given a path.
 WRITERS = {
@@ -99,10 +99,10 @@ WRITERS = {
 #: (file, enclosing function) that write to a path they are given, and whose every caller
 #: passes the temporary path of an atomic block (checked by reading them).
 ALLOWED = {
-    ("solver/io.py", "_write_csv"),  # called only as _write_csv(clean, tmp) in write_table
-    ("solver/io.py", "csv_text"),  # write_csv into an in-memory BytesIO (--format csv)
-    ("solver/report.py", "_figure_bytes"),  # savefig into an in-memory BytesIO buffer
-    ("solver/atomic.py", "atomic_path"),  # fsyncs its own temporary file ("rb+")
+    ("solver/core/io.py", "_write_csv"),  # called only as _write_csv(clean, tmp) in write_table
+    ("solver/core/io.py", "csv_text"),  # write_csv into an in-memory BytesIO (--format csv)
+    ("solver/scenarios/report.py", "_figure_bytes"),  # savefig into an in-memory BytesIO buffer
+    ("solver/core/atomic.py", "atomic_path"),  # fsyncs its own temporary file ("rb+")
 }
 
 
@@ -133,7 +133,7 @@ def _writer_calls(path: Path):
         ):
             continue  # returns text, writes nothing
         if name == "write_table" and isinstance(func, ast.Name):
-            continue  # solver.io / risk write_table: atomic themselves (checked where defined)
+            continue  # solver.core.io / risk write_table: atomic themselves (checked where defined)
         yield node, parents
 
 
@@ -167,12 +167,12 @@ def test_every_writer_goes_through_solver_atomic() -> None:
             if ok or (rel, function) in ALLOWED:
                 continue
             offenders.append(f"{rel}:{node.lineno} in {function or '<module>'}")
-    assert not offenders, "writers outside solver.atomic:\n" + "\n".join(offenders)
+    assert not offenders, "writers outside solver.core.atomic:\n" + "\n".join(offenders)
 
 
 def test_allowed_helpers_only_receive_temporary_paths() -> None:
     """The allow-listed helpers are called only from inside atomic blocks."""
-    source = (ROOT / "solver" / "io.py").read_text(encoding="utf-8")
+    source = (ROOT / "solver" / "core" / "io.py").read_text(encoding="utf-8")
     tree = ast.parse(source)
     parents = {c: n for n in ast.walk(tree) for c in ast.iter_child_nodes(n)}
     calls = [
@@ -181,7 +181,7 @@ def test_allowed_helpers_only_receive_temporary_paths() -> None:
         if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "_write_csv"
     ]
     assert calls and all(_inside_atomic(c, parents)[0] for c in calls)
-    report = (ROOT / "solver" / "report.py").read_text(encoding="utf-8")
+    report = (ROOT / "solver" / "scenarios" / "report.py").read_text(encoding="utf-8")
     # _figure_bytes renders into memory; the bytes are written with atomic_path elsewhere
     assert "buffer = io.BytesIO()" in report
     # csv_text writes the CSV into memory for stdout
@@ -194,8 +194,8 @@ def test_allowed_helpers_only_receive_temporary_paths() -> None:
 @pytest.fixture(scope="module")
 def big_portfolio(tmp_path_factory) -> Path:
     """A generated 3,000-account portfolio: planning it takes minutes, so a run is long."""
-    from solver.generate import generate_portfolio
-    from solver.io import write_table
+    from solver.core.generate import generate_portfolio
+    from solver.core.io import write_table
 
     path = tmp_path_factory.mktemp("signals") / "portfolio.csv"
     write_table(generate_portfolio(3000, seed=7), path)
@@ -315,7 +315,7 @@ SLOW_WRITER = textwrap.dedent(
     import sys, time
     import click
     from commands.common import run_cli
-    from solver.atomic import atomic_open
+    from solver.core.atomic import atomic_open
 
     @click.group()
     def group():

@@ -4,7 +4,7 @@ shared options, cached stages.
 * Every command that writes a table takes ``--out FILE`` with the format from the
   extension (.csv, .parquet, .xlsx, .json; anything else is exit 2 naming the option,
   before any work) and ``--format table|json|csv`` for stdout; ``--format csv`` prints the
-  same text ``--out FILE.csv`` writes (one writer, :func:`solver.io.write_table`).
+  same text ``--out FILE.csv`` writes (one writer, :func:`solver.core.io.write_table`).
 * ``validate`` has a machine-readable report: one record per issue (file, row,
   account_id, column, message) plus the summary.
 * The tables of validate, allocate and scenario fit an 80-column terminal: every line
@@ -191,12 +191,12 @@ def test_plan_out_json_and_xlsx(tmp_path):
 
 def test_out_is_checked_before_the_work(tmp_path, monkeypatch):
     """An unknown extension is refused before the portfolio is read (no work done)."""
-    import solver.io
+    import solver.core.io
 
     def boom(*args, **kwargs):
         raise AssertionError("the portfolio was read before --out was checked")
 
-    monkeypatch.setattr(solver.io, "read_portfolio", boom)
+    monkeypatch.setattr(solver.core.io, "read_portfolio", boom)
     code, _, err = _invoke("allocate", TINY, "--out", tmp_path / "a.doc")
     assert code == 2 and "--out" in err
 
@@ -327,8 +327,8 @@ def _check_fits(text: str, width: int, cells: list[str], must_show: list[str]) -
 @pytest.fixture(scope="module")
 def summary():
     """Validation summary of a generated 300-account book (amounts up to tens of millions)."""
-    from solver.account import summarize_portfolio
-    from solver.generate import generate_portfolio
+    from solver.core.account import summarize_portfolio
+    from solver.core.generate import generate_portfolio
 
     return summarize_portfolio(generate_portfolio(300, seed=7))
 
@@ -368,8 +368,8 @@ def test_validate_tables_keep_every_column_when_wide(summary):
 
 def test_validate_cli_on_an_80_column_terminal(monkeypatch, tmp_path):
     """`workout validate` on an 80-column terminal: no line longer than 80, nothing cut."""
-    from solver.generate import generate_portfolio
-    from solver.io import write_table
+    from solver.core.generate import generate_portfolio
+    from solver.core.io import write_table
 
     book = write_table(generate_portfolio(300, seed=7), tmp_path / "book.csv")
     monkeypatch.setenv("COLUMNS", "80")
@@ -386,9 +386,9 @@ def test_validate_cli_on_an_80_column_terminal(monkeypatch, tmp_path):
 @pytest.fixture(scope="module")
 def allocation():
     """The allocation of a generated 300-account book with the shipped catalogue and teams."""
-    from solver.allocation import allocate
-    from solver.allocation_catalogue import Catalogue, Teams
-    from solver.generate import generate_portfolio
+    from solver.allocation.catalogue import Catalogue, Teams
+    from solver.allocation.portfolio import allocate
+    from solver.core.generate import generate_portfolio
 
     catalogue = Catalogue.from_toml(None)
     teams = Teams.from_toml(None, compliance=catalogue.compliance)
@@ -424,8 +424,8 @@ def test_allocate_tables_fit(allocation, width):
 @pytest.fixture(scope="module")
 def scenario_results():
     """small_recession against small (the KPI table with deltas) and a two-run sweep."""
-    from solver.scenario import load_scenario
-    from solver.simulation import compare, run_scenario, run_sweep
+    from solver.scenarios.simulation import compare, run_scenario, run_sweep
+    from solver.scenarios.spec import load_scenario
 
     base = run_scenario(load_scenario(SMALL_SCENARIO))
     result = run_scenario(load_scenario(RECESSION))
@@ -436,7 +436,7 @@ def scenario_results():
 
 
 def _kpi_cells(result, comparison) -> list[str]:
-    from solver.report import format_value
+    from solver.scenarios.report import format_value
 
     def fmt(value: float, unit: str) -> str:
         return f"{value:,.0f}" if unit == "CNY" and value == value else format_value(value, unit)
@@ -470,8 +470,8 @@ def test_scenario_kpi_table_fits(scenario_results, width):
 def test_scenario_sweep_table_fits(scenario_results):
     """scenario sweep's table at 80 columns: the swept values, the frontier and whole numbers."""
     from commands.scenario import _SWEEP_KPIS, _print_sweep_table
-    from solver.report import format_value
-    from solver.simulation import KPIS
+    from solver.scenarios.report import format_value
+    from solver.scenarios.simulation import KPIS
 
     sweep = scenario_results[3]
     out = _console(80)
@@ -584,8 +584,8 @@ def test_plan_portfolio_quiet_draws_nothing_on_stderr(monkeypatch, tmp_path):
 
 
 def test_seed_range_comes_from_solver_limits():
-    """Every --seed is a whole number from 0 to solver.limits.MAX_SEED (2**31 - 1)."""
-    from solver.limits import MAX_SEED
+    """Every --seed is a whole number from 0 to solver.core.limits.MAX_SEED (2**31 - 1)."""
+    from solver.core.limits import MAX_SEED
 
     seeded = {name: o for name, c in COMMANDS.items() if (o := _option(c, "--seed")) is not None}
     assert len(seeded) >= 7
@@ -637,8 +637,8 @@ def cached_scenario(tmp_path) -> Path:
 def test_in_process_cache_hits_are_reported(cached_scenario, tmp_path):
     """A second run in the process serves portfolio, plans and allocation from the caches and
     says so; a plan stage read from the cache directory is reported too."""
-    from solver.scenario import load_scenario
-    from solver.simulation import clear_caches, run_scenario
+    from solver.scenarios.simulation import clear_caches, run_scenario
+    from solver.scenarios.spec import load_scenario
 
     scenario = load_scenario(cached_scenario)
     clear_caches()
@@ -654,7 +654,7 @@ def test_in_process_cache_hits_are_reported(cached_scenario, tmp_path):
 
 def test_cli_prints_cached_instead_of_a_time(cached_scenario, tmp_path):
     """scenario run with itself as baseline: the run's shared stages print "cached"."""
-    from solver.simulation import clear_caches
+    from solver.scenarios.simulation import clear_caches
 
     clear_caches()
     code, stdout, err = _invoke(

@@ -21,10 +21,10 @@ pytest.importorskip("distributed")
 import cloudpickle  # noqa: E402
 from dataset_helpers import write_dataset  # noqa: E402
 
-from solver.engine import DaskEngine, prepare_portfolio  # noqa: E402
+from solver.allocation.pricing import DaskPricing, LocalPricing  # noqa: E402
+from solver.core.generate import generate_portfolio  # noqa: E402
+from solver.engines.engine import DaskEngine, prepare_portfolio  # noqa: E402
 from solver.errors import InputError  # noqa: E402
-from solver.generate import generate_portfolio  # noqa: E402
-from solver.pricing import DaskPricing, LocalPricing  # noqa: E402
 from solver.risk.scoring import prepare_uci, score_partition  # noqa: E402
 
 # Functions defined here run on the workers: ship them by value, not by module name.
@@ -51,7 +51,7 @@ def _parquet_roundtrip(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def plan_case(tmp_path_factory):
     """A small generated portfolio, as a frame and as a Parquet dataset, with its local plans."""
-    from solver.plans import plan_portfolio
+    from solver.plans.optimizer import plan_portfolio
 
     frame = generate_portfolio(14, seed=11)
     root = write_dataset(
@@ -62,7 +62,7 @@ def plan_case(tmp_path_factory):
 
 def test_plan_portfolio_on_dask_equals_local(engine, plan_case):
     """plan_partition over 1, 3, 7 dataset partitions on Dask returns the local plan table."""
-    from solver.plan_workloads import plan_partition
+    from solver.plans.workloads import plan_partition
 
     frame, root, reference = plan_case
     for count in PARTITIONS:
@@ -95,8 +95,8 @@ def test_plan_portfolio_cli_on_dask_writes_the_local_table(engine, plan_case, tm
 
 def test_plan_stage_arrays_equal_local(engine, plan_case):
     """plan_portfolio_on (the scenario's plan stage) returns the local table and schedules."""
-    from solver.plan_workloads import plan_portfolio_on
-    from solver.plans import plan_portfolio
+    from solver.plans.optimizer import plan_portfolio
+    from solver.plans.workloads import plan_portfolio_on
 
     frame, _, reference = plan_case
     local = plan_portfolio(frame)
@@ -139,7 +139,7 @@ def test_risk_scores_on_dask_equal_local(engine, tmp_path):
 
 def _plan_or_die(frame: pd.DataFrame, marker: str, victim: str) -> pd.DataFrame:
     """Plan a partition; the first time the victim account is met, kill this worker process."""
-    from solver.plan_workloads import plan_partition
+    from solver.plans.workloads import plan_partition
 
     if victim in set(frame["account_id"].astype(str)) and not os.path.exists(marker):
         Path(marker).write_text(str(os.getpid()))
@@ -168,7 +168,7 @@ def test_a_killed_worker_does_not_change_the_output(engine, plan_case, tmp_path)
 
 def test_bad_dataset_rows_fail_on_dask_and_write_nothing(engine, tmp_path):
     """A bad row in a dataset read by the workers: InputError naming the row; no output."""
-    from solver.plans import plan_batch
+    from solver.plans.optimizer import plan_batch
 
     raw = generate_portfolio(12, seed=1).drop(columns=["dpd_bucket"])
     raw.loc[9, "remaining_term"] = 0
@@ -239,9 +239,9 @@ def test_allocation_on_dask_equals_local(engine, monkeypatch):
     without the time-boxed LNS (off by CPSAT_MAX_PAIRS = 0, as at scale where the reduced
     model exceeds it), so both runs stop on the solver's own criteria, not on the clock.
     """
-    import solver.gap as gap
-    from solver.allocation import allocate
-    from solver.allocation_catalogue import Catalogue, Teams
+    import solver.allocation.gap as gap
+    from solver.allocation.catalogue import Catalogue, Teams
+    from solver.allocation.portfolio import allocate
 
     monkeypatch.setattr(gap, "CPSAT_MAX_PAIRS", 0)
     frame = generate_portfolio(8000, seed=3)
@@ -266,9 +266,9 @@ def test_lagrangian_dual_with_binding_teams_on_dask_equals_local(engine):
     """The dual with binding team rows: Dask and local prices, bound and choice agree exactly."""
     import time
 
-    from solver.allocation import build_allocation_problem
-    from solver.allocation_catalogue import Catalogue, Teams
-    from solver.gap import lagrangian_dual
+    from solver.allocation.catalogue import Catalogue, Teams
+    from solver.allocation.gap import lagrangian_dual
+    from solver.allocation.portfolio import build_allocation_problem
 
     frame = generate_portfolio(7200, seed=8)
     catalogue = Catalogue.default()
@@ -295,8 +295,8 @@ def test_lagrangian_dual_with_binding_teams_on_dask_equals_local(engine):
 def test_scenario_run_on_dask_equals_local(engine, tmp_path):
     """run_scenario with plans, a recession shock and unemployment draws: KPIs, accounts,
     monthly series and roll rates equal the local run for 1, 3 and 7 partitions."""
-    from solver.scenario import load_scenario
-    from solver.simulation import clear_caches, run_scenario
+    from solver.scenarios.simulation import clear_caches, run_scenario
+    from solver.scenarios.spec import load_scenario
 
     data = Path(__file__).parent / "data" / "scenario"
     path = tmp_path / "scenario.toml"

@@ -4,11 +4,13 @@ CP-SAT status mapped (``MODEL_INVALID`` is a bug, never a time limit)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import solver
 from solver.domain import (
     BUCKETS,
     CP_SAT_STATUS,
@@ -31,22 +33,25 @@ def test_tuples_are_the_enum_values_in_display_order() -> None:
 
 
 def test_every_module_uses_the_one_definition() -> None:
-    import solver.account
-    import solver.model
-    import solver.money
-    import solver.plans
-    import solver.policy
+    import solver.core.account
+    import solver.core.model
+    import solver.core.money
+    import solver.core.policy
+    import solver.plans.optimizer
 
-    assert solver.account.TIERS is TIERS and solver.model.TIERS is TIERS
-    assert solver.account.DPD_BUCKETS is BUCKETS
-    assert solver.money.DEFERRAL_MODES is DEFERRAL_MODES is solver.policy.DEFERRAL_MODES
-    assert solver.plans.FAMILIES is FAMILIES and solver.plans.OFFERED is OFFERED_FAMILIES
-    import solver.allocation_catalogue
+    assert solver.core.account.TIERS is TIERS and solver.core.model.TIERS is TIERS
+    assert solver.core.account.DPD_BUCKETS is BUCKETS
+    assert solver.core.money.DEFERRAL_MODES is DEFERRAL_MODES is solver.core.policy.DEFERRAL_MODES
+    assert (
+        solver.plans.optimizer.FAMILIES is FAMILIES
+        and solver.plans.optimizer.OFFERED is OFFERED_FAMILIES
+    )
+    import solver.allocation.catalogue
     import solver.risk.calibration
-    from solver.model import BehaviourModel
+    from solver.core.model import BehaviourModel
 
-    assert solver.allocation_catalogue.TIERS is TIERS is solver.risk.calibration.TIERS
-    assert solver.allocation_catalogue.BUCKETS is BUCKETS
+    assert solver.allocation.catalogue.TIERS is TIERS is solver.risk.calibration.TIERS
+    assert solver.allocation.catalogue.BUCKETS is BUCKETS
     defaults = solver.risk.calibration.DEFAULT_BEHAVIOUR
     assert defaults["base_hazard"] == dict(BehaviourModel().base_hazard)
     assert defaults["kappa"] == BehaviourModel().kappa
@@ -84,7 +89,7 @@ def test_every_cp_sat_status_is_mapped() -> None:
 def test_model_invalid_is_an_error_not_a_time_limit(monkeypatch) -> None:
     from ortools.sat.python import cp_model
 
-    from solver.gap import solve_gap_cpsat_plain
+    from solver.allocation.gap import solve_gap_cpsat_plain
 
     monkeypatch.setattr(
         cp_model.CpSolver, "solve", lambda self, model, *a, **k: cp_model.MODEL_INVALID
@@ -93,3 +98,18 @@ def test_model_invalid_is_an_error_not_a_time_limit(monkeypatch) -> None:
     resource = np.ones((2, 2))
     with pytest.raises(RuntimeError, match="MODEL_INVALID"):
         solve_gap_cpsat_plain(cost, resource, np.array([2.0, 2.0]), time_limit=5)
+
+
+def test_plan_cache_key_covers_the_plan_code():
+    """Every file the plan-stage cache key hashes exists, and every module of the plan search
+    is among them (a stale cache after an edit would give old plans)."""
+    from solver.scenarios.simulation import PLAN_CODE
+
+    root = Path(solver.__file__).parent
+    assert all((root / name).is_file() for name in PLAN_CODE), PLAN_CODE
+    search = {
+        f"plans/{p.name}"
+        for p in (root / "plans").glob("*.py")
+        if p.name not in {"__init__.py", "explain.py", "workloads.py"}
+    }
+    assert search <= set(PLAN_CODE), search - set(PLAN_CODE)

@@ -13,7 +13,9 @@ import pandas as pd
 import pytest
 from dataset_helpers import write_dataset
 
-from solver.engine import (
+from solver.allocation.pricing import PRICING_BLOCK, LocalPricing, Pricing, price_columns
+from solver.core.generate import generate_portfolio
+from solver.engines.engine import (
     LocalEngine,
     concat_partitions,
     default_partitions,
@@ -21,8 +23,6 @@ from solver.engine import (
     prepare_portfolio,
 )
 from solver.errors import InputError
-from solver.generate import generate_portfolio
-from solver.pricing import PRICING_BLOCK, LocalPricing, Pricing, price_columns
 
 DATA = Path(__file__).parent / "data"
 
@@ -185,7 +185,7 @@ def test_local_process_pool_gives_the_same_result():
 
 
 def _random_problem(n: int, seed: int = 0, budget: bool = True):
-    from solver.gap import AssignmentProblem
+    from solver.allocation.gap import AssignmentProblem
 
     rng = np.random.default_rng(seed)
     k = 7

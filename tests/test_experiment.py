@@ -1,4 +1,4 @@
-"""Tests of champion/challenger splits and evaluations (solver.experiment, `workout experiment`)."""
+"""Tests of champion/challenger splits and evaluations (solver.scenarios.experiment, `workout experiment`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from solver.errors import InputError
-from solver.experiment import (
+from solver.scenarios.experiment import (
     _proportion_test,
     _welch_test,
     evaluate_outcomes,
@@ -23,7 +23,7 @@ DATA = Path(__file__).parent / "data" / "scenario"
 
 @pytest.fixture(scope="module")
 def portfolio():
-    from solver.generate import generate_portfolio
+    from solver.core.generate import generate_portfolio
 
     return generate_portfolio(1500, seed=21)
 
@@ -148,8 +148,8 @@ def _cli(args: list[str]) -> int:
 
 def test_cli_split_and_evaluate(tmp_path, capsys):
     """`experiment split` writes the assignment; `experiment evaluate` writes the reports."""
-    from solver.generate import generate_portfolio
-    from solver.io import write_table
+    from solver.core.generate import generate_portfolio
+    from solver.core.io import write_table
 
     portfolio = tmp_path / "p.csv"
     write_table(generate_portfolio(400, seed=2), portfolio)
@@ -190,8 +190,8 @@ def test_cli_bad_inputs_exit_2_and_write_nothing(tmp_path, capsys):
         == 2
     )
     assert not report.exists()
-    from solver.generate import generate_portfolio
-    from solver.io import write_table
+    from solver.core.generate import generate_portfolio
+    from solver.core.io import write_table
 
     portfolio = tmp_path / "p.csv"
     write_table(generate_portfolio(50, seed=2), portfolio)

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solver.account import (
+from solver.core.account import (
     MAX_FORECAST_MONTHS,
     Account,
     effective_income_normal,
@@ -31,8 +31,7 @@ from solver.account import (
     summarize_portfolio,
     validate_portfolio,
 )
-from solver.errors import InputError
-from solver.io import (
+from solver.core.io import (
     iter_portfolio,
     read_account,
     read_forecast,
@@ -40,6 +39,7 @@ from solver.io import (
     validate_forecast,
     write_table,
 )
+from solver.errors import InputError
 
 DATA = Path(__file__).resolve().parent / "data"
 FORECAST = DATA / "forecast"
@@ -596,7 +596,7 @@ def test_plan_portfolio_bad_forecast_writes_nothing(tmp_path):
 
 def test_plan_reads_forecast_option(monkeypatch):
     """`workout plan A --forecast T` hands the account with the table's fields to planning."""
-    import solver.plans
+    import solver.plans.optimizer
 
     seen = []
 
@@ -604,7 +604,7 @@ def test_plan_reads_forecast_option(monkeypatch):
         seen.append(account)
         raise InputError("stub: planning not run")
 
-    monkeypatch.setattr(solver.plans, "plan_options", stub)
+    monkeypatch.setattr(solver.plans.optimizer, "plan_options", stub)
     code, _ = run_cli(["plan", ACCOUNT_TOML, "--forecast", FORECAST / "account_long.csv"])
     assert code == 2 and seen[0].income_forecast == (4500.0,)
     code, out = run_cli(["plan", ACCOUNT_TOML, "--forecast", LONG])
@@ -614,16 +614,16 @@ def test_plan_reads_forecast_option(monkeypatch):
 
 def test_plan_portfolio_forecast_reaches_planning(tmp_path, monkeypatch):
     """plan-portfolio (local and partitioned dataset) plans the frame with the merged forecasts."""
-    import solver.plans
+    import solver.plans.optimizer
 
     frames = []
-    real = solver.plans.plan_portfolio
+    real = solver.plans.optimizer.plan_portfolio
 
     def spy(frame, *args, **kwargs):
         frames.append(frame)
         return real(frame, *args, **kwargs)
 
-    monkeypatch.setattr(solver.plans, "plan_portfolio", spy)
+    monkeypatch.setattr(solver.plans.optimizer, "plan_portfolio", spy)
     code, out = run_cli(
         ["plan-portfolio", PORTFOLIO, "--out", tmp_path / "p.csv", "--forecast", LONG]
     )
@@ -646,7 +646,7 @@ def test_plan_portfolio_forecast_reaches_planning(tmp_path, monkeypatch):
 
 def test_dataset_partitions_keep_the_object_columns(tmp_path):
     """A Parquet dataset read by partitions (engine) gives the same tuples as read_portfolio."""
-    from solver.engine import concat_partitions, partition_source, prepare_portfolio
+    from solver.engines.engine import concat_partitions, partition_source, prepare_portfolio
 
     frame = read_portfolio(PORTFOLIO, forecast=LONG)
     dataset = tmp_path / "book"

@@ -4,7 +4,7 @@ Readers: random bytes and random cells give either a validated portfolio (or acc
 an :class:`InputError` whose every problem line names the file; nothing else escapes.
 Optimizer: ``plan_options`` on random valid accounts never raises, every schedule it
 reports reconciles to the cent (``Schedule.check``) and every reported figure equals
-``solver.model.evaluate`` on that schedule.
+``solver.core.model.evaluate`` on that schedule.
 
 Each property runs 500 examples, derandomized (hypothesis derives the examples from the
 test itself, so CI is reproducible), with no per-example deadline. The plan property uses
@@ -28,9 +28,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from solver.account import COLUMNS, Account
+from solver.core.account import COLUMNS, Account
+from solver.core.io import read_account, read_portfolio
 from solver.errors import InputError
-from solver.io import read_account, read_portfolio
 
 EXAMPLES = 500
 FUZZ = settings(
@@ -258,14 +258,14 @@ def accounts(draw) -> Account:
 
 
 def _policy():
-    from solver.policy import Policy
+    from solver.core.policy import Policy
 
     return Policy(max_term_months=24, max_deferral_months=2, max_payment_levels=2)
 
 
 def _check_plan_result(account: Account, result) -> None:
     """Schedules reconcile to the cent and every figure equals evaluate() on its schedule."""
-    from solver.model import BehaviourModel, evaluate
+    from solver.core.model import BehaviourModel, evaluate
 
     model = BehaviourModel()
     assert result.status in ("RECOMMENDED", "NPV_TEST_FAILED", "INFEASIBLE")
@@ -302,8 +302,8 @@ SMALL_SEARCH = {"grid_levels": 4, "beam_width": 4, "buckets": 8}
 def test_plan_options_never_raises_and_reconciles(account: Account) -> None:
     """plan_options on a random valid account: no exception; schedules reconcile; metrics
     equal evaluate() on the reported schedule (relative 1e-9)."""
-    from solver.plan_custom import SearchParams
-    from solver.plans import plan_options
+    from solver.plans.optimizer import plan_options
+    from solver.plans.search import SearchParams
 
     search = SearchParams(**SMALL_SEARCH)
     result = plan_options(account, _policy(), search=search, relax=False)
@@ -315,8 +315,8 @@ def test_plan_options_never_raises_and_reconciles(account: Account) -> None:
 def test_plan_options_relaxations_never_raise(account: Account) -> None:
     """With relaxations on (about 0.6 s per infeasible account, most are feasible): no
     exception, and an infeasible result names at least one relaxation or explains why."""
-    from solver.plan_custom import SearchParams
-    from solver.plans import plan_options
+    from solver.plans.optimizer import plan_options
+    from solver.plans.search import SearchParams
 
     result = plan_options(account, _policy(), search=SearchParams(**SMALL_SEARCH), relax=True)
     _check_plan_result(account, result)
@@ -326,7 +326,7 @@ def test_status_quo_whole_balance_overdue() -> None:
     """An account whose whole balance is overdue (arrears = principal + interest_due) gets a
     status quo and plan options (found by the fuzzer above)."""
 
-    from solver.plans import plan_options
+    from solver.plans.optimizer import plan_options
 
     account = Account(
         account_id="OVERDUE", principal=500.0, arrears=500.0, annual_rate=0.0,
@@ -387,10 +387,10 @@ def mutations(draw, text: str):
 
 
 def _settings_loaders():
-    from solver.account import TieringRules
-    from solver.allocation_catalogue import Catalogue, Teams
-    from solver.model import BehaviourModel
-    from solver.policy import Policy
+    from solver.allocation.catalogue import Catalogue, Teams
+    from solver.core.account import TieringRules
+    from solver.core.model import BehaviourModel
+    from solver.core.policy import Policy
 
     return {
         "policy": (ROOT / "scenarios" / "policy.toml", Policy.from_toml),
@@ -444,7 +444,7 @@ seed = 1
 
 
 def _load_scenario(path: Path):
-    from solver.scenario import load_scenario
+    from solver.scenarios.spec import load_scenario
 
     return load_scenario(path)
 

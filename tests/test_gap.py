@@ -1,4 +1,4 @@
-"""Tests of the Generalized Assignment Problem core (solver.gap).
+"""Tests of the Generalized Assignment Problem core (solver.allocation.gap).
 
 Oracle: ``scipy.optimize.milp`` (HiGHS) on the textbook formulation, and independent
 recomputation of objective and capacity use from the returned assignment.
@@ -14,8 +14,7 @@ import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 from slow_clock import FastClock
 
-from solver.domain import Status
-from solver.gap import (
+from solver.allocation.gap import (
     AssignmentProblem,
     AssignmentResult,
     lagrangian_dual,
@@ -24,6 +23,7 @@ from solver.gap import (
     solve_gap,
     solve_gap_cpsat_plain,
 )
+from solver.domain import Status
 
 
 def random_instance(seed: int, *, tight: float | None = None):
@@ -203,7 +203,7 @@ def test_work_budgets_make_a_slower_machine_give_the_same_result(
 ):
     """Budgets are work, not seconds: on a machine 1.3x slower (simulated clock) the result
     is the same, as long as the wall clock stopped nothing (flagged in the stats)."""
-    import solver.gap as gap_module
+    import solver.allocation.gap as gap_module
 
     cost, resource, capacity = _tight_instance(*shape, seed=5)
     normal = solve_gap(cost, resource, capacity, time_limit=3.0, seed=2, workers=1)
@@ -228,7 +228,7 @@ def test_work_budgets_make_a_slower_machine_give_the_same_result(
 def test_a_much_slower_machine_is_flagged_as_stopped_by_the_clock(monkeypatch):
     """On a machine 50x slower the budgets cannot be met: the result still carries a valid
     certificate and names the phases the wall clock stopped."""
-    import solver.gap as gap_module
+    import solver.allocation.gap as gap_module
 
     cost, resource, capacity = _tight_instance(20, 600, seed=5)
     monkeypatch.setattr(gap_module, "time", FastClock(50.0))

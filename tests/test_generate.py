@@ -1,4 +1,4 @@
-"""Tests for solver.generate: determinism, validity and the documented distributions."""
+"""Tests for solver.core.generate: determinism, validity and the documented distributions."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from solver.account import COLUMNS, validate_portfolio
+from solver.core.account import COLUMNS, validate_portfolio
+from solver.core.generate import generate_portfolio
+from solver.core.io import read_portfolio, write_table
 from solver.errors import InputError
-from solver.generate import generate_portfolio
-from solver.io import read_portfolio, write_table
 
 N = 20_000
 

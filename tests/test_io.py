@@ -1,4 +1,4 @@
-"""Tests for solver.io: reading (CSV, Parquet, Excel, TOML, JSON), validation, writing."""
+"""Tests for solver.core.io: reading (CSV, Parquet, Excel, TOML, JSON), validation, writing."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from solver.account import COLUMNS, InputWarning, TieringRules
+from solver.core.account import COLUMNS, InputWarning, TieringRules
+from solver.core.io import output_format, read_account, read_portfolio, write_table, write_workbook
 from solver.errors import InputError
-from solver.io import output_format, read_account, read_portfolio, write_table, write_workbook
 
 DATA = Path(__file__).resolve().parent / "data"
 TINY = DATA / "portfolio" / "tiny.csv"

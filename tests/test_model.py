@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solver.errors import InputError
-from solver.model import (
+from solver.core.model import (
     AccountParams,
     BehaviourModel,
     afford_prob,
@@ -21,6 +20,7 @@ from solver.model import (
     status_quo,
     status_quo_batch,
 )
+from solver.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 DELTA = 1.0 / (1.0 + 0.03 / 12.0)  # default cost of funds 3 %
@@ -196,12 +196,12 @@ def test_status_quo_reconciles_and_matches_batch():
     sched.check()
     assert sched.term == 24
     assert sched.balance[-1] == 0
-    from solver.model import contractual_instalment
+    from solver.core.model import contractual_instalment
 
     inst = round(contractual_instalment(acc), 2)
     assert sched.payments[0] == pytest.approx(3000 + 200 + inst, abs=0.01)
     assert sched.payments[1] == pytest.approx(inst, abs=0.01)
-    from solver.account import Account
+    from solver.core.account import Account
 
     frame = pd.DataFrame([Account.from_mapping(acc).to_dict()])
     pay, ead, term = status_quo_batch(frame)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from solver.io import read_account
-from solver.model import AccountParams, BehaviourModel, ModelKernel, evaluate, expected_income
-from solver.plans import plan_options
-from solver.policy import Policy
+from solver.core.io import read_account
+from solver.core.model import AccountParams, BehaviourModel, ModelKernel, evaluate, expected_income
+from solver.core.policy import Policy
+from solver.plans.optimizer import plan_options
 
 
 class SteepKernel(ModelKernel):

@@ -3,7 +3,7 @@
 A deliberately different model (:class:`OtherModel`: a convex hazard curve, another
 recovery curve and a risk premium in the discount rate, all in its ``ModelKernel``
 subclass) must move the simulation's exact expectation, its Monte Carlo paths and the
-value beyond the horizon to what :func:`solver.model.evaluate_batch` gives under that
+value beyond the horizon to what :func:`solver.core.model.evaluate_batch` gives under that
 model, and away from the default model's (issue 13, item 1).
 """
 
@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from solver.model import AccountParams, BehaviourModel, ModelKernel, evaluate_batch
-from solver.scenario import Shocks
-from solver.simulation import (
+from solver.core.model import AccountParams, BehaviourModel, ModelKernel, evaluate_batch
+from solver.scenarios.simulation import (
     PATH_FIELDS,
     Treatments,
     account_shocks,
@@ -29,6 +28,7 @@ from solver.simulation import (
     simulate_paths,
     status_quo_schedules,
 )
+from solver.scenarios.spec import Shocks
 
 DATA = Path(__file__).parent / "data" / "scenario"
 Z99 = 2.5758293035489004
@@ -72,7 +72,7 @@ class OtherModel(BehaviourModel):
 
 @pytest.fixture(scope="module")
 def portfolio():
-    from solver.generate import generate_portfolio
+    from solver.core.generate import generate_portfolio
 
     return generate_portfolio(1500, seed=21)
 
@@ -98,7 +98,7 @@ def _evaluate(frame, horizon: int | None, model: Any, params: AccountParams | No
 
 def status_quo_batch_cut(frame, horizon: int | None):
     """Status-quo payments, exposures and terms cut to the first ``horizon`` months."""
-    from solver.model import status_quo_batch
+    from solver.core.model import status_quo_batch
 
     payments, exposures, term = status_quo_batch(frame)
     if horizon is None:
@@ -280,9 +280,9 @@ def test_month_probabilities_keep_the_default_cell_exact_for_any_curve(portfolio
 def test_run_scenario_simulates_the_scenarios_model():
     """run_scenario with the other model as the scenario's model: the per-account exact
     expectation is evaluate_batch under that model, and the MC mean agrees with it."""
-    from solver.generate import generate_portfolio
-    from solver.scenario import load_scenario
-    from solver.simulation import run_scenario
+    from solver.core.generate import generate_portfolio
+    from solver.scenarios.simulation import run_scenario
+    from solver.scenarios.spec import load_scenario
 
     scenario = load_scenario(DATA / "small.toml")
     other = OtherModel(**{k: v for k, v in scenario.model.to_dict().items()})

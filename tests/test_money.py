@@ -1,4 +1,4 @@
-"""Tests for solver.money: level payments, cent-exact schedules and the APR."""
+"""Tests for solver.core.money: level payments, cent-exact schedules and the APR."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import solver.money as money
-from solver.money import (
+import solver.core.money as money
+from solver.core.money import (
     Schedule,
     apr,
     apr_batch,
@@ -627,6 +627,6 @@ def test_schedule_apr_method_uses_opening_balance() -> None:
 
 
 def test_module_doctests() -> None:
-    """The docstring examples in solver.money run and give the shown results."""
+    """The docstring examples in solver.core.money run and give the shown results."""
     result = doctest.testmod(money, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 10 and result.failed == 0

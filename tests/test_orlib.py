@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from dataset_helpers import needs_shared_data
 
-from solver.gap import solve_gap
-from solver.orlib import (
+from solver.allocation.gap import solve_gap
+from solver.allocation.orlib import (
     check_solution,
     data_dir,
     default_instance_paths,

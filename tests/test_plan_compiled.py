@@ -1,6 +1,6 @@
 """The compiled inner loops of the plan search (issue 13: speed).
 
-``solver/bound_dp.py`` and ``solver/beam_step.py`` replaced vectorised numpy code; the
+``solver/plans/bound_dp.py`` and ``solver/plans/beam_step.py`` replaced vectorised numpy code; the
 oracle tests (``test_plan_oracles.py``) check the bounds they produce against brute force.
 These tests pin the rules that the oracles see only indirectly: the beam's selection
 (best ``width`` by optimistic value, ties to the earlier child, the largest value left out
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solver.beam_step import _select
-from solver.bound_dp import NEG, _fill_row
+from solver.plans.beam_step import _select
+from solver.plans.bound_dp import NEG, _fill_row
 
 
 def _reference_select(opt: list[float], width: int) -> tuple[set[int], float]:

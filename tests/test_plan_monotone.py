@@ -14,11 +14,11 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from solver.account import Account
-from solver.io import read_account
-from solver.model import BehaviourModel
-from solver.plans import plan_options
-from solver.policy import Policy
+from solver.core.account import Account
+from solver.core.io import read_account
+from solver.core.model import BehaviourModel
+from solver.core.policy import Policy
+from solver.plans.optimizer import plan_options
 
 LEVEL_LABELS = (
     "instalment",

@@ -39,11 +39,11 @@ from oracles import (
     to_cents,
 )
 
-from solver.account import Account
-from solver.model import BehaviourModel
-from solver.plan_custom import SearchParams
-from solver.plans import plan_options
-from solver.policy import Policy
+from solver.core.account import Account
+from solver.core.model import BehaviourModel
+from solver.core.policy import Policy
+from solver.plans.optimizer import plan_options
+from solver.plans.search import SearchParams
 
 MODEL = BehaviourModel()
 LEVEL = Policy(max_term_months=9, max_deferral_months=3, rate_floor=0.04)
@@ -193,7 +193,7 @@ def test_level_schedule_rounds_up_and_last_absorbs():
     """Level instalments round up to the unit and the last payment clears the rest.
 
     10,000 at 12 % over 12 months is 888.49 × 11 and 888.47 (annuity 888.4879 by hand; the
-    last payment agrees with the solver.money doctest, an implementation this one does not
+    last payment agrees with the solver.core.money doctest, an implementation this one does not
     share).
     """
     s = level_schedule(1_000_000, rate_units(0.12), 12, unit=1)
@@ -201,7 +201,7 @@ def test_level_schedule_rounds_up_and_last_absorbs():
     assert sum(s.payment) == 1_066_186
     s.check()
     # 50,000 at 8 %, 3 interest-only months (333.33 each by hand), 21 level payments rounded
-    # up to 1 CNY (annuity 2,559.11 → 2,560): solver.money doctest gives the last as 2,547
+    # up to 1 CNY (annuity 2,559.11 → 2,560): solver.core.money doctest gives the last as 2,547
     s = level_schedule(5_000_000, rate_units(0.08), 24, unit=100, deferral=3, mode="interest_only")
     assert s is not None and s.payment[:4] == [33_333, 33_333, 33_333, 256_000]
     assert s.payment[-1] == 254_700
@@ -220,7 +220,7 @@ def test_level_schedule_rounds_up_and_last_absorbs():
 def test_level_schedules_reconcile(balance, rate, term, deferral, mode, unit):
     """Oracle level schedules reconcile to the cent and the last payment exceeds the level only if rounding up overpays.
 
-    (SPEC §2 identities; ``solver.money.level_plan``'s documented rounding rule.)
+    (SPEC §2 identities; ``solver.core.money.level_plan``'s documented rounding rule.)
     """
     deferral = min(deferral, term - 1)
     units = rate_units(rate)
@@ -485,7 +485,7 @@ def _run_grid(k: int, family: str) -> list[float]:
 
 
 def _documented_grid(k: int) -> list[float]:
-    """The payment grid by solver.plan_custom's documented rule, with the oracle's own best
+    """The payment grid by solver.plans.search's documented rule, with the oracle's own best
     instalment and capitalised-deferral level instalments as the extra amounts."""
     acc = _account(k)
     extra = []
@@ -527,7 +527,7 @@ def test_custom_and_step_are_optimal_on_their_grid(k, family):
 
 @pytest.mark.parametrize("k", range(N_ACCOUNTS), ids=IDS)
 def test_custom_grid_follows_documented_rule(k):
-    """The engine's custom grid follows the rule solver.plan_custom documents.
+    """The engine's custom grid follows the rule solver.plans.search documents.
 
     The top cap down in equal unit steps to min_payment, the flat cap, and the best
     instalment and capitalised-deferral level instalments.

@@ -1,4 +1,4 @@
-"""Reading a book's plans for `workout allocate --plans` (solver.allocation.read_plans,
+"""Reading a book's plans for `workout allocate --plans` (solver.allocation.portfolio.read_plans,
 match_plans): errors name the file, plans of another book are refused, partial matches
 are reported with both counts."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from solver.allocation import match_plans, read_plans
+from solver.allocation.portfolio import match_plans, read_plans
 from solver.errors import InputError
 
 

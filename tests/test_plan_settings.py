@@ -2,7 +2,7 @@
 
 The account is ``scenarios/sample_account.toml`` (tier C derived, income 9,000 recovering
 to 14,000 over 9 months). For each SPEC §3 field the override must arrive, parsed, on the
-``Account`` handed to :func:`solver.plans.plan_options`; for the fields the behaviour model
+``Account`` handed to :func:`solver.plans.optimizer.plan_options`; for the fields the behaviour model
 or the contract reads, the plan output must change too.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from solver.account import COLUMNS
+from solver.core.account import COLUMNS
 from solver.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,7 +89,7 @@ class _Captured(InputError):
 @pytest.fixture
 def planned_accounts(monkeypatch):
     """The accounts handed to plan_options (planning itself is stubbed out)."""
-    import solver.plans
+    import solver.plans.optimizer
 
     seen: list = []
 
@@ -97,7 +97,7 @@ def planned_accounts(monkeypatch):
         seen.append(account)
         raise _Captured("stub planner")
 
-    monkeypatch.setattr(solver.plans, "plan_options", stub)
+    monkeypatch.setattr(solver.plans.optimizer, "plan_options", stub)
     return seen
 
 

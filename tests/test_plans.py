@@ -1,4 +1,4 @@
-"""Tests of the restructuring plan optimizer (solver.plans and friends, SPEC §4–§6)."""
+"""Tests of the restructuring plan optimizer (solver.plans.optimizer and friends, SPEC §4–§6)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from solver.account import Account
-from solver.io import read_account
-from solver.model import BehaviourModel, evaluate
-from solver.plan_custom import SearchParams, interest_cents
-from solver.plans import FAMILIES, METRICS, OFFERED, plan_batch, plan_options, plan_portfolio
-from solver.policy import Policy
+from solver.core.account import Account
+from solver.core.io import read_account
+from solver.core.model import BehaviourModel, evaluate
+from solver.core.policy import Policy
+from solver.plans.optimizer import (
+    FAMILIES,
+    METRICS,
+    OFFERED,
+    plan_batch,
+    plan_options,
+    plan_portfolio,
+)
+from solver.plans.search import SearchParams, interest_cents
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "plans"
@@ -55,7 +62,7 @@ def _check_metrics(result, account, model=None):
         assert _rel(opt.min_afford_prob, float(ev.afford_prob[paying].min())) < 1e-9
         dti = (account.other_debt + pay[paying]) / ev.expected_income[paying]
         assert _rel(opt.max_dti, float(dti.max())) < 1e-9
-        from solver.money import apr
+        from solver.core.money import apr
 
         assert abs(opt.apr - apr(s.opening_balance / 100, pay)) < 1e-9
 
@@ -79,7 +86,7 @@ def test_sample_account_every_family_reported(sample):
 
 
 def test_sample_account_metrics_equal_evaluate(sample):
-    """Metrics of every option equal solver.model.evaluate() on the reported schedule (1e-9)."""
+    """Metrics of every option equal solver.core.model.evaluate() on the reported schedule (1e-9)."""
     acc, res = sample
     _check_metrics(res, acc)
 
@@ -131,7 +138,7 @@ def test_binding_constraints_in_words(sample):
 
 def test_custom_at_least_custom_feasible_families():
     """custom NPV ≥ every other family's NPV whose plan is also a feasible custom schedule."""
-    from solver.generate import generate_portfolio
+    from solver.core.generate import generate_portfolio
 
     frame = generate_portfolio(24, seed=5)
     compared = 0
@@ -242,8 +249,8 @@ def test_exhaustive_enumeration_finds_nothing_better_than_custom_or_step():
             grid = np.array(opt.params["grid"]) if opt.feasible else None
             if grid is None:
                 # infeasible: enumerate on the grid the search would have used
-                from solver.plan_custom import payment_grids
-                from solver.plan_families import context_from_account
+                from solver.plans.families import context_from_account
+                from solver.plans.search import payment_grids
 
                 ctx = context_from_account(acc, policy.for_product(acc.product), model)
                 am, _ = payment_grids(ctx, search.grid_levels)
@@ -269,8 +276,8 @@ def test_exhaustive_enumeration_finds_nothing_better_than_custom_or_step():
 
 
 def test_interest_cents_matches_money_rule():
-    """The search's vectorised interest equals solver.money's half-up integer rule."""
-    from solver.money import schedule_from_payments
+    """The search's vectorised interest equals solver.core.money's half-up integer rule."""
+    from solver.core.money import schedule_from_payments
 
     rng = np.random.default_rng(3)
     for rate in (0.069, 0.06, 0.12, 0.0725, 0.36, 0.0):
@@ -330,7 +337,7 @@ def test_infeasible_account_exit_3_and_minimal_relaxation(account_file, policy_f
     acc = read_account(DATA / account_file)
     policy = Policy.from_toml(DATA / policy_file) if policy_file else Policy()
     search = SearchParams()
-    from solver.plan_explain import any_feasible
+    from solver.plans.explain import any_feasible
 
     for key, value in relax.items():
         changes = {key: value}
@@ -410,7 +417,7 @@ def test_plan_writes_csv_atomically(tmp_path):
 
 @pytest.fixture(scope="module")
 def small_book():
-    from solver.generate import generate_portfolio
+    from solver.core.generate import generate_portfolio
 
     return generate_portfolio(120, seed=7)
 
@@ -442,7 +449,7 @@ def test_plan_batch_is_deterministic_and_isolates_errors(small_book):
 
 def test_plan_portfolio_arrays_match_table(small_book):
     """PortfolioPlans exposes followed schedules whose model NPV equals the table's npv."""
-    from solver.model import AccountParams, evaluate_batch
+    from solver.core.model import AccountParams, evaluate_batch
 
     part = small_book.iloc[:20]
     plans = plan_portfolio(part)
@@ -457,8 +464,8 @@ def test_plan_portfolio_arrays_match_table(small_book):
 @pytest.mark.slow
 def test_metrics_reconcile_on_generated_portfolio():
     """Quick form of the benchmark check: on 1,000 generated accounts every recommended schedule reconciles and its metrics equal evaluate()."""
-    from solver.generate import generate_portfolio
-    from solver.model import AccountParams, evaluate_batch
+    from solver.core.generate import generate_portfolio
+    from solver.core.model import AccountParams, evaluate_batch
 
     frame = generate_portfolio(1000, seed=2024)
     plans = plan_portfolio(frame, jobs=2)
@@ -474,9 +481,9 @@ def test_metrics_reconcile_on_generated_portfolio():
 
 def test_bound_tables_dominate_reported_paths():
     """The custom/step bounding DP is ≥ the model value-to-go at every month of every reported custom/step schedule."""
-    from solver.generate import generate_portfolio
-    from solver.plan_custom import bound_at, bound_tables
-    from solver.plan_families import context_from_account
+    from solver.core.generate import generate_portfolio
+    from solver.plans.families import context_from_account
+    from solver.plans.search import bound_at, bound_tables
 
     model = BehaviourModel()
     for acc in Account.from_frame(generate_portfolio(12, seed=8)):
@@ -509,7 +516,7 @@ def test_bound_tables_dominate_reported_paths():
 
 def _random_grid_paths(acc, ctx, grid, holiday, rng, count):
     """Random cent-exact payment paths on the grid (any amount each month, a leading holiday, a clearing payment)."""
-    from solver.money import schedule_from_payments
+    from solver.core.money import schedule_from_payments
 
     pol = ctx.policy
     ru, den = round(acc.annual_rate * 10**12), 12 * 10**12
@@ -541,9 +548,9 @@ def _random_grid_paths(acc, ctx, grid, holiday, rng, count):
 
 def test_bound_tables_dominate_random_grid_paths():
     """The bounding DP is ≥ the model value-to-go of random grid paths (any amount any month) at every month, for several node counts."""
-    from solver.generate import generate_portfolio
-    from solver.plan_custom import bound_at, bound_tables, payment_grids
-    from solver.plan_families import context_from_account
+    from solver.core.generate import generate_portfolio
+    from solver.plans.families import context_from_account
+    from solver.plans.search import bound_at, bound_tables, payment_grids
 
     model = BehaviourModel()
     rng = np.random.default_rng(17)
@@ -574,8 +581,8 @@ def test_bound_tables_dominate_random_grid_paths():
 
 def test_lean_scoring_matches_general_paths():
     """The lean level-plan scorer gives the same feasibility and NPV (1e-9) as full float paths for every family."""
-    from solver.generate import generate_portfolio
-    from solver.plan_families import (
+    from solver.core.generate import generate_portfolio
+    from solver.plans.families import (
         _prefilter,
         _score_general,
         _score_lean,
@@ -632,7 +639,7 @@ def test_small_batches_search_both_families_in_one_pass_with_same_result(small_b
 
 def test_custom_step_certificate_is_tight():
     """custom/step bounds are ≥ their NPV, and the proven gap is small (every gap < 3 %, median < 0.6 %) on generated accounts."""
-    from solver.generate import generate_portfolio
+    from solver.core.generate import generate_portfolio
 
     gaps = []
     for acc in Account.from_frame(generate_portfolio(24, seed=31)):
@@ -652,10 +659,10 @@ def test_custom_step_certificate_is_tight():
 
 def test_tail_tables_dominate_forced_last_phases():
     """The last-phase table is ≥ the model value-to-go of every forced last phase (one grid amount until cleared) of random paths."""
-    from solver.generate import generate_portfolio
-    from solver.money import schedule_from_payments
-    from solver.plan_custom import bound_tables, payment_grids
-    from solver.plan_families import context_from_account
+    from solver.core.generate import generate_portfolio
+    from solver.core.money import schedule_from_payments
+    from solver.plans.families import context_from_account
+    from solver.plans.search import bound_tables, payment_grids
 
     model = BehaviourModel()
     rng = np.random.default_rng(5)
@@ -714,8 +721,8 @@ def test_tail_tables_dominate_forced_last_phases():
 
 def test_thorough_search_is_at_least_as_good_and_tighter():
     """SearchParams.thorough() (finer grid, wider beam, phase-aware tail bound) proves smaller gaps than the default on the same accounts."""
-    from solver.generate import generate_portfolio
-    from solver.plan_custom import SearchParams
+    from solver.core.generate import generate_portfolio
+    from solver.plans.search import SearchParams
 
     default, thorough = [], []
     for acc in Account.from_frame(generate_portfolio(8, seed=31)):
@@ -731,8 +738,8 @@ def test_thorough_search_is_at_least_as_good_and_tighter():
 
 def test_thorough_never_recommends_less_than_a_certified_default():
     """Issue 13: --thorough never turns a recommendation certified within 0.1 % into a worse one."""
-    from solver.generate import generate_portfolio
-    from solver.plan_custom import SearchParams
+    from solver.core.generate import generate_portfolio
+    from solver.plans.search import SearchParams
 
     compared = 0
     for acc in Account.from_frame(generate_portfolio(16, seed=47)):
@@ -768,7 +775,7 @@ def test_customer_cost_is_pv_at_the_contract_rate_less_principal(sample):
 
 def test_customer_objective_picks_the_cheapest_plan_within_the_tolerance(sample):
     """--objective customer: the cheapest plan for the customer among those within x % of the best NPV."""
-    from solver.plans import choose_for, efficient_frontier
+    from solver.plans.optimizer import choose_for, efficient_frontier
 
     _, res = sample
     frontier = efficient_frontier(res)
@@ -804,7 +811,7 @@ def test_customer_objective_picks_the_cheapest_plan_within_the_tolerance(sample)
 
 def test_portfolio_run_recommends_what_plan_options_recommends():
     """A portfolio run and plan_options give every account the same recommendation and NPV (review of issue 13)."""
-    from solver.generate import generate_portfolio
+    from solver.core.generate import generate_portfolio
 
     frame = generate_portfolio(200, seed=2)
     table = plan_portfolio(frame, jobs=1).table.set_index("account_id")
@@ -840,7 +847,7 @@ def test_concession_exists_on_short_horizons():
 
 def test_thorough_step_is_never_worse_than_the_default_step():
     """--thorough seeds its step search with the default step plan (review of issue 13)."""
-    from solver.generate import generate_portfolio
+    from solver.core.generate import generate_portfolio
 
     for acc in Account.from_frame(generate_portfolio(24, seed=11)):
         a = plan_options(acc, relax=False).option("step")

@@ -1,4 +1,4 @@
-"""Tests of solver.policy: defaults, TOML loading, per-product overrides, validation."""
+"""Tests of solver.core.policy: defaults, TOML loading, per-product overrides, validation."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from solver.core.policy import POLICY_KEYS, Policy
 from solver.errors import InputError
-from solver.policy import POLICY_KEYS, Policy
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""Tests of scenario reports (solver.report): HTML, Excel workbook, charts, atomic writes."""
+"""Tests of scenario reports (solver.scenarios.report): HTML, Excel workbook, charts, atomic writes."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ DATA = Path(__file__).parent / "data" / "scenario"
 
 @pytest.fixture(scope="module")
 def results():
-    from solver.scenario import load_scenario
-    from solver.simulation import compare, run_scenario
+    from solver.scenarios.simulation import compare, run_scenario
+    from solver.scenarios.spec import load_scenario
 
     base = run_scenario(load_scenario(DATA / "small.toml"), paths=30)
     shock = run_scenario(load_scenario(DATA / "small_recession.toml"), paths=30)
@@ -61,7 +61,7 @@ class _Collect(HTMLParser):
 def test_html_report_has_kpi_table_and_embedded_charts(results, tmp_path):
     """Acceptance (c): report.html parses, has the KPI table (with deltas) and three
     embedded PNG charts, and references no external file."""
-    from solver.report import write_scenario_report
+    from solver.scenarios.report import write_scenario_report
 
     shock, base, comparison = results
     write_scenario_report(shock, tmp_path, baseline=base, comparison=comparison)
@@ -84,7 +84,7 @@ def test_workbook_opens_with_sheets_kpis_and_formats(results, tmp_path):
     headers, KPI rows and number formats by unit."""
     import openpyxl
 
-    from solver.report import write_scenario_report
+    from solver.scenarios.report import write_scenario_report
 
     shock, base, comparison = results
     write_scenario_report(shock, tmp_path, baseline=base, comparison=comparison)
@@ -115,7 +115,7 @@ def test_workbook_opens_with_sheets_kpis_and_formats(results, tmp_path):
 def test_charts_are_pngs_and_outputs_are_deterministic(results, tmp_path):
     """Charts are valid PNGs; writing the same result twice gives identical bytes for the
     CSV, PNG and HTML files."""
-    from solver.report import write_scenario_report
+    from solver.scenarios.report import write_scenario_report
 
     shock, base, comparison = results
     a, b = tmp_path / "a", tmp_path / "b"
@@ -136,7 +136,7 @@ def test_charts_are_pngs_and_outputs_are_deterministic(results, tmp_path):
 
 def test_report_without_baseline_has_tier_chart(results, tmp_path):
     """Without a baseline the third chart is the recovery rate by tier; no deltas file."""
-    from solver.report import write_scenario_report
+    from solver.scenarios.report import write_scenario_report
 
     shock, _, _ = results
     files = {p.name for p in write_scenario_report(shock, tmp_path)}
@@ -146,7 +146,7 @@ def test_report_without_baseline_has_tier_chart(results, tmp_path):
 
 def test_failed_rendering_writes_nothing(results, tmp_path, monkeypatch):
     """If rendering fails, no file at all is written (everything renders before writing)."""
-    from solver import report
+    from solver.scenarios import report
 
     shock, base, comparison = results
 
@@ -163,7 +163,7 @@ def test_kpis_csv_money_in_cents_and_totals_reconcile(results, tmp_path):
     """kpis.csv money has at most two decimals and cash = payments + recoveries to the cent."""
     import pandas as pd
 
-    from solver.report import write_scenario_report
+    from solver.scenarios.report import write_scenario_report
 
     shock, _, _ = results
     write_scenario_report(shock, tmp_path)

@@ -161,7 +161,7 @@ def test_round_trip_with_affordability_recovers_hazards_and_kappa():
 
 
 def test_round_trip_through_the_behaviour_model():
-    """Defaults simulated from solver.model's own hazards on a generated portfolio are recovered.
+    """Defaults simulated from solver.core.model's own hazards on a generated portfolio are recovered.
 
     generate_portfolio(15000, seed=3) with status-quo schedules; h_t comes from
     ``evaluate_batch(...).hazard`` (default model: κ = 0.2, A-E 0.002-0.03); each account
@@ -169,8 +169,8 @@ def test_round_trip_through_the_behaviour_model():
     (seed 0). Fitting h0 by tier and κ from (tier, a_t, default) puts every true value in
     its 95 % interval. The hazard formula of ``simulate_defaults`` equals the model's.
     """
-    model_module = pytest.importorskip("solver.model")
-    generate = pytest.importorskip("solver.generate")
+    model_module = pytest.importorskip("solver.core.model")
+    generate = pytest.importorskip("solver.core.generate")
     portfolio = generate.generate_portfolio(15_000, seed=3)
     payments, exposures, term = model_module.status_quo_batch(portfolio)
     params = model_module.AccountParams.from_frame(portfolio)
@@ -252,8 +252,8 @@ def test_behaviour_toml_has_the_agreed_format(tmp_path):
 
 
 def test_behaviour_toml_loads_in_the_behaviour_model(tmp_path):
-    """When solver.model exists, BehaviourModel.from_toml accepts the calibrated file."""
-    model_module = pytest.importorskip("solver.model")
+    """When solver.core.model exists, BehaviourModel.from_toml accepts the calibrated file."""
+    model_module = pytest.importorskip("solver.core.model")
     result = calibrate_outcomes(read_outcomes(DATA / "outcomes_small.csv"))
     path = write_behaviour_toml(tmp_path / "behaviour.toml", result)
     model = model_module.BehaviourModel.from_toml(path)

@@ -1,4 +1,4 @@
-"""Tests of scenario files (solver.scenario) and the `workout scenario` commands."""
+"""Tests of scenario files (solver.scenarios.spec) and the `workout scenario` commands."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from solver.errors import InputError
-from solver.scenario import load_scenario, parse_assignment, parse_value
+from solver.scenarios.spec import load_scenario, parse_assignment, parse_value
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "scenario"
@@ -307,8 +307,8 @@ def test_every_shipped_scenario_runs_small(tmp_path):
     """Acceptance (c) in miniature: every shipped scenario runs end to end (plans,
     allocation, simulation, comparison, reports) on a 200-account version of its portfolio
     with a 1 s allocation limit; the full-size run is the slow test below."""
-    from solver.report import write_scenario_report
-    from solver.simulation import compare, run_scenario
+    from solver.scenarios.report import write_scenario_report
+    from solver.scenarios.simulation import compare, run_scenario
 
     base = run_scenario(
         load_scenario(ROOT / "scenarios" / "baseline.toml", overrides=SMALL), paths=10
@@ -358,7 +358,7 @@ def test_recession_vs_baseline_full_size(tmp_path):
 def test_capacity_cut_costs_collections_and_saves_cost():
     """With (almost) no collector capacity fewer accounts get human treatments: collection
     cost falls and discounted collections fall, with the paired CI below zero."""
-    from solver.simulation import compare, run_scenario
+    from solver.scenarios.simulation import compare, run_scenario
 
     overrides = {
         "collection.enabled": True,
@@ -383,8 +383,8 @@ def test_treatment_factor_is_ratio_of_non_payment_probabilities():
     import numpy as np
     import pandas as pd
 
-    from solver.allocation_catalogue import Catalogue
-    from solver.simulation import treatment_factors
+    from solver.allocation.catalogue import Catalogue
+    from solver.scenarios.simulation import treatment_factors
 
     catalogue = Catalogue.from_toml(ROOT / "scenarios" / "treatments.toml")
     frame = pd.DataFrame(

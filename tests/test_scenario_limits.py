@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from solver.errors import InputError
-from solver.scenario import MAX_ACCOUNTS, MAX_SEED, load_scenario
+from solver.scenarios.spec import MAX_ACCOUNTS, MAX_SEED, load_scenario
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Tests of the Monte Carlo engine (solver.simulation): consistency with the behaviour
+"""Tests of the Monte Carlo engine (solver.scenarios.simulation): consistency with the behaviour
 model, reproducibility, partition independence, delinquency dynamics and KPIs."""
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from solver.model import AccountParams, BehaviourModel, evaluate_batch
-from solver.scenario import Shocks
-from solver.simulation import (
+from solver.core.model import AccountParams, BehaviourModel, evaluate_batch
+from solver.scenarios.simulation import (
     DTI_BIN,
     PATH_FIELDS,
     AccountShocks,
@@ -28,6 +27,7 @@ from solver.simulation import (
     simulate_paths,
     status_quo_schedules,
 )
+from solver.scenarios.spec import Shocks
 
 DATA = Path(__file__).parent / "data" / "scenario"
 Z99 = 2.5758293035489004
@@ -66,7 +66,7 @@ def _inputs(
 
 @pytest.fixture(scope="module")
 def portfolio():
-    from solver.generate import generate_portfolio
+    from solver.core.generate import generate_portfolio
 
     return generate_portfolio(2000, seed=5)
 
@@ -112,7 +112,7 @@ def test_mc_mean_converges_to_model_npv(portfolio, sq_inputs):
 def test_mc_converges_for_a_restructured_schedule(portfolio):
     """A non-contract schedule (3-month holiday then level payments over 48 months) also
     converges: evaluate_batch's NPV lies in the 99 % CI of the MC mean."""
-    from solver.money import level_payment
+    from solver.core.money import level_payment
 
     model = BehaviourModel()
     n, horizon = len(portfolio), 60
@@ -345,8 +345,8 @@ def test_efficient_frontier_marks_undominated_points():
 def test_run_scenario_small_file_kpis_and_self_compare():
     """run_scenario on a small file gives KPIs for every segment, the exact expectation
     per account, and comparing a result with itself gives zero deltas."""
-    from solver.scenario import load_scenario
-    from solver.simulation import compare, run_scenario
+    from solver.scenarios.simulation import compare, run_scenario
+    from solver.scenarios.spec import load_scenario
 
     result = run_scenario(load_scenario(DATA / "small.toml"))
     kpis = result.kpis
@@ -374,8 +374,8 @@ def test_run_scenario_small_file_kpis_and_self_compare():
 def test_recession_lowers_collections_and_raises_losses():
     """The small recession scenario collects less and loses more than its baseline, and the
     paired delta intervals exclude zero (common random numbers)."""
-    from solver.scenario import load_scenario
-    from solver.simulation import compare, run_scenario
+    from solver.scenarios.simulation import compare, run_scenario
+    from solver.scenarios.spec import load_scenario
 
     base = run_scenario(load_scenario(DATA / "small.toml"))
     shock = run_scenario(load_scenario(DATA / "small_recession.toml"))
@@ -388,9 +388,9 @@ def test_recession_lowers_collections_and_raises_losses():
 
 
 def test_engine_path_gives_identical_results(portfolio):
-    """Chunks run through an execution engine (solver.engine.LocalEngine) give the same
+    """Chunks run through an execution engine (solver.engines.engine.LocalEngine) give the same
     per-path sums, monthly series and per-account means as the threaded local path."""
-    from solver.engine import LocalEngine
+    from solver.engines.engine import LocalEngine
 
     inputs = _inputs(portfolio.iloc[:200], horizon=24)
     ref = simulate_paths(inputs, paths=30, seed=4, jobs=2, chunk_accounts=50)

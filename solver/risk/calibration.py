@@ -33,14 +33,14 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from solver.atomic import atomic_open
+from solver.core.atomic import atomic_open
+from solver.core.model import BehaviourModel
 from solver.domain import TIERS
 from solver.errors import InputError
-from solver.model import BehaviourModel
 from solver.risk._tables import problems_error, read_table, shown
 
 _DEFAULT_MODEL = BehaviourModel()
-#: The behaviour model's defaults (SPEC §4, defined in :class:`solver.model.BehaviourModel`)
+#: The behaviour model's defaults (SPEC §4, defined in :class:`solver.core.model.BehaviourModel`)
 #: in the order a calibrated TOML file lists them.
 DEFAULT_BEHAVIOUR: dict[str, Any] = {
     "cost_of_funds": _DEFAULT_MODEL.cost_of_funds,
@@ -581,8 +581,8 @@ def simulate_defaults(
 
 def read_behaviour_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a behaviour-model TOML into a dict with every agreed key (defaults filled in)."""
-    from solver.io import read_toml
-    from solver.model import BehaviourModel
+    from solver.core.io import read_toml
+    from solver.core.model import BehaviourModel
 
     source = Path(path)
     data = read_toml(source, "behaviour-model")

@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
-from solver.atomic import atomic_open
+from solver.core.atomic import atomic_open
 from solver.errors import InputError
 from solver.risk.calibration import TIERS, binomial_interval
 
@@ -501,7 +501,7 @@ class EarlyWarningModel:
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> EarlyWarningModel:
         """Read a model TOML (data only: nothing in the file is executed)."""
-        from solver.io import read_toml
+        from solver.core.io import read_toml
 
         source = Path(path)
         if not source.exists():

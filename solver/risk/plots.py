@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from solver.atomic import atomic_path
+from solver.core.atomic import atomic_path
 from solver.domain import TIERS
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ start-up and imports, reading, starting the workers, planning, writing, printing
 kinds of signal, as they happen in practice: Ctrl-C (SIGINT to the whole process group,
 workers included), ``kill -INT PID`` and ``kill PID`` (SIGTERM to the main process only).
 
-The :class:`solver.engine.LocalPool` tests pin the pool's own guarantees in-process: a
+The :class:`solver.engines.engine.LocalPool` tests pin the pool's own guarantees in-process: a
 worker killed at any moment (also while it sends a large result, which used to leave a
 ``ProcessPoolExecutor`` waiting forever) is reported at once, and leaving the pool with
 tasks in flight kills the workers instead of waiting for them.
@@ -83,8 +83,8 @@ def _running_with(marker: str) -> list[int]:
 
 @pytest.fixture(scope="module")
 def book(tmp_path_factory) -> Path:
-    from solver.generate import generate_portfolio
-    from solver.io import write_table
+    from solver.core.generate import generate_portfolio
+    from solver.core.io import write_table
 
     path = tmp_path_factory.mktemp("interrupts") / "book.csv"
     write_table(generate_portfolio(ACCOUNTS, seed=7), path)
@@ -242,7 +242,7 @@ def _sleep(seconds: float) -> float:
 
 
 def test_pool_results_by_index_and_worker_errors_come_back() -> None:
-    from solver.engine import LocalPool
+    from solver.engines.engine import LocalPool
 
     with LocalPool(_square, 2) as pool:
         got = {k: v for k, ok, v in pool.run(list(range(10))) if ok}
@@ -261,7 +261,7 @@ def test_pool_worker_killed_at_any_moment_is_reported_at_once(kill_after: float)
     """A worker SIGKILLed while computing or while sending a 100 MB result: the parent
     raises WorkerDied promptly (a ProcessPoolExecutor could block forever on the half-sent
     result) and no worker is left."""
-    from solver.engine import LocalPool, WorkerDied
+    from solver.engines.engine import LocalPool, WorkerDied
 
     started = time.monotonic()
     with pytest.raises(WorkerDied):
@@ -286,7 +286,7 @@ def test_pool_worker_killed_at_any_moment_is_reported_at_once(kill_after: float)
 def test_pool_left_with_tasks_in_flight_kills_the_workers() -> None:
     """An exception (an interruption) while workers are busy: the pool does not wait for
     their tasks; the workers are gone when the block is left."""
-    from solver.engine import LocalPool
+    from solver.engines.engine import LocalPool
 
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
@@ -301,7 +301,7 @@ def test_pool_left_with_tasks_in_flight_kills_the_workers() -> None:
 
 def test_pool_workers_ignore_sigint() -> None:
     """Ctrl-C reaches the workers too: they ignore it (the parent reports once and stops them)."""
-    from solver.engine import LocalPool
+    from solver.engines.engine import LocalPool
 
     with LocalPool(_sleep, 2) as pool:
         for proc, _ in pool._workers:
@@ -392,7 +392,7 @@ def test_interrupt_swallowed_by_library_code_is_raised_again(capsys) -> None:
 HARD_STOP_SCRIPT = """
 import os, signal, sys, time, click
 from commands.common import run_cli
-from solver.atomic import atomic_path
+from solver.core.atomic import atomic_path
 
 @click.group()
 def group():
@@ -458,9 +458,9 @@ def _bad_partition(frame, *args):
 def test_local_engine_pool_reports_input_errors_of_partitions() -> None:
     """``LocalEngine(jobs=2)``: partitions failing validation are reported together (exit 2),
     not as an internal error; the pool sends no further partitions after the first."""
-    from solver.engine import LocalEngine
+    from solver.core.generate import generate_portfolio
+    from solver.engines.engine import LocalEngine
     from solver.errors import InputError
-    from solver.generate import generate_portfolio
 
     frame = generate_portfolio(30, seed=4)
     with pytest.raises(InputError, match="bad"):

@@ -6,7 +6,7 @@
   Python-only spellings (``1_000``) are refused by ``--set`` as by the table readers.
 * An output that is one of the inputs, or that cannot be written (its parent is a file,
   its directory is read-only), is refused with exit 2 naming the path *before* the work
-  (``solver.atomic.check_writable``, called by every command that writes).
+  (``solver.core.atomic.check_writable``, called by every command that writes).
 * ``--seed`` is a whole number in [0, 2**31 - 1] everywhere; ``--time-limit`` refuses
   ``inf`` and ``nan`` (there is no "no limit" setting, documented in the option help);
   ``--budget nan`` is refused too (``commands.common.FiniteFloat``).
@@ -128,7 +128,7 @@ def _forbid(monkeypatch, module: str, name: str) -> None:
 def test_allocate_out_equal_to_portfolio_refused(workout, book, monkeypatch) -> None:
     """allocate book.csv --out book.csv: exit 2, the book unchanged, no work done."""
     before = book.read_bytes()
-    _forbid(monkeypatch, "solver.allocation", "allocate")
+    _forbid(monkeypatch, "solver.allocation.portfolio", "allocate")
     result = workout("allocate", book, "--out", book)
     assert_rejected(result, ["--out", "book.csv", "also the input PORTFOLIO"])
     assert book.read_bytes() == before
@@ -162,7 +162,7 @@ def test_plan_portfolio_out_equal_to_input_refused(workout, book) -> None:
 def test_generate_out_under_a_file_refused_before_work(workout, tmp_path, monkeypatch) -> None:
     """--out whose parent is a file: exit 2 naming the path, before generating anything."""
     blocker = write(tmp_path / "afile", "x")
-    _forbid(monkeypatch, "solver.generate", "generate_portfolio")
+    _forbid(monkeypatch, "solver.core.generate", "generate_portfolio")
     result = workout("generate", "portfolio", "--n", 10, "--out", blocker / "sub" / "p.csv")
     assert_rejected(result, ["--out", str(blocker), "is a file, not a directory"])
 
@@ -170,7 +170,7 @@ def test_generate_out_under_a_file_refused_before_work(workout, tmp_path, monkey
 def test_allocate_out_under_a_file_refused_before_work(workout, book, monkeypatch) -> None:
     """allocate with --out under a file: exit 2 (was exit 1 after all the work)."""
     blocker = write(book.parent / "afile", "x")
-    _forbid(monkeypatch, "solver.allocation", "allocate")
+    _forbid(monkeypatch, "solver.allocation.portfolio", "allocate")
     result = workout("allocate", book, "--out", blocker / "a.csv")
     assert_rejected(result, ["--out", "afile", "not a directory"])
 
@@ -178,7 +178,7 @@ def test_allocate_out_under_a_file_refused_before_work(workout, book, monkeypatc
 def test_scenario_out_dir_under_a_file_refused_before_work(workout, tmp_path, monkeypatch) -> None:
     """scenario run --out-dir below a file: exit 2 before loading the scenario."""
     blocker = write(tmp_path / "afile", "x")
-    _forbid(monkeypatch, "solver.scenario", "load_scenario")
+    _forbid(monkeypatch, "solver.scenarios.spec", "load_scenario")
     scenario = write(tmp_path / "s.toml", quick_scenario("s", "n = 5\nseed = 1\n"))
     result = workout("scenario", "run", scenario, "--out-dir", blocker / "out", "--quiet")
     assert_rejected(result, ["--out-dir", "afile", "not a directory"])
@@ -196,7 +196,7 @@ def test_unwritable_directory_refused_before_work(workout, book, monkeypatch) ->
     monkeypatch.setattr(
         os, "access", lambda p, mode, **kw: False if Path(p) == target else real_access(p, mode)
     )
-    _forbid(monkeypatch, "solver.allocation", "allocate")
+    _forbid(monkeypatch, "solver.allocation.portfolio", "allocate")
     result = workout("allocate", book, "--out", target / "a.csv")
     assert_rejected(result, ["--out", "ro", "permission denied"])
 
@@ -224,7 +224,7 @@ def test_two_outputs_on_one_file_refused(workout, tmp_path) -> None:
 
 def test_check_writable_unit(tmp_path) -> None:
     """check_writable: accepts a new file (leaving no probe), refuses inputs and kinds."""
-    from solver.atomic import check_writable
+    from solver.core.atomic import check_writable
 
     out = tmp_path / "new" / "deeper" / "x.csv"
     assert check_writable(out) == out
@@ -308,7 +308,7 @@ def test_generate_n_above_the_limit(workout, tmp_path) -> None:
 def test_generate_n_beyond_memory(workout, tmp_path, monkeypatch) -> None:
     """generate --n 50,000,000 on a 1 GB machine: refused before allocating anything."""
     _small_memory(monkeypatch)
-    _forbid(monkeypatch, "solver.generate", "generate_portfolio")
+    _forbid(monkeypatch, "solver.core.generate", "generate_portfolio")
     out = tmp_path / "p.parquet"
     result = workout("generate", "portfolio", "--n", 50_000_000, "--out", out)
     assert_rejected(result, ["--n = 50,000,000", "memory", "at most about"], absent=[out])
@@ -316,7 +316,7 @@ def test_generate_n_beyond_memory(workout, tmp_path, monkeypatch) -> None:
 
 def test_generate_xlsx_beyond_a_sheet(workout, tmp_path, monkeypatch) -> None:
     """An .xlsx sheet holds 1,048,575 data rows: more is refused up front."""
-    _forbid(monkeypatch, "solver.generate", "generate_portfolio")
+    _forbid(monkeypatch, "solver.core.generate", "generate_portfolio")
     out = tmp_path / "p.xlsx"
     result = workout("generate", "portfolio", "--n", 2_000_000, "--out", out)
     assert_rejected(result, ["--n", "1,048,575", ".xlsx"], absent=[out])
@@ -324,7 +324,7 @@ def test_generate_xlsx_beyond_a_sheet(workout, tmp_path, monkeypatch) -> None:
 
 def test_scenario_portfolio_n_in_file_above_the_limit(workout, tmp_path, monkeypatch) -> None:
     """portfolio.n = 10**12 in a scenario file: exit 2 naming portfolio.n and the limit."""
-    _forbid(monkeypatch, "solver.simulation", "run_scenario")
+    _forbid(monkeypatch, "solver.scenarios.simulation", "run_scenario")
     scenario = write(tmp_path / "big.toml", quick_scenario("big", f"n = {10**12}\nseed = 1\n"))
     result = workout("scenario", "run", scenario, "--out-dir", tmp_path / "o", "--quiet")
     assert_rejected(result, ["portfolio.n", "100,000,000"], absent=[tmp_path / "o"])
@@ -333,7 +333,7 @@ def test_scenario_portfolio_n_in_file_above_the_limit(workout, tmp_path, monkeyp
 def test_scenario_set_portfolio_n_beyond_memory(workout, tmp_path, monkeypatch) -> None:
     """--set portfolio.n=50000000 (6.5 GB before anyone stopped it): refused up front."""
     _small_memory(monkeypatch)
-    _forbid(monkeypatch, "solver.simulation", "run_scenario")
+    _forbid(monkeypatch, "solver.scenarios.simulation", "run_scenario")
     scenario = write(tmp_path / "s.toml", quick_scenario("s", "n = 5\nseed = 1\n"))
     result = workout(
         "scenario", "run", scenario, "--out-dir", tmp_path / "o", "--quiet",
@@ -351,7 +351,7 @@ def test_scenario_paths_above_the_limit(workout, tmp_path) -> None:
 
 def test_sweep_grid_too_large(workout, tmp_path, monkeypatch) -> None:
     """A sweep grid of 10,000 runs is refused up front naming the limit."""
-    _forbid(monkeypatch, "solver.simulation", "run_sweep")
+    _forbid(monkeypatch, "solver.scenarios.simulation", "run_sweep")
     scenario = write(tmp_path / "s.toml", quick_scenario("s", "n = 5\nseed = 1\n"))
     values = ",".join(str(k) for k in range(100))
     result = workout(
@@ -363,7 +363,7 @@ def test_sweep_grid_too_large(workout, tmp_path, monkeypatch) -> None:
 
 def test_sweep_portfolio_n_value_too_large(workout, tmp_path, monkeypatch) -> None:
     """One swept portfolio.n value above the limit refuses the whole sweep before running."""
-    _forbid(monkeypatch, "solver.simulation", "run_sweep")
+    _forbid(monkeypatch, "solver.scenarios.simulation", "run_sweep")
     scenario = write(tmp_path / "s.toml", quick_scenario("s", "n = 5\nseed = 1\n"))
     result = workout(
         "scenario", "sweep", scenario, "--out-dir", tmp_path / "o",

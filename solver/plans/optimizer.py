@@ -8,14 +8,14 @@ recommended option (the best NPV that passes the NPV test against the status quo
 How a plan is found and reported
 --------------------------------
 1. Each family's grid is searched in float, vectorised over accounts and candidates
-   (:mod:`solver.plan_families`; ``custom`` and ``step`` by the exact branch and bound
-   of :mod:`solver.plan_custom`).
-2. The winner is rebuilt as a cent-exact :class:`~solver.money.Schedule` and checked
+   (:mod:`solver.plans.families`; ``custom`` and ``step`` by the exact branch and bound
+   of :mod:`solver.plans.search`).
+2. The winner is rebuilt as a cent-exact :class:`~solver.core.money.Schedule` and checked
    against the policy again; if cent rounding made it infeasible, the next candidate
    is used.
 3. Every metric is then computed from that schedule by the behaviour model
-   (``solver.model.evaluate_batch`` over all reported schedules at once — the same
-   computation as :func:`solver.model.evaluate`, which a test checks to 1e-6).
+   (``solver.core.model.evaluate_batch`` over all reported schedules at once — the same
+   computation as :func:`solver.core.model.evaluate`, which a test checks to 1e-6).
 
 Metrics
 -------
@@ -54,18 +54,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from solver.core.model import AccountParams, BehaviourModel, as_account, evaluate_batch
+from solver.core.policy import Policy
 from solver.domain import FAMILIES, OFFERED_FAMILIES, Status
 from solver.errors import InfeasibleError, InputError
-from solver.model import AccountParams, BehaviourModel, as_account, evaluate_batch
-from solver.plan_custom import (
-    RunSolution,
-    SearchParams,
-    bound_at,
-    bound_tables,
-    payment_grids,
-    solve_runs,
-)
-from solver.plan_families import (
+from solver.plans.families import (
     MODE_NAMES,
     WATERFALL_STEPS,
     Candidates,
@@ -79,12 +72,19 @@ from solver.plan_families import (
     settlement_candidates,
     waterfall_candidates,
 )
-from solver.policy import Policy
+from solver.plans.search import (
+    RunSolution,
+    SearchParams,
+    bound_at,
+    bound_tables,
+    payment_grids,
+    solve_runs,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from solver.money import Schedule
+    from solver.core.money import Schedule
 
 OFFERED = OFFERED_FAMILIES
 METRICS = (
@@ -299,7 +299,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _level_schedule(cand: Candidates, i: int, unit: float) -> Schedule:
-    from solver.money import Schedule, level_plan, schedule_from_payments
+    from solver.core.money import Schedule, level_plan, schedule_from_payments
 
     bal, rate, term = float(cand.balance[i]), float(cand.rate[i]), int(cand.term[i])
     if cand.family == "settlement":
@@ -340,7 +340,7 @@ def _level_schedule(cand: Candidates, i: int, unit: float) -> Schedule:
 
 
 def _path_schedule(balance: float, rate: float, payments: np.ndarray) -> Schedule:
-    from solver.money import schedule_from_payments
+    from solver.core.money import schedule_from_payments
 
     return schedule_from_payments(balance, rate, payments, clear_last=True)
 
@@ -354,10 +354,10 @@ def _schedule_ok(
     decided that ``max_payment_levels`` limits graduated (``step``) and level plans,
     not the customised schedule fitted to the customer's cash flow.
 
-    The one-row case of :func:`~solver.plan_families.feasible_paths` and
-    :func:`~solver.plan_families.phases` (the same comparisons on 1-D arrays).
+    The one-row case of :func:`~solver.plans.families.feasible_paths` and
+    :func:`~solver.plans.families.phases` (the same comparisons on 1-D arrays).
     """
-    from solver.plan_families import CAP_TOL
+    from solver.plans.families import CAP_TOL
 
     pol = ctx.policy
     pay = sched.payments
@@ -382,7 +382,7 @@ def _schedule_ok(
 
 
 def _phase_count(payments: np.ndarray) -> int:
-    """:func:`~solver.plan_families.phases` of one whole payment path."""
+    """:func:`~solver.plans.families.phases` of one whole payment path."""
     p = np.round(payments, 2)
     prev = np.empty_like(p)
     prev[0] = 0.0
@@ -854,7 +854,7 @@ def _family_infeasible_reason(ctx: PlanContext, i: int, family: str, label: str)
     if family == "settlement":
         return f"even with the largest forgiveness the settlement instalments over {min(6, ctx.horizon)} months exceed the affordable payment ({max(cap1, 0):,.0f}/month)"
     if family == "concession":
-        from solver.plan_families import concession_terms
+        from solver.plans.families import concession_terms
 
         longest = int(concession_terms(ctx.horizon).max(initial=0))
         return (
@@ -1023,7 +1023,7 @@ def _metrics(
         dti = (params.other_debt[:, None] + pay) / ev.expected_income
     dti = np.where(paying, dti, -np.inf)
     aff = np.where(paying, ev.afford_prob, np.inf)
-    from solver.money import apr_batch
+    from solver.core.money import apr_batch
 
     opening = np.array([s.opening_balance / 100.0 for s in scheds])
     aprs = apr_batch(opening, pay)
@@ -1085,8 +1085,8 @@ def _results(
     that cannot be the best are not rebuilt in cents (see :func:`_family_choices`) and
     no binding constraints are worded.
     """
-    from solver.model import status_quo
-    from solver.plan_explain import binding_constraints, explain_infeasible, minimal_relaxations
+    from solver.core.model import status_quo
+    from solver.plans.explain import binding_constraints, explain_infeasible, minimal_relaxations
 
     t0 = time.perf_counter()
     choices = _family_choices(ctx, search, lazy)
@@ -1204,7 +1204,7 @@ def plan_options(
     Parameters
     ----------
     account
-        An :class:`~solver.account.Account` or a mapping of SPEC §3 fields.
+        An :class:`~solver.core.account.Account` or a mapping of SPEC §3 fields.
     policy
         Restructuring policy (defaults when omitted); per-product overrides apply.
     model
@@ -1225,7 +1225,7 @@ def plan_options(
     policy = (policy or Policy()).for_product(acc.product)
     model = model or BehaviourModel()
     search = search or SearchParams()
-    from solver.plan_families import context_from_account
+    from solver.plans.families import context_from_account
 
     t0 = time.perf_counter()
     ctx = context_from_account(acc, policy, model)
@@ -1404,7 +1404,7 @@ def _row(res: PlanResult, acc: Any) -> dict[str, Any]:
 
 
 def _accounts_of(frame: pd.DataFrame) -> list[Any]:
-    from solver.account import Account
+    from solver.core.account import Account
 
     return Account.from_frame(frame)
 
@@ -1487,7 +1487,7 @@ def _solve_group(
     model: BehaviourModel,
     search: SearchParams,
 ) -> list[PlanResult]:
-    from solver.plan_families import context_from_frame
+    from solver.plans.families import context_from_frame
 
     sub = frame.iloc[idx]
     ctx = context_from_frame(sub, policy, model)
@@ -1565,7 +1565,7 @@ def plan_portfolio(
     Parameters
     ----------
     frame
-        Validated portfolio (``solver.io.read_portfolio`` or ``generate_portfolio``).
+        Validated portfolio (``solver.core.io.read_portfolio`` or ``generate_portfolio``).
     jobs
         Local worker processes; batches of ``batch_size`` accounts are planned by
         :func:`plan_batch` logic in each.
@@ -1590,10 +1590,10 @@ def plan_portfolio(
             if progress:
                 progress(len(b))
     else:
-        # solver.engine.LocalPool, not ProcessPoolExecutor: an interruption (SIGINT/SIGTERM
+        # solver.engines.engine.LocalPool, not ProcessPoolExecutor: an interruption (SIGINT/SIGTERM
         # becomes an exception here, see commands.common.handle_signals) kills the workers
         # at once and can never leave the parent waiting on a dead worker (issue 15)
-        from solver.engine import LocalPool
+        from solver.engines.engine import LocalPool
 
         done: list[tuple[Any, Any] | None] = [None] * len(batches)
         with LocalPool(_batch_worker, min(jobs, len(batches))) as pool:

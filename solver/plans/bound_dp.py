@@ -1,6 +1,6 @@
 """The backward pass of the custom/step bound tables, compiled (issue 13: speed).
 
-:func:`solver.plan_custom._bound_tables` prepares, with the behaviour-model kernel, every
+:func:`solver.plans.search._bound_tables` prepares, with the behaviour-model kernel, every
 per-month quantity of the bounding dynamic programme (each action's value per unit of
 survival, its survival and recovery weights, the recovery at each node, the geometry of
 each month's nodes, the clearing requirements); what is left is plain arithmetic over

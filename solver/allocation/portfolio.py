@@ -3,17 +3,17 @@
 Every account gets exactly one treatment this period (possibly ``none``) and, for human
 treatments, a team or collector, to maximise expected net recovery (expected collected −
 cost) within team capacities (minutes per period), an optional budget and the compliance
-rules of :mod:`solver.allocation_catalogue`.
+rules of :mod:`solver.allocation.catalogue`.
 
 Method
 ------
 1. Per-account values, vectorised over accounts × treatments
-   (:func:`solver.allocation_catalogue.treatment_values`), and the eligibility mask with the
-   rule behind every exclusion (:func:`solver.allocation_catalogue.eligibility`).
+   (:func:`solver.allocation.catalogue.treatment_values`), and the eligibility mask with the
+   rule behind every exclusion (:func:`solver.allocation.catalogue.eligibility`).
 2. The decision is a generalized assignment problem: accounts are jobs, *options* are
    treatment × team pairs (``none`` and the automated channels need no team and use no
    minutes), each team is a capacity row and the budget a global row. It is solved by the
-   same core as the OR-Library benchmark (:func:`solver.gap.solve_assignment`): exact CP-SAT
+   same core as the OR-Library benchmark (:func:`solver.allocation.gap.solve_assignment`): exact CP-SAT
    for small portfolios; at scale the Lagrangian dual over team and budget prices (each
    account takes its best option under prices — a vectorised argmax), a primal repair and
    shift search, with the dual value as the proven bound, so the gap is always known.
@@ -32,7 +32,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-from solver.allocation_catalogue import (
+from solver.allocation.catalogue import (
     TIERS,
     Catalogue,
     Compliance,
@@ -41,14 +41,14 @@ from solver.allocation_catalogue import (
     reason_text,
     treatment_values,
 )
-from solver.domain import Status
-from solver.errors import InfeasibleError, InputError, TimeLimitError
-from solver.gap import (
+from solver.allocation.gap import (
     AssignmentProblem,
     AssignmentResult,
     relative_gap,
     solve_assignment,
 )
+from solver.domain import Status
+from solver.errors import InfeasibleError, InputError, TimeLimitError
 
 __all__ = [
     "AllocationProblem",
@@ -367,7 +367,7 @@ def allocate(
         Seconds for the optimisation.
     seed, workers
         CP-SAT seed and workers (1: reproducible; a parallel CP-SAT search is not, see
-        :mod:`solver.gap`).
+        :mod:`solver.allocation.gap`).
     exact_max_pairs
         Portfolios with at most this many allowed account–option pairs are solved exactly
         with CP-SAT (the allocation's LP relaxation is tight, so CP-SAT closes them fast).
@@ -375,7 +375,7 @@ def allocate(
         The decomposition path (large portfolios) stops once the proven relative gap is at
         most this (default 0.01 %).
     engine
-        A :mod:`solver.engine` engine: the per-account step of the Lagrangian dual (each
+        A :mod:`solver.engines.engine` engine: the per-account step of the Lagrangian dual (each
         account's best option under the prices, usage totals) runs on its workers over
         column blocks of the option-value matrix; prices, bound and assignment are identical
         to the in-process run (``None``).
@@ -553,7 +553,7 @@ def _by_treatment(table: Any, catalogue: Catalogue) -> Any:
 def _forced_reasons(
     accounts: Any, codes: np.ndarray, treatments: np.ndarray, catalogue: Catalogue
 ) -> np.ndarray:
-    """Vectorised :func:`solver.allocation_catalogue.reason_text` for many accounts."""
+    """Vectorised :func:`solver.allocation.catalogue.reason_text` for many accounts."""
     import pandas as pd
 
     n = len(accounts)

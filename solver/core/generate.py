@@ -2,7 +2,7 @@
 
 :func:`generate_portfolio` draws every column with numpy (``np.random.default_rng(seed)``,
 no Python loop over accounts), so the same ``n`` and ``seed`` give the same frame and the
-same file bytes. The result passes :func:`solver.account.validate_portfolio` (it is built
+same file bytes. The result passes :func:`solver.core.account.validate_portfolio` (it is built
 through it).
 
 The loan is simulated from origination, so balances, arrears, interest and terms fit
@@ -70,7 +70,7 @@ Reasons and sources
   accumulates, so it is larger than M3. M0 holds pre-delinquent accounts flagged by early
   warning or asking for help before missing a payment.
 * Scores: a FICO-like 300-850 scale falling with delinquency; tiers use the SPEC §5 rules
-  (:class:`solver.account.TieringRules`).
+  (:class:`solver.core.account.TieringRules`).
 * Flags: hardship about 5 % (illness, disaster, bereavement); China's personal
   bankruptcy exists only in the Shenzhen pilot (2021), hence 0.2 %. These rates and the
   channel shares are assumptions for realistic testing, not measured figures.
@@ -84,7 +84,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from solver.account import DPD_BUCKETS, PRODUCTS, TieringRules, derive_tier, validate_portfolio
+from solver.core.account import DPD_BUCKETS, PRODUCTS, TieringRules, derive_tier, validate_portfolio
 from solver.errors import InputError
 
 if TYPE_CHECKING:
@@ -207,7 +207,7 @@ def generate_portfolio(
         Number of accounts (>= 1).
     seed
         Seed of ``numpy.random.default_rng``; the same ``n`` and seed give the same frame
-        (and the same CSV/Parquet bytes through :func:`solver.io.write_table`).
+        (and the same CSV/Parquet bytes through :func:`solver.core.io.write_table`).
     product_mix
         Product -> share (normalised), default :data:`DEFAULT_PRODUCT_MIX`.
     as_of

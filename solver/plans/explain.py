@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from solver.plan_families import PlanContext
+from solver.plans.families import PlanContext
 
 
 def _ranges(month_numbers: np.ndarray) -> str:
@@ -174,8 +174,8 @@ def explain_infeasible(ctx: PlanContext, i: int) -> str:
 
 def any_feasible(account: Any, policy: Any, model: Any, search: Any) -> bool:
     """Whether the optimizer finds at least one feasible offered plan under ``policy``."""
-    from solver.plan_families import context_from_account
-    from solver.plans import OFFERED, _family_choices
+    from solver.plans.families import context_from_account
+    from solver.plans.optimizer import OFFERED, _family_choices
 
     ctx = context_from_account(account, policy, model)
     choices = _family_choices(ctx, search)[0]

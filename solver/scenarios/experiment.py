@@ -205,7 +205,7 @@ def read_outcomes(path: str | Path) -> pd.DataFrame:
     """
     import pandas as pd
 
-    from solver.io import check_input_file
+    from solver.core.io import check_input_file
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -571,8 +571,8 @@ def write_evaluation(evaluation: ExperimentEvaluation, out_dir: str | Path) -> l
     """Write ``uplift.csv``, ``groups.csv``, ``report.xlsx`` and ``report.html`` to ``out_dir``."""
     import html as html_lib
 
-    from solver.atomic import atomic_path
-    from solver.report import _CSS, _html_table, write_workbook
+    from solver.core.atomic import atomic_path
+    from solver.scenarios.report import _CSS, _html_table, write_workbook
 
     out = Path(out_dir)
     sheets: dict[str, Any] = {"Uplift": evaluation.uplift, "Groups": evaluation.groups}

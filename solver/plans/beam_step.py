@@ -1,6 +1,6 @@
 """One month of the custom/step beam search, compiled (issue 13: speed).
 
-:func:`solver.plan_custom._solve_runs` walks the months; per month it computes, with
+:func:`solver.plans.search._solve_runs` walks the months; per month it computes, with
 the behaviour-model kernel, what the frontier owes, its recovery and its clearing
 payments' values (those need the model). What is left is bookkeeping over (state,
 action): which moves the phase rules and the month's caps allow, each child's value,
@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from solver.bound_dp import NEG_CUT
+from solver.plans.bound_dp import NEG_CUT
 
 
 @njit(cache=True)

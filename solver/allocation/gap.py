@@ -5,7 +5,7 @@ Two entry points share one machinery:
 * :func:`solve_gap` — the classic GAP: ``m`` agents with capacities, ``n`` jobs, every job
   to exactly one agent, cost (or profit) ``c[i, j]`` and resource use ``a[i, j]``;
 * :func:`solve_assignment` — the general form used by the portfolio allocation
-  (:mod:`solver.allocation`): ``K`` *options* per job (treatment × team), each option uses
+  (:mod:`solver.allocation.portfolio`): ``K`` *options* per job (treatment × team), each option uses
   capacity on at most one *own row* (its team's minutes) and on any number of *global rows*
   (the budget); options may be forbidden per job (``cost = +inf``) and may be uncapacitated
   (``row_of = -1``, e.g. treatment ``none``).
@@ -46,7 +46,7 @@ seeded; with one worker its search is reproducible for a given deterministic tim
 parallel run (``workers > 1``) is not: its threads share solutions as timing allows.
 (CP-SAT's deterministic ``interleave_search`` mode overshoots small deterministic budgets by
 whole batches — measured 2.7 against a budget of 1.1 — so it does not help here.)
-:func:`solver.allocation.allocate` therefore uses one worker; ``bench gap`` uses two. The
+:func:`solver.allocation.portfolio.allocate` therefore uses one worker; ``bench gap`` uses two. The
 budgets are sized (``WORK_SAFETY``) to use about half of the time limit on the
 project machine, so a machine up to about twice slower, or loaded, gives the same result;
 the wall clock is only the hard stop. When it does stop a phase first, the result says which
@@ -422,8 +422,8 @@ def lagrangian_dual(
     pricing
         Factory ``pricing(masked_problem) -> PricingOracle`` of the per-job step (each job's
         cheapest option under the prices, the sum of those reduced costs and the row use);
-        default :class:`solver.pricing.LocalPricing`, in process. The Dask engine passes one
-        whose column blocks live on the workers (:class:`solver.pricing.DaskPricing`); both
+        default :class:`solver.allocation.pricing.LocalPricing`, in process. The Dask engine passes one
+        whose column blocks live on the workers (:class:`solver.allocation.pricing.DaskPricing`); both
         return bit-identical sums, so prices and bound do not depend on the engine.
     """
     k, n = problem.cost.shape
@@ -438,7 +438,7 @@ def lagrangian_dual(
         global_weight=problem.global_weight,
         global_capacity=problem.global_capacity,
     )
-    from solver.pricing import LocalPricing
+    from solver.allocation.pricing import LocalPricing
 
     oracle = (pricing or LocalPricing)(masked)
     lam = (

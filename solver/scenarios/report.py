@@ -2,7 +2,7 @@
 
 Everything is rendered in memory first (charts as PNG bytes, the HTML as text, the
 workbook into a temporary file) and only then written, each file atomically
-(:mod:`solver.atomic`), so a failure leaves no partial file behind. The same result gives
+(:mod:`solver.core.atomic`), so a failure leaves no partial file behind. The same result gives
 the same bytes for the CSV, Parquet, PNG and HTML files (fixed metadata, no timestamps).
 
 Files of ``workout scenario run`` (in ``--out-dir``):
@@ -33,12 +33,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from solver.atomic import atomic_path
+from solver.core.atomic import atomic_path
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from solver.simulation import ScenarioResult
+    from solver.scenarios.simulation import ScenarioResult
 
 __all__ = [
     "COLUMN_TITLES",
@@ -138,7 +138,7 @@ def kpi_overview(result: ScenarioResult, comparison: pd.DataFrame | None = None)
     """Portfolio-level KPIs with intervals (and baseline deltas) in display order."""
     import pandas as pd
 
-    from solver.simulation import KPIS
+    from solver.scenarios.simulation import KPIS
 
     total = result.kpis[result.kpis["segment_type"] == "total"].copy()
     total["description"] = total["kpi"].map(lambda k: KPIS[k][1])
@@ -543,7 +543,7 @@ def scenario_html(
 
 
 def _segment_html(table: pd.DataFrame) -> str:
-    from solver.simulation import KPIS
+    from solver.scenarios.simulation import KPIS
 
     head = "".join(f"<th>{html.escape(_title(c))}</th>" for c in table.columns)
     rows = []
@@ -585,11 +585,11 @@ def write_scenario_report(
     list of pathlib.Path
         The files written.
     """
-    from solver.simulation import KPIS
+    from solver.scenarios.simulation import KPIS
 
     out = Path(out_dir)
     if baseline is not None and comparison is None:
-        from solver.simulation import compare
+        from solver.scenarios.simulation import compare
 
         comparison = compare(result, baseline)
     # render everything first: a failure here writes nothing
@@ -662,7 +662,7 @@ def frontier_chart(table: pd.DataFrame, x: str, y: str, labels: Sequence[str]) -
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from solver.simulation import efficient_frontier
+    from solver.scenarios.simulation import efficient_frontier
 
     xs = table[x].to_numpy(float)
     ys = table[y].to_numpy(float)

@@ -3,7 +3,7 @@
 Readers
 -------
 :func:`read_portfolio` reads a table of accounts and validates **every** row with
-:func:`solver.account.validate_portfolio`; all problems are reported together (at most
+:func:`solver.core.account.validate_portfolio`; all problems are reported together (at most
 50 lines, then a count) in one :class:`~solver.errors.InputError`, each as
 ``FILE: row N (account_id X): column: what is wrong``. Nothing is returned (or written
 by a caller) when any problem is found.
@@ -29,7 +29,7 @@ format                    notes
 ========================  =================================================================
 
 Unknown columns in a table (CSV, Parquet, Excel) are dropped with an
-:class:`~solver.account.InputWarning`, because a bank's export usually carries extra
+:class:`~solver.core.account.InputWarning`, because a bank's export usually carries extra
 columns (names, branch codes); a column that looks like a misspelt schema column is an
 error. Unknown keys in a hand-written TOML/JSON file are errors. A ``dpd_bucket`` column is
 accepted and recomputed.
@@ -47,7 +47,7 @@ column or the text form. A long table given with ``--forecast`` (:func:`read_for
 Writers
 -------
 :func:`write_table` (and :func:`write_workbook` for several sheets) write CSV, Parquet,
-Excel or JSON (a list of records) by extension, always atomically (:mod:`solver.atomic`);
+Excel or JSON (a list of records) by extension, always atomically (:mod:`solver.core.atomic`);
 it is the one table writer of the command line (``--out FILE`` of every command, see
 ``commands/output.py``). ``income_forecast`` and ``inflows`` are written in their text form
 in CSV and Excel (Parquet keeps the forecast as ``list<double>``, JSON as lists), so every
@@ -72,7 +72,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from solver.account import (
+from solver.core.account import (
     COLUMNS,
     MAX_FORECAST_MONTHS,
     MAX_PROBLEMS,
@@ -87,7 +87,7 @@ from solver.account import (
     validate_portfolio,
     where,
 )
-from solver.atomic import atomic_path
+from solver.core.atomic import atomic_path
 from solver.errors import InputError
 
 if TYPE_CHECKING:
@@ -737,7 +737,7 @@ def _validated_chunks(
     import pandas as pd
     import pyarrow as pa
 
-    from solver.account import MAX_PROBLEMS, InputWarning, plural
+    from solver.core.account import MAX_PROBLEMS, InputWarning, plural
 
     source = str(path)
     offset = 0
@@ -1396,7 +1396,7 @@ def validate_forecast(
     """Validate a raw forecast table (see :func:`read_forecast`); all problems together."""
     import pandas as pd
 
-    from solver.account import _fmt_num, _fmt_raw, _parse_numeric, _strip_text, _text_blank
+    from solver.core.account import _fmt_num, _fmt_raw, _parse_numeric, _strip_text, _text_blank
 
     n = len(frame)
     rows = np.arange(1, n + 1) if row_numbers is None else np.asarray(row_numbers)
@@ -1579,7 +1579,7 @@ def _check_amounts(
 
     ``personal`` is the portfolio field whose privacy rule applies (values withheld).
     """
-    from solver.account import _fmt_num, _fmt_raw, _shown
+    from solver.core.account import _fmt_num, _fmt_raw, _shown
 
     def not_a_number(i: int) -> str:
         return f"not a number: {_shown(personal, _fmt_raw(series.iloc[i]))}"
@@ -1797,7 +1797,7 @@ def json_text(payload: Any) -> str:
 
 def write_json(payload: Any, path: str | os.PathLike[str]) -> Path:
     """Write ``payload`` (made JSON-safe by :func:`json_safe`) as UTF-8 JSON, atomically."""
-    from solver.atomic import atomic_open
+    from solver.core.atomic import atomic_open
 
     path = Path(path)
     text = json_text(payload)

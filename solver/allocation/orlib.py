@@ -134,7 +134,7 @@ def data_dir(root: str | os.PathLike[str] | None = None) -> Path:
         return Path(root)
     if env:
         return Path(env)
-    project_root = Path(__file__).resolve().parent.parent
+    project_root = Path(__file__).resolve().parents[2]
     return (project_root / ".." / "shared" / "data").resolve()
 
 
@@ -239,7 +239,7 @@ def read_gap_file(
         default ``"<stem>-<k>"`` for multi-problem files and the file name for single ones.
     """
     p = Path(path)
-    from solver.io import check_input_file
+    from solver.core.io import check_input_file
 
     check_input_file(p, "text")  # missing, empty, binary data: a clear input error
     try:
@@ -455,7 +455,7 @@ def run_gap_benchmark(
     root: str | os.PathLike[str] | None = None,
     on_result=None,
 ):
-    """Run :func:`solver.gap.solve_gap` (and the plain CP-SAT baseline) on every instance.
+    """Run :func:`solver.allocation.gap.solve_gap` (and the plain CP-SAT baseline) on every instance.
 
     Parameters
     ----------
@@ -466,7 +466,7 @@ def run_gap_benchmark(
     seed, workers
         Passed to both.
     baseline
-        Also run :func:`solver.gap.solve_gap_cpsat_plain`.
+        Also run :func:`solver.allocation.gap.solve_gap_cpsat_plain`.
     root
         Data directory for the known values.
     on_result
@@ -482,7 +482,7 @@ def run_gap_benchmark(
     """
     import pandas as pd
 
-    from solver.gap import solve_gap, solve_gap_cpsat_plain
+    from solver.allocation.gap import solve_gap, solve_gap_cpsat_plain
 
     known = known_values(root)
     rows = []

@@ -5,7 +5,7 @@ is required, its default, its bounds and its allowed values. That table drives
 
 * :class:`Account` (one account: coercion, defaults, validation, tier derivation),
 * :func:`validate_portfolio` (a whole table, vectorised: every row, every problem),
-* the readers and writers in :mod:`solver.io`.
+* the readers and writers in :mod:`solver.core.io`.
 
 Conventions
 -----------
@@ -487,7 +487,7 @@ class TieringRules:
     @classmethod
     def from_toml(cls, path: str | os.PathLike[str]) -> TieringRules:
         """Load rules from a TOML file (layout of ``scenarios/tiering.toml``)."""
-        from solver.io import read_toml
+        from solver.core.io import read_toml
 
         path = Path(path)
         return cls.from_mapping(read_toml(path, "tiering"), source=str(path))
@@ -1084,7 +1084,7 @@ class Account:
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> list[Account]:
-        """Accounts of a *validated* portfolio (from :func:`solver.io.read_portfolio`).
+        """Accounts of a *validated* portfolio (from :func:`solver.core.io.read_portfolio`).
 
         Rows are not validated again (fast); pass only frames produced by
         :func:`validate_portfolio` or the readers. A missing column raises ``KeyError``,

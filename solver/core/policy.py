@@ -214,7 +214,7 @@ class Policy:
             When the file is missing or not TOML, a key is unknown (the message names the
             file, the key and the closest valid name) or a value is out of range.
         """
-        from solver.io import read_toml  # size limit, binary check, UTF-8, TOML syntax
+        from solver.core.io import read_toml  # size limit, binary check, UTF-8, TOML syntax
 
         path = Path(path)
         return cls.from_dict(read_toml(path, "policy"), source=str(path))
@@ -231,7 +231,7 @@ class Policy:
         """Write the policy as TOML (atomically)."""
         import tomli_w
 
-        from solver.atomic import atomic_open
+        from solver.core.atomic import atomic_open
 
         with atomic_open(path, "wb") as fh:
             tomli_w.dump(self.to_dict(), fh)

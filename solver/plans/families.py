@@ -6,7 +6,7 @@ proceeds) for a batch of accounts under one policy, and each family generator re
 :class:`Candidates` table (one row per candidate plan: account, opening balance, rate,
 holiday, term, …) whose float payment paths are built in closed form and scored in one
 pass by :func:`score`. The winners are then rebuilt as cent-exact schedules by
-:mod:`solver.plans`, which takes every reported figure from the behaviour model.
+:mod:`solver.plans.optimizer`, which takes every reported figure from the behaviour model.
 
 Search grids (all exhaustive). Each grid is fixed and only *cut* by the policy, so
 relaxing a policy limit only adds candidate plans and a family's best NPV never falls
@@ -36,13 +36,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from solver.core.model import AccountParams, BehaviourModelProtocol, ModelKernel
 from solver.domain import DEFERRAL_MODES
-from solver.model import AccountParams, BehaviourModelProtocol, ModelKernel
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from solver.policy import Policy
+    from solver.core.policy import Policy
 
 MODE_CODES = {"capitalize": 0, "interest_only": 1, "waive": 2}
 MODE_NAMES = DEFERRAL_MODES  # mode codes 0, 1, 2 index this
@@ -76,7 +76,7 @@ ACCOUNT_FIELDS = (
 class PlanContext:
     """Per-account inputs of the plan search for n accounts under one policy.
 
-    Every model figure comes from ``kernel`` (:class:`solver.model.ModelKernel`, the one
+    Every model figure comes from ``kernel`` (:class:`solver.core.model.ModelKernel`, the one
     implementation of SPEC §4); the properties below are its arrays under the names the
     search uses.
 
@@ -241,7 +241,7 @@ def context_from_account(
 
 
 # --------------------------------------------------------------------------------------
-# The behaviour model: thin calls into the kernel (solver.model.ModelKernel)
+# The behaviour model: thin calls into the kernel (solver.core.model.ModelKernel)
 # --------------------------------------------------------------------------------------
 
 
@@ -487,7 +487,7 @@ def waterfall_candidates(ctx: PlanContext) -> Candidates:
     (``other_debt + p ≤ max_dti × income``). Accounts where no step reaches the target
     get ``waterfall_step = "none"`` (their row carries the last plan tried).
     """
-    from solver.money import level_payment
+    from solver.core.money import level_payment
 
     pol, f = ctx.policy, ctx.fields
     n = len(ctx)
@@ -589,7 +589,7 @@ def paths(
     Returns payments, exposures, ``valid`` (False when rounding would clear the balance
     before the last month) and the level instalment (C,).
     """
-    from solver.money import level_payment
+    from solver.core.money import level_payment
 
     H = int(cand.term.max(initial=1))
     t = np.arange(1, H + 1)[None, :]
@@ -678,7 +678,7 @@ def _prefilter(ctx: PlanContext, cand: Candidates, unit: float) -> np.ndarray:
 
 def _level_terms(cand: Candidates, unit: float) -> tuple[np.ndarray, np.ndarray]:
     """Balance after the holiday ``B_D`` and the level instalment rounded up to ``unit``."""
-    from solver.money import level_payment
+    from solver.core.money import level_payment
 
     r = cand.rate / 12.0
     g = 1.0 + r

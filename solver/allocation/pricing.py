@@ -1,6 +1,6 @@
 """Pricing oracles of the allocation's Lagrangian dual, in process or on Dask workers.
 
-The dual (:func:`solver.gap.lagrangian_dual`) needs, for given prices, every account's
+The dual (:func:`solver.allocation.gap.lagrangian_dual`) needs, for given prices, every account's
 cheapest option, the sum of those reduced costs and the use of every capacity row. A
 :class:`PricingOracle` answers that: :class:`LocalPricing` on the in-process matrix,
 :class:`DaskPricing` on column blocks of the matrix held by the workers (per iteration
@@ -161,7 +161,7 @@ def _problem_arrays(problem: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
 
 
 class LocalPricing:
-    """Pricing oracle on the in-process matrix of an :class:`solver.gap.AssignmentProblem`."""
+    """Pricing oracle on the in-process matrix of an :class:`solver.allocation.gap.AssignmentProblem`."""
 
     def __init__(self, problem: Any):
         self.problem = problem

@@ -5,7 +5,7 @@ How a path realises the model
 Each account follows its schedule (the plan chosen under the scenario's policy, or the
 status quo) month by month, t = 1 … H (the horizon). Every model figure comes from the
 kernel of the scenario's behaviour model (:meth:`BehaviourModel.kernel
-<solver.model.BehaviourModel.kernel>`, a :class:`solver.model.ModelKernel`): a model with
+<solver.core.model.BehaviourModel.kernel>`, a :class:`solver.core.model.ModelKernel`): a model with
 another hazard curve, recovery or discounting changes the paths, not only the evaluation.
 In every month the account is still open:
 
@@ -33,7 +33,7 @@ In every month the account is still open:
 Hence the probability of surviving to month t is ``S_t`` and the probability of a default
 in month t is ``S_{t−1}·h_t`` on every path, and the mean over paths of the discounted
 collections ``Σ δ^t p_t 1{alive after t} + δ^(t+L) R_t 1{default in t}`` converges to the
-evaluator's ``NPV`` (:func:`solver.model.evaluate_batch`) of the same schedules over the
+evaluator's ``NPV`` (:func:`solver.core.model.evaluate_batch`) of the same schedules over the
 horizon; ``tests/test_simulation.py`` checks this.
 
 Beyond the horizon. A path stops at month H; an account still open then carries the model
@@ -53,9 +53,9 @@ multipliers scale the expected income path, the vehicle price index scales
 cost-of-funds change moves the model's discount rate (:func:`shocked_model`); an
 unemployment shock hits an account on a path with its probability at month 1 and
 multiplies its expected income for ``unemployment_months`` (the kernel
-:meth:`~solver.model.ModelKernel.with_income` of that path). A collection treatment
+:meth:`~solver.core.model.ModelKernel.with_income` of that path). A collection treatment
 scales the account's hazard in the treatment months by its factor (1 without a treatment
-stage; :func:`treatment_factors`, :meth:`~solver.model.ModelKernel.treated_hazard`).
+stage; :func:`treatment_factors`, :meth:`~solver.core.model.ModelKernel.treated_hazard`).
 
 Random numbers. Every account has its own stream, keyed by a hash of (seed, account_id)
 (BLAKE2b → the state of an SFC64 generator), laid out as one block of ``paths`` uniforms
@@ -68,10 +68,10 @@ summation order.
 
 Stages of :func:`run_scenario`. (1) The portfolio: read, or generated from (n, seed).
 (2) Plans: every account's recommended plan under the scenario's policy
-(:func:`solver.plans.plan_portfolio`; the status quo where no plan passes the NPV test, or
+(:func:`solver.plans.optimizer.plan_portfolio`; the status quo where no plan passes the NPV test, or
 for every account when ``plans.restructure = false``), assumed accepted. (3) Treatments:
 the allocation of treatments and teams under the scenario's (scaled) capacity and budget
-(:func:`solver.allocation.allocate`); each account's treatment costs its catalogue cost
+(:func:`solver.allocation.portfolio.allocate`); each account's treatment costs its catalogue cost
 and scales its hazards in the first ``collection.effect_months`` by
 ``(1 − p_treatment)/(1 − p_none)`` (:func:`treatment_factors`). (4) Shocks and paths.
 (5) KPIs with 95 % intervals, in total and by tier, product and dpd bucket.
@@ -183,7 +183,7 @@ def _readonly(values: Any, dtype: Any = float) -> np.ndarray:
 class PathInputs:
     """Everything the path simulation needs, one row per account (read-only arrays).
 
-    Build it with :func:`solver.simulation.build_path_inputs` from a scenario, or directly
+    Build it with :func:`solver.scenarios.simulation.build_path_inputs` from a scenario, or directly
     (tests, the benchmark). ``H`` is the horizon in months. The month probabilities,
     recoveries and discount factors are the behaviour model's (its kernel's), prepared by
     :func:`build_path_inputs`; the simulation itself holds no model formula.
@@ -366,12 +366,12 @@ def month_probabilities(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Default hazard ``h_t`` and ``P(default or short month)`` of each account-month, (n, H).
 
-    Both come from the behaviour model's ``kernel`` (:class:`solver.model.ModelKernel`,
+    Both come from the behaviour model's ``kernel`` (:class:`solver.core.model.ModelKernel`,
     prepared for the n accounts over at least H months, e.g. with a shocked income path):
     ``h_t`` is its hazard of paying ``p_t`` and ``P(default or short) = 1 − a_t·(1 − h^cov_t)``
     with ``a_t`` its affordability and ``h^cov_t`` its hazard of a month the income covers
     (``a = 1``), raised to ``h_t`` where a model's curve would put it below. In the first
-    ``treatment_months`` the kernel's :meth:`~solver.model.ModelKernel.treated_hazard` with
+    ``treatment_months`` the kernel's :meth:`~solver.core.model.ModelKernel.treated_hazard` with
     each account's ``treatment_factor`` replaces the hazard. Both are 0 after the
     schedule's ``term`` (the loan is closed).
     """
@@ -421,7 +421,7 @@ def analytic_expectation(inputs: PathInputs) -> dict[str, np.ndarray]:
 
     Uses the same month probabilities as the simulation, mixing the unemployed and the
     normal income paths by the unemployment probability. With neutral shocks and no
-    treatment effect, ``collected_discounted`` equals :func:`solver.model.evaluate_batch`'s
+    treatment effect, ``collected_discounted`` equals :func:`solver.core.model.evaluate_batch`'s
     NPV of the same schedules over the horizon under the same model.
 
     Returns
@@ -798,7 +798,7 @@ def simulate_paths(
     progress
         Called as ``progress(accounts_done, accounts_total)`` after each chunk.
     engine
-        An execution engine (:mod:`solver.engine`, e.g. Dask) that runs the chunks on its
+        An execution engine (:mod:`solver.engines.engine`, e.g. Dask) that runs the chunks on its
         workers (``map_ordered``); ``None`` runs them here on ``jobs`` threads. The result
         does not depend on it.
     """
@@ -1008,11 +1008,11 @@ def load_portfolio(scenario: Any) -> Any:
     key = _portfolio_key(scenario)
     if key not in _PORTFOLIO_CACHE:
         if source.path is not None:
-            from solver.io import read_portfolio
+            from solver.core.io import read_portfolio
 
             frame = read_portfolio(source.path)
         else:
-            from solver.generate import generate_portfolio
+            from solver.core.generate import generate_portfolio
 
             frame = generate_portfolio(int(source.n), seed=int(source.seed))
         _PORTFOLIO_CACHE.clear()  # keep at most one portfolio in memory
@@ -1078,7 +1078,7 @@ def shocked_model(model: Any, shocks: AccountShocks) -> Any:
 
 
 def shocked_params(frame: Any, model: Any, shocks: AccountShocks) -> Any:
-    """The model inputs of every account (:class:`solver.model.AccountParams`) under the shocks.
+    """The model inputs of every account (:class:`solver.core.model.AccountParams`) under the shocks.
 
     Income multipliers scale the expected income path ``Ī_t`` (``income``,
     ``income_normal``, an income forecast and one-off inflows); the vehicle price index
@@ -1086,7 +1086,7 @@ def shocked_params(frame: Any, model: Any, shocks: AccountShocks) -> Any:
     unemployment shock is a path event, applied to the kernel's income path in
     :func:`build_path_inputs`.
     """
-    from solver.model import AccountParams
+    from solver.core.model import AccountParams
 
     base = AccountParams.from_frame(frame, model)
     income = shocks.income_multiplier
@@ -1172,7 +1172,7 @@ class Schedules:
 
 def status_quo_schedules(frame: Any, note: str = "status quo (no restructuring)") -> Schedules:
     """Every account on its contract (SPEC §4 status quo)."""
-    from solver.model import status_quo_batch
+    from solver.core.model import status_quo_batch
 
     payments, exposures, term = status_quo_batch(frame)
     n = len(frame)
@@ -1196,7 +1196,18 @@ def _frame_digest(frame: Any) -> str:
 
 
 #: Source files whose code decides the plans: a change invalidates cached plan stages.
-PLAN_CODE = ("plans.py", "plan_families.py", "plan_custom.py", "model.py", "money.py", "policy.py")
+#: The plan code (paths under ``solver/``) whose bytes key the plan-stage cache: an edit to
+#: any of them, the compiled loops included, invalidates cached plans.
+PLAN_CODE = (
+    "plans/optimizer.py",
+    "plans/families.py",
+    "plans/search.py",
+    "plans/bound_dp.py",
+    "plans/beam_step.py",
+    "core/model.py",
+    "core/money.py",
+    "core/policy.py",
+)
 
 
 def default_plan_cache() -> Path:
@@ -1216,7 +1227,7 @@ def _plan_code_digest() -> str:
     """Digest of the plan code, read once per process (the code that is running)."""
     if not _CODE_DIGEST:
         code = hashlib.blake2b(digest_size=16)
-        here = Path(__file__).parent
+        here = Path(__file__).resolve().parents[1]  # solver/
         for name in PLAN_CODE:
             path = here / name
             code.update(path.read_bytes() if path.is_file() else name.encode())
@@ -1236,7 +1247,7 @@ def _plan_key(frame: Any, policy: Any, model: Any, search: Mapping[str, Any]) ->
 
 
 def _save_plans(path: Path, schedules: Schedules) -> None:
-    from solver.atomic import atomic_open
+    from solver.core.atomic import atomic_open
 
     with atomic_open(path, "wb") as fh:
         np.savez(
@@ -1283,11 +1294,11 @@ def plan_schedules(
 ) -> Schedules:
     """Each account's recommended plan under ``policy`` (status quo where none passes).
 
-    Calls :func:`solver.plans.plan_portfolio`. Results are cached per (portfolio, policy,
+    Calls :func:`solver.plans.optimizer.plan_portfolio`. Results are cached per (portfolio, policy,
     model, search effort, plan code) within the process, so a scenario and its baseline
     share the work, and in ``cache_dir`` across processes when given. With an ``engine``
-    (:mod:`solver.engine`) the partitions are planned on its workers
-    (:func:`solver.plan_workloads.plan_portfolio_on`, identical results).
+    (:mod:`solver.engines.engine`) the partitions are planned on its workers
+    (:func:`solver.plans.workloads.plan_portfolio_on`, identical results).
     """
     search = dict(search or {})
     key = _plan_key(frame, policy, model, search)
@@ -1299,7 +1310,7 @@ def plan_schedules(
         if cached is not None and len(cached.term) == len(frame):
             _PLAN_CACHE[key] = cached
             return cached
-    from solver.plans import plan_portfolio
+    from solver.plans.optimizer import plan_portfolio
 
     n = len(frame)
     done = 0
@@ -1312,11 +1323,11 @@ def plan_schedules(
 
     kwargs: dict[str, Any] = {}
     if search:
-        from solver.plan_custom import SearchParams
+        from solver.plans.search import SearchParams
 
         kwargs["search"] = SearchParams(**search)
     if engine is not None:
-        from solver.plan_workloads import plan_portfolio_on
+        from solver.plans.workloads import plan_portfolio_on
 
         plans = plan_portfolio_on(engine, frame, policy, model, progress=progress, **kwargs)
     else:
@@ -1459,8 +1470,8 @@ def choose_treatments(
     """
     if not scenario.collection.enabled:
         return no_treatments(len(frame))
-    from solver.allocation import allocate
-    from solver.allocation_catalogue import Catalogue, Teams
+    from solver.allocation.catalogue import Catalogue, Teams
+    from solver.allocation.portfolio import allocate
 
     collection = scenario.collection
     catalogue = Catalogue.from_toml(collection.treatments)
@@ -1541,7 +1552,7 @@ def treatment_factors(frame: Any, catalogue: Any, treatment: np.ndarray) -> np.n
     converting part of the non-paying accounts scales the default hazard by the ratio of
     non-payment probabilities ``(1 − p_treatment) / (1 − p_none)`` (1 for ``none``).
     """
-    from solver.account import DPD_BUCKETS, TIERS
+    from solver.core.account import DPD_BUCKETS, TIERS
 
     tier = frame["tier"].astype(str).map({t: i for i, t in enumerate(TIERS)}).to_numpy()
     bucket = (
@@ -1625,7 +1636,7 @@ def build_path_inputs(
     schedules
         The schedule each account follows.
     model
-        The behaviour model (:class:`solver.model.BehaviourModelProtocol`; the
+        The behaviour model (:class:`solver.core.model.BehaviourModelProtocol`; the
         cost-of-funds change is applied here).
     shocks
         Per-account shocks (:func:`account_shocks`).
@@ -1673,7 +1684,7 @@ def build_path_inputs(
         )
         dti_u = _dti(params.other_debt, payments, kernel_u.income, term)
 
-    from solver.account import DPD_BUCKETS
+    from solver.core.account import DPD_BUCKETS
 
     bucket_index = {b: i for i, b in enumerate(DPD_BUCKETS)}
     initial = np.array([bucket_index[b] for b in frame["dpd_bucket"].astype(str)], dtype=np.int64)
@@ -1707,10 +1718,10 @@ def residual_values(params: Any, schedules: Schedules, model: Any, horizon: int)
     income path: what the bank still expects from an account that survives the horizon,
     discounted to month 0. Without it, plans that pay later (deferrals, long terms) would
     look worse than they are when the horizon cuts them off. The evaluator's NPV
-    (:func:`solver.model.evaluate_batch` under ``model``) of the whole schedule less that of
+    (:func:`solver.core.model.evaluate_batch` under ``model``) of the whole schedule less that of
     its first H months, divided by ``S_H``.
     """
-    from solver.model import evaluate_batch
+    from solver.core.model import evaluate_batch
 
     payments = np.asarray(schedules.payments, dtype=float)
     n, width = payments.shape
@@ -2095,7 +2106,7 @@ def run_scenario(
     Parameters
     ----------
     scenario
-        A :class:`solver.scenario.Scenario` (see :func:`solver.scenario.load_scenario`).
+        A :class:`solver.scenarios.spec.Scenario` (see :func:`solver.scenarios.spec.load_scenario`).
     paths, seed
         Override the scenario's Monte Carlo paths and seed.
     jobs
@@ -2107,7 +2118,7 @@ def run_scenario(
         Directory caching plan-stage results across processes (``None``: in-process only;
         the CLI uses :func:`default_plan_cache`).
     engine
-        Execution engine (:mod:`solver.engine`, e.g. Dask): the plan stage, the allocation's
+        Execution engine (:mod:`solver.engines.engine`, e.g. Dask): the plan stage, the allocation's
         pricing and the simulation's chunks run on its workers; every figure is identical
         to the local run.
 

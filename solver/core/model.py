@@ -45,7 +45,7 @@ from solver.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from solver.money import Schedule
+    from solver.core.money import Schedule
 
 
 DEFAULT_BASE_HAZARD: dict[str, float] = {"A": 0.002, "B": 0.004, "C": 0.008, "D": 0.015, "E": 0.03}
@@ -213,7 +213,7 @@ class BehaviourModel:
         """Write the parameters as TOML (atomically)."""
         import tomli_w
 
-        from solver.atomic import atomic_open
+        from solver.core.atomic import atomic_open
 
         with atomic_open(path, "wb") as fh:
             tomli_w.dump(self.to_dict(), fh)
@@ -377,7 +377,7 @@ def monthly_table(values: Any, n: int, *, fill: float, pairs: bool = False) -> n
 
 def as_account(account: Any) -> Any:
     """An ``Account`` from an ``Account`` or a mapping of SPEC §3 fields."""
-    from solver.account import Account
+    from solver.core.account import Account
 
     if isinstance(account, Account):
         return account
@@ -849,7 +849,7 @@ def evaluate(
 
 def contractual_instalment(account: Any) -> float:
     """Level instalment amortising ``principal + interest_due − arrears`` over the remaining term."""
-    from solver.money import level_payment
+    from solver.core.money import level_payment
 
     acc = as_account(account)
     performing = max(0.0, acc.principal + acc.interest_due - acc.arrears)
@@ -863,7 +863,7 @@ def status_quo(account: Any, *, start: Any = None) -> Schedule:
     last payment clears the balance (it absorbs the month-1 interest on the arrears and
     the rounding).
     """
-    from solver.money import schedule_from_payments
+    from solver.core.money import schedule_from_payments
 
     acc = as_account(account)
     instalment = round(contractual_instalment(acc), 2)
@@ -895,7 +895,7 @@ def status_quo_batch(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.nd
     term
         ``remaining_term`` per account (n,).
     """
-    from solver.money import level_payment
+    from solver.core.money import level_payment
 
     principal = frame["principal"].to_numpy(float)
     interest_due = frame["interest_due"].to_numpy(float)

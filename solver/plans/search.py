@@ -48,7 +48,7 @@ If no state was ever cut by the width, the search is exhaustive: status ``OPTIMA
 (bound = objective). Otherwise status ``FEASIBLE`` with ``bound`` = the largest
 optimistic value of a cut state (never above the root bound) and the relative gap —
 the result always says how far it can be trusted. The bound's error is second order in
-the node spacing; :func:`solver.plans._refine` certifies accounts whose gap exceeds
+the node spacing; :func:`solver.plans.optimizer._refine` certifies accounts whose gap exceeds
 ``SearchParams.target_gap`` (0.1 %) with finer tables. Because ``step`` ⊆ ``custom``,
 custom's bound also bounds step.
 """
@@ -60,12 +60,12 @@ from typing import Any
 
 import numpy as np
 
-from solver.beam_step import expand
-from solver.bound_dp import NEG as _NEG
-from solver.bound_dp import NEG_CUT as _NEG_CUT
-from solver.bound_dp import backward_pass, band_recurrences, clearable_backward, fill_rows
 from solver.domain import Status
-from solver.plan_families import CAP_TOL, PlanContext, hazard
+from solver.plans.beam_step import expand
+from solver.plans.bound_dp import NEG as _NEG
+from solver.plans.bound_dp import NEG_CUT as _NEG_CUT
+from solver.plans.bound_dp import backward_pass, band_recurrences, clearable_backward, fill_rows
+from solver.plans.families import CAP_TOL, PlanContext, hazard
 
 _RATE_SCALE = 10**12
 _MONTHLY_DEN = 12 * _RATE_SCALE
@@ -162,7 +162,7 @@ class RunSolution:
 
 
 # --------------------------------------------------------------------------------------
-# Cent-exact interest (same rule as solver.money: half-up on rate taken to 12 decimals)
+# Cent-exact interest (same rule as solver.core.money: half-up on rate taken to 12 decimals)
 # --------------------------------------------------------------------------------------
 
 
@@ -327,7 +327,7 @@ def _bound_tables(
     kinks = _recovery_kinks(ctx, w[:, :H], lo[:, :H], M)
     _, has_kink, iCc, wR = kinks
     clear_req = _clearing_requirements(ctx, lo, w, capt, M, kinks)
-    # ---- the backward pass (compiled: solver/bound_dp.py), month by month from H − 1 ----
+    # ---- the backward pass (compiled: solver/plans/bound_dp.py), month by month from H − 1 ----
     c, rho, inv_next, gw = _pass_geometry(ctx, lo, w, amt)
     i_first, i_last = _live_intervals(lo, U, c, rho, inv_next)
     V = np.empty((n, H + 1, M + 1))
@@ -998,7 +998,7 @@ def _solve_runs(
     tables: tuple[np.ndarray, ...] | None,
 ) -> list[RunSolution]:
     """The beam search of :func:`solve_runs`, month by month: clearing payments update
-    the incumbents; the compiled :func:`solver.beam_step.expand` makes the children."""
+    the incumbents; the compiled :func:`solver.plans.beam_step.expand` makes the children."""
     pol = ctx.policy
     n, H = len(ctx), ctx.horizon
     can_hold = "capitalize" in pol.deferral_interest
@@ -1208,7 +1208,7 @@ def seed_values(
     amounts, its zero months form a leading holiday of at most ``holiday_months``
     months, (for ``step``) its phases never go down, and it passes the policy caps.
     """
-    from solver.plan_families import feasible_paths, npv, phases
+    from solver.plans.families import feasible_paths, npv, phases
 
     out: list[list[float]] = [[-np.inf] * len(lst) for lst in seeds]
     rows = [(i, k) for i, lst in enumerate(seeds) for k in range(len(lst))]

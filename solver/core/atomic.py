@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from solver import interrupts
+from solver.core import interrupts
 from solver.errors import InputError
 
 __all__ = ["atomic_open", "atomic_path", "check_writable"]

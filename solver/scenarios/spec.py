@@ -22,7 +22,7 @@ A scenario is a TOML file::
 
     [plans]
     restructure = true                 # false: every account stays on its contract
-    grid_levels = 8                    # plan search effort (solver.plan_custom.SearchParams);
+    grid_levels = 8                    # plan search effort (solver.plans.search.SearchParams);
     beam_width = 16                    # smaller is faster and may give slightly lower NPVs
     buckets = 64
 
@@ -81,10 +81,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from solver.core.limits import MAX_ACCOUNTS, MAX_PATHS, MAX_SEED
+from solver.core.model import TIERS, BehaviourModel
+from solver.core.policy import POLICY_KEYS, Policy
 from solver.errors import InputError
-from solver.limits import MAX_ACCOUNTS, MAX_PATHS, MAX_SEED
-from solver.model import TIERS, BehaviourModel
-from solver.policy import POLICY_KEYS, Policy
 
 __all__ = [
     "Collection",
@@ -286,7 +286,7 @@ class Scenario:
         The resolved parts.
     plan_search
         Plan-search effort (``grid_levels``, ``beam_width``, ``buckets`` of
-        ``solver.plan_custom.SearchParams``); empty = the plan optimizer's defaults.
+        ``solver.plans.search.SearchParams``); empty = the plan optimizer's defaults.
     data
         The merged TOML tables (paths absolute), read-only; overrides re-use it.
     """
@@ -380,7 +380,7 @@ def _apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> d
 
 
 def _read_toml(path: Path, referrer: str | None = None) -> dict[str, Any]:
-    from solver.io import read_toml  # size limit, binary check, UTF-8, TOML syntax
+    from solver.core.io import read_toml  # size limit, binary check, UTF-8, TOML syntax
 
     where = f" (named by {referrer})" if referrer else ""
     if not path.exists():

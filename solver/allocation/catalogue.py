@@ -54,7 +54,7 @@ TEAM_TYPES = ("agent", "senior", "field", "legal", "robot")
 CHANNELS = ("", "sms", "email", "app", "phone", "visit")
 NO_CONTACT_FLAGS = ("cease_contact", "dispute", "bankruptcy", "has_plan")
 
-_ROOT = Path(__file__).resolve().parent.parent
+_ROOT = Path(__file__).resolve().parents[2]
 
 
 def default_catalogue_path() -> Path:
@@ -68,7 +68,7 @@ def default_teams_path() -> Path:
 
 
 def _read_toml(path: str | os.PathLike[str], what: str = "settings") -> dict[str, Any]:
-    from solver.io import read_toml  # size limit, binary check, UTF-8, TOML syntax
+    from solver.core.io import read_toml  # size limit, binary check, UTF-8, TOML syntax
 
     return read_toml(path, what)
 

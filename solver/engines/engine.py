@@ -20,7 +20,7 @@ partition with the row numbers of the whole dataset in its messages.
 
 Results are either concatenated on the client in partition order, or written by the
 workers as a partitioned Parquet dataset (``out`` directory, one ``part-NNNNN.parquet`` per
-partition, each written atomically through :mod:`solver.atomic`). The parts go to a hidden
+partition, each written atomically through :mod:`solver.core.atomic`). The parts go to a hidden
 staging directory next to ``out`` that replaces ``out`` only when every partition has
 succeeded, so a failed run leaves no partial output. With a multi-machine cluster ``out``
 must be on a filesystem every worker can write to.
@@ -30,7 +30,7 @@ Determinism
 Partition results are put back in partition order whatever order they finish in, and the
 functions run on a partition are the same as the local code path's, with no state shared
 between partitions (Monte Carlo streams are keyed by seed and account id, see
-:func:`solver.simulation.account_streams`). Results are therefore identical for any
+:func:`solver.scenarios.simulation.account_streams`). Results are therefore identical for any
 engine and any number of partitions. A task whose worker dies is rerun by Dask on another
 worker (up to ``distributed.scheduler.allowed-failures`` times); tasks are idempotent (a
 retried part overwrites the same file), so the output is complete and unchanged.
@@ -38,7 +38,7 @@ retried part overwrites the same file), so the output is complete and unchanged.
 Allocation at scale
 -------------------
 The Lagrangian dual of the allocation asks the engine for a pricing oracle
-(:meth:`Engine.pricing`): :mod:`solver.pricing` holds them, in process or on the workers.
+(:meth:`Engine.pricing`): :mod:`solver.allocation.pricing` holds them, in process or on the workers.
 """
 
 from __future__ import annotations
@@ -61,9 +61,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from solver import interrupts
+from solver.allocation.pricing import DaskPricing, LocalPricing, PricingOracle, _worker_count
+from solver.core import interrupts
 from solver.errors import InputError
-from solver.pricing import DaskPricing, LocalPricing, PricingOracle, _worker_count
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -310,7 +310,7 @@ def partition_source(
 
 def prepare_portfolio(raw: pd.DataFrame, partition: Partition) -> pd.DataFrame:
     """Validate a raw partition of a portfolio (rows numbered as in the whole dataset)."""
-    from solver.account import validate_portfolio
+    from solver.core.account import validate_portfolio
 
     if partition.frame is not None:
         return raw  # in-memory sources are validated frames already
@@ -386,7 +386,7 @@ def _part_name(index: int) -> str:
 
 
 def _write_part(frame: pd.DataFrame, staging: str, index: int) -> str:
-    from solver.atomic import atomic_path
+    from solver.core.atomic import atomic_path
 
     path = Path(staging) / _part_name(index)
     clean = frame.copy(deep=False)
@@ -400,7 +400,7 @@ def _recast_part(path: str, dtypes: dict[str, str]) -> str:
     """Rewrite a part whose columns were all missing with the dataset's common dtypes."""
     import pandas as pd
 
-    from solver.atomic import atomic_path
+    from solver.core.atomic import atomic_path
 
     frame = pd.read_parquet(path)
     frame = _cast_columns(frame, dtypes)
@@ -631,7 +631,7 @@ class Engine:
         ----------
         func
             A pure function of a partition's rows returning a DataFrame (e.g.
-            :func:`solver.plans.plan_batch`); it must be importable by the workers.
+            :func:`solver.plans.optimizer.plan_batch`); it must be importable by the workers.
         source
             A DataFrame or the path of a Parquet file / dataset directory.
         out
@@ -1288,11 +1288,11 @@ def read_portfolio_on(
     A Parquet file or dataset is read and validated by the workers, partition by partition
     (row numbers of the whole dataset in messages, ids unique across partitions), and the
     partitions are concatenated in order; other files go through
-    :func:`solver.io.read_portfolio`.
+    :func:`solver.core.io.read_portfolio`.
     """
     distributed = Path(source).is_dir() or engine.name == "dask" or partitions is not None
     if not (is_dataset(source) and distributed):
-        from solver.io import read_portfolio
+        from solver.core.io import read_portfolio
 
         return read_portfolio(source)
     result = engine.map_partitions(

@@ -1,0 +1,25 @@
+"""Collection treatments and teams with a proven optimality gap (SPEC §8).
+
+* :mod:`~solver.allocation.portfolio` -- :func:`allocate`, the book-level problem;
+* :mod:`~solver.allocation.gap` -- the Generalized Assignment core (dual, primal, CP-SAT);
+* :mod:`~solver.allocation.pricing` -- the dual's pricing, in process or on Dask;
+* :mod:`~solver.allocation.catalogue` -- treatments, teams, compliance, response model;
+* :mod:`~solver.allocation.orlib` -- OR-Library GAP instances.
+"""
+
+from __future__ import annotations
+
+from solver._lazy import lazy_exports
+
+_EXPORTS: dict[str, str] = {
+    "allocate": "solver.allocation.portfolio",
+    "AllocationResult": "solver.allocation.portfolio",
+    "solve_gap": "solver.allocation.gap",
+    "AssignmentResult": "solver.allocation.gap",
+    "Catalogue": "solver.allocation.catalogue",
+    "Teams": "solver.allocation.catalogue",
+    "read_gap_file": "solver.allocation.orlib",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
