@@ -7,10 +7,10 @@ the project machine (2 cores). The run
 2. builds the path inputs under the recession shocks of ``scenarios/recession.toml``
    (income ×0.85, unemployment on card C–E accounts: the heaviest path, with per-path
    unemployment draws),
-3. times :func:`solver.scenarios.simulation.simulate_paths` (the figure checked against the target),
+3. times :func:`solver.scenarios.paths.simulate_paths` (the figure checked against the target),
 4. checks the result against its reference value: the MC mean discounted collection must
    lie in the 99 % interval around the exact expectation
-   (:func:`solver.scenarios.simulation.analytic_expectation`),
+   (:func:`solver.scenarios.path_inputs.analytic_expectation`),
 5. measures a baseline in the same run: numpy drawing the same number of uniforms
    (``Generator.random(dtype=float32)``, single thread) — the ratio says how much the whole
    simulation costs per account-path-month relative to merely drawing one random number.
@@ -83,14 +83,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from solver.core.generate import generate_portfolio
     from solver.core.model import BehaviourModel
-    from solver.scenarios.simulation import (
-        PATH_FIELDS,
-        account_shocks,
-        analytic_expectation,
-        build_path_inputs,
-        simulate_paths,
-        status_quo_schedules,
-    )
+    from solver.scenarios.decisions import build_path_inputs, status_quo_schedules
+    from solver.scenarios.path_inputs import analytic_expectation
+    from solver.scenarios.paths import PATH_FIELDS, simulate_paths
+    from solver.scenarios.shocks import account_shocks
     from solver.scenarios.spec import load_scenario
 
     t0 = time.perf_counter()

@@ -23,14 +23,10 @@ from bench_plans import slsqp_plan
 from oracles import gap_milp, npv_of_schedule
 
 import solver
-from solver.scenarios.simulation import (
-    PATH_FIELDS,
-    account_shocks,
-    analytic_expectation,
-    build_path_inputs,
-    simulate_paths,
-    status_quo_schedules,
-)
+from solver.scenarios.decisions import build_path_inputs, status_quo_schedules
+from solver.scenarios.path_inputs import analytic_expectation
+from solver.scenarios.paths import PATH_FIELDS, simulate_paths
+from solver.scenarios.shocks import account_shocks
 from solver.scenarios.spec import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

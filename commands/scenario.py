@@ -1,4 +1,8 @@
-"""``workout scenario run|sweep`` and ``workout experiment split|evaluate`` (parse, call, format)."""
+"""``workout scenario run|sweep`` and ``workout experiment split|evaluate`` (parse, call, format).
+
+The ``solver`` modules are imported inside the functions that use them, so that ``workout
+--help`` and the other commands start without loading pandas, numba and OR-Tools.
+"""
 
 from __future__ import annotations
 
@@ -293,8 +297,10 @@ def run(
 
     from commands.common import console
     from solver.core.atomic import check_writable
+    from solver.scenarios.decisions import default_plan_cache
+    from solver.scenarios.kpis import compare
     from solver.scenarios.report import write_scenario_report
-    from solver.scenarios.simulation import compare, default_plan_cache, run_scenario
+    from solver.scenarios.run import run_scenario
     from solver.scenarios.spec import load_scenario
 
     check_writable(out_dir, option="--out-dir", directory=True)
@@ -435,9 +441,10 @@ def sweep(
     from commands.common import MAX_SWEEP_RUNS, console
     from solver.core.atomic import check_writable
     from solver.errors import InputError
+    from solver.scenarios.decisions import default_plan_cache
     from solver.scenarios.report import write_sweep_report
-    from solver.scenarios.simulation import default_plan_cache, run_sweep
     from solver.scenarios.spec import load_scenario, parse_assignment
+    from solver.scenarios.sweep import run_sweep
 
     check_writable(out_dir, option="--out-dir", directory=True)
     assignments = [parse_assignment(s) for s in settings]
@@ -512,8 +519,8 @@ _SWEEP_KPIS = {
 def _print_sweep_table(out: Any, result: Any) -> None:
     """The sweep table fitted to the console ``out``: the swept keys, the frontier mark and
     the KPIs by priority (long names on several lines); a number is never cut."""
+    from solver.scenarios.kpis import KPIS
     from solver.scenarios.report import format_value
-    from solver.scenarios.simulation import KPIS
 
     columns = [Column(stacked(k), "left", 0, name=k) for k in result.keys]
     columns += [Column(stacked(k), "right", p, name=k) for k, p in _SWEEP_KPIS.items()]

@@ -424,8 +424,10 @@ def test_allocate_tables_fit(allocation, width):
 @pytest.fixture(scope="module")
 def scenario_results():
     """small_recession against small (the KPI table with deltas) and a two-run sweep."""
-    from solver.scenarios.simulation import compare, run_scenario, run_sweep
+    from solver.scenarios.kpis import compare
+    from solver.scenarios.run import run_scenario
     from solver.scenarios.spec import load_scenario
+    from solver.scenarios.sweep import run_sweep
 
     base = run_scenario(load_scenario(SMALL_SCENARIO))
     result = run_scenario(load_scenario(RECESSION))
@@ -470,8 +472,8 @@ def test_scenario_kpi_table_fits(scenario_results, width):
 def test_scenario_sweep_table_fits(scenario_results):
     """scenario sweep's table at 80 columns: the swept values, the frontier and whole numbers."""
     from commands.scenario import _SWEEP_KPIS, _print_sweep_table
+    from solver.scenarios.kpis import KPIS
     from solver.scenarios.report import format_value
-    from solver.scenarios.simulation import KPIS
 
     sweep = scenario_results[3]
     out = _console(80)
@@ -637,7 +639,7 @@ def cached_scenario(tmp_path) -> Path:
 def test_in_process_cache_hits_are_reported(cached_scenario, tmp_path):
     """A second run in the process serves portfolio, plans and allocation from the caches and
     says so; a plan stage read from the cache directory is reported too."""
-    from solver.scenarios.simulation import clear_caches, run_scenario
+    from solver.scenarios.run import clear_caches, run_scenario
     from solver.scenarios.spec import load_scenario
 
     scenario = load_scenario(cached_scenario)
@@ -654,7 +656,7 @@ def test_in_process_cache_hits_are_reported(cached_scenario, tmp_path):
 
 def test_cli_prints_cached_instead_of_a_time(cached_scenario, tmp_path):
     """scenario run with itself as baseline: the run's shared stages print "cached"."""
-    from solver.scenarios.simulation import clear_caches
+    from solver.scenarios.run import clear_caches
 
     clear_caches()
     code, stdout, err = _invoke(

@@ -295,7 +295,7 @@ def test_lagrangian_dual_with_binding_teams_on_dask_equals_local(engine):
 def test_scenario_run_on_dask_equals_local(engine, tmp_path):
     """run_scenario with plans, a recession shock and unemployment draws: KPIs, accounts,
     monthly series and roll rates equal the local run for 1, 3 and 7 partitions."""
-    from solver.scenarios.simulation import clear_caches, run_scenario
+    from solver.scenarios.run import clear_caches, run_scenario
     from solver.scenarios.spec import load_scenario
 
     data = Path(__file__).parent / "data" / "scenario"

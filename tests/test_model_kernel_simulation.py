@@ -18,17 +18,10 @@ import numpy as np
 import pytest
 
 from solver.core.model import AccountParams, BehaviourModel, ModelKernel, evaluate_batch
-from solver.scenarios.simulation import (
-    PATH_FIELDS,
-    Treatments,
-    account_shocks,
-    analytic_expectation,
-    build_path_inputs,
-    month_probabilities,
-    simulate_paths,
-    status_quo_schedules,
-)
-from solver.scenarios.spec import Shocks
+from solver.scenarios.decisions import Treatments, build_path_inputs, status_quo_schedules
+from solver.scenarios.path_inputs import analytic_expectation, month_probabilities
+from solver.scenarios.paths import PATH_FIELDS, simulate_paths
+from solver.scenarios.shocks import Shocks, account_shocks
 
 DATA = Path(__file__).parent / "data" / "scenario"
 Z99 = 2.5758293035489004
@@ -281,7 +274,7 @@ def test_run_scenario_simulates_the_scenarios_model():
     """run_scenario with the other model as the scenario's model: the per-account exact
     expectation is evaluate_batch under that model, and the MC mean agrees with it."""
     from solver.core.generate import generate_portfolio
-    from solver.scenarios.simulation import run_scenario
+    from solver.scenarios.run import run_scenario
     from solver.scenarios.spec import load_scenario
 
     scenario = load_scenario(DATA / "small.toml")

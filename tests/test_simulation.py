@@ -1,5 +1,5 @@
-"""Tests of the Monte Carlo engine (solver.scenarios.simulation): consistency with the behaviour
-model, reproducibility, partition independence, delinquency dynamics and KPIs."""
+"""Tests of the Monte Carlo engine (solver.scenarios.paths and its inputs): consistency with the
+behaviour model, reproducibility, partition independence, delinquency dynamics and KPIs."""
 
 from __future__ import annotations
 
@@ -11,23 +11,17 @@ import numpy as np
 import pytest
 
 from solver.core.model import AccountParams, BehaviourModel, evaluate_batch
-from solver.scenarios.simulation import (
+from solver.scenarios.decisions import Schedules, build_path_inputs, status_quo_schedules
+from solver.scenarios.kpis import efficient_frontier
+from solver.scenarios.path_inputs import PathInputs, analytic_expectation, month_probabilities
+from solver.scenarios.paths import (
     DTI_BIN,
     PATH_FIELDS,
-    AccountShocks,
-    PathInputs,
-    Schedules,
-    account_shocks,
     account_streams,
-    analytic_expectation,
-    build_path_inputs,
     dti_quantile,
-    efficient_frontier,
-    month_probabilities,
     simulate_paths,
-    status_quo_schedules,
 )
-from solver.scenarios.spec import Shocks
+from solver.scenarios.shocks import AccountShocks, Shocks, account_shocks
 
 DATA = Path(__file__).parent / "data" / "scenario"
 Z99 = 2.5758293035489004
@@ -345,7 +339,8 @@ def test_efficient_frontier_marks_undominated_points():
 def test_run_scenario_small_file_kpis_and_self_compare():
     """run_scenario on a small file gives KPIs for every segment, the exact expectation
     per account, and comparing a result with itself gives zero deltas."""
-    from solver.scenarios.simulation import compare, run_scenario
+    from solver.scenarios.kpis import compare
+    from solver.scenarios.run import run_scenario
     from solver.scenarios.spec import load_scenario
 
     result = run_scenario(load_scenario(DATA / "small.toml"))
@@ -374,7 +369,8 @@ def test_run_scenario_small_file_kpis_and_self_compare():
 def test_recession_lowers_collections_and_raises_losses():
     """The small recession scenario collects less and loses more than its baseline, and the
     paired delta intervals exclude zero (common random numbers)."""
-    from solver.scenarios.simulation import compare, run_scenario
+    from solver.scenarios.kpis import compare
+    from solver.scenarios.run import run_scenario
     from solver.scenarios.spec import load_scenario
 
     base = run_scenario(load_scenario(DATA / "small.toml"))

@@ -30,7 +30,7 @@ Determinism
 Partition results are put back in partition order whatever order they finish in, and the
 functions run on a partition are the same as the local code path's, with no state shared
 between partitions (Monte Carlo streams are keyed by seed and account id, see
-:func:`solver.scenarios.simulation.account_streams`). Results are therefore identical for any
+:func:`solver.scenarios.paths.account_streams`). Results are therefore identical for any
 engine and any number of partitions. A task whose worker dies is rerun by Dask on another
 worker (up to ``distributed.scheduler.allowed-failures`` times); tasks are idempotent (a
 retried part overwrites the same file), so the output is complete and unchanged.

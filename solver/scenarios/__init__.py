@@ -1,7 +1,16 @@
 """What-if scenarios for portfolio managers (SPEC §9).
 
 * :mod:`~solver.scenarios.spec` -- scenario files, loaded and validated;
-* :mod:`~solver.scenarios.simulation` -- Monte Carlo paths, decisions, KPIs, sweeps;
+* :mod:`~solver.scenarios.shocks` -- the ``[shocks]`` table and what it does to each account;
+* :mod:`~solver.scenarios.run` -- running a scenario, stage by stage (:func:`run_scenario`);
+* :mod:`~solver.scenarios.decisions` -- the plan stage (and its cache), the treatment stage,
+  and the path inputs they give;
+* :mod:`~solver.scenarios.path_inputs` -- the per-account arrays a path is drawn from, and
+  their exact expectation;
+* :mod:`~solver.scenarios.paths` -- the Monte Carlo kernel: random streams, the month loop,
+  per-path sums;
+* :mod:`~solver.scenarios.kpis` -- KPIs with 95 % intervals, the result, deltas;
+* :mod:`~solver.scenarios.sweep` -- grids of scenario runs and their efficient frontier;
 * :mod:`~solver.scenarios.experiment` -- champion/challenger splits;
 * :mod:`~solver.scenarios.report` -- tables, workbook, charts, HTML.
 """
@@ -13,10 +22,10 @@ from solver._lazy import lazy_exports
 _EXPORTS: dict[str, str] = {
     "load_scenario": "solver.scenarios.spec",
     "Scenario": "solver.scenarios.spec",
-    "run_scenario": "solver.scenarios.simulation",
-    "compare": "solver.scenarios.simulation",
-    "run_sweep": "solver.scenarios.simulation",
-    "simulate_paths": "solver.scenarios.simulation",
+    "run_scenario": "solver.scenarios.run",
+    "compare": "solver.scenarios.kpis",
+    "run_sweep": "solver.scenarios.sweep",
+    "simulate_paths": "solver.scenarios.paths",
     "split_portfolio": "solver.scenarios.experiment",
     "evaluate_outcomes": "solver.scenarios.experiment",
     "write_scenario_report": "solver.scenarios.report",

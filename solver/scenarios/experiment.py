@@ -55,7 +55,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from solver.core.atomic import atomic_path
+from solver.core.io import check_input_file
 from solver.errors import InputError
+from solver.scenarios.report import _CSS, _html_table, write_workbook
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -204,8 +207,6 @@ def read_outcomes(path: str | Path) -> pd.DataFrame:
         Listing every problem as ``FILE: row N (account_id X): column: what is wrong``.
     """
     import pandas as pd
-
-    from solver.core.io import check_input_file
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -570,9 +571,6 @@ def _segment_uplift(frame: pd.DataFrame) -> pd.DataFrame | None:
 def write_evaluation(evaluation: ExperimentEvaluation, out_dir: str | Path) -> list[Path]:
     """Write ``uplift.csv``, ``groups.csv``, ``report.xlsx`` and ``report.html`` to ``out_dir``."""
     import html as html_lib
-
-    from solver.core.atomic import atomic_path
-    from solver.scenarios.report import _CSS, _html_table, write_workbook
 
     out = Path(out_dir)
     sheets: dict[str, Any] = {"Uplift": evaluation.uplift, "Groups": evaluation.groups}

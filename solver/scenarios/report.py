@@ -31,14 +31,12 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import pandas as pd
 
 from solver.core.atomic import atomic_path
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from solver.scenarios.simulation import ScenarioResult
+from solver.scenarios.kpis import KPIS, ScenarioResult, compare, efficient_frontier
 
 __all__ = [
     "COLUMN_TITLES",
@@ -136,10 +134,6 @@ def format_value(value: Any, unit: str) -> str:
 
 def kpi_overview(result: ScenarioResult, comparison: pd.DataFrame | None = None) -> pd.DataFrame:
     """Portfolio-level KPIs with intervals (and baseline deltas) in display order."""
-    import pandas as pd
-
-    from solver.scenarios.simulation import KPIS
-
     total = result.kpis[result.kpis["segment_type"] == "total"].copy()
     total["description"] = total["kpi"].map(lambda k: KPIS[k][1])
     columns = ["kpi", "unit", "description", "mean", "ci_low", "ci_high", "p2_5", "p97_5"]
@@ -166,27 +160,51 @@ def _figure_bytes(fig: Any) -> bytes:
     return buffer.getvalue()
 
 
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the non-interactive Agg backend.
+
+    Imported on first use: it takes about half a second, which the commands that import
+    this module only for its tables and workbook (``experiment``) should not pay.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def render_charts(
     result: ScenarioResult,
     baseline: ScenarioResult | None = None,
     comparison: pd.DataFrame | None = None,
 ) -> dict[str, bytes]:
     """PNG charts: cash collected over time with bands, NPL ratio over time, KPI deltas."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    charts: dict[str, bytes] = {}
+    plt = _pyplot()
     plt.rcParams.update({"svg.hashsalt": "workout", "font.size": 9})
+    charts = {
+        "cash_collected.png": _cash_chart(plt, result, baseline),
+        "npl_ratio.png": _npl_chart(plt, result, baseline),
+    }
+    if comparison is not None and not comparison.empty:
+        charts["kpi_deltas.png"] = _delta_chart(plt, result, baseline, comparison)
+    else:
+        charts["kpi_deltas.png"] = _tier_recovery_chart(plt, result)
+    return charts
 
-    # -- cash collected --------------------------------------------------------------------
+
+def _run_label(res: ScenarioResult, baseline: ScenarioResult | None) -> str:
+    return res.name + (" (baseline)" if res is baseline and res.name != "baseline" else "")
+
+
+def _cash_chart(plt: Any, result: ScenarioResult, baseline: ScenarioResult | None) -> bytes:
+    """Monthly and cumulative cash collected, with 95 % bands (the baseline dashed)."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     for res, colour, style in ((baseline, "#888888", "--"), (result, "#1f77b4", "-")):
         if res is None:
             continue
         m = res.monthly
-        label = res.name + (" (baseline)" if res is baseline and res.name != "baseline" else "")
+        label = _run_label(res, baseline)
         for ax, key in ((ax1, "cash_collected"), (ax2, "cumulative_cash")):
             ax.fill_between(
                 m["month"],
@@ -205,15 +223,17 @@ def render_charts(
         ax.grid(alpha=0.3)
         ax.legend(loc="best")
     fig.tight_layout()
-    charts["cash_collected.png"] = _figure_bytes(fig)
+    return _figure_bytes(fig)
 
-    # -- NPL ratio ---------------------------------------------------------------------------
+
+def _npl_chart(plt: Any, result: ScenarioResult, baseline: ScenarioResult | None) -> bytes:
+    """The NPL ratio by month, with 95 % bands (the baseline dashed)."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for res, colour, style in ((baseline, "#888888", "--"), (result, "#d62728", "-")):
         if res is None:
             continue
         m = res.monthly.dropna(subset=["npl_ratio_mean"])
-        label = res.name + (" (baseline)" if res is baseline and res.name != "baseline" else "")
+        label = _run_label(res, baseline)
         ax.fill_between(
             m["month"],
             100 * m["npl_ratio_low"],
@@ -229,79 +249,86 @@ def render_charts(
     ax.grid(alpha=0.3)
     ax.legend(loc="best")
     fig.tight_layout()
-    charts["npl_ratio.png"] = _figure_bytes(fig)
+    return _figure_bytes(fig)
 
-    # -- KPI deltas (or recovery by tier without a baseline) ---------------------------------
-    if comparison is not None and not comparison.empty:
-        total = comparison[comparison["segment_type"] == "total"].set_index("kpi")
-        names = [k for k in _KEY_KPIS if k in total.index and total.loc[k, "baseline"] != 0]
-        base = [abs(float(total.loc[k, "baseline"])) for k in names]
-        pct = [100 * float(total.loc[k, "delta"]) / b for k, b in zip(names, base, strict=True)]
-        low = [
-            100 * float(total.loc[k, "delta_ci_low"]) / b for k, b in zip(names, base, strict=True)
-        ]
-        high = [
-            100 * float(total.loc[k, "delta_ci_high"]) / b for k, b in zip(names, base, strict=True)
-        ]
-        # a readable axis: at most ±100 %; longer bars are cut and labelled with their value
-        limit = min(100.0, max([5.0, *[1.15 * abs(v) for v in pct]]))
-        fig, ax = plt.subplots(figsize=(8.5, 0.45 * len(names) + 1.4))
-        colours = [
-            "#2ca02c" if (v >= 0) == (k in _HIGHER_IS_BETTER) or v == 0 else "#d62728"
-            for k, v in zip(names, pct, strict=True)
-        ]
-        y = list(range(len(names)))
-        shown = [max(-limit, min(limit, v)) for v in pct]
-        ax.barh(y, shown, color=colours, alpha=0.8)
-        err_low = [max(0.0, p - max(-limit, lo)) for p, lo in zip(shown, low, strict=True)]
-        err_high = [max(0.0, min(limit, hi) - p) for p, hi in zip(shown, high, strict=True)]
-        ax.errorbar(
-            shown, y, xerr=[err_low, err_high], fmt="none", ecolor="black", capsize=3, linewidth=1
+
+def _delta_chart(
+    plt: Any,
+    result: ScenarioResult,
+    baseline: ScenarioResult | None,
+    comparison: pd.DataFrame,
+) -> bytes:
+    """The key KPIs' deltas against the baseline in %, with their 95 % intervals."""
+    total = comparison[comparison["segment_type"] == "total"].set_index("kpi")
+    names = [k for k in _KEY_KPIS if k in total.index and total.loc[k, "baseline"] != 0]
+    base = [abs(float(total.loc[k, "baseline"])) for k in names]
+    pct = [100 * float(total.loc[k, "delta"]) / b for k, b in zip(names, base, strict=True)]
+    low = [100 * float(total.loc[k, "delta_ci_low"]) / b for k, b in zip(names, base, strict=True)]
+    high = [
+        100 * float(total.loc[k, "delta_ci_high"]) / b for k, b in zip(names, base, strict=True)
+    ]
+    # a readable axis: at most ±100 %; longer bars are cut and labelled with their value
+    limit = min(100.0, max([5.0, *[1.15 * abs(v) for v in pct]]))
+    fig, ax = plt.subplots(figsize=(8.5, 0.45 * len(names) + 1.4))
+    colours = [
+        "#2ca02c" if (v >= 0) == (k in _HIGHER_IS_BETTER) or v == 0 else "#d62728"
+        for k, v in zip(names, pct, strict=True)
+    ]
+    y = list(range(len(names)))
+    shown = [max(-limit, min(limit, v)) for v in pct]
+    ax.barh(y, shown, color=colours, alpha=0.8)
+    err_low = [max(0.0, p - max(-limit, lo)) for p, lo in zip(shown, low, strict=True)]
+    err_high = [max(0.0, min(limit, hi) - p) for p, hi in zip(shown, high, strict=True)]
+    ax.errorbar(
+        shown, y, xerr=[err_low, err_high], fmt="none", ecolor="black", capsize=3, linewidth=1
+    )
+    for yi, (v, s_) in enumerate(zip(pct, shown, strict=True)):
+        ax.annotate(
+            f"{v:+.1f}%",
+            (s_, yi),
+            textcoords="offset points",
+            xytext=(6 if s_ >= 0 else -6, -12),
+            ha="left" if s_ >= 0 else "right",
+            fontsize=8,
         )
-        for yi, (v, s_) in enumerate(zip(pct, shown, strict=True)):
-            ax.annotate(
-                f"{v:+.1f}%",
-                (s_, yi),
-                textcoords="offset points",
-                xytext=(6 if s_ >= 0 else -6, -12),
-                ha="left" if s_ >= 0 else "right",
-                fontsize=8,
-            )
-        ax.set_xlim(-limit * 1.25, limit * 1.25)
-        ax.set_yticks(y, names)
-        ax.invert_yaxis()
-        ax.axvline(0, color="black", linewidth=0.8)
-        name = baseline.name if baseline else "baseline"
-        ax.set_xlabel(
-            f"% change vs {name} (bars: mean, whiskers: 95 % CI; green = better for the bank)"
-        )
-        ax.set_title(f"KPI deltas: {result.name} vs {name}")
-        ax.grid(axis="x", alpha=0.3)
-        fig.tight_layout()
-    else:
-        table = result.segment_table("tier")
-        lows = result.segment_table("tier", "p2_5")
-        highs = result.segment_table("tier", "p97_5")
-        fig, ax = plt.subplots(figsize=(7, 4))
-        values = 100 * table["recovery_rate"].to_numpy(float)
-        err_low = values - 100 * lows["recovery_rate"].to_numpy(float)
-        err_high = 100 * highs["recovery_rate"].to_numpy(float) - values
-        ax.bar(table["segment"], values, color="#1f77b4", alpha=0.8)
-        ax.errorbar(
-            table["segment"],
-            values,
-            yerr=[err_low, err_high],
-            fmt="none",
-            ecolor="black",
-            capsize=3,
-        )
-        ax.set_ylabel("discounted recovery / opening balance, %")
-        ax.set_xlabel("tier")
-        ax.set_title("Recovery rate by tier (mean, 95 % of paths)")
-        ax.grid(axis="y", alpha=0.3)
-        fig.tight_layout()
-    charts["kpi_deltas.png"] = _figure_bytes(fig)
-    return charts
+    ax.set_xlim(-limit * 1.25, limit * 1.25)
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", linewidth=0.8)
+    name = baseline.name if baseline else "baseline"
+    ax.set_xlabel(
+        f"% change vs {name} (bars: mean, whiskers: 95 % CI; green = better for the bank)"
+    )
+    ax.set_title(f"KPI deltas: {result.name} vs {name}")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return _figure_bytes(fig)
+
+
+def _tier_recovery_chart(plt: Any, result: ScenarioResult) -> bytes:
+    """Recovery rate by tier with the 95 % range of paths (the chart without a baseline)."""
+    table = result.segment_table("tier")
+    lows = result.segment_table("tier", "p2_5")
+    highs = result.segment_table("tier", "p97_5")
+    fig, ax = plt.subplots(figsize=(7, 4))
+    values = 100 * table["recovery_rate"].to_numpy(float)
+    err_low = values - 100 * lows["recovery_rate"].to_numpy(float)
+    err_high = 100 * highs["recovery_rate"].to_numpy(float) - values
+    ax.bar(table["segment"], values, color="#1f77b4", alpha=0.8)
+    ax.errorbar(
+        table["segment"],
+        values,
+        yerr=[err_low, err_high],
+        fmt="none",
+        ecolor="black",
+        capsize=3,
+    )
+    ax.set_ylabel("discounted recovery / opening balance, %")
+    ax.set_xlabel("tier")
+    ax.set_title("Recovery rate by tier (mean, 95 % of paths)")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return _figure_bytes(fig)
 
 
 # --------------------------------------------------------------------------------------
@@ -323,7 +350,6 @@ def write_workbook(
     the table has a unit column, else by the column (money-like columns ``#,##0.00``,
     ``*_rate``/``*_prob``/``*_share``/``*_ratio*`` as %). ``notes`` become a first sheet.
     """
-    import pandas as pd
     import xlsxwriter
 
     path = Path(path)
@@ -395,8 +421,6 @@ _UNIT_VALUE_COLUMNS = {
 
 
 def _column_format(column: str, dtype: Any, formats: Mapping[str, Any]) -> Any:
-    import pandas as pd
-
     if any(
         tag in column for tag in ("_rate", "_prob", "_share", "npl_ratio", "_pct")
     ) or column in (
@@ -543,8 +567,6 @@ def scenario_html(
 
 
 def _segment_html(table: pd.DataFrame) -> str:
-    from solver.scenarios.simulation import KPIS
-
     head = "".join(f"<th>{html.escape(_title(c))}</th>" for c in table.columns)
     rows = []
     for row in table.itertuples(index=False):
@@ -585,12 +607,8 @@ def write_scenario_report(
     list of pathlib.Path
         The files written.
     """
-    from solver.scenarios.simulation import KPIS
-
     out = Path(out_dir)
     if baseline is not None and comparison is None:
-        from solver.scenarios.simulation import compare
-
         comparison = compare(result, baseline)
     # render everything first: a failure here writes nothing
     charts = render_charts(result, baseline, comparison)
@@ -657,13 +675,7 @@ def write_scenario_report(
 
 def frontier_chart(table: pd.DataFrame, x: str, y: str, labels: Sequence[str]) -> bytes:
     """Scatter of the sweep's runs with the efficient frontier (max ``y`` for min ``x``)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from solver.scenarios.simulation import efficient_frontier
-
+    plt = _pyplot()
     xs = table[x].to_numpy(float)
     ys = table[y].to_numpy(float)
     on = efficient_frontier(xs, ys)

@@ -81,25 +81,28 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from solver.core.io import read_toml  # size limit, binary check, UTF-8, TOML syntax
 from solver.core.limits import MAX_ACCOUNTS, MAX_PATHS, MAX_SEED
 from solver.core.model import TIERS, BehaviourModel
 from solver.core.policy import POLICY_KEYS, Policy
 from solver.errors import InputError
+from solver.scenarios.shocks import (
+    SEGMENT_FILTERS,
+    Shocks,
+    filter_value_problems,
+    shock_value_problems,
+    shocks_from_table,
+)
 
 __all__ = [
     "Collection",
     "PortfolioSource",
     "Scenario",
-    "SegmentShock",
-    "Shocks",
     "SimulationSettings",
     "load_scenario",
     "parse_assignment",
     "parse_overrides",
 ]
-
-#: Segment filters a shock may use (portfolio columns).
-SEGMENT_FILTERS: tuple[str, ...] = ("product", "tier", "region", "dpd_bucket")
 
 # --------------------------------------------------------------------------------------
 # The schema: section -> key -> kind. Kinds: str, path, int, float, bool, strs (str or list
@@ -182,66 +185,6 @@ class PortfolioSource:
         if self.path is not None:
             return str(self.path)
         return f"generated: n={self.n}, seed={self.seed}"
-
-
-@dataclass(frozen=True)
-class SegmentShock:
-    """A shock on the accounts matching every filter (an empty filter set matches all).
-
-    Parameters
-    ----------
-    filters
-        Column → allowed values (``product``, ``tier``, ``region``, ``dpd_bucket``).
-    income_multiplier, hazard_multiplier
-        Multiply the income / base hazard of matching accounts.
-    unemployment_probability, unemployment_income_multiplier
-        Replace the global unemployment shock for matching accounts (``None``: keep it).
-    """
-
-    filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    income_multiplier: float = 1.0
-    hazard_multiplier: float = 1.0
-    unemployment_probability: float | None = None
-    unemployment_income_multiplier: float | None = None
-
-    def describe(self) -> str:
-        """The filters in words, e.g. ``product=card_instalment, tier=D|E``."""
-        if not self.filters:
-            return "all accounts"
-        return ", ".join(f"{k}={'|'.join(v)}" for k, v in self.filters.items())
-
-
-@dataclass(frozen=True)
-class Shocks:
-    """Macro shocks applied to the portfolio and the model (see the module docstring)."""
-
-    income_multiplier: float = 1.0
-    unemployment_probability: float = 0.0
-    unemployment_income_multiplier: float = 0.5
-    unemployment_months: int = 12
-    vehicle_price_index: float = 1.0
-    cost_of_funds_change: float = 0.0
-    hazard_multiplier: float = 1.0
-    anticipated: bool = False
-    segments: tuple[SegmentShock, ...] = ()
-
-    @property
-    def neutral(self) -> bool:
-        """True when no shock changes anything."""
-        segs_neutral = all(
-            s.income_multiplier == 1.0
-            and s.hazard_multiplier == 1.0
-            and not s.unemployment_probability
-            for s in self.segments
-        )
-        return (
-            self.income_multiplier == 1.0
-            and self.unemployment_probability == 0.0
-            and self.vehicle_price_index == 1.0
-            and self.cost_of_funds_change == 0.0
-            and self.hazard_multiplier == 1.0
-            and segs_neutral
-        )
 
 
 @dataclass(frozen=True)
@@ -380,8 +323,6 @@ def _apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> d
 
 
 def _read_toml(path: Path, referrer: str | None = None) -> dict[str, Any]:
-    from solver.core.io import read_toml  # size limit, binary check, UTF-8, TOML syntax
-
     where = f" (named by {referrer})" if referrer else ""
     if not path.exists():
         raise InputError(f"{path}: file not found{where}")
@@ -590,24 +531,11 @@ def _check_values(layer: Mapping[str, Any], source: str) -> list[str]:
         v = collection["effect_months"]
         need(v >= 0, "collection.effect_months", ">= 0", v)
     shocks = layer.get("shocks", {})
-    problems += _check_shock_values(shocks, source, "shocks.")
+    problems += shock_value_problems(shocks, source, "shocks.")
     for i, segment in enumerate(shocks.get("segments", []), start=1):
         where = _entry("shocks.segments", i)
-        problems += _check_shock_values(segment, source, f"{where}: ")
-        for key in SEGMENT_FILTERS:
-            if key not in segment:
-                continue
-            values = [segment[key]] if isinstance(segment[key], str) else segment[key]
-            allowed = _ALLOWED_FILTER_VALUES.get(key)
-            for v in values:
-                if allowed and v not in allowed:
-                    close = difflib.get_close_matches(v, allowed, n=1)
-                    hint = (
-                        f" (did you mean {close[0]!r}?)"
-                        if close
-                        else f"; one of {', '.join(allowed)}"
-                    )
-                    problems.append(f"{source}: {where}: {key}: unknown value {v!r}{hint}")
+        problems += shock_value_problems(segment, source, f"{where}: ")
+        problems += filter_value_problems(segment, source, where)
     for key, value in layer.get("plans", {}).items():
         if key != "restructure":
             need(value >= 1, f"plans.{key}", ">= 1", value)
@@ -621,35 +549,6 @@ def _check_values(layer: Mapping[str, Any], source: str) -> list[str]:
         need(1 <= v <= 240, "simulation.horizon_months", "in [1, 240]", v)
     if "seed" in sim:
         need(0 <= sim["seed"] <= MAX_SEED, "simulation.seed", f"in [0, {MAX_SEED}]", sim["seed"])
-    return problems
-
-
-_ALLOWED_FILTER_VALUES: dict[str, list[str]] = {
-    "product": ["auto_loan", "card_instalment"],
-    "tier": list(TIERS),
-    "dpd_bucket": ["M0", "M1", "M2", "M3", "M4+"],
-}
-
-
-def _check_shock_values(table: Mapping[str, Any], source: str, prefix: str) -> list[str]:
-    problems: list[str] = []
-    rules = {
-        "income_multiplier": (0.0, 10.0),
-        "unemployment_probability": (0.0, 1.0),
-        "unemployment_income_multiplier": (0.0, 1.0),
-        "vehicle_price_index": (0.0, 10.0),
-        "cost_of_funds_change": (-0.5, 0.5),
-        "hazard_multiplier": (0.0, 100.0),
-    }
-    for key, (lo, hi) in rules.items():
-        if key in table and not (lo <= table[key] <= hi):
-            problems.append(
-                f"{source}: {prefix}{key} must be in [{lo:g}, {hi:g}], got {table[key]!r}"
-            )
-    if "unemployment_months" in table and table["unemployment_months"] < 0:
-        problems.append(
-            f"{source}: {prefix}unemployment_months must be >= 0, got {table['unemployment_months']!r}"
-        )
     return problems
 
 
@@ -722,42 +621,7 @@ def _build(
         effect_months=int(coll.get("effect_months", 1)),
     )
 
-    sh = data.get("shocks", {})
-    segments = []
-    for seg in sh.get("segments", []):
-        filters = {
-            k: ((seg[k],) if isinstance(seg[k], str) else tuple(seg[k]))
-            for k in SEGMENT_FILTERS
-            if k in seg
-        }
-        segments.append(
-            SegmentShock(
-                filters=MappingProxyType(filters),
-                income_multiplier=float(seg.get("income_multiplier", 1.0)),
-                hazard_multiplier=float(seg.get("hazard_multiplier", 1.0)),
-                unemployment_probability=(
-                    float(seg["unemployment_probability"])
-                    if "unemployment_probability" in seg
-                    else None
-                ),
-                unemployment_income_multiplier=(
-                    float(seg["unemployment_income_multiplier"])
-                    if "unemployment_income_multiplier" in seg
-                    else None
-                ),
-            )
-        )
-    shocks = Shocks(
-        income_multiplier=float(sh.get("income_multiplier", 1.0)),
-        unemployment_probability=float(sh.get("unemployment_probability", 0.0)),
-        unemployment_income_multiplier=float(sh.get("unemployment_income_multiplier", 0.5)),
-        unemployment_months=int(sh.get("unemployment_months", 12)),
-        vehicle_price_index=float(sh.get("vehicle_price_index", 1.0)),
-        cost_of_funds_change=float(sh.get("cost_of_funds_change", 0.0)),
-        hazard_multiplier=float(sh.get("hazard_multiplier", 1.0)),
-        anticipated=bool(sh.get("anticipated", False)),
-        segments=tuple(segments),
-    )
+    shocks = shocks_from_table(data.get("shocks", {}))
     if model.cost_of_funds + shocks.cost_of_funds_change <= -0.5:
         raise InputError(f"{where}: shocks.cost_of_funds_change makes the cost of funds <= -50 %")
 

@@ -324,7 +324,7 @@ def test_generate_xlsx_beyond_a_sheet(workout, tmp_path, monkeypatch) -> None:
 
 def test_scenario_portfolio_n_in_file_above_the_limit(workout, tmp_path, monkeypatch) -> None:
     """portfolio.n = 10**12 in a scenario file: exit 2 naming portfolio.n and the limit."""
-    _forbid(monkeypatch, "solver.scenarios.simulation", "run_scenario")
+    _forbid(monkeypatch, "solver.scenarios.run", "run_scenario")
     scenario = write(tmp_path / "big.toml", quick_scenario("big", f"n = {10**12}\nseed = 1\n"))
     result = workout("scenario", "run", scenario, "--out-dir", tmp_path / "o", "--quiet")
     assert_rejected(result, ["portfolio.n", "100,000,000"], absent=[tmp_path / "o"])
@@ -333,7 +333,7 @@ def test_scenario_portfolio_n_in_file_above_the_limit(workout, tmp_path, monkeyp
 def test_scenario_set_portfolio_n_beyond_memory(workout, tmp_path, monkeypatch) -> None:
     """--set portfolio.n=50000000 (6.5 GB before anyone stopped it): refused up front."""
     _small_memory(monkeypatch)
-    _forbid(monkeypatch, "solver.scenarios.simulation", "run_scenario")
+    _forbid(monkeypatch, "solver.scenarios.run", "run_scenario")
     scenario = write(tmp_path / "s.toml", quick_scenario("s", "n = 5\nseed = 1\n"))
     result = workout(
         "scenario", "run", scenario, "--out-dir", tmp_path / "o", "--quiet",
@@ -351,7 +351,7 @@ def test_scenario_paths_above_the_limit(workout, tmp_path) -> None:
 
 def test_sweep_grid_too_large(workout, tmp_path, monkeypatch) -> None:
     """A sweep grid of 10,000 runs is refused up front naming the limit."""
-    _forbid(monkeypatch, "solver.scenarios.simulation", "run_sweep")
+    _forbid(monkeypatch, "solver.scenarios.sweep", "run_sweep")
     scenario = write(tmp_path / "s.toml", quick_scenario("s", "n = 5\nseed = 1\n"))
     values = ",".join(str(k) for k in range(100))
     result = workout(
@@ -363,7 +363,7 @@ def test_sweep_grid_too_large(workout, tmp_path, monkeypatch) -> None:
 
 def test_sweep_portfolio_n_value_too_large(workout, tmp_path, monkeypatch) -> None:
     """One swept portfolio.n value above the limit refuses the whole sweep before running."""
-    _forbid(monkeypatch, "solver.scenarios.simulation", "run_sweep")
+    _forbid(monkeypatch, "solver.scenarios.sweep", "run_sweep")
     scenario = write(tmp_path / "s.toml", quick_scenario("s", "n = 5\nseed = 1\n"))
     result = workout(
         "scenario", "sweep", scenario, "--out-dir", tmp_path / "o",

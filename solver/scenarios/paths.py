@@ -1,0 +1,646 @@
+"""The Monte Carlo kernel: every account's paths, month by month, summed by segment (SPEC §9).
+
+:func:`simulate_paths` walks the accounts of a
+:class:`~solver.scenarios.path_inputs.PathInputs` over ``paths`` paths, in chunks of
+accounts, and returns :class:`PathOutcomes`: per-path sums by segment, monthly series,
+roll-rate counts, the customers' DTI and per-account means. How one month of a path
+realises the behaviour model is in :mod:`solver.scenarios.path_inputs`.
+
+Delinquency on a path. The account starts in its dpd bucket (M0 … M4+). A month whose
+income covered the due cures it to M0; a short month that did not end in default is a
+missed due date and rolls it one bucket (capped at M4+); a default is a charge-off and
+leaves the book. The NPL ratio is the M3+ share of the open book (by balance and by
+count); roll rates are the month-to-month transition shares between buckets.
+
+Random numbers. Every account has its own stream, keyed by a hash of (seed, account_id)
+(BLAKE2b → the state of an SFC64 generator), laid out as one block of ``paths`` uniforms
+for the unemployment draw followed by one block per month. An account's path outcomes
+therefore do not depend on the other accounts, on how the portfolio is cut into chunks or
+on the number of threads, and two scenarios run with the same seed share their random
+numbers (common random numbers: the deltas between them are much less noisy than either).
+Money is summed in integer cents, so portfolio totals are exact and independent of the
+summation order.
+
+Speed. The loop over months works on chunks of accounts × paths (uint32 uniforms compared
+with per-account integer thresholds, uint8 delinquency states, float64 BLAS products with
+integer-cent weights for the monthly series); per-account money is looked up after the
+loop from each path's default month. It costs about 20–25 ns of CPU per
+account-path-month: 100,000 accounts × 1,000 paths × 36 months in well under 120 s on two
+cores (``benchmarks/bench_scenario.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from solver.scenarios.path_inputs import SEGMENT_TYPES, PathInputs, path_probabilities
+
+__all__ = [
+    "DTI_BIN",
+    "DTI_BINS",
+    "PATH_FIELDS",
+    "ROLL_OUTCOMES",
+    "PathOutcomes",
+    "account_streams",
+    "default_chunk_accounts",
+    "dti_quantile",
+    "simulate_paths",
+]
+
+#: Outcomes of an open month, in the order of the roll-rate table.
+ROLL_OUTCOMES: tuple[str, ...] = ("cure", "roll", "default")
+#: Money quantities looked up per account-path from its default month (integer cents).
+MONEY_FIELDS: tuple[str, ...] = (
+    "payments_nominal",
+    "payments_discounted",
+    "recoveries_nominal",
+    "recoveries_discounted",
+    "credit_loss",
+    "exposure_at_default",
+)
+#: Everything summed per path and segment (the money fields plus counts and end state).
+PATH_FIELDS: tuple[str, ...] = (
+    *MONEY_FIELDS,
+    "defaults",
+    "balance_at_horizon",
+    "open_accounts_at_horizon",
+    "npl_accounts_at_horizon",
+    "npl_balance_at_horizon",
+    "unemployed",
+    "value_beyond_horizon",
+)
+#: DTI histogram: bins of this width from 0; the last bin collects everything above.
+DTI_BIN = 0.01
+DTI_BINS = 500
+#: Roll rates are counted on at most this many paths (paths are exchangeable, so the
+#: first ones are a random sample; counting every path would double the loop's cost).
+ROLL_PATHS = 100
+#: Account-paths per chunk: the month loop's working arrays (about 20 bytes per
+#: account-path) then stay in the CPU cache, which makes the loop several times faster
+#: than with large chunks.
+CHUNK_CELLS = 2**18
+
+_U32 = float(2**32)
+
+
+def _thresholds(prob: np.ndarray) -> np.ndarray:
+    """Probabilities as uint32 thresholds: ``V < T`` has probability ``T / 2^32``.
+
+    The rounding error is below 2^-33 per month; a probability of 1 becomes 2^32 − 1
+    (one chance in 4·10^9 of being missed).
+    """
+    return np.minimum(np.rint(prob * _U32), _U32 - 1).astype(np.uint32)
+
+
+# --------------------------------------------------------------------------------------
+# Random streams
+# --------------------------------------------------------------------------------------
+
+
+_BUFFERS = threading.local()
+
+
+def _draw_buffer(size: int) -> np.ndarray:
+    """A per-thread uint32 buffer of at least ``size`` elements, reused across chunks
+    (fresh large arrays cost a page fault per 4 KiB on first touch)."""
+    buffer = getattr(_BUFFERS, "draws", None)
+    if buffer is None or buffer.size < size:
+        buffer = np.empty(size, dtype=np.uint32)
+        _BUFFERS.draws = buffer
+    return buffer[:size]
+
+
+def account_streams(
+    seed: int, account_ids: Sequence[str], n_uniforms: int, out: np.ndarray | None = None
+) -> np.ndarray:
+    """The first ``n_uniforms`` uint32 draws of each account's stream, shape (c, n_uniforms).
+
+    The stream of an account depends only on ``(seed, account_id)``: BLAKE2b of both gives
+    the 256-bit state of an SFC64 generator (whose first 12 outputs are discarded, as its
+    own seeding does). ``out`` may supply the (c, n_uniforms) array to fill.
+
+    Why not ``numpy.random.SeedSequence(seed).spawn(n)``: spawned streams are keyed by
+    their position, so an account's draws would depend on its row in the portfolio (the
+    order of the file, a filtered or re-sorted book, which accounts a chunk or an engine's
+    partition holds), and a scenario and its baseline would stop sharing an account's
+    random numbers whenever their books differ. Keying by the id with a SeedSequence needs
+    a hash of the id all the same (``SeedSequence(seed, spawn_key=(hash,))``), which only
+    adds a second mixing step; and either way every draw, hence every reported figure,
+    would change.
+    """
+    if out is None:
+        out = np.empty((len(account_ids), n_uniforms), dtype=np.uint32)
+    words = (n_uniforms + 1) // 2
+    bit_gen = np.random.SFC64(0)
+    template = bit_gen.state
+    for i, account_id in enumerate(account_ids):
+        digest = hashlib.blake2b(
+            f"{int(seed)}\x1f{account_id}".encode(), digest_size=32, person=b"workout-mc"
+        ).digest()
+        template["state"]["state"] = np.frombuffer(digest, dtype="<u8").astype(np.uint64)
+        template["has_uint32"] = 0
+        template["uinteger"] = 0
+        bit_gen.state = template
+        bit_gen.random_raw(12)
+        out[i] = bit_gen.random_raw(words).view(np.uint32)[:n_uniforms]
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# The path simulation
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PathOutcomes:
+    """Raw results of the simulation (the scenario summary is built from these).
+
+    Attributes
+    ----------
+    paths, horizon, seed
+        Settings of the run.
+    totals
+        Segment key (``("total", "all")``, ``("tier", "A")``, …) → array (paths, F) of
+        per-path sums of :data:`PATH_FIELDS` (money in integer cents).
+    segment_accounts
+        Segment key → number of accounts.
+    monthly
+        Name → array (paths, months): ``payments`` (cents, months 1…H), ``open_balance``,
+        ``npl_balance`` (cents, end of months 1…H), ``open_accounts``, ``npl_accounts``,
+        ``defaults``, ``credit_loss`` (by default month 1…H) and ``recoveries`` (cents, by
+        month received 1…H+L).
+    roll_counts
+        Array (roll paths, 5, 3): open accounts in each bucket and what their month
+        ended in (cure, roll, default), pooled over the horizon.
+    dti_mean, dti_p90
+        Segment key → array (paths,): mean and 90th percentile of the accounts' DTI (the
+        percentile from a histogram with bins of :data:`DTI_BIN`).
+    accounts
+        Per-account means over paths: name → array (n,).
+    """
+
+    paths: int
+    horizon: int
+    seed: int
+    totals: dict[tuple[str, str], np.ndarray]
+    segment_accounts: dict[tuple[str, str], int]
+    monthly: dict[str, np.ndarray]
+    roll_counts: np.ndarray
+    dti_mean: dict[tuple[str, str], np.ndarray]
+    dti_p90: dict[tuple[str, str], np.ndarray]
+    accounts: dict[str, np.ndarray]
+
+
+def _segment_groups(inputs: PathInputs, rows: np.ndarray) -> list[tuple[tuple[str, str], Any]]:
+    """(segment key, row mask within the chunk or ``None`` for all) for a chunk."""
+    groups: list[tuple[tuple[str, str], Any]] = [(("total", "all"), None)]
+    for name in SEGMENT_TYPES:
+        labels = inputs.segments.get(name)
+        if labels is None:
+            continue
+        chunk_labels = labels[rows]
+        for label in np.unique(chunk_labels):
+            groups.append(((name, str(label)), chunk_labels == label))
+    return groups
+
+
+def _outcome_table(inputs: PathInputs, rows: np.ndarray) -> np.ndarray:
+    """Per-account outcomes by "months survived" k = 0…H, shape (c, H+1, len(PATH_FIELDS)).
+
+    k < H means a default in month k+1 (payments of months 1…k, recovery R_{k+1});
+    k = H means no default within the horizon. Money is in whole cents (float64 holding
+    integers); the end-of-horizon NPL and unemployment columns are filled per path.
+    """
+    horizon = inputs.horizon
+    c = len(rows)
+    pay = inputs.payments[rows]
+    rec = inputs.recovery[rows]
+    rec_cents = np.rint(rec * 100.0)
+    ead_cents = np.rint(inputs.exposures[rows, :horizon] * 100.0)
+    col = {name: i for i, name in enumerate(PATH_FIELDS)}
+    table = np.zeros((c, horizon + 1, len(PATH_FIELDS)))
+    table[:, 1:, col["payments_nominal"]] = np.cumsum(np.rint(pay * 100.0), axis=1)
+    table[:, 1:, col["payments_discounted"]] = np.rint(
+        np.cumsum(pay * inputs.discount * 100.0, axis=1)
+    )
+    table[:, :horizon, col["recoveries_nominal"]] = rec_cents
+    table[:, :horizon, col["recoveries_discounted"]] = np.rint(rec * inputs.discount_lag * 100.0)
+    table[:, :horizon, col["credit_loss"]] = ead_cents - rec_cents
+    table[:, :horizon, col["exposure_at_default"]] = ead_cents
+    table[:, :horizon, col["defaults"]] = 1.0
+    balance_end = np.rint(inputs.exposures[rows, horizon] * 100.0)
+    table[:, horizon, col["balance_at_horizon"]] = balance_end
+    table[:, horizon, col["open_accounts_at_horizon"]] = balance_end > 0
+    table[:, horizon, col["value_beyond_horizon"]] = np.rint(inputs.residual_value[rows] * 100.0)
+    return table
+
+
+def _simulate_chunk(inputs: PathInputs, rows: np.ndarray, paths: int, seed: int) -> dict[str, Any]:
+    """Simulate accounts ``rows`` over all paths; return their per-path sums and means."""
+    horizon = inputs.horizon
+    c = len(rows)
+    width = (horizon + 1) * paths
+    flat_draws = _draw_buffer(c * width).reshape(c, width)
+    account_streams(seed, inputs.account_id[rows], width, out=flat_draws)
+    draws = flat_draws.reshape(c, horizon + 1, paths)
+
+    # unemployment: hit on a path with the account's probability (first block)
+    q = inputs.unemployment_prob[rows]
+    has_shock = inputs.hazard_unemployed is not None and bool(np.any(q > 0))
+    hit = draws[:, 0, :] < _thresholds(q)[:, None] if has_shock else None
+    survived, npl, roll, series_alive, series_npl = _walk_months(inputs, rows, draws, hit)
+    del draws
+
+    outcome = _account_path_outcomes(inputs, rows, survived, npl, hit)
+    groups = _segment_groups(inputs, rows)
+    totals = _segment_sums(groups, outcome)
+    means = outcome.mean(axis=1)
+    default_counts, loss_by_month, rec_by_month = _by_default_month(inputs, survived, outcome)
+    del outcome
+
+    money = {name: i for i, name in enumerate(PATH_FIELDS)}
+    accounts = {
+        "mc_collected_nominal": (means[:, money["payments_nominal"]] + means[:, 2]) / 100.0,
+        "mc_collected_discounted": (means[:, 1] + means[:, 3]) / 100.0,
+        "mc_credit_loss": means[:, money["credit_loss"]] / 100.0,
+        "mc_default_prob": means[:, money["defaults"]],
+        "mc_npl_prob_at_horizon": means[:, money["npl_accounts_at_horizon"]],
+        "unemployment_share": means[:, money["unemployed"]],
+    }
+    return {
+        "totals": totals,
+        "counts": {key: int(c if mask is None else mask.sum()) for key, mask in groups},
+        "monthly": {
+            "payments": series_alive[:, :, 0].T,
+            "open_balance": series_alive[:, :, 1].T,
+            "open_accounts": series_alive[:, :, 2].T,
+            "npl_balance": series_npl[:, :, 0].T,
+            "npl_accounts": series_npl[:, :, 1].T,
+            "defaults": default_counts.astype(float),
+            "credit_loss": loss_by_month,
+            "recoveries": rec_by_month,
+        },
+        "roll": roll,
+        "dti": _dti_histograms(inputs, rows, groups, hit, paths),
+        "accounts": accounts,
+    }
+
+
+def _walk_months(
+    inputs: PathInputs, rows: np.ndarray, draws: np.ndarray, hit: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Walk accounts ``rows`` through months 1…H on every path (the hot loop).
+
+    ``draws`` (c, H+1, paths) are the accounts' uniforms (block 0 is the unemployment
+    draw), ``hit`` (c, paths) where the unemployment shock hit (``None``: nowhere).
+
+    Returns
+    -------
+    tuple
+        Months survived per account-path (uint8, H = no default), whether the account-path
+        is M3+ and open at the horizon, the roll-rate counts (roll paths, 5, 3), and the
+        monthly sums over the chunk (H, paths, ·) of the open book (payments, balance,
+        accounts) and of its M3+ part (balance, accounts), in integer cents.
+    """
+    horizon = inputs.horizon
+    c, _, paths = draws.shape
+    hazard_n, short_n = path_probabilities(inputs, rows, unemployed=False)
+    t_default, t_short = _thresholds(hazard_n), _thresholds(short_n)
+    if hit is not None:
+        hazard_u, short_u = path_probabilities(inputs, rows, unemployed=True)
+        u_default, u_short = _thresholds(hazard_u), _thresholds(short_u)
+        shock_months = min(horizon, inputs.unemployment_months)
+    else:
+        shock_months = 0
+
+    # -- weights of the monthly series (integer cents as float64: BLAS sums are exact) ------
+    term = inputs.term[rows]
+    pay_w = np.rint(inputs.payments[rows] * 100.0)
+    bal_w = np.rint(inputs.exposures[rows, 1:] * 100.0)  # balance after month t
+    open_after = (bal_w > 0).astype(float)  # still owing after month t
+    weights = np.ascontiguousarray(np.stack([pay_w, bal_w, open_after], axis=2).transpose(1, 0, 2))
+
+    # -- state ------------------------------------------------------------------------------
+    alive = np.ones((c, paths), dtype=bool)
+    bucket = np.repeat(inputs.initial_bucket[rows][:, None], paths, axis=1)
+    survived = np.zeros((c, paths), dtype=np.uint8)
+    survive_now = np.empty((c, paths), dtype=bool)
+    short = np.empty((c, paths), dtype=bool)
+    npl = np.empty((c, paths), dtype=bool)
+    as_float = np.empty((c, paths), dtype=float)
+    n_roll = min(paths, ROLL_PATHS)
+    roll_offsets = (np.arange(n_roll, dtype=np.intp) * 16)[None, :]
+    roll = np.zeros(n_roll * 16, dtype=np.int64)
+
+    series_alive = np.zeros((horizon, paths, 3))
+    series_npl = np.zeros((horizon, paths, 2))
+    for t in range(horizon):
+        v = draws[:, t + 1, :]
+        if t < shock_months:
+            assert hit is not None
+            td = np.where(hit, u_default[:, t, None], t_default[:, t, None])
+            ts = np.where(hit, u_short[:, t, None], t_short[:, t, None])
+        else:
+            td, ts = t_default[:, t, None], t_short[:, t, None]
+        np.greater_equal(v, td, out=survive_now)
+        np.less(v, ts, out=short)
+        # roll-rate counts on the first paths: bucket before the month × outcome
+        active = alive[:, :n_roll] & (t < term)[:, None]
+        code = bucket[:, :n_roll] * np.uint8(3) + short[:, :n_roll]
+        code += ~survive_now[:, :n_roll]
+        code = np.where(active, code, np.uint8(15)).astype(np.intp)
+        code += roll_offsets
+        roll += np.bincount(code.ravel(), minlength=n_roll * 16)
+
+        np.logical_and(alive, survive_now, out=alive)
+        np.add(survived, alive.view(np.uint8), out=survived)
+        np.add(bucket, 1, out=bucket)
+        np.minimum(bucket, 4, out=bucket)
+        np.multiply(bucket, short.view(np.uint8), out=bucket)
+        np.greater_equal(bucket, 3, out=npl)
+        np.logical_and(npl, alive, out=npl)
+
+        as_float[...] = alive
+        series_alive[t] = as_float.T @ weights[t]
+        as_float[...] = npl
+        series_npl[t] = as_float.T @ weights[t, :, 1:]
+    roll_counts = roll.reshape(n_roll, 16)[:, :15].reshape(n_roll, 5, 3)
+    return survived, npl, roll_counts, series_alive, series_npl
+
+
+def _account_path_outcomes(
+    inputs: PathInputs,
+    rows: np.ndarray,
+    survived: np.ndarray,
+    npl: np.ndarray,
+    hit: np.ndarray | None,
+) -> np.ndarray:
+    """:data:`PATH_FIELDS` of every account-path, shape (c, paths, F), looked up from the
+    months it survived; the end-of-horizon NPL and unemployment columns are set per path."""
+    horizon = inputs.horizon
+    c = len(rows)
+    table = _outcome_table(inputs, rows)
+    flat = (np.arange(c, dtype=np.intp) * (horizon + 1))[:, None] + survived
+    width = len(PATH_FIELDS)
+    outcome = np.take(table.reshape(c * (horizon + 1), width), flat, axis=0)  # (c, paths, F)
+    balance_end = table[:, horizon, PATH_FIELDS.index("balance_at_horizon")]
+    npl_end = npl & (balance_end > 0)[:, None]
+    outcome[:, :, PATH_FIELDS.index("npl_accounts_at_horizon")] = npl_end
+    outcome[:, :, PATH_FIELDS.index("npl_balance_at_horizon")] = npl_end * balance_end[:, None]
+    outcome[:, :, PATH_FIELDS.index("unemployed")] = 0.0 if hit is None else hit
+    return outcome
+
+
+def _segment_sums(
+    groups: list[tuple[tuple[str, str], Any]], outcome: np.ndarray
+) -> dict[tuple[str, str], np.ndarray]:
+    """Per-path sums of ``outcome`` (c, paths, F) by segment: one product with the segment
+    indicators (the values are whole cents or counts far below 2^53, so float64 sums are
+    exact in any order)."""
+    c, paths, width = outcome.shape
+    indicator = np.zeros((len(groups), c))
+    for g, (_, mask) in enumerate(groups):
+        indicator[g] = 1.0 if mask is None else mask
+    sums = (indicator @ outcome.reshape(c, paths * width)).reshape(len(groups), paths, width)
+    return {key: sums[g] for g, (key, _) in enumerate(groups)}
+
+
+def _by_default_month(
+    inputs: PathInputs, survived: np.ndarray, outcome: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Defaults and credit loss by default month (paths, H), recoveries by the month they
+    are received (paths, H+L)."""
+    horizon = inputs.horizon
+    paths = survived.shape[1]
+    lag = inputs.recovery_lag
+    defaulted = survived < horizon
+    account_idx, path_idx = np.nonzero(defaulted)
+    month_idx = survived[account_idx, path_idx].astype(np.intp)  # default in month k+1
+    by_month = path_idx * horizon + month_idx
+    size = paths * horizon
+    default_counts = np.bincount(by_month, minlength=size).reshape(paths, horizon)
+    loss_by_month = np.bincount(
+        by_month, weights=outcome[account_idx, path_idx, 4], minlength=size
+    ).reshape(paths, horizon)
+    received = horizon + lag
+    rec_by_month = np.bincount(
+        path_idx * received + month_idx + lag,
+        weights=outcome[account_idx, path_idx, 2],
+        minlength=paths * received,
+    ).reshape(paths, received)
+    return default_counts, loss_by_month, rec_by_month
+
+
+def _dti_histograms(
+    inputs: PathInputs,
+    rows: np.ndarray,
+    groups: list[tuple[tuple[str, str], Any]],
+    hit: np.ndarray | None,
+    paths: int,
+) -> dict[tuple[str, str], tuple[np.ndarray, Any, np.ndarray]]:
+    """Customer burden by segment: the DTI histogram of the normal income path, its sparse
+    per-path change where unemployment hit, and the per-path DTI sum."""
+    c = len(rows)
+    dti_n = inputs.dti[rows]
+    dti_u = inputs.dti_unemployed[rows]
+    nbins = DTI_BINS + 1
+    bins_n = np.minimum(np.floor(dti_n / DTI_BIN), DTI_BINS).astype(np.intp)
+    bins_u = np.minimum(np.floor(dti_u / DTI_BIN), DTI_BINS).astype(np.intp)
+    dti: dict[tuple[str, str], tuple[np.ndarray, Any, np.ndarray]] = {}
+    empty = np.zeros(0, dtype=np.intp)
+    hit_acc, hit_path = np.nonzero(hit) if hit is not None else (empty, empty)
+    for key, mask in groups:
+        m = np.ones(c, dtype=bool) if mask is None else mask
+        base = np.bincount(bins_n[m], minlength=nbins).astype(np.int64)
+        total = np.full(paths, float(np.sum(dti_n[m])))
+        delta = None
+        if hit_acc.size:
+            inside = m[hit_acc]
+            acc_i, path_i = hit_acc[inside], hit_path[inside]
+            if acc_i.size:
+                # sparse: each hit moves one account from its normal to its unemployed bin
+                cells = path_i * nbins
+                index = np.concatenate([cells + bins_u[acc_i], cells + bins_n[acc_i]])
+                sign = np.concatenate([np.ones(acc_i.size), -np.ones(acc_i.size)])
+                unique, inverse = np.unique(index, return_inverse=True)
+                delta = (unique, np.rint(np.bincount(inverse, weights=sign)).astype(np.int64))
+                total += np.bincount(path_i, weights=dti_u[acc_i] - dti_n[acc_i], minlength=paths)
+        dti[key] = (base, delta, total)
+    return dti
+
+
+def default_chunk_accounts(paths: int, horizon: int) -> int:
+    """Accounts per chunk: about :data:`CHUNK_CELLS` account-paths (at least 16 accounts)."""
+    return max(16, CHUNK_CELLS // max(1, paths))
+
+
+def simulate_paths(
+    inputs: PathInputs,
+    *,
+    paths: int,
+    seed: int,
+    jobs: int = 1,
+    chunk_accounts: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    engine: Any = None,
+) -> PathOutcomes:
+    """Simulate every account over ``paths`` Monte Carlo paths (see the module docstring).
+
+    Parameters
+    ----------
+    inputs
+        Per-account schedules, probabilities and segments.
+    paths
+        Number of Monte Carlo paths (≥ 2 for intervals).
+    seed
+        Seed of the random streams (with each account_id).
+    jobs
+        Threads working on chunks at once (numpy releases the GIL in the loop). The result
+        does not depend on it.
+    chunk_accounts
+        Accounts per chunk (memory ≈ 4·(H+1)·paths bytes per account); the result does not
+        depend on it either.
+    progress
+        Called as ``progress(accounts_done, accounts_total)`` after each chunk.
+    engine
+        An execution engine (:mod:`solver.engines.engine`, e.g. Dask) that runs the chunks on its
+        workers (``map_ordered``); ``None`` runs them here on ``jobs`` threads. The result
+        does not depend on it.
+    """
+    if paths < 1:
+        raise ValueError(f"paths must be >= 1, got {paths}")
+    if inputs.horizon > 255:
+        raise ValueError(f"horizon must be at most 255 months, got {inputs.horizon}")
+    n, horizon = len(inputs), inputs.horizon
+    size = chunk_accounts or default_chunk_accounts(paths, horizon)
+    # accounts that can be hit by the unemployment shock first, so that the other chunks
+    # skip its per-month threshold switch (per-account results do not depend on chunks)
+    order = np.argsort(~(inputs.unemployment_prob > 0), kind="stable")
+    chunks = [order[i : i + size] for i in range(0, n, size)]
+    jobs = max(1, min(int(jobs), len(chunks) or 1, os.cpu_count() or 1))
+    sums = _ChunkSums(n, paths)
+    done = 0
+
+    def merge(part: dict[str, Any], rows: np.ndarray) -> None:
+        nonlocal done
+        sums.add(part, rows)
+        done += len(rows)
+        if progress is not None:
+            progress(done, n)
+
+    if n == 0:
+        pass
+    elif engine is not None:
+        # chunks run on the engine's workers, results come back in chunk order
+        results = engine.map_ordered(_simulate_chunk, chunks, paths, seed, shared=inputs)
+        for rows, part in zip(chunks, results, strict=True):
+            merge(part, rows)
+    elif jobs == 1:
+        for rows in chunks:
+            merge(_simulate_chunk(inputs, rows, paths, seed), rows)
+    else:
+        # Chunks are merged in their order (map keeps it), so the sums never depend on
+        # which thread finished first; at most `jobs` chunks are in flight.
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            pending = []
+            for rows in chunks:
+                pending.append((pool.submit(_simulate_chunk, inputs, rows, paths, seed), rows))
+                if len(pending) > jobs:
+                    future, done_rows = pending.pop(0)
+                    merge(future.result(), done_rows)
+            for future, done_rows in pending:
+                merge(future.result(), done_rows)
+    return sums.outcomes(horizon, seed)
+
+
+class _ChunkSums:
+    """The chunks' results of :func:`simulate_paths`, merged in chunk order."""
+
+    def __init__(self, n: int, paths: int) -> None:
+        self.n, self.paths = n, paths
+        self.totals: dict[tuple[str, str], np.ndarray] = {}
+        self.counts: dict[tuple[str, str], int] = {}
+        self.monthly: dict[str, np.ndarray] = {}
+        self.dti_base: dict[tuple[str, str], np.ndarray] = {}
+        self.dti_delta: dict[tuple[str, str], np.ndarray] = {}
+        self.dti_sum: dict[tuple[str, str], np.ndarray] = {}
+        self.roll = np.zeros((min(paths, ROLL_PATHS), 5, 3), dtype=np.int64)
+        self.accounts: dict[str, np.ndarray] = {}
+
+    def add(self, part: dict[str, Any], rows: np.ndarray) -> None:
+        """Add one chunk's result (of accounts ``rows``)."""
+        totals, counts, monthly = self.totals, self.counts, self.monthly
+        dti_base, dti_delta, dti_sum = self.dti_base, self.dti_delta, self.dti_sum
+        for key, value in part["totals"].items():
+            totals[key] = totals[key] + value if key in totals else value
+            counts[key] = counts.get(key, 0) + part["counts"][key]
+        for key, value in part["monthly"].items():
+            monthly[key] = monthly[key] + value if key in monthly else value
+        for key, (base, delta, total) in part["dti"].items():
+            dti_base[key] = dti_base[key] + base if key in dti_base else base
+            dti_sum[key] = dti_sum[key] + total if key in dti_sum else total
+            if delta is not None:
+                if key not in dti_delta:
+                    dti_delta[key] = np.zeros(self.paths * (DTI_BINS + 1), dtype=np.int64)
+                np.add.at(dti_delta[key], delta[0], delta[1])
+        self.roll = self.roll + part["roll"]
+        for key, value in part["accounts"].items():
+            if key not in self.accounts:
+                self.accounts[key] = np.zeros(self.n)
+            self.accounts[key][rows] = value
+
+    def outcomes(self, horizon: int, seed: int) -> PathOutcomes:
+        """The merged sums as :class:`PathOutcomes` (segments in report order)."""
+        paths, counts = self.paths, self.counts
+        keys = sorted(self.totals, key=_segment_order)
+        return PathOutcomes(
+            paths=paths,
+            horizon=horizon,
+            seed=int(seed),
+            totals={k: self.totals[k] for k in keys},
+            segment_accounts={k: counts[k] for k in keys},
+            monthly=self.monthly,
+            roll_counts=self.roll,
+            dti_mean={k: self.dti_sum[k] / max(1, counts[k]) for k in keys},
+            dti_p90={
+                k: (
+                    dti_quantile(
+                        self.dti_base[k] + self.dti_delta[k].reshape(paths, DTI_BINS + 1), 0.9
+                    )
+                    if k in self.dti_delta
+                    else np.full(paths, dti_quantile(self.dti_base[k], 0.9)[0])
+                )
+                for k in keys
+            },
+            accounts=self.accounts,
+        )
+
+
+def _segment_order(key: tuple[str, str]) -> tuple[int, str]:
+    kind, label = key
+    order = {"total": 0, **{name: i + 1 for i, name in enumerate(SEGMENT_TYPES)}}
+    return order.get(kind, 99), label
+
+
+def dti_quantile(hist: np.ndarray, q: float) -> np.ndarray:
+    """Quantile ``q`` of DTI per path from its histogram (linear within a bin)."""
+    hist = np.atleast_2d(hist).astype(float)
+    total = hist.sum(axis=1, keepdims=True)
+    cum = np.cumsum(hist, axis=1)
+    target = q * total
+    idx = np.argmax(cum >= target, axis=1)
+    rows = np.arange(hist.shape[0])
+    below = np.where(idx > 0, cum[rows, np.maximum(idx - 1, 0)], 0.0)
+    inside = hist[rows, idx]
+    frac = np.where(inside > 0, (target[:, 0] - below) / np.where(inside > 0, inside, 1.0), 0.0)
+    value = (idx + np.clip(frac, 0.0, 1.0)) * DTI_BIN
+    return np.where(total[:, 0] > 0, value, math.nan)

@@ -1,0 +1,154 @@
+"""Sweeps (SPEC §9): a scenario run for every combination of a grid of parameter values.
+
+:func:`run_sweep` runs the variants with the same seed (common random numbers), tabulates
+:data:`SWEEP_KPIS` with their 95 % intervals and marks the efficient frontier of two of its
+columns (:func:`solver.scenarios.kpis.efficient_frontier`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from solver.errors import InputError
+from solver.scenarios.kpis import efficient_frontier
+from solver.scenarios.run import run_scenario
+
+__all__ = ["SWEEP_KPIS", "SweepResult", "run_sweep"]
+
+#: KPIs listed for every run of a sweep (mean and 95 % CI of the mean).
+SWEEP_KPIS: tuple[str, ...] = (
+    "total_value_discounted",
+    "net_total_value_discounted",
+    "cash_collected_discounted",
+    "net_collected_discounted",
+    "collection_cost",
+    "credit_loss",
+    "default_rate",
+    "npl_ratio_at_horizon",
+    "dti_mean",
+    "accounts_restructured",
+)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A grid of scenario runs.
+
+    Attributes
+    ----------
+    name
+        The base scenario's name.
+    keys
+        The swept dotted keys.
+    combinations
+        One tuple of values per run (the grid, first key slowest).
+    table
+        One row per run: the swept values, ``capacity_multiplier``, then each of
+        :data:`SWEEP_KPIS` with ``_ci_low``/``_ci_high``, and ``on_frontier``.
+    frontier_x, frontier_y
+        Columns of the efficient frontier (minimise x, maximise y).
+    paths, seed
+        Monte Carlo settings used for every run (the same seed: common random numbers).
+    """
+
+    name: str
+    keys: tuple[str, ...]
+    combinations: tuple[tuple[Any, ...], ...]
+    table: Any
+    frontier_x: str
+    frontier_y: str
+    paths: int
+    seed: int
+
+
+def run_sweep(
+    scenario: Any,
+    assignments: Sequence[tuple[str, Sequence[Any]]],
+    *,
+    paths: int | None = None,
+    seed: int | None = None,
+    jobs: int = 1,
+    frontier_x: str | None = None,
+    frontier_y: str = "net_total_value_discounted",
+    progress: Callable[[str, int, int], None] | None = None,
+    plan_cache: str | Path | None = None,
+    engine: Any = None,
+) -> SweepResult:
+    """Run ``scenario`` for every combination of the assigned values.
+
+    Parameters
+    ----------
+    scenario
+        The base scenario.
+    assignments
+        ``[("policy.max_deferral_months", [0, 3, 6]), …]``; the grid is their product.
+    frontier_x, frontier_y
+        Columns of the frontier. ``frontier_x`` defaults to ``collection_cost`` when it
+        varies across the runs, else ``capacity_multiplier`` when it is swept, else
+        ``dti_mean`` (the customer burden a more generous policy relieves).
+    progress
+        Called as ``progress(f"run i/N {label}", done, total)`` per stage.
+    """
+    keys = tuple(key for key, _ in assignments)
+    grid = tuple(itertools.product(*[list(values) for _, values in assignments]))
+    rows = []
+    used_paths = used_seed = 0
+    for i, combo in enumerate(grid, start=1):
+        variant = scenario.with_overrides(dict(zip(keys, combo, strict=True)))
+        label = ", ".join(f"{k}={v}" for k, v in zip(keys, combo, strict=True))
+        stage_progress = None
+        if progress is not None:
+
+            def stage_progress(
+                stage: str, done: int, total: int, i: int = i, label: str = label
+            ) -> None:
+                progress(f"run {i}/{len(grid)} {label}: {stage}", done, total)
+
+        result = run_scenario(
+            variant,
+            paths=paths,
+            seed=seed,
+            jobs=jobs,
+            progress=stage_progress,
+            plan_cache=plan_cache,
+            engine=engine,
+        )
+        used_paths, used_seed = result.paths, result.seed
+        total = result.total()
+        row: dict[str, Any] = {key: value for key, value in zip(keys, combo, strict=True)}
+        row["capacity_multiplier"] = variant.collection.capacity_multiplier
+        for kpi in SWEEP_KPIS:
+            row[kpi] = float(total.loc[kpi, "mean"])
+            row[f"{kpi}_ci_low"] = float(total.loc[kpi, "ci_low"])
+            row[f"{kpi}_ci_high"] = float(total.loc[kpi, "ci_high"])
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if frontier_x is None:
+        if table["collection_cost"].nunique() > 1:
+            frontier_x = "collection_cost"
+        elif "collection.capacity_multiplier" in keys:
+            frontier_x = "capacity_multiplier"
+        else:
+            frontier_x = "dti_mean"
+    for column in (frontier_x, frontier_y):
+        if column not in table.columns:
+            raise InputError(f"frontier column {column!r} is not in the sweep table")
+    table["on_frontier"] = efficient_frontier(
+        table[frontier_x].to_numpy(float), table[frontier_y].to_numpy(float)
+    )
+    return SweepResult(
+        name=scenario.name,
+        keys=keys,
+        combinations=grid,
+        table=table,
+        frontier_x=frontier_x,
+        frontier_y=frontier_y,
+        paths=used_paths,
+        seed=used_seed,
+    )
