@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = args.paths or (200 if args.quick else 1_000)
     horizon = args.horizon
 
+    # solver is imported only now, below the sys.path insert that puts this tree first
     from solver.core.generate import generate_portfolio
     from solver.core.model import BehaviourModel
     from solver.scenarios.decisions import build_path_inputs, status_quo_schedules

@@ -2,7 +2,8 @@
 
 * :mod:`~solver.scenarios.spec` -- scenario files, loaded and validated;
 * :mod:`~solver.scenarios.shocks` -- the ``[shocks]`` table and what it does to each account;
-* :mod:`~solver.scenarios.run` -- running a scenario, stage by stage (:func:`run_scenario`);
+* :mod:`~solver.scenarios.run` -- running a scenario, stage by stage
+  (:func:`~solver.scenarios.run.run_scenario`);
 * :mod:`~solver.scenarios.decisions` -- the plan stage (and its cache), the treatment stage,
   and the path inputs they give;
 * :mod:`~solver.scenarios.path_inputs` -- the per-account arrays a path is drawn from, and

@@ -89,7 +89,7 @@ class SegmentShock:
 
 @dataclass(frozen=True)
 class Shocks:
-    """Macro shocks applied to the portfolio and the model (``[shocks]``, :mod:`solver.scenarios.spec`)."""
+    """Macro shocks applied to the portfolio and the model (a scenario's ``[shocks]`` table)."""
 
     income_multiplier: float = 1.0
     unemployment_probability: float = 0.0
