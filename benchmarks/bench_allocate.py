@@ -40,6 +40,11 @@ from pathlib import Path
 import numpy as np
 from thresholds import Threshold, report
 
+from solver.allocation.catalogue import Catalogue, Teams
+from solver.allocation.portfolio import allocate, build_allocation_problem
+from solver.core.atomic import atomic_open
+from solver.core.generate import generate_portfolio
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from oracles import allocation_milp  # noqa: E402  (the independent MILP of tests/oracles.py)
 
@@ -121,11 +126,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.n, args.time_limit = 50_000, 30.0
         args.baseline_n, args.baseline_time = 5_000, 20.0
-
-    from solver.allocation.catalogue import Catalogue, Teams
-    from solver.allocation.portfolio import allocate, build_allocation_problem
-    from solver.core.atomic import atomic_open
-    from solver.core.generate import generate_portfolio
 
     catalogue = Catalogue.default()
     teams = Teams.default()

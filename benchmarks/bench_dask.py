@@ -19,7 +19,7 @@ search), i.e. about 1.4 CPU-hours for 1,000,000 accounts: by default it is measu
 says which figures are extrapolated; ``--plan-accounts 1000000`` measures it in full.
 ``allocate`` runs at full size. Its sizes (1,000,000, and 60,000 for ``--quick``) are
 above 50,000 accounts, where the allocation's reduced model exceeds
-``solver.allocation.gap.CPSAT_MAX_PAIRS`` and no time-boxed LNS runs; with the generous time limit
+``solver.allocation.gap.solve.CPSAT_MAX_PAIRS`` and no time-boxed LNS runs; with the generous time limit
 both engines then stop on the solver's own criteria and must agree exactly.
 
 Usage::

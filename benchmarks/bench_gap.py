@@ -1,4 +1,4 @@
-"""GAP benchmark: solver.allocation.gap.solve_gap against best known values and a plain CP-SAT baseline.
+"""GAP benchmark: solver.allocation.gap.solve.solve_gap against best known values and a plain CP-SAT baseline.
 
 Runs the same protocol as ``workout bench gap`` (:func:`solver.allocation.orlib.run_gap_benchmark`) and
 writes one CSV row per instance. See benchmarks/README.md (section "Generalized Assignment
@@ -30,6 +30,19 @@ from pathlib import Path
 
 from thresholds import Threshold, missing_shared_data, report
 
+from solver.allocation.orlib import (
+    EXACT_FAMILIES,
+    HARD_FAMILIES,
+    NEAR_FAMILIES,
+    QUICK_INSTANCES,
+    data_dir,
+    default_instance_paths,
+    load_instances,
+    run_gap_benchmark,
+    summarise_gap_benchmark,
+)
+from solver.core.atomic import atomic_path
+
 #: Mean gap to best known of chu-D + Yagiura C/D/E (measured 0.457-0.518 % in full runs,
 #: 0.331 % with --quick).
 MAX_HARD_MEAN_GAP = 0.01
@@ -51,16 +64,6 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=Path(__file__).resolve().parent / "results" / "gap.csv"
     )
     args = parser.parse_args(argv)
-
-    from solver.allocation.orlib import (
-        QUICK_INSTANCES,
-        data_dir,
-        default_instance_paths,
-        load_instances,
-        run_gap_benchmark,
-        summarise_gap_benchmark,
-    )
-    from solver.core.atomic import atomic_path
 
     if args.instances is not None:
         if not args.instances.exists():
@@ -117,8 +120,6 @@ def main(argv: list[str] | None = None) -> int:
 def gap_thresholds(results, quick: bool) -> tuple[list[Threshold], list[str]]:
     """The thresholds of the families present in ``results`` (one row per instance), and
     information lines."""
-    from solver.allocation.orlib import EXACT_FAMILIES, HARD_FAMILIES, NEAR_FAMILIES
-
     info: list[str] = []
     checks = [
         Threshold(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
 import click
 
-from commands.common import SEED, TIME_LIMIT, FiniteFloat, shared_help
+from commands.common import SEED, TIME_LIMIT, FiniteFloat, console, shared_help
 from commands.engine_opts import engine_options
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from commands.tables import Column, print_fitted
@@ -91,9 +92,8 @@ def allocate(
           --time-limit 30 --out out/allocation.parquet --format json
       workout allocate out/portfolio.csv --out out/allocation.json --format csv --quiet
     """
-    import contextlib
-
-    from commands.common import console
+    # the solver modules load here, not with this module: `workout allocate --help` starts
+    # fast (cli.py)
     from solver.allocation.catalogue import Catalogue, Teams
     from solver.allocation.portfolio import allocate as run_allocation
     from solver.allocation.portfolio import match_plans, read_plans

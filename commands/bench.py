@@ -8,8 +8,9 @@ from typing import Any
 
 import click
 
-from commands.common import SEED, TIME_LIMIT, shared_help
+from commands.common import SEED, TIME_LIMIT, console, shared_help
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
+from solver.errors import InputError
 
 #: Shown where a figure does not exist (no best-known value, no baseline solution).
 MISSING = "–"
@@ -100,9 +101,10 @@ def gap(
       workout bench gap --family chu-C --family yagiura-D --time-limit 30 --out out/gap.csv
       workout bench gap --quick --format json --out out/gap.json
     """
+    # rich and the solver modules load here, not with this module: `workout bench gap --help`
+    # starts fast (cli.py)
     from rich.table import Table
 
-    from commands.common import console
     from solver.allocation.orlib import (
         QUICK_INSTANCES,
         default_instance_paths,
@@ -110,7 +112,6 @@ def gap(
         run_gap_benchmark,
         summarise_gap_benchmark,
     )
-    from solver.errors import InputError
 
     check_out(out, inputs={"--instances": instances})
     paths = [instances] if instances is not None else default_instance_paths()

@@ -58,8 +58,8 @@ _EXPORTS: dict[str, str] = {
     "plan_batch": "solver.plans.optimizer",
     "PortfolioPlans": "solver.plans.optimizer",
     # allocation
-    "solve_gap": "solver.allocation.gap",
-    "AssignmentResult": "solver.allocation.gap",
+    "solve_gap": "solver.allocation.gap.solve",
+    "AssignmentResult": "solver.allocation.gap.problem",
     "AllocationResult": "solver.allocation.portfolio",
     "allocate": "solver.allocation.portfolio",
     "Status": "solver.domain",

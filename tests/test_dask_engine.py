@@ -239,11 +239,11 @@ def test_allocation_on_dask_equals_local(engine, monkeypatch):
     without the time-boxed LNS (off by CPSAT_MAX_PAIRS = 0, as at scale where the reduced
     model exceeds it), so both runs stop on the solver's own criteria, not on the clock.
     """
-    import solver.allocation.gap as gap
+    import solver.allocation.gap.solve as gap_solve
     from solver.allocation.catalogue import Catalogue, Teams
     from solver.allocation.portfolio import allocate
 
-    monkeypatch.setattr(gap, "CPSAT_MAX_PAIRS", 0)
+    monkeypatch.setattr(gap_solve, "CPSAT_MAX_PAIRS", 0)
     frame = generate_portfolio(8000, seed=3)
     catalogue = Catalogue.default()
     teams = Teams.from_toml(compliance=catalogue.compliance)
@@ -267,7 +267,7 @@ def test_lagrangian_dual_with_binding_teams_on_dask_equals_local(engine):
     import time
 
     from solver.allocation.catalogue import Catalogue, Teams
-    from solver.allocation.gap import lagrangian_dual
+    from solver.allocation.gap.dual import lagrangian_dual
     from solver.allocation.portfolio import build_allocation_problem
 
     frame = generate_portfolio(7200, seed=8)

@@ -89,7 +89,7 @@ def test_every_cp_sat_status_is_mapped() -> None:
 def test_model_invalid_is_an_error_not_a_time_limit(monkeypatch) -> None:
     from ortools.sat.python import cp_model
 
-    from solver.allocation.gap import solve_gap_cpsat_plain
+    from solver.allocation.gap.cpsat import solve_gap_cpsat_plain
 
     monkeypatch.setattr(
         cp_model.CpSolver, "solve", lambda self, model, *a, **k: cp_model.MODEL_INVALID

@@ -185,7 +185,7 @@ def test_local_process_pool_gives_the_same_result():
 
 
 def _random_problem(n: int, seed: int = 0, budget: bool = True):
-    from solver.allocation.gap import AssignmentProblem
+    from solver.allocation.gap.problem import AssignmentProblem
 
     rng = np.random.default_rng(seed)
     k = 7

@@ -12,17 +12,12 @@ import time
 import numpy as np
 import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
-from slow_clock import FastClock
+from slow_clock import slow_down
 
-from solver.allocation.gap import (
-    AssignmentProblem,
-    AssignmentResult,
-    lagrangian_dual,
-    relative_gap,
-    solve_assignment,
-    solve_gap,
-    solve_gap_cpsat_plain,
-)
+from solver.allocation.gap.cpsat import solve_gap_cpsat_plain
+from solver.allocation.gap.dual import lagrangian_dual
+from solver.allocation.gap.problem import AssignmentProblem, AssignmentResult, relative_gap
+from solver.allocation.gap.solve import solve_assignment, solve_gap
 from solver.domain import Status
 
 
@@ -203,11 +198,9 @@ def test_work_budgets_make_a_slower_machine_give_the_same_result(
 ):
     """Budgets are work, not seconds: on a machine 1.3x slower (simulated clock) the result
     is the same, as long as the wall clock stopped nothing (flagged in the stats)."""
-    import solver.allocation.gap as gap_module
-
     cost, resource, capacity = _tight_instance(*shape, seed=5)
     normal = solve_gap(cost, resource, capacity, time_limit=3.0, seed=2, workers=1)
-    monkeypatch.setattr(gap_module, "time", FastClock(1.3))
+    slow_down(monkeypatch, 1.3)
     slower = solve_gap(cost, resource, capacity, time_limit=3.0, seed=2, workers=1)
     assert expected_method in normal.method
     assert check_assignment(normal, cost, resource, capacity) == normal.objective
@@ -228,10 +221,8 @@ def test_work_budgets_make_a_slower_machine_give_the_same_result(
 def test_a_much_slower_machine_is_flagged_as_stopped_by_the_clock(monkeypatch):
     """On a machine 50x slower the budgets cannot be met: the result still carries a valid
     certificate and names the phases the wall clock stopped."""
-    import solver.allocation.gap as gap_module
-
     cost, resource, capacity = _tight_instance(20, 600, seed=5)
-    monkeypatch.setattr(gap_module, "time", FastClock(50.0))
+    slow_down(monkeypatch, 50.0)
     result = solve_gap(cost, resource, capacity, time_limit=3.0, seed=2, workers=2)
     assert result.stats["wall_clock_stop"] != ""
     if result.status is not Status.TIME_LIMIT:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from dataset_helpers import needs_shared_data
 
-from solver.allocation.gap import solve_gap
+from solver.allocation.gap.solve import solve_gap
 from solver.allocation.orlib import (
     check_solution,
     data_dir,

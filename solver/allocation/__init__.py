@@ -1,9 +1,11 @@
 """Collection treatments and teams with a proven optimality gap (SPEC §8).
 
 * :mod:`~solver.allocation.portfolio` -- :func:`allocate`, the book-level problem;
-* :mod:`~solver.allocation.gap` -- the Generalized Assignment core (dual, primal, CP-SAT);
+* :mod:`~solver.allocation.gap` -- the Generalized Assignment core (problem, dual, primal,
+  CP-SAT, LNS, the driver);
 * :mod:`~solver.allocation.pricing` -- the dual's pricing, in process or on Dask;
-* :mod:`~solver.allocation.catalogue` -- treatments, teams, compliance, response model;
+* :mod:`~solver.allocation.catalogue` -- treatments, teams, response model;
+* :mod:`~solver.allocation.compliance` -- compliance rules and the eligibility they give;
 * :mod:`~solver.allocation.orlib` -- OR-Library GAP instances.
 """
 
@@ -14,8 +16,8 @@ from solver._lazy import lazy_exports
 _EXPORTS: dict[str, str] = {
     "allocate": "solver.allocation.portfolio",
     "AllocationResult": "solver.allocation.portfolio",
-    "solve_gap": "solver.allocation.gap",
-    "AssignmentResult": "solver.allocation.gap",
+    "solve_gap": "solver.allocation.gap.solve",
+    "AssignmentResult": "solver.allocation.gap.problem",
     "Catalogue": "solver.allocation.catalogue",
     "Teams": "solver.allocation.catalogue",
     "read_gap_file": "solver.allocation.orlib",

@@ -1,14 +1,15 @@
-"""Collection treatments, teams, compliance rules and the response model (SPEC §5, §8).
+"""Collection treatments, teams and the response model (SPEC §5, §8).
 
-Loaded from ``scenarios/treatments.toml`` (:class:`Catalogue`) and ``scenarios/teams.toml``
-(:class:`Teams`); every default number is documented in those files and is meant to be
-calibrated. This module turns a portfolio into, per treatment, a vectorised eligibility mask
-with the rule that excluded each account (:func:`eligibility`), and the expected collected
-amount and cost (:func:`treatment_values`).
+Loaded from ``scenarios/treatments.toml`` (:class:`Catalogue`, one reader per table of the
+file) and ``scenarios/teams.toml`` (:class:`Teams`); every default number is documented in
+those files and is meant to be calibrated. :func:`treatment_values` turns a portfolio into
+the expected collected amount and cost of every treatment for every account. The
+compliance rules and the eligibility they give are in :mod:`solver.allocation.compliance`.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from solver.allocation.compliance import NO_CONTACT_FLAGS, Compliance, label_codes, text_column
+from solver.core.io import read_toml  # size limit, binary check, UTF-8, TOML syntax
 from solver.domain import BUCKETS, TIERS, Status
 from solver.errors import InputError
 
@@ -26,15 +29,12 @@ __all__ = [
     "TIERS",
     "TREATMENTS",
     "Catalogue",
-    "Compliance",
-    "Eligibility",
     "PlanValue",
     "Team",
     "Teams",
     "Treatment",
     "default_catalogue_path",
     "default_teams_path",
-    "eligibility",
     "treatment_values",
 ]
 
@@ -52,7 +52,6 @@ TREATMENTS = (
 )
 TEAM_TYPES = ("agent", "senior", "field", "legal", "robot")
 CHANNELS = ("", "sms", "email", "app", "phone", "visit")
-NO_CONTACT_FLAGS = ("cease_contact", "dispute", "bankruptcy", "has_plan")
 
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,12 +64,6 @@ def default_catalogue_path() -> Path:
 def default_teams_path() -> Path:
     """The bundled teams file ``scenarios/teams.toml``."""
     return _ROOT / "scenarios" / "teams.toml"
-
-
-def _read_toml(path: str | os.PathLike[str], what: str = "settings") -> dict[str, Any]:
-    from solver.core.io import read_toml  # size limit, binary check, UTF-8, TOML syntax
-
-    return read_toml(path, what)
 
 
 # Keys each table may hold: anything else is a typo that would otherwise be ignored.
@@ -102,8 +95,6 @@ def _unknown_keys(
     table: Any, allowed: frozenset[str], source: str, where: str, problems: list[str]
 ) -> dict[str, Any]:
     """``table`` as a dict; unknown keys (with the closest valid one) go to ``problems``."""
-    import difflib
-
     if not isinstance(table, Mapping):
         problems.append(f"{source}: {where}: must be a table, got {table!r}"[:200])
         return {}
@@ -179,29 +170,6 @@ def _frozen(arr: Any, dtype: Any = np.float64) -> np.ndarray:
     out = np.array(arr, dtype=dtype)
     out.setflags(write=False)
     return out
-
-
-@dataclass(frozen=True)
-class Compliance:
-    """Contact rules (SPEC §8), enforced as documented in ``scenarios/treatments.toml``."""
-
-    contact_start: float = 8.0
-    contact_end: float = 22.0
-    max_connected_calls_per_day: int = 3
-    max_call_attempts_per_7_days: int = 7
-    hardship_forbidden: tuple[str, ...] = ("field_visit", "legal")
-    no_contact_flags: tuple[str, ...] = NO_CONTACT_FLAGS
-    gentle_tiers: tuple[str, ...] = ("A", "B")
-    gentle_buckets: tuple[str, ...] = ("M0", "M1")
-    language_match: bool = True
-
-    def window_hours(self) -> float:
-        """Hours per day in which contact is allowed."""
-        return max(0.0, self.contact_end - self.contact_start)
-
-    def shift_overlap_hours(self, start: float, end: float) -> float:
-        """Hours of a daily shift ``[start, end)`` that fall inside the contact window."""
-        return max(0.0, min(end, self.contact_end) - max(start, self.contact_start))
 
 
 @dataclass(frozen=True)
@@ -313,7 +281,7 @@ class Catalogue:
     def from_toml(cls, path: str | os.PathLike[str] | None = None) -> Catalogue:
         """Read a catalogue TOML (default: the bundled ``scenarios/treatments.toml``)."""
         p = Path(path) if path is not None else default_catalogue_path()
-        return cls.from_mapping(_read_toml(p, "treatment catalogue"), source=str(p))
+        return cls.from_mapping(read_toml(p, "treatment catalogue"), source=str(p))
 
     @classmethod
     def default(cls) -> Catalogue:
@@ -324,99 +292,16 @@ class Catalogue:
     def from_mapping(cls, data: Mapping[str, Any], *, source: str = "<mapping>") -> Catalogue:
         """Build a catalogue from parsed TOML; raises InputError listing every problem."""
         problems: list[str] = []
-
-        def num(
-            table: Mapping[str, Any],
-            key: str,
-            where: str,
-            default: Any = None,
-            lo: float = 0.0,
-            hi: float = math.inf,
-        ) -> float:
-            value = table.get(key, default)
-            if value is None:
-                problems.append(f"{source}: {where}: {key}: missing")
-                return math.nan
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                problems.append(f"{source}: {where}: {key}: must be a number, got {value!r}")
-                return math.nan
-            if not math.isfinite(value):
-                problems.append(f"{source}: {where}: {key}: must be finite, got {value}")
-                return math.nan
-            if value < lo:
-                problems.append(f"{source}: {where}: {key}: must be >= {lo}, got {value}")
-            if value > hi:
-                problems.append(f"{source}: {where}: {key}: must be <= {hi}, got {value}")
-            return float(value)
-
         data = _unknown_keys(data, CATALOGUE_KEYS, source, "catalogue", problems)
-
-        def table5(value: Any, where: str, key: str) -> np.ndarray:
-            arr = np.asarray(value, dtype=object)
-            if arr.shape != (5,) or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1 for v in arr
-            ):
-                problems.append(f"{source}: {where}: {key}: must be 5 numbers in [0, 1] (M0..M4+)")
-                return np.zeros(5)
-            return arr.astype(np.float64)
-
-        comp_data = _unknown_keys(
-            data.get("compliance", {}), COMPLIANCE_KEYS, source, "compliance", problems
+        compliance = _read_compliance(data.get("compliance", {}), source, problems)
+        plans = _read_plan_value(data.get("plans", {}), source, problems)
+        base, tier_factor = _read_base_response(data, source, problems)
+        max_pay = _catalogue_number(
+            data, "max_pay_prob", 0.95, source, "catalogue", problems, hi=1.0
         )
-
-        def comp_num(key: str, default: float, hi: float) -> float:
-            return _number(comp_data, key, default, source, "compliance", problems, 0.0, hi)
-
-        def comp_strings(key: str, default: Sequence[str]) -> tuple[str, ...]:
-            return _strings(comp_data, key, default, source, "compliance", problems)
-
-        compliance = Compliance(
-            contact_start=comp_num("contact_start", 8.0, 24.0),
-            contact_end=comp_num("contact_end", 22.0, 24.0),
-            max_connected_calls_per_day=int(comp_num("max_connected_calls_per_day", 3, 1e6)),
-            max_call_attempts_per_7_days=int(comp_num("max_call_attempts_per_7_days", 7, 1e6)),
-            hardship_forbidden=comp_strings("hardship_forbidden", ("field_visit", "legal")),
-            no_contact_flags=comp_strings("no_contact_flags", NO_CONTACT_FLAGS),
-            gentle_tiers=comp_strings("gentle_tiers", ("A", "B")),
-            gentle_buckets=comp_strings("gentle_buckets", ("M0", "M1")),
-            language_match=_true_false(
-                comp_data, "language_match", True, source, "compliance", problems
-            ),
-        )
-        for flag in compliance.no_contact_flags:
-            if flag not in NO_CONTACT_FLAGS and flag != "hardship":
-                problems.append(f"{source}: compliance: no_contact_flags: unknown flag {flag!r}")
-        if not 0 <= compliance.contact_start < compliance.contact_end <= 24:
-            problems.append(
-                f"{source}: compliance: contact window must satisfy 0 <= start < end <= 24"
-            )
-        plan_data = _unknown_keys(data.get("plans", {}), PLAN_VALUE_KEYS, source, "plans", problems)
-        plans = PlanValue(
-            p_reach=num(plan_data, "p_reach", "plans", 0.6, hi=1.0),
-            p_accept=num(plan_data, "p_accept", "plans", 0.5, hi=1.0),
-            eligible_status=_strings(
-                plan_data, "eligible_status", (Status.RECOMMENDED.value,), source, "plans", problems
-            ),
-        )
-        base_data = _unknown_keys(
-            data.get("base_pay_prob", {}), frozenset(TIERS), source, "base_pay_prob", problems
-        )
-        base = np.zeros((5, 5))
-        for i, tier in enumerate(TIERS):
-            if tier not in base_data:
-                problems.append(f"{source}: base_pay_prob: {tier}: missing")
-                continue
-            base[i] = table5(base_data[tier], "base_pay_prob", tier)
-        tier_data = _unknown_keys(
-            data.get("tier_factor", {}), frozenset(TIERS), source, "tier_factor", problems
-        )
-        tier_factor = np.array(
-            [_number(tier_data, t, 1.0, source, "tier_factor", problems, 0.0) for t in TIERS]
-        )
-        max_pay = num(data, "max_pay_prob", "catalogue", 0.95, hi=1.0)
         for key, default in (("preferred_channel_uplift", 0.15), ("continuity_uplift", 0.05)):
-            num(data, key, "catalogue", default)
-        num(data, "period_days", "catalogue", 7, lo=1.0)
+            _catalogue_number(data, key, default, source, "catalogue", problems)
+        _catalogue_number(data, "period_days", 7, source, "catalogue", problems, lo=1.0)
 
         treatments = []
         treatment_tables = data.get("treatments", {})
@@ -424,74 +309,8 @@ class Catalogue:
             problems.append(f"{source}: treatments: must be [treatments.<name>] tables")
             treatment_tables = {}
         for name, tdata in dict(treatment_tables).items():
-            where = f"treatments.{name}"
-            tdata = _unknown_keys(tdata, TREATMENT_KEYS, source, where, problems)
-            team_type = str(tdata.get("team_type", ""))
-            if team_type not in ("", *TEAM_TYPES):
-                problems.append(
-                    f"{source}: {where}: team_type: unknown {team_type!r} (use one of {', '.join(TEAM_TYPES)})"
-                )
-            channel = str(tdata.get("channel", ""))
-            if channel not in CHANNELS:
-                problems.append(f"{source}: {where}: channel: unknown {channel!r}")
-            basis = str(tdata.get("basis", "due"))
-            if basis not in ("due", "balance"):
-                problems.append(
-                    f"{source}: {where}: basis: must be 'due' or 'balance', got {basis!r}"
-                )
-            consent = str(tdata.get("consent", ""))
-            if consent not in ("", "consent_sms", "consent_email"):
-                problems.append(f"{source}: {where}: consent: must be consent_sms or consent_email")
-            tiers = _strings(tdata, "tiers", TIERS, source, where, problems)
-            buckets = _strings(tdata, "dpd_buckets", BUCKETS, source, where, problems)
-            for t in tiers:
-                if t not in TIERS:
-                    problems.append(f"{source}: {where}: tiers: unknown tier {t!r}")
-            for b in buckets:
-                if b not in BUCKETS:
-                    problems.append(f"{source}: {where}: dpd_buckets: unknown bucket {b!r}")
-            paid_share = table5(tdata.get("paid_share", [1.0] * 5), where, "paid_share")
-            if "pay_prob" in tdata and not isinstance(tdata["pay_prob"], Mapping):
-                problems.append(f"{source}: {where}: pay_prob: must be a table of tier rows")
-                pay = np.zeros((5, 5))
-            elif "pay_prob" in tdata:
-                pay = np.zeros((5, 5))
-                for i, tier in enumerate(TIERS):
-                    pay[i] = table5(
-                        tdata["pay_prob"].get(tier, [0.0] * 5), where, f"pay_prob.{tier}"
-                    )
-            else:
-                reach = num(tdata, "reach", where, 0.0, hi=1.0)
-                convert = table5(tdata.get("convert", [0.0] * 5), where, "convert")
-                effect = np.clip(reach * convert[None, :] * tier_factor[:, None], 0.0, 1.0)
-                pay = base + (1.0 - base) * effect
-            pay = np.minimum(pay, max_pay)
             treatments.append(
-                Treatment(
-                    name=str(name),
-                    label=str(tdata.get("label", name)),
-                    cost_per_action=num(tdata, "cost_per_action", where, 0.0),
-                    actions=int(np.nan_to_num(num(tdata, "actions", where, 1))),
-                    handling_minutes=num(tdata, "handling_minutes", where, 0.0),
-                    team_type=team_type,
-                    channel=channel,
-                    consent=consent,
-                    contact=_true_false(tdata, "contact", name != "none", source, where, problems),
-                    call=_true_false(tdata, "call", False, source, where, problems),
-                    gentle=_true_false(tdata, "gentle", False, source, where, problems),
-                    tiers=tiers,
-                    dpd_buckets=buckets,
-                    min_balance=num(tdata, "min_balance", where, 0.0),
-                    max_balance=_number(
-                        tdata, "max_balance", math.inf, source, where, problems, 0.0
-                    ),
-                    basis=basis,
-                    pay_prob=_frozen(pay),
-                    paid_share=_frozen(paid_share),
-                    connected_calls_per_day=int(
-                        _number(tdata, "connected_calls_per_day", 0, source, where, problems, 0.0)
-                    ),
-                )
+                _read_treatment(name, tdata, base, tier_factor, max_pay, source, problems)
             )
         for forbidden in compliance.hardship_forbidden:
             if forbidden not in [t.name for t in treatments]:
@@ -511,13 +330,210 @@ class Catalogue:
             max_pay_prob=max_pay,
             preferred_channel_uplift=float(data.get("preferred_channel_uplift", 0.15)),
             continuity_uplift=float(data.get("continuity_uplift", 0.05)),
-            # (numbers above were checked with num(); a problem raised before this point)
+            # (numbers above were checked by _catalogue_number: a problem raised before this point)
             source=source,
         )
 
     def replace(self, **changes: Any) -> Catalogue:
         """A copy with some fields changed (``dataclasses.replace``)."""
         return replace(self, **changes)
+
+
+# -- the tables of the catalogue file, one reader each (every problem goes to ``problems``) --
+
+
+def _catalogue_number(
+    table: Mapping[str, Any],
+    key: str,
+    default: Any,
+    source: str,
+    where: str,
+    problems: list[str],
+    lo: float = 0.0,
+    hi: float = math.inf,
+) -> float:
+    """A finite number from ``table`` (``default`` when absent; a problem and NaN when it is
+    missing without a default or not a finite number; a problem when outside [lo, hi])."""
+    value = table.get(key, default)
+    if value is None:
+        problems.append(f"{source}: {where}: {key}: missing")
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        problems.append(f"{source}: {where}: {key}: must be a number, got {value!r}")
+        return math.nan
+    if not math.isfinite(value):
+        problems.append(f"{source}: {where}: {key}: must be finite, got {value}")
+        return math.nan
+    if value < lo:
+        problems.append(f"{source}: {where}: {key}: must be >= {lo}, got {value}")
+    if value > hi:
+        problems.append(f"{source}: {where}: {key}: must be <= {hi}, got {value}")
+    return float(value)
+
+
+def _table5(value: Any, key: str, source: str, where: str, problems: list[str]) -> np.ndarray:
+    """Five probabilities, one per dpd bucket M0..M4+ (zeros and a problem otherwise)."""
+    arr = np.asarray(value, dtype=object)
+    if arr.shape != (5,) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1 for v in arr
+    ):
+        problems.append(f"{source}: {where}: {key}: must be 5 numbers in [0, 1] (M0..M4+)")
+        return np.zeros(5)
+    return arr.astype(np.float64)
+
+
+def _read_compliance(table: Any, source: str, problems: list[str]) -> Compliance:
+    """The ``[compliance]`` table: the contact rules."""
+    comp_data = _unknown_keys(table, COMPLIANCE_KEYS, source, "compliance", problems)
+
+    def comp_num(key: str, default: float, hi: float) -> float:
+        return _number(comp_data, key, default, source, "compliance", problems, 0.0, hi)
+
+    def comp_strings(key: str, default: Sequence[str]) -> tuple[str, ...]:
+        return _strings(comp_data, key, default, source, "compliance", problems)
+
+    compliance = Compliance(
+        contact_start=comp_num("contact_start", 8.0, 24.0),
+        contact_end=comp_num("contact_end", 22.0, 24.0),
+        max_connected_calls_per_day=int(comp_num("max_connected_calls_per_day", 3, 1e6)),
+        max_call_attempts_per_7_days=int(comp_num("max_call_attempts_per_7_days", 7, 1e6)),
+        hardship_forbidden=comp_strings("hardship_forbidden", ("field_visit", "legal")),
+        no_contact_flags=comp_strings("no_contact_flags", NO_CONTACT_FLAGS),
+        gentle_tiers=comp_strings("gentle_tiers", ("A", "B")),
+        gentle_buckets=comp_strings("gentle_buckets", ("M0", "M1")),
+        language_match=_true_false(
+            comp_data, "language_match", True, source, "compliance", problems
+        ),
+    )
+    for flag in compliance.no_contact_flags:
+        if flag not in NO_CONTACT_FLAGS and flag != "hardship":
+            problems.append(f"{source}: compliance: no_contact_flags: unknown flag {flag!r}")
+    if not 0 <= compliance.contact_start < compliance.contact_end <= 24:
+        problems.append(f"{source}: compliance: contact window must satisfy 0 <= start < end <= 24")
+    return compliance
+
+
+def _read_plan_value(table: Any, source: str, problems: list[str]) -> PlanValue:
+    """The ``[plans]`` table: how a recommended plan adds to the senior call's value."""
+    plan_data = _unknown_keys(table, PLAN_VALUE_KEYS, source, "plans", problems)
+    return PlanValue(
+        p_reach=_catalogue_number(plan_data, "p_reach", 0.6, source, "plans", problems, hi=1.0),
+        p_accept=_catalogue_number(plan_data, "p_accept", 0.5, source, "plans", problems, hi=1.0),
+        eligible_status=_strings(
+            plan_data, "eligible_status", (Status.RECOMMENDED.value,), source, "plans", problems
+        ),
+    )
+
+
+def _read_base_response(
+    data: Mapping[str, Any], source: str, problems: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``[base_pay_prob]`` table (tier × dpd bucket probability of a payment without
+    action) and the ``[tier_factor]`` table (how strongly each tier responds to contact)."""
+    base_data = _unknown_keys(
+        data.get("base_pay_prob", {}), frozenset(TIERS), source, "base_pay_prob", problems
+    )
+    base = np.zeros((5, 5))
+    for i, tier in enumerate(TIERS):
+        if tier not in base_data:
+            problems.append(f"{source}: base_pay_prob: {tier}: missing")
+            continue
+        base[i] = _table5(base_data[tier], tier, source, "base_pay_prob", problems)
+    tier_data = _unknown_keys(
+        data.get("tier_factor", {}), frozenset(TIERS), source, "tier_factor", problems
+    )
+    tier_factor = np.array(
+        [_number(tier_data, t, 1.0, source, "tier_factor", problems, 0.0) for t in TIERS]
+    )
+    return base, tier_factor
+
+
+def _read_treatment(
+    name: Any,
+    table: Any,
+    base: np.ndarray,
+    tier_factor: np.ndarray,
+    max_pay: float,
+    source: str,
+    problems: list[str],
+) -> Treatment:
+    """One ``[treatments.<name>]`` table: cost, workload, eligibility and response model."""
+    where = f"treatments.{name}"
+    tdata = _unknown_keys(table, TREATMENT_KEYS, source, where, problems)
+    team_type = str(tdata.get("team_type", ""))
+    if team_type not in ("", *TEAM_TYPES):
+        problems.append(
+            f"{source}: {where}: team_type: unknown {team_type!r} (use one of {', '.join(TEAM_TYPES)})"
+        )
+    channel = str(tdata.get("channel", ""))
+    if channel not in CHANNELS:
+        problems.append(f"{source}: {where}: channel: unknown {channel!r}")
+    basis = str(tdata.get("basis", "due"))
+    if basis not in ("due", "balance"):
+        problems.append(f"{source}: {where}: basis: must be 'due' or 'balance', got {basis!r}")
+    consent = str(tdata.get("consent", ""))
+    if consent not in ("", "consent_sms", "consent_email"):
+        problems.append(f"{source}: {where}: consent: must be consent_sms or consent_email")
+    tiers = _strings(tdata, "tiers", TIERS, source, where, problems)
+    buckets = _strings(tdata, "dpd_buckets", BUCKETS, source, where, problems)
+    for t in tiers:
+        if t not in TIERS:
+            problems.append(f"{source}: {where}: tiers: unknown tier {t!r}")
+    for b in buckets:
+        if b not in BUCKETS:
+            problems.append(f"{source}: {where}: dpd_buckets: unknown bucket {b!r}")
+    paid_share = _table5(tdata.get("paid_share", [1.0] * 5), "paid_share", source, where, problems)
+    pay = _pay_prob(tdata, base, tier_factor, source, where, problems)
+    pay = np.minimum(pay, max_pay)
+    return Treatment(
+        name=str(name),
+        label=str(tdata.get("label", name)),
+        cost_per_action=_catalogue_number(tdata, "cost_per_action", 0.0, source, where, problems),
+        actions=int(np.nan_to_num(_catalogue_number(tdata, "actions", 1, source, where, problems))),
+        handling_minutes=_catalogue_number(tdata, "handling_minutes", 0.0, source, where, problems),
+        team_type=team_type,
+        channel=channel,
+        consent=consent,
+        contact=_true_false(tdata, "contact", name != "none", source, where, problems),
+        call=_true_false(tdata, "call", False, source, where, problems),
+        gentle=_true_false(tdata, "gentle", False, source, where, problems),
+        tiers=tiers,
+        dpd_buckets=buckets,
+        min_balance=_catalogue_number(tdata, "min_balance", 0.0, source, where, problems),
+        max_balance=_number(tdata, "max_balance", math.inf, source, where, problems, 0.0),
+        basis=basis,
+        pay_prob=_frozen(pay),
+        paid_share=_frozen(paid_share),
+        connected_calls_per_day=int(
+            _number(tdata, "connected_calls_per_day", 0, source, where, problems, 0.0)
+        ),
+    )
+
+
+def _pay_prob(
+    tdata: Mapping[str, Any],
+    base: np.ndarray,
+    tier_factor: np.ndarray,
+    source: str,
+    where: str,
+    problems: list[str],
+) -> np.ndarray:
+    """A treatment's tier × bucket probability of a payment: its ``pay_prob`` table, or the
+    base probability raised by ``reach × convert[bucket] × tier_factor[tier]``."""
+    if "pay_prob" in tdata and not isinstance(tdata["pay_prob"], Mapping):
+        problems.append(f"{source}: {where}: pay_prob: must be a table of tier rows")
+        return np.zeros((5, 5))
+    if "pay_prob" in tdata:
+        pay = np.zeros((5, 5))
+        for i, tier in enumerate(TIERS):
+            pay[i] = _table5(
+                tdata["pay_prob"].get(tier, [0.0] * 5), f"pay_prob.{tier}", source, where, problems
+            )
+        return pay
+    reach = _catalogue_number(tdata, "reach", 0.0, source, where, problems, hi=1.0)
+    convert = _table5(tdata.get("convert", [0.0] * 5), "convert", source, where, problems)
+    effect = np.clip(reach * convert[None, :] * tier_factor[:, None], 0.0, 1.0)
+    return base + (1.0 - base) * effect
 
 
 @dataclass(frozen=True)
@@ -563,7 +579,7 @@ class Teams:
     ) -> Teams:
         """Read a teams TOML (default: the bundled ``scenarios/teams.toml``)."""
         p = Path(path) if path is not None else default_teams_path()
-        return cls.from_mapping(_read_toml(p, "teams"), source=str(p), compliance=compliance)
+        return cls.from_mapping(read_toml(p, "teams"), source=str(p), compliance=compliance)
 
     @classmethod
     def default(cls) -> Teams:
@@ -667,143 +683,8 @@ class Teams:
 
 
 # --------------------------------------------------------------------------------------------
-# Eligibility (vectorised) and values
+# Response model: expected values
 # --------------------------------------------------------------------------------------------
-
-#: Reason codes of :class:`Eligibility` (0 = eligible), in the order the rules are checked.
-REASONS = (
-    "",
-    "{flag}: no collection contact",
-    "hardship: no {treatment}",
-    "tier {tier}: no {treatment}",
-    "{bucket}: no {treatment}",
-    "gentle treatment for tier {tier} in {bucket}: no {treatment}",
-    "balance {balance:,.0f} outside the {treatment} range",
-    "no {consent}: no {treatment}",
-    "no {team_type} team serves {region} in {language}",
-)
-
-
-@dataclass(frozen=True, eq=False)
-class Eligibility:
-    """Per treatment (rows, catalogue order) and account (columns): the first failing rule.
-
-    ``code[t, j] == 0`` means treatment ``t`` is allowed for account ``j``; otherwise it indexes
-    :data:`REASONS`. ``team_ok[k, j]`` says whether team ``k`` may serve account ``j``
-    (language and region), for the treatments that need a team.
-    """
-
-    code: np.ndarray
-    team_ok: np.ndarray
-    names: tuple[str, ...]
-
-    @property
-    def allowed(self) -> np.ndarray:
-        """``T × n`` mask of allowed treatments."""
-        return self.code == 0
-
-
-def _codes(values: Any, labels: Sequence[str]) -> np.ndarray:
-    """Position of each value in ``labels`` (``-1`` when absent), vectorised."""
-    import pandas as pd
-
-    cat = pd.Categorical(np.asarray(values, dtype=object), categories=list(labels))
-    return np.asarray(cat.codes, dtype=np.int64)
-
-
-def _flag(portfolio: Any, name: str) -> np.ndarray:
-    if name not in portfolio.columns:
-        return np.zeros(len(portfolio), dtype=bool)
-    return portfolio[name].to_numpy(dtype=bool, na_value=False)
-
-
-def _text(portfolio: Any, name: str) -> np.ndarray:
-    if name not in portfolio.columns:
-        return np.full(len(portfolio), "", dtype=object)
-    return portfolio[name].fillna("").astype(str).to_numpy(dtype=object)
-
-
-def eligibility(portfolio: Any, catalogue: Catalogue, teams: Teams) -> Eligibility:
-    """Apply every rule of SPEC §5/§8 to every account and treatment (vectorised).
-
-    Rules, in order (the first that fails is recorded): no-contact flags → only ``none``;
-    hardship → none of ``compliance.hardship_forbidden``; the treatment's tiers, dpd buckets
-    and balance range; gentle treatment for good tiers with short delinquency; contact
-    consent; a team of the treatment's type that serves the account's region (field teams)
-    and speaks its language (human calls and visits, and the robot's languages).
-    """
-    n = len(portfolio)
-    comp = catalogue.compliance
-    tier = _codes(portfolio["tier"], TIERS)
-    bucket = _codes(portfolio["dpd_bucket"], BUCKETS)
-    balance = (
-        portfolio["principal"].to_numpy(dtype=np.float64)
-        + portfolio["interest_due"].to_numpy(dtype=np.float64)
-        + portfolio["fees_due"].to_numpy(dtype=np.float64)
-    )
-    hardship = _flag(portfolio, "hardship")
-    no_contact = np.zeros(n, dtype=bool)
-    for flag in comp.no_contact_flags:
-        no_contact |= _flag(portfolio, flag)
-    gentle_acct = np.isin(
-        tier, [TIERS.index(t) for t in comp.gentle_tiers if t in TIERS]
-    ) & np.isin(bucket, [BUCKETS.index(b) for b in comp.gentle_buckets if b in BUCKETS])
-    language = _text(portfolio, "language")
-    region = _text(portfolio, "region")
-
-    team_ok = np.ones((len(teams.teams), n), dtype=bool)
-    for k, team in enumerate(teams.teams):
-        if team.regions:
-            team_ok[k] &= np.isin(region, list(team.regions))
-        if comp.language_match and team.languages and team.type != "legal":
-            team_ok[k] &= np.isin(language, list(team.languages))
-
-    code = np.zeros((len(catalogue.treatments), n), dtype=np.int8)
-
-    def mark(row: int, mask: np.ndarray, reason: int) -> None:
-        fresh = mask & (code[row] == 0)
-        code[row][fresh] = reason
-
-    for t_idx, t in enumerate(catalogue.treatments):
-        if t.name == "none":
-            continue
-        if t.contact:
-            mark(t_idx, no_contact, 1)
-        if t.name in comp.hardship_forbidden:
-            mark(t_idx, hardship, 2)
-        mark(t_idx, ~np.isin(tier, [TIERS.index(x) for x in t.tiers]), 3)
-        mark(t_idx, ~np.isin(bucket, [BUCKETS.index(x) for x in t.dpd_buckets]), 4)
-        if not t.gentle:
-            mark(t_idx, gentle_acct, 5)
-        mark(t_idx, (balance < t.min_balance) | (balance > t.max_balance), 6)
-        if t.consent:
-            mark(t_idx, ~_flag(portfolio, t.consent), 7)
-        if t.human:
-            of_type = [k for k, team in enumerate(teams.teams) if team.type == t.team_type]
-            served = (
-                np.asarray(team_ok[of_type].any(axis=0)) if of_type else np.zeros(n, dtype=bool)
-            )
-            mark(t_idx, ~served, 8)
-    return Eligibility(code=code, team_ok=team_ok, names=catalogue.names)
-
-
-def reason_text(
-    code: int, *, account: Mapping[str, Any], treatment: Treatment, flags: str = ""
-) -> str:
-    """Human-readable text of a reason code for one account."""
-    if code <= 0:
-        return ""
-    return REASONS[code].format(
-        flag=flags or "no-contact flag",
-        treatment=treatment.name,
-        tier=account.get("tier", "?"),
-        bucket=account.get("dpd_bucket", "?"),
-        balance=float(account.get("balance", 0.0)),
-        consent=treatment.consent or "consent",
-        team_type=treatment.team_type,
-        region=account.get("region", "?") or "?",
-        language=account.get("language", "?") or "?",
-    )
 
 
 def treatment_values(
@@ -818,8 +699,8 @@ def treatment_values(
         of ``collected`` that comes from offering the recommended plan (senior calls only).
     """
     n = len(portfolio)
-    tier = np.clip(_codes(portfolio["tier"], TIERS), 0, 4)
-    bucket = np.clip(_codes(portfolio["dpd_bucket"], BUCKETS), 0, 4)
+    tier = np.clip(label_codes(portfolio["tier"], TIERS), 0, 4)
+    bucket = np.clip(label_codes(portfolio["dpd_bucket"], BUCKETS), 0, 4)
     principal = portfolio["principal"].to_numpy(dtype=np.float64)
     interest = portfolio["interest_due"].to_numpy(dtype=np.float64)
     fees = portfolio["fees_due"].to_numpy(dtype=np.float64)
@@ -828,7 +709,7 @@ def treatment_values(
     due = arrears + fees
     due = np.where(due > 0, due, (principal + interest) / term)
     balance = principal + interest + fees
-    preferred = _text(portfolio, "preferred_channel")
+    preferred = text_column(portfolio, "preferred_channel")
 
     t_count = len(catalogue.treatments)
     collected = np.zeros((t_count, n))

@@ -29,6 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from solver.allocation.gap.cpsat import solve_gap_cpsat_plain
+from solver.allocation.gap.solve import solve_gap
+from solver.core.io import check_input_file
 from solver.domain import Status
 from solver.errors import InputError
 
@@ -239,8 +242,6 @@ def read_gap_file(
         default ``"<stem>-<k>"`` for multi-problem files and the file name for single ones.
     """
     p = Path(path)
-    from solver.core.io import check_input_file
-
     check_input_file(p, "text")  # missing, empty, binary data: a clear input error
     try:
         text = p.read_text(encoding="utf-8")
@@ -481,8 +482,6 @@ def run_gap_benchmark(
         ``ok`` applies the family's target (see :func:`summarise_gap_benchmark`).
     """
     import pandas as pd
-
-    from solver.allocation.gap import solve_gap, solve_gap_cpsat_plain
 
     known = known_values(root)
     rows = []

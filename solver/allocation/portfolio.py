@@ -3,18 +3,19 @@
 Every account gets exactly one treatment this period (possibly ``none``) and, for human
 treatments, a team or collector, to maximise expected net recovery (expected collected −
 cost) within team capacities (minutes per period), an optional budget and the compliance
-rules of :mod:`solver.allocation.catalogue`.
+rules of :mod:`solver.allocation.compliance`.
 
 Method
 ------
 1. Per-account values, vectorised over accounts × treatments
    (:func:`solver.allocation.catalogue.treatment_values`), and the eligibility mask with the
-   rule behind every exclusion (:func:`solver.allocation.catalogue.eligibility`).
+   rule behind every exclusion (:func:`solver.allocation.compliance.eligibility`).
 2. The decision is a generalized assignment problem: accounts are jobs, *options* are
    treatment × team pairs (``none`` and the automated channels need no team and use no
    minutes), each team is a capacity row and the budget a global row. It is solved by the
-   same core as the OR-Library benchmark (:func:`solver.allocation.gap.solve_assignment`): exact CP-SAT
-   for small portfolios; at scale the Lagrangian dual over team and budget prices (each
+   same core as the OR-Library benchmark
+   (:func:`solver.allocation.gap.solve.solve_assignment`): exact CP-SAT for small
+   portfolios; at scale the Lagrangian dual over team and budget prices (each
    account takes its best option under prices — a vectorised argmax), a primal repair and
    shift search, with the dual value as the proven bound, so the gap is always known.
 """
@@ -32,21 +33,10 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-from solver.allocation.catalogue import (
-    TIERS,
-    Catalogue,
-    Compliance,
-    Teams,
-    eligibility,
-    reason_text,
-    treatment_values,
-)
-from solver.allocation.gap import (
-    AssignmentProblem,
-    AssignmentResult,
-    relative_gap,
-    solve_assignment,
-)
+from solver.allocation.catalogue import TIERS, Catalogue, Teams, treatment_values
+from solver.allocation.compliance import Compliance, eligibility, reason_text
+from solver.allocation.gap.problem import AssignmentProblem, AssignmentResult, relative_gap
+from solver.allocation.gap.solve import solve_assignment
 from solver.domain import Status
 from solver.errors import InfeasibleError, InputError, TimeLimitError
 
@@ -58,6 +48,18 @@ __all__ = [
     "match_plans",
     "read_plans",
 ]
+
+#: Portfolio columns the allocation reads (besides optional flags, language, region, ...).
+PORTFOLIO_COLUMNS = (
+    "account_id",
+    "tier",
+    "dpd_bucket",
+    "principal",
+    "interest_due",
+    "fees_due",
+    "arrears",
+    "remaining_term",
+)
 
 #: Eligibility codes of product rules (tier, dpd bucket, balance): not reported as reasons.
 PRODUCT_RULES = (3, 4, 6)
@@ -367,7 +369,7 @@ def allocate(
         Seconds for the optimisation.
     seed, workers
         CP-SAT seed and workers (1: reproducible; a parallel CP-SAT search is not, see
-        :mod:`solver.allocation.gap`).
+        :mod:`solver.allocation.gap.solve`).
     exact_max_pairs
         Portfolios with at most this many allowed account–option pairs are solved exactly
         with CP-SAT (the allocation's LP relaxation is tight, so CP-SAT closes them fast).
@@ -388,47 +390,75 @@ def allocate(
     TimeLimitError
         When the time limit passes before any feasible allocation is found.
     """
-    import pandas as pd
-
     catalogue = catalogue or Catalogue.default()
     if compliance is not None:
         catalogue = catalogue.replace(compliance=compliance)
     teams = teams or Teams.from_toml(compliance=catalogue.compliance)
-    missing = [
-        c
-        for c in (
-            "account_id",
-            "tier",
-            "dpd_bucket",
-            "principal",
-            "interest_due",
-            "fees_due",
-            "arrears",
-            "remaining_term",
-        )
-        if c not in portfolio.columns
-    ]
+    missing = [c for c in PORTFOLIO_COLUMNS if c not in portfolio.columns]
     if missing:
         raise InputError(f"portfolio: missing column(s) {', '.join(missing)}")
-    n = len(portfolio)
     built = build_allocation_problem(portfolio, catalogue, teams, plans=plans, budget=budget)
-    kwargs: dict[str, Any] = {
-        "time_limit": time_limit,
-        "seed": seed,
-        "workers": workers,
-        "exact_max_pairs": exact_max_pairs,
-        "gap_tolerance": gap_tolerance,
-    }
+    result = _solve(
+        built,
+        catalogue,
+        time_limit=time_limit,
+        seed=seed,
+        workers=workers,
+        exact_max_pairs=exact_max_pairs,
+        gap_tolerance=gap_tolerance,
+        engine=engine,
+    )
+    chosen = _Chosen.of(built, catalogue, result.assignment)
+    table = _assignment_table(portfolio, catalogue, teams, built, result, chosen)
+    objective = int(chosen.value_cents.sum()) / 100.0
+    bound = -result.bound if math.isfinite(result.bound) else math.inf
+    bound = max(bound, objective)
+    gap = 0.0 if result.status is Status.OPTIMAL else relative_gap(objective, bound)
+    return AllocationResult(
+        assignments=table,
+        utilisation=_utilisation(teams, built, result, chosen),
+        by_treatment=_by_treatment(table, catalogue),
+        totals=_totals(chosen, objective, budget),
+        objective=objective,
+        bound=round(bound, 2),
+        gap=gap,
+        status=result.status,
+        runtime=result.runtime,
+        method=result.method,
+        core=result,
+        stats=dict(result.stats),
+    )
+
+
+def _solve(
+    built: AllocationProblem,
+    catalogue: Catalogue,
+    *,
+    time_limit: float,
+    seed: int,
+    workers: int,
+    exact_max_pairs: int,
+    gap_tolerance: float,
+    engine: Any,
+) -> AssignmentResult:
+    """The assignment core on the allocation problem; raises when it finds no allocation."""
     # `none` is free and uncapacitated: all-none is feasible and a good hint for tiny budgets.
     none_idx = [
         o
         for o in range(built.option_treatment.size)
         if catalogue.treatments[built.option_treatment[o]].name == "none"
     ]
-    hint = np.full(n, none_idx[0], dtype=np.int64) if none_idx else None
-    if engine is not None:
-        kwargs["pricing"] = engine.pricing
-    result = solve_assignment(built.problem, hint=hint, **kwargs)
+    hint = np.full(built.problem.n_jobs, none_idx[0], dtype=np.int64) if none_idx else None
+    result = solve_assignment(
+        built.problem,
+        hint=hint,
+        time_limit=time_limit,
+        seed=seed,
+        workers=workers,
+        exact_max_pairs=exact_max_pairs,
+        gap_tolerance=gap_tolerance,
+        pricing=None if engine is None else engine.pricing,
+    )
     if result.status is Status.INFEASIBLE:
         raise InfeasibleError(
             f"no allocation satisfies the capacities and budget: {result.message}"
@@ -437,47 +467,84 @@ def allocate(
         raise TimeLimitError(
             f"time limit of {time_limit:g}s reached before a feasible allocation was found"
         )
+    return result
 
-    a = result.assignment
-    cols = np.arange(n)
-    t_of = built.option_treatment[a]
-    k_of = built.option_team[a]
+
+@dataclass(frozen=True, eq=False)
+class _Chosen:
+    """The chosen option of every account: its treatment and team (``-1``: none), expected
+    collected amount, cost, value in cents and uplift over no action."""
+
+    treatment: np.ndarray
+    team: np.ndarray
+    collected: np.ndarray
+    cost: np.ndarray
+    value_cents: np.ndarray
+    uplift: np.ndarray
+
+    @classmethod
+    def of(cls, built: AllocationProblem, catalogue: Catalogue, assignment: np.ndarray) -> _Chosen:
+        """The chosen options of ``assignment`` (an option per account)."""
+        cols = np.arange(assignment.size)
+        none_t = catalogue.names.index("none")
+        return cls(
+            treatment=built.option_treatment[assignment],
+            team=built.option_team[assignment],
+            collected=built.collected[assignment, cols],
+            cost=built.cost[assignment, cols],
+            value_cents=np.round(built.value[assignment, cols] * 100).astype(np.int64),
+            uplift=np.round(built.value[assignment, cols] - built.unconstrained_value[none_t], 2),
+        )
+
+
+def _assignment_table(
+    portfolio: Any,
+    catalogue: Catalogue,
+    teams: Teams,
+    built: AllocationProblem,
+    result: AssignmentResult,
+    chosen: _Chosen,
+) -> pd.DataFrame:
+    """One row per account (:data:`ASSIGNMENT_COLUMNS`)."""
+    import pandas as pd
+
+    t_of = chosen.treatment
+    cols = np.arange(t_of.size)
     names = np.array(catalogue.names, dtype=object)
     team_names = np.array([*teams.names, ""], dtype=object)
-    value_cents = np.round(built.value[a, cols] * 100).astype(np.int64)
-    collected = built.collected[a, cols]
-    cost = built.cost[a, cols]
-    none_t = catalogue.names.index("none")
-    uplift = np.round(built.value[a, cols] - built.unconstrained_value[none_t], 2)
-
     # Next best: the best allowed treatment other than the assigned one (capacity ignored).
     alt = built.treatment_value.copy()
     alt[t_of, cols] = -np.inf
     nb = alt.argmax(axis=0)
     nb_value = alt[nb, cols]
     has_nb = np.isfinite(nb_value)
-
     reasons = _reasons(portfolio, catalogue, teams, built, t_of, result)
-
-    table = pd.DataFrame(
+    return pd.DataFrame(
         {
             "account_id": portfolio["account_id"].astype(str).to_numpy(),
             "tier": portfolio["tier"].astype(str).to_numpy(),
             "dpd_bucket": portfolio["dpd_bucket"].astype(str).to_numpy(),
             "treatment": names[t_of],
-            "team": team_names[k_of],
-            "expected_collected": np.round(collected, 2),
-            "cost": np.round(cost, 2),
-            "expected_value": value_cents / 100.0,
-            "uplift_vs_none": uplift,
+            "team": team_names[chosen.team],
+            "expected_collected": np.round(chosen.collected, 2),
+            "cost": np.round(chosen.cost, 2),
+            "expected_value": chosen.value_cents / 100.0,
+            "uplift_vs_none": chosen.uplift,
             "next_best_treatment": np.where(has_nb, names[nb], ""),
             "next_best_value": np.where(has_nb, nb_value, np.nan),
             "reason": reasons,
         }
     )
 
-    # Team utilisation with shadow prices (value of one more minute, from the dual).
-    minutes = built.problem.weight[a, 0]
+
+def _utilisation(
+    teams: Teams, built: AllocationProblem, result: AssignmentResult, chosen: _Chosen
+) -> pd.DataFrame:
+    """Team utilisation with shadow prices (value of one more minute, from the dual)."""
+    import pandas as pd
+
+    k_of = chosen.team
+    minutes = built.problem.weight[result.assignment, 0]
     used = np.bincount(
         np.where(k_of >= 0, k_of, len(teams.teams)), weights=minutes, minlength=len(teams.teams) + 1
     )[:-1]
@@ -486,7 +553,7 @@ def allocate(
     )[:-1]
     capacity = teams.capacity()
     prices = result.stats.get("prices")
-    utilisation = pd.DataFrame(
+    return pd.DataFrame(
         {
             "team": list(teams.names),
             "type": [t.type for t in teams.teams],
@@ -497,36 +564,20 @@ def allocate(
             "shadow_price_per_minute": np.round(prices, 4) if prices is not None else np.nan,
         }
     )
-    by_treatment = _by_treatment(table, catalogue)
 
-    objective = int(value_cents.sum()) / 100.0
-    bound = -result.bound if math.isfinite(result.bound) else math.inf
-    bound = max(bound, objective)
-    gap = 0.0 if result.status is Status.OPTIMAL else relative_gap(objective, bound)
-    total_cost = round(float(np.round(cost, 2).sum()), 2)
-    totals = {
-        "accounts": float(n),
-        "expected_collected": round(float(np.round(collected, 2).sum()), 2),
+
+def _totals(chosen: _Chosen, objective: float, budget: float | None) -> dict[str, float | None]:
+    """Expected collected, cost, net, uplift, budget and budget used (CNY, cents)."""
+    total_cost = round(float(np.round(chosen.cost, 2).sum()), 2)
+    return {
+        "accounts": float(chosen.treatment.size),
+        "expected_collected": round(float(np.round(chosen.collected, 2).sum()), 2),
         "cost": round(total_cost, 2),
         "net": objective,
-        "uplift_vs_none": round(float(uplift.sum()), 2),
+        "uplift_vs_none": round(float(chosen.uplift.sum()), 2),
         "budget": float(budget) if budget is not None else None,
         "budget_used": total_cost,
     }
-    return AllocationResult(
-        assignments=table,
-        utilisation=utilisation,
-        by_treatment=by_treatment,
-        totals=totals,
-        objective=objective,
-        bound=round(bound, 2),
-        gap=gap,
-        status=result.status,
-        runtime=result.runtime,
-        method=result.method,
-        core=result,
-        stats=dict(result.stats),
-    )
 
 
 def _by_treatment(table: Any, catalogue: Catalogue) -> Any:
@@ -553,7 +604,7 @@ def _by_treatment(table: Any, catalogue: Catalogue) -> Any:
 def _forced_reasons(
     accounts: Any, codes: np.ndarray, treatments: np.ndarray, catalogue: Catalogue
 ) -> np.ndarray:
-    """Vectorised :func:`solver.allocation.catalogue.reason_text` for many accounts."""
+    """Vectorised :func:`solver.allocation.compliance.reason_text` for many accounts."""
     import pandas as pd
 
     n = len(accounts)

@@ -1,7 +1,7 @@
 """Pricing oracles of the allocation's Lagrangian dual, in process or on Dask workers.
 
-The dual (:func:`solver.allocation.gap.lagrangian_dual`) needs, for given prices, every account's
-cheapest option, the sum of those reduced costs and the use of every capacity row. A
+The dual (:func:`solver.allocation.gap.dual.lagrangian_dual`) needs, for given prices, every
+account's cheapest option, the sum of those reduced costs and the use of every capacity row. A
 :class:`PricingOracle` answers that: :class:`LocalPricing` on the in-process matrix,
 :class:`DaskPricing` on column blocks of the matrix held by the workers (per iteration
 only the prices go out and a few hundred numbers come back). Both compute the sums block
@@ -161,7 +161,8 @@ def _problem_arrays(problem: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
 
 
 class LocalPricing:
-    """Pricing oracle on the in-process matrix of an :class:`solver.allocation.gap.AssignmentProblem`."""
+    """Pricing oracle on the in-process matrix of an
+    :class:`solver.allocation.gap.problem.AssignmentProblem`."""
 
     def __init__(self, problem: Any):
         self.problem = problem
@@ -261,6 +262,10 @@ class DaskPricing:
         self._parts = [future for _, future in self._groups]
 
     def _map(self, prices: np.ndarray, global_prices: np.ndarray, want_choice: bool) -> list[Any]:
+        # Retried by hand, not with Dask's ``retries=``: that reruns a task that raised, but a
+        # lost worker takes its scattered ranges with it (scattered data cannot be recomputed)
+        # and the tasks that need them are cancelled ("lost dependencies"), never retried. The
+        # ranges must be scattered again before the tasks are submitted again.
         for attempt in range(3):
             futures = [
                 self.client.submit(

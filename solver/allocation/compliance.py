@@ -1,0 +1,198 @@
+"""Compliance rules of collection contact (SPEC §5, §8) and the eligibility they give.
+
+:class:`Compliance` holds the rules (contact window, call limits, no-contact flags, hardship,
+gentle treatment, language match), read from the ``[compliance]`` table of
+``scenarios/treatments.toml`` by :class:`~solver.allocation.catalogue.Catalogue`.
+:func:`eligibility` applies them, with each treatment's own tiers, buckets, balance range,
+consent and team coverage, to every account and treatment at once, and records the rule
+behind every exclusion (:data:`REASONS`, :func:`reason_text`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from solver.domain import BUCKETS, TIERS
+
+if TYPE_CHECKING:  # annotations only (the catalogue imports this module)
+    from solver.allocation.catalogue import Catalogue, Teams, Treatment
+
+__all__ = [
+    "NO_CONTACT_FLAGS",
+    "REASONS",
+    "Compliance",
+    "Eligibility",
+    "eligibility",
+    "flag_column",
+    "label_codes",
+    "reason_text",
+    "text_column",
+]
+
+#: Account flags that forbid every collection contact by default.
+NO_CONTACT_FLAGS = ("cease_contact", "dispute", "bankruptcy", "has_plan")
+
+
+@dataclass(frozen=True)
+class Compliance:
+    """Contact rules (SPEC §8), enforced as documented in ``scenarios/treatments.toml``."""
+
+    contact_start: float = 8.0
+    contact_end: float = 22.0
+    max_connected_calls_per_day: int = 3
+    max_call_attempts_per_7_days: int = 7
+    hardship_forbidden: tuple[str, ...] = ("field_visit", "legal")
+    no_contact_flags: tuple[str, ...] = NO_CONTACT_FLAGS
+    gentle_tiers: tuple[str, ...] = ("A", "B")
+    gentle_buckets: tuple[str, ...] = ("M0", "M1")
+    language_match: bool = True
+
+    def window_hours(self) -> float:
+        """Hours per day in which contact is allowed."""
+        return max(0.0, self.contact_end - self.contact_start)
+
+    def shift_overlap_hours(self, start: float, end: float) -> float:
+        """Hours of a daily shift ``[start, end)`` that fall inside the contact window."""
+        return max(0.0, min(end, self.contact_end) - max(start, self.contact_start))
+
+
+#: Reason codes of :class:`Eligibility` (0 = eligible), in the order the rules are checked.
+REASONS = (
+    "",
+    "{flag}: no collection contact",
+    "hardship: no {treatment}",
+    "tier {tier}: no {treatment}",
+    "{bucket}: no {treatment}",
+    "gentle treatment for tier {tier} in {bucket}: no {treatment}",
+    "balance {balance:,.0f} outside the {treatment} range",
+    "no {consent}: no {treatment}",
+    "no {team_type} team serves {region} in {language}",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Eligibility:
+    """Per treatment (rows, catalogue order) and account (columns): the first failing rule.
+
+    ``code[t, j] == 0`` means treatment ``t`` is allowed for account ``j``; otherwise it indexes
+    :data:`REASONS`. ``team_ok[k, j]`` says whether team ``k`` may serve account ``j``
+    (language and region), for the treatments that need a team.
+    """
+
+    code: np.ndarray
+    team_ok: np.ndarray
+    names: tuple[str, ...]
+
+    @property
+    def allowed(self) -> np.ndarray:
+        """``T × n`` mask of allowed treatments."""
+        return self.code == 0
+
+
+def label_codes(values: Any, labels: Sequence[str]) -> np.ndarray:
+    """Position of each value in ``labels`` (``-1`` when absent), vectorised."""
+    import pandas as pd
+
+    cat = pd.Categorical(np.asarray(values, dtype=object), categories=list(labels))
+    return np.asarray(cat.codes, dtype=np.int64)
+
+
+def flag_column(portfolio: Any, name: str) -> np.ndarray:
+    """A true/false column of the portfolio (false where the column or a value is missing)."""
+    if name not in portfolio.columns:
+        return np.zeros(len(portfolio), dtype=bool)
+    return portfolio[name].to_numpy(dtype=bool, na_value=False)
+
+
+def text_column(portfolio: Any, name: str) -> np.ndarray:
+    """A text column of the portfolio (``""`` where the column or a value is missing)."""
+    if name not in portfolio.columns:
+        return np.full(len(portfolio), "", dtype=object)
+    return portfolio[name].fillna("").astype(str).to_numpy(dtype=object)
+
+
+def eligibility(portfolio: Any, catalogue: Catalogue, teams: Teams) -> Eligibility:
+    """Apply every rule of SPEC §5/§8 to every account and treatment (vectorised).
+
+    Rules, in order (the first that fails is recorded): no-contact flags → only ``none``;
+    hardship → none of ``compliance.hardship_forbidden``; the treatment's tiers, dpd buckets
+    and balance range; gentle treatment for good tiers with short delinquency; contact
+    consent; a team of the treatment's type that serves the account's region (field teams)
+    and speaks its language (human calls and visits, and the robot's languages).
+    """
+    n = len(portfolio)
+    comp = catalogue.compliance
+    tier = label_codes(portfolio["tier"], TIERS)
+    bucket = label_codes(portfolio["dpd_bucket"], BUCKETS)
+    balance = (
+        portfolio["principal"].to_numpy(dtype=np.float64)
+        + portfolio["interest_due"].to_numpy(dtype=np.float64)
+        + portfolio["fees_due"].to_numpy(dtype=np.float64)
+    )
+    hardship = flag_column(portfolio, "hardship")
+    no_contact = np.zeros(n, dtype=bool)
+    for flag in comp.no_contact_flags:
+        no_contact |= flag_column(portfolio, flag)
+    gentle_acct = np.isin(
+        tier, [TIERS.index(t) for t in comp.gentle_tiers if t in TIERS]
+    ) & np.isin(bucket, [BUCKETS.index(b) for b in comp.gentle_buckets if b in BUCKETS])
+    language = text_column(portfolio, "language")
+    region = text_column(portfolio, "region")
+
+    team_ok = np.ones((len(teams.teams), n), dtype=bool)
+    for k, team in enumerate(teams.teams):
+        if team.regions:
+            team_ok[k] &= np.isin(region, list(team.regions))
+        if comp.language_match and team.languages and team.type != "legal":
+            team_ok[k] &= np.isin(language, list(team.languages))
+
+    code = np.zeros((len(catalogue.treatments), n), dtype=np.int8)
+
+    def mark(row: int, mask: np.ndarray, reason: int) -> None:
+        fresh = mask & (code[row] == 0)
+        code[row][fresh] = reason
+
+    for t_idx, t in enumerate(catalogue.treatments):
+        if t.name == "none":
+            continue
+        if t.contact:
+            mark(t_idx, no_contact, 1)
+        if t.name in comp.hardship_forbidden:
+            mark(t_idx, hardship, 2)
+        mark(t_idx, ~np.isin(tier, [TIERS.index(x) for x in t.tiers]), 3)
+        mark(t_idx, ~np.isin(bucket, [BUCKETS.index(x) for x in t.dpd_buckets]), 4)
+        if not t.gentle:
+            mark(t_idx, gentle_acct, 5)
+        mark(t_idx, (balance < t.min_balance) | (balance > t.max_balance), 6)
+        if t.consent:
+            mark(t_idx, ~flag_column(portfolio, t.consent), 7)
+        if t.human:
+            of_type = [k for k, team in enumerate(teams.teams) if team.type == t.team_type]
+            served = (
+                np.asarray(team_ok[of_type].any(axis=0)) if of_type else np.zeros(n, dtype=bool)
+            )
+            mark(t_idx, ~served, 8)
+    return Eligibility(code=code, team_ok=team_ok, names=catalogue.names)
+
+
+def reason_text(
+    code: int, *, account: Mapping[str, Any], treatment: Treatment, flags: str = ""
+) -> str:
+    """Human-readable text of a reason code for one account."""
+    if code <= 0:
+        return ""
+    return REASONS[code].format(
+        flag=flags or "no-contact flag",
+        treatment=treatment.name,
+        tier=account.get("tier", "?"),
+        bucket=account.get("dpd_bucket", "?"),
+        balance=float(account.get("balance", 0.0)),
+        consent=treatment.consent or "consent",
+        team_type=treatment.team_type,
+        region=account.get("region", "?") or "?",
+        language=account.get("language", "?") or "?",
+    )

@@ -1,0 +1,235 @@
+"""CP-SAT models of the assignment problem, and the plain CP-SAT baseline of ``bench gap``.
+
+:func:`solve_cpsat` builds the model of the jobs and options of a mask (one Boolean per
+allowed job–option pair, an exactly-one constraint per job, one linear constraint per
+capacity row, the total cost as objective) on integer-scaled data, warm-starts it with
+``add_hint``, solves it with a seed, a worker count and a deterministic-time budget, and maps
+CP-SAT's status through :func:`solver.domain.cp_sat_status`.
+:func:`solve_gap_cpsat_plain` is the textbook model with CP-SAT's default search.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from solver.allocation.gap.problem import (
+    AssignmentProblem,
+    AssignmentResult,
+    gap_problem,
+    relative_gap,
+    to_sense,
+)
+from solver.domain import Status, cp_sat_status
+
+__all__ = ["CpOutcome", "solve_cpsat", "solve_gap_cpsat_plain", "stopped_by_clock"]
+
+
+def _decimal_scale(values: np.ndarray, max_power: int = 4) -> tuple[int, bool]:
+    """Smallest ``10**k`` (``k ≤ max_power``) that makes all finite values integral."""
+    finite = values[np.isfinite(values)]
+    for power in range(max_power + 1):
+        scaled = finite * 10**power
+        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-6 * np.maximum(1.0, np.abs(scaled))):
+            return 10**power, True
+    return 10**max_power, False
+
+
+def _integer_rows(weights: np.ndarray, capacity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and capacities of capacity rows on one integer scale (``10**k``, k ≤ 4).
+
+    Exact when that scale makes them integral; otherwise weights are rounded up and
+    capacities down, which keeps every solution of the model feasible for the true data.
+    """
+    scale, exact = _decimal_scale(np.r_[weights, capacity])
+    if exact:
+        return (
+            np.round(weights * scale).astype(np.int64),
+            np.round(capacity * scale).astype(np.int64),
+        )
+    return (
+        np.ceil(weights * scale - 1e-6).astype(np.int64),
+        np.floor(capacity * scale + 1e-6).astype(np.int64),
+    )
+
+
+@dataclass
+class CpOutcome:
+    """One CP-SAT run: its status, the assignment it found (``None`` without one), its bound,
+    wall-clock seconds and deterministic time."""
+
+    status: Status
+    assignment: np.ndarray | None
+    bound: float  # in original cost units, valid for the model solved
+    wall: float
+    det: float = 0.0  # CP-SAT's deterministic time (its own measure of work, machine-independent)
+
+
+def solve_cpsat(
+    problem: AssignmentProblem,
+    mask: np.ndarray,
+    *,
+    time_limit: float,
+    seed: int,
+    workers: int,
+    hint: np.ndarray | None = None,
+    row_capacity: np.ndarray | None = None,
+    global_capacity: np.ndarray | None = None,
+    jobs: np.ndarray | None = None,
+    linearization: int | None = None,
+    det_limit: float | None = None,
+) -> CpOutcome:
+    """Solve the problem restricted to ``mask`` (and optionally to ``jobs``) with CP-SAT.
+
+    Costs are scaled to integers (``10**k``, k ≤ 4; rounding when not exact — the returned
+    bound then subtracts the worst-case rounding). Weights are scaled the same way; if they
+    are not exact at ``10**4`` they are rounded up and capacities down, which keeps every
+    solution feasible for the true data.
+
+    ``det_limit`` is CP-SAT's deterministic-time budget (its work measure, the same on every
+    machine); ``time_limit`` (wall clock) is the hard stop. Without ``det_limit`` the budget
+    is half the wall-clock time left (the plain-CP-SAT baseline's setting).
+    """
+    # OR-Tools takes about 0.4 s to import: only when a model is solved (the Lagrangian path
+    # of a large allocation, past CPSAT_MAX_PAIRS, never builds one).
+    from ortools.sat.python import cp_model
+
+    t0 = time.perf_counter()
+    k, n = problem.cost.shape
+    jobs = np.arange(n) if jobs is None else jobs
+    sub_mask = mask[:, jobs]
+    # Pairs in job-major order: pos = position in `jobs`, opt_idx = option.
+    pos, opt_idx = np.nonzero(sub_mask.T)
+    job_idx = jobs[pos]
+    if np.any(~sub_mask.any(axis=0)):
+        return CpOutcome(Status.INFEASIBLE, None, math.inf, time.perf_counter() - t0)
+    costs = problem.cost[opt_idx, job_idx]
+    cost_scale, cost_exact = _decimal_scale(costs)
+    int_cost = np.round(costs * cost_scale).astype(np.int64)
+    wcol = job_idx if problem.weight.shape[1] > 1 else np.zeros_like(job_idx)
+    caps = problem.capacity if row_capacity is None else row_capacity
+    gcaps = problem.global_capacity if global_capacity is None else global_capacity
+    int_w, int_caps = _integer_rows(problem.weight[opt_idx, wcol], caps)
+
+    model = cp_model.CpModel()
+    # Variables: one Boolean per allowed (job, option) pair.
+    x = [
+        model.new_bool_var(f"x{o}_{j}")
+        for o, j in zip(opt_idx.tolist(), job_idx.tolist(), strict=True)
+    ]
+    # Every job gets exactly one option.
+    starts = np.r_[0, np.flatnonzero(np.diff(pos)) + 1, pos.size]
+    for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
+        model.add_exactly_one(x[a:b])
+    # Capacity of each own row (team minutes / agent capacity).
+    rows = problem.row_of[opt_idx]
+    order = np.argsort(rows, kind="stable")
+    r_sorted = rows[order]
+    bounds = np.r_[0, np.flatnonzero(np.diff(r_sorted)) + 1, r_sorted.size]
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        if a == b:
+            continue
+        row = int(r_sorted[a])
+        if row < 0:
+            continue
+        idx = order[a:b]
+        if int_w[idx].sum() <= int_caps[row]:
+            continue  # cannot bind
+        model.add(
+            cp_model.LinearExpr.weighted_sum([x[i] for i in idx.tolist()], int_w[idx].tolist())
+            <= int(int_caps[row])
+        )
+    # Global rows (budget): one constraint each.
+    for g in range(problem.global_capacity.size):
+        gw = problem.global_weight[g]
+        gvals = gw[opt_idx, job_idx if gw.shape[1] > 1 else np.zeros_like(job_idx)]
+        gi, gc = _integer_rows(gvals, gcaps[g : g + 1])
+        model.add(cp_model.LinearExpr.weighted_sum(x, gi.tolist()) <= int(gc[0]))
+    # Objective: minimise total (scaled) cost.
+    model.minimize(cp_model.LinearExpr.weighted_sum(x, int_cost.tolist()))
+    if hint is not None:
+        chosen = hint[job_idx] == opt_idx
+        for var, val in zip(x, chosen.tolist(), strict=True):
+            model.add_hint(var, val)
+
+    solver = cp_model.CpSolver()
+    remaining = time_limit - (time.perf_counter() - t0)
+    if remaining <= 0.0:
+        return CpOutcome(Status.TIME_LIMIT, None, -math.inf, time.perf_counter() - t0)
+    solver.parameters.max_time_in_seconds = remaining
+    # Reproducibility: a work budget (deterministic time) that normally binds before the wall
+    # clock, so the same seed gives the same solution on a loaded machine too; the wall-clock
+    # limit stays as the hard stop.
+    solver.parameters.max_deterministic_time = (
+        0.5 * remaining if det_limit is None else max(0.0, float(det_limit))
+    )
+    solver.parameters.num_workers = max(1, int(workers))
+    solver.parameters.random_seed = int(seed)
+    if linearization is not None:
+        solver.parameters.linearization_level = linearization
+    status = solver.solve(model)
+    name = cp_sat_status(solver.status_name(status))
+    if name is Status.MODEL_INVALID:  # never a time limit: the model built here is wrong
+        raise RuntimeError(
+            "CP-SAT rejected the assignment model (MODEL_INVALID): "
+            + (model.validate() or "no reason given")
+        )
+    rounding = 0.0 if cost_exact else 0.5 / cost_scale * len(jobs)
+    det = float(solver.response_proto.deterministic_time)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        values = np.array([solver.boolean_value(v) for v in x], dtype=bool)
+        out = np.full(n, -1, dtype=np.int64) if hint is None else hint.copy()
+        out[job_idx[values]] = opt_idx[values]
+        bound = solver.best_objective_bound / cost_scale - rounding
+        return CpOutcome(name, out, bound, time.perf_counter() - t0, det)
+    if status == cp_model.INFEASIBLE:
+        return CpOutcome(name, None, math.inf, time.perf_counter() - t0, det)
+    return CpOutcome(name, None, -math.inf, time.perf_counter() - t0, det)
+
+
+def stopped_by_clock(out: CpOutcome, det_limit: float) -> bool:
+    """Did the wall clock (not the deterministic budget, nor a proof) end this CP-SAT run?"""
+    return out.status not in (Status.OPTIMAL, Status.INFEASIBLE) and out.det < 0.999 * det_limit
+
+
+def solve_gap_cpsat_plain(
+    cost: np.ndarray,
+    resource: np.ndarray,
+    capacity: np.ndarray,
+    *,
+    sense: str = "min",
+    time_limit: float = 10.0,
+    seed: int = 0,
+    workers: int = 2,
+) -> AssignmentResult:
+    """Baseline: the textbook CP-SAT model of a GAP, no hint, no Lagrangian, no LNS.
+
+    One Boolean per agent–job pair, exactly one agent per job, one knapsack row per agent,
+    the objective; CP-SAT's default search with the given time limit, seed and workers.
+    """
+    t0 = time.perf_counter()
+    problem, sign = gap_problem(cost, resource, capacity, sense)
+    n = problem.n_jobs
+    mask = np.isfinite(problem.cost)
+    out = solve_cpsat(problem, mask, time_limit=time_limit, seed=seed, workers=workers)
+    runtime = time.perf_counter() - t0
+    stats = {"cpsat_status": out.status}
+    if out.assignment is None or out.status is Status.INFEASIBLE:
+        infeasible = out.status is Status.INFEASIBLE
+        assignment = np.full(n, -1, dtype=np.int64)
+        objective, gap = math.nan, math.inf
+        bound = math.inf if infeasible else out.bound
+        status = Status.INFEASIBLE if infeasible else Status.TIME_LIMIT
+    else:
+        assignment = out.assignment
+        objective = problem.objective(out.assignment)
+        status = Status.OPTIMAL if out.status is Status.OPTIMAL else Status.FEASIBLE
+        bound = objective if status is Status.OPTIMAL else out.bound
+        gap = relative_gap(objective, bound)
+    res = AssignmentResult(
+        assignment, objective, bound, gap, status, runtime, "cp-sat-plain", "min", "", stats
+    )
+    return to_sense(res, sign, sense)
