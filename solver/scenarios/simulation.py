@@ -68,7 +68,7 @@ summation order.
 
 Stages of :func:`run_scenario`. (1) The portfolio: read, or generated from (n, seed).
 (2) Plans: every account's recommended plan under the scenario's policy
-(:func:`solver.plans.optimizer.plan_portfolio`; the status quo where no plan passes the NPV test, or
+(:func:`solver.plans.portfolio.plan_portfolio`; the status quo where no plan passes the NPV test, or
 for every account when ``plans.restructure = false``), assumed accepted. (3) Treatments:
 the allocation of treatments and teams under the scenario's (scaled) capacity and budget
 (:func:`solver.allocation.portfolio.allocate`); each account's treatment costs its catalogue cost
@@ -1199,11 +1199,19 @@ def _frame_digest(frame: Any) -> str:
 #: The plan code (paths under ``solver/``) whose bytes key the plan-stage cache: an edit to
 #: any of them, the compiled loops included, invalidates cached plans.
 PLAN_CODE = (
-    "plans/optimizer.py",
+    "plans/terms.py",
+    "plans/context.py",
     "plans/families.py",
+    "plans/scoring.py",
+    "plans/bounds.py",
     "plans/search.py",
     "plans/bound_dp.py",
     "plans/beam_step.py",
+    "plans/schedules.py",
+    "plans/choices.py",
+    "plans/metrics.py",
+    "plans/options.py",
+    "plans/portfolio.py",
     "core/model.py",
     "core/money.py",
     "core/policy.py",
@@ -1294,7 +1302,7 @@ def plan_schedules(
 ) -> Schedules:
     """Each account's recommended plan under ``policy`` (status quo where none passes).
 
-    Calls :func:`solver.plans.optimizer.plan_portfolio`. Results are cached per (portfolio, policy,
+    Calls :func:`solver.plans.portfolio.plan_portfolio`. Results are cached per (portfolio, policy,
     model, search effort, plan code) within the process, so a scenario and its baseline
     share the work, and in ``cache_dir`` across processes when given. With an ``engine``
     (:mod:`solver.engines.engine`) the partitions are planned on its workers
@@ -1310,7 +1318,7 @@ def plan_schedules(
         if cached is not None and len(cached.term) == len(frame):
             _PLAN_CACHE[key] = cached
             return cached
-    from solver.plans.optimizer import plan_portfolio
+    from solver.plans.portfolio import plan_portfolio
 
     n = len(frame)
     done = 0
