@@ -8,9 +8,9 @@ The modules, each importing only those listed before it:
   policy, the model's value of a payment path and the policy's check of it;
 * :mod:`~solver.plans.families` -- the level-instalment families and their grids;
 * :mod:`~solver.plans.scoring` -- their float paths, scored in one pass;
+* :mod:`~solver.plans.bound_dp`, :mod:`~solver.plans.beam_step` -- the compiled loops of:
 * :mod:`~solver.plans.bounds` -- ``custom`` and ``step``: the bound tables;
 * :mod:`~solver.plans.search` -- ``custom`` and ``step``: payment grids and the beam search;
-* :mod:`~solver.plans.bound_dp`, :mod:`~solver.plans.beam_step` -- their compiled loops;
 * :mod:`~solver.plans.schedules` -- cent-exact schedules of the winners, checked again;
 * :mod:`~solver.plans.choices` -- every family's best plan for a batch of accounts;
 * :mod:`~solver.plans.metrics` -- the reported figures, from the model;
