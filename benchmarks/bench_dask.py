@@ -111,7 +111,7 @@ def _child(
     try:
         start = time.perf_counter()
         if config.startswith("plan"):
-            from solver.plans.optimizer import plan_portfolio
+            from solver.plans.portfolio import plan_portfolio
 
             if engine is None:
                 from solver.core.io import read_portfolio, write_table
@@ -219,7 +219,7 @@ def _warm_compiled_kernels() -> None:
     """
     warm = (
         "from solver.core.generate import generate_portfolio\n"
-        "from solver.plans.optimizer import plan_portfolio\n"
+        "from solver.plans.portfolio import plan_portfolio\n"
         "plan_portfolio(generate_portfolio(20, seed=7), jobs=1)\n"
     )
     subprocess.run([sys.executable, "-c", warm], cwd=ROOT, check=True, capture_output=True)

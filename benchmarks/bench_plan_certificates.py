@@ -50,7 +50,8 @@ warnings.simplefilter("ignore")
 import numpy as np
 from solver.core.account import Account
 from solver.core.generate import generate_portfolio
-from solver.plans.optimizer import plan_options, plan_portfolio
+from solver.plans.options import plan_options
+from solver.plans.portfolio import plan_portfolio
 
 n, seed, jobs, singles = (int(x) for x in sys.argv[2:6])
 frame = generate_portfolio(n, seed=seed)

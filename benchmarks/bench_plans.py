@@ -73,7 +73,8 @@ def quality(n: int, seed: int, jobs: int) -> dict:
     from solver.core.account import Account
     from solver.core.generate import generate_portfolio
     from solver.core.model import AccountParams, evaluate_batch
-    from solver.plans.optimizer import plan_options, plan_portfolio
+    from solver.plans.options import plan_options
+    from solver.plans.portfolio import plan_portfolio
 
     frame = generate_portfolio(n, seed=seed)
     # first call outside the timing: compiled kernels are built (or loaded from their
@@ -175,8 +176,8 @@ def optimality(n_accounts: int = 30) -> dict:
 
     from solver.core.model import BehaviourModel
     from solver.core.policy import Policy
-    from solver.plans.families import context_from_account
-    from solver.plans.optimizer import plan_options
+    from solver.plans.context import context_from_account
+    from solver.plans.options import plan_options
     from solver.plans.search import SearchParams, payment_grids
 
     policy = Policy(max_term_months=5, max_deferral_months=2, max_payment_levels=2, min_payment=50)
@@ -189,7 +190,7 @@ def optimality(n_accounts: int = 30) -> dict:
         for family in ("custom", "step"):
             opt = res.option(family)
             if opt.feasible:
-                grid = np.array(opt.params["grid"])
+                grid = np.array(opt.terms.grid)
             else:
                 am, _ = payment_grids(context_from_account(acc, pol, model), search.grid_levels)
                 grid = am[0][np.isfinite(am[0])]
@@ -225,7 +226,7 @@ def optimality(n_accounts: int = 30) -> dict:
 def latency(n: int, seed: int) -> dict:
     from solver.core.account import Account
     from solver.core.generate import generate_portfolio
-    from solver.plans.optimizer import plan_options
+    from solver.plans.options import plan_options
 
     accounts = Account.from_frame(generate_portfolio(n + 3, seed=seed + 1))
     for a in accounts[:3]:
@@ -275,7 +276,7 @@ def slsqp_plan(acc, policy, model) -> tuple[float, float, bool]:
     from scipy.optimize import minimize
 
     from solver.core.model import AccountParams, evaluate_batch
-    from solver.plans.families import context_from_account
+    from solver.plans.context import context_from_account
 
     ctx = context_from_account(acc, policy, model)
     T = policy.max_term_months
@@ -316,7 +317,7 @@ def slsqp_ratio(n: int, seed: int) -> dict:
     from solver.core.generate import generate_portfolio
     from solver.core.model import BehaviourModel
     from solver.core.policy import Policy
-    from solver.plans.optimizer import plan_options
+    from solver.plans.options import plan_options
 
     accounts = Account.from_frame(generate_portfolio(n, seed=seed + 2))
     model = BehaviourModel()

@@ -1,7 +1,9 @@
 """``workout plan`` and ``workout plan-portfolio``: restructuring plans (parse, call, format).
 
-Business logic lives in :mod:`solver.plans.optimizer`; this module parses options, calls it and
-renders tables, JSON, CSV or Excel.
+Business logic lives in :mod:`solver.plans.options` and :mod:`solver.plans.portfolio`; this
+module parses options, calls them and renders tables, JSON, CSV or Excel. The solver is
+imported inside the commands: ``workout --help`` and the other commands must not load
+numba, pandas or the plan search at start-up.
 """
 
 from __future__ import annotations
@@ -116,9 +118,9 @@ def _money(x: float | None) -> str:
 
 
 def _payments_text(option: Any) -> str:
-    levels = option.params.get("levels") or []
-    D = option.params.get("deferral_months") or 0
-    mode = option.params.get("deferral_mode")
+    levels = option.terms.levels or ()
+    D = option.terms.holiday
+    mode = option.terms.deferral_mode
     parts = []
     if D:
         parts.append(f"{D}× {'0' if mode != 'interest_only' else 'interest'}")
@@ -415,7 +417,7 @@ def plan(
       workout plan tests/data/portfolio/tiny.csv --account-id T002 --out out/options.csv
     """
     from solver.errors import InfeasibleError, InputError
-    from solver.plans.optimizer import plan_options
+    from solver.plans.options import plan_options
 
     check_out(
         out_path,
@@ -449,7 +451,7 @@ def plan(
         raise InputError(
             f"--schedule {schedule_family}: unknown option (use a family name, e.g. custom, or deferral/capitalize)"
         )
-    from solver.plans.optimizer import choose_for, efficient_frontier
+    from solver.plans.options import choose_for, efficient_frontier
     from solver.plans.search import SearchParams
 
     result = plan_options(
@@ -558,7 +560,7 @@ def plan_portfolio(
     from solver.core.atomic import check_writable
     from solver.core.io import read_portfolio
     from solver.errors import InputError
-    from solver.plans.optimizer import plan_portfolio as run
+    from solver.plans.portfolio import plan_portfolio as run
 
     inputs = {
         "PORTFOLIO": portfolio,
@@ -637,7 +639,7 @@ def _plan_on_engine(
     from commands.engine_opts import progress_bar
     from solver.core.io import read_portfolio, with_forecast
     from solver.engines.engine import is_dataset, prepare_portfolio, read_portfolio_on
-    from solver.plans.optimizer import portfolio_summary
+    from solver.plans.portfolio import portfolio_summary
     from solver.plans.workloads import plan_partition, sum_summaries
 
     dataset = is_dataset(portfolio)

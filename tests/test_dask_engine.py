@@ -51,7 +51,7 @@ def _parquet_roundtrip(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def plan_case(tmp_path_factory):
     """A small generated portfolio, as a frame and as a Parquet dataset, with its local plans."""
-    from solver.plans.optimizer import plan_portfolio
+    from solver.plans.portfolio import plan_portfolio
 
     frame = generate_portfolio(14, seed=11)
     root = write_dataset(
@@ -95,7 +95,7 @@ def test_plan_portfolio_cli_on_dask_writes_the_local_table(engine, plan_case, tm
 
 def test_plan_stage_arrays_equal_local(engine, plan_case):
     """plan_portfolio_on (the scenario's plan stage) returns the local table and schedules."""
-    from solver.plans.optimizer import plan_portfolio
+    from solver.plans.portfolio import plan_portfolio
     from solver.plans.workloads import plan_portfolio_on
 
     frame, _, reference = plan_case
@@ -168,7 +168,7 @@ def test_a_killed_worker_does_not_change_the_output(engine, plan_case, tmp_path)
 
 def test_bad_dataset_rows_fail_on_dask_and_write_nothing(engine, tmp_path):
     """A bad row in a dataset read by the workers: InputError naming the row; no output."""
-    from solver.plans.optimizer import plan_batch
+    from solver.plans.portfolio import plan_batch
 
     raw = generate_portfolio(12, seed=1).drop(columns=["dpd_bucket"])
     raw.loc[9, "remaining_term"] = 0

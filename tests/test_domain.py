@@ -37,15 +37,18 @@ def test_every_module_uses_the_one_definition() -> None:
     import solver.core.model
     import solver.core.money
     import solver.core.policy
-    import solver.plans.optimizer
+    import solver.plans.explain
+    import solver.plans.families
+    import solver.plans.options
 
     assert solver.core.account.TIERS is TIERS and solver.core.model.TIERS is TIERS
     assert solver.core.account.DPD_BUCKETS is BUCKETS
     assert solver.core.money.DEFERRAL_MODES is DEFERRAL_MODES is solver.core.policy.DEFERRAL_MODES
     assert (
-        solver.plans.optimizer.FAMILIES is FAMILIES
-        and solver.plans.optimizer.OFFERED is OFFERED_FAMILIES
+        solver.plans.options.OFFERED_FAMILIES is OFFERED_FAMILIES
+        and solver.plans.explain.OFFERED_FAMILIES is OFFERED_FAMILIES
     )
+    assert solver.plans.families.MODE_NAMES is DEFERRAL_MODES
     import solver.allocation.catalogue
     import solver.risk.calibration
     from solver.core.model import BehaviourModel

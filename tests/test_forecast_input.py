@@ -596,7 +596,7 @@ def test_plan_portfolio_bad_forecast_writes_nothing(tmp_path):
 
 def test_plan_reads_forecast_option(monkeypatch):
     """`workout plan A --forecast T` hands the account with the table's fields to planning."""
-    import solver.plans.optimizer
+    import solver.plans.options
 
     seen = []
 
@@ -604,7 +604,7 @@ def test_plan_reads_forecast_option(monkeypatch):
         seen.append(account)
         raise InputError("stub: planning not run")
 
-    monkeypatch.setattr(solver.plans.optimizer, "plan_options", stub)
+    monkeypatch.setattr(solver.plans.options, "plan_options", stub)
     code, _ = run_cli(["plan", ACCOUNT_TOML, "--forecast", FORECAST / "account_long.csv"])
     assert code == 2 and seen[0].income_forecast == (4500.0,)
     code, out = run_cli(["plan", ACCOUNT_TOML, "--forecast", LONG])
@@ -614,16 +614,16 @@ def test_plan_reads_forecast_option(monkeypatch):
 
 def test_plan_portfolio_forecast_reaches_planning(tmp_path, monkeypatch):
     """plan-portfolio (local and partitioned dataset) plans the frame with the merged forecasts."""
-    import solver.plans.optimizer
+    import solver.plans.portfolio
 
     frames = []
-    real = solver.plans.optimizer.plan_portfolio
+    real = solver.plans.portfolio.plan_portfolio
 
     def spy(frame, *args, **kwargs):
         frames.append(frame)
         return real(frame, *args, **kwargs)
 
-    monkeypatch.setattr(solver.plans.optimizer, "plan_portfolio", spy)
+    monkeypatch.setattr(solver.plans.portfolio, "plan_portfolio", spy)
     code, out = run_cli(
         ["plan-portfolio", PORTFOLIO, "--out", tmp_path / "p.csv", "--forecast", LONG]
     )

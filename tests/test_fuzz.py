@@ -302,7 +302,7 @@ SMALL_SEARCH = {"grid_levels": 4, "beam_width": 4, "buckets": 8}
 def test_plan_options_never_raises_and_reconciles(account: Account) -> None:
     """plan_options on a random valid account: no exception; schedules reconcile; metrics
     equal evaluate() on the reported schedule (relative 1e-9)."""
-    from solver.plans.optimizer import plan_options
+    from solver.plans.options import plan_options
     from solver.plans.search import SearchParams
 
     search = SearchParams(**SMALL_SEARCH)
@@ -315,7 +315,7 @@ def test_plan_options_never_raises_and_reconciles(account: Account) -> None:
 def test_plan_options_relaxations_never_raise(account: Account) -> None:
     """With relaxations on (about 0.6 s per infeasible account, most are feasible): no
     exception, and an infeasible result names at least one relaxation or explains why."""
-    from solver.plans.optimizer import plan_options
+    from solver.plans.options import plan_options
     from solver.plans.search import SearchParams
 
     result = plan_options(account, _policy(), search=SearchParams(**SMALL_SEARCH), relax=True)
@@ -326,7 +326,7 @@ def test_status_quo_whole_balance_overdue() -> None:
     """An account whose whole balance is overdue (arrears = principal + interest_due) gets a
     status quo and plan options (found by the fuzzer above)."""
 
-    from solver.plans.optimizer import plan_options
+    from solver.plans.options import plan_options
 
     account = Account(
         account_id="OVERDUE", principal=500.0, arrears=500.0, annual_rate=0.0,

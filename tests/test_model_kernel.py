@@ -13,7 +13,7 @@ import pytest
 from solver.core.io import read_account
 from solver.core.model import AccountParams, BehaviourModel, ModelKernel, evaluate, expected_income
 from solver.core.policy import Policy
-from solver.plans.optimizer import plan_options
+from solver.plans.options import plan_options
 
 
 class SteepKernel(ModelKernel):

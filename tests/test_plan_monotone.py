@@ -18,7 +18,7 @@ from solver.core.account import Account
 from solver.core.io import read_account
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
-from solver.plans.optimizer import plan_options
+from solver.plans.options import plan_options
 
 LEVEL_LABELS = (
     "instalment",

@@ -42,7 +42,7 @@ from oracles import (
 from solver.core.account import Account
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
-from solver.plans.optimizer import plan_options
+from solver.plans.options import plan_options
 from solver.plans.search import SearchParams
 
 MODEL = BehaviourModel()
@@ -407,7 +407,7 @@ def test_level_family_npv_equals_oracle_best(config, k, label):
     best = _oracle_level(config, k, label)
     if best is None:
         assert not opt.feasible, (
-            f"engine offers {label} (NPV {opt.npv:.6f}, {opt.params}) but no grid point is feasible"
+            f"engine offers {label} (NPV {opt.npv:.6f}, {opt.terms}) but no grid point is feasible"
         )
         return
     assert opt.feasible, (
@@ -415,7 +415,7 @@ def test_level_family_npv_equals_oracle_best(config, k, label):
         f"{best['params']}, payments {[p / 100 for p in best['schedule'].payment]}"
     )
     assert _rel(opt.npv, best["npv"]) <= NPV_REL, (
-        f"{label}: engine NPV {opt.npv:.6f} ({opt.params}) vs oracle best {best['npv']:.6f} "
+        f"{label}: engine NPV {opt.npv:.6f} ({opt.terms}) vs oracle best {best['npv']:.6f} "
         f"({best['params']}); difference {opt.npv - best['npv']:+.6f}"
     )
 
@@ -465,7 +465,7 @@ def test_offered_plans_meet_independent_caps(config, k):
         if not opt.feasible or opt.family == "waterfall":
             continue
         pay = opt.schedule.payment.tolist()
-        max_zero = int(opt.params.get("deferral_months") or 0)
+        max_zero = opt.terms.holiday
         ok = policy_feasible(pay, cap, policy, max_zero, limit_levels=opt.family != "custom")
         over = [
             (t + 1, p / 100, round(cap[t], 4))
@@ -480,7 +480,7 @@ def _run_grid(k: int, family: str) -> list[float]:
     res = _engine("run", k)
     opt = res.option(family)
     if opt.feasible:
-        return list(opt.params["grid"])
+        return list(opt.terms.grid)
     return _documented_grid(k)
 
 
@@ -535,4 +535,4 @@ def test_custom_grid_follows_documented_rule(k):
     opt = _engine("run", k).option("custom")
     if not opt.feasible:
         pytest.skip("custom infeasible: the engine reports no grid")
-    assert opt.params["grid"] == _documented_grid(k)
+    assert list(opt.terms.grid) == _documented_grid(k)

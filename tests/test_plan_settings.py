@@ -2,7 +2,7 @@
 
 The account is ``scenarios/sample_account.toml`` (tier C derived, income 9,000 recovering
 to 14,000 over 9 months). For each SPEC §3 field the override must arrive, parsed, on the
-``Account`` handed to :func:`solver.plans.optimizer.plan_options`; for the fields the behaviour model
+``Account`` handed to :func:`solver.plans.options.plan_options`; for the fields the behaviour model
 or the contract reads, the plan output must change too.
 """
 
@@ -89,7 +89,7 @@ class _Captured(InputError):
 @pytest.fixture
 def planned_accounts(monkeypatch):
     """The accounts handed to plan_options (planning itself is stubbed out)."""
-    import solver.plans.optimizer
+    import solver.plans.options
 
     seen: list = []
 
@@ -97,7 +97,7 @@ def planned_accounts(monkeypatch):
         seen.append(account)
         raise _Captured("stub planner")
 
-    monkeypatch.setattr(solver.plans.optimizer, "plan_options", stub)
+    monkeypatch.setattr(solver.plans.options, "plan_options", stub)
     return seen
 
 

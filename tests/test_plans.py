@@ -1,4 +1,4 @@
-"""Tests of the restructuring plan optimizer (solver.plans.optimizer and friends, SPEC §4–§6)."""
+"""Tests of the restructuring plan optimizer (solver.plans.options and friends, SPEC §4–§6)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,10 @@ from solver.core.account import Account
 from solver.core.io import read_account
 from solver.core.model import BehaviourModel, evaluate
 from solver.core.policy import Policy
-from solver.plans.optimizer import (
-    FAMILIES,
-    METRICS,
-    OFFERED,
-    plan_batch,
-    plan_options,
-    plan_portfolio,
-)
+from solver.domain import FAMILIES, OFFERED_FAMILIES
+from solver.plans.metrics import METRICS
+from solver.plans.options import plan_options
+from solver.plans.portfolio import plan_batch, plan_portfolio
 from solver.plans.search import SearchParams, interest_cents
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +90,7 @@ def test_sample_account_metrics_equal_evaluate(sample):
 def test_recommended_is_best_npv_passing_test(sample):
     """The recommendation is the highest-NPV offered option and beats the status quo."""
     _, res = sample
-    offered = [o for o in res.options if o.feasible and o.family in OFFERED]
+    offered = [o for o in res.options if o.feasible and o.family in OFFERED_FAMILIES]
     best = max(o.npv for o in offered)
     assert res.status == "RECOMMENDED" and res.npv_test_passed
     rec = res.option(res.recommended)
@@ -106,7 +102,7 @@ def test_options_satisfy_policy(sample):
     acc, res = sample
     pol = Policy()
     for o in res.options:
-        if not (o.feasible and o.family in OFFERED):
+        if not (o.feasible and o.family in OFFERED_FAMILIES):
             continue
         pay = o.schedule.payments
         ev = evaluate(acc, o.schedule)
@@ -122,7 +118,7 @@ def test_options_satisfy_policy(sample):
         )
         assert np.all(pay[:-1][pay[:-1] > 0] >= pol.min_payment)
         if o.family != "custom":  # custom is a free month-by-month schedule (issue 13)
-            assert len(o.params["levels"]) <= pol.max_payment_levels
+            assert len(o.terms.levels) <= pol.max_payment_levels
 
 
 def test_binding_constraints_in_words(sample):
@@ -150,18 +146,18 @@ def test_custom_at_least_custom_feasible_families():
                 continue
             if not custom.feasible:
                 continue
-            grid = np.round(np.array(custom.params["grid"]) * 100).astype(int)
+            grid = np.round(np.array(custom.terms.grid) * 100).astype(int)
             pay = np.round(o.schedule.payments * 100).astype(int)
             body = pay[:-1]
             zeros = np.flatnonzero(body == 0)
             is_custom = (
-                o.params.get("rate") == acc.annual_rate
+                o.terms.rate == acc.annual_rate
                 and abs(
                     o.schedule.opening_balance / 100
                     - (acc.principal + acc.interest_due + acc.fees_due)
                 )
                 < 0.005
-                and (o.params.get("deferral_mode") in (None, "capitalize"))
+                and (o.terms.deferral_mode in (None, "capitalize"))
                 and np.isin(body[body > 0], grid).all()
                 and (zeros.size == 0 or zeros[-1] == zeros.size - 1)
             )
@@ -246,10 +242,10 @@ def test_exhaustive_enumeration_finds_nothing_better_than_custom_or_step():
         res = plan_options(acc, policy, model, search=search, relax=False)
         for family, increasing in (("custom", False), ("step", True)):
             opt = res.option(family)
-            grid = np.array(opt.params["grid"]) if opt.feasible else None
+            grid = np.array(opt.terms.grid) if opt.feasible else None
             if grid is None:
                 # infeasible: enumerate on the grid the search would have used
-                from solver.plans.families import context_from_account
+                from solver.plans.context import context_from_account
                 from solver.plans.search import payment_grids
 
                 ctx = context_from_account(acc, policy.for_product(acc.product), model)
@@ -482,8 +478,8 @@ def test_metrics_reconcile_on_generated_portfolio():
 def test_bound_tables_dominate_reported_paths():
     """The custom/step bounding DP is ≥ the model value-to-go at every month of every reported custom/step schedule."""
     from solver.core.generate import generate_portfolio
-    from solver.plans.families import context_from_account
-    from solver.plans.search import bound_at, bound_tables
+    from solver.plans.bounds import bound_at, bound_tables
+    from solver.plans.context import context_from_account
 
     model = BehaviourModel()
     for acc in Account.from_frame(generate_portfolio(12, seed=8)):
@@ -494,7 +490,7 @@ def test_bound_tables_dominate_reported_paths():
             opt = res.option(family)
             if not opt.feasible:
                 continue
-            grid = np.array([opt.params["grid"]])
+            grid = np.array([opt.terms.grid])
             for buckets in (16, 48):
                 tables = bound_tables(
                     ctx,
@@ -549,8 +545,9 @@ def _random_grid_paths(acc, ctx, grid, holiday, rng, count):
 def test_bound_tables_dominate_random_grid_paths():
     """The bounding DP is ≥ the model value-to-go of random grid paths (any amount any month) at every month, for several node counts."""
     from solver.core.generate import generate_portfolio
-    from solver.plans.families import context_from_account
-    from solver.plans.search import bound_at, bound_tables, payment_grids
+    from solver.plans.bounds import bound_at, bound_tables
+    from solver.plans.context import context_from_account
+    from solver.plans.search import payment_grids
 
     model = BehaviourModel()
     rng = np.random.default_rng(17)
@@ -582,17 +579,15 @@ def test_bound_tables_dominate_random_grid_paths():
 def test_lean_scoring_matches_general_paths():
     """The lean level-plan scorer gives the same feasibility and NPV (1e-9) as full float paths for every family."""
     from solver.core.generate import generate_portfolio
+    from solver.plans.context import context_from_frame
     from solver.plans.families import (
-        _prefilter,
-        _score_general,
-        _score_lean,
         concession_candidates,
-        context_from_frame,
         deferral_candidates,
         instalment_candidates,
         settlement_candidates,
         waterfall_candidates,
     )
+    from solver.plans.scoring import _prefilter, _score_general, _score_lean
 
     frame = generate_portfolio(40, seed=13)
     for product in ("auto_loan", "card_instalment"):
@@ -661,8 +656,9 @@ def test_tail_tables_dominate_forced_last_phases():
     """The last-phase table is ≥ the model value-to-go of every forced last phase (one grid amount until cleared) of random paths."""
     from solver.core.generate import generate_portfolio
     from solver.core.money import schedule_from_payments
-    from solver.plans.families import context_from_account
-    from solver.plans.search import bound_tables, payment_grids
+    from solver.plans.bounds import bound_tables
+    from solver.plans.context import context_from_account
+    from solver.plans.search import payment_grids
 
     model = BehaviourModel()
     rng = np.random.default_rng(5)
@@ -775,7 +771,7 @@ def test_customer_cost_is_pv_at_the_contract_rate_less_principal(sample):
 
 def test_customer_objective_picks_the_cheapest_plan_within_the_tolerance(sample):
     """--objective customer: the cheapest plan for the customer among those within x % of the best NPV."""
-    from solver.plans.optimizer import choose_for, efficient_frontier
+    from solver.plans.options import choose_for, efficient_frontier
 
     _, res = sample
     frontier = efficient_frontier(res)

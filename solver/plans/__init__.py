@@ -1,11 +1,22 @@
 """Restructuring plans (SPEC §6): the options for one account and the recommended plan
 for a book.
 
-* :mod:`~solver.plans.optimizer` -- :func:`plan_options`, :func:`plan_portfolio`;
-* :mod:`~solver.plans.families` -- the level-instalment families, scored on their grids;
-* :mod:`~solver.plans.search` -- ``custom`` and ``step``: bound tables and the beam search;
-* :mod:`~solver.plans.bound_dp`, :mod:`~solver.plans.beam_step` -- their compiled loops;
+The modules, each importing only those listed before it:
+
+* :mod:`~solver.plans.terms` -- :class:`PlanTerms`, the terms of a plan option;
+* :mod:`~solver.plans.context` -- :class:`PlanContext`: a batch of accounts under one
+  policy, the model's value of a payment path and the policy's check of it;
+* :mod:`~solver.plans.families` -- the level-instalment families and their grids;
+* :mod:`~solver.plans.scoring` -- their float paths, scored in one pass;
+* :mod:`~solver.plans.bound_dp`, :mod:`~solver.plans.beam_step` -- the compiled loops of:
+* :mod:`~solver.plans.bounds` -- ``custom`` and ``step``: the bound tables;
+* :mod:`~solver.plans.search` -- ``custom`` and ``step``: payment grids and the beam search;
+* :mod:`~solver.plans.schedules` -- cent-exact schedules of the winners, checked again;
+* :mod:`~solver.plans.choices` -- every family's best plan for a batch of accounts;
+* :mod:`~solver.plans.metrics` -- the reported figures, from the model;
 * :mod:`~solver.plans.explain` -- binding constraints, infeasibility, relaxations;
+* :mod:`~solver.plans.options` -- :func:`plan_options`, :func:`choose_for`, the frontier;
+* :mod:`~solver.plans.portfolio` -- :func:`plan_portfolio`, :func:`plan_batch`, the summary;
 * :mod:`~solver.plans.workloads` -- per-partition plan work for the engines.
 """
 
@@ -14,13 +25,16 @@ from __future__ import annotations
 from solver._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
-    "plan_options": "solver.plans.optimizer",
-    "plan_portfolio": "solver.plans.optimizer",
-    "plan_batch": "solver.plans.optimizer",
-    "PlanResult": "solver.plans.optimizer",
-    "PortfolioPlans": "solver.plans.optimizer",
-    "choose_for": "solver.plans.optimizer",
-    "efficient_frontier": "solver.plans.optimizer",
+    "plan_options": "solver.plans.options",
+    "PlanResult": "solver.plans.options",
+    "PlanOption": "solver.plans.options",
+    "PlanTerms": "solver.plans.terms",
+    "choose_for": "solver.plans.options",
+    "efficient_frontier": "solver.plans.options",
+    "plan_portfolio": "solver.plans.portfolio",
+    "plan_batch": "solver.plans.portfolio",
+    "PortfolioPlans": "solver.plans.portfolio",
+    "portfolio_summary": "solver.plans.portfolio",
     "SearchParams": "solver.plans.search",
     "binding_constraints": "solver.plans.explain",
     "minimal_relaxations": "solver.plans.explain",

@@ -49,6 +49,7 @@ def _select(
         cut_bound[acc] = left_out
 
 
+# over 120 lines on purpose: a compiled kernel, and a call per split-off part would cost
 @njit(cache=True)
 def expand(
     t: int,

@@ -1,6 +1,6 @@
 """The backward pass of the custom/step bound tables, compiled (issue 13: speed).
 
-:func:`solver.plans.search._bound_tables` prepares, with the behaviour-model kernel, every
+:func:`solver.plans.bounds._bound_tables` prepares, with the behaviour-model kernel, every
 per-month quantity of the bounding dynamic programme (each action's value per unit of
 survival, its survival and recovery weights, the recovery at each node, the geometry of
 each month's nodes, the clearing requirements); what is left is plain arithmetic over
@@ -51,6 +51,7 @@ def _fill_row(values: np.ndarray, out: np.ndarray) -> bool:
     return True
 
 
+# over 120 lines on purpose: a compiled kernel, and a call per split-off part would cost
 @njit(cache=True, error_model="numpy")
 def backward_pass(
     V: np.ndarray,
@@ -214,8 +215,8 @@ def band_recurrences(
     w_floor: np.ndarray,
     ratio: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The month-by-month recurrences of the node bands (``plan_custom._node_bands`` says
-    what they mean): first node ``lo``, highest balance ``hi`` and spacing ``w``."""
+    """The month-by-month recurrences of the node bands (``solver.plans.bounds._node_bands``
+    says what they mean): first node ``lo``, highest balance ``hi`` and spacing ``w``."""
     n, H1 = U.shape
     H = H1 - 1
     lo = np.empty((n, H1))

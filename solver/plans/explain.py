@@ -18,7 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from solver.plans.families import PlanContext
+from solver.domain import OFFERED_FAMILIES
+from solver.plans.choices import family_choices
+from solver.plans.context import PlanContext, context_from_account
+from solver.plans.terms import PlanTerms
 
 
 def _ranges(month_numbers: np.ndarray) -> str:
@@ -41,7 +44,7 @@ def binding_constraints(
     i: int,
     family: str,
     schedule: Any,
-    params: dict[str, Any],
+    terms: PlanTerms,
     metrics: dict[str, float],
 ) -> list[str]:
     """Policy rules that bind on a plan, in words.
@@ -56,10 +59,10 @@ def binding_constraints(
     T = pay.size
     out: list[str] = []
     unit = pol.rounding
+    D = terms.holiday
     if family in ("custom", "step"):
-        tol = max(unit, float(params.get("grid_step", unit)))
+        tol = max(unit, float(unit if terms.grid_step is None else terms.grid_step))
     else:
-        D = int(params.get("deferral_months") or 0)
         level = pay[min(D, T - 1)]
         tol = max(unit, level / max(T - D - 1, 1))
     paying = pay > 0
@@ -78,27 +81,23 @@ def binding_constraints(
         out.append(f"min_payment binds in {_ranges(np.flatnonzero(at_min) + 1)}")
     if T >= ctx.horizon:
         out.append("max_term_months binds")
-    D = int(params.get("deferral_months") or 0)
     if D > 0 and D >= pol.max_deferral_months:
         out.append("max_deferral_months binds")
-    if family == "concession" and abs(float(params.get("rate", math.inf)) - pol.rate_floor) < 1e-9:
+    rate = math.inf if terms.rate is None else terms.rate
+    if family == "concession" and abs(float(rate) - pol.rate_floor) < 1e-9:
         out.append("rate_floor binds")
     f = ctx.fields
-    if (
-        params.get("fee_waiver", 0)
-        and f["fees_due"][i] > 0
-        and params["fee_waiver"] >= pol.max_fee_waiver - 1e-9
-    ):
+    if terms.fee_waiver and f["fees_due"][i] > 0 and terms.fee_waiver >= pol.max_fee_waiver - 1e-9:
         out.append("max_fee_waiver binds")
     if (
-        params.get("interest_waiver", 0)
+        terms.interest_waiver
         and f["interest_due"][i] > 0
-        and params["interest_waiver"] >= pol.max_interest_waiver - 1e-9
+        and terms.interest_waiver >= pol.max_interest_waiver - 1e-9
     ):
         out.append("max_interest_waiver binds")
-    if params.get("haircut", 0) and params["haircut"] >= pol.max_haircut - 1e-6:
+    if terms.haircut and terms.haircut >= pol.max_haircut - 1e-6:
         out.append("max_haircut binds")
-    if family == "step" and len(params.get("levels", [])) >= pol.max_payment_levels:
+    if family == "step" and len(terms.levels or ()) >= pol.max_payment_levels:
         out.append("max_payment_levels binds")
     return out
 
@@ -174,12 +173,9 @@ def explain_infeasible(ctx: PlanContext, i: int) -> str:
 
 def any_feasible(account: Any, policy: Any, model: Any, search: Any) -> bool:
     """Whether the optimizer finds at least one feasible offered plan under ``policy``."""
-    from solver.plans.families import context_from_account
-    from solver.plans.optimizer import OFFERED, _family_choices
-
     ctx = context_from_account(account, policy, model)
-    choices = _family_choices(ctx, search)[0]
-    return any(c.feasible and c.family in OFFERED for c in choices)
+    choices = family_choices(ctx, search)[0]
+    return any(c.feasible and c.family in OFFERED_FAMILIES for c in choices)
 
 
 def minimal_relaxations(account: Any, policy: Any, model: Any, search: Any) -> list[dict[str, Any]]:

@@ -28,15 +28,9 @@ Balances are tracked **exactly** in cents with the schedule's own interest round
 branch and bound month by month over states ``(phases used, current amount,
 balance)``, all accounts of a batch at once:
 
-* an admissible bound (:func:`bound_tables`): a backward dynamic programme that
-  relaxes the phase limit (any grid amount in any month) and bounds the value still
-  collectable from any balance by a *continuous* piecewise-linear function on
-  ``buckets + 1`` balance nodes per month, spanning only the balances reachable in that
-  month (so the spacing is fine where few balances are possible: early months, and late
-  months when what can still be cleared shrinks). Each node value is the best action's value at the
-  node plus a padding for the concave kinks of next month's interpolant inside the
-  interval (second order in the node spacing), so the interpolant lies above every
-  action's value everywhere and the error does not compound from month to month;
+* an admissible bound (:mod:`solver.plans.bounds`): a backward dynamic programme that
+  relaxes the phase limit and bounds the value still collectable from any balance by a
+  continuous piecewise-linear function on ``buckets + 1`` balance nodes per month;
 * a state is dropped when its value so far plus survival × bound cannot beat the
   best complete plan found (the incumbent, first the ``instalment`` and capitalised
   ``deferral`` winners), or when it is in its last phase and its amount can no longer
@@ -48,24 +42,22 @@ If no state was ever cut by the width, the search is exhaustive: status ``OPTIMA
 (bound = objective). Otherwise status ``FEASIBLE`` with ``bound`` = the largest
 optimistic value of a cut state (never above the root bound) and the relative gap —
 the result always says how far it can be trusted. The bound's error is second order in
-the node spacing; :func:`solver.plans.optimizer._refine` certifies accounts whose gap exceeds
+the node spacing; :func:`solver.plans.choices._refine` certifies accounts whose gap exceeds
 ``SearchParams.target_gap`` (0.1 %) with finer tables. Because ``step`` ⊆ ``custom``,
 custom's bound also bounds step.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from solver.domain import Status
 from solver.plans.beam_step import expand
-from solver.plans.bound_dp import NEG as _NEG
-from solver.plans.bound_dp import NEG_CUT as _NEG_CUT
-from solver.plans.bound_dp import backward_pass, band_recurrences, clearable_backward, fill_rows
-from solver.plans.families import CAP_TOL, PlanContext, hazard
+from solver.plans.bounds import bound_at, bound_tables
+from solver.plans.context import CAP_TOL, PlanContext, feasible_paths, hazard, npv, phases
 
 _RATE_SCALE = 10**12
 _MONTHLY_DEN = 12 * _RATE_SCALE
@@ -87,7 +79,7 @@ class SearchParams:
         nodes); the bound's error shrinks with the square of the spacing.
     tail_bound
         Also bound states in their last phase (whose path is forced: one amount until
-        cleared) by a table of that path (:func:`_tail_tables`), which respects the phase
+        cleared) by a table of that path (:func:`solver.plans.bounds._tail_tables`), which respects the phase
         limit; tighter pruning and ranking for about a third more time.
     last_phase_width
         If positive, states in their last phase (which do not branch) are kept in their
@@ -96,7 +88,7 @@ class SearchParams:
         Certified relative gap aimed at: ``custom`` plans proved no closer are searched
         again with finer bound tables.
     refine_buckets
-        The finer ``buckets`` to choose from for those plans (see ``plans._refine``).
+        The finer ``buckets`` to choose from for those plans (see ``solver.plans.choices._refine``).
     includes_default
         Run the default search first and make its grid and its custom and step plans
         part of this one, so this search never finds less (``thorough`` does).
@@ -225,513 +217,14 @@ def payment_grids(
     return amounts[:, :width], step
 
 
-# --------------------------------------------------------------------------------------
-# The bounding dynamic programmes (continuous piecewise-linear upper bounds on balance nodes)
-# --------------------------------------------------------------------------------------
-
-
-def bound_tables(
-    ctx: PlanContext,
-    amounts: np.ndarray,
-    buckets: int,
-    holiday_months: np.ndarray,
-    chunk: int = 64,
-    *,
-    tail: bool = False,
-) -> tuple[np.ndarray, ...]:
-    """:func:`_bound_tables` in chunks of accounts (arrays stay in cache).
-
-    Returns ``(V, w, U, lo)``, plus ``(T, w_tail)`` of :func:`_tail_tables` with ``tail``.
-    """
-    n = len(ctx)
-    if n <= chunk:
-        return _bound_tables(ctx, amounts, buckets, holiday_months, tail)
-    parts = [
-        _bound_tables(
-            ctx.take(np.arange(k, min(n, k + chunk))),
-            amounts[k : k + chunk],
-            buckets,
-            holiday_months[k : k + chunk],
-            tail,
-        )
-        for k in range(0, n, chunk)
-    ]
-    return tuple(np.concatenate([p[i] for p in parts]) for i in range(len(parts[0])))
-
-
-# each month's node spacing is at least this times g times the previous month's, so an
-# interval's image in next month's nodes is less than two intervals wide (at most two
-# next-month nodes inside it: the two kinks the padding handles)
-_W_RATIO = 0.5
-
-
-def _bound_tables(
-    ctx: PlanContext,
-    amounts: np.ndarray,
-    buckets: int,
-    holiday_months: np.ndarray,
-    tail: bool = False,
-) -> tuple[np.ndarray, ...]:
-    """Continuous piecewise-linear upper bounds on the value still collectable (phase limit relaxed).
-
-    ``W_t(B)``, the most a plan can still collect from month index t with balance B (per
-    unit of survival, discounted to time 0) when any grid amount may be paid in any month
-    (and a capitalised holiday taken in any of the first ``holiday_months`` months), is
-    bounded by the linear interpolation of node values ``V[t, i]`` at balances
-    ``b_i = lo_t + i·w_t`` (i = 0…M). Month t's nodes span the balances reachable then:
-    ``lo_t`` pays the largest grid amount every month since the start (at least 0),
-    ``hi_t`` takes the holiday while allowed and then pays the smallest amount, never
-    above ``U_t`` (with a cent of slack a month for interest rounding); the spacing
-    never shrinks faster than ``w_{t+1} ≥ g·w_t / 2``, so the image of an interval in
-    next month's nodes holds at most two of them. The table is built backwards. For
-    every action (pay a grid amount ``a``, hold, or clear) the value from a balance B is
-
-        ``f_a(B) = δ_t (1 − h_a) a + δ_t^L h_a R_t(B) + (1 − h_a) W̃_{t+1}(B·g − a)``
-
-    — piecewise linear in B, with kinks where ``B·g − a`` crosses a node of next month's
-    interpolant and where ``R_t`` bends at the collateral value. Between two nodes the
-    chord of ``f_a`` lies above it except at concave kinks, where it falls short by at
-    most ``Σ drop × (p − b_i)(b_{i+1} − p)/w`` (drop = the fall in slope at kink p);
-    each node value is the largest of ``f_a(b_i)`` plus that padding over the two
-    intervals it bounds, so the interpolant lies above every ``f_a`` everywhere. An action
-    possible on only part of an interval (a payment larger than what is owed, a clearing
-    payment above the cap) is covered by the chord through its values at the ends of that
-    part (extended linearly to the interval's left node, or held constant to its right
-    node, with the corresponding padding). Interest rounding to the cent (±0.005 on the
-    next balance) is covered by ``0.005 × the largest slope``.
-
-    Unlike a piecewise-affine bound per bucket, the interpolant is continuous, so the
-    error made in one month does not reappear as a jump that the month before must cover:
-    the bound loses only curvature (second order in w) per month.
-
-    Returns
-    -------
-    V
-        Node values (n, H + 1, M + 1); ``_NEG`` where no plan exists; month index H has
-        none (a plan must have ended).
-    w
-        Node spacing per account and month (n, H + 1).
-    U
-        (n, H + 1): above this balance no plan can clear by month H (bound −inf).
-    lo
-        (n, H + 1): the first node of each month.
-    """
-    n, H, M = len(ctx), ctx.horizon, buckets
-    G = amounts.shape[1]
-    U, top = _clearable(ctx)
-    lo, hi, w = _node_bands(ctx, amounts, holiday_months, U, top, M)
-    amt, valid_amt, q_act, pay_act, rec_act, act_ok, capt = _action_values(
-        ctx, amounts, holiday_months
+def holiday_months(ctx: PlanContext) -> np.ndarray:
+    """Months a plan may start with a capitalised holiday, per account: up to
+    ``max_deferral_months`` (and before the last month) if ``capitalize`` is allowed."""
+    pol = ctx.policy
+    can_hold = "capitalize" in pol.deferral_interest
+    return np.full(
+        len(ctx), min(pol.max_deferral_months, ctx.horizon - 1) if can_hold else 0, dtype=np.int64
     )
-    # the recovery's concave kink at the collateral value C_t: interval and padding weight
-    kinks = _recovery_kinks(ctx, w[:, :H], lo[:, :H], M)
-    _, has_kink, iCc, wR = kinks
-    clear_req = _clearing_requirements(ctx, lo, w, capt, M, kinks)
-    # ---- the backward pass (compiled: solver/plans/bound_dp.py), month by month from H − 1 ----
-    c, rho, inv_next, gw = _pass_geometry(ctx, lo, w, amt)
-    i_first, i_last = _live_intervals(lo, U, c, rho, inv_next)
-    V = np.empty((n, H + 1, M + 1))
-    backward_pass(
-        V,
-        clear_req,
-        hi >= lo,  # months with balances to bound (n, H + 1)
-        int(holiday_months.max(initial=0)),
-        G,
-        c,
-        rho,
-        inv_next,
-        gw,
-        q_act,
-        np.where(act_ok, pay_act, _NEG),
-        rec_act,
-        _node_recovery(ctx, lo, w, M),
-        has_kink,
-        iCc,
-        wR,
-        i_first,
-        i_last,
-        np.clip(np.ceil((U - lo) * (1.0 / w)), 0, M).astype(np.int64),  # first node past U
-        _SLACK,
-    )
-    if not tail:
-        return V, w, U, lo
-    T, w_tail = _tail_tables(
-        ctx,
-        amt,
-        valid_amt,
-        top,
-        U,
-        max(M // 2, 2),
-        pay_act.transpose(0, 2, 1),
-        rec_act.transpose(0, 2, 1),
-        q_act.transpose(0, 2, 1),
-        act_ok.transpose(0, 2, 1),
-        capt,
-    )
-    return V, w, U, lo, T, w_tail
-
-
-_SLACK = 0.005  # cent rounding of a month's interest: a balance moves by at most this
-
-
-def _clearable(ctx: PlanContext) -> tuple[np.ndarray, np.ndarray]:
-    """``U`` (n, H + 1): the largest balance before month t + 1 that payments within the
-    caps can still clear by month H (a relaxation: any amount up to the cap every month),
-    with cent slack; and ``top`` (n,): the largest balance worth a node."""
-    n, H = len(ctx), ctx.horizon
-    g = 1.0 + ctx.monthly_rate
-    B0 = ctx.balance
-    cap = ctx.cap
-    v = 1.0 / g
-    capped = np.where(np.isfinite(cap), np.maximum(cap, 0.0), 0.0)
-    feas = clearable_backward(capped, v)
-    U = np.concatenate(
-        [feas[:, :H] * (1 + 1e-9) + 0.01 * (H + 1 - np.arange(H))[None, :], np.zeros((n, 1))],
-        axis=1,
-    )
-    reach = B0[:, None] * g[:, None] ** np.arange(H)[None, :]
-    top = np.max(np.minimum(reach, feas[:, :H] * (1 + 1e-9) + 0.01 * H), axis=1)
-    top = np.maximum(top, B0) * (1 + 1e-9) + 0.01 * (H + 1) + 1.0
-    return U, top
-
-
-def _node_bands(
-    ctx: PlanContext,
-    amounts: np.ndarray,
-    holiday_months: np.ndarray,
-    U: np.ndarray,
-    top: np.ndarray,
-    M: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The nodes of each month, only the balances reachable then: first node ``lo``,
-    highest reachable balance ``hi`` and spacing ``w``, each (n, H + 1).
-
-    lo_t: the largest grid amount every month since the start (at least 0); hi_t: the
-    holiday while allowed, then the smallest grid amount, never above U_t (beyond it no
-    plan can clear: the bound is −inf there). Interest rounding moves a balance by at most
-    half a cent a month: a cent of slack per month (and a relative 1e-9). The spacing is
-    the span over M, never shrinking faster than ``_W_RATIO`` times the interest growth,
-    so an interval's image in next month's nodes holds at most two of them.
-    """
-    g = 1.0 + ctx.monthly_rate
-    B0 = ctx.balance
-    valid_amt = np.isfinite(amounts)
-    a_max = np.max(np.where(valid_amt, amounts, 0.0), axis=1)
-    a_min = np.min(np.where(valid_amt, amounts, np.inf), axis=1)
-    a_min = np.where(np.isfinite(a_min), a_min, 0.0)
-    w_floor = np.maximum(1e-9 * np.maximum(B0, top), 0.01)
-    return band_recurrences(B0, g, U, a_max, a_min, holiday_months, M, w_floor, _W_RATIO)
-
-
-def _action_values(
-    ctx: PlanContext, amounts: np.ndarray, holiday_months: np.ndarray
-) -> tuple[np.ndarray, ...]:
-    """The actions of every month: the grid amounts, then the holiday (amount 0).
-
-    Returns ``amt`` (n, A) amounts (0 where the grid has none), ``valid_amt`` (n, G), and
-    per month (H, A, n) — action-major, so the best action is a maximum over contiguous
-    slabs and, the holiday being last, the arrays without it are a prefix — the survival
-    ``q`` = 1 − h, the paid value δ_t (1 − h) a, the recovery weight δ_t^L h and whether
-    the action is allowed; plus the month's caps with their tolerance ``capt`` (n, H).
-    """
-    n, H = len(ctx), ctx.horizon
-    G = amounts.shape[1]
-    acc = np.arange(n)
-    valid_amt = np.isfinite(amounts)
-    amt = np.concatenate([np.where(valid_amt, amounts, 0.0), np.zeros((n, 1))], axis=1)
-    h_amt = hazard(ctx, np.repeat(acc, G), np.repeat(amt[:, :G].reshape(-1, 1), H, axis=1))
-    h_zero = hazard(ctx, acc, np.zeros((n, H)))
-    h_act = np.concatenate([h_amt.reshape(n, G, H), h_zero[:, None, :]], axis=1)
-    h_act = np.ascontiguousarray(h_act.transpose(2, 1, 0))  # (H, A, n)
-    q_act = 1.0 - h_act
-    pay_act = ctx.discount[:, None, None] * q_act * amt.T[None]  # δ_t (1 − h) a
-    rec_act = ctx.discount_lag[:, None, None] * h_act  # δ_t^L h
-    cap = ctx.cap
-    capt = np.where(np.isfinite(cap), cap * (1 + CAP_TOL) + CAP_TOL, -np.inf)  # (n, H)
-    act_ok = np.concatenate(
-        [
-            valid_amt.T[None] & (amt.T[None, :G, :] <= capt.T[:, None, :]),
-            (np.arange(H)[:, None] < holiday_months[None, :])[:, None, :],
-        ],
-        axis=1,
-    )  # (H, A, n)
-    return amt, valid_amt, q_act, pay_act, rec_act, act_ok, capt
-
-
-def _clearing_requirements(
-    ctx: PlanContext,
-    lo: np.ndarray,
-    w: np.ndarray,
-    capt: np.ndarray,
-    M: int,
-    kinks: tuple[np.ndarray, ...],
-) -> np.ndarray:
-    """Clearing, all months at once (H, n, M + 1): the requirements on the left and right
-    node of each interval where a clearing payment can be within the month's cap
-    (``_NEG`` elsewhere), with the padding for the concave kinks (the cap, the recovery's
-    kink at the collateral value)."""
-    n, H = len(ctx), ctx.horizon
-    g = 1.0 + ctx.monthly_rate
-    disc, disc_lag = ctx.discount, ctx.discount_lag
-    _, has_kink, iCc, wR = kinks
-    inv_w = 1.0 / w
-    Bc = (capt + _SLACK) / g[:, None]  # largest balance clearable in month t (n, H)
-    clear_req = np.full((H, n, M + 1), _NEG)
-    # the intervals m < M whose left node is at most Bc, per (account, month): one more
-    # than the threshold gives, then checked on the nodes themselves
-    with np.errstate(invalid="ignore"):
-        count = np.floor((Bc - lo[:, :H]) * inv_w[:, :H]) + 2.0
-    count = np.clip(np.nan_to_num(count, nan=0.0, neginf=0.0), 0, M).astype(np.int64).ravel()
-    r_row = np.repeat(np.arange(n * H), count)
-    r_m = np.arange(r_row.size) - np.repeat(np.cumsum(count) - count, count)
-    r_acc, r_t = np.divmod(r_row, H)
-    lo_c = lo[r_acc, r_t] + r_m * w[r_acc, r_t]
-    keep = lo_c <= Bc[r_acc, r_t]
-    if not keep.all():
-        r_acc, r_t, r_m, lo_c = r_acc[keep], r_t[keep], r_m[keep], lo_c[keep]
-    if not r_acc.size:
-        return clear_req
-    hi_c = lo[r_acc, r_t] + (r_m + 1) * w[r_acc, r_t]
-    g_r = g[r_acc]
-    capt_r = capt[r_acc, r_t]
-    Bc_r = Bc[r_acc, r_t]
-    c_lo = np.maximum(lo_c * g_r - _SLACK, 0.0)
-    c_hi = np.minimum(hi_c * g_r + _SLACK, capt_r)
-    h_lo = ctx.kernel.hazard(r_acc, c_lo, r_t)
-    h_hi = ctx.kernel.hazard(r_acc, np.maximum(c_hi, 0.0), r_t)
-    k_pay = disc[r_t] * (1.0 - h_lo)
-    k_rec = disc_lag[r_t] * h_hi
-    B_end = np.minimum(hi_c, Bc_r)
-    R_lo = ctx.kernel.recovery(r_acc, lo_c, r_t)
-    R_end = ctx.kernel.recovery(r_acc, B_end, r_t)
-    m_lo = k_pay * (lo_c * g_r + _SLACK) + k_rec * R_lo
-    m_hi = k_pay * (B_end * g_r + _SLACK) + k_rec * R_end
-    # held constant past the cap (a concave kink) and the recovery's kink at C_t
-    dev_c = np.where(
-        Bc_r < hi_c,
-        (k_pay * g_r + k_rec) * (Bc_r - lo_c) * (hi_c - Bc_r) * inv_w[r_acc, r_t],
-        0.0,
-    )
-    in_c = has_kink[r_acc, r_t] & (r_m == iCc[r_acc, r_t])
-    dev_c += np.where(in_c, k_rec * wR[r_acc, r_t], 0.0)
-    clear_req[r_t, r_acc, r_m] = m_lo + dev_c
-    clear_req[r_t, r_acc, r_m + 1] = np.maximum(clear_req[r_t, r_acc, r_m + 1], m_hi + dev_c)
-    return clear_req
-
-
-def _pass_geometry(
-    ctx: PlanContext, lo: np.ndarray, w: np.ndarray, amt: np.ndarray
-) -> tuple[np.ndarray, ...]:
-    """Geometry of each month t in next month's node units: the next balance from node i
-    when paying action a is ``c_a + ρ·i`` (ρ = g·w_t / w_{t+1} < 2). Returns ``c`` (H, A,
-    n), ``ρ``, next month's 1/w and the kink padding's scale g·w_t, each (H, n)."""
-    H = ctx.horizon
-    g = 1.0 + ctx.monthly_rate
-    inv_next = np.ascontiguousarray((1.0 / w[:, 1:]).T)  # (H, n)
-    rho = np.ascontiguousarray((g[:, None] * w[:, :H]).T * inv_next)  # (H, n)
-    c = np.ascontiguousarray(
-        ((lo[:, :H] * g[:, None] - lo[:, 1:]).T * inv_next)[:, None, :]
-        - amt.T[None, :, :] * inv_next[:, None, :]
-    )  # (H, A, n)
-    gw = np.ascontiguousarray((g[:, None] * w[:, :H]).T)
-    return c, rho, inv_next, gw
-
-
-def _live_intervals(
-    lo: np.ndarray,
-    U: np.ndarray,
-    c: np.ndarray,
-    rho: np.ndarray,
-    inv_next: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Intervals with a possible balance, per month and action (H, A, n): alive when
-    ``i_first < i ≤ i_last``. The others have their image all at or below balance 0, or
-    above next month's U (with a margin); rounding of the two thresholds (1e-9 of a node
-    spacing) only keeps more intervals. ``c``, ``rho``, ``inv_next``: the month geometry
-    of :func:`_pass_geometry`."""
-    inv_rho = 1.0 / rho
-    U_dead = U * (1 + 1e-6) + 0.01  # with a margin: never below U
-    z0 = -lo[:, 1:].T * inv_next  # balance 0 in next month's node units
-    zU = (U_dead[:, 1:] - lo[:, 1:]).T * inv_next  # next month's U
-    i_first = (z0[:, None, :] - c) * inv_rho[:, None, :] - (1.0 + 1e-9)
-    i_last = (zU[:, None, :] - c) * inv_rho[:, None, :] + 1e-9
-    return np.ascontiguousarray(i_first), np.ascontiguousarray(i_last)
-
-
-def _node_recovery(ctx: PlanContext, lo: np.ndarray, w: np.ndarray, M: int) -> np.ndarray:
-    """The recovery at each month's nodes (H, n, M + 1), from the model kernel."""
-    n, H = len(ctx), ctx.horizon
-    node_pos = np.arange(M + 1, dtype=float)
-    return np.ascontiguousarray(
-        ctx.kernel.recovery(
-            np.arange(n)[:, None, None],
-            lo[:, :H, None] + node_pos * w[:, :H, None],
-            np.arange(H)[None, :, None],
-        ).transpose(1, 0, 2)
-    )
-
-
-def _tail_tables(
-    ctx: PlanContext,
-    amt: np.ndarray,
-    valid_amt: np.ndarray,
-    top: np.ndarray,
-    U: np.ndarray,
-    M: int,
-    pay_act: np.ndarray,
-    rec_act: np.ndarray,
-    q_act: np.ndarray,
-    act_ok: np.ndarray,
-    capt: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Upper bounds on the value of the *last phase*: paying one grid amount until cleared.
-
-    A plan that has used all ``max_payment_levels`` phases has no choice left: it pays
-    its amount ``a`` every month until what is owed is at most ``a``, and then clears.
-    ``T[t, g](B)`` bounds the value of that forced path from month index t with balance
-    B (per unit of survival), by the same continuous piecewise-linear construction as
-    :func:`_bound_tables` (node values with kink padding), but one action per table
-    instead of the best of all: it respects the phase limit, where the main table
-    does not. The search uses the smaller of the two for states in their last phase.
-
-    Returns
-    -------
-    T
-        (n, H + 1, G, M + 1) node values in float32 (``_NEG`` where the path cannot be
-        completed).
-    w
-        Node spacing (n,).
-    """
-    n, H = len(ctx), ctx.horizon
-    G = valid_amt.shape[1]
-    g = 1.0 + ctx.monthly_rate
-    disc, disc_lag = ctx.discount, ctx.discount_lag
-    slack = _SLACK
-    acc = np.arange(n)
-    w = top / M
-    nodes = np.arange(M + 1)[None, :] * w[:, None]  # (n, M+1)
-    gg = g[:, None, None]
-    ww = w[:, None, None]
-    a3 = amt[:, :G, None]
-    x = nodes[:, None, :] * gg - a3  # (n, G, M+1)
-    x_next = np.concatenate([x[:, :, 1:], np.full((n, G, 1), np.inf)], axis=2)
-    node_pen = np.where((x >= 0.0) | (x_next > 0.0), 0.0, _NEG)
-    xs = x / ww
-    k0 = np.clip(np.floor(xs).astype(np.int64), 0, M - 1)
-    lam = np.minimum(xs - k0, 1.0)
-    lam1 = 1.0 - lam
-    base = ((acc[:, None] * G + np.arange(G)[None, :]) * (M + 1))[:, :, None]  # own table per g
-    i0 = base + k0
-    x_lo, x_hi = x[:, :, :-1], x[:, :, 1:]
-    lo_b, hi_b = nodes[:, None, :-1], nodes[:, None, 1:]
-    kink_idx, kink_wt = [], []
-    for d in (1, 2):
-        kk = np.floor(np.maximum(x_lo, 0.0) / ww).astype(np.int64) + d
-        bk = kk * ww
-        inside = (bk < x_hi) & (x_hi > 0) & (kk <= M)
-        p = (bk + a3) / gg
-        kink_wt.append(np.where(inside, np.maximum(gg * (p - lo_b) * (hi_b - p) / ww, 0.0), 0.0))
-        kink_idx.append(base + np.minimum(kk, M))
-    k2_at = np.flatnonzero(kink_wt[1].ravel() > 0)
-    k2_idx = kink_idx[1].ravel()[k2_at]
-    k2_wt = kink_wt[1].ravel()[k2_at]
-    R_nodes = ctx.kernel.recovery(
-        acc[None, :, None], nodes[None], np.arange(H)[:, None, None]
-    )  # (H, n, M+1)
-    iC, has_kink, iCc, wR = _recovery_kinks(ctx, w[:, None], 0.0, M)
-    # clearing: allowed when what is owed is at most the amount (and within the cap)
-    Bc = np.minimum(
-        ((capt + slack) / g[:, None])[:, None, :], ((amt[:, :G] + slack) / g[:, None])[:, :, None]
-    )  # (n, G, H)
-    Bc = np.where(valid_amt[:, :, None], Bc, -np.inf)
-    Mc = int(min(M, max(0, np.floor(np.max(np.where(np.isfinite(Bc), Bc, 0.0) / ww)) + 1)))
-    if Mc > 0:
-        lo_c, hi_c = nodes[:, :Mc, None], nodes[:, 1 : Mc + 1, None]  # (n, Mc, 1)
-        c_lo = np.maximum(lo_c * g[:, None, None] - slack, 0.0)
-        c_hi = np.minimum(hi_c * g[:, None, None] + slack, capt[:, None, :])  # (n, Mc, H)
-        h_lo = hazard(ctx, np.repeat(acc, Mc), np.repeat(c_lo.reshape(-1, 1), H, axis=1))
-        h_hi = hazard(ctx, np.repeat(acc, Mc), np.maximum(c_hi, 0.0).reshape(n * Mc, H))
-        k_pay = (disc[None, None, :] * (1.0 - h_lo.reshape(n, Mc, H))).transpose(2, 0, 1)
-        k_rec = (disc_lag[None, None, :] * h_hi.reshape(n, Mc, H)).transpose(2, 0, 1)  # (H, n, Mc)
-        lo2, hi2 = lo_c[:, None, :, 0], hi_c[:, None, :, 0]  # (n, 1, Mc)
-        in_c = has_kink.T[:, :, None] & (np.arange(Mc)[None, None, :] == iCc.T[:, :, None])
-        m_lo_all = k_pay * (lo_c[:, :, 0] * g[:, None] + slack)[None] + k_rec * R_nodes[:, :, :Mc]
-        dev_R = np.where(in_c, k_rec * wR.T[:, :, None], 0.0)  # (H, n, Mc)
-    T = np.empty((n, H + 1, G, M + 1), dtype=np.float32)
-    T[:, H] = _NEG
-    T_next = np.full((n, G, M + 1), _NEG)
-    node_idx = np.arange(M + 1)[None, None, :]
-    K_all = np.minimum(np.ceil(U / w[:, None]).astype(np.int64), M)
-    for t in range(H - 1, -1, -1):
-        req = np.full((n, G, M + 1), _NEG)
-        if t < H - 1 and T_next.max() > _NEG_CUT:
-            Tf = fill_rows(T_next.reshape(n * G, M + 1)).reshape(n, G, M + 1)
-            flat = Tf.ravel()
-            q = q_act[t][:, :G, None]
-            f = flat.take(i0) * lam1
-            f += flat.take(i0 + 1) * lam
-            f *= q
-            f += np.where(act_ok[t][:, :G], pay_act[t][:, :G], _NEG)[:, :, None]
-            f += rec_act[t][:, :G, None] * R_nodes[t][:, None, :]
-            f += node_pen
-            seg = np.diff(Tf, axis=2) / ww
-            drop = np.empty((n, G, M + 1))
-            drop[:, :, 0] = 0.0
-            np.subtract(seg[:, :, :-1], seg[:, :, 1:], out=drop[:, :, 1:M])
-            drop[:, :, M] = seg[:, :, M - 1]
-            np.maximum(drop, 0.0, out=drop)
-            dflat = drop.ravel()
-            dev = dflat.take(kink_idx[0]) * kink_wt[0]
-            if k2_at.size:
-                dev.ravel()[k2_at] += dflat.take(k2_idx) * k2_wt
-            kr = np.flatnonzero(has_kink[:, t])
-            if kr.size:
-                dev[kr, :, iCc[kr, t]] += rec_act[t][kr, :G] * wR[kr, t][:, None]
-            req[:, :, :M] = f[:, :, :-1] + dev
-            np.maximum(req[:, :, 1:], f[:, :, 1:] + dev, out=req[:, :, 1:])
-            req += (slack * np.max(np.abs(seg), axis=2))[:, :, None]
-        if Mc > 0:
-            bc = Bc[:, :, t][:, :, None]  # (n, G, 1)
-            can = lo2 <= bc  # (n, G, Mc)
-            B_end = np.minimum(hi2, bc)
-            R_end = ctx.kernel.recovery(acc[:, None, None], B_end, t)
-            kp, kr_ = k_pay[t][:, None, :], k_rec[t][:, None, :]
-            m_hi = kp * (B_end * g[:, None, None] + slack) + kr_ * R_end
-            cut = can & (bc < hi2)
-            dev_c = np.where(cut, (kp * g[:, None, None] + kr_) * (bc - lo2) * (hi2 - bc) / ww, 0.0)
-            dev_c += dev_R[t][:, None, :]
-            np.maximum(
-                req[:, :, :Mc],
-                np.where(can, m_lo_all[t][:, None, :] + dev_c, _NEG),
-                out=req[:, :, :Mc],
-            )
-            np.maximum(
-                req[:, :, 1 : Mc + 1], np.where(can, m_hi + dev_c, _NEG), out=req[:, :, 1 : Mc + 1]
-            )
-        K = K_all[:, t]
-        held = np.take_along_axis(req, K[:, None, None].repeat(G, axis=1), axis=2)
-        req = np.where(node_idx > K[:, None, None], held, req)
-        req = np.where(req > _NEG_CUT, req, _NEG)
-        # stored in float32: rounded up (with a 1e-6 relative margin) so it stays a bound
-        T[:, t] = req + (1e-6 * np.abs(req) + 1e-3) * (req > _NEG_CUT)
-        T_next = req
-    return T, w
-
-
-def bound_at(
-    tables: tuple[np.ndarray, ...], acc: np.ndarray, t: int, balance: np.ndarray
-) -> np.ndarray:
-    """Upper bound on the value collectable from month index t with this balance (CNY)."""
-    V, w, U, lo = tables[:4]
-    M = V.shape[2] - 1
-    xs = (balance - lo[acc, t]) / w[acc, t]
-    j = np.clip(np.floor(xs).astype(np.int64), 0, M - 1)
-    lam = np.clip(xs - j, 0.0, 1.0)
-    v0 = V[acc, t, j]
-    v1 = V[acc, t, j + 1]
-    val = v0 + lam * (v1 - v0)
-    inside = (balance >= 0) & (balance <= U[acc, t]) & (val > _NEG_CUT)
-    return np.where(inside, val, -np.inf)
 
 
 # --------------------------------------------------------------------------------------
@@ -765,14 +258,9 @@ def solve_runs(
     """
     with np.errstate(invalid="ignore", over="ignore"):
         if tables is None:
-            pol = ctx.policy
-            can_hold = "capitalize" in pol.deferral_interest
-            holiday = np.full(
-                len(ctx),
-                min(pol.max_deferral_months, ctx.horizon - 1) if can_hold else 0,
-                dtype=np.int64,
+            tables = bound_tables(
+                ctx, amounts, search.buckets, holiday_months(ctx), tail=search.tail_bound
             )
-            tables = bound_tables(ctx, amounts, search.buckets, holiday, tail=search.tail_bound)
         out = _solve_runs(
             ctx,
             amounts,
@@ -793,8 +281,6 @@ def solve_runs(
             dtype=np.int64,
         )
         if retry.size:
-            from dataclasses import replace
-
             wide = replace(search, beam_width=search.beam_width * 8)
             again = _solve_runs(
                 ctx.take(retry),
@@ -808,26 +294,6 @@ def solve_runs(
             for i, sol in zip(retry, again, strict=True):
                 out[i] = sol
         return out
-
-
-def _recovery_kinks(
-    ctx: PlanContext, w: np.ndarray, lo: np.ndarray | float, M: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Where the recovery's concave kink lies on each account's balance nodes, and the
-    padding it needs: interval index, whether inside the nodes, clipped index, weight.
-
-    The nodes of month t are ``lo[:, t] + i·w[:, t]`` (``w``, ``lo`` broadcast to (n, H)).
-    The recovery is piecewise linear and concave in the exposure with one kink per month
-    (``ModelKernel.recovery_kink``); a chord between two nodes around the kink lies
-    below it by at most ``drop·(C − lo)(hi − C)/w``.
-    """
-    at, drop = ctx.kernel.recovery_kink()
-    iC = np.floor((at - lo) / w).astype(np.int64)
-    has_kink = (at > lo) & (iC < M) & (drop > 0)
-    iCc = np.clip(iC, 0, M - 1)
-    lo_C = lo + iCc * w
-    wR = np.where(has_kink, drop * (at - lo_C) * (lo_C + w - at) / w, 0.0)
-    return iC, has_kink, iCc, wR
 
 
 @dataclass(frozen=True)
@@ -883,7 +349,7 @@ def _phase_moves(G: int, K: int) -> _Moves:
 
 
 def _search_actions(
-    ctx: PlanContext, amounts: np.ndarray, holiday_months: np.ndarray
+    ctx: PlanContext, amounts: np.ndarray, holiday: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The actions in cents: payment ``pay_c`` (n, A; the holiday last, 0), the month's
     cap with its tolerance ``cap_c`` (n, H; −1 where nothing is affordable), whether an
@@ -911,7 +377,7 @@ def _search_actions(
     act_ok = np.concatenate(
         [
             (amt_c[None, :, :] > 0) & (amt_c[None, :, :] <= cap_c.T[:, :, None]),
-            (np.arange(H)[:, None] < holiday_months[None, :])[:, :, None],
+            (np.arange(H)[:, None] < holiday[None, :])[:, :, None],
         ],
         axis=2,
     )  # (H, n, A)
@@ -1001,45 +467,28 @@ def _solve_runs(
     the incumbents; the compiled :func:`solver.plans.beam_step.expand` makes the children."""
     pol = ctx.policy
     n, H = len(ctx), ctx.horizon
-    can_hold = "capitalize" in pol.deferral_interest
-    holiday_months = np.full(
-        n, min(pol.max_deferral_months, H - 1) if can_hold else 0, dtype=np.int64
-    )
+    holiday = holiday_months(ctx)
     if tables is None:
-        tables = bound_tables(ctx, amounts, search.buckets, holiday_months, tail=search.tail_bound)
-    V, w, U, lo = tables[:4]
-    T_tail = tables[4] if len(tables) == 6 else np.zeros((0, 1, 1, 2), np.float32)
+        tables = bound_tables(ctx, amounts, search.buckets, holiday, tail=search.tail_bound)
+    V, T_tail, U100, inv_w100, lo100, inv_wt100 = _table_views(tables, n)
     nA = amounts.shape[1] + 1
     moves = _phase_moves(amounts.shape[1], pol.max_payment_levels)
-    pay_c, cap_c, act_ok, act_vals = _search_actions(ctx, amounts, holiday_months)
+    pay_c, cap_c, act_ok, act_vals = _search_actions(ctx, amounts, holiday)
     pay_flat = pay_c.ravel()
     last_cap = _last_phase_reach(ctx, pay_c)
     rate_units = np.round(ctx.fields["annual_rate"] * _RATE_SCALE).astype(np.int64)
     rate_f = rate_units.astype(float) / _MONTHLY_DEN
     disc, disc_lag = ctx.discount, ctx.discount_lag
     acc_all = np.arange(n)
-    # per month t (H+1, n), in cents: U, month t's first node and 1 / spacing
-    U100 = np.ascontiguousarray(U.T) * 100.0
-    inv_w100 = np.ascontiguousarray(1.0 / (w.T * 100.0))
-    lo100 = np.ascontiguousarray(lo.T * 100.0)
-    inv_wt100 = np.zeros(n) if len(tables) != 6 else 1.0 / (tables[5] * 100.0)
     B0c = np.round(ctx.balance * 100).astype(np.int64)
     root_bound = bound_at(tables, acc_all, 0, B0c / 100.0)
 
-    start = np.full(n, -np.inf)
-    inc_path: list[np.ndarray | None] = [None] * n
-    if seeds is not None:
-        values = seed_values(ctx, seeds, amounts, holiday_months, increasing)
-        for i, lst in enumerate(seeds):
-            for (pay, _), val in zip(lst, values[i], strict=True):
-                if val > start[i]:
-                    start[i], inc_path[i] = val, np.asarray(pay, float)
+    start, inc_path = _seed_incumbents(ctx, seeds, amounts, holiday, increasing)
     inc = _Incumbents.start(start)
     cut_bound = np.full(n, -np.inf)  # best optimistic value among states cut by the width
     inc_S = np.broadcast_to(np.asarray(increasing, dtype=bool), (n,)).astype(np.int64)
     inc_S *= moves.codes
     cap_cT = np.ascontiguousarray(cap_c.T)  # (H, n)
-    V = np.ascontiguousarray(V)
 
     # frontier (sorted by account): holiday state (k = 0, g = -1) with the opening balance
     f_acc: Any = acc_all.copy()
@@ -1110,6 +559,40 @@ def _solve_runs(
     for a, path in zip(found.tolist(), paths, strict=True):
         inc_path[a] = path
     return _solutions(amounts, grid_step, inc_path, inc.value, cut_bound, root_bound, expanded)
+
+
+def _table_views(tables: tuple[np.ndarray, ...], n: int) -> tuple[np.ndarray, ...]:
+    """The bound tables as the compiled step reads them: ``V`` contiguous, the tail table
+    (empty without one) and, per month t (H+1, n) in cents, U, month t's first node and
+    1 / spacing, plus the tail table's 1 / spacing (n,)."""
+    V, w, U, lo = tables[:4]
+    T_tail = tables[4] if len(tables) == 6 else np.zeros((0, 1, 1, 2), np.float32)
+    U100 = np.ascontiguousarray(U.T) * 100.0
+    inv_w100 = np.ascontiguousarray(1.0 / (w.T * 100.0))
+    lo100 = np.ascontiguousarray(lo.T * 100.0)
+    inv_wt100 = np.zeros(n) if len(tables) != 6 else 1.0 / (tables[5] * 100.0)
+    return np.ascontiguousarray(V), T_tail, U100, inv_w100, lo100, inv_wt100
+
+
+def _seed_incumbents(
+    ctx: PlanContext,
+    seeds: list[list[tuple[np.ndarray, np.ndarray]]] | None,
+    amounts: np.ndarray,
+    holiday: np.ndarray,
+    increasing: bool | np.ndarray,
+) -> tuple[np.ndarray, list[np.ndarray | None]]:
+    """Value and payment path of each account's best qualifying seed (:func:`seed_values`;
+    −inf and ``None`` where none qualifies): the search's first incumbents."""
+    n = len(ctx)
+    start = np.full(n, -np.inf)
+    inc_path: list[np.ndarray | None] = [None] * n
+    if seeds is not None:
+        values = seed_values(ctx, seeds, amounts, holiday, increasing)
+        for i, lst in enumerate(seeds):
+            for (pay, _), val in zip(lst, values[i], strict=True):
+                if val > start[i]:
+                    start[i], inc_path[i] = val, np.asarray(pay, float)
+    return start, inc_path
 
 
 def _solutions(
@@ -1198,18 +681,16 @@ def seed_values(
     ctx: PlanContext,
     seeds: list[list[tuple[np.ndarray, np.ndarray]]],
     amounts: np.ndarray,
-    holiday_months: np.ndarray,
+    holiday: np.ndarray,
     increasing: bool | np.ndarray,
 ) -> list[list[float]]:
     """Model value of each seed schedule that is a feasible path of the family, else −inf.
 
     A seed is ``(payments, exposures)`` of a cent-exact schedule at the contract rate on
     the account's full balance. It qualifies when its non-final payments are grid
-    amounts, its zero months form a leading holiday of at most ``holiday_months``
+    amounts, its zero months form a leading holiday of at most ``holiday``
     months, (for ``step``) its phases never go down, and it passes the policy caps.
     """
-    from solver.plans.families import feasible_paths, npv, phases
-
     out: list[list[float]] = [[-np.inf] * len(lst) for lst in seeds]
     rows = [(i, k) for i, lst in enumerate(seeds) for k in range(len(lst))]
     if not rows:
@@ -1233,7 +714,7 @@ def seed_values(
     zero = body & (cents == 0)
     n_zero = zero.sum(axis=1)
     ok &= (zero == (j < n_zero[:, None])).all(axis=1)  # zeros only as a leading holiday
-    ok &= n_zero <= holiday_months[acc]
+    ok &= n_zero <= holiday[acc]
     paid = body & (cents > 0)
     grid_c = np.where(np.isfinite(amounts), np.round(amounts * 100), -1).astype(np.int64)[acc]
     on_grid = (cents[:, :, None] == grid_c[:, None, :]).any(axis=2)

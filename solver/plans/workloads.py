@@ -4,7 +4,7 @@ compute (issue 14: workloads beside their domains).
 
 :func:`plan_partition` plans one partition in process; :func:`plan_portfolio_on` runs the
 partitions on an engine and :func:`combine_portfolio_plans` puts the results back in
-order, so the outcome equals :func:`solver.plans.optimizer.plan_portfolio` on the whole book;
+order, so the outcome equals :func:`solver.plans.portfolio.plan_portfolio` on the whole book;
 :func:`sum_summaries` adds up the partitions' summary tables.
 """
 
@@ -17,16 +17,16 @@ import numpy as np
 import pandas as pd
 
 from solver.engines.engine import Engine, ProgressFn, concat_partitions
-from solver.plans import optimizer as plans
+from solver.plans import portfolio
 
 __all__ = ["combine_portfolio_plans", "plan_partition", "plan_portfolio_on", "sum_summaries"]
 
 
 def combine_portfolio_plans(parts: Sequence[Any]) -> Any:
-    """One :class:`solver.plans.optimizer.PortfolioPlans` from per-partition ones, in order.
+    """One :class:`solver.plans.portfolio.PortfolioPlans` from per-partition ones, in order.
 
     Tables are concatenated (:func:`concat_partitions`) and the schedule arrays padded
-    with zeros to the longest plan, as :func:`solver.plans.optimizer.plan_portfolio` does for a
+    with zeros to the longest plan, as :func:`solver.plans.portfolio.plan_portfolio` does for a
     whole portfolio.
     """
     width = max([p.payments.shape[1] for p in parts] + [1])
@@ -42,23 +42,23 @@ def combine_portfolio_plans(parts: Sequence[Any]) -> Any:
         term[row : row + k] = p.term
         row += k
     table = concat_partitions([p.table for p in parts])
-    return plans.PortfolioPlans(table=table, payments=payments, exposures=exposures, term=term)
+    return portfolio.PortfolioPlans(table=table, payments=payments, exposures=exposures, term=term)
 
 
 def plan_partition(frame: Any, policy: Any = None, model: Any = None, search: Any = None) -> Any:
-    """The plan table of a partition: :func:`solver.plans.optimizer.plan_portfolio` on it, in process.
+    """The plan table of a partition: :func:`solver.plans.portfolio.plan_portfolio` on it, in process.
 
     ``plan_portfolio`` plans in batches of 64 accounts (what keeps the vectorised search in
     cache and its memory small); an account's plan does not depend on its batch, so the
-    table equals :func:`solver.plans.optimizer.plan_batch` on the same rows.
+    table equals :func:`solver.plans.portfolio.plan_batch` on the same rows.
     """
     return _plan_partition(frame, policy, model, search).table
 
 
 def _plan_partition(frame: Any, policy: Any, model: Any, search: Any) -> Any:
     kwargs = {} if search is None else {"search": search}
-    # looked up at call time: the plans module's function (tests may stand in for it)
-    return plans.plan_portfolio(frame, policy, model, jobs=1, **kwargs)
+    # looked up at call time: the portfolio module's function (tests may stand in for it)
+    return portfolio.plan_portfolio(frame, policy, model, jobs=1, **kwargs)
 
 
 def plan_portfolio_on(
@@ -71,7 +71,7 @@ def plan_portfolio_on(
     partitions: int | None = None,
     progress: ProgressFn | None = None,
 ) -> Any:
-    """:func:`solver.plans.optimizer.plan_portfolio` with the partitions run by ``engine``.
+    """:func:`solver.plans.portfolio.plan_portfolio` with the partitions run by ``engine``.
 
     Each partition runs ``plan_portfolio`` itself (the local code path, in batches of 64
     accounts); the results are put back in order by :func:`combine_portfolio_plans`, so the
@@ -94,7 +94,7 @@ def sum_summaries(parts: Sequence[Any], keys: Sequence[str]) -> Any:
     """Add up per-partition summary tables (counts and sums) by ``keys``.
 
     Groups of the first key keep the order in which they first appear; rows within a
-    group are sorted by the other keys (the order of :func:`solver.plans.optimizer.portfolio_summary`).
+    group are sorted by the other keys (the order of :func:`solver.plans.portfolio.portfolio_summary`).
     """
     both = pd.concat([p for p in parts if p is not None], ignore_index=True)
     if both.empty:

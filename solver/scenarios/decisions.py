@@ -32,7 +32,7 @@ from solver.core.account import DPD_BUCKETS, TIERS
 from solver.core.atomic import atomic_open
 from solver.core.model import evaluate_batch, status_quo_batch
 from solver.domain import Status
-from solver.plans.optimizer import plan_portfolio
+from solver.plans.portfolio import plan_portfolio
 from solver.plans.search import SearchParams
 from solver.plans.workloads import plan_portfolio_on
 from solver.scenarios.path_inputs import SEGMENT_TYPES, PathInputs, month_probabilities
@@ -128,11 +128,19 @@ def _frame_digest(frame: Any) -> str:
 #: The plan code (paths under ``solver/``) whose bytes key the plan-stage cache: an edit to
 #: any of them, the compiled loops included, invalidates cached plans.
 PLAN_CODE = (
-    "plans/optimizer.py",
+    "plans/terms.py",
+    "plans/context.py",
     "plans/families.py",
+    "plans/scoring.py",
+    "plans/bounds.py",
     "plans/search.py",
     "plans/bound_dp.py",
     "plans/beam_step.py",
+    "plans/schedules.py",
+    "plans/choices.py",
+    "plans/metrics.py",
+    "plans/options.py",
+    "plans/portfolio.py",
     "core/model.py",
     "core/money.py",
     "core/policy.py",
@@ -221,7 +229,7 @@ def plan_schedules(
 ) -> Schedules:
     """Each account's recommended plan under ``policy`` (status quo where none passes).
 
-    Calls :func:`solver.plans.optimizer.plan_portfolio`. Results are cached per (portfolio, policy,
+    Calls :func:`solver.plans.portfolio.plan_portfolio`. Results are cached per (portfolio, policy,
     model, search effort, plan code) within the process, so a scenario and its baseline
     share the work, and in ``cache_dir`` across processes when given. With an ``engine``
     (:mod:`solver.engines.engine`) the partitions are planned on its workers

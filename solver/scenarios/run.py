@@ -2,7 +2,7 @@
 
 Stages of :func:`run_scenario`. (1) The portfolio: read, or generated from (n, seed).
 (2) Plans: every account's recommended plan under the scenario's policy
-(:func:`solver.plans.optimizer.plan_portfolio`; the status quo where no plan passes the NPV test, or
+(:func:`solver.plans.portfolio.plan_portfolio`; the status quo where no plan passes the NPV test, or
 for every account when ``plans.restructure = false``), assumed accepted. (3) Treatments:
 the allocation of treatments and teams under the scenario's (scaled) capacity and budget
 (:func:`solver.allocation.portfolio.allocate`); each account's treatment costs its catalogue cost

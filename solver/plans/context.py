@@ -1,0 +1,290 @@
+"""The context of a plan search: a batch of accounts under one policy (SPEC §4–§5).
+
+A :class:`PlanContext` holds the per-account, per-month inputs of the search (expected
+income, affordability caps, collateral proceeds) for a batch of accounts under one policy,
+vectorised over the accounts; every model figure comes from its kernel
+(:class:`solver.core.model.ModelKernel`). Beside it, what every family's search asks of a
+payment path: its expected-recovery NPV under the model (:func:`npv`) and whether the
+policy admits it (:func:`feasible_paths`, :func:`phases`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from solver.core.model import AccountParams, BehaviourModelProtocol, ModelKernel
+from solver.core.policy import Policy
+
+if TYPE_CHECKING:  # a single account is planned without pandas
+    import pandas as pd
+
+CAP_TOL = 1e-9  # relative tolerance on affordability caps (float noise)
+
+ACCOUNT_FIELDS = (
+    "principal",
+    "interest_due",
+    "fees_due",
+    "arrears",
+    "annual_rate",
+    "remaining_term",
+    "income",
+    "income_normal",
+    "recovery_months",
+    "income_cv",
+    "expenses",
+    "other_debt",
+    "vehicle_value",
+)
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """Per-account inputs of the plan search for n accounts under one policy.
+
+    Every model figure comes from ``kernel`` (:class:`solver.core.model.ModelKernel`, the one
+    implementation of SPEC §4); the properties below are its arrays under the names the
+    search uses.
+
+    Attributes
+    ----------
+    horizon
+        Months considered, ``policy.max_term_months``.
+    cap_dti, cap_residual, cap_afford
+        Largest payment allowed by each affordability rule in each month (n, H).
+    cap
+        Their minimum: the largest affordable payment (n, H); ``-inf`` when none is.
+    """
+
+    policy: Policy
+    model: BehaviourModelProtocol
+    kernel: ModelKernel
+    fields: dict[str, np.ndarray]
+    tier: np.ndarray
+    horizon: int
+    cap_dti: np.ndarray
+    cap_residual: np.ndarray
+    cap_afford: np.ndarray
+    cap: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.kernel)
+
+    def take(self, idx: np.ndarray) -> PlanContext:
+        """The context of a subset of its accounts."""
+        return replace(
+            self,
+            kernel=self.kernel.take(idx),
+            fields={k: a[idx] for k, a in self.fields.items()},
+            tier=self.tier[idx],
+            cap_dti=self.cap_dti[idx],
+            cap_residual=self.cap_residual[idx],
+            cap_afford=self.cap_afford[idx],
+            cap=self.cap[idx],
+        )
+
+    @property
+    def params(self) -> AccountParams:
+        return self.kernel.params
+
+    @property
+    def income_path(self) -> np.ndarray:
+        """Expected income ``Ī_t`` (n, H)."""
+        return self.kernel.income
+
+    @property
+    def mu(self) -> np.ndarray:
+        return self.kernel.mu
+
+    @property
+    def sigma(self) -> np.ndarray:
+        return self.kernel.sigma
+
+    @property
+    def fixed_outgo(self) -> np.ndarray:
+        return self.kernel.outgo
+
+    @property
+    def collateral(self) -> np.ndarray:
+        """Net collateral proceeds ``C_t`` for a default in month t (n, H)."""
+        return self.kernel.collateral
+
+    @property
+    def discount(self) -> np.ndarray:
+        return self.kernel.discount
+
+    @property
+    def discount_lag(self) -> np.ndarray:
+        return self.kernel.discount_lag
+
+    @property
+    def special(self) -> np.ndarray:
+        return self.kernel.special
+
+    @property
+    def balance(self) -> np.ndarray:
+        """Restructured balance: principal, accrued interest and fees capitalised."""
+        f = self.fields
+        return f["principal"] + f["interest_due"] + f["fees_due"]
+
+    @property
+    def monthly_rate(self) -> np.ndarray:
+        return self.fields["annual_rate"] / 12.0
+
+
+def build_context(
+    fields: dict[str, np.ndarray],
+    tier: np.ndarray,
+    policy: Policy,
+    model: BehaviourModelProtocol,
+    horizon: int | None = None,
+    params: AccountParams | None = None,
+) -> PlanContext:
+    """Precompute the per-month inputs of the plan search (vectorised over accounts).
+
+    ``params`` are the model inputs when already built (they carry the income forecast);
+    otherwise they are taken from ``fields``.
+    """
+    fields = {k: np.asarray(fields[k], dtype=float) for k in ACCOUNT_FIELDS}
+    if params is None:
+        params = AccountParams(
+            income=fields["income"],
+            income_normal=fields["income_normal"],
+            recovery_months=fields["recovery_months"],
+            income_cv=fields["income_cv"],
+            expenses=fields["expenses"],
+            other_debt=fields["other_debt"],
+            vehicle_value=fields["vehicle_value"],
+            base_hazard=model.hazard_of(np.asarray(tier, dtype=object)),
+        )
+    H = int(horizon or policy.max_term_months)
+    kernel = model.kernel(params, H)
+    income = kernel.income
+    cap_dti = policy.max_dti * income - params.other_debt[:, None]
+    cap_residual = income - kernel.outgo[:, None] - policy.min_residual_income
+    cap_afford = kernel.afford_cap(policy.min_afford_prob)
+    cap = np.minimum(np.minimum(cap_dti, cap_residual), cap_afford)
+    cap = np.where(np.isnan(cap), -np.inf, cap)
+    return PlanContext(
+        policy=policy,
+        model=model,
+        kernel=kernel,
+        fields=fields,
+        tier=np.asarray(tier, dtype=object),
+        horizon=H,
+        cap_dti=cap_dti,
+        cap_residual=cap_residual,
+        cap_afford=cap_afford,
+        cap=cap,
+    )
+
+
+def context_from_frame(
+    frame: pd.DataFrame,
+    policy: Policy,
+    model: BehaviourModelProtocol,
+    horizon: int | None = None,
+) -> PlanContext:
+    """A :class:`PlanContext` for the rows of a validated portfolio frame."""
+    fields = {k: frame[k].to_numpy(float) for k in ACCOUNT_FIELDS}
+    params = AccountParams.from_frame(frame, model)  # type: ignore[arg-type]
+    return build_context(fields, frame["tier"].to_numpy(object), policy, model, horizon, params)
+
+
+def context_from_account(
+    account: Any, policy: Policy, model: BehaviourModelProtocol, horizon: int | None = None
+) -> PlanContext:
+    """A one-account :class:`PlanContext`."""
+    fields = {
+        k: np.array([float(getattr(account, k))]) for k in ACCOUNT_FIELDS if k != "income_normal"
+    }
+    normal = account.income_normal
+    fields["income_normal"] = np.array([np.nan if normal is None else float(normal)])
+    params = AccountParams.from_account(account, model)  # type: ignore[arg-type]
+    return build_context(
+        fields, np.array([account.tier], dtype=object), policy, model, horizon, params
+    )
+
+
+# --------------------------------------------------------------------------------------
+# The behaviour model: thin calls into the kernel (solver.core.model.ModelKernel)
+# --------------------------------------------------------------------------------------
+
+
+def hazard(
+    ctx: PlanContext, acc: np.ndarray, payments: np.ndarray, months: np.ndarray | None = None
+) -> np.ndarray:
+    """Monthly default hazard ``h_t`` of paying ``payments`` (C, m) in month indices ``months`` (m,)."""
+    if months is None:
+        return ctx.kernel.hazard(acc, payments)
+    return ctx.kernel.hazard(np.asarray(acc)[:, None], payments, np.asarray(months)[None, :])
+
+
+def recovery(ctx: PlanContext, acc: np.ndarray, exposures: np.ndarray) -> np.ndarray:
+    """Recovery ``R_t`` on default given exposures (C, m) in months 1…m."""
+    return ctx.kernel.recovery(acc, exposures)
+
+
+def npv(
+    ctx: PlanContext, acc: np.ndarray, payments: np.ndarray, exposures: np.ndarray, term: np.ndarray
+) -> np.ndarray:
+    """Expected-recovery NPV of candidate schedules (float search; SPEC §4 formula)."""
+    m = payments.shape[1]
+    active = np.arange(m)[None, :] < term[:, None]
+    pay = np.where(active, payments, 0.0)
+    h = np.where(active, hazard(ctx, acc, pay), 0.0)
+    surv = np.cumprod(1.0 - h, axis=1)
+    before = np.empty_like(surv)
+    before[:, 0] = 1.0
+    before[:, 1:] = surv[:, :-1]
+    rec = recovery(ctx, acc, np.where(active, exposures, 0.0))
+    # row-wise sums (not a matrix product) so a row's value does not depend on the batch it is in
+    return (surv * pay * ctx.discount[:m]).sum(axis=1) + (
+        before * h * rec * ctx.discount_lag[:m]
+    ).sum(axis=1)
+
+
+# --------------------------------------------------------------------------------------
+# The policy's check of payment paths
+# --------------------------------------------------------------------------------------
+
+
+def feasible_paths(
+    ctx: PlanContext, acc: np.ndarray, payments: np.ndarray, term: np.ndarray
+) -> np.ndarray:
+    """Policy check of float payment paths (C, m): caps, min_payment, term (SPEC §5).
+
+    Phases (``max_payment_levels``) and holiday lengths are fixed by each family's grid
+    and checked there.
+    """
+    pol = ctx.policy
+    m = payments.shape[1]
+    t = np.arange(m)[None, :]
+    live = t < term[:, None]
+    paying = live & (payments > 0)
+    cap = ctx.cap[acc, :m]
+    over = paying & (payments > cap + CAP_TOL * np.maximum(1.0, np.abs(cap)))
+    final = t == (term[:, None] - 1)
+    small = paying & ~final & (payments < pol.min_payment - 1e-9)
+    ok = ~(over | small).any(axis=1)
+    return ok & (term <= ctx.horizon) & (term >= 1)
+
+
+def phases(payments: np.ndarray, term: np.ndarray) -> np.ndarray:
+    """Payment phases per row: runs of equal non-zero payments (SPEC §5 ``max_payment_levels``).
+
+    A final payment that does not exceed the one before it is the last phase's remainder
+    and does not count; zero months do not count.
+    """
+    payments = np.round(np.asarray(payments, dtype=float), 2)
+    m = payments.shape[1]
+    t = np.arange(m)[None, :]
+    live = t < term[:, None]
+    p = np.where(live, payments, 0.0)
+    prev = np.concatenate([np.zeros((p.shape[0], 1)), p[:, :-1]], axis=1)
+    starts = (p > 0) & (p != prev)
+    final = t == (term[:, None] - 1)
+    remainder = final & (prev > 0) & (p <= prev)
+    return (starts & ~remainder).sum(axis=1)

@@ -1,0 +1,161 @@
+"""The reported figures of a plan (SPEC §6), computed from its cent-exact schedule.
+
+Every metric of :data:`METRICS` comes from the behaviour model on the schedule that is
+reported (``solver.core.model.evaluate_batch`` over all of a batch's schedules — the
+same computation as :func:`solver.core.model.evaluate`, which a test checks to 1e-6), not
+from the search's own float figures. :mod:`solver.plans.options` says what each means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from solver.core.model import evaluate_batch
+from solver.core.money import Schedule, apr_batch
+from solver.plans.context import PlanContext
+
+METRICS = (
+    "npv",
+    "npv_vs_status_quo",
+    "pd_12m",
+    "pd_life",
+    "expected_loss",
+    "concession_cost",
+    "total_paid",
+    "customer_cost",
+    "apr",
+    "max_dti",
+    "min_afford_prob",
+)
+
+
+def _evaluate_per_account(
+    ctx: PlanContext, acc_idx: np.ndarray, pay: np.ndarray, exp: np.ndarray, term: np.ndarray
+) -> Any:
+    """``evaluate_batch`` figures of every row, independent of the batch.
+
+    A row's figures must not depend on which other accounts share its batch: the model
+    sums row-wise, so rows evaluated at the same width give the same figures whatever
+    else is in the call. Rows with at most ``horizon`` months are evaluated in one call
+    at width ``horizon``; longer ones (a status quo longer than the policy's horizon)
+    one account at a time at the account's own width.
+    """
+    names = ("npv", "pd_12m", "pd_life", "expected_loss", "afford_prob", "expected_income")
+    n_rows, width = pay.shape
+    H = ctx.horizon
+    out: dict[str, np.ndarray] = {
+        k: (
+            np.full((n_rows, width), np.nan if k == "afford_prob" else 1.0)
+            if k in names[4:]
+            else np.zeros(n_rows)
+        )
+        for k in names
+    }
+
+    def put(rows: np.ndarray, T: int) -> None:
+        ev = evaluate_batch(
+            ctx.params.take(acc_idx[rows]), pay[rows, :T], exp[rows, :T], term[rows], ctx.model
+        )
+        for k in names:
+            v = getattr(ev, k)
+            if v.ndim == 2:
+                out[k][rows, :T] = v[:, : min(T, width)]
+            else:
+                out[k][rows] = v
+
+    short = np.flatnonzero(term <= H)
+    if short.size:
+        if width < H:
+            pad = H - width
+            pay = np.pad(pay, ((0, 0), (0, pad)))
+            exp = np.pad(exp, ((0, 0), (0, pad)))
+        put(short, H)
+    long_rows = np.flatnonzero(term > H)
+    for i in np.unique(acc_idx[long_rows]):
+        rows = long_rows[acc_idx[long_rows] == i]
+        put(rows, int(term[acc_idx == i].max()))
+    return SimpleNamespace(**out)
+
+
+def plan_metrics(
+    ctx: PlanContext,
+    schedules: Sequence[Sequence[Schedule | None]],
+    sq: Sequence[Schedule],
+) -> list[list[dict[str, float]]]:
+    """The :data:`METRICS` of every reported schedule: per account, one dict per entry of
+    ``schedules[i]`` (empty where it is ``None``) and last the status quo's ``sq[i]``."""
+    rows: list[tuple[int, int]] = []  # (account, choice index or -1 for the status quo)
+    scheds: list[Schedule] = []
+    for i, plans in enumerate(schedules):
+        rows.append((i, -1))
+        scheds.append(sq[i])
+        for k, sched in enumerate(plans):
+            if sched is not None:
+                rows.append((i, k))
+                scheds.append(sched)
+    T = max(s.term for s in scheds)
+    pay = np.zeros((len(scheds), T))
+    exp = np.zeros((len(scheds), T))
+    term = np.zeros(len(scheds), dtype=np.int64)
+    for r, s in enumerate(scheds):
+        pay[r, : s.term] = s.payments
+        exp[r, : s.term] = s.exposures
+        term[r] = s.term
+    acc_idx = np.array([a for a, _ in rows])
+    params = ctx.params.take(acc_idx)
+    # one evaluate_batch call per account: a row's figures must not depend on which other
+    # accounts share its batch (a matrix product's summation order depends on the shape)
+    ev = _evaluate_per_account(ctx, acc_idx, pay, exp, term)
+    disc = ctx.kernel.discount_factors(T)
+    pv = pay @ disc
+    paying = (pay > 0) & (np.arange(T)[None, :] < term[:, None])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dti = (params.other_debt[:, None] + pay) / ev.expected_income
+    dti = np.where(paying, dti, -np.inf)
+    aff = np.where(paying, ev.afford_prob, np.inf)
+    opening = np.array([s.opening_balance / 100.0 for s in scheds])
+    aprs = apr_batch(opening, pay)
+    # customer cost: payments discounted at each account's contract rate, less principal
+    rate = ctx.fields["annual_rate"][acc_idx] / 12.0
+    v_t = (1.0 + rate)[:, None] ** -np.arange(1, T + 1, dtype=float)[None, :]
+    customer = (pay * v_t).sum(axis=1) - ctx.fields["principal"][acc_idx]
+    cust_l = customer.tolist()
+    out: list[list[dict[str, Any]]] = [
+        [dict() for _ in range(len(plans) + 1)] for plans in schedules
+    ]
+    # per-row figures as Python floats (the same values as float() of each element)
+    any_paying = paying.any(axis=1)
+    npv_l = ev.npv.tolist()
+    pv_l = pv.tolist()
+    pd12_l = ev.pd_12m.tolist()
+    pdl_l = ev.pd_life.tolist()
+    el_l = ev.expected_loss.tolist()
+    apr_l = aprs.tolist()
+    dti_l = np.where(any_paying, dti.max(axis=1), 0.0).tolist()
+    aff_l = np.where(any_paying, aff.min(axis=1), 1.0).tolist()
+    sq_pv = {}
+    sq_npv = {}
+    for r, (i, k) in enumerate(rows):
+        if k == -1:
+            sq_pv[i] = pv_l[r]
+            sq_npv[i] = npv_l[r]
+    for r, (i, k) in enumerate(rows):
+        m = {
+            "npv": npv_l[r],
+            "npv_vs_status_quo": npv_l[r] - sq_npv[i],
+            "pd_12m": pd12_l[r],
+            "pd_life": pdl_l[r],
+            "expected_loss": el_l[r],
+            "concession_cost": sq_pv[i] - pv_l[r],
+            "total_paid": float(scheds[r].total_paid),
+            "customer_cost": cust_l[r],
+            "apr": apr_l[r],
+            "max_dti": dti_l[r],
+            "min_afford_prob": aff_l[r],
+        }
+        out[i][k] = m  # k == -1 -> the last slot
+    return out

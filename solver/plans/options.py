@@ -1,0 +1,486 @@
+"""The plan options of one account and the recommendation (SPEC §6): ``plan_options``.
+
+For one account, :func:`plan_options` returns, for every plan family, the
+policy-feasible plan with the highest expected-recovery NPV under the behaviour model,
+with its cent-exact schedule, its metrics, the binding constraints in words, and the
+recommended option (the best NPV that passes the NPV test against the status quo).
+
+How a plan is found and reported
+--------------------------------
+1. Each family's grid is searched in float, vectorised over accounts and candidates
+   (:mod:`solver.plans.families`, :mod:`solver.plans.scoring`; ``custom`` and ``step``
+   by the exact branch and bound of :mod:`solver.plans.search`).
+2. The winner is rebuilt as a cent-exact :class:`~solver.core.money.Schedule` and checked
+   against the policy again; if cent rounding made it infeasible, the next candidate
+   is used (:mod:`solver.plans.choices`).
+3. Every metric is then computed from that schedule by the behaviour model
+   (:mod:`solver.plans.metrics`: ``solver.core.model.evaluate_batch`` over all reported
+   schedules at once — the same computation as :func:`solver.core.model.evaluate`,
+   which a test checks to 1e-6).
+
+Metrics
+-------
+``npv``, ``pd_12m``, ``pd_life``, ``expected_loss``
+    From the model for the reported schedule.
+``npv_vs_status_quo``
+    ``npv`` minus the status quo's model NPV.
+``concession_cost``
+    What the plan's terms give up, ignoring default: the **contractual NPV** — the
+    status-quo cash flows (``status_quo(account)``: arrears, fees and the contractual
+    instalment in month 1, the instalment afterwards, the last payment clearing the
+    balance) discounted at the cost of funds with no default — minus the plan's
+    scheduled payments discounted the same way. It can be negative (a longer plan at a
+    rate above the cost of funds is worth more than the contract if it is paid).
+``total_paid``, ``apr``
+    Sum of scheduled payments; APR of the payments against the plan's opening balance
+    (SPEC §2).
+``max_dti``, ``min_afford_prob``
+    Over the months with a payment: ``max (other_debt + p_t) / Ī_t`` and ``min a_t``.
+``customer_cost``
+    The customer's burden beside the bank's value (issue 13): the present value at the
+    contract rate of every scheduled payment, less the outstanding principal —
+    ``Σ p_t/(1 + annual_rate/12)^t − principal``, i.e. the interest and fees the customer
+    pays in today's money at their own contract rate. A plan at the contract rate costs
+    about ``interest_due + fees_due`` whatever its term; rate cuts, waivers and
+    forgiveness lower it (a haircut can make it negative).
+
+:func:`choose_for` makes the recommendation under the customer's objective instead,
+from the :func:`efficient_frontier` of the bank's NPV against the customer's cost.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from solver.core.model import BehaviourModel, as_account, status_quo
+from solver.core.money import Schedule
+from solver.core.policy import Policy
+from solver.domain import OFFERED_FAMILIES, Status
+from solver.errors import InfeasibleError
+from solver.plans.choices import Choice, family_choices
+from solver.plans.context import PlanContext, context_from_account
+from solver.plans.explain import binding_constraints, explain_infeasible, minimal_relaxations
+from solver.plans.metrics import METRICS, plan_metrics
+from solver.plans.schedules import payment_levels
+from solver.plans.search import SearchParams
+from solver.plans.terms import PlanTerms
+
+OBJECTIVES = ("bank", "customer")
+
+
+@dataclass(frozen=True)
+class PlanOption:
+    """One plan family's best plan (or why it has none).
+
+    Attributes
+    ----------
+    family, label
+        Family name (SPEC §6) and a label that tells deferral modes apart
+        (``"deferral/capitalize"``).
+    feasible
+        Whether the policy admits a plan of this family; ``reason`` says why not.
+    terms
+        Plan terms (:class:`~solver.plans.terms.PlanTerms`): term, deferral months and
+        mode, rate, waivers, haircut, forbearance, payment levels (the JSON ``params``).
+    schedule
+        The cent-exact schedule (``None`` if infeasible).
+    binding
+        Binding constraints in words.
+    status, bound, gap
+        Solver status of the family's search: ``OPTIMAL`` (proved best within its grid),
+        ``FEASIBLE`` (best found; ``bound`` is a proven upper bound and ``gap`` the
+        relative gap), ``INFEASIBLE``, or ``REFERENCE`` for the status quo and waterfall.
+    """
+
+    family: str
+    label: str
+    feasible: bool
+    terms: PlanTerms = PlanTerms()
+    schedule: Schedule | None = None
+    npv: float = math.nan
+    npv_vs_status_quo: float = math.nan
+    pd_12m: float = math.nan
+    pd_life: float = math.nan
+    expected_loss: float = math.nan
+    concession_cost: float = math.nan
+    total_paid: float = math.nan
+    customer_cost: float = math.nan
+    apr: float = math.nan
+    max_dti: float = math.nan
+    min_afford_prob: float = math.nan
+    binding: tuple[str, ...] = ()
+    reason: str = ""
+    status: Status = Status.INFEASIBLE
+    bound: float = math.nan
+    gap: float = math.nan
+
+    def metrics(self) -> dict[str, float]:
+        """The SPEC §6 metrics as a dict."""
+        return {k: getattr(self, k) for k in METRICS}
+
+    @property
+    def payments(self) -> np.ndarray:
+        return np.zeros(0) if self.schedule is None else self.schedule.payments
+
+    def to_dict(self, schedule: bool = True) -> dict[str, Any]:
+        """JSON-ready mapping (metrics rounded for display only where noted)."""
+        out: dict[str, Any] = {
+            "family": self.family,
+            "label": self.label,
+            "feasible": self.feasible,
+            "params": _jsonable(self.terms.to_dict()),
+        }
+        for k in METRICS:
+            out[k] = _num(getattr(self, k))
+        out["binding"] = list(self.binding)
+        out["status"] = self.status
+        out["bound"] = _num(self.bound)
+        out["gap"] = _num(self.gap)
+        if self.reason:
+            out["reason"] = self.reason
+        if schedule:
+            out["schedule"] = (
+                []
+                if self.schedule is None
+                else [
+                    {
+                        k: row[k]
+                        for k in ("month", "payment", "interest", "principal", "fees", "balance")
+                    }
+                    for row in self.schedule.to_records()
+                ]
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """All plan options for one account and the recommendation (SPEC §6).
+
+    Attributes
+    ----------
+    status
+        ``RECOMMENDED`` (a plan passes the NPV test), ``NPV_TEST_FAILED`` (feasible
+        plans exist but none beats the status quo) or ``INFEASIBLE`` (no plan satisfies
+        the policy; ``relaxation`` gives the smallest single change that makes one).
+    recommended
+        Label of the recommended option, or ``None``.
+    explanation
+        Why, in words.
+    """
+
+    account_id: str
+    status: Status
+    recommended: str | None
+    npv_test_passed: bool
+    explanation: str
+    status_quo: PlanOption
+    options: tuple[PlanOption, ...]
+    relaxations: tuple[dict[str, Any], ...] = ()
+    runtime: float = 0.0
+
+    @property
+    def recommended_option(self) -> PlanOption | None:
+        return None if self.recommended is None else self.option(self.recommended)
+
+    @property
+    def objective(self) -> float:
+        opt = self.recommended_option
+        return math.nan if opt is None else opt.npv
+
+    def option(self, name: str) -> PlanOption:
+        """The option with this label (``"deferral/waive"``) or the best of a family (``"deferral"``)."""
+        if name == "status_quo":
+            return self.status_quo
+        exact = [o for o in self.options if o.label == name]
+        if exact:
+            return exact[0]
+        fam = [o for o in self.options if o.family == name]
+        if not fam:
+            raise KeyError(f"no option {name!r}; options are {[o.label for o in self.options]}")
+        feasible = [o for o in fam if o.feasible]
+        return max(feasible, key=lambda o: o.npv) if feasible else fam[0]
+
+    def summary(self) -> str:
+        """A few lines for a terminal."""
+        lines = [f"account {self.account_id}: {self.status}", f"  {self.explanation}"]
+        sq = self.status_quo
+        lines.append(f"  status quo NPV {sq.npv:,.2f}  PD 12m {sq.pd_12m:.1%}")
+        for o in self.options:
+            if o.feasible:
+                mark = "*" if o.label == self.recommended else " "
+                lines.append(
+                    f" {mark}{o.label:<24} NPV {o.npv:>12,.2f}  Δ {o.npv_vs_status_quo:>+11,.2f}"
+                    f"  term {'' if o.terms.term is None else o.terms.term}  {o.status}"
+                )
+            else:
+                lines.append(f"  {o.label:<24} infeasible: {o.reason}")
+        return "\n".join(lines)
+
+    def to_dict(self, schedules: bool = True) -> dict[str, Any]:
+        """The ``workout plan --format json`` object."""
+        sq = self.status_quo.to_dict(schedule=schedules)
+        return {
+            "account_id": self.account_id,
+            "status": self.status,
+            "recommended": None
+            if self.recommended is None
+            else self.option(self.recommended).family,
+            "recommended_label": self.recommended,
+            "npv_test_passed": self.npv_test_passed,
+            "explanation": self.explanation,
+            "status_quo": sq,
+            "options": [o.to_dict(schedule=schedules) for o in self.options],
+            "relaxations": _jsonable(list(self.relaxations)),
+        }
+
+
+def _num(x: float) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else float(x)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        return _num(float(value))
+    return value
+
+
+def plan_results(
+    ctx: PlanContext,
+    accounts: list[Any],
+    search: SearchParams,
+    relax: bool,
+    lazy: bool = False,
+) -> list[PlanResult]:
+    """Plan results of the context's accounts.
+
+    With ``lazy`` (portfolio runs: only the recommendation is reported) level families
+    that cannot be the best are not rebuilt in cents (see
+    :func:`~solver.plans.choices.family_choices`) and no binding constraints are worded.
+    """
+    t0 = time.perf_counter()
+    choices = family_choices(ctx, search, lazy)
+    sq = [status_quo(a) for a in accounts]
+    mets = plan_metrics(ctx, [[ch.schedule for ch in chs] for chs in choices], sq)
+    results: list[PlanResult] = []
+    for i, acc in enumerate(accounts):
+        sq_m: dict[str, Any] = mets[i][-1]
+        sq_opt = PlanOption(
+            "status_quo",
+            "status_quo",
+            True,
+            PlanTerms(
+                term=sq[i].term,
+                rate=float(acc.annual_rate),
+                levels=payment_levels(sq[i].payments),
+            ),
+            sq[i],
+            **sq_m,
+            status=Status.REFERENCE,
+        )
+        options = [_option(ctx, i, ch, mets[i][k], lazy) for k, ch in enumerate(choices[i])]
+        status, rec, explanation, relaxations = _recommend(
+            ctx, i, acc, sq_opt, options, search, relax
+        )
+        results.append(
+            PlanResult(
+                account_id=str(acc.account_id),
+                status=status,
+                recommended=rec,
+                npv_test_passed=status == Status.RECOMMENDED,
+                explanation=explanation,
+                status_quo=sq_opt,
+                options=tuple(options),
+                relaxations=relaxations,
+                runtime=(time.perf_counter() - t0) / max(len(accounts), 1),
+            )
+        )
+    return results
+
+
+def _option(
+    ctx: PlanContext, i: int, ch: Choice, metrics: dict[str, float], lazy: bool
+) -> PlanOption:
+    """The reported option of a family's choice for account ``i``, with its ``metrics``."""
+    if ch.schedule is None:
+        return PlanOption(
+            ch.family,
+            ch.label,
+            False,
+            ch.terms,
+            None,
+            reason=ch.reason,
+            status=ch.status,
+            bound=ch.bound,
+            gap=ch.gap,
+        )
+    # portfolio runs (lazy) report no binding constraints: skip the words
+    binding = (
+        binding_constraints(ctx, i, ch.family, ch.schedule, ch.terms, metrics)
+        if ch.feasible and not lazy
+        else ()
+    )
+    return PlanOption(
+        ch.family,
+        ch.label,
+        ch.feasible,
+        ch.terms,
+        ch.schedule,
+        **metrics,
+        binding=tuple(binding),
+        reason=ch.reason,
+        status=ch.status,
+        # proved optimal: the bound is the plan's own NPV (as evaluate() gives it)
+        bound=metrics["npv"]
+        if ch.status == Status.OPTIMAL and math.isfinite(ch.bound)
+        else ch.bound,
+        gap=ch.gap,
+    )
+
+
+def _recommend(
+    ctx: PlanContext,
+    i: int,
+    acc: Any,
+    sq_opt: PlanOption,
+    options: list[PlanOption],
+    search: SearchParams,
+    relax: bool,
+) -> tuple[Status, str | None, str, tuple[dict[str, Any], ...]]:
+    """Status, recommended label, explanation and (if none is feasible and ``relax``) the
+    smallest single relaxations of account ``i``: the offered plan with the best NPV if
+    it beats the status quo (the NPV test)."""
+    offered = [o for o in options if o.feasible and o.family in OFFERED_FAMILIES]
+    if not offered:
+        explanation = explain_infeasible(ctx, i)
+        relaxations: tuple[dict[str, Any], ...] = ()
+        if relax:
+            relaxations = tuple(minimal_relaxations(acc, ctx.policy, ctx.model, search))
+            if relaxations:
+                explanation += (
+                    " Smallest single relaxations that make a plan feasible: "
+                    + "; ".join(r["text"] for r in relaxations)
+                    + "."
+                )
+        return Status.INFEASIBLE, None, explanation, relaxations
+    best = max(offered, key=lambda o: o.npv)
+    if best.npv > sq_opt.npv:
+        explanation = (
+            f"{best.label} recovers {best.npv:,.2f} in expected NPV, {best.npv_vs_status_quo:,.2f} more than the"
+            f" status quo ({sq_opt.npv:,.2f}); PD 12m {best.pd_12m:.1%} vs {sq_opt.pd_12m:.1%}."
+        )
+        return Status.RECOMMENDED, best.label, explanation, ()
+    explanation = (
+        f"no plan passes the NPV test: the best, {best.label}, recovers {best.npv:,.2f} against"
+        f" {sq_opt.npv:,.2f} for the status quo ({best.npv - sq_opt.npv:,.2f}); keep the contract"
+        + (" — the customer can afford it" if sq_opt.pd_12m < 0.2 else "")
+        + "."
+    )
+    return Status.NPV_TEST_FAILED, None, explanation, ()
+
+
+def plan_options(
+    account: Any,
+    policy: Policy | None = None,
+    model: BehaviourModel | None = None,
+    *,
+    search: SearchParams | None = None,
+    relax: bool = True,
+) -> PlanResult:
+    """Restructuring options for one account, ranked by NPV (SPEC §6).
+
+    Parameters
+    ----------
+    account
+        An :class:`~solver.core.account.Account` or a mapping of SPEC §3 fields.
+    policy
+        Restructuring policy (defaults when omitted); per-product overrides apply.
+    model
+        Behaviour-model parameters (defaults when omitted).
+    search
+        Solver parameters of the ``custom`` / ``step`` search.
+    relax
+        When no plan is feasible, compute the smallest single policy relaxations that
+        make one feasible (re-running the optimizer).
+
+    Returns
+    -------
+    PlanResult
+        Check ``status``; ``INFEASIBLE`` results carry the explanation and relaxations
+        (the CLI turns them into exit code 3).
+    """
+    acc = as_account(account)
+    policy = (policy or Policy()).for_product(acc.product)
+    model = model or BehaviourModel()
+    search = search or SearchParams()
+    t0 = time.perf_counter()
+    ctx = context_from_account(acc, policy, model)
+    res = plan_results(ctx, [acc], search, relax)[0]
+    return replace(res, runtime=time.perf_counter() - t0)
+
+
+def efficient_frontier(result: PlanResult) -> list[PlanOption]:
+    """Offered plans passing the NPV test that no other plan beats on both bank NPV and
+    customer cost, by NPV descending (the bank-vs-customer trade-off of one account)."""
+    cands = [
+        o
+        for o in result.options
+        if o.feasible and o.family in OFFERED_FAMILIES and o.npv > result.status_quo.npv
+    ]
+    cands.sort(key=lambda o: (-o.npv, o.customer_cost))
+    frontier: list[PlanOption] = []
+    for o in cands:
+        if not frontier or o.customer_cost < frontier[-1].customer_cost - 1e-9:
+            frontier.append(o)
+    return frontier
+
+
+def choose_for(result: PlanResult, objective: str = "bank", within: float = 0.01) -> PlanResult:
+    """The result with the recommendation made under ``objective``.
+
+    ``bank`` (the default of :func:`plan_options`): the plan with the highest NPV that
+    passes the NPV test. ``customer``: among the plans passing the NPV test whose NPV is
+    within ``within`` (a share, 0.01 = 1 %) of the bank's best, the one that costs the
+    customer least (:data:`METRICS` ``customer_cost``); ties go to the higher NPV.
+    """
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    if not (0.0 <= within <= 1.0) or math.isnan(within):
+        raise ValueError(f"within must be a share in [0, 1], got {within}")
+    if objective == "bank" or result.status != Status.RECOMMENDED:
+        return result
+    frontier = efficient_frontier(result)
+    best_npv = frontier[0].npv
+    floor = best_npv - within * abs(best_npv)
+    pick = min((o for o in frontier if o.npv >= floor), key=lambda o: (o.customer_cost, -o.npv))
+    if pick.label == result.recommended:
+        return result
+    sq = result.status_quo
+    explanation = (
+        f"{pick.label} costs the customer {pick.customer_cost:,.2f} (present value of interest"
+        f" and fees at the contract rate) against {frontier[0].customer_cost:,.2f} for the"
+        f" bank's best ({frontier[0].label}), and recovers {pick.npv:,.2f} in expected NPV,"
+        f" within {within:.1%} of the best ({best_npv:,.2f}) and {pick.npv - sq.npv:,.2f}"
+        f" more than the status quo; PD 12m {pick.pd_12m:.1%} vs {sq.pd_12m:.1%}."
+    )
+    return replace(result, recommended=pick.label, explanation=explanation)
+
+
+def require_feasible(result: PlanResult) -> PlanResult:
+    """Raise :class:`InfeasibleError` (exit 3) with the explanation if no plan is feasible."""
+    if result.status == Status.INFEASIBLE:
+        raise InfeasibleError(
+            f"account {result.account_id}: no feasible plan. {result.explanation}"
+        )
+    return result

@@ -1,0 +1,365 @@
+"""Recommended plans of a whole portfolio (SPEC §6 at scale): ``plan_portfolio``.
+
+Accounts are planned in batches (one :class:`~solver.plans.context.PlanContext` per batch
+and product, so the search is vectorised over the batch) by the logic of
+:func:`~solver.plans.options.plan_options`, with only the recommendation reported: one
+row per account (:data:`PORTFOLIO_COLUMNS`, the ``plans.csv`` of ``workout
+plan-portfolio``) and the schedule each account follows, as arrays for the scenario
+engine. An account whose planning fails gets an ``ERROR`` row; the others are
+unaffected. :func:`portfolio_summary` counts and totals the table by tier and product.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from solver.core.account import Account
+from solver.core.model import BehaviourModel
+from solver.core.policy import Policy
+from solver.domain import Status
+from solver.engines.engine import LocalPool
+from solver.plans.context import context_from_frame
+from solver.plans.options import PlanResult, plan_results
+from solver.plans.search import SearchParams
+
+CERTIFIED_GAP = 1e-3  # a recommendation counts as certified within this proven gap (issue 13)
+
+PORTFOLIO_COLUMNS = (
+    "account_id",
+    "product",
+    "tier",
+    "status",
+    "family",
+    "label",
+    "term",
+    "deferral_months",
+    "deferral_mode",
+    "rate",
+    "fee_waiver",
+    "interest_waiver",
+    "haircut",
+    "levels",
+    "first_payment",
+    "max_payment",
+    "npv",
+    "npv_vs_status_quo",
+    "status_quo_npv",
+    "waterfall_npv",
+    "waterfall_feasible",
+    "pd_12m",
+    "apr",
+    "customer_cost",
+    "solver_status",
+    "bound",
+    "gap",
+    "explanation",
+    "error",
+)
+
+
+@dataclass(frozen=True)
+class PortfolioPlans:
+    """Recommended plans of a portfolio.
+
+    Attributes
+    ----------
+    table
+        One row per account (``PORTFOLIO_COLUMNS``).
+    payments, exposures
+        (n, T_max) float arrays of the plan each account follows: the recommended plan,
+        or the status quo when no plan is recommended (zeros past ``term``).
+    term
+        Months of that plan (n,); 0 for accounts that failed with an error.
+    """
+
+    table: pd.DataFrame
+    payments: np.ndarray
+    exposures: np.ndarray
+    term: np.ndarray
+
+    def summary(self) -> pd.DataFrame:
+        """Counts and NPV totals by tier and product (plus an ``all`` row)."""
+        return portfolio_summary(self.table)
+
+
+def _row(res: PlanResult, acc: Any) -> dict[str, Any]:
+    opt = res.recommended_option
+    wf = res.option("waterfall")
+    follow = opt or res.status_quo
+    pay = follow.payments
+    row: dict[str, Any] = {
+        "account_id": str(acc.account_id),
+        "product": acc.product,
+        "tier": acc.tier,
+        "status": res.status,
+        "family": None if opt is None else opt.family,
+        "label": res.recommended,
+        "term": int(follow.schedule.term) if follow.schedule is not None else 0,
+        "deferral_months": None if opt is None else opt.terms.deferral_months,
+        "deferral_mode": None if opt is None else opt.terms.deferral_mode,
+        "rate": None if opt is None else opt.terms.rate,
+        "fee_waiver": None if opt is None else _share(opt.terms.fee_waiver),
+        "interest_waiver": None if opt is None else _share(opt.terms.interest_waiver),
+        "haircut": None if opt is None else _share(opt.terms.haircut),
+        "levels": None if opt is None else " / ".join(f"{x:.2f}" for x in opt.terms.levels or ()),
+        "first_payment": float(pay[0]) if pay.size else None,
+        "max_payment": float(pay.max()) if pay.size else None,
+        "npv": follow.npv,
+        "npv_vs_status_quo": follow.npv_vs_status_quo,
+        "status_quo_npv": res.status_quo.npv,
+        "waterfall_npv": wf.npv if wf.schedule is not None else None,
+        "waterfall_feasible": bool(wf.feasible),
+        "pd_12m": follow.pd_12m,
+        "apr": follow.apr,
+        "customer_cost": follow.customer_cost,
+        "solver_status": None if opt is None else opt.status,
+        "bound": None if opt is None else opt.bound,
+        "gap": None if opt is None else opt.gap,
+        "explanation": res.explanation,
+        "error": None,
+    }
+    return row
+
+
+def _share(value: float | None) -> float:
+    """A waiver or haircut share for the table: 0 for a family without one."""
+    return 0.0 if value is None else value
+
+
+def plan_batch(
+    frame: pd.DataFrame,
+    policy: Policy | None = None,
+    model: BehaviourModel | None = None,
+    search: SearchParams | None = None,
+) -> pd.DataFrame:
+    """Recommended plan of every account of a validated portfolio frame (pure function).
+
+    One row per account (``PORTFOLIO_COLUMNS``) in the frame's order. An account whose
+    planning raises gets ``status = "ERROR"`` and the message in ``error``; the others
+    are unaffected. Same input, same output: no randomness, no global state — the
+    function the local process pool and the Dask engine call per partition.
+    """
+    rows, _, _, _ = _plan_rows(frame, policy, model, search)
+    return pd.DataFrame(rows, columns=list(PORTFOLIO_COLUMNS))
+
+
+def _plan_rows(
+    frame: pd.DataFrame,
+    policy: Policy | None,
+    model: BehaviourModel | None,
+    search: SearchParams | None,
+):
+    policy = policy or Policy()
+    model = model or BehaviourModel()
+    search = search or SearchParams()
+    accounts = Account.from_frame(frame)
+    n = len(accounts)
+    rows: list[dict[str, Any] | None] = [None] * n
+    follow: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0), np.zeros(0))] * n
+    products = frame["product"].to_numpy(object)
+    for product in sorted(set(products.tolist())):
+        idx = np.flatnonzero(products == product)
+        pol = policy.for_product(product)
+        results: list[Any]
+        try:
+            results = _solve_group(frame, idx, accounts, pol, model, search)
+        except Exception:  # one bad account must not stop the others: retry one by one
+            results = []
+            for i in idx:
+                try:
+                    results.extend(_solve_group(frame, np.array([i]), accounts, pol, model, search))
+                except Exception as exc:  # noqa: BLE001 - reported in the row
+                    results.append(exc)
+        for i, res in zip(idx, results, strict=True):
+            acc = accounts[i]
+            if isinstance(res, Exception):
+                rows[i] = _error_row(acc, res)
+                continue
+            rows[i] = _row(res, acc)
+            f = res.recommended_option or res.status_quo
+            if f.schedule is not None:
+                follow[i] = (f.schedule.payments, f.schedule.exposures)
+    return rows, follow, accounts, n
+
+
+def _error_row(acc: Any, exc: Exception) -> dict[str, Any]:
+    row: dict[str, Any] = {c: None for c in PORTFOLIO_COLUMNS}
+    row.update(
+        account_id=str(acc.account_id),
+        product=acc.product,
+        tier=acc.tier,
+        status=Status.ERROR,
+        error=f"{type(exc).__name__}: {exc}",
+    )
+    return row
+
+
+def _solve_group(
+    frame: pd.DataFrame,
+    idx: np.ndarray,
+    accounts: list[Any],
+    policy: Policy,
+    model: BehaviourModel,
+    search: SearchParams,
+) -> list[PlanResult]:
+    sub = frame.iloc[idx]
+    ctx = context_from_frame(sub, policy, model)
+    return plan_results(ctx, [accounts[i] for i in idx], search, relax=False, lazy=True)
+
+
+def _batch_worker(args: tuple) -> tuple:
+    frame, policy, model, search = args
+    rows, follow, _, _ = _plan_rows(frame, policy, model, search)
+    return rows, follow
+
+
+def plan_batch_schedules(
+    frame: pd.DataFrame,
+    policy: Policy | None = None,
+    model: BehaviourModel | None = None,
+    search: SearchParams | None = None,
+) -> PortfolioPlans:
+    """Like :func:`plan_batch`, with the followed schedules as arrays (pure, per batch).
+
+    What a distributed engine calls per partition when the scenario engine needs the
+    payment paths; concatenate the results with :func:`concat_plans`.
+    """
+    rows, follow = _batch_worker((frame, policy, model, search))
+    return _assemble(rows, follow)
+
+
+def _assemble(
+    rows: list[dict[str, Any]], follow: list[tuple[np.ndarray, np.ndarray]]
+) -> PortfolioPlans:
+    table = pd.DataFrame(rows, columns=list(PORTFOLIO_COLUMNS))
+    n = len(rows)
+    T = max([p.size for p, _ in follow] + [1])
+    payments = np.zeros((n, T))
+    exposures = np.zeros((n, T))
+    term = np.zeros(n, dtype=np.int64)
+    for r, (p, e) in enumerate(follow):
+        payments[r, : p.size] = p
+        exposures[r, : e.size] = e
+        term[r] = p.size
+    return PortfolioPlans(table=table, payments=payments, exposures=exposures, term=term)
+
+
+def concat_plans(parts: Sequence[PortfolioPlans]) -> PortfolioPlans:
+    """Stack per-batch :class:`PortfolioPlans` (in order)."""
+    T = max([p.payments.shape[1] for p in parts] + [1])
+
+    def pad(a: np.ndarray) -> np.ndarray:
+        return np.pad(a, ((0, 0), (0, T - a.shape[1])))
+
+    return PortfolioPlans(
+        table=pd.concat([p.table for p in parts], ignore_index=True),
+        payments=np.concatenate([pad(p.payments) for p in parts]) if parts else np.zeros((0, T)),
+        exposures=np.concatenate([pad(p.exposures) for p in parts]) if parts else np.zeros((0, T)),
+        term=np.concatenate([p.term for p in parts]) if parts else np.zeros(0, np.int64),
+    )
+
+
+def plan_portfolio(
+    frame: pd.DataFrame,
+    policy: Policy | None = None,
+    model: BehaviourModel | None = None,
+    *,
+    jobs: int = 1,
+    batch_size: int = 64,
+    search: SearchParams | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> PortfolioPlans:
+    """Recommended plan for every account of a portfolio (SPEC §6, at scale).
+
+    Parameters
+    ----------
+    frame
+        Validated portfolio (``solver.core.io.read_portfolio`` or ``generate_portfolio``).
+    jobs
+        Local worker processes; batches of ``batch_size`` accounts are planned by
+        :func:`plan_batch` logic in each.
+    progress
+        Called with the number of accounts finished after each batch.
+
+    Returns
+    -------
+    PortfolioPlans
+        The table and the followed schedules as arrays for the scenario engine.
+    """
+
+    n = len(frame)
+    batches = [frame.iloc[s : s + batch_size] for s in range(0, n, batch_size)]
+    all_rows: list[dict[str, Any]] = []
+    all_follow: list[tuple[np.ndarray, np.ndarray]] = []
+    if jobs <= 1 or len(batches) <= 1:
+        for b in batches:
+            rows, follow = _batch_worker((b, policy, model, search))
+            all_rows.extend(rows)
+            all_follow.extend(follow)
+            if progress:
+                progress(len(b))
+    else:
+        # solver.engines.engine.LocalPool, not ProcessPoolExecutor: an interruption (SIGINT/SIGTERM
+        # becomes an exception here, see commands.common.handle_signals) kills the workers
+        # at once and can never leave the parent waiting on a dead worker (issue 15)
+        done: list[tuple[Any, Any] | None] = [None] * len(batches)
+        with LocalPool(_batch_worker, min(jobs, len(batches))) as pool:
+            for k, ok, value in pool.run([(b, policy, model, search) for b in batches]):
+                if not ok:
+                    raise value
+                done[k] = value
+                if progress:
+                    progress(len(batches[k]))
+        for part in done:
+            assert part is not None
+            all_rows.extend(part[0])
+            all_follow.extend(part[1])
+    return _assemble(all_rows, all_follow)
+
+
+def portfolio_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Accounts restructured / not feasible / failing the NPV test and NPV uplifts, by tier and product.
+
+    ``certified_0_1pct`` counts the recommendations proved within 0.1 % of their family's
+    optimum (status ``OPTIMAL``, or a gap ≤ :data:`CERTIFIED_GAP` from a valid bound).
+    """
+    t = table.copy()
+    t["restructured"] = t["status"] == Status.RECOMMENDED
+    t["infeasible"] = t["status"] == Status.INFEASIBLE
+    t["npv_test_failed"] = t["status"] == Status.NPV_TEST_FAILED
+    t["errors"] = t["status"] == Status.ERROR
+    t["uplift_vs_status_quo"] = pd.to_numeric(t["npv_vs_status_quo"], errors="coerce").fillna(0.0)
+    wf = pd.to_numeric(t["waterfall_npv"], errors="coerce")
+    wf_use = wf.where(
+        t["waterfall_feasible"].fillna(False).astype(bool),
+        pd.to_numeric(t["status_quo_npv"], errors="coerce"),
+    )
+    t["uplift_vs_waterfall"] = (pd.to_numeric(t["npv"], errors="coerce") - wf_use).fillna(0.0)
+    gap = pd.to_numeric(t["gap"], errors="coerce") if "gap" in t else pd.Series(0.0, t.index)
+    t["certified_0_1pct"] = t["restructured"] & (gap.fillna(0.0) <= CERTIFIED_GAP)
+    aggs = {
+        "accounts": ("account_id", "size"),
+        "restructured": ("restructured", "sum"),
+        "infeasible": ("infeasible", "sum"),
+        "npv_test_failed": ("npv_test_failed", "sum"),
+        "errors": ("errors", "sum"),
+        "certified_0_1pct": ("certified_0_1pct", "sum"),
+        "npv": ("npv", "sum"),
+        "uplift_vs_status_quo": ("uplift_vs_status_quo", "sum"),
+        "uplift_vs_waterfall": ("uplift_vs_waterfall", "sum"),
+    }
+    parts = []
+    for key in ("tier", "product"):
+        g = t.groupby(key, dropna=False).agg(**aggs).reset_index().rename(columns={key: "segment"})
+        g.insert(0, "by", key)
+        parts.append(g)
+    t["_all"] = "all"
+    g = t.groupby("_all").agg(**aggs).reset_index().rename(columns={"_all": "segment"})
+    g.insert(0, "by", "all")
+    parts.append(g)
+    return pd.concat(parts, ignore_index=True)

@@ -1,0 +1,466 @@
+"""Float scoring of the level-instalment families (SPEC §6): paths, feasibility, NPV.
+
+Each family of :mod:`solver.plans.families` gives a table of candidate plans; here their
+float payment paths are built in closed form and every row is checked against the policy
+and valued under the behaviour model in one vectorised pass (:func:`score`), and the best
+rows of each account are picked (:func:`best_per_account`). The winners are then rebuilt
+as cent-exact schedules by :mod:`solver.plans.choices`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from solver.core.money import level_payment
+from solver.plans.context import CAP_TOL, PlanContext, npv
+from solver.plans.families import Candidates
+
+CHUNK_ROWS = 2048  # candidate rows scored at a time (arrays stay in cache)
+
+
+def paths(
+    ctx: PlanContext, cand: Candidates, unit: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Float payments and exposures (C, H) of level candidates; instalments rounded up to ``unit``.
+
+    Returns payments, exposures, ``valid`` (False when rounding would clear the balance
+    before the last month) and the level instalment (C,).
+    """
+    H = int(cand.term.max(initial=1))
+    t = np.arange(1, H + 1)[None, :]
+    r = cand.rate[:, None] / 12.0
+    g = 1.0 + r
+    D = cand.deferral[:, None]
+    mode = cand.mode[:, None]
+    n = cand.term[:, None]
+    B = cand.balance[:, None]
+    grow = mode == 0
+    B_D = np.where(grow, B * g**D, B)
+    P_exact = np.asarray(level_payment(B_D[:, 0], cand.rate, (cand.term - cand.deferral)), float)
+    P = np.ceil(P_exact / unit - 1e-9) * unit
+    P = P[:, None]
+    k = t - D  # months into the level phase (>= 1)
+    # powers g^(t-1) by a running product (cheaper than float power)
+    gpow = np.cumprod(np.broadcast_to(g, (g.shape[0], H)), axis=1) / g  # g^(t-1)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        gk = np.where(
+            k >= 1, gpow / np.take_along_axis(gpow, np.clip(D, 0, H - 1), axis=1), 1.0
+        )  # g^(k-1)
+        annuity = np.where(r > 0, (gk - 1.0) / np.where(r > 0, r, 1.0), np.maximum(k - 1, 0))
+        level_bal = B_D * gk - P * annuity
+        hol_bal = np.where(grow, B * gpow, B)
+    in_hol = t <= D
+    bearing = np.where(in_hol, hol_bal, level_bal)
+    exposures = bearing + cand.balloon[:, None]
+    payments = np.where(in_hol, np.where(mode == 1, B * r, 0.0), P)
+    last = t == n
+    payments = np.where(last, bearing * g + cand.balloon[:, None], payments)
+    live = t <= n
+    payments = np.where(live, payments, 0.0)
+    exposures = np.where(live, exposures, 0.0)
+    # rounding up must not clear the bearing balance before the last month
+    before_last = np.take_along_axis(level_bal, np.clip(n - 1, 0, H - 1), axis=1)[:, 0]
+    valid = (cand.term - cand.deferral == 1) | (before_last * (1 + cand.rate / 12) > 1e-6)
+    return payments, exposures, valid, P[:, 0]
+
+
+def _prefilter(ctx: PlanContext, cand: Candidates, unit: float) -> np.ndarray:
+    """Cheap necessary conditions (closed form): level and interest-only payments within caps.
+
+    Rows failing them cannot be feasible, so paths are built only for the others.
+    """
+    return _prefilter_parts(ctx, cand, unit)[0]
+
+
+def _level_terms(cand: Candidates, unit: float) -> tuple[np.ndarray, np.ndarray]:
+    """Balance after the holiday ``B_D`` and the level instalment rounded up to ``unit``."""
+    r = cand.rate / 12.0
+    g = 1.0 + r
+    D = cand.deferral
+    # B·g^D where the holiday capitalises (g^0 = 1 exactly: B itself elsewhere)
+    B_D = cand.balance.copy()
+    grow = np.flatnonzero((cand.mode == 0) & (D != 0))
+    B_D[grow] = cand.balance[grow] * g[grow] ** D[grow]
+    P = np.asarray(level_payment(B_D, cand.rate, np.maximum(cand.term - D, 1)), float)
+    P = np.ceil(P / unit - 1e-9) * unit
+    return B_D, P
+
+
+def _prefilter_parts(
+    ctx: PlanContext, cand: Candidates, unit: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_prefilter` with the ``B_D`` and level instalment of every row (reused by the scoring)."""
+    pol = ctx.policy
+    if len(cand) == 0:
+        return np.zeros(0, bool), np.zeros(0), np.zeros(0)
+    H = ctx.horizon
+    r = cand.rate / 12.0
+    D = cand.deferral
+    B_D, P = _level_terms(cand, unit)
+    dmax = int(D.max(initial=0))
+    # running minimum of the caps from month D (0-based) onwards, for each D used
+    cap = ctx.cap
+    ok = cand.term <= H
+    tol = CAP_TOL * np.maximum(1.0, np.abs(P))
+    last_level = cand.term - 2  # last non-final month (0-based)
+    for d in range(dmax + 1):
+        rows = np.flatnonzero(D == d)
+        if rows.size == 0:
+            continue
+        run = np.minimum.accumulate(cap[:, d:], axis=1)  # (n, H - d)
+        has = last_level[rows] >= d
+        col = np.clip(last_level[rows] - d, 0, H - d - 1)
+        m = np.where(has, run[cand.acc[rows], col], np.inf)
+        ok[rows] &= (P[rows] <= m + tol[rows]) & (~has | (P[rows] >= pol.min_payment - 1e-9))
+        if d > 0:
+            io = rows[cand.mode[rows] == 1]
+            if io.size:
+                first = np.minimum.accumulate(cap, axis=1)[cand.acc[io], d - 1]
+                pay = cand.balance[io] * r[io]
+                # a zero interest-only payment (0 % rate) is no payment: min_payment exempt
+                ok[io] &= (pay <= first + CAP_TOL * np.maximum(1.0, pay)) & (
+                    (pay >= pol.min_payment - 1e-9) | (pay <= 0.0)
+                )
+    return ok, B_D, P
+
+
+def score(ctx: PlanContext, cand: Candidates, unit: float) -> tuple[np.ndarray, np.ndarray]:
+    """Feasibility and float NPV of every candidate (NPV is -inf where infeasible).
+
+    Candidates that pass the closed-form :func:`_prefilter` are scored by
+    :func:`_score_lean` (closed-form balances, hazards evaluated once per distinct
+    income month); accounts with degenerate income inputs (``PlanContext.special``: no
+    income volatility, a month without income, no fixed outgo) take the general path
+    of :func:`paths` and :func:`npv`. Both compute the SPEC §4 formula.
+    """
+    ok = np.zeros(len(cand), bool)
+    value = np.full(len(cand), -np.inf)
+    if len(cand) == 0:
+        return ok, value
+    passed, B_D, P = _prefilter_parts(ctx, cand, unit)
+    pre = np.flatnonzero(passed)
+    if pre.size == 0:
+        return ok, value
+    special = ctx.special[cand.acc[pre]]
+    if special.any():
+        _score_general(ctx, cand, pre[special], unit, ok, value)
+    lean = pre[~special]
+    if lean.size:
+        _score_lean(ctx, cand, lean, unit, ok, value, level_terms=(B_D, P))
+    return ok, value
+
+
+def _term_blocks(terms: np.ndarray, rows: np.ndarray, horizon: int) -> list[tuple[int, np.ndarray]]:
+    """Rows grouped by term into fixed-width blocks (width, rows): arrays only as wide as needed.
+
+    The widths depend on the terms only (not on which other rows share the batch), so a
+    row's float value does not depend on its batch.
+    """
+    out = []
+    lo = 0
+    for hi in sorted({min(horizon, e) for e in range(6, horizon + 6, 6)}):
+        block = rows[(terms > lo) & (terms <= hi)]
+        lo = hi
+        out += [(hi, block[k : k + CHUNK_ROWS]) for k in range(0, block.size, CHUNK_ROWS)]
+    return [(w, b) for w, b in out if b.size]
+
+
+def _final_checks(
+    ctx: PlanContext,
+    acc: np.ndarray,
+    balance: np.ndarray,
+    rate: np.ndarray,
+    deferral: np.ndarray,
+    mode: np.ndarray,
+    term: np.ndarray,
+    final: np.ndarray,
+    valid: np.ndarray,
+    level: np.ndarray,
+) -> np.ndarray:
+    """Checks the prefilter leaves to the full path: the final payment within its cap,
+    the phase count in closed form (holiday payments, level, a larger last payment)."""
+    last = term - 1
+    cap_last = ctx.cap[acc, last]
+    with np.errstate(invalid="ignore"):  # cap -inf (nothing affordable): -inf + inf is NaN, not ok
+        tolerance = CAP_TOL * np.maximum(1.0, np.abs(cap_last))
+        good = valid & (final > 0) & (final <= cap_last + tolerance)
+    io = (deferral > 0) & (mode == 1)
+    level_months = term - deferral - 1  # level payments before the last one
+    before = np.where(level_months >= 1, level, np.where(io, balance * rate / 12.0, 0.0))
+    n_phases = (
+        io.astype(np.int64)
+        + (level_months >= 1)
+        + (np.round(final, 2) > np.round(before, 2) + 1e-9)
+    )
+    good &= n_phases <= ctx.policy.max_payment_levels
+    good &= deferral <= ctx.policy.max_deferral_months
+    return good
+
+
+def _score_general(
+    ctx: PlanContext,
+    cand: Candidates,
+    rows: np.ndarray,
+    unit: float,
+    ok: np.ndarray,
+    value: np.ndarray,
+) -> None:
+    """Score ``rows`` from their full float paths (:func:`paths`, :func:`npv`)."""
+    for _, block in _term_blocks(cand.term[rows], rows, ctx.horizon):
+        sub = cand.take(block)
+        pay, exp, valid, level = paths(ctx, sub, unit)
+        final = pay[np.arange(len(sub)), sub.term - 1]
+        good = _final_checks(
+            ctx,
+            sub.acc,
+            sub.balance,
+            sub.rate,
+            sub.deferral,
+            sub.mode,
+            sub.term,
+            final,
+            valid,
+            level,
+        )
+        ok[block] = good
+        idx = np.flatnonzero(good)
+        if idx.size:
+            value[block[idx]] = npv(ctx, sub.acc[idx], pay[idx], exp[idx], sub.term[idx])
+
+
+def _steady_month(ctx: PlanContext) -> np.ndarray:
+    """Per account, the first month index from which ``mu`` (the income path) is constant."""
+    same = ctx.mu == ctx.mu[:, -1:]
+    trailing = np.argmin(same[:, ::-1], axis=1)
+    trailing = np.where(same.all(axis=1), ctx.horizon, trailing)
+    return ctx.horizon - trailing
+
+
+def _growth(lg: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """``exp(lg·j)`` (C, W) elementwise, computed once per distinct ``lg`` (rows share rates)."""
+    uniq, inv = np.unique(lg, return_inverse=True)
+    if 2 * uniq.size >= lg.size:
+        return np.exp(lg[:, None] * j[None, :])
+    return np.exp(uniq[:, None] * j[None, :])[inv.ravel()]
+
+
+def _score_lean(
+    ctx: PlanContext,
+    cand: Candidates,
+    rows: np.ndarray,
+    unit: float,
+    ok: np.ndarray,
+    value: np.ndarray,
+    level_terms: tuple[np.ndarray, np.ndarray] | None = None,
+) -> None:
+    """Score level candidates of accounts with regular income inputs (no ``special``).
+
+    The same model as :func:`npv` on the same float paths as :func:`paths`, computed
+    lean: balances in closed form (``B_D·g^k − P·(g^k − 1)/r``), the affordability of
+    the level payment evaluated once per distinct expected-income month (the income
+    path is flat after ``recovery_months``) and spread over the months, holiday
+    hazards from per-account tables. ``level_terms`` are ``B_D`` and the rounded level
+    instalment of every candidate row (:func:`_level_terms`), when already computed.
+    """
+    B_D_all, P_all = _level_terms(cand, unit) if level_terms is None else level_terms
+    steady = _steady_month(ctx)
+    cum_disc = np.concatenate([[0.0], np.cumsum(ctx.discount)])  # Σ_{s < t} δ^s
+    hz_hol = _holiday_hazards(ctx, int(cand.deferral[rows].max(initial=0)))
+    for W, block in _term_blocks(cand.term[rows], rows, ctx.horizon):
+        acc = cand.acc[block]
+        B = cand.balance[block]
+        rate = cand.rate[block]
+        D = cand.deferral[block]
+        mode = cand.mode[block]
+        T = cand.term[block]
+        balloon = cand.balloon[block]
+        r = rate / 12.0
+        g = 1.0 + r
+        B_D = B_D_all[block]
+        P = P_all[block]
+        pos = r > 0
+        inv_r = np.where(pos, 1.0 / np.where(pos, r, 1.0), 0.0)
+        lg = np.log1p(r)
+        k_last = (T - 1 - D).astype(float)
+        g_last = np.exp(k_last * lg)
+        bearing_last = B_D * g_last - P * np.where(pos, (g_last - 1.0) * inv_r, k_last)
+        final = bearing_last * g + balloon
+        valid = (T - D == 1) | (bearing_last * g > 1e-6)
+        good = _final_checks(ctx, acc, B, rate, D, mode, T, final, valid, P)
+        ok[block] = good
+        keep = np.flatnonzero(good)
+        if keep.size == 0:
+            continue
+        if keep.size < block.size:
+            acc, B, B_D, D, mode, T, balloon, r, P, final, pos, inv_r, lg = (
+                x[keep] for x in (acc, B, B_D, D, mode, T, balloon, r, P, final, pos, inv_r, lg)
+            )
+        j = np.arange(W, dtype=float)
+        dm = min(int(D.max(initial=0)), W)
+        hol = j[None, :dm] < D[:, None]  # the holiday months (of the first dm)
+        exposure = _lean_exposures(B, B_D, P, D, mode, balloon, pos, inv_r, lg, j, hol)
+        q = _lean_survival(ctx, acc, P, final, T, mode, j, steady[acc], hz_hol, hol)
+        value[block[keep]] = _lean_value(
+            ctx, acc, q, exposure, P, final, T, np.where(mode == 1, B * r, 0.0), hol, cum_disc
+        )
+
+
+def _holiday_hazards(ctx: PlanContext, dmax: int) -> np.ndarray | None:
+    """Hazards of the holiday months (2, n, dmax): paying 0 and paying the interest only."""
+    if dmax <= 0:
+        return None
+    io_pay_acc = ctx.balance * ctx.monthly_rate  # interest-only holiday payment
+    all_acc = np.arange(len(ctx))[:, None]
+    hol_cols = np.arange(dmax)[None, :]
+    return np.stack(
+        [
+            ctx.kernel.hazard(all_acc, np.zeros((1, dmax)), hol_cols),
+            ctx.kernel.hazard(all_acc, io_pay_acc[:, None], hol_cols),
+        ]
+    )  # (2, n, dmax): payment 0 / interest-only
+
+
+def _lean_exposures(
+    B: np.ndarray,
+    B_D: np.ndarray,
+    P: np.ndarray,
+    D: np.ndarray,
+    mode: np.ndarray,
+    balloon: np.ndarray,
+    pos: np.ndarray,
+    inv_r: np.ndarray,
+    lg: np.ndarray,
+    j: np.ndarray,
+    hol: np.ndarray,
+) -> np.ndarray:
+    """Exposures (C, W) of level plans in closed form, holiday and balloon included."""
+    # level balance B_D·g^k − P·(g^k − 1)/r with k = t − D, i.e. α·g^t + β with
+    # α = (B_D − P/r)·g^−D and β = P/r (B_D − P·k at a zero rate)
+    gj = _growth(lg, j)  # g^t
+    dm = hol.shape[1]
+    beta = P * inv_r
+    alpha = (B_D - beta) * np.exp(-D * lg)
+    gj_hol = gj[:, :dm].copy() if dm > 0 else gj
+    exposure = gj  # reused buffer
+    exposure *= alpha[:, None]
+    exposure += beta[:, None]
+    if not pos.all():
+        zero = np.flatnonzero(~pos)
+        exposure[zero] = B_D[zero, None] - P[zero, None] * (j[None, :] - D[zero, None])
+    if dm > 0:  # holiday months: B·g^t capitalised, else B
+        hol_exp = np.where((mode == 0)[:, None], B[:, None] * gj_hol[:, :dm], B[:, None])
+        exposure[:, :dm] = np.where(hol, hol_exp, exposure[:, :dm])
+    if balloon.any():
+        exposure += balloon[:, None]
+    return exposure
+
+
+def _lean_survival(
+    ctx: PlanContext,
+    acc: np.ndarray,
+    P: np.ndarray,
+    final: np.ndarray,
+    T: np.ndarray,
+    mode: np.ndarray,
+    j: np.ndarray,
+    steady: np.ndarray,
+    hz_hol: np.ndarray | None,
+    hol: np.ndarray,
+) -> np.ndarray:
+    """Survival factors ``1 − h_t`` (C, W) of level plans; 1 past the term.
+
+    The level payment's factor is evaluated once per distinct income month (up to the
+    account's ``steady`` month) and spread over the months; holiday months take the
+    per-account tables ``hz_hol``, the last month the clearing payment ``final``.
+    """
+    kernel = ctx.kernel
+    C, W = acc.size, j.size
+    rows_c = np.arange(C)
+    last = T - 1
+    st = np.minimum(steady, W - 1)
+    wc = int(st.max(initial=0)) + 1
+    need = np.arange(wc)[None, :] <= st[:, None]
+    q_c = np.ones((C, wc))
+    n_need = int(np.count_nonzero(need))
+    if 2 * n_need >= need.size:  # dense: the same elementwise values where needed
+        with np.errstate(all="ignore"):
+            q_c = 1.0 - kernel.hazard(acc[:, None], P[:, None], np.arange(wc)[None, :])
+    else:
+        ri, ci = np.nonzero(need)
+        q_c[ri, ci] = 1.0 - kernel.hazard(acc[ri], P[ri], ci)
+    # month t < T takes q_c[min(t, st)], months past the term 1; every row of the block
+    # has T >= t_min, so only the columns from t_min on need the term mask
+    t_min = min(int(T.min()), W)
+    q = np.empty((C, W))
+    q_st = q_c[rows_c, st][:, None]
+    q[:, :t_min] = q_st
+    if t_min < W:
+        q[:, t_min:] = np.where(j[None, t_min:] < T[:, None], q_st, 1.0)
+    if wc > t_min:
+        need = need & (j[None, :wc] < T[:, None])
+    q[:, :wc] = np.where(need, q_c[:, :wc], q[:, :wc])
+    dm = hol.shape[1]
+    if dm > 0:
+        assert hz_hol is not None
+        which = (mode == 1).astype(np.int64)
+        qh = 1.0 - hz_hol[which[:, None], acc[:, None], np.arange(dm)[None, :]]
+        q[:, :dm] = np.where(hol, qh, q[:, :dm])
+    q[rows_c, last] = 1.0 - kernel.hazard(acc, final, last)
+    return q
+
+
+def _lean_value(
+    ctx: PlanContext,
+    acc: np.ndarray,
+    q: np.ndarray,
+    exposure: np.ndarray,
+    P: np.ndarray,
+    final: np.ndarray,
+    T: np.ndarray,
+    io_amt: np.ndarray,
+    hol: np.ndarray,
+    cum_disc: np.ndarray,
+) -> np.ndarray:
+    """Expected-recovery NPV of level plans from their survival factors ``q`` (reused as a
+    buffer) and exposures: payments while alive plus recoveries on default."""
+    W = q.shape[1]
+    rows_c = np.arange(acc.size)
+    last = T - 1
+    surv = np.cumprod(q, axis=1)
+    default = q  # reused buffer: S_{t-1} − S_t, P(default in month t); 0 past the term
+    default[:, 0] = 1.0 - surv[:, 0]
+    np.subtract(surv[:, :-1], surv[:, 1:], out=default[:, 1:])
+    rec = ctx.kernel.recovery(acc, exposure)
+    rec *= default
+    rec *= ctx.discount_lag[:W]
+    pv_rec = rec.sum(axis=1)
+    s_last = surv[rows_c, last]
+    paid = surv  # reused buffer: δ^t S_t per unit paid
+    paid *= ctx.discount[:W]
+    # payments: P in the level months before the last, `final` in the last month, the
+    # interest-only amount in the holiday; past the term S is flat, so the level sum
+    # is the row sum less S_{T-1}·Σ_{T-1 ≤ t < W} δ^t
+    total = paid.sum(axis=1)
+    level_sum = total - s_last * (cum_disc[W] - cum_disc[last])
+    pv_pay = P * level_sum + final * paid[rows_c, last]
+    dm = hol.shape[1]
+    if dm > 0:
+        hol_sum = np.where(hol, paid[:, :dm], 0.0).sum(axis=1)
+        pv_pay += (io_amt - P) * hol_sum
+    return pv_pay + pv_rec
+
+
+def best_per_account(
+    acc: np.ndarray, value: np.ndarray, n_acc: int, k: int = 4
+) -> list[np.ndarray]:
+    """Indices of the ``k`` best finite-valued rows for each account, best first."""
+    order = np.lexsort((-value, acc))
+    out: list[np.ndarray] = [np.zeros(0, np.int64) for _ in range(n_acc)]
+    if order.size == 0:
+        return out
+    finite = order[np.isfinite(value[order])]  # finite rows, by account, best first
+    bounds = np.searchsorted(acc[finite], np.arange(n_acc + 1)).tolist()
+    for i in range(n_acc):
+        lo, hi = bounds[i], bounds[i + 1]
+        out[i] = finite[lo : min(hi, lo + k)]
+    return out
