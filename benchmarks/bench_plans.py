@@ -71,8 +71,9 @@ def quality(n: int, seed: int, jobs: int) -> dict:
     import resource
 
     from solver.core.account import Account
+    from solver.core.evaluation import evaluate_batch
     from solver.core.generate import generate_portfolio
-    from solver.core.model import AccountParams, evaluate_batch
+    from solver.core.model import AccountParams
     from solver.plans.optimizer import plan_options, plan_portfolio
 
     frame = generate_portfolio(n, seed=seed)
@@ -274,7 +275,8 @@ def slsqp_plan(acc, policy, model) -> tuple[float, float, bool]:
     """
     from scipy.optimize import minimize
 
-    from solver.core.model import AccountParams, evaluate_batch
+    from solver.core.evaluation import evaluate_batch
+    from solver.core.model import AccountParams
     from solver.plans.families import context_from_account
 
     ctx = context_from_account(acc, policy, model)

@@ -3,7 +3,7 @@
 A deliberately different model (:class:`OtherModel`: a convex hazard curve, another
 recovery curve and a risk premium in the discount rate, all in its ``ModelKernel``
 subclass) must move the simulation's exact expectation, its Monte Carlo paths and the
-value beyond the horizon to what :func:`solver.core.model.evaluate_batch` gives under that
+value beyond the horizon to what :func:`solver.core.evaluation.evaluate_batch` gives under that
 model, and away from the default model's (issue 13, item 1).
 """
 
@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from solver.core.model import AccountParams, BehaviourModel, ModelKernel, evaluate_batch
+from solver.core.evaluation import evaluate_batch
+from solver.core.model import AccountParams, BehaviourModel, ModelKernel
 from solver.scenarios.simulation import (
     PATH_FIELDS,
     Treatments,
@@ -98,7 +99,7 @@ def _evaluate(frame, horizon: int | None, model: Any, params: AccountParams | No
 
 def status_quo_batch_cut(frame, horizon: int | None):
     """Status-quo payments, exposures and terms cut to the first ``horizon`` months."""
-    from solver.core.model import status_quo_batch
+    from solver.core.contract import status_quo_batch
 
     payments, exposures, term = status_quo_batch(frame)
     if horizon is None:

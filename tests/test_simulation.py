@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from solver.core.model import AccountParams, BehaviourModel, evaluate_batch
+from solver.core.evaluation import evaluate_batch
+from solver.core.model import AccountParams, BehaviourModel
 from solver.scenarios.simulation import (
     DTI_BIN,
     PATH_FIELDS,
@@ -112,7 +113,7 @@ def test_mc_mean_converges_to_model_npv(portfolio, sq_inputs):
 def test_mc_converges_for_a_restructured_schedule(portfolio):
     """A non-contract schedule (3-month holiday then level payments over 48 months) also
     converges: evaluate_batch's NPV lies in the 99 % CI of the MC mean."""
-    from solver.core.money import level_payment
+    from solver.core.annuity import level_payment
 
     model = BehaviourModel()
     n, horizon = len(portfolio), 60

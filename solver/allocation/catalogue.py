@@ -68,7 +68,7 @@ def default_teams_path() -> Path:
 
 
 def _read_toml(path: str | os.PathLike[str], what: str = "settings") -> dict[str, Any]:
-    from solver.core.io import read_toml  # size limit, binary check, UTF-8, TOML syntax
+    from solver.core.files import read_toml  # size limit, binary check, UTF-8, TOML syntax
 
     return read_toml(path, what)
 

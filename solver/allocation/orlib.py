@@ -239,7 +239,7 @@ def read_gap_file(
         default ``"<stem>-<k>"`` for multi-problem files and the file name for single ones.
     """
     p = Path(path)
-    from solver.core.io import check_input_file
+    from solver.core.files import check_input_file
 
     check_input_file(p, "text")  # missing, empty, binary data: a clear input error
     try:

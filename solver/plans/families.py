@@ -487,7 +487,7 @@ def waterfall_candidates(ctx: PlanContext) -> Candidates:
     (``other_debt + p ≤ max_dti × income``). Accounts where no step reaches the target
     get ``waterfall_step = "none"`` (their row carries the last plan tried).
     """
-    from solver.core.money import level_payment
+    from solver.core.annuity import level_payment
 
     pol, f = ctx.policy, ctx.fields
     n = len(ctx)
@@ -589,7 +589,7 @@ def paths(
     Returns payments, exposures, ``valid`` (False when rounding would clear the balance
     before the last month) and the level instalment (C,).
     """
-    from solver.core.money import level_payment
+    from solver.core.annuity import level_payment
 
     H = int(cand.term.max(initial=1))
     t = np.arange(1, H + 1)[None, :]
@@ -678,7 +678,7 @@ def _prefilter(ctx: PlanContext, cand: Candidates, unit: float) -> np.ndarray:
 
 def _level_terms(cand: Candidates, unit: float) -> tuple[np.ndarray, np.ndarray]:
     """Balance after the holiday ``B_D`` and the level instalment rounded up to ``unit``."""
-    from solver.core.money import level_payment
+    from solver.core.annuity import level_payment
 
     r = cand.rate / 12.0
     g = 1.0 + r

@@ -10,12 +10,12 @@ How a plan is found and reported
 1. Each family's grid is searched in float, vectorised over accounts and candidates
    (:mod:`solver.plans.families`; ``custom`` and ``step`` by the exact branch and bound
    of :mod:`solver.plans.search`).
-2. The winner is rebuilt as a cent-exact :class:`~solver.core.money.Schedule` and checked
+2. The winner is rebuilt as a cent-exact :class:`~solver.core.schedule.Schedule` and checked
    against the policy again; if cent rounding made it infeasible, the next candidate
    is used.
 3. Every metric is then computed from that schedule by the behaviour model
-   (``solver.core.model.evaluate_batch`` over all reported schedules at once — the same
-   computation as :func:`solver.core.model.evaluate`, which a test checks to 1e-6).
+   (``solver.core.evaluation.evaluate_batch`` over all reported schedules at once — the same
+   computation as :func:`solver.core.evaluation.evaluate`, which a test checks to 1e-6).
 
 Metrics
 -------
@@ -54,7 +54,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from solver.core.model import AccountParams, BehaviourModel, as_account, evaluate_batch
+from solver.core.account import as_account
+from solver.core.evaluation import evaluate_batch
+from solver.core.model import AccountParams, BehaviourModel
 from solver.core.policy import Policy
 from solver.domain import FAMILIES, OFFERED_FAMILIES, Status
 from solver.errors import InfeasibleError, InputError
@@ -84,7 +86,7 @@ from solver.plans.search import (
 if TYPE_CHECKING:
     import pandas as pd
 
-    from solver.core.money import Schedule
+    from solver.core.schedule import Schedule
 
 OFFERED = OFFERED_FAMILIES
 METRICS = (
@@ -299,7 +301,8 @@ def _jsonable(value: Any) -> Any:
 
 
 def _level_schedule(cand: Candidates, i: int, unit: float) -> Schedule:
-    from solver.core.money import Schedule, level_plan, schedule_from_payments
+    from solver.core.amortisation import level_plan, schedule_from_payments
+    from solver.core.schedule import Schedule
 
     bal, rate, term = float(cand.balance[i]), float(cand.rate[i]), int(cand.term[i])
     if cand.family == "settlement":
@@ -340,7 +343,7 @@ def _level_schedule(cand: Candidates, i: int, unit: float) -> Schedule:
 
 
 def _path_schedule(balance: float, rate: float, payments: np.ndarray) -> Schedule:
-    from solver.core.money import schedule_from_payments
+    from solver.core.amortisation import schedule_from_payments
 
     return schedule_from_payments(balance, rate, payments, clear_last=True)
 
@@ -1023,7 +1026,7 @@ def _metrics(
         dti = (params.other_debt[:, None] + pay) / ev.expected_income
     dti = np.where(paying, dti, -np.inf)
     aff = np.where(paying, ev.afford_prob, np.inf)
-    from solver.core.money import apr_batch
+    from solver.core.actuarial import apr_batch
 
     opening = np.array([s.opening_balance / 100.0 for s in scheds])
     aprs = apr_batch(opening, pay)
@@ -1085,7 +1088,7 @@ def _results(
     that cannot be the best are not rebuilt in cents (see :func:`_family_choices`) and
     no binding constraints are worded.
     """
-    from solver.core.model import status_quo
+    from solver.core.contract import status_quo
     from solver.plans.explain import binding_constraints, explain_infeasible, minimal_relaxations
 
     t0 = time.perf_counter()
@@ -1565,7 +1568,7 @@ def plan_portfolio(
     Parameters
     ----------
     frame
-        Validated portfolio (``solver.core.io.read_portfolio`` or ``generate_portfolio``).
+        Validated portfolio (``solver.core.readers.read_portfolio`` or ``generate_portfolio``).
     jobs
         Local worker processes; batches of ``batch_size`` accounts are planned by
         :func:`plan_batch` logic in each.

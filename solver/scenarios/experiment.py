@@ -205,7 +205,7 @@ def read_outcomes(path: str | Path) -> pd.DataFrame:
     """
     import pandas as pd
 
-    from solver.core.io import check_input_file
+    from solver.core.files import check_input_file
 
     path = Path(path)
     suffix = path.suffix.lower()

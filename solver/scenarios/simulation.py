@@ -33,7 +33,7 @@ In every month the account is still open:
 Hence the probability of surviving to month t is ``S_t`` and the probability of a default
 in month t is ``S_{t−1}·h_t`` on every path, and the mean over paths of the discounted
 collections ``Σ δ^t p_t 1{alive after t} + δ^(t+L) R_t 1{default in t}`` converges to the
-evaluator's ``NPV`` (:func:`solver.core.model.evaluate_batch`) of the same schedules over the
+evaluator's ``NPV`` (:func:`solver.core.evaluation.evaluate_batch`) of the same schedules over the
 horizon; ``tests/test_simulation.py`` checks this.
 
 Beyond the horizon. A path stops at month H; an account still open then carries the model
@@ -421,7 +421,7 @@ def analytic_expectation(inputs: PathInputs) -> dict[str, np.ndarray]:
 
     Uses the same month probabilities as the simulation, mixing the unemployed and the
     normal income paths by the unemployment probability. With neutral shocks and no
-    treatment effect, ``collected_discounted`` equals :func:`solver.core.model.evaluate_batch`'s
+    treatment effect, ``collected_discounted`` equals :func:`solver.core.evaluation.evaluate_batch`'s
     NPV of the same schedules over the horizon under the same model.
 
     Returns
@@ -1008,7 +1008,7 @@ def load_portfolio(scenario: Any) -> Any:
     key = _portfolio_key(scenario)
     if key not in _PORTFOLIO_CACHE:
         if source.path is not None:
-            from solver.core.io import read_portfolio
+            from solver.core.readers import read_portfolio
 
             frame = read_portfolio(source.path)
         else:
@@ -1172,7 +1172,7 @@ class Schedules:
 
 def status_quo_schedules(frame: Any, note: str = "status quo (no restructuring)") -> Schedules:
     """Every account on its contract (SPEC §4 status quo)."""
-    from solver.core.model import status_quo_batch
+    from solver.core.contract import status_quo_batch
 
     payments, exposures, term = status_quo_batch(frame)
     n = len(frame)
@@ -1205,7 +1205,12 @@ PLAN_CODE = (
     "plans/bound_dp.py",
     "plans/beam_step.py",
     "core/model.py",
-    "core/money.py",
+    "core/evaluation.py",
+    "core/contract.py",
+    "core/annuity.py",
+    "core/schedule.py",
+    "core/amortisation.py",
+    "core/actuarial.py",
     "core/policy.py",
 )
 
@@ -1552,7 +1557,8 @@ def treatment_factors(frame: Any, catalogue: Any, treatment: np.ndarray) -> np.n
     converting part of the non-paying accounts scales the default hazard by the ratio of
     non-payment probabilities ``(1 − p_treatment) / (1 − p_none)`` (1 for ``none``).
     """
-    from solver.core.account import DPD_BUCKETS, TIERS
+    from solver.core.schema import DPD_BUCKETS
+    from solver.domain import TIERS
 
     tier = frame["tier"].astype(str).map({t: i for i, t in enumerate(TIERS)}).to_numpy()
     bucket = (
@@ -1684,7 +1690,7 @@ def build_path_inputs(
         )
         dti_u = _dti(params.other_debt, payments, kernel_u.income, term)
 
-    from solver.core.account import DPD_BUCKETS
+    from solver.core.schema import DPD_BUCKETS
 
     bucket_index = {b: i for i, b in enumerate(DPD_BUCKETS)}
     initial = np.array([bucket_index[b] for b in frame["dpd_bucket"].astype(str)], dtype=np.int64)
@@ -1718,10 +1724,10 @@ def residual_values(params: Any, schedules: Schedules, model: Any, horizon: int)
     income path: what the bank still expects from an account that survives the horizon,
     discounted to month 0. Without it, plans that pay later (deferrals, long terms) would
     look worse than they are when the horizon cuts them off. The evaluator's NPV
-    (:func:`solver.core.model.evaluate_batch` under ``model``) of the whole schedule less that of
+    (:func:`solver.core.evaluation.evaluate_batch` under ``model``) of the whole schedule less that of
     its first H months, divided by ``S_H``.
     """
-    from solver.core.model import evaluate_batch
+    from solver.core.evaluation import evaluate_batch
 
     payments = np.asarray(schedules.payments, dtype=float)
     n, width = payments.shape

@@ -82,8 +82,9 @@ from types import MappingProxyType
 from typing import Any
 
 from solver.core.limits import MAX_ACCOUNTS, MAX_PATHS, MAX_SEED
-from solver.core.model import TIERS, BehaviourModel
+from solver.core.model import BehaviourModel
 from solver.core.policy import POLICY_KEYS, Policy
+from solver.domain import TIERS
 from solver.errors import InputError
 
 __all__ = [
@@ -380,7 +381,7 @@ def _apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> d
 
 
 def _read_toml(path: Path, referrer: str | None = None) -> dict[str, Any]:
-    from solver.core.io import read_toml  # size limit, binary check, UTF-8, TOML syntax
+    from solver.core.files import read_toml  # size limit, binary check, UTF-8, TOML syntax
 
     where = f" (named by {referrer})" if referrer else ""
     if not path.exists():
