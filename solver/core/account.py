@@ -37,7 +37,7 @@ class Account:
     directly with keyword arguments; both coerce, default and validate every field and
     raise :class:`~solver.errors.InputError` listing all problems. ``tier`` is always set
     after construction: when it is blank (``""``) it is derived from ``credit_score`` and
-    ``dpd`` with :func:`derive_tier`.
+    ``dpd`` with :func:`~solver.core.tiering.derive_tier`.
 
     What-ifs use :meth:`replace`, which re-validates. A tier that was *derived* is derived
     again from the new score and dpd unless ``tier`` is among the changes; a tier that was
@@ -131,7 +131,7 @@ class Account:
         row
             Row number for messages, when the mapping is a row of a table.
         tiering
-            Rules used to derive a blank ``tier`` (default :class:`TieringRules`).
+            Rules used to derive a blank ``tier`` (default :class:`~solver.core.tiering.TieringRules`).
         unknown
             What to do with keys that are not SPEC §3 fields. The default is an error
             because a single-account file is written by hand and an unknown key is
@@ -167,10 +167,10 @@ class Account:
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> list[Account]:
-        """Accounts of a *validated* portfolio (from :func:`solver.core.readers.read_portfolio`).
+        """Accounts of a *validated* portfolio (from :func:`~solver.core.readers.read_portfolio`).
 
         Rows are not validated again (fast); pass only frames produced by
-        :func:`validate_portfolio` or the readers. A missing column raises ``KeyError``,
+        :func:`~solver.core.validation.validate_portfolio` or the readers. A missing column raises ``KeyError``,
         except ``income_forecast`` and ``inflows`` (missing: ``None``).
         """
         n = len(frame)

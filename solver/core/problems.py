@@ -29,7 +29,7 @@ __all__ = ["ProblemLog", "issue_records"]
 class ProblemLog:
     """Problems found in a table, kept as row masks and formatted lazily.
 
-    Only the first :data:`MAX_PROBLEMS` lines (ordered by row, then column order) are
+    Only the first :data:`~solver.core.schema.MAX_PROBLEMS` lines (ordered by row, then column order) are
     ever formatted, so a million bad rows cost no more than a few.
     """
 

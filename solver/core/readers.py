@@ -92,7 +92,7 @@ def read_portfolio(
     sheet
         Excel sheet name (default: ``portfolio`` if present, else the first sheet).
     forecast
-        A long table of income forecasts and inflows (:func:`read_forecast`) merged into
+        A long table of income forecasts and inflows (:func:`~solver.core.forecast.read_forecast`) merged into
         the portfolio; its problems and the portfolio's are reported together, and an
         account of the table that is not in the portfolio is an error.
 
@@ -194,7 +194,7 @@ def read_account(
     ignored silently). ``income_forecast = [3800, 3800, 4200]`` and
     ``inflows = [{month = 3, amount = 20000}]`` (or ``[[3, 20000]]``) are lists.
 
-    ``forecast`` is a long table (:func:`read_forecast`) whose rows must all be about
+    ``forecast`` is a long table (:func:`~solver.core.forecast.read_forecast`) whose rows must all be about
     this account.
 
     With ``account_id`` the file may be a whole portfolio (any format :func:`read_portfolio`

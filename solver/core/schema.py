@@ -3,8 +3,10 @@
 Each :class:`FieldSpec` gives a column's kind, whether it is required, its default, its
 bounds and its allowed values. That table drives
 
-* :class:`Account` (one account: coercion, defaults, validation, tier derivation),
-* :func:`validate_portfolio` (a whole table, vectorised: every row, every problem),
+* :class:`~solver.core.account.Account` (one account: coercion, defaults, validation, tier
+  derivation; :mod:`solver.core.cleaning`),
+* :func:`~solver.core.validation.validate_portfolio` (a whole table, vectorised: every row,
+  every problem),
 * the readers (:mod:`solver.core.readers`) and writers (:mod:`solver.core.writers`).
 
 Conventions
@@ -14,16 +16,17 @@ Conventions
   required column is an error; in an optional column it takes the default. The optional
   text columns ``region``, ``language`` and ``preferred_channel`` use ``""`` for "not
   given"; a missing ``credit_score`` is ``NaN`` in a table and ``None`` on an
-  :class:`Account`.
+  ``Account``.
 * Text values of ``product`` and ``preferred_channel`` are matched case-insensitively
   and stored lower-case; ``tier`` is stored upper-case.
 * Booleans accept true/false, yes/no, y/n, t/f, 1/0 and 是/否 (any case).
-* ``tier`` is derived from ``credit_score`` and ``dpd`` (:func:`derive_tier`) wherever it
+* ``tier`` is derived from ``credit_score`` and ``dpd``
+  (:func:`~solver.core.tiering.derive_tier`) wherever it
   is blank; a tier given in the data is kept as the bank's own rating.
 * A blank ``income_normal`` stays missing (``NaN`` in a table, ``None`` on an
-  :class:`Account`) and means "= ``income``" wherever it is used, so that a what-if on
+  ``Account``) and means "= ``income``" wherever it is used, so that a what-if on
   ``income`` (``--set income=...``, an income shock) carries over; code that needs the
-  number calls :func:`effective_income_normal`.
+  number calls :func:`~solver.core.account.effective_income_normal`.
 * ``income_forecast`` (expected monthly net income of plan months 1..K, 1 <= K <= 600) and
   ``inflows`` (one-off expected inflows as ``(month, amount)`` pairs) are optional and
   missing (``None``) by default. In a table they are object columns holding a tuple or
@@ -361,7 +364,3 @@ def rate_hint(spec: FieldSpec, value: float) -> str:
     if spec.name == "annual_rate" and 1 < value <= 100:
         return f" (rates are decimals: {value:g} % is {value / 100:g})"
     return ""
-
-
-# ----------------------------------------------------------------------------------------
-# Scalar cleaning (one account)

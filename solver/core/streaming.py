@@ -52,19 +52,19 @@ def iter_portfolio(
     """Read and validate a portfolio in chunks of validated accounts (bounded memory).
 
     CSV and Parquet files of ``stream_min_bytes`` or more are streamed: each block of
-    about ``chunk_rows`` rows is validated like :func:`read_portfolio` (same checks, same
+    about ``chunk_rows`` rows is validated like :func:`~solver.core.readers.read_portfolio` (same checks, same
     messages, rows numbered across the whole file) and yielded; account ids are checked
     for duplicates across blocks (128-bit hashes of the ids seen so far, 16 bytes per
     account). Smaller files, Excel, TOML and JSON are read whole and yielded as one chunk.
 
     Problems of every block are collected and raised together as one :class:`InputError`
-    after the last block, exactly like :func:`read_portfolio`; once a problem is found no
+    after the last block, exactly like :func:`~solver.core.readers.read_portfolio`; once a problem is found no
     further chunk is yielded. A caller must therefore not write any output before the
     iterator is exhausted (``workout validate`` only accumulates a summary). A file whose
     blocks cannot be streamed cleanly (invalid UTF-8, ragged rows) is re-read whole for
     the detailed message.
 
-    With ``forecast`` (:func:`read_forecast`) every chunk gets the table's forecasts; the
+    With ``forecast`` (:func:`~solver.core.forecast.read_forecast`) every chunk gets the table's forecasts; the
     table's problems are reported with the portfolio's, and its accounts missing from the
     portfolio are reported after the last chunk.
     """

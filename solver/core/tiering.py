@@ -33,7 +33,8 @@ import numpy as np
 
 from solver.core.files import read_toml
 from solver.core.messages import fmt_num, plural
-from solver.core.schema import DPD_BUCKET_EDGES, DPD_BUCKETS, TIERS
+from solver.core.schema import DPD_BUCKET_EDGES, DPD_BUCKETS
+from solver.domain import TIERS
 from solver.errors import InputError
 
 __all__ = [

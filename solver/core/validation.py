@@ -67,11 +67,11 @@ def validate_portfolio(
     source
         File name used in messages.
     tiering
-        Rules used to derive blank tiers (default :class:`TieringRules`).
+        Rules used to derive blank tiers (default :class:`~solver.core.tiering.TieringRules`).
     unknown_columns
         Columns that are not in the schema: ``"warn"`` (default; a bank's export often
         carries extra columns such as names or branch codes, which are dropped with an
-        :class:`InputWarning`), ``"error"`` or ``"ignore"``. An unknown column that looks
+        :class:`~solver.core.schema.InputWarning`), ``"error"`` or ``"ignore"``. An unknown column that looks
         like a typo of an optional schema column absent from the table (``hardshp``) is
         always an error, because silently dropping it would change the result.
     row_numbers
@@ -93,7 +93,7 @@ def validate_portfolio(
     Raises
     ------
     InputError
-        Listing every problem (at most :data:`MAX_PROBLEMS` lines, then a count).
+        Listing every problem (at most :data:`~solver.core.schema.MAX_PROBLEMS` lines, then a count).
     """
     n = len(frame)
     rows = np.arange(1, n + 1) if row_numbers is None else np.asarray(row_numbers)
@@ -115,7 +115,7 @@ def validate_portfolio(
 
 
 def normalized_columns(frame: pd.DataFrame, log: ProblemLog, aliases: Mapping[str, str]) -> Any:
-    """``frame`` with normalised column names (:func:`normalize_column_name`, then
+    """``frame`` with normalised column names (:func:`~solver.core.schema.normalize_column_name`, then
     ``aliases``); a name that appears twice is a problem and only its first column is kept."""
     import pandas as pd
 
