@@ -131,7 +131,8 @@ class Account:
         row
             Row number for messages, when the mapping is a row of a table.
         tiering
-            Rules used to derive a blank ``tier`` (default :class:`~solver.core.tiering.TieringRules`).
+            Rules used to derive a blank ``tier`` (default
+            :class:`~solver.core.tiering.TieringRules`).
         unknown
             What to do with keys that are not SPEC §3 fields. The default is an error
             because a single-account file is written by hand and an unknown key is
@@ -170,7 +171,8 @@ class Account:
         """Accounts of a *validated* portfolio (from :func:`~solver.core.readers.read_portfolio`).
 
         Rows are not validated again (fast); pass only frames produced by
-        :func:`~solver.core.validation.validate_portfolio` or the readers. A missing column raises ``KeyError``,
+        :func:`~solver.core.validation.validate_portfolio` or the readers. A missing column
+        raises ``KeyError``,
         except ``income_forecast`` and ``inflows`` (missing: ``None``).
         """
         n = len(frame)

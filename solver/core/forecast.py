@@ -472,9 +472,9 @@ def _check_amounts(
 
 
 def with_forecast(read: Callable[[], Any], forecast: str | os.PathLike[str], book: str) -> Any:
-    """``read()`` (a validated portfolio or an :class:`~solver.core.account.Account`) with the forecast table
-    ``forecast`` merged (:meth:`ForecastTable.apply`); the problems of both files are
-    reported together. ``book`` names the portfolio in messages."""
+    """``read()`` (a validated portfolio or an :class:`~solver.core.account.Account`) with the
+    forecast table ``forecast`` merged (:meth:`ForecastTable.apply`); the problems of both
+    files are reported together. ``book`` names the portfolio in messages."""
     errors: list[InputError] = []
     data = None
     try:

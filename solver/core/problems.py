@@ -29,8 +29,8 @@ __all__ = ["ProblemLog", "issue_records"]
 class ProblemLog:
     """Problems found in a table, kept as row masks and formatted lazily.
 
-    Only the first :data:`~solver.core.schema.MAX_PROBLEMS` lines (ordered by row, then column order) are
-    ever formatted, so a million bad rows cost no more than a few.
+    Only the first :data:`~solver.core.schema.MAX_PROBLEMS` lines (ordered by row, then
+    column order) are ever formatted, so a million bad rows cost no more than a few.
     """
 
     def __init__(self, source: str, row_numbers: np.ndarray):

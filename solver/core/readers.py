@@ -1,4 +1,5 @@
-"""Reading a portfolio or one account (SPEC §3, §11): :func:`read_portfolio`, :func:`read_account`.
+"""Reading a portfolio or one account (SPEC §3, §11): :func:`read_portfolio`,
+:func:`read_account`.
 
 :func:`read_portfolio` reads a table of accounts and validates **every** row with
 :func:`solver.core.validation.validate_portfolio`; all problems are reported together (at most
@@ -40,7 +41,8 @@ The optional columns ``income_forecast`` (expected income of plan months 1..K) a
 (``income_forecast = [3800, 3800]``, ``inflows = [{month = 3, amount = 20000}]`` or
 ``[[3, 20000]]``); in Parquet a ``list<double>`` (or ``list<struct<month, amount>>``)
 column or the text form. A long table given with ``--forecast``
-(:func:`~solver.core.forecast.read_forecast`: ``account_id, month, income, inflow``) sets them for the accounts it lists.
+(:func:`~solver.core.forecast.read_forecast`: ``account_id, month, income, inflow``) sets
+them for the accounts it lists.
 
 Large CSV and Parquet files are read in chunks by :func:`solver.core.streaming.iter_portfolio`.
 """
@@ -92,9 +94,10 @@ def read_portfolio(
     sheet
         Excel sheet name (default: ``portfolio`` if present, else the first sheet).
     forecast
-        A long table of income forecasts and inflows (:func:`~solver.core.forecast.read_forecast`) merged into
-        the portfolio; its problems and the portfolio's are reported together, and an
-        account of the table that is not in the portfolio is an error.
+        A long table of income forecasts and inflows
+        (:func:`~solver.core.forecast.read_forecast`) merged into the portfolio; its
+        problems and the portfolio's are reported together, and an account of the table
+        that is not in the portfolio is an error.
 
     Returns
     -------
@@ -194,8 +197,8 @@ def read_account(
     ignored silently). ``income_forecast = [3800, 3800, 4200]`` and
     ``inflows = [{month = 3, amount = 20000}]`` (or ``[[3, 20000]]``) are lists.
 
-    ``forecast`` is a long table (:func:`~solver.core.forecast.read_forecast`) whose rows must all be about
-    this account.
+    ``forecast`` is a long table (:func:`~solver.core.forecast.read_forecast`) whose rows
+    must all be about this account.
 
     With ``account_id`` the file may be a whole portfolio (any format :func:`read_portfolio`
     reads): it is read and validated as a book, ``forecast`` is checked against the whole

@@ -164,7 +164,8 @@ class Schedule:
         return [_add_months(self.start, int(t)) for t in self.month]
 
     def apr(self) -> float:
-        """APR of the payments, taking the opening balance as the amount (see :func:`~solver.core.actuarial.apr`)."""
+        """APR of the payments, taking the opening balance as the amount
+        (see :func:`~solver.core.actuarial.apr`)."""
         return apr(self.opening_balance / CENTS_PER_UNIT, self.payments)
 
     # -- checks ---------------------------------------------------------------

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CHUNK_ROWS", "STREAM_MIN_BYTES", "iter_portfolio"]
 
+#: About this many rows per chunk of :func:`iter_portfolio` (8 MB blocks of CSV text).
 CHUNK_ROWS = 50_000
 #: Files smaller than this are read whole by :func:`iter_portfolio` (one chunk).
 STREAM_MIN_BYTES = 32 * 2**20
@@ -52,21 +53,22 @@ def iter_portfolio(
     """Read and validate a portfolio in chunks of validated accounts (bounded memory).
 
     CSV and Parquet files of ``stream_min_bytes`` or more are streamed: each block of
-    about ``chunk_rows`` rows is validated like :func:`~solver.core.readers.read_portfolio` (same checks, same
-    messages, rows numbered across the whole file) and yielded; account ids are checked
-    for duplicates across blocks (128-bit hashes of the ids seen so far, 16 bytes per
-    account). Smaller files, Excel, TOML and JSON are read whole and yielded as one chunk.
+    about ``chunk_rows`` rows is validated like :func:`~solver.core.readers.read_portfolio`
+    (same checks, same messages, rows numbered across the whole file) and yielded; account
+    ids are checked for duplicates across blocks (128-bit hashes of the ids seen so far,
+    16 bytes per account). Smaller files, Excel, TOML and JSON are read whole and yielded as
+    one chunk.
 
     Problems of every block are collected and raised together as one :class:`InputError`
-    after the last block, exactly like :func:`~solver.core.readers.read_portfolio`; once a problem is found no
-    further chunk is yielded. A caller must therefore not write any output before the
-    iterator is exhausted (``workout validate`` only accumulates a summary). A file whose
-    blocks cannot be streamed cleanly (invalid UTF-8, ragged rows) is re-read whole for
-    the detailed message.
+    after the last block, exactly like :func:`~solver.core.readers.read_portfolio`; once a
+    problem is found no further chunk is yielded. A caller must therefore not write any
+    output before the iterator is exhausted (``workout validate`` only accumulates a
+    summary). A file whose blocks cannot be streamed cleanly (invalid UTF-8, ragged rows)
+    is re-read whole for the detailed message.
 
-    With ``forecast`` (:func:`~solver.core.forecast.read_forecast`) every chunk gets the table's forecasts; the
-    table's problems are reported with the portfolio's, and its accounts missing from the
-    portfolio are reported after the last chunk.
+    With ``forecast`` (:func:`~solver.core.forecast.read_forecast`) every chunk gets the
+    table's forecasts; the table's problems are reported with the portfolio's, and its
+    accounts missing from the portfolio are reported after the last chunk.
     """
     chunks = _iter_portfolio(
         path,

@@ -71,9 +71,10 @@ def validate_portfolio(
     unknown_columns
         Columns that are not in the schema: ``"warn"`` (default; a bank's export often
         carries extra columns such as names or branch codes, which are dropped with an
-        :class:`~solver.core.schema.InputWarning`), ``"error"`` or ``"ignore"``. An unknown column that looks
-        like a typo of an optional schema column absent from the table (``hardshp``) is
-        always an error, because silently dropping it would change the result.
+        :class:`~solver.core.schema.InputWarning`), ``"error"`` or ``"ignore"``. An unknown
+        column that looks like a typo of an optional schema column absent from the table
+        (``hardshp``) is always an error, because silently dropping it would change the
+        result.
     row_numbers
         The row number to print for each row (default 1, 2, ...).
     problems
@@ -93,7 +94,8 @@ def validate_portfolio(
     Raises
     ------
     InputError
-        Listing every problem (at most :data:`~solver.core.schema.MAX_PROBLEMS` lines, then a count).
+        Listing every problem (at most :data:`~solver.core.schema.MAX_PROBLEMS` lines, then a
+        count).
     """
     n = len(frame)
     rows = np.arange(1, n + 1) if row_numbers is None else np.asarray(row_numbers)
@@ -115,8 +117,9 @@ def validate_portfolio(
 
 
 def normalized_columns(frame: pd.DataFrame, log: ProblemLog, aliases: Mapping[str, str]) -> Any:
-    """``frame`` with normalised column names (:func:`~solver.core.schema.normalize_column_name`, then
-    ``aliases``); a name that appears twice is a problem and only its first column is kept."""
+    """``frame`` with normalised column names
+    (:func:`~solver.core.schema.normalize_column_name`, then ``aliases``); a name that
+    appears twice is a problem and only its first column is kept."""
     import pandas as pd
 
     names = [normalize_column_name(c) for c in frame.columns]
