@@ -114,7 +114,8 @@ def _child(
             from solver.plans.portfolio import plan_portfolio
 
             if engine is None:
-                from solver.core.io import read_portfolio, write_table
+                from solver.core.readers import read_portfolio
+                from solver.core.writers import write_table
 
                 jobs = 2 if config == "plan-local2" else 1
                 frame = read_portfolio(data / "plans.parquet")
@@ -139,10 +140,10 @@ def _child(
             out["restructured"] = int((result["status"] == "RECOMMENDED").sum())
         else:
             from solver.allocation.portfolio import allocate
-            from solver.core.io import write_table
+            from solver.core.writers import write_table
 
             if engine is None:
-                from solver.core.io import read_portfolio
+                from solver.core.readers import read_portfolio
 
                 frame = read_portfolio(data / "accounts.parquet")
                 kwargs: dict[str, Any] = {}

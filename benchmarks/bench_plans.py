@@ -71,8 +71,9 @@ def quality(n: int, seed: int, jobs: int) -> dict:
     import resource
 
     from solver.core.account import Account
+    from solver.core.evaluation import evaluate_batch
     from solver.core.generate import generate_portfolio
-    from solver.core.model import AccountParams, evaluate_batch
+    from solver.core.model import AccountParams
     from solver.plans.options import plan_options
     from solver.plans.portfolio import plan_portfolio
 
@@ -275,7 +276,8 @@ def slsqp_plan(acc, policy, model) -> tuple[float, float, bool]:
     """
     from scipy.optimize import minimize
 
-    from solver.core.model import AccountParams, evaluate_batch
+    from solver.core.evaluation import evaluate_batch
+    from solver.core.model import AccountParams
     from solver.plans.context import context_from_account
 
     ctx = context_from_account(acc, policy, model)

@@ -97,7 +97,7 @@ def allocate(
     from solver.allocation.catalogue import Catalogue, Teams
     from solver.allocation.portfolio import allocate as run_allocation
     from solver.allocation.portfolio import match_plans, read_plans
-    from solver.core.io import read_portfolio
+    from solver.core.readers import read_portfolio
     from solver.engines.engine import read_portfolio_on
 
     # a bad extension or an unwritable --out fails before any work

@@ -1,4 +1,8 @@
-"""``workout validate`` and ``workout generate portfolio``: data commands (parse, call, format)."""
+"""``workout validate`` and ``workout generate portfolio``: data commands (parse, call, format).
+
+The solver modules (numpy, and pandas when they read) are imported inside the functions, as
+in every command module, so that ``workout --help`` and a command's ``--help`` start fast.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,19 @@ from typing import Any
 
 import click
 
-from commands.common import GENERATE_BYTES_PER_ACCOUNT, MAX_GENERATED_ACCOUNTS, SEED, shared_help
+from commands.common import (
+    GENERATE_BYTES_PER_ACCOUNT,
+    MAX_GENERATED_ACCOUNTS,
+    MAX_XLSX_ROWS,
+    SEED,
+    check_count,
+    check_memory,
+    console,
+    shared_help,
+)
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from commands.tables import Column, print_fitted
+from solver.errors import InputError
 
 
 def _money(value: float) -> str:
@@ -18,7 +32,7 @@ def _money(value: float) -> str:
 
 def _field_text(name: str, value: object) -> str:
     """One field of a validated account for the detail table."""
-    from solver.core.account import sequence_text
+    from solver.core.cleaning import sequence_text
 
     if name == "income_normal" and isinstance(value, float) and value != value:
         return "= income (not given)"
@@ -85,7 +99,7 @@ def print_summary(out: Any, summary: dict[str, Any], first: Any = None) -> None:
 
 def _summary_records(summary: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """The summary tables as JSON records (label column first)."""
-    from solver.core.io import table_records
+    from solver.core.writers import table_records
 
     out = {}
     for key, table in summary.items():
@@ -132,7 +146,7 @@ def _report(
     """
     import pandas as pd
 
-    from solver.core.io import issue_records
+    from solver.core.problems import issue_records
 
     errors = issue_records(error, sources) if error is not None else []
     warnings_ = issue_records(warnings_seen, sources)
@@ -221,10 +235,9 @@ def validate(
     import time
     import warnings
 
-    from commands.common import console
-    from solver.core.account import InputWarning, merge_summaries, summarize_portfolio
-    from solver.core.io import iter_portfolio
-    from solver.errors import InputError
+    from solver.core.schema import InputWarning
+    from solver.core.streaming import iter_portfolio
+    from solver.core.summaries import merge_summaries, summarize_portfolio
 
     inputs = {"PATH": path, "--tiering": tiering, "--forecast": forecast_path}
     check_out(out_path, inputs=inputs)
@@ -335,8 +348,7 @@ def generate_portfolio_command(
     import contextlib
     import time
 
-    from commands.common import MAX_XLSX_ROWS, check_count, check_memory, console
-    from solver.core.io import output_format, write_table
+    from solver.core.writers import output_format, write_table
 
     # a bad extension, a size that cannot fit or an unwritable --out fail here, before any
     # work or output

@@ -5,7 +5,7 @@ The decision (issue 15), the same for every command that produces a table:
 * ``--out FILE`` writes the command's result table (``validate``: the report; ``plan``:
   the options; ``allocate``: the assignments; ...). The format comes from the extension:
   ``.csv``, ``.parquet``, ``.xlsx`` or ``.json`` (a list of records), written by the one
-  table writer :func:`solver.core.io.write_table`, atomically. An unknown extension is a usage
+  table writer :func:`solver.core.writers.write_table`, atomically. An unknown extension is a usage
   error (exit 2) naming the option, and an output that cannot be written (or is one of
   the inputs) is refused; both before any work (:func:`check_out`).
 * ``--format`` chooses what stdout shows: ``table`` (readable tables that fit the
@@ -32,7 +32,7 @@ from commands.common import shared_help
 
 #: What ``--format`` may be, for every command.
 FORMATS = ("table", "json", "csv")
-#: Output extensions of ``--out FILE`` (the formats of :func:`solver.core.io.write_table`).
+#: Output extensions of ``--out FILE`` (the formats of :func:`solver.core.writers.write_table`).
 OUT_SUFFIXES = (".csv", ".parquet", ".xlsx", ".json")
 #: The help of every ``--out FILE`` that writes a table starts with this.
 OUT_HELP = "Write the table to this file (atomically); the format comes from the extension: "
@@ -93,7 +93,7 @@ def check_out(
     if path is None:
         return None
     from solver.core.atomic import check_writable
-    from solver.core.io import output_format
+    from solver.core.writers import output_format
 
     fmt = output_format(path, option=option)
     check_writable(path, option=option, inputs=inputs or {}, outputs=outputs)
@@ -110,12 +110,12 @@ def write_out(
 ) -> Path:
     """Write the result to ``--out FILE`` by its extension (atomically).
 
-    ``table`` (a DataFrame) is written by :func:`solver.core.io.write_table`; a ``.json`` file
+    ``table`` (a DataFrame) is written by :func:`solver.core.writers.write_table`; a ``.json`` file
     gets ``payload`` instead when the command has a richer JSON document (``plan``,
     ``validate``), and an ``.xlsx`` file gets one sheet per entry of ``sheets`` when
     given.
     """
-    from solver.core.io import output_format, write_json, write_table, write_workbook
+    from solver.core.writers import output_format, write_json, write_table, write_workbook
 
     fmt = output_format(path)
     if fmt == "json" and payload is not None:
@@ -129,12 +129,12 @@ def emit(fmt: str, *, table: Any = None, payload: Any = None) -> bool:
     """Print the machine-readable output of ``--format json|csv`` on stdout.
 
     ``json`` prints ``payload`` (made JSON-safe), ``csv`` prints ``table`` as
-    :func:`solver.core.io.write_table` writes it. Returns ``False`` for ``table`` (the caller
+    :func:`solver.core.writers.write_table` writes it. Returns ``False`` for ``table`` (the caller
     prints its readable tables), ``True`` when it printed.
     """
     if fmt == "table":
         return False
-    from solver.core.io import csv_text, json_text
+    from solver.core.writers import csv_text, json_text
 
     if fmt == "json":
         click.echo(json_text(payload), nl=False)

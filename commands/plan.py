@@ -23,8 +23,8 @@ from solver.domain import Status
 
 def _load_policy(path: Path | None, settings: tuple[str, ...]) -> tuple[Any, list[str]]:
     """The policy from ``--policy`` plus ``--set policy.KEY=VALUE`` overrides; the rest are account fields."""
-    from solver.core.account import COLUMNS
     from solver.core.policy import POLICY_KEYS, Policy
+    from solver.core.schema import COLUMNS
 
     policy = Policy.from_toml(path) if path is not None else Policy()
     rest: list[str] = []
@@ -85,8 +85,8 @@ def _apply_account_settings(account: Any, settings: list[str]) -> Any:
     ``income_forecast=3800;3800;4200`` and ``inflows=3:20000;12:5000``; an empty value
     unsets an optional field). Problems name ``--set FIELD`` (never the value of a
     personal field)."""
-    from solver.core.account import COLUMNS
     from solver.core.policy import POLICY_KEYS
+    from solver.core.schema import COLUMNS
     from solver.errors import InputError
 
     if not settings:
@@ -302,7 +302,7 @@ def _read_one_account(
     account_file: Path, account_id: str | None, forecast_path: Path | None
 ) -> Any:
     """The account to plan: the file's only account, or ``--account-id`` of a book."""
-    from solver.core.io import ManyAccountsError, read_account
+    from solver.core.readers import ManyAccountsError, read_account
     from solver.errors import InputError
 
     try:
@@ -558,7 +558,7 @@ def plan_portfolio(
 
     from commands.common import console
     from solver.core.atomic import check_writable
-    from solver.core.io import read_portfolio
+    from solver.core.readers import read_portfolio
     from solver.errors import InputError
     from solver.plans.portfolio import plan_portfolio as run
 
@@ -637,7 +637,8 @@ def _plan_on_engine(
     because an account of the table missing from the whole book is an error.
     """
     from commands.engine_opts import progress_bar
-    from solver.core.io import read_portfolio, with_forecast
+    from solver.core.forecast import with_forecast
+    from solver.core.readers import read_portfolio
     from solver.engines.engine import is_dataset, prepare_portfolio, read_portfolio_on
     from solver.plans.portfolio import portfolio_summary
     from solver.plans.workloads import plan_partition, sum_summaries

@@ -233,7 +233,7 @@ def rollrates(
       workout risk rollrates --uci --segment limit_band --interval goodman --no-png
       workout risk rollrates panel.csv --no-png --format csv
     """
-    from solver.core.io import output_format
+    from solver.core.writers import output_format
     from solver.risk.absorption import absorbing_summary, expected_loss
     from solver.risk.rollrates import read_panel, roll_rates
 
@@ -625,7 +625,7 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
         model_path = model
     if model_path is None:
         raise click.UsageError("Missing option '--ew-model' (the model of `workout risk fit`).")
-    from solver.core.io import output_format
+    from solver.core.writers import output_format
     from solver.errors import InputError
     from solver.risk.early_warning import EarlyWarningModel, score_uci
     from solver.risk.uci import read_uci

@@ -587,7 +587,7 @@ def split(portfolio: Path, share: float, seed: int, strata: str, out: Path, fmt:
     from rich.table import Table
 
     from commands.common import console
-    from solver.core.io import read_portfolio
+    from solver.core.readers import read_portfolio
     from solver.scenarios.experiment import split_portfolio
 
     check_out(out, inputs={"PORTFOLIO": portfolio})

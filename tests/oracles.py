@@ -2,10 +2,10 @@
 
 Everything here is written from the formulas of SPEC §2 (money), §4 (behaviour model),
 §5 (policy) and §6 (plan families) and from the rules the engine *documents* (the
-docstrings of ``solver.core.money``, ``solver.core.policy``, ``solver.plans.families`` and
+docstrings of ``solver.core.amortisation``, ``solver.core.policy``, ``solver.plans.families`` and
 ``solver.plans.search``), in plain Python: integers for cents, ``math`` and
 ``statistics.NormalDist`` for the model. Nothing calls the engine's maths
-(``solver.core.money``, ``solver.core.model`` kernels, ``solver.plans.families``,
+(``solver.core.amortisation``, ``solver.core.model`` kernels, ``solver.plans.families``,
 ``solver.plans.search``); an :class:`~solver.core.account.Account`, a
 :class:`~solver.core.policy.Policy` and a :class:`~solver.core.model.BehaviourModel` are only read
 (their fields, and ``Policy.for_product`` to pick the policy that applies).
@@ -13,7 +13,7 @@ docstrings of ``solver.core.money``, ``solver.core.policy``, ``solver.plans.fami
 Conventions (the same as the engine's, each written here from its documentation)
 ----------------------------------------------------------------------------------
 * Money is integer cents. CNY inputs are rounded to the cent once, half away from zero,
-  as written in decimal (``to_cents`` in ``solver.core.money``).
+  as written in decimal (``to_cents`` in ``solver.core.amortisation``).
 * Monthly interest on ``B`` cents at annual rate ``r`` is ``B·r/12`` rounded half-up to
   the cent, with ``r`` taken to 12 decimal places (``rate units`` = ``round(r·10¹²)``).
 * A payment goes to unpaid fees, then to the month's interest, then to principal;
@@ -22,7 +22,7 @@ Conventions (the same as the engine's, each written here from its documentation)
   them anyway (the status quo has them).
 * Level instalments are rounded **up** to the rounding unit, to the smallest multiple for
   which the last (clearing) payment is not above them; if rounding up clears the balance
-  before the last month they are rounded down instead (``solver.core.money.level_plan``).
+  before the last month they are rounded down instead (``solver.core.amortisation.level_plan``).
 * The exposure of month t is the balance before its payment.
 
 Plan-family grids (issue 13; :func:`level_candidates`)

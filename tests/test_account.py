@@ -1,4 +1,5 @@
-"""Tests for solver.core.account: schema, dpd buckets, tiering, Account, vectorised validation."""
+"""Tests for the account schema, dpd buckets and tiering, Account and the vectorised validation
+(solver.core.schema, tiering, account, validation)."""
 
 from __future__ import annotations
 
@@ -13,18 +14,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solver.core.account import (
-    COLUMNS,
-    FIELDS,
-    Account,
-    InputWarning,
-    TieringRules,
-    derive_tier,
-    dpd_bucket,
-    summarize_portfolio,
-    validate_portfolio,
-)
-from solver.core.io import read_portfolio
+from solver.core.account import Account
+from solver.core.readers import read_portfolio
+from solver.core.schema import COLUMNS, FIELDS, InputWarning
+from solver.core.summaries import summarize_portfolio
+from solver.core.tiering import TieringRules, derive_tier, dpd_bucket
+from solver.core.validation import validate_portfolio
 from solver.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -166,7 +166,7 @@ def test_each_rule_on_its_own(change, forbidden, catalogue, teams):
 
 def test_reason_names_the_forcing_rule(catalogue, teams):
     """The tiny hand-made portfolio: reasons name the flag or the compliance rule."""
-    from solver.core.io import read_portfolio
+    from solver.core.readers import read_portfolio
 
     frame = read_portfolio(DATA / "tiny_portfolio.csv")
     table = allocate(frame, catalogue, teams, time_limit=5, workers=1).assignments.set_index(

@@ -99,8 +99,11 @@ WRITERS = {
 #: (file, enclosing function) that write to a path they are given, and whose every caller
 #: passes the temporary path of an atomic block (checked by reading them).
 ALLOWED = {
-    ("solver/core/io.py", "_write_csv"),  # called only as _write_csv(clean, tmp) in write_table
-    ("solver/core/io.py", "csv_text"),  # write_csv into an in-memory BytesIO (--format csv)
+    (
+        "solver/core/writers.py",
+        "_write_csv",
+    ),  # called only as _write_csv(clean, tmp) in write_table
+    ("solver/core/writers.py", "csv_text"),  # write_csv into an in-memory BytesIO (--format csv)
     ("solver/scenarios/report.py", "_figure_bytes"),  # savefig into an in-memory BytesIO buffer
     ("solver/core/atomic.py", "atomic_path"),  # fsyncs its own temporary file ("rb+")
 }
@@ -133,7 +136,7 @@ def _writer_calls(path: Path):
         ):
             continue  # returns text, writes nothing
         if name == "write_table" and isinstance(func, ast.Name):
-            continue  # solver.core.io / risk write_table: atomic themselves (checked where defined)
+            continue  # solver.core.writers / risk write_table: atomic themselves (checked where defined)
         yield node, parents
 
 
@@ -172,7 +175,7 @@ def test_every_writer_goes_through_solver_atomic() -> None:
 
 def test_allowed_helpers_only_receive_temporary_paths() -> None:
     """The allow-listed helpers are called only from inside atomic blocks."""
-    source = (ROOT / "solver" / "core" / "io.py").read_text(encoding="utf-8")
+    source = (ROOT / "solver" / "core" / "writers.py").read_text(encoding="utf-8")
     tree = ast.parse(source)
     parents = {c: n for n in ast.walk(tree) for c in ast.iter_child_nodes(n)}
     calls = [
@@ -195,7 +198,7 @@ def test_allowed_helpers_only_receive_temporary_paths() -> None:
 def big_portfolio(tmp_path_factory) -> Path:
     """A generated 3,000-account portfolio: planning it takes minutes, so a run is long."""
     from solver.core.generate import generate_portfolio
-    from solver.core.io import write_table
+    from solver.core.writers import write_table
 
     path = tmp_path_factory.mktemp("signals") / "portfolio.csv"
     write_table(generate_portfolio(3000, seed=7), path)

@@ -4,7 +4,7 @@ shared options, cached stages.
 * Every command that writes a table takes ``--out FILE`` with the format from the
   extension (.csv, .parquet, .xlsx, .json; anything else is exit 2 naming the option,
   before any work) and ``--format table|json|csv`` for stdout; ``--format csv`` prints the
-  same text ``--out FILE.csv`` writes (one writer, :func:`solver.core.io.write_table`).
+  same text ``--out FILE.csv`` writes (one writer, :func:`solver.core.writers.write_table`).
 * ``validate`` has a machine-readable report: one record per issue (file, row,
   account_id, column, message) plus the summary.
 * The tables of validate, allocate and scenario fit an 80-column terminal: every line
@@ -191,12 +191,12 @@ def test_plan_out_json_and_xlsx(tmp_path):
 
 def test_out_is_checked_before_the_work(tmp_path, monkeypatch):
     """An unknown extension is refused before the portfolio is read (no work done)."""
-    import solver.core.io
+    import solver.core.readers
 
     def boom(*args, **kwargs):
         raise AssertionError("the portfolio was read before --out was checked")
 
-    monkeypatch.setattr(solver.core.io, "read_portfolio", boom)
+    monkeypatch.setattr(solver.core.readers, "read_portfolio", boom)
     code, _, err = _invoke("allocate", TINY, "--out", tmp_path / "a.doc")
     assert code == 2 and "--out" in err
 
@@ -327,8 +327,8 @@ def _check_fits(text: str, width: int, cells: list[str], must_show: list[str]) -
 @pytest.fixture(scope="module")
 def summary():
     """Validation summary of a generated 300-account book (amounts up to tens of millions)."""
-    from solver.core.account import summarize_portfolio
     from solver.core.generate import generate_portfolio
+    from solver.core.summaries import summarize_portfolio
 
     return summarize_portfolio(generate_portfolio(300, seed=7))
 
@@ -369,7 +369,7 @@ def test_validate_tables_keep_every_column_when_wide(summary):
 def test_validate_cli_on_an_80_column_terminal(monkeypatch, tmp_path):
     """`workout validate` on an 80-column terminal: no line longer than 80, nothing cut."""
     from solver.core.generate import generate_portfolio
-    from solver.core.io import write_table
+    from solver.core.writers import write_table
 
     book = write_table(generate_portfolio(300, seed=7), tmp_path / "book.csv")
     monkeypatch.setenv("COLUMNS", "80")

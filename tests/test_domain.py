@@ -33,17 +33,23 @@ def test_tuples_are_the_enum_values_in_display_order() -> None:
 
 
 def test_every_module_uses_the_one_definition() -> None:
-    import solver.core.account
+    import solver.core.amortisation
     import solver.core.model
-    import solver.core.money
     import solver.core.policy
+    import solver.core.schema
+    import solver.core.tiering
     import solver.plans.explain
     import solver.plans.families
     import solver.plans.options
 
-    assert solver.core.account.TIERS is TIERS and solver.core.model.TIERS is TIERS
-    assert solver.core.account.DPD_BUCKETS is BUCKETS
-    assert solver.core.money.DEFERRAL_MODES is DEFERRAL_MODES is solver.core.policy.DEFERRAL_MODES
+    assert solver.core.schema.TIERS is TIERS and solver.core.model.TIERS is TIERS
+    assert solver.core.tiering.TIERS is TIERS
+    assert solver.core.schema.DPD_BUCKETS is BUCKETS and solver.core.tiering.DPD_BUCKETS is BUCKETS
+    assert (
+        solver.core.amortisation.DEFERRAL_MODES
+        is DEFERRAL_MODES
+        is solver.core.policy.DEFERRAL_MODES
+    )
     assert (
         solver.plans.options.OFFERED_FAMILIES is OFFERED_FAMILIES
         and solver.plans.explain.OFFERED_FAMILIES is OFFERED_FAMILIES

@@ -149,7 +149,7 @@ def _cli(args: list[str]) -> int:
 def test_cli_split_and_evaluate(tmp_path, capsys):
     """`experiment split` writes the assignment; `experiment evaluate` writes the reports."""
     from solver.core.generate import generate_portfolio
-    from solver.core.io import write_table
+    from solver.core.writers import write_table
 
     portfolio = tmp_path / "p.csv"
     write_table(generate_portfolio(400, seed=2), portfolio)
@@ -191,7 +191,7 @@ def test_cli_bad_inputs_exit_2_and_write_nothing(tmp_path, capsys):
     )
     assert not report.exists()
     from solver.core.generate import generate_portfolio
-    from solver.core.io import write_table
+    from solver.core.writers import write_table
 
     portfolio = tmp_path / "p.csv"
     write_table(generate_portfolio(50, seed=2), portfolio)

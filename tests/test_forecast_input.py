@@ -23,22 +23,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solver.core.account import (
-    MAX_FORECAST_MONTHS,
-    Account,
-    effective_income_normal,
-    sequence_text,
-    summarize_portfolio,
-    validate_portfolio,
-)
-from solver.core.io import (
-    iter_portfolio,
-    read_account,
-    read_forecast,
-    read_portfolio,
-    validate_forecast,
-    write_table,
-)
+from solver.core.account import Account, effective_income_normal
+from solver.core.cleaning import sequence_text
+from solver.core.forecast import read_forecast, validate_forecast
+from solver.core.readers import read_account, read_portfolio
+from solver.core.schema import MAX_FORECAST_MONTHS
+from solver.core.streaming import iter_portfolio
+from solver.core.summaries import summarize_portfolio
+from solver.core.validation import validate_portfolio
+from solver.core.writers import write_table
 from solver.errors import InputError
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -4,7 +4,7 @@ Readers: random bytes and random cells give either a validated portfolio (or acc
 an :class:`InputError` whose every problem line names the file; nothing else escapes.
 Optimizer: ``plan_options`` on random valid accounts never raises, every schedule it
 reports reconciles to the cent (``Schedule.check``) and every reported figure equals
-``solver.core.model.evaluate`` on that schedule.
+``solver.core.evaluation.evaluate`` on that schedule.
 
 Each property runs 500 examples, derandomized (hypothesis derives the examples from the
 test itself, so CI is reproducible), with no per-example deadline. The plan property uses
@@ -28,8 +28,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from solver.core.account import COLUMNS, Account
-from solver.core.io import read_account, read_portfolio
+from solver.core.account import Account
+from solver.core.readers import read_account, read_portfolio
+from solver.core.schema import COLUMNS
 from solver.errors import InputError
 
 EXAMPLES = 500
@@ -265,7 +266,8 @@ def _policy():
 
 def _check_plan_result(account: Account, result) -> None:
     """Schedules reconcile to the cent and every figure equals evaluate() on its schedule."""
-    from solver.core.model import BehaviourModel, evaluate
+    from solver.core.evaluation import evaluate
+    from solver.core.model import BehaviourModel
 
     model = BehaviourModel()
     assert result.status in ("RECOMMENDED", "NPV_TEST_FAILED", "INFEASIBLE")
@@ -388,9 +390,9 @@ def mutations(draw, text: str):
 
 def _settings_loaders():
     from solver.allocation.catalogue import Catalogue, Teams
-    from solver.core.account import TieringRules
     from solver.core.model import BehaviourModel
     from solver.core.policy import Policy
+    from solver.core.tiering import TieringRules
 
     return {
         "policy": (ROOT / "scenarios" / "policy.toml", Policy.from_toml),

@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from solver.core.account import COLUMNS, validate_portfolio
 from solver.core.generate import generate_portfolio
-from solver.core.io import read_portfolio, write_table
+from solver.core.readers import read_portfolio
+from solver.core.schema import COLUMNS
+from solver.core.validation import validate_portfolio
+from solver.core.writers import write_table
 from solver.errors import InputError
 
 N = 20_000

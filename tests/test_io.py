@@ -1,4 +1,5 @@
-"""Tests for solver.core.io: reading (CSV, Parquet, Excel, TOML, JSON), validation, writing."""
+"""Tests for reading (solver.core.readers: CSV, Parquet, Excel, TOML, JSON), validation and
+writing (solver.core.writers)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from solver.core.account import COLUMNS, InputWarning, TieringRules
-from solver.core.io import output_format, read_account, read_portfolio, write_table, write_workbook
+from solver.core.readers import read_account, read_portfolio
+from solver.core.schema import COLUMNS, InputWarning
+from solver.core.tiering import TieringRules
+from solver.core.writers import output_format, write_table, write_workbook
 from solver.errors import InputError
 
 DATA = Path(__file__).resolve().parent / "data"

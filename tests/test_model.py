@@ -11,15 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solver.core.model import (
-    AccountParams,
-    BehaviourModel,
-    afford_prob,
-    evaluate,
-    evaluate_batch,
-    status_quo,
-    status_quo_batch,
-)
+from solver.core.contract import status_quo, status_quo_batch
+from solver.core.evaluation import afford_prob, evaluate, evaluate_batch
+from solver.core.model import AccountParams, BehaviourModel
 from solver.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,7 +190,7 @@ def test_status_quo_reconciles_and_matches_batch():
     sched.check()
     assert sched.term == 24
     assert sched.balance[-1] == 0
-    from solver.core.model import contractual_instalment
+    from solver.core.contract import contractual_instalment
 
     inst = round(contractual_instalment(acc), 2)
     assert sched.payments[0] == pytest.approx(3000 + 200 + inst, abs=0.01)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from solver.core.io import read_account
-from solver.core.model import AccountParams, BehaviourModel, ModelKernel, evaluate, expected_income
+from solver.core.evaluation import evaluate
+from solver.core.model import AccountParams, BehaviourModel, ModelKernel, expected_income
 from solver.core.policy import Policy
+from solver.core.readers import read_account
 from solver.plans.options import plan_options
 
 

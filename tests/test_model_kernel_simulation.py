@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from solver.core.model import AccountParams, BehaviourModel, ModelKernel, evaluate_batch
+from solver.core.evaluation import evaluate_batch
+from solver.core.model import AccountParams, BehaviourModel, ModelKernel
 from solver.scenarios.decisions import Treatments, build_path_inputs, status_quo_schedules
 from solver.scenarios.path_inputs import analytic_expectation, month_probabilities
 from solver.scenarios.paths import PATH_FIELDS, simulate_paths
@@ -91,7 +92,7 @@ def _evaluate(frame, horizon: int | None, model: Any, params: AccountParams | No
 
 def status_quo_batch_cut(frame, horizon: int | None):
     """Status-quo payments, exposures and terms cut to the first ``horizon`` months."""
-    from solver.core.model import status_quo_batch
+    from solver.core.contract import status_quo_batch
 
     payments, exposures, term = status_quo_batch(frame)
     if horizon is None:

@@ -1,4 +1,5 @@
-"""Tests for solver.core.money: level payments, cent-exact schedules and the APR."""
+"""Tests for the money maths: level payments (solver.core.annuity), cent-exact schedules
+(solver.core.schedule, solver.core.amortisation) and the APR (solver.core.actuarial)."""
 
 from __future__ import annotations
 
@@ -13,17 +14,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import solver.core.money as money
-from solver.core.money import (
-    Schedule,
-    apr,
-    apr_batch,
-    level_payment,
-    level_plan,
-    remaining_balance,
-    schedule_from_payments,
-    step_plan,
-)
+import solver.core.actuarial
+import solver.core.amortisation
+import solver.core.annuity
+import solver.core.schedule
+from solver.core.actuarial import apr, apr_batch
+from solver.core.amortisation import level_plan, schedule_from_payments, step_plan
+from solver.core.annuity import level_payment, remaining_balance
+from solver.core.schedule import Schedule
+from solver.domain import DEFERRAL_MODES
 
 # ---------------------------------------------------------------------------
 # helpers
@@ -238,7 +237,7 @@ def test_schedule_split_matches_numpy_financial_ipmt_ppmt(
 balances = st.floats(min_value=100, max_value=2_000_000, allow_nan=False).map(lambda x: round(x, 2))
 rates = st.floats(min_value=0, max_value=0.36, allow_nan=False)
 units = st.sampled_from([0.01, 1.0, 10.0, 100.0])
-modes = st.sampled_from(money.DEFERRAL_MODES)
+modes = st.sampled_from(DEFERRAL_MODES)
 fee_amounts = st.one_of(
     st.just(0.0), st.floats(min_value=0, max_value=20_000).map(lambda x: round(x, 2))
 )
@@ -627,6 +626,12 @@ def test_schedule_apr_method_uses_opening_balance() -> None:
 
 
 def test_module_doctests() -> None:
-    """The docstring examples in solver.core.money run and give the shown results."""
-    result = doctest.testmod(money, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 10 and result.failed == 0
+    """The docstring examples of the money modules run and give the shown results."""
+    modules = (
+        solver.core.annuity,
+        solver.core.schedule,
+        solver.core.amortisation,
+        solver.core.actuarial,
+    )
+    results = [doctest.testmod(m, optionflags=doctest.NORMALIZE_WHITESPACE) for m in modules]
+    assert sum(r.attempted for r in results) > 10 and sum(r.failed for r in results) == 0

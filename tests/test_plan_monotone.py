@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from solver.core.account import Account
-from solver.core.io import read_account
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
+from solver.core.readers import read_account
 from solver.plans.options import plan_options
 
 LEVEL_LABELS = (

@@ -193,7 +193,7 @@ def test_level_schedule_rounds_up_and_last_absorbs():
     """Level instalments round up to the unit and the last payment clears the rest.
 
     10,000 at 12 % over 12 months is 888.49 × 11 and 888.47 (annuity 888.4879 by hand; the
-    last payment agrees with the solver.core.money doctest, an implementation this one does not
+    last payment agrees with the solver.core.amortisation doctest, an implementation this one does not
     share).
     """
     s = level_schedule(1_000_000, rate_units(0.12), 12, unit=1)
@@ -201,7 +201,7 @@ def test_level_schedule_rounds_up_and_last_absorbs():
     assert sum(s.payment) == 1_066_186
     s.check()
     # 50,000 at 8 %, 3 interest-only months (333.33 each by hand), 21 level payments rounded
-    # up to 1 CNY (annuity 2,559.11 → 2,560): solver.core.money doctest gives the last as 2,547
+    # up to 1 CNY (annuity 2,559.11 → 2,560): solver.core.amortisation doctest gives the last as 2,547
     s = level_schedule(5_000_000, rate_units(0.08), 24, unit=100, deferral=3, mode="interest_only")
     assert s is not None and s.payment[:4] == [33_333, 33_333, 33_333, 256_000]
     assert s.payment[-1] == 254_700
@@ -220,7 +220,7 @@ def test_level_schedule_rounds_up_and_last_absorbs():
 def test_level_schedules_reconcile(balance, rate, term, deferral, mode, unit):
     """Oracle level schedules reconcile to the cent and the last payment exceeds the level only if rounding up overpays.
 
-    (SPEC §2 identities; ``solver.core.money.level_plan``'s documented rounding rule.)
+    (SPEC §2 identities; ``solver.core.amortisation.level_plan``'s documented rounding rule.)
     """
     deferral = min(deferral, term - 1)
     units = rate_units(rate)

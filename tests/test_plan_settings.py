@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from solver.core.account import COLUMNS
+from solver.core.schema import COLUMNS
 from solver.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from solver.core.account import Account
-from solver.core.io import read_account
-from solver.core.model import BehaviourModel, evaluate
+from solver.core.evaluation import evaluate
+from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
+from solver.core.readers import read_account
 from solver.domain import FAMILIES, OFFERED_FAMILIES
 from solver.plans.metrics import METRICS
 from solver.plans.options import plan_options
@@ -58,7 +59,7 @@ def _check_metrics(result, account, model=None):
         assert _rel(opt.min_afford_prob, float(ev.afford_prob[paying].min())) < 1e-9
         dti = (account.other_debt + pay[paying]) / ev.expected_income[paying]
         assert _rel(opt.max_dti, float(dti.max())) < 1e-9
-        from solver.core.money import apr
+        from solver.core.actuarial import apr
 
         assert abs(opt.apr - apr(s.opening_balance / 100, pay)) < 1e-9
 
@@ -82,7 +83,7 @@ def test_sample_account_every_family_reported(sample):
 
 
 def test_sample_account_metrics_equal_evaluate(sample):
-    """Metrics of every option equal solver.core.model.evaluate() on the reported schedule (1e-9)."""
+    """Metrics of every option equal solver.core.evaluation.evaluate() on the reported schedule (1e-9)."""
     acc, res = sample
     _check_metrics(res, acc)
 
@@ -272,8 +273,8 @@ def test_exhaustive_enumeration_finds_nothing_better_than_custom_or_step():
 
 
 def test_interest_cents_matches_money_rule():
-    """The search's vectorised interest equals solver.core.money's half-up integer rule."""
-    from solver.core.money import schedule_from_payments
+    """The search's vectorised interest equals solver.core.amortisation's half-up integer rule."""
+    from solver.core.amortisation import schedule_from_payments
 
     rng = np.random.default_rng(3)
     for rate in (0.069, 0.06, 0.12, 0.0725, 0.36, 0.0):
@@ -445,7 +446,8 @@ def test_plan_batch_is_deterministic_and_isolates_errors(small_book):
 
 def test_plan_portfolio_arrays_match_table(small_book):
     """PortfolioPlans exposes followed schedules whose model NPV equals the table's npv."""
-    from solver.core.model import AccountParams, evaluate_batch
+    from solver.core.evaluation import evaluate_batch
+    from solver.core.model import AccountParams
 
     part = small_book.iloc[:20]
     plans = plan_portfolio(part)
@@ -460,8 +462,9 @@ def test_plan_portfolio_arrays_match_table(small_book):
 @pytest.mark.slow
 def test_metrics_reconcile_on_generated_portfolio():
     """Quick form of the benchmark check: on 1,000 generated accounts every recommended schedule reconciles and its metrics equal evaluate()."""
+    from solver.core.evaluation import evaluate_batch
     from solver.core.generate import generate_portfolio
-    from solver.core.model import AccountParams, evaluate_batch
+    from solver.core.model import AccountParams
 
     frame = generate_portfolio(1000, seed=2024)
     plans = plan_portfolio(frame, jobs=2)
@@ -512,7 +515,7 @@ def test_bound_tables_dominate_reported_paths():
 
 def _random_grid_paths(acc, ctx, grid, holiday, rng, count):
     """Random cent-exact payment paths on the grid (any amount each month, a leading holiday, a clearing payment)."""
-    from solver.core.money import schedule_from_payments
+    from solver.core.amortisation import schedule_from_payments
 
     pol = ctx.policy
     ru, den = round(acc.annual_rate * 10**12), 12 * 10**12
@@ -654,8 +657,8 @@ def test_custom_step_certificate_is_tight():
 
 def test_tail_tables_dominate_forced_last_phases():
     """The last-phase table is ≥ the model value-to-go of every forced last phase (one grid amount until cleared) of random paths."""
+    from solver.core.amortisation import schedule_from_payments
     from solver.core.generate import generate_portfolio
-    from solver.core.money import schedule_from_payments
     from solver.plans.bounds import bound_tables
     from solver.plans.context import context_from_account
     from solver.plans.search import payment_grids

@@ -170,11 +170,13 @@ def test_round_trip_through_the_behaviour_model():
     its 95 % interval. The hazard formula of ``simulate_defaults`` equals the model's.
     """
     model_module = pytest.importorskip("solver.core.model")
+    contract = pytest.importorskip("solver.core.contract")
+    evaluation_module = pytest.importorskip("solver.core.evaluation")
     generate = pytest.importorskip("solver.core.generate")
     portfolio = generate.generate_portfolio(15_000, seed=3)
-    payments, exposures, term = model_module.status_quo_batch(portfolio)
+    payments, exposures, term = contract.status_quo_batch(portfolio)
     params = model_module.AccountParams.from_frame(portfolio)
-    evaluation = model_module.evaluate_batch(params, payments, exposures, term)
+    evaluation = evaluation_module.evaluate_batch(params, payments, exposures, term)
     hazard, afford = evaluation.hazard, evaluation.afford_prob
     active = np.arange(1, hazard.shape[1] + 1)[None, :] <= term[:, None]
     h0 = params.base_hazard[:, None]

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from solver.core.model import AccountParams, BehaviourModel, evaluate_batch
+from solver.core.evaluation import evaluate_batch
+from solver.core.model import AccountParams, BehaviourModel
 from solver.scenarios.decisions import Schedules, build_path_inputs, status_quo_schedules
 from solver.scenarios.kpis import efficient_frontier
 from solver.scenarios.path_inputs import PathInputs, analytic_expectation, month_probabilities
@@ -106,7 +107,7 @@ def test_mc_mean_converges_to_model_npv(portfolio, sq_inputs):
 def test_mc_converges_for_a_restructured_schedule(portfolio):
     """A non-contract schedule (3-month holiday then level payments over 48 months) also
     converges: evaluate_batch's NPV lies in the 99 % CI of the MC mean."""
-    from solver.core.money import level_payment
+    from solver.core.annuity import level_payment
 
     model = BehaviourModel()
     n, horizon = len(portfolio), 60

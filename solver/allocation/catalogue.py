@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from solver.allocation.compliance import NO_CONTACT_FLAGS, Compliance, label_codes, text_column
-from solver.core.io import read_toml  # size limit, binary check, UTF-8, TOML syntax
+from solver.core.files import read_toml
 from solver.domain import BUCKETS, TIERS, Status
 from solver.errors import InputError
 

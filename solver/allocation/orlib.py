@@ -31,7 +31,7 @@ import numpy as np
 
 from solver.allocation.gap.cpsat import solve_gap_cpsat_plain
 from solver.allocation.gap.solve import solve_gap
-from solver.core.io import check_input_file
+from solver.core.files import check_input_file
 from solver.domain import Status
 from solver.errors import InputError
 

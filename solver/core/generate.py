@@ -2,7 +2,7 @@
 
 :func:`generate_portfolio` draws every column with numpy (``np.random.default_rng(seed)``,
 no Python loop over accounts), so the same ``n`` and ``seed`` give the same frame and the
-same file bytes. The result passes :func:`solver.core.account.validate_portfolio` (it is built
+same file bytes. The result passes :func:`solver.core.validation.validate_portfolio` (it is built
 through it).
 
 The loan is simulated from origination, so balances, arrears, interest and terms fit
@@ -70,7 +70,7 @@ Reasons and sources
   accumulates, so it is larger than M3. M0 holds pre-delinquent accounts flagged by early
   warning or asking for help before missing a payment.
 * Scores: a FICO-like 300-850 scale falling with delinquency; tiers use the SPEC §5 rules
-  (:class:`solver.core.account.TieringRules`).
+  (:class:`solver.core.tiering.TieringRules`).
 * Flags: hardship about 5 % (illness, disaster, bereavement); China's personal
   bankruptcy exists only in the Shenzhen pilot (2021), hence 0.2 %. These rates and the
   channel shares are assumptions for realistic testing, not measured figures.
@@ -80,11 +80,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from solver.core.account import DPD_BUCKETS, PRODUCTS, TieringRules, derive_tier, validate_portfolio
+from solver.core.schema import DPD_BUCKETS, PRODUCTS
+from solver.core.tiering import TieringRules, derive_tier
+from solver.core.validation import validate_portfolio
 from solver.errors import InputError
 
 if TYPE_CHECKING:
@@ -207,7 +210,7 @@ def generate_portfolio(
         Number of accounts (>= 1).
     seed
         Seed of ``numpy.random.default_rng``; the same ``n`` and seed give the same frame
-        (and the same CSV/Parquet bytes through :func:`solver.core.io.write_table`).
+        (and the same CSV/Parquet bytes through :func:`solver.core.writers.write_table`).
     product_mix
         Product -> share (normalised), default :data:`DEFAULT_PRODUCT_MIX`.
     as_of
@@ -230,8 +233,70 @@ def generate_portfolio(
     as_of_date = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
     rng = np.random.default_rng(seed)
 
-    # -- product, delinquency and contract ------------------------------------------------
+    # every step draws from the one generator, in this order (same seed, same book)
     auto = rng.random(n) < auto_share
+    loans = _loans(rng, auto)
+    score = np.clip(np.round(_SCORE_MEAN[loans.bucket] + 65 * rng.standard_normal(n)), 300, 850)
+    score = np.where(rng.random(n) < 0.08, np.nan, score)
+    tier = derive_tier(score, loans.dpd, tiering)
+    finances = _finances(rng, auto, loans.bucket)
+    vehicle_value = _vehicle_value(rng, auto, loans)
+    contact = _contact(rng, auto)
+    flags = rng.random((7, n))
+    prefix = np.where(auto, "AL", "CI")
+    account_id = np.strings.add(prefix, np.strings.zfill(np.arange(1, n + 1).astype(np.str_), 8))
+
+    raw = pd.DataFrame(
+        {
+            "account_id": account_id.astype(object),
+            "product": np.where(auto, "auto_loan", "card_instalment").astype(object),
+            "principal": loans.principal,
+            "interest_due": loans.interest_due,
+            "fees_due": loans.fees_due,
+            "arrears": loans.arrears,
+            "annual_rate": loans.annual_rate,
+            "remaining_term": loans.remaining_term,
+            "dpd": loans.dpd,
+            "credit_score": score,
+            "tier": tier.astype(object),
+            **finances,
+            "vehicle_value": vehicle_value,
+            **contact,
+            "consent_email": flags[0] < 0.80,
+            "consent_sms": flags[1] < 0.95,
+            "hardship": flags[2] < 0.05,
+            "cease_contact": flags[3] < 0.01,
+            "dispute": flags[4] < 0.02,
+            "bankruptcy": flags[5] < 0.002,
+            "has_plan": flags[6] < 0.04,
+        }
+    )
+    portfolio = validate_portfolio(raw, source=f"<generated n={n} seed={seed}>", tiering=tiering)
+    portfolio.attrs = {"as_of": as_of_date.isoformat(), "seed": int(seed)}
+    return portfolio
+
+
+@dataclass(frozen=True)
+class _Loans:
+    """The simulated loans: delinquency, contract and balances (arrays over accounts)."""
+
+    bucket: np.ndarray
+    dpd: np.ndarray
+    paid: np.ndarray
+    missed: np.ndarray
+    remaining_term: np.ndarray
+    amount: np.ndarray
+    annual_rate: np.ndarray
+    principal: np.ndarray
+    interest_due: np.ndarray
+    arrears: np.ndarray
+    fees_due: np.ndarray
+
+
+def _loans(rng: np.random.Generator, auto: np.ndarray) -> _Loans:
+    """Product, delinquency and contract: each loan simulated from origination (module
+    docstring)."""
+    n = auto.size
     bucket = rng.choice(len(DPD_BUCKETS), size=n, p=_BUCKET_SHARES)
     low = np.array([0, 1, 31, 61, 91])[bucket]
     high = np.array([0, 30, 60, 90, 91])[bucket]
@@ -269,13 +334,25 @@ def generate_portfolio(
     interest_due = np.round(np.maximum(missed * instalment - (balance_paid - balance_cured), 0), 2)
     arrears = np.minimum(np.round(missed * instalment, 2), principal + interest_due)
     fees_due = np.round(np.where(auto, arrears * 1.5 * annual_rate * dpd / 365, 0.05 * arrears), 2)
+    return _Loans(
+        bucket=bucket,
+        dpd=dpd,
+        paid=paid,
+        missed=missed,
+        remaining_term=remaining_term,
+        amount=amount,
+        annual_rate=annual_rate,
+        principal=principal,
+        interest_due=interest_due,
+        arrears=arrears,
+        fees_due=fees_due,
+    )
 
-    # -- credit score and tier -------------------------------------------------------------
-    score = np.clip(np.round(_SCORE_MEAN[bucket] + 65 * rng.standard_normal(n)), 300, 850)
-    score = np.where(rng.random(n) < 0.08, np.nan, score)
-    tier = derive_tier(score, dpd, tiering)
 
-    # -- income, expenses, other debt ------------------------------------------------------
+def _finances(rng: np.random.Generator, auto: np.ndarray, bucket: np.ndarray) -> dict[str, Any]:
+    """Income (with shocks and their recovery), its volatility, expenses and other debt,
+    as the schema's columns in their order."""
+    n = auto.size
     income_normal = np.where(
         auto,
         _lognormal(rng, 9_500.0, 0.5, n),
@@ -294,14 +371,29 @@ def generate_portfolio(
     other_debt = np.where(
         rng.random(n) < 0.45, np.round(income_normal * rng.uniform(0.05, 0.30, n), -1), 0.0
     )
+    return {
+        "income": income,
+        "income_normal": income_normal,
+        "recovery_months": recovery_months,
+        "income_cv": income_cv,
+        "expenses": expenses,
+        "other_debt": other_debt,
+    }
 
-    # -- collateral --------------------------------------------------------------------------
-    ltv = rng.uniform(0.5, 0.8, n)
-    age_years = (paid + missed) / 12
-    value = amount / ltv * 0.9 * 0.85**age_years * np.exp(0.1 * rng.standard_normal(n))
-    vehicle_value = np.where(auto, np.round(value, -2), 0.0)
 
-    # -- region, language, contact ------------------------------------------------------------
+def _vehicle_value(rng: np.random.Generator, auto: np.ndarray, loans: _Loans) -> np.ndarray:
+    """Collateral value of the auto loans (0 for card instalments)."""
+    ltv = rng.uniform(0.5, 0.8, auto.size)
+    age_years = (loans.paid + loans.missed) / 12
+    value = (
+        loans.amount / ltv * 0.9 * 0.85**age_years * np.exp(0.1 * rng.standard_normal(auto.size))
+    )
+    return np.where(auto, np.round(value, -2), 0.0)
+
+
+def _contact(rng: np.random.Generator, auto: np.ndarray) -> dict[str, Any]:
+    """Region, language and preferred channel, as the schema's columns in their order."""
+    n = auto.size
     provinces = np.array(list(PROVINCES), dtype=object)
     population = np.array(list(PROVINCES.values()))
     region_index = rng.choice(len(provinces), size=n, p=population / population.sum())
@@ -317,43 +409,8 @@ def generate_portfolio(
         auto[:, None], _CHANNEL_SHARES["auto_loan"], _CHANNEL_SHARES["card_instalment"]
     )
     preferred_channel = _CHANNELS[_choice_by_row(rng, channel_p)]
-
-    flags = rng.random((7, n))
-    prefix = np.where(auto, "AL", "CI")
-    account_id = np.strings.add(prefix, np.strings.zfill(np.arange(1, n + 1).astype(np.str_), 8))
-
-    raw = pd.DataFrame(
-        {
-            "account_id": account_id.astype(object),
-            "product": np.where(auto, "auto_loan", "card_instalment").astype(object),
-            "principal": principal,
-            "interest_due": interest_due,
-            "fees_due": fees_due,
-            "arrears": arrears,
-            "annual_rate": annual_rate,
-            "remaining_term": remaining_term,
-            "dpd": dpd,
-            "credit_score": score,
-            "tier": tier.astype(object),
-            "income": income,
-            "income_normal": income_normal,
-            "recovery_months": recovery_months,
-            "income_cv": income_cv,
-            "expenses": expenses,
-            "other_debt": other_debt,
-            "vehicle_value": vehicle_value,
-            "region": provinces[region_index],
-            "language": language,
-            "preferred_channel": preferred_channel,
-            "consent_email": flags[0] < 0.80,
-            "consent_sms": flags[1] < 0.95,
-            "hardship": flags[2] < 0.05,
-            "cease_contact": flags[3] < 0.01,
-            "dispute": flags[4] < 0.02,
-            "bankruptcy": flags[5] < 0.002,
-            "has_plan": flags[6] < 0.04,
-        }
-    )
-    portfolio = validate_portfolio(raw, source=f"<generated n={n} seed={seed}>", tiering=tiering)
-    portfolio.attrs = {"as_of": as_of_date.isoformat(), "seed": int(seed)}
-    return portfolio
+    return {
+        "region": provinces[region_index],
+        "language": language,
+        "preferred_channel": preferred_channel,
+    }

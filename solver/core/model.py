@@ -13,13 +13,10 @@ month t's payment) the model gives, month by month:
   received ``L`` months later;
 * ``NPV = Σ δ^t S_t p_t + Σ δ^(t+L) S_{t−1} h_t R_t`` with ``δ = 1/(1 + cof/12)``.
 
-After the schedule's last month the loan is closed: no hazard, no payments. Derived
-figures (documented here because every command reports them):
-
-* ``pd_12m = 1 − S_min(12, T)``, ``pd_life = 1 − S_T``;
-* ``expected_loss = Σ S_{t−1} h_t (EAD_t − R_t)``: the expected exposure at default not
-  recovered, in nominal CNY (undiscounted, as credit-risk EL = PD·LGD·EAD is);
-* ``expected_recovery = Σ δ^(t+L) S_{t−1} h_t R_t``: the recovery part of the NPV.
+This module holds the model's parameters (:class:`BehaviourModel`), its per-account
+inputs (:class:`AccountParams`) and the kernel that computes every term above
+(:class:`ModelKernel`); :mod:`solver.core.evaluation` evaluates schedules with it and
+:mod:`solver.core.contract` gives the status-quo schedule it is compared with.
 
 The model is pluggable: anything with the :class:`BehaviourModelProtocol` methods can be
 passed where a :class:`BehaviourModel` is expected. Everything is vectorised over
@@ -39,19 +36,32 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from solver.core.account import as_account
+from solver.core.atomic import atomic_open
+from solver.core.schema import SEQUENCE_FIELDS
 from solver.domain import TIERS
 from solver.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from solver.core.money import Schedule
-
+__all__ = [
+    "DEFAULT_BASE_HAZARD",
+    "AccountParams",
+    "BehaviourModel",
+    "BehaviourModelProtocol",
+    "ModelKernel",
+    "collateral_proceeds",
+    "expected_income",
+    "monthly_table",
+    "read_only",
+]
 
 DEFAULT_BASE_HAZARD: dict[str, float] = {"A": 0.002, "B": 0.004, "C": 0.008, "D": 0.015, "E": 0.03}
 
 
-def _frozen(values: np.ndarray) -> np.ndarray:
+def read_only(values: np.ndarray) -> np.ndarray:
+    """``values``, made read-only in place."""
     values.setflags(write=False)
     return values
 
@@ -213,8 +223,6 @@ class BehaviourModel:
         """Write the parameters as TOML (atomically)."""
         import tomli_w
 
-        from solver.core.atomic import atomic_open
-
         with atomic_open(path, "wb") as fh:
             tomli_w.dump(self.to_dict(), fh)
 
@@ -268,20 +276,20 @@ class AccountParams:
     def __post_init__(self) -> None:
         n = None
         for f in fields(self):
-            if f.name in _MONTHLY_FIELDS:
+            if f.name in SEQUENCE_FIELDS:
                 continue
             arr = np.array(getattr(self, f.name), dtype=float, ndmin=1)
             if n is None:
                 n = arr.shape[0]
             if arr.shape != (n,):
                 raise ValueError(f"{f.name} must have shape ({n},), got {arr.shape}")
-            object.__setattr__(self, f.name, _frozen(arr))
-        for name in _MONTHLY_FIELDS:
+            object.__setattr__(self, f.name, read_only(arr))
+        for name in SEQUENCE_FIELDS:
             value = getattr(self, name)
             arr = np.zeros((n or 0, 0)) if value is None else np.array(value, dtype=float, ndmin=2)
             if arr.ndim != 2 or arr.shape[0] != n:
                 raise ValueError(f"{name} must have shape ({n}, K), got {arr.shape}")
-            object.__setattr__(self, name, _frozen(arr))
+            object.__setattr__(self, name, read_only(arr))
 
     def __len__(self) -> int:
         return int(self.income.shape[0])
@@ -339,9 +347,6 @@ class AccountParams:
         return AccountParams(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
 
-_MONTHLY_FIELDS = ("income_forecast", "inflows")
-
-
 def monthly_table(values: Any, n: int, *, fill: float, pairs: bool = False) -> np.ndarray:
     """A (n, K) array from per-account month series (``None`` for an account without one).
 
@@ -373,17 +378,6 @@ def monthly_table(values: Any, n: int, *, fill: float, pairs: bool = False) -> n
         else:
             out[i, : len(item)] = np.asarray(item, dtype=float)
     return out
-
-
-def as_account(account: Any) -> Any:
-    """An ``Account`` from an ``Account`` or a mapping of SPEC §3 fields."""
-    from solver.core.account import Account
-
-    if isinstance(account, Account):
-        return account
-    if isinstance(account, Mapping):
-        return Account.from_mapping(account)
-    raise TypeError(f"account must be an Account or a mapping, got {type(account).__name__}")
 
 
 # --------------------------------------------------------------------------------------
@@ -610,320 +604,3 @@ class ModelKernel:
             if q >= 1.0:
                 cap = np.where(self.sigma[:, None] > 0, -np.inf, deterministic)
             return np.where(income <= 0, -np.inf, cap)
-
-
-# --------------------------------------------------------------------------------------
-# Evaluation
-# --------------------------------------------------------------------------------------
-
-
-def afford_prob(
-    params: AccountParams, payments: np.ndarray, income_path: np.ndarray | None = None
-) -> np.ndarray:
-    """Probability ``a_t`` that month t's income covers ``p_t + expenses + other_debt``.
-
-    ``payments`` has shape (n, T) (or broadcasts to it); returns shape (n, T). With
-    ``income_path`` (n, T) the expected income is that path instead of the account's
-    (the simulation's unemployment shock).
-    """
-    payments = np.asarray(payments, dtype=float)
-    if payments.ndim == 1:
-        payments = payments[None, :]
-    n, horizon = len(params), payments.shape[1]
-    payments = np.broadcast_to(payments, (n, horizon))
-    kernel = BehaviourModel().kernel(params, horizon)
-    if income_path is not None:
-        kernel = kernel.with_income(income_path)
-    return kernel.afford(np.arange(n), payments)
-
-
-@dataclass(frozen=True)
-class BatchEvaluation:
-    """Model figures for n schedules (arrays over schedules, or schedules × months)."""
-
-    npv: np.ndarray
-    expected_paid: np.ndarray
-    expected_recovery: np.ndarray
-    expected_loss: np.ndarray
-    pd_12m: np.ndarray
-    pd_life: np.ndarray
-    survival: np.ndarray
-    hazard: np.ndarray
-    afford_prob: np.ndarray
-    expected_income: np.ndarray
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """Model figures for one schedule of one account (SPEC §4).
-
-    Attributes
-    ----------
-    npv
-        Expected recovery NPV at the cost of funds.
-    survival, hazard, afford_prob, expected_income
-        Month-by-month arrays (months 1…T).
-    pd_12m, pd_life
-        Probability of default within 12 months and over the schedule's life.
-    expected_loss
-        Expected exposure at default not recovered (nominal CNY).
-    expected_recovery
-        Discounted expected recovery after default (part of ``npv``).
-    expected_paid
-        Discounted expected scheduled payments (the other part of ``npv``).
-    """
-
-    npv: float
-    expected_paid: float
-    expected_recovery: float
-    expected_loss: float
-    pd_12m: float
-    pd_life: float
-    survival: np.ndarray
-    hazard: np.ndarray
-    afford_prob: np.ndarray
-    expected_income: np.ndarray
-
-
-def evaluate_batch(
-    params: AccountParams,
-    payments: np.ndarray,
-    exposures: np.ndarray,
-    term: np.ndarray | None = None,
-    model: BehaviourModelProtocol | None = None,
-    kernel: ModelKernel | None = None,
-) -> BatchEvaluation:
-    """Evaluate n schedules at once.
-
-    Parameters
-    ----------
-    params
-        Account inputs, one row per schedule (use ``params.take`` to repeat an account).
-    payments, exposures
-        Arrays (n, T): payment in month t and the balance before it (EAD_t). Months past a
-        schedule's term are ignored.
-    term
-        Length of each schedule (n,); defaults to T for every row.
-    model
-        Behaviour model (defaults when omitted); its kernel computes every figure.
-    kernel
-        A kernel already prepared for ``params`` over at least T months (saves the work).
-    """
-    behaviour: BehaviourModelProtocol = model if model is not None else BehaviourModel()
-    payments = np.atleast_2d(np.asarray(payments, dtype=float))
-    exposures = np.atleast_2d(np.asarray(exposures, dtype=float))
-    n, horizon = payments.shape
-    if exposures.shape != (n, horizon):
-        raise ValueError(f"exposures must have shape {(n, horizon)}, got {exposures.shape}")
-    if len(params) != n:
-        raise ValueError(f"params has {len(params)} rows but payments has {n}")
-    if kernel is None or kernel.horizon < horizon:
-        kernel = behaviour.kernel(params, horizon)
-    term = np.full(n, horizon) if term is None else np.asarray(term, dtype=int)
-    active = np.arange(1, horizon + 1)[None, :] <= term[:, None]
-    payments = np.where(active, payments, 0.0)
-    rows = np.arange(n)
-
-    a = kernel.afford(rows, payments)
-    hazard = np.where(active, kernel.hazard_of_afford(rows[:, None], a), 0.0)
-    survival = np.cumprod(1.0 - hazard, axis=1)
-    survival_before = np.concatenate([np.ones((n, 1)), survival[:, :-1]], axis=1)
-    default_prob = survival_before * hazard  # P(default in month t)
-    ead = np.where(active, exposures, 0.0)
-    recovery = kernel.recovery(rows, ead)
-
-    disc = kernel.discount[:horizon]
-    disc_lag = kernel.discount_lag[:horizon]
-    # Row-wise sums (not a matrix product): a schedule's figures must not depend on which
-    # other schedules share the batch, to the last bit.
-    expected_paid = np.sum(survival * payments * disc, axis=1)
-    expected_recovery = np.sum(default_prob * recovery * disc_lag, axis=1)
-    expected_loss = np.sum(default_prob * (ead - recovery), axis=1)
-
-    idx12 = np.minimum(term, 12) - 1
-    pd_12m = np.where(term > 0, 1.0 - survival[rows, np.maximum(idx12, 0)], 0.0)
-    pd_life = np.where(term > 0, 1.0 - survival[rows, np.maximum(term - 1, 0)], 0.0)
-    return BatchEvaluation(
-        npv=expected_paid + expected_recovery,
-        expected_paid=expected_paid,
-        expected_recovery=expected_recovery,
-        expected_loss=expected_loss,
-        pd_12m=pd_12m,
-        pd_life=pd_life,
-        survival=survival,
-        hazard=hazard,
-        afford_prob=np.where(active, a, np.nan),
-        expected_income=kernel.income[:, :horizon],
-    )
-
-
-def contract_exposures(account: Any, payments: np.ndarray) -> np.ndarray:
-    """Balance before each payment when ``payments`` are paid under the account's contract.
-
-    The balance starts at ``principal + interest_due + fees_due``; interest accrues at
-    ``annual_rate/12`` on the interest-bearing part (fees bear none); each payment goes
-    to fees first, then interest, then principal. Not rounded to cents: this is a model
-    input, not a schedule shown to anyone.
-    """
-    acc = as_account(account)
-    payments = np.asarray(payments, dtype=float)
-    rate = acc.annual_rate / 12.0
-    bearing = acc.principal + acc.interest_due
-    fees = acc.fees_due
-    out = np.empty(payments.shape[0])
-    for t, pay in enumerate(payments):
-        out[t] = bearing + fees
-        to_fees = min(fees, pay)
-        fees -= to_fees
-        bearing = max(0.0, bearing * (1.0 + rate) - (pay - to_fees))
-    return out
-
-
-def evaluate(
-    account: Any,
-    payments: Any,
-    exposures: Any = None,
-    model: BehaviourModelProtocol | None = None,
-) -> Evaluation:
-    """Evaluate one schedule for one account under the behaviour model (SPEC §4).
-
-    Parameters
-    ----------
-    account
-        An ``Account`` or a mapping with SPEC §3 fields.
-    payments
-        Monthly payments from month 1 (a sequence, an array or a ``Schedule``).
-    exposures
-        Balance before each month's payment. Taken from the schedule when ``payments``
-        is a ``Schedule``; otherwise rolled forward at the contract rate.
-    model
-        Behaviour-model parameters (defaults when omitted).
-
-    Examples
-    --------
-    >>> acc = {"account_id": "x", "principal": 10000, "annual_rate": 0.0, "remaining_term": 1,
-    ...        "income": 5000, "expenses": 0, "income_cv": 0.0, "tier": "A"}
-    >>> round(evaluate(acc, [10000.0]).pd_life, 3)
-    0.002
-    """
-    acc = as_account(account)
-    if hasattr(payments, "exposures") and hasattr(payments, "payments"):
-        schedule = payments
-        pay = np.asarray(schedule.payments, dtype=float)
-        exp = (
-            np.asarray(schedule.exposures, dtype=float)
-            if exposures is None
-            else np.asarray(exposures, float)
-        )
-    else:
-        pay = np.asarray(payments, dtype=float).ravel()
-        exp = (
-            contract_exposures(acc, pay)
-            if exposures is None
-            else np.asarray(exposures, dtype=float).ravel()
-        )
-    if pay.size == 0:
-        raise ValueError("payments must have at least one month")
-    if exp.shape != pay.shape:
-        raise ValueError(f"exposures must have {pay.size} months, got {exp.size}")
-    params = AccountParams.from_account(acc, model)
-    batch = evaluate_batch(params, pay[None, :], exp[None, :], model=model)
-    return Evaluation(
-        npv=float(batch.npv[0]),
-        expected_paid=float(batch.expected_paid[0]),
-        expected_recovery=float(batch.expected_recovery[0]),
-        expected_loss=float(batch.expected_loss[0]),
-        pd_12m=float(batch.pd_12m[0]),
-        pd_life=float(batch.pd_life[0]),
-        survival=_frozen(batch.survival[0].copy()),
-        hazard=_frozen(batch.hazard[0].copy()),
-        afford_prob=_frozen(batch.afford_prob[0].copy()),
-        expected_income=_frozen(batch.expected_income[0].copy()),
-    )
-
-
-# --------------------------------------------------------------------------------------
-# The status quo
-# --------------------------------------------------------------------------------------
-
-
-def contractual_instalment(account: Any) -> float:
-    """Level instalment amortising ``principal + interest_due − arrears`` over the remaining term."""
-    from solver.core.money import level_payment
-
-    acc = as_account(account)
-    performing = max(0.0, acc.principal + acc.interest_due - acc.arrears)
-    return float(level_payment(performing, acc.annual_rate, acc.remaining_term))
-
-
-def status_quo(account: Any, *, start: Any = None) -> Schedule:
-    """The contract as it stands, as a cent-exact schedule (SPEC §4).
-
-    Month 1 is due ``arrears + fees_due + instalment``; later months the instalment; the
-    last payment clears the balance (it absorbs the month-1 interest on the arrears and
-    the rounding).
-    """
-    from solver.core.money import schedule_from_payments
-
-    acc = as_account(account)
-    instalment = round(contractual_instalment(acc), 2)
-    payments = np.full(acc.remaining_term, instalment)
-    payments[0] += acc.arrears + acc.fees_due
-    return schedule_from_payments(
-        acc.principal + acc.interest_due,
-        acc.annual_rate,
-        payments,
-        fees=acc.fees_due,
-        start=start,
-        # A fully overdue account (instalment 0) clears in month 1: the schedule ends there.
-        overpay="truncate",
-    )
-
-
-def status_quo_batch(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Status-quo payments, exposures and terms for a whole portfolio (float CNY, vectorised).
-
-    The same cash flows as :func:`status_quo` up to cent rounding (this is a model input
-    for portfolio-scale work, not a schedule shown to anyone): month 1 pays
-    ``arrears + fees_due + instalment``, later months the instalment, the last month
-    clears the balance.
-
-    Returns
-    -------
-    payments, exposures
-        Arrays (n, T_max) with zeros past each account's term.
-    term
-        ``remaining_term`` per account (n,).
-    """
-    from solver.core.money import level_payment
-
-    principal = frame["principal"].to_numpy(float)
-    interest_due = frame["interest_due"].to_numpy(float)
-    fees = frame["fees_due"].to_numpy(float).copy()
-    arrears = frame["arrears"].to_numpy(float)
-    rate = frame["annual_rate"].to_numpy(float) / 12.0
-    term = frame["remaining_term"].to_numpy(int)
-    n, horizon = len(frame), int(term.max()) if len(frame) else 0
-    instalment = np.round(
-        np.asarray(
-            level_payment(np.maximum(0.0, principal + interest_due - arrears), rate * 12.0, term),
-            float,
-        ),
-        2,
-    )
-    payments = np.zeros((n, horizon))
-    exposures = np.zeros((n, horizon))
-    bearing = principal + interest_due
-    for t in range(horizon):
-        live = t < term
-        exposures[:, t] = np.where(live, bearing + fees, 0.0)
-        due = instalment + (arrears + fees if t == 0 else 0.0)
-        grown = bearing * (1.0 + rate)
-        last = t == term - 1
-        pay = np.where(last, grown + fees, np.minimum(due, grown + fees))
-        pay = np.where(live, pay, 0.0)
-        to_fees = np.minimum(fees, pay)
-        fees = fees - to_fees
-        bearing = np.where(live, np.maximum(0.0, grown - (pay - to_fees)), 0.0)
-        payments[:, t] = pay
-    return payments, exposures, term

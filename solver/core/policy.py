@@ -29,10 +29,11 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from solver.core.atomic import atomic_open
+from solver.core.files import read_toml
+from solver.core.schema import PRODUCTS
 from solver.domain import DEFERRAL_MODES
 from solver.errors import InputError
-
-PRODUCTS: tuple[str, ...] = ("auto_loan", "card_instalment")
 
 
 @dataclass(frozen=True)
@@ -214,9 +215,7 @@ class Policy:
             When the file is missing or not TOML, a key is unknown (the message names the
             file, the key and the closest valid name) or a value is out of range.
         """
-        from solver.core.io import read_toml  # size limit, binary check, UTF-8, TOML syntax
-
-        path = Path(path)
+        path = Path(path)  # read_toml: size limit, binary check, UTF-8, TOML syntax
         return cls.from_dict(read_toml(path, "policy"), source=str(path))
 
     def to_dict(self) -> dict[str, Any]:
@@ -230,8 +229,6 @@ class Policy:
     def to_toml(self, path: str | Path) -> None:
         """Write the policy as TOML (atomically)."""
         import tomli_w
-
-        from solver.core.atomic import atomic_open
 
         with atomic_open(path, "wb") as fh:
             tomli_w.dump(self.to_dict(), fh)

@@ -310,7 +310,7 @@ def partition_source(
 
 def prepare_portfolio(raw: pd.DataFrame, partition: Partition) -> pd.DataFrame:
     """Validate a raw partition of a portfolio (rows numbered as in the whole dataset)."""
-    from solver.core.account import validate_portfolio
+    from solver.core.validation import validate_portfolio
 
     if partition.frame is not None:
         return raw  # in-memory sources are validated frames already
@@ -1288,11 +1288,11 @@ def read_portfolio_on(
     A Parquet file or dataset is read and validated by the workers, partition by partition
     (row numbers of the whole dataset in messages, ids unique across partitions), and the
     partitions are concatenated in order; other files go through
-    :func:`solver.core.io.read_portfolio`.
+    :func:`solver.core.readers.read_portfolio`.
     """
     distributed = Path(source).is_dir() or engine.name == "dask" or partitions is not None
     if not (is_dataset(source) and distributed):
-        from solver.core.io import read_portfolio
+        from solver.core.readers import read_portfolio
 
         return read_portfolio(source)
     result = engine.map_partitions(

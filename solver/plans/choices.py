@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from solver.core.money import Schedule
+from solver.core.schedule import Schedule
 from solver.domain import Status
 from solver.plans.bounds import bound_at, bound_tables
 from solver.plans.context import PlanContext

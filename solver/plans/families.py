@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from solver.core.money import level_payment
+from solver.core.annuity import level_payment
 from solver.domain import DEFERRAL_MODES
 from solver.plans.context import PlanContext
 from solver.plans.terms import PlanTerms

@@ -2,7 +2,7 @@
 
 Every metric of :data:`METRICS` comes from the behaviour model on the schedule that is
 reported (``solver.core.model.evaluate_batch`` over all of a batch's schedules — the
-same computation as :func:`solver.core.model.evaluate`, which a test checks to 1e-6), not
+same computation as :func:`solver.core.evaluation.evaluate`, which a test checks to 1e-6), not
 from the search's own float figures. :mod:`solver.plans.options` says what each means.
 """
 
@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from solver.core.model import evaluate_batch
-from solver.core.money import Schedule, apr_batch
+from solver.core.actuarial import apr_batch
+from solver.core.evaluation import evaluate_batch
+from solver.core.schedule import Schedule
 from solver.plans.context import PlanContext
 
 METRICS = (

@@ -10,12 +10,12 @@ How a plan is found and reported
 1. Each family's grid is searched in float, vectorised over accounts and candidates
    (:mod:`solver.plans.families`, :mod:`solver.plans.scoring`; ``custom`` and ``step``
    by the exact branch and bound of :mod:`solver.plans.search`).
-2. The winner is rebuilt as a cent-exact :class:`~solver.core.money.Schedule` and checked
+2. The winner is rebuilt as a cent-exact :class:`~solver.core.schedule.Schedule` and checked
    against the policy again; if cent rounding made it infeasible, the next candidate
    is used (:mod:`solver.plans.choices`).
 3. Every metric is then computed from that schedule by the behaviour model
    (:mod:`solver.plans.metrics`: ``solver.core.model.evaluate_batch`` over all reported
-   schedules at once — the same computation as :func:`solver.core.model.evaluate`,
+   schedules at once — the same computation as :func:`solver.core.evaluation.evaluate`,
    which a test checks to 1e-6).
 
 Metrics
@@ -57,9 +57,11 @@ from typing import Any
 
 import numpy as np
 
-from solver.core.model import BehaviourModel, as_account, status_quo
-from solver.core.money import Schedule
+from solver.core.account import as_account
+from solver.core.contract import status_quo
+from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
+from solver.core.schedule import Schedule
 from solver.domain import OFFERED_FAMILIES, Status
 from solver.errors import InfeasibleError
 from solver.plans.choices import Choice, family_choices

@@ -279,7 +279,7 @@ def plan_portfolio(
     Parameters
     ----------
     frame
-        Validated portfolio (``solver.core.io.read_portfolio`` or ``generate_portfolio``).
+        Validated portfolio (``solver.core.readers.read_portfolio`` or ``generate_portfolio``).
     jobs
         Local worker processes; batches of ``batch_size`` accounts are planned by
         :func:`plan_batch` logic in each.

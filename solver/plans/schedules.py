@@ -2,7 +2,7 @@
 
 The searches work in floats (level families) or on a payment grid (``custom``,
 ``step``); a winner is rebuilt here as a cent-exact
-:class:`~solver.core.money.Schedule` and checked against the policy again, and its
+:class:`~solver.core.schedule.Schedule` and checked against the policy again, and its
 payment phases are read off for the report.
 """
 
@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from solver.core.money import Schedule, level_plan, schedule_from_payments
+from solver.core.amortisation import level_plan, schedule_from_payments
+from solver.core.schedule import Schedule
 from solver.plans.context import CAP_TOL, PlanContext
 from solver.plans.families import MODE_NAMES, Candidates
 

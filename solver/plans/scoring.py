@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from solver.core.money import level_payment
+from solver.core.annuity import level_payment
 from solver.plans.context import CAP_TOL, PlanContext, npv
 from solver.plans.families import Candidates
 

@@ -154,7 +154,7 @@ class RunSolution:
 
 
 # --------------------------------------------------------------------------------------
-# Cent-exact interest (same rule as solver.core.money: half-up on rate taken to 12 decimals)
+# Cent-exact interest (same rule as solver.core.amortisation: half-up on rate taken to 12 decimals)
 # --------------------------------------------------------------------------------------
 
 

@@ -1,6 +1,6 @@
 """Reading and writing the tables of the risk module (CSV, Parquet, Excel), atomically.
 
-The portfolio reader in :mod:`solver.core.io` validates the SPEC §3 account schema; the risk
+The portfolio reader in :mod:`solver.core.readers` validates the SPEC §3 account schema; the risk
 module reads other shapes (status panels, behaviour histories, outcome tables), so it
 only needs a format-by-extension reader here and validates each shape itself.
 """
@@ -27,7 +27,7 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     InputError
         When the file is missing, has an unknown extension or cannot be parsed.
     """
-    from solver.core.io import check_input_file
+    from solver.core.files import check_input_file
 
     source = Path(path)
     suffix = source.suffix.lower()

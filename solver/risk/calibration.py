@@ -581,7 +581,7 @@ def simulate_defaults(
 
 def read_behaviour_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a behaviour-model TOML into a dict with every agreed key (defaults filled in)."""
-    from solver.core.io import read_toml
+    from solver.core.files import read_toml
     from solver.core.model import BehaviourModel
 
     source = Path(path)

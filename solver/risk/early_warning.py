@@ -501,7 +501,7 @@ class EarlyWarningModel:
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> EarlyWarningModel:
         """Read a model TOML (data only: nothing in the file is executed)."""
-        from solver.core.io import read_toml
+        from solver.core.files import read_toml
 
         source = Path(path)
         if not source.exists():

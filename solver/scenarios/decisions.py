@@ -28,10 +28,11 @@ import pandas as pd
 
 from solver.allocation.catalogue import Catalogue, Teams
 from solver.allocation.portfolio import allocate
-from solver.core.account import DPD_BUCKETS, TIERS
 from solver.core.atomic import atomic_open
-from solver.core.model import evaluate_batch, status_quo_batch
-from solver.domain import Status
+from solver.core.contract import status_quo_batch
+from solver.core.evaluation import evaluate_batch
+from solver.core.schema import DPD_BUCKETS
+from solver.domain import TIERS, Status
 from solver.plans.portfolio import plan_portfolio
 from solver.plans.search import SearchParams
 from solver.plans.workloads import plan_portfolio_on
@@ -142,7 +143,12 @@ PLAN_CODE = (
     "plans/options.py",
     "plans/portfolio.py",
     "core/model.py",
-    "core/money.py",
+    "core/evaluation.py",
+    "core/contract.py",
+    "core/annuity.py",
+    "core/schedule.py",
+    "core/amortisation.py",
+    "core/actuarial.py",
     "core/policy.py",
 )
 

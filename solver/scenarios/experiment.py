@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from solver.core.atomic import atomic_path
-from solver.core.io import check_input_file
+from solver.core.files import check_input_file
 from solver.errors import InputError
 from solver.scenarios.report import _CSS, _html_table, write_workbook
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from solver.core.generate import generate_portfolio
-from solver.core.io import read_portfolio
+from solver.core.readers import read_portfolio
 from solver.scenarios.decisions import (
     Schedules,
     Treatments,

@@ -81,10 +81,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from solver.core.io import read_toml  # size limit, binary check, UTF-8, TOML syntax
+from solver.core.files import read_toml
 from solver.core.limits import MAX_ACCOUNTS, MAX_PATHS, MAX_SEED
-from solver.core.model import TIERS, BehaviourModel
+from solver.core.model import BehaviourModel
 from solver.core.policy import POLICY_KEYS, Policy
+from solver.domain import TIERS
 from solver.errors import InputError
 from solver.scenarios.shocks import (
     SEGMENT_FILTERS,

@@ -51,7 +51,7 @@ def test_generate_is_byte_identical(suffix: str, tmp_path: Path, workout) -> Non
 def book(tmp_path_factory) -> Path:
     """140 generated accounts: three plan batches of 64, so --jobs 2 really splits work."""
     from solver.core.generate import generate_portfolio
-    from solver.core.io import write_table
+    from solver.core.writers import write_table
 
     path = tmp_path_factory.mktemp("det") / "book.csv"
     write_table(generate_portfolio(140, seed=12), path)

@@ -84,7 +84,7 @@ def _running_with(marker: str) -> list[int]:
 @pytest.fixture(scope="module")
 def book(tmp_path_factory) -> Path:
     from solver.core.generate import generate_portfolio
-    from solver.core.io import write_table
+    from solver.core.writers import write_table
 
     path = tmp_path_factory.mktemp("interrupts") / "book.csv"
     write_table(generate_portfolio(ACCOUNTS, seed=7), path)

@@ -3,7 +3,7 @@
 * ``--time-limit`` on every solver path (``allocate``, ``bench gap``, a scenario's
   ``collection.time_limit_seconds``): a tiny limit ends in seconds with status
   ``TIME_LIMIT`` or ``FEASIBLE`` with a gap (real processes with a timeout: never a hang).
-* ``solver.core.io.iter_portfolio`` streams big CSV/Parquet files in blocks with the same
+* ``solver.core.streaming.iter_portfolio`` streams big CSV/Parquet files in blocks with the same
   checks and messages as the whole-file reader, row numbers counted across blocks and
   duplicate ids found across blocks; ``workout validate`` on a 1,000,000-account file
   keeps its peak memory bounded.
@@ -49,7 +49,7 @@ def _run(args: list[object], cwd: Path, timeout: float) -> tuple[int, str, str, 
 def portfolio_20k(tmp_path_factory) -> Path:
     """20,000 generated accounts (seed 5)."""
     from solver.core.generate import generate_portfolio
-    from solver.core.io import write_table
+    from solver.core.writers import write_table
 
     path = tmp_path_factory.mktemp("limits") / "p20k.csv"
     write_table(generate_portfolio(20_000, seed=5), path)
@@ -162,7 +162,7 @@ seed = 1
 def generated(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     """12,000 generated accounts as CSV (about 2 MB: several 1 MB blocks)."""
     from solver.core.generate import generate_portfolio
-    from solver.core.io import write_table
+    from solver.core.writers import write_table
 
     frame = generate_portfolio(12_000, seed=9)
     path = tmp_path_factory.mktemp("stream") / "p.csv"
@@ -171,14 +171,14 @@ def generated(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
 
 
 def _stream(path: Path, **kwargs) -> list[pd.DataFrame]:
-    from solver.core.io import iter_portfolio
+    from solver.core.streaming import iter_portfolio
 
     return list(iter_portfolio(path, stream_min_bytes=0, chunk_rows=5000, **kwargs))
 
 
 def test_streamed_chunks_equal_whole_file(generated) -> None:
     """Streaming a CSV in blocks gives exactly the whole-file reader's portfolio."""
-    from solver.core.io import read_portfolio
+    from solver.core.readers import read_portfolio
 
     path, _ = generated
     chunks = _stream(path)
@@ -190,7 +190,7 @@ def test_streamed_chunks_equal_whole_file(generated) -> None:
 
 def test_streamed_summary_equals_whole_summary(generated) -> None:
     """Merged per-chunk summaries equal the summary of the whole portfolio."""
-    from solver.core.account import merge_summaries, summarize_portfolio
+    from solver.core.summaries import merge_summaries, summarize_portfolio
 
     path, frame = generated
     merged = merge_summaries([summarize_portfolio(c) for c in _stream(path)])
@@ -221,7 +221,7 @@ def test_streamed_errors_name_global_rows_and_cross_block_duplicates(generated, 
 
 def test_streamed_parquet_equals_whole_file(generated, tmp_path) -> None:
     """Parquet is streamed by row groups/batches with the same result as a whole read."""
-    from solver.core.io import read_portfolio
+    from solver.core.readers import read_portfolio
 
     _, frame = generated
     path = tmp_path / "p.parquet"

@@ -1,0 +1,578 @@
+"""Building cent-exact schedules: the payment waterfall in integer cents and the builders
+:func:`schedule_from_payments`, :func:`step_plan` and :func:`level_plan`.
+
+Inputs are CNY floats; they are rounded to the cent once, on the way in
+(:func:`to_cents`). The conventions of the rows (balance, interest, the payment
+waterfall, dates) are those of :class:`~solver.core.schedule.Schedule`.
+
+Rounding of instalments
+    :func:`level_plan` rounds the level instalment **up** to the rounding unit
+    (to the smallest multiple of the unit at or above the exact annuity payment
+    for which the per-month interest rounding does not push the last payment
+    above it), so the last payment, which clears the balance exactly, is at
+    most the others.  If rounding up would clear the balance before the last
+    month (a unit that is large against the instalment), the instalment is
+    rounded down instead and the last payment is then the larger one; if
+    rounding down gives 0, whole cents are used.
+Speed
+    The builders run a plain Python loop over months in integer cents.  Terms
+    are at most a few dozen months, so one 60-month schedule takes tens of
+    microseconds; the cross-account hot paths use the vectorised
+    :func:`~solver.core.annuity.level_payment`, :func:`~solver.core.annuity.remaining_balance`
+    and :func:`~solver.core.actuarial.apr_batch`.
+
+Examples
+--------
+>>> s = level_plan(10_000, 0.12, 12, rounding=0.01)
+>>> float(s.payments[0]), float(s.payments[-1]), s.total_paid
+(888.49, 888.47, 10661.86)
+>>> s.check()
+>>> round(s.apr(), 4)
+0.12
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from solver.core.annuity import level_payment
+from solver.core.schedule import CENTS_PER_UNIT, Schedule
+from solver.domain import DEFERRAL_MODES, DeferralMode
+
+__all__ = ["level_plan", "schedule_from_payments", "step_plan", "to_cents"]
+
+# The annual rate is used to 12 decimal places so monthly interest can be
+# rounded half-up in exact integer arithmetic.
+_RATE_SCALE = 10**12
+_MONTHLY_DENOMINATOR = 12 * _RATE_SCALE
+
+# ---------------------------------------------------------------------------
+# The amortisation engine (integer cents)
+# ---------------------------------------------------------------------------
+
+
+class _ClearedEarly(Exception):
+    """The payments clear (or overpay) the balance before the last month."""
+
+    def __init__(self, month: int, owed: int, paid: int) -> None:
+        super().__init__(month, owed, paid)
+        self.month, self.owed, self.paid = month, owed, paid
+
+
+def to_cents(amount: float, name: str = "amount") -> int:
+    """Round a CNY amount to whole cents (half away from zero); reject NaN and infinities.
+
+    >>> to_cents(12.345), to_cents(0.1 + 0.2)
+    (1235, 30)
+    """
+    if not math.isfinite(amount):
+        raise ValueError(f"{name} must be finite, got {amount}")
+    scaled = amount * CENTS_PER_UNIT
+    # repr-based nudge so that 12.345 (stored as 12.3449999...) rounds as written
+    return int(math.floor(abs(scaled) + 0.5 + 1e-9)) * (1 if scaled >= 0 else -1)
+
+
+def _to_cents_array(amounts: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Vectorised :func:`to_cents` (same rounding) for finite amounts."""
+    scaled = amounts * CENTS_PER_UNIT
+    return (np.sign(scaled) * np.floor(np.abs(scaled) + 0.5 + 1e-9)).astype(np.int64)
+
+
+def _rate_units(annual_rate: float) -> int:
+    if not math.isfinite(annual_rate) or annual_rate < 0:
+        raise ValueError(f"annual_rate must be a finite number at least 0, got {annual_rate}")
+    return round(annual_rate * _RATE_SCALE)
+
+
+def _monthly_interest(bearing: int, rate_units: int) -> int:
+    """Interest for one month on ``bearing`` cents, rounded half-up to the cent."""
+    return (2 * bearing * rate_units + _MONTHLY_DENOMINATOR) // (2 * _MONTHLY_DENOMINATOR)
+
+
+def _amortise(
+    bearing: int,
+    unpaid_fees: int,
+    rate_units: int,
+    payments: Sequence[int],
+    waive: Sequence[bool] | None,
+    clear_last: bool,
+) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
+    """Run the payment waterfall month by month.
+
+    Returns the payment, interest, principal, fee and balance columns.  Raises
+    ``_ClearedEarly`` when a month before the last clears the balance or any
+    payment exceeds what is owed, and ``ValueError`` when the last month leaves
+    something unpaid (only possible without ``clear_last``).
+    """
+    n = len(payments)
+    pay_col: list[int] = []
+    int_col: list[int] = []
+    prin_col: list[int] = []
+    fee_col: list[int] = []
+    bal_col: list[int] = []
+    # _monthly_interest inlined (the hot loop of every schedule): the same integer formula
+    twice_rate = 2 * rate_units
+    half = _MONTHLY_DENOMINATOR
+    denominator = 2 * _MONTHLY_DENOMINATOR
+    last = n - 1
+    for t in range(n):
+        if waive is not None and waive[t]:
+            interest = 0
+        else:
+            interest = (bearing * twice_rate + half) // denominator
+        owed = bearing + unpaid_fees + interest
+        if t == last:
+            paid = owed if clear_last else payments[t]
+            if paid > owed:
+                raise _ClearedEarly(t + 1, owed, paid)
+        else:
+            paid = payments[t]
+            if paid >= owed:
+                raise _ClearedEarly(t + 1, owed, paid)
+        fee_part = paid if paid < unpaid_fees else unpaid_fees
+        unpaid_fees -= fee_part
+        principal = paid - fee_part - interest
+        bearing -= principal
+        pay_col.append(paid)
+        int_col.append(interest)
+        prin_col.append(principal)
+        fee_col.append(fee_part)
+        bal_col.append(bearing + unpaid_fees)
+    if bal_col[-1] != 0:
+        raise ValueError(
+            f"payments leave {bal_col[-1] / 100:.2f} unpaid after month {n};"
+            " pass clear_last=True to make the last payment clear the balance"
+        )
+    return pay_col, int_col, prin_col, fee_col, bal_col
+
+
+def _make_schedule(
+    columns: tuple[list[int], list[int], list[int], list[int], list[int]],
+    opening_balance: int,
+    annual_rate: float,
+    start: date | None,
+) -> Schedule:
+    pay, interest, principal, fees, balance = columns
+    return Schedule(
+        month=np.arange(1, len(pay) + 1, dtype=np.int64),
+        payment=pay,  # type: ignore[arg-type]
+        interest=interest,  # type: ignore[arg-type]
+        principal=principal,  # type: ignore[arg-type]
+        fees=fees,  # type: ignore[arg-type]
+        balance=balance,  # type: ignore[arg-type]
+        opening_balance=opening_balance,
+        annual_rate=annual_rate,
+        start=start,
+    )
+
+
+def _opening_cents(principal: float, fees: float) -> tuple[int, int]:
+    """Principal (> 0) and fees (>= 0) in cents, checked."""
+    principal_cents = to_cents(principal, "principal")
+    if principal_cents <= 0:
+        raise ValueError(f"principal must be positive, got {principal}")
+    fee_cents = to_cents(fees, "fees")
+    if fee_cents < 0:
+        raise ValueError(f"fees must be at least 0, got {fees}")
+    return principal_cents, fee_cents
+
+
+def _check_start(start: date | None) -> None:
+    if start is not None and not isinstance(start, date):
+        raise ValueError(f"start must be a datetime.date or None, got {start!r}")
+
+
+# ---------------------------------------------------------------------------
+# Builders
+# ---------------------------------------------------------------------------
+
+
+def schedule_from_payments(
+    principal: float,
+    annual_rate: float,
+    payments: ArrayLike,
+    *,
+    fees: float = 0.0,
+    waive_interest: ArrayLike | None = None,
+    start: date | None = None,
+    clear_last: bool = True,
+    overpay: Literal["raise", "truncate"] = "raise",
+) -> Schedule:
+    """Schedule for a given payment path.
+
+    Parameters
+    ----------
+    principal
+        Interest-bearing balance at the start, CNY (> 0).
+    annual_rate
+        Nominal annual rate (decimal, ≥ 0).
+    payments
+        ``payments[t-1]`` is the amount paid in month ``t`` (CNY, ≥ 0, rounded
+        to the cent).  Zero payments are allowed: the interest capitalises.
+    fees
+        Unpaid fees at the start, CNY: owed but not interest-bearing, paid
+        first out of each payment.
+    waive_interest
+        Optional boolean per month: no interest accrues in a waived month.
+    start
+        As-of date for the due dates.
+    clear_last
+        Replace the last payment by exactly what clears the balance (it can be
+        more or less than requested).  Without it, the payments must clear the
+        balance exactly or ``ValueError`` is raised.
+    overpay
+        What to do when a month before the last clears the balance, or a
+        payment exceeds what is owed: ``"raise"`` (default) raises
+        ``ValueError``; ``"truncate"`` makes that month pay exactly what is
+        owed and ends the schedule there (so it is shorter than ``payments``).
+
+    Examples
+    --------
+    Three months at 12 %, the second one skipped (its interest capitalises):
+
+    >>> s = schedule_from_payments(1000, 0.12, [400, 0, 400])
+    >>> s.payment.tolist(), s.interest.tolist(), s.principal.tolist()
+    ([40000, 0, 62226], [1000, 610, 616], [39000, -610, 61610])
+    >>> s.balance.tolist()
+    [61000, 61610, 0]
+    """
+    _check_start(start)
+    if overpay not in ("raise", "truncate"):
+        raise ValueError(f"overpay must be 'raise' or 'truncate', got {overpay!r}")
+    bearing, unpaid_fees = _opening_cents(principal, fees)
+    rate_units = _rate_units(annual_rate)
+    pay = np.asarray(payments, dtype=float).ravel()
+    if pay.size == 0:
+        raise ValueError("payments must hold at least one month")
+    if not np.all(np.isfinite(pay)):
+        raise ValueError("payments must be finite")
+    pay_cents = _to_cents_array(pay)
+    if np.any(pay_cents < 0):
+        raise ValueError(
+            f"payments must be at least 0, got {pay.min()} in month {int(pay.argmin()) + 1}"
+        )
+    waive: list[bool] | None = None
+    if waive_interest is not None:
+        waive_arr = np.asarray(waive_interest, dtype=bool).ravel()
+        if waive_arr.shape != pay.shape:
+            raise ValueError(
+                f"waive_interest must have one entry per month ({pay.size}), got {waive_arr.size}"
+            )
+        waive = waive_arr.tolist()
+    cents = pay_cents.tolist()
+    try:
+        columns = _amortise(bearing, unpaid_fees, rate_units, cents, waive, clear_last)
+    except _ClearedEarly as early:
+        if overpay == "raise":
+            raise ValueError(
+                f"payments clear the balance in month {early.month} of {len(cents)}"
+                f" (owed {early.owed / 100:.2f}, paid {early.paid / 100:.2f});"
+                " shorten the path or pass overpay='truncate'"
+            ) from None
+        cents = cents[: early.month]
+        waive = None if waive is None else waive[: early.month]
+        columns = _amortise(bearing, unpaid_fees, rate_units, cents, waive, clear_last=True)
+    return _make_schedule(columns, bearing + unpaid_fees, annual_rate, start)
+
+
+def _round_to_unit(amount: float, unit: int, up: bool) -> int:
+    """Round a cent amount up or down to a multiple of ``unit`` cents."""
+    q = amount / unit
+    # tolerance so that float noise on an exact multiple does not add a unit
+    steps = math.ceil(q - 1e-9) if up else math.floor(q + 1e-9)
+    return steps * unit
+
+
+def step_plan(
+    principal: float,
+    annual_rate: float,
+    levels: Sequence[tuple[int, float | None]],
+    *,
+    fees: float = 0.0,
+    capitalize_fees: bool = True,
+    deferral_months: int = 0,
+    deferral_mode: DeferralMode | str = DeferralMode.CAPITALIZE,
+    rounding: float = 1.0,
+    start: date | None = None,
+) -> Schedule:
+    """Payment holiday, then segments of level payments (graduated / step plans).
+
+    The term is ``deferral_months + sum(months)``; the last payment of the last
+    segment clears the balance.
+
+    Parameters
+    ----------
+    principal
+        Restructured interest-bearing balance, CNY (> 0).
+    annual_rate
+        Nominal annual rate (decimal, ≥ 0).
+    levels
+        ``[(months, payment), ...]`` after the holiday, each ``months ≥ 1``.
+        The last segment's payment may be ``None``: it is then the level
+        payment that amortises the balance left at that point over the
+        segment, rounded to ``rounding`` as in :func:`level_plan`.
+    fees
+        Outstanding fees, CNY.  With ``capitalize_fees`` they join the
+        interest-bearing principal; otherwise they are due in month 1 (the
+        month-1 payment increases by the fees, also in a holiday month).
+    deferral_months
+        Length of the payment holiday at the start.
+    deferral_mode
+        A :class:`~solver.domain.DeferralMode` (or its name): ``"capitalize"``: pay 0,
+        interest capitalises; ``"interest_only"``: pay exactly the month's interest;
+        ``"waive"``: pay 0, no interest accrues.
+    rounding
+        Rounding unit for a computed last-segment payment (CNY, ≥ 0.01).
+    start
+        As-of date for the due dates.
+
+    Examples
+    --------
+    >>> s = step_plan(10_000, 0.06, [(6, 500), (6, None)])
+    >>> s.payments.tolist()[:7], float(s.payments[-1])
+    ([500.0, 500.0, 500.0, 500.0, 500.0, 500.0, 1233.0], 1228.66)
+    """
+    _check_start(start)
+    segments = _check_segments(levels)
+    if deferral_mode not in DEFERRAL_MODES:
+        raise ValueError(f"deferral_mode must be one of {DEFERRAL_MODES}, got {deferral_mode!r}")
+    if deferral_months < 0:
+        raise ValueError(f"deferral_months must be at least 0, got {deferral_months}")
+    unit = to_cents(rounding, "rounding")
+    if unit < 1 or abs(rounding * CENTS_PER_UNIT - unit) > 1e-6:
+        raise ValueError(f"rounding must be a whole number of cents, at least 0.01, got {rounding}")
+    base, fee_cents = _opening_cents(principal, fees)
+    rate_units = _rate_units(annual_rate)
+
+    bearing = base + fee_cents if capitalize_fees else base
+    unpaid_fees = 0 if capitalize_fees else fee_cents
+    pay, waive, bearing_after_holiday = _holiday(
+        bearing, rate_units, deferral_months, deferral_mode
+    )
+    for months, payment in segments[:-1]:
+        pay.extend([to_cents(payment, "payment")] * months)  # type: ignore[arg-type]
+        waive.extend([False] * months)
+    last_months, last_payment = segments[-1]
+    waive.extend([False] * last_months)
+    plan = _StepPlan(
+        bearing=bearing,
+        unpaid_fees=unpaid_fees,
+        rate_units=rate_units,
+        prefix=pay,
+        waive=waive if deferral_mode == "waive" and deferral_months > 0 else None,
+        last_months=last_months,
+        annual_rate=annual_rate,
+        start=start,
+    )
+    if last_payment is not None:
+        try:
+            return plan.build(to_cents(last_payment, "payment"))
+        except _ClearedEarly as early:
+            raise ValueError(
+                f"the step payments clear the balance in month {early.month} of {len(waive)};"
+                " lower them or shorten the plan"
+            ) from None
+    if len(segments) > 1:
+        bearing_then = plan.bearing_before_last(waive)
+    else:
+        bearing_then = bearing_after_holiday
+    return _level_last_segment(plan, bearing_then, unit)
+
+
+def _check_segments(levels: Sequence[tuple[int, float | None]]) -> list[tuple[int, float | None]]:
+    """The ``(months, payment)`` segments of a step plan, checked."""
+    segments = [(int(months), payment) for months, payment in levels]
+    if not segments:
+        raise ValueError("levels must hold at least one (months, payment) segment")
+    for k, (months, payment) in enumerate(segments):
+        if months < 1:
+            raise ValueError(f"levels[{k}] months must be at least 1, got {months}")
+        if payment is None and k != len(segments) - 1:
+            raise ValueError(f"levels[{k}] payment may be None only in the last segment")
+        if payment is not None and not (math.isfinite(payment) and payment >= 0):
+            raise ValueError(
+                f"levels[{k}] payment must be a finite amount at least 0, got {payment}"
+            )
+    return segments
+
+
+def _holiday(
+    bearing: int, rate_units: int, months: int, mode: DeferralMode | str
+) -> tuple[list[int], list[bool], int]:
+    """Payments and waivers of the holiday months, and the interest-bearing balance after.
+
+    They are known in advance because the interest-bearing balance is constant
+    (interest_only, waive) or grows by the capitalised interest (capitalize).
+    """
+    pay: list[int] = []
+    waive: list[bool] = []
+    holiday_interest = _monthly_interest(bearing, rate_units)
+    for _ in range(months):
+        if mode == "interest_only":
+            pay.append(holiday_interest)
+            waive.append(False)
+        elif mode == "waive":
+            pay.append(0)
+            waive.append(True)
+        else:
+            pay.append(0)
+            waive.append(False)
+            bearing += _monthly_interest(bearing, rate_units)
+    return pay, waive, bearing
+
+
+@dataclass(frozen=True)
+class _StepPlan:
+    """A step plan up to its last segment: the schedule follows from the last level."""
+
+    #: Interest-bearing balance at the start (cents; fees included when capitalised).
+    bearing: int
+    #: Fees not capitalised (cents), due in month 1.
+    unpaid_fees: int
+    rate_units: int
+    #: Payments (cents) of the holiday and of every segment but the last.
+    prefix: list[int]
+    #: Waived months of the whole plan, or ``None`` when no month is waived.
+    waive: list[bool] | None
+    last_months: int
+    annual_rate: float
+    start: date | None
+
+    def build(self, level: int) -> Schedule:
+        """The schedule with ``level`` cents in the last segment (``_ClearedEarly`` when the
+        payments clear the balance before the last month)."""
+        path = self.prefix + [level] * self.last_months
+        path[0] += self.unpaid_fees  # fees not capitalised are due in month 1
+        columns = _amortise(
+            self.bearing, self.unpaid_fees, self.rate_units, path, self.waive, clear_last=True
+        )
+        opening = self.bearing + self.unpaid_fees
+        return _make_schedule(columns, opening, self.annual_rate, self.start)
+
+    def bearing_before_last(self, waive: list[bool]) -> int:
+        """Interest-bearing balance at the start of the last segment (``waive``: every
+        month's waiver)."""
+        prefix = self.prefix.copy()
+        prefix[0] += self.unpaid_fees
+        try:
+            return _prefix_bearing(
+                self.bearing, self.unpaid_fees, self.rate_units, prefix, waive[: len(prefix)]
+            )
+        except _ClearedEarly as early:
+            raise ValueError(
+                f"the step payments clear the balance in month {early.month} before the last"
+                " segment; lower them or shorten the plan"
+            ) from None
+
+
+def _level_last_segment(plan: _StepPlan, bearing_then: int, unit: int) -> Schedule:
+    """The schedule whose last segment pays the level that amortises ``bearing_then``
+    cents, rounded to ``unit`` cents (see the module docstring)."""
+    last_months = plan.last_months
+    exact = float(level_payment(bearing_then, plan.annual_rate, last_months))
+    # Round up; per-month interest rounding can still leave the last payment a
+    # few cents above the level, so step up a unit until it does not.
+    level = _round_to_unit(exact, unit, up=True)
+    built: Schedule | None = None
+    for _ in range(4):
+        try:
+            schedule = plan.build(level)
+        except _ClearedEarly:
+            break
+        built = schedule
+        if last_months == 1 or schedule.payment[-1] - schedule.fees[-1] <= level:
+            return schedule
+        level += unit
+    if built is not None:
+        return built
+    # Rounding up clears the balance early: round down instead, else use cents.
+    down = _round_to_unit(exact, unit, up=False)
+    candidates = [down] if down > 0 else []
+    candidates += [math.ceil(exact - 1e-9), math.floor(exact + 1e-9)]
+    for level in candidates:
+        try:
+            return plan.build(level)
+        except _ClearedEarly:
+            continue
+    raise ValueError(  # not reachable for positive balances; kept as a guard
+        f"no level payment clears {bearing_then / 100:.2f} in exactly {last_months} months"
+    )
+
+
+def _prefix_bearing(
+    bearing: int, unpaid_fees: int, rate_units: int, payments: list[int], waive: list[bool]
+) -> int:
+    """Interest-bearing balance after a payment prefix (raises ``_ClearedEarly`` on overpay)."""
+    for t, paid in enumerate(payments):
+        interest = 0 if waive[t] else _monthly_interest(bearing, rate_units)
+        owed = bearing + unpaid_fees + interest
+        if paid >= owed:
+            raise _ClearedEarly(t + 1, owed, paid)
+        fee_part = min(paid, unpaid_fees)
+        unpaid_fees -= fee_part
+        bearing -= paid - fee_part - interest
+    return bearing
+
+
+def level_plan(
+    principal: float,
+    annual_rate: float,
+    term: int,
+    *,
+    fees: float = 0.0,
+    capitalize_fees: bool = True,
+    deferral_months: int = 0,
+    deferral_mode: DeferralMode | str = DeferralMode.CAPITALIZE,
+    rounding: float = 1.0,
+    start: date | None = None,
+) -> Schedule:
+    """Level instalments (等额本息), optionally after a payment holiday.
+
+    ``deferral_months`` of holiday (see ``deferral_mode``), then level
+    instalments over the remaining ``term - deferral_months`` months on the
+    balance at that point, rounded **up** to ``rounding``; the last payment
+    clears the balance (so it is at most the others).  For graduated payments
+    use :func:`step_plan`.
+
+    Parameters
+    ----------
+    principal
+        Restructured interest-bearing balance, CNY (> 0).
+    annual_rate
+        Nominal annual rate (decimal, ≥ 0).
+    term
+        Total months, holiday included (≥ 1).
+    fees, capitalize_fees, deferral_months, deferral_mode, rounding, start
+        As in :func:`step_plan`.
+
+    Examples
+    --------
+    >>> s = level_plan(50_000, 0.08, 24, deferral_months=3, deferral_mode="interest_only")
+    >>> s.payments[:5].tolist(), float(s.payments[-1])
+    ([333.33, 333.33, 333.33, 2560.0, 2560.0], 2547.0)
+    >>> s.check()
+    """
+    if term < 1:
+        raise ValueError(f"term must be at least 1, got {term}")
+    if not 0 <= deferral_months < term:
+        raise ValueError(
+            f"deferral_months must be in [0, term - 1] = [0, {term - 1}], got {deferral_months}"
+        )
+    return step_plan(
+        principal,
+        annual_rate,
+        [(term - deferral_months, None)],
+        fees=fees,
+        capitalize_fees=capitalize_fees,
+        deferral_months=deferral_months,
+        deferral_mode=deferral_mode,
+        rounding=rounding,
+        start=start,
+    )

@@ -1,0 +1,356 @@
+"""Coercing and checking the values of one account (the scalar path of the schema).
+
+:func:`clean_account` turns a mapping (a TOML/JSON record, keyword arguments, a table row)
+into the SPEC §3 values of one :class:`~solver.core.account.Account`: each value is
+coerced to its field's kind (:func:`clean_scalar`), blanks take the defaults, and every
+problem is collected. ``income_forecast`` and ``inflows`` are read from their text form
+(``3800;3800;4200``, ``3:20000;12:5000``), lists or a single number, and
+:func:`sequence_text` writes that text form back. The vectorised validator of whole tables
+(:mod:`solver.core.validation`) sends the cells it cannot parse in bulk through
+:func:`clean_scalar`, so both paths give the same values and the same messages.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from solver.core.messages import fmt_num, fmt_raw, shown_value, where
+from solver.core.schema import (
+    BOOL_WORDS,
+    FIELDS,
+    MAX_FORECAST_MONTHS,
+    MONEY_MAX,
+    NAN_WORDS,
+    FieldSpec,
+    bound_messages,
+    rate_hint,
+)
+
+__all__ = ["BLANK", "clean_account", "clean_scalar", "is_blank", "is_sequence", "sequence_text"]
+
+#: What :func:`clean_scalar` returns for a blank value (the field then takes its default).
+BLANK = object()
+
+#: A decimal number as the table readers accept it (ASCII digits, optional sign, point and
+#: exponent, or inf). Python's ``float`` also takes ``1_000`` and non-ASCII digits, which
+#: a CSV or Excel cell would refuse: one rule for every input (issue 15).
+_DECIMAL_RE = re.compile(
+    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?inf(?:inity)?", re.I
+)
+
+
+def is_blank(value: Any) -> bool:
+    """A missing value: ``None``, ``NaN``, empty or blank text, or a NaN word (``"NA"``)."""
+    if value is None:
+        return True
+    if isinstance(value, float | np.floating) and math.isnan(value):
+        return True
+    if isinstance(value, str) and (not value.strip() or value.strip() in NAN_WORDS):
+        return True
+    return False
+
+
+def clean_scalar(spec: FieldSpec, value: Any) -> tuple[Any, str | None]:
+    """Coerce one value to the field's kind and check it. Returns (value or BLANK, problem)."""
+    if is_blank(value):
+        return BLANK, None
+    kind = spec.kind
+    if kind == "forecast":
+        return _clean_forecast(spec.name, value)
+    if kind == "inflows":
+        return _clean_inflows(spec.name, value)
+    if kind in ("id", "text", "category"):
+        if isinstance(value, bool) or not isinstance(value, str | int | float | np.generic):
+            return None, f"expected text, got {fmt_raw(value)}"
+        if isinstance(value, float | np.floating) and float(value).is_integer():
+            text = str(int(value))
+        else:
+            text = str(value).strip()
+        if kind != "category":
+            return text, None
+        text = text.upper() if spec.name == "tier" else text.lower()
+        if spec.allowed is not None and text not in spec.allowed:
+            return (
+                None,
+                f"unknown {spec.name} {fmt_raw(value)} (allowed: {', '.join(spec.allowed)})",
+            )
+        return text, None
+    if kind == "bool":
+        if isinstance(value, bool | np.bool_):
+            return bool(value), None
+        if isinstance(value, int | float | np.integer | np.floating) and float(value) in (0.0, 1.0):
+            return bool(value), None
+        if isinstance(value, str) and value.strip().lower() in BOOL_WORDS:
+            return BOOL_WORDS[value.strip().lower()], None
+        return None, f"expected true/false, got {fmt_raw(value)}"
+    # numeric kinds
+    if isinstance(value, bool | np.bool_):
+        return None, f"expected a number, got {shown_value(spec.name, repr(value))}"
+    if isinstance(value, int | float | np.integer | np.floating):
+        number = float(value)
+    elif isinstance(value, str):
+        if not _DECIMAL_RE.fullmatch(value.strip()):
+            return None, f"not a number: {shown_value(spec.name, fmt_raw(value))}"
+        number = float(value.strip())
+        if math.isnan(number):
+            return BLANK, None
+    else:
+        return None, f"expected a number, got {shown_value(spec.name, fmt_raw(value))}"
+    if math.isinf(number):
+        return None, f"infinite value ({fmt_num(number)})"
+    lo_msg, hi_msg = bound_messages(spec)
+    if spec.lower is not None and (
+        number < spec.lower or (spec.lower_open and number == spec.lower)
+    ):
+        return (
+            None,
+            f"{lo_msg}, got {shown_value(spec.name, fmt_num(number))}{rate_hint(spec, number)}",
+        )
+    if spec.upper is not None and (
+        number > spec.upper or (spec.upper_open and number == spec.upper)
+    ):
+        return (
+            None,
+            f"{hi_msg}, got {shown_value(spec.name, fmt_num(number))}{rate_hint(spec, number)}",
+        )
+    if kind == "int":
+        if not number.is_integer():
+            return None, f"must be a whole number, got {shown_value(spec.name, fmt_num(number))}"
+        return int(number), None
+    return number, None
+
+
+# -- income_forecast and inflows (one cell: text, a list, or a single number) --------------
+
+#: Characters that look like an attempt to separate items with something else than ";".
+_OTHER_SEPARATORS = (",", "|", "/", "\t", "，", "；")
+_FORECAST_EXAMPLE = "e.g. '3800;3800;4200'"
+_INFLOWS_EXAMPLE = "e.g. '3:20000;12:5000'"
+
+
+def is_sequence(value: Any) -> bool:
+    """A list, tuple or array (a forecast or inflows value not in its text form)."""
+    return isinstance(value, list | tuple | np.ndarray)
+
+
+def _separator_hint(text: str, example: str) -> str | None:
+    """A message for text that uses another separator than ';', else None."""
+    for sep in _OTHER_SEPARATORS:
+        if sep in text:
+            return f"separate the items with ';', not {sep!r} ({example})"
+    if len(text.split()) > 1:
+        return f"separate the items with ';', not spaces ({example})"
+    return None
+
+
+def _number(raw: Any) -> float | None:
+    """A float from a number or numeric text (``None`` when it is neither; bools are not)."""
+    if isinstance(raw, bool | np.bool_):
+        return None
+    if isinstance(raw, int | float | np.integer | np.floating):
+        return float(raw)
+    if isinstance(raw, str):
+        try:
+            return float(raw.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _amount_problem(column: str, what: str, value: float) -> str | None:
+    """The problem with one amount of a forecast or an inflow (finite, >= 0, plausible)."""
+    if math.isnan(value):
+        return f"{what}: missing value"
+    if math.isinf(value):
+        return f"{what}: infinite value ({fmt_num(value)})"
+    if value < 0:
+        return f"{what}: negative amount, must be >= 0, got {shown_value(column, fmt_num(value))}"
+    if value > MONEY_MAX:
+        return (
+            f"{what}: implausibly large (> {MONEY_MAX:.0e} CNY; amounts are in yuan, not fen), "
+            f"got {shown_value(column, fmt_num(value))}"
+        )
+    return None
+
+
+def _clean_forecast(column: str, value: Any) -> tuple[Any, str | None]:
+    """``income_forecast`` from ``"3800;3800"``, a list of numbers, or one number."""
+    if isinstance(value, str):
+        text = value.strip()
+        raw: list[Any] = [part.strip() for part in text.split(";")]
+        for k, part in enumerate(raw, start=1):
+            if not part:
+                return None, (
+                    f"month {k}: empty value; give one amount per month separated by ';' "
+                    f"({_FORECAST_EXAMPLE})"
+                )
+            if _number(part) is None:
+                hint = _separator_hint(part, _FORECAST_EXAMPLE)
+                if hint is not None:
+                    return None, hint
+                return None, f"month {k}: not a number: {shown_value(column, fmt_raw(part))}"
+    elif is_sequence(value):
+        if isinstance(value, np.ndarray) and value.ndim != 1:
+            return None, f"expected a list of monthly amounts, got an array of shape {value.shape}"
+        raw = list(value)
+    elif isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    ):
+        raw = [value]  # one month (a CSV/Excel cell holding a single number)
+    else:
+        return None, (
+            f"expected a list of monthly amounts ({_FORECAST_EXAMPLE}), got {type(value).__name__}"
+        )
+    if not raw:
+        return None, "empty forecast; give at least one month (K >= 1)"
+    if len(raw) > MAX_FORECAST_MONTHS:
+        return None, f"{len(raw)} months, at most {MAX_FORECAST_MONTHS} are allowed"
+    amounts: list[float] = []
+    for k, item in enumerate(raw, start=1):
+        number = None if is_blank(item) and not isinstance(item, str) else _number(item)
+        if number is None:
+            if is_blank(item):
+                return None, f"month {k}: missing value"
+            shown = fmt_raw(item) if isinstance(item, str) else type(item).__name__
+            return None, f"month {k}: not a number: {shown_value(column, shown)}"
+        problem = _amount_problem(column, f"month {k}", number)
+        if problem is not None:
+            return None, problem
+        amounts.append(number)
+    return tuple(amounts), None
+
+
+def _inflow_pairs(value: Any) -> tuple[list[tuple[Any, Any]], str | None]:
+    """Raw ``(month, amount)`` pairs of an ``inflows`` cell, or a problem."""
+    if isinstance(value, str):
+        pairs: list[tuple[Any, Any]] = []
+        for k, part in enumerate(value.strip().split(";"), start=1):
+            part = part.strip()
+            if part.count(":") != 1:
+                hint = _separator_hint(part, _INFLOWS_EXAMPLE) if ":" in part else None
+                return [], hint or (
+                    f"inflow {k}: expected MONTH:AMOUNT, got {shown_value('inflows', fmt_raw(part))} "
+                    f"({_INFLOWS_EXAMPLE})"
+                )
+            month, amount = (x.strip() for x in part.split(":"))
+            pairs.append((month, amount))
+        return pairs, None
+    if isinstance(value, Mapping):
+        value = [value]
+    if not is_sequence(value):
+        return [], (f"expected MONTH:AMOUNT pairs ({_INFLOWS_EXAMPLE}), got {type(value).__name__}")
+    pairs = []
+    for k, item in enumerate(value, start=1):
+        if isinstance(item, Mapping):
+            extra = sorted(str(key) for key in item if key not in ("month", "amount"))
+            if extra:
+                return [], f"inflow {k}: unknown key {extra[0]!r} (expected month and amount)"
+            missing = [key for key in ("month", "amount") if key not in item]
+            if missing:
+                return [], f"inflow {k}: {missing[0]} is missing"
+            pairs.append((item["month"], item["amount"]))
+        elif is_sequence(item) and len(item) == 2:
+            pairs.append((item[0], item[1]))
+        else:
+            return [], (
+                f"inflow {k}: expected {{month = M, amount = A}} or [M, A], "
+                f"got {type(item).__name__}"
+            )
+    return pairs, None
+
+
+def _clean_inflows(column: str, value: Any) -> tuple[Any, str | None]:
+    """``inflows`` from ``"3:20000;12:5000"``, ``[[3, 20000]]`` or ``[{month, amount}]``."""
+    pairs, problem = _inflow_pairs(value)
+    if problem is not None:
+        return None, problem
+    if not pairs:
+        return BLANK, None  # an empty list: no inflows
+    by_month: dict[int, float] = {}
+    for k, (raw_month, raw_amount) in enumerate(pairs, start=1):
+        month = _number(raw_month)
+        if month is None or math.isnan(month):
+            return None, f"inflow {k}: month is not a number: {fmt_raw(raw_month)}"
+        if not math.isfinite(month) or not month.is_integer():
+            return None, f"inflow {k}: month must be a whole number, got {fmt_num(month)}"
+        if not 1 <= month <= MAX_FORECAST_MONTHS:
+            return None, (
+                f"inflow {k}: month must be in [1, {MAX_FORECAST_MONTHS}], got {fmt_num(month)}"
+            )
+        amount = _number(raw_amount)
+        if amount is None:
+            shown = fmt_raw(raw_amount) if isinstance(raw_amount, str) else repr(raw_amount)
+            return None, f"inflow {k}: amount is not a number: {shown_value(column, shown)}"
+        problem = _amount_problem(column, f"inflow {k} amount", amount)
+        if problem is not None:
+            return None, problem
+        by_month[int(month)] = by_month.get(int(month), 0.0) + amount
+    return tuple(sorted(by_month.items())), None
+
+
+def clean_account(
+    mapping: Mapping[str, Any], source: str, row: int | None
+) -> tuple[dict[str, Any], list[str]]:
+    """Coerce, default and check every field of one account (all problems collected)."""
+    raw_id = mapping.get("account_id")
+    account_id = None if is_blank(raw_id) else str(raw_id).strip()
+    loc = f"{source}: {where(row, account_id or '')}"
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for spec in FIELDS:
+        value, problem = clean_scalar(spec, mapping.get(spec.name))
+        if problem is not None:
+            problems.append(f"{loc}: {spec.name}: {problem}")
+            values[spec.name] = None
+        elif value is BLANK:
+            if spec.required:
+                problems.append(f"{loc}: {spec.name}: missing value (required)")
+                values[spec.name] = None
+            else:
+                values[spec.name] = spec.default
+        else:
+            values[spec.name] = value
+    if not problems:
+        problems.extend(f"{loc}: {col}: {msg}" for col, msg in _cross_checks_scalar(values))
+    if values.get("credit_score") is not None:
+        values["credit_score"] = float(values["credit_score"])
+    return values, problems
+
+
+def _cross_checks_scalar(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    cap = values["principal"] + values["interest_due"]
+    if values["arrears"] > cap + 0.005:
+        out.append(
+            (
+                "arrears",
+                f"{fmt_num(values['arrears'])} exceeds principal + interest_due "
+                f"({fmt_num(round(cap, 2))}); arrears are the overdue part of them",
+            )
+        )
+    return out
+
+
+def sequence_text(value: Any) -> str | None:
+    """The text form of an ``income_forecast`` or ``inflows`` value (``None`` stays None).
+
+    Examples
+    --------
+    >>> sequence_text((3800.0, 3800.0, 4200.5)), sequence_text(((3, 20000.0), (12, 5000.0)))
+    ('3800;3800;4200.5', '3:20000;12:5000')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    items = []
+    for item in value:
+        if is_sequence(item):
+            month, amount = item
+            items.append(f"{int(month)}:{fmt_num(amount)}")
+        else:
+            items.append(fmt_num(item))
+    return ";".join(items)

@@ -1,0 +1,464 @@
+"""Raw tables from the input formats: CSV, Parquet, Excel (with its merged cells and
+formulas) and TOML/JSON records.
+
+Each reader returns a :class:`RawTable`: the cells as read (before any validation), the
+row number to print for each row, a :class:`~solver.core.problems.ProblemLog` holding the
+problems found while reading (a ragged CSV row, an Excel formula or merged cell), the
+cells already reported (not checked again) and how rows are counted. The validators
+(:mod:`solver.core.validation`, :mod:`solver.core.forecast`) take it from there.
+
+pandas, pyarrow and openpyxl are imported inside the readers: ``import solver`` and the
+command line's start-up must not load them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import tomllib
+import zipfile
+from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from solver.core.files import UTF8_BOM, check_input_file, open_bytes, utf8_text
+from solver.core.messages import where
+from solver.core.problems import ProblemLog
+from solver.core.schema import SPECS, TEXT_KINDS, normalize_column_name
+from solver.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "RawTable",
+    "csv_header",
+    "read_csv_table",
+    "read_excel_table",
+    "read_parquet_table",
+    "read_records",
+]
+
+
+class RawTable(NamedTuple):
+    """A table as read, before validation."""
+
+    #: The cells (column names as in the file).
+    raw: pd.DataFrame
+    #: The row number to print for each row.
+    rows: np.ndarray
+    #: Problems found while reading.
+    log: ProblemLog
+    #: Column -> mask of cells already reported (not checked again).
+    skip: dict[str, np.ndarray]
+    #: How rows are counted, for the error headline.
+    note: str
+
+
+# ----------------------------------------------------------------------------------------
+# CSV
+# ----------------------------------------------------------------------------------------
+
+
+def _split_line(text: str) -> list[str]:
+    """Fields of one CSV line; a line the csv module rejects (a stray CR) splits on commas."""
+    try:
+        return next(csv.reader([text]), [])
+    except csv.Error:
+        return text.replace("\r", " ").split(",")
+
+
+def _check_utf8(data: bytes, source: str) -> None:
+    """Raise InputError naming the line, row, account and column of every non-UTF-8 byte."""
+    try:
+        data.decode("utf-8")
+        return
+    except UnicodeDecodeError:
+        pass
+    lines = data.split(b"\n")
+    header = _split_line(lines[0].decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r"))
+    names = [normalize_column_name(h) for h in header]
+    id_index = names.index("account_id") if "account_id" in names else None
+    bad: list[str] = []
+    total = 0
+    for number, line in enumerate(lines, start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            total += 1
+            if len(bad) >= 10:
+                continue
+            byte = line[exc.start : exc.start + 1].hex()
+            fields = _split_line(line.decode("utf-8", "replace").rstrip("\r"))
+            field = line[: exc.start].count(b",")  # the field holding the bad byte
+            column = names[field] if field < len(names) else f"field {field + 1}"
+            ident = fields[id_index] if id_index is not None and id_index < len(fields) else None
+            location = "header" if number == 1 else where(number - 1, ident)
+            bad.append(
+                f"{source}: {location}: {column}: byte 0x{byte} is not valid UTF-8 "
+                f"(line {number}, byte {exc.start + 1})"
+            )
+    if total > len(bad):
+        bad.append(f"... and {total - len(bad)} more line(s) with invalid UTF-8")
+    hint = ""
+    try:
+        data.decode("gb18030")
+        hint = (
+            "; it looks GBK/GB18030-encoded (Chinese Excel's default): save it as "
+            "'CSV UTF-8' or convert it with `iconv -f GB18030 -t UTF-8`"
+        )
+    except UnicodeDecodeError:
+        pass
+    raise InputError(f"{source}: the file is not UTF-8 text{hint}", bad)
+
+
+def _sniff_delimiter(header: str) -> str | None:
+    for delimiter, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+        if delimiter in header:
+            return name
+    return None
+
+
+def csv_header(data: bytes, source: str) -> tuple[int, list[str]]:
+    """Offset after a BOM and the header fields (first non-blank line) of CSV ``data``."""
+    start = len(UTF8_BOM) if data.startswith(UTF8_BOM) else 0
+    # the header is the first non-blank line (scan only the leading blanks: no copies)
+    leading = re.match(rb"[ \t\r\n]*", data[start : start + 4096])
+    header_start = (leading.end() if leading else 0) + start
+    if header_start >= len(data):
+        raise InputError(f"{source}: the file holds only blank lines (no header, no data)")
+    header_end = data.find(b"\n", header_start)
+    header_end = len(data) if header_end < 0 else header_end
+    first_line = data[header_start:header_end].decode("utf-8", "replace").rstrip("\r")
+    header = _split_line(first_line)
+    if len(header) == 1:
+        style = _sniff_delimiter(first_line)
+        if style is not None:
+            shown = first_line if len(first_line) <= 60 else first_line[:57] + "..."
+            raise InputError(
+                f"{source}: header: expected comma-separated columns; found one column "
+                f"{shown!r} (the file looks {style}-separated: save it as comma-separated CSV)"
+            )
+    return start, header
+
+
+def read_csv_table(path: Path, source: str, numbers: Collection[str] | None = None) -> RawTable:
+    """Raw columns of a CSV; ``numbers`` are the (normalised) names of number columns
+    (default: the number columns of a portfolio)."""
+    import pyarrow as pa
+    import pyarrow.csv as pv
+
+    data = open_bytes(path, "csv")
+    _check_utf8(data, source)
+    start, header = csv_header(data, source)
+    text_columns = {
+        name: pa.string()
+        for name in header
+        if SPECS.get(normalize_column_name(name)) is not None
+        and SPECS[normalize_column_name(name)].kind in TEXT_KINDS
+    }
+    # number columns are parsed as floats, never inferred: pyarrow's integer inference
+    # accepts hexadecimal (``0x10`` read as 16), its float parser refuses it, and a cell
+    # that does not parse sends the whole file to the all-text path below, where the
+    # validator names it "not a number" (issue 15)
+    if numbers is None:
+        numbers = {n for n, spec in SPECS.items() if spec.kind not in (*TEXT_KINDS, "bool")}
+    number_columns = {
+        name: pa.float64() for name in header if normalize_column_name(name) in numbers
+    }
+    invalid: list[tuple[int | None, int, int, str]] = []
+
+    def on_invalid_row(row: Any) -> str:
+        invalid.append((row.number, row.expected_columns, row.actual_columns, row.text))
+        return "skip"
+
+    def parse(use_threads: bool, all_text: bool) -> Any:
+        invalid.clear()
+        types = (
+            {name: pa.string() for name in header} if all_text else text_columns | number_columns
+        )
+        return pv.read_csv(
+            pa.BufferReader(pa.py_buffer(data).slice(start)),
+            read_options=pv.ReadOptions(use_threads=use_threads, block_size=1 << 22),
+            parse_options=pv.ParseOptions(invalid_row_handler=on_invalid_row),
+            convert_options=pv.ConvertOptions(
+                column_types=types,
+                strings_can_be_null=True,
+                true_values=["true", "True", "TRUE"],
+                false_values=["false", "False", "FALSE"],
+            ),
+        )
+
+    try:
+        try:
+            table = parse(True, False)
+        except pa.ArrowInvalid as exc:
+            if "conversion error" not in str(exc).lower():
+                raise
+            table = parse(True, True)  # type inference failed late: read text, coerce later
+        if invalid and any(r[0] is None for r in invalid):
+            table = parse(False, False)  # single-threaded parsing reports line numbers
+    except pa.ArrowInvalid as exc:
+        raise InputError(f"{source}: cannot parse as CSV: {exc}") from None
+    raw = table.to_pandas()
+    n_kept = len(raw)
+    skipped_rows = sorted((r[0] or 0) - 1 for r in invalid)
+    if n_kept == 0 and not invalid:
+        raise InputError(
+            f"{source}: header only, no data rows (columns: {', '.join(header[:6])}...)"
+        )
+    rows = np.arange(1, n_kept + len(invalid) + 1)
+    if invalid:
+        rows = np.setdiff1d(rows, np.asarray(skipped_rows), assume_unique=False)[:n_kept]
+    log = ProblemLog(source, rows)
+    for number, expected, actual, text in invalid:
+        shown = text if len(text) <= 50 else text[:47] + "..."
+        log.file(
+            f"row {(number or 1) - 1}: expected {expected} comma-separated values, found "
+            f"{actual} (line {number}: {shown!r}); quote values that contain commas"
+        )
+    note = "row N = the Nth data row below the header, i.e. line N+1 of the file"
+    return RawTable(raw, rows, log, {}, note)
+
+
+# ----------------------------------------------------------------------------------------
+# Parquet
+# ----------------------------------------------------------------------------------------
+
+
+def read_parquet_table(path: Path, source: str) -> RawTable:
+    """Raw columns of a Parquet file (any column types)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    check_input_file(path, "parquet")
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{source}: not a readable Parquet file ({exc})") from None
+    try:
+        raw = table.to_pandas()
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        raise InputError(
+            f"{source}: unsupported column types in the Parquet file ({exc})"
+        ) from None
+    raw = raw.reset_index(drop=True)
+    if len(raw) == 0:
+        raise InputError(f"{source}: header only, no data rows (the table has 0 rows)")
+    rows = np.arange(1, len(raw) + 1)
+    return RawTable(raw, rows, ProblemLog(source, rows), {}, "row N = the Nth row of the table")
+
+
+# ----------------------------------------------------------------------------------------
+# Excel
+# ----------------------------------------------------------------------------------------
+
+_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
+
+
+_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_PKG_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+def _merged_ranges(path: Path, title: str) -> list[tuple[str, int, int, int, int]]:
+    """Merged ranges of sheet ``title`` as (ref, min_col, min_row, max_col, max_row).
+
+    A read-only openpyxl worksheet does not list its merged cells (only through private
+    attributes), so they are read from the workbook package itself (the OOXML parts
+    ``xl/workbook.xml``, its relationships and the sheet's XML) with :mod:`zipfile` and
+    :mod:`xml.etree.ElementTree` (the sheet's merge list by a pattern: sheets are large).
+    """
+    from xml.etree import ElementTree
+
+    from openpyxl.utils.cell import range_boundaries
+
+    with zipfile.ZipFile(path) as package:
+        names = set(package.namelist())
+        book = ElementTree.fromstring(package.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
+        rel_id = next(
+            (e.get(_REL_ID) for e in book.iter(f"{_MAIN_NS}sheet") if e.get("name") == title),
+            None,
+        )
+        target = next(
+            (e.get("Target") for e in rels.iter(f"{_PKG_NS}Relationship") if e.get("Id") == rel_id),
+            None,
+        )
+        if rel_id is None or target is None:
+            return []
+        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        if part not in names:
+            return []
+        refs = [m.decode() for m in _MERGE_RE.findall(package.read(part))]
+    out = []
+    for ref in refs:
+        min_col, min_row, max_col, max_row = range_boundaries(ref)
+        out.append((ref, min_col, min_row, max_col, max_row))
+    return out
+
+
+def read_excel_table(
+    path: Path,
+    source: str,
+    sheet: str | None,
+    default_sheet: str = "portfolio",
+    known: Collection[str] = SPECS,
+) -> RawTable:
+    """Raw cells of sheet ``sheet`` (else ``default_sheet``, else the first); formulas and
+    merged cells in the ``known`` columns are problems."""
+    import pandas as pd
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    check_input_file(path, "excel")
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=False)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise InputError(f"{source}: not a readable .xlsx workbook ({exc})") from None
+    except Exception as exc:  # openpyxl raises its own InvalidFileException and others
+        raise InputError(f"{source}: not a readable .xlsx workbook ({exc})") from None
+    try:
+        if sheet is not None:
+            if sheet not in workbook.sheetnames:
+                raise InputError(
+                    f"{source}: no sheet named {sheet!r} (sheets: {', '.join(workbook.sheetnames)})"
+                )
+            worksheet = workbook[sheet]
+        elif default_sheet in workbook.sheetnames:
+            worksheet = workbook[default_sheet]
+        else:
+            worksheet = workbook.worksheets[0]
+        sheet_rows = [tuple(r) for r in worksheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+    title = worksheet.title
+    merged = _merged_ranges(path, title)
+    where_sheet = f"sheet {title!r}"
+
+    def is_empty(row: tuple) -> bool:
+        return all(v is None or (isinstance(v, str) and not v.strip()) for v in row)
+
+    header_index = next((i for i, r in enumerate(sheet_rows) if not is_empty(r)), None)
+    if header_index is None:
+        raise InputError(f"{source}: {where_sheet} is empty (no header, no data)")
+    header_row = header_index + 1  # 1-based sheet row of the header
+    header_cells = list(sheet_rows[header_index])
+    while header_cells and header_cells[-1] is None:
+        header_cells.pop()
+    width = len(header_cells)
+    log_lines: list[str] = []
+    names: list[str] = []
+    for j, cell in enumerate(header_cells):
+        letter = get_column_letter(j + 1)
+        if isinstance(cell, str) and cell.startswith("="):
+            log_lines.append(f"header: cell {letter}{header_row} holds a formula {cell!r}")
+        names.append(str(cell) if cell is not None else f"column_{letter}")
+    body = sheet_rows[header_index + 1 :]
+    # sheet positions of the data rows; completely empty rows are dropped
+    keep = [i for i, r in enumerate(body) if not is_empty(r[:width])]
+    if not keep:
+        raise InputError(f"{source}: {where_sheet}: header only, no data rows")
+    data = [tuple(body[i][:width]) + (None,) * max(0, width - len(body[i])) for i in keep]
+    raw = pd.DataFrame(data, columns=names, dtype=object)
+    rows = np.asarray(keep, dtype=np.int64) + 1  # row N = Nth row below the header
+    log = ProblemLog(source, rows)
+    for line in log_lines:
+        log.file(line)
+    position = {int(r): k for k, r in enumerate(rows)}
+    skip: dict[str, np.ndarray] = {}
+    normalized = [normalize_column_name(c) for c in names]
+
+    def mark(column: str, k: int) -> None:
+        skip.setdefault(column, np.zeros(len(rows), dtype=bool))[k] = True
+
+    # formulas: workout reads stored values only, a formula's cached result may be absent
+    for j, column in enumerate(normalized):
+        if column not in known:
+            continue
+        values = raw.iloc[:, j].to_numpy(dtype=object)
+        is_formula = np.fromiter(
+            (isinstance(v, str) and v.startswith("=") for v in values),
+            dtype=bool,
+            count=len(values),
+        )
+        letter = get_column_letter(j + 1)
+        for k in np.flatnonzero(is_formula):
+            mark(column, int(k))
+
+        def describe(i: int, values=values, letter=letter) -> str:
+            formula = values[i] if len(values[i]) <= 40 else values[i][:37] + "..."
+            return (
+                f"cell {letter}{int(rows[i]) + header_row} holds a formula {formula!r}; "
+                "workout reads values only: replace formulas with values (Paste Special > Values)"
+            )
+
+        log.add(column, is_formula, describe)
+    # merged cells: only the top-left cell holds the value, the others read as blank
+    for ref, min_col, min_row, max_col, max_row in merged:
+        if min_row <= header_row:
+            log.file(f"header: cells {ref} of {where_sheet} are merged; unmerge them")
+            continue
+        first_data = min_row - header_row
+        first_k = position.get(first_data)
+        if first_k is None:
+            continue
+        column = normalized[min_col - 1] if min_col - 1 < len(normalized) else f"column {min_col}"
+        for row_number in range(first_data, max_row - header_row + 1):
+            kk = position.get(row_number)
+            if kk is None:
+                continue
+            for j in range(min_col - 1, min(max_col, len(normalized))):
+                mark(normalized[j], kk)
+        log.add(column, np.asarray([first_k]), _merged_message(ref))
+    note = f"row N = the Nth row below the header of {where_sheet}, i.e. sheet row N+{header_row}"
+    return RawTable(raw, rows, log, skip, note)
+
+
+def _merged_message(ref: str) -> Callable[[int], str]:
+    return lambda i: f"cells {ref} are merged; unmerge them and fill every cell"
+
+
+# ----------------------------------------------------------------------------------------
+# TOML / JSON records
+# ----------------------------------------------------------------------------------------
+
+
+def read_records(path: Path, fmt: str) -> tuple[list[Mapping[str, Any]], bool]:
+    """Account records of a TOML/JSON file and whether it was a single account."""
+    source = str(path)
+    text = utf8_text(open_bytes(path, fmt), source)
+    if not text.strip():
+        raise InputError(f"{source}: the file holds only whitespace")
+    if fmt == "toml":
+        try:
+            doc: Any = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"{source}: not valid TOML: {exc}") from None
+    else:
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"{source}: line {exc.lineno} column {exc.colno}: not valid JSON: {exc.msg}"
+            ) from None
+    if isinstance(doc, dict) and set(doc) == {"accounts"}:
+        doc = doc["accounts"]
+    elif isinstance(doc, dict) and set(doc) == {"account"}:
+        doc = doc["account"]
+    if isinstance(doc, dict):
+        return [doc], True
+    if isinstance(doc, list):
+        bad = [i + 1 for i, r in enumerate(doc) if not isinstance(r, dict)]
+        if bad:
+            raise InputError(
+                f"{source}: row {bad[0]}: expected an object of account fields, got "
+                f"{type(doc[bad[0] - 1]).__name__}"
+            )
+        if not doc:
+            raise InputError(f"{source}: no accounts (empty list)")
+        return doc, False
+    raise InputError(f"{source}: expected an account object or a list of them")

@@ -1,0 +1,251 @@
+"""The cent-exact repayment schedule: :class:`Schedule`.
+
+Everything a plan shows or writes is a :class:`Schedule`: one row per month,
+held in integer **cents** so that it reconciles exactly (SPEC §2).  The builders
+are in :mod:`solver.core.amortisation`.
+
+Conventions
+-----------
+Balance
+    ``balance`` is everything still owed after a row: the interest-bearing
+    part (principal plus capitalised interest) plus unpaid fees, which bear no
+    interest.  The exposure of month ``t`` is the balance before that month's
+    payment: the opening balance for ``t = 1``, then ``balance[t-1]``.
+Interest
+    Accrues monthly at ``annual_rate / 12`` on the interest-bearing part,
+    rounded half-up to the cent every month (the rate is taken to 12 decimal
+    places and the rounding is done in exact integer arithmetic).  A month may
+    waive interest, in which case its interest is 0.
+Payment waterfall
+    Each payment goes to unpaid fees first, then to that month's interest,
+    then to principal.  Whatever the payment leaves of the month's interest is
+    capitalised, which makes that row's ``principal`` negative.  So every row
+    has ``payment = interest + principal + fees`` and
+    ``balance[t] = balance[t-1] + interest[t] - payment[t]``, and over the
+    whole schedule ``sum(principal) + sum(fees) = opening_balance``.
+Dates
+    ``start`` is the as-of date; month ``t`` is due ``t`` calendar months later
+    with the day clipped to the month's end (31 Jan -> 28/29 Feb).
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from solver.core.actuarial import apr
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["CENTS_PER_UNIT", "Schedule"]
+
+CENTS_PER_UNIT = 100
+
+_ROW_FIELDS = ("month", "payment", "interest", "principal", "fees", "balance")
+
+
+def _add_months(start: date, months: int) -> date:
+    """``start`` plus whole calendar months, the day clipped to the month's end."""
+    year, month0 = divmod(start.month - 1 + months, 12)
+    year += start.year
+    day = min(start.day, calendar.monthrange(year, month0 + 1)[1])
+    return date(year, month0 + 1, day)
+
+
+def _readonly_int64(values: ArrayLike) -> NDArray[np.int64]:
+    arr = np.array(values, dtype=np.int64)  # a copy we own
+    arr.setflags(write=False)
+    return arr
+
+
+def _readonly_float(values: NDArray[np.floating]) -> NDArray[np.float64]:
+    arr = np.asarray(values, dtype=np.float64)
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class Schedule:
+    """A cent-exact monthly repayment schedule.
+
+    Row arrays are read-only ``int64`` in cents, one entry per month
+    ``1..T``; see the module docstring for the conventions.
+
+    Attributes
+    ----------
+    month
+        Month numbers 1..T.
+    payment, interest, principal, fees
+        What is paid in the month and how it splits:
+        ``payment = interest + principal + fees``.  ``interest`` is the
+        interest charged in the month; ``principal`` is negative when part of
+        it is capitalised.
+    balance
+        Everything still owed after the month's payment.
+    opening_balance
+        Everything owed at the start (cents).
+    annual_rate
+        Nominal annual contract rate of the schedule (decimal).
+    start
+        As-of date; month ``t`` is due ``t`` months later.  ``None`` when the
+        schedule has no calendar.
+    """
+
+    month: NDArray[np.int64]
+    payment: NDArray[np.int64]
+    interest: NDArray[np.int64]
+    principal: NDArray[np.int64]
+    fees: NDArray[np.int64]
+    balance: NDArray[np.int64]
+    opening_balance: int
+    annual_rate: float
+    start: date | None = None
+
+    def __post_init__(self) -> None:
+        lengths = set()
+        for name in _ROW_FIELDS:
+            arr = _readonly_int64(getattr(self, name))
+            if arr.ndim != 1:
+                raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+            lengths.add(arr.shape[0])
+            object.__setattr__(self, name, arr)
+        if len(lengths) != 1:
+            raise ValueError(f"schedule rows must all have the same length, got {sorted(lengths)}")
+        if lengths == {0}:
+            raise ValueError("a schedule needs at least one month")
+        object.__setattr__(self, "opening_balance", int(self.opening_balance))
+        object.__setattr__(self, "annual_rate", float(self.annual_rate))
+
+    # -- sizes and totals ---------------------------------------------------
+
+    @property
+    def term(self) -> int:
+        """Number of months."""
+        return int(self.month.shape[0])
+
+    def __len__(self) -> int:
+        return self.term
+
+    @cached_property
+    def payments(self) -> NDArray[np.float64]:
+        """Payment per month in CNY (read-only float array)."""
+        return _readonly_float(self.payment / CENTS_PER_UNIT)
+
+    @cached_property
+    def exposures(self) -> NDArray[np.float64]:
+        """Balance before each month's payment in CNY: opening balance, then ``balance[t-1]``."""
+        before = np.empty(self.term, dtype=np.int64)
+        before[0] = self.opening_balance
+        before[1:] = self.balance[:-1]
+        return _readonly_float(before / CENTS_PER_UNIT)
+
+    @property
+    def total_paid(self) -> float:
+        """Sum of payments in CNY."""
+        return int(self.payment.sum()) / CENTS_PER_UNIT
+
+    @property
+    def total_interest(self) -> float:
+        """Sum of interest charged in CNY."""
+        return int(self.interest.sum()) / CENTS_PER_UNIT
+
+    @property
+    def due_dates(self) -> list[date]:
+        """Due date of each month (``start`` plus ``t`` months, day clipped)."""
+        if self.start is None:
+            raise ValueError("schedule has no start date; build it with start=<date>")
+        return [_add_months(self.start, int(t)) for t in self.month]
+
+    def apr(self) -> float:
+        """APR of the payments, taking the opening balance as the amount
+        (see :func:`~solver.core.actuarial.apr`)."""
+        return apr(self.opening_balance / CENTS_PER_UNIT, self.payments)
+
+    # -- checks ---------------------------------------------------------------
+
+    def check(self) -> None:
+        """Raise ``ValueError`` unless every money identity holds exactly (in cents).
+
+        Checks, row by row: ``payment = interest + principal + fees``,
+        ``balance[t] = balance[t-1] + interest[t] - payment[t]`` (opening
+        balance before month 1), no negative balance or payment, the last
+        balance is 0, and ``sum(principal) + sum(fees) = opening_balance``.
+        """
+        if not np.array_equal(self.month, np.arange(1, self.term + 1)):
+            raise ValueError("month must run 1..T")
+        split = self.interest + self.principal + self.fees
+        bad = np.flatnonzero(split != self.payment)
+        if bad.size:
+            t = bad[0]
+            raise ValueError(
+                f"month {t + 1}: payment {self.payment[t]} != interest + principal + fees {split[t]}"
+            )
+        before = np.concatenate(([self.opening_balance], self.balance[:-1]))
+        rolled = before + self.interest - self.payment
+        bad = np.flatnonzero(rolled != self.balance)
+        if bad.size:
+            t = bad[0]
+            raise ValueError(
+                f"month {t + 1}: balance {self.balance[t]} != previous balance + interest - payment"
+                f" {rolled[t]}"
+            )
+        for name in ("balance", "payment", "interest", "fees"):
+            bad = np.flatnonzero(getattr(self, name) < 0)
+            if bad.size:
+                raise ValueError(f"month {bad[0] + 1}: negative {name}")
+        if self.balance[-1] != 0:
+            raise ValueError(f"balance after the last month is {self.balance[-1]} cents, not 0")
+        repaid = int(self.principal.sum()) + int(self.fees.sum())
+        if repaid != self.opening_balance:
+            raise ValueError(
+                f"sum(principal) + sum(fees) = {repaid} cents != opening balance"
+                f" {self.opening_balance}"
+            )
+
+    # -- export ---------------------------------------------------------------
+
+    def _due_dates_or_none(self) -> list[date | None]:
+        return list(self.due_dates) if self.start is not None else [None] * self.term
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """Rows as dicts (month, due_date as ISO text or None, money as CNY floats) for JSON."""
+        dues = self._due_dates_or_none()
+        cols = {
+            name: (getattr(self, name) / CENTS_PER_UNIT).round(2).tolist()
+            for name in _ROW_FIELDS[1:]
+        }
+        return [
+            {
+                "month": t + 1,
+                "due_date": None if dues[t] is None else dues[t].isoformat(),  # type: ignore[union-attr]
+                **{name: cols[name][t] for name in _ROW_FIELDS[1:]},
+            }
+            for t in range(self.term)
+        ]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Rows as a DataFrame: month, due_date, payment, interest, principal, fees, balance (CNY)."""
+        import pandas as pd
+
+        data: dict[str, Any] = {"month": self.month.copy()}
+        if self.start is not None:
+            data["due_date"] = pd.to_datetime(self.due_dates)
+        else:
+            data["due_date"] = pd.Series([pd.NaT] * self.term, dtype="datetime64[ns]")
+        for name in _ROW_FIELDS[1:]:
+            data[name] = (getattr(self, name) / CENTS_PER_UNIT).round(2)
+        return pd.DataFrame(data)
+
+    def __repr__(self) -> str:
+        return (
+            f"Schedule(term={self.term}, opening_balance={self.opening_balance / 100:.2f},"
+            f" annual_rate={self.annual_rate:g}, total_paid={self.total_paid:.2f},"
+            f" start={self.start})"
+        )

@@ -1,0 +1,281 @@
+"""Writing tables and JSON (SPEC §11): :func:`write_table`, :func:`write_workbook`,
+:func:`write_json`.
+
+:func:`write_table` (and :func:`write_workbook` for several sheets) write CSV, Parquet,
+Excel or JSON (a list of records) by extension, always atomically (:mod:`solver.core.atomic`);
+it is the one table writer of the command line (``--out FILE`` of every command, see
+``commands/output.py``). ``income_forecast`` and ``inflows`` are written in their text form
+in CSV and Excel (Parquet keeps the forecast as ``list<double>``, JSON as lists), so every
+written portfolio reads back the same. :func:`write_json` writes any JSON document
+atomically and :func:`csv_text` gives the CSV bytes of :func:`write_table` as text (for
+``--format csv`` on stdout).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from solver.core.atomic import atomic_open, atomic_path
+from solver.core.cleaning import sequence_text
+from solver.core.schema import SEQUENCE_FIELDS, SPECS
+from solver.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "OUTPUT_FORMATS",
+    "csv_text",
+    "json_safe",
+    "json_text",
+    "output_format",
+    "table_records",
+    "write_json",
+    "write_table",
+    "write_workbook",
+]
+
+OUTPUT_FORMATS: dict[str, str] = {
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".xlsx": "excel",
+    ".json": "json",
+}
+#: Other spellings accepted for an output (not listed in messages).
+_OUTPUT_ALIASES: dict[str, str] = {".pq": "parquet"}
+
+
+def output_format(path: str | os.PathLike[str], option: str | None = None) -> str:
+    """The output format (``csv``, ``parquet``, ``excel``, ``json``) of a path, or raise
+    InputError.
+
+    Call it before doing any work so that a bad ``--out`` fails fast and writes nothing;
+    ``option`` (``"--out"``) names the command-line option in the message.
+    """
+    suffix = Path(path).suffix.lower()
+    fmt = OUTPUT_FORMATS.get(suffix) or _OUTPUT_ALIASES.get(suffix)
+    if fmt is None:
+        where = f"{option} {path}" if option else str(path)
+        raise InputError(
+            f"{where}: unsupported output file type {suffix or '(none)'!r} "
+            f"(use {', '.join(OUTPUT_FORMATS)})"
+        )
+    return fmt
+
+
+def write_table(
+    frame: pd.DataFrame, path: str | os.PathLike[str], *, sheet_name: str = "portfolio"
+) -> Path:
+    """Write a table as CSV, Parquet, Excel or JSON (by extension), atomically.
+
+    CSV is UTF-8 with ``\\n`` line ends and no index; Parquet keeps dtypes (no index, no
+    ``attrs``, so the same frame gives the same bytes); Excel gets a bold frozen header,
+    filters, column widths and number formats (money ``#,##0.00``, rates as percentages,
+    whole numbers), and for a portfolio a second sheet ``columns`` describing the schema;
+    JSON is a list of records, one per line (missing values ``null``).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    fmt = output_format(path)
+    path = Path(path)
+    if fmt == "excel":
+        return write_workbook({sheet_name: frame}, path)
+    if fmt == "json":
+        return write_json(table_records(frame), path)
+    # Parquet keeps income_forecast as list<double>; everything else is written as text
+    clean = _sequences_as_text(frame, ("inflows",) if fmt == "parquet" else SEQUENCE_FIELDS)
+    clean.attrs = {}
+    with atomic_path(path) as tmp:
+        if fmt == "csv":
+            _write_csv(clean, tmp)
+        else:
+            clean.to_parquet(tmp, index=False, engine="pyarrow")
+    return path
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` as plain JSON data: numpy scalars and arrays as Python, NaN and infinities
+    as ``None``, tuples as lists, timestamps in ISO form, mapping keys as text, a
+    DataFrame as its records."""
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if type(value).__name__ == "DataFrame":
+        return table_records(value)
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [json_safe(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "isoformat") and not isinstance(value, str):
+        return value.isoformat()
+    if value is not None and not isinstance(value, str | int | float | bool):
+        import pandas as pd
+
+        return None if pd.isna(value) else str(value)
+    return value
+
+
+def table_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of ``frame`` as JSON-safe records (missing values ``None``)."""
+    import pandas as pd
+
+    columns = [str(c) for c in frame.columns]
+    values = frame.astype(object).where(pd.notna(frame), None).to_numpy().tolist()
+    return [dict(zip(columns, json_safe(row), strict=True)) for row in values]
+
+
+def json_text(payload: Any) -> str:
+    """The JSON text of ``payload`` as written by :func:`write_json` (a list of records
+    has one record per line)."""
+    data = json_safe(payload)
+    if isinstance(data, list) and data and all(isinstance(r, dict) for r in data):
+        lines = [json.dumps(r, ensure_ascii=False, allow_nan=False) for r in data]
+        return "[\n" + ",\n".join(lines) + "\n]\n"
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_json(payload: Any, path: str | os.PathLike[str]) -> Path:
+    """Write ``payload`` (made JSON-safe by :func:`json_safe`) as UTF-8 JSON, atomically."""
+    path = Path(path)
+    text = json_text(payload)
+    with atomic_open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+    return path
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """The CSV that :func:`write_table` writes for ``frame``, as text (``--format csv``)."""
+    import pyarrow as pa
+    import pyarrow.csv as pv
+
+    clean = _sequences_as_text(frame, SEQUENCE_FIELDS)
+    clean.attrs = {}
+    # the options of _write_csv, into memory (no file is written here)
+    try:
+        table = pa.Table.from_pandas(clean, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError):
+        return clean.to_csv(index=False, lineterminator="\n")
+    sink = io.BytesIO()
+    pv.write_csv(table, sink, pv.WriteOptions(quoting_style="needed"))
+    return sink.getvalue().decode("utf-8")
+
+
+def _sequences_as_text(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A shallow copy with the tuple columns among ``columns`` in their text form
+    (``3800;3800;4200``, ``3:20000;12:5000``), which every reader accepts."""
+    clean = frame.copy(deep=False)
+    for column in columns:
+        if column in clean.columns and clean[column].dtype == object:
+            clean[column] = [
+                sequence_text(v) if isinstance(v, tuple | list | np.ndarray) else v
+                for v in clean[column].to_numpy()
+            ]
+    return clean
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """UTF-8 CSV: pyarrow's writer (about 10x faster than pandas; text is quoted, numbers
+    use the shortest round-trip form, booleans are true/false); pandas for odd dtypes.
+    :func:`csv_text` writes the same CSV into memory."""
+    import pyarrow as pa
+    import pyarrow.csv as pv
+
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError):
+        frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+        return
+    pv.write_csv(table, path, pv.WriteOptions(quoting_style="needed"))
+
+
+def _excel_number_format(column: str, dtype: Any) -> str | None:
+    import pandas as pd
+
+    spec = SPECS.get(column)
+    if spec is not None and spec.kind == "money":
+        return "#,##0.00"
+    if column in ("annual_rate", "income_cv") or column.endswith("_rate"):
+        return "0.00%"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "0"
+    if pd.api.types.is_float_dtype(dtype):
+        return "#,##0.00##"
+    return None
+
+
+def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike[str]) -> Path:
+    """Write several tables to one .xlsx workbook (one sheet each), atomically."""
+    import pandas as pd
+    import xlsxwriter
+
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise InputError(f"{path}: a workbook must be an .xlsx file")
+    with atomic_path(path) as tmp:
+        workbook = xlsxwriter.Workbook(
+            str(tmp),
+            {
+                "constant_memory": True,
+                "strings_to_formulas": False,  # text is text, never a formula
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+                "nan_inf_to_errors": True,
+            },
+        )
+        # fixed creation time so that the same data gives the same bytes
+        workbook.set_properties({"created": dt.datetime(2000, 1, 1), "title": path.stem})
+        header_format = workbook.add_format(
+            {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
+        )
+        formats: dict[str, Any] = {}
+        schema_used = False
+        for sheet_name, frame in tables.items():
+            worksheet = workbook.add_worksheet(str(sheet_name)[:31])
+            columns = [str(c) for c in frame.columns]
+            schema_used |= any(c in SPECS for c in columns)
+            for j, (column, dtype) in enumerate(zip(columns, frame.dtypes, strict=True)):
+                number_format = _excel_number_format(column, dtype)
+                cell_format = None
+                if number_format is not None:
+                    if number_format not in formats:
+                        formats[number_format] = workbook.add_format({"num_format": number_format})
+                    cell_format = formats[number_format]
+                width = min(max(len(column) + 2, 12), 40)
+                worksheet.set_column(j, j, width, cell_format)
+                worksheet.write_string(0, j, column, header_format)
+            worksheet.freeze_panes(1, 0)
+            if columns:
+                worksheet.autofilter(0, 0, max(len(frame), 1), len(columns) - 1)
+            frame = _sequences_as_text(frame, SEQUENCE_FIELDS)
+            values = frame.astype(object).where(pd.notna(frame), None).to_numpy().tolist()
+            for i, row in enumerate(values, start=1):
+                worksheet.write_row(i, 0, row)
+        if schema_used and "columns" not in tables:
+            worksheet = workbook.add_worksheet("columns")
+            for j, title in enumerate(("column", "meaning", "default", "required")):
+                worksheet.write_string(0, j, title, header_format)
+            worksheet.set_column(0, 0, 20)
+            worksheet.set_column(1, 1, 60)
+            worksheet.set_column(2, 3, 14)
+            for i, spec in enumerate(SPECS.values(), start=1):
+                default = spec.default_from or ("" if spec.default is None else str(spec.default))
+                worksheet.write_row(
+                    i, 0, [spec.name, spec.description, default, "yes" if spec.required else ""]
+                )
+        workbook.close()
+    return path
