@@ -50,7 +50,7 @@ class EngineChoice:
     @contextlib.contextmanager
     def open(self, jobs: int = 1) -> Iterator[Any]:
         """The engine (closed on exit); ``jobs`` sizes the local engine's process pool."""
-        from solver.engines.engine import open_engine
+        from solver.engines.entry import open_engine
 
         with open_engine(
             self.name,

@@ -645,7 +645,7 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
     )
     model = EarlyWarningModel.read(model_path)
     if engine.distributed or dataset_out or Path(portfolio).is_dir():
-        from solver.engines.engine import is_dataset
+        from solver.engines.partitions import is_dataset
         from solver.risk.scoring import prepare_uci, score_partition, score_summary
 
         source = portfolio if is_dataset(portfolio) else read_uci(portfolio)

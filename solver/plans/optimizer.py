@@ -1590,10 +1590,10 @@ def plan_portfolio(
             if progress:
                 progress(len(b))
     else:
-        # solver.engines.engine.LocalPool, not ProcessPoolExecutor: an interruption (SIGINT/SIGTERM
+        # solver.engines.local.LocalPool, not ProcessPoolExecutor: an interruption (SIGINT/SIGTERM
         # becomes an exception here, see commands.common.handle_signals) kills the workers
         # at once and can never leave the parent waiting on a dead worker (issue 15)
-        from solver.engines.engine import LocalPool
+        from solver.engines.local import LocalPool
 
         done: list[tuple[Any, Any] | None] = [None] * len(batches)
         with LocalPool(_batch_worker, min(jobs, len(batches))) as pool:

@@ -19,7 +19,7 @@ from solver.risk.calibration import HazardCalibration, calibrate_hazards
 from solver.risk.early_warning import EarlyWarningFit, assign_tiers, score_uci
 
 if TYPE_CHECKING:
-    from solver.engines.engine import Partition
+    from solver.engines.partitions import Partition
 
 __all__ = [
     "combine_score_summaries",

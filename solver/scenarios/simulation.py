@@ -798,7 +798,7 @@ def simulate_paths(
     progress
         Called as ``progress(accounts_done, accounts_total)`` after each chunk.
     engine
-        An execution engine (:mod:`solver.engines.engine`, e.g. Dask) that runs the chunks on its
+        An execution engine (:mod:`solver.engines`, e.g. Dask) that runs the chunks on its
         workers (``map_ordered``); ``None`` runs them here on ``jobs`` threads. The result
         does not depend on it.
     """
@@ -1297,7 +1297,7 @@ def plan_schedules(
     Calls :func:`solver.plans.optimizer.plan_portfolio`. Results are cached per (portfolio, policy,
     model, search effort, plan code) within the process, so a scenario and its baseline
     share the work, and in ``cache_dir`` across processes when given. With an ``engine``
-    (:mod:`solver.engines.engine`) the partitions are planned on its workers
+    (:mod:`solver.engines`) the partitions are planned on its workers
     (:func:`solver.plans.workloads.plan_portfolio_on`, identical results).
     """
     search = dict(search or {})
@@ -2118,7 +2118,7 @@ def run_scenario(
         Directory caching plan-stage results across processes (``None``: in-process only;
         the CLI uses :func:`default_plan_cache`).
     engine
-        Execution engine (:mod:`solver.engines.engine`, e.g. Dask): the plan stage, the allocation's
+        Execution engine (:mod:`solver.engines`, e.g. Dask): the plan stage, the allocation's
         pricing and the simulation's chunks run on its workers; every figure is identical
         to the local run.
 
