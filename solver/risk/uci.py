@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from solver.core.account import WITHHELD, show_personal_values
 from solver.errors import InputError
 from solver.risk._tables import problems_error, read_table, shown
 
@@ -161,9 +162,6 @@ def normalise_uci(
     )
 
     problems: list[str] = []
-
-    from solver.core.account import WITHHELD, show_personal_values
-
     hide = not show_personal_values()
 
     def where(mask: np.ndarray, column: str, what: str) -> None:
