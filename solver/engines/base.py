@@ -47,7 +47,7 @@ from solver.engines.partitions import (
 )
 from solver.errors import InputError
 
-__all__ = ["Engine", "MapResult", "ProgressFn"]
+__all__ = ["Engine", "MapResult", "OrderedCall", "ProgressFn"]
 
 #: ``progress(rows_done, rows_total)``, called on the client as partitions finish.
 ProgressFn = Callable[[int, int], None]
