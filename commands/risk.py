@@ -1,8 +1,9 @@
 """`workout risk`: roll rates, early-warning fit and scoring, hazard calibration (SPEC §7).
 
-Parse options, call :mod:`solver.risk`, format. The analytics (:mod:`solver.risk`, with
-pandas and scipy), numpy and rich are imported inside the commands and the helpers that
-format: ``workout risk --help`` and a usage error import only this module (start-up time).
+Parse options, call :mod:`solver.risk`, format (:mod:`commands.risk_output`). The analytics
+(:mod:`solver.risk`, with pandas and scipy), :mod:`solver.core.io`, numpy and rich are
+imported inside the commands and the helpers that format: ``workout risk --help`` and a
+usage error import only this module and the light ones it names at the top (start-up time).
 """
 
 from __future__ import annotations
