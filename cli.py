@@ -29,7 +29,12 @@ def _catch_early_signals() -> None:
 
 # The `workout` program (not an in-process import by tests): from the first line, a signal
 # gives exit 128 + N and one line instead of a KeyboardInterrupt traceback during imports.
-_PROGRAM = __name__ == "__main__" or os.path.basename(sys.argv[0] if sys.argv else "") == "workout"
+# Not in a process that multiprocessing spawned (a Dask nanny or worker): it imports this
+# module again with the parent's argv, and the handler would replace the SIGINT it must
+# ignore, so a Ctrl-C killed a starting cluster and its processes each printed the line.
+_PROGRAM = (
+    __name__ == "__main__" or os.path.basename(sys.argv[0] if sys.argv else "") == "workout"
+) and not any("multiprocessing" in arg for arg in getattr(sys, "orig_argv", ()))
 if _PROGRAM:
     _catch_early_signals()
 
@@ -148,6 +153,16 @@ def main(argv: list[str] | None = None) -> None:
     # done and reported: a signal while the interpreter exits changes nothing
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
+    if code in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+        # Interrupted, reported and cleaned up: end now. Libraries' exit hooks would run
+        # otherwise (Dask's closes a half-started cluster for up to 10 s and may print a
+        # traceback), after the one line and past the 2 s an interruption may take.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
     sys.exit(code)
 
 

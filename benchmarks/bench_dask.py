@@ -73,7 +73,7 @@ ROW_GROUP = 25_000
 def _peak_rss_mb() -> float:
     """Peak RSS of this process (VmHWM: ``ru_maxrss`` would include the parent's peak,
     which survives ``exec`` on Linux)."""
-    from solver.engines.engine import _peak_rss
+    from solver.engines.dask import _peak_rss
 
     return _peak_rss() / 2**20
 
@@ -103,7 +103,7 @@ def _child(
     shutil.rmtree(work, ignore_errors=True)
     engine = None
     if config.endswith("dask"):
-        from solver.engines.engine import DaskEngine
+        from solver.engines.dask import DaskEngine
 
         start = time.perf_counter()
         engine = DaskEngine(n_workers=workers)
@@ -122,7 +122,7 @@ def _child(
                 table = plan_portfolio(frame, jobs=jobs).table
                 write_table(table, work.with_suffix(".parquet"))
             else:
-                from solver.engines.engine import prepare_portfolio
+                from solver.engines.partitions import prepare_portfolio
                 from solver.plans.workloads import plan_partition
 
                 engine.map_partitions(
@@ -148,7 +148,7 @@ def _child(
                 frame = read_portfolio(data / "accounts.parquet")
                 kwargs: dict[str, Any] = {}
             else:
-                from solver.engines.engine import read_portfolio_on
+                from solver.engines.entry import read_portfolio_on
 
                 frame = read_portfolio_on(engine, data / "accounts", partitions=partitions)
                 kwargs = {"engine": engine}

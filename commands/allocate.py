@@ -98,7 +98,7 @@ def allocate(
     from solver.allocation.portfolio import allocate as run_allocation
     from solver.allocation.portfolio import match_plans, read_plans
     from solver.core.readers import read_portfolio
-    from solver.engines.engine import read_portfolio_on
+    from solver.engines.entry import read_portfolio_on
 
     # a bad extension or an unwritable --out fails before any work
     check_out(

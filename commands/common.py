@@ -208,7 +208,7 @@ def handle_signals() -> Iterator[Received]:
     printed and is raised again at the next bytecode, so the run still stops at once
     (issue 15: a dropped interruption let a run go on for minutes, or end in an internal
     error). Forked processes that still run the handler (a pool's own workers ignore
-    SIGINT, :class:`solver.engines.engine.LocalPool`) stop silently with the default action: the
+    SIGINT, :class:`solver.engines.local.LocalPool`) stop silently with the default action: the
     parent reports the interruption once. In the parent it first stops the local workers,
     so nothing waits for queued work; a second signal during the clean-up ends the process
     at once. The previous handlers are restored afterwards (the CLI also runs in-process

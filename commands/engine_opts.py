@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
 
-from commands.common import SHARED_HELP
+from commands.common import SHARED_HELP, console
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,8 @@ class EngineChoice:
     @contextlib.contextmanager
     def open(self, jobs: int = 1) -> Iterator[Any]:
         """The engine (closed on exit); ``jobs`` sizes the local engine's process pool."""
-        from solver.engines.engine import open_engine
+        # start-up time: the engines import pandas and pyarrow; the options do not need them
+        from solver.engines.entry import open_engine
 
         with open_engine(
             self.name,
@@ -138,8 +141,6 @@ def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, in
         TimeRemainingColumn,
     )
 
-    from commands.common import console
-
     with Progress(
         TextColumn(label),
         BarColumn(),
@@ -163,9 +164,6 @@ def is_dataset_output(path: str | Any) -> bool:
     A directory is an existing directory, a path ending with ``/``, or a path without a
     file extension.
     """
-    import os
-    from pathlib import Path
-
     text = str(path)
     p = Path(text)
     return p.is_dir() or text.endswith(os.sep) or p.suffix == ""

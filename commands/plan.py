@@ -639,7 +639,8 @@ def _plan_on_engine(
     from commands.engine_opts import progress_bar
     from solver.core.forecast import with_forecast
     from solver.core.readers import read_portfolio
-    from solver.engines.engine import is_dataset, prepare_portfolio, read_portfolio_on
+    from solver.engines.entry import read_portfolio_on
+    from solver.engines.partitions import is_dataset, prepare_portfolio
     from solver.plans.portfolio import portfolio_summary
     from solver.plans.workloads import plan_partition, sum_summaries
 

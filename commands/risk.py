@@ -1,12 +1,14 @@
 """`workout risk`: roll rates, early-warning fit and scoring, hazard calibration (SPEC §7).
 
-Parse options, call :mod:`solver.risk`, format. Heavy imports happen inside the commands.
+Parse options, call :mod:`solver.risk`, format (:mod:`commands.risk_output`). The analytics
+(:mod:`solver.risk`, with pandas and scipy), :mod:`solver.core.io`, numpy and rich are
+imported inside the commands and the helpers that format: ``workout risk --help`` and a
+usage error import only this module and the light ones it names at the top (start-up time).
 """
 
 from __future__ import annotations
 
-import json
-import math
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,17 @@ import click
 from commands.common import SEED, console, shared_help
 from commands.engine_opts import engine_options, is_dataset_output, progress_bar
 from commands.output import emit, format_option, out_help, write_out
-from solver.domain import TIERS
+from commands.risk_output import (
+    clean,
+    echo_json,
+    fit_tables,
+    hazard_table,
+    print_rollrates,
+    rollrates_payload,
+    score_table,
+)
+from solver.core.atomic import check_writable
+from solver.errors import InputError
 
 
 def _png_path(png: str | None, no_png: bool, out: str | None, default: str) -> Path | None:
@@ -36,43 +48,12 @@ def _check_outputs(inputs: dict[str, Any], *outputs: tuple[str, Any, bool]) -> N
     ``outputs`` are (option, path or None, is a directory) in the order checked; two
     outputs may not be one file either (issue 15).
     """
-    from solver.core.atomic import check_writable
-
     seen: dict[str, Any] = {}
     for option, path, directory in outputs:
         if path is None:
             continue
         check_writable(path, option=option, inputs=inputs, outputs=seen, directory=directory)
         seen[option] = path
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe: NaN -> None, numpy scalars and arrays -> Python."""
-    import numpy as np
-
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _clean(value.tolist())
-    if isinstance(value, np.generic):
-        return _clean(value.item())
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
-def _echo_json(payload: dict[str, Any]) -> None:
-    click.echo(json.dumps(_clean(payload), indent=2))
-
-
-def _fmt(value: float, digits: int = 4) -> str:
-    return (
-        "—"
-        if value is None or (isinstance(value, float) and math.isnan(value))
-        else f"{value:.{digits}f}"
-    )
 
 
 def _uci_source(path: str | None, uci: bool, data_dir: str | None, what: str) -> Path:
@@ -145,42 +126,6 @@ def risk() -> None:
 # --------------------------------------------------------------------------- rollrates
 
 
-_SHORT = {"charged_off": "CO"}
-
-
-def _matrix_tables(matrix, title: str) -> list:
-    """Two rich tables: probabilities with counts, then the interval of every cell."""
-    from rich.table import Table
-
-    states = [_SHORT.get(s, s) for s in matrix.states]
-    caption = "CO = charged off" if "charged_off" in matrix.states else None
-    probs = Table(title=title, show_lines=True, caption=caption)
-    bounds = Table(
-        title=f"{title}: {matrix.confidence:.0%} {matrix.method} intervals", show_lines=True
-    )
-    for table in (probs, bounds):
-        table.add_column("from \\ to", style="bold")
-        for state in states:
-            table.add_column(state, justify="right")
-    probs.add_column("n", justify="right")
-    probs.add_column("row sum", justify="right")
-    for i, state in enumerate(states):
-        p_cells, b_cells = [], []
-        for j in range(len(states)):
-            p = matrix.probabilities[i, j]
-            if math.isnan(p):
-                p_cells.append("—")
-                b_cells.append("—")
-            else:
-                p_cells.append(f"{p:.3f}\n({matrix.counts[i, j]:,})")
-                b_cells.append(f"{matrix.lower[i, j]:.3f} – {matrix.upper[i, j]:.3f}")
-        probs.add_row(
-            state, *p_cells, f"{matrix.n_from[i]:,}", _fmt(matrix.probabilities[i].sum(), 3)
-        )
-        bounds.add_row(state, *b_cells)
-    return [probs, bounds]
-
-
 @risk.command("rollrates")
 @click.argument("panel", required=False, type=click.Path(dir_okay=False))
 @click.option(
@@ -234,134 +179,35 @@ def rollrates(
       workout risk rollrates panel.csv --no-png --format csv
     """
     from solver.core.writers import output_format
-    from solver.risk.absorption import absorbing_summary, expected_loss
-    from solver.risk.rollrates import read_panel, roll_rates
+    from solver.risk.reports import rollrate_report
+    from solver.risk.rollrates import read_panel
 
     source = _uci_source(panel, uci, data_dir, "PANEL")
     if out:
         output_format(out, option="--out")
-    _check_outputs(
-        {"PANEL": source},
-        ("--out", out, False),
-        ("--png", _png_path(png, no_png, out, "rollrates.png"), False),
-    )
-    frame = read_panel(source)
-    result = roll_rates(
-        frame,
+    png_path = _png_path(png, no_png, out, "rollrates.png")
+    _check_outputs({"PANEL": source}, ("--out", out, False), ("--png", png_path, False))
+    report = rollrate_report(
+        read_panel(source),
+        source=str(source),
         segment=segment,
         weight=weight,
         method=interval,
         confidence=confidence,
-        source=str(source),
+        lgd=lgd,
     )
-    chain = loss = None
-    if any(s in result.overall.states for s in ("paid", "charged_off")):
-        q, r, transient, absorbing = result.overall.chain(source=str(source))
-        chain = absorbing_summary(q, r, transient, absorbing, source=str(source))
-        if "balance" in frame.columns and "charged_off" in absorbing:
-            latest = frame[frame["month_index"] == frame["month_index"].max()]
-            balances = (
-                latest.groupby("dpd_bucket")["balance"]
-                .sum()
-                .reindex(list(transient), fill_value=0.0)
-            )
-            loss = expected_loss(
-                balances.clip(lower=0).to_numpy(),
-                chain.absorption_probabilities,
-                lgd,
-                charge_off=absorbing.index("charged_off"),
-            )
-    png_path = _png_path(png, no_png, out, "rollrates.png")
     if out:
-        write_out(out, result.to_frame(), sheet_name="rollrates")
+        write_out(out, report.result.to_frame(), sheet_name="rollrates")
     if png_path is not None:
         from solver.risk.plots import roll_rate_heatmap
 
-        roll_rate_heatmap(result.overall, png_path)
+        roll_rate_heatmap(report.result.overall, png_path)
     if fmt == "csv":
-        emit(fmt, table=result.to_frame())
-        return
-
-    if fmt == "json":
-        payload: dict[str, Any] = {
-            "summary": result.summary(),
-            "states": list(result.overall.states),
-            "n_accounts": result.n_accounts,
-            "n_transitions": result.n_transitions,
-            "interval": interval,
-            "confidence": confidence,
-            "weighted": weight is not None,
-            "overall": _matrix_payload(result.overall),
-            "segments": {k: _matrix_payload(m) for k, m in result.by_segment.items()},
-            "out": out,
-            "png": str(png_path) if png_path else None,
-        }
-        if chain is not None:
-            payload["absorption"] = {
-                "transient": list(chain.transient),
-                "absorbing": list(chain.absorbing),
-                "fundamental": chain.fundamental,
-                "absorption_probabilities": chain.absorption_probabilities,
-                "expected_months": chain.expected_months,
-            }
-        if loss is not None:
-            payload["expected_loss"] = {
-                "by_bucket": loss.by_bucket,
-                "total": loss.total,
-                "lgd": lgd,
-            }
-        _echo_json(payload)
-        return
-    con = console()
-    weighted = " (balance-weighted)" if weight else ""
-    for table in _matrix_tables(result.overall, f"Monthly roll rates{weighted}, all accounts"):
-        con.print(table)
-    for value, matrix in result.by_segment.items():
-        for table in _matrix_tables(matrix, f"Roll rates{weighted}, {segment} = {value}"):
-            con.print(table)
-    if chain is not None:
-        from rich.table import Table
-
-        table = Table(title="Absorbing chain: N = (I - Q)^-1, B = N R")
-        table.add_column("bucket", style="bold")
-        table.add_column("expected months to absorption", justify="right")
-        for state in chain.absorbing:
-            table.add_column(f"P(end {state})", justify="right")
-        if loss is not None:
-            table.add_column("balance (latest month)", justify="right")
-            table.add_column(f"expected loss (LGD {lgd:g})", justify="right")
-        for i, state in enumerate(chain.transient):
-            row = [state, f"{chain.expected_months[i]:.2f}"]
-            row += [
-                f"{chain.absorption_probabilities[i, a]:.4f}" for a in range(len(chain.absorbing))
-            ]
-            if loss is not None:
-                row += [f"{loss.balances[i]:,.2f}", f"{loss.by_bucket[i]:,.2f}"]
-            table.add_row(*row)
-        if loss is not None:
-            table.add_row(
-                "total",
-                "",
-                *[""] * len(chain.absorbing),
-                f"{loss.balances.sum():,.2f}",
-                f"{loss.total:,.2f}",
-            )
-        con.print(table)
-    con.print(result.summary())
-    for path in (out, png_path):
-        if path:
-            con.print(f"wrote {path}")
-
-
-def _matrix_payload(matrix) -> dict[str, Any]:
-    return {
-        "counts": matrix.counts,
-        "probabilities": matrix.probabilities,
-        "lower": matrix.lower,
-        "upper": matrix.upper,
-        "n_from": matrix.n_from,
-        "row_sums": matrix.row_sums(),
-    }
+        emit(fmt, table=report.result.to_frame())
+    elif fmt == "json":
+        echo_json(rollrates_payload(report, interval, confidence, weight, out, png_path))
+    else:
+        print_rollrates(report, segment, weight, (out, png_path))
 
 
 # --------------------------------------------------------------------------- fit
@@ -448,23 +294,22 @@ def fit(
     """
     from solver.risk.calibration import read_behaviour_toml, write_behaviour_toml
     from solver.risk.early_warning import EarlyWarningParams, fit_uci
-    from solver.risk.scoring import held_out_hazards
+    from solver.risk.reports import held_out_hazards
 
     source = _uci_source(data, uci, data_dir, "DATA")
     if Path(out).suffix.lower() != ".toml":
         raise click.BadParameter("the model file must end in .toml", param_hint="--out")
+    png_path = _png_path(png, no_png, out, "risk_fit.png")
     _check_outputs(
         {"DATA": source, "--base": base},
         ("--out", out, False),
         ("--behaviour-out", behaviour_out, False),
-        ("--png", _png_path(png, no_png, out, "risk_fit.png"), False),
+        ("--png", png_path, False),
     )
     params = EarlyWarningParams(
         seed=seed, test_size=test_size, pd_bands=_parse_bands(pd_bands), baseline=not no_baseline
     )
     base_params = read_behaviour_toml(base) if base else None
-    import contextlib
-
     spinner: Any = (
         contextlib.nullcontext()
         if quiet
@@ -473,7 +318,6 @@ def fit(
     with spinner:
         result = fit_uci(source, params)
     calibration = held_out_hazards(result) if behaviour_out else None
-    png_path = _png_path(png, no_png, out, "risk_fit.png")
     result.model.write(out)
     if calibration is not None:
         write_behaviour_toml(
@@ -500,68 +344,11 @@ def fit(
                 "behaviour_out": behaviour_out,
             }
         )
-        _echo_json(payload)
+        echo_json(payload)
         return
-    from rich.table import Table
-
     con = console()
-    metrics = Table(title="Early-warning model: default next month (held-out set)")
-    for column in ("model", "AUC", "KS", "n_train", "n_test"):
-        metrics.add_column(column, justify="right" if column != "model" else "left")
-    metrics.add_row(
-        "behaviour features + HGB",
-        _fmt(result.auc),
-        _fmt(result.ks),
-        f"{result.n_train:,}",
-        f"{result.n_test:,}",
-    )
-    if not math.isnan(result.baseline_auc):
-        metrics.add_row(
-            "raw columns, off-the-shelf HGB",
-            _fmt(result.baseline_auc),
-            _fmt(result.baseline_ks),
-            f"{result.n_train:,}",
-            f"{result.n_test:,}",
-        )
-    con.print(metrics)
-    calib = Table(
-        title=f"Calibration by decile (Brier {result.brier:.4f}, Hosmer-Lemeshow {result.hosmer_lemeshow:.1f}, "
-        f"p = {result.hosmer_lemeshow_p:.3f})"
-    )
-    for column in ("decile", "n", "PD range", "mean predicted", "observed", "95 % interval"):
-        calib.add_column(column, justify="right")
-    for row in result.calibration.itertuples():
-        calib.add_row(
-            str(row.decile),
-            f"{row.n:,}",
-            f"{row.pd_min:.3f}–{row.pd_max:.3f}",
-            f"{row.mean_predicted:.4f}",
-            f"{row.observed_rate:.4f}",
-            f"[{row.lower:.4f}, {row.upper:.4f}]",
-        )
-    con.print(calib)
-    tiers_table = Table(title="Tiers (fixed PD bands) on the held-out set")
-    for column in (
-        "tier",
-        "PD band",
-        "accounts",
-        "defaults",
-        "observed rate",
-        "95 % interval",
-        "mean predicted",
-    ):
-        tiers_table.add_column(column, justify="right")
-    for row in result.tiers.itertuples():
-        tiers_table.add_row(
-            row.tier,
-            f"{row.pd_from:.2f}–{row.pd_to:.2f}",
-            f"{row.n:,}",
-            f"{row.defaults:,}",
-            _fmt(row.observed_rate),
-            f"{_fmt(row.lower)}–{_fmt(row.upper)}",
-            _fmt(row.mean_predicted),
-        )
-    con.print(tiers_table)
+    for table in fit_tables(result):
+        con.print(table)
     con.print(result.summary())
     for path in (out, behaviour_out, png_path):
         if path:
@@ -626,9 +413,8 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
     if model_path is None:
         raise click.UsageError("Missing option '--ew-model' (the model of `workout risk fit`).")
     from solver.core.writers import output_format
-    from solver.errors import InputError
-    from solver.risk.early_warning import EarlyWarningModel, score_uci
-    from solver.risk.uci import read_uci
+    from solver.risk.early_warning import EarlyWarningModel
+    from solver.risk.scoring import score_file, score_on_engine, scoring_source
 
     dataset_out = is_dataset_output(out)
     if not dataset_out:
@@ -638,85 +424,51 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
             f"--format csv prints the scores, and --out {out} is a dataset directory written "
             "in parts by the workers: give a file (--out scores.csv) or use --format json"
         )
+    png_path = None if dataset_out else _png_path(png, no_png, out, "risk_score.png")
     _check_outputs(
         {"PORTFOLIO": portfolio, "--ew-model": model_path},
         ("--out", out, dataset_out),
-        ("--png", None if dataset_out else _png_path(png, no_png, out, "risk_score.png"), False),
+        ("--png", png_path, False),
     )
     model = EarlyWarningModel.read(model_path)
     if engine.distributed or dataset_out or Path(portfolio).is_dir():
-        from solver.engines.engine import is_dataset
-        from solver.risk.scoring import prepare_uci, score_partition, score_summary
-
-        source = portfolio if is_dataset(portfolio) else read_uci(portfolio)
+        source = scoring_source(portfolio)
         shown = fmt == "table" and not quiet
         with engine.open() as runner, progress_bar("scoring", shown) as bar:
-            result = runner.map_partitions(
-                score_partition,
-                source,
+            run = score_on_engine(
+                runner,
                 model,
+                source,
                 out=out if dataset_out else None,
                 partitions=engine.partitions,
-                prepare=prepare_uci,
-                unique="account_id",
-                summary=score_summary if dataset_out else None,
                 progress=bar,
             )
-        scores = result.frame
     else:
-        scores = score_uci(model, read_uci(portfolio))
-    png_path = None if dataset_out else _png_path(png, no_png, out, "risk_score.png")
-    if dataset_out:
-        from solver.risk.scoring import combine_score_summaries
-
-        summary = combine_score_summaries(result.summaries)
-        n_scored = result.rows
-    else:
-        write_out(out, scores, sheet_name="scores")
-        n_scored = len(scores)
+        run = score_file(model, portfolio)
+    if not dataset_out:
+        write_out(out, run.scores, sheet_name="scores")
         if png_path is not None:
             from solver.risk.plots import score_chart
 
-            score_chart(scores, model.pd_bands, png_path)
-        from solver.risk.scoring import tier_summary
-
-        summary = tier_summary(scores)
-    summary = summary.reindex(list(TIERS))
+            score_chart(run.scores, model.pd_bands, png_path)
     if fmt == "csv":
-        emit(fmt, table=scores)
+        emit(fmt, table=run.scores)
         return
     if fmt == "json":
-        _echo_json(
+        echo_json(
             {
-                "n_accounts": n_scored,
+                "n_accounts": run.n_scored,
                 "out": out,
                 "png": str(png_path) if png_path else None,
                 "tiers": [
-                    {"tier": t, **{k: _clean(v) for k, v in row.items()}}
-                    for t, row in summary.iterrows()
+                    {"tier": t, **{k: clean(v) for k, v in row.items()}}
+                    for t, row in run.summary.iterrows()
                 ],
             }
         )
         return
-    from rich.table import Table
-
     con = console()
-    table = Table(title=f"Early-warning scores: {n_scored:,} accounts")
-    for column in ["tier", "accounts", "mean PD", "base hazard"] + (
-        ["observed rate"] if "observed_rate" in summary else []
-    ):
-        table.add_column(column, justify="right")
-    for tier, row in summary.iterrows():
-        cells = [
-            str(tier),
-            f"{0 if math.isnan(row.accounts) else int(row.accounts):,}",
-            _fmt(row.mean_pd),
-            _fmt(row.base_hazard),
-        ]
-        if "observed_rate" in summary:
-            cells.append(_fmt(row.observed_rate))
-        table.add_row(*cells)
-    con.print(table)
+    con.print(score_table(run))
     con.print(f"wrote {out}" + (f" and {png_path}" if png_path else ""))
 
 
@@ -766,68 +518,38 @@ def calibrate(outcomes, out, base, estimate_kappa, interval, confidence, png, no
           --out out/behaviour.toml --no-png
     """
     from solver.risk.calibration import (
-        calibrate_outcomes,
+        calibrate_outcome_file,
         read_behaviour_toml,
-        read_outcomes,
         write_behaviour_toml,
     )
 
+    png_path = _png_path(png, no_png, out, "risk_calibrate.png")
     _check_outputs(
-        {"OUTCOMES": outcomes, "--base": base},
-        ("--out", out, False),
-        ("--png", _png_path(png, no_png, out, "risk_calibrate.png"), False),
+        {"OUTCOMES": outcomes, "--base": base}, ("--out", out, False), ("--png", png_path, False)
     )
     base_params = read_behaviour_toml(base) if base else None
-    table = read_outcomes(outcomes)
-    kappa = base_params["kappa"] if base_params else None
-    options: dict[str, Any] = {
-        "estimate_kappa": estimate_kappa,
-        "confidence": confidence,
-        "interval": interval,
-    }
-    if kappa is not None:
-        options["kappa"] = kappa
-    result = calibrate_outcomes(table, **options)
-    png_path = _png_path(png, no_png, out, "risk_calibrate.png")
+    result = calibrate_outcome_file(
+        outcomes,
+        base_params,
+        estimate_kappa=estimate_kappa,
+        confidence=confidence,
+        interval=interval,
+    )
     write_behaviour_toml(out, result, base_params, source=Path(outcomes).name)
     if png_path is not None:
         from solver.risk.plots import hazard_chart
 
         hazard_chart(result, png_path)
+    fallback = (base_params or {}).get("base_hazard")
     if fmt == "csv":
-        written = result.base_hazard((base_params or {}).get("base_hazard"))
-        table = result.to_frame()
-        table["estimated"] = [t.estimated for t in result.tiers]
-        table["written"] = [written[t.tier] for t in result.tiers]
-        emit(fmt, table=table)
+        emit(fmt, table=result.written_frame(fallback))
         return
     if fmt == "json":
         payload = result.to_dict()
         payload.update({"out": out, "png": str(png_path) if png_path else None})
-        _echo_json(payload)
+        echo_json(payload)
         return
-    from rich.table import Table
-
-    from solver.risk.calibration import describe_method
-
     con = console()
-    t = Table(
-        title=f"Base monthly hazard by tier ({confidence:.0%} intervals)",
-        caption=describe_method(result.method),
-    )
-    for column in ("tier", "exposure months", "defaults", "h0", "lower", "upper", "written"):
-        t.add_column(column, justify="right")
-    written = result.base_hazard((base_params or {}).get("base_hazard"))
-    for tier in result.tiers:
-        t.add_row(
-            tier.tier,
-            f"{tier.exposure_months:,.0f}",
-            f"{tier.defaults:,}",
-            _fmt(tier.hazard, 6),
-            _fmt(tier.lower, 6),
-            _fmt(tier.upper, 6),
-            f"{written[tier.tier]:.6g}" + ("" if tier.estimated else " (base)"),
-        )
-    con.print(t)
+    con.print(hazard_table(result, fallback, confidence))
     con.print(result.summary().splitlines()[-1])
     con.print(f"wrote {out}" + (f" and {png_path}" if png_path else ""))

@@ -23,7 +23,8 @@ from dataset_helpers import write_dataset  # noqa: E402
 
 from solver.allocation.pricing import DaskPricing, LocalPricing  # noqa: E402
 from solver.core.generate import generate_portfolio  # noqa: E402
-from solver.engines.engine import DaskEngine, prepare_portfolio  # noqa: E402
+from solver.engines.dask import DaskEngine  # noqa: E402
+from solver.engines.partitions import prepare_portfolio  # noqa: E402
 from solver.errors import InputError  # noqa: E402
 from solver.risk.scoring import prepare_uci, score_partition  # noqa: E402
 

@@ -15,8 +15,8 @@ from dataset_helpers import write_dataset
 
 from solver.allocation.pricing import PRICING_BLOCK, LocalPricing, Pricing, price_columns
 from solver.core.generate import generate_portfolio
-from solver.engines.engine import (
-    LocalEngine,
+from solver.engines.local import LocalEngine
+from solver.engines.partitions import (
     concat_partitions,
     default_partitions,
     partition_source,

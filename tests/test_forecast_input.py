@@ -639,7 +639,7 @@ def test_plan_portfolio_forecast_reaches_planning(tmp_path, monkeypatch):
 
 def test_dataset_partitions_keep_the_object_columns(tmp_path):
     """A Parquet dataset read by partitions (engine) gives the same tuples as read_portfolio."""
-    from solver.engines.engine import concat_partitions, partition_source, prepare_portfolio
+    from solver.engines.partitions import concat_partitions, partition_source, prepare_portfolio
 
     frame = read_portfolio(PORTFOLIO, forecast=LONG)
     dataset = tmp_path / "book"

@@ -18,7 +18,6 @@ from solver.errors import InputError
 from solver.risk.early_warning import (
     EarlyWarningModel,
     EarlyWarningParams,
-    TreeEnsemble,
     assign_tiers,
     calibration_table,
     fit_early_warning,
@@ -26,6 +25,7 @@ from solver.risk.early_warning import (
     roc_auc,
     score_uci,
 )
+from solver.risk.trees import TreeEnsemble
 from solver.risk.uci import UCI_COLUMNS, normalise_uci, uci_csv_path, uci_features, uci_raw_features
 
 UCI = uci_csv_path()

@@ -385,9 +385,9 @@ def test_recession_lowers_collections_and_raises_losses():
 
 
 def test_engine_path_gives_identical_results(portfolio):
-    """Chunks run through an execution engine (solver.engines.engine.LocalEngine) give the same
+    """Chunks run through an execution engine (solver.engines.local.LocalEngine) give the same
     per-path sums, monthly series and per-account means as the threaded local path."""
-    from solver.engines.engine import LocalEngine
+    from solver.engines.local import LocalEngine
 
     inputs = _inputs(portfolio.iloc[:200], horizon=24)
     ref = simulate_paths(inputs, paths=30, seed=4, jobs=2, chunk_accounts=50)

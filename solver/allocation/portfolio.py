@@ -377,7 +377,7 @@ def allocate(
         The decomposition path (large portfolios) stops once the proven relative gap is at
         most this (default 0.01 %).
     engine
-        A :mod:`solver.engines.engine` engine: the per-account step of the Lagrangian dual (each
+        A :mod:`solver.engines` engine: the per-account step of the Lagrangian dual (each
         account's best option under the prices, usage totals) runs on its workers over
         column blocks of the option-value matrix; prices, bound and assignment are identical
         to the in-process run (``None``).

@@ -1,6 +1,11 @@
 """Execution engines (SPEC §10): the same per-partition work in process or on Dask.
 
-* :mod:`~solver.engines.engine` -- partitions, :class:`LocalEngine`, :class:`DaskEngine`.
+* :mod:`~solver.engines.partitions` -- partitions of a DataFrame or Parquet dataset, results
+  put back together.
+* :mod:`~solver.engines.base` -- :class:`Engine`: the map over partitions (checks, staged output).
+* :mod:`~solver.engines.local` -- :class:`LocalEngine` and its process pool :class:`LocalPool`.
+* :mod:`~solver.engines.dask` -- :class:`DaskEngine` and its local cluster.
+* :mod:`~solver.engines.entry` -- :func:`open_engine`, :func:`read_portfolio_on`.
 """
 
 from __future__ import annotations
@@ -8,12 +13,15 @@ from __future__ import annotations
 from solver._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
-    "Engine": "solver.engines.engine",
-    "LocalEngine": "solver.engines.engine",
-    "DaskEngine": "solver.engines.engine",
-    "open_engine": "solver.engines.engine",
-    "partition_source": "solver.engines.engine",
-    "Partition": "solver.engines.engine",
+    "Engine": "solver.engines.base",
+    "MapResult": "solver.engines.base",
+    "LocalEngine": "solver.engines.local",
+    "LocalPool": "solver.engines.local",
+    "DaskEngine": "solver.engines.dask",
+    "open_engine": "solver.engines.entry",
+    "read_portfolio_on": "solver.engines.entry",
+    "partition_source": "solver.engines.partitions",
+    "Partition": "solver.engines.partitions",
 }
 
 __all__ = sorted(_EXPORTS)

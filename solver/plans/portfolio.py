@@ -22,7 +22,7 @@ from solver.core.account import Account
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
 from solver.domain import Status
-from solver.engines.engine import LocalPool
+from solver.engines.local import LocalPool
 from solver.plans.context import context_from_frame
 from solver.plans.options import PlanResult, plan_results
 from solver.plans.search import SearchParams
@@ -304,7 +304,7 @@ def plan_portfolio(
             if progress:
                 progress(len(b))
     else:
-        # solver.engines.engine.LocalPool, not ProcessPoolExecutor: an interruption (SIGINT/SIGTERM
+        # solver.engines.local.LocalPool, not ProcessPoolExecutor: an interruption (SIGINT/SIGTERM
         # becomes an exception here, see commands.common.handle_signals) kills the workers
         # at once and can never leave the parent waiting on a dead worker (issue 15)
         done: list[tuple[Any, Any] | None] = [None] * len(batches)

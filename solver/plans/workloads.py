@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from solver.engines.engine import Engine, ProgressFn, concat_partitions
+from solver.engines.base import Engine, ProgressFn
+from solver.engines.partitions import concat_partitions
 from solver.plans import portfolio
 
 __all__ = ["combine_portfolio_plans", "plan_partition", "plan_portfolio_on", "sum_summaries"]

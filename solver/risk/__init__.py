@@ -3,96 +3,68 @@
 * :mod:`solver.risk.rollrates` -- roll-rate matrices with intervals from a status panel.
 * :mod:`solver.risk.absorption` -- ``absorption(Q, R) -> (N, B)``, expected loss by bucket.
 * :mod:`solver.risk.uci` -- the UCI credit-card data as a panel and a feature table.
+* :mod:`solver.risk.trees` -- gradient-boosted trees as plain arrays (the pickle-free model).
 * :mod:`solver.risk.early_warning` -- PD-next-month score, metrics, tiers, pickle-free model file.
 * :mod:`solver.risk.calibration` -- base hazards by tier (and kappa) and the behaviour TOML.
+* :mod:`solver.risk.scoring` -- scoring a book, in process or partition by partition on an engine.
+* :mod:`solver.risk.reports` -- the roll-rate report (chain, expected loss) and held-out hazards.
+* :mod:`solver.risk.plots` -- the commands' charts.
 """
 
-from solver.risk.absorption import (
-    AbsorptionResult,
-    ExpectedLoss,
-    absorbing_summary,
-    absorption,
-    check_chain,
-    expected_loss,
-)
-from solver.risk.calibration import (
-    HazardCalibration,
-    TierHazard,
-    behaviour_toml_text,
-    binomial_interval,
-    calibrate_hazards,
-    calibrate_outcomes,
-    poisson_rate_interval,
-    read_behaviour_toml,
-    read_outcomes,
-    simulate_defaults,
-    write_behaviour_toml,
-)
-from solver.risk.early_warning import (
-    EarlyWarningFit,
-    EarlyWarningModel,
-    EarlyWarningParams,
-    TreeEnsemble,
-    assign_tiers,
-    calibration_table,
-    fit_early_warning,
-    fit_uci,
-    ks_statistic,
-    score_accounts,
-    score_uci,
-    tier_table,
-)
-from solver.risk.rollrates import (
-    RollRateMatrix,
-    RollRateResult,
-    goodman_intervals,
-    read_panel,
-    roll_rates,
-    validate_panel,
-    wilson_interval,
-)
-from solver.risk.uci import read_uci, resolve_data_dir, uci_csv_path, uci_features, uci_panel
+from __future__ import annotations
 
-__all__ = [
-    "AbsorptionResult",
-    "EarlyWarningFit",
-    "EarlyWarningModel",
-    "EarlyWarningParams",
-    "ExpectedLoss",
-    "HazardCalibration",
-    "RollRateMatrix",
-    "RollRateResult",
-    "TierHazard",
-    "TreeEnsemble",
-    "absorbing_summary",
-    "absorption",
-    "assign_tiers",
-    "behaviour_toml_text",
-    "binomial_interval",
-    "calibrate_hazards",
-    "calibrate_outcomes",
-    "calibration_table",
-    "check_chain",
-    "expected_loss",
-    "fit_early_warning",
-    "fit_uci",
-    "goodman_intervals",
-    "ks_statistic",
-    "poisson_rate_interval",
-    "read_behaviour_toml",
-    "read_outcomes",
-    "read_panel",
-    "read_uci",
-    "resolve_data_dir",
-    "roll_rates",
-    "score_accounts",
-    "score_uci",
-    "simulate_defaults",
-    "tier_table",
-    "uci_csv_path",
-    "uci_features",
-    "uci_panel",
-    "validate_panel",
-    "wilson_interval",
-    "write_behaviour_toml",
-]
+from solver._lazy import lazy_exports
+
+_EXPORTS: dict[str, str] = {
+    "AbsorptionResult": "solver.risk.absorption",
+    "ExpectedLoss": "solver.risk.absorption",
+    "absorbing_summary": "solver.risk.absorption",
+    "absorption": "solver.risk.absorption",
+    "check_chain": "solver.risk.absorption",
+    "expected_loss": "solver.risk.absorption",
+    "HazardCalibration": "solver.risk.calibration",
+    "TierHazard": "solver.risk.calibration",
+    "behaviour_toml_text": "solver.risk.calibration",
+    "binomial_interval": "solver.risk.calibration",
+    "calibrate_hazards": "solver.risk.calibration",
+    "calibrate_outcome_file": "solver.risk.calibration",
+    "calibrate_outcomes": "solver.risk.calibration",
+    "poisson_rate_interval": "solver.risk.calibration",
+    "read_behaviour_toml": "solver.risk.calibration",
+    "read_outcomes": "solver.risk.calibration",
+    "simulate_defaults": "solver.risk.calibration",
+    "write_behaviour_toml": "solver.risk.calibration",
+    "EarlyWarningFit": "solver.risk.early_warning",
+    "EarlyWarningModel": "solver.risk.early_warning",
+    "EarlyWarningParams": "solver.risk.early_warning",
+    "assign_tiers": "solver.risk.early_warning",
+    "calibration_table": "solver.risk.early_warning",
+    "fit_early_warning": "solver.risk.early_warning",
+    "fit_uci": "solver.risk.early_warning",
+    "ks_statistic": "solver.risk.early_warning",
+    "score_accounts": "solver.risk.early_warning",
+    "score_uci": "solver.risk.early_warning",
+    "tier_table": "solver.risk.early_warning",
+    "TreeEnsemble": "solver.risk.trees",
+    "RollRateMatrix": "solver.risk.rollrates",
+    "RollRateResult": "solver.risk.rollrates",
+    "goodman_intervals": "solver.risk.rollrates",
+    "read_panel": "solver.risk.rollrates",
+    "roll_rates": "solver.risk.rollrates",
+    "validate_panel": "solver.risk.rollrates",
+    "wilson_interval": "solver.risk.rollrates",
+    "read_uci": "solver.risk.uci",
+    "resolve_data_dir": "solver.risk.uci",
+    "uci_csv_path": "solver.risk.uci",
+    "uci_features": "solver.risk.uci",
+    "uci_panel": "solver.risk.uci",
+    "ScoreRun": "solver.risk.scoring",
+    "score_file": "solver.risk.scoring",
+    "score_on_engine": "solver.risk.scoring",
+    "RollRateReport": "solver.risk.reports",
+    "held_out_hazards": "solver.risk.reports",
+    "rollrate_report": "solver.risk.reports",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

@@ -1,18 +1,20 @@
 """Reading and writing the tables of the risk module (CSV, Parquet, Excel), atomically.
 
-The portfolio reader in :mod:`solver.core.readers` validates the SPEC §3 account schema; the risk
+The portfolio reader in :mod:`solver.core.io` validates the SPEC §3 account schema; the risk
 module reads other shapes (status panels, behaviour histories, outcome tables), so it
 only needs a format-by-extension reader here and validates each shape itself.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
 import pandas as pd
 
 from solver.core.atomic import atomic_path
+from solver.core.files import check_input_file
 from solver.errors import InputError
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx", ".xls")
@@ -27,8 +29,6 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     InputError
         When the file is missing, has an unknown extension or cannot be parsed.
     """
-    from solver.core.files import check_input_file
-
     source = Path(path)
     suffix = source.suffix.lower()
     if not source.is_file():
@@ -62,7 +62,7 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 def _refuse_formulas_and_merges(source: Path) -> None:
     """Excel cells must hold values: a formula's cached result may be stale or absent."""
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # start-up time: only Excel input needs openpyxl
 
     workbook = load_workbook(source, read_only=False, data_only=False)
     try:
@@ -103,8 +103,6 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
             # xlsxwriter keeps text as text (an id such as "=HYPERLINK(...)" never becomes a
             # formula, as it would with openpyxl) and a fixed creation time keeps the bytes
             # the same for the same data
-            import datetime as dt
-
             options = {"strings_to_formulas": False, "strings_to_urls": False}
             with pd.ExcelWriter(
                 tmp, engine="xlsxwriter", engine_kwargs={"options": options}

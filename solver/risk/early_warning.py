@@ -10,8 +10,8 @@ columns as the baseline.
 
 Persistence without pickle. The fitted trees are exported to plain arrays (split
 feature, threshold, where missing values go, children, leaf values) and stored in a
-TOML file; :class:`TreeEnsemble` evaluates them with vectorised numpy. Loading a model
-therefore only parses data. The export is checked against scikit-learn's own
+TOML file; :class:`solver.risk.trees.TreeEnsemble` evaluates them with vectorised numpy.
+Loading a model therefore only parses data. The export is checked against scikit-learn's own
 ``predict_proba`` on the test rows when it is made, and the metrics are computed from
 the exported trees, i.e. from exactly what is persisted.
 
@@ -20,24 +20,34 @@ Tiers. Tiers A-E are fixed bands of the predicted PD (default upper bounds 10 %,
 portfolio's mix. Each tier's monthly hazard is the default rate observed in it on the
 held-out set (with an exact binomial interval); ``score`` attaches it to every account
 so that ``plan``, ``allocate`` and ``scenario`` can use the tier and its hazard.
+
+scikit-learn is imported inside the functions that fit or measure (start-up time: about
+half a second that ``workout risk score``, which only evaluates the stored trees, would
+otherwise pay).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import tomli_w
 from scipy import stats
-from scipy.special import expit
+from threadpoolctl import threadpool_limits
 
 from solver.core.atomic import atomic_open
+from solver.core.files import read_toml
+from solver.domain import TIERS
 from solver.errors import InputError
-from solver.risk.calibration import TIERS, binomial_interval
+from solver.risk.calibration import binomial_interval
+from solver.risk.trees import TreeEnsemble
+from solver.risk.uci import TARGET, read_uci, uci_features, uci_raw_features
 
 MODEL_FORMAT = "workout-early-warning"
 MODEL_FORMAT_VERSION = 1
@@ -166,164 +176,6 @@ def tier_table(
     return pd.DataFrame(rows)
 
 
-# --------------------------------------------------------------------------- trees
-
-
-@dataclass(frozen=True)
-class TreeEnsemble:
-    """Gradient-boosted trees as plain arrays: the pickle-free form of the fitted model.
-
-    Node ``j`` of tree ``t`` sends a row left when its feature value is ``<= threshold``
-    (NaN goes left when ``missing_left``); a leaf has ``left == right == -1`` and adds
-    ``value`` to the log-odds. ``PD = expit(baseline + sum of leaf values)``.
-
-    Attributes
-    ----------
-    features
-        Feature names in column order.
-    baseline
-        Initial log-odds.
-    feature, threshold, missing_left, left, right, value
-        One array per tree.
-    """
-
-    features: tuple[str, ...]
-    baseline: float
-    feature: tuple[np.ndarray, ...]
-    threshold: tuple[np.ndarray, ...]
-    missing_left: tuple[np.ndarray, ...]
-    left: tuple[np.ndarray, ...]
-    right: tuple[np.ndarray, ...]
-    value: tuple[np.ndarray, ...]
-
-    def __post_init__(self) -> None:
-        n_trees = len(self.feature)
-        for name in ("threshold", "missing_left", "left", "right", "value"):
-            if len(getattr(self, name)) != n_trees:
-                raise ValueError(f"{name} must have one array per tree ({n_trees})")
-        for t in range(n_trees):
-            size = self.feature[t].size
-            arrays = [
-                getattr(self, name)[t]
-                for name in ("threshold", "missing_left", "left", "right", "value")
-            ]
-            if size == 0 or any(a.size != size for a in arrays):
-                raise ValueError(f"tree {t}: node arrays are empty or differ in length")
-            internal = self.left[t] >= 0
-            split_feature = self.feature[t][internal]
-            if np.any(split_feature < 0) or np.any(split_feature >= len(self.features)):
-                raise ValueError(f"tree {t}: split feature index out of range")
-            children = np.concatenate([self.left[t][internal], self.right[t][internal]])
-            # Children come after their parent, so walking down always terminates.
-            parents = np.concatenate([np.flatnonzero(internal)] * 2)
-            if np.any(children >= size) or np.any(children <= parents):
-                raise ValueError(f"tree {t}: child index out of range")
-            for array in (self.feature[t], *arrays):
-                array.flags.writeable = False
-
-    @property
-    def n_trees(self) -> int:
-        """Number of trees."""
-        return len(self.feature)
-
-    @classmethod
-    def from_sklearn(cls, model: Any, features: tuple[str, ...]) -> TreeEnsemble:
-        """Export a fitted binary ``HistGradientBoostingClassifier`` (numeric features only)."""
-        if getattr(model, "is_categorical_", None) is not None and np.any(model.is_categorical_):
-            raise ValueError("categorical splits are not supported by the export")
-        baseline = np.asarray(model._baseline_prediction, dtype=float).ravel()
-        if baseline.size != 1:
-            raise ValueError("only binary classifiers can be exported")
-        columns: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("feature", "threshold", "missing_left", "left", "right", "value")
-        }
-        for (predictor,) in model._predictors:
-            nodes = predictor.nodes
-            leaf = nodes["is_leaf"].astype(bool)
-            # Cast before inserting -1: the node arrays are unsigned.
-            columns["feature"].append(np.where(leaf, -1, nodes["feature_idx"].astype(np.int64)))
-            columns["threshold"].append(np.where(leaf, 0.0, nodes["num_threshold"]).astype(float))
-            columns["missing_left"].append(nodes["missing_go_to_left"].astype(bool) & ~leaf)
-            columns["left"].append(np.where(leaf, -1, nodes["left"].astype(np.int64)))
-            columns["right"].append(np.where(leaf, -1, nodes["right"].astype(np.int64)))
-            columns["value"].append(np.where(leaf, nodes["value"], 0.0).astype(float))
-        return cls(
-            features=tuple(features),
-            baseline=float(baseline[0]),
-            **{k: tuple(v) for k, v in columns.items()},
-        )
-
-    def log_odds(self, features: np.ndarray) -> np.ndarray:
-        """Raw score (log-odds) of each row of the feature matrix (rows x features).
-
-        Trees are added one after the other to the baseline, in the order scikit-learn
-        uses, so the result matches ``decision_function`` to the last bit.
-        """
-        x = np.asarray(features, dtype=float)
-        if x.ndim != 2 or x.shape[1] != len(self.features):
-            raise ValueError(
-                f"expected a matrix with {len(self.features)} feature columns, got shape {x.shape}"
-            )
-        out = np.full(x.shape[0], self.baseline)
-        all_rows = np.arange(x.shape[0])
-        for t in range(self.n_trees):
-            feature, threshold, missing_left = (
-                self.feature[t],
-                self.threshold[t],
-                self.missing_left[t],
-            )
-            left, right = self.left[t], self.right[t]
-            node = np.zeros(x.shape[0], dtype=np.int64)
-            active = all_rows if left[0] >= 0 else all_rows[:0]
-            while active.size:
-                at = node[active]
-                value = x[active, feature[at]]
-                go_left = np.where(np.isnan(value), missing_left[at], value <= threshold[at])
-                reached = np.where(go_left, left[at], right[at])
-                node[active] = reached
-                active = active[left[reached] >= 0]
-            out += self.value[t][node]
-        return out
-
-    def predict_pd(self, features: np.ndarray) -> np.ndarray:
-        """Probability of the event for each row: ``expit(log_odds)``."""
-        return expit(self.log_odds(features))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain lists for TOML/JSON (trees under ``trees``)."""
-        return {
-            "features": list(self.features),
-            "baseline_log_odds": self.baseline,
-            "n_trees": self.n_trees,
-            "trees": [
-                {
-                    "feature": self.feature[t].tolist(),
-                    "threshold": self.threshold[t].tolist(),
-                    "missing_left": self.missing_left[t].tolist(),
-                    "left": self.left[t].tolist(),
-                    "right": self.right[t].tolist(),
-                    "value": self.value[t].tolist(),
-                }
-                for t in range(self.n_trees)
-            ],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TreeEnsemble:
-        """Inverse of :meth:`to_dict` (raises ``ValueError``/``KeyError`` on malformed data)."""
-        trees = data["trees"]
-        return cls(
-            features=tuple(str(f) for f in data["features"]),
-            baseline=float(data["baseline_log_odds"]),
-            feature=tuple(np.asarray(t["feature"], dtype=np.int64) for t in trees),
-            threshold=tuple(np.asarray(t["threshold"], dtype=float) for t in trees),
-            missing_left=tuple(np.asarray(t["missing_left"], dtype=bool) for t in trees),
-            left=tuple(np.asarray(t["left"], dtype=np.int64) for t in trees),
-            right=tuple(np.asarray(t["right"], dtype=np.int64) for t in trees),
-            value=tuple(np.asarray(t["value"], dtype=float) for t in trees),
-        )
-
-
 # --------------------------------------------------------------------------- model
 
 
@@ -443,8 +295,6 @@ class EarlyWarningModel:
 
     def to_toml_text(self) -> str:
         """TOML text; the trees are written as compact one-line arrays per node field."""
-        import tomli_w
-
         data = self.to_dict()
         trees = data["ensemble"].pop("trees")
         lines = [
@@ -501,8 +351,6 @@ class EarlyWarningModel:
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> EarlyWarningModel:
         """Read a model TOML (data only: nothing in the file is executed)."""
-        from solver.core.files import read_toml
-
         source = Path(path)
         if not source.exists():
             raise InputError(f"{source}: model file not found")
@@ -667,7 +515,6 @@ def fit_early_warning(
     """
     # Import scikit-learn first: threadpoolctl only limits OpenMP runtimes already loaded.
     import sklearn.ensemble  # noqa: F401
-    from threadpoolctl import threadpool_limits
 
     params = params or EarlyWarningParams()
     with threadpool_limits(limits=params.n_threads, user_api="openmp"):
@@ -682,8 +529,6 @@ def _fit(
     feature_set: str,
     target: str,
 ) -> EarlyWarningFit:
-    import time
-
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import train_test_split
 
@@ -727,7 +572,7 @@ def _fit(
     tiers = tier_table(y_test, test_pd, params.pd_bands)
     auc, ks = roc_auc(y_test, test_pd), ks_statistic(y_test, test_pd)
     brier = float(np.mean((test_pd - y_test) ** 2))
-    import sklearn
+    import sklearn  # loaded already by the fit: for its version
 
     fit_info = {
         "seed": params.seed,
@@ -778,8 +623,6 @@ def fit_uci(
     path: str | os.PathLike[str], params: EarlyWarningParams | None = None
 ) -> EarlyWarningFit:
     """Read the UCI file, build the behaviour features and fit (baseline on the raw columns)."""
-    from solver.risk.uci import TARGET, read_uci, uci_features, uci_raw_features
-
     uci = read_uci(path)
     if TARGET not in uci.columns:
         raise InputError(
@@ -819,8 +662,6 @@ def score_uci(model: EarlyWarningModel, uci: pd.DataFrame) -> pd.DataFrame:
 
     With outcomes the result doubles as an outcome table for ``workout risk calibrate``.
     """
-    from solver.risk.uci import TARGET, uci_features
-
     if model.feature_set != "uci-behaviour-v1":
         raise InputError(f"model feature set {model.feature_set!r} cannot score a UCI table")
     scores = score_accounts(model, uci_features(uci), uci["account_id"].to_numpy())

@@ -1,4 +1,9 @@
-"""Charts of the risk module (matplotlib Agg, no pyplot state), written atomically as PNG."""
+"""Charts of the risk module (matplotlib Agg, no pyplot state), written atomically as PNG.
+
+The commands import this module only when they draw a chart (matplotlib costs about half a
+second); scikit-learn, for the ROC curve of :func:`fit_chart`, is imported there only, so
+that the score and calibration charts do not load it.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from solver.core.atomic import atomic_path
 from solver.domain import TIERS
@@ -20,9 +27,6 @@ if TYPE_CHECKING:
 
 
 def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     figure = Figure(figsize=(width, height), dpi=110)
     FigureCanvasAgg(figure)
     return figure
@@ -70,7 +74,7 @@ def roll_rate_heatmap(
 
 def fit_chart(fit: EarlyWarningFit, path: str | os.PathLike[str]) -> Path:
     """ROC curves (model and baseline), score distribution by outcome, and calibration by decile."""
-    from sklearn.metrics import roc_curve
+    from sklearn.metrics import roc_curve  # start-up time: see the module docstring
 
     figure = _figure(14, 4.4)
     roc, dist, calib = (figure.add_subplot(1, 3, i) for i in (1, 2, 3))

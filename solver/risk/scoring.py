@@ -1,40 +1,112 @@
 """Scoring a book with the early-warning model, on one machine or through an engine.
 
-The per-partition workloads of ``workout risk score`` live here, beside the model they
-use (issue 14: workloads beside their domains): :func:`prepare_uci` normalises a raw
-partition, :func:`score_partition` scores it, :func:`score_summary` sums it per tier, and
+``workout risk score`` runs :func:`score_file` (one process) or :func:`score_on_engine` on
+a :func:`scoring_source` (partitions on an engine, results back to the client or written
+by the workers as a Parquet dataset); both return a :class:`ScoreRun` with the per-tier
+summary.
+
+The per-partition workloads live here, beside the model they use (issue 14: workloads
+beside their domains): :func:`prepare_uci` normalises a raw partition,
+:func:`score_partition` scores it, :func:`score_summary` sums it per tier, and
 :func:`combine_score_summaries` combines the partitions' sums. :func:`tier_summary` is the
-same table for scores held in memory; :func:`held_out_hazards` calibrates the behaviour
-model's tier hazards on the held-out share of a fit.
+same table for scores held in memory.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
-from solver.risk.calibration import HazardCalibration, calibrate_hazards
-from solver.risk.early_warning import EarlyWarningFit, assign_tiers, score_uci
-
-if TYPE_CHECKING:
-    from solver.engines.engine import Partition
+from solver.domain import TIERS
+from solver.engines.base import Engine, ProgressFn
+from solver.engines.partitions import Partition, is_dataset
+from solver.risk.early_warning import EarlyWarningModel, score_uci
+from solver.risk.uci import normalise_uci, read_uci
 
 __all__ = [
+    "ScoreRun",
     "combine_score_summaries",
-    "held_out_hazards",
     "prepare_uci",
+    "score_file",
+    "score_on_engine",
     "score_partition",
     "score_summary",
+    "scoring_source",
     "tier_summary",
 ]
 
 
+@dataclass(frozen=True)
+class ScoreRun:
+    """What scoring a book gives ``workout risk score``.
+
+    Attributes
+    ----------
+    scores
+        ``account_id, pd_next_month, tier, base_hazard[, exposure_months, defaults]``
+        (``None`` when the workers wrote them as a dataset).
+    summary
+        Per tier A-E (in that order, NaN rows for tiers without accounts): ``accounts,
+        mean_pd, base_hazard[, observed_rate]``.
+    n_scored
+        Accounts scored.
+    """
+
+    scores: pd.DataFrame | None
+    summary: pd.DataFrame
+    n_scored: int
+
+
+def score_file(model: EarlyWarningModel, path: str | os.PathLike[str]) -> ScoreRun:
+    """Score a UCI-layout file in this process."""
+    scores = score_uci(model, read_uci(path))
+    return ScoreRun(scores, tier_summary(scores).reindex(list(TIERS)), len(scores))
+
+
+def scoring_source(path: str | os.PathLike[str]) -> Any:
+    """What :func:`score_on_engine` partitions: a Parquet file or dataset as its path (the
+    workers read it), another file read and normalised here."""
+    return path if is_dataset(path) else read_uci(path)
+
+
+def score_on_engine(
+    engine: Engine,
+    model: EarlyWarningModel,
+    source: Any,
+    *,
+    out: str | os.PathLike[str] | None = None,
+    partitions: int | None = None,
+    progress: ProgressFn | None = None,
+) -> ScoreRun:
+    """Score a :func:`scoring_source` partition by partition on ``engine``.
+
+    With ``out`` the workers write the scores as a Parquet dataset and only per-tier sums
+    come back.
+    """
+    result = engine.map_partitions(
+        score_partition,
+        source,
+        model,
+        out=out,
+        partitions=partitions,
+        prepare=prepare_uci,
+        unique="account_id",
+        summary=score_summary if out is not None else None,
+        progress=progress,
+    )
+    if out is not None:
+        summary = combine_score_summaries(result.summaries)
+        return ScoreRun(None, summary.reindex(list(TIERS)), result.rows)
+    scores = result.frame
+    return ScoreRun(scores, tier_summary(scores).reindex(list(TIERS)), len(scores))
+
+
 def prepare_uci(raw: pd.DataFrame, partition: Partition) -> pd.DataFrame:
     """Normalise a raw partition of a UCI-layout table (rows numbered as in the whole table)."""
-    from solver.risk.uci import normalise_uci
-
     if partition.frame is not None:
         return raw
     return normalise_uci(raw, source=partition.source, row_offset=partition.start)
@@ -81,10 +153,3 @@ def tier_summary(scores: pd.DataFrame) -> pd.DataFrame:
     if "defaults" in scores.columns:
         summary["observed_rate"] = scores.groupby("tier")["defaults"].mean()
     return summary
-
-
-def held_out_hazards(result: EarlyWarningFit) -> HazardCalibration:
-    """The behaviour model's tier hazards calibrated on the held-out share of a fit (its
-    scores assigned to tiers by the model's PD bands, against the observed outcome)."""
-    tiers = assign_tiers(result.test_pd, result.model.pd_bands)
-    return calibrate_hazards(tiers, result.test_outcome)

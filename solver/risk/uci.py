@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from solver.core.messages import WITHHELD, show_personal_values
 from solver.errors import InputError
 from solver.risk._tables import problems_error, read_table, shown
 
@@ -64,7 +65,7 @@ STATUS_COLUMNS: tuple[str, ...] = ("PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", 
 BILL_COLUMNS: tuple[str, ...] = tuple(f"BILL_AMT{k}" for k in range(1, 7))
 PAYMENT_COLUMNS: tuple[str, ...] = tuple(f"PAY_AMT{k}" for k in range(1, 7))
 #: Personal data (demographics and money amounts): values withheld from messages unless
-#: ``workout --verbose`` (see solver.core.messages.PERSONAL_FIELDS).
+#: ``workout --verbose`` (see solver.core.account.PERSONAL_FIELDS).
 PERSONAL_COLUMNS: frozenset[str] = frozenset(
     ("LIMIT_BAL", "SEX", "EDUCATION", "MARRIAGE", "AGE", *BILL_COLUMNS, *PAYMENT_COLUMNS)
 )
@@ -161,9 +162,6 @@ def normalise_uci(
     )
 
     problems: list[str] = []
-
-    from solver.core.messages import WITHHELD, show_personal_values
-
     hide = not show_personal_values()
 
     def where(mask: np.ndarray, column: str, what: str) -> None:

@@ -238,7 +238,7 @@ def plan_schedules(
     Calls :func:`solver.plans.portfolio.plan_portfolio`. Results are cached per (portfolio, policy,
     model, search effort, plan code) within the process, so a scenario and its baseline
     share the work, and in ``cache_dir`` across processes when given. With an ``engine``
-    (:mod:`solver.engines.engine`) the partitions are planned on its workers
+    (:mod:`solver.engines`) the partitions are planned on its workers
     (:func:`solver.plans.workloads.plan_portfolio_on`, identical results).
     """
     search = dict(search or {})

@@ -512,7 +512,7 @@ def simulate_paths(
     progress
         Called as ``progress(accounts_done, accounts_total)`` after each chunk.
     engine
-        An execution engine (:mod:`solver.engines.engine`, e.g. Dask) that runs the chunks on its
+        An execution engine (:mod:`solver.engines`, e.g. Dask) that runs the chunks on its
         workers (``map_ordered``); ``None`` runs them here on ``jobs`` threads. The result
         does not depend on it.
     """

@@ -112,7 +112,7 @@ def run_scenario(
         Directory caching plan-stage results across processes (``None``: in-process only;
         the CLI uses :func:`solver.scenarios.decisions.default_plan_cache`).
     engine
-        Execution engine (:mod:`solver.engines.engine`, e.g. Dask): the plan stage, the allocation's
+        Execution engine (:mod:`solver.engines`, e.g. Dask): the plan stage, the allocation's
         pricing and the simulation's chunks run on its workers; every figure is identical
         to the local run.
 

@@ -8,7 +8,7 @@ start-up and imports, reading, starting the workers, planning, writing, printing
 kinds of signal, as they happen in practice: Ctrl-C (SIGINT to the whole process group,
 workers included), ``kill -INT PID`` and ``kill PID`` (SIGTERM to the main process only).
 
-The :class:`solver.engines.engine.LocalPool` tests pin the pool's own guarantees in-process: a
+The :class:`solver.engines.local.LocalPool` tests pin the pool's own guarantees in-process: a
 worker killed at any moment (also while it sends a large result, which used to leave a
 ``ProcessPoolExecutor`` waiting forever) is reported at once, and leaving the pool with
 tasks in flight kills the workers instead of waiting for them.
@@ -242,7 +242,7 @@ def _sleep(seconds: float) -> float:
 
 
 def test_pool_results_by_index_and_worker_errors_come_back() -> None:
-    from solver.engines.engine import LocalPool
+    from solver.engines.local import LocalPool
 
     with LocalPool(_square, 2) as pool:
         got = {k: v for k, ok, v in pool.run(list(range(10))) if ok}
@@ -261,7 +261,7 @@ def test_pool_worker_killed_at_any_moment_is_reported_at_once(kill_after: float)
     """A worker SIGKILLed while computing or while sending a 100 MB result: the parent
     raises WorkerDied promptly (a ProcessPoolExecutor could block forever on the half-sent
     result) and no worker is left."""
-    from solver.engines.engine import LocalPool, WorkerDied
+    from solver.engines.local import LocalPool, WorkerDied
 
     started = time.monotonic()
     with pytest.raises(WorkerDied):
@@ -286,7 +286,7 @@ def test_pool_worker_killed_at_any_moment_is_reported_at_once(kill_after: float)
 def test_pool_left_with_tasks_in_flight_kills_the_workers() -> None:
     """An exception (an interruption) while workers are busy: the pool does not wait for
     their tasks; the workers are gone when the block is left."""
-    from solver.engines.engine import LocalPool
+    from solver.engines.local import LocalPool
 
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
@@ -301,7 +301,7 @@ def test_pool_left_with_tasks_in_flight_kills_the_workers() -> None:
 
 def test_pool_workers_ignore_sigint() -> None:
     """Ctrl-C reaches the workers too: they ignore it (the parent reports once and stops them)."""
-    from solver.engines.engine import LocalPool
+    from solver.engines.local import LocalPool
 
     with LocalPool(_sleep, 2) as pool:
         for proc, _ in pool._workers:
@@ -459,7 +459,7 @@ def test_local_engine_pool_reports_input_errors_of_partitions() -> None:
     """``LocalEngine(jobs=2)``: partitions failing validation are reported together (exit 2),
     not as an internal error; the pool sends no further partitions after the first."""
     from solver.core.generate import generate_portfolio
-    from solver.engines.engine import LocalEngine
+    from solver.engines.local import LocalEngine
     from solver.errors import InputError
 
     frame = generate_portfolio(30, seed=4)

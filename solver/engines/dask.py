@@ -1,0 +1,286 @@
+"""The Dask engine: partitions processed on a Dask cluster, an existing one or one of its own.
+
+:class:`DaskEngine` runs the tasks of :meth:`solver.engines.base.Engine.map_partitions` on
+a cluster: an existing one (``address``), or a :class:`distributed.LocalCluster` sized to
+the machine (one single-threaded worker process per core) started with
+:data:`LOCAL_CLUSTER_CONFIG`; the workers of that cluster load this module as their Dask
+preload (:func:`dask_setup`).
+
+A task whose worker dies is rerun by Dask on another worker (up to
+``distributed.scheduler.allowed-failures`` times); tasks are idempotent (a retried part
+overwrites the same file), so the output is complete and unchanged. Nothing here retries
+by hand, and ``retries=`` is not used: it reruns a task that *raised*, and the tasks'
+exceptions (an :class:`~solver.errors.InputError`, a bug) would only raise again.
+
+The Lagrangian dual of the allocation asks the engine for a pricing oracle
+(:meth:`DaskEngine.pricing`): :class:`solver.allocation.pricing.DaskPricing`.
+
+``dask`` and ``distributed`` are imported only when a :class:`DaskEngine` is created: a run
+on the local engine does not pay for them (about a third of a second).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import multiprocessing
+import os
+import resource
+import signal
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Generator, Iterator, Sequence
+from typing import Any
+
+from solver.allocation.pricing import DaskPricing, PricingOracle, _worker_count
+from solver.core import interrupts
+from solver.engines.base import Engine, OrderedCall
+from solver.engines.partitions import Partition
+from solver.errors import InputError
+
+__all__ = ["CONNECT_TIMEOUT", "LOCAL_CLUSTER_CONFIG", "DaskEngine", "dask_setup"]
+
+#: Dask settings for the workers of a cluster this engine starts itself (a cluster given by
+#: ``--address`` keeps its owner's settings; benchmarks/README.md recommends the same).
+#: Both defaults cost a CPU-bound planning task about 30 % of its CPU time (measured: 5.4 s
+#: against 4.1 s for the same 800 accounts, where the main process takes 4.1 s):
+#:
+#: * ``MALLOC_TRIM_THRESHOLD_`` (Dask sets 65536 so that workers hand freed memory back to
+#:   the OS): setting it also switches off glibc's dynamic mmap threshold, so every array
+#:   above 128 KiB of the vectorised plan search is mmap-ed, page-faulted and unmapped
+#:   again. Our tasks allocate and free such buffers thousands of times per partition and
+#:   hold no large state between tasks, so the trim buys nothing here. ``None`` unsets it.
+#: * the worker's statistical profiler (samples every task thread's stack every 10 ms for
+#:   the dashboard's profile page), which takes the GIL from a pure-Python-heavy task.
+LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+}
+
+#: Seconds to wait for a Dask scheduler before giving up (exit 2); env WORKOUT_DASK_TIMEOUT.
+CONNECT_TIMEOUT = 20.0
+
+
+def dask_setup(worker: Any) -> None:
+    """Dask preload hook of the local cluster's workers: ignore SIGINT (see DaskEngine)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT in this process meanwhile (processes spawned inherit SIG_IGN).
+
+    Known weakness: a Ctrl-C in these seconds is lost (the run goes on). Blocking SIGINT
+    instead (``pthread_sigmask``, which would delay it rather than lose it) was tried: the
+    workers multiprocessing spawns do not keep the mask and print KeyboardInterrupt
+    tracebacks."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _quiet_resource_tracker() -> None:
+    """An interrupted run ends at once (``cli.main``), before the semaphores of a starting
+    cluster are released; multiprocessing's resource tracker releases them and would warn
+    about "leaked semaphore objects" on the run's stderr. Its process takes the warning
+    filters from ``sys.warnoptions`` when it starts (with the cluster's first worker)."""
+    option = "ignore::UserWarning:multiprocessing.resource_tracker"
+    if option not in sys.warnoptions:
+        sys.warnoptions.append(option)
+
+
+class DaskEngine(Engine):
+    """Partitions processed on a Dask cluster.
+
+    Parameters
+    ----------
+    address
+        Scheduler address (``tcp://host:8786``) of an existing cluster; ``None`` starts a
+        :class:`distributed.LocalCluster` of ``n_workers`` single-threaded processes.
+    n_workers
+        Workers of the local cluster (default: the machine's cores).
+    timeout
+        Seconds to wait for the scheduler (and, for a local cluster, its workers).
+    client
+        An existing :class:`distributed.Client` to use (not closed by :meth:`close`).
+    partitions
+        Default number of partitions of a source.
+
+    Raises
+    ------
+    InputError
+        When the scheduler at ``address`` cannot be reached within ``timeout`` (exit 2).
+    """
+
+    name = "dask"
+
+    def __init__(
+        self,
+        address: str | None = None,
+        n_workers: int | None = None,
+        *,
+        timeout: float | None = None,
+        client: Any = None,
+        memory_limit: str | int = "auto",
+        partitions: int | None = None,
+    ):
+        # start-up time: Dask is imported only for a Dask run (see the module docstring)
+        from distributed import Client
+
+        if timeout is None:
+            timeout = float(os.environ.get("WORKOUT_DASK_TIMEOUT", CONNECT_TIMEOUT))
+        self.address = address
+        self.partitions = partitions
+        self._cluster: Any = None
+        self._own_client = client is None
+        if client is not None:
+            self.client = client
+            return
+        if address:
+            try:
+                self.client = Client(address, timeout=f"{timeout}s", set_as_default=False)
+            except (OSError, TimeoutError) as exc:
+                raise InputError(
+                    f"--address {address}: cannot reach the Dask scheduler within {timeout:g} s"
+                    f" ({type(exc).__name__}: {exc}); check the address and that the scheduler"
+                    " is running"
+                ) from None
+            return
+        workers = int(n_workers or os.cpu_count() or 1)
+        try:
+            self._start_local_cluster(workers, memory_limit, timeout)
+        except BaseException:
+            # interrupted (or failed) while the cluster starts: stop what has started
+            self.close()
+            with interrupts.shield():
+                for child in multiprocessing.active_children():
+                    child.kill()
+            raise
+
+    def _start_local_cluster(self, workers: int, memory_limit: str | int, timeout: float) -> None:
+        # start-up time: Dask is imported only for a Dask run (see the module docstring)
+        import dask
+        from distributed import Client, LocalCluster
+
+        _quiet_resource_tracker()
+        # Ctrl-C reaches the whole process group: the client stops the run cleanly and
+        # closes the cluster, so the worker processes ignore SIGINT (they would otherwise
+        # print KeyboardInterrupt tracebacks). SIG_IGN is inherited by the processes
+        # spawned now; workers a nanny restarts later set it in the ``dask_setup`` preload.
+        # ``:0``: the scheduler's HTTP server takes a free port (no "8787 in use" warning
+        # when two runs share a machine).
+        with _sigint_ignored(), dask.config.set(LOCAL_CLUSTER_CONFIG):
+            # A deep copy for the nannies: they keep it for the workers they restart (their
+            # own merge with the global config is shallow, so leaving this block would
+            # otherwise give restarted workers Dask's defaults back).
+            worker_config = copy.deepcopy(dask.config.config)
+            self._cluster = LocalCluster(
+                config=worker_config,
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                # CRITICAL, not ERROR: a worker still alive when an interrupted run's
+                # scheduler is gone logs "Failed to communicate with scheduler during
+                # heartbeat" with a traceback on the run's stderr (CI, session 5). A task's
+                # own error still reaches the client as the task's exception.
+                silence_logs=logging.CRITICAL,
+                memory_limit=memory_limit,
+                preload=[__name__],
+            )
+        self.client = Client(self._cluster, set_as_default=False, timeout=f"{timeout}s")
+        self.client.wait_for_workers(workers, timeout=timeout)
+
+    @property
+    def workers(self) -> int:
+        return _worker_count(self.client)
+
+    def close(self) -> None:
+        with interrupts.shield():  # an interrupted run still stops its cluster (issue 15)
+            if self._own_client:
+                with contextlib.suppress(Exception):
+                    self.client.close()
+            if self._cluster is not None:
+                with contextlib.suppress(Exception):
+                    self._cluster.close()
+                self._cluster = None
+
+    def _run(
+        self, fn: Callable[[Partition], Any], parts: list[Partition]
+    ) -> Iterator[tuple[int, Any]]:
+        from distributed import as_completed  # imported with the engine (module docstring)
+
+        # pure=False: a retried or repeated run must really run (tasks write files).
+        futures = self.client.map(
+            fn, parts, pure=False, key=[f"partition-{uuid.uuid4().hex}-{p.index}" for p in parts]
+        )
+        index = {f.key: p.index for f, p in zip(futures, parts, strict=True)}
+        try:
+            for fut in as_completed(futures, loop=self.client.loop):
+                try:
+                    value = fut.result()
+                except InputError as exc:
+                    self.client.cancel(futures)
+                    yield index[fut.key], exc
+                    return
+                yield index[fut.key], value
+                fut.release()
+        finally:
+            self.client.cancel(futures)
+
+    def _run_plain(self, fn: Callable[..., Any], items: list[Any]) -> list[Any]:
+        return self.client.gather(self.client.map(fn, items, pure=False))
+
+    def _ordered(
+        self, call: OrderedCall, items: Sequence[Any], window: int | None
+    ) -> Generator[Any, None, None]:
+        """``shared`` is sent to every worker once; at most ``window`` tasks (default four
+        per worker) are in flight, so results wait on the client only briefly."""
+        func, args, shared = call
+        shared_future = (
+            self.client.scatter(shared, broadcast=True, hash=False) if shared is not None else None
+        )
+        window = window or 4 * self.workers
+        pending: list[Any] = []
+        try:
+            for item in items:
+                pending.append(self.client.submit(func, shared_future, item, *args, pure=False))
+                if len(pending) >= window:
+                    yield pending.pop(0).result()
+            while pending:
+                yield pending.pop(0).result()
+        finally:
+            if pending:
+                self.client.cancel(pending)
+            if shared_future is not None:
+                self.client.cancel([shared_future])
+
+    def pricing(self, problem: Any) -> PricingOracle:
+        return DaskPricing(problem, self.client, partitions=self.partitions)
+
+    def worker_peak_rss(self) -> dict[str, int]:
+        """Peak resident memory (bytes) of each worker process so far."""
+        return self.client.run(_peak_rss)
+
+
+def _peak_rss() -> int:
+    """Peak resident memory of this process in bytes.
+
+    ``VmHWM`` from ``/proc/self/status`` where there is one: unlike ``ru_maxrss`` it is not
+    inherited across ``exec`` from the parent that spawned the process.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)

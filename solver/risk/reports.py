@@ -1,0 +1,93 @@
+"""What the ``workout risk`` commands report beyond one estimator.
+
+* :func:`rollrate_report` -- ``workout risk rollrates``: the roll-rate matrices of a panel
+  and, when it has paid or charged-off states, the absorbing chain of the overall matrix
+  and the expected loss of the latest month's balances.
+* :func:`held_out_hazards` -- ``workout risk fit --behaviour-out``: the behaviour model's
+  tier hazards calibrated on the held-out share of an early-warning fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from solver.risk.absorption import AbsorptionResult, ExpectedLoss, absorbing_summary, expected_loss
+from solver.risk.calibration import HazardCalibration, calibrate_hazards
+from solver.risk.early_warning import EarlyWarningFit, assign_tiers
+from solver.risk.rollrates import ABSORBING_STATES, RollRateResult, roll_rates
+
+__all__ = ["RollRateReport", "held_out_hazards", "latest_balances", "rollrate_report"]
+
+
+@dataclass(frozen=True)
+class RollRateReport:
+    """Roll rates of a panel with the absorbing-chain figures that follow from them.
+
+    Attributes
+    ----------
+    result
+        The matrices, overall and by segment.
+    chain
+        Absorbing-chain summary of the overall matrix (``None`` without paid or
+        charged-off states).
+    loss
+        Expected loss of the latest month's balances by bucket (``None`` without a
+        ``balance`` column or a charged-off state).
+    lgd
+        Loss given charge-off used for ``loss``.
+    """
+
+    result: RollRateResult
+    chain: AbsorptionResult | None
+    loss: ExpectedLoss | None
+    lgd: float
+
+
+def latest_balances(panel: pd.DataFrame, buckets: tuple[str, ...]) -> np.ndarray:
+    """Balance of the panel's latest month in each of ``buckets`` (0 where none; negative
+    balances count as 0)."""
+    latest = panel[panel["month_index"] == panel["month_index"].max()]
+    balances = latest.groupby("dpd_bucket")["balance"].sum().reindex(list(buckets), fill_value=0.0)
+    return balances.clip(lower=0).to_numpy()
+
+
+def rollrate_report(
+    panel: pd.DataFrame,
+    *,
+    source: str,
+    segment: str | None = None,
+    weight: str | None = None,
+    method: str = "wilson",
+    confidence: float = 0.95,
+    lgd: float = 1.0,
+) -> RollRateReport:
+    """Roll rates of a validated panel (:func:`solver.risk.rollrates.read_panel`), with the
+    absorbing chain and expected loss where the panel's states allow them.
+
+    ``source`` (the panel's file) starts every message.
+    """
+    result = roll_rates(
+        panel, segment=segment, weight=weight, method=method, confidence=confidence, source=source
+    )
+    chain = loss = None
+    if any(s in result.overall.states for s in ABSORBING_STATES):
+        q, r, transient, absorbing = result.overall.chain(source=source)
+        chain = absorbing_summary(q, r, transient, absorbing, source=source)
+        if "balance" in panel.columns and "charged_off" in absorbing:
+            loss = expected_loss(
+                latest_balances(panel, transient),
+                chain.absorption_probabilities,
+                lgd,
+                charge_off=absorbing.index("charged_off"),
+            )
+    return RollRateReport(result, chain, loss, lgd)
+
+
+def held_out_hazards(result: EarlyWarningFit) -> HazardCalibration:
+    """The behaviour model's tier hazards calibrated on the held-out share of a fit (its
+    scores assigned to tiers by the model's PD bands, against the observed outcome)."""
+    tiers = assign_tiers(result.test_pd, result.model.pd_bands)
+    return calibrate_hazards(tiers, result.test_outcome)
