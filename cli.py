@@ -49,6 +49,8 @@ COMMANDS: dict[str, str] = {
     "scenario": "commands.scenario:scenario",
     "experiment": "commands.scenario:experiment",
     "risk": "commands.risk:risk",
+    "evaluate": "commands.officer:evaluate",
+    "offer": "commands.officer:offer",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -61,6 +63,8 @@ SHORT_HELP: dict[str, str] = {
     "scenario": "Run what-if scenarios with Monte Carlo outcomes.",
     "experiment": "Champion/challenger splits and their evaluation.",
     "risk": "Roll rates, early-warning scores and model calibration.",
+    "evaluate": "Evaluate a customer's counter-offer against the policy and the NPV test.",
+    "offer": "Write the printable bilingual offer letter of one plan.",
 }
 
 

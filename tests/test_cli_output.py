@@ -92,6 +92,7 @@ TABLE_OUT = {
     "validate": ["validate", TINY],
     "generate portfolio": ["generate", "portfolio", "--n", "5"],
     "plan": ["plan", SAMPLE],
+    "evaluate": ["evaluate", SAMPLE, "--amount", "2000"],
     "plan-portfolio": ["plan-portfolio", TINY],
     "allocate": ["allocate", TINY],
     "experiment split": ["experiment", "split", TINY],
