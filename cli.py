@@ -51,6 +51,7 @@ COMMANDS: dict[str, str] = {
     "risk": "commands.risk:risk",
     "evaluate": "commands.officer:evaluate",
     "offer": "commands.officer:offer",
+    "audit": "commands.audit:audit",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -65,6 +66,7 @@ SHORT_HELP: dict[str, str] = {
     "risk": "Roll rates, early-warning scores and model calibration.",
     "evaluate": "Evaluate a customer's counter-offer against the policy and the NPV test.",
     "offer": "Write the printable bilingual offer letter of one plan.",
+    "audit": "Verify, list and export the audit trail of officers' decisions.",
 }
 
 

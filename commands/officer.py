@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from commands.audit import db_option, letter_out_option
 from commands.common import SHARED_HELP
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from commands.plan import (
@@ -300,7 +301,7 @@ def evaluate(source: AccountInput, proposal: Any, fmt: str, out_path: Path | Non
     return 0
 
 
-def _letter_path(path: Path, inputs: dict[str, Any]) -> None:
+def letter_path_check(path: Path, inputs: dict[str, Any]) -> None:
     """Refuse, before any work, a letter path that is not .html or cannot be written."""
     from solver.core.atomic import check_writable
     from solver.errors import InputError
@@ -323,12 +324,8 @@ def _letter_path(path: Path, inputs: dict[str, Any]) -> None:
     help="The plan to offer: an option of `workout plan` (custom, deferral/capitalize, "
     "the best of a family such as deferral) or counter_offer with the proposal options.",
 )
-@click.option(
-    "--out",
-    "out_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Write the offer letter to this HTML file (atomically; printable, with print CSS).",
+@letter_out_option(
+    "Write the offer letter to this HTML file (atomically; printable, with print CSS)."
 )
 @proposal_options
 @click.option(
@@ -354,8 +351,18 @@ def _letter_path(path: Path, inputs: dict[str, Any]) -> None:
     help="TOML with the bank's letter settings (bank_name_zh, bank_name_en, hotline, "
     "grace_days, cancel_after_missed, valid_days, ...; see scenarios/letter.toml).",
 )
+@click.option(
+    "--officer",
+    "officer_id",
+    default=None,
+    metavar="ID",
+    help="Record the offer in the audit trail under this officer id (inputs, policy and "
+    "model versions, every option shown, the choice, the letter's hash).",
+)
+@db_option
 @format_option(
-    "Here json is the offer's summary (letter file, SHA-256, APR, totals, validity); csv the same as one row."
+    "Here json is the offer's summary (letter file, SHA-256, APR, totals, validity, the "
+    "audit record); csv the same as one row."
 )
 def offer(
     source: AccountInput,
@@ -365,6 +372,8 @@ def offer(
     lang: str,
     as_of: dt.datetime | None,
     letter_settings_path: Path | None,
+    officer_id: str | None,
+    db_url: str,
     fmt: str,
 ) -> int:
     """Write the printable offer letter of one plan (bilingual zh/en HTML).
@@ -373,6 +382,9 @@ def offer(
     (明示年化利率), the finance charge, amount financed and total of payments, what the
     customer owes today and under the current contract, what happens if a payment is
     missed, the customer's rights, and the date until which the offer is open.
+
+    With --officer ID the offer is recorded in the audit trail (--db) before the letter
+    is in place: no letter without its record. Without it nothing is recorded.
 
     Exit code 3 when the option has no feasible plan or the counter-offer breaks the
     policy; an option that fails the NPV test is written with a note on stderr.
@@ -384,16 +396,27 @@ def offer(
           --lang en --as-of 2026-05-04 --out out/letter.html
       workout offer scenarios/sample_account.toml --option counter_offer \\
           --payments '0*3,2500*40' --out out/counter.html
+      workout offer scenarios/sample_account.toml --option custom --officer OF-1024 \\
+          --db sqlite:///workout.db --out out/letter.html
     """
-    from solver.core.atomic import atomic_open
+    import contextlib
+
+    from solver.core.atomic import atomic_path
     from solver.officer.documents import plan_result
     from solver.officer.letter import LetterSettings, letter_sha256, render_letter
     from solver.officer.offers import choose_offer
 
-    _letter_path(out_path, {**source.inputs, "--letter-settings": letter_settings_path})
+    letter_path_check(out_path, {**source.inputs, "--letter-settings": letter_settings_path})
     letter_settings = (
         LetterSettings.from_toml(letter_settings_path) if letter_settings_path else LetterSettings()
     )
+    trail = None
+    if officer_id is not None:  # a bad officer id or database fails before any work
+        from solver.audit.record import check_officer_id
+        from solver.audit.trail import AuditTrail
+
+        officer_id = check_officer_id(officer_id, "--officer")
+        trail = AuditTrail(db_url)
     account, policy, model = source.load()
     plans = plan_result(account, policy, model)
     choice = choose_offer(
@@ -407,11 +430,31 @@ def offer(
         valid_days=letter_settings.valid_days,
     )
     html = render_letter(choice.offer, letter_settings, lang)
-    with atomic_open(out_path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(html)
+    receipt = None
+    with contextlib.closing(trail) if trail is not None else contextlib.nullcontext():
+        with atomic_path(out_path) as tmp:
+            Path(tmp).write_text(html, encoding="utf-8", newline="\n")
+            if trail is not None:
+                from solver.audit.record import decision_record
+
+                record = decision_record(
+                    account,
+                    plans,
+                    officer_id=str(officer_id),
+                    policy=policy.for_product(account.product),
+                    model=model,
+                    chosen_option=choice.offer.label,
+                    letter_html=html,
+                    settings=source.settings,
+                    proposal=proposal,
+                    counter=choice.counter,
+                )
+                receipt = trail.append(record)
     for note in choice.notes:
         click.echo(f"note: {note}", err=True)
     summary = _offer_summary(choice.offer, out_path, letter_sha256(html))
+    summary["audit_record"] = None if receipt is None else receipt.seq
+    summary["audit_row_hash"] = None if receipt is None else receipt.row_hash
     if fmt == "table":
         _render_offer(summary)
     else:
@@ -452,3 +495,9 @@ def _render_offer(summary: dict[str, Any]) -> None:
         highlight=False,
     )
     out.print(f"wrote {summary['letter']} (sha256 {summary['sha256']})", highlight=False)
+    if summary["audit_record"] is not None:
+        out.print(
+            f"recorded as audit record {summary['audit_record']} (row hash "
+            f"{summary['audit_row_hash']})",
+            highlight=False,
+        )

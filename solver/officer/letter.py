@@ -123,7 +123,9 @@ def _environment() -> Any:
     )
 
 
-def _version() -> str:
+def software_version() -> str:
+    """The installed ``loan-workout`` version (``dev`` in a tree that is not installed);
+    letters and audit records carry it."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -213,7 +215,7 @@ def render_letter(offer: Offer, settings: LetterSettings | None = None, lang: st
             bank=bank,
             bilingual=len(languages) > 1,
             html_lang="zh-Hans" if languages[0] == "zh" else "en",
-            version=_version(),
+            version=software_version(),
         )
     )
 
