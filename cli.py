@@ -52,6 +52,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "commands.officer:evaluate",
     "offer": "commands.officer:offer",
     "audit": "commands.audit:audit",
+    "serve": "commands.serve:serve",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -67,6 +68,7 @@ SHORT_HELP: dict[str, str] = {
     "evaluate": "Evaluate a customer's counter-offer against the policy and the NPV test.",
     "offer": "Write the printable bilingual offer letter of one plan.",
     "audit": "Verify, list and export the audit trail of officers' decisions.",
+    "serve": "Serve the officer's web page and JSON API (FastAPI).",
 }
 
 

@@ -6,7 +6,7 @@
 Regulation Z, finance charge, amount financed, total of payments, what is waived) and the
 bank's :class:`LetterSettings` (name, hotlines, grace days, how long the offer is open).
 
-The HTML is self-contained (CSS inline, no scripts but the print button), deterministic
+The HTML is self-contained (CSS inline, no scripts: print it from the browser), deterministic
 for the same offer, settings and software version, and identified by its SHA-256
 (:func:`letter_sha256`), which the audit trail records.
 """
