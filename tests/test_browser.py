@@ -13,18 +13,13 @@ Without Chromium the test is skipped on a developer's machine and fails under ``
 from __future__ import annotations
 
 import base64
-import json
 import shutil
-import signal
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from dataset_helpers import running_in_ci
-from workout_process import workout_command, workout_env
+from serve_process import serving
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "data" / "portfolio" / "tiny.csv"
@@ -48,42 +43,13 @@ def _require_browser() -> None:
     pytest.skip(message)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`workout serve` with the tiny book on a free loopback port."""
     _require_browser()
-    port = _free_port()
     db = tmp_path_factory.mktemp("browser") / "audit.db"
-    env = workout_env()
-    env.pop("WORKOUT_TOKEN", None)
-    proc = subprocess.Popen(
-        [*workout_command(), "serve", "--port", str(port), "--book", str(TINY),
-         "--db", f"sqlite:///{db}", "--format", "json"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    url = json.loads(proc.stdout.readline())["url"]
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        try:
-            httpx.get(url + "api/health", timeout=2)
-            break
-        except httpx.TransportError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail(f"workout serve did not start: {proc.stderr.read()}")
-            time.sleep(0.3)
-    yield url
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with serving("--book", str(TINY), db=db) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="module")

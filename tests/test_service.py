@@ -10,23 +10,17 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 import tomllib
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from workout_process import workout_command, workout_env
+from serve_process import serving
 
 import cli
 from commands.common import run_cli
-from solver.audit import AuditTrail
 from solver.audit.chain import sha256_text
 from solver.core import Policy, read_portfolio
 from solver.service import ServiceConfig, create_app
@@ -361,57 +355,15 @@ def test_serve_refuses_an_open_bind_without_a_token():
     assert code == 2 and "16 characters" in err
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_runs_as_a_process(tmp_path):
     """`workout serve` listens on 127.0.0.1, answers, and stops on SIGTERM."""
-    port = _free_port()
-    env = {**workout_env(), "WORKOUT_TOKEN": ""}
-    env.pop("WORKOUT_TOKEN")
-    proc = subprocess.Popen(
-        [
-            *workout_command(),
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            f"sqlite:///{tmp_path / 'a.db'}",
-            "--format",
-            "json",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        started = json.loads(proc.stdout.readline())
-        assert started["url"] == f"http://127.0.0.1:{port}/" and started["token"] is False
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = httpx.get(f"{started['url']}api/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
-                time.sleep(0.2)
-        assert health.json()["status"] == "ok"
-        plan = httpx.post(f"{started['url']}api/plan", json={"account": ACCOUNT}, timeout=60)
+    with serving(db=tmp_path / "a.db") as (url, proc):
+        assert url.startswith("http://127.0.0.1:")
+        assert httpx.get(f"{url}api/health", timeout=30).json()["status"] == "ok"
+        plan = httpx.post(f"{url}api/plan", json={"account": ACCOUNT}, timeout=60)
         assert plan.json()["recommended"] == "custom"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
     assert proc.returncode in (0, 128 + signal.SIGTERM)
-    assert "Traceback" not in proc.stderr.read()
+    assert proc.stderr is not None and "Traceback" not in proc.stderr.read()
 
 
 def test_policy_file_is_the_services_policy(tmp_path):
@@ -423,6 +375,3 @@ def test_policy_file_is_the_services_policy(tmp_path):
         response = c.post("/api/plan", json={"account": ACCOUNT})
     _, out, _ = _cli("plan", SAMPLE, "--policy", path, "--format", "json")
     assert response.content == out.encode("utf-8")
-
-
-_ = (os, sys, AuditTrail)

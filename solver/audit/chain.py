@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from solver.audit.schema import HASHED_COLUMNS
@@ -60,7 +60,7 @@ class Problem:
     text: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "kind": self.kind, "text": self.text}
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,12 +53,7 @@ class Receipt:
     letter_sha256: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "row_hash": self.row_hash,
-            "recorded_at": self.recorded_at,
-            "letter_sha256": self.letter_sha256,
-        }
+        return asdict(self)
 
 
 def display_url(url: str) -> str:

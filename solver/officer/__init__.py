@@ -8,7 +8,8 @@ against the policy and the NPV test, the offer chosen, and its printable letter.
   counter-offer), dated;
 * :mod:`~solver.officer.letter` -- the bilingual offer letter (Jinja2 templates in
   ``templates/``);
-* :mod:`~solver.officer.documents` -- the JSON documents the CLI and the service share.
+* :mod:`~solver.officer.documents` -- the JSON documents the CLI and the service share;
+* :mod:`~solver.officer.templating` -- Jinja2 environments and zh/en word lists.
 """
 
 from __future__ import annotations

@@ -17,12 +17,12 @@ import hashlib
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from solver.errors import InputError
 from solver.officer.offers import Offer
+from solver.officer.templating import environment, words
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: Letter languages: Chinese, English, or both side by side.
@@ -102,27 +102,6 @@ class LetterSettings:
         return cls.from_mapping(data.get("letter", data), source=str(path))
 
 
-@cache
-def _texts() -> dict[str, dict[str, str]]:
-    with open(TEMPLATES / "letter_text.toml", "rb") as fh:
-        return tomllib.load(fh)
-
-
-@cache
-def _environment() -> Any:
-    # jinja2 is needed only to render a letter: imported here, not when the CLI starts
-    import jinja2
-
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-
-
 def software_version() -> str:
     """The installed ``loan-workout`` version (``dev`` in a tree that is not installed);
     letters and audit records carry it."""
@@ -159,7 +138,7 @@ def render_letter(offer: Offer, settings: LetterSettings | None = None, lang: st
     if lang not in LANGUAGES:
         raise InputError(f"lang: must be one of {', '.join(LANGUAGES)}, got {lang!r}")
     settings = settings or LetterSettings()
-    texts = _texts()
+    texts = words(TEMPLATES / "letter_text.toml")
     values = {
         "bank_zh": settings.bank_name_zh,
         "bank_en": settings.bank_name_en,
@@ -200,7 +179,7 @@ def render_letter(offer: Offer, settings: LetterSettings | None = None, lang: st
     )
     mode = offer.deferral_mode or "capitalize"
     return (
-        _environment()
+        environment(TEMPLATES)
         .get_template("offer_letter.html.j2")
         .render(
             offer=offer,

@@ -9,11 +9,12 @@ json``. The handlers are plain functions: FastAPI runs them in its thread pool.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from solver.audit.chain import content_hash
 from solver.audit.record import decision_record
 from solver.audit.trail import AuditTrail
 from solver.core import BehaviourModel, Policy
@@ -22,7 +23,7 @@ from solver.core.io import json_safe, json_text
 from solver.errors import InputError
 from solver.officer.counter_offer import evaluate_counter_offer
 from solver.officer.documents import counter_offer_document, plan_document, plan_result
-from solver.officer.letter import LetterSettings, render_letter
+from solver.officer.letter import LetterSettings, render_letter, software_version
 from solver.officer.offers import choose_offer
 from solver.service.models import DecisionRequest, EvaluateRequest, LetterRequest, PlanRequest
 from solver.service.requests import (
@@ -70,6 +71,10 @@ class ServiceConfig:
             values["tier"] = ""
         return json_safe(values)
 
+    @property
+    def account_count(self) -> int:
+        return len(self._index)
+
     def account_ids(self, prefix: str, limit: int) -> list[str]:
         return [i for i in self._index if i.startswith(prefix)][:limit]
 
@@ -90,170 +95,187 @@ def _json(payload: Any, status_code: int = 200) -> Response:
     return Response(json_text(payload), status_code=status_code, media_type="application/json")
 
 
-def api_router(config: ServiceConfig, trail: AuditTrail) -> APIRouter:
-    """The ``/api`` routes over ``config`` and the audit ``trail``."""
+def service_config(request: Request) -> ServiceConfig:
+    """The running service's :class:`ServiceConfig` (a FastAPI dependency)."""
+    return request.app.state.config
 
-    def authorised(request: Request) -> None:
-        if config.token is not None and not token_matches(
-            request.headers.get("authorization"), config.token
-        ):
-            raise HTTPException(
-                status_code=401,
-                detail=[{"field": "authorization", "message": "missing or wrong bearer token"}],
-                headers={"WWW-Authenticate": "Bearer"},
-            )
 
-    router = APIRouter(prefix="/api", dependencies=[Depends(authorised)])
+def audit_trail(request: Request) -> AuditTrail:
+    """The running service's audit trail (a FastAPI dependency)."""
+    return request.app.state.trail
 
-    def inputs(body: PlanRequest) -> tuple[Any, Policy]:
-        return account_of(body), policy_of(config.policy, body)
 
-    @router.get("/health", summary="Liveness and the versions in force")
-    def health() -> dict[str, Any]:
-        from solver.audit.chain import content_hash
-        from solver.officer.letter import software_version
+Config = Annotated[ServiceConfig, Depends(service_config)]
+Trail = Annotated[AuditTrail, Depends(audit_trail)]
 
-        return {
-            "status": "ok",
-            "version": software_version(),
-            "policy_hash": content_hash(json_safe(config.policy.to_dict())),
-            "model_hash": content_hash(json_safe(config.model.to_dict())),
-            "book": config.book_name or None,
-            "accounts": len(config._index),
-        }
 
-    @router.post("/plan", summary="Plan options for one account (= workout plan --format json)")
-    def plan(body: PlanRequest) -> Response:
-        account, policy = inputs(body)
-        result = plan_result(
-            account,
-            policy,
-            config.model,
-            objective=body.objective,
-            within_pct=body.within_pct,
-            thorough=body.thorough,
+def authorised(request: Request, config: Config) -> None:
+    """Refuse a request without the bearer token when the service has one (401)."""
+    if config.token is not None and not token_matches(
+        request.headers.get("authorization"), config.token
+    ):
+        raise HTTPException(
+            status_code=401,
+            detail=[{"field": "authorization", "message": "missing or wrong bearer token"}],
+            headers={"WWW-Authenticate": "Bearer"},
         )
-        return _json(plan_document(result, body.objective, body.within_pct))
 
-    @router.post("/evaluate", summary="Evaluate a counter-offer (= workout evaluate --format json)")
-    def evaluate(body: EvaluateRequest) -> Response:
-        account, policy = inputs(body)
-        proposal = proposal_of(body)
-        assert proposal is not None  # required by EvaluateRequest
-        try:  # a proposal that cannot be booked (it never repays the balance)
-            offer = evaluate_counter_offer(account, proposal, policy, config.model)
-        except InputError as exc:
-            raise RequestProblems([proposal_problem(exc)]) from None
-        return _json(counter_offer_document(offer))
 
-    @router.get("/accounts", summary="Account ids of the loaded book starting with a prefix")
-    def account_ids(
-        prefix: str = Query("", max_length=128), limit: int = Query(20, ge=1, le=MAX_LISTED)
-    ) -> dict[str, Any]:
-        return {"book": config.book_name or None, "account_ids": config.account_ids(prefix, limit)}
+router = APIRouter(prefix="/api", dependencies=[Depends(authorised)])
 
-    @router.get("/accounts/{account_id}", summary="Look up an account of the loaded book")
-    def account(account_id: str) -> Response:
-        if config.book is None:
-            raise HTTPException(
-                404,
-                detail=[
-                    {
-                        "field": "account_id",
-                        "message": "no book is loaded (workout serve --book FILE)",
-                    }
-                ],
-            )
-        found = config.account_fields(account_id)
-        if found is None:
-            raise HTTPException(
-                404,
-                detail=[
-                    {
-                        "field": "account_id",
-                        "message": f"no account {account_id!r} in {config.book_name}",
-                    }
-                ],
-            )
-        return _json({"account": found})
 
-    def offer_of(body: LetterRequest) -> tuple[Any, Any, Any, Any, Any]:
-        account, policy = inputs(body)
-        proposal = proposal_of(body)
+def _inputs(config: ServiceConfig, body: PlanRequest) -> tuple[Any, Policy]:
+    return account_of(body), policy_of(config.policy, body)
+
+
+@router.get("/health", summary="Liveness and the versions in force")
+def health(config: Config) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "version": software_version(),
+        "policy_hash": content_hash(json_safe(config.policy.to_dict())),
+        "model_hash": content_hash(json_safe(config.model.to_dict())),
+        "book": config.book_name or None,
+        "accounts": config.account_count,
+    }
+
+
+@router.post("/plan", summary="Plan options for one account (= workout plan --format json)")
+def plan(body: PlanRequest, config: Config) -> Response:
+    account, policy = _inputs(config, body)
+    result = plan_result(
+        account,
+        policy,
+        config.model,
+        objective=body.objective,
+        within_pct=body.within_pct,
+        thorough=body.thorough,
+    )
+    return _json(plan_document(result, body.objective, body.within_pct))
+
+
+@router.post("/evaluate", summary="Evaluate a counter-offer (= workout evaluate --format json)")
+def evaluate(body: EvaluateRequest, config: Config) -> Response:
+    account, policy = _inputs(config, body)
+    proposal = proposal_of(body)
+    assert proposal is not None  # required by EvaluateRequest
+    try:  # a proposal that cannot be booked (it never repays the balance)
+        offer = evaluate_counter_offer(account, proposal, policy, config.model)
+    except InputError as exc:
+        raise RequestProblems([proposal_problem(exc)]) from None
+    return _json(counter_offer_document(offer))
+
+
+@router.get("/accounts", summary="Account ids of the loaded book starting with a prefix")
+def account_ids(
+    config: Config,
+    prefix: str = Query("", max_length=128),
+    limit: int = Query(20, ge=1, le=MAX_LISTED),
+) -> dict[str, Any]:
+    return {"book": config.book_name or None, "account_ids": config.account_ids(prefix, limit)}
+
+
+@router.get("/accounts/{account_id}", summary="Look up an account of the loaded book")
+def account(account_id: str, config: Config) -> Response:
+    if config.book is None:
+        message = "no book is loaded (workout serve --book FILE)"
+        raise HTTPException(404, detail=[{"field": "account_id", "message": message}])
+    found = config.account_fields(account_id)
+    if found is None:
+        message = f"no account {account_id!r} in {config.book_name}"
+        raise HTTPException(404, detail=[{"field": "account_id", "message": message}])
+    return _json({"account": found})
+
+
+@dataclass(frozen=True)
+class _Offered:
+    """A letter request resolved: the account, policy, plans, the choice and its letter."""
+
+    account: Any
+    policy: Policy
+    plans: Any
+    choice: Any
+    html: str
+
+
+def _offer(config: ServiceConfig, body: LetterRequest) -> _Offered:
+    account, policy = _inputs(config, body)
+    plans = plan_result(
+        account, policy, config.model, objective=body.objective, within_pct=body.within_pct
+    )
+    try:
+        choice = choose_offer(
+            account,
+            body.option,
+            plans,
+            policy=policy,
+            model=config.model,
+            proposal=proposal_of(body),
+            as_of=body.as_of,
+            valid_days=config.letter_settings.valid_days,
+        )
+    except InputError as exc:
+        if str(exc).startswith("--option"):
+            raise
+        raise RequestProblems([proposal_problem(exc)]) from None
+    html = render_letter(choice.offer, config.letter_settings, body.lang)
+    return _Offered(account, policy, plans, choice, html)
+
+
+@router.post(
+    "/letter", response_class=HTMLResponse, summary="Preview an offer letter (not recorded)"
+)
+def letter(body: LetterRequest, config: Config) -> HTMLResponse:
+    return HTMLResponse(_offer(config, body).html)
+
+
+@router.post("/decisions", summary="Record the officer's decision in the audit trail")
+def decide(body: DecisionRequest, config: Config, trail: Trail) -> Response:
+    if body.option == NO_OFFER:
+        account, policy = _inputs(config, body)
         plans = plan_result(
             account, policy, config.model, objective=body.objective, within_pct=body.within_pct
         )
-        try:
-            choice = choose_offer(
-                account,
-                body.option,
-                plans,
-                policy=policy,
-                model=config.model,
-                proposal=proposal,
-                as_of=body.as_of,
-                valid_days=config.letter_settings.valid_days,
-            )
-        except InputError as exc:
-            if str(exc).startswith("--option"):
-                raise
-            raise RequestProblems([proposal_problem(exc)]) from None
-        html = render_letter(choice.offer, config.letter_settings, body.lang)
-        return account, policy, plans, choice, html
-
-    @router.post(
-        "/letter", response_class=HTMLResponse, summary="Preview an offer letter (not recorded)"
+        offered = _Offered(account, policy, plans, None, "")
+    else:
+        offered = _offer(config, body)
+    choice = offered.choice
+    record = decision_record(
+        offered.account,
+        offered.plans,
+        officer_id=body.officer_id,
+        policy=offered.policy.for_product(offered.account.product),
+        model=config.model,
+        chosen_option=NO_OFFER if choice is None else choice.offer.label,
+        letter_html=None if choice is None else offered.html,
+        settings=_settings(body),
+        proposal=proposal_of(body),
+        counter=None if choice is None else choice.counter,
     )
-    def letter(body: LetterRequest) -> HTMLResponse:
-        return HTMLResponse(offer_of(body)[-1])
-
-    @router.post("/decisions", summary="Record the officer's decision in the audit trail")
-    def decide(body: DecisionRequest) -> Response:
-        if body.option == NO_OFFER:
-            account, policy = inputs(body)
-            plans = plan_result(
-                account, policy, config.model, objective=body.objective, within_pct=body.within_pct
-            )
-            choice, html, proposal = None, None, proposal_of(body)
-        else:
-            account, policy, plans, choice, html = offer_of(body)
-            proposal = proposal_of(body)
-        record = decision_record(
-            account,
-            plans,
-            officer_id=body.officer_id,
-            policy=policy.for_product(account.product),
-            model=config.model,
-            chosen_option=NO_OFFER if choice is None else choice.offer.label,
-            letter_html=html,
-            settings=_settings(body),
-            proposal=proposal,
-            counter=None if choice is None else choice.counter,
-        )
-        receipt = trail.append(record)
-        return _json(
-            {
-                **receipt.to_dict(),
-                "account_id": account.account_id,
-                "option": record.chosen_option,
-                "notes": [] if choice is None else list(choice.notes),
-                "letter_url": None if html is None else f"/api/decisions/{receipt.seq}/letter",
-            }
-        )
-
-    @router.get(
-        "/decisions/{seq}/letter",
-        response_class=HTMLResponse,
-        summary="The offer letter of a recorded decision (checked against its hash)",
+    receipt = trail.append(record)
+    return _json(
+        {
+            **receipt.to_dict(),
+            "account_id": offered.account.account_id,
+            "option": record.chosen_option,
+            "notes": [] if choice is None else list(choice.notes),
+            "letter_url": None if choice is None else f"/api/decisions/{receipt.seq}/letter",
+        }
     )
-    def recorded_letter(seq: int) -> HTMLResponse:
-        try:
-            return HTMLResponse(trail.letter(seq))
-        except InputError as exc:  # no such record, or a decision without a letter
-            raise HTTPException(404, detail=[{"field": "seq", "message": str(exc)}]) from None
 
-    @router.get("/audit/verify", summary="Verify the audit trail's hash chain")
-    def verify() -> Response:
-        return _json(trail.verify().to_dict())
 
-    return router
+@router.get(
+    "/decisions/{seq}/letter",
+    response_class=HTMLResponse,
+    summary="The offer letter of a recorded decision (checked against its hash)",
+)
+def recorded_letter(seq: int, trail: Trail) -> HTMLResponse:
+    try:
+        return HTMLResponse(trail.letter(seq))
+    except InputError as exc:  # no such record, or a decision without a letter
+        raise HTTPException(404, detail=[{"field": "seq", "message": str(exc)}]) from None
+
+
+@router.get("/audit/verify", summary="Verify the audit trail's hash chain")
+def verify(trail: Trail) -> Response:
+    return _json(trail.verify().to_dict())

@@ -24,7 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from solver.audit.trail import AuditTrail
 from solver.errors import InfeasibleError, InputError, WorkoutError
 from solver.officer.letter import software_version
-from solver.service.api import ServiceConfig, api_router
+from solver.service.api import ServiceConfig, router
 from solver.service.requests import RequestProblems
 from solver.service.security import MAX_BODY_BYTES, BodyLimit
 from solver.service.web import STATIC, page_router
@@ -99,7 +99,7 @@ def create_app(config: ServiceConfig | None = None, *, max_body: int = MAX_BODY_
         log.exception("internal error on %s %s", request.method, request.url.path)
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
-    app.include_router(api_router(config, trail))
+    app.include_router(router)
     app.include_router(page_router(auth=config.token is not None, book=config.book_name))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.config = config

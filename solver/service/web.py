@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import tomllib
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from solver.core.account import PRODUCTS, SPECS
+from solver.core.account import COLUMNS, PRODUCTS, SPECS
 from solver.domain import TIERS
+from solver.officer.templating import environment, words
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -26,28 +26,24 @@ STATIC = HERE / "static"
 SAMPLE_ACCOUNT = HERE.parents[1] / "scenarios" / "sample_account.toml"
 #: Page languages.
 PAGE_LANGUAGES = ("zh", "en")
-#: The account fields on the form, in order (the rest keep their defaults).
-FORM_FIELDS = (
-    "account_id",
-    "product",
-    "principal",
-    "interest_due",
-    "fees_due",
-    "arrears",
-    "annual_rate",
-    "remaining_term",
-    "dpd",
-    "credit_score",
-    "tier",
-    "income",
-    "income_normal",
-    "recovery_months",
-    "income_cv",
-    "expenses",
-    "other_debt",
-    "vehicle_value",
-    "hardship",
+#: Account fields left off the form (they keep their defaults): forecasts and contact data.
+NOT_ON_FORM = frozenset(
+    {
+        "income_forecast",
+        "inflows",
+        "region",
+        "language",
+        "preferred_channel",
+        "consent_email",
+        "consent_sms",
+        "cease_contact",
+        "dispute",
+        "bankruptcy",
+        "has_plan",
+    }
 )
+#: The account fields on the form, in the schema's order.
+FORM_FIELDS = tuple(name for name in COLUMNS if name not in NOT_ON_FORM)
 #: Security headers of the page (the script and styles are served from /static).
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; "
@@ -55,25 +51,6 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-
-
-@cache
-def _texts() -> dict[str, dict[str, str]]:
-    with open(TEMPLATES / "page_text.toml", "rb") as fh:
-        return tomllib.load(fh)
-
-
-@cache
-def _environment() -> Any:
-    import jinja2
-
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 def _sample() -> dict[str, Any]:
@@ -110,9 +87,9 @@ def page_router(*, auth: bool, book: str) -> APIRouter:
 
     @router.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page(lang: str = Query("zh", pattern="^(zh|en)$")) -> HTMLResponse:
-        texts = {key: value[lang] for key, value in _texts().items()}
+        texts = {key: value[lang] for key, value in words(TEMPLATES / "page_text.toml").items()}
         html = (
-            _environment()
+            environment(TEMPLATES)
             .get_template("officer.html.j2")
             .render(
                 t=texts,
