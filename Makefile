@@ -19,7 +19,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## demo: generate a sample book, validate it, plan one account and the book, allocate treatments,
-## and run a recession scenario against the baseline (a few minutes on 2 cores)
+## run a recession scenario against the baseline, evaluate a counter-offer, write an offer letter
+## and verify its audit record (a few minutes on 2 cores); it ends with the `workout serve` line
+## that opens the officer's web page on the sample book
 demo: install
 	@mkdir -p $(OUT)
 	$(BIN)/workout generate portfolio --n 2000 --seed 7 --out $(OUT)/portfolio.csv
@@ -29,7 +31,12 @@ demo: install
 	$(BIN)/workout allocate $(OUT)/portfolio.csv --plans $(OUT)/plans.csv --out $(OUT)/allocation.csv
 	$(BIN)/workout scenario run scenarios/recession.toml --baseline scenarios/baseline.toml \
 		--set portfolio.n=2000 --paths 200 --out-dir $(OUT)/scenario
+	$(BIN)/workout evaluate scenarios/sample_account.toml --term 36 --holiday 3 --amount 2000
+	$(BIN)/workout offer scenarios/sample_account.toml --option custom --officer demo \
+		--db sqlite:///$(OUT)/workout.db --out $(OUT)/offer-letter.html
+	$(BIN)/workout audit verify --db sqlite:///$(OUT)/workout.db
 	@echo "demo outputs written to $(OUT)/"
+	@echo "the officer's web page on this book: $(BIN)/workout serve --book $(OUT)/portfolio.csv --db sqlite:///$(OUT)/workout.db  (then open http://127.0.0.1:8000/)"
 
 ## test: the whole pytest suite (2 workers). Exit code 5 (no tests collected) means the suite
 ## did not run: it fails, with a message, rather than counting as a pass.

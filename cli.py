@@ -54,6 +54,10 @@ COMMANDS: dict[str, str] = {
     "scenario": "commands.scenario:scenario",
     "experiment": "commands.scenario:experiment",
     "risk": "commands.risk:risk",
+    "evaluate": "commands.officer:evaluate",
+    "offer": "commands.officer:offer",
+    "audit": "commands.audit:audit",
+    "serve": "commands.serve:serve",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -66,6 +70,10 @@ SHORT_HELP: dict[str, str] = {
     "scenario": "Run what-if scenarios with Monte Carlo outcomes.",
     "experiment": "Champion/challenger splits and their evaluation.",
     "risk": "Roll rates, early-warning scores and model calibration.",
+    "evaluate": "Evaluate a customer's counter-offer against the policy and the NPV test.",
+    "offer": "Write the printable bilingual offer letter of one plan.",
+    "audit": "Verify, list and export the audit trail of officers' decisions.",
+    "serve": "Serve the officer's web page and JSON API (FastAPI).",
 }
 
 

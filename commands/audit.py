@@ -1,0 +1,236 @@
+"""``workout audit``: verify, list and export the audit trail, and fetch a recorded letter
+(parse, call, format). The trail itself is :mod:`solver.audit`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from commands.output import check_out, emit, format_option, out_option, write_out, wrote
+
+
+def letter_out_option(text: str) -> Any:
+    """``--out FILE.html`` of a command that writes an offer letter (as ``out_path``)."""
+    return click.option(
+        "--out",
+        "out_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        required=True,
+        help=text,
+    )
+
+
+#: Exit code of ``audit verify`` when the trail was altered (rows edited, deleted or
+#: rewritten): not bad input, not an internal error.
+EXIT_TAMPERED = 5
+#: Environment variable with the audit database URL (``--db`` wins).
+DB_ENV = "WORKOUT_DB"
+
+
+def db_option(func: Any) -> Any:
+    """``--db URL``: the audit database (any SQLAlchemy URL; SQLite file by default)."""
+    return click.option(
+        "--db",
+        "db_url",
+        default="sqlite:///workout.db",
+        envvar=DB_ENV,
+        show_default=True,
+        metavar="URL",
+        help="Audit database: any SQLAlchemy URL, e.g. sqlite:///workout.db (a file, the "
+        "default) or postgresql+psycopg://user@host/dbname; also from $WORKOUT_DB.",
+    )(func)
+
+
+@click.group("audit")
+def audit() -> None:
+    """The audit trail of officers' decisions: verify, list, export, fetch a letter.
+
+    Every `workout offer --officer ID` (and every decision recorded through
+    `workout serve`) appends one record: inputs, policy and model versions (content
+    hashes), every option shown with its NPV, the chosen option, the officer id, the
+    time and the offer letter's hash. Records are append-only and chained by hashes.
+
+    \b
+    Examples:
+      workout audit verify --db sqlite:///workout.db
+      workout audit list --db sqlite:///workout.db --account-id AUTO-000123
+      workout audit export --db sqlite:///workout.db --out out/audit.xlsx
+    """
+
+
+@audit.command("verify")
+@db_option
+@click.option(
+    "--anchor",
+    default=None,
+    metavar="HASH",
+    help="A row hash kept outside the database (as printed when it was recorded): it must "
+    "still be in the trail.",
+)
+@format_option(
+    "Here json is the report (rows, head, every problem with its row); csv the problems."
+)
+def verify(db_url: str, anchor: str | None, fmt: str) -> int:
+    """Check the hash chain: detect edited, deleted or rewritten records.
+
+    Exit code 0 when the trail is intact; 5 when it was altered (each problem names its
+    record); 2 when the database cannot be read or holds no trail.
+
+    \b
+    Examples:
+      workout audit verify
+      workout audit verify --db postgresql+psycopg://audit@db.example/workout --format json
+    """
+    import pandas as pd
+
+    from solver.audit.trail import AuditTrail
+
+    with AuditTrail(db_url, create=False) as trail:
+        report = trail.verify(anchor)
+    problems = pd.DataFrame([p.to_dict() for p in report.problems], columns=["seq", "kind", "text"])
+    if fmt == "table":
+        _print_problems(report)
+    else:
+        emit(fmt, table=problems, payload=report.to_dict())
+    if report.ok:
+        return 0
+    click.echo(f"error: {report.summary()}", err=True)
+    return EXIT_TAMPERED
+
+
+def _print_problems(report: Any) -> None:
+    from commands.common import console
+
+    out = console()
+    for problem in report.problems:
+        out.print(f"[red]{problem.kind}[/]: {problem.text}", highlight=False)
+    colour = "green" if report.ok else "red"
+    out.print(f"[bold {colour}]{report.summary()}[/]", highlight=False)
+
+
+@audit.command("list")
+@db_option
+@click.option(
+    "--account-id", "account_id", default=None, metavar="ID", help="Only this account's records."
+)
+@click.option(
+    "--last",
+    type=click.IntRange(1, 100_000),
+    default=20,
+    show_default=True,
+    help="Show the last N records.",
+)
+@format_option("Here json and csv are the records shown (without the letters).")
+def list_records(db_url: str, account_id: str | None, last: int, fmt: str) -> int:
+    """The latest records: number, time, officer, account, decision, letter hash.
+
+    \b
+    Examples:
+      workout audit list
+      workout audit list --account-id AUTO-000123 --last 5 --format json
+    """
+    from collections import deque
+
+    import pandas as pd
+
+    from commands.tables import Column, print_fitted
+    from solver.audit.schema import SUMMARY_COLUMNS
+    from solver.audit.trail import AuditTrail
+
+    with AuditTrail(db_url, create=False) as trail:
+        rows = list(deque(trail.rows(letters=False, account_id=account_id), maxlen=last))
+    table = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    if fmt != "table":
+        emit(fmt, table=table, payload=table)
+        return 0
+    from commands.common import console
+
+    layout = (
+        Column("#", "right", 0),
+        Column("recorded (UTC)", "left", 3),
+        Column("officer", "left", 2),
+        Column("account", "left", 0),
+        Column("decision", "left", 1),
+        Column("letter sha256", "left", 4),
+    )
+    cells = [
+        (
+            [
+                str(r["seq"]),
+                str(r["recorded_at"])[:19].replace("T", " "),
+                str(r["officer_id"]),
+                str(r["account_id"]),
+                f"{r['action']} {r['chosen_option']}",
+                (r["letter_sha256"] or "")[:16],
+            ],
+            None,
+        )
+        for r in rows
+    ]
+    print_fitted(console(), f"Audit trail: last {len(rows)} records", layout, cells)
+    return 0
+
+
+@audit.command("export")
+@db_option
+@out_option(
+    "the records (every column but the letters, which stay in the database)",
+    required=True,
+    dest="out_path",
+)
+@format_option("Here json and csv print the records too.")
+def export(db_url: str, out_path: Path, fmt: str) -> int:
+    """Export every record (CSV, Excel, Parquet or JSON by the extension).
+
+    \b
+    Examples:
+      workout audit export --out out/audit.csv
+      workout audit export --db sqlite:///workout.db --out out/audit.xlsx
+    """
+    from solver.audit.trail import AuditTrail
+
+    check_out(out_path)
+    with AuditTrail(db_url, create=False) as trail:
+        frame = trail.to_frame()
+    write_out(out_path, frame, sheet_name="audit")
+    if fmt == "table":
+        click.echo(f"wrote {out_path}: {len(frame):,} records")
+    else:
+        emit(fmt, table=frame, payload=frame)
+        wrote(out_path, fmt)
+    return 0
+
+
+@audit.command("letter")
+@click.argument("seq", type=click.IntRange(1))
+@db_option
+@letter_out_option("Write the recorded offer letter to this HTML file (atomically).")
+@format_option("Here json is the record's number, letter file and hash; csv the same as one row.")
+def letter(seq: int, db_url: str, out_path: Path, fmt: str) -> int:
+    """Write the offer letter of record SEQ, as issued (checked against its hash).
+
+    \b
+    Examples:
+      workout audit letter 12 --out out/letter-12.html
+    """
+    from commands.officer import letter_path_check
+    from solver.audit.chain import sha256_text
+    from solver.audit.trail import AuditTrail
+    from solver.core.atomic import atomic_open
+
+    letter_path_check(out_path, {})
+    with AuditTrail(db_url, create=False) as trail:
+        html = trail.letter(seq)
+    with atomic_open(out_path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(html)
+    summary = {"seq": seq, "letter": str(out_path), "sha256": sha256_text(html)}
+    if fmt == "table":
+        click.echo(f"wrote {out_path} (record {seq}, sha256 {summary['sha256']})")
+    else:
+        import pandas as pd
+
+        emit(fmt, table=pd.DataFrame([summary]), payload=summary)
+    return 0

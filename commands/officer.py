@@ -1,0 +1,503 @@
+"""``workout evaluate`` and ``workout offer``: the restructuring officer's counter-offer and
+offer letter (parse, call, format).
+
+Business logic lives in :mod:`solver.officer`; the account options (file, ``--account-id``,
+``--set``, ``--policy``, ``--model``, ``--forecast``) are read exactly as ``workout plan``
+reads them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from commands.audit import db_option, letter_out_option
+from commands.common import SHARED_HELP
+from commands.output import check_out, emit, format_option, out_option, write_out, wrote
+from commands.plan import (
+    _apply_account_settings,
+    _forecast_option,
+    _load_model,
+    _load_policy,
+    _policy_model_options,
+    _read_one_account,
+)
+from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
+
+#: Suffixes of an offer letter file.
+LETTER_SUFFIXES = (".html", ".htm")
+
+
+@dataclass(frozen=True)
+class AccountInput:
+    """The account options of a command: the file, the id in a book, the settings and the
+    policy, model and forecast files (read as ``workout plan`` reads them)."""
+
+    account_file: Path
+    account_id: str | None
+    settings: tuple[str, ...]
+    policy_path: Path | None
+    model_path: Path | None
+    forecast_path: Path | None
+
+    @property
+    def inputs(self) -> dict[str, Path | None]:
+        """The files read, by option, for :func:`commands.output.check_out`."""
+        return {
+            "ACCOUNT_FILE": self.account_file,
+            "--policy": self.policy_path,
+            "--model": self.model_path,
+            "--forecast": self.forecast_path,
+        }
+
+    def load(self) -> tuple[Any, Any, Any]:
+        """The account (with ``--set`` what-ifs), the policy and the behaviour model."""
+        policy, account_settings = _load_policy(self.policy_path, self.settings)
+        model = _load_model(self.model_path)
+        account = _apply_account_settings(
+            _read_one_account(self.account_file, self.account_id, self.forecast_path),
+            account_settings,
+        )
+        return account, policy, model
+
+
+def account_options(func: Any) -> Any:
+    """ACCOUNT_FILE and the options that pick and adjust the account (as ``workout plan``);
+    the command receives them as one :class:`AccountInput` (``source``)."""
+
+    @functools.wraps(func)
+    def command(**kwargs: Any) -> Any:
+        fields = AccountInput.__dataclass_fields__
+        source = AccountInput(**{name: kwargs.pop(name) for name in fields})
+        return func(source=source, **kwargs)
+
+    decorators = (
+        click.argument("account_file", type=click.Path(dir_okay=False, path_type=Path)),
+        click.option(
+            "--account-id",
+            "account_id",
+            default=None,
+            metavar="ID",
+            help="This account of a portfolio file (CSV, Parquet, Excel, or TOML/JSON "
+            "with several accounts); the whole book is validated.",
+        ),
+        click.option(
+            "--set",
+            "settings",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Override an account field (income=8000) or a policy key "
+            "(policy.max_dti=0.6); repeatable.",
+        ),
+        _policy_model_options(
+            "Policy TOML (default: scenarios/policy.toml values).", SHARED_HELP["--model"]
+        ),
+        _forecast_option("Rows of other accounts are errors."),
+    )
+    for decorate in reversed(decorators):
+        command = decorate(command)
+    return command
+
+
+def proposal_options(func: Any) -> Any:
+    """The customer's proposal: ``--payments``, or ``--term``/``--holiday``/``--amount``;
+    the command receives the :class:`~solver.officer.Proposal` or ``None`` (``proposal``)."""
+
+    @functools.wraps(func)
+    def command(**kwargs: Any) -> Any:
+        names = ("payments", "term", "holiday", "holiday_mode", "amount")
+        return func(proposal=_proposal(*(kwargs.pop(name) for name in names)), **kwargs)
+
+    decorators = (
+        click.option(
+            "--payments",
+            default=None,
+            metavar="LIST",
+            help="The proposed monthly payments from month 1, e.g. '0*3,1500*24,1200' "
+            "(AMOUNT*MONTHS repeats an amount); the last one becomes what clears the "
+            "balance.",
+        ),
+        click.option(
+            "--term",
+            type=click.IntRange(1, 600),
+            default=None,
+            help="Proposed total months, holiday included (without --amount: level "
+            "instalments after the holiday).",
+        ),
+        click.option(
+            "--holiday",
+            type=click.IntRange(0, 599),
+            default=0,
+            show_default=True,
+            help="Proposed months without instalments at the start.",
+        ),
+        click.option(
+            "--holiday-mode",
+            type=click.Choice(["capitalize", "interest_only", "waive"]),
+            default="capitalize",
+            show_default=True,
+            help="Interest during the holiday: added to the balance, paid, or waived.",
+        ),
+        click.option(
+            "--amount",
+            type=click.FloatRange(min=0.0, min_open=True),
+            default=None,
+            help="Proposed monthly instalment after the holiday (without --term: paid "
+            "until the balance is cleared).",
+        ),
+    )
+    for decorate in reversed(decorators):
+        command = decorate(command)
+    return command
+
+
+def _proposal(
+    payments: str | None, term: int | None, holiday: int, holiday_mode: str, amount: float | None
+) -> Any:
+    """The proposal the options describe, or ``None`` when none is given."""
+    from solver.errors import InputError
+    from solver.officer.proposal import Proposal, parse_payments
+
+    if payments is None and term is None and amount is None:
+        if holiday:
+            raise InputError("--holiday: give --term and/or --amount with it")
+        return None
+    if payments is not None:
+        if term is not None or amount is not None or holiday:
+            raise InputError(
+                "--payments: give either the payments or --term/--holiday/--amount, not both"
+            )
+        return Proposal(payments=parse_payments(payments))
+    try:
+        return Proposal(term=term, holiday=holiday, holiday_mode=holiday_mode, amount=amount)
+    except InputError as exc:  # name the option as it was given: "holiday: ..." -> "--holiday: ..."
+        field, sep, rest = str(exc).partition(": ")
+        if sep and field in ("term", "holiday", "holiday_mode", "amount"):
+            raise InputError(f"--{field.replace('_', '-')}: {rest}") from None
+        raise
+
+
+def _money(x: float | None) -> str:
+    import math
+
+    return "—" if x is None or not math.isfinite(x) else f"{x:,.2f}"
+
+
+_COMPARE_COLUMNS: tuple[Column, ...] = (
+    Column("option", "left", 0),
+    Column("term", "right", 3),
+    Column("first payment", "right", 4, short="first\npayment"),
+    Column("NPV", "right", 1),
+    Column("Δ vs status quo", "right", 2, short="Δ vs\nstatus quo"),
+    Column("PD 12m", "right", 5, short="PD\n12m"),
+    Column("APR", "right", 7),
+    Column("max DTI", "right", 6, short="max\nDTI"),
+    Column("verdict / role", "left", 0, wraps=True, min_width=MIN_TEXT_WIDTH),
+)
+
+
+def _render_counter(offer: Any) -> None:
+    from commands.common import console
+
+    out = console(min_width=120)
+    rows: list[tuple[list[str], str | None]] = []
+    for row in _rows(offer):
+        rows.append(
+            (
+                [
+                    row["option"],
+                    str(row["term"]),
+                    _money(row["first_payment"]),
+                    _money(row["npv"]),
+                    "" if row["option"] == "status_quo" else f"{row['npv_vs_status_quo']:+,.2f}",
+                    f"{row['pd_12m']:.1%}",
+                    f"{row['apr']:.2%}",
+                    f"{row['max_dti']:.2f}",
+                    str(row["verdict"]),
+                ],
+                "bold" if row["option"] == "counter_offer" else "dim",
+            )
+        )
+    print_fitted(out, f"Counter-offer for {offer.account_id} (CNY)", _COMPARE_COLUMNS, rows)
+    colour = {"ACCEPTABLE": "green", "NPV_TEST_FAILED": "yellow", "BREAKS_POLICY": "red"}
+    out.print(
+        f"[bold {colour[offer.verdict]}]{offer.verdict}[/]: {offer.explanation}", highlight=False
+    )
+    for note in offer.booked.notes:
+        out.print(f"note: {note}", highlight=False)
+
+
+def _rows(offer: Any) -> list[dict[str, Any]]:
+    from solver.officer.documents import counter_offer_rows
+
+    return counter_offer_rows(offer)
+
+
+@click.command("evaluate")
+@account_options
+@proposal_options
+@format_option(
+    "Here json is the evaluation (figures, violations, verdict, nearest plan, schedule); "
+    "csv the comparison table."
+)
+@out_option(
+    "the comparison table (counter-offer, status quo, recommended and nearest plan)",
+    "A .json file holds the whole evaluation (as --format json prints it), an .xlsx file "
+    "also the schedule.",
+    dest="out_path",
+)
+def evaluate(source: AccountInput, proposal: Any, fmt: str, out_path: Path | None) -> int:
+    """Evaluate a customer's counter-offer: figures, policy check, NPV test, nearest plan.
+
+    The proposal is booked like an instalment plan (principal, accrued interest and fees
+    restructured at the contract rate; the last payment clears the balance) and evaluated
+    by the behaviour model, on the same scale as the options of `workout plan`. The
+    verdict is ACCEPTABLE (within policy, beats the status quo), NPV_TEST_FAILED or
+    BREAKS_POLICY (the rules broken, by month); otherwise the nearest feasible plan is
+    named (the offered plan whose payments differ least from the proposal's). The
+    schedule is in --format json and in an .xlsx --out.
+
+    Exit code 0 with any verdict; 3 when the proposal breaks the policy and no plan
+    satisfies it either.
+
+    \b
+    Examples:
+      workout evaluate scenarios/sample_account.toml --payments '0*3,2500*40'
+      workout evaluate scenarios/sample_account.toml --term 36 --holiday 3 --amount 2000
+      workout evaluate scenarios/sample_account.toml --amount 1500 --format json
+      workout evaluate tests/data/portfolio/tiny.csv --account-id T002 --term 48
+    """
+    import pandas as pd
+
+    from solver.errors import InfeasibleError, InputError
+    from solver.officer.counter_offer import Verdict, evaluate_counter_offer
+    from solver.officer.documents import counter_offer_document
+
+    check_out(out_path, inputs=source.inputs)
+    if proposal is None:
+        raise InputError("give the proposal: --payments LIST, or --term/--holiday/--amount")
+    account, policy, model = source.load()
+    offer = evaluate_counter_offer(account, proposal, policy, model)
+    table = pd.DataFrame(_rows(offer))
+    payload = counter_offer_document(offer)
+    if out_path is not None:
+        sheets = {
+            "comparison": table,
+            "schedule": offer.schedule.to_frame().drop(columns=["due_date"]),
+        }
+        write_out(out_path, table, sheet_name="comparison", payload=payload, sheets=sheets)
+    if fmt == "table":
+        _render_counter(offer)
+        wrote(out_path, fmt)
+    else:
+        emit(fmt, table=table, payload=payload)
+    if offer.verdict == Verdict.BREAKS_POLICY and offer.nearest is None:
+        raise InfeasibleError(f"account {offer.account_id}: the counter-offer {offer.explanation}")
+    return 0
+
+
+def letter_path_check(path: Path, inputs: dict[str, Any]) -> None:
+    """Refuse, before any work, a letter path that is not .html or cannot be written."""
+    from solver.core.atomic import check_writable
+    from solver.errors import InputError
+
+    if path.suffix.lower() not in LETTER_SUFFIXES:
+        raise InputError(
+            f"--out {path}: an offer letter is HTML: give a file ending in .html "
+            f"(got {path.suffix or 'no extension'!r})"
+        )
+    check_writable(path, option="--out", inputs=inputs)
+
+
+@click.command("offer")
+@account_options
+@click.option(
+    "--option",
+    "option_name",
+    required=True,
+    metavar="NAME",
+    help="The plan to offer: an option of `workout plan` (custom, deferral/capitalize, "
+    "the best of a family such as deferral) or counter_offer with the proposal options.",
+)
+@letter_out_option(
+    "Write the offer letter to this HTML file (atomically; printable, with print CSS)."
+)
+@proposal_options
+@click.option(
+    "--lang",
+    type=click.Choice(["zh-en", "zh", "en"]),
+    default="zh-en",
+    show_default=True,
+    help="Letter language: Chinese and English side by side, Chinese, or English.",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="Date of the letter; month t of the schedule falls due t months later (default: today).",
+)
+@click.option(
+    "--letter-settings",
+    "letter_settings_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="TOML with the bank's letter settings (bank_name_zh, bank_name_en, hotline, "
+    "grace_days, cancel_after_missed, valid_days, ...; see scenarios/letter.toml).",
+)
+@click.option(
+    "--officer",
+    "officer_id",
+    default=None,
+    metavar="ID",
+    help="Record the offer in the audit trail under this officer id (inputs, policy and "
+    "model versions, every option shown, the choice, the letter's hash).",
+)
+@db_option
+@format_option(
+    "Here json is the offer's summary (letter file, SHA-256, APR, totals, validity, the "
+    "audit record); csv the same as one row."
+)
+def offer(
+    source: AccountInput,
+    option_name: str,
+    out_path: Path,
+    proposal: Any,
+    lang: str,
+    as_of: dt.datetime | None,
+    letter_settings_path: Path | None,
+    officer_id: str | None,
+    db_url: str,
+    fmt: str,
+) -> int:
+    """Write the printable offer letter of one plan (bilingual zh/en HTML).
+
+    The letter holds the schedule to the cent with due dates, the APR disclosure
+    (明示年化利率), the finance charge, amount financed and total of payments, what the
+    customer owes today and under the current contract, what happens if a payment is
+    missed, the customer's rights, and the date until which the offer is open.
+
+    With --officer ID the offer is recorded in the audit trail (--db) before the letter
+    is in place: no letter without its record. Without it nothing is recorded.
+
+    Exit code 3 when the option has no feasible plan or the counter-offer breaks the
+    policy; an option that fails the NPV test is written with a note on stderr.
+
+    \b
+    Examples:
+      workout offer scenarios/sample_account.toml --option custom --out out/letter.html
+      workout offer scenarios/sample_account.toml --option deferral/capitalize \\
+          --lang en --as-of 2026-05-04 --out out/letter.html
+      workout offer scenarios/sample_account.toml --option counter_offer \\
+          --payments '0*3,2500*40' --out out/counter.html
+      workout offer scenarios/sample_account.toml --option custom --officer OF-1024 \\
+          --db sqlite:///workout.db --out out/letter.html
+    """
+    import contextlib
+
+    from solver.core.atomic import atomic_path
+    from solver.officer.documents import plan_result
+    from solver.officer.letter import LetterSettings, letter_sha256, render_letter
+    from solver.officer.offers import choose_offer
+
+    letter_path_check(out_path, {**source.inputs, "--letter-settings": letter_settings_path})
+    letter_settings = (
+        LetterSettings.from_toml(letter_settings_path) if letter_settings_path else LetterSettings()
+    )
+    trail = None
+    if officer_id is not None:  # a bad officer id or database fails before any work
+        from solver.audit.record import check_officer_id
+        from solver.audit.trail import AuditTrail
+
+        officer_id = check_officer_id(officer_id, "--officer")
+        trail = AuditTrail(db_url)
+    account, policy, model = source.load()
+    plans = plan_result(account, policy, model)
+    choice = choose_offer(
+        account,
+        option_name,
+        plans,
+        policy=policy,
+        model=model,
+        proposal=proposal,
+        as_of=as_of.date() if as_of else None,
+        valid_days=letter_settings.valid_days,
+    )
+    html = render_letter(choice.offer, letter_settings, lang)
+    receipt = None
+    with contextlib.closing(trail) if trail is not None else contextlib.nullcontext():
+        with atomic_path(out_path) as tmp:
+            Path(tmp).write_text(html, encoding="utf-8", newline="\n")
+            if trail is not None:
+                from solver.audit.record import decision_record
+
+                record = decision_record(
+                    account,
+                    plans,
+                    officer_id=str(officer_id),
+                    policy=policy.for_product(account.product),
+                    model=model,
+                    chosen_option=choice.offer.label,
+                    letter_html=html,
+                    settings=source.settings,
+                    proposal=proposal,
+                    counter=choice.counter,
+                )
+                receipt = trail.append(record)
+    for note in choice.notes:
+        click.echo(f"note: {note}", err=True)
+    summary = _offer_summary(choice.offer, out_path, letter_sha256(html))
+    summary["audit_record"] = None if receipt is None else receipt.seq
+    summary["audit_row_hash"] = None if receipt is None else receipt.row_hash
+    if fmt == "table":
+        _render_offer(summary)
+    else:
+        import pandas as pd
+
+        emit(fmt, table=pd.DataFrame([summary]), payload=summary)
+    return 0
+
+
+def _offer_summary(offer: Any, path: Path, sha256: str) -> dict[str, Any]:
+    return {
+        "account_id": offer.account_id,
+        "option": offer.label,
+        "letter": str(path),
+        "sha256": sha256,
+        "as_of": offer.as_of.isoformat(),
+        "valid_until": offer.valid_until.isoformat(),
+        "term": offer.schedule.term,
+        "first_due": offer.first_due.isoformat(),
+        "apr": offer.apr,
+        "amount_financed": offer.amount_financed,
+        "finance_charge": offer.finance_charge,
+        "total_of_payments": offer.total_of_payments,
+        "npv": offer.figures.get("npv"),
+        "npv_vs_status_quo": offer.figures.get("npv_vs_status_quo"),
+    }
+
+
+def _render_offer(summary: dict[str, Any]) -> None:
+    from commands.common import console
+
+    out = console()
+    out.print(
+        f"offer {summary['option']} for {summary['account_id']}: {summary['term']} months from "
+        f"{summary['first_due']}, APR {summary['apr']:.2%}, total of payments "
+        f"{summary['total_of_payments']:,.2f} CNY (finance charge {summary['finance_charge']:,.2f}); "
+        f"open until {summary['valid_until']}",
+        highlight=False,
+    )
+    out.print(f"wrote {summary['letter']} (sha256 {summary['sha256']})", highlight=False)
+    if summary["audit_record"] is not None:
+        out.print(
+            f"recorded as audit record {summary['audit_record']} (row hash "
+            f"{summary['audit_row_hash']})",
+            highlight=False,
+        )

@@ -1,0 +1,398 @@
+"""Evaluate a customer's counter-offer: its figures, the policy check, the NPV test and
+the nearest feasible plan.
+
+Every figure comes from the one behaviour-model evaluator (:func:`solver.core.evaluate`
+and the kernel's affordability caps), so a counter-offer reads on the same scale as the
+options ``workout plan`` shows; a test checks that the optimizer's own plans, evaluated
+here, give their reported figures and pass this policy check.
+
+The policy check (SPEC §5) is the one of the ``custom`` family, because a proposal is a
+customised schedule: term, holiday length and interest treatment, the minimum and the
+rounding of instalments, and, in every month with a payment, ``max_dti``,
+``min_residual_income`` and ``min_afford_prob``. ``max_payment_levels`` limits graduated
+and level plans, not a customised schedule (issue 13), so it is not applied.
+
+The **nearest feasible plan** is the offered plan (from :func:`solver.plans.plan_options`)
+whose payments differ least from the proposal's: the root-mean-square difference of the
+monthly payments over the longer of the two terms (a month past a schedule's end pays 0).
+Plans that pass the NPV test are preferred; among equally near plans the higher NPV wins.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+from solver.core import AccountParams, BehaviourModel, Policy, Schedule, evaluate, status_quo
+from solver.domain import OFFERED_FAMILIES
+from solver.officer.proposal import Proposal, ProposalSchedule, proposal_schedule
+from solver.plans import PlanResult, plan_options
+
+#: Relative tolerance on the affordability caps (float noise; the plan search uses the same).
+CAP_TOLERANCE = 1e-9
+
+
+class Verdict(StrEnum):
+    """What the officer may do with a counter-offer.
+
+    ACCEPTABLE
+        Within policy and it beats the status quo: it may be offered.
+    NPV_TEST_FAILED
+        Within policy but worth less to the bank than the contract as it stands.
+    BREAKS_POLICY
+        A policy rule is broken (the violations say which, and in which months).
+    """
+
+    ACCEPTABLE = "ACCEPTABLE"
+    NPV_TEST_FAILED = "NPV_TEST_FAILED"
+    BREAKS_POLICY = "BREAKS_POLICY"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken policy rule: the policy key, the months concerned (may be empty), in words."""
+
+    rule: str
+    months: tuple[int, ...]
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "months": list(self.months), "text": self.text}
+
+
+def months_text(months: Any) -> str:
+    """Month numbers in words, as runs: ``[1, 2, 3, 7]`` -> ``"months 1–3, 7"``, ``[5]`` ->
+    ``"month 5"``."""
+    runs: list[list[int]] = []
+    for m in sorted(int(x) for x in months):
+        if runs and m == runs[-1][1] + 1:
+            runs[-1][1] = m
+        else:
+            runs.append([m, m])
+    text = ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in runs)
+    return ("month " if len(runs) == 1 and runs[0][0] == runs[0][1] else "months ") + text
+
+
+def schedule_figures(
+    account: Any, schedule: Schedule, model: Any = None, baseline: Schedule | None = None
+) -> dict[str, float]:
+    """The SPEC §6 figures of ``schedule`` for ``account`` (the plan options' metrics).
+
+    Parameters
+    ----------
+    account
+        An :class:`~solver.core.Account`.
+    schedule
+        The schedule to evaluate.
+    model
+        Behaviour model (default parameters when omitted).
+    baseline
+        The status quo (computed when omitted): ``npv_vs_status_quo`` and
+        ``concession_cost`` are measured against it.
+    """
+    model = model or BehaviourModel()
+    baseline = baseline if baseline is not None else status_quo(account)
+    ev = evaluate(account, schedule, model=model)
+    base = evaluate(account, baseline, model=model)
+    pay = np.asarray(schedule.payments, dtype=float)
+    months = np.arange(1, pay.size + 1, dtype=float)
+    base_pay = np.asarray(baseline.payments, dtype=float)
+    delta = model.monthly_discount
+    pv = float(pay @ delta**months)
+    base_pv = float(base_pay @ delta ** np.arange(1, base_pay.size + 1, dtype=float))
+    contract = (1.0 + float(account.annual_rate) / 12.0) ** -months
+    paying = pay > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dti = (float(account.other_debt) + pay) / ev.expected_income
+    return {
+        "npv": ev.npv,
+        "npv_vs_status_quo": ev.npv - base.npv,
+        "pd_12m": ev.pd_12m,
+        "pd_life": ev.pd_life,
+        "expected_loss": ev.expected_loss,
+        "concession_cost": base_pv - pv,
+        "total_paid": schedule.total_paid,
+        "customer_cost": float(pay @ contract) - float(account.principal),
+        "apr": schedule.apr(),
+        "max_dti": float(dti[paying].max()) if paying.any() else 0.0,
+        "min_afford_prob": float(ev.afford_prob[paying].min()) if paying.any() else 1.0,
+    }
+
+
+def policy_violations(
+    account: Any, booked: ProposalSchedule, policy: Policy, model: Any = None
+) -> list[Violation]:
+    """The SPEC §5 rules ``booked`` breaks under ``policy`` (empty when it is feasible).
+
+    ``policy`` should already be the one for the account's product
+    (:meth:`~solver.core.Policy.for_product`).
+    """
+    model = model or BehaviourModel()
+    schedule = booked.schedule
+    pay = np.asarray(schedule.payments, dtype=float)
+    T = pay.size
+    out: list[Violation] = []
+    if T > policy.max_term_months:
+        out.append(
+            Violation(
+                "max_term_months",
+                (),
+                f"the term of {T} months exceeds max_term_months {policy.max_term_months}",
+            )
+        )
+    D, mode = booked.deferral_months, booked.deferral_mode
+    if D > policy.max_deferral_months:
+        out.append(
+            Violation(
+                "max_deferral_months",
+                (),
+                f"{D} months without instalments exceed max_deferral_months "
+                f"{policy.max_deferral_months}",
+            )
+        )
+    if D > 0 and mode not in policy.deferral_interest:
+        out.append(
+            Violation(
+                "deferral_interest",
+                (),
+                f"a holiday with interest treated as {mode} is not allowed (the policy allows "
+                f"{', '.join(policy.deferral_interest) or 'none'})",
+            )
+        )
+    month = np.arange(1, T + 1)
+    paying = pay > 0
+    not_last = month < T
+    unit = round(policy.rounding * 100)
+    # interest-only months (nothing to principal) pay the interest as it falls due: no
+    # instalment to round
+    monthly = (
+        (
+            "min_payment",
+            paying & not_last & (pay < policy.min_payment - 1e-9),
+            f"payments below min_payment {policy.min_payment:,.2f} in {{}}",
+        ),
+        (
+            "rounding",
+            paying & not_last & (schedule.principal != 0) & (schedule.payment % unit != 0),
+            f"instalments are not multiples of {policy.rounding:,.2f} in {{}}",
+        ),
+    )
+    for rule, mask, text in monthly:
+        if mask.any():
+            out.append(
+                Violation(rule, tuple(month[mask].tolist()), text.format(months_text(month[mask])))
+            )
+    out.extend(_affordability_violations(account, pay, policy, model))
+    return out
+
+
+def _affordability_violations(
+    account: Any, pay: np.ndarray, policy: Policy, model: Any
+) -> list[Violation]:
+    """``max_dti``, ``min_residual_income``, ``min_afford_prob`` in every payment month,
+    as caps on the payment (the form the plan search checks)."""
+    T = pay.size
+    kernel = model.kernel(AccountParams.from_account(account, model), T)
+    income = kernel.income[0, :T]
+    other_debt = float(account.other_debt)
+    caps = {
+        "max_dti": policy.max_dti * income - other_debt,
+        "min_residual_income": income - kernel.outgo[0] - policy.min_residual_income,
+        "min_afford_prob": kernel.afford_cap(policy.min_afford_prob)[0, :T],
+    }
+    month = np.arange(1, T + 1)
+    paying = pay > 0
+    out: list[Violation] = []
+    for rule, cap in caps.items():
+        with np.errstate(invalid="ignore"):
+            over = paying & ~(pay <= cap + CAP_TOLERANCE * np.maximum(1.0, np.abs(cap)))
+        if not over.any():
+            continue
+        where = months_text(month[over])
+        if rule == "max_dti":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                worst = float(np.max((other_debt + pay[over]) / income[over]))
+            text = f"max_dti {policy.max_dti:.2f} is exceeded in {where} (up to {worst:.2f})"
+        elif rule == "min_residual_income":
+            worst = float(np.min(income[over] - kernel.outgo[0] - pay[over]))
+            text = (
+                f"min_residual_income {policy.min_residual_income:,.2f} is not left in "
+                f"{where} (lowest {worst:,.2f})"
+            )
+        else:
+            afford = kernel.afford(np.zeros(1, dtype=int), pay[None, :])[0]
+            worst = float(np.min(afford[over]))
+            text = (
+                f"min_afford_prob {policy.min_afford_prob:.2f} is not met in {where} "
+                f"(lowest {worst:.2f})"
+            )
+        out.append(Violation(rule, tuple(month[over].tolist()), text))
+    return out
+
+
+def payment_distance(a: Any, b: Any) -> float:
+    """Root-mean-square difference of two payment paths over the longer one (0 past an end)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    T = max(a.size, b.size)
+    pa, pb = np.zeros(T), np.zeros(T)
+    pa[: a.size], pb[: b.size] = a, b
+    return float(np.sqrt(np.mean((pa - pb) ** 2)))
+
+
+def nearest_option(plans: PlanResult, payments: Any) -> tuple[Any, float]:
+    """The offered feasible plan nearest to ``payments`` and its distance (``None``, nan).
+
+    Plans that pass the NPV test are preferred; ties go to the higher NPV.
+    """
+    offered = [o for o in plans.options if o.feasible and o.family in OFFERED_FAMILIES]
+    passing = [o for o in offered if o.npv > plans.status_quo.npv]
+    pool = passing or offered
+    if not pool:
+        return None, math.nan
+    best = min(pool, key=lambda o: (payment_distance(o.payments, payments), -o.npv))
+    return best, payment_distance(best.payments, payments)
+
+
+@dataclass(frozen=True)
+class CounterOffer:
+    """A counter-offer evaluated: figures, policy check, NPV test and what to offer instead.
+
+    Attributes
+    ----------
+    verdict
+        :class:`Verdict`; ``explanation`` says why in words.
+    figures
+        The figures of the booked schedule (:func:`schedule_figures`: the plan options'
+        metrics).
+    violations
+        Broken policy rules (empty unless ``BREAKS_POLICY``).
+    nearest, nearest_distance
+        The nearest feasible plan (a :class:`~solver.plans.PlanResult` option) when the
+        verdict is not ``ACCEPTABLE``, and its RMS payment distance (CNY a month).
+    plans
+        The account's plan options (the comparison and the alternatives).
+    """
+
+    account_id: str
+    proposal: Proposal
+    booked: ProposalSchedule
+    figures: dict[str, float]
+    status_quo_npv: float
+    npv_test_passed: bool
+    violations: tuple[Violation, ...]
+    verdict: Verdict
+    explanation: str
+    plans: PlanResult
+    nearest: Any = None
+    nearest_distance: float = math.nan
+    policy: Policy = field(default_factory=Policy)
+
+    @property
+    def schedule(self) -> Schedule:
+        return self.booked.schedule
+
+    def to_dict(self, schedule: bool = True) -> dict[str, Any]:
+        """The ``workout evaluate --format json`` document (see :mod:`solver.officer.documents`)."""
+        from solver.officer.documents import counter_offer_document
+
+        return counter_offer_document(self, schedule=schedule)
+
+
+def evaluate_counter_offer(
+    account: Any,
+    proposal: Proposal,
+    policy: Policy | None = None,
+    model: Any = None,
+    *,
+    plans: PlanResult | None = None,
+) -> CounterOffer:
+    """Evaluate the customer's ``proposal`` for ``account`` (SPEC §4-§6).
+
+    Parameters
+    ----------
+    account
+        An :class:`~solver.core.Account`.
+    proposal
+        The counter-offer.
+    policy, model
+        As for :func:`solver.plans.plan_options` (defaults when omitted); the policy for
+        the account's product applies.
+    plans
+        The account's plan options when already computed (else computed here).
+    """
+    policy = (policy or Policy()).for_product(account.product)
+    model = model or BehaviourModel()
+    booked = proposal_schedule(account, proposal, policy.rounding)
+    baseline = status_quo(account)
+    figures = schedule_figures(account, booked.schedule, model, baseline)
+    sq_npv = figures["npv"] - figures["npv_vs_status_quo"]
+    violations = tuple(policy_violations(account, booked, policy, model))
+    passed = figures["npv_vs_status_quo"] > 0
+    if violations:
+        verdict = Verdict.BREAKS_POLICY
+    else:
+        verdict = Verdict.ACCEPTABLE if passed else Verdict.NPV_TEST_FAILED
+    if plans is None:
+        plans = plan_options(account, policy, model)
+    nearest, distance = (None, math.nan)
+    if verdict != Verdict.ACCEPTABLE:
+        nearest, distance = nearest_option(plans, booked.proposed_payments)
+    explanation = _explain(verdict, figures, sq_npv, violations, plans, nearest, distance)
+    return CounterOffer(
+        account_id=str(account.account_id),
+        proposal=proposal,
+        booked=booked,
+        figures=figures,
+        status_quo_npv=sq_npv,
+        npv_test_passed=passed,
+        violations=violations,
+        verdict=verdict,
+        explanation=explanation,
+        plans=plans,
+        nearest=nearest,
+        nearest_distance=distance,
+        policy=policy,
+    )
+
+
+def _explain(
+    verdict: Verdict,
+    figures: dict[str, float],
+    sq_npv: float,
+    violations: tuple[Violation, ...],
+    plans: PlanResult,
+    nearest: Any,
+    distance: float,
+) -> str:
+    npv, delta = figures["npv"], figures["npv_vs_status_quo"]
+    worth = (
+        f"it recovers {npv:,.2f} in expected NPV against {sq_npv:,.2f} for the status quo "
+        f"({delta:+,.2f}); PD 12m {figures['pd_12m']:.1%}"
+    )
+    if verdict == Verdict.ACCEPTABLE:
+        text = f"within policy and it passes the NPV test: {worth}."
+        best = plans.recommended_option
+        if best is not None and best.npv > npv:
+            text += f" The recommended plan, {best.label}, recovers {best.npv:,.2f}."
+        return text
+    if verdict == Verdict.BREAKS_POLICY:
+        text = (
+            "breaks the policy: "
+            + "; ".join(v.text for v in violations)
+            + f". As proposed, {worth}."
+        )
+    else:
+        text = f"within policy but it fails the NPV test: {worth}."
+    if nearest is None:
+        return text + f" No plan satisfies the policy: {plans.explanation}"
+    test = "passes" if nearest.npv > plans.status_quo.npv else "fails"
+    return text + (
+        f" Nearest feasible plan: {nearest.label} (term {nearest.schedule.term}, first payment "
+        f"{float(nearest.payments[0]):,.2f}; its payments differ from the proposed ones by "
+        f"{distance:,.2f} a month, root mean square), NPV {nearest.npv:,.2f}, which {test} "
+        "the NPV test."
+    )

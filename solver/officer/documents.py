@@ -1,0 +1,108 @@
+"""The JSON documents of the officer's tools: plan options, a counter-offer, a table row.
+
+One definition each, shared by the command line and the HTTP service, so that
+``workout plan --format json`` and ``POST /api/plan`` give the same bytes
+(:func:`solver.core.io.json_text` writes both).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from solver.plans import PlanResult, SearchParams, choose_for, efficient_frontier, plan_options
+
+if TYPE_CHECKING:
+    from solver.core import Schedule
+    from solver.officer.counter_offer import CounterOffer
+
+#: Columns of a schedule row in the documents (``due_date`` only where the schedule is dated).
+SCHEDULE_COLUMNS = ("month", "payment", "interest", "principal", "fees", "balance")
+
+
+def plan_result(
+    account: Any,
+    policy: Any,
+    model: Any,
+    *,
+    objective: str = "bank",
+    within_pct: float = 1.0,
+    thorough: bool = False,
+) -> PlanResult:
+    """The plan options ``workout plan`` reports: searched, then chosen for ``objective``
+    (``within_pct`` percent of the bank's best for the ``customer`` objective)."""
+    search = SearchParams.thorough() if thorough else SearchParams()
+    result = plan_options(account, policy, model, search=search)
+    return choose_for(result, objective, within_pct / 100.0)
+
+
+def plan_document(result: PlanResult, objective: str = "bank", within_pct: float = 1.0) -> dict:
+    """The ``workout plan --format json`` document of ``result``."""
+    payload = result.to_dict()
+    payload["objective"] = {"kind": objective, "within": within_pct / 100.0}
+    payload["frontier"] = [o.label for o in efficient_frontier(result)]
+    return payload
+
+
+def schedule_rows(schedule: Schedule) -> list[dict[str, Any]]:
+    """The rows of ``schedule`` (CNY to the cent), with ``due_date`` when it is dated."""
+    keys = (("month", "due_date") + SCHEDULE_COLUMNS[1:]) if schedule.start else SCHEDULE_COLUMNS
+    return [{k: row[k] for k in keys} for row in schedule.to_records()]
+
+
+def counter_offer_document(offer: CounterOffer, schedule: bool = True) -> dict[str, Any]:
+    """The ``workout evaluate --format json`` document (the service's ``/api/evaluate``)."""
+    nearest = offer.nearest
+    doc: dict[str, Any] = {
+        "account_id": offer.account_id,
+        "verdict": offer.verdict,
+        "explanation": offer.explanation,
+        "proposal": {**offer.proposal.to_dict(), "text": offer.proposal.describe()},
+        "npv_test_passed": offer.npv_test_passed,
+        "status_quo_npv": offer.status_quo_npv,
+        **offer.figures,
+        "term": offer.schedule.term,
+        "deferral_months": offer.booked.deferral_months,
+        "deferral_mode": offer.booked.deferral_mode if offer.booked.deferral_months else None,
+        "violations": [v.to_dict() for v in offer.violations],
+        "notes": list(offer.booked.notes),
+        "recommended": offer.plans.recommended,
+        "nearest": None
+        if nearest is None
+        else {"distance": offer.nearest_distance, **nearest.to_dict(schedule=schedule)},
+    }
+    if schedule:
+        doc["schedule"] = schedule_rows(offer.schedule)
+    return doc
+
+
+def counter_offer_rows(offer: CounterOffer) -> list[dict[str, Any]]:
+    """The counter-offer beside the status quo, the recommended and the nearest plan (the
+    ``--format csv`` table of ``workout evaluate``)."""
+    rows = [
+        {
+            "option": "counter_offer",
+            "verdict": offer.verdict,
+            "term": offer.schedule.term,
+            "first_payment": float(offer.schedule.payments[0]),
+            **offer.figures,
+        }
+    ]
+    seen = set()
+    for role, option in (
+        ("status_quo", offer.plans.status_quo),
+        ("recommended", offer.plans.recommended_option),
+        ("nearest", offer.nearest),
+    ):
+        if option is None or option.label in seen:
+            continue
+        seen.add(option.label)
+        rows.append(
+            {
+                "option": option.label,
+                "verdict": role,
+                "term": option.schedule.term,
+                "first_payment": float(option.payments[0]),
+                **option.metrics(),
+            }
+        )
+    return rows

@@ -1,0 +1,236 @@
+"""What the bank offers one customer: a plan option or the customer's own counter-offer,
+dated, with the disclosures of its schedule.
+
+:func:`choose_offer` resolves the officer's choice (a plan option's label, a family, or
+``counter_offer``) against the account's plan options, refuses what may not be offered
+(the status quo, the waterfall reference, an infeasible option, a counter-offer that breaks
+the policy) and returns the :class:`Offer` the letter and the audit trail are made from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import Any
+
+from solver.core import Schedule, status_quo
+from solver.domain import OFFERED_FAMILIES
+from solver.errors import InfeasibleError, InputError
+from solver.officer.counter_offer import CounterOffer, Verdict, evaluate_counter_offer
+from solver.officer.proposal import Proposal
+from solver.plans import PlanResult
+
+#: The option name of the customer's own proposal.
+COUNTER_OFFER = "counter_offer"
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A plan offered to one customer, dated, with the disclosures of its schedule.
+
+    Attributes
+    ----------
+    label, family
+        The plan option's label and family (``counter_offer`` for the customer's own
+        proposal).
+    schedule
+        Cent-exact schedule dated from ``as_of`` (month t due t months later).
+    rate
+        Nominal annual rate of the plan.
+    deferral_months, deferral_mode
+        The payment holiday at the start, if any.
+    owed
+        ``principal``, ``interest_due``, ``fees_due``, ``arrears`` today.
+    current_total
+        Total of payments under the current contract (the status quo).
+    figures
+        The bank's figures of the plan (NPV and the rest, as the plan options report
+        them); not printed in the letter, recorded in the audit trail.
+    """
+
+    account_id: str
+    label: str
+    family: str
+    schedule: Schedule
+    rate: float
+    deferral_months: int
+    deferral_mode: str | None
+    owed: dict[str, float]
+    current_total: float
+    as_of: date
+    valid_until: date
+    figures: dict[str, float]
+
+    @property
+    def apr(self) -> float:
+        return self.schedule.apr()
+
+    @property
+    def amount_financed(self) -> float:
+        return self.schedule.opening_balance / 100
+
+    @property
+    def total_of_payments(self) -> float:
+        return self.schedule.total_paid
+
+    @property
+    def finance_charge(self) -> float:
+        return self.schedule.total_interest
+
+    @property
+    def relief(self) -> float:
+        """What the plan waives or forgives up front (owed today less the amount financed)."""
+        owed = self.owed["principal"] + self.owed["interest_due"] + self.owed["fees_due"]
+        return max(0.0, round(owed - self.amount_financed, 2))
+
+    @property
+    def payment_count(self) -> int:
+        return int((self.schedule.payment > 0).sum())
+
+    @property
+    def first_due(self) -> date:
+        first = int((self.schedule.payment > 0).argmax())
+        return self.schedule.due_dates[first]
+
+
+def make_offer(
+    account: Any,
+    *,
+    label: str,
+    family: str,
+    schedule: Schedule,
+    figures: Mapping[str, float],
+    rate: float | None = None,
+    deferral_months: int = 0,
+    deferral_mode: str | None = None,
+    as_of: date | None = None,
+    valid_days: int = 14,
+) -> Offer:
+    """An :class:`Offer` of ``schedule`` to ``account``'s customer, dated ``as_of`` (today)."""
+    as_of = as_of or date.today()
+    return Offer(
+        account_id=str(account.account_id),
+        label=label,
+        family=family,
+        schedule=replace(schedule, start=as_of),
+        rate=float(account.annual_rate if rate is None else rate),
+        deferral_months=int(deferral_months or 0),
+        deferral_mode=deferral_mode if deferral_months else None,
+        owed={
+            k: float(getattr(account, k))
+            for k in ("principal", "interest_due", "fees_due", "arrears")
+        },
+        current_total=status_quo(account).total_paid,
+        as_of=as_of,
+        valid_until=as_of + timedelta(days=valid_days),
+        figures=dict(figures),
+    )
+
+
+def offer_of_option(account: Any, option: Any, **dating: Any) -> Offer:
+    """The offer of a plan option (:class:`~solver.plans.PlanResult` ``.option(name)``)."""
+    params = option.params
+    return make_offer(
+        account,
+        label=option.label,
+        family=option.family,
+        schedule=option.schedule,
+        figures=option.metrics(),
+        rate=params.get("rate"),
+        deferral_months=params.get("deferral_months") or 0,
+        deferral_mode=params.get("deferral_mode"),
+        **dating,
+    )
+
+
+def offer_of_counter(account: Any, counter: Any, **dating: Any) -> Offer:
+    """The offer of an evaluated counter-offer (:class:`~solver.officer.CounterOffer`)."""
+    booked = counter.booked
+    return make_offer(
+        account,
+        label="counter_offer",
+        family="counter_offer",
+        schedule=booked.schedule,
+        figures=counter.figures,
+        deferral_months=booked.deferral_months,
+        deferral_mode=booked.deferral_mode,
+        **dating,
+    )
+
+
+@dataclass(frozen=True)
+class OfferChoice:
+    """The offer an officer chose, the plan options it was chosen from, and notes (an
+    offer that fails the NPV test says so)."""
+
+    offer: Offer
+    plans: PlanResult
+    counter: CounterOffer | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+def choose_offer(
+    account: Any,
+    option: str,
+    plans: PlanResult,
+    *,
+    policy: Any = None,
+    model: Any = None,
+    proposal: Proposal | None = None,
+    as_of: date | None = None,
+    valid_days: int = 14,
+) -> OfferChoice:
+    """The offer of ``option`` (a label such as ``deferral/capitalize``, a family, or
+    ``counter_offer`` with ``proposal``) from the account's ``plans``.
+
+    Raises
+    ------
+    InputError
+        An unknown option, the status quo or the waterfall reference, or a proposal
+        without ``counter_offer`` (and the reverse).
+    InfeasibleError
+        The option has no policy-feasible plan, or the counter-offer breaks the policy
+        (the message names the nearest feasible plan).
+    """
+    name = option.strip()
+    if name == "counter-offer":
+        name = COUNTER_OFFER
+    dating = {"as_of": as_of, "valid_days": valid_days}
+    if name == COUNTER_OFFER:
+        if proposal is None:
+            raise InputError(
+                "--option counter_offer: give the proposal (--payments, or --term/--holiday/--amount)"
+            )
+        counter = evaluate_counter_offer(account, proposal, policy, model, plans=plans)
+        if counter.verdict == Verdict.BREAKS_POLICY:
+            raise InfeasibleError(f"the counter-offer cannot be offered: it {counter.explanation}")
+        notes: tuple[str, ...] = ()
+        if counter.verdict == Verdict.NPV_TEST_FAILED:
+            notes = (f"the counter-offer fails the NPV test: it {counter.explanation}",)
+        return OfferChoice(offer_of_counter(account, counter, **dating), plans, counter, notes)
+    if proposal is not None:
+        raise InputError(
+            f"--option {name}: the proposal options (--payments, --term, --holiday, --amount) "
+            "belong to --option counter_offer"
+        )
+    try:
+        chosen = plans.option(name)
+    except KeyError:
+        names = [o.label for o in plans.options if o.family in OFFERED_FAMILIES]
+        raise InputError(
+            f"--option {name}: no such option; options are {', '.join(names)} or {COUNTER_OFFER}"
+        ) from None
+    if chosen.family not in OFFERED_FAMILIES:
+        raise InputError(f"--option {name}: the {chosen.family} plan is a reference, not an offer")
+    if not chosen.feasible or chosen.schedule is None:
+        raise InfeasibleError(
+            f"--option {name}: no plan of this kind satisfies the policy: {chosen.reason}"
+        )
+    notes = ()
+    if not chosen.npv > plans.status_quo.npv:
+        notes = (
+            f"{chosen.label} fails the NPV test: it recovers {chosen.npv:,.2f} against "
+            f"{plans.status_quo.npv:,.2f} for the status quo",
+        )
+    return OfferChoice(offer_of_option(account, chosen, **dating), plans, None, notes)

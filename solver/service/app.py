@@ -1,0 +1,107 @@
+"""The officer's HTTP service: :func:`create_app` assembles the FastAPI app.
+
+* ``/api/...`` -- the JSON and letter endpoints (:mod:`solver.service.api`), behind the
+  bearer token when one is set;
+* ``/`` and ``/static/...`` -- the officer's page (:mod:`solver.service.web`);
+* ``/docs``, ``/openapi.json`` -- the OpenAPI description.
+
+Errors never show a traceback: a request the models or the solver refuse is a 422 whose
+``detail`` lists ``{"field": "account.income", "message": ...}``; an option that cannot
+be offered is a 409; a body over the limit a 413 (:class:`~solver.service.security.BodyLimit`);
+anything else a 500 with ``{"detail": "internal error"}`` (logged on the server).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from solver.audit.trail import AuditTrail
+from solver.errors import InfeasibleError, InputError, WorkoutError
+from solver.officer.letter import software_version
+from solver.service.api import ServiceConfig, router
+from solver.service.requests import RequestProblems
+from solver.service.security import MAX_BODY_BYTES, BodyLimit
+from solver.service.web import STATIC, page_router
+
+log = logging.getLogger("workout.service")
+
+#: pydantic's names of the members of a union, which are not fields (``loc`` parts).
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "dict", "list", "tuple", "date"})
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [
+        str(p)
+        for p in loc[1:]
+        if not (isinstance(p, str) and (p in _TYPE_TAGS or not p.isidentifier()))
+    ]
+    return ".".join(parts) or "body"
+
+
+def _problems(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """pydantic's errors as ``{"field", "message"}`` (one per field; the value is never
+    echoed: it may be a personal figure)."""
+    merged: dict[str, list[str]] = {}
+    for error in errors:
+        where = (
+            "body" if error.get("type") == "json_invalid" else _field(tuple(error.get("loc", ())))
+        )
+        messages = merged.setdefault(where, [])
+        if error.get("msg") not in messages:
+            messages.append(str(error.get("msg")))
+    return [{"field": f, "message": " or ".join(m)} for f, m in merged.items()]
+
+
+def create_app(config: ServiceConfig | None = None, *, max_body: int = MAX_BODY_BYTES) -> Any:
+    """The service as an ASGI app (FastAPI inside a request-size limit)."""
+    config = config or ServiceConfig()
+    trail = AuditTrail(config.db_url)
+    app = FastAPI(
+        title="Workout: the restructuring officer's service",
+        version=software_version(),
+        description="Plan options, counter-offers, offer letters and the audit trail for "
+        "one delinquent account at a time. JSON answers are the bytes the command line "
+        "prints (`workout plan --format json`, `workout evaluate --format json`). With a "
+        "token, every /api request needs `Authorization: Bearer <token>`.",
+    )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _problems(list(exc.errors()))}, status_code=422)
+
+    @app.exception_handler(RequestProblems)
+    async def refused(request: Request, exc: RequestProblems) -> JSONResponse:
+        return JSONResponse({"detail": [p.to_dict() for p in exc.problems]}, status_code=422)
+
+    @app.exception_handler(InputError)
+    async def bad_input(request: Request, exc: InputError) -> JSONResponse:
+        field = "option" if str(exc).startswith("--option") else "body"
+        message = str(exc).removeprefix("--option ")
+        return JSONResponse({"detail": [{"field": field, "message": message}]}, status_code=422)
+
+    @app.exception_handler(InfeasibleError)
+    async def infeasible(request: Request, exc: InfeasibleError) -> JSONResponse:
+        message = str(exc).removeprefix("--option ")
+        return JSONResponse({"detail": [{"field": "option", "message": message}]}, status_code=409)
+
+    @app.exception_handler(WorkoutError)
+    async def failed(request: Request, exc: WorkoutError) -> JSONResponse:
+        return JSONResponse({"detail": [{"field": "", "message": str(exc)}]}, status_code=409)
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+    app.include_router(router)
+    app.include_router(page_router(auth=config.token is not None, book=config.book_name))
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.state.config = config
+    app.state.trail = trail
+    return BodyLimit(app, max_body)
