@@ -45,7 +45,7 @@ def _expected(bodies: list[dict]) -> tuple[list[bytes], float]:
     """The CLI's JSON bytes of every body, and the in-process seconds per plan (baseline)."""
     sys.path.insert(0, str(ROOT))
     from solver.core import Account, BehaviourModel, Policy
-    from solver.core.io import json_text
+    from solver.core.writers import json_text
     from solver.officer.documents import plan_document, plan_result
 
     policy, model = Policy(), BehaviourModel()

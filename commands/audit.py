@@ -1,5 +1,5 @@
 """``workout audit``: verify, list and export the audit trail, and fetch a recorded letter
-(parse, call, format). The trail itself is :mod:`solver.audit`.
+(parse, call, format). The trail itself is :mod:`solver.service.audit`.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def verify(db_url: str, anchor: str | None, fmt: str) -> int:
     """
     import pandas as pd
 
-    from solver.audit.trail import AuditTrail
+    from solver.service.audit.trail import AuditTrail
 
     with AuditTrail(db_url, create=False) as trail:
         report = trail.verify(anchor)
@@ -137,8 +137,8 @@ def list_records(db_url: str, account_id: str | None, last: int, fmt: str) -> in
     import pandas as pd
 
     from commands.tables import Column, print_fitted
-    from solver.audit.schema import SUMMARY_COLUMNS
-    from solver.audit.trail import AuditTrail
+    from solver.service.audit.schema import SUMMARY_COLUMNS
+    from solver.service.audit.trail import AuditTrail
 
     with AuditTrail(db_url, create=False) as trail:
         rows = list(deque(trail.rows(letters=False, account_id=account_id), maxlen=last))
@@ -190,7 +190,7 @@ def export(db_url: str, out_path: Path, fmt: str) -> int:
       workout audit export --out out/audit.csv
       workout audit export --db sqlite:///workout.db --out out/audit.xlsx
     """
-    from solver.audit.trail import AuditTrail
+    from solver.service.audit.trail import AuditTrail
 
     check_out(out_path)
     with AuditTrail(db_url, create=False) as trail:
@@ -217,9 +217,9 @@ def letter(seq: int, db_url: str, out_path: Path, fmt: str) -> int:
       workout audit letter 12 --out out/letter-12.html
     """
     from commands.officer import letter_path_check
-    from solver.audit.chain import sha256_text
-    from solver.audit.trail import AuditTrail
     from solver.core.atomic import atomic_open
+    from solver.service.audit.chain import sha256_text
+    from solver.service.audit.trail import AuditTrail
 
     letter_path_check(out_path, {})
     with AuditTrail(db_url, create=False) as trail:

@@ -412,8 +412,8 @@ def offer(
     )
     trail = None
     if officer_id is not None:  # a bad officer id or database fails before any work
-        from solver.audit.record import check_officer_id
-        from solver.audit.trail import AuditTrail
+        from solver.service.audit.record import check_officer_id
+        from solver.service.audit.trail import AuditTrail
 
         officer_id = check_officer_id(officer_id, "--officer")
         trail = AuditTrail(db_url)
@@ -435,7 +435,7 @@ def offer(
         with atomic_path(out_path) as tmp:
             Path(tmp).write_text(html, encoding="utf-8", newline="\n")
             if trail is not None:
-                from solver.audit.record import decision_record
+                from solver.service.audit.record import decision_record
 
                 record = decision_record(
                     account,

@@ -88,7 +88,7 @@ def serve(
     """
     import json
 
-    from solver.core.io import read_portfolio
+    from solver.core.readers import read_portfolio
     from solver.officer.letter import LetterSettings
     from solver.service import ServiceConfig, check_bind, create_app
 

@@ -30,13 +30,13 @@ from sqlalchemy.schema import CreateSchema, DropSchema
 
 import cli
 from commands.common import run_cli
-from solver.audit import AuditTrail, DecisionRecord, decision_record
-from solver.audit.chain import GENESIS, canonical_json, row_hash, sha256_text, verify_rows
-from solver.audit.schema import HEAD_ID, head, records
 from solver.core import BehaviourModel, Policy, read_account
 from solver.errors import InputError
 from solver.officer import choose_offer, render_letter
 from solver.officer.documents import plan_result
+from solver.service.audit import AuditTrail, DecisionRecord, decision_record
+from solver.service.audit.chain import GENESIS, canonical_json, row_hash, sha256_text, verify_rows
+from solver.service.audit.schema import HEAD_ID, head, records
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "scenarios" / "sample_account.toml"

@@ -1,7 +1,7 @@
 """The officer's tools (issue 16, part a): counter-offers, offers and the offer letter.
 
 Oracles: the plan optimizer's own plans (their reported figures and their policy
-feasibility, computed by separate code), hand-built schedules from ``solver.core.money``,
+feasibility, computed by separate code), hand-built schedules from ``solver.core.amortisation``,
 and the letter's figures recomputed from its schedule.
 """
 

@@ -21,9 +21,9 @@ from serve_process import serving
 
 import cli
 from commands.common import run_cli
-from solver.audit.chain import sha256_text
 from solver.core import Policy, read_portfolio
 from solver.service import ServiceConfig, create_app
+from solver.service.audit.chain import sha256_text
 from solver.service.security import MAX_BODY_BYTES, check_bind, is_loopback
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -60,7 +60,7 @@ def read_portfolio_on(
     A Parquet file or dataset is read and validated by the workers, partition by partition
     (row numbers of the whole dataset in messages, ids unique across partitions), and the
     partitions are concatenated in order; other files go through
-    :func:`solver.core.io.read_portfolio`.
+    :func:`solver.core.readers.read_portfolio`.
     """
     distributed = Path(source).is_dir() or engine.name == "dask" or partitions is not None
     if not (is_dataset(source) and distributed):

@@ -3,7 +3,7 @@
 :class:`LocalEngine` runs the tasks of :meth:`solver.engines.base.Engine.map_partitions`
 in this process (``jobs=1``) or in a :class:`LocalPool` of ``jobs`` worker processes.
 :class:`LocalPool` is the project's process pool (also used by
-:func:`solver.plans.optimizer.plan_portfolio`): every worker has its own pipe, ignores
+:func:`solver.plans.portfolio.plan_portfolio`): every worker has its own pipe, ignores
 SIGINT, dies with its parent, and is killed at once when the run is interrupted or fails;
 a worker that dies of anything else raises :class:`WorkerDied` (issue 15).
 """

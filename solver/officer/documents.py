@@ -2,7 +2,7 @@
 
 One definition each, shared by the command line and the HTTP service, so that
 ``workout plan --format json`` and ``POST /api/plan`` give the same bytes
-(:func:`solver.core.io.json_text` writes both).
+(:func:`solver.core.writers.json_text` writes both).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from solver.core import Schedule, level_plan, schedule_from_payments
-from solver.core.account import MAX_FORECAST_MONTHS
+from solver.core.schema import MAX_FORECAST_MONTHS
 from solver.domain import DEFERRAL_MODES
 from solver.errors import InputError
 

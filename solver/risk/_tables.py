@@ -1,6 +1,6 @@
 """Reading and writing the tables of the risk module (CSV, Parquet, Excel), atomically.
 
-The portfolio reader in :mod:`solver.core.io` validates the SPEC §3 account schema; the risk
+The portfolio reader in :mod:`solver.core.readers` validates the SPEC §3 account schema; the risk
 module reads other shapes (status panels, behaviour histories, outcome tables), so it
 only needs a format-by-extension reader here and validates each shape itself.
 """

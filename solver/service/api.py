@@ -14,17 +14,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from solver.audit.chain import content_hash
-from solver.audit.record import decision_record
-from solver.audit.trail import AuditTrail
 from solver.core import BehaviourModel, Policy
-from solver.core.account import COLUMNS
-from solver.core.io import json_safe, json_text
+from solver.core.schema import COLUMNS
+from solver.core.writers import json_safe, json_text
 from solver.errors import InputError
 from solver.officer.counter_offer import evaluate_counter_offer
 from solver.officer.documents import counter_offer_document, plan_document, plan_result
 from solver.officer.letter import LetterSettings, render_letter, software_version
 from solver.officer.offers import choose_offer
+from solver.service.audit.chain import content_hash
+from solver.service.audit.record import decision_record
+from solver.service.audit.trail import AuditTrail
 from solver.service.models import DecisionRequest, EvaluateRequest, LetterRequest, PlanRequest
 from solver.service.requests import (
     RequestProblems,

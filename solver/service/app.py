@@ -21,10 +21,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from solver.audit.trail import AuditTrail
 from solver.errors import InfeasibleError, InputError, WorkoutError
 from solver.officer.letter import software_version
 from solver.service.api import ServiceConfig, router
+from solver.service.audit.trail import AuditTrail
 from solver.service.requests import RequestProblems
 from solver.service.security import MAX_BODY_BYTES, BodyLimit
 from solver.service.web import STATIC, page_router

@@ -17,8 +17,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
-from solver.core.account import FIELDS, MAX_FORECAST_MONTHS, FieldSpec
 from solver.core.policy import POLICY_KEYS, Policy
+from solver.core.schema import FIELDS, MAX_FORECAST_MONTHS, FieldSpec
 from solver.domain import DEFERRAL_MODES
 from solver.officer.letter import LANGUAGES
 from solver.officer.proposal import MAX_PAYMENTS_TEXT, MAX_PROPOSAL_MONTHS

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from solver.core import Account, Policy
-from solver.core.account import COLUMNS
+from solver.core.schema import COLUMNS
 from solver.errors import InputError
 from solver.officer.proposal import Proposal, parse_payments
 

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from solver.core.account import COLUMNS, PRODUCTS, SPECS
+from solver.core.schema import COLUMNS, PRODUCTS, SPECS
 from solver.domain import TIERS
 from solver.officer.templating import environment, words
 

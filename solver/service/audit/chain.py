@@ -6,7 +6,7 @@ Editing a row changes its hash; rewriting its hash breaks the next row's link; d
 row leaves a gap in ``seq``; deleting the newest rows leaves the head (row count and last
 hash) pointing past the end. :func:`verify_rows` names the row of each such problem.
 
-Pure functions over plain mappings: the database code is in :mod:`solver.audit.trail`.
+Pure functions over plain mappings: the database code is in :mod:`solver.service.audit.trail`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from solver.audit.schema import HASHED_COLUMNS
+from solver.service.audit.schema import HASHED_COLUMNS
 
 #: ``prev_hash`` of the first row.
 GENESIS = "0" * 64

@@ -1,7 +1,7 @@
 """The audit trail's tables (SQLAlchemy Core) and the database rules that keep it
 append-only.
 
-``audit_records`` holds one row per decision, chained by hashes (:mod:`solver.audit.chain`);
+``audit_records`` holds one row per decision, chained by hashes (:mod:`solver.service.audit.chain`);
 ``audit_head`` holds the number of rows and the last row's hash, updated in the same
 transaction as each append, so that deleting the newest rows is detected too.
 

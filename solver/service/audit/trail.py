@@ -2,7 +2,7 @@
 
 Any SQLAlchemy URL works (``sqlite:///workout.db``, the embedded default, or a bank's
 server, e.g. ``postgresql+psycopg://user@host/db``). Every statement is built with
-SQLAlchemy Core from the tables of :mod:`solver.audit.schema`; values travel as bound
+SQLAlchemy Core from the tables of :mod:`solver.service.audit.schema`; values travel as bound
 parameters, never inside SQL text.
 
 Appending is safe with several writers: the head row is updated only if it still holds
@@ -24,10 +24,10 @@ from sqlalchemy import create_engine, insert, inspect, select, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 
-from solver.audit.chain import GENESIS, VerifyReport, row_hash, sha256_text, verify_rows
-from solver.audit.record import DecisionRecord
-from solver.audit.schema import HEAD_ID, head, metadata, records
 from solver.errors import InputError, WorkoutError
+from solver.service.audit.chain import GENESIS, VerifyReport, row_hash, sha256_text, verify_rows
+from solver.service.audit.record import DecisionRecord
+from solver.service.audit.schema import HEAD_ID, head, metadata, records
 
 #: The database when none is given.
 DEFAULT_URL = "sqlite:///workout.db"
@@ -210,7 +210,7 @@ class AuditTrail:
         return html
 
     def verify(self, anchor: str | None = None) -> VerifyReport:
-        """Check the whole chain (see :func:`solver.audit.chain.verify_rows`)."""
+        """Check the whole chain (see :func:`solver.service.audit.chain.verify_rows`)."""
         current = self.head()
         return verify_rows(self.rows(), current, anchor)
 

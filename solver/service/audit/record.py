@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from solver.audit.chain import canonical_json, sha256_text
-from solver.core.io import json_safe
+from solver.core.writers import json_safe
 from solver.errors import InputError
 from solver.officer.letter import software_version
+from solver.service.audit.chain import canonical_json, sha256_text
 
 #: What a record may say was decided.
 ACTIONS = ("offer", "no_offer")
