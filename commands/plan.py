@@ -18,7 +18,7 @@ from commands.common import JOBS, SHARED_HELP, shared_help
 from commands.engine_opts import engine_options, is_dataset_output
 from commands.output import check_out, emit, format_option, out_help, out_option, write_out, wrote
 from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
-from solver.domain import Status
+from solver.domain import FAMILIES, Status
 
 
 def _load_policy(path: Path | None, settings: tuple[str, ...]) -> tuple[Any, list[str]]:
@@ -417,8 +417,6 @@ def plan(
       workout plan tests/data/portfolio/tiny.csv --account-id T002 --out out/options.csv
     """
     from solver.errors import InfeasibleError, InputError
-    from solver.plans.options import plan_options
-
     check_out(
         out_path,
         inputs={
@@ -435,34 +433,22 @@ def plan(
     )
     if (
         schedule_family
-        and schedule_family
-        not in (
-            "status_quo",
-            "instalment",
-            "deferral",
-            "step",
-            "concession",
-            "settlement",
-            "custom",
-            "waterfall",
-        )
+        and schedule_family not in ("status_quo", *FAMILIES)
         and not schedule_family.startswith("deferral/")
     ):
         raise InputError(
             f"--schedule {schedule_family}: unknown option (use a family name, e.g. custom, or deferral/capitalize)"
         )
-    from solver.plans.options import choose_for, efficient_frontier
-    from solver.plans.search import SearchParams
+    from solver.officer.documents import plan_document, plan_result
+    from solver.plans.options import efficient_frontier
 
-    result = plan_options(
-        account, policy, model, search=SearchParams.thorough() if thorough else SearchParams()
+    # one definition of the options and their JSON document, shared with `workout serve`
+    result = plan_result(
+        account, policy, model, objective=objective, within_pct=within_pct, thorough=thorough
     )
-    result = choose_for(result, objective, within_pct / 100.0)
     payload = None
     if fmt == "json" or (out_path is not None and out_path.suffix.lower() == ".json"):
-        payload = result.to_dict()
-        payload["objective"] = {"kind": objective, "within": within_pct / 100.0}
-        payload["frontier"] = [o.label for o in efficient_frontier(result)]
+        payload = plan_document(result, objective, within_pct)
     if out_path is not None:
         options = _options_frame(result)
         sheets = {"options": options, "schedules": _schedules_frame(result)}

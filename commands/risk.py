@@ -1,7 +1,7 @@
 """`workout risk`: roll rates, early-warning fit and scoring, hazard calibration (SPEC §7).
 
 Parse options, call :mod:`solver.risk`, format (:mod:`commands.risk_output`). The analytics
-(:mod:`solver.risk`, with pandas and scipy), :mod:`solver.core.io`, numpy and rich are
+(:mod:`solver.risk`, with pandas and scipy), :mod:`solver.core.readers`, numpy and rich are
 imported inside the commands and the helpers that format: ``workout risk --help`` and a
 usage error import only this module and the light ones it names at the top (start-up time).
 """

@@ -78,8 +78,8 @@ def test_optimizer_plans_reproduce_their_figures_and_pass_the_policy_check(accou
             assert figures[key] == pytest.approx(value, rel=1e-9, abs=1e-9), (option.label, key)
         booked = ProposalSchedule(
             option.schedule,
-            option.params.get("deferral_months") or 0,
-            option.params.get("deferral_mode") or "capitalize",
+            option.terms.deferral_months or 0,
+            option.terms.deferral_mode or "capitalize",
         )
         assert policy_violations(account, booked, Policy()) == [], option.label
 

@@ -130,16 +130,16 @@ def make_offer(
 
 def offer_of_option(account: Any, option: Any, **dating: Any) -> Offer:
     """The offer of a plan option (:class:`~solver.plans.PlanResult` ``.option(name)``)."""
-    params = option.params
+    terms = option.terms
     return make_offer(
         account,
         label=option.label,
         family=option.family,
         schedule=option.schedule,
         figures=option.metrics(),
-        rate=params.get("rate"),
-        deferral_months=params.get("deferral_months") or 0,
-        deferral_mode=params.get("deferral_mode"),
+        rate=terms.rate,
+        deferral_months=terms.deferral_months or 0,
+        deferral_mode=terms.deferral_mode,
         **dating,
     )
 
