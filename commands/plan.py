@@ -417,6 +417,7 @@ def plan(
       workout plan tests/data/portfolio/tiny.csv --account-id T002 --out out/options.csv
     """
     from solver.errors import InfeasibleError, InputError
+
     check_out(
         out_path,
         inputs={
