@@ -29,6 +29,7 @@ import numpy as np
 
 from solver.core import AccountParams, BehaviourModel, Policy, Schedule, evaluate, status_quo
 from solver.domain import OFFERED_FAMILIES
+from solver.officer.documents import counter_offer_document
 from solver.officer.proposal import Proposal, ProposalSchedule, proposal_schedule
 from solver.plans import PlanResult, plan_options
 
@@ -297,8 +298,6 @@ class CounterOffer:
 
     def to_dict(self, schedule: bool = True) -> dict[str, Any]:
         """The ``workout evaluate --format json`` document (see :mod:`solver.officer.documents`)."""
-        from solver.officer.documents import counter_offer_document
-
         return counter_offer_document(self, schedule=schedule)
 
 
