@@ -589,7 +589,9 @@ def test_plan_portfolio_bad_forecast_writes_nothing(tmp_path):
 
 def test_plan_reads_forecast_option(monkeypatch):
     """`workout plan A --forecast T` hands the account with the table's fields to planning."""
-    import solver.plans.options
+    # `workout plan` plans through solver.officer.documents.plan_result (shared with the
+    # service): the stub goes where it looks plan_options up
+    import solver.officer.documents
 
     seen = []
 
@@ -597,7 +599,7 @@ def test_plan_reads_forecast_option(monkeypatch):
         seen.append(account)
         raise InputError("stub: planning not run")
 
-    monkeypatch.setattr(solver.plans.options, "plan_options", stub)
+    monkeypatch.setattr(solver.officer.documents, "plan_options", stub)
     code, _ = run_cli(["plan", ACCOUNT_TOML, "--forecast", FORECAST / "account_long.csv"])
     assert code == 2 and seen[0].income_forecast == (4500.0,)
     code, out = run_cli(["plan", ACCOUNT_TOML, "--forecast", LONG])

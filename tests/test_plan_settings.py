@@ -89,7 +89,9 @@ class _Captured(InputError):
 @pytest.fixture
 def planned_accounts(monkeypatch):
     """The accounts handed to plan_options (planning itself is stubbed out)."""
-    import solver.plans.options
+    # `workout plan` plans through solver.officer.documents.plan_result (shared with the
+    # service): the stub goes where it looks plan_options up
+    import solver.officer.documents
 
     seen: list = []
 
@@ -97,7 +99,7 @@ def planned_accounts(monkeypatch):
         seen.append(account)
         raise _Captured("stub planner")
 
-    monkeypatch.setattr(solver.plans.options, "plan_options", stub)
+    monkeypatch.setattr(solver.officer.documents, "plan_options", stub)
     return seen
 
 
