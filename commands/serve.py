@@ -56,6 +56,14 @@ TOKEN_ENV = "WORKOUT_TOKEN"
     default=None,
     help="TOML with the bank's letter settings (see scenarios/letter.toml).",
 )
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Threads that compute answers. Plans are CPU-bound under Python's GIL: more "
+    "threads make each request slower, not the service faster (see ServiceConfig.threads).",
+)
 @db_option
 @format_option("Here json prints the service's address as one JSON line when it starts.")
 def serve(
@@ -66,6 +74,7 @@ def serve(
     policy_path: Path | None,
     model_path: Path | None,
     letter_settings_path: Path | None,
+    threads: int,
     db_url: str,
     fmt: str,
 ) -> int:
@@ -102,6 +111,7 @@ def serve(
         else LetterSettings(),
         db_url=db_url,
         token=token,
+        threads=threads,
         book=None if book_path is None else read_portfolio(book_path),
         book_name="" if book_path is None else str(book_path),
     )

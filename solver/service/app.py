@@ -13,9 +13,12 @@ anything else a 500 with ``{"detail": "internal error"}`` (logged on the server)
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -58,11 +61,20 @@ def _problems(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
     return [{"field": f, "message": " or ".join(m)} for f, m in merged.items()]
 
 
+@contextlib.asynccontextmanager
+async def _threads(app: FastAPI) -> AsyncIterator[None]:
+    """Cap the thread pool that runs the computing handlers at ``config.threads``."""
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = app.state.config.threads
+    yield
+
+
 def create_app(config: ServiceConfig | None = None, *, max_body: int = MAX_BODY_BYTES) -> Any:
     """The service as an ASGI app (FastAPI inside a request-size limit)."""
     config = config or ServiceConfig()
     trail = AuditTrail(config.db_url)
     app = FastAPI(
+        lifespan=_threads,
         title="Workout: the restructuring officer's service",
         version=software_version(),
         description="Plan options, counter-offers, offer letters and the audit trail for "
