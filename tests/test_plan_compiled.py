@@ -1,10 +1,13 @@
 """The compiled inner loops of the plan search (issue 13: speed).
 
-``solver/plans/bound_dp.py`` and ``solver/plans/beam_step.py`` replaced vectorised numpy code; the
-oracle tests (``test_plan_oracles.py``) check the bounds they produce against brute force.
-These tests pin the rules that the oracles see only indirectly: the beam's selection
-(best ``width`` by optimistic value, ties to the earlier child, the largest value left out
-raises the cut bound) and the "no plan" filling of a node row.
+``solver/plans/bound_dp.py``, ``solver/plans/beam_step.py`` and ``solver/plans/level_value.py``
+replaced vectorised numpy code; the oracle tests (``test_plan_oracles.py``) check the bounds
+and values they produce against brute force. These tests pin what the oracles see only
+indirectly: the beam's selection (best ``width`` by optimistic value, ties to the earlier
+child, the largest value left out raises the cut bound), the "no plan" filling of a node
+row, and — bit for bit, on random inputs — the level-plan values and the clearing
+requirements of the bound tables against the vectorised numpy code they replaced (kept
+here as the reference), so that replacing it changed no plan.
 """
 
 from __future__ import annotations
@@ -14,8 +17,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from solver.core.generate import generate_portfolio
+from solver.core.model import BehaviourModel
+from solver.core.policy import Policy
 from solver.plans.beam_step import _select
 from solver.plans.bound_dp import NEG, _fill_row
+from solver.plans.bounds import (
+    _SLACK,
+    _action_values,
+    _clearable,
+    _clearing_requirements,
+    _node_bands,
+    _node_recovery,
+    _recovery_kinks,
+)
+from solver.plans.context import context_from_frame
+from solver.plans.level_value import level_exposures, level_values, pairwise_sum
+from solver.plans.search import holiday_months, payment_grids
 
 
 def _reference_select(opt: list[float], width: int) -> tuple[set[int], float]:
@@ -66,3 +84,179 @@ def test_fill_row_takes_the_nearest_value_on_the_left(row, filled) -> None:
 
 def test_fill_row_reports_a_row_without_plans() -> None:
     assert not _fill_row(np.full(4, NEG), np.empty(4))
+
+
+# --------------------------------------------------------------------------------------
+# Level-plan values (solver/plans/level_value.py) against the vectorised reference
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_pairwise_sum_is_numpys_row_sum(compiled) -> None:
+    fn = pairwise_sum if compiled else pairwise_sum.py_func
+    rng = np.random.default_rng(3)
+    for n in [*range(0, 40), 63, 64, 127, 128, 129, 200, 257, 600]:
+        x = rng.standard_normal((3, n)) * 10.0 ** rng.integers(-6, 6, (3, n))
+        for row, total in zip(x, x.sum(axis=1), strict=True):
+            assert fn(np.ascontiguousarray(row), n) == total
+
+
+def _reference_exposures(growth, ints, floats, dm, add):
+    """The vectorised exposures the compiled kernel replaced."""
+    row, D, mode, pos = ints
+    alpha, beta, B, B_D, P, balloon = floats
+    j = np.arange(growth.shape[1], dtype=float)
+    gj = growth[row]
+    gj_hol = gj[:, :dm].copy()
+    exposure = gj * alpha[:, None] + beta[:, None]
+    zero = np.flatnonzero(pos == 0)
+    exposure[zero] = B_D[zero, None] - P[zero, None] * (j[None, :] - D[zero, None])
+    if dm > 0:
+        hol = j[None, :dm] < D[:, None]
+        hol_exp = np.where((mode == 0)[:, None], B[:, None] * gj_hol, B[:, None])
+        exposure[:, :dm] = np.where(hol, hol_exp, exposure[:, :dm])
+    if add:
+        exposure += balloon[:, None]
+    return exposure
+
+
+def _reference_values(q_level, q_hol, ints, floats, rec, disc, disc_lag, cum_disc, dm):
+    """The vectorised expected-recovery NPV the compiled kernel replaced."""
+    q_start, steady, T, D, mode, acc = ints
+    P, final, io_amt, q_last = floats
+    C, W = rec.shape
+    j = np.arange(W)
+    rows = np.arange(C)
+    last = T - 1
+    spread = q_level[q_start[:, None] + np.minimum(j[None, :], steady[:, None])]
+    q = np.where(j[None, :] < T[:, None], spread, 1.0)
+    hol = j[None, :dm] < D[:, None]
+    if dm > 0:
+        which = (mode == 1).astype(np.int64)
+        qh = q_hol[which[:, None], acc[:, None], j[None, :dm]]
+        q[:, :dm] = np.where(hol, qh, q[:, :dm])
+    q[rows, last] = q_last
+    surv = np.cumprod(q, axis=1)
+    default = np.empty_like(surv)
+    default[:, 0] = 1.0 - surv[:, 0]
+    np.subtract(surv[:, :-1], surv[:, 1:], out=default[:, 1:])
+    rec = rec * default
+    rec *= disc_lag[:W]
+    pv_rec = rec.sum(axis=1)
+    s_last = surv[rows, last]
+    paid = surv * disc[:W]
+    level_sum = paid.sum(axis=1) - s_last * (cum_disc[W] - cum_disc[last])
+    pv_pay = P * level_sum + final * paid[rows, last]
+    if dm > 0:
+        pv_pay += (io_amt - P) * np.where(hol, paid[:, :dm], 0.0).sum(axis=1)
+    return pv_pay + pv_rec
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("seed", range(6))
+def test_level_kernels_equal_the_vectorised_reference_bit_for_bit(compiled, seed) -> None:
+    rng = np.random.default_rng(seed)
+    C, W, n_acc = 40, int(rng.choice([6, 12, 30, 60])), 5
+    exposures_fn = level_exposures if compiled else level_exposures.py_func
+    values_fn = level_values if compiled else level_values.py_func
+    r = rng.choice([0.0, 0.06, 0.18, 0.24], size=C) / 12.0
+    lg = np.log1p(r)
+    uniq, inv = np.unique(lg, return_inverse=True)
+    growth = np.exp(uniq[:, None] * np.arange(W, dtype=float)[None, :])
+    T = rng.integers(1, W + 1, C)
+    D = np.minimum(np.where(rng.random(C) < 0.5, rng.integers(0, 7, C), 0), T - 1)
+    dm = min(int(D.max(initial=0)), W)
+    mode = rng.integers(0, 3, C)
+    B = rng.uniform(100.0, 50_000.0, C)
+    B_D = B * np.where(mode == 0, np.exp(D * lg), 1.0)
+    P = np.ceil(B_D / np.maximum(T - D, 1) * 1.05)
+    pos = r > 0
+    beta = P * np.where(pos, 1.0 / np.where(pos, r, 1.0), 0.0)
+    balloon = np.where(rng.random(C) < 0.3, rng.uniform(0, 1000, C), 0.0)
+    ints = np.stack([inv.ravel(), D, mode, pos.astype(np.int64)])
+    floats = np.stack([(B_D - beta) * np.exp(-D * lg), beta, B, B_D, P, balloon])
+    out = np.empty((C, W))
+    exposures_fn(growth, ints, floats, dm, bool(balloon.any()), out)
+    assert np.array_equal(out, _reference_exposures(growth, ints, floats, dm, balloon.any()))
+
+    steady = rng.integers(0, W, C)
+    q_start = np.cumsum(steady + 1) - (steady + 1)
+    q_level = rng.uniform(0.9, 1.0, int((steady + 1).sum()))
+    q_hol = rng.uniform(0.9, 1.0, (2, n_acc, max(dm, 1)))
+    ints = np.stack([q_start, steady, T, D, mode, rng.integers(0, n_acc, C)])
+    floats = np.stack([P, P * rng.uniform(0.5, 1.5, C), B * r, rng.uniform(0.9, 1.0, C)])
+    rec = rng.uniform(0.0, 30_000.0, (C, W))
+    disc = 0.995 ** np.arange(1, W + 1)
+    cum_disc = np.concatenate([[0.0], np.cumsum(disc)])
+    args = (q_level, q_hol, ints, floats, rec, disc, disc * 0.98, cum_disc, dm)
+    got = np.empty(C)
+    values_fn(*args, got)
+    assert np.array_equal(got, _reference_values(*args))
+
+
+# --------------------------------------------------------------------------------------
+# Clearing requirements of the bound tables (bound_dp.clearing_points / clearing_fill)
+# --------------------------------------------------------------------------------------
+
+
+def _reference_clearing(ctx, lo, w, capt, M, kinks):
+    """The vectorised clearing requirements the compiled kernels replaced."""
+    n, H = len(ctx), ctx.horizon
+    g = 1.0 + ctx.monthly_rate
+    disc, disc_lag = ctx.discount, ctx.discount_lag
+    _, has_kink, iCc, wR = kinks
+    inv_w = 1.0 / w
+    Bc = (capt + _SLACK) / g[:, None]
+    clear_req = np.full((H, n, M + 1), NEG)
+    with np.errstate(invalid="ignore"):
+        count = np.floor((Bc - lo[:, :H]) * inv_w[:, :H]) + 2.0
+    count = np.clip(np.nan_to_num(count, nan=0.0, neginf=0.0), 0, M).astype(np.int64).ravel()
+    r_row = np.repeat(np.arange(n * H), count)
+    r_m = np.arange(r_row.size) - np.repeat(np.cumsum(count) - count, count)
+    r_acc, r_t = np.divmod(r_row, H)
+    lo_c = lo[r_acc, r_t] + r_m * w[r_acc, r_t]
+    keep = lo_c <= Bc[r_acc, r_t]
+    r_acc, r_t, r_m, lo_c = r_acc[keep], r_t[keep], r_m[keep], lo_c[keep]
+    if not r_acc.size:
+        return clear_req
+    hi_c = lo[r_acc, r_t] + (r_m + 1) * w[r_acc, r_t]
+    g_r = g[r_acc]
+    Bc_r = Bc[r_acc, r_t]
+    c_lo = np.maximum(lo_c * g_r - _SLACK, 0.0)
+    c_hi = np.minimum(hi_c * g_r + _SLACK, capt[r_acc, r_t])
+    h_lo = ctx.kernel.hazard(r_acc, c_lo, r_t)
+    h_hi = ctx.kernel.hazard(r_acc, np.maximum(c_hi, 0.0), r_t)
+    k_pay = disc[r_t] * (1.0 - h_lo)
+    k_rec = disc_lag[r_t] * h_hi
+    B_end = np.minimum(hi_c, Bc_r)
+    m_lo = k_pay * (lo_c * g_r + _SLACK) + k_rec * ctx.kernel.recovery(r_acc, lo_c, r_t)
+    m_hi = k_pay * (B_end * g_r + _SLACK) + k_rec * ctx.kernel.recovery(r_acc, B_end, r_t)
+    dev_c = np.where(
+        Bc_r < hi_c, (k_pay * g_r + k_rec) * (Bc_r - lo_c) * (hi_c - Bc_r) * inv_w[r_acc, r_t], 0.0
+    )
+    in_c = has_kink[r_acc, r_t] & (r_m == iCc[r_acc, r_t])
+    dev_c += np.where(in_c, k_rec * wR[r_acc, r_t], 0.0)
+    clear_req[r_t, r_acc, r_m] = m_lo + dev_c
+    clear_req[r_t, r_acc, r_m + 1] = np.maximum(clear_req[r_t, r_acc, r_m + 1], m_hi + dev_c)
+    return clear_req
+
+
+@pytest.mark.parametrize("product", ["auto_loan", "card_instalment"])
+@pytest.mark.parametrize("buckets", [24, 192])
+def test_clearing_requirements_equal_the_vectorised_reference_bit_for_bit(product, buckets) -> None:
+    frame = generate_portfolio(120, seed=17)
+    part = frame[frame["product"] == product]
+    ctx = context_from_frame(part, Policy().for_product(product), BehaviourModel())
+    amounts, _ = payment_grids(ctx, 12)
+    holiday = holiday_months(ctx)
+    H = ctx.horizon
+    U, top = _clearable(ctx)
+    lo, _, w = _node_bands(ctx, amounts, holiday, U, top, buckets)
+    capt = _action_values(ctx, amounts, holiday)[-1]
+    kinks = _recovery_kinks(ctx, w[:, :H], lo[:, :H], buckets)
+    got = _clearing_requirements(
+        ctx, lo, w, capt, buckets, kinks, _node_recovery(ctx, lo, w, buckets)
+    )
+    want = _reference_clearing(ctx, lo, w, capt, buckets, kinks)
+    assert (want > NEG).any()
+    assert np.array_equal(got, want)

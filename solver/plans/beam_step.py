@@ -33,18 +33,34 @@ def _select(
     acc: int,
     cut_bound: np.ndarray,
 ) -> None:
-    """Mark in ``keep`` the best ``width`` of the children ``idx[:count]`` (stable)."""
+    """Mark in ``keep`` the best ``width`` of the children ``idx[:count]`` (stable).
+
+    The kept set is that of a stable sort by value, largest first, cut after ``width``:
+    every child above the ``width``-th largest value, and of those equal to it the
+    earliest; found by a partition (linear time) instead of the sort.
+    """
     if count <= width:
         for k in range(count):
             keep[idx[k]] = True
         return
     vals = np.empty(count)
     for k in range(count):
-        vals[k] = -opt[idx[k]]
-    order = np.argsort(vals, kind="mergesort")
-    for k in range(width):
-        keep[idx[order[k]]] = True
-    left_out = opt[idx[order[width]]]
+        vals[k] = opt[idx[k]]
+    thr = -np.partition(-vals, width - 1)[width - 1]  # the width-th largest value
+    room = width
+    for k in range(count):
+        if vals[k] > thr:
+            room -= 1
+    left_out = -np.inf  # the largest value left out
+    for k in range(count):
+        v = vals[k]
+        if v > thr:
+            keep[idx[k]] = True
+        elif v == thr and room > 0:
+            keep[idx[k]] = True
+            room -= 1
+        elif v > left_out:
+            left_out = v
     if left_out > cut_bound[acc]:
         cut_bound[acc] = left_out
 
