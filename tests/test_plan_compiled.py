@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from solver.core.generate import generate_portfolio
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
-from solver.plans.beam_step import _select
+from solver.plans.beam_step import _kth_largest, _select
 from solver.plans.bound_dp import NEG, _fill_row
 from solver.plans.bounds import (
     _SLACK,
@@ -46,25 +46,37 @@ def _reference_select(opt: list[float], width: int) -> tuple[set[int], float]:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.lists(st.sampled_from([1.0, 2.0, 2.5, 3.0, -4.0]), min_size=0, max_size=12),
-    st.integers(1, 6),
+    st.lists(st.sampled_from([1.0, 2.0, 2.5, 3.0, -4.0]), min_size=0, max_size=80),
+    st.integers(1, 40),
 )
 def test_select_keeps_best_width_with_ties_to_the_earlier_child(vals, width) -> None:
     opt = np.array(vals, float)
     idx = np.arange(opt.size, dtype=np.int64)
     keep = np.zeros(opt.size, np.bool_)
     cut = np.full(1, -np.inf)
-    _select(idx, opt, opt.size, width, keep, 0, cut)
+    _select(idx, opt, opt.size, width, keep, 0, cut, np.empty(opt.size))
     kept, left_out = _reference_select(vals, width)
     assert set(np.flatnonzero(keep).tolist()) == kept
     assert cut[0] == left_out
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_kth_largest_is_the_sorted_value(compiled) -> None:
+    fn = _kth_largest if compiled else _kth_largest.py_func
+    rng = np.random.default_rng(5)
+    for _ in range(400):
+        n = int(rng.integers(1, 300))
+        k = int(rng.integers(0, n))
+        ties = rng.random() < 0.5
+        vals = rng.choice([1.0, 2.0, 2.5, 3.0, -4.0], n) if ties else rng.standard_normal(n)
+        assert fn(vals.copy(), n, k) == np.sort(vals)[::-1][k]
 
 
 def test_select_only_raises_the_cut_bound() -> None:
     opt = np.array([5.0, 4.0, 3.0])
     keep = np.zeros(3, np.bool_)
     cut = np.array([10.0])
-    _select(np.arange(3, dtype=np.int64), opt, 3, 1, keep, 0, cut)
+    _select(np.arange(3, dtype=np.int64), opt, 3, 1, keep, 0, cut, np.empty(3))
     assert keep.tolist() == [True, False, False] and cut[0] == 10.0
 
 

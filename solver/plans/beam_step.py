@@ -24,6 +24,41 @@ from solver.plans.bound_dp import NEG_CUT
 
 
 @njit(cache=True)
+def _kth_largest(vals: np.ndarray, count: int, k: int) -> float:
+    """The (k + 1)-th largest of ``vals[:count]``, by quickselect (reorders them)."""
+    lo = 0
+    hi = count - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        a, b, c = vals[lo], vals[mid], vals[hi]  # the pivot: the median of three
+        if a < b:
+            a, b = b, a
+        if b < c:
+            b, c = c, b
+            if a < b:
+                a, b = b, a
+        pivot = b
+        i = lo
+        j = hi
+        while i <= j:  # larger values to the left
+            while vals[i] > pivot:
+                i += 1
+            while vals[j] < pivot:
+                j -= 1
+            if i <= j:
+                vals[i], vals[j] = vals[j], vals[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            return vals[k]
+    return vals[k]
+
+
+@njit(cache=True)
 def _select(
     idx: np.ndarray,
     opt: np.ndarray,
@@ -32,28 +67,28 @@ def _select(
     keep: np.ndarray,
     acc: int,
     cut_bound: np.ndarray,
+    scratch: np.ndarray,
 ) -> None:
     """Mark in ``keep`` the best ``width`` of the children ``idx[:count]`` (stable).
 
     The kept set is that of a stable sort by value, largest first, cut after ``width``:
     every child above the ``width``-th largest value, and of those equal to it the
-    earliest; found by a partition (linear time) instead of the sort.
+    earliest; that value is found by a quickselect on ``scratch`` (linear time).
     """
     if count <= width:
         for k in range(count):
             keep[idx[k]] = True
         return
-    vals = np.empty(count)
     for k in range(count):
-        vals[k] = opt[idx[k]]
-    thr = -np.partition(-vals, width - 1)[width - 1]  # the width-th largest value
+        scratch[k] = opt[idx[k]]
+    thr = _kth_largest(scratch, count, width - 1)
     room = width
     for k in range(count):
-        if vals[k] > thr:
+        if opt[idx[k]] > thr:
             room -= 1
     left_out = -np.inf  # the largest value left out
     for k in range(count):
-        v = vals[k]
+        v = opt[idx[k]]
         if v > thr:
             keep[idx[k]] = True
         elif v == thr and room > 0:
@@ -127,6 +162,7 @@ def expand(
     keep = np.zeros(cap, np.bool_)
     idx_main = np.empty(cap, np.int64)
     idx_last = np.empty(cap, np.int64)
+    scratch = np.empty(cap)
     n_child = 0
     any_move = False
     s = 0
@@ -198,9 +234,9 @@ def expand(
                     idx_main[n_main] = k
                     n_main += 1
                 n_child += 1
-        _select(idx_main, c_opt, n_main, beam, keep, a, cut_bound)
+        _select(idx_main, c_opt, n_main, beam, keep, a, cut_bound, scratch)
         if last_width > 0:
-            _select(idx_last, c_opt, n_lastc, last_width, keep, a, cut_bound)
+            _select(idx_last, c_opt, n_lastc, last_width, keep, a, cut_bound, scratch)
         s = e
     kept = keep[:n_child]
     parent = c_parent[:n_child][kept]
