@@ -272,3 +272,19 @@ def test_clearing_requirements_equal_the_vectorised_reference_bit_for_bit(produc
     want = _reference_clearing(ctx, lo, w, capt, buckets, kinks)
     assert (want > NEG).any()
     assert np.array_equal(got, want)
+
+
+def test_owed_cents_is_balance_plus_interest_cents() -> None:
+    """The compiled month step's interest equals the exact half-up rule, half cents included."""
+    from solver.plans.search import _MONTHLY_DEN, _owed_cents, interest_cents
+
+    rng = np.random.default_rng(11)
+    rate_units = np.array([0, 12 * 10**10, 18 * 10**10, 239_999_999_999, 6 * 10**11])
+    rate_f = rate_units.astype(float) / _MONTHLY_DEN
+    acc = rng.integers(0, rate_units.size, 20_000)
+    balance = rng.integers(0, 10**9, acc.size)
+    # balances whose interest is exactly half a cent at 12 % (1 % a month): 50 + 100·k cents
+    balance[:500] = 50 + 100 * rng.integers(0, 10**6, 500)
+    acc[:500] = 1
+    got = _owed_cents(balance, acc, rate_f, rate_units)
+    assert np.array_equal(got, balance + interest_cents(balance, rate_units[acc]))

@@ -17,6 +17,8 @@ raises the account's ``cut_bound``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -250,3 +252,101 @@ def expand(
         c_s[:n_child][kept],
         any_move,
     )
+
+
+@njit(cache=True)
+def owed_cents(
+    f_B: np.ndarray, f_acc: np.ndarray, rate_f: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """What each state owes this month in cents: its balance plus the month's interest,
+    rounded half-up (``solver.plans.search.interest_cents`` in float), and the states whose
+    interest is within 1e-5 of a half cent: the caller redoes those in exact integers."""
+    F = f_B.size
+    owed = np.empty(F, np.int64)
+    near = np.empty(F, np.int64)
+    n_near = 0
+    for k in range(F):
+        x = f_B[k] * rate_f[f_acc[k]]
+        fl = math.floor(x)
+        owed[k] = f_B[k] + np.int64(math.floor(x + 0.5))
+        if abs((x - fl) - 0.5) < 1e-5:
+            near[n_near] = k
+            n_near += 1
+    return owed, near[:n_near]
+
+
+@njit(cache=True)
+def clearing_rows(
+    owed: np.ndarray,
+    f_acc: np.ndarray,
+    f_fam_sc: np.ndarray,
+    cap_t: np.ndarray,
+    not_last: np.ndarray,
+    sc_g: np.ndarray,
+    pay_c: np.ndarray,
+    codes: int,
+) -> np.ndarray:
+    """The states that can clear this month: what they owe is within the month's cap
+    ``cap_t`` (per account, cents) and, in their last phase, at most their amount."""
+    F = owed.size
+    out = np.empty(F, np.int64)
+    n = 0
+    for k in range(F):
+        a = f_acc[k]
+        ow = owed[k]
+        if ow > cap_t[a]:
+            continue
+        fam_sc = f_fam_sc[k]
+        if not not_last[fam_sc]:
+            g = sc_g[fam_sc % codes]
+            cur = pay_c[a, g] if g >= 0 else 0  # g = -1: nothing paid yet
+            if ow > cur:
+                continue
+        out[n] = k
+        n += 1
+    return out[:n]
+
+
+@njit(cache=True)
+def offer_clearing(
+    ci: np.ndarray,
+    f_acc: np.ndarray,
+    f_v: np.ndarray,
+    f_s: np.ndarray,
+    owed: np.ndarray,
+    hazard: np.ndarray,
+    rec: np.ndarray,
+    disc: float,
+    disc_lag: float,
+    t: int,
+    value: np.ndarray,
+    threshold: np.ndarray,
+    month: np.ndarray,
+    state: np.ndarray,
+    final: np.ndarray,
+) -> None:
+    """Clearing payments of month t (states ``ci``, grouped by account; ``hazard`` of
+    paying what they owe): each account's first best value replaces a worse incumbent
+    (``value``, its pruning ``threshold``, the ``month``, ``state`` and ``final``
+    payment of its clearing)."""
+    k = 0
+    N = ci.size
+    while k < N:
+        a = f_acc[ci[k]]
+        best = -np.inf
+        pos = -1
+        while k < N and f_acc[ci[k]] == a:
+            r = ci[k]
+            h = hazard[k]
+            c = owed[r] / 100.0
+            v = f_v[r] + f_s[r] * (disc * (1.0 - h) * c + disc_lag * h * rec[r])
+            if pos < 0 or v > best:
+                best = v
+                pos = r
+            k += 1
+        if best > value[a]:
+            value[a] = best
+            threshold[a] = best + 1e-12 * abs(best)
+            month[a] = t
+            state[a] = pos
+            final[a] = owed[pos]

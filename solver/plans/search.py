@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 
 from solver.domain import Status
-from solver.plans.beam_step import expand
+from solver.plans.beam_step import clearing_rows, expand, offer_clearing, owed_cents
 from solver.plans.bounds import bound_at, bound_tables
 from solver.plans.context import CAP_TOL, PlanContext, feasible_paths, hazard, npv, phases
 
@@ -423,35 +423,6 @@ class _Incumbents:
         zeros = np.zeros(n, np.int64)
         return cls(value, thr, np.full(n, -1, np.int64), zeros, zeros.copy())
 
-    def offer(
-        self, t: int, f_acc: np.ndarray, ci: np.ndarray, vc: np.ndarray, owed: np.ndarray
-    ) -> None:
-        """Clearing payments of month t (frontier rows ``ci``, sorted by account, values
-        ``vc``): the first best per account replaces a worse incumbent."""
-        acc_ci = f_acc.take(ci)
-        new_grp = np.empty(ci.size, bool)
-        new_grp[0] = True
-        np.not_equal(acc_ci[1:], acc_ci[:-1], out=new_grp[1:])
-        first = new_grp.nonzero()[0]
-        best = np.maximum.reduceat(vc, first)
-        accs = acc_ci.take(first)
-        better = (best > self.value.take(accs)).nonzero()[0]
-        if not better.size:
-            return
-        grp = np.cumsum(new_grp) - 1
-        hit = (vc == best.take(grp)).nonzero()[0]
-        g_hit = grp.take(hit)
-        first_hit = np.empty(hit.size, bool)
-        first_hit[0] = True
-        np.not_equal(g_hit[1:], g_hit[:-1], out=first_hit[1:])
-        pos = hit[first_hit][better]  # first best per group
-        a_b = accs[better]
-        self.value[a_b] = vc[pos]
-        self.threshold[a_b] = self.value[a_b] + 1e-12 * np.abs(self.value[a_b])
-        self.month[a_b] = t
-        self.state[a_b] = ci[pos]
-        self.final[a_b] = owed[ci[pos]]
-
 
 def _solve_runs(
     ctx: PlanContext,
@@ -471,10 +442,8 @@ def _solve_runs(
     if tables is None:
         tables = bound_tables(ctx, amounts, search.buckets, holiday, tail=search.tail_bound)
     V, T_tail, U100, inv_w100, lo100, inv_wt100 = _table_views(tables, n)
-    nA = amounts.shape[1] + 1
     moves = _phase_moves(amounts.shape[1], pol.max_payment_levels)
     pay_c, cap_c, act_ok, act_vals = _search_actions(ctx, amounts, holiday)
-    pay_flat = pay_c.ravel()
     last_cap = _last_phase_reach(ctx, pay_c)
     rate_units = np.round(ctx.fields["annual_rate"] * _RATE_SCALE).astype(np.int64)
     rate_f = rate_units.astype(float) / _MONTHLY_DEN
@@ -492,7 +461,7 @@ def _solve_runs(
 
     # frontier (sorted by account): holiday state (k = 0, g = -1) with the opening balance
     f_acc: Any = acc_all.copy()
-    f_sc: Any = np.zeros(n, np.int64)
+    f_fam_sc: Any = inc_S.copy()  # (family, sc)
     f_B: Any = B0c.copy()
     f_v: Any = np.zeros(n)
     f_s: Any = np.ones(n)
@@ -502,27 +471,36 @@ def _solve_runs(
         if f_acc.size == 0:
             break
         expanded += f_acc.size
-        owed = f_B + _interest_cents_f(f_B, rate_f.take(f_acc), rate_units, f_acc)
+        owed = _owed_cents(f_B, f_acc, rate_f, rate_units)
         rec = ctx.kernel.recovery(f_acc, f_B / 100.0, t)
         # ---- clearing payments (end the plan this month) ----
-        cur = pay_flat.take(f_acc * nA + moves.amount.take(f_sc))  # g = -1: the holiday, 0
-        f_fam_sc = inc_S.take(f_acc) + f_sc  # (family, sc)
-        can_clear = (owed <= cap_cT[t].take(f_acc)) & (
-            moves.not_last.take(f_fam_sc) | (owed <= cur)
+        ci = clearing_rows(
+            owed, f_acc, f_fam_sc, cap_cT[t], moves.not_last, moves.amount, pay_c, moves.codes
         )
-        ci = can_clear.nonzero()[0]
         if ci.size:
-            c = owed.take(ci) / 100.0
-            hc = ctx.kernel.hazard(f_acc.take(ci), c, t)
-            vc = f_v.take(ci) + f_s.take(ci) * (
-                disc[t] * (1.0 - hc) * c + disc_lag[t] * hc * rec.take(ci)
+            hc = ctx.kernel.hazard(f_acc.take(ci), owed.take(ci) / 100.0, t)
+            offer_clearing(
+                ci,
+                f_acc,
+                f_v,
+                f_s,
+                owed,
+                hc,
+                rec,
+                disc[t],
+                disc_lag[t],
+                t,
+                inc.value,
+                inc.threshold,
+                inc.month,
+                inc.state,
+                inc.final,
             )
-            inc.offer(t, f_acc, ci, vc, owed)
         if t == H - 1:
             break
         # ---- continuing payments: a grid amount (same phase or a new one) or a holiday;
         # the best `beam_width` live children per account by optimistic value ----
-        parent, p, f_acc, f_fam_sc_next, f_B, f_v, f_s, any_move = expand(
+        parent, p, f_acc, f_fam_sc, f_B, f_v, f_s, any_move = expand(
             t,
             f_acc,
             f_fam_sc,
@@ -552,7 +530,6 @@ def _solve_runs(
         if not any_move or f_acc.size == 0:
             break
         layers.append((parent, p))
-        f_sc = f_fam_sc_next % moves.codes
 
     found = np.flatnonzero(inc.month >= 0)
     paths = _backtrack_all(layers, inc.state[found], inc.final[found], inc.month[found])
@@ -632,23 +609,17 @@ def _solutions(
     return out
 
 
-def _interest_cents_f(
-    balance: np.ndarray, rate_f: np.ndarray, rate_units: np.ndarray, acc: np.ndarray
+def _owed_cents(
+    balance: np.ndarray, acc: np.ndarray, rate_f: np.ndarray, rate_units: np.ndarray
 ) -> np.ndarray:
-    """:func:`interest_cents` with the rate already as ``rate_units / (12·10¹²)`` per row.
-
-    ``rate_units`` (per account) and ``acc`` (the row's account) serve the exact integer
-    fallback near a half cent.
-    """
-    x = balance * rate_f
-    fl = np.floor(x)
-    out = np.floor(x + 0.5).astype(np.int64)
-    near = np.abs((x - fl) - 0.5) < 1e-5
-    if near.any():
-        for i in np.flatnonzero(near).tolist():
-            b, ru = int(balance[i]), int(rate_units[acc[i]])
-            out[i] = (2 * b * ru + _MONTHLY_DEN) // (2 * _MONTHLY_DEN)
-    return out
+    """Balance plus the month's interest in cents, rounded half-up: :func:`interest_cents`
+    with the rate as ``rate_f = rate_units / (12·10¹²)`` per account (``acc``: each row's
+    account); compiled, with the exact integer rule where float noise could decide."""
+    owed, near = owed_cents(balance, acc, rate_f)
+    for k in near.tolist():  # within float noise of a half cent: exact integers
+        b, ru = int(balance[k]), int(rate_units[acc[k]])
+        owed[k] = b + (2 * b * ru + _MONTHLY_DEN) // (2 * _MONTHLY_DEN)
+    return owed
 
 
 def _backtrack_all(
