@@ -284,32 +284,52 @@ def _score_lean(
     keep = np.flatnonzero(good)
     if keep.size == 0:
         return
+    # the rows grouped by term block (each block a slice), in the blocks' order
+    blocks = _term_blocks(T[keep], keep, ctx.horizon)
+    keep = np.concatenate([k for _, k in blocks])
     rows = rows[keep]
     acc, B, B_D, D, mode, T, balloon, r, P, final, pos, inv_r, lg = (
         x[keep] for x in (acc, B, B_D, D, mode, T, balloon, r, P, final, pos, inv_r, lg)
     )
-    io_amt = np.where(mode == 1, B * r, 0.0)
-    steady = _steady_month(ctx)
-    cum_disc = np.concatenate([[0.0], np.cumsum(ctx.discount)])  # Σ_{s < t} δ^s
     hz_hol = _holiday_hazards(ctx, int(D.max(initial=0)))
     q_hol = np.ones((2, 1, 1)) if hz_hol is None else 1.0 - hz_hol
+    q_level, q_start, st = _lean_level_survival(
+        ctx, acc, P, np.minimum(_steady_month(ctx)[acc], T - 1)
+    )
+    with np.errstate(all="ignore"):
+        q_last = 1.0 - ctx.kernel.hazard(acc, final, T - 1)
+    values_int = np.stack([q_start, st, T, D, mode, acc])
+    values_float = np.stack([P, final, np.where(mode == 1, B * r, 0.0), q_last])
+    growth, exposure_int, exposure_float = _lean_exposure_terms(
+        B, B_D, P, D, mode, balloon, pos, inv_r, lg, ctx.horizon
+    )
+    cum_disc = np.concatenate([[0.0], np.cumsum(ctx.discount)])  # Σ_{s < t} δ^s
     # then by term blocks: (C, W) arrays only as wide as needed
-    for W, k in _term_blocks(T, np.arange(rows.size), ctx.horizon):
-        dm = min(int(D[k].max(initial=0)), W)
-        exposure = _lean_exposures(
-            B[k], B_D[k], P[k], D[k], mode[k], balloon[k], pos[k], inv_r[k], lg[k], W, dm
+    lo = 0
+    for W, k in blocks:
+        part = slice(lo, lo + k.size)
+        lo += k.size
+        dm = min(int(D[part].max(initial=0)), W)
+        exposure = np.empty((k.size, W))
+        add_balloon = bool(balloon[part].any())
+        level_exposures(
+            growth, exposure_int[:, part], exposure_float[:, part], dm, add_balloon, exposure
         )
-        q_level, q_start, st = _lean_level_survival(ctx, acc[k], P[k], steady[acc[k]], W)
-        with np.errstate(all="ignore"):
-            q_last = 1.0 - ctx.kernel.hazard(acc[k], final[k], T[k] - 1)
-        rec = ctx.kernel.recovery(acc[k], exposure)
+        rec = ctx.kernel.recovery(acc[part], exposure)
         out = np.empty(k.size)
-        ints = np.stack([q_start, st, T[k], D[k], mode[k], acc[k]])
-        floats = np.stack([P[k], final[k], io_amt[k], q_last])
         level_values(
-            q_level, q_hol, ints, floats, rec, ctx.discount, ctx.discount_lag, cum_disc, dm, out
+            q_level,
+            q_hol,
+            values_int[:, part],
+            values_float[:, part],
+            rec,
+            ctx.discount,
+            ctx.discount_lag,
+            cum_disc,
+            dm,
+            out,
         )
-        value[rows[k]] = out
+        value[rows[part]] = out
 
 
 def _holiday_hazards(ctx: PlanContext, dmax: int) -> np.ndarray | None:
@@ -327,7 +347,7 @@ def _holiday_hazards(ctx: PlanContext, dmax: int) -> np.ndarray | None:
     )  # (2, n, dmax): payment 0 / interest-only
 
 
-def _lean_exposures(
+def _lean_exposure_terms(
     B: np.ndarray,
     B_D: np.ndarray,
     P: np.ndarray,
@@ -337,36 +357,36 @@ def _lean_exposures(
     pos: np.ndarray,
     inv_r: np.ndarray,
     lg: np.ndarray,
-    W: int,
-    dm: int,
-) -> np.ndarray:
-    """Exposures (C, W) of level plans in closed form, holiday and balloon included.
+    H: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What :func:`solver.plans.level_value.level_exposures` needs of level plans: the
+    growth factors ``g^t`` (t < H) once per distinct rate (rows share rates), and per plan
+    its row of them, D, mode, whether its rate is positive, and α, β, B, B_D, P, balloon.
 
     The level balance ``B_D·g^k − P·(g^k − 1)/r`` with k = t − D is ``α·g^t + β`` with
-    ``α = (B_D − P/r)·g^−D`` and ``β = P/r`` (``B_D − P·k`` at a zero rate); ``g^t`` is
-    computed once per distinct rate (rows share rates).
+    ``α = (B_D − P/r)·g^−D`` and ``β = P/r`` (``B_D − P·k`` at a zero rate).
     """
-    uniq, inv = np.unique(lg, return_inverse=True)
-    growth = np.exp(uniq[:, None] * np.arange(W, dtype=float)[None, :])  # g^t per rate
+    # the distinct rates: rows come in runs of one rate, so only the runs' rates are sorted
+    run = np.flatnonzero(np.concatenate([[True], lg[1:] != lg[:-1]]))
+    uniq, inv_run = np.unique(lg[run], return_inverse=True)
+    inv = np.repeat(inv_run.ravel(), np.diff(np.append(run, lg.size)))
+    growth = np.exp(uniq[:, None] * np.arange(H, dtype=float)[None, :])  # g^t per rate
     beta = P * inv_r
     alpha = (B_D - beta) * np.exp(-D * lg)
-    exposure = np.empty((B.size, W))
-    ints = np.stack([inv.ravel(), D, mode, pos.astype(np.int64)])
-    floats = np.stack([alpha, beta, B, B_D, P, balloon])
-    level_exposures(growth, ints, floats, dm, bool(balloon.any()), exposure)
-    return exposure
+    ints = np.stack([inv, D, mode, pos.astype(np.int64)])
+    return growth, ints, np.stack([alpha, beta, B, B_D, P, balloon])
 
 
 def _lean_level_survival(
-    ctx: PlanContext, acc: np.ndarray, P: np.ndarray, steady: np.ndarray, W: int
+    ctx: PlanContext, acc: np.ndarray, P: np.ndarray, st: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Survival factors ``1 − h`` of the level payment in each distinct income month.
 
     Month t of row c pays ``P[c]`` in income month ``min(t, st[c])`` (the income path is
-    flat from the account's ``steady`` month on), so only months 0…st are evaluated:
-    returns them flat, each row's start in that array, and ``st``.
+    flat from the account's steady month on; ``st`` is that month, or the last month of
+    the plan if earlier), so only months 0…st are evaluated: returns them flat, each row's
+    start in that array, and ``st``.
     """
-    st = np.minimum(steady, W - 1)
     count = st + 1
     start = np.cumsum(count) - count
     row = np.repeat(np.arange(acc.size), count)
