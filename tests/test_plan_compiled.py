@@ -288,3 +288,27 @@ def test_owed_cents_is_balance_plus_interest_cents() -> None:
     acc[:500] = 1
     got = _owed_cents(balance, acc, rate_f, rate_units)
     assert np.array_equal(got, balance + interest_cents(balance, rate_units[acc]))
+
+
+def _reference_best(acc, value, n_acc, k):
+    """The lexsort the compiled top-k replaced: by account, value descending, stable."""
+    order = np.lexsort((-value, acc))
+    finite = order[np.isfinite(value[order])]
+    bounds = np.searchsorted(acc[finite], np.arange(n_acc + 1))
+    return [finite[bounds[i] : min(bounds[i + 1], bounds[i] + k)] for i in range(n_acc)]
+
+
+def test_best_per_account_is_the_stable_sort_by_value() -> None:
+    from solver.plans.scoring import best_per_account
+
+    rng = np.random.default_rng(2)
+    for _ in range(500):
+        n, m, k = int(rng.integers(1, 8)), int(rng.integers(0, 80)), int(rng.integers(1, 8))
+        acc = rng.integers(0, n, m)
+        if rng.random() < 0.5:
+            value = rng.choice([1.0, 2.0, -np.inf, 3.0, np.nan, 2.5], m)
+        else:
+            value = rng.standard_normal(m)
+        got = best_per_account(acc, value, n, k)
+        want = _reference_best(acc, value, n, k)
+        assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))

@@ -125,19 +125,20 @@ def _level_choices(
         else:
             subsets = [(family, np.arange(len(cand)))]
         for label, rows in subsets:
-            whole = rows.size == len(cand)  # all rows, in order: no copy needed
-            sub = cand if whole else cand.take(rows)
-            sub_val = val if whole else val[rows]
-            tops = best_per_account(sub.acc, sub_val, n, TOP_K)
+            whole = rows.size == len(cand)  # all rows, in order
+            local = best_per_account(
+                cand.acc if whole else cand.acc[rows], val if whole else val[rows], n, TOP_K
+            )
+            tops = local if whole else [rows[k] for k in local]  # rows of `cand`
             seed_family = family == "instalment" or label == "deferral/capitalize"
             if lazy and not seed_family:
                 for i in range(n):
-                    best_i = float(sub_val[tops[i][0]]) if tops[i].size else -np.inf
-                    pending.append((i, len(out[i]), label, family, sub, tops[i], sub_val, best_i))
+                    best_i = float(val[tops[i][0]]) if tops[i].size else -np.inf
+                    pending.append((i, len(out[i]), label, family, cand, tops[i], val, best_i))
                     out[i].append(Choice(label, family, False, reason="not evaluated"))
                 continue
             for i in range(n):
-                ch = _first_exact(ctx, i, sub, tops[i], sub_val, unit, family, label)
+                ch = _first_exact(ctx, i, cand, tops[i], val, unit, family, label)
                 out[i].append(ch)
                 if ch.feasible and seed_family:
                     seeds[i].append((ch.schedule.payments, ch.schedule.exposures))  # type: ignore[union-attr]

@@ -157,3 +157,28 @@ def level_values(
                 hol_buf[t] = buf[t] if t < D else 0.0
             pv_pay += (io_amt - P) * (0.0 + pairwise_sum(hol_buf, dm))
         out[c] = pv_pay + pv_rec
+
+
+@njit(cache=True)
+def best_rows(acc: np.ndarray, value: np.ndarray, n_acc: int, k: int) -> tuple[np.ndarray, ...]:
+    """The ``k`` best finite-valued rows of each account, best first (ties: the earlier
+    row): ``top`` (n_acc, k) row indices and ``count`` (n_acc,) of them per account."""
+    top = np.empty((n_acc, k), np.int64)
+    count = np.zeros(n_acc, np.int64)
+    for r in range(acc.size):
+        v = value[r]
+        if not np.isfinite(v):
+            continue
+        a = acc[r]
+        c = count[a]
+        if c == k and not v > value[top[a, k - 1]]:
+            continue
+        # insert after every row at least as good (earlier rows win ties)
+        pos = c if c < k else k - 1
+        while pos > 0 and v > value[top[a, pos - 1]]:
+            top[a, pos] = top[a, pos - 1]
+            pos -= 1
+        top[a, pos] = r
+        if c < k:
+            count[a] = c + 1
+    return top, count

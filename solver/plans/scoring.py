@@ -14,7 +14,7 @@ import numpy as np
 from solver.core.money import level_payment
 from solver.plans.context import CAP_TOL, PlanContext, npv
 from solver.plans.families import Candidates
-from solver.plans.level_value import level_exposures, level_values
+from solver.plans.level_value import best_rows, level_exposures, level_values
 
 CHUNK_ROWS = 2048  # candidate rows scored at a time (arrays stay in cache)
 
@@ -399,14 +399,7 @@ def _lean_level_survival(
 def best_per_account(
     acc: np.ndarray, value: np.ndarray, n_acc: int, k: int = 4
 ) -> list[np.ndarray]:
-    """Indices of the ``k`` best finite-valued rows for each account, best first."""
-    order = np.lexsort((-value, acc))
-    out: list[np.ndarray] = [np.zeros(0, np.int64) for _ in range(n_acc)]
-    if order.size == 0:
-        return out
-    finite = order[np.isfinite(value[order])]  # finite rows, by account, best first
-    bounds = np.searchsorted(acc[finite], np.arange(n_acc + 1)).tolist()
-    for i in range(n_acc):
-        lo, hi = bounds[i], bounds[i + 1]
-        out[i] = finite[lo : min(hi, lo + k)]
-    return out
+    """Indices of the ``k`` best finite-valued rows for each account, best first (ties:
+    the earlier row)."""
+    top, count = best_rows(acc, value, n_acc, k)
+    return [top[i, : count[i]] for i in range(n_acc)]
