@@ -241,6 +241,7 @@ def solve_runs(
     search: SearchParams,
     seeds: list[list[tuple[np.ndarray, np.ndarray]]] | None = None,
     tables: tuple[np.ndarray, ...] | None = None,
+    floor: np.ndarray | None = None,
 ) -> list[RunSolution]:
     """Best custom (``increasing=False``) or step (``True``) plan for every account.
 
@@ -255,6 +256,10 @@ def solve_runs(
         Known feasible payment paths per account (CNY) used as first incumbents.
     tables
         Precomputed :func:`bound_tables` output (shared by custom and step).
+    floor
+        Per account, only plans worth more than this are sought (−inf: any): states that
+        cannot beat it are pruned from the start. An account where none does gets no
+        plan (``payments`` None, status ``FEASIBLE``).
     """
     with np.errstate(invalid="ignore", over="ignore"):
         if tables is None:
@@ -269,14 +274,17 @@ def solve_runs(
             search=search,
             seeds=seeds,
             tables=tables,
+            floor=floor,
         )
         # a search cut by the beam before any plan was found proves nothing: retry those
-        # accounts once with a beam eight times wider
+        # accounts once with a beam eight times wider (not where a floor was the reason)
         retry = np.array(
             [
                 i
                 for i, sol in enumerate(out)
-                if sol.payments is None and sol.status == Status.FEASIBLE
+                if sol.payments is None
+                and sol.status == Status.FEASIBLE
+                and (floor is None or not np.isfinite(floor[i]))
             ],
             dtype=np.int64,
         )
@@ -433,6 +441,7 @@ def _solve_runs(
     search: SearchParams,
     seeds: list[list[tuple[np.ndarray, np.ndarray]]] | None,
     tables: tuple[np.ndarray, ...] | None,
+    floor: np.ndarray | None = None,
 ) -> list[RunSolution]:
     """The beam search of :func:`solve_runs`, month by month: clearing payments update
     the incumbents; the compiled :func:`solver.plans.beam_step.expand` makes the children."""
@@ -453,6 +462,11 @@ def _solve_runs(
     root_bound = bound_at(tables, acc_all, 0, B0c / 100.0)
 
     start, inc_path = _seed_incumbents(ctx, seeds, amounts, holiday, increasing)
+    if floor is not None:  # only plans above the floor: a seed below it is no incumbent
+        below = np.flatnonzero(floor >= start)
+        start[below] = floor[below]
+        for i in below.tolist():
+            inc_path[i] = None
     inc = _Incumbents.start(start)
     cut_bound = np.full(n, -np.inf)  # best optimistic value among states cut by the width
     inc_S = np.broadcast_to(np.asarray(increasing, dtype=bool), (n,)).astype(np.int64)
