@@ -23,6 +23,9 @@ account at most ``MAX_CPU_RATIO`` times the baseline's (measured 1.28–1.44× q
 p50) is printed for information only: the machine is shared. Each run plans one account
 before the timed part, so compiled kernels are built or loaded outside the timing.
 
+``--compare REV`` (repeatable) runs more revisions in the same way, beside the two (for
+before/after figures of a change, e.g. ``--compare main``); they are shown, not gated.
+
 Run ``python benchmarks/bench_plan_certificates.py [--quick] [--n N] [--jobs 2]``.
 """
 
@@ -48,10 +51,9 @@ import json, resource, statistics, sys, time, warnings
 sys.path.insert(0, sys.argv[1])
 warnings.simplefilter("ignore")
 import numpy as np
-from solver.core.account import Account
-from solver.core.generate import generate_portfolio
-from solver.plans.options import plan_options
-from solver.plans.portfolio import plan_portfolio
+# the package's public surface: the same names in every revision, before and after the
+# modules moved into packages (issue 14)
+from solver import Account, generate_portfolio, plan_options, plan_portfolio
 
 n, seed, jobs, singles = (int(x) for x in sys.argv[2:6])
 frame = generate_portfolio(n, seed=seed)
@@ -92,6 +94,7 @@ print(json.dumps({
 
 def _baseline_tree(ref: str, dest: Path) -> Path | None:
     """The baseline revision's files (``git archive``), or ``None`` if git cannot give it."""
+    dest.mkdir(parents=True, exist_ok=True)
     archive = dest / "baseline.tar"
     try:
         with open(archive, "wb") as fh:
@@ -129,6 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--singles", type=int, default=None, help="accounts timed one by one")
     ap.add_argument("--baseline", default=BASELINE_REF, help="git revision to compare with")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="REV",
+        help="another git revision to run beside them (shown, not gated; repeatable)",
+    )
     ap.add_argument("--min-certified", type=float, default=None)
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
     args = ap.parse_args(argv)
@@ -140,6 +150,12 @@ def main(argv: list[str] | None = None) -> int:
         tree = None if args.no_baseline else _baseline_tree(args.baseline, Path(tmp))
         if tree is not None:
             results[f"baseline {args.baseline}"] = _run(tree, n, args.seed, args.jobs, singles)
+        for k, rev in enumerate(args.compare):
+            other = _baseline_tree(rev, Path(tmp) / f"compare{k}")
+            if other is None:
+                print(f"the revision {rev} could not be taken with git archive")
+                continue
+            results[rev] = _run(other, n, args.seed, args.jobs, singles)
         results["current"] = _run(ROOT, n, args.seed, args.jobs, singles)
     rows = [
         ("recommended plans", "recommended", "{:,}"),
