@@ -100,6 +100,9 @@ def backward_pass(
     D2 = np.zeros(M + 1)
     req = np.empty(M + 1)
     pay_req = np.empty(M + 1)
+    dV = np.empty(M)  # next month's slopes (per node interval)
+    at = np.empty(M + 1, np.int64)
+    frac = np.empty(M + 1)
     for t in range(H - 1, -1, -1):
         na = G + 1 if t < hmax else G
         for i in range(n):
@@ -129,6 +132,9 @@ def backward_pass(
                 ik = iCc[i, t]
                 for p in range(M + 1):
                     pay_req[p] = NEG
+                for j in range(M):
+                    dV[j] = Vf[j + 1] - Vf[j]
+                top = float(M - 1)
                 for a in range(na):
                     pay = pay_or_neg[t, a, i]
                     if pay <= NEG_CUT:  # not allowed this month
@@ -146,20 +152,23 @@ def backward_pass(
                     rec = rec_act[t, a, i]
                     pad_kink = rec * wR[i, t] if kink else 0.0
                     Rt = R[t, i]
-                    prev_dev = 0.0
+                    # where each node lands in next month's nodes: the interval j0 holding
+                    # xs (clamped: below the first node the first segment is extended, past
+                    # the last node held) and the position in it (a pass without gathers,
+                    # which the compiler vectorises)
                     for p in range(p_start, p_end + 2):
                         xs = c + rho * p
-                        # the next month's interval holding xs (clamped: below the first
-                        # node the first segment is extended, past the last node held)
-                        if xs < 1.0:
-                            j0 = 0
-                        elif xs >= M - 1:
-                            j0 = M - 1
-                        else:
-                            j0 = int(xs)
-                        lam = min(xs - j0, 1.0)
-                        v0 = Vf[j0]
-                        f = (v0 + lam * (Vf[j0 + 1] - v0)) * q + pay + rec * Rt[p]
+                        xc = xs if xs >= 1.0 else 0.0
+                        xc = xc if xc < top else top
+                        j0 = int(xc)
+                        at[p] = j0
+                        lam = xs - j0
+                        frac[p] = lam if lam < 1.0 else 1.0
+                    prev_dev = 0.0
+                    for p in range(p_start, p_end + 2):
+                        j0 = at[p]
+                        lam = frac[p]
+                        f = (Vf[j0] + lam * dV[j0]) * q + pay + rec * Rt[p]
                         if p > p_start:  # the interval to the left: node p is its right end
                             pay_req[p] = max(pay_req[p], f + prev_dev)
                         if p <= p_end:
