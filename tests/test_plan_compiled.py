@@ -338,3 +338,90 @@ def test_backward_pass_compiled_equals_its_python(monkeypatch) -> None:
     compiled.py_func(again, *args[1:])
     assert (V > NEG).any()
     assert np.array_equal(V, again)
+
+
+# --------------------------------------------------------------------------------------
+# The search's month step (beam_step: clearing_rows, offer_clearing, backtrack)
+# --------------------------------------------------------------------------------------
+
+
+def _random_frontier(rng, n_acc=6, nA=5, S=4):
+    F = int(rng.integers(1, 60))
+    f_acc = np.sort(rng.integers(0, n_acc, F))
+    f_fam_sc = rng.integers(0, 2 * S, F)
+    owed = rng.integers(0, 5_000, F)
+    return F, f_acc, f_fam_sc, owed
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_clearing_rows_and_offers_equal_the_vectorised_reference(compiled) -> None:
+    from solver.plans.beam_step import clearing_rows, offer_clearing
+
+    rows_fn = clearing_rows if compiled else clearing_rows.py_func
+    offer_fn = offer_clearing if compiled else offer_clearing.py_func
+    rng = np.random.default_rng(9)
+    n_acc, nA, S = 6, 5, 4
+    for _ in range(200):
+        F, f_acc, f_fam_sc, owed = _random_frontier(rng, n_acc, nA, S)
+        cap_t = rng.integers(-1, 6_000, n_acc)
+        not_last = rng.random(2 * S) < 0.5
+        sc_g = rng.integers(-1, nA - 1, S)
+        pay_c = rng.integers(0, 5_000, (n_acc, nA))
+        pay_c[:, -1] = 0  # the holiday
+        # the vectorised rule: within the cap and, in a last phase, at most the amount
+        cur = pay_c.ravel()[f_acc * nA + sc_g[f_fam_sc % S]]  # g = -1: the holiday, 0
+        want = np.flatnonzero((owed <= cap_t[f_acc]) & (not_last[f_fam_sc] | (owed <= cur)))
+        ci = rows_fn(owed, f_acc, f_fam_sc, cap_t, not_last, sc_g, pay_c, S)
+        assert np.array_equal(ci, want)
+        if not ci.size:
+            continue
+        f_v, f_s, rec = rng.random(F) * 100, rng.random(F), rng.random(F) * 50
+        hz = rng.choice([0.01, 0.02, 0.05], ci.size)
+        value = np.where(rng.random(n_acc) < 0.5, -np.inf, rng.random(n_acc) * 100)
+        thr, month = value.copy(), np.full(n_acc, -1)
+        state, final = np.zeros(n_acc, np.int64), np.zeros(n_acc, np.int64)
+        got = [value.copy(), thr, month, state, final]
+        offer_fn(ci, f_acc, f_v, f_s, owed, hz, rec, 0.99, 0.97, 3, *got)
+        # reference: each account's first best clearing value replaces a worse incumbent
+        c = owed[ci] / 100.0
+        vc = f_v[ci] + f_s[ci] * (0.99 * (1.0 - hz) * c + 0.97 * hz * rec[ci])
+        for a in np.unique(f_acc[ci]):
+            mine = np.flatnonzero(f_acc[ci] == a)
+            k = mine[np.argmax(vc[mine])]
+            if vc[k] > value[a]:
+                assert got[0][a] == vc[k] and got[2][a] == 3 and got[3][a] == ci[k]
+                assert got[4][a] == owed[ci[k]] and got[1][a] == vc[k] + 1e-12 * abs(vc[k])
+            else:
+                assert got[0][a] == value[a] and got[2][a] == -1
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_backtrack_walks_the_kept_children_back(compiled) -> None:
+    from solver.plans.beam_step import backtrack
+
+    fn = backtrack if compiled else backtrack.py_func
+    rng = np.random.default_rng(4)
+    for _ in range(100):
+        T = int(rng.integers(1, 12))
+        sizes = rng.integers(1, 8, T)
+        layers = []
+        prev = 1
+        for m in range(T):
+            layers.append((rng.integers(0, prev, sizes[m]), rng.integers(0, 10_000, sizes[m])))
+            prev = sizes[m]
+        P = int(rng.integers(1, 6))
+        month = rng.integers(0, T + 1, P)
+        state = np.array([rng.integers(0, sizes[m - 1]) if m > 0 else 0 for m in month])
+        final = rng.integers(0, 10_000, P)
+        start = np.cumsum([0] + [p.size for p, _ in layers])
+        parent = np.concatenate([p for p, _ in layers])
+        paid = np.concatenate([c for _, c in layers])
+        got = fn(parent, paid, start, state, final, month)
+        for r in range(P):
+            want = np.zeros(got.shape[1], np.int64)
+            want[month[r]] = final[r]
+            sid = state[r]
+            for m in range(month[r] - 1, -1, -1):
+                want[m] = layers[m][1][sid]
+                sid = layers[m][0][sid]
+            assert np.array_equal(got[r], want)

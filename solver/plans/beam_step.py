@@ -350,3 +350,31 @@ def offer_clearing(
             month[a] = t
             state[a] = pos
             final[a] = owed[pos]
+
+
+@njit(cache=True)
+def backtrack(
+    parent: np.ndarray,
+    paid: np.ndarray,
+    start: np.ndarray,
+    state: np.ndarray,
+    final: np.ndarray,
+    month: np.ndarray,
+) -> np.ndarray:
+    """Payments (cents) of the paths whose clearing payment ``final`` was made by frontier
+    state ``state`` of ``month``, one row each (zeros after it): walked back through the
+    months' kept children, month m's at ``parent``/``paid[start[m]:start[m + 1]]``."""
+    P = state.size
+    T = 0
+    for r in range(P):
+        T = max(T, month[r])
+    pays = np.zeros((P, T + 1), np.int64)
+    for r in range(P):
+        m = month[r]
+        pays[r, m] = final[r]
+        sid = state[r]
+        for k in range(m - 1, -1, -1):
+            at = start[k] + sid
+            pays[r, k] = paid[at]
+            sid = parent[at]
+    return pays

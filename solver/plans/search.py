@@ -55,7 +55,13 @@ from typing import Any
 import numpy as np
 
 from solver.domain import Status
-from solver.plans.beam_step import clearing_rows, expand, offer_clearing, owed_cents
+from solver.plans.beam_step import (
+    backtrack,
+    clearing_rows,
+    expand,
+    offer_clearing,
+    owed_cents,
+)
 from solver.plans.bounds import bound_at, bound_tables
 from solver.plans.context import CAP_TOL, PlanContext, feasible_paths, hazard, npv, phases
 
@@ -644,20 +650,18 @@ def _backtrack_all(
 ) -> list[np.ndarray]:
     """Payments (CNY) of the paths ending in ``state_id`` of months ``t``, plus their clearing payments.
 
-    One walk back through the months for all paths at once.
+    One compiled walk back through the months (:func:`solver.plans.beam_step.backtrack`).
     """
     if t.size == 0:
         return []
-    T = int(t.max())
-    pays = np.zeros((t.size, T + 1), np.int64)
-    pays[np.arange(t.size), t] = final_cents
-    sid = state_id.copy()
-    for month in range(T - 1, -1, -1):
-        on = np.flatnonzero(t > month)
-        parent, paid = layers[month]
-        s = sid[on]
-        pays[on, month] = paid[s]
-        sid[on] = parent[s]
+    used = layers[: int(t.max())]
+    start = np.cumsum([0] + [p.size for p, _ in used])
+    if used:
+        parent = np.concatenate([p for p, _ in used])
+        paid = np.concatenate([c for _, c in used])
+    else:
+        parent = paid = np.zeros(0, np.int64)
+    pays = backtrack(parent, paid, start, state_id, final_cents, t)
     cny = pays.astype(float) / 100.0
     return [cny[r, : int(k) + 1].copy() for r, k in enumerate(t.tolist())]
 
