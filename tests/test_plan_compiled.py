@@ -20,7 +20,13 @@ from hypothesis import strategies as st
 from solver.core.generate import generate_portfolio
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
-from solver.plans.beam_step import _kth_largest, _select
+from solver.plans.beam_step import (
+    _kth_largest,
+    _select,
+    backtrack,
+    clearing_rows,
+    offer_clearing,
+)
 from solver.plans.bound_dp import NEG, _fill_row
 from solver.plans.bounds import (
     _SLACK,
@@ -34,6 +40,14 @@ from solver.plans.bounds import (
 from solver.plans.context import context_from_frame
 from solver.plans.level_value import level_exposures, level_values, pairwise_sum
 from solver.plans.search import holiday_months, payment_grids
+
+
+@pytest.fixture(params=["compiled", "python"])
+def pick(request):
+    """A kernel compiled, or its own code interpreted by Python."""
+    if request.param == "compiled":
+        return lambda fn: fn
+    return lambda fn: fn.py_func
 
 
 def _reference_select(opt: list[float], width: int) -> tuple[set[int], float]:
@@ -60,9 +74,8 @@ def test_select_keeps_best_width_with_ties_to_the_earlier_child(vals, width) -> 
     assert cut[0] == left_out
 
 
-@pytest.mark.parametrize("compiled", [True, False])
-def test_kth_largest_is_the_sorted_value(compiled) -> None:
-    fn = _kth_largest if compiled else _kth_largest.py_func
+def test_kth_largest_is_the_sorted_value(pick) -> None:
+    fn = pick(_kth_largest)
     rng = np.random.default_rng(5)
     for _ in range(400):
         n = int(rng.integers(1, 300))
@@ -103,9 +116,8 @@ def test_fill_row_reports_a_row_without_plans() -> None:
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("compiled", [True, False])
-def test_pairwise_sum_is_numpys_row_sum(compiled) -> None:
-    fn = pairwise_sum if compiled else pairwise_sum.py_func
+def test_pairwise_sum_is_numpys_row_sum(pick) -> None:
+    fn = pick(pairwise_sum)
     rng = np.random.default_rng(3)
     for n in [*range(0, 40), 63, 64, 127, 128, 129, 200, 257, 600]:
         x = rng.standard_normal((3, n)) * 10.0 ** rng.integers(-6, 6, (3, n))
@@ -164,13 +176,12 @@ def _reference_values(q_level, q_hol, ints, floats, rec, disc, disc_lag, cum_dis
     return pv_pay + pv_rec
 
 
-@pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize("seed", range(6))
-def test_level_kernels_equal_the_vectorised_reference_bit_for_bit(compiled, seed) -> None:
+def test_level_kernels_equal_the_vectorised_reference_bit_for_bit(pick, seed) -> None:
     rng = np.random.default_rng(seed)
     C, W, n_acc = 40, int(rng.choice([6, 12, 30, 60])), 5
-    exposures_fn = level_exposures if compiled else level_exposures.py_func
-    values_fn = level_values if compiled else level_values.py_func
+    exposures_fn = pick(level_exposures)
+    values_fn = pick(level_values)
     r = rng.choice([0.0, 0.06, 0.18, 0.24], size=C) / 12.0
     lg = np.log1p(r)
     uniq, inv = np.unique(lg, return_inverse=True)
@@ -353,12 +364,9 @@ def _random_frontier(rng, n_acc=6, nA=5, S=4):
     return F, f_acc, f_fam_sc, owed
 
 
-@pytest.mark.parametrize("compiled", [True, False])
-def test_clearing_rows_and_offers_equal_the_vectorised_reference(compiled) -> None:
-    from solver.plans.beam_step import clearing_rows, offer_clearing
-
-    rows_fn = clearing_rows if compiled else clearing_rows.py_func
-    offer_fn = offer_clearing if compiled else offer_clearing.py_func
+def test_clearing_rows_and_offers_equal_the_vectorised_reference(pick) -> None:
+    rows_fn = pick(clearing_rows)
+    offer_fn = pick(offer_clearing)
     rng = np.random.default_rng(9)
     n_acc, nA, S = 6, 5, 4
     for _ in range(200):
@@ -395,11 +403,8 @@ def test_clearing_rows_and_offers_equal_the_vectorised_reference(compiled) -> No
                 assert got[0][a] == value[a] and got[2][a] == -1
 
 
-@pytest.mark.parametrize("compiled", [True, False])
-def test_backtrack_walks_the_kept_children_back(compiled) -> None:
-    from solver.plans.beam_step import backtrack
-
-    fn = backtrack if compiled else backtrack.py_func
+def test_backtrack_walks_the_kept_children_back(pick) -> None:
+    fn = pick(backtrack)
     rng = np.random.default_rng(4)
     for _ in range(100):
         T = int(rng.integers(1, 12))
