@@ -430,3 +430,55 @@ def test_backtrack_walks_the_kept_children_back(pick) -> None:
                 want[m] = layers[m][1][sid]
                 sid = layers[m][0][sid]
             assert np.array_equal(got[r], want)
+
+
+def _reference_prefilter(ctx, cand, P):
+    """The vectorised closed-form checks the compiled prefilter replaced."""
+    from solver.plans.context import CAP_TOL
+
+    pol, H, D, cap = ctx.policy, ctx.horizon, cand.deferral, ctx.cap
+    ok = cand.term <= H
+    tol = CAP_TOL * np.maximum(1.0, np.abs(P))
+    last_level = cand.term - 2
+    for d in range(int(D.max(initial=0)) + 1):
+        rows = np.flatnonzero(D == d)
+        run = np.minimum.accumulate(cap[:, d:], axis=1)
+        has = last_level[rows] >= d
+        col = np.clip(last_level[rows] - d, 0, H - d - 1)
+        m = np.where(has, run[cand.acc[rows], col], np.inf)
+        ok[rows] &= (P[rows] <= m + tol[rows]) & (~has | (P[rows] >= pol.min_payment - 1e-9))
+        io = rows[cand.mode[rows] == 1] if d > 0 else rows[:0]
+        first = np.minimum.accumulate(cap, axis=1)[cand.acc[io], d - 1]
+        pay = cand.balance[io] * (cand.rate[io] / 12.0)
+        ok[io] &= (pay <= first + CAP_TOL * np.maximum(1.0, pay)) & (
+            (pay >= pol.min_payment - 1e-9) | (pay <= 0.0)
+        )
+    return ok
+
+
+@pytest.mark.parametrize("product", ["auto_loan", "card_instalment"])
+def test_level_prefilter_equals_the_vectorised_reference(product) -> None:
+    from solver.plans.families import (
+        concession_candidates,
+        deferral_candidates,
+        instalment_candidates,
+        settlement_candidates,
+        waterfall_candidates,
+    )
+    from solver.plans.scoring import _prefilter_parts
+
+    frame = generate_portfolio(120, seed=29)
+    part = frame[frame["product"] == product]
+    ctx = context_from_frame(part, Policy().for_product(product), BehaviourModel())
+    for make in (
+        instalment_candidates,
+        deferral_candidates,
+        concession_candidates,
+        settlement_candidates,
+        waterfall_candidates,
+    ):
+        cand = make(ctx)
+        ok, _, P = _prefilter_parts(ctx, cand, ctx.policy.rounding)
+        want = _reference_prefilter(ctx, cand, P)
+        assert want.any() and not want.all()
+        assert np.array_equal(ok, want), make.__name__

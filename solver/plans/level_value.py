@@ -182,3 +182,53 @@ def best_rows(acc: np.ndarray, value: np.ndarray, n_acc: int, k: int) -> tuple[n
         if c < k:
             count[a] = c + 1
     return top, count
+
+
+@njit(cache=True)
+def level_prefilter(
+    acc: np.ndarray,
+    D: np.ndarray,
+    mode: np.ndarray,
+    term: np.ndarray,
+    P: np.ndarray,
+    balance: np.ndarray,
+    rate: np.ndarray,
+    cap: np.ndarray,
+    min_payment: float,
+    cap_tol: float,
+) -> np.ndarray:
+    """The closed-form necessary conditions of level plans (``solver.plans.scoring._prefilter``):
+    the term within the horizon, the level instalment ``P`` within every cap from the end
+    of the holiday ``D`` to the month before the last and at least ``min_payment``, and an
+    interest-only holiday payment (mode 1) within the caps of the holiday and at least
+    ``min_payment`` (a zero one is no payment)."""
+    n_acc, H = cap.shape
+    dmax = 0
+    for r in range(D.size):
+        dmax = max(dmax, D[r])
+    run = np.empty((dmax + 1, n_acc, H))  # run[d, a, k]: min of cap[a, d : d + k + 1]
+    for d in range(dmax + 1):
+        for a in range(n_acc):
+            m = np.inf
+            for c in range(d, H):
+                v = cap[a, c]
+                m = v if v < m else m
+                run[d, a, c - d] = m
+    ok = np.empty(D.size, np.bool_)
+    for r in range(D.size):
+        d, a, p = D[r], acc[r], P[r]
+        size = abs(p)
+        tol = cap_tol * (size if size > 1.0 else 1.0)
+        last_level = term[r] - 2  # the last month before the clearing one (0-based)
+        has = last_level >= d
+        col = min(max(last_level - d, 0), H - d - 1)
+        m = run[d, a, col] if has else np.inf
+        good = term[r] <= H and p <= m + tol and (not has or p >= min_payment - 1e-9)
+        if good and d > 0 and mode[r] == 1:
+            pay = balance[r] * (rate[r] / 12.0)
+            first = run[0, a, d - 1]
+            good = pay <= first + cap_tol * (pay if pay > 1.0 else 1.0) and (
+                pay >= min_payment - 1e-9 or pay <= 0.0
+            )
+        ok[r] = good
+    return ok

@@ -14,7 +14,7 @@ import numpy as np
 from solver.core.money import level_payment
 from solver.plans.context import CAP_TOL, PlanContext, npv
 from solver.plans.families import Candidates
-from solver.plans.level_value import best_rows, level_exposures, level_values
+from solver.plans.level_value import best_rows, level_exposures, level_prefilter, level_values
 
 CHUNK_ROWS = 2048  # candidate rows scored at a time (arrays stay in cache)
 
@@ -94,34 +94,19 @@ def _prefilter_parts(
     pol = ctx.policy
     if len(cand) == 0:
         return np.zeros(0, bool), np.zeros(0), np.zeros(0)
-    H = ctx.horizon
-    r = cand.rate / 12.0
-    D = cand.deferral
     B_D, P = _level_terms(cand, unit)
-    dmax = int(D.max(initial=0))
-    # running minimum of the caps from month D (0-based) onwards, for each D used
-    cap = ctx.cap
-    ok = cand.term <= H
-    tol = CAP_TOL * np.maximum(1.0, np.abs(P))
-    last_level = cand.term - 2  # last non-final month (0-based)
-    for d in range(dmax + 1):
-        rows = np.flatnonzero(D == d)
-        if rows.size == 0:
-            continue
-        run = np.minimum.accumulate(cap[:, d:], axis=1)  # (n, H - d)
-        has = last_level[rows] >= d
-        col = np.clip(last_level[rows] - d, 0, H - d - 1)
-        m = np.where(has, run[cand.acc[rows], col], np.inf)
-        ok[rows] &= (P[rows] <= m + tol[rows]) & (~has | (P[rows] >= pol.min_payment - 1e-9))
-        if d > 0:
-            io = rows[cand.mode[rows] == 1]
-            if io.size:
-                first = np.minimum.accumulate(cap, axis=1)[cand.acc[io], d - 1]
-                pay = cand.balance[io] * r[io]
-                # a zero interest-only payment (0 % rate) is no payment: min_payment exempt
-                ok[io] &= (pay <= first + CAP_TOL * np.maximum(1.0, pay)) & (
-                    (pay >= pol.min_payment - 1e-9) | (pay <= 0.0)
-                )
+    ok = level_prefilter(
+        cand.acc,
+        cand.deferral,
+        cand.mode,
+        cand.term,
+        P,
+        cand.balance,
+        cand.rate,
+        ctx.cap,
+        float(pol.min_payment),
+        CAP_TOL,
+    )
     return ok, B_D, P
 
 
