@@ -272,10 +272,16 @@ def _score_lean(
     # the rows grouped by term block (each block a slice), in the blocks' order
     blocks = _term_blocks(T[keep], keep, ctx.horizon)
     keep = np.concatenate([k for _, k in blocks])
+    final = final[keep]
     rows = rows[keep]
-    acc, B, B_D, D, mode, T, balloon, r, P, final, pos, inv_r, lg = (
-        x[keep] for x in (acc, B, B_D, D, mode, T, balloon, r, P, final, pos, inv_r, lg)
+    acc, B, D, mode, T, balloon = (
+        x[rows] for x in (cand.acc, cand.balance, cand.deferral, cand.mode, cand.term, cand.balloon)
     )
+    B_D, P = B_D_all[rows], P_all[rows]
+    r = cand.rate[rows] / 12.0
+    pos = r > 0
+    inv_r = np.where(pos, 1.0 / np.where(pos, r, 1.0), 0.0)
+    lg = np.log1p(r)
     hz_hol = _holiday_hazards(ctx, int(D.max(initial=0)))
     q_hol = np.ones((2, 1, 1)) if hz_hol is None else 1.0 - hz_hol
     q_level, q_start, st = _lean_level_survival(
