@@ -368,12 +368,12 @@ def _node_recovery(ctx: PlanContext, lo: np.ndarray, w: np.ndarray, M: int) -> n
     """The recovery at each month's nodes (H, n, M + 1), from the model kernel."""
     n, H = len(ctx), ctx.horizon
     node_pos = np.arange(M + 1, dtype=float)
-    return np.ascontiguousarray(
+    return np.ascontiguousarray(  # in this layout already (no copy) from the default kernel
         ctx.kernel.recovery(
-            np.arange(n)[:, None, None],
-            lo[:, :H, None] + node_pos * w[:, :H, None],
-            np.arange(H)[None, :, None],
-        ).transpose(1, 0, 2)
+            np.arange(n)[None, :, None],
+            lo[:, :H].T[:, :, None] + node_pos * w[:, :H].T[:, :, None],
+            np.arange(H)[:, None, None],
+        )
     )
 
 
