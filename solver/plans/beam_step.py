@@ -1,12 +1,14 @@
 """One month of the custom/step beam search, compiled (issue 13: speed).
 
-:func:`solver.plans.search._solve_runs` walks the months; per month it computes, with
-the behaviour-model kernel, what the frontier owes, its recovery and its clearing
-payments' values (those need the model). What is left is bookkeeping over (state,
-action): which moves the phase rules and the month's caps allow, each child's value,
-survival and optimistic value (the bound tables), and the best ``beam`` children per
-account. That is :func:`expand` here, compiled with numba: a vectorised version spent
-most of its time in dozens of small array operations per month.
+:func:`solver.plans.search._solve_runs` walks the months; per month it asks the
+behaviour-model kernel for the frontier's recovery and the hazard of its clearing
+payments (those need the model). The rest is bookkeeping, compiled here with numba: what
+each state owes (:func:`owed_cents`), which states can clear (:func:`clearing_rows`) and
+whether that beats the incumbent (:func:`offer_clearing`); over (state, action) which
+moves the phase rules and the month's caps allow, each child's value, survival and
+optimistic value (the bound tables), and the best ``beam`` children per account
+(:func:`expand`); at the end, the best paths walked back (:func:`backtrack`). A
+vectorised version spent most of its time in dozens of small array operations per month.
 
 Selection rule (unchanged from the vectorised version): per account, the live children
 with the largest optimistic value, at most ``beam`` of them (with ``last_width > 0``,

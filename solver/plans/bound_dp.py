@@ -7,7 +7,10 @@ each month's nodes, the clearing requirements); what is left is plain arithmetic
 (month, account, action, node): the best action at every node, with the padding that
 keeps the interpolant an upper bound. That loop is here, compiled with numba, so that
 it runs in cache without the temporary (action, account, node) arrays of a vectorised
-version: about 5× less CPU for the whole table build.
+version: about 5× less CPU for the whole table build. Beside it, the other loops of the
+table build: the node-band recurrences, the clearable frontier, and the intervals and
+arithmetic of the clearing requirements (:func:`clearing_points`, :func:`clearing_fill`;
+the model is asked for their hazards and recoveries in between).
 
 The arithmetic is the one documented in ``_bound_tables`` (read that docstring first),
 done in float64. Nothing here knows the behaviour model: a plugged-in model changes the
