@@ -1,10 +1,13 @@
 """The compiled inner loops of the plan search (issue 13: speed).
 
-``solver/plans/bound_dp.py`` and ``solver/plans/beam_step.py`` replaced vectorised numpy code; the
-oracle tests (``test_plan_oracles.py``) check the bounds they produce against brute force.
-These tests pin the rules that the oracles see only indirectly: the beam's selection
-(best ``width`` by optimistic value, ties to the earlier child, the largest value left out
-raises the cut bound) and the "no plan" filling of a node row.
+``solver/plans/bound_dp.py``, ``solver/plans/beam_step.py`` and ``solver/plans/level_value.py``
+replaced vectorised numpy code; the oracle tests (``test_plan_oracles.py``) check the bounds
+and values they produce against brute force. These tests pin what the oracles see only
+indirectly: the beam's selection (best ``width`` by optimistic value, ties to the earlier
+child, the largest value left out raises the cut bound), the "no plan" filling of a node
+row, and — bit for bit, on random inputs — the level-plan values and the clearing
+requirements of the bound tables against the vectorised numpy code they replaced (kept
+here as the reference), so that replacing it changed no plan.
 """
 
 from __future__ import annotations
@@ -14,8 +17,37 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solver.plans.beam_step import _select
+from solver.core.generate import generate_portfolio
+from solver.core.model import BehaviourModel
+from solver.core.policy import Policy
+from solver.plans.beam_step import (
+    _kth_largest,
+    _select,
+    backtrack,
+    clearing_rows,
+    offer_clearing,
+)
 from solver.plans.bound_dp import NEG, _fill_row
+from solver.plans.bounds import (
+    _SLACK,
+    _action_values,
+    _clearable,
+    _clearing_requirements,
+    _node_bands,
+    _node_recovery,
+    _recovery_kinks,
+)
+from solver.plans.context import context_from_frame
+from solver.plans.level_value import level_exposures, level_values, pairwise_sum
+from solver.plans.search import holiday_months, payment_grids
+
+
+@pytest.fixture(params=["compiled", "python"])
+def pick(request):
+    """A kernel compiled, or its own code interpreted by Python."""
+    if request.param == "compiled":
+        return lambda fn: fn
+    return lambda fn: fn.py_func
 
 
 def _reference_select(opt: list[float], width: int) -> tuple[set[int], float]:
@@ -28,25 +60,36 @@ def _reference_select(opt: list[float], width: int) -> tuple[set[int], float]:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.lists(st.sampled_from([1.0, 2.0, 2.5, 3.0, -4.0]), min_size=0, max_size=12),
-    st.integers(1, 6),
+    st.lists(st.sampled_from([1.0, 2.0, 2.5, 3.0, -4.0]), min_size=0, max_size=80),
+    st.integers(1, 40),
 )
 def test_select_keeps_best_width_with_ties_to_the_earlier_child(vals, width) -> None:
     opt = np.array(vals, float)
     idx = np.arange(opt.size, dtype=np.int64)
     keep = np.zeros(opt.size, np.bool_)
     cut = np.full(1, -np.inf)
-    _select(idx, opt, opt.size, width, keep, 0, cut)
+    _select(idx, opt, opt.size, width, keep, 0, cut, np.empty(opt.size))
     kept, left_out = _reference_select(vals, width)
     assert set(np.flatnonzero(keep).tolist()) == kept
     assert cut[0] == left_out
+
+
+def test_kth_largest_is_the_sorted_value(pick) -> None:
+    fn = pick(_kth_largest)
+    rng = np.random.default_rng(5)
+    for _ in range(400):
+        n = int(rng.integers(1, 300))
+        k = int(rng.integers(0, n))
+        ties = rng.random() < 0.5
+        vals = rng.choice([1.0, 2.0, 2.5, 3.0, -4.0], n) if ties else rng.standard_normal(n)
+        assert fn(vals.copy(), n, k) == np.sort(vals)[::-1][k]
 
 
 def test_select_only_raises_the_cut_bound() -> None:
     opt = np.array([5.0, 4.0, 3.0])
     keep = np.zeros(3, np.bool_)
     cut = np.array([10.0])
-    _select(np.arange(3, dtype=np.int64), opt, 3, 1, keep, 0, cut)
+    _select(np.arange(3, dtype=np.int64), opt, 3, 1, keep, 0, cut, np.empty(3))
     assert keep.tolist() == [True, False, False] and cut[0] == 10.0
 
 
@@ -66,3 +109,376 @@ def test_fill_row_takes_the_nearest_value_on_the_left(row, filled) -> None:
 
 def test_fill_row_reports_a_row_without_plans() -> None:
     assert not _fill_row(np.full(4, NEG), np.empty(4))
+
+
+# --------------------------------------------------------------------------------------
+# Level-plan values (solver/plans/level_value.py) against the vectorised reference
+# --------------------------------------------------------------------------------------
+
+
+def test_pairwise_sum_is_numpys_row_sum(pick) -> None:
+    fn = pick(pairwise_sum)
+    rng = np.random.default_rng(3)
+    for n in [*range(0, 40), 63, 64, 127, 128, 129, 200, 257, 600]:
+        x = rng.standard_normal((3, n)) * 10.0 ** rng.integers(-6, 6, (3, n))
+        for row, total in zip(x, x.sum(axis=1), strict=True):
+            assert fn(np.ascontiguousarray(row), n) == total
+
+
+def _reference_exposures(growth, ints, floats, dm, add):
+    """The vectorised exposures the compiled kernel replaced."""
+    row, D, mode, pos = ints
+    alpha, beta, B, B_D, P, balloon = floats
+    j = np.arange(growth.shape[1], dtype=float)
+    gj = growth[row]
+    gj_hol = gj[:, :dm].copy()
+    exposure = gj * alpha[:, None] + beta[:, None]
+    zero = np.flatnonzero(pos == 0)
+    exposure[zero] = B_D[zero, None] - P[zero, None] * (j[None, :] - D[zero, None])
+    if dm > 0:
+        hol = j[None, :dm] < D[:, None]
+        hol_exp = np.where((mode == 0)[:, None], B[:, None] * gj_hol, B[:, None])
+        exposure[:, :dm] = np.where(hol, hol_exp, exposure[:, :dm])
+    if add:
+        exposure += balloon[:, None]
+    return exposure
+
+
+def _reference_values(q_level, q_hol, ints, floats, rec, disc, disc_lag, cum_disc, dm):
+    """The vectorised expected-recovery NPV the compiled kernel replaced."""
+    q_start, steady, T, D, mode, acc = ints
+    P, final, io_amt, q_last = floats
+    C, W = rec.shape
+    j = np.arange(W)
+    rows = np.arange(C)
+    last = T - 1
+    spread = q_level[q_start[:, None] + np.minimum(j[None, :], steady[:, None])]
+    q = np.where(j[None, :] < T[:, None], spread, 1.0)
+    hol = j[None, :dm] < D[:, None]
+    if dm > 0:
+        which = (mode == 1).astype(np.int64)
+        qh = q_hol[which[:, None], acc[:, None], j[None, :dm]]
+        q[:, :dm] = np.where(hol, qh, q[:, :dm])
+    q[rows, last] = q_last
+    surv = np.cumprod(q, axis=1)
+    default = np.empty_like(surv)
+    default[:, 0] = 1.0 - surv[:, 0]
+    np.subtract(surv[:, :-1], surv[:, 1:], out=default[:, 1:])
+    rec = rec * default
+    rec *= disc_lag[:W]
+    pv_rec = rec.sum(axis=1)
+    s_last = surv[rows, last]
+    paid = surv * disc[:W]
+    level_sum = paid.sum(axis=1) - s_last * (cum_disc[W] - cum_disc[last])
+    pv_pay = P * level_sum + final * paid[rows, last]
+    if dm > 0:
+        pv_pay += (io_amt - P) * np.where(hol, paid[:, :dm], 0.0).sum(axis=1)
+    return pv_pay + pv_rec
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_level_kernels_equal_the_vectorised_reference_bit_for_bit(pick, seed) -> None:
+    rng = np.random.default_rng(seed)
+    C, W, n_acc = 40, int(rng.choice([6, 12, 30, 60])), 5
+    exposures_fn = pick(level_exposures)
+    values_fn = pick(level_values)
+    r = rng.choice([0.0, 0.06, 0.18, 0.24], size=C) / 12.0
+    lg = np.log1p(r)
+    uniq, inv = np.unique(lg, return_inverse=True)
+    growth = np.exp(uniq[:, None] * np.arange(W, dtype=float)[None, :])
+    T = rng.integers(1, W + 1, C)
+    D = np.minimum(np.where(rng.random(C) < 0.5, rng.integers(0, 7, C), 0), T - 1)
+    dm = min(int(D.max(initial=0)), W)
+    mode = rng.integers(0, 3, C)
+    B = rng.uniform(100.0, 50_000.0, C)
+    B_D = B * np.where(mode == 0, np.exp(D * lg), 1.0)
+    P = np.ceil(B_D / np.maximum(T - D, 1) * 1.05)
+    pos = r > 0
+    beta = P * np.where(pos, 1.0 / np.where(pos, r, 1.0), 0.0)
+    balloon = np.where(rng.random(C) < 0.3, rng.uniform(0, 1000, C), 0.0)
+    ints = np.stack([inv.ravel(), D, mode, pos.astype(np.int64)])
+    floats = np.stack([(B_D - beta) * np.exp(-D * lg), beta, B, B_D, P, balloon])
+    out = np.empty((C, W))
+    exposures_fn(growth, ints, floats, dm, bool(balloon.any()), out)
+    assert np.array_equal(out, _reference_exposures(growth, ints, floats, dm, balloon.any()))
+
+    steady = rng.integers(0, W, C)
+    q_start = np.cumsum(steady + 1) - (steady + 1)
+    q_level = rng.uniform(0.9, 1.0, int((steady + 1).sum()))
+    q_hol = rng.uniform(0.9, 1.0, (2, n_acc, max(dm, 1)))
+    ints = np.stack([q_start, steady, T, D, mode, rng.integers(0, n_acc, C)])
+    floats = np.stack([P, P * rng.uniform(0.5, 1.5, C), B * r, rng.uniform(0.9, 1.0, C)])
+    rec = rng.uniform(0.0, 30_000.0, (C, W))
+    disc = 0.995 ** np.arange(1, W + 1)
+    cum_disc = np.concatenate([[0.0], np.cumsum(disc)])
+    args = (q_level, q_hol, ints, floats, rec, disc, disc * 0.98, cum_disc, dm)
+    got = np.empty(C)
+    values_fn(*args, got)
+    assert np.array_equal(got, _reference_values(*args))
+
+
+# --------------------------------------------------------------------------------------
+# Clearing requirements of the bound tables (bound_dp.clearing_points / clearing_fill)
+# --------------------------------------------------------------------------------------
+
+
+def _reference_clearing(ctx, lo, w, capt, M, kinks):
+    """The vectorised clearing requirements the compiled kernels replaced."""
+    n, H = len(ctx), ctx.horizon
+    g = 1.0 + ctx.monthly_rate
+    disc, disc_lag = ctx.discount, ctx.discount_lag
+    _, has_kink, iCc, wR = kinks
+    inv_w = 1.0 / w
+    Bc = (capt + _SLACK) / g[:, None]
+    clear_req = np.full((H, n, M + 1), NEG)
+    with np.errstate(invalid="ignore"):
+        count = np.floor((Bc - lo[:, :H]) * inv_w[:, :H]) + 2.0
+    count = np.clip(np.nan_to_num(count, nan=0.0, neginf=0.0), 0, M).astype(np.int64).ravel()
+    r_row = np.repeat(np.arange(n * H), count)
+    r_m = np.arange(r_row.size) - np.repeat(np.cumsum(count) - count, count)
+    r_acc, r_t = np.divmod(r_row, H)
+    lo_c = lo[r_acc, r_t] + r_m * w[r_acc, r_t]
+    keep = lo_c <= Bc[r_acc, r_t]
+    r_acc, r_t, r_m, lo_c = r_acc[keep], r_t[keep], r_m[keep], lo_c[keep]
+    if not r_acc.size:
+        return clear_req
+    hi_c = lo[r_acc, r_t] + (r_m + 1) * w[r_acc, r_t]
+    g_r = g[r_acc]
+    Bc_r = Bc[r_acc, r_t]
+    c_lo = np.maximum(lo_c * g_r - _SLACK, 0.0)
+    c_hi = np.minimum(hi_c * g_r + _SLACK, capt[r_acc, r_t])
+    h_lo = ctx.kernel.hazard(r_acc, c_lo, r_t)
+    h_hi = ctx.kernel.hazard(r_acc, np.maximum(c_hi, 0.0), r_t)
+    k_pay = disc[r_t] * (1.0 - h_lo)
+    k_rec = disc_lag[r_t] * h_hi
+    B_end = np.minimum(hi_c, Bc_r)
+    m_lo = k_pay * (lo_c * g_r + _SLACK) + k_rec * ctx.kernel.recovery(r_acc, lo_c, r_t)
+    m_hi = k_pay * (B_end * g_r + _SLACK) + k_rec * ctx.kernel.recovery(r_acc, B_end, r_t)
+    dev_c = np.where(
+        Bc_r < hi_c, (k_pay * g_r + k_rec) * (Bc_r - lo_c) * (hi_c - Bc_r) * inv_w[r_acc, r_t], 0.0
+    )
+    in_c = has_kink[r_acc, r_t] & (r_m == iCc[r_acc, r_t])
+    dev_c += np.where(in_c, k_rec * wR[r_acc, r_t], 0.0)
+    clear_req[r_t, r_acc, r_m] = m_lo + dev_c
+    clear_req[r_t, r_acc, r_m + 1] = np.maximum(clear_req[r_t, r_acc, r_m + 1], m_hi + dev_c)
+    return clear_req
+
+
+@pytest.mark.parametrize("product", ["auto_loan", "card_instalment"])
+@pytest.mark.parametrize("buckets", [24, 192])
+def test_clearing_requirements_equal_the_vectorised_reference_bit_for_bit(product, buckets) -> None:
+    frame = generate_portfolio(120, seed=17)
+    part = frame[frame["product"] == product]
+    ctx = context_from_frame(part, Policy().for_product(product), BehaviourModel())
+    amounts, _ = payment_grids(ctx, 12)
+    holiday = holiday_months(ctx)
+    H = ctx.horizon
+    U, top = _clearable(ctx)
+    lo, _, w = _node_bands(ctx, amounts, holiday, U, top, buckets)
+    capt = _action_values(ctx, amounts, holiday)[-1]
+    kinks = _recovery_kinks(ctx, w[:, :H], lo[:, :H], buckets)
+    got = _clearing_requirements(
+        ctx, lo, w, capt, buckets, kinks, _node_recovery(ctx, lo, w, buckets)
+    )
+    want = _reference_clearing(ctx, lo, w, capt, buckets, kinks)
+    assert (want > NEG).any()
+    assert np.array_equal(got, want)
+
+
+def test_owed_cents_is_balance_plus_interest_cents() -> None:
+    """The compiled month step's interest equals the exact half-up rule, half cents included."""
+    from solver.plans.search import _MONTHLY_DEN, _owed_cents, interest_cents
+
+    rng = np.random.default_rng(11)
+    rate_units = np.array([0, 12 * 10**10, 18 * 10**10, 239_999_999_999, 6 * 10**11])
+    rate_f = rate_units.astype(float) / _MONTHLY_DEN
+    acc = rng.integers(0, rate_units.size, 20_000)
+    balance = rng.integers(0, 10**9, acc.size)
+    # balances whose interest is exactly half a cent at 12 % (1 % a month): 50 + 100·k cents
+    balance[:500] = 50 + 100 * rng.integers(0, 10**6, 500)
+    acc[:500] = 1
+    got = _owed_cents(balance, acc, rate_f, rate_units)
+    assert np.array_equal(got, balance + interest_cents(balance, rate_units[acc]))
+
+
+def _reference_best(acc, value, n_acc, k):
+    """The lexsort the compiled top-k replaced: by account, value descending, stable."""
+    order = np.lexsort((-value, acc))
+    finite = order[np.isfinite(value[order])]
+    bounds = np.searchsorted(acc[finite], np.arange(n_acc + 1))
+    return [finite[bounds[i] : min(bounds[i + 1], bounds[i] + k)] for i in range(n_acc)]
+
+
+def test_best_per_account_is_the_stable_sort_by_value() -> None:
+    from solver.plans.scoring import best_per_account
+
+    rng = np.random.default_rng(2)
+    for _ in range(500):
+        n, m, k = int(rng.integers(1, 8)), int(rng.integers(0, 80)), int(rng.integers(1, 8))
+        acc = rng.integers(0, n, m)
+        if rng.random() < 0.5:
+            value = rng.choice([1.0, 2.0, -np.inf, 3.0, np.nan, 2.5], m)
+        else:
+            value = rng.standard_normal(m)
+        got = best_per_account(acc, value, n, k)
+        want = _reference_best(acc, value, n, k)
+        assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
+
+
+def test_backward_pass_compiled_equals_its_python(monkeypatch) -> None:
+    """The compiled backward pass of the bound tables gives, bit for bit, what its own code
+    gives interpreted by Python (real inputs of a few accounts, coarse nodes)."""
+    from solver.plans import bounds
+
+    frame = generate_portfolio(40, seed=23)
+    part = frame[frame["product"] == "auto_loan"].head(3)
+    ctx = context_from_frame(part, Policy().for_product("auto_loan"), BehaviourModel())
+    amounts, _ = payment_grids(ctx, 12)
+    seen = []
+    compiled = bounds.backward_pass
+
+    def keep(*args):
+        seen.append(args)
+        compiled(*args)
+
+    monkeypatch.setattr(bounds, "backward_pass", keep)
+    bounds.bound_tables(ctx, amounts, 12, holiday_months(ctx))
+    (args,) = seen
+    V = args[0]
+    again = np.empty_like(V)
+    compiled.py_func(again, *args[1:])
+    assert (V > NEG).any()
+    assert np.array_equal(V, again)
+
+
+# --------------------------------------------------------------------------------------
+# The search's month step (beam_step: clearing_rows, offer_clearing, backtrack)
+# --------------------------------------------------------------------------------------
+
+
+def _random_frontier(rng, n_acc=6, nA=5, S=4):
+    F = int(rng.integers(1, 60))
+    f_acc = np.sort(rng.integers(0, n_acc, F))
+    f_fam_sc = rng.integers(0, 2 * S, F)
+    owed = rng.integers(0, 5_000, F)
+    return F, f_acc, f_fam_sc, owed
+
+
+def test_clearing_rows_and_offers_equal_the_vectorised_reference(pick) -> None:
+    rows_fn = pick(clearing_rows)
+    offer_fn = pick(offer_clearing)
+    rng = np.random.default_rng(9)
+    n_acc, nA, S = 6, 5, 4
+    for _ in range(200):
+        F, f_acc, f_fam_sc, owed = _random_frontier(rng, n_acc, nA, S)
+        cap_t = rng.integers(-1, 6_000, n_acc)
+        not_last = rng.random(2 * S) < 0.5
+        sc_g = rng.integers(-1, nA - 1, S)
+        pay_c = rng.integers(0, 5_000, (n_acc, nA))
+        pay_c[:, -1] = 0  # the holiday
+        # the vectorised rule: within the cap and, in a last phase, at most the amount
+        cur = pay_c.ravel()[f_acc * nA + sc_g[f_fam_sc % S]]  # g = -1: the holiday, 0
+        want = np.flatnonzero((owed <= cap_t[f_acc]) & (not_last[f_fam_sc] | (owed <= cur)))
+        ci = rows_fn(owed, f_acc, f_fam_sc, cap_t, not_last, sc_g, pay_c, S)
+        assert np.array_equal(ci, want)
+        if not ci.size:
+            continue
+        f_v, f_s, rec = rng.random(F) * 100, rng.random(F), rng.random(F) * 50
+        hz = rng.choice([0.01, 0.02, 0.05], ci.size)
+        value = np.where(rng.random(n_acc) < 0.5, -np.inf, rng.random(n_acc) * 100)
+        thr, month = value.copy(), np.full(n_acc, -1)
+        state, final = np.zeros(n_acc, np.int64), np.zeros(n_acc, np.int64)
+        got = [value.copy(), thr, month, state, final]
+        offer_fn(ci, f_acc, f_v, f_s, owed, hz, rec, 0.99, 0.97, 3, *got)
+        # reference: each account's first best clearing value replaces a worse incumbent
+        c = owed[ci] / 100.0
+        vc = f_v[ci] + f_s[ci] * (0.99 * (1.0 - hz) * c + 0.97 * hz * rec[ci])
+        for a in np.unique(f_acc[ci]):
+            mine = np.flatnonzero(f_acc[ci] == a)
+            k = mine[np.argmax(vc[mine])]
+            if vc[k] > value[a]:
+                assert got[0][a] == vc[k] and got[2][a] == 3 and got[3][a] == ci[k]
+                assert got[4][a] == owed[ci[k]] and got[1][a] == vc[k] + 1e-12 * abs(vc[k])
+            else:
+                assert got[0][a] == value[a] and got[2][a] == -1
+
+
+def test_backtrack_walks_the_kept_children_back(pick) -> None:
+    fn = pick(backtrack)
+    rng = np.random.default_rng(4)
+    for _ in range(100):
+        T = int(rng.integers(1, 12))
+        sizes = rng.integers(1, 8, T)
+        layers = []
+        prev = 1
+        for m in range(T):
+            layers.append((rng.integers(0, prev, sizes[m]), rng.integers(0, 10_000, sizes[m])))
+            prev = sizes[m]
+        P = int(rng.integers(1, 6))
+        month = rng.integers(0, T + 1, P)
+        state = np.array([rng.integers(0, sizes[m - 1]) if m > 0 else 0 for m in month])
+        final = rng.integers(0, 10_000, P)
+        start = np.cumsum([0] + [p.size for p, _ in layers])
+        parent = np.concatenate([p for p, _ in layers])
+        paid = np.concatenate([c for _, c in layers])
+        got = fn(parent, paid, start, state, final, month)
+        for r in range(P):
+            want = np.zeros(got.shape[1], np.int64)
+            want[month[r]] = final[r]
+            sid = state[r]
+            for m in range(month[r] - 1, -1, -1):
+                want[m] = layers[m][1][sid]
+                sid = layers[m][0][sid]
+            assert np.array_equal(got[r], want)
+
+
+def _reference_prefilter(ctx, cand, P):
+    """The vectorised closed-form checks the compiled prefilter replaced."""
+    from solver.plans.context import CAP_TOL
+
+    pol, H, D, cap = ctx.policy, ctx.horizon, cand.deferral, ctx.cap
+    ok = cand.term <= H
+    tol = CAP_TOL * np.maximum(1.0, np.abs(P))
+    last_level = cand.term - 2
+    for d in range(int(D.max(initial=0)) + 1):
+        rows = np.flatnonzero(D == d)
+        run = np.minimum.accumulate(cap[:, d:], axis=1)
+        has = last_level[rows] >= d
+        col = np.clip(last_level[rows] - d, 0, H - d - 1)
+        m = np.where(has, run[cand.acc[rows], col], np.inf)
+        ok[rows] &= (P[rows] <= m + tol[rows]) & (~has | (P[rows] >= pol.min_payment - 1e-9))
+        io = rows[cand.mode[rows] == 1] if d > 0 else rows[:0]
+        first = np.minimum.accumulate(cap, axis=1)[cand.acc[io], d - 1]
+        pay = cand.balance[io] * (cand.rate[io] / 12.0)
+        ok[io] &= (pay <= first + CAP_TOL * np.maximum(1.0, pay)) & (
+            (pay >= pol.min_payment - 1e-9) | (pay <= 0.0)
+        )
+    return ok
+
+
+@pytest.mark.parametrize("product", ["auto_loan", "card_instalment"])
+def test_level_prefilter_equals_the_vectorised_reference(product) -> None:
+    from solver.plans.families import (
+        concession_candidates,
+        deferral_candidates,
+        instalment_candidates,
+        settlement_candidates,
+        waterfall_candidates,
+    )
+    from solver.plans.scoring import _prefilter_parts
+
+    frame = generate_portfolio(120, seed=29)
+    part = frame[frame["product"] == product]
+    ctx = context_from_frame(part, Policy().for_product(product), BehaviourModel())
+    for make in (
+        instalment_candidates,
+        deferral_candidates,
+        concession_candidates,
+        settlement_candidates,
+        waterfall_candidates,
+    ):
+        cand = make(ctx)
+        ok, _, P = _prefilter_parts(ctx, cand, ctx.policy.rounding)
+        want = _reference_prefilter(ctx, cand, P)
+        assert want.any() and not want.all()
+        assert np.array_equal(ok, want), make.__name__

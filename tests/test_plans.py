@@ -853,3 +853,30 @@ def test_thorough_step_is_never_worse_than_the_default_step():
         b = plan_options(acc, relax=False, search=SearchParams.thorough()).option("step")
         if a.feasible:
             assert b.feasible and b.npv >= a.npv - 1e-9 * abs(a.npv), acc.account_id
+
+
+def test_step_search_with_a_floor_finds_only_plans_above_it():
+    """The floor of a portfolio run's step search (custom's value): a plan above it is still
+    found, the same as without the floor; none at or above the best (issue 13: speed)."""
+    from solver.core.generate import generate_portfolio
+    from solver.plans.context import context_from_frame
+    from solver.plans.search import payment_grids, solve_runs
+
+    frame = generate_portfolio(24, seed=5)
+    part = frame[frame["product"] == "card_instalment"]
+    ctx = context_from_frame(part, Policy().for_product("card_instalment"), BehaviourModel())
+    amounts, step = payment_grids(ctx, 12)
+    search = SearchParams()
+    free = solve_runs(ctx, amounts, step, increasing=True, search=search)
+    found = np.array([s.objective for s in free])
+    assert np.isfinite(found).sum() >= 5
+    lower = solve_runs(
+        ctx, amounts, step, increasing=True, search=search, floor=found - 1e-6 * np.abs(found)
+    )
+    for a, b in zip(free, lower, strict=True):
+        if a.payments is not None:
+            assert b.payments is not None and b.objective >= a.objective
+    at = solve_runs(ctx, amounts, step, increasing=True, search=search, floor=found + 1.0)
+    for a, b in zip(free, at, strict=True):
+        if a.payments is not None and a.status == "OPTIMAL":
+            assert b.payments is None

@@ -7,6 +7,7 @@ The modules, each importing only those listed before it:
 * :mod:`~solver.plans.context` -- :class:`PlanContext`: a batch of accounts under one
   policy, the model's value of a payment path and the policy's check of it;
 * :mod:`~solver.plans.families` -- the level-instalment families and their grids;
+* :mod:`~solver.plans.level_value` -- the compiled loops of:
 * :mod:`~solver.plans.scoring` -- their float paths, scored in one pass;
 * :mod:`~solver.plans.bound_dp`, :mod:`~solver.plans.beam_step` -- the compiled loops of:
 * :mod:`~solver.plans.bounds` -- ``custom`` and ``step``: the bound tables;

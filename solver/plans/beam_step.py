@@ -1,12 +1,14 @@
 """One month of the custom/step beam search, compiled (issue 13: speed).
 
-:func:`solver.plans.search._solve_runs` walks the months; per month it computes, with
-the behaviour-model kernel, what the frontier owes, its recovery and its clearing
-payments' values (those need the model). What is left is bookkeeping over (state,
-action): which moves the phase rules and the month's caps allow, each child's value,
-survival and optimistic value (the bound tables), and the best ``beam`` children per
-account. That is :func:`expand` here, compiled with numba: a vectorised version spent
-most of its time in dozens of small array operations per month.
+:func:`solver.plans.search._solve_runs` walks the months; per month it asks the
+behaviour-model kernel for the frontier's recovery and the hazard of its clearing
+payments (those need the model). The rest is bookkeeping, compiled here with numba: what
+each state owes (:func:`owed_cents`), which states can clear (:func:`clearing_rows`) and
+whether that beats the incumbent (:func:`offer_clearing`); over (state, action) which
+moves the phase rules and the month's caps allow, each child's value, survival and
+optimistic value (the bound tables), and the best ``beam`` children per account
+(:func:`expand`); at the end, the best paths walked back (:func:`backtrack`). A
+vectorised version spent most of its time in dozens of small array operations per month.
 
 Selection rule (unchanged from the vectorised version): per account, the live children
 with the largest optimistic value, at most ``beam`` of them (with ``last_width > 0``,
@@ -17,10 +19,47 @@ raises the account's ``cut_bound``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
 from solver.plans.bound_dp import NEG_CUT
+
+
+@njit(cache=True)
+def _kth_largest(vals: np.ndarray, count: int, k: int) -> float:
+    """The (k + 1)-th largest of ``vals[:count]``, by quickselect (reorders them)."""
+    lo = 0
+    hi = count - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        a, b, c = vals[lo], vals[mid], vals[hi]  # the pivot: the median of three
+        if a < b:
+            a, b = b, a
+        if b < c:
+            b, c = c, b
+            if a < b:
+                a, b = b, a
+        pivot = b
+        i = lo
+        j = hi
+        while i <= j:  # larger values to the left
+            while vals[i] > pivot:
+                i += 1
+            while vals[j] < pivot:
+                j -= 1
+            if i <= j:
+                vals[i], vals[j] = vals[j], vals[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            return vals[k]
+    return vals[k]
 
 
 @njit(cache=True)
@@ -32,19 +71,35 @@ def _select(
     keep: np.ndarray,
     acc: int,
     cut_bound: np.ndarray,
+    scratch: np.ndarray,
 ) -> None:
-    """Mark in ``keep`` the best ``width`` of the children ``idx[:count]`` (stable)."""
+    """Mark in ``keep`` the best ``width`` of the children ``idx[:count]`` (stable).
+
+    The kept set is that of a stable sort by value, largest first, cut after ``width``:
+    every child above the ``width``-th largest value, and of those equal to it the
+    earliest; that value is found by a quickselect on ``scratch`` (linear time).
+    """
     if count <= width:
         for k in range(count):
             keep[idx[k]] = True
         return
-    vals = np.empty(count)
     for k in range(count):
-        vals[k] = -opt[idx[k]]
-    order = np.argsort(vals, kind="mergesort")
-    for k in range(width):
-        keep[idx[order[k]]] = True
-    left_out = opt[idx[order[width]]]
+        scratch[k] = opt[idx[k]]
+    thr = _kth_largest(scratch, count, width - 1)
+    room = width
+    for k in range(count):
+        if opt[idx[k]] > thr:
+            room -= 1
+    left_out = -np.inf  # the largest value left out
+    for k in range(count):
+        v = opt[idx[k]]
+        if v > thr:
+            keep[idx[k]] = True
+        elif v == thr and room > 0:
+            keep[idx[k]] = True
+            room -= 1
+        elif v > left_out:
+            left_out = v
     if left_out > cut_bound[acc]:
         cut_bound[acc] = left_out
 
@@ -111,6 +166,7 @@ def expand(
     keep = np.zeros(cap, np.bool_)
     idx_main = np.empty(cap, np.int64)
     idx_last = np.empty(cap, np.int64)
+    scratch = np.empty(cap)
     n_child = 0
     any_move = False
     s = 0
@@ -182,9 +238,9 @@ def expand(
                     idx_main[n_main] = k
                     n_main += 1
                 n_child += 1
-        _select(idx_main, c_opt, n_main, beam, keep, a, cut_bound)
+        _select(idx_main, c_opt, n_main, beam, keep, a, cut_bound, scratch)
         if last_width > 0:
-            _select(idx_last, c_opt, n_lastc, last_width, keep, a, cut_bound)
+            _select(idx_last, c_opt, n_lastc, last_width, keep, a, cut_bound, scratch)
         s = e
     kept = keep[:n_child]
     parent = c_parent[:n_child][kept]
@@ -198,3 +254,129 @@ def expand(
         c_s[:n_child][kept],
         any_move,
     )
+
+
+@njit(cache=True)
+def owed_cents(
+    f_B: np.ndarray, f_acc: np.ndarray, rate_f: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """What each state owes this month in cents: its balance plus the month's interest,
+    rounded half-up (``solver.plans.search.interest_cents`` in float), and the states whose
+    interest is within 1e-5 of a half cent: the caller redoes those in exact integers."""
+    F = f_B.size
+    owed = np.empty(F, np.int64)
+    near = np.empty(F, np.int64)
+    n_near = 0
+    for k in range(F):
+        x = f_B[k] * rate_f[f_acc[k]]
+        fl = math.floor(x)
+        owed[k] = f_B[k] + np.int64(math.floor(x + 0.5))
+        if abs((x - fl) - 0.5) < 1e-5:
+            near[n_near] = k
+            n_near += 1
+    return owed, near[:n_near]
+
+
+@njit(cache=True)
+def clearing_rows(
+    owed: np.ndarray,
+    f_acc: np.ndarray,
+    f_fam_sc: np.ndarray,
+    cap_t: np.ndarray,
+    not_last: np.ndarray,
+    sc_g: np.ndarray,
+    pay_c: np.ndarray,
+    codes: int,
+) -> np.ndarray:
+    """The states that can clear this month: what they owe is within the month's cap
+    ``cap_t`` (per account, cents) and, in their last phase, at most their amount."""
+    F = owed.size
+    out = np.empty(F, np.int64)
+    n = 0
+    for k in range(F):
+        a = f_acc[k]
+        ow = owed[k]
+        if ow > cap_t[a]:
+            continue
+        fam_sc = f_fam_sc[k]
+        if not not_last[fam_sc]:
+            g = sc_g[fam_sc % codes]
+            cur = pay_c[a, g] if g >= 0 else 0  # g = -1: nothing paid yet
+            if ow > cur:
+                continue
+        out[n] = k
+        n += 1
+    return out[:n]
+
+
+@njit(cache=True)
+def offer_clearing(
+    ci: np.ndarray,
+    f_acc: np.ndarray,
+    f_v: np.ndarray,
+    f_s: np.ndarray,
+    owed: np.ndarray,
+    hazard: np.ndarray,
+    rec: np.ndarray,
+    disc: float,
+    disc_lag: float,
+    t: int,
+    value: np.ndarray,
+    threshold: np.ndarray,
+    month: np.ndarray,
+    state: np.ndarray,
+    final: np.ndarray,
+) -> None:
+    """Clearing payments of month t (states ``ci``, grouped by account; ``hazard`` of
+    paying what they owe): each account's first best value replaces a worse incumbent
+    (``value``, its pruning ``threshold``, the ``month``, ``state`` and ``final``
+    payment of its clearing)."""
+    k = 0
+    N = ci.size
+    while k < N:
+        a = f_acc[ci[k]]
+        best = -np.inf
+        pos = -1
+        while k < N and f_acc[ci[k]] == a:
+            r = ci[k]
+            h = hazard[k]
+            c = owed[r] / 100.0
+            v = f_v[r] + f_s[r] * (disc * (1.0 - h) * c + disc_lag * h * rec[r])
+            if pos < 0 or v > best:
+                best = v
+                pos = r
+            k += 1
+        if best > value[a]:
+            value[a] = best
+            threshold[a] = best + 1e-12 * abs(best)
+            month[a] = t
+            state[a] = pos
+            final[a] = owed[pos]
+
+
+@njit(cache=True)
+def backtrack(
+    parent: np.ndarray,
+    paid: np.ndarray,
+    start: np.ndarray,
+    state: np.ndarray,
+    final: np.ndarray,
+    month: np.ndarray,
+) -> np.ndarray:
+    """Payments (cents) of the paths whose clearing payment ``final`` was made by frontier
+    state ``state`` of ``month``, one row each (zeros after it): walked back through the
+    months' kept children, month m's at ``parent``/``paid[start[m]:start[m + 1]]``."""
+    P = state.size
+    T = 0
+    for r in range(P):
+        T = max(T, month[r])
+    pays = np.zeros((P, T + 1), np.int64)
+    for r in range(P):
+        m = month[r]
+        pays[r, m] = final[r]
+        sid = state[r]
+        for k in range(m - 1, -1, -1):
+            at = start[k] + sid
+            pays[r, k] = paid[at]
+            sid = parent[at]
+    return pays

@@ -22,7 +22,14 @@ import numpy as np
 
 from solver.plans.bound_dp import NEG as _NEG
 from solver.plans.bound_dp import NEG_CUT as _NEG_CUT
-from solver.plans.bound_dp import backward_pass, band_recurrences, clearable_backward, fill_rows
+from solver.plans.bound_dp import (
+    backward_pass,
+    band_recurrences,
+    clearable_backward,
+    clearing_fill,
+    clearing_points,
+    fill_rows,
+)
 from solver.plans.context import CAP_TOL, PlanContext, hazard
 
 
@@ -122,7 +129,8 @@ def _bound_tables(
     # the recovery's concave kink at the collateral value C_t: interval and padding weight
     kinks = _recovery_kinks(ctx, w[:, :H], lo[:, :H], M)
     _, has_kink, iCc, wR = kinks
-    clear_req = _clearing_requirements(ctx, lo, w, capt, M, kinks)
+    R_nodes = _node_recovery(ctx, lo, w, M)
+    clear_req = _clearing_requirements(ctx, lo, w, capt, M, kinks, R_nodes)
     # ---- the backward pass (compiled: solver/plans/bound_dp.py), month by month from H − 1 ----
     c, rho, inv_next, gw = _pass_geometry(ctx, lo, w, amt)
     i_first, i_last = _live_intervals(lo, U, c, rho, inv_next)
@@ -140,7 +148,7 @@ def _bound_tables(
         q_act,
         np.where(act_ok, pay_act, _NEG),
         rec_act,
-        _node_recovery(ctx, lo, w, M),
+        R_nodes,
         has_kink,
         iCc,
         wR,
@@ -261,57 +269,59 @@ def _clearing_requirements(
     capt: np.ndarray,
     M: int,
     kinks: tuple[np.ndarray, ...],
+    R_nodes: np.ndarray,
 ) -> np.ndarray:
     """Clearing, all months at once (H, n, M + 1): the requirements on the left and right
     node of each interval where a clearing payment can be within the month's cap
     (``_NEG`` elsewhere), with the padding for the concave kinks (the cap, the recovery's
-    kink at the collateral value)."""
+    kink at the collateral value).
+
+    On an interval [b_i, b_{i+1}] (cut at ``Bc``, the largest balance clearable in the
+    month) clearing pays ``B·g`` (± half a cent); its value is bounded with the hazard
+    of the smallest payment ``c_lo`` for the payment term and of the largest ``c_hi``
+    for the recovery term. ``R_nodes`` is the recovery at the nodes
+    (:func:`_node_recovery`). The intervals and the arithmetic are compiled
+    (:func:`solver.plans.bound_dp.clearing_points`, ``clearing_fill``); the model is
+    asked for the hazards and the recoveries at the cuts.
+    """
     n, H = len(ctx), ctx.horizon
     g = 1.0 + ctx.monthly_rate
-    disc, disc_lag = ctx.discount, ctx.discount_lag
     _, has_kink, iCc, wR = kinks
     inv_w = 1.0 / w
     Bc = (capt + _SLACK) / g[:, None]  # largest balance clearable in month t (n, H)
     clear_req = np.full((H, n, M + 1), _NEG)
-    # the intervals m < M whose left node is at most Bc, per (account, month): one more
-    # than the threshold gives, then checked on the nodes themselves
     with np.errstate(invalid="ignore"):
-        count = np.floor((Bc - lo[:, :H]) * inv_w[:, :H]) + 2.0
-    count = np.clip(np.nan_to_num(count, nan=0.0, neginf=0.0), 0, M).astype(np.int64).ravel()
-    r_row = np.repeat(np.arange(n * H), count)
-    r_m = np.arange(r_row.size) - np.repeat(np.cumsum(count) - count, count)
-    r_acc, r_t = np.divmod(r_row, H)
-    lo_c = lo[r_acc, r_t] + r_m * w[r_acc, r_t]
-    keep = lo_c <= Bc[r_acc, r_t]
-    if not keep.all():
-        r_acc, r_t, r_m, lo_c = r_acc[keep], r_t[keep], r_m[keep], lo_c[keep]
+        r_acc, r_t, r_m, lo_c, hi_c, c_lo, c_hi, cut = clearing_points(
+            lo[:, :H], w[:, :H], inv_w[:, :H], Bc, capt, g, M, _SLACK
+        )
     if not r_acc.size:
         return clear_req
-    hi_c = lo[r_acc, r_t] + (r_m + 1) * w[r_acc, r_t]
-    g_r = g[r_acc]
-    capt_r = capt[r_acc, r_t]
-    Bc_r = Bc[r_acc, r_t]
-    c_lo = np.maximum(lo_c * g_r - _SLACK, 0.0)
-    c_hi = np.minimum(hi_c * g_r + _SLACK, capt_r)
     h_lo = ctx.kernel.hazard(r_acc, c_lo, r_t)
-    h_hi = ctx.kernel.hazard(r_acc, np.maximum(c_hi, 0.0), r_t)
-    k_pay = disc[r_t] * (1.0 - h_lo)
-    k_rec = disc_lag[r_t] * h_hi
-    B_end = np.minimum(hi_c, Bc_r)
-    R_lo = ctx.kernel.recovery(r_acc, lo_c, r_t)
-    R_end = ctx.kernel.recovery(r_acc, B_end, r_t)
-    m_lo = k_pay * (lo_c * g_r + _SLACK) + k_rec * R_lo
-    m_hi = k_pay * (B_end * g_r + _SLACK) + k_rec * R_end
-    # held constant past the cap (a concave kink) and the recovery's kink at C_t
-    dev_c = np.where(
-        Bc_r < hi_c,
-        (k_pay * g_r + k_rec) * (Bc_r - lo_c) * (hi_c - Bc_r) * inv_w[r_acc, r_t],
-        0.0,
+    h_hi = ctx.kernel.hazard(r_acc, c_hi, r_t)
+    at = np.flatnonzero(cut)
+    R_cut = ctx.kernel.recovery(r_acc[at], Bc[r_acc[at], r_t[at]], r_t[at])
+    clearing_fill(
+        clear_req,
+        r_acc,
+        r_t,
+        r_m,
+        lo_c,
+        hi_c,
+        Bc,
+        g,
+        h_lo,
+        h_hi,
+        R_nodes,
+        R_cut,
+        cut,
+        ctx.discount,
+        ctx.discount_lag,
+        np.ascontiguousarray(inv_w[:, :H]),
+        has_kink,
+        iCc,
+        wR,
+        _SLACK,
     )
-    in_c = has_kink[r_acc, r_t] & (r_m == iCc[r_acc, r_t])
-    dev_c += np.where(in_c, k_rec * wR[r_acc, r_t], 0.0)
-    clear_req[r_t, r_acc, r_m] = m_lo + dev_c
-    clear_req[r_t, r_acc, r_m + 1] = np.maximum(clear_req[r_t, r_acc, r_m + 1], m_hi + dev_c)
     return clear_req
 
 
@@ -358,12 +368,12 @@ def _node_recovery(ctx: PlanContext, lo: np.ndarray, w: np.ndarray, M: int) -> n
     """The recovery at each month's nodes (H, n, M + 1), from the model kernel."""
     n, H = len(ctx), ctx.horizon
     node_pos = np.arange(M + 1, dtype=float)
-    return np.ascontiguousarray(
+    return np.ascontiguousarray(  # in this layout already (no copy) from the default kernel
         ctx.kernel.recovery(
-            np.arange(n)[:, None, None],
-            lo[:, :H, None] + node_pos * w[:, :H, None],
-            np.arange(H)[None, :, None],
-        ).transpose(1, 0, 2)
+            np.arange(n)[None, :, None],
+            lo[:, :H].T[:, :, None] + node_pos * w[:, :H].T[:, :, None],
+            np.arange(H)[:, None, None],
+        )
     )
 
 

@@ -125,19 +125,20 @@ def _level_choices(
         else:
             subsets = [(family, np.arange(len(cand)))]
         for label, rows in subsets:
-            whole = rows.size == len(cand)  # all rows, in order: no copy needed
-            sub = cand if whole else cand.take(rows)
-            sub_val = val if whole else val[rows]
-            tops = best_per_account(sub.acc, sub_val, n, TOP_K)
+            whole = rows.size == len(cand)  # all rows, in order
+            local = best_per_account(
+                cand.acc if whole else cand.acc[rows], val if whole else val[rows], n, TOP_K
+            )
+            tops = local if whole else [rows[k] for k in local]  # rows of `cand`
             seed_family = family == "instalment" or label == "deferral/capitalize"
             if lazy and not seed_family:
                 for i in range(n):
-                    best_i = float(sub_val[tops[i][0]]) if tops[i].size else -np.inf
-                    pending.append((i, len(out[i]), label, family, sub, tops[i], sub_val, best_i))
+                    best_i = float(val[tops[i][0]]) if tops[i].size else -np.inf
+                    pending.append((i, len(out[i]), label, family, cand, tops[i], val, best_i))
                     out[i].append(Choice(label, family, False, reason="not evaluated"))
                 continue
             for i in range(n):
-                ch = _first_exact(ctx, i, sub, tops[i], sub_val, unit, family, label)
+                ch = _first_exact(ctx, i, cand, tops[i], val, unit, family, label)
                 out[i].append(ch)
                 if ch.feasible and seed_family:
                     seeds[i].append((ch.schedule.payments, ch.schedule.exposures))  # type: ignore[union-attr]
@@ -300,6 +301,7 @@ def _custom_and_step(
     better of the two is step's plan.
     """
     n = len(ctx)
+    searched: list[RunSolution | None]
     if n <= SMALL_BATCH and not lazy:
         # few accounts: per-call overhead dominates, so search both families in one pass
         # (rows are independent: the same result as two searches)
@@ -313,7 +315,7 @@ def _custom_and_step(
             seeds=seeds + seeds,
             tables=tuple(x[both] for x in tables),
         )
-        custom, searched = found[:n], found[n:]
+        custom, searched = found[:n], list(found[n:])
         custom = _refine(ctx, custom, amounts, grid_step, holiday, search)
         todo = np.arange(n)
     else:
@@ -327,22 +329,33 @@ def _custom_and_step(
         todo = np.array([i for i in range(n) if not skip[i]], dtype=np.int64)
         searched = []
         if todo.size:
-            searched = solve_runs(
-                ctx.take(todo),
-                amounts[todo],
-                grid_step[todo],
-                increasing=True,
-                search=search,
-                seeds=[seeds[i] for i in todo],
-                tables=tuple(x[todo] for x in tables),
+            # only the recommendation is reported: a step plan matters only if it beats
+            # custom's, so only those are sought
+            floor = np.array([custom[i].objective for i in todo]) if lazy else None
+            searched = list(
+                solve_runs(
+                    ctx.take(todo),
+                    amounts[todo],
+                    grid_step[todo],
+                    increasing=True,
+                    search=search,
+                    seeds=[seeds[i] for i in todo],
+                    tables=tuple(x[todo] for x in tables),
+                    floor=floor,
+                )
             )
+            if floor is not None:  # no step plan beats custom's: as if not searched
+                searched = [
+                    None if sol is not None and sol.payments is None and np.isfinite(f) else sol
+                    for sol, f in zip(searched, floor, strict=True)
+                ]
     steps: list[RunSolution] = []
     by_row = dict(zip(todo.tolist(), searched, strict=True))
     for i, cu in enumerate(custom):
         st = by_row.get(i)
         if _is_step(cu.payments, K) and (st is None or cu.objective >= st.objective):
             st = cu  # custom's plan is a step plan and at least as good
-        if st is None:  # portfolio run, custom optimal and not a step plan
+        if st is None:  # portfolio run: custom optimal and not a step plan, or none beats it
             st = replace(cu, payments=None, status=Status.NOT_EVALUATED)
         steps.append(st)
     return custom, steps

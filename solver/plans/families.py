@@ -113,7 +113,10 @@ def _make(
     n = acc.shape[0]
 
     def arr(x, dtype=float):
-        return np.broadcast_to(np.asarray(x, dtype=dtype), (n,)).copy()
+        x = np.asarray(x, dtype=dtype)
+        if x.ndim == 0:
+            return np.full(n, x, dtype=dtype)
+        return x.copy() if x.shape == (n,) else np.broadcast_to(x, (n,)).copy()
 
     return Candidates(
         family=family,

@@ -14,6 +14,7 @@ import numpy as np
 from solver.core.annuity import level_payment
 from solver.plans.context import CAP_TOL, PlanContext, npv
 from solver.plans.families import Candidates
+from solver.plans.level_value import best_rows, level_exposures, level_prefilter, level_values
 
 CHUNK_ROWS = 2048  # candidate rows scored at a time (arrays stay in cache)
 
@@ -93,34 +94,19 @@ def _prefilter_parts(
     pol = ctx.policy
     if len(cand) == 0:
         return np.zeros(0, bool), np.zeros(0), np.zeros(0)
-    H = ctx.horizon
-    r = cand.rate / 12.0
-    D = cand.deferral
     B_D, P = _level_terms(cand, unit)
-    dmax = int(D.max(initial=0))
-    # running minimum of the caps from month D (0-based) onwards, for each D used
-    cap = ctx.cap
-    ok = cand.term <= H
-    tol = CAP_TOL * np.maximum(1.0, np.abs(P))
-    last_level = cand.term - 2  # last non-final month (0-based)
-    for d in range(dmax + 1):
-        rows = np.flatnonzero(D == d)
-        if rows.size == 0:
-            continue
-        run = np.minimum.accumulate(cap[:, d:], axis=1)  # (n, H - d)
-        has = last_level[rows] >= d
-        col = np.clip(last_level[rows] - d, 0, H - d - 1)
-        m = np.where(has, run[cand.acc[rows], col], np.inf)
-        ok[rows] &= (P[rows] <= m + tol[rows]) & (~has | (P[rows] >= pol.min_payment - 1e-9))
-        if d > 0:
-            io = rows[cand.mode[rows] == 1]
-            if io.size:
-                first = np.minimum.accumulate(cap, axis=1)[cand.acc[io], d - 1]
-                pay = cand.balance[io] * r[io]
-                # a zero interest-only payment (0 % rate) is no payment: min_payment exempt
-                ok[io] &= (pay <= first + CAP_TOL * np.maximum(1.0, pay)) & (
-                    (pay >= pol.min_payment - 1e-9) | (pay <= 0.0)
-                )
+    ok = level_prefilter(
+        cand.acc,
+        cand.deferral,
+        cand.mode,
+        cand.term,
+        P,
+        cand.balance,
+        cand.rate,
+        ctx.cap,
+        float(pol.min_payment),
+        CAP_TOL,
+    )
     return ok, B_D, P
 
 
@@ -236,14 +222,6 @@ def _steady_month(ctx: PlanContext) -> np.ndarray:
     return ctx.horizon - trailing
 
 
-def _growth(lg: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """``exp(lg·j)`` (C, W) elementwise, computed once per distinct ``lg`` (rows share rates)."""
-    uniq, inv = np.unique(lg, return_inverse=True)
-    if 2 * uniq.size >= lg.size:
-        return np.exp(lg[:, None] * j[None, :])
-    return np.exp(uniq[:, None] * j[None, :])[inv.ravel()]
-
-
 def _score_lean(
     ctx: PlanContext,
     cand: Candidates,
@@ -259,50 +237,90 @@ def _score_lean(
     lean: balances in closed form (``B_D·g^k − P·(g^k − 1)/r``), the affordability of
     the level payment evaluated once per distinct expected-income month (the income
     path is flat after ``recovery_months``) and spread over the months, holiday
-    hazards from per-account tables. ``level_terms`` are ``B_D`` and the rounded level
+    hazards from per-account tables. The model is asked for hazards and recoveries
+    (vectorised); the month-by-month arithmetic is compiled
+    (:mod:`solver.plans.level_value`). ``level_terms`` are ``B_D`` and the rounded level
     instalment of every candidate row (:func:`_level_terms`), when already computed.
     """
     B_D_all, P_all = _level_terms(cand, unit) if level_terms is None else level_terms
-    steady = _steady_month(ctx)
+    # the per-plan figures, all rows at once: the last month's bearing balance and
+    # clearing payment, and the checks the prefilter left to the full path
+    acc = cand.acc[rows]
+    B = cand.balance[rows]
+    rate = cand.rate[rows]
+    D = cand.deferral[rows]
+    mode = cand.mode[rows]
+    T = cand.term[rows]
+    balloon = cand.balloon[rows]
+    r = rate / 12.0
+    g = 1.0 + r
+    B_D = B_D_all[rows]
+    P = P_all[rows]
+    pos = r > 0
+    inv_r = np.where(pos, 1.0 / np.where(pos, r, 1.0), 0.0)
+    lg = np.log1p(r)
+    k_last = (T - 1 - D).astype(float)
+    g_last = np.exp(k_last * lg)
+    bearing_last = B_D * g_last - P * np.where(pos, (g_last - 1.0) * inv_r, k_last)
+    final = bearing_last * g + balloon
+    valid = (T - D == 1) | (bearing_last * g > 1e-6)
+    good = _final_checks(ctx, acc, B, rate, D, mode, T, final, valid, P)
+    ok[rows] = good
+    keep = np.flatnonzero(good)
+    if keep.size == 0:
+        return
+    # the rows grouped by term block (each block a slice), in the blocks' order
+    blocks = _term_blocks(T[keep], keep, ctx.horizon)
+    keep = np.concatenate([k for _, k in blocks])
+    final = final[keep]
+    rows = rows[keep]
+    acc, B, D, mode, T, balloon = (
+        x[rows] for x in (cand.acc, cand.balance, cand.deferral, cand.mode, cand.term, cand.balloon)
+    )
+    B_D, P = B_D_all[rows], P_all[rows]
+    r = cand.rate[rows] / 12.0
+    pos = r > 0
+    inv_r = np.where(pos, 1.0 / np.where(pos, r, 1.0), 0.0)
+    lg = np.log1p(r)
+    hz_hol = _holiday_hazards(ctx, int(D.max(initial=0)))
+    q_hol = np.ones((2, 1, 1)) if hz_hol is None else 1.0 - hz_hol
+    q_level, q_start, st = _lean_level_survival(
+        ctx, acc, P, np.minimum(_steady_month(ctx)[acc], T - 1)
+    )
+    with np.errstate(all="ignore"):
+        q_last = 1.0 - ctx.kernel.hazard(acc, final, T - 1)
+    values_int = np.stack([q_start, st, T, D, mode, acc])
+    values_float = np.stack([P, final, np.where(mode == 1, B * r, 0.0), q_last])
+    growth, exposure_int, exposure_float = _lean_exposure_terms(
+        B, B_D, P, D, mode, balloon, pos, inv_r, lg, ctx.horizon
+    )
     cum_disc = np.concatenate([[0.0], np.cumsum(ctx.discount)])  # Σ_{s < t} δ^s
-    hz_hol = _holiday_hazards(ctx, int(cand.deferral[rows].max(initial=0)))
-    for W, block in _term_blocks(cand.term[rows], rows, ctx.horizon):
-        acc = cand.acc[block]
-        B = cand.balance[block]
-        rate = cand.rate[block]
-        D = cand.deferral[block]
-        mode = cand.mode[block]
-        T = cand.term[block]
-        balloon = cand.balloon[block]
-        r = rate / 12.0
-        g = 1.0 + r
-        B_D = B_D_all[block]
-        P = P_all[block]
-        pos = r > 0
-        inv_r = np.where(pos, 1.0 / np.where(pos, r, 1.0), 0.0)
-        lg = np.log1p(r)
-        k_last = (T - 1 - D).astype(float)
-        g_last = np.exp(k_last * lg)
-        bearing_last = B_D * g_last - P * np.where(pos, (g_last - 1.0) * inv_r, k_last)
-        final = bearing_last * g + balloon
-        valid = (T - D == 1) | (bearing_last * g > 1e-6)
-        good = _final_checks(ctx, acc, B, rate, D, mode, T, final, valid, P)
-        ok[block] = good
-        keep = np.flatnonzero(good)
-        if keep.size == 0:
-            continue
-        if keep.size < block.size:
-            acc, B, B_D, D, mode, T, balloon, r, P, final, pos, inv_r, lg = (
-                x[keep] for x in (acc, B, B_D, D, mode, T, balloon, r, P, final, pos, inv_r, lg)
-            )
-        j = np.arange(W, dtype=float)
-        dm = min(int(D.max(initial=0)), W)
-        hol = j[None, :dm] < D[:, None]  # the holiday months (of the first dm)
-        exposure = _lean_exposures(B, B_D, P, D, mode, balloon, pos, inv_r, lg, j, hol)
-        q = _lean_survival(ctx, acc, P, final, T, mode, j, steady[acc], hz_hol, hol)
-        value[block[keep]] = _lean_value(
-            ctx, acc, q, exposure, P, final, T, np.where(mode == 1, B * r, 0.0), hol, cum_disc
+    # then by term blocks: (C, W) arrays only as wide as needed
+    lo = 0
+    for W, k in blocks:
+        part = slice(lo, lo + k.size)
+        lo += k.size
+        dm = min(int(D[part].max(initial=0)), W)
+        exposure = np.empty((k.size, W))
+        add_balloon = bool(balloon[part].any())
+        level_exposures(
+            growth, exposure_int[:, part], exposure_float[:, part], dm, add_balloon, exposure
         )
+        rec = ctx.kernel.recovery(acc[part], exposure)
+        out = np.empty(k.size)
+        level_values(
+            q_level,
+            q_hol,
+            values_int[:, part],
+            values_float[:, part],
+            rec,
+            ctx.discount,
+            ctx.discount_lag,
+            cum_disc,
+            dm,
+            out,
+        )
+        value[rows[part]] = out
 
 
 def _holiday_hazards(ctx: PlanContext, dmax: int) -> np.ndarray | None:
@@ -320,7 +338,7 @@ def _holiday_hazards(ctx: PlanContext, dmax: int) -> np.ndarray | None:
     )  # (2, n, dmax): payment 0 / interest-only
 
 
-def _lean_exposures(
+def _lean_exposure_terms(
     B: np.ndarray,
     B_D: np.ndarray,
     P: np.ndarray,
@@ -330,137 +348,49 @@ def _lean_exposures(
     pos: np.ndarray,
     inv_r: np.ndarray,
     lg: np.ndarray,
-    j: np.ndarray,
-    hol: np.ndarray,
-) -> np.ndarray:
-    """Exposures (C, W) of level plans in closed form, holiday and balloon included."""
-    # level balance B_D·g^k − P·(g^k − 1)/r with k = t − D, i.e. α·g^t + β with
-    # α = (B_D − P/r)·g^−D and β = P/r (B_D − P·k at a zero rate)
-    gj = _growth(lg, j)  # g^t
-    dm = hol.shape[1]
+    H: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What :func:`solver.plans.level_value.level_exposures` needs of level plans: the
+    growth factors ``g^t`` (t < H) once per distinct rate (rows share rates), and per plan
+    its row of them, D, mode, whether its rate is positive, and α, β, B, B_D, P, balloon.
+
+    The level balance ``B_D·g^k − P·(g^k − 1)/r`` with k = t − D is ``α·g^t + β`` with
+    ``α = (B_D − P/r)·g^−D`` and ``β = P/r`` (``B_D − P·k`` at a zero rate).
+    """
+    # the distinct rates: rows come in runs of one rate, so only the runs' rates are sorted
+    run = np.flatnonzero(np.concatenate([[True], lg[1:] != lg[:-1]]))
+    uniq, inv_run = np.unique(lg[run], return_inverse=True)
+    inv = np.repeat(inv_run.ravel(), np.diff(np.append(run, lg.size)))
+    growth = np.exp(uniq[:, None] * np.arange(H, dtype=float)[None, :])  # g^t per rate
     beta = P * inv_r
     alpha = (B_D - beta) * np.exp(-D * lg)
-    gj_hol = gj[:, :dm].copy() if dm > 0 else gj
-    exposure = gj  # reused buffer
-    exposure *= alpha[:, None]
-    exposure += beta[:, None]
-    if not pos.all():
-        zero = np.flatnonzero(~pos)
-        exposure[zero] = B_D[zero, None] - P[zero, None] * (j[None, :] - D[zero, None])
-    if dm > 0:  # holiday months: B·g^t capitalised, else B
-        hol_exp = np.where((mode == 0)[:, None], B[:, None] * gj_hol[:, :dm], B[:, None])
-        exposure[:, :dm] = np.where(hol, hol_exp, exposure[:, :dm])
-    if balloon.any():
-        exposure += balloon[:, None]
-    return exposure
+    ints = np.stack([inv, D, mode, pos.astype(np.int64)])
+    return growth, ints, np.stack([alpha, beta, B, B_D, P, balloon])
 
 
-def _lean_survival(
-    ctx: PlanContext,
-    acc: np.ndarray,
-    P: np.ndarray,
-    final: np.ndarray,
-    T: np.ndarray,
-    mode: np.ndarray,
-    j: np.ndarray,
-    steady: np.ndarray,
-    hz_hol: np.ndarray | None,
-    hol: np.ndarray,
-) -> np.ndarray:
-    """Survival factors ``1 − h_t`` (C, W) of level plans; 1 past the term.
+def _lean_level_survival(
+    ctx: PlanContext, acc: np.ndarray, P: np.ndarray, st: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Survival factors ``1 − h`` of the level payment in each distinct income month.
 
-    The level payment's factor is evaluated once per distinct income month (up to the
-    account's ``steady`` month) and spread over the months; holiday months take the
-    per-account tables ``hz_hol``, the last month the clearing payment ``final``.
+    Month t of row c pays ``P[c]`` in income month ``min(t, st[c])`` (the income path is
+    flat from the account's steady month on; ``st`` is that month, or the last month of
+    the plan if earlier), so only months 0…st are evaluated: returns them flat, each row's
+    start in that array, and ``st``.
     """
-    kernel = ctx.kernel
-    C, W = acc.size, j.size
-    rows_c = np.arange(C)
-    last = T - 1
-    st = np.minimum(steady, W - 1)
-    wc = int(st.max(initial=0)) + 1
-    need = np.arange(wc)[None, :] <= st[:, None]
-    q_c = np.ones((C, wc))
-    n_need = int(np.count_nonzero(need))
-    if 2 * n_need >= need.size:  # dense: the same elementwise values where needed
-        with np.errstate(all="ignore"):
-            q_c = 1.0 - kernel.hazard(acc[:, None], P[:, None], np.arange(wc)[None, :])
-    else:
-        ri, ci = np.nonzero(need)
-        q_c[ri, ci] = 1.0 - kernel.hazard(acc[ri], P[ri], ci)
-    # month t < T takes q_c[min(t, st)], months past the term 1; every row of the block
-    # has T >= t_min, so only the columns from t_min on need the term mask
-    t_min = min(int(T.min()), W)
-    q = np.empty((C, W))
-    q_st = q_c[rows_c, st][:, None]
-    q[:, :t_min] = q_st
-    if t_min < W:
-        q[:, t_min:] = np.where(j[None, t_min:] < T[:, None], q_st, 1.0)
-    if wc > t_min:
-        need = need & (j[None, :wc] < T[:, None])
-    q[:, :wc] = np.where(need, q_c[:, :wc], q[:, :wc])
-    dm = hol.shape[1]
-    if dm > 0:
-        assert hz_hol is not None
-        which = (mode == 1).astype(np.int64)
-        qh = 1.0 - hz_hol[which[:, None], acc[:, None], np.arange(dm)[None, :]]
-        q[:, :dm] = np.where(hol, qh, q[:, :dm])
-    q[rows_c, last] = 1.0 - kernel.hazard(acc, final, last)
-    return q
-
-
-def _lean_value(
-    ctx: PlanContext,
-    acc: np.ndarray,
-    q: np.ndarray,
-    exposure: np.ndarray,
-    P: np.ndarray,
-    final: np.ndarray,
-    T: np.ndarray,
-    io_amt: np.ndarray,
-    hol: np.ndarray,
-    cum_disc: np.ndarray,
-) -> np.ndarray:
-    """Expected-recovery NPV of level plans from their survival factors ``q`` (reused as a
-    buffer) and exposures: payments while alive plus recoveries on default."""
-    W = q.shape[1]
-    rows_c = np.arange(acc.size)
-    last = T - 1
-    surv = np.cumprod(q, axis=1)
-    default = q  # reused buffer: S_{t-1} − S_t, P(default in month t); 0 past the term
-    default[:, 0] = 1.0 - surv[:, 0]
-    np.subtract(surv[:, :-1], surv[:, 1:], out=default[:, 1:])
-    rec = ctx.kernel.recovery(acc, exposure)
-    rec *= default
-    rec *= ctx.discount_lag[:W]
-    pv_rec = rec.sum(axis=1)
-    s_last = surv[rows_c, last]
-    paid = surv  # reused buffer: δ^t S_t per unit paid
-    paid *= ctx.discount[:W]
-    # payments: P in the level months before the last, `final` in the last month, the
-    # interest-only amount in the holiday; past the term S is flat, so the level sum
-    # is the row sum less S_{T-1}·Σ_{T-1 ≤ t < W} δ^t
-    total = paid.sum(axis=1)
-    level_sum = total - s_last * (cum_disc[W] - cum_disc[last])
-    pv_pay = P * level_sum + final * paid[rows_c, last]
-    dm = hol.shape[1]
-    if dm > 0:
-        hol_sum = np.where(hol, paid[:, :dm], 0.0).sum(axis=1)
-        pv_pay += (io_amt - P) * hol_sum
-    return pv_pay + pv_rec
+    count = st + 1
+    start = np.cumsum(count) - count
+    row = np.repeat(np.arange(acc.size), count)
+    col = np.arange(row.size) - start[row]
+    with np.errstate(all="ignore"):
+        q = 1.0 - ctx.kernel.hazard(acc[row], P[row], col)
+    return q, start, st
 
 
 def best_per_account(
     acc: np.ndarray, value: np.ndarray, n_acc: int, k: int = 4
 ) -> list[np.ndarray]:
-    """Indices of the ``k`` best finite-valued rows for each account, best first."""
-    order = np.lexsort((-value, acc))
-    out: list[np.ndarray] = [np.zeros(0, np.int64) for _ in range(n_acc)]
-    if order.size == 0:
-        return out
-    finite = order[np.isfinite(value[order])]  # finite rows, by account, best first
-    bounds = np.searchsorted(acc[finite], np.arange(n_acc + 1)).tolist()
-    for i in range(n_acc):
-        lo, hi = bounds[i], bounds[i + 1]
-        out[i] = finite[lo : min(hi, lo + k)]
-    return out
+    """Indices of the ``k`` best finite-valued rows for each account, best first (ties:
+    the earlier row)."""
+    top, count = best_rows(acc, value, n_acc, k)
+    return [top[i, : count[i]] for i in range(n_acc)]

@@ -55,7 +55,13 @@ from typing import Any
 import numpy as np
 
 from solver.domain import Status
-from solver.plans.beam_step import expand
+from solver.plans.beam_step import (
+    backtrack,
+    clearing_rows,
+    expand,
+    offer_clearing,
+    owed_cents,
+)
 from solver.plans.bounds import bound_at, bound_tables
 from solver.plans.context import CAP_TOL, PlanContext, feasible_paths, hazard, npv, phases
 
@@ -241,6 +247,7 @@ def solve_runs(
     search: SearchParams,
     seeds: list[list[tuple[np.ndarray, np.ndarray]]] | None = None,
     tables: tuple[np.ndarray, ...] | None = None,
+    floor: np.ndarray | None = None,
 ) -> list[RunSolution]:
     """Best custom (``increasing=False``) or step (``True``) plan for every account.
 
@@ -255,6 +262,10 @@ def solve_runs(
         Known feasible payment paths per account (CNY) used as first incumbents.
     tables
         Precomputed :func:`bound_tables` output (shared by custom and step).
+    floor
+        Per account, only plans worth more than this are sought (−inf: any): states that
+        cannot beat it are pruned from the start. An account where none does gets no
+        plan (``payments`` None, status ``FEASIBLE``).
     """
     with np.errstate(invalid="ignore", over="ignore"):
         if tables is None:
@@ -269,14 +280,17 @@ def solve_runs(
             search=search,
             seeds=seeds,
             tables=tables,
+            floor=floor,
         )
         # a search cut by the beam before any plan was found proves nothing: retry those
-        # accounts once with a beam eight times wider
+        # accounts once with a beam eight times wider (not where a floor was the reason)
         retry = np.array(
             [
                 i
                 for i, sol in enumerate(out)
-                if sol.payments is None and sol.status == Status.FEASIBLE
+                if sol.payments is None
+                and sol.status == Status.FEASIBLE
+                and (floor is None or not np.isfinite(floor[i]))
             ],
             dtype=np.int64,
         )
@@ -423,35 +437,6 @@ class _Incumbents:
         zeros = np.zeros(n, np.int64)
         return cls(value, thr, np.full(n, -1, np.int64), zeros, zeros.copy())
 
-    def offer(
-        self, t: int, f_acc: np.ndarray, ci: np.ndarray, vc: np.ndarray, owed: np.ndarray
-    ) -> None:
-        """Clearing payments of month t (frontier rows ``ci``, sorted by account, values
-        ``vc``): the first best per account replaces a worse incumbent."""
-        acc_ci = f_acc.take(ci)
-        new_grp = np.empty(ci.size, bool)
-        new_grp[0] = True
-        np.not_equal(acc_ci[1:], acc_ci[:-1], out=new_grp[1:])
-        first = new_grp.nonzero()[0]
-        best = np.maximum.reduceat(vc, first)
-        accs = acc_ci.take(first)
-        better = (best > self.value.take(accs)).nonzero()[0]
-        if not better.size:
-            return
-        grp = np.cumsum(new_grp) - 1
-        hit = (vc == best.take(grp)).nonzero()[0]
-        g_hit = grp.take(hit)
-        first_hit = np.empty(hit.size, bool)
-        first_hit[0] = True
-        np.not_equal(g_hit[1:], g_hit[:-1], out=first_hit[1:])
-        pos = hit[first_hit][better]  # first best per group
-        a_b = accs[better]
-        self.value[a_b] = vc[pos]
-        self.threshold[a_b] = self.value[a_b] + 1e-12 * np.abs(self.value[a_b])
-        self.month[a_b] = t
-        self.state[a_b] = ci[pos]
-        self.final[a_b] = owed[ci[pos]]
-
 
 def _solve_runs(
     ctx: PlanContext,
@@ -462,6 +447,7 @@ def _solve_runs(
     search: SearchParams,
     seeds: list[list[tuple[np.ndarray, np.ndarray]]] | None,
     tables: tuple[np.ndarray, ...] | None,
+    floor: np.ndarray | None = None,
 ) -> list[RunSolution]:
     """The beam search of :func:`solve_runs`, month by month: clearing payments update
     the incumbents; the compiled :func:`solver.plans.beam_step.expand` makes the children."""
@@ -471,10 +457,8 @@ def _solve_runs(
     if tables is None:
         tables = bound_tables(ctx, amounts, search.buckets, holiday, tail=search.tail_bound)
     V, T_tail, U100, inv_w100, lo100, inv_wt100 = _table_views(tables, n)
-    nA = amounts.shape[1] + 1
     moves = _phase_moves(amounts.shape[1], pol.max_payment_levels)
     pay_c, cap_c, act_ok, act_vals = _search_actions(ctx, amounts, holiday)
-    pay_flat = pay_c.ravel()
     last_cap = _last_phase_reach(ctx, pay_c)
     rate_units = np.round(ctx.fields["annual_rate"] * _RATE_SCALE).astype(np.int64)
     rate_f = rate_units.astype(float) / _MONTHLY_DEN
@@ -484,6 +468,11 @@ def _solve_runs(
     root_bound = bound_at(tables, acc_all, 0, B0c / 100.0)
 
     start, inc_path = _seed_incumbents(ctx, seeds, amounts, holiday, increasing)
+    if floor is not None:  # only plans above the floor: a seed below it is no incumbent
+        below = np.flatnonzero(floor >= start)
+        start[below] = floor[below]
+        for i in below.tolist():
+            inc_path[i] = None
     inc = _Incumbents.start(start)
     cut_bound = np.full(n, -np.inf)  # best optimistic value among states cut by the width
     inc_S = np.broadcast_to(np.asarray(increasing, dtype=bool), (n,)).astype(np.int64)
@@ -492,7 +481,7 @@ def _solve_runs(
 
     # frontier (sorted by account): holiday state (k = 0, g = -1) with the opening balance
     f_acc: Any = acc_all.copy()
-    f_sc: Any = np.zeros(n, np.int64)
+    f_fam_sc: Any = inc_S.copy()  # (family, sc)
     f_B: Any = B0c.copy()
     f_v: Any = np.zeros(n)
     f_s: Any = np.ones(n)
@@ -502,27 +491,36 @@ def _solve_runs(
         if f_acc.size == 0:
             break
         expanded += f_acc.size
-        owed = f_B + _interest_cents_f(f_B, rate_f.take(f_acc), rate_units, f_acc)
+        owed = _owed_cents(f_B, f_acc, rate_f, rate_units)
         rec = ctx.kernel.recovery(f_acc, f_B / 100.0, t)
         # ---- clearing payments (end the plan this month) ----
-        cur = pay_flat.take(f_acc * nA + moves.amount.take(f_sc))  # g = -1: the holiday, 0
-        f_fam_sc = inc_S.take(f_acc) + f_sc  # (family, sc)
-        can_clear = (owed <= cap_cT[t].take(f_acc)) & (
-            moves.not_last.take(f_fam_sc) | (owed <= cur)
+        ci = clearing_rows(
+            owed, f_acc, f_fam_sc, cap_cT[t], moves.not_last, moves.amount, pay_c, moves.codes
         )
-        ci = can_clear.nonzero()[0]
         if ci.size:
-            c = owed.take(ci) / 100.0
-            hc = ctx.kernel.hazard(f_acc.take(ci), c, t)
-            vc = f_v.take(ci) + f_s.take(ci) * (
-                disc[t] * (1.0 - hc) * c + disc_lag[t] * hc * rec.take(ci)
+            hc = ctx.kernel.hazard(f_acc.take(ci), owed.take(ci) / 100.0, t)
+            offer_clearing(
+                ci,
+                f_acc,
+                f_v,
+                f_s,
+                owed,
+                hc,
+                rec,
+                disc[t],
+                disc_lag[t],
+                t,
+                inc.value,
+                inc.threshold,
+                inc.month,
+                inc.state,
+                inc.final,
             )
-            inc.offer(t, f_acc, ci, vc, owed)
         if t == H - 1:
             break
         # ---- continuing payments: a grid amount (same phase or a new one) or a holiday;
         # the best `beam_width` live children per account by optimistic value ----
-        parent, p, f_acc, f_fam_sc_next, f_B, f_v, f_s, any_move = expand(
+        parent, p, f_acc, f_fam_sc, f_B, f_v, f_s, any_move = expand(
             t,
             f_acc,
             f_fam_sc,
@@ -552,7 +550,6 @@ def _solve_runs(
         if not any_move or f_acc.size == 0:
             break
         layers.append((parent, p))
-        f_sc = f_fam_sc_next % moves.codes
 
     found = np.flatnonzero(inc.month >= 0)
     paths = _backtrack_all(layers, inc.state[found], inc.final[found], inc.month[found])
@@ -632,23 +629,17 @@ def _solutions(
     return out
 
 
-def _interest_cents_f(
-    balance: np.ndarray, rate_f: np.ndarray, rate_units: np.ndarray, acc: np.ndarray
+def _owed_cents(
+    balance: np.ndarray, acc: np.ndarray, rate_f: np.ndarray, rate_units: np.ndarray
 ) -> np.ndarray:
-    """:func:`interest_cents` with the rate already as ``rate_units / (12·10¹²)`` per row.
-
-    ``rate_units`` (per account) and ``acc`` (the row's account) serve the exact integer
-    fallback near a half cent.
-    """
-    x = balance * rate_f
-    fl = np.floor(x)
-    out = np.floor(x + 0.5).astype(np.int64)
-    near = np.abs((x - fl) - 0.5) < 1e-5
-    if near.any():
-        for i in np.flatnonzero(near).tolist():
-            b, ru = int(balance[i]), int(rate_units[acc[i]])
-            out[i] = (2 * b * ru + _MONTHLY_DEN) // (2 * _MONTHLY_DEN)
-    return out
+    """Balance plus the month's interest in cents, rounded half-up: :func:`interest_cents`
+    with the rate as ``rate_f = rate_units / (12·10¹²)`` per account (``acc``: each row's
+    account); compiled, with the exact integer rule where float noise could decide."""
+    owed, near = owed_cents(balance, acc, rate_f)
+    for k in near.tolist():  # within float noise of a half cent: exact integers
+        b, ru = int(balance[k]), int(rate_units[acc[k]])
+        owed[k] = b + (2 * b * ru + _MONTHLY_DEN) // (2 * _MONTHLY_DEN)
+    return owed
 
 
 def _backtrack_all(
@@ -659,20 +650,18 @@ def _backtrack_all(
 ) -> list[np.ndarray]:
     """Payments (CNY) of the paths ending in ``state_id`` of months ``t``, plus their clearing payments.
 
-    One walk back through the months for all paths at once.
+    One compiled walk back through the months (:func:`solver.plans.beam_step.backtrack`).
     """
     if t.size == 0:
         return []
-    T = int(t.max())
-    pays = np.zeros((t.size, T + 1), np.int64)
-    pays[np.arange(t.size), t] = final_cents
-    sid = state_id.copy()
-    for month in range(T - 1, -1, -1):
-        on = np.flatnonzero(t > month)
-        parent, paid = layers[month]
-        s = sid[on]
-        pays[on, month] = paid[s]
-        sid[on] = parent[s]
+    used = layers[: int(t.max())]
+    start = np.cumsum([0] + [p.size for p, _ in used])
+    if used:
+        parent = np.concatenate([p for p, _ in used])
+        paid = np.concatenate([c for _, c in used])
+    else:
+        parent = paid = np.zeros(0, np.int64)
+    pays = backtrack(parent, paid, start, state_id, final_cents, t)
     cny = pays.astype(float) / 100.0
     return [cny[r, : int(k) + 1].copy() for r, k in enumerate(t.tolist())]
 

@@ -133,6 +133,7 @@ PLAN_CODE = (
     "plans/context.py",
     "plans/families.py",
     "plans/scoring.py",
+    "plans/level_value.py",
     "plans/bounds.py",
     "plans/search.py",
     "plans/bound_dp.py",
