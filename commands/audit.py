@@ -13,7 +13,7 @@ from commands.output import check_out, emit, format_option, out_option, write_ou
 
 
 def letter_out_option(text: str) -> Any:
-    """``--out FILE.html`` of a command that writes an offer letter (as ``out_path``)."""
+    """``--out FILE.html|.pdf`` of a command that writes an offer letter (as ``out_path``)."""
     return click.option(
         "--out",
         "out_path",
@@ -207,7 +207,10 @@ def export(db_url: str, out_path: Path, fmt: str) -> int:
 @audit.command("letter")
 @click.argument("seq", type=click.IntRange(1))
 @db_option
-@letter_out_option("Write the recorded offer letter to this HTML file (atomically).")
+@letter_out_option(
+    "Write the recorded offer letter to this file (atomically): .html as issued, or .pdf "
+    "rendered from it."
+)
 @format_option("Here json is the record's number, letter file and hash; csv the same as one row.")
 def letter(seq: int, db_url: str, out_path: Path, fmt: str) -> int:
     """Write the offer letter of record SEQ, as issued (checked against its hash).
@@ -215,17 +218,17 @@ def letter(seq: int, db_url: str, out_path: Path, fmt: str) -> int:
     \b
     Examples:
       workout audit letter 12 --out out/letter-12.html
+      workout audit letter 12 --out out/letter-12.pdf
     """
-    from commands.officer import letter_path_check
-    from solver.core.atomic import atomic_open
+    from commands.officer import letter_path_check, write_letter
     from solver.service.audit.chain import sha256_text
     from solver.service.audit.trail import AuditTrail
 
     letter_path_check(out_path, {})
     with AuditTrail(db_url, create=False) as trail:
         html = trail.letter(seq)
-    with atomic_open(out_path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(html)
+    with write_letter(out_path, html):
+        pass  # nothing to do while the file is being put in place
     summary = {"seq": seq, "letter": str(out_path), "sha256": sha256_text(html)}
     if fmt == "table":
         click.echo(f"wrote {out_path} (record {seq}, sha256 {summary['sha256']})")

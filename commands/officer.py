@@ -28,9 +28,9 @@ from commands.plan import (
     _read_one_account,
 )
 from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
+from solver.officer.pdf import HTML_SUFFIXES
 
 #: Suffixes of an offer letter file.
-LETTER_SUFFIXES = (".html", ".htm")
 
 
 @dataclass(frozen=True)
@@ -302,16 +302,43 @@ def evaluate(source: AccountInput, proposal: Any, fmt: str, out_path: Path | Non
 
 
 def letter_path_check(path: Path, inputs: dict[str, Any]) -> None:
-    """Refuse, before any work, a letter path that is not .html or cannot be written."""
+    """Refuse, before any work, a letter path that is not .html/.pdf, cannot be written,
+    or asks for a PDF on a machine that cannot make one."""
     from solver.core.atomic import check_writable
     from solver.errors import InputError
+    from solver.officer.pdf import HTML_SUFFIXES, PDF_SUFFIXES, pdf_renderer
 
-    if path.suffix.lower() not in LETTER_SUFFIXES:
+    suffix = path.suffix.lower()
+    if suffix not in HTML_SUFFIXES + PDF_SUFFIXES:
         raise InputError(
-            f"--out {path}: an offer letter is HTML: give a file ending in .html "
-            f"(got {path.suffix or 'no extension'!r})"
+            f"--out {path}: an offer letter is HTML or PDF: give a file ending in .html or "
+            f".pdf (got {path.suffix or 'no extension'!r})"
         )
+    if suffix in PDF_SUFFIXES:
+        pdf_renderer(f"--out {path}")
     check_writable(path, option="--out", inputs=inputs)
+
+
+def write_letter(path: Path, html: str) -> Any:
+    """A context manager that writes the letter (HTML, or PDF by the suffix) atomically:
+    the file appears when the block ends without an error."""
+    import contextlib
+
+    from solver.core.atomic import atomic_path
+    from solver.officer.pdf import PDF_SUFFIXES, letter_pdf
+
+    data = letter_pdf(html, f"--out {path}") if path.suffix.lower() in PDF_SUFFIXES else None
+
+    @contextlib.contextmanager
+    def writing() -> Any:
+        with atomic_path(path) as tmp:
+            if data is None:
+                Path(tmp).write_text(html, encoding="utf-8", newline="\n")
+            else:
+                Path(tmp).write_bytes(data)
+            yield
+
+    return writing()
 
 
 @click.command("offer")
@@ -325,7 +352,8 @@ def letter_path_check(path: Path, inputs: dict[str, Any]) -> None:
     "the best of a family such as deferral) or counter_offer with the proposal options.",
 )
 @letter_out_option(
-    "Write the offer letter to this HTML file (atomically; printable, with print CSS)."
+    "Write the offer letter to this file (atomically): .html (printable, with print CSS) "
+    "or .pdf (the same letter rendered by WeasyPrint)."
 )
 @proposal_options
 @click.option(
@@ -376,7 +404,7 @@ def offer(
     db_url: str,
     fmt: str,
 ) -> int:
-    """Write the printable offer letter of one plan (bilingual zh/en HTML).
+    """Write the printable offer letter of one plan (bilingual zh/en HTML, or PDF).
 
     The letter holds the schedule to the cent with due dates, the APR disclosure
     (明示年化利率), the finance charge, amount financed and total of payments, what the
@@ -392,6 +420,7 @@ def offer(
     \b
     Examples:
       workout offer scenarios/sample_account.toml --option custom --out out/letter.html
+      workout offer scenarios/sample_account.toml --option custom --lang zh --out out/letter.pdf
       workout offer scenarios/sample_account.toml --option deferral/capitalize \\
           --lang en --as-of 2026-05-04 --out out/letter.html
       workout offer scenarios/sample_account.toml --option counter_offer \\
@@ -401,7 +430,6 @@ def offer(
     """
     import contextlib
 
-    from solver.core.atomic import atomic_path
     from solver.officer.documents import plan_result
     from solver.officer.letter import LetterSettings, letter_sha256, render_letter
     from solver.officer.offers import choose_offer
@@ -432,8 +460,7 @@ def offer(
     html = render_letter(choice.offer, letter_settings, lang)
     receipt = None
     with contextlib.closing(trail) if trail is not None else contextlib.nullcontext():
-        with atomic_path(out_path) as tmp:
-            Path(tmp).write_text(html, encoding="utf-8", newline="\n")
+        with write_letter(out_path, html):
             if trail is not None:
                 from solver.service.audit.record import decision_record
 
@@ -465,6 +492,8 @@ def offer(
 
 
 def _offer_summary(offer: Any, path: Path, sha256: str) -> dict[str, Any]:
+    """What ``offer`` prints; ``sha256`` is the letter's HTML's (the audit trail's record,
+    also for a PDF letter, which is a rendering of that HTML)."""
     return {
         "account_id": offer.account_id,
         "option": offer.label,
@@ -494,7 +523,8 @@ def _render_offer(summary: dict[str, Any]) -> None:
         f"open until {summary['valid_until']}",
         highlight=False,
     )
-    out.print(f"wrote {summary['letter']} (sha256 {summary['sha256']})", highlight=False)
+    hashed = "sha256" if summary["letter"].lower().endswith(HTML_SUFFIXES) else "HTML sha256"
+    out.print(f"wrote {summary['letter']} ({hashed} {summary['sha256']})", highlight=False)
     if summary["audit_record"] is not None:
         out.print(
             f"recorded as audit record {summary['audit_record']} (row hash "

@@ -399,12 +399,13 @@ def test_offer_writes_the_letter(tmp_path):
 
 def test_offer_of_a_counter_offer_and_refusals(tmp_path):
     """counter_offer with a proposal is written; one that breaks policy is exit 3; a
-    non-HTML --out is exit 2 before any work."""
+    --out that is neither HTML nor PDF is exit 2 before any work."""
     out = tmp_path / "c.html"
     code, _, err = _invoke(
         "offer", SAMPLE, "--option", "counter_offer", "--payments", "0*3,2500*40", "--out", out
     )
-    assert code == 0, err and "按您提议的还款计划" in out.read_text(encoding="utf-8")
+    assert code == 0, err
+    assert "按您提议的还款计划" in out.read_text(encoding="utf-8")
     bad = tmp_path / "bad.html"
     code, _, err = _invoke(
         "offer",
@@ -419,9 +420,66 @@ def test_offer_of_a_counter_offer_and_refusals(tmp_path):
         bad,
     )
     assert code == 3 and "breaks the policy" in err and not bad.exists()
-    code, _, err = _invoke("offer", SAMPLE, "--option", "custom", "--out", tmp_path / "l.pdf")
-    assert code == 2 and ".html" in err
+    code, _, err = _invoke("offer", SAMPLE, "--option", "custom", "--out", tmp_path / "l.docx")
+    assert code == 2 and ".html or .pdf" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.html"]
+
+
+def _pdf_text(path: Path) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def test_offer_pdf_is_the_html_letter_rendered(tmp_path):
+    """`--out letter.pdf` writes a PDF whose text holds every scheduled payment and date of
+    the same letter's HTML, to the cent; the reported hash is the HTML's (what the audit
+    trail records), and `audit letter SEQ --out x.pdf` renders the recorded letter."""
+    db = f"sqlite:///{tmp_path / 'audit.db'}"
+    common = ["--option", "custom", "--as-of", "2026-05-04", "--lang", "en"]
+    code, _, err = _invoke("offer", SAMPLE, *common, "--out", tmp_path / "l.html")
+    assert code == 0, err
+    code, stdout, err = _invoke(
+        "offer", SAMPLE, *common, "--officer", "OF-1", "--db", db,
+        "--out", tmp_path / "l.pdf", "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    html = (tmp_path / "l.html").read_text(encoding="utf-8")
+    assert json.loads(stdout)["sha256"] == letter_sha256(html)
+    assert (tmp_path / "l.pdf").read_bytes().startswith(b"%PDF-")
+    text = _pdf_text(tmp_path / "l.pdf")
+    rows = re.findall(r"<tr><td>(\d+)</td><td>([\d-]+)</td><td>([\d,.]+)</td>", html)
+    assert len(rows) == 60
+    words = text.split()
+    for number, due, amount in rows:  # every row's date and amount, as printed in the HTML
+        assert due in words and amount in words, (number, due, amount)
+    total = re.search(r'id="total-of-payments">([\d,.]+)<', html)
+    assert total is not None and total.group(1) in words
+    code, _, err = _invoke("audit", "letter", "1", "--db", db, "--out", tmp_path / "r.pdf")
+    assert code == 0, err
+    assert (tmp_path / "r.pdf").read_bytes() == (tmp_path / "l.pdf").read_bytes()
+
+
+def test_offer_pdf_without_weasyprint_is_refused_before_any_work(tmp_path, monkeypatch):
+    """Where WeasyPrint (or Pango) cannot load, a .pdf letter is exit 2 saying what to
+    install, and nothing is written or recorded."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_weasyprint(name, *args, **kwargs):
+        if name.startswith("weasyprint"):
+            raise OSError("cannot load library 'libpango-1.0-0'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_weasyprint)
+    db = tmp_path / "audit.db"
+    code, _, err = _invoke(
+        "offer", SAMPLE, "--option", "custom", "--officer", "OF-1",
+        "--db", f"sqlite:///{db}", "--out", tmp_path / "l.pdf",
+    )  # fmt: skip
+    assert code == 2 and "libpango-1.0-0" in err and ".html" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # no letter, no audit database
 
 
 def test_plan_result_is_what_plan_reports(account):

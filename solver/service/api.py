@@ -3,7 +3,12 @@
 Every handler calls the same library functions as the command line: ``POST /api/plan``
 answers with the bytes ``workout plan --format json`` prints for the same account,
 what-ifs and policy; ``POST /api/evaluate`` with those of ``workout evaluate --format
-json``. The handlers that compute are plain functions: FastAPI runs them in its thread
+json``. An account with no feasible plan is a 200 whose body says ``"status":
+"INFEASIBLE"`` with the explanation, where the command line prints the same bytes and exits
+3: the request was answered in full (the answer is "nothing can be offered"), and an HTTP
+error would make a client throw away the explanation the officer needs; 4xx stays for
+requests the service cannot answer (422 bad input, 409 an option that cannot be offered).
+The handlers that compute are plain functions: FastAPI runs them in its thread
 pool, capped at :attr:`ServiceConfig.threads`; the light ones are coroutines.
 """
 

@@ -1,0 +1,44 @@
+"""Offer letters as PDF: the letter's HTML rendered by WeasyPrint (issue 16, item 3).
+
+The HTML letter stays the document of record: the audit trail hashes the HTML
+(:func:`solver.officer.letter.letter_sha256`), and ``workout audit letter SEQ --out x.pdf``
+renders the recorded HTML again. The PDF is a rendering of it for the customer's file.
+
+Why WeasyPrint: it is a maintained HTML/CSS-to-PDF library that honours the letter's print
+CSS (A4 pages, the schedule's header row repeated on each page) and embeds the fonts it
+uses, with no browser to install or drive. It needs Pango from the system (Debian:
+``libpango-1.0-0``, present wherever Chromium is) and a CJK font for Chinese letters
+(Debian: ``fonts-noto-cjk``, installed by ``.ci/run``). Where they are missing the command
+refuses before any work and says what to install; ``.html`` letters need neither.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from solver.errors import InputError
+
+#: Letter file suffixes and what each is.
+HTML_SUFFIXES = (".html", ".htm")
+PDF_SUFFIXES = (".pdf",)
+
+
+def pdf_renderer(option: str = "--out") -> Any:
+    """WeasyPrint's ``HTML`` class, or an :class:`InputError` saying what to install."""
+    try:
+        from weasyprint import HTML
+    except (ImportError, OSError) as exc:  # OSError: Pango's shared library not found
+        raise InputError(
+            f"{option}: a PDF letter needs WeasyPrint and the Pango library "
+            f"(Debian: apt-get install libpango-1.0-0 fonts-noto-cjk); write a .html letter "
+            f"and print it from a browser instead ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else 'not available'})"
+        ) from None
+    return HTML
+
+
+def letter_pdf(html: str, option: str = "--out") -> bytes:
+    """The letter's HTML as PDF bytes (A4, the letter's print CSS)."""
+    document = pdf_renderer(option)(string=html)
+    pdf: bytes = document.write_pdf()
+    return pdf
