@@ -19,7 +19,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import Any
 
@@ -380,6 +380,17 @@ SHARED_HELP: dict[str, str] = {
     "--format": "What stdout shows: table (readable tables that fit the terminal), json (the "
     "report as one JSON document) or csv (the main table as CSV).",
 }
+
+
+def stack_options(*options: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """One decorator applying click ``options`` in the order written (as if stacked)."""
+
+    def decorate(func: Any) -> Any:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
 
 
 def shared_help(option: str, detail: str = "") -> str:

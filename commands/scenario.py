@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from commands.common import JOBS, MAX_PATHS, SEED, shared_help
+from commands.common import JOBS, MAX_PATHS, SEED, shared_help, stack_options
 from commands.engine_opts import engine_options
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from commands.tables import Column, print_fitted, stacked
@@ -209,6 +209,36 @@ def _run_payload(result: Any, comparison: Any, baseline: Any, written: list[Path
     }
 
 
+def _simulation_options(paths: str, seed: str, jobs: str) -> Any:
+    """``--paths``, ``--seed`` and ``--jobs`` of a command that simulates, with its help."""
+    return stack_options(
+        click.option("--paths", type=click.IntRange(2, MAX_PATHS), default=None, help=paths),
+        click.option("--seed", type=SEED, default=None, help=shared_help("--seed", seed)),
+        click.option(
+            "--jobs", type=JOBS, default=1, show_default=True, help=shared_help("--jobs", jobs)
+        ),
+    )
+
+
+def _output_options(out_dir: str) -> Any:
+    """``--out-dir``, ``--no-cache`` and ``--quiet`` of a command that writes a report."""
+    return stack_options(
+        click.option(
+            "--out-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            required=True,
+            help=out_dir,
+        ),
+        click.option(
+            "--no-cache",
+            is_flag=True,
+            help="Do not read or write the plan-stage cache ($WORKOUT_CACHE_DIR, default "
+            "~/.cache/workout).",
+        ),
+        click.option("--quiet", is_flag=True, help=shared_help("--quiet")),
+    )
+
+
 @click.group("scenario")
 def scenario() -> None:
     """Run what-if scenarios (scenario TOML files) with Monte Carlo outcomes.
@@ -231,43 +261,18 @@ def scenario() -> None:
     help="Scenario to compare against (deltas with paired 95 % intervals).",
 )
 @click.option(
-    "--paths",
-    type=click.IntRange(2, MAX_PATHS),
-    default=None,
-    help=f"Monte Carlo paths, at most {MAX_PATHS:,} (default: the scenario's simulation.paths).",
-)
-@click.option(
-    "--seed",
-    type=SEED,
-    default=None,
-    help=shared_help("--seed", "Default: the scenario's simulation.seed."),
-)
-@click.option(
     "--set",
     "settings",
     multiple=True,
     metavar="KEY=VALUE",
     help="Override a key of the scenario and the baseline, e.g. --set policy.max_deferral_months=3 (repeatable).",
 )
-@click.option(
-    "--jobs",
-    type=JOBS,
-    default=1,
-    show_default=True,
-    help=shared_help("--jobs", "Here: the plan stage and the simulation."),
+@_simulation_options(
+    paths=f"Monte Carlo paths, at most {MAX_PATHS:,} (default: the scenario's simulation.paths).",
+    seed="Default: the scenario's simulation.seed.",
+    jobs="Here: the plan stage and the simulation.",
 )
-@click.option(
-    "--out-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Directory for kpis.csv, accounts.parquet, report.xlsx, charts and report.html.",
-)
-@click.option(
-    "--no-cache",
-    is_flag=True,
-    help="Do not read or write the plan-stage cache ($WORKOUT_CACHE_DIR, default ~/.cache/workout).",
-)
-@click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
+@_output_options("Directory for kpis.csv, accounts.parquet, report.xlsx, charts and report.html.")
 @format_option(
     "Here json is the KPI overview (with the deltas against --baseline), the notes and "
     "the files written; csv the KPI overview."
@@ -369,24 +374,10 @@ def run(
     metavar="KEY=V1,V2,...",
     help="A swept key and its values, e.g. --set policy.max_deferral_months=0,3,6 (repeatable: grid).",
 )
-@click.option(
-    "--paths",
-    type=click.IntRange(2, MAX_PATHS),
-    default=None,
-    help=f"Monte Carlo paths per run, at most {MAX_PATHS:,}.",
-)
-@click.option(
-    "--seed",
-    type=SEED,
-    default=None,
-    help=shared_help("--seed", "The same for every run (default: the scenario's simulation.seed)."),
-)
-@click.option(
-    "--jobs",
-    type=JOBS,
-    default=1,
-    show_default=True,
-    help=shared_help("--jobs", "Here: the plan stage and the simulation of each run."),
+@_simulation_options(
+    paths=f"Monte Carlo paths per run, at most {MAX_PATHS:,}.",
+    seed="The same for every run (default: the scenario's simulation.seed).",
+    jobs="Here: the plan stage and the simulation of each run.",
 )
 @click.option(
     "--frontier-x",
@@ -399,18 +390,7 @@ def run(
     show_default=True,
     help="Value axis of the frontier (any KPI column of the sweep table).",
 )
-@click.option(
-    "--out-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Directory for the sweep table (CSV, Excel), the frontier chart and an HTML page.",
-)
-@click.option(
-    "--no-cache",
-    is_flag=True,
-    help="Do not read or write the plan-stage cache ($WORKOUT_CACHE_DIR, default ~/.cache/workout).",
-)
-@click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
+@_output_options("Directory for the sweep table (CSV, Excel), the frontier chart and an HTML page.")
 @format_option("Here json and csv are the sweep table (one row per run, every KPI).")
 @engine_options
 def sweep(

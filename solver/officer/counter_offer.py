@@ -27,14 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from solver.core import AccountParams, BehaviourModel, Policy, Schedule, evaluate, status_quo
+from solver.core import BehaviourModel, Policy, Schedule, evaluate, status_quo
 from solver.domain import OFFERED_FAMILIES
 from solver.officer.documents import counter_offer_document
 from solver.officer.proposal import Proposal, ProposalSchedule, proposal_schedule
 from solver.plans import PlanResult, plan_options
-
-#: Relative tolerance on the affordability caps (float noise; the plan search uses the same).
-CAP_TOLERANCE = 1e-9
+from solver.plans.context import context_from_account, over_cap
 
 
 class Verdict(StrEnum):
@@ -195,22 +193,23 @@ def _affordability_violations(
     account: Any, pay: np.ndarray, policy: Policy, model: Any
 ) -> list[Violation]:
     """``max_dti``, ``min_residual_income``, ``min_afford_prob`` in every payment month,
-    as caps on the payment (the form the plan search checks)."""
+    as the plan search's caps on the payment (:func:`solver.plans.context.build_context`),
+    tested as it tests them (:func:`~solver.plans.context.over_cap`)."""
     T = pay.size
-    kernel = model.kernel(AccountParams.from_account(account, model), T)
+    ctx = context_from_account(account, policy, model, horizon=T)
+    kernel = ctx.kernel
     income = kernel.income[0, :T]
     other_debt = float(account.other_debt)
     caps = {
-        "max_dti": policy.max_dti * income - other_debt,
-        "min_residual_income": income - kernel.outgo[0] - policy.min_residual_income,
-        "min_afford_prob": kernel.afford_cap(policy.min_afford_prob)[0, :T],
+        "max_dti": ctx.cap_dti[0, :T],
+        "min_residual_income": ctx.cap_residual[0, :T],
+        "min_afford_prob": ctx.cap_afford[0, :T],
     }
     month = np.arange(1, T + 1)
     paying = pay > 0
     out: list[Violation] = []
     for rule, cap in caps.items():
-        with np.errstate(invalid="ignore"):
-            over = paying & ~(pay <= cap + CAP_TOLERANCE * np.maximum(1.0, np.abs(cap)))
+        over = paying & over_cap(pay, cap)
         if not over.any():
             continue
         where = months_text(month[over])

@@ -264,12 +264,19 @@ def feasible_paths(
     t = np.arange(m)[None, :]
     live = t < term[:, None]
     paying = live & (payments > 0)
-    cap = ctx.cap[acc, :m]
-    over = paying & (payments > cap + CAP_TOL * np.maximum(1.0, np.abs(cap)))
+    over = paying & over_cap(payments, ctx.cap[acc, :m])
     final = t == (term[:, None] - 1)
     small = paying & ~final & (payments < pol.min_payment - 1e-9)
     ok = ~(over | small).any(axis=1)
     return ok & (term <= ctx.horizon) & (term >= 1)
+
+
+def over_cap(payments: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """Where a payment exceeds its affordability cap beyond float noise (``CAP_TOL``,
+    relative); a NaN cap is exceeded. The one test of a cap: the plan search's policy
+    check and the counter-offer's (:mod:`solver.officer.counter_offer`)."""
+    with np.errstate(invalid="ignore"):
+        return ~(payments <= cap + CAP_TOL * np.maximum(1.0, np.abs(cap)))
 
 
 def phases(payments: np.ndarray, term: np.ndarray) -> np.ndarray:
