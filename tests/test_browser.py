@@ -110,6 +110,12 @@ def test_the_officers_flow(server, browser):
     )
     _wait(d, _idle, "the first plan")
     _shot(d, "01-page.png")
+    # the Chinese page says what the answer means in Chinese, the English text as tooltip
+    status = d.find_element(By.ID, "plan-status")
+    assert any(w in status.text for w in ("推荐方案「", "没有方案通过 NPV 测试", "没有可行方案")), (
+        status.text
+    )
+    assert "recovers" in (status.get_attribute("title") or ""), status.get_attribute("title")
 
     # enter an account: look it up in the book, then edit a field and plan again
     before = _cell(d, "status_quo", 4)
@@ -152,6 +158,12 @@ def test_the_officers_flow(server, browser):
         "the verdict",
     )
     verdict = next(v for v in verdicts if v in d.find_element(By.ID, "co-result").text)
+    said = {
+        "ACCEPTABLE": "可以提供",
+        "NPV_TEST_FAILED": "未通过 NPV 测试",
+        "BREAKS_POLICY": "违反政策",
+    }
+    assert said[verdict] in d.find_element(By.ID, "co-result").text
     _wait(d, _idle, "the counter-offer")
     _shot(d, "03-counter-offer.png")
 
@@ -194,6 +206,8 @@ def test_the_officers_flow(server, browser):
     )
     _wait(d, _idle, "the English options")
     assert "Restructuring officer" in d.find_element(By.TAG_NAME, "h1").text
+    status = d.find_element(By.ID, "plan-status")
+    assert status.get_attribute("title") in status.text  # the service's own explanation
     _shot(d, "06-page-en.png")
     errors = [
         e for e in d.get_log("browser") if e["level"] == "SEVERE" and "favicon" not in e["message"]

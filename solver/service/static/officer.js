@@ -12,6 +12,45 @@ function money(x) {
   return x === null || x === undefined ? "—"
     : x.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 }
+function fill(template, values) {
+  return template.replace(/\{(\w+)\}/g, (_, key) => (key in values ? String(values[key]) : ""));
+}
+function runs(months) {  // [1, 2, 3, 7] -> "1–3, 7"
+  const out = [];
+  for (const m of months) {
+    const last = out[out.length - 1];
+    if (last && m === last[1] + 1) last[1] = m; else out.push([m, m]);
+  }
+  return out.map(([a, b]) => (a === b ? String(a) : `${a}–${b}`)).join(", ");
+}
+function signed(x) { return (x >= 0 ? "+" : "−") + money(Math.abs(x)); }
+
+// A plan answer in the page's language: built from its figures (page_text.toml), with the
+// service's English explanation as the tooltip.
+function planSummary(plan) {
+  const best = plan.options.filter((o) => o.feasible).sort((a, b) => b.npv - a.npv)[0];
+  const pick = plan.options.find((o) => o.label === plan.recommended_label) || best;
+  const values = { explanation: plan.explanation, sq: money(plan.status_quo.npv) };
+  if (pick) Object.assign(values, { label: pick.label, npv: money(pick.npv), delta: signed(pick.npv_vs_status_quo) });
+  if (!pick) return fill(T.summary_infeasible, values);
+  return fill(plan.recommended_label ? T.summary_recommended : T.summary_npv_failed, values);
+}
+
+function counterSummary(data) {
+  const values = { explanation: data.explanation, npv: money(data.npv), sq: money(data.status_quo_npv), delta: signed(data.npv_vs_status_quo) };
+  if (data.verdict === "ACCEPTABLE") return fill(T.counter_acceptable, values);
+  if (data.verdict === "NPV_TEST_FAILED") return fill(T.counter_npv_failed, values);
+  values.rules = (data.violations || []).map((v) => fill(T.rule_months, { rule: v.rule, months: runs(v.months) })).join("；");
+  let text = fill(T.counter_breaks, values);
+  if (data.nearest && T.counter_nearest) text += fill(T.counter_nearest, { label: data.nearest.label, npv: money(data.nearest.npv) });
+  return text;
+}
+
+function word(code) {  // a status or verdict in the page's language
+  const w = T["status_" + code];
+  return w === undefined ? String(code).toLowerCase() : w;
+}
+
 function pct(x, digits) { return x === null || x === undefined ? "—" : (x * 100).toFixed(digits) + "%"; }
 
 function headers() {
@@ -107,7 +146,7 @@ function request(extra) {
 
 function paymentsText(option) {
   const s = option.schedule || [];
-  if (!s.length) return option.reason || "";
+  if (!s.length) return option.reason ? fill(T.no_plan, { reason: option.reason }) : "";
   const runs = [];
   for (const row of s) {
     const last = runs[runs.length - 1];
@@ -128,13 +167,14 @@ function addRow(tbody, option, kind) {
     choose.appendChild(radio);
   }
   tr.appendChild(choose);
+  if (option.reason) tr.title = option.reason;
   const label = option.label === "counter_offer" ? T.counter_option : option.label;
   const cells = [label, paymentsText(option), option.schedule && option.schedule.length ? String(option.schedule.length) : "",
     money(option.npv), kind === "reference" ? "" : (option.npv_vs_status_quo === null ? "" : (option.npv_vs_status_quo >= 0 ? "+" : "") + money(option.npv_vs_status_quo)),
     pct(option.pd_12m, 1), pct(option.apr, 2), option.max_dti === null ? "—" : option.max_dti.toFixed(2),
     kind === "recommended" ? T.recommended
-      : option.label === "counter_offer" ? String(option.verdict).toLowerCase()
-      : option.feasible ? String(option.status).toLowerCase() : T.infeasible];
+      : option.label === "counter_offer" ? word(option.verdict)
+      : option.feasible ? word(option.status) : T.infeasible];
   for (const text of cells) {
     const td = document.createElement("td");
     td.textContent = text;
@@ -164,7 +204,8 @@ function renderPlan() {
   status.textContent = "";
   const tag = document.createElement("span");
   tag.className = plan.status; tag.textContent = plan.status;
-  status.append(tag, " " + plan.explanation);
+  status.append(tag, " " + planSummary(plan));
+  status.title = plan.explanation;
   const keep = options().some((o) => o.label === state.chosen) ? state.chosen : plan.recommended_label;
   choose(keep || (plan.options.find((o) => o.feasible) || {}).label || null);
 }
@@ -241,7 +282,8 @@ async function evaluateCounter(render = true) {
   state.counter = data;
   const tag = document.createElement("span");
   tag.className = data.verdict; tag.textContent = data.verdict;
-  box.append(tag, " " + data.explanation);
+  box.append(tag, " " + counterSummary(data));
+  box.title = data.explanation;
   if (render && state.plan) {
     renderPlan();
     if (data.verdict !== "BREAKS_POLICY") choose("counter_offer");
