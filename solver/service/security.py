@@ -7,6 +7,12 @@ bounded request bodies.
   announces its length or streams it, before the app parses anything (validation by the
   pydantic models then bounds every list and text inside it).
 * :func:`token_matches` compares a presented bearer token in constant time.
+
+The token guards ``/api/...`` (every answer with account data, every decision and letter),
+not the page at ``/``, its static files or ``/docs``: those hold no data (the page is
+the same HTML and script for everyone and asks the officer for the token, which it sends
+as the bearer header), and a browser cannot add a header to the first page load. Anyone who
+reaches the address can therefore see the empty page, never an account or a record.
 """
 
 from __future__ import annotations
