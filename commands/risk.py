@@ -281,7 +281,8 @@ def _parse_bands(text: str) -> tuple[float, ...]:
 @click.option(
     "--behaviour-out",
     type=click.Path(dir_okay=False),
-    help="Also write a behaviour-model TOML with base_hazard per tier from the held-out outcomes.",
+    help="Refused (exit 2, nothing written) with the reason: UCI's event is a delinquency "
+    "transition and a history fit's tiers are PD bands; use `workout risk calibrate HISTORY`.",
 )
 @click.option(
     "--base",
@@ -331,9 +332,8 @@ def fit(
       workout risk fit out/portfolio_history.csv --out out/ew_history.toml
       workout risk fit --uci --layout history --out out/ew_uci_history.toml
     """
-    from solver.risk.calibration import read_behaviour_toml, write_behaviour_toml
+    from solver.risk.calibration import read_behaviour_toml
     from solver.risk.early_warning import EarlyWarningParams
-    from solver.risk.reports import held_out_hazards
 
     source = _uci_source(data, uci, data_dir, "DATA")
     if Path(out).suffix.lower() != ".toml":
@@ -348,25 +348,18 @@ def fit(
     params = EarlyWarningParams(
         seed=seed, test_size=test_size, pd_bands=_parse_bands(pd_bands), baseline=not no_baseline
     )
-    base_params = read_behaviour_toml(base) if base else None
+    if base:
+        read_behaviour_toml(base)  # still validated: a bad --base is an error (exit 2)
     spinner: Any = (
         contextlib.nullcontext()
         if quiet
         else console(stderr=True).status("fitting the early-warning model ...")
     )
+    if behaviour_out:
+        _refuse_behaviour_out(source)
     with spinner:
         result = _fit_layout(source, params, layout, window, horizon, default_dpd)
-    if behaviour_out:
-        _refuse_wrong_event(result.model.fit_info.get("event"), source)
-    calibration = held_out_hazards(result) if behaviour_out else None
     result.model.write(out)
-    if calibration is not None:
-        write_behaviour_toml(
-            behaviour_out,
-            calibration,
-            base_params,
-            source=f"{source.name} (held-out split, seed {seed})",
-        )
     if png_path is not None:
         from solver.risk.plots import fit_chart
 
@@ -422,9 +415,14 @@ def _fit_layout(
     return fit_uci(source, params)
 
 
-def _refuse_wrong_event(event: str | None, source: Path) -> None:
-    """--behaviour-out needs hazards of default; refuse the others with the reason (exit 2)."""
-    if event == "default":
+def _refuse_behaviour_out(source: Path) -> None:
+    """--behaviour-out needs monthly default hazards by the book's tiers; an early-warning
+    fit has neither (UCI: a delinquency event; a history: default within the horizon, by PD
+    band). Refuse before any work, with the reason and the command that does it (exit 2)."""
+    from solver.risk._tables import read_table
+    from solver.risk.uci import is_uci_table
+
+    if not is_uci_table(read_table(source).columns):
         raise InputError(
             f"{source}: --behaviour-out: an early-warning fit on a history predicts default "
             "within --horizon months of the accounts it scores, not the monthly hazards of the "
