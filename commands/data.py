@@ -332,8 +332,22 @@ def generate() -> None:
     default=None,
     help="Share of auto loans (the rest are card instalments); default 0.45.",
 )
+@click.option(
+    "--history",
+    "history_months",
+    type=click.IntRange(1, 120),
+    default=None,
+    help="Also write MONTHS of monthly payment history drawn from the behaviour model "
+    "(docs/history.md) beside the book, as <out stem>_history<ext>.",
+)
 def generate_portfolio_command(
-    n: int, seed: int, out: Path, quiet: bool, fmt: str, auto_share: float | None
+    n: int,
+    seed: int,
+    out: Path,
+    quiet: bool,
+    fmt: str,
+    auto_share: float | None,
+    history_months: int | None,
 ) -> int:
     """A synthetic delinquent auto-loan / card-instalment portfolio (same seed, same bytes).
 
@@ -344,6 +358,7 @@ def generate_portfolio_command(
       workout generate portfolio --n 2000 --seed 7 --out out/portfolio.csv
       workout generate portfolio --n 100000 --auto-share 0.6 --out out/big.parquet
       workout generate portfolio --n 50 --out out/small.json --format json
+      workout generate portfolio --n 5000 --history 12 --out out/book.csv
     """
     import contextlib
     import time
@@ -357,6 +372,19 @@ def generate_portfolio_command(
     check_memory("--n", n, GENERATE_BYTES_PER_ACCOUNT, "generating the portfolio")
     check_out(out)
     from solver.core.generate import generate_portfolio
+    from solver.core.history_sim import history_path, simulate_history
+
+    months = history_months or 0
+    history_out = history_path(str(out)) if months else None
+    if history_out is not None:
+        if output_format(history_out, option="--history") == "excel":
+            check_count(
+                "--history",
+                n * (months + 1),
+                MAX_XLSX_ROWS,
+                "history rows in an .xlsx sheet (use .csv or .parquet)",
+            )
+        check_out(Path(history_out))
 
     mix = (
         None if auto_share is None else {"auto_loan": auto_share, "card_instalment": 1 - auto_share}
@@ -373,6 +401,11 @@ def generate_portfolio_command(
         if status is not None:
             status.update(f"writing {out}...")
         write_table(frame, out)
+        if history_out is not None:
+            if status is not None:
+                status.update(f"writing {history_out}...")
+            history = simulate_history(frame, months, seed)
+            write_table(history, history_out, sheet_name="history")
     elapsed = time.perf_counter() - started
     counts = frame["product"].value_counts()
     payload = {
@@ -383,6 +416,8 @@ def generate_portfolio_command(
         "arrears": round(float(frame["arrears"].sum()), 2),
         "seed": seed,
     }
+    if history_out is not None:
+        payload["history"] = {"out": history_out, "months": history_months, "rows": len(history)}
     if emit(fmt, table=frame, payload=payload):
         return 0
     mix_text = ", ".join(f"{p} {counts.get(p, 0):,}" for p in ("auto_loan", "card_instalment"))
@@ -392,4 +427,10 @@ def generate_portfolio_command(
         f"CNY, arrears {_money(frame['arrears'].sum())} CNY; seed {seed}; {elapsed:.1f} s",
         highlight=False,
     )
+    if history_out is not None:
+        stdout.print(
+            f"wrote {history_out}: {len(history):,} account-months over {history_months} months "
+            f"(behaviour model, seed {seed})",
+            highlight=False,
+        )
     return 0

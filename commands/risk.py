@@ -26,6 +26,7 @@ from commands.risk_output import (
     print_rollrates,
     rollrates_payload,
     score_table,
+    transition_table,
 )
 from solver.core.atomic import check_writable
 from solver.errors import InputError
@@ -247,11 +248,41 @@ def _parse_bands(text: str) -> tuple[float, ...]:
     show_default=True,
     help="Upper PD bounds of tiers A-D.",
 )
-@click.option("--no-baseline", is_flag=True, help="Skip the raw-column HGB baseline.")
+@click.option("--no-baseline", is_flag=True, help="Skip the baseline model.")
+@click.option(
+    "--layout",
+    type=click.Choice(["auto", "uci", "history"]),
+    default="auto",
+    show_default=True,
+    help="auto: a UCI file is fitted on its own features, a payment history (docs/history.md) "
+    "on history-v1; history: a UCI file through its history adapter (history-v1).",
+)
+@click.option(
+    "--window",
+    type=click.IntRange(2, 60),
+    default=6,
+    show_default=True,
+    help="History months used as features.",
+)
+@click.option(
+    "--horizon",
+    type=click.IntRange(1, 24),
+    default=3,
+    show_default=True,
+    help="History fits: predict default within this many months.",
+)
+@click.option(
+    "--default-dpd",
+    type=click.IntRange(1, 720),
+    default=90,
+    show_default=True,
+    help="History fits: dpd at which an account is in default (as is a charge-off).",
+)
 @click.option(
     "--behaviour-out",
     type=click.Path(dir_okay=False),
-    help="Also write a behaviour-model TOML with base_hazard per tier from the held-out outcomes.",
+    help="Refused (exit 2, nothing written) with the reason: UCI's event is a delinquency "
+    "transition and a history fit's tiers are PD bands; use `workout risk calibrate HISTORY`.",
 )
 @click.option(
     "--base",
@@ -274,12 +305,21 @@ def fit(
     no_baseline,
     behaviour_out,
     base,
+    layout,
+    window,
+    horizon,
+    default_dpd,
     png,
     no_png,
     fmt,
     quiet,
 ) -> None:
-    """Fit the early-warning score on DATA (UCI layout with the default flag Y).
+    """Fit the early-warning score on DATA: a payment history or the UCI layout.
+
+    A payment history (account_id, month, amount_due, amount_paid, dpd, status; see
+    docs/history.md) is fitted on its history-v1 features to predict default within
+    --horizon months, against a logistic baseline in the same run. A UCI file keeps its
+    own features and baseline (--layout history: through the history adapter).
 
     Seeded stratified split; AUC, KS and the calibration table on the held-out share, with
     an off-the-shelf HistGradientBoostingClassifier on the raw columns as baseline. The
@@ -289,12 +329,11 @@ def fit(
     \b
     Examples:
       workout risk fit --uci --out out/ew.toml
-      workout risk fit ../shared/data/credit/UCI_Credit_Card.csv --out out/ew.toml \\
-          --behaviour-out out/behaviour.toml --seed 1 --format json
+      workout risk fit out/portfolio_history.csv --out out/ew_history.toml
+      workout risk fit --uci --layout history --out out/ew_uci_history.toml
     """
-    from solver.risk.calibration import read_behaviour_toml, write_behaviour_toml
-    from solver.risk.early_warning import EarlyWarningParams, fit_uci
-    from solver.risk.reports import held_out_hazards
+    from solver.risk.calibration import read_behaviour_toml
+    from solver.risk.early_warning import EarlyWarningParams
 
     source = _uci_source(data, uci, data_dir, "DATA")
     if Path(out).suffix.lower() != ".toml":
@@ -309,23 +348,18 @@ def fit(
     params = EarlyWarningParams(
         seed=seed, test_size=test_size, pd_bands=_parse_bands(pd_bands), baseline=not no_baseline
     )
-    base_params = read_behaviour_toml(base) if base else None
+    if base:
+        read_behaviour_toml(base)  # still validated: a bad --base is an error (exit 2)
     spinner: Any = (
         contextlib.nullcontext()
         if quiet
         else console(stderr=True).status("fitting the early-warning model ...")
     )
+    if behaviour_out:
+        _refuse_behaviour_out(source)
     with spinner:
-        result = fit_uci(source, params)
-    calibration = held_out_hazards(result) if behaviour_out else None
+        result = _fit_layout(source, params, layout, window, horizon, default_dpd)
     result.model.write(out)
-    if calibration is not None:
-        write_behaviour_toml(
-            behaviour_out,
-            calibration,
-            base_params,
-            source=f"{source.name} (held-out split, seed {seed})",
-        )
     if png_path is not None:
         from solver.risk.plots import fit_chart
 
@@ -353,6 +387,55 @@ def fit(
     for path in (out, behaviour_out, png_path):
         if path:
             con.print(f"wrote {path}")
+
+
+def _fit_layout(
+    source: Path, params: Any, layout: str, window: int, horizon: int, default_dpd: int
+) -> Any:
+    """The early-warning fit of DATA in its layout (``risk fit --layout``)."""
+    from solver.risk._tables import read_table
+    from solver.risk.early_warning import fit_uci
+    from solver.risk.history import DefaultDefinition, is_history_table, validate_history
+    from solver.risk.history_fit import fit_history, fit_uci_history
+    from solver.risk.uci import is_uci_table
+
+    frame = read_table(source)
+    if layout != "uci" and is_history_table(frame.columns) and not is_uci_table(frame.columns):
+        history = validate_history(frame, source=str(source))
+        return fit_history(
+            history,
+            params,
+            window=window,
+            horizon=horizon,
+            definition=DefaultDefinition(dpd_threshold=default_dpd),
+            source=str(source),
+        )
+    if layout == "history" and is_uci_table(frame.columns):
+        return fit_uci_history(source, params)
+    return fit_uci(source, params)
+
+
+def _refuse_behaviour_out(source: Path) -> None:
+    """--behaviour-out needs monthly default hazards by the book's tiers; an early-warning
+    fit has neither (UCI: a delinquency event; a history: default within the horizon, by PD
+    band). Refuse before any work, with the reason and the command that does it (exit 2)."""
+    from solver.risk._tables import read_table
+    from solver.risk.uci import is_uci_table
+
+    if not is_uci_table(read_table(source).columns):
+        raise InputError(
+            f"{source}: --behaviour-out: an early-warning fit on a history predicts default "
+            "within --horizon months of the accounts it scores, not the monthly hazards of the "
+            "behaviour model by tier; calibrate those from the history's transitions: "
+            f"workout risk calibrate {source} --book BOOK --out behaviour.toml"
+        )
+    raise InputError(
+        f"{source}: --behaviour-out refused: the data's event is UCI's 'late next month' (a "
+        "delinquency transition: any payment one month late), not default (charge-off or 90+ "
+        "dpd); hazards calibrated on it are 6-70 % a month and make every plan fail the NPV "
+        "test. Calibrate from a payment history instead: workout risk calibrate HISTORY "
+        "(docs/history.md)"
+    )
 
 
 # --------------------------------------------------------------------------- score
@@ -500,41 +583,90 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
     "(Garwood, also valid for fractional exposure months).",
 )
 @_confidence_option
+@click.option(
+    "--book",
+    type=click.Path(dir_okay=False),
+    help="History OUTCOMES: the book (SPEC §3) giving each account's tier and income; "
+    "with it kappa is estimated from the affordability of each month's amount due.",
+)
+@click.option(
+    "--default-dpd",
+    type=click.IntRange(1, 720),
+    default=90,
+    show_default=True,
+    help="History OUTCOMES: dpd at which a month is in default (as is a charge-off).",
+)
 @_chart_options(
     format_detail="Here json is the calibration (hazards, intervals, kappa); csv the hazard "
     "table by tier."
 )
-def calibrate(outcomes, out, base, estimate_kappa, interval, confidence, png, no_png, fmt) -> None:
+def calibrate(
+    outcomes,
+    out,
+    base,
+    estimate_kappa,
+    interval,
+    confidence,
+    book,
+    default_dpd,
+    png,
+    no_png,
+    fmt,
+) -> None:
     """Calibrate base monthly hazards by tier (and kappa) from OUTCOMES; write a behaviour TOML.
 
     OUTCOMES has tier (A-E), defaults and exposure_months (default 1); account-month rows
     may carry afford_prob, which lets kappa be estimated. `workout risk score` output of a
-    file with outcomes is a valid OUTCOMES table.
+    file with outcomes is a valid OUTCOMES table. OUTCOMES may also be a payment history
+    (docs/history.md): hazards are then calibrated on its default events (charge-off or
+    --default-dpd), kept apart from delinquency transitions, with --book for tiers and kappa.
+
+    The model is written only if it passes the sanity check: on
+    scenarios/sample_account.toml the status quo's PD within 12 months is within 2-85 % and
+    some plan passes the NPV test; otherwise exit 2 with the reasons and nothing written.
 
     \b
     Examples:
       workout risk calibrate out/scores.csv --out out/behaviour.toml
       workout risk calibrate outcomes.csv --base scenarios/behaviour.toml --interval poisson \\
           --out out/behaviour.toml --no-png
+      workout risk calibrate out/portfolio_history.csv --book out/portfolio.csv \\
+          --out out/behaviour.toml --no-png
     """
     from solver.risk.calibration import (
         calibrate_outcome_file,
+        calibrated_params,
         read_behaviour_toml,
         write_behaviour_toml,
     )
+    from solver.risk.sanity import check_behaviour
 
     png_path = _png_path(png, no_png, out, "risk_calibrate.png")
     _check_outputs(
-        {"OUTCOMES": outcomes, "--base": base}, ("--out", out, False), ("--png", png_path, False)
+        {"OUTCOMES": outcomes, "--base": base, "--book": book},
+        ("--out", out, False),
+        ("--png", png_path, False),
     )
     base_params = read_behaviour_toml(base) if base else None
-    result = calibrate_outcome_file(
-        outcomes,
-        base_params,
-        estimate_kappa=estimate_kappa,
-        confidence=confidence,
-        interval=interval,
+    history_result = _history_calibration(
+        outcomes, book, default_dpd, estimate_kappa, confidence, base_params
     )
+    if history_result is not None:
+        result = history_result.hazards
+    else:
+        result = calibrate_outcome_file(
+            outcomes,
+            base_params,
+            estimate_kappa=estimate_kappa,
+            confidence=confidence,
+            interval=interval,
+        )
+    check = check_behaviour(calibrated_params(result, base_params))
+    if not check.passed:
+        raise InputError(
+            f"{outcomes}: the calibrated model fails the sanity check; nothing written",
+            [*check.reasons, result.summary().splitlines()[-1]],
+        )
     write_behaviour_toml(out, result, base_params, source=Path(outcomes).name)
     if png_path is not None:
         from solver.risk.plots import hazard_chart
@@ -545,11 +677,45 @@ def calibrate(outcomes, out, base, estimate_kappa, interval, confidence, png, no
         emit(fmt, table=result.written_frame(fallback))
         return
     if fmt == "json":
-        payload = result.to_dict()
-        payload.update({"out": out, "png": str(png_path) if png_path else None})
-        echo_json(payload)
+        payload = history_result.to_dict() if history_result else result.to_dict()
+        payload.update(
+            {"out": out, "png": str(png_path) if png_path else None, "sanity": check.to_dict()}
+        )
+        echo_json(clean(payload))
         return
     con = console()
+    if history_result is not None:
+        con.print(transition_table(history_result))
     con.print(hazard_table(result, fallback, confidence))
     con.print(result.summary().splitlines()[-1])
+    con.print(check.summary())
     con.print(f"wrote {out}" + (f" and {png_path}" if png_path else ""))
+
+
+def _history_calibration(
+    outcomes: str,
+    book: str | None,
+    default_dpd: int,
+    estimate_kappa: bool | None,
+    confidence: float,
+    base_params: dict[str, Any] | None,
+) -> Any:
+    """The calibration of a history OUTCOMES file (``None`` for an outcome table)."""
+    from solver.core.readers import read_portfolio
+    from solver.risk._tables import read_table
+    from solver.risk.history import DefaultDefinition, is_history_table, validate_history
+    from solver.risk.transitions import calibrate_history
+
+    frame = read_table(outcomes)
+    if not is_history_table(frame.columns):
+        if book:
+            raise click.UsageError("--book goes with a payment history OUTCOMES")
+        return None
+    return calibrate_history(
+        validate_history(frame, source=str(outcomes)),
+        book=read_portfolio(book) if book else None,
+        definition=DefaultDefinition(dpd_threshold=default_dpd),
+        estimate_kappa=estimate_kappa,
+        kappa=(base_params or {}).get("kappa"),
+        confidence=confidence,
+    )

@@ -181,7 +181,9 @@ def fit_tables(result) -> list:
     """The tables of ``risk fit``: held-out metrics, calibration by decile, tiers."""
     from rich.table import Table
 
-    metrics = Table(title="Early-warning model: default next month (held-out set)")
+    history = result.model.feature_set == "history-v1"
+    target = result.model.target if history else "default next month"
+    metrics = Table(title=f"Early-warning model: {target} (held-out set)")
     for column in ("model", "AUC", "KS", "n_train", "n_test"):
         metrics.add_column(column, justify="right" if column != "model" else "left")
     metrics.add_row(
@@ -193,7 +195,7 @@ def fit_tables(result) -> list:
     )
     if not math.isnan(result.baseline_auc):
         metrics.add_row(
-            "raw columns, off-the-shelf HGB",
+            "logistic regression, same features" if history else "raw columns, off-the-shelf HGB",
             _fmt(result.baseline_auc),
             _fmt(result.baseline_ks),
             f"{result.n_train:,}",
@@ -284,5 +286,41 @@ def hazard_table(result, fallback, confidence: float):
             _fmt(tier.lower, 6),
             _fmt(tier.upper, 6),
             f"{written[tier.tier]:.6g}" + ("" if tier.estimated else " (base)"),
+        )
+    return t
+
+
+def transition_table(result):
+    """``risk calibrate HISTORY``: months at risk by starting bucket, delinquency transitions
+    and defaults kept apart, with Wilson intervals of both rates."""
+    from rich.table import Table
+
+    t = Table(
+        title=f"Months at risk by bucket: delinquency transitions vs default "
+        f"({result.definition.describe()})",
+        caption=f"{result.n_accounts:,} accounts; only defaults calibrate the hazards",
+    )
+    for column in (
+        "from",
+        "at risk",
+        "default",
+        "delinquency",
+        "cure",
+        "paid",
+        "default rate",
+        "delinquency rate",
+    ):
+        t.add_column(column, justify="right")
+    for row in result.transitions.itertuples():
+        t.add_row(
+            row.from_bucket,
+            f"{row.months_at_risk:,}",
+            f"{row.default:,}",
+            f"{row.delinquency:,}",
+            f"{row.cure:,}",
+            f"{row.paid:,}",
+            f"{row.default_rate:.2%} [{row.default_lower:.2%}, {row.default_upper:.2%}]",
+            f"{row.delinquency_rate:.2%} [{row.delinquency_lower:.2%}, "
+            f"{row.delinquency_upper:.2%}]",
         )
     return t

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 __all__ = [
     "BUCKETS",
+    "HISTORY_STATUSES",
     "CP_SAT_STATUS",
     "DEFERRAL_MODES",
     "FAMILIES",
@@ -135,6 +136,9 @@ LEVEL_FAMILIES: tuple[str, ...] = (
     Family.WATERFALL.value,
 )
 DEFERRAL_MODES: tuple[str, ...] = tuple(m.value for m in DeferralMode)
+#: Account status in a monthly payment history (issue 18): ``open`` (running), ``paid``
+#: (closed, paid off) and ``charged_off`` (written off); the last two end the account's rows.
+HISTORY_STATUSES: tuple[str, ...] = ("open", "paid", "charged_off")
 
 #: Every CP-SAT status by name (``CpSolver.status_name``). ``UNKNOWN`` means the limit
 #: came first; ``MODEL_INVALID`` is kept apart so a bug never reads as a time limit.

@@ -211,8 +211,6 @@ def test_uci_fit_meets_the_acceptance_criteria(tmp_path, capsys):
             str(model),
             "--format",
             "json",
-            "--behaviour-out",
-            str(tmp_path / "beh.toml"),
         ],
     )
     assert rc == 0
@@ -225,8 +223,6 @@ def test_uci_fit_meets_the_acceptance_criteria(tmp_path, capsys):
     assert (model.with_suffix(".png")).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     observed = [row["observed_rate"] for row in payload["tiers"]]
     assert observed == sorted(observed)  # tiers rank risk
-    behaviour = tomllib.loads((tmp_path / "beh.toml").read_text())
-    assert behaviour["base_hazard"]["A"] == pytest.approx(payload["tiers"][0]["observed_rate"])
 
     scores = tmp_path / "scores.csv"
     assert (
@@ -249,16 +245,10 @@ def test_uci_fit_meets_the_acceptance_criteria(tmp_path, capsys):
     capsys.readouterr()
     table = pd.read_csv(scores)
     assert len(table) == 30_000 and set(table["tier"]) == set("ABCDE")
+    # issue 18: UCI's event ("late next month") is a delinquency transition; hazards
+    # calibrated on it fail the sanity check on the sample account: exit 2, nothing written
     behaviour_out = tmp_path / "behaviour.toml"
-    assert (
-        run_cli(
-            workout,
-            ["risk", "calibrate", str(scores), "--out", str(behaviour_out), "--format", "json"],
-        )
-        == 0
-    )
-    result = json.loads(capsys.readouterr().out)
-    assert result["method"] == "exact-binomial"
-    assert tomllib.loads(behaviour_out.read_text())["base_hazard"]["E"] == pytest.approx(
-        result["tiers"][4]["hazard"]
-    )
+    rc = run_cli(workout, ["risk", "calibrate", str(scores), "--out", str(behaviour_out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and not behaviour_out.exists()
+    assert "sanity check" in err and "PD within 12 months" in err

@@ -646,6 +646,18 @@ def read_behaviour_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
     return merged
 
 
+def calibrated_params(
+    calibration: HazardCalibration, base: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The behaviour-model parameters a calibration writes: ``base`` (default: the agreed
+    defaults) with the calibrated ``base_hazard`` (and ``kappa`` if estimated)."""
+    params = {key: value for key, value in (base or DEFAULT_BEHAVIOUR).items()}
+    params["base_hazard"] = calibration.base_hazard(params["base_hazard"])
+    if calibration.kappa is not None:
+        params["kappa"] = calibration.kappa
+    return {key: params[key] for key in DEFAULT_BEHAVIOUR}
+
+
 def behaviour_toml_text(
     calibration: HazardCalibration, base: Mapping[str, Any] | None = None, source: str = "outcomes"
 ) -> str:
@@ -654,11 +666,7 @@ def behaviour_toml_text(
     Other parameters are copied from ``base`` (default: the agreed defaults). The leading
     comments record the data, the method, and each estimate with its interval.
     """
-    params = {key: value for key, value in (base or DEFAULT_BEHAVIOUR).items()}
-    params["base_hazard"] = calibration.base_hazard(params["base_hazard"])
-    if calibration.kappa is not None:
-        params["kappa"] = calibration.kappa
-    ordered = {key: params[key] for key in DEFAULT_BEHAVIOUR}
+    ordered = calibrated_params(calibration, base)
     header = [
         f"# Behaviour model calibrated by workout risk from {source}",
         f"# {calibration.confidence:.0%} intervals; " + describe_method(calibration.method),

@@ -492,6 +492,7 @@ def fit_early_warning(
     baseline_features: pd.DataFrame | None = None,
     feature_set: str = "uci-behaviour-v1",
     target: str = "default_next_month",
+    baseline_kind: str = "hgb",
 ) -> EarlyWarningFit:
     """Fit the early-warning model with a seeded stratified split and report held-out metrics.
 
@@ -508,6 +509,10 @@ def fit_early_warning(
         ``params.baseline`` is False).
     feature_set, target
         Names recorded in the model file.
+    baseline_kind
+        ``"hgb"``: an off-the-shelf ``HistGradientBoostingClassifier`` (the raw UCI
+        columns); ``"logistic"``: a logistic regression (median imputation, standardised
+        inputs), the baseline of history fits (issue 18).
 
     Returns
     -------
@@ -518,7 +523,35 @@ def fit_early_warning(
 
     params = params or EarlyWarningParams()
     with threadpool_limits(limits=params.n_threads, user_api="openmp"):
-        return _fit(features, outcome, params, baseline_features, feature_set, target)
+        return _fit(
+            features, outcome, params, baseline_features, feature_set, target, baseline_kind
+        )
+
+
+def _baseline(kind: str, seed: int) -> Any:
+    """The unfitted baseline classifier of ``kind`` (see :func:`fit_early_warning`)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    if kind == "hgb":
+        return HistGradientBoostingClassifier(random_state=seed)
+    if kind == "logistic":
+        from sklearn.impute import SimpleImputer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        return make_pipeline(
+            SimpleImputer(strategy="median", keep_empty_features=True),
+            StandardScaler(),
+            LogisticRegression(max_iter=2000),
+        )
+    raise InputError(f"unknown baseline {kind!r} (hgb or logistic)")
+
+
+_BASELINE_NAMES = {
+    "hgb": "HistGradientBoostingClassifier(random_state=seed) on the raw columns",
+    "logistic": "logistic regression (median imputation, standardised) on the same features",
+}
 
 
 def _fit(
@@ -528,6 +561,7 @@ def _fit(
     baseline_features: pd.DataFrame | None,
     feature_set: str,
     target: str,
+    baseline_kind: str = "hgb",
 ) -> EarlyWarningFit:
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import train_test_split
@@ -561,9 +595,7 @@ def _fit(
     baseline_pd = None
     if params.baseline and baseline_features is not None:
         raw = baseline_features.to_numpy(dtype=float)
-        baseline = HistGradientBoostingClassifier(random_state=params.seed).fit(
-            raw[train], y[train]
-        )
+        baseline = _baseline(baseline_kind, params.seed).fit(raw[train], y[train])
         baseline_pd = baseline.predict_proba(raw[test])[:, 1]
         baseline_auc = roc_auc(y_test, baseline_pd)
         baseline_ks = ks_statistic(y_test, baseline_pd)
@@ -583,7 +615,7 @@ def _fit(
         "auc": auc,
         "ks": ks,
         "brier": brier,
-        "baseline": "HistGradientBoostingClassifier(random_state=seed) on the raw columns",
+        "baseline": _BASELINE_NAMES[baseline_kind],
         "learner": f"scikit-learn {sklearn.__version__} HistGradientBoostingClassifier",
         "params": {k: v for k, v in params.model_params().items()},
     }

@@ -40,6 +40,7 @@ from scipy import stats
 
 from solver.errors import InputError
 from solver.risk._tables import problems_error, read_table, shown
+from solver.risk.history import history_panel, is_history_table, month_ordinal, validate_history
 from solver.risk.uci import is_uci_table, normalise_uci, uci_panel
 
 BUCKETS: tuple[str, ...] = ("M0", "M1", "M2", "M3", "M4+")
@@ -286,37 +287,6 @@ class RollRateResult:
         )
 
 
-def _month_index(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Monthly ordinal of each value (integers as given; dates / ``YYYY-MM`` as periods).
-
-    Text must be year-first (``2024-01``, ``2024-01-31``, ``2024/01``, optionally with a
-    time): day/month orders such as ``03/04/2024`` are ambiguous and are rejected.
-    """
-    if pd.api.types.is_integer_dtype(values):
-        return values.to_numpy(dtype=np.int64), np.zeros(len(values), dtype=bool)
-    if pd.api.types.is_float_dtype(values):  # whole numbers read as floats (Excel, NaN)
-        number = values.to_numpy(dtype=float)
-        bad = ~np.isfinite(number) | (np.round(number) != number)
-        return np.where(bad, 0, number).astype(np.int64), bad
-    if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = pd.Series(values)
-    else:
-        parts = (
-            values.astype(str)
-            .str.strip()
-            .str.extract(r"^(\d{4})[-/](\d{1,2})(?:[-/](\d{1,2}))?(?:[ T][0-9:.]*)?$")
-        )
-        iso = parts[0] + "-" + parts[1].str.zfill(2) + "-" + parts[2].fillna("1").str.zfill(2)
-        parsed = pd.to_datetime(iso, errors="coerce", format="%Y-%m-%d")
-    bad = parsed.isna().to_numpy()
-    ordinal = np.zeros(len(values), dtype=np.int64)
-    ok = ~bad
-    ordinal[ok] = (parsed[ok].dt.year.to_numpy() * 12 + parsed[ok].dt.month.to_numpy() - 1).astype(
-        np.int64
-    )
-    return ordinal, bad
-
-
 def validate_panel(frame: pd.DataFrame, source: str = "<panel>") -> pd.DataFrame:
     """Check and normalise a status panel.
 
@@ -359,7 +329,7 @@ def validate_panel(frame: pd.DataFrame, source: str = "<panel>") -> pd.DataFrame
         bad_dpd = (dpd.isna() | (dpd < 0)).to_numpy()
         report(bad_dpd, "dpd", "days past due must be a number >= 0", df["dpd"])
         bucket = pd.Series(dpd_to_bucket(dpd.fillna(0).to_numpy()), index=df.index)
-    month_index, bad_month = _month_index(df["month"])
+    month_index, bad_month = month_ordinal(df["month"])
     report(bad_month, "month", "not a month (use YYYY-MM, a date or an integer)", df["month"])
     if "balance" in df.columns:
         balance = pd.to_numeric(df["balance"], errors="coerce")
@@ -380,11 +350,14 @@ def read_panel(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read and validate a status panel (CSV, Parquet or Excel); see :func:`validate_panel`.
 
     A UCI credit-card file (``ID,X1..X23,Y``) is recognised and adapted with
-    :func:`solver.risk.uci.uci_panel`.
+    :func:`solver.risk.uci.uci_panel`; a payment history (:mod:`solver.risk.history`) with
+    :func:`solver.risk.history.history_panel`.
     """
     frame = read_table(path)
     if is_uci_table(frame.columns):
         frame = uci_panel(normalise_uci(frame, source=str(path)))
+    elif is_history_table(frame.columns) and "dpd_bucket" not in frame.columns:
+        frame = history_panel(validate_history(frame, source=str(path)))
     return validate_panel(frame, source=str(Path(path)))
 
 

@@ -25,6 +25,8 @@ from solver.domain import TIERS
 from solver.engines.base import Engine, ProgressFn
 from solver.engines.partitions import Partition, is_dataset
 from solver.risk.early_warning import EarlyWarningModel, score_uci
+from solver.risk.history_features import FEATURE_SET
+from solver.risk.history_fit import read_history_or_uci, score_history
 from solver.risk.uci import normalise_uci, read_uci
 
 __all__ = [
@@ -62,8 +64,12 @@ class ScoreRun:
 
 
 def score_file(model: EarlyWarningModel, path: str | os.PathLike[str]) -> ScoreRun:
-    """Score a UCI-layout file in this process."""
-    scores = score_uci(model, read_uci(path))
+    """Score a file in this process: a UCI-layout file with a UCI model; a payment history
+    (or a UCI file through its history adapter) with a ``history-v1`` model."""
+    if model.feature_set == FEATURE_SET:
+        scores = score_history(model, read_history_or_uci(path))
+    else:
+        scores = score_uci(model, read_uci(path))
     return ScoreRun(scores, tier_summary(scores).reindex(list(TIERS)), len(scores))
 
 

@@ -21,6 +21,10 @@ Two views are built from it:
   month, April to September 2005). The delinquency bucket comes from the repayment
   status: ``<= 0`` (no consumption, paid in full, revolving) is current ``M0``; ``1`` is
   one month late ``M1``; ``2`` is ``M2``; ``3`` is ``M3``; ``>= 4`` is ``M4+``.
+* :func:`uci_history` -- the same months as a payment history in the long format of
+  :mod:`solver.risk.history` (issue 18), so that the generic history features
+  (:mod:`solver.risk.history_features`) and every history command work on it: UCI is one
+  adapter among others.
 * :func:`uci_features` -- the behaviour feature table for the early-warning score:
   credit limit, status history, bills, payments, utilisation, payment-to-bill ratios,
   trends and delinquency counts. Sex, marital status, education and age are left out on
@@ -327,3 +331,36 @@ def uci_features(uci: pd.DataFrame) -> pd.DataFrame:
 def uci_raw_features(uci: pd.DataFrame) -> pd.DataFrame:
     """The 23 raw UCI columns (the off-the-shelf baseline's inputs), as float64."""
     return uci[list(UCI_COLUMNS)].astype(float)
+
+
+def uci_history(uci: pd.DataFrame) -> pd.DataFrame:
+    """A normalised UCI table as a payment history (long format, April-September 2005).
+
+    Mapping (decisions, documented in docs/history.md): ``amount_due`` of a month is the
+    previous month's bill statement (``PAY_AMT`` of month k settles ``BILL_AMT`` of month
+    k+1), clipped at 0; April, whose previous bill is not in the file, uses its own bill.
+    ``amount_paid`` is the month's ``PAY_AMT``; ``dpd`` is 30 days per month late
+    (``max(status, 0) * 30``); ``status`` is ``open`` (the file has no closures);
+    ``balance`` is the month's bill and ``credit_limit`` is ``LIMIT_BAL``. UCI's statuses
+    -2 (no consumption) and -1 (paid in full) are not columns of the format; they show in
+    the amounts (nothing due; paid at least what was due).
+    """
+    n = len(uci)
+    order = slice(None, None, -1)  # columns are latest-first; months run forward
+    status = uci[list(STATUS_COLUMNS)].to_numpy()[:, order]
+    bills = uci[list(BILL_COLUMNS)].to_numpy(dtype=float)[:, order]
+    paid = uci[list(PAYMENT_COLUMNS)].to_numpy(dtype=float)[:, order]
+    due = np.clip(np.concatenate([bills[:, :1], bills[:, :-1]], axis=1), 0.0, None)
+    n_months = len(UCI_MONTHS)
+    return pd.DataFrame(
+        {
+            "account_id": np.repeat(uci["account_id"].to_numpy(dtype=object), n_months),
+            "month": np.tile(np.array(UCI_MONTHS[order], dtype=object), n),
+            "amount_due": due.reshape(-1),
+            "amount_paid": paid.reshape(-1),
+            "dpd": (np.clip(status, 0, None) * 30).reshape(-1).astype(np.int64),
+            "status": "open",
+            "balance": bills.reshape(-1),
+            "credit_limit": np.repeat(uci["LIMIT_BAL"].to_numpy(dtype=float), n_months),
+        }
+    )

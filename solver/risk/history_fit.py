@@ -1,0 +1,163 @@
+"""Early warning on any book's payment history (issue 18): fit and score ``history-v1``.
+
+:func:`fit_history` fits :func:`solver.risk.early_warning.fit_early_warning` on
+:func:`solver.risk.history_features.history_sample` (default within ``horizon`` months of
+an observation month), with a logistic regression on the same features as the baseline
+in the same run. :func:`fit_uci_history` does the same for the UCI file through its
+history adapter (:func:`solver.risk.uci.uci_history`), whose outcome is UCI's flag; that
+event is a delinquency transition ("late next month"), recorded as such in the model so
+that no behaviour model is calibrated from it. :func:`score_history` scores the accounts
+open at a history's last month.
+
+Tier hazards in the model are monthly: an observed ``horizon``-month default rate ``r``
+of a tier is converted to ``1 - (1 - r)^(1/horizon)`` (constant hazard over the horizon).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from solver.errors import InputError
+from solver.risk._tables import read_table
+from solver.risk.early_warning import (
+    EarlyWarningFit,
+    EarlyWarningModel,
+    EarlyWarningParams,
+    fit_early_warning,
+    outcome_problem,
+    score_accounts,
+)
+from solver.risk.history import (
+    DefaultDefinition,
+    is_history_table,
+    read_history,
+    validate_history,
+)
+from solver.risk.history_features import (
+    DEFAULT_HORIZON,
+    DEFAULT_WINDOW,
+    FEATURE_SET,
+    history_features,
+    history_sample,
+)
+from solver.risk.uci import TARGET, is_uci_table, normalise_uci, read_uci, uci_history
+
+__all__ = [
+    "EVENT_DEFAULT",
+    "EVENT_DELINQUENCY",
+    "fit_history",
+    "fit_uci_history",
+    "read_history_or_uci",
+    "score_history",
+]
+
+EVENT_DEFAULT = "default"
+EVENT_DELINQUENCY = "delinquency"
+
+
+def _with_history_info(
+    fit: EarlyWarningFit, window: int, horizon: int, event: str, definition: str
+) -> EarlyWarningFit:
+    """The fit with the history protocol recorded and monthly tier hazards."""
+    info = {
+        **fit.model.fit_info,
+        "window": window,
+        "horizon": horizon,
+        "event": event,
+        "default_definition": definition,
+    }
+    hazard = {t: 1.0 - (1.0 - r) ** (1.0 / horizon) for t, r in fit.model.tier_hazard.items()}
+    model = dataclasses.replace(fit.model, fit_info=info, tier_hazard=hazard)
+    return dataclasses.replace(fit, model=model)
+
+
+def fit_history(
+    history: pd.DataFrame,
+    params: EarlyWarningParams | None = None,
+    *,
+    window: int = DEFAULT_WINDOW,
+    horizon: int = DEFAULT_HORIZON,
+    definition: DefaultDefinition | None = None,
+    source: str = "<history>",
+) -> EarlyWarningFit:
+    """Fit the early-warning score on a validated history (logistic baseline, same run)."""
+    definition = definition or DefaultDefinition()
+    params = params or EarlyWarningParams()
+    sample = history_sample(history, window=window, horizon=horizon, definition=definition)
+    assert sample.outcome is not None
+    problem = outcome_problem(sample.outcome, params.test_size)
+    if problem is not None:
+        raise InputError(
+            f"{source}: default ({definition.describe()}) within {horizon} months of "
+            f"{len(sample.outcome):,} accounts at risk: {problem}"
+        )
+    fit = fit_early_warning(
+        sample.features,
+        sample.outcome,
+        params,
+        baseline_features=sample.features,
+        feature_set=FEATURE_SET,
+        target=f"default within {horizon} months ({definition.describe()})",
+        baseline_kind="logistic",
+    )
+    return _with_history_info(fit, window, horizon, EVENT_DEFAULT, definition.describe())
+
+
+def fit_uci_history(
+    path: str | os.PathLike[str], params: EarlyWarningParams | None = None
+) -> EarlyWarningFit:
+    """Fit ``history-v1`` on the UCI file through its history adapter (outcome: UCI's flag)."""
+    uci = read_uci(path)
+    if TARGET not in uci.columns:
+        raise InputError(f"{path}: no default flag column (Y) to fit on")
+    history = validate_history(uci_history(uci), source=str(path))
+    window = int(history["month_index"].nunique())  # all six months
+    ids, features = history_features(history, window=window)
+    outcome = uci.set_index("account_id").loc[ids, TARGET].to_numpy()
+    fit = fit_early_warning(
+        features,
+        outcome,
+        params,
+        baseline_features=features,
+        feature_set=FEATURE_SET,
+        target="late next month (UCI Y: a delinquency transition, not default)",
+        baseline_kind="logistic",
+    )
+    return _with_history_info(fit, window, 1, EVENT_DELINQUENCY, "UCI: late next month")
+
+
+def score_history(model: EarlyWarningModel, history: pd.DataFrame) -> pd.DataFrame:
+    """Scores (``account_id, pd_next_month, tier, base_hazard``) of the accounts open at the
+    history's last month, from their last ``window`` months (the model's)."""
+    if model.feature_set != FEATURE_SET:
+        raise InputError(
+            f"model feature set {model.feature_set!r} cannot score a payment history (fit "
+            "one on a history: workout risk fit HISTORY)"
+        )
+    window = int(model.fit_info.get("window", DEFAULT_WINDOW))
+    last = history[history["month_index"] == history["month_index"].max()]
+    open_ids = set(last.loc[last["status"] == "open", "account_id"])
+    ids, features = history_features(history, window=window)
+    keep = pd.Index(ids).isin(list(open_ids))
+    return score_accounts(model, features[keep].reset_index(drop=True), ids[keep])
+
+
+def read_history_or_uci(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """A validated history from a history file or a UCI file (adapted)."""
+    frame = read_table(path)
+    if is_uci_table(frame.columns):
+        return validate_history(uci_history(normalise_uci(frame, str(path))), str(path))
+    if is_history_table(frame.columns):
+        return validate_history(frame, source=str(Path(path)))
+    return read_history(path)  # raises the missing-columns error
+
+
+def describe(fit: EarlyWarningFit) -> dict[str, Any]:
+    """The history protocol of a fit (for the command's output)."""
+    info = fit.model.fit_info
+    return {k: info.get(k) for k in ("window", "horizon", "event", "default_definition")}
