@@ -393,6 +393,13 @@ def stack_options(*options: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return decorate
 
 
+def int_option(flag: str, low: int, high: int, default: int, text: str) -> Any:
+    """``flag`` as a whole number from ``low`` to ``high`` with a shown default."""
+    return click.option(
+        flag, type=click.IntRange(low, high), default=default, show_default=True, help=text
+    )
+
+
 def shared_help(option: str, detail: str = "") -> str:
     """The help of a shared ``option``: its one meaning, then ``detail`` for this command."""
     text = SHARED_HELP[option]

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from commands.common import SEED, console, shared_help
+from commands.common import SEED, console, int_option, shared_help, stack_options
 from commands.engine_opts import engine_options, is_dataset_output, progress_bar
 from commands.output import emit, format_option, out_help, write_out
 from commands.risk_output import (
@@ -29,6 +29,7 @@ from commands.risk_output import (
     transition_table,
 )
 from solver.core.atomic import check_writable
+from solver.domain import DEFAULT_DPD
 from solver.errors import InputError
 
 
@@ -69,15 +70,9 @@ def _uci_source(path: str | None, uci: bool, data_dir: str | None, what: str) ->
     return Path(path)
 
 
-def _stack(*options: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """One decorator applying ``options`` in the order written (as if stacked)."""
-
-    def decorate(func: Any) -> Any:
-        for option in reversed(options):
-            func = option(func)
-        return func
-
-    return decorate
+def _default_dpd_option(text: str) -> Any:
+    """``--default-dpd``: the dpd at which a history's account is in default (issue 18)."""
+    return int_option("--default-dpd", 1, 720, DEFAULT_DPD, text)
 
 
 _DATA_DIR = click.option(
@@ -94,7 +89,7 @@ def _chart_options(
 ) -> Callable[[Any], Any]:
     """``--png PATH``, ``--no-png`` and ``--format table|json|csv`` (the last options of a
     command; ``format_detail`` says what json and csv hold here)."""
-    return _stack(
+    return stack_options(
         click.option("--png", type=click.Path(dir_okay=False), help=png_help),
         click.option("--no-png", is_flag=True, help=no_png_help),
         format_option(format_detail),
@@ -257,27 +252,9 @@ def _parse_bands(text: str) -> tuple[float, ...]:
     help="auto: a UCI file is fitted on its own features, a payment history (docs/history.md) "
     "on history-v1; history: a UCI file through its history adapter (history-v1).",
 )
-@click.option(
-    "--window",
-    type=click.IntRange(2, 60),
-    default=6,
-    show_default=True,
-    help="History months used as features.",
-)
-@click.option(
-    "--horizon",
-    type=click.IntRange(1, 24),
-    default=3,
-    show_default=True,
-    help="History fits: predict default within this many months.",
-)
-@click.option(
-    "--default-dpd",
-    type=click.IntRange(1, 720),
-    default=90,
-    show_default=True,
-    help="History fits: dpd at which an account is in default (as is a charge-off).",
-)
+@int_option("--window", 2, 60, 6, "History months used as features.")
+@int_option("--horizon", 1, 24, 3, "History fits: predict default within this many months.")
+@_default_dpd_option("History fits: dpd at which an account is in default (as is a charge-off).")
 @click.option(
     "--behaviour-out",
     type=click.Path(dir_okay=False),
@@ -589,13 +566,7 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
     help="History OUTCOMES: the book (SPEC §3) giving each account's tier and income; "
     "with it kappa is estimated from the affordability of each month's amount due.",
 )
-@click.option(
-    "--default-dpd",
-    type=click.IntRange(1, 720),
-    default=90,
-    show_default=True,
-    help="History OUTCOMES: dpd at which a month is in default (as is a charge-off).",
-)
+@_default_dpd_option("History OUTCOMES: dpd at which a month is in default (as is a charge-off).")
 @_chart_options(
     format_detail="Here json is the calibration (hazards, intervals, kappa); csv the hazard "
     "table by tier."

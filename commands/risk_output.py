@@ -50,6 +50,16 @@ def _fmt(value: float, digits: int = 4) -> str:
 _SHORT = {"charged_off": "CO"}
 
 
+def _table(title: str, columns: tuple[str, ...] | list[str], caption: str | None = None) -> Any:
+    """A rich table with right-aligned ``columns`` (figures; the first may be a label)."""
+    from rich.table import Table
+
+    table = Table(title=title, caption=caption)
+    for column in columns:
+        table.add_column(column, justify="right")
+    return table
+
+
 def _matrix_tables(matrix, title: str) -> list:
     """Two rich tables: probabilities with counts, then the interval of every cell."""
     from rich.table import Table
@@ -201,12 +211,11 @@ def fit_tables(result) -> list:
             f"{result.n_train:,}",
             f"{result.n_test:,}",
         )
-    calib = Table(
-        title=f"Calibration by decile (Brier {result.brier:.4f}, Hosmer-Lemeshow {result.hosmer_lemeshow:.1f}, "
-        f"p = {result.hosmer_lemeshow_p:.3f})"
+    calib = _table(
+        f"Calibration by decile (Brier {result.brier:.4f}, Hosmer-Lemeshow "
+        f"{result.hosmer_lemeshow:.1f}, p = {result.hosmer_lemeshow_p:.3f})",
+        ("decile", "n", "PD range", "mean predicted", "observed", "95 % interval"),
     )
-    for column in ("decile", "n", "PD range", "mean predicted", "observed", "95 % interval"):
-        calib.add_column(column, justify="right")
     for row in result.calibration.itertuples():
         calib.add_row(
             str(row.decile),
@@ -216,17 +225,11 @@ def fit_tables(result) -> list:
             f"{row.observed_rate:.4f}",
             f"[{row.lower:.4f}, {row.upper:.4f}]",
         )
-    tiers_table = Table(title="Tiers (fixed PD bands) on the held-out set")
-    for column in (
-        "tier",
-        "PD band",
-        "accounts",
-        "defaults",
-        "observed rate",
-        "95 % interval",
-        "mean predicted",
-    ):
-        tiers_table.add_column(column, justify="right")
+    tiers_table = _table(
+        "Tiers (fixed PD bands) on the held-out set",
+        ("tier", "PD band", "accounts", "defaults", "observed rate", "95 % interval",
+         "mean predicted"),
+    )  # fmt: skip
     for row in result.tiers.itertuples():
         tiers_table.add_row(
             row.tier,
@@ -242,14 +245,13 @@ def fit_tables(result) -> list:
 
 def score_table(run):
     """Accounts, mean PD, base hazard (and observed rate) by tier."""
-    from rich.table import Table
 
     summary = run.summary
-    table = Table(title=f"Early-warning scores: {run.n_scored:,} accounts")
-    for column in ["tier", "accounts", "mean PD", "base hazard"] + (
-        ["observed rate"] if "observed_rate" in summary else []
-    ):
-        table.add_column(column, justify="right")
+    table = _table(
+        f"Early-warning scores: {run.n_scored:,} accounts",
+        ["tier", "accounts", "mean PD", "base hazard"]
+        + (["observed rate"] if "observed_rate" in summary else []),
+    )
     for tier, row in summary.iterrows():
         cells = [
             str(tier),
@@ -266,16 +268,14 @@ def score_table(run):
 def hazard_table(result, fallback, confidence: float):
     """``risk calibrate``: the base monthly hazard of each tier, its interval and what is
     written to the behaviour TOML (``fallback``: the base model's hazards)."""
-    from rich.table import Table
 
     from solver.risk.calibration import describe_method
 
-    t = Table(
-        title=f"Base monthly hazard by tier ({confidence:.0%} intervals)",
+    t = _table(
+        f"Base monthly hazard by tier ({confidence:.0%} intervals)",
+        ("tier", "exposure months", "defaults", "h0", "lower", "upper", "written"),
         caption=describe_method(result.method),
     )
-    for column in ("tier", "exposure months", "defaults", "h0", "lower", "upper", "written"):
-        t.add_column(column, justify="right")
     written = result.base_hazard(fallback)
     for tier in result.tiers:
         t.add_row(
@@ -293,24 +293,13 @@ def hazard_table(result, fallback, confidence: float):
 def transition_table(result):
     """``risk calibrate HISTORY``: months at risk by starting bucket, delinquency transitions
     and defaults kept apart, with Wilson intervals of both rates."""
-    from rich.table import Table
-
-    t = Table(
-        title=f"Months at risk by bucket: delinquency transitions vs default "
+    t = _table(
+        f"Months at risk by bucket: delinquency transitions vs default "
         f"({result.definition.describe()})",
+        ("from", "at risk", "default", "delinquency", "cure", "paid", "default rate",
+         "delinquency rate"),
         caption=f"{result.n_accounts:,} accounts; only defaults calibrate the hazards",
-    )
-    for column in (
-        "from",
-        "at risk",
-        "default",
-        "delinquency",
-        "cure",
-        "paid",
-        "default rate",
-        "delinquency rate",
-    ):
-        t.add_column(column, justify="right")
+    )  # fmt: skip
     for row in result.transitions.itertuples():
         t.add_row(
             row.from_bucket,

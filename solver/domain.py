@@ -14,6 +14,7 @@ from enum import StrEnum
 
 __all__ = [
     "BUCKETS",
+    "DEFAULT_DPD",
     "HISTORY_STATUSES",
     "CP_SAT_STATUS",
     "DEFERRAL_MODES",
@@ -139,6 +140,9 @@ DEFERRAL_MODES: tuple[str, ...] = tuple(m.value for m in DeferralMode)
 #: Account status in a monthly payment history (issue 18): ``open`` (running), ``paid``
 #: (closed, paid off) and ``charged_off`` (written off); the last two end the account's rows.
 HISTORY_STATUSES: tuple[str, ...] = ("open", "paid", "charged_off")
+#: Days past due at which a history's account is in default unless told otherwise (Basel's
+#: "90 days past due"; a charge-off is a default at any dpd).
+DEFAULT_DPD = 90
 
 #: Every CP-SAT status by name (``CpSolver.status_name``). ``UNKNOWN`` means the limit
 #: came first; ``MODEL_INVALID`` is kept apart so a bug never reads as a time limit.

@@ -135,102 +135,45 @@ def test_sanity_check_passes_defaults_and_refuses_uci_like_hazards():
     assert any("NPV test" in r for r in check.reasons)
 
 
+def _workout(capsys, *args: object) -> tuple[int, str]:
+    """Run ``workout ARGS`` in-process: exit code and stdout."""
+    capsys.readouterr()
+    rc = run_cli(workout, [str(a) for a in args])
+    return rc, capsys.readouterr().out
+
+
 def test_cli_generate_fit_score_calibrate(tmp_path, capsys):
     """generate --history writes the history beside the book; fit reports held-out AUC and the
     logistic baseline of the same run; score and calibrate (sanity-checked) work on it."""
     book = tmp_path / "book.csv"
-    assert (
-        run_cli(
-            workout,
-            [
-                "generate",
-                "portfolio",
-                "--n",
-                "3000",
-                "--history",
-                "9",
-                "--out",
-                str(book),
-                "--quiet",
-            ],
-        )
-        == 0
+    rc, _ = _workout(
+        capsys, "generate", "portfolio", "--n", 3000, "--history", 9, "--out", book, "--quiet"
     )
     history = tmp_path / "book_history.csv"
-    assert history.exists()
-    capsys.readouterr()
+    assert rc == 0 and history.exists()
     model = tmp_path / "ew.toml"
-    rc = run_cli(
-        workout,
-        [
-            "risk",
-            "fit",
-            str(history),
-            "--out",
-            str(model),
-            "--no-png",
-            "--format",
-            "json",
-            "--quiet",
-        ],
-    )
-    fit = json.loads(capsys.readouterr().out)
+    json_out = ("--no-png", "--format", "json")
+    rc, out = _workout(capsys, "risk", "fit", history, "--out", model, *json_out, "--quiet")
+    fit = json.loads(out)
     assert rc == 0 and fit["auc"] > 0.7 and fit["baseline_auc"] is not None
     assert tomllib.loads(model.read_text())["feature_set"] == "history-v1"
     scores = tmp_path / "scores.csv"
-    assert (
-        run_cli(
-            workout,
-            [
-                "risk",
-                "score",
-                str(history),
-                "--ew-model",
-                str(model),
-                "--out",
-                str(scores),
-                "--no-png",
-                "--format",
-                "json",
-            ],
-        )
-        == 0
+    rc, _ = _workout(
+        capsys, "risk", "score", history, "--ew-model", model, "--out", scores, *json_out
     )
-    capsys.readouterr()
-    assert len(pd.read_csv(scores)) > 0
-    out = tmp_path / "behaviour.toml"
-    rc = run_cli(
-        workout,
-        [
-            "risk",
-            "calibrate",
-            str(history),
-            "--book",
-            str(book),
-            "--out",
-            str(out),
-            "--no-png",
-            "--format",
-            "json",
-        ],
+    assert rc == 0 and len(pd.read_csv(scores)) > 0
+    out_path = tmp_path / "behaviour.toml"
+    rc, out = _workout(
+        capsys, "risk", "calibrate", history, "--book", book, "--out", out_path, *json_out
     )
-    result = json.loads(capsys.readouterr().out)
+    result = json.loads(out)
     assert rc == 0 and result["sanity"]["passed"] and result["kappa"] is not None
-    assert tomllib.loads(out.read_text())["kappa"] == pytest.approx(result["kappa"])
+    assert tomllib.loads(out_path.read_text())["kappa"] == pytest.approx(result["kappa"])
     refused = tmp_path / "refused.toml"
-    rc = run_cli(
-        workout,
-        [
-            "risk",
-            "fit",
-            str(history),
-            "--out",
-            str(tmp_path / "m.toml"),
-            "--behaviour-out",
-            str(refused),
-            "--no-png",
-        ],
-    )
+    rc, _ = _workout(
+        capsys, "risk", "fit", history, "--out", tmp_path / "m.toml",
+        "--behaviour-out", refused, "--no-png",
+    )  # fmt: skip
     assert rc == 2 and not refused.exists() and not (tmp_path / "m.toml").exists()
 
 

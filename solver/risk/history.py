@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from solver.core.tiering import dpd_bucket
-from solver.domain import HISTORY_STATUSES, TIERS
+from solver.domain import DEFAULT_DPD, HISTORY_STATUSES, TIERS
 from solver.errors import InputError
 from solver.risk._tables import problems_error, read_table, shown
 
@@ -70,7 +70,7 @@ class DefaultDefinition:
     ``dpd_threshold = None`` leaves only the charge-off; ``charge_off = False`` only dpd.
     """
 
-    dpd_threshold: int | None = 90
+    dpd_threshold: int | None = DEFAULT_DPD
     charge_off: bool = True
 
     def __post_init__(self) -> None:
