@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from oracles import small_account_rows
 
 from solver.core.account import Account
 from solver.core.evaluation import evaluate
@@ -184,35 +185,6 @@ def _npv_by_month(ctx, acc, sched, model):
     return before, per_month
 
 
-def _small_accounts(n: int) -> list[Account]:
-    rng = np.random.default_rng(11)
-    out = []
-    for k in range(n):
-        income = float(rng.choice([2500, 4000, 6000]))
-        out.append(
-            Account.from_mapping(
-                {
-                    "account_id": f"S{k}",
-                    "product": "auto_loan" if k % 2 else "card_instalment",
-                    "principal": float(rng.choice([2000, 3500, 6000, 9000])),
-                    "interest_due": float(rng.choice([0, 150])),
-                    "fees_due": float(rng.choice([0, 80])),
-                    "annual_rate": float(rng.choice([0.0, 0.06, 0.12, 0.24])),
-                    "remaining_term": int(rng.integers(3, 12)),
-                    "income": income * float(rng.choice([0.5, 1.0])),
-                    "income_normal": income,
-                    "recovery_months": int(rng.choice([0, 3])),
-                    "income_cv": float(rng.choice([0.1, 0.3])),
-                    "expenses": income * 0.35,
-                    "other_debt": float(rng.choice([0, 300])),
-                    "vehicle_value": float(rng.choice([0, 8000])),
-                    "tier": str(rng.choice(list("ABCDE"))),
-                }
-            )
-        )
-    return out
-
-
 def _brute_force(
     acc: Account, policy: Policy, grid: np.ndarray, increasing: bool, model: BehaviourModel
 ) -> float:
@@ -239,7 +211,7 @@ def test_exhaustive_enumeration_finds_nothing_better_than_custom_or_step():
     search = SearchParams(grid_levels=3)
     model = BehaviourModel()
     checked = feasible = 0
-    for acc in _small_accounts(30):
+    for acc in map(Account.from_mapping, small_account_rows(30, seed=11, id_format="S{}")):
         res = plan_options(acc, policy, model, search=search, relax=False)
         for family, increasing in (("custom", False), ("step", True)):
             opt = res.option(family)
