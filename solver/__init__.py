@@ -16,83 +16,78 @@ One entry point per problem:
 from __future__ import annotations
 
 from solver._lazy import lazy_exports
+from solver.allocation import _EXPORTS as _ALLOCATION
+from solver.core import _EXPORTS as _CORE
+from solver.plans import _EXPORTS as _PLANS
+from solver.risk import _EXPORTS as _RISK
+from solver.scenarios import _EXPORTS as _SCENARIOS
 
+#: Names solver.core exports that the top level does not (output plumbing, not API).
+_CORE_ONLY = frozenset({"atomic_path", "atomic_open"})
+
+
+def _pick(surface: dict[str, str], *names: str) -> dict[str, str]:
+    """``names`` with their modules as ``surface`` (a package's ``_EXPORTS``) says them."""
+    return {name: surface[name] for name in names}
+
+
+# The top level re-exports each role's entry points by name; the module each name lives in
+# is said once, in its package's surface.
 _EXPORTS: dict[str, str] = {
     # errors
     "WorkoutError": "solver.errors",
     "InputError": "solver.errors",
     "InfeasibleError": "solver.errors",
     "TimeLimitError": "solver.errors",
-    # money
-    "apr": "solver.core.actuarial",
-    "level_payment": "solver.core.annuity",
-    "Schedule": "solver.core.schedule",
-    "schedule_from_payments": "solver.core.amortisation",
-    "level_plan": "solver.core.amortisation",
-    # accounts and I/O
-    "Account": "solver.core.account",
-    "read_portfolio": "solver.core.readers",
-    "read_account": "solver.core.readers",
-    "read_forecast": "solver.core.forecast",
-    "effective_income_normal": "solver.core.account",
-    "write_table": "solver.core.writers",
-    "generate_portfolio": "solver.core.generate",
-    # behaviour model
-    "BehaviourModel": "solver.core.model",
-    "BehaviourModelProtocol": "solver.core.model",
-    "ModelKernel": "solver.core.model",
-    "AccountParams": "solver.core.model",
-    "Evaluation": "solver.core.evaluation",
-    "evaluate": "solver.core.evaluation",
-    "evaluate_batch": "solver.core.evaluation",
-    "status_quo": "solver.core.contract",
-    "status_quo_batch": "solver.core.contract",
+    # money, accounts and I/O, behaviour model: solver.core's surface (safe-output helpers
+    # stay there)
+    **{name: module for name, module in _CORE.items() if name not in _CORE_ONLY},
     # plans
-    "Policy": "solver.core.policy",
-    "plan_options": "solver.plans.options",
-    "PlanResult": "solver.plans.options",
-    "choose_for": "solver.plans.options",
-    "efficient_frontier": "solver.plans.options",
-    "SearchParams": "solver.plans.search",
-    "plan_portfolio": "solver.plans.portfolio",
-    "plan_batch": "solver.plans.portfolio",
-    "PortfolioPlans": "solver.plans.portfolio",
+    **_pick(
+        _PLANS,
+        "plan_options",
+        "PlanResult",
+        "choose_for",
+        "efficient_frontier",
+        "SearchParams",
+        "plan_portfolio",
+        "plan_batch",
+        "PortfolioPlans",
+    ),
     # allocation
-    "solve_gap": "solver.allocation.gap.solve",
-    "AssignmentResult": "solver.allocation.gap.problem",
-    "AllocationResult": "solver.allocation.portfolio",
-    "allocate": "solver.allocation.portfolio",
     "Status": "solver.domain",
-    "read_gap_file": "solver.allocation.orlib",
-    "Catalogue": "solver.allocation.catalogue",
-    "Teams": "solver.allocation.catalogue",
-    # scenarios
-    "load_scenario": "solver.scenarios.spec",
-    "run_scenario": "solver.scenarios.run",
-    "Scenario": "solver.scenarios.spec",
-    "compare": "solver.scenarios.kpis",
-    "run_sweep": "solver.scenarios.sweep",
-    "simulate_paths": "solver.scenarios.paths",
-    "split_portfolio": "solver.scenarios.experiment",
-    "evaluate_outcomes": "solver.scenarios.experiment",
-    "write_scenario_report": "solver.scenarios.report",
+    **_pick(
+        _ALLOCATION,
+        "solve_gap",
+        "AssignmentResult",
+        "AllocationResult",
+        "allocate",
+        "read_gap_file",
+        "Catalogue",
+        "Teams",
+    ),
+    # scenarios: solver.scenarios' surface
+    **_SCENARIOS,
     # risk analytics
-    "absorption": "solver.risk.absorption",
-    "absorbing_summary": "solver.risk.absorption",
-    "expected_loss": "solver.risk.absorption",
-    "roll_rates": "solver.risk.rollrates",
-    "read_panel": "solver.risk.rollrates",
-    "fit_early_warning": "solver.risk.early_warning",
-    "fit_uci": "solver.risk.early_warning",
-    "EarlyWarningModel": "solver.risk.early_warning",
-    "score_accounts": "solver.risk.early_warning",
-    "assign_tiers": "solver.risk.early_warning",
-    "calibrate_hazards": "solver.risk.calibration",
-    "calibrate_outcomes": "solver.risk.calibration",
-    "write_behaviour_toml": "solver.risk.calibration",
-    "read_uci": "solver.risk.uci",
-    "uci_panel": "solver.risk.uci",
-    "uci_features": "solver.risk.uci",
+    **_pick(
+        _RISK,
+        "absorption",
+        "absorbing_summary",
+        "expected_loss",
+        "roll_rates",
+        "read_panel",
+        "fit_early_warning",
+        "fit_uci",
+        "EarlyWarningModel",
+        "score_accounts",
+        "assign_tiers",
+        "calibrate_hazards",
+        "calibrate_outcomes",
+        "write_behaviour_toml",
+        "read_uci",
+        "uci_panel",
+        "uci_features",
+    ),
 }
 
 __all__ = sorted(_EXPORTS)
