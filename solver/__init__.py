@@ -16,78 +16,58 @@ One entry point per problem:
 from __future__ import annotations
 
 from solver._lazy import lazy_exports
-from solver.allocation import _EXPORTS as _ALLOCATION
 from solver.core import _EXPORTS as _CORE
-from solver.plans import _EXPORTS as _PLANS
-from solver.risk import _EXPORTS as _RISK
 from solver.scenarios import _EXPORTS as _SCENARIOS
 
 #: Names solver.core exports that the top level does not (output plumbing, not API).
 _CORE_ONLY = frozenset({"atomic_path", "atomic_open"})
 
-
-def _pick(surface: dict[str, str], *names: str) -> dict[str, str]:
-    """``names`` with their modules as ``surface`` (a package's ``_EXPORTS``) says them."""
-    return {name: surface[name] for name in names}
-
-
-# The top level re-exports each role's entry points by name; the module each name lives in
-# is said once, in its package's surface.
 _EXPORTS: dict[str, str] = {
     # errors
     "WorkoutError": "solver.errors",
     "InputError": "solver.errors",
     "InfeasibleError": "solver.errors",
     "TimeLimitError": "solver.errors",
-    # money, accounts and I/O, behaviour model: solver.core's surface (safe-output helpers
-    # stay there)
+    # money, accounts and I/O, behaviour model: solver.core's surface, where the module of
+    # each name is said (its safe-output helpers stay there)
     **{name: module for name, module in _CORE.items() if name not in _CORE_ONLY},
     # plans
-    **_pick(
-        _PLANS,
-        "plan_options",
-        "PlanResult",
-        "choose_for",
-        "efficient_frontier",
-        "SearchParams",
-        "plan_portfolio",
-        "plan_batch",
-        "PortfolioPlans",
-    ),
+    "plan_options": "solver.plans.options",
+    "PlanResult": "solver.plans.options",
+    "choose_for": "solver.plans.options",
+    "efficient_frontier": "solver.plans.options",
+    "SearchParams": "solver.plans.search",
+    "plan_portfolio": "solver.plans.portfolio",
+    "plan_batch": "solver.plans.portfolio",
+    "PortfolioPlans": "solver.plans.portfolio",
     # allocation
+    "solve_gap": "solver.allocation.gap.solve",
+    "AssignmentResult": "solver.allocation.gap.problem",
+    "AllocationResult": "solver.allocation.portfolio",
+    "allocate": "solver.allocation.portfolio",
     "Status": "solver.domain",
-    **_pick(
-        _ALLOCATION,
-        "solve_gap",
-        "AssignmentResult",
-        "AllocationResult",
-        "allocate",
-        "read_gap_file",
-        "Catalogue",
-        "Teams",
-    ),
+    "read_gap_file": "solver.allocation.orlib",
+    "Catalogue": "solver.allocation.catalogue",
+    "Teams": "solver.allocation.catalogue",
     # scenarios: solver.scenarios' surface
     **_SCENARIOS,
     # risk analytics
-    **_pick(
-        _RISK,
-        "absorption",
-        "absorbing_summary",
-        "expected_loss",
-        "roll_rates",
-        "read_panel",
-        "fit_early_warning",
-        "fit_uci",
-        "EarlyWarningModel",
-        "score_accounts",
-        "assign_tiers",
-        "calibrate_hazards",
-        "calibrate_outcomes",
-        "write_behaviour_toml",
-        "read_uci",
-        "uci_panel",
-        "uci_features",
-    ),
+    "absorption": "solver.risk.absorption",
+    "absorbing_summary": "solver.risk.absorption",
+    "expected_loss": "solver.risk.absorption",
+    "roll_rates": "solver.risk.rollrates",
+    "read_panel": "solver.risk.rollrates",
+    "fit_early_warning": "solver.risk.early_warning",
+    "fit_uci": "solver.risk.early_warning",
+    "EarlyWarningModel": "solver.risk.early_warning",
+    "score_accounts": "solver.risk.early_warning",
+    "assign_tiers": "solver.risk.early_warning",
+    "calibrate_hazards": "solver.risk.calibration",
+    "calibrate_outcomes": "solver.risk.calibration",
+    "write_behaviour_toml": "solver.risk.calibration",
+    "read_uci": "solver.risk.uci",
+    "uci_panel": "solver.risk.uci",
+    "uci_features": "solver.risk.uci",
 }
 
 __all__ = sorted(_EXPORTS)
