@@ -118,6 +118,20 @@ def build_case(case: Case, tmp_path: Path) -> Path:
     return path
 
 
+def assert_case_rejected(
+    workout: Callable[..., Outcome],
+    case: Case,
+    tmp_path: Path,
+    command: Callable[[Path, Path], Sequence[object]],
+) -> None:
+    """Write ``case``'s file, run ``workout(*command(path, out))`` with ``out`` =
+    ``tmp_path/out``, and check the refusal: exit 2, the file's name and the case's
+    fragments in the message, nothing written under ``out``."""
+    path = build_case(case, tmp_path)
+    out = tmp_path / "out"
+    assert_rejected(workout(*command(path, out)), (path.name, *case.fragments), absent=[out])
+
+
 def const(content: str | bytes) -> Callable[[Path], str | bytes]:
     """A builder that always gives ``content``."""
     return lambda path: content
