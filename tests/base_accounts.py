@@ -8,22 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-#: The base columns, in file order (users append their own after ``expenses``).
-BASE_HEADER = [
-    "account_id",
-    "product",
-    "principal",
-    "interest_due",
-    "fees_due",
-    "arrears",
-    "annual_rate",
-    "remaining_term",
-    "dpd",
-    "credit_score",
-    "tier",
-    "income",
-    "expenses",
-]
+from solver.core.schema import COLUMNS
+
+#: The base columns, in file order (users append their own after ``expenses``): SPEC §3's
+#: columns up to ``tier`` in the schema's order, then ``income`` and ``expenses``.
+BASE_HEADER = [*COLUMNS[: COLUMNS.index("tier") + 1], "income", "expenses"]
 # The base accounts' values from ``product`` to ``expenses`` (the id is the user's).
 # fmt: off
 _BASE_VALUES = [

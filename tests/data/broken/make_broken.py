@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1]))  # tests/: the shared base accounts
+sys.path[:0] = [str(HERE.parents[1]), str(HERE.parents[2])]  # tests/ (base accounts), the tree
 
 from base_accounts import BASE_HEADER, base_rows, typed_cell  # noqa: E402
 
