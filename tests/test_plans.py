@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from oracles import small_account_rows
+from oracles import best_on_grid, small_account_rows
 
 from solver.core.account import Account
 from solver.core.evaluation import evaluate
@@ -185,26 +185,6 @@ def _npv_by_month(ctx, acc, sched, model):
     return before, per_month
 
 
-def _brute_force(
-    acc: Account, policy: Policy, grid: np.ndarray, increasing: bool, model: BehaviourModel
-) -> float:
-    """Best model NPV over every payment path of the family on the grid (independent enumeration).
-
-    The oracle of tests/oracles.py: paths of a leading capitalised holiday of at most
-    max_deferral_months, then grid amounts, then one clearing payment, every payment
-    within the month's caps (at most max_payment_levels rising phases for step); caps,
-    cent interest and values from SPEC formulas in its own code, not from solver/.
-    """
-    from oracles import best_custom, best_step
-
-    T = policy.max_term_months
-    holiday = (
-        min(policy.max_deferral_months, T - 1) if "capitalize" in policy.deferral_interest else 0
-    )
-    solve = best_step if increasing else best_custom
-    return float(solve(acc, policy, model, list(grid), holiday, method="enumerate")["npv"])
-
-
 def test_exhaustive_enumeration_finds_nothing_better_than_custom_or_step():
     """On 30 small accounts (terms ≤ 5, coarse grid) brute force never beats custom/step, and both are OPTIMAL."""
     policy = Policy(max_term_months=5, max_deferral_months=2, max_payment_levels=2, min_payment=50)
@@ -213,7 +193,7 @@ def test_exhaustive_enumeration_finds_nothing_better_than_custom_or_step():
     checked = feasible = 0
     for acc in map(Account.from_mapping, small_account_rows(30, seed=11, id_format="S{}")):
         res = plan_options(acc, policy, model, search=search, relax=False)
-        for family, increasing in (("custom", False), ("step", True)):
+        for family in ("custom", "step"):
             opt = res.option(family)
             grid = np.array(opt.terms.grid) if opt.feasible else None
             if grid is None:
@@ -224,7 +204,9 @@ def test_exhaustive_enumeration_finds_nothing_better_than_custom_or_step():
                 ctx = context_from_account(acc, policy.for_product(acc.product), model)
                 am, _ = payment_grids(ctx, search.grid_levels)
                 grid = am[0][np.isfinite(am[0])]
-            best = _brute_force(acc, policy.for_product(acc.product), grid, increasing, model)
+            # the independent enumeration of tests/oracles.py (SPEC formulas in its own code)
+            pol = policy.for_product(acc.product)
+            best = best_on_grid(acc, pol, model, grid, family, method="enumerate")
             if opt.feasible:
                 # the free custom family may be cut by the beam: then it must still hold
                 # the optimum and a bound at or above it
