@@ -138,43 +138,13 @@ def quality(n: int, seed: int, jobs: int) -> dict:
 # --------------------------------------------------------------------------------------
 
 
-def small_accounts(n: int) -> list:
-    from solver.core.account import Account
-
-    rng = np.random.default_rng(20240)
-    out = []
-    for k in range(n):
-        income = float(rng.choice([2500, 4000, 6000]))
-        out.append(
-            Account.from_mapping(
-                {
-                    "account_id": f"SMALL{k:02d}",
-                    "product": "auto_loan" if k % 2 else "card_instalment",
-                    "principal": float(rng.choice([2000, 3500, 6000, 9000])),
-                    "interest_due": float(rng.choice([0, 150])),
-                    "fees_due": float(rng.choice([0, 80])),
-                    "annual_rate": float(rng.choice([0.0, 0.06, 0.12, 0.24])),
-                    "remaining_term": int(rng.integers(3, 12)),
-                    "income": income * float(rng.choice([0.5, 1.0])),
-                    "income_normal": income,
-                    "recovery_months": int(rng.choice([0, 3])),
-                    "income_cv": float(rng.choice([0.1, 0.3])),
-                    "expenses": income * 0.35,
-                    "other_debt": float(rng.choice([0, 300])),
-                    "vehicle_value": float(rng.choice([0, 8000])),
-                    "tier": str(rng.choice(list("ABCDE"))),
-                }
-            )
-        )
-    return out
-
-
 def optimality(n_accounts: int = 30) -> dict:
     """The exhaustive check: the independent oracle of ``tests/oracles.py`` (SPEC formulas,
     caps, cent interest and values in its own code) enumerates every feasible path of the
     family on the optimizer's grid; nothing it finds may beat the optimizer or its bound."""
-    from oracles import best_on_grid
+    from oracles import best_on_grid, small_account_rows
 
+    from solver.core.account import Account
     from solver.core.model import BehaviourModel
     from solver.core.policy import Policy
     from solver.plans.context import context_from_account
@@ -185,7 +155,7 @@ def optimality(n_accounts: int = 30) -> dict:
     search = SearchParams(grid_levels=3)
     model = BehaviourModel()
     rows = []
-    for acc in small_accounts(n_accounts):
+    for acc in map(Account.from_mapping, small_account_rows(n_accounts, 20240, "SMALL{:02d}")):
         pol = policy.for_product(acc.product)
         res = plan_options(acc, pol, model, search=search, relax=False)
         for family in ("custom", "step"):

@@ -20,17 +20,17 @@ import numpy as np
 import numpy_financial as npf
 import pytest
 from bench_plans import slsqp_plan
+from mc_checks import discounted_collection, half_width_99
 from oracles import gap_milp, npv_of_schedule
 
 import solver
 from solver.scenarios.decisions import build_path_inputs, status_quo_schedules
 from solver.scenarios.path_inputs import analytic_expectation
-from solver.scenarios.paths import PATH_FIELDS, simulate_paths
+from solver.scenarios.paths import simulate_paths
 from solver.scenarios.shocks import account_shocks
 from solver.scenarios.spec import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-Z99 = 2.5758293035489004
 
 
 # -- APR of a 60-month level schedule --------------------------------------------------------
@@ -202,14 +202,10 @@ def test_simulate_paths(benchmark, path_inputs):
         rounds=3,
         warmup_rounds=1,
     )
-    totals = outcomes.totals[("total", "all")]
-    collected = (
-        totals[:, PATH_FIELDS.index("payments_discounted")]
-        + totals[:, PATH_FIELDS.index("recoveries_discounted")]
-    ) / 100.0
+    collected = discounted_collection(outcomes)
+    assert collected.size == SIM_PATHS
     exact = float(analytic_expectation(path_inputs)["collected_discounted"].sum())
-    half_width = Z99 * float(collected.std(ddof=1)) / math.sqrt(SIM_PATHS)
-    assert abs(float(collected.mean()) - exact) <= half_width
+    assert abs(float(collected.mean()) - exact) <= half_width_99(collected)
 
 
 @pytest.mark.benchmark(group="Monte Carlo 1,000 accounts x 200 paths x 36 months")

@@ -984,6 +984,36 @@ def schedule_of_path(account: Any, payments: Sequence[float]) -> CentSchedule | 
 # --------------------------------------------------------------------------------------
 
 
+def small_account_rows(n: int, seed: int, id_format: str) -> list[dict[str, Any]]:
+    """``n`` seeded small accounts (terms 3…11 months, a few thousand CNY) as
+    ``Account.from_mapping`` rows: the accounts of the exhaustive check (tests/test_plans.py,
+    benchmarks/bench_plans.py); ``account_id`` is ``id_format`` formatted with the index."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(n):
+        income = float(rng.choice([2500, 4000, 6000]))
+        out.append(
+            {
+                "account_id": id_format.format(k),
+                "product": "auto_loan" if k % 2 else "card_instalment",
+                "principal": float(rng.choice([2000, 3500, 6000, 9000])),
+                "interest_due": float(rng.choice([0, 150])),
+                "fees_due": float(rng.choice([0, 80])),
+                "annual_rate": float(rng.choice([0.0, 0.06, 0.12, 0.24])),
+                "remaining_term": int(rng.integers(3, 12)),
+                "income": income * float(rng.choice([0.5, 1.0])),
+                "income_normal": income,
+                "recovery_months": int(rng.choice([0, 3])),
+                "income_cv": float(rng.choice([0.1, 0.3])),
+                "expenses": income * 0.35,
+                "other_debt": float(rng.choice([0, 300])),
+                "vehicle_value": float(rng.choice([0, 8000])),
+                "tier": str(rng.choice(list("ABCDE"))),
+            }
+        )
+    return out
+
+
 def family_holiday(policy: Any) -> int:
     """Longest leading holiday a ``custom`` / ``step`` path may open with.
 

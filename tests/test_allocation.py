@@ -16,6 +16,7 @@ import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from solver.allocation.catalogue import (
+    TREATMENTS,
     Catalogue,
     Teams,
     default_catalogue_path,
@@ -103,17 +104,7 @@ def allowed_options(row: dict, catalogue: Catalogue, teams: Teams) -> set[tuple[
 
 def test_bundled_files_load_and_document(catalogue, teams):
     """The bundled catalogue has the 9 SPEC treatments and ≥ 20 teams; defaults are documented."""
-    assert catalogue.names == (
-        "none",
-        "sms",
-        "email",
-        "app",
-        "ai_voice",
-        "agent_call",
-        "senior_call",
-        "field_visit",
-        "legal",
-    )
+    assert catalogue.names == TREATMENTS and len(TREATMENTS) == 9  # the SPEC's, in order
     assert len([t for t in teams.teams if not t.collector]) >= 20
     text = default_catalogue_path().read_text()
     assert "calibrate" in text.lower() and "22:00-08:00" in text

@@ -11,8 +11,6 @@ SQL; ``verify`` must name the row.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import threading
@@ -22,14 +20,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_inprocess import run_workout
 from dataset_helpers import running_in_ci
 from sqlalchemy import create_engine, delete, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import CreateSchema, DropSchema
 
-import cli
-from commands.common import run_cli
 from solver.core import BehaviourModel, Policy, read_account
 from solver.errors import InputError
 from solver.officer import choose_offer, render_letter
@@ -41,13 +38,6 @@ from solver.service.audit.schema import HEAD_ID, head, records
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "scenarios" / "sample_account.toml"
 PG_ENV = "WORKOUT_TEST_PG_URL"
-
-
-def _invoke(*args: object) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = run_cli(cli.workout, [str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -337,58 +327,52 @@ def test_bad_urls_and_missing_trails_are_input_errors(tmp_path):
 # -- the command line -------------------------------------------------------------------------
 
 
+def _offer_custom(*args: object) -> tuple[int, str, str]:
+    """``workout offer`` of the sample account's ``custom`` plan with ``args``."""
+    return run_workout("offer", SAMPLE, "--option", "custom", *args)
+
+
 def test_offer_records_and_audit_commands(tmp_path):
     """`workout offer --officer` records; list, export, letter and verify read it back;
     after an edit verify exits 5 naming the row."""
     db = f"sqlite:///{tmp_path / 'w.db'}"
     letter = tmp_path / "letter.html"
-    code, out, err = _invoke(
-        "offer", SAMPLE, "--option", "custom", "--officer", "OF-7", "--db", db,
-        "--out", letter, "--format", "json",
-    )  # fmt: skip
+    code, out, err = _offer_custom(
+        "--officer", "OF-7", "--db", db, "--out", letter, "--format", "json"
+    )
     assert code == 0, err
     summary = json.loads(out)
     assert summary["audit_record"] == 1
-    code, out, _ = _invoke("audit", "verify", "--db", db, "--anchor", summary["audit_row_hash"])
+    code, out, _ = run_workout("audit", "verify", "--db", db, "--anchor", summary["audit_row_hash"])
     assert code == 0 and "intact: 1 rows" in out
-    code, out, _ = _invoke("audit", "list", "--db", db, "--format", "json")
+    code, out, _ = run_workout("audit", "list", "--db", db, "--format", "json")
     assert code == 0 and json.loads(out)[0]["officer_id"] == "OF-7"
     for suffix in (".csv", ".xlsx"):
         path = tmp_path / f"audit{suffix}"
-        code, _, err = _invoke("audit", "export", "--db", db, "--out", path)
+        code, _, err = run_workout("audit", "export", "--db", db, "--out", path)
         assert code == 0, err
         frame = pd.read_csv(path) if suffix == ".csv" else pd.read_excel(path)
         assert frame["letter_sha256"].tolist() == [summary["sha256"]]
         assert "letter_html" not in frame.columns
     fetched = tmp_path / "again.html"
-    code, _, err = _invoke("audit", "letter", "1", "--db", db, "--out", fetched)
+    code, _, err = run_workout("audit", "letter", "1", "--db", db, "--out", fetched)
     assert code == 0 and fetched.read_bytes() == letter.read_bytes()
     trail = AuditTrail(db)
     _drop_triggers(trail)
     with trail.engine.begin() as conn:
         conn.execute(update(records).where(records.c.seq == 1).values(officer_id="OF-8"))
     trail.close()
-    code, out, err = _invoke("audit", "verify", "--db", db)
+    code, out, err = run_workout("audit", "verify", "--db", db)
     assert code == 5 and "row 1 was edited" in out and "altered" in err
 
 
 def test_offer_without_officer_records_nothing_and_bad_officer_fails_first(tmp_path):
     """No --officer: no database is touched; a bad --officer is exit 2 before any work."""
     db = tmp_path / "w.db"
-    code, _, err = _invoke(
-        "offer",
-        SAMPLE,
-        "--option",
-        "custom",
-        "--db",
-        f"sqlite:///{db}",
-        "--out",
-        tmp_path / "l.html",
-    )
-    assert code == 0, err and not db.exists()
-    code, _, err = _invoke(
-        "offer", SAMPLE, "--option", "custom", "--officer", " ", "--out", tmp_path / "m.html"
-    )
+    code, _, err = _offer_custom("--db", f"sqlite:///{db}", "--out", tmp_path / "l.html")
+    assert code == 0, err
+    assert not db.exists()
+    code, _, err = _offer_custom("--officer", " ", "--out", tmp_path / "m.html")
     assert code == 2 and "--officer" in err and not (tmp_path / "m.html").exists()
 
 
@@ -401,6 +385,6 @@ def test_audit_reading_commands_refuse_a_missing_database(tmp_path):
         ["export", "--out", tmp_path / "a.csv"],
         ["letter", "1", "--out", tmp_path / "l.html"],
     ):
-        code, _, err = _invoke("audit", *args, "--db", db)
+        code, _, err = run_workout("audit", *args, "--db", db)
         assert code == 2 and "--db" in err and "Traceback" not in err, args
     assert list(tmp_path.iterdir()) == []

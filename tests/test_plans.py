@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from oracles import best_on_grid, small_account_rows
 
 from solver.core.account import Account
 from solver.core.evaluation import evaluate
@@ -184,64 +185,15 @@ def _npv_by_month(ctx, acc, sched, model):
     return before, per_month
 
 
-def _small_accounts(n: int) -> list[Account]:
-    rng = np.random.default_rng(11)
-    out = []
-    for k in range(n):
-        income = float(rng.choice([2500, 4000, 6000]))
-        out.append(
-            Account.from_mapping(
-                {
-                    "account_id": f"S{k}",
-                    "product": "auto_loan" if k % 2 else "card_instalment",
-                    "principal": float(rng.choice([2000, 3500, 6000, 9000])),
-                    "interest_due": float(rng.choice([0, 150])),
-                    "fees_due": float(rng.choice([0, 80])),
-                    "annual_rate": float(rng.choice([0.0, 0.06, 0.12, 0.24])),
-                    "remaining_term": int(rng.integers(3, 12)),
-                    "income": income * float(rng.choice([0.5, 1.0])),
-                    "income_normal": income,
-                    "recovery_months": int(rng.choice([0, 3])),
-                    "income_cv": float(rng.choice([0.1, 0.3])),
-                    "expenses": income * 0.35,
-                    "other_debt": float(rng.choice([0, 300])),
-                    "vehicle_value": float(rng.choice([0, 8000])),
-                    "tier": str(rng.choice(list("ABCDE"))),
-                }
-            )
-        )
-    return out
-
-
-def _brute_force(
-    acc: Account, policy: Policy, grid: np.ndarray, increasing: bool, model: BehaviourModel
-) -> float:
-    """Best model NPV over every payment path of the family on the grid (independent enumeration).
-
-    The oracle of tests/oracles.py: paths of a leading capitalised holiday of at most
-    max_deferral_months, then grid amounts, then one clearing payment, every payment
-    within the month's caps (at most max_payment_levels rising phases for step); caps,
-    cent interest and values from SPEC formulas in its own code, not from solver/.
-    """
-    from oracles import best_custom, best_step
-
-    T = policy.max_term_months
-    holiday = (
-        min(policy.max_deferral_months, T - 1) if "capitalize" in policy.deferral_interest else 0
-    )
-    solve = best_step if increasing else best_custom
-    return float(solve(acc, policy, model, list(grid), holiday, method="enumerate")["npv"])
-
-
 def test_exhaustive_enumeration_finds_nothing_better_than_custom_or_step():
     """On 30 small accounts (terms ≤ 5, coarse grid) brute force never beats custom/step, and both are OPTIMAL."""
     policy = Policy(max_term_months=5, max_deferral_months=2, max_payment_levels=2, min_payment=50)
     search = SearchParams(grid_levels=3)
     model = BehaviourModel()
     checked = feasible = 0
-    for acc in _small_accounts(30):
+    for acc in map(Account.from_mapping, small_account_rows(30, seed=11, id_format="S{}")):
         res = plan_options(acc, policy, model, search=search, relax=False)
-        for family, increasing in (("custom", False), ("step", True)):
+        for family in ("custom", "step"):
             opt = res.option(family)
             grid = np.array(opt.terms.grid) if opt.feasible else None
             if grid is None:
@@ -252,7 +204,9 @@ def test_exhaustive_enumeration_finds_nothing_better_than_custom_or_step():
                 ctx = context_from_account(acc, policy.for_product(acc.product), model)
                 am, _ = payment_grids(ctx, search.grid_levels)
                 grid = am[0][np.isfinite(am[0])]
-            best = _brute_force(acc, policy.for_product(acc.product), grid, increasing, model)
+            # the independent enumeration of tests/oracles.py (SPEC formulas in its own code)
+            pol = policy.for_product(acc.product)
+            best = best_on_grid(acc, pol, model, grid, family, method="enumerate")
             if opt.feasible:
                 # the free custom family may be cut by the beam: then it must still hold
                 # the optimum and a bound at or above it

@@ -7,8 +7,6 @@ print for the same account file and settings (run in-process through the CLI).
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import signal
 import tomllib
@@ -16,11 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cli_inprocess import run_workout
 from fastapi.testclient import TestClient
 from serve_process import serving
 
-import cli
-from commands.common import run_cli
 from solver.core import Policy, read_portfolio
 from solver.service import ServiceConfig, create_app
 from solver.service.audit.chain import sha256_text
@@ -31,13 +28,6 @@ SAMPLE = ROOT / "scenarios" / "sample_account.toml"
 TINY = ROOT / "tests" / "data" / "portfolio" / "tiny.csv"
 ACCOUNT = tomllib.loads(SAMPLE.read_text(encoding="utf-8"))
 TOKEN = "t0ken-for-the-tests-0123456789"
-
-
-def _cli(*args: object) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = run_cli(cli.workout, [str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +64,7 @@ def _fields(response) -> list[str]:
 )
 def test_plan_is_byte_identical_to_the_cli(client, cli_args, body):
     """POST /api/plan answers with the bytes `workout plan --format json` prints."""
-    code, out, _ = _cli("plan", SAMPLE, *cli_args, "--format", "json")
+    code, out, _ = run_workout("plan", SAMPLE, *cli_args, "--format", "json")
     assert code in (0, 3)
     response = client.post("/api/plan", json={"account": ACCOUNT, **body})
     assert response.status_code == 200
@@ -87,7 +77,7 @@ def test_book_lookup_then_plan_is_the_cli_of_that_account(client):
     found = client.get("/api/accounts/T002")
     assert found.status_code == 200
     response = client.post("/api/plan", json={"account": found.json()["account"]})
-    _, out, _ = _cli("plan", TINY, "--account-id", "T002", "--format", "json")
+    _, out, _ = run_workout("plan", TINY, "--account-id", "T002", "--format", "json")
     assert response.content == out.encode("utf-8")
     listed = client.get("/api/accounts", params={"prefix": "T00", "limit": 3}).json()
     assert listed["account_ids"] == ["T001", "T002", "T003"]
@@ -102,7 +92,7 @@ def test_evaluate_is_byte_identical_to_the_cli(client):
             {"term": 36, "holiday": 3, "amount": 2000},
         ),
     ):
-        _, out, _ = _cli("evaluate", SAMPLE, *cli_args, "--format", "json")
+        _, out, _ = run_workout("evaluate", SAMPLE, *cli_args, "--format", "json")
         response = client.post("/api/evaluate", json={"account": ACCOUNT, "proposal": proposal})
         assert response.status_code == 200 and response.content == out.encode("utf-8")
 
@@ -349,9 +339,9 @@ def test_page_and_docs(client):
 
 def test_serve_refuses_an_open_bind_without_a_token():
     """`workout serve --host 0.0.0.0` without a token: exit 2 before listening."""
-    code, _, err = _cli("serve", "--host", "0.0.0.0")
+    code, _, err = run_workout("serve", "--host", "0.0.0.0")
     assert code == 2 and "--token" in err
-    code, _, err = _cli("serve", "--token", "short")
+    code, _, err = run_workout("serve", "--token", "short")
     assert code == 2 and "16 characters" in err
 
 
@@ -373,5 +363,5 @@ def test_policy_file_is_the_services_policy(tmp_path):
     config = ServiceConfig(db_url=f"sqlite:///{tmp_path / 'a.db'}", policy=Policy.from_toml(path))
     with TestClient(create_app(config)) as c:
         response = c.post("/api/plan", json={"account": ACCOUNT})
-    _, out, _ = _cli("plan", SAMPLE, "--policy", path, "--format", "json")
+    _, out, _ = run_workout("plan", SAMPLE, "--policy", path, "--format", "json")
     assert response.content == out.encode("utf-8")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mc_checks import Z99, discounted_collection
 
 from solver.core.evaluation import evaluate_batch
 from solver.core.model import AccountParams, BehaviourModel
@@ -25,7 +26,6 @@ from solver.scenarios.paths import (
 from solver.scenarios.shocks import AccountShocks, Shocks, account_shocks
 
 DATA = Path(__file__).parent / "data" / "scenario"
-Z99 = 2.5758293035489004
 
 
 def _schedules(payments: np.ndarray, exposures: np.ndarray, term: np.ndarray) -> Schedules:
@@ -71,12 +71,6 @@ def sq_inputs(portfolio):
     return _inputs(portfolio, horizon=36)
 
 
-def _discounted(outcomes) -> np.ndarray:
-    totals = outcomes.totals[("total", "all")]
-    i, j = PATH_FIELDS.index("payments_discounted"), PATH_FIELDS.index("recoveries_discounted")
-    return (totals[:, i] + totals[:, j]) / 100.0
-
-
 def test_analytic_expectation_equals_evaluate_batch(portfolio, sq_inputs):
     """With neutral shocks the engine's exact expectation is evaluate_batch's NPV (1e-9 rel.)."""
     params = AccountParams.from_frame(portfolio)
@@ -97,7 +91,7 @@ def test_mc_mean_converges_to_model_npv(portfolio, sq_inputs):
     ).npv.sum()
     half = {}
     for paths in (100, 400):
-        x = _discounted(simulate_paths(sq_inputs, paths=paths, seed=17))
+        x = discounted_collection(simulate_paths(sq_inputs, paths=paths, seed=17))
         half[paths] = Z99 * x.std(ddof=1) / math.sqrt(paths)
         assert abs(x.mean() - npv) <= half[paths], (paths, x.mean(), npv, half[paths])
     ratio = half[100] / half[400]
@@ -130,7 +124,7 @@ def test_mc_converges_for_a_restructured_schedule(portfolio):
     inputs = _inputs(portfolio, horizon, model, schedules=_schedules(pay, exp[:, :horizon], term))
     params = AccountParams.from_frame(portfolio, model)
     npv = evaluate_batch(params, pay, exp[:, :horizon], term, model).npv.sum()
-    x = _discounted(simulate_paths(inputs, paths=150, seed=4))
+    x = discounted_collection(simulate_paths(inputs, paths=150, seed=4))
     assert abs(x.mean() - npv) <= Z99 * x.std(ddof=1) / math.sqrt(150)
 
 
@@ -142,11 +136,19 @@ def test_same_seed_identical_different_seed_within_intervals(sq_inputs):
     c = simulate_paths(sq_inputs, paths=80, seed=2)
     for key in a.totals:
         np.testing.assert_array_equal(a.totals[key], b.totals[key])
-    x, y = _discounted(a), _discounted(c)
+    x, y = discounted_collection(a), discounted_collection(c)
     assert np.quantile(x, 0.025) <= y.mean() <= np.quantile(x, 0.975)
     se = math.sqrt(x.var(ddof=1) / 80 + y.var(ddof=1) / 80)
     assert abs(x.mean() - y.mean()) <= 4 * se
     assert not np.array_equal(x, y)
+
+
+def _assert_same_outcomes(ref, other) -> None:
+    """Two simulations' portfolio totals, per-account and monthly arrays are identical."""
+    for part in ("totals", "accounts", "monthly"):
+        mine, theirs = getattr(ref, part), getattr(other, part)
+        for key in mine:
+            np.testing.assert_array_equal(mine[key], theirs[key], err_msg=f"{part}[{key}]")
 
 
 def test_results_do_not_depend_on_chunks_or_threads(portfolio):
@@ -155,12 +157,7 @@ def test_results_do_not_depend_on_chunks_or_threads(portfolio):
     ref = simulate_paths(inputs, paths=40, seed=9, chunk_accounts=300)
     for chunk, jobs in ((37, 1), (64, 2), (16, 2)):
         other = simulate_paths(inputs, paths=40, seed=9, chunk_accounts=chunk, jobs=jobs)
-        for key in ref.totals:
-            np.testing.assert_array_equal(ref.totals[key], other.totals[key])
-        for key in ref.accounts:
-            np.testing.assert_array_equal(ref.accounts[key], other.accounts[key])
-        for key in ref.monthly:
-            np.testing.assert_array_equal(ref.monthly[key], other.monthly[key])
+        _assert_same_outcomes(ref, other)
 
 
 def test_account_stream_depends_only_on_seed_and_id():
@@ -316,7 +313,7 @@ def test_unemployment_shock_matches_its_analytic_mixture(portfolio):
     exact = analytic_expectation(inputs)["collected_discounted"].sum()
     assert exact < analytic_expectation(base)["collected_discounted"].sum()
     out = simulate_paths(inputs, paths=120, seed=8)
-    x = _discounted(out)
+    x = discounted_collection(out)
     assert abs(x.mean() - exact) <= Z99 * x.std(ddof=1) / math.sqrt(120)
     hit = out.totals[("total", "all")][:, PATH_FIELDS.index("unemployed")].mean()
     assert abs(hit / len(portfolio) - 0.3) < 0.01
@@ -394,12 +391,7 @@ def test_engine_path_gives_identical_results(portfolio):
     got = simulate_paths(
         inputs, paths=30, seed=4, engine=LocalEngine(partitions=3), chunk_accounts=50
     )
-    for key in ref.totals:
-        np.testing.assert_array_equal(ref.totals[key], got.totals[key])
-    for key in ref.monthly:
-        np.testing.assert_array_equal(ref.monthly[key], got.monthly[key])
-    for key in ref.accounts:
-        np.testing.assert_array_equal(ref.accounts[key], got.accounts[key])
+    _assert_same_outcomes(ref, got)
 
 
 def test_total_value_converges_to_full_term_npv(portfolio):
@@ -413,7 +405,9 @@ def test_total_value_converges_to_full_term_npv(portfolio):
     full = evaluate_batch(params, schedules.payments, schedules.exposures, schedules.term, model)
     out = simulate_paths(inputs, paths=200, seed=12)
     totals = out.totals[("total", "all")]
-    value = _discounted(out) + totals[:, PATH_FIELDS.index("value_beyond_horizon")] / 100.0
+    value = (
+        discounted_collection(out) + totals[:, PATH_FIELDS.index("value_beyond_horizon")] / 100.0
+    )
     half = Z99 * value.std(ddof=1) / math.sqrt(200)
     assert abs(value.mean() - full.npv.sum()) <= half, (value.mean(), full.npv.sum(), half)
     exact = analytic_expectation(inputs)

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -227,16 +228,12 @@ def minimal_relaxations(account: Any, policy: Any, model: Any, search: Any) -> l
                 a = mid + 1
         return vals[a]
 
+    def add(key: str, value: Any, text: str) -> None:
+        out.append({"key": key, "current": getattr(policy, key), "value": value, "text": text})
+
     term = smallest_int("max_term_months", policy.max_term_months + 1, 360)
     if term is not None:
-        out.append(
-            {
-                "key": "max_term_months",
-                "current": policy.max_term_months,
-                "value": term,
-                "text": f"max_term_months {policy.max_term_months} → {term}",
-            }
-        )
+        add("max_term_months", term, f"max_term_months {policy.max_term_months} → {term}")
     modes = tuple(policy.deferral_interest) or ("capitalize",)
     dmax = min(policy.max_term_months - 1, 60)
     defer = smallest_int(
@@ -246,50 +243,24 @@ def minimal_relaxations(account: Any, policy: Any, model: Any, search: Any) -> l
         text = f"max_deferral_months {policy.max_deferral_months} → {defer}"
         if not policy.deferral_interest:
             text += " (with capitalised deferral allowed)"
-        out.append(
-            {
-                "key": "max_deferral_months",
-                "current": policy.max_deferral_months,
-                "value": defer,
-                "text": text,
-            }
-        )
-    if policy.max_dti < 3.0:
-        start = math.floor(policy.max_dti * 100 + 1e-9) / 100
-        dti = smallest_share("max_dti", start, 3.0)
-        if dti is not None and dti > policy.max_dti:
-            out.append(
-                {
-                    "key": "max_dti",
-                    "current": policy.max_dti,
-                    "value": dti,
-                    "text": f"max_dti {policy.max_dti:g} → {dti:g}",
-                }
-            )
-    if policy.max_haircut < 1.0:
-        start = math.floor(policy.max_haircut * 100 + 1e-9) / 100
-        hc = smallest_share("max_haircut", start, 1.0)
-        if hc is not None and hc > policy.max_haircut:
-            out.append(
-                {
-                    "key": "max_haircut",
-                    "current": policy.max_haircut,
-                    "value": hc,
-                    "text": f"max_haircut {policy.max_haircut:g} → {hc:g} (a settlement forgiving {hc:.0%} of principal)",
-                }
-            )
-    if policy.min_afford_prob > 0:
-        start = math.ceil(policy.min_afford_prob * 100 - 1e-9) / 100
-        ap = smallest_share("min_afford_prob", start, 0.0, down=True)
-        if ap is not None and ap < policy.min_afford_prob:
-            out.append(
-                {
-                    "key": "min_afford_prob",
-                    "current": policy.min_afford_prob,
-                    "value": ap,
-                    "text": f"min_afford_prob {policy.min_afford_prob:g} → {ap:g}",
-                }
-            )
+        add("max_deferral_months", defer, text)
+    # shares and ratios: (key, the end of its range, relaxed downwards, a note on the value)
+    shares: tuple[tuple[str, float, bool, Callable[[float], str]], ...] = (
+        ("max_dti", 3.0, False, lambda v: ""),
+        ("max_haircut", 1.0, False, lambda v: f" (a settlement forgiving {v:.0%} of principal)"),
+        ("min_afford_prob", 0.0, True, lambda v: ""),
+    )
+    for key, end, down, note in shares:
+        current = getattr(policy, key)
+        if (current <= end) if down else (current >= end):
+            continue
+        if down:  # the grid of 0.01 steps from the current value, rounded towards the change
+            start = math.ceil(current * 100 - 1e-9) / 100
+        else:
+            start = math.floor(current * 100 + 1e-9) / 100
+        value = smallest_share(key, start, end, down=down)
+        if value is not None and ((value < current) if down else (value > current)):
+            add(key, value, f"{key} {current:g} → {value:g}{note(value)}")
     # verify each by re-running with it
     for r in out:
         changes: dict[str, Any] = {r["key"]: r["value"]}

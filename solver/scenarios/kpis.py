@@ -40,6 +40,17 @@ __all__ = [
 #: Money KPIs are rounded to the cent in tables; ratios to 6 decimals; counts to 2.
 UNIT_DECIMALS = {"CNY": 2, "ratio": 6, "accounts": 2, "DTI": 4}
 
+#: The headline KPIs: :meth:`ScenarioResult.summary` prints them, and the report's key KPIs
+#: open with them.
+HEADLINE_KPIS = (
+    "cash_collected_discounted",
+    "recovery_rate",
+    "credit_loss",
+    "default_rate",
+    "npl_ratio_at_horizon",
+    "collection_cost",
+)
+
 #: KPI name → (unit, description). The order is the order of every table.
 KPIS: dict[str, tuple[str, str]] = {
     "accounts": ("accounts", "accounts in the portfolio"),
@@ -421,14 +432,7 @@ class ScenarioResult:
         lines = [
             f"scenario {self.name}: {self.paths} paths x {self.horizon} months, seed {self.seed}"
         ]
-        for name in (
-            "cash_collected_discounted",
-            "recovery_rate",
-            "credit_loss",
-            "default_rate",
-            "npl_ratio_at_horizon",
-            "collection_cost",
-        ):
+        for name in HEADLINE_KPIS:
             if name in total.index:
                 row = total.loc[name]
                 lines.append(

@@ -36,7 +36,7 @@ from typing import Any
 import pandas as pd
 
 from solver.core.atomic import atomic_path
-from solver.scenarios.kpis import KPIS, ScenarioResult, compare, efficient_frontier
+from solver.scenarios.kpis import HEADLINE_KPIS, KPIS, ScenarioResult, compare, efficient_frontier
 
 __all__ = [
     "COLUMN_TITLES",
@@ -90,12 +90,7 @@ _HIGHER_IS_BETTER = {
 }
 _KEY_KPIS = (
     "total_value_discounted",
-    "cash_collected_discounted",
-    "recovery_rate",
-    "credit_loss",
-    "default_rate",
-    "npl_ratio_at_horizon",
-    "collection_cost",
+    *HEADLINE_KPIS,
     "net_collected_discounted",
     "dti_mean",
     "dti_p90",
@@ -197,6 +192,21 @@ def _run_label(res: ScenarioResult, baseline: ScenarioResult | None) -> str:
     return res.name + (" (baseline)" if res is baseline and res.name != "baseline" else "")
 
 
+def _band(ax: Any, month: Any, bands: list[Any], colour: str, style: str, label: str) -> None:
+    """One run's mean line over its 95 % band; ``bands`` is (low, mean, high), scaled."""
+    low, mean, high = bands
+    ax.fill_between(month, low, high, color=colour, alpha=0.2, linewidth=0)
+    ax.plot(month, mean, style, color=colour, label=label)
+
+
+def _finish_axes(ax: Any, ylabel: str) -> None:
+    """The month axis, ``ylabel``, a light grid and the legend, as every time chart has."""
+    ax.set_xlabel("month")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best")
+
+
 def _cash_chart(plt: Any, result: ScenarioResult, baseline: ScenarioResult | None) -> bytes:
     """Monthly and cumulative cash collected, with 95 % bands (the baseline dashed)."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
@@ -206,22 +216,12 @@ def _cash_chart(plt: Any, result: ScenarioResult, baseline: ScenarioResult | Non
         m = res.monthly
         label = _run_label(res, baseline)
         for ax, key in ((ax1, "cash_collected"), (ax2, "cumulative_cash")):
-            ax.fill_between(
-                m["month"],
-                m[f"{key}_low"] / 1e6,
-                m[f"{key}_high"] / 1e6,
-                color=colour,
-                alpha=0.2,
-                linewidth=0,
-            )
-            ax.plot(m["month"], m[f"{key}_mean"] / 1e6, style, color=colour, label=label)
+            bands = [m[f"{key}_{part}"] / 1e6 for part in ("low", "mean", "high")]
+            _band(ax, m["month"], bands, colour, style, label)
     ax1.set_title("Cash collected per month (mean, 95 % of paths)")
     ax2.set_title("Cumulative cash collected")
     for ax in (ax1, ax2):
-        ax.set_xlabel("month")
-        ax.set_ylabel("million CNY")
-        ax.grid(alpha=0.3)
-        ax.legend(loc="best")
+        _finish_axes(ax, "million CNY")
     fig.tight_layout()
     return _figure_bytes(fig)
 
@@ -234,20 +234,10 @@ def _npl_chart(plt: Any, result: ScenarioResult, baseline: ScenarioResult | None
             continue
         m = res.monthly.dropna(subset=["npl_ratio_mean"])
         label = _run_label(res, baseline)
-        ax.fill_between(
-            m["month"],
-            100 * m["npl_ratio_low"],
-            100 * m["npl_ratio_high"],
-            color=colour,
-            alpha=0.2,
-            linewidth=0,
-        )
-        ax.plot(m["month"], 100 * m["npl_ratio_mean"], style, color=colour, label=label)
+        bands = [100 * m[f"npl_ratio_{part}"] for part in ("low", "mean", "high")]
+        _band(ax, m["month"], bands, colour, style, label)
     ax.set_title("NPL ratio: M3+ share of the open balance (mean, 95 % of paths)")
-    ax.set_xlabel("month")
-    ax.set_ylabel("%")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best")
+    _finish_axes(ax, "%")
     fig.tight_layout()
     return _figure_bytes(fig)
 

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from base_accounts import BASE_HEADER, base_rows, typed_cell
+
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -31,33 +33,15 @@ DATA = ROOT / "tests" / "data"
 BIG_BYTES = 200 * 2**20
 
 # Three valid accounts (SPEC §3 columns; the others take their defaults).
-HEADER = [
-    "account_id",
-    "product",
-    "principal",
-    "interest_due",
-    "fees_due",
-    "arrears",
-    "annual_rate",
-    "remaining_term",
-    "dpd",
-    "credit_score",
-    "tier",
-    "income",
-    "expenses",
-    "other_debt",
-    "vehicle_value",
-    "region",
-    "language",
-    "hardship",
-]
-# fmt: off
-GOOD_ROWS = [
-    ["ADV001", "auto_loan", "80000", "400", "60", "2900", "0.072", "30", "20", "700", "", "5000", "2800", "500", "70000", "Guangdong", "yue", "false"],
-    ["ADV002", "card_instalment", "20000", "300", "150", "2000", "0.15", "12", "75", "600", "", "6000", "2000", "0", "0", "Beijing", "zh", "false"],
-    ["ADV003", "auto_loan", "45000", "0", "0", "0", "0.05", "18", "0", "800", "B", "8000", "3000", "0", "30000", "Sichuan", "zh", "true"],
-]
-# fmt: on
+HEADER = [*BASE_HEADER, "other_debt", "vehicle_value", "region", "language", "hardship"]
+GOOD_ROWS = base_rows(
+    ["ADV001", "ADV002", "ADV003"],
+    [
+        ["500", "70000", "Guangdong", "yue", "false"],
+        ["0", "0", "Beijing", "zh", "false"],
+        ["0", "30000", "Sichuan", "zh", "true"],
+    ],
+)
 
 
 @dataclass(frozen=True)
@@ -132,6 +116,20 @@ def build_case(case: Case, tmp_path: Path) -> Path:
     if content is not None:
         write(path, content)
     return path
+
+
+def assert_case_rejected(
+    workout: Callable[..., Outcome],
+    case: Case,
+    tmp_path: Path,
+    command: Callable[[Path, Path], Sequence[object]],
+) -> None:
+    """Write ``case``'s file, run ``workout(*command(path, out))`` with ``out`` =
+    ``tmp_path/out``, and check the refusal: exit 2, the file's name and the case's
+    fragments in the message, nothing written under ``out``."""
+    path = build_case(case, tmp_path)
+    out = tmp_path / "out"
+    assert_rejected(workout(*command(path, out)), (path.name, *case.fragments), absent=[out])
 
 
 def const(content: str | bytes) -> Callable[[Path], str | bytes]:
@@ -214,15 +212,8 @@ def typed_rows() -> list[list[object]]:
     """GOOD_ROWS with numbers as numbers (for Excel and Parquet)."""
     out: list[list[object]] = []
     for row in GOOD_ROWS:
-        typed: list[object] = []
-        for column, value in zip(HEADER, row, strict=True):
-            if column in ("account_id", "product", "tier", "region", "language"):
-                typed.append(value or None)
-            elif column == "hardship":
-                typed.append(value == "true")
-            else:
-                typed.append(float(value))
-        out.append(typed)
+        text = ("account_id", "product", "tier", "region", "language")
+        out.append([typed_cell(c, value, text) for c, value in zip(HEADER, row, strict=True)])
     return out
 
 

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -313,66 +314,21 @@ def test_pool_workers_ignore_sigint() -> None:
 # -- an interruption Python drops ------------------------------------------------------------
 
 
-def test_interrupt_raised_where_python_drops_exceptions_still_ends_the_run(capsys) -> None:
-    """The handler raises wherever the main thread is; in an at-fork hook, a ``__del__`` or a
-    weakref callback Python drops the exception ("Exception ignored in ...") and goes on
-    (seen in the loop test: the parent went on with its workers already stopped and ended
-    in an internal error; and a run interrupted during its imports ran to the end, exit 0).
-    The exception is raised again at once: the run ends as interrupted, with the one line,
-    without finishing its work."""
+def _interrupted_in_process(start: Callable[[], object], capsys) -> float:
+    """Run, in process through ``run_cli``, a command that calls ``start`` and then computes
+    in Python for 20 s; check the run ended as interrupted (exit 130, the one line on stderr,
+    its work not finished) and return how long it took, in seconds."""
     import click
 
     from commands.common import run_cli
 
-    class Trap:
-        def __del__(self) -> None:
-            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
-            for _ in range(10_000):  # the handler runs here, inside __del__
-                pass
-
     @click.group()
     def group() -> None:
         pass
 
     @group.command()
     def cmd() -> None:
-        Trap()  # collected at once
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:  # a long computation
-            pass
-        click.echo("finished")
-
-    started = time.monotonic()
-    code = run_cli(group, ["cmd"])
-    elapsed = time.monotonic() - started
-    out, err = capsys.readouterr()
-    assert code == 130
-    assert elapsed < DEADLINE and "finished" not in out
-    assert [line for line in err.splitlines() if line.strip()] == [
-        "interrupted by SIGINT (no partial output written)"
-    ]
-
-
-def test_interrupt_swallowed_by_library_code_is_raised_again(capsys) -> None:
-    """Code that catches the interruption and goes on (seen in the loop test: a signal
-    during the import of a C extension was cleared and the run went on for 4 s): the
-    interruption is raised again within a fraction of a second, and the run ends as
-    interrupted without finishing its work."""
-    import click
-
-    from commands.common import RAISE_AGAIN_SECONDS, run_cli
-
-    @click.group()
-    def group() -> None:
-        pass
-
-    @group.command()
-    def cmd() -> None:
-        try:
-            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
-            time.sleep(0.05)  # the handler raises here
-        except BaseException:  # noqa: BLE001 - a library that swallows it
-            pass
+        start()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:  # a long computation in Python
             pass
@@ -383,10 +339,46 @@ def test_interrupt_swallowed_by_library_code_is_raised_again(capsys) -> None:
     elapsed = time.monotonic() - started
     out, err = capsys.readouterr()
     assert code == 130 and "finished" not in out
-    assert elapsed < 0.05 + 3 * RAISE_AGAIN_SECONDS
     assert [line for line in err.splitlines() if line.strip()] == [
         "interrupted by SIGINT (no partial output written)"
     ]
+    return elapsed
+
+
+def test_interrupt_raised_where_python_drops_exceptions_still_ends_the_run(capsys) -> None:
+    """The handler raises wherever the main thread is; in an at-fork hook, a ``__del__`` or a
+    weakref callback Python drops the exception ("Exception ignored in ...") and goes on
+    (seen in the loop test: the parent went on with its workers already stopped and ended
+    in an internal error; and a run interrupted during its imports ran to the end, exit 0).
+    The exception is raised again at once: the run ends as interrupted, with the one line,
+    without finishing its work."""
+
+    class Trap:
+        def __del__(self) -> None:
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+            for _ in range(10_000):  # the handler runs here, inside __del__
+                pass
+
+    elapsed = _interrupted_in_process(Trap, capsys)  # a Trap is collected at once
+    assert elapsed < DEADLINE
+
+
+def test_interrupt_swallowed_by_library_code_is_raised_again(capsys) -> None:
+    """Code that catches the interruption and goes on (seen in the loop test: a signal
+    during the import of a C extension was cleared and the run went on for 4 s): the
+    interruption is raised again within a fraction of a second, and the run ends as
+    interrupted without finishing its work."""
+    from commands.common import RAISE_AGAIN_SECONDS
+
+    def swallow() -> None:
+        try:
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+            time.sleep(0.05)  # the handler raises here
+        except BaseException:  # noqa: BLE001 - a library that swallows it
+            pass
+
+    elapsed = _interrupted_in_process(swallow, capsys)
+    assert elapsed < 0.05 + 3 * RAISE_AGAIN_SECONDS
 
 
 HARD_STOP_SCRIPT = """

@@ -16,10 +16,9 @@ from adv_helpers import (
     DATA,
     SCENARIOS,
     Case,
-    assert_rejected,
+    assert_case_rejected,
     big_file,
     big_text_file,
-    build_case,
     const,
     garbage,
 )
@@ -91,10 +90,12 @@ ACCOUNT_CASES = [
 @pytest.mark.parametrize("case", ACCOUNT_CASES, ids=[c.name for c in ACCOUNT_CASES])
 def test_plan_rejects_bad_account(case: Case, tmp_path: Path, workout) -> None:
     """workout plan ACCOUNT: exit 2 naming file, account and field; nothing written."""
-    path = build_case(case, tmp_path)
-    out = tmp_path / "out" / "plan.json"
-    result = workout("plan", path, "--format", "json", "--out", out)
-    assert_rejected(result, (path.name, *case.fragments), absent=[out.parent])
+    assert_case_rejected(
+        workout,
+        case,
+        tmp_path,
+        lambda path, out: ["plan", path, "--format", "json", "--out", out / "plan.json"],
+    )
 
 
 # -- policy (--policy, for plan and plan-portfolio) -----------------------------------------
@@ -128,26 +129,6 @@ POLICY_CASES = [
 ]  # fmt: skip
 
 
-def _settings_args(
-    option: str, command: str, path: Path, tmp_path: Path
-) -> tuple[list[object], Path]:
-    """``plan`` or ``plan-portfolio`` with ``option`` (--policy, --model) naming ``path``."""
-    out = tmp_path / "out"
-    if command == "plan":
-        account = DATA / "portfolio" / "one_account.toml"
-        return ["plan", account, option, path, "--format", "json", "--out", out / "p.json"], out
-    return ["plan-portfolio", PORTFOLIO, option, path, "--out", out / "plans.csv"], out
-
-
-@pytest.mark.parametrize("command", ["plan", "plan-portfolio"])
-@pytest.mark.parametrize("case", POLICY_CASES, ids=[c.name for c in POLICY_CASES])
-def test_bad_policy_rejected(case: Case, command: str, tmp_path: Path, workout) -> None:
-    """--policy FILE: exit 2 naming the file and the key; nothing written."""
-    path = build_case(case, tmp_path)
-    args, out = _settings_args("--policy", command, path, tmp_path)
-    assert_rejected(workout(*args), (path.name, *case.fragments), absent=[out])
-
-
 # -- behaviour model (--model) ----------------------------------------------------------------
 
 MODEL_CASES = [
@@ -173,13 +154,26 @@ MODEL_CASES = [
 ]  # fmt: skip
 
 
+def _settings_command(option: str, command: str) -> Callable[[Path, Path], list[object]]:
+    """``plan`` or ``plan-portfolio`` with ``option`` (--policy, --model) naming the file."""
+    if command == "plan":
+        account = DATA / "portfolio" / "one_account.toml"
+        return lambda path, out: [
+            "plan", account, option, path, "--format", "json", "--out", out / "p.json"
+        ]  # fmt: skip
+    return lambda path, out: ["plan-portfolio", PORTFOLIO, option, path, "--out", out / "plans.csv"]
+
+
+SETTINGS_CASES = [("--policy", c) for c in POLICY_CASES] + [("--model", c) for c in MODEL_CASES]
+
+
 @pytest.mark.parametrize("command", ["plan", "plan-portfolio"])
-@pytest.mark.parametrize("case", MODEL_CASES, ids=[c.name for c in MODEL_CASES])
-def test_bad_model_rejected(case: Case, command: str, tmp_path: Path, workout) -> None:
-    """--model FILE: exit 2 naming the file and the parameter; nothing written."""
-    path = build_case(case, tmp_path)
-    args, out = _settings_args("--model", command, path, tmp_path)
-    assert_rejected(workout(*args), (path.name, *case.fragments), absent=[out])
+@pytest.mark.parametrize(
+    ("option", "case"), SETTINGS_CASES, ids=[f"{o[2:]}-{c.name}" for o, c in SETTINGS_CASES]
+)
+def test_bad_settings_rejected(option: str, case: Case, command: str, tmp_path: Path, workout):
+    """--policy/--model FILE: exit 2 naming the file and the key or parameter; nothing written."""
+    assert_case_rejected(workout, case, tmp_path, _settings_command(option, command))
 
 
 # -- treatments and teams (allocate --treatments / --teams) ------------------------------------
@@ -248,10 +242,12 @@ def _treatment_key(text: str, treatment: str, key: str, value: str) -> str:
 ], ids=[f"treatments-{c.name}" for c in TREATMENT_CASES] + [f"teams-{c.name}" for c in TEAM_CASES])  # fmt: skip
 def test_allocate_rejects_bad_catalogue(option: str, case: Case, tmp_path: Path, workout):
     """allocate --treatments/--teams FILE: exit 2 naming file and key; nothing written."""
-    path = build_case(case, tmp_path)
-    out = tmp_path / "out"
-    result = workout("allocate", PORTFOLIO, option, path, "--out", out / "alloc.csv")
-    assert_rejected(result, (path.name, *case.fragments), absent=[out])
+    assert_case_rejected(
+        workout,
+        case,
+        tmp_path,
+        lambda path, out: ["allocate", PORTFOLIO, option, path, "--out", out / "alloc.csv"],
+    )
 
 
 def test_big_cases_are_really_big(tmp_path: Path) -> None:
@@ -276,10 +272,9 @@ GAP_CASES = [
 @pytest.mark.parametrize("case", GAP_CASES, ids=[c.name for c in GAP_CASES])
 def test_bench_gap_rejects_bad_instance_file(case: Case, tmp_path: Path, workout) -> None:
     """bench gap --instances FILE: a malformed OR-Library file gives exit 2 naming the file."""
-    path = build_case(case, tmp_path)
-    out = tmp_path / "out"
-    result = workout(
-        "bench", "gap", "--instances", path, "--time-limit", "0.1", "--no-baseline",
-        "--out", out / "r.csv",
+    assert_case_rejected(
+        workout, case, tmp_path, lambda path, out: [
+            "bench", "gap", "--instances", path, "--time-limit", "0.1", "--no-baseline",
+            "--out", out / "r.csv",
+        ],
     )  # fmt: skip
-    assert_rejected(result, (path.name, *case.fragments), absent=[out])

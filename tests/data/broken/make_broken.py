@@ -12,35 +12,19 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parents[1]), str(HERE.parents[2])]  # tests/ (base accounts), the tree
 
-HEADER = [
-    "account_id",
-    "product",
-    "principal",
-    "interest_due",
-    "fees_due",
-    "arrears",
-    "annual_rate",
-    "remaining_term",
-    "dpd",
-    "credit_score",
-    "tier",
-    "income",
-    "expenses",
-    "preferred_channel",
-    "region",
-    "hardship",
-]
-# fmt: off
-GOOD = [
-    ["B001", "auto_loan", "80000", "400", "60", "2900", "0.072", "30", "20", "700", "", "5000", "2800", "sms", "Guangdong", "false"],
-    ["B002", "card_instalment", "20000", "300", "150", "2000", "0.15", "12", "75", "600", "", "6000", "2000", "app", "Beijing", "false"],
-    ["B003", "auto_loan", "45000", "0", "0", "0", "0.05", "18", "0", "800", "B", "8000", "3000", "", "Sichuan", "true"],
-]
-# fmt: on
+from base_accounts import BASE_HEADER, base_rows, typed_cell  # noqa: E402
+
+HEADER = [*BASE_HEADER, "preferred_channel", "region", "hardship"]
+GOOD = base_rows(
+    ["B001", "B002", "B003"],
+    [["sms", "Guangdong", "false"], ["app", "Beijing", "false"], ["", "Sichuan", "true"]],
+)
 
 
 def rows_with(row: int, column: str, value: str) -> list[list[str]]:
@@ -132,15 +116,8 @@ def make_excel_files() -> None:
         sheet.title = "portfolio"
         sheet.append(HEADER)
         for row in rows:
-            values: list[object] = []
-            for column, cell in zip(HEADER, row, strict=True):
-                if column in ("account_id", "product", "tier", "preferred_channel", "region"):
-                    values.append(cell or None)
-                elif column == "hardship":
-                    values.append(cell == "true")
-                else:
-                    values.append(float(cell) if cell else None)
-            sheet.append(values)
+            text = ("account_id", "product", "tier", "preferred_channel", "region")
+            sheet.append([typed_cell(c, cell, text) for c, cell in zip(HEADER, row, strict=True)])
         return book
 
     book = workbook(GOOD)
