@@ -263,22 +263,15 @@ def _render_frontier(result: Any, frontier: list[Any]) -> None:
 def _options_frame(result: Any) -> Any:
     import pandas as pd
 
+    from solver.plans.terms import TABLE_TERMS
+
     rows = []
     for o in (result.status_quo, *result.options):
         d = o.to_dict(schedule=False)
         params = d.pop("params")
         d["recommended"] = o.label == result.recommended
         d["binding"] = "; ".join(d["binding"])
-        for k in (
-            "term",
-            "deferral_months",
-            "deferral_mode",
-            "rate",
-            "fee_waiver",
-            "interest_waiver",
-            "haircut",
-            "forbearance",
-        ):
+        for k in (*TABLE_TERMS, "forbearance"):
             d[k] = params.get(k)
         d["levels"] = " / ".join(f"{x:.2f}" for x in params.get("levels", []) or [])
         rows.append(d)

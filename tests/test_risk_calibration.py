@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from risk_data import DATA
 from scipy import stats
 
 from solver.errors import InputError
@@ -25,7 +25,6 @@ from solver.risk.calibration import (
     write_behaviour_toml,
 )
 
-DATA = Path(__file__).parent / "data" / "risk"
 TRUE_HAZARD = dict(DEFAULT_BEHAVIOUR["base_hazard"])  # A 0.002 ... E 0.03 (SPEC §4 defaults)
 
 

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 import tomllib
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from risk_data import DATA
 
 from cli import workout
 from commands.common import run_cli
-from solver.risk.uci import uci_csv_path
 
-DATA = Path(__file__).parent / "data" / "risk"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-UCI = uci_csv_path()
 
 
 def run(args: list[str], capsys) -> tuple[int, str, str]:

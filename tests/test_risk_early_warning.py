@@ -8,7 +8,7 @@ import tomllib
 import numpy as np
 import pandas as pd
 import pytest
-from dataset_helpers import needs_shared_data
+from risk_data import UCI, needs_uci
 from scipy import stats
 from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -26,10 +26,8 @@ from solver.risk.early_warning import (
     score_uci,
 )
 from solver.risk.trees import TreeEnsemble
-from solver.risk.uci import UCI_COLUMNS, normalise_uci, uci_csv_path, uci_features, uci_raw_features
+from solver.risk.uci import UCI_COLUMNS, normalise_uci, uci_features, uci_raw_features
 
-UCI = uci_csv_path()
-needs_uci = needs_shared_data(UCI, "the UCI credit-card file")
 FAST = EarlyWarningParams(max_iter=40, learning_rate=0.1, min_samples_leaf=20)
 
 

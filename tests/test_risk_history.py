@@ -8,6 +8,7 @@ import tomllib
 import numpy as np
 import pandas as pd
 import pytest
+from risk_data import UCI, needs_uci
 
 from cli import workout
 from commands.common import run_cli
@@ -20,11 +21,6 @@ from solver.risk.history import DefaultDefinition, validate_history
 from solver.risk.history_fit import fit_uci_history
 from solver.risk.sanity import check_behaviour
 from solver.risk.transitions import calibrate_history, transition_rows
-from solver.risk.uci import uci_csv_path
-from tests.dataset_helpers import needs_shared_data
-
-UCI = uci_csv_path()
-needs_uci = needs_shared_data(UCI, "the UCI credit-card file")
 
 
 def _history(rows: list[tuple]) -> pd.DataFrame:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-from dataset_helpers import needs_shared_data
+from risk_data import DATA, UCI, needs_uci
 from scipy import stats
 
 from solver.errors import InputError
@@ -20,11 +18,6 @@ from solver.risk.rollrates import (
     validate_panel,
     wilson_interval,
 )
-from solver.risk.uci import uci_csv_path
-
-DATA = Path(__file__).parent / "data" / "risk"
-UCI = uci_csv_path()
-needs_uci = needs_shared_data(UCI, "the UCI credit-card file")
 
 
 @pytest.fixture(scope="module")

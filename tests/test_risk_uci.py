@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-from dataset_helpers import needs_shared_data
+from risk_data import DATA, UCI, needs_uci
 
 from solver.errors import InputError
 from solver.risk.uci import (
@@ -17,14 +15,9 @@ from solver.risk.uci import (
     require_uci_csv,
     resolve_data_dir,
     status_to_bucket,
-    uci_csv_path,
     uci_features,
     uci_panel,
 )
-
-DATA = Path(__file__).parent / "data" / "risk"
-UCI = uci_csv_path()
-needs_uci = needs_shared_data(UCI, "the UCI credit-card file")
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ from solver.engines.local import LocalPool
 from solver.plans.context import context_from_frame
 from solver.plans.options import PlanResult, plan_results
 from solver.plans.search import SearchParams
+from solver.plans.terms import TABLE_TERMS
 
 CERTIFIED_GAP = 1e-3  # a recommendation counts as certified within this proven gap (issue 13)
 
@@ -36,13 +37,7 @@ PORTFOLIO_COLUMNS = (
     "status",
     "family",
     "label",
-    "term",
-    "deferral_months",
-    "deferral_mode",
-    "rate",
-    "fee_waiver",
-    "interest_waiver",
-    "haircut",
+    *TABLE_TERMS,
     "levels",
     "first_payment",
     "max_payment",

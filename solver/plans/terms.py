@@ -19,6 +19,19 @@ from dataclasses import dataclass
 from typing import Any
 
 
+#: The plan terms a table shows one column each, in this order (``plan --out``, the
+#: portfolio's plans file); ``levels`` follows them as text.
+TABLE_TERMS: tuple[str, ...] = (
+    "term",
+    "deferral_months",
+    "deferral_mode",
+    "rate",
+    "fee_waiver",
+    "interest_waiver",
+    "haircut",
+)
+
+
 @dataclass(frozen=True)
 class PlanTerms:
     """Terms of one plan option; ``None`` where the family has no such term."""
