@@ -115,6 +115,14 @@ def test_policy_values_are_normalised():
             ["src.toml: product.card_instalment must be a table"],
         ),
         (
+            {"product": {"card_instalment": 5, "auto_loan": "x"}},
+            "src.toml: 2 problem(s) in the policy",
+            [
+                "src.toml: product.card_instalment must be a table",
+                "src.toml: product.auto_loan must be a table",
+            ],
+        ),
+        (
             {"product": {"mortgage": {"zz": 0.4}, "card_instalment": {"max_term": 36}}},
             "src.toml: 2 problem(s) in the policy",
             [

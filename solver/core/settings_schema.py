@@ -172,8 +172,11 @@ def _issue(error: Any, model: type[BaseModel], data: Any) -> Issue:
     value = _value_at(data, at)
     metadata = field.metadata
     phrase = next((m.text for m in metadata if isinstance(m, Phrase)), "has the wrong type")
-    if kind in ("model_type", "dict_type") and depth == len(loc) and _is_model(field):
-        return Issue(at, loc, "table", value)
+    if kind in ("model_type", "dict_type"):
+        if depth == len(loc) and _is_model(field):  # a sub-table
+            return Issue(at, loc, "table", value)
+        if depth == len(loc) - 1 and get_origin(_unwrap(field.annotation)) is dict:
+            return Issue(loc, loc, "table", _value_at(data, loc))  # an entry of a table of tables
     if kind == "finite_number" and depth == len(loc):
         return Issue(at, loc, "finite", value, phrase)
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
