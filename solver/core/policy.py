@@ -22,23 +22,69 @@ of the customer):
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_type_hints
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+)
 
 from solver.core.atomic import atomic_open
 from solver.core.files import read_toml
 from solver.core.schema import PRODUCTS
+from solver.core.settings_schema import (
+    WHOLE_NUMBER,
+    Issue,
+    LenientWholeNumber,
+    Number,
+    Phrase,
+    Text,
+    did_you_mean,
+    issues,
+)
 from solver.domain import DEFERRAL_MODES
 from solver.errors import InputError
+
+
+def _deferral_modes(modes: tuple[str, ...]) -> tuple[str, ...]:
+    """Known modes, in the canonical order, without duplicates."""
+    bad = [m for m in modes if m not in DEFERRAL_MODES]
+    if bad:
+        raise ValueError(f"deferral_interest must be among {list(DEFERRAL_MODES)}, got {bad[0]!r}")
+    return tuple(m for m in DEFERRAL_MODES if m in modes)
+
+
+def _whole_cents(value: float) -> float:
+    cents = value * 100
+    if value < 0.01 or not math.isfinite(cents) or abs(round(cents) - cents) > 1e-6:
+        raise ValueError(f"rounding must be a whole number of cents, at least 0.01, got {value}")
+    return value
+
+
+#: One deferral mode or a list of them (stored as a tuple in the canonical order).
+DeferralModes = Annotated[
+    tuple[Text, ...],
+    BeforeValidator(lambda v: (v,) if isinstance(v, str) else v),
+    AfterValidator(_deferral_modes),
+    Phrase(f"must be among {list(DEFERRAL_MODES)}"),
+]
 
 
 @dataclass(frozen=True)
 class Policy:
     """Restructuring policy (SPEC §5).
+
+    Each key's type and bounds are declared once, in its annotation (pydantic types of
+    :mod:`solver.core.settings_schema`); constructing a policy validates them (a
+    ``ValueError`` naming the key: ``max_dti must be in [0, 10], got 12.0``).
 
     Parameters
     ----------
@@ -66,95 +112,42 @@ class Policy:
     max_payment_levels
         Most payment phases (runs of equal instalments) a plan may use.
     rounding
-        Instalments are multiples of this unit (CNY); the last payment absorbs the rest.
+        Instalments are multiples of this unit (CNY, whole cents); the last payment
+        absorbs the rest.
     products
         Per-product overrides, ``{"card_instalment": {"max_term_months": 36}}``.
     """
 
-    max_term_months: int = 60
-    max_deferral_months: int = 6
-    deferral_interest: tuple[str, ...] = DEFERRAL_MODES
-    rate_floor: float = 0.0
-    max_fee_waiver: float = 1.0
-    max_interest_waiver: float = 0.5
-    max_haircut: float = 0.30
-    max_dti: float = 0.50
-    min_residual_income: float = 0.0
-    min_afford_prob: float = 0.5
-    min_payment: float = 100.0
-    max_payment_levels: int = 3
-    rounding: float = 1.0
+    max_term_months: Annotated[LenientWholeNumber, Field(ge=1)] = 60
+    max_deferral_months: Annotated[LenientWholeNumber, Field(ge=0)] = 6
+    deferral_interest: DeferralModes = DEFERRAL_MODES
+    rate_floor: Annotated[Number, Field(ge=0.0, le=0.36)] = 0.0
+    max_fee_waiver: Annotated[Number, Field(ge=0.0, le=1.0)] = 1.0
+    max_interest_waiver: Annotated[Number, Field(ge=0.0, le=1.0)] = 0.5
+    max_haircut: Annotated[Number, Field(ge=0.0, le=1.0)] = 0.30
+    max_dti: Annotated[Number, Field(ge=0.0, le=10.0)] = 0.50
+    min_residual_income: Number = 0.0
+    min_afford_prob: Annotated[Number, Field(ge=0.0, le=1.0)] = 0.5
+    min_payment: Annotated[Number, Field(ge=0.0)] = 100.0
+    max_payment_levels: Annotated[LenientWholeNumber, Field(ge=1)] = 3
+    rounding: Annotated[Number, Field(ge=0.0), AfterValidator(_whole_cents)] = 1.0
     products: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("max_term_months", "max_deferral_months", "max_payment_levels"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
-                raise ValueError(f"{name} must be a whole number, got {value!r}")
-            object.__setattr__(self, name, int(value))
-        if self.max_term_months < 1:
-            raise ValueError(f"max_term_months must be at least 1, got {self.max_term_months}")
-        if self.max_deferral_months < 0:
-            raise ValueError(
-                f"max_deferral_months must be at least 0, got {self.max_deferral_months}"
-            )
-        if self.max_payment_levels < 1:
-            raise ValueError(
-                f"max_payment_levels must be at least 1, got {self.max_payment_levels}"
-            )
-        modes = self.deferral_interest
-        if isinstance(modes, str):
-            modes = (modes,)
-        modes = tuple(str(m) for m in modes)
-        bad = [m for m in modes if m not in DEFERRAL_MODES]
-        if bad:
-            raise ValueError(
-                f"deferral_interest must be among {list(DEFERRAL_MODES)}, got {bad[0]!r}"
-            )
-        # canonical order, no duplicates
-        object.__setattr__(
-            self, "deferral_interest", tuple(m for m in DEFERRAL_MODES if m in modes)
-        )
-        for name, lo, hi in (
-            ("rate_floor", 0.0, 0.36),
-            ("max_fee_waiver", 0.0, 1.0),
-            ("max_interest_waiver", 0.0, 1.0),
-            ("max_haircut", 0.0, 1.0),
-            ("max_dti", 0.0, 10.0),
-            ("min_afford_prob", 0.0, 1.0),
-        ):
-            value = _number(name, getattr(self, name))
-            if not lo <= value <= hi:
-                raise ValueError(f"{name} must be in [{lo:g}, {hi:g}], got {value}")
-            object.__setattr__(self, name, value)
-        object.__setattr__(
-            self, "min_residual_income", _number("min_residual_income", self.min_residual_income)
-        )
-        for name in ("min_payment", "rounding"):
-            value = _number(name, getattr(self, name))
-            if value < 0:
-                raise ValueError(f"{name} must be at least 0, got {value}")
-            object.__setattr__(self, name, value)
-        if self.rounding < 0.01 or abs(round(self.rounding * 100) - self.rounding * 100) > 1e-6:
-            raise ValueError(
-                f"rounding must be a whole number of cents, at least 0.01, got {self.rounding}"
-            )
-        overrides: dict[str, dict[str, Any]] = {}
-        for product, changes in dict(self.products).items():
-            if product not in PRODUCTS:
-                raise ValueError(
-                    f"products has unknown product {product!r}; products are {list(PRODUCTS)}"
-                )
-            changes = dict(changes)
-            unknown = sorted(set(changes) - set(POLICY_KEYS))
-            if unknown:
-                raise ValueError(
-                    f"products.{product} has unknown key {unknown[0]!r}{_hint(unknown[0])}"
-                )
-            overrides[product] = changes
-        object.__setattr__(self, "products", overrides)
-        for product in overrides:  # validate each product's policy now, not at first use
-            self.for_product(product)
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        products = values["products"]
+        if isinstance(products, Mapping):
+            values["products"] = {
+                p: dict(c) if isinstance(c, Mapping) else c for p, c in products.items()
+            }
+        try:
+            checked = _POLICY_MODEL.model_validate(values)
+        except ValidationError as exc:
+            raise ValueError(_first_problem(issues(exc, _POLICY_MODEL, values))) from None
+        for name in POLICY_KEYS:
+            object.__setattr__(self, name, getattr(checked, name))
+        # the overrides as given (their values were checked with the same types)
+        object.__setattr__(self, "products", values["products"])
 
     # -- what-ifs --------------------------------------------------------------------
     def replace(self, **changes: Any) -> Policy:
@@ -174,32 +167,21 @@ class Policy:
     # -- I/O -------------------------------------------------------------------------
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "<policy>") -> Policy:
-        """Build from a mapping shaped like ``scenarios/policy.toml``."""
+        """Build from a mapping shaped like ``scenarios/policy.toml``.
+
+        Unknown keys and products (in any table) are all reported together; then the first
+        bad value, as the constructor words it.
+        """
         data = dict(data)
+        try:
+            _POLICY_FILE.model_validate(data)
+        except ValidationError as exc:
+            problems = _layout_problems(issues(exc, _POLICY_FILE, data), data, source)
+            if problems:
+                raise InputError(
+                    f"{source}: {len(problems)} problem(s) in the policy", problems
+                ) from None
         products = data.pop("product", {})
-        problems: list[str] = []
-        for key in sorted(set(data) - set(POLICY_KEYS)):
-            problems.append(f"{source}: unknown key {key!r}{_hint(key)}")
-        if not isinstance(products, Mapping):
-            problems.append(f"{source}: 'product' must be a table of [product.<name>] tables")
-            products = {}
-        for product, changes in products.items():
-            if product not in PRODUCTS:
-                close = difflib.get_close_matches(str(product), PRODUCTS, n=1)
-                hint = (
-                    f" (did you mean {close[0]!r}?)"
-                    if close
-                    else f"; products are {list(PRODUCTS)}"
-                )
-                problems.append(f"{source}: [product.{product}]: unknown product{hint}")
-                continue
-            if not isinstance(changes, Mapping):
-                problems.append(f"{source}: product.{product} must be a table")
-                continue
-            for key in sorted(set(changes) - set(POLICY_KEYS)):
-                problems.append(f"{source}: [product.{product}]: unknown key {key!r}{_hint(key)}")
-        if problems:
-            raise InputError(f"{source}: {len(problems)} problem(s) in the policy", problems)
         try:
             return cls(**data, products={p: dict(c) for p, c in products.items()})
         except (TypeError, ValueError) as exc:
@@ -254,16 +236,85 @@ class Policy:
 
 POLICY_KEYS: tuple[str, ...] = tuple(f.name for f in fields(Policy) if f.name != "products")
 
+# The pydantic models, built from Policy's annotations (the one declaration of each key's
+# type and bounds): every key required (a Policy's values), every key optional (one
+# product's overrides, a policy file).
+_KEY_TYPES = get_type_hints(Policy, include_extras=True)
+_FORBID = ConfigDict(extra="forbid")
+_optional: dict[str, Any] = {k: (_KEY_TYPES[k], None) for k in POLICY_KEYS}
+_PolicyOverrides = create_model("PolicyOverrides", __config__=_FORBID, **_optional)
+_ByProduct = dict[Literal[PRODUCTS], _PolicyOverrides]  # type: ignore[valid-type]
+_required: dict[str, Any] = {k: (_KEY_TYPES[k], ...) for k in POLICY_KEYS}
+_POLICY_MODEL = create_model(
+    "PolicyValues", __config__=_FORBID, **_required, products=(_ByProduct, ...)
+)
+_POLICY_FILE = create_model("PolicyFile", __base__=_PolicyOverrides, product=(_ByProduct, None))
 
-def _number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
+
+def _first_problem(found: list[Issue]) -> str:
+    """The problem a Policy reports: the base keys first (whole numbers before the rest),
+    then the products (unknown products and keys before values)."""
+
+    def rank(issue: Issue) -> tuple[int, int, str]:
+        if issue.path[0] == "products":
+            layout = issue.kind in ("unknown", "unknown_name") or len(issue.path) == 2
+            return (1, 0 if layout else 1, issue.name if issue.kind == "unknown" else "")
+        return (0, 0 if issue.kind == "type" and issue.phrase == WHOLE_NUMBER else 1, "")
+
+    issue = min(found, key=rank)
+    path, name, value = issue.path, issue.name, issue.value
+    if path[0] == "products" and len(path) <= 2:
+        if issue.kind == "unknown_name":
+            return f"products has unknown product {name!r}; products are {list(PRODUCTS)}"
+        if len(path) == 2:
+            return f"products.{path[1]} must be a table"
+        return "products must be a table of per-product tables"
+    if issue.kind == "unknown":
+        return f"products.{path[1]} has unknown key {name!r}{_hint(name)}"
+    if issue.kind == "finite":
+        return f"{name} must be finite, got {float(value)}"
+    if issue.kind == "range" and issue.lower is not None:
+        shown = int(value) if issue.phrase == WHOLE_NUMBER else float(value)
+        if issue.upper is None:
+            return f"{name} must be at least {issue.lower[0]:g}, got {shown}"
+        return f"{name} must be in [{issue.lower[0]:g}, {issue.upper[0]:g}], got {shown}"
+    if issue.kind == "rule":
+        return issue.phrase
+    return f"{name} {issue.phrase}, got {value!r}"
+
+
+def _layout_problems(found: list[Issue], data: Mapping[str, Any], source: str) -> list[str]:
+    """A policy file's unknown keys and products and tables that are not tables, each
+    table's keys in alphabetical order (values are left to the constructor)."""
+    products = data.get("product")
+    order = list(products) if isinstance(products, Mapping) else []
+    unknown_products = {i.path[1] for i in found if i.kind == "unknown_name"}
+    problems: list[tuple[tuple[int, int, str], str]] = []
+    for issue in found:
+        path, name = issue.path, issue.name
+        if len(path) == 1 and issue.kind == "unknown":
+            problems.append(((0, 0, name), f"{source}: unknown key {name!r}{_hint(name)}"))
+        elif path == ("product",):
+            text = f"{source}: 'product' must be a table of [product.<name>] tables"
+            problems.append(((1, -1, ""), text))
+        elif path[0] != "product":
+            continue
+        elif issue.kind == "unknown_name":
+            close = did_you_mean(name, PRODUCTS, cutoff=0.6)
+            hint = f" (did you mean {close!r}?)" if close else f"; products are {list(PRODUCTS)}"
+            text = f"{source}: [product.{name}]: unknown product{hint}"
+            problems.append(((1, order.index(name), ""), text))
+        elif path[1] in unknown_products:
+            continue  # an unknown product's keys are not checked
+        elif len(path) == 2:
+            text = f"{source}: product.{path[1]} must be a table"
+            problems.append(((1, order.index(path[1]), ""), text))
+        elif issue.kind == "unknown":
+            text = f"{source}: [product.{path[1]}]: unknown key {name!r}{_hint(name)}"
+            problems.append(((1, order.index(path[1]), name), text))
+    return [text for _, text in sorted(problems, key=lambda p: p[0])]
 
 
 def _hint(key: str) -> str:
-    close = difflib.get_close_matches(str(key), POLICY_KEYS, n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    close = did_you_mean(key, POLICY_KEYS)
+    return f" (did you mean {close!r}?)" if close else ""

@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-
 #: The plan terms a table shows one column each, in this order (``plan --out``, the
 #: portfolio's plans file); ``levels`` follows them as text.
 TABLE_TERMS: tuple[str, ...] = (

@@ -1,8 +1,8 @@
 """Shocks (SPEC §9): what a scenario's ``[shocks]`` table says, and what it does to each account.
 
 :class:`Shocks`, with its :class:`SegmentShock` entries, is the validated table
-(:func:`shocks_from_table`, read by :mod:`solver.scenarios.spec`, which checks its values
-with :func:`shock_value_problems` and :func:`filter_value_problems`).
+(:func:`shocks_from_table`, read by :mod:`solver.scenarios.spec`, which declares its keys'
+types and bounds and checks segment filter values with :func:`filter_value_problems`).
 :func:`account_shocks` resolves it to per-account multipliers (:class:`AccountShocks`).
 
 Shocks are transformations of the model's inputs, never formulas of their own: income
@@ -39,7 +39,6 @@ __all__ = [
     "anticipated_frame",
     "filter_value_problems",
     "segment_mask",
-    "shock_value_problems",
     "shocked_model",
     "shocked_params",
     "shocks_from_table",
@@ -157,30 +156,6 @@ def shocks_from_table(table: Mapping[str, Any]) -> Shocks:
         anticipated=bool(table.get("anticipated", False)),
         segments=tuple(segments),
     )
-
-
-def shock_value_problems(table: Mapping[str, Any], source: str, prefix: str) -> list[str]:
-    """Problems with the values of a ``[shocks]`` table or one of its segment entries (keys
-    already checked), each prefixed ``SOURCE: PREFIXkey``."""
-    problems: list[str] = []
-    rules = {
-        "income_multiplier": (0.0, 10.0),
-        "unemployment_probability": (0.0, 1.0),
-        "unemployment_income_multiplier": (0.0, 1.0),
-        "vehicle_price_index": (0.0, 10.0),
-        "cost_of_funds_change": (-0.5, 0.5),
-        "hazard_multiplier": (0.0, 100.0),
-    }
-    for key, (lo, hi) in rules.items():
-        if key in table and not (lo <= table[key] <= hi):
-            problems.append(
-                f"{source}: {prefix}{key} must be in [{lo:g}, {hi:g}], got {table[key]!r}"
-            )
-    if "unemployment_months" in table and table["unemployment_months"] < 0:
-        problems.append(
-            f"{source}: {prefix}unemployment_months must be >= 0, got {table['unemployment_months']!r}"
-        )
-    return problems
 
 
 def filter_value_problems(segment: Mapping[str, Any], source: str, where: str) -> list[str]:

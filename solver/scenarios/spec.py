@@ -73,25 +73,39 @@ command line's ``--set``) are applied last, validated the same way.
 from __future__ import annotations
 
 import difflib
-import math
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from solver.core.files import read_toml
 from solver.core.limits import MAX_ACCOUNTS, MAX_PATHS, MAX_SEED
 from solver.core.model import BehaviourModel
 from solver.core.policy import POLICY_KEYS, Policy
+from solver.core.settings_schema import (
+    WHOLE_NUMBER,
+    Flag,
+    Issue,
+    Number,
+    Phrase,
+    Table,
+    Text,
+    Texts,
+    Thousands,
+    WholeNumber,
+    issues,
+    position,
+)
 from solver.domain import TIERS
 from solver.errors import InputError
 from solver.scenarios.shocks import (
     SEGMENT_FILTERS,
     Shocks,
     filter_value_problems,
-    shock_value_problems,
     shocks_from_table,
 )
 
@@ -106,55 +120,101 @@ __all__ = [
 ]
 
 # --------------------------------------------------------------------------------------
-# The schema: section -> key -> kind. Kinds: str, path, int, float, bool, strs (str or list
-# of str), table (free table validated elsewhere), segments (array of segment tables).
+# The schema: one pydantic model per table, each key with its type and bounds
+# (solver.core.settings_schema: strict types, so "12" is not a number and 12.0 is not a
+# whole number). Every table forbids unknown keys. Values only the behaviour model and the
+# policy know how to check (their ranges, the [policy.product.*] tables) are left to
+# BehaviourModel.from_dict and Policy.from_dict; segment filter values to
+# solver.scenarios.shocks.filter_value_problems (a did-you-mean among the values accounts
+# can have, which pydantic's literal errors do not give).
 # --------------------------------------------------------------------------------------
 
-_MODEL_KEYS = {f.name: "float" for f in fields(BehaviourModel) if f.name != "base_hazard"}
-_MODEL_KEYS["recovery_lag_months"] = "int"
 
-SCHEMA: dict[str, Any] = {
-    "name": "str",
-    "description": "str",
-    "extends": "path",
-    "portfolio": {"path": "path", "n": "int", "seed": "int"},
-    "model": {"path": "path", **_MODEL_KEYS, "base_hazard": {t: "float" for t in TIERS}},
-    "policy": {
-        "path": "path",
-        **{k: "any" for k in POLICY_KEYS},
-        "product": "table",
-    },
-    "plans": {"restructure": "bool", "grid_levels": "int", "beam_width": "int", "buckets": "int"},
-    "collection": {
-        "enabled": "bool",
-        "treatments": "path",
-        "teams": "path",
-        "capacity_multiplier": "float",
-        "budget": "float",
-        "time_limit_seconds": "float",
-        "effect_months": "int",
-    },
-    "shocks": {
-        "income_multiplier": "float",
-        "unemployment_probability": "float",
-        "unemployment_income_multiplier": "float",
-        "unemployment_months": "int",
-        "vehicle_price_index": "float",
-        "cost_of_funds_change": "float",
-        "hazard_multiplier": "float",
-        "anticipated": "bool",
-        "segments": "segments",
-    },
-    "simulation": {"paths": "int", "horizon_months": "int", "seed": "int"},
-}
+def _table(title: str, /, **keys: Any) -> type[BaseModel]:
+    """A table of optional keys (absent keys take their defaults when the scenario is built)."""
+    definitions: dict[str, Any] = {k: (t, None) for k, t in keys.items()}
+    return create_model(title, __config__=ConfigDict(extra="forbid"), **definitions)
 
-SEGMENT_SCHEMA: dict[str, str] = {
-    **{k: "strs" for k in SEGMENT_FILTERS},
-    "income_multiplier": "float",
-    "unemployment_probability": "float",
-    "unemployment_income_multiplier": "float",
-    "hazard_multiplier": "float",
-}
+
+Multiplier = Annotated[Number, Field(ge=0.0, le=10.0)]
+Probability = Annotated[Number, Field(ge=0.0, le=1.0)]
+HazardMultiplier = Annotated[Number, Field(ge=0.0, le=100.0)]
+AtLeastZero = Annotated[Number, Field(ge=0)]
+Seed = Annotated[WholeNumber, Field(ge=0, le=MAX_SEED)]
+SearchEffort = Annotated[WholeNumber, Field(ge=1)]
+
+SegmentTable = _table(
+    "SegmentTable",
+    **dict.fromkeys(SEGMENT_FILTERS, Texts),
+    income_multiplier=Multiplier,
+    unemployment_probability=Probability,
+    unemployment_income_multiplier=Probability,
+    hazard_multiplier=HazardMultiplier,
+)
+
+ScenarioFile = _table(
+    "ScenarioFile",
+    name=Text,
+    description=Text,
+    extends=Text,
+    portfolio=_table(
+        "PortfolioTable",
+        path=Text,
+        # the same ceiling as `workout generate portfolio --n` (a 10^8-account book needs
+        # about 150 GB to generate; larger values are typos)
+        n=Annotated[WholeNumber, Field(ge=1, le=MAX_ACCOUNTS), Thousands()],
+        seed=Seed,
+    ),
+    model=_table(
+        "ModelTable",
+        path=Text,
+        **{
+            f.name: WholeNumber if f.type == "int" else Number
+            for f in fields(BehaviourModel)
+            if f.name != "base_hazard"
+        },
+        base_hazard=_table("BaseHazardTable", **dict.fromkeys(TIERS, Number)),
+    ),
+    policy=_table("PolicyTable", path=Text, **dict.fromkeys(POLICY_KEYS, Any), product=Table),
+    plans=_table(
+        "PlansTable",
+        restructure=Flag,
+        grid_levels=SearchEffort,
+        beam_width=SearchEffort,
+        buckets=SearchEffort,
+    ),
+    collection=_table(
+        "CollectionTable",
+        enabled=Flag,
+        treatments=Text,
+        teams=Text,
+        capacity_multiplier=AtLeastZero,
+        budget=AtLeastZero,
+        time_limit_seconds=Annotated[Number, Field(gt=0)],
+        effect_months=Annotated[WholeNumber, Field(ge=0)],
+    ),
+    shocks=_table(
+        "ShocksTable",
+        income_multiplier=Multiplier,
+        unemployment_probability=Probability,
+        unemployment_income_multiplier=Probability,
+        unemployment_months=Annotated[WholeNumber, Field(ge=0)],
+        vehicle_price_index=Multiplier,
+        cost_of_funds_change=Annotated[Number, Field(ge=-0.5, le=0.5)],
+        hazard_multiplier=HazardMultiplier,
+        anticipated=Flag,
+        segments=Annotated[
+            list[SegmentTable],  # type: ignore[valid-type]
+            Phrase("must be an array of tables ([[shocks.segments]])"),
+        ],
+    ),
+    simulation=_table(
+        "SimulationTable",
+        paths=Annotated[WholeNumber, Field(ge=1, le=MAX_PATHS)],
+        horizon_months=Annotated[WholeNumber, Field(ge=1, le=240)],
+        seed=Seed,
+    ),
+)
 
 
 #: Keys whose values are file paths (resolved against the file that names them).
@@ -421,96 +481,75 @@ def _entry(array: str, number: int) -> str:
     return f"[[{array}]] entry {number}"
 
 
-def _kind_problem(kind: str, value: Any) -> str | None:
-    if kind in ("str", "path"):
-        return None if isinstance(value, str) else "must be text"
-    if kind == "int":
-        if isinstance(value, float) and value.is_integer():
-            return "must be a whole number written without a decimal point or exponent"
-        if isinstance(value, bool) or not isinstance(value, int):
-            return "must be a whole number"
-        return None
-    if kind == "float":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return "must be a number"
-        return None if math.isfinite(float(value)) else "must be finite"
-    if kind == "bool":
-        return None if isinstance(value, bool) else "must be true or false"
-    if kind == "strs":
-        if isinstance(value, str):
-            return None
-        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-            return None
-        return "must be text or a non-empty list of text"
-    if kind == "table":
-        return None if isinstance(value, dict) else "must be a table"
-    if kind == "segments":
-        if isinstance(value, list) and all(isinstance(v, dict) for v in value):
-            return None
-        return "must be an array of tables ([[shocks.segments]])"
-    return None
+def _dotted(loc: Sequence[str | int]) -> str:
+    """``("shocks", "segments", 0, "tier")`` → ``[[shocks.segments]] entry 1: tier``."""
+    dotted = ""
+    for key in loc:
+        if isinstance(key, int):
+            dotted = f"{_entry(dotted, key + 1)}: "
+        else:
+            dotted += key if not dotted or dotted.endswith(": ") else f".{key}"
+    return dotted
 
 
-def _check_table(
-    table: Mapping[str, Any], schema: Mapping[str, Any], source: str, prefix: str
-) -> list[str]:
-    problems: list[str] = []
-    for key, value in table.items():
-        dotted = f"{prefix}{key}"
-        if key not in schema:
-            problems.append(_unknown(source, dotted, key, list(schema)))
-            continue
-        kind = schema[key]
-        if isinstance(kind, dict):
-            if not isinstance(value, dict):
-                problems.append(f"{source}: {dotted} must be a table")
-                continue
-            problems += _check_table(value, kind, source, f"{dotted}.")
-            continue
-        issue = _kind_problem(kind, value)
-        if issue:
-            problems.append(f"{source}: {dotted} {issue}, got {value!r}")
-        elif kind == "segments":
-            for i, segment in enumerate(value, start=1):
-                problems += _check_table(segment, SEGMENT_SCHEMA, source, f"{_entry(dotted, i)}: ")
-    return problems
+def _bound(value: float, thousands: bool) -> str:
+    if isinstance(value, int):
+        return f"{value:,}" if thousands else str(value)
+    return f"{value:g}"
+
+
+def _message(issue: Issue, source: str) -> str:
+    """One problem in the scenario's words (``SOURCE: shocks.x must be in [0, 10], got 11``)."""
+    dotted = _dotted(issue.loc)
+    if issue.kind == "unknown":
+        return _unknown(source, dotted, issue.name, issue.valid)
+    if issue.kind == "table":
+        return f"{source}: {dotted} must be a table"
+    value = issue.value
+    if issue.kind == "finite":
+        return f"{source}: {dotted} must be finite, got {value!r}"
+    if issue.kind == "range":
+        lo, hi = issue.lower, issue.upper
+        if lo is not None and hi is not None:
+            rule = f"in [{_bound(lo[0], issue.thousands)}, {_bound(hi[0], issue.thousands)}]"
+        else:  # the schema's one-sided bounds are all lower bounds
+            assert lo is not None
+            rule = f"{'>=' if lo[1] else '>'} {_bound(lo[0], issue.thousands)}"
+        return f"{source}: {dotted} must be {rule}, got {value!r}"
+    phrase = issue.phrase
+    if isinstance(value, float) and value.is_integer() and phrase == WHOLE_NUMBER:
+        phrase += " written without a decimal point or exponent"
+    return f"{source}: {dotted} {phrase}, got {value!r}"
 
 
 def _check_layer(layer: Mapping[str, Any], source: str) -> None:
-    """Validate one file's (or the overrides') tables: keys, kinds and value ranges."""
-    problems = _check_table(layer, SCHEMA, source, "")
+    """Validate one file's (or the overrides') tables: keys and types first (all of them);
+    when those are right, the values (ranges, filters, the model's and policy's rules).
+    Problems are listed in the order of the file."""
+    try:
+        ScenarioFile.model_validate(layer)
+        found: list[Issue] = []
+    except ValidationError as exc:
+        found = issues(exc, ScenarioFile, layer)
+    problems = [_message(i, source) for i in found if i.kind != "range"]
     if not problems:
-        problems += _check_values(layer, source)
+        ranged = [(i.loc, _message(i, source)) for i in found]
+        ranged += _value_problems(layer, source)
+        ranged.sort(key=lambda p: position(layer, p[0]))
+        problems = [text for _, text in ranged]
     if problems:
         raise InputError(f"{source}: {len(problems)} problem(s) in the scenario", problems)
 
 
-def _check_values(layer: Mapping[str, Any], source: str) -> list[str]:
-    problems: list[str] = []
-
-    def need(cond: bool, dotted: str, rule: str, value: Any) -> None:
-        if not cond:
-            problems.append(f"{source}: {dotted} must be {rule}, got {value!r}")
-
+def _value_problems(
+    layer: Mapping[str, Any], source: str
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """The value rules the schema does not declare, each with where it is."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
     portfolio = layer.get("portfolio", {})
     if "path" in portfolio and ("n" in portfolio or "seed" in portfolio):
-        problems.append(f"{source}: portfolio: give either 'path' or 'n' (and 'seed'), not both")
-    if "n" in portfolio:
-        # the same ceiling as `workout generate portfolio --n` (a 10^8-account book needs
-        # about 150 GB to generate; larger values are typos)
-        need(
-            1 <= portfolio["n"] <= MAX_ACCOUNTS,
-            "portfolio.n",
-            f"in [1, {MAX_ACCOUNTS:,}]",
-            portfolio["n"],
-        )
-    if "seed" in portfolio:
-        need(
-            0 <= portfolio["seed"] <= MAX_SEED,
-            "portfolio.seed",
-            f"in [0, {MAX_SEED}]",
-            portfolio["seed"],
-        )
+        text = f"{source}: portfolio: give either 'path' or 'n' (and 'seed'), not both"
+        problems.append((("portfolio",), text))
     settings: tuple[tuple[str, Any], ...] = (("model", BehaviourModel), ("policy", Policy))
     for table, kind in settings:
         inline = {k: v for k, v in layer.get(table, {}).items() if k != "path"}
@@ -518,38 +557,13 @@ def _check_values(layer: Mapping[str, Any], source: str) -> list[str]:
             try:
                 kind.from_dict(inline, source=f"{source}: [{table}]")
             except InputError as exc:
-                problems += exc.problems or [str(exc)]
-    collection = layer.get("collection", {})
-    for key in ("capacity_multiplier",):
-        if key in collection:
-            need(collection[key] >= 0, f"collection.{key}", ">= 0", collection[key])
-    if "budget" in collection:
-        need(collection["budget"] >= 0, "collection.budget", ">= 0", collection["budget"])
-    if "time_limit_seconds" in collection:
-        v = collection["time_limit_seconds"]
-        need(v > 0, "collection.time_limit_seconds", "> 0", v)
-    if "effect_months" in collection:
-        v = collection["effect_months"]
-        need(v >= 0, "collection.effect_months", ">= 0", v)
-    shocks = layer.get("shocks", {})
-    problems += shock_value_problems(shocks, source, "shocks.")
-    for i, segment in enumerate(shocks.get("segments", []), start=1):
-        where = _entry("shocks.segments", i)
-        problems += shock_value_problems(segment, source, f"{where}: ")
-        problems += filter_value_problems(segment, source, where)
-    for key, value in layer.get("plans", {}).items():
-        if key != "restructure":
-            need(value >= 1, f"plans.{key}", ">= 1", value)
-    sim = layer.get("simulation", {})
-    if "paths" in sim:
-        need(
-            1 <= sim["paths"] <= MAX_PATHS, "simulation.paths", f"in [1, {MAX_PATHS}]", sim["paths"]
-        )
-    if "horizon_months" in sim:
-        v = sim["horizon_months"]
-        need(1 <= v <= 240, "simulation.horizon_months", "in [1, 240]", v)
-    if "seed" in sim:
-        need(0 <= sim["seed"] <= MAX_SEED, "simulation.seed", f"in [0, {MAX_SEED}]", sim["seed"])
+                problems += [((table,), p) for p in exc.problems or [str(exc)]]
+    for i, segment in enumerate(layer.get("shocks", {}).get("segments", [])):
+        where = _entry("shocks.segments", i + 1)
+        for key in SEGMENT_FILTERS:
+            if key in segment:
+                found = filter_value_problems({key: segment[key]}, source, where)
+                problems += [(("shocks", "segments", i, key), p) for p in found]
     return problems
 
 
