@@ -196,11 +196,13 @@ def test_same_seed_same_result():
 def test_work_budgets_make_a_slower_machine_give_the_same_result(
     monkeypatch, shape, expected_method
 ):
-    """Budgets are work, not seconds: on a machine 1.3x slower (simulated clock) the result
-    is the same, as long as the wall clock stopped nothing (flagged in the stats)."""
+    """Budgets are work, not seconds: on a machine 1.1x slower (simulated clock) the result
+    is the same, as long as the wall clock stopped nothing (flagged in the stats). (The
+    budgets use about 80 % of the limit since issue 19, so the margin is about 1.25x; it was
+    2x, and this test used 1.3x, when they used half.)"""
     cost, resource, capacity = _tight_instance(*shape, seed=5)
     normal = solve_gap(cost, resource, capacity, time_limit=3.0, seed=2, workers=1)
-    slow_down(monkeypatch, 1.3)
+    slow_down(monkeypatch, 1.1)
     slower = solve_gap(cost, resource, capacity, time_limit=3.0, seed=2, workers=1)
     assert expected_method in normal.method
     assert check_assignment(normal, cost, resource, capacity) == normal.objective

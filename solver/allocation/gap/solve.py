@@ -2,26 +2,30 @@
 
 The phases run in order, each a named step below: presolve, the Lagrangian bound and prices
 (:mod:`~solver.allocation.gap.dual`), a greedy primal (:mod:`~solver.allocation.gap.primal`),
-exact CP-SAT on small problems (:mod:`~solver.allocation.gap.cpsat`), then a reduced CP-SAT
-model when no solution is known yet, large-neighbourhood search
-(:mod:`~solver.allocation.gap.lns`) and, on small problems, a final CP-SAT run to prove
-optimality. Each phase gets a share of the time limit.
+exact CP-SAT on small problems (:mod:`~solver.allocation.gap.cpsat`), the exact min-cost
+flow of transportation-shaped problems (:mod:`~solver.allocation.gap.flow`), a reduced
+CP-SAT model when no solution is known yet, then the improvement phase — rounds of the
+ejection-chain search (:mod:`~solver.allocation.gap.ejection`) and of the CP-SAT
+large-neighbourhood search (:mod:`~solver.allocation.gap.lns`) — and, on small problems, a
+final CP-SAT run to prove optimality.
 
 Determinism: the same problem and seed give the same result whenever the wall clock stops
 nothing. Every phase that could run until the deadline has a budget of deterministic work
-computed from ``time_limit`` alone (never from the clock): an iteration count for the
-Lagrangian ascent, CP-SAT's deterministic time for the exact, reduced and LNS searches, and
-the LNS's neighbourhood adapts to that deterministic time, not to seconds. The other phases
-(repair, shift/swap local search, regret construction) stop on their own criteria. CP-SAT is
-seeded; with one worker its search is reproducible for a given deterministic time, while a
-parallel run (``workers > 1``) is not: its threads share solutions as timing allows.
-(CP-SAT's deterministic ``interleave_search`` mode overshoots small deterministic budgets by
-whole batches — measured 2.7 against a budget of 1.1 — so it does not help here.)
-:func:`solver.allocation.portfolio.allocate` therefore uses one worker; ``bench gap`` uses two. The
-budgets are sized (``WORK_SAFETY``) to use about half of the time limit on the
-project machine, so a machine up to about twice slower, or loaded, gives the same result;
-the wall clock is only the hard stop. When it does stop a phase first, the result says which
-(``stats["wall_clock_stop"]``): its certificate is still valid, but a rerun may differ.
+(:mod:`~solver.allocation.gap.budget`): iterations of the Lagrangian ascent, CP-SAT's
+deterministic time, move evaluations of the ejection chains, LNS work; each budget is a
+share of what the limit's work account has left after the phases before it, so time a phase
+leaves unused goes to the next, and the whole run uses most of its limit on the project
+machine. The other phases (repair, shift/swap local search, regret construction, the
+min-cost flow) stop on their own criteria; their work is charged to the account from their
+size. CP-SAT is seeded; with one worker its search is reproducible for a given deterministic
+time, while a parallel run (``workers > 1``) is not: its threads share solutions as timing
+allows. (CP-SAT's deterministic ``interleave_search`` mode overshoots small deterministic
+budgets by whole batches — measured 2.7 against a budget of 1.1 — so it does not help here.)
+:func:`solver.allocation.portfolio.allocate` therefore uses one worker; ``bench gap`` uses
+two. The wall clock is only the hard stop. When it does stop a phase first, the result says
+which (``stats["wall_clock_stop"]``): its certificate is still valid, but a rerun may differ.
+``stats["work"]`` is the account (seconds the work stands for, per phase, and the share of
+the limit).
 """
 
 from __future__ import annotations
@@ -33,8 +37,22 @@ from typing import Any
 
 import numpy as np
 
+from solver.allocation.gap.budget import (
+    CPSAT_DET_PER_SECOND,
+    DUAL_CELLS_PER_SECOND,
+    EJECTION_WORK_PER_SECOND,
+    FLOW_ARCS_PER_SECOND,
+    GREEDY_CELLS_PER_SECOND,
+    KNAPSACK_CELLS_PER_SECOND,
+    LNS_WORK_PER_SECOND,
+    WORK_SAFETY,
+    WorkClock,
+)
 from solver.allocation.gap.cpsat import solve_cpsat, stopped_by_clock
 from solver.allocation.gap.dual import DualResult, lagrangian_dual
+from solver.allocation.gap.ejection import ejection_search
+from solver.allocation.gap.flow import row_slots, solve_transport
+from solver.allocation.gap.knapsack import knapsack_bound
 from solver.allocation.gap.lns import large_neighbourhood_search
 from solver.allocation.gap.primal import (
     improve_shift,
@@ -64,53 +82,28 @@ CPSAT_MAX_PAIRS = 400_000
 # jobs (capacities scaled in proportion) and then refined on all jobs.
 SAMPLE_MIN_JOBS = 100_000
 SAMPLE_JOBS = 40_000
-# Swap local search evaluates all job pairs per round: only for up to this many jobs.
-SWAP_MAX_JOBS = 4_000
-# Share of the remaining time the exact path gives CP-SAT before switching to LNS.
+# Swap local search evaluates all job pairs per round: only for up to this many jobs (the
+# ejection chains, which include swaps, take over on larger problems).
+SWAP_MAX_JOBS = 1_000
+# Share of the work left the exact path gives CP-SAT before switching to the search.
 EXACT_SHARE = 0.25
-# Share of the time left after the first CP-SAT run that small problems keep for a final,
-# warm-started CP-SAT run (to prove optimality of the LNS solution).
+# Share of the work left after the first CP-SAT run that small problems keep for a final,
+# warm-started CP-SAT run (to prove optimality of the improved solution).
 FINAL_EXACT_SHARE = 0.4
-# Work budgets (reproducibility). Every phase that could run until the time limit (the
-# Lagrangian ascent, the CP-SAT searches, the LNS) gets a budget of deterministic work
-# computed from ``time_limit`` alone, never from the clock: iterations of the ascent, CP-SAT's
-# deterministic time. The rates below were measured on the project machine (2 shared cores,
-# `benchmarks/README.md`) and are multiplied by WORK_SAFETY, so a budget normally uses about
-# half of its share of the time limit: the same inputs and seed then give the same result on
-# a machine (or a load) up to about twice slower. The wall-clock ``time_limit`` stays the hard
-# stop; a result it stopped says so (``stats["wall_clock_stop"]``) and a rerun may differ.
-WORK_SAFETY = 0.5
-# CP-SAT deterministic seconds per wall-clock second, one worker (measured 30 Nov 2026:
-# 0.26–0.5 on full GAP models of 400–5,000 pairs, 0.5–0.75 on LNS sub-problems).
-CPSAT_DET_PER_SECOND = 0.3
-# Cells of the K × n option matrix priced per second by the Lagrangian ascent (its pricing
-# pass is dense: forbidden pairs cost as much as allowed ones; measured 1.2e8 at 200,000
-# accounts, 2.0e8 at 20,000).
-DUAL_CELLS_PER_SECOND = 1.2e8
-# LNS work (see lns.lns_work, deterministic seconds) per wall-clock second (measured 0.73–0.89
-# on 8,000–20,000-account allocations, about 0.4 on GAPs of 100–500 jobs).
-LNS_WORK_PER_SECOND = 0.45
-# Share of the time limit of the Lagrangian ascent (small problems / others).
+# Share of the limit's work of the Lagrangian ascent (small problems / others).
 DUAL_SHARE_SMALL = 0.1
 DUAL_SHARE = 0.3
+# Share of the work left of the knapsack Lagrangian bound.
+KNAPSACK_SHARE = 0.1
+# The improvement phase: rounds of ejection chains then LNS, and the chains' share of each.
+SEARCH_ROUNDS = 3
+EJECTION_SHARE = 0.6
 
 
 def _dual_iterations(seconds: float, cells: int, cap: int) -> int:
-    """Iteration budget of a Lagrangian ascent over a ``cells``-entry option matrix given
-    ``seconds`` of the time limit (see WORK_SAFETY), at most ``cap`` and at least one."""
-    per_second = WORK_SAFETY * DUAL_CELLS_PER_SECOND / max(cells, 1)
-    return max(1, min(cap, int(seconds * per_second)))
-
-
-def _cpsat_det(seconds: float) -> float:
-    """CP-SAT deterministic-time budget for ``seconds`` of the time limit."""
-    return WORK_SAFETY * CPSAT_DET_PER_SECOND * max(0.0, seconds)
-
-
-def _lns_budget(seconds: float) -> float:
-    """LNS work budget (see :func:`~solver.allocation.gap.lns.lns_work`) for ``seconds`` of
-    the time limit."""
-    return WORK_SAFETY * LNS_WORK_PER_SECOND * max(0.0, seconds)
+    """Iteration budget of a Lagrangian ascent over a ``cells``-entry option matrix for
+    ``seconds`` of work, at most ``cap`` and at least one."""
+    return max(1, min(cap, int(seconds * DUAL_CELLS_PER_SECOND / max(cells, 1))))
 
 
 def _sample_prices(
@@ -155,7 +148,9 @@ class _Run:
     gap_tolerance: float
     integral_costs: bool
     stats: dict[str, Any]
-    # Phases the wall clock stopped before their work budget (see WORK_SAFETY).
+    # The account of the deterministic work (see solver.allocation.gap.budget).
+    clock: WorkClock
+    # Phases the wall clock stopped before their work budget.
     clock_stops: list[str] = field(default_factory=list)
     incumbent: np.ndarray | None = None
     bound: float = -math.inf
@@ -196,6 +191,7 @@ class _Run:
         if runtime >= self.limit and not self.clock_stops and method not in ("trivial", "presolve"):
             self.clock_stops.append("time limit")
         self.stats["wall_clock_stop"] = ", ".join(self.clock_stops)
+        self.stats["work"] = self.clock.report()
         if assignment is None:
             assignment = np.full(self.problem.n_jobs, -1, dtype=np.int64)
             objective, gap = math.nan, math.inf
@@ -268,6 +264,7 @@ def solve_assignment(
         gap_tolerance,
         _is_integral(problem.cost),
         {"jobs": n, "options": k},
+        WorkClock(max(0.0, float(time_limit))),
     )
     if n == 0:
         return run.finish(np.zeros(0, dtype=np.int64), 0.0, Status.OPTIMAL, "trivial")
@@ -281,9 +278,7 @@ def solve_assignment(
         run.incumbent = hint.astype(np.int64)
     small = pairs <= exact_max_pairs
 
-    dual, dual_seconds = _lagrangian(
-        run, allowed, small=small, dual_method=dual_method, pricing=pricing
-    )
+    dual = _lagrangian(run, allowed, small=small, dual_method=dual_method, pricing=pricing)
     run.bound = dual.bound
     if dual.bound == math.inf:
         return run.finish(
@@ -294,24 +289,23 @@ def solve_assignment(
             "no job–option pair is allowed for some job",
         )
     _greedy(run, allowed, dual)
-    exact_seconds = 0.0
     if small and time.perf_counter() < run.deadline:
-        final, exact_seconds = _exact(run, allowed, dual, lns=lns)
+        final = _exact(run, allowed, dual, lns=lns)
         if final is not None:
             return final
+    if run.incumbent is not None and problem.objective(run.incumbent) <= run.good_enough(run.bound):
+        return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
+    final = _transport(run, allowed)
+    if final is not None:
+        return final
 
     keep, rc = _reduced_options(problem, allowed, dual, run.incumbent)
-    # Seconds of the time limit left for the next phases (deterministic: from the limit and
-    # the shares of the phases that ran, never from the clock).
-    rest = run.limit - dual_seconds - exact_seconds
-    lns_seconds = rest * (1.0 - FINAL_EXACT_SHARE) if small else rest
     if (
         run.incumbent is None
         and int(keep.sum()) <= CPSAT_MAX_PAIRS
         and time.perf_counter() < run.deadline
     ):
-        lns_seconds *= 0.65
-        _reduced_cpsat(run, keep, dual, seconds=rest * (0.35 if lns else 1.0), lns=lns)
+        _reduced_cpsat(run, keep, dual, share=0.35 if lns else 1.0)
     if run.incumbent is None:
         return run.finish(
             None,
@@ -322,15 +316,19 @@ def solve_assignment(
         )
     if problem.objective(run.incumbent) <= run.good_enough(run.bound):
         return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
-    if lns and int(keep.sum()) <= CPSAT_MAX_PAIRS and lns_seconds > 0.0:
+    _knapsack(run, allowed, dual)
+    if problem.objective(run.incumbent) <= run.good_enough(run.bound):
+        return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
+    if lns and int(keep.sum()) <= CPSAT_MAX_PAIRS and run.clock.left > 0.0:
         if time.perf_counter() >= run.deadline - 0.05:
-            run.clock_stops.append("lns skipped")
+            run.clock_stops.append("search skipped")
         else:
-            final = _neighbourhoods(
-                run, run.incumbent, allowed, keep, rc, small=small, seconds=lns_seconds, rest=rest
-            )
-            if final is not None:
-                return final
+            seconds = run.clock.left * ((1.0 - FINAL_EXACT_SHARE) if small else 1.0)
+            _improve(run, allowed, keep, rc, dual, run.incumbent, seconds=seconds, small=small)
+            if small:
+                final = _final_exact(run, allowed)
+                if final is not None:
+                    return final
     return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
 
 
@@ -346,16 +344,18 @@ def _stranded(allowed: np.ndarray) -> str:
 
 def _lagrangian(
     run: _Run, allowed: np.ndarray, *, small: bool, dual_method: str, pricing: Any
-) -> tuple[DualResult, float]:
-    """Phase 1: the Lagrangian bound and prices, and the seconds of the time limit it had.
+) -> DualResult:
+    """Phase 1: the Lagrangian bound and prices.
 
     With many jobs the prices start from the dual of a random sample, which also gives a
     first primal solution.
     """
     problem, stats = run.problem, run.stats
     k, n = problem.cost.shape
-    dual_budget = (DUAL_SHARE_SMALL if small else DUAL_SHARE) * run.limit
-    dual_seconds = dual_budget
+    share = DUAL_SHARE_SMALL if small else DUAL_SHARE
+    wall = share * run.limit  # the phase's hard stop
+    budget = share * run.clock.total  # its work, in seconds
+    dual_seconds = budget
     start_prices = None
     if n >= SAMPLE_MIN_JOBS and dual_method == "auto":
         # Prices are intensive quantities: solve the dual on a random sample with
@@ -363,11 +363,14 @@ def _lagrangian(
         start_prices = _sample_prices(
             problem,
             seed=run.seed,
-            deadline=time.perf_counter() + 0.4 * dual_budget,
-            seconds=0.4 * dual_budget,
+            deadline=time.perf_counter() + 0.4 * wall,
+            seconds=0.4 * budget,
         )
-        dual_seconds = 0.6 * dual_budget
+        dual_seconds = 0.6 * budget
         stats["sample_dual_iterations"] = start_prices[2]
+        run.clock.charge(
+            "sample dual", start_prices[2] * k * SAMPLE_JOBS / DUAL_CELLS_PER_SECOND, 0.4 * budget
+        )
         if start_prices[3]:
             run.clock_stops.append("sample dual")
         run.offer(
@@ -375,9 +378,10 @@ def _lagrangian(
                 problem, allowed, start_prices[0], start_prices[1], deadline=run.deadline
             )
         )
+    started = time.perf_counter()
     dual = lagrangian_dual(
         problem,
-        deadline=min(run.deadline, time.perf_counter() + dual_budget),
+        deadline=min(run.deadline, time.perf_counter() + wall),
         max_iterations=_dual_iterations(dual_seconds, k * n, 300 if small else 3000),
         upper_bound=problem.objective(run.incumbent) if run.incumbent is not None else None,
         allowed=allowed,
@@ -386,13 +390,19 @@ def _lagrangian(
         step_scale=1.0 if start_prices is None else 0.25,
         pricing=pricing,
     )
+    run.clock.charge(
+        "lagrangian",
+        dual.iterations * k * n / DUAL_CELLS_PER_SECOND,
+        dual_seconds,
+        time.perf_counter() - started,
+    )
     stats["lagrangian_bound"] = dual.bound
     stats["prices"] = dual.prices
     stats["global_prices"] = dual.global_prices
     stats["lagrangian_iterations"] = dual.iterations
     if dual.timed_out:
         run.clock_stops.append("lagrangian")
-    return dual, dual_budget
+    return dual
 
 
 def _greedy(run: _Run, allowed: np.ndarray, dual: DualResult) -> None:
@@ -400,7 +410,8 @@ def _greedy(run: _Run, allowed: np.ndarray, dual: DualResult) -> None:
     construction when the repair fails; swap moves on small instances."""
     problem, deadline = run.problem, run.deadline
     k, n = problem.cost.shape
-    if time.perf_counter() < deadline:
+    started = time.perf_counter()
+    if started < deadline:
         repaired = primal_from_prices(
             problem, allowed, dual.prices, dual.global_prices, deadline=deadline
         )
@@ -425,35 +436,38 @@ def _greedy(run: _Run, allowed: np.ndarray, dual: DualResult) -> None:
     if run.incumbent is not None and n <= SWAP_MAX_JOBS:
         run.incumbent = improve_swap(problem, run.incumbent, allowed, deadline=deadline)
         run.stats["swap_objective"] = problem.objective(run.incumbent)
+    # charged from its size: it stops on its own criteria (swap rounds are quadratic)
+    cells = 4 * k * n + (10 * n * n if n <= SWAP_MAX_JOBS else 0)
+    run.clock.charge("greedy", cells / GREEDY_CELLS_PER_SECOND, wall=time.perf_counter() - started)
 
 
 def _exact(
     run: _Run, allowed: np.ndarray, dual: DualResult, *, lns: bool
-) -> tuple[AssignmentResult | None, float]:
+) -> AssignmentResult | None:
     """Phase 3a (small problems): exact CP-SAT on the full model, warm-started; it often
-    proves optimality. Returns the result when it ends the search, and the seconds of the
-    time limit the phase had."""
+    proves optimality. Returns the result when it ends the search."""
     problem = run.problem
     remaining = run.deadline - time.perf_counter()
-    share = (1.0 - DUAL_SHARE_SMALL) * run.limit
+    seconds = run.clock.left
     if lns and run.incumbent is not None:
-        share *= EXACT_SHARE
-    det = _cpsat_det(share)
+        seconds *= EXACT_SHARE
+    det = seconds * CPSAT_DET_PER_SECOND
     out = solve_cpsat(
         problem,
         allowed,
-        time_limit=min(remaining, share),
+        time_limit=min(remaining, seconds / WORK_SAFETY),
         seed=run.seed,
         workers=run.workers,
         hint=run.incumbent if run.incumbent is not None else dual.choice,
         det_limit=det,
     )
+    run.clock.charge("cp-sat", out.det / run.workers / CPSAT_DET_PER_SECOND, seconds, out.wall)
     run.stats["cpsat_status"] = out.status
     if stopped_by_clock(out, det):
         run.clock_stops.append("cp-sat")
     if out.status is Status.INFEASIBLE:
         message = "CP-SAT proved that no assignment satisfies the capacities"
-        return run.finish(None, math.inf, Status.INFEASIBLE, "cp-sat", message), share
+        return run.finish(None, math.inf, Status.INFEASIBLE, "cp-sat", message)
     run.bound = max(run.bound, out.bound)
     if out.assignment is not None and (
         run.incumbent is None
@@ -462,8 +476,66 @@ def _exact(
         run.incumbent = out.assignment
     run.method = "cp-sat"
     if out.status is Status.OPTIMAL:
-        return run.finish(run.incumbent, run.bound, Status.OPTIMAL, run.method), share
-    return None, share
+        return run.finish(run.incumbent, run.bound, Status.OPTIMAL, run.method)
+    return None
+
+
+def _transport(run: _Run, allowed: np.ndarray) -> AssignmentResult | None:
+    """Phase 3c: a transportation-shaped problem (:func:`~solver.allocation.gap.flow.row_slots`)
+    is solved exactly by min-cost flow, when its network fits the work left (estimated from
+    its size, never timed). Returns the result when it ends the search."""
+    problem = run.problem
+    seconds = int(run.stats["pairs"]) / FLOW_ARCS_PER_SECOND
+    if seconds > run.clock.left:
+        return None
+    slots = row_slots(problem, allowed)
+    if slots is None or time.perf_counter() >= run.deadline:
+        return None
+    started = time.perf_counter()
+    out = solve_transport(problem, allowed, slots)
+    run.clock.charge(
+        "min-cost flow", out.arcs / FLOW_ARCS_PER_SECOND, wall=time.perf_counter() - started
+    )
+    run.stats["flow_arcs"] = out.arcs
+    if out.assignment is None:
+        message = "the capacity rows cannot take every job (min-cost flow)"
+        return run.finish(None, math.inf, Status.INFEASIBLE, "min-cost-flow", message)
+    run.bound = max(run.bound, out.bound)
+    if run.incumbent is None or problem.objective(out.assignment) <= problem.objective(
+        run.incumbent
+    ):
+        run.incumbent = out.assignment
+        run.method = "lagrangian+min-cost-flow"
+    status = Status.OPTIMAL if out.exact else Status.FEASIBLE
+    return run.finish(run.incumbent, run.bound, status, run.method)
+
+
+def _knapsack(run: _Run, allowed: np.ndarray, dual: DualResult) -> None:
+    """Phase 3d: the knapsack Lagrangian bound (:mod:`~solver.allocation.gap.knapsack`) from
+    the dual's prices, with ``KNAPSACK_SHARE`` of the work left."""
+    problem = run.problem
+    seconds = KNAPSACK_SHARE * run.clock.left
+    if problem.global_capacity.size or run.incumbent is None or seconds <= 0.0:
+        return
+    started = time.perf_counter()
+    kb = knapsack_bound(
+        problem,
+        allowed,
+        dual.prices,
+        upper_bound=problem.objective(run.incumbent),
+        max_cells=int(seconds * KNAPSACK_CELLS_PER_SECOND),
+        deadline=min(run.deadline, started + seconds / WORK_SAFETY),
+    )
+    wall = time.perf_counter() - started
+    run.clock.charge("knapsack bound", kb.cells / KNAPSACK_CELLS_PER_SECOND, seconds, wall)
+    if kb.iterations == 0:
+        return
+    if kb.cells < int(seconds * KNAPSACK_CELLS_PER_SECOND) and wall >= seconds / WORK_SAFETY:
+        run.clock_stops.append("knapsack bound")
+    run.stats.update(
+        knapsack_bound=kb.bound, knapsack_start=kb.start, knapsack_iterations=kb.iterations
+    )
+    run.bound = max(run.bound, kb.bound)
 
 
 def _reduced_options(
@@ -493,21 +565,22 @@ def _reduced_options(
     return keep, rc
 
 
-def _reduced_cpsat(
-    run: _Run, keep: np.ndarray, dual: DualResult, *, seconds: float, lns: bool
-) -> None:
-    """Phase 3b: without a solution yet, CP-SAT on the reduced model for a first one, in
-    ``seconds`` of the time limit (a share of the time left when LNS follows)."""
-    remaining = run.deadline - time.perf_counter()
-    det = _cpsat_det(seconds)
+def _reduced_cpsat(run: _Run, keep: np.ndarray, dual: DualResult, *, share: float) -> None:
+    """Phase 3b: without a solution yet, CP-SAT on the reduced model for a first one, with
+    ``share`` of the work left (less when the search follows)."""
+    seconds = share * run.clock.left
+    det = seconds * CPSAT_DET_PER_SECOND
     out = solve_cpsat(
         run.problem,
         keep,
-        time_limit=remaining * (0.35 if lns else 1.0),
+        time_limit=min(run.deadline - time.perf_counter(), seconds / WORK_SAFETY),
         seed=run.seed,
         workers=run.workers,
         hint=dual.choice,
         det_limit=det,
+    )
+    run.clock.charge(
+        "reduced cp-sat", out.det / run.workers / CPSAT_DET_PER_SECOND, seconds, out.wall
     )
     run.stats["reduced_cpsat_status"] = out.status
     if stopped_by_clock(out, det):
@@ -517,60 +590,118 @@ def _reduced_cpsat(
         run.method = "lagrangian+reduced-cp-sat"
 
 
-def _neighbourhoods(
+def _improve(
     run: _Run,
-    incumbent: np.ndarray,
     allowed: np.ndarray,
     keep: np.ndarray,
     rc: np.ndarray,
+    dual: DualResult,
+    incumbent: np.ndarray,
     *,
-    small: bool,
     seconds: float,
-    rest: float,
-) -> AssignmentResult | None:
-    """Phase 4: LNS from the incumbent for ``seconds`` of the time limit; on small problems
-    then a final warm-started CP-SAT run (``rest`` seconds' share) to prove optimality.
-    Returns the result when that proof ends the search."""
+    small: bool,
+) -> None:
+    """Phase 4: ``SEARCH_ROUNDS`` rounds of the ejection-chain search (``EJECTION_SHARE`` of
+    each round's work) and the CP-SAT LNS from the incumbent, ``seconds`` of work in all;
+    the LNS has it all when the chains do not apply (global rows)."""
+    problem = run.problem
+    chains = problem.global_capacity.size == 0 and problem.capacity.size > 0
+    # a small problem keeps the wall time its final CP-SAT run's work stands for
+    end = run.deadline - (run.clock.left - seconds if small else 0.0)
+    totals: dict[str, float] = {}
+    until = run.clock.spent + seconds
+    for round_ in range(SEARCH_ROUNDS):
+        # this round's share of what is left (so an overrun of the last round is made up)
+        share = max(0.0, until - run.clock.spent) / (SEARCH_ROUNDS - round_)
+        if chains:
+            ej: dict[str, Any] = {}
+            ej_seconds = EJECTION_SHARE * share
+            incumbent = ejection_search(
+                problem,
+                incumbent,
+                allowed,
+                rc,
+                dual.prices,
+                work_budget=int(ej_seconds * EJECTION_WORK_PER_SECOND),
+                deadline=end,
+                seed=run.seed + round_,
+                stats=ej,
+                target=run.good_enough(run.bound),
+            )
+            run.clock.charge(
+                "ejection chains",
+                ej["ejection_work"] / EJECTION_WORK_PER_SECOND,
+                ej_seconds,
+                ej.get("ejection_wall_s", 0.0),
+            )
+            _add_stats(totals, ej)
+            share -= ej_seconds
+            if ej["ejection_wall_stop"]:
+                run.clock_stops.append("ejection chains")
+                break
+        if problem.objective(incumbent) <= run.good_enough(run.bound):
+            break
+        ln: dict[str, Any] = {}
+        incumbent = large_neighbourhood_search(
+            problem,
+            incumbent,
+            keep,
+            rc,
+            deadline=end,
+            work_budget=share * LNS_WORK_PER_SECOND,
+            seed=run.seed + round_,
+            stats=ln,
+            target=run.good_enough(run.bound),
+        )
+        run.clock.charge("lns", ln["lns_work"] / LNS_WORK_PER_SECOND, share, ln["lns_wall_s"])
+        _add_stats(totals, ln)
+        if ln["lns_wall_stop"]:
+            run.clock_stops.append("lns")
+            break
+        if problem.objective(incumbent) <= run.good_enough(run.bound):
+            break
+    run.incumbent = incumbent
+    run.stats.update(totals)
+    run.method += "+chains+lns" if chains else "+lns"
+
+
+def _add_stats(totals: dict[str, float], part: dict[str, Any]) -> None:
+    """Sum a search round's numeric statistics into ``totals`` (flags are or-ed)."""
+    for key, value in part.items():
+        if isinstance(value, bool):
+            totals[key] = bool(totals.get(key, False)) or value
+        elif isinstance(value, (int, float)):
+            totals[key] = totals.get(key, 0) + value
+
+
+def _final_exact(run: _Run, allowed: np.ndarray) -> AssignmentResult | None:
+    """Phase 5 (small problems): CP-SAT on the full model from the incumbent with the work
+    left, to prove optimality. Returns the result when that proof ends the search."""
     problem, deadline = run.problem, run.deadline
-    # Small problems keep a final share of the time for CP-SAT to prove optimality.
-    lns_deadline = deadline
-    if small:
-        lns_deadline = deadline - FINAL_EXACT_SHARE * (deadline - time.perf_counter())
-    run.incumbent = incumbent = large_neighbourhood_search(
-        problem,
-        incumbent,
-        keep,
-        rc,
-        deadline=lns_deadline,
-        work_budget=_lns_budget(seconds),
-        seed=run.seed,
-        stats=run.stats,
-        target=run.good_enough(run.bound),
-    )
-    if run.stats["lns_wall_stop"]:
-        run.clock_stops.append("lns")
-    run.method += "+lns"
-    if not small:
-        return None
     if time.perf_counter() >= deadline - 0.05:
         run.clock_stops.append("final cp-sat skipped")
         return None
-    det = _cpsat_det(rest * FINAL_EXACT_SHARE)
+    seconds = run.clock.left
+    det = seconds * CPSAT_DET_PER_SECOND
     out = solve_cpsat(
         problem,
         allowed,
         time_limit=deadline - time.perf_counter(),
         seed=run.seed + 1,
         workers=run.workers,
-        hint=incumbent,
+        hint=run.incumbent,
         det_limit=det,
+    )
+    run.clock.charge(
+        "final cp-sat", out.det / run.workers / CPSAT_DET_PER_SECOND, seconds, out.wall
     )
     run.stats["final_cpsat_status"] = out.status
     if stopped_by_clock(out, det):
         run.clock_stops.append("final cp-sat")
     run.bound = max(run.bound, out.bound)
-    if out.assignment is not None and problem.objective(out.assignment) <= problem.objective(
-        incumbent
+    if out.assignment is not None and (
+        run.incumbent is None
+        or problem.objective(out.assignment) <= problem.objective(run.incumbent)
     ):
         run.incumbent = out.assignment
     if out.status is Status.OPTIMAL:
