@@ -38,22 +38,25 @@ WORK_SAFETY = 0.8
 #: CP-SAT deterministic seconds per wall-clock second (a run's ``max_deterministic_time``
 #: binds each worker: with two workers the reported time is about twice the limit, so the
 #: work charged is the reported time over the workers). Measured 0.45–0.68 on one idle
-#: worker, 0.32 with two workers on the loaded project machine (4 Dec 2026).
+#: worker, 0.3–1.0 per worker with two, on the project machine at its usual load (load
+#: average 3–5 on its 2 cores, 4 Dec 2026): the rates here are for that load.
 CPSAT_DET_PER_SECOND = 0.35
 #: Cells of the K × n option matrix priced per second by the Lagrangian ascent (dense
 #: pass; measured 1.2e8 at 200,000 accounts, 2.0e8 at 20,000).
 DUAL_CELLS_PER_SECOND = 1.2e8
 #: LNS work (:func:`~solver.allocation.gap.lns.lns_work`, deterministic seconds) per second
-#: (measured 0.73–0.89 on 8,000–20,000-account allocations, 0.33–0.45 on GAPs).
-LNS_WORK_PER_SECOND = 0.35
-#: Move evaluations of the ejection-chain search per second (measured 50–70 million on
-#: GAPs of 10–80 agents × 400–1,600 jobs).
-EJECTION_WORK_PER_SECOND = 5.0e7
+#: (measured 0.73–0.89 on 8,000–20,000-account allocations, 0.25–0.45 on GAPs under load).
+LNS_WORK_PER_SECOND = 0.25
+#: Move evaluations of the ejection-chain search per second (measured 50–70 million of CPU
+#: time, about 48 million of wall time under the usual load, on GAPs of 10–80 agents ×
+#: 400–1,600 jobs).
+EJECTION_WORK_PER_SECOND = 4.0e7
 #: Cells of the option matrix per second of the greedy construction, repair and shift
 #: moves (their time is charged, not budgeted: they stop on their own criteria).
 GREEDY_CELLS_PER_SECOND = 5.0e7
-#: Dynamic-programme cells of the knapsack bound per second (measured 3.9e8 on d10400).
-KNAPSACK_CELLS_PER_SECOND = 3.0e8
+#: Dynamic-programme cells of the knapsack bound per second (measured 3.9e8 on d10400, 8e8
+#: on d801600).
+KNAPSACK_CELLS_PER_SECOND = 4.0e8
 #: Arcs of the min-cost flow network solved per second (measured 1.3 million on a
 #: 20,000-account allocation, 281,000 arcs).
 FLOW_ARCS_PER_SECOND = 1.0e6

@@ -6,21 +6,22 @@ moves through infeasible assignments too, scoring an assignment by
 
     ``pcost = Σ_j c[s_j, j] + Σ_r α_r · max(0, load_r − cap_r)``
 
-with one penalty weight ``α_r`` per capacity row that adapts after every local optimum
-(raised on the rows that are over capacity, lowered when the assignment is feasible), so
-the search oscillates across the boundary of the feasible region. The moves, tried job by
-job in a random order each sweep:
+with one penalty weight ``α_r`` per capacity row that adapts after every sweep (raised on
+the rows that are over capacity, lowered towards its floor — the row's Lagrangian price —
+while the assignment is feasible), so the search oscillates across the boundary of the
+feasible region; the best feasible assignment met on the way is kept. The moves, tried job
+by job in a random order each sweep:
 
-* **shift** — job ``j`` to another allowed option;
+* **shift** — job ``j`` to another allowed option (every option is tried);
 * **ejection chain** — ``j`` to an option on row ``B`` and a job ``k`` of ``B`` ejected to
-  one of its promising options on a row ``C ≠ B`` (``C`` = ``j``'s old row is a swap), and,
-  when that does not improve yet, extended by one more ejection from ``C``.
+  one of its promising options on a row ``C ≠ B`` (``C`` = ``j``'s old row is a swap).
 
-A job's promising options are the ``L`` allowed ones of smallest Lagrangian reduced cost
-(the candidate list); a row's ejection candidates are scanned from a rotating offset, at
-most ``EJECT_SCAN`` of them, so a move costs the same on a 100-job GAP and a
-20,000-account allocation. After ``stall`` local optima without a new best feasible
-assignment, the search restarts from the best one with a few random shifts.
+A job's promising options are the ``CANDIDATES`` allowed ones of smallest Lagrangian
+reduced cost; a row's ejection candidates are scanned from a random offset, at most
+``EJECT_SCAN`` of them, so a move costs the same on a 100-job GAP and a 20,000-account
+allocation. After ``STALL`` sweeps without a new best feasible assignment, the search
+restarts from the best one with a few random shifts. (A depth-3 chain and a tabu variant
+were tried on Yagiura's D instances and did no better; 4 Dec 2026.)
 
 Determinism: the work is counted in move evaluations, never in seconds. The kernel runs
 whole sweeps until the work reaches a threshold, so calling it in slices (the driver checks
@@ -42,19 +43,23 @@ from solver.allocation.gap.problem import AssignmentProblem
 __all__ = ["EJECTION_MAX_CELLS", "ejection_search"]
 
 #: Options per job in the candidate list of the chains.
-CANDIDATES = 8
+CANDIDATES = 5
 #: Jobs of a row scanned for an ejection (from a rotating offset).
-EJECT_SCAN = 48
-#: Local optima without a new best before a restart from the best with random shifts.
-STALL = 12
+EJECT_SCAN = 16
+#: Sweeps without a new best feasible assignment before a restart from the best.
+STALL = 30
+#: Share of the jobs shifted at random by a restart (at least two).
+RESTART_SHIFTS = 0.02
+#: Penalty adaptation after every sweep: ``α_r ← α_r (1 + RAISE · over_r / max over)`` on
+#: the rows over capacity, ``α ← max(floor, LOWER · α)`` when the assignment is feasible.
+RAISE = 0.5
+LOWER = 0.7
 #: Largest ``rows × jobs`` for the per-row member lists (memory: 4 bytes each).
 EJECTION_MAX_CELLS = 60_000_000
 #: Work (move evaluations) per slice between two looks at the wall clock.
 SLICE_WORK = 2_000_000
 
 _EPS = 1e-9
-#: inc, dec, adapt every sweep, perturbation share, stall, initial alpha factor
-PARAMS = np.array([0.5, 0.7, 1.0, 0.01, 100.0, 1.0, 16.0, 5.0])
 
 
 @njit(cache=True, inline="always")
@@ -193,7 +198,7 @@ def _sweep(
     ints: np.ndarray,
 ) -> tuple[bool, int]:
     """One pass over the jobs in ``order``: for each job the best shift, else the best
-    ejection chain (depth 2, then 3), applied when it lowers ``pcost``. Returns whether
+    ejection chain, applied when it lowers ``pcost``. Returns whether
     anything moved and the move evaluations; ``scalars[0]`` follows the cost, and a feasible
     assignment cheaper than ``scalars[1]`` is kept in ``best_s``."""
     k, n = cost.shape
@@ -335,8 +340,6 @@ def _search(
     rng: np.ndarray,
     work_until: int,
     scan: int,
-    stall_limit: int,
-    params: np.ndarray,
     init: bool,
 ) -> None:
     """Sweeps until the total work (``ints[0]``) reaches ``work_until``.
@@ -359,14 +362,12 @@ def _search(
         )  # fmt: skip
         ints[0] += work + n
         feasible = ints[5] == 0
-        if moved and params[2] == 0.0:
-            continue
         if not moved:
             ints[1] += 1  # a local optimum of pcost
         if feasible:
             ints[2] += 1
             for r in range(cap.size):
-                alpha[r] = max(alpha_floor[r], alpha[r] * params[1])
+                alpha[r] = max(alpha_floor[r], alpha[r] * LOWER)
         else:
             ints[2] += 1
             worst = 0.0
@@ -377,13 +378,13 @@ def _search(
             for r in range(cap.size):
                 over = load[r] - cap[r]
                 if over > 0.0:
-                    alpha[r] *= 1.0 + params[0] * over / worst
-        if ints[2] >= stall_limit:
+                    alpha[r] *= 1.0 + RAISE * over / worst
+        if ints[2] >= STALL:
             # restart from the best with a few random shifts
             ints[2] = 0
             ints[4] += 1
             s[:] = best
-            shifts = 2 + _rand(rng) % max(2, int(n * params[3]))
+            shifts = 2 + _rand(rng) % max(2, int(n * RESTART_SHIFTS))
             for _ in range(shifts):
                 j = _rand(rng) % n
                 o = _rand(rng) % cost.shape[0]
@@ -422,7 +423,6 @@ def ejection_search(
     seed: int,
     stats: dict[str, Any],
     target: float = -math.inf,
-    params: np.ndarray | None = None,
 ) -> np.ndarray:
     """Improve the feasible assignment ``start`` by the ejection-chain search.
 
@@ -441,8 +441,7 @@ def ejection_search(
     weight = np.ascontiguousarray(problem.weight, dtype=np.float64)
     row_of = np.ascontiguousarray(problem.row_of, dtype=np.int64)
     cap = np.ascontiguousarray(problem.capacity, dtype=np.float64)
-    pp = PARAMS if params is None else params
-    cand = candidate_lists(rc, allowed, int(pp[7]) if pp.size > 7 else CANDIDATES)
+    cand = candidate_lists(rc, allowed, CANDIDATES)
     s = start.astype(np.int64).copy()
     load = np.zeros(r_count)
     members = np.zeros((r_count, n), dtype=np.int32)
@@ -456,19 +455,17 @@ def ejection_search(
     wmean = float(np.mean(weight[weight > 0])) if (weight > 0).any() else 1.0
     base = max(typical / max(wmean, 1e-12), 1e-9) if math.isfinite(typical) else 1.0
     floor = np.maximum(np.asarray(prices, dtype=np.float64), 0.05 * base)
-    alpha = floor.copy() * (PARAMS if params is None else params)[5]
+    alpha = floor.copy()
     best = s.copy()
     scalars = np.zeros(2)
     rng = np.array([np.uint64(0x9E3779B97F4A7C15 ^ (seed * 0x2545F4914F6CDD1D + 1) % 2**64)])
     started = time.perf_counter()
-    scan = int(pp[6]) if pp.size > 6 else EJECT_SCAN
-    stall = int(pp[4])
     wall_stop = False
     work_until = 0  # the first call only sets up the state (and compiles, on a cold cache)
     while True:
         _search(
             cost, allowed, weight, row_of, cap, cand, s, load, alpha, floor, members, pos,
-            count, best, scalars, ints, rng, work_until, scan, stall, pp, work_until == 0,
+            count, best, scalars, ints, rng, work_until, EJECT_SCAN, work_until == 0,
         )  # fmt: skip
         if ints[0] >= work_budget or scalars[1] <= target:
             break

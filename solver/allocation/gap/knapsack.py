@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -104,11 +105,14 @@ def _evaluate(
     capint: np.ndarray,
     u: np.ndarray,
     picks: np.ndarray,
+    choice: np.ndarray,
 ) -> tuple[float, int]:
-    """``L(u)`` and the times each job is picked (``picks``); returns the DP cells used."""
+    """``L(u)``, the times each job is picked (``picks``) and its cheapest picked option
+    (``choice``, ``-1`` when none); returns the DP cells used."""
     k, n = cost.shape
     r_count = capint.size
     picks[:] = 0
+    choice[:] = -1
     total = 0.0
     for j in range(n):
         total += u[j]
@@ -124,6 +128,8 @@ def _evaluate(
             if allowed[o, j] and u[j] - cost[o, j] > 0.0:
                 total -= u[j] - cost[o, j]
                 picks[j] += 1
+                if choice[j] < 0 or cost[o, j] < cost[choice[j], j]:
+                    choice[j] = o
     for r in range(r_count):
         m = 0
         for o in range(k):
@@ -135,6 +141,8 @@ def _evaluate(
                     if w == 0:
                         total -= u[j] - cost[o, j]
                         picks[j] += 1
+                        if choice[j] < 0 or cost[o, j] < cost[choice[j], j]:
+                            choice[j] = o
                         continue
                     if w > capint[r]:
                         continue
@@ -152,7 +160,11 @@ def _evaluate(
         cells += m * (cap + 1)
         for i in range(m):
             if take[i]:
-                picks[item_j[i]] += 1
+                jj = item_j[i]
+                oo = item_o[i]
+                picks[jj] += 1
+                if choice[jj] < 0 or cost[oo, jj] < cost[choice[jj], jj]:
+                    choice[jj] = oo
     return total, cells
 
 
@@ -192,10 +204,15 @@ def knapsack_bound(
     upper_bound: float,
     max_cells: int,
     deadline: float,
+    on_choice: Any = None,
 ) -> KnapsackBound:
     """Raise the knapsack Lagrangian bound from the capacity prices ``λ`` (module
     docstring) by at most ``max_cells`` DP cells of work, stopping early at ``upper_bound``
-    (an incumbent's cost: the Polyak target) or, as a hard stop, at ``deadline``."""
+    (an incumbent's cost: the Polyak target) or, as a hard stop, at ``deadline``.
+
+    ``on_choice(choice, picks, cells)``, when given, is called after every evaluation with
+    each job's cheapest picked option (``-1`` when unpicked), the pick counts and the cells
+    so far; the ascent stops when it returns false."""
     k, n = problem.cost.shape
     nothing = KnapsackBound(-math.inf, -math.inf, 0, 0, np.zeros(n, dtype=np.int64))
     if problem.global_capacity.size or problem.capacity.size == 0:
@@ -212,7 +229,8 @@ def knapsack_bound(
     allowed_c = np.ascontiguousarray(allowed)
     row_of = np.ascontiguousarray(problem.row_of, dtype=np.int64)
     picks = np.zeros(n, dtype=np.int64)
-    value, cells = _evaluate(cost, allowed_c, wint, row_of, capint, u, picks)
+    choice = np.zeros(n, dtype=np.int64)
+    value, cells = _evaluate(cost, allowed_c, wint, row_of, capint, u, picks, choice)
     start = value
     best, best_picks = value, picks.copy()
     step, stall, iterations = 0.5, 0, 1
@@ -225,8 +243,10 @@ def knapsack_bound(
         if norm == 0.0:
             break  # the relaxation's solution is an assignment: optimal for the bound
         u = u + step * max(upper_bound - value, 1e-6 * scale) / norm * g
-        value, used = _evaluate(cost, allowed_c, wint, row_of, capint, u, picks)
+        value, used = _evaluate(cost, allowed_c, wint, row_of, capint, u, picks, choice)
         cells += used
+        if on_choice is not None and not on_choice(choice, picks, cells):
+            break
         iterations += 1
         if value > best + 1e-12 * scale:
             best, best_picks, stall = value, picks.copy(), 0

@@ -59,6 +59,7 @@ from solver.allocation.gap.primal import (
     improve_swap,
     primal_from_prices,
     regret_construct,
+    repair,
 )
 from solver.allocation.gap.problem import (
     AssignmentProblem,
@@ -85,16 +86,19 @@ SAMPLE_JOBS = 40_000
 # Swap local search evaluates all job pairs per round: only for up to this many jobs (the
 # ejection chains, which include swaps, take over on larger problems).
 SWAP_MAX_JOBS = 1_000
-# Share of the work left the exact path gives CP-SAT before switching to the search.
-EXACT_SHARE = 0.25
-# Share of the work left after the first CP-SAT run that small problems keep for a final,
-# warm-started CP-SAT run (to prove optimality of the improved solution).
-FINAL_EXACT_SHARE = 0.4
+# Small problems: share of the work left of a short ejection-chain search (a better hint),
+# then of the exact CP-SAT run (warm-started with it) before the improvement phase.
+WARM_SHARE = 0.1
+EXACT_SHARE = 0.85
 # Share of the limit's work of the Lagrangian ascent (small problems / others).
 DUAL_SHARE_SMALL = 0.1
 DUAL_SHARE = 0.3
-# Share of the work left of the knapsack Lagrangian bound.
+# Share of the work left of the knapsack Lagrangian bound, and of the Lagrangian heuristic on
+# its way: every RESTART_EVERY iterations a restart of RESTART_WORK ejection-chain moves.
 KNAPSACK_SHARE = 0.1
+RESTART_SHARE = 0.3
+RESTART_EVERY = 5
+RESTART_WORK = 5_000_000
 # The improvement phase: rounds of ejection chains then LNS, and the chains' share of each.
 SEARCH_ROUNDS = 3
 EJECTION_SHARE = 0.6
@@ -290,6 +294,8 @@ def solve_assignment(
         )
     _greedy(run, allowed, dual)
     if small and time.perf_counter() < run.deadline:
+        if lns:
+            _warm_start(run, allowed, dual)
         final = _exact(run, allowed, dual, lns=lns)
         if final is not None:
             return final
@@ -316,19 +322,14 @@ def solve_assignment(
         )
     if problem.objective(run.incumbent) <= run.good_enough(run.bound):
         return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
-    _knapsack(run, allowed, dual)
+    _knapsack(run, allowed, dual, rc)
     if problem.objective(run.incumbent) <= run.good_enough(run.bound):
         return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
     if lns and int(keep.sum()) <= CPSAT_MAX_PAIRS and run.clock.left > 0.0:
         if time.perf_counter() >= run.deadline - 0.05:
             run.clock_stops.append("search skipped")
         else:
-            seconds = run.clock.left * ((1.0 - FINAL_EXACT_SHARE) if small else 1.0)
-            _improve(run, allowed, keep, rc, dual, run.incumbent, seconds=seconds, small=small)
-            if small:
-                final = _final_exact(run, allowed)
-                if final is not None:
-                    return final
+            _improve(run, allowed, keep, rc, dual, run.incumbent, seconds=run.clock.left)
     return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
 
 
@@ -441,6 +442,37 @@ def _greedy(run: _Run, allowed: np.ndarray, dual: DualResult) -> None:
     run.clock.charge("greedy", cells / GREEDY_CELLS_PER_SECOND, wall=time.perf_counter() - started)
 
 
+def _warm_start(run: _Run, allowed: np.ndarray, dual: DualResult) -> None:
+    """Phase 3a′ (small problems): a short ejection-chain search from the greedy solution,
+    ``WARM_SHARE`` of the work left, so that CP-SAT starts from a better hint."""
+    problem = run.problem
+    if run.incumbent is None or problem.global_capacity.size or problem.capacity.size == 0:
+        return
+    seconds = WARM_SHARE * run.clock.left
+    rc = np.where(allowed, problem.reduced_costs(dual.prices, dual.global_prices), np.inf)
+    ej: dict[str, Any] = {}
+    run.incumbent = ejection_search(
+        problem,
+        run.incumbent,
+        allowed,
+        rc,
+        dual.prices,
+        work_budget=int(seconds * EJECTION_WORK_PER_SECOND),
+        deadline=run.deadline,
+        seed=run.seed,
+        stats=ej,
+        target=run.good_enough(run.bound),
+    )
+    run.clock.charge(
+        "ejection chains",
+        ej["ejection_work"] / EJECTION_WORK_PER_SECOND,
+        seconds,
+        ej.get("ejection_wall_s", 0.0),
+    )
+    if ej["ejection_wall_stop"]:
+        run.clock_stops.append("ejection chains")
+
+
 def _exact(
     run: _Run, allowed: np.ndarray, dual: DualResult, *, lns: bool
 ) -> AssignmentResult | None:
@@ -452,9 +484,11 @@ def _exact(
     if lns and run.incumbent is not None:
         seconds *= EXACT_SHARE
     det = seconds * CPSAT_DET_PER_SECOND
+    mask = _fixed_by_reduced_cost(run, allowed, dual)
+    run.stats["cpsat_pairs"] = int(mask.sum())
     out = solve_cpsat(
         problem,
-        allowed,
+        mask,
         time_limit=min(remaining, seconds / WORK_SAFETY),
         seed=run.seed,
         workers=run.workers,
@@ -478,6 +512,26 @@ def _exact(
     if out.status is Status.OPTIMAL:
         return run.finish(run.incumbent, run.bound, Status.OPTIMAL, run.method)
     return None
+
+
+def _fixed_by_reduced_cost(run: _Run, allowed: np.ndarray, dual: DualResult) -> np.ndarray:
+    """The pairs an assignment better than the incumbent can use (reduced-cost fixing).
+
+    Giving job ``j`` option ``o`` raises the Lagrangian bound ``L(λ)`` by at least
+    ``rc_oj − min_o' rc_o'j``; a pair for which that passes the incumbent's cost (less one
+    unit for integer costs: an equal cost is no improvement) is in no better assignment.
+    The incumbent's own pairs are kept, so the model's optimum is the problem's optimum and
+    its proven bound holds for the problem.
+    """
+    problem, incumbent = run.problem, run.incumbent
+    if incumbent is None or not math.isfinite(dual.bound):
+        return allowed
+    rc = np.where(allowed, problem.reduced_costs(dual.prices, dual.global_prices), np.inf)
+    rise = rc - rc.min(axis=0)
+    slack = problem.objective(incumbent) - dual.bound - (1.0 if run.integral_costs else 0.0)
+    mask = allowed & (rise <= slack + 1e-6 * max(1.0, abs(dual.bound)))
+    mask[incumbent, np.arange(problem.n_jobs)] = True
+    return mask
 
 
 def _transport(run: _Run, allowed: np.ndarray) -> AssignmentResult | None:
@@ -510,32 +564,108 @@ def _transport(run: _Run, allowed: np.ndarray) -> AssignmentResult | None:
     return run.finish(run.incumbent, run.bound, status, run.method)
 
 
-def _knapsack(run: _Run, allowed: np.ndarray, dual: DualResult) -> None:
+def _knapsack(run: _Run, allowed: np.ndarray, dual: DualResult, rc: np.ndarray) -> None:
     """Phase 3d: the knapsack Lagrangian bound (:mod:`~solver.allocation.gap.knapsack`) from
-    the dual's prices, with ``KNAPSACK_SHARE`` of the work left."""
+    the dual's prices, with ``KNAPSACK_SHARE`` of the work left, and the Lagrangian
+    heuristic on its way (:class:`_Restarts`, ``RESTART_SHARE`` of the work left)."""
     problem = run.problem
     seconds = KNAPSACK_SHARE * run.clock.left
     if problem.global_capacity.size or run.incumbent is None or seconds <= 0.0:
         return
+    cells = int(seconds * KNAPSACK_CELLS_PER_SECOND)
+    restarts = _Restarts(run, allowed, rc, dual.prices, RESTART_SHARE * run.clock.left, cells)
     started = time.perf_counter()
     kb = knapsack_bound(
         problem,
         allowed,
         dual.prices,
         upper_bound=problem.objective(run.incumbent),
-        max_cells=int(seconds * KNAPSACK_CELLS_PER_SECOND),
-        deadline=min(run.deadline, started + seconds / WORK_SAFETY),
+        max_cells=cells + int(restarts.seconds * KNAPSACK_CELLS_PER_SECOND),
+        deadline=min(run.deadline, started + (seconds + restarts.seconds) / WORK_SAFETY),
+        on_choice=restarts,
     )
     wall = time.perf_counter() - started
-    run.clock.charge("knapsack bound", kb.cells / KNAPSACK_CELLS_PER_SECOND, seconds, wall)
+    bound_cells = min(kb.cells, cells)  # the cells past the bound's own budget: the restarts'
+    restarts.spent += (kb.cells - bound_cells) / KNAPSACK_CELLS_PER_SECOND
+    run.clock.charge(
+        "knapsack bound", bound_cells / KNAPSACK_CELLS_PER_SECOND, seconds, wall - restarts.wall
+    )
+    run.clock.charge("lagrangian restarts", restarts.spent, restarts.seconds, restarts.wall)
     if kb.iterations == 0:
         return
-    if kb.cells < int(seconds * KNAPSACK_CELLS_PER_SECOND) and wall >= seconds / WORK_SAFETY:
+    if kb.cells < cells and time.perf_counter() >= min(
+        run.deadline, started + (seconds + restarts.seconds) / WORK_SAFETY
+    ):
         run.clock_stops.append("knapsack bound")
     run.stats.update(
-        knapsack_bound=kb.bound, knapsack_start=kb.start, knapsack_iterations=kb.iterations
+        knapsack_bound=kb.bound,
+        knapsack_start=kb.start,
+        knapsack_iterations=kb.iterations,
+        lagrangian_restarts=restarts.count,
+        lagrangian_restart_improvements=restarts.improvements,
     )
     run.bound = max(run.bound, kb.bound)
+
+
+@dataclass
+class _Restarts:
+    """The Lagrangian heuristic run along the knapsack bound's ascent: every
+    ``RESTART_EVERY`` iterations, the relaxation's solution (each job on its cheapest picked
+    option, on its cheapest reduced cost when unpicked) is repaired and improved by a short
+    ejection-chain search (``RESTART_WORK`` move evaluations), within ``seconds`` of work.
+    The relaxation's solutions at successive multipliers are diverse, good starting points."""
+
+    run: _Run
+    allowed: np.ndarray
+    rc: np.ndarray
+    prices: np.ndarray
+    seconds: float
+    bound_cells: int  # the bound's own budget: past it, the ascent goes on for the restarts
+    spent: float = 0.0
+    wall: float = 0.0
+    calls: int = 0
+    count: int = 0
+    improvements: int = 0
+
+    def __call__(self, choice: np.ndarray, picks: np.ndarray, cells: int) -> bool:
+        """The knapsack bound's callback, after each of its evaluations: whether the ascent
+        goes on (past its own budget, while the restarts have work left)."""
+        self.calls += 1
+        extra = max(0, cells - self.bound_cells) / KNAPSACK_CELLS_PER_SECOND
+        if self.spent + extra >= self.seconds:
+            return cells < self.bound_cells
+        if self.calls % RESTART_EVERY:
+            return True
+        run, problem = self.run, self.run.problem
+        started = time.perf_counter()
+        k, n = problem.cost.shape
+        start = np.where(choice >= 0, choice, self.rc.argmin(axis=0))
+        self.spent += 4 * k * n / GREEDY_CELLS_PER_SECOND
+        repaired = repair(problem, start, self.allowed, deadline=run.deadline)
+        if repaired is not None:
+            repaired = improve_shift(problem, repaired, self.allowed, deadline=run.deadline)
+            ej: dict[str, Any] = {}
+            work = min(RESTART_WORK, int((self.seconds - self.spent) * EJECTION_WORK_PER_SECOND))
+            improved = ejection_search(
+                problem,
+                repaired,
+                self.allowed,
+                self.rc,
+                self.prices,
+                work_budget=max(0, work),
+                deadline=run.deadline,
+                seed=run.seed + self.calls,
+                stats=ej,
+            )
+            self.spent += ej["ejection_work"] / EJECTION_WORK_PER_SECOND
+            self.count += 1
+            if run.incumbent is not None and problem.objective(improved) < problem.objective(
+                run.incumbent
+            ):
+                self.improvements += 1
+            run.offer(improved)
+        self.wall += time.perf_counter() - started
+        return True
 
 
 def _reduced_options(
@@ -599,15 +729,13 @@ def _improve(
     incumbent: np.ndarray,
     *,
     seconds: float,
-    small: bool,
 ) -> None:
     """Phase 4: ``SEARCH_ROUNDS`` rounds of the ejection-chain search (``EJECTION_SHARE`` of
     each round's work) and the CP-SAT LNS from the incumbent, ``seconds`` of work in all;
     the LNS has it all when the chains do not apply (global rows)."""
     problem = run.problem
     chains = problem.global_capacity.size == 0 and problem.capacity.size > 0
-    # a small problem keeps the wall time its final CP-SAT run's work stands for
-    end = run.deadline - (run.clock.left - seconds if small else 0.0)
+    end = run.deadline
     totals: dict[str, float] = {}
     until = run.clock.spent + seconds
     for round_ in range(SEARCH_ROUNDS):
@@ -672,41 +800,6 @@ def _add_stats(totals: dict[str, float], part: dict[str, Any]) -> None:
             totals[key] = bool(totals.get(key, False)) or value
         elif isinstance(value, (int, float)):
             totals[key] = totals.get(key, 0) + value
-
-
-def _final_exact(run: _Run, allowed: np.ndarray) -> AssignmentResult | None:
-    """Phase 5 (small problems): CP-SAT on the full model from the incumbent with the work
-    left, to prove optimality. Returns the result when that proof ends the search."""
-    problem, deadline = run.problem, run.deadline
-    if time.perf_counter() >= deadline - 0.05:
-        run.clock_stops.append("final cp-sat skipped")
-        return None
-    seconds = run.clock.left
-    det = seconds * CPSAT_DET_PER_SECOND
-    out = solve_cpsat(
-        problem,
-        allowed,
-        time_limit=deadline - time.perf_counter(),
-        seed=run.seed + 1,
-        workers=run.workers,
-        hint=run.incumbent,
-        det_limit=det,
-    )
-    run.clock.charge(
-        "final cp-sat", out.det / run.workers / CPSAT_DET_PER_SECOND, seconds, out.wall
-    )
-    run.stats["final_cpsat_status"] = out.status
-    if stopped_by_clock(out, det):
-        run.clock_stops.append("final cp-sat")
-    run.bound = max(run.bound, out.bound)
-    if out.assignment is not None and (
-        run.incumbent is None
-        or problem.objective(out.assignment) <= problem.objective(run.incumbent)
-    ):
-        run.incumbent = out.assignment
-    if out.status is Status.OPTIMAL:
-        return run.finish(run.incumbent, run.bound, Status.OPTIMAL, run.method + "+cp-sat")
-    return None
 
 
 def solve_gap(
