@@ -348,11 +348,13 @@ def _search(
     improvements, restarts].
     """
     n = s.size
-    order = np.arange(n)
+    order = np.empty(n, dtype=np.int64)
     if init:
         scalars[0] = _exact_state(cost, weight, row_of, s, load, members, pos, count, cap, ints)
         scalars[1] = scalars[0]
     while ints[0] < work_until:
+        for i in range(n):
+            order[i] = i
         for i in range(n - 1, 0, -1):
             q = _rand(rng) % (i + 1)
             order[i], order[q] = order[q], order[i]
