@@ -91,9 +91,11 @@ SWAP_MAX_JOBS = 1_000
 # then of the exact CP-SAT run (warm-started with it) before the improvement phase.
 WARM_SHARE = 0.1
 EXACT_SHARE = 0.85
-# ... and CP-SAT's deterministic time there is at least this per second of the limit not yet
-# spent: the plain CP-SAT baseline's own setting (half its wall-clock limit), so the exact
-# phase never searches less than it (it may then take the whole limit on a loaded machine).
+# ... and, with parallel workers (not reproducible anyway: the threads share solutions as
+# timing allows), CP-SAT's deterministic time there is at least this per second of the limit
+# not yet spent: the plain CP-SAT baseline's own setting (half its wall-clock limit), so the
+# exact phase never searches less than it (it may then take the whole limit). With one worker
+# (allocate) the budget stands, and the result repeats.
 EXACT_DET_PER_SECOND = 0.5
 # Share of the limit's work of the Lagrangian ascent (small problems / others).
 DUAL_SHARE_SMALL = 0.1
@@ -492,15 +494,16 @@ def _exact(
     seconds = run.clock.left
     if lns and run.incumbent is not None:
         seconds *= EXACT_SHARE
-    # at least the plain CP-SAT run's own effort (EXACT_DET_PER_SECOND of the limit not yet
-    # spent): on small problems CP-SAT is the strongest search there is
-    det = max(seconds * CPSAT_DET_PER_SECOND, EXACT_DET_PER_SECOND * (run.limit - run.clock.spent))
+    det = seconds * CPSAT_DET_PER_SECOND
+    if run.workers > 1:
+        # a parallel run is not reproducible anyway: at least the plain CP-SAT run's effort
+        det = max(det, EXACT_DET_PER_SECOND * (run.limit - run.clock.spent))
     mask = _fixed_by_reduced_cost(run, allowed, dual)
     run.stats["cpsat_pairs"] = int(mask.sum())
     out = solve_cpsat(
         problem,
         mask,
-        time_limit=remaining,
+        time_limit=remaining if run.workers > 1 else min(remaining, seconds / WORK_SAFETY),
         seed=run.seed,
         workers=run.workers,
         hint=run.incumbent if run.incumbent is not None else dual.choice,
