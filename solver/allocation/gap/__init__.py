@@ -26,7 +26,11 @@ The modules, by role:
   min-cost flow;
 * :mod:`~solver.allocation.gap.cpsat` -- the CP-SAT model and the plain CP-SAT baseline;
 * :mod:`~solver.allocation.gap.lns` -- large-neighbourhood search;
-* :mod:`~solver.allocation.gap.solve` -- the phases in order and their work budgets.
+* :mod:`~solver.allocation.gap.state` -- one call's state: clocks, incumbent, bound,
+  certificate;
+* :mod:`~solver.allocation.gap.improve` -- the improvement phases (warm start, knapsack bound
+  with Lagrangian restarts, rounds of ejection chains and LNS);
+* :mod:`~solver.allocation.gap.solve` -- the driver: the phases in order.
 
 Import from the modules: :mod:`solver.allocation` exports the public names.
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -41,35 +40,29 @@ import numpy as np
 from solver.allocation.gap.budget import (
     CPSAT_DET_PER_SECOND,
     DUAL_CELLS_PER_SECOND,
-    EJECTION_WORK_PER_SECOND,
     FLOW_ARCS_PER_SECOND,
     GREEDY_CELLS_PER_SECOND,
-    KNAPSACK_CELLS_PER_SECOND,
-    LNS_WORK_PER_SECOND,
     WORK_SAFETY,
     WorkClock,
 )
 from solver.allocation.gap.cpsat import solve_cpsat, stopped_by_clock
 from solver.allocation.gap.dual import DualResult, lagrangian_dual
-from solver.allocation.gap.ejection import ejection_search
 from solver.allocation.gap.flow import row_slots, solve_transport
-from solver.allocation.gap.knapsack import knapsack_bound
-from solver.allocation.gap.lns import large_neighbourhood_search
+from solver.allocation.gap.improve import improve, knapsack_phase, warm_start
 from solver.allocation.gap.primal import (
     improve_shift,
     improve_swap,
     primal_from_prices,
     regret_construct,
-    repair,
 )
 from solver.allocation.gap.problem import (
     AssignmentProblem,
     AssignmentResult,
     gap_problem,
     per_option,
-    relative_gap,
     to_sense,
 )
+from solver.allocation.gap.state import Run, is_integral
 from solver.domain import Status
 
 __all__ = ["solve_assignment", "solve_gap"]
@@ -87,9 +80,8 @@ SAMPLE_JOBS = 40_000
 # Swap local search evaluates all job pairs per round: only for up to this many jobs (the
 # ejection chains, which include swaps, take over on larger problems).
 SWAP_MAX_JOBS = 1_000
-# Small problems: share of the work left of a short ejection-chain search (a better hint),
-# then of the exact CP-SAT run (warm-started with it) before the improvement phase.
-WARM_SHARE = 0.1
+# Small problems: share of the work left of the exact CP-SAT run (warm-started from a short
+# ejection-chain search, solver.allocation.gap.improve.WARM_SHARE) before the improvement.
 EXACT_SHARE = 0.85
 # ... and, with parallel workers (not reproducible anyway: the threads share solutions as
 # timing allows), CP-SAT's deterministic time there is at least this per second of the limit
@@ -104,15 +96,6 @@ DUAL_SHARE = 0.3
 # time grows faster than its size on a loaded machine (200,000 accounts, 2.8 million arcs:
 # 15.8 s of wall time at load 5, 4 Dec 2026); 1,000,000 accounts take the Lagrangian path.
 FLOW_MAX_ARCS = 2_000_000
-# Share of the work left of the knapsack Lagrangian bound, and of the Lagrangian heuristic on
-# its way: every RESTART_EVERY iterations a restart of RESTART_WORK ejection-chain moves.
-KNAPSACK_SHARE = 0.1
-RESTART_SHARE = 0.3
-RESTART_EVERY = 5
-RESTART_WORK = 5_000_000
-# The improvement phase: rounds of ejection chains then LNS, and the chains' share of each.
-SEARCH_ROUNDS = 3
-EJECTION_SHARE = 0.6
 
 
 def _dual_iterations(seconds: float, cells: int, cap: int) -> int:
@@ -143,88 +126,6 @@ def _sample_prices(
         sample, deadline=deadline, max_iterations=_dual_iterations(seconds, sample.cost.size, 1500)
     )
     return dual.prices, dual.global_prices, dual.iterations, dual.timed_out
-
-
-def _is_integral(values: np.ndarray) -> bool:
-    """Whether every finite value is a whole number (the bound may then be rounded up)."""
-    finite = values[np.isfinite(values)]
-    return bool(np.all(finite == np.round(finite)))
-
-
-@dataclass
-class _Run:
-    """One call of :func:`solve_assignment`: its clock, statistics, incumbent and bound."""
-
-    problem: AssignmentProblem
-    t0: float
-    limit: float
-    seed: int
-    workers: int
-    gap_tolerance: float
-    integral_costs: bool
-    stats: dict[str, Any]
-    # The account of the deterministic work (see solver.allocation.gap.budget).
-    clock: WorkClock
-    # Phases the wall clock stopped before their work budget.
-    clock_stops: list[str] = field(default_factory=list)
-    incumbent: np.ndarray | None = None
-    bound: float = -math.inf
-    method: str = "lagrangian+greedy"
-
-    @property
-    def deadline(self) -> float:
-        """``time.perf_counter()`` value of the time limit."""
-        return self.t0 + self.limit
-
-    def offer(self, candidate: np.ndarray | None) -> None:
-        """Keep ``candidate`` as the incumbent when there is none or it is cheaper."""
-        if candidate is not None and (
-            self.incumbent is None
-            or self.problem.objective(candidate) < self.problem.objective(self.incumbent)
-        ):
-            self.incumbent = candidate
-
-    def good_enough(self, lower: float) -> float:
-        """Objective at which the decomposition path may stop (within ``gap_tolerance``)."""
-        if not math.isfinite(lower):
-            return -math.inf
-        if self.integral_costs:
-            lower = math.ceil(lower - 1e-6 * max(1.0, abs(lower)))
-            return math.floor(lower + self.gap_tolerance * max(1.0, abs(lower)) + 1e-9)
-        return lower + self.gap_tolerance * max(1.0, abs(lower))
-
-    def finish(
-        self,
-        assignment: np.ndarray | None,
-        bound: float,
-        status: Status,
-        method: str,
-        message: str = "",
-    ) -> AssignmentResult:
-        """The result with its certificate (a bound within rounding of the objective proves it)."""
-        runtime = time.perf_counter() - self.t0
-        if runtime >= self.limit and not self.clock_stops and method not in ("trivial", "presolve"):
-            self.clock_stops.append("time limit")
-        self.stats["wall_clock_stop"] = ", ".join(self.clock_stops)
-        self.stats["work"] = self.clock.report()
-        if assignment is None:
-            assignment = np.full(self.problem.n_jobs, -1, dtype=np.int64)
-            objective, gap = math.nan, math.inf
-        else:
-            assignment = assignment.astype(np.int64)
-            objective = self.problem.objective(assignment)
-            if self.integral_costs and math.isfinite(bound):
-                bound = math.ceil(bound - 1e-6 * max(1.0, abs(bound)))
-            bound = min(bound, objective)
-            gap = relative_gap(objective, bound)
-            if gap <= 1e-9 or (self.integral_costs and objective - bound < 1.0 - 1e-9):
-                status = Status.OPTIMAL
-                gap = 0.0
-                bound = objective
-            bound = float(bound)
-        return AssignmentResult(
-            assignment, objective, bound, gap, status, runtime, method, "min", message, self.stats
-        )
 
 
 def solve_assignment(
@@ -270,14 +171,14 @@ def solve_assignment(
     """
     t0 = time.perf_counter()
     k, n = problem.cost.shape
-    run = _Run(
+    run = Run(
         problem,
         t0,
         max(0.0, float(time_limit)),
         seed,
         workers,
         gap_tolerance,
-        _is_integral(problem.cost),
+        is_integral(problem.cost),
         {"jobs": n, "options": k},
         WorkClock(max(0.0, float(time_limit))),
     )
@@ -306,7 +207,7 @@ def solve_assignment(
     _greedy(run, allowed, dual)
     if small and time.perf_counter() < run.deadline:
         if lns:
-            _warm_start(run, allowed, dual)
+            warm_start(run, allowed, dual)
         final = _exact(run, allowed, dual, lns=lns)
         if final is not None:
             return final
@@ -333,14 +234,14 @@ def solve_assignment(
         )
     if problem.objective(run.incumbent) <= run.good_enough(run.bound):
         return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
-    _knapsack(run, allowed, dual, rc)
+    knapsack_phase(run, allowed, dual, rc)
     if problem.objective(run.incumbent) <= run.good_enough(run.bound):
         return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
     if lns and int(keep.sum()) <= CPSAT_MAX_PAIRS and run.clock.left > 0.0:
         if time.perf_counter() >= run.deadline - 0.05:
             run.clock_stops.append("search skipped")
         else:
-            _improve(run, allowed, keep, rc, dual, run.incumbent, seconds=run.clock.left)
+            improve(run, allowed, keep, rc, dual, run.incumbent, seconds=run.clock.left)
     return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
 
 
@@ -355,7 +256,7 @@ def _stranded(allowed: np.ndarray) -> str:
 
 
 def _lagrangian(
-    run: _Run, allowed: np.ndarray, *, small: bool, dual_method: str, pricing: Any
+    run: Run, allowed: np.ndarray, *, small: bool, dual_method: str, pricing: Any
 ) -> DualResult:
     """Phase 1: the Lagrangian bound and prices.
 
@@ -417,7 +318,7 @@ def _lagrangian(
     return dual
 
 
-def _greedy(run: _Run, allowed: np.ndarray, dual: DualResult) -> None:
+def _greedy(run: Run, allowed: np.ndarray, dual: DualResult) -> None:
     """Phase 2: the cheapest option under the prices, repaired, then shifted; a regret
     construction when the repair fails; swap moves on small instances."""
     problem, deadline = run.problem, run.deadline
@@ -453,39 +354,8 @@ def _greedy(run: _Run, allowed: np.ndarray, dual: DualResult) -> None:
     run.clock.charge("greedy", cells / GREEDY_CELLS_PER_SECOND, wall=time.perf_counter() - started)
 
 
-def _warm_start(run: _Run, allowed: np.ndarray, dual: DualResult) -> None:
-    """Phase 3a′ (small problems): a short ejection-chain search from the greedy solution,
-    ``WARM_SHARE`` of the work left, so that CP-SAT starts from a better hint."""
-    problem = run.problem
-    if run.incumbent is None or problem.global_capacity.size or problem.capacity.size == 0:
-        return
-    seconds = WARM_SHARE * run.clock.left
-    rc = np.where(allowed, problem.reduced_costs(dual.prices, dual.global_prices), np.inf)
-    ej: dict[str, Any] = {}
-    run.incumbent = ejection_search(
-        problem,
-        run.incumbent,
-        allowed,
-        rc,
-        dual.prices,
-        work_budget=int(seconds * EJECTION_WORK_PER_SECOND),
-        deadline=run.deadline,
-        seed=run.seed,
-        stats=ej,
-        target=run.good_enough(run.bound),
-    )
-    run.clock.charge(
-        "ejection chains",
-        ej["ejection_work"] / EJECTION_WORK_PER_SECOND,
-        seconds,
-        ej.get("ejection_wall_s", 0.0),
-    )
-    if ej["ejection_wall_stop"]:
-        run.clock_stops.append("ejection chains")
-
-
 def _exact(
-    run: _Run, allowed: np.ndarray, dual: DualResult, *, lns: bool
+    run: Run, allowed: np.ndarray, dual: DualResult, *, lns: bool
 ) -> AssignmentResult | None:
     """Phase 3a (small problems): exact CP-SAT on the full model, warm-started; it often
     proves optimality. Returns the result when it ends the search."""
@@ -528,7 +398,7 @@ def _exact(
     return None
 
 
-def _fixed_by_reduced_cost(run: _Run, allowed: np.ndarray, dual: DualResult) -> np.ndarray:
+def _fixed_by_reduced_cost(run: Run, allowed: np.ndarray, dual: DualResult) -> np.ndarray:
     """The pairs an assignment better than the incumbent can use (reduced-cost fixing).
 
     Giving job ``j`` option ``o`` raises the Lagrangian bound ``L(λ)`` by at least
@@ -548,7 +418,7 @@ def _fixed_by_reduced_cost(run: _Run, allowed: np.ndarray, dual: DualResult) -> 
     return mask
 
 
-def _transport(run: _Run, allowed: np.ndarray) -> AssignmentResult | None:
+def _transport(run: Run, allowed: np.ndarray) -> AssignmentResult | None:
     """Phase 3c: a transportation-shaped problem (:func:`~solver.allocation.gap.flow.row_slots`)
     is solved exactly by min-cost flow, when its network fits the work left (estimated from
     its size, never timed). Returns the result when it ends the search."""
@@ -583,110 +453,6 @@ def _transport(run: _Run, allowed: np.ndarray) -> AssignmentResult | None:
     return run.finish(run.incumbent, run.bound, status, run.method)
 
 
-def _knapsack(run: _Run, allowed: np.ndarray, dual: DualResult, rc: np.ndarray) -> None:
-    """Phase 3d: the knapsack Lagrangian bound (:mod:`~solver.allocation.gap.knapsack`) from
-    the dual's prices, with ``KNAPSACK_SHARE`` of the work left, and the Lagrangian
-    heuristic on its way (:class:`_Restarts`, ``RESTART_SHARE`` of the work left)."""
-    problem = run.problem
-    seconds = KNAPSACK_SHARE * run.clock.left
-    if problem.global_capacity.size or run.incumbent is None or seconds <= 0.0:
-        return
-    cells = int(seconds * KNAPSACK_CELLS_PER_SECOND)
-    restarts = _Restarts(run, allowed, rc, dual.prices, RESTART_SHARE * run.clock.left, cells)
-    started = time.perf_counter()
-    kb = knapsack_bound(
-        problem,
-        allowed,
-        dual.prices,
-        upper_bound=problem.objective(run.incumbent),
-        max_cells=cells + int(restarts.seconds * KNAPSACK_CELLS_PER_SECOND),
-        deadline=min(run.deadline, started + (seconds + restarts.seconds) / WORK_SAFETY),
-        on_choice=restarts,
-    )
-    wall = time.perf_counter() - started
-    bound_cells = min(kb.cells, cells)  # the cells past the bound's own budget: the restarts'
-    restarts.spent += (kb.cells - bound_cells) / KNAPSACK_CELLS_PER_SECOND
-    run.clock.charge(
-        "knapsack bound", bound_cells / KNAPSACK_CELLS_PER_SECOND, seconds, wall - restarts.wall
-    )
-    run.clock.charge("lagrangian restarts", restarts.spent, restarts.seconds, restarts.wall)
-    if kb.iterations == 0:
-        return
-    if kb.cells < cells and time.perf_counter() >= min(
-        run.deadline, started + (seconds + restarts.seconds) / WORK_SAFETY
-    ):
-        run.clock_stops.append("knapsack bound")
-    run.stats.update(
-        knapsack_bound=kb.bound,
-        knapsack_start=kb.start,
-        knapsack_iterations=kb.iterations,
-        lagrangian_restarts=restarts.count,
-        lagrangian_restart_improvements=restarts.improvements,
-    )
-    run.bound = max(run.bound, kb.bound)
-
-
-@dataclass
-class _Restarts:
-    """The Lagrangian heuristic run along the knapsack bound's ascent: every
-    ``RESTART_EVERY`` iterations, the relaxation's solution (each job on its cheapest picked
-    option, on its cheapest reduced cost when unpicked) is repaired and improved by a short
-    ejection-chain search (``RESTART_WORK`` move evaluations), within ``seconds`` of work.
-    The relaxation's solutions at successive multipliers are diverse, good starting points."""
-
-    run: _Run
-    allowed: np.ndarray
-    rc: np.ndarray
-    prices: np.ndarray
-    seconds: float
-    bound_cells: int  # the bound's own budget: past it, the ascent goes on for the restarts
-    spent: float = 0.0
-    wall: float = 0.0
-    calls: int = 0
-    count: int = 0
-    improvements: int = 0
-
-    def __call__(self, choice: np.ndarray, picks: np.ndarray, cells: int) -> bool:
-        """The knapsack bound's callback, after each of its evaluations: whether the ascent
-        goes on (past its own budget, while the restarts have work left)."""
-        self.calls += 1
-        extra = max(0, cells - self.bound_cells) / KNAPSACK_CELLS_PER_SECOND
-        if self.spent + extra >= self.seconds:
-            return cells < self.bound_cells
-        if self.calls % RESTART_EVERY:
-            return True
-        run, problem = self.run, self.run.problem
-        started = time.perf_counter()
-        k, n = problem.cost.shape
-        start = np.where(choice >= 0, choice, self.rc.argmin(axis=0))
-        self.spent += 4 * k * n / GREEDY_CELLS_PER_SECOND
-        repaired = repair(problem, start, self.allowed, deadline=run.deadline)
-        if repaired is not None:
-            repaired = improve_shift(problem, repaired, self.allowed, deadline=run.deadline)
-            ej: dict[str, Any] = {}
-            work = min(RESTART_WORK, int((self.seconds - self.spent) * EJECTION_WORK_PER_SECOND))
-            improved = ejection_search(
-                problem,
-                repaired,
-                self.allowed,
-                self.rc,
-                self.prices,
-                work_budget=max(0, work),
-                deadline=run.deadline,
-                seed=run.seed + self.calls,
-                stats=ej,
-            )
-            self.spent += ej["ejection_work"] / EJECTION_WORK_PER_SECOND
-            self.count += 1
-            if run.incumbent is not None and problem.objective(improved) < problem.objective(
-                run.incumbent
-            ):
-                self.improvements += 1
-            run.offer(improved)
-        self.wall += time.perf_counter() - started
-        return True
-
-
 def _reduced_options(
     problem: AssignmentProblem,
     allowed: np.ndarray,
@@ -714,7 +480,7 @@ def _reduced_options(
     return keep, rc
 
 
-def _reduced_cpsat(run: _Run, keep: np.ndarray, dual: DualResult, *, share: float) -> None:
+def _reduced_cpsat(run: Run, keep: np.ndarray, dual: DualResult, *, share: float) -> None:
     """Phase 3b: without a solution yet, CP-SAT on the reduced model for a first one, with
     ``share`` of the work left (less when the search follows)."""
     seconds = share * run.clock.left
@@ -737,88 +503,6 @@ def _reduced_cpsat(run: _Run, keep: np.ndarray, dual: DualResult, *, share: floa
     if out.assignment is not None and run.problem.is_feasible(out.assignment):
         run.incumbent = out.assignment
         run.method = "lagrangian+reduced-cp-sat"
-
-
-def _improve(
-    run: _Run,
-    allowed: np.ndarray,
-    keep: np.ndarray,
-    rc: np.ndarray,
-    dual: DualResult,
-    incumbent: np.ndarray,
-    *,
-    seconds: float,
-) -> None:
-    """Phase 4: ``SEARCH_ROUNDS`` rounds of the ejection-chain search (``EJECTION_SHARE`` of
-    each round's work) and the CP-SAT LNS from the incumbent, ``seconds`` of work in all;
-    the LNS has it all when the chains do not apply (global rows)."""
-    problem = run.problem
-    chains = problem.global_capacity.size == 0 and problem.capacity.size > 0
-    end = run.deadline
-    totals: dict[str, float] = {}
-    until = run.clock.spent + seconds
-    for round_ in range(SEARCH_ROUNDS):
-        # this round's share of what is left (so an overrun of the last round is made up)
-        share = max(0.0, until - run.clock.spent) / (SEARCH_ROUNDS - round_)
-        if chains:
-            ej: dict[str, Any] = {}
-            ej_seconds = EJECTION_SHARE * share
-            incumbent = ejection_search(
-                problem,
-                incumbent,
-                allowed,
-                rc,
-                dual.prices,
-                work_budget=int(ej_seconds * EJECTION_WORK_PER_SECOND),
-                deadline=end,
-                seed=run.seed + round_,
-                stats=ej,
-                target=run.good_enough(run.bound),
-            )
-            run.clock.charge(
-                "ejection chains",
-                ej["ejection_work"] / EJECTION_WORK_PER_SECOND,
-                ej_seconds,
-                ej.get("ejection_wall_s", 0.0),
-            )
-            _add_stats(totals, ej)
-            share -= ej_seconds
-            if ej["ejection_wall_stop"]:
-                run.clock_stops.append("ejection chains")
-                break
-        if problem.objective(incumbent) <= run.good_enough(run.bound):
-            break
-        ln: dict[str, Any] = {}
-        incumbent = large_neighbourhood_search(
-            problem,
-            incumbent,
-            keep,
-            rc,
-            deadline=end,
-            work_budget=share * LNS_WORK_PER_SECOND,
-            seed=run.seed + round_,
-            stats=ln,
-            target=run.good_enough(run.bound),
-        )
-        run.clock.charge("lns", ln["lns_work"] / LNS_WORK_PER_SECOND, share, ln["lns_wall_s"])
-        _add_stats(totals, ln)
-        if ln["lns_wall_stop"]:
-            run.clock_stops.append("lns")
-            break
-        if problem.objective(incumbent) <= run.good_enough(run.bound):
-            break
-    run.incumbent = incumbent
-    run.stats.update(totals)
-    run.method += "+chains+lns" if chains else "+lns"
-
-
-def _add_stats(totals: dict[str, float], part: dict[str, Any]) -> None:
-    """Sum a search round's numeric statistics into ``totals`` (flags are or-ed)."""
-    for key, value in part.items():
-        if isinstance(value, bool):
-            totals[key] = bool(totals.get(key, False)) or value
-        elif isinstance(value, (int, float)):
-            totals[key] = totals.get(key, 0) + value
 
 
 def solve_gap(
