@@ -56,18 +56,34 @@ def warm_start(run: Run, allowed: np.ndarray, dual: DualResult) -> None:
     problem = run.problem
     if run.incumbent is None or problem.global_capacity.size or problem.capacity.size == 0:
         return
-    seconds = WARM_SHARE * run.clock.left
     rc = np.where(allowed, problem.reduced_costs(dual.prices, dual.global_prices), np.inf)
+    run.incumbent, _ = _chains(
+        run, run.incumbent, allowed, rc, dual.prices, WARM_SHARE * run.clock.left, run.seed
+    )
+
+
+def _chains(
+    run: Run,
+    start: np.ndarray,
+    allowed: np.ndarray,
+    rc: np.ndarray,
+    prices: np.ndarray,
+    seconds: float,
+    seed: int,
+    deadline: float | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The ejection-chain search from ``start`` for ``seconds`` of work, booked to the run
+    (and a wall-clock stop noted); returns the assignment and the search's statistics."""
     ej: dict[str, Any] = {}
-    run.incumbent = ejection_search(
-        problem,
-        run.incumbent,
+    out = ejection_search(
+        run.problem,
+        start,
         allowed,
         rc,
-        dual.prices,
+        prices,
         work_budget=int(seconds * EJECTION_WORK_PER_SECOND),
-        deadline=run.deadline,
-        seed=run.seed,
+        deadline=run.deadline if deadline is None else deadline,
+        seed=seed,
         stats=ej,
         target=run.good_enough(run.bound),
     )
@@ -79,6 +95,7 @@ def warm_start(run: Run, allowed: np.ndarray, dual: DualResult) -> None:
     )
     if ej["ejection_wall_stop"]:
         run.clock_stops.append("ejection chains")
+    return out, ej
 
 
 def knapsack_phase(run: Run, allowed: np.ndarray, dual: DualResult, rc: np.ndarray) -> None:
@@ -207,30 +224,13 @@ def improve(
         # this round's share of what is left (so an overrun of the last round is made up)
         share = max(0.0, until - run.clock.spent) / (SEARCH_ROUNDS - round_)
         if chains:
-            ej: dict[str, Any] = {}
             ej_seconds = EJECTION_SHARE * share
-            incumbent = ejection_search(
-                problem,
-                incumbent,
-                allowed,
-                rc,
-                dual.prices,
-                work_budget=int(ej_seconds * EJECTION_WORK_PER_SECOND),
-                deadline=end,
-                seed=run.seed + round_,
-                stats=ej,
-                target=run.good_enough(run.bound),
-            )
-            run.clock.charge(
-                "ejection chains",
-                ej["ejection_work"] / EJECTION_WORK_PER_SECOND,
-                ej_seconds,
-                ej.get("ejection_wall_s", 0.0),
+            incumbent, ej = _chains(
+                run, incumbent, allowed, rc, dual.prices, ej_seconds, run.seed + round_, end
             )
             _add_stats(totals, ej)
             share -= ej_seconds
             if ej["ejection_wall_stop"]:
-                run.clock_stops.append("ejection chains")
                 break
         if problem.objective(incumbent) <= run.good_enough(run.bound):
             break
