@@ -196,19 +196,28 @@ def _sweep(
     best_s: np.ndarray,
     scalars: np.ndarray,
     ints: np.ndarray,
-) -> tuple[bool, int]:
-    """One pass over the jobs in ``order``: for each job the best shift, else the best
-    ejection chain, applied when it lowers ``pcost``. Returns whether
-    anything moved and the move evaluations; ``scalars[0]`` follows the cost, and a feasible
-    assignment cheaper than ``scalars[1]`` is kept in ``best_s``."""
+    start: int,
+    allowance: int,
+) -> tuple[bool, int, int]:
+    """A pass over the jobs in ``order`` from position ``start``: for each job the best
+    shift, else the best ejection chain, applied when it lowers ``pcost``; it stops after
+    the job with which its work (evaluations plus one per job) reaches ``allowance``.
+    Returns whether anything moved, the work and the position reached (``n``: the sweep is
+    complete); ``scalars[0]`` follows the cost, and a feasible assignment cheaper than
+    ``scalars[1]`` is kept in ``best_s``."""
     k, n = cost.shape
     n_cand = cand.shape[1]
     rows = np.empty(6, dtype=np.int64)
     amounts = np.empty(6)
     work = 0
     moved = False
-    for idx in range(n):
+    idx = start
+    while idx < n:
+        if work >= allowance:
+            break
         j = order[idx]
+        idx += 1
+        work += 1
         o1 = s[j]
         a = row_of[o1]
         w1 = _wt(weight, o1, j)
@@ -281,7 +290,7 @@ def _sweep(
             _move(s, load, members, pos, count, weight, row_of, cap, ints, best_k, best_o3)
             moved = True
             _keep_best(s, best_s, scalars, ints)
-    return moved, work
+    return moved, work, idx
 
 
 @njit(cache=True)
@@ -338,31 +347,42 @@ def _search(
     scalars: np.ndarray,
     ints: np.ndarray,
     rng: np.ndarray,
+    order: np.ndarray,
     work_until: int,
     scan: int,
     init: bool,
 ) -> None:
-    """Sweeps until the total work (``ints[0]``) reaches ``work_until``.
+    """Sweeps until the total work (``ints[0]``) reaches ``work_until``; a sweep stopped
+    there goes on at the next call from where it stopped (``ints[6]``), so slices run the
+    same sequence of moves as one call.
 
     ``scalars``: [current cost, best cost]; ``ints``: [work, local optima, stall count,
-    improvements, restarts].
+    improvements, restarts, rows over capacity, position in the sweep, moved in the sweep].
     """
     n = s.size
-    order = np.empty(n, dtype=np.int64)
     if init:
         scalars[0] = _exact_state(cost, weight, row_of, s, load, members, pos, count, cap, ints)
         scalars[1] = scalars[0]
     while ints[0] < work_until:
-        for i in range(n):
-            order[i] = i
-        for i in range(n - 1, 0, -1):
-            q = _rand(rng) % (i + 1)
-            order[i], order[q] = order[q], order[i]
-        moved, work = _sweep(
+        if ints[6] == 0:
+            for i in range(n):
+                order[i] = i
+            for i in range(n - 1, 0, -1):
+                q = _rand(rng) % (i + 1)
+                order[i], order[q] = order[q], order[i]
+            ints[7] = 0
+        moved, work, reached = _sweep(
             cost, allowed, weight, row_of, cap, cand, s, load, alpha, members, pos, count,
-            order, rng, scan, best, scalars, ints,
+            order, rng, scan, best, scalars, ints, ints[6], work_until - ints[0],
         )  # fmt: skip
-        ints[0] += work + n
+        ints[0] += work
+        ints[6] = reached
+        if moved:
+            ints[7] = 1
+        if reached < n:
+            continue  # the work reached work_until within the sweep
+        ints[6] = 0
+        moved = ints[7] == 1
         feasible = ints[5] == 0
         if not moved:
             ints[1] += 1  # a local optimum of pcost
@@ -449,7 +469,8 @@ def ejection_search(
     members = np.zeros((r_count, n), dtype=np.int32)
     pos = np.zeros(n, dtype=np.int64)
     count = np.zeros(r_count, dtype=np.int64)
-    ints = np.zeros(6, dtype=np.int64)
+    ints = np.zeros(8, dtype=np.int64)
+    order = np.zeros(n, dtype=np.int64)
     # Penalty floor: the row's price, at least a typical cost difference per unit of weight.
     spread = np.where(allowed, problem.cost, np.nan)
     with np.errstate(invalid="ignore"):
@@ -467,7 +488,7 @@ def ejection_search(
     while True:
         _search(
             cost, allowed, weight, row_of, cap, cand, s, load, alpha, floor, members, pos,
-            count, best, scalars, ints, rng, work_until, EJECT_SCAN, work_until == 0,
+            count, best, scalars, ints, rng, order, work_until, EJECT_SCAN, work_until == 0,
         )  # fmt: skip
         if ints[0] >= work_budget or scalars[1] <= target:
             break
