@@ -482,7 +482,8 @@ def run_gap_benchmark(
     -------
     pandas.DataFrame
         One row per instance: ``instance, family, sense, m, n, best_known, proven_optimal,
-        objective, bound, gap, gap_to_best, time_s, status, check, ok`` and the baseline's
+        objective, bound, gap, gap_to_best, time_s, status, method, work_share,
+        wall_clock_stop, check, ok`` and the baseline's
         ``baseline_objective, baseline_gap_to_best, baseline_time_s, baseline_status``.
         ``ok`` applies the family's target (see :func:`summarise_gap_benchmark`).
     """
@@ -522,6 +523,10 @@ def run_gap_benchmark(
             "time_s": result.runtime,
             "status": result.status.name,
             "method": result.method,
+            # the work account: the share of the limit the budgeted work stood for, and the
+            # phases the wall clock stopped first ("" when the budgets ended the run)
+            "work_share": float(result.stats.get("work", {}).get("share_of_limit", np.nan)),
+            "wall_clock_stop": str(result.stats.get("wall_clock_stop", "")),
             "check": problem or ("ok" if result.has_solution else "no solution"),
         }
         if baseline:

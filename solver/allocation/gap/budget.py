@@ -39,7 +39,7 @@ WORK_SAFETY = 0.8
 #: binds each worker: with two workers the reported time is about twice the limit, so the
 #: work charged is the reported time over the workers). Measured 0.45–0.68 on one idle
 #: worker, 0.3–1.0 per worker with two, on the project machine at its usual load (load
-#: average 3–5 on its 2 cores, 4 Dec 2026): the rates here are for that load.
+#: average 3–5 on its 2 cores, 3 Dec 2026): the rates here are for that load.
 CPSAT_DET_PER_SECOND = 0.35
 #: Cells of the K × n option matrix priced per second by the Lagrangian ascent (dense
 #: pass; measured 1.2e8 at 200,000 accounts, 2.0e8 at 20,000).

@@ -21,7 +21,7 @@ reduced cost; a row's ejection candidates are scanned from a random offset, at m
 ``EJECT_SCAN`` of them, so a move costs the same on a 100-job GAP and a 20,000-account
 allocation. After ``STALL`` sweeps without a new best feasible assignment, the search
 restarts from the best one with a few random shifts. (A depth-3 chain and a tabu variant
-were tried on Yagiura's D instances and did no better; 4 Dec 2026.)
+were tried on Yagiura's D instances and did no better; 3 Dec 2026.)
 
 Determinism: the work is counted in move evaluations, never in seconds. The kernel runs
 whole sweeps until the work reaches a threshold, so calling it in slices (the driver checks

@@ -4,11 +4,13 @@ The phases run in order, each a named step below: presolve, the Lagrangian bound
 (:mod:`~solver.allocation.gap.dual`), a greedy primal (:mod:`~solver.allocation.gap.primal`);
 on small problems a short ejection-chain search (:mod:`~solver.allocation.gap.ejection`)
 then exact CP-SAT from it (:mod:`~solver.allocation.gap.cpsat`); the exact min-cost flow of
-transportation-shaped problems (:mod:`~solver.allocation.gap.flow`); a reduced CP-SAT model
+transportation-shaped problems (:mod:`~solver.allocation.gap.flow`: solved first, offered
+after the dual and the greedy); a reduced CP-SAT model
 when no solution is known yet; the knapsack Lagrangian bound with its Lagrangian restarts
 (:mod:`~solver.allocation.gap.knapsack`); then the improvement phase — rounds of the
 ejection-chain search and of the CP-SAT large-neighbourhood search
-(:mod:`~solver.allocation.gap.lns`).
+(:mod:`~solver.allocation.gap.lns`); and, in parallel runs of small and medium problems
+only, CP-SAT from the incumbent on the wall clock left.
 
 Determinism: the same problem and seed give the same result whenever the wall clock stops
 nothing. Every phase that could run until the deadline has a budget of deterministic work
@@ -26,7 +28,9 @@ budgets by whole batches — measured 2.7 against a budget of 1.1 — so it does
 two. The wall clock is only the hard stop. When it does stop a phase first, the result says
 which (``stats["wall_clock_stop"]``): its certificate is still valid, but a rerun may differ.
 ``stats["work"]`` is the account (seconds the work stands for, per phase, and the share of
-the limit).
+the limit). The one phase that runs on the clock by design is the last CP-SAT run of a
+parallel (``workers > 1``, hence not reproducible) solve, which takes the wall time the
+budgets left: a parallel run uses its whole limit, a one-worker run its budgets.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from solver.allocation.gap.budget import (
 )
 from solver.allocation.gap.cpsat import solve_cpsat, stopped_by_clock
 from solver.allocation.gap.dual import DualResult, lagrangian_dual
-from solver.allocation.gap.flow import row_slots, solve_transport
+from solver.allocation.gap.flow import TransportResult, row_slots, solve_transport
 from solver.allocation.gap.improve import improve, knapsack_phase, warm_start
 from solver.allocation.gap.primal import (
     improve_shift,
@@ -100,7 +104,7 @@ FINISH_MARGIN = 0.05
 FINISH_MIN_SECONDS = 0.5
 # Largest flow network (arcs ≈ allowed pairs) solved: the flow cannot be interrupted, and its
 # time grows faster than its size on a loaded machine (200,000 accounts, 2.8 million arcs:
-# 15.8 s of wall time at load 5, 4 Dec 2026); 1,000,000 accounts take the Lagrangian path.
+# 15.8 s of wall time at load 5, 3 Dec 2026); 1,000,000 accounts take the Lagrangian path.
 FLOW_MAX_ARCS = 2_000_000
 
 
@@ -199,6 +203,9 @@ def solve_assignment(
     if hint is not None and hint.shape == (n,) and problem.is_feasible(hint):
         run.incumbent = hint.astype(np.int64)
     small = pairs <= exact_max_pairs
+    # an exact min-cost flow first, while the whole limit is left (its result is offered
+    # after the dual, which is called as without it: the same prices, the same shadow prices)
+    flow = None if small else _transport(run, allowed)
 
     dual = _lagrangian(run, allowed, small=small, dual_method=dual_method, pricing=pricing)
     run.bound = dual.bound
@@ -219,9 +226,8 @@ def solve_assignment(
             return final
     if run.incumbent is not None and problem.objective(run.incumbent) <= run.good_enough(run.bound):
         return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
-    final = _transport(run, allowed)
-    if final is not None:
-        return final
+    if flow is not None:
+        return _after_transport(run, flow)
 
     keep, rc = _reduced_options(problem, allowed, dual, run.incumbent)
     if (
@@ -466,16 +472,17 @@ def _fixed_by_reduced_cost(run: Run, allowed: np.ndarray, dual: DualResult) -> n
     return mask
 
 
-def _transport(run: Run, allowed: np.ndarray) -> AssignmentResult | None:
-    """Phase 3c: a transportation-shaped problem (:func:`~solver.allocation.gap.flow.row_slots`)
-    is solved exactly by min-cost flow, when its network fits the work left (estimated from
-    its size, never timed). Returns the result when it ends the search."""
-    problem = run.problem
+def _transport(run: Run, allowed: np.ndarray) -> TransportResult | None:
+    """Phase 0 (not small problems): a transportation-shaped problem
+    (:func:`~solver.allocation.gap.flow.row_slots`) is solved exactly by min-cost flow, when
+    its network fits the work (estimated from its size, never timed). It runs before the
+    dual so that a short limit (issue 19's fast first answer: 20,000 accounts within 1 s)
+    is not spent before it can start on a loaded machine."""
     pairs = int(run.stats["pairs"])
     seconds = pairs / FLOW_ARCS_PER_SECOND
     if seconds > run.clock.left or pairs > FLOW_MAX_ARCS:
         return None
-    slots = row_slots(problem, allowed)
+    slots = row_slots(run.problem, allowed)
     if slots is None:
         return None
     # the flow cannot be interrupted: it starts only with its time's worth of wall clock left
@@ -483,11 +490,18 @@ def _transport(run: Run, allowed: np.ndarray) -> AssignmentResult | None:
         run.clock_stops.append("min-cost flow skipped")
         return None
     started = time.perf_counter()
-    out = solve_transport(problem, allowed, slots)
+    out = solve_transport(run.problem, allowed, slots)
     run.clock.charge(
         "min-cost flow", out.arcs / FLOW_ARCS_PER_SECOND, wall=time.perf_counter() - started
     )
     run.stats["flow_arcs"] = out.arcs
+    return out
+
+
+def _after_transport(run: Run, out: TransportResult) -> AssignmentResult:
+    """The result of the min-cost flow (:func:`_transport`), after the dual and greedy
+    phases: an optimum (or, costs not integral after scaling, a bound), or infeasibility."""
+    problem = run.problem
     if out.assignment is None:
         message = "the capacity rows cannot take every job (min-cost flow)"
         return run.finish(None, math.inf, Status.INFEASIBLE, "min-cost-flow", message)
