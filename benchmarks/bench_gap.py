@@ -4,22 +4,27 @@ Runs the same protocol as ``workout bench gap`` (:func:`solver.allocation.orlib.
 writes one CSV row per instance. See benchmarks/README.md (section "Generalized Assignment
 Problem") for the protocol and targets.
 
-Thresholds (exit 1 on a MISS or an invalid solution), over the families that ran:
+Thresholds (exit 1 on a MISS or an invalid solution), over the families that ran (issue 19):
 
-* OR-Library gap1–gap12 instances at their proven optimum (issue 4);
-* Chu–Beasley A–C mean gap to best known ≤ 0.5 % (issue 4);
-* chu-D + Yagiura C/D/E mean gap to best known ≤ 1 % (measured 0.457 % and 0.518 % in
-  full runs at 10 s, 0.331 % in two ``--quick`` runs at 2 s: work budgets, not the clock,
-  stop the search, so the result repeats up to a ~2× slower machine);
-* full runs: that mean at most half the plain CP-SAT baseline's of the same run (issue 4).
-  With ``--quick`` the ratio is printed, not gated: 3 instances at 2 s, where the
-  baseline's result depends on the machine's load (0.471 % and 0.714 % in two runs).
+* OR-Library gap1–gap12 instances at their proven optimum;
+* Chu–Beasley A–D mean gap to best known ≤ 0.1 %;
+* Yagiura C/D/E: no instance worse than the plain CP-SAT baseline of the same run, and, with
+  a limit of at least 60 s per instance, mean gap to best known ≤ 0.2 % (at shorter limits
+  the mean is printed, not gated);
+* ``--quick`` (7 instances, 2 s): the mean gap to best known of the quick set ≤
+  ``MAX_QUICK_MEAN_GAP`` (measured 0.128–0.144 % at load 1–11 on 3 Dec 2026: two CP-SAT
+  workers and, under load, the clock make it vary, hence the 2× margin); the Yagiura
+  comparison with the baseline is printed, not gated (two instances at 2 s against a
+  load-dependent baseline).
 
 Usage::
 
     python benchmarks/bench_gap.py                    # all 117 instances, 10 s each (+ baseline)
+    python benchmarks/bench_gap.py --time-limit 60 --family yagiura-C --family yagiura-D \
+        --family yagiura-E                            # the 60-s target
+    python benchmarks/bench_gap.py --time-limit 60 --only c801600 --only d401600 ...
+                                                      # named instances only
     python benchmarks/bench_gap.py --quick            # 7 instances, 2 s each (CI, < 1 minute)
-    python benchmarks/bench_gap.py --family yagiura-D --family chu-D --out d.csv
 """
 
 from __future__ import annotations
@@ -31,23 +36,25 @@ from pathlib import Path
 from thresholds import Threshold, missing_shared_data, report
 
 from solver.allocation.orlib import (
+    CHU_FAMILIES,
+    CHU_MEAN_TARGET,
     EXACT_FAMILIES,
-    HARD_FAMILIES,
-    NEAR_FAMILIES,
     QUICK_INSTANCES,
+    YAGIURA_FAMILIES,
+    YAGIURA_MEAN_LIMIT,
+    YAGIURA_MEAN_TARGET,
     data_dir,
     default_instance_paths,
     load_instances,
     run_gap_benchmark,
     summarise_gap_benchmark,
+    worse_than_baseline,
 )
 from solver.core.atomic import atomic_path
 
-#: Mean gap to best known of chu-D + Yagiura C/D/E (measured 0.457-0.518 % in full runs,
-#: 0.331 % with --quick).
-MAX_HARD_MEAN_GAP = 0.01
-#: Our mean gap on chu-D + Yagiura / the plain CP-SAT baseline's (issue 4, at 10 s).
-MAX_HARD_RATIO = 0.5
+#: Mean gap to best known of the quick set at 2 s (measured 0.128 %, 0.144 %, 0.133 % on
+#: 3 Dec 2026 at load 1-11: see benchmarks/README.md).
+MAX_QUICK_MEAN_GAP = 0.003
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=10.0, help="seconds per instance")
     parser.add_argument("--quick", action="store_true", help="a few instances, 2 s each")
     parser.add_argument("--family", action="append", default=[], help="only these families")
+    parser.add_argument("--only", action="append", default=[], help="only these instances (names)")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
@@ -81,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         time_limit = min(time_limit, 2.0)
     if args.family:
         instances = [i for i in instances if i.family in args.family]
+    if args.only:
+        instances = [i for i in instances if i.name in args.only]
 
     def show(row: dict) -> None:
         base = ""
@@ -89,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{row['instance']:<10} {row['family']:<11} obj {row['objective']:>9.0f} "
             f"bound {row['bound']:>10.1f} best {row['best_known']:>8.0f} "
-            f"gap {row['gap_to_best']:+.3%} {row['time_s']:5.1f}s "
+            f"gap {row['gap_to_best']:+.3%} {row['time_s']:5.1f}s work {row['work_share']:4.0%}"
+            f"{' (clock stopped: ' + row['wall_clock_stop'] + ')' if row['wall_clock_stop'] else ''} "
             f"{'OK' if row['ok'] else 'NOT OK'}{base}",
             flush=True,
         )
@@ -107,17 +118,17 @@ def main(argv: list[str] | None = None) -> int:
     summary, verdicts = summarise_gap_benchmark(results)
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     if args.quick:
-        print("issue 4 targets (set for 10 s per instance; for information with --quick):")
+        print("issue 19 targets (set for 10 s and 60 s per instance; information with --quick):")
     for line in verdicts:
         print(line)
     print(f"results written to {args.out}")
     invalid = results[~results["check"].isin(["ok", "no solution"])]
     if len(invalid):
         print(f"{len(invalid)} invalid solution(s): {', '.join(invalid['instance'])}")
-    return 0 if report(*gap_thresholds(results, args.quick)) else 1
+    return 0 if report(*gap_thresholds(results, args.quick, time_limit)) else 1
 
 
-def gap_thresholds(results, quick: bool) -> tuple[list[Threshold], list[str]]:
+def gap_thresholds(results, quick: bool, time_limit: float) -> tuple[list[Threshold], list[str]]:
     """The thresholds of the families present in ``results`` (one row per instance), and
     information lines."""
     info: list[str] = []
@@ -140,58 +151,75 @@ def gap_thresholds(results, quick: bool) -> tuple[list[Threshold], list[str]]:
                 "==",
                 0,
                 "d",
-                source=f"issue 4 target, {len(exact)} instances",
+                source=f"issue 19 target, {len(exact)} instances",
             )
         )
-    near = results[results["family"].isin(NEAR_FAMILIES)]
-    if len(near):
+    if quick:
         checks.append(
-            Threshold(
-                "Chu-Beasley A-C mean gap to best known",
-                float(near["gap_to_best"].mean()),
-                "<=",
-                0.005,
-                ".3%",
-                source=f"issue 4 target, {len(near)} instances",
+            _mean_gap(
+                "quick set",
+                float(results["gap_to_best"].mean()),
+                MAX_QUICK_MEAN_GAP,
+                f"reference with margin, {len(results)} instances at {time_limit:g} s",
             )
         )
-    hard = results[results["family"].isin(HARD_FAMILIES)]
-    if len(hard):
-        mean = float(hard["gap_to_best"].mean())
-        checks.append(
-            Threshold(
-                "chu-D + Yagiura C/D/E mean gap to best known",
-                mean,
-                "<=",
-                MAX_HARD_MEAN_GAP,
-                ".3%",
-                source="reference 0.331-0.518 % with margin",
+    chu = results[results["family"].isin(CHU_FAMILIES)]
+    if len(chu):
+        mean = float(chu["gap_to_best"].mean())
+        if quick:
+            info.append(
+                f"Chu-Beasley mean gap {mean:.3%} on {len(chu)} instances (target <= {CHU_MEAN_TARGET:.1%} on A-D)"
             )
-        )
-        if "baseline_gap_to_best" in hard.columns:
-            base = float(hard["baseline_gap_to_best"].mean())
-            ratio = mean / base if base > 0 else (0.0 if mean == 0 else float("inf"))
-            if quick:
-                info.append(
-                    f"chu-D + Yagiura mean gap / plain CP-SAT's {ratio:.2f}x ({mean:.3%} vs"
-                    f" {base:.3%}; issue 4 target <= {MAX_HARD_RATIO}x at 10 s; 3 instances at"
-                    " 2 s against a load-dependent baseline: not gated with --quick)"
-                )
-            else:
-                checks.append(
-                    Threshold(
-                        "chu-D + Yagiura mean gap / plain CP-SAT's",
-                        ratio,
-                        "<=",
-                        MAX_HARD_RATIO,
-                        ".2f",
-                        "x",
-                        source="same-run baseline; issue 4 target",
-                    )
-                )
         else:
-            info.append("no plain CP-SAT baseline (--no-baseline): the ratio is not evaluated")
+            checks.append(
+                _mean_gap(
+                    "Chu-Beasley A-D",
+                    mean,
+                    CHU_MEAN_TARGET,
+                    f"issue 19 target, {len(chu)} instances",
+                )
+            )
+    yag = results[results["family"].isin(YAGIURA_FAMILIES)]
+    if len(yag):
+        mean = float(yag["gap_to_best"].mean())
+        worse = worse_than_baseline(results)
+        has_base = "baseline_gap_to_best" in yag.columns
+        if quick or not has_base:
+            info.append(
+                f"Yagiura instances worse than plain CP-SAT: {worse}/{len(yag)}"
+                + ("" if has_base else " (no baseline: --no-baseline)")
+            )
+        else:
+            checks.append(
+                Threshold(
+                    "Yagiura C/D/E instances worse than plain CP-SAT",
+                    worse,
+                    "==",
+                    0,
+                    "d",
+                    source=f"issue 19 target, same-run baseline, {len(yag)} instances",
+                )
+            )
+        if time_limit >= YAGIURA_MEAN_LIMIT and not quick:
+            checks.append(
+                _mean_gap(
+                    "Yagiura C/D/E",
+                    mean,
+                    YAGIURA_MEAN_TARGET,
+                    f"issue 19 target at {YAGIURA_MEAN_LIMIT:g} s, {len(yag)} instances",
+                )
+            )
+        else:
+            info.append(
+                f"Yagiura C/D/E mean gap {mean:.3%} at {time_limit:g} s (issue 19 target"
+                f" <= {YAGIURA_MEAN_TARGET:.1%} is set for {YAGIURA_MEAN_LIMIT:g} s)"
+            )
     return checks, info
+
+
+def _mean_gap(what: str, mean: float, limit: float, source: str) -> Threshold:
+    """The threshold "``what`` mean gap to best known ≤ ``limit``"."""
+    return Threshold(f"{what} mean gap to best known", mean, "<=", limit, ".3%", source=source)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,23 @@ import time
 
 import numpy as np
 import pytest
+from oracles import assignment_milp
 from scipy.optimize import Bounds, LinearConstraint, milp
 from slow_clock import slow_down
 
+from solver.allocation.gap import ejection
+from solver.allocation.gap.budget import WORK_SAFETY
 from solver.allocation.gap.cpsat import solve_gap_cpsat_plain
 from solver.allocation.gap.dual import lagrangian_dual
-from solver.allocation.gap.problem import AssignmentProblem, AssignmentResult, relative_gap
+from solver.allocation.gap.flow import row_slots, solve_transport
+from solver.allocation.gap.knapsack import knapsack_bound
+from solver.allocation.gap.primal import primal_from_prices, regret_construct
+from solver.allocation.gap.problem import (
+    AssignmentProblem,
+    AssignmentResult,
+    gap_problem,
+    relative_gap,
+)
 from solver.allocation.gap.solve import solve_assignment, solve_gap
 from solver.domain import Status
 
@@ -196,11 +207,13 @@ def test_same_seed_same_result():
 def test_work_budgets_make_a_slower_machine_give_the_same_result(
     monkeypatch, shape, expected_method
 ):
-    """Budgets are work, not seconds: on a machine 1.3x slower (simulated clock) the result
-    is the same, as long as the wall clock stopped nothing (flagged in the stats)."""
+    """Budgets are work, not seconds: on a machine 1.1x slower (simulated clock) the result
+    is the same, as long as the wall clock stopped nothing (flagged in the stats). (The
+    budgets use about 80 % of the limit since issue 19, so the margin is about 1.25x; it was
+    2x, and this test used 1.3x, when they used half.)"""
     cost, resource, capacity = _tight_instance(*shape, seed=5)
     normal = solve_gap(cost, resource, capacity, time_limit=3.0, seed=2, workers=1)
-    slow_down(monkeypatch, 1.3)
+    slow_down(monkeypatch, 1.1)
     slower = solve_gap(cost, resource, capacity, time_limit=3.0, seed=2, workers=1)
     assert expected_method in normal.method
     assert check_assignment(normal, cost, resource, capacity) == normal.objective
@@ -278,3 +291,141 @@ def test_summary_and_relative_gap():
     result = solve_gap(np.array([[1, 5], [4, 2]]), np.ones((2, 2)), np.array([1, 1]), workers=1)
     text = result.summary()
     assert "status=OPTIMAL" in text and "gap=0.0000%" in text
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_knapsack_bound_lies_between_lp_bound_and_optimum(seed):
+    """The knapsack Lagrangian bound is valid (≤ the MILP optimum) and, started from the
+    capacity prices, at least their LP bound."""
+    cost, resource, capacity = random_instance(seed, tight=0.95)
+    optimum = milp_optimum(cost, resource, capacity)
+    if optimum is None:
+        pytest.skip("infeasible instance")
+    problem, _ = gap_problem(cost, resource, capacity, "min")
+    allowed = problem.allowed()
+    dual = lagrangian_dual(problem, deadline=time.perf_counter() + 30, allowed=allowed)
+    kb = knapsack_bound(
+        problem,
+        allowed,
+        dual.prices,
+        upper_bound=optimum,
+        max_cells=10**8,
+        deadline=time.perf_counter() + 30,
+    )
+    assert kb.start >= dual.bound - 1e-6 * max(1.0, abs(dual.bound))
+    assert kb.bound >= kb.start
+    assert kb.bound <= optimum + 1e-6
+
+
+def _greedy_start(problem: AssignmentProblem, allowed, dual):
+    start = primal_from_prices(
+        problem, allowed, dual.prices, dual.global_prices, deadline=time.perf_counter() + 30
+    )
+    if start is None:
+        k, n = problem.cost.shape
+        share = np.broadcast_to(problem.weight, (k, n)) / problem.capacity[:, None]
+        start = regret_construct(problem, share, allowed, deadline=time.perf_counter() + 30)
+    assert start is not None
+    return start
+
+
+def test_ejection_search_is_feasible_better_and_independent_of_its_slices(monkeypatch):
+    """The ejection-chain search returns a feasible assignment no worse than its start, the
+    same for the same seed, and the same whether the kernel runs in one slice or many."""
+    cost, resource, capacity = _tight_instance(15, 300, seed=3)
+    problem, _ = gap_problem(cost, resource, capacity, "min")
+    allowed = problem.allowed()
+    dual = lagrangian_dual(problem, deadline=time.perf_counter() + 30, allowed=allowed)
+    rc = np.where(allowed, problem.reduced_costs(dual.prices, dual.global_prices), np.inf)
+    start = _greedy_start(problem, allowed, dual)
+
+    def run(seed: int) -> np.ndarray:
+        stats: dict = {}
+        out = ejection.ejection_search(
+            problem, start, allowed, rc, dual.prices, work_budget=3_000_000,
+            deadline=math.inf, seed=seed, stats=stats,
+        )  # fmt: skip
+        assert stats["ejection_work"] >= 3_000_000 and not stats["ejection_wall_stop"]
+        return out
+
+    first = run(1)
+    assert problem.is_feasible(first)
+    assert problem.objective(first) <= problem.objective(start)
+    assert np.array_equal(first, run(1))
+    monkeypatch.setattr(ejection, "SLICE_WORK", 50_000)
+    assert np.array_equal(first, run(1))
+
+
+def _transport_instance(seed: int, n: int = 60):
+    """Per-row constant use (minutes per call), an uncapacitated option, forbidden pairs."""
+    rng = np.random.default_rng(seed)
+    k = 5
+    value = rng.uniform(1, 50, size=(k, n)).round(2)
+    value[rng.random((k, n)) < 0.2] = -np.inf  # forbidden pairs
+    value[0] = rng.uniform(0, 5, size=n).round(2)  # option 0: no action, always allowed
+    row_of = np.array([-1, 0, 0, 1, 2])
+    minutes = np.array([0.0, 20.0, 20.0, 40.0, 15.0])
+    capacity = np.array([200.0, 150.0, 100.0])
+    problem = AssignmentProblem(
+        cost=np.where(np.isfinite(value), -value, np.inf),
+        weight=minutes[:, None],
+        row_of=row_of,
+        capacity=capacity,
+    )
+    return problem, value, minutes, row_of, capacity
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_min_cost_flow_matches_the_milp_optimum(seed):
+    """A transportation-shaped problem (each row's options use it alike) is solved exactly by
+    the min-cost flow: the optimum of the MILP of tests/oracles.py, capacity respected."""
+    problem, value, minutes, row_of, capacity = _transport_instance(seed)
+    allowed = problem.allowed()
+    slots = row_slots(problem, allowed)
+    assert slots is not None and slots.tolist() == [10, 3, 6]
+    out = solve_transport(problem, allowed, slots)
+    assert out.exact and out.assignment is not None
+    assert problem.is_feasible(out.assignment)
+    reference = assignment_milp(value, minutes[:, None], row_of, capacity, sense="max")
+    assert reference["optimal"]
+    assert -problem.objective(out.assignment) == pytest.approx(reference["objective"], abs=1e-6)
+    assert out.bound == pytest.approx(problem.objective(out.assignment), abs=1e-6)
+    result = solve_assignment(problem, time_limit=5, workers=1, exact_max_pairs=0)
+    assert result.status is Status.OPTIMAL and "min-cost-flow" in result.method
+    assert -result.objective == pytest.approx(reference["objective"], abs=1e-6)
+
+
+def test_row_slots_only_for_transportation_shaped_problems():
+    """Job-dependent use of a row, or a global row, is not a transportation problem."""
+    problem, *_ = _transport_instance(0)
+    assert row_slots(problem, problem.allowed()) is not None
+    cost, resource, capacity = random_instance(3)
+    gap, _ = gap_problem(cost, resource, capacity, "min")
+    assert row_slots(gap, gap.allowed()) is None
+    budget = AssignmentProblem(
+        cost=problem.cost,
+        weight=problem.weight,
+        row_of=problem.row_of,
+        capacity=problem.capacity,
+        global_weight=np.ones((1, 5, 1)),
+        global_capacity=np.array([30.0]),
+    )
+    assert row_slots(budget, budget.allowed()) is None
+
+
+def test_work_account_in_the_statistics():
+    """stats["work"] says how much of the limit the work stood for, per phase."""
+    cost, resource, capacity = _tight_instance(20, 600, seed=11)
+    result = solve_gap(cost, resource, capacity, time_limit=3.0, seed=1, workers=1)
+    work = result.stats["work"]
+    assert work["limit_s"] == 3.0 and work["budget_s"] == pytest.approx(WORK_SAFETY * 3.0)
+    assert work["share_of_limit"] == pytest.approx(work["spent_s"] / 3.0)
+    assert {"lagrangian", "greedy", "ejection chains", "lns"} <= set(work["phases"])
+    spent = sum(v[0] for v in work["phases"].values())
+    assert spent == pytest.approx(work["spent_s"], rel=1e-4)
+    # the budgets are work: not more than the limit's share, with a small overrun ...
+    assert work["share_of_limit"] <= WORK_SAFETY * 1.1
+    if result.stats["wall_clock_stop"]:
+        pytest.skip(f"the wall clock stopped {result.stats['wall_clock_stop']!r}: machine loaded")
+    # ... and, when the clock stopped nothing, most of it
+    assert work["share_of_limit"] >= 0.9 * WORK_SAFETY

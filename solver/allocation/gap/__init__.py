@@ -14,11 +14,23 @@ Two entry points share one machinery:
 The modules, by role:
 
 * :mod:`~solver.allocation.gap.problem` -- the problem's data and validation, the result;
-* :mod:`~solver.allocation.gap.dual` -- the Lagrangian dual: bound and prices;
+* :mod:`~solver.allocation.gap.budget` -- the deterministic work budgets and their account;
+* :mod:`~solver.allocation.gap.dual` -- the Lagrangian dual of the capacity rows: bound and
+  prices;
+* :mod:`~solver.allocation.gap.knapsack` -- the knapsack Lagrangian bound (the assignment
+  constraints relaxed, each capacity row's knapsack solved exactly);
 * :mod:`~solver.allocation.gap.primal` -- construction, repair and local search;
+* :mod:`~solver.allocation.gap.ejection` -- the ejection-chain search with adaptive
+  penalties (compiled);
+* :mod:`~solver.allocation.gap.flow` -- transportation-shaped problems solved exactly by
+  min-cost flow;
 * :mod:`~solver.allocation.gap.cpsat` -- the CP-SAT model and the plain CP-SAT baseline;
 * :mod:`~solver.allocation.gap.lns` -- large-neighbourhood search;
-* :mod:`~solver.allocation.gap.solve` -- the phases in order, their shares and work budgets.
+* :mod:`~solver.allocation.gap.state` -- one call's state: clocks, incumbent, bound,
+  certificate;
+* :mod:`~solver.allocation.gap.improve` -- the improvement phases (warm start, knapsack bound
+  with Lagrangian restarts, rounds of ejection chains and LNS);
+* :mod:`~solver.allocation.gap.solve` -- the driver: the phases in order.
 
 Import from the modules: :mod:`solver.allocation` exports the public names.
 
@@ -27,18 +39,27 @@ Method
 1. **Bound.** Lagrangian relaxation of the capacity rows: for prices ``λ ≥ 0``,
    ``L(λ) = Σ_j min_o (c_oj + λ·w_oj) − λ·b`` is a lower bound on the minimum (weak duality);
    it is maximised by a deflected subgradient method with a Polyak step (vectorised numpy,
-   one ``K × n`` pass per iteration). Its maximum equals the LP-relaxation bound. For
-   integer costs the bound is rounded up.
-2. **Exact search on small instances.** CP-SAT on the full model (one Boolean per allowed
-   job–option pair, an exactly-one constraint per job, one linear constraint per capacity
-   row), warm-started with ``add_hint`` from the Lagrangian/greedy solution, seeded, with
-   ``num_workers`` pinned. Its proven bound is combined with the Lagrangian one.
-3. **Decomposition on large instances.** Primal solution from the Lagrangian prices (each job
-   takes its cheapest option under prices), a vectorised repair of overloaded rows and a
-   shift/fill local search; if repair fails, CP-SAT on the reduced model that keeps for every
-   job only the options with the smallest Lagrangian reduced costs. Then large-neighbourhood
-   search: free the jobs of a few related rows and re-optimise them exactly with CP-SAT
-   (agent-subset neighbourhoods, sizes adapted to how fast the sub-solves close).
+   one ``K × n`` pass per iteration). Its maximum equals the LP-relaxation bound. Then, on
+   problems without global rows, the stronger knapsack bound: the assignment constraints
+   relaxed with multipliers ``u`` (started from ``λ``), one 0-1 knapsack per row solved by
+   dynamic programming. For integer costs the bound is rounded up.
+2. **Exact special cases.** Small problems: CP-SAT on the full model (one Boolean per
+   allowed job–option pair that reduced-cost fixing keeps, an exactly-one constraint per
+   job, one linear constraint per capacity row), warm-started from a short ejection-chain
+   search, seeded, with ``num_workers`` pinned. Transportation-shaped problems (every row's
+   options use it alike, no global rows: the allocation's teams) by min-cost flow, which
+   proves the optimum.
+3. **Search on the others.** Primal solution from the Lagrangian prices (each job takes its
+   cheapest option under prices), a vectorised repair of overloaded rows and a shift/fill
+   local search; if repair fails, a regret construction or CP-SAT on the reduced model that
+   keeps for every job only the options with the smallest Lagrangian reduced costs. The
+   knapsack bound's ascent restarts a short ejection-chain search from the relaxation's
+   solutions (a Lagrangian heuristic). Then rounds of the ejection-chain search (shift and
+   ejection moves through infeasible assignments, adaptive penalty weights) and of
+   large-neighbourhood search (free the jobs of a few related rows and re-optimise them
+   exactly with CP-SAT). Parallel runs (``workers > 1``, not reproducible anyway) of
+   problems with at most 40,000 pairs then give the wall time the budgets left to CP-SAT on
+   the full model from the incumbent.
 
 The certificate is always known: ``bound`` is a proven bound on the optimum of the full
 problem (never of a reduced model) and ``gap`` is the relative gap
@@ -46,5 +67,7 @@ problem (never of a reduced model) and ``gap`` is the relative gap
     ``gap = |objective − bound| / max(1, |objective|)``
 
 (the CP-SAT / MathOpt convention): 0 when proven optimal, ``inf`` without a solution.
-Every path respects the deadline ``time_limit`` (wall clock, seconds).
+Every path respects the deadline ``time_limit`` (wall clock, seconds); the work budgets
+(:mod:`~solver.allocation.gap.budget`) make the result independent of the clock unless the
+clock stops a phase (``stats["wall_clock_stop"]``).
 """

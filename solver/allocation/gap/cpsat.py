@@ -19,6 +19,7 @@ import numpy as np
 from solver.allocation.gap.problem import (
     AssignmentProblem,
     AssignmentResult,
+    decimal_scale,
     gap_problem,
     relative_gap,
     to_sense,
@@ -28,23 +29,13 @@ from solver.domain import Status, cp_sat_status
 __all__ = ["CpOutcome", "solve_cpsat", "solve_gap_cpsat_plain", "stopped_by_clock"]
 
 
-def _decimal_scale(values: np.ndarray, max_power: int = 4) -> tuple[int, bool]:
-    """Smallest ``10**k`` (``k ≤ max_power``) that makes all finite values integral."""
-    finite = values[np.isfinite(values)]
-    for power in range(max_power + 1):
-        scaled = finite * 10**power
-        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-6 * np.maximum(1.0, np.abs(scaled))):
-            return 10**power, True
-    return 10**max_power, False
-
-
 def _integer_rows(weights: np.ndarray, capacity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Weights and capacities of capacity rows on one integer scale (``10**k``, k ≤ 4).
 
     Exact when that scale makes them integral; otherwise weights are rounded up and
     capacities down, which keeps every solution of the model feasible for the true data.
     """
-    scale, exact = _decimal_scale(np.r_[weights, capacity])
+    scale, exact = decimal_scale(np.r_[weights, capacity])
     if exact:
         return (
             np.round(weights * scale).astype(np.int64),
@@ -107,7 +98,7 @@ def solve_cpsat(
     if np.any(~sub_mask.any(axis=0)):
         return CpOutcome(Status.INFEASIBLE, None, math.inf, time.perf_counter() - t0)
     costs = problem.cost[opt_idx, job_idx]
-    cost_scale, cost_exact = _decimal_scale(costs)
+    cost_scale, cost_exact = decimal_scale(costs)
     int_cost = np.round(costs * cost_scale).astype(np.int64)
     wcol = job_idx if problem.weight.shape[1] > 1 else np.zeros_like(job_idx)
     caps = problem.capacity if row_capacity is None else row_capacity

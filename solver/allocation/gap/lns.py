@@ -48,7 +48,8 @@ def large_neighbourhood_search(
 ) -> np.ndarray:
     """Re-optimise the jobs of a few related rows at a time with CP-SAT (agent-subset LNS).
 
-    Stops when its deterministic work reaches ``work_budget`` (see :func:`lns_work`), as
+    Stops before its deterministic work would pass ``work_budget`` (see :func:`lns_work`;
+    the next iteration is taken to cost the mean of those so far), as
     soon as the objective reaches ``target``, or, as a hard stop, at ``deadline``. Every
     choice depends on the work done, never on the clock (the neighbourhood grows while
     sub-problems close within ``LNS_FAST_DET``), so the result is reproducible unless the
@@ -74,7 +75,9 @@ def large_neighbourhood_search(
     started = time.perf_counter()
     while True:
         remaining = deadline - time.perf_counter()
-        if best_cost <= target or work >= work_budget:
+        # stop when the next iteration (as costly as the mean so far) would pass the budget
+        mean = work / iterations if iterations else 0.0
+        if best_cost <= target or work + mean > work_budget:
             break
         if remaining < 0.02:
             wall_stop = True

@@ -20,6 +20,7 @@ from solver.domain import Status
 __all__ = [
     "AssignmentProblem",
     "AssignmentResult",
+    "decimal_scale",
     "gap_problem",
     "per_option",
     "relative_gap",
@@ -100,6 +101,16 @@ class AssignmentResult:
         parts.append(f"method={self.method}")
         text = " ".join(parts)
         return f"{text} ({self.message})" if self.message else text
+
+
+def decimal_scale(values: np.ndarray, max_power: int = 4) -> tuple[int, bool]:
+    """Smallest ``10**k`` (``k ≤ max_power``) that makes all finite values integral."""
+    finite = values[np.isfinite(values)]
+    for power in range(max_power + 1):
+        scaled = finite * 10**power
+        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-6 * np.maximum(1.0, np.abs(scaled))):
+            return 10**power, True
+    return 10**max_power, False
 
 
 def per_option(row_values: np.ndarray, row_of: np.ndarray, fill: float) -> np.ndarray:

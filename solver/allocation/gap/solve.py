@@ -1,41 +1,58 @@
 """The assignment core's driver: :func:`solve_assignment` and :func:`solve_gap`.
 
 The phases run in order, each a named step below: presolve, the Lagrangian bound and prices
-(:mod:`~solver.allocation.gap.dual`), a greedy primal (:mod:`~solver.allocation.gap.primal`),
-exact CP-SAT on small problems (:mod:`~solver.allocation.gap.cpsat`), then a reduced CP-SAT
-model when no solution is known yet, large-neighbourhood search
-(:mod:`~solver.allocation.gap.lns`) and, on small problems, a final CP-SAT run to prove
-optimality. Each phase gets a share of the time limit.
+(:mod:`~solver.allocation.gap.dual`), a greedy primal (:mod:`~solver.allocation.gap.primal`);
+on small problems a short ejection-chain search (:mod:`~solver.allocation.gap.ejection`)
+then exact CP-SAT from it (:mod:`~solver.allocation.gap.cpsat`); the exact min-cost flow of
+transportation-shaped problems (:mod:`~solver.allocation.gap.flow`: solved first, offered
+after the dual and the greedy); a reduced CP-SAT model
+when no solution is known yet; the knapsack Lagrangian bound with its Lagrangian restarts
+(:mod:`~solver.allocation.gap.knapsack`); then the improvement phase — rounds of the
+ejection-chain search and of the CP-SAT large-neighbourhood search
+(:mod:`~solver.allocation.gap.lns`); and, in parallel runs of small and medium problems
+only, CP-SAT from the incumbent on the wall clock left.
 
 Determinism: the same problem and seed give the same result whenever the wall clock stops
 nothing. Every phase that could run until the deadline has a budget of deterministic work
-computed from ``time_limit`` alone (never from the clock): an iteration count for the
-Lagrangian ascent, CP-SAT's deterministic time for the exact, reduced and LNS searches, and
-the LNS's neighbourhood adapts to that deterministic time, not to seconds. The other phases
-(repair, shift/swap local search, regret construction) stop on their own criteria. CP-SAT is
-seeded; with one worker its search is reproducible for a given deterministic time, while a
-parallel run (``workers > 1``) is not: its threads share solutions as timing allows.
-(CP-SAT's deterministic ``interleave_search`` mode overshoots small deterministic budgets by
-whole batches — measured 2.7 against a budget of 1.1 — so it does not help here.)
-:func:`solver.allocation.portfolio.allocate` therefore uses one worker; ``bench gap`` uses two. The
-budgets are sized (``WORK_SAFETY``) to use about half of the time limit on the
-project machine, so a machine up to about twice slower, or loaded, gives the same result;
-the wall clock is only the hard stop. When it does stop a phase first, the result says which
-(``stats["wall_clock_stop"]``): its certificate is still valid, but a rerun may differ.
+(:mod:`~solver.allocation.gap.budget`): iterations of the Lagrangian ascent, CP-SAT's
+deterministic time, move evaluations of the ejection chains, LNS work; each budget is a
+share of what the limit's work account has left after the phases before it, so time a phase
+leaves unused goes to the next, and the whole run uses most of its limit on the project
+machine. The other phases (repair, shift/swap local search, regret construction, the
+min-cost flow) stop on their own criteria; their work is charged to the account from their
+size. CP-SAT is seeded; with one worker its search is reproducible for a given deterministic
+time, while a parallel run (``workers > 1``) is not: its threads share solutions as timing
+allows. (CP-SAT's deterministic ``interleave_search`` mode overshoots small deterministic
+budgets by whole batches — measured 2.7 against a budget of 1.1 — so it does not help here.)
+:func:`solver.allocation.portfolio.allocate` therefore uses one worker; ``bench gap`` uses
+two. The wall clock is only the hard stop. When it does stop a phase first, the result says
+which (``stats["wall_clock_stop"]``): its certificate is still valid, but a rerun may differ.
+``stats["work"]`` is the account (seconds the work stands for, per phase, and the share of
+the limit). The one phase that runs on the clock by design is the last CP-SAT run of a
+parallel (``workers > 1``, hence not reproducible) solve, which takes the wall time the
+budgets left: a parallel run uses its whole limit, a one-worker run its budgets.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from solver.allocation.gap.budget import (
+    CPSAT_DET_PER_SECOND,
+    DUAL_CELLS_PER_SECOND,
+    FLOW_ARCS_PER_SECOND,
+    GREEDY_CELLS_PER_SECOND,
+    WORK_SAFETY,
+    WorkClock,
+)
 from solver.allocation.gap.cpsat import solve_cpsat, stopped_by_clock
 from solver.allocation.gap.dual import DualResult, lagrangian_dual
-from solver.allocation.gap.lns import large_neighbourhood_search
+from solver.allocation.gap.flow import TransportResult, row_slots, solve_transport
+from solver.allocation.gap.improve import improve, knapsack_phase, warm_start
 from solver.allocation.gap.primal import (
     improve_shift,
     improve_swap,
@@ -47,9 +64,9 @@ from solver.allocation.gap.problem import (
     AssignmentResult,
     gap_problem,
     per_option,
-    relative_gap,
     to_sense,
 )
+from solver.allocation.gap.state import Run, is_integral
 from solver.domain import Status
 
 __all__ = ["solve_assignment", "solve_gap"]
@@ -64,53 +81,37 @@ CPSAT_MAX_PAIRS = 400_000
 # jobs (capacities scaled in proportion) and then refined on all jobs.
 SAMPLE_MIN_JOBS = 100_000
 SAMPLE_JOBS = 40_000
-# Swap local search evaluates all job pairs per round: only for up to this many jobs.
-SWAP_MAX_JOBS = 4_000
-# Share of the remaining time the exact path gives CP-SAT before switching to LNS.
-EXACT_SHARE = 0.25
-# Share of the time left after the first CP-SAT run that small problems keep for a final,
-# warm-started CP-SAT run (to prove optimality of the LNS solution).
-FINAL_EXACT_SHARE = 0.4
-# Work budgets (reproducibility). Every phase that could run until the time limit (the
-# Lagrangian ascent, the CP-SAT searches, the LNS) gets a budget of deterministic work
-# computed from ``time_limit`` alone, never from the clock: iterations of the ascent, CP-SAT's
-# deterministic time. The rates below were measured on the project machine (2 shared cores,
-# `benchmarks/README.md`) and are multiplied by WORK_SAFETY, so a budget normally uses about
-# half of its share of the time limit: the same inputs and seed then give the same result on
-# a machine (or a load) up to about twice slower. The wall-clock ``time_limit`` stays the hard
-# stop; a result it stopped says so (``stats["wall_clock_stop"]``) and a rerun may differ.
-WORK_SAFETY = 0.5
-# CP-SAT deterministic seconds per wall-clock second, one worker (measured 30 Nov 2026:
-# 0.26–0.5 on full GAP models of 400–5,000 pairs, 0.5–0.75 on LNS sub-problems).
-CPSAT_DET_PER_SECOND = 0.3
-# Cells of the K × n option matrix priced per second by the Lagrangian ascent (its pricing
-# pass is dense: forbidden pairs cost as much as allowed ones; measured 1.2e8 at 200,000
-# accounts, 2.0e8 at 20,000).
-DUAL_CELLS_PER_SECOND = 1.2e8
-# LNS work (see lns.lns_work, deterministic seconds) per wall-clock second (measured 0.73–0.89
-# on 8,000–20,000-account allocations, about 0.4 on GAPs of 100–500 jobs).
-LNS_WORK_PER_SECOND = 0.45
-# Share of the time limit of the Lagrangian ascent (small problems / others).
+# Swap local search evaluates all job pairs per round: only for up to this many jobs (the
+# ejection chains, which include swaps, take over on larger problems).
+SWAP_MAX_JOBS = 1_000
+# Small problems: share of the work left of the exact CP-SAT run (warm-started from a short
+# ejection-chain search, solver.allocation.gap.improve.WARM_SHARE) before the improvement.
+EXACT_SHARE = 0.85
+# ... and, with parallel workers (not reproducible anyway: the threads share solutions as
+# timing allows), CP-SAT's deterministic time there is at least this per second of the limit
+# not yet spent: the plain CP-SAT baseline's own setting (half its wall-clock limit), so the
+# exact phase never searches less than it (it may then take the whole limit). With one worker
+# (allocate) the budget stands, and the result repeats.
+EXACT_DET_PER_SECOND = 0.5
+# Share of the limit's work of the Lagrangian ascent (small problems / others).
 DUAL_SHARE_SMALL = 0.1
 DUAL_SHARE = 0.3
+# Parallel runs of problems with at most FINISH_MAX_PAIRS pairs give the wall clock left after
+# the budgets, less FINISH_MARGIN of the limit, to CP-SAT from the incumbent (at least
+# FINISH_MIN_SECONDS of it): on small and medium GAPs CP-SAT with time is strong.
+FINISH_MAX_PAIRS = 40_000
+FINISH_MARGIN = 0.05
+FINISH_MIN_SECONDS = 0.5
+# Largest flow network (arcs ≈ allowed pairs) solved: the flow cannot be interrupted, and its
+# time grows faster than its size on a loaded machine (200,000 accounts, 2.8 million arcs:
+# 15.8 s of wall time at load 5, 3 Dec 2026); 1,000,000 accounts take the Lagrangian path.
+FLOW_MAX_ARCS = 2_000_000
 
 
 def _dual_iterations(seconds: float, cells: int, cap: int) -> int:
-    """Iteration budget of a Lagrangian ascent over a ``cells``-entry option matrix given
-    ``seconds`` of the time limit (see WORK_SAFETY), at most ``cap`` and at least one."""
-    per_second = WORK_SAFETY * DUAL_CELLS_PER_SECOND / max(cells, 1)
-    return max(1, min(cap, int(seconds * per_second)))
-
-
-def _cpsat_det(seconds: float) -> float:
-    """CP-SAT deterministic-time budget for ``seconds`` of the time limit."""
-    return WORK_SAFETY * CPSAT_DET_PER_SECOND * max(0.0, seconds)
-
-
-def _lns_budget(seconds: float) -> float:
-    """LNS work budget (see :func:`~solver.allocation.gap.lns.lns_work`) for ``seconds`` of
-    the time limit."""
-    return WORK_SAFETY * LNS_WORK_PER_SECOND * max(0.0, seconds)
+    """Iteration budget of a Lagrangian ascent over a ``cells``-entry option matrix for
+    ``seconds`` of work, at most ``cap`` and at least one."""
+    return max(1, min(cap, int(seconds * DUAL_CELLS_PER_SECOND / max(cells, 1))))
 
 
 def _sample_prices(
@@ -135,85 +136,6 @@ def _sample_prices(
         sample, deadline=deadline, max_iterations=_dual_iterations(seconds, sample.cost.size, 1500)
     )
     return dual.prices, dual.global_prices, dual.iterations, dual.timed_out
-
-
-def _is_integral(values: np.ndarray) -> bool:
-    """Whether every finite value is a whole number (the bound may then be rounded up)."""
-    finite = values[np.isfinite(values)]
-    return bool(np.all(finite == np.round(finite)))
-
-
-@dataclass
-class _Run:
-    """One call of :func:`solve_assignment`: its clock, statistics, incumbent and bound."""
-
-    problem: AssignmentProblem
-    t0: float
-    limit: float
-    seed: int
-    workers: int
-    gap_tolerance: float
-    integral_costs: bool
-    stats: dict[str, Any]
-    # Phases the wall clock stopped before their work budget (see WORK_SAFETY).
-    clock_stops: list[str] = field(default_factory=list)
-    incumbent: np.ndarray | None = None
-    bound: float = -math.inf
-    method: str = "lagrangian+greedy"
-
-    @property
-    def deadline(self) -> float:
-        """``time.perf_counter()`` value of the time limit."""
-        return self.t0 + self.limit
-
-    def offer(self, candidate: np.ndarray | None) -> None:
-        """Keep ``candidate`` as the incumbent when there is none or it is cheaper."""
-        if candidate is not None and (
-            self.incumbent is None
-            or self.problem.objective(candidate) < self.problem.objective(self.incumbent)
-        ):
-            self.incumbent = candidate
-
-    def good_enough(self, lower: float) -> float:
-        """Objective at which the decomposition path may stop (within ``gap_tolerance``)."""
-        if not math.isfinite(lower):
-            return -math.inf
-        if self.integral_costs:
-            lower = math.ceil(lower - 1e-6 * max(1.0, abs(lower)))
-            return math.floor(lower + self.gap_tolerance * max(1.0, abs(lower)) + 1e-9)
-        return lower + self.gap_tolerance * max(1.0, abs(lower))
-
-    def finish(
-        self,
-        assignment: np.ndarray | None,
-        bound: float,
-        status: Status,
-        method: str,
-        message: str = "",
-    ) -> AssignmentResult:
-        """The result with its certificate (a bound within rounding of the objective proves it)."""
-        runtime = time.perf_counter() - self.t0
-        if runtime >= self.limit and not self.clock_stops and method not in ("trivial", "presolve"):
-            self.clock_stops.append("time limit")
-        self.stats["wall_clock_stop"] = ", ".join(self.clock_stops)
-        if assignment is None:
-            assignment = np.full(self.problem.n_jobs, -1, dtype=np.int64)
-            objective, gap = math.nan, math.inf
-        else:
-            assignment = assignment.astype(np.int64)
-            objective = self.problem.objective(assignment)
-            if self.integral_costs and math.isfinite(bound):
-                bound = math.ceil(bound - 1e-6 * max(1.0, abs(bound)))
-            bound = min(bound, objective)
-            gap = relative_gap(objective, bound)
-            if gap <= 1e-9 or (self.integral_costs and objective - bound < 1.0 - 1e-9):
-                status = Status.OPTIMAL
-                gap = 0.0
-                bound = objective
-            bound = float(bound)
-        return AssignmentResult(
-            assignment, objective, bound, gap, status, runtime, method, "min", message, self.stats
-        )
 
 
 def solve_assignment(
@@ -259,15 +181,16 @@ def solve_assignment(
     """
     t0 = time.perf_counter()
     k, n = problem.cost.shape
-    run = _Run(
+    run = Run(
         problem,
         t0,
         max(0.0, float(time_limit)),
         seed,
         workers,
         gap_tolerance,
-        _is_integral(problem.cost),
+        is_integral(problem.cost),
         {"jobs": n, "options": k},
+        WorkClock(max(0.0, float(time_limit))),
     )
     if n == 0:
         return run.finish(np.zeros(0, dtype=np.int64), 0.0, Status.OPTIMAL, "trivial")
@@ -280,10 +203,11 @@ def solve_assignment(
     if hint is not None and hint.shape == (n,) and problem.is_feasible(hint):
         run.incumbent = hint.astype(np.int64)
     small = pairs <= exact_max_pairs
+    # an exact min-cost flow first, while the whole limit is left (its result is offered
+    # after the dual, which is called as without it: the same prices, the same shadow prices)
+    flow = None if small else _transport(run, allowed)
 
-    dual, dual_seconds = _lagrangian(
-        run, allowed, small=small, dual_method=dual_method, pricing=pricing
-    )
+    dual = _lagrangian(run, allowed, small=small, dual_method=dual_method, pricing=pricing)
     run.bound = dual.bound
     if dual.bound == math.inf:
         return run.finish(
@@ -294,24 +218,24 @@ def solve_assignment(
             "no job–option pair is allowed for some job",
         )
     _greedy(run, allowed, dual)
-    exact_seconds = 0.0
     if small and time.perf_counter() < run.deadline:
-        final, exact_seconds = _exact(run, allowed, dual, lns=lns)
+        if lns:
+            warm_start(run, allowed, dual)
+        final = _exact(run, allowed, dual, lns=lns)
         if final is not None:
             return final
+    if run.incumbent is not None and problem.objective(run.incumbent) <= run.good_enough(run.bound):
+        return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
+    if flow is not None:
+        return _after_transport(run, flow)
 
     keep, rc = _reduced_options(problem, allowed, dual, run.incumbent)
-    # Seconds of the time limit left for the next phases (deterministic: from the limit and
-    # the shares of the phases that ran, never from the clock).
-    rest = run.limit - dual_seconds - exact_seconds
-    lns_seconds = rest * (1.0 - FINAL_EXACT_SHARE) if small else rest
     if (
         run.incumbent is None
         and int(keep.sum()) <= CPSAT_MAX_PAIRS
         and time.perf_counter() < run.deadline
     ):
-        lns_seconds *= 0.65
-        _reduced_cpsat(run, keep, dual, seconds=rest * (0.35 if lns else 1.0), lns=lns)
+        _reduced_cpsat(run, keep, dual, share=0.35 if lns else 1.0)
     if run.incumbent is None:
         return run.finish(
             None,
@@ -322,15 +246,18 @@ def solve_assignment(
         )
     if problem.objective(run.incumbent) <= run.good_enough(run.bound):
         return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
-    if lns and int(keep.sum()) <= CPSAT_MAX_PAIRS and lns_seconds > 0.0:
+    knapsack_phase(run, allowed, dual, rc)
+    if problem.objective(run.incumbent) <= run.good_enough(run.bound):
+        return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
+    if lns and int(keep.sum()) <= CPSAT_MAX_PAIRS and run.clock.left > 0.0:
         if time.perf_counter() >= run.deadline - 0.05:
-            run.clock_stops.append("lns skipped")
+            run.clock_stops.append("search skipped")
         else:
-            final = _neighbourhoods(
-                run, run.incumbent, allowed, keep, rc, small=small, seconds=lns_seconds, rest=rest
-            )
-            if final is not None:
-                return final
+            improve(run, allowed, keep, rc, dual, run.incumbent, seconds=run.clock.left)
+    if lns and run.workers > 1 and pairs <= FINISH_MAX_PAIRS:
+        final = _finish_on_the_clock(run, allowed, dual)
+        if final is not None:
+            return final
     return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
 
 
@@ -345,17 +272,19 @@ def _stranded(allowed: np.ndarray) -> str:
 
 
 def _lagrangian(
-    run: _Run, allowed: np.ndarray, *, small: bool, dual_method: str, pricing: Any
-) -> tuple[DualResult, float]:
-    """Phase 1: the Lagrangian bound and prices, and the seconds of the time limit it had.
+    run: Run, allowed: np.ndarray, *, small: bool, dual_method: str, pricing: Any
+) -> DualResult:
+    """Phase 1: the Lagrangian bound and prices.
 
     With many jobs the prices start from the dual of a random sample, which also gives a
     first primal solution.
     """
     problem, stats = run.problem, run.stats
     k, n = problem.cost.shape
-    dual_budget = (DUAL_SHARE_SMALL if small else DUAL_SHARE) * run.limit
-    dual_seconds = dual_budget
+    share = DUAL_SHARE_SMALL if small else DUAL_SHARE
+    wall = share * run.limit  # the phase's hard stop
+    budget = share * run.clock.total  # its work, in seconds
+    dual_seconds = budget
     start_prices = None
     if n >= SAMPLE_MIN_JOBS and dual_method == "auto":
         # Prices are intensive quantities: solve the dual on a random sample with
@@ -363,11 +292,14 @@ def _lagrangian(
         start_prices = _sample_prices(
             problem,
             seed=run.seed,
-            deadline=time.perf_counter() + 0.4 * dual_budget,
-            seconds=0.4 * dual_budget,
+            deadline=time.perf_counter() + 0.4 * wall,
+            seconds=0.4 * budget,
         )
-        dual_seconds = 0.6 * dual_budget
+        dual_seconds = 0.6 * budget
         stats["sample_dual_iterations"] = start_prices[2]
+        run.clock.charge(
+            "sample dual", start_prices[2] * k * SAMPLE_JOBS / DUAL_CELLS_PER_SECOND, 0.4 * budget
+        )
         if start_prices[3]:
             run.clock_stops.append("sample dual")
         run.offer(
@@ -375,9 +307,10 @@ def _lagrangian(
                 problem, allowed, start_prices[0], start_prices[1], deadline=run.deadline
             )
         )
+    started = time.perf_counter()
     dual = lagrangian_dual(
         problem,
-        deadline=min(run.deadline, time.perf_counter() + dual_budget),
+        deadline=min(run.deadline, time.perf_counter() + wall),
         max_iterations=_dual_iterations(dual_seconds, k * n, 300 if small else 3000),
         upper_bound=problem.objective(run.incumbent) if run.incumbent is not None else None,
         allowed=allowed,
@@ -386,21 +319,28 @@ def _lagrangian(
         step_scale=1.0 if start_prices is None else 0.25,
         pricing=pricing,
     )
+    run.clock.charge(
+        "lagrangian",
+        dual.iterations * k * n / DUAL_CELLS_PER_SECOND,
+        dual_seconds,
+        time.perf_counter() - started,
+    )
     stats["lagrangian_bound"] = dual.bound
     stats["prices"] = dual.prices
     stats["global_prices"] = dual.global_prices
     stats["lagrangian_iterations"] = dual.iterations
     if dual.timed_out:
         run.clock_stops.append("lagrangian")
-    return dual, dual_budget
+    return dual
 
 
-def _greedy(run: _Run, allowed: np.ndarray, dual: DualResult) -> None:
+def _greedy(run: Run, allowed: np.ndarray, dual: DualResult) -> None:
     """Phase 2: the cheapest option under the prices, repaired, then shifted; a regret
     construction when the repair fails; swap moves on small instances."""
     problem, deadline = run.problem, run.deadline
     k, n = problem.cost.shape
-    if time.perf_counter() < deadline:
+    started = time.perf_counter()
+    if started < deadline:
         repaired = primal_from_prices(
             problem, allowed, dual.prices, dual.global_prices, deadline=deadline
         )
@@ -425,35 +365,43 @@ def _greedy(run: _Run, allowed: np.ndarray, dual: DualResult) -> None:
     if run.incumbent is not None and n <= SWAP_MAX_JOBS:
         run.incumbent = improve_swap(problem, run.incumbent, allowed, deadline=deadline)
         run.stats["swap_objective"] = problem.objective(run.incumbent)
+    # charged from its size: it stops on its own criteria (swap rounds are quadratic)
+    cells = 4 * k * n + (10 * n * n if n <= SWAP_MAX_JOBS else 0)
+    run.clock.charge("greedy", cells / GREEDY_CELLS_PER_SECOND, wall=time.perf_counter() - started)
 
 
 def _exact(
-    run: _Run, allowed: np.ndarray, dual: DualResult, *, lns: bool
-) -> tuple[AssignmentResult | None, float]:
+    run: Run, allowed: np.ndarray, dual: DualResult, *, lns: bool
+) -> AssignmentResult | None:
     """Phase 3a (small problems): exact CP-SAT on the full model, warm-started; it often
-    proves optimality. Returns the result when it ends the search, and the seconds of the
-    time limit the phase had."""
+    proves optimality. Returns the result when it ends the search."""
     problem = run.problem
     remaining = run.deadline - time.perf_counter()
-    share = (1.0 - DUAL_SHARE_SMALL) * run.limit
+    seconds = run.clock.left
     if lns and run.incumbent is not None:
-        share *= EXACT_SHARE
-    det = _cpsat_det(share)
+        seconds *= EXACT_SHARE
+    det = seconds * CPSAT_DET_PER_SECOND
+    if run.workers > 1:
+        # a parallel run is not reproducible anyway: at least the plain CP-SAT run's effort
+        det = max(det, EXACT_DET_PER_SECOND * (run.limit - run.clock.spent))
+    mask = _fixed_by_reduced_cost(run, allowed, dual)
+    run.stats["cpsat_pairs"] = int(mask.sum())
     out = solve_cpsat(
         problem,
-        allowed,
-        time_limit=min(remaining, share),
+        mask,
+        time_limit=remaining if run.workers > 1 else min(remaining, seconds / WORK_SAFETY),
         seed=run.seed,
         workers=run.workers,
         hint=run.incumbent if run.incumbent is not None else dual.choice,
         det_limit=det,
     )
+    run.clock.charge("cp-sat", out.det / run.workers / CPSAT_DET_PER_SECOND, seconds, out.wall)
     run.stats["cpsat_status"] = out.status
     if stopped_by_clock(out, det):
         run.clock_stops.append("cp-sat")
     if out.status is Status.INFEASIBLE:
         message = "CP-SAT proved that no assignment satisfies the capacities"
-        return run.finish(None, math.inf, Status.INFEASIBLE, "cp-sat", message), share
+        return run.finish(None, math.inf, Status.INFEASIBLE, "cp-sat", message)
     run.bound = max(run.bound, out.bound)
     if out.assignment is not None and (
         run.incumbent is None
@@ -462,8 +410,109 @@ def _exact(
         run.incumbent = out.assignment
     run.method = "cp-sat"
     if out.status is Status.OPTIMAL:
-        return run.finish(run.incumbent, run.bound, Status.OPTIMAL, run.method), share
-    return None, share
+        return run.finish(run.incumbent, run.bound, Status.OPTIMAL, run.method)
+    return None
+
+
+def _finish_on_the_clock(
+    run: Run, allowed: np.ndarray, dual: DualResult
+) -> AssignmentResult | None:
+    """Phase 5 (parallel runs of small and medium problems): the wall clock left after the
+    work budgets goes to CP-SAT on the full model (reduced-cost fixed) from the incumbent.
+
+    A parallel CP-SAT run is not reproducible anyway (its threads share solutions as timing
+    allows), so nothing is lost by letting the clock stop this one; one worker (allocate)
+    never gets here and keeps its reproducible result. Returns the result when CP-SAT proves
+    optimality.
+    """
+    problem = run.problem
+    remaining = run.deadline - time.perf_counter() - FINISH_MARGIN * run.limit
+    if run.incumbent is None or remaining < FINISH_MIN_SECONDS:
+        return None
+    mask = _fixed_by_reduced_cost(run, allowed, dual)
+    out = solve_cpsat(
+        problem,
+        mask,
+        time_limit=remaining,
+        seed=run.seed + 1,
+        workers=run.workers,
+        hint=run.incumbent,
+        det_limit=remaining * run.workers,  # the clock, not the work, ends this one
+    )
+    run.clock.charge("cp-sat on the clock", 0.0, None, out.wall)
+    run.stats["finish_cpsat_status"] = out.status
+    run.bound = max(run.bound, out.bound)
+    if out.assignment is not None and problem.objective(out.assignment) < problem.objective(
+        run.incumbent
+    ):
+        run.incumbent = out.assignment
+    run.method += "+cp-sat"
+    if out.status is Status.OPTIMAL:
+        return run.finish(run.incumbent, run.bound, Status.OPTIMAL, run.method)
+    return None
+
+
+def _fixed_by_reduced_cost(run: Run, allowed: np.ndarray, dual: DualResult) -> np.ndarray:
+    """The pairs an assignment better than the incumbent can use (reduced-cost fixing).
+
+    Giving job ``j`` option ``o`` raises the Lagrangian bound ``L(λ)`` by at least
+    ``rc_oj − min_o' rc_o'j``; a pair for which that passes the incumbent's cost (less one
+    unit for integer costs: an equal cost is no improvement) is in no better assignment.
+    The incumbent's own pairs are kept, so the model's optimum is the problem's optimum and
+    its proven bound holds for the problem.
+    """
+    problem, incumbent = run.problem, run.incumbent
+    if incumbent is None or not math.isfinite(dual.bound):
+        return allowed
+    rc = np.where(allowed, problem.reduced_costs(dual.prices, dual.global_prices), np.inf)
+    rise = rc - rc.min(axis=0)
+    slack = problem.objective(incumbent) - dual.bound - (1.0 if run.integral_costs else 0.0)
+    mask = allowed & (rise <= slack + 1e-6 * max(1.0, abs(dual.bound)))
+    mask[incumbent, np.arange(problem.n_jobs)] = True
+    return mask
+
+
+def _transport(run: Run, allowed: np.ndarray) -> TransportResult | None:
+    """Phase 0 (not small problems): a transportation-shaped problem
+    (:func:`~solver.allocation.gap.flow.row_slots`) is solved exactly by min-cost flow, when
+    its network fits the work (estimated from its size, never timed). It runs before the
+    dual so that a short limit (issue 19's fast first answer: 20,000 accounts within 1 s)
+    is not spent before it can start on a loaded machine."""
+    pairs = int(run.stats["pairs"])
+    seconds = pairs / FLOW_ARCS_PER_SECOND
+    if seconds > run.clock.left or pairs > FLOW_MAX_ARCS:
+        return None
+    slots = row_slots(run.problem, allowed)
+    if slots is None:
+        return None
+    # the flow cannot be interrupted: it starts only with its time's worth of wall clock left
+    if time.perf_counter() + seconds / WORK_SAFETY > run.deadline:
+        run.clock_stops.append("min-cost flow skipped")
+        return None
+    started = time.perf_counter()
+    out = solve_transport(run.problem, allowed, slots)
+    run.clock.charge(
+        "min-cost flow", out.arcs / FLOW_ARCS_PER_SECOND, wall=time.perf_counter() - started
+    )
+    run.stats["flow_arcs"] = out.arcs
+    return out
+
+
+def _after_transport(run: Run, out: TransportResult) -> AssignmentResult:
+    """The result of the min-cost flow (:func:`_transport`), after the dual and greedy
+    phases: an optimum (or, costs not integral after scaling, a bound), or infeasibility."""
+    problem = run.problem
+    if out.assignment is None:
+        message = "the capacity rows cannot take every job (min-cost flow)"
+        return run.finish(None, math.inf, Status.INFEASIBLE, "min-cost-flow", message)
+    run.bound = max(run.bound, out.bound)
+    if run.incumbent is None or problem.objective(out.assignment) <= problem.objective(
+        run.incumbent
+    ):
+        run.incumbent = out.assignment
+        run.method = "lagrangian+min-cost-flow"
+    status = Status.OPTIMAL if out.exact else Status.FEASIBLE
+    return run.finish(run.incumbent, run.bound, status, run.method)
 
 
 def _reduced_options(
@@ -493,21 +542,22 @@ def _reduced_options(
     return keep, rc
 
 
-def _reduced_cpsat(
-    run: _Run, keep: np.ndarray, dual: DualResult, *, seconds: float, lns: bool
-) -> None:
-    """Phase 3b: without a solution yet, CP-SAT on the reduced model for a first one, in
-    ``seconds`` of the time limit (a share of the time left when LNS follows)."""
-    remaining = run.deadline - time.perf_counter()
-    det = _cpsat_det(seconds)
+def _reduced_cpsat(run: Run, keep: np.ndarray, dual: DualResult, *, share: float) -> None:
+    """Phase 3b: without a solution yet, CP-SAT on the reduced model for a first one, with
+    ``share`` of the work left (less when the search follows)."""
+    seconds = share * run.clock.left
+    det = seconds * CPSAT_DET_PER_SECOND
     out = solve_cpsat(
         run.problem,
         keep,
-        time_limit=remaining * (0.35 if lns else 1.0),
+        time_limit=min(run.deadline - time.perf_counter(), seconds / WORK_SAFETY),
         seed=run.seed,
         workers=run.workers,
         hint=dual.choice,
         det_limit=det,
+    )
+    run.clock.charge(
+        "reduced cp-sat", out.det / run.workers / CPSAT_DET_PER_SECOND, seconds, out.wall
     )
     run.stats["reduced_cpsat_status"] = out.status
     if stopped_by_clock(out, det):
@@ -515,67 +565,6 @@ def _reduced_cpsat(
     if out.assignment is not None and run.problem.is_feasible(out.assignment):
         run.incumbent = out.assignment
         run.method = "lagrangian+reduced-cp-sat"
-
-
-def _neighbourhoods(
-    run: _Run,
-    incumbent: np.ndarray,
-    allowed: np.ndarray,
-    keep: np.ndarray,
-    rc: np.ndarray,
-    *,
-    small: bool,
-    seconds: float,
-    rest: float,
-) -> AssignmentResult | None:
-    """Phase 4: LNS from the incumbent for ``seconds`` of the time limit; on small problems
-    then a final warm-started CP-SAT run (``rest`` seconds' share) to prove optimality.
-    Returns the result when that proof ends the search."""
-    problem, deadline = run.problem, run.deadline
-    # Small problems keep a final share of the time for CP-SAT to prove optimality.
-    lns_deadline = deadline
-    if small:
-        lns_deadline = deadline - FINAL_EXACT_SHARE * (deadline - time.perf_counter())
-    run.incumbent = incumbent = large_neighbourhood_search(
-        problem,
-        incumbent,
-        keep,
-        rc,
-        deadline=lns_deadline,
-        work_budget=_lns_budget(seconds),
-        seed=run.seed,
-        stats=run.stats,
-        target=run.good_enough(run.bound),
-    )
-    if run.stats["lns_wall_stop"]:
-        run.clock_stops.append("lns")
-    run.method += "+lns"
-    if not small:
-        return None
-    if time.perf_counter() >= deadline - 0.05:
-        run.clock_stops.append("final cp-sat skipped")
-        return None
-    det = _cpsat_det(rest * FINAL_EXACT_SHARE)
-    out = solve_cpsat(
-        problem,
-        allowed,
-        time_limit=deadline - time.perf_counter(),
-        seed=run.seed + 1,
-        workers=run.workers,
-        hint=incumbent,
-        det_limit=det,
-    )
-    run.stats["final_cpsat_status"] = out.status
-    if stopped_by_clock(out, det):
-        run.clock_stops.append("final cp-sat")
-    run.bound = max(run.bound, out.bound)
-    if out.assignment is not None and problem.objective(out.assignment) <= problem.objective(
-        incumbent
-    ):
-        run.incumbent = out.assignment
-    if out.status is Status.OPTIMAL:
-        return run.finish(run.incumbent, run.bound, Status.OPTIMAL, run.method + "+cp-sat")
-    return None
 
 
 def solve_gap(

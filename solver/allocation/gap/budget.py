@@ -1,0 +1,115 @@
+"""Deterministic work budgets of the assignment core: the rates and the work clock.
+
+Every phase of :func:`~solver.allocation.gap.solve.solve_assignment` that could run until
+the time limit gets a budget of deterministic *work* — iterations of the Lagrangian ascent,
+CP-SAT's deterministic time, move evaluations of the ejection-chain search, LNS work —
+computed from ``time_limit`` and from the work the earlier phases did, never from the
+clock. The same inputs and seed then give the same result whatever the machine's load,
+as long as the wall clock (the hard stop) stops nothing; a result it did stop says so
+(``stats["wall_clock_stop"]``).
+
+:class:`WorkClock` converts work to the seconds it stands for on the project machine
+(2 shared cores; the rates below, measured there) and keeps the account: a phase's budget
+is a share of the seconds not yet spent, so the time a phase leaves unused (a dual that
+converged early, a CP-SAT run that proved optimality) goes to the phases after it. The
+whole run is sized to ``WORK_SAFETY`` of the limit, i.e. it uses most of the limit here and
+leaves a margin for a loaded machine. ``stats["work"]`` reports the account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "CPSAT_DET_PER_SECOND",
+    "DUAL_CELLS_PER_SECOND",
+    "EJECTION_WORK_PER_SECOND",
+    "FLOW_ARCS_PER_SECOND",
+    "GREEDY_CELLS_PER_SECOND",
+    "KNAPSACK_CELLS_PER_SECOND",
+    "LNS_WORK_PER_SECOND",
+    "WORK_SAFETY",
+    "WorkClock",
+]
+
+#: Share of the time limit the work budgets add up to on the project machine.
+WORK_SAFETY = 0.8
+#: CP-SAT deterministic seconds per wall-clock second (a run's ``max_deterministic_time``
+#: binds each worker: with two workers the reported time is about twice the limit, so the
+#: work charged is the reported time over the workers). Measured 0.45–0.68 on one idle
+#: worker, 0.3–1.0 per worker with two, on the project machine at its usual load (load
+#: average 3–5 on its 2 cores, 3 Dec 2026): the rates here are for that load.
+CPSAT_DET_PER_SECOND = 0.35
+#: Cells of the K × n option matrix priced per second by the Lagrangian ascent (dense
+#: pass; measured 1.2e8 at 200,000 accounts, 2.0e8 at 20,000).
+DUAL_CELLS_PER_SECOND = 1.2e8
+#: LNS work (:func:`~solver.allocation.gap.lns.lns_work`, deterministic seconds) per second
+#: (measured 0.73–0.89 on 8,000–20,000-account allocations, 0.25–0.45 on GAPs under load).
+LNS_WORK_PER_SECOND = 0.25
+#: Move evaluations of the ejection-chain search per second (measured 50–70 million of CPU
+#: time, about 48 million of wall time under the usual load, on GAPs of 10–80 agents ×
+#: 400–1,600 jobs).
+EJECTION_WORK_PER_SECOND = 4.0e7
+#: Cells of the option matrix per second of the greedy construction, repair and shift
+#: moves (their time is charged, not budgeted: they stop on their own criteria).
+GREEDY_CELLS_PER_SECOND = 5.0e7
+#: Dynamic-programme cells of the knapsack bound per second (measured 3.9e8 on d10400, 8e8
+#: on d801600).
+KNAPSACK_CELLS_PER_SECOND = 4.0e8
+#: Arcs of the min-cost flow network solved per second (measured 1.3 million on a
+#: 20,000-account allocation, 281,000 arcs).
+FLOW_ARCS_PER_SECOND = 1.0e6
+
+
+@dataclass
+class WorkClock:
+    """The account of a run's deterministic work, in the seconds it stands for.
+
+    Attributes
+    ----------
+    limit
+        The time limit (seconds).
+    spent
+        Seconds the work done so far stands for.
+    phases
+        Per phase: ``[seconds spent, seconds budgeted, wall-clock seconds taken]`` (the
+        last for information: it is the only figure that depends on the machine).
+    """
+
+    limit: float
+    spent: float = 0.0
+    phases: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        """Seconds the whole run's work may stand for (``WORK_SAFETY`` of the limit)."""
+        return WORK_SAFETY * self.limit
+
+    @property
+    def left(self) -> float:
+        """Seconds not yet spent."""
+        return max(0.0, self.total - self.spent)
+
+    def charge(
+        self, phase: str, seconds: float, budget: float | None = None, wall: float = 0.0
+    ) -> None:
+        """Book ``seconds`` of work to ``phase`` (and its budget, when it had one, and the
+        wall-clock seconds it took)."""
+        entry = self.phases.setdefault(phase, [0.0, 0.0, 0.0])
+        entry[0] += max(0.0, seconds)
+        if budget is not None:
+            entry[1] += max(0.0, budget)
+        entry[2] += max(0.0, wall)
+        self.spent += max(0.0, seconds)
+
+    def report(self) -> dict[str, Any]:
+        """The account for ``stats["work"]``: the seconds the work stands for, in all and
+        per phase (``[spent, budget, wall]``), and the share of the time limit they make."""
+        return {
+            "limit_s": self.limit,
+            "budget_s": self.total,
+            "spent_s": self.spent,
+            "share_of_limit": self.spent / self.limit if self.limit > 0 else 0.0,
+            "phases": {k: [round(x, 6) for x in v] for k, v in self.phases.items()},
+        }

@@ -1,0 +1,267 @@
+"""The improvement phases of the assignment core: from a feasible assignment to a better one.
+
+* :func:`warm_start` — small problems: a short ejection-chain search, so that the exact
+  CP-SAT run starts from a better hint;
+* :func:`knapsack_phase` — the knapsack Lagrangian bound
+  (:mod:`~solver.allocation.gap.knapsack`) and, on its way, the Lagrangian heuristic
+  (:class:`Restarts`): the relaxation's solutions at successive multipliers, repaired and
+  improved by short ejection-chain searches;
+* :func:`improve` — rounds of the ejection-chain search (:mod:`~solver.allocation.gap.ejection`)
+  and of the CP-SAT large-neighbourhood search (:mod:`~solver.allocation.gap.lns`).
+
+Every one has a budget of deterministic work, a share of what the run's work account has
+left (:mod:`~solver.allocation.gap.budget`), and books what it did there.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from solver.allocation.gap.budget import (
+    EJECTION_WORK_PER_SECOND,
+    GREEDY_CELLS_PER_SECOND,
+    KNAPSACK_CELLS_PER_SECOND,
+    LNS_WORK_PER_SECOND,
+    WORK_SAFETY,
+)
+from solver.allocation.gap.dual import DualResult
+from solver.allocation.gap.ejection import ejection_search
+from solver.allocation.gap.knapsack import knapsack_bound
+from solver.allocation.gap.lns import large_neighbourhood_search
+from solver.allocation.gap.primal import improve_shift, repair
+from solver.allocation.gap.state import Run
+
+__all__ = ["Restarts", "improve", "knapsack_phase", "warm_start"]
+
+# Small problems: share of the work left of the short ejection-chain search before CP-SAT.
+WARM_SHARE = 0.1
+# Share of the work left of the knapsack Lagrangian bound, and of the Lagrangian heuristic on
+# its way: every RESTART_EVERY iterations a restart of RESTART_WORK ejection-chain moves.
+KNAPSACK_SHARE = 0.1
+RESTART_SHARE = 0.3
+RESTART_EVERY = 5
+RESTART_WORK = 5_000_000
+# The improvement phase: rounds of ejection chains then LNS, and the chains' share of each.
+SEARCH_ROUNDS = 3
+EJECTION_SHARE = 0.6
+
+
+def warm_start(run: Run, allowed: np.ndarray, dual: DualResult) -> None:
+    """Phase 3a′ (small problems): a short ejection-chain search from the greedy solution,
+    ``WARM_SHARE`` of the work left, so that CP-SAT starts from a better hint."""
+    problem = run.problem
+    if run.incumbent is None or problem.global_capacity.size or problem.capacity.size == 0:
+        return
+    rc = np.where(allowed, problem.reduced_costs(dual.prices, dual.global_prices), np.inf)
+    run.incumbent, _ = _chains(
+        run, run.incumbent, allowed, rc, dual.prices, WARM_SHARE * run.clock.left, run.seed
+    )
+
+
+def _chains(
+    run: Run,
+    start: np.ndarray,
+    allowed: np.ndarray,
+    rc: np.ndarray,
+    prices: np.ndarray,
+    seconds: float,
+    seed: int,
+    deadline: float | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The ejection-chain search from ``start`` for ``seconds`` of work, booked to the run
+    (and a wall-clock stop noted); returns the assignment and the search's statistics."""
+    ej: dict[str, Any] = {}
+    out = ejection_search(
+        run.problem,
+        start,
+        allowed,
+        rc,
+        prices,
+        work_budget=int(seconds * EJECTION_WORK_PER_SECOND),
+        deadline=run.deadline if deadline is None else deadline,
+        seed=seed,
+        stats=ej,
+        target=run.good_enough(run.bound),
+    )
+    run.clock.charge(
+        "ejection chains",
+        ej["ejection_work"] / EJECTION_WORK_PER_SECOND,
+        seconds,
+        ej.get("ejection_wall_s", 0.0),
+    )
+    if ej["ejection_wall_stop"]:
+        run.clock_stops.append("ejection chains")
+    return out, ej
+
+
+def knapsack_phase(run: Run, allowed: np.ndarray, dual: DualResult, rc: np.ndarray) -> None:
+    """Phase 3d: the knapsack Lagrangian bound (:mod:`~solver.allocation.gap.knapsack`) from
+    the dual's prices, with ``KNAPSACK_SHARE`` of the work left, and the Lagrangian
+    heuristic on its way (:class:`Restarts`, ``RESTART_SHARE`` of the work left)."""
+    problem = run.problem
+    seconds = KNAPSACK_SHARE * run.clock.left
+    if problem.global_capacity.size or run.incumbent is None or seconds <= 0.0:
+        return
+    cells = int(seconds * KNAPSACK_CELLS_PER_SECOND)
+    restarts = Restarts(run, allowed, rc, dual.prices, RESTART_SHARE * run.clock.left, cells)
+    started = time.perf_counter()
+    kb = knapsack_bound(
+        problem,
+        allowed,
+        dual.prices,
+        upper_bound=problem.objective(run.incumbent),
+        max_cells=cells + int(restarts.seconds * KNAPSACK_CELLS_PER_SECOND),
+        deadline=min(run.deadline, started + (seconds + restarts.seconds) / WORK_SAFETY),
+        on_choice=restarts,
+    )
+    wall = time.perf_counter() - started
+    bound_cells = min(kb.cells, cells)  # the cells past the bound's own budget: the restarts'
+    restarts.spent += (kb.cells - bound_cells) / KNAPSACK_CELLS_PER_SECOND
+    run.clock.charge(
+        "knapsack bound", bound_cells / KNAPSACK_CELLS_PER_SECOND, seconds, wall - restarts.wall
+    )
+    run.clock.charge("lagrangian restarts", restarts.spent, restarts.seconds, restarts.wall)
+    if kb.iterations == 0:
+        return
+    if kb.cells < cells and time.perf_counter() >= min(
+        run.deadline, started + (seconds + restarts.seconds) / WORK_SAFETY
+    ):
+        run.clock_stops.append("knapsack bound")
+    run.stats.update(
+        knapsack_bound=kb.bound,
+        knapsack_start=kb.start,
+        knapsack_iterations=kb.iterations,
+        lagrangian_restarts=restarts.count,
+        lagrangian_restart_improvements=restarts.improvements,
+    )
+    run.bound = max(run.bound, kb.bound)
+
+
+@dataclass
+class Restarts:
+    """The Lagrangian heuristic run along the knapsack bound's ascent: every
+    ``RESTART_EVERY`` iterations, the relaxation's solution (each job on its cheapest picked
+    option, on its cheapest reduced cost when unpicked) is repaired and improved by a short
+    ejection-chain search (``RESTART_WORK`` move evaluations), within ``seconds`` of work.
+    The relaxation's solutions at successive multipliers are diverse, good starting points."""
+
+    run: Run
+    allowed: np.ndarray
+    rc: np.ndarray
+    prices: np.ndarray
+    seconds: float
+    bound_cells: int  # the bound's own budget: past it, the ascent goes on for the restarts
+    spent: float = 0.0
+    wall: float = 0.0
+    calls: int = 0
+    count: int = 0
+    improvements: int = 0
+
+    def __call__(self, choice: np.ndarray, picks: np.ndarray, cells: int) -> bool:
+        """The knapsack bound's callback, after each of its evaluations: whether the ascent
+        goes on (past its own budget, while the restarts have work left)."""
+        self.calls += 1
+        extra = max(0, cells - self.bound_cells) / KNAPSACK_CELLS_PER_SECOND
+        if self.spent + extra >= self.seconds:
+            return cells < self.bound_cells
+        if self.calls % RESTART_EVERY:
+            return True
+        run, problem = self.run, self.run.problem
+        started = time.perf_counter()
+        k, n = problem.cost.shape
+        start = np.where(choice >= 0, choice, self.rc.argmin(axis=0))
+        self.spent += 4 * k * n / GREEDY_CELLS_PER_SECOND
+        repaired = repair(problem, start, self.allowed, deadline=run.deadline)
+        if repaired is not None:
+            repaired = improve_shift(problem, repaired, self.allowed, deadline=run.deadline)
+            ej: dict[str, Any] = {}
+            work = min(RESTART_WORK, int((self.seconds - self.spent) * EJECTION_WORK_PER_SECOND))
+            improved = ejection_search(
+                problem,
+                repaired,
+                self.allowed,
+                self.rc,
+                self.prices,
+                work_budget=max(0, work),
+                deadline=run.deadline,
+                seed=run.seed + self.calls,
+                stats=ej,
+            )
+            self.spent += ej["ejection_work"] / EJECTION_WORK_PER_SECOND
+            self.count += 1
+            if run.incumbent is not None and problem.objective(improved) < problem.objective(
+                run.incumbent
+            ):
+                self.improvements += 1
+            run.offer(improved)
+        self.wall += time.perf_counter() - started
+        return True
+
+
+def improve(
+    run: Run,
+    allowed: np.ndarray,
+    keep: np.ndarray,
+    rc: np.ndarray,
+    dual: DualResult,
+    incumbent: np.ndarray,
+    *,
+    seconds: float,
+) -> None:
+    """Phase 4: ``SEARCH_ROUNDS`` rounds of the ejection-chain search (``EJECTION_SHARE`` of
+    each round's work) and the CP-SAT LNS from the incumbent, ``seconds`` of work in all;
+    the LNS has it all when the chains do not apply (global rows)."""
+    problem = run.problem
+    chains = problem.global_capacity.size == 0 and problem.capacity.size > 0
+    end = run.deadline
+    totals: dict[str, float] = {}
+    until = run.clock.spent + seconds
+    for round_ in range(SEARCH_ROUNDS):
+        # this round's share of what is left (so an overrun of the last round is made up)
+        share = max(0.0, until - run.clock.spent) / (SEARCH_ROUNDS - round_)
+        if chains:
+            ej_seconds = EJECTION_SHARE * share
+            incumbent, ej = _chains(
+                run, incumbent, allowed, rc, dual.prices, ej_seconds, run.seed + round_, end
+            )
+            _add_stats(totals, ej)
+            share -= ej_seconds
+            if ej["ejection_wall_stop"]:
+                break
+        if problem.objective(incumbent) <= run.good_enough(run.bound):
+            break
+        ln: dict[str, Any] = {}
+        incumbent = large_neighbourhood_search(
+            problem,
+            incumbent,
+            keep,
+            rc,
+            deadline=end,
+            work_budget=share * LNS_WORK_PER_SECOND,
+            seed=run.seed + round_,
+            stats=ln,
+            target=run.good_enough(run.bound),
+        )
+        run.clock.charge("lns", ln["lns_work"] / LNS_WORK_PER_SECOND, share, ln["lns_wall_s"])
+        _add_stats(totals, ln)
+        if ln["lns_wall_stop"]:
+            run.clock_stops.append("lns")
+            break
+        if problem.objective(incumbent) <= run.good_enough(run.bound):
+            break
+    run.incumbent = incumbent
+    run.stats.update(totals)
+    run.method += "+chains+lns" if chains else "+lns"
+
+
+def _add_stats(totals: dict[str, float], part: dict[str, Any]) -> None:
+    """Sum a search round's numeric statistics into ``totals`` (flags are or-ed)."""
+    for key, value in part.items():
+        if isinstance(value, bool):
+            totals[key] = bool(totals.get(key, False)) or value
+        elif isinstance(value, (int, float)):
+            totals[key] = totals.get(key, 0) + value

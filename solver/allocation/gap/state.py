@@ -1,0 +1,106 @@
+"""The state of one call of :func:`~solver.allocation.gap.solve.solve_assignment`.
+
+:class:`Run` holds the problem, the wall clock and the work account
+(:class:`~solver.allocation.gap.budget.WorkClock`), the incumbent and the proven bound, the
+statistics, and finishes the call with its certificate (:meth:`Run.finish`). The phases
+(:mod:`~solver.allocation.gap.solve`, :mod:`~solver.allocation.gap.improve`) read and
+update it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from solver.allocation.gap.budget import WorkClock
+from solver.allocation.gap.problem import AssignmentProblem, AssignmentResult, relative_gap
+from solver.domain import Status
+
+__all__ = ["Run", "is_integral"]
+
+
+def is_integral(values: np.ndarray) -> bool:
+    """Whether every finite value is a whole number (the bound may then be rounded up)."""
+    finite = values[np.isfinite(values)]
+    return bool(np.all(finite == np.round(finite)))
+
+
+@dataclass
+class Run:
+    """One call of :func:`~solver.allocation.gap.solve.solve_assignment`: its clocks, statistics,
+    incumbent and bound."""
+
+    problem: AssignmentProblem
+    t0: float
+    limit: float
+    seed: int
+    workers: int
+    gap_tolerance: float
+    integral_costs: bool
+    stats: dict[str, Any]
+    # The account of the deterministic work (see solver.allocation.gap.budget).
+    clock: WorkClock
+    # Phases the wall clock stopped before their work budget.
+    clock_stops: list[str] = field(default_factory=list)
+    incumbent: np.ndarray | None = None
+    bound: float = -math.inf
+    method: str = "lagrangian+greedy"
+
+    @property
+    def deadline(self) -> float:
+        """``time.perf_counter()`` value of the time limit."""
+        return self.t0 + self.limit
+
+    def offer(self, candidate: np.ndarray | None) -> None:
+        """Keep ``candidate`` as the incumbent when there is none or it is cheaper."""
+        if candidate is not None and (
+            self.incumbent is None
+            or self.problem.objective(candidate) < self.problem.objective(self.incumbent)
+        ):
+            self.incumbent = candidate
+
+    def good_enough(self, lower: float) -> float:
+        """Objective at which the decomposition path may stop (within ``gap_tolerance``)."""
+        if not math.isfinite(lower):
+            return -math.inf
+        if self.integral_costs:
+            lower = math.ceil(lower - 1e-6 * max(1.0, abs(lower)))
+            return math.floor(lower + self.gap_tolerance * max(1.0, abs(lower)) + 1e-9)
+        return lower + self.gap_tolerance * max(1.0, abs(lower))
+
+    def finish(
+        self,
+        assignment: np.ndarray | None,
+        bound: float,
+        status: Status,
+        method: str,
+        message: str = "",
+    ) -> AssignmentResult:
+        """The result with its certificate (a bound within rounding of the objective proves it)."""
+        runtime = time.perf_counter() - self.t0
+        if runtime >= self.limit and not self.clock_stops and method not in ("trivial", "presolve"):
+            self.clock_stops.append("time limit")
+        self.stats["wall_clock_stop"] = ", ".join(self.clock_stops)
+        self.stats["work"] = self.clock.report()
+        if assignment is None:
+            assignment = np.full(self.problem.n_jobs, -1, dtype=np.int64)
+            objective, gap = math.nan, math.inf
+        else:
+            assignment = assignment.astype(np.int64)
+            objective = self.problem.objective(assignment)
+            if self.integral_costs and math.isfinite(bound):
+                bound = math.ceil(bound - 1e-6 * max(1.0, abs(bound)))
+            bound = min(bound, objective)
+            gap = relative_gap(objective, bound)
+            if gap <= 1e-9 or (self.integral_costs and objective - bound < 1.0 - 1e-9):
+                status = Status.OPTIMAL
+                gap = 0.0
+                bound = objective
+            bound = float(bound)
+        return AssignmentResult(
+            assignment, objective, bound, gap, status, runtime, method, "min", message, self.stats
+        )
