@@ -14,6 +14,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,10 @@ __all__ = [
     "Team",
     "Teams",
     "Treatment",
+    "budget_cents",
     "default_catalogue_path",
     "default_teams_path",
+    "money_cents",
     "treatment_values",
 ]
 
@@ -166,6 +169,25 @@ def _tables(value: Any, source: str, where: str, problems: list[str]) -> list[Ma
     return []
 
 
+def money_cents(amount: float, times: int = 1) -> int:
+    """``amount × times`` in whole cents, in decimal arithmetic, rounded half up.
+
+    >>> money_cents(0.335), money_cents(0.005, 3), money_cents(0.3, 4)
+    (34, 2, 120)
+    """
+    exact = Decimal(repr(float(amount))) * times * 100
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def budget_cents(budget: float) -> int:
+    """A budget in whole cents, rounded down: spending never exceeds it (issue 17).
+
+    >>> budget_cents(3000), budget_cents(2999.999), budget_cents(0.335)
+    (300000, 299999, 33)
+    """
+    return int((Decimal(repr(float(budget))) * 100).to_integral_value(rounding=ROUND_FLOOR))
+
+
 def _frozen(arr: Any, dtype: Any = np.float64) -> np.ndarray:
     out = np.array(arr, dtype=dtype)
     out.setflags(write=False)
@@ -211,9 +233,19 @@ class Treatment:
     connected_calls_per_day: int = 0
 
     @property
+    def cost_cents(self) -> int:
+        """Cost per account per period in whole cents, as every output prints it.
+
+        The one definition of a treatment's cost: ``cost_per_action × actions`` computed in
+        decimal (``0.335 × 1`` is 33.5 cents, not the binary float just below it) and rounded
+        half up, so a budget compared with these cents holds on the printed CSV (issue 17).
+        """
+        return money_cents(self.cost_per_action, self.actions)
+
+    @property
     def cost(self) -> float:
-        """Cost per account per period (CNY)."""
-        return self.cost_per_action * self.actions
+        """Cost per account per period (CNY, whole cents: :attr:`cost_cents` / 100)."""
+        return self.cost_cents / 100
 
     @property
     def minutes(self) -> float:

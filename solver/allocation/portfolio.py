@@ -22,6 +22,7 @@ Method
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-from solver.allocation.catalogue import TIERS, Catalogue, Teams, treatment_values
+from solver.allocation.catalogue import TIERS, Catalogue, Teams, budget_cents, treatment_values
 from solver.allocation.compliance import Compliance, eligibility, reason_text
 from solver.allocation.gap.problem import AssignmentProblem, AssignmentResult, relative_gap
 from solver.allocation.gap.solve import solve_assignment
@@ -230,8 +231,11 @@ def build_allocation_problem(
     if budget is not None:
         if not math.isfinite(budget) or budget < 0:
             raise InputError(f"budget must be a non-negative amount, got {budget}")
+        # The budget row in whole cents as printed (costs: Treatment.cost_cents; the budget
+        # rounded down), expressed in CNY for the dual's step sizes: every sum is a multiple
+        # of 0.01 and the exact check of `_within_budget` closes the float tolerance.
         global_weight = action_cost[None, :, None]
-        global_capacity = np.array([float(budget)])
+        global_capacity = np.array([budget_cents(budget) / 100])
     else:
         global_weight = np.zeros((0, k_opts, 1))
         global_capacity = np.zeros(0)
@@ -408,6 +412,7 @@ def allocate(
         gap_tolerance=gap_tolerance,
         engine=engine,
     )
+    result = _within_budget(built, catalogue, result, budget)
     chosen = _Chosen.of(built, catalogue, result.assignment)
     table = _assignment_table(portfolio, catalogue, teams, built, result, chosen)
     objective = int(chosen.value_cents.sum()) / 100.0
@@ -468,6 +473,37 @@ def _solve(
             f"time limit of {time_limit:g}s reached before a feasible allocation was found"
         )
     return result
+
+
+def _within_budget(
+    built: AllocationProblem, catalogue: Catalogue, result: AssignmentResult, budget: float | None
+) -> AssignmentResult:
+    """The assignment with its cost checked against the budget in integer cents.
+
+    The solvers compare floats with a relative tolerance (1e-9 of the budget: 1 CNY on a
+    budget of 10^9); a hard limit holds on the printed cents only when checked there. When
+    the cents sum exceeds the budget, the accounts whose treatment loses least value per
+    cent freed fall back to ``none`` (free, always allowed) until it fits, and the result is
+    no longer called optimal.
+    """
+    if budget is None:
+        return result
+    limit = budget_cents(budget)
+    cols = np.arange(result.assignment.size)
+    cents = np.array([catalogue.treatments[t].cost_cents for t in built.option_treatment])
+    spent = cents[result.assignment]
+    over = int(spent.sum()) - limit
+    if over <= 0:
+        return result
+    none_opt = int(np.flatnonzero(built.option_treatment == catalogue.names.index("none"))[0])
+    loss = built.value[result.assignment, cols] - built.value[none_opt, cols]
+    paying = np.flatnonzero(spent > 0)
+    order = paying[np.argsort(loss[paying] / spent[paying], kind="stable")]
+    take = order[: int(np.searchsorted(np.cumsum(spent[order]), over)) + 1]
+    assignment = result.assignment.copy()
+    assignment[take] = none_opt
+    status = Status.FEASIBLE if result.status is Status.OPTIMAL else result.status
+    return dataclasses.replace(result, assignment=assignment, status=status)
 
 
 @dataclass(frozen=True, eq=False)
