@@ -61,6 +61,7 @@ from solver.domain import TIERS
     "Here json is the summary (totals, by treatment, utilisation, certificate); csv the "
     "assignment table."
 )
+@click.option("--jurisdiction", default=None, help=shared_help("--jurisdiction"))
 @click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
 @engine_options
 def allocate(
@@ -74,6 +75,7 @@ def allocate(
     out: Path,
     fmt: str,
     quiet: bool,
+    jurisdiction: str | None,
     engine: Any,
 ) -> int:
     """Choose each account's treatment (and team) to maximise expected net recovery.
@@ -110,7 +112,7 @@ def allocate(
             "--teams": teams,
         },
     )
-    catalogue = Catalogue.from_toml(treatments)
+    catalogue = Catalogue.from_toml(treatments, jurisdiction=jurisdiction)
     team_set = Teams.from_toml(teams, compliance=catalogue.compliance)
     distributed = engine.distributed or portfolio.is_dir()
     with engine.open() as runner:

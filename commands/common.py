@@ -377,6 +377,9 @@ SHARED_HELP: dict[str, str] = {
     "same result.",
     "--time-limit": "Wall-clock seconds the solver may use.",
     "--quiet": "No progress bar or spinner on stderr (results, warnings and errors still print).",
+    "--jurisdiction": "Legal floor of contact rules: cn (default, the home market), us, uk, or a "
+    "profile TOML (scenarios/compliance/); overrides the catalogue's [compliance] jurisdiction. "
+    "A bank setting looser than the floor is exit 2.",
     "--format": "What stdout shows: table (readable tables that fit the terminal), json (the "
     "report as one JSON document) or csv (the main table as CSV).",
 }

@@ -715,7 +715,7 @@ def _reasons(
     cols = np.arange(n)
     out = np.full(n, "", dtype=object)
     comp = catalogue.compliance
-    flag_cols = [f for f in comp.no_contact_flags if f in portfolio.columns]
+    flag_cols = [f for f in comp.blocking_flags() if f in portfolio.columns]
     flags = np.zeros(n, dtype=bool)
     for f in flag_cols:
         flags |= portfolio[f].to_numpy(dtype=bool, na_value=False)
