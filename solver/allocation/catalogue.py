@@ -88,7 +88,8 @@ TREATMENT_KEYS = frozenset(
      "max_balance", "basis", "pay_prob", "paid_share", "reach", "convert",
      "connected_calls_per_day"}
 )  # fmt: skip
-SHIFT_KEYS = frozenset({"working_days", "shift_start", "shift_end", "productive_share"})
+SHIFT_DEFAULTS = {"working_days": 5, "shift_start": 9.0, "shift_end": 18.0, "productive_share": 0.7}
+SHIFT_KEYS = frozenset(SHIFT_DEFAULTS)
 TEAM_KEYS = SHIFT_KEYS | {"name", "type", "members", "languages", "regions", "minutes_per_period"}
 COLLECTOR_KEYS = SHIFT_KEYS | {
     "name", "skill", "region", "languages", "accounts", "minutes_per_period"
@@ -607,6 +608,12 @@ class Team:
     regions: tuple[str, ...] = ()
     accounts: tuple[str, ...] = ()
     collector: bool = False
+    #: The daily shift (hours, centre time) and working days a week (Monday first): the
+    #: contact calendar schedules a team's attempts only there.
+    shift_start: float = 9.0
+    shift_end: float = 18.0
+    working_days: int = 5
+    productive_share: float = 0.7
 
 
 @dataclass(frozen=True)
@@ -660,6 +667,11 @@ class Teams:
         defaults = _unknown_keys(data.get("defaults", {}), SHIFT_KEYS, source, "defaults", problems)
         teams: list[Team] = []
 
+        def shift(entry: Mapping[str, Any]) -> dict[str, Any]:
+            merged = {**defaults, **entry}
+            out = {k: float(merged.get(k, d)) for k, d in SHIFT_DEFAULTS.items()}
+            return {**out, "working_days": int(out["working_days"])}
+
         def capacity(entry: Mapping[str, Any], where: str, members: int) -> float:
             merged = {**defaults, **entry}
 
@@ -708,6 +720,7 @@ class Teams:
                     minutes_per_period=capacity(entry, where, members),
                     languages=_strings(entry, "languages", (), source, where, problems),
                     regions=_strings(entry, "regions", (), source, where, problems),
+                    **(shift(entry) if not problems else {}),
                 )
             )
         for k, entry in enumerate(
@@ -730,6 +743,7 @@ class Teams:
                     regions=(str(region),) if region else (),
                     accounts=_strings(entry, "accounts", (), source, where, problems),
                     collector=True,
+                    **(shift(entry) if not problems else {}),
                 )
             )
         names = [t.name for t in teams]
