@@ -188,16 +188,29 @@ def _history_by_account(
     """Per account: (local day index, local minute, is a call, was a conversation)."""
     if history is None or history.empty:
         return {}
+    known = history[pd.Index(list(zone_of)).get_indexer(history["account_id"]) >= 0]
+    zone = known["account_id"].map(zone_of).to_numpy(dtype=object)
+    day = np.zeros(len(known), dtype=np.int64)
+    minute = np.zeros(len(known), dtype=np.int64)
+    origin = np.datetime64(start, "D").astype(np.int64)
+    for name in set(zone.tolist()):
+        pick = zone == name
+        local = known["timestamp"][pick].dt.tz_convert(name).dt.tz_localize(None)
+        ns = local.to_numpy().astype("datetime64[ns]").astype(np.int64)
+        day[pick] = ns // 86_400_000_000_000 - origin
+        minute[pick] = (ns % 86_400_000_000_000) // 60_000_000_000
+    call = (known["channel"] == "phone").to_numpy()
+    talk = call & (known["outcome"] == "connected").to_numpy()
     out: dict[str, list[tuple[int, int, bool, bool]]] = {}
-    known = history[history["account_id"].isin(zone_of.keys())]
-    for acct, ts, channel, outcome in zip(
-        known["account_id"], known["timestamp"], known["channel"], known["outcome"], strict=True
+    for row in zip(
+        known["account_id"].tolist(),
+        day.tolist(),
+        minute.tolist(),
+        call.tolist(),
+        talk.tolist(),
+        strict=True,
     ):
-        here = ts.to_pydatetime().astimezone(ZoneInfo(zone_of[acct]))
-        out.setdefault(acct, []).append(
-            ((here.date() - start).days, here.hour * 60 + here.minute, channel == "phone",
-             channel == "phone" and outcome == "connected")
-        )  # fmt: skip
+        out.setdefault(row[0], []).append(row[1:])
     return out
 
 
@@ -224,8 +237,13 @@ def _call_allowed(
         if c_day <= day < c_day + rules.blackout_days and (day > c_day or minute > c_min):
             return False
     if sum(calls.values()) + 1 > rules.calls_per_7_days:
-        for first in range(day - 6, day + 1):
-            if sum(calls.get(x, 0) for x in range(first, first + 7)) + 1 > rules.calls_per_7_days:
+        # every window of 7 consecutive days that holds `day`, as a running sum
+        near = [calls.get(x, 0) for x in range(day - 6, day + 7)]
+        window = sum(near[:7])
+        for first in range(7):
+            if first:
+                window += near[first + 6] - near[first - 1]
+            if window + 1 > rules.calls_per_7_days:
                 return False
     return True
 
@@ -234,8 +252,7 @@ def _validate_allocation(
     ids: pd.Series, allocation: pd.DataFrame, catalogue: Catalogue, teams: Teams
 ) -> pd.DataFrame:
     """The allocation aligned with the book's rows; InputError for rows that do not fit."""
-    book_ids = set(ids)
-    extra = allocation.loc[~allocation["account_id"].isin(book_ids), "account_id"]
+    extra = allocation.loc[pd.Index(ids).get_indexer(allocation["account_id"]) < 0, "account_id"]
     aligned = allocation.set_index("account_id").reindex(ids)
     lacking = ids[aligned["treatment"].isna().to_numpy()]
     problems = []
@@ -460,6 +477,7 @@ def _greedy(
     order = np.lexsort((np.arange(density.size), -density))
     rows: list[tuple[int, int, int]] = []
     slot_cache: dict[tuple[Any, ...], list[list[int]]] = {}
+    ids = acc.ids.tolist()
     for j in order.tolist():
         key = tasks.res_key[j]
         if tasks.attempts[j] == 0 or key is None:
@@ -473,7 +491,7 @@ def _greedy(
         if cand is None:
             cand = _candidate_hours(res, slots.local_min[u], rules, dur, int(acc.preferred[j]))
             slot_cache[cache_key] = cand
-        state = _AccountState.of(history_of.get(acc.ids[j], ()))
+        state = _AccountState.of(history_of.get(ids[j], ()))
         is_call = t.channel == "phone"
         need = float(tasks.need[j])
         k = int(tasks.attempts[j])
