@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from commands.common import SEED, TIME_LIMIT, FiniteFloat, console, shared_help
+from commands.common import SEED, TIME_LIMIT, FiniteFloat, catalogue_options, console, shared_help
 from commands.engine_opts import engine_options
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from commands.tables import Column, print_fitted
@@ -17,18 +17,7 @@ from solver.domain import TIERS
 
 @click.command("allocate")
 @click.argument("portfolio", type=click.Path(path_type=Path))
-@click.option(
-    "--treatments",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Treatment catalogue TOML (default: scenarios/treatments.toml).",
-)
-@click.option(
-    "--teams",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Teams and collectors TOML (default: scenarios/teams.toml).",
-)
+@catalogue_options()
 @click.option(
     "--plans",
     type=click.Path(path_type=Path),

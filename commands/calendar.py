@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from commands.common import console, shared_help
+from commands.common import catalogue_options, console, shared_help
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from commands.tables import Column, print_fitted
 
@@ -44,18 +44,7 @@ _CHANNELS = (
     help="Contact history (account_id, timestamp, channel, outcome; CSV/Parquet/Excel): "
     "rolling 7-day counts and conversations before the calendar.",
 )
-@click.option(
-    "--treatments",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Treatment catalogue TOML (default: scenarios/treatments.toml).",
-)
-@click.option(
-    "--teams",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Teams TOML: shifts and working days (default: scenarios/teams.toml).",
-)
+@catalogue_options("Teams TOML: shifts and working days")
 @click.option(
     "--channels",
     type=click.Path(dir_okay=False, path_type=Path),

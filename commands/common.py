@@ -19,7 +19,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -502,3 +503,23 @@ def console(stderr: bool = False, min_width: int | None = None):
 def eprint(message: str) -> None:
     """Print a message to stderr."""
     print(message, file=sys.stderr)
+
+
+def catalogue_options(teams_help: str = "Teams and collectors TOML") -> Callable[[Any], Any]:
+    """``--treatments FILE`` and ``--teams FILE`` (the allocation's and the calendar's)."""
+
+    def decorate(command: Any) -> Any:
+        command = click.option(
+            "--teams",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help=f"{teams_help} (default: scenarios/teams.toml).",
+        )(command)
+        return click.option(
+            "--treatments",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Treatment catalogue TOML (default: scenarios/treatments.toml).",
+        )(command)
+
+    return decorate

@@ -80,17 +80,22 @@ def check_budget(result, oracle: dict, budget: Fraction) -> None:
     assert round(Fraction(f"{result.totals['cost']:.2f}") * 100) == sum(printed)
 
 
+def run_case(case, book: pd.DataFrame, base: dict, **solver) -> None:
+    """Allocate with the case's awkward costs and budget; check the printed cents."""
+    prices, actions, counts, below = case
+    catalogue, oracle = awkward_catalogue(base, prices, actions)
+    budget = sum(Fraction(oracle[n], 100) * c for n, c in zip(CHANGED, counts, strict=True))
+    budget = max(budget - below, Fraction(0))
+    result = allocate(book, catalogue, Teams.default(), budget=float(budget), **solver)
+    check_budget(result, oracle, Fraction(repr(float(budget))))
+
+
 @settings(max_examples=12, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(case=awkward_case)
 def test_exact_path_budget_in_cents(case, book, base_catalogue):
     """CP-SAT path: budgets at and just below sums of awkward costs are never exceeded."""
-    prices, actions, counts, below = case
-    catalogue, oracle = awkward_catalogue(base_catalogue, prices, actions)
-    budget = sum(Fraction(oracle[n], 100) * c for n, c in zip(CHANGED, counts, strict=True))
-    budget = max(budget - below, Fraction(0))
-    result = allocate(book, catalogue, Teams.default(), budget=float(budget), time_limit=10)
-    check_budget(result, oracle, Fraction(repr(float(budget))))
+    run_case(case, book, base_catalogue, time_limit=10)
 
 
 @settings(max_examples=6, deadline=None, derandomize=True,
@@ -98,14 +103,7 @@ def test_exact_path_budget_in_cents(case, book, base_catalogue):
 @given(case=awkward_case)
 def test_decomposition_path_budget_in_cents(case, book, base_catalogue):
     """Lagrangian path (forced): the same adversarial budgets hold in printed cents."""
-    prices, actions, counts, below = case
-    catalogue, oracle = awkward_catalogue(base_catalogue, prices, actions)
-    budget = sum(Fraction(oracle[n], 100) * c for n, c in zip(CHANGED, counts, strict=True))
-    budget = max(budget - below, Fraction(0))
-    result = allocate(
-        book, catalogue, Teams.default(), budget=float(budget), time_limit=2, exact_max_pairs=0
-    )
-    check_budget(result, oracle, Fraction(repr(float(budget))))
+    run_case(case, book, base_catalogue, time_limit=2, exact_max_pairs=0)
 
 
 def test_shipped_app_cost_rounds_like_the_csv():
