@@ -7,6 +7,7 @@ profile files, so a profile that drifts from the law fails these tests too.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -140,3 +141,27 @@ def test_cli_us_floor_refuses_the_shipped_22h_window(tmp_path):
         [*cmd, "--jurisdiction", "mars"], env=env, cwd=ROOT, capture_output=True, text=True
     )
     assert unknown.returncode == 2 and "mars" in unknown.stderr
+
+
+def test_scenario_restructured_accounts_get_no_collection():
+    """A plan signed in the scenario's plan stage stops collection (every profile protects
+    `has_plan`): restructured accounts get `none`, with no cost."""
+    from types import SimpleNamespace
+
+    from solver.allocation.catalogue import default_teams_path
+    from solver.scenarios.decisions import choose_treatments, status_quo_schedules
+    from solver.scenarios.spec import Collection
+
+    frame = generate_portfolio(150, seed=6).copy()
+    frame["has_plan"] = False
+    schedules = status_quo_schedules(frame)
+    signed = np.random.default_rng(6).random(len(frame)) < 0.4
+    schedules = dataclasses.replace(schedules, restructured=signed)
+    collection = Collection(
+        enabled=True, treatments=default_catalogue_path(), teams=default_teams_path(),
+        time_limit_seconds=10.0,
+    )  # fmt: skip
+    chosen = choose_treatments(frame, SimpleNamespace(collection=collection), schedules)
+    assert set(chosen.treatment[signed]) == {"none"}
+    assert (chosen.cost[signed] == 0).all()
+    assert (chosen.treatment[~signed] != "none").any()
