@@ -14,7 +14,6 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import numpy as np
 
 from solver.allocation.compliance import NO_CONTACT_FLAGS, Compliance, label_codes, text_column
 from solver.allocation.jurisdiction import DEFAULT_JURISDICTION, load_profile
+from solver.core.amortisation import to_cents
 from solver.core.files import read_toml
 from solver.domain import BUCKETS, TIERS, Status
 from solver.errors import InputError
@@ -35,10 +35,8 @@ __all__ = [
     "Team",
     "Teams",
     "Treatment",
-    "budget_cents",
     "default_catalogue_path",
     "default_teams_path",
-    "money_cents",
     "treatment_values",
 ]
 
@@ -172,25 +170,6 @@ def _tables(value: Any, source: str, where: str, problems: list[str]) -> list[Ma
     return []
 
 
-def money_cents(amount: float, times: int = 1) -> int:
-    """``amount × times`` in whole cents, in decimal arithmetic, rounded half up.
-
-    >>> money_cents(0.335), money_cents(0.005, 3), money_cents(0.3, 4)
-    (34, 2, 120)
-    """
-    exact = Decimal(repr(float(amount))) * times * 100
-    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def budget_cents(budget: float) -> int:
-    """A budget in whole cents, rounded down: spending never exceeds it (issue 17).
-
-    >>> budget_cents(3000), budget_cents(2999.999), budget_cents(0.335)
-    (300000, 299999, 33)
-    """
-    return int((Decimal(repr(float(budget))) * 100).to_integral_value(rounding=ROUND_FLOOR))
-
-
 def _frozen(arr: Any, dtype: Any = np.float64) -> np.ndarray:
     out = np.array(arr, dtype=dtype)
     out.setflags(write=False)
@@ -237,13 +216,9 @@ class Treatment:
 
     @property
     def cost_cents(self) -> int:
-        """Cost per account per period in whole cents, as every output prints it.
-
-        The one definition of a treatment's cost: ``cost_per_action × actions`` computed in
-        decimal (``0.335 × 1`` is 33.5 cents, not the binary float just below it) and rounded
-        half up, so a budget compared with these cents holds on the printed CSV (issue 17).
-        """
-        return money_cents(self.cost_per_action, self.actions)
+        """Cost per account per period in whole cents (half up, as written: 0.335 → 34), the
+        one definition budgets are checked against, so they hold on the printed CSV."""
+        return to_cents(self.cost_per_action * self.actions, "cost")
 
     @property
     def cost(self) -> float:

@@ -1,8 +1,10 @@
 """Compliance rules of collection contact (SPEC §5, §8) and the eligibility they give.
 
-:class:`Compliance` holds the rules (contact window, call limits, no-contact flags, hardship,
-gentle treatment, language match), read from the ``[compliance]`` table of
-``scenarios/treatments.toml`` by :class:`~solver.allocation.catalogue.Catalogue`.
+:class:`Compliance` holds the bank's rules (contact window, call limits, no-contact flags,
+hardship, gentle treatment, language match), read from the ``[compliance]`` table of
+``scenarios/treatments.toml`` by :class:`~solver.allocation.catalogue.Catalogue`, on the
+floor of a jurisdiction profile (:mod:`solver.allocation.jurisdiction`: the catalogue
+refuses a looser setting; the profile's protected flags always stop contact).
 :func:`eligibility` applies them, with each treatment's own tiers, buckets, balance range,
 consent and team coverage, to every account and treatment at once, and records the rule
 behind every exclusion (:data:`REASONS`, :func:`reason_text`).
@@ -46,7 +48,12 @@ NO_CONTACT_FLAGS = ("cease_contact", "dispute", "bankruptcy", "has_plan")
 
 @dataclass(frozen=True)
 class Compliance:
-    """Contact rules (SPEC §8), enforced as documented in ``scenarios/treatments.toml``."""
+    """Contact rules (SPEC §8), enforced as documented in ``scenarios/treatments.toml``.
+
+    ``max_call_attempts_per_day``, ``no_call_days_after_conversation`` and
+    ``hardship_max_contacts_per_day`` are enforced by the contact calendar
+    (:mod:`solver.allocation.calendar`); the allocation is per week and cannot see them.
+    """
 
     contact_start: float = 8.0
     contact_end: float = 22.0

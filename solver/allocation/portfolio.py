@@ -26,6 +26,7 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-from solver.allocation.catalogue import TIERS, Catalogue, Teams, budget_cents, treatment_values
+from solver.allocation.catalogue import TIERS, Catalogue, Teams, treatment_values
 from solver.allocation.compliance import Compliance, eligibility, reason_text
 from solver.allocation.gap.problem import AssignmentProblem, AssignmentResult, relative_gap
 from solver.allocation.gap.solve import solve_assignment
@@ -473,6 +474,15 @@ def _solve(
             f"time limit of {time_limit:g}s reached before a feasible allocation was found"
         )
     return result
+
+
+def budget_cents(budget: float) -> int:
+    """A budget in whole cents, rounded down: spending never exceeds it (issue 17).
+
+    >>> budget_cents(3000), budget_cents(2999.999), budget_cents(0.335)
+    (300000, 299999, 33)
+    """
+    return int((Decimal(repr(float(budget))) * 100).to_integral_value(rounding=ROUND_FLOOR))
 
 
 def _within_budget(
