@@ -8,6 +8,9 @@ channel capacities (dialler lines, SMS/e-mail/push throughput, field-visit route
 region; ``scenarios/channels.toml``), under the bank's compliance settings, which sit on the
 jurisdiction's floor (:mod:`solver.allocation.jurisdiction`).
 
+The channel is the allocated treatment's: the allocation already values the customer's
+preferred channel (``preferred_channel_uplift``), and the calendar does not switch it.
+
 Method: a greedy by value density. The value of an account's attempts is its allocation
 uplift over no action (``uplift_vs_none``) shared equally among its attempts; accounts are
 taken in decreasing value per unit of the one resource their treatment uses (a team's
