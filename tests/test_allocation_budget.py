@@ -116,3 +116,26 @@ def test_shipped_app_cost_rounds_like_the_csv():
     apps = result.assignments["treatment"] == "app"
     assert apps.any()
     assert set(cents[apps.to_numpy()]) == {cents_half_up("0.005", 3)}
+
+
+def test_cents_check_repairs_an_overspending_assignment():
+    """The integer-cents check after the solve: an assignment over the budget (as a float
+    tolerance could leave on a huge budget) is brought within it, cheapest losses first,
+    and is no longer called optimal."""
+    from solver.allocation.gap.problem import AssignmentResult
+    from solver.allocation.portfolio import _within_budget, build_allocation_problem
+    from solver.domain import Status
+
+    frame = generate_portfolio(200, seed=9)
+    catalogue, teams = Catalogue.default(), Teams.default()
+    built = build_allocation_problem(frame, catalogue, teams, budget=50.0)
+    greedy = np.argmax(built.value, axis=0)  # each account's best option, budget ignored
+    cents = np.array([catalogue.treatments[t].cost_cents for t in built.option_treatment])
+    assert cents[greedy].sum() > 5000
+    raw = AssignmentResult(greedy, 0.0, 0.0, 0.0, Status.OPTIMAL, 0.0, "test")
+    fixed = _within_budget(built, catalogue, raw, 50.0)
+    assert cents[fixed.assignment].sum() <= 5000
+    assert fixed.status is Status.FEASIBLE
+    changed = fixed.assignment != greedy
+    none = catalogue.names.index("none")
+    assert (built.option_treatment[fixed.assignment[changed]] == none).all()
