@@ -50,6 +50,7 @@ COMMANDS: dict[str, str] = {
     "plan": "commands.plan:plan",
     "plan-portfolio": "commands.plan:plan_portfolio",
     "allocate": "commands.allocate:allocate",
+    "calendar": "commands.calendar:calendar",
     "bench": "commands.bench:bench",
     "scenario": "commands.scenario:scenario",
     "experiment": "commands.scenario:experiment",
@@ -66,6 +67,7 @@ SHORT_HELP: dict[str, str] = {
     "plan": "Restructuring options for one account, ranked by NPV.",
     "plan-portfolio": "Recommended restructuring plan for every account.",
     "allocate": "Allocate collection treatments and teams with a proven gap.",
+    "calendar": "Contact calendar of an allocation, checked against the law.",
     "bench": "Run benchmark instance sets (e.g. GAP).",
     "scenario": "Run what-if scenarios with Monte Carlo outcomes.",
     "experiment": "Champion/challenger splits and their evaluation.",
@@ -139,6 +141,7 @@ def workout() -> None:
     \b
     plan / plan-portfolio  restructuring options that maximise expected recovery
     allocate               collection treatments and collectors, with a proven gap
+    calendar               when each account is contacted, checked against the law
     scenario               what-if Monte Carlo scenarios for portfolio managers
     risk                   roll rates, early warning, calibration
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from commands.common import SEED, TIME_LIMIT, FiniteFloat, console, shared_help
+from commands.common import SEED, TIME_LIMIT, FiniteFloat, catalogue_options, console, shared_help
 from commands.engine_opts import engine_options
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from commands.tables import Column, print_fitted
@@ -17,18 +17,7 @@ from solver.domain import TIERS
 
 @click.command("allocate")
 @click.argument("portfolio", type=click.Path(path_type=Path))
-@click.option(
-    "--treatments",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Treatment catalogue TOML (default: scenarios/treatments.toml).",
-)
-@click.option(
-    "--teams",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Teams and collectors TOML (default: scenarios/teams.toml).",
-)
+@catalogue_options()
 @click.option(
     "--plans",
     type=click.Path(path_type=Path),
@@ -61,6 +50,7 @@ from solver.domain import TIERS
     "Here json is the summary (totals, by treatment, utilisation, certificate); csv the "
     "assignment table."
 )
+@click.option("--jurisdiction", default=None, help=shared_help("--jurisdiction"))
 @click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
 @engine_options
 def allocate(
@@ -74,6 +64,7 @@ def allocate(
     out: Path,
     fmt: str,
     quiet: bool,
+    jurisdiction: str | None,
     engine: Any,
 ) -> int:
     """Choose each account's treatment (and team) to maximise expected net recovery.
@@ -110,7 +101,7 @@ def allocate(
             "--teams": teams,
         },
     )
-    catalogue = Catalogue.from_toml(treatments)
+    catalogue = Catalogue.from_toml(treatments, jurisdiction=jurisdiction)
     team_set = Teams.from_toml(teams, compliance=catalogue.compliance)
     distributed = engine.distributed or portfolio.is_dir()
     with engine.open() as runner:

@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -377,6 +378,9 @@ SHARED_HELP: dict[str, str] = {
     "same result.",
     "--time-limit": "Wall-clock seconds the solver may use.",
     "--quiet": "No progress bar or spinner on stderr (results, warnings and errors still print).",
+    "--jurisdiction": "Legal floor of contact rules: cn (default, the home market), us, uk, or a "
+    "profile TOML (scenarios/compliance/); overrides the catalogue's [compliance] jurisdiction. "
+    "A bank setting looser than the floor is exit 2.",
     "--format": "What stdout shows: table (readable tables that fit the terminal), json (the "
     "report as one JSON document) or csv (the main table as CSV).",
 }
@@ -517,3 +521,23 @@ def console(stderr: bool = False, min_width: int | None = None):
 def eprint(message: str) -> None:
     """Print a message to stderr."""
     print(message, file=sys.stderr)
+
+
+def catalogue_options(teams_help: str = "Teams and collectors TOML") -> Callable[[Any], Any]:
+    """``--treatments FILE`` and ``--teams FILE`` (the allocation's and the calendar's)."""
+
+    def decorate(command: Any) -> Any:
+        command = click.option(
+            "--teams",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help=f"{teams_help} (default: scenarios/teams.toml).",
+        )(command)
+        return click.option(
+            "--treatments",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Treatment catalogue TOML (default: scenarios/treatments.toml).",
+        )(command)
+
+    return decorate

@@ -96,6 +96,7 @@ TABLE_OUT = {
     "audit export": ["audit", "export", "--db", "sqlite:///no-such-audit.db"],
     "plan-portfolio": ["plan-portfolio", TINY],
     "allocate": ["allocate", TINY],
+    "calendar": ["calendar", TINY, "--allocation", "no-such-allocation.csv"],
     "experiment split": ["experiment", "split", TINY],
     "bench gap": ["bench", "gap", "--instances", GAP, "--time-limit", "1", "--no-baseline"],
     "risk rollrates": ["risk", "rollrates", PANEL, "--no-png"],

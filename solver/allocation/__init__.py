@@ -6,6 +6,8 @@
 * :mod:`~solver.allocation.pricing` -- the dual's pricing, in process or on Dask;
 * :mod:`~solver.allocation.catalogue` -- treatments, teams, response model;
 * :mod:`~solver.allocation.compliance` -- compliance rules and the eligibility they give;
+* :mod:`~solver.allocation.jurisdiction` -- the legal floors (``scenarios/compliance/``);
+* :mod:`~solver.allocation.calendar` -- the contact calendar and its independent checker;
 * :mod:`~solver.allocation.orlib` -- OR-Library GAP instances.
 """
 

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 
 from solver.allocation.compliance import NO_CONTACT_FLAGS, Compliance, label_codes, text_column
+from solver.allocation.jurisdiction import DEFAULT_JURISDICTION, load_profile
+from solver.core.amortisation import to_cents
 from solver.core.files import read_toml
 from solver.domain import BUCKETS, TIERS, Status
 from solver.errors import InputError
@@ -74,7 +76,8 @@ CATALOGUE_KEYS = frozenset(
 COMPLIANCE_KEYS = frozenset(
     {"contact_start", "contact_end", "max_connected_calls_per_day",
      "max_call_attempts_per_7_days", "hardship_forbidden", "no_contact_flags", "gentle_tiers",
-     "gentle_buckets", "language_match"}
+     "gentle_buckets", "language_match", "jurisdiction", "max_call_attempts_per_day",
+     "no_call_days_after_conversation", "hardship_max_contacts_per_day"}
 )  # fmt: skip
 PLAN_VALUE_KEYS = frozenset({"p_reach", "p_accept", "eligible_status"})
 TREATMENT_KEYS = frozenset(
@@ -83,7 +86,8 @@ TREATMENT_KEYS = frozenset(
      "max_balance", "basis", "pay_prob", "paid_share", "reach", "convert",
      "connected_calls_per_day"}
 )  # fmt: skip
-SHIFT_KEYS = frozenset({"working_days", "shift_start", "shift_end", "productive_share"})
+SHIFT_DEFAULTS = {"working_days": 5, "shift_start": 9.0, "shift_end": 18.0, "productive_share": 0.7}
+SHIFT_KEYS = frozenset(SHIFT_DEFAULTS)
 TEAM_KEYS = SHIFT_KEYS | {"name", "type", "members", "languages", "regions", "minutes_per_period"}
 COLLECTOR_KEYS = SHIFT_KEYS | {
     "name", "skill", "region", "languages", "accounts", "minutes_per_period"
@@ -211,9 +215,15 @@ class Treatment:
     connected_calls_per_day: int = 0
 
     @property
+    def cost_cents(self) -> int:
+        """Cost per account per period in whole cents (half up, as written: 0.335 → 34), the
+        one definition budgets are checked against, so they hold on the printed CSV."""
+        return to_cents(self.cost_per_action * self.actions, "cost")
+
+    @property
     def cost(self) -> float:
-        """Cost per account per period (CNY)."""
-        return self.cost_per_action * self.actions
+        """Cost per account per period (CNY, whole cents: :attr:`cost_cents` / 100)."""
+        return self.cost_cents / 100
 
     @property
     def minutes(self) -> float:
@@ -262,6 +272,7 @@ class Catalogue:
                 )
             if t.name == "none" and (t.contact or t.human or t.cost != 0):
                 problems.append(f"{where}: 'none' must be free, contact-free and need no team")
+        problems += self.compliance.floor_problems(f"{self.source}: compliance")
         if problems:
             raise InputError(f"{self.source}: {len(problems)} compliance problem(s)", problems)
 
@@ -278,10 +289,15 @@ class Catalogue:
         raise KeyError(name)
 
     @classmethod
-    def from_toml(cls, path: str | os.PathLike[str] | None = None) -> Catalogue:
-        """Read a catalogue TOML (default: the bundled ``scenarios/treatments.toml``)."""
+    def from_toml(
+        cls, path: str | os.PathLike[str] | None = None, *, jurisdiction: str | None = None
+    ) -> Catalogue:
+        """Read a catalogue TOML (default: the bundled ``scenarios/treatments.toml``);
+        ``jurisdiction`` overrides its ``[compliance] jurisdiction`` (default ``cn``)."""
         p = Path(path) if path is not None else default_catalogue_path()
-        return cls.from_mapping(read_toml(p, "treatment catalogue"), source=str(p))
+        return cls.from_mapping(
+            read_toml(p, "treatment catalogue"), source=str(p), jurisdiction=jurisdiction
+        )
 
     @classmethod
     def default(cls) -> Catalogue:
@@ -289,11 +305,13 @@ class Catalogue:
         return cls.from_toml(default_catalogue_path())
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], *, source: str = "<mapping>") -> Catalogue:
+    def from_mapping(
+        cls, data: Mapping[str, Any], *, source: str = "<mapping>", jurisdiction: str | None = None
+    ) -> Catalogue:
         """Build a catalogue from parsed TOML; raises InputError listing every problem."""
         problems: list[str] = []
         data = _unknown_keys(data, CATALOGUE_KEYS, source, "catalogue", problems)
-        compliance = _read_compliance(data.get("compliance", {}), source, problems)
+        compliance = _read_compliance(data.get("compliance", {}), source, problems, jurisdiction)
         plans = _read_plan_value(data.get("plans", {}), source, problems)
         base, tier_factor = _read_base_response(data, source, problems)
         max_pay = _catalogue_number(
@@ -382,15 +400,28 @@ def _table5(value: Any, key: str, source: str, where: str, problems: list[str]) 
     return arr.astype(np.float64)
 
 
-def _read_compliance(table: Any, source: str, problems: list[str]) -> Compliance:
-    """The ``[compliance]`` table: the contact rules."""
+def _read_compliance(
+    table: Any, source: str, problems: list[str], jurisdiction: str | None = None
+) -> Compliance:
+    """The ``[compliance]`` table: the contact rules, on the floor of the jurisdiction's
+    profile (``jurisdiction`` overrides the table's ``jurisdiction`` key)."""
     comp_data = _unknown_keys(table, COMPLIANCE_KEYS, source, "compliance", problems)
 
+    code = jurisdiction or str(comp_data.get("jurisdiction", DEFAULT_JURISDICTION))
+    try:
+        profile = load_profile(code)
+    except InputError as exc:
+        problems.append(f"{source}: compliance: {exc}")
+        profile = load_profile(DEFAULT_JURISDICTION)
+    # A setting the file leaves out takes the stricter of Workout's default and the profile's
+    # floor; a setting the file gives is checked against the floor (Catalogue.__post_init__).
+    base = profile.tighten
+
     def comp_num(key: str, default: float, hi: float) -> float:
-        return _number(comp_data, key, default, source, "compliance", problems, 0.0, hi)
+        return _number(comp_data, key, base(key, default), source, "compliance", problems, 0.0, hi)
 
     def comp_strings(key: str, default: Sequence[str]) -> tuple[str, ...]:
-        return _strings(comp_data, key, default, source, "compliance", problems)
+        return _strings(comp_data, key, base(key, default), source, "compliance", problems)
 
     compliance = Compliance(
         contact_start=comp_num("contact_start", 8.0, 24.0),
@@ -404,6 +435,10 @@ def _read_compliance(table: Any, source: str, problems: list[str]) -> Compliance
         language_match=_true_false(
             comp_data, "language_match", True, source, "compliance", problems
         ),
+        jurisdiction=profile.path if code.endswith(".toml") else profile.code,
+        max_call_attempts_per_day=int(comp_num("max_call_attempts_per_day", 6, 1e6)),
+        no_call_days_after_conversation=int(comp_num("no_call_days_after_conversation", 0, 366)),
+        hardship_max_contacts_per_day=int(comp_num("hardship_max_contacts_per_day", 24, 1e6)),
     )
     for flag in compliance.no_contact_flags:
         if flag not in NO_CONTACT_FLAGS and flag != "hardship":
@@ -548,6 +583,12 @@ class Team:
     regions: tuple[str, ...] = ()
     accounts: tuple[str, ...] = ()
     collector: bool = False
+    #: The daily shift (hours, centre time) and working days a week (Monday first): the
+    #: contact calendar schedules a team's attempts only there.
+    shift_start: float = 9.0
+    shift_end: float = 18.0
+    working_days: int = 5
+    productive_share: float = 0.7
 
 
 @dataclass(frozen=True)
@@ -601,6 +642,11 @@ class Teams:
         defaults = _unknown_keys(data.get("defaults", {}), SHIFT_KEYS, source, "defaults", problems)
         teams: list[Team] = []
 
+        def shift(entry: Mapping[str, Any]) -> dict[str, Any]:
+            merged = {**defaults, **entry}
+            out = {k: float(merged.get(k, d)) for k, d in SHIFT_DEFAULTS.items()}
+            return {**out, "working_days": int(out["working_days"])}
+
         def capacity(entry: Mapping[str, Any], where: str, members: int) -> float:
             merged = {**defaults, **entry}
 
@@ -649,6 +695,7 @@ class Teams:
                     minutes_per_period=capacity(entry, where, members),
                     languages=_strings(entry, "languages", (), source, where, problems),
                     regions=_strings(entry, "regions", (), source, where, problems),
+                    **(shift(entry) if not problems else {}),
                 )
             )
         for k, entry in enumerate(
@@ -671,6 +718,7 @@ class Teams:
                     regions=(str(region),) if region else (),
                     accounts=_strings(entry, "accounts", (), source, where, problems),
                     collector=True,
+                    **(shift(entry) if not problems else {}),
                 )
             )
         names = [t.name for t in teams]

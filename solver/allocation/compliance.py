@@ -1,8 +1,10 @@
 """Compliance rules of collection contact (SPEC §5, §8) and the eligibility they give.
 
-:class:`Compliance` holds the rules (contact window, call limits, no-contact flags, hardship,
-gentle treatment, language match), read from the ``[compliance]`` table of
-``scenarios/treatments.toml`` by :class:`~solver.allocation.catalogue.Catalogue`.
+:class:`Compliance` holds the bank's rules (contact window, call limits, no-contact flags,
+hardship, gentle treatment, language match), read from the ``[compliance]`` table of
+``scenarios/treatments.toml`` by :class:`~solver.allocation.catalogue.Catalogue`, on the
+floor of a jurisdiction profile (:mod:`solver.allocation.jurisdiction`: the catalogue
+refuses a looser setting; the profile's protected flags always stop contact).
 :func:`eligibility` applies them, with each treatment's own tiers, buckets, balance range,
 consent and team coverage, to every account and treatment at once, and records the rule
 behind every exclusion (:data:`REASONS`, :func:`reason_text`).
@@ -16,6 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from solver.allocation.jurisdiction import (
+    DEFAULT_JURISDICTION,
+    RULES,
+    Profile,
+    floor_problems,
+    load_profile,
+)
 from solver.domain import BUCKETS, TIERS
 
 if TYPE_CHECKING:  # annotations only (the catalogue imports this module)
@@ -39,7 +48,12 @@ NO_CONTACT_FLAGS = ("cease_contact", "dispute", "bankruptcy", "has_plan")
 
 @dataclass(frozen=True)
 class Compliance:
-    """Contact rules (SPEC §8), enforced as documented in ``scenarios/treatments.toml``."""
+    """Contact rules (SPEC §8), enforced as documented in ``scenarios/treatments.toml``.
+
+    ``max_call_attempts_per_day``, ``no_call_days_after_conversation`` and
+    ``hardship_max_contacts_per_day`` are enforced by the contact calendar
+    (:mod:`solver.allocation.calendar`); the allocation is per week and cannot see them.
+    """
 
     contact_start: float = 8.0
     contact_end: float = 22.0
@@ -50,6 +64,25 @@ class Compliance:
     gentle_tiers: tuple[str, ...] = ("A", "B")
     gentle_buckets: tuple[str, ...] = ("M0", "M1")
     language_match: bool = True
+    #: The jurisdiction profile these settings must not loosen (code or TOML path).
+    jurisdiction: str = DEFAULT_JURISDICTION
+    max_call_attempts_per_day: int = 6
+    no_call_days_after_conversation: int = 0
+    hardship_max_contacts_per_day: int = 24
+
+    @property
+    def profile(self) -> Profile:
+        """The jurisdiction profile (:mod:`solver.allocation.jurisdiction`)."""
+        return load_profile(self.jurisdiction)
+
+    def blocking_flags(self) -> tuple[str, ...]:
+        """Flags that stop all contact: the profile's protected flags and the bank's own."""
+        return tuple(dict.fromkeys([*self.profile.protected_flags, *self.no_contact_flags]))
+
+    def floor_problems(self, where: str) -> list[str]:
+        """Settings looser than the jurisdiction's floor (each naming its legal source)."""
+        settings = {k: getattr(self, k) for k in RULES if hasattr(self, k)}
+        return floor_problems(settings, self.profile, where)
 
     def window_hours(self) -> float:
         """Hours per day in which contact is allowed."""
@@ -118,7 +151,8 @@ def text_column(portfolio: Any, name: str) -> np.ndarray:
 def eligibility(portfolio: Any, catalogue: Catalogue, teams: Teams) -> Eligibility:
     """Apply every rule of SPEC §5/§8 to every account and treatment (vectorised).
 
-    Rules, in order (the first that fails is recorded): no-contact flags → only ``none``;
+    Rules, in order (the first that fails is recorded): no-contact flags (the jurisdiction's
+    protected flags and the bank's own) → only ``none``;
     hardship → none of ``compliance.hardship_forbidden``; the treatment's tiers, dpd buckets
     and balance range; gentle treatment for good tiers with short delinquency; contact
     consent; a team of the treatment's type that serves the account's region (field teams)
@@ -135,7 +169,7 @@ def eligibility(portfolio: Any, catalogue: Catalogue, teams: Teams) -> Eligibili
     )
     hardship = flag_column(portfolio, "hardship")
     no_contact = np.zeros(n, dtype=bool)
-    for flag in comp.no_contact_flags:
+    for flag in comp.blocking_flags():
         no_contact |= flag_column(portfolio, flag)
     gentle_acct = np.isin(
         tier, [TIERS.index(t) for t in comp.gentle_tiers if t in TIERS]

@@ -22,9 +22,11 @@ Method
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -230,8 +232,11 @@ def build_allocation_problem(
     if budget is not None:
         if not math.isfinite(budget) or budget < 0:
             raise InputError(f"budget must be a non-negative amount, got {budget}")
+        # The budget row in whole cents as printed (costs: Treatment.cost_cents; the budget
+        # rounded down), expressed in CNY for the dual's step sizes: every sum is a multiple
+        # of 0.01 and the exact check of `_within_budget` closes the float tolerance.
         global_weight = action_cost[None, :, None]
-        global_capacity = np.array([float(budget)])
+        global_capacity = np.array([budget_cents(budget) / 100])
     else:
         global_weight = np.zeros((0, k_opts, 1))
         global_capacity = np.zeros(0)
@@ -408,6 +413,7 @@ def allocate(
         gap_tolerance=gap_tolerance,
         engine=engine,
     )
+    result = _within_budget(built, catalogue, result, budget)
     chosen = _Chosen.of(built, catalogue, result.assignment)
     table = _assignment_table(portfolio, catalogue, teams, built, result, chosen)
     objective = int(chosen.value_cents.sum()) / 100.0
@@ -468,6 +474,46 @@ def _solve(
             f"time limit of {time_limit:g}s reached before a feasible allocation was found"
         )
     return result
+
+
+def budget_cents(budget: float) -> int:
+    """A budget in whole cents, rounded down: spending never exceeds it (issue 17).
+
+    >>> budget_cents(3000), budget_cents(2999.999), budget_cents(0.335)
+    (300000, 299999, 33)
+    """
+    return int((Decimal(repr(float(budget))) * 100).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def _within_budget(
+    built: AllocationProblem, catalogue: Catalogue, result: AssignmentResult, budget: float | None
+) -> AssignmentResult:
+    """The assignment with its cost checked against the budget in integer cents.
+
+    The solvers compare floats with a relative tolerance (1e-9 of the budget: 1 CNY on a
+    budget of 10^9); a hard limit holds on the printed cents only when checked there. When
+    the cents sum exceeds the budget, the accounts whose treatment loses least value per
+    cent freed fall back to ``none`` (free, always allowed) until it fits, and the result is
+    no longer called optimal.
+    """
+    if budget is None:
+        return result
+    limit = budget_cents(budget)
+    cols = np.arange(result.assignment.size)
+    cents = np.array([catalogue.treatments[t].cost_cents for t in built.option_treatment])
+    spent = cents[result.assignment]
+    over = int(spent.sum()) - limit
+    if over <= 0:
+        return result
+    none_opt = int(np.flatnonzero(built.option_treatment == catalogue.names.index("none"))[0])
+    loss = built.value[result.assignment, cols] - built.value[none_opt, cols]
+    paying = np.flatnonzero(spent > 0)
+    order = paying[np.argsort(loss[paying] / spent[paying], kind="stable")]
+    take = order[: int(np.searchsorted(np.cumsum(spent[order]), over)) + 1]
+    assignment = result.assignment.copy()
+    assignment[take] = none_opt
+    status = Status.FEASIBLE if result.status is Status.OPTIMAL else result.status
+    return dataclasses.replace(result, assignment=assignment, status=status)
 
 
 @dataclass(frozen=True, eq=False)
@@ -679,7 +725,7 @@ def _reasons(
     cols = np.arange(n)
     out = np.full(n, "", dtype=object)
     comp = catalogue.compliance
-    flag_cols = [f for f in comp.no_contact_flags if f in portfolio.columns]
+    flag_cols = [f for f in comp.blocking_flags() if f in portfolio.columns]
     flags = np.zeros(n, dtype=bool)
     for f in flag_cols:
         flags |= portfolio[f].to_numpy(dtype=bool, na_value=False)

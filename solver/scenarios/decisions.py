@@ -405,6 +405,13 @@ def choose_treatments(
     if not scenario.collection.enabled:
         return no_treatments(len(frame))
     collection = scenario.collection
+    # A signed plan stops collection (every jurisdiction profile protects `has_plan`, issue
+    # 17): the accounts the plan stage restructures get no collection treatment.
+    if schedules.restructured.any():
+        signed = schedules.restructured
+        if "has_plan" in frame.columns:
+            signed = signed | frame["has_plan"].to_numpy(dtype=bool, na_value=False)
+        frame = frame.assign(has_plan=signed)
     catalogue = Catalogue.from_toml(collection.treatments)
     teams = Teams.from_toml(collection.teams, compliance=catalogue.compliance)
     if collection.capacity_multiplier != 1.0:
