@@ -15,6 +15,7 @@ from enum import StrEnum
 __all__ = [
     "BUCKETS",
     "CP_SAT_STATUS",
+    "DEFAULT_CURRENCY",
     "DEFERRAL_MODES",
     "FAMILIES",
     "LEVEL_FAMILIES",
@@ -135,6 +136,9 @@ LEVEL_FAMILIES: tuple[str, ...] = (
     Family.WATERFALL.value,
 )
 DEFERRAL_MODES: tuple[str, ...] = tuple(m.value for m in DeferralMode)
+
+#: The currency of amounts unless the policy says otherwise (SPEC §2; ISO 4217).
+DEFAULT_CURRENCY = "CNY"
 
 #: Every CP-SAT status by name (``CpSolver.status_name``). ``UNKNOWN`` means the limit
 #: came first; ``MODEL_INVALID`` is kept apart so a bug never reads as a time limit.

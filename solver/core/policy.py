@@ -32,7 +32,7 @@ from typing import Any
 from solver.core.atomic import atomic_open
 from solver.core.files import read_toml
 from solver.core.schema import PRODUCTS
-from solver.domain import DEFERRAL_MODES
+from solver.domain import DEFAULT_CURRENCY, DEFERRAL_MODES
 from solver.errors import InputError
 
 
@@ -67,6 +67,9 @@ class Policy:
         Most payment phases (runs of equal instalments) a plan may use.
     rounding
         Instalments are multiples of this unit (CNY); the last payment absorbs the rest.
+    currency
+        ISO 4217 code of the book's amounts (``CNY``, ``USD``, ``HKD``...): the label of
+        money in the output. Amounts are not converted; the cent rules stay.
     products
         Per-product overrides, ``{"card_instalment": {"max_term_months": 36}}``.
     """
@@ -84,6 +87,7 @@ class Policy:
     min_payment: float = 100.0
     max_payment_levels: int = 3
     rounding: float = 1.0
+    currency: str = DEFAULT_CURRENCY
     products: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -139,6 +143,7 @@ class Policy:
             raise ValueError(
                 f"rounding must be a whole number of cents, at least 0.01, got {self.rounding}"
             )
+        object.__setattr__(self, "currency", _currency(self.currency))
         overrides: dict[str, dict[str, Any]] = {}
         for product, changes in dict(self.products).items():
             if product not in PRODUCTS:
@@ -241,8 +246,10 @@ class Policy:
             raise InputError(f"--set {assignment}: unknown policy key {key!r}{_hint(key)}")
         current = getattr(self, key)
         try:
-            if isinstance(current, tuple):
-                value: Any = tuple(v.strip() for v in raw.split(",") if v.strip())
+            if isinstance(current, str):
+                value: Any = raw.strip()
+            elif isinstance(current, tuple):
+                value = tuple(v.strip() for v in raw.split(",") if v.strip())
             elif isinstance(current, int):
                 value = int(raw)
             else:
@@ -262,6 +269,20 @@ def _number(name: str, value: Any) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     return value
+
+
+def _currency(code: Any) -> str:
+    """An ISO 4217 currency code, upper-cased (babel's list of codes), or ValueError."""
+    if not isinstance(code, str):
+        raise ValueError(f"currency must be an ISO 4217 code such as 'CNY', got {code!r}")
+    code = code.strip().upper()
+    if code == DEFAULT_CURRENCY:
+        return code
+    from babel.numbers import list_currencies
+
+    if code not in list_currencies():
+        raise ValueError(f"currency must be an ISO 4217 code such as 'CNY' or 'USD', got {code!r}")
+    return code
 
 
 def _hint(key: str) -> str:

@@ -21,10 +21,13 @@ import numpy as np
 from solver.core.files import check_input_file, input_format
 from solver.core.forecast import ForecastTable, combined_error, read_forecast, with_forecast
 from solver.core.formats import csv_header
+from solver.core.layouts import Layout
 from solver.core.messages import plural
 from solver.core.problems import ProblemLog
 from solver.core.readers import read_portfolio
 from solver.core.schema import MAX_PROBLEMS, SPECS, TEXT_KINDS, InputWarning, normalize_column_name
+from solver.core.sources import BookSource
+from solver.core.sql import ROW_NOTE, sql_chunks
 from solver.core.tiering import TieringRules, tiering_rules
 from solver.core.validation import UnknownColumns, validate_portfolio
 from solver.errors import InputError
@@ -41,7 +44,7 @@ STREAM_MIN_BYTES = 32 * 2**20
 
 
 def iter_portfolio(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | BookSource,
     *,
     chunk_rows: int = CHUNK_ROWS,
     stream_min_bytes: int = STREAM_MIN_BYTES,
@@ -69,7 +72,25 @@ def iter_portfolio(
     With ``forecast`` (:func:`~solver.core.forecast.read_forecast`) every chunk gets the
     table's forecasts; the table's problems are reported with the portfolio's, and its
     accounts missing from the portfolio are reported after the last chunk.
+
+    A database table or query (a :class:`~solver.core.sources.BookSource` with a URL) is
+    fetched ``chunk_rows`` rows at a time (:func:`solver.core.sql.sql_chunks`) and validated
+    chunk by chunk the same way, whatever its size (with ``forecast``: read whole). Other
+    sources (a file with a column mapping or an encoding) are read whole.
     """
+    if isinstance(path, BookSource):
+        if not path.is_sql or forecast is not None:
+            # a mapped or re-encoded file, or a table with forecasts: read whole
+            yield read_portfolio(
+                path,
+                tiering=tiering,
+                unknown_columns=unknown_columns,
+                sheet=sheet,
+                forecast=forecast,
+            )
+            return
+        yield from _sql_chunks(path, chunk_rows, tiering, unknown_columns)
+        return
     chunks = _iter_portfolio(
         path,
         chunk_rows=chunk_rows,
@@ -136,6 +157,24 @@ def _iter_portfolio(
     assert batches is not None  # csv returned above when not streamable
     yield from _validated_chunks(
         path, batches, rules, unknown_columns or "warn", note, tiering, unknown_columns
+    )
+
+
+def _sql_chunks(
+    source: BookSource,
+    chunk_rows: int,
+    tiering: TieringRules | str | os.PathLike[str] | None,
+    unknown_columns: UnknownColumns | None,
+) -> Iterator[pd.DataFrame]:
+    assert source.url is not None
+    batches = sql_chunks(source.url, source.table, source.query, chunk_rows)
+    yield from _validated_chunks(
+        str(source),
+        batches,
+        tiering_rules(tiering),
+        unknown_columns or "warn",
+        ROW_NOTE,
+        layout=source.layout,
     )
 
 
@@ -215,14 +254,18 @@ class _NotStreamable(Exception):
 
 
 def _validated_chunks(
-    path: Path,
+    path: Path | str,
     batches: Iterator[Any],
     rules: TieringRules | None,
     unknown_columns: UnknownColumns,
     note: str,
-    tiering: Any,
-    unknown_arg: UnknownColumns | None,
+    tiering: Any = None,
+    unknown_arg: UnknownColumns | None = None,
+    layout: Layout | None = None,
 ) -> Iterator[pd.DataFrame]:
+    """Validated chunks of ``batches`` (pyarrow tables of a file, or pandas frames of a
+    database with its ``layout``); ``path`` is a file (re-read whole to explain a block that
+    cannot be streamed) or a database's name."""
     import pandas as pd
     import pyarrow as pa
 
@@ -234,10 +277,13 @@ def _validated_chunks(
     warned: set[str] = set()
     try:
         for table in batches:
-            raw = table.to_pandas()
+            raw = table if isinstance(table, pd.DataFrame) else table.to_pandas()
             n = len(raw)
             rows = np.arange(offset + 1, offset + n + 1)
             log = ProblemLog(source, rows)
+            if layout is not None:
+                raw, _ = layout.apply(raw)
+                log.labels = layout.labels()
             hashes, blank = _id_hashes(raw)
             dup = np.zeros(n, dtype=bool)
             if hashes is not None and seen:
@@ -292,6 +338,8 @@ def _validated_chunks(
             if frame is not None and total == 0:
                 yield frame
     except (_NotStreamable, pa.ArrowInvalid) as exc:
+        if not isinstance(path, Path):
+            raise
         # the whole-file reader explains it (row, column); if it finds nothing, say what failed
         read_portfolio(path, tiering=tiering, unknown_columns=unknown_arg)
         what = "a row has the wrong number of fields" if isinstance(exc, _NotStreamable) else exc
