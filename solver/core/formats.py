@@ -78,8 +78,13 @@ def _check_utf8(data: bytes, source: str) -> None:
         return
     except UnicodeDecodeError:
         pass
+    try:
+        data.decode("gb18030")
+        shown = "gb18030"  # name the columns and ids as the bank wrote them
+    except UnicodeDecodeError:
+        shown = "utf-8"
     lines = data.split(b"\n")
-    header = _split_line(lines[0].decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r"))
+    header = _split_line(lines[0].decode(shown, "replace").lstrip("\ufeff").rstrip("\r"))
     names = [normalize_column_name(h) for h in header]
     id_index = names.index("account_id") if "account_id" in names else None
     bad: list[str] = []
@@ -92,7 +97,7 @@ def _check_utf8(data: bytes, source: str) -> None:
             if len(bad) >= 10:
                 continue
             byte = line[exc.start : exc.start + 1].hex()
-            fields = _split_line(line.decode("utf-8", "replace").rstrip("\r"))
+            fields = _split_line(line.decode(shown, "replace").rstrip("\r"))
             field = line[: exc.start].count(b",")  # the field holding the bad byte
             column = names[field] if field < len(names) else f"field {field + 1}"
             ident = fields[id_index] if id_index is not None and id_index < len(fields) else None
@@ -104,14 +109,11 @@ def _check_utf8(data: bytes, source: str) -> None:
     if total > len(bad):
         bad.append(f"... and {total - len(bad)} more line(s) with invalid UTF-8")
     hint = "; give its encoding with --encoding (e.g. GB18030)"
-    try:
-        data.decode("gb18030")
+    if shown == "gb18030":
         hint = (
             "; it looks GBK/GB18030-encoded (Chinese Excel's default): read it with "
             "--encoding GB18030, or save it as 'CSV UTF-8'"
         )
-    except UnicodeDecodeError:
-        pass
     raise InputError(f"{source}: the file is not UTF-8 text{hint}", bad)
 
 
