@@ -22,7 +22,7 @@ from commands.common import (
     shared_help,
 )
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
-from commands.sources import book_options, input_path
+from commands.sources import book_options, columns_option, encoding_option, input_path
 from commands.tables import Column, print_fitted
 from solver.domain import DEFAULT_CURRENCY
 from solver.errors import InputError
@@ -358,19 +358,12 @@ def generate() -> None:
     default=None,
     help="Share of auto loans (the rest are card instalments); default 0.45.",
 )
-@click.option(
-    "--columns",
-    "columns_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the book in a bank's layout (a column-mapping TOML, e.g. "
-    "scenarios/layouts/cn_core_banking.toml): its column names, values and scales.",
+@columns_option(
+    "Write the book in a bank's layout (a column-mapping TOML, e.g. "
+    "scenarios/layouts/cn_core_banking.toml): its column names, values and scales."
 )
-@click.option(
-    "--encoding",
-    default=None,
-    metavar="NAME",
-    help="Text encoding of a CSV --out (default UTF-8), e.g. GB18030 like a Chinese export.",
+@encoding_option(
+    "Text encoding of a CSV --out (default UTF-8), e.g. GB18030 like a Chinese export."
 )
 def generate_portfolio_command(
     n: int,

@@ -20,7 +20,30 @@ from typing import Any
 
 import click
 
-__all__ = ["book_options", "input_path", "out_db_options", "write_out_db"]
+__all__ = [
+    "book_options",
+    "columns_option",
+    "encoding_option",
+    "input_path",
+    "out_db_options",
+    "write_out_db",
+]
+
+
+def columns_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--columns FILE`` (a column-mapping TOML), as ``columns_path``."""
+    return click.option(
+        "--columns",
+        "columns_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help=help_text,
+    )
+
+
+def encoding_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--encoding NAME`` (a text encoding), as ``encoding``."""
+    return click.option("--encoding", default=None, metavar="NAME", help=help_text)
 
 
 def book_options(argument: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -42,20 +65,13 @@ def book_options(argument: str) -> Callable[[Callable[..., Any]], Callable[..., 
             return func(*args, **kwargs)
 
         options = [
-            click.option(
-                "--columns",
-                "columns_path",
-                type=click.Path(dir_okay=False, path_type=Path),
-                default=None,
-                help="Column-mapping TOML: the book's own column names, values and scales "
-                "onto the SPEC §3 columns (e.g. scenarios/layouts/cn_core_banking.toml).",
+            columns_option(
+                "Column-mapping TOML: the book's own column names, values and scales onto "
+                "the SPEC §3 columns (e.g. scenarios/layouts/cn_core_banking.toml)."
             ),
-            click.option(
-                "--encoding",
-                default=None,
-                metavar="NAME",
-                help="Text encoding of a CSV book, e.g. GBK or GB18030 (default UTF-8; a "
-                "UTF-8 BOM is detected).",
+            encoding_option(
+                "Text encoding of a CSV book, e.g. GBK or GB18030 (default UTF-8; a UTF-8 "
+                "BOM is detected)."
             ),
             click.option(
                 "--db",

@@ -3,27 +3,17 @@ validate and scenario output; CNY stays the default (the reference outputs are u
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_helpers import invoke
 
-import cli
-from commands.common import run_cli
 from solver.core.policy import Policy
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "scenarios" / "sample_account.toml"
 TINY = ROOT / "tests" / "data" / "portfolio" / "tiny.csv"
-
-
-def _invoke(*args: object) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = run_cli(cli.workout, [str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_policy_currency_is_an_iso_code():
@@ -37,25 +27,25 @@ def test_policy_currency_is_an_iso_code():
 def test_bad_currency_in_a_policy_file_exits_2(tmp_path):
     policy = tmp_path / "policy.toml"
     policy.write_text('currency = "RMB"\n')
-    code, _, err = _invoke("plan", SAMPLE, "--policy", policy)
+    code, _, err = invoke("plan", SAMPLE, "--policy", policy)
     assert code == 2 and str(policy) in err and "'RMB'" in err
 
 
 def test_plan_and_validate_label_amounts_with_the_currency(tmp_path):
-    code, out, _ = _invoke("plan", SAMPLE)
+    code, out, _ = invoke("plan", SAMPLE)
     assert code == 0 and "Restructuring options for AUTO-000123 (CNY)" in out
-    code, out, _ = _invoke("plan", SAMPLE, "--set", "policy.currency=HKD")
+    code, out, _ = invoke("plan", SAMPLE, "--set", "policy.currency=HKD")
     assert code == 0 and "(HKD)" in out and "(CNY)" not in out
     policy = tmp_path / "usd.toml"
     policy.write_text('currency = "USD"\n')
-    code, out, _ = _invoke("validate", TINY, "--policy", policy)
+    code, out, _ = invoke("validate", TINY, "--policy", policy)
     assert code == 0 and "By product (amounts in USD)" in out and "CNY" not in out
 
 
 def test_scenario_files_label_money_with_the_currency(tmp_path):
     scenarios = ROOT / "scenarios"
     out = tmp_path / "out"
-    code, _, err = _invoke(
+    code, _, err = invoke(
         "scenario", "run", scenarios / "baseline.toml", "--out-dir", out, "--paths", 5,
         "--set", "portfolio.n=40", "--set", "collection.time_limit_seconds=1",
         "--set", "policy.currency=EUR",

@@ -14,22 +14,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 import tomllib
 import uuid
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from dataset_helpers import running_in_ci
+from cli_helpers import invoke
+from pg_helpers import postgres_schema, postgres_url
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.schema import CreateSchema, DropSchema
 
-import cli
-from commands.common import run_cli
 from solver.core.generate import generate_portfolio
 from solver.core.readers import read_portfolio
 from solver.core.sources import BookSource
@@ -38,15 +32,7 @@ from solver.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYOUT = ROOT / "scenarios" / "layouts" / "cn_core_banking.toml"
-PG_ENV = "WORKOUT_TEST_PG_URL"
 N = 12  # accounts of the test book: planning cost, not coverage, sets the size
-
-
-def _invoke(*args: object) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = run_cli(cli.workout, [str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +75,7 @@ def test_chinese_gb18030_export_reads_as_the_book(book, tmp_path):
     _chinese_export(raw).to_csv(export, index=False, encoding="gb18030")
     assert "账户编号".encode("gb18030") in export.read_bytes()
     expected = read_portfolio(path)
-    code, out, err = _invoke("validate", export, "--columns", LAYOUT)
+    code, out, err = invoke("validate", export, "--columns", LAYOUT)
     assert code == 0, err
     assert f"{N} accounts valid" in out
     got = read_portfolio(BookSource(path=export, layout=_layout()))
@@ -110,12 +96,12 @@ def test_problems_name_the_files_own_column(book, tmp_path):
     export.loc[2, "本金余额"] = "壹万"
     bad = tmp_path / "bad.csv"
     export.drop(columns=["月收入"]).to_csv(bad, index=False, encoding="utf-8-sig")
-    code, _, err = _invoke("validate", bad, "--columns", LAYOUT)
+    code, _, err = invoke("validate", bad, "--columns", LAYOUT)
     assert code == 2
     assert "header: 月收入 (income): required column is missing" in err
     assert f"{bad}: row 3 (account_id {raw.loc[2, 'account_id']}): 本金余额 (principal):" in err
     assert "Traceback" not in err
-    code, out, _ = _invoke("validate", bad, "--columns", LAYOUT, "--format", "json")
+    code, out, _ = invoke("validate", bad, "--columns", LAYOUT, "--format", "json")
     assert code == 2
     assert '"column": "principal"' in out  # the report keeps the schema name
 
@@ -127,27 +113,27 @@ def test_wrong_encodings_exit_2_and_suggest_encoding(book, tmp_path):
     export = _chinese_export(raw)
     gbk = tmp_path / "gbk.csv"
     export.to_csv(gbk, index=False, encoding="gbk")
-    code, _, err = _invoke("validate", gbk)
+    code, _, err = invoke("validate", gbk)
     assert code == 2 and str(gbk) in err and "--encoding GB18030" in err
     utf8 = tmp_path / "utf8.csv"
     export.to_csv(utf8, index=False, encoding="utf-8")
-    code, _, err = _invoke("validate", utf8, "--columns", LAYOUT)  # layout says GB18030
+    code, _, err = invoke("validate", utf8, "--columns", LAYOUT)  # layout says GB18030
     assert code == 2 and str(utf8) in err and "not valid GB18030 text" in err
     assert "--encoding" in err
-    code, _, err = _invoke("validate", utf8, "--columns", LAYOUT, "--encoding", "UTF-8")
+    code, _, err = invoke("validate", utf8, "--columns", LAYOUT, "--encoding", "UTF-8")
     assert code == 0, err
     bom = tmp_path / "bom.csv"
     export.to_csv(bom, index=False, encoding="utf-8-sig")
-    code, _, err = _invoke("validate", bom, "--columns", LAYOUT)
+    code, _, err = invoke("validate", bom, "--columns", LAYOUT)
     assert code == 0, err
-    code, _, err = _invoke("validate", gbk, "--columns", LAYOUT, "--encoding", "klingon")
+    code, _, err = invoke("validate", gbk, "--columns", LAYOUT, "--encoding", "klingon")
     assert code == 2 and "unknown text encoding" in err
 
 
 def test_bad_layout_names_file_and_key(tmp_path):
     layout = tmp_path / "map.toml"
     layout.write_text('[columns]\n"本金" = "principle"\n"余额" = "principal"\n"额" = "principal"\n')
-    code, _, err = _invoke("validate", tmp_path / "x.csv", "--columns", layout)
+    code, _, err = invoke("validate", tmp_path / "x.csv", "--columns", layout)
     assert code == 2
     assert f"{layout}: columns.本金: 'principle' is not a column" in err
     assert "did you mean 'principal'?" in err
@@ -157,28 +143,18 @@ def test_bad_layout_names_file_and_key(tmp_path):
 def test_generated_export_in_the_layout_validates(tmp_path):
     """``generate portfolio --columns --encoding`` writes a sample export that reads back."""
     export = tmp_path / "cn.csv"
-    code, _, err = _invoke(
+    code, _, err = invoke(
         "generate", "portfolio", "--n", 8, "--columns", LAYOUT, "--encoding", "GB18030",
         "--out", export, "--quiet",
     )  # fmt: skip
     assert code == 0, err
     export.read_bytes().decode("gb18030")
     assert "账户编号" in export.read_bytes().decode("gb18030").splitlines()[0]
-    code, out, err = _invoke("validate", export, "--columns", LAYOUT)
+    code, out, err = invoke("validate", export, "--columns", LAYOUT)
     assert code == 0 and "8 accounts valid" in out, err
 
 
 # -- databases ---------------------------------------------------------------------------------
-
-
-def _postgres_url() -> str:
-    url = os.environ.get(PG_ENV, "")
-    if url:
-        return url
-    message = f"no PostgreSQL server: set {PG_ENV} (.ci/run starts one with .ci/postgres.sh)"
-    if running_in_ci():
-        pytest.fail(f"{message}; CI is set, so the PostgreSQL tests must run", pytrace=False)
-    pytest.skip(message)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -187,19 +163,8 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'bank.db'}"
         return
-    base = _postgres_url()
-    schema = f"books_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(CreateSchema(schema))
-    yield (
-        make_url(base)
-        .update_query_dict({"options": f"-csearch_path={schema}"})
-        .render_as_string(hide_password=False)
-    )
-    with admin.begin() as conn:
-        conn.execute(DropSchema(schema, cascade=True))
-    admin.dispose()
+    with postgres_schema("books") as url:
+        yield url
 
 
 def _load(url: str, frame: pd.DataFrame, table: str = "accounts") -> None:
@@ -233,26 +198,26 @@ def test_database_book_validates_in_chunks_with_row_numbers(book, db_url):
 def test_database_errors_exit_2_naming_what_is_missing(book, db_url):
     path, _ = book
     _load(db_url, pd.read_csv(path))
-    code, _, err = _invoke("validate", "--db", db_url, "--table", "acounts")
+    code, _, err = invoke("validate", "--db", db_url, "--table", "acounts")
     assert code == 2 and "--table acounts: no such table" in err and "accounts" in err
-    code, _, err = _invoke("validate", "--db", db_url, "--query", "select nosuch from accounts")
+    code, _, err = invoke("validate", "--db", db_url, "--query", "select nosuch from accounts")
     assert code == 2 and "nosuch" in err and "Traceback" not in err
-    code, _, err = _invoke("validate", "--db", db_url, "--query", "select account_id from accounts")
+    code, _, err = invoke("validate", "--db", db_url, "--query", "select account_id from accounts")
     assert code == 2 and "principal: required column is missing" in err
-    code, _, err = _invoke("validate", "--db", db_url)
+    code, _, err = invoke("validate", "--db", db_url)
     assert code == 2 and "--table NAME or --query SQL" in err
 
 
 def test_connection_failures_exit_2_without_password(tmp_path):
     url = "postgresql+psycopg://bank:s3cret-pw@127.0.0.1:9/books"
-    code, out, err = _invoke("validate", "--db", url, "--table", "accounts")
+    code, out, err = invoke("validate", "--db", url, "--table", "accounts")
     assert code == 2 and "cannot connect" in err
     assert "s3cret-pw" not in out + err and "bank:***@127.0.0.1:9" in err
     assert "Traceback" not in err
     missing = tmp_path / "none.db"
-    code, _, err = _invoke("validate", "--db", f"sqlite:///{missing}", "--table", "accounts")
+    code, _, err = invoke("validate", "--db", f"sqlite:///{missing}", "--table", "accounts")
     assert code == 2 and "no such database file" in err and not missing.exists()
-    code, _, err = _invoke("validate", "--db", "oracle+nodriver://x/y", "--table", "t")
+    code, _, err = invoke("validate", "--db", "oracle+nodriver://x/y", "--table", "t")
     assert code == 2 and "Traceback" not in err
 
 
@@ -265,13 +230,13 @@ def test_results_written_back_in_one_transaction(book, db_url, tmp_path):
     _load(db_url, pd.read_csv(path).head(3))
     out = tmp_path / "plans.csv"
     args = ["plan-portfolio", "--db", db_url, "--table", "accounts", "--out", out, "--quiet"]
-    code, _, err = _invoke(*args, "--out-db", db_url, "--out-table", "plans")
+    code, _, err = invoke(*args, "--out-db", db_url, "--out-table", "plans")
     assert code == 0, err
     engine = create_engine(db_url)
     written = pd.read_sql("select * from plans", engine)
     assert written["account_id"].tolist() == pd.read_csv(out)["account_id"].tolist()
     out.unlink()
-    code, _, err = _invoke(*args, "--out-db", db_url, "--out-table", "plans")
+    code, _, err = invoke(*args, "--out-db", db_url, "--out-table", "plans")
     assert code == 2 and "exists" in err and "--replace" in err and not out.exists()
     with pytest.raises(InputError):  # a value no database can store: the replace fails
         write_table(pd.DataFrame({"x": [{"a": 1}]}), db_url, "plans", replace=True)
@@ -293,7 +258,7 @@ def test_same_book_from_five_sources_gives_byte_identical_plans(book, tmp_path):
     frame.to_excel(excel, index=False, sheet_name="portfolio")
     sqlite = f"sqlite:///{tmp_path / 'bank.db'}"
     _load(sqlite, frame)
-    pg = _postgres_url()
+    pg = postgres_url()
     table = f"book_{uuid.uuid4().hex[:12]}"
     _load(pg, frame, table)
     sources = {
@@ -307,7 +272,7 @@ def test_same_book_from_five_sources_gives_byte_identical_plans(book, tmp_path):
     try:
         for name, source in sources.items():
             out = tmp_path / f"plans_{name}.csv"
-            code, _, err = _invoke("plan-portfolio", *source, "--out", out, "--quiet")
+            code, _, err = invoke("plan-portfolio", *source, "--out", out, "--quiet")
             assert code == 0, f"{name}: {err}"
             outputs[name] = out.read_bytes()
     finally:

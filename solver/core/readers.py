@@ -25,7 +25,15 @@ format                    notes
                           (a list of objects, or ``{"accounts": [...]}``).
 ``.toml``                 One account (top-level keys or an ``[account]`` table) or a
                           portfolio (``[[accounts]]``).
+database                  A :class:`~solver.core.sources.BookSource` with a SQLAlchemy URL
+                          and a table or query (:mod:`solver.core.sql`); "row N" is the Nth
+                          row in the query's order.
 ========================  =================================================================
+
+A :class:`~solver.core.sources.BookSource` also carries a bank's column mapping
+(:mod:`solver.core.layouts`, ``--columns``: applied before validation, messages name the
+bank's column) and a CSV's text encoding (``--encoding``: GBK, GB18030...; a UTF-8 BOM is
+detected). docs/inputs.md describes every source.
 
 Unknown columns in a table (CSV, Parquet, Excel) are dropped with an
 :class:`~solver.core.schema.InputWarning`, because a bank's export usually carries extra

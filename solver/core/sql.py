@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 __all__ = [
-    "CHUNK_ROWS",
     "ROW_NOTE",
     "check_out_table",
     "shown_url",
@@ -48,8 +47,9 @@ __all__ = [
     "write_table",
 ]
 
-#: Rows fetched per chunk.
-CHUNK_ROWS = 50_000
+#: Rows fetched at a time when a table is read whole (:func:`read_sql_table`); streaming
+#: callers give their chunk size (:data:`solver.core.streaming.CHUNK_ROWS`).
+_FETCH_ROWS = 50_000
 #: How rows of a database table are counted (the error headline).
 ROW_NOTE = "row N = the Nth row in the query's order"
 
@@ -164,7 +164,7 @@ def _statement(engine: Engine, url: str, table: str | None, query: str | None) -
 
 
 def sql_chunks(
-    url: str, table: str | None = None, query: str | None = None, chunk_rows: int = CHUNK_ROWS
+    url: str, table: str | None, query: str | None, chunk_rows: int
 ) -> Iterator[pd.DataFrame]:
     """The rows of ``table`` (``schema.table`` allowed) or of ``query`` as raw frames of at
     most ``chunk_rows`` rows (column names as in the database; NUMERIC as float)."""
@@ -200,7 +200,7 @@ def read_sql_table(url: str, table: str | None = None, query: str | None = None)
     import pandas as pd
 
     source = source_name(url, table, query)
-    frames = list(sql_chunks(url, table, query))
+    frames = list(sql_chunks(url, table, query, _FETCH_ROWS))
     if not frames:
         raise InputError(f"{source}: no rows (the table or query is empty)")
     raw = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
