@@ -106,6 +106,30 @@ def test_problems_name_the_files_own_column(book, tmp_path):
     assert '"column": "principal"' in out  # the report keeps the schema name
 
 
+def test_large_mapped_export_is_validated_in_chunks(tmp_path):
+    """A GB18030 export in the bank's layout streams block by block like any large CSV (the
+    whole-file threshold set to 0 here): the same book, and a bad cell in a later block
+    named with the bank's column and its row in the whole file."""
+    n = 9000  # > 1 MB of text: blocks are at least 1 MB
+    path = tmp_path / "big.csv"
+    generate_portfolio(n, seed=5).to_csv(path, index=False)
+    raw = pd.read_csv(path, keep_default_na=False, dtype=str)
+    export = tmp_path / "export.csv"
+    _chinese_export(raw).to_csv(export, index=False, encoding="gb18030")
+    source = BookSource(path=export, layout=_layout())
+    chunks = list(iter_portfolio(source, chunk_rows=1000, stream_min_bytes=0))
+    assert len(chunks) > 1
+    got = pd.concat(chunks, ignore_index=True)
+    pd.testing.assert_frame_equal(got, read_portfolio(path), check_exact=False, rtol=1e-12)
+    bad = _chinese_export(raw)
+    bad.loc[n - 2, "剩余期数"] = "十二"
+    bad.to_csv(export, index=False, encoding="gb18030")
+    with pytest.raises(InputError) as info:
+        list(iter_portfolio(source, chunk_rows=1000, stream_min_bytes=0))
+    where = f"row {n - 1} (account_id {raw.loc[n - 2, 'account_id']}): 剩余期数 (remaining_term)"
+    assert where in str(info.value)
+
+
 def test_wrong_encodings_exit_2_and_suggest_encoding(book, tmp_path):
     """A GBK file read as UTF-8, and a UTF-8 file read as GBK, exit 2 naming the file and
     suggesting --encoding; a UTF-8 BOM is detected whatever the layout says."""
@@ -128,6 +152,30 @@ def test_wrong_encodings_exit_2_and_suggest_encoding(book, tmp_path):
     assert code == 0, err
     code, _, err = invoke("validate", gbk, "--columns", LAYOUT, "--encoding", "klingon")
     assert code == 2 and "unknown text encoding" in err
+
+
+def test_excel_export_formulas_name_the_cell_and_the_banks_column(book, tmp_path):
+    """In a mapped workbook a formula is still refused, naming the cell and the column."""
+    _, raw = book
+    export = _chinese_export(raw)
+    export.loc[1, "本金余额"] = "=C2*2"
+    workbook = tmp_path / "export.xlsx"
+    export.to_excel(workbook, index=False, sheet_name="portfolio")
+    code, _, err = invoke("validate", workbook, "--columns", LAYOUT)
+    assert code == 2
+    assert "row 2 (account_id" in err and "本金余额 (principal): cell C3 holds a formula" in err
+
+
+def test_plan_one_account_of_a_mapped_book(book, tmp_path):
+    """``plan --account-id`` reads a mapped book like any other."""
+    path, raw = book
+    export = tmp_path / "export.csv"
+    _chinese_export(raw).to_csv(export, index=False, encoding="gb18030")
+    wanted = raw.loc[4, "account_id"]
+    code, out, err = invoke("plan", export, "--columns", LAYOUT, "--account-id", wanted)
+    code_ref, out_ref, _ = invoke("plan", path, "--account-id", wanted)
+    assert code == code_ref and code in (0, 3), err
+    assert out.splitlines()[-1] == out_ref.splitlines()[-1]  # the same recommendation
 
 
 def test_bad_layout_names_file_and_key(tmp_path):
@@ -238,6 +286,14 @@ def test_results_written_back_in_one_transaction(book, db_url, tmp_path):
     out.unlink()
     code, _, err = invoke(*args, "--out-db", db_url, "--out-table", "plans")
     assert code == 2 and "exists" in err and "--replace" in err and not out.exists()
+    allocation = tmp_path / "allocation.csv"
+    code, _, err = invoke(
+        "allocate", "--db", db_url, "--table", "accounts", "--out", allocation, "--quiet",
+        "--time-limit", 5, "--out-db", db_url, "--out-table", "allocation",
+    )  # fmt: skip
+    assert code == 0, err
+    stored = pd.read_sql("select * from allocation", engine)
+    assert stored["account_id"].tolist() == pd.read_csv(allocation)["account_id"].tolist()
     with pytest.raises(InputError):  # a value no database can store: the replace fails
         write_table(pd.DataFrame({"x": [{"a": 1}]}), db_url, "plans", replace=True)
     assert pd.read_sql("select count(*) as n from plans", engine)["n"].iloc[0] == 3

@@ -70,8 +70,11 @@ class Layout:
     encoding: str | None = None
 
     def labels(self) -> dict[str, str]:
-        """Schema column -> how messages name it: ``本金 (principal)``."""
-        return {target: f"{name} ({target})" for name, target in self.columns.items()}
+        """Schema column (and the file's column, as a reader names it) -> how messages name
+        it: ``本金 (principal)``."""
+        labels = {normalize_column_name(n): f"{n} ({t})" for n, t in self.columns.items()}
+        labels.update({t: f"{n} ({t})" for n, t in self.columns.items()})
+        return labels
 
     def apply(
         self, raw: pd.DataFrame, skip: Mapping[str, np.ndarray] | None = None

@@ -76,7 +76,7 @@ from solver.core.formats import (
 )
 from solver.core.messages import plural
 from solver.core.problems import ProblemLog
-from solver.core.schema import COLUMNS
+from solver.core.schema import COLUMNS, SPECS, normalize_column_name
 from solver.core.sources import BookSource
 from solver.core.sql import read_sql_table
 from solver.core.tiering import TieringRules, tiering_rules
@@ -185,7 +185,11 @@ def _raw_table(source: BookSource, sheet: str | None) -> tuple[RawTable, bool]:
         return read_csv_table(path, name, encoding=source.text_encoding, aliases=aliases), False
     if fmt == "parquet":
         return read_parquet_table(path, name), False
-    return read_excel_table(path, name, sheet), False
+    if source.layout is None:
+        return read_excel_table(path, name, sheet), False
+    # formulas and merged cells are checked in the bank's mapped columns too
+    known = {*SPECS, *(normalize_column_name(n) for n in source.layout.columns)}
+    return read_excel_table(path, name, sheet, known=known), False
 
 
 class ManyAccountsError(InputError):

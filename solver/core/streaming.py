@@ -10,15 +10,16 @@ hashes of the ids seen so far. Smaller files and the other formats are read whol
 
 from __future__ import annotations
 
+import codecs
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from solver.core.files import check_input_file, input_format
+from solver.core.files import UTF8_BOM, check_input_file, input_format
 from solver.core.forecast import ForecastTable, combined_error, read_forecast, with_forecast
 from solver.core.formats import csv_header
 from solver.core.layouts import Layout
@@ -78,9 +79,8 @@ def iter_portfolio(
     chunk by chunk the same way, whatever its size (with ``forecast``: read whole). Other
     sources (a file with a column mapping or an encoding) are read whole.
     """
-    if isinstance(path, BookSource):
-        if not path.is_sql or forecast is not None:
-            # a mapped or re-encoded file, or a table with forecasts: read whole
+    if isinstance(path, BookSource) and (path.is_sql or forecast is not None):
+        if forecast is not None:  # a table with forecasts: read whole
             yield read_portfolio(
                 path,
                 tiering=tiering,
@@ -102,6 +102,7 @@ def iter_portfolio(
     if forecast is None:
         yield from chunks
         return
+    assert not isinstance(path, BookSource)  # a source with forecasts was read whole above
     fmt = input_format(Path(path))
     if fmt not in ("csv", "parquet") or check_input_file(path, fmt) < stream_min_bytes:
         # read whole: the table's accounts are checked against the portfolio with its rows
@@ -128,7 +129,7 @@ def iter_portfolio(
 
 
 def _iter_portfolio(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | BookSource,
     *,
     chunk_rows: int,
     stream_min_bytes: int,
@@ -136,18 +137,28 @@ def _iter_portfolio(
     unknown_columns: UnknownColumns | None,
     sheet: str | None,
 ) -> Iterator[pd.DataFrame]:
-    path = Path(path)
+    """Chunks of a file, or of a file :class:`BookSource` (a layout, an encoding)."""
+    book = path if isinstance(path, BookSource) else BookSource(path=Path(path))
+    assert book.path is not None
+    path = book.path
+    reread: Path | BookSource = path if book == BookSource(path=path) else book
     fmt = input_format(path)
     size = check_input_file(path, None if fmt == "xls" else fmt)
     if fmt not in ("csv", "parquet") or size < stream_min_bytes:
-        yield read_portfolio(path, tiering=tiering, unknown_columns=unknown_columns, sheet=sheet)
+        yield read_portfolio(reread, tiering=tiering, unknown_columns=unknown_columns, sheet=sheet)
         return
     rules = tiering_rules(tiering)
     source = str(path)
-    batches = _csv_batches(path, source, chunk_rows) if fmt == "csv" else None
+    layout = book.layout
+    aliases = dict(layout.columns) if layout is not None else None
+    batches = (
+        _csv_batches(path, source, chunk_rows, book.text_encoding, aliases)
+        if fmt == "csv"
+        else None
+    )
     if batches is None and fmt == "csv":
         # not streamable cleanly: the whole-file reader gives the exact messages
-        yield read_portfolio(path, tiering=rules, unknown_columns=unknown_columns)
+        yield read_portfolio(reread, tiering=rules, unknown_columns=unknown_columns)
         return
     if fmt == "parquet":
         batches = _parquet_batches(path, source, chunk_rows)
@@ -156,7 +167,7 @@ def _iter_portfolio(
         note = "row N = the Nth data row below the header, i.e. line N+1 of the file"
     assert batches is not None  # csv returned above when not streamable
     yield from _validated_chunks(
-        path, batches, rules, unknown_columns or "warn", note, tiering, unknown_columns
+        reread, batches, rules, unknown_columns or "warn", note, tiering, unknown_columns, layout
     )
 
 
@@ -178,19 +189,30 @@ def _sql_chunks(
     )
 
 
-def _csv_batches(path: Path, source: str, chunk_rows: int) -> Iterator[Any] | None:
-    """Record batches of a CSV read as text, or ``None`` if the head is not clean UTF-8."""
+def _csv_batches(
+    path: Path,
+    source: str,
+    chunk_rows: int,
+    encoding: str | None = None,
+    aliases: Mapping[str, str] | None = None,
+) -> Iterator[Any] | None:
+    """Record batches of a CSV read as text, or ``None`` if the head is not clean text in
+    ``encoding`` (default UTF-8; a UTF-8 BOM wins); ``aliases`` are a layout's file column
+    -> schema column (number columns are found by their schema name)."""
     import pyarrow as pa
     import pyarrow.csv as pv
 
     with open(path, "rb") as fh:
         head = fh.read(1 << 20)
+    if head.startswith(UTF8_BOM) or encoding is None or codecs.lookup(encoding).name == "utf-8":
+        encoding = None
     cut = head.rfind(b"\n")
     try:
-        head[: cut if cut > 0 else len(head)].decode("utf-8")
-    except UnicodeDecodeError:
+        text = head[: cut if cut > 0 else len(head)].decode(encoding or "utf-8")
+    except (UnicodeDecodeError, LookupError):
         return None
-    start, header = csv_header(head, source)
+    start, header = csv_header(text.encode("utf-8") if encoding else head, source)
+    aliases = aliases or {}
 
     ragged: list[int] = []
 
@@ -206,13 +228,15 @@ def _csv_batches(path: Path, source: str, chunk_rows: int) -> Iterator[Any] | No
         # for the validator to explain, only when a cell does not parse
         casts = {}
         for name in header:
-            spec = SPECS.get(normalize_column_name(name))
+            spec = SPECS.get(aliases.get(name.strip()) or normalize_column_name(name))
             if spec is not None and spec.kind not in TEXT_KINDS:
                 casts[name] = pa.bool_() if spec.kind == "bool" else pa.float64()
         reader = pv.open_csv(
             path,
             read_options=pv.ReadOptions(
-                use_threads=False, block_size=max(1 << 20, min(1 << 23, chunk_rows * 160))
+                use_threads=False,
+                block_size=max(1 << 20, min(1 << 23, chunk_rows * 160)),
+                encoding=encoding or "utf8",
             ),
             parse_options=pv.ParseOptions(invalid_row_handler=on_invalid_row),
             convert_options=pv.ConvertOptions(
@@ -254,7 +278,7 @@ class _NotStreamable(Exception):
 
 
 def _validated_chunks(
-    path: Path | str,
+    path: Path | BookSource | str,
     batches: Iterator[Any],
     rules: TieringRules | None,
     unknown_columns: UnknownColumns,
@@ -337,8 +361,8 @@ def _validated_chunks(
             offset += n
             if frame is not None and total == 0:
                 yield frame
-    except (_NotStreamable, pa.ArrowInvalid) as exc:
-        if not isinstance(path, Path):
+    except (_NotStreamable, pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        if isinstance(path, str):  # a database: nothing to re-read
             raise
         # the whole-file reader explains it (row, column); if it finds nothing, say what failed
         read_portfolio(path, tiering=tiering, unknown_columns=unknown_arg)
