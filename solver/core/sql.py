@@ -182,7 +182,9 @@ def sql_chunks(
                     raise InputError("--query: the statement returns no rows (use a SELECT)")
                 columns = list(result.keys())
                 while True:
-                    rows = result.fetchmany(chunk_rows)
+                    # plain tuples: pandas probes each Row's attributes, which costs a
+                    # caught exception per row and cell group (3x slower)
+                    rows = [tuple(row) for row in result.fetchmany(chunk_rows)]
                     if not rows:
                         break
                     yield pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)

@@ -76,8 +76,9 @@ def iter_portfolio(
 
     A database table or query (a :class:`~solver.core.sources.BookSource` with a URL) is
     fetched ``chunk_rows`` rows at a time (:func:`solver.core.sql.sql_chunks`) and validated
-    chunk by chunk the same way, whatever its size (with ``forecast``: read whole). Other
-    sources (a file with a column mapping or an encoding) are read whole.
+    chunk by chunk the same way, whatever its size (with ``forecast``: read whole). A file
+    source with a column mapping or an encoding streams like its file (pyarrow transcodes
+    the text, the layout is applied to each block).
     """
     if isinstance(path, BookSource) and (path.is_sql or forecast is not None):
         if forecast is not None:  # a table with forecasts: read whole
@@ -374,7 +375,12 @@ def _validated_chunks(
         head = f"{source}: {plural(total, 'problem')} found; nothing was read ({note})"
         raise InputError(head, lines)
     if offset == 0:
-        raise InputError(f"{source}: header only, no data rows")
+        what = (
+            "no rows (the table or query is empty)"
+            if isinstance(path, str)
+            else ("header only, no data rows")
+        )
+        raise InputError(f"{source}: {what}")
 
 
 def _id_column(raw: pd.DataFrame) -> Any:
