@@ -308,10 +308,11 @@ def _read_one_account(account_file: Any, account_id: str | None, forecast_path: 
         return read_account(account_file, forecast=forecast_path, account_id=account_id)
     except ManyAccountsError as exc:
         example = exc.account_ids[0] if exc.account_ids else "ID"
+        book = account_file if isinstance(account_file, Path) else "(the same book options)"
         raise InputError(
             f"{account_file}: expected one account, found {exc.count:,} (a portfolio): pick "
             f"one with --account-id ID (e.g. --account-id {example}), or plan every account "
-            f"with `workout plan-portfolio {account_file} --out plans.csv`"
+            f"with `workout plan-portfolio {book} --out plans.csv`"
         ) from None
 
 
