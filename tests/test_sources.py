@@ -25,6 +25,7 @@ from pg_helpers import postgres_schema, postgres_url
 from sqlalchemy import create_engine, text
 
 from solver.core.generate import generate_portfolio
+from solver.core.layouts import read_layout
 from solver.core.readers import read_portfolio
 from solver.core.sources import BookSource
 from solver.core.streaming import iter_portfolio
@@ -82,10 +83,8 @@ def test_chinese_gb18030_export_reads_as_the_book(book, tmp_path):
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
 
 
-def _layout():
-    from solver.core.layouts import read_layout
-
-    return read_layout(LAYOUT)
+def _layout(path: Path = LAYOUT):
+    return read_layout(path)
 
 
 def test_problems_name_the_files_own_column(book, tmp_path):
@@ -254,6 +253,31 @@ def test_database_errors_exit_2_naming_what_is_missing(book, db_url):
     assert code == 2 and "principal: required column is missing" in err
     code, _, err = invoke("validate", "--db", db_url)
     assert code == 2 and "--table NAME or --query SQL" in err
+
+
+def test_database_table_in_a_banks_layout(book, tmp_path):
+    """A layout applies to a database table too: products coded as integers (1, 2), a
+    renamed id column; a code the layout does not list is named with the bank's column."""
+    path, _ = book
+    frame = pd.read_csv(path)
+    frame["product"] = frame["product"].map({"auto_loan": 1, "card_instalment": 2})
+    frame = frame.rename(columns={"account_id": "acct_no"})
+    url = f"sqlite:///{tmp_path / 'bank.db'}"
+    _load(url, frame)
+    layout = tmp_path / "codes.toml"
+    layout.write_text(
+        '[columns]\nacct_no = "account_id"\nproduct = "product"\n'
+        '[values.product]\n"1" = "auto_loan"\n"2" = "card_instalment"\n'
+    )
+    source = BookSource(url=url, table="accounts", layout=_layout(layout))
+    pd.testing.assert_frame_equal(read_portfolio(source), read_portfolio(path))
+    frame.loc[5, "product"] = 7
+    _load(url, frame, "coded")
+    code, _, err = invoke("validate", "--db", url, "--table", "coded", "--columns", layout)
+    assert code == 2
+    assert (
+        f"row 6 (account_id {frame.loc[5, 'acct_no']}): product (product): unknown product 7" in err
+    )
 
 
 def test_connection_failures_exit_2_without_password(tmp_path):

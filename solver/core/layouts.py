@@ -125,25 +125,33 @@ def _key(name: Any) -> str:
     return str(name).strip()
 
 
-def _cell_text(value: Any) -> str | None:
-    """A cell as the text a ``[values]`` table is keyed by (``1.0`` as ``1``)."""
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value).strip()
+def _keys(series: pd.Series) -> pd.Series:
+    """Each cell as the text a ``[values]`` table is keyed by (stripped; a whole number
+    ``1.0`` as ``1``; blanks ``<NA>``), vectorised."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        whole = np.isfinite(values) & (values == np.round(values))
+        text = np.where(
+            whole, np.nan_to_num(values).astype(np.int64).astype(str), values.astype(str)
+        )
+        return pd.Series(text, index=series.index, dtype="string").mask(np.isnan(values))
+    return series.astype("string").str.strip()
 
 
 def _mapped(series: pd.Series, mapping: Mapping[str, Any]) -> pd.Series:
     import pandas as pd
 
-    values = series.to_numpy(dtype=object)
-    out = np.array(values, dtype=object)
-    for i, v in enumerate(values):
-        text = _cell_text(v)
-        if text is not None and text in mapping:
-            out[i] = mapping[text]
-    return pd.Series(out, index=series.index, dtype=object)
+    keys = _keys(series)
+    out: np.ndarray | None = None
+    for text, value in mapping.items():  # a few codes: one vectorised comparison each
+        mask = (keys == text).to_numpy(dtype=bool, na_value=False)
+        if mask.any():
+            if out is None:
+                out = series.to_numpy(dtype=object).copy()
+            out[mask] = value
+    return series if out is None else pd.Series(out, index=series.index, dtype=object)
 
 
 def _scaled(series: pd.Series, factor: float) -> pd.Series:
