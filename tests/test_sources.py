@@ -151,6 +151,8 @@ def test_wrong_encodings_exit_2_and_suggest_encoding(book, tmp_path):
     assert code == 0, err
     code, _, err = invoke("validate", gbk, "--columns", LAYOUT, "--encoding", "klingon")
     assert code == 2 and "unknown text encoding" in err
+    code, _, err = invoke("validate", tmp_path / "book.xlsx", "--encoding", "GBK")
+    assert code == 2 and "--encoding applies to CSV files" in err
 
 
 def test_excel_export_formulas_name_the_cell_and_the_banks_column(book, tmp_path):

@@ -86,6 +86,11 @@ def book_source(
         raise InputError("--db: give either --table NAME or --query SQL (one of them)")
     elif encoding is not None:
         raise InputError("--encoding applies to CSV files; a database returns text decoded")
+    if encoding is not None and path is not None and Path(path).suffix.lower() != ".csv":
+        raise InputError(
+            f"--encoding applies to CSV files; {path} is not one (Excel, Parquet, TOML and "
+            "JSON files carry their own encoding)"
+        )
     layout = read_layout(columns) if columns is not None else None
     if db is None and layout is None and encoding is None:
         return Path(path)  # type: ignore[arg-type]
