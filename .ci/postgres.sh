@@ -1,5 +1,5 @@
 # Source this file (bash): start a throw-away PostgreSQL server on 127.0.0.1 for the audit
-# tests and export WORKOUT_TEST_PG_URL; it is stopped when the sourcing shell exits.
+# and database-book tests and export WORKOUT_TEST_PG_URL; it is stopped when the sourcing shell exits.
 # Installs Debian's postgresql package when no server binaries are found (CI runs as root).
 # Usage: source .ci/postgres.sh   (PGPORT_WORKOUT=54329 by default)
 
@@ -37,7 +37,7 @@ _workout_pg_start() {
     export WORKOUT_TEST_PG_URL="postgresql+psycopg://postgres@127.0.0.1:$port/postgres"
     export _WORKOUT_PG_STOP="${runas[*]} $bin/pg_ctl -D $data -m fast -w stop"
     trap 'eval "$_WORKOUT_PG_STOP" >/dev/null 2>&1; rm -rf "'"$data"'" "'"$log"'"' EXIT
-    echo "postgres: server on 127.0.0.1:$port for the audit tests"
+    echo "postgres: server on 127.0.0.1:$port for the audit and database-book tests"
 }
 
 _workout_pg_start

@@ -11,12 +11,14 @@ import click
 from commands.common import SEED, TIME_LIMIT, FiniteFloat, catalogue_options, console, shared_help
 from commands.engine_opts import engine_options
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
+from commands.sources import book_options, input_path, out_db_options, write_out_db
 from commands.tables import Column, print_fitted
 from solver.domain import TIERS
 
 
 @click.command("allocate")
-@click.argument("portfolio", type=click.Path(path_type=Path))
+@click.argument("portfolio", type=click.Path(path_type=Path), required=False)
+@book_options("portfolio")
 @catalogue_options()
 @click.option(
     "--plans",
@@ -52,9 +54,10 @@ from solver.domain import TIERS
 )
 @click.option("--jurisdiction", default=None, help=shared_help("--jurisdiction"))
 @click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
+@out_db_options
 @engine_options
 def allocate(
-    portfolio: Path,
+    portfolio: Any,
     treatments: Path | None,
     teams: Path | None,
     plans: Path | None,
@@ -65,6 +68,7 @@ def allocate(
     fmt: str,
     quiet: bool,
     jurisdiction: str | None,
+    out_db: tuple[str, str, bool] | None,
     engine: Any,
 ) -> int:
     """Choose each account's treatment (and team) to maximise expected net recovery.
@@ -82,6 +86,8 @@ def allocate(
       workout allocate out/portfolio.csv --plans out/plans.csv --budget 500000 \\
           --time-limit 30 --out out/allocation.parquet --format json
       workout allocate out/portfolio.csv --out out/allocation.json --format csv --quiet
+      workout allocate --db sqlite:///bank.db --table accounts --out out/allocation.csv \\
+          --out-db sqlite:///bank.db --out-table allocation
     """
     # the solver modules load here, not with this module: `workout allocate --help` starts
     # fast (cli.py)
@@ -95,7 +101,7 @@ def allocate(
     check_out(
         out,
         inputs={
-            "PORTFOLIO": portfolio,
+            "PORTFOLIO": input_path(portfolio),
             "--plans": plans,
             "--treatments": treatments,
             "--teams": teams,
@@ -103,9 +109,13 @@ def allocate(
     )
     catalogue = Catalogue.from_toml(treatments, jurisdiction=jurisdiction)
     team_set = Teams.from_toml(teams, compliance=catalogue.compliance)
-    distributed = engine.distributed or portfolio.is_dir()
+    on_disk = isinstance(portfolio, Path)
+    distributed = engine.distributed or (on_disk and portfolio.is_dir())
     with engine.open() as runner:
-        frame = read_portfolio_on(runner, portfolio) if distributed else read_portfolio(portfolio)
+        if distributed and on_disk:  # the workers read and validate the partitions
+            frame = read_portfolio_on(runner, portfolio)
+        else:
+            frame = read_portfolio(portfolio)
         plan_table = read_plans(plans) if plans is not None else None
         if plan_table is not None:
             for note in match_plans(plan_table, frame, f"--plans {plans}", portfolio):
@@ -127,7 +137,10 @@ def allocate(
                 seed=seed,
                 engine=runner if distributed else None,
             )
+    db_line = write_out_db(out_db, result.assignments)
     write_out(out, result.assignments, sheet_name="allocation")
+    if db_line is not None and not quiet:
+        console(stderr=True).print(db_line, highlight=False)
     if emit(fmt, table=result.assignments, payload=result.to_dict()):
         wrote(out, fmt, quiet=quiet)
         return 0

@@ -22,7 +22,9 @@ from commands.common import (
     shared_help,
 )
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
+from commands.sources import book_options, columns_option, encoding_option, input_path
 from commands.tables import Column, print_fitted
+from solver.domain import DEFAULT_CURRENCY
 from solver.errors import InputError
 
 
@@ -63,9 +65,11 @@ def _summary_columns(label: str) -> tuple[Column, ...]:
     )
 
 
-def print_summary(out: Any, summary: dict[str, Any], first: Any = None) -> None:
+def print_summary(
+    out: Any, summary: dict[str, Any], first: Any = None, currency: str = DEFAULT_CURRENCY
+) -> None:
     """The validation summary tables (by product, tier, dpd bucket; flags; one account),
-    fitted to the console ``out`` (numbers are never cut)."""
+    fitted to the console ``out`` (numbers are never cut); amounts labelled ``currency``."""
     for key, title in (
         ("by_product", "By product"),
         ("by_tier", "By tier"),
@@ -81,7 +85,7 @@ def print_summary(out: Any, summary: dict[str, Any], first: Any = None) -> None:
             ]
             rows.append((cells, "bold" if label == "total" else None))
         columns = _summary_columns(key.removeprefix("by_"))
-        print_fitted(out, f"{title} (amounts in CNY)", columns, rows)
+        print_fitted(out, f"{title} (amounts in {currency})", columns, rows)
     flags = [
         ([str(label), f"{int(row['accounts']):,}", f"{row['share']:.1%}"], None)
         for label, row in summary["flags"].iterrows()
@@ -131,7 +135,7 @@ def _problem_count(error: Any, shown: int) -> int:
 
 
 def _report(
-    path: Path,
+    path: Any,
     error: Any,
     warnings_seen: list[str],
     n: int,
@@ -175,7 +179,8 @@ def _report(
 
 
 @click.command("validate")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@book_options("path")
 @click.option(
     "--strict",
     is_flag=True,
@@ -198,6 +203,13 @@ def _report(
     help="Also check an income forecast table (.csv, .parquet, .xlsx: account_id, month, "
     "income and/or inflow) against the portfolio.",
 )
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Policy TOML: its currency labels the amounts (default CNY).",
+)
 @format_option(
     "Here json is the report (valid, counts, every issue with file, row, account_id, "
     "column and message, and the summary tables); csv is one row per issue and a last "
@@ -211,15 +223,17 @@ def _report(
     dest="out_path",
 )
 def validate(
-    path: Path,
+    path: Any,
     strict: bool,
     tiering: Path | None,
     sheet: str | None,
     forecast_path: Path | None,
+    policy_path: Path | None,
     fmt: str,
     out_path: Path | None,
 ) -> int:
-    """Check a portfolio (CSV, Parquet, Excel) or one account (TOML, JSON) and summarise it.
+    """Check a portfolio (CSV, Parquet, Excel, a database table) or one account (TOML, JSON)
+    and summarise it.
 
     Exit code 0 when every row is valid; 2 with every problem listed (file, row,
     account_id, column) otherwise. With --format json|csv or --out the problems are also
@@ -231,6 +245,8 @@ def validate(
       workout validate book.xlsx --sheet portfolio --strict
       workout validate out/portfolio.csv --forecast forecast.csv
       workout validate book.csv --format json --out out/report.json
+      workout validate export.csv --columns scenarios/layouts/cn_core_banking.toml
+      workout validate --db sqlite:///bank.db --table accounts
     """
     import time
     import warnings
@@ -239,8 +255,18 @@ def validate(
     from solver.core.streaming import iter_portfolio
     from solver.core.summaries import merge_summaries, summarize_portfolio
 
-    inputs = {"PATH": path, "--tiering": tiering, "--forecast": forecast_path}
+    inputs = {
+        "PATH": input_path(path),
+        "--tiering": tiering,
+        "--forecast": forecast_path,
+        "--policy": policy_path,
+    }
     check_out(out_path, inputs=inputs)
+    currency = DEFAULT_CURRENCY
+    if policy_path is not None:
+        from solver.core.policy import Policy
+
+        currency = Policy.from_toml(policy_path).currency
     report = fmt != "table" or out_path is not None
     started = time.perf_counter()
     # large CSV/Parquet files are validated in chunks (bounded memory); only the summary of
@@ -274,7 +300,7 @@ def validate(
             err.print(f"[yellow]warning:[/] {message}", highlight=False)
     summary = merge_summaries(parts) if error is None else None
     if report:
-        sources = [str(p) for p in inputs.values() if p is not None]
+        sources = [str(p) for p in (path, *inputs.values()) if p is not None]
         payload, table = _report(path, error, seen, n if error is None else 0, summary, sources)
         if out_path is not None:
             sheets = {"issues": table}
@@ -295,7 +321,7 @@ def validate(
         f"[bold green]OK[/] {path}: {n:,} account{'s' if n != 1 else ''} valid ({elapsed:.2f} s)",
         highlight=False,
     )
-    print_summary(out, summary, first if n == 1 else None)
+    print_summary(out, summary, first if n == 1 else None, currency)
     wrote(out_path, fmt, out)
     return 0
 
@@ -340,6 +366,13 @@ def generate() -> None:
     help="Also write MONTHS of monthly payment history drawn from the behaviour model "
     "(docs/history.md) beside the book, as <out stem>_history<ext>.",
 )
+@columns_option(
+    "Write the book in a bank's layout (a column-mapping TOML, e.g. "
+    "scenarios/layouts/cn_core_banking.toml): its column names, values and scales."
+)
+@encoding_option(
+    "Text encoding of a CSV --out (default UTF-8), e.g. GB18030 like a Chinese export."
+)
 def generate_portfolio_command(
     n: int,
     seed: int,
@@ -348,6 +381,8 @@ def generate_portfolio_command(
     fmt: str,
     auto_share: float | None,
     history_months: int | None,
+    columns_path: Path | None,
+    encoding: str | None,
 ) -> int:
     """A synthetic delinquent auto-loan / card-instalment portfolio (same seed, same bytes).
 
@@ -359,6 +394,8 @@ def generate_portfolio_command(
       workout generate portfolio --n 100000 --auto-share 0.6 --out out/big.parquet
       workout generate portfolio --n 50 --out out/small.json --format json
       workout generate portfolio --n 5000 --history 12 --out out/book.csv
+      workout generate portfolio --n 200 --columns scenarios/layouts/cn_core_banking.toml \\
+          --encoding GB18030 --out out/cn_export.csv
     """
     import contextlib
     import time
@@ -385,6 +422,18 @@ def generate_portfolio_command(
                 "history rows in an .xlsx sheet (use .csv or .parquet)",
             )
         check_out(Path(history_out))
+    from solver.core.layouts import read_layout
+
+    layout = read_layout(columns_path) if columns_path is not None else None
+    if encoding is not None:
+        import codecs
+
+        if output_format(out, option="--out") != "csv":
+            raise InputError(f"--encoding applies to a CSV --out, not {out}")
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise InputError(f"--encoding {encoding}: unknown text encoding") from None
 
     mix = (
         None if auto_share is None else {"auto_loan": auto_share, "card_instalment": 1 - auto_share}
@@ -400,7 +449,8 @@ def generate_portfolio_command(
         frame = generate_portfolio(n, seed, product_mix=mix)
         if status is not None:
             status.update(f"writing {out}...")
-        write_table(frame, out)
+        written = frame if layout is None else layout.export(frame)
+        write_table(written, out, encoding=encoding)
         if history_out is not None:
             if status is not None:
                 status.update(f"writing {history_out}...")

@@ -17,6 +17,7 @@ import click
 from commands.common import JOBS, SHARED_HELP, shared_help
 from commands.engine_opts import engine_options, is_dataset_output
 from commands.output import check_out, emit, format_option, out_help, out_option, write_out, wrote
+from commands.sources import book_options, input_path, out_db_options, write_out_db
 from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
 from solver.domain import FAMILIES, Status
 
@@ -193,14 +194,14 @@ def _option_rows(result: Any) -> list[tuple[list[str], str | None]]:
     return rows
 
 
-def _render_table(result: Any, schedule_family: str | None) -> None:
+def _render_table(result: Any, schedule_family: str | None, currency: str) -> None:
     from rich.table import Table
 
     from commands.common import console
 
     out = console(min_width=160)
     rows = _option_rows(result)
-    title = f"Restructuring options for {result.account_id} (CNY)"
+    title = f"Restructuring options for {result.account_id} ({currency})"
     dropped = print_fitted(out, title, _TABLE_COLUMNS, rows)
     if dropped:
         reason_column = len(_TABLE_COLUMNS) - 1
@@ -291,9 +292,7 @@ def _schedules_frame(result: Any) -> Any:
     return pd.concat(frames, ignore_index=True)
 
 
-def _read_one_account(
-    account_file: Path, account_id: str | None, forecast_path: Path | None
-) -> Any:
+def _read_one_account(account_file: Any, account_id: str | None, forecast_path: Path | None) -> Any:
     """The account to plan: the file's only account, or ``--account-id`` of a book."""
     from solver.core.readers import ManyAccountsError, read_account
     from solver.errors import InputError
@@ -302,15 +301,17 @@ def _read_one_account(
         return read_account(account_file, forecast=forecast_path, account_id=account_id)
     except ManyAccountsError as exc:
         example = exc.account_ids[0] if exc.account_ids else "ID"
+        book = account_file if isinstance(account_file, Path) else "(the same book options)"
         raise InputError(
             f"{account_file}: expected one account, found {exc.count:,} (a portfolio): pick "
             f"one with --account-id ID (e.g. --account-id {example}), or plan every account "
-            f"with `workout plan-portfolio {account_file} --out plans.csv`"
+            f"with `workout plan-portfolio {book} --out plans.csv`"
         ) from None
 
 
 @click.command("plan")
-@click.argument("account_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("account_file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@book_options("account_file")
 @_policy_model_options(
     "Policy TOML (default: scenarios/policy.toml values).",
     SHARED_HELP["--model"],
@@ -408,13 +409,14 @@ def plan(
       workout plan scenarios/sample_account.toml --objective customer --within 2
       workout plan scenarios/sample_account.toml --format json --out out/plan.json
       workout plan tests/data/portfolio/tiny.csv --account-id T002 --out out/options.csv
+      workout plan --db sqlite:///bank.db --table accounts --account-id T002
     """
     from solver.errors import InfeasibleError, InputError
 
     check_out(
         out_path,
         inputs={
-            "ACCOUNT_FILE": account_file,
+            "ACCOUNT_FILE": input_path(account_file),
             "--policy": policy_path,
             "--model": model_path,
             "--forecast": forecast_path,
@@ -448,7 +450,7 @@ def plan(
         sheets = {"options": options, "schedules": _schedules_frame(result)}
         write_out(out_path, options, sheet_name="options", payload=payload, sheets=sheets)
     if fmt == "table":
-        _render_table(result, schedule_family)
+        _render_table(result, schedule_family, policy.currency)
         if frontier or objective == "customer":
             _render_frontier(result, efficient_frontier(result))
         wrote(out_path, fmt)
@@ -460,7 +462,8 @@ def plan(
 
 
 @click.command("plan-portfolio")
-@click.argument("portfolio", type=click.Path(path_type=Path))
+@click.argument("portfolio", type=click.Path(path_type=Path), required=False)
+@book_options("portfolio")
 @click.option(
     "--out",
     "out_path",
@@ -498,9 +501,10 @@ def plan(
     "Accounts not in the portfolio are errors. A Parquet dataset is then read whole by "
     "the client (validated by the workers) before planning."
 )
+@out_db_options
 @engine_options
 def plan_portfolio(
-    portfolio: Path,
+    portfolio: Any,
     out_path: Path,
     policy_path: Path | None,
     model_path: Path | None,
@@ -509,6 +513,7 @@ def plan_portfolio(
     quiet: bool,
     fmt: str,
     forecast_path: Path | None,
+    out_db: tuple[str, str, bool] | None,
     engine: Any,
 ) -> int:
     """Recommended restructuring plan for every account of a portfolio.
@@ -525,6 +530,8 @@ def plan_portfolio(
       workout plan-portfolio out/portfolio.csv --out out/plans.parquet \\
           --set policy.max_dti=0.6 --engine dask --workers 4
       workout plan-portfolio out/portfolio.csv --out out/plans.json --quiet --format json
+      workout plan-portfolio --db sqlite:///bank.db --table accounts --out out/plans.csv \\
+          --out-db sqlite:///bank.db --out-table plans --replace
     """
     import time
 
@@ -543,7 +550,7 @@ def plan_portfolio(
     from solver.plans.portfolio import plan_portfolio as run
 
     inputs = {
-        "PORTFOLIO": portfolio,
+        "PORTFOLIO": input_path(portfolio),
         "--policy": policy_path,
         "--model": model_path,
         "--forecast": forecast_path,
@@ -566,7 +573,13 @@ def plan_portfolio(
         )
     model = _load_model(model_path)
     started = time.perf_counter()
-    if engine.distributed or dataset_out or portfolio.is_dir():
+    on_disk = isinstance(portfolio, Path)
+    if engine.distributed or dataset_out or (on_disk and portfolio.is_dir()):
+        if out_db is not None:
+            raise InputError(
+                "--out-db: plans planned on an engine or written as a dataset are not written "
+                "to a database; plan without --engine/--partitions and give a file --out"
+            )
         n, summary, table = _plan_on_engine(
             portfolio,
             out_path,
@@ -594,13 +607,16 @@ def plan_portfolio(
         task = bar.add_task("plan", total=len(frame))
         plans = run(frame, policy, model, jobs=jobs, progress=lambda k: bar.advance(task, k))
     elapsed = time.perf_counter() - started
+    db_line = write_out_db(out_db, plans.table)
     write_out(out_path, plans.table, sheet_name="plans")
+    if db_line is not None and not quiet:
+        console(stderr=True).print(db_line, highlight=False)
     summary = plans.summary()
     return _print_plan_summary(summary, len(frame), elapsed, out_path, fmt, plans.table, quiet)
 
 
 def _plan_on_engine(
-    portfolio: Path,
+    portfolio: Any,
     out_path: Path,
     policy: Any,
     model: Any,
@@ -624,7 +640,7 @@ def _plan_on_engine(
     from solver.plans.portfolio import portfolio_summary
     from solver.plans.workloads import plan_partition, sum_summaries
 
-    dataset = is_dataset(portfolio)
+    dataset = isinstance(portfolio, Path) and is_dataset(portfolio)
     source: Any = portfolio if dataset else read_portfolio(portfolio, forecast=forecast_path)
     with engine.open(jobs=jobs) as runner, progress_bar("planning", not quiet) as bar:
         if forecast_path is not None and dataset:

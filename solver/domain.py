@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_DPD",
     "HISTORY_STATUSES",
     "CP_SAT_STATUS",
+    "DEFAULT_CURRENCY",
     "DEFERRAL_MODES",
     "FAMILIES",
     "LEVEL_FAMILIES",
@@ -143,6 +144,9 @@ HISTORY_STATUSES: tuple[str, ...] = ("open", "paid", "charged_off")
 #: Days past due at which a history's account is in default unless told otherwise (Basel's
 #: "90 days past due"; a charge-off is a default at any dpd).
 DEFAULT_DPD = 90
+
+#: The currency of amounts unless the policy says otherwise (SPEC §2; ISO 4217).
+DEFAULT_CURRENCY = "CNY"
 
 #: Every CP-SAT status by name (``CpSolver.status_name``). ``UNKNOWN`` means the limit
 #: came first; ``MODEL_INVALID`` is kept apart so a bug never reads as a time limit.

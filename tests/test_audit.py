@@ -12,20 +12,16 @@ SQL; ``verify`` must name the row.
 from __future__ import annotations
 
 import json
-import os
 import threading
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from cli_inprocess import run_workout
-from dataset_helpers import running_in_ci
+from pg_helpers import postgres_schema
 from sqlalchemy import create_engine, delete, text, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.schema import CreateSchema, DropSchema
 
 from solver.core import BehaviourModel, Policy, read_account
 from solver.errors import InputError
@@ -37,7 +33,6 @@ from solver.service.audit.schema import HEAD_ID, head, records
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "scenarios" / "sample_account.toml"
-PG_ENV = "WORKOUT_TEST_PG_URL"
 
 
 @pytest.fixture(scope="module")
@@ -60,36 +55,14 @@ def decision():
     )
 
 
-def _postgres_url() -> str:
-    url = os.environ.get(PG_ENV, "")
-    if url:
-        return url
-    message = f"no PostgreSQL server: set {PG_ENV} (.ci/run starts one with .ci/postgres.sh)"
-    if running_in_ci():
-        pytest.fail(f"{message}; CI is set, so the PostgreSQL audit tests must run", pytrace=False)
-    pytest.skip(message)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
     """An empty database: a SQLite file, or a fresh schema on the PostgreSQL server."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'audit.db'}"
         return
-    base = _postgres_url()
-    schema = f"audit_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(CreateSchema(schema))
-    # libpq's options put the trail's tables (and its trigger function) in that schema
-    yield (
-        make_url(base)
-        .update_query_dict({"options": f"-csearch_path={schema}"})
-        .render_as_string(hide_password=False)
-    )
-    with admin.begin() as conn:
-        conn.execute(DropSchema(schema, cascade=True))
-    admin.dispose()
+    with postgres_schema("audit", "PostgreSQL audit") as url:
+        yield url
 
 
 def _fill(url: str, decision, n: int = 5) -> AuditTrail:

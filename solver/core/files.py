@@ -9,6 +9,7 @@ command line's start-up imports this module.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import tomllib
@@ -27,6 +28,7 @@ __all__ = [
     "input_format",
     "open_bytes",
     "read_toml",
+    "to_utf8",
     "utf8_text",
 ]
 
@@ -157,6 +159,39 @@ def utf8_text(data: bytes, source: str, note: str = "") -> str:
         line = data.count(b"\n", 0, exc.start) + 1
         raise InputError(
             f"{source}: line {line}: not valid UTF-8 (byte {exc.start}){note}"
+        ) from None
+
+
+def to_utf8(data: bytes, source: str, encoding: str | None) -> bytes:
+    """CSV bytes as UTF-8: text in ``encoding`` (``--encoding``, e.g. GBK or GB18030)
+    re-encoded; a UTF-8 byte-order mark wins over ``encoding`` (it is auto-detected), and
+    ``None`` or UTF-8 leaves ``data`` as it is (checked later, line by line).
+
+    Raises
+    ------
+    InputError
+        An unknown encoding, or a byte that is not valid in it (the message names the file,
+        the line and suggests another ``--encoding``).
+    """
+    if encoding is None or data.startswith(UTF8_BOM):
+        return data
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise InputError(
+            f"--encoding {encoding}: unknown text encoding (e.g. UTF-8, GBK, GB18030)"
+        ) from None
+    if name == "utf-8":
+        return data
+    try:
+        return data.decode(name).encode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        byte = data[exc.start : exc.start + 1].hex()
+        raise InputError(
+            f"{source}: line {line}: byte 0x{byte} is not valid {encoding} text (byte "
+            f"{exc.start + 1}): the file is not {encoding}-encoded; try another --encoding "
+            "(UTF-8, GB18030)"
         ) from None
 
 

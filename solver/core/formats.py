@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from solver.core.files import UTF8_BOM, check_input_file, open_bytes, utf8_text
+from solver.core.files import UTF8_BOM, check_input_file, open_bytes, to_utf8, utf8_text
 from solver.core.messages import where
 from solver.core.problems import ProblemLog
 from solver.core.schema import SPECS, TEXT_KINDS, normalize_column_name
@@ -78,8 +78,13 @@ def _check_utf8(data: bytes, source: str) -> None:
         return
     except UnicodeDecodeError:
         pass
+    try:
+        data.decode("gb18030")
+        shown = "gb18030"  # name the columns and ids as the bank wrote them
+    except UnicodeDecodeError:
+        shown = "utf-8"
     lines = data.split(b"\n")
-    header = _split_line(lines[0].decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r"))
+    header = _split_line(lines[0].decode(shown, "replace").lstrip("\ufeff").rstrip("\r"))
     names = [normalize_column_name(h) for h in header]
     id_index = names.index("account_id") if "account_id" in names else None
     bad: list[str] = []
@@ -92,7 +97,7 @@ def _check_utf8(data: bytes, source: str) -> None:
             if len(bad) >= 10:
                 continue
             byte = line[exc.start : exc.start + 1].hex()
-            fields = _split_line(line.decode("utf-8", "replace").rstrip("\r"))
+            fields = _split_line(line.decode(shown, "replace").rstrip("\r"))
             field = line[: exc.start].count(b",")  # the field holding the bad byte
             column = names[field] if field < len(names) else f"field {field + 1}"
             ident = fields[id_index] if id_index is not None and id_index < len(fields) else None
@@ -103,15 +108,12 @@ def _check_utf8(data: bytes, source: str) -> None:
             )
     if total > len(bad):
         bad.append(f"... and {total - len(bad)} more line(s) with invalid UTF-8")
-    hint = ""
-    try:
-        data.decode("gb18030")
+    hint = "; give its encoding with --encoding (e.g. GB18030)"
+    if shown == "gb18030":
         hint = (
-            "; it looks GBK/GB18030-encoded (Chinese Excel's default): save it as "
-            "'CSV UTF-8' or convert it with `iconv -f GB18030 -t UTF-8`"
+            "; it looks GBK/GB18030-encoded (Chinese Excel's default): read it with "
+            "--encoding GB18030, or save it as 'CSV UTF-8'"
         )
-    except UnicodeDecodeError:
-        pass
     raise InputError(f"{source}: the file is not UTF-8 text{hint}", bad)
 
 
@@ -145,20 +147,33 @@ def csv_header(data: bytes, source: str) -> tuple[int, list[str]]:
     return start, header
 
 
-def read_csv_table(path: Path, source: str, numbers: Collection[str] | None = None) -> RawTable:
+def read_csv_table(
+    path: Path,
+    source: str,
+    numbers: Collection[str] | None = None,
+    encoding: str | None = None,
+    aliases: Mapping[str, str] | None = None,
+) -> RawTable:
     """Raw columns of a CSV; ``numbers`` are the (normalised) names of number columns
-    (default: the number columns of a portfolio)."""
+    (default: the number columns of a portfolio); ``encoding`` the text's encoding
+    (:func:`~solver.core.files.to_utf8`; default UTF-8, a BOM auto-detected); ``aliases``
+    the file's column -> schema column of a layout (:mod:`solver.core.layouts`), so that
+    mapped columns are parsed by their schema kind (an id stays text)."""
     import pyarrow as pa
     import pyarrow.csv as pv
 
-    data = open_bytes(path, "csv")
+    data = to_utf8(open_bytes(path, "csv"), source, encoding)
     _check_utf8(data, source)
     start, header = csv_header(data, source)
+    aliases = aliases or {}
+
+    def canon(name: str) -> str:
+        return aliases.get(name.strip()) or normalize_column_name(name)
+
     text_columns = {
         name: pa.string()
         for name in header
-        if SPECS.get(normalize_column_name(name)) is not None
-        and SPECS[normalize_column_name(name)].kind in TEXT_KINDS
+        if SPECS.get(canon(name)) is not None and SPECS[canon(name)].kind in TEXT_KINDS
     }
     # number columns are parsed as floats, never inferred: pyarrow's integer inference
     # accepts hexadecimal (``0x10`` read as 16), its float parser refuses it, and a cell
@@ -166,9 +181,7 @@ def read_csv_table(path: Path, source: str, numbers: Collection[str] | None = No
     # validator names it "not a number" (issue 15)
     if numbers is None:
         numbers = {n for n, spec in SPECS.items() if spec.kind not in (*TEXT_KINDS, "bool")}
-    number_columns = {
-        name: pa.float64() for name in header if normalize_column_name(name) in numbers
-    }
+    number_columns = {name: pa.float64() for name in header if canon(name) in numbers}
     invalid: list[tuple[int | None, int, int, str]] = []
 
     def on_invalid_row(row: Any) -> str:

@@ -50,7 +50,7 @@ from solver.core.settings_schema import (
     did_you_mean,
     issues,
 )
-from solver.domain import DEFERRAL_MODES
+from solver.domain import DEFAULT_CURRENCY, DEFERRAL_MODES
 from solver.errors import InputError
 
 
@@ -67,6 +67,20 @@ def _whole_cents(value: float) -> float:
     if value < 0.01 or not math.isfinite(cents) or abs(round(cents) - cents) > 1e-6:
         raise ValueError(f"rounding must be a whole number of cents, at least 0.01, got {value}")
     return value
+
+
+def _currency(code: Any) -> str:
+    """An ISO 4217 currency code, upper-cased (babel's list of codes), or ValueError."""
+    if not isinstance(code, str):
+        raise ValueError(f"currency must be an ISO 4217 code such as 'CNY', got {code!r}")
+    code = code.strip().upper()
+    if code == DEFAULT_CURRENCY:
+        return code
+    from babel.numbers import list_currencies
+
+    if code not in list_currencies():
+        raise ValueError(f"currency must be an ISO 4217 code such as 'CNY' or 'USD', got {code!r}")
+    return code
 
 
 #: One deferral mode or a list of them (stored as a tuple in the canonical order).
@@ -114,6 +128,9 @@ class Policy:
     rounding
         Instalments are multiples of this unit (CNY, whole cents); the last payment
         absorbs the rest.
+    currency
+        ISO 4217 code of the book's amounts (``CNY``, ``USD``, ``HKD``...): the label of
+        money in the output. Amounts are not converted; the cent rules stay.
     products
         Per-product overrides, ``{"card_instalment": {"max_term_months": 36}}``.
     """
@@ -131,6 +148,7 @@ class Policy:
     min_payment: Annotated[Number, Field(ge=0.0)] = 100.0
     max_payment_levels: Annotated[LenientWholeNumber, Field(ge=1)] = 3
     rounding: Annotated[Number, Field(ge=0.0), AfterValidator(_whole_cents)] = 1.0
+    currency: Annotated[str, BeforeValidator(_currency)] = DEFAULT_CURRENCY
     products: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -223,8 +241,10 @@ class Policy:
             raise InputError(f"--set {assignment}: unknown policy key {key!r}{_hint(key)}")
         current = getattr(self, key)
         try:
-            if isinstance(current, tuple):
-                value: Any = tuple(v.strip() for v in raw.split(",") if v.strip())
+            if isinstance(current, str):
+                value: Any = raw.strip()
+            elif isinstance(current, tuple):
+                value = tuple(v.strip() for v in raw.split(",") if v.strip())
             elif isinstance(current, int):
                 value = int(raw)
             else:

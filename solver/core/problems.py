@@ -38,6 +38,8 @@ class ProblemLog:
         self.row_numbers = row_numbers
         self.account_ids: pd.Series | None = None
         self.file_level: list[str] = []
+        #: Column -> how it is named in messages (a layout's ``本金 (principal)``).
+        self.labels: dict[str, str] = {}
         self._entries: list[tuple[str, int, np.ndarray, int, Callable[[int], str]]] = []
 
     def file(self, message: str) -> None:
@@ -75,7 +77,8 @@ class ProblemLog:
             for k in order:
                 column, _, _, _, describe = self._entries[ent[k]]
                 i = int(pos[k])
-                out.append(f"{self.source}: {self._where(i)}: {column}: {describe(i)}")
+                label = self.labels.get(column, column)
+                out.append(f"{self.source}: {self._where(i)}: {label}: {describe(i)}")
         rest = self.count - len(out)
         if rest > 0:
             by_column: dict[str, int] = {}
@@ -98,7 +101,8 @@ class ProblemLog:
 
 #: A problem line: ``FILE: LOCATION: COLUMN: message`` (the location and column optional).
 _LOCATION = re.compile(r"^(?:row (?P<row>\d+)(?: \(account_id (?P<id>.*?)\))?|header)(?=: )")
-_COLUMN = re.compile(r"^(?P<column>[A-Za-z_][A-Za-z0-9_.]*): ")
+#: A column is a schema name, or a layout's ``本金 (principal)`` (the schema name is kept).
+_COLUMN = re.compile(r"^(?:[^:()]+? \((?P<mapped>[a-z_]+)\)|(?P<column>[A-Za-z_][A-Za-z0-9_.]*)): ")
 
 
 def issue_records(
@@ -148,7 +152,7 @@ def issue_records(
             rest = rest[location.end() + 2 :]
             column = _COLUMN.match(rest)
             if column is not None:
-                record["column"] = column.group("column")
+                record["column"] = column.group("mapped") or column.group("column")
                 rest = rest[column.end() :]
         record["message"] = rest
         records.append(record)

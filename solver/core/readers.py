@@ -25,7 +25,15 @@ format                    notes
                           (a list of objects, or ``{"accounts": [...]}``).
 ``.toml``                 One account (top-level keys or an ``[account]`` table) or a
                           portfolio (``[[accounts]]``).
+database                  A :class:`~solver.core.sources.BookSource` with a SQLAlchemy URL
+                          and a table or query (:mod:`solver.core.sql`); "row N" is the Nth
+                          row in the query's order.
 ========================  =================================================================
+
+A :class:`~solver.core.sources.BookSource` also carries a bank's column mapping
+(:mod:`solver.core.layouts`, ``--columns``: applied before validation, messages name the
+bank's column) and a CSV's text encoding (``--encoding``: GBK, GB18030...; a UTF-8 BOM is
+detected). docs/inputs.md describes every source.
 
 Unknown columns in a table (CSV, Parquet, Excel) are dropped with an
 :class:`~solver.core.schema.InputWarning`, because a bank's export usually carries extra
@@ -59,9 +67,18 @@ import numpy as np
 from solver.core.account import Account
 from solver.core.files import check_input_file, input_format
 from solver.core.forecast import with_forecast
-from solver.core.formats import read_csv_table, read_excel_table, read_parquet_table, read_records
+from solver.core.formats import (
+    RawTable,
+    read_csv_table,
+    read_excel_table,
+    read_parquet_table,
+    read_records,
+)
 from solver.core.messages import plural
-from solver.core.schema import COLUMNS
+from solver.core.problems import ProblemLog
+from solver.core.schema import COLUMNS, SPECS, normalize_column_name
+from solver.core.sources import BookSource
+from solver.core.sql import read_sql_table
 from solver.core.tiering import TieringRules, tiering_rules
 from solver.core.validation import UnknownColumns, validate_portfolio
 from solver.errors import InputError
@@ -73,7 +90,7 @@ __all__ = ["ManyAccountsError", "read_account", "read_portfolio"]
 
 
 def read_portfolio(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | BookSource,
     *,
     tiering: TieringRules | str | os.PathLike[str] | None = None,
     unknown_columns: UnknownColumns | None = None,
@@ -85,7 +102,9 @@ def read_portfolio(
     Parameters
     ----------
     path
-        Input file; the format comes from the extension (see the module docstring).
+        Input file; the format comes from the extension (see the module docstring). Or a
+        :class:`~solver.core.sources.BookSource`: a database table or query, a column
+        mapping (``--columns``), a CSV encoding (``--encoding``).
     tiering
         Tiering rules (or a path to a tiering TOML) used where ``tier`` is blank.
     unknown_columns
@@ -121,46 +140,56 @@ def read_portfolio(
             forecast,
             book=str(path),
         )
-    path = Path(path)
     rules = tiering_rules(tiering)
-    fmt = input_format(path)
-    source = str(path)
-    if fmt == "xls":
-        check_input_file(path)
-        raise InputError(
-            f"{source}: legacy Excel 97-2003 (.xls) files are not supported; "
-            "save the sheet as .xlsx or as CSV UTF-8"
-        )
-    if fmt in ("json", "toml"):
-        records, _ = read_records(path, fmt)
-        import pandas as pd
-
-        raw = pd.DataFrame.from_records(records) if records else pd.DataFrame()
-        raw = raw.astype(object)
-        frame = validate_portfolio(
-            raw,
-            source,
-            tiering=rules,
-            unknown_columns=unknown_columns or "error",
-            row_note="row N = the Nth account record",
-        )
-        return frame
-    if fmt == "csv":
-        raw, rows, log, skip, note = read_csv_table(path, source)
-    elif fmt == "parquet":
-        raw, rows, log, skip, note = read_parquet_table(path, source)
-    else:
-        raw, rows, log, skip, note = read_excel_table(path, source, sheet)
+    source = path if isinstance(path, BookSource) else BookSource(path=Path(path))
+    (raw, rows, log, skip, note), records = _raw_table(source, sheet)
+    if source.layout is not None:
+        raw, skip = source.layout.apply(raw, skip)
+        log.labels = source.layout.labels()
     return validate_portfolio(
         raw,
-        source,
+        str(source),
         tiering=rules,
-        unknown_columns=unknown_columns or "warn",
+        unknown_columns=unknown_columns or ("error" if records else "warn"),
         row_numbers=rows,
         problems=log,
         skip=skip,
         row_note=note,
     )
+
+
+def _raw_table(source: BookSource, sheet: str | None) -> tuple[RawTable, bool]:
+    """The raw cells of a book and whether they are TOML/JSON records (not a table)."""
+    if source.url is not None:
+        return read_sql_table(source.url, source.table, source.query), False
+    assert source.path is not None
+    path = source.path
+    fmt = input_format(path)
+    name = str(path)
+    if fmt == "xls":
+        check_input_file(path)
+        raise InputError(
+            f"{name}: legacy Excel 97-2003 (.xls) files are not supported; "
+            "save the sheet as .xlsx or as CSV UTF-8"
+        )
+    if fmt in ("json", "toml"):
+        import pandas as pd
+
+        records, _ = read_records(path, fmt)
+        raw = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+        rows = np.arange(1, len(raw) + 1)
+        note = "row N = the Nth account record"
+        return RawTable(raw.astype(object), rows, ProblemLog(name, rows), {}, note), True
+    if fmt == "csv":
+        aliases = dict(source.layout.columns) if source.layout is not None else None
+        return read_csv_table(path, name, encoding=source.text_encoding, aliases=aliases), False
+    if fmt == "parquet":
+        return read_parquet_table(path, name), False
+    if source.layout is None:
+        return read_excel_table(path, name, sheet), False
+    # formulas and merged cells are checked in the bank's mapped columns too
+    known = {*SPECS, *(normalize_column_name(n) for n in source.layout.columns)}
+    return read_excel_table(path, name, sheet, known=known), False
 
 
 class ManyAccountsError(InputError):
@@ -184,7 +213,7 @@ class ManyAccountsError(InputError):
 
 
 def read_account(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | BookSource,
     *,
     tiering: TieringRules | str | os.PathLike[str] | None = None,
     forecast: str | os.PathLike[str] | None = None,
@@ -217,8 +246,10 @@ def read_account(
         return _account_of_book(path, account_id, tiering=tiering, forecast=forecast)
     if forecast is not None:
         return with_forecast(lambda: read_account(path, tiering=tiering), forecast, book=str(path))
-    path = Path(path)
     rules = tiering_rules(tiering)
+    if isinstance(path, BookSource):
+        return _only_account(path, rules)
+    path = Path(path)
     fmt = input_format(path)
     if fmt in ("json", "toml"):
         records, single = read_records(path, fmt)
@@ -230,6 +261,11 @@ def read_account(
         return Account.from_mapping(
             records[0], source=str(path), row=None if single else 1, tiering=rules
         )
+    return _only_account(path, rules)
+
+
+def _only_account(path: Path | BookSource, rules: TieringRules | None) -> Account:
+    """The one account of a table (a :class:`ManyAccountsError` when it holds several)."""
     frame = read_portfolio(path, tiering=rules)
     if len(frame) > 1:
         ids = frame["account_id"].astype(str).head(5).tolist()
@@ -243,7 +279,7 @@ def read_account(
 
 
 def _account_of_book(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | BookSource,
     account_id: str,
     *,
     tiering: TieringRules | str | os.PathLike[str] | None,

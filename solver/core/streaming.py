@@ -10,21 +10,25 @@ hashes of the ids seen so far. Smaller files and the other formats are read whol
 
 from __future__ import annotations
 
+import codecs
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from solver.core.files import check_input_file, input_format
+from solver.core.files import UTF8_BOM, check_input_file, input_format
 from solver.core.forecast import ForecastTable, combined_error, read_forecast, with_forecast
 from solver.core.formats import csv_header
+from solver.core.layouts import Layout
 from solver.core.messages import plural
 from solver.core.problems import ProblemLog
 from solver.core.readers import read_portfolio
 from solver.core.schema import MAX_PROBLEMS, SPECS, TEXT_KINDS, InputWarning, normalize_column_name
+from solver.core.sources import BookSource
+from solver.core.sql import ROW_NOTE, sql_chunks
 from solver.core.tiering import TieringRules, tiering_rules
 from solver.core.validation import UnknownColumns, validate_portfolio
 from solver.errors import InputError
@@ -41,7 +45,7 @@ STREAM_MIN_BYTES = 32 * 2**20
 
 
 def iter_portfolio(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | BookSource,
     *,
     chunk_rows: int = CHUNK_ROWS,
     stream_min_bytes: int = STREAM_MIN_BYTES,
@@ -69,7 +73,25 @@ def iter_portfolio(
     With ``forecast`` (:func:`~solver.core.forecast.read_forecast`) every chunk gets the
     table's forecasts; the table's problems are reported with the portfolio's, and its
     accounts missing from the portfolio are reported after the last chunk.
+
+    A database table or query (a :class:`~solver.core.sources.BookSource` with a URL) is
+    fetched ``chunk_rows`` rows at a time (:func:`solver.core.sql.sql_chunks`) and validated
+    chunk by chunk the same way, whatever its size (with ``forecast``: read whole). A file
+    source with a column mapping or an encoding streams like its file (pyarrow transcodes
+    the text, the layout is applied to each block).
     """
+    if isinstance(path, BookSource) and (path.is_sql or forecast is not None):
+        if forecast is not None:  # a table with forecasts: read whole
+            yield read_portfolio(
+                path,
+                tiering=tiering,
+                unknown_columns=unknown_columns,
+                sheet=sheet,
+                forecast=forecast,
+            )
+            return
+        yield from _sql_chunks(path, chunk_rows, tiering, unknown_columns)
+        return
     chunks = _iter_portfolio(
         path,
         chunk_rows=chunk_rows,
@@ -81,6 +103,7 @@ def iter_portfolio(
     if forecast is None:
         yield from chunks
         return
+    assert not isinstance(path, BookSource)  # a source with forecasts was read whole above
     fmt = input_format(Path(path))
     if fmt not in ("csv", "parquet") or check_input_file(path, fmt) < stream_min_bytes:
         # read whole: the table's accounts are checked against the portfolio with its rows
@@ -107,7 +130,7 @@ def iter_portfolio(
 
 
 def _iter_portfolio(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | BookSource,
     *,
     chunk_rows: int,
     stream_min_bytes: int,
@@ -115,18 +138,28 @@ def _iter_portfolio(
     unknown_columns: UnknownColumns | None,
     sheet: str | None,
 ) -> Iterator[pd.DataFrame]:
-    path = Path(path)
+    """Chunks of a file, or of a file :class:`BookSource` (a layout, an encoding)."""
+    book = path if isinstance(path, BookSource) else BookSource(path=Path(path))
+    assert book.path is not None
+    path = book.path
+    reread: Path | BookSource = path if book == BookSource(path=path) else book
     fmt = input_format(path)
     size = check_input_file(path, None if fmt == "xls" else fmt)
     if fmt not in ("csv", "parquet") or size < stream_min_bytes:
-        yield read_portfolio(path, tiering=tiering, unknown_columns=unknown_columns, sheet=sheet)
+        yield read_portfolio(reread, tiering=tiering, unknown_columns=unknown_columns, sheet=sheet)
         return
     rules = tiering_rules(tiering)
     source = str(path)
-    batches = _csv_batches(path, source, chunk_rows) if fmt == "csv" else None
+    layout = book.layout
+    aliases = dict(layout.columns) if layout is not None else None
+    batches = (
+        _csv_batches(path, source, chunk_rows, book.text_encoding, aliases)
+        if fmt == "csv"
+        else None
+    )
     if batches is None and fmt == "csv":
         # not streamable cleanly: the whole-file reader gives the exact messages
-        yield read_portfolio(path, tiering=rules, unknown_columns=unknown_columns)
+        yield read_portfolio(reread, tiering=rules, unknown_columns=unknown_columns)
         return
     if fmt == "parquet":
         batches = _parquet_batches(path, source, chunk_rows)
@@ -135,23 +168,52 @@ def _iter_portfolio(
         note = "row N = the Nth data row below the header, i.e. line N+1 of the file"
     assert batches is not None  # csv returned above when not streamable
     yield from _validated_chunks(
-        path, batches, rules, unknown_columns or "warn", note, tiering, unknown_columns
+        reread, batches, rules, unknown_columns or "warn", note, tiering, unknown_columns, layout
     )
 
 
-def _csv_batches(path: Path, source: str, chunk_rows: int) -> Iterator[Any] | None:
-    """Record batches of a CSV read as text, or ``None`` if the head is not clean UTF-8."""
+def _sql_chunks(
+    source: BookSource,
+    chunk_rows: int,
+    tiering: TieringRules | str | os.PathLike[str] | None,
+    unknown_columns: UnknownColumns | None,
+) -> Iterator[pd.DataFrame]:
+    assert source.url is not None
+    batches = sql_chunks(source.url, source.table, source.query, chunk_rows)
+    yield from _validated_chunks(
+        str(source),
+        batches,
+        tiering_rules(tiering),
+        unknown_columns or "warn",
+        ROW_NOTE,
+        layout=source.layout,
+    )
+
+
+def _csv_batches(
+    path: Path,
+    source: str,
+    chunk_rows: int,
+    encoding: str | None = None,
+    aliases: Mapping[str, str] | None = None,
+) -> Iterator[Any] | None:
+    """Record batches of a CSV read as text, or ``None`` if the head is not clean text in
+    ``encoding`` (default UTF-8; a UTF-8 BOM wins); ``aliases`` are a layout's file column
+    -> schema column (number columns are found by their schema name)."""
     import pyarrow as pa
     import pyarrow.csv as pv
 
     with open(path, "rb") as fh:
         head = fh.read(1 << 20)
+    if head.startswith(UTF8_BOM) or encoding is None or codecs.lookup(encoding).name == "utf-8":
+        encoding = None
     cut = head.rfind(b"\n")
     try:
-        head[: cut if cut > 0 else len(head)].decode("utf-8")
-    except UnicodeDecodeError:
+        text = head[: cut if cut > 0 else len(head)].decode(encoding or "utf-8")
+    except (UnicodeDecodeError, LookupError):
         return None
-    start, header = csv_header(head, source)
+    start, header = csv_header(text.encode("utf-8") if encoding else head, source)
+    aliases = aliases or {}
 
     ragged: list[int] = []
 
@@ -167,13 +229,15 @@ def _csv_batches(path: Path, source: str, chunk_rows: int) -> Iterator[Any] | No
         # for the validator to explain, only when a cell does not parse
         casts = {}
         for name in header:
-            spec = SPECS.get(normalize_column_name(name))
+            spec = SPECS.get(aliases.get(name.strip()) or normalize_column_name(name))
             if spec is not None and spec.kind not in TEXT_KINDS:
                 casts[name] = pa.bool_() if spec.kind == "bool" else pa.float64()
         reader = pv.open_csv(
             path,
             read_options=pv.ReadOptions(
-                use_threads=False, block_size=max(1 << 20, min(1 << 23, chunk_rows * 160))
+                use_threads=False,
+                block_size=max(1 << 20, min(1 << 23, chunk_rows * 160)),
+                encoding=encoding or "utf8",
             ),
             parse_options=pv.ParseOptions(invalid_row_handler=on_invalid_row),
             convert_options=pv.ConvertOptions(
@@ -215,14 +279,18 @@ class _NotStreamable(Exception):
 
 
 def _validated_chunks(
-    path: Path,
+    path: Path | BookSource | str,
     batches: Iterator[Any],
     rules: TieringRules | None,
     unknown_columns: UnknownColumns,
     note: str,
-    tiering: Any,
-    unknown_arg: UnknownColumns | None,
+    tiering: Any = None,
+    unknown_arg: UnknownColumns | None = None,
+    layout: Layout | None = None,
 ) -> Iterator[pd.DataFrame]:
+    """Validated chunks of ``batches`` (pyarrow tables of a file, or pandas frames of a
+    database with its ``layout``); ``path`` is a file (re-read whole to explain a block that
+    cannot be streamed) or a database's name."""
     import pandas as pd
     import pyarrow as pa
 
@@ -234,10 +302,13 @@ def _validated_chunks(
     warned: set[str] = set()
     try:
         for table in batches:
-            raw = table.to_pandas()
+            raw = table if isinstance(table, pd.DataFrame) else table.to_pandas()
             n = len(raw)
             rows = np.arange(offset + 1, offset + n + 1)
             log = ProblemLog(source, rows)
+            if layout is not None:
+                raw, _ = layout.apply(raw)
+                log.labels = layout.labels()
             hashes, blank = _id_hashes(raw)
             dup = np.zeros(n, dtype=bool)
             if hashes is not None and seen:
@@ -291,7 +362,9 @@ def _validated_chunks(
             offset += n
             if frame is not None and total == 0:
                 yield frame
-    except (_NotStreamable, pa.ArrowInvalid) as exc:
+    except (_NotStreamable, pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        if isinstance(path, str):  # a database: nothing to re-read
+            raise
         # the whole-file reader explains it (row, column); if it finds nothing, say what failed
         read_portfolio(path, tiering=tiering, unknown_columns=unknown_arg)
         what = "a row has the wrong number of fields" if isinstance(exc, _NotStreamable) else exc
@@ -302,7 +375,12 @@ def _validated_chunks(
         head = f"{source}: {plural(total, 'problem')} found; nothing was read ({note})"
         raise InputError(head, lines)
     if offset == 0:
-        raise InputError(f"{source}: header only, no data rows")
+        what = (
+            "no rows (the table or query is empty)"
+            if isinstance(path, str)
+            else ("header only, no data rows")
+        )
+        raise InputError(f"{source}: {what}")
 
 
 def _id_column(raw: pd.DataFrame) -> Any:

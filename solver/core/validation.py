@@ -164,7 +164,8 @@ def _check_header(
     for col in absent:
         if SPECS[col].required:
             hint = next((f" (found {u!r}: a typo?)" for u, a in typo_of.items() if a == col), "")
-            log.file(f"header: {col}: required column is missing{hint}")
+            label = log.labels.get(col, col)
+            log.file(f"header: {label}: required column is missing{hint}")
     for col in unknown:
         if col in typo_of:
             if not SPECS[typo_of[col]].required:

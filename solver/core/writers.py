@@ -73,7 +73,11 @@ def output_format(path: str | os.PathLike[str], option: str | None = None) -> st
 
 
 def write_table(
-    frame: pd.DataFrame, path: str | os.PathLike[str], *, sheet_name: str = "portfolio"
+    frame: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    sheet_name: str = "portfolio",
+    encoding: str | None = None,
 ) -> Path:
     """Write a table as CSV, Parquet, Excel or JSON (by extension), atomically.
 
@@ -82,6 +86,8 @@ def write_table(
     filters, column widths and number formats (money ``#,##0.00``, rates as percentages,
     whole numbers), and for a portfolio a second sheet ``columns`` describing the schema;
     JSON is a list of records, one per line (missing values ``null``).
+    ``encoding`` (CSV only) re-encodes the text, e.g. ``GB18030`` as a Chinese bank's
+    export would be.
 
     Returns
     -------
@@ -100,6 +106,8 @@ def write_table(
     with atomic_path(path) as tmp:
         if fmt == "csv":
             _write_csv(clean, tmp)
+            if encoding is not None:
+                tmp.write_bytes(tmp.read_bytes().decode("utf-8").encode(encoding))
         else:
             clean.to_parquet(tmp, index=False, engine="pyarrow")
     return path

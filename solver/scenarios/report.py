@@ -36,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from solver.core.atomic import atomic_path
+from solver.domain import DEFAULT_CURRENCY
 from solver.scenarios.kpis import HEADLINE_KPIS, KPIS, ScenarioResult, compare, efficient_frontier
 
 __all__ = [
@@ -125,6 +126,25 @@ def format_value(value: Any, unit: str) -> str:
     if unit == "DTI":
         return f"{float(value):.3f}"
     return f"{float(value):,.2f}".rstrip("0").rstrip(".")
+
+
+def currency_of(result: ScenarioResult) -> str:
+    """The currency of the scenario's amounts (its policy's, SPEC §2)."""
+    policy = getattr(result.scenario, "policy", None)
+    return str(getattr(policy, "currency", DEFAULT_CURRENCY))
+
+
+def money_units(frame: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """``frame`` with its ``unit`` column's money unit shown as ``currency``.
+
+    The KPI tables mark money with the unit ``CNY`` (:data:`~solver.scenarios.kpis.KPIS`),
+    which also selects its number format; only what is written is relabelled, so the
+    default currency leaves every file byte-identical."""
+    if currency == DEFAULT_CURRENCY or "unit" not in frame.columns:
+        return frame
+    out = frame.copy()
+    out["unit"] = out["unit"].replace({DEFAULT_CURRENCY: currency})
+    return out
 
 
 def kpi_overview(result: ScenarioResult, comparison: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -221,7 +241,7 @@ def _cash_chart(plt: Any, result: ScenarioResult, baseline: ScenarioResult | Non
     ax1.set_title("Cash collected per month (mean, 95 % of paths)")
     ax2.set_title("Cumulative cash collected")
     for ax in (ax1, ax2):
-        _finish_axes(ax, "million CNY")
+        _finish_axes(ax, f"million {currency_of(result)}")
     fig.tight_layout()
     return _figure_bytes(fig)
 
@@ -387,7 +407,8 @@ def write_workbook(
                     elif isinstance(value, int | float):
                         fmt = column_formats[j]
                         if units is not None and columns[j] in _UNIT_VALUE_COLUMNS:
-                            fmt = formats.get(units[i - 1], formats["float"])
+                            # a unit not listed is the policy's currency (money_units)
+                            fmt = formats.get(units[i - 1], formats[DEFAULT_CURRENCY])
                         ws.write_number(i, j, float(value), fmt)
                     else:
                         ws.write_string(i, j, str(value))
@@ -523,7 +544,13 @@ def scenario_html(
         )
         + ".</p>"
     )
-    parts.append(_html_table(overview, units=overview["unit"].tolist(), table_id="kpis"))
+    parts.append(
+        _html_table(
+            money_units(overview, currency_of(result)),
+            units=overview["unit"].tolist(),
+            table_id="kpis",
+        )
+    )
     parts.append("<h2>Charts</h2>")
     captions = {
         "cash_collected.png": "Cash collected per month and cumulative, with 95 % bands",
@@ -603,26 +630,28 @@ def write_scenario_report(
     # render everything first: a failure here writes nothing
     charts = render_charts(result, baseline, comparison)
     page = scenario_html(result, charts, baseline, comparison)
+    currency = currency_of(result)
     files: dict[str, bytes] = {
-        "kpis.csv": _csv_bytes(result.kpis),
+        "kpis.csv": _csv_bytes(money_units(result.kpis, currency)),
         "monthly.csv": _csv_bytes(result.monthly),
         "roll_rates.csv": _csv_bytes(result.roll_rates),
     }
     if comparison is not None:
-        files["deltas.csv"] = _csv_bytes(comparison)
+        files["deltas.csv"] = _csv_bytes(money_units(comparison, currency))
     files.update(charts)
     files["report.html"] = page.encode("utf-8")
     overview = kpi_overview(result, comparison)
-    sheets: dict[str, Any] = {"KPIs": overview}
+    sheets: dict[str, Any] = {"KPIs": money_units(overview, currency)}
     if comparison is not None:
-        sheets["Deltas by segment"] = comparison
+        sheets["Deltas by segment"] = money_units(comparison, currency)
     for segment_type, title in (
         ("tier", "By tier"),
         ("product", "By product"),
         ("dpd_bucket", "By dpd bucket"),
     ):
-        sheets[title] = result.kpis[result.kpis["segment_type"] == segment_type].drop(
-            columns=["segment_type"]
+        sheets[title] = money_units(
+            result.kpis[result.kpis["segment_type"] == segment_type].drop(columns=["segment_type"]),
+            currency,
         )
     sheets["Monthly"] = result.monthly
     sheets["Roll rates"] = result.roll_rates
@@ -642,7 +671,10 @@ def write_scenario_report(
             if k != "note" and k not in _NOT_REPRODUCIBLE
         },
         "Intervals": "95% CI of the mean = mean ± 1.96·sd/√paths; 2.5%/97.5% of paths = range of one path's outcome",
-        **{f"KPI {k}": f"{u}: {d}" for k, (u, d) in KPIS.items()},
+        **{
+            f"KPI {k}": f"{currency if u == DEFAULT_CURRENCY else u}: {d}"
+            for k, (u, d) in KPIS.items()
+        },
     }
     written: list[Path] = []
     out.mkdir(parents=True, exist_ok=True)

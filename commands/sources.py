@@ -1,0 +1,158 @@
+"""Options that say where a book comes from and where a result table also goes.
+
+``book_options(ARG)`` adds ``--columns``, ``--encoding``, ``--db``, ``--table`` and
+``--query`` to a command whose positional argument ``ARG`` names a book, makes ``ARG``
+optional, and hands the command one value: the plain path, or a
+:class:`~solver.core.sources.BookSource` (:func:`~solver.core.sources.book_source`).
+``out_db_options`` adds ``--out-db``, ``--out-table`` and ``--replace``.
+
+``--db`` here names the database a book is read from. The audit commands (``workout audit``,
+``offer``, ``serve``) use ``--db`` for the audit trail; none of them reads a book through
+these options, so the name means one thing per command (docs/inputs.md).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = [
+    "book_options",
+    "columns_option",
+    "encoding_option",
+    "input_path",
+    "out_db_options",
+    "write_out_db",
+]
+
+
+def columns_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--columns FILE`` (a column-mapping TOML), as ``columns_path``."""
+    return click.option(
+        "--columns",
+        "columns_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help=help_text,
+    )
+
+
+def encoding_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--encoding NAME`` (a text encoding), as ``encoding``."""
+    return click.option("--encoding", default=None, metavar="NAME", help=help_text)
+
+
+def book_options(argument: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: the book options, folded into the command's ``argument`` parameter."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            from solver.core.sources import book_source
+
+            kwargs[argument] = book_source(
+                kwargs[argument],
+                db=kwargs.pop("db_url"),
+                table=kwargs.pop("db_table"),
+                query=kwargs.pop("db_query"),
+                columns=kwargs.pop("columns_path"),
+                encoding=kwargs.pop("encoding"),
+            )
+            return func(*args, **kwargs)
+
+        options = [
+            columns_option(
+                "Column-mapping TOML: the book's own column names, values and scales onto "
+                "the SPEC §3 columns (e.g. scenarios/layouts/cn_core_banking.toml)."
+            ),
+            encoding_option(
+                "Text encoding of a CSV book, e.g. GBK or GB18030 (default UTF-8; a UTF-8 "
+                "BOM is detected)."
+            ),
+            click.option(
+                "--db",
+                "db_url",
+                default=None,
+                metavar="URL",
+                help="Read the book from this database (a SQLAlchemy URL, e.g. "
+                "sqlite:///book.db or postgresql+psycopg://user@host/bank) instead of a file.",
+            ),
+            click.option(
+                "--table",
+                "db_table",
+                default=None,
+                metavar="NAME",
+                help="With --db: the table holding the book (schema.table allowed).",
+            ),
+            click.option(
+                "--query",
+                "db_query",
+                default=None,
+                metavar="SQL",
+                help="With --db: a SELECT returning the book (row N = its Nth row).",
+            ),
+        ]
+        for option in reversed(options):
+            wrapper = option(wrapper)
+        return wrapper
+
+    return decorate
+
+
+def out_db_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator: ``--out-db URL --out-table NAME [--replace]`` (``out_db`` in kwargs)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from solver.core.sql import check_out_table
+        from solver.errors import InputError
+
+        url, table, replace = kwargs.pop("out_db"), kwargs.pop("out_table"), kwargs.pop("replace")
+        if (url is None) != (table is None):
+            raise InputError("--out-db URL and --out-table NAME go together")
+        if replace and url is None:
+            raise InputError("--replace needs --out-db URL --out-table NAME")
+        if url is not None:
+            check_out_table(url, table, replace)  # fail fast, before any work
+        kwargs["out_db"] = None if url is None else (url, table, replace)
+        return func(*args, **kwargs)
+
+    for option in reversed(
+        [
+            click.option(
+                "--out-db",
+                default=None,
+                metavar="URL",
+                help="Also write the result table to this database (SQLAlchemy URL), in one "
+                "transaction.",
+            ),
+            click.option("--out-table", default=None, metavar="NAME", help="With --out-db."),
+            click.option(
+                "--replace", is_flag=True, help="With --out-db: replace an existing table."
+            ),
+        ]
+    ):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def write_out_db(out_db: tuple[str, str, bool] | None, frame: Any) -> str | None:
+    """Write ``frame`` to the ``--out-db`` table; the line to print, or ``None``."""
+    if out_db is None:
+        return None
+    from solver.core.sql import shown_url, write_table
+
+    url, table, replace = out_db
+    n = write_table(frame, url, table, replace=replace)
+    return f"wrote {n:,} rows to table {table} of {shown_url(url)}"
+
+
+def input_path(book: Any) -> Path | None:
+    """The file behind a book (for the ``--out`` is-not-an-input check), if any."""
+    if isinstance(book, Path):
+        return book
+    return getattr(book, "path", None)

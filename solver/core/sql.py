@@ -1,0 +1,258 @@
+"""Tables in SQL databases (any SQLAlchemy URL): books read in chunks (:func:`sql_chunks`,
+:func:`read_sql_table`) and results written back in one transaction (:func:`write_table`).
+
+SQLite is the embedded default (``sqlite:///book.db``); PostgreSQL (``postgresql+psycopg://``)
+is tested for real in CI; any dialect SQLAlchemy has a driver for works the same way.
+
+Reading follows the file readers' rules (:mod:`solver.core.formats`): the rows come as raw
+cells and are validated by :func:`~solver.core.validation.validate_portfolio` with the same
+checks, messages and exit codes; "row N" is the Nth row *in the query's order* (a
+``--table`` is read in the database's natural order: give ``--query ... ORDER BY`` for a
+defined one). Rows are fetched ``chunk_rows`` at a time through a streaming cursor (a
+server-side cursor on PostgreSQL), so a large table is validated chunk by chunk
+(:func:`solver.core.streaming.iter_portfolio`).
+
+Every database problem is an :class:`~solver.errors.InputError` (exit 2, SPEC §11: bad
+input or usage), one line, no traceback: an unknown URL or driver, a connection refused (a
+wrong host, port, user or password), a SQLite file that does not exist (it is not created),
+a missing table (the tables there are listed), a query the database rejects (its message,
+which names a missing column). URLs are shown with the password masked (``***``), and the
+password is removed from the database's own messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from solver.core.formats import RawTable
+from solver.core.problems import ProblemLog
+from solver.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sqlalchemy.engine import Engine
+
+__all__ = [
+    "ROW_NOTE",
+    "check_out_table",
+    "shown_url",
+    "source_name",
+    "sql_chunks",
+    "read_sql_table",
+    "write_table",
+]
+
+#: Rows fetched at a time when a table is read whole (:func:`read_sql_table`); streaming
+#: callers give their chunk size (:data:`solver.core.streaming.CHUNK_ROWS`).
+_FETCH_ROWS = 50_000
+#: How rows of a database table are counted (the error headline).
+ROW_NOTE = "row N = the Nth row in the query's order"
+
+
+def shown_url(url: str) -> str:
+    """``url`` with its password masked, for messages."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError, TypeError):
+        return "<not a database URL>"
+
+
+def _password(url: str) -> str | None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).password  # type: ignore[return-value]
+    except (ArgumentError, ValueError, TypeError):
+        return None
+
+
+def _reason(exc: BaseException, url: str) -> str:
+    """The first line of a database error, its password removed."""
+    orig = getattr(exc, "orig", None) or exc
+    text = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    secret = _password(url)
+    return text.replace(secret, "***") if secret else text
+
+
+@contextlib.contextmanager
+def _database_errors(url: str, what: str) -> Iterator[None]:
+    """SQLAlchemy and driver errors as one-line :class:`InputError` (exit 2)."""
+    from sqlalchemy import exc as sa
+
+    shown = shown_url(url)
+    try:
+        yield
+    except InputError:
+        raise
+    except sa.NoSuchModuleError as exc:
+        raise InputError(f"{what} {shown}: no database driver for this URL ({exc})") from None
+    except ImportError as exc:
+        raise InputError(
+            f"{what} {shown}: the database driver is not installed ({exc.name or exc})"
+        ) from None
+    except sa.ArgumentError as exc:
+        raise InputError(f"{what} {shown}: not a database URL ({_reason(exc, url)})") from None
+    except sa.DBAPIError as exc:
+        if exc.connection_invalidated or isinstance(exc, sa.InterfaceError):
+            raise InputError(f"{what} {shown}: cannot connect: {_reason(exc, url)}") from None
+        raise InputError(f"{what} {shown}: {_reason(exc, url)}") from None
+    except sa.SQLAlchemyError as exc:
+        raise InputError(f"{what} {shown}: {_reason(exc, url)}") from None
+
+
+def _engine(url: str, what: str, *, must_exist: bool = True) -> Engine:
+    """An engine for ``url``, connected once (so a bad host or password fails here)."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy import exc as sa
+
+    with _database_errors(url, what):
+        engine = create_engine(url)
+        if engine.dialect.name == "sqlite":
+            database = engine.url.database or ""
+            if must_exist and database not in ("", ":memory:") and not database.startswith("file:"):
+                if not Path(database).is_file():
+                    raise InputError(f"{what} {shown_url(url)}: no such database file {database}")
+
+            # pysqlite begins transactions lazily and not before DDL: make BEGIN explicit so
+            # that a replaced table is dropped and rewritten in one transaction
+            @event.listens_for(engine, "connect")
+            def _no_implicit(dbapi_connection: Any, record: Any) -> None:
+                dbapi_connection.isolation_level = None
+
+            @event.listens_for(engine, "begin")
+            def _begin(connection: Any) -> None:
+                connection.exec_driver_sql("BEGIN")
+
+        try:
+            with engine.connect():
+                pass
+        except sa.DBAPIError as exc:
+            engine.dispose()
+            raise InputError(
+                f"{what} {shown_url(url)}: cannot connect: {_reason(exc, url)}"
+            ) from None
+    return engine
+
+
+def _split(name: str) -> tuple[str | None, str]:
+    schema, dot, table = name.rpartition(".")
+    return (schema or None) if dot else None, table
+
+
+def _statement(engine: Engine, url: str, table: str | None, query: str | None) -> Any:
+    from sqlalchemy import MetaData, Table, inspect, select, text
+
+    if query is not None:
+        return text(query)
+    assert table is not None
+    schema, name = _split(table)
+    inspector = inspect(engine)
+    if not inspector.has_table(name, schema=schema):
+        tables = inspector.get_table_names(schema=schema)
+        listed = ", ".join(tables[:10]) + (" ..." if len(tables) > 10 else "") or "none"
+        raise InputError(f"--table {table}: no such table in {shown_url(url)} (tables: {listed})")
+    return select(Table(name, MetaData(), schema=schema, autoload_with=engine))
+
+
+def sql_chunks(
+    url: str, table: str | None, query: str | None, chunk_rows: int
+) -> Iterator[pd.DataFrame]:
+    """The rows of ``table`` (``schema.table`` allowed) or of ``query`` as raw frames of at
+    most ``chunk_rows`` rows (column names as in the database; NUMERIC as float)."""
+    import pandas as pd
+
+    if (table is None) == (query is None):
+        raise InputError("--db: give either --table NAME or --query SQL")
+    engine = _engine(url, "--db")
+    try:
+        with _database_errors(url, "--query" if query is not None else "--db"):
+            statement = _statement(engine, url, table, query)
+            with engine.connect() as conn:
+                result = conn.execution_options(stream_results=True).execute(statement)
+                if not result.returns_rows:
+                    raise InputError("--query: the statement returns no rows (use a SELECT)")
+                columns = list(result.keys())
+                while True:
+                    # plain tuples: pandas probes each Row's attributes, which costs a
+                    # caught exception per row and cell group (3x slower)
+                    rows = [tuple(row) for row in result.fetchmany(chunk_rows)]
+                    if not rows:
+                        break
+                    yield pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
+    finally:
+        engine.dispose()
+
+
+def source_name(url: str, table: str | None, query: str | None) -> str:
+    """How messages name a database table: ``accounts@sqlite:///book.db``."""
+    return f"{table if table is not None else 'query'}@{shown_url(url)}"
+
+
+def read_sql_table(url: str, table: str | None = None, query: str | None = None) -> RawTable:
+    """The whole table (or query result) as a :class:`~solver.core.formats.RawTable`."""
+    import pandas as pd
+
+    source = source_name(url, table, query)
+    frames = list(sql_chunks(url, table, query, _FETCH_ROWS))
+    if not frames:
+        raise InputError(f"{source}: no rows (the table or query is empty)")
+    raw = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    rows = np.arange(1, len(raw) + 1)
+    return RawTable(raw, rows, ProblemLog(source, rows), {}, ROW_NOTE)
+
+
+def check_out_table(url: str, table: str, replace: bool) -> None:
+    """Fail fast (before any work) when ``--out-db``/``--out-table`` cannot be written: the
+    database is unreachable, or the table exists and ``replace`` is false."""
+    from sqlalchemy import inspect
+
+    engine = _engine(url, "--out-db", must_exist=False)
+    try:
+        with _database_errors(url, "--out-db"):
+            schema, name = _split(table)
+            if inspect(engine).has_table(name, schema=schema) and not replace:
+                raise InputError(
+                    f"--out-table {table}: the table exists in {shown_url(url)}; give --replace "
+                    "to replace it"
+                )
+    finally:
+        engine.dispose()
+
+
+def write_table(frame: pd.DataFrame, url: str, table: str, *, replace: bool = False) -> int:
+    """Write ``frame`` to ``table`` in one transaction (a failure leaves the database as it
+    was); an existing table is an error unless ``replace``. Returns the rows written."""
+    import pandas as pd
+    from sqlalchemy import MetaData, Table, inspect
+
+    engine = _engine(url, "--out-db", must_exist=False)
+    schema, name = _split(table)
+    try:
+        with _database_errors(url, "--out-db"), engine.begin() as conn:
+            if inspect(conn).has_table(name, schema=schema):
+                if not replace:
+                    raise InputError(
+                        f"--out-table {table}: the table exists in {shown_url(url)}; give "
+                        "--replace to replace it"
+                    )
+                Table(name, MetaData(), schema=schema).drop(conn)
+            try:
+                frame.to_sql(name, conn, schema=schema, index=False, chunksize=10_000)
+            except (pd.errors.DatabaseError, ValueError, TypeError) as exc:
+                # pandas wraps the database's error; the transaction is rolled back
+                cause = exc.__cause__ or exc
+                raise InputError(
+                    f"--out-table {table}: cannot write to {shown_url(url)}: {_reason(cause, url)}"
+                ) from None
+    finally:
+        engine.dispose()
+    return len(frame)
