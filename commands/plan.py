@@ -8,108 +8,25 @@ numba, pandas or the plan search at start-up.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
+from commands.accounts import (
+    apply_account_settings,
+    forecast_option,
+    load_model,
+    load_policy,
+    policy_model_options,
+    read_one_account,
+)
 from commands.common import JOBS, SHARED_HELP, shared_help
 from commands.engine_opts import engine_options, is_dataset_output
 from commands.output import check_out, emit, format_option, out_help, out_option, write_out, wrote
 from commands.sources import book_options, input_path, out_db_options, write_out_db
 from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
 from solver.domain import FAMILIES, Status
-
-
-def _load_policy(path: Path | None, settings: tuple[str, ...]) -> tuple[Any, list[str]]:
-    """The policy from ``--policy`` plus ``--set policy.KEY=VALUE`` overrides; the rest are account fields."""
-    from solver.core.policy import POLICY_KEYS, Policy
-    from solver.core.schema import COLUMNS
-
-    policy = Policy.from_toml(path) if path is not None else Policy()
-    rest: list[str] = []
-    for item in settings:
-        key = item.partition("=")[0].strip()
-        if key.startswith("policy.") or (key in POLICY_KEYS and key not in COLUMNS):
-            policy = policy.with_setting(item)
-        else:
-            rest.append(item)
-    return policy, rest
-
-
-def _load_model(path: Path | None) -> Any:
-    """The behaviour model from ``--model`` (default: built-in parameters)."""
-    from solver.core.model import BehaviourModel
-
-    return BehaviourModel.from_toml(path) if path is not None else BehaviourModel()
-
-
-def _forecast_option(note: str) -> Callable[[Any], Any]:
-    """``--forecast FILE``: a long table of income forecasts and inflows (as ``forecast_path``)."""
-    return click.option(
-        "--forecast",
-        "forecast_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Income forecast table (.csv, .parquet, .xlsx) with columns account_id, month "
-        "and income and/or inflow; it sets income_forecast and inflows. " + note,
-    )
-
-
-def _policy_model_options(policy_help: str, model_help: str) -> Callable[[Any], Any]:
-    """``--policy`` and ``--model`` (TOML files, as ``policy_path`` and ``model_path``)."""
-    options = [
-        click.option(
-            flag,
-            dest,
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=None,
-            help=text,
-        )
-        for flag, dest, text in (
-            ("--policy", "policy_path", policy_help),
-            ("--model", "model_path", model_help),
-        )
-    ]
-
-    def decorate(func: Any) -> Any:
-        for option in reversed(options):
-            func = option(func)
-        return func
-
-    return decorate
-
-
-def _apply_account_settings(account: Any, settings: list[str]) -> Any:
-    """The account with ``--set FIELD=VALUE`` overrides (every SPEC §3 field, including
-    ``income_forecast=3800;3800;4200`` and ``inflows=3:20000;12:5000``; an empty value
-    unsets an optional field). Problems name ``--set FIELD`` (never the value of a
-    personal field)."""
-    from solver.core.policy import POLICY_KEYS
-    from solver.core.schema import COLUMNS
-    from solver.errors import InputError
-
-    if not settings:
-        return account
-    changes: dict[str, Any] = {}
-    for item in settings:
-        key, sep, value = item.partition("=")
-        key = key.strip().removeprefix("account.")
-        if not sep:
-            raise InputError(f"--set {item}: expected KEY=VALUE")
-        if key not in COLUMNS:
-            import difflib
-
-            close = difflib.get_close_matches(
-                key, sorted(COLUMNS) + [f"policy.{k}" for k in POLICY_KEYS], n=1
-            )
-            raise InputError(
-                f"--set {item}: unknown field {key!r}"
-                + (f" (did you mean {close[0]!r}?)" if close else "")
-            )
-        changes[key] = value.strip()
-    return account.override(changes, source="--set")
 
 
 def _money(x: float | None) -> str:
@@ -292,27 +209,10 @@ def _schedules_frame(result: Any) -> Any:
     return pd.concat(frames, ignore_index=True)
 
 
-def _read_one_account(account_file: Any, account_id: str | None, forecast_path: Path | None) -> Any:
-    """The account to plan: the file's only account, or ``--account-id`` of a book."""
-    from solver.core.readers import ManyAccountsError, read_account
-    from solver.errors import InputError
-
-    try:
-        return read_account(account_file, forecast=forecast_path, account_id=account_id)
-    except ManyAccountsError as exc:
-        example = exc.account_ids[0] if exc.account_ids else "ID"
-        book = account_file if isinstance(account_file, Path) else "(the same book options)"
-        raise InputError(
-            f"{account_file}: expected one account, found {exc.count:,} (a portfolio): pick "
-            f"one with --account-id ID (e.g. --account-id {example}), or plan every account "
-            f"with `workout plan-portfolio {book} --out plans.csv`"
-        ) from None
-
-
 @click.command("plan")
 @click.argument("account_file", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @book_options("account_file")
-@_policy_model_options(
+@policy_model_options(
     "Policy TOML (default: scenarios/policy.toml values).",
     SHARED_HELP["--model"],
 )
@@ -374,7 +274,7 @@ def _read_one_account(account_file: Any, account_id: str | None, forecast_path: 
     is_flag=True,
     help="Also print the bank-vs-customer efficient frontier (NPV against customer cost).",
 )
-@_forecast_option("Rows of other accounts are errors (with --account-id: of other books).")
+@forecast_option("Rows of other accounts are errors (with --account-id: of other books).")
 def plan(
     account_file: Path,
     policy_path: Path | None,
@@ -422,10 +322,10 @@ def plan(
             "--forecast": forecast_path,
         },
     )
-    policy, account_settings = _load_policy(policy_path, settings)
-    model = _load_model(model_path)
-    account = _apply_account_settings(
-        _read_one_account(account_file, account_id, forecast_path), account_settings
+    policy, account_settings = load_policy(policy_path, settings)
+    model = load_model(model_path)
+    account = apply_account_settings(
+        read_one_account(account_file, account_id, forecast_path), account_settings
     )
     if (
         schedule_family
@@ -475,7 +375,7 @@ def plan(
         "the workers.",
     ),
 )
-@_policy_model_options(
+@policy_model_options(
     "Policy TOML (default: scenarios/policy.toml values).", SHARED_HELP["--model"]
 )
 @click.option(
@@ -497,7 +397,7 @@ def plan(
     "Here json is the summary by tier and product (with the certificate count); csv the "
     "plans (not with a dataset --out)."
 )
-@_forecast_option(
+@forecast_option(
     "Accounts not in the portfolio are errors. A Parquet dataset is then read whole by "
     "the client (validated by the workers) before planning."
 )
@@ -566,12 +466,12 @@ def plan_portfolio(
                 "--format json"
             )
         check_writable(out_path, inputs=inputs, directory=True)
-    policy, rest = _load_policy(policy_path, settings)
+    policy, rest = load_policy(policy_path, settings)
     if rest:
         raise InputError(
             f"--set {rest[0]}: only policy keys can be set for a portfolio (policy.KEY=VALUE)"
         )
-    model = _load_model(model_path)
+    model = load_model(model_path)
     started = time.perf_counter()
     on_disk = isinstance(portfolio, Path)
     if engine.distributed or dataset_out or (on_disk and portfolio.is_dir()):

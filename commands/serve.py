@@ -9,10 +9,10 @@ from typing import Any
 
 import click
 
+from commands.accounts import load_model, load_policy, policy_model_options
 from commands.audit import db_option
 from commands.common import SHARED_HELP
 from commands.output import format_option
-from commands.plan import _load_model, _load_policy, _policy_model_options
 
 #: Environment variable with the API token (``--token`` wins; prefer this: a command line
 #: is visible to other users of the machine).
@@ -46,7 +46,7 @@ TOKEN_ENV = "WORKOUT_TOKEN"
     help="A portfolio (CSV, Parquet, Excel) whose accounts the page and GET "
     "/api/accounts/ID look up; validated when the service starts.",
 )
-@_policy_model_options(
+@policy_model_options(
     "Policy TOML (default: scenarios/policy.toml values).", SHARED_HELP["--model"]
 )
 @click.option(
@@ -102,10 +102,10 @@ def serve(
     from solver.service import ServiceConfig, check_bind, create_app
 
     check_bind(host, token)
-    policy, rest = _load_policy(policy_path, ())
+    policy, rest = load_policy(policy_path, ())
     config = ServiceConfig(
         policy=policy,
-        model=_load_model(model_path),
+        model=load_model(model_path),
         letter_settings=LetterSettings.from_toml(letter_settings_path)
         if letter_settings_path
         else LetterSettings(),
