@@ -56,6 +56,25 @@ from solver.domain import TIERS
     show_default=True,
     help=shared_help("--seed", "Here: the CP-SAT search."),
 )
+@click.option(
+    "--explain-tree",
+    "explain_depth",
+    type=click.IntRange(1, 8),
+    default=None,
+    metavar="DEPTH",
+    help="Fit a decision tree of at most DEPTH levels to the optimal treatments (rules a "
+    "manager can read) and report its agreement with the optimum, the value it loses and "
+    "whether it respects the capacities.",
+)
+@click.option(
+    "--explain-tree-out",
+    "explain_prefix",
+    type=str,
+    default=None,
+    metavar="PREFIX",
+    help="With --explain-tree: write the rules to PREFIX.txt, PREFIX.json and PREFIX.sql "
+    "(an SQL CASE expression over the book's columns).",
+)
 @out_option("the assignment table (one row per account)", required=True)
 @format_option(
     "Here json is the summary (totals, by treatment, utilisation, certificate); csv the "
@@ -69,6 +88,8 @@ def allocate(
     teams: Path | None,
     plans: Path | None,
     budget: float | None,
+    explain_depth: int | None,
+    explain_prefix: str | None,
     time_limit: float,
     seed: int,
     out: Path,
@@ -91,6 +112,8 @@ def allocate(
       workout allocate out/portfolio.csv --plans out/plans.csv --budget 500000 \\
           --time-limit 30 --out out/allocation.parquet --format json
       workout allocate out/portfolio.csv --out out/allocation.json --format csv --quiet
+      workout allocate out/portfolio.csv --plans out/plans.csv --explain-tree 4 \\
+          --explain-tree-out out/rules --out out/allocation.csv
     """
     # the solver modules load here, not with this module: `workout allocate --help` starts
     # fast (cli.py)
@@ -110,6 +133,7 @@ def allocate(
             "--teams": teams,
         },
     )
+    explain_paths = _check_explain(explain_depth, explain_prefix, portfolio, out)
     catalogue = Catalogue.from_toml(treatments)
     team_set = Teams.from_toml(teams, compliance=catalogue.compliance)
     distributed = engine.distributed or portfolio.is_dir()
@@ -136,12 +160,69 @@ def allocate(
                 seed=seed,
                 engine=runner if distributed else None,
             )
+        explanation = None
+        if explain_depth is not None:
+            from solver.allocation.strategy import explain_result, write_exports
+
+            explanation = explain_result(
+                frame, catalogue, team_set, result, explain_depth, plans=plan_table, budget=budget
+            )
     write_out(out, result.assignments, sheet_name="allocation")
-    if emit(fmt, table=result.assignments, payload=result.to_dict()):
+    if explanation is not None and explain_prefix is not None:
+        write_exports(explanation, explain_prefix)
+    payload = result.to_dict()
+    if explanation is not None:
+        payload["explain_tree"] = explanation.fidelity()
+    if emit(fmt, table=result.assignments, payload=payload):
         wrote(out, fmt, quiet=quiet)
+        for path in explain_paths:
+            wrote(path, fmt, quiet=quiet)
         return 0
-    _print_tables(result, out, catalogue.currency, console(min_width=120))
+    con = console(min_width=120)
+    _print_tables(result, out, catalogue.currency, con)
+    if explanation is not None:
+        _print_explanation(explanation, catalogue.currency, con)
+        for path in explain_paths:
+            wrote(path, fmt, con)
     return 0
+
+
+def _check_explain(depth: int | None, prefix: str | None, portfolio: Path, out: Path) -> list[Path]:
+    """The files --explain-tree-out will write, checked writable before any work (exit 2)."""
+    if prefix is None:
+        return []
+    if depth is None:
+        raise click.UsageError("--explain-tree-out needs --explain-tree DEPTH")
+    from solver.core.atomic import check_writable
+
+    paths = [Path(f"{prefix}{suffix}") for suffix in (".txt", ".json", ".sql")]
+    for path in paths:
+        check_writable(
+            path, option="--explain-tree-out", inputs={"PORTFOLIO": portfolio, "--out": out}
+        )
+    return paths
+
+
+def _print_explanation(explanation: Any, currency: str, con: Any) -> None:
+    """The tree's rules and its fidelity to the optimum."""
+    f = explanation.fidelity()
+    con.print(f"[bold]Rules[/] (decision tree, depth {f['depth']}, {f['leaves']} leaves)")
+    con.print(explanation.to_text(), end="", highlight=False, markup=False)
+    forbidden = f["forbidden_replaced_by_none"]
+    capacity = (
+        "respects every capacity"
+        if f["respects_capacity"]
+        else "OVERRUNS " + ", ".join(f"{k} by {v:,.2f}" for k, v in f["overruns"].items())
+    )
+    con.print(
+        f"[bold]Fidelity[/]: {f['agreement']:.1%} of accounts get the optimal treatment; value "
+        f"{f['tree_value']:,.2f} {currency} vs optimum {f['optimum_value']:,.2f} (lost "
+        f"{f['value_lost']:,.2f}, {f['value_share']:.1%} kept); "
+        f"{sum(forbidden.values()):,} forbidden treatments given none"
+        + (f" ({', '.join(f'{k} {v:,}' for k, v in forbidden.items())})" if forbidden else "")
+        + f"; the tree's assignment {capacity}",
+        highlight=False,
+    )
 
 
 #: Columns of the "By treatment" table, by priority (0 kept first on a narrow terminal).
