@@ -35,6 +35,8 @@ __all__ = [
     "Treatment",
     "default_catalogue_path",
     "default_teams_path",
+    "payment_probability",
+    "recommended_plans",
     "treatment_values",
 ]
 
@@ -687,6 +689,26 @@ class Teams:
 # --------------------------------------------------------------------------------------------
 
 
+def payment_probability(portfolio: Any, catalogue: Catalogue) -> np.ndarray:
+    """``T × n`` probability that each treatment brings a payment from each account this
+    period: the tier × bucket table, raised on the account's preferred channel (capped)."""
+    tier = np.clip(label_codes(portfolio["tier"], TIERS), 0, 4)
+    bucket = np.clip(label_codes(portfolio["dpd_bucket"], BUCKETS), 0, 4)
+    preferred = text_column(portfolio, "preferred_channel")
+    out = np.zeros((len(catalogue.treatments), len(portfolio)))
+    for t_idx, t in enumerate(catalogue.treatments):
+        prob = t.pay_prob[tier, bucket]
+        if t.channel:
+            match = preferred == t.channel
+            prob = np.where(
+                match,
+                np.minimum(prob * (1 + catalogue.preferred_channel_uplift), catalogue.max_pay_prob),
+                prob,
+            )
+        out[t_idx] = prob
+    return out
+
+
 def treatment_values(
     portfolio: Any, catalogue: Catalogue, plans: Any | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -699,7 +721,6 @@ def treatment_values(
         of ``collected`` that comes from offering the recommended plan (senior calls only).
     """
     n = len(portfolio)
-    tier = np.clip(label_codes(portfolio["tier"], TIERS), 0, 4)
     bucket = np.clip(label_codes(portfolio["dpd_bucket"], BUCKETS), 0, 4)
     principal = portfolio["principal"].to_numpy(dtype=np.float64)
     interest = portfolio["interest_due"].to_numpy(dtype=np.float64)
@@ -709,23 +730,15 @@ def treatment_values(
     due = arrears + fees
     due = np.where(due > 0, due, (principal + interest) / term)
     balance = principal + interest + fees
-    preferred = text_column(portfolio, "preferred_channel")
 
     t_count = len(catalogue.treatments)
     collected = np.zeros((t_count, n))
     cost = np.zeros((t_count, n))
     plan_value = np.zeros((t_count, n))
+    pay = payment_probability(portfolio, catalogue)
     for t_idx, t in enumerate(catalogue.treatments):
-        prob = t.pay_prob[tier, bucket]
-        if t.channel:
-            match = preferred == t.channel
-            prob = np.where(
-                match,
-                np.minimum(prob * (1 + catalogue.preferred_channel_uplift), catalogue.max_pay_prob),
-                prob,
-            )
         basis = balance if t.basis == "balance" else due
-        collected[t_idx] = prob * t.paid_share[bucket] * basis
+        collected[t_idx] = pay[t_idx] * t.paid_share[bucket] * basis
         cost[t_idx] = t.cost
     if plans is not None and "senior_call" in catalogue.names:
         extra = _plan_uplift(portfolio, plans, catalogue)
@@ -737,6 +750,16 @@ def treatment_values(
 
 def _plan_uplift(portfolio: Any, plans: Any, catalogue: Catalogue) -> np.ndarray:
     """``p_reach · p_accept · npv_vs_status_quo`` per account for recommended plans (else 0)."""
+    values, _ = recommended_plans(portfolio, plans, catalogue)
+    return catalogue.plans.p_reach * catalogue.plans.p_accept * values
+
+
+def recommended_plans(
+    portfolio: Any, plans: Any, catalogue: Catalogue
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each account's plan NPV uplift over the status quo (``npv_vs_status_quo`` of a plan
+    with an eligible status and a positive uplift, else 0) and its term in months (the
+    plan table's ``term``; NaN when it has none)."""
     import pandas as pd
 
     required = {"account_id", "status", "npv_vs_status_quo"}
@@ -748,14 +771,12 @@ def _plan_uplift(portfolio: Any, plans: Any, catalogue: Catalogue) -> np.ndarray
     table["npv_vs_status_quo"] = pd.to_numeric(table["npv_vs_status_quo"], errors="coerce").fillna(
         0.0
     )
+    table["term"] = pd.to_numeric(plans["term"], errors="coerce") if "term" in plans else np.nan
     ok = table["status"].astype(str).isin(catalogue.plans.eligible_status) & (
         table["npv_vs_status_quo"] > 0
     )
-    gain = (
-        table.loc[ok]
-        .drop_duplicates("account_id", keep="last")
-        .set_index("account_id")["npv_vs_status_quo"]
-    )
+    chosen = table.loc[ok].drop_duplicates("account_id", keep="last").set_index("account_id")
     ids = portfolio["account_id"].astype(str)
-    values = ids.map(gain).fillna(0.0).to_numpy(dtype=np.float64)
-    return catalogue.plans.p_reach * catalogue.plans.p_accept * values
+    values = ids.map(chosen["npv_vs_status_quo"]).fillna(0.0).to_numpy(dtype=np.float64)
+    terms = ids.map(chosen["term"]).to_numpy(dtype=np.float64, na_value=np.nan)
+    return values, terms

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from solver.allocation.catalogue import Catalogue, Teams
+from solver.allocation.catalogue import Catalogue, Teams, recommended_plans
 from solver.allocation.compliance import flag_column, label_codes, text_column
 from solver.allocation.portfolio import (
     AllocationProblem,
@@ -140,8 +140,13 @@ def _number_text(value: float) -> str:
     return repr(float(value))
 
 
-def book_features(portfolio: Any, plans: Any | None = None) -> tuple[np.ndarray, list[Feature]]:
+def book_features(
+    portfolio: Any, plans: Any | None = None, catalogue: Catalogue | None = None
+) -> tuple[np.ndarray, list[Feature]]:
     """The feature matrix (n × F, float64) of a book and the meaning of each column.
+
+    With ``plans`` (and the ``catalogue`` whose plan statuses are eligible), the uplift of
+    each account's recommended plan is a feature (``plan_uplift``, to the cent).
 
     Numeric columns with a missing value are left out (a tree split on a missing value would
     not translate into the same SQL); text columns give one true/false feature per value.
@@ -176,28 +181,11 @@ def book_features(portfolio: Any, plans: Any | None = None) -> tuple[np.ndarray,
             cols.append((text == value).astype(np.float64))
             feats.append(Feature(f"{column}={value}", "category", column, column, value=value))
     if plans is not None:
-        cols.append(plan_uplift(portfolio, plans))
+        uplift, _ = recommended_plans(portfolio, plans, catalogue or Catalogue.default())
+        cols.append(np.round(uplift, 2))
         feats.append(Feature(PLAN_FEATURE, "number", PLAN_FEATURE, PLAN_FEATURE))
     matrix = np.column_stack(cols) if cols else np.zeros((n, 0))
     return matrix, feats
-
-
-def plan_uplift(portfolio: Any, plans: Any) -> np.ndarray:
-    """``npv_vs_status_quo`` of each account's recommended plan (0 when it has none)."""
-    import pandas as pd
-
-    table = plans.loc[:, ["account_id", "status", "npv_vs_status_quo"]].copy()
-    table["account_id"] = table["account_id"].astype(str)
-    gain = pd.to_numeric(table["npv_vs_status_quo"], errors="coerce").fillna(0.0)
-    ok = (table["status"].astype(str) == "RECOMMENDED") & (gain > 0)
-    by_id = (
-        table.assign(gain=gain.round(2))
-        .loc[ok]
-        .drop_duplicates("account_id", keep="last")
-        .set_index("account_id")["gain"]
-    )
-    ids = portfolio["account_id"].astype(str)
-    return ids.map(by_id).fillna(0.0).to_numpy(dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -476,7 +464,7 @@ def explain_allocation(
         raise InputError("--explain-tree: the portfolio has no account")
     names = np.array(catalogue.names, dtype=object)
     optimal = names[built.option_treatment[assignment]]
-    x, features = book_features(portfolio, plans)
+    x, features = book_features(portfolio, plans, catalogue)
     estimator = DecisionTreeClassifier(max_depth=depth, random_state=seed)
     estimator.fit(x, optimal)
     nodes = _readable_nodes(estimator, x, [str(c) for c in estimator.classes_], optimal)
