@@ -175,13 +175,14 @@ def test_tight_capacity_week_one_within_caps_and_plan_not_worse(catalogue):
 
 
 def test_plan_uplift_is_amortised_over_its_term(book, catalogue):
-    """A plan whose term ends inside the horizon counts its whole NPV uplift; a long plan
-    only the weeks inside the horizon (the annuity with present value U)."""
+    """A signed plan pays its NPV (its uplift when the table gives no npv) as a level
+    stream over its term: a plan whose term ends inside the horizon counts all of it, a
+    long plan only the weeks inside the horizon (the annuity with present value U)."""
     teams = all_teams(book, catalogue, members=5)
     ids = book["account_id"].astype(str)
     plans = pd.DataFrame(
-        {"account_id": ids[:2], "status": "RECOMMENDED", "npv_vs_status_quo": [1000.0, 1000.0],
-         "term": [1, 60]}
+        {"account_id": ids[:3], "status": "RECOMMENDED", "npv_vs_status_quo": [1000.0] * 3,
+         "term": [1, 60, 1], "npv": [np.nan, np.nan, 5000.0]}
     )  # fmt: skip
     weeks = 8
     hm = build_horizon(book, catalogue, teams, weeks=weeks, plans=plans)
@@ -191,7 +192,8 @@ def test_plan_uplift_is_amortised_over_its_term(book, catalogue):
     annuity = 1000.0 * (1 - delta) / (delta * (1 - delta**n_weeks))
     assert hm.stream[0, 1] == pytest.approx(sum(annuity * delta**s for s in range(1, weeks)))
     assert hm.stream[0, 1] < 1000.0 * weeks / n_weeks
-    assert not hm.stream[:, 2:].any()
+    assert hm.stream[0, 2] == pytest.approx(5000.0, rel=1e-12)
+    assert not hm.stream[:, 3:].any()
 
 
 def test_cli_weeks_json_and_usage_errors(tmp_path, capsys):

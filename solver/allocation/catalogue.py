@@ -750,16 +750,16 @@ def treatment_values(
 
 def _plan_uplift(portfolio: Any, plans: Any, catalogue: Catalogue) -> np.ndarray:
     """``p_reach · p_accept · npv_vs_status_quo`` per account for recommended plans (else 0)."""
-    values, _ = recommended_plans(portfolio, plans, catalogue)
+    values, _, _ = recommended_plans(portfolio, plans, catalogue)
     return catalogue.plans.p_reach * catalogue.plans.p_accept * values
 
 
 def recommended_plans(
     portfolio: Any, plans: Any, catalogue: Catalogue
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each account's plan NPV uplift over the status quo (``npv_vs_status_quo`` of a plan
-    with an eligible status and a positive uplift, else 0) and its term in months (the
-    plan table's ``term``; NaN when it has none)."""
+    with an eligible status and a positive uplift, else 0), its term in months and the
+    plan's own NPV (the plan table's ``term`` and ``npv``; NaN where absent)."""
     import pandas as pd
 
     required = {"account_id", "status", "npv_vs_status_quo"}
@@ -771,7 +771,8 @@ def recommended_plans(
     table["npv_vs_status_quo"] = pd.to_numeric(table["npv_vs_status_quo"], errors="coerce").fillna(
         0.0
     )
-    table["term"] = pd.to_numeric(plans["term"], errors="coerce") if "term" in plans else np.nan
+    for extra in ("term", "npv"):
+        table[extra] = pd.to_numeric(plans[extra], errors="coerce") if extra in plans else np.nan
     ok = table["status"].astype(str).isin(catalogue.plans.eligible_status) & (
         table["npv_vs_status_quo"] > 0
     )
@@ -779,4 +780,5 @@ def recommended_plans(
     ids = portfolio["account_id"].astype(str)
     values = ids.map(chosen["npv_vs_status_quo"]).fillna(0.0).to_numpy(dtype=np.float64)
     terms = ids.map(chosen["term"]).to_numpy(dtype=np.float64, na_value=np.nan)
-    return values, terms
+    npv = ids.map(chosen["npv"]).to_numpy(dtype=np.float64, na_value=np.nan)
+    return values, terms, npv

@@ -22,9 +22,12 @@ whether it is still open is random. In week ``w`` treatment option ``o`` (treatm
 - brings a payment with the catalogue's probability ``p_o(w)``
   (:func:`~solver.allocation.catalogue.payment_probability`): the account is ``paid``;
 - for ``senior_call`` on an account with a recommended plan, has it accept the plan with
-  ``q = p_reach · p_accept``; the plan's NPV uplift ``U`` counts as a level weekly stream
-  over the plan's term (an annuity at the cost of funds whose present value is ``U``), and
-  only the weeks of it inside the horizon count (*amortised*, not added to one week);
+  ``q = p_reach · p_accept``; the account then pays the plan: its NPV ``U`` (the
+  ``plan-portfolio`` column ``npv``; ``npv_vs_status_quo`` when the table has no ``npv``)
+  counts as a level weekly stream over the plan's term (an annuity at the cost of funds
+  whose present value is ``U``), and only the weeks of it inside the horizon count
+  (*amortised*, not added to one week). What the plan gains over the status quo then
+  shows in the programme's comparison of accepting with not accepting, in one currency;
 - otherwise the account defaults with the behaviour model's hazard
   (:meth:`solver.core.model.ModelKernel.hazard` of paying its due this month, turned
   weekly: ``1 − (1 − h)^(period_days/30.44)``) or stays open and ages.
@@ -175,10 +178,13 @@ def build_horizon(
     hazard, cured_hazard, instalment = _weekly_hazards(portfolio, model, days)
     built_weeks = []
     values, stays, pays, one_week = [], [], [], []
-    uplift = np.zeros(n)
+    uplift = amount = np.zeros(n)
     term_weeks = np.ones(n)
     if plans is not None:
-        uplift, term = recommended_plans(portfolio, plans, catalogue)
+        uplift, term, plan_npv = recommended_plans(portfolio, plans, catalogue)
+        # once signed, the plan is the account's cash: its own NPV (the uplift alone when
+        # the table has no npv column) paid as a level stream over its term
+        amount = np.where(uplift > 0, np.where(np.isfinite(plan_npv), plan_npv, uplift), 0.0)
         term = np.where(np.isfinite(term) & (term > 0), term, DEFAULT_PLAN_TERM)
         term_weeks = np.maximum(1.0, np.round(term * DAYS_PER_MONTH / days))
     for w in range(weeks):
@@ -199,10 +205,10 @@ def build_horizon(
         senior = o_t == catalogue.names.index("senior_call")
         q = catalogue.plans.p_reach * catalogue.plans.p_accept
         accept[senior] = np.where(uplift > 0, q, 0.0)[None, :]
-    # a level weekly payment A with PV U over term_weeks: A = U(1−δ)/(δ(1−δ^N)); accepted in
+    # a level weekly payment A with PV U (the amount) over term_weeks: A = U(1−δ)/(δ(1−δ^N)); accepted in
     # week w (0-based) it pays in weeks w+1 … min(W, w+N) − 1 of the horizon
     delta = discount
-    annuity = uplift * (1.0 - delta) / (delta * (1.0 - delta**term_weeks))
+    annuity = amount * (1.0 - delta) / (delta * (1.0 - delta**term_weeks))
     stream = np.zeros((weeks, n))
     for w in range(weeks):
         s = np.arange(w + 1, weeks)[:, None]

@@ -181,7 +181,7 @@ def book_features(
             cols.append((text == value).astype(np.float64))
             feats.append(Feature(f"{column}={value}", "category", column, column, value=value))
     if plans is not None:
-        uplift, _ = recommended_plans(portfolio, plans, catalogue or Catalogue.default())
+        uplift, _, _ = recommended_plans(portfolio, plans, catalogue or Catalogue.default())
         cols.append(np.round(uplift, 2))
         feats.append(Feature(PLAN_FEATURE, "number", PLAN_FEATURE, PLAN_FEATURE))
     matrix = np.column_stack(cols) if cols else np.zeros((n, 0))
