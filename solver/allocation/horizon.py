@@ -69,7 +69,6 @@ from solver.allocation.portfolio import AllocationProblem, build_allocation_prob
 from solver.core.annuity import level_payment
 from solver.core.model import AccountParams, BehaviourModel
 from solver.core.tiering import dpd_bucket
-from solver.domain import Status
 from solver.errors import InputError, TimeLimitError
 
 __all__ = [
@@ -490,7 +489,6 @@ class HorizonResult:
     bound: float
     by_week: Any
     weeks: int
-    status: Status = Status.FEASIBLE
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""

@@ -268,6 +268,7 @@ class TreeExplanation:
             "forbidden_replaced_by_none": dict(self.forbidden),
             "respects_capacity": self.respects_capacity,
             "overruns": dict(self.overruns),
+            "team_minutes": {k: {"used": u, "capacity": c} for k, (u, c) in self.usage.items()},
         }
 
     # -- exports -------------------------------------------------------------------------
