@@ -24,7 +24,7 @@ Times (pricing, simulation) are printed as information.
 Usage::
 
     python benchmarks/bench_horizon.py            # 5,000 accounts, 8 weeks, 20 paths
-    python benchmarks/bench_horizon.py --quick    # 1,000 accounts, 6 weeks, 8 paths (CI)
+    python benchmarks/bench_horizon.py --quick    # 800 accounts, 5 weeks, 6 paths (CI)
 """
 
 from __future__ import annotations
@@ -70,13 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weeks", type=int, default=8)
     parser.add_argument("--paths", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="1,000 accounts, 6 weeks, 8 paths")
+    parser.add_argument("--quick", action="store_true", help="800 accounts, 5 weeks, 6 paths")
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).resolve().parent / "results" / "horizon.json"
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.n, args.weeks, args.paths = 1000, 6, 8
+        args.n, args.weeks, args.paths = 800, 5, 6
 
     catalogue = Catalogue.default()
     teams = Teams.default()
