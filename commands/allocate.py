@@ -79,6 +79,7 @@ from solver.domain import TIERS
     "--weeks",
     type=click.IntRange(2, 12),
     default=None,
+    metavar="W",
     help="Plan over this many weeks (periods) with capacity per week, accounts paying, "
     "ageing or defaulting as the behaviour model says; --out gets this week's treatments "
     "under that plan, and the plan's value is compared with repeating the one-week "
@@ -88,6 +89,7 @@ from solver.domain import TIERS
     "--paths",
     type=click.IntRange(2, 10_000),
     default=10,
+    metavar="N",
     show_default=True,
     help="With --weeks: simulated futures for the comparison (common to both policies).",
 )
