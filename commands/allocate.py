@@ -47,6 +47,43 @@ from solver.domain import TIERS
     show_default=True,
     help=shared_help("--seed", "Here: the CP-SAT search."),
 )
+@click.option(
+    "--explain-tree",
+    "explain_depth",
+    type=click.IntRange(1, 8),
+    default=None,
+    metavar="DEPTH",
+    help="Fit a decision tree of at most DEPTH levels to the optimal treatments (rules a "
+    "manager can read) and report its agreement with the optimum, the value it loses and "
+    "whether it respects the capacities.",
+)
+@click.option(
+    "--explain-tree-out",
+    "explain_prefix",
+    type=str,
+    default=None,
+    metavar="PREFIX",
+    help="With --explain-tree: write the rules to PREFIX.txt, PREFIX.json and PREFIX.sql "
+    "(an SQL CASE expression over the book's columns).",
+)
+@click.option(
+    "--weeks",
+    type=click.IntRange(2, 12),
+    default=None,
+    metavar="W",
+    help="Plan over this many weeks (periods) with capacity per week, accounts paying, "
+    "ageing or defaulting as the behaviour model says; --out gets this week's treatments "
+    "under that plan, and the plan's value is compared with repeating the one-week "
+    "allocation on the same simulated futures. --budget is then per week.",
+)
+@click.option(
+    "--paths",
+    type=click.IntRange(2, 10_000),
+    default=10,
+    metavar="N",
+    show_default=True,
+    help="With --weeks: simulated futures for the comparison (common to both policies).",
+)
 @out_option("the assignment table (one row per account)", required=True)
 @format_option(
     "Here json is the summary (totals, by treatment, utilisation, certificate); csv the "
@@ -62,6 +99,10 @@ def allocate(
     teams: Path | None,
     plans: Path | None,
     budget: float | None,
+    explain_depth: int | None,
+    explain_prefix: str | None,
+    weeks: int | None,
+    paths: int,
     time_limit: float,
     seed: int,
     out: Path,
@@ -88,6 +129,10 @@ def allocate(
       workout allocate out/portfolio.csv --out out/allocation.json --format csv --quiet
       workout allocate --db sqlite:///bank.db --table accounts --out out/allocation.csv \\
           --out-db sqlite:///bank.db --out-table allocation
+      workout allocate out/portfolio.csv --plans out/plans.csv --explain-tree 4 \\
+          --explain-tree-out out/rules --out out/allocation.csv
+      workout allocate out/portfolio.csv --plans out/plans.csv --weeks 8 \\
+          --out out/week1.csv
     """
     # the solver modules load here, not with this module: `workout allocate --help` starts
     # fast (cli.py)
@@ -107,6 +152,9 @@ def allocate(
             "--teams": teams,
         },
     )
+    explain_paths = _check_explain(explain_depth, explain_prefix, input_path(portfolio), out)
+    if weeks is not None and explain_depth is not None:
+        raise click.UsageError("--explain-tree explains the one-week allocation: not with --weeks")
     catalogue = Catalogue.from_toml(treatments, jurisdiction=jurisdiction)
     team_set = Teams.from_toml(teams, compliance=catalogue.compliance)
     on_disk = isinstance(portfolio, Path)
@@ -126,6 +174,21 @@ def allocate(
             if quiet
             else err.status(f"allocating {len(frame):,} accounts …")
         )
+        if weeks is not None:
+            from solver.allocation.horizon import plan_horizon
+
+            with spinner:
+                horizon = plan_horizon(
+                    frame,
+                    catalogue,
+                    team_set,
+                    weeks=weeks,
+                    plans=plan_table,
+                    budget=budget,
+                    paths=paths,
+                    seed=seed,
+                )
+            return _horizon_output(horizon, out, out_db, fmt, quiet, catalogue.currency)
         with spinner:
             result = run_allocation(
                 frame,
@@ -137,15 +200,119 @@ def allocate(
                 seed=seed,
                 engine=runner if distributed else None,
             )
+        explanation = None
+        if explain_depth is not None:
+            from solver.allocation.strategy import explain_result, write_exports
+
+            explanation = explain_result(
+                frame, catalogue, team_set, result, explain_depth, plans=plan_table, budget=budget
+            )
     db_line = write_out_db(out_db, result.assignments)
     write_out(out, result.assignments, sheet_name="allocation")
+    if explanation is not None and explain_prefix is not None:
+        write_exports(explanation, explain_prefix)
     if db_line is not None and not quiet:
         console(stderr=True).print(db_line, highlight=False)
-    if emit(fmt, table=result.assignments, payload=result.to_dict()):
+    payload = result.to_dict()
+    if explanation is not None:
+        payload["explain_tree"] = explanation.fidelity()
+    if emit(fmt, table=result.assignments, payload=payload):
+        wrote(out, fmt, quiet=quiet)
+        for path in explain_paths:
+            wrote(path, fmt, quiet=quiet)
+        return 0
+    con = console(min_width=120)
+    _print_tables(result, out, catalogue.currency, con)
+    if explanation is not None:
+        _print_explanation(explanation, catalogue.currency, con)
+        for path in explain_paths:
+            wrote(path, fmt, con)
+    return 0
+
+
+def _horizon_output(
+    horizon: Any,
+    out: Path,
+    out_db: tuple[str, str, bool] | None,
+    fmt: str,
+    quiet: bool,
+    currency: str,
+) -> int:
+    """Write this week's treatments under the multi-week plan; print the comparison."""
+    db_line = write_out_db(out_db, horizon.assignments)
+    write_out(out, horizon.assignments, sheet_name="week1")
+    if db_line is not None and not quiet:
+        console(stderr=True).print(db_line, highlight=False)
+    if emit(fmt, table=horizon.assignments, payload=horizon.to_dict()):
         wrote(out, fmt, quiet=quiet)
         return 0
-    _print_tables(result, out, catalogue.currency, console(min_width=120))
+    con = console(min_width=120)
+    c = horizon.comparison
+    con.print(
+        f"[bold]Plan over {horizon.weeks} weeks[/]: this week's treatments of "
+        f"{len(horizon.assignments):,} accounts written to {out}\n"
+        f"expected discounted cash within the horizon ({int(c['paths'])} simulated futures, "
+        f"± one standard error):\n"
+        f"  multi-week plan          {c['multi_week']:>16,.2f} ± {c['multi_week_se']:,.2f} "
+        f"{currency}\n"
+        f"  one-week, repeated       {c['one_week']:>16,.2f} ± {c['one_week_se']:,.2f}\n"
+        f"  difference               {c['difference']:>16,.2f} ± {c['difference_se']:,.2f} "
+        f"({c['relative']:+.2%})\n"
+        f"  bound (any policy)       {horizon.bound:>16,.2f}  (on the expected value; the "
+        "estimates above carry sampling error)",
+        highlight=False,
+    )
+    names = [col for col in horizon.by_week.columns if col != "week"]
+    columns = (
+        Column("week", "right", 0),
+        *(Column(t, "right", 1 + i) for i, t in enumerate(names)),
+    )
+    rows = [
+        ([str(int(r["week"])), *(f"{r[t]:,.1f}" for t in names)], None)
+        for r in horizon.by_week.to_dict(orient="records")
+    ]
+    print_fitted(con, "Expected accounts per treatment and week (multi-week plan)", columns, rows)
     return 0
+
+
+def _check_explain(
+    depth: int | None, prefix: str | None, portfolio: Path | None, out: Path
+) -> list[Path]:
+    """The files --explain-tree-out will write, checked writable before any work (exit 2)."""
+    if prefix is None:
+        return []
+    if depth is None:
+        raise click.UsageError("--explain-tree-out needs --explain-tree DEPTH")
+    from solver.core.atomic import check_writable
+
+    paths = [Path(f"{prefix}{suffix}") for suffix in (".txt", ".json", ".sql")]
+    for path in paths:
+        check_writable(
+            path, option="--explain-tree-out", inputs={"PORTFOLIO": portfolio, "--out": out}
+        )
+    return paths
+
+
+def _print_explanation(explanation: Any, currency: str, con: Any) -> None:
+    """The tree's rules and its fidelity to the optimum."""
+    f = explanation.fidelity()
+    con.print(f"[bold]Rules[/] (decision tree, depth {f['depth']}, {f['leaves']} leaves)")
+    con.print(explanation.to_text(), end="", highlight=False, markup=False)
+    forbidden = f["forbidden_replaced_by_none"]
+    capacity = (
+        "respects every capacity"
+        if f["respects_capacity"]
+        else "OVERRUNS " + ", ".join(f"{k} by {v:,.2f}" for k, v in f["overruns"].items())
+    )
+    con.print(
+        f"[bold]Fidelity[/]: {f['agreement']:.1%} of accounts get the optimal treatment; value "
+        f"{f['tree_value']:,.2f} {currency} vs optimum {f['optimum_value']:,.2f} (lost "
+        f"{f['value_lost']:,.2f}, {f['value_share']:.1%} kept); "
+        f"{sum(forbidden.values()):,} forbidden treatments given none"
+        + (f" ({', '.join(f'{k} {v:,}' for k, v in forbidden.items())})" if forbidden else "")
+        + f"; the tree's assignment {capacity}",
+        highlight=False,
+    )
 
 
 #: Columns of the "By treatment" table, by priority (0 kept first on a narrow terminal).

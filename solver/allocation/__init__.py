@@ -1,6 +1,10 @@
 """Collection treatments and teams with a proven optimality gap (SPEC §8).
 
 * :mod:`~solver.allocation.portfolio` -- :func:`allocate`, the book-level problem;
+* :mod:`~solver.allocation.strategy` -- readable rules: a decision tree fitted to the
+  optimal allocation, its fidelity, text/JSON/SQL exports;
+* :mod:`~solver.allocation.horizon` -- treatments over several weeks (constrained MDP,
+  Lagrangian bound, rolling horizon) against the one-week allocation;
 * :mod:`~solver.allocation.gap` -- the Generalized Assignment core (problem, dual, primal,
   CP-SAT, LNS, the driver);
 * :mod:`~solver.allocation.pricing` -- the dual's pricing, in process or on Dask;
@@ -18,6 +22,8 @@ from solver._lazy import lazy_exports
 _EXPORTS: dict[str, str] = {
     "allocate": "solver.allocation.portfolio",
     "AllocationResult": "solver.allocation.portfolio",
+    "explain_allocation": "solver.allocation.strategy",
+    "plan_horizon": "solver.allocation.horizon",
     "solve_gap": "solver.allocation.gap.solve",
     "AssignmentResult": "solver.allocation.gap.problem",
     "Catalogue": "solver.allocation.catalogue",

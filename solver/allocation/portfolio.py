@@ -46,6 +46,7 @@ __all__ = [
     "AllocationProblem",
     "AllocationResult",
     "allocate",
+    "assignment_objective",
     "build_allocation_problem",
     "match_plans",
     "read_plans",
@@ -541,6 +542,14 @@ class _Chosen:
             value_cents=np.round(built.value[assignment, cols] * 100).astype(np.int64),
             uplift=np.round(built.value[assignment, cols] - built.unconstrained_value[none_t], 2),
         )
+
+
+def assignment_objective(
+    built: AllocationProblem, catalogue: Catalogue, assignment: np.ndarray
+) -> float:
+    """The objective of any option-per-account ``assignment`` of ``built`` (CNY), computed
+    as :func:`allocate` computes its own (a sum of cents); capacities are not checked."""
+    return int(_Chosen.of(built, catalogue, assignment).value_cents.sum()) / 100.0
 
 
 def _assignment_table(
