@@ -202,14 +202,33 @@ def allocate(
             )
         explanation = None
         if explain_depth is not None:
-            from solver.allocation.strategy import explain_result, write_exports
+            from solver.allocation.strategy import explain_result
 
             explanation = explain_result(
                 frame, catalogue, team_set, result, explain_depth, plans=plan_table, budget=budget
             )
+    explained = (explanation, explain_prefix, explain_paths)
+    return _allocation_output(result, explained, out, out_db, fmt, quiet, catalogue.currency)
+
+
+def _allocation_output(
+    result: Any,
+    explained: tuple[Any, str | None, list[Path]],
+    out: Path,
+    out_db: tuple[str, str, bool] | None,
+    fmt: str,
+    quiet: bool,
+    currency: str,
+) -> int:
+    """Write the one-week allocation (file, table, the tree's rules); print its tables.
+    ``explained``: the --explain-tree result (or None), its --explain-tree-out prefix and
+    files."""
+    explanation, explain_prefix, explain_paths = explained
     db_line = write_out_db(out_db, result.assignments)
     write_out(out, result.assignments, sheet_name="allocation")
     if explanation is not None and explain_prefix is not None:
+        from solver.allocation.strategy import write_exports
+
         write_exports(explanation, explain_prefix)
     if db_line is not None and not quiet:
         console(stderr=True).print(db_line, highlight=False)
@@ -222,9 +241,9 @@ def allocate(
             wrote(path, fmt, quiet=quiet)
         return 0
     con = console(min_width=120)
-    _print_tables(result, out, catalogue.currency, con)
+    _print_tables(result, out, currency, con)
     if explanation is not None:
-        _print_explanation(explanation, catalogue.currency, con)
+        _print_explanation(explanation, currency, con)
         for path in explain_paths:
             wrote(path, fmt, con)
     return 0

@@ -20,10 +20,10 @@ from solver.allocation.catalogue import (
     Catalogue,
     Teams,
     default_catalogue_path,
-    treatment_values,
 )
 from solver.allocation.compliance import eligibility
 from solver.allocation.portfolio import allocate, build_allocation_problem
+from solver.allocation.values import treatment_values
 from solver.core.generate import generate_portfolio
 from solver.domain import Status
 from solver.errors import InputError

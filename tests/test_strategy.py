@@ -15,10 +15,11 @@ import pandas as pd
 import pytest
 from sklearn.tree import DecisionTreeClassifier
 
-from solver.allocation.catalogue import Catalogue, Teams, treatment_values
+from solver.allocation.catalogue import Catalogue, Teams
 from solver.allocation.compliance import eligibility
 from solver.allocation.portfolio import allocate, build_allocation_problem
 from solver.allocation.strategy import book_features, explain_allocation, explain_result
+from solver.allocation.values import treatment_values
 from solver.core.generate import generate_portfolio
 from solver.errors import InputError
 

@@ -8,7 +8,8 @@
 * :mod:`~solver.allocation.gap` -- the Generalized Assignment core (problem, dual, primal,
   CP-SAT, LNS, the driver);
 * :mod:`~solver.allocation.pricing` -- the dual's pricing, in process or on Dask;
-* :mod:`~solver.allocation.catalogue` -- treatments, teams, response model;
+* :mod:`~solver.allocation.catalogue` -- treatments and teams from their TOML files;
+* :mod:`~solver.allocation.values` -- the response model: payment probabilities, values;
 * :mod:`~solver.allocation.compliance` -- compliance rules and the eligibility they give;
 * :mod:`~solver.allocation.jurisdiction` -- the legal floors (``scenarios/compliance/``);
 * :mod:`~solver.allocation.calendar` -- the contact calendar and its independent checker;

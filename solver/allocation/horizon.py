@@ -20,7 +20,7 @@ whether it is still open is random. In week ``w`` treatment option ``o`` (treatm
   :func:`~solver.allocation.portfolio.build_allocation_problem` on the book aged to week
   ``w``, so eligibility follows the bucket too);
 - brings a payment with the catalogue's probability ``p_o(w)``
-  (:func:`~solver.allocation.catalogue.payment_probability`): the account is ``paid``;
+  (:func:`~solver.allocation.values.payment_probability`): the account is ``paid``;
 - for ``senior_call`` on an account with a recommended plan, has it accept the plan with
   ``q = p_reach · p_accept``; the account then pays the plan: its NPV ``U`` (the
   ``plan-portfolio`` column ``npv``; ``npv_vs_status_quo`` when the table has no ``npv``)
@@ -62,10 +62,11 @@ from typing import Any
 
 import numpy as np
 
-from solver.allocation.catalogue import Catalogue, Teams, payment_probability, recommended_plans
+from solver.allocation.catalogue import Catalogue, Teams
 from solver.allocation.gap.problem import AssignmentProblem
 from solver.allocation.gap.solve import solve_assignment
 from solver.allocation.portfolio import AllocationProblem, build_allocation_problem
+from solver.allocation.values import payment_probability, recommended_plans
 from solver.core.annuity import level_payment
 from solver.core.model import AccountParams, BehaviourModel
 from solver.core.tiering import dpd_bucket

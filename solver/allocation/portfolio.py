@@ -8,7 +8,7 @@ rules of :mod:`solver.allocation.compliance`.
 Method
 ------
 1. Per-account values, vectorised over accounts × treatments
-   (:func:`solver.allocation.catalogue.treatment_values`), and the eligibility mask with the
+   (:func:`solver.allocation.values.treatment_values`), and the eligibility mask with the
    rule behind every exclusion (:func:`solver.allocation.compliance.eligibility`).
 2. The decision is a generalized assignment problem: accounts are jobs, *options* are
    treatment × team pairs (``none`` and the automated channels need no team and use no
@@ -35,10 +35,11 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-from solver.allocation.catalogue import TIERS, Catalogue, Teams, treatment_values
+from solver.allocation.catalogue import TIERS, Catalogue, Teams
 from solver.allocation.compliance import Compliance, eligibility, reason_text
 from solver.allocation.gap.problem import AssignmentProblem, AssignmentResult, relative_gap
 from solver.allocation.gap.solve import solve_assignment
+from solver.allocation.values import treatment_values
 from solver.domain import Status
 from solver.errors import InfeasibleError, InputError, TimeLimitError
 

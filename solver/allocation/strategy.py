@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from solver.allocation.catalogue import Catalogue, Teams, recommended_plans
+from solver.allocation.catalogue import Catalogue, Teams
 from solver.allocation.compliance import flag_column, label_codes, text_column
 from solver.allocation.portfolio import (
     AllocationProblem,
@@ -44,6 +44,7 @@ from solver.allocation.portfolio import (
     assignment_objective,
     build_allocation_problem,
 )
+from solver.allocation.values import recommended_plans
 from solver.core.atomic import atomic_open
 from solver.domain import BUCKETS, TIERS
 from solver.errors import InputError
