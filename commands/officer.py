@@ -480,6 +480,7 @@ def offer(
     for note in choice.notes:
         click.echo(f"note: {note}", err=True)
     summary = _offer_summary(choice.offer, out_path, letter_sha256(html))
+    summary["currency"] = policy.currency
     summary["audit_record"] = None if receipt is None else receipt.seq
     summary["audit_row_hash"] = None if receipt is None else receipt.row_hash
     if fmt == "table":
@@ -519,7 +520,7 @@ def _render_offer(summary: dict[str, Any]) -> None:
     out.print(
         f"offer {summary['option']} for {summary['account_id']}: {summary['term']} months from "
         f"{summary['first_due']}, APR {summary['apr']:.2%}, total of payments "
-        f"{summary['total_of_payments']:,.2f} CNY (finance charge {summary['finance_charge']:,.2f}); "
+        f"{summary['total_of_payments']:,.2f} {summary['currency']} (finance charge {summary['finance_charge']:,.2f}); "
         f"open until {summary['valid_until']}",
         highlight=False,
     )

@@ -695,7 +695,13 @@ def write_scenario_report(
 # --------------------------------------------------------------------------------------
 
 
-def frontier_chart(table: pd.DataFrame, x: str, y: str, labels: Sequence[str]) -> bytes:
+def frontier_chart(
+    table: pd.DataFrame,
+    x: str,
+    y: str,
+    labels: Sequence[str],
+    currency: str = DEFAULT_CURRENCY,
+) -> bytes:
     """Scatter of the sweep's runs with the efficient frontier (max ``y`` for min ``x``)."""
     plt = _pyplot()
     xs = table[x].to_numpy(float)
@@ -711,7 +717,7 @@ def frontier_chart(table: pd.DataFrame, x: str, y: str, labels: Sequence[str]) -
             label, (xs[i], ys[i] / 1e6), textcoords="offset points", xytext=(4, 4), fontsize=7
         )
     ax.set_xlabel(x.replace("_", " "))
-    ax.set_ylabel(y.replace("_", " ") + " (million CNY)")
+    ax.set_ylabel(y.replace("_", " ") + f" (million {currency})")
     ax.set_title(f"Efficient frontier: {y.replace('_', ' ')} vs {x.replace('_', ' ')}")
     ax.grid(alpha=0.3)
     ax.legend(loc="best")
@@ -727,7 +733,7 @@ def write_sweep_report(sweep: Any, out_dir: str | Path) -> list[Path]:
         ", ".join(f"{k.split('.')[-1]}={v}" for k, v in zip(sweep.keys, combo, strict=True))
         for combo in sweep.combinations
     ]
-    chart = frontier_chart(table, sweep.frontier_x, sweep.frontier_y, labels)
+    chart = frontier_chart(table, sweep.frontier_x, sweep.frontier_y, labels, sweep.currency)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

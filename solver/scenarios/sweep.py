@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from solver.domain import DEFAULT_CURRENCY
 from solver.errors import InputError
 from solver.scenarios.kpis import efficient_frontier
 from solver.scenarios.run import run_scenario
@@ -55,6 +56,8 @@ class SweepResult:
         Columns of the efficient frontier (minimise x, maximise y).
     paths, seed
         Monte Carlo settings used for every run (the same seed: common random numbers).
+    currency
+        The currency of the amounts (the base scenario's policy's).
     """
 
     name: str
@@ -65,6 +68,7 @@ class SweepResult:
     frontier_y: str
     paths: int
     seed: int
+    currency: str = DEFAULT_CURRENCY
 
 
 def run_sweep(
@@ -151,4 +155,5 @@ def run_sweep(
         frontier_y=frontier_y,
         paths=used_paths,
         seed=used_seed,
+        currency=str(getattr(scenario.policy, "currency", DEFAULT_CURRENCY)),
     )
