@@ -28,6 +28,7 @@ from commands.risk_output import (
     score_table,
     transition_table,
 )
+from commands.sources import history_options, input_path
 from solver.core.atomic import check_writable
 from solver.domain import DEFAULT_DPD
 from solver.errors import InputError
@@ -58,7 +59,10 @@ def _check_outputs(inputs: dict[str, Any], *outputs: tuple[str, Any, bool]) -> N
         seen[option] = path
 
 
-def _uci_source(path: str | None, uci: bool, data_dir: str | None, what: str) -> Path:
+def _uci_source(path: Any, uci: bool, data_dir: str | None, what: str) -> Any:
+    """The table a command reads: ``path`` (a file, or a database's ``BookSource`` from
+    :func:`~commands.sources.history_options`) or, with ``--uci``, the shared UCI file."""
+    from solver.core.sources import BookSource
     from solver.risk.uci import require_uci_csv
 
     if path and uci:
@@ -66,8 +70,23 @@ def _uci_source(path: str | None, uci: bool, data_dir: str | None, what: str) ->
     if uci:
         return require_uci_csv(data_dir)
     if not path:
-        raise click.UsageError(f"missing {what} (or --uci to use the shared UCI credit-card data)")
-    return Path(path)
+        raise click.UsageError(
+            f"missing {what} (a file, or --db URL with --table or --query; or --uci to use "
+            "the shared UCI credit-card data)"
+        )
+    return path if isinstance(path, BookSource) else Path(path)
+
+
+def _input_file(source: Any) -> Path | None:
+    """The file behind a command's table (``None`` for a database), for the output checks."""
+    return Path(source) if isinstance(source, str) else input_path(source)
+
+
+def _required_source(path: Any, what: str) -> Any:
+    """A command's table when it has no ``--uci``: the file or database ``BookSource``."""
+    if path is None:
+        raise click.UsageError(f"missing {what} (a file, or --db URL with --table or --query)")
+    return path
 
 
 def _default_dpd_option(text: str) -> Any:
@@ -124,6 +143,7 @@ def risk() -> None:
 
 @risk.command("rollrates")
 @click.argument("panel", required=False, type=click.Path(dir_okay=False))
+@history_options("panel")
 @click.option(
     "--uci",
     is_flag=True,
@@ -173,6 +193,7 @@ def rollrates(
       workout risk rollrates panel.csv --out out/rollrates.csv
       workout risk rollrates --uci --segment limit_band --interval goodman --no-png
       workout risk rollrates panel.csv --no-png --format csv
+      workout risk rollrates --db sqlite:///bank.db --table history --no-png
     """
     from solver.core.writers import output_format
     from solver.risk.reports import rollrate_report
@@ -182,7 +203,9 @@ def rollrates(
     if out:
         output_format(out, option="--out")
     png_path = _png_path(png, no_png, out, "rollrates.png")
-    _check_outputs({"PANEL": source}, ("--out", out, False), ("--png", png_path, False))
+    _check_outputs(
+        {"PANEL": _input_file(source)}, ("--out", out, False), ("--png", png_path, False)
+    )
     report = rollrate_report(
         read_panel(source),
         source=str(source),
@@ -218,6 +241,7 @@ def _parse_bands(text: str) -> tuple[float, ...]:
 
 @risk.command("fit")
 @click.argument("data", required=False, type=click.Path(dir_okay=False))
+@history_options("data")
 @click.option("--uci", is_flag=True, help="Use ../shared/data/credit/UCI_Credit_Card.csv.")
 @_DATA_DIR
 @click.option(
@@ -308,6 +332,7 @@ def fit(
       workout risk fit --uci --out out/ew.toml
       workout risk fit out/portfolio_history.csv --out out/ew_history.toml
       workout risk fit --uci --layout history --out out/ew_uci_history.toml
+      workout risk fit --db sqlite:///bank.db --table history --out out/ew_history.toml
     """
     from solver.risk.calibration import read_behaviour_toml
     from solver.risk.early_warning import EarlyWarningParams
@@ -317,7 +342,7 @@ def fit(
         raise click.BadParameter("the model file must end in .toml", param_hint="--out")
     png_path = _png_path(png, no_png, out, "risk_fit.png")
     _check_outputs(
-        {"DATA": source, "--base": base},
+        {"DATA": _input_file(source), "--base": base},
         ("--out", out, False),
         ("--behaviour-out", behaviour_out, False),
         ("--png", png_path, False),
@@ -367,7 +392,7 @@ def fit(
 
 
 def _fit_layout(
-    source: Path, params: Any, layout: str, window: int, horizon: int, default_dpd: int
+    source: Any, params: Any, layout: str, window: int, horizon: int, default_dpd: int
 ) -> Any:
     """The early-warning fit of DATA in its layout (``risk fit --layout``)."""
     from solver.risk._tables import read_table
@@ -392,7 +417,7 @@ def _fit_layout(
     return fit_uci(source, params)
 
 
-def _refuse_behaviour_out(source: Path) -> None:
+def _refuse_behaviour_out(source: Any) -> None:
     """--behaviour-out needs monthly default hazards by the book's tiers; an early-warning
     fit has neither (UCI: a delinquency event; a history: default within the horizon, by PD
     band). Refuse before any work, with the reason and the command that does it (exit 2)."""
@@ -419,7 +444,8 @@ def _refuse_behaviour_out(source: Path) -> None:
 
 
 @risk.command("score")
-@click.argument("portfolio", type=click.Path())
+@click.argument("portfolio", required=False, type=click.Path())
+@history_options("portfolio")
 @click.option(
     "--ew-model",
     "model_path",
@@ -463,6 +489,8 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
     \b
     Examples:
       workout risk score portfolio_uci.csv --ew-model out/ew.toml --out out/scores.csv
+      workout risk score --db sqlite:///bank.db --query "SELECT * FROM history" \\
+          --ew-model out/ew_history.toml --out out/scores.csv
       workout risk score book_dataset/ --ew-model out/ew.toml --out out/scores/ \\
           --engine dask --workers 4
     """
@@ -472,6 +500,7 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
         model_path = model
     if model_path is None:
         raise click.UsageError("Missing option '--ew-model' (the model of `workout risk fit`).")
+    portfolio = _required_source(portfolio, "PORTFOLIO")
     from solver.core.writers import output_format
     from solver.risk.early_warning import EarlyWarningModel
     from solver.risk.scoring import score_file, score_on_engine, scoring_source
@@ -486,12 +515,13 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
         )
     png_path = None if dataset_out else _png_path(png, no_png, out, "risk_score.png")
     _check_outputs(
-        {"PORTFOLIO": portfolio, "--ew-model": model_path},
+        {"PORTFOLIO": _input_file(portfolio), "--ew-model": model_path},
         ("--out", out, dataset_out),
         ("--png", png_path, False),
     )
     model = EarlyWarningModel.read(model_path)
-    if engine.distributed or dataset_out or Path(portfolio).is_dir():
+    file = _input_file(portfolio)
+    if engine.distributed or dataset_out or (file is not None and file.is_dir()):
         source = scoring_source(portfolio)
         shown = fmt == "table" and not quiet
         with engine.open() as runner, progress_bar("scoring", shown) as bar:
@@ -536,7 +566,8 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
 
 
 @risk.command("calibrate")
-@click.argument("outcomes", type=click.Path(dir_okay=False))
+@click.argument("outcomes", required=False, type=click.Path(dir_okay=False))
+@history_options("outcomes")
 @click.option(
     "--out", required=True, type=click.Path(dir_okay=False), help="Behaviour-model TOML to write."
 )
@@ -599,6 +630,8 @@ def calibrate(
     \b
     Examples:
       workout risk calibrate out/scores.csv --out out/behaviour.toml
+      workout risk calibrate --db sqlite:///bank.db --table history --book out/portfolio.csv \\
+          --out out/behaviour.toml --no-png
       workout risk calibrate outcomes.csv --base scenarios/behaviour.toml --interval poisson \\
           --out out/behaviour.toml --no-png
       workout risk calibrate out/portfolio_history.csv --book out/portfolio.csv \\
@@ -612,9 +645,10 @@ def calibrate(
     )
     from solver.risk.sanity import check_behaviour
 
+    outcomes = _required_source(outcomes, "OUTCOMES")
     png_path = _png_path(png, no_png, out, "risk_calibrate.png")
     _check_outputs(
-        {"OUTCOMES": outcomes, "--base": base, "--book": book},
+        {"OUTCOMES": _input_file(outcomes), "--base": base, "--book": book},
         ("--out", out, False),
         ("--png", png_path, False),
     )
@@ -638,7 +672,7 @@ def calibrate(
             f"{outcomes}: the calibrated model fails the sanity check; nothing written",
             [*check.reasons, result.summary().splitlines()[-1]],
         )
-    write_behaviour_toml(out, result, base_params, source=Path(outcomes).name)
+    write_behaviour_toml(out, result, base_params, source=_source_name(outcomes))
     if png_path is not None:
         from solver.risk.plots import hazard_chart
 
@@ -663,8 +697,14 @@ def calibrate(
     con.print(f"wrote {out}" + (f" and {png_path}" if png_path else ""))
 
 
+def _source_name(outcomes: Any) -> str:
+    """The ``source`` a behaviour TOML records: the file's name, or ``TABLE@URL``."""
+    path = _input_file(outcomes)
+    return path.name if path is not None else str(outcomes)
+
+
 def _history_calibration(
-    outcomes: str,
+    outcomes: Any,
     book: str | None,
     default_dpd: int,
     estimate_kappa: bool | None,

@@ -24,6 +24,7 @@ __all__ = [
     "book_options",
     "columns_option",
     "encoding_option",
+    "history_options",
     "input_path",
     "out_db_options",
     "write_out_db",
@@ -73,30 +74,70 @@ def book_options(argument: str) -> Callable[[Callable[..., Any]], Callable[..., 
                 "Text encoding of a CSV book, e.g. GBK or GB18030 (default UTF-8; a UTF-8 "
                 "BOM is detected)."
             ),
-            click.option(
-                "--db",
-                "db_url",
-                default=None,
-                metavar="URL",
-                help="Read the book from this database (a SQLAlchemy URL, e.g. "
-                "sqlite:///book.db or postgresql+psycopg://user@host/bank) instead of a file.",
-            ),
-            click.option(
-                "--table",
-                "db_table",
-                default=None,
-                metavar="NAME",
-                help="With --db: the table holding the book (schema.table allowed).",
-            ),
-            click.option(
-                "--query",
-                "db_query",
-                default=None,
-                metavar="SQL",
-                help="With --db: a SELECT returning the book (row N = its Nth row).",
-            ),
+            *_db_options("book"),
         ]
         for option in reversed(options):
+            wrapper = option(wrapper)
+        return wrapper
+
+    return decorate
+
+
+def _db_options(what: str) -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:
+    """``--db URL``, ``--table NAME`` and ``--query SQL`` for reading the ``what`` (book or
+    history) from a database."""
+    return [
+        click.option(
+            "--db",
+            "db_url",
+            default=None,
+            metavar="URL",
+            help=f"Read the {what} from this database (a SQLAlchemy URL, e.g. "
+            f"sqlite:///{what}.db or postgresql+psycopg://user@host/bank) instead of a file.",
+        ),
+        click.option(
+            "--table",
+            "db_table",
+            default=None,
+            metavar="NAME",
+            help=f"With --db: the table holding the {what} (schema.table allowed).",
+        ),
+        click.option(
+            "--query",
+            "db_query",
+            default=None,
+            metavar="SQL",
+            help=f"With --db: a SELECT returning the {what} (row N = its Nth row).",
+        ),
+    ]
+
+
+def history_options(argument: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: ``--db``, ``--table`` and ``--query`` for a risk command whose positional
+    ``argument`` names a table (a payment history, panel or outcome table).
+
+    With any of them given, the command's ``argument`` becomes a
+    :class:`~solver.core.sources.BookSource` (:func:`~solver.core.sources.book_source`
+    checks the combination: a file and ``--db`` together, ``--table`` without ``--db``, ...);
+    otherwise it stays the path given (or ``None``), so the file behaviour is untouched.
+    ``--columns`` and ``--encoding`` are not offered: they map and decode a *book*'s SPEC §3
+    columns, and the risk tables are read by :func:`solver.risk._tables.read_table`, which
+    has neither (docs/history.md).
+    """
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            db = kwargs.pop("db_url"), kwargs.pop("db_table"), kwargs.pop("db_query")
+            if any(value is not None for value in db):
+                from solver.core.sources import book_source
+
+                kwargs[argument] = book_source(
+                    kwargs[argument], db=db[0], table=db[1], query=db[2], what="history"
+                )
+            return func(*args, **kwargs)
+
+        for option in reversed(_db_options("history")):
             wrapper = option(wrapper)
         return wrapper
 

@@ -63,10 +63,12 @@ def book_source(
     query: str | None = None,
     columns: str | os.PathLike[str] | None = None,
     encoding: str | None = None,
+    what: str = "book",
 ) -> Path | BookSource:
     """The book the options name: ``path``, or the ``db`` URL's ``table`` / ``query``.
 
-    Returns the plain :class:`~pathlib.Path` when only ``path`` is given.
+    Returns the plain :class:`~pathlib.Path` when only ``path`` is given. ``what`` names the
+    input in messages (``history`` for the risk commands' tables).
 
     Raises
     ------
@@ -75,13 +77,13 @@ def book_source(
         either without ``--db``; ``--encoding`` with a database; a bad ``--columns`` file.
     """
     if path is not None and db is not None:
-        raise InputError(f"{path}: give a book file or --db URL, not both")
+        raise InputError(f"{path}: give a {what} file or --db URL, not both")
     if db is None:
         if table is not None or query is not None:
             option = "--table" if table is not None else "--query"
             raise InputError(f"{option} needs --db URL (the database to read)")
         if path is None:
-            raise InputError("no book given: name a file, or --db URL with --table or --query")
+            raise InputError(f"no {what} given: name a file, or --db URL with --table or --query")
     elif (table is None) == (query is None):
         raise InputError("--db: give either --table NAME or --query SQL (one of them)")
     elif encoding is not None:

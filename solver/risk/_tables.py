@@ -15,20 +15,42 @@ import pandas as pd
 
 from solver.core.atomic import atomic_path
 from solver.core.files import check_input_file
+from solver.core.sources import BookSource
 from solver.errors import InputError
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx", ".xls")
 MAX_PROBLEMS = 50
 
+#: Where a risk table comes from: a file, or a database table or query (``--db``).
+TableSource = str | os.PathLike[str] | BookSource
 
-def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a CSV, Parquet or Excel table chosen by the file extension.
+
+def source_label(path: TableSource) -> str:
+    """How messages name a table: the file's path, or ``TABLE@URL`` (password masked)."""
+    return str(path) if isinstance(path, BookSource) else str(Path(path))
+
+
+def read_table(path: TableSource) -> pd.DataFrame:
+    """Read a CSV, Parquet or Excel table chosen by the file extension, or a database
+    table or query (a :class:`~solver.core.sources.BookSource` with a URL).
+
+    A database is read by the books' reader (:func:`solver.core.sql.read_sql_table`, in
+    chunks): its row N is the Nth row in the query's order, as a file's is its Nth row
+    after the header, so the validators' messages mean the same for both.
 
     Raises
     ------
     InputError
-        When the file is missing, has an unknown extension or cannot be parsed.
+        When the file is missing, has an unknown extension or cannot be parsed; for a
+        database, every error of :mod:`solver.core.sql` (a missing table is named).
     """
+    if isinstance(path, BookSource):
+        if path.url is not None:
+            from solver.core.sql import read_sql_table
+
+            return read_sql_table(path.url, path.table, path.query).raw
+        assert path.path is not None
+        path = path.path
     source = Path(path)
     suffix = source.suffix.lower()
     if not source.is_file():

@@ -39,7 +39,7 @@ from solver.core.files import read_toml
 from solver.core.model import BehaviourModel
 from solver.domain import TIERS
 from solver.errors import InputError
-from solver.risk._tables import problems_error, read_table, shown
+from solver.risk._tables import TableSource, problems_error, read_table, shown
 
 _DEFAULT_MODEL = BehaviourModel()
 #: The behaviour model's defaults (SPEC §4, defined in :class:`solver.core.model.BehaviourModel`)
@@ -535,7 +535,7 @@ def validate_outcomes(frame: pd.DataFrame, source: str = "<outcomes>") -> pd.Dat
     return df
 
 
-def read_outcomes(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_outcomes(path: TableSource) -> pd.DataFrame:
     """Read and validate an outcome table (CSV, Parquet or Excel)."""
     return validate_outcomes(read_table(path), source=str(path))
 
@@ -552,7 +552,7 @@ def calibrate_outcomes(outcomes: pd.DataFrame, **options: Any) -> HazardCalibrat
 
 
 def calibrate_outcome_file(
-    path: str | os.PathLike[str],
+    path: TableSource,
     base: Mapping[str, Any] | None = None,
     *,
     estimate_kappa: bool | None = None,

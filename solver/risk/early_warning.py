@@ -45,6 +45,7 @@ from solver.core.atomic import atomic_open
 from solver.core.files import read_toml
 from solver.domain import TIERS
 from solver.errors import InputError
+from solver.risk._tables import TableSource
 from solver.risk.calibration import binomial_interval
 from solver.risk.trees import TreeEnsemble
 from solver.risk.uci import TARGET, read_uci, uci_features, uci_raw_features
@@ -651,9 +652,7 @@ def _fit(
     )
 
 
-def fit_uci(
-    path: str | os.PathLike[str], params: EarlyWarningParams | None = None
-) -> EarlyWarningFit:
+def fit_uci(path: TableSource, params: EarlyWarningParams | None = None) -> EarlyWarningFit:
     """Read the UCI file, build the behaviour features and fit (baseline on the raw columns)."""
     uci = read_uci(path)
     if TARGET not in uci.columns:

@@ -28,9 +28,7 @@ dpd bucket; the two are kept apart (:mod:`solver.risk.transitions`).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -38,7 +36,7 @@ import pandas as pd
 from solver.core.tiering import dpd_bucket
 from solver.domain import DEFAULT_DPD, HISTORY_STATUSES, TIERS
 from solver.errors import InputError
-from solver.risk._tables import problems_error, read_table, shown
+from solver.risk._tables import TableSource, problems_error, read_table, shown, source_label
 
 __all__ = [
     "HISTORY_OPTIONAL",
@@ -221,9 +219,9 @@ def validate_history(frame: pd.DataFrame, source: str = "<history>") -> pd.DataF
     return df.iloc[order].reset_index(drop=True)
 
 
-def read_history(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_history(path: TableSource) -> pd.DataFrame:
     """Read and validate a payment history (CSV, Parquet or Excel); see :func:`validate_history`."""
-    return validate_history(read_table(path), source=str(Path(path)))
+    return validate_history(read_table(path), source=source_label(path))
 
 
 def history_panel(history: pd.DataFrame) -> pd.DataFrame:

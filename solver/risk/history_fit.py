@@ -16,14 +16,12 @@ of a tier is converted to ``1 - (1 - r)^(1/horizon)`` (constant hazard over the 
 from __future__ import annotations
 
 import dataclasses
-import os
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from solver.errors import InputError
-from solver.risk._tables import read_table
+from solver.risk._tables import TableSource, read_table, source_label
 from solver.risk.early_warning import (
     EarlyWarningFit,
     EarlyWarningModel,
@@ -108,9 +106,7 @@ def fit_history(
     return _with_history_info(fit, window, horizon, EVENT_DEFAULT, definition.describe())
 
 
-def fit_uci_history(
-    path: str | os.PathLike[str], params: EarlyWarningParams | None = None
-) -> EarlyWarningFit:
+def fit_uci_history(path: TableSource, params: EarlyWarningParams | None = None) -> EarlyWarningFit:
     """Fit ``history-v1`` on the UCI file through its history adapter (outcome: UCI's flag)."""
     uci = read_uci(path)
     if TARGET not in uci.columns:
@@ -147,13 +143,13 @@ def score_history(model: EarlyWarningModel, history: pd.DataFrame) -> pd.DataFra
     return score_accounts(model, features[keep].reset_index(drop=True), ids[keep])
 
 
-def read_history_or_uci(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_history_or_uci(path: TableSource) -> pd.DataFrame:
     """A validated history from a history file or a UCI file (adapted)."""
     frame = read_table(path)
     if is_uci_table(frame.columns):
         return validate_history(uci_history(normalise_uci(frame, str(path))), str(path))
     if is_history_table(frame.columns):
-        return validate_history(frame, source=str(Path(path)))
+        return validate_history(frame, source=source_label(path))
     return read_history(path)  # raises the missing-columns error
 
 

@@ -30,16 +30,14 @@ row is the identity when no transition out of them is observed.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from solver.errors import InputError
-from solver.risk._tables import problems_error, read_table, shown
+from solver.risk._tables import TableSource, problems_error, read_table, shown, source_label
 from solver.risk.history import history_panel, is_history_table, month_ordinal, validate_history
 from solver.risk.uci import is_uci_table, normalise_uci, uci_panel
 
@@ -346,7 +344,7 @@ def validate_panel(frame: pd.DataFrame, source: str = "<panel>") -> pd.DataFrame
     return df.sort_values(["account_id", "month_index"], kind="stable").reset_index(drop=True)
 
 
-def read_panel(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_panel(path: TableSource) -> pd.DataFrame:
     """Read and validate a status panel (CSV, Parquet or Excel); see :func:`validate_panel`.
 
     A UCI credit-card file (``ID,X1..X23,Y``) is recognised and adapted with
@@ -358,7 +356,7 @@ def read_panel(path: str | os.PathLike[str]) -> pd.DataFrame:
         frame = uci_panel(normalise_uci(frame, source=str(path)))
     elif is_history_table(frame.columns) and "dpd_bucket" not in frame.columns:
         frame = history_panel(validate_history(frame, source=str(path)))
-    return validate_panel(frame, source=str(Path(path)))
+    return validate_panel(frame, source=source_label(path))
 
 
 def _ordered_states(present: set[str]) -> tuple[str, ...]:

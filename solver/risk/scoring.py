@@ -21,9 +21,11 @@ from typing import Any
 
 import pandas as pd
 
+from solver.core.sources import BookSource
 from solver.domain import TIERS
 from solver.engines.base import Engine, ProgressFn
 from solver.engines.partitions import Partition, is_dataset
+from solver.risk._tables import TableSource
 from solver.risk.early_warning import EarlyWarningModel, score_uci
 from solver.risk.history_features import FEATURE_SET
 from solver.risk.history_fit import read_history_or_uci, score_history
@@ -63,7 +65,7 @@ class ScoreRun:
     n_scored: int
 
 
-def score_file(model: EarlyWarningModel, path: str | os.PathLike[str]) -> ScoreRun:
+def score_file(model: EarlyWarningModel, path: TableSource) -> ScoreRun:
     """Score a file in this process: a UCI-layout file with a UCI model; a payment history
     (or a UCI file through its history adapter) with a ``history-v1`` model."""
     if model.feature_set == FEATURE_SET:
@@ -73,9 +75,11 @@ def score_file(model: EarlyWarningModel, path: str | os.PathLike[str]) -> ScoreR
     return ScoreRun(scores, tier_summary(scores).reindex(list(TIERS)), len(scores))
 
 
-def scoring_source(path: str | os.PathLike[str]) -> Any:
+def scoring_source(path: TableSource) -> Any:
     """What :func:`score_on_engine` partitions: a Parquet file or dataset as its path (the
-    workers read it), another file read and normalised here."""
+    workers read it), another file (or a database table) read and normalised here."""
+    if isinstance(path, BookSource):
+        return read_uci(path)
     return path if is_dataset(path) else read_uci(path)
 
 

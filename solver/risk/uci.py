@@ -45,7 +45,7 @@ import pandas as pd
 
 from solver.core.messages import WITHHELD, show_personal_values
 from solver.errors import InputError
-from solver.risk._tables import problems_error, read_table, shown
+from solver.risk._tables import TableSource, problems_error, read_table, shown
 
 UCI_RELATIVE_PATH = Path("credit") / "UCI_Credit_Card.csv"
 
@@ -207,7 +207,7 @@ def normalise_uci(
     return out
 
 
-def read_uci(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_uci(path: TableSource) -> pd.DataFrame:
     """Read and validate a UCI credit-card table (CSV, Parquet or Excel); see :func:`normalise_uci`."""
     return normalise_uci(read_table(path), source=str(path))
 
