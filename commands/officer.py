@@ -16,14 +16,7 @@ from typing import Any
 
 import click
 
-from commands.accounts import (
-    apply_account_settings,
-    forecast_option,
-    load_model,
-    load_policy,
-    policy_model_options,
-    read_one_account,
-)
+from commands import accounts
 from commands.audit import db_option, letter_out_option
 from commands.common import SHARED_HELP
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
@@ -57,10 +50,10 @@ class AccountInput:
 
     def load(self) -> tuple[Any, Any, Any]:
         """The account (with ``--set`` what-ifs), the policy and the behaviour model."""
-        policy, account_settings = load_policy(self.policy_path, self.settings)
-        model = load_model(self.model_path)
-        account = apply_account_settings(
-            read_one_account(self.account_file, self.account_id, self.forecast_path),
+        policy, account_settings = accounts.load_policy(self.policy_path, self.settings)
+        model = accounts.load_model(self.model_path)
+        account = accounts.apply_account_settings(
+            accounts.read_one_account(self.account_file, self.account_id, self.forecast_path),
             account_settings,
         )
         return account, policy, model
@@ -94,10 +87,10 @@ def account_options(func: Any) -> Any:
             help="Override an account field (income=8000) or a policy key "
             "(policy.max_dti=0.6); repeatable.",
         ),
-        policy_model_options(
+        accounts.policy_model_options(
             "Policy TOML (default: scenarios/policy.toml values).", SHARED_HELP["--model"]
         ),
-        forecast_option("Rows of other accounts are errors."),
+        accounts.forecast_option("Rows of other accounts are errors."),
     )
     for decorate in reversed(decorators):
         command = decorate(command)
