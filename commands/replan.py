@@ -32,6 +32,8 @@ from commands.output import check_out, emit, format_option, out_option, write_ou
 def replan(book: Path, history: Path, policy: Path | None, out: Path, fmt: str) -> int:
     """Status and next step (monitor, cure_window, reage, escalate) of every account the
     book flags has_plan, from its payment history; `workout allocate --replan` uses them.
+    A re-age gets its new plan (plan_* columns, the default restructuring policy); when no
+    plan passes the NPV test the step is escalate.
 
     \b
     Examples:
@@ -40,7 +42,7 @@ def replan(book: Path, history: Path, policy: Path | None, out: Path, fmt: str) 
       workout replan book.csv --history history.csv --policy scenarios/replan.toml \\
           --out steps.csv --format json
     """
-    from solver.allocation.replan import ReplanPolicy
+    from solver.allocation.replan import ReplanPolicy, reage_plans
     from solver.allocation.replan import replan as run_replan
     from solver.core.readers import read_portfolio
     from solver.risk.history import read_history
@@ -48,7 +50,7 @@ def replan(book: Path, history: Path, policy: Path | None, out: Path, fmt: str) 
     check_out(out, inputs={"BOOK": book, "--history": history, "--policy": policy})
     rules = ReplanPolicy.from_toml(policy)
     frame = read_portfolio(book)
-    steps = run_replan(frame, read_history(history), rules)
+    steps = reage_plans(frame, run_replan(frame, read_history(history), rules))
     write_out(out, steps, sheet_name="replan")
     if emit(fmt, table=steps, payload=steps.to_dict(orient="records")):
         wrote(out, fmt)

@@ -20,7 +20,13 @@ import pytest
 from solver.allocation.catalogue import Catalogue, Teams
 from solver.allocation.compliance import eligibility
 from solver.allocation.portfolio import allocate
-from solver.allocation.replan import ReplanPolicy, read_steps, replan, steer_eligibility
+from solver.allocation.replan import (
+    ReplanPolicy,
+    read_steps,
+    reage_plans,
+    replan,
+    steer_eligibility,
+)
 from solver.core.generate import generate_portfolio
 from solver.errors import InputError
 from solver.risk.history import validate_history
@@ -119,6 +125,26 @@ def test_hand_made_histories_each_step():
     assert (steps.at["N1", "status"], steps.at["N1", "step"]) == ("no_history", "monitor")
     assert steps.at["R1", "reages"] == 1 and steps.at["B1", "reages"] == 0
     assert steps.at["C1", "cure_months_left"] == 2 and steps.at["C2", "cure_months_left"] == 1
+
+
+def test_reage_gets_a_plan_or_escalates():
+    """Every broken account that may be re-aged gets the plan search's answer; the step stays
+    reage exactly when a plan is recommended, else escalate; other rows get no plan."""
+    ids = [f"Q{k}" for k in range(6)]
+    broken = [r for k in ids for r in rows(k, [OK, MISS, (2000, 0, 60), (3000, 0, 90)])]
+    frame = book([*HAND, *ids], [True] * (len(HAND) + len(ids)))
+    history = validate_history(pd.concat([hand_history(), pd.DataFrame(broken)]))
+    before = replan(frame, history)
+    after = reage_plans(frame, before)
+    was = before["step"] == "reage"
+    assert was.sum() == 7  # B1 and Q0..Q5
+    recommended = after["plan_status"] == "RECOMMENDED"
+    assert (after.loc[was, "step"] == np.where(recommended[was], "reage", "escalate")).all()
+    assert after.loc[was, "plan_status"].notna().all()
+    assert after.loc[~was, "plan_status"].isna().all()
+    assert (after.loc[~was, "step"] == before.loc[~was, "step"]).all()
+    assert recommended.any()  # the rule is exercised on both sides on this book
+    assert (after.loc[recommended, "npv_vs_status_quo"].astype(float) > 0).all()
 
 
 def test_policy_changes_the_step_and_bad_keys_are_refused(tmp_path):
@@ -235,6 +261,8 @@ def test_cli_replan_and_allocate(tmp_path, steered_case):
     assert run.returncode == 0, run.stderr
     steps = read_steps(out)
     assert steps[rename["R1"]] == "escalate" and steps[rename["C1"]] == "cure_window"
+    assert steps[rename["B1"]] in {"reage", "escalate"}
+    assert "plan_status" in pd.read_csv(out).columns
     assert len(steps) == len(frame)
     alloc = tmp_path / "alloc.csv"
     run = cli("allocate", str(book_path), "--replan", str(out), "--out", str(alloc), "--quiet")

@@ -52,6 +52,7 @@ __all__ = [
     "STEPS",
     "ReplanPolicy",
     "read_steps",
+    "reage_plans",
     "replan",
     "steer_eligibility",
 ]
@@ -150,6 +151,43 @@ def replan(portfolio: Any, history: pd.DataFrame, policy: ReplanPolicy | None = 
         out.append((acct, status, step, missed, reages, left))
     columns = ["account_id", "status", "step", "missed", "reages", "cure_months_left"]
     return pd.DataFrame(out, columns=columns)
+
+
+#: Columns :func:`reage_plans` adds (from :func:`solver.plans.portfolio.plan_portfolio`).
+PLAN_COLUMNS = {
+    "status": "plan_status",
+    "family": "plan_family",
+    "term": "plan_term",
+    "first_payment": "plan_first_payment",
+    "npv_vs_status_quo": "npv_vs_status_quo",
+}
+
+
+def reage_plans(portfolio: Any, steps: Any, policy: Any = None, model: Any = None) -> Any:
+    """The new plan of every ``reage`` account (SPEC §6 search on the book's current state,
+    :func:`solver.plans.portfolio.plan_portfolio`), as the columns of :data:`PLAN_COLUMNS`.
+
+    A re-age needs a plan that passes the NPV test: when the search recommends none
+    (``plan_status`` other than ``RECOMMENDED``), the step becomes ``escalate``.
+    """
+    from solver.domain import Status
+    from solver.plans.portfolio import plan_portfolio
+
+    out = steps.copy()
+    for column in PLAN_COLUMNS.values():
+        out[column] = None
+    wanted = out["step"] == "reage"
+    if not wanted.any():
+        return out
+    ids = portfolio["account_id"].astype(str)
+    plans = plan_portfolio(portfolio[ids.isin(out.loc[wanted, "account_id"])], policy, model)
+    table = plans.table.set_index(plans.table["account_id"].astype(str))
+    rows = out.index[wanted]
+    for source, column in PLAN_COLUMNS.items():
+        out.loc[rows, column] = table.loc[out.loc[rows, "account_id"], source].to_numpy()
+    failed = wanted & (out["plan_status"] != str(Status.RECOMMENDED))
+    out.loc[failed, "step"] = "escalate"
+    return out
 
 
 def read_steps(path: Path) -> dict[str, str]:
