@@ -28,6 +28,15 @@ from solver.domain import TIERS
     "directory): senior calls can offer plans.",
 )
 @click.option(
+    "--replan",
+    "replan_steps",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output of `workout replan`: broken plans' treatments follow the step (cure_window: "
+    "gentle only; reage: gentle or the senior call's plan offer; escalate: legal and field "
+    "allowed despite has_plan).",
+)
+@click.option(
     "--budget",
     type=FiniteFloat(min=0.0),
     default=None,
@@ -98,6 +107,7 @@ def allocate(
     treatments: Path | None,
     teams: Path | None,
     plans: Path | None,
+    replan_steps: Path | None,
     budget: float | None,
     explain_depth: int | None,
     explain_prefix: str | None,
@@ -133,6 +143,7 @@ def allocate(
           --explain-tree-out out/rules --out out/allocation.csv
       workout allocate out/portfolio.csv --plans out/plans.csv --weeks 8 \\
           --out out/week1.csv
+      workout allocate out/portfolio.csv --replan out/steps.csv --out out/allocation.csv
     """
     # the solver modules load here, not with this module: `workout allocate --help` starts
     # fast (cli.py)
@@ -148,11 +159,16 @@ def allocate(
         inputs={
             "PORTFOLIO": input_path(portfolio),
             "--plans": plans,
+            "--replan": replan_steps,
             "--treatments": treatments,
             "--teams": teams,
         },
     )
     explain_paths = _check_explain(explain_depth, explain_prefix, input_path(portfolio), out)
+    if replan_steps is not None and (weeks is not None or explain_depth is not None):
+        raise click.UsageError(
+            "--replan steers the one-week allocation: not with --weeks or --explain-tree"
+        )
     if weeks is not None and explain_depth is not None:
         raise click.UsageError("--explain-tree explains the one-week allocation: not with --weeks")
     catalogue = Catalogue.from_toml(treatments, jurisdiction=jurisdiction)
@@ -165,6 +181,11 @@ def allocate(
         else:
             frame = read_portfolio(portfolio)
         plan_table = read_plans(plans) if plans is not None else None
+        steps = None
+        if replan_steps is not None:
+            from solver.allocation.replan import read_steps
+
+            steps = read_steps(replan_steps)
         if plan_table is not None:
             for note in match_plans(plan_table, frame, f"--plans {plans}", portfolio):
                 click.echo(f"warning: --plans {plans}: {note}", err=True)
@@ -199,6 +220,7 @@ def allocate(
                 time_limit=time_limit,
                 seed=seed,
                 engine=runner if distributed else None,
+                steps=steps,
             )
         explanation = None
         if explain_depth is not None:

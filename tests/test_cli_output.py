@@ -97,6 +97,7 @@ TABLE_OUT = {
     "plan-portfolio": ["plan-portfolio", TINY],
     "allocate": ["allocate", TINY],
     "calendar": ["calendar", TINY, "--allocation", "no-such-allocation.csv"],
+    "replan": ["replan", TINY, "--history", "no-such-history.csv"],
     "experiment split": ["experiment", "split", TINY],
     "bench gap": ["bench", "gap", "--instances", GAP, "--time-limit", "1", "--no-baseline"],
     "risk rollrates": ["risk", "rollrates", PANEL, "--no-png"],

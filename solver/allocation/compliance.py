@@ -104,6 +104,8 @@ REASONS = (
     "balance {balance:,.0f} outside the {treatment} range",
     "no {consent}: no {treatment}",
     "no {team_type} team serves {region} in {language}",
+    "broken plan in its cure window (replan): no {treatment}",
+    "broken plan to be re-aged (replan): no {treatment}",
 )
 
 

@@ -39,6 +39,7 @@ from solver.allocation.catalogue import TIERS, Catalogue, Teams
 from solver.allocation.compliance import Compliance, eligibility, reason_text
 from solver.allocation.gap.problem import AssignmentProblem, AssignmentResult, relative_gap
 from solver.allocation.gap.solve import solve_assignment
+from solver.allocation.replan import steer_eligibility
 from solver.allocation.values import treatment_values
 from solver.domain import Status
 from solver.errors import InfeasibleError, InputError, TimeLimitError
@@ -188,10 +189,15 @@ def build_allocation_problem(
     *,
     plans: Any | None = None,
     budget: float | None = None,
+    steps: Mapping[str, str] | None = None,
 ) -> AllocationProblem:
-    """Options, values and capacity rows of a portfolio allocation (vectorised)."""
+    """Options, values and capacity rows of a portfolio allocation (vectorised); ``steps``:
+    replan steps by account (:func:`solver.allocation.replan.steer_eligibility`)."""
     n = len(portfolio)
-    elig = eligibility(portfolio, catalogue, teams)
+    if steps is None:
+        elig = eligibility(portfolio, catalogue, teams)
+    else:
+        elig = steer_eligibility(portfolio, catalogue, teams, steps)
     collected_t, cost_t, _ = treatment_values(portfolio, catalogue, plans)
     value_t = np.round(collected_t - cost_t, 2)
     allowed_t = elig.allowed
@@ -356,6 +362,7 @@ def allocate(
     exact_max_pairs: int = 20_000,
     gap_tolerance: float = 1e-4,
     engine: Any = None,
+    steps: Mapping[str, str] | None = None,
 ) -> AllocationResult:
     """Allocate one treatment (and team) per account to maximise expected net recovery.
 
@@ -388,6 +395,9 @@ def allocate(
         account's best option under the prices, usage totals) runs on its workers over
         column blocks of the option-value matrix; prices, bound and assignment are identical
         to the in-process run (``None``).
+    steps
+        Optional replan steps by account (``workout replan``): broken plans' treatments
+        follow them (:mod:`solver.allocation.replan`).
 
     Raises
     ------
@@ -404,7 +414,9 @@ def allocate(
     missing = [c for c in PORTFOLIO_COLUMNS if c not in portfolio.columns]
     if missing:
         raise InputError(f"portfolio: missing column(s) {', '.join(missing)}")
-    built = build_allocation_problem(portfolio, catalogue, teams, plans=plans, budget=budget)
+    built = build_allocation_problem(
+        portfolio, catalogue, teams, plans=plans, budget=budget, steps=steps
+    )
     result = _solve(
         built,
         catalogue,

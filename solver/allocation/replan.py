@@ -1,0 +1,231 @@
+"""Broken plans (issue 17 item 5): each restructured account's status and next step.
+
+A *restructured* account is one the book flags ``has_plan`` (SPEC §3: a signed plan being
+honoured). Its payment history is the long format of :mod:`solver.risk.history`
+(docs/history.md); the rules, with the ``[replan]`` policy of ``scenarios/replan.toml``:
+
+* A month is **missed** when ``amount_paid < amount_due`` in whole cents (``amount_due``
+  already includes overdue amounts, so catching up means paying it in full).
+* ``missed`` = the number of consecutive missed months at the end of the account's history.
+* A **re-age** happened in a month when ``dpd`` falls from > 0 to 0 although that month's
+  ``amount_due`` was not paid: the delinquency was reset without the arrears being paid.
+  ``reages`` counts them over the whole history (the history is the only record; the book
+  has no column for it).
+
+Status and step (first rule that applies):
+
+========================================== ============== ===============
+rule                                        status         step
+========================================== ============== ===============
+last month ``paid`` or ``charged_off``      that status    ``none``
+no history rows for the account             ``no_history`` ``monitor``
+``missed == 0``                             ``performing`` ``monitor``
+``missed <= cure_window_months``            ``in_cure``    ``cure_window``
+broken, ``reages < max_reages``             ``broken``     ``reage``
+broken, re-aged already                     ``broken``     ``escalate``
+========================================== ============== ===============
+
+:func:`steer_eligibility` makes the allocation follow the steps (``workout allocate
+--replan``): for ``cure_window``, ``reage`` and ``escalate`` accounts the plan is not being
+honoured, so the book's ``has_plan`` stop no longer applies (every other protected flag
+still does); ``cure_window`` accounts then get gentle treatments only, ``reage`` accounts
+gentle treatments or the senior call that offers a plan, ``escalate`` accounts anything
+the other rules allow (legal and field visits included).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from solver.allocation.compliance import Eligibility, eligibility, flag_column
+from solver.errors import InputError
+
+__all__ = [
+    "LIFTED_STEPS",
+    "STEPS",
+    "ReplanPolicy",
+    "read_steps",
+    "reage_plans",
+    "replan",
+    "steer_eligibility",
+]
+
+#: The steps, in the order of the table above (``none``: closed, nothing to do).
+STEPS = ("none", "monitor", "cure_window", "reage", "escalate")
+#: Steps of a plan that is not being honoured: the ``has_plan`` stop is lifted.
+LIFTED_STEPS = ("cure_window", "reage", "escalate")
+#: The treatment that offers a plan (solver.allocation.values adds the plan's uplift to it).
+PLAN_OFFER = "senior_call"
+#: Eligibility codes added to solver.allocation.compliance.REASONS.
+CURE_CODE, REAGE_CODE = 9, 10
+
+DEFAULT_POLICY = Path(__file__).resolve().parents[2] / "scenarios" / "replan.toml"
+
+
+@dataclass(frozen=True)
+class ReplanPolicy:
+    """``[replan]`` keys (defaults and their reasons in ``scenarios/replan.toml``)."""
+
+    cure_window_months: int = 2
+    max_reages: int = 1
+
+    @classmethod
+    def from_toml(cls, path: Path | None = None) -> ReplanPolicy:
+        """Read the ``[replan]`` table (the bundled file when ``path`` is None)."""
+        path = path or DEFAULT_POLICY
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise InputError(f"{path}: cannot read the replan policy: {exc}") from exc
+        table = data.get("replan", {})
+        unknown = sorted(set(table) - {"cure_window_months", "max_reages"})
+        if unknown:
+            raise InputError(f"{path}: [replan] unknown key(s) {', '.join(unknown)}")
+        values = {}
+        for key, low, high in (("cure_window_months", 0, 12), ("max_reages", 0, 5)):
+            value = table.get(key, getattr(cls, key))
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise InputError(
+                    f"{path}: [replan] {key} must be a whole number in [{low}, {high}], "
+                    f"got {value!r}"
+                )
+            values[key] = value
+        return cls(**values)
+
+
+def _account_facts(history: pd.DataFrame) -> pd.DataFrame:
+    """Per account of a validated history (sorted by account and month): ``missed``,
+    ``reages``, ``last_status``, ``months``."""
+    due = np.round(history["amount_due"].to_numpy(dtype=np.float64) * 100).astype(np.int64)
+    paid = np.round(history["amount_paid"].to_numpy(dtype=np.float64) * 100).astype(np.int64)
+    miss = paid < due
+    ids = history["account_id"].astype(str).to_numpy()
+    dpd = history["dpd"].to_numpy(dtype=np.int64)
+    rows = []
+    start = 0
+    for end in [*np.flatnonzero(ids[1:] != ids[:-1]) + 1, len(ids)]:
+        m = miss[start:end]
+        trailing = len(m) - int(np.flatnonzero(~m)[-1]) - 1 if (~m).any() else len(m)
+        d = dpd[start:end]
+        reages = int(((d[:-1] > 0) & (d[1:] == 0) & m[1:]).sum())
+        last = str(history["status"].iloc[end - 1])
+        rows.append((ids[start], trailing, reages, last, end - start))
+        start = end
+    return pd.DataFrame(rows, columns=["account_id", "missed", "reages", "last_status", "months"])
+
+
+def replan(portfolio: Any, history: pd.DataFrame, policy: ReplanPolicy | None = None) -> Any:
+    """Status and next step of every ``has_plan`` account of ``portfolio`` (rules above).
+
+    Returns ``account_id, status, step, missed, reages, cure_months_left`` (book order).
+    """
+    policy = policy or ReplanPolicy()
+    ids = portfolio["account_id"].astype(str).to_numpy()
+    restructured = ids[flag_column(portfolio, "has_plan")]
+    facts = _account_facts(history).set_index("account_id")
+    out = []
+    for acct in restructured:
+        if acct not in facts.index:
+            out.append((acct, "no_history", "monitor", 0, 0, 0))
+            continue
+        missed, reages, last = (facts.at[acct, c] for c in ("missed", "reages", "last_status"))
+        missed, reages = int(missed), int(reages)
+        left = 0
+        if last in ("paid", "charged_off"):
+            status, step = str(last), "none"
+        elif missed == 0:
+            status, step = "performing", "monitor"
+        elif missed <= policy.cure_window_months:
+            status, step = "in_cure", "cure_window"
+            left = policy.cure_window_months - missed + 1
+        else:
+            status = "broken"
+            step = "reage" if reages < policy.max_reages else "escalate"
+        out.append((acct, status, step, missed, reages, left))
+    columns = ["account_id", "status", "step", "missed", "reages", "cure_months_left"]
+    return pd.DataFrame(out, columns=columns)
+
+
+#: Columns :func:`reage_plans` adds (from :func:`solver.plans.portfolio.plan_portfolio`).
+PLAN_COLUMNS = {
+    "status": "plan_status",
+    "family": "plan_family",
+    "term": "plan_term",
+    "first_payment": "plan_first_payment",
+    "npv_vs_status_quo": "npv_vs_status_quo",
+}
+
+
+def reage_plans(portfolio: Any, steps: Any, policy: Any = None, model: Any = None) -> Any:
+    """The new plan of every ``reage`` account (SPEC §6 search on the book's current state,
+    :func:`solver.plans.portfolio.plan_portfolio`), as the columns of :data:`PLAN_COLUMNS`.
+
+    A re-age needs a plan that passes the NPV test: when the search recommends none
+    (``plan_status`` other than ``RECOMMENDED``), the step becomes ``escalate``.
+    """
+    from solver.domain import Status
+    from solver.plans.portfolio import plan_portfolio
+
+    out = steps.copy()
+    for column in PLAN_COLUMNS.values():
+        out[column] = None
+    wanted = out["step"] == "reage"
+    if not wanted.any():
+        return out
+    ids = portfolio["account_id"].astype(str)
+    plans = plan_portfolio(portfolio[ids.isin(out.loc[wanted, "account_id"])], policy, model)
+    table = plans.table.set_index(plans.table["account_id"].astype(str))
+    rows = out.index[wanted]
+    for source, column in PLAN_COLUMNS.items():
+        out.loc[rows, column] = table.loc[out.loc[rows, "account_id"], source].to_numpy()
+    failed = wanted & (out["plan_status"] != str(Status.RECOMMENDED))
+    out.loc[failed, "step"] = "escalate"
+    return out
+
+
+def read_steps(path: Path) -> dict[str, str]:
+    """``account_id -> step`` from a ``workout replan`` output (CSV/Parquet/Excel)."""
+    from solver.risk._tables import read_table
+
+    frame = read_table(path)
+    missing = [c for c in ("account_id", "step") if c not in frame.columns]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
+    steps = frame["step"].astype(str).to_numpy()
+    bad = np.flatnonzero(~np.isin(steps, STEPS))
+    if bad.size:
+        row = int(bad[0]) + 1
+        raise InputError(
+            f"{path}: row {row}, column step: {steps[bad[0]]!r} is not one of {', '.join(STEPS)}"
+        )
+    return dict(zip(frame["account_id"].astype(str), steps, strict=True))
+
+
+def steer_eligibility(
+    portfolio: Any, catalogue: Any, teams: Any, steps: Mapping[str, str]
+) -> Eligibility:
+    """The eligibility mask with the replan steps applied (module docstring)."""
+    ids = portfolio["account_id"].astype(str).to_numpy()
+    step = np.array([steps.get(i, "") for i in ids], dtype=object)
+    lifted = np.isin(step, LIFTED_STEPS)
+    frame = portfolio
+    if lifted.any() and "has_plan" in portfolio.columns:
+        frame = portfolio.copy()
+        frame["has_plan"] = flag_column(portfolio, "has_plan") & ~lifted
+    elig = eligibility(frame, catalogue, teams)
+    code = elig.code.copy()
+    cure, reage = step == "cure_window", step == "reage"
+    for t_idx, t in enumerate(catalogue.treatments):
+        if t.gentle:
+            continue
+        code[t_idx][cure & (code[t_idx] == 0)] = CURE_CODE
+        if t.name != PLAN_OFFER:
+            code[t_idx][reage & (code[t_idx] == 0)] = REAGE_CODE
+    return Eligibility(code=code, team_ok=elig.team_ok, names=elig.names)
