@@ -165,12 +165,7 @@ def allocate(
         },
     )
     explain_paths = _check_explain(explain_depth, explain_prefix, input_path(portfolio), out)
-    if replan_steps is not None and (weeks is not None or explain_depth is not None):
-        raise click.UsageError(
-            "--replan steers the one-week allocation: not with --weeks or --explain-tree"
-        )
-    if weeks is not None and explain_depth is not None:
-        raise click.UsageError("--explain-tree explains the one-week allocation: not with --weeks")
+    _check_modes(weeks, explain_depth, replan_steps)
     catalogue = Catalogue.from_toml(treatments, jurisdiction=jurisdiction)
     team_set = Teams.from_toml(teams, compliance=catalogue.compliance)
     on_disk = isinstance(portfolio, Path)
@@ -181,11 +176,7 @@ def allocate(
         else:
             frame = read_portfolio(portfolio)
         plan_table = read_plans(plans) if plans is not None else None
-        steps = None
-        if replan_steps is not None:
-            from solver.allocation.replan import read_steps
-
-            steps = read_steps(replan_steps)
+        steps = _read_steps(replan_steps)
         if plan_table is not None:
             for note in match_plans(plan_table, frame, f"--plans {plans}", portfolio):
                 click.echo(f"warning: --plans {plans}: {note}", err=True)
@@ -231,6 +222,25 @@ def allocate(
             )
     explained = (explanation, explain_prefix, explain_paths)
     return _allocation_output(result, explained, out, out_db, fmt, quiet, catalogue.currency)
+
+
+def _check_modes(weeks: int | None, explain_depth: int | None, replan: Path | None) -> None:
+    """Refuse option combinations that mean two different allocations (exit 2)."""
+    if replan is not None and (weeks is not None or explain_depth is not None):
+        raise click.UsageError(
+            "--replan steers the one-week allocation: not with --weeks or --explain-tree"
+        )
+    if weeks is not None and explain_depth is not None:
+        raise click.UsageError("--explain-tree explains the one-week allocation: not with --weeks")
+
+
+def _read_steps(path: Path | None) -> Any:
+    """The steps of `workout replan` (``--replan``), or None."""
+    if path is None:
+        return None
+    from solver.allocation.replan import read_steps
+
+    return read_steps(path)
 
 
 def _allocation_output(
