@@ -19,7 +19,6 @@ from commands.common import SEED, console, int_option, shared_help, stack_option
 from commands.engine_opts import engine_options, is_dataset_output, progress_bar
 from commands.output import emit, format_option, out_help, write_out
 from commands.risk_output import (
-    clean,
     echo_json,
     fit_tables,
     hazard_table,
@@ -550,10 +549,7 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
                 "n_accounts": run.n_scored,
                 "out": out,
                 "png": str(png_path) if png_path else None,
-                "tiers": [
-                    {"tier": t, **{k: clean(v) for k, v in row.items()}}
-                    for t, row in run.summary.iterrows()
-                ],
+                "tiers": [{"tier": t, **row} for t, row in run.summary.iterrows()],
             }
         )
         return
@@ -686,7 +682,7 @@ def calibrate(
         payload.update(
             {"out": out, "png": str(png_path) if png_path else None, "sanity": check.to_dict()}
         )
-        echo_json(clean(payload))
+        echo_json(payload)
         return
     con = console()
     if history_result is not None:

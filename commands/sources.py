@@ -20,6 +20,8 @@ from typing import Any
 
 import click
 
+from commands.common import stack_options
+
 __all__ = [
     "book_options",
     "columns_option",
@@ -76,9 +78,7 @@ def book_options(argument: str) -> Callable[[Callable[..., Any]], Callable[..., 
             ),
             *_db_options("book"),
         ]
-        for option in reversed(options):
-            wrapper = option(wrapper)
-        return wrapper
+        return stack_options(*options)(wrapper)
 
     return decorate
 
@@ -137,9 +137,7 @@ def history_options(argument: str) -> Callable[[Callable[..., Any]], Callable[..
                 )
             return func(*args, **kwargs)
 
-        for option in reversed(_db_options("history")):
-            wrapper = option(wrapper)
-        return wrapper
+        return stack_options(*_db_options("history"))(wrapper)
 
     return decorate
 
@@ -162,23 +160,17 @@ def out_db_options(func: Callable[..., Any]) -> Callable[..., Any]:
         kwargs["out_db"] = None if url is None else (url, table, replace)
         return func(*args, **kwargs)
 
-    for option in reversed(
-        [
-            click.option(
-                "--out-db",
-                default=None,
-                metavar="URL",
-                help="Also write the result table to this database (SQLAlchemy URL), in one "
-                "transaction.",
-            ),
-            click.option("--out-table", default=None, metavar="NAME", help="With --out-db."),
-            click.option(
-                "--replace", is_flag=True, help="With --out-db: replace an existing table."
-            ),
-        ]
-    ):
-        wrapper = option(wrapper)
-    return wrapper
+    return stack_options(
+        click.option(
+            "--out-db",
+            default=None,
+            metavar="URL",
+            help="Also write the result table to this database (SQLAlchemy URL), in one "
+            "transaction.",
+        ),
+        click.option("--out-table", default=None, metavar="NAME", help="With --out-db."),
+        click.option("--replace", is_flag=True, help="With --out-db: replace an existing table."),
+    )(wrapper)
 
 
 def write_out_db(out_db: tuple[str, str, bool] | None, frame: Any) -> str | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "ABSORBING_STATES",
     "BUCKETS",
     "DEFAULT_DPD",
     "HISTORY_STATUSES",
@@ -141,6 +142,8 @@ DEFERRAL_MODES: tuple[str, ...] = tuple(m.value for m in DeferralMode)
 #: Account status in a monthly payment history (issue 18): ``open`` (running), ``paid``
 #: (closed, paid off) and ``charged_off`` (written off); the last two end the account's rows.
 HISTORY_STATUSES: tuple[str, ...] = ("open", "paid", "charged_off")
+#: The statuses that end an account (absorbing states of a roll-rate chain).
+ABSORBING_STATES: tuple[str, ...] = HISTORY_STATUSES[1:]
 #: Days past due at which a history's account is in default unless told otherwise (Basel's
 #: "90 days past due"; a charge-off is a default at any dpd).
 DEFAULT_DPD = 90

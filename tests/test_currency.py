@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from cli_helpers import invoke
+from cli_inprocess import run_workout as invoke
 
 from solver.core.policy import Policy
 

@@ -7,8 +7,7 @@ and the letter's figures recomputed from its schedule.
 
 from __future__ import annotations
 
-import contextlib
-import io
+import hashlib
 import json
 import math
 import re
@@ -18,9 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_inprocess import run_workout
 
-import cli
-from commands.common import run_cli
 from solver.core import Account, Policy, level_plan, read_account
 from solver.errors import InfeasibleError, InputError
 from solver.officer import (
@@ -29,7 +27,6 @@ from solver.officer import (
     Verdict,
     choose_offer,
     evaluate_counter_offer,
-    letter_sha256,
     nearest_option,
     parse_payments,
     policy_violations,
@@ -57,11 +54,9 @@ def plans(account):
     return plan_options(account)
 
 
-def _invoke(*args: object) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = run_cli(cli.workout, [str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
+def _sha256(text: str) -> str:
+    """The SHA-256 of a letter's UTF-8 text, computed here (not by the code under test)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # -- the evaluator against the optimizer ------------------------------------------------------
@@ -306,7 +301,7 @@ def test_letter_is_deterministic_and_escapes_settings(account, plans):
     """The same offer gives the same bytes; settings text is escaped, not markup."""
     _, a = _letter(account, plans)
     _, b = _letter(account, plans)
-    assert letter_sha256(a) == letter_sha256(b)
+    assert _sha256(a) == _sha256(b)
     evil = LetterSettings(bank_name_en="<script>alert(1)</script>", hotline="95500")
     _, html = _letter(account, plans, settings=evil)
     assert "<script>alert(1)" not in html and "&lt;script&gt;" in html and "95500" in html
@@ -330,7 +325,9 @@ def test_letter_settings_from_toml(tmp_path):
 
 def test_evaluate_json_is_the_document(account, plans):
     """`workout evaluate --format json` prints the counter-offer document."""
-    code, out, err = _invoke("evaluate", SAMPLE, "--payments", "0*3,2500*40", "--format", "json")
+    code, out, err = run_workout(
+        "evaluate", SAMPLE, "--payments", "0*3,2500*40", "--format", "json"
+    )
     assert code == 0, err
     doc = json.loads(out)
     expected = counter_offer_document(
@@ -343,13 +340,13 @@ def test_evaluate_json_is_the_document(account, plans):
 
 def test_evaluate_table_and_settings(tmp_path):
     """The table names the verdict; --set changes the account as in `workout plan`."""
-    code, out, err = _invoke(
+    code, out, err = run_workout(
         "evaluate", SAMPLE, "--term", "36", "--holiday", "3", "--amount", "2000"
     )
     assert code == 0, err
     assert "BREAKS_POLICY" in out and "nearest" in out
     runs = [
-        _invoke("evaluate", SAMPLE, "--term", "36", *extra, "--format", "json")
+        run_workout("evaluate", SAMPLE, "--term", "36", *extra, "--format", "json")
         for extra in ([], ["--set", "income=30000", "--set", "income_normal=30000"])
     ]
     assert [code for code, _, _ in runs] == [0, 0]
@@ -371,14 +368,14 @@ def test_evaluate_table_and_settings(tmp_path):
 )
 def test_evaluate_usage_errors_are_exit_2(args, words):
     """Bad proposals and settings: exit 2 with a message naming the option."""
-    code, out, err = _invoke("evaluate", SAMPLE, *args)
+    code, out, err = run_workout("evaluate", SAMPLE, *args)
     assert code == 2 and words in err and "Traceback" not in err and out == ""
 
 
 def test_offer_writes_the_letter(tmp_path):
     """`workout offer` writes the HTML letter and reports its SHA-256."""
     out = tmp_path / "letter.html"
-    code, stdout, err = _invoke(
+    code, stdout, err = run_workout(
         "offer",
         SAMPLE,
         "--option",
@@ -393,7 +390,7 @@ def test_offer_writes_the_letter(tmp_path):
     assert code == 0, err
     summary = json.loads(stdout)
     html = out.read_text(encoding="utf-8")
-    assert summary["sha256"] == letter_sha256(html) and summary["valid_until"] == "2026-05-18"
+    assert summary["sha256"] == _sha256(html) and summary["valid_until"] == "2026-05-18"
     assert summary["option"] == "custom" and "定制化还款计划" in html
 
 
@@ -401,13 +398,13 @@ def test_offer_of_a_counter_offer_and_refusals(tmp_path):
     """counter_offer with a proposal is written; one that breaks policy is exit 3; a
     --out that is neither HTML nor PDF is exit 2 before any work."""
     out = tmp_path / "c.html"
-    code, _, err = _invoke(
+    code, _, err = run_workout(
         "offer", SAMPLE, "--option", "counter_offer", "--payments", "0*3,2500*40", "--out", out
     )
     assert code == 0, err
     assert "按您提议的还款计划" in out.read_text(encoding="utf-8")
     bad = tmp_path / "bad.html"
-    code, _, err = _invoke(
+    code, _, err = run_workout(
         "offer",
         SAMPLE,
         "--option",
@@ -420,7 +417,7 @@ def test_offer_of_a_counter_offer_and_refusals(tmp_path):
         bad,
     )
     assert code == 3 and "breaks the policy" in err and not bad.exists()
-    code, _, err = _invoke("offer", SAMPLE, "--option", "custom", "--out", tmp_path / "l.docx")
+    code, _, err = run_workout("offer", SAMPLE, "--option", "custom", "--out", tmp_path / "l.docx")
     assert code == 2 and ".html or .pdf" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.html"]
 
@@ -453,15 +450,15 @@ def test_offer_pdf_is_the_html_letter_rendered(tmp_path):
     _require_pdf()
     db = f"sqlite:///{tmp_path / 'audit.db'}"
     common = ["--option", "custom", "--as-of", "2026-05-04", "--lang", "en"]
-    code, _, err = _invoke("offer", SAMPLE, *common, "--out", tmp_path / "l.html")
+    code, _, err = run_workout("offer", SAMPLE, *common, "--out", tmp_path / "l.html")
     assert code == 0, err
-    code, stdout, err = _invoke(
+    code, stdout, err = run_workout(
         "offer", SAMPLE, *common, "--officer", "OF-1", "--db", db,
         "--out", tmp_path / "l.pdf", "--format", "json",
     )  # fmt: skip
     assert code == 0, err
     html = (tmp_path / "l.html").read_text(encoding="utf-8")
-    assert json.loads(stdout)["sha256"] == letter_sha256(html)
+    assert json.loads(stdout)["sha256"] == _sha256(html)
     assert (tmp_path / "l.pdf").read_bytes().startswith(b"%PDF-")
     text = _pdf_text(tmp_path / "l.pdf")
     rows = re.findall(r"<tr><td>(\d+)</td><td>([\d-]+)</td><td>([\d,.]+)</td>", html)
@@ -471,7 +468,7 @@ def test_offer_pdf_is_the_html_letter_rendered(tmp_path):
         assert due in words and amount in words, (number, due, amount)
     total = re.search(r'id="total-of-payments">([\d,.]+)<', html)
     assert total is not None and total.group(1) in words
-    code, _, err = _invoke("audit", "letter", "1", "--db", db, "--out", tmp_path / "r.pdf")
+    code, _, err = run_workout("audit", "letter", "1", "--db", db, "--out", tmp_path / "r.pdf")
     assert code == 0, err
     assert (tmp_path / "r.pdf").read_bytes() == (tmp_path / "l.pdf").read_bytes()
 
@@ -490,7 +487,7 @@ def test_offer_pdf_without_weasyprint_is_refused_before_any_work(tmp_path, monke
 
     monkeypatch.setattr(builtins, "__import__", no_weasyprint)
     db = tmp_path / "audit.db"
-    code, _, err = _invoke(
+    code, _, err = run_workout(
         "offer", SAMPLE, "--option", "custom", "--officer", "OF-1",
         "--db", f"sqlite:///{db}", "--out", tmp_path / "l.pdf",
     )  # fmt: skip

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from cli_helpers import invoke
+from cli_inprocess import run_workout as invoke
 from pg_helpers import postgres_schema, postgres_url
 from sqlalchemy import create_engine, text
 

@@ -38,6 +38,8 @@ import numpy as np
 
 from solver.core.contract import status_quo_batch
 from solver.core.model import AccountParams, BehaviourModel
+from solver.core.schema import DPD_BUCKET_EDGES
+from solver.domain import DEFAULT_DPD
 from solver.errors import InputError
 
 if TYPE_CHECKING:
@@ -79,6 +81,7 @@ def simulate_history(
     scheduled, _, _ = status_quo_batch(book)
     scheduled = np.pad(scheduled, ((0, 0), (0, max(0, months - scheduled.shape[1]))))
     rate = book["annual_rate"].to_numpy(float) / 12.0
+    term = book["remaining_term"].to_numpy(np.int64)
     rng = np.random.default_rng(seed)
 
     dpd = book["dpd"].to_numpy(np.int64).copy()
@@ -112,12 +115,14 @@ def simulate_history(
         hazard = kernel.hazard_of_afford(rows, afford)
         default = u[0, rows] < hazard
         pays = ~default & (u[1, rows] < afford)
-        holds = ~default & ~pays & (dpd[rows] >= 60) & (dpd[rows] < 90)
+        # 60-89 dpd: paying this month's instalment holds the account short of default
+        late = (dpd[rows] >= DPD_BUCKET_EDGES[2]) & (dpd[rows] < DEFAULT_DPD)
+        holds = ~default & ~pays & late
         paid = np.where(pays, due, np.where(holds, np.minimum(this_month, due), 0.0))
         dpd[rows] = np.where(pays, 0, np.where(holds, dpd[rows], dpd[rows] + 30))
         overdue[rows] = np.round(due - paid, 2)
         balance[rows] = np.maximum(0.0, balance[rows] * (1.0 + rate[rows]) - paid)
-        term_over = t >= book["remaining_term"].to_numpy(np.int64)[rows]
+        term_over = t >= term[rows]
         status = np.where(
             default, "charged_off", np.where(term_over & (overdue[rows] <= 0), "paid", "open")
         )

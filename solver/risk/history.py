@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from solver.core.tiering import dpd_bucket
-from solver.domain import DEFAULT_DPD, HISTORY_STATUSES, TIERS
+from solver.domain import ABSORBING_STATES, DEFAULT_DPD, HISTORY_STATUSES, TIERS
 from solver.errors import InputError
 from solver.risk._tables import TableSource, problems_error, read_table, shown, source_label
 
@@ -58,7 +58,6 @@ HISTORY_REQUIRED: tuple[str, ...] = (
     "status",
 )
 HISTORY_OPTIONAL: tuple[str, ...] = ("balance", "credit_limit", "tier")
-_ABSORBING = ("paid", "charged_off")
 
 
 @dataclass(frozen=True)
@@ -229,7 +228,7 @@ def history_panel(history: pd.DataFrame) -> pd.DataFrame:
     dpd_bucket`` (the dpd bucket, or ``paid`` / ``charged_off`` on closing rows) and
     ``balance`` when the history has it."""
     bucket = np.where(
-        np.isin(history["status"].to_numpy(), _ABSORBING),
+        np.isin(history["status"].to_numpy(), ABSORBING_STATES),
         history["status"].to_numpy(dtype=object),
         np.asarray(dpd_bucket(history["dpd"].to_numpy()), dtype=object),
     )

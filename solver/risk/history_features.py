@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from solver.core.tiering import bucket_index
+from solver.domain import ABSORBING_STATES
 from solver.errors import InputError
 from solver.risk.history import DefaultDefinition
 
@@ -218,7 +219,7 @@ def history_sample(
     )
     last = last.reindex(ids)
     followed = (last["last_month"].to_numpy() == as_of + horizon) | (
-        last["last_status"].isin(("paid", "charged_off")).to_numpy()
+        last["last_status"].isin(ABSORBING_STATES).to_numpy()
     )
     outcome = pd.Index(ids).isin(list(defaulted))
     keep = at_risk & (followed | outcome)

@@ -36,13 +36,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from solver.domain import ABSORBING_STATES, BUCKETS
 from solver.errors import InputError
 from solver.risk._tables import TableSource, problems_error, read_table, shown, source_label
 from solver.risk.history import history_panel, is_history_table, month_ordinal, validate_history
 from solver.risk.uci import is_uci_table, normalise_uci, uci_panel
 
-BUCKETS: tuple[str, ...] = ("M0", "M1", "M2", "M3", "M4+")
-ABSORBING_STATES: tuple[str, ...] = ("paid", "charged_off")
 STATES: tuple[str, ...] = BUCKETS + ABSORBING_STATES
 INTERVAL_METHODS: tuple[str, ...] = ("wilson", "goodman")
 

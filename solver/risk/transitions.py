@@ -27,6 +27,7 @@ import pandas as pd
 
 from solver.core.model import AccountParams, BehaviourModel
 from solver.core.tiering import bucket_index
+from solver.domain import BUCKETS
 from solver.errors import InputError
 from solver.risk.calibration import HazardCalibration, calibrate_hazards
 from solver.risk.history import DefaultDefinition
@@ -103,9 +104,7 @@ def transition_rows(
         {
             "account_id": ids[at_risk],
             "month": history["month"].to_numpy()[at_risk],
-            "from_bucket": np.array(["M0", "M1", "M2", "M3", "M4+"], dtype=object)[
-                bucket[at_risk - 1]
-            ],
+            "from_bucket": np.array(BUCKETS, dtype=object)[bucket[at_risk - 1]],
             "move": move,
             "defaults": in_default[at_risk].astype(np.int64),
         }
