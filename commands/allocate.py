@@ -334,9 +334,10 @@ def _check_explain(
         return []
     if depth is None:
         raise click.UsageError("--explain-tree-out needs --explain-tree DEPTH")
+    from solver.allocation.strategy import export_paths
     from solver.core.atomic import check_writable
 
-    paths = [Path(f"{prefix}{suffix}") for suffix in (".txt", ".json", ".sql")]
+    paths = [Path(p) for p in export_paths(prefix)]
     for path in paths:
         check_writable(
             path, option="--explain-tree-out", inputs={"PORTFOLIO": portfolio, "--out": out}

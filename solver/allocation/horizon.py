@@ -66,7 +66,7 @@ from solver.allocation.catalogue import Catalogue, Teams
 from solver.allocation.gap.problem import AssignmentProblem
 from solver.allocation.gap.solve import solve_assignment
 from solver.allocation.portfolio import AllocationProblem, build_allocation_problem
-from solver.allocation.values import payment_probability, recommended_plans
+from solver.allocation.values import due_basis, payment_probability, recommended_plans
 from solver.core.annuity import level_payment
 from solver.core.model import AccountParams, BehaviourModel
 from solver.core.tiering import dpd_bucket
@@ -142,9 +142,8 @@ def _weekly_hazards(
     principal = portfolio["principal"].to_numpy(dtype=np.float64)
     interest = portfolio["interest_due"].to_numpy(dtype=np.float64)
     arrears = portfolio["arrears"].to_numpy(dtype=np.float64)
-    due = arrears + portfolio["fees_due"].to_numpy(dtype=np.float64)
     term = np.maximum(portfolio["remaining_term"].to_numpy(dtype=np.float64), 1.0)
-    due = np.where(due > 0, due, (principal + interest) / term)  # as treatment_values' basis
+    due = due_basis(portfolio)
     rate = portfolio["annual_rate"].to_numpy(dtype=np.float64)
     instalment = np.asarray(
         level_payment(np.maximum(0.0, principal + interest - arrears), rate, term), dtype=float

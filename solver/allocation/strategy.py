@@ -555,15 +555,24 @@ def _overruns(
     return overruns, usage
 
 
+#: The files ``--explain-tree-out PREFIX`` writes: PREFIX plus each of these.
+EXPORT_SUFFIXES = (".txt", ".json", ".sql")
+
+
+def export_paths(prefix: str) -> list[str]:
+    """The files :func:`write_exports` writes for ``prefix``."""
+    return [f"{prefix}{suffix}" for suffix in EXPORT_SUFFIXES]
+
+
 def write_exports(explanation: TreeExplanation, prefix: str) -> list[str]:
     """Write ``prefix``.txt, .json and .sql atomically; returns the paths written."""
     paths = []
-    for suffix, text in (
-        (".txt", explanation.to_text()),
-        (".json", json.dumps(explanation.to_json(), indent=2, ensure_ascii=False) + "\n"),
-        (".sql", explanation.to_sql()),
-    ):
-        path = f"{prefix}{suffix}"
+    texts = (
+        explanation.to_text(),
+        json.dumps(explanation.to_json(), indent=2, ensure_ascii=False) + "\n",
+        explanation.to_sql(),
+    )
+    for path, text in zip(export_paths(prefix), texts, strict=True):
         with atomic_open(path, "w", encoding="utf-8") as handle:
             handle.write(text)
         paths.append(path)

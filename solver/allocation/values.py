@@ -18,7 +18,7 @@ from solver.allocation.compliance import label_codes, text_column
 from solver.domain import BUCKETS, TIERS
 from solver.errors import InputError
 
-__all__ = ["payment_probability", "recommended_plans", "treatment_values"]
+__all__ = ["due_basis", "payment_probability", "recommended_plans", "treatment_values"]
 
 
 def payment_probability(portfolio: Any, catalogue: Catalogue) -> np.ndarray:
@@ -41,6 +41,18 @@ def payment_probability(portfolio: Any, catalogue: Catalogue) -> np.ndarray:
     return out
 
 
+def due_basis(portfolio: Any) -> np.ndarray:
+    """What a payment this period pays: arrears plus fees due, or, with nothing overdue,
+    one month of principal and interest over the remaining term."""
+    principal = portfolio["principal"].to_numpy(dtype=np.float64)
+    interest = portfolio["interest_due"].to_numpy(dtype=np.float64)
+    term = np.maximum(portfolio["remaining_term"].to_numpy(dtype=np.float64), 1.0)
+    due = portfolio["arrears"].to_numpy(dtype=np.float64) + portfolio["fees_due"].to_numpy(
+        dtype=np.float64
+    )
+    return np.where(due > 0, due, (principal + interest) / term)
+
+
 def treatment_values(
     portfolio: Any, catalogue: Catalogue, plans: Any | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -57,10 +69,7 @@ def treatment_values(
     principal = portfolio["principal"].to_numpy(dtype=np.float64)
     interest = portfolio["interest_due"].to_numpy(dtype=np.float64)
     fees = portfolio["fees_due"].to_numpy(dtype=np.float64)
-    arrears = portfolio["arrears"].to_numpy(dtype=np.float64)
-    term = np.maximum(portfolio["remaining_term"].to_numpy(dtype=np.float64), 1.0)
-    due = arrears + fees
-    due = np.where(due > 0, due, (principal + interest) / term)
+    due = due_basis(portfolio)
     balance = principal + interest + fees
 
     t_count = len(catalogue.treatments)
