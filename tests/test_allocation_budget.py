@@ -1,15 +1,19 @@
 """Hard budgets in integer cents (issue 17): the printed costs never sum above the budget.
 
-Oracle: each treatment's cost in cents from the catalogue's decimal text with
-:class:`fractions.Fraction`, rounded half up (how a bank's ledger rounds), and the budget
-rounded down to the cent; both computed here, not with the code under test. Budgets are
-adversarial: sums of cost combinations, and those sums less 0.1, 0.5, 0.9 and 1 cent.
+Oracle (README "--budget is a hard limit": "each treatment's cost is computed in decimal and
+rounded half up to the cent ..., the budget is rounded down to the cent"): each treatment's
+cost in cents from the catalogue's *published* unit cost -- the TOML text read as
+:class:`decimal.Decimal` -- times its actions, rounded half up with ``decimal``; the budget
+rounded down to the cent with :class:`fractions.Fraction`. Both are computed here, never with
+``Treatment.cost_cents`` or ``to_cents`` (the code under test). Budgets are adversarial: sums
+of cost combinations, and those sums less 0.1, 0.5, 0.9 and 1 cent.
 """
 
 from __future__ import annotations
 
 import math
 import tomllib
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 import numpy as np
@@ -27,10 +31,23 @@ AWKWARD = ("0.335", "0.005", "0.015", "0.125", "1.005", "2.675", "0.045", "10.34
 CHANGED = ("sms", "email", "app", "ai_voice", "agent_call")
 
 
-def cents_half_up(text: str, actions: int) -> int:
-    """Cost of ``actions`` actions at ``text`` CNY each, in cents, rounded half up."""
-    exact = Fraction(text) * actions * 100
-    return math.floor(exact + Fraction(1, 2))
+def cents_half_up(unit: str | Decimal, actions: int) -> int:
+    """Cost of ``actions`` actions at ``unit`` CNY each (decimal text), in cents, half up."""
+    exact = Decimal(unit) * actions * 100
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def published() -> dict:
+    """The shipped catalogue with its unit costs as written (Decimal, not binary floats)."""
+    return tomllib.loads(default_catalogue_path().read_text(), parse_float=Decimal)
+
+
+def published_cents() -> dict[str, int]:
+    """Each shipped treatment's cost per account per period in cents (the oracle)."""
+    return {
+        name: cents_half_up(table["cost_per_action"], table["actions"])
+        for name, table in published()["treatments"].items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +72,8 @@ def awkward_catalogue(base: dict, prices: list[str], actions: list[int]) -> tupl
         data["treatments"][name]["cost_per_action"] = float(price)
         data["treatments"][name]["actions"] = count
         oracle[name] = cents_half_up(price, count)
-    for name, table in data["treatments"].items():
-        if name not in oracle:
-            oracle[name] = cents_half_up(repr(float(table["cost_per_action"])), table["actions"])
+    for name, cents in published_cents().items():
+        oracle.setdefault(name, cents)
     return Catalogue.from_mapping(data, source="awkward"), oracle
 
 
@@ -107,15 +123,18 @@ def test_decomposition_path_budget_in_cents(case, book, base_catalogue):
 
 
 def test_shipped_app_cost_rounds_like_the_csv():
-    """The case of issue 17: app pushes at 0.005 × 3 cost 2 cents in the budget and the CSV."""
+    """The case of issue 17: app pushes at 0.005 × 3 cost 2 cents in the budget and the CSV;
+    every printed cost is the published unit cost × actions, half up."""
     frame = generate_portfolio(300, seed=3)
     catalogue = Catalogue.default()
     result = allocate(frame, catalogue, Teams.default(), budget=30.0, time_limit=10)
-    cents = np.round(result.assignments["cost"].to_numpy() * 100).astype(int)
-    assert cents.sum() <= 3000
-    apps = result.assignments["treatment"] == "app"
-    assert apps.any()
-    assert set(cents[apps.to_numpy()]) == {cents_half_up("0.005", 3)}
+    table = result.assignments
+    cents = [round(Fraction(f"{c:.2f}") * 100) for c in table["cost"]]
+    assert sum(cents) <= 3000
+    oracle = published_cents()
+    assert oracle["app"] == 2  # 0.015 CNY, half up
+    assert cents == [oracle[t] for t in table["treatment"]]
+    assert (table["treatment"] == "app").any()
 
 
 def test_cents_check_repairs_an_overspending_assignment():
@@ -130,7 +149,8 @@ def test_cents_check_repairs_an_overspending_assignment():
     catalogue, teams = Catalogue.default(), Teams.default()
     built = build_allocation_problem(frame, catalogue, teams, budget=50.0)
     greedy = np.argmax(built.value, axis=0)  # each account's best option, budget ignored
-    cents = np.array([catalogue.treatments[t].cost_cents for t in built.option_treatment])
+    oracle = published_cents()
+    cents = np.array([oracle[catalogue.names[t]] for t in built.option_treatment])
     assert cents[greedy].sum() > 5000
     raw = AssignmentResult(greedy, 0.0, 0.0, 0.0, Status.OPTIMAL, 0.0, "test")
     fixed = _within_budget(built, catalogue, raw, 50.0)

@@ -3,19 +3,20 @@
 The oracle below is written from the rules in README / solver/allocation/replan.py with its
 own code (plain loops over the rows): a month is missed when paid < due in cents; the
 trailing run of missed months decides performing / in the cure window / broken; a re-age is
-a month whose dpd falls from > 0 to 0 although its due was not paid.
+a month whose dpd falls from > 0 to 0 although its due was not paid. For a ``reage`` step
+the documented rule is "the SPEC §6 plan search's recommendation, else escalate": the test
+asks that search (``solver.plans.portfolio.plan_portfolio``, checked against tests/oracles.py
+in test_plans / test_plan_oracles) itself, for the accounts the oracle calls ``reage``, and
+checks the NPV test's sign (a recommended plan beats the status quo) on its answer.
+The command-line tests run ``workout`` in process (tests/cli_inprocess.py).
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from cli_inprocess import run_workout
 
 from solver.allocation.catalogue import Catalogue, Teams
 from solver.allocation.compliance import eligibility
@@ -28,10 +29,11 @@ from solver.allocation.replan import (
     steer_eligibility,
 )
 from solver.core.generate import generate_portfolio
+from solver.domain import Status
 from solver.errors import InputError
+from solver.plans.portfolio import plan_portfolio
 from solver.risk.history import validate_history
 
-ROOT = Path(__file__).resolve().parents[1]
 GENTLE = {"none", "sms", "email", "app", "ai_voice", "agent_call"}
 MONTHS = [f"2026-{m:02d}" for m in range(1, 13)]
 
@@ -128,23 +130,33 @@ def test_hand_made_histories_each_step():
 
 
 def test_reage_gets_a_plan_or_escalates():
-    """Every broken account that may be re-aged gets the plan search's answer; the step stays
-    reage exactly when a plan is recommended, else escalate; other rows get no plan."""
+    """Every account the oracle calls ``reage`` gets the plan search's answer for it: the step
+    stays reage exactly when that search recommends a plan, else escalate; the plan columns
+    are that account's own (not another row's); every other account keeps the oracle's step
+    and gets no plan."""
     ids = [f"Q{k}" for k in range(6)]
     broken = [r for k in ids for r in rows(k, [OK, MISS, (2000, 0, 60), (3000, 0, 90)])]
     frame = book([*HAND, *ids], [True] * (len(HAND) + len(ids)))
     history = validate_history(pd.concat([hand_history(), pd.DataFrame(broken)]))
-    before = replan(frame, history)
-    after = reage_plans(frame, before)
-    was = before["step"] == "reage"
-    assert was.sum() == 7  # B1 and Q0..Q5
-    recommended = after["plan_status"] == "RECOMMENDED"
-    assert (after.loc[was, "step"] == np.where(recommended[was], "reage", "escalate")).all()
-    assert after.loc[was, "plan_status"].notna().all()
-    assert after.loc[~was, "plan_status"].isna().all()
-    assert (after.loc[~was, "step"] == before.loc[~was, "step"]).all()
-    assert recommended.any()  # the rule is exercised on both sides on this book
-    assert (after.loc[recommended, "npv_vs_status_quo"].astype(float) > 0).all()
+    expected = {a: oracle(history, a, 2, 1)[1] for a in frame["account_id"].astype(str)}
+    reage = sorted(a for a, step in expected.items() if step == "reage")
+    assert reage == sorted(["B1", *ids])
+    search = plan_portfolio(frame[frame["account_id"].astype(str).isin(reage)]).table
+    search = search.set_index(search["account_id"].astype(str))
+    after = reage_plans(frame, replan(frame, history)).set_index("account_id")
+    recommended = set(search.index[search["status"] == str(Status.RECOMMENDED)])
+    assert recommended and recommended != set(reage)  # both sides of the rule on this book
+    for acct, step in expected.items():
+        if step != "reage":
+            assert after.at[acct, "step"] == step, acct
+            assert after.loc[acct, ["plan_status", "npv_vs_status_quo"]].isna().all(), acct
+            continue
+        assert after.at[acct, "step"] == ("reage" if acct in recommended else "escalate"), acct
+        for column in ("status", "family", "term", "npv_vs_status_quo"):
+            mine = "plan_" + column if column in ("status", "family", "term") else column
+            assert str(after.at[acct, mine]) == str(search.at[acct, column]), (acct, column)
+        if acct in recommended:  # the NPV test: the plan's NPV beats the status quo's
+            assert float(search.at[acct, "npv_vs_status_quo"]) > 0, acct
 
 
 def test_policy_changes_the_step_and_bad_keys_are_refused(tmp_path):
@@ -240,13 +252,6 @@ def test_allocate_honours_the_steps(steered_case):
     assert set(plain.assignments["treatment"]) == {"none"}
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    code = "import sys; sys.argv[0] = 'workout'; import cli; cli.main()"
-    return subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True)  # fmt: skip
-
-
 def test_cli_replan_and_allocate(tmp_path, steered_case):
     frame, *_ = steered_case
     history = hand_history()
@@ -257,23 +262,23 @@ def test_cli_replan_and_allocate(tmp_path, steered_case):
     frame.to_csv(book_path, index=False)
     history.to_csv(hist, index=False)
     out = tmp_path / "steps.csv"
-    run = cli("replan", str(book_path), "--history", str(hist), "--out", str(out))
-    assert run.returncode == 0, run.stderr
+    code, _, err = run_workout("replan", book_path, "--history", hist, "--out", out)
+    assert code == 0, err
     steps = read_steps(out)
     assert steps[rename["R1"]] == "escalate" and steps[rename["C1"]] == "cure_window"
     assert steps[rename["B1"]] in {"reage", "escalate"}
     assert "plan_status" in pd.read_csv(out).columns
     assert len(steps) == len(frame)
     alloc = tmp_path / "alloc.csv"
-    run = cli("allocate", str(book_path), "--replan", str(out), "--out", str(alloc), "--quiet")
-    assert run.returncode == 0, run.stderr
+    code, _, err = run_workout("allocate", book_path, "--replan", out, "--out", alloc, "--quiet")
+    assert code == 0, err
     got = pd.read_csv(alloc).set_index("account_id")["treatment"]
     assert got[rename["C1"]] in GENTLE and got[rename["P1"]] == "none"
     bad_steps = tmp_path / "bad_steps.csv"
     pd.DataFrame({"account_id": ids[:2], "step": ["monitor", "sue"]}).to_csv(bad_steps)
     alloc.unlink()
-    run = cli("allocate", str(book_path), "--replan", str(bad_steps), "--out", str(alloc))
-    assert run.returncode == 2 and "row 2, column step" in run.stderr
+    code, _, err = run_workout("allocate", book_path, "--replan", bad_steps, "--out", alloc)
+    assert code == 2 and "row 2, column step" in err
     assert not alloc.exists()
 
 
@@ -292,7 +297,7 @@ def test_cli_bad_history_is_exit_2_nothing_written(tmp_path, mutate, message):
     if mutate is not None:
         mutate(hand_history()).to_csv(hist, index=False)
     out = tmp_path / "steps.csv"
-    run = cli("replan", str(book_path), "--history", str(hist), "--out", str(out))
-    assert run.returncode == 2, run.stderr
-    assert message in run.stderr and "Traceback" not in run.stderr
+    code, _, err = run_workout("replan", book_path, "--history", hist, "--out", out)
+    assert code == 2, err
+    assert message in err and "Traceback" not in err
     assert not out.exists()
