@@ -6,30 +6,30 @@ unanswered attempts a day; US Regulation F 12 CFR 1006.14(b)(2): 7 attempts in 7
 consecutive days, none within 7 days after a conversation, FDCPA 08:00-21:00; UK CONC 7.3),
 never from the scheduler's constants. The scheduler tests then run it on adversarial books
 (protected flags, hardship, far time zones, preferred hours, a history at the limits) and
-require the checker to find nothing.
+require the checker to find nothing, and fail it when one of the scheduler's rules is
+switched off. The command-line test runs ``workout`` in process (tests/cli_inprocess.py).
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
-import os
-import subprocess
-import sys
 import tomllib
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from cli_inprocess import run_workout
 
 from solver.allocation.calendar.channels import Channels
 from solver.allocation.calendar.checker import check_calendar
 from solver.allocation.calendar.scheduler import schedule_contacts
 from solver.allocation.catalogue import Catalogue, Teams, default_catalogue_path
+from solver.allocation.compliance import Compliance
 from solver.allocation.jurisdiction import load_profile
 from solver.core.generate import generate_portfolio
 
-ROOT = Path(__file__).resolve().parents[1]
 START = dt.date(2026, 12, 7)  # a Monday
 CN, US, UK = load_profile("cn"), load_profile("us"), load_profile("uk")
 SH = "Asia/Shanghai"
@@ -202,6 +202,62 @@ def test_uk_hardship_rules():
     assert {(v.rule, v.account_id) for v in found} == {("hardship_max_contacts_per_day", "a")}
 
 
+#: Each profile's contact window (local hours), from the law (docs/compliance.md).
+WINDOW = {"cn": (8, 22), "us": (8, 21), "uk": (8, 21)}
+
+
+@pytest.mark.parametrize("code", ["cn", "us", "uk"])
+def test_window_edges_of_every_profile(code):
+    """A contact starting at the window's first minute or ending at its last is lawful; one
+    minute earlier, or one minute over the end (US/UK 21:00, China 22:00), is not."""
+    profile, (first, last) = load_profile(code), WINDOW[code]
+    zone, frame = profile.timezone, book(["a"])
+    day = "2026-12-08"
+
+    def broken(local: str, minutes: float) -> set[str]:
+        return rules_broken(plan([("a", f"{day} {local}", "phone", minutes)], zone), frame,
+                            profile)  # fmt: skip
+
+    assert broken(f"{first:02d}:00", 4.0) == set()
+    assert broken(f"{first - 1:02d}:59", 4.0) == {"contact_start"}
+    assert broken(f"{last - 1:02d}:00", 60.0) == set()
+    assert broken(f"{last - 1:02d}:00", 61.0) == {"contact_end"}
+    assert broken(f"{last:02d}:00", 1.0) == {"contact_end"}
+
+
+def test_us_window_follows_daylight_saving():
+    """FDCPA local time across the end of US summer time (1 Nov 2026): 12:30 UTC is 08:30 in
+    New York on 30 Oct (EDT, lawful) but 07:30 on 2 Nov (EST, too early)."""
+    frame = book(["a"])
+    rows = pd.DataFrame(
+        {"account_id": ["a"], "utc_time": ["2026-11-02T12:30Z"], "channel": ["phone"],
+         "minutes": [4.0], "party": ["debtor"], "treatment": ["agent_call"],
+         "stop_after_conversation_days": [7]}
+    )  # fmt: skip
+    assert rules_broken(rows, frame, US) == {"contact_start"}
+    rows["utc_time"] = "2026-10-30T12:30Z"
+    assert rules_broken(rows, frame, US) == set()
+
+
+@pytest.mark.parametrize("code", ["cn", "us", "uk"])
+@pytest.mark.parametrize("party", ["guarantor", "employer", "family"])
+def test_third_party_contact_in_every_profile(code, party):
+    """Every profile: a contact of anyone but the debtor breaks the third-party rule."""
+    profile = load_profile(code)
+    row = plan([("a", "2026-12-08 10:00", "sms", 1.0, party)], profile.timezone)
+    assert rules_broken(row, book(["a"]), profile) == {"third_party_contact"}
+
+
+@pytest.mark.parametrize("treatment", ["field_visit", "legal"])
+def test_uk_hardship_forbids_visits_and_legal_action(treatment):
+    """CONC 7.3: neither a field visit nor legal action for a customer in hardship; the same
+    row for a customer not in hardship is lawful."""
+    row = plan([("a", "2026-12-08 10:00", "visit", 60.0, "debtor", treatment, 0)],
+               "Europe/London")  # fmt: skip
+    assert rules_broken(row, book(["a"], hardship=[True]), UK) == {"hardship_forbidden"}
+    assert rules_broken(row, book(["a"], hardship=[False]), UK) == set()
+
+
 # ---- the scheduler on adversarial books ------------------------------------------------
 
 ZONES = ("Asia/Shanghai", "Asia/Urumqi", "Asia/Tokyo", "America/Los_Angeles", "Europe/London")
@@ -320,15 +376,11 @@ def test_cli_calendar_with_dialler_files_and_bad_history(tmp_path):
     allocation.rename(columns={"value": "uplift_vs_none"}).to_csv(alloc_path, index=False)
     hist = tmp_path / "history.csv"
     past.to_csv(hist, index=False)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    code = "import sys; sys.argv[0] = 'workout'; import cli; cli.main()"
     out = tmp_path / "cal.csv"
-    cmd = [sys.executable, "-c", code, "calendar", str(book_path), "--allocation",
-           str(alloc_path), "--start", str(START), "--out", str(out)]  # fmt: skip
-    run = subprocess.run([*cmd, "--history", str(hist), "--dialler-dir", str(tmp_path / "d")],
-                         env=env, cwd=ROOT, capture_output=True, text=True)  # fmt: skip
-    assert run.returncode == 0, run.stderr
-    assert "0 violations" in run.stdout
+    cmd = ["calendar", book_path, "--allocation", alloc_path, "--start", START, "--out", out]
+    code, stdout, err = run_workout(*cmd, "--history", hist, "--dialler-dir", tmp_path / "d")
+    assert code == 0, err
+    assert "0 violations" in stdout
     written = pd.read_csv(out)
     calls = written[written["channel"] == "phone"]
     files = sorted(p.name for p in (tmp_path / "d").iterdir())
@@ -336,10 +388,9 @@ def test_cli_calendar_with_dialler_files_and_bad_history(tmp_path):
     bad = tmp_path / "bad.csv"
     past.assign(outcome=["connected", "shouted", *past["outcome"][2:]]).to_csv(bad, index=False)
     out.unlink()
-    run = subprocess.run([*cmd, "--history", str(bad)], env=env, cwd=ROOT, capture_output=True,
-                         text=True)  # fmt: skip
-    assert run.returncode == 2
-    assert "row 2: outcome" in run.stderr and "Traceback" not in run.stderr
+    code, _, err = run_workout(*cmd, "--history", bad)
+    assert code == 2
+    assert "row 2: outcome" in err and "Traceback" not in err
     assert not out.exists()
 
 
@@ -351,6 +402,7 @@ def test_cli_calendar_with_dialler_files_and_bad_history(tmp_path):
         ("cn", "calls_per_day", 9, "max_connected_calls_per_day"),
         ("uk", "hardship_per_day", 9, "hardship_max_contacts_per_day"),
         ("cn", "start_min", 0.0, "contact_start"),
+        ("us", "end_min", 24 * 60.0, "contact_end"),
     ],
 )
 def test_the_adversarial_book_catches_a_scheduler_that_drops_a_rule(
@@ -358,8 +410,6 @@ def test_the_adversarial_book_catches_a_scheduler_that_drops_a_rule(
 ):
     """With one of its rules switched off, the scheduler's calendar fails the checker on
     the adversarial book: the book really tests each rule."""
-    import dataclasses
-
     from solver.allocation.calendar import scheduler
 
     strict = scheduler._rules
@@ -372,3 +422,32 @@ def test_the_adversarial_book_catches_a_scheduler_that_drops_a_rule(
     found = check_calendar(result.calendar, frame, load_profile(code), contact=contact,
                            history=past)  # fmt: skip
     assert rule in {v.rule for v in found}
+
+
+def test_the_adversarial_book_catches_a_scheduler_that_ignores_protected_flags(monkeypatch):
+    """A scheduler that forgets the profile's protected flags contacts the signed-plan,
+    cease-contact, dispute and bankruptcy accounts of the stale allocation: the checker
+    names them, and only them."""
+    monkeypatch.setattr(Compliance, "blocking_flags", lambda self: ())
+    frame, allocation, contact, past, teams = adversarial_case(600, seed=3)
+    result = schedule_contacts(frame, allocation, catalogue_for("cn"), teams, Channels.from_toml(),
+                               days=7, start=START, contact=contact, history=past)  # fmt: skip
+    found = check_calendar(result.calendar, frame, CN, contact=contact, history=past)
+    protected = frame[["has_plan", "cease_contact", "dispute", "bankruptcy"]].any(axis=1)
+    flagged = set(frame.loc[protected, "account_id"].astype(str))
+    named = {v.account_id for v in found if v.rule == "protected_flags"}
+    assert named and named <= flagged
+
+
+def test_the_adversarial_book_catches_a_scheduler_that_ignores_hardship_forbidden():
+    """A scheduler given a catalogue without the UK's hardship ban (built around the floor
+    check, as a bug would) sends field visits to hardship accounts: the checker finds it."""
+    catalogue = catalogue_for("uk")
+    loose = copy.copy(catalogue)
+    comp = dataclasses.replace(catalogue.compliance, hardship_forbidden=())
+    object.__setattr__(loose, "compliance", comp)
+    frame, allocation, contact, past, teams = adversarial_case(600, seed=3)
+    result = schedule_contacts(frame, allocation, loose, teams, Channels.from_toml(),
+                               days=7, start=START, contact=contact, history=past)  # fmt: skip
+    found = check_calendar(result.calendar, frame, UK, contact=contact, history=past)
+    assert "hardship_forbidden" in {v.rule for v in found}

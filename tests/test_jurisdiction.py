@@ -1,21 +1,20 @@
 """Jurisdiction profiles as floors (issue 17 item 1): no bank setting can loosen the law.
 
-The legal numbers below are written here from the texts (China as issue 17 states it; US
-FDCPA 1692c(a)(1) and Regulation F 12 CFR 1006.14(b)(2); UK FCA CONC 7.3), not read from the
-profile files, so a profile that drifts from the law fails these tests too.
+The legal numbers below (:data:`LAW`) are written here from the texts (docs/compliance.md:
+China's 2026 collection guidelines and issue 17; US FDCPA 1692c(a)(1), Regulation F 12 CFR
+1006.6(b)(1)(i) and 1006.14(b)(2)(i); UK FCA CONC 7.3 / 7.9 and MCOB 13.5.4G), not read from
+the profile files, so a profile that drifts from the law fails these tests too. The
+command-line test starts ``workout`` as a real process (tests/workout_process.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
-import sys
 import tomllib
-from pathlib import Path
 
 import numpy as np
 import pytest
+from workout_process import run_workout_process
 
 from solver.allocation.catalogue import Catalogue, Teams, default_catalogue_path
 from solver.allocation.compliance import eligibility
@@ -23,7 +22,22 @@ from solver.allocation.jurisdiction import RULES, load_profile
 from solver.core.generate import generate_portfolio
 from solver.errors import InputError
 
-ROOT = Path(__file__).resolve().parents[1]
+PROTECTED = ("cease_contact", "dispute", "bankruptcy", "has_plan")
+
+#: Each profile's rules as the law (and issue 17) states them: rule -> (value, direction).
+LAW = {
+    "cn": {"contact_start": (8.0, "min"), "contact_end": (22.0, "max"),
+           "max_connected_calls_per_day": (3, "max"), "max_call_attempts_per_day": (6, "max"),
+           "third_party_contact": (False, "fixed"), "protected_flags": (PROTECTED, "fixed")},
+    "us": {"contact_start": (8.0, "min"), "contact_end": (21.0, "max"),
+           "max_call_attempts_per_7_days": (7, "max"),
+           "no_call_days_after_conversation": (7, "min"),
+           "third_party_contact": (False, "fixed"), "protected_flags": (PROTECTED, "fixed")},
+    "uk": {"contact_start": (8.0, "min"), "contact_end": (21.0, "max"),
+           "hardship_forbidden": (("field_visit", "legal"), "superset"),
+           "hardship_max_contacts_per_day": (1, "max"),
+           "third_party_contact": (False, "fixed"), "protected_flags": (PROTECTED, "fixed")},
+}  # fmt: skip
 
 #: (profile, setting, a value looser than the law, a word of the legal source)
 LOOSER = [
@@ -35,21 +49,21 @@ LOOSER = [
     ("us", "contact_end", 21.5, "1692c(a)(1)"),
     ("us", "max_call_attempts_per_7_days", 8, "1006.14(b)(2)(i)(A)"),
     ("us", "no_call_days_after_conversation", 6, "1006.14(b)(2)(i)(B)"),
-    ("uk", "contact_start", 7.0, "CONC 7.3"),
-    ("uk", "contact_end", 22.0, "CONC 7.3"),
+    ("uk", "contact_start", 7.0, "CONC 7.9"),
+    ("uk", "contact_end", 22.0, "MCOB 13.5.4G"),
     ("uk", "hardship_forbidden", ["legal"], "CONC 7.3.4R"),
-    ("uk", "hardship_max_contacts_per_day", 2, "CONC 7.3"),
+    ("uk", "hardship_max_contacts_per_day", 2, "7.3.10R"),
 ]
 
-#: The strictest values each law allows, for a policy that sits exactly on the floor.
+#: The loosest values each law allows, for a policy that sits exactly on the floor.
 ON_THE_FLOOR = {
-    "cn": {"contact_start": 8.0, "contact_end": 22.0, "max_connected_calls_per_day": 3,
-           "max_call_attempts_per_day": 6},
-    "us": {"contact_start": 8.0, "contact_end": 21.0, "max_call_attempts_per_7_days": 7,
-           "no_call_days_after_conversation": 7},
-    "uk": {"contact_start": 8.0, "contact_end": 21.0,
-           "hardship_forbidden": ["field_visit", "legal"], "hardship_max_contacts_per_day": 1},
-}  # fmt: skip
+    code: {
+        name: list(value) if isinstance(value, tuple) else value
+        for name, (value, bound) in rules.items()
+        if bound != "fixed"
+    }
+    for code, rules in LAW.items()
+}
 
 
 def shipped() -> dict:
@@ -63,13 +77,41 @@ def catalogue_with(code: str, **settings) -> Catalogue:
 
 
 @pytest.mark.parametrize("code", ["cn", "us", "uk"])
-def test_profiles_state_a_source_for_every_rule(code):
-    """Every shipped profile loads, uses known rules, and names a legal source for each."""
+def test_profiles_state_the_law(code):
+    """Every shipped profile states exactly the law's rules, each with the law's value and
+    direction (a profile that drops a rule, loosens a value or flips a bound fails), and
+    names a legal source for each."""
     profile = load_profile(code)
-    assert profile.rules
-    assert set(profile.rules) <= set(RULES)
-    assert all(len(rule.source) > 10 for rule in profile.rules.values())
-    assert {"cease_contact", "dispute", "bankruptcy", "has_plan"} <= set(profile.protected_flags)
+    assert set(profile.rules) == set(LAW[code])
+    for name, (value, bound) in LAW[code].items():
+        rule = profile.rules[name]
+        assert (rule.value, rule.bound) == (value, bound), name
+        assert rule.bound == RULES[name][0], name
+        assert len(rule.source) > 20, name
+    assert set(profile.protected_flags) == set(PROTECTED)
+
+
+def test_a_profile_that_breaks_the_format_is_refused(tmp_path):
+    """A profile with an unknown rule, a flipped bound (that would turn a floor into a
+    ceiling), no source, or a value that is not a number is an InputError naming each."""
+    bad = tmp_path / "xx.toml"
+    bad.write_text(
+        '[profile]\ncode = "xx"\n'
+        '[rules.contact_start]\nvalue = 8.0\nbound = "max"\nsource = "a law"\n'
+        '[rules.contact_end]\nvalue = 21.0\nbound = "max"\nsource = " "\n'
+        '[rules.max_call_attempts_per_day]\nvalue = "six"\nbound = "max"\nsource = "a law"\n'
+        '[rules.calls_per_fortnight]\nvalue = 1\nbound = "max"\nsource = "a law"\n'
+        '[rules.hardship_forbidden]\nvalue = ["legal"]\nbound = "superset"\n'
+    )
+    with pytest.raises(InputError) as caught:
+        load_profile(str(bad))
+    text = "\n".join(caught.value.problems)
+    assert len(caught.value.problems) == 5
+    assert "rules.contact_start: bound must be 'min'" in text
+    assert "rules.contact_end: source" in text
+    assert "rules.max_call_attempts_per_day: value must be a number" in text
+    assert "rules.calls_per_fortnight: unknown rule" in text
+    assert "rules.hardship_forbidden: needs value, bound and source" in text
 
 
 @pytest.mark.parametrize("code", ["cn", "us", "uk"])
@@ -96,21 +138,31 @@ def test_stricter_settings_are_allowed():
     assert catalogue.compliance.contact_end == 20.0
 
 
-def test_unset_settings_take_the_floor():
-    """A US catalogue that leaves the window out gets the FDCPA's 08:00-21:00, not 22:00."""
+@pytest.mark.parametrize("code", ["cn", "us", "uk"])
+def test_unset_settings_take_the_floor(code):
+    """A catalogue that leaves every floor setting out gets the law's values (e.g. the US
+    window 08:00-21:00, not the catalogue default 22:00; the UK's one contact a day in
+    hardship, not 24), and the protected flags on top of an empty no_contact_flags."""
     data = shipped()
-    for key in ("contact_start", "contact_end"):
-        del data["compliance"][key]
-    comp = Catalogue.from_mapping(data, source="bank.toml", jurisdiction="us").compliance
-    assert (comp.contact_start, comp.contact_end) == (8.0, 21.0)
-    assert comp.no_call_days_after_conversation == 7
+    for key in RULES:
+        data["compliance"].pop(key, None)
+    data["compliance"]["no_contact_flags"] = []
+    comp = Catalogue.from_mapping(data, source="bank.toml", jurisdiction=code).compliance
+    for name, (value, bound) in LAW[code].items():
+        if bound == "superset":
+            assert set(value) <= set(getattr(comp, name)), name
+        elif bound != "fixed":
+            assert getattr(comp, name) == value, name
+    assert set(comp.blocking_flags()) == set(PROTECTED)
 
 
-def test_empty_no_contact_flags_cannot_unprotect():
+@pytest.mark.parametrize("code", ["cn", "us", "uk"])
+def test_empty_no_contact_flags_cannot_unprotect(code):
     """`no_contact_flags = []` still gives every protected account only `none`."""
     data = shipped()
     data["compliance"]["no_contact_flags"] = []
-    catalogue = Catalogue.from_mapping(data, source="bank.toml")
+    data["compliance"].update(ON_THE_FLOOR[code])
+    catalogue = Catalogue.from_mapping(data, source="bank.toml", jurisdiction=code)
     frame = generate_portfolio(200, seed=4).copy()
     rng = np.random.default_rng(4)
     for flag in ("cease_contact", "dispute", "bankruptcy", "has_plan"):
@@ -127,19 +179,12 @@ def test_cli_us_floor_refuses_the_shipped_22h_window(tmp_path):
     book = tmp_path / "book.csv"
     generate_portfolio(20, seed=1).to_csv(book, index=False)
     out = tmp_path / "a.csv"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    code = "import sys; sys.argv[0] = 'workout'; import cli; cli.main()"
-    cmd = [sys.executable, "-c", code, "allocate", str(book), "--out", str(out)]
-    run = subprocess.run(
-        [*cmd, "--jurisdiction", "us"], env=env, cwd=ROOT, capture_output=True, text=True
-    )
+    run = run_workout_process("allocate", book, "--out", out, "--jurisdiction", "us")
     assert run.returncode == 2, run.stderr
     assert "contact_end" in run.stderr and "1692c(a)(1)" in run.stderr
     assert "Traceback" not in run.stderr
     assert not out.exists()
-    unknown = subprocess.run(
-        [*cmd, "--jurisdiction", "mars"], env=env, cwd=ROOT, capture_output=True, text=True
-    )
+    unknown = run_workout_process("allocate", book, "--out", out, "--jurisdiction", "mars")
     assert unknown.returncode == 2 and "mars" in unknown.stderr
 
 
