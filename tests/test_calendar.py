@@ -258,6 +258,29 @@ def test_uk_hardship_forbids_visits_and_legal_action(treatment):
     assert rules_broken(row, book(["a"], hardship=[False]), UK) == set()
 
 
+def test_a_day_the_history_alone_broke_is_not_the_calendars():
+    """China: 7 unanswered attempts yesterday (the history's doing) are not the calendar's
+    violation; one planned call today after 6 unanswered today is (7 > 6)."""
+    frame = book(["a"])
+    calls = [f"08:{m:02d}" for m in range(0, 60, 8)][:7]
+    yesterday = history([("a", f"2026-12-07 {t}", "phone", "no_answer") for t in calls], SH)
+    call = plan([("a", "2026-12-08 12:00", "phone")])
+    assert rules_broken(call, frame, CN, past=yesterday) == set()
+    today = history([("a", f"2026-12-08 {t}", "phone", "no_answer") for t in calls[:6]], SH)
+    assert rules_broken(call, frame, CN, past=today) == {"max_call_attempts_per_day"}
+
+
+def test_uk_hardship_daily_limit_counts_the_history():
+    """CONC 7.3 (one contact a day in hardship): an SMS already sent today plus one planned
+    makes two; the same planned SMS on a day without history is lawful."""
+    frame = book(["a"], hardship=[True])
+    sent = history([("a", "2026-12-08 09:00", "sms", "delivered")], "Europe/London")
+    row = plan([("a", "2026-12-08 15:00", "sms", 1.0)], "Europe/London")
+    assert rules_broken(row, frame, UK, past=sent) == {"hardship_max_contacts_per_day"}
+    later = plan([("a", "2026-12-09 15:00", "sms", 1.0)], "Europe/London")
+    assert rules_broken(later, frame, UK, past=sent) == set()
+
+
 # ---- the scheduler on adversarial books ------------------------------------------------
 
 ZONES = ("Asia/Shanghai", "Asia/Urumqi", "Asia/Tokyo", "America/Los_Angeles", "Europe/London")
