@@ -1,10 +1,11 @@
 """The contact calendar (issue 17 item 2): the scheduler and its independent checker.
 
 The checker tests break one rule each with hand-made calendars whose numbers come from the
-law (China as issue 17 states it: no contact 22:00-08:00, 3 connected calls and 6
-unanswered attempts a day; US Regulation F 12 CFR 1006.14(b)(2): 7 attempts in 7
-consecutive days, none within 7 days after a conversation, FDCPA 08:00-21:00; UK CONC 7.3),
-never from the scheduler's constants. The scheduler tests then run it on adversarial books
+law (China: no contact 22:00-08:00 and 6 unanswered attempts a day from the China Banking
+Association's 2026 guidelines, 3 connected calls a day as issue 17 states it; US Regulation
+F 12 CFR 1006.14(b)(2)(i): 7 attempts in 7 consecutive days, none within 7 days after a
+conversation, FDCPA 08:00-21:00; UK CONC 7.3 / 7.9; sources and their status in
+docs/compliance.md), never from the scheduler's constants. The scheduler tests then run it on adversarial books
 (protected flags, hardship, far time zones, preferred hours, a history at the limits) and
 require the checker to find nothing, and fail it when one of the scheduler's rules is
 switched off. The command-line test runs ``workout`` in process (tests/cli_inprocess.py).
