@@ -160,7 +160,7 @@ def allocate(
     # fast (cli.py)
     from solver.allocation.catalogue import Catalogue, Teams
     from solver.allocation.portfolio import allocate as run_allocation
-    from solver.allocation.portfolio import match_plans, read_plans
+    from solver.allocation.values import match_plans, read_plans
     from solver.core.readers import read_portfolio
     from solver.engines.entry import read_portfolio_on
 

@@ -270,7 +270,7 @@ class Catalogue:
 
     def __post_init__(self) -> None:
         names = [t.name for t in self.treatments]
-        if "none" not in names:
+        if NO_TREATMENT not in names:
             raise InputError(f"{self.source}: the catalogue must define treatment 'none'")
         if len(set(names)) != len(names):
             raise InputError(f"{self.source}: duplicate treatment names")
@@ -288,7 +288,7 @@ class Catalogue:
                     f"{where}: connected_calls_per_day: {t.connected_calls_per_day} exceeds the "
                     f"limit of {self.compliance.max_connected_calls_per_day}"
                 )
-            if t.name == "none" and (t.contact or t.human or t.cost != 0):
+            if t.name == NO_TREATMENT and (t.contact or t.human or t.cost != 0):
                 problems.append(f"{where}: 'none' must be free, contact-free and need no team")
         problems += self.compliance.floor_problems(f"{self.source}: compliance")
         if problems:
@@ -581,7 +581,7 @@ def _read_treatment(
         team_type=team_type,
         channel=channel,
         consent=consent,
-        contact=_true_false(tdata, "contact", name != "none", source, where, problems),
+        contact=_true_false(tdata, "contact", name != NO_TREATMENT, source, where, problems),
         call=_true_false(tdata, "call", False, source, where, problems),
         gentle=_true_false(tdata, "gentle", False, source, where, problems),
         tiers=tiers,

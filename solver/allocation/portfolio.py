@@ -27,7 +27,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,7 +39,7 @@ from solver.allocation.compliance import Compliance, eligibility, reason_text
 from solver.allocation.gap.problem import AssignmentProblem, AssignmentResult, relative_gap
 from solver.allocation.gap.solve import solve_assignment
 from solver.allocation.replan import steer_eligibility
-from solver.allocation.values import treatment_values
+from solver.allocation.values import match_plans, read_plans, treatment_values
 from solver.domain import Status
 from solver.errors import InfeasibleError, InputError, TimeLimitError
 
@@ -50,7 +49,7 @@ __all__ = [
     "allocate",
     "assignment_objective",
     "build_allocation_problem",
-    "match_plans",
+    "match_plans",  # re-exported from solver.allocation.values (where they live)
     "read_plans",
 ]
 
@@ -125,69 +124,6 @@ class AllocationProblem:
     code: np.ndarray
     plan_value: np.ndarray
     none_option: int
-
-
-#: Columns a plans table must have (``plan-portfolio`` output).
-PLAN_COLUMNS = ("account_id", "status", "npv_vs_status_quo")
-
-
-def read_plans(path: Path) -> pd.DataFrame:
-    """The recommended plans of a book: a ``plan-portfolio`` output (CSV, Parquet, Excel,
-    or a Parquet dataset directory); a missing file or column is an :class:`InputError`."""
-    import pandas as pd
-
-    suffix = path.suffix.lower()
-    try:
-        if path.is_dir():  # a plan-portfolio dataset directory
-            table = pd.read_parquet(path)
-        elif suffix == ".csv":
-            table = pd.read_csv(path, dtype={"account_id": str})
-        elif suffix in (".parquet", ".pq"):
-            table = pd.read_parquet(path)
-        elif suffix in (".xlsx", ".xlsm"):
-            table = pd.read_excel(path, dtype={"account_id": str})
-        else:
-            raise InputError(f"{path}: plans must be .csv, .parquet or .xlsx")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except (ValueError, OSError) as exc:
-        raise InputError(f"{path}: cannot read plans ({exc})") from None
-    missing = set(PLAN_COLUMNS) - set(table.columns)
-    if missing:
-        raise InputError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-    return table
-
-
-def match_plans(
-    plan_table: pd.DataFrame, frame: pd.DataFrame, plans: str, portfolio: str | Path
-) -> list[str]:
-    """Refuse plans of another book; say when only some accounts have a plan.
-
-    A plans table none of whose account ids is in the portfolio is the output of
-    ``plan-portfolio`` for another book: using it would silently offer no plan at all
-    (an :class:`InputError` naming ``plans``, e.g. ``"--plans FILE"``). When only some
-    ids match, the run goes on: the notes returned give both counts (a book that gained
-    or lost accounts since its plans were made), for the caller to show as warnings.
-    """
-    book = set(frame["account_id"].astype(str))
-    planned = set(plan_table["account_id"].dropna().astype(str))
-    common = book & planned
-    if not common:
-        raise InputError(
-            f"{plans}: none of its {len(planned):,} account ids is in the portfolio "
-            f"{portfolio} ({len(book):,} accounts); give the plan-portfolio output of this book"
-        )
-    without = len(book - common)
-    extra = len(planned - common)
-    notes = []
-    if without:
-        notes.append(
-            f"{without:,} of the {len(book):,} accounts of {portfolio} have no plan there "
-            "(no plan is offered to them)"
-        )
-    if extra:
-        notes.append(f"{extra:,} plan rows are for accounts not in {portfolio} (ignored)")
-    return ["; ".join(notes)] if notes else []
 
 
 def build_allocation_problem(

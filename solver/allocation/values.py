@@ -20,7 +20,8 @@ allocation (:mod:`solver.allocation.portfolio`), the multi-week plan
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,16 +31,22 @@ from solver.core.model import BehaviourModel
 from solver.domain import BUCKETS, TIERS
 from solver.errors import InputError
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = [
     "DAYS_PER_MONTH",
     "DEFAULT_PLAN_TERM",
+    "PLAN_COLUMNS",
     "PlanOffers",
     "due_basis",
     "level_stream",
+    "match_plans",
     "payment_probability",
     "period_discount",
     "plan_offer_value",
     "plan_offers",
+    "read_plans",
     "recommended_plans",
     "treatment_values",
 ]
@@ -205,6 +212,69 @@ def plan_offer_value(offers: PlanOffers, discount: float, weeks: int) -> np.ndar
     return offers.accept * level_stream(uplift, offers.periods, discount, weeks)[0]
 
 
+#: Columns a plans table must have (``plan-portfolio`` output).
+PLAN_COLUMNS = ("account_id", "status", "npv_vs_status_quo")
+
+
+def read_plans(path: Path) -> pd.DataFrame:
+    """The recommended plans of a book: a ``plan-portfolio`` output (CSV, Parquet, Excel,
+    or a Parquet dataset directory); a missing file or column is an :class:`InputError`."""
+    import pandas as pd
+
+    suffix = path.suffix.lower()
+    try:
+        if path.is_dir():  # a plan-portfolio dataset directory
+            table = pd.read_parquet(path)
+        elif suffix == ".csv":
+            table = pd.read_csv(path, dtype={"account_id": str})
+        elif suffix in (".parquet", ".pq"):
+            table = pd.read_parquet(path)
+        elif suffix in (".xlsx", ".xlsm"):
+            table = pd.read_excel(path, dtype={"account_id": str})
+        else:
+            raise InputError(f"{path}: plans must be .csv, .parquet or .xlsx")
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except (ValueError, OSError) as exc:
+        raise InputError(f"{path}: cannot read plans ({exc})") from None
+    missing = set(PLAN_COLUMNS) - set(table.columns)
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+    return table
+
+
+def match_plans(
+    plan_table: pd.DataFrame, frame: pd.DataFrame, plans: str, portfolio: str | Path
+) -> list[str]:
+    """Refuse plans of another book; say when only some accounts have a plan.
+
+    A plans table none of whose account ids is in the portfolio is the output of
+    ``plan-portfolio`` for another book: using it would silently offer no plan at all
+    (an :class:`InputError` naming ``plans``, e.g. ``"--plans FILE"``). When only some
+    ids match, the run goes on: the notes returned give both counts (a book that gained
+    or lost accounts since its plans were made), for the caller to show as warnings.
+    """
+    book = set(frame["account_id"].astype(str))
+    planned = set(plan_table["account_id"].dropna().astype(str))
+    common = book & planned
+    if not common:
+        raise InputError(
+            f"{plans}: none of its {len(planned):,} account ids is in the portfolio "
+            f"{portfolio} ({len(book):,} accounts); give the plan-portfolio output of this book"
+        )
+    without = len(book - common)
+    extra = len(planned - common)
+    notes = []
+    if without:
+        notes.append(
+            f"{without:,} of the {len(book):,} accounts of {portfolio} have no plan there "
+            "(no plan is offered to them)"
+        )
+    if extra:
+        notes.append(f"{extra:,} plan rows are for accounts not in {portfolio} (ignored)")
+    return ["; ".join(notes)] if notes else []
+
+
 def recommended_plans(
     portfolio: Any, plans: Any, catalogue: Catalogue
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -213,8 +283,7 @@ def recommended_plans(
     plan's own NPV (the plan table's ``term`` and ``npv``; NaN where absent)."""
     import pandas as pd
 
-    required = {"account_id", "status", "npv_vs_status_quo"}
-    missing = required - set(plans.columns)
+    missing = set(PLAN_COLUMNS) - set(plans.columns)
     if missing:
         raise InputError(f"plans: missing column(s) {', '.join(sorted(missing))}")
     table = plans.loc[:, ["account_id", "status", "npv_vs_status_quo"]].copy()
