@@ -25,7 +25,8 @@ from solver.domain import TIERS
     type=click.Path(path_type=Path),
     default=None,
     help="Output of `workout plan-portfolio` (CSV/Parquet/Excel, or its Parquet dataset "
-    "directory): senior calls can offer plans.",
+    "directory): senior calls can offer plans, valued as the plan's uplift received within "
+    "[plans] valuation_weeks of the catalogue (README, 'One currency of value').",
 )
 @click.option(
     "--replan",

@@ -488,3 +488,9 @@ def test_cli_history_equals_replan_then_allocate_replan(tmp_path, capsys):
     assert not outs["both"].exists()
     weeks = [*base, "--history", str(history), "--weeks", "3", "--out", str(outs["both"])]
     assert run_cli(workout, weeks) == 2 and not outs["both"].exists()
+    broken = tmp_path / "broken_history.csv"
+    pd.read_csv(history).drop(columns=["amount_paid"]).to_csv(broken, index=False)
+    capsys.readouterr()
+    bad = [*base, "--history", str(broken), "--out", str(outs["both"])]
+    assert run_cli(workout, bad) == 2
+    assert "amount_paid" in capsys.readouterr().err and not outs["both"].exists()
