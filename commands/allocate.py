@@ -25,7 +25,8 @@ from solver.domain import TIERS
     type=click.Path(path_type=Path),
     default=None,
     help="Output of `workout plan-portfolio` (CSV/Parquet/Excel, or its Parquet dataset "
-    "directory): senior calls can offer plans.",
+    "directory): senior calls can offer plans, valued as the plan's uplift received within "
+    "[plans] valuation_weeks of the catalogue (README, 'One currency of value').",
 )
 @click.option(
     "--replan",
@@ -35,6 +36,14 @@ from solver.domain import TIERS
     help="Output of `workout replan`: broken plans' treatments follow the step (cure_window: "
     "gentle only; reage: gentle or the senior call's plan offer; escalate: legal and field "
     "allowed despite has_plan).",
+)
+@click.option(
+    "--history",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Payment history (the long format of docs/history.md): the replan steps are "
+    "computed here as `workout replan` computes them (default policy scenarios/replan.toml) "
+    "and steer the allocation as --replan does. Not with --replan.",
 )
 @click.option(
     "--budget",
@@ -108,6 +117,7 @@ def allocate(
     teams: Path | None,
     plans: Path | None,
     replan_steps: Path | None,
+    history: Path | None,
     budget: float | None,
     explain_depth: int | None,
     explain_prefix: str | None,
@@ -144,12 +154,14 @@ def allocate(
       workout allocate out/portfolio.csv --plans out/plans.csv --weeks 8 \\
           --out out/week1.csv
       workout allocate out/portfolio.csv --replan out/steps.csv --out out/allocation.csv
+      workout allocate out/portfolio.csv --history out/portfolio_history.csv \\
+          --out out/allocation.csv
     """
     # the solver modules load here, not with this module: `workout allocate --help` starts
     # fast (cli.py)
     from solver.allocation.catalogue import Catalogue, Teams
     from solver.allocation.portfolio import allocate as run_allocation
-    from solver.allocation.portfolio import match_plans, read_plans
+    from solver.allocation.values import match_plans, read_plans
     from solver.core.readers import read_portfolio
     from solver.engines.entry import read_portfolio_on
 
@@ -160,12 +172,13 @@ def allocate(
             "PORTFOLIO": input_path(portfolio),
             "--plans": plans,
             "--replan": replan_steps,
+            "--history": history,
             "--treatments": treatments,
             "--teams": teams,
         },
     )
     explain_paths = _check_explain(explain_depth, explain_prefix, input_path(portfolio), out)
-    _check_modes(weeks, explain_depth, replan_steps)
+    _check_modes(weeks, explain_depth, replan_steps, history)
     catalogue = Catalogue.from_toml(treatments, jurisdiction=jurisdiction)
     team_set = Teams.from_toml(teams, compliance=catalogue.compliance)
     on_disk = isinstance(portfolio, Path)
@@ -176,7 +189,7 @@ def allocate(
         else:
             frame = read_portfolio(portfolio)
         plan_table = read_plans(plans) if plans is not None else None
-        steps = _read_steps(replan_steps)
+        steps = _replan_steps(replan_steps, history, frame)
         if plan_table is not None:
             for note in match_plans(plan_table, frame, f"--plans {plans}", portfolio):
                 click.echo(f"warning: --plans {plans}: {note}", err=True)
@@ -212,35 +225,49 @@ def allocate(
                 seed=seed,
                 engine=runner if distributed else None,
                 steps=steps,
+                keep_problem=explain_depth is not None,
             )
         explanation = None
         if explain_depth is not None:
             from solver.allocation.strategy import explain_result
 
             explanation = explain_result(
-                frame, catalogue, team_set, result, explain_depth, plans=plan_table, budget=budget
+                frame, catalogue, team_set, result, explain_depth, plans=plan_table
             )
     explained = (explanation, explain_prefix, explain_paths)
     return _allocation_output(result, explained, out, out_db, fmt, quiet, catalogue.currency)
 
 
-def _check_modes(weeks: int | None, explain_depth: int | None, replan: Path | None) -> None:
+def _check_modes(
+    weeks: int | None, explain_depth: int | None, replan: Path | None, history: Path | None
+) -> None:
     """Refuse option combinations that mean two different allocations (exit 2)."""
-    if replan is not None and (weeks is not None or explain_depth is not None):
+    if replan is not None and history is not None:
         raise click.UsageError(
-            "--replan steers the one-week allocation: not with --weeks or --explain-tree"
+            "--replan gives the steps, --history computes them: give one, not both"
+        )
+    if (replan is not None or history is not None) and (
+        weeks is not None or explain_depth is not None
+    ):
+        option = "--replan" if replan is not None else "--history"
+        raise click.UsageError(
+            f"{option} steers the one-week allocation: not with --weeks or --explain-tree"
         )
     if weeks is not None and explain_depth is not None:
         raise click.UsageError("--explain-tree explains the one-week allocation: not with --weeks")
 
 
-def _read_steps(path: Path | None) -> Any:
-    """The steps of `workout replan` (``--replan``), or None."""
-    if path is None:
+def _replan_steps(path: Path | None, history: Path | None, frame: Any) -> Any:
+    """The replan steps by account: read from `workout replan`'s output (``--replan``),
+    computed from a payment history (``--history``, the same function `workout replan`
+    calls), or None."""
+    if path is None and history is None:
         return None
-    from solver.allocation.replan import read_steps
+    from solver.allocation.replan import read_steps, steps_by_account, steps_from_history
 
-    return read_steps(path)
+    if path is not None:
+        return read_steps(path)
+    return steps_by_account(steps_from_history(frame, history), f"--history {history}")
 
 
 def _allocation_output(

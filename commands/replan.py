@@ -42,15 +42,13 @@ def replan(book: Path, history: Path, policy: Path | None, out: Path, fmt: str) 
       workout replan book.csv --history history.csv --policy scenarios/replan.toml \\
           --out steps.csv --format json
     """
-    from solver.allocation.replan import ReplanPolicy, reage_plans
-    from solver.allocation.replan import replan as run_replan
+    from solver.allocation.replan import ReplanPolicy, steps_from_history
     from solver.core.readers import read_portfolio
-    from solver.risk.history import read_history
 
     check_out(out, inputs={"BOOK": book, "--history": history, "--policy": policy})
     rules = ReplanPolicy.from_toml(policy)
     frame = read_portfolio(book)
-    steps = reage_plans(frame, run_replan(frame, read_history(history), rules))
+    steps = steps_from_history(frame, history, rules)
     write_out(out, steps, sheet_name="replan")
     if emit(fmt, table=steps, payload=steps.to_dict(orient="records")):
         wrote(out, fmt)

@@ -1188,3 +1188,158 @@ def allocation_milp(built: Any, time_limit: float = 60.0) -> dict[str, Any]:
         sense="max",
         time_limit=time_limit,
     )
+
+
+# --------------------------------------------------------------------------------------
+# Collection treatments: values and eligibility (SPEC §5, §8), from the catalogue file
+# --------------------------------------------------------------------------------------
+# Written from SPEC §5 (who may get which treatment) and §8 (expected collected − cost), with
+# the response formula and the defaults stated in the header and the comments of
+# ``scenarios/treatments.toml``; the catalogue is read here with ``tomllib``, never through
+# ``solver.allocation`` (its Catalogue, values or compliance code).
+
+#: Days in an average month (365.25 / 12), to turn monthly rates and terms into weeks.
+ORACLE_DAYS_PER_MONTH = 365.25 / 12
+ORACLE_TIERS = ("A", "B", "C", "D", "E")
+ORACLE_BUCKETS = ("M0", "M1", "M2", "M3", "M4+")
+#: SPEC §5: cease/dispute/bankruptcy/has_plan accounts get no collection contact.
+ORACLE_PROTECTED = ("cease_contact", "dispute", "bankruptcy", "has_plan")
+
+
+def read_catalogue_file(path: Any = None) -> dict[str, Any]:
+    """The catalogue TOML as plain data (default: the bundled scenarios/treatments.toml)."""
+    import tomllib
+    from pathlib import Path
+
+    path = (
+        Path(path)
+        if path
+        else Path(__file__).resolve().parents[1] / "scenarios" / "treatments.toml"
+    )
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def oracle_pay_probability(raw: dict[str, Any], name: str, row: dict[str, Any]) -> float:
+    """P(payment this period) of treatment ``name`` for one account: ``base + (1 − base) ·
+    reach · convert[bucket] · tier_factor[tier]`` (or the treatment's explicit table), times
+    ``1 + preferred_channel_uplift`` on the account's preferred channel, capped at
+    ``max_pay_prob`` (the catalogue header)."""
+    t = raw["treatments"][name]
+    tier, bucket = ORACLE_TIERS.index(row["tier"]), ORACLE_BUCKETS.index(row["dpd_bucket"])
+    if "pay_prob" in t:
+        p = float(t["pay_prob"][row["tier"]][bucket])
+    else:
+        base = float(raw["base_pay_prob"][row["tier"]][bucket])
+        effect = float(t.get("reach", 0.0)) * float(t.get("convert", [0.0] * 5)[bucket])
+        effect = min(1.0, max(0.0, effect * float(raw["tier_factor"][ORACLE_TIERS[tier]])))
+        p = base + (1.0 - base) * effect
+    channel = t.get("channel", "")
+    preferred = row.get("preferred_channel")
+    if channel and isinstance(preferred, str) and preferred == channel:
+        p = min(p * (1.0 + float(raw.get("preferred_channel_uplift", 0.15))),
+                float(raw.get("max_pay_prob", 0.95)))  # fmt: skip
+    return p
+
+
+def oracle_treatment_value(raw: dict[str, Any], name: str, row: dict[str, Any]) -> float:
+    """This period's expected collected − cost of treatment ``name`` for one account, in
+    cents as the catalogue header states: collected = pay_prob · paid_share[bucket] · basis
+    (``due``: arrears + fees_due, or (principal + interest_due) / remaining_term when nothing
+    is overdue; ``balance``: principal + interest_due + fees_due), rounded to the cent; cost
+    = cost_per_action · actions rounded half up to the cent."""
+    t = raw["treatments"][name]
+    bucket = ORACLE_BUCKETS.index(row["dpd_bucket"])
+    overdue = float(row["arrears"]) + float(row["fees_due"])
+    if t.get("basis", "due") == "balance":
+        basis = float(row["principal"]) + float(row["interest_due"]) + float(row["fees_due"])
+    elif overdue > 0:
+        basis = overdue
+    else:
+        basis = (float(row["principal"]) + float(row["interest_due"])) / max(
+            float(row["remaining_term"]), 1.0
+        )
+    share = float(t.get("paid_share", [1.0] * 5)[bucket])
+    collected = float(np.round(oracle_pay_probability(raw, name, row) * share * basis, 2))
+    cost = Decimal(repr(float(t.get("cost_per_action", 0.0)))) * int(t.get("actions", 0))
+    cost_cents = int(cost.scaleb(2).to_integral_value(rounding=ROUND_HALF_UP))
+    return float(np.round(collected - cost_cents / 100, 2))
+
+
+def oracle_allowed(
+    raw: dict[str, Any], name: str, row: dict[str, Any], teams: Sequence[dict[str, Any]]
+) -> bool:
+    """Whether treatment ``name`` may be given to one account (SPEC §5 and the catalogue's
+    eligibility keys): ``none`` always; otherwise no protected or no-contact flag, not a
+    hardship-forbidden treatment for a hardship account, the treatment's tiers, dpd buckets
+    and balance range, only gentle treatments for gentle tiers in gentle buckets, the
+    consent column true, and for a human treatment a team (``{"type", "regions",
+    "languages"}``) of its type serving the account's region and, unless legal, speaking its
+    language (an empty list serves everyone)."""
+    if name == "none":
+        return True
+    t, comp = raw["treatments"][name], raw.get("compliance", {})
+    flags = set(ORACLE_PROTECTED) | set(comp.get("no_contact_flags", ()))
+    if t.get("contact", True) and any(bool(row.get(f, False)) for f in flags):
+        return False
+    if row.get("hardship", False) and name in comp.get("hardship_forbidden", ()):
+        return False
+    if row["tier"] not in t.get("tiers", ORACLE_TIERS):
+        return False
+    if row["dpd_bucket"] not in t.get("dpd_buckets", ORACLE_BUCKETS):
+        return False
+    gentle_account = row["tier"] in comp.get("gentle_tiers", ()) and row["dpd_bucket"] in comp.get(
+        "gentle_buckets", ()
+    )
+    if gentle_account and not t.get("gentle", False):
+        return False
+    balance = float(row["principal"]) + float(row["interest_due"]) + float(row["fees_due"])
+    if not float(t.get("min_balance", 0.0)) <= balance <= float(t.get("max_balance", math.inf)):
+        return False
+    if t.get("consent") and not bool(row.get(t["consent"], True)):
+        return False
+    if not t.get("team_type"):
+        return True
+    for team in teams:
+        if team["type"] != t["team_type"]:
+            continue
+        if team.get("regions") and row.get("region") not in team["regions"]:
+            continue
+        if (
+            comp.get("language_match", True)
+            and team.get("languages")
+            and team["type"] != "legal"
+            and row.get("language") not in team["languages"]
+        ):
+            continue
+        return True
+    return False
+
+
+def oracle_week_values(
+    raw: dict[str, Any], rows: Sequence[dict[str, Any]], teams: Sequence[dict[str, Any]]
+) -> tuple[list[str], np.ndarray]:
+    """Treatment names (file order) and ``T × n`` values of :func:`oracle_treatment_value`,
+    ``-inf`` where :func:`oracle_allowed` says no."""
+    names = list(raw["treatments"])
+    out = np.full((len(names), len(rows)), -np.inf)
+    for j, row in enumerate(rows):
+        for k, name in enumerate(names):
+            if oracle_allowed(raw, name, row, teams):
+                out[k, j] = oracle_treatment_value(raw, name, row)
+    return names, out
+
+
+def oracle_plan_offer_value(
+    uplift: float, term_months: float, weeks: int, accept: float, period_days: int = 7
+) -> float:
+    """What offering a plan adds to an account's expected discounted cash within ``weeks``
+    periods (issue 17 item 4): with probability ``accept`` the plan is signed and pays its
+    NPV uplift as equal payments, one per period for ``N = max(1, round(term · 365.25/12 /
+    period_days))`` periods starting one period after signing, whose present value at the
+    cost of funds is the uplift; only payments before period ``weeks`` count. Summed term by
+    term (no annuity formula)."""
+    cost_of_funds = 0.03  # SPEC §4's default
+    delta = (1.0 / (1.0 + cost_of_funds / 12.0)) ** (period_days / ORACLE_DAYS_PER_MONTH)
+    n = max(1, round(term_months * ORACLE_DAYS_PER_MONTH / period_days))
+    payment = uplift / sum(delta**u for u in range(1, n + 1))
+    return accept * sum(payment * delta**u for u in range(1, min(n, weeks - 1) + 1))

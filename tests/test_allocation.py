@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from oracles import oracle_plan_offer_value, read_catalogue_file
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from solver.allocation.catalogue import (
@@ -235,26 +236,79 @@ def test_large_path_certificate_and_capacity(catalogue, teams):
     assert result.status in (Status.FEASIBLE, Status.OPTIMAL)
 
 
-def test_plans_add_value_to_senior_calls(catalogue):
-    """A recommended plan adds p_reach · p_accept · npv_vs_status_quo to the senior call only."""
+def test_plans_add_their_amortised_uplift_to_senior_calls(catalogue):
+    """A recommended plan adds to the senior call only, and exactly what the definition
+    gives (oracle: p_reach · p_accept times the uplift paid as level weekly payments over
+    the plan's term, summed payment by payment within the valuation horizon)."""
     frame = generate_portfolio(50, seed=9)
     ids = frame["account_id"].astype(str)
     plans = pd.DataFrame(
         {
-            "account_id": ids[:5],
-            "status": ["RECOMMENDED"] * 4 + ["NPV_TEST_FAILED"],
-            "npv_vs_status_quo": [10_000.0] * 5,
+            "account_id": ids[:6],
+            "status": ["RECOMMENDED"] * 5 + ["NPV_TEST_FAILED"],
+            "npv_vs_status_quo": [10_000.0, 10_000.0, 10_000.0, 2_500.0, -50.0, 10_000.0],
+            "term": [60, 1, np.nan, 24, 24, 24],
         }
     )
+    raw = read_catalogue_file()
+    accept = raw["plans"]["p_reach"] * raw["plans"]["p_accept"]
     base, _, _ = treatment_values(frame, catalogue)
-    with_plans, _, plan_value = treatment_values(frame, catalogue, plans)
     senior = catalogue.names.index("senior_call")
-    expected = np.zeros(len(frame))
-    expected[:4] = catalogue.plans.p_reach * catalogue.plans.p_accept * 10_000.0
-    assert np.allclose(plan_value[senior], expected)
-    assert np.allclose(with_plans[senior] - base[senior], expected, atol=0.011)
-    other = [i for i in range(len(catalogue.names)) if i != senior]
-    assert np.array_equal(with_plans[other], base[other])
+    for weeks in (None, 2, 5, 52):
+        kwargs = {} if weeks is None else {"valuation_weeks": weeks}
+        with_plans, _, plan_value = treatment_values(frame, catalogue, plans, **kwargs)
+        horizon = raw["plans"].get("valuation_weeks", 12) if weeks is None else weeks
+        expected = np.zeros(len(frame))
+        for j, (uplift, term) in enumerate([(10_000.0, 60), (10_000.0, 1), (10_000.0, 36),
+                                            (2_500.0, 24)]):  # fmt: skip
+            expected[j] = oracle_plan_offer_value(uplift, term, horizon, accept=accept)
+        assert plan_value[senior] == pytest.approx(expected, abs=0.006)
+        assert np.allclose(with_plans[senior] - base[senior], expected, atol=0.011)
+        other = [i for i in range(len(catalogue.names)) if i != senior]
+        assert np.array_equal(with_plans[other], base[other])
+        assert not plan_value[other].any()
+
+
+def test_a_plan_offer_cannot_outweigh_a_weeks_cash_by_its_lifetime_npv(catalogue, teams):
+    """Accounts whose best treatment beats the senior call by m this week get a 5-year plan
+    of lifetime uplift U with p_reach · p_accept · U = 3 m: added whole (the old objective)
+    it would win; amortised within the 12-week horizon it adds under m, and the allocation
+    keeps the better week's cash. The plan offer's value is a small share of q · U (it is
+    at most the horizon's share of the plan's payments, discounted)."""
+    frame = generate_portfolio(400, seed=4)
+    ample = teams.scaled(50.0)
+    built = build_allocation_problem(frame, catalogue, ample)
+    senior = catalogue.names.index("senior_call")
+    value = built.treatment_value
+    best = value.max(axis=0)
+    margin = best - value[senior]
+    pick = np.flatnonzero(np.isfinite(value[senior]) & (margin > 50.0))[:20]
+    assert pick.size >= 5, "the test needs accounts where another treatment beats the call"
+    accept = catalogue.plans.p_reach * catalogue.plans.p_accept
+    uplift = 3.0 * margin[pick] / accept
+    ids = frame["account_id"].astype(str).to_numpy()
+    plans = pd.DataFrame({"account_id": ids[pick], "status": "RECOMMENDED",
+                          "npv_vs_status_quo": uplift, "term": 60})  # fmt: skip
+    assert (value[senior, pick] + accept * uplift > best[pick]).all()  # the lifetime rule
+    _, _, plan_value = treatment_values(frame, catalogue, plans)
+    horizon = catalogue.plans.valuation_weeks
+    weekly_share = horizon / round(60 * 365.25 / 12 / 7)
+    assert (plan_value[senior, pick] < margin[pick]).all()
+    assert (plan_value[senior, pick] <= 1.01 * weekly_share * accept * uplift).all()
+    result = allocate(frame, catalogue, ample, plans=plans, time_limit=20, workers=1)
+    chosen = result.assignments["treatment"].to_numpy()[pick]
+    assert not (chosen == "senior_call").any()
+
+
+def test_valuation_weeks_setting_is_checked(catalogue):
+    """``[plans] valuation_weeks`` takes a whole number of periods in [1, 520]."""
+    raw = read_catalogue_file()
+    assert Catalogue.from_mapping(raw).plans.valuation_weeks == raw["plans"]["valuation_weeks"]
+    for bad in (0, 2.5, "12", True, 521):
+        data = {**raw, "plans": {**raw["plans"], "valuation_weeks": bad}}
+        with pytest.raises(InputError) as info:
+            Catalogue.from_mapping(data, source="cat.toml")
+        assert "plans: valuation_weeks" in "\n".join(info.value.problems)
 
 
 def test_call_limits_are_enforced_in_the_catalogue():
@@ -399,3 +453,44 @@ def test_twenty_thousand_accounts_certified_within_one_second(catalogue, teams):
     assert result.runtime <= 1.0 + 0.5
     util = result.utilisation
     assert (util["used_minutes"] <= util["capacity_minutes"] + 1e-6).all()
+
+
+def test_cli_history_equals_replan_then_allocate_replan(tmp_path, capsys):
+    """``allocate --history H`` computes the steps as ``workout replan`` does and steers the
+    allocation as ``--replan steps.csv``: the two allocations are the same file; with both
+    options it is a usage error (exit 2, nothing written)."""
+    from cli import workout
+    from commands.common import run_cli
+
+    book, history = tmp_path / "p.csv", tmp_path / "p_history.csv"
+    args = ["generate", "portfolio", "--n", "300", "--seed", "7", "--history", "6"]
+    assert run_cli(workout, [*args, "--out", str(book)]) == 0
+    steps = tmp_path / "steps.csv"
+    assert run_cli(workout, ["replan", str(book), "--history", str(history),
+                             "--out", str(steps)]) == 0  # fmt: skip
+    outs = {k: tmp_path / f"{k}.csv" for k in ("replan", "history", "plain", "both")}
+    base = ["allocate", str(book), "--quiet", "--format", "csv"]
+    assert run_cli(workout, [*base, "--replan", str(steps), "--out", str(outs["replan"])]) == 0
+    assert run_cli(workout, [*base, "--history", str(history), "--out", str(outs["history"])]) == 0
+    assert run_cli(workout, [*base, "--out", str(outs["plain"])]) == 0
+    capsys.readouterr()
+    assert outs["history"].read_bytes() == outs["replan"].read_bytes()
+    # the steps change something: a broken plan's account is collected again
+    lifted = pd.read_csv(steps).query("step in ['cure_window', 'reage', 'escalate']")
+    assert len(lifted) > 0
+    steered = pd.read_csv(outs["history"]).set_index("account_id")["treatment"]
+    plain = pd.read_csv(outs["plain"]).set_index("account_id")["treatment"]
+    ids = lifted["account_id"].astype(str)
+    assert (plain[ids] == "none").all() and (steered[ids] != "none").any()
+    both = [*base, "--history", str(history), "--replan", str(steps), "--out", str(outs["both"])]
+    assert run_cli(workout, both) == 2
+    assert "not both" in capsys.readouterr().err
+    assert not outs["both"].exists()
+    weeks = [*base, "--history", str(history), "--weeks", "3", "--out", str(outs["both"])]
+    assert run_cli(workout, weeks) == 2 and not outs["both"].exists()
+    broken = tmp_path / "broken_history.csv"
+    pd.read_csv(history).drop(columns=["amount_paid"]).to_csv(broken, index=False)
+    capsys.readouterr()
+    bad = [*base, "--history", str(broken), "--out", str(outs["both"])]
+    assert run_cli(workout, bad) == 2
+    assert "amount_paid" in capsys.readouterr().err and not outs["both"].exists()

@@ -1,9 +1,11 @@
 """Tests of the multi-week plan (solver.allocation.horizon, ``allocate --weeks``).
 
 Oracles: an exhaustive search over every treatment sequence of every account, with its own
-ageing, payment probabilities (the catalogue's tables), SPEC §4 hazard (scipy's normal
-law) and instalment (the annuity formula); the annuity identity for the plan stream;
-minutes counted from the catalogue for the weekly capacities.
+ageing, treatment values, eligibility and payment probabilities (tests/oracles.py, from SPEC
+§5/§8 and the catalogue file read with tomllib), SPEC §4 hazard (scipy's normal law) and
+instalment (the annuity formula); the plan stream summed payment by payment
+(oracles.oracle_plan_offer_value); minutes counted from the catalogue for the weekly
+capacities.
 """
 
 from __future__ import annotations
@@ -15,22 +17,23 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from oracles import (
+    ORACLE_BUCKETS,
+    ORACLE_DAYS_PER_MONTH,
+    oracle_pay_probability,
+    oracle_plan_offer_value,
+    oracle_week_values,
+    read_catalogue_file,
+)
 from scipy.stats import norm
 
 from solver.allocation.catalogue import Catalogue, Teams
-from solver.allocation.compliance import eligibility
-from solver.allocation.horizon import (
-    DAYS_PER_MONTH,
-    build_horizon,
-    plan_horizon,
-    price_horizon,
-    simulate,
-)
-from solver.allocation.values import treatment_values
+from solver.allocation.horizon import build_horizon, plan_horizon, price_horizon, simulate
+from solver.allocation.portfolio import build_allocation_problem
 from solver.core.generate import generate_portfolio
-from solver.domain import BUCKETS, TIERS
 
 WEEKS = 3
+DAYS_PER_MONTH = ORACLE_DAYS_PER_MONTH
 
 
 @pytest.fixture(scope="module")
@@ -43,26 +46,25 @@ def book() -> pd.DataFrame:
     return generate_portfolio(24, seed=5)
 
 
-def all_teams(book: pd.DataFrame, catalogue: Catalogue, members: int) -> Teams:
+def team_specs(book: pd.DataFrame, members: int) -> list[dict]:
     langs, regions = sorted(set(book["language"])), sorted(set(book["region"]))
-    return Teams.from_mapping(
-        {
-            "teams": [
-                {"name": t, "type": t, "members": members, "languages": langs, "regions": regions}
-                for t in ("agent", "senior", "field", "legal", "robot")
-            ]
-        },
-        compliance=catalogue.compliance,
-    )
+    return [
+        {"name": t, "type": t, "members": members, "languages": langs, "regions": regions}
+        for t in ("agent", "senior", "field", "legal", "robot")
+    ]
 
 
-def oracle_optimum(book: pd.DataFrame, catalogue: Catalogue, teams: Teams) -> float:
+def all_teams(book: pd.DataFrame, catalogue: Catalogue, members: int) -> Teams:
+    return Teams.from_mapping({"teams": team_specs(book, members)}, compliance=catalogue.compliance)
+
+
+def oracle_optimum(book: pd.DataFrame, specs: list[dict]) -> float:
     """Best expected discounted cash of every account over WEEKS weeks, capacity ignored,
     by enumerating every treatment sequence (an open account's state is known each week)."""
-    days = catalogue.period_days
+    raw = read_catalogue_file()
+    days = raw["period_days"]
     delta = (1.0 / (1.0 + 0.03 / 12.0)) ** (days / DAYS_PER_MONTH)
     n = len(book)
-    tier = np.array([TIERS.index(t) for t in book["tier"]])
     h0 = np.array(
         [{"A": 0.002, "B": 0.004, "C": 0.008, "D": 0.015, "E": 0.03}[t] for t in book["tier"]]
     )
@@ -100,31 +102,18 @@ def oracle_optimum(book: pd.DataFrame, catalogue: Catalogue, teams: Teams) -> fl
     for w in range(WEEKS):
         aged = book.copy()
         aged["dpd"] = book["dpd"] + days * w
+        # SPEC §5 buckets: M0 current, M1 1-30, M2 31-60, M3 61-90, M4+ over 90
         aged["dpd_bucket"] = [
-            BUCKETS[int(np.searchsorted([0, 30, 60, 90], d))] for d in aged["dpd"]
+            ORACLE_BUCKETS[int(np.searchsorted([0, 30, 60, 90], d))] for d in aged["dpd"]
         ]
-        collected, cost, _ = treatment_values(aged, catalogue)
-        ok = eligibility(aged, catalogue, teams).allowed
-        values.append(np.where(ok, np.round(collected - cost, 2), -np.inf))
-        bucket = np.array([BUCKETS.index(b) for b in aged["dpd_bucket"]])
-        prob = np.zeros((len(catalogue.treatments), n))
-        for k, t in enumerate(catalogue.treatments):
-            p = t.pay_prob[tier, bucket]
-            if t.channel:
-                on = book["preferred_channel"].fillna("").to_numpy() == t.channel
-                p = np.where(
-                    on,
-                    np.minimum(
-                        p * (1 + catalogue.preferred_channel_uplift), catalogue.max_pay_prob
-                    ),
-                    p,
-                )
-            prob[k] = p
-        pays.append(prob)
+        rows = aged.to_dict(orient="records")
+        names, value = oracle_week_values(raw, rows, specs)
+        values.append(value)
+        pays.append(np.array([[oracle_pay_probability(raw, t, r) for r in rows] for t in names]))
     total = 0.0
     for j in range(n):
         best = -math.inf
-        for seq in itertools.product(range(len(catalogue.treatments)), repeat=WEEKS):
+        for seq in itertools.product(range(len(names)), repeat=WEEKS):
             alive, got = 1.0, 0.0
             for w, t in enumerate(seq):
                 r = values[w][t, j]
@@ -146,7 +135,7 @@ def test_bound_is_the_exhaustive_optimum_when_capacity_is_ample(book, catalogue)
     hm = build_horizon(book, catalogue, teams, weeks=WEEKS)
     prices = price_horizon(hm, iterations=20)
     assert not prices.team.any()  # no weekly cap binds
-    assert prices.bound == pytest.approx(oracle_optimum(book, catalogue, teams), rel=1e-9)
+    assert prices.bound == pytest.approx(oracle_optimum(book, team_specs(book, 500)), rel=1e-9)
     sim = simulate(hm, prices, catalogue, paths=40, seed=1)
     se = sim.multi_week.std(ddof=1) / math.sqrt(40)
     assert abs(sim.multi_week.mean() - prices.bound) <= 4 * se + 1e-6
@@ -200,6 +189,43 @@ def test_plan_uplift_is_amortised_over_its_term(book, catalogue):
     assert hm.stream[0, 1] < 1000.0 * weeks / n_weeks
     assert hm.stream[0, 2] == pytest.approx(5000.0, rel=1e-12)
     assert not hm.stream[:, 3:].any()
+
+
+def test_one_week_policy_values_the_plan_offer_over_the_rest_of_the_horizon(book, catalogue):
+    """``--weeks`` compares with the one-week allocation in one unit: in week w the one-week
+    objective adds to the senior call p_reach · p_accept times the plan's uplift paid as a
+    level stream, counted over the weeks left (oracle: summed payment by payment); nothing
+    else changes, and week 1 is ``allocate``'s objective with a horizon of W weeks."""
+    teams = all_teams(book, catalogue, members=5)
+    raw = read_catalogue_file()
+    accept = raw["plans"]["p_reach"] * raw["plans"]["p_accept"]
+    senior = list(raw["treatments"]).index("senior_call")
+    weeks = 6
+    probe = build_horizon(book, catalogue, teams, weeks=2)
+    on_senior = probe.weeks_built[0].option_treatment == senior
+    offerable = np.flatnonzero(np.isfinite(probe.value[0][on_senior]).any(axis=0))[:4]
+    assert offerable.size == 4, "the test needs accounts a senior call may reach"
+    uplift, term = [8000.0, 8000.0, 3000.0, 20000.0], [6.0, 60.0, 1.0, np.nan]
+    ids = book["account_id"].astype(str).to_numpy()[offerable]
+    plans = pd.DataFrame(
+        {"account_id": ids, "status": "RECOMMENDED", "npv_vs_status_quo": uplift, "term": term}
+    )
+    hm = build_horizon(book, catalogue, teams, weeks=weeks, plans=plans)
+    o_t = hm.weeks_built[0].option_treatment
+    for w in range(weeks):
+        with np.errstate(invalid="ignore"):  # -inf - -inf where an option is not allowed
+            extra = np.where(np.isfinite(hm.value[w]), hm.one_week[w] - hm.value[w], 0.0)
+        assert not extra[o_t != senior].any()
+        expected = np.zeros(hm.n)
+        for j, u, months in zip(offerable, uplift, term, strict=True):
+            months = 36.0 if np.isnan(months) else months  # the documented default term
+            expected[j] = oracle_plan_offer_value(u, months, weeks - w, accept=accept)
+        for row, value in zip(extra[o_t == senior], hm.value[w][o_t == senior], strict=True):
+            allowed = np.isfinite(value)
+            assert expected[allowed].any() == (weeks - w >= 2)  # the last week counts none
+            assert row[allowed] == pytest.approx(expected[allowed], abs=0.011)
+    built = build_allocation_problem(book, catalogue, teams, plans=plans, valuation_weeks=weeks)
+    assert np.array_equal(built.value, hm.one_week[0])
 
 
 def test_cli_weeks_json_and_usage_errors(tmp_path, capsys):

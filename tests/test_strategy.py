@@ -1,8 +1,9 @@
 """Tests of the readable strategy (solver.allocation.strategy, ``allocate --explain-tree``).
 
 Oracles: scikit-learn's own ``predict`` for the rounded rules; SQLite running the exported
-SQL on the book loaded into a table; the catalogue's treatment values and the compliance
-module's eligibility for the tree's value; minutes counted from the catalogue for capacity.
+SQL on the book loaded into a table; treatment values and eligibility computed from SPEC
+§5/§8 and the catalogue file by tests/oracles.py (not the allocation's code) for the tree's
+value; minutes counted from the catalogue for capacity.
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ import sqlite3
 import numpy as np
 import pandas as pd
 import pytest
+from oracles import oracle_week_values, read_catalogue_file
 from sklearn.tree import DecisionTreeClassifier
 
 from solver.allocation.catalogue import Catalogue, Teams
-from solver.allocation.compliance import eligibility
 from solver.allocation.portfolio import allocate, build_allocation_problem
 from solver.allocation.strategy import book_features, explain_allocation, explain_result
-from solver.allocation.values import treatment_values
 from solver.core.generate import generate_portfolio
 from solver.errors import InputError
 
@@ -39,26 +39,28 @@ def book() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def teams(book, catalogue) -> Teams:
+def team_specs(book) -> list[dict]:
     """Small teams of every type serving every region and language (no collectors)."""
     langs, regions = sorted(set(book["language"])), sorted(set(book["region"]))
     spec = [("agents", "agent", 3000), ("seniors", "senior", 2000), ("field", "field", 2000)]
     spec += [("legal", "legal", 600), ("robot", "robot", 4000)]
-    return Teams.from_mapping(
-        {
-            "teams": [
-                {"name": n, "type": t, "members": 1, "minutes_per_period": m,
-                 "languages": langs, "regions": regions}
-                for n, t, m in spec
-            ]
-        },
-        compliance=catalogue.compliance,
-    )  # fmt: skip
+    return [
+        {"name": n, "type": t, "members": 1, "minutes_per_period": m,
+         "languages": langs, "regions": regions}
+        for n, t, m in spec
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def teams(team_specs, catalogue) -> Teams:
+    return Teams.from_mapping({"teams": team_specs}, compliance=catalogue.compliance)
 
 
 @pytest.fixture(scope="module")
 def solved(book, catalogue, teams):
-    result = allocate(book, catalogue, teams, time_limit=2, workers=1, exact_max_pairs=0)
+    result = allocate(
+        book, catalogue, teams, time_limit=2, workers=1, exact_max_pairs=0, keep_problem=True
+    )
     return result, {d: explain_result(book, catalogue, teams, result, d) for d in (2, 4)}
 
 
@@ -93,15 +95,15 @@ def test_sql_case_gives_the_tree_treatments_in_sqlite(book, solved, tmp_path):
         assert e.to_text().count("→") == doc["fidelity"]["leaves"]
 
 
-def test_tree_value_by_catalogue_and_eligibility(book, catalogue, teams, solved):
+def test_tree_value_by_catalogue_and_eligibility(book, team_specs, solved):
     """The tree's value: each account's value of the tree treatment (none where forbidden),
-    from the catalogue's values and the compliance eligibility; no collectors, so no team
-    changes a value."""
+    from the oracle's values and eligibility (SPEC §5/§8, the catalogue file); no
+    collectors, so no team changes a value."""
     result, explained = solved
-    collected, cost, _ = treatment_values(book, catalogue)
-    value = np.round(collected - cost, 2)
-    allowed = eligibility(book, catalogue, teams).allowed
-    names = list(catalogue.names)
+    names, value = oracle_week_values(
+        read_catalogue_file(), book.to_dict(orient="records"), team_specs
+    )
+    allowed = np.isfinite(value)
     for e in explained.values():
         t = np.array([names.index(p) for p in e.predicted])
         cols = np.arange(len(book))
@@ -160,3 +162,16 @@ def test_depth_out_of_range_is_an_input_error(book, catalogue, teams):
     built = build_allocation_problem(book, catalogue, teams)
     with pytest.raises(InputError, match="depth"):
         explain_allocation(book, catalogue, teams, built, np.zeros(len(book), dtype=int), 9)
+
+
+def test_explain_result_uses_the_solved_problem(book, catalogue, teams, solved):
+    """--explain-tree explains the problem allocate solved (kept in the result), not a
+    rebuilt one; a result solved without keeping it is refused."""
+    result, explained = solved
+    assert result.problem is not None
+    assert explained[2].optimum_value == result.objective
+    small = book.head(30)
+    plain = allocate(small, catalogue, teams, time_limit=2, workers=1)
+    assert plain.problem is None
+    with pytest.raises(ValueError, match="keep_problem"):
+        explain_result(small, catalogue, teams, plain, 2)

@@ -31,6 +31,8 @@ __all__ = [
     "TIERS",
     "TREATMENTS",
     "Catalogue",
+    "NO_TREATMENT",
+    "PLAN_OFFER",
     "PlanValue",
     "Team",
     "Teams",
@@ -51,6 +53,9 @@ TREATMENTS = (
     "field_visit",
     "legal",
 )
+#: The treatment that offers the account's recommended plan (``--plans``), and the one that
+#: does nothing (free, always allowed).
+PLAN_OFFER, NO_TREATMENT = "senior_call", "none"
 TEAM_TYPES = ("agent", "senior", "field", "legal", "robot")
 CHANNELS = ("", "sms", "email", "app", "phone", "visit")
 
@@ -78,7 +83,7 @@ COMPLIANCE_KEYS = frozenset(
      "gentle_buckets", "language_match", "jurisdiction", "max_call_attempts_per_day",
      "no_call_days_after_conversation", "hardship_max_contacts_per_day"}
 )  # fmt: skip
-PLAN_VALUE_KEYS = frozenset({"p_reach", "p_accept", "eligible_status"})
+PLAN_VALUE_KEYS = frozenset({"p_reach", "p_accept", "eligible_status", "valuation_weeks"})
 TREATMENT_KEYS = frozenset(
     {"label", "cost_per_action", "actions", "handling_minutes", "team_type", "channel",
      "consent", "contact", "call", "gentle", "tiers", "dpd_buckets", "min_balance",
@@ -175,13 +180,27 @@ def _frozen(arr: Any, dtype: Any = np.float64) -> np.ndarray:
     return out
 
 
+#: Default valuation horizon (periods) of the one-week objective: the longest horizon
+#: ``allocate --weeks`` plans over (issue 17: 4-12 weeks), so a plan offer is valued alike
+#: by ``allocate`` and by week 1 of ``allocate --weeks 12`` (reason in scenarios/treatments.toml).
+VALUATION_WEEKS = 12
+
+
 @dataclass(frozen=True)
 class PlanValue:
-    """How a recommended restructuring plan adds to the senior negotiator call's value."""
+    """How a recommended restructuring plan adds to the senior negotiator call's value:
+    signed with probability :attr:`accept`, its NPV uplift counted as expected discounted
+    cash within ``valuation_weeks`` periods (:func:`solver.allocation.values.plan_offer_value`)."""
 
     p_reach: float = 0.6
     p_accept: float = 0.5
     eligible_status: tuple[str, ...] = (Status.RECOMMENDED.value,)
+    valuation_weeks: int = VALUATION_WEEKS
+
+    @property
+    def accept(self) -> float:
+        """Probability that a plan offer is signed: ``p_reach · p_accept``."""
+        return self.p_reach * self.p_accept
 
 
 @dataclass(frozen=True)
@@ -251,7 +270,7 @@ class Catalogue:
 
     def __post_init__(self) -> None:
         names = [t.name for t in self.treatments]
-        if "none" not in names:
+        if NO_TREATMENT not in names:
             raise InputError(f"{self.source}: the catalogue must define treatment 'none'")
         if len(set(names)) != len(names):
             raise InputError(f"{self.source}: duplicate treatment names")
@@ -269,7 +288,7 @@ class Catalogue:
                     f"{where}: connected_calls_per_day: {t.connected_calls_per_day} exceeds the "
                     f"limit of {self.compliance.max_connected_calls_per_day}"
                 )
-            if t.name == "none" and (t.contact or t.human or t.cost != 0):
+            if t.name == NO_TREATMENT and (t.contact or t.human or t.cost != 0):
                 problems.append(f"{where}: 'none' must be free, contact-free and need no team")
         problems += self.compliance.floor_problems(f"{self.source}: compliance")
         if problems:
@@ -279,6 +298,16 @@ class Catalogue:
     def names(self) -> tuple[str, ...]:
         """Treatment names in catalogue order."""
         return tuple(t.name for t in self.treatments)
+
+    @property
+    def none_index(self) -> int:
+        """Catalogue index of ``none`` (every catalogue has it)."""
+        return self.names.index(NO_TREATMENT)
+
+    @property
+    def plan_offer_index(self) -> int | None:
+        """Catalogue index of the treatment that offers a plan (None when absent)."""
+        return self.names.index(PLAN_OFFER) if PLAN_OFFER in self.names else None
 
     def treatment(self, name: str) -> Treatment:
         """The treatment called ``name``."""
@@ -456,7 +485,31 @@ def _read_plan_value(table: Any, source: str, problems: list[str]) -> PlanValue:
         eligible_status=_strings(
             plan_data, "eligible_status", (Status.RECOMMENDED.value,), source, "plans", problems
         ),
+        valuation_weeks=_whole_number(
+            plan_data, "valuation_weeks", VALUATION_WEEKS, source, "plans", problems, 1, 520
+        ),
     )
+
+
+def _whole_number(
+    table: Mapping[str, Any],
+    key: str,
+    default: int,
+    source: str,
+    where: str,
+    problems: list[str],
+    lo: int,
+    hi: int,
+) -> int:
+    """A whole number in ``[lo, hi]`` from ``table`` (``default`` when absent; a problem and
+    the default otherwise)."""
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        problems.append(
+            f"{source}: {where}: {key}: must be a whole number in [{lo}, {hi}], got {value!r}"
+        )
+        return default
+    return int(value)
 
 
 def _read_base_response(
@@ -528,7 +581,7 @@ def _read_treatment(
         team_type=team_type,
         channel=channel,
         consent=consent,
-        contact=_true_false(tdata, "contact", name != "none", source, where, problems),
+        contact=_true_false(tdata, "contact", name != NO_TREATMENT, source, where, problems),
         call=_true_false(tdata, "call", False, source, where, problems),
         gentle=_true_false(tdata, "gentle", False, source, where, problems),
         tiers=tiers,

@@ -16,7 +16,8 @@ too. An account still open in week ``w`` has ``dpd + period_days·(w − 1)`` da
 (it is open only if it paid nothing so far), so its bucket in each week is known; only
 whether it is still open is random. In week ``w`` treatment option ``o`` (treatment × team)
 
-- collects ``r_o(w)``: the one-week objective (expected collected − cost, the same code:
+- collects ``r_o(w)``: the week's expected collected − cost (the one-week objective without
+  the plan offer's part, the same code:
   :func:`~solver.allocation.portfolio.build_allocation_problem` on the book aged to week
   ``w``, so eligibility follows the bucket too);
 - brings a payment with the catalogue's probability ``p_o(w)``
@@ -26,7 +27,7 @@ whether it is still open is random. In week ``w`` treatment option ``o`` (treatm
   ``plan-portfolio`` column ``npv``; ``npv_vs_status_quo`` when the table has no ``npv``)
   counts as a level weekly stream over the plan's term (an annuity at the cost of funds
   whose present value is ``U``), and only the weeks of it inside the horizon count
-  (*amortised*, not added to one week). What the plan gains over the status quo then
+  (*amortised*, not added to one week: :func:`~solver.allocation.values.level_stream`). What the plan gains over the status quo then
   shows in the programme's comparison of accepting with not accepting, in one currency;
 - otherwise the account defaults with the behaviour model's hazard
   (:meth:`solver.core.model.ModelKernel.hazard` of paying its due this month, turned
@@ -49,8 +50,11 @@ The plan is used on a rolling horizon: each week, the accounts still open are as
 the one-week assignment core (:func:`~solver.allocation.gap.solve.solve_assignment`, hard
 capacities) with each option valued at its week's value plus the discounted continuation
 ``q·stream + P(open next week)·V_{w+1}`` from the priced programme. The *one-week policy*
-is the same loop with the week's value only (today's allocation, re-solved every week on
-the book as it is). Both are run by one simulation (:func:`simulate`) with common random
+is the same loop with the one-week objective (today's allocation, re-solved every week on
+the book as it is), in the same unit: with plans, the plan offer adds ``q`` times the
+plan's NPV uplift paid as the same level stream, counted over what is left of the horizon
+(:func:`~solver.allocation.values.plan_offer_value`, as ``allocate`` does with its own
+valuation horizon). Both are run by one simulation (:func:`simulate`) with common random
 numbers, so their difference has a small standard error.
 """
 
@@ -66,14 +70,20 @@ from solver.allocation.catalogue import Catalogue, Teams
 from solver.allocation.gap.problem import AssignmentProblem
 from solver.allocation.gap.solve import solve_assignment
 from solver.allocation.portfolio import AllocationProblem, build_allocation_problem
-from solver.allocation.values import due_basis, payment_probability, recommended_plans
+from solver.allocation.values import (
+    DAYS_PER_MONTH,
+    due_basis,
+    level_stream,
+    payment_probability,
+    period_discount,
+    plan_offers,
+)
 from solver.core.annuity import level_payment
 from solver.core.model import AccountParams, BehaviourModel
 from solver.core.tiering import dpd_bucket
 from solver.errors import InputError, TimeLimitError
 
 __all__ = [
-    "DAYS_PER_MONTH",
     "HorizonModel",
     "HorizonResult",
     "build_horizon",
@@ -82,12 +92,8 @@ __all__ = [
     "simulate",
 ]
 
-#: Days in an average month (365.25 / 12): weekly hazards and plan terms in weeks.
-DAYS_PER_MONTH = 365.25 / 12
 #: Horizons ``--weeks`` accepts (2 for quick checks; the issue asks for 4–12).
 MIN_WEEKS, MAX_WEEKS = 2, 12
-#: Default plan term (months) when the plans table gives none.
-DEFAULT_PLAN_TERM = 36
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,7 +109,7 @@ class HorizonModel:
     value: np.ndarray  # r_o(w)
     stay: np.ndarray  # P(still open next week | open, option) = (1−q)(1−p)(1−h)
     exit: np.ndarray  # PV at week 1 of what follows a plan or a payment in week w (see build)
-    one_week: np.ndarray | None  # the one-week objective's values (plans added) when different
+    one_week: np.ndarray | None  # the one-week objective's values (plan offer added) with plans
     stream: np.ndarray  # W × n: PV at week 1 of the plan's weekly stream after week w, in horizon
     minutes: np.ndarray  # K: team minutes of each option
     row_of: np.ndarray  # K: team index (−1: none)
@@ -173,46 +179,38 @@ def build_horizon(
     model = model or BehaviourModel()
     n = len(portfolio)
     days = catalogue.period_days
-    discount = model.monthly_discount ** (days / DAYS_PER_MONTH)
+    discount = period_discount(catalogue, model)
     hazard, cured_hazard, instalment = _weekly_hazards(portfolio, model, days)
     built_weeks = []
     values, stays, pays, one_week = [], [], [], []
-    uplift = amount = np.zeros(n)
-    term_weeks = np.ones(n)
-    if plans is not None:
-        uplift, term, plan_npv = recommended_plans(portfolio, plans, catalogue)
-        # once signed, the plan is the account's cash: its own NPV (the uplift alone when
-        # the table has no npv column) paid as a level stream over its term
-        amount = np.where(uplift > 0, np.where(np.isfinite(plan_npv), plan_npv, uplift), 0.0)
-        term = np.where(np.isfinite(term) & (term > 0), term, DEFAULT_PLAN_TERM)
-        term_weeks = np.maximum(1.0, np.round(term * DAYS_PER_MONTH / days))
     for w in range(weeks):
         aged = _aged(portfolio, days * w)
-        # the plan's value is not added to one week here: it is the amortised stream below
-        built = build_allocation_problem(aged, catalogue, teams, plans=None, budget=budget)
+        # one build per week: the one-week objective (the plan offer valued over what is
+        # left of the horizon, in this week's money) and, without the plan offer's part,
+        # the week's cash r_o(w); the signed plan's cash is the amortised stream below
+        built = build_allocation_problem(
+            aged, catalogue, teams, plans=plans, budget=budget, valuation_weeks=weeks - w,
+            model=model,
+        )  # fmt: skip
         built_weeks.append(built)
         pay = payment_probability(aged, catalogue)[built.option_treatment]
-        values.append(built.value)
+        if plans is None:
+            values.append(built.value)
+        else:
+            values.append(np.round(built.value - built.plan_value, 2))
+            one_week.append(built.value)
         pays.append(pay)
         stays.append((1.0 - pay) * (1.0 - hazard)[None, :])
-        if plans is not None:  # the one-week objective: the plan's whole uplift this week
-            with_plan = build_allocation_problem(aged, catalogue, teams, plans=plans, budget=budget)
-            one_week.append(with_plan.value)
     o_t = built_weeks[0].option_treatment
     accept = np.zeros((o_t.size, n))
-    if "senior_call" in catalogue.names:
-        senior = o_t == catalogue.names.index("senior_call")
-        q = catalogue.plans.p_reach * catalogue.plans.p_accept
-        accept[senior] = np.where(uplift > 0, q, 0.0)[None, :]
-    # a level weekly payment A with PV U (the amount) over term_weeks: A = U(1−δ)/(δ(1−δ^N)); accepted in
-    # week w (0-based) it pays in weeks w+1 … min(W, w+N) − 1 of the horizon
-    delta = discount
-    annuity = amount * (1.0 - delta) / (delta * (1.0 - delta**term_weeks))
     stream = np.zeros((weeks, n))
-    for w in range(weeks):
-        s = np.arange(w + 1, weeks)[:, None]
-        inside = s < w + 1 + term_weeks[None, :]
-        stream[w] = (delta**s * inside).sum(axis=0) * annuity
+    offer = catalogue.plan_offer_index
+    if plans is not None and offer is not None:
+        offers = plan_offers(portfolio, plans, catalogue)
+        # once signed, the plan is the account's cash: its own NPV (the uplift alone when the
+        # table has no npv column) paid as a level stream over its term, inside the horizon
+        accept[o_t == offer] = np.where(offers.offered, offers.accept, 0.0)[None, :]
+        stream = level_stream(offers.npv, offers.periods, discount, weeks)
     stay = np.stack(stays) * (1.0 - accept)[None, :, :]
     # a payment cures the account: it pays its instalment (a weekly share of it) while it
     # survives the cured hazard, to the end of the horizon
@@ -220,7 +218,9 @@ def build_horizon(
     cured = np.zeros((weeks, n))
     for w in range(weeks):
         s = np.arange(w + 1, weeks)[:, None]
-        cured[w] = (delta**s * (1.0 - cured_hazard)[None, :] ** (s - w)).sum(axis=0) * weekly_cash
+        cured[w] = (discount**s * (1.0 - cured_hazard)[None, :] ** (s - w)).sum(
+            axis=0
+        ) * weekly_cash
     exit_value = (
         accept[None] * stream[:, None, :]
         + (1.0 - accept)[None] * np.stack(pays) * cured[:, None, :]
@@ -430,8 +430,7 @@ def simulate(
     """Run both policies over ``paths`` random futures with the same draws (see module)."""
     n, weeks = hm.n, hm.weeks
     options = hm.row_of.size
-    t_of = hm.weeks_built[0].option_treatment
-    none_option = int(np.flatnonzero(t_of == catalogue.names.index("none"))[0])
+    none_option = hm.weeks_built[0].none_option
     results = {}
     # week 1 is the same on every path (every account is open): solve it once per policy
     all_open = np.ones(n, dtype=bool)

@@ -27,7 +27,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,7 +39,7 @@ from solver.allocation.compliance import Compliance, eligibility, reason_text
 from solver.allocation.gap.problem import AssignmentProblem, AssignmentResult, relative_gap
 from solver.allocation.gap.solve import solve_assignment
 from solver.allocation.replan import steer_eligibility
-from solver.allocation.values import treatment_values
+from solver.allocation.values import match_plans, read_plans, treatment_values
 from solver.domain import Status
 from solver.errors import InfeasibleError, InputError, TimeLimitError
 
@@ -50,7 +49,7 @@ __all__ = [
     "allocate",
     "assignment_objective",
     "build_allocation_problem",
-    "match_plans",
+    "match_plans",  # re-exported from solver.allocation.values (where they live)
     "read_plans",
 ]
 
@@ -106,6 +105,12 @@ class AllocationProblem:
         ``T × n`` value of each treatment ignoring eligibility (for the ``reason`` column).
     code
         ``T × n`` eligibility reason codes.
+    plan_value
+        ``K × n`` part of ``collected`` (and of ``value``) that comes from offering the
+        recommended plan (:func:`solver.allocation.values.plan_offer_value`; zeros without
+        plans).
+    none_option
+        The option of treatment ``none`` (free, no team, always allowed).
     """
 
     problem: AssignmentProblem
@@ -117,69 +122,8 @@ class AllocationProblem:
     treatment_value: np.ndarray
     unconstrained_value: np.ndarray
     code: np.ndarray
-
-
-#: Columns a plans table must have (``plan-portfolio`` output).
-PLAN_COLUMNS = ("account_id", "status", "npv_vs_status_quo")
-
-
-def read_plans(path: Path) -> pd.DataFrame:
-    """The recommended plans of a book: a ``plan-portfolio`` output (CSV, Parquet, Excel,
-    or a Parquet dataset directory); a missing file or column is an :class:`InputError`."""
-    import pandas as pd
-
-    suffix = path.suffix.lower()
-    try:
-        if path.is_dir():  # a plan-portfolio dataset directory
-            table = pd.read_parquet(path)
-        elif suffix == ".csv":
-            table = pd.read_csv(path, dtype={"account_id": str})
-        elif suffix in (".parquet", ".pq"):
-            table = pd.read_parquet(path)
-        elif suffix in (".xlsx", ".xlsm"):
-            table = pd.read_excel(path, dtype={"account_id": str})
-        else:
-            raise InputError(f"{path}: plans must be .csv, .parquet or .xlsx")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except (ValueError, OSError) as exc:
-        raise InputError(f"{path}: cannot read plans ({exc})") from None
-    missing = set(PLAN_COLUMNS) - set(table.columns)
-    if missing:
-        raise InputError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-    return table
-
-
-def match_plans(
-    plan_table: pd.DataFrame, frame: pd.DataFrame, plans: str, portfolio: str | Path
-) -> list[str]:
-    """Refuse plans of another book; say when only some accounts have a plan.
-
-    A plans table none of whose account ids is in the portfolio is the output of
-    ``plan-portfolio`` for another book: using it would silently offer no plan at all
-    (an :class:`InputError` naming ``plans``, e.g. ``"--plans FILE"``). When only some
-    ids match, the run goes on: the notes returned give both counts (a book that gained
-    or lost accounts since its plans were made), for the caller to show as warnings.
-    """
-    book = set(frame["account_id"].astype(str))
-    planned = set(plan_table["account_id"].dropna().astype(str))
-    common = book & planned
-    if not common:
-        raise InputError(
-            f"{plans}: none of its {len(planned):,} account ids is in the portfolio "
-            f"{portfolio} ({len(book):,} accounts); give the plan-portfolio output of this book"
-        )
-    without = len(book - common)
-    extra = len(planned - common)
-    notes = []
-    if without:
-        notes.append(
-            f"{without:,} of the {len(book):,} accounts of {portfolio} have no plan there "
-            "(no plan is offered to them)"
-        )
-    if extra:
-        notes.append(f"{extra:,} plan rows are for accounts not in {portfolio} (ignored)")
-    return ["; ".join(notes)] if notes else []
+    plan_value: np.ndarray
+    none_option: int
 
 
 def build_allocation_problem(
@@ -190,15 +134,21 @@ def build_allocation_problem(
     plans: Any | None = None,
     budget: float | None = None,
     steps: Mapping[str, str] | None = None,
+    valuation_weeks: int | None = None,
+    model: Any = None,
 ) -> AllocationProblem:
     """Options, values and capacity rows of a portfolio allocation (vectorised); ``steps``:
-    replan steps by account (:func:`solver.allocation.replan.steer_eligibility`)."""
+    replan steps by account (:func:`solver.allocation.replan.steer_eligibility`);
+    ``valuation_weeks`` and ``model``: the plan offer's valuation horizon and cost of funds
+    (:func:`solver.allocation.values.treatment_values`)."""
     n = len(portfolio)
     if steps is None:
         elig = eligibility(portfolio, catalogue, teams)
     else:
         elig = steer_eligibility(portfolio, catalogue, teams, steps)
-    collected_t, cost_t, _ = treatment_values(portfolio, catalogue, plans)
+    collected_t, cost_t, plan_t = treatment_values(
+        portfolio, catalogue, plans, valuation_weeks=valuation_weeks, model=model
+    )
     value_t = np.round(collected_t - cost_t, 2)
     allowed_t = elig.allowed
 
@@ -217,7 +167,10 @@ def build_allocation_problem(
     o_k = np.array(opt_team, dtype=np.int64)
     k_opts = o_t.size
 
-    collected = collected_t[o_t].copy()
+    # this period's cash; the plan offer's value is added after the continuity uplift (a
+    # plan is signed with p_reach · p_accept whoever calls, as in the multi-week model)
+    collected = collected_t[o_t] if plans is None else np.round(collected_t - plan_t, 2)[o_t]
+    collected = collected.copy()
     # Continuity: a collector's current accounts respond a little better to that collector.
     if catalogue.continuity_uplift:
         ids = None
@@ -229,6 +182,9 @@ def build_allocation_problem(
                 ids = portfolio["account_id"].astype(str).to_numpy(dtype=object)
             mine = np.isin(ids, list(owner.accounts))
             collected[o, mine] = np.round(collected[o, mine] * (1 + catalogue.continuity_uplift), 2)
+    plan_value = plan_t[o_t] if plans is not None else np.broadcast_to(np.zeros(1), (k_opts, n))
+    if plans is not None:
+        collected += plan_value
     cost = np.broadcast_to(cost_t[o_t][:, :1], (k_opts, n)) if n else cost_t[o_t]
     ok = allowed_t[o_t].copy()
     has_team = o_k >= 0
@@ -268,6 +224,8 @@ def build_allocation_problem(
         treatment_value=treatment_value,
         unconstrained_value=value_t,
         code=elig.code,
+        plan_value=plan_value,
+        none_option=int(np.flatnonzero(o_t == catalogue.none_index)[0]),
     )
 
 
@@ -301,6 +259,7 @@ class AllocationResult:
     method: str
     core: AssignmentResult | None = None
     stats: Mapping[str, Any] = field(default_factory=dict)
+    problem: AllocationProblem | None = field(default=None, repr=False)
 
     def summary(self) -> str:
         """Short text: totals and certificate."""
@@ -363,6 +322,7 @@ def allocate(
     gap_tolerance: float = 1e-4,
     engine: Any = None,
     steps: Mapping[str, str] | None = None,
+    keep_problem: bool = False,
 ) -> AllocationResult:
     """Allocate one treatment (and team) per account to maximise expected net recovery.
 
@@ -374,7 +334,9 @@ def allocate(
         Treatment catalogue and teams (default: the bundled ``scenarios`` files).
     plans
         Optional output of ``workout plan-portfolio`` (``account_id, status,
-        npv_vs_status_quo``): the senior call adds ``p_reach · p_accept · npv_vs_status_quo``.
+        npv_vs_status_quo``, optional ``term``): the senior call adds ``p_reach · p_accept``
+        times the plan's uplift received within ``[plans] valuation_weeks`` periods, as
+        expected discounted cash (:func:`solver.allocation.values.plan_offer_value`).
     budget
         Optional cap on the total treatment cost of the period (CNY).
     compliance
@@ -398,6 +360,10 @@ def allocate(
     steps
         Optional replan steps by account (``workout replan``): broken plans' treatments
         follow them (:mod:`solver.allocation.replan`).
+    keep_problem
+        Keep the solved :class:`AllocationProblem` in the result (``problem``), for
+        :func:`solver.allocation.strategy.explain_result`; off by default (it holds every
+        option's values: callers that cache results, like the scenarios, need not keep it).
 
     Raises
     ------
@@ -419,7 +385,6 @@ def allocate(
     )
     result = _solve(
         built,
-        catalogue,
         time_limit=time_limit,
         seed=seed,
         workers=workers,
@@ -447,12 +412,12 @@ def allocate(
         method=result.method,
         core=result,
         stats=dict(result.stats),
+        problem=built if keep_problem else None,
     )
 
 
 def _solve(
     built: AllocationProblem,
-    catalogue: Catalogue,
     *,
     time_limit: float,
     seed: int,
@@ -463,12 +428,7 @@ def _solve(
 ) -> AssignmentResult:
     """The assignment core on the allocation problem; raises when it finds no allocation."""
     # `none` is free and uncapacitated: all-none is feasible and a good hint for tiny budgets.
-    none_idx = [
-        o
-        for o in range(built.option_treatment.size)
-        if catalogue.treatments[built.option_treatment[o]].name == "none"
-    ]
-    hint = np.full(built.problem.n_jobs, none_idx[0], dtype=np.int64) if none_idx else None
+    hint = np.full(built.problem.n_jobs, built.none_option, dtype=np.int64)
     result = solve_assignment(
         built.problem,
         hint=hint,
@@ -519,7 +479,7 @@ def _within_budget(
     over = int(spent.sum()) - limit
     if over <= 0:
         return result
-    none_opt = int(np.flatnonzero(built.option_treatment == catalogue.names.index("none"))[0])
+    none_opt = built.none_option
     loss = built.value[result.assignment, cols] - built.value[none_opt, cols]
     paying = np.flatnonzero(spent > 0)
     order = paying[np.argsort(loss[paying] / spent[paying], kind="stable")]
@@ -546,7 +506,7 @@ class _Chosen:
     def of(cls, built: AllocationProblem, catalogue: Catalogue, assignment: np.ndarray) -> _Chosen:
         """The chosen options of ``assignment`` (an option per account)."""
         cols = np.arange(assignment.size)
-        none_t = catalogue.names.index("none")
+        none_t = catalogue.none_index
         return cls(
             treatment=built.option_treatment[assignment],
             team=built.option_team[assignment],

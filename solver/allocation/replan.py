@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from solver.allocation.catalogue import PLAN_OFFER
 from solver.allocation.compliance import Eligibility, eligibility, flag_column
 from solver.errors import InputError
 
@@ -55,14 +56,14 @@ __all__ = [
     "reage_plans",
     "replan",
     "steer_eligibility",
+    "steps_by_account",
+    "steps_from_history",
 ]
 
 #: The steps, in the order of the table above (``none``: closed, nothing to do).
 STEPS = ("none", "monitor", "cure_window", "reage", "escalate")
 #: Steps of a plan that is not being honoured: the ``has_plan`` stop is lifted.
 LIFTED_STEPS = ("cure_window", "reage", "escalate")
-#: The treatment that offers a plan (solver.allocation.values adds the plan's uplift to it).
-PLAN_OFFER = "senior_call"
 #: Eligibility codes added to solver.allocation.compliance.REASONS.
 CURE_CODE, REAGE_CODE = 9, 10
 
@@ -190,22 +191,41 @@ def reage_plans(portfolio: Any, steps: Any, policy: Any = None, model: Any = Non
     return out
 
 
-def read_steps(path: Path) -> dict[str, str]:
-    """``account_id -> step`` from a ``workout replan`` output (CSV/Parquet/Excel)."""
-    from solver.risk._tables import read_table
+def steps_from_history(
+    portfolio: Any, history: Any, policy: ReplanPolicy | None = None, model: Any = None
+) -> pd.DataFrame:
+    """The steps ``workout replan`` writes, from a payment history (a path, read and checked
+    by :func:`solver.risk.history.read_history`, or a validated history frame): the status
+    and step of every restructured account (:func:`replan`) with the re-ages' new plans
+    (:func:`reage_plans`). ``workout replan`` and ``workout allocate --history`` both call
+    this."""
+    from solver.risk.history import read_history
 
-    frame = read_table(path)
+    frame = history if isinstance(history, pd.DataFrame) else read_history(history)
+    return reage_plans(portfolio, replan(portfolio, frame, policy), model=model)
+
+
+def steps_by_account(frame: pd.DataFrame, source: str = "steps") -> dict[str, str]:
+    """``account_id -> step`` of a steps table (``workout replan``'s columns); an unknown
+    step is an :class:`InputError` naming ``source``, the row and the column."""
     missing = [c for c in ("account_id", "step") if c not in frame.columns]
     if missing:
-        raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
+        raise InputError(f"{source}: missing column(s) {', '.join(missing)}")
     steps = frame["step"].astype(str).to_numpy()
     bad = np.flatnonzero(~np.isin(steps, STEPS))
     if bad.size:
         row = int(bad[0]) + 1
         raise InputError(
-            f"{path}: row {row}, column step: {steps[bad[0]]!r} is not one of {', '.join(STEPS)}"
+            f"{source}: row {row}, column step: {steps[bad[0]]!r} is not one of {', '.join(STEPS)}"
         )
     return dict(zip(frame["account_id"].astype(str), steps, strict=True))
+
+
+def read_steps(path: Path) -> dict[str, str]:
+    """``account_id -> step`` from a ``workout replan`` output (CSV/Parquet/Excel)."""
+    from solver.risk._tables import read_table
+
+    return steps_by_account(read_table(path), str(path))
 
 
 def steer_eligibility(

@@ -42,7 +42,6 @@ from solver.allocation.portfolio import (
     AllocationProblem,
     AllocationResult,
     assignment_objective,
-    build_allocation_problem,
 )
 from solver.allocation.values import recommended_plans
 from solver.core.atomic import atomic_open
@@ -506,7 +505,7 @@ def _tree_assignment(
     t_index = {name: i for i, name in enumerate(catalogue.names)}
     want = np.array([t_index[str(p)] for p in predicted], dtype=np.int64)
     opt_t, opt_k = built.option_treatment, built.option_team
-    none_option = int(np.flatnonzero(opt_t == t_index["none"])[0])
+    none_option = built.none_option
     out = np.full(n, none_option, dtype=np.int64)
     same = opt_t[optimal] == want
     out[same] = optimal[same]
@@ -587,13 +586,12 @@ def explain_result(
     depth: int,
     *,
     plans: Any | None = None,
-    budget: float | None = None,
 ) -> TreeExplanation:
     """:func:`explain_allocation` of an :func:`~solver.allocation.portfolio.allocate` result
-    (the problem rebuilt with the same plans and budget)."""
-    if result.core is None:
-        raise ValueError("the allocation result carries no assignment")
-    built = build_allocation_problem(portfolio, catalogue, teams, plans=plans, budget=budget)
+    solved with ``keep_problem=True`` (its own problem, not a rebuilt one); ``plans``: the
+    plans it was solved with (the ``plan_uplift`` feature)."""
+    if result.core is None or result.problem is None:
+        raise ValueError("explain_result needs a result of allocate(..., keep_problem=True)")
     return explain_allocation(
-        portfolio, catalogue, teams, built, result.core.assignment, depth, plans=plans
+        portfolio, catalogue, teams, result.problem, result.core.assignment, depth, plans=plans
     )

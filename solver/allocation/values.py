@@ -2,6 +2,16 @@
 from each account this period, its expected collection, cost and plan value, and the
 plan each account would be offered (from ``workout plan-portfolio``'s table).
 
+One currency (issue 17 item 4): every value is expected cash discounted to this period at
+the cost of funds and received within a stated valuation horizon. A treatment's value is
+its collection this period less its cost; the plan offer (``senior_call`` with ``--plans``)
+adds ``p_reach · p_accept`` times the plan's NPV uplift paid as a level stream over the
+plan's term, of which only the periods inside the horizon count
+(:func:`plan_offer_value`; the multi-week model pays a signed plan by the same
+:func:`level_stream`). The horizon is ``[plans] valuation_weeks`` (default 12) for
+``allocate`` and what is left of the ``--weeks`` horizon for the one-week policy that
+``allocate --weeks`` compares against.
+
 Read from the catalogue (:mod:`solver.allocation.catalogue`); used by the one-week
 allocation (:mod:`solver.allocation.portfolio`), the multi-week plan
 (:mod:`solver.allocation.horizon`) and the strategy tree (:mod:`solver.allocation.strategy`).
@@ -9,16 +19,42 @@ allocation (:mod:`solver.allocation.portfolio`), the multi-week plan
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from solver.allocation.catalogue import Catalogue
 from solver.allocation.compliance import label_codes, text_column
+from solver.core.model import BehaviourModel
 from solver.domain import BUCKETS, TIERS
 from solver.errors import InputError
 
-__all__ = ["due_basis", "payment_probability", "recommended_plans", "treatment_values"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "DAYS_PER_MONTH",
+    "DEFAULT_PLAN_TERM",
+    "PLAN_COLUMNS",
+    "PlanOffers",
+    "due_basis",
+    "level_stream",
+    "match_plans",
+    "payment_probability",
+    "period_discount",
+    "plan_offer_value",
+    "plan_offers",
+    "read_plans",
+    "recommended_plans",
+    "treatment_values",
+]
+
+#: Days in an average month (365.25 / 12): weekly hazards and plan terms in periods.
+DAYS_PER_MONTH = 365.25 / 12
+#: Plan term (months) assumed when the plans table gives none.
+DEFAULT_PLAN_TERM = 36
 
 
 def payment_probability(portfolio: Any, catalogue: Catalogue) -> np.ndarray:
@@ -54,9 +90,20 @@ def due_basis(portfolio: Any) -> np.ndarray:
 
 
 def treatment_values(
-    portfolio: Any, catalogue: Catalogue, plans: Any | None = None
+    portfolio: Any,
+    catalogue: Catalogue,
+    plans: Any | None = None,
+    *,
+    valuation_weeks: int | None = None,
+    model: BehaviourModel | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Expected collected amount, cost and plan value per treatment and account (CNY, cents).
+
+    Every value is expected cash discounted to this period, received within the valuation
+    horizon of ``valuation_weeks`` periods (default ``[plans] valuation_weeks``): a
+    treatment's collection this period and, for the plan offer with ``plans``, the plan's
+    NPV uplift paid as a level stream over its term, the periods inside the horizon only
+    (:func:`plan_offer_value`, at the cost of funds of ``model``).
 
     Returns
     -------
@@ -81,18 +128,151 @@ def treatment_values(
         basis = balance if t.basis == "balance" else due
         collected[t_idx] = pay[t_idx] * t.paid_share[bucket] * basis
         cost[t_idx] = t.cost
-    if plans is not None and "senior_call" in catalogue.names:
-        extra = _plan_uplift(portfolio, plans, catalogue)
-        s_idx = catalogue.names.index("senior_call")
-        plan_value[s_idx] = extra
-        collected[s_idx] += extra
-    return np.round(collected, 2), np.round(cost, 2), np.round(plan_value, 2)
+    collected = np.round(collected, 2)
+    offer = catalogue.plan_offer_index
+    if plans is not None and offer is not None:
+        weeks = catalogue.plans.valuation_weeks if valuation_weeks is None else valuation_weeks
+        offers = plan_offers(portfolio, plans, catalogue)
+        plan_value[offer] = np.round(
+            plan_offer_value(offers, period_discount(catalogue, model), weeks), 2
+        )
+        collected[offer] += plan_value[offer]
+    return collected, np.round(cost, 2), plan_value
 
 
-def _plan_uplift(portfolio: Any, plans: Any, catalogue: Catalogue) -> np.ndarray:
-    """``p_reach · p_accept · npv_vs_status_quo`` per account for recommended plans (else 0)."""
-    values, _, _ = recommended_plans(portfolio, plans, catalogue)
-    return catalogue.plans.p_reach * catalogue.plans.p_accept * values
+def period_discount(catalogue: Catalogue, model: BehaviourModel | None = None) -> float:
+    """Discount factor of one allocation period at the behaviour model's cost of funds
+    (SPEC §4's monthly ``δ`` to the power ``period_days / DAYS_PER_MONTH``)."""
+    model = model or BehaviourModel()
+    return float(model.monthly_discount ** (catalogue.period_days / DAYS_PER_MONTH))
+
+
+@dataclass(frozen=True, eq=False)
+class PlanOffers:
+    """The recommended plan of each account of a book, as the plan offer values it.
+
+    ``uplift``: its ``npv_vs_status_quo`` (0: no plan to offer); ``npv``: the plan's own NPV
+    (the uplift where the table has no ``npv`` column; 0 where no plan); ``periods``: its
+    term in allocation periods (``DEFAULT_PLAN_TERM`` months when the table gives none);
+    ``accept``: the probability that an offer is signed (``p_reach · p_accept``).
+    """
+
+    uplift: np.ndarray
+    npv: np.ndarray
+    periods: np.ndarray
+    accept: float
+
+    @property
+    def offered(self) -> np.ndarray:
+        """Accounts with a plan to offer."""
+        return self.uplift > 0
+
+
+def plan_offers(portfolio: Any, plans: Any, catalogue: Catalogue) -> PlanOffers:
+    """The :class:`PlanOffers` of a book from a ``plan-portfolio`` table."""
+    uplift, term, plan_npv = recommended_plans(portfolio, plans, catalogue)
+    amount = np.where(uplift > 0, np.where(np.isfinite(plan_npv), plan_npv, uplift), 0.0)
+    term = np.where(np.isfinite(term) & (term > 0), term, DEFAULT_PLAN_TERM)
+    periods = np.maximum(1.0, np.round(term * DAYS_PER_MONTH / catalogue.period_days))
+    return PlanOffers(uplift=uplift, npv=amount, periods=periods, accept=catalogue.plans.accept)
+
+
+def level_stream(
+    amount: np.ndarray, periods: np.ndarray, discount: float, weeks: int
+) -> np.ndarray:
+    """``weeks × n``: what a plan signed in week ``w`` (0-based) pays within a horizon of
+    ``weeks`` periods, as present value at week 0 (the caller's "now").
+
+    The plan pays ``amount`` (its present value at signing) as a level stream of ``periods``
+    payments, the first one period after signing: ``A = amount (1 − δ) / (δ (1 − δ^N))``,
+    so ``Σ_{u=1..N} A δ^u = amount``. Signed in week ``w`` it pays in weeks
+    ``w+1 … w+N``, of which only those before ``weeks`` count (*amortised*, not added
+    whole to one week).
+    """
+    delta = discount
+    if delta < 1.0:
+        annuity = amount * (1.0 - delta) / (delta * (1.0 - delta**periods))
+    else:  # no cost of funds: equal payments
+        annuity = amount / periods
+    stream = np.zeros((weeks, np.size(amount)))
+    for w in range(weeks):
+        s = np.arange(w + 1, weeks)[:, None]
+        inside = s < w + 1 + periods[None, :]
+        stream[w] = (delta**s * inside).sum(axis=0) * annuity
+    return stream
+
+
+def plan_offer_value(offers: PlanOffers, discount: float, weeks: int) -> np.ndarray:
+    """What offering the plan adds to an account's expected discounted cash within ``weeks``
+    periods (money of the week of the offer): ``accept ·`` the plan's NPV uplift paid as a
+    level stream over its term (:func:`level_stream`), the periods inside the horizon only.
+    The one-week objective's plan value, and the one-week policy's in ``allocate --weeks``
+    (each week over what is left of the horizon)."""
+    uplift = np.where(offers.offered, offers.uplift, 0.0)
+    return offers.accept * level_stream(uplift, offers.periods, discount, weeks)[0]
+
+
+#: Columns a plans table must have (``plan-portfolio`` output).
+PLAN_COLUMNS = ("account_id", "status", "npv_vs_status_quo")
+
+
+def read_plans(path: Path) -> pd.DataFrame:
+    """The recommended plans of a book: a ``plan-portfolio`` output (CSV, Parquet, Excel,
+    or a Parquet dataset directory); a missing file or column is an :class:`InputError`."""
+    import pandas as pd
+
+    suffix = path.suffix.lower()
+    try:
+        if path.is_dir():  # a plan-portfolio dataset directory
+            table = pd.read_parquet(path)
+        elif suffix == ".csv":
+            table = pd.read_csv(path, dtype={"account_id": str})
+        elif suffix in (".parquet", ".pq"):
+            table = pd.read_parquet(path)
+        elif suffix in (".xlsx", ".xlsm"):
+            table = pd.read_excel(path, dtype={"account_id": str})
+        else:
+            raise InputError(f"{path}: plans must be .csv, .parquet or .xlsx")
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except (ValueError, OSError) as exc:
+        raise InputError(f"{path}: cannot read plans ({exc})") from None
+    missing = set(PLAN_COLUMNS) - set(table.columns)
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+    return table
+
+
+def match_plans(
+    plan_table: pd.DataFrame, frame: pd.DataFrame, plans: str, portfolio: str | Path
+) -> list[str]:
+    """Refuse plans of another book; say when only some accounts have a plan.
+
+    A plans table none of whose account ids is in the portfolio is the output of
+    ``plan-portfolio`` for another book: using it would silently offer no plan at all
+    (an :class:`InputError` naming ``plans``, e.g. ``"--plans FILE"``). When only some
+    ids match, the run goes on: the notes returned give both counts (a book that gained
+    or lost accounts since its plans were made), for the caller to show as warnings.
+    """
+    book = set(frame["account_id"].astype(str))
+    planned = set(plan_table["account_id"].dropna().astype(str))
+    common = book & planned
+    if not common:
+        raise InputError(
+            f"{plans}: none of its {len(planned):,} account ids is in the portfolio "
+            f"{portfolio} ({len(book):,} accounts); give the plan-portfolio output of this book"
+        )
+    without = len(book - common)
+    extra = len(planned - common)
+    notes = []
+    if without:
+        notes.append(
+            f"{without:,} of the {len(book):,} accounts of {portfolio} have no plan there "
+            "(no plan is offered to them)"
+        )
+    if extra:
+        notes.append(f"{extra:,} plan rows are for accounts not in {portfolio} (ignored)")
+    return ["; ".join(notes)] if notes else []
 
 
 def recommended_plans(
@@ -103,8 +283,7 @@ def recommended_plans(
     plan's own NPV (the plan table's ``term`` and ``npv``; NaN where absent)."""
     import pandas as pd
 
-    required = {"account_id", "status", "npv_vs_status_quo"}
-    missing = required - set(plans.columns)
+    missing = set(PLAN_COLUMNS) - set(plans.columns)
     if missing:
         raise InputError(f"plans: missing column(s) {', '.join(sorted(missing))}")
     table = plans.loc[:, ["account_id", "status", "npv_vs_status_quo"]].copy()

@@ -28,11 +28,12 @@ import pandas as pd
 
 from solver.allocation.catalogue import Catalogue, Teams
 from solver.allocation.portfolio import allocate
+from solver.allocation.values import payment_probability
 from solver.core.atomic import atomic_open
 from solver.core.contract import status_quo_batch
 from solver.core.evaluation import evaluate_batch
 from solver.core.schema import DPD_BUCKETS
-from solver.domain import TIERS, Status
+from solver.domain import Status
 from solver.plans.portfolio import plan_portfolio
 from solver.plans.search import SearchParams
 from solver.plans.workloads import plan_portfolio_on
@@ -485,38 +486,20 @@ def treatment_factors(frame: Any, catalogue: Any, treatment: np.ndarray) -> np.n
 
     The behaviour model describes an account left to itself. The catalogue gives, per
     treatment, the probability that the account pays in the period (its ``pay_prob`` by
-    tier and dpd bucket, with the preferred-channel uplift, capped, as the allocation uses);
+    tier and dpd bucket, with the preferred-channel uplift, capped: the allocation's own
+    :func:`solver.allocation.values.payment_probability`);
     ``none`` is the self-cure probability. A treatment that makes a payment more likely by
     converting part of the non-paying accounts scales the default hazard by the ratio of
     non-payment probabilities ``(1 − p_treatment) / (1 − p_none)`` (1 for ``none``).
     """
-    tier = frame["tier"].astype(str).map({t: i for i, t in enumerate(TIERS)}).to_numpy()
-    bucket = (
-        frame["dpd_bucket"].astype(str).map({b: i for i, b in enumerate(DPD_BUCKETS)}).to_numpy()
-    )
-    preferred = (
-        frame["preferred_channel"].astype(str).to_numpy() if "preferred_channel" in frame else None
-    )
-
-    def pay_prob(name: str, rows: np.ndarray) -> np.ndarray:
-        t = catalogue.treatment(name)
-        prob = t.pay_prob[tier[rows], bucket[rows]]
-        if t.channel and preferred is not None:
-            match = preferred[rows] == t.channel
-            boosted = np.minimum(
-                prob * (1 + catalogue.preferred_channel_uplift), catalogue.max_pay_prob
-            )
-            prob = np.where(match, boosted, prob)
-        return np.asarray(prob, dtype=float)
-
+    pay = payment_probability(frame, catalogue)
+    p_none = pay[catalogue.none_index]
     factor = np.ones(len(frame))
-    everyone = np.arange(len(frame))
-    p_none = pay_prob("none", everyone)
     for name in np.unique(treatment):
         if name in ("none", ""):
             continue
         rows = np.nonzero(treatment == name)[0]
-        p = pay_prob(str(name), rows)
+        p = pay[catalogue.names.index(str(name)), rows]
         factor[rows] = (1.0 - p) / np.maximum(1e-9, 1.0 - p_none[rows])
     return np.clip(factor, 0.0, None)
 
