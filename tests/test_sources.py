@@ -3,12 +3,12 @@
 * A column-mapping file (``--columns``) and a CSV encoding (``--encoding``): the shipped
   Chinese core-banking layout reads a GB18030 export built here by hand (the test's own
   renaming, not the code's), problems name the file's own column, wrong encodings exit 2.
-* Databases (``--db URL --table/--query``): SQLite always; PostgreSQL when
+* Databases (``--db URL --table/--query``): SQLite and DuckDB (embedded) always; PostgreSQL when
   ``WORKOUT_TEST_PG_URL`` names a server (``.ci/run`` starts one), else skipped on a
   developer's machine and failed under ``CI=true`` (the convention of tests/test_audit.py).
   Missing tables, columns and servers exit 2 without a traceback or a password; tables are
   validated chunk by chunk; results are written back in one transaction.
-* Acceptance: the same book from CSV, Parquet, Excel, SQLite and PostgreSQL gives
+* Acceptance: the same book from CSV, Parquet, Excel, SQLite, DuckDB and PostgreSQL gives
   byte-identical ``plan-portfolio`` output.
 """
 
@@ -34,6 +34,7 @@ from solver.errors import InputError
 ROOT = Path(__file__).resolve().parents[1]
 LAYOUT = ROOT / "scenarios" / "layouts" / "cn_core_banking.toml"
 N = 12  # accounts of the test book: planning cost, not coverage, sets the size
+EMBEDDED = {"sqlite": "bank.db", "duckdb": "bank.duckdb"}  # dialect: the database file
 
 
 @pytest.fixture(scope="module")
@@ -206,11 +207,12 @@ def test_generated_export_in_the_layout_validates(tmp_path):
 # -- databases ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "duckdb", "postgresql"])
 def db_url(request, tmp_path):
-    """An empty database: a SQLite file, or a fresh schema on the PostgreSQL server."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'bank.db'}"
+    """An empty database: a SQLite or DuckDB file, or a fresh schema on the PostgreSQL
+    server."""
+    if request.param in EMBEDDED:
+        yield f"{request.param}:///{tmp_path / EMBEDDED[request.param]}"
         return
     with postgres_schema("books") as url:
         yield url
@@ -288,9 +290,10 @@ def test_connection_failures_exit_2_without_password(tmp_path):
     assert code == 2 and "cannot connect" in err
     assert "s3cret-pw" not in out + err and "bank:***@127.0.0.1:9" in err
     assert "Traceback" not in err
-    missing = tmp_path / "none.db"
-    code, _, err = invoke("validate", "--db", f"sqlite:///{missing}", "--table", "accounts")
-    assert code == 2 and "no such database file" in err and not missing.exists()
+    for dialect in EMBEDDED:  # reading does not create an empty database
+        missing = tmp_path / f"none.{dialect}"
+        code, _, err = invoke("validate", "--db", f"{dialect}:///{missing}", "--table", "t")
+        assert code == 2 and "no such database file" in err and not missing.exists()
     code, _, err = invoke("validate", "--db", "oracle+nodriver://x/y", "--table", "t")
     assert code == 2 and "Traceback" not in err
 
@@ -321,18 +324,19 @@ def test_results_written_back_in_one_transaction(book, db_url, tmp_path):
     stored = pd.read_sql("select * from allocation", engine)
     assert stored["account_id"].tolist() == pd.read_csv(allocation)["account_id"].tolist()
     with pytest.raises(InputError):  # a value no database can store: the replace fails
-        write_table(pd.DataFrame({"x": [{"a": 1}]}), db_url, "plans", replace=True)
+        write_table(pd.DataFrame({"x": [object()]}), db_url, "plans", replace=True)
     assert pd.read_sql("select count(*) as n from plans", engine)["n"].iloc[0] == 3
     write_table(pd.DataFrame({"x": [1, 2]}), db_url, "plans", replace=True)
     assert pd.read_sql("select * from plans", engine)["x"].tolist() == [1, 2]
     engine.dispose()
 
 
-# -- acceptance: one book, five sources, the same plans ------------------------------------
+# -- acceptance: one book, six sources, the same plans -------------------------------------
 
 
-def test_same_book_from_five_sources_gives_byte_identical_plans(book, tmp_path):
-    """CSV, Parquet, Excel, SQLite and PostgreSQL: byte-identical plan-portfolio output."""
+def test_same_book_from_six_sources_gives_byte_identical_plans(book, tmp_path):
+    """CSV, Parquet, Excel, SQLite, DuckDB and PostgreSQL: byte-identical plan-portfolio
+    output."""
     path, _ = book
     frame = pd.read_csv(path)
     parquet, excel = tmp_path / "book.parquet", tmp_path / "book.xlsx"
@@ -340,6 +344,8 @@ def test_same_book_from_five_sources_gives_byte_identical_plans(book, tmp_path):
     frame.to_excel(excel, index=False, sheet_name="portfolio")
     sqlite = f"sqlite:///{tmp_path / 'bank.db'}"
     _load(sqlite, frame)
+    duckdb = f"duckdb:///{tmp_path / 'bank.duckdb'}"
+    _load(duckdb, frame)
     pg = postgres_url()
     table = f"book_{uuid.uuid4().hex[:12]}"
     _load(pg, frame, table)
@@ -348,6 +354,7 @@ def test_same_book_from_five_sources_gives_byte_identical_plans(book, tmp_path):
         "parquet": [parquet],
         "excel": [excel],
         "sqlite": ["--db", sqlite, "--table", "accounts"],
+        "duckdb": ["--db", duckdb, "--query", "select * from accounts order by account_id"],
         "postgresql": ["--db", pg, "--query", f"select * from {table} order by account_id"],
     }
     outputs = {}
