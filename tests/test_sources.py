@@ -372,3 +372,127 @@ def test_same_book_from_six_sources_gives_byte_identical_plans(book, tmp_path):
     assert len(outputs["csv"].splitlines()) == N + 1
     for name, data in outputs.items():
         assert data == outputs["csv"], f"{name} plans differ from the CSV book's"
+
+
+# -- the other readers from databases: forecasts, scenario portfolios, the service's book ------
+
+TINY = ROOT / "tests" / "data" / "portfolio" / "tiny.csv"
+
+
+def _forecast() -> pd.DataFrame:
+    """Account T002's income for three months, well above its stated income (a forecast
+    that changes its plans)."""
+    return pd.DataFrame(
+        {"account_id": ["T002"] * 3, "month": [1, 2, 3], "income": [9000.0, 9000.0, 9500.0]}
+    )
+
+
+def test_forecast_from_a_database_gives_the_files_plan(tmp_path):
+    """``plan --forecast-db URL --forecast-table/--forecast-query`` (SQLite, DuckDB) gives
+    the JSON of ``--forecast FILE``, which differs from the plan without it; a bad row is
+    reported at its row in the query's order, exit 2; half-given options are usage errors."""
+    forecast = _forecast()
+    csv = tmp_path / "forecast.csv"
+    forecast.to_csv(csv, index=False)
+    args = ["plan", TINY, "--account-id", "T002", "--format", "json"]
+    code, without, err = invoke(*args)
+    assert code in (0, 3), err
+    code, from_file, err = invoke(*args, "--forecast", csv)
+    assert code in (0, 3), err
+    assert from_file != without
+    for dialect, name in EMBEDDED.items():
+        url = f"{dialect}:///{tmp_path / name}"
+        _load(url, forecast, "forecast")
+        code, from_db, err = invoke(*args, "--forecast-db", url, "--forecast-table", "forecast")
+        assert code in (0, 3) and from_db == from_file, f"{dialect}: {err}"
+        bad = "select account_id, month, case when month = 2 then -1 else income end as income "
+        bad += "from forecast order by month"
+        code, _, err = invoke(
+            "validate", TINY, "--forecast-db", url, "--forecast-query", bad
+        )  # fmt: skip
+        assert code == 2 and f"query@{dialect}:///" in err, err
+        assert "row 2 (account_id T002): income" in err and "Traceback" not in err
+    code, _, err = invoke(*args, "--forecast-table", "forecast")
+    assert code == 2 and "--forecast-table needs --forecast-db URL" in err
+    code, _, err = invoke(*args, "--forecast", csv, "--forecast-db", url, "--forecast-table", "f")
+    assert code == 2 and "give a forecast file or --forecast-db URL, not both" in err
+
+
+def _scenario(path: Path, portfolio: str) -> Path:
+    """A small scenario over the given ``[portfolio]`` table (plans and treatments off: the
+    portfolio's reading is what is tested)."""
+    baseline = (ROOT / "scenarios" / "baseline.toml").as_posix()
+    path.write_text(
+        f'name = "db"\nextends = "{baseline}"\n[portfolio]\n{portfolio}\n'
+        "[plans]\nrestructure = false\n[collection]\nenabled = false\n"
+        "[simulation]\npaths = 3\nhorizon_months = 6\n"
+    )
+    return path
+
+
+def test_scenario_portfolio_from_a_database(book, tmp_path, monkeypatch):
+    """A scenario's ``[portfolio]`` with ``db`` and ``table``/``query`` (an embedded
+    database's relative path is relative to the scenario file) gives the KPIs of the same
+    book read from its file; a half-given or doubled ``[portfolio]`` names the problem."""
+    path, _ = book
+    frame = pd.read_csv(path)
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    frame.to_csv(folder / "book.csv", index=False)
+    monkeypatch.chdir(tmp_path)  # not the scenario's folder: its paths are relative to it
+    kpis = {}
+    forms = {
+        "file": 'path = "book.csv"',
+        "sqlite": 'db = "sqlite:///bank.db"\ntable = "accounts"',
+        "duckdb": 'db = "duckdb:///bank.duckdb"\nquery = "select * from accounts"',
+    }
+    _load(f"sqlite:///{folder / 'bank.db'}", frame)
+    _load(f"duckdb:///{folder / 'bank.duckdb'}", frame)
+    for name, form in forms.items():
+        scenario = _scenario(folder / f"{name}.toml", form)
+        out = tmp_path / f"out_{name}"
+        code, _, err = invoke("scenario", "run", scenario, "--out-dir", out)
+        assert code == 0, f"{name}: {err}"
+        kpis[name] = (out / "kpis.csv").read_bytes()
+    assert b"opening_balance" in kpis["file"]
+    assert kpis["sqlite"] == kpis["file"] and kpis["duckdb"] == kpis["file"]
+    bad = {
+        'db = "sqlite:///bank.db"': "'db' (the database URL) goes with 'table' or 'query'",
+        'table = "accounts"': "'db' (the database URL) goes with 'table' or 'query'",
+        'path = "book.csv"\ndb = "sqlite:///bank.db"\ntable = "t"': "not 'path' and 'db'",
+        'db = "sqlite:///bank.db"\ntable = "t"\nquery = "select 1"': "'table' or 'query'",
+        'db = "sqlite:///none.db"\ntable = "accounts"': "no such database file",
+    }
+    for form, message in bad.items():
+        scenario = _scenario(folder / "bad.toml", form)
+        code, _, err = invoke("scenario", "run", scenario, "--out-dir", tmp_path / "bad")
+        assert code == 2 and message in err and "Traceback" not in err, (form, err)
+
+
+def test_serve_book_from_a_database(book, tmp_path, monkeypatch):
+    """``serve --book-db URL --book-table NAME`` loads the book the service looks accounts
+    up in (the server itself is not started: its app is taken where uvicorn would run it);
+    ``--book-table`` without ``--book-db`` is a usage error."""
+    from fastapi.testclient import TestClient
+
+    import commands.serve
+
+    path, raw = book
+    url = f"duckdb:///{tmp_path / 'bank.duckdb'}"
+    _load(url, pd.read_csv(path))
+    apps = []
+    monkeypatch.setattr(commands.serve, "_run", lambda app, host, port: apps.append(app))
+    audit = f"sqlite:///{tmp_path / 'audit.db'}"
+    code, out, err = invoke(
+        "serve", "--book-db", url, "--book-table", "accounts", "--db", audit, "--format", "json"
+    )  # fmt: skip
+    assert code == 0 and len(apps) == 1, err
+    wanted = raw.loc[3, "account_id"]
+    with TestClient(apps[0]) as client:
+        listed = client.get("/api/accounts", params={"prefix": ""}).json()
+        assert listed["book"] == f"accounts@{url}"
+        assert sorted(listed["account_ids"]) == sorted(raw["account_id"])
+        found = client.get(f"/api/accounts/{wanted}").json()
+    assert found["account"]["principal"] == pytest.approx(float(raw.loc[3, "principal"]))
+    code, _, err = invoke("serve", "--book-table", "accounts", "--db", audit)
+    assert code == 2 and "--book-table needs --book-db URL" in err

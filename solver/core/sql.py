@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ROW_NOTE",
     "check_out_table",
+    "embedded_path_relative_to",
     "shown_url",
     "source_name",
     "sql_chunks",
@@ -145,6 +146,30 @@ def _engine(url: str, what: str, *, must_exist: bool = True) -> Engine:
                 f"{what} {shown_url(url)}: cannot connect: {_reason(exc, url)}"
             ) from None
     return engine
+
+
+def embedded_path_relative_to(url: str, base: Path) -> str:
+    """``url`` with an embedded database's relative file path made absolute against
+    ``base`` (a scenario file's folder: its relative paths are relative to it); any other
+    URL, or one that does not parse, unchanged (its problems are reported when it is used).
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError, TypeError):
+        return url
+    database = parsed.database or ""
+    if (
+        parsed.get_backend_name() not in _EMBEDDED
+        or database in ("", ":memory:")
+        or database.startswith(("file:", "md:"))
+        or Path(database).is_absolute()
+    ):
+        return url
+    resolved = parsed.set(database=str((base / database).resolve()))
+    return resolved.render_as_string(hide_password=False)
 
 
 def _split(name: str) -> tuple[str | None, str]:
