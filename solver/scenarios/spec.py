@@ -583,8 +583,8 @@ def _value_problems(
     kinds = [lead for lead, keys in _PORTFOLIO_KINDS.items() if set(keys) & set(portfolio)]
     if len(kinds) > 1:
         text = (
-            f"{source}: portfolio: give one of 'path', 'db' (with 'table' or 'query') or 'n' "
-            f"(and 'seed'), not {' and '.join(repr(k) for k in kinds)}"
+            f"{source}: portfolio: give either 'path' or 'n' (and 'seed') or 'db' (with "
+            f"'table' or 'query'), not {' and '.join(repr(k) for k in kinds)}"
         )
         problems.append((("portfolio",), text))
     elif "table" in portfolio and "query" in portfolio:
