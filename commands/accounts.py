@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from commands.common import stack_options
+from commands.sources import prefixed_db_options
 
 
 def load_policy(path: Path | None, settings: tuple[str, ...]) -> tuple[Any, list[str]]:
@@ -39,14 +40,19 @@ def load_model(path: Path | None) -> Any:
 
 
 def forecast_option(note: str) -> Callable[[Any], Any]:
-    """``--forecast FILE``: a long table of income forecasts and inflows (as ``forecast_path``)."""
-    return click.option(
-        "--forecast",
-        "forecast_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Income forecast table (.csv, .parquet, .xlsx) with columns account_id, month "
-        "and income and/or inflow; it sets income_forecast and inflows. " + note,
+    """``--forecast FILE`` or ``--forecast-db URL --forecast-table/--forecast-query``: a long
+    table of income forecasts and inflows (as ``forecast_path``: a path or a
+    :class:`~solver.core.sources.BookSource`)."""
+    return stack_options(
+        click.option(
+            "--forecast",
+            "forecast_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Income forecast table (.csv, .parquet, .xlsx) with columns account_id, "
+            "month and income and/or inflow; it sets income_forecast and inflows. " + note,
+        ),
+        prefixed_db_options("forecast_path", "forecast-", "forecast"),
     )
 
 
@@ -100,7 +106,7 @@ def apply_account_settings(account: Any, settings: list[str]) -> Any:
     return account.override(changes, source="--set")
 
 
-def read_one_account(account_file: Any, account_id: str | None, forecast_path: Path | None) -> Any:
+def read_one_account(account_file: Any, account_id: str | None, forecast_path: Any) -> Any:
     """The account to plan: the file's only account, or ``--account-id`` of a book."""
     from solver.core.readers import ManyAccountsError, read_account
     from solver.errors import InputError

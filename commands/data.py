@@ -22,7 +22,13 @@ from commands.common import (
     shared_help,
 )
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
-from commands.sources import book_options, columns_option, encoding_option, input_path
+from commands.sources import (
+    book_options,
+    columns_option,
+    encoding_option,
+    input_path,
+    prefixed_db_options,
+)
 from commands.tables import Column, print_fitted
 from solver.domain import DEFAULT_CURRENCY
 from solver.errors import InputError
@@ -69,19 +75,23 @@ def print_summary(
     out: Any, summary: dict[str, Any], first: Any = None, currency: str = DEFAULT_CURRENCY
 ) -> None:
     """The validation summary tables (by product, tier, dpd bucket; flags; one account),
-    fitted to the console ``out`` (numbers are never cut); amounts labelled ``currency``."""
+    fitted to the console ``out`` (numbers are never cut); amounts labelled ``currency`` and
+    printed in its decimals (:func:`solver.core.currency.format_amount`)."""
+    from solver.core.currency import amount_digits, format_amount
+
     for key, title in (
         ("by_product", "By product"),
         ("by_tier", "By tier"),
         ("by_dpd_bucket", "By dpd bucket"),
     ):
         rows = []
+        digits = amount_digits(currency, summary[key][list(_MONEY_COLUMNS)].to_numpy().ravel())
         for label, row in summary[key].iterrows():
             cells = [
                 str(label),
                 f"{int(row['accounts']):,}",
                 f"{row['share']:.1%}",
-                *(_money(row[m]) for m in _MONEY_COLUMNS),
+                *(format_amount(row[m], currency, digits=digits) for m in _MONEY_COLUMNS),
             ]
             rows.append((cells, "bold" if label == "total" else None))
         columns = _summary_columns(key.removeprefix("by_"))
@@ -203,6 +213,7 @@ def _report(
     help="Also check an income forecast table (.csv, .parquet, .xlsx: account_id, month, "
     "income and/or inflow) against the portfolio.",
 )
+@prefixed_db_options("forecast_path", "forecast-", "forecast")
 @click.option(
     "--policy",
     "policy_path",
@@ -227,7 +238,7 @@ def validate(
     strict: bool,
     tiering: Path | None,
     sheet: str | None,
-    forecast_path: Path | None,
+    forecast_path: Any,
     policy_path: Path | None,
     fmt: str,
     out_path: Path | None,
@@ -258,7 +269,7 @@ def validate(
     inputs = {
         "PATH": input_path(path),
         "--tiering": tiering,
-        "--forecast": forecast_path,
+        "--forecast": input_path(forecast_path),
         "--policy": policy_path,
     }
     check_out(out_path, inputs=inputs)

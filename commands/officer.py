@@ -20,6 +20,7 @@ from commands import accounts
 from commands.audit import db_option, letter_out_option
 from commands.common import SHARED_HELP
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
+from commands.sources import input_path
 from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
 from solver.officer.pdf import HTML_SUFFIXES
 
@@ -36,7 +37,7 @@ class AccountInput:
     settings: tuple[str, ...]
     policy_path: Path | None
     model_path: Path | None
-    forecast_path: Path | None
+    forecast_path: Any
 
     @property
     def inputs(self) -> dict[str, Path | None]:
@@ -45,7 +46,7 @@ class AccountInput:
             "ACCOUNT_FILE": self.account_file,
             "--policy": self.policy_path,
             "--model": self.model_path,
-            "--forecast": self.forecast_path,
+            "--forecast": input_path(self.forecast_path),
         }
 
     def load(self) -> tuple[Any, Any, Any]:
@@ -508,13 +509,15 @@ def _offer_summary(offer: Any, path: Path, sha256: str) -> dict[str, Any]:
 
 def _render_offer(summary: dict[str, Any]) -> None:
     from commands.common import console
+    from solver.core.currency import format_amount
 
     out = console()
+    code = summary["currency"]
     out.print(
         f"offer {summary['option']} for {summary['account_id']}: {summary['term']} months from "
         f"{summary['first_due']}, APR {summary['apr']:.2%}, total of payments "
-        f"{summary['total_of_payments']:,.2f} {summary['currency']} (finance charge {summary['finance_charge']:,.2f}); "
-        f"open until {summary['valid_until']}",
+        f"{format_amount(summary['total_of_payments'], code)} {code} (finance charge "
+        f"{format_amount(summary['finance_charge'], code)}); open until {summary['valid_until']}",
         highlight=False,
     )
     hashed = "sha256" if summary["letter"].lower().endswith(HTML_SUFFIXES) else "HTML sha256"

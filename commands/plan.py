@@ -29,13 +29,18 @@ from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
 from solver.domain import FAMILIES, Status
 
 
-def _money(x: float | None) -> str:
+def _money(x: float | None, currency: str) -> str:
+    """A model value (NPV, cost) in the currency's decimals (solver.core.currency)."""
     import math
 
-    return "—" if x is None or not math.isfinite(x) else f"{x:,.2f}"
+    from solver.core.currency import format_value
+
+    return "—" if x is None or not math.isfinite(x) else format_value(x, currency)
 
 
-def _payments_text(option: Any) -> str:
+def _payments_text(option: Any, currency: str) -> str:
+    from solver.core.currency import format_amount
+
     levels = option.terms.levels or ()
     D = option.terms.holiday
     mode = option.terms.deferral_mode
@@ -46,7 +51,7 @@ def _payments_text(option: Any) -> str:
     if option.schedule is not None:
         last = float(option.schedule.payments[-1])
         if not levels or abs(last - levels[-1]) > 0.005:
-            parts.append(f"last {last:,.2f}")
+            parts.append(f"last {format_amount(last, currency)}")
     return " → ".join(parts)
 
 
@@ -67,16 +72,18 @@ _TABLE_COLUMNS: tuple[Column, ...] = (
 )
 
 
-def _option_rows(result: Any) -> list[tuple[list[str], str | None]]:
+def _option_rows(result: Any, currency: str) -> list[tuple[list[str], str | None]]:
     """The cells of every row of the options table (all columns) and the row style."""
+    from solver.core.currency import format_value
+
     sq = result.status_quo
     rows: list[tuple[list[str], str | None]] = [
         (
             [
                 "status quo",
-                _payments_text(sq),
+                _payments_text(sq, currency),
                 str(sq.schedule.term),
-                _money(sq.npv),
+                _money(sq.npv, currency),
                 "",
                 f"{sq.pd_12m:.1%}",
                 f"{sq.apr:.2%}",
@@ -89,7 +96,7 @@ def _option_rows(result: Any) -> list[tuple[list[str], str | None]]:
     ]
     for o in result.options:
         if not o.feasible:
-            npv = _money(o.npv) if o.schedule is not None else ""
+            npv = _money(o.npv, currency) if o.schedule is not None else ""
             cells = [o.label, "", "", npv, "", "", "", "", o.status.lower(), o.reason]
             rows.append((cells, "dim"))
             continue
@@ -97,10 +104,10 @@ def _option_rows(result: Any) -> list[tuple[list[str], str | None]]:
         status = o.status.lower() if o.status != Status.FEASIBLE else f"gap {o.gap:.2%}"
         cells = [
             ("★ " if rec else "") + o.label,
-            _payments_text(o),
+            _payments_text(o, currency),
             str(o.schedule.term),
-            _money(o.npv),
-            f"{o.npv_vs_status_quo:+,.2f}",
+            _money(o.npv, currency),
+            format_value(o.npv_vs_status_quo, currency, sign=True),
             f"{o.pd_12m:.1%}",
             f"{o.apr:.2%}",
             f"{o.max_dti:.2f}",
@@ -115,9 +122,10 @@ def _render_table(result: Any, schedule_family: str | None, currency: str) -> No
     from rich.table import Table
 
     from commands.common import console
+    from solver.core.currency import amount_digits, format_amount
 
     out = console(min_width=160)
-    rows = _option_rows(result)
+    rows = _option_rows(result, currency)
     title = f"Restructuring options for {result.account_id} ({currency})"
     dropped = print_fitted(out, title, _TABLE_COLUMNS, rows)
     if dropped:
@@ -140,18 +148,19 @@ def _render_table(result: Any, schedule_family: str | None, currency: str) -> No
         st = Table(title=f"Schedule: {opt.label}", title_justify="left")
         for col in ("month", "payment", "interest", "principal", "fees", "balance"):
             st.add_column(col, justify="right", no_wrap=True)
-        for row in opt.schedule.to_records():
+        money = ("payment", "interest", "principal", "fees", "balance")
+        records = opt.schedule.to_records()
+        # one number of decimals for the whole schedule (solver.core.currency)
+        digits = amount_digits(currency, (row[k] for row in records for k in money))
+        for row in records:
             st.add_row(
                 str(row["month"]),
-                *(
-                    f"{row[k]:,.2f}"
-                    for k in ("payment", "interest", "principal", "fees", "balance")
-                ),
+                *(format_amount(row[k], currency, digits=digits) for k in money),
             )
         out.print(st)
 
 
-def _render_frontier(result: Any, frontier: list[Any]) -> None:
+def _render_frontier(result: Any, frontier: list[Any], currency: str) -> None:
     """The bank-vs-customer efficient frontier: plans no other plan beats on both."""
     from rich.table import Table
 
@@ -170,8 +179,8 @@ def _render_frontier(result: Any, frontier: list[Any]) -> None:
     for o in frontier:
         table.add_row(
             ("★ " if o.label == result.recommended else "") + o.label,
-            _money(o.npv),
-            _money(o.customer_cost),
+            _money(o.npv, currency),
+            _money(o.customer_cost, currency),
             f"{(o.npv - best) / abs(best):+.2%}",
             f"{o.pd_12m:.1%}",
         )
@@ -288,7 +297,7 @@ def plan(
     objective: str,
     within_pct: float,
     frontier: bool,
-    forecast_path: Path | None,
+    forecast_path: Any,
 ) -> int:
     """Restructuring options for one account (TOML/JSON), ranked by expected recovery NPV.
 
@@ -319,7 +328,7 @@ def plan(
             "ACCOUNT_FILE": input_path(account_file),
             "--policy": policy_path,
             "--model": model_path,
-            "--forecast": forecast_path,
+            "--forecast": input_path(forecast_path),
         },
     )
     policy, account_settings = load_policy(policy_path, settings)
@@ -352,7 +361,7 @@ def plan(
     if fmt == "table":
         _render_table(result, schedule_family, policy.currency)
         if frontier or objective == "customer":
-            _render_frontier(result, efficient_frontier(result))
+            _render_frontier(result, efficient_frontier(result), policy.currency)
         wrote(out_path, fmt)
     else:
         emit(fmt, table=_options_frame(result), payload=payload)
@@ -412,7 +421,7 @@ def plan_portfolio(
     settings: tuple[str, ...],
     quiet: bool,
     fmt: str,
-    forecast_path: Path | None,
+    forecast_path: Any,
     out_db: tuple[str, str, bool] | None,
     engine: Any,
 ) -> int:
@@ -453,7 +462,7 @@ def plan_portfolio(
         "PORTFOLIO": input_path(portfolio),
         "--policy": policy_path,
         "--model": model_path,
-        "--forecast": forecast_path,
+        "--forecast": input_path(forecast_path),
     }
     dataset_out = is_dataset_output(out_path)
     if not dataset_out:
@@ -523,7 +532,7 @@ def _plan_on_engine(
     engine: Any,
     jobs: int,
     dataset_out: bool,
-    forecast_path: Path | None = None,
+    forecast_path: Any = None,
     *,
     quiet: bool = False,
 ) -> tuple[int, Any, Any]:

@@ -13,6 +13,7 @@ from commands.accounts import load_model, load_policy, policy_model_options
 from commands.audit import db_option
 from commands.common import SHARED_HELP
 from commands.output import format_option
+from commands.sources import prefixed_db_options
 
 #: Environment variable with the API token (``--token`` wins; prefer this: a command line
 #: is visible to other users of the machine).
@@ -44,8 +45,10 @@ TOKEN_ENV = "WORKOUT_TOKEN"
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="A portfolio (CSV, Parquet, Excel) whose accounts the page and GET "
-    "/api/accounts/ID look up; validated when the service starts.",
+    "/api/accounts/ID look up; validated when the service starts. Or a database table: "
+    "--book-db URL with --book-table or --book-query (--db is the audit trail).",
 )
+@prefixed_db_options("book_path", "book-", "book")
 @policy_model_options(
     "Policy TOML (default: scenarios/policy.toml values).", SHARED_HELP["--model"]
 )
@@ -70,7 +73,7 @@ def serve(
     host: str,
     port: int,
     token: str | None,
-    book_path: Path | None,
+    book_path: Any,
     policy_path: Path | None,
     model_path: Path | None,
     letter_settings_path: Path | None,
@@ -93,6 +96,7 @@ def serve(
     Examples:
       workout serve
       workout serve --book out/demo/portfolio.csv --port 8080 --db sqlite:///workout.db
+      workout serve --book-db duckdb:///bank.duckdb --book-table accounts
       WORKOUT_TOKEN=change-me-0123456789 workout serve --host 0.0.0.0
     """
     import json

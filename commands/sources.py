@@ -29,6 +29,7 @@ __all__ = [
     "history_options",
     "input_path",
     "out_db_options",
+    "prefixed_db_options",
     "write_out_db",
 ]
 
@@ -83,33 +84,67 @@ def book_options(argument: str) -> Callable[[Callable[..., Any]], Callable[..., 
     return decorate
 
 
-def _db_options(what: str) -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:
+def _db_options(
+    what: str, prefix: str = ""
+) -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:
     """``--db URL``, ``--table NAME`` and ``--query SQL`` for reading the ``what`` (book or
-    history) from a database."""
+    history) from a database; ``prefix`` names them ``--PREFIXdb`` ... (parameters
+    ``PREFIXdb_url`` ...)."""
+    db = f"--{prefix}db"
+    under = prefix.replace("-", "_")
     return [
         click.option(
-            "--db",
-            "db_url",
+            db,
+            f"{under}db_url",
             default=None,
             metavar="URL",
             help=f"Read the {what} from this database (a SQLAlchemy URL, e.g. "
-            f"sqlite:///{what}.db or postgresql+psycopg://user@host/bank) instead of a file.",
+            f"sqlite:///{what}.db, duckdb:///{what}.duckdb or "
+            "postgresql+psycopg://user@host/bank) instead of a file.",
         ),
         click.option(
-            "--table",
-            "db_table",
+            f"--{prefix}table",
+            f"{under}db_table",
             default=None,
             metavar="NAME",
-            help=f"With --db: the table holding the {what} (schema.table allowed).",
+            help=f"With {db}: the table holding the {what} (schema.table allowed).",
         ),
         click.option(
-            "--query",
-            "db_query",
+            f"--{prefix}query",
+            f"{under}db_query",
             default=None,
             metavar="SQL",
-            help=f"With --db: a SELECT returning the {what} (row N = its Nth row).",
+            help=f"With {db}: a SELECT returning the {what} (row N = its Nth row).",
         ),
     ]
+
+
+def prefixed_db_options(
+    argument: str, prefix: str, what: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: ``--PREFIXdb``, ``--PREFIXtable`` and ``--PREFIXquery`` for a table that is
+    not the command's book (``serve --book-db``, whose ``--db`` is the audit trail;
+    ``--forecast-db``). With any of them given, the option ``argument`` (its file) becomes a
+    :class:`~solver.core.sources.BookSource` (:func:`~solver.core.sources.book_source`
+    checks the combination); otherwise it stays the path given or ``None``."""
+    under = prefix.replace("-", "_")
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            db = [kwargs.pop(f"{under}db_{name}") for name in ("url", "table", "query")]
+            if any(value is not None for value in db):
+                from solver.core.sources import book_source
+
+                kwargs[argument] = book_source(
+                    kwargs[argument], db=db[0], table=db[1], query=db[2], what=what,
+                    prefix=f"--{prefix}",
+                )  # fmt: skip
+            return func(*args, **kwargs)
+
+        return stack_options(*_db_options(what, prefix=prefix))(wrapper)
+
+    return decorate
 
 
 def history_options(argument: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -1,7 +1,7 @@
 """Payment histories read from a database (issue 18 item 3): `risk ... --db URL --table/--query`.
 
 The oracle is the same history read from a CSV file: a database must give the same output,
-the same row-numbered messages and the same exit codes. SQLite always; PostgreSQL through
+the same row-numbered messages and the same exit codes. SQLite and DuckDB always; PostgreSQL through
 WORKOUT_TEST_PG_URL (skipped locally without it, a failure under CI: tests/pg_helpers.py).
 """
 
@@ -36,7 +36,7 @@ def history():
     return book, simulate_history(book, 9, 5)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "duckdb", "postgresql"])
 def history_db(request, tmp_path, history):
     """A database whose table ``history`` holds the generated history."""
 
@@ -46,8 +46,8 @@ def history_db(request, tmp_path, history):
         engine.dispose()
         return url
 
-    if request.param == "sqlite":
-        yield load(f"sqlite:///{tmp_path / 'bank.db'}")
+    if request.param in ("sqlite", "duckdb"):
+        yield load(f"{request.param}:///{tmp_path / 'bank.db'}")
         return
     with postgres_schema("histories", "history-from-database") as url:
         yield load(url)

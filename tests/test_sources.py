@@ -3,12 +3,12 @@
 * A column-mapping file (``--columns``) and a CSV encoding (``--encoding``): the shipped
   Chinese core-banking layout reads a GB18030 export built here by hand (the test's own
   renaming, not the code's), problems name the file's own column, wrong encodings exit 2.
-* Databases (``--db URL --table/--query``): SQLite always; PostgreSQL when
+* Databases (``--db URL --table/--query``): SQLite and DuckDB (embedded) always; PostgreSQL when
   ``WORKOUT_TEST_PG_URL`` names a server (``.ci/run`` starts one), else skipped on a
   developer's machine and failed under ``CI=true`` (the convention of tests/test_audit.py).
   Missing tables, columns and servers exit 2 without a traceback or a password; tables are
   validated chunk by chunk; results are written back in one transaction.
-* Acceptance: the same book from CSV, Parquet, Excel, SQLite and PostgreSQL gives
+* Acceptance: the same book from CSV, Parquet, Excel, SQLite, DuckDB and PostgreSQL gives
   byte-identical ``plan-portfolio`` output.
 """
 
@@ -34,6 +34,7 @@ from solver.errors import InputError
 ROOT = Path(__file__).resolve().parents[1]
 LAYOUT = ROOT / "scenarios" / "layouts" / "cn_core_banking.toml"
 N = 12  # accounts of the test book: planning cost, not coverage, sets the size
+EMBEDDED = {"sqlite": "bank.db", "duckdb": "bank.duckdb"}  # dialect: the database file
 
 
 @pytest.fixture(scope="module")
@@ -206,11 +207,12 @@ def test_generated_export_in_the_layout_validates(tmp_path):
 # -- databases ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "duckdb", "postgresql"])
 def db_url(request, tmp_path):
-    """An empty database: a SQLite file, or a fresh schema on the PostgreSQL server."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'bank.db'}"
+    """An empty database: a SQLite or DuckDB file, or a fresh schema on the PostgreSQL
+    server."""
+    if request.param in EMBEDDED:
+        yield f"{request.param}:///{tmp_path / EMBEDDED[request.param]}"
         return
     with postgres_schema("books") as url:
         yield url
@@ -288,9 +290,10 @@ def test_connection_failures_exit_2_without_password(tmp_path):
     assert code == 2 and "cannot connect" in err
     assert "s3cret-pw" not in out + err and "bank:***@127.0.0.1:9" in err
     assert "Traceback" not in err
-    missing = tmp_path / "none.db"
-    code, _, err = invoke("validate", "--db", f"sqlite:///{missing}", "--table", "accounts")
-    assert code == 2 and "no such database file" in err and not missing.exists()
+    for dialect in EMBEDDED:  # reading does not create an empty database
+        missing = tmp_path / f"none.{dialect}"
+        code, _, err = invoke("validate", "--db", f"{dialect}:///{missing}", "--table", "t")
+        assert code == 2 and "no such database file" in err and not missing.exists()
     code, _, err = invoke("validate", "--db", "oracle+nodriver://x/y", "--table", "t")
     assert code == 2 and "Traceback" not in err
 
@@ -321,18 +324,19 @@ def test_results_written_back_in_one_transaction(book, db_url, tmp_path):
     stored = pd.read_sql("select * from allocation", engine)
     assert stored["account_id"].tolist() == pd.read_csv(allocation)["account_id"].tolist()
     with pytest.raises(InputError):  # a value no database can store: the replace fails
-        write_table(pd.DataFrame({"x": [{"a": 1}]}), db_url, "plans", replace=True)
+        write_table(pd.DataFrame({"x": [object()]}), db_url, "plans", replace=True)
     assert pd.read_sql("select count(*) as n from plans", engine)["n"].iloc[0] == 3
     write_table(pd.DataFrame({"x": [1, 2]}), db_url, "plans", replace=True)
     assert pd.read_sql("select * from plans", engine)["x"].tolist() == [1, 2]
     engine.dispose()
 
 
-# -- acceptance: one book, five sources, the same plans ------------------------------------
+# -- acceptance: one book, six sources, the same plans -------------------------------------
 
 
-def test_same_book_from_five_sources_gives_byte_identical_plans(book, tmp_path):
-    """CSV, Parquet, Excel, SQLite and PostgreSQL: byte-identical plan-portfolio output."""
+def test_same_book_from_six_sources_gives_byte_identical_plans(book, tmp_path):
+    """CSV, Parquet, Excel, SQLite, DuckDB and PostgreSQL: byte-identical plan-portfolio
+    output."""
     path, _ = book
     frame = pd.read_csv(path)
     parquet, excel = tmp_path / "book.parquet", tmp_path / "book.xlsx"
@@ -340,6 +344,8 @@ def test_same_book_from_five_sources_gives_byte_identical_plans(book, tmp_path):
     frame.to_excel(excel, index=False, sheet_name="portfolio")
     sqlite = f"sqlite:///{tmp_path / 'bank.db'}"
     _load(sqlite, frame)
+    duckdb = f"duckdb:///{tmp_path / 'bank.duckdb'}"
+    _load(duckdb, frame)
     pg = postgres_url()
     table = f"book_{uuid.uuid4().hex[:12]}"
     _load(pg, frame, table)
@@ -348,6 +354,7 @@ def test_same_book_from_five_sources_gives_byte_identical_plans(book, tmp_path):
         "parquet": [parquet],
         "excel": [excel],
         "sqlite": ["--db", sqlite, "--table", "accounts"],
+        "duckdb": ["--db", duckdb, "--query", "select * from accounts order by account_id"],
         "postgresql": ["--db", pg, "--query", f"select * from {table} order by account_id"],
     }
     outputs = {}
@@ -365,3 +372,127 @@ def test_same_book_from_five_sources_gives_byte_identical_plans(book, tmp_path):
     assert len(outputs["csv"].splitlines()) == N + 1
     for name, data in outputs.items():
         assert data == outputs["csv"], f"{name} plans differ from the CSV book's"
+
+
+# -- the other readers from databases: forecasts, scenario portfolios, the service's book ------
+
+TINY = ROOT / "tests" / "data" / "portfolio" / "tiny.csv"
+
+
+def _forecast() -> pd.DataFrame:
+    """Account T002's income for three months, well above its stated income (a forecast
+    that changes its plans)."""
+    return pd.DataFrame(
+        {"account_id": ["T002"] * 3, "month": [1, 2, 3], "income": [9000.0, 9000.0, 9500.0]}
+    )
+
+
+def test_forecast_from_a_database_gives_the_files_plan(tmp_path):
+    """``plan --forecast-db URL --forecast-table/--forecast-query`` (SQLite, DuckDB) gives
+    the JSON of ``--forecast FILE``, which differs from the plan without it; a bad row is
+    reported at its row in the query's order, exit 2; half-given options are usage errors."""
+    forecast = _forecast()
+    csv = tmp_path / "forecast.csv"
+    forecast.to_csv(csv, index=False)
+    args = ["plan", TINY, "--account-id", "T002", "--format", "json"]
+    code, without, err = invoke(*args)
+    assert code in (0, 3), err
+    code, from_file, err = invoke(*args, "--forecast", csv)
+    assert code in (0, 3), err
+    assert from_file != without
+    for dialect, name in EMBEDDED.items():
+        url = f"{dialect}:///{tmp_path / name}"
+        _load(url, forecast, "forecast")
+        code, from_db, err = invoke(*args, "--forecast-db", url, "--forecast-table", "forecast")
+        assert code in (0, 3) and from_db == from_file, f"{dialect}: {err}"
+        bad = "select account_id, month, case when month = 2 then -1 else income end as income "
+        bad += "from forecast order by month"
+        code, _, err = invoke(
+            "validate", TINY, "--forecast-db", url, "--forecast-query", bad
+        )  # fmt: skip
+        assert code == 2 and f"query@{dialect}:///" in err, err
+        assert "row 2 (account_id T002): income" in err and "Traceback" not in err
+    code, _, err = invoke(*args, "--forecast-table", "forecast")
+    assert code == 2 and "--forecast-table needs --forecast-db URL" in err
+    code, _, err = invoke(*args, "--forecast", csv, "--forecast-db", url, "--forecast-table", "f")
+    assert code == 2 and "give a forecast file or --forecast-db URL, not both" in err
+
+
+def _scenario(path: Path, portfolio: str) -> Path:
+    """A small scenario over the given ``[portfolio]`` table (plans and treatments off: the
+    portfolio's reading is what is tested)."""
+    baseline = (ROOT / "scenarios" / "baseline.toml").as_posix()
+    path.write_text(
+        f'name = "db"\nextends = "{baseline}"\n[portfolio]\n{portfolio}\n'
+        "[plans]\nrestructure = false\n[collection]\nenabled = false\n"
+        "[simulation]\npaths = 3\nhorizon_months = 6\n"
+    )
+    return path
+
+
+def test_scenario_portfolio_from_a_database(book, tmp_path, monkeypatch):
+    """A scenario's ``[portfolio]`` with ``db`` and ``table``/``query`` (an embedded
+    database's relative path is relative to the scenario file) gives the KPIs of the same
+    book read from its file; a half-given or doubled ``[portfolio]`` names the problem."""
+    path, _ = book
+    frame = pd.read_csv(path)
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    frame.to_csv(folder / "book.csv", index=False)
+    monkeypatch.chdir(tmp_path)  # not the scenario's folder: its paths are relative to it
+    kpis = {}
+    forms = {
+        "file": 'path = "book.csv"',
+        "sqlite": 'db = "sqlite:///bank.db"\ntable = "accounts"',
+        "duckdb": 'db = "duckdb:///bank.duckdb"\nquery = "select * from accounts"',
+    }
+    _load(f"sqlite:///{folder / 'bank.db'}", frame)
+    _load(f"duckdb:///{folder / 'bank.duckdb'}", frame)
+    for name, form in forms.items():
+        scenario = _scenario(folder / f"{name}.toml", form)
+        out = tmp_path / f"out_{name}"
+        code, _, err = invoke("scenario", "run", scenario, "--out-dir", out)
+        assert code == 0, f"{name}: {err}"
+        kpis[name] = (out / "kpis.csv").read_bytes()
+    assert b"opening_balance" in kpis["file"]
+    assert kpis["sqlite"] == kpis["file"] and kpis["duckdb"] == kpis["file"]
+    bad = {
+        'db = "sqlite:///bank.db"': "'db' (the database URL) goes with 'table' or 'query'",
+        'table = "accounts"': "'db' (the database URL) goes with 'table' or 'query'",
+        'path = "book.csv"\ndb = "sqlite:///bank.db"\ntable = "t"': "not 'path' and 'db'",
+        'db = "sqlite:///bank.db"\ntable = "t"\nquery = "select 1"': "'table' or 'query'",
+        'db = "sqlite:///none.db"\ntable = "accounts"': "no such database file",
+    }
+    for form, message in bad.items():
+        scenario = _scenario(folder / "bad.toml", form)
+        code, _, err = invoke("scenario", "run", scenario, "--out-dir", tmp_path / "bad")
+        assert code == 2 and message in err and "Traceback" not in err, (form, err)
+
+
+def test_serve_book_from_a_database(book, tmp_path, monkeypatch):
+    """``serve --book-db URL --book-table NAME`` loads the book the service looks accounts
+    up in (the server itself is not started: its app is taken where uvicorn would run it);
+    ``--book-table`` without ``--book-db`` is a usage error."""
+    from fastapi.testclient import TestClient
+
+    import commands.serve
+
+    path, raw = book
+    url = f"duckdb:///{tmp_path / 'bank.duckdb'}"
+    _load(url, pd.read_csv(path))
+    apps = []
+    monkeypatch.setattr(commands.serve, "_run", lambda app, host, port: apps.append(app))
+    audit = f"sqlite:///{tmp_path / 'audit.db'}"
+    code, out, err = invoke(
+        "serve", "--book-db", url, "--book-table", "accounts", "--db", audit, "--format", "json"
+    )  # fmt: skip
+    assert code == 0 and len(apps) == 1, err
+    wanted = raw.loc[3, "account_id"]
+    with TestClient(apps[0]) as client:
+        listed = client.get("/api/accounts", params={"prefix": ""}).json()
+        assert listed["book"] == f"accounts@{url}"
+        assert sorted(listed["account_ids"]) == sorted(raw["account_id"])
+        found = client.get(f"/api/accounts/{wanted}").json()
+    assert found["account"]["principal"] == pytest.approx(float(raw.loc[3, "principal"]))
+    code, _, err = invoke("serve", "--book-table", "accounts", "--db", audit)
+    assert code == 2 and "--book-table needs --book-db URL" in err

@@ -5,7 +5,9 @@ Money (SPEC §2):
 * :mod:`~solver.core.annuity` -- level payments and balances in floats, vectorised;
 * :mod:`~solver.core.schedule` -- the cent-exact :class:`Schedule`;
 * :mod:`~solver.core.amortisation` -- building schedules (level, step, given payments);
-* :mod:`~solver.core.actuarial` -- the APR by the actuarial method.
+* :mod:`~solver.core.actuarial` -- the APR by the actuarial method;
+* :mod:`~solver.core.currency` -- the policy currency's minor unit (decimals printed,
+  instalment units allowed).
 
 Accounts and their files (SPEC §3, §5, §11):
 

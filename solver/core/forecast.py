@@ -25,6 +25,7 @@ from solver.core.formats import read_csv_table, read_excel_table, read_parquet_t
 from solver.core.messages import fmt_num, fmt_raw, plural, shown_value, where
 from solver.core.problems import ProblemLog
 from solver.core.schema import MAX_FORECAST_MONTHS, MAX_PROBLEMS, MONEY_MAX
+from solver.core.sources import BookSource
 from solver.core.validation import normalized_columns, skip_mask
 from solver.errors import InputError
 
@@ -146,7 +147,7 @@ class ForecastTable:
 
 
 def read_forecast(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | BookSource,
     *,
     sheet: str | None = None,
     accounts: Iterable[str] | None = None,
@@ -157,7 +158,8 @@ def read_forecast(
     One row per account and month: ``account_id``, ``month`` (1, 2, ...), and ``income``
     (expected monthly net income) and/or ``inflow`` (a one-off expected inflow); either
     may be blank on a row, not both. CSV, Parquet or Excel (sheet ``forecast`` if present,
-    else the first). Headers are normalised like a portfolio's; ``income_forecast`` and
+    else the first), or a database table or query (a :class:`~solver.core.sources.BookSource`
+    with a URL: ``--forecast-db``; row N is the Nth row in the query's order). Headers are normalised like a portfolio's; ``income_forecast`` and
     ``inflows`` are accepted for ``income`` and ``inflow``.
 
     Rules: months are whole numbers in [1, 600]; an account's income months run 1..K
@@ -171,7 +173,16 @@ def read_forecast(
     InputError
         Listing every problem as ``FILE: row N (account_id X): column: what is wrong``.
     """
-    path = Path(path)
+    if isinstance(path, BookSource) and path.url is not None:
+        from solver.core.sql import read_sql_table
+
+        source = str(path)
+        raw, rows, log, skip, note = read_sql_table(path.url, path.table, path.query)
+        return validate_forecast(
+            raw, source, row_numbers=rows, problems=log, skip=skip, row_note=note,
+            accounts=accounts, book=book,
+        )  # fmt: skip
+    path = Path(path.path if isinstance(path, BookSource) else path)  # type: ignore[arg-type]
     source = str(path)
     fmt = input_format(path)
     if fmt == "csv":
@@ -471,7 +482,9 @@ def _check_amounts(
     return bad | infinite | negative | huge
 
 
-def with_forecast(read: Callable[[], Any], forecast: str | os.PathLike[str], book: str) -> Any:
+def with_forecast(
+    read: Callable[[], Any], forecast: str | os.PathLike[str] | BookSource, book: str
+) -> Any:
     """``read()`` (a validated portfolio or an :class:`~solver.core.account.Account`) with the
     forecast table ``forecast`` merged (:meth:`ForecastTable.apply`); the problems of both
     files are reported together. ``book`` names the portfolio in messages."""

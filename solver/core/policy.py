@@ -38,6 +38,7 @@ from pydantic import (
 )
 
 from solver.core.atomic import atomic_open
+from solver.core.currency import check_rounding
 from solver.core.files import read_toml
 from solver.core.schema import PRODUCTS
 from solver.core.settings_schema import (
@@ -126,11 +127,12 @@ class Policy:
     max_payment_levels
         Most payment phases (runs of equal instalments) a plan may use.
     rounding
-        Instalments are multiples of this unit (CNY, whole cents); the last payment
-        absorbs the rest.
+        Instalments are multiples of this unit (whole cents, and a whole number of the
+        currency's minor units: whole yen for JPY); the last payment absorbs the rest.
     currency
-        ISO 4217 code of the book's amounts (``CNY``, ``USD``, ``HKD``...): the label of
-        money in the output. Amounts are not converted; the cent rules stay.
+        ISO 4217 code of the book's amounts (``CNY``, ``USD``, ``JPY``, ``KWD``...): the
+        label of money in the output, and its minor unit sets how amounts are printed
+        (:mod:`solver.core.currency`). Amounts are not converted.
     products
         Per-product overrides, ``{"card_instalment": {"max_term_months": 36}}``.
     """
@@ -166,6 +168,19 @@ class Policy:
             object.__setattr__(self, name, getattr(checked, name))
         # the overrides as given (their values were checked with the same types)
         object.__setattr__(self, "products", values["products"])
+        self._check_minor_units()
+
+    def _check_minor_units(self) -> None:
+        """``rounding`` (and each product's) is a whole number of the currency's minor
+        units (:func:`solver.core.currency.check_rounding`); ``ValueError`` naming the key."""
+        check_rounding(self.rounding, self.currency)
+        for product, changes in self.products.items():
+            if "rounding" in changes or "currency" in changes:
+                code = _currency(changes.get("currency", self.currency))
+                try:
+                    check_rounding(float(changes.get("rounding", self.rounding)), code)
+                except ValueError as exc:
+                    raise ValueError(f"products.{product}.{exc}") from None
 
     # -- what-ifs --------------------------------------------------------------------
     def replace(self, **changes: Any) -> Policy:

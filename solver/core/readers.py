@@ -95,7 +95,7 @@ def read_portfolio(
     tiering: TieringRules | str | os.PathLike[str] | None = None,
     unknown_columns: UnknownColumns | None = None,
     sheet: str | None = None,
-    forecast: str | os.PathLike[str] | None = None,
+    forecast: str | os.PathLike[str] | BookSource | None = None,
 ) -> pd.DataFrame:
     """Read and validate a portfolio (CSV, Parquet, Excel, or TOML/JSON records).
 
@@ -216,7 +216,7 @@ def read_account(
     path: str | os.PathLike[str] | BookSource,
     *,
     tiering: TieringRules | str | os.PathLike[str] | None = None,
-    forecast: str | os.PathLike[str] | None = None,
+    forecast: str | os.PathLike[str] | BookSource | None = None,
     account_id: str | None = None,
 ) -> Account:
     """Read one account from TOML or JSON (or a table with exactly one row).
@@ -283,7 +283,7 @@ def _account_of_book(
     account_id: str,
     *,
     tiering: TieringRules | str | os.PathLike[str] | None,
-    forecast: str | os.PathLike[str] | None,
+    forecast: str | os.PathLike[str] | BookSource | None,
 ) -> Account:
     """The account ``account_id`` of the portfolio ``path`` (validated as a whole book)."""
     rules = tiering_rules(tiering)

@@ -64,11 +64,13 @@ def book_source(
     columns: str | os.PathLike[str] | None = None,
     encoding: str | None = None,
     what: str = "book",
+    prefix: str = "--",
 ) -> Path | BookSource:
     """The book the options name: ``path``, or the ``db`` URL's ``table`` / ``query``.
 
     Returns the plain :class:`~pathlib.Path` when only ``path`` is given. ``what`` names the
-    input in messages (``history`` for the risk commands' tables).
+    input in messages (``history`` for the risk commands' tables); ``prefix`` is the
+    options' (``--book-`` for ``serve --book-db``, whose ``--db`` is the audit trail).
 
     Raises
     ------
@@ -76,16 +78,19 @@ def book_source(
         Both or neither of a path and ``--db``; ``--table`` and ``--query`` together, or
         either without ``--db``; ``--encoding`` with a database; a bad ``--columns`` file.
     """
+    db_, table_, query_ = (f"{prefix}{name}" for name in ("db", "table", "query"))
     if path is not None and db is not None:
-        raise InputError(f"{path}: give a {what} file or --db URL, not both")
+        raise InputError(f"{path}: give a {what} file or {db_} URL, not both")
     if db is None:
         if table is not None or query is not None:
-            option = "--table" if table is not None else "--query"
-            raise InputError(f"{option} needs --db URL (the database to read)")
+            option = table_ if table is not None else query_
+            raise InputError(f"{option} needs {db_} URL (the database to read)")
         if path is None:
-            raise InputError(f"no {what} given: name a file, or --db URL with --table or --query")
+            raise InputError(
+                f"no {what} given: name a file, or {db_} URL with {table_} or {query_}"
+            )
     elif (table is None) == (query is None):
-        raise InputError("--db: give either --table NAME or --query SQL (one of them)")
+        raise InputError(f"{db_}: give either {table_} NAME or {query_} SQL (one of them)")
     elif encoding is not None:
         raise InputError("--encoding applies to CSV files; a database returns text decoded")
     if encoding is not None and path is not None and Path(path).suffix.lower() != ".csv":

@@ -1,8 +1,9 @@
 """Tables in SQL databases (any SQLAlchemy URL): books read in chunks (:func:`sql_chunks`,
 :func:`read_sql_table`) and results written back in one transaction (:func:`write_table`).
 
-SQLite is the embedded default (``sqlite:///book.db``); PostgreSQL (``postgresql+psycopg://``)
-is tested for real in CI; any dialect SQLAlchemy has a driver for works the same way.
+SQLite (``sqlite:///book.db``) and DuckDB (``duckdb:///book.duckdb``, through duckdb-engine)
+are the embedded databases; PostgreSQL (``postgresql+psycopg://``) is tested for real in CI;
+any dialect SQLAlchemy has a driver for works the same way.
 
 Reading follows the file readers' rules (:mod:`solver.core.formats`): the rows come as raw
 cells and are validated by :func:`~solver.core.validation.validate_portfolio` with the same
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ROW_NOTE",
     "check_out_table",
+    "embedded_path_relative_to",
     "shown_url",
     "source_name",
     "sql_chunks",
@@ -50,6 +52,9 @@ __all__ = [
 #: Rows fetched at a time when a table is read whole (:func:`read_sql_table`); streaming
 #: callers give their chunk size (:data:`solver.core.streaming.CHUNK_ROWS`).
 _FETCH_ROWS = 50_000
+#: The embedded (file) databases: a URL naming a file that does not exist is an error when
+#: reading (connecting would create an empty database), not when writing.
+_EMBEDDED = ("sqlite", "duckdb")
 #: How rows of a database table are counted (the error headline).
 ROW_NOTE = "row N = the Nth row in the query's order"
 
@@ -116,12 +121,12 @@ def _engine(url: str, what: str, *, must_exist: bool = True) -> Engine:
 
     with _database_errors(url, what):
         engine = create_engine(url)
-        if engine.dialect.name == "sqlite":
+        if must_exist and engine.dialect.name in _EMBEDDED:
             database = engine.url.database or ""
-            if must_exist and database not in ("", ":memory:") and not database.startswith("file:"):
-                if not Path(database).is_file():
+            if database not in ("", ":memory:") and not database.startswith(("file:", "md:")):
+                if not Path(database).is_file():  # connecting would create an empty one
                     raise InputError(f"{what} {shown_url(url)}: no such database file {database}")
-
+        if engine.dialect.name == "sqlite":
             # pysqlite begins transactions lazily and not before DDL: make BEGIN explicit so
             # that a replaced table is dropped and rewritten in one transaction
             @event.listens_for(engine, "connect")
@@ -143,13 +148,44 @@ def _engine(url: str, what: str, *, must_exist: bool = True) -> Engine:
     return engine
 
 
+def embedded_path_relative_to(url: str, base: Path) -> str:
+    """``url`` with an embedded database's relative file path made absolute against
+    ``base`` (a scenario file's folder: its relative paths are relative to it); any other
+    URL, or one that does not parse, unchanged (its problems are reported when it is used).
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError, TypeError):
+        return url
+    database = parsed.database or ""
+    if (
+        parsed.get_backend_name() not in _EMBEDDED
+        or database in ("", ":memory:")
+        or database.startswith(("file:", "md:"))
+        or Path(database).is_absolute()
+    ):
+        return url
+    resolved = parsed.set(database=str((base / database).resolve()))
+    return resolved.render_as_string(hide_password=False)
+
+
 def _split(name: str) -> tuple[str | None, str]:
     schema, dot, table = name.rpartition(".")
     return (schema or None) if dot else None, table
 
 
 def _statement(engine: Engine, url: str, table: str | None, query: str | None) -> Any:
-    from sqlalchemy import MetaData, Table, inspect, select, text
+    """The SELECT to run: ``query``, or every column of ``table`` in the table's order.
+
+    The table's columns are not reflected: ``SELECT *`` needs no catalogue query, and
+    duckdb-engine's column reflection fails under SQLAlchemy >= 2.0.45 (it queries
+    ``pg_catalog.pg_collation``, which DuckDB does not have; Mause/duckdb_engine#1379).
+    """
+    from sqlalchemy import inspect, literal_column, select, text
+    from sqlalchemy import table as table_clause
 
     if query is not None:
         return text(query)
@@ -160,7 +196,7 @@ def _statement(engine: Engine, url: str, table: str | None, query: str | None) -
         tables = inspector.get_table_names(schema=schema)
         listed = ", ".join(tables[:10]) + (" ..." if len(tables) > 10 else "") or "none"
         raise InputError(f"--table {table}: no such table in {shown_url(url)} (tables: {listed})")
-    return select(Table(name, MetaData(), schema=schema, autoload_with=engine))
+    return select(literal_column("*")).select_from(table_clause(name, schema=schema))
 
 
 def sql_chunks(
@@ -247,7 +283,7 @@ def write_table(frame: pd.DataFrame, url: str, table: str, *, replace: bool = Fa
                 Table(name, MetaData(), schema=schema).drop(conn)
             try:
                 frame.to_sql(name, conn, schema=schema, index=False, chunksize=10_000)
-            except (pd.errors.DatabaseError, ValueError, TypeError) as exc:
+            except (pd.errors.DatabaseError, ValueError, TypeError, OverflowError) as exc:
                 # pandas wraps the database's error; the transaction is rolled back
                 cause = exc.__cause__ or exc
                 raise InputError(

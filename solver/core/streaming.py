@@ -52,7 +52,7 @@ def iter_portfolio(
     tiering: TieringRules | str | os.PathLike[str] | None = None,
     unknown_columns: UnknownColumns | None = None,
     sheet: str | None = None,
-    forecast: str | os.PathLike[str] | None = None,
+    forecast: str | os.PathLike[str] | BookSource | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Read and validate a portfolio in chunks of validated accounts (bounded memory).
 

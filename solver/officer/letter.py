@@ -20,6 +20,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from solver.core.currency import amount_digits, format_amount
 from solver.errors import InputError
 from solver.officer.offers import Offer
 from solver.officer.templating import environment, words
@@ -173,6 +174,15 @@ def render_letter(offer: Offer, settings: LetterSettings | None = None, lang: st
         k: sum(int(v) for v in getattr(offer.schedule, k)) / 100
         for k in ("payment", "interest", "principal", "fees")
     }
+    # one number of decimals for the whole letter: the currency's (JPY none, KWD three; a
+    # label babel does not know: two), or two when an amount is not on them
+    # (solver.core.currency)
+    figures = [
+        offer.finance_charge, offer.amount_financed, offer.total_of_payments, offer.relief,
+        offer.current_total, *offer.owed.values(), *totals.values(),
+        *(row[k] for row in rows for k in ("payment", "interest", "principal", "fees", "balance")),
+    ]  # fmt: skip
+    digits = amount_digits(settings.currency, figures)
     bank = " ".join(
         {"zh": settings.bank_name_zh, "en": settings.bank_name_en}[language]
         for language in languages
@@ -187,7 +197,7 @@ def render_letter(offer: Offer, settings: LetterSettings | None = None, lang: st
             rows=rows,
             totals=totals,
             t=t,
-            money=lambda x: f"{x:,.2f}",
+            money=lambda x: format_amount(x, settings.currency, digits=digits),
             pct=lambda x: f"{x * 100:.2f}%",
             mode_text=texts[f"mode_{mode}"],
             reference=offer_reference(offer),

@@ -61,6 +61,8 @@ def clear_caches() -> None:
 
 def _portfolio_key(scenario: Any) -> tuple[Any, ...]:
     source = scenario.portfolio
+    if source.db is not None:  # a database's rows may change: read once per process
+        return ("db", source.db, source.table, source.query)
     if source.path is not None:
         return ("path", str(source.path), source.path.stat().st_mtime_ns)
     return ("generated", source.n, source.seed)
@@ -72,12 +74,13 @@ def portfolio_cached(scenario: Any) -> bool:
 
 
 def load_portfolio(scenario: Any) -> Any:
-    """The scenario's portfolio: read from its file or generated (cached per process)."""
+    """The scenario's portfolio: read from its file or database, or generated (cached per
+    process)."""
     source = scenario.portfolio
     key = _portfolio_key(scenario)
     if key not in _PORTFOLIO_CACHE:
-        if source.path is not None:
-            frame = read_portfolio(source.path)
+        if source.book is not None:
+            frame = read_portfolio(source.book)
         else:
             frame = generate_portfolio(int(source.n), seed=int(source.seed))
         _PORTFOLIO_CACHE.clear()  # keep at most one portfolio in memory

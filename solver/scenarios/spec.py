@@ -11,6 +11,10 @@ A scenario is a TOML file::
     # ... or a generated portfolio
     # n = 20000
     # seed = 7
+    # ... or a database table or query (any SQLAlchemy URL; an embedded database's
+    # relative file path is relative to this file)
+    # db = "sqlite:///bank.db"
+    # table = "accounts"               # or: query = "SELECT * FROM accounts ORDER BY ..."
 
     [model]                            # behaviour model (SPEC §4): a file and/or inline keys
     path = "behaviour.toml"
@@ -100,6 +104,8 @@ from solver.core.settings_schema import (
     issues,
     position,
 )
+from solver.core.sources import BookSource
+from solver.core.sql import embedded_path_relative_to
 from solver.domain import TIERS
 from solver.errors import InputError
 from solver.scenarios.shocks import (
@@ -160,6 +166,9 @@ ScenarioFile = _table(
     portfolio=_table(
         "PortfolioTable",
         path=Text,
+        db=Text,
+        table=Text,
+        query=Text,
         # the same ceiling as `workout generate portfolio --n` (a 10^8-account book needs
         # about 150 GB to generate; larger values are typos)
         n=Annotated[WholeNumber, Field(ge=1, le=MAX_ACCOUNTS), Thousands()],
@@ -217,6 +226,14 @@ ScenarioFile = _table(
 )
 
 
+#: The three ways of giving a portfolio, by their leading key: the keys of each (a scenario
+#: gives one way; a layer that gives one drops the others it extends).
+_PORTFOLIO_KINDS: dict[str, tuple[str, ...]] = {
+    "path": ("path",),
+    "db": ("db", "table", "query"),
+    "n": ("n", "seed"),
+}
+
 #: Keys whose values are file paths (resolved against the file that names them).
 PATH_KEYS: tuple[tuple[str, ...], ...] = (
     ("extends",),
@@ -235,16 +252,27 @@ PATH_KEYS: tuple[tuple[str, ...], ...] = (
 
 @dataclass(frozen=True)
 class PortfolioSource:
-    """Where the accounts come from: a file (``path``) or the generator (``n``, ``seed``)."""
+    """Where the accounts come from: a file (``path``), a database (``db`` with ``table``
+    or ``query``, read by :mod:`solver.core.sql`) or the generator (``n``, ``seed``)."""
 
     path: Path | None = None
     n: int | None = None
     seed: int = 0
+    db: str | None = None
+    table: str | None = None
+    query: str | None = None
+
+    @property
+    def book(self) -> Path | BookSource | None:
+        """What :func:`~solver.core.readers.read_portfolio` reads (``None``: generated)."""
+        if self.db is not None:
+            return BookSource(url=self.db, table=self.table, query=self.query)
+        return self.path
 
     def describe(self) -> str:
         """One line for reports."""
-        if self.path is not None:
-            return str(self.path)
+        if self.db is not None or self.path is not None:
+            return str(self.book)
         return f"generated: n={self.n}, seed={self.seed}"
 
 
@@ -420,6 +448,9 @@ def _resolve_paths(layer: dict[str, Any], base: Path) -> None:
                 break
         if isinstance(table, dict) and isinstance(table.get(keys[-1]), str):
             table[keys[-1]] = str((base / table[keys[-1]]).resolve())
+    portfolio = layer.get("portfolio")
+    if isinstance(portfolio, dict) and isinstance(portfolio.get("db"), str):
+        portfolio["db"] = embedded_path_relative_to(portfolio["db"], base)
 
 
 def _merge(base: Mapping[str, Any], layer: Mapping[str, Any]) -> dict[str, Any]:
@@ -429,12 +460,14 @@ def _merge(base: Mapping[str, Any], layer: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
             merged = _merge(out[key], value)
             if key == "portfolio":
-                # a file and a generated portfolio exclude each other: the newer one wins
-                if "path" in value:
-                    merged.pop("n", None)
-                    merged.pop("seed", None)
-                elif "n" in value:
-                    merged.pop("path", None)
+                # a file, a database and a generated portfolio exclude each other: the
+                # newer one wins
+                lead = next((k for k in _PORTFOLIO_KINDS if k in value), None)
+                for other, dropped in _PORTFOLIO_KINDS.items():
+                    for name in dropped if lead is not None and other != lead else ():
+                        merged.pop(name, None)
+                if "table" in value or "query" in value:  # one of them, the newer
+                    merged.pop("query" if "table" in value else "table", None)
             out[key] = merged
         else:
             out[key] = _thaw(value)
@@ -547,8 +580,15 @@ def _value_problems(
     """The value rules the schema does not declare, each with where it is."""
     problems: list[tuple[tuple[str | int, ...], str]] = []
     portfolio = layer.get("portfolio", {})
-    if "path" in portfolio and ("n" in portfolio or "seed" in portfolio):
-        text = f"{source}: portfolio: give either 'path' or 'n' (and 'seed'), not both"
+    kinds = [lead for lead, keys in _PORTFOLIO_KINDS.items() if set(keys) & set(portfolio)]
+    if len(kinds) > 1:
+        text = (
+            f"{source}: portfolio: give either 'path' or 'n' (and 'seed') or 'db' (with "
+            f"'table' or 'query'), not {' and '.join(repr(k) for k in kinds)}"
+        )
+        problems.append((("portfolio",), text))
+    elif "table" in portfolio and "query" in portfolio:
+        text = f"{source}: portfolio: give either 'table' or 'query' with 'db', not both"
         problems.append((("portfolio",), text))
     settings: tuple[tuple[str, Any], ...] = (("model", BehaviourModel), ("policy", Policy))
     for table, kind in settings:
@@ -579,7 +619,15 @@ def _build(
     where = str(source) if source is not None else "<scenario>"
 
     portfolio = data.get("portfolio", {})
-    if "path" in portfolio:
+    if ("db" in portfolio) != ("table" in portfolio or "query" in portfolio):
+        raise InputError(
+            f"{where}: portfolio: 'db' (the database URL) goes with 'table' or 'query'"
+        )
+    if "db" in portfolio:
+        portfolio_source = PortfolioSource(
+            db=portfolio["db"], table=portfolio.get("table"), query=portfolio.get("query")
+        )
+    elif "path" in portfolio:
         portfolio_source = PortfolioSource(path=Path(portfolio["path"]))
     elif "n" in portfolio:
         portfolio_source = PortfolioSource(
@@ -587,8 +635,8 @@ def _build(
         )
     else:
         raise InputError(
-            f"{where}: [portfolio] needs 'path' (a portfolio file) or 'n' and 'seed' "
-            "(a generated portfolio)"
+            f"{where}: [portfolio] needs 'path' (a portfolio file), 'db' with 'table' or "
+            "'query' (a database) or 'n' and 'seed' (a generated portfolio)"
         )
     if portfolio_source.path is not None and not portfolio_source.path.is_file():
         raise InputError(f"{where}: portfolio.path: file not found: {portfolio_source.path}")
