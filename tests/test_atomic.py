@@ -232,8 +232,12 @@ def _session_pids(sid: int) -> list[int]:
     return pids
 
 
-def _interrupt(args: list[str], sig: int, *, group: bool, cwd: Path, wait_for=None, delay=5.0):
-    """Start the CLI in its own session, let it run, send ``sig``; return (rc, err, secs)."""
+def _interrupt(
+    args: list[str], sig: int, *, group: bool, cwd: Path, wait_for=None, delay=5.0, children=False
+):
+    """Start the CLI in its own session, let it run, send ``sig``; return (rc, err, secs).
+
+    ``children``: send it as soon as the run has started its first child process."""
     proc = subprocess.Popen(
         [*workout_command(), *args],
         cwd=cwd,
@@ -245,6 +249,8 @@ def _interrupt(args: list[str], sig: int, *, group: bool, cwd: Path, wait_for=No
     )
     try:
         deadline = time.monotonic() + 60
+        if children:
+            wait_for = lambda: len(_session_pids(proc.pid)) > 1  # noqa: E731
         if wait_for is not None:
             while not wait_for() and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -311,6 +317,24 @@ def test_plan_portfolio_interrupted(big_portfolio, tmp_path, sig, name, code, jo
     rc, err, elapsed, leftovers = _interrupt(args, sig, group=group, cwd=tmp_path, delay=delay)
     _check_clean_stop(rc, err, code, name, leftovers, out_dir)
     assert elapsed < 20, f"took {elapsed:.1f} s to stop"
+
+
+@pytest.mark.slow
+def test_dask_interrupted_while_the_cluster_starts(big_portfolio, tmp_path):
+    """Ctrl-C while the local Dask cluster is starting (its first worker spawned) is not
+    lost: the run stops with 130 and one line once the start returns, nothing written."""
+    pytest.importorskip("distributed")
+    out_dir = tmp_path / "out"
+    args = ["plan-portfolio", str(big_portfolio), "--engine", "dask"]
+    rc, err, elapsed, leftovers = _interrupt(
+        [*args, "--out", str(out_dir / "plans.csv")],
+        signal.SIGINT,
+        group=True,
+        cwd=tmp_path,
+        children=True,
+    )
+    _check_clean_stop(rc, err, 130, "SIGINT", leftovers, out_dir)
+    assert elapsed < 30, f"took {elapsed:.1f} s to stop"
 
 
 SLOW_WRITER = textwrap.dedent(

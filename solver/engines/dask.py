@@ -25,13 +25,17 @@ import contextlib
 import copy
 import logging
 import multiprocessing
+import multiprocessing.spawn
 import os
 import resource
+import shlex
 import signal
 import sys
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Generator, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from solver.allocation.pricing import DaskPricing, PricingOracle, _worker_count
@@ -70,21 +74,41 @@ def dask_setup(worker: Any) -> None:
 
 
 @contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """Ignore SIGINT in this process meanwhile (processes spawned inherit SIG_IGN).
+def _sigint_deferred() -> Iterator[None]:
+    """Hold back a SIGINT that arrives while the local cluster starts; deliver it after.
 
-    Known weakness: a Ctrl-C in these seconds is lost (the run goes on). Blocking SIGINT
-    instead (``pthread_sigmask``, which would delay it rather than lose it) was tried: the
-    workers multiprocessing spawns do not keep the mask and print KeyboardInterrupt
-    tracebacks."""
+    Ctrl-C reaches the whole process group, so the processes started now (the nannies'
+    workers, multiprocessing's resource tracker) must ignore SIGINT from their first
+    instruction, or they print KeyboardInterrupt tracebacks. They are spawned through a
+    small ``sh`` wrapper that sets SIGINT to "ignore" and execs this Python (an ignored
+    signal stays ignored across ``exec``, and Python then installs no handler of its
+    own). This process meanwhile records a SIGINT instead of acting on it inside the
+    cluster's start (where an exception would leave half-started processes), and raises
+    it again through the previous handler once the start has returned, so a Ctrl-C in
+    these seconds stops the run instead of being lost (session 7's known weakness, when
+    this process itself ignored SIGINT during the start). Workers a nanny restarts later
+    set SIG_IGN in the ``dask_setup`` preload.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    pending: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
+    executable = multiprocessing.spawn.get_executable()
+    with tempfile.TemporaryDirectory(prefix="workout-spawn-") as tmp:
+        wrapper = Path(tmp) / "python"
+        wrapper.write_text(
+            f"#!/bin/sh\ntrap '' INT\nexec {shlex.quote(os.fsdecode(executable))} \"$@\"\n"
+        )
+        wrapper.chmod(0o700)
+        multiprocessing.set_executable(str(wrapper))
+        try:
+            yield
+        finally:
+            multiprocessing.set_executable(os.fsdecode(executable))
+            signal.signal(signal.SIGINT, previous)
+    if pending:
+        signal.raise_signal(signal.SIGINT)
 
 
 def _quiet_resource_tracker() -> None:
@@ -173,11 +197,10 @@ class DaskEngine(Engine):
         _quiet_resource_tracker()
         # Ctrl-C reaches the whole process group: the client stops the run cleanly and
         # closes the cluster, so the worker processes ignore SIGINT (they would otherwise
-        # print KeyboardInterrupt tracebacks). SIG_IGN is inherited by the processes
-        # spawned now; workers a nanny restarts later set it in the ``dask_setup`` preload.
+        # print KeyboardInterrupt tracebacks): see ``_sigint_deferred``.
         # ``:0``: the scheduler's HTTP server takes a free port (no "8787 in use" warning
         # when two runs share a machine).
-        with _sigint_ignored(), dask.config.set(LOCAL_CLUSTER_CONFIG):
+        with _sigint_deferred(), dask.config.set(LOCAL_CLUSTER_CONFIG):
             # A deep copy for the nannies: they keep it for the workers they restart (their
             # own merge with the global config is shallow, so leaving this block would
             # otherwise give restarted workers Dask's defaults back).
