@@ -10,9 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import click
-
-from commands.common import stack_options
+from commands.common import file_option, stack_options
 
 
 def load_policy(path: Path | None, settings: tuple[str, ...]) -> tuple[Any, list[str]]:
@@ -40,32 +38,19 @@ def load_model(path: Path | None) -> Any:
 
 def forecast_option(note: str) -> Callable[[Any], Any]:
     """``--forecast FILE``: a long table of income forecasts and inflows (as ``forecast_path``)."""
-    return click.option(
+    return file_option(
         "--forecast",
-        "forecast_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Income forecast table (.csv, .parquet, .xlsx) with columns account_id, month "
+        "Income forecast table (.csv, .parquet, .xlsx) with columns account_id, month "
         "and income and/or inflow; it sets income_forecast and inflows. " + note,
+        dest="forecast_path",
     )
 
 
 def policy_model_options(policy_help: str, model_help: str) -> Callable[[Any], Any]:
     """``--policy`` and ``--model`` (TOML files, as ``policy_path`` and ``model_path``)."""
     return stack_options(
-        *(
-            click.option(
-                flag,
-                dest,
-                type=click.Path(dir_okay=False, path_type=Path),
-                default=None,
-                help=text,
-            )
-            for flag, dest, text in (
-                ("--policy", "policy_path", policy_help),
-                ("--model", "model_path", model_help),
-            )
-        )
+        file_option("--policy", policy_help, dest="policy_path"),
+        file_option("--model", model_help, dest="model_path"),
     )
 
 

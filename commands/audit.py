@@ -9,18 +9,13 @@ from typing import Any
 
 import click
 
+from commands.common import file_option
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 
 
 def letter_out_option(text: str) -> Any:
     """``--out FILE.html|.pdf`` of a command that writes an offer letter (as ``out_path``)."""
-    return click.option(
-        "--out",
-        "out_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        required=True,
-        help=text,
-    )
+    return file_option("--out", text, dest="out_path", required=True)
 
 
 #: Exit code of ``audit verify`` when the trail was altered (rows edited, deleted or

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from commands.common import SEED, TIME_LIMIT, console, shared_help
+from commands.common import TIME_LIMIT, console, seed_option, shared_help
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from solver.errors import InputError
 
@@ -46,13 +46,7 @@ def bench() -> None:
 @click.option("--quick", is_flag=True, help="A few instances of each kind with a 2 s limit (CI).")
 @click.option("--no-baseline", is_flag=True, help="Skip the plain CP-SAT baseline.")
 @click.option("--family", "families", multiple=True, help="Only these families (repeatable).")
-@click.option(
-    "--seed",
-    type=SEED,
-    default=0,
-    show_default=True,
-    help=shared_help("--seed", "Here: the CP-SAT search of the solver and of the baseline."),
-)
+@seed_option("Here: the CP-SAT search of the solver and of the baseline.")
 @click.option(
     "--search-workers",
     type=click.IntRange(1, 64),

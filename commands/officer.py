@@ -18,7 +18,7 @@ import click
 
 from commands import accounts
 from commands.audit import db_option, letter_out_option
-from commands.common import SHARED_HELP
+from commands.common import SHARED_HELP, file_option
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
 from solver.officer.pdf import HTML_SUFFIXES
@@ -364,13 +364,11 @@ def write_letter(path: Path, html: str) -> Any:
     metavar="YYYY-MM-DD",
     help="Date of the letter; month t of the schedule falls due t months later (default: today).",
 )
-@click.option(
+@file_option(
     "--letter-settings",
-    "letter_settings_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="TOML with the bank's letter settings (bank_name_zh, bank_name_en, hotline, "
+    "TOML with the bank's letter settings (bank_name_zh, bank_name_en, hotline, "
     "grace_days, cancel_after_missed, valid_days, ...; see scenarios/letter.toml).",
+    dest="letter_settings_path",
 )
 @click.option(
     "--officer",

@@ -21,7 +21,7 @@ from commands.accounts import (
     policy_model_options,
     read_one_account,
 )
-from commands.common import JOBS, SHARED_HELP, shared_help
+from commands.common import JOBS, SHARED_HELP, quiet_option
 from commands.engine_opts import engine_options, is_dataset_output
 from commands.output import check_out, emit, format_option, out_help, out_option, write_out, wrote
 from commands.sources import book_options, input_path, out_db_options, write_out_db
@@ -392,7 +392,7 @@ def plan(
     metavar="policy.KEY=VALUE",
     help="Override a policy key; repeatable.",
 )
-@click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
+@quiet_option()
 @format_option(
     "Here json is the summary by tier and product (with the certificate count); csv the "
     "plans (not with a dataset --out)."

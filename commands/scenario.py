@@ -11,7 +11,16 @@ from typing import Any
 
 import click
 
-from commands.common import JOBS, MAX_PATHS, SEED, shared_help, stack_options
+from commands.common import (
+    JOBS,
+    MAX_PATHS,
+    SEED,
+    file_option,
+    quiet_option,
+    seed_option,
+    shared_help,
+    stack_options,
+)
 from commands.engine_opts import engine_options
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from commands.tables import Column, print_fitted, stacked
@@ -235,7 +244,7 @@ def _output_options(out_dir: str) -> Any:
             help="Do not read or write the plan-stage cache ($WORKOUT_CACHE_DIR, default "
             "~/.cache/workout).",
         ),
-        click.option("--quiet", is_flag=True, help=shared_help("--quiet")),
+        quiet_option(),
     )
 
 
@@ -254,12 +263,7 @@ def scenario() -> None:
 
 @scenario.command("run")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Scenario to compare against (deltas with paired 95 % intervals).",
-)
+@file_option("--baseline", "Scenario to compare against (deltas with paired 95 % intervals).")
 @click.option(
     "--set",
     "settings",
@@ -540,13 +544,7 @@ def experiment() -> None:
     show_default=True,
     help="Share of accounts in the challenger group.",
 )
-@click.option(
-    "--seed",
-    type=SEED,
-    default=0,
-    show_default=True,
-    help=shared_help("--seed", "Here: the random draw within each stratum."),
-)
+@seed_option("Here: the random draw within each stratum.")
 @click.option(
     "--strata",
     default="tier,dpd_bucket",
