@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from commands.common import file_option, stack_options
+from commands.common import file_option, set_option, stack_options
 
 
 def load_policy(path: Path | None, settings: tuple[str, ...]) -> tuple[Any, list[str]]:
@@ -52,6 +52,13 @@ def policy_model_options(policy_help: str, model_help: str) -> Callable[[Any], A
         file_option("--policy", policy_help, dest="policy_path"),
         file_option("--model", model_help, dest="model_path"),
     )
+
+
+#: ``--set`` of the commands that work on one account (plan, evaluate, offer).
+ACCOUNT_SET_OPTION = set_option(
+    "KEY=VALUE",
+    "Override an account field (income=8000) or a policy key (policy.max_dti=0.6); repeatable.",
+)
 
 
 def apply_account_settings(account: Any, settings: list[str]) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from commands.common import file_option
+from commands.common import file_option, int_option
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 
 
@@ -111,13 +111,7 @@ def _print_problems(report: Any) -> None:
 @click.option(
     "--account-id", "account_id", default=None, metavar="ID", help="Only this account's records."
 )
-@click.option(
-    "--last",
-    type=click.IntRange(1, 100_000),
-    default=20,
-    show_default=True,
-    help="Show the last N records.",
-)
+@int_option("--last", 1, 100_000, 20, "Show the last N records.")
 @format_option("Here json and csv are the records shown (without the letters).")
 def list_records(db_url: str, account_id: str | None, last: int, fmt: str) -> int:
     """The latest records: number, time, officer, account, decision, letter hash.

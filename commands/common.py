@@ -411,9 +411,24 @@ def seed_option(detail: str = "") -> Any:
     )
 
 
+def set_option(metavar: str, text: str, *, required: bool = False) -> Any:
+    """``--set KEY=VALUE`` (repeatable, as ``settings``): what-if overrides of the inputs."""
+    return click.option(
+        "--set", "settings", multiple=True, required=required, metavar=metavar, help=text
+    )
+
+
 def quiet_option() -> Any:
     """``--quiet``: no progress bar or spinner on stderr."""
     return click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
+
+
+def choice_option(flag: str, choices: Sequence[str], text: str, *, dest: str | None = None) -> Any:
+    """``flag`` as one of ``choices``, the first the default (shown)."""
+    names = (flag,) if dest is None else (flag, dest)
+    return click.option(
+        *names, type=click.Choice(list(choices)), default=choices[0], show_default=True, help=text
+    )
 
 
 def shared_help(option: str, detail: str = "") -> str:
@@ -536,14 +551,20 @@ def eprint(message: str) -> None:
 
 
 def file_option(
-    flag: str, text: str, *, dest: str | None = None, required: bool = False
+    flag: str,
+    text: str,
+    *,
+    dest: str | None = None,
+    required: bool = False,
+    dir_okay: bool = False,
 ) -> Callable[[Any], Any]:
     """``flag FILE``: a file path (a :class:`~pathlib.Path`, ``None`` when not given) as
-    ``dest`` (default: click's name for ``flag``), with the help ``text``."""
+    ``dest`` (default: click's name for ``flag``), with the help ``text``; ``dir_okay``
+    lets it name a directory too (a Parquet dataset, a folder of instances)."""
     names = (flag,) if dest is None else (flag, dest)
     return click.option(
         *names,
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=click.Path(dir_okay=dir_okay, path_type=Path),
         default=None,
         required=required,
         help=text,

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from commands.common import (
+    choice_option,
     console,
     int_option,
     quiet_option,
@@ -157,12 +158,8 @@ def risk() -> None:
 @_DATA_DIR
 @click.option("--segment", help="Segment column (value at the start month), e.g. limit_band.")
 @click.option("--weight", help="Balance column for balance-weighted roll rates, e.g. balance.")
-@click.option(
-    "--interval",
-    type=click.Choice(["wilson", "goodman"]),
-    default="wilson",
-    show_default=True,
-    help="Per-cell Wilson or simultaneous Goodman intervals.",
+@choice_option(
+    "--interval", ["wilson", "goodman"], "Per-cell Wilson or simultaneous Goodman intervals."
 )
 @_confidence_option
 @click.option(
@@ -267,12 +264,10 @@ def _parse_bands(text: str) -> tuple[float, ...]:
     help="Upper PD bounds of tiers A-D.",
 )
 @click.option("--no-baseline", is_flag=True, help="Skip the baseline model.")
-@click.option(
+@choice_option(
     "--layout",
-    type=click.Choice(["auto", "uci", "history"]),
-    default="auto",
-    show_default=True,
-    help="auto: a UCI file is fitted on its own features, a payment history (docs/history.md) "
+    ["auto", "uci", "history"],
+    "auto: a UCI file is fitted on its own features, a payment history (docs/history.md) "
     "on history-v1; history: a UCI file through its history adapter (history-v1).",
 )
 @int_option("--window", 2, 60, 6, "History months used as features.")
@@ -554,12 +549,10 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
     default=None,
     help="Estimate kappa (needs account-month rows with afford_prob; default: when the data allow).",
 )
-@click.option(
+@choice_option(
     "--interval",
-    type=click.Choice(["binomial", "poisson"]),
-    default="binomial",
-    show_default=True,
-    help="Exact interval of each tier's hazard: binomial (Clopper-Pearson) or Poisson "
+    ["binomial", "poisson"],
+    "Exact interval of each tier's hazard: binomial (Clopper-Pearson) or Poisson "
     "(Garwood, also valid for fractional exposure months).",
 )
 @_confidence_option

@@ -18,6 +18,7 @@ from commands.common import (
     file_option,
     quiet_option,
     seed_option,
+    set_option,
     shared_help,
     stack_options,
 )
@@ -264,12 +265,9 @@ def scenario() -> None:
 @scenario.command("run")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @file_option("--baseline", "Scenario to compare against (deltas with paired 95 % intervals).")
-@click.option(
-    "--set",
-    "settings",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a key of the scenario and the baseline, e.g. --set policy.max_deferral_months=3 (repeatable).",
+@set_option(
+    "KEY=VALUE",
+    "Override a key of the scenario and the baseline, e.g. --set policy.max_deferral_months=3 (repeatable).",
 )
 @_simulation_options(
     paths=f"Monte Carlo paths, at most {MAX_PATHS:,} (default: the scenario's simulation.paths).",
@@ -325,26 +323,21 @@ def run(
         _Progress(enabled=not quiet and err.is_terminal) as progress,
     ):
         on = runner if engine.distributed else None
-        base_result = None
-        if base is not None:
-            base_result = run_scenario(
-                base,
+
+        def simulate(spec: Any) -> Any:
+            """One scenario with the command's paths, seed, jobs, cache and engine."""
+            return run_scenario(
+                spec,
                 paths=paths,
                 seed=seed,
                 jobs=jobs,
-                progress=lambda s, d, t: progress(f"{base.name}: {s}", d, t),
+                progress=lambda s, d, t: progress(f"{spec.name}: {s}", d, t),
                 plan_cache=cache,
                 engine=on,
             )
-        result = run_scenario(
-            scen,
-            paths=paths,
-            seed=seed,
-            jobs=jobs,
-            progress=lambda s, d, t: progress(f"{scen.name}: {s}", d, t),
-            plan_cache=cache,
-            engine=on,
-        )
+
+        base_result = simulate(base) if base is not None else None  # the baseline first
+        result = simulate(scen)
     comparison = compare(result, base_result) if base_result is not None else None
     written = write_scenario_report(result, out_dir, baseline=base_result, comparison=comparison)
     if fmt != "table":
@@ -370,13 +363,10 @@ def run(
 
 @scenario.command("sweep")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--set",
-    "settings",
-    multiple=True,
+@set_option(
+    "KEY=V1,V2,...",
+    "A swept key and its values, e.g. --set policy.max_deferral_months=0,3,6 (repeatable: grid).",
     required=True,
-    metavar="KEY=V1,V2,...",
-    help="A swept key and its values, e.g. --set policy.max_deferral_months=0,3,6 (repeatable: grid).",
 )
 @_simulation_options(
     paths=f"Monte Carlo paths per run, at most {MAX_PATHS:,}.",

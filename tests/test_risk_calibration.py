@@ -142,6 +142,18 @@ def test_exact_intervals_cover_at_the_nominal_rate():
     assert covered / reps >= 0.93
 
 
+def _assert_recovers_true_model(outcomes: pd.DataFrame):
+    """The maximum-likelihood fit of ``outcomes`` converges and every true value (h0 of each
+    tier, κ = 0.2) lies in its 95 % interval; returns the fit."""
+    result = calibrate_outcomes(outcomes)
+    assert result.method == "mle-wald" and result.converged
+    for tier in TIERS:
+        estimate = result.hazard(tier)
+        assert estimate.lower <= TRUE_HAZARD[tier] <= estimate.upper, tier
+    assert result.kappa_lower <= 0.2 <= result.kappa_upper
+    return result
+
+
 def test_round_trip_with_affordability_recovers_hazards_and_kappa():
     """Simulate the SPEC §4 hazard h0 + (1 - h0) κ (1 - a_t) with κ = 0.2, then fit h0 by tier and κ.
 
@@ -150,12 +162,7 @@ def test_round_trip_with_affordability_recovers_hazards_and_kappa():
     """
     tiers, afford = simulated_portfolio(3000, 24, seed=21)
     rows = simulate_defaults(tiers, TRUE_HAZARD, months=24, afford_prob=afford, kappa=0.2, seed=22)
-    result = calibrate_outcomes(rows)
-    assert result.method == "mle-wald" and result.converged
-    for tier in TIERS:
-        estimate = result.hazard(tier)
-        assert estimate.lower <= TRUE_HAZARD[tier] <= estimate.upper, tier
-    assert result.kappa_lower <= 0.2 <= result.kappa_upper
+    result = _assert_recovers_true_model(rows)
     assert result.kappa == pytest.approx(0.2, abs=0.03)
 
 
@@ -194,12 +201,7 @@ def test_round_trip_through_the_behaviour_model():
             "defaults": (cols == first[rows]).astype(int),
         }
     )
-    result = calibrate_outcomes(outcomes)
-    assert result.method == "mle-wald" and result.converged
-    for tier in TIERS:
-        estimate = result.hazard(tier)
-        assert estimate.lower <= TRUE_HAZARD[tier] <= estimate.upper, tier
-    assert result.kappa_lower <= 0.2 <= result.kappa_upper
+    _assert_recovers_true_model(outcomes)
 
 
 @pytest.mark.slow
