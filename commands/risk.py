@@ -18,6 +18,7 @@ import click
 from commands.common import (
     choice_option,
     console,
+    file_option,
     int_option,
     quiet_option,
     seed_option,
@@ -279,11 +280,7 @@ def _parse_bands(text: str) -> tuple[float, ...]:
     help="Refused (exit 2, nothing written) with the reason: UCI's event is a delinquency "
     "transition and a history fit's tiers are PD bands; use `workout risk calibrate HISTORY`.",
 )
-@click.option(
-    "--base",
-    type=click.Path(dir_okay=False),
-    help="Behaviour TOML whose other parameters are kept.",
-)
+@file_option("--base", "Behaviour TOML whose other parameters are kept.")
 @_chart_options(
     format_detail="Here json is the fit (metrics, calibration, tiers); csv the tier table of "
     "the held-out set."
@@ -416,12 +413,10 @@ def _refuse_behaviour_out(source: Any) -> None:
 @risk.command("score")
 @click.argument("portfolio", required=False, type=click.Path())
 @history_options("portfolio")
-@click.option(
+@file_option(
     "--ew-model",
-    "model_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Early-warning model TOML written by `workout risk fit` (required).",
+    "Early-warning model TOML written by `workout risk fit` (required).",
+    dest="model_path",
 )
 @click.option(
     "--model",
@@ -538,10 +533,8 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
 @click.option(
     "--out", required=True, type=click.Path(dir_okay=False), help="Behaviour-model TOML to write."
 )
-@click.option(
-    "--base",
-    type=click.Path(dir_okay=False),
-    help="Behaviour TOML whose other parameters are kept (default: built-in defaults).",
+@file_option(
+    "--base", "Behaviour TOML whose other parameters are kept (default: built-in defaults)."
 )
 @click.option(
     "--kappa/--no-kappa",
@@ -556,10 +549,9 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
     "(Garwood, also valid for fractional exposure months).",
 )
 @_confidence_option
-@click.option(
+@file_option(
     "--book",
-    type=click.Path(dir_okay=False),
-    help="History OUTCOMES: the book (SPEC §3) giving each account's tier and income; "
+    "History OUTCOMES: the book (SPEC §3) giving each account's tier and income; "
     "with it kappa is estimated from the affordability of each month's amount due.",
 )
 @_default_dpd_option("History OUTCOMES: dpd at which a month is in default (as is a charge-off).")

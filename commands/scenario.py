@@ -6,6 +6,9 @@ The ``solver`` modules are imported inside the functions that use them, so that 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -230,9 +233,36 @@ def _simulation_options(paths: str, seed: str, jobs: str) -> Any:
     )
 
 
-def _output_options(out_dir: str) -> Any:
-    """``--out-dir``, ``--no-cache`` and ``--quiet`` of a command that writes a report."""
-    return stack_options(
+@dataclass(frozen=True)
+class _Report:
+    """``--out-dir``, ``--no-cache`` and ``--quiet`` of a command that simulates and writes a
+    report (``scenario run`` and ``sweep``), read once by :func:`_output_options`."""
+
+    out_dir: Path
+    no_cache: bool
+    quiet: bool
+
+    def check_out_dir(self) -> None:
+        """Refuse an --out-dir that cannot be written, before any work."""
+        from solver.core.atomic import check_writable
+
+        check_writable(self.out_dir, option="--out-dir", directory=True)
+
+    def plan_cache(self) -> Any:
+        """The plan-stage cache directory (``None`` with --no-cache)."""
+        from solver.scenarios.decisions import default_plan_cache
+
+        return None if self.no_cache else default_plan_cache()
+
+    def progress(self, err: Any) -> _Progress:
+        """The stage progress bar on ``err`` (off with --quiet or when not a terminal)."""
+        return _Progress(enabled=not self.quiet and err.is_terminal)
+
+
+def _output_options(out_dir: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--out-dir``, ``--no-cache`` and ``--quiet``: the command gets them as
+    ``report=_Report(...)``."""
+    options = stack_options(
         click.option(
             "--out-dir",
             type=click.Path(file_okay=False, path_type=Path),
@@ -247,6 +277,15 @@ def _output_options(out_dir: str) -> Any:
         ),
         quiet_option(),
     )
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, out_dir: Path, no_cache: bool, quiet: bool, **kwargs: Any) -> Any:
+            return func(*args, report=_Report(out_dir, no_cache, quiet), **kwargs)
+
+        return options(wrapper)
+
+    return decorate
 
 
 @click.group("scenario")
@@ -287,9 +326,7 @@ def run(
     seed: int | None,
     settings: tuple[str, ...],
     jobs: int,
-    out_dir: Path,
-    no_cache: bool,
-    quiet: bool,
+    report: _Report,
     fmt: str,
     engine: Any,
 ) -> int:
@@ -303,16 +340,14 @@ def run(
     import time
 
     from commands.common import console
-    from solver.core.atomic import check_writable
-    from solver.scenarios.decisions import default_plan_cache
     from solver.scenarios.kpis import compare
     from solver.scenarios.report import write_scenario_report
     from solver.scenarios.run import run_scenario
     from solver.scenarios.spec import load_scenario
 
-    check_writable(out_dir, option="--out-dir", directory=True)
+    report.check_out_dir()
     started = time.perf_counter()
-    cache = None if no_cache else default_plan_cache()
+    cache = report.plan_cache()
     overrides = _overrides(settings)
     scen = load_scenario(file, overrides=overrides)
     base = load_scenario(baseline, overrides=overrides) if baseline is not None else None
@@ -320,7 +355,7 @@ def run(
     err = console(stderr=True)
     with (
         engine.open(jobs=jobs) as runner,
-        _Progress(enabled=not quiet and err.is_terminal) as progress,
+        report.progress(err) as progress,
     ):
         on = runner if engine.distributed else None
 
@@ -339,7 +374,9 @@ def run(
         base_result = simulate(base) if base is not None else None  # the baseline first
         result = simulate(scen)
     comparison = compare(result, base_result) if base_result is not None else None
-    written = write_scenario_report(result, out_dir, baseline=base_result, comparison=comparison)
+    written = write_scenario_report(
+        result, report.out_dir, baseline=base_result, comparison=comparison
+    )
     if fmt != "table":
         from solver.scenarios.report import kpi_overview
 
@@ -356,7 +393,8 @@ def run(
     elapsed = time.perf_counter() - started
     timing = _timing_text(result)
     out.print(
-        f"wrote {len(written)} files to {out_dir} ({elapsed:.1f} s; {timing})", highlight=False
+        f"wrote {len(written)} files to {report.out_dir} ({elapsed:.1f} s; {timing})",
+        highlight=False,
     )
     return 0
 
@@ -395,9 +433,7 @@ def sweep(
     jobs: int,
     frontier_x: str | None,
     frontier_y: str,
-    out_dir: Path,
-    no_cache: bool,
-    quiet: bool,
+    report: _Report,
     fmt: str,
     engine: Any,
 ) -> int:
@@ -413,14 +449,12 @@ def sweep(
     import math
 
     from commands.common import MAX_SWEEP_RUNS, console
-    from solver.core.atomic import check_writable
     from solver.errors import InputError
-    from solver.scenarios.decisions import default_plan_cache
     from solver.scenarios.report import write_sweep_report
     from solver.scenarios.spec import load_scenario, parse_assignment
     from solver.scenarios.sweep import run_sweep
 
-    check_writable(out_dir, option="--out-dir", directory=True)
+    report.check_out_dir()
     assignments = [parse_assignment(s) for s in settings]
     keys = [k for k, _ in assignments]
     if len(set(keys)) != len(keys):
@@ -441,7 +475,7 @@ def sweep(
     err = console(stderr=True)
     with (
         engine.open(jobs=jobs) as runner,
-        _Progress(enabled=not quiet and err.is_terminal) as progress,
+        report.progress(err) as progress,
     ):
         result = run_sweep(
             scen,
@@ -452,10 +486,10 @@ def sweep(
             frontier_x=frontier_x,
             frontier_y=frontier_y,
             progress=progress,
-            plan_cache=None if no_cache else default_plan_cache(),
+            plan_cache=report.plan_cache(),
             engine=runner if engine.distributed else None,
         )
-    written = write_sweep_report(result, out_dir)
+    written = write_sweep_report(result, report.out_dir)
     payload = {
         "sweep": result.name,
         "keys": list(result.keys),
@@ -471,7 +505,7 @@ def sweep(
     out = console(min_width=160)
     _print_sweep_table(out, result)
     out.print(
-        f"frontier: {result.frontier_y} vs {result.frontier_x}; wrote {len(written)} files to {out_dir}",
+        f"frontier: {result.frontier_y} vs {result.frontier_x}; wrote {len(written)} files to {report.out_dir}",
         highlight=False,
     )
     return 0

@@ -19,6 +19,7 @@ base model).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -207,7 +208,7 @@ def calibrate_table(
     path: TableSource,
     base: dict[str, Any] | None = None,
     *,
-    book: str | None = None,
+    book: str | os.PathLike[str] | None = None,
     definition: DefaultDefinition | None = None,
     estimate_kappa: bool | None = None,
     confidence: float = 0.95,

@@ -16,7 +16,6 @@ from adv_helpers import (
     DATA,
     SCENARIOS,
     Case,
-    assert_case_rejected,
     big_file,
     big_text_file,
     const,
@@ -88,12 +87,10 @@ ACCOUNT_CASES = [
 
 
 @pytest.mark.parametrize("case", ACCOUNT_CASES, ids=[c.name for c in ACCOUNT_CASES])
-def test_plan_rejects_bad_account(case: Case, tmp_path: Path, workout) -> None:
+def test_plan_rejects_bad_account(case: Case, rejects) -> None:
     """workout plan ACCOUNT: exit 2 naming file, account and field; nothing written."""
-    assert_case_rejected(
-        workout,
+    rejects(
         case,
-        tmp_path,
         lambda path, out: ["plan", path, "--format", "json", "--out", out / "plan.json"],
     )
 
@@ -171,9 +168,9 @@ SETTINGS_CASES = [("--policy", c) for c in POLICY_CASES] + [("--model", c) for c
 @pytest.mark.parametrize(
     ("option", "case"), SETTINGS_CASES, ids=[f"{o[2:]}-{c.name}" for o, c in SETTINGS_CASES]
 )
-def test_bad_settings_rejected(option: str, case: Case, command: str, tmp_path: Path, workout):
+def test_bad_settings_rejected(option: str, case: Case, command: str, rejects):
     """--policy/--model FILE: exit 2 naming the file and the key or parameter; nothing written."""
-    assert_case_rejected(workout, case, tmp_path, _settings_command(option, command))
+    rejects(case, _settings_command(option, command))
 
 
 # -- treatments and teams (allocate --treatments / --teams) ------------------------------------
@@ -240,12 +237,10 @@ def _treatment_key(text: str, treatment: str, key: str, value: str) -> str:
     *[("--treatments", c) for c in TREATMENT_CASES],
     *[("--teams", c) for c in TEAM_CASES],
 ], ids=[f"treatments-{c.name}" for c in TREATMENT_CASES] + [f"teams-{c.name}" for c in TEAM_CASES])  # fmt: skip
-def test_allocate_rejects_bad_catalogue(option: str, case: Case, tmp_path: Path, workout):
+def test_allocate_rejects_bad_catalogue(option: str, case: Case, rejects):
     """allocate --treatments/--teams FILE: exit 2 naming file and key; nothing written."""
-    assert_case_rejected(
-        workout,
+    rejects(
         case,
-        tmp_path,
         lambda path, out: ["allocate", PORTFOLIO, option, path, "--out", out / "alloc.csv"],
     )
 
@@ -270,11 +265,9 @@ GAP_CASES = [
 
 
 @pytest.mark.parametrize("case", GAP_CASES, ids=[c.name for c in GAP_CASES])
-def test_bench_gap_rejects_bad_instance_file(case: Case, tmp_path: Path, workout) -> None:
+def test_bench_gap_rejects_bad_instance_file(case: Case, rejects) -> None:
     """bench gap --instances FILE: a malformed OR-Library file gives exit 2 naming the file."""
-    assert_case_rejected(
-        workout, case, tmp_path, lambda path, out: [
-            "bench", "gap", "--instances", path, "--time-limit", "0.1", "--no-baseline",
-            "--out", out / "r.csv",
-        ],
-    )  # fmt: skip
+    rejects(case, lambda path, out: [
+        "bench", "gap", "--instances", path, "--time-limit", "0.1", "--no-baseline",
+        "--out", out / "r.csv",
+    ])  # fmt: skip
