@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from input_errors import input_error
 
 from solver.core.policy import POLICY_KEYS, Policy
 from solver.errors import InputError
@@ -55,9 +56,7 @@ def test_unknown_key_names_file_key_and_closest(tmp_path, text, fragments):
     """An unknown key is an InputError naming the file, the key and the closest valid key."""
     f = tmp_path / "p.toml"
     f.write_text(text)
-    with pytest.raises(InputError) as err:
-        Policy.from_toml(f)
-    message = str(err.value)
+    message = input_error(Policy.from_toml, f)
     assert str(f) in message
     for fragment in fragments:
         assert fragment in message, fragment

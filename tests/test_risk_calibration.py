@@ -7,6 +7,7 @@ import tomllib
 import numpy as np
 import pandas as pd
 import pytest
+from input_errors import input_error
 from risk_data import DATA
 from scipy import stats
 
@@ -281,9 +282,7 @@ def test_bad_outcomes_and_bad_base_are_input_errors(tmp_path):
     """Unknown tiers, defaults above exposure, and unknown behaviour keys are reported."""
     bad = tmp_path / "outcomes.csv"
     bad.write_text("account_id,tier,exposure_months,defaults\nx1,F,10,1\nx2,A,2,3\nx3,B,0,0\n")
-    with pytest.raises(InputError) as info:
-        read_outcomes(bad)
-    text = str(info.value)
+    text = input_error(read_outcomes, bad)
     assert "row 1 (account_id x1): tier" in text
     assert "row 2 (account_id x2): defaults: more defaults than exposure months" in text
     assert "row 3 (account_id x3): exposure_months" in text

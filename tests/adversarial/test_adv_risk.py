@@ -16,6 +16,7 @@ from adv_helpers import (
     DATA,
     Case,
     assert_rejected,
+    big,
     big_file,
     const,
     garbage,
@@ -43,13 +44,6 @@ def drop_column(text: str, column: str) -> Callable[[Path], str]:
     k = rows[0].index(column)
     changed = "\n".join(",".join(r[:k] + r[k + 1 :]) for r in rows) + "\n"
     return lambda path: changed
-
-
-def big(head: bytes = b"") -> Callable[[Path], None]:
-    def build(path: Path) -> None:
-        big_file(path, head)
-
-    return build
 
 
 def xlsx(text: str, *, formula: str | None = None, merge: str | None = None):

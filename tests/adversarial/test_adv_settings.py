@@ -16,7 +16,9 @@ from adv_helpers import (
     DATA,
     SCENARIOS,
     Case,
+    big,
     big_file,
+    big_text,
     big_text_file,
     const,
     garbage,
@@ -34,17 +36,6 @@ def sub(text: str, old: str, new: str) -> Callable[[Path], str]:
     """``text`` with one planted change (the change must apply)."""
     assert old in text, old
     return lambda path: text.replace(old, new, 1)
-
-
-def big_binary(path: Path) -> None:
-    big_file(path)
-
-
-def big_text(head: str) -> Callable[[Path], None]:
-    def build(path: Path) -> None:
-        big_text_file(path, head)
-
-    return build
 
 
 # -- one account (workout plan ACCOUNT) --------------------------------------------------
@@ -81,7 +72,7 @@ ACCOUNT_CASES = [
          const('[{"account_id": "A"}, {"account_id": "B"}]'), ("expected one account", "2")),
     Case("empty", "a.toml", const(b""), ("empty",)),
     Case("binary_garbage", "a.toml", const(garbage()), ("binary data",)),
-    Case("big_200mb_binary", "a.toml", big_binary, ("too large",)),
+    Case("big_200mb_binary", "a.toml", big(), ("too large",)),
     Case("big_200mb_text", "a.json", big_text('{"account_id": "X"}\n'), ("too large",)),
 ]  # fmt: skip
 
@@ -147,7 +138,7 @@ MODEL_CASES = [
          ("recovery_lag_months", "whole number")),
     Case("empty", "model.toml", const(b""), ("empty",)),
     Case("binary_garbage", "model.toml", const(garbage()), ("TOML",)),
-    Case("big_200mb_binary", "model.toml", big_binary, ("TOML",)),
+    Case("big_200mb_binary", "model.toml", big(), ("TOML",)),
 ]  # fmt: skip
 
 
@@ -215,7 +206,7 @@ TEAM_CASES = [
          ("robot-voice", "shift_end")),
     Case("empty", "teams.toml", const(b""), ("empty",)),
     Case("binary_garbage", "teams.toml", const(garbage()), ("binary data",)),
-    Case("big_200mb_binary", "teams.toml", big_binary, ("too large",)),
+    Case("big_200mb_binary", "teams.toml", big(), ("too large",)),
 ]  # fmt: skip
 
 
