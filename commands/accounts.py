@@ -10,9 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import click
-
-from commands.common import stack_options
+from commands.common import file_option, set_option, stack_options
 from commands.sources import prefixed_db_options
 
 
@@ -44,13 +42,11 @@ def forecast_option(note: str) -> Callable[[Any], Any]:
     table of income forecasts and inflows (as ``forecast_path``: a path or a
     :class:`~solver.core.sources.BookSource`)."""
     return stack_options(
-        click.option(
+        file_option(
             "--forecast",
-            "forecast_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=None,
-            help="Income forecast table (.csv, .parquet, .xlsx) with columns account_id, "
-            "month and income and/or inflow; it sets income_forecast and inflows. " + note,
+            "Income forecast table (.csv, .parquet, .xlsx) with columns account_id, month "
+            "and income and/or inflow; it sets income_forecast and inflows. " + note,
+            dest="forecast_path",
         ),
         prefixed_db_options("forecast_path", "forecast-", "forecast"),
     )
@@ -59,20 +55,16 @@ def forecast_option(note: str) -> Callable[[Any], Any]:
 def policy_model_options(policy_help: str, model_help: str) -> Callable[[Any], Any]:
     """``--policy`` and ``--model`` (TOML files, as ``policy_path`` and ``model_path``)."""
     return stack_options(
-        *(
-            click.option(
-                flag,
-                dest,
-                type=click.Path(dir_okay=False, path_type=Path),
-                default=None,
-                help=text,
-            )
-            for flag, dest, text in (
-                ("--policy", "policy_path", policy_help),
-                ("--model", "model_path", model_help),
-            )
-        )
+        file_option("--policy", policy_help, dest="policy_path"),
+        file_option("--model", model_help, dest="model_path"),
     )
+
+
+#: ``--set`` of the commands that work on one account (plan, evaluate, offer).
+ACCOUNT_SET_OPTION = set_option(
+    "KEY=VALUE",
+    "Override an account field (income=8000) or a policy key (policy.max_dti=0.6); repeatable.",
+)
 
 
 def apply_account_settings(account: Any, settings: list[str]) -> Any:

@@ -9,18 +9,13 @@ from typing import Any
 
 import click
 
+from commands.common import file_option, int_option
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 
 
 def letter_out_option(text: str) -> Any:
     """``--out FILE.html|.pdf`` of a command that writes an offer letter (as ``out_path``)."""
-    return click.option(
-        "--out",
-        "out_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        required=True,
-        help=text,
-    )
+    return file_option("--out", text, dest="out_path", required=True)
 
 
 #: Exit code of ``audit verify`` when the trail was altered (rows edited, deleted or
@@ -116,13 +111,7 @@ def _print_problems(report: Any) -> None:
 @click.option(
     "--account-id", "account_id", default=None, metavar="ID", help="Only this account's records."
 )
-@click.option(
-    "--last",
-    type=click.IntRange(1, 100_000),
-    default=20,
-    show_default=True,
-    help="Show the last N records.",
-)
+@int_option("--last", 1, 100_000, 20, "Show the last N records.")
 @format_option("Here json and csv are the records shown (without the letters).")
 def list_records(db_url: str, account_id: str | None, last: int, fmt: str) -> int:
     """The latest records: number, time, officer, account, decision, letter hash.

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from commands.common import SEED, TIME_LIMIT, console, shared_help
+from commands.common import TIME_LIMIT, console, file_option, int_option, seed_option, shared_help
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from solver.errors import InputError
 
@@ -27,12 +27,11 @@ def bench() -> None:
 
 
 @bench.command("gap")
-@click.option(
+@file_option(
     "--instances",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="A GAP file or a directory searched recursively (default: the OR-Library and "
+    "A GAP file or a directory searched recursively (default: the OR-Library and "
     "Yagiura sets under $WORKOUT_DATA_DIR/gap).",
+    dir_okay=True,
 )
 @click.option(
     "--time-limit",
@@ -46,19 +45,13 @@ def bench() -> None:
 @click.option("--quick", is_flag=True, help="A few instances of each kind with a 2 s limit (CI).")
 @click.option("--no-baseline", is_flag=True, help="Skip the plain CP-SAT baseline.")
 @click.option("--family", "families", multiple=True, help="Only these families (repeatable).")
-@click.option(
-    "--seed",
-    type=SEED,
-    default=0,
-    show_default=True,
-    help=shared_help("--seed", "Here: the CP-SAT search of the solver and of the baseline."),
-)
-@click.option(
+@seed_option("Here: the CP-SAT search of the solver and of the baseline.")
+@int_option(
     "--search-workers",
-    type=click.IntRange(1, 64),
-    default=2,
-    show_default=True,
-    help="CP-SAT search workers (threads) per solve, for the solver and the baseline alike.",
+    1,
+    64,
+    2,
+    "CP-SAT search workers (threads) per solve, for the solver and the baseline alike.",
 )
 @click.option(
     "--workers",

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from commands.common import catalogue_options, console, shared_help
+from commands.common import catalogue_options, console, file_option, quiet_option, shared_help
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from commands.tables import Column, print_fitted
 
@@ -21,11 +21,8 @@ _CHANNELS = (
 
 @click.command("calendar")
 @click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--allocation",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Output of `workout allocate` for this book (CSV/Parquet/Excel).",
+@file_option(
+    "--allocation", "Output of `workout allocate` for this book (CSV/Parquet/Excel).", required=True
 )
 @click.option(
     "--days", type=click.IntRange(1, 31), default=7, show_default=True, help="Days to plan."
@@ -37,20 +34,13 @@ _CHANNELS = (
     help="First day (YYYY-MM-DD, the centre's calendar; default: tomorrow in the "
     "profile's time zone).",
 )
-@click.option(
+@file_option(
     "--history",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Contact history (account_id, timestamp, channel, outcome; CSV/Parquet/Excel): "
+    "Contact history (account_id, timestamp, channel, outcome; CSV/Parquet/Excel): "
     "rolling 7-day counts and conversations before the calendar.",
 )
 @catalogue_options("Teams TOML: shifts and working days")
-@click.option(
-    "--channels",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Channel capacities TOML (default: scenarios/channels.toml).",
-)
+@file_option("--channels", "Channel capacities TOML (default: scenarios/channels.toml).")
 @click.option("--jurisdiction", default=None, help=shared_help("--jurisdiction"))
 @click.option(
     "--dialler-dir",
@@ -61,7 +51,7 @@ _CHANNELS = (
 )
 @out_option("the calendar (one row per contact attempt)", required=True)
 @format_option("Here json is the summary; csv the calendar.")
-@click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
+@quiet_option()
 def calendar(
     book: Path,
     allocation: Path,

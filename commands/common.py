@@ -404,6 +404,33 @@ def int_option(flag: str, low: int, high: int, default: int, text: str) -> Any:
     )
 
 
+def seed_option(detail: str = "") -> Any:
+    """``--seed`` (default 0, shown), its help the shared one plus ``detail``."""
+    return click.option(
+        "--seed", type=SEED, default=0, show_default=True, help=shared_help("--seed", detail)
+    )
+
+
+def set_option(metavar: str, text: str, *, required: bool = False) -> Any:
+    """``--set KEY=VALUE`` (repeatable, as ``settings``): what-if overrides of the inputs."""
+    return click.option(
+        "--set", "settings", multiple=True, required=required, metavar=metavar, help=text
+    )
+
+
+def quiet_option() -> Any:
+    """``--quiet``: no progress bar or spinner on stderr."""
+    return click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
+
+
+def choice_option(flag: str, choices: Sequence[str], text: str, *, dest: str | None = None) -> Any:
+    """``flag`` as one of ``choices``, the first the default (shown)."""
+    names = (flag,) if dest is None else (flag, dest)
+    return click.option(
+        *names, type=click.Choice(list(choices)), default=choices[0], show_default=True, help=text
+    )
+
+
 def shared_help(option: str, detail: str = "") -> str:
     """The help of a shared ``option``: its one meaning, then ``detail`` for this command."""
     text = SHARED_HELP[option]
@@ -523,21 +550,32 @@ def eprint(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+def file_option(
+    flag: str,
+    text: str,
+    *,
+    dest: str | None = None,
+    required: bool = False,
+    dir_okay: bool = False,
+) -> Callable[[Any], Any]:
+    """``flag FILE``: a file path (a :class:`~pathlib.Path`, ``None`` when not given) as
+    ``dest`` (default: click's name for ``flag``), with the help ``text``; ``dir_okay``
+    lets it name a directory too (a Parquet dataset, a folder of instances)."""
+    names = (flag,) if dest is None else (flag, dest)
+    return click.option(
+        *names,
+        type=click.Path(dir_okay=dir_okay, path_type=Path),
+        default=None,
+        required=required,
+        help=text,
+    )
+
+
 def catalogue_options(teams_help: str = "Teams and collectors TOML") -> Callable[[Any], Any]:
     """``--treatments FILE`` and ``--teams FILE`` (the allocation's and the calendar's)."""
-
-    def decorate(command: Any) -> Any:
-        command = click.option(
-            "--teams",
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=None,
-            help=f"{teams_help} (default: scenarios/teams.toml).",
-        )(command)
-        return click.option(
-            "--treatments",
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=None,
-            help="Treatment catalogue TOML (default: scenarios/treatments.toml).",
-        )(command)
-
-    return decorate
+    return stack_options(
+        file_option(
+            "--treatments", "Treatment catalogue TOML (default: scenarios/treatments.toml)."
+        ),
+        file_option("--teams", f"{teams_help} (default: scenarios/teams.toml)."),
+    )

@@ -15,11 +15,12 @@ from commands.common import (
     GENERATE_BYTES_PER_ACCOUNT,
     MAX_GENERATED_ACCOUNTS,
     MAX_XLSX_ROWS,
-    SEED,
     check_count,
     check_memory,
     console,
-    shared_help,
+    file_option,
+    quiet_option,
+    seed_option,
 )
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from commands.sources import (
@@ -196,30 +197,21 @@ def _report(
     is_flag=True,
     help="Treat unknown columns as errors instead of warnings.",
 )
-@click.option(
-    "--tiering",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Tiering rules TOML for blank tiers (default: the built-in SPEC §5 rules).",
+@file_option(
+    "--tiering", "Tiering rules TOML for blank tiers (default: the built-in SPEC §5 rules)."
 )
 @click.option(
     "--sheet", default=None, help="Excel sheet to read (default: 'portfolio' or the first)."
 )
-@click.option(
+@file_option(
     "--forecast",
-    "forecast_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also check an income forecast table (.csv, .parquet, .xlsx: account_id, month, "
+    "Also check an income forecast table (.csv, .parquet, .xlsx: account_id, month, "
     "income and/or inflow) against the portfolio.",
+    dest="forecast_path",
 )
 @prefixed_db_options("forecast_path", "forecast-", "forecast")
-@click.option(
-    "--policy",
-    "policy_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Policy TOML: its currency labels the amounts (default CNY).",
+@file_option(
+    "--policy", "Policy TOML: its currency labels the amounts (default CNY).", dest="policy_path"
 )
 @format_option(
     "Here json is the report (valid, counts, every issue with file, row, account_id, "
@@ -357,9 +349,9 @@ def generate() -> None:
     help=f"Number of accounts (at most {MAX_GENERATED_ACCOUNTS:,}, and what fits in memory: "
     f"about {GENERATE_BYTES_PER_ACCOUNT / 1024:.1f} kB per account).",
 )
-@click.option("--seed", type=SEED, default=0, show_default=True, help=shared_help("--seed"))
+@seed_option()
 @out_option("the portfolio", required=True)
-@click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
+@quiet_option()
 @format_option(
     "Here json is what was written (accounts by product, totals, seed); csv the portfolio."
 )
@@ -411,11 +403,17 @@ def generate_portfolio_command(
     import contextlib
     import time
 
+    from solver.core.files import text_codec
     from solver.core.writers import output_format, write_table
 
-    # a bad extension, a size that cannot fit or an unwritable --out fail here, before any
-    # work or output
-    if output_format(out, option="--out") == "excel":
+    # a bad extension, a bad --encoding, a size that cannot fit or an unwritable --out fail
+    # here, before any work or output
+    out_format = output_format(out, option="--out")
+    if encoding is not None:
+        if out_format != "csv":
+            raise InputError(f"--encoding applies to a CSV --out, not {out}")
+        text_codec(encoding)
+    if out_format == "excel":
         check_count("--n", n, MAX_XLSX_ROWS, "accounts in an .xlsx sheet (use .csv or .parquet)")
     check_memory("--n", n, GENERATE_BYTES_PER_ACCOUNT, "generating the portfolio")
     check_out(out)
@@ -436,16 +434,6 @@ def generate_portfolio_command(
     from solver.core.layouts import read_layout
 
     layout = read_layout(columns_path) if columns_path is not None else None
-    if encoding is not None:
-        import codecs
-
-        if output_format(out, option="--out") != "csv":
-            raise InputError(f"--encoding applies to a CSV --out, not {out}")
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise InputError(f"--encoding {encoding}: unknown text encoding") from None
-
     mix = (
         None if auto_share is None else {"auto_loan": auto_share, "card_instalment": 1 - auto_share}
     )

@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from commands.common import SHARED_HELP, console
+from commands.common import SHARED_HELP, choice_option, console
 
 
 @dataclass(frozen=True)
@@ -71,14 +71,12 @@ def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
     The wrapped function gets ``engine=EngineChoice(...)`` instead of the three options.
     """
 
-    @click.option(
+    @choice_option(
         "--engine",
-        "engine_name",
-        type=click.Choice(["local", "dask"]),
-        default="local",
-        show_default=True,
-        help="Where per-account work runs: in this process, or on a Dask cluster "
+        ["local", "dask"],
+        "Where per-account work runs: in this process, or on a Dask cluster "
         "(a local cluster with one worker per core unless --address is given).",
+        dest="engine_name",
     )
     @click.option(
         "--address",

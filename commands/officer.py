@@ -18,7 +18,7 @@ import click
 
 from commands import accounts
 from commands.audit import db_option, letter_out_option
-from commands.common import SHARED_HELP
+from commands.common import SHARED_HELP, choice_option, file_option
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from commands.sources import input_path
 from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
@@ -80,14 +80,7 @@ def account_options(func: Any) -> Any:
             help="This account of a portfolio file (CSV, Parquet, Excel, or TOML/JSON "
             "with several accounts); the whole book is validated.",
         ),
-        click.option(
-            "--set",
-            "settings",
-            multiple=True,
-            metavar="KEY=VALUE",
-            help="Override an account field (income=8000) or a policy key "
-            "(policy.max_dti=0.6); repeatable.",
-        ),
+        accounts.ACCOUNT_SET_OPTION,
         accounts.policy_model_options(
             "Policy TOML (default: scenarios/policy.toml values).", SHARED_HELP["--model"]
         ),
@@ -130,12 +123,10 @@ def proposal_options(func: Any) -> Any:
             show_default=True,
             help="Proposed months without instalments at the start.",
         ),
-        click.option(
+        choice_option(
             "--holiday-mode",
-            type=click.Choice(["capitalize", "interest_only", "waive"]),
-            default="capitalize",
-            show_default=True,
-            help="Interest during the holiday: added to the balance, paid, or waived.",
+            ["capitalize", "interest_only", "waive"],
+            "Interest during the holiday: added to the balance, paid, or waived.",
         ),
         click.option(
             "--amount",
@@ -350,12 +341,10 @@ def write_letter(path: Path, html: str) -> Any:
     "or .pdf (the same letter rendered by WeasyPrint)."
 )
 @proposal_options
-@click.option(
+@choice_option(
     "--lang",
-    type=click.Choice(["zh-en", "zh", "en"]),
-    default="zh-en",
-    show_default=True,
-    help="Letter language: Chinese and English side by side, Chinese, or English.",
+    ["zh-en", "zh", "en"],
+    "Letter language: Chinese and English side by side, Chinese, or English.",
 )
 @click.option(
     "--as-of",
@@ -365,13 +354,11 @@ def write_letter(path: Path, html: str) -> Any:
     metavar="YYYY-MM-DD",
     help="Date of the letter; month t of the schedule falls due t months later (default: today).",
 )
-@click.option(
+@file_option(
     "--letter-settings",
-    "letter_settings_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="TOML with the bank's letter settings (bank_name_zh, bank_name_en, hotline, "
+    "TOML with the bank's letter settings (bank_name_zh, bank_name_en, hotline, "
     "grace_days, cancel_after_missed, valid_days, ...; see scenarios/letter.toml).",
+    dest="letter_settings_path",
 )
 @click.option(
     "--officer",

@@ -28,7 +28,7 @@ from typing import Any
 
 import click
 
-from commands.common import shared_help
+from commands.common import choice_option, shared_help
 
 #: What ``--format`` may be, for every command.
 FORMATS = ("table", "json", "csv")
@@ -41,14 +41,7 @@ OUT_HELP += ", ".join(OUT_SUFFIXES[:-1]) + " or " + OUT_SUFFIXES[-1] + "."
 
 def format_option(detail: str = "") -> Callable[[Any], Any]:
     """``--format table|json|csv`` (as ``fmt``), with its one meaning and ``detail``."""
-    return click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(FORMATS),
-        default="table",
-        show_default=True,
-        help=shared_help("--format", detail),
-    )
+    return choice_option("--format", FORMATS, shared_help("--format", detail), dest="fmt")
 
 
 def out_help(what: str, extra: str = "") -> str:

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from commands.accounts import (
+    ACCOUNT_SET_OPTION,
     apply_account_settings,
     forecast_option,
     load_model,
@@ -21,7 +22,7 @@ from commands.accounts import (
     policy_model_options,
     read_one_account,
 )
-from commands.common import JOBS, SHARED_HELP, shared_help
+from commands.common import JOBS, SHARED_HELP, choice_option, quiet_option, set_option
 from commands.engine_opts import engine_options, is_dataset_output
 from commands.output import check_out, emit, format_option, out_help, out_option, write_out, wrote
 from commands.sources import book_options, input_path, out_db_options, write_out_db
@@ -249,24 +250,16 @@ def _schedules_frame(result: Any) -> Any:
     default=None,
     help="Also print the month-by-month schedule of this option (e.g. custom, deferral/capitalize, status_quo).",
 )
-@click.option(
-    "--set",
-    "settings",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override an account field (income=8000) or a policy key (policy.max_dti=0.6); repeatable.",
-)
+@ACCOUNT_SET_OPTION
 @click.option(
     "--thorough",
     is_flag=True,
     help="Finer custom/step search (smaller optimality gaps, about twice the time).",
 )
-@click.option(
+@choice_option(
     "--objective",
-    type=click.Choice(["bank", "customer"]),
-    default="bank",
-    show_default=True,
-    help="bank: recommend the highest NPV passing the NPV test; customer: the plan cheapest"
+    ["bank", "customer"],
+    "bank: recommend the highest NPV passing the NPV test; customer: the plan cheapest"
     " for the customer among those within --within of the bank's best.",
 )
 @click.option(
@@ -394,14 +387,8 @@ def plan(
     show_default=True,
     help=SHARED_HELP["--jobs"],
 )
-@click.option(
-    "--set",
-    "settings",
-    multiple=True,
-    metavar="policy.KEY=VALUE",
-    help="Override a policy key; repeatable.",
-)
-@click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
+@set_option("policy.KEY=VALUE", "Override a policy key; repeatable.")
+@quiet_option()
 @format_option(
     "Here json is the summary by tier and product (with the certificate count); csv the "
     "plans (not with a dataset --out)."

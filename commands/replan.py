@@ -7,25 +7,23 @@ from pathlib import Path
 
 import click
 
-from commands.common import console
+from commands.common import console, file_option
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 
 
 @click.command("replan")
 @click.argument("book", type=click.Path(path_type=Path))
-@click.option(
+@file_option(
     "--history",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Monthly payment history in the long format of docs/history.md (account_id, "
+    "Monthly payment history in the long format of docs/history.md (account_id, "
     "month, amount_due, amount_paid, dpd, status; CSV/Parquet/Excel).",
+    required=True,
+    dir_okay=True,
 )
-@click.option(
+@file_option(
     "--policy",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="TOML with a [replan] table (cure_window_months, max_reages); default "
-    "scenarios/replan.toml.",
+    "TOML with a [replan] table (cure_window_months, max_reages); default scenarios/replan.toml.",
+    dir_okay=True,
 )
 @out_option("the steps (one row per restructured account)", required=True)
 @format_option("Here json and csv print the steps table.")

@@ -15,7 +15,15 @@ from typing import Any
 
 import click
 
-from commands.common import SEED, console, int_option, shared_help, stack_options
+from commands.common import (
+    choice_option,
+    console,
+    file_option,
+    int_option,
+    quiet_option,
+    seed_option,
+    stack_options,
+)
 from commands.engine_opts import engine_options, is_dataset_output, progress_bar
 from commands.output import emit, format_option, out_help, write_out
 from commands.risk_output import (
@@ -151,12 +159,8 @@ def risk() -> None:
 @_DATA_DIR
 @click.option("--segment", help="Segment column (value at the start month), e.g. limit_band.")
 @click.option("--weight", help="Balance column for balance-weighted roll rates, e.g. balance.")
-@click.option(
-    "--interval",
-    type=click.Choice(["wilson", "goodman"]),
-    default="wilson",
-    show_default=True,
-    help="Per-cell Wilson or simultaneous Goodman intervals.",
+@choice_option(
+    "--interval", ["wilson", "goodman"], "Per-cell Wilson or simultaneous Goodman intervals."
 )
 @_confidence_option
 @click.option(
@@ -246,13 +250,7 @@ def _parse_bands(text: str) -> tuple[float, ...]:
 @click.option(
     "--out", required=True, type=click.Path(dir_okay=False), help="Model file to write (.toml)."
 )
-@click.option(
-    "--seed",
-    type=SEED,
-    default=0,
-    show_default=True,
-    help=shared_help("--seed", "Here: the stratified split and the models."),
-)
+@seed_option("Here: the stratified split and the models.")
 @click.option(
     "--test-size",
     type=float,
@@ -267,12 +265,10 @@ def _parse_bands(text: str) -> tuple[float, ...]:
     help="Upper PD bounds of tiers A-D.",
 )
 @click.option("--no-baseline", is_flag=True, help="Skip the baseline model.")
-@click.option(
+@choice_option(
     "--layout",
-    type=click.Choice(["auto", "uci", "history"]),
-    default="auto",
-    show_default=True,
-    help="auto: a UCI file is fitted on its own features, a payment history (docs/history.md) "
+    ["auto", "uci", "history"],
+    "auto: a UCI file is fitted on its own features, a payment history (docs/history.md) "
     "on history-v1; history: a UCI file through its history adapter (history-v1).",
 )
 @int_option("--window", 2, 60, 6, "History months used as features.")
@@ -284,16 +280,12 @@ def _parse_bands(text: str) -> tuple[float, ...]:
     help="Refused (exit 2, nothing written) with the reason: UCI's event is a delinquency "
     "transition and a history fit's tiers are PD bands; use `workout risk calibrate HISTORY`.",
 )
-@click.option(
-    "--base",
-    type=click.Path(dir_okay=False),
-    help="Behaviour TOML whose other parameters are kept.",
-)
+@file_option("--base", "Behaviour TOML whose other parameters are kept.")
 @_chart_options(
     format_detail="Here json is the fit (metrics, calibration, tiers); csv the tier table of "
     "the held-out set."
 )
-@click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
+@quiet_option()
 def fit(
     data,
     uci,
@@ -335,15 +327,18 @@ def fit(
     """
     from solver.risk.calibration import read_behaviour_toml
     from solver.risk.early_warning import EarlyWarningParams
+    from solver.risk.history import DefaultDefinition
+    from solver.risk.history_fit import fit_table
 
     source = _uci_source(data, uci, data_dir, "DATA")
     if Path(out).suffix.lower() != ".toml":
         raise click.BadParameter("the model file must end in .toml", param_hint="--out")
+    if behaviour_out:
+        _refuse_behaviour_out(source)
     png_path = _png_path(png, no_png, out, "risk_fit.png")
     _check_outputs(
         {"DATA": _input_file(source), "--base": base},
         ("--out", out, False),
-        ("--behaviour-out", behaviour_out, False),
         ("--png", png_path, False),
     )
     params = EarlyWarningParams(
@@ -356,10 +351,15 @@ def fit(
         if quiet
         else console(stderr=True).status("fitting the early-warning model ...")
     )
-    if behaviour_out:
-        _refuse_behaviour_out(source)
     with spinner:
-        result = _fit_layout(source, params, layout, window, horizon, default_dpd)
+        result = fit_table(
+            source,
+            params,
+            layout=layout,
+            window=window,
+            horizon=horizon,
+            definition=DefaultDefinition(dpd_threshold=default_dpd),
+        )
     result.model.write(out)
     if png_path is not None:
         from solver.risk.plots import fit_chart
@@ -372,12 +372,7 @@ def fit(
     if fmt == "json":
         payload = result.to_dict()
         payload.update(
-            {
-                "data": str(source),
-                "model": out,
-                "png": str(png_path) if png_path else None,
-                "behaviour_out": behaviour_out,
-            }
+            {"data": str(source), "model": out, "png": str(png_path) if png_path else None}
         )
         echo_json(payload)
         return
@@ -385,45 +380,18 @@ def fit(
     for table in fit_tables(result):
         con.print(table)
     con.print(result.summary())
-    for path in (out, behaviour_out, png_path):
+    for path in (out, png_path):
         if path:
             con.print(f"wrote {path}")
-
-
-def _fit_layout(
-    source: Any, params: Any, layout: str, window: int, horizon: int, default_dpd: int
-) -> Any:
-    """The early-warning fit of DATA in its layout (``risk fit --layout``)."""
-    from solver.risk._tables import read_table
-    from solver.risk.early_warning import fit_uci
-    from solver.risk.history import DefaultDefinition, is_history_table, validate_history
-    from solver.risk.history_fit import fit_history, fit_uci_history
-    from solver.risk.uci import is_uci_table
-
-    frame = read_table(source)
-    if layout != "uci" and is_history_table(frame.columns) and not is_uci_table(frame.columns):
-        history = validate_history(frame, source=str(source))
-        return fit_history(
-            history,
-            params,
-            window=window,
-            horizon=horizon,
-            definition=DefaultDefinition(dpd_threshold=default_dpd),
-            source=str(source),
-        )
-    if layout == "history" and is_uci_table(frame.columns):
-        return fit_uci_history(source, params)
-    return fit_uci(source, params)
 
 
 def _refuse_behaviour_out(source: Any) -> None:
     """--behaviour-out needs monthly default hazards by the book's tiers; an early-warning
     fit has neither (UCI: a delinquency event; a history: default within the horizon, by PD
     band). Refuse before any work, with the reason and the command that does it (exit 2)."""
-    from solver.risk._tables import read_table
-    from solver.risk.uci import is_uci_table
+    from solver.risk.history_fit import read_layout
 
-    if not is_uci_table(read_table(source).columns):
+    if read_layout(source)[1] != "uci":
         raise InputError(
             f"{source}: --behaviour-out: an early-warning fit on a history predicts default "
             "within --horizon months of the accounts it scores, not the monthly hazards of the "
@@ -445,12 +413,10 @@ def _refuse_behaviour_out(source: Any) -> None:
 @risk.command("score")
 @click.argument("portfolio", required=False, type=click.Path())
 @history_options("portfolio")
-@click.option(
+@file_option(
     "--ew-model",
-    "model_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Early-warning model TOML written by `workout risk fit` (required).",
+    "Early-warning model TOML written by `workout risk fit` (required).",
+    dest="model_path",
 )
 @click.option(
     "--model",
@@ -474,7 +440,7 @@ def _refuse_behaviour_out(source: Any) -> None:
 @_chart_options(
     format_detail="Here json is the summary by tier; csv the scores (not with a dataset --out)."
 )
-@click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
+@quiet_option()
 @engine_options
 def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) -> None:
     """Score PORTFOLIO (behaviour history in the UCI layout): PD next month, tier, hazard.
@@ -567,10 +533,8 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
 @click.option(
     "--out", required=True, type=click.Path(dir_okay=False), help="Behaviour-model TOML to write."
 )
-@click.option(
-    "--base",
-    type=click.Path(dir_okay=False),
-    help="Behaviour TOML whose other parameters are kept (default: built-in defaults).",
+@file_option(
+    "--base", "Behaviour TOML whose other parameters are kept (default: built-in defaults)."
 )
 @click.option(
     "--kappa/--no-kappa",
@@ -578,19 +542,16 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
     default=None,
     help="Estimate kappa (needs account-month rows with afford_prob; default: when the data allow).",
 )
-@click.option(
+@choice_option(
     "--interval",
-    type=click.Choice(["binomial", "poisson"]),
-    default="binomial",
-    show_default=True,
-    help="Exact interval of each tier's hazard: binomial (Clopper-Pearson) or Poisson "
+    ["binomial", "poisson"],
+    "Exact interval of each tier's hazard: binomial (Clopper-Pearson) or Poisson "
     "(Garwood, also valid for fractional exposure months).",
 )
 @_confidence_option
-@click.option(
+@file_option(
     "--book",
-    type=click.Path(dir_okay=False),
-    help="History OUTCOMES: the book (SPEC §3) giving each account's tier and income; "
+    "History OUTCOMES: the book (SPEC §3) giving each account's tier and income; "
     "with it kappa is estimated from the affordability of each month's amount due.",
 )
 @_default_dpd_option("History OUTCOMES: dpd at which a month is in default (as is a charge-off).")
@@ -634,12 +595,13 @@ def calibrate(
           --out out/behaviour.toml --no-png
     """
     from solver.risk.calibration import (
-        calibrate_outcome_file,
         calibrated_params,
         read_behaviour_toml,
         write_behaviour_toml,
     )
+    from solver.risk.history import DefaultDefinition
     from solver.risk.sanity import check_behaviour
+    from solver.risk.transitions import calibrate_table
 
     outcomes = _required_source(outcomes, "OUTCOMES")
     png_path = _png_path(png, no_png, out, "risk_calibrate.png")
@@ -649,19 +611,15 @@ def calibrate(
         ("--png", png_path, False),
     )
     base_params = read_behaviour_toml(base) if base else None
-    history_result = _history_calibration(
-        outcomes, book, default_dpd, estimate_kappa, confidence, base_params
+    result, history_result = calibrate_table(
+        outcomes,
+        base_params,
+        book=book,
+        definition=DefaultDefinition(dpd_threshold=default_dpd),
+        estimate_kappa=estimate_kappa,
+        confidence=confidence,
+        interval=interval,
     )
-    if history_result is not None:
-        result = history_result.hazards
-    else:
-        result = calibrate_outcome_file(
-            outcomes,
-            base_params,
-            estimate_kappa=estimate_kappa,
-            confidence=confidence,
-            interval=interval,
-        )
     check = check_behaviour(calibrated_params(result, base_params))
     if not check.passed:
         raise InputError(
@@ -697,32 +655,3 @@ def _source_name(outcomes: Any) -> str:
     """The ``source`` a behaviour TOML records: the file's name, or ``TABLE@URL``."""
     path = _input_file(outcomes)
     return path.name if path is not None else str(outcomes)
-
-
-def _history_calibration(
-    outcomes: Any,
-    book: str | None,
-    default_dpd: int,
-    estimate_kappa: bool | None,
-    confidence: float,
-    base_params: dict[str, Any] | None,
-) -> Any:
-    """The calibration of a history OUTCOMES file (``None`` for an outcome table)."""
-    from solver.core.readers import read_portfolio
-    from solver.risk._tables import read_table
-    from solver.risk.history import DefaultDefinition, is_history_table, validate_history
-    from solver.risk.transitions import calibrate_history
-
-    frame = read_table(outcomes)
-    if not is_history_table(frame.columns):
-        if book:
-            raise click.UsageError("--book goes with a payment history OUTCOMES")
-        return None
-    return calibrate_history(
-        validate_history(frame, source=str(outcomes)),
-        book=read_portfolio(book) if book else None,
-        definition=DefaultDefinition(dpd_threshold=default_dpd),
-        estimate_kappa=estimate_kappa,
-        kappa=(base_params or {}).get("kappa"),
-        confidence=confidence,
-    )

@@ -6,12 +6,25 @@ The ``solver`` modules are imported inside the functions that use them, so that 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from commands.common import JOBS, MAX_PATHS, SEED, shared_help, stack_options
+from commands.common import (
+    JOBS,
+    MAX_PATHS,
+    SEED,
+    file_option,
+    quiet_option,
+    seed_option,
+    set_option,
+    shared_help,
+    stack_options,
+)
 from commands.engine_opts import engine_options
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from commands.tables import Column, print_fitted, stacked
@@ -220,9 +233,36 @@ def _simulation_options(paths: str, seed: str, jobs: str) -> Any:
     )
 
 
-def _output_options(out_dir: str) -> Any:
-    """``--out-dir``, ``--no-cache`` and ``--quiet`` of a command that writes a report."""
-    return stack_options(
+@dataclass(frozen=True)
+class _Report:
+    """``--out-dir``, ``--no-cache`` and ``--quiet`` of a command that simulates and writes a
+    report (``scenario run`` and ``sweep``), read once by :func:`_output_options`."""
+
+    out_dir: Path
+    no_cache: bool
+    quiet: bool
+
+    def check_out_dir(self) -> None:
+        """Refuse an --out-dir that cannot be written, before any work."""
+        from solver.core.atomic import check_writable
+
+        check_writable(self.out_dir, option="--out-dir", directory=True)
+
+    def plan_cache(self) -> Any:
+        """The plan-stage cache directory (``None`` with --no-cache)."""
+        from solver.scenarios.decisions import default_plan_cache
+
+        return None if self.no_cache else default_plan_cache()
+
+    def progress(self, err: Any) -> _Progress:
+        """The stage progress bar on ``err`` (off with --quiet or when not a terminal)."""
+        return _Progress(enabled=not self.quiet and err.is_terminal)
+
+
+def _output_options(out_dir: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--out-dir``, ``--no-cache`` and ``--quiet``: the command gets them as
+    ``report=_Report(...)``."""
+    options = stack_options(
         click.option(
             "--out-dir",
             type=click.Path(file_okay=False, path_type=Path),
@@ -235,8 +275,17 @@ def _output_options(out_dir: str) -> Any:
             help="Do not read or write the plan-stage cache ($WORKOUT_CACHE_DIR, default "
             "~/.cache/workout).",
         ),
-        click.option("--quiet", is_flag=True, help=shared_help("--quiet")),
+        quiet_option(),
     )
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, out_dir: Path, no_cache: bool, quiet: bool, **kwargs: Any) -> Any:
+            return func(*args, report=_Report(out_dir, no_cache, quiet), **kwargs)
+
+        return options(wrapper)
+
+    return decorate
 
 
 @click.group("scenario")
@@ -254,18 +303,10 @@ def scenario() -> None:
 
 @scenario.command("run")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Scenario to compare against (deltas with paired 95 % intervals).",
-)
-@click.option(
-    "--set",
-    "settings",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a key of the scenario and the baseline, e.g. --set policy.max_deferral_months=3 (repeatable).",
+@file_option("--baseline", "Scenario to compare against (deltas with paired 95 % intervals).")
+@set_option(
+    "KEY=VALUE",
+    "Override a key of the scenario and the baseline, e.g. --set policy.max_deferral_months=3 (repeatable).",
 )
 @_simulation_options(
     paths=f"Monte Carlo paths, at most {MAX_PATHS:,} (default: the scenario's simulation.paths).",
@@ -285,9 +326,7 @@ def run(
     seed: int | None,
     settings: tuple[str, ...],
     jobs: int,
-    out_dir: Path,
-    no_cache: bool,
-    quiet: bool,
+    report: _Report,
     fmt: str,
     engine: Any,
 ) -> int:
@@ -301,16 +340,14 @@ def run(
     import time
 
     from commands.common import console
-    from solver.core.atomic import check_writable
-    from solver.scenarios.decisions import default_plan_cache
     from solver.scenarios.kpis import compare
     from solver.scenarios.report import write_scenario_report
     from solver.scenarios.run import run_scenario
     from solver.scenarios.spec import load_scenario
 
-    check_writable(out_dir, option="--out-dir", directory=True)
+    report.check_out_dir()
     started = time.perf_counter()
-    cache = None if no_cache else default_plan_cache()
+    cache = report.plan_cache()
     overrides = _overrides(settings)
     scen = load_scenario(file, overrides=overrides)
     base = load_scenario(baseline, overrides=overrides) if baseline is not None else None
@@ -318,31 +355,28 @@ def run(
     err = console(stderr=True)
     with (
         engine.open(jobs=jobs) as runner,
-        _Progress(enabled=not quiet and err.is_terminal) as progress,
+        report.progress(err) as progress,
     ):
         on = runner if engine.distributed else None
-        base_result = None
-        if base is not None:
-            base_result = run_scenario(
-                base,
+
+        def simulate(spec: Any) -> Any:
+            """One scenario with the command's paths, seed, jobs, cache and engine."""
+            return run_scenario(
+                spec,
                 paths=paths,
                 seed=seed,
                 jobs=jobs,
-                progress=lambda s, d, t: progress(f"{base.name}: {s}", d, t),
+                progress=lambda s, d, t: progress(f"{spec.name}: {s}", d, t),
                 plan_cache=cache,
                 engine=on,
             )
-        result = run_scenario(
-            scen,
-            paths=paths,
-            seed=seed,
-            jobs=jobs,
-            progress=lambda s, d, t: progress(f"{scen.name}: {s}", d, t),
-            plan_cache=cache,
-            engine=on,
-        )
+
+        base_result = simulate(base) if base is not None else None  # the baseline first
+        result = simulate(scen)
     comparison = compare(result, base_result) if base_result is not None else None
-    written = write_scenario_report(result, out_dir, baseline=base_result, comparison=comparison)
+    written = write_scenario_report(
+        result, report.out_dir, baseline=base_result, comparison=comparison
+    )
     if fmt != "table":
         from solver.scenarios.report import kpi_overview
 
@@ -359,20 +393,18 @@ def run(
     elapsed = time.perf_counter() - started
     timing = _timing_text(result)
     out.print(
-        f"wrote {len(written)} files to {out_dir} ({elapsed:.1f} s; {timing})", highlight=False
+        f"wrote {len(written)} files to {report.out_dir} ({elapsed:.1f} s; {timing})",
+        highlight=False,
     )
     return 0
 
 
 @scenario.command("sweep")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--set",
-    "settings",
-    multiple=True,
+@set_option(
+    "KEY=V1,V2,...",
+    "A swept key and its values, e.g. --set policy.max_deferral_months=0,3,6 (repeatable: grid).",
     required=True,
-    metavar="KEY=V1,V2,...",
-    help="A swept key and its values, e.g. --set policy.max_deferral_months=0,3,6 (repeatable: grid).",
 )
 @_simulation_options(
     paths=f"Monte Carlo paths per run, at most {MAX_PATHS:,}.",
@@ -401,9 +433,7 @@ def sweep(
     jobs: int,
     frontier_x: str | None,
     frontier_y: str,
-    out_dir: Path,
-    no_cache: bool,
-    quiet: bool,
+    report: _Report,
     fmt: str,
     engine: Any,
 ) -> int:
@@ -419,14 +449,12 @@ def sweep(
     import math
 
     from commands.common import MAX_SWEEP_RUNS, console
-    from solver.core.atomic import check_writable
     from solver.errors import InputError
-    from solver.scenarios.decisions import default_plan_cache
     from solver.scenarios.report import write_sweep_report
     from solver.scenarios.spec import load_scenario, parse_assignment
     from solver.scenarios.sweep import run_sweep
 
-    check_writable(out_dir, option="--out-dir", directory=True)
+    report.check_out_dir()
     assignments = [parse_assignment(s) for s in settings]
     keys = [k for k, _ in assignments]
     if len(set(keys)) != len(keys):
@@ -447,7 +475,7 @@ def sweep(
     err = console(stderr=True)
     with (
         engine.open(jobs=jobs) as runner,
-        _Progress(enabled=not quiet and err.is_terminal) as progress,
+        report.progress(err) as progress,
     ):
         result = run_sweep(
             scen,
@@ -458,10 +486,10 @@ def sweep(
             frontier_x=frontier_x,
             frontier_y=frontier_y,
             progress=progress,
-            plan_cache=None if no_cache else default_plan_cache(),
+            plan_cache=report.plan_cache(),
             engine=runner if engine.distributed else None,
         )
-    written = write_sweep_report(result, out_dir)
+    written = write_sweep_report(result, report.out_dir)
     payload = {
         "sweep": result.name,
         "keys": list(result.keys),
@@ -477,7 +505,7 @@ def sweep(
     out = console(min_width=160)
     _print_sweep_table(out, result)
     out.print(
-        f"frontier: {result.frontier_y} vs {result.frontier_x}; wrote {len(written)} files to {out_dir}",
+        f"frontier: {result.frontier_y} vs {result.frontier_x}; wrote {len(written)} files to {report.out_dir}",
         highlight=False,
     )
     return 0
@@ -540,13 +568,7 @@ def experiment() -> None:
     show_default=True,
     help="Share of accounts in the challenger group.",
 )
-@click.option(
-    "--seed",
-    type=SEED,
-    default=0,
-    show_default=True,
-    help=shared_help("--seed", "Here: the random draw within each stratum."),
-)
+@seed_option("Here: the random draw within each stratum.")
 @click.option(
     "--strata",
     default="tier,dpd_bucket",

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from input_errors import input_error
 
 from solver.core.account import Account
 from solver.core.readers import read_portfolio
@@ -138,9 +139,7 @@ def test_tiering_rules_custom_and_errors(tmp_path):
     with pytest.raises(InputError, match="strictly decreasing"):
         TieringRules.from_toml(bad)
     bad.write_text('colour = "red"\n[dpd_downgrade]\nM0 = 0\n')
-    with pytest.raises(InputError) as info:
-        TieringRules.from_toml(bad)
-    text = str(info.value)
+    text = input_error(TieringRules.from_toml, bad)
     assert "colour: unknown key" in text and "dpd_downgrade.M1" in text
 
 

@@ -241,13 +241,13 @@ modes = st.sampled_from(DEFERRAL_MODES)
 fee_amounts = st.one_of(
     st.just(0.0), st.floats(min_value=0, max_value=20_000).map(lambda x: round(x, 2))
 )
+#: A loan to plan: balance, contract rate and term (the arguments of ``level_plan``).
+loans = {"balance": balances, "rate": rates, "term": st.integers(1, 60)}
 
 
 @settings(max_examples=300, deadline=None)
 @given(
-    balance=balances,
-    rate=rates,
-    term=st.integers(1, 60),
+    **loans,
     deferral=st.integers(0, 12),
     mode=modes,
     fees=fee_amounts,
@@ -295,7 +295,7 @@ def test_level_plan_reconciles_to_the_cent(
 
 
 @settings(max_examples=300, deadline=None)
-@given(balance=balances, rate=rates, term=st.integers(1, 60), unit=units)
+@given(**loans, unit=units)
 def test_last_payment_at_most_the_rounded_up_level(
     balance: float, rate: float, term: int, unit: float
 ) -> None:
@@ -319,13 +319,7 @@ def test_last_payment_at_most_the_rounded_up_level(
 
 
 @settings(max_examples=300, deadline=None)
-@given(
-    balance=balances,
-    rate=rates,
-    term=st.integers(1, 60),
-    deferral=st.integers(0, 6),
-    mode=st.sampled_from(["capitalize", "interest_only"]),
-)
+@given(**loans, deferral=st.integers(0, 6), mode=st.sampled_from(["capitalize", "interest_only"]))
 def test_apr_of_level_plan_equals_contract_rate(
     balance: float, rate: float, term: int, deferral: int, mode: str
 ) -> None:

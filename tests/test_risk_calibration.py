@@ -7,6 +7,7 @@ import tomllib
 import numpy as np
 import pandas as pd
 import pytest
+from input_errors import input_error
 from risk_data import DATA
 from scipy import stats
 
@@ -142,6 +143,18 @@ def test_exact_intervals_cover_at_the_nominal_rate():
     assert covered / reps >= 0.93
 
 
+def _assert_recovers_true_model(outcomes: pd.DataFrame):
+    """The maximum-likelihood fit of ``outcomes`` converges and every true value (h0 of each
+    tier, κ = 0.2) lies in its 95 % interval; returns the fit."""
+    result = calibrate_outcomes(outcomes)
+    assert result.method == "mle-wald" and result.converged
+    for tier in TIERS:
+        estimate = result.hazard(tier)
+        assert estimate.lower <= TRUE_HAZARD[tier] <= estimate.upper, tier
+    assert result.kappa_lower <= 0.2 <= result.kappa_upper
+    return result
+
+
 def test_round_trip_with_affordability_recovers_hazards_and_kappa():
     """Simulate the SPEC §4 hazard h0 + (1 - h0) κ (1 - a_t) with κ = 0.2, then fit h0 by tier and κ.
 
@@ -150,12 +163,7 @@ def test_round_trip_with_affordability_recovers_hazards_and_kappa():
     """
     tiers, afford = simulated_portfolio(3000, 24, seed=21)
     rows = simulate_defaults(tiers, TRUE_HAZARD, months=24, afford_prob=afford, kappa=0.2, seed=22)
-    result = calibrate_outcomes(rows)
-    assert result.method == "mle-wald" and result.converged
-    for tier in TIERS:
-        estimate = result.hazard(tier)
-        assert estimate.lower <= TRUE_HAZARD[tier] <= estimate.upper, tier
-    assert result.kappa_lower <= 0.2 <= result.kappa_upper
+    result = _assert_recovers_true_model(rows)
     assert result.kappa == pytest.approx(0.2, abs=0.03)
 
 
@@ -194,12 +202,7 @@ def test_round_trip_through_the_behaviour_model():
             "defaults": (cols == first[rows]).astype(int),
         }
     )
-    result = calibrate_outcomes(outcomes)
-    assert result.method == "mle-wald" and result.converged
-    for tier in TIERS:
-        estimate = result.hazard(tier)
-        assert estimate.lower <= TRUE_HAZARD[tier] <= estimate.upper, tier
-    assert result.kappa_lower <= 0.2 <= result.kappa_upper
+    _assert_recovers_true_model(outcomes)
 
 
 @pytest.mark.slow
@@ -279,9 +282,7 @@ def test_bad_outcomes_and_bad_base_are_input_errors(tmp_path):
     """Unknown tiers, defaults above exposure, and unknown behaviour keys are reported."""
     bad = tmp_path / "outcomes.csv"
     bad.write_text("account_id,tier,exposure_months,defaults\nx1,F,10,1\nx2,A,2,3\nx3,B,0,0\n")
-    with pytest.raises(InputError) as info:
-        read_outcomes(bad)
-    text = str(info.value)
+    text = input_error(read_outcomes, bad)
     assert "row 1 (account_id x1): tier" in text
     assert "row 2 (account_id x2): defaults: more defaults than exposure months" in text
     assert "row 3 (account_id x3): exposure_months" in text

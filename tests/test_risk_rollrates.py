@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from input_errors import input_error
 from risk_data import DATA, UCI, needs_uci
 from scipy import stats
 
@@ -160,9 +161,7 @@ def test_dpd_column_is_bucketed_as_in_the_spec():
 
 def test_bad_panel_lists_every_problem():
     """panel_bad.csv: unknown bucket, impossible month, non-numeric balance and a duplicate month."""
-    with pytest.raises(InputError) as info:
-        read_panel(DATA / "panel_bad.csv")
-    text = str(info.value)
+    text = input_error(read_panel, DATA / "panel_bad.csv")
     assert "4 problems" in text
     assert "row 2 (account_id B1): dpd_bucket" in text and "'M9'" in text
     assert "row 3 (account_id B2): month" in text

@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from input_errors import input_error
 
 from solver.errors import InputError
 from solver.scenarios.spec import load_scenario, parse_assignment, parse_value
@@ -77,9 +78,7 @@ def test_scenario_is_frozen():
 
 def test_unknown_keys_name_file_key_and_closest_valid_name():
     """Unknown keys are reported with the file, the dotted key and the closest valid name."""
-    with pytest.raises(InputError) as err:
-        load_scenario(DATA / "bad_key.toml")
-    text = str(err.value)
+    text = input_error(load_scenario, DATA / "bad_key.toml")
     assert "bad_key.toml" in text
     assert "'shocks.income_multiplyer'" in text and "did you mean 'income_multiplier'" in text
     assert "'simulaton'" in text and "did you mean 'simulation'" in text
@@ -137,9 +136,7 @@ def test_not_toml_and_wrong_types_are_input_errors(tmp_path):
         load_scenario(bad)
     typed = tmp_path / "typed.toml"
     typed.write_text('[portfolio]\nn = "many"\n[shocks]\nanticipated = 1\n')
-    with pytest.raises(InputError) as err:
-        load_scenario(typed)
-    text = str(err.value)
+    text = input_error(load_scenario, typed)
     assert (
         "portfolio.n must be a whole number" in text
         and "shocks.anticipated must be true or false" in text

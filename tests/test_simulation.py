@@ -30,16 +30,7 @@ DATA = Path(__file__).parent / "data" / "scenario"
 
 def _schedules(payments: np.ndarray, exposures: np.ndarray, term: np.ndarray) -> Schedules:
     """Schedules (every account restructured) from payment and exposure arrays."""
-    n = len(term)
-    return Schedules(
-        payments=payments,
-        exposures=exposures,
-        term=np.asarray(term, dtype=np.int64),
-        family=np.full(n, "test", dtype=object),
-        restructured=np.ones(n, dtype=bool),
-        plan_npv=np.full(n, np.nan),
-        status=np.full(n, "ok", dtype=object),
-    )
+    return Schedules.uniform(payments, exposures, term, family="test", restructured=True)
 
 
 def _inputs(

@@ -28,6 +28,7 @@ __all__ = [
     "input_format",
     "open_bytes",
     "read_toml",
+    "text_codec",
     "to_utf8",
     "utf8_text",
 ]
@@ -162,6 +163,23 @@ def utf8_text(data: bytes, source: str, note: str = "") -> str:
         ) from None
 
 
+def text_codec(encoding: str) -> str:
+    """The codec name of ``--encoding`` (``"utf-8"``, ``"gb18030"``, ...): the one check of
+    a text encoding given on the command line (reading and writing CSV).
+
+    Raises
+    ------
+    InputError
+        An encoding Python does not know.
+    """
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise InputError(
+            f"--encoding {encoding}: unknown text encoding (e.g. UTF-8, GBK, GB18030)"
+        ) from None
+
+
 def to_utf8(data: bytes, source: str, encoding: str | None) -> bytes:
     """CSV bytes as UTF-8: text in ``encoding`` (``--encoding``, e.g. GBK or GB18030)
     re-encoded; a UTF-8 byte-order mark wins over ``encoding`` (it is auto-detected), and
@@ -175,12 +193,7 @@ def to_utf8(data: bytes, source: str, encoding: str | None) -> bytes:
     """
     if encoding is None or data.startswith(UTF8_BOM):
         return data
-    try:
-        name = codecs.lookup(encoding).name
-    except LookupError:
-        raise InputError(
-            f"--encoding {encoding}: unknown text encoding (e.g. UTF-8, GBK, GB18030)"
-        ) from None
+    name = text_codec(encoding)
     if name == "utf-8":
         return data
     try:

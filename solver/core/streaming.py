@@ -10,7 +10,6 @@ hashes of the ids seen so far. Smaller files and the other formats are read whol
 
 from __future__ import annotations
 
-import codecs
 import os
 import warnings
 from collections.abc import Iterator, Mapping
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from solver.core.files import UTF8_BOM, check_input_file, input_format
+from solver.core.files import UTF8_BOM, check_input_file, input_format, text_codec
 from solver.core.forecast import ForecastTable, combined_error, read_forecast, with_forecast
 from solver.core.formats import csv_header
 from solver.core.layouts import Layout
@@ -205,7 +204,7 @@ def _csv_batches(
 
     with open(path, "rb") as fh:
         head = fh.read(1 << 20)
-    if head.startswith(UTF8_BOM) or encoding is None or codecs.lookup(encoding).name == "utf-8":
+    if head.startswith(UTF8_BOM) or encoding is None or text_codec(encoding) == "utf-8":
         encoding = None
     cut = head.rfind(b"\n")
     try:

@@ -27,7 +27,7 @@ _EXPORTS: dict[str, str] = {
     "behaviour_toml_text": "solver.risk.calibration",
     "binomial_interval": "solver.risk.calibration",
     "calibrate_hazards": "solver.risk.calibration",
-    "calibrate_outcome_file": "solver.risk.calibration",
+    "calibrate_outcome_frame": "solver.risk.calibration",
     "calibrate_outcomes": "solver.risk.calibration",
     "poisson_rate_interval": "solver.risk.calibration",
     "read_behaviour_toml": "solver.risk.calibration",

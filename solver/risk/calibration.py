@@ -551,22 +551,24 @@ def calibrate_outcomes(outcomes: pd.DataFrame, **options: Any) -> HazardCalibrat
     )
 
 
-def calibrate_outcome_file(
-    path: TableSource,
+def calibrate_outcome_frame(
+    frame: pd.DataFrame,
+    source: str,
     base: Mapping[str, Any] | None = None,
     *,
     estimate_kappa: bool | None = None,
     confidence: float = 0.95,
     interval: str = "binomial",
 ) -> HazardCalibration:
-    """Calibrate an outcome table file (:func:`read_outcomes`); a base behaviour model
-    (:func:`read_behaviour_toml`) gives the kappa held when kappa is not estimated."""
+    """Calibrate an outcome table already read (:func:`validate_outcomes`; ``source`` names
+    it in messages); a base behaviour model (:func:`read_behaviour_toml`) gives the kappa
+    held when kappa is not estimated."""
     options: dict[str, Any] = {
         "estimate_kappa": estimate_kappa,
         "confidence": confidence,
         "interval": interval,
     }
-    table = read_outcomes(path)
+    table = validate_outcomes(frame, source=source)
     kappa = base["kappa"] if base else None
     if kappa is not None:
         options["kappa"] = kappa

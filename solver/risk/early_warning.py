@@ -654,14 +654,21 @@ def _fit(
 
 def fit_uci(path: TableSource, params: EarlyWarningParams | None = None) -> EarlyWarningFit:
     """Read the UCI file, build the behaviour features and fit (baseline on the raw columns)."""
-    uci = read_uci(path)
+    return fit_uci_table(read_uci(path), str(path), params)
+
+
+def fit_uci_table(
+    uci: pd.DataFrame, source: str, params: EarlyWarningParams | None = None
+) -> EarlyWarningFit:
+    """:func:`fit_uci` on a UCI table already read and normalised (:func:`normalise_uci`);
+    ``source`` names it in messages."""
     if TARGET not in uci.columns:
         raise InputError(
-            f"{path}: no default flag column (Y or default.payment.next.month) to fit on"
+            f"{source}: no default flag column (Y or default.payment.next.month) to fit on"
         )
     problem = outcome_problem(uci[TARGET].to_numpy(), (params or EarlyWarningParams()).test_size)
     if problem is not None:
-        raise InputError(f"{path}: {uci.attrs.get('target_column', TARGET)}: {problem}")
+        raise InputError(f"{source}: {uci.attrs.get('target_column', TARGET)}: {problem}")
     return fit_early_warning(
         uci_features(uci), uci[TARGET].to_numpy(), params, baseline_features=uci_raw_features(uci)
     )

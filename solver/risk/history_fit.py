@@ -27,6 +27,7 @@ from solver.risk.early_warning import (
     EarlyWarningModel,
     EarlyWarningParams,
     fit_early_warning,
+    fit_uci_table,
     outcome_problem,
     score_accounts,
 )
@@ -49,8 +50,10 @@ __all__ = [
     "EVENT_DEFAULT",
     "EVENT_DELINQUENCY",
     "fit_history",
+    "fit_table",
     "fit_uci_history",
     "read_history_or_uci",
+    "read_layout",
     "score_history",
 ]
 
@@ -108,10 +111,16 @@ def fit_history(
 
 def fit_uci_history(path: TableSource, params: EarlyWarningParams | None = None) -> EarlyWarningFit:
     """Fit ``history-v1`` on the UCI file through its history adapter (outcome: UCI's flag)."""
-    uci = read_uci(path)
+    return _fit_uci_history_table(read_uci(path), str(path), params)
+
+
+def _fit_uci_history_table(
+    uci: pd.DataFrame, source: str, params: EarlyWarningParams | None
+) -> EarlyWarningFit:
+    """:func:`fit_uci_history` on a UCI table already read and normalised."""
     if TARGET not in uci.columns:
-        raise InputError(f"{path}: no default flag column (Y) to fit on")
-    history = validate_history(uci_history(uci), source=str(path))
+        raise InputError(f"{source}: no default flag column (Y) to fit on")
+    history = validate_history(uci_history(uci), source=source)
     window = int(history["month_index"].nunique())  # all six months
     ids, features = history_features(history, window=window)
     outcome = uci.set_index("account_id").loc[ids, TARGET].to_numpy()
@@ -125,6 +134,40 @@ def fit_uci_history(path: TableSource, params: EarlyWarningParams | None = None)
         baseline_kind="logistic",
     )
     return _with_history_info(fit, window, 1, EVENT_DELINQUENCY, "UCI: late next month")
+
+
+def fit_table(
+    path: TableSource,
+    params: EarlyWarningParams | None = None,
+    *,
+    layout: str = "auto",
+    window: int = DEFAULT_WINDOW,
+    horizon: int = DEFAULT_HORIZON,
+    definition: DefaultDefinition | None = None,
+) -> EarlyWarningFit:
+    """The early-warning fit of a table in its layout (``workout risk fit --layout``), read
+    once (:func:`read_layout`).
+
+    ``auto``: a payment history is fitted on ``history-v1`` (:func:`fit_history`), a UCI
+    file on its own features (:func:`~solver.risk.early_warning.fit_uci`); ``history``: a
+    UCI file through its history adapter (:func:`fit_uci_history`); ``uci``: the table as
+    a UCI file. A table of neither layout gets the UCI file's missing-columns error.
+    """
+    frame, kind = read_layout(path)
+    source = source_label(path)
+    if kind == "history" and layout != "uci":
+        return fit_history(
+            validate_history(frame, source=source),
+            params,
+            window=window,
+            horizon=horizon,
+            definition=definition,
+            source=source,
+        )
+    uci = normalise_uci(frame, str(path))  # the UCI error when it is not one
+    if layout == "history":
+        return _fit_uci_history_table(uci, str(path), params)
+    return fit_uci_table(uci, str(path), params)
 
 
 def score_history(model: EarlyWarningModel, history: pd.DataFrame) -> pd.DataFrame:
@@ -143,12 +186,22 @@ def score_history(model: EarlyWarningModel, history: pd.DataFrame) -> pd.DataFra
     return score_accounts(model, features[keep].reset_index(drop=True), ids[keep])
 
 
-def read_history_or_uci(path: TableSource) -> pd.DataFrame:
-    """A validated history from a history file or a UCI file (adapted)."""
+def read_layout(path: TableSource) -> tuple[pd.DataFrame, str]:
+    """The table as read and its layout: ``"uci"`` (:func:`~solver.risk.uci.is_uci_table`,
+    checked first), ``"history"`` (docs/history.md) or ``"unknown"``. The one reader of the
+    commands that take either layout (fit, score, the ``--behaviour-out`` refusal)."""
     frame = read_table(path)
     if is_uci_table(frame.columns):
+        return frame, "uci"
+    return frame, "history" if is_history_table(frame.columns) else "unknown"
+
+
+def read_history_or_uci(path: TableSource) -> pd.DataFrame:
+    """A validated history from a history file or a UCI file (adapted)."""
+    frame, kind = read_layout(path)
+    if kind == "uci":
         return validate_history(uci_history(normalise_uci(frame, str(path))), str(path))
-    if is_history_table(frame.columns):
+    if kind == "history":
         return validate_history(frame, source=source_label(path))
     return read_history(path)  # raises the missing-columns error
 

@@ -19,6 +19,7 @@ base model).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,14 +27,22 @@ import numpy as np
 import pandas as pd
 
 from solver.core.model import AccountParams, BehaviourModel
+from solver.core.readers import read_portfolio
 from solver.core.tiering import bucket_index
 from solver.domain import BUCKETS
 from solver.errors import InputError
-from solver.risk.calibration import HazardCalibration, calibrate_hazards
-from solver.risk.history import DefaultDefinition
+from solver.risk._tables import TableSource, read_table
+from solver.risk.calibration import HazardCalibration, calibrate_hazards, calibrate_outcome_frame
+from solver.risk.history import DefaultDefinition, is_history_table, validate_history
 from solver.risk.rollrates import wilson_interval
 
-__all__ = ["HistoryCalibration", "calibrate_history", "transition_rows", "transition_summary"]
+__all__ = [
+    "HistoryCalibration",
+    "calibrate_history",
+    "calibrate_table",
+    "transition_rows",
+    "transition_summary",
+]
 
 _MOVES = ("default", "delinquency", "cure", "stay", "paid")
 
@@ -193,3 +202,45 @@ def calibrate_history(
         definition=definition,
         n_accounts=int(rows["account_id"].nunique()),
     )
+
+
+def calibrate_table(
+    path: TableSource,
+    base: dict[str, Any] | None = None,
+    *,
+    book: str | os.PathLike[str] | None = None,
+    definition: DefaultDefinition | None = None,
+    estimate_kappa: bool | None = None,
+    confidence: float = 0.95,
+    interval: str = "binomial",
+) -> tuple[HazardCalibration, HistoryCalibration | None]:
+    """``workout risk calibrate``: the hazards of an OUTCOMES table, read once, and the
+    history calibration when it is a payment history (``None`` for an outcome table).
+
+    A history (docs/history.md) is calibrated on its default events (:func:`calibrate_history`,
+    ``book`` the portfolio file giving tiers and incomes); an outcome table by
+    :func:`~solver.risk.calibration.calibrate_outcome_frame` with ``interval``. ``base``
+    (a behaviour TOML's parameters) gives the kappa held when kappa is not estimated.
+    """
+    frame = read_table(path)
+    if not is_history_table(frame.columns):
+        if book:
+            raise InputError(f"{path}: --book goes with a payment history OUTCOMES")
+        hazards = calibrate_outcome_frame(
+            frame,
+            str(path),
+            base,
+            estimate_kappa=estimate_kappa,
+            confidence=confidence,
+            interval=interval,
+        )
+        return hazards, None
+    history = calibrate_history(
+        validate_history(frame, source=str(path)),
+        book=read_portfolio(book) if book else None,
+        definition=definition,
+        estimate_kappa=estimate_kappa,
+        kappa=(base or {}).get("kappa"),
+        confidence=confidence,
+    )
+    return history.hazards, history

@@ -104,20 +104,36 @@ class Schedules:
     note: str = ""
     from_cache: bool = False
 
+    @classmethod
+    def uniform(
+        cls,
+        payments: np.ndarray,
+        exposures: np.ndarray,
+        term: Any,
+        *,
+        family: str,
+        restructured: bool,
+        note: str = "",
+    ) -> Schedules:
+        """Every account on one ``family`` (restructured or not), status ``ok``, NPV unknown."""
+        n = len(term)
+        return cls(
+            payments=payments,
+            exposures=exposures,
+            term=np.asarray(term, dtype=np.int64),
+            family=np.full(n, family, dtype=object),
+            restructured=np.full(n, restructured, dtype=bool),
+            plan_npv=np.full(n, np.nan),
+            status=np.full(n, "ok", dtype=object),
+            note=note,
+        )
+
 
 def status_quo_schedules(frame: Any, note: str = "status quo (no restructuring)") -> Schedules:
     """Every account on its contract (SPEC §4 status quo)."""
     payments, exposures, term = status_quo_batch(frame)
-    n = len(frame)
-    return Schedules(
-        payments=payments,
-        exposures=exposures,
-        term=np.asarray(term, dtype=np.int64),
-        family=np.full(n, "status_quo", dtype=object),
-        restructured=np.zeros(n, dtype=bool),
-        plan_npv=np.full(n, np.nan),
-        status=np.full(n, "ok", dtype=object),
-        note=note,
+    return Schedules.uniform(
+        payments, exposures, term, family="status_quo", restructured=False, note=note
     )
 
 

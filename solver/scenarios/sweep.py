@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -75,14 +74,10 @@ def run_sweep(
     scenario: Any,
     assignments: Sequence[tuple[str, Sequence[Any]]],
     *,
-    paths: int | None = None,
-    seed: int | None = None,
-    jobs: int = 1,
     frontier_x: str | None = None,
     frontier_y: str = "net_total_value_discounted",
     progress: Callable[[str, int, int], None] | None = None,
-    plan_cache: str | Path | None = None,
-    engine: Any = None,
+    **run_options: Any,
 ) -> SweepResult:
     """Run ``scenario`` for every combination of the assigned values.
 
@@ -98,6 +93,9 @@ def run_sweep(
         ``dti_mean`` (the customer burden a more generous policy relieves).
     progress
         Called as ``progress(f"run i/N {label}", done, total)`` per stage.
+    run_options
+        ``paths``, ``seed``, ``jobs``, ``plan_cache`` and ``engine``, passed to every
+        :func:`~solver.scenarios.run.run_scenario` of the grid (their one definition).
     """
     keys = tuple(key for key, _ in assignments)
     grid = tuple(itertools.product(*[list(values) for _, values in assignments]))
@@ -114,15 +112,7 @@ def run_sweep(
             ) -> None:
                 progress(f"run {i}/{len(grid)} {label}: {stage}", done, total)
 
-        result = run_scenario(
-            variant,
-            paths=paths,
-            seed=seed,
-            jobs=jobs,
-            progress=stage_progress,
-            plan_cache=plan_cache,
-            engine=engine,
-        )
+        result = run_scenario(variant, progress=stage_progress, **run_options)
         used_paths, used_seed = result.paths, result.seed
         total = result.total()
         row: dict[str, Any] = {key: value for key, value in zip(keys, combo, strict=True)}

@@ -191,6 +191,24 @@ def big_text_file(path: Path, head: str, filler: bytes = b"#", size: int = BIG_B
     return path
 
 
+def big(head: bytes = b"") -> Callable[[Path], None]:
+    """A case builder: a 200 MB :func:`big_file` starting with ``head`` (then NUL bytes)."""
+
+    def build(path: Path) -> None:
+        big_file(path, head)
+
+    return build
+
+
+def big_text(head: str) -> Callable[[Path], None]:
+    """A case builder: a 200 MB :func:`big_text_file` starting with ``head``."""
+
+    def build(path: Path) -> None:
+        big_text_file(path, head)
+
+    return build
+
+
 def xlsx_with(path: Path, rows: list[list[object]], *, merge: str | None = None) -> Path:
     """An .xlsx workbook (sheet 'portfolio') with header + rows; optionally merged cells."""
     from openpyxl import Workbook

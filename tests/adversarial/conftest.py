@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pytest
-from adv_helpers import Outcome
+from adv_helpers import Case, Outcome, assert_case_rejected
 
 
 @pytest.fixture
@@ -21,3 +22,16 @@ def workout(capsys: pytest.CaptureFixture[str]) -> Callable[..., Outcome]:
         return Outcome(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def rejects(
+    workout: Callable[..., Outcome], tmp_path: Path
+) -> Callable[[Case, Callable[[Path, Path], Sequence[object]]], None]:
+    """``rejects(case, command)``: :func:`adv_helpers.assert_case_rejected` in this test's
+    ``tmp_path`` with its ``workout``: exit 2, file and fragments named, nothing written."""
+
+    def check(case: Case, command: Callable[[Path, Path], Sequence[object]]) -> None:
+        assert_case_rejected(workout, case, tmp_path, command)
+
+    return check

@@ -19,7 +19,7 @@ from adv_helpers import (
     HEADER,
     Case,
     assert_rejected,
-    big_file,
+    big,
     build_case,
     const,
     csv_text,
@@ -69,19 +69,6 @@ def _parquet_nan_required(path: Path) -> None:
     frame.loc[2, "annual_rate"] = float("nan")
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(path, index=False)
-
-
-def _big_binary(path: Path) -> None:
-    big_file(path)
-
-
-def _big_csv_tail(path: Path) -> None:
-    # a valid header and rows, then 200 MB of NUL bytes (a truncated disk image, say)
-    big_file(path, csv_text(GOOD_ROWS).encode())
-
-
-def _big_xlsx(path: Path) -> None:
-    big_file(path, b"PK\x03\x04")
 
 
 def _toml_accounts(path: Path) -> str:
@@ -149,12 +136,13 @@ CASES: list[Case] = [
     Case("binary_garbage", "p.csv", const(garbage()), ("binary data",)),
     Case("binary_garbage_no_nul", "p.csv", const(garbage().replace(b"\x00", b"\x01")),
          ("not UTF-8",)),
-    Case("big_200mb_binary", "p.csv", _big_binary, ("binary data", "NUL byte")),
-    Case("big_200mb_after_rows", "p.csv", _big_csv_tail, ("binary data", "NUL byte")),
+    Case("big_200mb_binary", "p.csv", big(), ("binary data", "NUL byte")),
+    # a valid header and rows, then 200 MB of NUL bytes (a truncated disk image, say)
+    Case("big_200mb_after_rows", "p.csv", big(csv_text(GOOD_ROWS).encode()), ("binary data", "NUL byte")),
     Case("excel_formula", "p.xlsx", _xlsx_formula, ("row 2", "principal", "formula", "C3")),
     Case("excel_merged_cells", "p.xlsx", _xlsx_merged, ("row 2", "income", "merged", "L3:L4")),
     Case("excel_garbage", "p.xlsx", const(garbage()), ("not an .xlsx workbook",)),
-    Case("excel_200mb", "p.xlsx", _big_xlsx, ("too large", "MB")),
+    Case("excel_200mb", "p.xlsx", big(b"PK\x03\x04"), ("too large", "MB")),
     Case("excel_legacy_xls", "p.xls", const(garbage()), (".xls", "not supported")),
     Case("parquet_garbage", "p.parquet", const(garbage()), ("Parquet",)),
     Case("parquet_text_in_number", "p.parquet", _parquet_text_in_number,

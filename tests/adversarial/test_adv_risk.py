@@ -16,8 +16,8 @@ from adv_helpers import (
     DATA,
     Case,
     assert_rejected,
+    big,
     big_file,
-    build_case,
     const,
     garbage,
     write,
@@ -44,13 +44,6 @@ def drop_column(text: str, column: str) -> Callable[[Path], str]:
     k = rows[0].index(column)
     changed = "\n".join(",".join(r[:k] + r[k + 1 :]) for r in rows) + "\n"
     return lambda path: changed
-
-
-def big(head: bytes = b"") -> Callable[[Path], None]:
-    def build(path: Path) -> None:
-        big_file(path, head)
-
-    return build
 
 
 def xlsx(text: str, *, formula: str | None = None, merge: str | None = None):
@@ -106,12 +99,13 @@ PANEL_CASES = [
 
 
 @pytest.mark.parametrize("case", PANEL_CASES, ids=[c.name for c in PANEL_CASES])
-def test_rollrates_rejects_bad_panel(case: Case, tmp_path: Path, workout) -> None:
+def test_rollrates_rejects_bad_panel(case: Case, rejects) -> None:
     """risk rollrates PANEL: exit 2 naming file, row/account and column; nothing written."""
-    path = build_case(case, tmp_path)
-    out = tmp_path / "out"
-    result = workout("risk", "rollrates", path, "--out", out / "r.csv", "--png", out / "r.png")
-    assert_rejected(result, (path.name, *case.fragments), absent=[out])
+
+    def command(path: Path, out: Path) -> list[object]:
+        return ["risk", "rollrates", path, "--out", out / "r.csv", "--png", out / "r.png"]
+
+    rejects(case, command)
 
 
 # uci_tiny.csv: ID,X1..X23,Y (X1 LIMIT_BAL, X5 AGE, X6 PAY_0, X18 PAY_AMT1)
@@ -135,18 +129,18 @@ UCI_CASES = [
 
 @pytest.mark.parametrize("command", ["fit", "score", "rollrates"])
 @pytest.mark.parametrize("case", UCI_CASES, ids=[c.name for c in UCI_CASES])
-def test_risk_rejects_bad_behaviour_data(case: Case, command: str, tmp_path: Path, workout):
+def test_risk_rejects_bad_behaviour_data(case: Case, command: str, tmp_path: Path, rejects):
     """risk fit / score / rollrates on UCI-layout data: exit 2, row and column named."""
-    path = build_case(case, tmp_path)
-    out = tmp_path / "out"
-    if command == "fit":
-        args = ["risk", "fit", path, "--out", out / "m.toml", "--no-png", "--no-baseline"]
-    elif command == "score":
-        model = _model_file(tmp_path)
-        args = ["risk", "score", path, "--model", model, "--out", out / "s.csv", "--no-png"]
-    else:
-        args = ["risk", "rollrates", path, "--out", out / "r.csv", "--no-png"]
-    assert_rejected(workout(*args), (path.name, *case.fragments), absent=[out])
+
+    def args(path: Path, out: Path) -> list[object]:
+        if command == "fit":
+            return ["risk", "fit", path, "--out", out / "m.toml", "--no-png", "--no-baseline"]
+        if command == "score":
+            model = _model_file(tmp_path)
+            return ["risk", "score", path, "--model", model, "--out", out / "s.csv", "--no-png"]
+        return ["risk", "rollrates", path, "--out", out / "r.csv", "--no-png"]
+
+    rejects(case, args)
 
 
 OUTCOME_CASES = [
@@ -165,12 +159,12 @@ OUTCOME_CASES = [
 
 
 @pytest.mark.parametrize("case", OUTCOME_CASES, ids=[c.name for c in OUTCOME_CASES])
-def test_calibrate_rejects_bad_outcomes(case: Case, tmp_path: Path, workout) -> None:
+def test_calibrate_rejects_bad_outcomes(case: Case, rejects) -> None:
     """risk calibrate OUTCOMES: exit 2 naming file, row/account and column; nothing written."""
-    path = build_case(case, tmp_path)
-    out = tmp_path / "out"
-    result = workout("risk", "calibrate", path, "--out", out / "b.toml", "--no-png")
-    assert_rejected(result, (path.name, *case.fragments), absent=[out])
+    rejects(
+        case,
+        lambda path, out: ["risk", "calibrate", path, "--out", out / "b.toml", "--no-png"],
+    )
 
 
 def test_score_rejects_bad_model_files(tmp_path: Path, workout) -> None:
@@ -232,12 +226,12 @@ def _experiment_cell(line: int, column: str, value: str) -> str:
 
 
 @pytest.mark.parametrize("case", EXPERIMENT_CASES, ids=[c.name for c in EXPERIMENT_CASES])
-def test_experiment_evaluate_rejects(case: Case, tmp_path: Path, workout) -> None:
+def test_experiment_evaluate_rejects(case: Case, rejects) -> None:
     """experiment evaluate OUTCOMES: exit 2 naming file, row and column; no --out-dir."""
-    path = build_case(case, tmp_path)
-    out = tmp_path / "out"
-    result = workout("experiment", "evaluate", path, "--out-dir", out)
-    assert_rejected(result, (path.name, *case.fragments), absent=[out])
+    rejects(
+        case,
+        lambda path, out: ["experiment", "evaluate", path, "--out-dir", out],
+    )
 
 
 _MODEL_CACHE: dict[str, bytes] = {}

@@ -16,8 +16,9 @@ from adv_helpers import (
     DATA,
     SCENARIOS,
     Case,
-    assert_case_rejected,
+    big,
     big_file,
+    big_text,
     big_text_file,
     const,
     garbage,
@@ -35,17 +36,6 @@ def sub(text: str, old: str, new: str) -> Callable[[Path], str]:
     """``text`` with one planted change (the change must apply)."""
     assert old in text, old
     return lambda path: text.replace(old, new, 1)
-
-
-def big_binary(path: Path) -> None:
-    big_file(path)
-
-
-def big_text(head: str) -> Callable[[Path], None]:
-    def build(path: Path) -> None:
-        big_text_file(path, head)
-
-    return build
 
 
 # -- one account (workout plan ACCOUNT) --------------------------------------------------
@@ -82,18 +72,16 @@ ACCOUNT_CASES = [
          const('[{"account_id": "A"}, {"account_id": "B"}]'), ("expected one account", "2")),
     Case("empty", "a.toml", const(b""), ("empty",)),
     Case("binary_garbage", "a.toml", const(garbage()), ("binary data",)),
-    Case("big_200mb_binary", "a.toml", big_binary, ("too large",)),
+    Case("big_200mb_binary", "a.toml", big(), ("too large",)),
     Case("big_200mb_text", "a.json", big_text('{"account_id": "X"}\n'), ("too large",)),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize("case", ACCOUNT_CASES, ids=[c.name for c in ACCOUNT_CASES])
-def test_plan_rejects_bad_account(case: Case, tmp_path: Path, workout) -> None:
+def test_plan_rejects_bad_account(case: Case, rejects) -> None:
     """workout plan ACCOUNT: exit 2 naming file, account and field; nothing written."""
-    assert_case_rejected(
-        workout,
+    rejects(
         case,
-        tmp_path,
         lambda path, out: ["plan", path, "--format", "json", "--out", out / "plan.json"],
     )
 
@@ -150,7 +138,7 @@ MODEL_CASES = [
          ("recovery_lag_months", "whole number")),
     Case("empty", "model.toml", const(b""), ("empty",)),
     Case("binary_garbage", "model.toml", const(garbage()), ("TOML",)),
-    Case("big_200mb_binary", "model.toml", big_binary, ("TOML",)),
+    Case("big_200mb_binary", "model.toml", big(), ("TOML",)),
 ]  # fmt: skip
 
 
@@ -171,9 +159,9 @@ SETTINGS_CASES = [("--policy", c) for c in POLICY_CASES] + [("--model", c) for c
 @pytest.mark.parametrize(
     ("option", "case"), SETTINGS_CASES, ids=[f"{o[2:]}-{c.name}" for o, c in SETTINGS_CASES]
 )
-def test_bad_settings_rejected(option: str, case: Case, command: str, tmp_path: Path, workout):
+def test_bad_settings_rejected(option: str, case: Case, command: str, rejects):
     """--policy/--model FILE: exit 2 naming the file and the key or parameter; nothing written."""
-    assert_case_rejected(workout, case, tmp_path, _settings_command(option, command))
+    rejects(case, _settings_command(option, command))
 
 
 # -- treatments and teams (allocate --treatments / --teams) ------------------------------------
@@ -218,7 +206,7 @@ TEAM_CASES = [
          ("robot-voice", "shift_end")),
     Case("empty", "teams.toml", const(b""), ("empty",)),
     Case("binary_garbage", "teams.toml", const(garbage()), ("binary data",)),
-    Case("big_200mb_binary", "teams.toml", big_binary, ("too large",)),
+    Case("big_200mb_binary", "teams.toml", big(), ("too large",)),
 ]  # fmt: skip
 
 
@@ -240,12 +228,10 @@ def _treatment_key(text: str, treatment: str, key: str, value: str) -> str:
     *[("--treatments", c) for c in TREATMENT_CASES],
     *[("--teams", c) for c in TEAM_CASES],
 ], ids=[f"treatments-{c.name}" for c in TREATMENT_CASES] + [f"teams-{c.name}" for c in TEAM_CASES])  # fmt: skip
-def test_allocate_rejects_bad_catalogue(option: str, case: Case, tmp_path: Path, workout):
+def test_allocate_rejects_bad_catalogue(option: str, case: Case, rejects):
     """allocate --treatments/--teams FILE: exit 2 naming file and key; nothing written."""
-    assert_case_rejected(
-        workout,
+    rejects(
         case,
-        tmp_path,
         lambda path, out: ["allocate", PORTFOLIO, option, path, "--out", out / "alloc.csv"],
     )
 
@@ -270,11 +256,9 @@ GAP_CASES = [
 
 
 @pytest.mark.parametrize("case", GAP_CASES, ids=[c.name for c in GAP_CASES])
-def test_bench_gap_rejects_bad_instance_file(case: Case, tmp_path: Path, workout) -> None:
+def test_bench_gap_rejects_bad_instance_file(case: Case, rejects) -> None:
     """bench gap --instances FILE: a malformed OR-Library file gives exit 2 naming the file."""
-    assert_case_rejected(
-        workout, case, tmp_path, lambda path, out: [
-            "bench", "gap", "--instances", path, "--time-limit", "0.1", "--no-baseline",
-            "--out", out / "r.csv",
-        ],
-    )  # fmt: skip
+    rejects(case, lambda path, out: [
+        "bench", "gap", "--instances", path, "--time-limit", "0.1", "--no-baseline",
+        "--out", out / "r.csv",
+    ])  # fmt: skip
