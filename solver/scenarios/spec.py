@@ -581,7 +581,10 @@ def _value_problems(
     problems: list[tuple[tuple[str | int, ...], str]] = []
     portfolio = layer.get("portfolio", {})
     kinds = [lead for lead, keys in _PORTFOLIO_KINDS.items() if set(keys) & set(portfolio)]
-    if len(kinds) > 1:
+    if kinds == ["path", "n"]:  # the message of the two forms before databases
+        text = f"{source}: portfolio: give either 'path' or 'n' (and 'seed'), not both"
+        problems.append((("portfolio",), text))
+    elif len(kinds) > 1:
         text = (
             f"{source}: portfolio: give either 'path' or 'n' (and 'seed') or 'db' (with "
             f"'table' or 'query'), not {' and '.join(repr(k) for k in kinds)}"
