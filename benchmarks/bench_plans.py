@@ -81,13 +81,18 @@ def quality(n: int, seed: int, jobs: int) -> dict:
     # first call outside the timing: compiled kernels are built (or loaded from their
     # cache) here, so the figures below are the steady-state cost
     plan_options(Account.from_frame(frame.head(1))[0], relax=False)
-    cpu0 = time.process_time() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+
+    def usage() -> float:
+        # user + system CPU seconds of this process and its (finished) workers: the machine
+        # is shared, so wall-clock throughput also reflects other people's load
+        me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+    cpu0 = usage()
     t0 = time.perf_counter()
     plans = plan_portfolio(frame, jobs=jobs, batch_size=64)
     elapsed = time.perf_counter() - t0
-    # CPU seconds of this process and its (finished) workers: the machine is shared, so
-    # wall-clock throughput also reflects other people's load
-    cpu = time.process_time() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - cpu0
+    cpu = usage() - cpu0
     load = os.getloadavg()[0]
     tab = plans.table
     npv = tab["npv"].astype(float)

@@ -130,3 +130,59 @@ def test_custom_follows_a_forecast_bonus_month():
     assert custom.npv == pytest.approx(ev.npv, rel=1e-12)
     without = plan_options(account.replace(inflows=None)).option("custom")
     assert custom.npv > without.npv  # the inflow is worth something to the bank
+
+
+@pytest.mark.parametrize("vehicles", [[0.0, 0.0, 0.0], [0.0, 90_000.0, 40_000.0]])
+def test_recovery_matches_spec_for_every_index_form(vehicles):
+    """R_t = min(EAD, C_t) + ρ·max(0, EAD − C_t) (SPEC §4) in each shape the callers use,
+    unsecured kernels (no collateral at all: no gather) and secured ones alike."""
+    model = BehaviourModel()
+    params = AccountParams(
+        income=[3800.0] * 3,
+        income_normal=[np.nan] * 3,
+        recovery_months=[0.0] * 3,
+        income_cv=[0.2] * 3,
+        expenses=[0.0] * 3,
+        other_debt=[0.0] * 3,
+        vehicle_value=vehicles,
+        base_hazard=[0.01] * 3,
+    )
+    H = 12
+    kernel = model.kernel(params, H)
+    rho, L, d = model.unsecured_recovery, model.recovery_lag_months, model.vehicle_depreciation
+
+    def oracle(acc: int, month_index: int, ead: float) -> float:
+        v = vehicles[acc]
+        c = 0.0
+        if v > 0:
+            c = v * (1 - d) ** ((month_index + 1 + L) / 12) * (1 - model.auction_discount)
+            c = max(0.0, c - model.repo_cost)
+        return min(ead, c) + rho * max(0.0, ead - c)
+
+    rng = np.random.default_rng(4)
+    E = rng.uniform(-500.0, 120_000.0, size=(3, H))
+    cases = [  # (rows, exposures, cols) -> the oracle's (account, month) per element
+        (np.arange(3), E, None),  # months 1…m of each account
+        (np.arange(3), E[:, :5], None),
+        (np.array([2, 0, 2]), E[:, 0], 4),  # one month
+        (np.arange(3)[:, None], E, np.arange(H)[None, :]),
+        (np.arange(3)[None, :, None], E.T[:, :, None] * np.ones(4), np.arange(H)[:, None, None]),
+        (1, E[0, :6], np.arange(6)),
+    ]
+    for rows, ead, cols in cases:
+        got = kernel.recovery(rows, ead, cols)
+        r = np.asarray(rows)
+        c = np.arange(ead.shape[-1])[None, :] if cols is None else np.asarray(cols)
+        r = r[:, None] if cols is None else r
+        rr, cc, ee = np.broadcast_arrays(r, c, ead)
+        assert got.shape == ee.shape
+        want = [
+            oracle(int(a), int(t), float(x))
+            for a, t, x in zip(rr.ravel(), cc.ravel(), ee.ravel(), strict=True)
+        ]
+        assert np.allclose(got.ravel(), want, rtol=1e-12, atol=1e-9)
+    # a subset of a secured kernel with no collateral left takes the unsecured path
+    sub = kernel.take(np.array([0]))
+    assert np.allclose(
+        sub.recovery(np.array([0]), E[:1], None), [oracle(0, t, E[0, t]) for t in range(H)]
+    )

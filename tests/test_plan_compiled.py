@@ -68,7 +68,7 @@ def test_select_keeps_best_width_with_ties_to_the_earlier_child(vals, width) -> 
     idx = np.arange(opt.size, dtype=np.int64)
     keep = np.zeros(opt.size, np.bool_)
     cut = np.full(1, -np.inf)
-    _select(idx, opt, opt.size, width, keep, 0, cut, np.empty(opt.size))
+    _select(idx, opt, opt.size, width, keep, 0, cut, np.empty(width))
     kept, left_out = _reference_select(vals, width)
     assert set(np.flatnonzero(keep).tolist()) == kept
     assert cut[0] == left_out
@@ -82,14 +82,18 @@ def test_kth_largest_is_the_sorted_value(pick) -> None:
         k = int(rng.integers(0, n))
         ties = rng.random() < 0.5
         vals = rng.choice([1.0, 2.0, 2.5, 3.0, -4.0], n) if ties else rng.standard_normal(n)
-        assert fn(vals.copy(), n, k) == np.sort(vals)[::-1][k]
+        # the values of children idx[:n] of a larger table, in any order
+        table = rng.standard_normal(2 * n + 3)
+        idx = rng.permutation(table.size)[:n]
+        table[idx] = vals
+        assert fn(table, idx, n, k, np.empty(k + 1)) == np.sort(vals)[::-1][k]
 
 
 def test_select_only_raises_the_cut_bound() -> None:
     opt = np.array([5.0, 4.0, 3.0])
     keep = np.zeros(3, np.bool_)
     cut = np.array([10.0])
-    _select(np.arange(3, dtype=np.int64), opt, 3, 1, keep, 0, cut, np.empty(3))
+    _select(np.arange(3, dtype=np.int64), opt, 3, 1, keep, 0, cut, np.empty(1))
     assert keep.tolist() == [True, False, False] and cut[0] == 10.0
 
 

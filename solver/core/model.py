@@ -566,18 +566,42 @@ class ModelKernel:
         """Recovery on default ``R_t = min(EAD, C_t) + ρ·max(0, EAD − C_t)`` (SPEC §4)."""
         exposures = np.asarray(exposures, dtype=float)
         rho = self.model.unsecured_recovery
+        if not self._any_collateral() and not isinstance(rows, slice):
+            # no account of the kernel is secured (C = 0): ρ·EAD, without gathering the
+            # zeros (in the shape rows × months broadcast to)
+            months = (exposures.shape[-1],) if cols is None else np.shape(cols)
+            where = np.shape(rows) + months if cols is None else np.shape(rows)
+            return self._unsecured(rho, exposures, np.broadcast_shapes(where, months))
         if cols is None:  # months 1…m of accounts `rows`: a row gather of the first m months
             collateral = self.collateral[np.asarray(rows), : exposures.shape[-1]]
         else:
             collateral = self.collateral[rows, cols]
-        if not collateral.any():  # unsecured: ρ·EAD (in the shape rows × months broadcast to)
-            out = np.empty(np.broadcast_shapes(exposures.shape, collateral.shape))
-            np.multiply(rho, np.maximum(0.0, exposures), out=out)
-            out += np.minimum(exposures, 0.0)  # as the general formula for EAD < 0 (C = 0)
-            return out
-        # min(E, C) + ρ·max(0, E − C) = ρ·E + (1 − ρ)·min(E, C) for E ≥ 0
+        if not collateral.any():
+            return self._unsecured(rho, exposures, collateral.shape)
+        # min(E, C) + ρ·max(0, E − C) = ρ·E + (1 − ρ)·min(E, C) for E ≥ 0; computed in
+        # place as covered + ρ·(max(E, covered) − covered)
         covered = np.minimum(exposures, collateral)
-        return covered + rho * (np.maximum(exposures, covered) - covered)
+        out = np.maximum(exposures, covered)
+        out -= covered
+        out *= rho
+        out += covered
+        return out
+
+    @staticmethod
+    def _unsecured(rho: float, exposures: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        """``ρ·max(0, EAD) + min(EAD, 0)``: the recovery formula with ``C = 0``."""
+        out = np.empty(np.broadcast_shapes(exposures.shape, shape))
+        np.multiply(rho, np.maximum(0.0, exposures), out=out)
+        out += np.minimum(exposures, 0.0)  # as the general formula for EAD < 0 (C = 0)
+        return out
+
+    def _any_collateral(self) -> bool:
+        """Whether any account of the kernel has collateral proceeds (cached per array)."""
+        seen = self.__dict__.get("_collateral_seen")
+        if seen is None or seen[0] is not self.collateral:
+            seen = (self.collateral, bool(self.collateral.any()))
+            self.__dict__["_collateral_seen"] = seen
+        return seen[1]
 
     def recovery_kink(self) -> tuple[np.ndarray, np.ndarray]:
         """Where :meth:`recovery` bends, for the plan search's bound (n, H) each.

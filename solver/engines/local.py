@@ -26,6 +26,7 @@ from typing import Any
 from solver.allocation.pricing import LocalPricing, PricingOracle
 from solver.core import interrupts
 from solver.engines.base import Engine
+from solver.engines.heap import keep_heap
 from solver.engines.partitions import Partition
 from solver.errors import InputError
 
@@ -72,6 +73,7 @@ def _pool_worker(fn: Callable[[Any], Any], conn: Any, inherited: list[Any], pare
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     _die_with_parent(parent)
+    keep_heap()  # freed arrays reused, not returned to the system and faulted in again
     for other in inherited:  # the parent's ends of the earlier workers' pipes (EOF on exit)
         other.close()
     while True:

@@ -28,38 +28,42 @@ from solver.plans.bound_dp import NEG_CUT
 
 
 @njit(cache=True)
-def _kth_largest(vals: np.ndarray, count: int, k: int) -> float:
-    """The (k + 1)-th largest of ``vals[:count]``, by quickselect (reorders them)."""
-    lo = 0
-    hi = count - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        a, b, c = vals[lo], vals[mid], vals[hi]  # the pivot: the median of three
-        if a < b:
-            a, b = b, a
-        if b < c:
-            b, c = c, b
-            if a < b:
-                a, b = b, a
-        pivot = b
-        i = lo
-        j = hi
-        while i <= j:  # larger values to the left
-            while vals[i] > pivot:
-                i += 1
-            while vals[j] < pivot:
-                j -= 1
-            if i <= j:
-                vals[i], vals[j] = vals[j], vals[i]
-                i += 1
-                j -= 1
-        if k <= j:
-            hi = j
-        elif k >= i:
-            lo = i
+def _sift_down(heap: np.ndarray, size: int, i: int) -> None:
+    """Restore the min-heap ``heap[:size]`` below position i."""
+    v = heap[i]
+    while True:
+        c = 2 * i + 1
+        if c >= size:
+            break
+        if c + 1 < size and heap[c + 1] < heap[c]:
+            c += 1
+        if heap[c] < v:
+            heap[i] = heap[c]
+            i = c
         else:
-            return vals[k]
-    return vals[k]
+            break
+    heap[i] = v
+
+
+@njit(cache=True)
+def _kth_largest(opt: np.ndarray, idx: np.ndarray, count: int, k: int, heap: np.ndarray) -> float:
+    """The (k + 1)-th largest of ``opt[idx[:count]]`` (k < count), by a min-heap of the
+    k + 1 largest seen so far (``heap``: room for k + 1 values). The value is unique
+    whatever the method, so the selection does not depend on it; the heap reads each
+    value once and, children coming in no particular order, replaces its top about
+    (k + 1)·ln(count / (k + 1)) times (measured: the month step 11 % faster than with a
+    quickselect, median of 30 alternated runs over 400 recorded calls)."""
+    m = k + 1
+    for j in range(m):
+        heap[j] = opt[idx[j]]
+    for i in range(m // 2 - 1, -1, -1):
+        _sift_down(heap, m, i)
+    for j in range(m, count):
+        v = opt[idx[j]]
+        if v > heap[0]:
+            heap[0] = v
+            _sift_down(heap, m, 0)
+    return heap[0]
 
 
 @njit(cache=True)
@@ -71,21 +75,20 @@ def _select(
     keep: np.ndarray,
     acc: int,
     cut_bound: np.ndarray,
-    scratch: np.ndarray,
+    heap: np.ndarray,
 ) -> None:
     """Mark in ``keep`` the best ``width`` of the children ``idx[:count]`` (stable).
 
     The kept set is that of a stable sort by value, largest first, cut after ``width``:
     every child above the ``width``-th largest value, and of those equal to it the
-    earliest; that value is found by a quickselect on ``scratch`` (linear time).
+    earliest; that value is found by :func:`_kth_largest` (``heap``: room for ``width``
+    values).
     """
     if count <= width:
         for k in range(count):
             keep[idx[k]] = True
         return
-    for k in range(count):
-        scratch[k] = opt[idx[k]]
-    thr = _kth_largest(scratch, count, width - 1)
+    thr = _kth_largest(opt, idx, count, width - 1, heap)
     room = width
     for k in range(count):
         if opt[idx[k]] > thr:
@@ -166,7 +169,7 @@ def expand(
     keep = np.zeros(cap, np.bool_)
     idx_main = np.empty(cap, np.int64)
     idx_last = np.empty(cap, np.int64)
-    scratch = np.empty(cap)
+    heap = np.empty(max(beam, last_width, 1))
     n_child = 0
     any_move = False
     s = 0
@@ -238,9 +241,9 @@ def expand(
                     idx_main[n_main] = k
                     n_main += 1
                 n_child += 1
-        _select(idx_main, c_opt, n_main, beam, keep, a, cut_bound, scratch)
+        _select(idx_main, c_opt, n_main, beam, keep, a, cut_bound, heap)
         if last_width > 0:
-            _select(idx_last, c_opt, n_lastc, last_width, keep, a, cut_bound, scratch)
+            _select(idx_last, c_opt, n_lastc, last_width, keep, a, cut_bound, heap)
         s = e
     kept = keep[:n_child]
     parent = c_parent[:n_child][kept]

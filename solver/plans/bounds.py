@@ -367,13 +367,10 @@ def _live_intervals(
 def _node_recovery(ctx: PlanContext, lo: np.ndarray, w: np.ndarray, M: int) -> np.ndarray:
     """The recovery at each month's nodes (H, n, M + 1), from the model kernel."""
     n, H = len(ctx), ctx.horizon
-    node_pos = np.arange(M + 1, dtype=float)
+    nodes = np.arange(M + 1, dtype=float) * w[:, :H].T[:, :, None]
+    nodes += lo[:, :H].T[:, :, None]  # the balances lo + i·w, built in place
     return np.ascontiguousarray(  # in this layout already (no copy) from the default kernel
-        ctx.kernel.recovery(
-            np.arange(n)[None, :, None],
-            lo[:, :H].T[:, :, None] + node_pos * w[:, :H].T[:, :, None],
-            np.arange(H)[:, None, None],
-        )
+        ctx.kernel.recovery(np.arange(n)[None, :, None], nodes, np.arange(H)[:, None, None])
     )
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from solver.core.model import AccountParams, BehaviourModelProtocol, ModelKernel
 from solver.core.policy import Policy
+from solver.engines.heap import keep_heap
 
 if TYPE_CHECKING:  # a single account is planned without pandas
     import pandas as pd
@@ -145,8 +146,10 @@ def build_context(
     """Precompute the per-month inputs of the plan search (vectorised over accounts).
 
     ``params`` are the model inputs when already built (they carry the income forecast);
-    otherwise they are taken from ``fields``.
+    otherwise they are taken from ``fields``. The search's large temporaries then come
+    from a heap kept in the process (:func:`solver.engines.heap.keep_heap`).
     """
+    keep_heap()
     fields = {k: np.asarray(fields[k], dtype=float) for k in ACCOUNT_FIELDS}
     if params is None:
         params = AccountParams(
