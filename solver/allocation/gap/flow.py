@@ -23,11 +23,7 @@ import numpy as np
 
 from solver.allocation.gap.problem import AssignmentProblem, decimal_scale
 
-__all__ = ["FLOW_ARCS_PER_SECOND", "TransportResult", "row_slots", "solve_transport"]
-
-#: Arcs of the flow network solved per wall-clock second (measured 1.3 million on a
-#: 20,000-account allocation, 281,000 arcs, one core).
-FLOW_ARCS_PER_SECOND = 1.0e6
+__all__ = ["TransportResult", "row_slots", "solve_transport"]
 
 
 @dataclass(frozen=True, eq=False)

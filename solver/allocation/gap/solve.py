@@ -49,6 +49,7 @@ from solver.allocation.gap.budget import (
     WORK_SAFETY,
     WorkClock,
 )
+from solver.allocation.gap.coreflow import core_flow_seconds, solve_core_flow
 from solver.allocation.gap.cpsat import solve_cpsat, stopped_by_clock
 from solver.allocation.gap.dual import DualResult, lagrangian_dual
 from solver.allocation.gap.flow import TransportResult, row_slots, solve_transport
@@ -203,9 +204,13 @@ def solve_assignment(
     if hint is not None and hint.shape == (n,) and problem.is_feasible(hint):
         run.incumbent = hint.astype(np.int64)
     small = pairs <= exact_max_pairs
+    slots = None if small else row_slots(problem, allowed)
     # an exact min-cost flow first, while the whole limit is left (its result is offered
     # after the dual, which is called as without it: the same prices, the same shadow prices)
-    flow = None if small else _transport(run, allowed)
+    flow = None if slots is None else _transport(run, allowed, slots)
+    # transportation problems too large for the flow: after the dual and the greedy, the
+    # flow on a priced core (its own dual proves the result; a fallback stays if it cannot)
+    core = slots is not None and pairs > FLOW_MAX_ARCS
 
     dual = _lagrangian(run, allowed, small=small, dual_method=dual_method, pricing=pricing)
     run.bound = dual.bound
@@ -228,6 +233,10 @@ def solve_assignment(
         return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
     if flow is not None:
         return _after_transport(run, flow)
+    if core and slots is not None:
+        final = _core_transport(run, allowed, dual, slots)
+        if final is not None:
+            return final
 
     keep, rc = _reduced_options(problem, allowed, dual, run.incumbent)
     if (
@@ -472,7 +481,46 @@ def _fixed_by_reduced_cost(run: Run, allowed: np.ndarray, dual: DualResult) -> n
     return mask
 
 
-def _transport(run: Run, allowed: np.ndarray) -> TransportResult | None:
+def _core_transport(
+    run: Run, allowed: np.ndarray, dual: DualResult, slots: np.ndarray
+) -> AssignmentResult | None:
+    """Phase 3c (transportation problems past ``FLOW_MAX_ARCS``): the min-cost flow on a
+    priced core with column generation (:mod:`~solver.allocation.gap.coreflow`), when its
+    work (estimated from the problem's size, never timed) fits what is left. Returns the
+    result when its dual proves the assignment optimal; otherwise its assignment and bound
+    are offered and the search goes on."""
+    problem = run.problem
+    k, n = problem.cost.shape
+    seconds = core_flow_seconds(k, n, problem.capacity.size)
+    if seconds > run.clock.left:
+        run.stats["core_flow"] = "skipped: not enough work left"
+        return None
+    # the flow cannot be interrupted: it starts only with its time's worth of wall clock left
+    if time.perf_counter() + seconds / WORK_SAFETY > run.deadline:
+        run.clock_stops.append("core flow skipped")
+        return None
+    started = time.perf_counter()
+    out = solve_core_flow(problem, allowed, slots, dual.prices, deadline=run.deadline)
+    if out.stats["core_clock_stop"]:
+        run.clock_stops.append("core flow rounds")
+    run.clock.charge("core flow", seconds, wall=time.perf_counter() - started)
+    run.stats.update(out.stats)
+    if out.assignment is None:
+        return None
+    run.offer(out.assignment)
+    run.bound = max(run.bound, out.bound)
+    if run.incumbent is out.assignment:
+        run.method = "lagrangian+core-flow"
+    if out.optimal and run.incumbent is out.assignment:
+        unit = out.stats["row_units"]
+        run.stats["prices"] = np.where(
+            unit > 0, out.node_prices[:-1] / np.maximum(unit, 1e-300), 0.0
+        )
+        return run.finish(run.incumbent, run.bound, Status.OPTIMAL, run.method)
+    return None
+
+
+def _transport(run: Run, allowed: np.ndarray, slots: np.ndarray) -> TransportResult | None:
     """Phase 0 (not small problems): a transportation-shaped problem
     (:func:`~solver.allocation.gap.flow.row_slots`) is solved exactly by min-cost flow, when
     its network fits the work (estimated from its size, never timed). It runs before the
@@ -481,9 +529,6 @@ def _transport(run: Run, allowed: np.ndarray) -> TransportResult | None:
     pairs = int(run.stats["pairs"])
     seconds = pairs / FLOW_ARCS_PER_SECOND
     if seconds > run.clock.left or pairs > FLOW_MAX_ARCS:
-        return None
-    slots = row_slots(run.problem, allowed)
-    if slots is None:
         return None
     # the flow cannot be interrupted: it starts only with its time's worth of wall clock left
     if time.perf_counter() + seconds / WORK_SAFETY > run.deadline:
