@@ -208,11 +208,13 @@ def solve_assignment(
     # an exact min-cost flow first, while the whole limit is left (its result is offered
     # after the dual, which is called as without it: the same prices, the same shadow prices)
     flow = None if slots is None else _transport(run, allowed, slots)
-    # transportation problems too large for the flow: after the dual and the greedy, the
-    # flow on a priced core (its own dual proves the result; a fallback stays if it cannot)
+    # transportation problems too large for the flow: after the dual, the flow on a priced
+    # core (its own dual proves the result; the greedy follows when it cannot)
     core = slots is not None and pairs > FLOW_MAX_ARCS
 
-    dual = _lagrangian(run, allowed, small=small, dual_method=dual_method, pricing=pricing)
+    dual = _lagrangian(
+        run, allowed, small=small, dual_method=dual_method, pricing=pricing, core=core
+    )
     run.bound = dual.bound
     if dual.bound == math.inf:
         return run.finish(
@@ -222,6 +224,14 @@ def solve_assignment(
             "lagrangian",
             "no job–option pair is allowed for some job",
         )
+    if core and slots is not None and run.incumbent is not None:
+        # the core flow before the greedy: its assignment is usually proven optimal, and the
+        # greedy (repair and shifts over a million jobs) costs more than the flow; the greedy
+        # follows as the fallback when the flow proves nothing
+        final = _core_transport(run, allowed, dual, slots)
+        if final is not None:
+            return final
+        core = False
     _greedy(run, allowed, dual)
     if small and time.perf_counter() < run.deadline:
         if lns:
@@ -281,12 +291,19 @@ def _stranded(allowed: np.ndarray) -> str:
 
 
 def _lagrangian(
-    run: Run, allowed: np.ndarray, *, small: bool, dual_method: str, pricing: Any
+    run: Run,
+    allowed: np.ndarray,
+    *,
+    small: bool,
+    dual_method: str,
+    pricing: Any,
+    core: bool = False,
 ) -> DualResult:
     """Phase 1: the Lagrangian bound and prices.
 
     With many jobs the prices start from the dual of a random sample, which also gives a
-    first primal solution.
+    first primal solution (not when the core flow follows and a hint is feasible: the flow
+    gives the first answer, for less).
     """
     problem, stats = run.problem, run.stats
     k, n = problem.cost.shape
@@ -311,11 +328,12 @@ def _lagrangian(
         )
         if start_prices[3]:
             run.clock_stops.append("sample dual")
-        run.offer(
-            primal_from_prices(
-                problem, allowed, start_prices[0], start_prices[1], deadline=run.deadline
+        if not (core and run.incumbent is not None):  # the core flow gives the first answer
+            run.offer(
+                primal_from_prices(
+                    problem, allowed, start_prices[0], start_prices[1], deadline=run.deadline
+                )
             )
-        )
     started = time.perf_counter()
     dual = lagrangian_dual(
         problem,
