@@ -208,14 +208,21 @@ def solve_assignment(
     # an exact min-cost flow first, while the whole limit is left (its result is offered
     # after the dual, which is called as without it: the same prices, the same shadow prices)
     flow = None if slots is None else _transport(run, allowed, slots)
-    # transportation problems too large for the flow: after the dual, the flow on a priced
-    # core (its own dual proves the result; the greedy follows when it cannot)
+    # transportation problems too large for the flow: the flow on a priced core (its own
+    # dual proves the result; the usual phases follow when it cannot)
     core = slots is not None and pairs > FLOW_MAX_ARCS
 
-    dual = _lagrangian(
-        run, allowed, small=small, dual_method=dual_method, pricing=pricing, core=core
-    )
-    run.bound = dual.bound
+    first = run.incumbent is not None and n >= SAMPLE_MIN_JOBS and dual_method == "auto"
+    if core and first and slots is not None:
+        # first the flow on a core priced by the sample dual: usually proven optimal, and
+        # cheaper than the full dual and the greedy over a million jobs; when it proves
+        # nothing, its assignment and bound stay and the usual phases follow
+        final = _core_first(run, allowed, slots)
+        if final is not None:
+            return final
+        core = False
+    dual = _lagrangian(run, allowed, small=small, dual_method=dual_method, pricing=pricing)
+    run.bound = max(run.bound, dual.bound)
     if dual.bound == math.inf:
         return run.finish(
             None,
@@ -224,14 +231,6 @@ def solve_assignment(
             "lagrangian",
             "no job–option pair is allowed for some job",
         )
-    if core and slots is not None and run.incumbent is not None:
-        # the core flow before the greedy: its assignment is usually proven optimal, and the
-        # greedy (repair and shifts over a million jobs) costs more than the flow; the greedy
-        # follows as the fallback when the flow proves nothing
-        final = _core_transport(run, allowed, dual, slots)
-        if final is not None:
-            return final
-        core = False
     _greedy(run, allowed, dual)
     if small and time.perf_counter() < run.deadline:
         if lns:
@@ -244,7 +243,7 @@ def solve_assignment(
     if flow is not None:
         return _after_transport(run, flow)
     if core and slots is not None:
-        final = _core_transport(run, allowed, dual, slots)
+        final = _core_transport(run, allowed, dual.prices, slots)
         if final is not None:
             return final
 
@@ -291,19 +290,12 @@ def _stranded(allowed: np.ndarray) -> str:
 
 
 def _lagrangian(
-    run: Run,
-    allowed: np.ndarray,
-    *,
-    small: bool,
-    dual_method: str,
-    pricing: Any,
-    core: bool = False,
+    run: Run, allowed: np.ndarray, *, small: bool, dual_method: str, pricing: Any
 ) -> DualResult:
     """Phase 1: the Lagrangian bound and prices.
 
     With many jobs the prices start from the dual of a random sample, which also gives a
-    first primal solution (not when the core flow follows and a hint is feasible: the flow
-    gives the first answer, for less).
+    first primal solution.
     """
     problem, stats = run.problem, run.stats
     k, n = problem.cost.shape
@@ -328,12 +320,11 @@ def _lagrangian(
         )
         if start_prices[3]:
             run.clock_stops.append("sample dual")
-        if not (core and run.incumbent is not None):  # the core flow gives the first answer
-            run.offer(
-                primal_from_prices(
-                    problem, allowed, start_prices[0], start_prices[1], deadline=run.deadline
-                )
+        run.offer(
+            primal_from_prices(
+                problem, allowed, start_prices[0], start_prices[1], deadline=run.deadline
             )
+        )
     started = time.perf_counter()
     dual = lagrangian_dual(
         problem,
@@ -499,8 +490,29 @@ def _fixed_by_reduced_cost(run: Run, allowed: np.ndarray, dual: DualResult) -> n
     return mask
 
 
+def _core_first(run: Run, allowed: np.ndarray, slots: np.ndarray) -> AssignmentResult | None:
+    """Phase 0′ (transportation problems past ``FLOW_MAX_ARCS`` with many jobs and a feasible
+    hint): the sample dual's prices (the work and wall share the sample dual of
+    :func:`_lagrangian` has), then :func:`_core_transport` with them."""
+    budget = DUAL_SHARE * run.clock.total
+    prices, _, iterations, timed_out = _sample_prices(
+        run.problem,
+        seed=run.seed,
+        deadline=time.perf_counter() + 0.4 * DUAL_SHARE * run.limit,
+        seconds=0.4 * budget,
+    )
+    k = run.problem.cost.shape[0]
+    run.stats["core_sample_dual_iterations"] = iterations
+    run.clock.charge(
+        "core sample dual", iterations * k * SAMPLE_JOBS / DUAL_CELLS_PER_SECOND, 0.4 * budget
+    )
+    if timed_out:
+        run.clock_stops.append("core sample dual")
+    return _core_transport(run, allowed, prices, slots)
+
+
 def _core_transport(
-    run: Run, allowed: np.ndarray, dual: DualResult, slots: np.ndarray
+    run: Run, allowed: np.ndarray, prices: np.ndarray, slots: np.ndarray
 ) -> AssignmentResult | None:
     """Phase 3c (transportation problems past ``FLOW_MAX_ARCS``): the min-cost flow on a
     priced core with column generation (:mod:`~solver.allocation.gap.coreflow`), when its
@@ -518,7 +530,7 @@ def _core_transport(
         run.clock_stops.append("core flow skipped")
         return None
     started = time.perf_counter()
-    out = solve_core_flow(problem, allowed, slots, dual.prices, deadline=run.deadline)
+    out = solve_core_flow(problem, allowed, slots, prices, deadline=run.deadline)
     if out.stats["core_clock_stop"]:
         run.clock_stops.append("core flow rounds")
     run.clock.charge("core flow", seconds, wall=time.perf_counter() - started)
