@@ -50,6 +50,7 @@ import numpy as np
 from numba import njit
 
 from solver.allocation.gap.budget import FLOW_ARCS_PER_SECOND
+from solver.allocation.gap.flow import unit_flow
 from solver.allocation.gap.problem import AssignmentProblem, decimal_scale
 
 __all__ = ["CoreFlowResult", "core_flow_seconds", "solve_core_flow"]
@@ -369,8 +370,6 @@ def _flow_on(
     """Min-cost flow on the kept pairs: a job with one kept node takes it (and one of its
     slots); the others (the core) go through the network. Returns each job's node (``None``
     when the core is infeasible), the core's jobs and the network's arcs."""
-    from ortools.graph.python import min_cost_flow  # noqa: PLC0415  (OR-Tools is slow to import)
-
     n, r1 = cost.shape
     single = keep.sum(axis=1) == 1
     x = np.full(n, -1, dtype=np.int64)
@@ -387,27 +386,9 @@ def _flow_on(
     # each job sends one unit: its cheapest arc's cost off all of its arcs changes no
     # choice, and the narrower cost range speeds up the cost-scaling algorithm
     unit_cost -= np.minimum.reduceat(unit_cost, np.r_[0, np.flatnonzero(np.diff(pos)) + 1])[pos]
-    flow = min_cost_flow.SimpleMinCostFlow()
-    # nodes: core jobs 0..m-1, the job nodes m..m+r1-1, the sink m+r1
-    arcs = flow.add_arcs_with_capacity_and_unit_cost(
-        pos.astype(np.int32),
-        (m + node).astype(np.int32),
-        np.ones(pos.size, dtype=np.int64),
-        unit_cost,
-    )
-    flow.add_arcs_with_capacity_and_unit_cost(
-        np.arange(m, m + r1, dtype=np.int32),
-        np.full(r1, m + r1, dtype=np.int32),
-        np.minimum(left, m),
-        np.zeros(r1, dtype=np.int64),
-    )
-    flow.set_nodes_supplies(
-        np.arange(m + r1 + 1, dtype=np.int32),
-        np.r_[np.ones(m, dtype=np.int64), np.zeros(r1, dtype=np.int64), -m],
-    )
-    if flow.solve() != flow.OPTIMAL:
+    used, _ = unit_flow(pos, node, unit_cost, m, left)
+    if used is None:
         return None, m, int(pos.size)
-    used = flow.flows(arcs) > 0
     x[core[pos[used]]] = node[used]
     return x, m, int(pos.size)
 
