@@ -15,8 +15,10 @@ from oracles import assignment_milp
 from scipy.optimize import Bounds, LinearConstraint, milp
 from slow_clock import slow_down
 
-from solver.allocation.gap import ejection
+from solver.allocation.gap import coreflow, ejection
+from solver.allocation.gap import solve as solve_module
 from solver.allocation.gap.budget import WORK_SAFETY
+from solver.allocation.gap.coreflow import solve_core_flow
 from solver.allocation.gap.cpsat import solve_gap_cpsat_plain
 from solver.allocation.gap.dual import lagrangian_dual
 from solver.allocation.gap.flow import row_slots, solve_transport
@@ -393,6 +395,81 @@ def test_min_cost_flow_matches_the_milp_optimum(seed):
     result = solve_assignment(problem, time_limit=5, workers=1, exact_max_pairs=0)
     assert result.status is Status.OPTIMAL and "min-cost-flow" in result.method
     assert -result.objective == pytest.approx(reference["objective"], abs=1e-6)
+
+
+def _large_transport_instance(seed: int, n: int = 1500):
+    """A transportation-shaped problem with four rows, a few hundred slots in all."""
+    rng = np.random.default_rng(seed)
+    k = 7
+    value = rng.uniform(1, 50, size=(k, n)).round(2)
+    value[rng.random((k, n)) < 0.2] = -np.inf
+    value[0] = rng.uniform(0, 5, size=n).round(2)  # no action, always allowed
+    row_of = np.array([-1, 0, 0, 1, 2, 3, 3])
+    minutes = np.array([0.0, 20.0, 20.0, 40.0, 15.0, 30.0, 30.0])
+    capacity = np.array([2.0, 1.5, 1.0, 2.5]) * n
+    problem = AssignmentProblem(
+        cost=np.where(np.isfinite(value), -value, np.inf),
+        weight=minutes[:, None],
+        row_of=row_of,
+        capacity=capacity,
+    )
+    reference = assignment_milp(value, minutes[:, None], row_of, capacity, sense="max")
+    assert reference["optimal"]
+    return problem, -reference["objective"]
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_core_flow_proves_the_optimum_from_poor_prices(seed, monkeypatch):
+    """The flow on a priced core, started from prices that price every row out, a core of
+    40 jobs and 30 row
+    candidates per row and round, reaches the MILP's optimum by column generation, and its
+    dual proves it (bound = objective)."""
+    problem, optimum = _large_transport_instance(seed)
+    allowed = problem.allowed()
+    slots = row_slots(problem, allowed)
+    monkeypatch.setattr(coreflow, "ROW_CANDIDATES_MAX", 30)
+    out = solve_core_flow(problem, allowed, slots, np.full(4, 10.0), core_jobs=40, rounds=100)
+    assert out.assignment is not None and problem.is_feasible(out.assignment)
+    assert out.stats["core_rounds"] > 1  # the first core missed the optimum
+    assert out.optimal
+    assert problem.objective(out.assignment) == pytest.approx(optimum, abs=1e-6)
+    assert out.bound == pytest.approx(optimum, abs=1e-6)
+    # the prices are the LP duals: no job gains by another node at them
+    prices = out.node_prices[:-1] / out.stats["row_units"]
+    rc = np.where(allowed, problem.reduced_costs(prices, np.zeros(0)), np.inf)
+    chosen = rc[out.assignment, np.arange(problem.n_jobs)]
+    assert (chosen <= rc.min(axis=0) + 1e-6).all()
+
+
+def test_core_flow_cut_short_keeps_a_valid_bound(monkeypatch):
+    """One round on a poor core: a feasible assignment and a bound no higher than the
+    optimum (weak duality), whether or not it proves anything."""
+    problem, optimum = _large_transport_instance(2)
+    monkeypatch.setattr(coreflow, "ROW_CANDIDATES_MAX", 5)
+    allowed = problem.allowed()
+    out = solve_core_flow(
+        problem, allowed, row_slots(problem, allowed), np.zeros(4), core_jobs=10, rounds=1
+    )
+    assert out.assignment is not None and problem.is_feasible(out.assignment)
+    assert problem.objective(out.assignment) >= optimum - 1e-6
+    assert out.bound <= optimum + 1e-6
+    assert out.optimal == (problem.objective(out.assignment) - out.bound < 1e-6)
+
+
+def test_large_transportation_problems_take_the_core_flow(monkeypatch):
+    """Past the full flow's size the solver takes the core flow and returns the proven
+    optimum, with the exact dual prices as its shadow prices."""
+    problem, optimum = _large_transport_instance(3)
+    monkeypatch.setattr(solve_module, "FLOW_MAX_ARCS", 1_000)
+    result = solve_assignment(problem, time_limit=10, workers=1, exact_max_pairs=0, lns=False)
+    assert "core-flow" in result.method and result.status is Status.OPTIMAL
+    assert result.objective == pytest.approx(optimum, abs=1e-6)
+    assert result.bound == pytest.approx(optimum, abs=1e-6)
+    prices = result.stats["prices"]
+    used = problem.row_usage(result.assignment)
+    # complementary slackness: a priced row is full (to within one job's use)
+    minutes = np.array([20.0, 40.0, 15.0, 30.0])
+    assert ((prices <= 1e-9) | (used > problem.capacity - minutes)).all()
 
 
 def test_row_slots_only_for_transportation_shaped_problems():

@@ -24,6 +24,9 @@ The modules, by role:
   penalties (compiled);
 * :mod:`~solver.allocation.gap.flow` -- transportation-shaped problems solved exactly by
   min-cost flow;
+* :mod:`~solver.allocation.gap.coreflow` -- transportation-shaped problems too large for that
+  flow (a million accounts): min-cost flow on a priced core with column generation, proven
+  optimal by its exact dual;
 * :mod:`~solver.allocation.gap.cpsat` -- the CP-SAT model and the plain CP-SAT baseline;
 * :mod:`~solver.allocation.gap.lns` -- large-neighbourhood search;
 * :mod:`~solver.allocation.gap.state` -- one call's state: clocks, incumbent, bound,
@@ -48,7 +51,10 @@ Method
    job, one linear constraint per capacity row), warm-started from a short ejection-chain
    search, seeded, with ``num_workers`` pinned. Transportation-shaped problems (every row's
    options use it alike, no global rows: the allocation's teams) by min-cost flow, which
-   proves the optimum.
+   proves the optimum; past ``FLOW_MAX_ARCS`` arcs, the flow on a priced core (the jobs
+   whose best option under the Lagrangian prices is not clear-cut, the others fixed), with
+   column generation until the exact dual prices — Bellman–Ford on the ``R + 1`` node
+   prices — prove the core's optimum optimal for the whole problem.
 3. **Search on the others.** Primal solution from the Lagrangian prices (each job takes its
    cheapest option under prices), a vectorised repair of overloaded rows and a shift/fill
    local search; if repair fails, a regret construction or CP-SAT on the reduced model that

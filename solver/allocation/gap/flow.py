@@ -23,11 +23,7 @@ import numpy as np
 
 from solver.allocation.gap.problem import AssignmentProblem, decimal_scale
 
-__all__ = ["FLOW_ARCS_PER_SECOND", "TransportResult", "row_slots", "solve_transport"]
-
-#: Arcs of the flow network solved per wall-clock second (measured 1.3 million on a
-#: 20,000-account allocation, 281,000 arcs, one core).
-FLOW_ARCS_PER_SECOND = 1.0e6
+__all__ = ["TransportResult", "row_slots", "solve_transport", "unit_flow"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,8 +80,6 @@ def solve_transport(
     problem: AssignmentProblem, allowed: np.ndarray, slots: np.ndarray
 ) -> TransportResult:
     """Min-cost flow of the transportation form (see :func:`row_slots`)."""
-    from ortools.graph.python import min_cost_flow  # noqa: PLC0415  (OR-Tools is slow to import)
-
     k, n = problem.cost.shape
     r = problem.capacity.size
     w_opt = problem.weight.max(axis=1)
@@ -102,30 +96,44 @@ def solve_transport(
     values = node_cost[node, job]
     scale, exact = decimal_scale(values)
     unit_cost = np.round(values * scale).astype(np.int64)
+    used, total = unit_flow(job, node, unit_cost, n, np.r_[slots, n].astype(np.int64))
+    if used is None:
+        return TransportResult(None, math.inf, exact, int(job.size))
+    assignment = np.empty(n, dtype=np.int64)
+    assignment[job[used]] = node_opt[node[used], job[used]]
+    rounding = 0.0 if exact else 0.5 * n / scale
+    bound = total / scale - rounding
+    return TransportResult(assignment, bound, exact, int(job.size))
+
+
+def unit_flow(
+    job: np.ndarray, node: np.ndarray, unit_cost: np.ndarray, jobs: int, capacity: np.ndarray
+) -> tuple[np.ndarray | None, int]:
+    """Min-cost flow of a transportation network: ``jobs`` sources of one unit each, arcs
+    ``job[i] → node[i]`` of capacity one and integer cost ``unit_cost[i]``, and each node
+    taking at most ``capacity[node]`` units (OR-Tools' ``SimpleMinCostFlow``). Returns the
+    arcs used (``None`` when the units cannot all be placed) and the optimal cost."""
+    from ortools.graph.python import min_cost_flow  # noqa: PLC0415  (OR-Tools is slow to import)
+
+    nodes = capacity.size
     flow = min_cost_flow.SimpleMinCostFlow()
-    # nodes: jobs 0..n-1, rows n..n+r-1, the free node n+r, the sink n+r+1
+    # network nodes: jobs 0..jobs-1, the nodes jobs..jobs+nodes-1, the sink jobs+nodes
     arcs = flow.add_arcs_with_capacity_and_unit_cost(
         job.astype(np.int32),
-        (n + node).astype(np.int32),
+        (jobs + node).astype(np.int32),
         np.ones(job.size, dtype=np.int64),
         unit_cost,
     )
     flow.add_arcs_with_capacity_and_unit_cost(
-        np.arange(n, n + r + 1, dtype=np.int32),
-        np.full(r + 1, n + r + 1, dtype=np.int32),
-        np.r_[slots, n].astype(np.int64),
-        np.zeros(r + 1, dtype=np.int64),
+        np.arange(jobs, jobs + nodes, dtype=np.int32),
+        np.full(nodes, jobs + nodes, dtype=np.int32),
+        np.minimum(capacity, jobs).astype(np.int64),
+        np.zeros(nodes, dtype=np.int64),
     )
     flow.set_nodes_supplies(
-        np.arange(n + r + 2, dtype=np.int32),
-        np.r_[np.ones(n, dtype=np.int64), np.zeros(r + 1, dtype=np.int64), -n],
+        np.arange(jobs + nodes + 1, dtype=np.int32),
+        np.r_[np.ones(jobs, dtype=np.int64), np.zeros(nodes, dtype=np.int64), -jobs],
     )
-    status = flow.solve()
-    if status != flow.OPTIMAL:
-        return TransportResult(None, math.inf, exact, int(job.size))
-    used = flow.flows(arcs) > 0
-    assignment = np.empty(n, dtype=np.int64)
-    assignment[job[used]] = node_opt[node[used], job[used]]
-    rounding = 0.0 if exact else 0.5 * n / scale
-    bound = flow.optimal_cost() / scale - rounding
-    return TransportResult(assignment, bound, exact, int(job.size))
+    if flow.solve() != flow.OPTIMAL:
+        return None, 0
+    return flow.flows(arcs) > 0, int(flow.optimal_cost())

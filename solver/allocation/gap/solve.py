@@ -49,6 +49,7 @@ from solver.allocation.gap.budget import (
     WORK_SAFETY,
     WorkClock,
 )
+from solver.allocation.gap.coreflow import core_flow_seconds, solve_core_flow
 from solver.allocation.gap.cpsat import solve_cpsat, stopped_by_clock
 from solver.allocation.gap.dual import DualResult, lagrangian_dual
 from solver.allocation.gap.flow import TransportResult, row_slots, solve_transport
@@ -203,12 +204,25 @@ def solve_assignment(
     if hint is not None and hint.shape == (n,) and problem.is_feasible(hint):
         run.incumbent = hint.astype(np.int64)
     small = pairs <= exact_max_pairs
+    slots = None if small else row_slots(problem, allowed)
     # an exact min-cost flow first, while the whole limit is left (its result is offered
     # after the dual, which is called as without it: the same prices, the same shadow prices)
-    flow = None if small else _transport(run, allowed)
+    flow = None if slots is None else _transport(run, allowed, slots)
+    # transportation problems too large for the flow: the flow on a priced core (its own
+    # dual proves the result; the usual phases follow when it cannot)
+    core = slots is not None and pairs > FLOW_MAX_ARCS
 
+    first = run.incumbent is not None and n >= SAMPLE_MIN_JOBS and dual_method == "auto"
+    if core and first and slots is not None:
+        # first the flow on a core priced by the sample dual: usually proven optimal, and
+        # cheaper than the full dual and the greedy over a million jobs; when it proves
+        # nothing, its assignment and bound stay and the usual phases follow
+        final = _core_first(run, allowed, slots)
+        if final is not None:
+            return final
+        core = False
     dual = _lagrangian(run, allowed, small=small, dual_method=dual_method, pricing=pricing)
-    run.bound = dual.bound
+    run.bound = max(run.bound, dual.bound)
     if dual.bound == math.inf:
         return run.finish(
             None,
@@ -228,6 +242,10 @@ def solve_assignment(
         return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
     if flow is not None:
         return _after_transport(run, flow)
+    if core and slots is not None:
+        final = _core_transport(run, allowed, dual.prices, slots)
+        if final is not None:
+            return final
 
     keep, rc = _reduced_options(problem, allowed, dual, run.incumbent)
     if (
@@ -472,7 +490,67 @@ def _fixed_by_reduced_cost(run: Run, allowed: np.ndarray, dual: DualResult) -> n
     return mask
 
 
-def _transport(run: Run, allowed: np.ndarray) -> TransportResult | None:
+def _core_first(run: Run, allowed: np.ndarray, slots: np.ndarray) -> AssignmentResult | None:
+    """Phase 0′ (transportation problems past ``FLOW_MAX_ARCS`` with many jobs and a feasible
+    hint): the sample dual's prices (the work and wall share the sample dual of
+    :func:`_lagrangian` has), then :func:`_core_transport` with them."""
+    budget = DUAL_SHARE * run.clock.total
+    prices, _, iterations, timed_out = _sample_prices(
+        run.problem,
+        seed=run.seed,
+        deadline=time.perf_counter() + 0.4 * DUAL_SHARE * run.limit,
+        seconds=0.4 * budget,
+    )
+    k = run.problem.cost.shape[0]
+    run.stats["core_sample_dual_iterations"] = iterations
+    run.clock.charge(
+        "core sample dual", iterations * k * SAMPLE_JOBS / DUAL_CELLS_PER_SECOND, 0.4 * budget
+    )
+    if timed_out:
+        run.clock_stops.append("core sample dual")
+    return _core_transport(run, allowed, prices, slots)
+
+
+def _core_transport(
+    run: Run, allowed: np.ndarray, prices: np.ndarray, slots: np.ndarray
+) -> AssignmentResult | None:
+    """Phase 3c (transportation problems past ``FLOW_MAX_ARCS``): the min-cost flow on a
+    priced core with column generation (:mod:`~solver.allocation.gap.coreflow`), when its
+    work (estimated from the problem's size, never timed) fits what is left. Returns the
+    result when its dual proves the assignment optimal; otherwise its assignment and bound
+    are offered and the search goes on."""
+    problem = run.problem
+    k, n = problem.cost.shape
+    seconds = core_flow_seconds(k, n, problem.capacity.size)
+    if seconds > run.clock.left:
+        run.stats["core_flow"] = "skipped: not enough work left"
+        return None
+    # the flow cannot be interrupted: it starts only with its time's worth of wall clock left
+    if time.perf_counter() + seconds / WORK_SAFETY > run.deadline:
+        run.clock_stops.append("core flow skipped")
+        return None
+    started = time.perf_counter()
+    out = solve_core_flow(problem, allowed, slots, prices, deadline=run.deadline)
+    if out.stats["core_clock_stop"]:
+        run.clock_stops.append("core flow rounds")
+    run.clock.charge("core flow", seconds, wall=time.perf_counter() - started)
+    run.stats.update(out.stats)
+    if out.assignment is None:
+        return None
+    run.offer(out.assignment)
+    run.bound = max(run.bound, out.bound)
+    if run.incumbent is out.assignment:
+        run.method = "lagrangian+core-flow"
+    if out.optimal and run.incumbent is out.assignment:
+        unit = out.stats["row_units"]
+        run.stats["prices"] = np.where(
+            unit > 0, out.node_prices[:-1] / np.maximum(unit, 1e-300), 0.0
+        )
+        return run.finish(run.incumbent, run.bound, Status.OPTIMAL, run.method)
+    return None
+
+
+def _transport(run: Run, allowed: np.ndarray, slots: np.ndarray) -> TransportResult | None:
     """Phase 0 (not small problems): a transportation-shaped problem
     (:func:`~solver.allocation.gap.flow.row_slots`) is solved exactly by min-cost flow, when
     its network fits the work (estimated from its size, never timed). It runs before the
@@ -481,9 +559,6 @@ def _transport(run: Run, allowed: np.ndarray) -> TransportResult | None:
     pairs = int(run.stats["pairs"])
     seconds = pairs / FLOW_ARCS_PER_SECOND
     if seconds > run.clock.left or pairs > FLOW_MAX_ARCS:
-        return None
-    slots = row_slots(run.problem, allowed)
-    if slots is None:
         return None
     # the flow cannot be interrupted: it starts only with its time's worth of wall clock left
     if time.perf_counter() + seconds / WORK_SAFETY > run.deadline:

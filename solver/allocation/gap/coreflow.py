@@ -1,0 +1,440 @@
+"""Large transportation problems: min-cost flow on a priced core, proven by its dual.
+
+A transportation-shaped assignment problem (:func:`~solver.allocation.gap.flow.row_slots`:
+every option of a row uses the same amount of it, no global rows) has only ``R + 1`` *nodes*
+a job can go to — its ``R`` rows (at most ``slots_r`` jobs each) and the uncapacitated
+options — whatever the number of jobs. Its linear relaxation is integral, and its dual has
+one price ``μ`` per node. That makes a book of a million accounts solvable exactly without a
+flow network of a million × ``R`` arcs (:data:`~solver.allocation.gap.solve.FLOW_MAX_ARCS`):
+
+1. **Core.** With prices ``μ`` from the Lagrangian dual, each job's nodes are ranked by
+   reduced cost ``c_bj + μ_b``. The ``CORE_JOBS`` jobs of smallest regret (second best less
+   best) form the core and keep their nodes within ``δ`` of their best (``δ``: the largest
+   of those regrets; at most ``CORE_NODES_PER_JOB`` nodes, and the uncapacitated node, so
+   the core is feasible); every other job is *fixed* to its best node (it only takes one of
+   its slots). Per row, the ``ROW_CANDIDATES`` jobs per slot for which the row is cheapest
+   relative to their best join too, so that a row whose price is off can still fill. A row
+   whose fixed jobs overfill it frees them (they join the core with their two best nodes).
+2. **Exact flow on the core**, by :func:`~solver.allocation.gap.flow.solve_transport`'s
+   network (OR-Tools' ``SimpleMinCostFlow``): an assignment of the whole problem.
+3. **Dual and certificate.** The assignment ``x`` is optimal for the whole problem exactly
+   when node prices ``μ`` exist with ``μ ≥ 0``, ``μ_b = 0`` on rows with a free slot and
+   ``c_aj + μ_a ≤ c_bj + μ_b`` for every job ``j`` on node ``a`` and every node ``b`` it may
+   use (complementary slackness). These are difference constraints on ``R + 1`` values:
+   Bellman–Ford on the ``(R + 1)²`` tightest ones (each the minimum over the jobs of a node,
+   one vectorised pass) finds such ``μ`` or a negative cycle. Whatever ``μ ≥ 0`` it ends
+   with, the Lagrangian value
+
+       ``L(μ) = Σ_j min_b (c_bj + μ_b) − Σ_r μ_r · slots_r``
+
+   is a proven lower bound (weak duality for the slot form, whose integer solutions include
+   every feasible assignment), and it equals the objective when the constraints hold.
+4. **Column generation.** When they do not (the core missed a better move), ``μ`` is taken
+   from the core's own constraints (feasible: the core's flow is optimal for the core), the
+   pairs that price out under it (``c_bj + μ_b < c_aj + μ_a``) join the core, and the flow
+   is solved again, at most ``CORE_ROUNDS`` times.
+
+Everything runs on costs scaled to integers (:func:`~solver.allocation.gap.problem.decimal_scale`),
+so the certificate is exact when the scaling is (the allocation's cents); otherwise the bound
+subtracts the worst rounding, as the full flow does. Deterministic: no clock decides anything
+here (the caller checks that the work fits the time left).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit
+
+from solver.allocation.gap.budget import FLOW_ARCS_PER_SECOND
+from solver.allocation.gap.flow import unit_flow
+from solver.allocation.gap.problem import AssignmentProblem, decimal_scale
+
+__all__ = ["CoreFlowResult", "core_flow_seconds", "solve_core_flow"]
+
+#: Jobs left in the core (not fixed to their best node) in the first round.
+CORE_JOBS = 150_000
+#: Nodes kept per core job (its best ones within the threshold; the uncapacitated node too).
+CORE_NODES_PER_JOB = 4
+#: Candidates per row added to the core (per slot of the row, within [min, max]): a row whose
+#: Lagrangian price is off still has jobs to fill it.
+ROW_CANDIDATES = 2
+ROW_CANDIDATES_MIN = 100
+ROW_CANDIDATES_MAX = 5_000
+#: Rounds of column generation (flow on the core, dual, pricing).
+CORE_ROUNDS = 6
+#: Rounds the work estimate counts on (measured 3 and 4 at 200,000 and 1,000,000 accounts).
+CORE_ROUNDS_EXPECTED = 4
+#: Job–node cells per second of the compiled and vectorised passes (an estimate for the usual
+#: load of 3–5; at load 8–12 the whole core flow on 1,000,000 accounts × 27 nodes took 14.6 s
+#: (one round) to 19.9 s (three) of wall time against the 3.6 s this gives, 3 Dec 2026).
+CORE_CELLS_PER_SECOND = 2.0e8
+#: Cost of a forbidden job–node pair, in scaled integer units (far above any cost, far
+#: below int64 overflow when a few are added).
+_FORBIDDEN = 2**60
+
+
+@dataclass(frozen=True, eq=False)
+class CoreFlowResult:
+    """The outcome of :func:`solve_core_flow`.
+
+    Attributes
+    ----------
+    assignment
+        Option per job (``None`` when the core's flow found none).
+    bound
+        Proven lower bound on the minimum (``L(μ)`` of the best prices met).
+    optimal
+        Whether the bound proves the assignment optimal.
+    node_prices
+        The prices ``μ`` (cost per job on the node; index ``R``: the uncapacitated node).
+    stats
+        Rounds, core jobs and network arcs per round.
+    """
+
+    assignment: np.ndarray | None
+    bound: float
+    optimal: bool
+    node_prices: np.ndarray
+    stats: dict = field(default_factory=dict)
+
+
+def core_flow_seconds(options: int, jobs: int, rows: int) -> float:
+    """The work of :func:`solve_core_flow`, in seconds of the project machine, from the
+    problem's size (never timed): the passes over the job–option and job–node tables and
+    ``CORE_ROUNDS_EXPECTED`` flows on a core of about three arcs per core job."""
+    cells = options * jobs + 12 * (rows + 1) * jobs
+    arcs = CORE_ROUNDS_EXPECTED * 3 * min(jobs, CORE_JOBS)
+    return cells / CORE_CELLS_PER_SECOND + arcs / FLOW_ARCS_PER_SECOND
+
+
+@njit(cache=True)
+def _node_table(
+    cost: np.ndarray, allowed: np.ndarray, node_of: np.ndarray, r1: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each job's cheapest cost and option per node, job-major ``n × (R + 1)`` (``inf`` /
+    ``-1`` where none)."""
+    k, n = cost.shape
+    node_cost = np.full((n, r1), np.inf)
+    node_opt = np.full((n, r1), -1, dtype=np.int32)
+    for o in range(k):
+        b = node_of[o]
+        for j in range(n):
+            if allowed[o, j] and cost[o, j] < node_cost[j, b]:
+                node_cost[j, b] = cost[o, j]
+                node_opt[j, b] = o
+    return node_cost, node_opt
+
+
+@njit(cache=True)
+def _to_int(node_cost: np.ndarray, scale: float) -> tuple[np.ndarray, bool]:
+    """Costs times ``scale`` as integers (``_FORBIDDEN`` where not finite), and whether that
+    was exact (every value integral within 1e-6, as ``decimal_scale`` checks)."""
+    n, r1 = node_cost.shape
+    out = np.empty((n, r1), dtype=np.int64)
+    exact = True
+    for j in range(n):
+        for b in range(r1):
+            v = node_cost[j, b]
+            if math.isfinite(v):
+                sv = v * scale
+                rv = np.round(sv)
+                if abs(sv - rv) > 1e-6 * max(1.0, abs(sv)):
+                    exact = False
+                out[j, b] = np.int64(rv)
+            else:
+                out[j, b] = _FORBIDDEN
+    return out, exact
+
+
+@njit(cache=True)
+def _ranked(cost: np.ndarray, mu: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per job, its ``top`` nodes of smallest reduced cost ``c_bj + μ_b`` (ascending) and those
+    reduced costs (``_FORBIDDEN`` padding)."""
+    n, r1 = cost.shape
+    order = np.full((n, top), -1, dtype=np.int64)
+    value = np.full((n, top), _FORBIDDEN, dtype=np.int64)
+    for j in range(n):
+        for b in range(r1):
+            if cost[j, b] >= _FORBIDDEN:
+                continue
+            v = cost[j, b] + mu[b]
+            if v >= value[j, top - 1]:
+                continue
+            q = top - 1
+            while q > 0 and value[j, q - 1] > v:
+                value[j, q] = value[j, q - 1]
+                order[j, q] = order[j, q - 1]
+                q -= 1
+            value[j, q] = v
+            order[j, q] = b
+    return order, value
+
+
+@njit(cache=True)
+def _rise(cost: np.ndarray, mu: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Row-major ``(R + 1) × n``: ``c_bj + μ_b − base_j`` (``_FORBIDDEN`` when forbidden)."""
+    n, r1 = cost.shape
+    out = np.empty((r1, n), dtype=np.int64)
+    for j in range(n):
+        for b in range(r1):
+            c = cost[j, b]
+            out[b, j] = _FORBIDDEN if c >= _FORBIDDEN else c + mu[b] - base[j]
+    return out
+
+
+@njit(cache=True)
+def _tightest(
+    cost: np.ndarray, x: np.ndarray, keep: np.ndarray, use_keep: bool, big: int
+) -> np.ndarray:
+    """``W_ab = min over jobs j on node a (and pairs kept, with ``use_keep``) of
+    ``c_bj − c_aj``: the tightest difference constraint ``μ_a − μ_b ≤ W_ab``."""
+    n, r1 = cost.shape
+    w = np.full((r1, r1), big, dtype=np.int64)
+    for j in range(n):
+        a = x[j]
+        ca = cost[j, a]
+        for b in range(r1):
+            if b == a or cost[j, b] >= _FORBIDDEN or (use_keep and not keep[j, b]):
+                continue
+            d = cost[j, b] - ca
+            if d < w[a, b]:
+                w[a, b] = d
+    return w
+
+
+@njit(cache=True)
+def _lagrangian(cost: np.ndarray, mu: np.ndarray, slots: np.ndarray) -> int:
+    """``L(μ) = Σ_j min_b (c_bj + μ_b) − Σ_r μ_r slots_r`` in scaled integer units."""
+    n, r1 = cost.shape
+    total = 0
+    for j in range(n):
+        best = _FORBIDDEN
+        for b in range(r1):
+            if cost[j, b] < _FORBIDDEN and cost[j, b] + mu[b] < best:
+                best = cost[j, b] + mu[b]
+        total += best
+    for r in range(r1 - 1):
+        total -= mu[r] * slots[r]
+    return total
+
+
+def solve_core_flow(
+    problem: AssignmentProblem,
+    allowed: np.ndarray,
+    slots: np.ndarray,
+    prices: np.ndarray,
+    *,
+    core_jobs: int = CORE_JOBS,
+    rounds: int = CORE_ROUNDS,
+    deadline: float = math.inf,
+) -> CoreFlowResult:
+    """Solve a transportation-shaped problem (:func:`~solver.allocation.gap.flow.row_slots`
+    gives ``slots``) by min-cost flow on a priced core (see the module). ``prices`` are the
+    rows' Lagrangian prices per unit of row use. A round of column generation starts only
+    when the time the last one took is left before ``deadline`` (``stats["core_clock_stop"]``
+    says when the clock ended the rounds: a rerun may then differ)."""
+    k, n = problem.cost.shape
+    r = problem.capacity.size
+    unit = _row_units(problem, r)
+    node_of = np.where(
+        (problem.row_of >= 0) & (problem.weight.max(axis=1) > 0), problem.row_of, r
+    ).astype(np.int64)
+    node_cost, node_opt = _node_table(
+        np.ascontiguousarray(problem.cost), np.ascontiguousarray(allowed), node_of, r + 1
+    )
+    sample = node_cost[:: max(1, n // 20_000)]
+    scale, exact = decimal_scale(sample[np.isfinite(sample)])
+    cost, exact_all = _to_int(node_cost, float(scale))
+    exact = exact and exact_all
+    del node_cost
+    slots = np.asarray(slots, dtype=np.int64)
+    start = np.r_[np.round(np.maximum(prices, 0.0) * unit * scale), 0.0].astype(np.int64)
+    keep = _core(cost, start, slots, core_jobs)
+    stats: dict = {"core_rounds": 0, "core_jobs": [], "core_arcs": []}
+    best_bound, best_mu = -math.inf, np.zeros(r + 1, dtype=np.int64)
+    jobs = np.arange(n)
+    x = None
+    optimal = False
+    stats["core_clock_stop"] = False
+    last = 0.0
+    for _ in range(max(1, rounds)):
+        if stats["core_rounds"] and time.perf_counter() + last > deadline:
+            stats["core_clock_stop"] = True
+            break
+        began = time.perf_counter()
+        stats["core_rounds"] += 1
+        x, core, arcs = _flow_on(cost, keep, slots)
+        stats["core_jobs"].append(core)
+        stats["core_arcs"].append(arcs)
+        if x is None:
+            break
+        full = np.bincount(x, minlength=r + 1)[:r] >= slots
+        mu = _prices_for(cost, x, full, None, start)
+        if mu is not None:  # x is optimal: these prices prove it
+            best_mu, best_bound, optimal = mu, _lagrangian(cost, mu, slots), True
+            break
+        mu = _prices_for(cost, x, full, keep, start)
+        if mu is None:  # cannot happen for an optimal core flow: stop with the bound as is
+            break
+        value = _lagrangian(cost, mu, slots)
+        if value > best_bound:
+            best_bound, best_mu = value, mu
+        # pairs that price out under the core's prices join the core: per row, the jobs
+        # that gain most by it, so that a row the core left empty fills
+        here = cost[jobs, x] + mu[x]
+        before = int(keep.sum())
+        _row_candidates(keep, _rise(cost, mu, here), slots, negative_only=True)
+        if int(keep.sum()) == before:
+            break
+        last = time.perf_counter() - began
+    stats["row_units"] = unit
+    if x is None:
+        return CoreFlowResult(None, best_bound / scale, False, best_mu / scale, stats)
+    objective_int = int(cost[jobs, x].sum())
+    optimal = optimal and exact and best_bound >= objective_int
+    rounding = 0.0 if exact else 0.5 * n / scale
+    stats["core_scale"] = scale
+    stats["row_units"] = unit
+    return CoreFlowResult(
+        node_opt[jobs, x].astype(np.int64),
+        best_bound / scale - rounding,
+        optimal,
+        best_mu / scale,
+        stats,
+    )
+
+
+def _row_units(problem: AssignmentProblem, r: int) -> np.ndarray:
+    """Each row's use per job (the same for all its options: transportation-shaped)."""
+    unit = np.zeros(r)
+    w_opt = problem.weight.max(axis=1)
+    for o in range(problem.cost.shape[0]):
+        row = int(problem.row_of[o])
+        if row >= 0 and w_opt[o] > 0:
+            unit[row] = w_opt[o]
+    return unit
+
+
+def _core(cost: np.ndarray, mu: np.ndarray, slots: np.ndarray, core_jobs: int) -> np.ndarray:
+    """The first core: job-major ``n × (R + 1)`` mask of the pairs kept (module, step 1)."""
+    n, r1 = cost.shape
+    jobs = np.arange(n)
+    top = min(CORE_NODES_PER_JOB, r1)
+    order, ranked = _ranked(cost, mu, top)
+    regret = ranked[:, 1] - ranked[:, 0] if top > 1 else np.full(n, _FORBIDDEN)
+    # the core_jobs jobs of smallest regret (exactly so many: ties do not grow the core)
+    chosen = np.argpartition(regret, core_jobs - 1)[:core_jobs] if n > core_jobs else jobs
+    delta = regret[chosen].max()
+    keep = np.zeros((n, r1), dtype=bool)
+    keep[jobs, order[:, 0]] = True
+    within = (ranked[chosen] - ranked[chosen, :1] <= delta) & (order[chosen] >= 0)
+    rows, cols = np.nonzero(within)
+    keep[chosen[rows], order[chosen[rows], cols]] = True
+    _row_candidates(keep, _rise(cost, mu, ranked[:, 0]), slots, negative_only=False)
+    # a row its fixed jobs overfill frees them: they join the core with their two best nodes
+    fixed = keep.sum(axis=1) == 1
+    counts = np.bincount(order[fixed, 0], minlength=r1)[: r1 - 1]
+    over = np.flatnonzero(counts > slots)
+    if over.size and top > 1:
+        freed = np.flatnonzero(fixed & np.isin(order[:, 0], over) & (order[:, 1] >= 0))
+        keep[freed, order[freed, 1]] = True
+    # a core job keeps the uncapacitated node too, so the core is feasible
+    keep[:, r1 - 1] |= (cost[:, r1 - 1] < _FORBIDDEN) & (keep.sum(axis=1) > 1)
+    return keep
+
+
+def _row_candidates(
+    keep: np.ndarray, rise: np.ndarray, slots: np.ndarray, *, negative_only: bool
+) -> None:
+    """Add to ``keep``, per row, the jobs of smallest ``rise`` (row-major; the row's reduced
+    cost above the job's best or current node), ``ROW_CANDIDATES`` per slot within
+    ``[ROW_CANDIDATES_MIN, ROW_CANDIDATES_MAX]``; only those below zero with
+    ``negative_only`` (the pairs that price out)."""
+    r1, n = rise.shape
+    limit = 0 if negative_only else _FORBIDDEN // 2
+    for r in range(r1 - 1):
+        take = int(min(n, ROW_CANDIDATES_MAX, max(ROW_CANDIDATES_MIN, ROW_CANDIDATES * slots[r])))
+        row = rise[r]
+        pick = np.argpartition(row, take - 1)[:take] if take < n else np.arange(n)
+        pick = pick[row[pick] < limit]
+        keep[pick, r] = True
+
+
+def _flow_on(
+    cost: np.ndarray, keep: np.ndarray, slots: np.ndarray
+) -> tuple[np.ndarray | None, int, int]:
+    """Min-cost flow on the kept pairs: a job with one kept node takes it (and one of its
+    slots); the others (the core) go through the network. Returns each job's node (``None``
+    when the core is infeasible), the core's jobs and the network's arcs."""
+    n, r1 = cost.shape
+    single = keep.sum(axis=1) == 1
+    x = np.full(n, -1, dtype=np.int64)
+    x[single] = keep[single].argmax(axis=1)
+    left = np.r_[slots, n].astype(np.int64) - np.bincount(x[single], minlength=r1)
+    core = np.flatnonzero(~single)
+    m = core.size
+    if (left < 0).any():
+        return None, m, 0
+    if m == 0:
+        return x, 0, 0
+    pos, node = np.nonzero(keep[core])
+    unit_cost = cost[core[pos], node]
+    # each job sends one unit: its cheapest arc's cost off all of its arcs changes no
+    # choice, and the narrower cost range speeds up the cost-scaling algorithm
+    unit_cost -= np.minimum.reduceat(unit_cost, np.r_[0, np.flatnonzero(np.diff(pos)) + 1])[pos]
+    used, _ = unit_flow(pos, node, unit_cost, m, left)
+    if used is None:
+        return None, m, int(pos.size)
+    x[core[pos[used]]] = node[used]
+    return x, m, int(pos.size)
+
+
+def _prices_for(
+    cost: np.ndarray, x: np.ndarray, full: np.ndarray, keep: np.ndarray | None, start: np.ndarray
+) -> np.ndarray | None:
+    """Node prices ``μ`` (integer, scaled units) that make ``x`` optimal — over every pair,
+    or over the ``keep`` pairs only — or ``None`` (a negative cycle: no such prices).
+
+    Difference constraints ``μ_a − μ_b ≤ W_ab`` (:func:`_tightest`); ``μ_r ≥ 0``
+    (``μ_R − μ_r ≤ 0``) and ``μ_r ≤ 0`` on rows with a free slot; ``μ_R = 0``. Bellman–Ford
+    from ``start`` (the Lagrangian prices, ``start_R = 0``) ends at the largest prices below
+    ``start`` that satisfy the constraints, shifted to ``μ_R = 0``: prices near the
+    Lagrangian ones, which price the pairs outside a core sensibly.
+    """
+    r1 = cost.shape[1]
+    big = np.iinfo(np.int64).max // 4
+    mask = np.zeros((1, 1), dtype=bool) if keep is None else keep
+    w = _tightest(cost, x, mask, keep is not None, big)
+    free = r1 - 1
+    for r in range(r1 - 1):
+        w[free, r] = min(w[free, r], 0)  # μ_free − μ_r ≤ 0: μ_r ≥ 0
+        if not full[r]:
+            w[r, free] = min(w[r, free], 0)  # μ_r − μ_free ≤ 0: no price on a row with room
+    np.fill_diagonal(w, big)
+    dist = start.astype(np.int64).copy()
+    dist[free] = 0
+    for _ in range(r1 + 1):
+        new = np.minimum(dist, (dist[None, :] + w).min(axis=1))  # dist[a] ≤ dist[b] + W_ab
+        if np.array_equal(new, dist):
+            return dist - dist[free]
+        dist = new
+    return None
+
+
+def _warm() -> None:
+    """Compile (or load from numba's cache) the kernels at import, so that no solve's time
+    limit pays for it (a cold cache takes several seconds)."""
+    cost = np.array([[1.0, 2.0], [2.0, 1.0], [0.0, 0.0]])
+    tiny = AssignmentProblem(
+        cost=cost, weight=np.array([[1.0], [1.0], [0.0]]), row_of=np.array([0, 1, -1]),
+        capacity=np.ones(2),
+    )  # fmt: skip
+    allowed = tiny.allowed()
+    solve_core_flow(tiny, allowed, np.array([1, 1]), np.zeros(2), core_jobs=1, rounds=1)
+
+
+_warm()
