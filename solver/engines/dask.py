@@ -40,6 +40,7 @@ from typing import Any
 
 from solver.allocation.pricing import DaskPricing, PricingOracle, _worker_count
 from solver.core import interrupts
+from solver.core.atomic import atomic_open
 from solver.engines.base import Engine, OrderedCall
 from solver.engines.partitions import Partition
 from solver.errors import InputError
@@ -97,9 +98,9 @@ def _sigint_deferred() -> Iterator[None]:
     executable = multiprocessing.spawn.get_executable()
     with tempfile.TemporaryDirectory(prefix="workout-spawn-") as tmp:
         wrapper = Path(tmp) / "python"
-        wrapper.write_text(
-            f"#!/bin/sh\ntrap '' INT\nexec {shlex.quote(os.fsdecode(executable))} \"$@\"\n"
-        )
+        script = f"#!/bin/sh\ntrap '' INT\nexec {shlex.quote(os.fsdecode(executable))} \"$@\"\n"
+        with atomic_open(wrapper, "w") as handle:  # the project's one way to write a file
+            handle.write(script)
         wrapper.chmod(0o700)
         multiprocessing.set_executable(str(wrapper))
         try:
