@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from pandera.config import config_context
 
 from solver.core.frame_checks import account_schema, failures
 from solver.core.validation import validate_portfolio
@@ -105,3 +106,13 @@ def test_history_cell_may_fail_two_checks_listed_check_by_check():
         "h.csv: row 2 (account_id a): amount_due: must be >= 0 (got -inf)",
         "h.csv: row 2 (account_id a): status: must be one of open, paid, charged_off (got 'late')",
     ]
+
+
+def test_pandera_settings_cannot_switch_the_checks_off():
+    """PANDERA_VALIDATION_ENABLED=False or a schema-only depth (pandera reads them from the
+    environment) must not let a broken book through."""
+    for settings in ({"validation_enabled": False}, {"validation_depth": "SCHEMA_ONLY"}):
+        with config_context(**settings):
+            assert _problems(annual_rate={0: "0.45"}) == [
+                "b.csv: row 1 (account_id A1): annual_rate: must be in [0, 0.36], got 0.45"
+            ]

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandera.pandas as pa
+from pandera.config import ValidationDepth, config_context
 from pandera.errors import SchemaErrors
 
 from solver.core.schema import FIELDS, SPECS, FieldSpec
@@ -166,7 +167,14 @@ def failures(
     import pandas as pd
 
     try:
-        schema.validate(frame, lazy=True, inplace=True)
+        # pandera's settings come from the environment (PANDERA_VALIDATION_ENABLED=False,
+        # PANDERA_VALIDATION_DEPTH=SCHEMA_ONLY skip checks); input checks must always run
+        with config_context(
+            validation_enabled=True,
+            validation_depth=ValidationDepth.SCHEMA_AND_DATA,
+            use_narwhals_backend=False,
+        ):
+            schema.validate(frame, lazy=True, inplace=True)
     except SchemaErrors as exc:
         cases = exc.failure_cases
     else:
