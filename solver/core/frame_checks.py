@@ -185,30 +185,29 @@ def failures(
     column_cases = cases[~table & cases["index"].notna()]
     if len(cases[~table]) != len(column_cases):  # a dtype or missing column: a bug of ours
         raise AssertionError(f"table schema failure: {cases[~table].head(3).to_dict('records')}")
-    order = [_BUILTIN_ORDER.get(str(c), 0) for c in column_cases["check"]]
-    number = pd.to_numeric(column_cases["check_number"], errors="coerce").fillna(-3)
-    keyed = pd.DataFrame(
-        {
-            "column": column_cases["column"].to_numpy(dtype=object),
-            "index": column_cases["index"].to_numpy(dtype=np.int64),
-            "rank": np.where(np.asarray(order) < 0, order, number.to_numpy()),
-            "check": column_cases["check"].to_numpy(dtype=object),
-        }
-    )
-    if one_per_cell:
-        keyed = keyed.sort_values(["column", "index", "rank"], kind="stable")
-        keyed = keyed.drop_duplicates(["column", "index"], keep="first")
+    # vectorised: a book with every row wrong has hundreds of thousands of failure cases
     names = list(schema.columns)
-    for (column, rank), group in sorted(
-        keyed.groupby(["column", "rank"], sort=False),
-        key=lambda item: (names.index(item[0][0]), item[0][1]),
-    ):
+    column = pd.Index(names).get_indexer(column_cases["column"])
+    index = column_cases["index"].to_numpy(dtype=np.int64)
+    rank = np.array(pd.to_numeric(column_cases["check_number"], errors="coerce"), dtype=float)
+    for builtin, place in _BUILTIN_ORDER.items():
+        rank[(column_cases["check"] == builtin).to_numpy(dtype=bool)] = place
+    if one_per_cell and index.size:  # the first check (lowest rank) of each cell
+        o = np.lexsort((rank, index, column))
+        column, index, rank = column[o], index[o], rank[o]
+        first = np.r_[True, (column[1:] != column[:-1]) | (index[1:] != index[:-1])]
+        column, index, rank = column[first], index[first], rank[first]
+    builtin_name = {place: name for name, place in _BUILTIN_ORDER.items()}
+    shift, width = len(_BUILTIN_ORDER), 1 << 16  # ranks from -shift; < 65,536 checks a column
+    key = column.astype(np.int64) * width + (rank.astype(np.int64) + shift)
+    for k in np.unique(key):  # by column in the schema's order, then by check
+        code, place = divmod(int(k), width)
+        place -= shift
         rows = np.zeros(n, dtype=bool)
-        rows[group["index"].to_numpy()] = True
-        check = str(group["check"].iloc[0])
-        if rank >= 0:
-            check = schema.columns[column].checks[int(rank)].name
-        out.append(Failure(str(column), check, rows))
+        rows[index[key == k]] = True
+        name = names[code]
+        check = builtin_name.get(place) or schema.columns[name].checks[place].name
+        out.append(Failure(name, str(check), rows))
     for k, check in enumerate(schema.checks):
         hit = cases[table & (cases["check_number"] == k)]
         if len(hit):
