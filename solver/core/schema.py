@@ -6,7 +6,8 @@ bounds and its allowed values. That table drives
 * :class:`~solver.core.account.Account` (one account: coercion, defaults, validation, tier
   derivation; :mod:`solver.core.cleaning`),
 * :func:`~solver.core.validation.validate_portfolio` (a whole table, vectorised: every row,
-  every problem),
+  every problem; its checks are the pandera schema
+  :func:`~solver.core.frame_checks.account_schema` built from this table),
 * the readers (:mod:`solver.core.readers`) and writers (:mod:`solver.core.writers`).
 
 Conventions

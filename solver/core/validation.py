@@ -2,10 +2,12 @@
 
 Every row and every column of a raw table (CSV text, Parquet numbers, Excel objects) is
 checked against the schema (:mod:`solver.core.schema`) with vectorised operations, in
-steps: the header, the columns one kind at a time (:mod:`solver.core.columns`), the
-cross-field checks, then the typed portfolio with its derived tiers and ``dpd_bucket``.
-Every problem is collected in a :class:`~solver.core.problems.ProblemLog` and raised
-together.
+steps: the header, the cells parsed one kind at a time (:mod:`solver.core.columns`), the
+parsed table checked by its pandera schema (:func:`~solver.core.frame_checks.account_schema`:
+required values, ranges, whole numbers, allowed values, unique ids, the cross-field check),
+then the typed portfolio with its derived tiers and ``dpd_bucket``. Every problem is
+collected in a :class:`~solver.core.problems.ProblemLog`, worded as before pandera, and
+raised together.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from solver.core.columns import parse_bool, parse_numeric, parse_sequences, strip_text, text_blank
+from solver.core.frame_checks import FINITE, WHOLE_NUMBER, Failure, account_schema, failures
 from solver.core.messages import fmt_num, fmt_raw, shown_value
 from solver.core.problems import ProblemLog
 from solver.core.schema import (
@@ -104,9 +107,8 @@ def validate_portfolio(
     skip = dict(skip or {})
     notes: list[str] = []
     frame = _check_header(frame, source, unknown_columns, log, notes, row_note)
-    out, valid = _parse_columns(frame, log, skip)
     # a blank income_normal stays NaN: it means "= income" (effective_income_normal)
-    _cross_checks(out, set(frame.columns), valid, log)
+    out, _ = _parse_columns(frame, log, skip)
     log.raise_if_any(row_note)
     result, tiers_derived = _typed_frame(out, n, tiering)
     result.attrs["warnings"] = notes
@@ -186,21 +188,30 @@ def skip_mask(skip: Mapping[str, np.ndarray], column: str, n: int) -> np.ndarray
     return np.zeros(n, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
 
 
+#: Problems of one column found while parsing or checking: (rows, how a row is told).
+Entries = dict[str, list[tuple[np.ndarray, Callable[[int], str]]]]
+
+
 def _parse_columns(
     frame: pd.DataFrame, log: ProblemLog, skip: Mapping[str, np.ndarray]
 ) -> tuple[dict[str, Any], np.ndarray]:
-    """Every schema column parsed and checked, one kind at a time: the values (defaults
-    applied) and the rows whose every cell parsed and passed its checks."""
+    """Every schema column parsed (:mod:`solver.core.columns`) and checked against the
+    pandera schema (:func:`~solver.core.frame_checks.account_schema`): the values
+    (defaults applied) and the rows whose every cell parsed and passed its checks.
+
+    The problems are logged column by column in the schema's order, the parser's before
+    the schema's, then the cross-column check: the order of the lines and of the
+    ``(by column: ...)`` summary of a long report."""
+    import pandas as pd
+
     n = len(frame)
     present = set(frame.columns)
     out: dict[str, Any] = {}
+    given: dict[str, Any] = {}  # the parsed cells pandera checks (present columns only)
+    reported: dict[str, np.ndarray] = {}  # cells the parser reported: not checked again
+    entries: Entries = {}
     valid = np.ones(n, dtype=bool)
-    if "account_id" in present:
-        out["account_id"], ok = _parse_ids(
-            frame["account_id"], log, skip_mask(skip, "account_id", n)
-        )
-        valid &= ok
-    for spec in FIELDS[1:]:
+    for spec in FIELDS:
         col = spec.name
         skip_cells = skip_mask(skip, col, n)
         if col not in present:
@@ -211,78 +222,103 @@ def _parse_columns(
                 out[col] = _filler(spec, n, spec.default)
             continue
         series = frame[col]
-        if spec.kind in ("forecast", "inflows"):
+        told = entries.setdefault(col, [])
+        if spec.kind == "id":
+            ids = strip_text(series)
+            blank = text_blank(ids) | skip_cells
+            log.account_ids = ids.mask(blank, "")
+            given[col] = ids.mask(blank)
+            reported[col] = skip_cells
+            valid &= ~skip_cells
+            out[col] = log.account_ids.array
+        elif spec.kind in ("forecast", "inflows"):
             values, messages = parse_sequences(spec, series, skip_cells)
             bad = np.zeros(n, dtype=bool)
             bad[list(messages)] = True
-            log.add(col, bad, messages.__getitem__)
+            told.append((bad, messages.__getitem__))
             valid &= ~(bad | skip_cells)
-            out[col] = values
+            out[col] = given[col] = values
         elif spec.kind in ("text", "category"):
             text = strip_text(series)
             blank = text_blank(text) | skip_cells
             if spec.kind == "category":
                 text = text.str.upper() if spec.name == "tier" else text.str.lower()
-                allowed = text.isin(spec.allowed or ()).to_numpy(dtype=bool)
-                bad = ~blank & ~allowed
-                log.add(col, bad, _unknown_value(spec, series))
-                valid &= ~bad
+            given[col] = text.mask(blank)
             out[col] = text.mask(blank, spec.default).array
         elif spec.kind == "bool":
             values, bad, blank = parse_bool(series)
             bad &= ~skip_cells
-            log.add(col, bad, _not_a_bool(series))
+            told.append((bad, _not_a_bool(series)))
             values[blank | skip_cells] = bool(spec.default)
             valid &= ~(bad | skip_cells)
-            out[col] = values
+            out[col] = given[col] = values
         else:
             values, bad, blank = parse_numeric(series)
-            out[col], ok = _check_numeric(
-                spec, values, bad & ~skip_cells, blank & ~skip_cells, series, log
-            )
-            valid &= ok & ~skip_cells
+            bad &= ~skip_cells
+            told.append((bad, _not_a_number(col, series)))
+            if not spec.required and spec.default is not None:
+                values[blank & ~skip_cells] = float(spec.default)
+            reported[col] = bad | (skip_cells & np.isnan(values))
+            valid &= ~(bad | skip_cells)
+            out[col] = given[col] = values
+    checked = pd.DataFrame(given, index=pd.RangeIndex(n), copy=False)
+    cross: list[tuple[np.ndarray, Callable[[int], str]]] = []
+    for failure in failures(account_schema(), checked):
+        if failure.column is None:  # the arrears check: only rows that are otherwise fine
+            cross.append((failure.rows, _arrears_message(out)))
+            continue
+        rows = failure.rows & ~reported.get(failure.column, np.zeros(n, dtype=bool))
+        valid &= ~rows
+        entries[failure.column].append((rows, _schema_message(failure, out, frame, log)))
+    for col, told in entries.items():
+        for rows, describe in told:
+            log.add(col, rows, describe)
+    for rows, describe in cross:
+        log.add("arrears", rows & valid, describe)
     return out, valid
 
 
-def _parse_ids(series: pd.Series, log: ProblemLog, skipped: np.ndarray) -> tuple[Any, np.ndarray]:
-    """The account ids (blank: ``""``) and the rows whose id is given and unique."""
-    import pandas as pd
+def _schema_message(
+    failure: Failure, out: Mapping[str, Any], frame: pd.DataFrame, log: ProblemLog
+) -> Callable[[int], str]:
+    """How a row failing one of the schema's checks is told (SPEC §3 wording)."""
+    col, check = failure.column, failure.check
+    assert col is not None
+    spec = SPECS[col]
+    if check == "not_nullable":
+        return lambda i: "missing value (required)"
+    if check == "field_uniqueness":
+        ids, rows = np.asarray(out[col], dtype=object), log.row_numbers
 
-    n = len(series)
-    rows = log.row_numbers
-    ids = strip_text(series)
-    blank = text_blank(ids) | skipped
-    ids = ids.mask(blank, "")
-    log.account_ids = ids
-    log.add("account_id", blank & ~skipped, lambda i: "missing value (required)")
-    codes, uniques = pd.factorize(ids)
-    first = np.full(len(uniques), n, dtype=np.int64)
-    np.minimum.at(first, codes, np.arange(n))
-    dup = (first[codes] != np.arange(n)) & ~blank
-    log.add(
-        "account_id",
-        dup,
-        lambda i: f"duplicate account_id {ids.iloc[i]!r} (first in row {rows[first[codes[i]]]})",
-    )
-    return ids.array, ~(blank | dup)
+        def duplicate(i: int) -> str:
+            first = int(np.flatnonzero(ids == ids[i])[0])
+            return f"duplicate account_id {ids[i]!r} (first in row {rows[first]})"
 
-
-def _cross_checks(
-    out: Mapping[str, Any], present: set[str], valid: np.ndarray, log: ProblemLog
-) -> None:
-    """Cross-field checks of the rows whose cells are individually fine."""
-    if {"principal", "arrears"} <= present:
-        cap = out["principal"] + out["interest_due"]
-        arrears = out["arrears"]
-        too_much = valid & (arrears > cap + 0.005)
-        log.add(
-            "arrears",
-            too_much,
-            lambda i: (
-                f"{fmt_num(arrears[i])} exceeds principal + interest_due "
-                f"({fmt_num(round(cap[i], 2))}); arrears are the overdue part of them"
-            ),
+        return duplicate
+    if check == "isin":
+        return _unknown_value(spec, frame[col])
+    values = out[col]
+    if check == FINITE:
+        return lambda i: f"infinite value ({fmt_num(values[i])})"
+    if check == WHOLE_NUMBER:
+        return lambda i: f"must be a whole number, got {shown_value(col, fmt_num(values[i]))}"
+    lo_msg, hi_msg = bound_messages(spec)
+    if check.startswith("greater_than"):
+        return lambda i: f"{lo_msg}, got {shown_value(col, fmt_num(values[i]))}"
+    if check.startswith("less_than"):
+        return lambda i: (
+            f"{hi_msg}, got {shown_value(col, fmt_num(values[i]))}{rate_hint(spec, values[i])}"
         )
+    raise AssertionError(f"no message for the check {check!r} of {col}")
+
+
+def _arrears_message(out: Mapping[str, Any]) -> Callable[[int], str]:
+    cap = out["principal"] + out["interest_due"]
+    arrears = out["arrears"]
+    return lambda i: (
+        f"{fmt_num(arrears[i])} exceeds principal + interest_due "
+        f"({fmt_num(round(cap[i], 2))}); arrears are the overdue part of them"
+    )
 
 
 def _typed_frame(
@@ -319,6 +355,10 @@ def _unknown_value(spec: FieldSpec, series: pd.Series) -> Callable[[int], str]:
     return lambda i: f"unknown {spec.name} {fmt_raw(series.iloc[i])} (allowed: {allowed})"
 
 
+def _not_a_number(col: str, series: pd.Series) -> Callable[[int], str]:
+    return lambda i: f"not a number: {shown_value(col, fmt_raw(series.iloc[i]))}"
+
+
 def _not_a_bool(series: pd.Series) -> Callable[[int], str]:
     return lambda i: f"expected true/false, got {fmt_raw(series.iloc[i])}"
 
@@ -334,54 +374,6 @@ def _filler(spec: FieldSpec, n: int, value: Any = None) -> Any:
         return np.full(n, bool(value))
     fill = np.nan if value is None else float(value)
     return np.full(n, fill, dtype=float)
-
-
-def _check_numeric(
-    spec: FieldSpec,
-    values: np.ndarray,
-    bad: np.ndarray,
-    blank: np.ndarray,
-    series: pd.Series,
-    log: ProblemLog,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Defaults, required, inf, bounds and integrality of a numeric column."""
-    col = spec.name
-    log.add(col, bad, lambda i: f"not a number: {shown_value(col, fmt_raw(series.iloc[i]))}")
-    ok = ~bad
-    if spec.required:
-        log.add(col, blank, lambda i: "missing value (required)")
-        ok &= ~blank
-    elif spec.default is not None:
-        values[blank] = float(spec.default)
-    inf = np.isinf(values)
-    log.add(col, inf, lambda i: f"infinite value ({fmt_num(values[i])})")
-    ok &= ~inf
-    finite = np.isfinite(values)
-    lo_msg, hi_msg = bound_messages(spec)
-    with np.errstate(invalid="ignore"):
-        if spec.lower is not None:
-            low = finite & ((values <= spec.lower) if spec.lower_open else (values < spec.lower))
-            log.add(col, low, lambda i: f"{lo_msg}, got {shown_value(col, fmt_num(values[i]))}")
-            ok &= ~low
-        if spec.upper is not None:
-            high = finite & ((values >= spec.upper) if spec.upper_open else (values > spec.upper))
-            log.add(
-                col,
-                high,
-                lambda i: (
-                    f"{hi_msg}, got {shown_value(col, fmt_num(values[i]))}{rate_hint(spec, values[i])}"
-                ),
-            )
-            ok &= ~high
-        if spec.kind == "int":
-            fractional = finite & ok & (np.floor(values) != values)
-            log.add(
-                col,
-                fractional,
-                lambda i: f"must be a whole number, got {shown_value(col, fmt_num(values[i]))}",
-            )
-            ok &= ~fractional
-    return values, ok
 
 
 def _to_column(spec: FieldSpec, values: Any) -> Any:

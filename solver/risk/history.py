@@ -29,10 +29,14 @@ dpd bucket; the two are kept apart (:mod:`solver.risk.transitions`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 
+from solver.core.frame_checks import NUMBER, failures, number
 from solver.core.tiering import dpd_bucket
 from solver.domain import ABSORBING_STATES, DEFAULT_DPD, HISTORY_STATUSES, TIERS
 from solver.errors import InputError
@@ -143,7 +147,7 @@ def validate_history(frame: pd.DataFrame, source: str = "<history>") -> pd.DataF
         Listing every problem (missing columns, numbers, ranges, statuses, months,
         duplicate or missing months, rows after a closing status).
     """
-    df = frame.copy()
+    df = frame.reset_index(drop=True)  # a copy; rows by position
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in HISTORY_REQUIRED if c not in df.columns]
     if missing:
@@ -153,8 +157,22 @@ def validate_history(frame: pd.DataFrame, source: str = "<history>") -> pd.DataF
         )
     if len(df) == 0:
         raise InputError(f"{source}: the history has no rows")
-    problems: list[str] = []
     account_id = df["account_id"].astype(str).str.strip()
+    status = df["status"].astype(str).str.strip().str.lower()
+    checked = pd.DataFrame(
+        {
+            "account_id": account_id.mask(df["account_id"].isna() | (account_id == "")),
+            **{
+                c: pd.to_numeric(df[c], errors="coerce").astype(float)
+                for c in _NUMBERS
+                if c in df.columns
+            },
+            "status": status,
+            **({"tier": df["tier"].astype(str).str.strip()} if "tier" in df.columns else {}),
+            "month": df["month"],
+        },
+    )
+    problems: list[str] = []
 
     def report(mask: np.ndarray, column: str, what: str) -> None:
         for pos in np.flatnonzero(mask)[:50]:
@@ -163,59 +181,139 @@ def validate_history(frame: pd.DataFrame, source: str = "<history>") -> pd.DataF
                 f"{what} (got {shown(df[column].iat[pos])})"
             )
 
-    report((df["account_id"].isna() | (account_id == "")).to_numpy(), "account_id", "missing id")
-    numbers: dict[str, np.ndarray] = {}
-    for column in ("amount_due", "amount_paid", "dpd", "balance", "credit_limit"):
-        if column not in df.columns:
-            continue
-        values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
-        report(~np.isfinite(values), column, "not a number")
-        numbers[column] = values
-    for column in ("amount_due", "amount_paid"):
-        report(numbers[column] < 0, column, "must be >= 0")
-    dpd = numbers["dpd"]
-    report(
-        (dpd < 0) | (np.isfinite(dpd) & (dpd != np.round(dpd))),
-        "dpd",
-        "must be a whole number >= 0",
-    )
-    if "credit_limit" in numbers:
-        report(numbers["credit_limit"] <= 0, "credit_limit", "must be > 0")
-    status = df["status"].astype(str).str.strip().str.lower()
-    report(
-        ~status.isin(HISTORY_STATUSES).to_numpy(),
-        "status",
-        f"must be one of {', '.join(HISTORY_STATUSES)}",
-    )
-    if "tier" in df.columns:
-        tier = df["tier"].astype(str).str.strip()
-        report(~tier.isin(TIERS).to_numpy(), "tier", f"must be one of {', '.join(TIERS)}")
-        df["tier"] = tier
-    month_index, bad_month = month_ordinal(df["month"])
-    report(bad_month, "month", "not a month (use YYYY-MM, a date or an integer)")
+    found = {
+        (f.column, f.check): f.rows
+        for f in failures(_history_schema(), checked, one_per_cell=False)
+    }
+    for column, check, what in _CELL_PROBLEMS:
+        if (column, check) in found:
+            report(found[column, check], column, what)
     if problems:
         raise problems_error(source, problems)
-    # order checks on clean rows: duplicates, gaps, rows after a closing status
+    # order checks on clean rows, in account and month order: duplicates, gaps, rows after
+    # a closing status (the sorted frame keeps the rows' positions as its index)
+    month_index, _ = month_ordinal(df["month"])
     order = np.lexsort((month_index, account_id.to_numpy()))
-    ids, months = account_id.to_numpy()[order], month_index[order]
-    same = np.r_[False, ids[1:] == ids[:-1]]
-    step = np.r_[0, np.diff(months)]
-    closed_before = np.r_[False, status.to_numpy()[order][:-1] != "open"] & same
-    for mask, what in (
-        (same & (step == 0), "duplicate month for this account"),
-        (same & (step > 1), "months must be consecutive: the month before is missing"),
-        (closed_before, "a row after the account was paid or charged off"),
-    ):
-        report(np.isin(np.arange(len(df)), order[mask]), "month", what)
+    in_order = pd.DataFrame(
+        {
+            "account_id": account_id.to_numpy()[order],
+            "month_index": month_index[order],
+            "status": status.to_numpy()[order],
+        },
+        index=order,
+    )
+    out_of_order = {f.check: f.rows for f in failures(_sequence_schema(), in_order)}
+    for check, what in _SEQUENCE_PROBLEMS:
+        if check in out_of_order:
+            report(out_of_order[check], "month", what)
     if problems:
         raise problems_error(source, problems)
     df["account_id"] = account_id
     df["status"] = status
+    if "tier" in df.columns:
+        df["tier"] = checked["tier"]
     df["month_index"] = month_index
-    for column, values in numbers.items():
-        df[column] = values
-    df["dpd"] = numbers["dpd"].astype(np.int64)
+    for column in _NUMBERS:
+        if column in df.columns:
+            df[column] = checked[column].to_numpy()
+    df["dpd"] = checked["dpd"].to_numpy().astype(np.int64)
     return df.iloc[order].reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------------------
+# The history's schema (pandera, solver.core.frame_checks): one problem line per failing
+# check, in the order of _CELL_PROBLEMS (check by check, then row by row, at most 50 rows
+# each); unlike the account book a cell may fail two checks (-inf: not a number, < 0).
+# ----------------------------------------------------------------------------------------
+
+_NUMBERS = ("amount_due", "amount_paid", "dpd", "balance", "credit_limit")
+_MONTH = "month"
+_WHOLE_NONNEGATIVE = "whole_nonnegative"
+
+
+def _month_given(values: pd.Series) -> Any:
+    return pd.Series(~month_ordinal(values)[1], index=values.index)
+
+
+def _whole_nonnegative(values: pd.Series) -> Any:
+    return ~((values < 0) | (np.isfinite(values) & (values != np.round(values))))
+
+
+@cache
+def _history_schema() -> pa.DataFrameSchema:
+    """The cells of a payment history (the required columns are checked before)."""
+
+    def amount(*checks: pa.Check, required: bool = True) -> pa.Column:
+        return pa.Column("float64", [number(), *checks], nullable=True, required=required)
+
+    return pa.DataFrameSchema(
+        {
+            "account_id": pa.Column("str", nullable=False),
+            "amount_due": amount(pa.Check.ge(0)),
+            "amount_paid": amount(pa.Check.ge(0)),
+            "dpd": amount(pa.Check(_whole_nonnegative, name=_WHOLE_NONNEGATIVE)),
+            "balance": amount(required=False),
+            "credit_limit": amount(pa.Check.gt(0), required=False),
+            "status": pa.Column("str", pa.Check.isin(HISTORY_STATUSES, ignore_na=False)),
+            "tier": pa.Column("str", pa.Check.isin(TIERS, ignore_na=False), required=False),
+            "month": pa.Column(None, pa.Check(_month_given, name=_MONTH, ignore_na=False)),
+        },
+        name="payment history",
+    )
+
+
+#: (column, check, what is wrong), in the order the problems are listed.
+_CELL_PROBLEMS: tuple[tuple[str, str, str], ...] = (
+    ("account_id", "not_nullable", "missing id"),
+    *((column, NUMBER, "not a number") for column in _NUMBERS),
+    ("amount_due", "greater_than_or_equal_to", "must be >= 0"),
+    ("amount_paid", "greater_than_or_equal_to", "must be >= 0"),
+    ("dpd", _WHOLE_NONNEGATIVE, "must be a whole number >= 0"),
+    ("credit_limit", "greater_than", "must be > 0"),
+    ("status", "isin", f"must be one of {', '.join(HISTORY_STATUSES)}"),
+    ("tier", "isin", f"must be one of {', '.join(TIERS)}"),
+    ("month", _MONTH, "not a month (use YYYY-MM, a date or an integer)"),
+)
+
+
+def _after_same_account(frame: pd.DataFrame) -> np.ndarray:
+    ids = frame["account_id"].to_numpy()
+    return np.r_[False, ids[1:] == ids[:-1]]
+
+
+def _no_duplicate_month(frame: pd.DataFrame) -> Any:
+    step = np.r_[0, np.diff(frame["month_index"].to_numpy())]
+    return pd.Series(~(_after_same_account(frame) & (step == 0)), index=frame.index)
+
+
+def _no_gap(frame: pd.DataFrame) -> Any:
+    step = np.r_[0, np.diff(frame["month_index"].to_numpy())]
+    return pd.Series(~(_after_same_account(frame) & (step > 1)), index=frame.index)
+
+
+def _nothing_after_closing(frame: pd.DataFrame) -> Any:
+    closed_before = np.r_[False, frame["status"].to_numpy()[:-1] != "open"]
+    return pd.Series(~(closed_before & _after_same_account(frame)), index=frame.index)
+
+
+@cache
+def _sequence_schema() -> pa.DataFrameSchema:
+    """An account's months, sorted by account and month: consecutive, closing absorbs."""
+    return pa.DataFrameSchema(
+        checks=[
+            pa.Check(_no_duplicate_month, name="no_duplicate_month"),
+            pa.Check(_no_gap, name="consecutive_months"),
+            pa.Check(_nothing_after_closing, name="closing_absorbs"),
+        ],
+        name="payment history months",
+    )
+
+
+_SEQUENCE_PROBLEMS: tuple[tuple[str, str], ...] = (
+    ("no_duplicate_month", "duplicate month for this account"),
+    ("consecutive_months", "months must be consecutive: the month before is missing"),
+    ("closing_absorbs", "a row after the account was paid or charged off"),
+)
 
 
 def read_history(path: TableSource) -> pd.DataFrame:

@@ -1,0 +1,118 @@
+"""The pandera table schemas (solver/core/frame_checks.py) and how their failures become the
+project's problem lines (issue 14): one line per cell in the account book, the
+cross-column check only on otherwise clean rows, row positions kept in a sorted frame, and
+a bug of ours (a wrong dtype) never passed off as a user's problem."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandera.config import config_context
+
+from solver.core.frame_checks import account_schema, failures
+from solver.core.validation import validate_portfolio
+from solver.errors import InputError
+from solver.risk.history import validate_history
+
+GOOD = {
+    "account_id": ["A1", "A2", "A3", "A4"],
+    "principal": ["1000", "2000", "3000", "4000"],
+    "arrears": ["10", "20", "30", "40"],
+    "annual_rate": ["0.1", "0.1", "0.1", "0.1"],
+    "remaining_term": ["12", "12", "12", "12"],
+    "income": ["5000", "5000", "5000", "5000"],
+    "expenses": ["1000", "1000", "1000", "1000"],
+}
+
+
+def _problems(**changes: dict[int, str]) -> list[str]:
+    """The problem lines of GOOD with cells replaced (column -> {row index: text})."""
+    table = pd.DataFrame(GOOD)
+    for column, cells in changes.items():
+        for i, text in cells.items():
+            table.loc[i, column] = text
+    with pytest.raises(InputError) as caught:
+        validate_portfolio(table, "b.csv")
+    return caught.value.problems
+
+
+def test_one_line_per_cell_in_the_declared_order():
+    """inf is below no bound but above the money ceiling: told as infinite only; 0.5 months
+    is below 1 and fractional: told the bound only; -0.5 % is told the lower bound."""
+    lines = _problems(principal={1: "inf"}, remaining_term={2: "0.5"}, annual_rate={3: "-0.005"})
+    assert lines == [
+        "b.csv: row 2 (account_id A2): principal: infinite value (inf)",
+        "b.csv: row 3 (account_id A3): remaining_term: must be in [1, 600], got 0.5",
+        "b.csv: row 4 (account_id A4): annual_rate: must be in [0, 0.36], got -0.005",
+    ]
+
+
+def test_cross_column_check_only_on_rows_otherwise_clean():
+    """Arrears above principal + interest are told, unless the row has another problem
+    (its other cell is what to fix first)."""
+    lines = _problems(arrears={0: "5000", 2: "9000"}, income={2: "lots"})
+    assert lines == [
+        "b.csv: row 1 (account_id A1): arrears: 5000 exceeds principal + interest_due (1000); "
+        "arrears are the overdue part of them",
+        "b.csv: row 3 (account_id A3): income: not a number: <withheld>",
+    ]
+
+
+def test_duplicates_name_the_first_row_and_blanks_are_only_missing():
+    lines = _problems(account_id={1: " ", 2: "A1", 3: ""})
+    assert lines == [
+        "b.csv: row 2 (account_id missing): account_id: missing value (required)",
+        "b.csv: row 3 (account_id A1): account_id: duplicate account_id 'A1' (first in row 1)",
+        "b.csv: row 4 (account_id missing): account_id: missing value (required)",
+    ]
+
+
+def test_masks_follow_the_row_positions_of_a_permuted_index():
+    """A sorted frame keeps its rows' positions as the index: the masks are by position."""
+    frame = pd.DataFrame(
+        {"account_id": pd.array(["a", "b", "c"], dtype="str"), "principal": [1.0, -2.0, 3.0]},
+        index=[2, 0, 1],
+    )
+    (failure,) = failures(account_schema(), frame)
+    assert (failure.column, failure.check) == ("principal", "greater_than")
+    assert failure.rows.tolist() == [True, False, False]  # -2.0 is the row labelled 0
+
+
+def test_a_wrong_dtype_is_our_bug_not_a_users_problem():
+    frame = pd.DataFrame({"principal": pd.array(["1"], dtype="str")})
+    with pytest.raises(AssertionError, match="table schema failure"):
+        failures(account_schema(), frame)
+
+
+def test_history_cell_may_fail_two_checks_listed_check_by_check():
+    """The history lists problems check by check (SPEC of docs/history.md): -inf is not a
+    number and is below 0, both told; the status check comes after every number check."""
+    history = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "b"],
+            "month": ["2024-01", "2024-02", "2024-01"],
+            "amount_due": [100.0, -np.inf, 5.0],
+            "amount_paid": [0.0, 0.0, np.nan],
+            "dpd": [0, 30, 0],
+            "status": ["open", "late", "open"],
+        }
+    )
+    with pytest.raises(InputError) as caught:
+        validate_history(history, "h.csv")
+    assert caught.value.problems == [
+        "h.csv: row 2 (account_id a): amount_due: not a number (got -inf)",
+        "h.csv: row 3 (account_id b): amount_paid: not a number (got nan)",
+        "h.csv: row 2 (account_id a): amount_due: must be >= 0 (got -inf)",
+        "h.csv: row 2 (account_id a): status: must be one of open, paid, charged_off (got 'late')",
+    ]
+
+
+def test_pandera_settings_cannot_switch_the_checks_off():
+    """PANDERA_VALIDATION_ENABLED=False or a schema-only depth (pandera reads them from the
+    environment) must not let a broken book through."""
+    for settings in ({"validation_enabled": False}, {"validation_depth": "SCHEMA_ONLY"}):
+        with config_context(**settings):
+            assert _problems(annual_rate={0: "0.45"}) == [
+                "b.csv: row 1 (account_id A1): annual_rate: must be in [0, 0.36], got 0.45"
+            ]
