@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
-from commands.common import SEED, TIME_LIMIT, FiniteFloat, catalogue_options, console, shared_help
+from commands.common import (
+    TIME_LIMIT,
+    FiniteFloat,
+    catalogue_options,
+    console,
+    file_option,
+    quiet_option,
+    seed_option,
+    shared_help,
+)
 from commands.engine_opts import engine_options
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from commands.sources import book_options, input_path, out_db_options, write_out_db
@@ -16,34 +25,36 @@ from commands.tables import Column, print_fitted
 from solver.domain import TIERS
 
 
+def _optional(flag: str, dest: str, kind: Any, metavar: str, text: str) -> Any:
+    """``flag METAVAR`` of type ``kind`` as ``dest``, ``None`` when not given (the modes)."""
+    return click.option(flag, dest, type=kind, default=None, metavar=metavar, help=text)
+
+
 @click.command("allocate")
 @click.argument("portfolio", type=click.Path(path_type=Path), required=False)
 @book_options("portfolio")
 @catalogue_options()
-@click.option(
+@file_option(
     "--plans",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Output of `workout plan-portfolio` (CSV/Parquet/Excel, or its Parquet dataset "
+    "Output of `workout plan-portfolio` (CSV/Parquet/Excel, or its Parquet dataset "
     "directory): senior calls can offer plans, valued as the plan's uplift received within "
     "[plans] valuation_weeks of the catalogue (README, 'One currency of value').",
+    dir_okay=True,
 )
-@click.option(
+@file_option(
     "--replan",
-    "replan_steps",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Output of `workout replan`: broken plans' treatments follow the step (cure_window: "
+    "Output of `workout replan`: broken plans' treatments follow the step (cure_window: "
     "gentle only; reage: gentle or the senior call's plan offer; escalate: legal and field "
     "allowed despite has_plan).",
+    dest="replan_steps",
+    dir_okay=True,
 )
-@click.option(
+@file_option(
     "--history",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Payment history (the long format of docs/history.md): the replan steps are "
+    "Payment history (the long format of docs/history.md): the replan steps are "
     "computed here as `workout replan` computes them (default policy scenarios/replan.toml) "
     "and steer the allocation as --replan does. Not with --replan.",
+    dir_okay=True,
 )
 @click.option(
     "--budget",
@@ -58,38 +69,30 @@ from solver.domain import TIERS
     show_default=True,
     help=shared_help("--time-limit", "Here: the whole allocation."),
 )
-@click.option(
-    "--seed",
-    type=SEED,
-    default=0,
-    show_default=True,
-    help=shared_help("--seed", "Here: the CP-SAT search."),
-)
-@click.option(
+@seed_option("Here: the CP-SAT search.")
+@_optional(
     "--explain-tree",
     "explain_depth",
-    type=click.IntRange(1, 8),
-    default=None,
-    metavar="DEPTH",
-    help="Fit a decision tree of at most DEPTH levels to the optimal treatments (rules a "
+    click.IntRange(1, 8),
+    "DEPTH",
+    "Fit a decision tree of at most DEPTH levels to the optimal treatments (rules a "
     "manager can read) and report its agreement with the optimum, the value it loses and "
     "whether it respects the capacities.",
 )
-@click.option(
+@_optional(
     "--explain-tree-out",
     "explain_prefix",
-    type=str,
-    default=None,
-    metavar="PREFIX",
-    help="With --explain-tree: write the rules to PREFIX.txt, PREFIX.json and PREFIX.sql "
+    str,
+    "PREFIX",
+    "With --explain-tree: write the rules to PREFIX.txt, PREFIX.json and PREFIX.sql "
     "(an SQL CASE expression over the book's columns).",
 )
-@click.option(
+@_optional(
     "--weeks",
-    type=click.IntRange(2, 12),
-    default=None,
-    metavar="W",
-    help="Plan over this many weeks (periods) with capacity per week, accounts paying, "
+    "weeks",
+    click.IntRange(2, 12),
+    "W",
+    "Plan over this many weeks (periods) with capacity per week, accounts paying, "
     "ageing or defaulting as the behaviour model says; --out gets this week's treatments "
     "under that plan, and the plan's value is compared with repeating the one-week "
     "allocation on the same simulated futures. --budget is then per week.",
@@ -108,7 +111,7 @@ from solver.domain import TIERS
     "assignment table."
 )
 @click.option("--jurisdiction", default=None, help=shared_help("--jurisdiction"))
-@click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
+@quiet_option()
 @out_db_options
 @engine_options
 def allocate(
@@ -193,12 +196,8 @@ def allocate(
         if plan_table is not None:
             for note in match_plans(plan_table, frame, f"--plans {plans}", portfolio):
                 click.echo(f"warning: --plans {plans}: {note}", err=True)
-        err = console(stderr=True)
-        spinner = (
-            contextlib.nullcontext()
-            if quiet
-            else err.status(f"allocating {len(frame):,} accounts …")
-        )
+        spinner = _spinner(quiet, len(frame))
+        target = _Target(out, out_db, fmt, quiet, catalogue.currency)
         if weeks is not None:
             from solver.allocation.horizon import plan_horizon
 
@@ -213,7 +212,7 @@ def allocate(
                     paths=paths,
                     seed=seed,
                 )
-            return _horizon_output(horizon, out, out_db, fmt, quiet, catalogue.currency)
+            return _horizon_output(horizon, target)
         with spinner:
             result = run_allocation(
                 frame,
@@ -227,15 +226,27 @@ def allocate(
                 steps=steps,
                 keep_problem=explain_depth is not None,
             )
-        explanation = None
-        if explain_depth is not None:
-            from solver.allocation.strategy import explain_result
-
-            explanation = explain_result(
-                frame, catalogue, team_set, result, explain_depth, plans=plan_table
-            )
+        explanation = _explain(frame, catalogue, team_set, result, explain_depth, plan_table)
     explained = (explanation, explain_prefix, explain_paths)
-    return _allocation_output(result, explained, out, out_db, fmt, quiet, catalogue.currency)
+    return _allocation_output(result, explained, target)
+
+
+def _spinner(quiet: bool, accounts: int) -> Any:
+    """The 'allocating N accounts' spinner on stderr (nothing with --quiet)."""
+    if quiet:
+        return contextlib.nullcontext()
+    return console(stderr=True).status(f"allocating {accounts:,} accounts …")
+
+
+def _explain(
+    frame: Any, catalogue: Any, teams: Any, result: Any, depth: int | None, plans: Any
+) -> Any:
+    """The --explain-tree explanation of the solved allocation, or None without it."""
+    if depth is None:
+        return None
+    from solver.allocation.strategy import explain_result
+
+    return explain_result(frame, catalogue, teams, result, depth, plans=plans)
 
 
 def _check_modes(
@@ -270,21 +281,33 @@ def _replan_steps(path: Path | None, history: Path | None, frame: Any) -> Any:
     return steps_by_account(steps_from_history(frame, history), f"--history {history}")
 
 
+class _Target(NamedTuple):
+    """Where and how the command's answer goes (--out, --out-db, --format, --quiet) and the
+    currency its tables print."""
+
+    out: Path
+    out_db: tuple[str, str, bool] | None
+    fmt: str
+    quiet: bool
+    currency: str
+
+    def write(self, table: Any, sheet: str) -> str | None:
+        """Write the assignment table to --out-db (first: one transaction) and --out; the
+        database's line for stderr, if any."""
+        db_line = write_out_db(self.out_db, table)
+        write_out(self.out, table, sheet_name=sheet)
+        return db_line
+
+
 def _allocation_output(
-    result: Any,
-    explained: tuple[Any, str | None, list[Path]],
-    out: Path,
-    out_db: tuple[str, str, bool] | None,
-    fmt: str,
-    quiet: bool,
-    currency: str,
+    result: Any, explained: tuple[Any, str | None, list[Path]], target: _Target
 ) -> int:
     """Write the one-week allocation (file, table, the tree's rules); print its tables.
     ``explained``: the --explain-tree result (or None), its --explain-tree-out prefix and
     files."""
     explanation, explain_prefix, explain_paths = explained
-    db_line = write_out_db(out_db, result.assignments)
-    write_out(out, result.assignments, sheet_name="allocation")
+    out, fmt, quiet = target.out, target.fmt, target.quiet
+    db_line = target.write(result.assignments, "allocation")
     if explanation is not None and explain_prefix is not None:
         from solver.allocation.strategy import write_exports
 
@@ -300,25 +323,18 @@ def _allocation_output(
             wrote(path, fmt, quiet=quiet)
         return 0
     con = console(min_width=120)
-    _print_tables(result, out, currency, con)
+    _print_tables(result, out, target.currency, con)
     if explanation is not None:
-        _print_explanation(explanation, currency, con)
+        _print_explanation(explanation, target.currency, con)
         for path in explain_paths:
             wrote(path, fmt, con)
     return 0
 
 
-def _horizon_output(
-    horizon: Any,
-    out: Path,
-    out_db: tuple[str, str, bool] | None,
-    fmt: str,
-    quiet: bool,
-    currency: str,
-) -> int:
+def _horizon_output(horizon: Any, target: _Target) -> int:
     """Write this week's treatments under the multi-week plan; print the comparison."""
-    db_line = write_out_db(out_db, horizon.assignments)
-    write_out(out, horizon.assignments, sheet_name="week1")
+    out, fmt, quiet, currency = target.out, target.fmt, target.quiet, target.currency
+    db_line = target.write(horizon.assignments, "week1")
     if db_line is not None and not quiet:
         console(stderr=True).print(db_line, highlight=False)
     if emit(fmt, table=horizon.assignments, payload=horizon.to_dict()):

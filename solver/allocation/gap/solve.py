@@ -247,7 +247,17 @@ def solve_assignment(
         if final is not None:
             return final
 
-    keep, rc = _reduced_options(problem, allowed, dual, run.incumbent)
+    return _search_phases(run, allowed, dual, pairs=pairs, lns=lns)
+
+
+def _search_phases(
+    run: Run, allowed: np.ndarray, dual: DualResult, *, pairs: int, lns: bool
+) -> AssignmentResult:
+    """The decomposition's search after the dual and the greedy (large problems, or small
+    ones the exact model did not close): CP-SAT on the reduced options when there is no
+    incumbent yet, the knapsack phase, the neighbourhood search and, with two workers,
+    CP-SAT on what is left of the clock; each stops once the incumbent is good enough."""
+    keep, rc = _reduced_options(run.problem, allowed, dual, run.incumbent)
     if (
         run.incumbent is None
         and int(keep.sum()) <= CPSAT_MAX_PAIRS
@@ -262,10 +272,10 @@ def solve_assignment(
             run.method,
             "time limit reached before a feasible assignment was found",
         )
-    if problem.objective(run.incumbent) <= run.good_enough(run.bound):
+    if run.problem.objective(run.incumbent) <= run.good_enough(run.bound):
         return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
     knapsack_phase(run, allowed, dual, rc)
-    if problem.objective(run.incumbent) <= run.good_enough(run.bound):
+    if run.problem.objective(run.incumbent) <= run.good_enough(run.bound):
         return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
     if lns and int(keep.sum()) <= CPSAT_MAX_PAIRS and run.clock.left > 0.0:
         if time.perf_counter() >= run.deadline - 0.05:
