@@ -95,6 +95,12 @@ def _sigint_deferred() -> Iterator[None]:
         return
     pending: list[int] = []
     previous = signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
+    # blocked too in this thread, so the threads the start creates (the cluster's event
+    # loop, which forks the workers) and the processes they fork start with SIGINT blocked:
+    # a Ctrl-C between the fork and the wrapper's ``trap`` stays pending, and the trap's
+    # "ignore" then discards it (CI, session 8: an unblocked ``sh`` died of it, "Nanny
+    # failed to start")
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     executable = multiprocessing.spawn.get_executable()
     with tempfile.TemporaryDirectory(prefix="workout-spawn-") as tmp:
         wrapper = Path(tmp) / "python"
@@ -108,6 +114,7 @@ def _sigint_deferred() -> Iterator[None]:
         finally:
             multiprocessing.set_executable(os.fsdecode(executable))
             signal.signal(signal.SIGINT, previous)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a pending one arrives here
     if pending:
         signal.raise_signal(signal.SIGINT)
 
