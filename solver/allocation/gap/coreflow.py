@@ -298,7 +298,6 @@ def solve_core_flow(
     optimal = optimal and exact and best_bound >= objective_int
     rounding = 0.0 if exact else 0.5 * n / scale
     stats["core_scale"] = scale
-    stats["row_units"] = unit
     return CoreFlowResult(
         node_opt[jobs, x].astype(np.int64),
         best_bound / scale - rounding,
