@@ -177,7 +177,7 @@ def test_cli_generate_fit_score_calibrate(tmp_path, capsys):
 @needs_uci
 def test_uci_through_the_history_adapter_keeps_its_auc():
     """Acceptance: UCI fitted on history-v1 features through the adapter, held-out AUC >=
-    0.78 (measured 0.7878; logistic baseline 0.7670); its event is recorded as a delinquency."""
+    0.78 (measured 0.7875; logistic baseline 0.7670); its event is recorded as a delinquency."""
     fit = fit_uci_history(UCI)
     assert fit.auc >= 0.78
     assert fit.model.fit_info["event"] == "delinquency"

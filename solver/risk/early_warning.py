@@ -1,17 +1,18 @@
 """Early-warning score: probability of default next month from repayment behaviour.
 
-Model. scikit-learn's ``HistGradientBoostingClassifier`` on the engineered behaviour
+Model. LightGBM's gradient-boosted trees (``LGBMClassifier``) on the engineered behaviour
 features of :func:`solver.risk.uci.uci_features` (status history, payment-to-bill
-ratios, utilisation, trends, delinquency counts), with fixed hyperparameters and a fixed
-``random_state``. The data are split 70/30, stratified on the outcome, with the same
+ratios, utilisation, trends, delinquency counts), with fixed hyperparameters, a fixed
+seed and LightGBM's ``deterministic`` mode (why LightGBM: :mod:`solver.risk.trees`). The data are split 70/30, stratified on the outcome, with the same
 seed; every reported metric is measured on the held-out 30 %. In the same run an
 off-the-shelf ``HistGradientBoostingClassifier(random_state=seed)`` is fitted on the raw
 columns as the baseline.
 
-Persistence without pickle. The fitted trees are exported to plain arrays (split
-feature, threshold, where missing values go, children, leaf values) and stored in a
-TOML file; :class:`solver.risk.trees.TreeEnsemble` evaluates them with vectorised numpy.
-Loading a model therefore only parses data. The export is checked against scikit-learn's own
+Persistence without pickle. The fitted trees are exported from LightGBM's documented
+``Booster.dump_model()`` to plain arrays (split feature, threshold, where missing values
+go, children, leaf values) and stored in a TOML file;
+:class:`solver.risk.trees.TreeEnsemble` evaluates them with vectorised numpy. Loading a
+model therefore only parses data. The export is checked against LightGBM's own
 ``predict_proba`` on the test rows when it is made, and the metrics are computed from
 the exported trees, i.e. from exactly what is persisted.
 
@@ -21,9 +22,9 @@ portfolio's mix. Each tier's monthly hazard is the default rate observed in it o
 held-out set (with an exact binomial interval); ``score`` attaches it to every account
 so that ``plan``, ``allocate`` and ``scenario`` can use the tier and its hazard.
 
-scikit-learn is imported inside the functions that fit or measure (start-up time: about
-half a second that ``workout risk score``, which only evaluates the stored trees, would
-otherwise pay).
+LightGBM and scikit-learn are imported inside the functions that fit or measure (start-up
+time: about half a second that ``workout risk score``, which only evaluates the stored
+trees, would otherwise pay).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from solver.core.atomic import atomic_open
 from solver.core.files import read_toml
 from solver.domain import TIERS
 from solver.errors import InputError
-from solver.risk._tables import TableSource
+from solver.risk._tables import TableSource, source_label
 from solver.risk.calibration import binomial_interval
 from solver.risk.trees import TreeEnsemble
 from solver.risk.uci import TARGET, read_uci, uci_features, uci_raw_features
@@ -191,16 +192,19 @@ class EarlyWarningParams:
     test_size
         Held-out share (stratified).
     learning_rate, max_iter, max_leaf_nodes, min_samples_leaf, l2_regularization, max_features
-        ``HistGradientBoostingClassifier`` settings (no early stopping: every row of the
-        training share is used to fit).
+        The boosting settings: learning rate, number of trees, leaves per tree, minimum
+        rows per leaf, L2 penalty on leaf values, share of the features tried at each
+        split (LightGBM's ``learning_rate``, ``n_estimators``, ``num_leaves``,
+        ``min_child_samples``, ``reg_lambda``, ``feature_fraction_bynode``; no early
+        stopping: every row of the training share is used to fit).
     pd_bands
         Upper PD bounds of tiers A-D.
     baseline
         Fit the off-the-shelf baseline on the raw columns in the same run.
     n_threads
-        OpenMP threads for scikit-learn (default 1: on a busy shared machine OpenMP
-        spin-waiting makes more threads several times slower, and one thread keeps the
-        floating-point summation order, hence the model, fixed).
+        OpenMP threads for LightGBM and scikit-learn (default 1: on a busy shared machine
+        OpenMP spin-waiting makes more threads several times slower, and one thread keeps
+        the floating-point summation order, hence the model, fixed).
     """
 
     seed: int = 0
@@ -229,16 +233,23 @@ class EarlyWarningParams:
         check_pd_bands(self.pd_bands)
 
     def model_params(self) -> dict[str, Any]:
-        """Keyword arguments for ``HistGradientBoostingClassifier``."""
+        """Keyword arguments for LightGBM's ``LGBMClassifier`` (recorded in the model file).
+
+        ``deterministic`` with ``force_col_wise`` (LightGBM's documented recipe for
+        reproducible results) and one thread: the same data and seed give the same trees.
+        """
         return {
             "learning_rate": self.learning_rate,
-            "max_iter": self.max_iter,
-            "max_leaf_nodes": self.max_leaf_nodes,
-            "min_samples_leaf": self.min_samples_leaf,
-            "l2_regularization": self.l2_regularization,
-            "max_features": self.max_features,
-            "early_stopping": False,
+            "n_estimators": self.max_iter,
+            "num_leaves": self.max_leaf_nodes,
+            "min_child_samples": self.min_samples_leaf,
+            "reg_lambda": self.l2_regularization,
+            "feature_fraction_bynode": self.max_features,
             "random_state": self.seed,
+            "deterministic": True,
+            "force_col_wise": True,
+            "n_jobs": self.n_threads,
+            "verbose": -1,
         }
 
 
@@ -519,7 +530,8 @@ def fit_early_warning(
     -------
     EarlyWarningFit
     """
-    # Import scikit-learn first: threadpoolctl only limits OpenMP runtimes already loaded.
+    # Import scikit-learn first: threadpoolctl only limits OpenMP runtimes already loaded
+    # (the baselines; LightGBM takes its threads from n_jobs).
     import sklearn.ensemble  # noqa: F401
 
     params = params or EarlyWarningParams()
@@ -564,7 +576,7 @@ def _fit(
     target: str,
     baseline_kind: str = "hgb",
 ) -> EarlyWarningFit:
-    from sklearn.ensemble import HistGradientBoostingClassifier
+    import lightgbm
     from sklearn.model_selection import train_test_split
 
     started = time.perf_counter()
@@ -581,15 +593,15 @@ def _fit(
     )
     x = features.to_numpy(dtype=float)
     names = tuple(str(c) for c in features.columns)
-    classifier = HistGradientBoostingClassifier(**params.model_params())
+    classifier = lightgbm.LGBMClassifier(**params.model_params())
     classifier.fit(x[train], y[train])
-    ensemble = TreeEnsemble.from_sklearn(classifier, names)
+    ensemble = TreeEnsemble.from_lightgbm_dump(classifier.booster_.dump_model(), names)
     test_pd = ensemble.predict_pd(x[test])
-    # The persisted trees must reproduce scikit-learn exactly; otherwise the export is wrong.
-    reference = classifier.predict_proba(x[test])[:, 1]
+    # The persisted trees must reproduce LightGBM exactly; otherwise the export is wrong.
+    reference = np.asarray(classifier.predict_proba(x[test]))[:, 1]  # typed as list or array
     if not np.allclose(test_pd, reference, rtol=0, atol=1e-9):
         raise RuntimeError(
-            f"exported trees disagree with scikit-learn (max diff {np.max(np.abs(test_pd - reference)):.3g})"
+            f"exported trees disagree with LightGBM (max diff {np.max(np.abs(test_pd - reference)):.3g})"
         )
     y_test = y[test]
     baseline_auc = baseline_ks = math.nan
@@ -605,7 +617,6 @@ def _fit(
     tiers = tier_table(y_test, test_pd, params.pd_bands)
     auc, ks = roc_auc(y_test, test_pd), ks_statistic(y_test, test_pd)
     brier = float(np.mean((test_pd - y_test) ** 2))
-    import sklearn  # loaded already by the fit: for its version
 
     fit_info = {
         "seed": params.seed,
@@ -617,7 +628,7 @@ def _fit(
         "ks": ks,
         "brier": brier,
         "baseline": _BASELINE_NAMES[baseline_kind],
-        "learner": f"scikit-learn {sklearn.__version__} HistGradientBoostingClassifier",
+        "learner": f"LightGBM {lightgbm.__version__} LGBMClassifier",
         "params": {k: v for k, v in params.model_params().items()},
     }
     if not math.isnan(baseline_auc):
@@ -654,7 +665,7 @@ def _fit(
 
 def fit_uci(path: TableSource, params: EarlyWarningParams | None = None) -> EarlyWarningFit:
     """Read the UCI file, build the behaviour features and fit (baseline on the raw columns)."""
-    return fit_uci_table(read_uci(path), str(path), params)
+    return fit_uci_table(read_uci(path), source_label(path), params)
 
 
 def fit_uci_table(
