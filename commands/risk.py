@@ -66,34 +66,26 @@ def _check_outputs(inputs: dict[str, Any], *outputs: tuple[str, Any, bool]) -> N
         seen[option] = path
 
 
-def _uci_source(path: Any, uci: bool, data_dir: str | None, what: str) -> Any:
-    """The table a command reads: ``path`` (a file, or a database's ``BookSource`` from
-    :func:`~commands.sources.history_options`) or, with ``--uci``, the shared UCI file."""
+def _table_source(
+    path: Any, what: str, *, uci: bool | None = None, data_dir: str | None = None
+) -> Any:
+    """The table a command reads: ``path`` (a file, as a ``Path``, or a database's
+    ``BookSource`` from :func:`~commands.sources.history_options`) or, in the commands
+    with ``--uci`` (``uci`` not ``None``), the shared UCI file when it is set."""
     from solver.core.sources import BookSource
-    from solver.risk.uci import require_uci_csv
 
-    if path and uci:
-        raise click.UsageError(f"give either {what} or --uci, not both")
     if uci:
+        from solver.risk.uci import require_uci_csv
+
+        if path:
+            raise click.UsageError(f"give either {what} or --uci, not both")
         return require_uci_csv(data_dir)
     if not path:
+        shared = "" if uci is None else "; or --uci to use the shared UCI credit-card data"
         raise click.UsageError(
-            f"missing {what} (a file, or --db URL with --table or --query; or --uci to use "
-            "the shared UCI credit-card data)"
+            f"missing {what} (a file, or --db URL with --table or --query{shared})"
         )
     return path if isinstance(path, BookSource) else Path(path)
-
-
-def _input_file(source: Any) -> Path | None:
-    """The file behind a command's table (``None`` for a database), for the output checks."""
-    return Path(source) if isinstance(source, str) else input_path(source)
-
-
-def _required_source(path: Any, what: str) -> Any:
-    """A command's table when it has no ``--uci``: the file or database ``BookSource``."""
-    if path is None:
-        raise click.UsageError(f"missing {what} (a file, or --db URL with --table or --query)")
-    return path
 
 
 def _default_dpd_option(text: str) -> Any:
@@ -202,13 +194,11 @@ def rollrates(
     from solver.risk.reports import rollrate_report
     from solver.risk.rollrates import read_panel
 
-    source = _uci_source(panel, uci, data_dir, "PANEL")
+    source = _table_source(panel, "PANEL", uci=uci, data_dir=data_dir)
     if out:
         output_format(out, option="--out")
     png_path = _png_path(png, no_png, out, "rollrates.png")
-    _check_outputs(
-        {"PANEL": _input_file(source)}, ("--out", out, False), ("--png", png_path, False)
-    )
+    _check_outputs({"PANEL": input_path(source)}, ("--out", out, False), ("--png", png_path, False))
     report = rollrate_report(
         read_panel(source),
         source=str(source),
@@ -330,14 +320,14 @@ def fit(
     from solver.risk.history import DefaultDefinition
     from solver.risk.history_fit import fit_table
 
-    source = _uci_source(data, uci, data_dir, "DATA")
+    source = _table_source(data, "DATA", uci=uci, data_dir=data_dir)
     if Path(out).suffix.lower() != ".toml":
         raise click.BadParameter("the model file must end in .toml", param_hint="--out")
     if behaviour_out:
         _refuse_behaviour_out(source)
     png_path = _png_path(png, no_png, out, "risk_fit.png")
     _check_outputs(
-        {"DATA": _input_file(source), "--base": base},
+        {"DATA": input_path(source), "--base": base},
         ("--out", out, False),
         ("--png", png_path, False),
     )
@@ -389,9 +379,9 @@ def _refuse_behaviour_out(source: Any) -> None:
     """--behaviour-out needs monthly default hazards by the book's tiers; an early-warning
     fit has neither (UCI: a delinquency event; a history: default within the horizon, by PD
     band). Refuse before any work, with the reason and the command that does it (exit 2)."""
-    from solver.risk.history_fit import read_layout
+    from solver.risk.history_fit import table_layout
 
-    if read_layout(source)[1] != "uci":
+    if table_layout(source) != "uci":  # the header tells; the table is not read
         raise InputError(
             f"{source}: --behaviour-out: an early-warning fit on a history predicts default "
             "within --horizon months of the accounts it scores, not the monthly hazards of the "
@@ -465,7 +455,7 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
         model_path = model
     if model_path is None:
         raise click.UsageError("Missing option '--ew-model' (the model of `workout risk fit`).")
-    portfolio = _required_source(portfolio, "PORTFOLIO")
+    portfolio = _table_source(portfolio, "PORTFOLIO")
     from solver.core.writers import output_format
     from solver.risk.early_warning import EarlyWarningModel
     from solver.risk.scoring import score_file, score_on_engine, scoring_source
@@ -480,12 +470,12 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
         )
     png_path = None if dataset_out else _png_path(png, no_png, out, "risk_score.png")
     _check_outputs(
-        {"PORTFOLIO": _input_file(portfolio), "--ew-model": model_path},
+        {"PORTFOLIO": input_path(portfolio), "--ew-model": model_path},
         ("--out", out, dataset_out),
         ("--png", png_path, False),
     )
     model = EarlyWarningModel.read(model_path)
-    file = _input_file(portfolio)
+    file = input_path(portfolio)
     if engine.distributed or dataset_out or (file is not None and file.is_dir()):
         source = scoring_source(portfolio)
         shown = fmt == "table" and not quiet
@@ -601,25 +591,28 @@ def calibrate(
     )
     from solver.risk.history import DefaultDefinition
     from solver.risk.sanity import check_behaviour
-    from solver.risk.transitions import calibrate_table
+    from solver.risk.transitions import BookError, calibrate_table
 
-    outcomes = _required_source(outcomes, "OUTCOMES")
+    outcomes = _table_source(outcomes, "OUTCOMES")
     png_path = _png_path(png, no_png, out, "risk_calibrate.png")
     _check_outputs(
-        {"OUTCOMES": _input_file(outcomes), "--base": base, "--book": book},
+        {"OUTCOMES": input_path(outcomes), "--base": base, "--book": book},
         ("--out", out, False),
         ("--png", png_path, False),
     )
     base_params = read_behaviour_toml(base) if base else None
-    result, history_result = calibrate_table(
-        outcomes,
-        base_params,
-        book=book,
-        definition=DefaultDefinition(dpd_threshold=default_dpd),
-        estimate_kappa=estimate_kappa,
-        confidence=confidence,
-        interval=interval,
-    )
+    try:
+        result, history_result = calibrate_table(
+            outcomes,
+            base_params,
+            book=book,
+            definition=DefaultDefinition(dpd_threshold=default_dpd),
+            estimate_kappa=estimate_kappa,
+            confidence=confidence,
+            interval=interval,
+        )
+    except BookError as exc:  # the option's name belongs here, not in solver/
+        raise InputError(_book_message(outcomes, exc.needed)) from None
     check = check_behaviour(calibrated_params(result, base_params))
     if not check.passed:
         raise InputError(
@@ -651,7 +644,18 @@ def calibrate(
     con.print(f"wrote {out}" + (f" and {png_path}" if png_path else ""))
 
 
+def _book_message(outcomes: Any, needed: bool) -> str:
+    """``calibrate``'s message for a :class:`~solver.risk.transitions.BookError` (OUTCOMES a
+    ``Path`` or ``BookSource``, named as solver/ names tables)."""
+    if needed:
+        return (
+            f"{outcomes}: the history has no tier column: give the book (--book) for each "
+            "account's tier (and its income, for kappa)"
+        )
+    return f"{outcomes}: --book goes with a payment history OUTCOMES"
+
+
 def _source_name(outcomes: Any) -> str:
     """The ``source`` a behaviour TOML records: the file's name, or ``TABLE@URL``."""
-    path = _input_file(outcomes)
+    path = input_path(outcomes)
     return path.name if path is not None else str(outcomes)

@@ -39,7 +39,7 @@ from solver.core.files import read_toml
 from solver.core.model import BehaviourModel
 from solver.domain import TIERS
 from solver.errors import InputError
-from solver.risk._tables import TableSource, problems_error, read_table, shown
+from solver.risk._tables import TableSource, problems_error, read_table, shown, source_label
 
 _DEFAULT_MODEL = BehaviourModel()
 #: The behaviour model's defaults (SPEC §4, defined in :class:`solver.core.model.BehaviourModel`)
@@ -537,7 +537,7 @@ def validate_outcomes(frame: pd.DataFrame, source: str = "<outcomes>") -> pd.Dat
 
 def read_outcomes(path: TableSource) -> pd.DataFrame:
     """Read and validate an outcome table (CSV, Parquet or Excel)."""
-    return validate_outcomes(read_table(path), source=str(path))
+    return validate_outcomes(read_table(path), source=source_label(path))
 
 
 def calibrate_outcomes(outcomes: pd.DataFrame, **options: Any) -> HazardCalibration:

@@ -159,6 +159,7 @@ def validate_history(frame: pd.DataFrame, source: str = "<history>") -> pd.DataF
         raise InputError(f"{source}: the history has no rows")
     account_id = df["account_id"].astype(str).str.strip()
     status = df["status"].astype(str).str.strip().str.lower()
+    month_index, bad_month = month_ordinal(df["month"])  # parsed once: checked, then used
     checked = pd.DataFrame(
         {
             "account_id": account_id.mask(df["account_id"].isna() | (account_id == "")),
@@ -169,7 +170,7 @@ def validate_history(frame: pd.DataFrame, source: str = "<history>") -> pd.DataF
             },
             "status": status,
             **({"tier": df["tier"].astype(str).str.strip()} if "tier" in df.columns else {}),
-            "month": df["month"],
+            "month": ~bad_month,  # the schema's month check reads whether it parsed
         },
     )
     problems: list[str] = []
@@ -192,7 +193,6 @@ def validate_history(frame: pd.DataFrame, source: str = "<history>") -> pd.DataF
         raise problems_error(source, problems)
     # order checks on clean rows, in account and month order: duplicates, gaps, rows after
     # a closing status (the sorted frame keeps the rows' positions as its index)
-    month_index, _ = month_ordinal(df["month"])
     order = np.lexsort((month_index, account_id.to_numpy()))
     in_order = pd.DataFrame(
         {
@@ -231,8 +231,10 @@ _MONTH = "month"
 _WHOLE_NONNEGATIVE = "whole_nonnegative"
 
 
-def _month_given(values: pd.Series) -> Any:
-    return pd.Series(~month_ordinal(values)[1], index=values.index)
+def _month_given(parsed: pd.Series) -> Any:
+    """The ``month`` column of the checked frame holds whether each month parsed
+    (:func:`month_ordinal`, run once by :func:`validate_history`)."""
+    return parsed
 
 
 def _whole_nonnegative(values: pd.Series) -> Any:
@@ -256,7 +258,7 @@ def _history_schema() -> pa.DataFrameSchema:
             "credit_limit": amount(pa.Check.gt(0), required=False),
             "status": pa.Column("str", pa.Check.isin(HISTORY_STATUSES, ignore_na=False)),
             "tier": pa.Column("str", pa.Check.isin(TIERS, ignore_na=False), required=False),
-            "month": pa.Column(None, pa.Check(_month_given, name=_MONTH, ignore_na=False)),
+            "month": pa.Column("bool", pa.Check(_month_given, name=_MONTH, ignore_na=False)),
         },
         name="payment history",
     )

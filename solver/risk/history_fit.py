@@ -15,11 +15,15 @@ of a tier is converted to ``1 - (1 - r)^(1/horizon)`` (constant hazard over the 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from typing import Any
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import Any, cast
 
 import pandas as pd
 
+from solver.core.sources import BookSource
 from solver.errors import InputError
 from solver.risk._tables import TableSource, read_table, source_label
 from solver.risk.early_warning import (
@@ -34,7 +38,6 @@ from solver.risk.early_warning import (
 from solver.risk.history import (
     DefaultDefinition,
     is_history_table,
-    read_history,
     validate_history,
 )
 from solver.risk.history_features import (
@@ -52,9 +55,11 @@ __all__ = [
     "fit_history",
     "fit_table",
     "fit_uci_history",
+    "layout_of",
     "read_history_or_uci",
     "read_layout",
     "score_history",
+    "table_layout",
 ]
 
 EVENT_DEFAULT = "default"
@@ -111,7 +116,7 @@ def fit_history(
 
 def fit_uci_history(path: TableSource, params: EarlyWarningParams | None = None) -> EarlyWarningFit:
     """Fit ``history-v1`` on the UCI file through its history adapter (outcome: UCI's flag)."""
-    return _fit_uci_history_table(read_uci(path), str(path), params)
+    return _fit_uci_history_table(read_uci(path), source_label(path), params)
 
 
 def _fit_uci_history_table(
@@ -164,10 +169,10 @@ def fit_table(
             definition=definition,
             source=source,
         )
-    uci = normalise_uci(frame, str(path))  # the UCI error when it is not one
+    uci = normalise_uci(frame, source)  # the UCI error when it is not one
     if layout == "history":
-        return _fit_uci_history_table(uci, str(path), params)
-    return fit_uci_table(uci, str(path), params)
+        return _fit_uci_history_table(uci, source, params)
+    return fit_uci_table(uci, source, params)
 
 
 def score_history(model: EarlyWarningModel, history: pd.DataFrame) -> pd.DataFrame:
@@ -187,23 +192,68 @@ def score_history(model: EarlyWarningModel, history: pd.DataFrame) -> pd.DataFra
 
 
 def read_layout(path: TableSource) -> tuple[pd.DataFrame, str]:
-    """The table as read and its layout: ``"uci"`` (:func:`~solver.risk.uci.is_uci_table`,
-    checked first), ``"history"`` (docs/history.md) or ``"unknown"``. The one reader of the
-    commands that take either layout (fit, score, the ``--behaviour-out`` refusal)."""
+    """The table as read and its layout (:func:`layout_of`). The one reader of the
+    commands that take either layout (fit, score)."""
     frame = read_table(path)
-    if is_uci_table(frame.columns):
-        return frame, "uci"
-    return frame, "history" if is_history_table(frame.columns) else "unknown"
+    return frame, layout_of(frame.columns)
+
+
+def layout_of(columns: Any) -> str:
+    """The layout of a table with these column names: ``"uci"``
+    (:func:`~solver.risk.uci.is_uci_table`, checked first), ``"history"``
+    (docs/history.md) or ``"unknown"``."""
+    if is_uci_table(columns):
+        return "uci"
+    return "history" if is_history_table(columns) else "unknown"
+
+
+def table_layout(path: TableSource) -> str:
+    """:func:`layout_of` a table from its column names alone (the ``--behaviour-out``
+    refusal needs no more): a CSV or Excel file's header, a Parquet file's schema, a
+    database table's first row. When that read fails, :func:`read_table` reads the whole
+    table and reports the problem (a missing file, an unknown format, a file that does not
+    parse, an empty database table)."""
+    if isinstance(path, BookSource) and path.url is not None:
+        from solver.core.sql import sql_chunks  # only database input needs SQLAlchemy
+
+        chunks = cast(Generator[pd.DataFrame], sql_chunks(path.url, path.table, path.query, 1))
+        with contextlib.closing(chunks):  # one row fetched; the connection closed
+            first = next(chunks, None)
+        if first is not None:
+            return layout_of(first.columns)
+    else:
+        file = path.path if isinstance(path, BookSource) else Path(path)
+        header = _HEADER_READERS.get(file.suffix.lower()) if file is not None else None
+        if file is not None and header is not None and file.is_file():
+            try:
+                return layout_of(header(file))
+            except Exception:  # noqa: BLE001 -- read_table below names the problem
+                pass
+    return layout_of(read_table(path).columns)
+
+
+def _parquet_columns(file: Path) -> list[str]:
+    import pyarrow.parquet  # loaded by pandas' Parquet reader anyway
+
+    return list(pyarrow.parquet.read_schema(file).names)
+
+
+_HEADER_READERS: dict[str, Callable[[Path], Any]] = {
+    ".csv": lambda file: pd.read_csv(file, nrows=0).columns,
+    ".parquet": _parquet_columns,
+    ".pq": _parquet_columns,
+    ".xlsx": lambda file: pd.read_excel(file, nrows=0).columns,
+}
 
 
 def read_history_or_uci(path: TableSource) -> pd.DataFrame:
-    """A validated history from a history file or a UCI file (adapted)."""
+    """A validated history from a history file or a UCI file (adapted), read once; a table
+    of neither layout gets the history's missing-columns error."""
     frame, kind = read_layout(path)
+    source = source_label(path)
     if kind == "uci":
-        return validate_history(uci_history(normalise_uci(frame, str(path))), str(path))
-    if kind == "history":
-        return validate_history(frame, source=source_label(path))
-    return read_history(path)  # raises the missing-columns error
+        return validate_history(uci_history(normalise_uci(frame, source)), source)
+    return validate_history(frame, source=source)
 
 
 def describe(fit: EarlyWarningFit) -> dict[str, Any]:

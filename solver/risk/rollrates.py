@@ -284,8 +284,13 @@ class RollRateResult:
         )
 
 
-def validate_panel(frame: pd.DataFrame, source: str = "<panel>") -> pd.DataFrame:
+def validate_panel(
+    frame: pd.DataFrame, source: str = "<panel>", month_index: np.ndarray | None = None
+) -> pd.DataFrame:
     """Check and normalise a status panel.
+
+    ``month_index``: the months' ordinals when they are parsed already (a validated
+    history's, :func:`solver.risk.history.validate_history`); else ``month`` is parsed here.
 
     Returns a frame with ``account_id`` (str), ``month`` (as given), ``month_index``
     (int64 monthly ordinal), ``dpd_bucket`` (one of :data:`STATES`), ``balance``
@@ -326,7 +331,10 @@ def validate_panel(frame: pd.DataFrame, source: str = "<panel>") -> pd.DataFrame
         bad_dpd = (dpd.isna() | (dpd < 0)).to_numpy()
         report(bad_dpd, "dpd", "days past due must be a number >= 0", df["dpd"])
         bucket = pd.Series(dpd_to_bucket(dpd.fillna(0).to_numpy()), index=df.index)
-    month_index, bad_month = month_ordinal(df["month"])
+    if month_index is None:
+        month_index, bad_month = month_ordinal(df["month"])
+    else:
+        bad_month = np.zeros(len(df), dtype=bool)
     report(bad_month, "month", "not a month (use YYYY-MM, a date or an integer)", df["month"])
     if "balance" in df.columns:
         balance = pd.to_numeric(df["balance"], errors="coerce")
@@ -348,14 +356,19 @@ def read_panel(path: TableSource) -> pd.DataFrame:
 
     A UCI credit-card file (``ID,X1..X23,Y``) is recognised and adapted with
     :func:`solver.risk.uci.uci_panel`; a payment history (:mod:`solver.risk.history`) with
-    :func:`solver.risk.history.history_panel`.
+    :func:`solver.risk.history.history_panel` (its months parsed once, by the history's
+    validation).
     """
     frame = read_table(path)
+    source = source_label(path)
     if is_uci_table(frame.columns):
-        frame = uci_panel(normalise_uci(frame, source=str(path)))
+        frame = uci_panel(normalise_uci(frame, source=source))
     elif is_history_table(frame.columns) and "dpd_bucket" not in frame.columns:
-        frame = history_panel(validate_history(frame, source=str(path)))
-    return validate_panel(frame, source=source_label(path))
+        history = validate_history(frame, source=source)
+        return validate_panel(
+            history_panel(history), source=source, month_index=history["month_index"].to_numpy()
+        )
+    return validate_panel(frame, source=source)
 
 
 def _ordered_states(present: set[str]) -> tuple[str, ...]:

@@ -31,12 +31,13 @@ from solver.core.readers import read_portfolio
 from solver.core.tiering import bucket_index
 from solver.domain import BUCKETS
 from solver.errors import InputError
-from solver.risk._tables import TableSource, read_table
+from solver.risk._tables import TableSource, read_table, source_label
 from solver.risk.calibration import HazardCalibration, calibrate_hazards, calibrate_outcome_frame
 from solver.risk.history import DefaultDefinition, is_history_table, validate_history
 from solver.risk.rollrates import wilson_interval
 
 __all__ = [
+    "BookError",
     "HistoryCalibration",
     "calibrate_history",
     "calibrate_table",
@@ -45,6 +46,19 @@ __all__ = [
 ]
 
 _MOVES = ("default", "delinquency", "cure", "stay", "paid")
+
+
+class BookError(InputError):
+    """The book was given with a table that cannot use it (``needed`` False: an outcome
+    table), or a history without tiers came without one (``needed`` True).
+
+    The message names no command-line option; ``workout risk calibrate`` re-raises it
+    naming its ``--book`` (exit 2 either way).
+    """
+
+    def __init__(self, message: str, *, needed: bool):
+        self.needed = needed
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -131,9 +145,10 @@ def transition_rows(
     elif "tier" in history.columns:
         rows["tier"] = history["tier"].to_numpy(object)[at_risk - 1]
     else:
-        raise InputError(
-            "the history has no tier column: give the book (--book) for each account's tier "
-            "(and its income, for kappa)"
+        raise BookError(
+            "the history has no tier column: the book is needed for each account's tier "
+            "(and its income, for kappa)",
+            needed=True,
         )
     return rows
 
@@ -221,14 +236,20 @@ def calibrate_table(
     ``book`` the portfolio file giving tiers and incomes); an outcome table by
     :func:`~solver.risk.calibration.calibrate_outcome_frame` with ``interval``. ``base``
     (a behaviour TOML's parameters) gives the kappa held when kappa is not estimated.
+    Raises :class:`BookError` for a book with an outcome table or a history without tiers
+    and book.
     """
     frame = read_table(path)
+    source = source_label(path)
     if not is_history_table(frame.columns):
         if book:
-            raise InputError(f"{path}: --book goes with a payment history OUTCOMES")
+            raise BookError(
+                f"{source}: a book goes only with a payment history, not an outcome table",
+                needed=False,
+            )
         hazards = calibrate_outcome_frame(
             frame,
-            str(path),
+            source,
             base,
             estimate_kappa=estimate_kappa,
             confidence=confidence,
@@ -236,7 +257,7 @@ def calibrate_table(
         )
         return hazards, None
     history = calibrate_history(
-        validate_history(frame, source=str(path)),
+        validate_history(frame, source=source),
         book=read_portfolio(book) if book else None,
         definition=definition,
         estimate_kappa=estimate_kappa,

@@ -45,7 +45,7 @@ import pandas as pd
 
 from solver.core.messages import WITHHELD, show_personal_values
 from solver.errors import InputError
-from solver.risk._tables import TableSource, problems_error, read_table, shown
+from solver.risk._tables import TableSource, problems_error, read_table, shown, source_label
 
 UCI_RELATIVE_PATH = Path("credit") / "UCI_Credit_Card.csv"
 
@@ -209,7 +209,7 @@ def normalise_uci(
 
 def read_uci(path: TableSource) -> pd.DataFrame:
     """Read and validate a UCI credit-card table (CSV, Parquet or Excel); see :func:`normalise_uci`."""
-    return normalise_uci(read_table(path), source=str(path))
+    return normalise_uci(read_table(path), source=source_label(path))
 
 
 def status_to_bucket(status: np.ndarray) -> np.ndarray:
