@@ -25,10 +25,10 @@ dump. The decision and its reasons:
 * the alternatives were weaker: scikit-learn's ``GradientBoostingClassifier`` exposes its
   trees (``estimators_[i, 0].tree_``) but splits exactly on every value (the UCI fit, 300
   trees on 21,000 rows, one thread: 178 s against LightGBM's 2 s, measured on the same
-  machine) and refuses missing values (AUC 0.7797 with them coded -1); XGBoost's dump is equally public
-  but compares in float32, which the numpy evaluator would have to imitate; contributions
-  (``pred_contrib``) explain a score but cannot reproduce it without the booster, so the
-  model file could not be scored by numpy alone.
+  machine, seed 0) and refuses missing values (AUC 0.7797 with them coded -1); XGBoost's
+  dump is equally public but XGBoost compares in float32, which the numpy evaluator would
+  have to imitate; contributions (``pred_contrib``) explain a score but cannot reproduce
+  it without the booster, so the model file could not be scored by numpy alone.
 
 Every export is checked against LightGBM's own ``predict_proba`` when it is made
 (:func:`solver.risk.early_warning.fit_early_warning`), so a change of the dump's meaning
