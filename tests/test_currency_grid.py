@@ -13,6 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from cli_inprocess import run_workout as invoke
 from hypothesis import given, settings
@@ -145,6 +146,20 @@ def test_every_yen_level_plan_reconciles_in_whole_yen(
     # multiples of the rounding; the documented fallback when the rounding exceeds the
     # instalment itself (rounding down would give 0): whole yen
     assert all(p % rounding == 0 or p < rounding for p in instalments), (instalments, rounding)
+    if instalments and instalments[0] >= rounding and holiday == 0 and unpaid == 0:
+        level = instalments[0]
+        assert set(instalments) == {level}
+        i = Fraction(Decimal(str(rate))) / 12
+        annuity = float(bearing * i / (1 - (1 + i) ** -term)) if i else bearing / term
+        if level >= annuity:
+            # rounded up: the last payment is at most the instalment, and one unit less
+            # would not do (below the annuity, or a larger last payment)
+            assert rows[-1][0] <= level
+            lower = oracle(bearing, 0, rate, [level - rounding] * term)
+            cheaper_ok = len(lower) == term and lower[-1][0] <= level - rounding
+            assert level - rounding < annuity or not cheaper_ok, (level, annuity)
+        else:  # rounded down: rounding up would have cleared the balance early
+            assert len(oracle(bearing, 0, rate, [level + rounding] * term)) < term
     waive = [mode == "waive" and t < holiday for t in range(len(rows))]
     assert rows == oracle(bearing, unpaid, rate, [r[0] for r in rows], waive)
 
@@ -233,14 +248,20 @@ def test_jpy_search_tracks_whole_yen():
     the month's cap once the schedule was rebuilt in whole yen (RuntimeError
     'policy-infeasible schedule' on this generated account). The search now tracks yen."""
     from solver.plans import plan_options
+    from solver.plans.portfolio import plan_batch
 
     account = dict(
-        account_id="AL00000257", product="auto_loan", principal=126648.85, interest_due=4739.63,
-        fees_due=9350.9, arrears=106934.55, annual_rate=0.0547, remaining_term=3, dpd=389,
-        credit_score=630.0, tier="E", income=6410.0, income_normal=6410.0, recovery_months=0,
-        income_cv=0.57, expenses=2240.0, other_debt=0.0, vehicle_value=147000.0,
-        region="Jiangxi", language="zh",
+        account_id="CI00000026", product="card_instalment", principal=51498.74,
+        interest_due=674.2, fees_due=216.7, arrears=4333.91, annual_rate=0.1571,
+        remaining_term=12, dpd=24, credit_score=float("nan"), tier="C", income=7360.0,
+        income_normal=7360.0, recovery_months=0, income_cv=0.19, income_forecast=None,
+        inflows=None, expenses=3620.0, other_debt=470.0, vehicle_value=0.0, region="Fujian",
+        language="zh", preferred_channel="sms", consent_email=True, consent_sms=True,
+        hardship=True, cease_contact=False, dispute=False, bankruptcy=False, has_plan=True,
+        dpd_bucket="M1",
     )  # fmt: skip
+    row = plan_batch(pd.DataFrame([account]), JPY).iloc[0]  # the portfolio path
+    assert row["status"] != "ERROR", row["error"]
     result = plan_options(account, JPY, relax=False)
     custom = result.option("custom")
     assert custom.feasible and custom.schedule.grid == 1

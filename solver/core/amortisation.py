@@ -535,6 +535,7 @@ def _level_last_segment(plan: _StepPlan, bearing_then: int, unit: int) -> Schedu
     # Round up; per-month interest rounding can still leave the last payment a
     # few cents above the level, so step up a unit until it does not.
     level = _round_to_unit(exact, unit, up=True)
+    cents = CENTS_PER_UNIT // plan.grid  # the schedule is stored in cents
     built: Schedule | None = None
     for _ in range(4):
         try:
@@ -542,7 +543,7 @@ def _level_last_segment(plan: _StepPlan, bearing_then: int, unit: int) -> Schedu
         except _ClearedEarly:
             break
         built = schedule
-        if last_months == 1 or schedule.payment[-1] - schedule.fees[-1] <= level:
+        if last_months == 1 or schedule.payment[-1] - schedule.fees[-1] <= level * cents:
             return schedule
         level += unit
     if built is not None:
