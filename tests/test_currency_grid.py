@@ -198,6 +198,11 @@ def test_hundredths_grid_is_the_default_and_unchanged():
     assert (money_grid("KRW"), money_grid("KWD"), money_grid("BHD")) == (1, 100, 100)
     with pytest.raises(ValueError, match="grid"):
         schedule_from_payments(1000, 0.12, [400], grid=1000)
+    # found by the property test: 2 units a month clear 100 units in month 50 of 51 (the
+    # interest rounds to 0), so the level is one unit less (it raised before, on any grid)
+    for amount, grid in ((1.0, 100), (100, 1)):
+        s = level_plan(amount, 0.0092, 51, rounding=1 / grid, grid=grid)
+        assert s.term == 51 and s.payment[0] == 100 // grid and s.payment[-1] == 5000 // grid
     with pytest.raises(ValueError, match="rounding must be a whole number of 1"):
         level_plan(1000, 0.12, 6, rounding=0.5, grid=1)
 

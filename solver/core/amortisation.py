@@ -548,10 +548,14 @@ def _level_last_segment(plan: _StepPlan, bearing_then: int, unit: int) -> Schedu
         level += unit
     if built is not None:
         return built
-    # Rounding up clears the balance early: round down instead, else use cents.
+    # Rounding up clears the balance early: round down instead, else use grid units. A
+    # level of a few grid units can still clear early by the interest rounding (1.00 over
+    # 51 months at 0.92 %: 2 cents a month clear it in month 50), so last one unit less:
+    # a lower level never clears earlier.
     down = _round_to_unit(exact, unit, up=False)
     candidates = [down] if down > 0 else []
-    candidates += [math.ceil(exact - 1e-9), math.floor(exact + 1e-9)]
+    floor = math.floor(exact + 1e-9)
+    candidates += [math.ceil(exact - 1e-9), floor] + ([floor - 1] if floor > 1 else [])
     for level in candidates:
         try:
             return plan.build(level)

@@ -13,12 +13,14 @@ passes it to the engine, so a JPY winner is rebuilt in whole yen.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 
 from solver.core.amortisation import level_plan, schedule_from_payments
 from solver.core.currency import money_grid
 from solver.core.schedule import CENTS_PER_UNIT, GRID_DIGITS, Schedule
+from solver.domain import DeferralMode
 from solver.plans.context import CAP_TOL, PlanContext
 from solver.plans.families import MODE_NAMES, Candidates
 
@@ -46,15 +48,9 @@ def level_schedule(cand: Candidates, i: int, unit: float, grid: int = CENTS_PER_
                 continue
         raise ValueError("no settlement instalment clears the amount")
     D = int(cand.deferral[i])
-    mode = MODE_NAMES[int(cand.mode[i])]
+    mode = cast(DeferralMode, MODE_NAMES[int(cand.mode[i])])
     base = level_plan(
-        bal,
-        rate,
-        term,
-        deferral_months=D,
-        deferral_mode=mode,
-        rounding=unit,
-        grid=grid,  # type: ignore[arg-type]
+        bal, rate, term, deferral_months=D, deferral_mode=mode, rounding=unit, grid=grid
     )
     # the balloon in cents, on the grid
     balloon = int(round(float(cand.balloon[i]) * grid)) * (CENTS_PER_UNIT // grid)
