@@ -554,7 +554,7 @@ def _run_choice(
         float(ctx.balance[i]), float(ctx.fields["annual_rate"][i]), sol.payments, grid_of(ctx)
     )
     ok, why = schedule_ok(ctx, i, sched, holiday, limit_levels=family != "custom")
-    if not ok:  # the search tracks cents exactly, so this would be a bug
+    if not ok:  # the search tracks the money grid exactly, so this would be a bug
         raise RuntimeError(f"{family} search returned a policy-infeasible schedule: {why}")
     pay = sched.payments
     lead = int(np.argmax(pay > 0)) if np.any(pay > 0) else 0

@@ -24,7 +24,7 @@ plans (so those plans are custom schedules and custom can only match or beat the
 The search (exact within the grid)
 -----------------------------------
 Balances are tracked **exactly** in cents with the schedule's own interest rounding
-(half-up), so every path's value is the model NPV of a real schedule. The search is a
+(half-up, on the policy currency's money grid: whole yen for JPY), so every path's value is the model NPV of a real schedule. The search is a
 branch and bound month by month over states ``(phases used, current amount,
 balance)``, all accounts of a batch at once:
 
