@@ -34,9 +34,27 @@ from commands.tables import Column, print_fitted
 from solver.domain import DEFAULT_CURRENCY
 from solver.errors import InputError
 
+#: ``--policy FILE`` of the commands whose output labels amounts (validate, generate).
+_POLICY_OPTION = file_option(
+    "--policy", "Policy TOML: its currency labels the amounts (default CNY).", dest="policy_path"
+)
 
-def _money(value: float) -> str:
-    return f"{value:,.2f}"
+
+def _policy_currency(policy_path: Path | None) -> str:
+    """The currency of the ``--policy`` file (the default, CNY, without one)."""
+    if policy_path is None:
+        return DEFAULT_CURRENCY
+    from solver.core.policy import Policy
+
+    return Policy.from_toml(policy_path).currency
+
+
+def _money(value: float, currency: str) -> str:
+    """An amount in ``currency``'s decimals (:func:`solver.core.currency.format_amount`),
+    labelled with the currency."""
+    from solver.core.currency import format_amount
+
+    return f"{format_amount(value, currency)} {currency}"
 
 
 def _field_text(name: str, value: object) -> str:
@@ -210,9 +228,7 @@ def _report(
     dest="forecast_path",
 )
 @prefixed_db_options("forecast_path", "forecast-", "forecast")
-@file_option(
-    "--policy", "Policy TOML: its currency labels the amounts (default CNY).", dest="policy_path"
-)
+@_POLICY_OPTION
 @format_option(
     "Here json is the report (valid, counts, every issue with file, row, account_id, "
     "column and message, and the summary tables); csv is one row per issue and a last "
@@ -265,11 +281,7 @@ def validate(
         "--policy": policy_path,
     }
     check_out(out_path, inputs=inputs)
-    currency = DEFAULT_CURRENCY
-    if policy_path is not None:
-        from solver.core.policy import Policy
-
-        currency = Policy.from_toml(policy_path).currency
+    currency = _policy_currency(policy_path)
     report = fmt != "table" or out_path is not None
     started = time.perf_counter()
     # large CSV/Parquet files are validated in chunks (bounded memory); only the summary of
@@ -376,6 +388,7 @@ def generate() -> None:
 @encoding_option(
     "Text encoding of a CSV --out (default UTF-8), e.g. GB18030 like a Chinese export."
 )
+@_POLICY_OPTION
 def generate_portfolio_command(
     n: int,
     seed: int,
@@ -386,6 +399,7 @@ def generate_portfolio_command(
     history_months: int | None,
     columns_path: Path | None,
     encoding: str | None,
+    policy_path: Path | None,
 ) -> int:
     """A synthetic delinquent auto-loan / card-instalment portfolio (same seed, same bytes).
 
@@ -417,6 +431,7 @@ def generate_portfolio_command(
         check_count("--n", n, MAX_XLSX_ROWS, "accounts in an .xlsx sheet (use .csv or .parquet)")
     check_memory("--n", n, GENERATE_BYTES_PER_ACCOUNT, "generating the portfolio")
     check_out(out)
+    currency = _policy_currency(policy_path)  # a bad policy fails here, before any work
     from solver.core.generate import generate_portfolio
     from solver.core.history_sim import history_path, simulate_history
 
@@ -472,8 +487,9 @@ def generate_portfolio_command(
     mix_text = ", ".join(f"{p} {counts.get(p, 0):,}" for p in ("auto_loan", "card_instalment"))
     stdout = console(min_width=160)
     stdout.print(
-        f"wrote {out}: {n:,} accounts ({mix_text}); principal {_money(frame['principal'].sum())} "
-        f"CNY, arrears {_money(frame['arrears'].sum())} CNY; seed {seed}; {elapsed:.1f} s",
+        f"wrote {out}: {n:,} accounts ({mix_text}); principal "
+        f"{_money(frame['principal'].sum(), currency)}, arrears "
+        f"{_money(frame['arrears'].sum(), currency)}; seed {seed}; {elapsed:.1f} s",
         highlight=False,
     )
     if history_out is not None:

@@ -340,7 +340,7 @@ def summary():
 @pytest.mark.parametrize("width", [80, 60])
 def test_validate_tables_fit(summary, width):
     """validate's tables at 80 (and 60) columns: fit, numbers whole, label and counts shown."""
-    from commands.data import _money, print_summary
+    from commands.data import print_summary
 
     out = _console(width)
     print_summary(out, summary)
@@ -349,7 +349,8 @@ def test_validate_tables_fit(summary, width):
     for key in ("by_product", "by_tier", "by_dpd_bucket"):
         for label, row in summary[key].iterrows():
             figures = [f"{int(row['accounts']):,}", f"{row['share']:.1%}"]
-            figures += [_money(row[m]) for m in row.index if m not in ("accounts", "share")]
+            # amounts in CNY's two decimals (the default currency)
+            figures += [f"{row[m]:,.2f}" for m in row.index if m not in ("accounts", "share")]
             cells += figures
             must += [str(label), f"{int(row['accounts']):,}"]
     cells += [f"{int(v):,}" for v in summary["flags"]["accounts"]]

@@ -138,14 +138,14 @@ def test_three_decimal_currency_prints_three_decimals_and_reconciles():
 
 
 def test_zero_decimal_currency_whole_instalments_and_exact_schedule():
-    """JPY (no decimals): instalments are whole yen; the schedule, whose interest accrues on
-    the engine's cent grid, prints with two decimals in every column (not a mix) and
-    reconciles exactly; model values (NPV) print as whole yen."""
+    """JPY (no decimals): the schedule is computed in whole yen (interest and the clearing
+    payment too), prints with no decimals in every column and reconciles exactly; model
+    values (NPV) print as whole yen."""
     code, out, err = invoke(
         "plan", SAMPLE, "--set", "policy.currency=JPY", "--schedule", "instalment"
     )
     assert code == 0, err
-    rows = _check_printed_schedule(out, 2)
+    rows = _check_printed_schedule(out, 0)
     instalments = {_decimal(row[1]) for row in rows[:-1]}
     assert all(p == p.to_integral_value() for p in instalments), instalments
     options = _table_rows(out, "Restructuring options for AUTO-000123 (JPY)")

@@ -1,9 +1,20 @@
-"""Building cent-exact schedules: the payment waterfall in integer cents and the builders
-:func:`schedule_from_payments`, :func:`step_plan` and :func:`level_plan`.
+"""Building cent-exact schedules: the payment waterfall in integer units of the money grid
+and the builders :func:`schedule_from_payments`, :func:`step_plan` and :func:`level_plan`.
 
-Inputs are CNY floats; they are rounded to the cent once, on the way in
-(:func:`to_cents`). The conventions of the rows (balance, interest, the payment
-waterfall, dates) are those of :class:`~solver.core.schedule.Schedule`.
+Inputs are floats in the currency unit; they are rounded to the grid once, on the way in
+(:func:`to_cents` for the default grid). The conventions of the rows (balance, interest,
+the payment waterfall, dates) are those of :class:`~solver.core.schedule.Schedule`.
+
+The money grid
+    ``grid`` is the number of grid units per currency unit: 100 (hundredths, the
+    default; CNY, USD, and -- decided in :mod:`solver.core.currency` -- the 3-decimal
+    currencies) or 1 (whole units: JPY, KRW, ISK; ``currency.money_grid``). The
+    waterfall runs in integer grid units -- every amount (instalments, interest, fees,
+    the clearing payment, balances) is a whole number of them, interest rounded half-up
+    to the grid unit -- and the schedule stores the result in cents (``x`` grid units
+    are ``x * 100 // grid`` cents), so every consumer of a :class:`Schedule` reads
+    cents whatever the currency. With ``grid=100`` nothing is converted: the CNY path
+    is the one it always was.
 
 Rounding of instalments
     :func:`level_plan` rounds the level instalment **up** to the rounding unit
@@ -43,7 +54,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from solver.core.annuity import level_payment
-from solver.core.schedule import CENTS_PER_UNIT, Schedule
+from solver.core.schedule import CENTS_PER_UNIT, GRID_DIGITS, GRIDS, Schedule
 from solver.domain import DEFERRAL_MODES, DeferralMode
 
 __all__ = ["level_plan", "schedule_from_payments", "step_plan", "to_cents"]
@@ -66,23 +77,34 @@ class _ClearedEarly(Exception):
         self.month, self.owed, self.paid = month, owed, paid
 
 
-def to_cents(amount: float, name: str = "amount") -> int:
-    """Round a CNY amount to whole cents (half away from zero); reject NaN and infinities.
+def to_cents(amount: float, name: str = "amount", grid: int = CENTS_PER_UNIT) -> int:
+    """Round an amount to whole cents (half away from zero) -- to whole units of the
+    money ``grid`` (per currency unit) when given; reject NaN and infinities.
 
-    >>> to_cents(12.345), to_cents(0.1 + 0.2)
-    (1235, 30)
+    >>> to_cents(12.345), to_cents(0.1 + 0.2), to_cents(1234.5, grid=1)
+    (1235, 30, 1235)
     """
     if not math.isfinite(amount):
         raise ValueError(f"{name} must be finite, got {amount}")
-    scaled = amount * CENTS_PER_UNIT
+    scaled = amount * grid
     # repr-based nudge so that 12.345 (stored as 12.3449999...) rounds as written
     return int(math.floor(abs(scaled) + 0.5 + 1e-9)) * (1 if scaled >= 0 else -1)
 
 
-def _to_cents_array(amounts: NDArray[np.float64]) -> NDArray[np.int64]:
-    """Vectorised :func:`to_cents` (same rounding) for finite amounts."""
-    scaled = amounts * CENTS_PER_UNIT
+def _to_units_array(amounts: NDArray[np.float64], grid: int) -> NDArray[np.int64]:
+    """Vectorised :func:`to_cents` (same rounding) for finite amounts, in grid units."""
+    scaled = amounts * grid
     return (np.sign(scaled) * np.floor(np.abs(scaled) + 0.5 + 1e-9)).astype(np.int64)
+
+
+def _check_grid(grid: int) -> None:
+    if grid not in GRIDS:
+        raise ValueError(f"grid must be one of {GRIDS} units per currency unit, got {grid!r}")
+
+
+def _text(units: int, grid: int) -> str:
+    """``units`` of the grid as an amount for an error message."""
+    return f"{units / grid:.{GRID_DIGITS[grid]}f}"
 
 
 def _rate_units(annual_rate: float) -> int:
@@ -92,7 +114,7 @@ def _rate_units(annual_rate: float) -> int:
 
 
 def _monthly_interest(bearing: int, rate_units: int) -> int:
-    """Interest for one month on ``bearing`` cents, rounded half-up to the cent."""
+    """Interest for one month on ``bearing`` grid units, rounded half-up to the grid unit."""
     return (2 * bearing * rate_units + _MONTHLY_DENOMINATOR) // (2 * _MONTHLY_DENOMINATOR)
 
 
@@ -103,8 +125,10 @@ def _amortise(
     payments: Sequence[int],
     waive: Sequence[bool] | None,
     clear_last: bool,
+    grid: int = CENTS_PER_UNIT,
 ) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
-    """Run the payment waterfall month by month.
+    """Run the payment waterfall month by month, in integer grid units (``grid`` only
+    words the error).
 
     Returns the payment, interest, principal, fee and balance columns.  Raises
     ``_ClearedEarly`` when a month before the last clears the balance or any
@@ -147,7 +171,7 @@ def _amortise(
         bal_col.append(bearing + unpaid_fees)
     if bal_col[-1] != 0:
         raise ValueError(
-            f"payments leave {bal_col[-1] / 100:.2f} unpaid after month {n};"
+            f"payments leave {_text(bal_col[-1], grid)} unpaid after month {n};"
             " pass clear_last=True to make the last payment clear the balance"
         )
     return pay_col, int_col, prin_col, fee_col, bal_col
@@ -158,8 +182,14 @@ def _make_schedule(
     opening_balance: int,
     annual_rate: float,
     start: date | None,
+    grid: int = CENTS_PER_UNIT,
 ) -> Schedule:
+    """The schedule of the waterfall's ``columns`` (grid units), stored in cents."""
     pay, interest, principal, fees, balance = columns
+    if grid != CENTS_PER_UNIT:
+        step = CENTS_PER_UNIT // grid
+        pay, interest, principal, fees, balance = ([x * step for x in col] for col in columns)
+        opening_balance *= step
     return Schedule(
         month=np.arange(1, len(pay) + 1, dtype=np.int64),
         payment=pay,  # type: ignore[arg-type]
@@ -170,15 +200,16 @@ def _make_schedule(
         opening_balance=opening_balance,
         annual_rate=annual_rate,
         start=start,
+        grid=grid,
     )
 
 
-def _opening_cents(principal: float, fees: float) -> tuple[int, int]:
-    """Principal (> 0) and fees (>= 0) in cents, checked."""
-    principal_cents = to_cents(principal, "principal")
+def _opening_units(principal: float, fees: float, grid: int) -> tuple[int, int]:
+    """Principal (> 0) and fees (>= 0) in grid units, checked."""
+    principal_cents = to_cents(principal, "principal", grid)
     if principal_cents <= 0:
         raise ValueError(f"principal must be positive, got {principal}")
-    fee_cents = to_cents(fees, "fees")
+    fee_cents = to_cents(fees, "fees", grid)
     if fee_cents < 0:
         raise ValueError(f"fees must be at least 0, got {fees}")
     return principal_cents, fee_cents
@@ -204,6 +235,7 @@ def schedule_from_payments(
     start: date | None = None,
     clear_last: bool = True,
     overpay: Literal["raise", "truncate"] = "raise",
+    grid: int = CENTS_PER_UNIT,
 ) -> Schedule:
     """Schedule for a given payment path.
 
@@ -232,6 +264,9 @@ def schedule_from_payments(
         payment exceeds what is owed: ``"raise"`` (default) raises
         ``ValueError``; ``"truncate"`` makes that month pay exactly what is
         owed and ends the schedule there (so it is shorter than ``payments``).
+    grid
+        Money grid units per currency unit: 100 (cents, the default) or 1 (whole units,
+        JPY); amounts are rounded to it on the way in (see the module docstring).
 
     Examples
     --------
@@ -242,18 +277,24 @@ def schedule_from_payments(
     ([40000, 0, 62226], [1000, 610, 616], [39000, -610, 61610])
     >>> s.balance.tolist()
     [61000, 61610, 0]
+
+    The same in whole units (a JPY path): every amount is a multiple of 100 cents.
+
+    >>> schedule_from_payments(1000, 0.12, [400, 0, 400], grid=1).interest.tolist()
+    [1000, 600, 600]
     """
     _check_start(start)
+    _check_grid(grid)
     if overpay not in ("raise", "truncate"):
         raise ValueError(f"overpay must be 'raise' or 'truncate', got {overpay!r}")
-    bearing, unpaid_fees = _opening_cents(principal, fees)
+    bearing, unpaid_fees = _opening_units(principal, fees, grid)
     rate_units = _rate_units(annual_rate)
     pay = np.asarray(payments, dtype=float).ravel()
     if pay.size == 0:
         raise ValueError("payments must hold at least one month")
     if not np.all(np.isfinite(pay)):
         raise ValueError("payments must be finite")
-    pay_cents = _to_cents_array(pay)
+    pay_cents = _to_units_array(pay, grid)
     if np.any(pay_cents < 0):
         raise ValueError(
             f"payments must be at least 0, got {pay.min()} in month {int(pay.argmin()) + 1}"
@@ -268,22 +309,22 @@ def schedule_from_payments(
         waive = waive_arr.tolist()
     cents = pay_cents.tolist()
     try:
-        columns = _amortise(bearing, unpaid_fees, rate_units, cents, waive, clear_last)
+        columns = _amortise(bearing, unpaid_fees, rate_units, cents, waive, clear_last, grid)
     except _ClearedEarly as early:
         if overpay == "raise":
             raise ValueError(
                 f"payments clear the balance in month {early.month} of {len(cents)}"
-                f" (owed {early.owed / 100:.2f}, paid {early.paid / 100:.2f});"
+                f" (owed {_text(early.owed, grid)}, paid {_text(early.paid, grid)});"
                 " shorten the path or pass overpay='truncate'"
             ) from None
         cents = cents[: early.month]
         waive = None if waive is None else waive[: early.month]
-        columns = _amortise(bearing, unpaid_fees, rate_units, cents, waive, clear_last=True)
-    return _make_schedule(columns, bearing + unpaid_fees, annual_rate, start)
+        columns = _amortise(bearing, unpaid_fees, rate_units, cents, waive, True, grid)
+    return _make_schedule(columns, bearing + unpaid_fees, annual_rate, start, grid)
 
 
 def _round_to_unit(amount: float, unit: int, up: bool) -> int:
-    """Round a cent amount up or down to a multiple of ``unit`` cents."""
+    """Round a grid amount up or down to a multiple of ``unit`` grid units."""
     q = amount / unit
     # tolerance so that float noise on an exact multiple does not add a unit
     steps = math.ceil(q - 1e-9) if up else math.floor(q + 1e-9)
@@ -301,6 +342,7 @@ def step_plan(
     deferral_mode: DeferralMode | str = DeferralMode.CAPITALIZE,
     rounding: float = 1.0,
     start: date | None = None,
+    grid: int = CENTS_PER_UNIT,
 ) -> Schedule:
     """Payment holiday, then segments of level payments (graduated / step plans).
 
@@ -329,9 +371,12 @@ def step_plan(
         interest capitalises; ``"interest_only"``: pay exactly the month's interest;
         ``"waive"``: pay 0, no interest accrues.
     rounding
-        Rounding unit for a computed last-segment payment (CNY, ≥ 0.01).
+        Rounding unit for a computed last-segment payment (≥ one grid unit, a whole
+        number of them).
     start
         As-of date for the due dates.
+    grid
+        Money grid units per currency unit, as in :func:`schedule_from_payments`.
 
     Examples
     --------
@@ -340,15 +385,22 @@ def step_plan(
     ([500.0, 500.0, 500.0, 500.0, 500.0, 500.0, 1233.0], 1228.66)
     """
     _check_start(start)
+    _check_grid(grid)
     segments = _check_segments(levels)
     if deferral_mode not in DEFERRAL_MODES:
         raise ValueError(f"deferral_mode must be one of {DEFERRAL_MODES}, got {deferral_mode!r}")
     if deferral_months < 0:
         raise ValueError(f"deferral_months must be at least 0, got {deferral_months}")
-    unit = to_cents(rounding, "rounding")
-    if unit < 1 or abs(rounding * CENTS_PER_UNIT - unit) > 1e-6:
-        raise ValueError(f"rounding must be a whole number of cents, at least 0.01, got {rounding}")
-    base, fee_cents = _opening_cents(principal, fees)
+    unit = to_cents(rounding, "rounding", grid)
+    if unit < 1 or abs(rounding * grid - unit) > 1e-6:
+        if grid == CENTS_PER_UNIT:
+            raise ValueError(
+                f"rounding must be a whole number of cents, at least 0.01, got {rounding}"
+            )
+        raise ValueError(
+            f"rounding must be a whole number of {_text(1, grid)} (the money grid), got {rounding}"
+        )
+    base, fee_cents = _opening_units(principal, fees, grid)
     rate_units = _rate_units(annual_rate)
 
     bearing = base + fee_cents if capitalize_fees else base
@@ -357,7 +409,7 @@ def step_plan(
         bearing, rate_units, deferral_months, deferral_mode
     )
     for months, payment in segments[:-1]:
-        pay.extend([to_cents(payment, "payment")] * months)  # type: ignore[arg-type]
+        pay.extend([to_cents(payment, "payment", grid)] * months)  # type: ignore[arg-type]
         waive.extend([False] * months)
     last_months, last_payment = segments[-1]
     waive.extend([False] * last_months)
@@ -370,10 +422,11 @@ def step_plan(
         last_months=last_months,
         annual_rate=annual_rate,
         start=start,
+        grid=grid,
     )
     if last_payment is not None:
         try:
-            return plan.build(to_cents(last_payment, "payment"))
+            return plan.build(to_cents(last_payment, "payment", grid))
         except _ClearedEarly as early:
             raise ValueError(
                 f"the step payments clear the balance in month {early.month} of {len(waive)};"
@@ -430,31 +483,33 @@ def _holiday(
 
 @dataclass(frozen=True)
 class _StepPlan:
-    """A step plan up to its last segment: the schedule follows from the last level."""
+    """A step plan up to its last segment: the schedule follows from the last level.
+    Amounts in grid units."""
 
-    #: Interest-bearing balance at the start (cents; fees included when capitalised).
+    #: Interest-bearing balance at the start (fees included when capitalised).
     bearing: int
-    #: Fees not capitalised (cents), due in month 1.
+    #: Fees not capitalised, due in month 1.
     unpaid_fees: int
     rate_units: int
-    #: Payments (cents) of the holiday and of every segment but the last.
+    #: Payments of the holiday and of every segment but the last.
     prefix: list[int]
     #: Waived months of the whole plan, or ``None`` when no month is waived.
     waive: list[bool] | None
     last_months: int
     annual_rate: float
     start: date | None
+    grid: int
 
     def build(self, level: int) -> Schedule:
-        """The schedule with ``level`` cents in the last segment (``_ClearedEarly`` when the
+        """The schedule with ``level`` grid units in the last segment (``_ClearedEarly`` when the
         payments clear the balance before the last month)."""
         path = self.prefix + [level] * self.last_months
         path[0] += self.unpaid_fees  # fees not capitalised are due in month 1
         columns = _amortise(
-            self.bearing, self.unpaid_fees, self.rate_units, path, self.waive, clear_last=True
+            self.bearing, self.unpaid_fees, self.rate_units, path, self.waive, True, self.grid
         )
         opening = self.bearing + self.unpaid_fees
-        return _make_schedule(columns, opening, self.annual_rate, self.start)
+        return _make_schedule(columns, opening, self.annual_rate, self.start, self.grid)
 
     def bearing_before_last(self, waive: list[bool]) -> int:
         """Interest-bearing balance at the start of the last segment (``waive``: every
@@ -474,12 +529,13 @@ class _StepPlan:
 
 def _level_last_segment(plan: _StepPlan, bearing_then: int, unit: int) -> Schedule:
     """The schedule whose last segment pays the level that amortises ``bearing_then``
-    cents, rounded to ``unit`` cents (see the module docstring)."""
+    grid units, rounded to ``unit`` grid units (see the module docstring)."""
     last_months = plan.last_months
     exact = float(level_payment(bearing_then, plan.annual_rate, last_months))
     # Round up; per-month interest rounding can still leave the last payment a
     # few cents above the level, so step up a unit until it does not.
     level = _round_to_unit(exact, unit, up=True)
+    cents = CENTS_PER_UNIT // plan.grid  # the schedule is stored in cents
     built: Schedule | None = None
     for _ in range(4):
         try:
@@ -487,22 +543,26 @@ def _level_last_segment(plan: _StepPlan, bearing_then: int, unit: int) -> Schedu
         except _ClearedEarly:
             break
         built = schedule
-        if last_months == 1 or schedule.payment[-1] - schedule.fees[-1] <= level:
+        if last_months == 1 or schedule.payment[-1] - schedule.fees[-1] <= level * cents:
             return schedule
         level += unit
     if built is not None:
         return built
-    # Rounding up clears the balance early: round down instead, else use cents.
+    # Rounding up clears the balance early: round down instead, else use grid units. A
+    # level of a few grid units can still clear early by the interest rounding (1.00 over
+    # 51 months at 0.92 %: 2 cents a month clear it in month 50), so last one unit less:
+    # a lower level never clears earlier.
     down = _round_to_unit(exact, unit, up=False)
     candidates = [down] if down > 0 else []
-    candidates += [math.ceil(exact - 1e-9), math.floor(exact + 1e-9)]
+    floor = math.floor(exact + 1e-9)
+    candidates += [math.ceil(exact - 1e-9), floor] + ([floor - 1] if floor > 1 else [])
     for level in candidates:
         try:
             return plan.build(level)
         except _ClearedEarly:
             continue
     raise ValueError(  # not reachable for positive balances; kept as a guard
-        f"no level payment clears {bearing_then / 100:.2f} in exactly {last_months} months"
+        f"no level payment clears {_text(bearing_then, plan.grid)} in exactly {last_months} months"
     )
 
 
@@ -532,6 +592,7 @@ def level_plan(
     deferral_mode: DeferralMode | str = DeferralMode.CAPITALIZE,
     rounding: float = 1.0,
     start: date | None = None,
+    grid: int = CENTS_PER_UNIT,
 ) -> Schedule:
     """Level instalments (等额本息), optionally after a payment holiday.
 
@@ -549,7 +610,7 @@ def level_plan(
         Nominal annual rate (decimal, ≥ 0).
     term
         Total months, holiday included (≥ 1).
-    fees, capitalize_fees, deferral_months, deferral_mode, rounding, start
+    fees, capitalize_fees, deferral_months, deferral_mode, rounding, start, grid
         As in :func:`step_plan`.
 
     Examples
@@ -575,4 +636,5 @@ def level_plan(
         deferral_mode=deferral_mode,
         rounding=rounding,
         start=start,
+        grid=grid,
     )

@@ -14,7 +14,7 @@ import numpy as np
 from solver.core.account import as_account
 from solver.core.amortisation import schedule_from_payments
 from solver.core.annuity import level_payment
-from solver.core.schedule import Schedule
+from solver.core.schedule import CENTS_PER_UNIT, GRID_DIGITS, Schedule
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,15 +51,16 @@ def contractual_instalment(account: Any) -> float:
     return float(level_payment(performing, acc.annual_rate, acc.remaining_term))
 
 
-def status_quo(account: Any, *, start: Any = None) -> Schedule:
-    """The contract as it stands, as a cent-exact schedule (SPEC §4).
+def status_quo(account: Any, *, start: Any = None, grid: int = CENTS_PER_UNIT) -> Schedule:
+    """The contract as it stands, as a cent-exact schedule (SPEC §4) on the money ``grid``
+    (:func:`solver.core.currency.money_grid`: whole yen for JPY).
 
-    Month 1 is due ``arrears + fees_due + instalment``; later months the instalment; the
-    last payment clears the balance (it absorbs the month-1 interest on the arrears and
-    the rounding).
+    Month 1 is due ``arrears + fees_due + instalment``; later months the instalment
+    (rounded to the grid); the last payment clears the balance (it absorbs the month-1
+    interest on the arrears and the rounding).
     """
     acc = as_account(account)
-    instalment = round(contractual_instalment(acc), 2)
+    instalment = round(contractual_instalment(acc), GRID_DIGITS[grid])
     payments = np.full(acc.remaining_term, instalment)
     payments[0] += acc.arrears + acc.fees_due
     return schedule_from_payments(
@@ -70,6 +71,7 @@ def status_quo(account: Any, *, start: Any = None) -> Schedule:
         start=start,
         # A fully overdue account (instalment 0) clears in month 1: the schedule ends there.
         overpay="truncate",
+        grid=grid,
     )
 
 

@@ -1,29 +1,32 @@
-"""How the policy's currency prints amounts: its ISO 4217 minor unit (from babel's CLDR data).
+"""How the policy's currency prints amounts: its ISO 4217 minor unit (from babel's CLDR data),
+and the money grid its schedules are computed on.
 
 The money engine (:mod:`solver.core.amortisation`, :class:`~solver.core.schedule.Schedule`)
-computes in integer hundredths of the currency unit -- the *engine grid*,
-:data:`ENGINE_DIGITS` = 2 decimals -- for every currency; the currency decides how amounts
-are *printed* and which instalment units a policy may set:
+computes on a *money grid* -- :func:`money_grid` units per currency unit -- and stores the
+result in integer cents for every currency:
 
-* **Two decimals** (CNY, USD, EUR, HKD...): the grid is the minor unit; nothing changes.
-* **Three or four decimals** (KWD, BHD, OMR, JOD, TND; CLF): the grid is coarser than the
-  minor unit, so every amount the engine produces is a valid amount (KWD 12.34 is 12.340
-  dinars) and is printed with the currency's decimals (``12.340``); sums printed that way
-  add up exactly. A policy's ``rounding`` stays a whole number of hundredths (the grid).
-* **No decimals** (JPY, KRW, ISK...): a policy's ``rounding`` must be a whole number of
-  units (:func:`check_rounding`; otherwise the policy is refused naming ``rounding``, exit
-  2), so every instalment is a whole number of yen. Interest accrues on the engine grid and
-  the final payment clears the balance on it, so those two may carry hundredths of a yen.
-  A table of paid or owed amounts is printed with the currency's decimals when every
-  amount in it lies on them and with the grid's two otherwise (:func:`amount_digits`), so
-  nothing printed is rounded away and a printed schedule reconciles exactly (payments =
-  interest + principal + fees; balances carry forward). In a JPY schedule the interest is
-  fractional, so it prints with two decimals; a JPY book of whole-yen amounts prints none. Model values (NPV, expected losses) are printed with the currency's own
-  decimals by :func:`format_value`: they are expectations, not amounts anyone pays.
+* **Two decimals** (CNY, USD, EUR, HKD...): the grid is hundredths, the minor unit.
+* **No decimals** (JPY, KRW, ISK...): the grid is the whole unit. Every amount of a
+  schedule -- instalments, interest (rounded half-up to the yen every month), fees, the
+  clearing payment, balances -- is a whole yen and reconciles exactly; the policy's
+  ``rounding`` must be a whole number of units (:func:`check_rounding`, else exit 2 naming
+  ``rounding``). Amounts coming in (balances, fees) are rounded to the yen once, on the
+  way in, as CNY ones are to the cent.
+* **Three or four decimals** (KWD, BHD, OMR, JOD, TND; CLF): **the grid stays hundredths**
+  (decided, issue 18). Every hundredth is a valid amount (KWD 12.34 is 12.340 dinars),
+  printed with the currency's decimals (``12.340``), and a schedule reconciles exactly.
+  Computing in mils would need a finer storage unit than the cent that every consumer of
+  a schedule reads (the plan search tracks balances in cents, JSON/CSV exports round to
+  two decimals, the portfolio paths are cent arrays); what it would buy is interest
+  rounded to the fils instead of to ten fils -- at most 5 fils a month on any balance.
+  A policy's ``rounding`` stays a whole number of hundredths.
 
-Computing zero-decimal schedules in whole units (interest and the clearing payment rounded to
-the yen) needs the plan search's schedule builders (``solver.plans.schedules``) to pass the
-currency's grid to the engine; that is not done yet (docs/inputs.md, "Currency").
+A table of paid or owed amounts is printed with the currency's decimals when every
+amount in it lies on them and with the grid's two otherwise (:func:`amount_digits`: a
+schedule built on hundredths for a zero-decimal currency, or a book with fractional
+yen, prints what it holds rather than rounding it away). Model values (NPV, expected
+losses) are printed with the currency's own decimals by :func:`format_value`: they are
+expectations, not amounts anyone pays.
 """
 
 from __future__ import annotations
@@ -39,9 +42,11 @@ __all__ = [
     "format_amount",
     "format_value",
     "minor_digits",
+    "money_grid",
 ]
 
-#: Decimals of the money engine's grid (integer cents: ``solver.core.schedule.CENTS_PER_UNIT``).
+#: Decimals of the finest money grid, hundredths (schedules are stored in integer cents:
+#: ``solver.core.schedule.CENTS_PER_UNIT``).
 ENGINE_DIGITS = 2
 
 
@@ -51,6 +56,18 @@ def minor_digits(code: str) -> int:
     from babel.numbers import get_currency_precision
 
     return int(get_currency_precision(code))
+
+
+@lru_cache(maxsize=64)
+def money_grid(code: str) -> int:
+    """Money grid units per currency unit that ``code``'s schedules are computed on:
+    ``10 ** minor digits``, at most hundredths (the 3-decimal currencies keep hundredths;
+    see the module docstring).
+
+    >>> money_grid("CNY"), money_grid("JPY"), money_grid("KWD")
+    (100, 1, 100)
+    """
+    return 10 ** min(minor_digits(code), ENGINE_DIGITS)
 
 
 def _on_digits(amount: float, digits: int) -> bool:

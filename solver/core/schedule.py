@@ -2,7 +2,10 @@
 
 Everything a plan shows or writes is a :class:`Schedule`: one row per month,
 held in integer **cents** so that it reconciles exactly (SPEC §2).  The builders
-are in :mod:`solver.core.amortisation`.
+are in :mod:`solver.core.amortisation`.  A schedule computed on a coarser money grid
+(``grid = 1``: whole units, the JPY schedules of :mod:`solver.core.currency`) is still
+stored in cents, every amount a multiple of 100 of them; :meth:`Schedule.check` checks
+that too.
 
 Conventions
 -----------
@@ -13,7 +16,7 @@ Balance
     payment: the opening balance for ``t = 1``, then ``balance[t-1]``.
 Interest
     Accrues monthly at ``annual_rate / 12`` on the interest-bearing part,
-    rounded half-up to the cent every month (the rate is taken to 12 decimal
+    rounded half-up to the grid unit (the cent; the whole unit on ``grid = 1``) every month (the rate is taken to 12 decimal
     places and the rounding is done in exact integer arithmetic).  A month may
     waive interest, in which case its interest is 0.
 Payment waterfall
@@ -44,9 +47,15 @@ from solver.core.actuarial import apr
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CENTS_PER_UNIT", "Schedule"]
+__all__ = ["CENTS_PER_UNIT", "GRIDS", "GRID_DIGITS", "Schedule"]
 
 CENTS_PER_UNIT = 100
+#: The money grids a schedule can be computed on, in grid units per currency unit:
+#: hundredths (the default) and whole units (``solver.core.currency.money_grid``; tenths
+#: are no currency's minor unit but cost nothing to allow).
+GRIDS = (1, 10, CENTS_PER_UNIT)
+#: Decimals of each grid's unit.
+GRID_DIGITS = {1: 0, 10: 1, CENTS_PER_UNIT: 2}
 
 _ROW_FIELDS = ("month", "payment", "interest", "principal", "fees", "balance")
 
@@ -96,6 +105,9 @@ class Schedule:
     start
         As-of date; month ``t`` is due ``t`` months later.  ``None`` when the
         schedule has no calendar.
+    grid
+        The money grid it was computed on, units per currency unit (:data:`GRIDS`):
+        every amount is a multiple of ``CENTS_PER_UNIT // grid`` cents.
     """
 
     month: NDArray[np.int64]
@@ -107,6 +119,7 @@ class Schedule:
     opening_balance: int
     annual_rate: float
     start: date | None = None
+    grid: int = CENTS_PER_UNIT
 
     def __post_init__(self) -> None:
         lengths = set()
@@ -122,6 +135,8 @@ class Schedule:
             raise ValueError("a schedule needs at least one month")
         object.__setattr__(self, "opening_balance", int(self.opening_balance))
         object.__setattr__(self, "annual_rate", float(self.annual_rate))
+        if self.grid not in GRIDS:
+            raise ValueError(f"grid must be one of {GRIDS}, got {self.grid!r}")
 
     # -- sizes and totals ---------------------------------------------------
 
@@ -176,7 +191,8 @@ class Schedule:
         Checks, row by row: ``payment = interest + principal + fees``,
         ``balance[t] = balance[t-1] + interest[t] - payment[t]`` (opening
         balance before month 1), no negative balance or payment, the last
-        balance is 0, and ``sum(principal) + sum(fees) = opening_balance``.
+        balance is 0, ``sum(principal) + sum(fees) = opening_balance``, and every amount
+        lies on the schedule's grid.
         """
         if not np.array_equal(self.month, np.arange(1, self.term + 1)):
             raise ValueError("month must run 1..T")
@@ -208,6 +224,14 @@ class Schedule:
                 f"sum(principal) + sum(fees) = {repaid} cents != opening balance"
                 f" {self.opening_balance}"
             )
+        step = CENTS_PER_UNIT // self.grid
+        if step > 1:
+            if self.opening_balance % step:
+                raise ValueError(f"opening balance is off the grid of {step} cents")
+            for name in _ROW_FIELDS[1:]:
+                bad = np.flatnonzero(getattr(self, name) % step)
+                if bad.size:
+                    raise ValueError(f"month {bad[0] + 1}: {name} is off the grid of {step} cents")
 
     # -- export ---------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from solver.core import BehaviourModel, Policy, Schedule, evaluate, status_quo
+from solver.core.currency import format_amount, format_value
 from solver.domain import OFFERED_FAMILIES
 from solver.officer.documents import counter_offer_document
 from solver.officer.proposal import Proposal, ProposalSchedule, proposal_schedule
@@ -94,7 +95,7 @@ def schedule_figures(
         ``concession_cost`` are measured against it.
     """
     model = model or BehaviourModel()
-    baseline = baseline if baseline is not None else status_quo(account)
+    baseline = baseline if baseline is not None else status_quo(account, grid=schedule.grid)
     ev = evaluate(account, schedule, model=model)
     base = evaluate(account, baseline, model=model)
     pay = np.asarray(schedule.payments, dtype=float)
@@ -172,12 +173,12 @@ def policy_violations(
         (
             "min_payment",
             paying & not_last & (pay < policy.min_payment - 1e-9),
-            f"payments below min_payment {policy.min_payment:,.2f} in {{}}",
+            f"payments below min_payment {format_amount(policy.min_payment, policy.currency)} in {{}}",
         ),
         (
             "rounding",
             paying & not_last & (schedule.principal != 0) & (schedule.payment % unit != 0),
-            f"instalments are not multiples of {policy.rounding:,.2f} in {{}}",
+            f"instalments are not multiples of {format_amount(policy.rounding, policy.currency)} in {{}}",
         ),
     )
     for rule, mask, text in monthly:
@@ -324,8 +325,8 @@ def evaluate_counter_offer(
     """
     policy = (policy or Policy()).for_product(account.product)
     model = model or BehaviourModel()
-    booked = proposal_schedule(account, proposal, policy.rounding)
-    baseline = status_quo(account)
+    booked = proposal_schedule(account, proposal, policy.rounding, currency=policy.currency)
+    baseline = status_quo(account, grid=booked.schedule.grid)
     figures = schedule_figures(account, booked.schedule, model, baseline)
     sq_npv = figures["npv"] - figures["npv_vs_status_quo"]
     violations = tuple(policy_violations(account, booked, policy, model))
@@ -339,7 +340,9 @@ def evaluate_counter_offer(
     nearest, distance = (None, math.nan)
     if verdict != Verdict.ACCEPTABLE:
         nearest, distance = nearest_option(plans, booked.proposed_payments)
-    explanation = _explain(verdict, figures, sq_npv, violations, plans, nearest, distance)
+    explanation = _explain(
+        verdict, figures, sq_npv, violations, plans, nearest, distance, policy.currency
+    )
     return CounterOffer(
         account_id=str(account.account_id),
         proposal=proposal,
@@ -365,17 +368,23 @@ def _explain(
     plans: PlanResult,
     nearest: Any,
     distance: float,
+    currency: str,
 ) -> str:
+    """The verdict in words, amounts in ``currency``'s decimals (solver.core.currency)."""
+
+    def money(x: float, sign: bool = False) -> str:
+        return format_value(x, currency, sign=sign)
+
     npv, delta = figures["npv"], figures["npv_vs_status_quo"]
     worth = (
-        f"it recovers {npv:,.2f} in expected NPV against {sq_npv:,.2f} for the status quo "
-        f"({delta:+,.2f}); PD 12m {figures['pd_12m']:.1%}"
+        f"it recovers {money(npv)} in expected NPV against {money(sq_npv)} for the status quo "
+        f"({money(delta, sign=True)}); PD 12m {figures['pd_12m']:.1%}"
     )
     if verdict == Verdict.ACCEPTABLE:
         text = f"within policy and it passes the NPV test: {worth}."
         best = plans.recommended_option
         if best is not None and best.npv > npv:
-            text += f" The recommended plan, {best.label}, recovers {best.npv:,.2f}."
+            text += f" The recommended plan, {best.label}, recovers {money(best.npv)}."
         return text
     if verdict == Verdict.BREAKS_POLICY:
         text = (
@@ -390,7 +399,8 @@ def _explain(
     test = "passes" if nearest.npv > plans.status_quo.npv else "fails"
     return text + (
         f" Nearest feasible plan: {nearest.label} (term {nearest.schedule.term}, first payment "
-        f"{float(nearest.payments[0]):,.2f}; its payments differ from the proposed ones by "
-        f"{distance:,.2f} a month, root mean square), NPV {nearest.npv:,.2f}, which {test} "
+        f"{format_amount(float(nearest.payments[0]), currency)}; its payments differ from the "
+        f"proposed ones by {money(distance)} a month, root mean square), NPV {money(nearest.npv)},"
+        f" which {test} "
         "the NPV test."
     )

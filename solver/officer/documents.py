@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from solver.domain import DEFAULT_CURRENCY
 from solver.plans import PlanResult, SearchParams, choose_for, efficient_frontier, plan_options
 
 if TYPE_CHECKING:
@@ -32,7 +33,8 @@ def plan_result(
     (``within_pct`` percent of the bank's best for the ``customer`` objective)."""
     search = SearchParams.thorough() if thorough else SearchParams()
     result = plan_options(account, policy, model, search=search)
-    return choose_for(result, objective, within_pct / 100.0)
+    currency = str(getattr(policy, "currency", DEFAULT_CURRENCY))
+    return choose_for(result, objective, within_pct / 100.0, currency=currency)
 
 
 def plan_document(result: PlanResult, objective: str = "bank", within_pct: float = 1.0) -> dict:

@@ -15,7 +15,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from solver.core import Schedule, status_quo
-from solver.domain import OFFERED_FAMILIES
+from solver.core.currency import format_value
+from solver.domain import DEFAULT_CURRENCY, OFFERED_FAMILIES
 from solver.errors import InfeasibleError, InputError
 from solver.officer.counter_offer import CounterOffer, Verdict, evaluate_counter_offer
 from solver.officer.proposal import Proposal
@@ -121,7 +122,7 @@ def make_offer(
             k: float(getattr(account, k))
             for k in ("principal", "interest_due", "fees_due", "arrears")
         },
-        current_total=status_quo(account).total_paid,
+        current_total=status_quo(account, grid=schedule.grid).total_paid,
         as_of=as_of,
         valid_until=as_of + timedelta(days=valid_days),
         figures=dict(figures),
@@ -229,8 +230,10 @@ def choose_offer(
         )
     notes = ()
     if not chosen.npv > plans.status_quo.npv:
+        currency = str(getattr(policy, "currency", DEFAULT_CURRENCY))
         notes = (
-            f"{chosen.label} fails the NPV test: it recovers {chosen.npv:,.2f} against "
-            f"{plans.status_quo.npv:,.2f} for the status quo",
+            f"{chosen.label} fails the NPV test: it recovers "
+            f"{format_value(chosen.npv, currency)} against "
+            f"{format_value(plans.status_quo.npv, currency)} for the status quo",
         )
     return OfferChoice(offer_of_option(account, chosen, **dating), plans, None, notes)

@@ -22,8 +22,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from solver.core import Schedule, level_plan, schedule_from_payments
+from solver.core.currency import format_amount, money_grid
 from solver.core.schema import MAX_FORECAST_MONTHS
-from solver.domain import DEFERRAL_MODES
+from solver.domain import DEFAULT_CURRENCY, DEFERRAL_MODES
 from solver.errors import InputError
 
 #: Longest proposal in months (the ``remaining_term`` bound of the account schema).
@@ -234,8 +235,12 @@ class ProposalSchedule:
         return self.proposed or tuple(float(p) for p in self.schedule.payments)
 
 
-def proposal_schedule(account: Any, proposal: Proposal, rounding: float = 1.0) -> ProposalSchedule:
-    """Book ``proposal`` for ``account`` as a cent-exact schedule.
+def proposal_schedule(
+    account: Any, proposal: Proposal, rounding: float = 1.0, *, currency: str = DEFAULT_CURRENCY
+) -> ProposalSchedule:
+    """Book ``proposal`` for ``account`` as a cent-exact schedule on ``currency``'s money
+    grid (:func:`~solver.core.currency.money_grid`: whole yen for JPY), its amounts in the
+    notes and errors printed in the currency's decimals.
 
     Parameters
     ----------
@@ -255,8 +260,13 @@ def proposal_schedule(account: Any, proposal: Proposal, rounding: float = 1.0) -
     """
     balance = restructured_balance(account)
     rate = float(account.annual_rate)
+    grid = money_grid(currency)
+
+    def money(x: float) -> str:
+        return format_amount(x, currency)
+
     if proposal.payments is not None:
-        return _booked(balance, rate, proposal.payments, None, None, "capitalize")
+        return _booked(balance, rate, proposal.payments, None, None, "capitalize", currency)
     holiday, mode = proposal.holiday, proposal.holiday_mode
     if proposal.amount is None:
         assert proposal.term is not None
@@ -267,6 +277,7 @@ def proposal_schedule(account: Any, proposal: Proposal, rounding: float = 1.0) -
             deferral_months=holiday,
             deferral_mode=mode,  # type: ignore[arg-type]
             rounding=rounding,
+            grid=grid,
         )
         return ProposalSchedule(schedule, holiday, mode)
     # The holiday's payments as the deferral family books them (interest-only: the interest).
@@ -278,22 +289,23 @@ def proposal_schedule(account: Any, proposal: Proposal, rounding: float = 1.0) -
             holiday + 1,
             deferral_months=holiday,
             deferral_mode=mode,  # type: ignore[arg-type]
+            grid=grid,
         )
         holiday_pay = deferral.payments[:holiday].tolist()
     months = (proposal.term if proposal.term is not None else MAX_PROPOSAL_MONTHS) - holiday
     payments = holiday_pay + [proposal.amount] * months
     waive = [mode == "waive"] * holiday + [False] * months
-    booked = _booked(balance, rate, payments, waive, holiday, mode)
+    booked = _booked(balance, rate, payments, waive, holiday, mode, currency)
     if proposal.term is not None:
         return booked
     T = booked.schedule.term
     if T == MAX_PROPOSAL_MONTHS:
         raise InputError(
-            f"amount: {proposal.amount:,.2f} a month does not repay the balance of "
-            f"{balance:,.2f} within {MAX_PROPOSAL_MONTHS} months; give a larger amount or a term"
+            f"amount: {money(proposal.amount)} a month does not repay the balance of "
+            f"{money(balance)} within {MAX_PROPOSAL_MONTHS} months; give a larger amount or a term"
         )
     last = float(booked.schedule.payments[-1])
-    note = f"at {proposal.amount:,.2f} a month the balance is repaid in month {T} (last payment {last:,.2f})"
+    note = f"at {money(proposal.amount)} a month the balance is repaid in month {T} (last payment {money(last)})"
     return replace(booked, notes=(note,))
 
 
@@ -304,27 +316,35 @@ def _booked(
     waive: list[bool] | None,
     deferral_months: int | None,
     mode: str,
+    currency: str = DEFAULT_CURRENCY,
 ) -> ProposalSchedule:
-    """The schedule of a payment path (the last payment clears; an early clear ends it).
+    """The schedule of a payment path (the last payment clears; an early clear ends it) on
+    ``currency``'s money grid.
 
     ``deferral_months=None``: the months without payment before the last one.
     """
     proposed = [round(float(p), 2) for p in payments]
     schedule = schedule_from_payments(
-        balance, rate, proposed, waive_interest=waive, clear_last=True, overpay="truncate"
+        balance,
+        rate,
+        proposed,
+        waive_interest=waive,
+        clear_last=True,
+        overpay="truncate",
+        grid=money_grid(currency),
     )
     notes: list[str] = []
     T = schedule.term
     last = float(schedule.payments[-1])
     if T < len(proposed):
         notes.append(
-            f"the balance is repaid in month {T}: the last payment is {last:,.2f} and the "
+            f"the balance is repaid in month {T}: the last payment is {format_amount(last, currency)} and the "
             f"{len(proposed) - T} later proposed payments are not needed"
         )
     elif abs(last - proposed[-1]) > 0.005:
         notes.append(
-            f"the last payment (month {T}) is {last:,.2f}, what clears the balance "
-            f"(proposed {proposed[-1]:,.2f})"
+            f"the last payment (month {T}) is {format_amount(last, currency)}, what clears the balance "
+            f"(proposed {format_amount(proposed[-1], currency)})"
         )
     if deferral_months is None:
         deferral_months = int((schedule.payment[:-1] == 0).sum())

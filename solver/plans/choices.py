@@ -32,6 +32,7 @@ from solver.plans.families import (
     waterfall_candidates,
 )
 from solver.plans.schedules import (
+    grid_of,
     level_schedule,
     path_schedule,
     payment_levels,
@@ -184,7 +185,7 @@ def _run_choices(
             for sol in (base_custom[i], base_steps[i]):
                 if sol.payments is not None:
                     bal, rate = float(ctx.balance[i]), float(ctx.fields["annual_rate"][i])
-                    sched = path_schedule(bal, rate, sol.payments)
+                    sched = path_schedule(bal, rate, sol.payments, grid_of(ctx))
                     seeds[i].append((sched.payments, sched.exposures))
         extra_amounts = np.concatenate([extra_amounts, base_amounts], axis=1)
     amounts, step = payment_grids(ctx, search.grid_levels, extra_amounts)
@@ -252,7 +253,7 @@ def _waterfall_choices(ctx: PlanContext, out: list[list[Choice]]) -> None:
             reason = "no waterfall step brings the payment within max_dti of current income"
         else:
             try:
-                sched = level_schedule(waterfall, i, unit)
+                sched = level_schedule(waterfall, i, unit, grid_of(ctx))
             except ValueError as exc:
                 reason = str(exc)
         if sched is None:
@@ -429,7 +430,7 @@ def _refine(
                     seeds.append([])
                     continue
                 sched = path_schedule(
-                    float(ctx.balance[i]), float(ctx.fields["annual_rate"][i]), pay
+                    float(ctx.balance[i]), float(ctx.fields["annual_rate"][i]), pay, grid_of(ctx)
                 )
                 seeds.append([(sched.payments, sched.exposures)])
             found = solve_runs(
@@ -481,7 +482,7 @@ def _first_exact(
     last_reason = ""
     for r in rows:
         try:
-            sched = level_schedule(cand, int(r), unit)
+            sched = level_schedule(cand, int(r), unit, grid_of(ctx))
         except ValueError as exc:
             last_reason = str(exc)
             continue
@@ -549,9 +550,11 @@ def _run_choice(
         return Choice(
             family, family, False, reason=reason, status=sol.status, bound=sol.bound, gap=sol.gap
         )
-    sched = path_schedule(float(ctx.balance[i]), float(ctx.fields["annual_rate"][i]), sol.payments)
+    sched = path_schedule(
+        float(ctx.balance[i]), float(ctx.fields["annual_rate"][i]), sol.payments, grid_of(ctx)
+    )
     ok, why = schedule_ok(ctx, i, sched, holiday, limit_levels=family != "custom")
-    if not ok:  # the search tracks cents exactly, so this would be a bug
+    if not ok:  # the search tracks the money grid exactly, so this would be a bug
         raise RuntimeError(f"{family} search returned a policy-infeasible schedule: {why}")
     pay = sched.payments
     lead = int(np.argmax(pay > 0)) if np.any(pay > 0) else 0

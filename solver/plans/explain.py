@@ -5,6 +5,9 @@
 * :func:`explain_infeasible` says which rules conflict when no plan is feasible
   ("the interest alone (512/month) exceeds the affordable payment (300/month, set by
   max_dti) until month 5").
+* :func:`recommendation_text`, :func:`npv_test_text` and :func:`customer_choice_text`
+  word the recommendation; every amount in these sentences is printed in the policy
+  currency's decimals (:mod:`solver.core.currency`: JPY none, CNY two, KWD three).
 * :func:`minimal_relaxations` computes, for each relaxable policy key (longer term,
   longer deferral, higher max_dti, a haircut, lower min_afford_prob), the smallest
   single change that makes some plan feasible — by bisection on that key, re-running
@@ -15,10 +18,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+from solver.core.currency import format_amount, format_value
 from solver.domain import OFFERED_FAMILIES
 from solver.plans.choices import family_choices
 from solver.plans.context import PlanContext, context_from_account
@@ -107,10 +112,44 @@ def _months(k: int) -> str:
     return f"{k} month" if k == 1 else f"{k} months"
 
 
+def recommendation_text(best: Any, sq: Any, currency: str) -> str:
+    """Why ``best`` (a plan option) is recommended over the status quo ``sq``."""
+    v = partial(format_value, code=currency)
+    return (
+        f"{best.label} recovers {v(best.npv)} in expected NPV, {v(best.npv_vs_status_quo)} more"
+        f" than the status quo ({v(sq.npv)}); PD 12m {best.pd_12m:.1%} vs {sq.pd_12m:.1%}."
+    )
+
+
+def npv_test_text(best: Any, sq: Any, currency: str) -> str:
+    """Why no plan is recommended: the best offered plan ``best`` does not beat ``sq``."""
+    v = partial(format_value, code=currency)
+    return (
+        f"no plan passes the NPV test: the best, {best.label}, recovers {v(best.npv)} against"
+        f" {v(sq.npv)} for the status quo ({v(best.npv - sq.npv)}); keep the contract"
+        + (" — the customer can afford it" if sq.pd_12m < 0.2 else "")
+        + "."
+    )
+
+
+def customer_choice_text(pick: Any, bank_best: Any, sq: Any, within: float, currency: str) -> str:
+    """Why ``pick`` is recommended under the customer's objective (the cheapest plan within
+    ``within`` of the bank's best NPV, ``bank_best``)."""
+    v = partial(format_value, code=currency)
+    return (
+        f"{pick.label} costs the customer {v(pick.customer_cost)} (present value of interest"
+        f" and fees at the contract rate) against {v(bank_best.customer_cost)} for the"
+        f" bank's best ({bank_best.label}), and recovers {v(pick.npv)} in expected NPV,"
+        f" within {within:.1%} of the best ({v(bank_best.npv)}) and {v(pick.npv - sq.npv)}"
+        f" more than the status quo; PD 12m {pick.pd_12m:.1%} vs {sq.pd_12m:.1%}."
+    )
+
+
 def explain_infeasible(ctx: PlanContext, i: int) -> str:
     """Which policy rules conflict for account ``i`` (no plan of any family is feasible)."""
     pol = ctx.policy
     H = ctx.horizon
+    money = partial(format_value, code=pol.currency)  # computed amounts, the currency's decimals
     cap = ctx.cap[i]
     f = ctx.fields
     parts: list[str] = []
@@ -122,7 +161,7 @@ def explain_infeasible(ctx: PlanContext, i: int) -> str:
     if not usable.any():
         parts.append(
             f"no month within max_term_months = {H} has an affordable payment of at least min_payment"
-            f" = {pol.min_payment:,.0f} (largest affordable payment {max(float(np.nanmax(np.where(np.isfinite(cap), cap, -1))), 0):,.2f},"
+            f" = {pol.min_payment:,.0f} (largest affordable payment {money(max(float(np.nanmax(np.where(np.isfinite(cap), cap, -1))), 0))},"
             f" set by {which[int(np.argmax(np.where(np.isfinite(cap), cap, -np.inf)))]};"
             f" expected income {income[0]:,.0f}, expenses {f['expenses'][i]:,.0f}, other debt {f['other_debt'][i]:,.0f})"
         )
@@ -130,7 +169,7 @@ def explain_infeasible(ctx: PlanContext, i: int) -> str:
         first = int(np.argmax(usable))
         if first > 0:
             parts.append(
-                f"no affordable payment of at least min_payment = {pol.min_payment:,.0f} before month {first + 1} ({which[0]} limits month 1 to {max(cap[0], 0):,.2f})"
+                f"no affordable payment of at least min_payment = {pol.min_payment:,.0f} before month {first + 1} ({which[0]} limits month 1 to {money(max(cap[0], 0))})"
             )
     balance = float(ctx.balance[i])
     r = float(f["annual_rate"][i]) / 12.0
@@ -142,7 +181,7 @@ def explain_infeasible(ctx: PlanContext, i: int) -> str:
             f"until month {run + 1}" if run < H else f"in every month up to max_term_months = {H}"
         )
         parts.append(
-            f"the interest alone ({interest:,.2f}/month) exceeds the affordable payment ({max(cap[0], 0):,.2f}/month, set by {which[0]}) {until}"
+            f"the interest alone ({money(interest)}/month) exceeds the affordable payment ({money(max(cap[0], 0))}/month, set by {which[0]}) {until}"
         )
         if run < H:
             parts.append(
@@ -158,7 +197,7 @@ def explain_infeasible(ctx: PlanContext, i: int) -> str:
     if pv < balance:
         parts.append(
             f"paying the largest affordable amount every month for max_term_months = {H} months repays at most"
-            f" {pv:,.2f} of the {balance:,.2f} balance"
+            f" {money(pv)} of the {format_amount(balance, pol.currency)} balance"
         )
     if not parts:
         parts.append(

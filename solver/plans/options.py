@@ -62,13 +62,20 @@ from solver.core.contract import status_quo
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
 from solver.core.schedule import Schedule
-from solver.domain import OFFERED_FAMILIES, Status
+from solver.domain import DEFAULT_CURRENCY, OFFERED_FAMILIES, Status
 from solver.errors import InfeasibleError
 from solver.plans.choices import Choice, family_choices
 from solver.plans.context import PlanContext, context_from_account
-from solver.plans.explain import binding_constraints, explain_infeasible, minimal_relaxations
+from solver.plans.explain import (
+    binding_constraints,
+    customer_choice_text,
+    explain_infeasible,
+    minimal_relaxations,
+    npv_test_text,
+    recommendation_text,
+)
 from solver.plans.metrics import METRICS, plan_metrics
-from solver.plans.schedules import payment_levels
+from solver.plans.schedules import grid_of, payment_levels
 from solver.plans.search import SearchParams
 from solver.plans.terms import PlanTerms
 
@@ -273,7 +280,7 @@ def plan_results(
     """
     t0 = time.perf_counter()
     choices = family_choices(ctx, search, lazy)
-    sq = [status_quo(a) for a in accounts]
+    sq = [status_quo(a, grid=grid_of(ctx)) for a in accounts]
     mets = plan_metrics(ctx, [[ch.schedule for ch in chs] for chs in choices], sq)
     results: list[PlanResult] = []
     for i, acc in enumerate(accounts):
@@ -378,18 +385,9 @@ def _recommend(
         return Status.INFEASIBLE, None, explanation, relaxations
     best = max(offered, key=lambda o: o.npv)
     if best.npv > sq_opt.npv:
-        explanation = (
-            f"{best.label} recovers {best.npv:,.2f} in expected NPV, {best.npv_vs_status_quo:,.2f} more than the"
-            f" status quo ({sq_opt.npv:,.2f}); PD 12m {best.pd_12m:.1%} vs {sq_opt.pd_12m:.1%}."
-        )
+        explanation = recommendation_text(best, sq_opt, ctx.policy.currency)
         return Status.RECOMMENDED, best.label, explanation, ()
-    explanation = (
-        f"no plan passes the NPV test: the best, {best.label}, recovers {best.npv:,.2f} against"
-        f" {sq_opt.npv:,.2f} for the status quo ({best.npv - sq_opt.npv:,.2f}); keep the contract"
-        + (" — the customer can afford it" if sq_opt.pd_12m < 0.2 else "")
-        + "."
-    )
-    return Status.NPV_TEST_FAILED, None, explanation, ()
+    return Status.NPV_TEST_FAILED, None, npv_test_text(best, sq_opt, ctx.policy.currency), ()
 
 
 def plan_options(
@@ -448,8 +446,15 @@ def efficient_frontier(result: PlanResult) -> list[PlanOption]:
     return frontier
 
 
-def choose_for(result: PlanResult, objective: str = "bank", within: float = 0.01) -> PlanResult:
-    """The result with the recommendation made under ``objective``.
+def choose_for(
+    result: PlanResult,
+    objective: str = "bank",
+    within: float = 0.01,
+    *,
+    currency: str = DEFAULT_CURRENCY,
+) -> PlanResult:
+    """The result with the recommendation made under ``objective`` (the explanation's
+    amounts in ``currency``'s decimals).
 
     ``bank`` (the default of :func:`plan_options`): the plan with the highest NPV that
     passes the NPV test. ``customer``: among the plans passing the NPV test whose NPV is
@@ -468,14 +473,7 @@ def choose_for(result: PlanResult, objective: str = "bank", within: float = 0.01
     pick = min((o for o in frontier if o.npv >= floor), key=lambda o: (o.customer_cost, -o.npv))
     if pick.label == result.recommended:
         return result
-    sq = result.status_quo
-    explanation = (
-        f"{pick.label} costs the customer {pick.customer_cost:,.2f} (present value of interest"
-        f" and fees at the contract rate) against {frontier[0].customer_cost:,.2f} for the"
-        f" bank's best ({frontier[0].label}), and recovers {pick.npv:,.2f} in expected NPV,"
-        f" within {within:.1%} of the best ({best_npv:,.2f}) and {pick.npv - sq.npv:,.2f}"
-        f" more than the status quo; PD 12m {pick.pd_12m:.1%} vs {sq.pd_12m:.1%}."
-    )
+    explanation = customer_choice_text(pick, frontier[0], result.status_quo, within, currency)
     return replace(result, recommended=pick.label, explanation=explanation)
 
 

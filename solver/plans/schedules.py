@@ -4,41 +4,56 @@ The searches work in floats (level families) or on a payment grid (``custom``,
 ``step``); a winner is rebuilt here as a cent-exact
 :class:`~solver.core.schedule.Schedule` and checked against the policy again, and its
 payment phases are read off for the report.
+
+Every builder takes the policy currency's money ``grid``
+(:func:`solver.core.currency.money_grid`: 100 hundredths, 1 whole units for JPY) and
+passes it to the engine, so a JPY winner is rebuilt in whole yen.
 """
 
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 
 from solver.core.amortisation import level_plan, schedule_from_payments
-from solver.core.schedule import Schedule
+from solver.core.currency import money_grid
+from solver.core.schedule import CENTS_PER_UNIT, GRID_DIGITS, Schedule
+from solver.domain import DeferralMode
 from solver.plans.context import CAP_TOL, PlanContext
 from solver.plans.families import MODE_NAMES, Candidates
 
 
-def level_schedule(cand: Candidates, i: int, unit: float) -> Schedule:
-    """Row ``i`` of a level family's candidates as a cent-exact schedule, instalments
-    rounded to ``unit`` (a forborne balloon paid with the last one); ``ValueError`` if
-    no such schedule exists."""
+def grid_of(ctx: PlanContext) -> int:
+    """The money grid of the context's policy currency (:func:`money_grid`)."""
+    return money_grid(ctx.policy.currency)
+
+
+def level_schedule(cand: Candidates, i: int, unit: float, grid: int = CENTS_PER_UNIT) -> Schedule:
+    """Row ``i`` of a level family's candidates as a cent-exact schedule on the money
+    ``grid``, instalments rounded to ``unit`` (a forborne balloon paid with the last one);
+    ``ValueError`` if no such schedule exists."""
     bal, rate, term = float(cand.balance[i]), float(cand.rate[i]), int(cand.term[i])
     if cand.family == "settlement":
         exact = bal / term
         for level in (
             math.ceil(exact / unit - 1e-9) * unit,
             math.floor(exact / unit + 1e-9) * unit,
-            round(exact, 2),
+            round(exact, GRID_DIGITS[grid]),
         ):
             try:
-                return schedule_from_payments(bal, 0.0, [level] * term)
+                return schedule_from_payments(bal, 0.0, [level] * term, grid=grid)
             except ValueError:
                 continue
         raise ValueError("no settlement instalment clears the amount")
     D = int(cand.deferral[i])
-    mode = MODE_NAMES[int(cand.mode[i])]
-    base = level_plan(bal, rate, term, deferral_months=D, deferral_mode=mode, rounding=unit)  # type: ignore[arg-type]
-    balloon = int(round(float(cand.balloon[i]) * 100))
+    mode = cast(DeferralMode, MODE_NAMES[int(cand.mode[i])])
+    base = level_plan(
+        bal, rate, term, deferral_months=D, deferral_mode=mode, rounding=unit, grid=grid
+    )
+    # the balloon in cents, on the grid
+    balloon = int(round(float(cand.balloon[i]) * grid)) * (CENTS_PER_UNIT // grid)
     if balloon <= 0:
         return base
     # principal forbearance: an interest-free balloon owed on top, paid with the last instalment
@@ -57,13 +72,16 @@ def level_schedule(cand: Candidates, i: int, unit: float) -> Schedule:
         balance=bal_c,
         opening_balance=base.opening_balance + balloon,
         annual_rate=base.annual_rate,
+        grid=base.grid,
     )
 
 
-def path_schedule(balance: float, rate: float, payments: np.ndarray) -> Schedule:
-    """The cent-exact schedule of a ``custom`` / ``step`` payment path (the last payment
-    clears the balance)."""
-    return schedule_from_payments(balance, rate, payments, clear_last=True)
+def path_schedule(
+    balance: float, rate: float, payments: np.ndarray, grid: int = CENTS_PER_UNIT
+) -> Schedule:
+    """The cent-exact schedule of a ``custom`` / ``step`` payment path on the money
+    ``grid`` (the last payment clears the balance)."""
+    return schedule_from_payments(balance, rate, payments, clear_last=True, grid=grid)
 
 
 def schedule_ok(

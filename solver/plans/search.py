@@ -24,7 +24,7 @@ plans (so those plans are custom schedules and custom can only match or beat the
 The search (exact within the grid)
 -----------------------------------
 Balances are tracked **exactly** in cents with the schedule's own interest rounding
-(half-up), so every path's value is the model NPV of a real schedule. The search is a
+(half-up, on the policy currency's money grid: whole yen for JPY), so every path's value is the model NPV of a real schedule. The search is a
 branch and bound month by month over states ``(phases used, current amount,
 balance)``, all accounts of a batch at once:
 
@@ -54,6 +54,8 @@ from typing import Any
 
 import numpy as np
 
+from solver.core.currency import money_grid
+from solver.core.schedule import CENTS_PER_UNIT
 from solver.domain import Status
 from solver.plans.beam_step import (
     backtrack,
@@ -465,6 +467,12 @@ def _solve_runs(
     disc, disc_lag = ctx.discount, ctx.discount_lag
     acc_all = np.arange(n)
     B0c = np.round(ctx.balance * 100).astype(np.int64)
+    # a coarser money grid (whole yen): balances and interest on it, as the schedules
+    # are built (solver.core.amortisation; the balance rounded half-up like to_cents)
+    grid = money_grid(pol.currency)
+    on = CENTS_PER_UNIT // grid
+    if on > 1:
+        B0c = np.floor(ctx.balance * grid + 0.5 + 1e-9).astype(np.int64) * on
     root_bound = bound_at(tables, acc_all, 0, B0c / 100.0)
 
     start, inc_path = _seed_incumbents(ctx, seeds, amounts, holiday, increasing)
@@ -491,7 +499,7 @@ def _solve_runs(
         if f_acc.size == 0:
             break
         expanded += f_acc.size
-        owed = _owed_cents(f_B, f_acc, rate_f, rate_units)
+        owed = _owed_cents(f_B, f_acc, rate_f, rate_units, on)
         rec = ctx.kernel.recovery(f_acc, f_B / 100.0, t)
         # ---- clearing payments (end the plan this month) ----
         ci = clearing_rows(
@@ -630,16 +638,23 @@ def _solutions(
 
 
 def _owed_cents(
-    balance: np.ndarray, acc: np.ndarray, rate_f: np.ndarray, rate_units: np.ndarray
+    balance: np.ndarray,
+    acc: np.ndarray,
+    rate_f: np.ndarray,
+    rate_units: np.ndarray,
+    on: int = 1,
 ) -> np.ndarray:
     """Balance plus the month's interest in cents, rounded half-up: :func:`interest_cents`
     with the rate as ``rate_f = rate_units / (12·10¹²)`` per account (``acc``: each row's
-    account); compiled, with the exact integer rule where float noise could decide."""
-    owed, near = owed_cents(balance, acc, rate_f)
-    for k in near.tolist():  # within float noise of a half cent: exact integers
-        b, ru = int(balance[k]), int(rate_units[acc[k]])
+    account); compiled, with the exact integer rule where float noise could decide.
+    ``on``: cents per unit of the money grid (100 for whole yen: the same rule on
+    ``balance // on`` units, interest rounded to the unit)."""
+    units = balance if on == 1 else balance // on
+    owed, near = owed_cents(units, acc, rate_f)
+    for k in near.tolist():  # within float noise of a half unit: exact integers
+        b, ru = int(units[k]), int(rate_units[acc[k]])
         owed[k] = b + (2 * b * ru + _MONTHLY_DEN) // (2 * _MONTHLY_DEN)
-    return owed
+    return owed if on == 1 else owed * on
 
 
 def _backtrack_all(
