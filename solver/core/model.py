@@ -459,6 +459,10 @@ class ModelKernel:
         ``expenses + other_debt`` (n,).
     collateral
         Net collateral proceeds ``C_t`` for a default in month t (n, H).
+    any_collateral
+        Whether any account has collateral proceeds in any month (set with
+        ``collateral``, here and in :meth:`take`; :meth:`recovery` skips the gather of
+        ``C_t`` when none has).
     discount, discount_lag
         ``δ^t`` and ``δ^(t+L)`` for t = 1…H.
     special
@@ -481,6 +485,7 @@ class ModelKernel:
         self.base_hazard = params.base_hazard
         self.special = (self.sigma <= 0) | np.any(self.income <= 0, axis=1) | (self.outgo <= 0)
         self.collateral = collateral_proceeds(params.vehicle_value, H, model)
+        self.any_collateral = bool(self.collateral.any())
         self.discount = self.discount_factors(H)
         self.discount_lag = self.discount * model.monthly_discount**model.recovery_lag_months
 
@@ -499,6 +504,7 @@ class ModelKernel:
         for name in ("income", "mu", "sigma", "inv_sigma", "outgo", "base_hazard", "special"):
             setattr(out, name, getattr(self, name)[index])
         out.collateral = self.collateral[index]
+        out.any_collateral = bool(out.collateral.any())
         return out
 
     def with_income(self, income_path: np.ndarray) -> ModelKernel:
@@ -566,7 +572,7 @@ class ModelKernel:
         """Recovery on default ``R_t = min(EAD, C_t) + ρ·max(0, EAD − C_t)`` (SPEC §4)."""
         exposures = np.asarray(exposures, dtype=float)
         rho = self.model.unsecured_recovery
-        if not self._any_collateral() and not isinstance(rows, slice):
+        if not self.any_collateral and not isinstance(rows, slice):
             # no account of the kernel is secured (C = 0): ρ·EAD, without gathering the
             # zeros (in the shape rows × months broadcast to)
             months = (exposures.shape[-1],) if cols is None else np.shape(cols)
@@ -594,14 +600,6 @@ class ModelKernel:
         np.multiply(rho, np.maximum(0.0, exposures), out=out)
         out += np.minimum(exposures, 0.0)  # as the general formula for EAD < 0 (C = 0)
         return out
-
-    def _any_collateral(self) -> bool:
-        """Whether any account of the kernel has collateral proceeds (cached per array)."""
-        seen = self.__dict__.get("_collateral_seen")
-        if seen is None or seen[0] is not self.collateral:
-            seen = (self.collateral, bool(self.collateral.any()))
-            self.__dict__["_collateral_seen"] = seen
-        return seen[1]
 
     def recovery_kink(self) -> tuple[np.ndarray, np.ndarray]:
         """Where :meth:`recovery` bends, for the plan search's bound (n, H) each.
