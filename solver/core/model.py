@@ -467,7 +467,8 @@ class ModelKernel:
         ``δ^t`` and ``δ^(t+L)`` for t = 1…H.
     special
         Accounts whose affordability needs the degenerate-case rules of SPEC §4 (no
-        income volatility, a month without income, no fixed outgo).
+        income volatility, a month without income, no fixed outgo); ``any_special``
+        whether any account does (:meth:`afford` skips their rules when none does).
     """
 
     def __init__(self, model: BehaviourModel, params: AccountParams, horizon: int) -> None:
@@ -484,6 +485,7 @@ class ModelKernel:
         self.outgo = params.expenses + params.other_debt
         self.base_hazard = params.base_hazard
         self.special = (self.sigma <= 0) | np.any(self.income <= 0, axis=1) | (self.outgo <= 0)
+        self.any_special = bool(self.special.any())
         self.collateral = collateral_proceeds(params.vehicle_value, H, model)
         self.any_collateral = bool(self.collateral.any())
         self.discount = self.discount_factors(H)
@@ -503,6 +505,7 @@ class ModelKernel:
         out.params = self.params.take(index)
         for name in ("income", "mu", "sigma", "inv_sigma", "outgo", "base_hazard", "special"):
             setattr(out, name, getattr(self, name)[index])
+        out.any_special = bool(out.special.any())
         out.collateral = self.collateral[index]
         out.any_collateral = bool(out.collateral.any())
         return out
@@ -516,6 +519,7 @@ class ModelKernel:
         with np.errstate(divide="ignore", invalid="ignore"):
             out.mu = np.log(out.income) - s2[:, None] / 2.0
         out.special = (out.sigma <= 0) | np.any(out.income <= 0, axis=1) | (out.outgo <= 0)
+        out.any_special = bool(out.special.any())
         return out
 
     @staticmethod
@@ -532,8 +536,7 @@ class ModelKernel:
         threshold = payments + self.outgo[rows]
         with np.errstate(divide="ignore", invalid="ignore"):
             a = ndtr((self.mu[rows, cols] - np.log(threshold)) * self.inv_sigma[rows])
-        special = self.special[rows]
-        if np.any(special):
+        if self.any_special and np.any(self.special[rows]):
             mean = self.income[rows, cols]
             a = np.where(self.sigma[rows] > 0, a, (mean >= threshold).astype(float))
             a = np.where(mean <= 0, 0.0, a)  # no income: any positive threshold is unaffordable
