@@ -577,10 +577,16 @@ class ModelKernel:
         rho = self.model.unsecured_recovery
         if not self.any_collateral and not isinstance(rows, slice):
             # no account of the kernel is secured (C = 0): ρ·EAD, without gathering the
-            # zeros (in the shape rows × months broadcast to)
-            months = (exposures.shape[-1],) if cols is None else np.shape(cols)
-            where = np.shape(rows) + months if cols is None else np.shape(rows)
-            return self._unsecured(rho, exposures, np.broadcast_shapes(where, months))
+            # zeros (in the shape rows × months broadcast to; the common cases, months
+            # 1…m of each row or one month of every row, without broadcasting shapes)
+            if cols is None:
+                shape = np.shape(rows) + (exposures.shape[-1],)
+            else:
+                months = np.shape(cols)
+                shape = (
+                    np.shape(rows) if not months else np.broadcast_shapes(np.shape(rows), months)
+                )
+            return self._unsecured(rho, exposures, shape)
         if cols is None:  # months 1…m of accounts `rows`: a row gather of the first m months
             collateral = self.collateral[np.asarray(rows), : exposures.shape[-1]]
         else:
@@ -599,7 +605,9 @@ class ModelKernel:
     @staticmethod
     def _unsecured(rho: float, exposures: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         """``ρ·max(0, EAD) + min(EAD, 0)``: the recovery formula with ``C = 0``."""
-        out = np.empty(np.broadcast_shapes(exposures.shape, shape))
+        out = np.empty(
+            shape if shape == exposures.shape else np.broadcast_shapes(exposures.shape, shape)
+        )
         np.multiply(rho, np.maximum(0.0, exposures), out=out)
         out += np.minimum(exposures, 0.0)  # as the general formula for EAD < 0 (C = 0)
         return out
