@@ -10,7 +10,16 @@ Reported per run: certified-gap distribution of the recommended plans (share wit
 0.1 %, count above 1 %, proven-optimal share, p50 / p90 / max), throughput
 (accounts/s, wall, ``--jobs``), CPU milliseconds per account (user + system, this
 process and its workers; the system part also on its own), and single-account
-``plan_options`` p50 / p95 latency.
+``plan_options`` p50 / p95 latency; and, outside all the timings, the start-up cost: CPU
+seconds of importing the package, of its first ``plan_options`` call, and of that call's
+warm-up (its CPU minus the same account's second call: compiled kernels built or loaded
+from numba's cache, first-call caches), then of a 64-account ``plan_portfolio`` in the
+parent (the batch code's kernels: the timed run's forked workers inherit them rather than
+each loading or compiling its own). A revision taken with ``git archive`` starts without
+numba's cache, so its warm-up includes compiling the kernels; the working tree's normally
+loads them. (Before 3 Dec 2026, session 9, only one account was planned first: a revision
+without a cache then compiled the batch kernels inside the timed run, in every worker,
+which inflated its CPU per account on the quick run by about 2 ms.)
 
 Targets (issue 13): ≥ 99 % of recommended plans certified within 0.1 %, none above 1 %,
 ≥ 1,000 accounts/s on 2 cores, single-account p50 ≤ 10 ms.
@@ -51,17 +60,30 @@ MAX_CPU_RATIO = 2.0
 
 _WORKER = r"""
 import json, resource, statistics, sys, time, warnings
+cpu_start = time.process_time()
 sys.path.insert(0, sys.argv[1])
 warnings.simplefilter("ignore")
 import numpy as np
 # the package's public surface: the same names in every revision, before and after the
 # modules moved into packages (issue 14)
 from solver import Account, generate_portfolio, plan_options, plan_portfolio
+cpu_import = time.process_time() - cpu_start
 
 n, seed, jobs, singles = (int(x) for x in sys.argv[2:6])
 frame = generate_portfolio(n, seed=seed)
 accounts = Account.from_frame(frame.head(singles))
-plan_options(accounts[0])  # warm-up (imports, compiled kernels, first-call caches)
+c0 = time.process_time()
+plan_options(accounts[0])  # warm-up (compiled kernels built or loaded, first-call caches)
+cpu_first = time.process_time() - c0
+c0 = time.process_time()
+plan_options(accounts[0])  # the same account again: its steady-state cost
+cpu_second = time.process_time() - c0
+# a small portfolio too: the batch code's compiled kernels (other array shapes and
+# layouts than one account's) are built or loaded here, in the parent, so the forked
+# workers of the timed run inherit them instead of each loading (or compiling) its own
+c0 = time.process_time()
+plan_portfolio(frame.head(64), jobs=1, batch_size=64)
+cpu_batch = time.process_time() - c0
 def _usage():
     # user and system CPU seconds of this process and its finished workers: system time
     # (page faults of fresh memory) is CPU the run costs too
@@ -98,6 +120,10 @@ print(json.dumps({
     "system_ms_per_account": 1000.0 * (sys1 - sys0) / n,
     "single_p50_ms": 1000.0 * times[len(times) // 2],
     "single_p95_ms": 1000.0 * times[int(0.95 * (len(times) - 1))],
+    "import_cpu_s": cpu_import,
+    "first_plan_cpu_s": cpu_first,
+    "warm_up_cpu_s": cpu_first - cpu_second,
+    "warm_up_batch_cpu_s": cpu_batch,
 }))
 """
 
@@ -181,6 +207,10 @@ def main(argv: list[str] | None = None) -> int:
         ("  of which system", "system_ms_per_account", "{:.2f}"),
         ("single account p50 ms", "single_p50_ms", "{:.1f}"),
         ("single account p95 ms", "single_p95_ms", "{:.1f}"),
+        ("import CPU s (not timed)", "import_cpu_s", "{:.2f}"),
+        ("first plan CPU s (not timed)", "first_plan_cpu_s", "{:.2f}"),
+        ("  of which warm-up", "warm_up_cpu_s", "{:.2f}"),
+        ("64-account warm-up CPU s", "warm_up_batch_cpu_s", "{:.2f}"),
     ]
     names = list(results)
     print(f"plan certificates and speed, {n:,} generated accounts (seed {args.seed})")

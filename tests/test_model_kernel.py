@@ -7,8 +7,11 @@ chosen plans are scored.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
+from oracles import AccountModel
 
 from solver.core.evaluation import evaluate
 from solver.core.model import AccountParams, BehaviourModel, ModelKernel, expected_income
@@ -149,15 +152,15 @@ def test_recovery_matches_spec_for_every_index_form(vehicles):
     )
     H = 12
     kernel = model.kernel(params, H)
-    rho, L, d = model.unsecured_recovery, model.recovery_lag_months, model.vehicle_depreciation
+    # the independent one-account SPEC §4 model of tests/oracles.py (its own C_t and R_t),
+    # on the same accounts
+    oracles = [
+        AccountModel(SimpleNamespace(tier="A", income=3800.0, expenses=0.0, vehicle_value=v), model)
+        for v in vehicles
+    ]
 
     def oracle(acc: int, month_index: int, ead: float) -> float:
-        v = vehicles[acc]
-        c = 0.0
-        if v > 0:
-            c = v * (1 - d) ** ((month_index + 1 + L) / 12) * (1 - model.auction_discount)
-            c = max(0.0, c - model.repo_cost)
-        return min(ead, c) + rho * max(0.0, ead - c)
+        return oracles[acc].recovery(month_index + 1, ead)  # month t = index + 1
 
     rng = np.random.default_rng(4)
     E = rng.uniform(-500.0, 120_000.0, size=(3, H))
@@ -171,9 +174,9 @@ def test_recovery_matches_spec_for_every_index_form(vehicles):
     ]
     for rows, ead, cols in cases:
         got = kernel.recovery(rows, ead, cols)
-        r = np.asarray(rows)
+        # the (account, month index) of each element: with cols=None, months 1…m of each row
+        r = np.asarray(rows)[:, None] if cols is None else np.asarray(rows)
         c = np.arange(ead.shape[-1])[None, :] if cols is None else np.asarray(cols)
-        r = r[:, None] if cols is None else r
         rr, cc, ee = np.broadcast_arrays(r, c, ead)
         assert got.shape == ee.shape
         want = [
@@ -181,8 +184,12 @@ def test_recovery_matches_spec_for_every_index_form(vehicles):
             for a, t, x in zip(rr.ravel(), cc.ravel(), ee.ravel(), strict=True)
         ]
         assert np.allclose(got.ravel(), want, rtol=1e-12, atol=1e-9)
+    secured = [any(o.collateral(t) > 0 for t in range(1, H + 1)) for o in oracles]
+    assert kernel.any_collateral == any(secured)
     # a subset of a secured kernel with no collateral left takes the unsecured path
     sub = kernel.take(np.array([0]))
+    assert sub.any_collateral is secured[0] is False
+    assert kernel.take(np.array([2, 0])).any_collateral == secured[2]
     assert np.allclose(
         sub.recovery(np.array([0]), E[:1], None), [oracle(0, t, E[0, t]) for t in range(H)]
     )

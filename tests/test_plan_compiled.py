@@ -486,3 +486,40 @@ def test_level_prefilter_equals_the_vectorised_reference(product) -> None:
         want = _reference_prefilter(ctx, cand, P)
         assert want.any() and not want.all()
         assert np.array_equal(ok, want), make.__name__
+
+
+@pytest.mark.parametrize("product", ["auto_loan", "card_instalment"])
+def test_shared_action_hazards_are_the_searchs_own(product) -> None:
+    """The bound tables and every search of a grid share one ``action_hazards`` array.
+
+    The search pays the grid amounts in cents, so sharing is exact only if the grid is on
+    the cent; then the shared hazards equal, bit for bit, the model's hazards of the
+    amounts in cents (what the search computed for itself before), and a search given
+    them finds the same plans as one that computes them."""
+    from solver.plans.bounds import action_hazards
+    from solver.plans.search import SearchParams, solve_runs
+
+    frame = generate_portfolio(60, seed=23)
+    part = frame[frame["product"] == product]
+    ctx = context_from_frame(part, Policy().for_product(product), BehaviourModel())
+    amounts, step = payment_grids(ctx, 12)
+    finite = np.isfinite(amounts)
+    cents = np.round(amounts[finite] * 100)
+    assert np.array_equal(cents / 100, amounts[finite])  # on the cent
+    shared = action_hazards(ctx, amounts)
+    n, H = len(ctx), ctx.horizon
+    in_cents = np.where(finite, np.round(np.where(finite, amounts, 0.0) * 100) / 100, 0.0)
+    for g in range(amounts.shape[1]):  # the kernel's own hazard, one amount at a time
+        pay = np.broadcast_to(in_cents[:, g : g + 1], (n, H))
+        assert np.array_equal(shared[:, g], ctx.kernel.hazard(np.arange(n), pay))
+    assert np.array_equal(shared[:, -1], ctx.kernel.hazard(np.arange(n), np.zeros((n, H))))
+    search = SearchParams()
+    a = solve_runs(ctx, amounts, step, increasing=False, search=search, hazards=shared)
+    b = solve_runs(ctx, amounts, step, increasing=False, search=search)
+    assert [(s.objective, s.bound, s.status) for s in a] == [
+        (s.objective, s.bound, s.status) for s in b
+    ]
+    assert all(
+        (x.payments is None and y.payments is None) or np.array_equal(x.payments, y.payments)
+        for x, y in zip(a, b, strict=True)
+    )

@@ -459,11 +459,16 @@ class ModelKernel:
         ``expenses + other_debt`` (n,).
     collateral
         Net collateral proceeds ``C_t`` for a default in month t (n, H).
+    any_collateral
+        Whether any account has collateral proceeds in any month (set with
+        ``collateral``, here and in :meth:`take`; :meth:`recovery` skips the gather of
+        ``C_t`` when none has).
     discount, discount_lag
         ``δ^t`` and ``δ^(t+L)`` for t = 1…H.
     special
         Accounts whose affordability needs the degenerate-case rules of SPEC §4 (no
-        income volatility, a month without income, no fixed outgo).
+        income volatility, a month without income, no fixed outgo); ``any_special``
+        whether any account does (:meth:`afford` skips their rules when none does).
     """
 
     def __init__(self, model: BehaviourModel, params: AccountParams, horizon: int) -> None:
@@ -480,7 +485,9 @@ class ModelKernel:
         self.outgo = params.expenses + params.other_debt
         self.base_hazard = params.base_hazard
         self.special = (self.sigma <= 0) | np.any(self.income <= 0, axis=1) | (self.outgo <= 0)
+        self.any_special = bool(self.special.any())
         self.collateral = collateral_proceeds(params.vehicle_value, H, model)
+        self.any_collateral = bool(self.collateral.any())
         self.discount = self.discount_factors(H)
         self.discount_lag = self.discount * model.monthly_discount**model.recovery_lag_months
 
@@ -498,7 +505,9 @@ class ModelKernel:
         out.params = self.params.take(index)
         for name in ("income", "mu", "sigma", "inv_sigma", "outgo", "base_hazard", "special"):
             setattr(out, name, getattr(self, name)[index])
+        out.any_special = bool(out.special.any())
         out.collateral = self.collateral[index]
+        out.any_collateral = bool(out.collateral.any())
         return out
 
     def with_income(self, income_path: np.ndarray) -> ModelKernel:
@@ -510,6 +519,7 @@ class ModelKernel:
         with np.errstate(divide="ignore", invalid="ignore"):
             out.mu = np.log(out.income) - s2[:, None] / 2.0
         out.special = (out.sigma <= 0) | np.any(out.income <= 0, axis=1) | (out.outgo <= 0)
+        out.any_special = bool(out.special.any())
         return out
 
     @staticmethod
@@ -526,8 +536,7 @@ class ModelKernel:
         threshold = payments + self.outgo[rows]
         with np.errstate(divide="ignore", invalid="ignore"):
             a = ndtr((self.mu[rows, cols] - np.log(threshold)) * self.inv_sigma[rows])
-        special = self.special[rows]
-        if np.any(special):
+        if self.any_special and np.any(self.special[rows]):
             mean = self.income[rows, cols]
             a = np.where(self.sigma[rows] > 0, a, (mean >= threshold).astype(float))
             a = np.where(mean <= 0, 0.0, a)  # no income: any positive threshold is unaffordable
@@ -566,12 +575,18 @@ class ModelKernel:
         """Recovery on default ``R_t = min(EAD, C_t) + ρ·max(0, EAD − C_t)`` (SPEC §4)."""
         exposures = np.asarray(exposures, dtype=float)
         rho = self.model.unsecured_recovery
-        if not self._any_collateral() and not isinstance(rows, slice):
+        if not self.any_collateral and not isinstance(rows, slice):
             # no account of the kernel is secured (C = 0): ρ·EAD, without gathering the
-            # zeros (in the shape rows × months broadcast to)
-            months = (exposures.shape[-1],) if cols is None else np.shape(cols)
-            where = np.shape(rows) + months if cols is None else np.shape(rows)
-            return self._unsecured(rho, exposures, np.broadcast_shapes(where, months))
+            # zeros (in the shape rows × months broadcast to; the common cases, months
+            # 1…m of each row or one month of every row, without broadcasting shapes)
+            if cols is None:
+                shape = np.shape(rows) + (exposures.shape[-1],)
+            else:
+                months = np.shape(cols)
+                shape = (
+                    np.shape(rows) if not months else np.broadcast_shapes(np.shape(rows), months)
+                )
+            return self._unsecured(rho, exposures, shape)
         if cols is None:  # months 1…m of accounts `rows`: a row gather of the first m months
             collateral = self.collateral[np.asarray(rows), : exposures.shape[-1]]
         else:
@@ -590,18 +605,12 @@ class ModelKernel:
     @staticmethod
     def _unsecured(rho: float, exposures: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         """``ρ·max(0, EAD) + min(EAD, 0)``: the recovery formula with ``C = 0``."""
-        out = np.empty(np.broadcast_shapes(exposures.shape, shape))
+        out = np.empty(
+            shape if shape == exposures.shape else np.broadcast_shapes(exposures.shape, shape)
+        )
         np.multiply(rho, np.maximum(0.0, exposures), out=out)
         out += np.minimum(exposures, 0.0)  # as the general formula for EAD < 0 (C = 0)
         return out
-
-    def _any_collateral(self) -> bool:
-        """Whether any account of the kernel has collateral proceeds (cached per array)."""
-        seen = self.__dict__.get("_collateral_seen")
-        if seen is None or seen[0] is not self.collateral:
-            seen = (self.collateral, bool(self.collateral.any()))
-            self.__dict__["_collateral_seen"] = seen
-        return seen[1]
 
     def recovery_kink(self) -> tuple[np.ndarray, np.ndarray]:
         """Where :meth:`recovery` bends, for the plan search's bound (n, H) each.

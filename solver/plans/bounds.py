@@ -41,14 +41,19 @@ def bound_tables(
     chunk: int = 64,
     *,
     tail: bool = False,
+    hazards: np.ndarray | None = None,
 ) -> tuple[np.ndarray, ...]:
     """:func:`_bound_tables` in chunks of accounts (arrays stay in cache).
 
-    Returns ``(V, w, U, lo)``, plus ``(T, w_tail)`` of :func:`_tail_tables` with ``tail``.
+    ``hazards``: :func:`action_hazards` of ``amounts``, when the caller has them (the
+    search needs them too). Returns ``(V, w, U, lo)``, plus ``(T, w_tail)`` of
+    :func:`_tail_tables` with ``tail``.
     """
     n = len(ctx)
+    if hazards is None:
+        hazards = action_hazards(ctx, amounts)
     if n <= chunk:
-        return _bound_tables(ctx, amounts, buckets, holiday_months, tail)
+        return _bound_tables(ctx, amounts, buckets, holiday_months, tail, hazards)
     parts = [
         _bound_tables(
             ctx.take(np.arange(k, min(n, k + chunk))),
@@ -56,6 +61,7 @@ def bound_tables(
             buckets,
             holiday_months[k : k + chunk],
             tail,
+            hazards[k : k + chunk],
         )
         for k in range(0, n, chunk)
     ]
@@ -74,6 +80,7 @@ def _bound_tables(
     buckets: int,
     holiday_months: np.ndarray,
     tail: bool = False,
+    hazards: np.ndarray | None = None,
 ) -> tuple[np.ndarray, ...]:
     """Continuous piecewise-linear upper bounds on the value still collectable (phase limit relaxed).
 
@@ -124,7 +131,7 @@ def _bound_tables(
     U, top = _clearable(ctx)
     lo, hi, w = _node_bands(ctx, amounts, holiday_months, U, top, M)
     amt, valid_amt, q_act, pay_act, rec_act, act_ok, capt = _action_values(
-        ctx, amounts, holiday_months
+        ctx, amounts, holiday_months, hazards
     )
     # the recovery's concave kink at the collateral value C_t: interval and padding weight
     kinks = _recovery_kinks(ctx, w[:, :H], lo[:, :H], M)
@@ -227,8 +234,30 @@ def _node_bands(
     return band_recurrences(B0, g, U, a_max, a_min, holiday_months, M, w_floor, _W_RATIO)
 
 
+def action_hazards(ctx: PlanContext, amounts: np.ndarray) -> np.ndarray:
+    """The hazard of every action in every month (n, A, H): the grid amounts (a missing
+    one as 0), then the holiday (amount 0).
+
+    The bound tables and the beam search of a grid both need these; computed once per
+    grid and passed to both (``bound_tables(hazards=…)``, ``solve_runs(hazards=…)``),
+    row-sliced with the accounts. The search pays the amounts in cents: it may share them
+    because :func:`solver.plans.search.payment_grids` puts its amounts on the cent
+    (``round(a·100)/100 == a``; tests/test_plan_compiled.py checks both).
+    """
+    n, H = len(ctx), ctx.horizon
+    G = amounts.shape[1]
+    acc = np.arange(n)
+    amt = np.where(np.isfinite(amounts), amounts, 0.0)
+    h_amt = hazard(ctx, np.repeat(acc, G), np.repeat(amt.reshape(-1, 1), H, axis=1))
+    h_zero = hazard(ctx, acc, np.zeros((n, H)))
+    return np.concatenate([h_amt.reshape(n, G, H), h_zero[:, None, :]], axis=1)
+
+
 def _action_values(
-    ctx: PlanContext, amounts: np.ndarray, holiday_months: np.ndarray
+    ctx: PlanContext,
+    amounts: np.ndarray,
+    holiday_months: np.ndarray,
+    hazards: np.ndarray | None = None,
 ) -> tuple[np.ndarray, ...]:
     """The actions of every month: the grid amounts, then the holiday (amount 0).
 
@@ -237,15 +266,13 @@ def _action_values(
     slabs and, the holiday being last, the arrays without it are a prefix — the survival
     ``q`` = 1 − h, the paid value δ_t (1 − h) a, the recovery weight δ_t^L h and whether
     the action is allowed; plus the month's caps with their tolerance ``capt`` (n, H).
+    ``hazards``: the actions' hazards (:func:`action_hazards`), computed here if not given.
     """
     n, H = len(ctx), ctx.horizon
     G = amounts.shape[1]
-    acc = np.arange(n)
     valid_amt = np.isfinite(amounts)
     amt = np.concatenate([np.where(valid_amt, amounts, 0.0), np.zeros((n, 1))], axis=1)
-    h_amt = hazard(ctx, np.repeat(acc, G), np.repeat(amt[:, :G].reshape(-1, 1), H, axis=1))
-    h_zero = hazard(ctx, acc, np.zeros((n, H)))
-    h_act = np.concatenate([h_amt.reshape(n, G, H), h_zero[:, None, :]], axis=1)
+    h_act = action_hazards(ctx, amounts) if hazards is None else hazards
     h_act = np.ascontiguousarray(h_act.transpose(2, 1, 0))  # (H, A, n)
     q_act = 1.0 - h_act
     pay_act = ctx.discount[:, None, None] * q_act * amt.T[None]  # δ_t (1 − h) a

@@ -18,7 +18,7 @@ import numpy as np
 
 from solver.core.schedule import Schedule
 from solver.domain import Status
-from solver.plans.bounds import bound_at, bound_tables
+from solver.plans.bounds import action_hazards, bound_at, bound_tables
 from solver.plans.context import PlanContext
 from solver.plans.families import (
     MODE_NAMES,
@@ -177,9 +177,18 @@ def _run_choices(
         # seed this search, so a thorough run never finds less than a default run
         base = SearchParams()
         base_amounts, base_step = payment_grids(ctx, base.grid_levels, extra_amounts)
-        base_tables = bound_tables(ctx, base_amounts, base.buckets, holiday)
+        base_hz = action_hazards(ctx, base_amounts)
+        base_tables = bound_tables(ctx, base_amounts, base.buckets, holiday, hazards=base_hz)
         base_custom, base_steps = _custom_and_step(
-            ctx, base_amounts, base_step, holiday, base, seeds, base_tables, K, lazy=False
+            ctx,
+            base_amounts,
+            base_step,
+            holiday,
+            base,
+            seeds,
+            (base_tables, base_hz),
+            K,
+            lazy=False,
         )
         for i in range(n):
             for sol in (base_custom[i], base_steps[i]):
@@ -189,8 +198,12 @@ def _run_choices(
                     seeds[i].append((sched.payments, sched.exposures))
         extra_amounts = np.concatenate([extra_amounts, base_amounts], axis=1)
     amounts, step = payment_grids(ctx, search.grid_levels, extra_amounts)
-    tables = bound_tables(ctx, amounts, search.buckets, holiday, tail=search.tail_bound)
-    custom, steps = _custom_and_step(ctx, amounts, step, holiday, search, seeds, tables, K, lazy)
+    # the actions' hazards once per grid: the bound tables and every search of it share them
+    hz = action_hazards(ctx, amounts)
+    tables = bound_tables(ctx, amounts, search.buckets, holiday, tail=search.tail_bound, hazards=hz)
+    custom, steps = _custom_and_step(
+        ctx, amounts, step, holiday, search, seeds, (tables, hz), K, lazy
+    )
     for i in range(n):
         st, cu = steps[i], custom[i]
         assert st is not None
@@ -289,7 +302,7 @@ def _custom_and_step(
     holiday: np.ndarray,
     search: SearchParams,
     seeds: list[list[tuple[np.ndarray, np.ndarray]]],
-    tables: tuple[np.ndarray, ...],
+    prepared: tuple[tuple[np.ndarray, ...], np.ndarray],
     K: int,
     lazy: bool,
 ) -> tuple[list[RunSolution], list[RunSolution]]:
@@ -299,8 +312,10 @@ def _custom_and_step(
     plan, so step is searched only for the other accounts (and, in portfolio runs, where
     only the recommendation is reported, not where custom is optimal: step can then at
     best tie it). Where step is searched and custom's plan is also a step plan, the
-    better of the two is step's plan.
+    better of the two is step's plan. ``prepared``: the grid's bound tables and its
+    actions' hazards (:func:`solver.plans.bounds.action_hazards`), shared by every search.
     """
+    tables, hz = prepared
     n = len(ctx)
     searched: list[RunSolution | None]
     if n <= SMALL_BATCH and not lazy:
@@ -315,15 +330,23 @@ def _custom_and_step(
             search=search,
             seeds=seeds + seeds,
             tables=tuple(x[both] for x in tables),
+            hazards=hz[both],
         )
         custom, searched = found[:n], list(found[n:])
-        custom = _refine(ctx, custom, amounts, grid_step, holiday, search)
+        custom = _refine(ctx, custom, amounts, grid_step, holiday, search, hz)
         todo = np.arange(n)
     else:
         custom = solve_runs(
-            ctx, amounts, grid_step, increasing=False, search=search, seeds=seeds, tables=tables
+            ctx,
+            amounts,
+            grid_step,
+            increasing=False,
+            search=search,
+            seeds=seeds,
+            tables=tables,
+            hazards=hz,
         )
-        custom = _refine(ctx, custom, amounts, grid_step, holiday, search)
+        custom = _refine(ctx, custom, amounts, grid_step, holiday, search, hz)
         skip = [
             sol.status == Status.OPTIMAL and (lazy or _is_step(sol.payments, K)) for sol in custom
         ]
@@ -343,6 +366,7 @@ def _custom_and_step(
                     seeds=[seeds[i] for i in todo],
                     tables=tuple(x[todo] for x in tables),
                     floor=floor,
+                    hazards=hz[todo],
                 )
             )
             if floor is not None:  # no step plan beats custom's: as if not searched
@@ -378,6 +402,7 @@ def _refine(
     grid_step: np.ndarray,
     holiday: np.ndarray,
     search: SearchParams,
+    hazards: np.ndarray,
 ) -> list[RunSolution]:
     """Certify ``custom`` more tightly where the gap is wider than ``search.target_gap``.
 
@@ -386,7 +411,8 @@ def _refine(
     gets the smallest of ``search.refine_buckets`` at least that large (1.5× margin).
     The finer tables' root value is itself a valid bound; only where that does not
     certify the plan is the family searched again (seeded with the plan found, keeping
-    the best plan and the smaller bound). Two rounds at most.
+    the best plan and the smaller bound). Two rounds at most. ``hazards``: the grid's
+    actions' hazards (:func:`solver.plans.bounds.action_hazards`), for every table and search.
     """
     out = list(sols)
     levels = sorted(search.refine_buckets)
@@ -411,7 +437,9 @@ def _refine(
             todo = np.array(rows, dtype=np.int64)
             current[todo] = buckets
             sub = ctx.take(todo)
-            tables = bound_tables(sub, amounts[todo], buckets, holiday[todo])  # no tail table
+            tables = bound_tables(  # no tail table
+                sub, amounts[todo], buckets, holiday[todo], hazards=hazards[todo]
+            )
             root = bound_at(tables, np.arange(todo.size), 0, ctx.balance[todo])
             again: list[int] = []
             for k, i in enumerate(rows):
@@ -441,6 +469,7 @@ def _refine(
                 search=replace(search, buckets=buckets),
                 seeds=seeds,
                 tables=tuple(x[ka] for x in tables),
+                hazards=hazards[todo[ka]],
             )
             for i, new in zip(todo[ka].tolist(), found, strict=True):
                 old = out[i]

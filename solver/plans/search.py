@@ -64,8 +64,8 @@ from solver.plans.beam_step import (
     offer_clearing,
     owed_cents,
 )
-from solver.plans.bounds import bound_at, bound_tables
-from solver.plans.context import CAP_TOL, PlanContext, feasible_paths, hazard, npv, phases
+from solver.plans.bounds import action_hazards, bound_at, bound_tables
+from solver.plans.context import CAP_TOL, PlanContext, feasible_paths, npv, phases
 
 _RATE_SCALE = 10**12
 _MONTHLY_DEN = 12 * _RATE_SCALE
@@ -250,6 +250,7 @@ def solve_runs(
     seeds: list[list[tuple[np.ndarray, np.ndarray]]] | None = None,
     tables: tuple[np.ndarray, ...] | None = None,
     floor: np.ndarray | None = None,
+    hazards: np.ndarray | None = None,
 ) -> list[RunSolution]:
     """Best custom (``increasing=False``) or step (``True``) plan for every account.
 
@@ -264,15 +265,25 @@ def solve_runs(
         Known feasible payment paths per account (CNY) used as first incumbents.
     tables
         Precomputed :func:`bound_tables` output (shared by custom and step).
+    hazards
+        Precomputed :func:`solver.plans.bounds.action_hazards` of ``amounts`` (shared
+        with the bound tables and between the searches of a grid).
     floor
         Per account, only plans worth more than this are sought (−inf: any): states that
         cannot beat it are pruned from the start. An account where none does gets no
         plan (``payments`` None, status ``FEASIBLE``).
     """
     with np.errstate(invalid="ignore", over="ignore"):
+        if hazards is None:
+            hazards = action_hazards(ctx, amounts)
         if tables is None:
             tables = bound_tables(
-                ctx, amounts, search.buckets, holiday_months(ctx), tail=search.tail_bound
+                ctx,
+                amounts,
+                search.buckets,
+                holiday_months(ctx),
+                tail=search.tail_bound,
+                hazards=hazards,
             )
         out = _solve_runs(
             ctx,
@@ -283,6 +294,7 @@ def solve_runs(
             seeds=seeds,
             tables=tables,
             floor=floor,
+            hazards=hazards,
         )
         # a search cut by the beam before any plan was found proves nothing: retry those
         # accounts once with a beam eight times wider (not where a floor was the reason)
@@ -306,6 +318,7 @@ def solve_runs(
                 search=wide,
                 seeds=None if seeds is None else [seeds[i] for i in retry],
                 tables=tuple(x[retry] for x in tables),
+                hazards=hazards[retry],
             )
             for i, sol in zip(retry, again, strict=True):
                 out[i] = sol
@@ -365,12 +378,14 @@ def _phase_moves(G: int, K: int) -> _Moves:
 
 
 def _search_actions(
-    ctx: PlanContext, amounts: np.ndarray, holiday: np.ndarray
+    ctx: PlanContext, amounts: np.ndarray, holiday: np.ndarray, hazards: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The actions in cents: payment ``pay_c`` (n, A; the holiday last, 0), the month's
     cap with its tolerance ``cap_c`` (n, H; −1 where nothing is affordable), whether an
     action is allowed ``act_ok`` (H, n, A), and per month and (account, action) the value
-    per unit of survival, the recovery weight and the survival ``act_vals`` (H, n·A, 3)."""
+    per unit of survival, the recovery weight and the survival ``act_vals`` (H, n·A, 3).
+    ``hazards``: :func:`solver.plans.bounds.action_hazards` of ``amounts`` (the grid is on
+    the cent, so they are the hazards of the amounts in cents)."""
     n, H = len(ctx), ctx.horizon
     G = amounts.shape[1]
     amt_c = np.where(np.isfinite(amounts), np.round(amounts * 100), -1).astype(np.int64)
@@ -379,14 +394,7 @@ def _search_actions(
     cap_c = np.where(
         np.isfinite(cap), np.floor(cap * (1 + CAP_TOL) * 100 + CAP_TOL * 100 + 1e-6), -1
     ).astype(np.int64)
-    acc_all = np.arange(n)
-    h_amt = hazard(
-        ctx,
-        np.repeat(acc_all, G),
-        np.repeat(np.where(amt_c >= 0, amt_c / 100, 0.0).reshape(-1, 1), H, axis=1),
-    ).reshape(n, G, H)
-    h_zero = hazard(ctx, acc_all, np.zeros((n, H)))
-    h_act = np.concatenate([h_amt, h_zero[:, None, :]], axis=1).transpose(2, 0, 1)  # (H, n, A)
+    h_act = hazards.transpose(2, 0, 1)  # (H, n, A)
     q_act = np.ascontiguousarray(1.0 - h_act)
     pv_act = np.ascontiguousarray(ctx.discount[:, None, None] * q_act * (pay_c / 100.0)[None])
     rc_act = np.ascontiguousarray(ctx.discount_lag[:, None, None] * h_act)
@@ -450,17 +458,22 @@ def _solve_runs(
     seeds: list[list[tuple[np.ndarray, np.ndarray]]] | None,
     tables: tuple[np.ndarray, ...] | None,
     floor: np.ndarray | None = None,
+    hazards: np.ndarray | None = None,
 ) -> list[RunSolution]:
     """The beam search of :func:`solve_runs`, month by month: clearing payments update
     the incumbents; the compiled :func:`solver.plans.beam_step.expand` makes the children."""
     pol = ctx.policy
     n, H = len(ctx), ctx.horizon
     holiday = holiday_months(ctx)
+    if hazards is None:
+        hazards = action_hazards(ctx, amounts)
     if tables is None:
-        tables = bound_tables(ctx, amounts, search.buckets, holiday, tail=search.tail_bound)
+        tables = bound_tables(
+            ctx, amounts, search.buckets, holiday, tail=search.tail_bound, hazards=hazards
+        )
     V, T_tail, U100, inv_w100, lo100, inv_wt100 = _table_views(tables, n)
     moves = _phase_moves(amounts.shape[1], pol.max_payment_levels)
-    pay_c, cap_c, act_ok, act_vals = _search_actions(ctx, amounts, holiday)
+    pay_c, cap_c, act_ok, act_vals = _search_actions(ctx, amounts, holiday, hazards)
     last_cap = _last_phase_reach(ctx, pay_c)
     rate_units = np.round(ctx.fields["annual_rate"] * _RATE_SCALE).astype(np.int64)
     rate_f = rate_units.astype(float) / _MONTHLY_DEN
