@@ -40,7 +40,7 @@ from numba import njit
 
 from solver.allocation.gap.problem import AssignmentProblem
 
-__all__ = ["EJECTION_MAX_CELLS", "ejection_search"]
+__all__ = ["EJECTION_MAX_CELLS", "ejection_search", "penalty_floor"]
 
 #: Options per job in the candidate list of the chains.
 CANDIDATES = 5
@@ -417,6 +417,20 @@ def _search(
                 alpha[r] = alpha_floor[r] * (1.0 + (_rand(rng) % 100) / 100.0)
 
 
+def penalty_floor(
+    problem: AssignmentProblem, allowed: np.ndarray, prices: np.ndarray
+) -> np.ndarray:
+    """Per capacity row, the least penalty weight per unit of excess: the row's Lagrangian
+    price, at least 5 % of a typical cost difference per unit of weight."""
+    weight = np.asarray(problem.weight, dtype=np.float64)
+    spread = np.where(allowed, problem.cost, np.nan)
+    with np.errstate(invalid="ignore"):
+        typical = float(np.nanmedian(np.nanmax(spread, axis=0) - np.nanmin(spread, axis=0)))
+    wmean = float(np.mean(weight[weight > 0])) if (weight > 0).any() else 1.0
+    base = max(typical / max(wmean, 1e-12), 1e-9) if math.isfinite(typical) else 1.0
+    return np.maximum(np.asarray(prices, dtype=np.float64), 0.05 * base)
+
+
 def candidate_lists(rc: np.ndarray, allowed: np.ndarray, size: int) -> np.ndarray:
     """``n × size`` options of smallest reduced cost per job (allowed only; ``-1`` pads)."""
     k, n = rc.shape
@@ -471,13 +485,7 @@ def ejection_search(
     count = np.zeros(r_count, dtype=np.int64)
     ints = np.zeros(8, dtype=np.int64)
     order = np.zeros(n, dtype=np.int64)
-    # Penalty floor: the row's price, at least a typical cost difference per unit of weight.
-    spread = np.where(allowed, problem.cost, np.nan)
-    with np.errstate(invalid="ignore"):
-        typical = float(np.nanmedian(np.nanmax(spread, axis=0) - np.nanmin(spread, axis=0)))
-    wmean = float(np.mean(weight[weight > 0])) if (weight > 0).any() else 1.0
-    base = max(typical / max(wmean, 1e-12), 1e-9) if math.isfinite(typical) else 1.0
-    floor = np.maximum(np.asarray(prices, dtype=np.float64), 0.05 * base)
+    floor = penalty_floor(problem, allowed, prices)
     alpha = floor.copy()
     best = s.copy()
     scalars = np.zeros(2)
