@@ -46,14 +46,14 @@ from solver.allocation.gap.problem import AssignmentProblem
 __all__ = ["tabu_search"]
 
 #: Relative change of the penalty multiplier ``μ`` after each move.
-OSCILLATION = 0.2
+OSCILLATION = 0.02
 #: Tabu tenure: ``TENURE_MIN`` plus a random share up to ``TENURE_SPAN`` of the jobs.
-TENURE_MIN = 2
-TENURE_SPAN = 0.02
+TENURE_MIN = 3
+TENURE_SPAN = 0.1
 #: Iterations without a new best feasible assignment before a restart.
-STALL = 300
+STALL = 100
 #: Jobs shifted at random by a restart: this share of the jobs, at least two.
-RESTART_SHIFTS = 0.03
+RESTART_SHIFTS = 0.1
 #: Up to this many jobs every swap pair is evaluated; above, each job's swap partners are a
 #: window of ``SWAP_WINDOW`` jobs from a rotating offset.
 SWAP_FULL_JOBS = 600
