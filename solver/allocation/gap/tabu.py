@@ -40,7 +40,15 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from solver.allocation.gap.ejection import EJECTION_MAX_CELLS, penalty_floor
+from solver.allocation.gap.ejection import (
+    EJECTION_MAX_CELLS,
+    is_over,
+    kernel_arrays,
+    penalty_floor,
+    tiny_problem,
+    weight_at,
+    xorshift,
+)
 from solver.allocation.gap.problem import AssignmentProblem
 
 __all__ = ["tabu_search"]
@@ -60,37 +68,15 @@ SWAP_FULL_JOBS = 600
 SWAP_WINDOW = 256
 #: Elite assignments kept for the restarts.
 ELITE = 4
-#: Work (move evaluations) per slice between two looks at the wall clock.
+#: Move evaluations per slice of the kernel (the wall clock is looked at between slices).
 SLICE_WORK = 4_000_000
-
-_EPS = 1e-9
+_EPS = 1e-9  # relative tolerance of the cost comparisons
 
 
 @njit(cache=True, inline="always")
 def _over(load: float, cap: float) -> float:
     d = load - cap
     return d if d > 0.0 else 0.0
-
-
-@njit(cache=True, inline="always")
-def _is_over(load: float, cap: float) -> int:
-    return 1 if load > cap + 1e-9 * (1.0 + abs(cap)) else 0
-
-
-@njit(cache=True)
-def _rand(state: np.ndarray) -> int:
-    """xorshift64* (state[0] is the 64-bit state, never zero)."""
-    x = state[0]
-    x ^= x >> np.uint64(12)
-    x ^= x << np.uint64(25)
-    x ^= x >> np.uint64(27)
-    state[0] = x
-    return int((x * np.uint64(2685821657736338717)) >> np.uint64(33))
-
-
-@njit(cache=True, inline="always")
-def _wt(weight: np.ndarray, o: int, j: int) -> float:
-    return weight[o, j] if weight.shape[1] > 1 else weight[o, 0]
 
 
 @njit(cache=True, inline="always")
@@ -108,9 +94,9 @@ def _over_after(
     """Rows over capacity after adding ``da`` to row ``a`` and ``db`` to row ``b`` (``a ≠ b``)."""
     out = n_over
     if a >= 0:
-        out += _is_over(load[a] + da, cap[a]) - _is_over(load[a], cap[a])
+        out += is_over(load[a] + da, cap[a]) - is_over(load[a], cap[a])
     if b >= 0:
-        out += _is_over(load[b] + db, cap[b]) - _is_over(load[b], cap[b])
+        out += is_over(load[b] + db, cap[b]) - is_over(load[b], cap[b])
     return out
 
 
@@ -127,10 +113,10 @@ def _state(
         total += cost[o, j]
         r = row_of[o]
         if r >= 0:
-            load[r] += _wt(weight, o, j)
+            load[r] += weight_at(weight, o, j)
     n_over = 0
     for r in range(cap.size):
-        n_over += _is_over(load[r], cap[r])
+        n_over += is_over(load[r], cap[r])
     return total, n_over
 
 
@@ -178,7 +164,7 @@ def _iterate(
         for j1 in range(n):
             o1 = s[j1]
             a = row_of[o1]
-            w1 = _wt(weight, o1, j1)
+            w1 = weight_at(weight, o1, j1)
             c1 = cost[o1, j1]
             rem = _dpen(load, cap, beta, a, -w1)
             # shifts
@@ -187,7 +173,7 @@ def _iterate(
                     continue
                 work += 1
                 b = row_of[o2]
-                w2 = _wt(weight, o2, j1)
+                w2 = weight_at(weight, o2, j1)
                 if b == a:
                     dp = _dpen(load, cap, beta, a, w2 - w1)
                 else:
@@ -218,8 +204,8 @@ def _iterate(
                 if b == a or o2 == o1 or not allowed[o2, j1] or not allowed[o1, j2]:
                     continue
                 work += 1
-                da = _wt(weight, o1, j2) - w1
-                db = _wt(weight, o2, j1) - _wt(weight, o2, j2)
+                da = weight_at(weight, o1, j2) - w1
+                db = weight_at(weight, o2, j1) - weight_at(weight, o2, j2)
                 dc = cost[o2, j1] + cost[o1, j2] - c1 - cost[o2, j2]
                 d = dc + mu * (_dpen(load, cap, beta, a, da) + _dpen(load, cap, beta, b, db))
                 if d < best_d - _EPS * (1.0 + abs(d)):
@@ -244,16 +230,16 @@ def _iterate(
         if kind == 0:
             scalars[1] = 1.0
             continue
-        tenure = int(params[1]) + _rand(rng) % (1 + int(params[2] * n))
+        tenure = int(params[1]) + xorshift(rng) % (1 + int(params[2] * n))
         o1 = s[mj1]
         a = row_of[o1]
         if kind == 1:
             b = row_of[mo2]
             scalars[0] += cost[mo2, mj1] - cost[o1, mj1]
             if a >= 0:
-                load[a] -= _wt(weight, o1, mj1)
+                load[a] -= weight_at(weight, o1, mj1)
             if b >= 0:
-                load[b] += _wt(weight, mo2, mj1)
+                load[b] += weight_at(weight, mo2, mj1)
             s[mj1] = mo2
             tabu[o1, mj1] = it + tenure
             if job_tabu:
@@ -262,9 +248,9 @@ def _iterate(
             b = row_of[mo2]
             scalars[0] += cost[mo2, mj1] + cost[o1, mj2] - cost[o1, mj1] - cost[mo2, mj2]
             if a >= 0:
-                load[a] += _wt(weight, o1, mj2) - _wt(weight, o1, mj1)
+                load[a] += weight_at(weight, o1, mj2) - weight_at(weight, o1, mj1)
             if b >= 0:
-                load[b] += _wt(weight, mo2, mj1) - _wt(weight, mo2, mj2)
+                load[b] += weight_at(weight, mo2, mj1) - weight_at(weight, mo2, mj2)
             s[mj1] = mo2
             s[mj2] = o1
             tabu[o1, mj1] = it + tenure
@@ -274,7 +260,7 @@ def _iterate(
                 tabu[o1, mj2] = it + tenure
         n_over = 0
         for r in range(cap.size):
-            n_over += _is_over(load[r], cap[r])
+            n_over += is_over(load[r], cap[r])
         ints[5] = n_over
         ints[8] += 1 if kind == 2 else 0
         if n_over == 0:
@@ -347,10 +333,10 @@ def _restart(
     ints[4] += 1
     ints[2] = ints[1]
     s[:] = elite[e]
-    shifts = 2 + _rand(rng) % max(1, int(n * shift_share))
+    shifts = 2 + xorshift(rng) % max(1, int(n * shift_share))
     for _ in range(shifts):
-        j = _rand(rng) % n
-        o = _rand(rng) % k
+        j = xorshift(rng) % n
+        o = xorshift(rng) % k
         if allowed[o, j]:
             s[j] = o
     total, n_over = _state(cost, weight, row_of, cap, s, load)
@@ -391,10 +377,7 @@ def tabu_search(
     )  # fmt: skip
     if problem.global_capacity.size or r_count == 0 or n < 2 or k * n > EJECTION_MAX_CELLS:
         return start
-    cost = np.ascontiguousarray(np.where(allowed, problem.cost, 0.0))
-    weight = np.ascontiguousarray(problem.weight, dtype=np.float64)
-    row_of = np.ascontiguousarray(problem.row_of, dtype=np.int64)
-    cap = np.ascontiguousarray(problem.capacity, dtype=np.float64)
+    cost, weight, row_of, cap = kernel_arrays(problem, allowed)
     beta = penalty_floor(problem, allowed, prices)
     s = start.astype(np.int64).copy()
     load = np.zeros(r_count)
@@ -456,12 +439,7 @@ def _to_pool(
 def _warm() -> None:
     """Compile (or load from numba's cache) the kernel at import, so that no solve's time
     limit pays for it."""
-    tiny = AssignmentProblem(
-        cost=np.array([[1.0, 2.0], [2.0, 1.0]]),
-        weight=np.ones((2, 2)),
-        row_of=np.array([0, 1]),
-        capacity=np.ones(2),
-    )
+    tiny = tiny_problem()
     tabu_search(
         tiny, np.array([1, 0]), tiny.allowed(), np.zeros(2), work_budget=1, deadline=math.inf,
         seed=0, stats={},
