@@ -16,7 +16,7 @@ from oracles import gap_milp
 from solver.allocation.gap import tabu
 from solver.allocation.gap.problem import AssignmentProblem, gap_problem
 from solver.allocation.gap.relink import elite_search
-from solver.allocation.gap.tabu import tabu_search
+from solver.allocation.gap.tabu import SearchBudget, tabu_search
 
 
 def tight_instance(seed: int, m: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -64,10 +64,8 @@ def setup(seed: int, m: int, n: int):
 def test_tabu_reaches_the_milp_optimum_on_small_tight_instances(seed):
     cost, resource, capacity, problem, start = setup(seed, 4, 24)
     stats: dict = {}
-    out = tabu_search(
-        problem, start, problem.allowed(), np.ones(4), work_budget=3_000_000,
-        deadline=math.inf, seed=0, stats=stats,
-    )  # fmt: skip
+    budget = SearchBudget(3_000_000, math.inf, 0)
+    out = tabu_search(problem, start, problem.allowed(), np.ones(4), budget, stats)
     optimum = gap_milp(cost, resource, capacity)["objective"]
     assert check(cost, resource, capacity, out) == pytest.approx(optimum)
     assert check(cost, resource, capacity, start) > optimum  # the start was not optimal
@@ -82,10 +80,8 @@ def test_tabu_is_the_same_in_slices_and_repairs_an_infeasible_start(monkeypatch)
     for slice_work in (tabu.SLICE_WORK, 20_000):
         monkeypatch.setattr(tabu, "SLICE_WORK", slice_work)
         stats: dict = {}
-        out = tabu_search(
-            problem, crowded, allowed, np.zeros(6), work_budget=2_000_000, deadline=math.inf,
-            seed=3, stats=stats,
-        )  # fmt: skip
+        budget = SearchBudget(2_000_000, math.inf, 3)
+        out = tabu_search(problem, crowded, allowed, np.zeros(6), budget, stats)
         runs.append((out, stats["tabu_work"], stats["tabu_iterations"]))
     assert np.array_equal(runs[0][0], runs[1][0])
     assert runs[0][1:] == runs[1][1:]
@@ -97,10 +93,8 @@ def test_tabu_stops_at_the_target_and_leaves_global_rows_alone():
     cost, resource, capacity, problem, start = setup(4, 4, 24)
     optimum = round(gap_milp(cost, resource, capacity)["objective"])  # integer costs
     stats: dict = {}
-    out = tabu_search(
-        problem, start, problem.allowed(), np.ones(4), work_budget=50_000_000,
-        deadline=math.inf, seed=0, stats=stats, target=optimum,
-    )  # fmt: skip
+    budget = SearchBudget(50_000_000, math.inf, 0, target=optimum)
+    out = tabu_search(problem, start, problem.allowed(), np.ones(4), budget, stats)
     assert check(cost, resource, capacity, out) == optimum
     assert stats["tabu_work"] <= 2 * tabu.SLICE_WORK  # stopped in the slice it got there
     budgeted = AssignmentProblem(
@@ -109,10 +103,8 @@ def test_tabu_stops_at_the_target_and_leaves_global_rows_alone():
         global_capacity=np.array([1e9]),
     )  # fmt: skip
     stats = {}
-    out = tabu_search(
-        budgeted, start, problem.allowed(), np.ones(4), work_budget=1_000_000,
-        deadline=math.inf, seed=0, stats=stats,
-    )  # fmt: skip
+    budget = SearchBudget(1_000_000, math.inf, 0)
+    out = tabu_search(budgeted, start, problem.allowed(), np.ones(4), budget, stats)
     assert out is start and stats["tabu_work"] == 0
 
 
@@ -123,17 +115,14 @@ def test_elite_search_is_reproducible_and_no_worse_than_the_tabu_search_alone():
     for _ in range(2):
         stats: dict = {}
         out = elite_search(
-            problem, start, allowed, np.ones(8), work_budget=4_000_000, deadline=math.inf,
-            seed=5, stats=stats,
-        )  # fmt: skip
+            problem, start, allowed, np.ones(8), SearchBudget(4_000_000, math.inf, 5), stats
+        )
         results.append((out, stats))
     assert np.array_equal(results[0][0], results[1][0])
     assert results[0][1]["tabu_relinks"] > 0
     assert results[0][1]["tabu_work"] <= 4_000_000 + 200_000  # whole iterations past it
     value = check(cost, resource, capacity, results[0][0])
     assert value <= check(cost, resource, capacity, start)
-    alone = tabu_search(
-        problem, start, allowed, np.ones(8), work_budget=int(0.3 * 4_000_000),
-        deadline=math.inf, seed=5, stats={},
-    )  # fmt: skip
+    first = SearchBudget(int(0.3 * 4_000_000), math.inf, 5)
+    alone = tabu_search(problem, start, allowed, np.ones(8), first, {})
     assert value <= check(cost, resource, capacity, alone)

@@ -15,13 +15,13 @@ search counts work in move evaluations.
 
 from __future__ import annotations
 
-import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from solver.allocation.gap.problem import AssignmentProblem
-from solver.allocation.gap.tabu import tabu_search
+from solver.allocation.gap.tabu import SearchBudget, tabu_search
 
 __all__ = ["elite_search"]
 
@@ -38,31 +38,25 @@ def elite_search(
     start: np.ndarray,
     allowed: np.ndarray,
     prices: np.ndarray,
-    *,
-    work_budget: int,
-    deadline: float,
-    seed: int,
+    budget: SearchBudget,
     stats: dict[str, Any],
-    target: float = -math.inf,
 ) -> np.ndarray:
-    """Improve the feasible ``start`` by the tabu search and relinking (``work_budget`` move
-    evaluations in all; the wall-clock ``deadline`` stops it, flagged in
-    ``stats["tabu_wall_stop"]``; it ends once the cost reaches ``target``). Returns the best
-    feasible assignment found (``start`` when nothing better)."""
+    """Improve the feasible ``start`` by the tabu search and relinking (``budget.work`` move
+    evaluations in all; the wall-clock ``budget.deadline`` stops it, flagged in
+    ``stats["tabu_wall_stop"]``; it ends once the cost reaches ``budget.target``). Returns
+    the best feasible assignment found (``start`` when nothing better)."""
     pool: list[tuple[float, np.ndarray]] = [(problem.objective(start), start.copy())]
     part: dict[str, Any] = {}
-    tabu_search(
-        problem, start, allowed, prices, work_budget=int(FIRST_SHARE * work_budget),
-        deadline=deadline, seed=seed, stats=part, target=target, pool=pool, pool_size=POOL,
-    )  # fmt: skip
+    first = replace(budget, work=int(FIRST_SHARE * budget.work))
+    tabu_search(problem, start, allowed, prices, first, part, pool=pool, pool_size=POOL)
     keys = ("tabu_work", "tabu_iterations", "tabu_improvements", "tabu_wall_s")
     totals = {key: part[key] for key in keys}
     wall_stop = bool(part["tabu_wall_stop"])
-    rng = np.random.default_rng(seed)
-    per_round = int((work_budget - totals["tabu_work"]) / ROUNDS)
+    rng = np.random.default_rng(budget.seed)
+    per_round = int((budget.work - totals["tabu_work"]) / ROUNDS)
     relinks = 0
     for round_ in range(ROUNDS):
-        if wall_stop or len(pool) < 2 or pool[0][0] <= target or per_round <= 0:
+        if wall_stop or len(pool) < 2 or pool[0][0] <= budget.target or per_round <= 0:
             break
         i, j = rng.choice(len(pool), size=2, replace=False)
         first, second = pool[i][1], pool[j][1]
@@ -70,10 +64,8 @@ def elite_search(
         middle = first.copy()
         moved = differ[rng.random(differ.size) < 0.5]
         middle[moved] = second[moved]
-        tabu_search(
-            problem, middle, allowed, prices, work_budget=per_round, deadline=deadline,
-            seed=seed + round_ + 1, stats=part, target=target, pool=pool, pool_size=POOL,
-        )  # fmt: skip
+        rounds = replace(budget, work=per_round, seed=budget.seed + round_ + 1)
+        tabu_search(problem, middle, allowed, prices, rounds, part, pool=pool, pool_size=POOL)
         for key in totals:
             totals[key] += part[key]
         wall_stop = bool(part["tabu_wall_stop"])

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -51,7 +52,7 @@ from solver.allocation.gap.ejection import (
 )
 from solver.allocation.gap.problem import AssignmentProblem
 
-__all__ = ["tabu_search"]
+__all__ = ["SearchBudget", "tabu_search"]
 
 #: Relative change of the penalty multiplier ``μ`` after each move.
 OSCILLATION = 0.02
@@ -345,17 +346,26 @@ def _restart(
     ints[5] = n_over
 
 
+@dataclass(frozen=True)
+class SearchBudget:
+    """What a search may spend: ``work`` move evaluations (deterministic), the wall-clock
+    ``deadline`` (``time.perf_counter()``; the hard stop), the ``seed``, and the ``target``
+    cost at which it stops early."""
+
+    work: int
+    deadline: float
+    seed: int
+    target: float = -math.inf
+
+
 def tabu_search(
     problem: AssignmentProblem,
     start: np.ndarray,
     allowed: np.ndarray,
     prices: np.ndarray,
-    *,
-    work_budget: int,
-    deadline: float,
-    seed: int,
+    budget: SearchBudget,
     stats: dict[str, Any],
-    target: float = -math.inf,
+    *,
     params: np.ndarray | None = None,
     pool: list[tuple[float, np.ndarray]] | None = None,
     pool_size: int = ELITE,
@@ -363,16 +373,16 @@ def tabu_search(
     """Improve the assignment ``start`` by the tabu search (an infeasible start is repaired
     on the way: the search oscillates around the boundary of the feasible region).
 
-    ``prices`` (the rows' Lagrangian prices) set the penalty scales. Runs ``work_budget``
-    move evaluations (deterministic), or stops at ``deadline`` (wall clock, flagged in
-    ``stats["tabu_wall_stop"]``) or once the cost reaches ``target``. Returns the best
+    ``prices`` (the rows' Lagrangian prices) set the penalty scales. Runs ``budget.work``
+    move evaluations (deterministic), or stops at ``budget.deadline`` (wall clock, flagged in
+    ``stats["tabu_wall_stop"]``) or once the cost reaches ``budget.target``. Returns the best
     feasible assignment found (``start`` when nothing better); the elite ones are added to
     ``pool`` (cost-ordered, distinct, at most ``pool_size``) when given.
     """
     k, n = problem.cost.shape
     r_count = problem.capacity.size
     stats.update(
-        tabu_work=0, tabu_budget=int(work_budget), tabu_iterations=0, tabu_improvements=0,
+        tabu_work=0, tabu_budget=int(budget.work), tabu_iterations=0, tabu_improvements=0,
         tabu_wall_s=0.0, tabu_wall_stop=False,
     )  # fmt: skip
     if problem.global_capacity.size or r_count == 0 or n < 2 or k * n > EJECTION_MAX_CELLS:
@@ -390,17 +400,17 @@ def tabu_search(
     scalars = np.array([total, 1.0])
     ints = np.zeros(9, dtype=np.int64)
     ints[5] = n_over
-    rng = np.array([np.uint64(0x9E3779B97F4A7C15 ^ (seed * 0x2545F4914F6CDD1D + 7) % 2**64)])
+    rng = np.array([np.uint64(0x9E3779B97F4A7C15 ^ (budget.seed * 0x2545F4914F6CDD1D + 7) % 2**64)])
     if params is None:
         params = np.array([OSCILLATION, TENURE_MIN, TENURE_SPAN, STALL, RESTART_SHIFTS, 0.0])
     started = time.perf_counter()
     wall_stop = False
     first = float(elite_cost[0])
-    while ints[0] < work_budget and elite_cost[0] > target:
-        if time.perf_counter() >= deadline:
+    while ints[0] < budget.work and elite_cost[0] > budget.target:
+        if time.perf_counter() >= budget.deadline:
             wall_stop = True
             break
-        work_until = min(work_budget, int(ints[0]) + SLICE_WORK)
+        work_until = min(budget.work, int(ints[0]) + SLICE_WORK)
         _iterate(
             cost, allowed, weight, row_of, cap, beta, s, load, tabu, elite, elite_cost,
             scalars, ints, rng, work_until, params,
@@ -441,9 +451,8 @@ def _warm() -> None:
     limit pays for it."""
     tiny = tiny_problem()
     tabu_search(
-        tiny, np.array([1, 0]), tiny.allowed(), np.zeros(2), work_budget=1, deadline=math.inf,
-        seed=0, stats={},
-    )  # fmt: skip
+        tiny, np.array([1, 0]), tiny.allowed(), np.zeros(2), SearchBudget(1, math.inf, 0), {}
+    )
 
 
 _warm()
