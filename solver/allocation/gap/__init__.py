@@ -22,6 +22,10 @@ The modules, by role:
 * :mod:`~solver.allocation.gap.primal` -- construction, repair and local search;
 * :mod:`~solver.allocation.gap.ejection` -- the ejection-chain search with adaptive
   penalties (compiled);
+* :mod:`~solver.allocation.gap.tabu` -- the tabu search over shift and swap moves with
+  strategic oscillation for tight problems (compiled);
+* :mod:`~solver.allocation.gap.relink` -- the elite search: the tabu search, then relinking
+  of elite solutions;
 * :mod:`~solver.allocation.gap.flow` -- transportation-shaped problems solved exactly by
   min-cost flow;
 * :mod:`~solver.allocation.gap.coreflow` -- transportation-shaped problems too large for that
@@ -31,8 +35,9 @@ The modules, by role:
 * :mod:`~solver.allocation.gap.lns` -- large-neighbourhood search;
 * :mod:`~solver.allocation.gap.state` -- one call's state: clocks, incumbent, bound,
   certificate;
-* :mod:`~solver.allocation.gap.improve` -- the improvement phases (warm start, knapsack bound
-  with Lagrangian restarts, rounds of ejection chains and LNS);
+* :mod:`~solver.allocation.gap.improve` -- the improvement phases (warm start, the elite
+  search of small problems CP-SAT did not close, knapsack bound with Lagrangian restarts,
+  rounds of ejection chains and LNS);
 * :mod:`~solver.allocation.gap.solve` -- the driver: the phases in order.
 
 Import from the modules: :mod:`solver.allocation` exports the public names.
@@ -49,7 +54,10 @@ Method
 2. **Exact special cases.** Small problems: CP-SAT on the full model (one Boolean per
    allowed job–option pair that reduced-cost fixing keeps, an exactly-one constraint per
    job, one linear constraint per capacity row), warm-started from a short ejection-chain
-   search, seeded, with ``num_workers`` pinned. Transportation-shaped problems (every row's
+   search, seeded, with ``num_workers`` pinned, on a share of the time; when it does not
+   prove the optimum (tight problems: Chu–Beasley type D and E), a tabu search over shift
+   and swap moves that oscillates across the capacity boundary, with relinking of elite
+   solutions, takes most of what is left, and the search below follows. Transportation-shaped problems (every row's
    options use it alike, no global rows: the allocation's teams) by min-cost flow, which
    proves the optimum; past ``FLOW_MAX_ARCS`` arcs, the flow on a priced core (the jobs
    whose best option under the Lagrangian prices is not clear-cut, the others fixed), with

@@ -29,6 +29,7 @@ __all__ = [
     "GREEDY_CELLS_PER_SECOND",
     "KNAPSACK_CELLS_PER_SECOND",
     "LNS_WORK_PER_SECOND",
+    "TABU_WORK_PER_SECOND",
     "WORK_SAFETY",
     "WorkClock",
 ]
@@ -51,6 +52,9 @@ LNS_WORK_PER_SECOND = 0.25
 #: time, about 48 million of wall time under the usual load, on GAPs of 10–80 agents ×
 #: 400–1,600 jobs).
 EJECTION_WORK_PER_SECOND = 4.0e7
+#: Move evaluations of the tabu search per second (measured 3.4–8 × 10⁷ of wall time on
+#: Chu–Beasley type D, load 1.6–6, 3 Dec 2026).
+TABU_WORK_PER_SECOND = 5.0e7
 #: Cells of the option matrix per second of the greedy construction, repair and shift
 #: moves (their time is charged, not budgeted: they stop on their own criteria).
 GREEDY_CELLS_PER_SECOND = 5.0e7

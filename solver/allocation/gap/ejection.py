@@ -40,7 +40,16 @@ from numba import njit
 
 from solver.allocation.gap.problem import AssignmentProblem
 
-__all__ = ["EJECTION_MAX_CELLS", "ejection_search"]
+__all__ = [
+    "EJECTION_MAX_CELLS",
+    "ejection_search",
+    "is_over",
+    "kernel_arrays",
+    "penalty_floor",
+    "tiny_problem",
+    "weight_at",
+    "xorshift",
+]
 
 #: Options per job in the candidate list of the chains.
 CANDIDATES = 5
@@ -69,12 +78,13 @@ def _pen(alpha: float, load: float, cap: float) -> float:
 
 
 @njit(cache=True, inline="always")
-def _is_over(load: float, cap: float) -> int:
+def is_over(load: float, cap: float) -> int:
+    """1 when ``load`` exceeds ``cap`` beyond rounding, else 0."""
     return 1 if load > cap + 1e-9 * (1.0 + abs(cap)) else 0
 
 
 @njit(cache=True)
-def _rand(state: np.ndarray) -> int:
+def xorshift(state: np.ndarray) -> int:
     """xorshift64* (state[0] is the 64-bit state, never zero)."""
     x = state[0]
     x ^= x >> np.uint64(12)
@@ -85,7 +95,8 @@ def _rand(state: np.ndarray) -> int:
 
 
 @njit(cache=True)
-def _wt(weight: np.ndarray, o: int, j: int) -> float:
+def weight_at(weight: np.ndarray, o: int, j: int) -> float:
+    """Weight of option ``o`` for job ``j`` (``weight`` is ``K × n`` or ``K × 1``)."""
     return weight[o, j] if weight.shape[1] > 1 else weight[o, 0]
 
 
@@ -109,11 +120,11 @@ def _move(
     a = row_of[o1]
     b = row_of[o2]
     if a >= 0:
-        ints[5] -= _is_over(load[a], cap[a])
+        ints[5] -= is_over(load[a], cap[a])
     if b >= 0 and b != a:
-        ints[5] -= _is_over(load[b], cap[b])
+        ints[5] -= is_over(load[b], cap[b])
     if a >= 0:
-        load[a] -= _wt(weight, o1, j)
+        load[a] -= weight_at(weight, o1, j)
         if a != b:
             p = pos[j]
             last = members[a, count[a] - 1]
@@ -121,16 +132,16 @@ def _move(
             pos[last] = p
             count[a] -= 1
     if b >= 0:
-        load[b] += _wt(weight, o2, j)
+        load[b] += weight_at(weight, o2, j)
         if a != b:
             members[b, count[b]] = j
             pos[j] = count[b]
             count[b] += 1
     s[j] = o2
     if a >= 0:
-        ints[5] += _is_over(load[a], cap[a])
+        ints[5] += is_over(load[a], cap[a])
     if b >= 0 and b != a:
-        ints[5] += _is_over(load[b], cap[b])
+        ints[5] += is_over(load[b], cap[b])
 
 
 @njit(cache=True)
@@ -220,7 +231,7 @@ def _sweep(
         work += 1
         o1 = s[j]
         a = row_of[o1]
-        w1 = _wt(weight, o1, j)
+        w1 = weight_at(weight, o1, j)
         c1 = cost[o1, j]
         # --- shifts: every allowed option of j
         best = -_EPS * (1.0 + abs(c1))
@@ -232,7 +243,7 @@ def _sweep(
             rows[0] = a
             amounts[0] = -w1
             rows[1] = row_of[o2]
-            amounts[1] = _wt(weight, o2, j)
+            amounts[1] = weight_at(weight, o2, j)
             d = cost[o2, j] - c1 + _delta_rows(load, cap, alpha, rows, amounts, 2)
             if d < best:
                 best = d
@@ -253,17 +264,17 @@ def _sweep(
             b = row_of[o2]
             if b < 0 or b == a or o2 == o1:
                 continue
-            w2 = _wt(weight, o2, j)
+            w2 = weight_at(weight, o2, j)
             base = cost[o2, j] - c1
             m = count[b]
             if m == 0:
                 continue
             lim = m if m < scan else scan
-            start = _rand(rng) % m
+            start = xorshift(rng) % m
             for t in range(lim):
                 kk = members[b, (start + t) % m]
                 ok = s[kk]
-                wk = _wt(weight, ok, kk)
+                wk = weight_at(weight, ok, kk)
                 ck = cost[ok, kk]
                 for cj in range(n_cand):
                     o3 = cand[kk, cj]
@@ -277,7 +288,7 @@ def _sweep(
                     rows[1] = b
                     amounts[1] = w2 - wk
                     rows[2] = row_of[o3]
-                    amounts[2] = _wt(weight, o3, kk)
+                    amounts[2] = weight_at(weight, o3, kk)
                     d = base + cost[o3, kk] - ck + _delta_rows(load, cap, alpha, rows, amounts, 3)
                     if d < best:
                         best = d
@@ -317,13 +328,13 @@ def _exact_state(
         total += cost[o, j]
         r = row_of[o]
         if r >= 0:
-            load[r] += _wt(weight, o, j)
+            load[r] += weight_at(weight, o, j)
             members[r, count[r]] = j
             pos[j] = count[r]
             count[r] += 1
     ints[5] = 0
     for r in range(cap.size):
-        ints[5] += _is_over(load[r], cap[r])
+        ints[5] += is_over(load[r], cap[r])
     return total
 
 
@@ -368,7 +379,7 @@ def _search(
             for i in range(n):
                 order[i] = i
             for i in range(n - 1, 0, -1):
-                q = _rand(rng) % (i + 1)
+                q = xorshift(rng) % (i + 1)
                 order[i], order[q] = order[q], order[i]
             ints[7] = 0
         moved, work, reached = _sweep(
@@ -406,15 +417,42 @@ def _search(
             ints[2] = 0
             ints[4] += 1
             s[:] = best
-            shifts = 2 + _rand(rng) % max(2, int(n * RESTART_SHIFTS))
+            shifts = 2 + xorshift(rng) % max(2, int(n * RESTART_SHIFTS))
             for _ in range(shifts):
-                j = _rand(rng) % n
-                o = _rand(rng) % cost.shape[0]
+                j = xorshift(rng) % n
+                o = xorshift(rng) % cost.shape[0]
                 if allowed[o, j]:
                     s[j] = o
             scalars[0] = _exact_state(cost, weight, row_of, s, load, members, pos, count, cap, ints)
             for r in range(cap.size):
-                alpha[r] = alpha_floor[r] * (1.0 + (_rand(rng) % 100) / 100.0)
+                alpha[r] = alpha_floor[r] * (1.0 + (xorshift(rng) % 100) / 100.0)
+
+
+def kernel_arrays(
+    problem: AssignmentProblem, allowed: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The compiled searches' contiguous copies: cost (0 where not allowed), weight, the
+    options' rows and the capacities."""
+    return (
+        np.ascontiguousarray(np.where(allowed, problem.cost, 0.0)),
+        np.ascontiguousarray(problem.weight, dtype=np.float64),
+        np.ascontiguousarray(problem.row_of, dtype=np.int64),
+        np.ascontiguousarray(problem.capacity, dtype=np.float64),
+    )
+
+
+def penalty_floor(
+    problem: AssignmentProblem, allowed: np.ndarray, prices: np.ndarray
+) -> np.ndarray:
+    """Per capacity row, the least penalty weight per unit of excess: the row's Lagrangian
+    price, at least 5 % of a typical cost difference per unit of weight."""
+    weight = np.asarray(problem.weight, dtype=np.float64)
+    spread = np.where(allowed, problem.cost, np.nan)
+    with np.errstate(invalid="ignore"):
+        typical = float(np.nanmedian(np.nanmax(spread, axis=0) - np.nanmin(spread, axis=0)))
+    wmean = float(np.mean(weight[weight > 0])) if (weight > 0).any() else 1.0
+    base = max(typical / max(wmean, 1e-12), 1e-9) if math.isfinite(typical) else 1.0
+    return np.maximum(np.asarray(prices, dtype=np.float64), 0.05 * base)
 
 
 def candidate_lists(rc: np.ndarray, allowed: np.ndarray, size: int) -> np.ndarray:
@@ -459,10 +497,7 @@ def ejection_search(
     stats.update(ejection_work=0, ejection_budget=int(work_budget), ejection_wall_stop=False)
     if problem.global_capacity.size or r_count == 0 or n == 0 or r_count * n > EJECTION_MAX_CELLS:
         return start
-    cost = np.ascontiguousarray(np.where(allowed, problem.cost, 0.0))
-    weight = np.ascontiguousarray(problem.weight, dtype=np.float64)
-    row_of = np.ascontiguousarray(problem.row_of, dtype=np.int64)
-    cap = np.ascontiguousarray(problem.capacity, dtype=np.float64)
+    cost, weight, row_of, cap = kernel_arrays(problem, allowed)
     cand = candidate_lists(rc, allowed, CANDIDATES)
     s = start.astype(np.int64).copy()
     load = np.zeros(r_count)
@@ -471,13 +506,7 @@ def ejection_search(
     count = np.zeros(r_count, dtype=np.int64)
     ints = np.zeros(8, dtype=np.int64)
     order = np.zeros(n, dtype=np.int64)
-    # Penalty floor: the row's price, at least a typical cost difference per unit of weight.
-    spread = np.where(allowed, problem.cost, np.nan)
-    with np.errstate(invalid="ignore"):
-        typical = float(np.nanmedian(np.nanmax(spread, axis=0) - np.nanmin(spread, axis=0)))
-    wmean = float(np.mean(weight[weight > 0])) if (weight > 0).any() else 1.0
-    base = max(typical / max(wmean, 1e-12), 1e-9) if math.isfinite(typical) else 1.0
-    floor = np.maximum(np.asarray(prices, dtype=np.float64), 0.05 * base)
+    floor = penalty_floor(problem, allowed, prices)
     alpha = floor.copy()
     best = s.copy()
     scalars = np.zeros(2)
@@ -509,19 +538,23 @@ def ejection_search(
     return start
 
 
-def _warm() -> None:
-    """Compile (or load from numba's cache) the kernel at import, so that no solve's time
-    limit pays for it (a cold cache takes several seconds)."""
-    tiny = AssignmentProblem(
+def tiny_problem() -> AssignmentProblem:
+    """A 2 × 2 problem on which the compiled searches are warmed at import."""
+    return AssignmentProblem(
         cost=np.array([[1.0, 2.0], [2.0, 1.0]]),
         weight=np.ones((2, 2)),
         row_of=np.array([0, 1]),
         capacity=np.ones(2),
     )
-    allowed = tiny.allowed()
+
+
+def _warm() -> None:
+    """Compile (or load from numba's cache) the kernel at import, so that no solve's time
+    limit pays for it (a cold cache takes several seconds)."""
+    tiny = tiny_problem()
     ejection_search(
-        tiny, np.array([1, 0]), allowed, tiny.cost, np.zeros(2), work_budget=1, deadline=math.inf,
-        seed=0, stats={},
+        tiny, np.array([1, 0]), tiny.allowed(), tiny.cost, np.zeros(2), work_budget=1,
+        deadline=math.inf, seed=0, stats={},
     )  # fmt: skip
 
 

@@ -2,6 +2,8 @@
 
 * :func:`warm_start` — small problems: a short ejection-chain search, so that the exact
   CP-SAT run starts from a better hint;
+* :func:`tight_search` — small problems the exact run did not close: the elite search
+  (:mod:`~solver.allocation.gap.relink`: tabu search and relinking);
 * :func:`knapsack_phase` — the knapsack Lagrangian bound
   (:mod:`~solver.allocation.gap.knapsack`) and, on its way, the Lagrangian heuristic
   (:class:`Restarts`): the relaxation's solutions at successive multipliers, repaired and
@@ -26,6 +28,7 @@ from solver.allocation.gap.budget import (
     GREEDY_CELLS_PER_SECOND,
     KNAPSACK_CELLS_PER_SECOND,
     LNS_WORK_PER_SECOND,
+    TABU_WORK_PER_SECOND,
     WORK_SAFETY,
 )
 from solver.allocation.gap.dual import DualResult
@@ -33,12 +36,16 @@ from solver.allocation.gap.ejection import ejection_search
 from solver.allocation.gap.knapsack import knapsack_bound
 from solver.allocation.gap.lns import large_neighbourhood_search
 from solver.allocation.gap.primal import improve_shift, repair
+from solver.allocation.gap.relink import elite_search
 from solver.allocation.gap.state import Run
+from solver.allocation.gap.tabu import SearchBudget
 
-__all__ = ["Restarts", "improve", "knapsack_phase", "warm_start"]
+__all__ = ["Restarts", "improve", "knapsack_phase", "tight_search", "warm_start"]
 
 # Small problems: share of the work left of the short ejection-chain search before CP-SAT.
 WARM_SHARE = 0.1
+# Small problems the exact run did not close: share of the work left of the elite search.
+TIGHT_SHARE = 0.7
 # Share of the work left of the knapsack Lagrangian bound, and of the Lagrangian heuristic on
 # its way: every RESTART_EVERY iterations a restart of RESTART_WORK ejection-chain moves.
 KNAPSACK_SHARE = 0.1
@@ -60,6 +67,28 @@ def warm_start(run: Run, allowed: np.ndarray, dual: DualResult) -> None:
     run.incumbent, _ = _chains(
         run, run.incumbent, allowed, rc, dual.prices, WARM_SHARE * run.clock.left, run.seed
     )
+
+
+def tight_search(run: Run, allowed: np.ndarray, dual: DualResult) -> None:
+    """Phase 3a″ (small problems the exact run did not close: tight ones, such as
+    Chu–Beasley's type D): the elite search (:mod:`~solver.allocation.gap.relink`, tabu
+    search and relinking) from the incumbent, ``TIGHT_SHARE`` of the work left."""
+    problem = run.problem
+    if run.incumbent is None or problem.global_capacity.size or problem.capacity.size == 0:
+        return
+    seconds = TIGHT_SHARE * run.clock.left
+    ts: dict[str, Any] = {}
+    budget = SearchBudget(
+        int(seconds * TABU_WORK_PER_SECOND), run.deadline, run.seed, run.good_enough(run.bound)
+    )
+    run.incumbent = elite_search(problem, run.incumbent, allowed, dual.prices, budget, ts)
+    run.clock.charge(
+        "tabu search", ts["tabu_work"] / TABU_WORK_PER_SECOND, seconds, ts["tabu_wall_s"]
+    )
+    run.stats.update(ts)
+    if ts["tabu_wall_stop"]:
+        run.clock_stops.append("tabu search")
+    run.method += "+tabu"
 
 
 def _chains(

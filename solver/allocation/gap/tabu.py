@@ -1,0 +1,458 @@
+"""Tabu search over shift and swap moves with strategic oscillation (compiled).
+
+The primal side of *tight* assignment problems (Chu–Beasley and Yagiura type D/E GAPs, whose
+knapsacks are nearly full and whose costs run against the resources), where the descent of
+the ejection chains (:mod:`~solver.allocation.gap.ejection`) stalls 0.5–1.3 % above the
+optimum. Written for this project after the published tabu searches for the GAP (Díaz and
+Fernández, EJOR 132, 2001; Yagiura, Ibaraki and Glover, INFORMS JoC 16, 2004): the search
+moves through infeasible assignments, scoring one by
+
+    ``pcost = Σ_j c[s_j, j] + μ · Σ_r β_r · max(0, load_r − cap_r)``
+
+with ``β_r`` the row's penalty scale (its Lagrangian price, at least a typical cost per unit
+of weight) and one multiplier ``μ`` that oscillates: raised by ``OSCILLATION`` after every
+move that leaves a row over capacity, lowered by as much after one that ends feasible, so
+the search keeps crossing the boundary of the feasible region, where the good solutions of
+tight problems lie. Every iteration evaluates the whole neighbourhood — every **shift** (a
+job to another allowed option) and every **swap** (two jobs on different rows exchange
+their options; on problems with more than ``SWAP_FULL_JOBS`` jobs, each job's partners are
+a rotating window of ``SWAP_WINDOW`` jobs) — and applies the best move that is not tabu,
+even when it is worse (the difference from a descent). Moving job ``j`` off option ``o``
+makes ``(o, j)`` tabu for a random tenure of ``TENURE_MIN`` plus up to ``TENURE_SPAN`` jobs'
+share of iterations; a tabu move is taken only when it reaches a feasible assignment
+cheaper than the best (aspiration). The best feasible assignment met is kept; after
+``STALL`` iterations without a new one the search restarts from an elite assignment (the
+best, or one of the ``ELITE`` best distinct ones met, in turn) with a few random shifts and
+``μ`` back to 1.
+
+Determinism: the work is counted in move evaluations, never in seconds, and the kernel only
+stops between iterations, so calling it in slices (the driver looks at the wall clock
+between slices) runs exactly the same iterations as one call. Own capacity rows only:
+problems with global rows (a budget) are not searched here.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from solver.allocation.gap.ejection import (
+    EJECTION_MAX_CELLS,
+    is_over,
+    kernel_arrays,
+    penalty_floor,
+    tiny_problem,
+    weight_at,
+    xorshift,
+)
+from solver.allocation.gap.problem import AssignmentProblem
+
+__all__ = ["SearchBudget", "tabu_search"]
+
+#: Relative change of the penalty multiplier ``μ`` after each move.
+OSCILLATION = 0.02
+#: Tabu tenure: ``TENURE_MIN`` plus a random share up to ``TENURE_SPAN`` of the jobs.
+TENURE_MIN = 3
+TENURE_SPAN = 0.1
+#: Iterations without a new best feasible assignment before a restart.
+STALL = 100
+#: Jobs shifted at random by a restart: this share of the jobs, at least two.
+RESTART_SHIFTS = 0.1
+#: Up to this many jobs every swap pair is evaluated; above, each job's swap partners are a
+#: window of ``SWAP_WINDOW`` jobs from a rotating offset.
+SWAP_FULL_JOBS = 600
+SWAP_WINDOW = 256
+#: Elite assignments kept for the restarts.
+ELITE = 4
+#: Move evaluations per slice of the kernel (the wall clock is looked at between slices).
+SLICE_WORK = 4_000_000
+_EPS = 1e-9  # relative tolerance of the cost comparisons
+
+
+@njit(cache=True, inline="always")
+def _over(load: float, cap: float) -> float:
+    d = load - cap
+    return d if d > 0.0 else 0.0
+
+
+@njit(cache=True, inline="always")
+def _dpen(load: np.ndarray, cap: np.ndarray, beta: np.ndarray, r: int, d: float) -> float:
+    """Penalty change (before ``μ``) of adding ``d`` to row ``r`` (``-1``: none)."""
+    if r < 0 or d == 0.0:
+        return 0.0
+    return beta[r] * (_over(load[r] + d, cap[r]) - _over(load[r], cap[r]))
+
+
+@njit(cache=True, inline="always")
+def _over_after(
+    load: np.ndarray, cap: np.ndarray, n_over: int, a: int, da: float, b: int, db: float
+) -> int:
+    """Rows over capacity after adding ``da`` to row ``a`` and ``db`` to row ``b`` (``a ≠ b``)."""
+    out = n_over
+    if a >= 0:
+        out += is_over(load[a] + da, cap[a]) - is_over(load[a], cap[a])
+    if b >= 0:
+        out += is_over(load[b] + db, cap[b]) - is_over(load[b], cap[b])
+    return out
+
+
+@njit(cache=True)
+def _state(
+    cost: np.ndarray, weight: np.ndarray, row_of: np.ndarray, cap: np.ndarray, s: np.ndarray,
+    load: np.ndarray,
+) -> tuple[float, int]:  # fmt: skip
+    """Loads of ``s`` from scratch; returns its cost and the rows over capacity."""
+    load[:] = 0.0
+    total = 0.0
+    for j in range(s.size):
+        o = s[j]
+        total += cost[o, j]
+        r = row_of[o]
+        if r >= 0:
+            load[r] += weight_at(weight, o, j)
+    n_over = 0
+    for r in range(cap.size):
+        n_over += is_over(load[r], cap[r])
+    return total, n_over
+
+
+# over 120 lines on purpose: one compiled iteration loop; split, it would pass a dozen arrays
+@njit(cache=True)
+def _iterate(
+    cost: np.ndarray,
+    allowed: np.ndarray,
+    weight: np.ndarray,
+    row_of: np.ndarray,
+    cap: np.ndarray,
+    beta: np.ndarray,
+    s: np.ndarray,
+    load: np.ndarray,
+    tabu: np.ndarray,
+    elite: np.ndarray,
+    elite_cost: np.ndarray,
+    scalars: np.ndarray,
+    ints: np.ndarray,
+    rng: np.ndarray,
+    work_until: int,
+    params: np.ndarray,
+) -> None:
+    """Tabu iterations until the work (``ints[0]``) reaches ``work_until``.
+
+    ``scalars``: [current cost, μ]; ``ints``: [work, iteration, last improvement's iteration,
+    improvements, restarts, rows over capacity, swap window offset]; ``elite[0]`` is the best
+    feasible assignment (``elite_cost`` ascending, ``inf`` when empty).
+    """
+    k, n = cost.shape
+    osc = params[0]
+    job_tabu = params[5] > 0.0
+    full = n <= SWAP_FULL_JOBS
+    window = n if full else SWAP_WINDOW
+    while ints[0] < work_until:
+        it = ints[1]
+        mu = scalars[1]
+        best_cost = elite_cost[0]
+        best_d = math.inf
+        kind = 0  # 1 shift (j1 -> o2), 2 swap (j1 <-> j2)
+        mj1 = -1
+        mo2 = -1
+        mj2 = -1
+        work = 0
+        for j1 in range(n):
+            o1 = s[j1]
+            a = row_of[o1]
+            w1 = weight_at(weight, o1, j1)
+            c1 = cost[o1, j1]
+            rem = _dpen(load, cap, beta, a, -w1)
+            # shifts
+            for o2 in range(k):
+                if o2 == o1 or not allowed[o2, j1]:
+                    continue
+                work += 1
+                b = row_of[o2]
+                w2 = weight_at(weight, o2, j1)
+                if b == a:
+                    dp = _dpen(load, cap, beta, a, w2 - w1)
+                else:
+                    dp = rem + _dpen(load, cap, beta, b, w2)
+                dc = cost[o2, j1] - c1
+                d = dc + mu * dp
+                if d < best_d - _EPS * (1.0 + abs(d)):
+                    if tabu[o2, j1] > it or (job_tabu and tabu[o1, j1] > it):
+                        # aspiration: a feasible assignment better than the best
+                        if b == a or scalars[0] + dc >= best_cost - _EPS * (1.0 + abs(best_cost)):
+                            continue
+                        if _over_after(load, cap, ints[5], a, -w1, b, w2) != 0:
+                            continue
+                    best_d = d
+                    kind = 1
+                    mj1 = j1
+                    mo2 = o2
+            # swaps with a later job (a rotating window of them on large problems)
+            for t in range(window if full else min(window, n - 1)):
+                if full:
+                    j2 = t
+                    if j2 <= j1:
+                        continue
+                else:
+                    j2 = (j1 + 1 + (ints[6] + t) % (n - 1)) % n
+                o2 = s[j2]
+                b = row_of[o2]
+                if b == a or o2 == o1 or not allowed[o2, j1] or not allowed[o1, j2]:
+                    continue
+                work += 1
+                da = weight_at(weight, o1, j2) - w1
+                db = weight_at(weight, o2, j1) - weight_at(weight, o2, j2)
+                dc = cost[o2, j1] + cost[o1, j2] - c1 - cost[o2, j2]
+                d = dc + mu * (_dpen(load, cap, beta, a, da) + _dpen(load, cap, beta, b, db))
+                if d < best_d - _EPS * (1.0 + abs(d)):
+                    if (
+                        tabu[o2, j1] > it
+                        or tabu[o1, j2] > it
+                        or (job_tabu and (tabu[o1, j1] > it or tabu[o2, j2] > it))
+                    ):
+                        if scalars[0] + dc >= best_cost - _EPS * (1.0 + abs(best_cost)):
+                            continue
+                        if _over_after(load, cap, ints[5], a, da, b, db) != 0:
+                            continue
+                    best_d = d
+                    kind = 2
+                    mj1 = j1
+                    mo2 = o2
+                    mj2 = j2
+        ints[0] += work + n
+        ints[1] = it + 1
+        if not full:
+            ints[6] = (ints[6] + window) % (n - 1)
+        if kind == 0:
+            scalars[1] = 1.0
+            continue
+        tenure = int(params[1]) + xorshift(rng) % (1 + int(params[2] * n))
+        o1 = s[mj1]
+        a = row_of[o1]
+        if kind == 1:
+            b = row_of[mo2]
+            scalars[0] += cost[mo2, mj1] - cost[o1, mj1]
+            if a >= 0:
+                load[a] -= weight_at(weight, o1, mj1)
+            if b >= 0:
+                load[b] += weight_at(weight, mo2, mj1)
+            s[mj1] = mo2
+            tabu[o1, mj1] = it + tenure
+            if job_tabu:
+                tabu[mo2, mj1] = it + tenure
+        else:
+            b = row_of[mo2]
+            scalars[0] += cost[mo2, mj1] + cost[o1, mj2] - cost[o1, mj1] - cost[mo2, mj2]
+            if a >= 0:
+                load[a] += weight_at(weight, o1, mj2) - weight_at(weight, o1, mj1)
+            if b >= 0:
+                load[b] += weight_at(weight, mo2, mj1) - weight_at(weight, mo2, mj2)
+            s[mj1] = mo2
+            s[mj2] = o1
+            tabu[o1, mj1] = it + tenure
+            tabu[mo2, mj2] = it + tenure
+            if job_tabu:
+                tabu[mo2, mj1] = it + tenure
+                tabu[o1, mj2] = it + tenure
+        n_over = 0
+        for r in range(cap.size):
+            n_over += is_over(load[r], cap[r])
+        ints[5] = n_over
+        ints[8] += 1 if kind == 2 else 0
+        if n_over == 0:
+            ints[7] += 1
+            scalars[1] = max(1e-3, scalars[1] / (1.0 + osc))
+            _offer_elite(s, scalars[0], elite, elite_cost, ints, it)
+        else:
+            scalars[1] = min(1e3, scalars[1] * (1.0 + osc))
+        if it - ints[2] >= params[3] and math.isfinite(elite_cost[0]):
+            _restart(
+                cost,
+                allowed,
+                weight,
+                row_of,
+                cap,
+                s,
+                load,
+                elite,
+                elite_cost,
+                scalars,
+                ints,
+                rng,
+                params[4],
+            )
+
+
+@njit(cache=True)
+def _offer_elite(
+    s: np.ndarray, c: float, elite: np.ndarray, elite_cost: np.ndarray, ints: np.ndarray, it: int
+) -> None:
+    """Keep the feasible ``s`` (cost ``c``) among the elite when it is new and good enough."""
+    size = elite_cost.size
+    if c >= elite_cost[size - 1] - _EPS * (1.0 + abs(c)):
+        return
+    for e in range(size):
+        if abs(elite_cost[e] - c) <= _EPS * (1.0 + abs(c)):
+            same = True
+            for j in range(s.size):
+                if elite[e, j] != s[j]:
+                    same = False
+                    break
+            if same:
+                return
+    if c < elite_cost[0] - _EPS * (1.0 + abs(c)):
+        ints[2] = it
+        ints[3] += 1
+    e = size - 1
+    while e > 0 and elite_cost[e - 1] > c:
+        elite_cost[e] = elite_cost[e - 1]
+        elite[e, :] = elite[e - 1, :]
+        e -= 1
+    elite_cost[e] = c
+    elite[e, :] = s
+
+
+@njit(cache=True)
+def _restart(
+    cost: np.ndarray, allowed: np.ndarray, weight: np.ndarray, row_of: np.ndarray,
+    cap: np.ndarray, s: np.ndarray, load: np.ndarray, elite: np.ndarray,
+    elite_cost: np.ndarray, scalars: np.ndarray, ints: np.ndarray, rng: np.ndarray,
+    shift_share: float,
+) -> None:  # fmt: skip
+    """From the next elite assignment (in turn), a few random shifts; ``μ`` back to 1."""
+    k, n = cost.shape
+    filled = 0
+    for e in range(elite_cost.size):
+        if math.isfinite(elite_cost[e]):
+            filled += 1
+    e = ints[4] % filled
+    ints[4] += 1
+    ints[2] = ints[1]
+    s[:] = elite[e]
+    shifts = 2 + xorshift(rng) % max(1, int(n * shift_share))
+    for _ in range(shifts):
+        j = xorshift(rng) % n
+        o = xorshift(rng) % k
+        if allowed[o, j]:
+            s[j] = o
+    total, n_over = _state(cost, weight, row_of, cap, s, load)
+    scalars[0] = total
+    scalars[1] = 1.0
+    ints[5] = n_over
+
+
+@dataclass(frozen=True)
+class SearchBudget:
+    """What a search may spend: ``work`` move evaluations (deterministic), the wall-clock
+    ``deadline`` (``time.perf_counter()``; the hard stop), the ``seed``, and the ``target``
+    cost at which it stops early."""
+
+    work: int
+    deadline: float
+    seed: int
+    target: float = -math.inf
+
+
+def tabu_search(
+    problem: AssignmentProblem,
+    start: np.ndarray,
+    allowed: np.ndarray,
+    prices: np.ndarray,
+    budget: SearchBudget,
+    stats: dict[str, Any],
+    *,
+    params: np.ndarray | None = None,
+    pool: list[tuple[float, np.ndarray]] | None = None,
+    pool_size: int = ELITE,
+) -> np.ndarray:
+    """Improve the assignment ``start`` by the tabu search (an infeasible start is repaired
+    on the way: the search oscillates around the boundary of the feasible region).
+
+    ``prices`` (the rows' Lagrangian prices) set the penalty scales. Runs ``budget.work``
+    move evaluations (deterministic), or stops at ``budget.deadline`` (wall clock, flagged in
+    ``stats["tabu_wall_stop"]``) or once the cost reaches ``budget.target``. Returns the best
+    feasible assignment found (``start`` when nothing better); the elite ones are added to
+    ``pool`` (cost-ordered, distinct, at most ``pool_size``) when given.
+    """
+    k, n = problem.cost.shape
+    r_count = problem.capacity.size
+    stats.update(
+        tabu_work=0, tabu_budget=int(budget.work), tabu_iterations=0, tabu_improvements=0,
+        tabu_wall_s=0.0, tabu_wall_stop=False,
+    )  # fmt: skip
+    if problem.global_capacity.size or r_count == 0 or n < 2 or k * n > EJECTION_MAX_CELLS:
+        return start
+    cost, weight, row_of, cap = kernel_arrays(problem, allowed)
+    beta = penalty_floor(problem, allowed, prices)
+    s = start.astype(np.int64).copy()
+    load = np.zeros(r_count)
+    tabu = np.zeros((k, n), dtype=np.int64)
+    elite = np.tile(s, (ELITE, 1))
+    elite_cost = np.full(ELITE, np.inf)
+    total, n_over = _state(cost, weight, row_of, cap, s, load)
+    if n_over == 0:
+        elite_cost[0] = total
+    scalars = np.array([total, 1.0])
+    ints = np.zeros(9, dtype=np.int64)
+    ints[5] = n_over
+    rng = np.array([np.uint64(0x9E3779B97F4A7C15 ^ (budget.seed * 0x2545F4914F6CDD1D + 7) % 2**64)])
+    if params is None:
+        params = np.array([OSCILLATION, TENURE_MIN, TENURE_SPAN, STALL, RESTART_SHIFTS, 0.0])
+    started = time.perf_counter()
+    wall_stop = False
+    first = float(elite_cost[0])
+    while ints[0] < budget.work and elite_cost[0] > budget.target:
+        if time.perf_counter() >= budget.deadline:
+            wall_stop = True
+            break
+        work_until = min(budget.work, int(ints[0]) + SLICE_WORK)
+        _iterate(
+            cost, allowed, weight, row_of, cap, beta, s, load, tabu, elite, elite_cost,
+            scalars, ints, rng, work_until, params,
+        )  # fmt: skip
+    stats.update(
+        tabu_work=int(ints[0]),
+        tabu_iterations=int(ints[1]),
+        tabu_improvements=int(ints[3]),
+        tabu_restarts=int(ints[4]),
+        tabu_wall_s=time.perf_counter() - started,
+        tabu_wall_stop=wall_stop,
+        tabu_feasible_iterations=int(ints[7]),
+        tabu_swaps=int(ints[8]),
+        tabu_mu=float(scalars[1]),
+    )
+    if pool is not None:
+        _to_pool(pool, pool_size, elite, elite_cost)
+    best = elite[0]
+    if elite_cost[0] < first and problem.is_feasible(best):
+        return best.copy()
+    return start
+
+
+def _to_pool(
+    pool: list[tuple[float, np.ndarray]], size: int, elite: np.ndarray, elite_cost: np.ndarray
+) -> None:
+    """Add the search's elite assignments to ``pool`` (cost-ordered, distinct, at most
+    ``size``)."""
+    for e in range(elite_cost.size):
+        if np.isfinite(elite_cost[e]) and not any((elite[e] == x).all() for _, x in pool):
+            pool.append((float(elite_cost[e]), elite[e].copy()))
+    pool.sort(key=lambda entry: entry[0])
+    del pool[size:]
+
+
+def _warm() -> None:
+    """Compile (or load from numba's cache) the kernel at import, so that no solve's time
+    limit pays for it."""
+    tiny = tiny_problem()
+    tabu_search(
+        tiny, np.array([1, 0]), tiny.allowed(), np.zeros(2), SearchBudget(1, math.inf, 0), {}
+    )
+
+
+_warm()
