@@ -50,8 +50,10 @@ BASELINE_REF = "f8c820a"  # main before issue 13 (plans searched per family, no 
 MAX_CPU_RATIO = 2.0
 
 _WORKER = r"""
-import json, resource, statistics, sys, time, warnings
+import json, statistics, sys, time, warnings
 sys.path.insert(0, sys.argv[1])
+sys.path.append(sys.argv[6])  # this tree's benchmarks/: the CPU-time helper
+from process_usage import cpu_times  # user and system CPU seconds, finished workers too
 warnings.simplefilter("ignore")
 import numpy as np
 # the package's public surface: the same names in every revision, before and after the
@@ -62,16 +64,11 @@ n, seed, jobs, singles = (int(x) for x in sys.argv[2:6])
 frame = generate_portfolio(n, seed=seed)
 accounts = Account.from_frame(frame.head(singles))
 plan_options(accounts[0])  # warm-up (imports, compiled kernels, first-call caches)
-def _usage():
-    # user and system CPU seconds of this process and its finished workers: system time
-    # (page faults of fresh memory) is CPU the run costs too
-    me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    return me.ru_utime + kids.ru_utime, me.ru_stime + kids.ru_stime
-user0, sys0 = _usage()
+user0, sys0 = cpu_times()
 t0 = time.perf_counter()
 plans = plan_portfolio(frame, jobs=jobs, batch_size=64)
 wall = time.perf_counter() - t0
-user1, sys1 = _usage()
+user1, sys1 = cpu_times()
 cpu = (user1 - user0) + (sys1 - sys0)
 tab = plans.table
 rec = tab[tab["status"] == "RECOMMENDED"]
@@ -124,7 +121,8 @@ def _baseline_tree(ref: str, dest: Path) -> Path | None:
 
 def _run(tree: Path, n: int, seed: int, jobs: int, singles: int) -> dict:
     out = subprocess.run(
-        [sys.executable, "-c", _WORKER, str(tree), str(n), str(seed), str(jobs), str(singles)],
+        [sys.executable, "-c", _WORKER, str(tree), str(n), str(seed), str(jobs), str(singles)]
+        + [str(ROOT / "benchmarks")],  # where the worker finds process_usage
         capture_output=True,
         text=True,
         check=True,
