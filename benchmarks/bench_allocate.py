@@ -36,12 +36,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from process_usage import peak_rss_bytes
 from thresholds import Threshold, report
 
 from solver.allocation.catalogue import Catalogue, Teams
@@ -61,11 +61,6 @@ MAX_FAST_GAP = 1e-4
 MAX_SHORTFALL_VS_MILP = 0.005
 #: On the baseline slice: allocate's CPU time / the MILP's (CPU: the machine is shared).
 MAX_TIME_RATIO_VS_MILP = 1.0
-
-
-def peak_rss_bytes() -> int:
-    """Peak resident set size of this process (Linux reports KiB)."""
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
 def fast_first_answer(n: int, time_limit: float, catalogue, teams, seed: int) -> dict:

@@ -59,9 +59,11 @@ BASELINE_REF = "f8c820a"  # main before issue 13 (plans searched per family, no 
 MAX_CPU_RATIO = 2.0
 
 _WORKER = r"""
-import json, resource, statistics, sys, time, warnings
+import json, statistics, sys, time, warnings
 cpu_start = time.process_time()
 sys.path.insert(0, sys.argv[1])
+sys.path.append(sys.argv[6])  # this tree's benchmarks/: the CPU-time helper
+from process_usage import cpu_times  # user and system CPU seconds, finished workers too
 warnings.simplefilter("ignore")
 import numpy as np
 # the package's public surface: the same names in every revision, before and after the
@@ -84,16 +86,11 @@ cpu_second = time.process_time() - c0
 c0 = time.process_time()
 plan_portfolio(frame.head(64), jobs=1, batch_size=64)
 cpu_batch = time.process_time() - c0
-def _usage():
-    # user and system CPU seconds of this process and its finished workers: system time
-    # (page faults of fresh memory) is CPU the run costs too
-    me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    return me.ru_utime + kids.ru_utime, me.ru_stime + kids.ru_stime
-user0, sys0 = _usage()
+user0, sys0 = cpu_times()
 t0 = time.perf_counter()
 plans = plan_portfolio(frame, jobs=jobs, batch_size=64)
 wall = time.perf_counter() - t0
-user1, sys1 = _usage()
+user1, sys1 = cpu_times()
 cpu = (user1 - user0) + (sys1 - sys0)
 tab = plans.table
 rec = tab[tab["status"] == "RECOMMENDED"]
@@ -150,7 +147,8 @@ def _baseline_tree(ref: str, dest: Path) -> Path | None:
 
 def _run(tree: Path, n: int, seed: int, jobs: int, singles: int) -> dict:
     out = subprocess.run(
-        [sys.executable, "-c", _WORKER, str(tree), str(n), str(seed), str(jobs), str(singles)],
+        [sys.executable, "-c", _WORKER, str(tree), str(n), str(seed), str(jobs), str(singles)]
+        + [str(ROOT / "benchmarks")],  # where the worker finds process_usage
         capture_output=True,
         text=True,
         check=True,

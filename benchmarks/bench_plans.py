@@ -43,6 +43,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from process_usage import cpu_seconds
 from thresholds import Threshold, report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +80,6 @@ MIN_SLSQP_CPU_RATIO = 1.5
 
 def quality(n: int, seed: int, jobs: int) -> dict:
     import os
-    import resource
 
     from solver.core.account import Account
     from solver.core.evaluation import evaluate_batch
@@ -104,17 +104,13 @@ def quality(n: int, seed: int, jobs: int) -> dict:
     plan_portfolio(frame.head(64), jobs=1, batch_size=64)
     warm_up_batch = time.process_time() - c0
 
-    def usage() -> float:
-        # user + system CPU seconds of this process and its (finished) workers: the machine
-        # is shared, so wall-clock throughput also reflects other people's load
-        me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-    cpu0 = usage()
+    # CPU seconds of this process and its finished workers: the machine is shared, so
+    # wall-clock throughput also reflects other people's load
+    cpu0 = cpu_seconds()
     t0 = time.perf_counter()
     plans = plan_portfolio(frame, jobs=jobs, batch_size=64)
     elapsed = time.perf_counter() - t0
-    cpu = usage() - cpu0
+    cpu = cpu_seconds() - cpu0
     load = os.getloadavg()[0]
     tab = plans.table
     npv = tab["npv"].astype(float)

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from process_usage import cpu_seconds, peak_rss_bytes
 from thresholds import Threshold, report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,11 +46,6 @@ TIME_LIMIT_S = 120.0
 MEMORY_LIMIT_GIB = 8.0
 #: Smaller runs pass when the simulation costs at most this many times the bare uniforms.
 MAX_RATIO = 25.0
-
-
-def _peak_rss_gib() -> float:
-    # ru_maxrss is in KiB on Linux
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
 def _uniform_baseline(cells: int, sample: int = 200_000_000) -> float:
@@ -105,13 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     setup = time.perf_counter() - t0
     cells = accounts * paths * horizon
 
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = cpu_seconds(children=False)
     start = time.perf_counter()
     outcomes = simulate_paths(inputs, paths=paths, seed=args.seed, jobs=args.jobs)
     elapsed = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
-    peak = _peak_rss_gib()
+    cpu = cpu_seconds(children=False) - cpu_before
+    peak = peak_rss_bytes() / 2**30
 
     disc = discounted_collection(outcomes)
     exact = float(analytic_expectation(inputs)["collected_discounted"].sum())

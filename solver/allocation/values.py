@@ -28,6 +28,7 @@ import numpy as np
 from solver.allocation.catalogue import Catalogue
 from solver.allocation.compliance import label_codes, text_column
 from solver.core.model import BehaviourModel
+from solver.core.tables import read_table
 from solver.domain import BUCKETS, TIERS
 from solver.errors import InputError
 
@@ -37,7 +38,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DAYS_PER_MONTH",
     "DEFAULT_PLAN_TERM",
-    "PLAN_COLUMNS",
+    "PLAN_TABLE_COLUMNS",
+    "REAGE_PLAN_COLUMNS",
     "PlanOffers",
     "due_basis",
     "level_stream",
@@ -97,7 +99,8 @@ def treatment_values(
     valuation_weeks: int | None = None,
     model: BehaviourModel | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Expected collected amount, cost and plan value per treatment and account (CNY, cents).
+    """Expected cash collected this period, cost and plan value per treatment and account
+    (CNY, cents).
 
     Every value is expected cash discounted to this period, received within the valuation
     horizon of ``valuation_weeks`` periods (default ``[plans] valuation_weeks``): a
@@ -108,8 +111,11 @@ def treatment_values(
     Returns
     -------
     (collected, cost, plan_value)
-        ``T × n`` arrays (catalogue order), rounded to the cent; ``plan_value`` is the part
-        of ``collected`` that comes from offering the recommended plan (senior calls only).
+        ``T × n`` arrays (catalogue order), rounded to the cent: ``collected`` is this
+        period's cash (the same with or without ``plans``); ``plan_value`` what offering the
+        recommended plan adds to it (the plan offer's row only, with ``plans``). A treatment's
+        value is ``collected + plan_value - cost``; the allocation adds the plan value after
+        the continuity uplift (:func:`solver.allocation.portfolio.build_allocation_problem`).
     """
     n = len(portfolio)
     bucket = np.clip(label_codes(portfolio["dpd_bucket"], BUCKETS), 0, 4)
@@ -128,7 +134,6 @@ def treatment_values(
         basis = balance if t.basis == "balance" else due
         collected[t_idx] = pay[t_idx] * t.paid_share[bucket] * basis
         cost[t_idx] = t.cost
-    collected = np.round(collected, 2)
     offer = catalogue.plan_offer_index
     if plans is not None and offer is not None:
         weeks = catalogue.plans.valuation_weeks if valuation_weeks is None else valuation_weeks
@@ -136,8 +141,7 @@ def treatment_values(
         plan_value[offer] = np.round(
             plan_offer_value(offers, period_discount(catalogue, model), weeks), 2
         )
-        collected[offer] += plan_value[offer]
-    return collected, np.round(cost, 2), plan_value
+    return np.round(collected, 2), np.round(cost, 2), plan_value
 
 
 def period_discount(catalogue: Catalogue, model: BehaviourModel | None = None) -> float:
@@ -212,32 +216,25 @@ def plan_offer_value(offers: PlanOffers, discount: float, weeks: int) -> np.ndar
     return offers.accept * level_stream(uplift, offers.periods, discount, weeks)[0]
 
 
-#: Columns a plans table must have (``plan-portfolio`` output).
-PLAN_COLUMNS = ("account_id", "status", "npv_vs_status_quo")
+#: Columns a plans table (``plan-portfolio``'s output) must have for the plan offer.
+PLAN_TABLE_COLUMNS = ("account_id", "status", "npv_vs_status_quo")
+#: The columns of a plans table that ``workout replan`` reports a re-age's new plan with
+#: (``plan-portfolio`` column -> steps column; :func:`solver.allocation.replan.reage_plans`).
+REAGE_PLAN_COLUMNS = {
+    "status": "plan_status",
+    "family": "plan_family",
+    "term": "plan_term",
+    "first_payment": "plan_first_payment",
+    "npv_vs_status_quo": "npv_vs_status_quo",
+}
 
 
 def read_plans(path: Path) -> pd.DataFrame:
     """The recommended plans of a book: a ``plan-portfolio`` output (CSV, Parquet, Excel,
-    or a Parquet dataset directory); a missing file or column is an :class:`InputError`."""
-    import pandas as pd
-
-    suffix = path.suffix.lower()
-    try:
-        if path.is_dir():  # a plan-portfolio dataset directory
-            table = pd.read_parquet(path)
-        elif suffix == ".csv":
-            table = pd.read_csv(path, dtype={"account_id": str})
-        elif suffix in (".parquet", ".pq"):
-            table = pd.read_parquet(path)
-        elif suffix in (".xlsx", ".xlsm"):
-            table = pd.read_excel(path, dtype={"account_id": str})
-        else:
-            raise InputError(f"{path}: plans must be .csv, .parquet or .xlsx")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except (ValueError, OSError) as exc:
-        raise InputError(f"{path}: cannot read plans ({exc})") from None
-    missing = set(PLAN_COLUMNS) - set(table.columns)
+    or a Parquet dataset directory; :func:`solver.core.tables.read_table`, account ids as
+    text); a missing file or column is an :class:`InputError`."""
+    table = read_table(path, text_columns=("account_id",), datasets=True)
+    missing = set(PLAN_TABLE_COLUMNS) - set(table.columns)
     if missing:
         raise InputError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
     return table
@@ -283,10 +280,10 @@ def recommended_plans(
     plan's own NPV (the plan table's ``term`` and ``npv``; NaN where absent)."""
     import pandas as pd
 
-    missing = set(PLAN_COLUMNS) - set(plans.columns)
+    missing = set(PLAN_TABLE_COLUMNS) - set(plans.columns)
     if missing:
         raise InputError(f"plans: missing column(s) {', '.join(sorted(missing))}")
-    table = plans.loc[:, ["account_id", "status", "npv_vs_status_quo"]].copy()
+    table = plans.loc[:, list(PLAN_TABLE_COLUMNS)].copy()
     table["account_id"] = table["account_id"].astype(str)
     table["npv_vs_status_quo"] = pd.to_numeric(table["npv_vs_status_quo"], errors="coerce").fillna(
         0.0

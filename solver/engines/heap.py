@@ -17,17 +17,22 @@ its top is kept for reuse. It is called where the work starts: each
 :func:`~solver.plans.context.build_context` (every plan search, in process or in a
 worker). The cost is memory held after a run (at most ``TRIM_THRESHOLD`` above what is in
 use), which a batch process or a service that plans again reuses. ``WORKOUT_KEEP_HEAP=0``
-in the environment leaves the allocator as it is; on a C library without ``mallopt``
-(not glibc) the call does nothing.
+in the environment leaves the allocator as it is.
+
+Failure is handled once: the first call of a process decides, and every later call
+returns that outcome without trying again. On a C library without ``mallopt`` (not glibc),
+or when ``mallopt`` refuses a value, the allocator keeps its defaults (the plans are the
+same, only slower), the reason is logged once at INFO on this module's logger and
+:func:`heap_reason` returns it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
+import logging
 import os
 
-__all__ = ["MMAP_THRESHOLD", "TRIM_THRESHOLD", "keep_heap"]
+__all__ = ["MMAP_THRESHOLD", "TRIM_THRESHOLD", "heap_reason", "keep_heap"]
 
 #: Blocks up to this size come from the heap (glibc's largest allowed value on 64 bits).
 MMAP_THRESHOLD = 32 * 1024 * 1024
@@ -37,21 +42,45 @@ TRIM_THRESHOLD = 128 * 1024 * 1024
 _M_TRIM_THRESHOLD = -1  # glibc <malloc.h>
 _M_MMAP_THRESHOLD = -3
 
-_done = False  # set in this process (a forked child inherits the allocator's setting too)
+log = logging.getLogger(__name__)
+
+# this process's outcome, decided by its first keep_heap() (a forked child inherits it and
+# the allocator's setting); and why the thresholds were not set, when they were not
+_outcome: bool | None = None
+_reason = ""
 
 
 def keep_heap() -> bool:
-    """Raise glibc's mmap and trim thresholds once per process; whether they are set."""
-    global _done
-    if _done:
-        return True
+    """Raise glibc's mmap and trim thresholds, once per process; whether they are set.
+
+    Only the first call tries; a failure is logged once (INFO, with its reason) and never
+    retried: the allocator then keeps its defaults for the life of the process."""
+    global _outcome, _reason
+    if _outcome is None:
+        _outcome, _reason = _set_thresholds()
+        if not _outcome:
+            log.info("freed memory is given back to the system as usual: %s", _reason)
+    return _outcome
+
+
+def heap_reason() -> str:
+    """Why :func:`keep_heap` left the allocator as it is ("" when it set the thresholds
+    or has not been called)."""
+    return _reason
+
+
+def _set_thresholds() -> tuple[bool, str]:
+    """Set both thresholds with ``mallopt``; ``(True, "")`` or ``(False, reason)``."""
     if os.environ.get("WORKOUT_KEEP_HEAP", "1").strip() in {"0", "false", "no"}:
-        return False
-    ok = False
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None)
-        ok = bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
-            libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
-        )
-    _done = ok
-    return ok
+        return False, "WORKOUT_KEEP_HEAP is off in the environment"
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError) as exc:
+        return False, f"the C library has no mallopt (not glibc): {exc}"
+    if not mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD):
+        return False, f"mallopt refused M_MMAP_THRESHOLD = {MMAP_THRESHOLD}"
+    if not mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD):
+        # the mmap threshold is set; without the trim threshold the heap's top is still
+        # given back, so the setting counts as not made
+        return False, f"mallopt refused M_TRIM_THRESHOLD = {TRIM_THRESHOLD}"
+    return True, ""

@@ -36,8 +36,16 @@ flow network of a million × ``R`` arcs (:data:`~solver.allocation.gap.solve.FLO
 
 Everything runs on costs scaled to integers (:func:`~solver.allocation.gap.problem.decimal_scale`),
 so the certificate is exact when the scaling is (the allocation's cents); otherwise the bound
-subtracts the worst rounding, as the full flow does. Deterministic: no clock decides anything
-here (the caller checks that the work fits the time left).
+subtracts the worst rounding, as the full flow does. The node table, the scaling, the
+rounding allowance and the rows' units are the full flow's (:mod:`~solver.allocation.gap.flow`).
+Deterministic: no clock decides anything here (the caller checks that the work fits the time
+left) except the deadline between rounds (``stats["core_clock_stop"]``).
+
+Warm-up (first use, not import): :func:`warm` compiles or loads the kernels of both flows
+(numba; a cold cache takes several seconds) and imports OR-Tools by a tiny solve, once per
+process. The allocation calls it before the solver's clock starts
+(``solver.allocation.portfolio._solve``), and :func:`solve_core_flow` at its first call,
+before any round is timed; importing the solver runs no solve.
 """
 
 from __future__ import annotations
@@ -50,10 +58,18 @@ import numpy as np
 from numba import njit
 
 from solver.allocation.gap.budget import FLOW_ARCS_PER_SECOND
-from solver.allocation.gap.flow import unit_flow
-from solver.allocation.gap.problem import AssignmentProblem, decimal_scale
+from solver.allocation.gap.flow import FORBIDDEN as _FORBIDDEN
+from solver.allocation.gap.flow import (
+    node_table,
+    option_nodes,
+    rounding_allowance,
+    row_units,
+    scaled_costs,
+    unit_flow,
+)
+from solver.allocation.gap.problem import AssignmentProblem
 
-__all__ = ["CoreFlowResult", "core_flow_seconds", "solve_core_flow"]
+__all__ = ["CoreFlowResult", "core_flow_seconds", "solve_core_flow", "warm"]
 
 #: Jobs left in the core (not fixed to their best node) in the first round.
 CORE_JOBS = 150_000
@@ -72,9 +88,6 @@ CORE_ROUNDS_EXPECTED = 4
 #: load of 3–5; at load 8–12 the whole core flow on 1,000,000 accounts × 27 nodes took 14.6 s
 #: (one round) to 19.9 s (three) of wall time against the 3.6 s this gives, 3 Dec 2026).
 CORE_CELLS_PER_SECOND = 2.0e8
-#: Cost of a forbidden job–node pair, in scaled integer units (far above any cost, far
-#: below int64 overflow when a few are added).
-_FORBIDDEN = 2**60
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,45 +122,6 @@ def core_flow_seconds(options: int, jobs: int, rows: int) -> float:
     cells = options * jobs + 12 * (rows + 1) * jobs
     arcs = CORE_ROUNDS_EXPECTED * 3 * min(jobs, CORE_JOBS)
     return cells / CORE_CELLS_PER_SECOND + arcs / FLOW_ARCS_PER_SECOND
-
-
-@njit(cache=True)
-def _node_table(
-    cost: np.ndarray, allowed: np.ndarray, node_of: np.ndarray, r1: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each job's cheapest cost and option per node, job-major ``n × (R + 1)`` (``inf`` /
-    ``-1`` where none)."""
-    k, n = cost.shape
-    node_cost = np.full((n, r1), np.inf)
-    node_opt = np.full((n, r1), -1, dtype=np.int32)
-    for o in range(k):
-        b = node_of[o]
-        for j in range(n):
-            if allowed[o, j] and cost[o, j] < node_cost[j, b]:
-                node_cost[j, b] = cost[o, j]
-                node_opt[j, b] = o
-    return node_cost, node_opt
-
-
-@njit(cache=True)
-def _to_int(node_cost: np.ndarray, scale: float) -> tuple[np.ndarray, bool]:
-    """Costs times ``scale`` as integers (``_FORBIDDEN`` where not finite), and whether that
-    was exact (every value integral within 1e-6, as ``decimal_scale`` checks)."""
-    n, r1 = node_cost.shape
-    out = np.empty((n, r1), dtype=np.int64)
-    exact = True
-    for j in range(n):
-        for b in range(r1):
-            v = node_cost[j, b]
-            if math.isfinite(v):
-                sv = v * scale
-                rv = np.round(sv)
-                if abs(sv - rv) > 1e-6 * max(1.0, abs(sv)):
-                    exact = False
-                out[j, b] = np.int64(rv)
-            else:
-                out[j, b] = _FORBIDDEN
-    return out, exact
 
 
 @njit(cache=True)
@@ -237,19 +211,21 @@ def solve_core_flow(
     rows' Lagrangian prices per unit of row use. A round of column generation starts only
     when the time the last one took is left before ``deadline`` (``stats["core_clock_stop"]``
     says when the clock ended the rounds: a rerun may then differ)."""
-    k, n = problem.cost.shape
+    warm()  # first use in the process: compile the kernels before any round is timed
+    n = problem.cost.shape[1]
     r = problem.capacity.size
-    unit = _row_units(problem, r)
-    node_of = np.where(
-        (problem.row_of >= 0) & (problem.weight.max(axis=1) > 0), problem.row_of, r
-    ).astype(np.int64)
-    node_cost, node_opt = _node_table(
-        np.ascontiguousarray(problem.cost), np.ascontiguousarray(allowed), node_of, r + 1
+    units = row_units(problem, allowed)
+    if units is None:
+        raise ValueError("solve_core_flow needs a transportation-shaped problem (row_slots)")
+    unit = np.nan_to_num(units, nan=0.0)
+    node_cost, node_opt = node_table(
+        np.ascontiguousarray(problem.cost),
+        np.ascontiguousarray(allowed),
+        option_nodes(problem),
+        r + 1,
     )
-    sample = node_cost[:: max(1, n // 20_000)]
-    scale, exact = decimal_scale(sample[np.isfinite(sample)])
-    cost, exact_all = _to_int(node_cost, float(scale))
-    exact = exact and exact_all
+    # the scale from a sample of the jobs (every job's costs are checked at it all the same)
+    cost, scale, exact = scaled_costs(node_cost, node_cost[:: max(1, n // 20_000)])
     del node_cost
     slots = np.asarray(slots, dtype=np.int64)
     start = np.r_[np.round(np.maximum(prices, 0.0) * unit * scale), 0.0].astype(np.int64)
@@ -296,26 +272,14 @@ def solve_core_flow(
         return CoreFlowResult(None, best_bound / scale, False, best_mu / scale, stats)
     objective_int = int(cost[jobs, x].sum())
     optimal = optimal and exact and best_bound >= objective_int
-    rounding = 0.0 if exact else 0.5 * n / scale
     stats["core_scale"] = scale
     return CoreFlowResult(
         node_opt[jobs, x].astype(np.int64),
-        best_bound / scale - rounding,
+        best_bound / scale - rounding_allowance(n, scale, exact),
         optimal,
         best_mu / scale,
         stats,
     )
-
-
-def _row_units(problem: AssignmentProblem, r: int) -> np.ndarray:
-    """Each row's use per job (the same for all its options: transportation-shaped)."""
-    unit = np.zeros(r)
-    w_opt = problem.weight.max(axis=1)
-    for o in range(problem.cost.shape[0]):
-        row = int(problem.row_of[o])
-        if row >= 0 and w_opt[o] > 0:
-            unit[row] = w_opt[o]
-    return unit
 
 
 def _core(cost: np.ndarray, mu: np.ndarray, slots: np.ndarray, core_jobs: int) -> np.ndarray:
@@ -424,9 +388,22 @@ def _prices_for(
     return None
 
 
-def _warm() -> None:
-    """Compile (or load from numba's cache) the kernels at import, so that no solve's time
-    limit pays for it (a cold cache takes several seconds)."""
+_warmed = False  # set by the first warm() of the process
+
+
+def warm() -> None:
+    """Compile (or load from numba's cache) the kernels of both flows and import OR-Tools,
+    once per process, by a tiny solve.
+
+    Called before a timed solve (the allocation's, before the solver's clock starts) and at
+    the first :func:`solve_core_flow`, so that neither a time limit nor the rounds' timing
+    and the deadline between them include a compilation (a cold cache takes several
+    seconds). The tiny problem has the dtypes of the real ones, so the real calls reuse
+    the compiled code."""
+    global _warmed
+    if _warmed:
+        return
+    _warmed = True  # before the tiny solve: its own solve_core_flow call returns here
     cost = np.array([[1.0, 2.0], [2.0, 1.0], [0.0, 0.0]])
     tiny = AssignmentProblem(
         cost=cost, weight=np.array([[1.0], [1.0], [0.0]]), row_of=np.array([0, 1, -1]),
@@ -434,6 +411,3 @@ def _warm() -> None:
     )  # fmt: skip
     allowed = tiny.allowed()
     solve_core_flow(tiny, allowed, np.array([1, 1]), np.zeros(2), core_jobs=1, rounds=1)
-
-
-_warm()
