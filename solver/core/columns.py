@@ -75,6 +75,10 @@ def parse_numeric(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray
     if pd.api.types.is_numeric_dtype(series.dtype):
         values = series.to_numpy(dtype=float, na_value=np.nan).copy()
         return values, np.zeros(n, dtype=bool), np.isnan(values)
+    if _is_text_dtype(series.dtype) and series.dtype != object:
+        clean = _clean_text_floats(series)
+        if clean is not None:
+            return clean[0], np.zeros(n, dtype=bool), clean[1]
     is_bool = _object_is_bool(series)
     text = strip_text(series)
     blank = text_blank(text) & ~is_bool
@@ -85,6 +89,25 @@ def parse_numeric(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray
     bad = (~blank & np.isnan(values)) | is_bool
     values[bad | blank] = np.nan
     return values, bad, blank
+
+
+def _clean_text_floats(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """(floats, blank mask) of a text column whose every cell is missing or a number
+    without spaces (a database's VARCHAR numbers) in one pyarrow cast; ``None`` when a cell
+    is anything else (empty, spaced, a NaN word, not a number): the full parse decides."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cells = pa.array(series, pa.string())
+    try:
+        floats = pc.cast(cells, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    values = np.asarray(floats.to_numpy(zero_copy_only=False), dtype=float).copy()
+    blank = np.asarray(cells.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    if np.isnan(values[~blank]).any():  # "nan", "NaN": blank words or not, as parse_numeric says
+        return None
+    return values, blank
 
 
 def _text_floats(text: pd.Series, skip: np.ndarray) -> np.ndarray | None:

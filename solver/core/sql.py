@@ -27,7 +27,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -220,7 +220,21 @@ def sql_chunks(
 
     DuckDB tables come as Arrow record batches (DuckDB's own export), and PostgreSQL's
     through its ADBC driver (``adbc-driver-postgresql``; without it, as rows); every other
-    database, SQLite included, as rows through SQLAlchemy (docs/inputs.md says why)."""
+    database, SQLite included, as rows (docs/inputs.md says why)."""
+    for part in _sql_parts(url, table, query, chunk_rows):
+        yield part if not isinstance(part, _ArrowTable) else arrow_frame(part.table)
+
+
+class _ArrowTable(NamedTuple):
+    """A chunk fetched as Arrow (not yet a frame: a whole read joins them first)."""
+
+    table: pa.Table
+
+
+def _sql_parts(
+    url: str, table: str | None, query: str | None, chunk_rows: int
+) -> Iterator[pd.DataFrame | _ArrowTable]:
+    """The chunks of :func:`sql_chunks`, those fetched as Arrow still Arrow tables."""
     if (table is None) == (query is None):
         raise InputError("--db: give either --table NAME or --query SQL")
     engine = _engine(url, "--db")
@@ -240,7 +254,7 @@ def sql_chunks(
                     yield from _row_frames(conn, statement, chunk_rows)
                     return
                 for batch in _rechunked(batches, chunk_rows):
-                    yield arrow_frame(batch)
+                    yield _ArrowTable(batch)
     finally:
         engine.dispose()
 
@@ -363,12 +377,17 @@ def source_name(url: str, table: str | None, query: str | None) -> str:
 def read_sql_table(url: str, table: str | None = None, query: str | None = None) -> RawTable:
     """The whole table (or query result) as a :class:`~solver.core.formats.RawTable`."""
     import pandas as pd
+    import pyarrow as pa
 
     source = source_name(url, table, query)
-    frames = list(sql_chunks(url, table, query, _FETCH_ROWS))
-    if not frames:
+    parts = list(_sql_parts(url, table, query, _FETCH_ROWS))
+    if not parts:
         raise InputError(f"{source}: no rows (the table or query is empty)")
-    raw = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    if all(isinstance(part, _ArrowTable) for part in parts):  # joined as Arrow: no copies
+        raw = arrow_frame(pa.concat_tables([part.table for part in parts]))  # type: ignore[union-attr]
+    else:
+        frames = [p for p in parts if isinstance(p, pd.DataFrame)]
+        raw = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     rows = np.arange(1, len(raw) + 1)
     return RawTable(raw, rows, ProblemLog(source, rows), {}, ROW_NOTE)
 
