@@ -12,6 +12,7 @@ line's start-up must not load them.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -159,6 +160,14 @@ def parse_bool(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         unknown = mapped.isna().to_numpy(dtype=bool).copy()
         values = mapped.to_numpy(dtype=object, na_value=False) == True  # noqa: E712
         return np.asarray(values, dtype=bool), ~blank & unknown, blank
+    if _is_text_dtype(series.dtype):  # a clean column (a database's true/false, 1/0): one cast
+        cells = pa.array(series, pa.string())
+        with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            # pyarrow's words (true/false/1/0, any case) are flag words of the same meaning
+            flags = pc.cast(cells, pa.bool_())
+            blank = np.asarray(flags.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+            values = np.asarray(flags.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+            return values, np.zeros(n, dtype=bool), blank
     text = strip_text(series)
     blank = text_blank(text)
     # the words looked up by pyarrow's hash kernel (a pandas .map calls Python per cell)

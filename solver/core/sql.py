@@ -242,7 +242,9 @@ def _sql_parts(
         with _database_errors(url, "--query" if query is not None else "--db"):
             statement = _statement(engine, url, table, query)
             sql = query if query is not None else str(statement.compile(dialect=engine.dialect))
-            with engine.connect() as conn:
+            # in a transaction rolled back at the end: a --query that writes changes nothing
+            # (the drivers called directly run inside it; ADBC never commits)
+            with engine.connect() as conn, _rolled_back(conn):
                 if engine.dialect.name == "duckdb":
                     batches = _duckdb_batches(conn, sql, chunk_rows)
                 elif engine.dialect.name == "postgresql" and _adbc_postgresql() is not None:
@@ -257,6 +259,15 @@ def _sql_parts(
                     yield _ArrowTable(batch)
     finally:
         engine.dispose()
+
+
+@contextlib.contextmanager
+def _rolled_back(conn: Any) -> Iterator[None]:
+    transaction = conn.begin()
+    try:
+        yield
+    finally:
+        transaction.rollback()
 
 
 def _row_frames(conn: Any, statement: Any, chunk_rows: int) -> Iterator[pd.DataFrame]:
