@@ -40,7 +40,6 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-import adbc_driver_postgresql.dbapi as adbc
 import duckdb
 import pandas as pd
 import pyarrow as pa
@@ -90,6 +89,8 @@ def _postgres(frame: pd.DataFrame) -> tuple[str, str] | None:
     url = os.environ.get(PG_ENV, "")
     if not url:
         return None
+    import adbc_driver_postgresql.dbapi as adbc  # the dev extra's (only with a server)
+
     table = f"bench_{uuid.uuid4().hex[:12]}"
     data = pa.Table.from_pandas(frame.assign(seq=range(len(frame))), preserve_index=False)
     uri = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
