@@ -17,7 +17,7 @@ Protocol (benchmarks/README.md, section "Reading books from databases"):
 
 Baseline in the same run: the CSV read. Thresholds (exit 1 on a MISS): every embedded
 source gives the CSV's portfolio; DuckDB (text and typed) CPU ≤ 1.3× the CSV's (the issue's
-"as fast as CSV"); SQLite CPU within its measured ratio with a margin (README part 2: its
+"as fast as CSV"); SQLite CPU within its measured ratios with a margin (README part 2: its
 rows come as Python objects from the sqlite3 module, see docs/inputs.md). CPU, not wall,
 is gated: the box is shared by several jobs, and wall time there includes waiting.
 
@@ -53,10 +53,11 @@ from solver.core.sources import BookSource
 
 #: DuckDB CPU / CSV CPU (issue 18: a database book "as fast as CSV", within about 1.3x).
 MAX_DUCKDB_RATIO = 1.3
-#: SQLite CPU / CSV CPU: measured 4.3-7.0x (text) and 2.2-3.9x (typed) at 40,000 to
-#: 200,000 accounts (README part 2); the sqlite3 module's Python objects set the floor.
-#: A guard against losing the cursor path (SQLAlchemy rows and pandas' parsing: 9-12x).
-MAX_SQLITE_RATIO = 9.0
+#: SQLite CPU / CSV CPU, text columns: measured 4.3-5.3x at 100,000 accounts with this code,
+#: 7.6x with main's before it (the same run protocol, README part 2); the sqlite3 module's
+#: Python objects set the floor. Typed columns: 2.2-2.9x (main's: 3.5x, too close to gate).
+MAX_SQLITE_TEXT_RATIO = 6.5
+MAX_SQLITE_TYPED_RATIO = 4.5
 PG_ENV = "WORKOUT_TEST_PG_URL"
 
 
@@ -166,8 +167,8 @@ def main() -> int:
     for name, limit, source in (
         ("duckdb (text)", MAX_DUCKDB_RATIO, "issue 18 target"),
         ("duckdb (typed)", MAX_DUCKDB_RATIO, "issue 18 target"),
-        ("sqlite (text)", MAX_SQLITE_RATIO, "measured 4.3-7.0x, margin"),
-        ("sqlite (typed)", MAX_SQLITE_RATIO, "measured 2.2-3.9x, margin"),
+        ("sqlite (text)", MAX_SQLITE_TEXT_RATIO, "measured 4.3-5.3x; main's 7.6x"),
+        ("sqlite (typed)", MAX_SQLITE_TYPED_RATIO, "measured 2.2-2.9x, margin"),
     ):
         checks.append(
             Threshold(
