@@ -124,9 +124,11 @@ def prefixed_db_options(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: ``--PREFIXdb``, ``--PREFIXtable`` and ``--PREFIXquery`` for a table that is
     not the command's book (``serve --book-db``, whose ``--db`` is the audit trail;
-    ``--forecast-db``). With any of them given, the option ``argument`` (its file) becomes a
+    ``--forecast-db``; a risk command's history, ``prefix`` ``""``: :func:`history_options`).
+    With any of them given, the parameter ``argument`` (its file) becomes a
     :class:`~solver.core.sources.BookSource` (:func:`~solver.core.sources.book_source`
-    checks the combination); otherwise it stays the path given or ``None``."""
+    checks the combination: a file and a database together, a table without a database...);
+    otherwise it stays the path given or ``None``, so the file behaviour is untouched."""
     under = prefix.replace("-", "_")
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -149,32 +151,14 @@ def prefixed_db_options(
 
 def history_options(argument: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: ``--db``, ``--table`` and ``--query`` for a risk command whose positional
-    ``argument`` names a table (a payment history, panel or outcome table).
+    ``argument`` names a table (a payment history, panel or outcome table): the
+    :func:`prefixed_db_options` of the history, without a prefix.
 
-    With any of them given, the command's ``argument`` becomes a
-    :class:`~solver.core.sources.BookSource` (:func:`~solver.core.sources.book_source`
-    checks the combination: a file and ``--db`` together, ``--table`` without ``--db``, ...);
-    otherwise it stays the path given (or ``None``), so the file behaviour is untouched.
     ``--columns`` and ``--encoding`` are not offered: they map and decode a *book*'s SPEC §3
     columns, and the risk tables are read by :func:`solver.risk._tables.read_table`, which
     has neither (docs/history.md).
     """
-
-    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            db = kwargs.pop("db_url"), kwargs.pop("db_table"), kwargs.pop("db_query")
-            if any(value is not None for value in db):
-                from solver.core.sources import book_source
-
-                kwargs[argument] = book_source(
-                    kwargs[argument], db=db[0], table=db[1], query=db[2], what="history"
-                )
-            return func(*args, **kwargs)
-
-        return stack_options(*_db_options("history"))(wrapper)
-
-    return decorate
+    return prefixed_db_options(argument, "", "history")
 
 
 def out_db_options(func: Callable[..., Any]) -> Callable[..., Any]:

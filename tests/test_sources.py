@@ -246,6 +246,37 @@ def test_database_book_validates_in_chunks_with_row_numbers(book, db_url):
     assert "first in row 2" in text_
 
 
+def test_text_columns_give_the_csvs_problem_lines(book, db_url, tmp_path):
+    """A book whose every column is text in the database (TEXT / VARCHAR: numbers and flags
+    validated from text, the Arrow and cursor paths alike) is told exactly as its CSV is:
+    the same lines, rows and columns, only the source's name differs."""
+    path, raw = book
+    bad = raw.copy()
+    cells = {  # row (1-based) -> (column, text): one problem each
+        2: ("principal", "abc"),
+        3: ("income", ""),
+        4: ("hardship", "maybe"),
+        5: ("annual_rate", "3.5"),
+        6: ("account_id", raw.loc[0, "account_id"]),
+        7: ("remaining_term", "12.5"),
+    }
+    for row, (column, value) in cells.items():
+        bad.loc[row - 1, column] = value
+    csv = tmp_path / "bad.csv"
+    bad.to_csv(csv, index=False)
+    _load(db_url, bad, "bad")
+
+    def problems(source) -> list[str]:
+        with pytest.raises(InputError) as info:
+            read_portfolio(source)
+        return [line.split(": ", 1)[1] for line in info.value.problems]
+
+    from_csv = problems(csv)
+    assert problems(BookSource(url=db_url, table="bad")) == from_csv
+    told = {(int(line.split()[1]), line.split("): ")[1].split(":")[0]) for line in from_csv}
+    assert told == {(row, column) for row, (column, _) in cells.items()}
+
+
 def test_database_errors_exit_2_naming_what_is_missing(book, db_url):
     path, _ = book
     _load(db_url, pd.read_csv(path))
@@ -257,6 +288,9 @@ def test_database_errors_exit_2_naming_what_is_missing(book, db_url):
     assert code == 2 and "principal: required column is missing" in err
     code, _, err = invoke("validate", "--db", db_url)
     assert code == 2 and "--table NAME or --query SQL" in err
+    code, _, err = invoke("validate", "--db", db_url, "--query", "drop table accounts")
+    assert code == 2 and "no rows" in err  # and reading changed nothing: the drop is undone
+    assert len(read_portfolio(BookSource(url=db_url, table="accounts"))) == N
 
 
 def test_database_table_in_a_banks_layout(book, tmp_path):

@@ -1,7 +1,9 @@
 """The pandera table schemas (solver/core/frame_checks.py) and how their failures become the
-project's problem lines (issue 14): one line per cell in the account book, the
-cross-column check only on otherwise clean rows, row positions kept in a sorted frame, and
-a bug of ours (a wrong dtype) never passed off as a user's problem."""
+project's problem lines (issue 14), asserted on the InputError messages of the public
+validators (validate_portfolio, validate_history): one line per cell in the account book,
+the cross-column check only on otherwise clean rows, rows told at their position whatever
+the frame's index or order, and a bug of ours (a wrong dtype) never passed off as a user's
+problem."""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ import pandas as pd
 import pytest
 from pandera.config import config_context
 
-from solver.core.frame_checks import account_schema, failures
 from solver.core.validation import validate_portfolio
 from solver.errors import InputError
 from solver.risk.history import validate_history
@@ -68,21 +69,42 @@ def test_duplicates_name_the_first_row_and_blanks_are_only_missing():
     ]
 
 
-def test_masks_follow_the_row_positions_of_a_permuted_index():
-    """A sorted frame keeps its rows' positions as the index: the masks are by position."""
-    frame = pd.DataFrame(
-        {"account_id": pd.array(["a", "b", "c"], dtype="str"), "principal": [1.0, -2.0, 3.0]},
-        index=[2, 0, 1],
+def test_problems_are_told_at_the_rows_position_whatever_the_index():
+    """A book frame with a permuted index (a caller's sorted frame) is numbered by position;
+    a payment history given out of order is checked in account and month order, and its
+    gap is told at the row the file holds it in (row 3: a's 2024-03 follows its 2024-01)."""
+    book = pd.DataFrame(GOOD)
+    book.index = [2, 0, 3, 1]
+    book.loc[2, "principal"] = "-2"  # the first row
+    with pytest.raises(InputError) as caught:
+        validate_portfolio(book, "b.csv")
+    assert caught.value.problems == ["b.csv: row 1 (account_id A1): principal: must be > 0, got -2"]
+    history = pd.DataFrame(
+        {
+            "account_id": ["b", "a", "a", "b"],
+            "month": ["2024-02", "2024-01", "2024-03", "2024-01"],
+            "amount_due": [100.0] * 4,
+            "amount_paid": [100.0] * 4,
+            "dpd": [0] * 4,
+            "status": ["open"] * 4,
+        }
     )
-    (failure,) = failures(account_schema(), frame)
-    assert (failure.column, failure.check) == ("principal", "greater_than")
-    assert failure.rows.tolist() == [True, False, False]  # -2.0 is the row labelled 0
+    with pytest.raises(InputError) as caught:
+        validate_history(history, "h.csv")
+    assert caught.value.problems == [
+        "h.csv: row 3 (account_id a): month: months must be consecutive: the month before is "
+        "missing (got '2024-03')"
+    ]
 
 
-def test_a_wrong_dtype_is_our_bug_not_a_users_problem():
-    frame = pd.DataFrame({"principal": pd.array(["1"], dtype="str")})
+def test_a_wrong_dtype_is_our_bug_not_a_users_problem(monkeypatch):
+    """A parser of ours handing the checks a wrong dtype (ids as numbers) is a bug: an
+    AssertionError (a traceback, exit 1), never an InputError blaming the user's book."""
+    import solver.core.validation as validation
+
+    monkeypatch.setattr(validation, "strip_text", lambda series: pd.Series(range(len(series))))
     with pytest.raises(AssertionError, match="table schema failure"):
-        failures(account_schema(), frame)
+        validate_portfolio(pd.DataFrame(GOOD), "b.csv")
 
 
 def test_history_cell_may_fail_two_checks_listed_check_by_check():

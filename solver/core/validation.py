@@ -108,7 +108,7 @@ def validate_portfolio(
     notes: list[str] = []
     frame = _check_header(frame, source, unknown_columns, log, notes, row_note)
     # a blank income_normal stays NaN: it means "= income" (effective_income_normal)
-    out, _ = _parse_columns(frame, log, skip)
+    out = _parse_columns(frame, log, skip)
     log.raise_if_any(row_note)
     result, tiers_derived = _typed_frame(out, n, tiering)
     result.attrs["warnings"] = notes
@@ -194,10 +194,11 @@ Entries = dict[str, list[tuple[np.ndarray, Callable[[int], str]]]]
 
 def _parse_columns(
     frame: pd.DataFrame, log: ProblemLog, skip: Mapping[str, np.ndarray]
-) -> tuple[dict[str, Any], np.ndarray]:
+) -> dict[str, Any]:
     """Every schema column parsed (:mod:`solver.core.columns`) and checked against the
-    pandera schema (:func:`~solver.core.frame_checks.account_schema`): the values
-    (defaults applied) and the rows whose every cell parsed and passed its checks.
+    pandera schema (:func:`~solver.core.frame_checks.account_schema`): the values, defaults
+    applied. ``valid`` (the rows whose every cell parsed and passed its checks) limits the
+    cross-column check to otherwise clean rows.
 
     The problems are logged column by column in the schema's order, the parser's before
     the schema's, then the cross-column check: the order of the lines and of the
@@ -275,7 +276,7 @@ def _parse_columns(
             log.add(col, rows, describe)
     for rows, describe in cross:
         log.add("arrears", rows & valid, describe)
-    return out, valid
+    return out
 
 
 def _schema_message(
