@@ -29,7 +29,6 @@ from solver.plans.beam_step import (
 )
 from solver.plans.bound_dp import NEG, _fill_row
 from solver.plans.bounds import (
-    _SLACK,
     _action_values,
     _clearable,
     _clearing_requirements,
@@ -233,7 +232,8 @@ def _reference_clearing(ctx, lo, w, capt, M, kinks):
     disc, disc_lag = ctx.discount, ctx.discount_lag
     _, has_kink, iCc, wR = kinks
     inv_w = 1.0 / w
-    Bc = (capt + _SLACK) / g[:, None]
+    slack = 0.005  # half a cent: the demo book is CNY
+    Bc = (capt + slack) / g[:, None]
     clear_req = np.full((H, n, M + 1), NEG)
     with np.errstate(invalid="ignore"):
         count = np.floor((Bc - lo[:, :H]) * inv_w[:, :H]) + 2.0
@@ -249,15 +249,15 @@ def _reference_clearing(ctx, lo, w, capt, M, kinks):
     hi_c = lo[r_acc, r_t] + (r_m + 1) * w[r_acc, r_t]
     g_r = g[r_acc]
     Bc_r = Bc[r_acc, r_t]
-    c_lo = np.maximum(lo_c * g_r - _SLACK, 0.0)
-    c_hi = np.minimum(hi_c * g_r + _SLACK, capt[r_acc, r_t])
+    c_lo = np.maximum(lo_c * g_r - slack, 0.0)
+    c_hi = np.minimum(hi_c * g_r + slack, capt[r_acc, r_t])
     h_lo = ctx.kernel.hazard(r_acc, c_lo, r_t)
     h_hi = ctx.kernel.hazard(r_acc, np.maximum(c_hi, 0.0), r_t)
     k_pay = disc[r_t] * (1.0 - h_lo)
     k_rec = disc_lag[r_t] * h_hi
     B_end = np.minimum(hi_c, Bc_r)
-    m_lo = k_pay * (lo_c * g_r + _SLACK) + k_rec * ctx.kernel.recovery(r_acc, lo_c, r_t)
-    m_hi = k_pay * (B_end * g_r + _SLACK) + k_rec * ctx.kernel.recovery(r_acc, B_end, r_t)
+    m_lo = k_pay * (lo_c * g_r + slack) + k_rec * ctx.kernel.recovery(r_acc, lo_c, r_t)
+    m_hi = k_pay * (B_end * g_r + slack) + k_rec * ctx.kernel.recovery(r_acc, B_end, r_t)
     dev_c = np.where(
         Bc_r < hi_c, (k_pay * g_r + k_rec) * (Bc_r - lo_c) * (hi_c - Bc_r) * inv_w[r_acc, r_t], 0.0
     )

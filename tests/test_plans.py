@@ -467,25 +467,30 @@ def test_bound_tables_dominate_reported_paths():
                 )
 
 
-def _random_grid_paths(acc, ctx, grid, holiday, rng, count):
-    """Random cent-exact payment paths on the grid (any amount each month, a leading holiday, a clearing payment)."""
+def _random_grid_paths(acc, ctx, grid, holiday, rng, count, money=100):
+    """Random payment paths on the grid (any amount each month, a leading holiday, a
+    clearing payment), exact on the money grid (``money`` units per currency unit: 100
+    cents, or 1 for whole yen) with the test's own integer half-up interest."""
+    from decimal import ROUND_HALF_UP, Decimal
+
     from solver.core.amortisation import schedule_from_payments
 
     pol = ctx.policy
     ru, den = round(acc.annual_rate * 10**12), 12 * 10**12
+    opening = Decimal(str(float(ctx.balance[0]))) * money
     out = []
     for _ in range(count):
-        B, pays = round(float(ctx.balance[0]) * 100), []
+        B, pays = int(opening.quantize(Decimal(1), rounding=ROUND_HALF_UP)), []
         for t in range(pol.max_term_months):
             owed = B + (2 * B * ru + den) // (2 * den)
             cap = ctx.cap[0, t]
-            if owed / 100 <= cap * (1 + 1e-9) + 1e-9 and (
+            if owed / money <= cap * (1 + 1e-9) + 1e-9 and (
                 rng.random() < 0.15 or t == pol.max_term_months - 1
             ):
-                pays.append(owed / 100)
+                pays.append(owed / money)
                 B = 0
                 break
-            allowed = [a for a in grid if a <= cap * (1 + 1e-9) + 1e-9 and a * 100 < owed]
+            allowed = [a for a in grid if a <= cap * (1 + 1e-9) + 1e-9 and a * money < owed]
             if t < holiday and all(p == 0 for p in pays) and rng.random() < 0.3:
                 allowed = [0.0]
             if not allowed:
@@ -493,14 +498,23 @@ def _random_grid_paths(acc, ctx, grid, holiday, rng, count):
             keep = pays and pays[-1] in allowed and rng.random() < 0.7
             a = pays[-1] if keep else float(rng.choice(allowed))
             pays.append(a)
-            B = owed - round(a * 100)
+            B = owed - round(a * money)
         if B == 0 and pays:
-            out.append(schedule_from_payments(float(ctx.balance[0]), acc.annual_rate, pays))
+            sched = schedule_from_payments(float(ctx.balance[0]), acc.annual_rate, pays, grid=money)
+            assert np.allclose(sched.payments, pays, rtol=0, atol=1e-9)  # the same path
+            out.append(sched)
     return out
 
 
-def test_bound_tables_dominate_random_grid_paths():
-    """The bounding DP is ≥ the model value-to-go of random grid paths (any amount any month) at every month, for several node counts."""
+@pytest.mark.parametrize("currency", ["CNY", "JPY"])
+def test_bound_tables_dominate_random_grid_paths(currency):
+    """The bounding DP is ≥ the model value-to-go of random grid paths (any amount any month) at every month, for several node counts.
+
+    JPY: whole-yen paths (interest rounded half-up to the yen, the test's own integers).
+    The tables allow half a step of the money grid of rounding a month; with the half cent
+    they allowed before on every grid, this failed on JPY (4 of ~2 000 months, by up to
+    0.14 yen)."""
+    from solver.core.currency import money_grid
     from solver.core.generate import generate_portfolio
     from solver.plans.bounds import bound_at, bound_tables
     from solver.plans.context import context_from_account
@@ -512,12 +526,14 @@ def test_bound_tables_dominate_random_grid_paths():
     accounts.append(accounts[0].replace(annual_rate=0.0, recovery_months=6))  # zero rate
     checked = 0
     for acc in accounts:
-        pol = Policy().for_product(acc.product)
+        pol = Policy().replace(currency=currency).for_product(acc.product)
         ctx = context_from_account(acc, pol, model)
         grid, _ = payment_grids(ctx, 8, np.full((1, 2), np.nan))
         amounts = grid[0][np.isfinite(grid[0])]
+        money = money_grid(currency)
+        assert np.array_equal(amounts * money, np.round(amounts * money))  # on the money grid
         holiday = min(pol.max_deferral_months, pol.max_term_months - 1)
-        paths = _random_grid_paths(acc, ctx, amounts, holiday, rng, 12)
+        paths = _random_grid_paths(acc, ctx, amounts, holiday, rng, 12, money)
         for buckets in (8, 40):
             tables = bound_tables(ctx, grid, buckets, np.array([holiday]))
             for sched in paths:
@@ -609,9 +625,13 @@ def test_custom_step_certificate_is_tight():
     assert max(gaps) < 0.03 and float(np.median(gaps)) < 0.006
 
 
-def test_tail_tables_dominate_forced_last_phases():
-    """The last-phase table is ≥ the model value-to-go of every forced last phase (one grid amount until cleared) of random paths."""
+@pytest.mark.parametrize("currency", ["CNY", "JPY"])
+def test_tail_tables_dominate_forced_last_phases(currency):
+    """The last-phase table is ≥ the model value-to-go of every forced last phase (one grid amount until cleared) of random paths (JPY: whole yen)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
     from solver.core.amortisation import schedule_from_payments
+    from solver.core.currency import money_grid
     from solver.core.generate import generate_portfolio
     from solver.plans.bounds import bound_tables
     from solver.plans.context import context_from_account
@@ -621,9 +641,10 @@ def test_tail_tables_dominate_forced_last_phases():
     rng = np.random.default_rng(5)
     checked = 0
     for acc in Account.from_frame(generate_portfolio(12, seed=41)):
-        pol = Policy().for_product(acc.product)
+        pol = Policy().replace(currency=currency).for_product(acc.product)
         ctx = context_from_account(acc, pol, model)
         grid, _ = payment_grids(ctx, 8, np.full((1, 2), np.nan))
+        money = money_grid(currency)
         index = {round(float(a) * 100): i for i, a in enumerate(grid[0]) if np.isfinite(a)}
         amounts = [float(a) for a in grid[0] if np.isfinite(a)]
         holiday = min(pol.max_deferral_months, pol.max_term_months - 1)
@@ -631,33 +652,36 @@ def test_tail_tables_dominate_forced_last_phases():
         Mt = T.shape[3] - 1
         ru, den = round(acc.annual_rate * 10**12), 12 * 10**12
         for _ in range(15):
-            B, pays, last, start = round(float(ctx.balance[0]) * 100), [], None, None
+            opening = Decimal(str(float(ctx.balance[0]))) * money
+            B = int(opening.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+            pays, last, start = [], None, None
             for t in range(pol.max_term_months):
                 owed = B + (2 * B * ru + den) // (2 * den)
                 cap = ctx.cap[0, t] * (1 + 1e-9) + 1e-9
                 if last is not None:  # the forced last phase
-                    if owed <= round(last * 100):
-                        if owed / 100 > cap:  # the clearing payment is not affordable
+                    if owed <= round(last * money):
+                        if owed / money > cap:  # the clearing payment is not affordable
                             pays = []
-                        pays.append(owed / 100)
+                        pays.append(owed / money)
                         B = 0 if len(pays) > 1 else -1
                         break
                     if last > cap:
                         break
                     pays.append(last)
-                    B = owed - round(last * 100)
+                    B = owed - round(last * money)
                     continue
-                allowed = [a for a in amounts if a <= cap and a * 100 < owed]
+                allowed = [a for a in amounts if a <= cap and a * money < owed]
                 if not allowed:
                     break
                 a = float(rng.choice(allowed))
                 if rng.random() < 0.25 or t > 36:
                     last, start = a, t
                 pays.append(a)
-                B = owed - round(a * 100)
+                B = owed - round(a * money)
             if B != 0 or not pays or start is None:
                 continue
-            sched = schedule_from_payments(float(ctx.balance[0]), acc.annual_rate, pays)
+            sched = schedule_from_payments(float(ctx.balance[0]), acc.annual_rate, pays, grid=money)
+            assert np.allclose(sched.payments, pays, rtol=0, atol=1e-9)  # the same path
             ead = sched.exposures
             n_months = ead.size
             before, per_month = _npv_by_month(ctx, acc, sched, model)

@@ -186,7 +186,7 @@ def backward_pass(
                                 dev += pad_kink
                             pay_req[p] = max(pay_req[p], f + dev)
                             prev_dev = dev
-                # interest rounding (0.005 × the largest slope) and a float margin
+                # interest rounding (half a grid step × the largest slope) and a float margin
                 base_margin = slack * seg_max + 1e-3
                 for p in range(M + 1):
                     v = pay_req[p]
@@ -226,9 +226,11 @@ def band_recurrences(
     M: int,
     w_floor: np.ndarray,
     ratio: float,
+    step: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The month-by-month recurrences of the node bands (``solver.plans.bounds._node_bands``
-    says what they mean): first node ``lo``, highest balance ``hi`` and spacing ``w``."""
+    says what they mean): first node ``lo``, highest balance ``hi`` and spacing ``w``;
+    ``step``, one step of the money grid, is the slack a month for interest rounding."""
     n, H1 = U.shape
     H = H1 - 1
     lo = np.empty((n, H1))
@@ -241,9 +243,9 @@ def band_recurrences(
         lo[i, 0] = B0[i]
         hi[i, 0] = min(B0[i], U[i, 0])
         for t in range(H):
-            lo[i, t + 1] = max(lo[i, t] * g[i] - a_max[i] - 0.01, 0.0) * shrink
+            lo[i, t + 1] = max(lo[i, t] * g[i] - a_max[i] - step, 0.0) * shrink
             paid = 0.0 if t < holiday_months[i] else a_min[i]
-            h = min(max(hi[i, t], 0.0) * g[i] - paid + 0.01, U[i, t + 1])
+            h = min(max(hi[i, t], 0.0) * g[i] - paid + step, U[i, t + 1])
             hi[i, t + 1] = h * grow + 1e-9
         for t in range(H1):
             w[i, t] = max((hi[i, t] - lo[i, t]) / M, w_floor[i])

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from solver.core.currency import money_grid
 from solver.plans.bound_dp import NEG as _NEG
 from solver.plans.bound_dp import NEG_CUT as _NEG_CUT
 from solver.plans.bound_dp import (
@@ -91,7 +92,7 @@ def _bound_tables(
     ``b_i = lo_t + i·w_t`` (i = 0…M). Month t's nodes span the balances reachable then:
     ``lo_t`` pays the largest grid amount every month since the start (at least 0),
     ``hi_t`` takes the holiday while allowed and then pays the smallest amount, never
-    above ``U_t`` (with a cent of slack a month for interest rounding); the spacing
+    above ``U_t`` (with a grid step of slack a month for interest rounding); the spacing
     never shrinks faster than ``w_{t+1} ≥ g·w_t / 2``, so the image of an interval in
     next month's nodes holds at most two of them. The table is built backwards. For
     every action (pay a grid amount ``a``, hold, or clear) the value from a balance B is
@@ -107,8 +108,9 @@ def _bound_tables(
     possible on only part of an interval (a payment larger than what is owed, a clearing
     payment above the cap) is covered by the chord through its values at the ends of that
     part (extended linearly to the interval's left node, or held constant to its right
-    node, with the corresponding padding). Interest rounding to the cent (±0.005 on the
-    next balance) is covered by ``0.005 × the largest slope``.
+    node, with the corresponding padding). Interest rounding to the money grid (±half a
+    step on the next balance: ±0.005 for CNY, ±0.5 for whole yen; :func:`grid_slack`) is
+    covered by ``slack × the largest slope``.
 
     Unlike a piecewise-affine bound per bucket, the interpolant is continuous, so the
     error made in one month does not reappear as a jump that the month before must cover:
@@ -128,6 +130,7 @@ def _bound_tables(
     """
     n, H, M = len(ctx), ctx.horizon, buckets
     G = amounts.shape[1]
+    half, _ = grid_slack(ctx)
     U, top = _clearable(ctx)
     lo, hi, w = _node_bands(ctx, amounts, holiday_months, U, top, M)
     amt, valid_amt, q_act, pay_act, rec_act, act_ok, capt = _action_values(
@@ -140,7 +143,7 @@ def _bound_tables(
     clear_req = _clearing_requirements(ctx, lo, w, capt, M, kinks, R_nodes)
     # ---- the backward pass (compiled: solver/plans/bound_dp.py), month by month from H − 1 ----
     c, rho, inv_next, gw = _pass_geometry(ctx, lo, w, amt)
-    i_first, i_last = _live_intervals(lo, U, c, rho, inv_next)
+    i_first, i_last = _live_intervals(ctx, lo, U, c, rho, inv_next)
     V = np.empty((n, H + 1, M + 1))
     backward_pass(
         V,
@@ -162,7 +165,7 @@ def _bound_tables(
         i_first,
         i_last,
         np.clip(np.ceil((U - lo) * (1.0 / w)), 0, M).astype(np.int64),  # first node past U
-        _SLACK,
+        half,
     )
     if not tail:
         return V, w, U, lo
@@ -182,14 +185,24 @@ def _bound_tables(
     return V, w, U, lo, T, w_tail
 
 
-_SLACK = 0.005  # cent rounding of a month's interest: a balance moves by at most this
+def grid_slack(ctx: PlanContext) -> tuple[float, float]:
+    """Half a step and one step of the policy currency's money grid, in currency units
+    (CNY: 0.005 and 0.01; JPY: 0.5 and 1). A month's interest is rounded half-up to the
+    grid, so a balance moves by at most half a step a month from its exact value: the
+    tables' rounding slack; one step a month is their margin for it (``U``, the node
+    bands). ``0.5 / 100`` and ``1 / 100`` are exactly the literals 0.005 and 0.01, so
+    hundredths currencies get the very numbers they had before (byte-identical)."""
+    grid = money_grid(ctx.policy.currency)
+    return 0.5 / grid, 1.0 / grid
 
 
 def _clearable(ctx: PlanContext) -> tuple[np.ndarray, np.ndarray]:
     """``U`` (n, H + 1): the largest balance before month t + 1 that payments within the
     caps can still clear by month H (a relaxation: any amount up to the cap every month),
-    with cent slack; and ``top`` (n,): the largest balance worth a node."""
+    with a grid step of slack a month (:func:`grid_slack`); and ``top`` (n,): the largest
+    balance worth a node."""
     n, H = len(ctx), ctx.horizon
+    _, step = grid_slack(ctx)
     g = 1.0 + ctx.monthly_rate
     B0 = ctx.balance
     cap = ctx.cap
@@ -197,12 +210,12 @@ def _clearable(ctx: PlanContext) -> tuple[np.ndarray, np.ndarray]:
     capped = np.where(np.isfinite(cap), np.maximum(cap, 0.0), 0.0)
     feas = clearable_backward(capped, v)
     U = np.concatenate(
-        [feas[:, :H] * (1 + 1e-9) + 0.01 * (H + 1 - np.arange(H))[None, :], np.zeros((n, 1))],
+        [feas[:, :H] * (1 + 1e-9) + step * (H + 1 - np.arange(H))[None, :], np.zeros((n, 1))],
         axis=1,
     )
     reach = B0[:, None] * g[:, None] ** np.arange(H)[None, :]
-    top = np.max(np.minimum(reach, feas[:, :H] * (1 + 1e-9) + 0.01 * H), axis=1)
-    top = np.maximum(top, B0) * (1 + 1e-9) + 0.01 * (H + 1) + 1.0
+    top = np.max(np.minimum(reach, feas[:, :H] * (1 + 1e-9) + step * H), axis=1)
+    top = np.maximum(top, B0) * (1 + 1e-9) + step * (H + 1) + 1.0
     return U, top
 
 
@@ -220,9 +233,10 @@ def _node_bands(
     lo_t: the largest grid amount every month since the start (at least 0); hi_t: the
     holiday while allowed, then the smallest grid amount, never above U_t (beyond it no
     plan can clear: the bound is −inf there). Interest rounding moves a balance by at most
-    half a cent a month: a cent of slack per month (and a relative 1e-9). The spacing is
-    the span over M, never shrinking faster than ``_W_RATIO`` times the interest growth,
-    so an interval's image in next month's nodes holds at most two of them.
+    half a grid step a month: a grid step of slack per month (and a relative 1e-9;
+    :func:`grid_slack`). The spacing is the span over M (at least a grid step), never
+    shrinking faster than ``_W_RATIO`` times the interest growth, so an interval's image
+    in next month's nodes holds at most two of them.
     """
     g = 1.0 + ctx.monthly_rate
     B0 = ctx.balance
@@ -230,8 +244,9 @@ def _node_bands(
     a_max = np.max(np.where(valid_amt, amounts, 0.0), axis=1)
     a_min = np.min(np.where(valid_amt, amounts, np.inf), axis=1)
     a_min = np.where(np.isfinite(a_min), a_min, 0.0)
-    w_floor = np.maximum(1e-9 * np.maximum(B0, top), 0.01)
-    return band_recurrences(B0, g, U, a_max, a_min, holiday_months, M, w_floor, _W_RATIO)
+    _, step = grid_slack(ctx)
+    w_floor = np.maximum(1e-9 * np.maximum(B0, top), step)
+    return band_recurrences(B0, g, U, a_max, a_min, holiday_months, M, w_floor, _W_RATIO, step)
 
 
 def action_hazards(ctx: PlanContext, amounts: np.ndarray) -> np.ndarray:
@@ -304,7 +319,7 @@ def _clearing_requirements(
     kink at the collateral value).
 
     On an interval [b_i, b_{i+1}] (cut at ``Bc``, the largest balance clearable in the
-    month) clearing pays ``B·g`` (± half a cent); its value is bounded with the hazard
+    month) clearing pays ``B·g`` (± half a grid step); its value is bounded with the hazard
     of the smallest payment ``c_lo`` for the payment term and of the largest ``c_hi``
     for the recovery term. ``R_nodes`` is the recovery at the nodes
     (:func:`_node_recovery`). The intervals and the arithmetic are compiled
@@ -314,12 +329,13 @@ def _clearing_requirements(
     n, H = len(ctx), ctx.horizon
     g = 1.0 + ctx.monthly_rate
     _, has_kink, iCc, wR = kinks
+    half, _ = grid_slack(ctx)
     inv_w = 1.0 / w
-    Bc = (capt + _SLACK) / g[:, None]  # largest balance clearable in month t (n, H)
+    Bc = (capt + half) / g[:, None]  # largest balance clearable in month t (n, H)
     clear_req = np.full((H, n, M + 1), _NEG)
     with np.errstate(invalid="ignore"):
         r_acc, r_t, r_m, lo_c, hi_c, c_lo, c_hi, cut = clearing_points(
-            lo[:, :H], w[:, :H], inv_w[:, :H], Bc, capt, g, M, _SLACK
+            lo[:, :H], w[:, :H], inv_w[:, :H], Bc, capt, g, M, half
         )
     if not r_acc.size:
         return clear_req
@@ -347,7 +363,7 @@ def _clearing_requirements(
         has_kink,
         iCc,
         wR,
-        _SLACK,
+        half,
     )
     return clear_req
 
@@ -371,6 +387,7 @@ def _pass_geometry(
 
 
 def _live_intervals(
+    ctx: PlanContext,
     lo: np.ndarray,
     U: np.ndarray,
     c: np.ndarray,
@@ -379,11 +396,12 @@ def _live_intervals(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Intervals with a possible balance, per month and action (H, A, n): alive when
     ``i_first < i ≤ i_last``. The others have their image all at or below balance 0, or
-    above next month's U (with a margin); rounding of the two thresholds (1e-9 of a node
-    spacing) only keeps more intervals. ``c``, ``rho``, ``inv_next``: the month geometry
-    of :func:`_pass_geometry`."""
+    above next month's U (with a margin of a grid step); rounding of the two thresholds
+    (1e-9 of a node spacing) only keeps more intervals. ``c``, ``rho``, ``inv_next``: the
+    month geometry of :func:`_pass_geometry`."""
+    _, step = grid_slack(ctx)
     inv_rho = 1.0 / rho
-    U_dead = U * (1 + 1e-6) + 0.01  # with a margin: never below U
+    U_dead = U * (1 + 1e-6) + step  # with a margin: never below U
     z0 = -lo[:, 1:].T * inv_next  # balance 0 in next month's node units
     zU = (U_dead[:, 1:] - lo[:, 1:]).T * inv_next  # next month's U
     i_first = (z0[:, None, :] - c) * inv_rho[:, None, :] - (1.0 + 1e-9)
@@ -435,7 +453,7 @@ def _tail_tables(
     n, H = len(ctx), ctx.horizon
     G = valid_amt.shape[1]
     g = 1.0 + ctx.monthly_rate
-    slack = _SLACK
+    slack, _ = grid_slack(ctx)
     acc = np.arange(n)
     w = top / M
     nodes = np.arange(M + 1)[None, :] * w[:, None]  # (n, M+1)
@@ -566,7 +584,7 @@ def _tail_clearing(
     n, H = len(ctx), ctx.horizon
     g = 1.0 + ctx.monthly_rate
     disc, disc_lag = ctx.discount, ctx.discount_lag
-    slack = _SLACK
+    slack, _ = grid_slack(ctx)
     acc = np.arange(n)
     has_kink, iCc, wR = kinks
     Bc = np.minimum(

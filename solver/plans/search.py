@@ -412,11 +412,13 @@ def _search_actions(
 def _last_phase_reach(ctx: PlanContext, pay_c: np.ndarray) -> np.ndarray:
     """The most a state in its last phase can clear from month index t + 1 on, paying its
     amount every month (one month of slack), in cents, per month and (account, action)
-    (H, n·A; the holiday is never a last phase: ∞). A state that owes more is dropped:
+    (H, n·A; the holiday is never a last phase: ∞), with a step of the money grid (a cent;
+    a yen for JPY) a month for the interest rounding. A state that owes more is dropped:
     the bound, which relaxes the phase limit, cannot see this."""
     n, H = len(ctx), ctx.horizon
     r_m = ctx.monthly_rate
     left = (H - 1 - np.arange(H) + 1).astype(float)  # months t+1 … H-1, plus one of slack
+    step_c = float(CENTS_PER_UNIT // money_grid(ctx.policy.currency))  # a grid step, cents
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         annuity = np.where(
             r_m[None, :] > 0,
@@ -424,7 +426,7 @@ def _last_phase_reach(ctx: PlanContext, pay_c: np.ndarray) -> np.ndarray:
             left[:, None],
         )  # (H, n)
     last_max = (pay_c[None, :, :-1] * annuity[:, :, None]) * (1 + 1e-9) + (
-        1.0 * left[:, None, None] + 1.0
+        step_c * left[:, None, None] + step_c
     )  # cents (H, n, G)
     return np.concatenate([last_max, np.full((H, n, 1), np.inf)], axis=2).reshape(H, -1)
 
@@ -725,7 +727,10 @@ def seed_values(
         E[r, :T] = np.asarray(exp, float)[:T]
     acc = np.array([i for i, _ in rows])
     cents = np.round(P * 100).astype(np.int64)
-    ok = (term >= 1) & (term <= H) & (np.abs(E[:, 0] - ctx.balance[acc]) <= 0.005)
+    # the seed opens on the balance rounded to the money grid: within half a grid step
+    # (half a cent; half a yen for JPY, whose balances may come in with sen)
+    half = 0.5 / money_grid(ctx.policy.currency)
+    ok = (term >= 1) & (term <= H) & (np.abs(E[:, 0] - ctx.balance[acc]) <= half)
     j = np.arange(H)[None, :]
     body = j < (term - 1)[:, None]
     zero = body & (cents == 0)
