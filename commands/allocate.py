@@ -19,8 +19,8 @@ from commands.common import (
     shared_help,
 )
 from commands.engine_opts import engine_options
-from commands.output import check_out, emit, format_option, out_option, write_out, wrote
-from commands.sources import book_options, input_path, out_db_options, write_out_db
+from commands.output import check_out, emit, format_option, out_option, wrote
+from commands.sources import book_options, input_path, out_db_options, write_table_outputs
 from commands.tables import Column, print_fitted
 from solver.domain import TIERS
 
@@ -292,14 +292,9 @@ class _Target(NamedTuple):
     currency: str
 
     def write(self, table: Any, sheet: str) -> None:
-        """Write the assignment table to --out-db (first: one transaction) and --out, and
-        say where it went in the database: ``wrote N rows to table T of URL`` on stderr,
-        not with --quiet, printed as the file's ``wrote FILE`` line is
-        (:func:`commands.output.wrote`: one unwrapped line, so a long URL stays whole)."""
-        db_line = write_out_db(self.out_db, table)
-        write_out(self.out, table, sheet_name=sheet)
-        if db_line is not None and not self.quiet:
-            click.echo(db_line, err=True)
+        """Write the assignment table to --out-db and --out, and say where it went in the
+        database (:func:`commands.sources.write_table_outputs`)."""
+        write_table_outputs(self.out, self.out_db, table, sheet_name=sheet, quiet=self.quiet)
 
 
 def _allocation_output(

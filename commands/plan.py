@@ -25,7 +25,7 @@ from commands.accounts import (
 from commands.common import JOBS, SHARED_HELP, choice_option, quiet_option, set_option
 from commands.engine_opts import engine_options, is_dataset_output
 from commands.output import check_out, emit, format_option, out_help, out_option, write_out, wrote
-from commands.sources import book_options, input_path, out_db_options, write_out_db
+from commands.sources import book_options, input_path, out_db_options, write_table_outputs
 from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
 from solver.domain import FAMILIES, Status
 
@@ -503,10 +503,7 @@ def plan_portfolio(
         task = bar.add_task("plan", total=len(frame))
         plans = run(frame, policy, model, jobs=jobs, progress=lambda k: bar.advance(task, k))
     elapsed = time.perf_counter() - started
-    db_line = write_out_db(out_db, plans.table)
-    write_out(out_path, plans.table, sheet_name="plans")
-    if db_line is not None and not quiet:
-        console(stderr=True).print(db_line, highlight=False)
+    write_table_outputs(out_path, out_db, plans.table, sheet_name="plans", quiet=quiet)
     summary = plans.summary()
     return _print_plan_summary(summary, len(frame), elapsed, out_path, fmt, plans.table, quiet)
 

@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from commands.common import stack_options
+from commands.output import write_out
 
 __all__ = [
     "book_options",
@@ -201,6 +202,25 @@ def write_out_db(out_db: tuple[str, str, bool] | None, frame: Any) -> str | None
     url, table, replace = out_db
     n = write_table(frame, url, table, replace=replace)
     return f"wrote {n:,} rows to table {table} of {shown_url(url)}"
+
+
+def write_table_outputs(
+    out: Path,
+    out_db: tuple[str, str, bool] | None,
+    table: Any,
+    *,
+    sheet_name: str,
+    quiet: bool,
+) -> None:
+    """Write a command's result table to ``--out-db`` (first: one transaction) and
+    ``--out``, and say where it went in the database: ``wrote N rows to table T of URL`` on
+    stderr, not with ``--quiet``, as one unwrapped line (a long URL stays whole and
+    copyable, as the file's ``wrote FILE`` line of :func:`commands.output.wrote`).
+    ``plan-portfolio`` and ``allocate`` both write through here."""
+    db_line = write_out_db(out_db, table)
+    write_out(out, table, sheet_name=sheet_name)
+    if db_line is not None and not quiet:
+        click.echo(db_line, err=True)
 
 
 def input_path(book: Any) -> Path | None:

@@ -418,6 +418,28 @@ def test_cli_calendar_with_dialler_files_and_bad_history(tmp_path):
     assert not out.exists()
 
 
+def test_calendar_inputs_read_by_the_projects_table_reader(tmp_path):
+    """The calendar's files go through solver.core.tables.read_table: an unknown suffix
+    or a missing file is an InputError naming the file; a blank team stays blank and a
+    blank value is named by row and column."""
+    from solver.allocation.calendar.inputs import read_allocation, read_history
+    from solver.errors import InputError
+
+    with pytest.raises(InputError, match=r"history\.txt: unknown table format"):
+        (tmp_path / "history.txt").write_text("account_id\n")
+        read_history(tmp_path / "history.txt")
+    with pytest.raises(InputError, match=r"gone\.csv: file not found"):
+        read_allocation(tmp_path / "gone.csv")
+    alloc = tmp_path / "alloc.csv"
+    alloc.write_text("account_id,treatment,team,uplift_vs_none\n007,call,,1.5\n008,sms,t1,\n")
+    with pytest.raises(InputError) as err:
+        read_allocation(alloc)
+    assert err.value.problems == ["row 2: uplift_vs_none: not a number"]
+    alloc.write_text("account_id,treatment,team,uplift_vs_none\n007,call,,1.5\n")
+    table = read_allocation(alloc)
+    assert table["account_id"].tolist() == ["007"] and table["team"].tolist() == [""]
+
+
 @pytest.mark.parametrize(
     ("code", "setting", "loose", "rule"),
     [

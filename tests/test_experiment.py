@@ -139,6 +139,33 @@ def test_bad_outcomes_list_every_problem():
     assert all("bad_outcomes.csv" in p for p in problems)
 
 
+def test_outcomes_read_by_the_projects_table_reader(tmp_path):
+    """Outcomes files go through solver.core.tables.read_table: an unknown suffix and a
+    missing file name the file; an Excel copy of a CSV reads to the same table, ids
+    keeping their leading zeros."""
+    text = tmp_path / "outcomes.txt"
+    text.write_text("account_id,group\n")
+    with pytest.raises(InputError, match=r"outcomes\.txt: unknown table format '\.txt'"):
+        read_outcomes(text)
+    with pytest.raises(InputError, match=r"absent\.csv: file not found"):
+        read_outcomes(tmp_path / "absent.csv")
+    rows = [
+        ("007", "champion", "100", "10", "yes", "0"),
+        ("A2", "champion", "200", "0", "no", "5"),
+        ("A3", "challenger", "150", "30", "1", "2"),
+        ("A4", "challenger", "120", "12", "0", "1"),
+    ]
+    frame = pd.DataFrame(
+        rows, columns=["account_id", "group", "balance", "collected", "cured", "cost"]
+    )
+    frame.to_csv(tmp_path / "o.csv", index=False)
+    frame.to_excel(tmp_path / "o.xlsx", index=False)
+    from_csv, from_excel = read_outcomes(tmp_path / "o.csv"), read_outcomes(tmp_path / "o.xlsx")
+    pd.testing.assert_frame_equal(from_csv, from_excel)
+    assert from_csv["collected"].tolist() == [10.0, 0.0, 30.0, 12.0]
+    assert from_csv["account_id"].tolist()[0] == "007"
+
+
 def _cli(args: list[str]) -> int:
     from cli import workout
     from commands.common import run_cli

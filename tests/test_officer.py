@@ -514,3 +514,27 @@ def test_plan_result_is_what_plan_reports(account):
     a, b = plan_result(account, Policy(), None), plan_options(account)
     assert a.to_dict() == b.to_dict()
     assert replace(a, runtime=0.0).recommended == b.recommended
+
+
+@pytest.mark.parametrize(
+    ("currency", "amount", "text"),
+    [
+        ("CNY", 2345.0, "3 months holiday (capitalize), 2,345.00 a month, over 36 months"),
+        ("JPY", 2345.0, "3 months holiday (capitalize), 2,345 a month, over 36 months"),
+        ("KWD", 2345.125, "3 months holiday (capitalize), 2,345.125 a month, over 36 months"),
+    ],
+)
+def test_proposal_describe_prints_the_currencys_decimals(currency, amount, text):
+    """describe() writes the instalment with ISO 4217's minor digits of the currency
+    (CNY 2, JPY 0, KWD 3), not two decimals whatever the currency."""
+    proposal = Proposal(term=36, holiday=3, amount=amount)
+    assert proposal.describe(currency) == text
+
+
+def test_counter_offer_document_describes_the_proposal_in_the_policys_currency(account):
+    """The evaluate document's proposal text uses the policy's currency: whole yen."""
+    offer = evaluate_counter_offer(
+        account, Proposal(term=36, holiday=3, amount=2000), Policy(currency="JPY")
+    )
+    doc = counter_offer_document(offer)
+    assert doc["proposal"]["text"] == "3 months holiday (capitalize), 2,000 a month, over 36 months"

@@ -31,13 +31,20 @@ TableSource = str | os.PathLike[str] | BookSource
 
 
 def read_table(
-    path: TableSource, *, text_columns: Sequence[str] = (), datasets: bool = False
+    path: TableSource,
+    *,
+    text_columns: Sequence[str] = (),
+    all_text: bool = False,
+    datasets: bool = False,
 ) -> pd.DataFrame:
     """Read a CSV, Parquet or Excel table chosen by the file extension, or a database
     table or query (a :class:`~solver.core.sources.BookSource` with a URL).
 
     ``text_columns`` are read as text from CSV and Excel (ids such as ``007`` keep their
-    zeros); with ``datasets`` a directory is read as a Parquet dataset (``plan-portfolio
+    zeros); with ``all_text`` every CSV and Excel column is read as text and a blank cell
+    is ``""`` rather than NaN (for readers that parse each cell themselves and name the
+    row and column of a bad one: the contact calendar's inputs, the experiment's
+    outcomes); with ``datasets`` a directory is read as a Parquet dataset (``plan-portfolio
     --out DIR``). A database is read by the books' reader
     (:func:`solver.core.sql.read_sql_table`, in chunks): its row N is the Nth row in the
     query's order, as a file's is its Nth row after the header, so the validators'
@@ -71,15 +78,19 @@ def read_table(
             f"{source}: legacy Excel 97-2003 (.xls) files are not supported; save as .xlsx or CSV"
         )
     check_input_file(source, kind)
-    dtype = {column: str for column in text_columns} or None
+    dtype: type[str] | dict[str, type[str]] | None = (
+        str if all_text else {column: str for column in text_columns} or None
+    )
     if kind == "csv":
-        return _parsed(source, lambda: pd.read_csv(source, dtype=dtype))
+        return _parsed(
+            source, lambda: pd.read_csv(source, dtype=dtype, keep_default_na=not all_text)
+        )
     if kind == "parquet":
         return _parsed(source, lambda: pd.read_parquet(source))
 
     def excel() -> pd.DataFrame:
         _refuse_formulas_and_merges(source)
-        return pd.read_excel(source, dtype=dtype)
+        return pd.read_excel(source, dtype=dtype, keep_default_na=not all_text)
 
     return _parsed(source, excel)
 

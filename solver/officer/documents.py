@@ -58,7 +58,10 @@ def counter_offer_document(offer: CounterOffer, schedule: bool = True) -> dict[s
         "account_id": offer.account_id,
         "verdict": offer.verdict,
         "explanation": offer.explanation,
-        "proposal": {**offer.proposal.to_dict(), "text": offer.proposal.describe()},
+        "proposal": {
+            **offer.proposal.to_dict(),
+            "text": offer.proposal.describe(offer.policy.currency),
+        },
         "npv_test_passed": offer.npv_test_passed,
         "status_quo_npv": offer.status_quo_npv,
         **offer.figures,

@@ -120,15 +120,18 @@ class Proposal:
         """Whether the proposal lists its payments month by month."""
         return self.payments is not None
 
-    def describe(self) -> str:
-        """The proposal in a few words (for tables and the audit trail)."""
+    def describe(self, currency: str = DEFAULT_CURRENCY) -> str:
+        """The proposal in a few words (for tables and the audit trail), the instalment in
+        ``currency``'s decimals (:func:`~solver.core.currency.format_amount`: whole yen for
+        JPY). Explicit payments are written as :func:`payments_text` (the form
+        ``--payments`` reads, no thousands separators)."""
         if self.payments is not None:
             return "payments " + payments_text(self.payments)
         parts = []
         if self.holiday:
             parts.append(f"{self.holiday} months holiday ({self.holiday_mode})")
         if self.amount is not None:
-            parts.append(f"{self.amount:,.2f} a month")
+            parts.append(f"{format_amount(self.amount, currency)} a month")
         if self.term is not None:
             parts.append(f"over {self.term} months")
         else:

@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from solver.core.atomic import atomic_path
-from solver.core.files import check_input_file
+from solver.core.tables import read_table
 from solver.errors import InputError
 from solver.scenarios.report import _CSS, _html_table, write_workbook
 
@@ -204,33 +204,11 @@ def read_outcomes(path: str | Path) -> pd.DataFrame:
     Raises
     ------
     InputError
-        Listing every problem as ``FILE: row N (account_id X): column: what is wrong``.
+        Listing every problem as ``FILE: row N (account_id X): column: what is wrong``;
+        an unreadable file as :func:`solver.core.tables.read_table` reports it.
     """
-    import pandas as pd
-
     path = Path(path)
-    suffix = path.suffix.lower()
-    kind = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}.get(suffix, "excel")
-    if suffix in (".csv", ".parquet", ".pq", ".xlsx", ".xlsm"):
-        check_input_file(path, kind)  # missing, empty, binary, too large: a clear message
-    try:
-        if suffix == ".csv":
-            raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-        elif suffix in (".parquet", ".pq"):
-            raw = pd.read_parquet(path)
-        elif suffix in (".xlsx", ".xlsm"):
-            raw = pd.read_excel(path, dtype=str, keep_default_na=False)
-        else:
-            raise InputError(
-                f"{path}: unsupported outcomes file type {suffix!r} (use .csv, .parquet, .xlsx)"
-            )
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except InputError:
-        raise
-    except Exception as exc:  # malformed file: report it as bad input
-        raise InputError(f"{path}: cannot read the outcomes file: {exc}") from None
-    return validate_outcomes(raw, source=str(path))
+    return validate_outcomes(read_table(path, all_text=True), source=str(path))
 
 
 def validate_outcomes(raw: pd.DataFrame, source: str = "<outcomes>") -> pd.DataFrame:

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from solver.core.files import INPUT_FORMATS
+from solver.core.tables import read_table
 from solver.errors import InputError
 
 __all__ = [
@@ -28,7 +30,6 @@ __all__ = [
     "read_allocation",
     "read_contact_columns",
     "read_history",
-    "read_table",
 ]
 
 #: Channels of a contact (history and calendar).
@@ -37,23 +38,6 @@ CHANNELS = ("phone", "sms", "email", "app", "visit")
 OUTCOMES = ("connected", "no_answer", "busy", "voicemail", "failed", "sent", "delivered")
 #: Problems listed per file before the rest are counted.
 MAX_LISTED = 50
-
-
-def read_table(path: Path, what: str) -> pd.DataFrame:
-    """A CSV, Parquet or Excel table read as text where it matters; InputError otherwise."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        if suffix in (".xlsx", ".xlsm"):
-            return pd.read_excel(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise InputError(f"{path}: {what}: file not found") from None
-    except (ValueError, OSError) as exc:
-        raise InputError(f"{path}: cannot read the {what} ({exc})") from None
-    raise InputError(f"{path}: the {what} must be .csv, .parquet or .xlsx")
 
 
 def _raise(path: Path, what: str, problems: list[str]) -> None:
@@ -66,7 +50,7 @@ def _raise(path: Path, what: str, problems: list[str]) -> None:
 
 def read_allocation(path: Path) -> pd.DataFrame:
     """``workout allocate``'s table: account_id, treatment, team, uplift (CNY)."""
-    table = read_table(path, "allocation")
+    table = read_table(path, all_text=True)
     missing = {"account_id", "treatment"} - set(table.columns)
     if missing:
         raise InputError(f"{path}: allocation: missing column(s) {', '.join(sorted(missing))}")
@@ -97,9 +81,9 @@ def read_contact_columns(path: Path, account_ids: pd.Series, default_tz: str) ->
         {"account_id": account_ids.astype(str).to_numpy(), "timezone": default_tz,
          "preferred_hour": np.full(n, -1, dtype=np.int64)}
     )  # fmt: skip
-    if path.is_dir() or path.suffix.lower() not in (".csv", ".parquet", ".pq", ".xlsx", ".xlsm"):
-        return out
-    raw = read_table(path, "portfolio")
+    if path.is_dir() or INPUT_FORMATS.get(path.suffix.lower()) not in ("csv", "parquet", "excel"):
+        return out  # a Parquet dataset or another format: no contact columns
+    raw = read_table(path, all_text=True)
     if "timezone" not in raw and "preferred_hour" not in raw:
         return out
     raw = raw.assign(account_id=raw["account_id"].astype(str))
@@ -127,7 +111,7 @@ def read_contact_columns(path: Path, account_ids: pd.Series, default_tz: str) ->
 
 def read_history(path: Path) -> pd.DataFrame:
     """The contact history: account_id, timestamp (UTC), channel, outcome."""
-    table = read_table(path, "contact history")
+    table = read_table(path, all_text=True)
     missing = {"account_id", "timestamp", "channel", "outcome"} - set(table.columns)
     if missing:
         raise InputError(f"{path}: contact history: missing column(s) {', '.join(sorted(missing))}")

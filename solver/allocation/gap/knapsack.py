@@ -32,7 +32,7 @@ from numba import njit
 
 from solver.allocation.gap.problem import AssignmentProblem, decimal_scale
 
-__all__ = ["KnapsackBound", "knapsack_bound", "knapsack_cells"]
+__all__ = ["KnapsackBound", "knapsack_bound", "knapsack_cells", "warm"]
 
 #: Largest scaled capacity of a row the dynamic programme takes.
 MAX_SCALED_CAPACITY = 200_000
@@ -260,8 +260,16 @@ def knapsack_bound(
     return KnapsackBound(best, start, iterations, cells, best_picks)
 
 
-def _warm() -> None:
-    """Compile (or load from numba's cache) the kernels at import (see ejection._warm)."""
+_warmed = False  # set by the first warm() of the process
+
+
+def warm() -> None:
+    """Compile (or load from numba's cache) the kernels, once per process (see
+    :func:`solver.allocation.gap.ejection.warm`); never at import."""
+    global _warmed
+    if _warmed:
+        return
+    _warmed = True
     tiny = AssignmentProblem(
         cost=np.array([[1.0, 2.0], [2.0, 1.0]]),
         weight=np.ones((2, 2)),
@@ -271,6 +279,3 @@ def _warm() -> None:
     knapsack_bound(
         tiny, tiny.allowed(), np.zeros(2), upper_bound=3.0, max_cells=1, deadline=math.inf
     )
-
-
-_warm()

@@ -52,7 +52,7 @@ from solver.allocation.gap.ejection import (
 )
 from solver.allocation.gap.problem import AssignmentProblem
 
-__all__ = ["SearchBudget", "tabu_search"]
+__all__ = ["SearchBudget", "tabu_search", "warm"]
 
 #: Relative change of the penalty multiplier ``μ`` after each move.
 OSCILLATION = 0.02
@@ -446,13 +446,18 @@ def _to_pool(
     del pool[size:]
 
 
-def _warm() -> None:
-    """Compile (or load from numba's cache) the kernel at import, so that no solve's time
-    limit pays for it."""
+_warmed = False  # set by the first warm() of the process
+
+
+def warm() -> None:
+    """Compile (or load from numba's cache) the kernel, once per process, so that no
+    solve's time limit pays for it (see :func:`solver.allocation.gap.ejection.warm`);
+    never at import."""
+    global _warmed
+    if _warmed:
+        return
+    _warmed = True
     tiny = tiny_problem()
     tabu_search(
         tiny, np.array([1, 0]), tiny.allowed(), np.zeros(2), SearchBudget(1, math.inf, 0), {}
     )
-
-
-_warm()

@@ -124,7 +124,7 @@ def option_summaries(plans: Any, counter: Any = None) -> list[dict[str, Any]]:
                 "npv_vs_status_quo": counter.figures["npv_vs_status_quo"],
                 "status": str(counter.verdict),
                 "recommended": False,
-                "proposal": counter.proposal.describe(),
+                "proposal": counter.proposal.describe(counter.policy.currency),
             }
         )
     return out
