@@ -39,7 +39,7 @@ Plan-family grids (issue 13; :func:`level_candidates`)
 * ``settlement``: forgiveness of j % of the balance (fees, then interest, then principal,
   each within its maximum; principal ≤ ``max_haircut``), paid interest-free at once or
   over 2…6 months (only at once when nothing is forgiven);
-* ``custom`` / ``step``: paths on a payment grid (:func:`best_custom`, :func:`best_step`).
+* ``custom`` / ``step``: paths on a payment grid (:func:`best_path_plan`).
 
 The plan oracles are slow (pure Python) and exact; use them on small accounts and short
 horizons.
@@ -927,7 +927,8 @@ def _best_by_dp(problem: _RunProblem) -> dict[str, Any]:
     return {"npv": npv, "payments": [p / 100 for p in path], "states": len(memo)}
 
 
-def best_custom(
+def best_path_plan(
+    family: str,
     account: Any,
     policy: Any,
     model_params: Any,
@@ -935,32 +936,19 @@ def best_custom(
     max_holiday: int,
     method: str = "dp",
 ) -> dict[str, Any]:
-    """Best ``custom`` plan on ``grid`` (exact): ``{"npv", "payments"}``, npv −inf if none.
+    """Best ``custom`` or ``step`` plan on ``grid`` (exact): ``{"npv", "payments"}``, npv
+    −inf if none.
 
-    Paths: a leading holiday of 0…``max_holiday`` months (interest capitalised), then
-    grid amounts (any number of distinct ones, each below what is owed and within its
+    ``custom`` paths: a leading holiday of 0…``max_holiday`` months (interest capitalised),
+    then grid amounts (any number of distinct ones, each below what is owed and within its
     month's cap), then one payment that clears the balance exactly and is within its cap
-    (it may be below min_payment); term ≤ max_term_months. ``method`` is ``"dp"`` (exact
+    (it may be below min_payment); term ≤ max_term_months. ``step`` paths: the same, with
+    at most max_payment_levels phases that never go down. ``method`` is ``"dp"`` (exact
     states) or ``"enumerate"`` (every path; tiny instances only).
     """
-    problem = _RunProblem.build(account, policy, model_params, grid, max_holiday, False, None)
-    return _solve(problem, method)
-
-
-def best_step(
-    account: Any,
-    policy: Any,
-    model_params: Any,
-    grid: Sequence[float],
-    max_holiday: int,
-    method: str = "dp",
-) -> dict[str, Any]:
-    """Best ``step`` plan on ``grid``: as :func:`best_custom`, with at most
-    max_payment_levels phases that never go down."""
-    pol = policy.for_product(account.product)
-    problem = _RunProblem.build(
-        account, policy, model_params, grid, max_holiday, True, int(pol.max_payment_levels)
-    )
+    step = family == "step"
+    levels = int(policy.for_product(account.product).max_payment_levels) if step else None
+    problem = _RunProblem.build(account, policy, model_params, grid, max_holiday, step, levels)
     return _solve(problem, method)
 
 
@@ -1039,9 +1027,9 @@ def best_on_grid(
     ``-inf`` when no path is feasible. ``method="enumerate"`` lists every path (the
     exhaustive check); ``"dp"`` gives the same optimum on larger grids.
     """
-    solve = {"custom": best_custom, "step": best_step}[family]
+    holiday = family_holiday(policy)
     return float(
-        solve(account, policy, model_params, list(grid), family_holiday(policy), method)["npv"]
+        best_path_plan(family, account, policy, model_params, list(grid), holiday, method)["npv"]
     )
 
 

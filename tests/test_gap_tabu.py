@@ -16,7 +16,7 @@ from oracles import gap_milp
 from solver.allocation.gap import tabu
 from solver.allocation.gap.problem import AssignmentProblem, gap_problem
 from solver.allocation.gap.relink import elite_search
-from solver.allocation.gap.tabu import SearchBudget, tabu_search
+from solver.allocation.gap.tabu import SearchBudget, TabuInstance, tabu_search
 
 
 def tight_instance(seed: int, m: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -65,7 +65,7 @@ def test_tabu_reaches_the_milp_optimum_on_small_tight_instances(seed):
     cost, resource, capacity, problem, start = setup(seed, 4, 24)
     stats: dict = {}
     budget = SearchBudget(3_000_000, math.inf, 0)
-    out = tabu_search(problem, start, problem.allowed(), np.ones(4), budget, stats)
+    out = tabu_search(TabuInstance(problem, problem.allowed(), np.ones(4)), start, budget, stats)
     optimum = gap_milp(cost, resource, capacity)["objective"]
     assert check(cost, resource, capacity, out) == pytest.approx(optimum)
     assert check(cost, resource, capacity, start) > optimum  # the start was not optimal
@@ -81,7 +81,7 @@ def test_tabu_is_the_same_in_slices_and_repairs_an_infeasible_start(monkeypatch)
         monkeypatch.setattr(tabu, "SLICE_WORK", slice_work)
         stats: dict = {}
         budget = SearchBudget(2_000_000, math.inf, 3)
-        out = tabu_search(problem, crowded, allowed, np.zeros(6), budget, stats)
+        out = tabu_search(TabuInstance(problem, allowed, np.zeros(6)), crowded, budget, stats)
         runs.append((out, stats["tabu_work"], stats["tabu_iterations"]))
     assert np.array_equal(runs[0][0], runs[1][0])
     assert runs[0][1:] == runs[1][1:]
@@ -94,7 +94,7 @@ def test_tabu_stops_at_the_target_and_leaves_global_rows_alone():
     optimum = round(gap_milp(cost, resource, capacity)["objective"])  # integer costs
     stats: dict = {}
     budget = SearchBudget(50_000_000, math.inf, 0, target=optimum)
-    out = tabu_search(problem, start, problem.allowed(), np.ones(4), budget, stats)
+    out = tabu_search(TabuInstance(problem, problem.allowed(), np.ones(4)), start, budget, stats)
     assert check(cost, resource, capacity, out) == optimum
     assert stats["tabu_work"] <= 2 * tabu.SLICE_WORK  # stopped in the slice it got there
     budgeted = AssignmentProblem(
@@ -104,7 +104,7 @@ def test_tabu_stops_at_the_target_and_leaves_global_rows_alone():
     )  # fmt: skip
     stats = {}
     budget = SearchBudget(1_000_000, math.inf, 0)
-    out = tabu_search(budgeted, start, problem.allowed(), np.ones(4), budget, stats)
+    out = tabu_search(TabuInstance(budgeted, problem.allowed(), np.ones(4)), start, budget, stats)
     assert out is start and stats["tabu_work"] == 0
 
 
@@ -114,9 +114,8 @@ def test_elite_search_is_reproducible_and_no_worse_than_the_tabu_search_alone():
     results = []
     for _ in range(2):
         stats: dict = {}
-        out = elite_search(
-            problem, start, allowed, np.ones(8), SearchBudget(4_000_000, math.inf, 5), stats
-        )
+        instance = TabuInstance(problem, allowed, np.ones(8))
+        out = elite_search(instance, start, SearchBudget(4_000_000, math.inf, 5), stats)
         results.append((out, stats))
     assert np.array_equal(results[0][0], results[1][0])
     assert results[0][1]["tabu_relinks"] > 0
@@ -124,5 +123,5 @@ def test_elite_search_is_reproducible_and_no_worse_than_the_tabu_search_alone():
     value = check(cost, resource, capacity, results[0][0])
     assert value <= check(cost, resource, capacity, start)
     first = SearchBudget(int(0.3 * 4_000_000), math.inf, 5)
-    alone = tabu_search(problem, start, allowed, np.ones(8), first, {})
+    alone = tabu_search(TabuInstance(problem, allowed, np.ones(8)), start, first, {})
     assert value <= check(cost, resource, capacity, alone)

@@ -24,9 +24,8 @@ from hypothesis import strategies as st
 from oracles import (
     amortise,
     assert_reconciles,
-    best_custom,
     best_level_family,
-    best_step,
+    best_path_plan,
     caps,
     custom_grid,
     expected_income,
@@ -370,9 +369,9 @@ def test_custom_and_step_dp_agree_with_enumeration(k):
     top = max(c for c in cap if math.isfinite(c))
     grid = [round(top * f) for f in (0.35, 0.6, 0.95) if top * f >= 50]
     found = {}
-    for name, solve in (("custom", best_custom), ("step", best_step)):
-        dp = solve(acc, TINY, MODEL, grid, 2, method="dp")
-        enum = solve(acc, TINY, MODEL, grid, 2, method="enumerate")
+    for name in ("custom", "step"):
+        dp = best_path_plan(name, acc, TINY, MODEL, grid, 2, method="dp")
+        enum = best_path_plan(name, acc, TINY, MODEL, grid, 2, method="enumerate")
         assert (dp["payments"] is None) == (enum["payments"] is None), name
         if dp["payments"] is not None:
             assert _rel(dp["npv"], enum["npv"]) < 1e-12, (name, dp, enum)
@@ -510,8 +509,7 @@ def test_custom_and_step_are_optimal_on_their_grid(k, family):
     res = _engine("run", k)
     opt = res.option(family)
     grid = _run_grid(k, family)
-    solve = best_custom if family == "custom" else best_step
-    best = solve(acc, RUN, MODEL, grid, _holiday(RUN))
+    best = best_path_plan(family, acc, RUN, MODEL, grid, _holiday(RUN))
     where = f"{family} on grid {grid}: oracle best {best['npv']:.6f} with {best['payments']}"
     if not opt.feasible:
         assert best["payments"] is None, f"engine: {opt.status} ({opt.reason}); {where}"

@@ -523,53 +523,18 @@ def _solve_runs(
         if ci.size:
             hc = ctx.kernel.hazard(f_acc.take(ci), owed.take(ci) / 100.0, t)
             offer_clearing(
-                ci,
-                f_acc,
-                f_v,
-                f_s,
-                owed,
-                hc,
-                rec,
-                disc[t],
-                disc_lag[t],
-                t,
-                inc.value,
-                inc.threshold,
-                inc.month,
-                inc.state,
-                inc.final,
-            )
+                ci, f_acc, f_v, f_s, owed, hc, rec, disc[t], disc_lag[t], t,
+                inc.value, inc.threshold, inc.month, inc.state, inc.final,
+            )  # fmt: skip
         if t == H - 1:
             break
         # ---- continuing payments: a grid amount (same phase or a new one) or a holiday;
         # the best `beam_width` live children per account by optimistic value ----
         parent, p, f_acc, f_fam_sc, f_B, f_v, f_s, any_move = expand(
-            t,
-            f_acc,
-            f_fam_sc,
-            f_v,
-            f_s,
-            owed,
-            rec,
-            moves.rule,
-            act_ok,
-            pay_c,
-            act_vals,
-            moves.child,
-            moves.last,
-            lo100,
-            inv_w100,
-            U100,
-            V,
-            last_cap,
-            T_tail,
-            inv_wt100,
-            moves.amount,
-            inc.threshold,
-            cut_bound,
-            search.beam_width,
-            search.last_phase_width,
-        )
+            t, f_acc, f_fam_sc, f_v, f_s, owed, rec, moves.rule, act_ok, pay_c, act_vals,
+            moves.child, moves.last, lo100, inv_w100, U100, V, last_cap, T_tail, inv_wt100,
+            moves.amount, inc.threshold, cut_bound, search.beam_width, search.last_phase_width,
+        )  # fmt: skip
         if not any_move or f_acc.size == 0:
             break
         layers.append((parent, p))

@@ -38,7 +38,7 @@ from solver.allocation.gap.lns import large_neighbourhood_search
 from solver.allocation.gap.primal import improve_shift, repair
 from solver.allocation.gap.relink import elite_search
 from solver.allocation.gap.state import Run
-from solver.allocation.gap.tabu import SearchBudget
+from solver.allocation.gap.tabu import SearchBudget, TabuInstance
 
 __all__ = ["Restarts", "improve", "knapsack_phase", "tight_search", "warm_start"]
 
@@ -81,7 +81,8 @@ def tight_search(run: Run, allowed: np.ndarray, dual: DualResult) -> None:
     budget = SearchBudget(
         int(seconds * TABU_WORK_PER_SECOND), run.deadline, run.seed, run.good_enough(run.bound)
     )
-    run.incumbent = elite_search(problem, run.incumbent, allowed, dual.prices, budget, ts)
+    instance = TabuInstance(problem, allowed, dual.prices)
+    run.incumbent = elite_search(instance, run.incumbent, budget, ts)
     run.clock.charge(
         "tabu search", ts["tabu_work"] / TABU_WORK_PER_SECOND, seconds, ts["tabu_wall_s"]
     )

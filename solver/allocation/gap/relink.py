@@ -20,8 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from solver.allocation.gap.problem import AssignmentProblem
-from solver.allocation.gap.tabu import SearchBudget, tabu_search
+from solver.allocation.gap.tabu import SearchBudget, TabuInstance, tabu_search
 
 __all__ = ["elite_search"]
 
@@ -34,21 +33,17 @@ POOL = 8
 
 
 def elite_search(
-    problem: AssignmentProblem,
-    start: np.ndarray,
-    allowed: np.ndarray,
-    prices: np.ndarray,
-    budget: SearchBudget,
-    stats: dict[str, Any],
+    instance: TabuInstance, start: np.ndarray, budget: SearchBudget, stats: dict[str, Any]
 ) -> np.ndarray:
     """Improve the feasible ``start`` by the tabu search and relinking (``budget.work`` move
     evaluations in all; the wall-clock ``budget.deadline`` stops it, flagged in
     ``stats["tabu_wall_stop"]``; it ends once the cost reaches ``budget.target``). Returns
     the best feasible assignment found (``start`` when nothing better)."""
+    problem = instance.problem
     pool: list[tuple[float, np.ndarray]] = [(problem.objective(start), start.copy())]
     part: dict[str, Any] = {}
     first = replace(budget, work=int(FIRST_SHARE * budget.work))
-    tabu_search(problem, start, allowed, prices, first, part, pool=pool, pool_size=POOL)
+    tabu_search(instance, start, first, part, pool=pool, pool_size=POOL)
     keys = ("tabu_work", "tabu_iterations", "tabu_improvements", "tabu_wall_s")
     totals = {key: part[key] for key in keys}
     wall_stop = bool(part["tabu_wall_stop"])
@@ -65,7 +60,7 @@ def elite_search(
         moved = differ[rng.random(differ.size) < 0.5]
         middle[moved] = second[moved]
         rounds = replace(budget, work=per_round, seed=budget.seed + round_ + 1)
-        tabu_search(problem, middle, allowed, prices, rounds, part, pool=pool, pool_size=POOL)
+        tabu_search(instance, middle, rounds, part, pool=pool, pool_size=POOL)
         for key in totals:
             totals[key] += part[key]
         wall_stop = bool(part["tabu_wall_stop"])

@@ -52,7 +52,7 @@ from solver.allocation.gap.ejection import (
 )
 from solver.allocation.gap.problem import AssignmentProblem
 
-__all__ = ["SearchBudget", "tabu_search", "warm"]
+__all__ = ["SearchBudget", "TabuInstance", "tabu_search", "warm"]
 
 #: Relative change of the penalty multiplier ``μ`` after each move.
 OSCILLATION = 0.02
@@ -124,23 +124,11 @@ def _state(
 # over 120 lines on purpose: one compiled iteration loop; split, it would pass a dozen arrays
 @njit(cache=True)
 def _iterate(
-    cost: np.ndarray,
-    allowed: np.ndarray,
-    weight: np.ndarray,
-    row_of: np.ndarray,
-    cap: np.ndarray,
-    beta: np.ndarray,
-    s: np.ndarray,
-    load: np.ndarray,
-    tabu: np.ndarray,
-    elite: np.ndarray,
-    elite_cost: np.ndarray,
-    scalars: np.ndarray,
-    ints: np.ndarray,
-    rng: np.ndarray,
-    work_until: int,
-    params: np.ndarray,
-) -> None:
+    cost: np.ndarray, allowed: np.ndarray, weight: np.ndarray, row_of: np.ndarray,
+    cap: np.ndarray, beta: np.ndarray, s: np.ndarray, load: np.ndarray, tabu: np.ndarray,
+    elite: np.ndarray, elite_cost: np.ndarray, scalars: np.ndarray, ints: np.ndarray,
+    rng: np.ndarray, work_until: int, params: np.ndarray,
+) -> None:  # fmt: skip
     """Tabu iterations until the work (``ints[0]``) reaches ``work_until``.
 
     ``scalars``: [current cost, μ]; ``ints``: [work, iteration, last improvement's iteration,
@@ -358,11 +346,21 @@ class SearchBudget:
     target: float = -math.inf
 
 
+@dataclass(frozen=True)
+class TabuInstance:
+    """What the tabu search works on: the ``problem``, its ``allowed`` (option, job) cells
+    and the rows' Lagrangian ``prices`` (they set the penalty scales). One object, so the
+    searches built on the tabu search (:mod:`~solver.allocation.gap.relink`) pass it on
+    whole."""
+
+    problem: AssignmentProblem
+    allowed: np.ndarray
+    prices: np.ndarray
+
+
 def tabu_search(
-    problem: AssignmentProblem,
+    instance: TabuInstance,
     start: np.ndarray,
-    allowed: np.ndarray,
-    prices: np.ndarray,
     budget: SearchBudget,
     stats: dict[str, Any],
     *,
@@ -373,12 +371,13 @@ def tabu_search(
     """Improve the assignment ``start`` by the tabu search (an infeasible start is repaired
     on the way: the search oscillates around the boundary of the feasible region).
 
-    ``prices`` (the rows' Lagrangian prices) set the penalty scales. Runs ``budget.work``
+    ``instance.prices`` (the rows' Lagrangian prices) set the penalty scales. Runs ``budget.work``
     move evaluations (deterministic), or stops at ``budget.deadline`` (wall clock, flagged in
     ``stats["tabu_wall_stop"]``) or once the cost reaches ``budget.target``. Returns the best
     feasible assignment found (``start`` when nothing better); the elite ones are added to
     ``pool`` (cost-ordered, distinct, at most ``pool_size``) when given.
     """
+    problem, allowed, prices = instance.problem, instance.allowed, instance.prices
     k, n = problem.cost.shape
     r_count = problem.capacity.size
     stats.update(
@@ -458,6 +457,5 @@ def warm() -> None:
         return
     _warmed = True
     tiny = tiny_problem()
-    tabu_search(
-        tiny, np.array([1, 0]), tiny.allowed(), np.zeros(2), SearchBudget(1, math.inf, 0), {}
-    )
+    instance = TabuInstance(tiny, tiny.allowed(), np.zeros(2))
+    tabu_search(instance, np.array([1, 0]), SearchBudget(1, math.inf, 0), {})
