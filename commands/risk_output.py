@@ -197,7 +197,7 @@ def fit_tables(result) -> list:
     for column in ("model", "AUC", "KS", "n_train", "n_test"):
         metrics.add_column(column, justify="right" if column != "model" else "left")
     metrics.add_row(
-        "behaviour features + HGB",
+        "behaviour features + LightGBM",
         _fmt(result.auc),
         _fmt(result.ks),
         f"{result.n_train:,}",
