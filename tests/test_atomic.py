@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -335,6 +336,34 @@ def test_dask_interrupted_while_the_cluster_starts(big_portfolio, tmp_path):
     )
     _check_clean_stop(rc, err, 130, "SIGINT", leftovers, out_dir)
     assert elapsed < 30, f"took {elapsed:.1f} s to stop"
+
+
+def test_a_cluster_start_that_fails_after_a_ctrl_c_reports_the_interrupt():
+    """The race CI met in session 9: a Ctrl-C reaches a process the start is creating, it
+    dies, and the start fails ("Nanny failed to start"). The run must stop as interrupted
+    (KeyboardInterrupt: exit 130), not with the start's error (an internal error); without
+    a Ctrl-C the start's error stands."""
+    pytest.importorskip("distributed")
+    from solver.engines.dask import _sigint_deferred
+
+    # a thread that exists before the block: SIGINT is not blocked there, so the signal is
+    # delivered to it and the block's handler records it in the main thread, as in the race
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt), _sigint_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(50):  # the handler runs between these sleeps
+                time.sleep(0.01)
+            raise RuntimeError("Nanny failed to start.")
+        with pytest.raises(RuntimeError, match="Nanny failed"), _sigint_deferred():
+            raise RuntimeError("Nanny failed to start.")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        stop.set()
+        other.join()
 
 
 SLOW_WRITER = textwrap.dedent(

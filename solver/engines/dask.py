@@ -109,14 +109,26 @@ def _sigint_deferred() -> Iterator[None]:
             handle.write(script)
         wrapper.chmod(0o700)
         multiprocessing.set_executable(str(wrapper))
+        failure: Exception | None = None
         try:
             yield
+        except Exception as exc:
+            # a start that failed after a Ctrl-C failed because of it: a process the start
+            # was creating, forked by a thread that existed before this block (SIGINT not
+            # blocked there), died of the signal, and the nanny reports "Nanny failed to
+            # start" (CI, session 9). The user's interrupt is what happened: it is raised
+            # below (exit 130) instead of the start's error (an internal error, exit 1).
+            if not pending:
+                raise
+            failure = exc
         finally:
             multiprocessing.set_executable(os.fsdecode(executable))
             signal.signal(signal.SIGINT, previous)
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a pending one arrives here
     if pending:
         signal.raise_signal(signal.SIGINT)
+    if failure is not None:  # the previous handler did not raise: the start's error stands
+        raise failure
 
 
 def _quiet_resource_tracker() -> None:
