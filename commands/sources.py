@@ -156,7 +156,7 @@ def history_options(argument: str) -> Callable[[Callable[..., Any]], Callable[..
     :func:`prefixed_db_options` of the history, without a prefix.
 
     ``--columns`` and ``--encoding`` are not offered: they map and decode a *book*'s SPEC §3
-    columns, and the risk tables are read by :func:`solver.risk._tables.read_table`, which
+    columns, and the risk tables are read by :func:`solver.core.tables.read_table`, which
     has neither (docs/history.md).
     """
     return prefixed_db_options(argument, "", "history")

@@ -484,8 +484,7 @@ class ModelKernel:
             self.inv_sigma = np.where(self.sigma > 0, 1.0 / self.sigma, 1.0)
         self.outgo = params.expenses + params.other_debt
         self.base_hazard = params.base_hazard
-        self.special = (self.sigma <= 0) | np.any(self.income <= 0, axis=1) | (self.outgo <= 0)
-        self.any_special = bool(self.special.any())
+        self._set_special()
         self.collateral = collateral_proceeds(params.vehicle_value, H, model)
         self.any_collateral = bool(self.collateral.any())
         self.discount = self.discount_factors(H)
@@ -518,9 +517,14 @@ class ModelKernel:
         s2 = out.sigma * out.sigma
         with np.errstate(divide="ignore", invalid="ignore"):
             out.mu = np.log(out.income) - s2[:, None] / 2.0
-        out.special = (out.sigma <= 0) | np.any(out.income <= 0, axis=1) | (out.outgo <= 0)
-        out.any_special = bool(out.special.any())
+        out._set_special()
         return out
+
+    def _set_special(self) -> None:
+        """The accounts whose affordability is degenerate (no income spread, an income path
+        that reaches 0, or no outgoings): ``special``, and whether any account is."""
+        self.special = (self.sigma <= 0) | np.any(self.income <= 0, axis=1) | (self.outgo <= 0)
+        self.any_special = bool(self.special.any())
 
     @staticmethod
     def _index(rows: Any, amounts: np.ndarray, cols: Any) -> tuple[Any, Any]:

@@ -64,7 +64,7 @@ from solver.plans.beam_step import (
     offer_clearing,
     owed_cents,
 )
-from solver.plans.bounds import action_hazards, bound_at, bound_tables
+from solver.plans.bounds import action_hazards, bound_at, bound_tables, grid_slack
 from solver.plans.context import CAP_TOL, PlanContext, feasible_paths, npv, phases
 
 _RATE_SCALE = 10**12
@@ -694,7 +694,7 @@ def seed_values(
     cents = np.round(P * 100).astype(np.int64)
     # the seed opens on the balance rounded to the money grid: within half a grid step
     # (half a cent; half a yen for JPY, whose balances may come in with sen)
-    half = 0.5 / money_grid(ctx.policy.currency)
+    half, _ = grid_slack(ctx)
     ok = (term >= 1) & (term <= H) & (np.abs(E[:, 0] - ctx.balance[acc]) <= half)
     j = np.arange(H)[None, :]
     body = j < (term - 1)[:, None]

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from solver.allocation.gap.ejection import tiny_problem
 from solver.allocation.gap.problem import AssignmentProblem, decimal_scale
 
 __all__ = ["KnapsackBound", "knapsack_bound", "knapsack_cells", "warm"]
@@ -270,12 +271,7 @@ def warm() -> None:
     if _warmed:
         return
     _warmed = True
-    tiny = AssignmentProblem(
-        cost=np.array([[1.0, 2.0], [2.0, 1.0]]),
-        weight=np.ones((2, 2)),
-        row_of=np.array([0, 1]),
-        capacity=np.ones(2),
-    )
+    tiny = tiny_problem()
     knapsack_bound(
         tiny, tiny.allowed(), np.zeros(2), upper_bound=3.0, max_cells=1, deadline=math.inf
     )

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from solver.allocation.gap.tabu import SearchBudget, TabuInstance, tabu_search
+from solver.allocation.gap.tabu import TABU_COUNTERS, SearchBudget, TabuInstance, tabu_search
 
 __all__ = ["elite_search"]
 
@@ -40,12 +40,12 @@ def elite_search(
     ``stats["tabu_wall_stop"]``; it ends once the cost reaches ``budget.target``). Returns
     the best feasible assignment found (``start`` when nothing better)."""
     problem = instance.problem
-    pool: list[tuple[float, np.ndarray]] = [(problem.objective(start), start.copy())]
+    start_cost = problem.objective(start)
+    pool: list[tuple[float, np.ndarray]] = [(start_cost, start.copy())]
     part: dict[str, Any] = {}
-    first = replace(budget, work=int(FIRST_SHARE * budget.work))
-    tabu_search(instance, start, first, part, pool=pool, pool_size=POOL)
-    keys = ("tabu_work", "tabu_iterations", "tabu_improvements", "tabu_wall_s")
-    totals = {key: part[key] for key in keys}
+    first_budget = replace(budget, work=int(FIRST_SHARE * budget.work))
+    tabu_search(instance, start, first_budget, part, pool=pool, pool_size=POOL)
+    totals = {key: part[key] for key in TABU_COUNTERS}
     wall_stop = bool(part["tabu_wall_stop"])
     rng = np.random.default_rng(budget.seed)
     per_round = int((budget.work - totals["tabu_work"]) / ROUNDS)
@@ -67,6 +67,6 @@ def elite_search(
         relinks += 1
     stats.update(totals, tabu_relinks=relinks, tabu_wall_stop=wall_stop)
     best = pool[0][1]
-    if pool[0][0] < problem.objective(start) and problem.is_feasible(best):
+    if pool[0][0] < start_cost and problem.is_feasible(best):
         return best
     return start

@@ -52,7 +52,10 @@ from solver.allocation.gap.ejection import (
 )
 from solver.allocation.gap.problem import AssignmentProblem
 
-__all__ = ["SearchBudget", "TabuInstance", "tabu_search", "warm"]
+__all__ = ["TABU_COUNTERS", "SearchBudget", "TabuInstance", "tabu_search", "warm"]
+
+#: The stats a tabu search counts (a search built of several runs adds them up).
+TABU_COUNTERS = ("tabu_work", "tabu_iterations", "tabu_improvements", "tabu_wall_s")
 
 #: Relative change of the penalty multiplier ``μ`` after each move.
 OSCILLATION = 0.02
