@@ -57,6 +57,31 @@ def test_validation_names_file_row_and_column():
         validate_history(after, "h.csv")
 
 
+def test_history_numbers_parsed_as_the_book_parses_them():
+    """The history's numbers go through the book's parser (solver.core.columns): a blank
+    cell is a missing value (not "not a number (got nan)"), an Excel TRUE is not a number
+    (not 1), NaN words are blanks; the value shown is the cell as given."""
+    bad = _history(
+        [
+            ("a", "2024-01", None, 0, 0, "open"),
+            ("a", "2024-02", 100, True, 0, "open"),
+            ("a", "2024-03", 100, 0, "NaN", "open"),
+            ("a", "2024-04", " 100 ", "1e2", "-inf", "open"),
+        ]
+    )
+    with pytest.raises(InputError) as caught:
+        validate_history(bad, "h.csv")
+    assert caught.value.problems == [
+        "h.csv: row 1 (account_id a): amount_due: missing value (a number is required)",
+        "h.csv: row 2 (account_id a): amount_paid: not a number (got True)",
+        "h.csv: row 3 (account_id a): dpd: missing value (a number is required)",
+        "h.csv: row 4 (account_id a): dpd: not a number (got '-inf')",
+        "h.csv: row 4 (account_id a): dpd: must be a whole number >= 0 (got '-inf')",
+    ]
+    good = validate_history(bad.iloc[1:2].assign(amount_paid=[" 1e2 "], dpd=[30.0]), "h.csv")
+    assert good["amount_paid"].tolist() == [100.0] and good["dpd"].dtype == np.int64
+
+
 def test_transitions_keep_delinquency_apart_from_default():
     """M1 -> M2 is a delinquency transition, 60 -> 90 dpd and a charge-off are defaults;
     months after a default are not at risk."""

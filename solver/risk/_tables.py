@@ -1,36 +1,34 @@
-"""Reading and writing the tables of the risk module (CSV, Parquet, Excel), atomically.
+"""Reading the tables of the risk module (CSV, Parquet, Excel or a database) and wording
+their problems.
 
 The portfolio reader in :mod:`solver.core.readers` validates the SPEC §3 account schema; the risk
 module reads other shapes (status panels, behaviour histories, outcome tables) with the
 format-by-extension reader of :mod:`solver.core.tables` (:func:`read_table`, re-exported
-here) and validates each shape itself.
+here) and validates each shape itself, listing its problems with :class:`RowProblems`.
+The risk commands write their tables with the command line's one writer
+(:func:`solver.core.writers.write_table`, through ``commands/output.py``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from solver.core.atomic import atomic_path
 from solver.core.sources import BookSource
 from solver.core.tables import TableSource, read_table
 from solver.errors import InputError
 
 __all__ = [
-    "TABLE_SUFFIXES",
+    "RowProblems",
     "TableSource",
     "problems_error",
     "read_table",
     "shown",
     "source_label",
-    "write_table",
 ]
 
-#: Formats :func:`write_table` writes, by extension.
-TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx", ".xls")
 MAX_PROBLEMS = 50
 
 
@@ -39,32 +37,43 @@ def source_label(path: TableSource) -> str:
     return str(path) if isinstance(path, BookSource) else str(Path(path))
 
 
-def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write ``frame`` to CSV, Parquet or Excel (by extension) atomically; return the path."""
-    dest = Path(path)
-    suffix = dest.suffix.lower()
-    if suffix not in TABLE_SUFFIXES:
-        raise InputError(
-            f"{dest}: unknown output format {suffix!r} (use one of {', '.join(TABLE_SUFFIXES)})"
-        )
-    if suffix == ".xls":
-        raise InputError(f"{dest}: legacy .xls cannot be written; use .xlsx")
-    with atomic_path(dest) as tmp:
-        if suffix == ".csv":
-            frame.to_csv(tmp, index=False)
-        elif suffix in (".parquet", ".pq"):
-            frame.to_parquet(tmp, index=False)
-        else:
-            # xlsxwriter keeps text as text (an id such as "=HYPERLINK(...)" never becomes a
-            # formula, as it would with openpyxl) and a fixed creation time keeps the bytes
-            # the same for the same data
-            options = {"strings_to_formulas": False, "strings_to_urls": False}
-            with pd.ExcelWriter(
-                tmp, engine="xlsxwriter", engine_kwargs={"options": options}
-            ) as writer:
-                writer.book.set_properties({"created": dt.datetime(2000, 1, 1)})
-                frame.to_excel(writer, index=False)
-    return dest
+class RowProblems:
+    """The problem lines of a table, ``FILE: row N (account_id X): column: what (got V)``
+    (rows counted from 1 after the header, SPEC §3), at most :data:`MAX_PROBLEMS` a check.
+
+    ``frame`` holds the raw cells (the ``got`` value); ``account_id`` names each row.
+    """
+
+    def __init__(self, source: str, frame: pd.DataFrame, account_id: pd.Series) -> None:
+        self.source = source
+        self.frame = frame
+        self.account_id = account_id
+        self.lines: list[str] = []
+
+    def report(
+        self,
+        mask: np.ndarray,
+        column: str,
+        what: str,
+        raw: pd.Series | None = None,
+        *,
+        got: bool = True,
+    ) -> None:
+        """One line for each row of ``mask`` (the first 50): ``what`` is wrong with its
+        ``column``, and with ``got`` the value it holds (``raw``, by default the frame's
+        column; a blank cell has none worth showing)."""
+        cells = self.frame[column] if raw is None else raw
+        for pos in np.flatnonzero(mask)[:MAX_PROBLEMS]:
+            value = f" (got {shown(cells.iat[pos])})" if got else ""
+            self.lines.append(
+                f"{self.source}: row {pos + 1} (account_id {self.account_id.iat[pos]}): "
+                f"{column}: {what}{value}"
+            )
+
+    def raise_any(self) -> None:
+        """Raise the lines as one :class:`InputError` (:func:`problems_error`), if any."""
+        if self.lines:
+            raise problems_error(self.source, self.lines)
 
 
 def problems_error(source: str, problems: list[str]) -> InputError:

@@ -39,7 +39,14 @@ from solver.core.files import read_toml
 from solver.core.model import BehaviourModel
 from solver.domain import TIERS
 from solver.errors import InputError
-from solver.risk._tables import TableSource, problems_error, read_table, shown, source_label
+from solver.risk._tables import (
+    RowProblems,
+    TableSource,
+    problems_error,
+    read_table,
+    shown,
+    source_label,
+)
 
 _DEFAULT_MODEL = BehaviourModel()
 #: The behaviour model's defaults (SPEC §4, defined in :class:`solver.core.model.BehaviourModel`)
@@ -492,15 +499,8 @@ def validate_outcomes(frame: pd.DataFrame, source: str = "<outcomes>") -> pd.Dat
     if "exposure_months" not in df.columns:
         df["exposure_months"] = 1
     ids = df["account_id"].astype(str) if "account_id" in df.columns else pd.Series(["-"] * len(df))
-    problems: list[str] = []
-
-    def report(mask: np.ndarray, column: str, what: str) -> None:
-        for pos in np.flatnonzero(mask)[:50]:
-            problems.append(
-                f"{source}: row {pos + 1} (account_id {ids.iat[pos]}): {column}: {what} "
-                f"(got {shown(df[column].iat[pos])})"
-            )
-
+    problems = RowProblems(source, df, ids)
+    report = problems.report
     tier = df["tier"].astype(str).str.strip()
     report(~tier.isin(TIERS).to_numpy(), "tier", f"must be one of {', '.join(TIERS)}")
     defaults = pd.to_numeric(df["defaults"], errors="coerce").to_numpy(dtype=float)
@@ -527,8 +527,7 @@ def validate_outcomes(frame: pd.DataFrame, source: str = "<outcomes>") -> pd.Dat
             "must be 1 on account-month rows with afford_prob",
         )
         df["afford_prob"] = afford
-    if problems:
-        raise problems_error(source, problems)
+    problems.raise_any()
     df["tier"] = tier
     df["defaults"] = defaults
     df["exposure_months"] = exposure

@@ -28,6 +28,7 @@ dpd bucket; the two are kept apart (:mod:`solver.risk.transitions`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -36,11 +37,12 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from solver.core.frame_checks import NUMBER, failures, number
+from solver.core.columns import parse_numeric
+from solver.core.frame_checks import NUMBER, WHOLE_NUMBER, failures, number, whole_number
 from solver.core.tiering import dpd_bucket
 from solver.domain import ABSORBING_STATES, DEFAULT_DPD, HISTORY_STATUSES, TIERS
 from solver.errors import InputError
-from solver.risk._tables import TableSource, problems_error, read_table, shown, source_label
+from solver.risk._tables import RowProblems, TableSource, read_table, source_label
 
 __all__ = [
     "HISTORY_OPTIONAL",
@@ -160,85 +162,72 @@ def validate_history(frame: pd.DataFrame, source: str = "<history>") -> pd.DataF
     account_id = df["account_id"].astype(str).str.strip()
     status = df["status"].astype(str).str.strip().str.lower()
     month_index, bad_month = month_ordinal(df["month"])  # parsed once: checked, then used
+    # the project's one numeric parser (solver.core.columns): its blank cells are reported
+    # as missing, the rest of what is not a finite number as not a number
+    parsed = {c: parse_numeric(df[c]) for c in _NUMBERS if c in df.columns}
     checked = pd.DataFrame(
         {
             "account_id": account_id.mask(df["account_id"].isna() | (account_id == "")),
-            **{
-                c: pd.to_numeric(df[c], errors="coerce").astype(float)
-                for c in _NUMBERS
-                if c in df.columns
-            },
+            **{c: values for c, (values, _, _) in parsed.items()},
             "status": status,
             **({"tier": df["tier"].astype(str).str.strip()} if "tier" in df.columns else {}),
-            "month": ~bad_month,  # the schema's month check reads whether it parsed
         },
     )
-    problems: list[str] = []
-
-    def report(mask: np.ndarray, column: str, what: str) -> None:
-        for pos in np.flatnonzero(mask)[:50]:
-            problems.append(
-                f"{source}: row {pos + 1} (account_id {account_id.iat[pos]}): {column}: "
-                f"{what} (got {shown(df[column].iat[pos])})"
-            )
-
+    problems = RowProblems(source, df, account_id)
     found = {
         (f.column, f.check): f.rows
         for f in failures(_history_schema(), checked, one_per_cell=False)
     }
-    for column, check, what in _CELL_PROBLEMS:
-        if (column, check) in found:
-            report(found[column, check], column, what)
-    if problems:
-        raise problems_error(source, problems)
+    for column, checks, what in _CELL_PROBLEMS:
+        hit = [found[column, check] for check in checks if (column, check) in found]
+        if not hit:
+            continue
+        rows = np.logical_or.reduce(hit)  # a cell failing two checks of one problem: one line
+        if checks == (NUMBER,):  # a blank cell is missing; any other, not a number
+            blank = parsed[column][2]
+            problems.report(rows & blank, column, "missing value (a number is required)", got=False)
+            rows &= ~blank
+        problems.report(rows, column, what)
+    problems.report(bad_month, "month", "not a month (use YYYY-MM, a date or an integer)")
+    problems.raise_any()
     # order checks on clean rows, in account and month order: duplicates, gaps, rows after
     # a closing status (the sorted frame keeps the rows' positions as its index)
     order = np.lexsort((month_index, account_id.to_numpy()))
+    ids = account_id.to_numpy()[order]
+    closed = status.to_numpy()[order] != "open"
     in_order = pd.DataFrame(
         {
-            "account_id": account_id.to_numpy()[order],
-            "month_index": month_index[order],
-            "status": status.to_numpy()[order],
+            "same_account": np.r_[False, ids[1:] == ids[:-1]],
+            "month_step": np.r_[0, np.diff(month_index[order])],
+            "closed_before": np.r_[False, closed[:-1]],
         },
         index=order,
     )
     out_of_order = {f.check: f.rows for f in failures(_sequence_schema(), in_order)}
     for check, what in _SEQUENCE_PROBLEMS:
         if check in out_of_order:
-            report(out_of_order[check], "month", what)
-    if problems:
-        raise problems_error(source, problems)
+            problems.report(out_of_order[check], "month", what)
+    problems.raise_any()
     df["account_id"] = account_id
     df["status"] = status
     if "tier" in df.columns:
         df["tier"] = checked["tier"]
     df["month_index"] = month_index
-    for column in _NUMBERS:
-        if column in df.columns:
-            df[column] = checked[column].to_numpy()
+    for column in parsed:
+        df[column] = checked[column].to_numpy()
     df["dpd"] = checked["dpd"].to_numpy().astype(np.int64)
     return df.iloc[order].reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------------------
 # The history's schema (pandera, solver.core.frame_checks): one problem line per failing
-# check, in the order of _CELL_PROBLEMS (check by check, then row by row, at most 50 rows
-# each); unlike the account book a cell may fail two checks (-inf: not a number, < 0).
+# problem of _CELL_PROBLEMS, in its order (problem by problem, then row by row, at most 50
+# rows each); unlike the account book a cell may fail two problems (-inf: not a number,
+# < 0). The months are checked by month_ordinal's parse (a month that does not parse is
+# the one month problem a cell can have).
 # ----------------------------------------------------------------------------------------
 
 _NUMBERS = ("amount_due", "amount_paid", "dpd", "balance", "credit_limit")
-_MONTH = "month"
-_WHOLE_NONNEGATIVE = "whole_nonnegative"
-
-
-def _month_given(parsed: pd.Series) -> Any:
-    """The ``month`` column of the checked frame holds whether each month parsed
-    (:func:`month_ordinal`, run once by :func:`validate_history`)."""
-    return parsed
-
-
-def _whole_nonnegative(values: pd.Series) -> Any:
-    return ~((values < 0) | (np.isfinite(values) & (values != np.round(values))))
 
 
 @cache
@@ -253,59 +242,45 @@ def _history_schema() -> pa.DataFrameSchema:
             "account_id": pa.Column("str", nullable=False),
             "amount_due": amount(pa.Check.ge(0)),
             "amount_paid": amount(pa.Check.ge(0)),
-            "dpd": amount(pa.Check(_whole_nonnegative, name=_WHOLE_NONNEGATIVE)),
+            "dpd": amount(pa.Check.ge(0), whole_number()),
             "balance": amount(required=False),
             "credit_limit": amount(pa.Check.gt(0), required=False),
             "status": pa.Column("str", pa.Check.isin(HISTORY_STATUSES, ignore_na=False)),
             "tier": pa.Column("str", pa.Check.isin(TIERS, ignore_na=False), required=False),
-            "month": pa.Column("bool", pa.Check(_month_given, name=_MONTH, ignore_na=False)),
         },
         name="payment history",
     )
 
 
-#: (column, check, what is wrong), in the order the problems are listed.
-_CELL_PROBLEMS: tuple[tuple[str, str, str], ...] = (
-    ("account_id", "not_nullable", "missing id"),
-    *((column, NUMBER, "not a number") for column in _NUMBERS),
-    ("amount_due", "greater_than_or_equal_to", "must be >= 0"),
-    ("amount_paid", "greater_than_or_equal_to", "must be >= 0"),
-    ("dpd", _WHOLE_NONNEGATIVE, "must be a whole number >= 0"),
-    ("credit_limit", "greater_than", "must be > 0"),
-    ("status", "isin", f"must be one of {', '.join(HISTORY_STATUSES)}"),
-    ("tier", "isin", f"must be one of {', '.join(TIERS)}"),
-    ("month", _MONTH, "not a month (use YYYY-MM, a date or an integer)"),
+#: (column, the checks of one problem, what is wrong), in the order the problems are listed.
+_CELL_PROBLEMS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("account_id", ("not_nullable",), "missing id"),
+    *((column, (NUMBER,), "not a number") for column in _NUMBERS),
+    ("amount_due", ("greater_than_or_equal_to",), "must be >= 0"),
+    ("amount_paid", ("greater_than_or_equal_to",), "must be >= 0"),
+    ("dpd", ("greater_than_or_equal_to", WHOLE_NUMBER), "must be a whole number >= 0"),
+    ("credit_limit", ("greater_than",), "must be > 0"),
+    ("status", ("isin",), f"must be one of {', '.join(HISTORY_STATUSES)}"),
+    ("tier", ("isin",), f"must be one of {', '.join(TIERS)}"),
 )
-
-
-def _after_same_account(frame: pd.DataFrame) -> np.ndarray:
-    ids = frame["account_id"].to_numpy()
-    return np.r_[False, ids[1:] == ids[:-1]]
-
-
-def _no_duplicate_month(frame: pd.DataFrame) -> Any:
-    step = np.r_[0, np.diff(frame["month_index"].to_numpy())]
-    return pd.Series(~(_after_same_account(frame) & (step == 0)), index=frame.index)
-
-
-def _no_gap(frame: pd.DataFrame) -> Any:
-    step = np.r_[0, np.diff(frame["month_index"].to_numpy())]
-    return pd.Series(~(_after_same_account(frame) & (step > 1)), index=frame.index)
-
-
-def _nothing_after_closing(frame: pd.DataFrame) -> Any:
-    closed_before = np.r_[False, frame["status"].to_numpy()[:-1] != "open"]
-    return pd.Series(~(closed_before & _after_same_account(frame)), index=frame.index)
 
 
 @cache
 def _sequence_schema() -> pa.DataFrameSchema:
-    """An account's months, sorted by account and month: consecutive, closing absorbs."""
+    """An account's months, sorted by account and month: consecutive, closing absorbs.
+
+    The frame holds, for each row, whether the row before is of the same account
+    (``same_account``), the months since that row (``month_step``) and whether it closed
+    the account (``closed_before``), computed once by :func:`validate_history`."""
+
+    def after_same(problem: Callable[[pd.DataFrame], pd.Series]) -> Callable[..., Any]:
+        return lambda frame: ~(frame["same_account"] & problem(frame))
+
     return pa.DataFrameSchema(
         checks=[
-            pa.Check(_no_duplicate_month, name="no_duplicate_month"),
-            pa.Check(_no_gap, name="consecutive_months"),
-            pa.Check(_nothing_after_closing, name="closing_absorbs"),
+            pa.Check(after_same(lambda f: f["month_step"] == 0), name="no_duplicate_month"),
+            pa.Check(after_same(lambda f: f["month_step"] > 1), name="consecutive_months"),
+            pa.Check(after_same(lambda f: f["closed_before"]), name="closing_absorbs"),
         ],
         name="payment history months",
     )

@@ -38,7 +38,7 @@ from scipy import stats
 
 from solver.domain import ABSORBING_STATES, BUCKETS
 from solver.errors import InputError
-from solver.risk._tables import TableSource, problems_error, read_table, shown, source_label
+from solver.risk._tables import RowProblems, TableSource, read_table, shown, source_label
 from solver.risk.history import history_panel, is_history_table, month_ordinal, validate_history
 from solver.risk.uci import is_uci_table, normalise_uci, uci_panel
 
@@ -311,16 +311,9 @@ def validate_panel(
         raise InputError(f"{source}: missing required columns: {', '.join(missing)}")
     if len(df) == 0:
         raise InputError(f"{source}: the panel has no rows")
-    problems: list[str] = []
     account_id = df["account_id"].astype(str).str.strip()
-
-    def report(mask: np.ndarray, column: str, what: str, raw: pd.Series) -> None:
-        for pos in np.flatnonzero(mask)[:50]:
-            problems.append(
-                f"{source}: row {pos + 1} (account_id {account_id.iat[pos]}): {column}: "
-                f"{what} (got {shown(raw.iat[pos])})"
-            )
-
+    problems = RowProblems(source, df, account_id)
+    report = problems.report
     report(df["account_id"].isna().to_numpy(), "account_id", "missing account id", df["account_id"])
     if "dpd_bucket" in df.columns:
         bucket = df["dpd_bucket"].astype(str).str.strip()
@@ -343,8 +336,7 @@ def validate_panel(
     key = pd.DataFrame({"a": account_id, "m": month_index})
     duplicated = key.duplicated(keep="first").to_numpy() & ~bad_month
     report(duplicated, "month", "duplicate month for this account", df["month"])
-    if problems:
-        raise problems_error(source, problems)
+    problems.raise_any()
     df["account_id"] = account_id
     df["dpd_bucket"] = bucket.to_numpy(dtype=object)
     df["month_index"] = month_index
