@@ -137,7 +137,7 @@ def _writer_calls(path: Path):
         ):
             continue  # returns text, writes nothing
         if name == "write_table" and isinstance(func, ast.Name):
-            continue  # solver.core.writers / risk write_table: atomic themselves (checked where defined)
+            continue  # solver.core.writers.write_table: atomic itself (checked where defined)
         yield node, parents
 
 

@@ -167,18 +167,16 @@ def test_uci_personal_values_withheld(tmp_path: Path, workout) -> None:
     assert "77777" not in result.text
 
 
-@pytest.mark.parametrize("writer", ["solver.core.writers", "solver.risk"])
-def test_excel_writers_store_formula_like_text_as_text(tmp_path: Path, writer: str) -> None:
-    """Both Excel writers (portfolio/plan tables and risk tables) store '=...' as text."""
+def test_excel_writer_stores_formula_like_text_as_text(tmp_path: Path) -> None:
+    """The Excel writer of every table (portfolios, plans and the risk commands') stores
+    '=...' as text."""
     import pandas as pd
     from openpyxl import load_workbook
 
+    from solver.core.writers import write_table
+
     frame = pd.DataFrame({"account_id": ["=1+1", "+SUM(A1:A2)", "@cmd"], "pd": [0.1, 0.2, 0.3]})
     path = tmp_path / "t.xlsx"
-    if writer == "solver.core.writers":
-        from solver.core.writers import write_table
-    else:
-        from solver.risk._tables import write_table
     write_table(frame, path)
     sheet = load_workbook(path).worksheets[0]
     cells = [sheet.cell(row=r, column=1) for r in range(2, 5)]
