@@ -612,7 +612,7 @@ def calibrate(
             interval=interval,
         )
     except BookError as exc:  # the option's name belongs here, not in solver/
-        raise InputError(_book_message(outcomes, exc.needed)) from None
+        raise InputError(exc.naming("the book (--book)")) from None
     check = check_behaviour(calibrated_params(result, base_params))
     if not check.passed:
         raise InputError(
@@ -642,17 +642,6 @@ def calibrate(
     con.print(result.summary().splitlines()[-1])
     con.print(check.summary())
     con.print(f"wrote {out}" + (f" and {png_path}" if png_path else ""))
-
-
-def _book_message(outcomes: Any, needed: bool) -> str:
-    """``calibrate``'s message for a :class:`~solver.risk.transitions.BookError` (OUTCOMES a
-    ``Path`` or ``BookSource``, named as solver/ names tables)."""
-    if needed:
-        return (
-            f"{outcomes}: the history has no tier column: give the book (--book) for each "
-            "account's tier (and its income, for kappa)"
-        )
-    return f"{outcomes}: --book goes with a payment history OUTCOMES"
 
 
 def _source_name(outcomes: Any) -> str:

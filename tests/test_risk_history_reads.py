@@ -144,25 +144,38 @@ def test_behaviour_out_is_refused_from_the_header(tmp_path, monkeypatch, capsys)
 
 
 def test_book_errors_name_no_option_in_solver(tmp_path):
-    """calibrate_table raises BookError; its message does not name a command-line option."""
+    """calibrate_table raises BookError naming the table; its message names no
+    command-line option, and naming() words it with the caller's."""
     history = tmp_path / "history.csv"
     _history().to_csv(history, index=False)
+    outcomes = DATA / "outcomes_small.csv"
     with pytest.raises(BookError) as caught:
-        calibrate_table(DATA / "outcomes_small.csv", book=history)
-    assert not caught.value.needed and "--" not in str(caught.value)
+        calibrate_table(outcomes, book=history)
+    assert not caught.value.needed and caught.value.source == str(outcomes)
+    assert str(caught.value) == (
+        f"{outcomes}: the book goes only with a payment history, not an outcome table"
+    )
+    assert caught.value.naming("the book (-b)").startswith(f"{outcomes}: the book (-b) goes")
     with pytest.raises(BookError) as caught:
         calibrate_table(history)
-    assert caught.value.needed and "--" not in str(caught.value)
+    assert caught.value.needed and caught.value.source == str(history)
+    assert str(caught.value).startswith(f"{history}: the history has no tier column: give the book")
+    assert "--" not in str(caught.value)
 
 
 def test_calibrate_names_book_in_its_messages(tmp_path, capsys):
-    """The command says --book: with an outcome table, and for a history without tiers."""
+    """The command adds --book to the solver's words: with an outcome table, and for a
+    history without tiers."""
     history = tmp_path / "history.csv"
     _history().to_csv(history, index=False)
     out = tmp_path / "b.toml"
     outcomes = DATA / "outcomes_small.csv"
     rc, err = _run(["calibrate", outcomes, "--book", history, "--out", out], capsys)
-    assert rc == 2 and f"{outcomes}: --book goes with a payment history OUTCOMES" in err
+    assert rc == 2
+    assert (
+        f"{outcomes}: the book (--book) goes only with a payment history, not an outcome table"
+        in err
+    )
     rc, err = _run(["calibrate", history, "--out", out], capsys)
     assert rc == 2 and f"{history}: the history has no tier column: give the book (--book)" in err
     assert not out.exists()

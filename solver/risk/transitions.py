@@ -49,16 +49,27 @@ _MOVES = ("default", "delinquency", "cure", "stay", "paid")
 
 
 class BookError(InputError):
-    """The book was given with a table that cannot use it (``needed`` False: an outcome
-    table), or a history without tiers came without one (``needed`` True).
+    """The book and the table do not go together: a book given with an outcome table
+    (``needed`` False), or a history without tiers given without one (``needed`` True).
 
-    The message names no command-line option; ``workout risk calibrate`` re-raises it
-    naming its ``--book`` (exit 2 either way).
+    ``source`` names the table. The message names no command-line option (it says "the
+    book"); :meth:`naming` words it with what gives the book on the caller's side, so that
+    ``workout risk calibrate`` adds its ``--book`` and words nothing again (exit 2 either way).
     """
 
-    def __init__(self, message: str, *, needed: bool):
+    def __init__(self, source: str, *, needed: bool):
+        self.source = source
         self.needed = needed
-        super().__init__(message)
+        super().__init__(self.naming("the book"))
+
+    def naming(self, book: str) -> str:
+        """The message with ``book`` for the book, e.g. ``"the book (--book)"``."""
+        if self.needed:
+            return (
+                f"{self.source}: the history has no tier column: give {book} for each "
+                "account's tier (and its income, for kappa)"
+            )
+        return f"{self.source}: {book} goes only with a payment history, not an outcome table"
 
 
 @dataclass(frozen=True)
@@ -97,10 +108,11 @@ def transition_rows(
     definition: DefaultDefinition | None = None,
     book: pd.DataFrame | None = None,
     model: BehaviourModel | None = None,
+    source: str = "<history>",
 ) -> pd.DataFrame:
     """The months at risk of a validated history: ``account_id, month, tier, from_bucket,
     move`` (one of ``default, delinquency, cure, stay, paid``), ``defaults`` (0/1) and,
-    with ``book``, ``afford_prob``."""
+    with ``book``, ``afford_prob``. ``source`` names the history in messages."""
     definition = definition or DefaultDefinition()
     ids = history["account_id"].to_numpy()
     dpd = history["dpd"].to_numpy()
@@ -133,7 +145,7 @@ def transition_rows(
         }
     )
     if book is not None:
-        position = _book_positions(book, ids[at_risk])
+        position = _book_positions(book, ids[at_risk], source)
         rows["tier"] = book["tier"].to_numpy(object)[position]
         first = history.groupby("account_id", sort=False)["month_index"].transform("min")
         month_no = (history["month_index"] - first).to_numpy()[at_risk]
@@ -145,22 +157,18 @@ def transition_rows(
     elif "tier" in history.columns:
         rows["tier"] = history["tier"].to_numpy(object)[at_risk - 1]
     else:
-        raise BookError(
-            "the history has no tier column: the book is needed for each account's tier "
-            "(and its income, for kappa)",
-            needed=True,
-        )
+        raise BookError(source, needed=True)
     return rows
 
 
-def _book_positions(book: pd.DataFrame, account_id: np.ndarray) -> np.ndarray:
+def _book_positions(book: pd.DataFrame, account_id: np.ndarray, source: str) -> np.ndarray:
     """Row of each ``account_id`` in ``book``; InputError naming accounts it lacks."""
     index = pd.Index(book["account_id"].astype(str))
     position = index.get_indexer(account_id)
     if np.any(position < 0):
         missing = pd.unique(account_id[position < 0])
         raise InputError(
-            f"{len(missing)} account(s) of the history are not in the book: "
+            f"{source}: {len(missing)} account(s) of the history are not in the book: "
             + ", ".join(map(str, missing[:5]))
             + (" ..." if len(missing) > 5 else "")
         )
@@ -193,13 +201,15 @@ def calibrate_history(
     kappa: float | None = None,
     confidence: float = 0.95,
     model: BehaviourModel | None = None,
+    source: str = "<history>",
 ) -> HistoryCalibration:
-    """Tier hazards (and κ with a book) from the default events of a history."""
+    """Tier hazards (and κ with a book) from the default events of a history (``source``
+    names it in messages)."""
     definition = definition or DefaultDefinition()
-    rows = transition_rows(history, definition, book, model)
+    rows = transition_rows(history, definition, book, model, source)
     if rows.empty:
         raise InputError(
-            "the history has no month at risk (every account has a single month or is "
+            f"{source}: the history has no month at risk (every account has a single month or is "
             "already in default)"
         )
     options: dict[str, Any] = {"estimate_kappa": estimate_kappa, "confidence": confidence}
@@ -243,10 +253,7 @@ def calibrate_table(
     source = source_label(path)
     if not is_history_table(frame.columns):
         if book:
-            raise BookError(
-                f"{source}: a book goes only with a payment history, not an outcome table",
-                needed=False,
-            )
+            raise BookError(source, needed=False)
         hazards = calibrate_outcome_frame(
             frame,
             source,
@@ -263,5 +270,6 @@ def calibrate_table(
         estimate_kappa=estimate_kappa,
         kappa=(base or {}).get("kappa"),
         confidence=confidence,
+        source=source,
     )
     return history.hazards, history
