@@ -77,9 +77,12 @@ def parse_numeric(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray
         values = series.to_numpy(dtype=float, na_value=np.nan).copy()
         return values, np.zeros(n, dtype=bool), np.isnan(values)
     if _is_text_dtype(series.dtype) and series.dtype != object:
-        clean = _clean_text_floats(series)
-        if clean is not None:
-            return clean[0], np.zeros(n, dtype=bool), clean[1]
+        # a database's VARCHAR numbers: every cell missing or a number without spaces is one
+        # cast; any other cell (empty, spaced, a NaN word, "nan") goes the full parse below
+        blank = series.isna().to_numpy(dtype=bool)
+        values = _text_floats(series)
+        if values is not None and not np.isnan(values[~blank]).any():
+            return values, np.zeros(n, dtype=bool), blank
     is_bool = _object_is_bool(series)
     text = strip_text(series)
     blank = text_blank(text) & ~is_bool
@@ -92,36 +95,19 @@ def parse_numeric(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return values, bad, blank
 
 
-def _clean_text_floats(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
-    """(floats, blank mask) of a text column whose every cell is missing or a number
-    without spaces (a database's VARCHAR numbers) in one pyarrow cast; ``None`` when a cell
-    is anything else (empty, spaced, a NaN word, not a number): the full parse decides."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    cells = pa.array(series, pa.string())
-    try:
-        floats = pc.cast(cells, pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
-    values = np.asarray(floats.to_numpy(zero_copy_only=False), dtype=float).copy()
-    blank = np.asarray(cells.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    if np.isnan(values[~blank]).any():  # "nan", "NaN": blank words or not, as parse_numeric says
-        return None
-    return values, blank
-
-
-def _text_floats(text: pd.Series, skip: np.ndarray) -> np.ndarray | None:
-    """Floats of stripped text cells (``NaN`` where ``skip``), or ``None`` when a cell is
+def _text_floats(text: pd.Series, skip: np.ndarray | None = None) -> np.ndarray | None:
+    """Floats of text cells (``NaN`` where missing or ``skip``), or ``None`` when a cell is
     not a number. pyarrow's float parser is the one the CSV reader uses for number columns
     (:func:`~solver.core.formats.read_csv_table`), so a number given as text (a database's
     VARCHAR column, a CSV read as text) gets the CSV's value to the bit; it accepts what
     ``pandas.to_numeric`` accepts (``1e3``, ``.5``, ``+5``, ``inf``; not ``0x10``,
-    ``1_000``, ``1,5``) at a tenth of its time."""
+    ``1_000``, ``1,5``, nor spaces) at a tenth of its time."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    cells = pc.if_else(pa.array(skip), pa.scalar(None, pa.string()), pa.array(text, pa.string()))
+    cells = pa.array(text, pa.string())
+    if skip is not None:
+        cells = pc.if_else(pa.array(skip), pa.scalar(None, pa.string()), cells)
     try:
         floats = pc.cast(cells, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):

@@ -27,7 +27,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import numpy as np
 
@@ -394,10 +394,12 @@ def read_sql_table(url: str, table: str | None = None, query: str | None = None)
     parts = list(_sql_parts(url, table, query, _FETCH_ROWS))
     if not parts:
         raise InputError(f"{source}: no rows (the table or query is empty)")
-    if all(isinstance(part, _ArrowTable) for part in parts):  # joined as Arrow: no copies
-        raw = arrow_frame(pa.concat_tables([part.table for part in parts]))  # type: ignore[union-attr]
+    # one kind of chunk a read: _sql_parts fetches every chunk by the one path of the URL's
+    # dialect (Arrow: DuckDB, PostgreSQL with ADBC; frames: SQLite, any other)
+    if isinstance(parts[0], _ArrowTable):  # joined as Arrow: no copies
+        raw = arrow_frame(pa.concat_tables([cast(_ArrowTable, p).table for p in parts]))
     else:
-        frames = [p for p in parts if isinstance(p, pd.DataFrame)]
+        frames = cast("list[pd.DataFrame]", parts)
         raw = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     rows = np.arange(1, len(raw) + 1)
     return RawTable(raw, rows, ProblemLog(source, rows), {}, ROW_NOTE)
