@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from pandera.config import config_context
 
+from solver.core.account import Account
 from solver.core.validation import validate_portfolio
 from solver.errors import InputError
 from solver.risk.history import validate_history
@@ -57,6 +58,45 @@ def test_cross_column_check_only_on_rows_otherwise_clean():
         "b.csv: row 1 (account_id A1): arrears: 5000 exceeds principal + interest_due (1000); "
         "arrears are the overdue part of them",
         "b.csv: row 3 (account_id A3): income: not a number: <withheld>",
+    ]
+
+
+def _arrears_verdicts(principal: str, interest_due: str, arrears: list[str]) -> list[bool]:
+    """For each ``arrears``: whether the book (every row) and the one-account reader
+    (Account.from_mapping) both accept it with ``principal`` and ``interest_due``."""
+    verdicts = []
+    for given in arrears:
+        row = {k: v[0] for k, v in GOOD.items()}
+        row.update(principal=principal, interest_due=interest_due, arrears=given)
+        try:
+            validate_portfolio(pd.DataFrame([row]), "b.csv")
+            table = True
+        except InputError:
+            table = False
+        try:
+            Account.from_mapping(row)
+            scalar = True
+        except InputError:
+            scalar = False
+        assert table == scalar, given  # one tolerance for both readers
+        verdicts.append(table)
+    return verdicts
+
+
+def test_arrears_tolerance_forgives_float_noise_only_in_every_currency():
+    """The arrears check forgives the float rounding of principal + interest_due and no
+    grid unit: a book to the cent whose cents add up passes although its float sum is
+    0.00006 short; a cent over fails; a whole-yen book (JPY, zero decimals) is checked
+    exactly -- a yen over fails (half a yen of tolerance would change nothing there)."""
+    principal, interest = "334412598423.85", "3785.55"
+    exact = "334412602209.40"  # the cents' sum, 6.1e-5 above float(principal) + float(interest)
+    assert float(exact) > float(principal) + float(interest)
+    assert _arrears_verdicts(principal, interest, [exact, "334412602209.41"]) == [True, False]
+    yen_principal, yen_interest = "98765432109", "1234567"
+    cap = int(yen_principal) + int(yen_interest)
+    assert _arrears_verdicts(yen_principal, yen_interest, [str(cap), str(cap + 1)]) == [
+        True,
+        False,
     ]
 
 
@@ -109,7 +149,8 @@ def test_a_wrong_dtype_is_our_bug_not_a_users_problem(monkeypatch):
 
 def test_history_cell_may_fail_two_checks_listed_check_by_check():
     """The history lists problems check by check (SPEC of docs/history.md): -inf is not a
-    number and is below 0, both told; the status check comes after every number check."""
+    number and is below 0, both told (a blank cell is missing); the status check comes after
+    every number check."""
     history = pd.DataFrame(
         {
             "account_id": ["a", "a", "b"],
@@ -124,7 +165,7 @@ def test_history_cell_may_fail_two_checks_listed_check_by_check():
         validate_history(history, "h.csv")
     assert caught.value.problems == [
         "h.csv: row 2 (account_id a): amount_due: not a number (got -inf)",
-        "h.csv: row 3 (account_id b): amount_paid: not a number (got nan)",
+        "h.csv: row 3 (account_id b): amount_paid: missing value (a number is required)",
         "h.csv: row 2 (account_id a): amount_due: must be >= 0 (got -inf)",
         "h.csv: row 2 (account_id a): status: must be one of open, paid, charged_off (got 'late')",
     ]

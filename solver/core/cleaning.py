@@ -21,6 +21,7 @@ import numpy as np
 
 from solver.core.messages import fmt_num, fmt_raw, shown_value, where
 from solver.core.schema import (
+    ARREARS_TOLERANCE,
     BOOL_WORDS,
     FIELDS,
     MAX_FORECAST_MONTHS,
@@ -325,7 +326,7 @@ def clean_account(
 def _cross_checks_scalar(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     out = []
     cap = values["principal"] + values["interest_due"]
-    if values["arrears"] > cap + 0.005:
+    if values["arrears"] > cap + ARREARS_TOLERANCE:
         out.append(
             (
                 "arrears",

@@ -37,7 +37,7 @@ import pandera.pandas as pa
 from pandera.config import ValidationDepth, config_context
 from pandera.errors import SchemaErrors
 
-from solver.core.schema import FIELDS, SPECS, FieldSpec
+from solver.core.schema import ARREARS_TOLERANCE, FIELDS, SPECS, FieldSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -61,8 +61,6 @@ FINITE = "finite"
 NUMBER = "number"
 WHOLE_NUMBER = "whole_number"
 ARREARS_CHECK = "arrears_within_balance"
-#: Tolerance of the arrears check (CNY): half a fen of float rounding.
-ARREARS_TOLERANCE = 0.005
 
 # pandera's checks that are not in a column's ``checks`` list, ordered before them
 _BUILTIN_ORDER = {"not_nullable": -2, "field_uniqueness": -1}
@@ -122,7 +120,8 @@ def _column(spec: FieldSpec) -> pa.Column:
 
 
 def _arrears_within_balance(frame: pd.DataFrame) -> Any:
-    """Arrears are the overdue part of principal + interest_due (absent interest: default)."""
+    """Arrears are the overdue part of principal + interest_due (absent interest: default),
+    to :data:`~solver.core.schema.ARREARS_TOLERANCE`."""
     if "principal" not in frame or "arrears" not in frame:
         return True
     interest = frame["interest_due"] if "interest_due" in frame else SPECS["interest_due"].default

@@ -42,10 +42,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from solver.core.currency import ENGINE_DIGITS
 from solver.core.messages import fmt_num
 from solver.domain import BUCKETS, TIERS
 
 __all__ = [
+    "ARREARS_TOLERANCE",
     "BOOL_WORDS",
     "CHANNELS",
     "COLUMNS",
@@ -80,6 +82,16 @@ DPD_BUCKETS: tuple[str, ...] = BUCKETS
 DPD_BUCKET_EDGES: tuple[int, ...] = (0, 30, 60, 90)
 #: Amounts above this (CNY) are implausible for a consumer loan (likely fen, not yuan).
 MONEY_MAX = 1e12
+#: How far ``arrears`` may exceed ``principal + interest_due`` (currency units) before the
+#: check reports it: half a unit of the finest money grid (hundredths,
+#: :data:`~solver.core.currency.ENGINE_DIGITS`). It forgives only the float rounding of the
+#: sum (under 2.5e-4 below 2 x MONEY_MAX: amounts in cents whose cents add up can sum
+#: 0.00006 short as floats) and reports any excess of a grid unit, a hundredth or a yen.
+#: One value for every currency: the book is checked without the policy that names the
+#: currency. It is right for JPY (zero decimals) too: whole-yen amounts sum exactly, so
+#: the check is exact there (any tolerance under a yen gives the same verdict), and half
+#: a yen (half JPY's grid unit) would only let through fractional-yen arrears over the cap.
+ARREARS_TOLERANCE = 0.5 * 10.0**-ENGINE_DIGITS
 #: At most this many problem lines are listed in an :class:`InputError`.
 MAX_PROBLEMS = 50
 
