@@ -8,7 +8,12 @@ docstrings of ``solver.core.amortisation``, ``solver.core.policy``, ``solver.pla
 (``solver.core.amortisation``, ``solver.core.model`` kernels, ``solver.plans.families``,
 ``solver.plans.search``); an :class:`~solver.core.account.Account`, a
 :class:`~solver.core.policy.Policy` and a :class:`~solver.core.model.BehaviourModel` are only read
-(their fields, and ``Policy.for_product`` to pick the policy that applies).
+(their fields, and ``Policy.for_product`` to pick the policy that applies). The family
+names come from :class:`solver.domain.Family`: they are the SPEC §6 vocabulary that the
+tests and the engine name families by, not code under test, and one definition of them
+means an oracle cannot be asked for a family under a name the engine does not use (a
+misspelt ``"step"`` solved as ``custom``, whose optimum is at least step's, would let a
+too-low step plan pass); a family the oracle does not solve is an error.
 
 Conventions (the same as the engine's, each written here from its documentation)
 ----------------------------------------------------------------------------------
@@ -67,6 +72,9 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
+
+# the SPEC's vocabulary, not the engine's maths (see the module docstring)
+from solver.domain import Family
 
 RATE_SCALE = 10**12  # rates are taken to 12 decimal places
 MONTHLY_DENOMINATOR = 12 * RATE_SCALE
@@ -594,13 +602,13 @@ def level_candidates(account: Any, policy: Any, family: str) -> Iterator[CentSch
     H = int(policy.max_term_months)
     unit = to_cents(policy.rounding)
     name, _, only_mode = family.partition("/")
-    if name == "instalment":
+    if name == Family.INSTALMENT:
         for n in range(1, H + 1):
             s = level_schedule(bal.total, bal.units, n, unit)
             if s is not None:
                 s.params = {"term": n}
                 yield s
-    elif name == "deferral":
+    elif name == Family.DEFERRAL:
         modes = [m for m in policy.deferral_interest if not only_mode or m == only_mode]
         for mode in modes:
             for d in range(1, min(policy.max_deferral_months, H - 1) + 1):
@@ -609,9 +617,9 @@ def level_candidates(account: Any, policy: Any, family: str) -> Iterator[CentSch
                     if s is not None:
                         s.params = {"term": n, "deferral_months": d, "deferral_mode": mode}
                         yield s
-    elif name == "concession":
+    elif name == Family.CONCESSION:
         yield from _concession_candidates(bal, policy, H, unit)
-    elif name == "settlement":
+    elif name == Family.SETTLEMENT:
         yield from _settlement_candidates(bal, policy, H, unit)
     else:
         raise ValueError(f"unknown level family {family!r}")
@@ -946,7 +954,9 @@ def best_path_plan(
     at most max_payment_levels phases that never go down. ``method`` is ``"dp"`` (exact
     states) or ``"enumerate"`` (every path; tiny instances only).
     """
-    step = family == "step"
+    if family not in (Family.CUSTOM, Family.STEP):
+        raise ValueError(f"best_path_plan solves custom or step, got {family!r}")
+    step = family == Family.STEP
     levels = int(policy.for_product(account.product).max_payment_levels) if step else None
     problem = _RunProblem.build(account, policy, model_params, grid, max_holiday, step, levels)
     return _solve(problem, method)

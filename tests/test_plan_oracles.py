@@ -358,6 +358,15 @@ def test_phase_count_follows_policy_rule():
 TINY = Policy(max_term_months=5, max_deferral_months=2, max_payment_levels=2, min_payment=50)
 
 
+def test_path_oracle_refuses_a_family_it_does_not_solve():
+    """The path oracle takes the family names of solver.domain and refuses any other: a
+    misspelt step must not be solved as custom (whose optimum is at least step's)."""
+    acc = _account(0)
+    for family in ("Step", "steps", "instalment"):
+        with pytest.raises(ValueError, match="custom or step"):
+            best_path_plan(family, acc, TINY, MODEL, [100.0], 0)
+
+
 @pytest.mark.parametrize("k", range(0, N_ACCOUNTS, 3), ids=IDS[::3])
 def test_custom_and_step_dp_agree_with_enumeration(k):
     """Plain enumeration and the cent-state DP give the same custom and step optimum; step ≤ custom.
