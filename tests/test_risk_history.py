@@ -71,13 +71,16 @@ def test_history_numbers_parsed_as_the_book_parses_them():
     )
     with pytest.raises(InputError) as caught:
         validate_history(bad, "h.csv")
-    assert caught.value.problems == [
-        "h.csv: row 1 (account_id a): amount_due: missing value (a number is required)",
-        "h.csv: row 2 (account_id a): amount_paid: not a number (got True)",
-        "h.csv: row 3 (account_id a): dpd: missing value (a number is required)",
-        "h.csv: row 4 (account_id a): dpd: not a number (got '-inf')",
-        "h.csv: row 4 (account_id a): dpd: must be a whole number >= 0 (got '-inf')",
-    ]
+    missing = "missing value (a number is required)"
+    told = {  # row -> column: what is wrong, in the order they are listed
+        1: ("amount_due", missing),
+        2: ("amount_paid", "not a number (got True)"),
+        3: ("dpd", missing),
+        4: ("dpd", "not a number (got '-inf')"),
+    }
+    expected = [f"h.csv: row {r} (account_id a): {c}: {what}" for r, (c, what) in told.items()]
+    expected.append("h.csv: row 4 (account_id a): dpd: must be a whole number >= 0 (got '-inf')")
+    assert caught.value.problems == expected
     good = validate_history(bad.iloc[1:2].assign(amount_paid=[" 1e2 "], dpd=[30.0]), "h.csv")
     assert good["amount_paid"].tolist() == [100.0] and good["dpd"].dtype == np.int64
 
