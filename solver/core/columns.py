@@ -79,7 +79,7 @@ def parse_numeric(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray
     if _is_text_dtype(series.dtype) and series.dtype != object:
         # a database's VARCHAR numbers: every cell missing or a number without spaces is one
         # cast; any other cell (empty, spaced, a NaN word, "nan") goes the full parse below
-        blank = series.isna().to_numpy(dtype=bool)
+        blank = series.isna().to_numpy(dtype=bool).copy()  # writable: callers add to it
         values = _text_floats(series)
         if values is not None and not np.isnan(values[~blank]).any():
             return values, np.zeros(n, dtype=bool), blank
