@@ -13,8 +13,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench_gap  # noqa: E402  (a script beside its thresholds module, not a package)
 
 
-def rows(gaps: dict[str, tuple[str, float, float]]) -> pd.DataFrame:
-    """A results frame: per instance its family, our gap to best known and the baseline's."""
+def rows(gaps: dict[str, tuple[str, float, float]], overrun: float = 0.0) -> pd.DataFrame:
+    """A results frame: per instance its family, our gap to best known and the baseline's,
+    and its call's overrun past the limit."""
     return pd.DataFrame(
         [
             {
@@ -23,6 +24,7 @@ def rows(gaps: dict[str, tuple[str, float, float]]) -> pd.DataFrame:
                 "gap_to_best": ours,
                 "baseline_gap_to_best": base,
                 "check": "ok",
+                "overrun_s": overrun,
             }
             for name, (family, ours, base) in gaps.items()
         ]
@@ -65,3 +67,16 @@ def test_full_run_gates_on_chu_beasley_and_the_baseline():
     assert got["Chu-Beasley A-D mean gap to best known"] is True
     assert got["Yagiura C/D/E instances worse than plain CP-SAT"] is True
     assert got["Yagiura C/D/E mean gap to best known"] is True  # gated at 60 s only
+
+
+@pytest.mark.parametrize("quick", [True, False])
+@pytest.mark.parametrize(
+    ("overrun", "ok"), [(-3.0, True), (bench_gap.MAX_OVERRUN_S, True), (0.26, False), (1.6, False)]
+)
+def test_every_run_gates_on_the_deadline(quick, overrun, ok):
+    """A call whose wall time passes its limit by more than the stated tolerance fails the
+    run, quick or full (session 9: 4.6 s for a 3-s limit, an overrun of 1.6 s)."""
+    results = rows({"a05100": ("chu-A", 0.0, 0.0), "d05100": ("chu-D", 0.0, 0.0)})
+    results.loc[results["instance"] == "d05100", "overrun_s"] = overrun
+    got = verdicts(results, quick=quick, limit=3.0)
+    assert got["largest overrun of a call past its limit"] is ok

@@ -21,8 +21,10 @@ optima table in ``gap/orlib/readme.txt`` as fallbacks.
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ import numpy as np
 
 from solver.allocation.gap.cpsat import solve_gap_cpsat_plain
 from solver.allocation.gap.solve import solve_gap
+from solver.allocation.gap.warmup import warm
 from solver.core.files import check_input_file
 from solver.domain import Status
 from solver.errors import InputError
@@ -482,8 +485,10 @@ def run_gap_benchmark(
     -------
     pandas.DataFrame
         One row per instance: ``instance, family, sense, m, n, best_known, proven_optimal,
-        objective, bound, gap, gap_to_best, time_s, status, method, work_share,
-        wall_clock_stop, check, ok`` and the baseline's
+        objective, bound, gap, gap_to_best, time_s, wall_s, overrun_s, status, method,
+        work_share, wall_clock_stop, assignment_sha1, check, ok`` (``wall_s``: the call's wall time, measured
+        around it after the warm-up; ``overrun_s``: ``wall_s`` less the limit) and the
+        baseline's
         ``baseline_objective, baseline_gap_to_best, baseline_time_s, baseline_status``.
         ``ok`` applies the family's target (see :func:`summarise_gap_benchmark`).
     """
@@ -491,6 +496,7 @@ def run_gap_benchmark(
 
     known = known_values(root)
     rows = []
+    warm()  # the compiled kernels and CP-SAT, outside every call's limit (as in the solver)
     for inst in instances:
         ref = known.get(inst.name, {}).get(inst.sense)
         data = (inst.cost, inst.resource, inst.capacity)
@@ -500,7 +506,9 @@ def run_gap_benchmark(
             "seed": seed,
             "workers": workers,
         }
+        started = time.perf_counter()
         result = solve_gap(*data, **options)
+        wall = time.perf_counter() - started
         problem = (
             ""
             if not result.has_solution
@@ -521,12 +529,18 @@ def run_gap_benchmark(
             if ref
             else np.nan,
             "time_s": result.runtime,
+            "wall_s": wall,
+            "overrun_s": wall - time_limit,
             "status": result.status.name,
             "method": result.method,
             # the work account: the share of the limit the budgeted work stood for, and the
             # phases the wall clock stopped first ("" when the budgets ended the run)
             "work_share": float(result.stats.get("work", {}).get("share_of_limit", np.nan)),
             "wall_clock_stop": str(result.stats.get("wall_clock_stop", "")),
+            # two runs gave the same assignment when these agree (reproducibility checks)
+            "assignment_sha1": hashlib.sha1(
+                result.assignment.astype(np.int64).tobytes()
+            ).hexdigest(),
             "check": problem or ("ok" if result.has_solution else "no solution"),
         }
         if baseline:

@@ -38,7 +38,6 @@ from solver.allocation.catalogue import TIERS, Catalogue, Teams
 from solver.allocation.compliance import Compliance, eligibility, reason_text
 from solver.allocation.gap.problem import AssignmentProblem, AssignmentResult, relative_gap
 from solver.allocation.gap.solve import solve_assignment
-from solver.allocation.gap.warmup import warm as warm_gap_kernels
 from solver.allocation.replan import steer_eligibility
 from solver.allocation.values import match_plans, read_plans, treatment_values
 from solver.domain import Status
@@ -429,9 +428,6 @@ def _solve(
     """The assignment core on the allocation problem; raises when it finds no allocation."""
     # `none` is free and uncapacitated: all-none is feasible and a good hint for tiny budgets.
     hint = np.full(built.problem.n_jobs, built.none_option, dtype=np.int64)
-    # the core's compiled kernels and OR-Tools load here, before the solver's clock starts
-    # (issue 19's fast first answer is timed from there); importing the solver loads nothing
-    warm_gap_kernels()
     result = solve_assignment(
         built.problem,
         hint=hint,

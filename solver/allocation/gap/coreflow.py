@@ -41,11 +41,10 @@ rounding allowance and the rows' units are the full flow's (:mod:`~solver.alloca
 Deterministic: no clock decides anything here (the caller checks that the work fits the time
 left) except the deadline between rounds (``stats["core_clock_stop"]``).
 
-Warm-up (first use, not import): :func:`warm` compiles or loads the kernels of both flows
-(numba; a cold cache takes several seconds) and imports OR-Tools by a tiny solve, once per
-process. The allocation calls it before the solver's clock starts
-(``solver.allocation.portfolio._solve``), and :func:`solve_core_flow` at its first call,
-before any round is timed; importing the solver runs no solve.
+Warm-up (first use, not import): :func:`solver.allocation.gap.warmup.warm` compiles or
+loads the kernels of both flows (numba; a cold cache takes several seconds) and imports
+OR-Tools by a tiny solve of this one, once per process, before the solver's clock starts;
+importing the solver runs no solve.
 """
 
 from __future__ import annotations
@@ -69,7 +68,7 @@ from solver.allocation.gap.flow import (
 )
 from solver.allocation.gap.problem import AssignmentProblem
 
-__all__ = ["CoreFlowResult", "core_flow_seconds", "solve_core_flow", "warm"]
+__all__ = ["CoreFlowResult", "core_flow_seconds", "solve_core_flow"]
 
 #: Jobs left in the core (not fixed to their best node) in the first round.
 CORE_JOBS = 150_000
@@ -202,19 +201,21 @@ def solve_core_flow(
     slots: np.ndarray,
     prices: np.ndarray,
     *,
+    units: np.ndarray | None = None,
     core_jobs: int = CORE_JOBS,
     rounds: int = CORE_ROUNDS,
     deadline: float = math.inf,
 ) -> CoreFlowResult:
     """Solve a transportation-shaped problem (:func:`~solver.allocation.gap.flow.row_slots`
     gives ``slots``) by min-cost flow on a priced core (see the module). ``prices`` are the
-    rows' Lagrangian prices per unit of row use. A round of column generation starts only
+    rows' Lagrangian prices per unit of row use; ``units`` the rows' units
+    (:func:`~solver.allocation.gap.flow.row_units`, computed here when not given). A round of column generation starts only
     when the time the last one took is left before ``deadline`` (``stats["core_clock_stop"]``
     says when the clock ended the rounds: a rerun may then differ)."""
-    warm()  # first use in the process: compile the kernels before any round is timed
     n = problem.cost.shape[1]
     r = problem.capacity.size
-    units = row_units(problem, allowed)
+    if units is None:
+        units = row_units(problem, allowed)
     if units is None:
         raise ValueError("solve_core_flow needs a transportation-shaped problem (row_slots)")
     unit = np.nan_to_num(units, nan=0.0)
@@ -386,28 +387,3 @@ def _prices_for(
             return dist - dist[free]
         dist = new
     return None
-
-
-_warmed = False  # set by the first warm() of the process
-
-
-def warm() -> None:
-    """Compile (or load from numba's cache) the kernels of both flows and import OR-Tools,
-    once per process, by a tiny solve.
-
-    Called before a timed solve (the allocation's, before the solver's clock starts) and at
-    the first :func:`solve_core_flow`, so that neither a time limit nor the rounds' timing
-    and the deadline between them include a compilation (a cold cache takes several
-    seconds). The tiny problem has the dtypes of the real ones, so the real calls reuse
-    the compiled code."""
-    global _warmed
-    if _warmed:
-        return
-    _warmed = True  # before the tiny solve: its own solve_core_flow call returns here
-    cost = np.array([[1.0, 2.0], [2.0, 1.0], [0.0, 0.0]])
-    tiny = AssignmentProblem(
-        cost=cost, weight=np.array([[1.0], [1.0], [0.0]]), row_of=np.array([0, 1, -1]),
-        capacity=np.ones(2),
-    )  # fmt: skip
-    allowed = tiny.allowed()
-    solve_core_flow(tiny, allowed, np.array([1, 1]), np.zeros(2), core_jobs=1, rounds=1)

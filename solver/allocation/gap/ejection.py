@@ -47,7 +47,6 @@ __all__ = [
     "kernel_arrays",
     "penalty_floor",
     "tiny_problem",
-    "warm",
     "weight_at",
     "xorshift",
 ]
@@ -540,28 +539,10 @@ def ejection_search(
 
 
 def tiny_problem() -> AssignmentProblem:
-    """A 2 × 2 problem on which the compiled searches are warmed (:func:`warm`)."""
+    """A 2 × 2 problem on which the compiled searches are warmed (:func:`solver.allocation.gap.warmup.warm`)."""
     return AssignmentProblem(
         cost=np.array([[1.0, 2.0], [2.0, 1.0]]),
         weight=np.ones((2, 2)),
         row_of=np.array([0, 1]),
         capacity=np.ones(2),
     )
-
-
-_warmed = False  # set by the first warm() of the process
-
-
-def warm() -> None:
-    """Compile (or load from numba's cache) the kernel, once per process, so that no
-    solve's time limit pays for it (a cold cache takes several seconds). Called through
-    :func:`solver.allocation.gap.warmup.warm` before a timed solve; never at import."""
-    global _warmed
-    if _warmed:
-        return
-    _warmed = True
-    tiny = tiny_problem()
-    ejection_search(
-        tiny, np.array([1, 0]), tiny.allowed(), tiny.cost, np.zeros(2), work_budget=1,
-        deadline=math.inf, seed=0, stats={},
-    )  # fmt: skip

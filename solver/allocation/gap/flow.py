@@ -19,7 +19,8 @@ for this network) imports them: the node of each option (:func:`option_nodes`), 
 row's use per job (:func:`row_units`), each job's cheapest option per node
 (:func:`node_table`), the costs as scaled integers (:func:`scaled_costs`) and the bound's
 rounding allowance (:func:`rounding_allowance`). The two compiled kernels compile (or load
-from numba's on-disk cache) at their first call, inside the first solve that needs them.
+from numba's on-disk cache) in the warm-up (:func:`solver.allocation.gap.warmup.warm`, through
+the core flow), before a solve's clock starts.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = [
     "scaled_costs",
     "solve_transport",
     "unit_flow",
+    "unit_slots",
 ]
 
 #: Cost of a forbidden job–node pair, in scaled integer units (far above any cost, far
@@ -99,8 +101,12 @@ def row_slots(problem: AssignmentProblem, allowed: np.ndarray) -> np.ndarray | N
     """Jobs each own row can take, ``⌊b / w⌋``, when the problem is a transportation
     problem (:func:`row_units`); ``None`` otherwise."""
     unit = row_units(problem, allowed)
-    if unit is None:
-        return None
+    return None if unit is None else unit_slots(problem, unit)
+
+
+def unit_slots(problem: AssignmentProblem, unit: np.ndarray) -> np.ndarray:
+    """Jobs each own row can take, ``⌊b / w⌋``, from the rows' units (:func:`row_units`;
+    ``n`` for a row no allowed pair uses)."""
     n = problem.cost.shape[1]
     slots = np.full(unit.size, n, dtype=np.int64)
     has = ~np.isnan(unit)

@@ -29,7 +29,6 @@ from solver.allocation.gap.budget import (
     KNAPSACK_CELLS_PER_SECOND,
     LNS_WORK_PER_SECOND,
     TABU_WORK_PER_SECOND,
-    WORK_SAFETY,
 )
 from solver.allocation.gap.dual import DualResult
 from solver.allocation.gap.ejection import ejection_search
@@ -145,7 +144,7 @@ def knapsack_phase(run: Run, allowed: np.ndarray, dual: DualResult, rc: np.ndarr
         dual.prices,
         upper_bound=problem.objective(run.incumbent),
         max_cells=cells + int(restarts.seconds * KNAPSACK_CELLS_PER_SECOND),
-        deadline=min(run.deadline, started + (seconds + restarts.seconds) / WORK_SAFETY),
+        deadline=min(run.deadline, started + run.clock.window(seconds + restarts.seconds)),
         on_choice=restarts,
     )
     wall = time.perf_counter() - started
@@ -157,9 +156,7 @@ def knapsack_phase(run: Run, allowed: np.ndarray, dual: DualResult, rc: np.ndarr
     run.clock.charge("lagrangian restarts", restarts.spent, restarts.seconds, restarts.wall)
     if kb.iterations == 0:
         return
-    if kb.cells < cells and time.perf_counter() >= min(
-        run.deadline, started + (seconds + restarts.seconds) / WORK_SAFETY
-    ):
+    if kb.clock_stop:  # the clock ended the ascent (the bound's or the restarts' part)
         run.clock_stops.append("knapsack bound")
     run.stats.update(
         knapsack_bound=kb.bound,

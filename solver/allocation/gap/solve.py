@@ -17,8 +17,10 @@ nothing. Every phase that could run until the deadline has a budget of determini
 (:mod:`~solver.allocation.gap.budget`): iterations of the Lagrangian ascent, CP-SAT's
 deterministic time, move evaluations of the ejection chains, LNS work; each budget is a
 share of what the limit's work account has left after the phases before it, so time a phase
-leaves unused goes to the next, and the whole run uses most of its limit on the project
-machine. The other phases (repair, shift/swap local search, regret construction, the
+leaves unused goes to the next. A parallel run's budgets add up to most of its limit on the
+project machine; a one-worker run's to a quarter of that, so that at the machine's usual
+load the clock stops nothing (the decision and its figures: :mod:`~solver.allocation.gap.budget`).
+The other phases (repair, shift/swap local search, regret construction, the
 min-cost flow) stop on their own criteria; their work is charged to the account from their
 size. CP-SAT is seeded; with one worker its search is reproducible for a given deterministic
 time, while a parallel run (``workers > 1``) is not: its threads share solutions as timing
@@ -31,6 +33,10 @@ which (``stats["wall_clock_stop"]``): its certificate is still valid, but a reru
 the limit). The one phase that runs on the clock by design is the last CP-SAT run of a
 parallel (``workers > 1``, hence not reproducible) solve, which takes the wall time the
 budgets left: a parallel run uses its whole limit, a one-worker run its budgets.
+
+The deadline: the phases stop at ``STOP_GUARD`` of the limit before it (at most
+``STOP_GUARD_MAX`` seconds), so that the last piece of work the clock cannot interrupt ends
+within the limit; the warm-up (compiled kernels, CP-SAT's import) runs before the clock.
 """
 
 from __future__ import annotations
@@ -46,13 +52,14 @@ from solver.allocation.gap.budget import (
     DUAL_CELLS_PER_SECOND,
     FLOW_ARCS_PER_SECOND,
     GREEDY_CELLS_PER_SECOND,
+    REPRODUCIBLE_PACE,
     WORK_SAFETY,
     WorkClock,
 )
 from solver.allocation.gap.coreflow import core_flow_seconds, solve_core_flow
 from solver.allocation.gap.cpsat import solve_cpsat, stopped_by_clock
 from solver.allocation.gap.dual import DualResult, lagrangian_dual
-from solver.allocation.gap.flow import TransportResult, row_slots, solve_transport
+from solver.allocation.gap.flow import TransportResult, row_units, solve_transport, unit_slots
 from solver.allocation.gap.improve import improve, knapsack_phase, tight_search, warm_start
 from solver.allocation.gap.primal import (
     improve_shift,
@@ -115,6 +122,13 @@ FINISH_MIN_SECONDS = 0.5
 # time grows faster than its size on a loaded machine (200,000 accounts, 2.8 million arcs:
 # 15.8 s of wall time at load 5, 3 Dec 2026); 1,000,000 accounts take the Lagrangian path.
 FLOW_MAX_ARCS = 2_000_000
+# The phases' hard stop comes this share of the limit (at most STOP_GUARD_MAX seconds) before
+# the limit itself: the last piece of work the clock cannot interrupt -- a slice of a
+# compiled search, a knapsack evaluation, a CP-SAT run's wind-down -- then ends within it
+# (at load 8-10 such a piece takes up to about 0.3 s; measured overruns: benchmarks/README.md,
+# "Deadline").
+STOP_GUARD = 0.03
+STOP_GUARD_MAX = 0.5
 
 
 def _dual_iterations(seconds: float, cells: int, cap: int) -> int:
@@ -188,19 +202,21 @@ def solve_assignment(
         Pricing-oracle factory of the dual's per-job step (see :func:`lagrangian_dual`); the
         Dask engine's runs on the workers and gives the same result.
     """
-    warm_gap_kernels()  # first call in the process: compile the kernels before the clock
+    warm_gap_kernels()  # the one warm-up (compiled kernels, CP-SAT), before the clock
     t0 = time.perf_counter()
     k, n = problem.cost.shape
+    limit = max(0.0, float(time_limit))
     run = Run(
         problem,
         t0,
-        max(0.0, float(time_limit)),
+        limit - min(STOP_GUARD * limit, STOP_GUARD_MAX),  # the phases' hard stop
         seed,
         workers,
         gap_tolerance,
         is_integral(problem.cost),
         {"jobs": n, "options": k},
-        WorkClock(max(0.0, float(time_limit))),
+        # one worker: a reproducible run, budgets sized for a loaded machine (budget.py)
+        WorkClock(limit, REPRODUCIBLE_PACE if workers <= 1 else 1.0),
     )
     if n == 0:
         return run.finish(np.zeros(0, dtype=np.int64), 0.0, Status.OPTIMAL, "trivial")
@@ -213,7 +229,8 @@ def solve_assignment(
     if hint is not None and hint.shape == (n,) and problem.is_feasible(hint):
         run.incumbent = hint.astype(np.int64)
     small = pairs <= exact_max_pairs
-    slots = None if small else row_slots(problem, allowed)
+    units = None if small else row_units(problem, allowed)  # transportation-shaped: the rows' units
+    slots = None if units is None else unit_slots(problem, units)
     # transportation-shaped problems: the exact min-cost flow when its network fits, else
     # the flow on a priced core (its own dual proves the result; the usual phases follow
     # when it cannot)
@@ -230,7 +247,7 @@ def solve_assignment(
         # nothing, its assignment and bound stay and the usual phases follow (the dual
         # starting from the same sample prices, not solving the sample again)
         sample = _sample_phase(run, "core sample dual")
-        final = _core_transport(run, allowed, sample[0], core_slots)
+        final = _core_transport(run, allowed, sample[0], core_slots, units)
         if final is not None:
             return final
         core_slots = None
@@ -260,7 +277,7 @@ def solve_assignment(
     if flow is not None:
         return _after_transport(run, flow)
     if core_slots is not None:
-        final = _core_transport(run, allowed, dual.prices, core_slots)
+        final = _core_transport(run, allowed, dual.prices, core_slots, units)
         if final is not None:
             return final
 
@@ -441,7 +458,7 @@ def _exact(
     share = EXACT_SHARE if lns and run.incumbent is not None else 1.0
     seconds = share * run.clock.left
     det = seconds * CPSAT_DET_PER_SECOND
-    wall = min(remaining, seconds / WORK_SAFETY)
+    wall = min(remaining, run.clock.window(seconds))
     if run.workers > 1:
         # a parallel run is not reproducible anyway: at least the plain CP-SAT run's effort
         # on its share of the time (the rest of it follows in _finish_on_the_clock)
@@ -536,7 +553,11 @@ def _fixed_by_reduced_cost(run: Run, allowed: np.ndarray, dual: DualResult) -> n
 
 
 def _core_transport(
-    run: Run, allowed: np.ndarray, prices: np.ndarray, slots: np.ndarray
+    run: Run,
+    allowed: np.ndarray,
+    prices: np.ndarray,
+    slots: np.ndarray,
+    units: np.ndarray | None,
 ) -> AssignmentResult | None:
     """Phase 3c (transportation problems past ``FLOW_MAX_ARCS``): the min-cost flow on a
     priced core with column generation (:mod:`~solver.allocation.gap.coreflow`), when its
@@ -546,7 +567,7 @@ def _core_transport(
     problem = run.problem
     k, n = problem.cost.shape
     seconds = core_flow_seconds(k, n, problem.capacity.size)
-    if seconds > run.clock.left:
+    if seconds > run.clock.room:
         run.stats["core_flow"] = "skipped: not enough work left"
         return None
     # the flow cannot be interrupted: it starts only with its time's worth of wall clock left
@@ -554,7 +575,7 @@ def _core_transport(
         run.clock_stops.append("core flow skipped")
         return None
     started = time.perf_counter()
-    out = solve_core_flow(problem, allowed, slots, prices, deadline=run.deadline)
+    out = solve_core_flow(problem, allowed, slots, prices, units=units, deadline=run.deadline)
     if out.stats["core_clock_stop"]:
         run.clock_stops.append("core flow rounds")
     run.clock.charge("core flow", seconds, wall=time.perf_counter() - started)
@@ -581,7 +602,7 @@ def _transport(run: Run, allowed: np.ndarray, slots: np.ndarray) -> TransportRes
     dual so that a short limit (issue 19's fast first answer: 20,000 accounts within 1 s)
     is not spent before it can start on a loaded machine."""
     seconds = int(run.stats["pairs"]) / FLOW_ARCS_PER_SECOND
-    if seconds > run.clock.left:
+    if seconds > run.clock.room:
         return None
     # the flow cannot be interrupted: it starts only with its time's worth of wall clock left
     if time.perf_counter() + seconds / WORK_SAFETY > run.deadline:
@@ -648,7 +669,7 @@ def _reduced_cpsat(run: Run, keep: np.ndarray, dual: DualResult, *, share: float
     out = solve_cpsat(
         run.problem,
         keep,
-        time_limit=min(run.deadline - time.perf_counter(), seconds / WORK_SAFETY),
+        time_limit=min(run.deadline - time.perf_counter(), run.clock.window(seconds)),
         seed=run.seed,
         workers=run.workers,
         hint=dual.choice,

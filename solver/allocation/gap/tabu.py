@@ -46,13 +46,12 @@ from solver.allocation.gap.ejection import (
     is_over,
     kernel_arrays,
     penalty_floor,
-    tiny_problem,
     weight_at,
     xorshift,
 )
 from solver.allocation.gap.problem import AssignmentProblem
 
-__all__ = ["TABU_COUNTERS", "SearchBudget", "TabuInstance", "tabu_search", "warm"]
+__all__ = ["TABU_COUNTERS", "SearchBudget", "TabuInstance", "tabu_search"]
 
 #: The stats a tabu search counts (a search built of several runs adds them up).
 TABU_COUNTERS = ("tabu_work", "tabu_iterations", "tabu_improvements", "tabu_wall_s")
@@ -446,19 +445,3 @@ def _to_pool(
             pool.append((float(elite_cost[e]), elite[e].copy()))
     pool.sort(key=lambda entry: entry[0])
     del pool[size:]
-
-
-_warmed = False  # set by the first warm() of the process
-
-
-def warm() -> None:
-    """Compile (or load from numba's cache) the kernel, once per process, so that no
-    solve's time limit pays for it (see :func:`solver.allocation.gap.ejection.warm`);
-    never at import."""
-    global _warmed
-    if _warmed:
-        return
-    _warmed = True
-    tiny = tiny_problem()
-    instance = TabuInstance(tiny, tiny.allowed(), np.zeros(2))
-    tabu_search(instance, np.array([1, 0]), SearchBudget(1, math.inf, 0), {})
