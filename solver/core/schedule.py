@@ -36,7 +36,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -57,6 +57,7 @@ GRIDS = (1, 10, CENTS_PER_UNIT)
 #: Decimals of each grid's unit.
 GRID_DIGITS = {1: 0, 10: 1, CENTS_PER_UNIT: 2}
 
+_INT64 = np.dtype(np.int64)
 _ROW_FIELDS = ("month", "payment", "interest", "principal", "fees", "balance")
 
 
@@ -66,6 +67,14 @@ def _add_months(start: date, months: int) -> date:
     year += start.year
     day = min(start.day, calendar.monthrange(year, month0 + 1)[1])
     return date(year, month0 + 1, day)
+
+
+@lru_cache(maxsize=512)
+def _months(term: int) -> NDArray[np.int64]:
+    """The read-only month numbers 1..term (shared by every schedule of that term)."""
+    arr = np.arange(1, term + 1, dtype=np.int64)
+    arr.setflags(write=False)
+    return arr
 
 
 def _readonly_int64(values: ArrayLike) -> NDArray[np.int64]:
@@ -137,6 +146,41 @@ class Schedule:
         object.__setattr__(self, "annual_rate", float(self.annual_rate))
         if self.grid not in GRIDS:
             raise ValueError(f"grid must be one of {GRIDS}, got {self.grid!r}")
+
+    @classmethod
+    def from_columns(
+        cls,
+        columns: NDArray[np.int64],
+        opening_balance: int,
+        annual_rate: float,
+        start: date | None = None,
+        grid: int = CENTS_PER_UNIT,
+    ) -> Schedule:
+        """The schedule of a ``(5, T)`` int64 array of cents -- the payment, interest,
+        principal, fee and balance rows -- that the caller hands over (the money engine's
+        own output: it is made read-only and its rows are used without a copy)."""
+        shape = columns.shape
+        if columns.dtype != _INT64 or len(shape) != 2 or shape[0] != 5 or shape[1] == 0:
+            raise ValueError(f"columns must be a (5, T >= 1) int64 array, got {shape}")
+        if grid not in GRIDS:
+            raise ValueError(f"grid must be one of {GRIDS}, got {grid!r}")
+        columns.setflags(write=False)
+        self = object.__new__(cls)
+        payment, interest, principal, fees, balance = columns
+        # a frozen dataclass: its fields set as __post_init__ does, without the copies
+        self.__dict__.update(
+            month=_months(shape[1]),
+            payment=payment,
+            interest=interest,
+            principal=principal,
+            fees=fees,
+            balance=balance,
+            opening_balance=int(opening_balance),
+            annual_rate=float(annual_rate),
+            start=start,
+            grid=grid,
+        )
+        return self
 
     # -- sizes and totals ---------------------------------------------------
 

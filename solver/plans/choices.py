@@ -37,6 +37,7 @@ from solver.plans.schedules import (
     path_schedule,
     payment_levels,
     phase_count,
+    schedule_levels,
     schedule_ok,
 )
 from solver.plans.scoring import best_per_account, score
@@ -288,7 +289,7 @@ def _waterfall_choices(ctx: PlanContext, out: list[list[Choice]]) -> None:
                 "waterfall",
                 ok_i,
                 sched,
-                replace(terms, levels=payment_levels(sched.payments)),
+                replace(terms, levels=schedule_levels(sched)),
                 reason="" if ok_i else f"not policy-feasible: {why}",
                 status=Status.REFERENCE if ok_i else Status.POLICY_INFEASIBLE,
             )
@@ -518,7 +519,7 @@ def _first_exact(
         max_zero = int(cand.deferral[r]) if family == "deferral" else 0
         ok, why = schedule_ok(ctx, i, sched, max_zero)
         if ok:
-            terms = cand.terms(int(r), levels=payment_levels(sched.payments))
+            terms = cand.terms(int(r), levels=schedule_levels(sched))
             return Choice(
                 label, family, True, sched, terms, status=Status.OPTIMAL, search_npv=float(val[r])
             )
@@ -592,7 +593,7 @@ def _run_choice(
         deferral_months=lead,
         deferral_mode="capitalize" if lead else None,
         rate=float(ctx.fields["annual_rate"][i]),
-        levels=payment_levels(pay),
+        levels=schedule_levels(sched),
         grid_step=sol.grid_step,
         grid=tuple(float(x) for x in sol.grid),
     )

@@ -16,7 +16,7 @@ import numpy as np
 
 from solver.core.actuarial import apr_batch
 from solver.core.evaluation import evaluate_batch
-from solver.core.schedule import Schedule
+from solver.core.schedule import CENTS_PER_UNIT, Schedule
 from solver.plans.context import PlanContext
 
 METRICS = (
@@ -98,14 +98,21 @@ def plan_metrics(
             if sched is not None:
                 rows.append((i, k))
                 scheds.append(sched)
-    T = max(s.term for s in scheds)
-    pay = np.zeros((len(scheds), T))
-    exp = np.zeros((len(scheds), T))
-    term = np.zeros(len(scheds), dtype=np.int64)
+    terms = [s.term for s in scheds]
+    T = max(terms)
+    # the payments and exposures in cents, then in currency units once: the same values
+    # as each schedule's ``payments`` and ``exposures``
+    cents = np.zeros((len(scheds), T), dtype=np.int64)
+    before = np.zeros((len(scheds), T), dtype=np.int64)
     for r, s in enumerate(scheds):
-        pay[r, : s.term] = s.payments
-        exp[r, : s.term] = s.exposures
-        term[r] = s.term
+        t = terms[r]
+        cents[r, :t] = s.payment
+        before[r, 0] = s.opening_balance
+        before[r, 1:t] = s.balance[: t - 1]
+    pay = cents / CENTS_PER_UNIT
+    exp = before / CENTS_PER_UNIT
+    term = np.array(terms, dtype=np.int64)
+    total_l = (cents.sum(axis=1) / CENTS_PER_UNIT).tolist()
     acc_idx = np.array([a for a, _ in rows])
     params = ctx.params.take(acc_idx)
     # one evaluate_batch call per account: a row's figures must not depend on which other
@@ -152,7 +159,7 @@ def plan_metrics(
             "pd_life": pdl_l[r],
             "expected_loss": el_l[r],
             "concession_cost": sq_pv[i] - pv_l[r],
-            "total_paid": float(scheds[r].total_paid),
+            "total_paid": total_l[r],
             "customer_cost": cust_l[r],
             "apr": apr_l[r],
             "max_dti": dti_l[r],
