@@ -43,19 +43,22 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from solver.core.actuarial import apr
+from solver.core.currency import ENGINE_DIGITS
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["CENTS_PER_UNIT", "GRIDS", "GRID_DIGITS", "Schedule"]
 
-CENTS_PER_UNIT = 100
-#: The money grids a schedule can be computed on, in grid units per currency unit:
-#: hundredths (the default) and whole units (``solver.core.currency.money_grid``; tenths
-#: are no currency's minor unit but cost nothing to allow).
-GRIDS = (1, 10, CENTS_PER_UNIT)
+#: Cents per currency unit: schedules are stored in hundredths, the finest money grid
+#: (:data:`solver.core.currency.ENGINE_DIGITS` decimals).
+CENTS_PER_UNIT = 10**ENGINE_DIGITS
+#: The money grids a schedule can be computed on, in grid units per currency unit: the
+#: values :func:`solver.core.currency.money_grid` takes -- whole units (JPY) and
+#: hundredths (the default).
+GRIDS = (1, CENTS_PER_UNIT)
 #: Decimals of each grid's unit.
-GRID_DIGITS = {1: 0, 10: 1, CENTS_PER_UNIT: 2}
+GRID_DIGITS = {grid: len(str(grid)) - 1 for grid in GRIDS}
 
 _INT64 = np.dtype(np.int64)
 _ROW_FIELDS = ("month", "payment", "interest", "principal", "fees", "balance")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from solver.core.schedule import Schedule
-from solver.domain import Status
+from solver.domain import OFFERED_FAMILIES, Status
 from solver.plans.bounds import action_hazards, bound_at, bound_tables
 from solver.plans.context import PlanContext
 from solver.plans.families import (
@@ -94,6 +94,21 @@ def family_choices(
     return out
 
 
+def any_offered_feasible(ctx: PlanContext, search: SearchParams) -> list[bool]:
+    """Per account, whether :func:`family_choices` finds a feasible offered plan -- the
+    same answer, cheaper: the level families are solved first, and custom and step (the
+    payment-grid search, the costly part) only for the accounts without a feasible level
+    plan (a level family's choice does not depend on the later ones)."""
+    n = len(ctx)
+    out: list[list[Choice]] = [[] for _ in range(n)]
+    _, seeds, extra_amounts = _level_choices(ctx, False, out)
+    found = [any(c.feasible and c.family in OFFERED_FAMILIES for c in chs) for chs in out]
+    if all(found):
+        return found
+    _run_choices(ctx, search, False, out, seeds, extra_amounts)
+    return [any(c.feasible and c.family in OFFERED_FAMILIES for c in chs) for chs in out]
+
+
 def _level_choices(
     ctx: PlanContext, lazy: bool, out: list[list[Choice]]
 ) -> tuple[list[tuple], list[list[tuple[np.ndarray, np.ndarray]]], np.ndarray]:
@@ -134,10 +149,11 @@ def _level_choices(
             tops = local if whole else [rows[k] for k in local]  # rows of `cand`
             seed_family = family == "instalment" or label == "deferral/capitalize"
             if lazy and not seed_family:
+                later = Choice(label, family, False, reason="not evaluated")  # immutable: shared
                 for i in range(n):
                     best_i = float(val[tops[i][0]]) if tops[i].size else -np.inf
                     pending.append((i, len(out[i]), label, family, cand, tops[i], val, best_i))
-                    out[i].append(Choice(label, family, False, reason="not evaluated"))
+                    out[i].append(later)
                 continue
             for i in range(n):
                 ch = _first_exact(ctx, i, cand, tops[i], val, unit, family, label)

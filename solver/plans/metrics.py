@@ -58,8 +58,16 @@ def _evaluate_per_account(
     }
 
     def put(rows: np.ndarray, T: int) -> None:
+        # the context's kernel (prepared for H months) serves the rows of width H: a
+        # kernel's figures are row by row, so taking its rows is building one for them
+        kernel = ctx.kernel.take(acc_idx[rows]) if T <= ctx.kernel.horizon else None
         ev = evaluate_batch(
-            ctx.params.take(acc_idx[rows]), pay[rows, :T], exp[rows, :T], term[rows], ctx.model
+            ctx.params.take(acc_idx[rows]),
+            pay[rows, :T],
+            exp[rows, :T],
+            term[rows],
+            ctx.model,
+            kernel=kernel,
         )
         for k in names:
             v = getattr(ev, k)
