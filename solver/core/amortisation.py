@@ -26,12 +26,13 @@ Rounding of instalments
     rounded down instead and the last payment is then the larger one; if
     rounding down gives 0, whole cents are used.
 Speed
-    The waterfall is a compiled int64 loop (numba; a 60-month schedule takes about a
-    microsecond) with an exact fallback: amounts above 2**60 grid units, or a balance at
-    which ``balance * rate`` could overflow int64 (monthly interest is computed on the
-    rate's fraction reduced by its gcd with the denominator, so a rate with 4 decimals
-    overflows only beyond 10**15 currency units), run the same loop in Python integers --
-    the results are the same, to the cent (``tests/test_amortisation_compiled.py``).
+    The waterfall is a compiled int64 loop (numba; a few microseconds a schedule, the
+    call included) with an exact fallback: amounts above 2**60 grid units, or a balance
+    at which ``balance * rate`` could overflow int64 (monthly interest is computed on the
+    rate's fraction reduced by its gcd with the denominator, so a rate below 100 % with 4
+    decimals overflows only beyond 10**12 currency units), run the same loop in Python
+    integers -- the results are the same, to the cent
+    (``tests/test_amortisation_compiled.py``).
     The cross-account hot paths use the vectorised
     :func:`~solver.core.annuity.level_payment`, :func:`~solver.core.annuity.remaining_balance`
     and :func:`~solver.core.actuarial.apr_batch`.
