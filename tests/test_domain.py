@@ -38,7 +38,7 @@ def test_every_module_uses_the_one_definition() -> None:
     import solver.core.policy
     import solver.core.schema
     import solver.core.tiering
-    import solver.plans.explain
+    import solver.plans.choices
     import solver.plans.families
     import solver.plans.options
 
@@ -52,7 +52,7 @@ def test_every_module_uses_the_one_definition() -> None:
     )
     assert (
         solver.plans.options.OFFERED_FAMILIES is OFFERED_FAMILIES
-        and solver.plans.explain.OFFERED_FAMILIES is OFFERED_FAMILIES
+        and solver.plans.choices.OFFERED_FAMILIES is OFFERED_FAMILIES
     )
     assert solver.plans.families.MODE_NAMES is DEFERRAL_MODES
     import solver.allocation.catalogue

@@ -26,9 +26,14 @@ Rounding of instalments
     rounded down instead and the last payment is then the larger one; if
     rounding down gives 0, whole cents are used.
 Speed
-    The builders run a plain Python loop over months in integer cents.  Terms
-    are at most a few dozen months, so one 60-month schedule takes tens of
-    microseconds; the cross-account hot paths use the vectorised
+    The waterfall is a compiled int64 loop (numba; a few microseconds a schedule, the
+    call included) with an exact fallback: amounts above 2**60 grid units, or a balance
+    at which ``balance * rate`` could overflow int64 (monthly interest is computed on the
+    rate's fraction reduced by its gcd with the denominator, so a rate below 100 % with 4
+    decimals overflows only beyond 10**12 currency units), run the same loop in Python
+    integers -- the results are the same, to the cent
+    (``tests/test_amortisation_compiled.py``).
+    The cross-account hot paths use the vectorised
     :func:`~solver.core.annuity.level_payment`, :func:`~solver.core.annuity.remaining_balance`
     and :func:`~solver.core.actuarial.apr_batch`.
 
@@ -48,9 +53,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
+from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from solver.core.annuity import level_payment
@@ -97,6 +104,25 @@ def _to_units_array(amounts: NDArray[np.float64], grid: int) -> NDArray[np.int64
     return (np.sign(scaled) * np.floor(np.abs(scaled) + 0.5 + 1e-9)).astype(np.int64)
 
 
+@njit(cache=True)
+def _units_or_none(
+    amounts: NDArray[np.float64], grid: int
+) -> NDArray[np.int64] | None:  # pragma: no cover - compiled
+    """:func:`_to_units_array` compiled (the same float operations), or ``None`` when an
+    amount is not finite, rounds below 0 or above :data:`_INT64_AMOUNT` (the caller then
+    takes the numpy path, which words the error)."""
+    out = np.empty(amounts.shape[0], dtype=np.int64)
+    for t in range(amounts.shape[0]):
+        scaled = amounts[t] * grid
+        if not np.isfinite(scaled):
+            return None
+        units = np.floor(np.abs(scaled) + 0.5 + 1e-9)
+        if units > _INT64_AMOUNT or (scaled < 0 and units > 0):
+            return None
+        out[t] = np.int64(units)
+    return out
+
+
 def _check_grid(grid: int) -> None:
     if grid not in GRIDS:
         raise ValueError(f"grid must be one of {GRIDS} units per currency unit, got {grid!r}")
@@ -118,49 +144,150 @@ def _monthly_interest(bearing: int, rate_units: int) -> int:
     return (2 * bearing * rate_units + _MONTHLY_DENOMINATOR) // (2 * _MONTHLY_DENOMINATOR)
 
 
+#: Largest balance, fee or payment (grid units) the compiled waterfall takes in int64: every
+#: sum it forms (owed = bearing + fees + interest) then stays below 2**63.
+_INT64_AMOUNT = 2**60
+# outcome codes of the compiled waterfall
+_DONE, _EARLY, _OVERFLOW = 0, 1, 2
+
+
+@lru_cache(maxsize=256)
+def _interest_terms(rate_units: int) -> tuple[int, int, int, int]:
+    """``(mul, add, den, limit)``: monthly interest on ``b`` grid units is
+    ``(b * mul + add) // den``, exactly :func:`_monthly_interest` -- its fraction
+    ``(2·b·rate + M) / 2M`` reduced by ``gcd(2·rate, M)`` -- and ``b * mul + add`` fits in
+    int64 for every ``b <= limit`` (a rate with few decimals, 0.1899, reduces to a
+    multiplier of a few hundred; one with all 12 decimals used, to about 2·10¹²)."""
+    g = math.gcd(2 * rate_units, _MONTHLY_DENOMINATOR)
+    mul, add, den = 2 * rate_units // g, _MONTHLY_DENOMINATOR // g, 2 * _MONTHLY_DENOMINATOR // g
+    limit = _INT64_AMOUNT if mul == 0 else min(_INT64_AMOUNT, (2**63 - 1 - add) // mul)
+    return mul, add, den, limit
+
+
+@njit(cache=True)
+def _waterfall_int64(
+    bearing: int,
+    unpaid_fees: int,
+    terms: tuple[int, int, int, int],
+    payments: NDArray[np.int64],
+    waive: NDArray[np.bool_],
+    clear_last: bool,
+) -> tuple[int, int, int, int, NDArray[np.int64]]:  # pragma: no cover - compiled
+    """:func:`_amortise_exact` compiled, in int64: ``(code, month, owed, paid, columns)``.
+
+    ``code`` is ``_DONE`` (``columns``: payment, interest, principal, fee and balance rows),
+    ``_EARLY`` (month ``month`` clears the balance early or overpays: ``owed``, ``paid``)
+    or ``_OVERFLOW`` (a payment outside ``[0, _INT64_AMOUNT]``, or the interest-bearing
+    balance of month ``month`` above ``limit``: the caller redoes the schedule in Python
+    integers). The caller keeps ``bearing`` and ``unpaid_fees`` at most
+    :data:`_INT64_AMOUNT`."""
+    mul, add, den, limit = terms
+    n = payments.shape[0]
+    cols = np.empty((5, n), dtype=np.int64)
+    for t in range(n):
+        if payments[t] < 0 or payments[t] > _INT64_AMOUNT:
+            return _OVERFLOW, t + 1, 0, 0, cols
+    last = n - 1
+    for t in range(n):
+        if bearing > limit:
+            return _OVERFLOW, t + 1, 0, 0, cols
+        interest = 0 if waive[t] else (bearing * mul + add) // den
+        owed = bearing + unpaid_fees + interest
+        if t == last:
+            paid = owed if clear_last else payments[t]
+            if paid > owed:
+                return _EARLY, t + 1, owed, paid, cols
+        else:
+            paid = payments[t]
+            if paid >= owed:
+                return _EARLY, t + 1, owed, paid, cols
+        fee_part = paid if paid < unpaid_fees else unpaid_fees
+        unpaid_fees -= fee_part
+        principal = paid - fee_part - interest
+        bearing -= principal
+        cols[0, t] = paid
+        cols[1, t] = interest
+        cols[2, t] = principal
+        cols[3, t] = fee_part
+        cols[4, t] = bearing + unpaid_fees
+    return _DONE, n, 0, 0, cols
+
+
 def _amortise(
+    bearing: int,
+    unpaid_fees: int,
+    rate_units: int,
+    payments: NDArray[np.int64],
+    waive: NDArray[np.bool_] | None,
+    clear_last: bool,
+    grid: int = CENTS_PER_UNIT,
+) -> NDArray[np.int64]:
+    """Run the payment waterfall month by month, in integer grid units (``grid`` only
+    words the error).
+
+    Returns the payment, interest, principal, fee and balance rows of a ``(5, n)`` int64
+    array.  Raises ``_ClearedEarly`` when a month before the last clears the balance or
+    any payment exceeds what is owed, and ``ValueError`` when the last month leaves
+    something unpaid (only possible without ``clear_last``).
+
+    The compiled int64 loop (:func:`_waterfall_int64`) runs it when its products cannot
+    overflow (amounts up to :data:`_INT64_AMOUNT`, balances up to the rate's ``limit``:
+    :func:`_interest_terms`); otherwise, or when a balance grows past the limit, the same
+    loop in Python integers does (:func:`_amortise_exact`): the same results, exact.
+    """
+    n = payments.shape[0]
+    cols: NDArray[np.int64] | None = None
+    if bearing <= _INT64_AMOUNT and unpaid_fees <= _INT64_AMOUNT:
+        flags = np.zeros(n, dtype=np.bool_) if waive is None else waive
+        code, month, owed, paid, out = _waterfall_int64(
+            bearing, unpaid_fees, _interest_terms(rate_units), payments, flags, clear_last
+        )
+        if code == _EARLY:
+            raise _ClearedEarly(month, owed, paid)
+        if code == _DONE:
+            cols = out
+    if cols is None:
+        exact = _amortise_exact(
+            bearing,
+            unpaid_fees,
+            rate_units,
+            payments.tolist(),
+            None if waive is None else waive.tolist(),
+            clear_last,
+        )
+        cols = np.array(exact, dtype=np.int64)
+    left = int(cols[4, -1])
+    if left != 0:
+        raise ValueError(
+            f"payments leave {_text(left, grid)} unpaid after month {n};"
+            " pass clear_last=True to make the last payment clear the balance"
+        )
+    return cols
+
+
+def _amortise_exact(
     bearing: int,
     unpaid_fees: int,
     rate_units: int,
     payments: Sequence[int],
     waive: Sequence[bool] | None,
     clear_last: bool,
-    grid: int = CENTS_PER_UNIT,
 ) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
-    """Run the payment waterfall month by month, in integer grid units (``grid`` only
-    words the error).
-
-    Returns the payment, interest, principal, fee and balance columns.  Raises
-    ``_ClearedEarly`` when a month before the last clears the balance or any
-    payment exceeds what is owed, and ``ValueError`` when the last month leaves
-    something unpaid (only possible without ``clear_last``).
-    """
-    n = len(payments)
+    """The waterfall of :func:`_amortise` in Python integers (any size): the payment,
+    interest, principal, fee and balance columns (``_ClearedEarly`` as there)."""
     pay_col: list[int] = []
     int_col: list[int] = []
     prin_col: list[int] = []
     fee_col: list[int] = []
     bal_col: list[int] = []
-    # _monthly_interest inlined (the hot loop of every schedule): the same integer formula
-    twice_rate = 2 * rate_units
-    half = _MONTHLY_DENOMINATOR
-    denominator = 2 * _MONTHLY_DENOMINATOR
-    last = n - 1
-    for t in range(n):
-        if waive is not None and waive[t]:
-            interest = 0
-        else:
-            interest = (bearing * twice_rate + half) // denominator
+    last = len(payments) - 1
+    for t, due in enumerate(payments):
+        interest = 0 if waive is not None and waive[t] else _monthly_interest(bearing, rate_units)
         owed = bearing + unpaid_fees + interest
-        if t == last:
-            paid = owed if clear_last else payments[t]
-            if paid > owed:
-                raise _ClearedEarly(t + 1, owed, paid)
-        else:
-            paid = payments[t]
-            if paid >= owed:
-                raise _ClearedEarly(t + 1, owed, paid)
-        fee_part = paid if paid < unpaid_fees else unpaid_fees
+        paid = owed if t == last and clear_last else due
+        if paid > owed or (paid == owed and t < last):
+            raise _ClearedEarly(t + 1, owed, paid)
+        fee_part = min(paid, unpaid_fees)
         unpaid_fees -= fee_part
         principal = paid - fee_part - interest
         bearing -= principal
@@ -169,39 +296,23 @@ def _amortise(
         prin_col.append(principal)
         fee_col.append(fee_part)
         bal_col.append(bearing + unpaid_fees)
-    if bal_col[-1] != 0:
-        raise ValueError(
-            f"payments leave {_text(bal_col[-1], grid)} unpaid after month {n};"
-            " pass clear_last=True to make the last payment clear the balance"
-        )
     return pay_col, int_col, prin_col, fee_col, bal_col
 
 
 def _make_schedule(
-    columns: tuple[list[int], list[int], list[int], list[int], list[int]],
+    columns: NDArray[np.int64],
     opening_balance: int,
     annual_rate: float,
     start: date | None,
     grid: int = CENTS_PER_UNIT,
 ) -> Schedule:
-    """The schedule of the waterfall's ``columns`` (grid units), stored in cents."""
-    pay, interest, principal, fees, balance = columns
+    """The schedule of the waterfall's ``columns`` (grid units, a ``(5, n)`` array),
+    stored in cents."""
     if grid != CENTS_PER_UNIT:
         step = CENTS_PER_UNIT // grid
-        pay, interest, principal, fees, balance = ([x * step for x in col] for col in columns)
+        columns = columns * step
         opening_balance *= step
-    return Schedule(
-        month=np.arange(1, len(pay) + 1, dtype=np.int64),
-        payment=pay,  # type: ignore[arg-type]
-        interest=interest,  # type: ignore[arg-type]
-        principal=principal,  # type: ignore[arg-type]
-        fees=fees,  # type: ignore[arg-type]
-        balance=balance,  # type: ignore[arg-type]
-        opening_balance=opening_balance,
-        annual_rate=annual_rate,
-        start=start,
-        grid=grid,
-    )
+    return Schedule.from_columns(columns, opening_balance, annual_rate, start, grid)
 
 
 def _opening_units(principal: float, fees: float, grid: int) -> tuple[int, int]:
@@ -289,37 +400,37 @@ def schedule_from_payments(
         raise ValueError(f"overpay must be 'raise' or 'truncate', got {overpay!r}")
     bearing, unpaid_fees = _opening_units(principal, fees, grid)
     rate_units = _rate_units(annual_rate)
-    pay = np.asarray(payments, dtype=float).ravel()
+    pay = np.ascontiguousarray(payments, dtype=float).ravel()
     if pay.size == 0:
         raise ValueError("payments must hold at least one month")
-    if not np.all(np.isfinite(pay)):
-        raise ValueError("payments must be finite")
-    pay_cents = _to_units_array(pay, grid)
-    if np.any(pay_cents < 0):
-        raise ValueError(
-            f"payments must be at least 0, got {pay.min()} in month {int(pay.argmin()) + 1}"
-        )
-    waive: list[bool] | None = None
-    if waive_interest is not None:
-        waive_arr = np.asarray(waive_interest, dtype=bool).ravel()
-        if waive_arr.shape != pay.shape:
+    pay_cents = _units_or_none(pay, grid)
+    if pay_cents is None:  # the checks in numpy, with their words
+        if not np.all(np.isfinite(pay)):
+            raise ValueError("payments must be finite")
+        pay_cents = _to_units_array(pay, grid)
+        if np.any(pay_cents < 0):
             raise ValueError(
-                f"waive_interest must have one entry per month ({pay.size}), got {waive_arr.size}"
+                f"payments must be at least 0, got {pay.min()} in month {int(pay.argmin()) + 1}"
             )
-        waive = waive_arr.tolist()
-    cents = pay_cents.tolist()
+    waive: NDArray[np.bool_] | None = None
+    if waive_interest is not None:
+        waive = np.asarray(waive_interest, dtype=bool).ravel()
+        if waive.shape != pay.shape:
+            raise ValueError(
+                f"waive_interest must have one entry per month ({pay.size}), got {waive.size}"
+            )
     try:
-        columns = _amortise(bearing, unpaid_fees, rate_units, cents, waive, clear_last, grid)
+        columns = _amortise(bearing, unpaid_fees, rate_units, pay_cents, waive, clear_last, grid)
     except _ClearedEarly as early:
         if overpay == "raise":
             raise ValueError(
-                f"payments clear the balance in month {early.month} of {len(cents)}"
+                f"payments clear the balance in month {early.month} of {pay_cents.size}"
                 f" (owed {_text(early.owed, grid)}, paid {_text(early.paid, grid)});"
                 " shorten the path or pass overpay='truncate'"
             ) from None
-        cents = cents[: early.month]
+        cut = pay_cents[: early.month]
         waive = None if waive is None else waive[: early.month]
-        columns = _amortise(bearing, unpaid_fees, rate_units, cents, waive, True, grid)
+        columns = _amortise(bearing, unpaid_fees, rate_units, cut, waive, True, grid)
     return _make_schedule(columns, bearing + unpaid_fees, annual_rate, start, grid)
 
 
@@ -393,12 +504,9 @@ def step_plan(
         raise ValueError(f"deferral_months must be at least 0, got {deferral_months}")
     unit = to_cents(rounding, "rounding", grid)
     if unit < 1 or abs(rounding * grid - unit) > 1e-6:
-        if grid == CENTS_PER_UNIT:
-            raise ValueError(
-                f"rounding must be a whole number of cents, at least 0.01, got {rounding}"
-            )
         raise ValueError(
-            f"rounding must be a whole number of {_text(1, grid)} (the money grid), got {rounding}"
+            f"rounding must be a whole number of {_text(1, grid)} (the money grid), at least"
+            f" {_text(1, grid)}, got {rounding}"
         )
     base, fee_cents = _opening_units(principal, fees, grid)
     rate_units = _rate_units(annual_rate)
@@ -418,7 +526,7 @@ def step_plan(
         unpaid_fees=unpaid_fees,
         rate_units=rate_units,
         prefix=pay,
-        waive=waive if deferral_mode == "waive" and deferral_months > 0 else None,
+        waive=np.array(waive) if deferral_mode == "waive" and deferral_months > 0 else None,
         last_months=last_months,
         annual_rate=annual_rate,
         start=start,
@@ -426,7 +534,7 @@ def step_plan(
     )
     if last_payment is not None:
         try:
-            return plan.build(to_cents(last_payment, "payment", grid))
+            return plan.schedule(plan.columns(to_cents(last_payment, "payment", grid)))
         except _ClearedEarly as early:
             raise ValueError(
                 f"the step payments clear the balance in month {early.month} of {len(waive)};"
@@ -494,20 +602,26 @@ class _StepPlan:
     #: Payments of the holiday and of every segment but the last.
     prefix: list[int]
     #: Waived months of the whole plan, or ``None`` when no month is waived.
-    waive: list[bool] | None
+    waive: NDArray[np.bool_] | None
     last_months: int
     annual_rate: float
     start: date | None
     grid: int
 
-    def build(self, level: int) -> Schedule:
-        """The schedule with ``level`` grid units in the last segment (``_ClearedEarly`` when the
-        payments clear the balance before the last month)."""
-        path = self.prefix + [level] * self.last_months
+    def columns(self, level: int) -> NDArray[np.int64]:
+        """The waterfall's rows (:func:`_amortise`) with ``level`` grid units in the last
+        segment (``_ClearedEarly`` when the payments clear the balance before the last month)."""
+        k = len(self.prefix)
+        path = np.empty(k + self.last_months, dtype=np.int64)
+        path[:k] = self.prefix
+        path[k:] = level
         path[0] += self.unpaid_fees  # fees not capitalised are due in month 1
-        columns = _amortise(
+        return _amortise(
             self.bearing, self.unpaid_fees, self.rate_units, path, self.waive, True, self.grid
         )
+
+    def schedule(self, columns: NDArray[np.int64]) -> Schedule:
+        """The schedule of the plan's waterfall ``columns``."""
         opening = self.bearing + self.unpaid_fees
         return _make_schedule(columns, opening, self.annual_rate, self.start, self.grid)
 
@@ -535,19 +649,18 @@ def _level_last_segment(plan: _StepPlan, bearing_then: int, unit: int) -> Schedu
     # Round up; per-month interest rounding can still leave the last payment a
     # few cents above the level, so step up a unit until it does not.
     level = _round_to_unit(exact, unit, up=True)
-    cents = CENTS_PER_UNIT // plan.grid  # the schedule is stored in cents
-    built: Schedule | None = None
+    built: NDArray[np.int64] | None = None
     for _ in range(4):
         try:
-            schedule = plan.build(level)
+            cols = plan.columns(level)
         except _ClearedEarly:
             break
-        built = schedule
-        if last_months == 1 or schedule.payment[-1] - schedule.fees[-1] <= level * cents:
-            return schedule
+        built = cols
+        if last_months == 1 or cols[0, -1] - cols[3, -1] <= level:
+            break
         level += unit
     if built is not None:
-        return built
+        return plan.schedule(built)
     # Rounding up clears the balance early: round down instead, else use grid units. A
     # level of a few grid units can still clear early by the interest rounding (1.00 over
     # 51 months at 0.92 %: 2 cents a month clear it in month 50), so last one unit less:
@@ -558,7 +671,7 @@ def _level_last_segment(plan: _StepPlan, bearing_then: int, unit: int) -> Schedu
     candidates += [math.ceil(exact - 1e-9), floor] + ([floor - 1] if floor > 1 else [])
     for level in candidates:
         try:
-            return plan.build(level)
+            return plan.schedule(plan.columns(level))
         except _ClearedEarly:
             continue
     raise ValueError(  # not reachable for positive balances; kept as a guard

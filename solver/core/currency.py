@@ -45,8 +45,8 @@ __all__ = [
     "money_grid",
 ]
 
-#: Decimals of the finest money grid, hundredths (schedules are stored in integer cents:
-#: ``solver.core.schedule.CENTS_PER_UNIT``).
+#: Decimals of the finest money grid, hundredths: the one definition of the cent that
+#: schedules are stored in (``solver.core.schedule.CENTS_PER_UNIT`` is ``10 **`` it).
 ENGINE_DIGITS = 2
 
 

@@ -36,27 +36,31 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from solver.core.actuarial import apr
+from solver.core.currency import ENGINE_DIGITS
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["CENTS_PER_UNIT", "GRIDS", "GRID_DIGITS", "Schedule"]
 
-CENTS_PER_UNIT = 100
-#: The money grids a schedule can be computed on, in grid units per currency unit:
-#: hundredths (the default) and whole units (``solver.core.currency.money_grid``; tenths
-#: are no currency's minor unit but cost nothing to allow).
-GRIDS = (1, 10, CENTS_PER_UNIT)
+#: Cents per currency unit: schedules are stored in hundredths, the finest money grid
+#: (:data:`solver.core.currency.ENGINE_DIGITS` decimals).
+CENTS_PER_UNIT = 10**ENGINE_DIGITS
+#: The money grids a schedule can be computed on, in grid units per currency unit: the
+#: values :func:`solver.core.currency.money_grid` takes -- whole units (JPY) and
+#: hundredths (the default).
+GRIDS = (1, CENTS_PER_UNIT)
 #: Decimals of each grid's unit.
-GRID_DIGITS = {1: 0, 10: 1, CENTS_PER_UNIT: 2}
+GRID_DIGITS = {grid: len(str(grid)) - 1 for grid in GRIDS}
 
+_INT64 = np.dtype(np.int64)
 _ROW_FIELDS = ("month", "payment", "interest", "principal", "fees", "balance")
 
 
@@ -66,6 +70,14 @@ def _add_months(start: date, months: int) -> date:
     year += start.year
     day = min(start.day, calendar.monthrange(year, month0 + 1)[1])
     return date(year, month0 + 1, day)
+
+
+@lru_cache(maxsize=512)
+def _months(term: int) -> NDArray[np.int64]:
+    """The read-only month numbers 1..term (shared by every schedule of that term)."""
+    arr = np.arange(1, term + 1, dtype=np.int64)
+    arr.setflags(write=False)
+    return arr
 
 
 def _readonly_int64(values: ArrayLike) -> NDArray[np.int64]:
@@ -137,6 +149,31 @@ class Schedule:
         object.__setattr__(self, "annual_rate", float(self.annual_rate))
         if self.grid not in GRIDS:
             raise ValueError(f"grid must be one of {GRIDS}, got {self.grid!r}")
+
+    @classmethod
+    def from_columns(
+        cls,
+        columns: NDArray[np.int64],
+        opening_balance: int,
+        annual_rate: float,
+        start: date | None = None,
+        grid: int = CENTS_PER_UNIT,
+    ) -> Schedule:
+        """The schedule of a ``(5, T)`` int64 array of cents -- the payment, interest,
+        principal, fee and balance rows -- that the caller hands over (the money engine's
+        own output: it is made read-only and its rows are used without a copy)."""
+        shape = columns.shape
+        if columns.dtype != _INT64 or len(shape) != 2 or shape[0] != 5 or shape[1] == 0:
+            raise ValueError(f"columns must be a (5, T >= 1) int64 array, got {shape}")
+        if grid not in GRIDS:
+            raise ValueError(f"grid must be one of {GRIDS}, got {grid!r}")
+        columns.setflags(write=False)
+        self = object.__new__(cls)
+        # a frozen dataclass: its fields set as __post_init__ does, the rows without copies
+        self.__dict__.update(zip(_ROW_FIELDS[1:], columns, strict=True), month=_months(shape[1]))
+        self.__dict__.update(opening_balance=int(opening_balance), annual_rate=float(annual_rate))
+        self.__dict__.update(start=start, grid=grid)
+        return self
 
     # -- sizes and totals ---------------------------------------------------
 

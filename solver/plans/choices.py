@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from solver.core.schedule import Schedule
-from solver.domain import Status
+from solver.domain import OFFERED_FAMILIES, Status
 from solver.plans.bounds import action_hazards, bound_at, bound_tables
 from solver.plans.context import PlanContext
 from solver.plans.families import (
@@ -37,6 +37,7 @@ from solver.plans.schedules import (
     path_schedule,
     payment_levels,
     phase_count,
+    schedule_levels,
     schedule_ok,
 )
 from solver.plans.scoring import best_per_account, score
@@ -93,6 +94,21 @@ def family_choices(
     return out
 
 
+def any_offered_feasible(ctx: PlanContext, search: SearchParams) -> list[bool]:
+    """Per account, whether :func:`family_choices` finds a feasible offered plan -- the
+    same answer, cheaper: the level families are solved first, and custom and step (the
+    payment-grid search, the costly part) only for the accounts without a feasible level
+    plan (a level family's choice does not depend on the later ones)."""
+    n = len(ctx)
+    out: list[list[Choice]] = [[] for _ in range(n)]
+    _, seeds, extra_amounts = _level_choices(ctx, False, out)
+    found = [any(c.feasible and c.family in OFFERED_FAMILIES for c in chs) for chs in out]
+    if all(found):
+        return found
+    _run_choices(ctx, search, False, out, seeds, extra_amounts)
+    return [any(c.feasible and c.family in OFFERED_FAMILIES for c in chs) for chs in out]
+
+
 def _level_choices(
     ctx: PlanContext, lazy: bool, out: list[list[Choice]]
 ) -> tuple[list[tuple], list[list[tuple[np.ndarray, np.ndarray]]], np.ndarray]:
@@ -133,10 +149,11 @@ def _level_choices(
             tops = local if whole else [rows[k] for k in local]  # rows of `cand`
             seed_family = family == "instalment" or label == "deferral/capitalize"
             if lazy and not seed_family:
+                later = Choice(label, family, False, reason="not evaluated")  # immutable: shared
                 for i in range(n):
                     best_i = float(val[tops[i][0]]) if tops[i].size else -np.inf
                     pending.append((i, len(out[i]), label, family, cand, tops[i], val, best_i))
-                    out[i].append(Choice(label, family, False, reason="not evaluated"))
+                    out[i].append(later)
                 continue
             for i in range(n):
                 ch = _first_exact(ctx, i, cand, tops[i], val, unit, family, label)
@@ -288,7 +305,7 @@ def _waterfall_choices(ctx: PlanContext, out: list[list[Choice]]) -> None:
                 "waterfall",
                 ok_i,
                 sched,
-                replace(terms, levels=payment_levels(sched.payments)),
+                replace(terms, levels=schedule_levels(sched)),
                 reason="" if ok_i else f"not policy-feasible: {why}",
                 status=Status.REFERENCE if ok_i else Status.POLICY_INFEASIBLE,
             )
@@ -518,7 +535,7 @@ def _first_exact(
         max_zero = int(cand.deferral[r]) if family == "deferral" else 0
         ok, why = schedule_ok(ctx, i, sched, max_zero)
         if ok:
-            terms = cand.terms(int(r), levels=payment_levels(sched.payments))
+            terms = cand.terms(int(r), levels=schedule_levels(sched))
             return Choice(
                 label, family, True, sched, terms, status=Status.OPTIMAL, search_npv=float(val[r])
             )
@@ -592,7 +609,7 @@ def _run_choice(
         deferral_months=lead,
         deferral_mode="capitalize" if lead else None,
         rate=float(ctx.fields["annual_rate"][i]),
-        levels=payment_levels(pay),
+        levels=schedule_levels(sched),
         grid_step=sol.grid_step,
         grid=tuple(float(x) for x in sol.grid),
     )

@@ -17,20 +17,22 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
 import numpy as np
 
 from solver.core.currency import format_amount, format_value
-from solver.domain import OFFERED_FAMILIES
-from solver.plans.choices import family_choices
+from solver.plans.choices import any_offered_feasible
 from solver.plans.context import PlanContext, context_from_account
 from solver.plans.terms import PlanTerms
 
+#: The per-month rules :func:`binding_constraints` words, in its order.
+_BINDING_RULES = ("max_dti", "min_residual_income", "min_afford_prob", "min_payment")
 
-def _ranges(month_numbers: np.ndarray) -> str:
+
+def _ranges(month_numbers: Sequence[int]) -> str:
     """``[1,2,3,6]`` -> ``"months 1–3, 6"``."""
     months = sorted(int(m) for m in month_numbers)
     parts: list[str] = []
@@ -72,19 +74,16 @@ def binding_constraints(
         level = pay[min(D, T - 1)]
         tol = max(unit, level / max(T - D - 1, 1))
     paying = pay > 0
-    for name, cap in (
-        ("max_dti", ctx.cap_dti[i, :T]),
-        ("min_residual_income", ctx.cap_residual[i, :T]),
-        ("min_afford_prob", ctx.cap_afford[i, :T]),
-    ):
-        tight = paying & (pay >= cap - tol) & np.isfinite(cap)
-        if tight.any():
-            out.append(f"{name} binds in {_ranges(np.flatnonzero(tight) + 1)}")
-    small = paying.copy()
-    small[-1] = False
-    at_min = small & (np.abs(pay - pol.min_payment) < 0.005)
-    if at_min.any():
-        out.append(f"min_payment binds in {_ranges(np.flatnonzero(at_min) + 1)}")
+    # the three caps' rows and the minimum payment's, compared in one pass
+    caps = np.stack((ctx.cap_dti[i, :T], ctx.cap_residual[i, :T], ctx.cap_afford[i, :T]))
+    tight = np.empty((4, T), dtype=bool)
+    np.logical_and(paying & (pay >= caps - tol), np.isfinite(caps), out=tight[:3])
+    tight[3] = paying & (np.abs(pay - pol.min_payment) < 0.005)
+    tight[3, -1] = False  # the last payment may be below min_payment
+    for name, row in zip(_BINDING_RULES, tight.tolist(), strict=True):
+        if any(row):
+            months = [t + 1 for t, hit in enumerate(row) if hit]
+            out.append(f"{name} binds in {_ranges(months)}")
     if T >= ctx.horizon:
         out.append("max_term_months binds")
     if D > 0 and D >= pol.max_deferral_months:
@@ -214,8 +213,7 @@ def explain_infeasible(ctx: PlanContext, i: int) -> str:
 def any_feasible(account: Any, policy: Any, model: Any, search: Any) -> bool:
     """Whether the optimizer finds at least one feasible offered plan under ``policy``."""
     ctx = context_from_account(account, policy, model)
-    choices = family_choices(ctx, search)[0]
-    return any(c.feasible and c.family in OFFERED_FAMILIES for c in choices)
+    return any_offered_feasible(ctx, search)[0]
 
 
 def minimal_relaxations(account: Any, policy: Any, model: Any, search: Any) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from solver.core.actuarial import apr_batch
 from solver.core.evaluation import evaluate_batch
-from solver.core.schedule import Schedule
+from solver.core.schedule import CENTS_PER_UNIT, Schedule
 from solver.plans.context import PlanContext
 
 METRICS = (
@@ -58,8 +58,16 @@ def _evaluate_per_account(
     }
 
     def put(rows: np.ndarray, T: int) -> None:
+        # the context's kernel (prepared for H months) serves the rows of width H: a
+        # kernel's figures are row by row, so taking its rows is building one for them
+        kernel = ctx.kernel.take(acc_idx[rows]) if T <= ctx.kernel.horizon else None
         ev = evaluate_batch(
-            ctx.params.take(acc_idx[rows]), pay[rows, :T], exp[rows, :T], term[rows], ctx.model
+            ctx.params.take(acc_idx[rows]),
+            pay[rows, :T],
+            exp[rows, :T],
+            term[rows],
+            ctx.model,
+            kernel=kernel,
         )
         for k in names:
             v = getattr(ev, k)
@@ -98,14 +106,21 @@ def plan_metrics(
             if sched is not None:
                 rows.append((i, k))
                 scheds.append(sched)
-    T = max(s.term for s in scheds)
-    pay = np.zeros((len(scheds), T))
-    exp = np.zeros((len(scheds), T))
-    term = np.zeros(len(scheds), dtype=np.int64)
+    terms = [s.term for s in scheds]
+    T = max(terms)
+    # the payments and exposures in cents, then in currency units once: the same values
+    # as each schedule's ``payments`` and ``exposures``
+    cents = np.zeros((len(scheds), T), dtype=np.int64)
+    before = np.zeros((len(scheds), T), dtype=np.int64)
     for r, s in enumerate(scheds):
-        pay[r, : s.term] = s.payments
-        exp[r, : s.term] = s.exposures
-        term[r] = s.term
+        t = terms[r]
+        cents[r, :t] = s.payment
+        before[r, 0] = s.opening_balance
+        before[r, 1:t] = s.balance[: t - 1]
+    pay = cents / CENTS_PER_UNIT
+    exp = before / CENTS_PER_UNIT
+    term = np.array(terms, dtype=np.int64)
+    total_l = (cents.sum(axis=1) / CENTS_PER_UNIT).tolist()
     acc_idx = np.array([a for a, _ in rows])
     params = ctx.params.take(acc_idx)
     # one evaluate_batch call per account: a row's figures must not depend on which other
@@ -152,7 +167,7 @@ def plan_metrics(
             "pd_life": pdl_l[r],
             "expected_loss": el_l[r],
             "concession_cost": sq_pv[i] - pv_l[r],
-            "total_paid": float(scheds[r].total_paid),
+            "total_paid": total_l[r],
             "customer_cost": cust_l[r],
             "apr": apr_l[r],
             "max_dti": dti_l[r],

@@ -75,7 +75,7 @@ from solver.plans.explain import (
     recommendation_text,
 )
 from solver.plans.metrics import METRICS, plan_metrics
-from solver.plans.schedules import grid_of, payment_levels
+from solver.plans.schedules import grid_of, schedule_levels
 from solver.plans.search import SearchParams
 from solver.plans.terms import PlanTerms
 
@@ -292,7 +292,7 @@ def plan_results(
             PlanTerms(
                 term=sq[i].term,
                 rate=float(acc.annual_rate),
-                levels=payment_levels(sq[i].payments),
+                levels=schedule_levels(sq[i]),
             ),
             sq[i],
             **sq_m,

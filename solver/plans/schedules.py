@@ -16,10 +16,11 @@ import math
 from typing import cast
 
 import numpy as np
+from numba import njit
 
-from solver.core.amortisation import level_plan, schedule_from_payments
+from solver.core.amortisation import level_plan, schedule_from_payments, to_cents
 from solver.core.currency import money_grid
-from solver.core.schedule import CENTS_PER_UNIT, GRID_DIGITS, Schedule
+from solver.core.schedule import CENTS_PER_UNIT, Schedule
 from solver.domain import DeferralMode
 from solver.plans.context import CAP_TOL, PlanContext
 from solver.plans.families import MODE_NAMES, Candidates
@@ -33,17 +34,18 @@ def grid_of(ctx: PlanContext) -> int:
 def level_schedule(cand: Candidates, i: int, unit: float, grid: int = CENTS_PER_UNIT) -> Schedule:
     """Row ``i`` of a level family's candidates as a cent-exact schedule on the money
     ``grid``, instalments rounded to ``unit`` (a forborne balloon paid with the last one);
-    ``ValueError`` if no such schedule exists."""
+    ``ValueError`` if no such schedule exists. Amounts are rounded to the grid as every
+    amount is (:func:`~solver.core.amortisation.to_cents`, half away from zero)."""
     bal, rate, term = float(cand.balance[i]), float(cand.rate[i]), int(cand.term[i])
     if cand.family == "settlement":
         exact = bal / term
         for level in (
             math.ceil(exact / unit - 1e-9) * unit,
             math.floor(exact / unit + 1e-9) * unit,
-            round(exact, GRID_DIGITS[grid]),
+            to_cents(exact, "instalment", grid) / grid,
         ):
             try:
-                return schedule_from_payments(bal, 0.0, [level] * term, grid=grid)
+                return schedule_from_payments(bal, 0.0, np.full(term, level), grid=grid)
             except ValueError:
                 continue
         raise ValueError("no settlement instalment clears the amount")
@@ -53,26 +55,16 @@ def level_schedule(cand: Candidates, i: int, unit: float, grid: int = CENTS_PER_
         bal, rate, term, deferral_months=D, deferral_mode=mode, rounding=unit, grid=grid
     )
     # the balloon in cents, on the grid
-    balloon = int(round(float(cand.balloon[i]) * grid)) * (CENTS_PER_UNIT // grid)
+    balloon = to_cents(float(cand.balloon[i]), "balloon", grid) * (CENTS_PER_UNIT // grid)
     if balloon <= 0:
         return base
     # principal forbearance: an interest-free balloon owed on top, paid with the last instalment
-    pay = base.payment.copy()
-    prin = base.principal.copy()
-    bal_c = base.balance.copy()
-    pay[-1] += balloon
-    prin[-1] += balloon
-    bal_c[:-1] += balloon
-    return Schedule(
-        month=base.month,
-        payment=pay,
-        interest=base.interest,
-        principal=prin,
-        fees=base.fees,
-        balance=bal_c,
-        opening_balance=base.opening_balance + balloon,
-        annual_rate=base.annual_rate,
-        grid=base.grid,
+    cols = np.stack([base.payment, base.interest, base.principal, base.fees, base.balance])
+    cols[0, -1] += balloon
+    cols[2, -1] += balloon
+    cols[4, :-1] += balloon
+    return Schedule.from_columns(
+        cols, base.opening_balance + balloon, base.annual_rate, grid=base.grid
     )
 
 
@@ -94,28 +86,79 @@ def schedule_ok(
     not the customised schedule fitted to the customer's cash flow.
 
     The one-row case of :func:`~solver.plans.context.feasible_paths` and
-    :func:`~solver.plans.context.phases` (the same comparisons on 1-D arrays).
+    :func:`~solver.plans.context.phases` (the same comparisons on 1-D arrays; compiled,
+    :func:`_check_schedule`).
     """
     pol = ctx.policy
-    pay = sched.payments
-    T = pay.shape[0]
+    T = sched.term
     if T > ctx.horizon:
         return False, f"term {T} exceeds max_term_months {ctx.horizon}"
-    paying = pay > 0
-    cap = ctx.cap[i, :T]
-    over = paying & (pay > cap + CAP_TOL * np.maximum(1.0, np.abs(cap)))
-    small = paying[:-1] & (pay[:-1] < pol.min_payment - 1e-9)  # the final payment is exempt
-    if over.any() or small.any():
+    code, count = _check_schedule(
+        sched.payment,
+        ctx.cap[i, :T],
+        float(pol.min_payment),
+        int(pol.max_payment_levels) if limit_levels else T + 1,
+        int(max_zero),
+    )
+    if code == _OVER_OR_SMALL:
         return False, "a payment exceeds the affordable amount or is below min_payment"
-    if limit_levels and phase_count(pay) > pol.max_payment_levels:
+    if code == _TOO_MANY_LEVELS:
         return False, f"more than max_payment_levels = {pol.max_payment_levels} payment levels"
-    zeros = int(np.count_nonzero(pay[:-1] == 0))
-    if zeros > max_zero:
+    if code == _TOO_MANY_ZEROS:
         return (
             False,
-            f"{zeros} months without payment exceed max_deferral_months {pol.max_deferral_months}",
+            f"{count} months without payment exceed max_deferral_months {pol.max_deferral_months}",
         )
     return True, ""
+
+
+# outcomes of _check_schedule
+_OK, _OVER_OR_SMALL, _TOO_MANY_LEVELS, _TOO_MANY_ZEROS = 0, 1, 2, 3
+
+
+@njit(cache=True)
+def _check_schedule(
+    cents: np.ndarray, cap: np.ndarray, min_payment: float, max_levels: int, max_zero: int
+) -> tuple[int, int]:  # pragma: no cover - compiled
+    """``(outcome, count)`` of :func:`schedule_ok`'s checks, in its order, on a schedule's
+    payments in cents: a paying month above its cap (beyond ``CAP_TOL``) or one before the
+    last below ``min_payment``; more than ``max_levels`` phases (:func:`phase_count`);
+    more than ``max_zero`` months before the last without payment (``count`` of them).
+    Amounts are compared in currency units (``cents / 100``, the schedule's ``payments``)."""
+    T = cents.shape[0]
+    for t in range(T):
+        if cents[t] > 0:
+            pay = cents[t] / CENTS_PER_UNIT
+            c = cap[t]
+            if pay > c + CAP_TOL * max(1.0, abs(c)) or (t < T - 1 and pay < min_payment - 1e-9):
+                return _OVER_OR_SMALL, 0
+    phases = _phases(cents)
+    if phases > max_levels:
+        return _TOO_MANY_LEVELS, phases
+    zeros = 0
+    for t in range(T - 1):
+        if cents[t] == 0:
+            zeros += 1
+    if zeros > max_zero:
+        return _TOO_MANY_ZEROS, zeros
+    return _OK, 0
+
+
+@njit(cache=True)
+def _phases(cents: np.ndarray) -> int:  # pragma: no cover - compiled
+    """:func:`phase_count` of a path in whole cents (it rounds to them first: the same
+    count)."""
+    count = 0
+    prev = 0
+    T = cents.shape[0]
+    for t in range(T):
+        p = cents[t]
+        if p > 0 and p != prev:
+            count += 1
+            if t == T - 1 and prev > 0 and p <= prev:  # the last phase's remainder
+                count -= 1
+        prev = p
+    return count
 
 
 def phase_count(payments: np.ndarray) -> int:
@@ -133,8 +176,19 @@ def phase_count(payments: np.ndarray) -> int:
 
 def payment_levels(payments: np.ndarray) -> tuple[float, ...]:
     """Distinct payment phases (amounts), in order."""
-    out: list[float] = []
     pay = np.round(np.asarray(payments, float), 2).tolist()  # Python floats: the same values
+    return _levels(pay)
+
+
+def schedule_levels(sched: Schedule) -> tuple[float, ...]:
+    """:func:`payment_levels` of a schedule's payments, read from its cents (the same
+    values: a payment of ``c`` cents is ``c / 100`` rounded to 2 decimals)."""
+    return tuple(c / CENTS_PER_UNIT for c in _level_cents(sched.payment).tolist())
+
+
+def _levels(pay: list[float]) -> tuple[float, ...]:
+    """Distinct payment phases of a path, in order (its amounts as they are)."""
+    out: list[float] = []
     last = len(pay) - 1
     for k, p in enumerate(pay):
         if p <= 0:
@@ -144,3 +198,21 @@ def payment_levels(payments: np.ndarray) -> tuple[float, ...]:
         if not out or p != out[-1]:
             out.append(p)
     return tuple(out)
+
+
+@njit(cache=True)
+def _level_cents(cents: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """:func:`_levels` of a path in whole cents, compiled."""
+    out = np.empty(cents.shape[0], dtype=np.int64)
+    k = 0
+    last = cents.shape[0] - 1
+    for t in range(cents.shape[0]):
+        p = cents[t]
+        if p <= 0:
+            continue
+        if t == last and k > 0 and p <= out[k - 1]:
+            break
+        if k == 0 or p != out[k - 1]:
+            out[k] = p
+            k += 1
+    return out[:k]
