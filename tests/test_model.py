@@ -250,3 +250,13 @@ def test_batch_rows_independent_of_batch_company():
         alone = evaluate_batch(params.take(np.array([i])), pay[i : i + 1], ead[i : i + 1])
         assert alone.npv[0] == whole.npv[i]
         assert alone.expected_loss[0] == whole.expected_loss[i]
+
+
+def test_status_quo_instalment_rounds_half_cents_up():
+    """The status quo's instalment rounds a half cent up (SPEC §2's one money rounding, as
+    every other amount): 0.25 over 2 months at 0 % is 0.125 exactly, so 0.13 then the 0.12
+    that clears (half-even rounding would give 0.12 then 0.13)."""
+    acc = _account(principal=0.25, remaining_term=2)
+    sched = status_quo(acc)
+    sched.check()
+    assert [round(p, 2) for p in sched.payments] == [0.13, 0.12]

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from solver.core.account import as_account
-from solver.core.amortisation import schedule_from_payments
+from solver.core.amortisation import schedule_from_payments, to_cents
 from solver.core.annuity import level_payment
-from solver.core.schedule import CENTS_PER_UNIT, GRID_DIGITS, Schedule
+from solver.core.schedule import CENTS_PER_UNIT, Schedule
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,7 +60,8 @@ def status_quo(account: Any, *, start: Any = None, grid: int = CENTS_PER_UNIT) -
     interest on the arrears and the rounding).
     """
     acc = as_account(account)
-    instalment = round(contractual_instalment(acc), GRID_DIGITS[grid])
+    # the one money rounding (half away from zero), as every other amount of the engine
+    instalment = to_cents(contractual_instalment(acc), "instalment", grid) / grid
     payments = np.full(acc.remaining_term, instalment)
     payments[0] += acc.arrears + acc.fees_due
     return schedule_from_payments(
