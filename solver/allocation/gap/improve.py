@@ -46,7 +46,7 @@ __all__ = ["Restarts", "improve", "knapsack_phase", "tight_search", "warm_start"
 # Small problems: share of the work left of the short ejection-chain search before CP-SAT.
 WARM_SHARE = 0.1
 # Small problems the exact run did not close: share of the work left of the elite search.
-TIGHT_SHARE = 0.7
+TIGHT_SHARE = 0.85
 # Share of the work left of the knapsack Lagrangian bound, and of the Lagrangian heuristic on
 # its way: every RESTART_EVERY iterations a restart of RESTART_WORK ejection-chain moves.
 KNAPSACK_SHARE = 0.1

@@ -35,18 +35,25 @@ import numpy as np
 
 from solver.allocation.gap.budget import KNAPSACK_CELLS_PER_SECOND, TABU_WORK_PER_SECOND
 from solver.allocation.gap.knapsack import knapsack_bound
+from solver.allocation.gap.problem import AssignmentProblem
 from solver.allocation.gap.relink import elite_search
-from solver.allocation.gap.tabu import TABU_COUNTERS, SearchBudget, TabuInstance, tabu_search
+from solver.allocation.gap.tabu import (
+    TABU_COUNTERS,
+    SearchBudget,
+    TabuInstance,
+    tabu_search,
+    to_pool,
+)
 
 __all__ = ["RelaxedResult", "relaxation_search"]
 
 #: Share of the work (in move evaluations' worth of time) of the knapsack ascent.
 BOUND_SHARE = 0.1
 #: Tabu searches from the relaxation's solutions, and their share of the work.
-STARTS = 24
-START_SHARE = 0.7
+STARTS = 40
+START_SHARE = 0.6
 #: The starts are taken from this share of the ascent on (its later, better multipliers).
-FROM = 0.5
+FROM = 0.3
 #: Relaxation solutions kept while the ascent runs (thinned to every other one past it).
 KEEP = 1024
 #: Elite assignments kept in the pool.
@@ -57,14 +64,14 @@ class _Collect:
     """The knapsack ascent's callback: keeps its solutions (thinned to at most ``KEEP``)."""
 
     def __init__(self) -> None:
-        self.choices: list[np.ndarray] = []
+        self.choices: list[tuple[np.ndarray, np.ndarray]] = []
         self.stride = 1
         self.calls = 0
 
     def __call__(self, choice: np.ndarray, picks: np.ndarray, cells: int) -> bool:
         self.calls += 1
         if self.calls % self.stride == 0:
-            self.choices.append(choice.copy())
+            self.choices.append((choice.copy(), picks == 1))
             if len(self.choices) >= KEEP:
                 del self.choices[::2]
                 self.stride *= 2
@@ -78,6 +85,43 @@ class RelaxedResult:
 
     assignment: np.ndarray
     bound: float
+
+
+def _fixed_search(
+    instance: TabuInstance,
+    start: np.ndarray,
+    once: np.ndarray,
+    budget: SearchBudget,
+    stats: dict[str, Any],
+    pool: list[tuple[float, np.ndarray]],
+) -> None:
+    """The tabu search from the relaxation's assignment ``start`` with every job the
+    relaxation picked exactly once (``once``) fixed there: on the sub-problem of the other
+    jobs, whose rows keep the capacity the fixed jobs leave. Its feasible assignments, made
+    whole again, go to ``pool``."""
+    problem = instance.problem
+    free = np.flatnonzero(~once)
+    fixed = np.flatnonzero(once)
+    rows = problem.row_of[start[fixed]]
+    weight = problem.weight if problem.weight.shape[1] == 1 else problem.weight[:, free]
+    fixed_weight = problem.weight[start[fixed], fixed if problem.weight.shape[1] > 1 else 0]
+    used = np.bincount(rows[rows >= 0], fixed_weight[rows >= 0], problem.capacity.size)
+    sub = AssignmentProblem(
+        cost=problem.cost[:, free],
+        weight=weight,
+        row_of=problem.row_of,
+        capacity=np.maximum(problem.capacity - used, 0.0),
+    )
+    found: list[tuple[float, np.ndarray]] = []
+    part = TabuInstance(sub, np.ascontiguousarray(instance.allowed[:, free]), instance.prices)
+    tabu_search(part, start[free], budget, stats, pool=found, pool_size=POOL)
+    whole = np.tile(start, (len(found), 1))
+    costs = np.full(len(found), np.inf)
+    for e, (_, assignment) in enumerate(found):
+        whole[e, free] = assignment
+        if problem.is_feasible(whole[e]):
+            costs[e] = problem.objective(whole[e])
+    to_pool(pool, POOL, whole, costs)
 
 
 def relaxation_search(
@@ -117,15 +161,15 @@ def relaxation_search(
         for q, index in enumerate(picked):
             if pool[0][0] <= budget.target:
                 break
-            choice = choices[int(index)]
+            choice, once = choices[int(index)]
             part: dict[str, Any] = {}
-            tabu_search(
+            _fixed_search(
                 instance,
                 np.where(choice >= 0, choice, cheapest),
+                once,
                 replace(budget, work=per_start, seed=budget.seed + 101 + q),
                 part,
-                pool=pool,
-                pool_size=POOL,
+                pool,
             )
             for key in TABU_COUNTERS:
                 totals[key] += part[key]

@@ -53,7 +53,7 @@ from solver.allocation.gap.ejection import (
 )
 from solver.allocation.gap.problem import AssignmentProblem
 
-__all__ = ["TABU_COUNTERS", "SearchBudget", "TabuInstance", "tabu_search", "warm"]
+__all__ = ["TABU_COUNTERS", "SearchBudget", "TabuInstance", "tabu_search", "to_pool", "warm"]
 
 #: The stats a tabu search counts (a search built of several runs adds them up).
 TABU_COUNTERS = ("tabu_work", "tabu_iterations", "tabu_improvements", "tabu_wall_s")
@@ -429,18 +429,18 @@ def tabu_search(
         tabu_mu=float(beta[1].mean()),
     )
     if pool is not None:
-        _to_pool(pool, pool_size, elite, elite_cost)
+        to_pool(pool, pool_size, elite, elite_cost)
     best = elite[0]
     if elite_cost[0] < first and problem.is_feasible(best):
         return best.copy()
     return start
 
 
-def _to_pool(
+def to_pool(
     pool: list[tuple[float, np.ndarray]], size: int, elite: np.ndarray, elite_cost: np.ndarray
 ) -> None:
-    """Add the search's elite assignments to ``pool`` (cost-ordered, distinct, at most
-    ``size``)."""
+    """Add the feasible assignments ``elite`` (rows; ``elite_cost``, ``inf`` for none) to
+    ``pool`` (cost-ordered, distinct, at most ``size``)."""
     for e in range(elite_cost.size):
         if np.isfinite(elite_cost[e]) and not any((elite[e] == x).all() for _, x in pool):
             pool.append((float(elite_cost[e]), elite[e].copy()))
