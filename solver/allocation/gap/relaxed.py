@@ -9,17 +9,24 @@ The knapsack Lagrangian relaxation (:mod:`~solver.allocation.gap.knapsack`: rela
 exactly once", keep the capacities) has exact packings for solutions: at the multipliers of
 its subgradient ascent each row's knapsack is solved to optimality, and only a few jobs are
 picked twice or not at all. :func:`relaxation_search` runs that ascent with ``BOUND_SHARE``
-of its work, keeps the relaxation's solutions of the second half of the ascent (each job on
-its cheapest picked option, an unpicked one on its option of least reduced cost: an
-assignment with a few rows over capacity), starts a short tabu search from ``STARTS`` of them
-spread along it (the oscillating penalty repairs them), and gives the rest of the work to
+of its work and keeps the relaxation's solutions from ``FROM`` of the ascent on. From
+``STARTS`` of them, spread along it, it runs a short tabu search with every job the
+relaxation picked exactly once *fixed* to its pick: the search works on the sub-problem of
+the other jobs (a fifth to a third of them on type D), whose rows keep the capacity the
+fixed jobs leave, starting from the relaxation's choice for them (a job picked twice on its
+cheapest pick, an unpicked one on its option of least reduced cost: usually a few rows over
+capacity, which the oscillating penalty repairs). The fixed jobs are an exact packing of
+each knapsack under near-optimal multipliers, and the small sub-problem is searched
+thoroughly: this is what leaves the greedy solution's basin. The rest of the work goes to
 the elite search (:mod:`~solver.allocation.gap.relink`) over the pool these searches filled.
 
-Measured on Chu–Beasley d05100–d20200 (each search alone from the greedy solution, 1.5 × 10⁸
-move evaluations, seeds 0–2, 3 Dec 2026): mean gap to the optimum 0.514 % (0.498–0.541 % by
-seed) against 0.572 % (0.537–0.605 %) for the elite search alone with the same work; 12 starts
-sharing half the work: 0.543 %. A modest gain, not the cure: d20100 still ends at 6,246–6,264
-(ten times the work of the plain tabu search: 6,228).
+Measured on Chu–Beasley d05100–d20200, each search alone from the greedy solution with
+1.5 × 10⁸ move evaluations (about 1.5–2 CPU seconds), seeds 0–1 (3 Dec 2026): mean gap to
+the optimum 0.215–0.249 %, against 0.537–0.605 % for the elite search alone with the same
+work and 0.50–0.54 % for these starts without the fixing (the tabu search on the whole
+problem from each relaxation solution). 40 starts sharing 0.6 of the work, from 0.3 of the
+ascent on, were the best of the settings tried (12–80 starts, 0.5–0.8 of the work, from
+0.3–0.75, 0.1–0.2 of the work for the ascent: 0.23–0.30 %, within the seeds' scatter).
 
 Determinism: the ascent's work is counted in DP cells and the searches' in move
 evaluations; the starts and the seeds follow from them.
