@@ -42,6 +42,7 @@ from solver.allocation.gap.problem import AssignmentProblem
 
 __all__ = [
     "EJECTION_MAX_CELLS",
+    "assignment_state",
     "ejection_search",
     "is_over",
     "kernel_arrays",
@@ -305,6 +306,27 @@ def _sweep(
 
 
 @njit(cache=True)
+def assignment_state(
+    cost: np.ndarray, weight: np.ndarray, row_of: np.ndarray, cap: np.ndarray, s: np.ndarray,
+    load: np.ndarray,
+) -> tuple[float, int]:  # fmt: skip
+    """Loads of ``s`` from scratch (into ``load``); returns its cost and the number of rows
+    over capacity. The one from-scratch evaluation of the compiled searches."""
+    load[:] = 0.0
+    total = 0.0
+    for j in range(s.size):
+        o = s[j]
+        total += cost[o, j]
+        r = row_of[o]
+        if r >= 0:
+            load[r] += weight_at(weight, o, j)
+    n_over = 0
+    for r in range(cap.size):
+        n_over += is_over(load[r], cap[r])
+    return total, n_over
+
+
+@njit(cache=True)
 def _exact_state(
     cost: np.ndarray,
     weight: np.ndarray,
@@ -317,24 +339,16 @@ def _exact_state(
     cap: np.ndarray,
     ints: np.ndarray,
 ) -> float:
-    """Recompute loads, member lists and rows over capacity of ``s`` from scratch; returns
-    its cost."""
-    n = s.size
-    load[:] = 0.0
+    """Recompute loads, member lists and rows over capacity (``ints[5]``) of ``s`` from
+    scratch; returns its cost."""
+    total, ints[5] = assignment_state(cost, weight, row_of, cap, s, load)
     count[:] = 0
-    total = 0.0
-    for j in range(n):
-        o = s[j]
-        total += cost[o, j]
-        r = row_of[o]
+    for j in range(s.size):
+        r = row_of[s[j]]
         if r >= 0:
-            load[r] += weight_at(weight, o, j)
             members[r, count[r]] = j
             pos[j] = count[r]
             count[r] += 1
-    ints[5] = 0
-    for r in range(cap.size):
-        ints[5] += is_over(load[r], cap[r])
     return total
 
 

@@ -2,8 +2,9 @@
 
 * :func:`warm_start` — small problems: a short ejection-chain search, so that the exact
   CP-SAT run starts from a better hint;
-* :func:`tight_search` — small problems the exact run did not close: the elite search
-  (:mod:`~solver.allocation.gap.relink`: tabu search and relinking);
+* :func:`tight_search` — small problems the exact run did not close: tabu searches from the
+  knapsack relaxation's solutions, then the elite search (:mod:`~solver.allocation.gap.relaxed`,
+  :mod:`~solver.allocation.gap.relink`: tabu search and relinking);
 * :func:`knapsack_phase` — the knapsack Lagrangian bound
   (:mod:`~solver.allocation.gap.knapsack`) and, on its way, the Lagrangian heuristic
   (:class:`Restarts`): the relaxation's solutions at successive multipliers, repaired and
@@ -35,7 +36,7 @@ from solver.allocation.gap.ejection import ejection_search
 from solver.allocation.gap.knapsack import knapsack_bound
 from solver.allocation.gap.lns import large_neighbourhood_search
 from solver.allocation.gap.primal import improve_shift, repair
-from solver.allocation.gap.relink import elite_search
+from solver.allocation.gap.relaxed import relaxation_search
 from solver.allocation.gap.state import Run
 from solver.allocation.gap.tabu import SearchBudget, TabuInstance
 
@@ -44,7 +45,7 @@ __all__ = ["Restarts", "improve", "knapsack_phase", "tight_search", "warm_start"
 # Small problems: share of the work left of the short ejection-chain search before CP-SAT.
 WARM_SHARE = 0.1
 # Small problems the exact run did not close: share of the work left of the elite search.
-TIGHT_SHARE = 0.7
+TIGHT_SHARE = 0.85
 # Share of the work left of the knapsack Lagrangian bound, and of the Lagrangian heuristic on
 # its way: every RESTART_EVERY iterations a restart of RESTART_WORK ejection-chain moves.
 KNAPSACK_SHARE = 0.1
@@ -70,8 +71,9 @@ def warm_start(run: Run, allowed: np.ndarray, dual: DualResult) -> None:
 
 def tight_search(run: Run, allowed: np.ndarray, dual: DualResult) -> None:
     """Phase 3a″ (small problems the exact run did not close: tight ones, such as
-    Chu–Beasley's type D): the elite search (:mod:`~solver.allocation.gap.relink`, tabu
-    search and relinking) from the incumbent, ``TIGHT_SHARE`` of the work left."""
+    Chu–Beasley's type D): tabu searches from the knapsack relaxation's solutions and the
+    elite search (:mod:`~solver.allocation.gap.relaxed`, :mod:`~solver.allocation.gap.relink`)
+    from the incumbent, ``TIGHT_SHARE`` of the work left; the relaxation's bound is kept."""
     problem = run.problem
     if run.incumbent is None or problem.global_capacity.size or problem.capacity.size == 0:
         return
@@ -81,7 +83,9 @@ def tight_search(run: Run, allowed: np.ndarray, dual: DualResult) -> None:
         int(seconds * TABU_WORK_PER_SECOND), run.deadline, run.seed, run.good_enough(run.bound)
     )
     instance = TabuInstance(problem, allowed, dual.prices)
-    run.incumbent = elite_search(instance, run.incumbent, budget, ts)
+    found = relaxation_search(instance, run.incumbent, budget, ts)
+    run.incumbent = found.assignment
+    run.bound = max(run.bound, found.bound)
     run.clock.charge(
         "tabu search", ts["tabu_work"] / TABU_WORK_PER_SECOND, seconds, ts["tabu_wall_s"]
     )

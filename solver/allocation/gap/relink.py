@@ -33,15 +33,26 @@ POOL = 8
 
 
 def elite_search(
-    instance: TabuInstance, start: np.ndarray, budget: SearchBudget, stats: dict[str, Any]
+    instance: TabuInstance,
+    start: np.ndarray,
+    budget: SearchBudget,
+    stats: dict[str, Any],
+    *,
+    pool: list[tuple[float, np.ndarray]] | None = None,
 ) -> np.ndarray:
     """Improve the feasible ``start`` by the tabu search and relinking (``budget.work`` move
     evaluations in all; the wall-clock ``budget.deadline`` stops it, flagged in
     ``stats["tabu_wall_stop"]``; it ends once the cost reaches ``budget.target``). Returns
-    the best feasible assignment found (``start`` when nothing better)."""
+    the best feasible assignment found (``start`` when nothing better). ``pool``: elite
+    assignments met before (cost-ordered ``(cost, assignment)`` pairs), relinked too; it is
+    updated in place."""
     problem = instance.problem
     start_cost = problem.objective(start)
-    pool: list[tuple[float, np.ndarray]] = [(start_cost, start.copy())]
+    if pool is None:
+        pool = [(start_cost, start.copy())]
+    elif not any((start == x).all() for _, x in pool):
+        pool.append((start_cost, start.copy()))
+        pool.sort(key=lambda entry: entry[0])
     part: dict[str, Any] = {}
     first_budget = replace(budget, work=int(FIRST_SHARE * budget.work))
     tabu_search(instance, start, first_budget, part, pool=pool, pool_size=POOL)
