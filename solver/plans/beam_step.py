@@ -245,18 +245,32 @@ def expand(
         if last_width > 0:
             _select(idx_last, c_opt, n_lastc, last_width, keep, a, cut_bound, heap)
         s = e
-    kept = keep[:n_child]
-    parent = c_parent[:n_child][kept]
-    return (
-        parent,
-        c_pay[:n_child][kept],
-        f_acc[parent],
-        c_fsc[:n_child][kept],
-        c_B[:n_child][kept],
-        c_v[:n_child][kept],
-        c_s[:n_child][kept],
-        any_move,
-    )
+    # the kept children, in order, copied out in one pass (with seven boolean-mask copies
+    # the step took 1.19x as long: 120 recorded calls, the same arrays out)
+    m = 0
+    for k in range(n_child):
+        if keep[k]:
+            m += 1
+    parent = np.empty(m, np.int64)
+    o_pay = np.empty(m, np.int64)
+    o_acc = np.empty(m, f_acc.dtype)
+    o_fsc = np.empty(m, np.int64)
+    o_B = np.empty(m, np.int64)
+    o_v = np.empty(m)
+    o_s = np.empty(m)
+    r = 0
+    for k in range(n_child):
+        if keep[k]:
+            pk = c_parent[k]
+            parent[r] = pk
+            o_pay[r] = c_pay[k]
+            o_acc[r] = f_acc[pk]
+            o_fsc[r] = c_fsc[k]
+            o_B[r] = c_B[k]
+            o_v[r] = c_v[k]
+            o_s[r] = c_s[k]
+            r += 1
+    return parent, o_pay, o_acc, o_fsc, o_B, o_v, o_s, any_move
 
 
 @njit(cache=True)

@@ -50,6 +50,7 @@ custom's bound also bounds step.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -360,8 +361,10 @@ class _Moves:
     codes: int
 
 
+@lru_cache(maxsize=64)
 def _phase_moves(G: int, K: int) -> _Moves:
-    """:class:`_Moves` for a grid of G amounts and at most K phases."""
+    """:class:`_Moves` for a grid of G amounts and at most K phases (built once per (G, K)
+    in a process and shared by every search: nothing writes to its tables)."""
     nA = G + 1  # actions: the grid amounts, then the holiday
     gi = np.arange(nA)[None, None, None, :]
     gg = (np.arange(G + 1) - 1)[None, None, :, None]  # current amount, -1 = none yet
