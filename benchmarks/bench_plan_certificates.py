@@ -10,7 +10,10 @@ Reported per run: certified-gap distribution of the recommended plans (share wit
 0.1 %, count above 1 %, proven-optimal share, p50 / p90 / max), throughput
 (accounts/s, wall, ``--jobs``), CPU milliseconds per account (user + system, this
 process and its workers; the system part also on its own), and single-account
-``plan_options`` p50 / p95 latency; and, outside all the timings, the start-up cost: CPU
+``plan_options`` p50 / p95 latency, affordability evaluations per account (elements
+through ``ModelKernel.afford`` on the first 256 accounts in one process, outside the
+timings: the search's work, independent of the machine's load; ``-`` for a revision
+without the kernel); and, outside all the timings, the start-up cost: CPU
 seconds of importing the package, of its first ``plan_options`` call, and of that call's
 warm-up (its CPU minus the same account's second call: compiled kernels built or loaded
 from numba's cache, first-call caches), then of a 64-account ``plan_portfolio`` in the
@@ -101,6 +104,27 @@ for acc in accounts:
     plan_options(acc)
     times.append(time.perf_counter() - s)
 times.sort()
+# affordability evaluations (elements through the model kernel's afford: normal-CDF
+# values) per account of a portfolio run: a measure of the search's work that does not
+# depend on the machine's load; counted in this process (jobs=1, outside the timings) on
+# the first accounts, as the workers of the timed run cannot report back
+afford_per_account = None
+try:
+    from solver.core.model import ModelKernel
+except ImportError:  # a revision without the model kernel
+    ModelKernel = None
+if ModelKernel is not None:
+    plain_afford = ModelKernel.afford
+    counted = [0]
+    def afford(self, *args, **kwargs):
+        out = plain_afford(self, *args, **kwargs)
+        counted[0] += out.size
+        return out
+    ModelKernel.afford = afford
+    head = frame.head(min(n, 256))
+    plan_portfolio(head, jobs=1, batch_size=64)
+    ModelKernel.afford = plain_afford
+    afford_per_account = counted[0] / len(head)
 print(json.dumps({
     "accounts": n,
     "recommended": int(len(rec)),
@@ -121,6 +145,7 @@ print(json.dumps({
     "first_plan_cpu_s": cpu_first,
     "warm_up_cpu_s": cpu_first - cpu_second,
     "warm_up_batch_cpu_s": cpu_batch,
+    "afford_per_account": afford_per_account,
 }))
 """
 
@@ -209,12 +234,14 @@ def main(argv: list[str] | None = None) -> int:
         ("first plan CPU s (not timed)", "first_plan_cpu_s", "{:.2f}"),
         ("  of which warm-up", "warm_up_cpu_s", "{:.2f}"),
         ("64-account warm-up CPU s", "warm_up_batch_cpu_s", "{:.2f}"),
+        ("afford evaluations/account", "afford_per_account", "{:,.0f}"),
     ]
     names = list(results)
     print(f"plan certificates and speed, {n:,} generated accounts (seed {args.seed})")
     print(f"{'':28}" + "".join(f"{name:>22}" for name in names))
     for label, key, fmt in rows:
-        print(f"{label:28}" + "".join(f"{fmt.format(results[k][key]):>22}" for k in names))
+        cells = [results[k].get(key) for k in names]
+        print(f"{label:28}" + "".join(f"{'-' if v is None else fmt.format(v):>22}" for v in cells))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     cur = results["current"]

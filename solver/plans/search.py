@@ -50,6 +50,7 @@ custom's bound also bounds step.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -179,6 +180,20 @@ def interest_cents(balance: np.ndarray, rate_units: np.ndarray) -> np.ndarray:
             b, ru = int(balance.flat[i]), int(rate_units.flat[i])
             out.flat[i] = (2 * b * ru + _MONTHLY_DEN) // (2 * _MONTHLY_DEN)
     return out
+
+
+def grid_cents(amounts: np.ndarray, grid: int) -> np.ndarray:
+    """Non-negative amounts (currency units) in integer cents on the money grid of ``grid``
+    units per currency unit (:func:`solver.core.currency.money_grid`: 100 hundredths, 1
+    whole yen), rounded half-up to the grid as the schedules round them
+    (:func:`solver.core.amortisation.to_cents`); −1 where an amount is missing (NaN).
+
+    The search's one conversion into cents: the opening balances, the payment grid (on
+    the rounding unit, so on the grid already) and the seeds' payments."""
+    with np.errstate(invalid="ignore"):
+        units = np.floor(np.asarray(amounts, dtype=float) * grid + 0.5 + 1e-9)
+    on = CENTS_PER_UNIT // grid
+    return np.where(np.isfinite(units), units * on, -1).astype(np.int64)
 
 
 # --------------------------------------------------------------------------------------
@@ -346,8 +361,10 @@ class _Moves:
     codes: int
 
 
+@lru_cache(maxsize=64)
 def _phase_moves(G: int, K: int) -> _Moves:
-    """:class:`_Moves` for a grid of G amounts and at most K phases."""
+    """:class:`_Moves` for a grid of G amounts and at most K phases (built once per (G, K)
+    in a process and shared by every search: nothing writes to its tables)."""
     nA = G + 1  # actions: the grid amounts, then the holiday
     gi = np.arange(nA)[None, None, None, :]
     gg = (np.arange(G + 1) - 1)[None, None, :, None]  # current amount, -1 = none yet
@@ -378,25 +395,29 @@ def _phase_moves(G: int, K: int) -> _Moves:
 
 
 def _search_actions(
-    ctx: PlanContext, amounts: np.ndarray, holiday: np.ndarray, hazards: np.ndarray
+    ctx: PlanContext, amt_c: np.ndarray, holiday: np.ndarray, hazards: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The actions in cents: payment ``pay_c`` (n, A; the holiday last, 0), the month's
     cap with its tolerance ``cap_c`` (n, H; −1 where nothing is affordable), whether an
     action is allowed ``act_ok`` (H, n, A), and per month and (account, action) the value
     per unit of survival, the recovery weight and the survival ``act_vals`` (H, n·A, 3).
-    ``hazards``: :func:`solver.plans.bounds.action_hazards` of ``amounts`` (the grid is on
-    the cent, so they are the hazards of the amounts in cents)."""
+    ``amt_c``: the grid amounts in cents (:func:`grid_cents`; −1 where missing).
+    ``hazards``: :func:`solver.plans.bounds.action_hazards` of the amounts (the grid is on
+    the money grid, so they are the hazards of the amounts in cents)."""
     n, H = len(ctx), ctx.horizon
-    G = amounts.shape[1]
-    amt_c = np.where(np.isfinite(amounts), np.round(amounts * 100), -1).astype(np.int64)
+    G = amt_c.shape[1]
     pay_c = np.concatenate([np.maximum(amt_c, 0), np.zeros((n, 1), np.int64)], axis=1)
     cap = ctx.cap
     cap_c = np.where(
-        np.isfinite(cap), np.floor(cap * (1 + CAP_TOL) * 100 + CAP_TOL * 100 + 1e-6), -1
+        np.isfinite(cap),
+        np.floor(cap * (1 + CAP_TOL) * CENTS_PER_UNIT + CAP_TOL * CENTS_PER_UNIT + 1e-6),
+        -1,
     ).astype(np.int64)
     h_act = hazards.transpose(2, 0, 1)  # (H, n, A)
     q_act = np.ascontiguousarray(1.0 - h_act)
-    pv_act = np.ascontiguousarray(ctx.discount[:, None, None] * q_act * (pay_c / 100.0)[None])
+    pv_act = np.ascontiguousarray(
+        ctx.discount[:, None, None] * q_act * (pay_c / CENTS_PER_UNIT)[None]
+    )
     rc_act = np.ascontiguousarray(ctx.discount_lag[:, None, None] * h_act)
     act_ok = np.concatenate(
         [
@@ -475,22 +496,21 @@ def _solve_runs(
         )
     V, T_tail, U100, inv_w100, lo100, inv_wt100 = _table_views(tables, n)
     moves = _phase_moves(amounts.shape[1], pol.max_payment_levels)
-    pay_c, cap_c, act_ok, act_vals = _search_actions(ctx, amounts, holiday, hazards)
+    # the one conversion into cents on the policy currency's money grid (whole yen for
+    # JPY: balances and interest on it, as solver.core.amortisation builds the schedules)
+    grid = money_grid(pol.currency)
+    on = CENTS_PER_UNIT // grid
+    amt_c = grid_cents(amounts, grid)
+    pay_c, cap_c, act_ok, act_vals = _search_actions(ctx, amt_c, holiday, hazards)
     last_cap = _last_phase_reach(ctx, pay_c)
     rate_units = np.round(ctx.fields["annual_rate"] * _RATE_SCALE).astype(np.int64)
     rate_f = rate_units.astype(float) / _MONTHLY_DEN
     disc, disc_lag = ctx.discount, ctx.discount_lag
     acc_all = np.arange(n)
-    B0c = np.round(ctx.balance * 100).astype(np.int64)
-    # a coarser money grid (whole yen): balances and interest on it, as the schedules
-    # are built (solver.core.amortisation; the balance rounded half-up like to_cents)
-    grid = money_grid(pol.currency)
-    on = CENTS_PER_UNIT // grid
-    if on > 1:
-        B0c = np.floor(ctx.balance * grid + 0.5 + 1e-9).astype(np.int64) * on
-    root_bound = bound_at(tables, acc_all, 0, B0c / 100.0)
+    B0c = grid_cents(ctx.balance, grid)
+    root_bound = bound_at(tables, acc_all, 0, B0c / CENTS_PER_UNIT)
 
-    start, inc_path = _seed_incumbents(ctx, seeds, amounts, holiday, increasing)
+    start, inc_path = _seed_incumbents(ctx, seeds, amt_c, holiday, increasing)
     if floor is not None:  # only plans above the floor: a seed below it is no incumbent
         below = np.flatnonzero(floor >= start)
         start[below] = floor[below]
@@ -515,13 +535,13 @@ def _solve_runs(
             break
         expanded += f_acc.size
         owed = _owed_cents(f_B, f_acc, rate_f, rate_units, on)
-        rec = ctx.kernel.recovery(f_acc, f_B / 100.0, t)
+        rec = ctx.kernel.recovery(f_acc, f_B / CENTS_PER_UNIT, t)
         # ---- clearing payments (end the plan this month) ----
         ci = clearing_rows(
             owed, f_acc, f_fam_sc, cap_cT[t], moves.not_last, moves.amount, pay_c, moves.codes
         )
         if ci.size:
-            hc = ctx.kernel.hazard(f_acc.take(ci), owed.take(ci) / 100.0, t)
+            hc = ctx.kernel.hazard(f_acc.take(ci), owed.take(ci) / CENTS_PER_UNIT, t)
             offer_clearing(
                 ci, f_acc, f_v, f_s, owed, hc, rec, disc[t], disc_lag[t], t,
                 inc.value, inc.threshold, inc.month, inc.state, inc.final,
@@ -552,27 +572,29 @@ def _table_views(tables: tuple[np.ndarray, ...], n: int) -> tuple[np.ndarray, ..
     1 / spacing, plus the tail table's 1 / spacing (n,)."""
     V, w, U, lo = tables[:4]
     T_tail = tables[4] if len(tables) == 6 else np.zeros((0, 1, 1, 2), np.float32)
-    U100 = np.ascontiguousarray(U.T) * 100.0
-    inv_w100 = np.ascontiguousarray(1.0 / (w.T * 100.0))
-    lo100 = np.ascontiguousarray(lo.T * 100.0)
-    inv_wt100 = np.zeros(n) if len(tables) != 6 else 1.0 / (tables[5] * 100.0)
+    cents = float(CENTS_PER_UNIT)
+    U100 = np.ascontiguousarray(U.T) * cents
+    inv_w100 = np.ascontiguousarray(1.0 / (w.T * cents))
+    lo100 = np.ascontiguousarray(lo.T * cents)
+    inv_wt100 = np.zeros(n) if len(tables) != 6 else 1.0 / (tables[5] * cents)
     return np.ascontiguousarray(V), T_tail, U100, inv_w100, lo100, inv_wt100
 
 
 def _seed_incumbents(
     ctx: PlanContext,
     seeds: list[list[tuple[np.ndarray, np.ndarray]]] | None,
-    amounts: np.ndarray,
+    amt_c: np.ndarray,
     holiday: np.ndarray,
     increasing: bool | np.ndarray,
 ) -> tuple[np.ndarray, list[np.ndarray | None]]:
     """Value and payment path of each account's best qualifying seed (:func:`seed_values`;
-    −inf and ``None`` where none qualifies): the search's first incumbents."""
+    −inf and ``None`` where none qualifies): the search's first incumbents. ``amt_c``:
+    the grid in cents (:func:`grid_cents`)."""
     n = len(ctx)
     start = np.full(n, -np.inf)
     inc_path: list[np.ndarray | None] = [None] * n
     if seeds is not None:
-        values = seed_values(ctx, seeds, amounts, holiday, increasing)
+        values = seed_values(ctx, seeds, amt_c, holiday, increasing)
         for i, lst in enumerate(seeds):
             for (pay, _), val in zip(lst, values[i], strict=True):
                 if val > start[i]:
@@ -657,14 +679,14 @@ def _backtrack_all(
     else:
         parent = paid = np.zeros(0, np.int64)
     pays = backtrack(parent, paid, start, state_id, final_cents, t)
-    cny = pays.astype(float) / 100.0
+    cny = pays.astype(float) / CENTS_PER_UNIT
     return [cny[r, : int(k) + 1].copy() for r, k in enumerate(t.tolist())]
 
 
 def seed_values(
     ctx: PlanContext,
     seeds: list[list[tuple[np.ndarray, np.ndarray]]],
-    amounts: np.ndarray,
+    amt_c: np.ndarray,
     holiday: np.ndarray,
     increasing: bool | np.ndarray,
 ) -> list[list[float]]:
@@ -672,7 +694,7 @@ def seed_values(
 
     A seed is ``(payments, exposures)`` of a cent-exact schedule at the contract rate on
     the account's full balance. It qualifies when its non-final payments are grid
-    amounts, its zero months form a leading holiday of at most ``holiday``
+    amounts (``amt_c``, the grid in cents: :func:`grid_cents`), its zero months form a leading holiday of at most ``holiday``
     months, (for ``step``) its phases never go down, and it passes the policy caps.
     """
     out: list[list[float]] = [[-np.inf] * len(lst) for lst in seeds]
@@ -691,7 +713,7 @@ def seed_values(
         P[r, :T] = np.asarray(pay, float)[:T]
         E[r, :T] = np.asarray(exp, float)[:T]
     acc = np.array([i for i, _ in rows])
-    cents = np.round(P * 100).astype(np.int64)
+    cents = grid_cents(P, money_grid(ctx.policy.currency))
     # the seed opens on the balance rounded to the money grid: within half a grid step
     # (half a cent; half a yen for JPY, whose balances may come in with sen)
     half, _ = grid_slack(ctx)
@@ -703,7 +725,7 @@ def seed_values(
     ok &= (zero == (j < n_zero[:, None])).all(axis=1)  # zeros only as a leading holiday
     ok &= n_zero <= holiday[acc]
     paid = body & (cents > 0)
-    grid_c = np.where(np.isfinite(amounts), np.round(amounts * 100), -1).astype(np.int64)[acc]
+    grid_c = amt_c[acc]
     on_grid = (cents[:, :, None] == grid_c[:, None, :]).any(axis=2)
     ok &= ~(paid & ~on_grid).any(axis=1)
     rising = np.broadcast_to(np.asarray(increasing, dtype=bool), (len(seeds),))[acc]
