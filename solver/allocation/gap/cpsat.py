@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -118,23 +119,7 @@ def solve_cpsat(
     for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
         model.add_exactly_one(x[a:b])
     # Capacity of each own row (team minutes / agent capacity).
-    rows = problem.row_of[opt_idx]
-    order = np.argsort(rows, kind="stable")
-    r_sorted = rows[order]
-    bounds = np.r_[0, np.flatnonzero(np.diff(r_sorted)) + 1, r_sorted.size]
-    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        if a == b:
-            continue
-        row = int(r_sorted[a])
-        if row < 0:
-            continue
-        idx = order[a:b]
-        if int_w[idx].sum() <= int_caps[row]:
-            continue  # cannot bind
-        model.add(
-            cp_model.LinearExpr.weighted_sum([x[i] for i in idx.tolist()], int_w[idx].tolist())
-            <= int(int_caps[row])
-        )
+    _add_row_capacities(model, x, problem.row_of[opt_idx], int_w, int_caps)
     # Global rows (budget): one constraint each.
     for g in range(problem.global_capacity.size):
         gw = problem.global_weight[g]
@@ -181,6 +166,31 @@ def solve_cpsat(
     if status == cp_model.INFEASIBLE:
         return CpOutcome(name, None, math.inf, time.perf_counter() - t0, det)
     return CpOutcome(name, None, -math.inf, time.perf_counter() - t0, det)
+
+
+def _add_row_capacities(
+    model: Any, x: list, rows: np.ndarray, int_w: np.ndarray, int_caps: np.ndarray
+) -> None:
+    """One capacity constraint per own row that can bind (``rows``: each pair's row, -1 for
+    none; integer weights and capacities)."""
+    from ortools.sat.python import cp_model
+
+    order = np.argsort(rows, kind="stable")
+    r_sorted = rows[order]
+    bounds = np.r_[0, np.flatnonzero(np.diff(r_sorted)) + 1, r_sorted.size]
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        if a == b:
+            continue
+        row = int(r_sorted[a])
+        if row < 0:
+            continue
+        idx = order[a:b]
+        if int_w[idx].sum() <= int_caps[row]:
+            continue  # cannot bind
+        model.add(
+            cp_model.LinearExpr.weighted_sum([x[i] for i in idx.tolist()], int_w[idx].tolist())
+            <= int(int_caps[row])
+        )
 
 
 def stopped_by_clock(out: CpOutcome, det_limit: float) -> bool:

@@ -256,13 +256,8 @@ def solve_assignment(
     )
     run.bound = max(run.bound, dual.bound)
     if dual.bound == math.inf:
-        return run.finish(
-            None,
-            math.inf,
-            Status.INFEASIBLE,
-            "lagrangian",
-            "no job–option pair is allowed for some job",
-        )
+        message = "no job–option pair is allowed for some job"
+        return run.finish(None, math.inf, Status.INFEASIBLE, "lagrangian", message)
     _greedy(run, allowed, dual)
     if small and time.perf_counter() < run.deadline:
         if lns:
