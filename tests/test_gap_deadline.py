@@ -62,7 +62,7 @@ _FIRST_SOLVE = r"""
 import json, sys, time
 import numpy as np
 sys.path.insert(0, "tests")
-from slow_clock import FastClock
+from slow_clock import slow_down
 import pytest
 from solver.allocation.gap.solve import solve_gap
 rng = np.random.default_rng(0)
@@ -72,13 +72,7 @@ capacity = np.full(3, int(resource.sum() / 3 * 0.5))
 # the solver's clock runs FACTOR times faster than the real one: a machine that much slower
 # (or loaded) as the solver sees it
 with pytest.MonkeyPatch.context() as mp:
-    import importlib, pkgutil
-    import solver.allocation.gap as core
-    clock = FastClock(FACTOR)
-    for info in pkgutil.iter_modules(core.__path__, core.__name__ + "."):
-        module = importlib.import_module(info.name)
-        if hasattr(module, "time"):
-            mp.setattr(module, "time", clock)
+    slow_down(mp, FACTOR)
     result = solve_gap(cost, resource, capacity, time_limit=LIMIT, workers=1)
 print(json.dumps({"runtime": result.runtime, "status": result.status.name,
                   "method": result.method}))

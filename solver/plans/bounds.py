@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from solver.core.currency import money_grid
 from solver.plans.bound_dp import NEG as _NEG
 from solver.plans.bound_dp import NEG_CUT as _NEG_CUT
 from solver.plans.bound_dp import (
@@ -31,7 +30,7 @@ from solver.plans.bound_dp import (
     clearing_points,
     fill_rows,
 )
-from solver.plans.context import CAP_TOL, PlanContext, hazard
+from solver.plans.context import CAP_TOL, PlanContext, grid_of, hazard
 
 
 def bound_tables(
@@ -235,7 +234,7 @@ def grid_slack(ctx: PlanContext) -> tuple[float, float]:
     tables' rounding slack; one step a month is their margin for it (``U``, the node
     bands). ``0.5 / 100`` and ``1 / 100`` are exactly the literals 0.005 and 0.01, so
     hundredths currencies get the very numbers they had before (byte-identical)."""
-    grid = money_grid(ctx.policy.currency)
+    grid = grid_of(ctx)
     return 0.5 / grid, 1.0 / grid
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from solver.core.schedule import Schedule
 from solver.domain import OFFERED_FAMILIES, Status
 from solver.plans.bounds import action_hazards, bound_at, bound_tables
-from solver.plans.context import PlanContext
+from solver.plans.context import PlanContext, grid_of
 from solver.plans.families import (
     MODE_NAMES,
     Candidates,
@@ -32,7 +32,6 @@ from solver.plans.families import (
     waterfall_candidates,
 )
 from solver.plans.schedules import (
-    grid_of,
     level_schedule,
     path_schedule,
     payment_levels,
@@ -97,16 +96,21 @@ def family_choices(
 def any_offered_feasible(ctx: PlanContext, search: SearchParams) -> list[bool]:
     """Per account, whether :func:`family_choices` finds a feasible offered plan -- the
     same answer, cheaper: the level families are solved first, and custom and step (the
-    payment-grid search, the costly part) only for the accounts without a feasible level
+    payment-grid search, the costly part) run only when some account has no feasible level
     plan (a level family's choice does not depend on the later ones)."""
     n = len(ctx)
     out: list[list[Choice]] = [[] for _ in range(n)]
     _, seeds, extra_amounts = _level_choices(ctx, False, out)
-    found = [any(c.feasible and c.family in OFFERED_FAMILIES for c in chs) for chs in out]
+    found = [_offered_feasible(chs) for chs in out]
     if all(found):
         return found
     _run_choices(ctx, search, False, out, seeds, extra_amounts)
-    return [any(c.feasible and c.family in OFFERED_FAMILIES for c in chs) for chs in out]
+    return [_offered_feasible(chs) for chs in out]
+
+
+def _offered_feasible(choices: list[Choice]) -> bool:
+    """Whether any of an account's choices is a feasible plan of an offered family."""
+    return any(c.feasible and c.family in OFFERED_FAMILIES for c in choices)
 
 
 def _level_choices(

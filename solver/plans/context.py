@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from solver.core.currency import money_grid
 from solver.core.model import AccountParams, BehaviourModelProtocol, ModelKernel
 from solver.core.policy import Policy
 from solver.engines.heap import keep_heap
@@ -133,6 +134,11 @@ class PlanContext:
     @property
     def monthly_rate(self) -> np.ndarray:
         return self.fields["annual_rate"] / 12.0
+
+
+def grid_of(ctx: PlanContext) -> int:
+    """The money grid of the context's policy currency (:func:`money_grid`)."""
+    return money_grid(ctx.policy.currency)
 
 
 def build_context(

@@ -65,7 +65,7 @@ from solver.core.schedule import Schedule
 from solver.domain import DEFAULT_CURRENCY, OFFERED_FAMILIES, Status
 from solver.errors import InfeasibleError
 from solver.plans.choices import Choice, family_choices
-from solver.plans.context import PlanContext, context_from_account
+from solver.plans.context import PlanContext, context_from_account, grid_of
 from solver.plans.explain import (
     binding_constraints,
     customer_choice_text,
@@ -75,7 +75,7 @@ from solver.plans.explain import (
     recommendation_text,
 )
 from solver.plans.metrics import METRICS, plan_metrics
-from solver.plans.schedules import grid_of, schedule_levels
+from solver.plans.schedules import schedule_levels
 from solver.plans.search import SearchParams
 from solver.plans.terms import PlanTerms
 

@@ -19,16 +19,10 @@ import numpy as np
 from numba import njit
 
 from solver.core.amortisation import level_plan, schedule_from_payments, to_cents
-from solver.core.currency import money_grid
 from solver.core.schedule import CENTS_PER_UNIT, Schedule
 from solver.domain import DeferralMode
 from solver.plans.context import CAP_TOL, PlanContext
 from solver.plans.families import MODE_NAMES, Candidates
-
-
-def grid_of(ctx: PlanContext) -> int:
-    """The money grid of the context's policy currency (:func:`money_grid`)."""
-    return money_grid(ctx.policy.currency)
 
 
 def level_schedule(cand: Candidates, i: int, unit: float, grid: int = CENTS_PER_UNIT) -> Schedule:

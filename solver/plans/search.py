@@ -66,7 +66,7 @@ from solver.plans.beam_step import (
     owed_cents,
 )
 from solver.plans.bounds import action_hazards, bound_at, bound_tables, grid_slack
-from solver.plans.context import CAP_TOL, PlanContext, feasible_paths, npv, phases
+from solver.plans.context import CAP_TOL, PlanContext, feasible_paths, grid_of, npv, phases
 
 _RATE_SCALE = 10**12
 _MONTHLY_DEN = 12 * _RATE_SCALE
@@ -439,7 +439,7 @@ def _last_phase_reach(ctx: PlanContext, pay_c: np.ndarray) -> np.ndarray:
     n, H = len(ctx), ctx.horizon
     r_m = ctx.monthly_rate
     left = (H - 1 - np.arange(H) + 1).astype(float)  # months t+1 … H-1, plus one of slack
-    step_c = float(CENTS_PER_UNIT // money_grid(ctx.policy.currency))  # a grid step, cents
+    step_c = float(CENTS_PER_UNIT // grid_of(ctx))  # a grid step, cents
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         annuity = np.where(
             r_m[None, :] > 0,
@@ -713,7 +713,7 @@ def seed_values(
         P[r, :T] = np.asarray(pay, float)[:T]
         E[r, :T] = np.asarray(exp, float)[:T]
     acc = np.array([i for i, _ in rows])
-    cents = grid_cents(P, money_grid(ctx.policy.currency))
+    cents = grid_cents(P, grid_of(ctx))
     # the seed opens on the balance rounded to the money grid: within half a grid step
     # (half a cent; half a yen for JPY, whose balances may come in with sen)
     half, _ = grid_slack(ctx)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from solver.core.schema import MAX_PROBLEMS
 from solver.core.sources import BookSource
 from solver.core.tables import TableSource, read_table
 from solver.errors import InputError
@@ -28,8 +29,6 @@ __all__ = [
     "shown",
     "source_label",
 ]
-
-MAX_PROBLEMS = 50
 
 
 def source_label(path: TableSource) -> str:

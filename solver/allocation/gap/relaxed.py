@@ -43,11 +43,12 @@ import numpy as np
 from solver.allocation.gap.budget import KNAPSACK_CELLS_PER_SECOND, TABU_WORK_PER_SECOND
 from solver.allocation.gap.knapsack import knapsack_bound
 from solver.allocation.gap.problem import AssignmentProblem
-from solver.allocation.gap.relink import elite_search
+from solver.allocation.gap.relink import POOL, elite_search
 from solver.allocation.gap.tabu import (
     TABU_COUNTERS,
     SearchBudget,
     TabuInstance,
+    add_counters,
     tabu_search,
     to_pool,
 )
@@ -63,8 +64,6 @@ START_SHARE = 0.6
 FROM = 0.3
 #: Relaxation solutions kept while the ascent runs (thinned to every other one past it).
 KEEP = 1024
-#: Elite assignments kept in the pool.
-POOL = 8
 
 
 class _Collect:
@@ -109,10 +108,8 @@ def _fixed_search(
     problem = instance.problem
     free = np.flatnonzero(~once)
     fixed = np.flatnonzero(once)
-    rows = problem.row_of[start[fixed]]
     weight = problem.weight if problem.weight.shape[1] == 1 else problem.weight[:, free]
-    fixed_weight = problem.weight[start[fixed], fixed if problem.weight.shape[1] > 1 else 0]
-    used = np.bincount(rows[rows >= 0], fixed_weight[rows >= 0], problem.capacity.size)
+    used = problem.row_usage_of(start, fixed)
     sub = AssignmentProblem(
         cost=problem.cost[:, free],
         weight=weight,
@@ -178,8 +175,7 @@ def relaxation_search(
                 part,
                 pool,
             )
-            for key in TABU_COUNTERS:
-                totals[key] += part[key]
+            add_counters(totals, part)
             if part["tabu_wall_stop"]:
                 wall_stop = True
                 break
@@ -188,8 +184,7 @@ def relaxation_search(
     if not wall_stop and rest > 0 and pool[0][0] > budget.target:
         part = {}
         best = elite_search(instance, best, replace(budget, work=rest), part, pool=pool)
-        for key in TABU_COUNTERS:
-            totals[key] += part[key]
+        add_counters(totals, part)
         wall_stop = bool(part["tabu_wall_stop"])
         totals["tabu_relinks"] = part["tabu_relinks"]
     stats.update(

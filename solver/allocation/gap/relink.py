@@ -20,7 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from solver.allocation.gap.tabu import TABU_COUNTERS, SearchBudget, TabuInstance, tabu_search
+from solver.allocation.gap.tabu import (
+    TABU_COUNTERS,
+    SearchBudget,
+    TabuInstance,
+    add_counters,
+    tabu_search,
+)
 
 __all__ = ["elite_search"]
 
@@ -72,8 +78,7 @@ def elite_search(
         middle[moved] = second[moved]
         rounds = replace(budget, work=per_round, seed=budget.seed + round_ + 1)
         tabu_search(instance, middle, rounds, part, pool=pool, pool_size=POOL)
-        for key in totals:
-            totals[key] += part[key]
+        add_counters(totals, part)
         wall_stop = bool(part["tabu_wall_stop"])
         relinks += 1
     stats.update(totals, tabu_relinks=relinks, tabu_wall_stop=wall_stop)

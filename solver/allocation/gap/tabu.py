@@ -52,10 +52,24 @@ from solver.allocation.gap.ejection import (
 )
 from solver.allocation.gap.problem import AssignmentProblem
 
-__all__ = ["TABU_COUNTERS", "SearchBudget", "TabuInstance", "tabu_search", "to_pool"]
+__all__ = [
+    "TABU_COUNTERS",
+    "SearchBudget",
+    "TabuInstance",
+    "add_counters",
+    "tabu_search",
+    "to_pool",
+]
 
 #: The stats a tabu search counts (a search built of several runs adds them up).
 TABU_COUNTERS = ("tabu_work", "tabu_iterations", "tabu_improvements", "tabu_wall_s")
+
+
+def add_counters(totals: dict[str, Any], part: dict[str, Any]) -> None:
+    """Add one search's counters (``TABU_COUNTERS``) into a search's running ``totals``."""
+    for key in TABU_COUNTERS:
+        totals[key] += part[key]
+
 
 #: Relative change of the penalty multiplier ``μ`` after each move.
 OSCILLATION = 0.02
