@@ -64,12 +64,15 @@ def payment_probability(portfolio: Any, catalogue: Catalogue) -> np.ndarray:
     period: the tier × bucket table, raised on the account's preferred channel (capped)."""
     tier = np.clip(label_codes(portfolio["tier"], TIERS), 0, 4)
     bucket = np.clip(label_codes(portfolio["dpd_bucket"], BUCKETS), 0, 4)
-    preferred = text_column(portfolio, "preferred_channel")
+    # the preferred channel as a position among the treatments' channels (one pass over
+    # the text column, not one comparison of a million strings per treatment)
+    channels = sorted({t.channel for t in catalogue.treatments if t.channel})
+    preferred = _positions(text_column(portfolio, "preferred_channel"), channels)
     out = np.zeros((len(catalogue.treatments), len(portfolio)))
     for t_idx, t in enumerate(catalogue.treatments):
         prob = t.pay_prob[tier, bucket]
         if t.channel:
-            match = preferred == t.channel
+            match = preferred == channels.index(t.channel)
             prob = np.where(
                 match,
                 np.minimum(prob * (1 + catalogue.preferred_channel_uplift), catalogue.max_pay_prob),
@@ -77,6 +80,14 @@ def payment_probability(portfolio: Any, catalogue: Catalogue) -> np.ndarray:
             )
         out[t_idx] = prob
     return out
+
+
+def _positions(values: np.ndarray, labels: list[str]) -> np.ndarray:
+    """Position of each value in ``labels`` (``-1`` for any other value), by one hash
+    lookup per value."""
+    import pandas as pd
+
+    return pd.Index(labels, dtype=object).get_indexer(values)
 
 
 def due_basis(portfolio: Any) -> np.ndarray:

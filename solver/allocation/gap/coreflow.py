@@ -49,6 +49,7 @@ importing the solver runs no solve.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -56,7 +57,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from solver.allocation.gap.budget import FLOW_ARCS_PER_SECOND
 from solver.allocation.gap.flow import FORBIDDEN as _FORBIDDEN
 from solver.allocation.gap.flow import (
     node_table,
@@ -68,7 +68,7 @@ from solver.allocation.gap.flow import (
 )
 from solver.allocation.gap.problem import AssignmentProblem
 
-__all__ = ["CoreFlowResult", "core_flow_seconds", "solve_core_flow"]
+__all__ = ["CoreFlowResult", "core_flow_seconds", "solve_core_flow", "warm_pricing"]
 
 #: Jobs left in the core (not fixed to their best node) in the first round.
 CORE_JOBS = 150_000
@@ -81,12 +81,23 @@ ROW_CANDIDATES_MIN = 100
 ROW_CANDIDATES_MAX = 5_000
 #: Rounds of column generation (flow on the core, dual, pricing).
 CORE_ROUNDS = 6
-#: Rounds the work estimate counts on (measured 3 and 4 at 200,000 and 1,000,000 accounts).
+#: Rounds the work estimate counts on (measured 3 and 4 at 200,000 and 1,000,000 accounts
+#: from a converged sample dual; 12 and not converged from a 50-iteration one, see
+#: :data:`solver.allocation.gap.solve.CORE_SAMPLE_SHARE`).
 CORE_ROUNDS_EXPECTED = 4
 #: Job–node cells per second of the compiled and vectorised passes (an estimate for the usual
-#: load of 3–5; at load 8–12 the whole core flow on 1,000,000 accounts × 27 nodes took 14.6 s
-#: (one round) to 19.9 s (three) of wall time against the 3.6 s this gives, 3 Dec 2026).
+#: load of 3–5). The set-up passes over the ``K × n`` option table and the ``n × (R + 1)``
+#: node table count ``SETUP_PASSES`` passes of the latter, a round of column generation
+#: ``ROUND_PASSES`` (the dual's two scans, the Lagrangian, the pricing, the core's mask).
 CORE_CELLS_PER_SECOND = 2.0e8
+SETUP_PASSES = 6
+ROUND_PASSES = 6
+#: Arcs per core job of a round's network (measured 2.6-3.0), and arcs of the core's
+#: min-cost flow solved per second: a core network is harder than the full flow's
+#: (:data:`~solver.allocation.gap.budget.FLOW_ARCS_PER_SECOND`): 1,000,000 accounts,
+#: 400,000-450,000 arcs in 1.5-2.2 s at load 4-7, 3 Dec 2026.
+CORE_ARCS_PER_JOB = 3
+CORE_ARCS_PER_SECOND = 2.5e5
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,13 +125,21 @@ class CoreFlowResult:
     stats: dict = field(default_factory=dict)
 
 
-def core_flow_seconds(options: int, jobs: int, rows: int) -> float:
-    """The work of :func:`solve_core_flow`, in seconds of the project machine, from the
-    problem's size (never timed): the passes over the job–option and job–node tables and
-    ``CORE_ROUNDS_EXPECTED`` flows on a core of about three arcs per core job."""
-    cells = options * jobs + 12 * (rows + 1) * jobs
-    arcs = CORE_ROUNDS_EXPECTED * 3 * min(jobs, CORE_JOBS)
-    return cells / CORE_CELLS_PER_SECOND + arcs / FLOW_ARCS_PER_SECOND
+def core_flow_seconds(
+    options: int, jobs: int, rows: int, rounds: int = CORE_ROUNDS_EXPECTED
+) -> float:
+    """The work of :func:`solve_core_flow` with ``rounds`` rounds of column generation, in
+    seconds of the project machine at its usual load, from the problem's size (never
+    timed): the set-up passes over the job–option and job–node tables, and per round its
+    passes over the node table and a flow on a core of ``CORE_ARCS_PER_JOB`` arcs per core
+    job."""
+    table = (rows + 1) * jobs
+    setup = (options * jobs + SETUP_PASSES * table) / CORE_CELLS_PER_SECOND
+    per_round = (
+        ROUND_PASSES * table / CORE_CELLS_PER_SECOND
+        + CORE_ARCS_PER_JOB * min(jobs, CORE_JOBS) / CORE_ARCS_PER_SECOND
+    )
+    return setup + max(1, rounds) * per_round
 
 
 @njit(cache=True)
@@ -157,6 +176,46 @@ def _rise(cost: np.ndarray, mu: np.ndarray, base: np.ndarray) -> np.ndarray:
             c = cost[j, b]
             out[b, j] = _FORBIDDEN if c >= _FORBIDDEN else c + mu[b] - base[j]
     return out
+
+
+@njit(cache=True)
+def _priced_out(
+    cost: np.ndarray, mu: np.ndarray, here: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs that price out, ``c_bj + μ_b − here_j < 0`` on a capacitated node ``b``,
+    grouped by node: the jobs of node ``b`` are ``jobs[start[b]:start[b + 1]]``, with their
+    values in ``rise`` (two passes; the ``(R + 1) × n`` table of :func:`_rise` is not
+    built)."""
+    n, r1 = cost.shape
+    start = np.zeros(r1 + 1, dtype=np.int64)
+    for j in range(n):
+        for b in range(r1 - 1):
+            c = cost[j, b]
+            if c < _FORBIDDEN and c + mu[b] - here[j] < 0:
+                start[b + 1] += 1
+    for b in range(r1):
+        start[b + 1] += start[b]
+    fill = start[:-1].copy()
+    jobs = np.empty(start[r1], dtype=np.int64)
+    rise = np.empty(start[r1], dtype=np.int64)
+    for j in range(n):
+        for b in range(r1 - 1):
+            c = cost[j, b]
+            if c < _FORBIDDEN and c + mu[b] - here[j] < 0:
+                jobs[fill[b]] = j
+                rise[fill[b]] = c + mu[b] - here[j]
+                fill[b] += 1
+    return start, jobs, rise
+
+
+@functools.cache
+def warm_pricing() -> None:
+    """Compile (or load) :func:`_priced_out`, once per process: the warm-up's tiny core flow
+    (:func:`solver.allocation.gap.warmup.warm`) is optimal in its first round and never
+    prices columns."""
+    _priced_out(
+        np.zeros((1, 2), dtype=np.int64), np.zeros(2, dtype=np.int64), np.ones(1, dtype=np.int64)
+    )
 
 
 @njit(cache=True)
@@ -231,7 +290,13 @@ def solve_core_flow(
     slots = np.asarray(slots, dtype=np.int64)
     start = np.r_[np.round(np.maximum(prices, 0.0) * unit * scale), 0.0].astype(np.int64)
     keep = _core(cost, start, slots, core_jobs)
-    stats: dict = {"core_rounds": 0, "core_jobs": [], "core_arcs": []}
+    stats: dict = {
+        "core_rounds": 0,
+        "core_jobs": [],
+        "core_arcs": [],
+        "core_round_objectives": [],
+        "core_round_bounds": [],
+    }
     best_bound, best_mu = -math.inf, np.zeros(r + 1, dtype=np.int64)
     jobs = np.arange(n)
     x = None
@@ -239,6 +304,7 @@ def solve_core_flow(
     stats["core_clock_stop"] = False
     last = 0.0
     for _ in range(max(1, rounds)):
+        # the longest round so far must fit (a later round's core is larger)
         if stats["core_rounds"] and time.perf_counter() + last > deadline:
             stats["core_clock_stop"] = True
             break
@@ -258,16 +324,16 @@ def solve_core_flow(
         if mu is None:  # cannot happen for an optimal core flow: stop with the bound as is
             break
         value = _lagrangian(cost, mu, slots)
+        stats["core_round_objectives"].append(int(cost[jobs, x].sum()) / scale)
+        stats["core_round_bounds"].append(value / scale)
         if value > best_bound:
             best_bound, best_mu = value, mu
         # pairs that price out under the core's prices join the core: per row, the jobs
         # that gain most by it, so that a row the core left empty fills
         here = cost[jobs, x] + mu[x]
-        before = int(keep.sum())
-        _row_candidates(keep, _rise(cost, mu, here), slots, negative_only=True)
-        if int(keep.sum()) == before:
+        if not _add_priced_out(keep, cost, mu, here, slots):
             break
-        last = time.perf_counter() - began
+        last = max(last, time.perf_counter() - began)
     stats["row_units"] = unit
     if x is None:
         return CoreFlowResult(None, best_bound / scale, False, best_mu / scale, stats)
@@ -298,7 +364,7 @@ def _core(cost: np.ndarray, mu: np.ndarray, slots: np.ndarray, core_jobs: int) -
     within = (ranked[chosen] - ranked[chosen, :1] <= delta) & (order[chosen] >= 0)
     rows, cols = np.nonzero(within)
     keep[chosen[rows], order[chosen[rows], cols]] = True
-    _row_candidates(keep, _rise(cost, mu, ranked[:, 0]), slots, negative_only=False)
+    _row_candidates(keep, _rise(cost, mu, ranked[:, 0]), slots)
     # a row its fixed jobs overfill frees them: they join the core with their two best nodes
     fixed = keep.sum(axis=1) == 1
     counts = np.bincount(order[fixed, 0], minlength=r1)[: r1 - 1]
@@ -311,21 +377,41 @@ def _core(cost: np.ndarray, mu: np.ndarray, slots: np.ndarray, core_jobs: int) -
     return keep
 
 
-def _row_candidates(
-    keep: np.ndarray, rise: np.ndarray, slots: np.ndarray, *, negative_only: bool
-) -> None:
-    """Add to ``keep``, per row, the jobs of smallest ``rise`` (row-major; the row's reduced
-    cost above the job's best or current node), ``ROW_CANDIDATES`` per slot within
-    ``[ROW_CANDIDATES_MIN, ROW_CANDIDATES_MAX]``; only those below zero with
-    ``negative_only`` (the pairs that price out)."""
+def _row_take(slots: int, n: int) -> int:
+    """Candidates a row of ``slots`` slots takes: ``ROW_CANDIDATES`` per slot within
+    ``[ROW_CANDIDATES_MIN, ROW_CANDIDATES_MAX]``, at most ``n``."""
+    return int(min(n, ROW_CANDIDATES_MAX, max(ROW_CANDIDATES_MIN, ROW_CANDIDATES * slots)))
+
+
+def _row_candidates(keep: np.ndarray, rise: np.ndarray, slots: np.ndarray) -> None:
+    """Add to ``keep``, per row, the :func:`_row_take` jobs of smallest ``rise`` (row-major;
+    the row's reduced cost above the job's best node)."""
     r1, n = rise.shape
-    limit = 0 if negative_only else _FORBIDDEN // 2
     for r in range(r1 - 1):
-        take = int(min(n, ROW_CANDIDATES_MAX, max(ROW_CANDIDATES_MIN, ROW_CANDIDATES * slots[r])))
+        take = _row_take(slots[r], n)
         row = rise[r]
         pick = np.argpartition(row, take - 1)[:take] if take < n else np.arange(n)
-        pick = pick[row[pick] < limit]
+        pick = pick[row[pick] < _FORBIDDEN // 2]
         keep[pick, r] = True
+
+
+def _add_priced_out(
+    keep: np.ndarray, cost: np.ndarray, mu: np.ndarray, here: np.ndarray, slots: np.ndarray
+) -> bool:
+    """Add to ``keep``, per row, the :func:`_row_take` pairs that price out most under ``mu``
+    (``here``: each job's reduced cost on its current node); whether any pair was new."""
+    n, r1 = cost.shape
+    start, jobs, rise = _priced_out(cost, mu, here)
+    added = False
+    for r in range(r1 - 1):
+        a, b = int(start[r]), int(start[r + 1])
+        take = _row_take(slots[r], n)
+        pick = jobs[a:b]
+        if b - a > take:
+            pick = pick[np.argpartition(rise[a:b], take - 1)[:take]]
+        added = added or not bool(keep[pick, r].all())
+        keep[pick, r] = True
+    return added
 
 
 def _flow_on(

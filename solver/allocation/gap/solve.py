@@ -56,7 +56,7 @@ from solver.allocation.gap.budget import (
     WORK_SAFETY,
     WorkClock,
 )
-from solver.allocation.gap.coreflow import core_flow_seconds, solve_core_flow
+from solver.allocation.gap.coreflow import core_flow_seconds, solve_core_flow, warm_pricing
 from solver.allocation.gap.cpsat import solve_cpsat, stopped_by_clock
 from solver.allocation.gap.dual import DualResult, lagrangian_dual
 from solver.allocation.gap.flow import TransportResult, row_units, solve_transport, unit_slots
@@ -92,6 +92,21 @@ SAMPLE_MIN_JOBS = 100_000
 SAMPLE_JOBS = 40_000
 # ... with this share of the Lagrangian phase's work (the rest refines on all jobs).
 SAMPLE_SHARE = 0.4
+# Before the core flow (transportation problems past FLOW_MAX_ARCS) the sample dual has this
+# share of the exact phases' work (WorkClock.room) instead: its prices choose the core, and a
+# core priced by a short ascent takes many more rounds of column generation. 1,000,000
+# generated accounts, 3 Dec 2026, load 4-7 (sample dual's iterations: wall of sample + core
+# flow, rounds): 50: 0.5 + 51 s, 12 rounds, not converged (gap 0.13 %); 100: 1.7 + 21.8 s, 5;
+# 200: 2.7 + 13.4 s, 4, optimal; 300: 4.8 + 8.4 s, 3, optimal; 654 (converged): 7.0 + 13.1 s,
+# 3, optimal. Before, the share of the paced dual budget gave 48 iterations at a 20-s limit.
+# CORE_SAMPLE_WALL: the wall window per second of that work (the rate is for load 3-5).
+CORE_SAMPLE_SHARE = 0.15
+CORE_SAMPLE_WALL = 2.0
+# Passes over the K × n option matrix that the phases after a core flow that proved nothing
+# take at least (the start prices' greedy, one dual step and its choice, the greedy's repair
+# and shift): they run only when that fits the wall clock left, else the core flow's
+# assignment and bound are the result (1,000,000 accounts at load 4: 11 s for them).
+AFTER_CORE_PASSES = 12
 # Swap local search evaluates all job pairs per round: only for up to this many jobs (the
 # ejection chains, which include swaps, take over on larger problems).
 SWAP_MAX_JOBS = 1_000
@@ -173,6 +188,7 @@ def solve_assignment(
     dual_method: str = "auto",
     gap_tolerance: float = 0.0,
     pricing: Any = None,
+    deadline: float | None = None,
 ) -> AssignmentResult:
     """Minimise an :class:`AssignmentProblem` with a proven bound (see :mod:`solver.allocation.gap`).
 
@@ -201,15 +217,21 @@ def solve_assignment(
     pricing
         Pricing-oracle factory of the dual's per-job step (see :func:`lagrangian_dual`); the
         Dask engine's runs on the workers and gives the same result.
+    deadline
+        An earlier hard stop (a ``time.perf_counter()`` value) than the limit's: a caller
+        whose own limit covers work around the solve (``allocate``) keeps the budgets of
+        ``time_limit`` (reproducible) and the wall clock it has left.
     """
     warm_gap_kernels()  # the one warm-up (compiled kernels, CP-SAT), before the clock
+    warm_pricing()  # ... and the core flow's column pricing, which its tiny flow never runs
     t0 = time.perf_counter()
     k, n = problem.cost.shape
     limit = max(0.0, float(time_limit))
+    wall = limit if deadline is None else max(0.0, min(limit, deadline - t0))
     run = Run(
         problem,
         t0,
-        limit - min(STOP_GUARD * limit, STOP_GUARD_MAX),  # the phases' hard stop
+        wall - min(STOP_GUARD * wall, STOP_GUARD_MAX),  # the phases' hard stop
         seed,
         workers,
         gap_tolerance,
@@ -246,10 +268,12 @@ def solve_assignment(
         # cheaper than the full dual and the greedy over a million jobs; when it proves
         # nothing, its assignment and bound stay and the usual phases follow (the dual
         # starting from the same sample prices, not solving the sample again)
-        sample = _sample_phase(run, "core sample dual")
+        sample = _sample_phase(run, "core sample dual", seconds=CORE_SAMPLE_SHARE * run.clock.room)
         final = _core_transport(run, allowed, sample[0], core_slots, units)
         if final is not None:
             return final
+        if "core_scale" in run.stats and _after_core_late(run, k * n):
+            return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
         core_slots = None
     dual = _lagrangian(
         run, allowed, small=small, dual_method=dual_method, pricing=pricing, sample=sample
@@ -328,21 +352,32 @@ def _stranded(allowed: np.ndarray) -> str:
     return f"{stranded.size} job(s) fit no agent/option on their own: {listed}{more}"
 
 
-def _sample_phase(run: Run, phase: str) -> tuple[np.ndarray, np.ndarray, int, bool]:
+def _sample_phase(
+    run: Run, phase: str, seconds: float | None = None
+) -> tuple[np.ndarray, np.ndarray, int, bool]:
     """The dual of a random sample of jobs (:func:`_sample_prices`) with ``SAMPLE_SHARE`` of
-    the Lagrangian phase's work and wall share (problems that are not small), booked as
-    ``phase``; solved once per call (the core flow and the dual start from the same one)."""
-    budget = DUAL_SHARE * run.clock.total
+    the Lagrangian phase's work and wall share (problems that are not small), or ``seconds``
+    of work and ``CORE_SAMPLE_WALL`` times that of wall clock, booked as ``phase``; solved
+    once per call (the core flow and the dual start from the same one)."""
+    if seconds is None:
+        seconds = SAMPLE_SHARE * DUAL_SHARE * run.clock.total
+        wall = SAMPLE_SHARE * DUAL_SHARE * run.limit
+    else:
+        wall = CORE_SAMPLE_WALL * seconds
+    started = time.perf_counter()
     sample = _sample_prices(
         run.problem,
         seed=run.seed,
-        deadline=time.perf_counter() + SAMPLE_SHARE * DUAL_SHARE * run.limit,
-        seconds=SAMPLE_SHARE * budget,
+        deadline=min(run.deadline, time.perf_counter() + wall),
+        seconds=seconds,
     )
     k = run.problem.cost.shape[0]
     run.stats["sample_dual_iterations"] = sample[2]
     run.clock.charge(
-        phase, sample[2] * k * SAMPLE_JOBS / DUAL_CELLS_PER_SECOND, SAMPLE_SHARE * budget
+        phase,
+        sample[2] * k * SAMPLE_JOBS / DUAL_CELLS_PER_SECOND,
+        seconds,
+        time.perf_counter() - started,
     )
     if sample[3]:
         run.clock_stops.append(phase)
@@ -561,18 +596,21 @@ def _core_transport(
     are offered and the search goes on."""
     problem = run.problem
     k, n = problem.cost.shape
-    seconds = core_flow_seconds(k, n, problem.capacity.size)
-    if seconds > run.clock.room:
+    # its set-up and first round must fit: the later rounds start only while the longest
+    # round so far fits the wall clock left (solve_core_flow)
+    first = core_flow_seconds(k, n, problem.capacity.size, rounds=1)
+    if first > run.clock.room:
         run.stats["core_flow"] = "skipped: not enough work left"
         return None
     # the flow cannot be interrupted: it starts only with its time's worth of wall clock left
-    if time.perf_counter() + seconds / WORK_SAFETY > run.deadline:
+    if time.perf_counter() + first / WORK_SAFETY > run.deadline:
         run.clock_stops.append("core flow skipped")
         return None
     started = time.perf_counter()
     out = solve_core_flow(problem, allowed, slots, prices, units=units, deadline=run.deadline)
     if out.stats["core_clock_stop"]:
         run.clock_stops.append("core flow rounds")
+    seconds = core_flow_seconds(k, n, problem.capacity.size, rounds=out.stats["core_rounds"])
     run.clock.charge("core flow", seconds, wall=time.perf_counter() - started)
     run.stats.update(out.stats)
     if out.assignment is None:
@@ -588,6 +626,17 @@ def _core_transport(
         )
         return run.finish(run.incumbent, run.bound, Status.OPTIMAL, run.method)
     return None
+
+
+def _after_core_late(run: Run, cells: int) -> bool:
+    """Whether the phases after a core flow that proved nothing (``AFTER_CORE_PASSES``
+    passes over the ``cells`` of the option matrix) would end past the deadline; the core
+    flow's assignment and bound are then the result (``stats["wall_clock_stop"]`` says so)."""
+    seconds = AFTER_CORE_PASSES * cells / GREEDY_CELLS_PER_SECOND
+    if run.incumbent is None or time.perf_counter() + seconds / WORK_SAFETY <= run.deadline:
+        return False
+    run.clock_stops.append("dual after the core flow skipped")
+    return True
 
 
 def _transport(run: Run, allowed: np.ndarray, slots: np.ndarray) -> TransportResult | None:
