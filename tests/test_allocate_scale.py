@@ -163,3 +163,25 @@ def test_the_table_of_an_empty_book_keeps_its_object_columns():
     assert len(table) == 0
     for name in ("account_id", "tier", "treatment", "team", "next_best_treatment"):
         assert table[name].dtype == pd.DataFrame({"x": np.array([], dtype=object)})["x"].dtype
+
+
+def test_allocate_runs_with_small_pages_and_restores_numpy_setting(monkeypatch):
+    """numpy's huge-page advice is off while ``allocate`` builds its tables and back as it
+    was after the call (the machine's first touch of huge pages is ten times dearer)."""
+    from numpy._core.multiarray import _set_madvise_hugepage as switch
+
+    seen = []
+    build = portfolio_module.build_allocation_problem
+
+    def spy(*args, **kwargs):
+        seen.append(switch(False))  # the setting in force (set again to the same)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(portfolio_module, "build_allocation_problem", spy)
+    before = switch(True)
+    try:
+        portfolio_module.allocate(generate_portfolio(50, seed=2), time_limit=5)
+        assert seen == [False]
+        assert switch(True) is True  # restored to what it was before the call
+    finally:
+        switch(before)

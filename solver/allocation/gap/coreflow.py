@@ -297,7 +297,9 @@ def solve_core_flow(
         "core_round_objectives": [],
         "core_round_bounds": [],
     }
-    best_bound, best_mu = -math.inf, np.zeros(r + 1, dtype=np.int64)
+    # the start prices' own Lagrangian value is a bound already (weak duality holds for any
+    # μ ≥ 0): a run the clock cuts after a round or two keeps it, not only the core's
+    best_bound, best_mu = _lagrangian(cost, start, slots), start
     jobs = np.arange(n)
     x = None
     optimal = False

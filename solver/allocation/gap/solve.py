@@ -102,6 +102,9 @@ SAMPLE_SHARE = 0.4
 # CORE_SAMPLE_WALL: the wall window per second of that work (the rate is for load 3-5).
 CORE_SAMPLE_SHARE = 0.15
 CORE_SAMPLE_WALL = 2.0
+# ... and at most this many iterations (300 gave 3 rounds; a 60-s limit's share, 612, took
+# 12 s of wall time at load 7 for nothing the core flow needed).
+CORE_SAMPLE_MAX_ITERATIONS = 400
 # Passes over the K × n option matrix that the phases after a core flow that proved nothing
 # take at least (the start prices' greedy, one dual step and its choice, the greedy's repair
 # and shift): they run only when that fits the wall clock left, else the core flow's
@@ -153,7 +156,7 @@ def _dual_iterations(seconds: float, cells: int, cap: int) -> int:
 
 
 def _sample_prices(
-    problem: AssignmentProblem, *, seed: int, deadline: float, seconds: float
+    problem: AssignmentProblem, *, seed: int, deadline: float, seconds: float, cap: int = 1500
 ) -> tuple[np.ndarray, np.ndarray, int, bool]:
     """Dual prices of a random sample of jobs with capacities scaled to the sample's share."""
     n = problem.n_jobs
@@ -171,7 +174,7 @@ def _sample_prices(
         global_capacity=problem.global_capacity * share,
     )
     dual = lagrangian_dual(
-        sample, deadline=deadline, max_iterations=_dual_iterations(seconds, sample.cost.size, 1500)
+        sample, deadline=deadline, max_iterations=_dual_iterations(seconds, sample.cost.size, cap)
     )
     return dual.prices, dual.global_prices, dual.iterations, dual.timed_out
 
@@ -359,10 +362,15 @@ def _sample_phase(
     the Lagrangian phase's work and wall share (problems that are not small), or ``seconds``
     of work and ``CORE_SAMPLE_WALL`` times that of wall clock, booked as ``phase``; solved
     once per call (the core flow and the dual start from the same one)."""
+    cap = 1500
     if seconds is None:
         seconds = SAMPLE_SHARE * DUAL_SHARE * run.clock.total
         wall = SAMPLE_SHARE * DUAL_SHARE * run.limit
     else:
+        cap = CORE_SAMPLE_MAX_ITERATIONS
+        seconds = min(
+            seconds, cap * run.problem.cost.shape[0] * SAMPLE_JOBS / DUAL_CELLS_PER_SECOND
+        )
         wall = CORE_SAMPLE_WALL * seconds
     started = time.perf_counter()
     sample = _sample_prices(
@@ -370,6 +378,7 @@ def _sample_phase(
         seed=run.seed,
         deadline=min(run.deadline, time.perf_counter() + wall),
         seconds=seconds,
+        cap=cap,
     )
     k = run.problem.cost.shape[0]
     run.stats["sample_dual_iterations"] = sample[2]
