@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from solver.allocation import bulk
 from solver.allocation import portfolio as portfolio_module
 from solver.allocation.catalogue import Catalogue, Teams
 from solver.allocation.gap import coreflow
@@ -142,7 +143,7 @@ def test_text_columns_from_codes_are_those_of_the_object_array(codes):
     array ``labels[codes]`` (the same dtype and values, negative codes as numpy's)."""
     labels = np.array(["none", "sms", "", "phone_call"], dtype=object)
     index = np.array(codes, dtype=np.int64)
-    fast = pd.DataFrame({"t": portfolio_module._labels(labels, index)})
+    fast = pd.DataFrame({"t": bulk.text_labels(labels, index)})
     plain = pd.DataFrame({"t": labels[index]})
     assert fast.dtypes.iloc[0] == plain.dtypes.iloc[0]
     assert fast.equals(plain)

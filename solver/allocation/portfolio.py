@@ -22,13 +22,10 @@ Method
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import functools
-import importlib
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
@@ -38,6 +35,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
+from solver.allocation.bulk import small_pages, text_labels, text_of
 from solver.allocation.catalogue import TIERS, Catalogue, Teams
 from solver.allocation.compliance import Compliance, eligibility, reason_text
 from solver.allocation.gap.problem import AssignmentProblem, AssignmentResult, relative_gap
@@ -328,33 +326,7 @@ class AllocationResult:
         }
 
 
-@contextlib.contextmanager
-def _small_pages() -> Iterator[None]:
-    """numpy's transparent huge pages off for the call (restored after).
-
-    numpy asks the kernel for huge pages for every large array (``madvise``); on the
-    project machine (``defrag`` = ``madvise``: the kernel compacts memory on the first
-    touch) a fresh 240 MB array -- one ``K × n`` table of 1,000,000 accounts -- then costs
-    1.2 s of system time instead of 0.12 s with small pages (3 Dec 2026, load 5). The
-    1,000,000-account allocation touches about 2.5 GB: its system time fell from 15.3 s to
-    4.6 s, its wall time at load 5 from 39.7 s to 32.6 s (benchmarks/README.md).
-    """
-    switch = None
-    for name in ("numpy._core.multiarray", "numpy.core.multiarray"):  # numpy 2, numpy 1
-        with contextlib.suppress(ImportError):
-            switch = getattr(importlib.import_module(name), "_set_madvise_hugepage", None)
-            break
-    if switch is None:  # not this numpy's API: leave its setting alone
-        yield
-        return
-    before = switch(False)
-    try:
-        yield
-    finally:
-        switch(before)
-
-
-@_small_pages()
+@small_pages()
 def allocate(
     portfolio: Any,
     catalogue: Catalogue | None = None,
@@ -610,55 +582,22 @@ def _assignment_table(
     reasons = _reasons(portfolio, catalogue, teams, built, t_of, result)
     return pd.DataFrame(
         {
-            "account_id": _text(portfolio["account_id"]),
-            "tier": _text(portfolio["tier"]),
-            "dpd_bucket": _text(portfolio["dpd_bucket"]),
-            "treatment": _labels(names, t_of),
-            "team": _labels(team_names, chosen.team),
+            "account_id": text_of(portfolio["account_id"]),
+            "tier": text_of(portfolio["tier"]),
+            "dpd_bucket": text_of(portfolio["dpd_bucket"]),
+            "treatment": text_labels(names, t_of),
+            "team": text_labels(team_names, chosen.team),
             "expected_collected": np.round(chosen.collected, 2),
             "cost": np.round(chosen.cost, 2),
             "expected_value": chosen.value_cents / 100.0,
             "uplift_vs_none": chosen.uplift,
-            "next_best_treatment": _labels(np.append(names, ""), np.where(has_nb, nb, names.size)),
+            "next_best_treatment": text_labels(
+                np.append(names, ""), np.where(has_nb, nb, names.size)
+            ),
             "next_best_value": np.where(has_nb, nb_value, np.nan),
             "reason": reasons,
         }
     )
-
-
-def _text(column: pd.Series) -> Any:
-    """A portfolio column as the table's text column: its text (``astype(str)``), without
-    the round trip through a million Python strings (an empty column stays object, as the
-    object array's)."""
-    text = column.astype(str)
-    return text.array if len(text) else text.to_numpy()
-
-
-def _labels(labels: np.ndarray, codes: np.ndarray) -> Any:
-    """``labels[codes]`` (negative codes count from the end, as numpy's) as a text column.
-
-    Where pandas infers its Arrow-backed ``str`` from an object array (pandas 3), it is
-    built as Arrow's dictionary array cast to ``large_string``: the same column, 16 times
-    faster at 1,000,000 rows (no million Python strings); otherwise the object array."""
-    import pandas as pd
-    import pyarrow as pa
-
-    dtype = _inferred_text_dtype()
-    if not codes.size or not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
-        return labels[codes]  # (an empty object column stays object)
-    text = pa.DictionaryArray.from_arrays(
-        pa.array(np.asarray(codes, dtype=np.int64) % labels.size, type=pa.int32()),
-        pa.array(labels.astype(str), type=pa.large_string()),
-    ).cast(pa.large_string())
-    return pd.array(text, dtype=dtype)
-
-
-@functools.cache
-def _inferred_text_dtype() -> Any:
-    """The dtype pandas gives a column made from an object array of text."""
-    import pandas as pd
-
-    return pd.DataFrame({"text": np.array(["x"], dtype=object)}).dtypes.iloc[0]
 
 
 def _utilisation(

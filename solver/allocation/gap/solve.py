@@ -267,16 +267,9 @@ def solve_assignment(
     sample = None
     first = run.incumbent is not None and n >= SAMPLE_MIN_JOBS and dual_method == "auto"
     if core_slots is not None and first:
-        # first the flow on a core priced by the sample dual: usually proven optimal, and
-        # cheaper than the full dual and the greedy over a million jobs; when it proves
-        # nothing, its assignment and bound stay and the usual phases follow (the dual
-        # starting from the same sample prices, not solving the sample again)
-        sample = _sample_phase(run, "core sample dual", seconds=CORE_SAMPLE_SHARE * run.clock.room)
-        final = _core_transport(run, allowed, sample[0], core_slots, units)
+        final, sample = _core_first(run, allowed, core_slots, units)
         if final is not None:
             return final
-        if "core_scale" in run.stats and _after_core_late(run, k * n):
-            return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
         core_slots = None
     dual = _lagrangian(
         run, allowed, small=small, dual_method=dual_method, pricing=pricing, sample=sample
@@ -635,6 +628,22 @@ def _core_transport(
         )
         return run.finish(run.incumbent, run.bound, Status.OPTIMAL, run.method)
     return None
+
+
+def _core_first(
+    run: Run, allowed: np.ndarray, slots: np.ndarray, units: np.ndarray | None
+) -> tuple[AssignmentResult | None, tuple[np.ndarray, np.ndarray, int, bool]]:
+    """Phase 0b (many jobs, transportation-shaped, past ``FLOW_MAX_ARCS``): the flow on a
+    core priced by the sample dual, usually proven optimal and cheaper than the full dual
+    and the greedy over a million jobs. Returns the result when it ends the run -- proven,
+    or when the phases after it would not fit the clock -- and the sample's prices (the
+    dual starts from them, not solving the sample again); otherwise its assignment and bound
+    stay and the usual phases follow."""
+    sample = _sample_phase(run, "core sample dual", seconds=CORE_SAMPLE_SHARE * run.clock.room)
+    final = _core_transport(run, allowed, sample[0], slots, units)
+    if final is None and "core_scale" in run.stats and _after_core_late(run, allowed.size):
+        final = run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
+    return final, sample
 
 
 def _after_core_late(run: Run, cells: int) -> bool:
