@@ -288,7 +288,17 @@ def plan_portfolio(
     """
 
     n = len(frame)
-    batches = [frame.iloc[s : s + batch_size] for s in range(0, n, batch_size)]
+    # batches of one product each (an account's plan does not depend on its batch): one
+    # plan context per batch instead of one per product and batch
+    order = np.argsort(frame["product"].to_numpy(object), kind="stable") if n else np.arange(0)
+    grouped = frame.take(order)
+    products = grouped["product"].to_numpy(object)
+    cuts = [0, *np.flatnonzero(products[1:] != products[:-1]) + 1, n]
+    batches = [
+        grouped.iloc[s : min(s + batch_size, end)]
+        for start, end in zip(cuts[:-1], cuts[1:], strict=True)
+        for s in range(start, end, batch_size)
+    ]
     all_rows: list[dict[str, Any]] = []
     all_follow: list[tuple[np.ndarray, np.ndarray]] = []
     if jobs <= 1 or len(batches) <= 1:
@@ -314,7 +324,9 @@ def plan_portfolio(
             assert part is not None
             all_rows.extend(part[0])
             all_follow.extend(part[1])
-    return _assemble(all_rows, all_follow)
+    back = np.empty(n, dtype=np.int64)
+    back[order] = np.arange(n)
+    return _assemble([all_rows[k] for k in back], [all_follow[k] for k in back])
 
 
 def portfolio_summary(table: pd.DataFrame) -> pd.DataFrame:
