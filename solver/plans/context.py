@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numba import njit
 
+from solver.core.contract import STATUS_QUO_FIELDS
 from solver.core.currency import money_grid
 from solver.core.model import AccountParams, BehaviourModelProtocol, ModelKernel
 from solver.core.policy import Policy
@@ -26,13 +27,9 @@ if TYPE_CHECKING:  # a single account is planned without pandas
 
 CAP_TOL = 1e-9  # relative tolerance on affordability caps (float noise)
 
+# the contract's fields (what the status quo needs), then the customer's
 ACCOUNT_FIELDS = (
-    "principal",
-    "interest_due",
-    "fees_due",
-    "arrears",
-    "annual_rate",
-    "remaining_term",
+    *STATUS_QUO_FIELDS,
     "income",
     "income_normal",
     "recovery_months",
