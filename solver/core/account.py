@@ -9,7 +9,6 @@ against the table of :mod:`solver.core.schema`), with a blank ``tier`` derived b
 from __future__ import annotations
 
 import difflib
-import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -176,22 +175,25 @@ class Account:
         except ``income_forecast`` and ``inflows`` (missing: ``None``).
         """
         n = len(frame)
+        # column by column (numpy's tolist gives the Python scalars item() gives), then
+        # one dict per row: the per-row work is only the zip
         columns = [
-            frame[name].to_numpy()
+            _python_column(frame[name].to_numpy())
             if name in frame.columns or name not in SEQUENCE_FIELDS
-            else np.full(n, None, dtype=object)
+            else [None] * n
             for name in COLUMNS
         ]
+        for name in ("credit_score", "income_normal"):
+            k = _COLUMN_INDEX[name]
+            columns[k] = [None if v is None or v != v else v for v in columns[k]]
+        extra = {"_tier_derived": False, "_tiering": None}
         out: list[Account] = []
+        new = object.__new__
         for row in zip(*columns, strict=True):
-            values = {name: _python_value(v) for name, v in zip(COLUMNS, row, strict=True)}
-            for name in ("credit_score", "income_normal"):
-                value = values[name]
-                values[name] = None if value is None or math.isnan(value) else value
-            account = object.__new__(cls)
-            account.__dict__.update(values)
-            account.__dict__["_tier_derived"] = False
-            account.__dict__["_tiering"] = None
+            account = new(cls)
+            values = account.__dict__
+            values.update(zip(COLUMNS, row, strict=True))
+            values.update(extra)
             out.append(account)
         return out
 
@@ -307,6 +309,18 @@ def as_account(account: Any) -> Any:
 
 def _python_value(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
+
+
+_COLUMN_INDEX = {name: k for k, name in enumerate(COLUMNS)}
+
+
+def _python_column(values: np.ndarray) -> list[Any]:
+    """A column's values as Python objects (``_python_value`` of each): numpy's ``tolist``
+    converts a typed column; an object column is mapped only if it holds numpy scalars."""
+    out = values.tolist()
+    if values.dtype == object and any(issubclass(t, np.generic) for t in set(map(type, out))):
+        out = [_python_value(v) for v in out]
+    return out
 
 
 def _did_you_mean(name: str) -> str:

@@ -54,7 +54,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numba import njit
@@ -64,7 +64,7 @@ from solver.core.annuity import level_payment
 from solver.core.schedule import CENTS_PER_UNIT, GRID_DIGITS, GRIDS, Schedule
 from solver.domain import DEFERRAL_MODES, DeferralMode
 
-__all__ = ["level_plan", "schedule_from_payments", "step_plan", "to_cents"]
+__all__ = ["level_plan", "schedule_from_payments", "step_plan", "to_cents", "to_units"]
 
 # The annual rate is used to 12 decimal places so monthly interest can be
 # rounded half-up in exact integer arithmetic.
@@ -96,6 +96,20 @@ def to_cents(amount: float, name: str = "amount", grid: int = CENTS_PER_UNIT) ->
     scaled = amount * grid
     # repr-based nudge so that 12.345 (stored as 12.3449999...) rounds as written
     return int(math.floor(abs(scaled) + 0.5 + 1e-9)) * (1 if scaled >= 0 else -1)
+
+
+def to_units(
+    amounts: NDArray[np.float64], name: str = "amount", grid: int = CENTS_PER_UNIT
+) -> NDArray[Any]:
+    """:func:`to_cents` of every element (the same rounding, the same error for a
+    non-finite amount): int64 grid units (Python integers, in an object array, when an
+    amount is beyond 2**53 units)."""
+    bad = ~np.isfinite(amounts)
+    if bad.any():
+        to_cents(float(amounts[bad][0]), name, grid)  # raises, with the words
+    if amounts.size and np.abs(amounts).max() * grid >= 2**53:  # beyond int64's exact floats
+        return np.array([to_cents(x, name, grid) for x in amounts.tolist()], dtype=object)
+    return _to_units_array(amounts, grid)
 
 
 def _to_units_array(amounts: NDArray[np.float64], grid: int) -> NDArray[np.int64]:
@@ -149,6 +163,15 @@ def _monthly_interest(bearing: int, rate_units: int) -> int:
 _INT64_AMOUNT = 2**60
 # outcome codes of the compiled waterfall
 _DONE, _EARLY, _OVERFLOW = 0, 1, 2
+
+
+@lru_cache(maxsize=1024)
+def _no_waiver(n: int) -> NDArray[np.bool_]:
+    """``n`` read-only ``False`` flags: the waiver of a schedule that waives no month,
+    shared by every such schedule of that length (the compiled waterfall only reads it)."""
+    flags = np.zeros(n, dtype=np.bool_)
+    flags.setflags(write=False)
+    return flags
 
 
 @lru_cache(maxsize=256)
@@ -238,7 +261,7 @@ def _amortise(
     n = payments.shape[0]
     cols: NDArray[np.int64] | None = None
     if bearing <= _INT64_AMOUNT and unpaid_fees <= _INT64_AMOUNT:
-        flags = np.zeros(n, dtype=np.bool_) if waive is None else waive
+        flags = _no_waiver(n) if waive is None else waive
         code, month, owed, paid, out = _waterfall_int64(
             bearing, unpaid_fees, _interest_terms(rate_units), payments, flags, clear_last
         )
@@ -513,20 +536,22 @@ def step_plan(
 
     bearing = base + fee_cents if capitalize_fees else base
     unpaid_fees = 0 if capitalize_fees else fee_cents
-    pay, waive, bearing_after_holiday = _holiday(
-        bearing, rate_units, deferral_months, deferral_mode
-    )
+    pay, bearing_after_holiday = _holiday(bearing, rate_units, deferral_months, deferral_mode)
     for months, payment in segments[:-1]:
         pay.extend([to_cents(payment, "payment", grid)] * months)  # type: ignore[arg-type]
-        waive.extend([False] * months)
-    last_months, last_payment = segments[-1]
-    waive.extend([False] * last_months)
+    last_months = segments[-1][0]
+    last_payment = segments[-1][1]
+    term = len(pay) + last_months
+    waive: NDArray[np.bool_] | None = None
+    if deferral_mode == "waive" and deferral_months > 0:  # only holiday months are waived
+        waive = np.zeros(term, dtype=np.bool_)
+        waive[:deferral_months] = True
     plan = _StepPlan(
         bearing=bearing,
         unpaid_fees=unpaid_fees,
         rate_units=rate_units,
         prefix=pay,
-        waive=np.array(waive) if deferral_mode == "waive" and deferral_months > 0 else None,
+        waive=waive,
         last_months=last_months,
         annual_rate=annual_rate,
         start=start,
@@ -537,11 +562,11 @@ def step_plan(
             return plan.schedule(plan.columns(to_cents(last_payment, "payment", grid)))
         except _ClearedEarly as early:
             raise ValueError(
-                f"the step payments clear the balance in month {early.month} of {len(waive)};"
+                f"the step payments clear the balance in month {early.month} of {term};"
                 " lower them or shorten the plan"
             ) from None
     if len(segments) > 1:
-        bearing_then = plan.bearing_before_last(waive)
+        bearing_then = plan.bearing_before_last()
     else:
         bearing_then = bearing_after_holiday
     return _level_last_segment(plan, bearing_then, unit)
@@ -566,27 +591,22 @@ def _check_segments(levels: Sequence[tuple[int, float | None]]) -> list[tuple[in
 
 def _holiday(
     bearing: int, rate_units: int, months: int, mode: DeferralMode | str
-) -> tuple[list[int], list[bool], int]:
-    """Payments and waivers of the holiday months, and the interest-bearing balance after.
+) -> tuple[list[int], int]:
+    """Payments of the holiday months, and the interest-bearing balance after (a
+    ``waive`` holiday's months are the plan's waived ones).
 
     They are known in advance because the interest-bearing balance is constant
     (interest_only, waive) or grows by the capitalised interest (capitalize).
     """
-    pay: list[int] = []
-    waive: list[bool] = []
-    holiday_interest = _monthly_interest(bearing, rate_units)
+    if months == 0:
+        return [], bearing
+    if mode == "interest_only":
+        return [_monthly_interest(bearing, rate_units)] * months, bearing
+    if mode == "waive":
+        return [0] * months, bearing
     for _ in range(months):
-        if mode == "interest_only":
-            pay.append(holiday_interest)
-            waive.append(False)
-        elif mode == "waive":
-            pay.append(0)
-            waive.append(True)
-        else:
-            pay.append(0)
-            waive.append(False)
-            bearing += _monthly_interest(bearing, rate_units)
-    return pay, waive, bearing
+        bearing += _monthly_interest(bearing, rate_units)
+    return [0] * months, bearing
 
 
 @dataclass(frozen=True)
@@ -612,9 +632,9 @@ class _StepPlan:
         """The waterfall's rows (:func:`_amortise`) with ``level`` grid units in the last
         segment (``_ClearedEarly`` when the payments clear the balance before the last month)."""
         k = len(self.prefix)
-        path = np.empty(k + self.last_months, dtype=np.int64)
-        path[:k] = self.prefix
-        path[k:] = level
+        path = np.full(k + self.last_months, level, dtype=np.int64)
+        if k:
+            path[:k] = self.prefix
         path[0] += self.unpaid_fees  # fees not capitalised are due in month 1
         return _amortise(
             self.bearing, self.unpaid_fees, self.rate_units, path, self.waive, True, self.grid
@@ -625,15 +645,14 @@ class _StepPlan:
         opening = self.bearing + self.unpaid_fees
         return _make_schedule(columns, opening, self.annual_rate, self.start, self.grid)
 
-    def bearing_before_last(self, waive: list[bool]) -> int:
-        """Interest-bearing balance at the start of the last segment (``waive``: every
-        month's waiver)."""
+    def bearing_before_last(self) -> int:
+        """Interest-bearing balance at the start of the last segment."""
         prefix = self.prefix.copy()
         prefix[0] += self.unpaid_fees
+        k = len(prefix)
+        waive = [False] * k if self.waive is None else self.waive[:k].tolist()
         try:
-            return _prefix_bearing(
-                self.bearing, self.unpaid_fees, self.rate_units, prefix, waive[: len(prefix)]
-            )
+            return _prefix_bearing(self.bearing, self.unpaid_fees, self.rate_units, prefix, waive)
         except _ClearedEarly as early:
             raise ValueError(
                 f"the step payments clear the balance in month {early.month} before the last"

@@ -76,8 +76,9 @@ def _level_payment_scalar(balance: float, annual_rate: float, n_months: float) -
     if rate == 0:
         factor = 1.0 / n_months
     else:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor = float(rate / -np.expm1(-n_months * np.log1p(rate)))
+        # no errstate needed (it costs more than the rest): with rate > 0 and n >= 1 the
+        # divisor is below 0, and errstate only silences warnings, it changes no value
+        factor = float(rate / -np.expm1(-n_months * np.log1p(rate)))
     return balance * factor
 
 

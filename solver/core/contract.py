@@ -7,19 +7,37 @@ the same cash flows for a whole portfolio (vectorised floats), and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from solver.core.account import as_account
-from solver.core.amortisation import schedule_from_payments, to_cents
+from solver.core.amortisation import schedule_from_payments, to_cents, to_units
 from solver.core.annuity import level_payment
 from solver.core.schedule import CENTS_PER_UNIT, Schedule
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["contract_exposures", "contractual_instalment", "status_quo", "status_quo_batch"]
+__all__ = [
+    "contract_exposures",
+    "contractual_instalment",
+    "status_quo",
+    "status_quo_batch",
+    "status_quos",
+]
+
+#: The account fields the status quo depends on (:func:`status_quos`).
+STATUS_QUO_FIELDS = (
+    "principal",
+    "interest_due",
+    "fees_due",
+    "arrears",
+    "annual_rate",
+    "remaining_term",
+)
 
 
 def contract_exposures(account: Any, payments: np.ndarray) -> np.ndarray:
@@ -47,8 +65,24 @@ def contract_exposures(account: Any, payments: np.ndarray) -> np.ndarray:
 def contractual_instalment(account: Any) -> float:
     """Level instalment amortising ``principal + interest_due − arrears`` over the remaining term."""
     acc = as_account(account)
-    performing = max(0.0, acc.principal + acc.interest_due - acc.arrears)
-    return float(level_payment(performing, acc.annual_rate, acc.remaining_term))
+    return float(
+        _instalments(
+            acc.principal, acc.interest_due, acc.arrears, acc.annual_rate, acc.remaining_term
+        )
+    )
+
+
+def _instalments(
+    principal: ArrayLike,
+    interest_due: ArrayLike,
+    arrears: ArrayLike,
+    annual_rate: ArrayLike,
+    remaining_term: ArrayLike,
+) -> Any:
+    """The contractual instalments (unrounded; a float for scalars, else an array: the
+    same floats, element by element)."""
+    performing = np.maximum(0.0, np.add(principal, interest_due) - arrears)
+    return level_payment(performing, annual_rate, remaining_term)
 
 
 def status_quo(account: Any, *, start: Any = None, grid: int = CENTS_PER_UNIT) -> Schedule:
@@ -57,23 +91,53 @@ def status_quo(account: Any, *, start: Any = None, grid: int = CENTS_PER_UNIT) -
 
     Month 1 is due ``arrears + fees_due + instalment``; later months the instalment
     (rounded to the grid); the last payment clears the balance (it absorbs the month-1
-    interest on the arrears and the rounding).
+    interest on the arrears and the rounding). The one-account case of :func:`status_quos`.
     """
     acc = as_account(account)
+    fields = {k: [getattr(acc, k)] for k in STATUS_QUO_FIELDS}
+    return status_quos(fields, start=start, grid=grid)[0]
+
+
+def status_quos(
+    fields: Mapping[str, ArrayLike], *, start: Any = None, grid: int = CENTS_PER_UNIT
+) -> list[Schedule]:
+    """:func:`status_quo` of many accounts: ``fields`` maps :data:`STATUS_QUO_FIELDS` to
+    one value per account (a portfolio frame's columns, a plan context's ``fields``).
+
+    The contractual instalments are computed and rounded for all accounts at once (the
+    vectorised :func:`~solver.core.annuity.level_payment` and the rounding of
+    :func:`~solver.core.amortisation.to_cents`: the same floats, element by element, as one
+    account's); each schedule is then the waterfall of its own payments.
+    """
+    arrays = [np.asarray(fields[k], dtype=float) for k in STATUS_QUO_FIELDS]
+    principal, interest_due, fees, arrears, rate, _ = (a.tolist() for a in arrays)
+    term = arrays[-1].astype(np.int64).tolist()
     # the one money rounding (half away from zero), as every other amount of the engine
-    instalment = to_cents(contractual_instalment(acc), "instalment", grid) / grid
-    payments = np.full(acc.remaining_term, instalment)
-    payments[0] += acc.arrears + acc.fees_due
-    return schedule_from_payments(
-        acc.principal + acc.interest_due,
-        acc.annual_rate,
-        payments,
-        fees=acc.fees_due,
-        start=start,
-        # A fully overdue account (instalment 0) clears in month 1: the schedule ends there.
-        overpay="truncate",
-        grid=grid,
-    )
+    if len(term) == 1:  # one account (plan, officer): scalars, without the array overhead
+        exact = _instalments(principal[0], interest_due[0], arrears[0], rate[0], term[0])
+        instalment = [to_cents(exact, "instalment", grid) / grid]
+    else:
+        p, i, _, a, r, n = arrays
+        instalment = (to_units(_instalments(p, i, a, r, n), "instalment", grid) / grid).tolist()
+    out = []
+    for p, i, f, a, r, n, inst in zip(
+        principal, interest_due, fees, arrears, rate, term, instalment, strict=True
+    ):
+        payments = np.full(n, inst)
+        payments[0] += a + f
+        out.append(
+            schedule_from_payments(
+                p + i,
+                r,
+                payments,
+                fees=f,
+                start=start,
+                # A fully overdue account (instalment 0) clears in month 1: it ends there.
+                overpay="truncate",
+                grid=grid,
+            )
+        )
+    return out
 
 
 def status_quo_batch(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

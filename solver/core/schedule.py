@@ -191,12 +191,19 @@ class Schedule:
         return _readonly_float(self.payment / CENTS_PER_UNIT)
 
     @cached_property
-    def exposures(self) -> NDArray[np.float64]:
-        """Balance before each month's payment in CNY: opening balance, then ``balance[t-1]``."""
+    def exposure_cents(self) -> NDArray[np.int64]:
+        """Balance before each month's payment in cents (read-only): the opening balance,
+        then ``balance[t-1]``."""
         before = np.empty(self.term, dtype=np.int64)
         before[0] = self.opening_balance
         before[1:] = self.balance[:-1]
-        return _readonly_float(before / CENTS_PER_UNIT)
+        before.setflags(write=False)
+        return before
+
+    @cached_property
+    def exposures(self) -> NDArray[np.float64]:
+        """Balance before each month's payment in CNY (:attr:`exposure_cents` / 100)."""
+        return _readonly_float(self.exposure_cents / CENTS_PER_UNIT)
 
     @property
     def total_paid(self) -> float:

@@ -14,7 +14,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numba import njit
 
+from solver.core.contract import STATUS_QUO_FIELDS
 from solver.core.currency import money_grid
 from solver.core.model import AccountParams, BehaviourModelProtocol, ModelKernel
 from solver.core.policy import Policy
@@ -25,13 +27,9 @@ if TYPE_CHECKING:  # a single account is planned without pandas
 
 CAP_TOL = 1e-9  # relative tolerance on affordability caps (float noise)
 
+# the contract's fields (what the status quo needs), then the customer's
 ACCOUNT_FIELDS = (
-    "principal",
-    "interest_due",
-    "fees_due",
-    "arrears",
-    "annual_rate",
-    "remaining_term",
+    *STATUS_QUO_FIELDS,
     "income",
     "income_normal",
     "recovery_months",
@@ -289,18 +287,55 @@ def over_cap(payments: np.ndarray, cap: np.ndarray) -> np.ndarray:
 
 
 def phases(payments: np.ndarray, term: np.ndarray) -> np.ndarray:
-    """Payment phases per row: runs of equal non-zero payments (SPEC §5 ``max_payment_levels``).
+    """Payment phases per row (C, m) within each row's ``term``: :func:`path_phases` of
+    every row, the amounts rounded to cents (2 decimals) first."""
+    amounts = np.round(np.asarray(payments, dtype=float), 2)
+    return _phase_rows(np.atleast_2d(amounts), np.asarray(term, dtype=np.int64))
 
-    A final payment that does not exceed the one before it is the last phase's remainder
-    and does not count; zero months do not count.
+
+@njit(cache=True)
+def _phase_rows(amounts: np.ndarray, term: np.ndarray) -> np.ndarray:  # pragma: no cover
+    out = np.empty(amounts.shape[0], dtype=np.int64)
+    for r in range(amounts.shape[0]):
+        out[r] = path_phases(amounts[r], term[r])
+    return out
+
+
+@njit(cache=True)
+def path_phases(amounts: np.ndarray, term: int) -> int:  # pragma: no cover - compiled
+    """Payment phases of one path in its first ``term`` months: runs of equal non-zero
+    payments (SPEC §5 ``max_payment_levels``) -- the one definition of the rule.
+
+    A final payment (month ``term``) that does not exceed the one before it is the last
+    phase's remainder and does not count; zero months do not count. ``amounts`` are whole
+    cents or amounts rounded to them (the comparisons are the same).
     """
-    payments = np.round(np.asarray(payments, dtype=float), 2)
-    m = payments.shape[1]
-    t = np.arange(m)[None, :]
-    live = t < term[:, None]
-    p = np.where(live, payments, 0.0)
-    prev = np.concatenate([np.zeros((p.shape[0], 1)), p[:, :-1]], axis=1)
-    starts = (p > 0) & (p != prev)
-    final = t == (term[:, None] - 1)
-    remainder = final & (prev > 0) & (p <= prev)
-    return (starts & ~remainder).sum(axis=1)
+    count = 0
+    for t in range(min(term, amounts.shape[0])):
+        p = amounts[t]
+        if p > 0 and (t == 0 or p != amounts[t - 1]):  # month 0 follows a zero
+            count += 1
+            prev = amounts[t - 1] if t > 0 else p * 0
+            if t == term - 1 and prev > 0 and p <= prev:  # the last phase's remainder
+                count -= 1
+    return count
+
+
+@njit(cache=True)
+def level_amounts(amounts: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """Distinct payment phases (amounts) of a path, in order: its non-zero amounts with
+    repeats collapsed, a final remainder (not above the level before it) left out. Whole
+    cents or amounts rounded to them, in the type given."""
+    out = np.empty(amounts.shape[0], dtype=amounts.dtype)
+    k = 0
+    last = amounts.shape[0] - 1
+    for t in range(amounts.shape[0]):
+        p = amounts[t]
+        if p <= 0:
+            continue
+        if t == last and k > 0 and p <= out[k - 1]:
+            break
+        if k == 0 or p != out[k - 1]:
+            out[k] = p
+            k += 1
+    return out[:k]

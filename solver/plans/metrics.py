@@ -106,20 +106,18 @@ def plan_metrics(
             if sched is not None:
                 rows.append((i, k))
                 scheds.append(sched)
-    terms = [s.term for s in scheds]
-    T = max(terms)
+    term = np.array([s.term for s in scheds], dtype=np.int64)
+    T = int(term.max())
     # the payments and exposures in cents, then in currency units once: the same values
-    # as each schedule's ``payments`` and ``exposures``
+    # as each schedule's ``payments`` and ``exposures`` (rows filled in one go: the live
+    # months of the rows, in row order, are the schedules' months one after another)
+    live = np.arange(T)[None, :] < term[:, None]
     cents = np.zeros((len(scheds), T), dtype=np.int64)
     before = np.zeros((len(scheds), T), dtype=np.int64)
-    for r, s in enumerate(scheds):
-        t = terms[r]
-        cents[r, :t] = s.payment
-        before[r, 0] = s.opening_balance
-        before[r, 1:t] = s.balance[: t - 1]
+    cents[live] = np.concatenate([s.payment for s in scheds])
+    before[live] = np.concatenate([s.exposure_cents for s in scheds])
     pay = cents / CENTS_PER_UNIT
     exp = before / CENTS_PER_UNIT
-    term = np.array(terms, dtype=np.int64)
     total_l = (cents.sum(axis=1) / CENTS_PER_UNIT).tolist()
     acc_idx = np.array([a for a, _ in rows])
     params = ctx.params.take(acc_idx)
@@ -128,12 +126,12 @@ def plan_metrics(
     ev = _evaluate_per_account(ctx, acc_idx, pay, exp, term)
     disc = ctx.kernel.discount_factors(T)
     pv = pay @ disc
-    paying = (pay > 0) & (np.arange(T)[None, :] < term[:, None])
+    paying = (pay > 0) & live
     with np.errstate(divide="ignore", invalid="ignore"):
         dti = (params.other_debt[:, None] + pay) / ev.expected_income
     dti = np.where(paying, dti, -np.inf)
     aff = np.where(paying, ev.afford_prob, np.inf)
-    opening = np.array([s.opening_balance / 100.0 for s in scheds])
+    opening = before[:, 0] / 100.0
     aprs = apr_batch(opening, pay)
     # customer cost: payments discounted at each account's contract rate, less principal
     rate = ctx.fields["annual_rate"][acc_idx] / 12.0

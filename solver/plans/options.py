@@ -58,7 +58,7 @@ from typing import Any
 import numpy as np
 
 from solver.core.account import as_account
-from solver.core.contract import status_quo
+from solver.core.contract import status_quos
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
 from solver.core.schedule import Schedule
@@ -280,7 +280,7 @@ def plan_results(
     """
     t0 = time.perf_counter()
     choices = family_choices(ctx, search, lazy)
-    sq = [status_quo(a, grid=grid_of(ctx)) for a in accounts]
+    sq = status_quos(ctx.fields, grid=grid_of(ctx))
     mets = plan_metrics(ctx, [[ch.schedule for ch in chs] for chs in choices], sq)
     results: list[PlanResult] = []
     for i, acc in enumerate(accounts):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -202,15 +203,43 @@ def _solve_group(
     model: BehaviourModel,
     search: SearchParams,
 ) -> list[PlanResult]:
-    sub = frame.iloc[idx]
+    sub = frame if idx.size == len(frame) else frame.iloc[idx]  # a batch of one product: all
     ctx = context_from_frame(sub, policy, model)
     return plan_results(ctx, [accounts[i] for i in idx], search, relax=False, lazy=True)
 
 
-def _batch_worker(args: tuple) -> tuple:
+@dataclass(frozen=True)
+class _Part:
+    """A batch's plans in a compact form (what a worker process sends back): the table's
+    rows as tuples in :data:`PORTFOLIO_COLUMNS` order and the followed schedules as
+    ``(k, T)`` arrays with their terms."""
+
+    records: list[tuple[Any, ...]]
+    payments: np.ndarray
+    exposures: np.ndarray
+    term: np.ndarray
+
+
+def _batch_worker(args: tuple) -> _Part:
     frame, policy, model, search = args
     rows, follow, _, _ = _plan_rows(frame, policy, model, search)
-    return rows, follow
+    term = np.array([p.size for p, _ in follow], dtype=np.int64)
+    T = int(term.max(initial=1))
+    payments = np.zeros((len(follow), T))
+    exposures = np.zeros((len(follow), T))
+    live = np.arange(T)[None, :] < term[:, None]  # row r's months, in row order
+    if term.sum():
+        payments[live] = np.concatenate([p for p, _ in follow])
+        exposures[live] = np.concatenate([e for _, e in follow])
+    records = [tuple(row[c] for c in PORTFOLIO_COLUMNS) for row in rows]
+    return _Part(records, payments, exposures, term)
+
+
+def _rows_worker(
+    frame: pd.DataFrame, policy: Any, model: Any, search: Any, rows: tuple[int, int]
+) -> _Part:
+    """:func:`_batch_worker` on the rows ``rows[0]:rows[1]`` of ``frame``."""
+    return _batch_worker((frame.iloc[rows[0] : rows[1]], policy, model, search))
 
 
 def plan_batch_schedules(
@@ -224,23 +253,32 @@ def plan_batch_schedules(
     What a distributed engine calls per partition when the scenario engine needs the
     payment paths; concatenate the results with :func:`concat_plans`.
     """
-    rows, follow = _batch_worker((frame, policy, model, search))
-    return _assemble(rows, follow)
+    return _assemble([_batch_worker((frame, policy, model, search))])
 
 
-def _assemble(
-    rows: list[dict[str, Any]], follow: list[tuple[np.ndarray, np.ndarray]]
-) -> PortfolioPlans:
-    table = pd.DataFrame(rows, columns=list(PORTFOLIO_COLUMNS))
-    n = len(rows)
-    T = max([p.size for p, _ in follow] + [1])
+def _assemble(parts: Sequence[_Part], order: np.ndarray | None = None) -> PortfolioPlans:
+    """The plans of the batches' accounts one after another -- in the frame's order when
+    ``order`` (the frame row of each, in that sequence) is given."""
+    records = [r for part in parts for r in part.records]
+    n = len(records)
+    T = max([part.payments.shape[1] for part in parts] + [1])
     payments = np.zeros((n, T))
     exposures = np.zeros((n, T))
     term = np.zeros(n, dtype=np.int64)
-    for r, (p, e) in enumerate(follow):
-        payments[r, : p.size] = p
-        exposures[r, : e.size] = e
-        term[r] = p.size
+    rows = np.arange(n) if order is None else np.asarray(order, dtype=np.int64)
+    if order is not None:
+        back = np.empty(n, dtype=np.int64)
+        back[rows] = np.arange(n)
+        records = [records[k] for k in back.tolist()]
+    start = 0
+    for part in parts:
+        k, width = part.payments.shape
+        at = rows[start : start + k]
+        payments[at, :width] = part.payments
+        exposures[at, :width] = part.exposures
+        term[at] = part.term
+        start += k
+    table = pd.DataFrame(records, columns=list(PORTFOLIO_COLUMNS))
     return PortfolioPlans(table=table, payments=payments, exposures=exposures, term=term)
 
 
@@ -288,33 +326,45 @@ def plan_portfolio(
     """
 
     n = len(frame)
-    batches = [frame.iloc[s : s + batch_size] for s in range(0, n, batch_size)]
-    all_rows: list[dict[str, Any]] = []
-    all_follow: list[tuple[np.ndarray, np.ndarray]] = []
-    if jobs <= 1 or len(batches) <= 1:
-        for b in batches:
-            rows, follow = _batch_worker((b, policy, model, search))
-            all_rows.extend(rows)
-            all_follow.extend(follow)
+    # batches of one product each (an account's plan does not depend on its batch): one
+    # plan context per batch instead of one per product and batch
+    order = np.argsort(frame["product"].to_numpy(object), kind="stable") if n else np.arange(0)
+    grouped = frame.take(order)
+    products = grouped["product"].to_numpy(object)
+    cuts = [0, *np.flatnonzero(products[1:] != products[:-1]) + 1, n]
+    bounds = [
+        (s, min(s + batch_size, end))
+        for start, end in zip(cuts[:-1], cuts[1:], strict=True)
+        for s in range(start, end, batch_size)
+    ]
+    sizes = [e - s for s, e in bounds]
+    work = partial(_rows_worker, grouped, policy, model, search)
+    parts: list[_Part] = []
+    if jobs <= 1 or len(bounds) <= 1:
+        for rows in bounds:
+            parts.append(work(rows))
             if progress:
-                progress(len(b))
+                progress(rows[1] - rows[0])
     else:
         # solver.engines.local.LocalPool, not ProcessPoolExecutor: an interruption (SIGINT/SIGTERM
         # becomes an exception here, see commands.common.handle_signals) kills the workers
         # at once and can never leave the parent waiting on a dead worker (issue 15)
-        done: list[tuple[Any, Any] | None] = [None] * len(batches)
-        with LocalPool(_batch_worker, min(jobs, len(batches))) as pool:
-            for k, ok, value in pool.run([(b, policy, model, search) for b in batches]):
+        # the largest batches first: the small ones left at the end even out the workers
+        sequence = sorted(range(len(bounds)), key=lambda k: -sizes[k])
+        done: list[_Part | None] = [None] * len(bounds)
+        # the forked workers have the grouped frame and the settings already: a task is
+        # only a batch's row range (nothing pickled on the way out)
+        with LocalPool(work, min(jobs, len(bounds))) as pool:
+            for j, ok, value in pool.run([bounds[k] for k in sequence]):
                 if not ok:
                     raise value
-                done[k] = value
+                done[sequence[j]] = value
                 if progress:
-                    progress(len(batches[k]))
+                    progress(sizes[sequence[j]])
         for part in done:
             assert part is not None
-            all_rows.extend(part[0])
-            all_follow.extend(part[1])
-    return _assemble(all_rows, all_follow)
+            parts.append(part)
+    return _assemble(parts, order)
 
 
 def portfolio_summary(table: pd.DataFrame) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from numba import njit
 from solver.core.amortisation import level_plan, schedule_from_payments, to_cents
 from solver.core.schedule import CENTS_PER_UNIT, Schedule
 from solver.domain import DeferralMode
-from solver.plans.context import CAP_TOL, PlanContext
+from solver.plans.context import CAP_TOL, PlanContext, level_amounts, path_phases
 from solver.plans.families import MODE_NAMES, Candidates
 
 
@@ -116,7 +116,8 @@ def _check_schedule(
 ) -> tuple[int, int]:  # pragma: no cover - compiled
     """``(outcome, count)`` of :func:`schedule_ok`'s checks, in its order, on a schedule's
     payments in cents: a paying month above its cap (beyond ``CAP_TOL``) or one before the
-    last below ``min_payment``; more than ``max_levels`` phases (:func:`phase_count`);
+    last below ``min_payment``; more than ``max_levels`` phases
+    (:func:`~solver.plans.context.path_phases`);
     more than ``max_zero`` months before the last without payment (``count`` of them).
     Amounts are compared in currency units (``cents / 100``, the schedule's ``payments``)."""
     T = cents.shape[0]
@@ -126,7 +127,7 @@ def _check_schedule(
             c = cap[t]
             if pay > c + CAP_TOL * max(1.0, abs(c)) or (t < T - 1 and pay < min_payment - 1e-9):
                 return _OVER_OR_SMALL, 0
-    phases = _phases(cents)
+    phases = path_phases(cents, T)
     if phases > max_levels:
         return _TOO_MANY_LEVELS, phases
     zeros = 0
@@ -138,75 +139,19 @@ def _check_schedule(
     return _OK, 0
 
 
-@njit(cache=True)
-def _phases(cents: np.ndarray) -> int:  # pragma: no cover - compiled
-    """:func:`phase_count` of a path in whole cents (it rounds to them first: the same
-    count)."""
-    count = 0
-    prev = 0
-    T = cents.shape[0]
-    for t in range(T):
-        p = cents[t]
-        if p > 0 and p != prev:
-            count += 1
-            if t == T - 1 and prev > 0 and p <= prev:  # the last phase's remainder
-                count -= 1
-        prev = p
-    return count
-
-
 def phase_count(payments: np.ndarray) -> int:
-    """:func:`~solver.plans.context.phases` of one whole payment path."""
-    p = np.round(payments, 2)
-    prev = np.empty_like(p)
-    prev[0] = 0.0
-    prev[1:] = p[:-1]
-    starts = (p > 0) & (p != prev)
-    count = int(np.count_nonzero(starts))
-    if starts[-1] and prev[-1] > 0 and p[-1] <= prev[-1]:  # the last phase's remainder
-        count -= 1
-    return count
+    """:func:`~solver.plans.context.path_phases` of one whole payment path (amounts)."""
+    amounts = np.round(np.asarray(payments, dtype=float), 2)
+    return int(path_phases(amounts, amounts.shape[0]))
 
 
 def payment_levels(payments: np.ndarray) -> tuple[float, ...]:
-    """Distinct payment phases (amounts), in order."""
-    pay = np.round(np.asarray(payments, float), 2).tolist()  # Python floats: the same values
-    return _levels(pay)
+    """Distinct payment phases (amounts), in order (:func:`~solver.plans.context.level_amounts`
+    of the amounts rounded to cents)."""
+    return tuple(level_amounts(np.round(np.asarray(payments, dtype=float), 2)).tolist())
 
 
 def schedule_levels(sched: Schedule) -> tuple[float, ...]:
     """:func:`payment_levels` of a schedule's payments, read from its cents (the same
     values: a payment of ``c`` cents is ``c / 100`` rounded to 2 decimals)."""
-    return tuple(c / CENTS_PER_UNIT for c in _level_cents(sched.payment).tolist())
-
-
-def _levels(pay: list[float]) -> tuple[float, ...]:
-    """Distinct payment phases of a path, in order (its amounts as they are)."""
-    out: list[float] = []
-    last = len(pay) - 1
-    for k, p in enumerate(pay):
-        if p <= 0:
-            continue
-        if k == last and out and p <= out[-1]:
-            break
-        if not out or p != out[-1]:
-            out.append(p)
-    return tuple(out)
-
-
-@njit(cache=True)
-def _level_cents(cents: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    """:func:`_levels` of a path in whole cents, compiled."""
-    out = np.empty(cents.shape[0], dtype=np.int64)
-    k = 0
-    last = cents.shape[0] - 1
-    for t in range(cents.shape[0]):
-        p = cents[t]
-        if p <= 0:
-            continue
-        if t == last and k > 0 and p <= out[k - 1]:
-            break
-        if k == 0 or p != out[k - 1]:
-            out[k] = p
-            k += 1
-    return out[:k]
+    return tuple(c / CENTS_PER_UNIT for c in level_amounts(sched.payment).tolist())
