@@ -57,6 +57,34 @@ result = solve_assignment(problem, time_limit=2, workers=1)
 print(json.dumps({"before": before, "after": state(), "method": result.method}))
 """
 
+_REAL_DTYPES = r"""
+import math
+import numpy as np
+from solver.allocation.gap.ejection import ejection_search
+from solver.allocation.gap.problem import AssignmentProblem
+from solver.allocation.gap.tabu import SearchBudget, TabuInstance, tabu_search
+from solver.allocation.gap.warmup import warm
+
+def versions():
+    return {f"{name}.{k}": len(f.signatures) for name, m in MODULES.items()
+            for k, f in vars(m).items()
+            if isinstance(f, CPUDispatcher) and f.__module__ == m.__name__}
+
+warm()
+before = versions()
+# integer weights and capacities, as the GAP files give them (the warm-up's are floats)
+problem = AssignmentProblem(cost=np.array([[1.0, 3.0, 2.0], [2.0, 1.0, 3.0]]),
+                            weight=np.array([[2, 1, 1], [1, 2, 1]]), row_of=np.array([0, 1]),
+                            capacity=np.array([3, 3]))
+allowed, start = problem.allowed(), np.array([0, 0, 0])
+ejection_search(problem, start, allowed, problem.cost, np.zeros(2), work_budget=1000,
+                deadline=math.inf, seed=0, stats={})
+tabu_search(TabuInstance(problem, allowed, np.zeros(2)), start, SearchBudget(1000, math.inf, 0),
+            {})
+after = versions()
+print(json.dumps({k: (before[k], v) for k, v in after.items() if before[k] != v}))
+"""
+
 _WARM = r"""
 from solver.allocation.gap.warmup import warm
 warm()
@@ -97,6 +125,14 @@ def test_solve_assignment_warms_every_kernel_whatever_its_path():
     assert got["after"]["driven"] == dict.fromkeys(NAMES, True)
     assert got["after"]["cp_sat"] is True
     assert "cp-sat" in got["method"]
+
+
+def test_the_searches_compile_nothing_after_the_warm_up():
+    """After the warm-up, the ejection chains and the tabu search on a problem with integer
+    weights (a GAP file's) compile no new version of any kernel: the kernels get fresh
+    writable copies, whatever the problem's dtypes (a read-only float weight passed through
+    used to give a second version, compiled inside the first timed call)."""
+    assert _probe(_REAL_DTYPES) == {}
 
 
 def test_the_warm_up_loads_cp_sat():

@@ -1,5 +1,5 @@
 """Tests of the tabu searches from the knapsack relaxation's solutions
-(solver.allocation.gap.relaxed) and of the tabu search's per-row penalty option.
+(solver.allocation.gap.relaxed).
 
 Oracle: ``scipy.optimize.milp`` (HiGHS) on the textbook formulation (tests/oracles.py); the
 objective and the capacities are recomputed here from the returned assignments.
@@ -14,9 +14,8 @@ import pytest
 from oracles import gap_milp
 from test_gap_tabu import check, setup
 
-from solver.allocation.gap import tabu
 from solver.allocation.gap.relaxed import relaxation_search
-from solver.allocation.gap.tabu import SearchBudget, TabuInstance, tabu_search
+from solver.allocation.gap.tabu import SearchBudget, TabuInstance
 
 
 @pytest.fixture(scope="module")
@@ -52,13 +51,3 @@ def test_relaxation_search_keeps_the_start_when_it_finds_nothing_better(tight):
     instance = TabuInstance(problem, problem.allowed(), np.ones(4))
     found = relaxation_search(instance, best, SearchBudget(500_000, math.inf, 0), {})
     assert np.array_equal(found.assignment, best)
-
-
-def test_per_row_penalties_still_find_feasible_assignments(monkeypatch):
-    cost, resource, capacity, problem, start = setup(7, 4, 24)
-    monkeypatch.setattr(tabu, "PER_ROW", 1.0)
-    stats: dict = {}
-    budget = SearchBudget(2_000_000, math.inf, 0)
-    out = tabu_search(TabuInstance(problem, problem.allowed(), np.ones(4)), start, budget, stats)
-    assert check(cost, resource, capacity, out) < check(cost, resource, capacity, start)
-    assert stats["tabu_improvements"] > 0

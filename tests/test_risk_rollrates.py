@@ -163,10 +163,26 @@ def test_bad_panel_lists_every_problem():
     """panel_bad.csv: unknown bucket, impossible month, non-numeric balance and a duplicate month."""
     text = input_error(read_panel, DATA / "panel_bad.csv")
     assert "4 problems" in text
-    assert "row 2 (account_id B1): dpd_bucket" in text and "'M9'" in text
-    assert "row 3 (account_id B2): month" in text
-    assert "row 4 (account_id B3): balance: not a number" in text
-    assert "row 5 (account_id B3): month: duplicate" in text
+    assert "row 2 (account_id B1): dpd_bucket" in text and "(got 'M9')" in text
+    # each line shows the cell as the file has it
+    assert (
+        "row 3 (account_id B2): month: not a month (use YYYY-MM, a date or an integer) "
+        "(got '2024-13')"
+    ) in text
+    assert "row 4 (account_id B3): balance: not a number (got 'abc')" in text
+    assert "row 5 (account_id B3): month: duplicate month for this account (got '2024-01')" in text
+
+
+def test_bad_dpd_and_account_id_show_the_cells_as_given():
+    """Days past due that are not a number >= 0, and a missing account id, are told with the
+    cell the panel holds (a blank id as NaN: the frame's own cell)."""
+    panel = pd.DataFrame(
+        {"account_id": ["a", None, "c"], "month": [1, 2, 3], "dpd": ["5", "-3", "x"]}
+    )
+    text = input_error(validate_panel, panel, source="p")
+    assert "p: row 2 (account_id nan): account_id: missing account id (got nan)" in text
+    assert "p: row 2 (account_id nan): dpd: days past due must be a number >= 0 (got '-3')" in text
+    assert "p: row 3 (account_id c): dpd: days past due must be a number >= 0 (got 'x')" in text
 
 
 def test_missing_columns_and_unknown_segment_are_input_errors(small):

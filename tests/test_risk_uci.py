@@ -95,6 +95,24 @@ def test_bad_uci_file_lists_every_problem():
     assert "row 2 (account_id 2): Y: default flag must be 0 or 1 (got 2)" in text
 
 
+def test_a_partitions_problems_count_rows_from_its_offset(monkeypatch):
+    """A partition (``row_offset``) of a named-column table without ids: rows and the
+    generated account ids count from the offset, columns keep their own names, and with
+    ``--verbose`` the personal values are shown."""
+    raw = pd.read_csv(DATA / "uci_tiny.csv").drop(columns="ID")
+    named = raw.rename(columns={f"X{k}": n for k, n in enumerate(UCI_COLUMNS, start=1)})
+    named.loc[1, "LIMIT_BAL"] = -5
+    named.loc[2, "PAY_AMT1"] = -7
+    monkeypatch.setenv("WORKOUT_VERBOSE", "1")
+    text = input_error(normalise_uci, named, source="part", row_offset=100)
+    assert "part: 2 problems" in text
+    assert "part: row 102 (account_id 102): LIMIT_BAL: credit limit must be > 0 (got -5)" in text
+    assert "part: row 103 (account_id 103): PAY_AMT1: payment must be >= 0 (got -7)" in text
+    monkeypatch.delenv("WORKOUT_VERBOSE")
+    text = input_error(normalise_uci, named, source="part", row_offset=100)
+    assert "row 102 (account_id 102): LIMIT_BAL: credit limit must be > 0 (got <withheld>)" in text
+
+
 def test_not_a_uci_table():
     """A table without the UCI columns is rejected with the missing names."""
     with pytest.raises(InputError, match="missing columns: LIMIT_BAL"):

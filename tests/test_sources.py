@@ -24,6 +24,7 @@ from cli_inprocess import run_workout as invoke
 from pg_helpers import postgres_schema, postgres_url
 from sqlalchemy import create_engine, text
 
+from solver.core import sql
 from solver.core.generate import generate_portfolio
 from solver.core.layouts import read_layout
 from solver.core.readers import read_portfolio
@@ -291,6 +292,29 @@ def test_database_errors_exit_2_naming_what_is_missing(book, db_url):
     code, _, err = invoke("validate", "--db", db_url, "--query", "drop table accounts")
     assert code == 2 and "no rows" in err  # and reading changed nothing: the drop is undone
     assert len(read_portfolio(BookSource(url=db_url, table="accounts"))) == N
+
+
+def test_postgresql_without_adbc_reads_its_rows_as_with_it(book, monkeypatch):
+    """PostgreSQL without its ADBC driver is read through SQLAlchemy's rows (the path of any
+    other database): the same chunks and frame as through ADBC; a statement that returns
+    no rows exits 2 and changes nothing (told by the server: a server-side cursor cannot
+    declare a DROP)."""
+    path, _ = book
+    with postgres_schema("books") as url:
+        _load(url, pd.read_csv(path))
+        source = BookSource(url=url, query="select * from accounts order by account_id")
+        by_arrow = list(iter_portfolio(source, chunk_rows=5))
+        calls = []
+        through_rows = sql._row_frames
+        monkeypatch.setattr(sql, "_adbc_postgresql", lambda: None)
+        monkeypatch.setattr(sql, "_row_frames", lambda *a: calls.append(a) or through_rows(*a))
+        by_rows = list(iter_portfolio(source, chunk_rows=5))
+        assert len(calls) == 1  # the rows path did run
+        assert [len(c) for c in by_rows] == [len(c) for c in by_arrow] == [5, 5, N - 10]
+        pd.testing.assert_frame_equal(pd.concat(by_rows, ignore_index=True), read_portfolio(path))
+        code, _, err = invoke("validate", "--db", url, "--query", "drop table accounts")
+        assert code == 2 and "syntax error" in err and len(calls) == 2
+        assert len(read_portfolio(BookSource(url=url, table="accounts"))) == N
 
 
 def test_database_table_in_a_banks_layout(book, tmp_path):

@@ -76,7 +76,7 @@ def parse_numeric(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray
     if pd.api.types.is_numeric_dtype(series.dtype):
         values = series.to_numpy(dtype=float, na_value=np.nan).copy()
         return values, np.zeros(n, dtype=bool), np.isnan(values)
-    if _is_text_dtype(series.dtype) and series.dtype != object:
+    if isinstance(series.dtype, pd.StringDtype):
         # a database's VARCHAR numbers: every cell missing or a number without spaces is one
         # cast; any other cell (empty, spaced, a NaN word, "nan") goes the full parse below
         blank = series.isna().to_numpy(dtype=bool).copy()  # writable: callers add to it
@@ -118,8 +118,6 @@ def _text_floats(text: pd.Series, skip: np.ndarray | None = None) -> np.ndarray 
 def parse_bool(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(bool values, bad mask, blank mask) of a column of any dtype."""
     import pandas as pd
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     n = len(series)
     if pd.api.types.is_bool_dtype(series.dtype) and not series.isna().any():
@@ -146,6 +144,9 @@ def parse_bool(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         unknown = mapped.isna().to_numpy(dtype=bool).copy()
         values = mapped.to_numpy(dtype=object, na_value=False) == True  # noqa: E712
         return np.asarray(values, dtype=bool), ~blank & unknown, blank
+    import pyarrow as pa  # the text paths' kernels
+    import pyarrow.compute as pc
+
     if _is_text_dtype(series.dtype):  # a clean column (a database's true/false, 1/0): one cast
         cells = pa.array(series, pa.string())
         with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -183,7 +184,7 @@ def parse_sequences(
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
         cells = series.to_numpy(dtype=float, na_value=np.nan)
         blank = np.isnan(cells)
-    elif _is_text_dtype(series.dtype) and series.dtype != object:
+    elif isinstance(series.dtype, pd.StringDtype):
         text = strip_text(series)
         cells = text.to_numpy(dtype=object)
         blank = text_blank(text)

@@ -27,7 +27,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -113,17 +113,18 @@ def _database_errors(url: str, what: str) -> Iterator[None]:
         if exc.connection_invalidated or isinstance(exc, sa.InterfaceError):
             raise InputError(f"{what} {shown}: cannot connect: {_reason(exc, url)}") from None
         raise InputError(f"{what} {shown}: {_reason(exc, url)}") from None
-    except sa.SQLAlchemyError as exc:
-        raise InputError(f"{what} {shown}: {_reason(exc, url)}") from None
-    except _driver_errors() as exc:  # sqlite3's, DuckDB's and ADBC's own
+    except _query_errors() as exc:  # looked up here: a driver may load inside the block
         raise InputError(f"{what} {shown}: {_reason(exc, url)}") from None
 
 
-def _driver_errors() -> tuple[type[BaseException], ...]:
-    """The DB-API error classes of the drivers called directly, not through SQLAlchemy
-    (those that are loaded: a module not imported cannot have raised)."""
+def _query_errors() -> tuple[type[BaseException], ...]:
+    """SQLAlchemy's errors, and the DB-API error classes of the drivers called directly,
+    not through SQLAlchemy: sqlite3's, DuckDB's and ADBC's (those that are loaded: a module
+    not imported cannot have raised)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     loaded = (sys.modules.get(name) for name in ("sqlite3", "duckdb", "adbc_driver_manager"))
-    return tuple(module.Error for module in loaded if module is not None)
+    return (SQLAlchemyError, *(module.Error for module in loaded if module is not None))
 
 
 def _engine(url: str, what: str, *, must_exist: bool = True) -> Engine:
@@ -221,20 +222,17 @@ def sql_chunks(
     DuckDB tables come as Arrow record batches (DuckDB's own export), and PostgreSQL's
     through its ADBC driver (``adbc-driver-postgresql``; without it, as rows); every other
     database, SQLite included, as rows (docs/inputs.md says why)."""
+    import pandas as pd
+
     for part in _sql_parts(url, table, query, chunk_rows):
-        yield part if not isinstance(part, _ArrowTable) else arrow_frame(part.table)
-
-
-class _ArrowTable(NamedTuple):
-    """A chunk fetched as Arrow (not yet a frame: a whole read joins them first)."""
-
-    table: pa.Table
+        yield part if isinstance(part, pd.DataFrame) else arrow_frame(part)
 
 
 def _sql_parts(
     url: str, table: str | None, query: str | None, chunk_rows: int
-) -> Iterator[pd.DataFrame | _ArrowTable]:
-    """The chunks of :func:`sql_chunks`, those fetched as Arrow still Arrow tables."""
+) -> Iterator[pd.DataFrame | pa.Table]:
+    """The chunks of :func:`sql_chunks`, those fetched as Arrow still Arrow tables (a whole
+    read joins them before it makes a frame)."""
     if (table is None) == (query is None):
         raise InputError("--db: give either --table NAME or --query SQL")
     engine = _engine(url, "--db")
@@ -245,18 +243,16 @@ def _sql_parts(
             # in a transaction rolled back at the end: a --query that writes changes nothing
             # (the drivers called directly run inside it; ADBC never commits)
             with engine.connect() as conn, _rolled_back(conn):
-                if engine.dialect.name == "duckdb":
+                dialect = engine.dialect.name
+                adbc = _adbc_postgresql() if dialect == "postgresql" else None
+                if dialect == "duckdb":
                     batches = _duckdb_batches(conn, sql, chunk_rows)
-                elif engine.dialect.name == "postgresql" and _adbc_postgresql() is not None:
-                    batches = _adbc_batches(engine, sql, chunk_rows)
-                elif engine.dialect.name == "sqlite":
-                    yield from _sqlite_frames(conn, sql, chunk_rows)
-                    return
+                elif adbc is not None:
+                    batches = _adbc_batches(adbc, engine, sql, chunk_rows)
                 else:
-                    yield from _row_frames(conn, statement, chunk_rows)
+                    yield from _row_frames(conn, statement, sql, chunk_rows)
                     return
-                for batch in _rechunked(batches, chunk_rows):
-                    yield _ArrowTable(batch)
+                yield from _rechunked(batches, chunk_rows)
     finally:
         engine.dispose()
 
@@ -270,38 +266,35 @@ def _rolled_back(conn: Any) -> Iterator[None]:
         transaction.rollback()
 
 
-def _row_frames(conn: Any, statement: Any, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """Rows through SQLAlchemy (a server-side cursor where the dialect has one) as frames."""
+def _row_frames(conn: Any, statement: Any, sql: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """The result's rows as frames of ``chunk_rows``: SQLite's fetched by the sqlite3 cursor
+    itself (``sql``; its tuples need no conversion: SQLAlchemy's Row objects cost a third of
+    the time), any other database's through SQLAlchemy (``statement``; a server-side cursor
+    where the dialect has one)."""
     import pandas as pd
 
-    result = conn.execution_options(stream_results=True).execute(statement)
-    if not result.returns_rows:
-        raise InputError(_NO_ROWS)
-    columns = list(result.keys())
-    while True:
-        # plain tuples: pandas probes each Row's attributes, which costs a caught
-        # exception per row and cell group (3x slower)
-        rows = [tuple(row) for row in result.fetchmany(chunk_rows)]
-        if not rows:
-            break
-        yield pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
+    with contextlib.ExitStack() as stack:
+        if conn.dialect.name == "sqlite":
+            cursor = stack.enter_context(
+                contextlib.closing(conn.connection.driver_connection.cursor())
+            )
+            cursor.execute(sql)
+            description = cursor.description
+            columns = None if description is None else [d[0] for d in description]
+            fetch = cursor.fetchmany
+        else:
+            result = conn.execution_options(stream_results=True).execute(statement)
+            columns = list(result.keys()) if result.returns_rows else None
 
+            def fetch(size: int) -> list[tuple[Any, ...]]:
+                # plain tuples: pandas probes each Row's attributes, which costs a caught
+                # exception per row and cell group (3x slower)
+                return [tuple(row) for row in result.fetchmany(size)]
 
-def _sqlite_frames(conn: Any, sql: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """SQLite's rows as frames, fetched by the sqlite3 cursor itself: its tuples need no
-    conversion (SQLAlchemy's Row objects cost a third of the time)."""
-    import pandas as pd
-
-    cursor = conn.connection.driver_connection.cursor()
-    try:
-        cursor.execute(sql)
-        if cursor.description is None:
+        if columns is None:
             raise InputError(_NO_ROWS)
-        columns = [d[0] for d in cursor.description]
-        while rows := cursor.fetchmany(chunk_rows):
+        while rows := fetch(chunk_rows):
             yield pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
-    finally:
-        cursor.close()
 
 
 def _duckdb_batches(conn: Any, sql: str, chunk_rows: int) -> Iterator[pa.RecordBatch]:
@@ -322,11 +315,10 @@ def _adbc_postgresql() -> Any:
     return adbc
 
 
-def _adbc_batches(engine: Engine, sql: str, chunk_rows: int) -> Iterator[pa.RecordBatch]:
-    """PostgreSQL's result as Arrow record batches through ADBC (libpq's binary COPY,
-    streamed). The URL's driver name is dropped: libpq reads the rest, query options
-    included, as psycopg does."""
-    adbc = _adbc_postgresql()
+def _adbc_batches(adbc: Any, engine: Engine, sql: str, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+    """PostgreSQL's result as Arrow record batches through ADBC (``adbc``: the driver's
+    DB-API module; libpq's binary COPY, streamed). The URL's driver name is dropped: libpq
+    reads the rest, query options included, as psycopg does."""
     uri = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with adbc.connect(uri) as connection, connection.cursor() as cursor:
         cursor.execute(sql)
@@ -396,8 +388,8 @@ def read_sql_table(url: str, table: str | None = None, query: str | None = None)
         raise InputError(f"{source}: no rows (the table or query is empty)")
     # one kind of chunk a read: _sql_parts fetches every chunk by the one path of the URL's
     # dialect (Arrow: DuckDB, PostgreSQL with ADBC; frames: SQLite, any other)
-    if isinstance(parts[0], _ArrowTable):  # joined as Arrow: no copies
-        raw = arrow_frame(pa.concat_tables([cast(_ArrowTable, p).table for p in parts]))
+    if isinstance(parts[0], pa.Table):  # joined as Arrow: no copies
+        raw = arrow_frame(pa.concat_tables(cast("list[pa.Table]", parts)))
     else:
         frames = cast("list[pd.DataFrame]", parts)
         raw = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)

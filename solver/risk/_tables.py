@@ -11,11 +11,13 @@ The risk commands write their tables with the command line's one writer
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from solver.core.messages import WITHHELD, show_personal_values
 from solver.core.schema import MAX_PROBLEMS
 from solver.core.sources import BookSource
 from solver.core.tables import TableSource, read_table
@@ -40,13 +42,29 @@ class RowProblems:
     """The problem lines of a table, ``FILE: row N (account_id X): column: what (got V)``
     (rows counted from 1 after the header, SPEC §3), at most :data:`MAX_PROBLEMS` a check.
 
-    ``frame`` holds the raw cells (the ``got`` value); ``account_id`` names each row.
+    ``frame`` holds the raw cells (the ``got`` value); ``account_id`` names each row;
+    ``row_offset`` rows come before ``frame`` in the whole table (a partition of a dataset);
+    ``labels`` name columns in messages as the file does (``X1 (LIMIT_BAL)``); the values of
+    the ``personal`` columns are withheld unless ``workout --verbose``
+    (:func:`~solver.core.messages.show_personal_values`).
     """
 
-    def __init__(self, source: str, frame: pd.DataFrame, account_id: pd.Series) -> None:
+    def __init__(
+        self,
+        source: str,
+        frame: pd.DataFrame,
+        account_id: pd.Series,
+        *,
+        row_offset: int = 0,
+        labels: Mapping[str, str] | None = None,
+        personal: Collection[str] = (),
+    ) -> None:
         self.source = source
         self.frame = frame
         self.account_id = account_id
+        self.row_offset = row_offset
+        self.labels = labels or {}
+        self.withheld = frozenset(() if show_personal_values() else personal)
         self.lines: list[str] = []
 
     def report(
@@ -62,11 +80,15 @@ class RowProblems:
         ``column``, and with ``got`` the value it holds (``raw``, by default the frame's
         column; a blank cell has none worth showing)."""
         cells = self.frame[column] if raw is None else raw
+        label = self.labels.get(column, column)
         for pos in np.flatnonzero(mask)[:MAX_PROBLEMS]:
-            value = f" (got {shown(cells.iat[pos])})" if got else ""
+            if not got:
+                value = ""
+            else:
+                value = f" (got {WITHHELD if column in self.withheld else shown(cells.iat[pos])})"
             self.lines.append(
-                f"{self.source}: row {pos + 1} (account_id {self.account_id.iat[pos]}): "
-                f"{column}: {what}{value}"
+                f"{self.source}: row {self.row_offset + pos + 1} "
+                f"(account_id {self.account_id.iat[pos]}): {label}: {what}{value}"
             )
 
     def raise_any(self) -> None:

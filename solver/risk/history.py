@@ -47,6 +47,7 @@ from solver.risk._tables import RowProblems, TableSource, read_table, source_lab
 __all__ = [
     "HISTORY_OPTIONAL",
     "HISTORY_REQUIRED",
+    "NOT_A_MONTH",
     "DefaultDefinition",
     "history_panel",
     "is_history_table",
@@ -97,6 +98,10 @@ class DefaultDefinition:
             [f"{self.dpd_threshold}+ dpd"] if self.dpd_threshold is not None else []
         )
         return " or ".join(parts)
+
+
+#: The problem of a value :func:`month_ordinal` does not take (the forms it takes).
+NOT_A_MONTH = "not a month (use YYYY-MM, a date or an integer)"
 
 
 def month_ordinal(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -188,7 +193,7 @@ def validate_history(frame: pd.DataFrame, source: str = "<history>") -> pd.DataF
             problems.report(rows & blank, column, "missing value (a number is required)", got=False)
             rows &= ~blank
         problems.report(rows, column, what)
-    problems.report(bad_month, "month", "not a month (use YYYY-MM, a date or an integer)")
+    problems.report(bad_month, "month", NOT_A_MONTH)
     problems.raise_any()
     # order checks on clean rows, in account and month order: duplicates, gaps, rows after
     # a closing status (the sorted frame keeps the rows' positions as its index)

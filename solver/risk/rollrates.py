@@ -39,7 +39,13 @@ from scipy import stats
 from solver.domain import ABSORBING_STATES, BUCKETS
 from solver.errors import InputError
 from solver.risk._tables import RowProblems, TableSource, read_table, shown, source_label
-from solver.risk.history import history_panel, is_history_table, month_ordinal, validate_history
+from solver.risk.history import (
+    NOT_A_MONTH,
+    history_panel,
+    is_history_table,
+    month_ordinal,
+    validate_history,
+)
 from solver.risk.uci import is_uci_table, normalise_uci, uci_panel
 
 STATES: tuple[str, ...] = BUCKETS + ABSORBING_STATES
@@ -314,28 +320,28 @@ def validate_panel(
     account_id = df["account_id"].astype(str).str.strip()
     problems = RowProblems(source, df, account_id)
     report = problems.report
-    report(df["account_id"].isna().to_numpy(), "account_id", "missing account id", df["account_id"])
+    report(df["account_id"].isna().to_numpy(), "account_id", "missing account id")
     if "dpd_bucket" in df.columns:
         bucket = df["dpd_bucket"].astype(str).str.strip()
         bad_bucket = ~bucket.isin(STATES).to_numpy()
-        report(bad_bucket, "dpd_bucket", f"must be one of {', '.join(STATES)}", df["dpd_bucket"])
+        report(bad_bucket, "dpd_bucket", f"must be one of {', '.join(STATES)}")
     else:
         dpd = pd.to_numeric(df["dpd"], errors="coerce")
         bad_dpd = (dpd.isna() | (dpd < 0)).to_numpy()
-        report(bad_dpd, "dpd", "days past due must be a number >= 0", df["dpd"])
+        report(bad_dpd, "dpd", "days past due must be a number >= 0")
         bucket = pd.Series(dpd_to_bucket(dpd.fillna(0).to_numpy()), index=df.index)
     if month_index is None:
         month_index, bad_month = month_ordinal(df["month"])
     else:
         bad_month = np.zeros(len(df), dtype=bool)
-    report(bad_month, "month", "not a month (use YYYY-MM, a date or an integer)", df["month"])
+    report(bad_month, "month", NOT_A_MONTH)
     if "balance" in df.columns:
         balance = pd.to_numeric(df["balance"], errors="coerce")
-        report(balance.isna().to_numpy(), "balance", "not a number", df["balance"])
+        report(balance.isna().to_numpy(), "balance", "not a number")
         df["balance"] = balance.astype(float)
     key = pd.DataFrame({"a": account_id, "m": month_index})
     duplicated = key.duplicated(keep="first").to_numpy() & ~bad_month
-    report(duplicated, "month", "duplicate month for this account", df["month"])
+    report(duplicated, "month", "duplicate month for this account")
     problems.raise_any()
     df["account_id"] = account_id
     df["dpd_bucket"] = bucket.to_numpy(dtype=object)

@@ -43,9 +43,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from solver.core.messages import WITHHELD, show_personal_values
 from solver.errors import InputError
-from solver.risk._tables import TableSource, problems_error, read_table, shown, source_label
+from solver.risk._tables import RowProblems, TableSource, read_table, source_label
 
 UCI_RELATIVE_PATH = Path("credit") / "UCI_Credit_Card.csv"
 
@@ -165,18 +164,10 @@ def normalise_uci(
         )
     )
 
-    problems: list[str] = []
-    hide = not show_personal_values()
-
-    def where(mask: np.ndarray, column: str, what: str) -> None:
-        shown_name = display.get(column, column)
-        for pos in np.flatnonzero(mask)[:50]:
-            value = WITHHELD if hide and column in PERSONAL_COLUMNS else shown(df[column].iat[pos])
-            problems.append(
-                f"{source}: row {row_offset + pos + 1} (account_id {account_id.iat[pos]}): "
-                f"{shown_name}: "
-                f"{what} (got {value})"
-            )
+    problems = RowProblems(
+        source, df, account_id, row_offset=row_offset, labels=display, personal=PERSONAL_COLUMNS
+    )
+    where = problems.report
 
     out = pd.DataFrame({"account_id": account_id.to_numpy()})
     for column in UCI_COLUMNS:
@@ -198,8 +189,7 @@ def normalise_uci(
         target = pd.to_numeric(df[target_column], errors="coerce").to_numpy(dtype=float)
         where(~np.isin(target, (0.0, 1.0)), target_column, "default flag must be 0 or 1")
         out[TARGET] = np.nan_to_num(target).astype(np.int64)
-    if problems:
-        raise problems_error(source, problems)
+    problems.raise_any()
     for column in STATUS_COLUMNS:
         out[column] = out[column].astype(np.int64)
     if target_column is not None:  # the file's name of the default flag, for messages

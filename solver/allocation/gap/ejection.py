@@ -47,7 +47,6 @@ __all__ = [
     "is_over",
     "kernel_arrays",
     "penalty_floor",
-    "tiny_problem",
     "weight_at",
     "xorshift",
 ]
@@ -446,12 +445,17 @@ def kernel_arrays(
     problem: AssignmentProblem, allowed: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The compiled searches' contiguous copies: cost (0 where not allowed), weight, the
-    options' rows and the capacities."""
+    options' rows and the capacities.
+
+    Always fresh (writable) copies: numba compiles one version per read-only flag, and the
+    problem's own arrays are read-only, so passing them through when their dtype already
+    fits (``np.ascontiguousarray``) compiled a second version inside the first timed call
+    the warm-up's float weights did not cover (integer weights, as the GAP files give)."""
     return (
         np.ascontiguousarray(np.where(allowed, problem.cost, 0.0)),
-        np.ascontiguousarray(problem.weight, dtype=np.float64),
-        np.ascontiguousarray(problem.row_of, dtype=np.int64),
-        np.ascontiguousarray(problem.capacity, dtype=np.float64),
+        np.array(problem.weight, dtype=np.float64, order="C"),
+        np.array(problem.row_of, dtype=np.int64, order="C"),
+        np.array(problem.capacity, dtype=np.float64, order="C"),
     )
 
 
@@ -550,13 +554,3 @@ def ejection_search(
     if ints[3] and problem.is_feasible(best):
         return best
     return start
-
-
-def tiny_problem() -> AssignmentProblem:
-    """A 2 × 2 problem on which the compiled searches are warmed (:func:`solver.allocation.gap.warmup.warm`)."""
-    return AssignmentProblem(
-        cost=np.array([[1.0, 2.0], [2.0, 1.0]]),
-        weight=np.ones((2, 2)),
-        row_of=np.array([0, 1]),
-        capacity=np.ones(2),
-    )

@@ -19,7 +19,7 @@ left (:mod:`~solver.allocation.gap.budget`), and books what it did there.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -191,6 +191,11 @@ class Restarts:
     calls: int = 0
     count: int = 0
     improvements: int = 0
+    # each job's cheapest reduced cost: its option in a start when the relaxation picks none
+    cheapest: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cheapest = self.rc.argmin(axis=0)
 
     def __call__(self, choice: np.ndarray, picks: np.ndarray, cells: int) -> bool:
         """The knapsack bound's callback, after each of its evaluations: whether the ascent
@@ -204,7 +209,7 @@ class Restarts:
         run, problem = self.run, self.run.problem
         started = time.perf_counter()
         k, n = problem.cost.shape
-        start = np.where(choice >= 0, choice, self.rc.argmin(axis=0))
+        start = np.where(choice >= 0, choice, self.cheapest)
         self.spent += 4 * k * n / GREEDY_CELLS_PER_SECOND
         repaired = repair(problem, start, self.allowed, deadline=run.deadline)
         if repaired is not None:

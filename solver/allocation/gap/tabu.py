@@ -73,12 +73,8 @@ def add_counters(totals: dict[str, Any], part: dict[str, Any]) -> None:
 
 #: Relative change of the penalty multiplier ``μ`` after each move.
 OSCILLATION = 0.02
-#: Penalty multipliers per row (1: raised on the rows over capacity, all lowered while the
-#: assignment is feasible, after Yagiura, Ibaraki and Glover) or one for all rows (0). Per row
-#: did worse on Chu–Beasley d05100–d20200 (alone, 1.5 × 10⁸ evaluations: mean 0.98 % against
-#: 0.57 %; symmetric per-row raising and lowering found no feasible assignment on d10100+).
-#: The penalty of row r is its scale times its multiplier: `beta[0, r] * beta[1, r]`.
-PER_ROW = 0.0
+# One multiplier for all rows: per-row multipliers (raised on the rows over capacity, after
+# Yagiura, Ibaraki and Glover) did worse on Chu–Beasley d05100–d20200 (benchmarks/README.md).
 #: Tabu tenure: ``TENURE_MIN`` plus a random share up to ``TENURE_SPAN`` of the jobs.
 TENURE_MIN = 3
 TENURE_SPAN = 0.1
@@ -104,11 +100,13 @@ def _over(load: float, cap: float) -> float:
 
 
 @njit(cache=True, inline="always")
-def _dpen(load: np.ndarray, cap: np.ndarray, beta: np.ndarray, r: int, d: float) -> float:
-    """Penalty change (before ``μ``) of adding ``d`` to row ``r`` (``-1``: none)."""
+def _dpen(
+    load: np.ndarray, cap: np.ndarray, scale: np.ndarray, mu: float, r: int, d: float
+) -> float:
+    """Penalty change of adding ``d`` to row ``r`` (``-1``: none) at the multiplier ``mu``."""
     if r < 0 or d == 0.0:
         return 0.0
-    return beta[0, r] * beta[1, r] * (_over(load[r] + d, cap[r]) - _over(load[r], cap[r]))
+    return scale[r] * mu * (_over(load[r] + d, cap[r]) - _over(load[r], cap[r]))
 
 
 @njit(cache=True, inline="always")
@@ -128,7 +126,7 @@ def _over_after(
 @njit(cache=True)
 def _iterate(
     cost: np.ndarray, allowed: np.ndarray, weight: np.ndarray, row_of: np.ndarray,
-    cap: np.ndarray, beta: np.ndarray, s: np.ndarray, load: np.ndarray, tabu: np.ndarray,
+    cap: np.ndarray, scale: np.ndarray, s: np.ndarray, load: np.ndarray, tabu: np.ndarray,
     elite: np.ndarray, elite_cost: np.ndarray, scalars: np.ndarray, ints: np.ndarray,
     rng: np.ndarray, work_until: int, params: np.ndarray,
 ) -> None:  # fmt: skip
@@ -145,6 +143,7 @@ def _iterate(
     window = n if full else SWAP_WINDOW
     while ints[0] < work_until:
         it = ints[1]
+        mu = scalars[1]
         best_cost = elite_cost[0]
         best_d = math.inf
         kind = 0  # 1 shift (j1 -> o2), 2 swap (j1 <-> j2)
@@ -157,7 +156,7 @@ def _iterate(
             a = row_of[o1]
             w1 = weight_at(weight, o1, j1)
             c1 = cost[o1, j1]
-            rem = _dpen(load, cap, beta, a, -w1)
+            rem = _dpen(load, cap, scale, mu, a, -w1)
             # shifts
             for o2 in range(k):
                 if o2 == o1 or not allowed[o2, j1]:
@@ -166,9 +165,9 @@ def _iterate(
                 b = row_of[o2]
                 w2 = weight_at(weight, o2, j1)
                 if b == a:
-                    dp = _dpen(load, cap, beta, a, w2 - w1)
+                    dp = _dpen(load, cap, scale, mu, a, w2 - w1)
                 else:
-                    dp = rem + _dpen(load, cap, beta, b, w2)
+                    dp = rem + _dpen(load, cap, scale, mu, b, w2)
                 dc = cost[o2, j1] - c1
                 d = dc + dp
                 if d < best_d - _EPS * (1.0 + abs(d)):
@@ -198,7 +197,7 @@ def _iterate(
                 da = weight_at(weight, o1, j2) - w1
                 db = weight_at(weight, o2, j1) - weight_at(weight, o2, j2)
                 dc = cost[o2, j1] + cost[o1, j2] - c1 - cost[o2, j2]
-                d = dc + _dpen(load, cap, beta, a, da) + _dpen(load, cap, beta, b, db)
+                d = dc + _dpen(load, cap, scale, mu, a, da) + _dpen(load, cap, scale, mu, b, db)
                 if d < best_d - _EPS * (1.0 + abs(d)):
                     if (
                         tabu[o2, j1] > it
@@ -219,7 +218,7 @@ def _iterate(
         if not full:
             ints[6] = (ints[6] + window) % (n - 1)
         if kind == 0:
-            beta[1, :] = 1.0
+            scalars[1] = 1.0
             continue
         tenure = int(params[1]) + xorshift(rng) % (1 + int(params[2] * n))
         o1 = s[mj1]
@@ -257,7 +256,11 @@ def _iterate(
         if n_over == 0:
             ints[7] += 1
             _offer_elite(s, scalars[0], elite, elite_cost, ints, it)
-        _adapt(beta, load, cap, n_over, osc, params[6] > 0.0)
+        # μ oscillates: lowered after a move that ends feasible, raised after one that does not
+        if n_over == 0:
+            scalars[1] = max(1e-3, mu / (1.0 + osc))
+        else:
+            scalars[1] = min(1e3, mu * (1.0 + osc))
         if it - ints[2] >= params[3] and math.isfinite(elite_cost[0]):
             _restart(
                 cost,
@@ -265,7 +268,6 @@ def _iterate(
                 weight,
                 row_of,
                 cap,
-                beta,
                 s,
                 load,
                 elite,
@@ -275,19 +277,6 @@ def _iterate(
                 rng,
                 params[4],
             )
-
-
-@njit(cache=True)
-def _adapt(
-    beta: np.ndarray, load: np.ndarray, cap: np.ndarray, n_over: int, osc: float, per_row: bool
-) -> None:
-    """The penalty multipliers after a move: per row (raised while the row is over
-    capacity, lowered otherwise) or all together (raised while any row is over)."""
-    for r in range(cap.size):
-        if n_over == 0:
-            beta[1, r] = max(1e-3, beta[1, r] / (1.0 + osc))
-        elif not per_row or is_over(load[r], cap[r]) == 1:
-            beta[1, r] = min(1e3, beta[1, r] * (1.0 + osc))
 
 
 @njit(cache=True)
@@ -322,7 +311,7 @@ def _offer_elite(
 @njit(cache=True)
 def _restart(
     cost: np.ndarray, allowed: np.ndarray, weight: np.ndarray, row_of: np.ndarray,
-    cap: np.ndarray, beta: np.ndarray, s: np.ndarray, load: np.ndarray, elite: np.ndarray,
+    cap: np.ndarray, s: np.ndarray, load: np.ndarray, elite: np.ndarray,
     elite_cost: np.ndarray, scalars: np.ndarray, ints: np.ndarray, rng: np.ndarray,
     shift_share: float,
 ) -> None:  # fmt: skip
@@ -344,7 +333,7 @@ def _restart(
             s[j] = o
     total, n_over = assignment_state(cost, weight, row_of, cap, s, load)
     scalars[0] = total
-    beta[1, :] = 1.0
+    scalars[1] = 1.0
     ints[5] = n_over
 
 
@@ -401,7 +390,7 @@ def tabu_search(
     if problem.global_capacity.size or r_count == 0 or n < 2 or k * n > EJECTION_MAX_CELLS:
         return start
     cost, weight, row_of, cap = kernel_arrays(problem, allowed)
-    beta = np.stack([penalty_floor(problem, allowed, prices), np.ones(r_count)])
+    scale = penalty_floor(problem, allowed, prices)
     s = start.astype(np.int64).copy()
     load = np.zeros(r_count)
     tabu = np.zeros((k, n), dtype=np.int64)
@@ -415,9 +404,7 @@ def tabu_search(
     ints[5] = n_over
     rng = np.array([np.uint64(0x9E3779B97F4A7C15 ^ (budget.seed * 0x2545F4914F6CDD1D + 7) % 2**64)])
     if params is None:
-        params = np.array(
-            [OSCILLATION, TENURE_MIN, TENURE_SPAN, STALL, RESTART_SHIFTS, 0.0, PER_ROW]
-        )
+        params = np.array([OSCILLATION, TENURE_MIN, TENURE_SPAN, STALL, RESTART_SHIFTS, 0.0])
     started = time.perf_counter()
     wall_stop = False
     first = float(elite_cost[0])
@@ -427,7 +414,7 @@ def tabu_search(
             break
         work_until = min(budget.work, int(ints[0]) + SLICE_WORK)
         _iterate(
-            cost, allowed, weight, row_of, cap, beta, s, load, tabu, elite, elite_cost,
+            cost, allowed, weight, row_of, cap, scale, s, load, tabu, elite, elite_cost,
             scalars, ints, rng, work_until, params,
         )  # fmt: skip
     stats.update(
@@ -439,7 +426,7 @@ def tabu_search(
         tabu_wall_stop=wall_stop,
         tabu_feasible_iterations=int(ints[7]),
         tabu_swaps=int(ints[8]),
-        tabu_mu=float(beta[1].mean()),
+        tabu_mu=float(scalars[1]),
     )
     if pool is not None:
         to_pool(pool, pool_size, elite, elite_cost)

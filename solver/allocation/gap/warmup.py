@@ -25,7 +25,7 @@ import numpy as np
 
 from solver.allocation.gap.coreflow import solve_core_flow
 from solver.allocation.gap.cpsat import solve_cpsat
-from solver.allocation.gap.ejection import ejection_search, tiny_problem
+from solver.allocation.gap.ejection import ejection_search
 from solver.allocation.gap.knapsack import knapsack_bound
 from solver.allocation.gap.problem import AssignmentProblem
 from solver.allocation.gap.tabu import SearchBudget, TabuInstance, tabu_search
@@ -37,7 +37,12 @@ __all__ = ["warm"]
 def warm() -> None:
     """Compile (or load) every kernel of the assignment core and import CP-SAT, once per
     process (later calls return at once)."""
-    tiny = tiny_problem()
+    tiny = AssignmentProblem(  # 2 × 2, with the dtypes of the real problems
+        cost=np.array([[1.0, 2.0], [2.0, 1.0]]),
+        weight=np.ones((2, 2)),
+        row_of=np.array([0, 1]),
+        capacity=np.ones(2),
+    )
     allowed = tiny.allowed()
     start = np.array([1, 0])
     ejection_search(
