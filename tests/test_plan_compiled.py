@@ -412,7 +412,7 @@ def test_action_max_equals_the_node_by_node_loop(pick) -> None:
         with np.errstate(over="ignore"):
             fn(
                 got,
-                (Vf, dV, D1, D2, Rt, *work),
+                (Vf, dV, D1, Rt, *work),
                 np.uint64(p_start),
                 np.uint64(p_end),
                 terms,

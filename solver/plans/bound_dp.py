@@ -72,7 +72,8 @@ def _action_max(
     :func:`backward_pass`).
 
     ``rows``: next month's filled values ``Vf``, their differences ``dV``, the kink
-    weights ``D1``, ``D2``, this month's recoveries at the nodes, and the work rows ``f``,
+    weights ``D1`` (at node j + 1 of interval j's image; ``D1[j + 1]`` at node j + 2),
+    this month's recoveries at the nodes, and the work rows ``f``,
     ``dev``, ``frac``, ``at``; ``terms``: the action's ``c``, ``ρ``, ``1/ρ``, the last
     interval's index, survival ``q``, pay value and recovery weight; ``pad_kink`` the
     recovery kink's padding on interval ``ik``. Indices are unsigned, so that the
@@ -88,7 +89,7 @@ def _action_max(
     bit (rounding is monotone; a signed zero is lost in the margin added afterwards), so
     the result is the one of a node-by-node loop.
     """
-    Vf, dV, D1, D2, Rt, f, dev, frac, at = rows
+    Vf, dV, D1, Rt, f, dev, frac, at = rows
     c, rho, inv_rho, top, q, pay, rec = terms
     one = np.uint64(1)
     stop = p_end + np.uint64(2)
@@ -114,7 +115,7 @@ def _action_max(
             # at fractions u and u + 1/ρ
             u = (1.0 - lam) * inv_rho
             u2 = u + inv_rho
-            dev[r] = D1[j] * max(u * (1.0 - u), 0.0) + D2[j] * max(u2 * (1.0 - u2), 0.0)
+            dev[r] = D1[j] * max(u * (1.0 - u), 0.0) + D1[j + one] * max(u2 * (1.0 - u2), 0.0)
         b = e
     if p_start <= ik <= p_end:
         dev[ik] += pad_kink
@@ -170,7 +171,6 @@ def backward_pass(
     Vf = np.empty(M + 1)
     seg = np.empty(M)
     D1 = np.zeros(M + 1)
-    D2 = np.zeros(M + 1)
     req = np.empty(M + 1)
     pay_req = np.empty(M + 1)
     dV = np.empty(M)  # next month's slopes (per node interval)
@@ -191,16 +191,13 @@ def backward_pass(
                     seg[j] = s
                     if abs(s) > seg_max:
                         seg_max = abs(s)
-                # the fall in slope at next month's node j + 1, times g·w_t (D1), and at
-                # node j + 2 (D2); past the last node the value is held constant
+                # the fall in slope at next month's node j + 1, times g·w_t (D1; D1[M]
+                # stays 0); past the last node the value is held constant
                 gw = gw_all[t, i]
                 for j in range(M - 1):
                     d = seg[j] - seg[j + 1]
                     D1[j] = d * gw if d > 0.0 else 0.0
                 D1[M - 1] = seg[M - 1] * gw if seg[M - 1] > 0.0 else 0.0
-                for j in range(M - 1):
-                    D2[j] = D1[j + 1]
-                D2[M - 1] = 0.0
                 rho = rho_all[t, i]
                 inv_rho = 1.0 / rho
                 for p in range(M + 1):
@@ -225,7 +222,7 @@ def backward_pass(
                     rec = rec_act[t, a, i]
                     _action_max(
                         pay_req,
-                        (Vf, dV, D1, D2, Rt, f, dev, frac, at),
+                        (Vf, dV, D1, Rt, f, dev, frac, at),
                         np.uint64(p_start),
                         np.uint64(p_end),
                         (c_all[t, a, i], rho, inv_rho, top, q_act[t, a, i], pay, rec),
