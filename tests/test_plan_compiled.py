@@ -27,7 +27,7 @@ from solver.plans.beam_step import (
     clearing_rows,
     offer_clearing,
 )
-from solver.plans.bound_dp import NEG, _fill_row
+from solver.plans.bound_dp import NEG, _action_max, _fill_row
 from solver.plans.bounds import (
     _action_values,
     _clearable,
@@ -331,8 +331,9 @@ def test_best_per_account_is_the_stable_sort_by_value() -> None:
 
 def test_backward_pass_compiled_equals_its_python(monkeypatch) -> None:
     """The compiled backward pass of the bound tables gives, bit for bit, what its own code
-    gives interpreted by Python (real inputs of a few accounts, coarse nodes)."""
-    from solver.plans import bounds
+    gives interpreted by Python (real inputs of a few accounts, coarse nodes; the
+    per-action loop interpreted too)."""
+    from solver.plans import bound_dp, bounds
 
     frame = generate_portfolio(40, seed=23)
     part = frame[frame["product"] == "auto_loan"].head(3)
@@ -350,9 +351,75 @@ def test_backward_pass_compiled_equals_its_python(monkeypatch) -> None:
     (args,) = seen
     V = args[0]
     again = np.empty_like(V)
-    compiled.py_func(again, *args[1:])
+    monkeypatch.setattr(bound_dp, "_action_max", bound_dp._action_max.py_func)
+    with np.errstate(over="ignore"):  # unsigned index offsets wrap, as compiled
+        compiled.py_func(again, *args[1:])
     assert (V > NEG).any()
     assert np.array_equal(V, again)
+
+
+def _reference_action_max(pay_req, Vf, D1, D2, Rt, p_start, p_end, terms, pad_kink, ik):
+    """The node-by-node loop that ``_action_max`` replaced: each node's value, the padding
+    of the interval to its left and of the interval to its right, one at a time."""
+    c, rho, inv_rho, top, q, pay, rec = terms
+    out = pay_req.copy()
+    prev_dev = 0.0
+    for p in range(p_start, p_end + 2):
+        xs = c + rho * p
+        j0 = int(min(xs if xs >= 1.0 else 0.0, top))
+        lam = min(xs - j0, 1.0)
+        f = (Vf[j0] + lam * (Vf[j0 + 1] - Vf[j0])) * q + pay + rec * Rt[p]
+        if p > p_start:
+            out[p] = max(out[p], f + prev_dev)
+        if p <= p_end:
+            u = (1.0 - lam) * inv_rho
+            u2 = u + inv_rho
+            dev = D1[j0] * max(u * (1.0 - u), 0.0) + D2[j0] * max(u2 * (1.0 - u2), 0.0)
+            if p == ik:
+                dev += pad_kink
+            out[p] = max(out[p], f + dev)
+            prev_dev = dev
+    return out
+
+
+def test_action_max_equals_the_node_by_node_loop(pick) -> None:
+    """``_action_max`` (in runs of contiguous loads, the two paddings of a node merged)
+    gives, bit for bit, the node-by-node loop: ρ near 1 (long runs), far from it, tiny
+    (every node in one interval), nodes below the first and past the last next-month
+    node, kinks with and without padding, live ranges inside the row."""
+    fn = pick(_action_max)
+    rng = np.random.default_rng(31)
+    for trial in range(300):
+        M = int(rng.integers(2, 40))
+        Vf = np.cumsum(rng.standard_normal(M + 1)) * 100.0
+        Vf[rng.random(M + 1) < 0.1] = 0.0
+        dV = Vf[1:] - Vf[:-1]
+        D1 = np.where(rng.random(M + 1) < 0.5, 0.0, rng.random(M + 1) * 10.0)
+        D1[M] = 0.0
+        D2 = np.append(D1[1:], 0.0)
+        Rt = rng.random(M + 1) * 500.0
+        rho = float(rng.choice([1e-4, 0.3, 0.9, 1.0, 1.0 + 1e-7, 1.013, 1.4, 1.999]))
+        c = float(rng.uniform(-0.5 * M, 0.5 * M))
+        p_start = int(rng.integers(0, M))
+        p_end = int(rng.integers(p_start, M))
+        terms = (c, rho, 1.0 / rho, float(M - 1), rng.random(), rng.random() * 900, rng.random())
+        pad_kink = float(rng.choice([0.0, rng.random() * 5.0]))
+        ik = int(rng.integers(0, M))
+        pay_req = np.where(rng.random(M + 1) < 0.3, NEG, rng.standard_normal(M + 1) * 3e3)
+        want = _reference_action_max(pay_req, Vf, D1, D2, Rt, p_start, p_end, terms, pad_kink, ik)
+        got = pay_req.copy()
+        work = (np.empty(M + 1), np.empty(M + 1), np.empty(M + 1), np.empty(M + 1, np.uint64))
+        with np.errstate(over="ignore"):
+            fn(
+                got,
+                (Vf, dV, D1, Rt, *work),
+                np.uint64(p_start),
+                np.uint64(p_end),
+                terms,
+                pad_kink,
+                np.uint64(ik),
+            )
+        assert np.array_equal(got, want), trial
 
 
 # --------------------------------------------------------------------------------------

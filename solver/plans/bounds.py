@@ -52,28 +52,48 @@ def bound_tables(
     n = len(ctx)
     if hazards is None:
         hazards = action_hazards(ctx, amounts)
-    U, top = _clearable(ctx)
-    live = np.flatnonzero(ctx.balance <= U[:, 0])
-    if live.size < n:
-        # an opening balance above U (what payments within the caps can clear at most)
-        # has no plan: its table says so without the dynamic programme (13 % of the
-        # generated book's accounts; the search finds nothing for it either way)
-        out = _no_plan_tables(ctx, amounts, buckets, holiday_months, tail, (U, top))
-        if live.size:
-            part = bound_tables(
-                ctx.take(live),
-                amounts[live],
-                buckets,
-                holiday_months[live],
-                chunk,
-                tail=tail,
-                hazards=hazards[live],
-            )
-            for whole, rows in zip(out, part, strict=True):
-                whole[live] = rows
-        return out
+    U, top = _clearable(ctx)  # once: every step below takes its rows
+    clears = ctx.balance <= U[:, 0]
+    live = np.flatnonzero(clears)
+    if live.size == n:
+        return _chunked(ctx, amounts, buckets, holiday_months, chunk, tail, hazards, (U, top))
+    # an opening balance above U (what payments within the caps can clear at most) has no
+    # plan: its table says so without the dynamic programme (13 % of the generated book's
+    # accounts; the search finds nothing for it either way)
+    dead = np.flatnonzero(~clears)
+    out = _no_plan_tables(ctx, amounts, buckets, holiday_months, tail, (U, top), dead)
+    if live.size:
+        part = _chunked(
+            ctx.take(live),
+            amounts[live],
+            buckets,
+            holiday_months[live],
+            chunk,
+            tail,
+            hazards[live],
+            (U[live], top[live]),
+        )
+        for whole, rows in zip(out, part, strict=True):
+            whole[live] = rows
+    return out
+
+
+def _chunked(
+    ctx: PlanContext,
+    amounts: np.ndarray,
+    buckets: int,
+    holiday_months: np.ndarray,
+    chunk: int,
+    tail: bool,
+    hazards: np.ndarray,
+    clearable: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, ...]:
+    """:func:`_bound_tables` of every account, ``chunk`` accounts at a time (``clearable``:
+    ``U`` and ``top`` of :func:`_clearable`, row-sliced with the accounts)."""
+    n = len(ctx)
+    U, top = clearable
     if n <= chunk:
-        return _bound_tables(ctx, amounts, buckets, holiday_months, tail, hazards)
+        return _bound_tables(ctx, amounts, buckets, holiday_months, tail, hazards, clearable)
     parts = [
         _bound_tables(
             ctx.take(np.arange(k, min(n, k + chunk))),
@@ -82,6 +102,7 @@ def bound_tables(
             holiday_months[k : k + chunk],
             tail,
             hazards[k : k + chunk],
+            (U[k : k + chunk], top[k : k + chunk]),
         )
         for k in range(0, n, chunk)
     ]
@@ -95,14 +116,17 @@ def _no_plan_tables(
     holiday_months: np.ndarray,
     tail: bool,
     clearable: tuple[np.ndarray, np.ndarray],
+    dead: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
     """Tables of :func:`_bound_tables`'s shapes that say "no plan" everywhere (``_NEG``),
-    with the accounts' own ``U``, node bands and tail spacing (``clearable``: ``U`` and
-    ``top`` of :func:`_clearable`): what the dynamic programme gives an account whose
-    opening balance is above ``U`` at the root, and the frame the others are filled in."""
+    with the accounts' own ``U`` and tail spacing (``clearable``: ``U`` and ``top`` of
+    :func:`_clearable`) and, for the accounts ``dead`` (opening balance above ``U`` at
+    the root), their node bands: what the dynamic programme gives them. The other rows
+    of the bands are left to the caller (it fills them with the live accounts' tables)."""
     n, H, M = len(ctx), ctx.horizon, buckets
     U, top = clearable
-    lo, _, w = _node_bands(ctx, amounts, holiday_months, U, top, M)
+    lo, w = np.empty((n, H + 1)), np.empty((n, H + 1))
+    lo[dead], _, w[dead] = _node_bands(ctx, amounts, holiday_months, U, top, M, dead)
     V = np.full((n, H + 1, M + 1), _NEG)
     if not tail:
         return V, w, U, lo
@@ -124,6 +148,7 @@ def _bound_tables(
     holiday_months: np.ndarray,
     tail: bool = False,
     hazards: np.ndarray | None = None,
+    clearable: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, ...]:
     """Continuous piecewise-linear upper bounds on the value still collectable (phase limit relaxed).
 
@@ -173,7 +198,7 @@ def _bound_tables(
     n, H, M = len(ctx), ctx.horizon, buckets
     G = amounts.shape[1]
     half, _ = grid_slack(ctx)
-    U, top = _clearable(ctx)
+    U, top = _clearable(ctx) if clearable is None else clearable
     lo, hi, w = _node_bands(ctx, amounts, holiday_months, U, top, M)
     amt, valid_amt, q_act, pay_act, rec_act, act_ok, capt = _action_values(
         ctx, amounts, holiday_months, hazards
@@ -268,9 +293,11 @@ def _node_bands(
     U: np.ndarray,
     top: np.ndarray,
     M: int,
+    rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The nodes of each month, only the balances reachable then: first node ``lo``,
-    highest reachable balance ``hi`` and spacing ``w``, each (n, H + 1).
+    highest reachable balance ``hi`` and spacing ``w``, each (n, H + 1); of the accounts
+    ``rows`` only (each account's bands are its own), if given.
 
     lo_t: the largest grid amount every month since the start (at least 0); hi_t: the
     holiday while allowed, then the smallest grid amount, never above U_t (beyond it no
@@ -282,6 +309,9 @@ def _node_bands(
     """
     g = 1.0 + ctx.monthly_rate
     B0 = ctx.balance
+    if rows is not None:
+        g, B0, amounts, holiday_months = g[rows], B0[rows], amounts[rows], holiday_months[rows]
+        U, top = U[rows], top[rows]
     valid_amt = np.isfinite(amounts)
     a_max = np.max(np.where(valid_amt, amounts, 0.0), axis=1)
     a_min = np.min(np.where(valid_amt, amounts, np.inf), axis=1)
