@@ -14,7 +14,13 @@ import numpy as np
 from solver.core.annuity import level_payment
 from solver.plans.context import CAP_TOL, PlanContext, npv
 from solver.plans.families import Candidates
-from solver.plans.level_value import best_rows, level_exposures, level_prefilter, level_values
+from solver.plans.level_value import (
+    best_rows,
+    level_exposures,
+    level_prefilter,
+    level_values,
+    level_values_inline,
+)
 
 CHUNK_ROWS = 2048  # candidate rows scored at a time (arrays stay in cache)
 
@@ -295,19 +301,42 @@ def _score_lean(
         B, B_D, P, D, mode, balloon, pos, inv_r, lg, ctx.horizon
     )
     cum_disc = np.concatenate([[0.0], np.cumsum(ctx.discount)])  # Σ_{s < t} δ^s
+    # the model's recovery as data for the compiled pass, unless it has its own
+    recovery_table = ctx.kernel.recovery_table()
     # then by term blocks: (C, W) arrays only as wide as needed
     lo = 0
     for W, k in blocks:
         part = slice(lo, lo + k.size)
         lo += k.size
         dm = min(int(D[part].max(initial=0)), W)
-        exposure = np.empty((k.size, W))
         add_balloon = bool(balloon[part].any())
+        out = np.empty(k.size)
+        if recovery_table is not None:
+            level_values_inline(
+                growth,
+                exposure_int[:, part],
+                exposure_float[:, part],
+                add_balloon,
+                recovery_table[0],
+                recovery_table[1],
+                q_level,
+                q_hol,
+                values_int[:, part],
+                values_float[:, part],
+                ctx.discount,
+                ctx.discount_lag,
+                cum_disc,
+                dm,
+                out,
+                W,
+            )
+            value[rows[part]] = out
+            continue
+        exposure = np.empty((k.size, W))
         level_exposures(
             growth, exposure_int[:, part], exposure_float[:, part], dm, add_balloon, exposure
         )
         rec = ctx.kernel.recovery(acc[part], exposure)
-        out = np.empty(k.size)
         level_values(
             q_level,
             q_hol,
