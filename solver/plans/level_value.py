@@ -118,42 +118,44 @@ def _plan_value(
     work: np.ndarray,
 ) -> float:
     """Plan ``c``'s value (:func:`level_values`) from its recoveries ``rec`` (W,); ``work``
-    (4, max(W, dm, 1)) scratch rows."""
+    (3, max(W, dm, 1)) scratch rows."""
     W = rec.shape[0]
-    q, surv, buf, hol_buf = work[0], work[1], work[2], work[3]
+    paid, buf, hol_buf = work[0], work[1], work[2]
     base, st, T = ints[0, c], ints[1, c], ints[2, c]
     D, mode, acc = ints[3, c], ints[4, c], ints[5, c]
     P, final, io_amt = floats[0, c], floats[1, c], floats[2, c]
-    for t in range(W):
-        if t < T:
-            q[t] = q_level[base + (t if t <= st else st)]
-        else:
-            q[t] = 1.0
     which = 1 if mode == 1 else 0
-    for t in range(min(dm, D)):
-        q[t] = q_holiday[which, acc, t]
+    holiday = min(dm, D)
     last = T - 1
-    q[last] = floats[3, c]
-    s = q[0]
-    surv[0] = s
-    for t in range(1, W):
-        s = s * q[t]
-        surv[t] = s
-    # P(default in month t) = S_{t-1} − S_t, times the recovery and δ^(t+L)
-    buf[0] = (rec[0] * (1.0 - surv[0])) * disc_lag[0]
-    for t in range(1, W):
-        buf[t] = (rec[t] * (surv[t - 1] - surv[t])) * disc_lag[t]
-    pv_rec = 0.0 + pairwise_sum(buf, W)
-    s_last = surv[last]
+    # one pass over the months: the survival factor q (the level payment's in its income
+    # month, a holiday month's, the last month's own, 1 past the term), the survival S_t
+    # (a running product), the expected recovery δ^(t+L)·R_t·(S_{t-1} − S_t) (S_{-1} = 1)
+    # and the paid weight S_t·δ^t -- each the same operations as month-by-month passes
+    s = 1.0
+    s_last = 1.0
     for t in range(W):
-        buf[t] = surv[t] * disc[t]
-    total = 0.0 + pairwise_sum(buf, W)
+        if t == last:
+            q = floats[3, c]
+        elif t < holiday:
+            q = q_holiday[which, acc, t]
+        elif t < T:
+            q = q_level[base + (t if t <= st else st)]
+        else:
+            q = 1.0
+        s_prev = s
+        s = q if t == 0 else s * q
+        buf[t] = (rec[t] * (s_prev - s)) * disc_lag[t]
+        paid[t] = s * disc[t]
+        if t == last:
+            s_last = s
+    pv_rec = 0.0 + pairwise_sum(buf, W)
+    total = 0.0 + pairwise_sum(paid, W)
     # past the term S is flat: the level sum is the row sum less S_{T-1}·Σ_{T-1 ≤ t < W} δ^t
     level_sum = total - s_last * (cum_disc[W] - cum_disc[last])
-    pv_pay = P * level_sum + final * buf[last]
+    pv_pay = P * level_sum + final * paid[last]
     if dm > 0:
         for t in range(dm):
-            hol_buf[t] = buf[t] if t < D else 0.0
+            hol_buf[t] = paid[t] if t < D else 0.0
         pv_pay += (io_amt - P) * (0.0 + pairwise_sum(hol_buf, dm))
     return pv_pay + pv_rec
 
@@ -184,7 +186,7 @@ def level_values(
     holiday, the clearing payment last) plus the discounted recoveries on default.
     """
     C, W = rec.shape
-    work = np.empty((4, max(W, dm, 1)))
+    work = np.empty((3, max(W, dm, 1)))
     for c in range(C):
         out[c] = _plan_value(
             q_level, q_holiday, ints, floats, c, rec[c], disc, disc_lag, cum_disc, dm, work
@@ -219,7 +221,7 @@ def level_values_inline(
     (``ints[5, c]`` is the account). The other arguments are those of the two kernels.
     """
     rec = np.empty(W)
-    work = np.empty((4, max(W, dm, 1)))
+    work = np.empty((3, max(W, dm, 1)))
     for c in range(out.shape[0]):
         _exposure_row(
             growth[exposure_int[0, c]], exposure_int, exposure_float, c, dm, add_balloon, rec
