@@ -184,28 +184,37 @@ def _reference_values(q_level, q_hol, ints, floats, rec, disc, disc_lag, cum_dis
     return pv_pay + pv_rec
 
 
+def _random_level_plans(rng, C, W, rates, max_holiday, factor):
+    """Random level plans for the compiled kernels: the growth table, the exposure terms
+    (ints, floats) of ``level_exposures`` and the plans' (T, D, dm, mode, B, P, r,
+    balloon); instalments ``factor`` times the straight share of the balance."""
+    r = rng.choice(rates, size=C) / 12.0
+    lg = np.log1p(r)
+    uniq, inv = np.unique(lg, return_inverse=True)
+    growth = np.exp(uniq[:, None] * np.arange(W, dtype=float)[None, :])
+    T = rng.integers(1, W + 1, C)
+    D = np.minimum(np.where(rng.random(C) < 0.5, rng.integers(0, max_holiday, C), 0), T - 1)
+    dm = min(int(D.max(initial=0)), W)
+    mode = rng.integers(0, 3, C)
+    B = rng.uniform(100.0, 50_000.0, C)
+    B_D = B * np.where(mode == 0, np.exp(D * lg), 1.0)
+    P = np.ceil(B_D / np.maximum(T - D, 1) * factor)
+    pos = r > 0
+    beta = P * np.where(pos, 1.0 / np.where(pos, r, 1.0), 0.0)
+    balloon = np.where(rng.random(C) < 0.3, rng.uniform(0, 1000, C), 0.0)
+    ints = np.stack([inv.ravel(), D, mode, pos.astype(np.int64)])
+    floats = np.stack([(B_D - beta) * np.exp(-D * lg), beta, B, B_D, P, balloon])
+    return growth, ints, floats, (T, D, dm, mode, B, P, r, balloon)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_level_kernels_equal_the_vectorised_reference_bit_for_bit(pick, seed) -> None:
     rng = np.random.default_rng(seed)
     C, W, n_acc = 40, int(rng.choice([6, 12, 30, 60])), 5
     exposures_fn = pick(level_exposures)
     values_fn = pick(level_values)
-    r = rng.choice([0.0, 0.06, 0.18, 0.24], size=C) / 12.0
-    lg = np.log1p(r)
-    uniq, inv = np.unique(lg, return_inverse=True)
-    growth = np.exp(uniq[:, None] * np.arange(W, dtype=float)[None, :])
-    T = rng.integers(1, W + 1, C)
-    D = np.minimum(np.where(rng.random(C) < 0.5, rng.integers(0, 7, C), 0), T - 1)
-    dm = min(int(D.max(initial=0)), W)
-    mode = rng.integers(0, 3, C)
-    B = rng.uniform(100.0, 50_000.0, C)
-    B_D = B * np.where(mode == 0, np.exp(D * lg), 1.0)
-    P = np.ceil(B_D / np.maximum(T - D, 1) * 1.05)
-    pos = r > 0
-    beta = P * np.where(pos, 1.0 / np.where(pos, r, 1.0), 0.0)
-    balloon = np.where(rng.random(C) < 0.3, rng.uniform(0, 1000, C), 0.0)
-    ints = np.stack([inv.ravel(), D, mode, pos.astype(np.int64)])
-    floats = np.stack([(B_D - beta) * np.exp(-D * lg), beta, B, B_D, P, balloon])
+    growth, ints, floats, plan = _random_level_plans(rng, C, W, [0.0, 0.06, 0.18, 0.24], 7, 1.05)
+    T, D, dm, mode, B, P, r, balloon = plan
     out = np.empty((C, W))
     exposures_fn(growth, ints, floats, dm, bool(balloon.any()), out)
     assert np.array_equal(out, _reference_exposures(growth, ints, floats, dm, balloon.any()))
@@ -234,22 +243,9 @@ def test_inline_level_values_equal_the_three_kernels_bit_for_bit(pick, seed) -> 
     rng = np.random.default_rng(100 + seed)
     C, W, n_acc, H = 50, int(rng.choice([6, 12, 30])), 4, 36
     inline_fn = pick(level_values_inline)
-    r = rng.choice([0.0, 0.06, 0.18], size=C) / 12.0
-    lg = np.log1p(r)
-    uniq, inv = np.unique(lg, return_inverse=True)
-    growth = np.exp(uniq[:, None] * np.arange(W, dtype=float)[None, :])
-    T = rng.integers(1, W + 1, C)
-    D = np.minimum(np.where(rng.random(C) < 0.5, rng.integers(0, 5, C), 0), T - 1)
-    dm = min(int(D.max(initial=0)), W)
-    mode = rng.integers(0, 3, C)
-    B = rng.uniform(100.0, 60_000.0, C)
-    B_D = B * np.where(mode == 0, np.exp(D * lg), 1.0)
-    P = np.ceil(B_D / np.maximum(T - D, 1) * rng.uniform(0.8, 1.6, C))  # some overpay
-    pos = r > 0
-    beta = P * np.where(pos, 1.0 / np.where(pos, r, 1.0), 0.0)
-    balloon = np.where(rng.random(C) < 0.3, rng.uniform(0, 1000, C), 0.0)
-    e_int = np.stack([inv.ravel(), D, mode, pos.astype(np.int64)])
-    e_float = np.stack([(B_D - beta) * np.exp(-D * lg), beta, B, B_D, P, balloon])
+    overpay = rng.uniform(0.8, 1.6, C)  # some plans overpay: their balance goes below zero
+    growth, e_int, e_float, plan = _random_level_plans(rng, C, W, [0.0, 0.06, 0.18], 5, overpay)
+    T, D, dm, mode, B, P, r, balloon = plan
     params = AccountParams(
         income=[5000.0] * n_acc,
         income_normal=[np.nan] * n_acc,

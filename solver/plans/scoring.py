@@ -311,44 +311,26 @@ def _score_lean(
         dm = min(int(D[part].max(initial=0)), W)
         add_balloon = bool(balloon[part].any())
         out = np.empty(k.size)
-        if recovery_table is not None:
-            level_values_inline(
-                growth,
-                exposure_int[:, part],
-                exposure_float[:, part],
-                add_balloon,
-                recovery_table[0],
-                recovery_table[1],
-                q_level,
-                q_hol,
-                values_int[:, part],
-                values_float[:, part],
-                ctx.discount,
-                ctx.discount_lag,
-                cum_disc,
-                dm,
-                out,
-                W,
-            )
-            value[rows[part]] = out
-            continue
-        exposure = np.empty((k.size, W))
-        level_exposures(
-            growth, exposure_int[:, part], exposure_float[:, part], dm, add_balloon, exposure
-        )
-        rec = ctx.kernel.recovery(acc[part], exposure)
-        level_values(
+        plans = (
             q_level,
             q_hol,
             values_int[:, part],
             values_float[:, part],
-            rec,
-            ctx.discount,
-            ctx.discount_lag,
-            cum_disc,
-            dm,
-            out,
         )
+        sums = (ctx.discount, ctx.discount_lag, cum_disc, dm, out)
+        exposure_terms = (
+            growth,
+            exposure_int[:, part],
+            exposure_float[:, part],
+        )
+        if recovery_table is not None:
+            level_values_inline(
+                *(exposure_terms + (add_balloon,) + recovery_table + plans + sums), W
+            )
+        else:
+            exposure = np.empty((k.size, W))
+            level_exposures(*(exposure_terms + (dm, add_balloon, exposure)))
+            level_values(*(plans + (ctx.kernel.recovery(acc[part], exposure),) + sums))
         value[rows[part]] = out
 
 
