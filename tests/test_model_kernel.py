@@ -261,6 +261,8 @@ def test_hazard_in_place_is_the_formula_to_the_bit():
         (np.array([2, 0, 1, 1]), pay[[0, 1, 2, 0], 3], np.array([3, 9, 0, 5])),
         (np.arange(3)[:, None], pay[:, :1], np.arange(H)[None, :]),  # payments broadcast
         (1, np.float64(1234.5), 4),  # one scalar index
+        # index vectors (the large calls' form: a flat gather), negative rows as numpy's
+        (rng.integers(-3, 3, 200), rng.uniform(0.0, 4000.0, 200), rng.integers(0, H, 200)),
     ]
     for rows, p, cols in cases:
         r = np.asarray(rows)[:, None] if cols is None else np.asarray(rows)
@@ -274,6 +276,8 @@ def test_hazard_in_place_is_the_formula_to_the_bit():
         assert np.array_equal(h, h0 + (1.0 - h0) * kappa * (1.0 - a_want))
         assert np.array_equal(h, kernel.hazard_of_afford(r, a))
     assert np.array_equal(pay, keep)
+    with pytest.raises(IndexError):  # a month past the horizon is an error, as in numpy
+        kernel.afford(np.zeros(100, int), np.ones(100), np.full(100, H))
     # a kernel with its own hazard curve is asked for it
     steep = SteepKernel(BehaviourModel(), _three_accounts([0.0, 0.0, 0.0]), H)
     a = steep.afford(np.arange(3), pay)
