@@ -193,3 +193,94 @@ def test_recovery_matches_spec_for_every_index_form(vehicles):
     assert np.allclose(
         sub.recovery(np.array([0]), E[:1], None), [oracle(0, t, E[0, t]) for t in range(H)]
     )
+
+
+class _ItsOwnRecovery(ModelKernel):
+    """The default model with :meth:`recovery` overridden (by the same formula)."""
+
+    def recovery(self, rows, exposures, cols=None):
+        return super().recovery(rows, exposures, cols)
+
+
+def _three_accounts(vehicles):
+    return AccountParams(
+        income=[3800.0, 2100.0, 9000.0],
+        income_normal=[np.nan, 4200.0, np.nan],
+        recovery_months=[0.0, 6.0, 0.0],
+        income_cv=[0.2, 0.35, 0.1],
+        expenses=[1500.0, 900.0, 2500.0],
+        other_debt=[300.0, 0.0, 1200.0],
+        vehicle_value=vehicles,
+        base_hazard=[0.01, 0.004, 0.03],
+    )
+
+
+@pytest.mark.parametrize("vehicles", [[0.0, 0.0, 0.0], [0.0, 90_000.0, 40_000.0]])
+def test_compiled_recovery_is_the_kernels_to_the_bit(vehicles):
+    """``recovery_at`` with ``recovery_table``'s ``(C_t, ρ)`` -- what the level scoring's
+    compiled pass evaluates -- gives :meth:`ModelKernel.recovery`'s values bit for bit
+    (exposures below, at and above the collateral value, negative and zero ones), and a
+    kernel with its own recovery gives no table (its callers then ask it)."""
+    from solver.core.model import recovery_at
+
+    H = 12
+    kernel = BehaviourModel().kernel(_three_accounts(vehicles), H)
+    collateral, rho = kernel.recovery_table()
+    assert rho == BehaviourModel().unsecured_recovery
+    rng = np.random.default_rng(7)
+    E = rng.uniform(-500.0, 120_000.0, size=(3, H))
+    E[:, 0] = 0.0
+    E[:, 1] = collateral[:, 1]  # exactly at the kink
+    E[:, 2] = -E[:, 2]
+    got = kernel.recovery(np.arange(3), E)
+    want = np.array(
+        [[recovery_at(E[a, t], collateral[a, t], rho) for t in range(H)] for a in range(3)]
+    )
+    assert np.array_equal(got, want)
+    # SPEC §4 itself, computed here (not with the kernel's operations)
+    spec = np.minimum(E, collateral) + rho * np.maximum(0.0, E - collateral)
+    assert np.allclose(got, spec, rtol=1e-12, atol=1e-9)
+    own = _ItsOwnRecovery(BehaviourModel(), _three_accounts(vehicles), H)
+    assert own.recovery_table() is None
+
+
+def test_hazard_in_place_is_the_formula_to_the_bit():
+    """:meth:`ModelKernel.afford` and :meth:`ModelKernel.hazard` compute in place; their
+    values are the SPEC §4 formulas written out (``Φ((μ − ln(p + outgo))/σ)``,
+    ``h0 + (1 − h0)·κ·(1 − a)``) bit for bit, in every index form, the inputs untouched."""
+    from scipy.special import ndtr
+
+    H = 10
+    kernel = BehaviourModel().kernel(_three_accounts([0.0, 0.0, 0.0]), H)
+    kappa = BehaviourModel().kappa
+    rng = np.random.default_rng(11)
+    pay = rng.uniform(0.0, 4000.0, size=(3, H))
+    keep = pay.copy()
+    cases = [
+        (np.arange(3), pay, None),
+        (np.array([2, 0, 1, 1]), pay[[0, 1, 2, 0], 3], np.array([3, 9, 0, 5])),
+        (np.arange(3)[:, None], pay[:, :1], np.arange(H)[None, :]),  # payments broadcast
+        (1, np.float64(1234.5), 4),  # one scalar index
+        # index vectors (the large calls' form: a flat gather), negative rows as numpy's
+        (rng.integers(-3, 3, 200), rng.uniform(0.0, 4000.0, 200), rng.integers(0, H, 200)),
+    ]
+    for rows, p, cols in cases:
+        r = np.asarray(rows)[:, None] if cols is None else np.asarray(rows)
+        c = np.arange(np.shape(p)[-1])[None, :] if cols is None else np.asarray(cols)
+        outgo = kernel.params.expenses + kernel.params.other_debt
+        a_want = ndtr((kernel.mu[r, c] - np.log(p + outgo[r])) * kernel.inv_sigma[r])
+        h0 = kernel.params.base_hazard[r]
+        a = kernel.afford(rows, p, cols)
+        assert np.array_equal(a, a_want)
+        h = kernel.hazard(rows, p, cols)
+        assert np.array_equal(h, h0 + (1.0 - h0) * kappa * (1.0 - a_want))
+        assert np.array_equal(h, kernel.hazard_of_afford(r, a))
+    assert np.array_equal(pay, keep)
+    with pytest.raises(IndexError):  # a month past the horizon is an error, as in numpy
+        kernel.afford(np.zeros(100, int), np.ones(100), np.full(100, H))
+    # a kernel with its own hazard curve is asked for it
+    steep = SteepKernel(BehaviourModel(), _three_accounts([0.0, 0.0, 0.0]), H)
+    a = steep.afford(np.arange(3), pay)
+    assert np.array_equal(
+        steep.hazard(np.arange(3), pay), steep.hazard_of_afford(np.arange(3)[:, None], a)
+    )

@@ -55,6 +55,7 @@ __all__ = [
     "expected_income",
     "monthly_table",
     "read_only",
+    "recovery_at",
 ]
 
 DEFAULT_BASE_HAZARD: dict[str, float] = {"A": 0.002, "B": 0.004, "C": 0.008, "D": 0.015, "E": 0.03}
@@ -435,6 +436,20 @@ def collateral_proceeds(
     return np.where(vehicle_value[:, None] > 0, proceeds, 0.0)
 
 
+def recovery_at(exposure: float, collateral: float, rho: float) -> float:
+    """One month's recovery on default, ``min(EAD, C) + ρ·max(0, EAD − C)`` (SPEC §4).
+
+    The operations of :meth:`ModelKernel.recovery` in its order (``covered + ρ·(max(EAD,
+    covered) − covered)``, ``covered = min(EAD, C)``), so the same bits for finite
+    inputs; with ``C = 0`` it is also the kernel's unsecured shortcut (a zero's sign
+    aside). Plain Python, for compiled loops to compile (numba) with
+    :meth:`ModelKernel.recovery_table`; tests/test_model_kernel.py checks both agree.
+    """
+    covered = exposure if exposure <= collateral else collateral
+    top = exposure if exposure >= covered else covered
+    return (top - covered) * rho + covered
+
+
 class ModelKernel:
     """SPEC §4 for n accounts over plan months 1…H, prepared once (the one implementation).
 
@@ -538,14 +553,45 @@ class ModelKernel:
         payments = np.asarray(payments, dtype=float)
         rows, cols = self._index(rows, payments, cols)
         threshold = payments + self.outgo[rows]
+        special = self.any_special and bool(np.any(self.special[rows]))
+        # (mu − ln threshold)/sigma, then Phi, in place: the same operations as the
+        # formula written out, without its four temporaries (fresh arrays cost more than
+        # the arithmetic at these sizes); mu[rows, cols] − ln threshold has the broadcast
+        # shape of all the inputs, so the rest fits in it
         with np.errstate(divide="ignore", invalid="ignore"):
-            a = ndtr((self.mu[rows, cols] - np.log(threshold)) * self.inv_sigma[rows])
-        if self.any_special and np.any(self.special[rows]):
+            in_place = not special and isinstance(threshold, np.ndarray)
+            log_t = np.log(threshold, out=threshold) if in_place else np.log(threshold)
+            a = np.asarray(self._mu_at(rows, cols) - log_t)  # 0-d for one scalar index
+            a *= self.inv_sigma[rows]
+            ndtr(a, out=a)
+        if special:
             mean = self.income[rows, cols]
             a = np.where(self.sigma[rows] > 0, a, (mean >= threshold).astype(float))
             a = np.where(mean <= 0, 0.0, a)  # no income: any positive threshold is unaffordable
             a = np.where(threshold <= 0, 1.0, a)  # nothing to pay and no expenses
         return np.asarray(a, dtype=float)
+
+    def _mu_at(self, rows: Any, cols: Any) -> Any:
+        """``mu[rows, cols]``; for two integer index vectors of one shape (the large calls:
+        the bound tables' clearing points, the level scoring's income months) a gather on
+        the flat array, about a third of the cost (months within 0…H − 1; rows may be
+        negative, as in numpy indexing)."""
+        mu = self.mu
+        if (
+            isinstance(rows, np.ndarray)
+            and isinstance(cols, np.ndarray)
+            and rows.ndim == 1
+            and rows.shape == cols.shape
+            and rows.dtype.kind == cols.dtype.kind == "i"
+            and rows.size > 64
+            and mu.flags.c_contiguous
+            and 0 <= cols.min()
+            and cols.max() < mu.shape[1]
+        ):
+            flat = rows * mu.shape[1]
+            flat += cols
+            return mu.ravel().take(flat)
+        return mu[rows, cols]
 
     def hazard_of_afford(self, rows: Any, afford: np.ndarray) -> np.ndarray:
         """Monthly default hazard ``h_t = h0 + (1 − h0)·κ·(1 − a_t)`` from affordability."""
@@ -573,7 +619,19 @@ class ModelKernel:
         """Monthly default hazard of paying ``payments`` (SPEC §4)."""
         payments = np.asarray(payments, dtype=float)
         rows, cols = self._index(rows, payments, cols)
-        return self.hazard_of_afford(rows, self.afford(rows, payments, cols))
+        a = self.afford(rows, payments, cols)
+        cls = type(self)
+        if cls.afford is not ModelKernel.afford or (
+            cls.hazard_of_afford is not ModelKernel.hazard_of_afford
+        ):
+            return self.hazard_of_afford(rows, a)
+        # hazard_of_afford's h0 + (1 − h0)·κ·(1 − a) in a's own (fresh) array: the same
+        # operations (multiplication and addition commute exactly), no temporaries
+        h0 = self.base_hazard[rows]
+        np.subtract(1.0, a, out=a)
+        a *= (1.0 - h0) * self.model.kappa
+        a += h0
+        return a
 
     def recovery(self, rows: Any, exposures: Any, cols: Any = None) -> np.ndarray:
         """Recovery on default ``R_t = min(EAD, C_t) + ρ·max(0, EAD − C_t)`` (SPEC §4)."""
@@ -612,9 +670,22 @@ class ModelKernel:
         out = np.empty(
             shape if shape == exposures.shape else np.broadcast_shapes(exposures.shape, shape)
         )
-        np.multiply(rho, np.maximum(0.0, exposures), out=out)
+        np.maximum(0.0, exposures, out=out)
+        out *= rho  # ρ·max(0, EAD), in place (multiplication commutes exactly)
         out += np.minimum(exposures, 0.0)  # as the general formula for EAD < 0 (C = 0)
         return out
+
+    def recovery_table(self) -> tuple[np.ndarray, float] | None:
+        """The recovery as data for compiled loops: ``(C_t, ρ)``, (n, H) and a float.
+
+        A loop that evaluates :func:`recovery_at` with them gets :meth:`recovery`'s
+        values to the bit (e.g. :func:`solver.plans.level_value.level_values_inline`,
+        which values level plans without an array of exposures and one of recoveries).
+        ``None`` when a subclass has its own :meth:`recovery`: callers then ask it.
+        """
+        if type(self).recovery is not ModelKernel.recovery:
+            return None
+        return self.collateral, self.model.unsecured_recovery
 
     def recovery_kink(self) -> tuple[np.ndarray, np.ndarray]:
         """Where :meth:`recovery` bends, for the plan search's bound (n, H) each.

@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from solver.core.model import recovery_at
+
 
 @njit(cache=True)
 def pairwise_sum(a: np.ndarray, n: int) -> float:
@@ -55,6 +57,31 @@ def pairwise_sum(a: np.ndarray, n: int) -> float:
     return pairwise_sum(a[:n2], n2) + pairwise_sum(a[n2:], n - n2)
 
 
+_recovery_at = njit(cache=True)(recovery_at)  # the model's own formula, compiled
+
+
+@njit(cache=True)
+def _exposure_row(
+    g: np.ndarray, ints: np.ndarray, floats: np.ndarray, c: int, dm: int, add_balloon: bool, out
+) -> None:
+    """Plan ``c``'s exposures (W,) into ``out`` (:func:`level_exposures`); ``g`` its growth row."""
+    W = out.shape[0]
+    D, mode, pos = ints[1, c], ints[2, c], ints[3, c]
+    alpha, beta, b0 = floats[0, c], floats[1, c], floats[2, c]
+    b_d, p, balloon = floats[3, c], floats[4, c], floats[5, c]
+    if pos:
+        for t in range(W):
+            out[t] = g[t] * alpha + beta
+    else:
+        for t in range(W):
+            out[t] = b_d - p * (float(t) - float(D))
+    for t in range(min(dm, D)):
+        out[t] = b0 * g[t] if mode == 0 else b0
+    if add_balloon:
+        for t in range(W):
+            out[t] += balloon
+
+
 @njit(cache=True)
 def level_exposures(
     growth: np.ndarray,
@@ -72,23 +99,65 @@ def level_exposures(
     first ``min(D, dm)`` months are the holiday (``B·g^t`` capitalised, mode 0, else
     ``B``); the balloon on top when ``add_balloon``.
     """
-    C, W = out.shape
-    for c in range(C):
-        g = growth[ints[0, c]]
-        D, mode, pos = ints[1, c], ints[2, c], ints[3, c]
-        alpha, beta, b0 = floats[0, c], floats[1, c], floats[2, c]
-        b_d, p, balloon = floats[3, c], floats[4, c], floats[5, c]
-        if pos:
-            for t in range(W):
-                out[c, t] = g[t] * alpha + beta
+    for c in range(out.shape[0]):
+        _exposure_row(growth[ints[0, c]], ints, floats, c, dm, add_balloon, out[c])
+
+
+@njit(cache=True)
+def _plan_value(
+    q_level: np.ndarray,
+    q_holiday: np.ndarray,
+    ints: np.ndarray,
+    floats: np.ndarray,
+    c: int,
+    rec: np.ndarray,
+    disc: np.ndarray,
+    disc_lag: np.ndarray,
+    cum_disc: np.ndarray,
+    dm: int,
+    work: np.ndarray,
+) -> float:
+    """Plan ``c``'s value (:func:`level_values`) from its recoveries ``rec`` (W,); ``work``
+    (3, max(W, dm, 1)) scratch rows."""
+    W = rec.shape[0]
+    paid, buf, hol_buf = work[0], work[1], work[2]
+    base, st, T = ints[0, c], ints[1, c], ints[2, c]
+    D, mode, acc = ints[3, c], ints[4, c], ints[5, c]
+    P, final, io_amt = floats[0, c], floats[1, c], floats[2, c]
+    which = 1 if mode == 1 else 0
+    holiday = min(dm, D)
+    last = T - 1
+    # one pass over the months: the survival factor q (the level payment's in its income
+    # month, a holiday month's, the last month's own, 1 past the term), the survival S_t
+    # (a running product), the expected recovery δ^(t+L)·R_t·(S_{t-1} − S_t) (S_{-1} = 1)
+    # and the paid weight S_t·δ^t -- each the same operations as month-by-month passes
+    s = 1.0
+    s_last = 1.0
+    for t in range(W):
+        if t == last:
+            q = floats[3, c]
+        elif t < holiday:
+            q = q_holiday[which, acc, t]
+        elif t < T:
+            q = q_level[base + (t if t <= st else st)]
         else:
-            for t in range(W):
-                out[c, t] = b_d - p * (float(t) - float(D))
-        for t in range(min(dm, D)):
-            out[c, t] = b0 * g[t] if mode == 0 else b0
-        if add_balloon:
-            for t in range(W):
-                out[c, t] += balloon
+            q = 1.0
+        s_prev = s
+        s = q if t == 0 else s * q
+        buf[t] = (rec[t] * (s_prev - s)) * disc_lag[t]
+        paid[t] = s * disc[t]
+        if t == last:
+            s_last = s
+    pv_rec = 0.0 + pairwise_sum(buf, W)
+    total = 0.0 + pairwise_sum(paid, W)
+    # past the term S is flat: the level sum is the row sum less S_{T-1}·Σ_{T-1 ≤ t < W} δ^t
+    level_sum = total - s_last * (cum_disc[W] - cum_disc[last])
+    pv_pay = P * level_sum + final * paid[last]
+    if dm > 0:
+        for t in range(dm):
+            hol_buf[t] = paid[t] if t < D else 0.0
+        pv_pay += (io_amt - P) * (0.0 + pairwise_sum(hol_buf, dm))
+    return pv_pay + pv_rec
 
 
 @njit(cache=True)
@@ -117,46 +186,52 @@ def level_values(
     holiday, the clearing payment last) plus the discounted recoveries on default.
     """
     C, W = rec.shape
-    q = np.empty(W)
-    surv = np.empty(W)
-    buf = np.empty(W)
-    hol_buf = np.empty(max(dm, 1))
+    work = np.empty((3, max(W, dm, 1)))
     for c in range(C):
-        base, st, T = ints[0, c], ints[1, c], ints[2, c]
-        D, mode, acc = ints[3, c], ints[4, c], ints[5, c]
-        P, final, io_amt = floats[0, c], floats[1, c], floats[2, c]
+        out[c] = _plan_value(
+            q_level, q_holiday, ints, floats, c, rec[c], disc, disc_lag, cum_disc, dm, work
+        )
+
+
+@njit(cache=True)
+def level_values_inline(
+    growth: np.ndarray,
+    exposure_int: np.ndarray,
+    exposure_float: np.ndarray,
+    add_balloon: bool,
+    collateral: np.ndarray,
+    rho: float,
+    q_level: np.ndarray,
+    q_holiday: np.ndarray,
+    ints: np.ndarray,
+    floats: np.ndarray,
+    disc: np.ndarray,
+    disc_lag: np.ndarray,
+    cum_disc: np.ndarray,
+    dm: int,
+    out: np.ndarray,
+    W: int,
+) -> None:
+    """:func:`level_exposures`, the model's recovery and :func:`level_values` in one pass
+    per plan (the same values to the bit), without the (C, W) exposures and recoveries.
+
+    For a kernel whose recovery is SPEC §4's (``ModelKernel.recovery_table`` gives
+    ``collateral`` (n, H) ``C_t`` by account and ``rho``): each plan's recovery is
+    :func:`solver.core.model.recovery_at` of its exposure and its account's ``C_t``
+    (``ints[5, c]`` is the account). The other arguments are those of the two kernels.
+    """
+    rec = np.empty(W)
+    work = np.empty((3, max(W, dm, 1)))
+    for c in range(out.shape[0]):
+        _exposure_row(
+            growth[exposure_int[0, c]], exposure_int, exposure_float, c, dm, add_balloon, rec
+        )
+        coll = collateral[ints[5, c]]
         for t in range(W):
-            if t < T:
-                q[t] = q_level[base + (t if t <= st else st)]
-            else:
-                q[t] = 1.0
-        which = 1 if mode == 1 else 0
-        for t in range(min(dm, D)):
-            q[t] = q_holiday[which, acc, t]
-        last = T - 1
-        q[last] = floats[3, c]
-        s = q[0]
-        surv[0] = s
-        for t in range(1, W):
-            s = s * q[t]
-            surv[t] = s
-        # P(default in month t) = S_{t-1} − S_t, times the recovery and δ^(t+L)
-        buf[0] = (rec[c, 0] * (1.0 - surv[0])) * disc_lag[0]
-        for t in range(1, W):
-            buf[t] = (rec[c, t] * (surv[t - 1] - surv[t])) * disc_lag[t]
-        pv_rec = 0.0 + pairwise_sum(buf, W)
-        s_last = surv[last]
-        for t in range(W):
-            buf[t] = surv[t] * disc[t]
-        total = 0.0 + pairwise_sum(buf, W)
-        # past the term S is flat: the level sum is the row sum less S_{T-1}·Σ_{T-1 ≤ t < W} δ^t
-        level_sum = total - s_last * (cum_disc[W] - cum_disc[last])
-        pv_pay = P * level_sum + final * buf[last]
-        if dm > 0:
-            for t in range(dm):
-                hol_buf[t] = buf[t] if t < D else 0.0
-            pv_pay += (io_amt - P) * (0.0 + pairwise_sum(hol_buf, dm))
-        out[c] = pv_pay + pv_rec
+            rec[t] = _recovery_at(rec[t], coll[t], rho)
+        out[c] = _plan_value(
+            q_level, q_holiday, ints, floats, c, rec, disc, disc_lag, cum_disc, dm, work
+        )
 
 
 @njit(cache=True)

@@ -14,7 +14,13 @@ import numpy as np
 from solver.core.annuity import level_payment
 from solver.plans.context import CAP_TOL, PlanContext, npv
 from solver.plans.families import Candidates
-from solver.plans.level_value import best_rows, level_exposures, level_prefilter, level_values
+from solver.plans.level_value import (
+    best_rows,
+    level_exposures,
+    level_prefilter,
+    level_values,
+    level_values_inline,
+)
 
 CHUNK_ROWS = 2048  # candidate rows scored at a time (arrays stay in cache)
 
@@ -295,31 +301,36 @@ def _score_lean(
         B, B_D, P, D, mode, balloon, pos, inv_r, lg, ctx.horizon
     )
     cum_disc = np.concatenate([[0.0], np.cumsum(ctx.discount)])  # Σ_{s < t} δ^s
+    # the model's recovery as data for the compiled pass, unless it has its own
+    recovery_table = ctx.kernel.recovery_table()
     # then by term blocks: (C, W) arrays only as wide as needed
     lo = 0
     for W, k in blocks:
         part = slice(lo, lo + k.size)
         lo += k.size
         dm = min(int(D[part].max(initial=0)), W)
-        exposure = np.empty((k.size, W))
         add_balloon = bool(balloon[part].any())
-        level_exposures(
-            growth, exposure_int[:, part], exposure_float[:, part], dm, add_balloon, exposure
-        )
-        rec = ctx.kernel.recovery(acc[part], exposure)
         out = np.empty(k.size)
-        level_values(
+        plans = (
             q_level,
             q_hol,
             values_int[:, part],
             values_float[:, part],
-            rec,
-            ctx.discount,
-            ctx.discount_lag,
-            cum_disc,
-            dm,
-            out,
         )
+        sums = (ctx.discount, ctx.discount_lag, cum_disc, dm, out)
+        exposure_terms = (
+            growth,
+            exposure_int[:, part],
+            exposure_float[:, part],
+        )
+        if recovery_table is not None:
+            level_values_inline(
+                *(exposure_terms + (add_balloon,) + recovery_table + plans + sums), W
+            )
+        else:
+            exposure = np.empty((k.size, W))
+            level_exposures(*(exposure_terms + (dm, add_balloon, exposure)))
+            level_values(*(plans + (ctx.kernel.recovery(acc[part], exposure),) + sums))
         value[rows[part]] = out
 
 
