@@ -377,6 +377,9 @@ def _custom_and_step(
             # only the recommendation is reported: a step plan matters only if it beats
             # custom's, so only those are sought
             floor = np.array([custom[i].objective for i in todo]) if lazy else None
+            # with the floor, no seed: a seed that qualifies for step qualifies for custom
+            # (step's tests are custom's and more) with the same value, so it is worth at
+            # most custom's plan, the floor, and would be dropped as an incumbent
             searched = list(
                 solve_runs(
                     ctx.take(todo),
@@ -384,7 +387,7 @@ def _custom_and_step(
                     grid_step[todo],
                     increasing=True,
                     search=search,
-                    seeds=[seeds[i] for i in todo],
+                    seeds=None if lazy else [seeds[i] for i in todo],
                     tables=tuple(x[todo] for x in tables),
                     floor=floor,
                     hazards=hz[todo],
