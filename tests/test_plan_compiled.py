@@ -26,6 +26,8 @@ from solver.plans.beam_step import (
     backtrack,
     clearing_rows,
     offer_clearing,
+    owed_and_clearing,
+    owed_cents,
 )
 from solver.plans.bound_dp import NEG, _action_max, _fill_row
 from solver.plans.bounds import (
@@ -385,20 +387,44 @@ def test_clearing_requirements_equal_the_vectorised_reference_bit_for_bit(produc
     assert np.array_equal(got, want)
 
 
-def test_owed_cents_is_balance_plus_interest_cents() -> None:
-    """The compiled month step's interest equals the exact half-up rule, half cents included."""
-    from solver.plans.search import _MONTHLY_DEN, _owed_cents, interest_cents
+@pytest.mark.parametrize("on", [1, 100])
+def test_owed_cents_is_balance_plus_interest_cents(on) -> None:
+    """The compiled month step's interest equals the exact half-up rule, half cents
+    included, on the money grid (``on`` = 100: whole yen, balances in whole units)."""
+    from solver.plans.search import _MONTHLY_DEN, _exact_owed, interest_cents
 
     rng = np.random.default_rng(11)
     rate_units = np.array([0, 12 * 10**10, 18 * 10**10, 239_999_999_999, 6 * 10**11])
     rate_f = rate_units.astype(float) / _MONTHLY_DEN
     acc = rng.integers(0, rate_units.size, 20_000)
-    balance = rng.integers(0, 10**9, acc.size)
-    # balances whose interest is exactly half a cent at 12 % (1 % a month): 50 + 100·k cents
-    balance[:500] = 50 + 100 * rng.integers(0, 10**6, 500)
+    units = rng.integers(0, 10**9 // on, acc.size)
+    # balances whose interest is exactly half a unit at 12 % (1 % a month): 50 + 100·k units
+    units[:500] = 50 + 100 * rng.integers(0, 10**6 // on, 500)
     acc[:500] = 1
-    got = _owed_cents(balance, acc, rate_f, rate_units)
-    assert np.array_equal(got, balance + interest_cents(balance, rate_units[acc]))
+    balance = units * on
+    owed, near = owed_cents(balance, acc, rate_f, on)
+    assert near.size >= 500  # the half units are redone
+    _exact_owed(owed, near, balance, acc, rate_units, on)
+    assert np.array_equal(owed, (units + interest_cents(units, rate_units[acc])) * on)
+
+
+def test_owed_and_clearing_is_owed_then_clearing_rows() -> None:
+    rng = np.random.default_rng(3)
+    n_acc, nA, S = 6, 5, 4
+    rate_f = rng.choice([0.0, 0.01, 0.015], n_acc)
+    for _ in range(50):
+        F, f_acc, f_fam_sc, _ = _random_frontier(rng, n_acc, nA, S)
+        f_B = rng.integers(0, 5_000, F)
+        cap_t = rng.integers(-1, 6_000, n_acc)
+        not_last = rng.random(2 * S) < 0.5
+        sc_g = rng.integers(-1, nA - 1, S)
+        pay_c = rng.integers(0, 5_000, (n_acc, nA))
+        rule = (f_fam_sc, cap_t, not_last, sc_g, pay_c, S)
+        owed, near, ci = owed_and_clearing(f_B, f_acc, rate_f, 1, rule)
+        want, want_near = owed_cents(f_B, f_acc, rate_f, 1)
+        assert np.array_equal(owed, want) and np.array_equal(near, want_near)
+        rows = clearing_rows(want, f_acc, rule)
+        assert np.array_equal(ci, rows)
 
 
 def _reference_best(acc, value, n_acc, k):
@@ -546,7 +572,7 @@ def test_clearing_rows_and_offers_equal_the_vectorised_reference(pick) -> None:
         # the vectorised rule: within the cap and, in a last phase, at most the amount
         cur = pay_c.ravel()[f_acc * nA + sc_g[f_fam_sc % S]]  # g = -1: the holiday, 0
         want = np.flatnonzero((owed <= cap_t[f_acc]) & (not_last[f_fam_sc] | (owed <= cur)))
-        ci = rows_fn(owed, f_acc, f_fam_sc, cap_t, not_last, sc_g, pay_c, S)
+        ci = rows_fn(owed, f_acc, (f_fam_sc, cap_t, not_last, sc_g, pay_c, S))
         assert np.array_equal(ci, want)
         if not ci.size:
             continue

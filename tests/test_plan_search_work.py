@@ -20,8 +20,16 @@ from solver.core.generate import generate_portfolio
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
 from solver.plans.bounds import _bound_tables, _clearable, action_hazards, bound_at, bound_tables
-from solver.plans.context import context_from_frame
-from solver.plans.search import SearchParams, grid_cents, holiday_months, payment_grids, solve_runs
+from solver.plans.context import context_from_frame, grid_of
+from solver.plans.schedules import path_schedule
+from solver.plans.search import (
+    SearchParams,
+    grid_cents,
+    holiday_months,
+    payment_grids,
+    seed_values,
+    solve_runs,
+)
 
 
 def _context(product: str, n: int = 160, seed: int = 11):
@@ -88,3 +96,53 @@ def test_grid_cents_rounds_half_up_on_the_money_grid(grid) -> None:
     assert grid_cents(np.array([np.nan]), grid)[0] == -1
     if grid == 1:  # whole yen: every amount is a multiple of 100 cents
         assert np.all(got % 100 == 0)
+
+
+def test_step_seeds_do_not_matter_above_custom_plans() -> None:
+    """A portfolio run searches step only above custom's plan (``floor``) and without
+    seeds (solver.plans.choices._custom_and_step): every seed that qualifies for step
+    qualifies for custom with the same value, so it is worth no more than the floor and
+    could not be an incumbent. The step search with the seeds finds the same."""
+    ctx = _context("card_instalment", n=120, seed=3)
+    level = np.array([ctx.balance / 12, ctx.balance / 24]).T  # extra grid amounts
+    amounts, step = payment_grids(ctx, 12, np.round(level, 0))
+    search = SearchParams()
+    # seeds: level paths on the grid (the largest grid amounts until cleared), as schedules
+    seeds = []
+    for i in range(len(ctx)):
+        mine = []
+        for g in np.flatnonzero(np.isfinite(amounts[i]))[-3:]:
+            pay = np.full(ctx.horizon, amounts[i, g])
+            bal, rate = float(ctx.balance[i]), float(ctx.fields["annual_rate"][i])
+            try:  # cent rounding may clear it a month early: then not a seed
+                sched = path_schedule(
+                    bal, rate, pay[: _term(bal, rate, amounts[i, g])], grid_of(ctx)
+                )
+            except ValueError:
+                continue
+            mine.append((sched.payments, sched.exposures))
+        seeds.append(mine)
+    amt_c = grid_cents(amounts, grid_of(ctx))
+    qualify = seed_values(ctx, seeds, amt_c, holiday_months(ctx), True)
+    assert sum(np.isfinite(v).sum() for v in qualify) >= 10  # seeds that step could use
+    custom = solve_runs(ctx, amounts, step, increasing=False, search=search, seeds=seeds)
+    floor = np.array([c.objective for c in custom])
+    with_seeds = solve_runs(
+        ctx, amounts, step, increasing=True, search=search, seeds=seeds, floor=floor
+    )
+    without = solve_runs(ctx, amounts, step, increasing=True, search=search, floor=floor)
+    for x, y in zip(with_seeds, without, strict=True):
+        assert (x.status, x.objective, x.bound, x.gap) == (y.status, y.objective, y.bound, y.gap)
+        assert (x.payments is None) == (y.payments is None)
+        if x.payments is not None:
+            assert np.array_equal(x.payments, y.payments)
+
+
+def _term(balance: float, rate: float, payment: float) -> int:
+    """Months a level ``payment`` takes to clear ``balance`` (the last one partial), by
+    plain month-by-month arithmetic."""
+    months = 0
+    while balance > 1e-9 and months < 1000:
+        balance = balance * (1 + rate / 12) - payment
+        months += 1
+    return months

@@ -281,7 +281,6 @@ def _waterfall_choices(ctx: PlanContext, out: list[list[Choice]]) -> None:
     waterfall = waterfall_candidates(ctx)
     unit = ctx.policy.rounding
     for i in range(len(ctx)):
-        terms = waterfall.terms(i)
         sched = None
         if int(waterfall.waterfall_step[i]) == 4:
             reason = "no waterfall step brings the payment within max_dti of current income"
@@ -296,7 +295,7 @@ def _waterfall_choices(ctx: PlanContext, out: list[list[Choice]]) -> None:
                     "waterfall",
                     "waterfall",
                     False,
-                    terms=terms,
+                    terms=waterfall.terms(i),
                     reason=reason,
                     status=Status.REFERENCE,
                 )
@@ -309,7 +308,7 @@ def _waterfall_choices(ctx: PlanContext, out: list[list[Choice]]) -> None:
                 "waterfall",
                 ok_i,
                 sched,
-                replace(terms, levels=schedule_levels(sched)),
+                waterfall.terms(i, levels=schedule_levels(sched)),  # the terms built once
                 reason="" if ok_i else f"not policy-feasible: {why}",
                 status=Status.REFERENCE if ok_i else Status.POLICY_INFEASIBLE,
             )
@@ -377,6 +376,9 @@ def _custom_and_step(
             # only the recommendation is reported: a step plan matters only if it beats
             # custom's, so only those are sought
             floor = np.array([custom[i].objective for i in todo]) if lazy else None
+            # with the floor, no seed: a seed that qualifies for step qualifies for custom
+            # (step's tests are custom's and more) with the same value, so it is worth at
+            # most custom's plan, the floor, and would be dropped as an incumbent
             searched = list(
                 solve_runs(
                     ctx.take(todo),
@@ -384,7 +386,7 @@ def _custom_and_step(
                     grid_step[todo],
                     increasing=True,
                     search=search,
-                    seeds=[seeds[i] for i in todo],
+                    seeds=None if lazy else [seeds[i] for i in todo],
                     tables=tuple(x[todo] for x in tables),
                     floor=floor,
                     hazards=hz[todo],
@@ -399,7 +401,7 @@ def _custom_and_step(
     by_row = dict(zip(todo.tolist(), searched, strict=True))
     for i, cu in enumerate(custom):
         st = by_row.get(i)
-        if _is_step(cu.payments, K) and (st is None or cu.objective >= st.objective):
+        if (st is None or cu.objective >= st.objective) and _is_step(cu.payments, K):
             st = cu  # custom's plan is a step plan and at least as good
         if st is None:  # portfolio run: custom optimal and not a step plan, or none beats it
             st = replace(cu, payments=None, status=Status.NOT_EVALUATED)

@@ -55,7 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from solver.core.currency import money_grid
+from solver.core.amortisation import to_units
 from solver.core.schedule import CENTS_PER_UNIT
 from solver.domain import Status
 from solver.plans.beam_step import (
@@ -63,7 +63,7 @@ from solver.plans.beam_step import (
     clearing_rows,
     expand,
     offer_clearing,
-    owed_cents,
+    owed_and_clearing,
 )
 from solver.plans.bounds import action_hazards, bound_at, bound_tables, grid_slack
 from solver.plans.context import CAP_TOL, PlanContext, feasible_paths, grid_of, npv, phases
@@ -185,15 +185,16 @@ def interest_cents(balance: np.ndarray, rate_units: np.ndarray) -> np.ndarray:
 def grid_cents(amounts: np.ndarray, grid: int) -> np.ndarray:
     """Non-negative amounts (currency units) in integer cents on the money grid of ``grid``
     units per currency unit (:func:`solver.core.currency.money_grid`: 100 hundredths, 1
-    whole yen), rounded half-up to the grid as the schedules round them
-    (:func:`solver.core.amortisation.to_cents`); −1 where an amount is missing (NaN).
+    whole yen), rounded half-up to the grid as the schedules round them (the money
+    engine's own rounding, :func:`solver.core.amortisation.to_cents` vectorised); −1 where
+    an amount is missing (NaN).
 
     The search's one conversion into cents: the opening balances, the payment grid (on
     the rounding unit, so on the grid already) and the seeds' payments."""
-    with np.errstate(invalid="ignore"):
-        units = np.floor(np.asarray(amounts, dtype=float) * grid + 0.5 + 1e-9)
-    on = CENTS_PER_UNIT // grid
-    return np.where(np.isfinite(units), units * on, -1).astype(np.int64)
+    amounts = np.asarray(amounts, dtype=float)
+    known = np.isfinite(amounts)
+    units = to_units(np.where(known, amounts, 0.0), grid=grid)
+    return np.where(known, units * (CENTS_PER_UNIT // grid), -1)
 
 
 # --------------------------------------------------------------------------------------
@@ -430,16 +431,16 @@ def _search_actions(
     return pay_c, cap_c, np.ascontiguousarray(act_ok), act_vals
 
 
-def _last_phase_reach(ctx: PlanContext, pay_c: np.ndarray) -> np.ndarray:
+def _last_phase_reach(ctx: PlanContext, pay_c: np.ndarray, on: int) -> np.ndarray:
     """The most a state in its last phase can clear from month index t + 1 on, paying its
     amount every month (one month of slack), in cents, per month and (account, action)
-    (H, n·A; the holiday is never a last phase: ∞), with a step of the money grid (a cent;
-    a yen for JPY) a month for the interest rounding. A state that owes more is dropped:
-    the bound, which relaxes the phase limit, cannot see this."""
+    (H, n·A; the holiday is never a last phase: ∞), with a step of the money grid (``on``
+    cents: a cent; a yen for JPY) a month for the interest rounding. A state that owes
+    more is dropped: the bound, which relaxes the phase limit, cannot see this."""
     n, H = len(ctx), ctx.horizon
     r_m = ctx.monthly_rate
     left = (H - 1 - np.arange(H) + 1).astype(float)  # months t+1 … H-1, plus one of slack
-    step_c = float(CENTS_PER_UNIT // grid_of(ctx))  # a grid step, cents
+    step_c = float(on)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         annuity = np.where(
             r_m[None, :] > 0,
@@ -498,11 +499,11 @@ def _solve_runs(
     moves = _phase_moves(amounts.shape[1], pol.max_payment_levels)
     # the one conversion into cents on the policy currency's money grid (whole yen for
     # JPY: balances and interest on it, as solver.core.amortisation builds the schedules)
-    grid = money_grid(pol.currency)
-    on = CENTS_PER_UNIT // grid
+    grid = grid_of(ctx)
+    on = CENTS_PER_UNIT // grid  # cents per grid step
     amt_c = grid_cents(amounts, grid)
     pay_c, cap_c, act_ok, act_vals = _search_actions(ctx, amt_c, holiday, hazards)
-    last_cap = _last_phase_reach(ctx, pay_c)
+    last_cap = _last_phase_reach(ctx, pay_c, on)
     rate_units = np.round(ctx.fields["annual_rate"] * _RATE_SCALE).astype(np.int64)
     rate_f = rate_units.astype(float) / _MONTHLY_DEN
     disc, disc_lag = ctx.discount, ctx.discount_lag
@@ -534,12 +535,13 @@ def _solve_runs(
         if f_acc.size == 0:
             break
         expanded += f_acc.size
-        owed = _owed_cents(f_B, f_acc, rate_f, rate_units, on)
         rec = ctx.kernel.recovery(f_acc, f_B / CENTS_PER_UNIT, t)
-        # ---- clearing payments (end the plan this month) ----
-        ci = clearing_rows(
-            owed, f_acc, f_fam_sc, cap_cT[t], moves.not_last, moves.amount, pay_c, moves.codes
-        )
+        # ---- what each state owes; clearing payments (end the plan this month) ----
+        rule = (f_fam_sc, cap_cT[t], moves.not_last, moves.amount, pay_c, moves.codes)
+        owed, near, ci = owed_and_clearing(f_B, f_acc, rate_f, on, rule)
+        if near.size:  # within float noise of half a unit: exact integers, then again
+            _exact_owed(owed, near, f_B, f_acc, rate_units, on)
+            ci = clearing_rows(owed, f_acc, rule)
         if ci.size:
             hc = ctx.kernel.hazard(f_acc.take(ci), owed.take(ci) / CENTS_PER_UNIT, t)
             offer_clearing(
@@ -639,24 +641,21 @@ def _solutions(
     return out
 
 
-def _owed_cents(
+def _exact_owed(
+    owed: np.ndarray,
+    near: np.ndarray,
     balance: np.ndarray,
     acc: np.ndarray,
-    rate_f: np.ndarray,
     rate_units: np.ndarray,
-    on: int = 1,
-) -> np.ndarray:
-    """Balance plus the month's interest in cents, rounded half-up: :func:`interest_cents`
-    with the rate as ``rate_f = rate_units / (12·10¹²)`` per account (``acc``: each row's
-    account); compiled, with the exact integer rule where float noise could decide.
-    ``on``: cents per unit of the money grid (100 for whole yen: the same rule on
-    ``balance // on`` units, interest rounded to the unit)."""
-    units = balance if on == 1 else balance // on
-    owed, near = owed_cents(units, acc, rate_f)
-    for k in near.tolist():  # within float noise of a half unit: exact integers
-        b, ru = int(units[k]), int(rate_units[acc[k]])
-        owed[k] = b + (2 * b * ru + _MONTHLY_DEN) // (2 * _MONTHLY_DEN)
-    return owed if on == 1 else owed * on
+    on: int,
+) -> None:
+    """Redo in place, at the rows ``near`` (interest within float noise of half a grid
+    unit), what :func:`solver.plans.beam_step.owed_cents` computed in float: balance plus
+    the month's interest in cents, by the exact integer rule of :func:`interest_cents`
+    (rate ``rate_units`` / 10¹² a year; ``on`` cents per grid unit, 100 for whole yen)."""
+    for k in near.tolist():
+        b, ru = int(balance[k]) // on, int(rate_units[acc[k]])
+        owed[k] = (b + (2 * b * ru + _MONTHLY_DEN) // (2 * _MONTHLY_DEN)) * on
 
 
 def _backtrack_all(
