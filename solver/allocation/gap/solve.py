@@ -56,7 +56,7 @@ from solver.allocation.gap.budget import (
     WORK_SAFETY,
     WorkClock,
 )
-from solver.allocation.gap.coreflow import core_flow_seconds, solve_core_flow, warm_pricing
+from solver.allocation.gap.coreflow import core_flow_seconds, solve_core_flow
 from solver.allocation.gap.cpsat import solve_cpsat, stopped_by_clock
 from solver.allocation.gap.dual import DualResult, lagrangian_dual
 from solver.allocation.gap.flow import TransportResult, row_units, solve_transport, unit_slots
@@ -226,7 +226,6 @@ def solve_assignment(
         ``time_limit`` (reproducible) and the wall clock it has left.
     """
     warm_gap_kernels()  # the one warm-up (compiled kernels, CP-SAT), before the clock
-    warm_pricing()  # ... and the core flow's column pricing, which its tiny flow never runs
     t0 = time.perf_counter()
     k, n = problem.cost.shape
     limit = max(0.0, float(time_limit))
