@@ -28,8 +28,13 @@ clock there, and two runs of the same instance differ. Two kinds of run, two siz
 * **Reproducible runs** (one CP-SAT worker: ``allocate``, ``bench gap --workers 1``): the
   budgets add up to ``WORK_SAFETY × REPRODUCIBLE_PACE`` = 20 % of the limit, so that at load
   5-10 the clock stops nothing and a rerun returns the same assignment; such a run returns
-  before its limit (at load 6-7: d10400 after 4.4 s of 10, d801600 after 25.5 s of 60; sooner
-  on an idle machine, not measured here). A user who wants more search raises
+  before its limit (at load 6-7: d10400 after 4.4 s of 10, d801600 after 25.5 s of 60; on
+  the idle machine, 4 Dec 2026, d10400 and d801600 at 10 s: 1.8-2.1 s and 1.5 s, twice the
+  same assignments). Measured then too, in a tree with other paces: 1.0 (budgets of 80 % of
+  the limit at the rates' load) used 4.1-5.3 s of 10 s when idle, the same assignments
+  twice; with two extra busy processes (load about 3) the clock cut d10400's CP-SAT run and
+  two runs differed. So on this shared machine no pace gives both halves of issue 19's
+  wish ("most of the limit" and byte-identical) once the load reaches 3. A user who wants more search raises
   ``--time-limit`` (the result stays reproducible) -- the limit is a promise about the
   wall clock, the budget one about the result.
 * **Parallel runs** (``workers > 1``: ``bench gap``'s default, ``solve_gap``'s): not
