@@ -156,15 +156,10 @@ def build_context(
     keep_heap()
     fields = {k: np.asarray(fields[k], dtype=float) for k in ACCOUNT_FIELDS}
     if params is None:
-        params = AccountParams(
-            income=fields["income"],
-            income_normal=fields["income_normal"],
-            recovery_months=fields["recovery_months"],
-            income_cv=fields["income_cv"],
-            expenses=fields["expenses"],
-            other_debt=fields["other_debt"],
-            vehicle_value=fields["vehicle_value"],
-            base_hazard=model.hazard_of(np.asarray(tier, dtype=object)),
+        params = AccountParams.from_columns(
+            fields,
+            np.asarray(tier, dtype=object),
+            model=model,
         )
     H = int(horizon or policy.max_term_months)
     kernel = model.kernel(params, H)
@@ -195,9 +190,17 @@ def context_from_frame(
     horizon: int | None = None,
 ) -> PlanContext:
     """A :class:`PlanContext` for the rows of a validated portfolio frame."""
+    # each column taken once: the model's inputs are among the account's fields
     fields = {k: frame[k].to_numpy(float) for k in ACCOUNT_FIELDS}
-    params = AccountParams.from_frame(frame, model)  # type: ignore[arg-type]
-    return build_context(fields, frame["tier"].to_numpy(object), policy, model, horizon, params)
+    tier = frame["tier"].to_numpy(object)
+    params = AccountParams.from_columns(
+        fields,
+        tier,
+        frame.get("income_forecast"),
+        frame.get("inflows"),
+        model,
+    )
+    return build_context(fields, tier, policy, model, horizon, params)
 
 
 def context_from_account(
