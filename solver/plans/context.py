@@ -18,7 +18,7 @@ from numba import njit
 
 from solver.core.contract import STATUS_QUO_FIELDS
 from solver.core.currency import money_grid
-from solver.core.model import AccountParams, BehaviourModelProtocol, ModelKernel
+from solver.core.model import SCALAR_INPUTS, AccountParams, BehaviourModelProtocol, ModelKernel
 from solver.core.policy import Policy
 from solver.engines.heap import keep_heap
 
@@ -27,17 +27,8 @@ if TYPE_CHECKING:  # a single account is planned without pandas
 
 CAP_TOL = 1e-9  # relative tolerance on affordability caps (float noise)
 
-# the contract's fields (what the status quo needs), then the customer's
-ACCOUNT_FIELDS = (
-    *STATUS_QUO_FIELDS,
-    "income",
-    "income_normal",
-    "recovery_months",
-    "income_cv",
-    "expenses",
-    "other_debt",
-    "vehicle_value",
-)
+# the contract's fields (what the status quo needs), then the customer's (the model's inputs)
+ACCOUNT_FIELDS = (*STATUS_QUO_FIELDS, *SCALAR_INPUTS)
 
 
 @dataclass(frozen=True)
