@@ -13,8 +13,11 @@ from hypothesis import strategies as st
 
 from solver.core.contract import status_quo, status_quo_batch
 from solver.core.evaluation import afford_prob, evaluate, evaluate_batch
-from solver.core.model import AccountParams, BehaviourModel
+from solver.core.generate import generate_portfolio
+from solver.core.model import SCALAR_INPUTS, AccountParams, BehaviourModel
+from solver.core.policy import Policy
 from solver.errors import InputError
+from solver.plans.context import context_from_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 DELTA = 1.0 / (1.0 + 0.03 / 12.0)  # default cost of funds 3 %
@@ -260,3 +263,31 @@ def test_status_quo_instalment_rounds_half_cents_up():
     sched = status_quo(acc)
     sched.check()
     assert [round(p, 2) for p in sched.payments] == [0.13, 0.12]
+
+
+def test_params_from_columns_are_the_frames_values():
+    """:meth:`AccountParams.from_columns` (columns a caller took out of the frame once, as
+    ``context_from_frame`` does) holds each account's own values: every scalar input, the
+    tier's base hazard, the forecast by month (NaN after it) and the inflows summed by month."""
+    frame = generate_portfolio(40, seed=4)
+    frame["income_forecast"] = [[1000.0 + i, 1200.0] if i % 3 == 0 else None for i in range(40)]
+    frame["inflows"] = [[(2, 500.0), (2, 25.0)] if i % 4 == 0 else None for i in range(40)]
+    model = BehaviourModel()
+    got = AccountParams.from_columns(
+        {k: frame[k].to_numpy(float) for k in SCALAR_INPUTS},
+        frame["tier"].to_numpy(object),
+        frame["income_forecast"],
+        frame["inflows"],
+        model,
+    )
+    ctx = context_from_frame(frame, Policy(), model)
+    for params in (got, ctx.kernel.params):
+        for i, row in enumerate(frame.itertuples(index=False)):
+            for name in SCALAR_INPUTS:
+                want = float(getattr(row, name))
+                assert getattr(params, name)[i] == want or want != want, (i, name)
+            assert params.base_hazard[i] == model.base_hazard[row.tier]
+            fc = row.income_forecast or []
+            assert list(params.income_forecast[i, : len(fc)]) == fc
+            assert np.isnan(params.income_forecast[i, len(fc) :]).all()
+            assert params.inflows[i, 1] == (525.0 if i % 4 == 0 else 0.0)  # month 2

@@ -284,3 +284,27 @@ def test_hazard_in_place_is_the_formula_to_the_bit():
     assert np.array_equal(
         steep.hazard(np.arange(3), pay), steep.hazard_of_afford(np.arange(3)[:, None], a)
     )
+
+
+@pytest.mark.parametrize("kernel_cls", [ModelKernel, SteepKernel])
+def test_hazard_of_stacked_payments_is_one_call_each_to_the_bit(kernel_cls):
+    """The plan bounds ask the hazards of several payments at the same (account, month)
+    points in one call, the payments stacked on a leading axis and the index broadcast
+    (the inputs gathered once): each slice is, bit for bit, the call for those payments
+    alone, for the default kernel and for one with its own hazard curve."""
+    H = 10
+    kernel = kernel_cls(BehaviourModel(), _three_accounts([0.0, 8000.0, 0.0]), H)
+    rng = np.random.default_rng(5)
+    rows, cols = rng.integers(0, 3, 300), rng.integers(0, H, 300)  # the flat-gather form
+    pay = rng.uniform(0.0, 5000.0, size=(2, 300))
+    pay[0, :20] = 0.0  # a clamped payment
+    both = kernel.hazard(rows, pay, cols)
+    for j in range(2):
+        assert np.array_equal(both[j], kernel.hazard(rows, pay[j], cols))
+    # actions × months for every account: (n, A, H) against one amount at a time
+    amounts = rng.uniform(0.0, 5000.0, size=(3, 4))
+    grid = np.repeat(amounts[:, :, None], H, axis=2)
+    table = kernel.hazard(np.arange(3)[:, None, None], grid, np.arange(H)[None, None, :])
+    for g in range(4):
+        alone = kernel.hazard(np.arange(3), np.repeat(amounts[:, g : g + 1], H, axis=1))
+        assert np.array_equal(table[:, g], alone)

@@ -250,6 +250,18 @@ class BehaviourModelProtocol(Protocol):
     def kernel(self, params: AccountParams, horizon: int) -> ModelKernel: ...
 
 
+# the per-account scalar inputs of the model that come from an account's fields as numbers
+SCALAR_INPUTS = (
+    "income",
+    "income_normal",
+    "recovery_months",
+    "income_cv",
+    "expenses",
+    "other_debt",
+    "vehicle_value",
+)
+
+
 @dataclass(frozen=True)
 class AccountParams:
     """The per-account inputs of the behaviour model as read-only arrays.
@@ -300,20 +312,43 @@ class AccountParams:
         cls, frame: pd.DataFrame, model: BehaviourModelProtocol | None = None
     ) -> AccountParams:
         """Parameters of every account in a validated portfolio DataFrame."""
+        return cls.from_columns(
+            {name: frame[name].to_numpy(float) for name in SCALAR_INPUTS},
+            frame["tier"].to_numpy(object),
+            frame.get("income_forecast"),
+            frame.get("inflows"),
+            model,
+        )
+
+    @classmethod
+    def from_columns(
+        cls,
+        columns: Mapping[str, np.ndarray],
+        tiers: np.ndarray,
+        forecast: Any = None,
+        inflows: Any = None,
+        model: BehaviourModelProtocol | None = None,
+    ) -> AccountParams:
+        """:meth:`from_frame` from columns a caller has already taken out of the frame.
+
+        ``columns``: the :data:`SCALAR_INPUTS` by name, as float arrays (other keys are
+        ignored); ``forecast`` / ``inflows``: the frame's ``income_forecast`` /
+        ``inflows`` columns (``None`` when the frame has none). A batch's columns are then
+        read from the DataFrame once (each ``frame[name]`` costs tens of microseconds).
+        """
         model = model or BehaviourModel()
-        forecast = frame["income_forecast"] if "income_forecast" in frame else None
-        inflows = frame["inflows"] if "inflows" in frame else None
+        n = len(tiers)
         return cls(
-            income=frame["income"].to_numpy(float),
-            income_normal=frame["income_normal"].to_numpy(float),
-            recovery_months=frame["recovery_months"].to_numpy(float),
-            income_cv=frame["income_cv"].to_numpy(float),
-            expenses=frame["expenses"].to_numpy(float),
-            other_debt=frame["other_debt"].to_numpy(float),
-            vehicle_value=frame["vehicle_value"].to_numpy(float),
-            base_hazard=model.hazard_of(frame["tier"].to_numpy(object)),
-            income_forecast=monthly_table(forecast, len(frame), fill=np.nan),
-            inflows=monthly_table(inflows, len(frame), fill=0.0, pairs=True),
+            income=columns["income"],
+            income_normal=columns["income_normal"],
+            recovery_months=columns["recovery_months"],
+            income_cv=columns["income_cv"],
+            expenses=columns["expenses"],
+            other_debt=columns["other_debt"],
+            vehicle_value=columns["vehicle_value"],
+            base_hazard=model.hazard_of(tiers),
+            income_forecast=monthly_table(forecast, n, fill=np.nan),
+            inflows=monthly_table(inflows, n, fill=0.0, pairs=True),
         )
 
     @classmethod

@@ -30,7 +30,7 @@ from solver.plans.bound_dp import (
     clearing_points,
     fill_rows,
 )
-from solver.plans.context import CAP_TOL, PlanContext, grid_of, hazard
+from solver.plans.context import CAP_TOL, PlanContext, grid_of
 
 
 def bound_tables(
@@ -332,12 +332,13 @@ def action_hazards(ctx: PlanContext, amounts: np.ndarray) -> np.ndarray:
     (``round(a·100)/100 == a``; tests/test_plan_compiled.py checks both).
     """
     n, H = len(ctx), ctx.horizon
-    G = amounts.shape[1]
-    acc = np.arange(n)
     amt = np.where(np.isfinite(amounts), amounts, 0.0)
-    h_amt = hazard(ctx, np.repeat(acc, G), np.repeat(amt.reshape(-1, 1), H, axis=1))
-    h_zero = hazard(ctx, acc, np.zeros((n, H)))
-    return np.concatenate([h_amt.reshape(n, G, H), h_zero[:, None, :]], axis=1)
+    # one call of shape (n, A, H), the holiday as a last amount 0: the account's and the
+    # month's inputs are gathered once, (n, 1, H) and (n, 1, 1), and broadcast over the
+    # actions (the same operations on the same numbers as one call per action)
+    pay = np.zeros((n, amt.shape[1] + 1, H))
+    pay[:, :-1, :] = amt[:, :, None]
+    return ctx.kernel.hazard(np.arange(n)[:, None, None], pay, np.arange(H)[None, None, :])
 
 
 def _action_values(
@@ -411,8 +412,8 @@ def _clearing_requirements(
         )
     if not r_acc.size:
         return clear_req
-    h_lo = ctx.kernel.hazard(r_acc, c_lo, r_t)
-    h_hi = ctx.kernel.hazard(r_acc, c_hi, r_t)
+    # both hazards in one call (2, k): the points' inputs are gathered once and broadcast
+    h_lo, h_hi = ctx.kernel.hazard(r_acc, np.stack([c_lo, c_hi]), r_t)
     at = np.flatnonzero(cut)
     R_cut = ctx.kernel.recovery(r_acc[at], Bc[r_acc[at], r_t[at]], r_t[at])
     clearing_fill(
@@ -669,10 +670,13 @@ def _tail_clearing(
     lo_c, hi_c = nodes[:, :Mc, None], nodes[:, 1 : Mc + 1, None]  # (n, Mc, 1)
     c_lo = np.maximum(lo_c * g[:, None, None] - slack, 0.0)
     c_hi = np.minimum(hi_c * g[:, None, None] + slack, capt[:, None, :])  # (n, Mc, H)
-    h_lo = hazard(ctx, np.repeat(acc, Mc), np.repeat(c_lo.reshape(-1, 1), H, axis=1))
-    h_hi = hazard(ctx, np.repeat(acc, Mc), np.maximum(c_hi, 0.0).reshape(n * Mc, H))
-    k_pay = (disc[None, None, :] * (1.0 - h_lo.reshape(n, Mc, H))).transpose(2, 0, 1)
-    k_rec = (disc_lag[None, None, :] * h_hi.reshape(n, Mc, H)).transpose(2, 0, 1)  # (H, n, Mc)
+    # both hazards in one call (2, n, Mc, H): each account's and month's inputs gathered once
+    pay = np.empty((2, n, Mc, H))
+    pay[0] = c_lo
+    np.maximum(c_hi, 0.0, out=pay[1])
+    h_lo, h_hi = ctx.kernel.hazard(acc[:, None, None], pay, np.arange(H)[None, None, :])
+    k_pay = (disc[None, None, :] * (1.0 - h_lo)).transpose(2, 0, 1)
+    k_rec = (disc_lag[None, None, :] * h_hi).transpose(2, 0, 1)  # (H, n, Mc)
     lo2, hi2 = lo_c[:, None, :, 0], hi_c[:, None, :, 0]  # (n, 1, Mc)
     in_c = has_kink.T[:, :, None] & (np.arange(Mc)[None, None, :] == iCc.T[:, :, None])
     m_lo_all = k_pay * (lo_c[:, :, 0] * g[:, None] + slack)[None] + k_rec * R_nodes[:, :, :Mc]

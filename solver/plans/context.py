@@ -18,7 +18,7 @@ from numba import njit
 
 from solver.core.contract import STATUS_QUO_FIELDS
 from solver.core.currency import money_grid
-from solver.core.model import AccountParams, BehaviourModelProtocol, ModelKernel
+from solver.core.model import SCALAR_INPUTS, AccountParams, BehaviourModelProtocol, ModelKernel
 from solver.core.policy import Policy
 from solver.engines.heap import keep_heap
 
@@ -27,17 +27,8 @@ if TYPE_CHECKING:  # a single account is planned without pandas
 
 CAP_TOL = 1e-9  # relative tolerance on affordability caps (float noise)
 
-# the contract's fields (what the status quo needs), then the customer's
-ACCOUNT_FIELDS = (
-    *STATUS_QUO_FIELDS,
-    "income",
-    "income_normal",
-    "recovery_months",
-    "income_cv",
-    "expenses",
-    "other_debt",
-    "vehicle_value",
-)
+# the contract's fields (what the status quo needs), then the customer's (the model's inputs)
+ACCOUNT_FIELDS = (*STATUS_QUO_FIELDS, *SCALAR_INPUTS)
 
 
 @dataclass(frozen=True)
@@ -156,15 +147,10 @@ def build_context(
     keep_heap()
     fields = {k: np.asarray(fields[k], dtype=float) for k in ACCOUNT_FIELDS}
     if params is None:
-        params = AccountParams(
-            income=fields["income"],
-            income_normal=fields["income_normal"],
-            recovery_months=fields["recovery_months"],
-            income_cv=fields["income_cv"],
-            expenses=fields["expenses"],
-            other_debt=fields["other_debt"],
-            vehicle_value=fields["vehicle_value"],
-            base_hazard=model.hazard_of(np.asarray(tier, dtype=object)),
+        params = AccountParams.from_columns(
+            fields,
+            np.asarray(tier, dtype=object),
+            model=model,
         )
     H = int(horizon or policy.max_term_months)
     kernel = model.kernel(params, H)
@@ -195,9 +181,17 @@ def context_from_frame(
     horizon: int | None = None,
 ) -> PlanContext:
     """A :class:`PlanContext` for the rows of a validated portfolio frame."""
+    # each column taken once: the model's inputs are among the account's fields
     fields = {k: frame[k].to_numpy(float) for k in ACCOUNT_FIELDS}
-    params = AccountParams.from_frame(frame, model)  # type: ignore[arg-type]
-    return build_context(fields, frame["tier"].to_numpy(object), policy, model, horizon, params)
+    tier = frame["tier"].to_numpy(object)
+    params = AccountParams.from_columns(
+        fields,
+        tier,
+        frame.get("income_forecast"),
+        frame.get("inflows"),
+        model,
+    )
+    return build_context(fields, tier, policy, model, horizon, params)
 
 
 def context_from_account(
