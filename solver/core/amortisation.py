@@ -17,9 +17,8 @@ The money grid
     is the one it always was.
 
 Rounding of instalments
-    The rule -- rounded up to the rounding unit, the last payment absorbing the rest, and
-    what happens when the unit is coarse against the instalment -- is stated once, in
-    :func:`level_plan`; :func:`step_plan` follows it for a computed last segment.
+    Rounded up, the last payment absorbing the rest; the whole rule (also for a unit coarse
+    against the instalment) is stated once, in :func:`level_plan` (:func:`step_plan` too).
 Speed
     The waterfall is a compiled int64 loop (numba; a few microseconds a schedule, the
     call included) with an exact fallback: amounts above 2**60 grid units, or a balance
@@ -668,8 +667,7 @@ def _level_last_segment(plan: _StepPlan, bearing_then: int, unit: int) -> Schedu
 
 
 def _try_level(plan: _StepPlan, level: int) -> NDArray[np.int64] | None:
-    """The waterfall's rows with ``level`` in the last segment, ``None`` when it clears
-    the balance before the last month."""
+    """:meth:`_StepPlan.columns`, or ``None`` when ``level`` clears the balance early."""
     try:
         return plan.columns(level)
     except _ClearedEarly:
@@ -678,12 +676,10 @@ def _try_level(plan: _StepPlan, level: int) -> NDArray[np.int64] | None:
 
 def _level_on_grid(plan: _StepPlan, exact: float, step: int) -> NDArray[np.int64] | None:
     """Rules 1 and 2 of :func:`level_plan` on the multiples of ``step`` grid units (``None``
-    when none of them is admissible). The admissible levels are those below some bound
-    (a higher level never clears later) and the last payment falls as the level rises,
-    so a walk from the rounded-up annuity payment finds the level: up while the last
-    payment is above it and the next multiple is admissible, else down to the first
-    admissible multiple. Both walks are a step or two: a step up lowers the last payment
-    by at least ``step`` a month."""
+    if none is admissible), by a walk from the rounded-up annuity payment: up while the
+    last payment is above the level and the next multiple is admissible, else down to the
+    first admissible one (a step or two: a step up lowers the last payment by ``step`` a
+    month at least)."""
     level = max(_round_to_unit(exact, step, up=True), step)
     cols = _try_level(plan, level)
     if cols is None:  # rule 2: the largest admissible multiple below
