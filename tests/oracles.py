@@ -25,9 +25,11 @@ Conventions (the same as the engine's, each written here from its documentation)
   interest it leaves unpaid is capitalised. Every plan family capitalises fees (SPEC §6
   ``instalment``), so plan schedules carry no unpaid fees; :func:`amortise` supports
   them anyway (the status quo has them).
-* Level instalments are rounded **up** to the rounding unit, to the smallest multiple for
-  which the last (clearing) payment is not above them; if rounding up clears the balance
-  before the last month they are rounded down instead (``solver.core.amortisation.level_plan``).
+* Level instalments follow the rule stated in ``solver.core.amortisation.level_plan``:
+  the smallest multiple of the rounding unit at or above the exact annuity payment that
+  does not clear the balance early and leaves a last payment at most the level; else the
+  largest multiple that does not clear it early; else the same on the money grid; else 0
+  (:func:`level_schedule`, which finds them by bisection, not by the engine's walk).
 * The exposure of month t is the balance before its payment.
 
 Plan-family grids (issue 13; :func:`level_candidates`)
@@ -233,9 +235,18 @@ def level_schedule(
 
     Holiday months pay 0 with interest capitalised (``capitalize``), pay exactly the
     month's interest (``interest_only``) or pay 0 with no interest (``waive``). The level
-    instalment is the exact annuity on the balance after the holiday rounded up to
-    ``unit`` cents, stepped up a unit while the clearing payment would exceed it; rounded
-    down (else whole cents) when rounding up clears the balance early.
+    is the rule of ``level_plan``'s docstring, read as sets of levels: *admissible*
+    levels (the months before the last do not clear the balance) are ``0 … top`` on a
+    grid, since a higher level never clears later; the levels whose last payment is at
+    most the level are those from some point up, since the last payment never rises with
+    the level. Both bounds are found by bisection:
+
+    1. on multiples of ``unit``: the smallest admissible one at or above the exact
+       annuity whose last payment is at most it; else the largest admissible one;
+    2. when no positive multiple is admissible, the same on whole cents;
+    3. else level 0.
+
+    Never ``None`` (kept in the signature for the callers' checks).
     """
     bearing = balance
     holiday: list[int] = []
@@ -254,21 +265,33 @@ def level_schedule(
     def build(level: int) -> CentSchedule | None:
         return amortise(balance, units, holiday + [level] * months, waive=waive)
 
+    if months == 1:
+        return build(0)  # the one level month is the last: it pays what is owed
     exact = annuity(bearing, units, months)
-    level = _ceil_to(exact, unit)
-    while True:
-        built = build(level)
-        if built is None:
-            break
-        if months == 1 or built.payment[-1] <= level:
-            return built
-        level += unit
-    down = _floor_to(exact, unit)
-    for level in ([down] if down > 0 else []) + [math.ceil(exact), math.floor(exact)]:
-        built = build(level)
-        if built is not None:
-            return built
-    return None
+    for step in sorted({unit, 1}, reverse=True):
+        # admissible multiples k·step are k = 0 … top: a level above the whole debt of the
+        # first level month clears it at once
+        lo, hi = 0, (bearing + monthly_interest(bearing, units)) // step + 1
+        while hi - lo > 1:  # invariant: lo admissible, hi not
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if build(mid * step) is not None else (lo, mid)
+        top = lo
+        if top == 0:
+            continue
+        first = max(math.ceil(exact / step), 1)
+        if first > top or not _last_within(build(top * step), top * step):
+            return build(top * step)  # no admissible multiple leaves the last within it
+        lo, hi = first - 1, top  # smallest k in [first, top] whose last is within k·step
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if _last_within(build(mid * step), mid * step) else (mid, hi)
+        return build(hi * step)
+    return build(0)
+
+
+def _last_within(built: CentSchedule | None, level: int) -> bool:
+    assert built is not None
+    return built.payment[-1] <= level
 
 
 def settlement_schedule(amount: int, months: int, unit: int) -> CentSchedule | None:

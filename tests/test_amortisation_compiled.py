@@ -83,21 +83,74 @@ def test_overflowing_balances_take_the_exact_path(bearing, rate):
     assert got.tolist() == [want.payment, want.interest, want.principal, want.fees, want.balance]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
-    balance=st.integers(10**5, 10**9),
+    # tiny balances (a few cents to 100.00, where the unit is coarse against the
+    # instalment and rules 2-4 of level_plan decide) and ordinary ones
+    balance=st.one_of(st.integers(1, 10**4), st.integers(10**4, 10**9)),
     rate=RATES,
     term=st.integers(1, 72),
     unit=st.sampled_from([1, 100]),
+    deferral=st.integers(0, 6),
+    mode=st.sampled_from(["capitalize", "interest_only", "waive"]),
 )
-def test_level_plan_matches_the_oracle(balance, rate, term, unit):
-    """Level plans (rounded up, the last payment clearing) equal the oracle's, cent by cent.
-
-    Instalments of at least about ten units: on a few units (1.00 over 34 months at
-    21.43 %) the engine stops stepping the level up after four units where the oracle
-    goes on (the same on main before the compiled engine; not a speed matter)."""
-    want = oracles.level_schedule(balance, oracles.rate_units(rate), term, unit=unit)
-    got = level_plan(balance / 100, rate, term, rounding=unit / 100)
+def test_level_plan_matches_the_oracle(balance, rate, term, unit, deferral, mode):
+    """Level plans follow level_plan's rule: equal to the oracle's (which finds the level
+    from the rule by bisection), cent by cent, on the cent and the whole-unit rounding
+    grids, tiny balances included."""
+    deferral = min(deferral, term - 1)
+    want = oracles.level_schedule(balance, oracles.rate_units(rate), term, unit, deferral, mode)
+    got = level_plan(
+        balance / 100,
+        rate,
+        term,
+        rounding=unit / 100,
+        deferral_months=deferral,
+        deferral_mode=mode,
+    )
     got.check()
-    if want is not None:
-        assert _columns(got) == [want.payment, want.interest, want.principal, want.fees]
+    assert want is not None
+    assert _columns(got) == [want.payment, want.interest, want.principal, want.fees]
+
+
+@settings(max_examples=100, deadline=None)
+@given(balance=st.integers(1, 10**5), rate=RATES, term=st.integers(1, 72))
+def test_level_plan_in_whole_yen_matches_the_oracle(balance, rate, term):
+    """On the whole-unit money grid (JPY, ``grid=1``) the rule runs in yen: the oracle's
+    schedule in its grid units, times 100 cents."""
+    want = oracles.level_schedule(balance, oracles.rate_units(rate), term, 1)
+    got = level_plan(float(balance), rate, term, rounding=1.0, grid=1)
+    got.check()
+    assert want is not None
+    want_cents = [[100 * x for x in col] for col in (want.payment, want.interest, want.principal)]
+    assert _columns(got)[:3] == want_cents
+
+
+@pytest.mark.parametrize(
+    ("args", "level", "count", "last"),
+    [
+        # rule 2: 3.00 a month clears 23.23 by month 8; 2.00 leaves 2.01 (not 1.00, 13.33)
+        ((23.23, 0.06, 12, 1.0), 2.00, 11, 2.01),
+        # rule 2 on cents: 0.05 clears 1.00 early; 0.04 leaves 0.05 (not 0.03, 0.52)
+        ((1.00, 0.2143, 34, 0.01), 0.04, 33, 0.05),
+        # 0.02 clears 0.22 in month 11 (the interest rounds to 0); 0.01 leaves 0.11
+        ((0.22, 0.2143, 12, 0.01), 0.01, 11, 0.11),
+        # rule 3: no whole unit is admissible, so whole cents
+        ((0.22, 0.2143, 12, 1.0), 0.01, 11, 0.11),
+        # rule 4: not even a cent a month is (11 cents clear 0.05 early)
+        ((0.05, 0.10, 12, 0.01), 0.00, 11, 0.05),
+        # rule 1: rounded up, the last a little lower
+        ((10_000, 0.12, 12, 0.01), 888.49, 11, 888.47),
+    ],
+)
+def test_level_rule_on_the_issue_examples(args, level, count, last):
+    """The examples of issue 13's engine/oracle disagreement, by the rule (worked by hand
+    in the comments), in the engine and in the oracle."""
+    principal, rate, term, rounding = args
+    got = level_plan(principal, rate, term, rounding=rounding)
+    got.check()
+    assert got.payments.tolist() == [level] * count + [last]
+    cents = round(principal * 100)
+    want = oracles.level_schedule(cents, oracles.rate_units(rate), term, round(rounding * 100))
+    assert want is not None
+    assert want.payment == [round(level * 100)] * count + [round(last * 100)]

@@ -17,14 +17,8 @@ The money grid
     is the one it always was.
 
 Rounding of instalments
-    :func:`level_plan` rounds the level instalment **up** to the rounding unit
-    (to the smallest multiple of the unit at or above the exact annuity payment
-    for which the per-month interest rounding does not push the last payment
-    above it), so the last payment, which clears the balance exactly, is at
-    most the others.  If rounding up would clear the balance before the last
-    month (a unit that is large against the instalment), the instalment is
-    rounded down instead and the last payment is then the larger one; if
-    rounding down gives 0, whole cents are used.
+    Rounded up, the last payment absorbing the rest; the whole rule (also for a unit coarse
+    against the instalment) is stated once, in :func:`level_plan` (:func:`step_plan` too).
 Speed
     The waterfall is a compiled int64 loop (numba; a few microseconds a schedule, the
     call included) with an exact fallback: amounts above 2**60 grid units, or a balance
@@ -662,40 +656,46 @@ class _StepPlan:
 
 def _level_last_segment(plan: _StepPlan, bearing_then: int, unit: int) -> Schedule:
     """The schedule whose last segment pays the level that amortises ``bearing_then``
-    grid units, rounded to ``unit`` grid units (see the module docstring)."""
-    last_months = plan.last_months
-    exact = float(level_payment(bearing_then, plan.annual_rate, last_months))
-    # Round up; per-month interest rounding can still leave the last payment a
-    # few cents above the level, so step up a unit until it does not.
-    level = _round_to_unit(exact, unit, up=True)
-    built: NDArray[np.int64] | None = None
-    for _ in range(4):
-        try:
-            cols = plan.columns(level)
-        except _ClearedEarly:
+    grid units, chosen by the rule stated in :func:`level_plan` (on multiples of ``unit``
+    grid units, else of one grid unit, else 0)."""
+    exact = float(level_payment(bearing_then, plan.annual_rate, plan.last_months))
+    for step in (unit, 1) if unit > 1 else (unit,):
+        cols = _level_on_grid(plan, exact, step)
+        if cols is not None:
+            return plan.schedule(cols)
+    return plan.schedule(plan.columns(0))  # 0 never clears early: all paid in the last month
+
+
+def _try_level(plan: _StepPlan, level: int) -> NDArray[np.int64] | None:
+    """:meth:`_StepPlan.columns`, or ``None`` when ``level`` clears the balance early."""
+    try:
+        return plan.columns(level)
+    except _ClearedEarly:
+        return None
+
+
+def _level_on_grid(plan: _StepPlan, exact: float, step: int) -> NDArray[np.int64] | None:
+    """Rules 1 and 2 of :func:`level_plan` on the multiples of ``step`` grid units (``None``
+    if none is admissible), by a walk from the rounded-up annuity payment: up while the
+    last payment is above the level and the next multiple is admissible, else down to the
+    first admissible one (a step or two: a step up lowers the last payment by ``step`` a
+    month at least)."""
+    level = max(_round_to_unit(exact, step, up=True), step)
+    cols = _try_level(plan, level)
+    if cols is None:  # rule 2: the largest admissible multiple below
+        level -= step
+        while level >= step:
+            cols = _try_level(plan, level)
+            if cols is not None:
+                return cols
+            level -= step
+        return None
+    while plan.last_months > 1 and cols[0, -1] - cols[3, -1] > level:  # rule 1, else 2
+        higher = _try_level(plan, level + step)
+        if higher is None:
             break
-        built = cols
-        if last_months == 1 or cols[0, -1] - cols[3, -1] <= level:
-            break
-        level += unit
-    if built is not None:
-        return plan.schedule(built)
-    # Rounding up clears the balance early: round down instead, else use grid units. A
-    # level of a few grid units can still clear early by the interest rounding (1.00 over
-    # 51 months at 0.92 %: 2 cents a month clear it in month 50), so last one unit less:
-    # a lower level never clears earlier.
-    down = _round_to_unit(exact, unit, up=False)
-    candidates = [down] if down > 0 else []
-    floor = math.floor(exact + 1e-9)
-    candidates += [math.ceil(exact - 1e-9), floor] + ([floor - 1] if floor > 1 else [])
-    for level in candidates:
-        try:
-            return plan.schedule(plan.columns(level))
-        except _ClearedEarly:
-            continue
-    raise ValueError(  # not reachable for positive balances; kept as a guard
-        f"no level payment clears {_text(bearing_then, plan.grid)} in exactly {last_months} months"
-    )
+        cols, level = higher, level + step
+    return cols
 
 
 def _prefix_bearing(
@@ -728,11 +728,32 @@ def level_plan(
 ) -> Schedule:
     """Level instalments (等额本息), optionally after a payment holiday.
 
-    ``deferral_months`` of holiday (see ``deferral_mode``), then level
-    instalments over the remaining ``term - deferral_months`` months on the
-    balance at that point, rounded **up** to ``rounding``; the last payment
-    clears the balance (so it is at most the others).  For graduated payments
-    use :func:`step_plan`.
+    ``deferral_months`` of holiday (see ``deferral_mode``), then a level instalment
+    ``L`` in every month but the last, on the balance at that point; the last payment
+    clears the balance (SPEC §5: "instalments rounded to this unit; last payment absorbs
+    the rest"). For graduated payments use :func:`step_plan`.
+
+    The level (the rule; issue 13). A level is *admissible* when the months before the
+    last leave something owed (one that clears the balance early is no ``term``-month
+    plan; admissible levels are those below some bound, and the last payment falls as
+    the level rises). ``L`` is
+
+    1. the smallest multiple of ``rounding`` at or above the exact annuity payment that
+       is admissible and leaves a last payment **at most** ``L`` -- the usual case:
+       rounded up, the last payment a little lower;
+    2. when no admissible multiple leaves that (one more unit would clear the balance
+       early: a unit that is large against the instalment), the **largest** admissible
+       multiple of ``rounding``; the last payment is then above ``L``;
+    3. when no positive multiple of ``rounding`` is admissible, rules 1 and 2 on the
+       money grid (whole cents; whole yen on ``grid=1``);
+    4. when not even one grid unit is, 0: the balance is paid in the last month.
+
+    How far above the level the last payment may be (rule 2): only as far as the unit
+    forces -- the next multiple up would clear the balance early, and every lower
+    multiple leaves a larger last payment, so rule 2 gives the smallest last payment and
+    the smallest largest payment the unit allows. Rounding down instead would push the
+    rest into the last month: 23.23 over 12 months at 6 % in whole units is 2.00 ×11
+    then 2.01 here, but 1.00 ×11 then 13.33 rounded down.
 
     Parameters
     ----------
@@ -751,6 +772,13 @@ def level_plan(
     >>> s.payments[:5].tolist(), float(s.payments[-1])
     ([333.33, 333.33, 333.33, 2560.0, 2560.0], 2547.0)
     >>> s.check()
+
+    Rule 2, and rule 3 (2 cents a month would clear 0.22 in month 11):
+
+    >>> level_plan(23.23, 0.06, 12).payments.tolist()[-2:]
+    [2.0, 2.01]
+    >>> level_plan(0.22, 0.2143, 12, rounding=1.0).payments.tolist()[-2:]
+    [0.01, 0.11]
     """
     if term < 1:
         raise ValueError(f"term must be at least 1, got {term}")

@@ -144,43 +144,61 @@ def customer_choice_text(pick: Any, bank_best: Any, sq: Any, within: float, curr
     )
 
 
+#: The caps :func:`explain_infeasible` names as setting a month's affordable payment, in
+#: the order of ``PlanContext.cap_dti``, ``cap_residual``, ``cap_afford`` (a tie names the first).
+_CAP_RULES = ("max_dti", "min_residual_income", "min_afford_prob")
+
+
+def _cap_setter(ctx: PlanContext, i: int, t: int) -> str:
+    """The rule whose cap is lowest in month ``t + 1`` of account ``i`` (a NaN cap is no
+    limit; when none limits, the first)."""
+    caps = (ctx.cap_dti[i, t], ctx.cap_residual[i, t], ctx.cap_afford[i, t])
+    low = [math.inf if math.isnan(c) else float(c) for c in caps]
+    return _CAP_RULES[low.index(min(low))]
+
+
 def explain_infeasible(ctx: PlanContext, i: int) -> str:
-    """Which policy rules conflict for account ``i`` (no plan of any family is feasible)."""
+    """Which policy rules conflict for account ``i`` (no plan of any family is feasible).
+
+    Called for every infeasible account of a portfolio run, so the month scans run on the
+    cap row as a Python list (60 months: cheaper than a numpy call each) and the rule
+    that sets a month's cap is found only for the months a sentence names; the
+    present value of the capped payments stays one numpy sum (its rounding is the text's).
+    """
     pol = ctx.policy
     H = ctx.horizon
     money = partial(format_value, code=pol.currency)  # computed amounts, the currency's decimals
     cap = ctx.cap[i]
+    caps = cap.tolist()
     f = ctx.fields
     parts: list[str] = []
-    comps = np.stack([ctx.cap_dti[i], ctx.cap_residual[i], ctx.cap_afford[i]])
-    names = np.array(["max_dti", "min_residual_income", "min_afford_prob"])
-    which = names[np.argmin(np.where(np.isnan(comps), np.inf, comps), axis=0)]
-    income = ctx.income_path[i]
-    usable = np.isfinite(cap) & (cap >= max(pol.min_payment, 0.01))
-    if not usable.any():
+    lowest = max(pol.min_payment, 0.01)
+    first = next((t for t, c in enumerate(caps) if math.isfinite(c) and c >= lowest), None)
+    if first is None:
+        finite = [c for c in caps if math.isfinite(c)]
+        top = max(finite) if finite else -math.inf
+        largest = caps.index(top) if finite else 0
+        income = float(ctx.income_path[i, 0])
         parts.append(
             f"no month within max_term_months = {H} has an affordable payment of at least min_payment"
-            f" = {pol.min_payment:,.0f} (largest affordable payment {money(max(float(np.nanmax(np.where(np.isfinite(cap), cap, -1))), 0))},"
-            f" set by {which[int(np.argmax(np.where(np.isfinite(cap), cap, -np.inf)))]};"
-            f" expected income {income[0]:,.0f}, expenses {f['expenses'][i]:,.0f}, other debt {f['other_debt'][i]:,.0f})"
+            f" = {pol.min_payment:,.0f} (largest affordable payment {money(max(max(finite, default=-1.0), 0))},"
+            f" set by {_cap_setter(ctx, i, largest)};"
+            f" expected income {income:,.0f}, expenses {f['expenses'][i]:,.0f}, other debt {f['other_debt'][i]:,.0f})"
         )
-    else:
-        first = int(np.argmax(usable))
-        if first > 0:
-            parts.append(
-                f"no affordable payment of at least min_payment = {pol.min_payment:,.0f} before month {first + 1} ({which[0]} limits month 1 to {money(max(cap[0], 0))})"
-            )
+    elif first > 0:
+        parts.append(
+            f"no affordable payment of at least min_payment = {pol.min_payment:,.0f} before month {first + 1} ({_cap_setter(ctx, i, 0)} limits month 1 to {money(max(caps[0], 0))})"
+        )
     balance = float(ctx.balance[i])
     r = float(f["annual_rate"][i]) / 12.0
     interest = balance * r
-    below = np.flatnonzero(~(cap >= interest))
-    if interest > 0 and below.size and below[0] == 0:
-        run = int(np.argmax(cap >= interest)) if (cap >= interest).any() else H
+    if interest > 0 and not caps[0] >= interest:
+        run = next((t for t, c in enumerate(caps) if c >= interest), H)
         until = (
             f"until month {run + 1}" if run < H else f"in every month up to max_term_months = {H}"
         )
         parts.append(
-            f"the interest alone ({money(interest)}/month) exceeds the affordable payment ({money(max(cap[0], 0))}/month, set by {which[0]}) {until}"
+            f"the interest alone ({money(interest)}/month) exceeds the affordable payment ({money(max(caps[0], 0))}/month, set by {_cap_setter(ctx, i, 0)}) {until}"
         )
         if run < H:
             parts.append(
