@@ -533,8 +533,7 @@ def step_plan(
     pay, bearing_after_holiday = _holiday(bearing, rate_units, deferral_months, deferral_mode)
     for months, payment in segments[:-1]:
         pay.extend([to_cents(payment, "payment", grid)] * months)  # type: ignore[arg-type]
-    last_months = segments[-1][0]
-    last_payment = segments[-1][1]
+    last_months, last_payment = segments[-1]
     term = len(pay) + last_months
     waive: NDArray[np.bool_] | None = None
     if deferral_mode == "waive" and deferral_months > 0:  # only holiday months are waived

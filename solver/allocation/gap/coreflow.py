@@ -49,7 +49,6 @@ importing the solver runs no solve.
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -208,11 +207,10 @@ def _priced_out(
     return start, jobs, rise
 
 
-@functools.cache
 def warm_pricing() -> None:
-    """Compile (or load) :func:`_priced_out`, once per process: the warm-up's tiny core flow
-    (:func:`solver.allocation.gap.warmup.warm`) is optimal in its first round and never
-    prices columns."""
+    """Compile (or load) :func:`_priced_out` (called by
+    :func:`solver.allocation.gap.warmup.warm`, once per process: its tiny core flow is
+    optimal in its first round and never prices columns)."""
     _priced_out(
         np.zeros((1, 2), dtype=np.int64), np.zeros(2, dtype=np.int64), np.ones(1, dtype=np.int64)
     )

@@ -105,6 +105,8 @@ CORE_SAMPLE_WALL = 2.0
 # ... and at most this many iterations (300 gave 3 rounds; a 60-s limit's share, 612, took
 # 12 s of wall time at load 7 for nothing the core flow needed).
 CORE_SAMPLE_MAX_ITERATIONS = 400
+# The sample dual's iterations at most otherwise (its work share decides before this binds).
+SAMPLE_MAX_ITERATIONS = 1500
 # Passes over the K × n option matrix that the phases after a core flow that proved nothing
 # take at least (the start prices' greedy, one dual step and its choice, the greedy's repair
 # and shift): they run only when that fits the wall clock left, else the core flow's
@@ -156,7 +158,12 @@ def _dual_iterations(seconds: float, cells: int, cap: int) -> int:
 
 
 def _sample_prices(
-    problem: AssignmentProblem, *, seed: int, deadline: float, seconds: float, cap: int = 1500
+    problem: AssignmentProblem,
+    *,
+    seed: int,
+    deadline: float,
+    seconds: float,
+    cap: int = SAMPLE_MAX_ITERATIONS,
 ) -> tuple[np.ndarray, np.ndarray, int, bool]:
     """Dual prices of a random sample of jobs with capacities scaled to the sample's share."""
     n = problem.n_jobs
@@ -225,7 +232,7 @@ def solve_assignment(
         whose own limit covers work around the solve (``allocate``) keeps the budgets of
         ``time_limit`` (reproducible) and the wall clock it has left.
     """
-    warm_gap_kernels()  # the one warm-up (compiled kernels, CP-SAT), before the clock
+    warm_gap_kernels()  # before the clock (cached: a no-op when allocate warmed up already)
     t0 = time.perf_counter()
     k, n = problem.cost.shape
     limit = max(0.0, float(time_limit))
@@ -354,7 +361,7 @@ def _sample_phase(
     the Lagrangian phase's work and wall share (problems that are not small), or ``seconds``
     of work and ``CORE_SAMPLE_WALL`` times that of wall clock, booked as ``phase``; solved
     once per call (the core flow and the dual start from the same one)."""
-    cap = 1500
+    cap = SAMPLE_MAX_ITERATIONS
     if seconds is None:
         seconds = SAMPLE_SHARE * DUAL_SHARE * run.clock.total
         wall = SAMPLE_SHARE * DUAL_SHARE * run.limit
