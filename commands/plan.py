@@ -62,15 +62,24 @@ def _payments_text(option: Any, currency: str) -> str:
 _TABLE_COLUMNS: tuple[Column, ...] = (
     Column("option", "left", 0),
     Column("payments", "left", 8, wraps=True, min_width=MIN_TEXT_WIDTH),
-    Column("term", "right", 5),
+    Column("term", "right", 6),
     Column("NPV", "right", 1),
     Column("Δ vs status quo", "right", 3, short="Δ vs\nstatus quo"),
+    # issue 13: the customer's cost beside the bank's value (PV at the contract rate)
+    Column("customer cost", "right", 5, short="customer\ncost"),
     Column("PD 12m", "right", 4, short="PD\n12m"),
-    Column("APR", "right", 7),
-    Column("max DTI", "right", 6, short="max\nDTI"),
+    Column("APR", "right", 8),
+    Column("max DTI", "right", 7, short="max\nDTI"),
     Column("status", "left", 2),
-    Column("binding / reason", "left", 9, wraps=True, min_width=MIN_TEXT_WIDTH),
+    Column("binding / reason", "left", 10, wraps=True, min_width=MIN_TEXT_WIDTH),
 )
+
+#: Families searched and certified on a per-account payment grid (solver.plans.search): their
+#: "optimal" / "gap" is proved over the grid's amounts, not over every amount -- the table
+#: marks them and says so under it (review of issue 13, 4 Dec 2026: --thorough's finer grid
+#: can find more, and a bank must not read "optimal" as "over every schedule").
+GRID_FAMILIES = ("step", "custom")
+GRID_MARK = "†"
 
 
 def _option_rows(result: Any, currency: str) -> list[tuple[list[str], str | None]]:
@@ -86,6 +95,7 @@ def _option_rows(result: Any, currency: str) -> list[tuple[list[str], str | None
                 str(sq.schedule.term),
                 _money(sq.npv, currency),
                 "",
+                _money(sq.customer_cost, currency),
                 f"{sq.pd_12m:.1%}",
                 f"{sq.apr:.2%}",
                 f"{sq.max_dti:.2f}",
@@ -98,17 +108,20 @@ def _option_rows(result: Any, currency: str) -> list[tuple[list[str], str | None
     for o in result.options:
         if not o.feasible:
             npv = _money(o.npv, currency) if o.schedule is not None else ""
-            cells = [o.label, "", "", npv, "", "", "", "", o.status.lower(), o.reason]
+            cells = [o.label, "", "", npv, "", "", "", "", "", o.status.lower(), o.reason]
             rows.append((cells, "dim"))
             continue
         rec = o.label == result.recommended
         status = o.status.lower() if o.status != Status.FEASIBLE else f"gap {o.gap:.2%}"
+        if o.family in GRID_FAMILIES:
+            status += GRID_MARK
         cells = [
             ("★ " if rec else "") + o.label,
             _payments_text(o, currency),
             str(o.schedule.term),
             _money(o.npv, currency),
             format_value(o.npv_vs_status_quo, currency, sign=True),
+            _money(o.customer_cost, currency),
             f"{o.pd_12m:.1%}",
             f"{o.apr:.2%}",
             f"{o.max_dti:.2f}",
@@ -119,16 +132,43 @@ def _option_rows(result: Any, currency: str) -> list[tuple[list[str], str | None
     return rows
 
 
+def _grid_note(result: Any, currency: str) -> str:
+    """What the grid families' certificates are proved over: each feasible plan's grid."""
+    from solver.core.currency import format_amount
+
+    grids: dict[str, list[str]] = {}  # grid text -> the options searched on it
+    for o in result.options:
+        grid = o.terms.grid if o.feasible and o.family in GRID_FAMILIES else None
+        if grid and o.terms.grid_step is not None:
+            text = (
+                f"{len(grid)} amounts from {format_amount(min(grid), currency)}"
+                f" to {format_amount(max(grid), currency)}"
+                f" (step {format_amount(o.terms.grid_step, currency)})"
+            )
+            grids.setdefault(text, []).append(o.label)
+    if not grids:
+        return ""
+    parts = [f"{' and '.join(labels)}: {text}" for text, labels in grids.items()]
+    return (
+        f"{GRID_MARK} proved over the plan's payment grid, not over every amount: "
+        + "; ".join(parts)
+        + ". --thorough searches a finer grid."
+    )
+
+
 def _render_table(result: Any, schedule_family: str | None, currency: str) -> None:
     from rich.table import Table
 
     from commands.common import console
     from solver.core.currency import amount_digits, format_amount
 
-    out = console(min_width=160)
+    out = console(min_width=180)
     rows = _option_rows(result, currency)
     title = f"Restructuring options for {result.account_id} ({currency})"
     dropped = print_fitted(out, title, _TABLE_COLUMNS, rows)
+    grid_note = _grid_note(result, currency)
+    if grid_note:
+        out.print(grid_note, highlight=False)
     if dropped:
         reason_column = len(_TABLE_COLUMNS) - 1
         if reason_column in dropped:  # an infeasible option must still say why
@@ -300,7 +340,10 @@ def plan(
     plans every account).
 
     Each option also reports customer_cost: the present value at the contract rate of
-    what the customer pays beyond the principal (interest and fees). On a narrow terminal
+    what the customer pays beyond the principal (interest and fees); below zero, the plan
+    gives the customer more (a rate cut or a waiver) than it charges. custom and step are
+    proved optimal (or within their gap) over each plan's payment grid (the table's † note
+    lists it), not over every amount. On a narrow terminal
     the table drops its text columns (payments, binding / reason), then the least
     important figures, rather than cut a number.
 
@@ -617,7 +660,8 @@ def _print_plan_summary(
         out.print(
             f"certificates: {certified:,} of {restructured:,} recommendations"
             f" ({certified / restructured:.1%}) proved within 0.1 % of their family's optimum"
-            " (columns solver_status, bound, gap)",
+            " (custom and step: on the account's payment grid; columns solver_status, bound,"
+            " gap)",
             highlight=False,
         )
     out.print(f"wrote {out_path}", highlight=False)

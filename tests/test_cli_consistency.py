@@ -467,11 +467,42 @@ def test_plan_table_never_cuts_a_number(plan_json, monkeypatch, account, columns
 
 
 def test_plan_table_keeps_every_column_when_wide(monkeypatch):
-    """On a pipe (not a terminal) the table is laid out for 160 columns with every column."""
+    """On a pipe (not a terminal) the table is laid out for 180 columns with every column."""
     monkeypatch.setenv("COLUMNS", "80")  # ignored on a pipe (pytest-xdist sets it)
     monkeypatch.setenv("TTY_COMPATIBLE", "0")
     code, out, err = _invoke("plan", str(SAMPLE))
     assert code == 0, err
-    for header in ("payments", "Δ vs status quo", "APR", "max DTI", "binding / reason"):
+    for header in (
+        "payments",
+        "Δ vs status quo",
+        "customer cost",
+        "APR",
+        "max DTI",
+        "binding / reason",
+    ):
         assert header in out
     assert "not shown at" not in out and "…" not in out
+
+
+def test_plan_table_shows_customer_cost_and_grid(plan_json, monkeypatch):
+    """The wide table shows each feasible option's customer cost (as in the JSON) and says
+    over which payment grid custom and step are proved (issue 13 review, 4 Dec 2026)."""
+    monkeypatch.setenv("TTY_COMPATIBLE", "0")
+    code, out, err = _invoke("plan", str(SAMPLE))
+    assert code == 0, err
+    out = _plain(out)
+    assert "customer cost" in out
+    lines = out.splitlines()
+    payload = plan_json[SAMPLE]
+    for option in payload["options"]:
+        if option["feasible"] and option["schedule"] is not None:
+            row = _row_line(lines, option["label"])
+            cost = f"{option['customer_cost']:,.2f}"
+            assert re.search(rf"(?<![\d,.]){re.escape(cost)}(?![\d])", row), (option, row)
+    note = " ".join(line for line in lines if "payment grid" in line or "finer grid" in line)
+    custom = next(o for o in payload["options"] if o["label"] == "custom")
+    grid = custom["params"]["grid"]
+    assert note.startswith("† proved over the plan's payment grid, not over every amount")
+    assert f"{len(grid)} amounts from {min(grid):,.2f} to {max(grid):,.2f}" in note
+    assert f"(step {custom['params']['grid_step']:,.2f})" in note
+    assert "gap" in _row_line(lines, "custom") and "†" in _row_line(lines, "custom")
