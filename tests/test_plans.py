@@ -134,6 +134,48 @@ def test_binding_constraints_in_words(sample):
             assert pattern.match(b), b
 
 
+def _months_claimed(binding: list[str], rule: str) -> set[int]:
+    """The months a binding text says ``rule`` binds in ("max_dti binds in months 1–3, 12")."""
+    months: set[int] = set()
+    for text in binding:
+        if text.startswith(f"{rule} binds in month"):
+            for part in text.split(" ", 4)[4].split(", "):
+                lo, _, hi = part.partition("–")
+                months.update(range(int(lo), int(hi or lo) + 1))
+    return months
+
+
+def test_custom_dti_binds_exactly_when_the_next_grid_amount_breaks_it():
+    """custom/step say max_dti binds in a paying month exactly when the next amount of their
+    payment grid is above the SPEC §5 cap max_dti·Ī_t − other_debt (Ī_t from SPEC §4)."""
+    from solver.core.generate import generate_portfolio
+
+    frame = generate_portfolio(30, seed=5)
+    pol = Policy()
+    checked = claimed_any = 0
+    for account in Account.from_frame(frame):
+        res = plan_options(account, pol)
+        for o in res.options:
+            if o.family not in ("custom", "step") or not o.feasible or not o.terms.grid:
+                continue
+            pay = np.asarray(o.schedule.payments, float)
+            grid = sorted(o.terms.grid)
+            claimed = _months_claimed(o.binding, "max_dti")
+            for t in range(1, pay.size):  # the last payment only clears the rest
+                if pay[t - 1] <= 0:
+                    continue
+                R = account.recovery_months
+                step = min(1.0, t / R) if R else 1.0
+                income = account.income + (account.income_normal - account.income) * step
+                cap = pol.max_dti * income - account.other_debt
+                higher = [g for g in grid if g > pay[t - 1] + 0.005]
+                breaks = not higher or higher[0] > cap * (1 + 1e-9) + 1e-9
+                assert (t in claimed) == breaks, (account.account_id, o.label, t, pay[t - 1])
+                checked += 1
+                claimed_any += t in claimed
+    assert checked > 200 and claimed_any > 0
+
+
 def test_custom_at_least_custom_feasible_families():
     """custom NPV ≥ every other family's NPV whose plan is also a feasible custom schedule."""
     from solver.core.generate import generate_portfolio

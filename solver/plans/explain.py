@@ -25,7 +25,7 @@ import numpy as np
 
 from solver.core.currency import format_amount, format_value
 from solver.plans.choices import any_offered_feasible
-from solver.plans.context import PlanContext, context_from_account
+from solver.plans.context import PlanContext, context_from_account, over_cap
 from solver.plans.terms import PlanTerms
 
 #: The per-month rules :func:`binding_constraints` words, in its order.
@@ -57,10 +57,12 @@ def binding_constraints(
 ) -> list[str]:
     """Policy rules that bind on a plan, in words.
 
-    A per-month affordability rule *binds* in a month when the payment is within one
-    payment step of that rule's cap (the rounding unit, or for level plans the
-    instalment increase of a one-month-shorter term, or the grid step for custom and
-    step plans): a higher payment — a shorter plan — would break it.
+    A per-month affordability rule *binds* in a month when a higher payment would break
+    it: for custom and step plans, when the next amount of the plan's payment grid is above
+    that rule's cap (the grid is what they choose from; a one-step tolerance claimed rules
+    that the next amount satisfied, review of 4 Dec 2026); for level plans, when the
+    payment is within one payment step of the cap (the rounding unit, or the instalment
+    increase of a one-month-shorter term).
     """
     pol = ctx.policy
     pay = np.asarray(schedule.payments, float)
@@ -68,16 +70,23 @@ def binding_constraints(
     out: list[str] = []
     unit = pol.rounding
     D = terms.holiday
-    if family in ("custom", "step"):
-        tol = max(unit, float(unit if terms.grid_step is None else terms.grid_step))
-    else:
-        level = pay[min(D, T - 1)]
-        tol = max(unit, level / max(T - D - 1, 1))
     paying = pay > 0
     # the three caps' rows and the minimum payment's, compared in one pass
     caps = np.stack((ctx.cap_dti[i, :T], ctx.cap_residual[i, :T], ctx.cap_afford[i, :T]))
+    if family in ("custom", "step") and terms.grid:
+        grid = np.sort(np.asarray(terms.grid, float))
+        above = np.searchsorted(grid, pay + 0.005)  # the next grid amount above each payment
+        higher = np.where(above < grid.size, grid[np.minimum(above, grid.size - 1)], np.inf)
+        breaks = over_cap(higher, caps)  # the one test of a cap
+    else:
+        if family in ("custom", "step"):  # no grid recorded: one grid step (or unit)
+            tol = max(unit, float(unit if terms.grid_step is None else terms.grid_step))
+        else:
+            level = pay[min(D, T - 1)]
+            tol = max(unit, level / max(T - D - 1, 1))
+        breaks = pay >= caps - tol
     tight = np.empty((4, T), dtype=bool)
-    np.logical_and(paying & (pay >= caps - tol), np.isfinite(caps), out=tight[:3])
+    np.logical_and(paying & breaks, np.isfinite(caps), out=tight[:3])
     tight[3] = paying & (np.abs(pay - pol.min_payment) < 0.005)
     tight[3, -1] = False  # the last payment may be below min_payment
     for name, row in zip(_BINDING_RULES, tight.tolist(), strict=True):
