@@ -179,3 +179,22 @@ def test_pandera_settings_cannot_switch_the_checks_off():
             assert _problems(annual_rate={0: "0.45"}) == [
                 "b.csv: row 1 (account_id A1): annual_rate: must be in [0, 0.36], got 0.45"
             ]
+
+
+def test_vehicle_value_on_a_card_account_is_kept_and_flagged():
+    """A card account with a vehicle value keeps it (the model counts it) but the file gets
+    one warning naming the column and the account; auto loans with vehicles get none."""
+    from solver.core.validation import InputWarning
+
+    table = pd.DataFrame(GOOD)
+    table["product"] = ["card_instalment", "auto_loan", "card_instalment", "auto_loan"]
+    table["vehicle_value"] = ["50000", "50000", "0", ""]
+    with pytest.warns(InputWarning) as caught:
+        frame = validate_portfolio(table, "b.csv")
+    texts = [str(w.message) for w in caught]
+    assert texts == [
+        "b.csv: column vehicle_value: 1 card_instalment account(s) with a vehicle value (A1);"
+        " the model counts it as collateral (set 0 if the card is unsecured)"
+    ]
+    assert frame.attrs["warnings"] == texts
+    assert frame["vehicle_value"].tolist()[:2] == [50000.0, 50000.0]
