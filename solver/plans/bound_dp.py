@@ -27,9 +27,13 @@ import math
 import numpy as np
 from numba import njit
 
+from solver.core.model import recovery_at
+
 #: "no plan from here" (finite, so interpolation stays finite); values below the cut mean no plan
 NEG = -1e18
 NEG_CUT = -1e17
+
+_recovery_at = njit(cache=True)(recovery_at)  # the model's own formula, compiled
 
 
 @njit(cache=True)
@@ -244,6 +248,29 @@ def backward_pass(
                     req[p] = held
             for p in range(M + 1):
                 V[i, t, p] = req[p] if req[p] > NEG_CUT else NEG
+
+
+@njit(cache=True)
+def node_recovery(
+    lo: np.ndarray, w: np.ndarray, collateral: np.ndarray, rho: float, M: int
+) -> np.ndarray:
+    """The recovery at the nodes ``lo + i·w`` of each month (H, n, M + 1), for ``w`` (n, H)
+    and ``lo``, ``collateral`` (``C_t``) at least H months wide.
+
+    :func:`solver.core.model.recovery_at` with ``ModelKernel.recovery_table``'s
+    ``(C_t, ρ)``: the kernel's own values to the bit (the nodes, never negative, are built
+    as ``bounds._node_recovery`` builds them for the kernel: ``i·w``, then ``+ lo``), in
+    one pass without the (H, n, M + 1) array of balances.
+    """
+    n, H = w.shape
+    out = np.empty((H, n, M + 1))
+    for t in range(H):
+        for a in range(n):
+            base, step, cover = lo[a, t], w[a, t], collateral[a, t]
+            row = out[t, a]
+            for p in range(M + 1):
+                row[p] = _recovery_at(p * step + base, cover, rho)
+    return out
 
 
 @njit(cache=True)

@@ -29,6 +29,7 @@ from solver.plans.bound_dp import (
     clearing_fill,
     clearing_points,
     fill_rows,
+    node_recovery,
 )
 from solver.plans.context import CAP_TOL, PlanContext, grid_of
 
@@ -483,8 +484,13 @@ def _live_intervals(
 
 
 def _node_recovery(ctx: PlanContext, lo: np.ndarray, w: np.ndarray, M: int) -> np.ndarray:
-    """The recovery at each month's nodes (H, n, M + 1), from the model kernel."""
+    """The recovery at each month's nodes (H, n, M + 1), from the model kernel (compiled,
+    :func:`solver.plans.bound_dp.node_recovery`, when its recovery is SPEC §4's)."""
     n, H = len(ctx), ctx.horizon
+    table = ctx.kernel.recovery_table()
+    if table is not None:
+        collateral, rho = table
+        return node_recovery(lo, np.ascontiguousarray(w[:, :H]), collateral, float(rho), M)
     nodes = np.arange(M + 1, dtype=float) * w[:, :H].T[:, :, None]
     nodes += lo[:, :H].T[:, :, None]  # the balances lo + i·w, built in place
     return np.ascontiguousarray(  # in this layout already (no copy) from the default kernel
