@@ -422,11 +422,13 @@ def clearing_fill(
     clearing payments at the interval's ends (``h_lo``, ``h_hi``) and its recoveries at
     the nodes (``R_nodes`` [t, account, node]; ``R_cut``, in order, at ``Bc`` for the
     intervals cut by it). The arithmetic is documented in
-    ``solver.plans.bounds._clearing_requirements``."""
+    ``solver.plans.bounds._clearing_requirements``. The intervals come in
+    :func:`clearing_points`' order, row by row (account, month) with m = 0, 1, …: a node's
+    two requirements (right end of interval m − 1, left end of interval m) are merged as
+    they are made, in the order of two passes (the left end first, then the larger)."""
     N = r_acc.size
-    dev = np.empty(N)
-    m_hi = np.empty(N)
     k_cut = 0
+    above = 0.0  # the requirement from the right end of the row's previous interval
     for r in range(N):
         a, t, m = r_acc[r], r_t[r], r_m[r]
         ga = g[a]
@@ -441,14 +443,14 @@ def clearing_fill(
             B_end = hi_c[r]
             R_end = R_nodes[t, a, m + 1]
         m_lo = k_pay * (lo_c[r] * ga + slack) + k_rec * R_nodes[t, a, m]
-        m_hi[r] = k_pay * (B_end * ga + slack) + k_rec * R_end
+        m_hi = k_pay * (B_end * ga + slack) + k_rec * R_end
         # held constant past the cap (a concave kink) and the recovery's kink at C_t
         d = (k_pay * ga + k_rec) * (bc - lo_c[r]) * (hi_c[r] - bc) * inv_w[a, t] if cut[r] else 0.0
         d += k_rec * wR[a, t] if has_kink[a, t] and m == iCc[a, t] else 0.0
-        dev[r] = d
-        clear_req[t, a, m] = m_lo + d
-    for r in range(N):
-        a, t, m = r_acc[r], r_t[r], r_m[r]
-        v = m_hi[r] + dev[r]
-        old = clear_req[t, a, m + 1]
-        clear_req[t, a, m + 1] = v if v > old else old
+        # node m: the left end of interval m, and (m > 0) the right end of interval m − 1
+        left = m_lo + d
+        clear_req[t, a, m] = above if m > 0 and above > left else left
+        above = m_hi + d
+        if r + 1 == N or r_m[r + 1] == 0:  # the row's last interval: its right node
+            old = clear_req[t, a, m + 1]
+            clear_req[t, a, m + 1] = above if above > old else old

@@ -407,9 +407,12 @@ def _clearing_requirements(
     inv_w = 1.0 / w
     Bc = (capt + half) / g[:, None]  # largest balance clearable in month t (n, H)
     clear_req = np.full((H, n, M + 1), _NEG)
+    # contiguous copies: one compiled signature (a single account's slices are
+    # contiguous, several accounts' are not: a second one would load on first use)
+    months = tuple(np.ascontiguousarray(x[:, :H]) for x in (lo, w, inv_w))
     with np.errstate(invalid="ignore"):
         r_acc, r_t, r_m, lo_c, hi_c, c_lo, c_hi, cut = clearing_points(
-            lo[:, :H], w[:, :H], inv_w[:, :H], Bc, capt, g, M, half
+            *months, Bc, capt, g, M, half
         )
     if not r_acc.size:
         return clear_req
@@ -433,7 +436,7 @@ def _clearing_requirements(
         cut,
         ctx.discount,
         ctx.discount_lag,
-        np.ascontiguousarray(inv_w[:, :H]),
+        months[2],
         has_kink,
         iCc,
         wR,
