@@ -409,10 +409,10 @@ def _clearing_requirements(
     clear_req = np.full((H, n, M + 1), _NEG)
     # contiguous copies: one compiled signature (a single account's slices are
     # contiguous, several accounts' are not: a second one would load on first use)
-    months = tuple(np.ascontiguousarray(x[:, :H]) for x in (lo, w, inv_w))
+    lo_m, w_m, inv_w_m = (np.ascontiguousarray(x[:, :H]) for x in (lo, w, inv_w))
     with np.errstate(invalid="ignore"):
         r_acc, r_t, r_m, lo_c, hi_c, c_lo, c_hi, cut = clearing_points(
-            *months, Bc, capt, g, M, half
+            lo_m, w_m, inv_w_m, Bc, capt, g, M, half
         )
     if not r_acc.size:
         return clear_req
@@ -436,7 +436,7 @@ def _clearing_requirements(
         cut,
         ctx.discount,
         ctx.discount_lag,
-        months[2],
+        inv_w_m,
         has_kink,
         iCc,
         wR,
