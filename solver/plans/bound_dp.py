@@ -27,9 +27,13 @@ import math
 import numpy as np
 from numba import njit
 
+from solver.core.model import recovery_at
+
 #: "no plan from here" (finite, so interpolation stays finite); values below the cut mean no plan
 NEG = -1e18
 NEG_CUT = -1e17
+
+_recovery_at = njit(cache=True)(recovery_at)  # the model's own formula, compiled
 
 
 @njit(cache=True)
@@ -87,7 +91,10 @@ def _action_max(
     close to 1: the gathers are then contiguous loads); the largest of the two paddings
     of each node's intervals. ``max(x, f + a, f + b) == max(x, f + max(a, b))`` bit for
     bit (rounding is monotone; a signed zero is lost in the margin added afterwards), so
-    the result is the one of a node-by-node loop.
+    the result is the one of a node-by-node loop. When ρ ≤ 1 (``1/ρ ≥ 1``, about half
+    the months) the second kink's term is dropped: ``u ≥ 0``, so ``u + 1/ρ ≥ 1`` and its
+    weight ``max(u₂(1 − u₂), 0)`` is +0, the term ``D1·(+0) = +0`` and ``x + 0 = x`` for
+    the padding ``x ≥ +0``: the same bits with a third less work per node.
     """
     Vf, dV, D1, Rt, f, dev, frac, at = rows
     c, rho, inv_rho, top, q, pay, rec = terms
@@ -101,12 +108,22 @@ def _action_max(
         at[p] = j0
         lam = xs - j0
         frac[p] = lam if lam < 1.0 else 1.0
+    narrow = inv_rho >= 1.0
     b = p_start
     while b < stop:
         k = at[b] - b  # modulo 2**64: j = r + k below wraps back to at[r]
         e = b + one
         while e < stop and at[e] == e + k:
             e += one
+        if narrow:  # ρ ≤ 1: u + 1/ρ ≥ 1, the second kink's term is +0 (dropped)
+            for r in range(b, e):
+                j = r + k
+                lam = frac[r]
+                f[r] = (Vf[j] + lam * dV[j]) * q + pay + rec * Rt[r]
+                u = (1.0 - lam) * inv_rho
+                dev[r] = D1[j] * max(u * (1.0 - u), 0.0)
+            b = e
+            continue
         for r in range(b, e):
             j = r + k
             lam = frac[r]
@@ -244,6 +261,29 @@ def backward_pass(
                     req[p] = held
             for p in range(M + 1):
                 V[i, t, p] = req[p] if req[p] > NEG_CUT else NEG
+
+
+@njit(cache=True)
+def node_recovery(
+    lo: np.ndarray, w: np.ndarray, collateral: np.ndarray, rho: float, M: int
+) -> np.ndarray:
+    """The recovery at the nodes ``lo + i·w`` of each month (H, n, M + 1), for ``w`` (n, H)
+    and ``lo``, ``collateral`` (``C_t``) at least H months wide.
+
+    :func:`solver.core.model.recovery_at` with ``ModelKernel.recovery_table``'s
+    ``(C_t, ρ)``: the kernel's own values to the bit (the nodes, never negative, are built
+    as ``bounds._node_recovery`` builds them for the kernel: ``i·w``, then ``+ lo``), in
+    one pass without the (H, n, M + 1) array of balances.
+    """
+    n, H = w.shape
+    out = np.empty((H, n, M + 1))
+    for t in range(H):
+        for a in range(n):
+            base, step, cover = lo[a, t], w[a, t], collateral[a, t]
+            row = out[t, a]
+            for p in range(M + 1):
+                row[p] = _recovery_at(p * step + base, cover, rho)
+    return out
 
 
 @njit(cache=True)
@@ -395,11 +435,13 @@ def clearing_fill(
     clearing payments at the interval's ends (``h_lo``, ``h_hi``) and its recoveries at
     the nodes (``R_nodes`` [t, account, node]; ``R_cut``, in order, at ``Bc`` for the
     intervals cut by it). The arithmetic is documented in
-    ``solver.plans.bounds._clearing_requirements``."""
+    ``solver.plans.bounds._clearing_requirements``. The intervals come in
+    :func:`clearing_points`' order, row by row (account, month) with m = 0, 1, …: a node's
+    two requirements (right end of interval m − 1, left end of interval m) are merged as
+    they are made, in the order of two passes (the left end first, then the larger)."""
     N = r_acc.size
-    dev = np.empty(N)
-    m_hi = np.empty(N)
     k_cut = 0
+    above = 0.0  # the requirement from the right end of the row's previous interval
     for r in range(N):
         a, t, m = r_acc[r], r_t[r], r_m[r]
         ga = g[a]
@@ -414,14 +456,14 @@ def clearing_fill(
             B_end = hi_c[r]
             R_end = R_nodes[t, a, m + 1]
         m_lo = k_pay * (lo_c[r] * ga + slack) + k_rec * R_nodes[t, a, m]
-        m_hi[r] = k_pay * (B_end * ga + slack) + k_rec * R_end
+        m_hi = k_pay * (B_end * ga + slack) + k_rec * R_end
         # held constant past the cap (a concave kink) and the recovery's kink at C_t
         d = (k_pay * ga + k_rec) * (bc - lo_c[r]) * (hi_c[r] - bc) * inv_w[a, t] if cut[r] else 0.0
         d += k_rec * wR[a, t] if has_kink[a, t] and m == iCc[a, t] else 0.0
-        dev[r] = d
-        clear_req[t, a, m] = m_lo + d
-    for r in range(N):
-        a, t, m = r_acc[r], r_t[r], r_m[r]
-        v = m_hi[r] + dev[r]
-        old = clear_req[t, a, m + 1]
-        clear_req[t, a, m + 1] = v if v > old else old
+        # node m: the left end of interval m, and (m > 0) the right end of interval m − 1
+        left = m_lo + d
+        clear_req[t, a, m] = above if m > 0 and above > left else left
+        above = m_hi + d
+        if r + 1 == N or r_m[r + 1] == 0:  # the row's last interval: its right node
+            old = clear_req[t, a, m + 1]
+            clear_req[t, a, m + 1] = above if above > old else old

@@ -29,6 +29,7 @@ from solver.plans.bound_dp import (
     clearing_fill,
     clearing_points,
     fill_rows,
+    node_recovery,
 )
 from solver.plans.context import CAP_TOL, PlanContext, grid_of
 
@@ -406,9 +407,12 @@ def _clearing_requirements(
     inv_w = 1.0 / w
     Bc = (capt + half) / g[:, None]  # largest balance clearable in month t (n, H)
     clear_req = np.full((H, n, M + 1), _NEG)
+    # contiguous copies: one compiled signature (a single account's slices are
+    # contiguous, several accounts' are not: a second one would load on first use)
+    lo_m, w_m, inv_w_m = (np.ascontiguousarray(x[:, :H]) for x in (lo, w, inv_w))
     with np.errstate(invalid="ignore"):
         r_acc, r_t, r_m, lo_c, hi_c, c_lo, c_hi, cut = clearing_points(
-            lo[:, :H], w[:, :H], inv_w[:, :H], Bc, capt, g, M, half
+            lo_m, w_m, inv_w_m, Bc, capt, g, M, half
         )
     if not r_acc.size:
         return clear_req
@@ -432,7 +436,7 @@ def _clearing_requirements(
         cut,
         ctx.discount,
         ctx.discount_lag,
-        np.ascontiguousarray(inv_w[:, :H]),
+        inv_w_m,
         has_kink,
         iCc,
         wR,
@@ -483,8 +487,13 @@ def _live_intervals(
 
 
 def _node_recovery(ctx: PlanContext, lo: np.ndarray, w: np.ndarray, M: int) -> np.ndarray:
-    """The recovery at each month's nodes (H, n, M + 1), from the model kernel."""
+    """The recovery at each month's nodes (H, n, M + 1), from the model kernel (compiled,
+    :func:`solver.plans.bound_dp.node_recovery`, when its recovery is SPEC §4's)."""
     n, H = len(ctx), ctx.horizon
+    table = ctx.kernel.recovery_table()
+    if table is not None:
+        collateral, rho = table
+        return node_recovery(lo, np.ascontiguousarray(w[:, :H]), collateral, float(rho), M)
     nodes = np.arange(M + 1, dtype=float) * w[:, :H].T[:, :, None]
     nodes += lo[:, :H].T[:, :, None]  # the balances lo + i·w, built in place
     return np.ascontiguousarray(  # in this layout already (no copy) from the default kernel
