@@ -476,15 +476,11 @@ def collateral_proceeds(
 def recovery_at(exposure: float, collateral: float, rho: float) -> float:
     """One month's recovery on default, ``min(EAD, C) + ρ·max(0, EAD − C)`` (SPEC §4).
 
-    The formula's one definition: :meth:`ModelKernel.recovery` applies it to arrays,
-    compiled (:func:`recovery_grid`), and compiled loops call it with
-    :meth:`ModelKernel.recovery_table`'s ``(C_t, ρ)`` (e.g.
-    :func:`solver.plans.level_value.level_values_inline`). Plain float arithmetic, for
-    numba to compile. Each term as SPEC §4 writes it, so an infinite exposure gives an
-    infinite recovery, never NaN (the plan bounds pass ``-inf`` for "no balance"; ``−inf −
-    (−inf)`` in a rearranged form was NaN and numpy's invalid-value warning); for finite
-    inputs the bits are those of the earlier in-place form ``covered + ρ·(max(EAD,
-    covered) − covered)`` (``tests/test_model_formulas.py``).
+    The formula's one definition, in plain float arithmetic for numba to compile:
+    :meth:`ModelKernel.recovery` applies it to arrays (:func:`recovery_grid`), compiled
+    loops with :meth:`ModelKernel.recovery_table`'s ``(C_t, ρ)``. Each term as SPEC §4
+    writes it, so an exposure of ``-inf`` (the plan bounds' "no balance") recovers
+    ``-inf``, not the NaN (and numpy's invalid-value warning) of ``−inf − (−inf)``.
     """
     covered = exposure if exposure <= collateral else collateral  # min(EAD, C)
     excess = exposure - collateral
@@ -498,19 +494,17 @@ def hazard_curve(h0: Any, kappa: Any, afford: Any, out: np.ndarray | None = None
     definition (:meth:`ModelKernel.hazard`, :meth:`~ModelKernel.hazard_of_afford`,
     :meth:`~ModelKernel.treated_hazard`).
 
-    The arguments broadcast together. With ``out`` (an array of the broadcast shape, which
-    may be ``afford`` itself) the hazard is written into it, without temporaries: the
-    hazard path computes it in the affordability's own fresh array. The operations are the
-    formula's (multiplication and addition commute exactly), so both ways give the same
-    bits.
+    The arguments broadcast together. With ``out`` (of the broadcast shape; it may be
+    ``afford``) the hazard is written into it, without temporaries; the operations are
+    the same either way, so are the bits.
     """
     h = np.subtract(1.0, afford, out=out)
     h = np.multiply(h, (1.0 - h0) * kappa, out=out)
     return np.add(h, h0, out=out)
 
 
-#: The compiled :func:`recovery_at` (numba is imported, and the loop compiled or loaded
-#: from numba's cache, on the first recovery: ``import solver.core.model`` stays light).
+#: :func:`recovery_at` and :func:`_recovery_loop` compiled on the first recovery (numba
+#: imported then: ``import solver.core.model`` stays light).
 _RECOVERY_AT: Any = None
 _RECOVERY_GRID: Any = None
 _NO_COLLATERAL = np.zeros((1, 1, 1))
@@ -537,11 +531,8 @@ def _recovery_loop(
 def recovery_grid(
     exposure: np.ndarray, collateral: np.ndarray, rho: float, shape: tuple[int, ...]
 ) -> np.ndarray:
-    """:func:`recovery_at` of every element, compiled: ``exposure`` and ``collateral``
-    broadcast to ``shape`` (which they broadcast to); a new array of that shape.
-
-    One pass and one array, where numpy's form of the formula makes two temporaries.
-    """
+    """:func:`recovery_at` of ``exposure`` and ``collateral`` broadcast to ``shape``, compiled:
+    a new array, in one pass (numpy's form of the formula makes two temporaries)."""
     global _RECOVERY_AT, _RECOVERY_GRID
     if _RECOVERY_GRID is None:
         from numba import njit
