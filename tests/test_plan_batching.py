@@ -32,6 +32,7 @@ def book() -> pd.DataFrame:
 
 
 def test_from_frame_gives_each_row_as_python_values(book: pd.DataFrame) -> None:
+    """Account.from_frame gives each row's fields as the frame's values, as Python types (a missing score or normal income is None)."""
     accounts = Account.from_frame(book)
     assert len(accounts) == len(book)
     for r in (0, 3, 150, len(book) - 1):
@@ -180,6 +181,7 @@ def _levels_by_hand(pay: list[int]) -> tuple[int, ...]:
 
 
 def test_the_phase_rule_matches_the_oracle_on_cents_and_amounts() -> None:
+    """The phase count and the payment levels of random paths are the oracle's, on cents and on amounts alike."""
     rng = np.random.default_rng(5)
     for _ in range(400):
         m = int(rng.integers(1, 12))
@@ -198,6 +200,7 @@ def test_the_phase_rule_matches_the_oracle_on_cents_and_amounts() -> None:
 
 
 def test_schedule_exposures_come_from_cached_cents() -> None:
+    """A schedule's exposures are its opening balance and balances before each payment, cached read-only in cents."""
     s = level_plan(10_000, 0.12, 12, deferral_months=2, deferral_mode="waive")
     cents = s.exposure_cents
     assert cents is s.exposure_cents and not cents.flags.writeable
@@ -208,6 +211,7 @@ def test_schedule_exposures_come_from_cached_cents() -> None:
 
 
 def test_plan_portfolio_in_batches_of_one_product_keeps_the_frames_order() -> None:
+    """plan_portfolio in small batches (one or two workers) gives the one-batch table and arrays, in the frame's order."""
     frame = generate_portfolio(40, seed=8)
     frame = frame.iloc[np.random.default_rng(1).permutation(len(frame))].reset_index(drop=True)
     assert frame["product"].nunique() == 2
