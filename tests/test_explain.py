@@ -85,14 +85,25 @@ def test_no_month_reaches_min_payment(base):
 
 def test_first_affordable_month_and_a_long_deferral(base):
     """Caps negative in months 1-8 (DTI lowest), then 2,100: no payment of min_payment
-    before month 9, and the 8 months the interest needs exceed the 6 the policy allows."""
+    before month 9, and the 8 months the interest needs exceed the 6 the policy allows;
+    the whole sentence, its numbers worked out here from the caps."""
     dti = [-10.0] * 8 + [2_100.0] * (H - 8)
     residual = [-5.0] * 8 + [2_200.0] * (H - 8)
     afford = [np.nan] * H
     text = explain_infeasible(_with_caps(base, dti, residual, afford), 0)
-    assert text.startswith(
+    caps = [min(d, r) for d, r in zip(dti, residual, strict=True)]  # DTI is the lower
+    first_payment = next(t for t, c in enumerate(caps, start=1) if c >= 100.0)
+    interest = 200_000.0 * 0.12 / 12  # 2,000.00
+    first_interest = next(t for t, c in enumerate(caps, start=1) if c >= interest)
+    assert (first_payment, first_interest) == (9, 9)
+    # 2,100 a month in months 9-60 at 1 %: 2,100·(a₆₀ − a₈) = 78,337.06 (annuity factors)
+    assert _repays(caps) == f"{2_100 * ((1 - 1.01**-60) - (1 - 1.01**-8)) / 0.01:,.2f}"
+    assert text == (
         "No plan satisfies the policy: no affordable payment of at least min_payment = 100"
-        " before month 9 (max_dti limits month 1 to 0.00); the interest alone (2,000.00/month)"
-        " exceeds the affordable payment (0.00/month, set by max_dti) until month 9;"
-        " a deferral of at least 8 months would be needed but policy allows 6;"
+        f" before month {first_payment} (max_dti limits month 1 to 0.00); the interest alone"
+        f" ({interest:,.2f}/month) exceeds the affordable payment (0.00/month, set by max_dti)"
+        f" until month {first_interest}; a deferral of at least {first_interest - 1} months"
+        " would be needed but policy allows 6; paying the largest affordable amount every"
+        f" month for max_term_months = 60 months repays at most {_repays(caps)} of the"
+        " 200,000.00 balance."
     )

@@ -193,11 +193,13 @@ def test_status_quo_reconciles_and_matches_batch():
     sched.check()
     assert sched.term == 24
     assert sched.balance[-1] == 0
-    from solver.core.contract import contractual_instalment
-
-    inst = round(contractual_instalment(acc), 2)
-    assert sched.payments[0] == pytest.approx(3000 + 200 + inst, abs=0.01)
-    assert sched.payments[1] == pytest.approx(inst, abs=0.01)
+    # SPEC §4's instalment written out: 50,000 + 600 − 3,000 = 47,600 over 24 months at
+    # 8 %/12 is 47,600·i/(1 − (1 + i)^−24) = 2,152.819…, so 2,152.82 a month
+    i = 0.08 / 12
+    exact = 47_600 * i / (1 - (1 + i) ** -24)
+    assert round(exact, 2) == 2152.82
+    assert sched.payments[0] == 3000 + 200 + 2152.82
+    assert sched.payments[1:-1].tolist() == [2152.82] * 22
     from solver.core.account import Account
 
     frame = pd.DataFrame([Account.from_mapping(acc).to_dict()])

@@ -53,9 +53,11 @@ __all__ = [
     "ModelKernel",
     "collateral_proceeds",
     "expected_income",
+    "hazard_curve",
     "monthly_table",
     "read_only",
     "recovery_at",
+    "recovery_grid",
 ]
 
 DEFAULT_BASE_HAZARD: dict[str, float] = {"A": 0.002, "B": 0.004, "C": 0.008, "D": 0.015, "E": 0.03}
@@ -474,15 +476,86 @@ def collateral_proceeds(
 def recovery_at(exposure: float, collateral: float, rho: float) -> float:
     """One month's recovery on default, ``min(EAD, C) + ρ·max(0, EAD − C)`` (SPEC §4).
 
-    The operations of :meth:`ModelKernel.recovery` in its order (``covered + ρ·(max(EAD,
-    covered) − covered)``, ``covered = min(EAD, C)``), so the same bits for finite
-    inputs; with ``C = 0`` it is also the kernel's unsecured shortcut (a zero's sign
-    aside). Plain Python, for compiled loops to compile (numba) with
-    :meth:`ModelKernel.recovery_table`; tests/test_model_kernel.py checks both agree.
+    The formula's one definition, in plain float arithmetic for numba to compile:
+    :meth:`ModelKernel.recovery` applies it to arrays (:func:`recovery_grid`), compiled
+    loops with :meth:`ModelKernel.recovery_table`'s ``(C_t, ρ)``. Each term as SPEC §4
+    writes it, so an exposure of ``-inf`` (the plan bounds' "no balance") recovers
+    ``-inf``, not the NaN (and numpy's invalid-value warning) of ``−inf − (−inf)``.
     """
-    covered = exposure if exposure <= collateral else collateral
-    top = exposure if exposure >= covered else covered
-    return (top - covered) * rho + covered
+    covered = exposure if exposure <= collateral else collateral  # min(EAD, C)
+    excess = exposure - collateral
+    if excess < 0.0:  # max(0, EAD − C)
+        excess = 0.0
+    return excess * rho + covered
+
+
+def hazard_curve(h0: Any, kappa: Any, afford: Any, out: np.ndarray | None = None) -> Any:
+    """Monthly default hazard ``h = h0 + (1 − h0)·κ·(1 − a)`` (SPEC §4): the formula's one
+    definition (:meth:`ModelKernel.hazard`, :meth:`~ModelKernel.hazard_of_afford`,
+    :meth:`~ModelKernel.treated_hazard`).
+
+    The arguments broadcast together. With ``out`` (of the broadcast shape; it may be
+    ``afford``) the hazard is written into it, without temporaries; the operations are
+    the same either way, so are the bits.
+    """
+    h = np.subtract(1.0, afford, out=out)
+    h = np.multiply(h, (1.0 - h0) * kappa, out=out)
+    return np.add(h, h0, out=out)
+
+
+#: :func:`recovery_at` and :func:`_recovery_loop` compiled on the first recovery (numba
+#: imported then: ``import solver.core.model`` stays light).
+_RECOVERY_AT: Any = None
+_RECOVERY_GRID: Any = None
+_NO_COLLATERAL = np.zeros((1, 1, 1))
+
+
+def _recovery_loop(
+    exposure: np.ndarray, collateral: np.ndarray, rho: float, out: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """``out[i, j, k] = recovery_at(exposure, collateral at i, j, k)``; the inputs are 3-D,
+    each axis of ``out``'s length or 1 (numpy broadcasting, without broadcast views)."""
+    n0, n1, n2 = out.shape
+    e0, e1, e2 = exposure.shape[0] > 1, exposure.shape[1] > 1, exposure.shape[2] > 1
+    c0, c1, c2 = collateral.shape[0] > 1, collateral.shape[1] > 1, collateral.shape[2] > 1
+    for i in range(n0):
+        ei, ci = (i if e0 else 0), (i if c0 else 0)
+        for j in range(n1):
+            ej, cj = (j if e1 else 0), (j if c1 else 0)
+            for k in range(n2):
+                out[i, j, k] = _RECOVERY_AT(
+                    exposure[ei, ej, k if e2 else 0], collateral[ci, cj, k if c2 else 0], rho
+                )
+
+
+def recovery_grid(
+    exposure: np.ndarray, collateral: np.ndarray, rho: float, shape: tuple[int, ...]
+) -> np.ndarray:
+    """:func:`recovery_at` of ``exposure`` and ``collateral`` broadcast to ``shape``, compiled:
+    a new array, in one pass (numpy's form of the formula makes two temporaries)."""
+    global _RECOVERY_AT, _RECOVERY_GRID
+    if _RECOVERY_GRID is None:
+        from numba import njit
+
+        _RECOVERY_AT = njit(cache=True)(recovery_at)
+        _RECOVERY_GRID = njit(cache=True)(_recovery_loop)
+    out = np.empty(shape)
+    if len(shape) > 3:  # no caller's: merged into 3 axes (copies of the inputs)
+        lead = (-1, *shape[-2:])
+        _RECOVERY_GRID(
+            np.broadcast_to(exposure, shape).reshape(lead),
+            np.broadcast_to(collateral, shape).reshape(lead),
+            rho,
+            out.reshape(lead),
+        )
+        return out
+    _RECOVERY_GRID(_three_axes(exposure), _three_axes(collateral), rho, _three_axes(out))
+    return out
+
+
+def _three_axes(values: np.ndarray) -> np.ndarray:
+    """``values`` (at most 3-D) as a 3-D view, with leading axes of length 1."""
+    return values if values.ndim == 3 else values.reshape((1,) * (3 - values.ndim) + values.shape)
 
 
 class ModelKernel:
@@ -630,8 +703,7 @@ class ModelKernel:
 
     def hazard_of_afford(self, rows: Any, afford: np.ndarray) -> np.ndarray:
         """Monthly default hazard ``h_t = h0 + (1 − h0)·κ·(1 − a_t)`` from affordability."""
-        h0 = self.base_hazard[rows]
-        return h0 + (1.0 - h0) * self.model.kappa * (1.0 - afford)
+        return hazard_curve(self.base_hazard[rows], self.model.kappa, afford)
 
     def treated_hazard(self, rows: Any, afford: np.ndarray, factor: Any) -> np.ndarray:
         """Monthly hazard while a collection treatment scales the account's risk by ``factor``.
@@ -647,8 +719,7 @@ class ModelKernel:
         if type(self).hazard_of_afford is not ModelKernel.hazard_of_afford:
             return np.minimum(1.0, factor * self.hazard_of_afford(rows, afford))
         h0 = np.minimum(1.0, self.base_hazard[rows] * factor)
-        kappa = np.minimum(1.0, self.model.kappa * factor)
-        return h0 + (1.0 - h0) * kappa * (1.0 - afford)
+        return hazard_curve(h0, np.minimum(1.0, self.model.kappa * factor), afford)
 
     def hazard(self, rows: Any, payments: Any, cols: Any = None) -> np.ndarray:
         """Monthly default hazard of paying ``payments`` (SPEC §4)."""
@@ -660,22 +731,19 @@ class ModelKernel:
             cls.hazard_of_afford is not ModelKernel.hazard_of_afford
         ):
             return self.hazard_of_afford(rows, a)
-        # hazard_of_afford's h0 + (1 − h0)·κ·(1 − a) in a's own (fresh) array: the same
-        # operations (multiplication and addition commute exactly), no temporaries
-        h0 = self.base_hazard[rows]
-        np.subtract(1.0, a, out=a)
-        a *= (1.0 - h0) * self.model.kappa
-        a += h0
-        return a
+        # hazard_of_afford's curve written into a, the default afford's own fresh array
+        # (another afford's array may be shared: that kernel is asked above)
+        return hazard_curve(self.base_hazard[rows], self.model.kappa, a, out=a)
 
     def recovery(self, rows: Any, exposures: Any, cols: Any = None) -> np.ndarray:
-        """Recovery on default ``R_t = min(EAD, C_t) + ρ·max(0, EAD − C_t)`` (SPEC §4)."""
+        """Recovery on default ``R_t = min(EAD, C_t) + ρ·max(0, EAD − C_t)`` (SPEC §4):
+        :func:`recovery_at` of each exposure and its account's ``C_t``."""
         exposures = np.asarray(exposures, dtype=float)
         rho = self.model.unsecured_recovery
         if not self.any_collateral and not isinstance(rows, slice):
-            # no account of the kernel is secured (C = 0): ρ·EAD, without gathering the
-            # zeros (in the shape rows × months broadcast to; the common cases, months
-            # 1…m of each row or one month of every row, without broadcasting shapes)
+            # no account of the kernel is secured (C = 0): without gathering the zeros (in
+            # the shape rows × months broadcast to; the common cases, months 1…m of each
+            # row or one month of every row, without broadcasting shapes)
             if cols is None:
                 shape = np.shape(rows) + (exposures.shape[-1],)
             else:
@@ -683,32 +751,14 @@ class ModelKernel:
                 shape = (
                     np.shape(rows) if not months else np.broadcast_shapes(np.shape(rows), months)
                 )
-            return self._unsecured(rho, exposures, shape)
+            if shape != exposures.shape:
+                shape = np.broadcast_shapes(exposures.shape, shape)
+            return recovery_grid(exposures, _NO_COLLATERAL, rho, shape)
         if cols is None:  # months 1…m of accounts `rows`: a row gather of the first m months
             collateral = self.collateral[np.asarray(rows), : exposures.shape[-1]]
         else:
-            collateral = self.collateral[rows, cols]
-        if not collateral.any():
-            return self._unsecured(rho, exposures, collateral.shape)
-        # min(E, C) + ρ·max(0, E − C) = ρ·E + (1 − ρ)·min(E, C) for E ≥ 0; computed in
-        # place as covered + ρ·(max(E, covered) − covered)
-        covered = np.minimum(exposures, collateral)
-        out = np.maximum(exposures, covered)
-        out -= covered
-        out *= rho
-        out += covered
-        return out
-
-    @staticmethod
-    def _unsecured(rho: float, exposures: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-        """``ρ·max(0, EAD) + min(EAD, 0)``: the recovery formula with ``C = 0``."""
-        out = np.empty(
-            shape if shape == exposures.shape else np.broadcast_shapes(exposures.shape, shape)
-        )
-        np.maximum(0.0, exposures, out=out)
-        out *= rho  # ρ·max(0, EAD), in place (multiplication commutes exactly)
-        out += np.minimum(exposures, 0.0)  # as the general formula for EAD < 0 (C = 0)
-        return out
+            collateral = np.asarray(self.collateral[rows, cols])
+        return recovery_grid(exposures, collateral, rho, np.broadcast(exposures, collateral).shape)
 
     def recovery_table(self) -> tuple[np.ndarray, float] | None:
         """The recovery as data for compiled loops: ``(C_t, ρ)``, (n, H) and a float.
