@@ -14,6 +14,13 @@ import numpy as np
 from solver.core.annuity import level_payment
 from solver.plans.context import CAP_TOL, PlanContext, npv
 from solver.plans.families import Candidates
+from solver.plans.level_prep import (
+    final_checks,
+    lean_checks,
+    lean_plan_terms,
+    rate_tables,
+    survival_points,
+)
 from solver.plans.level_value import (
     best_rows,
     level_exposures,
@@ -142,19 +149,37 @@ def score(ctx: PlanContext, cand: Candidates, unit: float) -> tuple[np.ndarray, 
     return ok, value
 
 
-def _term_blocks(terms: np.ndarray, rows: np.ndarray, horizon: int) -> list[tuple[int, np.ndarray]]:
-    """Rows grouped by term into fixed-width blocks (width, rows): arrays only as wide as needed.
+def _term_widths(terms: np.ndarray, horizon: int) -> np.ndarray:
+    """Each term's block width: the next multiple of 6 months, at most ``horizon``."""
+    return np.minimum(horizon, -(-terms // 6) * 6)
+
+
+def _term_chunks(terms: np.ndarray, horizon: int) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """Rows grouped by term into fixed-width blocks: the order of the rows (stable: by
+    block, then as given) and the chunks ``(width, lo, hi)`` of that order, each at most
+    ``CHUNK_ROWS`` rows of one block, so arrays are only as wide as needed.
 
     The widths depend on the terms only (not on which other rows share the batch), so a
-    row's float value does not depend on its batch.
+    row's width does not depend on its batch.
     """
-    out = []
+    width = _term_widths(terms, horizon)
+    # int16 widths: numpy's stable sort is then a radix sort (widths are months, < 2^15)
+    order = np.argsort(width.astype(np.int16), kind="stable")
+    sizes = np.bincount(width, minlength=horizon + 1)
+    chunks = []
     lo = 0
-    for hi in sorted({min(horizon, e) for e in range(6, horizon + 6, 6)}):
-        block = rows[(terms > lo) & (terms <= hi)]
+    for W in np.flatnonzero(sizes).tolist():
+        hi = lo + int(sizes[W])
+        chunks += [(W, k, min(k + CHUNK_ROWS, hi)) for k in range(lo, hi, CHUNK_ROWS)]
         lo = hi
-        out += [(hi, block[k : k + CHUNK_ROWS]) for k in range(0, block.size, CHUNK_ROWS)]
-    return [(w, b) for w, b in out if b.size]
+    return order, chunks
+
+
+def _term_blocks(terms: np.ndarray, rows: np.ndarray, horizon: int) -> list[tuple[int, np.ndarray]]:
+    """:func:`_term_chunks` as (width, rows) blocks of ``rows``."""
+    order, chunks = _term_chunks(terms, horizon)
+    ordered = rows[order]
+    return [(W, ordered[lo:hi]) for W, lo, hi in chunks]
 
 
 def _final_checks(
@@ -170,23 +195,13 @@ def _final_checks(
     level: np.ndarray,
 ) -> np.ndarray:
     """Checks the prefilter leaves to the full path: the final payment within its cap,
-    the phase count in closed form (holiday payments, level, a larger last payment)."""
-    last = term - 1
-    cap_last = ctx.cap[acc, last]
-    with np.errstate(invalid="ignore"):  # cap -inf (nothing affordable): -inf + inf is NaN, not ok
-        tolerance = CAP_TOL * np.maximum(1.0, np.abs(cap_last))
-        good = valid & (final > 0) & (final <= cap_last + tolerance)
-    io = (deferral > 0) & (mode == 1)
-    level_months = term - deferral - 1  # level payments before the last one
-    before = np.where(level_months >= 1, level, np.where(io, balance * rate / 12.0, 0.0))
-    n_phases = (
-        io.astype(np.int64)
-        + (level_months >= 1)
-        + (np.round(final, 2) > np.round(before, 2) + 1e-9)
-    )
-    good &= n_phases <= ctx.policy.max_payment_levels
-    good &= deferral <= ctx.policy.max_deferral_months
-    return good
+    the phase count in closed form (holiday payments, level, a larger last payment)
+    (:func:`solver.plans.level_prep.final_checks`)."""
+    pol = ctx.policy
+    return final_checks(
+        ctx.cap, acc, balance, rate, deferral, mode, term, final, valid, level,
+        pol.max_payment_levels, pol.max_deferral_months, CAP_TOL,
+    )  # fmt: skip
 
 
 def _score_general(
@@ -244,91 +259,60 @@ def _score_lean(
     the level payment evaluated once per distinct expected-income month (the income
     path is flat after ``recovery_months``) and spread over the months, holiday
     hazards from per-account tables. The model is asked for hazards and recoveries
-    (vectorised); the month-by-month arithmetic is compiled
-    (:mod:`solver.plans.level_value`). ``level_terms`` are ``B_D`` and the rounded level
-    instalment of every candidate row (:func:`_level_terms`), when already computed.
+    (vectorised); the per-plan figures (:mod:`solver.plans.level_prep`) and the
+    month-by-month arithmetic (:mod:`solver.plans.level_value`) are compiled.
+    ``level_terms`` are ``B_D`` and the rounded level instalment of every candidate row
+    (:func:`_level_terms`), when already computed.
     """
-    B_D_all, P_all = _level_terms(cand, unit) if level_terms is None else level_terms
-    # the per-plan figures, all rows at once: the last month's bearing balance and
-    # clearing payment, and the checks the prefilter left to the full path
-    acc = cand.acc[rows]
-    B = cand.balance[rows]
-    rate = cand.rate[rows]
-    D = cand.deferral[rows]
-    mode = cand.mode[rows]
-    T = cand.term[rows]
-    balloon = cand.balloon[rows]
-    r = rate / 12.0
-    g = 1.0 + r
-    B_D = B_D_all[rows]
-    P = P_all[rows]
-    pos = r > 0
-    inv_r = np.where(pos, 1.0 / np.where(pos, r, 1.0), 0.0)
-    lg = np.log1p(r)
-    k_last = (T - 1 - D).astype(float)
-    g_last = np.exp(k_last * lg)
-    bearing_last = B_D * g_last - P * np.where(pos, (g_last - 1.0) * inv_r, k_last)
-    final = bearing_last * g + balloon
-    valid = (T - D == 1) | (bearing_last * g > 1e-6)
-    good = _final_checks(ctx, acc, B, rate, D, mode, T, final, valid, P)
+    B_D, P = _level_terms(cand, unit) if level_terms is None else level_terms
+    pol = ctx.policy
+    columns = (cand.acc, cand.balance, cand.rate, cand.deferral, cand.mode, cand.term)
+    columns += (cand.balloon, B_D, P)
+    dmax = int(cand.deferral[rows].max(initial=0))
+    growth, shrink, rate_index = rate_tables(cand.rate, rows, ctx.horizon, dmax)
+    # the last month's clearing payment and the checks the prefilter left to the full path
+    good, final = lean_checks(
+        rows, *columns, growth, rate_index, ctx.cap,
+        pol.max_payment_levels, pol.max_deferral_months, CAP_TOL,
+    )  # fmt: skip
     ok[rows] = good
     keep = np.flatnonzero(good)
     if keep.size == 0:
         return
-    # the rows grouped by term block (each block a slice), in the blocks' order
-    blocks = _term_blocks(T[keep], keep, ctx.horizon)
-    keep = np.concatenate([k for _, k in blocks])
-    final = final[keep]
-    rows = rows[keep]
-    acc, B, D, mode, T, balloon = (
-        x[rows] for x in (cand.acc, cand.balance, cand.deferral, cand.mode, cand.term, cand.balloon)
-    )
-    B_D, P = B_D_all[rows], P_all[rows]
-    r = cand.rate[rows] / 12.0
-    pos = r > 0
-    inv_r = np.where(pos, 1.0 / np.where(pos, r, 1.0), 0.0)
-    lg = np.log1p(r)
+    # the rows grouped by term block (each chunk a slice), in the blocks' order
+    order, chunks = _term_chunks(cand.term[rows[keep]], ctx.horizon)
+    keep = keep[order]
+    rows, final, rate_index = rows[keep], final[keep], rate_index[keep]
+    acc, T, D = cand.acc[rows], cand.term[rows], cand.deferral[rows]
     hz_hol = _holiday_hazards(ctx, int(D.max(initial=0)))
     q_hol = np.ones((2, 1, 1)) if hz_hol is None else 1.0 - hz_hol
     q_level, q_start, st = _lean_level_survival(
-        ctx, acc, P, np.minimum(_steady_month(ctx)[acc], T - 1)
+        ctx, acc, P[rows], np.minimum(_steady_month(ctx)[acc], T - 1)
     )
     with np.errstate(all="ignore"):
         q_last = 1.0 - ctx.kernel.hazard(acc, final, T - 1)
-    values_int = np.stack([q_start, st, T, D, mode, acc])
-    values_float = np.stack([P, final, np.where(mode == 1, B * r, 0.0), q_last])
-    growth, exposure_int, exposure_float = _lean_exposure_terms(
-        B, B_D, P, D, mode, balloon, pos, inv_r, lg, ctx.horizon
+    values_int, values_float, exposure_int, exposure_float = lean_plan_terms(
+        rows, *columns, shrink, rate_index, q_start, st, final, q_last
     )
     cum_disc = np.concatenate([[0.0], np.cumsum(ctx.discount)])  # Σ_{s < t} δ^s
     # the model's recovery as data for the compiled pass, unless it has its own
     recovery_table = ctx.kernel.recovery_table()
+    balloon = cand.balloon[rows]
     # then by term blocks: (C, W) arrays only as wide as needed
-    lo = 0
-    for W, k in blocks:
-        part = slice(lo, lo + k.size)
-        lo += k.size
+    for W, lo, hi in chunks:
+        part = slice(lo, hi)
         dm = min(int(D[part].max(initial=0)), W)
         add_balloon = bool(balloon[part].any())
-        out = np.empty(k.size)
-        plans = (
-            q_level,
-            q_hol,
-            values_int[:, part],
-            values_float[:, part],
-        )
+        out = np.empty(hi - lo)
+        plans = (q_level, q_hol, values_int[:, part], values_float[:, part])
         sums = (ctx.discount, ctx.discount_lag, cum_disc, dm, out)
-        exposure_terms = (
-            growth,
-            exposure_int[:, part],
-            exposure_float[:, part],
-        )
+        exposure_terms = (growth, exposure_int[:, part], exposure_float[:, part])
         if recovery_table is not None:
             level_values_inline(
                 *(exposure_terms + (add_balloon,) + recovery_table + plans + sums), W
             )
         else:
-            exposure = np.empty((k.size, W))
+            exposure = np.empty((hi - lo, W))
             level_exposures(*(exposure_terms + (dm, add_balloon, exposure)))
             level_values(*(plans + (ctx.kernel.recovery(acc[part], exposure),) + sums))
         value[rows[part]] = out
@@ -349,36 +333,6 @@ def _holiday_hazards(ctx: PlanContext, dmax: int) -> np.ndarray | None:
     )  # (2, n, dmax): payment 0 / interest-only
 
 
-def _lean_exposure_terms(
-    B: np.ndarray,
-    B_D: np.ndarray,
-    P: np.ndarray,
-    D: np.ndarray,
-    mode: np.ndarray,
-    balloon: np.ndarray,
-    pos: np.ndarray,
-    inv_r: np.ndarray,
-    lg: np.ndarray,
-    H: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """What :func:`solver.plans.level_value.level_exposures` needs of level plans: the
-    growth factors ``g^t`` (t < H) once per distinct rate (rows share rates), and per plan
-    its row of them, D, mode, whether its rate is positive, and α, β, B, B_D, P, balloon.
-
-    The level balance ``B_D·g^k − P·(g^k − 1)/r`` with k = t − D is ``α·g^t + β`` with
-    ``α = (B_D − P/r)·g^−D`` and ``β = P/r`` (``B_D − P·k`` at a zero rate).
-    """
-    # the distinct rates: rows come in runs of one rate, so only the runs' rates are sorted
-    run = np.flatnonzero(np.concatenate([[True], lg[1:] != lg[:-1]]))
-    uniq, inv_run = np.unique(lg[run], return_inverse=True)
-    inv = np.repeat(inv_run.ravel(), np.diff(np.append(run, lg.size)))
-    growth = np.exp(uniq[:, None] * np.arange(H, dtype=float)[None, :])  # g^t per rate
-    beta = P * inv_r
-    alpha = (B_D - beta) * np.exp(-D * lg)
-    ints = np.stack([inv, D, mode, pos.astype(np.int64)])
-    return growth, ints, np.stack([alpha, beta, B, B_D, P, balloon])
-
-
 def _lean_level_survival(
     ctx: PlanContext, acc: np.ndarray, P: np.ndarray, st: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -389,12 +343,9 @@ def _lean_level_survival(
     the plan if earlier), so only months 0…st are evaluated: returns them flat, each row's
     start in that array, and ``st``.
     """
-    count = st + 1
-    start = np.cumsum(count) - count
-    row = np.repeat(np.arange(acc.size), count)
-    col = np.arange(row.size) - start[row]
+    start, acc_at, pay_at, month = survival_points(acc, P, st)
     with np.errstate(all="ignore"):
-        q = 1.0 - ctx.kernel.hazard(acc[row], P[row], col)
+        q = 1.0 - ctx.kernel.hazard(acc_at, pay_at, month)
     return q, start, st
 
 

@@ -1,0 +1,274 @@
+"""The per-plan closed-form figures of the level-family scoring, compiled (issue 13: speed).
+
+:func:`solver.plans.scoring._score_lean` needs, for each of about a million level plans
+per thousand accounts, a dozen per-plan figures: the last month's bearing balance and
+clearing payment, the checks the prefilter leaves to the full path, and the arrays the
+month-by-month kernels of :mod:`solver.plans.level_value` read. Done as numpy
+expressions, each figure is a pass over (and a temporary of) a million rows and the
+kernels' inputs are stacked copies of them; here each is one compiled pass over the plans
+writing straight into the arrays the kernels read.
+
+The arithmetic is the vectorised version's, operation for operation (the same float64
+operations in the same order; fastmath off), so the figures are the same to the bit. The
+transcendental functions stay numpy's: the growth factors ``g^t`` and ``g^-d`` are
+tabulated per distinct rate by numpy (:func:`rate_tables`) and looked up here, which gives
+the bits numpy gives for each plan (numpy's functions are elementwise).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+def rate_tables(
+    rate: np.ndarray, rows: np.ndarray, H: int, dmax: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per distinct monthly rate ``r = rate/12`` of ``rate[rows]``: ``g^t`` (t < H) and
+    ``g^-d`` (d ≤ dmax), ``g = 1 + r``, by numpy as ``exp(t·log1p(r))``; and each row's
+    index into them.
+
+    Rows come in runs of one rate (by account and rate rung), so only the runs' rates
+    are sorted.
+    """
+    run, run_rate = rate_runs(rate, rows)
+    uniq, inv_run = np.unique(run_rate, return_inverse=True)
+    index = np.repeat(inv_run.ravel(), np.diff(np.append(run, rows.size)))
+    lg = np.log1p(uniq / 12.0)
+    growth = np.exp(lg[:, None] * np.arange(H, dtype=float)[None, :])
+    shrink = np.exp(-np.arange(dmax + 1)[None, :] * lg[:, None])  # as exp(-D·lg)
+    return growth, shrink, index
+
+
+@njit(cache=True)
+def rate_runs(rate: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the runs of equal ``rate[rows]`` start (positions in ``rows``), and their rates."""
+    start = np.empty(rows.size, np.int64)
+    n = 0
+    for j in range(rows.size):
+        if j == 0 or rate[rows[j]] != rate[rows[j - 1]]:
+            start[n] = j
+            n += 1
+    run_rate = np.empty(n)
+    for k in range(n):
+        run_rate[k] = rate[rows[start[k]]]
+    return start[:n], run_rate
+
+
+@njit(cache=True)
+def _round_cents(x: float) -> float:
+    """``np.round(x, 2)``: numpy's operations (``rint(x·100)/100``)."""
+    return np.rint(x * 100.0) / 100.0
+
+
+@njit(cache=True)
+def _final_ok(
+    cap_last: float,
+    balance: float,
+    rate: float,
+    D: int,
+    mode: int,
+    T: int,
+    final: float,
+    valid: bool,
+    level: float,
+    max_levels: int,
+    max_deferral: int,
+    cap_tol: float,
+) -> bool:
+    """The checks the prefilter leaves to the full path (one plan): the final payment
+    ``final`` within its cap ``cap_last`` (month T − 1) and positive, and the number of
+    payment phases in closed form (holiday payments, the level ``level``, a larger last
+    payment) and the holiday within the policy."""
+    # cap -inf (nothing affordable): -inf + inf is NaN, and no payment is within it
+    size = abs(cap_last)
+    tolerance = cap_tol * (size if size > 1.0 else 1.0)
+    if not (valid and final > 0 and final <= cap_last + tolerance):
+        return False
+    io = D > 0 and mode == 1
+    level_months = T - D - 1  # level payments before the last one
+    if level_months >= 1:
+        before = level
+    elif io:
+        before = balance * rate / 12.0
+    else:
+        before = 0.0
+    larger_last = _round_cents(final) > _round_cents(before) + 1e-9
+    n_phases = int(io) + int(level_months >= 1) + int(larger_last)
+    return n_phases <= max_levels and D <= max_deferral
+
+
+@njit(cache=True)
+def final_checks(
+    cap: np.ndarray,
+    acc: np.ndarray,
+    balance: np.ndarray,
+    rate: np.ndarray,
+    deferral: np.ndarray,
+    mode: np.ndarray,
+    term: np.ndarray,
+    final: np.ndarray,
+    valid: np.ndarray,
+    level: np.ndarray,
+    max_levels: int,
+    max_deferral: int,
+    cap_tol: float,
+) -> np.ndarray:
+    """:func:`_final_ok` of every plan (arrays by plan; ``cap`` (n, H) by account)."""
+    good = np.empty(acc.size, np.bool_)
+    for c in range(acc.size):
+        good[c] = _final_ok(
+            cap[acc[c], term[c] - 1],
+            balance[c],
+            rate[c],
+            deferral[c],
+            mode[c],
+            term[c],
+            final[c],
+            valid[c],
+            level[c],
+            max_levels,
+            max_deferral,
+            cap_tol,
+        )
+    return good
+
+
+@njit(cache=True)
+def _bearing_last(B_D: float, P: float, r: float, growth: np.ndarray, k_last: int) -> float:
+    """The bearing balance of the last month: ``B_D·g^k − P·(g^k − 1)/r`` with k = T − 1 − D
+    (``B_D − P·k`` at a zero rate); ``growth`` the rate's row of ``g^t``."""
+    g_last = growth[k_last]
+    if r > 0:
+        return B_D * g_last - P * ((g_last - 1.0) * (1.0 / r))
+    return B_D * g_last - P * float(k_last)
+
+
+@njit(cache=True)
+def lean_checks(
+    rows: np.ndarray,
+    acc: np.ndarray,
+    balance: np.ndarray,
+    rate: np.ndarray,
+    deferral: np.ndarray,
+    mode: np.ndarray,
+    term: np.ndarray,
+    balloon: np.ndarray,
+    B_D: np.ndarray,
+    P: np.ndarray,
+    growth: np.ndarray,
+    rate_index: np.ndarray,
+    cap: np.ndarray,
+    max_levels: int,
+    max_deferral: int,
+    cap_tol: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The clearing payment of candidate plans ``rows`` (columns by candidate) and whether
+    they pass :func:`_final_ok`: ``good`` and ``final`` by position in ``rows``.
+
+    The clearing payment is the last month's bearing balance (closed form) grown a month,
+    plus the balloon; a plan whose rounded-up level instalment clears the balance before
+    the last month is invalid. ``growth[rate_index[j]]`` is row j's ``g^t``.
+    """
+    good = np.empty(rows.size, np.bool_)
+    final = np.empty(rows.size)
+    for j in range(rows.size):
+        c = rows[j]
+        D, T = deferral[c], term[c]
+        r = rate[c] / 12.0
+        g = 1.0 + r
+        bearing = _bearing_last(B_D[c], P[c], r, growth[rate_index[j]], T - 1 - D)
+        final[j] = bearing * g + balloon[c]
+        valid = T - D == 1 or bearing * g > 1e-6
+        good[j] = _final_ok(
+            cap[acc[c], T - 1],
+            balance[c],
+            rate[c],
+            D,
+            mode[c],
+            T,
+            final[j],
+            valid,
+            P[c],
+            max_levels,
+            max_deferral,
+            cap_tol,
+        )
+    return good, final
+
+
+@njit(cache=True)
+def survival_points(
+    acc: np.ndarray, P: np.ndarray, st: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The (account, payment, month) points where plans' level payments need a hazard:
+    months 0…st[c] of plan c (its distinct income months). Returns each plan's start in
+    the flat points, and the points' accounts, payments and months."""
+    start = np.empty(acc.size, np.int64)
+    total = 0
+    for c in range(acc.size):
+        start[c] = total
+        total += st[c] + 1
+    acc_at = np.empty(total, np.int64)
+    pay_at = np.empty(total)
+    month = np.empty(total, np.int64)
+    for c in range(acc.size):
+        for t in range(st[c] + 1):
+            acc_at[start[c] + t] = acc[c]
+            pay_at[start[c] + t] = P[c]
+            month[start[c] + t] = t
+    return start, acc_at, pay_at, month
+
+
+@njit(cache=True)
+def lean_plan_terms(
+    rows: np.ndarray,
+    acc: np.ndarray,
+    balance: np.ndarray,
+    rate: np.ndarray,
+    deferral: np.ndarray,
+    mode: np.ndarray,
+    term: np.ndarray,
+    balloon: np.ndarray,
+    B_D: np.ndarray,
+    P: np.ndarray,
+    shrink: np.ndarray,
+    rate_index: np.ndarray,
+    q_start: np.ndarray,
+    st: np.ndarray,
+    final: np.ndarray,
+    q_last: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The inputs of :func:`solver.plans.level_value.level_values` and
+    :func:`~solver.plans.level_value.level_exposures` for candidate plans ``rows``
+    (columns by candidate; the others by position in ``rows``), written in one pass.
+
+    Returns ``values_int`` (6, C) (q start, steady month, T, D, mode, account),
+    ``values_float`` (4, C) (P, the clearing payment, the interest-only holiday payment
+    ``B·r``, the last month's survival factor), ``exposure_int`` (4, C) (row of the
+    growth table, D, mode, r > 0) and ``exposure_float`` (6, C) (α, β, B, B_D, P,
+    balloon): the level balance ``B_D·g^k − P·(g^k − 1)/r`` (k = t − D) is ``α·g^t + β``
+    with ``β = P/r`` and ``α = (B_D − β)·g^−D``.
+    """
+    C = rows.size
+    values_int = np.empty((6, C), np.int64)
+    values_float = np.empty((4, C))
+    exposure_int = np.empty((4, C), np.int64)
+    exposure_float = np.empty((6, C))
+    for j in range(C):
+        c = rows[j]
+        D, m, u = deferral[c], mode[c], rate_index[j]
+        r = rate[c] / 12.0
+        pos = r > 0
+        beta = P[c] * (1.0 / r if pos else 0.0)
+        values_int[0, j], values_int[1, j], values_int[2, j] = q_start[j], st[j], term[c]
+        values_int[3, j], values_int[4, j], values_int[5, j] = D, m, acc[c]
+        values_float[0, j], values_float[1, j] = P[c], final[j]
+        values_float[2, j] = balance[c] * r if m == 1 else 0.0
+        values_float[3, j] = q_last[j]
+        exposure_int[0, j], exposure_int[1, j], exposure_int[2, j] = u, D, m
+        exposure_int[3, j] = 1 if pos else 0
+        exposure_float[0, j] = (B_D[c] - beta) * shrink[u, D]
+        exposure_float[1, j], exposure_float[2, j], exposure_float[3, j] = beta, balance[c], B_D[c]
+        exposure_float[4, j], exposure_float[5, j] = P[c], balloon[c]
+    return values_int, values_float, exposure_int, exposure_float
