@@ -1,12 +1,11 @@
 """The per-plan closed-form figures of the level-family scoring, compiled (issue 13: speed).
 
 :func:`solver.plans.scoring._score_lean` needs, for each of about a million level plans
-per thousand accounts, a dozen per-plan figures: the last month's bearing balance and
-clearing payment, the checks the prefilter leaves to the full path, and the arrays the
-month-by-month kernels of :mod:`solver.plans.level_value` read. Done as numpy
-expressions, each figure is a pass over (and a temporary of) a million rows and the
-kernels' inputs are stacked copies of them; here each is one compiled pass over the plans
-writing straight into the arrays the kernels read.
+per thousand accounts, per-plan figures: the last month's bearing balance and clearing
+payment, the checks the prefilter leaves to the full path, the points where the level
+payment needs a hazard. Done as numpy expressions, each figure is a pass over (and a
+temporary of) a million rows; here they are compiled passes over the plans, reading the
+candidate columns by row index (no gathered copies).
 
 The arithmetic is the vectorised version's, operation for operation (the same float64
 operations in the same order; fastmath off), so the figures are the same to the bit. The
@@ -218,57 +217,3 @@ def survival_points(
             pay_at[start[c] + t] = P[c]
             month[start[c] + t] = t
     return start, acc_at, pay_at, month
-
-
-@njit(cache=True)
-def lean_plan_terms(
-    rows: np.ndarray,
-    acc: np.ndarray,
-    balance: np.ndarray,
-    rate: np.ndarray,
-    deferral: np.ndarray,
-    mode: np.ndarray,
-    term: np.ndarray,
-    balloon: np.ndarray,
-    B_D: np.ndarray,
-    P: np.ndarray,
-    shrink: np.ndarray,
-    rate_index: np.ndarray,
-    q_start: np.ndarray,
-    st: np.ndarray,
-    final: np.ndarray,
-    q_last: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The inputs of :func:`solver.plans.level_value.level_values` and
-    :func:`~solver.plans.level_value.level_exposures` for candidate plans ``rows``
-    (columns by candidate; the others by position in ``rows``), written in one pass.
-
-    Returns ``values_int`` (6, C) (q start, steady month, T, D, mode, account),
-    ``values_float`` (4, C) (P, the clearing payment, the interest-only holiday payment
-    ``B·r``, the last month's survival factor), ``exposure_int`` (4, C) (row of the
-    growth table, D, mode, r > 0) and ``exposure_float`` (6, C) (α, β, B, B_D, P,
-    balloon): the level balance ``B_D·g^k − P·(g^k − 1)/r`` (k = t − D) is ``α·g^t + β``
-    with ``β = P/r`` and ``α = (B_D − β)·g^−D``.
-    """
-    C = rows.size
-    values_int = np.empty((6, C), np.int64)
-    values_float = np.empty((4, C))
-    exposure_int = np.empty((4, C), np.int64)
-    exposure_float = np.empty((6, C))
-    for j in range(C):
-        c = rows[j]
-        D, m, u = deferral[c], mode[c], rate_index[j]
-        r = rate[c] / 12.0
-        pos = r > 0
-        beta = P[c] * (1.0 / r if pos else 0.0)
-        values_int[0, j], values_int[1, j], values_int[2, j] = q_start[j], st[j], term[c]
-        values_int[3, j], values_int[4, j], values_int[5, j] = D, m, acc[c]
-        values_float[0, j], values_float[1, j] = P[c], final[j]
-        values_float[2, j] = balance[c] * r if m == 1 else 0.0
-        values_float[3, j] = q_last[j]
-        exposure_int[0, j], exposure_int[1, j], exposure_int[2, j] = u, D, m
-        exposure_int[3, j] = 1 if pos else 0
-        exposure_float[0, j] = (B_D[c] - beta) * shrink[u, D]
-        exposure_float[1, j], exposure_float[2, j], exposure_float[3, j] = beta, balance[c], B_D[c]
-        exposure_float[4, j], exposure_float[5, j] = P[c], balloon[c]
-    return values_int, values_float, exposure_int, exposure_float

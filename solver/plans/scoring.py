@@ -17,7 +17,6 @@ from solver.plans.families import Candidates
 from solver.plans.level_prep import (
     final_checks,
     lean_checks,
-    lean_plan_terms,
     rate_tables,
     survival_points,
 )
@@ -25,7 +24,6 @@ from solver.plans.level_value import (
     best_rows,
     level_exposures,
     level_prefilter,
-    level_values,
     level_values_inline,
 )
 
@@ -291,31 +289,26 @@ def _score_lean(
     )
     with np.errstate(all="ignore"):
         q_last = 1.0 - ctx.kernel.hazard(acc, final, T - 1)
-    values_int, values_float, exposure_int, exposure_float = lean_plan_terms(
-        rows, *columns, shrink, rate_index, q_start, st, final, q_last
-    )
     cum_disc = np.concatenate([[0.0], np.cumsum(ctx.discount)])  # Σ_{s < t} δ^s
+    plans = (*columns, rate_index, q_start, st, final, q_last, growth, shrink, q_level, q_hol)
+    sums = (ctx.discount, ctx.discount_lag, cum_disc)
+    out = np.empty(rows.size)
     # the model's recovery as data for the compiled pass, unless it has its own
     recovery_table = ctx.kernel.recovery_table()
-    balloon = cand.balloon[rows]
-    # then by term blocks: (C, W) arrays only as wide as needed
-    for W, lo, hi in chunks:
-        part = slice(lo, hi)
-        dm = min(int(D[part].max(initial=0)), W)
-        add_balloon = bool(balloon[part].any())
-        out = np.empty(hi - lo)
-        plans = (q_level, q_hol, values_int[:, part], values_float[:, part])
-        sums = (ctx.discount, ctx.discount_lag, cum_disc, dm, out)
-        exposure_terms = (growth, exposure_int[:, part], exposure_float[:, part])
-        if recovery_table is not None:
-            level_values_inline(
-                *(exposure_terms + (add_balloon,) + recovery_table + plans + sums), W
+    if recovery_table is not None:
+        table = np.array(chunks, dtype=np.int64).reshape(-1, 3)
+        no_rec = np.empty((0, 0))
+        level_values_inline(rows, table, *plans, *recovery_table, no_rec, *sums, out)
+    else:  # chunk by chunk: (C, W) exposures, and their recoveries asked of the model
+        exposure_columns = (cand.balance, cand.rate, cand.deferral, cand.mode, cand.balloon, B_D, P)
+        for W, lo, hi in chunks:
+            exposure = level_exposures(
+                rows, lo, hi, W, *exposure_columns, rate_index, growth, shrink
             )
-        else:
-            exposure = np.empty((hi - lo, W))
-            level_exposures(*(exposure_terms + (dm, add_balloon, exposure)))
-            level_values(*(plans + (ctx.kernel.recovery(acc[part], exposure),) + sums))
-        value[rows[part]] = out
+            rec = np.ascontiguousarray(ctx.kernel.recovery(acc[lo:hi], exposure), dtype=float)
+            table = np.array([[W, lo, hi]], dtype=np.int64)
+            level_values_inline(rows, table, *plans, np.empty((0, 0)), 0.0, rec, *sums, out)
+    value[rows] = out
 
 
 def _holiday_hazards(ctx: PlanContext, dmax: int) -> np.ndarray | None:
