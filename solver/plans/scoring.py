@@ -264,13 +264,12 @@ def _score_lean(
     """
     B_D, P = _level_terms(cand, unit) if level_terms is None else level_terms
     pol = ctx.policy
-    columns = (cand.acc, cand.balance, cand.rate, cand.deferral, cand.mode, cand.term)
-    columns += (cand.balloon, B_D, P)
     dmax = int(cand.deferral[rows].max(initial=0))
     growth, shrink, rate_index = rate_tables(cand.rate, rows, ctx.horizon, dmax)
     # the last month's clearing payment and the checks the prefilter left to the full path
     good, final = lean_checks(
-        rows, *columns, growth, rate_index, ctx.cap,
+        rows, cand.acc, cand.balance, cand.rate, cand.deferral, cand.mode, cand.term,
+        cand.balloon, B_D, P, growth, rate_index, ctx.cap,
         pol.max_payment_levels, pol.max_deferral_months, CAP_TOL,
     )  # fmt: skip
     ok[rows] = good
@@ -289,26 +288,55 @@ def _score_lean(
     )
     with np.errstate(all="ignore"):
         q_last = 1.0 - ctx.kernel.hazard(acc, final, T - 1)
-    cum_disc = np.concatenate([[0.0], np.cumsum(ctx.discount)])  # Σ_{s < t} δ^s
-    plans = (*columns, rate_index, q_start, st, final, q_last, growth, shrink, q_level, q_hol)
-    sums = (ctx.discount, ctx.discount_lag, cum_disc)
+    per_plan = (rate_index, q_start, st, final, q_last)
+    tables = (growth, shrink, q_level, q_hol)
     out = np.empty(rows.size)
     # the model's recovery as data for the compiled pass, unless it has its own
     recovery_table = ctx.kernel.recovery_table()
     if recovery_table is not None:
         table = np.array(chunks, dtype=np.int64).reshape(-1, 3)
-        no_rec = np.empty((0, 0))
-        level_values_inline(rows, table, *plans, *recovery_table, no_rec, *sums, out)
+        collateral, rho = recovery_table
+        _lean_values(ctx, cand, rows, table, B_D, P, per_plan, tables, collateral, rho, None, out)
     else:  # chunk by chunk: (C, W) exposures, and their recoveries asked of the model
-        exposure_columns = (cand.balance, cand.rate, cand.deferral, cand.mode, cand.balloon, B_D, P)
         for W, lo, hi in chunks:
             exposure = level_exposures(
-                rows, lo, hi, W, *exposure_columns, rate_index, growth, shrink
-            )
+                rows, lo, hi, W, cand.balance, cand.rate, cand.deferral, cand.mode,
+                cand.balloon, B_D, P, rate_index, growth, shrink,
+            )  # fmt: skip
             rec = np.ascontiguousarray(ctx.kernel.recovery(acc[lo:hi], exposure), dtype=float)
             table = np.array([[W, lo, hi]], dtype=np.int64)
-            level_values_inline(rows, table, *plans, np.empty((0, 0)), 0.0, rec, *sums, out)
+            _lean_values(ctx, cand, rows, table, B_D, P, per_plan, tables, None, 0.0, rec, out)
     value[rows] = out
+
+
+def _lean_values(
+    ctx: PlanContext,
+    cand: Candidates,
+    rows: np.ndarray,
+    chunks: np.ndarray,
+    B_D: np.ndarray,
+    P: np.ndarray,
+    per_plan: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    tables: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    collateral: np.ndarray | None,
+    rho: float,
+    rec: np.ndarray | None,
+    out: np.ndarray,
+) -> None:
+    """:func:`solver.plans.level_value.level_values_inline` of ``rows`` in ``chunks``:
+    the recovery from ``collateral`` and ``rho``, or the given recoveries ``rec`` of one
+    chunk. ``per_plan`` (rate index, q start, steady month, clearing payment, its
+    survival factor) by position in ``rows``; ``tables`` (growth, shrink, q_level, q_hol)."""
+    rate_index, q_start, st, final, q_last = per_plan
+    growth, shrink, q_level, q_hol = tables
+    none = np.empty((0, 0))
+    cum_disc = np.concatenate([[0.0], np.cumsum(ctx.discount)])  # Σ_{s < t} δ^s
+    level_values_inline(
+        rows, chunks, cand.acc, cand.balance, cand.rate, cand.deferral, cand.mode, cand.term,
+        cand.balloon, B_D, P, rate_index, q_start, st, final, q_last, growth, shrink,
+        q_level, q_hol, none if collateral is None else collateral, rho,
+        none if rec is None else rec, ctx.discount, ctx.discount_lag, cum_disc, out,
+    )  # fmt: skip
 
 
 def _holiday_hazards(ctx: PlanContext, dmax: int) -> np.ndarray | None:
