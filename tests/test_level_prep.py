@@ -18,7 +18,13 @@ from solver.plans.families import (
     instalment_candidates,
     settlement_candidates,
 )
-from solver.plans.level_prep import final_checks, lean_checks, rate_tables, survival_points
+from solver.plans.level_prep import (
+    block_order,
+    final_checks,
+    lean_checks,
+    rate_tables,
+    survival_points,
+)
 from solver.plans.scoring import CHUNK_ROWS, _prefilter_parts, _term_chunks
 
 
@@ -118,14 +124,25 @@ def test_term_chunks_are_the_term_blocks_in_order() -> None:
     assert [W for W, _, _ in chunks] == [W for W, _ in want]
     for (_, lo, hi), (_, block) in zip(chunks, want, strict=True):
         assert np.array_equal(order[lo:hi], block)
+    # a subset (the rows that pass the checks), read through row indices: its own blocks
+    keep = rng.random(terms.size) < 0.5
+    rows = rng.permutation(terms.size)
+    positions, kept_chunks = block_order(terms, rows, keep, horizon, CHUNK_ROWS)
+    order, chunks = _term_chunks(terms[rows[keep]], horizon)
+    assert np.array_equal(positions, np.flatnonzero(keep)[order])
+    assert kept_chunks.tolist() == [list(c) for c in chunks]
 
 
 def test_survival_points_are_each_plans_income_months() -> None:
-    """Plan c's points are months 0…st[c] of its account and payment, plan after plan."""
-    acc = np.array([3, 0, 2])
-    P = np.array([10.0, 20.0, 30.0])
-    st = np.array([2, 0, 1])
-    start, acc_at, pay_at, month = survival_points(acc, P, st)
+    """Plan c's points are months 0…st of its account and payment, plan after plan, where
+    st is its account's steady month or its last month if earlier."""
+    acc = np.array([3, 0, 2, 0])
+    term = np.array([6, 1, 2, 9])
+    P = np.array([10.0, 20.0, 30.0, 40.0])
+    steady = np.array([4, 5, 7, 2])  # by account
+    rows = np.array([0, 1, 2])
+    st, start, acc_at, pay_at, month = survival_points(rows, acc, term, P, steady)
+    assert st.tolist() == [2, 0, 1]  # account 3 steady from month 2; plans 1, 2 end first
     assert start.tolist() == [0, 3, 4]
     assert acc_at.tolist() == [3, 3, 3, 0, 2, 2]
     assert pay_at.tolist() == [10.0, 10.0, 10.0, 20.0, 30.0, 30.0]

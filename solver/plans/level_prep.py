@@ -198,22 +198,68 @@ def lean_checks(
 
 @njit(cache=True)
 def survival_points(
-    acc: np.ndarray, P: np.ndarray, st: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The (account, payment, month) points where plans' level payments need a hazard:
-    months 0…st[c] of plan c (its distinct income months). Returns each plan's start in
-    the flat points, and the points' accounts, payments and months."""
-    start = np.empty(acc.size, np.int64)
+    rows: np.ndarray, acc: np.ndarray, term: np.ndarray, P: np.ndarray, steady: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The (account, payment, month) points where the level payments of plans ``rows``
+    (columns by candidate; ``steady`` by account) need a hazard: months 0…st of each,
+    its distinct income months (``st`` the account's steady month, at most the plan's last).
+
+    Returns each plan's ``st`` and start in the flat points, and the points' accounts,
+    payments and months.
+    """
+    st = np.empty(rows.size, np.int64)
+    start = np.empty(rows.size, np.int64)
     total = 0
-    for c in range(acc.size):
-        start[c] = total
-        total += st[c] + 1
+    for j in range(rows.size):
+        c = rows[j]
+        st[j] = min(steady[acc[c]], term[c] - 1)
+        start[j] = total
+        total += st[j] + 1
     acc_at = np.empty(total, np.int64)
     pay_at = np.empty(total)
     month = np.empty(total, np.int64)
-    for c in range(acc.size):
-        for t in range(st[c] + 1):
-            acc_at[start[c] + t] = acc[c]
-            pay_at[start[c] + t] = P[c]
-            month[start[c] + t] = t
-    return start, acc_at, pay_at, month
+    for j in range(rows.size):
+        c = rows[j]
+        for t in range(st[j] + 1):
+            acc_at[start[j] + t] = acc[c]
+            pay_at[start[j] + t] = P[c]
+            month[start[j] + t] = t
+    return st, start, acc_at, pay_at, month
+
+
+@njit(cache=True)
+def block_order(
+    terms: np.ndarray, rows: np.ndarray, keep: np.ndarray, horizon: int, chunk_rows: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The plans ``rows`` with ``keep`` grouped into blocks of terms: (0, 6], (6, 12], …,
+    the last up to ``horizon`` (each block's width its largest term), stably, and cut into
+    chunks of at most ``chunk_rows``.
+
+    Returns the positions in ``rows`` in that order and the chunks (n, 3): (width, lo, hi)
+    of those positions. A plan's width depends on its term only, not on its batch.
+    """
+    count = np.zeros(horizon + 1, np.int64)
+    for j in range(rows.size):
+        if keep[j]:
+            count[min(horizon, (terms[rows[j]] + 5) // 6 * 6)] += 1
+    start = np.empty(horizon + 1, np.int64)
+    n_chunks = 0
+    total = 0
+    for w in range(horizon + 1):
+        start[w] = total
+        total += count[w]
+        n_chunks += (count[w] + chunk_rows - 1) // chunk_rows
+    chunks = np.empty((n_chunks, 3), np.int64)
+    k = 0
+    for w in range(horizon + 1):
+        for lo in range(start[w], start[w] + count[w], chunk_rows):
+            chunks[k, 0], chunks[k, 1] = w, lo
+            chunks[k, 2] = min(lo + chunk_rows, start[w] + count[w])
+            k += 1
+    positions = np.empty(total, np.int64)
+    for j in range(rows.size):
+        if keep[j]:
+            w = min(horizon, (terms[rows[j]] + 5) // 6 * 6)
+            positions[start[w]] = j
+            start[w] += 1
+    return positions, chunks

@@ -332,14 +332,16 @@ def level_prefilter(
     dmax = 0
     for r in range(D.size):
         dmax = max(dmax, D[r])
-    run = np.empty((dmax + 1, n_acc, H))  # run[d, a, k]: min of cap[a, d : d + k + 1]
-    for d in range(dmax + 1):
-        for a in range(n_acc):
+    # run[a, d, k]: min of cap[a, d : d + k + 1] (by account first: an account's rows are
+    # consecutive, so its part of the table stays in cache)
+    run = np.empty((n_acc, dmax + 1, H))
+    for a in range(n_acc):
+        for d in range(dmax + 1):
             m = np.inf
             for c in range(d, H):
                 v = cap[a, c]
                 m = v if v < m else m
-                run[d, a, c - d] = m
+                run[a, d, c - d] = m
     ok = np.empty(D.size, np.bool_)
     for r in range(D.size):
         d, a, p = D[r], acc[r], P[r]
@@ -348,11 +350,11 @@ def level_prefilter(
         last_level = term[r] - 2  # the last month before the clearing one (0-based)
         has = last_level >= d
         col = min(max(last_level - d, 0), H - d - 1)
-        m = run[d, a, col] if has else np.inf
+        m = run[a, d, col] if has else np.inf
         good = term[r] <= H and p <= m + tol and (not has or p >= min_payment - 1e-9)
         if good and d > 0 and mode[r] == 1:
             pay = balance[r] * (rate[r] / 12.0)
-            first = run[0, a, d - 1]
+            first = run[a, 0, d - 1]
             good = pay <= first + cap_tol * (pay if pay > 1.0 else 1.0) and (
                 pay >= min_payment - 1e-9 or pay <= 0.0
             )

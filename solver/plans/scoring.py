@@ -15,6 +15,7 @@ from solver.core.annuity import level_payment
 from solver.plans.context import CAP_TOL, PlanContext, npv
 from solver.plans.families import Candidates
 from solver.plans.level_prep import (
+    block_order,
     final_checks,
     lean_checks,
     rate_tables,
@@ -86,13 +87,11 @@ def _prefilter(ctx: PlanContext, cand: Candidates, unit: float) -> np.ndarray:
 
 def _level_terms(cand: Candidates, unit: float) -> tuple[np.ndarray, np.ndarray]:
     """Balance after the holiday ``B_D`` and the level instalment rounded up to ``unit``."""
-    r = cand.rate / 12.0
-    g = 1.0 + r
     D = cand.deferral
     # B·g^D where the holiday capitalises (g^0 = 1 exactly: B itself elsewhere)
     B_D = cand.balance.copy()
     grow = np.flatnonzero((cand.mode == 0) & (D != 0))
-    B_D[grow] = cand.balance[grow] * g[grow] ** D[grow]
+    B_D[grow] = cand.balance[grow] * (1.0 + cand.rate[grow] / 12.0) ** D[grow]
     P = np.asarray(level_payment(B_D, cand.rate, np.maximum(cand.term - D, 1)), float)
     P = np.ceil(P / unit - 1e-9) * unit
     return B_D, P
@@ -147,30 +146,13 @@ def score(ctx: PlanContext, cand: Candidates, unit: float) -> tuple[np.ndarray, 
     return ok, value
 
 
-def _term_widths(terms: np.ndarray, horizon: int) -> np.ndarray:
-    """Each term's block width: the next multiple of 6 months, at most ``horizon``."""
-    return np.minimum(horizon, -(-terms // 6) * 6)
-
-
 def _term_chunks(terms: np.ndarray, horizon: int) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
-    """Rows grouped by term into fixed-width blocks: the order of the rows (stable: by
-    block, then as given) and the chunks ``(width, lo, hi)`` of that order, each at most
-    ``CHUNK_ROWS`` rows of one block, so arrays are only as wide as needed.
-
-    The widths depend on the terms only (not on which other rows share the batch), so a
-    row's width does not depend on its batch.
-    """
-    width = _term_widths(terms, horizon)
-    # int16 widths: numpy's stable sort is then a radix sort (widths are months, < 2^15)
-    order = np.argsort(width.astype(np.int16), kind="stable")
-    sizes = np.bincount(width, minlength=horizon + 1)
-    chunks = []
-    lo = 0
-    for W in np.flatnonzero(sizes).tolist():
-        hi = lo + int(sizes[W])
-        chunks += [(W, k, min(k + CHUNK_ROWS, hi)) for k in range(lo, hi, CHUNK_ROWS)]
-        lo = hi
-    return order, chunks
+    """Rows grouped by term into fixed-width blocks: the order of the rows and the chunks
+    ``(width, lo, hi)`` of that order (:func:`solver.plans.level_prep.block_order`), so
+    arrays are only as wide as needed."""
+    rows = np.arange(terms.size)
+    order, chunks = block_order(terms, rows, np.ones(terms.size, bool), horizon, CHUNK_ROWS)
+    return order, [(int(W), int(lo), int(hi)) for W, lo, hi in chunks]
 
 
 def _term_blocks(terms: np.ndarray, rows: np.ndarray, horizon: int) -> list[tuple[int, np.ndarray]]:
@@ -273,19 +255,15 @@ def _score_lean(
         pol.max_payment_levels, pol.max_deferral_months, CAP_TOL,
     )  # fmt: skip
     ok[rows] = good
-    keep = np.flatnonzero(good)
+    # the kept rows grouped by term block (each chunk a slice), in the blocks' order
+    keep, chunks = block_order(cand.term, rows, good, ctx.horizon, CHUNK_ROWS)
     if keep.size == 0:
         return
-    # the rows grouped by term block (each chunk a slice), in the blocks' order
-    order, chunks = _term_chunks(cand.term[rows[keep]], ctx.horizon)
-    keep = keep[order]
     rows, final, rate_index = rows[keep], final[keep], rate_index[keep]
-    acc, T, D = cand.acc[rows], cand.term[rows], cand.deferral[rows]
-    hz_hol = _holiday_hazards(ctx, int(D.max(initial=0)))
+    acc, T = cand.acc[rows], cand.term[rows]
+    hz_hol = _holiday_hazards(ctx, int(cand.deferral[rows].max(initial=0)))
     q_hol = np.ones((2, 1, 1)) if hz_hol is None else 1.0 - hz_hol
-    q_level, q_start, st = _lean_level_survival(
-        ctx, acc, P[rows], np.minimum(_steady_month(ctx)[acc], T - 1)
-    )
+    q_level, q_start, st = _lean_level_survival(ctx, cand, rows, P)
     with np.errstate(all="ignore"):
         q_last = 1.0 - ctx.kernel.hazard(acc, final, T - 1)
     per_plan = (rate_index, q_start, st, final, q_last)
@@ -294,11 +272,10 @@ def _score_lean(
     # the model's recovery as data for the compiled pass, unless it has its own
     recovery_table = ctx.kernel.recovery_table()
     if recovery_table is not None:
-        table = np.array(chunks, dtype=np.int64).reshape(-1, 3)
         collateral, rho = recovery_table
-        _lean_values(ctx, cand, rows, table, B_D, P, per_plan, tables, collateral, rho, None, out)
+        _lean_values(ctx, cand, rows, chunks, B_D, P, per_plan, tables, collateral, rho, None, out)
     else:  # chunk by chunk: (C, W) exposures, and their recoveries asked of the model
-        for W, lo, hi in chunks:
+        for W, lo, hi in chunks.tolist():
             exposure = level_exposures(
                 rows, lo, hi, W, cand.balance, cand.rate, cand.deferral, cand.mode,
                 cand.balloon, B_D, P, rate_index, growth, shrink,
@@ -355,16 +332,18 @@ def _holiday_hazards(ctx: PlanContext, dmax: int) -> np.ndarray | None:
 
 
 def _lean_level_survival(
-    ctx: PlanContext, acc: np.ndarray, P: np.ndarray, st: np.ndarray
+    ctx: PlanContext, cand: Candidates, rows: np.ndarray, P: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Survival factors ``1 − h`` of the level payment in each distinct income month.
+    """Survival factors ``1 − h`` of the level payment ``P`` of plans ``rows`` in each
+    distinct income month.
 
-    Month t of row c pays ``P[c]`` in income month ``min(t, st[c])`` (the income path is
-    flat from the account's steady month on; ``st`` is that month, or the last month of
-    the plan if earlier), so only months 0…st are evaluated: returns them flat, each row's
-    start in that array, and ``st``.
+    Month t of a plan pays ``P`` in income month ``min(t, st)`` (the income path is flat
+    from the account's steady month on; ``st`` is that month, or the last month of the
+    plan if earlier), so only months 0…st are evaluated: returns them flat, each plan's
+    start in that array, and its ``st``.
     """
-    start, acc_at, pay_at, month = survival_points(acc, P, st)
+    steady = _steady_month(ctx)
+    st, start, acc_at, pay_at, month = survival_points(rows, cand.acc, cand.term, P, steady)
     with np.errstate(all="ignore"):
         q = 1.0 - ctx.kernel.hazard(acc_at, pay_at, month)
     return q, start, st
