@@ -25,7 +25,7 @@ from solver.plans.level_prep import (
     rate_tables,
     survival_points,
 )
-from solver.plans.scoring import CHUNK_ROWS, _prefilter_parts, _term_chunks
+from solver.plans.scoring import CHUNK_ROWS, _prefilter_parts, _term_chunks, plan_columns
 
 
 def _candidates(product: str, n: int = 40, seed: int = 7):
@@ -76,9 +76,8 @@ def test_lean_checks_equal_the_vectorised_reference(product) -> None:
     pol = ctx.policy
     dmax = int(cand.deferral[rows].max(initial=0))
     growth, _, index = rate_tables(cand.rate, rows, ctx.horizon, dmax)
-    columns = (cand.acc, cand.balance, cand.rate, cand.deferral, cand.mode, cand.term)
     good, final = lean_checks(
-        rows, *columns, cand.balloon, B_D, P, growth, index, ctx.cap,
+        rows, plan_columns(cand, B_D, P), growth, index, ctx.cap,
         pol.max_payment_levels, pol.max_deferral_months, CAP_TOL,
     )  # fmt: skip
     want_good, want_final, valid = _reference_checks(ctx, cand, rows, B_D, P)
@@ -86,9 +85,9 @@ def test_lean_checks_equal_the_vectorised_reference(product) -> None:
     assert np.array_equal(final, want_final)
     assert np.array_equal(good, want_good)
     # the array form (the general path's) gives the same answers
-    taken = [x[rows] for x in columns]
+    columns = (cand.acc, cand.balance, cand.rate, cand.deferral, cand.mode, cand.term)
     got = final_checks(
-        ctx.cap, *taken, want_final, valid, P[rows],
+        ctx.cap, tuple(x[rows] for x in columns), want_final, valid, P[rows],
         pol.max_payment_levels, pol.max_deferral_months, CAP_TOL,
     )  # fmt: skip
     assert np.array_equal(got, want_good)
@@ -141,7 +140,9 @@ def test_survival_points_are_each_plans_income_months() -> None:
     P = np.array([10.0, 20.0, 30.0, 40.0])
     steady = np.array([4, 5, 7, 2])  # by account
     rows = np.array([0, 1, 2])
-    st, start, acc_at, pay_at, month = survival_points(rows, acc, term, P, steady)
+    zero, none = np.zeros(4), np.zeros(4, np.int64)  # balances, rates, holidays: not read
+    plans = (acc, zero, zero, none, none, term, zero, zero, P)
+    st, start, acc_at, pay_at, month = survival_points(rows, plans, steady)
     assert st.tolist() == [2, 0, 1]  # account 3 steady from month 2; plans 1, 2 end first
     assert start.tolist() == [0, 3, 4]
     assert acc_at.tolist() == [3, 3, 3, 0, 2, 2]

@@ -121,7 +121,7 @@ def test_level_exposures_equal_the_vectorised_reference_bit_for_bit(compiled, se
     rows = rng.permutation(C)
     growth_t, shrink, index = rate_tables(rate, rows, W, int(D.max(initial=0)))
     fn = _compiled_or_python(level_exposures, compiled)
-    got = fn(rows, 0, C, W, B, rate, D, mode, balloon, B_D, P, index, growth_t, shrink)
+    got = fn(rows, 0, C, W, cols, index, growth_t, shrink)
     want = _reference_exposures(growth, ints, floats, dm, balloon.any())
     assert np.array_equal(got, want[rows])
 
@@ -147,9 +147,9 @@ def test_level_values_equal_the_vectorised_reference_bit_for_bit(compiled, seed)
     got = np.full(C, np.nan)
     for lo, hi in ((0, 13), (13, C)):
         fn(
-            rows, np.array([[W, lo, hi]]), acc, B, rate, D, mode, T, balloon, B_D, P, index,
-            q_start, steady, final, q_last, growth, shrink, q_level, q_hol, np.empty((0, 0)),
-            0.0, rec[lo:hi], disc, disc * 0.98, cum_disc, got,
+            rows, np.array([[W, lo, hi]]), cols, index, q_start, steady, final, q_last,
+            growth, shrink, q_level, q_hol, np.empty((0, 0)), 0.0, rec[lo:hi],
+            disc, disc * 0.98, cum_disc, got,
         )  # fmt: skip
         part = slice(lo, hi)
         dm = min(int(D[part].max(initial=0)), W)
@@ -190,19 +190,15 @@ def test_inline_recovery_equals_the_models_recovery_bit_for_bit(compiled, seed) 
     cum_disc = np.concatenate([[0.0], np.cumsum(disc)])
     rows = rng.permutation(C)
     growth, shrink, index = rate_tables(rate, rows, H, dmax)
-    plans = (acc, B, rate, D, mode, T, balloon, B_D, P, index, q_start[rows], steady[rows])
+    plans = (cols, index, q_start[rows], steady[rows])
     plans += (final[rows], q_last[rows], growth, shrink, q_level, q_hol)
     sums = (disc, disc * 0.98, cum_disc)
     chunks = [(0, 20), (20, 21), (21, C)]
     want = np.empty(C)
     for lo, hi in chunks:
-        exposure = level_exposures(
-            rows, lo, hi, W, B, rate, D, mode, balloon, B_D, P, index, growth, shrink
-        )
-        if lo == 0:
-            assert (
-                exposure < 0
-            ).any()  # overpaying plans go below zero: the recovery's other branch
+        exposure = level_exposures(rows, lo, hi, W, cols, index, growth, shrink)
+        if lo == 0:  # overpaying plans go below zero: the recovery's other branch
+            assert (exposure < 0).any()
         rec = kernel.recovery(acc[rows[lo:hi]], exposure)
         table = np.array([[W, lo, hi]])
         level_values_inline(rows, table, *plans, np.empty((0, 0)), 0.0, rec, *sums, want)

@@ -19,6 +19,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+Plans = tuple[np.ndarray, ...]
+"""A table of level plans as the compiled passes read it, one array each, by plan: the
+account, the opening balance ``B``, the annual rate, the holiday months ``D``, the
+deferral mode, the term ``T``, the balloon, the balance after the holiday ``B_D`` and
+the level instalment ``P`` (:func:`solver.plans.scoring.plan_columns`)."""
+
 
 def rate_tables(
     rate: np.ndarray, rows: np.ndarray, H: int, dmax: int
@@ -100,12 +106,7 @@ def _final_ok(
 @njit(cache=True)
 def final_checks(
     cap: np.ndarray,
-    acc: np.ndarray,
-    balance: np.ndarray,
-    rate: np.ndarray,
-    deferral: np.ndarray,
-    mode: np.ndarray,
-    term: np.ndarray,
+    plans: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     final: np.ndarray,
     valid: np.ndarray,
     level: np.ndarray,
@@ -113,23 +114,15 @@ def final_checks(
     max_deferral: int,
     cap_tol: float,
 ) -> np.ndarray:
-    """:func:`_final_ok` of every plan (arrays by plan; ``cap`` (n, H) by account)."""
+    """:func:`_final_ok` of every plan: ``plans`` (account, B, annual rate, D, mode, T)
+    and the other arrays by plan, ``cap`` (n, H) by account."""
+    acc, balance, rate, deferral, mode, term = plans
     good = np.empty(acc.size, np.bool_)
     for c in range(acc.size):
         good[c] = _final_ok(
-            cap[acc[c], term[c] - 1],
-            balance[c],
-            rate[c],
-            deferral[c],
-            mode[c],
-            term[c],
-            final[c],
-            valid[c],
-            level[c],
-            max_levels,
-            max_deferral,
-            cap_tol,
-        )
+            cap[acc[c], term[c] - 1], balance[c], rate[c], deferral[c], mode[c], term[c],
+            final[c], valid[c], level[c], max_levels, max_deferral, cap_tol,
+        )  # fmt: skip
     return good
 
 
@@ -146,15 +139,7 @@ def _bearing_last(B_D: float, P: float, r: float, growth: np.ndarray, k_last: in
 @njit(cache=True)
 def lean_checks(
     rows: np.ndarray,
-    acc: np.ndarray,
-    balance: np.ndarray,
-    rate: np.ndarray,
-    deferral: np.ndarray,
-    mode: np.ndarray,
-    term: np.ndarray,
-    balloon: np.ndarray,
-    B_D: np.ndarray,
-    P: np.ndarray,
+    plans: Plans,
     growth: np.ndarray,
     rate_index: np.ndarray,
     cap: np.ndarray,
@@ -162,13 +147,14 @@ def lean_checks(
     max_deferral: int,
     cap_tol: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The clearing payment of candidate plans ``rows`` (columns by candidate) and whether
+    """The clearing payment of candidate plans ``rows`` (of ``plans``) and whether
     they pass :func:`_final_ok`: ``good`` and ``final`` by position in ``rows``.
 
     The clearing payment is the last month's bearing balance (closed form) grown a month,
     plus the balloon; a plan whose rounded-up level instalment clears the balance before
     the last month is invalid. ``growth[rate_index[j]]`` is row j's ``g^t``.
     """
+    acc, balance, rate, deferral, mode, term, balloon, B_D, P = plans
     good = np.empty(rows.size, np.bool_)
     final = np.empty(rows.size)
     for j in range(rows.size):
@@ -180,33 +166,24 @@ def lean_checks(
         final[j] = bearing * g + balloon[c]
         valid = T - D == 1 or bearing * g > 1e-6
         good[j] = _final_ok(
-            cap[acc[c], T - 1],
-            balance[c],
-            rate[c],
-            D,
-            mode[c],
-            T,
-            final[j],
-            valid,
-            P[c],
-            max_levels,
-            max_deferral,
-            cap_tol,
-        )
+            cap[acc[c], T - 1], balance[c], rate[c], D, mode[c], T, final[j], valid, P[c],
+            max_levels, max_deferral, cap_tol,
+        )  # fmt: skip
     return good, final
 
 
 @njit(cache=True)
 def survival_points(
-    rows: np.ndarray, acc: np.ndarray, term: np.ndarray, P: np.ndarray, steady: np.ndarray
+    rows: np.ndarray, plans: Plans, steady: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The (account, payment, month) points where the level payments of plans ``rows``
-    (columns by candidate; ``steady`` by account) need a hazard: months 0…st of each,
+    (of ``plans``; ``steady`` by account) need a hazard: months 0…st of each,
     its distinct income months (``st`` the account's steady month, at most the plan's last).
 
     Returns each plan's ``st`` and start in the flat points, and the points' accounts,
     payments and months.
     """
+    acc, term, P = plans[0], plans[5], plans[8]
     st = np.empty(rows.size, np.int64)
     start = np.empty(rows.size, np.int64)
     total = 0

@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit
 
 from solver.core.model import recovery_at
+from solver.plans.level_prep import Plans
 
 
 @njit(cache=True)
@@ -80,14 +81,8 @@ def _exposures(
     growth: np.ndarray,
     u: int,
     shrink: np.ndarray,
+    plans: Plans,
     c: int,
-    balance: np.ndarray,
-    rate: np.ndarray,
-    deferral: np.ndarray,
-    mode: np.ndarray,
-    balloon: np.ndarray,
-    B_D: np.ndarray,
-    P: np.ndarray,
     dm: int,
     add_balloon: bool,
     out: np.ndarray,
@@ -95,6 +90,7 @@ def _exposures(
 ) -> None:
     """Plan ``c``'s exposures (months 0…W−1) into ``out`` (:func:`level_exposures`);
     ``growth[u]`` and ``shrink[u]`` are its rate's ``g^t`` and ``g^-d``."""
+    _, balance, rate, deferral, mode, _, balloon, B_D, P = plans
     D = deferral[c]
     r = rate[c] / 12.0
     if r > 0:
@@ -122,34 +118,25 @@ def level_exposures(
     lo: int,
     hi: int,
     W: int,
-    balance: np.ndarray,
-    rate: np.ndarray,
-    deferral: np.ndarray,
-    mode: np.ndarray,
-    balloon: np.ndarray,
-    B_D: np.ndarray,
-    P: np.ndarray,
+    plans: Plans,
     rate_index: np.ndarray,
     growth: np.ndarray,
     shrink: np.ndarray,
 ) -> np.ndarray:
     """Exposures (hi − lo, W) of the level plans ``rows[lo:hi]`` (one chunk).
 
-    Columns by candidate (``B_D`` the balance after the holiday, ``P`` the level
-    instalment); ``rate_index`` by position in ``rows``: the row of ``growth`` (``g^t``,
+    ``rows`` index ``plans`` (:data:`~solver.plans.level_prep.Plans`); ``rate_index``
+    by position in ``rows``: the row of ``growth`` (``g^t``,
     t < H) and ``shrink`` (``g^-d``) of the plan's rate. Level months
     ``B_D·g^k − P·(g^k − 1)/r`` (k = t − D) as ``α·g^t + β`` (``α = (B_D − β)·g^−D``,
     ``β = P/r``), at a zero rate ``B_D − P·(t − D)``; the first ``min(D, dm)`` months
     are the holiday (``B·g^t`` capitalised, mode 0, else ``B``); the balloon on top when
     any plan of the chunk has one (:func:`chunk_holiday`).
     """
-    dm, add_balloon = chunk_holiday(rows, lo, hi, deferral, balloon, W)
+    dm, add_balloon = chunk_holiday(rows, lo, hi, plans[3], plans[6], W)
     out = np.empty((hi - lo, W))
     for j in range(lo, hi):
-        _exposures(
-            growth, rate_index[j], shrink, rows[j], balance, rate, deferral, mode, balloon,
-            B_D, P, dm, add_balloon, out[j - lo], W,
-        )  # fmt: skip
+        _exposures(growth, rate_index[j], shrink, plans, rows[j], dm, add_balloon, out[j - lo], W)
     return out
 
 
@@ -189,15 +176,7 @@ def _survival_factors(
 def level_values_inline(
     rows: np.ndarray,
     chunks: np.ndarray,
-    acc: np.ndarray,
-    balance: np.ndarray,
-    rate: np.ndarray,
-    deferral: np.ndarray,
-    mode: np.ndarray,
-    term: np.ndarray,
-    balloon: np.ndarray,
-    B_D: np.ndarray,
-    P: np.ndarray,
+    plans: Plans,
     rate_index: np.ndarray,
     q_start: np.ndarray,
     st: np.ndarray,
@@ -219,7 +198,7 @@ def level_values_inline(
     (:func:`level_exposures`), the model's recovery and the value in one pass per plan,
     without (C, W) arrays.
 
-    The plans are ``rows`` (columns by candidate, as :func:`level_exposures`), in chunks
+    The plans are ``rows`` of ``plans`` (as :func:`level_exposures`), in chunks
     ``chunks[k] = (W, lo, hi)`` valued over months 0…W−1 (a chunk's ``dm`` and balloon
     flag from :func:`chunk_holiday`). By position in ``rows``: ``rate_index``, the start
     of the plan's factors in ``q_level`` and its steady month ``st``, the clearing
@@ -234,6 +213,7 @@ def level_values_inline(
     ``B·r`` in the holiday, the clearing payment last) plus the discounted recoveries on
     default.
     """
+    acc, balance, rate, deferral, mode, term, balloon, _, P = plans
     width = 1
     for k in range(chunks.shape[0]):
         width = max(width, chunks[k, 0])
@@ -251,10 +231,7 @@ def level_values_inline(
                 for t in range(W):
                     rec[t] = rec_given[j - lo, t]
             else:
-                _exposures(
-                    growth, rate_index[j], shrink, c, balance, rate, deferral, mode, balloon,
-                    B_D, P, dm, add_balloon, rec, W,
-                )  # fmt: skip
+                _exposures(growth, rate_index[j], shrink, plans, c, dm, add_balloon, rec, W)
                 a = acc[c]
                 for t in range(W):
                     rec[t] = _recovery_at(rec[t], collateral[a, t], rho)

@@ -15,6 +15,7 @@ from solver.core.annuity import level_payment
 from solver.plans.context import CAP_TOL, PlanContext, npv
 from solver.plans.families import Candidates
 from solver.plans.level_prep import (
+    Plans,
     block_order,
     final_checks,
     lean_checks,
@@ -163,25 +164,24 @@ def _term_blocks(terms: np.ndarray, rows: np.ndarray, horizon: int) -> list[tupl
 
 
 def _final_checks(
-    ctx: PlanContext,
-    acc: np.ndarray,
-    balance: np.ndarray,
-    rate: np.ndarray,
-    deferral: np.ndarray,
-    mode: np.ndarray,
-    term: np.ndarray,
-    final: np.ndarray,
-    valid: np.ndarray,
-    level: np.ndarray,
+    ctx: PlanContext, sub: Candidates, final: np.ndarray, valid: np.ndarray, level: np.ndarray
 ) -> np.ndarray:
     """Checks the prefilter leaves to the full path: the final payment within its cap,
     the phase count in closed form (holiday payments, level, a larger last payment)
-    (:func:`solver.plans.level_prep.final_checks`)."""
+    (:func:`solver.plans.level_prep.final_checks`), of all the plans of ``sub``."""
     pol = ctx.policy
+    plans = (sub.acc, sub.balance, sub.rate, sub.deferral, sub.mode, sub.term)
     return final_checks(
-        ctx.cap, acc, balance, rate, deferral, mode, term, final, valid, level,
+        ctx.cap, plans, final, valid, level,
         pol.max_payment_levels, pol.max_deferral_months, CAP_TOL,
     )  # fmt: skip
+
+
+def plan_columns(cand: Candidates, B_D: np.ndarray, P: np.ndarray) -> Plans:
+    """The candidates as the compiled passes read them (:data:`~solver.plans.level_prep.Plans`),
+    with their balances after the holiday ``B_D`` and level instalments ``P``."""
+    columns = (cand.acc, cand.balance, cand.rate, cand.deferral, cand.mode, cand.term)
+    return (*columns, cand.balloon, B_D, P)
 
 
 def _score_general(
@@ -197,18 +197,7 @@ def _score_general(
         sub = cand.take(block)
         pay, exp, valid, level = paths(ctx, sub, unit)
         final = pay[np.arange(len(sub)), sub.term - 1]
-        good = _final_checks(
-            ctx,
-            sub.acc,
-            sub.balance,
-            sub.rate,
-            sub.deferral,
-            sub.mode,
-            sub.term,
-            final,
-            valid,
-            level,
-        )
+        good = _final_checks(ctx, sub, final, valid, level)
         ok[block] = good
         idx = np.flatnonzero(good)
         if idx.size:
@@ -249,9 +238,9 @@ def _score_lean(
     dmax = int(cand.deferral[rows].max(initial=0))
     growth, shrink, rate_index = rate_tables(cand.rate, rows, ctx.horizon, dmax)
     # the last month's clearing payment and the checks the prefilter left to the full path
+    plans = plan_columns(cand, B_D, P)
     good, final = lean_checks(
-        rows, cand.acc, cand.balance, cand.rate, cand.deferral, cand.mode, cand.term,
-        cand.balloon, B_D, P, growth, rate_index, ctx.cap,
+        rows, plans, growth, rate_index, ctx.cap,
         pol.max_payment_levels, pol.max_deferral_months, CAP_TOL,
     )  # fmt: skip
     ok[rows] = good
@@ -263,7 +252,7 @@ def _score_lean(
     acc, T = cand.acc[rows], cand.term[rows]
     hz_hol = _holiday_hazards(ctx, int(cand.deferral[rows].max(initial=0)))
     q_hol = np.ones((2, 1, 1)) if hz_hol is None else 1.0 - hz_hol
-    q_level, q_start, st = _lean_level_survival(ctx, cand, rows, P)
+    q_level, q_start, st = _lean_level_survival(ctx, plans, rows)
     with np.errstate(all="ignore"):
         q_last = 1.0 - ctx.kernel.hazard(acc, final, T - 1)
     per_plan = (rate_index, q_start, st, final, q_last)
@@ -273,26 +262,21 @@ def _score_lean(
     recovery_table = ctx.kernel.recovery_table()
     if recovery_table is not None:
         collateral, rho = recovery_table
-        _lean_values(ctx, cand, rows, chunks, B_D, P, per_plan, tables, collateral, rho, None, out)
+        _lean_values(ctx, plans, rows, chunks, per_plan, tables, collateral, rho, None, out)
     else:  # chunk by chunk: (C, W) exposures, and their recoveries asked of the model
         for W, lo, hi in chunks.tolist():
-            exposure = level_exposures(
-                rows, lo, hi, W, cand.balance, cand.rate, cand.deferral, cand.mode,
-                cand.balloon, B_D, P, rate_index, growth, shrink,
-            )  # fmt: skip
+            exposure = level_exposures(rows, lo, hi, W, plans, rate_index, growth, shrink)
             rec = np.ascontiguousarray(ctx.kernel.recovery(acc[lo:hi], exposure), dtype=float)
             table = np.array([[W, lo, hi]], dtype=np.int64)
-            _lean_values(ctx, cand, rows, table, B_D, P, per_plan, tables, None, 0.0, rec, out)
+            _lean_values(ctx, plans, rows, table, per_plan, tables, None, 0.0, rec, out)
     value[rows] = out
 
 
 def _lean_values(
     ctx: PlanContext,
-    cand: Candidates,
+    plans: Plans,
     rows: np.ndarray,
     chunks: np.ndarray,
-    B_D: np.ndarray,
-    P: np.ndarray,
     per_plan: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     tables: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     collateral: np.ndarray | None,
@@ -309,8 +293,7 @@ def _lean_values(
     none = np.empty((0, 0))
     cum_disc = np.concatenate([[0.0], np.cumsum(ctx.discount)])  # Σ_{s < t} δ^s
     level_values_inline(
-        rows, chunks, cand.acc, cand.balance, cand.rate, cand.deferral, cand.mode, cand.term,
-        cand.balloon, B_D, P, rate_index, q_start, st, final, q_last, growth, shrink,
+        rows, chunks, plans, rate_index, q_start, st, final, q_last, growth, shrink,
         q_level, q_hol, none if collateral is None else collateral, rho,
         none if rec is None else rec, ctx.discount, ctx.discount_lag, cum_disc, out,
     )  # fmt: skip
@@ -332,10 +315,10 @@ def _holiday_hazards(ctx: PlanContext, dmax: int) -> np.ndarray | None:
 
 
 def _lean_level_survival(
-    ctx: PlanContext, cand: Candidates, rows: np.ndarray, P: np.ndarray
+    ctx: PlanContext, plans: Plans, rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Survival factors ``1 − h`` of the level payment ``P`` of plans ``rows`` in each
-    distinct income month.
+    """Survival factors ``1 − h`` of the level payment ``P`` of plans ``rows`` (of
+    ``plans``) in each distinct income month.
 
     Month t of a plan pays ``P`` in income month ``min(t, st)`` (the income path is flat
     from the account's steady month on; ``st`` is that month, or the last month of the
@@ -343,7 +326,7 @@ def _lean_level_survival(
     start in that array, and its ``st``.
     """
     steady = _steady_month(ctx)
-    st, start, acc_at, pay_at, month = survival_points(rows, cand.acc, cand.term, P, steady)
+    st, start, acc_at, pay_at, month = survival_points(rows, plans, steady)
     with np.errstate(all="ignore"):
         q = 1.0 - ctx.kernel.hazard(acc_at, pay_at, month)
     return q, start, st
