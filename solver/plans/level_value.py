@@ -80,36 +80,38 @@ def chunk_holiday(
 def _exposures(
     growth: np.ndarray,
     u: int,
-    shrink: np.ndarray,
-    plans: Plans,
-    c: int,
-    dm: int,
+    shrink_d: float,
+    D: int,
+    r: float,
+    b_d: float,
+    p: float,
+    b0: float,
+    mode: int,
+    holiday: int,
     add_balloon: bool,
+    balloon: float,
     out: np.ndarray,
     W: int,
 ) -> None:
-    """Plan ``c``'s exposures (months 0…W−1) into ``out`` (:func:`level_exposures`);
-    ``growth[u]`` and ``shrink[u]`` are its rate's ``g^t`` and ``g^-d``."""
-    _, balance, rate, deferral, mode, _, balloon, B_D, P = plans
-    D = deferral[c]
-    r = rate[c] / 12.0
+    """One plan's exposures (months 0…W−1) into ``out`` (:func:`level_exposures`):
+    ``growth[u]`` is its rate's ``g^t`` and ``shrink_d`` its ``g^-D``; monthly rate ``r``,
+    B_D, P, B, mode; ``holiday`` months of holiday exposures, ``balloon`` added when
+    ``add_balloon``. Scalars, not the plan table: passing arrays to a compiled function
+    costs reference counting per array, per plan."""
     if r > 0:
         # the level balance B_D·g^k − P·(g^k − 1)/r (k = t − D) as α·g^t + β
-        beta = P[c] * (1.0 / r)
-        alpha = (B_D[c] - beta) * shrink[u, D]
+        beta = p * (1.0 / r)
+        alpha = (b_d - beta) * shrink_d
         for t in range(W):
             out[t] = growth[u, t] * alpha + beta
     else:
-        b_d, p = B_D[c], P[c]
         for t in range(W):
             out[t] = b_d - p * (float(t) - float(D))
-    b0 = balance[c]
-    for t in range(min(dm, D)):
-        out[t] = b0 * growth[u, t] if mode[c] == 0 else b0
+    for t in range(holiday):
+        out[t] = b0 * growth[u, t] if mode == 0 else b0
     if add_balloon:
-        b = balloon[c]
         for t in range(W):
-            out[t] += b
+            out[t] += balloon
 
 
 @njit(cache=True)
@@ -133,43 +135,17 @@ def level_exposures(
     are the holiday (``B·g^t`` capitalised, mode 0, else ``B``); the balloon on top when
     any plan of the chunk has one (:func:`chunk_holiday`).
     """
-    dm, add_balloon = chunk_holiday(rows, lo, hi, plans[3], plans[6], W)
+    _, balance, rate, deferral, mode, _, balloon, B_D, P = plans
+    dm, add_balloon = chunk_holiday(rows, lo, hi, deferral, balloon, W)
     out = np.empty((hi - lo, W))
     for j in range(lo, hi):
-        _exposures(growth, rate_index[j], shrink, plans, rows[j], dm, add_balloon, out[j - lo], W)
+        c, u = rows[j], rate_index[j]
+        D = deferral[c]
+        _exposures(
+            growth, u, shrink[u, D], D, rate[c] / 12.0, B_D[c], P[c], balance[c], mode[c],
+            min(dm, D), add_balloon, balloon[c], out[j - lo], W,
+        )  # fmt: skip
     return out
-
-
-@njit(cache=True)
-def _survival_factors(
-    q_level: np.ndarray,
-    q_holiday: np.ndarray,
-    base: int,
-    st: int,
-    T: int,
-    D: int,
-    mode: int,
-    acc: int,
-    q_last: float,
-    dm: int,
-    W: int,
-    q: np.ndarray,
-) -> None:
-    """The survival factor of each month 0…W−1 into ``q`` (:func:`level_values_inline`)."""
-    which = 1 if mode == 1 else 0
-    holiday = min(dm, D)
-    last = T - 1
-    for t in range(holiday):
-        q[t] = q_holiday[which, acc, t]
-    spread = min(st + 1, last)  # the distinct income months, then the steady one
-    for t in range(holiday, spread):
-        q[t] = q_level[base + t]
-    steady = q_level[base + st]
-    for t in range(max(holiday, spread), last):
-        q[t] = steady
-    q[last] = q_last
-    for t in range(last + 1, W):
-        q[t] = 1.0
 
 
 @njit(cache=True)
@@ -213,7 +189,7 @@ def level_values_inline(
     ``B·r`` in the holiday, the clearing payment last) plus the discounted recoveries on
     default.
     """
-    acc, balance, rate, deferral, mode, term, balloon, _, P = plans
+    acc, balance, rate, deferral, mode, term, balloon, B_D, P = plans
     width = 1
     for k in range(chunks.shape[0]):
         width = max(width, chunks[k, 0])
@@ -231,14 +207,33 @@ def level_values_inline(
                 for t in range(W):
                     rec[t] = rec_given[j - lo, t]
             else:
-                _exposures(growth, rate_index[j], shrink, plans, c, dm, add_balloon, rec, W)
+                u, D = rate_index[j], deferral[c]
+                _exposures(
+                    growth, u, shrink[u, D], D, rate[c] / 12.0, B_D[c], P[c], balance[c],
+                    mode[c], min(dm, D), add_balloon, balloon[c], rec, W,
+                )  # fmt: skip
                 a = acc[c]
                 for t in range(W):
                     rec[t] = _recovery_at(rec[t], collateral[a, t], rho)
             T, D = term[c], deferral[c]
-            _survival_factors(
-                q_level, q_holiday, q_start[j], st[j], T, D, mode[c], acc[c], q_last[j], dm, W, q
-            )
+            # the survival factor q of each month: the holiday's (paying 0 or the interest),
+            # the level payment's in its income month (flat from the steady one on), the
+            # last month's own, 1 past the term
+            which = 1 if mode[c] == 1 else 0
+            holiday = min(dm, D)
+            last = T - 1
+            for t in range(holiday):
+                q[t] = q_holiday[which, acc[c], t]
+            base = q_start[j]
+            spread = min(st[j] + 1, last)  # the distinct income months
+            for t in range(holiday, spread):
+                q[t] = q_level[base + t]
+            steady = q_level[base + st[j]]
+            for t in range(max(holiday, spread), last):
+                q[t] = steady
+            q[last] = q_last[j]
+            for t in range(last + 1, W):
+                q[t] = 1.0
             # the survival S_t (a running product; S_{-1} = 1, and q = 1 past the term, so
             # S ends at S_{T-1}), the expected recovery δ^(t+L)·R_t·(S_{t-1} − S_t) and the
             # paid weight S_t·δ^t -- each the same operations as month-by-month passes
@@ -248,7 +243,6 @@ def level_values_inline(
                 s = s_prev * q[t]
                 buf[t] = (rec[t] * (s_prev - s)) * disc_lag[t]
                 paid[t] = s * disc[t]
-            last = T - 1
             pv_rec = 0.0 + pairwise_sum(buf, W)
             total = 0.0 + pairwise_sum(paid, W)
             # past the term S is flat: the level sum is the row sum less S_{T-1}·Σ_{T-1 ≤ t < W} δ^t
