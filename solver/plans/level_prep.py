@@ -127,10 +127,9 @@ def final_checks(
 
 
 @njit(cache=True)
-def _bearing_last(B_D: float, P: float, r: float, growth: np.ndarray, k_last: int) -> float:
+def _bearing_last(B_D: float, P: float, r: float, g_last: float, k_last: int) -> float:
     """The bearing balance of the last month: ``B_D·g^k − P·(g^k − 1)/r`` with k = T − 1 − D
-    (``B_D − P·k`` at a zero rate); ``growth`` the rate's row of ``g^t``."""
-    g_last = growth[k_last]
+    (``B_D − P·k`` at a zero rate); ``g_last`` is ``g^k``."""
     if r > 0:
         return B_D * g_last - P * ((g_last - 1.0) * (1.0 / r))
     return B_D * g_last - P * float(k_last)
@@ -162,7 +161,8 @@ def lean_checks(
         D, T = deferral[c], term[c]
         r = rate[c] / 12.0
         g = 1.0 + r
-        bearing = _bearing_last(B_D[c], P[c], r, growth[rate_index[j]], T - 1 - D)
+        g_last = growth[rate_index[j], T - 1 - D]
+        bearing = _bearing_last(B_D[c], P[c], r, g_last, T - 1 - D)
         final[j] = bearing * g + balloon[c]
         valid = T - D == 1 or bearing * g > 1e-6
         good[j] = _final_ok(
