@@ -138,10 +138,12 @@ def score(ctx: PlanContext, cand: Candidates, unit: float) -> tuple[np.ndarray, 
     pre = np.flatnonzero(passed)
     if pre.size == 0:
         return ok, value
-    special = ctx.special[cand.acc[pre]]
-    if special.any():
-        _score_general(ctx, cand, pre[special], unit, ok, value)
-    lean = pre[~special]
+    lean = pre
+    if ctx.special.any():  # else every row is lean (no per-row test of a million rows)
+        special = ctx.special[cand.acc[pre]]
+        if special.any():
+            _score_general(ctx, cand, pre[special], unit, ok, value)
+        lean = pre[~special]
     if lean.size:
         _score_lean(ctx, cand, lean, unit, ok, value, level_terms=(B_D, P))
     return ok, value
