@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solver.core.generate import generate_portfolio
-from solver.core.model import AccountParams, BehaviourModel
+from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
 from solver.plans.beam_step import (
     _kth_largest,
@@ -39,12 +39,7 @@ from solver.plans.bounds import (
     _recovery_kinks,
 )
 from solver.plans.context import context_from_frame
-from solver.plans.level_value import (
-    level_exposures,
-    level_values,
-    level_values_inline,
-    pairwise_sum,
-)
+from solver.plans.level_value import pairwise_sum
 from solver.plans.search import holiday_months, payment_grids
 
 
@@ -135,153 +130,7 @@ def test_pairwise_sum_is_numpys_row_sum(pick) -> None:
             assert fn(np.ascontiguousarray(row), n) == total
 
 
-def _reference_exposures(growth, ints, floats, dm, add):
-    """The vectorised exposures the compiled kernel replaced."""
-    row, D, mode, pos = ints
-    alpha, beta, B, B_D, P, balloon = floats
-    j = np.arange(growth.shape[1], dtype=float)
-    gj = growth[row]
-    gj_hol = gj[:, :dm].copy()
-    exposure = gj * alpha[:, None] + beta[:, None]
-    zero = np.flatnonzero(pos == 0)
-    exposure[zero] = B_D[zero, None] - P[zero, None] * (j[None, :] - D[zero, None])
-    if dm > 0:
-        hol = j[None, :dm] < D[:, None]
-        hol_exp = np.where((mode == 0)[:, None], B[:, None] * gj_hol, B[:, None])
-        exposure[:, :dm] = np.where(hol, hol_exp, exposure[:, :dm])
-    if add:
-        exposure += balloon[:, None]
-    return exposure
-
-
-def _reference_values(q_level, q_hol, ints, floats, rec, disc, disc_lag, cum_disc, dm):
-    """The vectorised expected-recovery NPV the compiled kernel replaced."""
-    q_start, steady, T, D, mode, acc = ints
-    P, final, io_amt, q_last = floats
-    C, W = rec.shape
-    j = np.arange(W)
-    rows = np.arange(C)
-    last = T - 1
-    spread = q_level[q_start[:, None] + np.minimum(j[None, :], steady[:, None])]
-    q = np.where(j[None, :] < T[:, None], spread, 1.0)
-    hol = j[None, :dm] < D[:, None]
-    if dm > 0:
-        which = (mode == 1).astype(np.int64)
-        qh = q_hol[which[:, None], acc[:, None], j[None, :dm]]
-        q[:, :dm] = np.where(hol, qh, q[:, :dm])
-    q[rows, last] = q_last
-    surv = np.cumprod(q, axis=1)
-    default = np.empty_like(surv)
-    default[:, 0] = 1.0 - surv[:, 0]
-    np.subtract(surv[:, :-1], surv[:, 1:], out=default[:, 1:])
-    rec = rec * default
-    rec *= disc_lag[:W]
-    pv_rec = rec.sum(axis=1)
-    s_last = surv[rows, last]
-    paid = surv * disc[:W]
-    level_sum = paid.sum(axis=1) - s_last * (cum_disc[W] - cum_disc[last])
-    pv_pay = P * level_sum + final * paid[rows, last]
-    if dm > 0:
-        pv_pay += (io_amt - P) * np.where(hol, paid[:, :dm], 0.0).sum(axis=1)
-    return pv_pay + pv_rec
-
-
-def _random_level_plans(rng, C, W, rates, max_holiday, factor):
-    """Random level plans for the compiled kernels: the growth table, the exposure terms
-    (ints, floats) of ``level_exposures`` and the plans' (T, D, dm, mode, B, P, r,
-    balloon); instalments ``factor`` times the straight share of the balance."""
-    r = rng.choice(rates, size=C) / 12.0
-    lg = np.log1p(r)
-    uniq, inv = np.unique(lg, return_inverse=True)
-    growth = np.exp(uniq[:, None] * np.arange(W, dtype=float)[None, :])
-    T = rng.integers(1, W + 1, C)
-    D = np.minimum(np.where(rng.random(C) < 0.5, rng.integers(0, max_holiday, C), 0), T - 1)
-    dm = min(int(D.max(initial=0)), W)
-    mode = rng.integers(0, 3, C)
-    B = rng.uniform(100.0, 50_000.0, C)
-    B_D = B * np.where(mode == 0, np.exp(D * lg), 1.0)
-    P = np.ceil(B_D / np.maximum(T - D, 1) * factor)
-    pos = r > 0
-    beta = P * np.where(pos, 1.0 / np.where(pos, r, 1.0), 0.0)
-    balloon = np.where(rng.random(C) < 0.3, rng.uniform(0, 1000, C), 0.0)
-    ints = np.stack([inv.ravel(), D, mode, pos.astype(np.int64)])
-    floats = np.stack([(B_D - beta) * np.exp(-D * lg), beta, B, B_D, P, balloon])
-    return growth, ints, floats, (T, D, dm, mode, B, P, r, balloon)
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_level_kernels_equal_the_vectorised_reference_bit_for_bit(pick, seed) -> None:
-    rng = np.random.default_rng(seed)
-    C, W, n_acc = 40, int(rng.choice([6, 12, 30, 60])), 5
-    exposures_fn = pick(level_exposures)
-    values_fn = pick(level_values)
-    growth, ints, floats, plan = _random_level_plans(rng, C, W, [0.0, 0.06, 0.18, 0.24], 7, 1.05)
-    T, D, dm, mode, B, P, r, balloon = plan
-    out = np.empty((C, W))
-    exposures_fn(growth, ints, floats, dm, bool(balloon.any()), out)
-    assert np.array_equal(out, _reference_exposures(growth, ints, floats, dm, balloon.any()))
-
-    steady = rng.integers(0, W, C)
-    q_start = np.cumsum(steady + 1) - (steady + 1)
-    q_level = rng.uniform(0.9, 1.0, int((steady + 1).sum()))
-    q_hol = rng.uniform(0.9, 1.0, (2, n_acc, max(dm, 1)))
-    ints = np.stack([q_start, steady, T, D, mode, rng.integers(0, n_acc, C)])
-    floats = np.stack([P, P * rng.uniform(0.5, 1.5, C), B * r, rng.uniform(0.9, 1.0, C)])
-    rec = rng.uniform(0.0, 30_000.0, (C, W))
-    disc = 0.995 ** np.arange(1, W + 1)
-    cum_disc = np.concatenate([[0.0], np.cumsum(disc)])
-    args = (q_level, q_hol, ints, floats, rec, disc, disc * 0.98, cum_disc, dm)
-    got = np.empty(C)
-    values_fn(*args, got)
-    assert np.array_equal(got, _reference_values(*args))
-
-
-@pytest.mark.parametrize("seed", range(4))
-def test_inline_level_values_equal_the_three_kernels_bit_for_bit(pick, seed) -> None:
-    """``level_values_inline`` (exposures, the model's recovery and the values in one pass)
-    gives what ``level_exposures``, ``ModelKernel.recovery`` and ``level_values`` give in
-    three, to the bit: unsecured and secured accounts, negative balances, holidays,
-    balloons."""
-    rng = np.random.default_rng(100 + seed)
-    C, W, n_acc, H = 50, int(rng.choice([6, 12, 30])), 4, 36
-    inline_fn = pick(level_values_inline)
-    overpay = rng.uniform(0.8, 1.6, C)  # some plans overpay: their balance goes below zero
-    growth, e_int, e_float, plan = _random_level_plans(rng, C, W, [0.0, 0.06, 0.18], 5, overpay)
-    T, D, dm, mode, B, P, r, balloon = plan
-    params = AccountParams(
-        income=[5000.0] * n_acc,
-        income_normal=[np.nan] * n_acc,
-        recovery_months=[0.0] * n_acc,
-        income_cv=[0.3] * n_acc,
-        expenses=[1000.0] * n_acc,
-        other_debt=[0.0] * n_acc,
-        vehicle_value=[0.0, 80_000.0, 0.0, 25_000.0],
-        base_hazard=[0.01] * n_acc,
-    )
-    kernel = BehaviourModel().kernel(params, H)
-    acc = rng.integers(0, n_acc, C)
-    steady = rng.integers(0, W, C)
-    q_start = np.cumsum(steady + 1) - (steady + 1)
-    q_level = rng.uniform(0.9, 1.0, int((steady + 1).sum()))
-    q_hol = rng.uniform(0.9, 1.0, (2, n_acc, max(dm, 1)))
-    ints = np.stack([q_start, steady, T, D, mode, acc])
-    floats = np.stack([P, P * rng.uniform(0.5, 1.5, C), B * r, rng.uniform(0.9, 1.0, C)])
-    disc = 0.995 ** np.arange(1, H + 1)
-    cum_disc = np.concatenate([[0.0], np.cumsum(disc)])
-    add = bool(balloon.any())
-    exposure = np.empty((C, W))
-    level_exposures(growth, e_int, e_float, dm, add, exposure)
-    assert (exposure < 0).any()  # overpaying plans go below zero: the recovery's other branch
-    rec = kernel.recovery(acc, exposure)
-    want = np.empty(C)
-    level_values(q_level, q_hol, ints, floats, rec, disc, disc * 0.98, cum_disc, dm, want)
-    collateral, rho = kernel.recovery_table()
-    got = np.empty(C)
-    inline_fn(
-        growth, e_int, e_float, add, collateral, rho,
-        q_level, q_hol, ints, floats, disc, disc * 0.98, cum_disc, dm, got, W,
-    )  # fmt: skip
-    assert np.array_equal(got, want)
+# the level kernels against their vectorised reference: tests/test_level_value.py
 
 
 def test_level_scoring_asks_a_kernel_with_its_own_recovery() -> None:

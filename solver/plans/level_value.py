@@ -12,8 +12,16 @@ plan instead of a dozen (C, W) temporaries.
 The arithmetic is the vectorised version's, operation for operation: the same float64
 operations in the same order, and row sums by :func:`pairwise_sum`, numpy's summation
 order for a row of a contiguous array. The values are therefore bit for bit those of the
-vectorised code (``tests/test_plan_compiled.py`` checks it against a numpy reference on
-random inputs), and a plan's value does not depend on the other plans of its batch.
+vectorised code (``tests/test_level_value.py`` checks it against a numpy reference on
+random inputs). A plan's value depends on the other plans of its batch only through its
+chunk's holiday span ``dm`` (:func:`chunk_holiday`), the length of the holiday sum: its
+zeros past the plan's own holiday change the summation order only from 8 months on
+(below that :func:`pairwise_sum` adds in order), beyond the default policy's 6; kept so
+that the values stay those of the vectorised code.
+
+Helpers called once per plan take scalars, not the plan table: passing an array to a
+compiled function costs its reference counting on every call (about half the kernel's
+time when the nine columns were passed to the exposure helper).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import numpy as np
 from numba import njit
 
 from solver.core.model import recovery_at
+from solver.plans.level_prep import Plans
 
 
 @njit(cache=True)
@@ -61,22 +70,52 @@ _recovery_at = njit(cache=True)(recovery_at)  # the model's own formula, compile
 
 
 @njit(cache=True)
-def _exposure_row(
-    g: np.ndarray, ints: np.ndarray, floats: np.ndarray, c: int, dm: int, add_balloon: bool, out
+def chunk_holiday(
+    rows: np.ndarray, lo: int, hi: int, deferral: np.ndarray, balloon: np.ndarray, W: int
+) -> tuple[int, bool]:
+    """Of the plans ``rows[lo:hi]`` (columns by candidate): the holiday months the chunk
+    spans, ``dm`` (its longest holiday, at most ``W``), and whether any has a balloon."""
+    dm = 0
+    add_balloon = False
+    for j in range(lo, hi):
+        c = rows[j]
+        dm = max(dm, deferral[c])
+        add_balloon = add_balloon or balloon[c] != 0.0
+    return min(dm, W), add_balloon
+
+
+@njit(cache=True)
+def _exposures(
+    growth: np.ndarray,
+    u: int,
+    shrink_d: float,
+    D: int,
+    r: float,
+    b_d: float,
+    p: float,
+    b0: float,
+    mode: int,
+    holiday: int,
+    add_balloon: bool,
+    balloon: float,
+    out: np.ndarray,
+    W: int,
 ) -> None:
-    """Plan ``c``'s exposures (W,) into ``out`` (:func:`level_exposures`); ``g`` its growth row."""
-    W = out.shape[0]
-    D, mode, pos = ints[1, c], ints[2, c], ints[3, c]
-    alpha, beta, b0 = floats[0, c], floats[1, c], floats[2, c]
-    b_d, p, balloon = floats[3, c], floats[4, c], floats[5, c]
-    if pos:
+    """One plan's exposures (months 0…W−1) into ``out`` (:func:`level_exposures`):
+    ``growth[u]`` is its rate's ``g^t`` and ``shrink_d`` its ``g^-D``; monthly rate ``r``,
+    B_D, P, B, mode; ``holiday`` months of holiday exposures, ``balloon`` added when
+    ``add_balloon``."""
+    if r > 0:
+        # the level balance B_D·g^k − P·(g^k − 1)/r (k = t − D) as α·g^t + β
+        beta = p * (1.0 / r)
+        alpha = (b_d - beta) * shrink_d
         for t in range(W):
-            out[t] = g[t] * alpha + beta
+            out[t] = growth[u, t] * alpha + beta
     else:
         for t in range(W):
             out[t] = b_d - p * (float(t) - float(D))
-    for t in range(min(dm, D)):
-        out[t] = b0 * g[t] if mode == 0 else b0
+    for t in range(holiday):
+        out[t] = b0 * growth[u, t] if mode == 0 else b0
     if add_balloon:
         for t in range(W):
             out[t] += balloon
@@ -84,154 +123,144 @@ def _exposure_row(
 
 @njit(cache=True)
 def level_exposures(
+    rows: np.ndarray,
+    lo: int,
+    hi: int,
+    W: int,
+    plans: Plans,
+    rate_index: np.ndarray,
     growth: np.ndarray,
-    ints: np.ndarray,
-    floats: np.ndarray,
-    dm: int,
-    add_balloon: bool,
-    out: np.ndarray,
-) -> None:
-    """Exposures (C, W) of level plans into ``out``.
+    shrink: np.ndarray,
+) -> np.ndarray:
+    """Exposures (hi − lo, W) of the level plans ``rows[lo:hi]`` (one chunk).
 
-    Per plan c, ``ints[:, c]`` = (row of ``growth``, holiday months D, deferral mode,
-    rate above zero) and ``floats[:, c]`` = (α, β, B, B_D, P, balloon). Level months
-    ``α·g^t + β`` (``growth[row, t]`` is ``g^t``), at a zero rate ``B_D − P·(t − D)``; the
-    first ``min(D, dm)`` months are the holiday (``B·g^t`` capitalised, mode 0, else
-    ``B``); the balloon on top when ``add_balloon``.
+    ``rows`` index ``plans`` (:data:`~solver.plans.level_prep.Plans`); ``rate_index``
+    by position in ``rows``: the row of ``growth`` (``g^t``,
+    t < H) and ``shrink`` (``g^-d``) of the plan's rate. Level months
+    ``B_D·g^k − P·(g^k − 1)/r`` (k = t − D) as ``α·g^t + β`` (``α = (B_D − β)·g^−D``,
+    ``β = P/r``), at a zero rate ``B_D − P·(t − D)``; the first ``min(D, dm)`` months
+    are the holiday (``B·g^t`` capitalised, mode 0, else ``B``); the balloon on top when
+    any plan of the chunk has one (:func:`chunk_holiday`).
     """
-    for c in range(out.shape[0]):
-        _exposure_row(growth[ints[0, c]], ints, floats, c, dm, add_balloon, out[c])
-
-
-@njit(cache=True)
-def _plan_value(
-    q_level: np.ndarray,
-    q_holiday: np.ndarray,
-    ints: np.ndarray,
-    floats: np.ndarray,
-    c: int,
-    rec: np.ndarray,
-    disc: np.ndarray,
-    disc_lag: np.ndarray,
-    cum_disc: np.ndarray,
-    dm: int,
-    work: np.ndarray,
-) -> float:
-    """Plan ``c``'s value (:func:`level_values`) from its recoveries ``rec`` (W,); ``work``
-    (3, max(W, dm, 1)) scratch rows."""
-    W = rec.shape[0]
-    paid, buf, hol_buf = work[0], work[1], work[2]
-    base, st, T = ints[0, c], ints[1, c], ints[2, c]
-    D, mode, acc = ints[3, c], ints[4, c], ints[5, c]
-    P, final, io_amt = floats[0, c], floats[1, c], floats[2, c]
-    which = 1 if mode == 1 else 0
-    holiday = min(dm, D)
-    last = T - 1
-    # one pass over the months: the survival factor q (the level payment's in its income
-    # month, a holiday month's, the last month's own, 1 past the term), the survival S_t
-    # (a running product), the expected recovery δ^(t+L)·R_t·(S_{t-1} − S_t) (S_{-1} = 1)
-    # and the paid weight S_t·δ^t -- each the same operations as month-by-month passes
-    s = 1.0
-    s_last = 1.0
-    for t in range(W):
-        if t == last:
-            q = floats[3, c]
-        elif t < holiday:
-            q = q_holiday[which, acc, t]
-        elif t < T:
-            q = q_level[base + (t if t <= st else st)]
-        else:
-            q = 1.0
-        s_prev = s
-        s = q if t == 0 else s * q
-        buf[t] = (rec[t] * (s_prev - s)) * disc_lag[t]
-        paid[t] = s * disc[t]
-        if t == last:
-            s_last = s
-    pv_rec = 0.0 + pairwise_sum(buf, W)
-    total = 0.0 + pairwise_sum(paid, W)
-    # past the term S is flat: the level sum is the row sum less S_{T-1}·Σ_{T-1 ≤ t < W} δ^t
-    level_sum = total - s_last * (cum_disc[W] - cum_disc[last])
-    pv_pay = P * level_sum + final * paid[last]
-    if dm > 0:
-        for t in range(dm):
-            hol_buf[t] = paid[t] if t < D else 0.0
-        pv_pay += (io_amt - P) * (0.0 + pairwise_sum(hol_buf, dm))
-    return pv_pay + pv_rec
-
-
-@njit(cache=True)
-def level_values(
-    q_level: np.ndarray,
-    q_holiday: np.ndarray,
-    ints: np.ndarray,
-    floats: np.ndarray,
-    rec: np.ndarray,
-    disc: np.ndarray,
-    disc_lag: np.ndarray,
-    cum_disc: np.ndarray,
-    dm: int,
-    out: np.ndarray,
-) -> None:
-    """Expected-recovery NPV of level plans into ``out`` (C,).
-
-    Per plan c, ``ints[:, c]`` = (start of its factors in ``q_level``, steady month st,
-    term T, holiday months D, deferral mode, account) and ``floats[:, c]`` = (level
-    payment P, clearing payment, interest-only payment, survival factor of the last
-    month). Survival factor of month t < T: ``q_level[start + min(t, st)]`` (the level
-    payment in each distinct income month), in the first ``min(D, dm)`` months
-    ``q_holiday[mode == 1, account, t]``, in the last month its own; 1 past the term.
-    ``rec`` (C, W) the recovery at each month's exposure. The value is the discounted
-    payments while alive (P in the level months, the interest-only payment in the
-    holiday, the clearing payment last) plus the discounted recoveries on default.
-    """
-    C, W = rec.shape
-    work = np.empty((3, max(W, dm, 1)))
-    for c in range(C):
-        out[c] = _plan_value(
-            q_level, q_holiday, ints, floats, c, rec[c], disc, disc_lag, cum_disc, dm, work
-        )
+    _, balance, rate, deferral, mode, _, balloon, B_D, P = plans
+    dm, add_balloon = chunk_holiday(rows, lo, hi, deferral, balloon, W)
+    out = np.empty((hi - lo, W))
+    for j in range(lo, hi):
+        c, u = rows[j], rate_index[j]
+        D = deferral[c]
+        _exposures(
+            growth, u, shrink[u, D], D, rate[c] / 12.0, B_D[c], P[c], balance[c], mode[c],
+            min(dm, D), add_balloon, balloon[c], out[j - lo], W,
+        )  # fmt: skip
+    return out
 
 
 @njit(cache=True)
 def level_values_inline(
+    rows: np.ndarray,
+    chunks: np.ndarray,
+    plans: Plans,
+    rate_index: np.ndarray,
+    q_start: np.ndarray,
+    st: np.ndarray,
+    final: np.ndarray,
+    q_last: np.ndarray,
     growth: np.ndarray,
-    exposure_int: np.ndarray,
-    exposure_float: np.ndarray,
-    add_balloon: bool,
-    collateral: np.ndarray,
-    rho: float,
+    shrink: np.ndarray,
     q_level: np.ndarray,
     q_holiday: np.ndarray,
-    ints: np.ndarray,
-    floats: np.ndarray,
+    collateral: np.ndarray,
+    rho: float,
+    rec_given: np.ndarray,
     disc: np.ndarray,
     disc_lag: np.ndarray,
     cum_disc: np.ndarray,
-    dm: int,
     out: np.ndarray,
-    W: int,
 ) -> None:
-    """:func:`level_exposures`, the model's recovery and :func:`level_values` in one pass
-    per plan (the same values to the bit), without the (C, W) exposures and recoveries.
+    """Expected-recovery NPV of level plans into ``out``: the exposures
+    (:func:`level_exposures`), the model's recovery and the value in one pass per plan,
+    without (C, W) arrays.
 
-    For a kernel whose recovery is SPEC §4's (``ModelKernel.recovery_table`` gives
-    ``collateral`` (n, H) ``C_t`` by account and ``rho``): each plan's recovery is
-    :func:`solver.core.model.recovery_at` of its exposure and its account's ``C_t``
-    (``ints[5, c]`` is the account). The other arguments are those of the two kernels.
+    The plans are ``rows`` of ``plans`` (as :func:`level_exposures`), in chunks
+    ``chunks[k] = (W, lo, hi)`` valued over months 0…W−1 (a chunk's ``dm`` and balloon
+    flag from :func:`chunk_holiday`). By position in ``rows``: ``rate_index``, the start
+    of the plan's factors in ``q_level`` and its steady month ``st``, the clearing
+    payment ``final`` and its survival factor ``q_last``. Survival factor of month t < T:
+    ``q_level[q_start + min(t, st)]`` (the level payment in each distinct income month),
+    in the first ``min(D, dm)`` months ``q_holiday[mode == 1, account, t]``, in the last
+    month ``q_last``; 1 past the term. The recovery is
+    :func:`solver.core.model.recovery_at` of the exposure with ``collateral`` (n, H) ``C_t``
+    by account and ``rho`` (``ModelKernel.recovery_table``) -- or, for a kernel with its
+    own recovery, ``rec_given`` (hi − lo, W) (one chunk; empty otherwise). The value is
+    the discounted payments while alive (P in the level months, the interest-only payment
+    ``B·r`` in the holiday, the clearing payment last) plus the discounted recoveries on
+    default.
     """
-    rec = np.empty(W)
-    work = np.empty((3, max(W, dm, 1)))
-    for c in range(out.shape[0]):
-        _exposure_row(
-            growth[exposure_int[0, c]], exposure_int, exposure_float, c, dm, add_balloon, rec
-        )
-        coll = collateral[ints[5, c]]
-        for t in range(W):
-            rec[t] = _recovery_at(rec[t], coll[t], rho)
-        out[c] = _plan_value(
-            q_level, q_holiday, ints, floats, c, rec, disc, disc_lag, cum_disc, dm, work
-        )
+    acc, balance, rate, deferral, mode, term, balloon, B_D, P = plans
+    width = 1
+    for k in range(chunks.shape[0]):
+        width = max(width, chunks[k, 0])
+    rec = np.empty(width)
+    q = np.empty(width)
+    paid = np.empty(width)
+    buf = np.empty(width)
+    hol_buf = np.empty(width)
+    for k in range(chunks.shape[0]):
+        W, lo, hi = chunks[k, 0], chunks[k, 1], chunks[k, 2]
+        dm, add_balloon = chunk_holiday(rows, lo, hi, deferral, balloon, W)
+        for j in range(lo, hi):
+            c = rows[j]
+            if rec_given.shape[0] > 0:
+                for t in range(W):
+                    rec[t] = rec_given[j - lo, t]
+            else:
+                u, D = rate_index[j], deferral[c]
+                _exposures(
+                    growth, u, shrink[u, D], D, rate[c] / 12.0, B_D[c], P[c], balance[c],
+                    mode[c], min(dm, D), add_balloon, balloon[c], rec, W,
+                )  # fmt: skip
+                a = acc[c]
+                for t in range(W):
+                    rec[t] = _recovery_at(rec[t], collateral[a, t], rho)
+            T, D = term[c], deferral[c]
+            # the survival factor q of each month: the holiday's (paying 0 or the interest),
+            # the level payment's in its income month (flat from the steady one on), the
+            # last month's own, 1 past the term
+            which = 1 if mode[c] == 1 else 0
+            holiday = min(dm, D)
+            last = T - 1
+            for t in range(holiday):
+                q[t] = q_holiday[which, acc[c], t]
+            base = q_start[j]
+            spread = min(st[j] + 1, last)  # the distinct income months
+            for t in range(holiday, spread):
+                q[t] = q_level[base + t]
+            steady = q_level[base + st[j]]
+            for t in range(max(holiday, spread), last):
+                q[t] = steady
+            q[last] = q_last[j]
+            for t in range(last + 1, W):
+                q[t] = 1.0
+            # the survival S_t (a running product; S_{-1} = 1, and q = 1 past the term, so
+            # S ends at S_{T-1}), the expected recovery δ^(t+L)·R_t·(S_{t-1} − S_t) and the
+            # paid weight S_t·δ^t -- each the same operations as month-by-month passes
+            s = 1.0
+            for t in range(W):
+                s_prev = s
+                s = s_prev * q[t]
+                buf[t] = (rec[t] * (s_prev - s)) * disc_lag[t]
+                paid[t] = s * disc[t]
+            pv_rec = 0.0 + pairwise_sum(buf, W)
+            total = 0.0 + pairwise_sum(paid, W)
+            # past the term S is flat: the level sum is the row sum less S_{T-1}·Σ_{T-1 ≤ t < W} δ^t
+            level_sum = total - s * (cum_disc[W] - cum_disc[last])
+            pv_pay = P[c] * level_sum + final[j] * paid[last]
+            if dm > 0:
+                for t in range(dm):
+                    hol_buf[t] = paid[t] if t < D else 0.0
+                io_amt = balance[c] * (rate[c] / 12.0) if mode[c] == 1 else 0.0
+                pv_pay += (io_amt - P[c]) * (0.0 + pairwise_sum(hol_buf, dm))
+            out[j] = pv_pay + pv_rec
 
 
 @njit(cache=True)
@@ -281,14 +310,16 @@ def level_prefilter(
     dmax = 0
     for r in range(D.size):
         dmax = max(dmax, D[r])
-    run = np.empty((dmax + 1, n_acc, H))  # run[d, a, k]: min of cap[a, d : d + k + 1]
-    for d in range(dmax + 1):
-        for a in range(n_acc):
+    # run[a, d, k]: min of cap[a, d : d + k + 1] (by account first: an account's rows are
+    # consecutive, so its part of the table stays in cache)
+    run = np.empty((n_acc, dmax + 1, H))
+    for a in range(n_acc):
+        for d in range(dmax + 1):
             m = np.inf
             for c in range(d, H):
                 v = cap[a, c]
                 m = v if v < m else m
-                run[d, a, c - d] = m
+                run[a, d, c - d] = m
     ok = np.empty(D.size, np.bool_)
     for r in range(D.size):
         d, a, p = D[r], acc[r], P[r]
@@ -297,11 +328,11 @@ def level_prefilter(
         last_level = term[r] - 2  # the last month before the clearing one (0-based)
         has = last_level >= d
         col = min(max(last_level - d, 0), H - d - 1)
-        m = run[d, a, col] if has else np.inf
+        m = run[a, d, col] if has else np.inf
         good = term[r] <= H and p <= m + tol and (not has or p >= min_payment - 1e-9)
         if good and d > 0 and mode[r] == 1:
             pay = balance[r] * (rate[r] / 12.0)
-            first = run[0, a, d - 1]
+            first = run[a, 0, d - 1]
             good = pay <= first + cap_tol * (pay if pay > 1.0 else 1.0) and (
                 pay >= min_payment - 1e-9 or pay <= 0.0
             )

@@ -14,11 +14,18 @@ import numpy as np
 from solver.core.annuity import level_payment
 from solver.plans.context import CAP_TOL, PlanContext, npv
 from solver.plans.families import Candidates
+from solver.plans.level_prep import (
+    Plans,
+    block_order,
+    final_checks,
+    lean_checks,
+    rate_tables,
+    survival_points,
+)
 from solver.plans.level_value import (
     best_rows,
     level_exposures,
     level_prefilter,
-    level_values,
     level_values_inline,
 )
 
@@ -81,13 +88,11 @@ def _prefilter(ctx: PlanContext, cand: Candidates, unit: float) -> np.ndarray:
 
 def _level_terms(cand: Candidates, unit: float) -> tuple[np.ndarray, np.ndarray]:
     """Balance after the holiday ``B_D`` and the level instalment rounded up to ``unit``."""
-    r = cand.rate / 12.0
-    g = 1.0 + r
     D = cand.deferral
     # B·g^D where the holiday capitalises (g^0 = 1 exactly: B itself elsewhere)
     B_D = cand.balance.copy()
     grow = np.flatnonzero((cand.mode == 0) & (D != 0))
-    B_D[grow] = cand.balance[grow] * g[grow] ** D[grow]
+    B_D[grow] = cand.balance[grow] * (1.0 + cand.rate[grow] / 12.0) ** D[grow]
     P = np.asarray(level_payment(B_D, cand.rate, np.maximum(cand.term - D, 1)), float)
     P = np.ceil(P / unit - 1e-9) * unit
     return B_D, P
@@ -133,60 +138,52 @@ def score(ctx: PlanContext, cand: Candidates, unit: float) -> tuple[np.ndarray, 
     pre = np.flatnonzero(passed)
     if pre.size == 0:
         return ok, value
-    special = ctx.special[cand.acc[pre]]
-    if special.any():
-        _score_general(ctx, cand, pre[special], unit, ok, value)
-    lean = pre[~special]
+    lean = pre
+    if ctx.special.any():  # else every row is lean (no per-row test of a million rows)
+        special = ctx.special[cand.acc[pre]]
+        if special.any():
+            _score_general(ctx, cand, pre[special], unit, ok, value)
+        lean = pre[~special]
     if lean.size:
         _score_lean(ctx, cand, lean, unit, ok, value, level_terms=(B_D, P))
     return ok, value
 
 
-def _term_blocks(terms: np.ndarray, rows: np.ndarray, horizon: int) -> list[tuple[int, np.ndarray]]:
-    """Rows grouped by term into fixed-width blocks (width, rows): arrays only as wide as needed.
+def _term_chunks(terms: np.ndarray, horizon: int) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """Rows grouped by term into fixed-width blocks: the order of the rows and the chunks
+    ``(width, lo, hi)`` of that order (:func:`solver.plans.level_prep.block_order`), so
+    arrays are only as wide as needed."""
+    rows = np.arange(terms.size)
+    order, chunks = block_order(terms, rows, np.ones(terms.size, bool), horizon, CHUNK_ROWS)
+    return order, [(int(W), int(lo), int(hi)) for W, lo, hi in chunks]
 
-    The widths depend on the terms only (not on which other rows share the batch), so a
-    row's float value does not depend on its batch.
-    """
-    out = []
-    lo = 0
-    for hi in sorted({min(horizon, e) for e in range(6, horizon + 6, 6)}):
-        block = rows[(terms > lo) & (terms <= hi)]
-        lo = hi
-        out += [(hi, block[k : k + CHUNK_ROWS]) for k in range(0, block.size, CHUNK_ROWS)]
-    return [(w, b) for w, b in out if b.size]
+
+def _term_blocks(terms: np.ndarray, rows: np.ndarray, horizon: int) -> list[tuple[int, np.ndarray]]:
+    """:func:`_term_chunks` as (width, rows) blocks of ``rows``."""
+    order, chunks = _term_chunks(terms, horizon)
+    ordered = rows[order]
+    return [(W, ordered[lo:hi]) for W, lo, hi in chunks]
 
 
 def _final_checks(
-    ctx: PlanContext,
-    acc: np.ndarray,
-    balance: np.ndarray,
-    rate: np.ndarray,
-    deferral: np.ndarray,
-    mode: np.ndarray,
-    term: np.ndarray,
-    final: np.ndarray,
-    valid: np.ndarray,
-    level: np.ndarray,
+    ctx: PlanContext, sub: Candidates, final: np.ndarray, valid: np.ndarray, level: np.ndarray
 ) -> np.ndarray:
     """Checks the prefilter leaves to the full path: the final payment within its cap,
-    the phase count in closed form (holiday payments, level, a larger last payment)."""
-    last = term - 1
-    cap_last = ctx.cap[acc, last]
-    with np.errstate(invalid="ignore"):  # cap -inf (nothing affordable): -inf + inf is NaN, not ok
-        tolerance = CAP_TOL * np.maximum(1.0, np.abs(cap_last))
-        good = valid & (final > 0) & (final <= cap_last + tolerance)
-    io = (deferral > 0) & (mode == 1)
-    level_months = term - deferral - 1  # level payments before the last one
-    before = np.where(level_months >= 1, level, np.where(io, balance * rate / 12.0, 0.0))
-    n_phases = (
-        io.astype(np.int64)
-        + (level_months >= 1)
-        + (np.round(final, 2) > np.round(before, 2) + 1e-9)
-    )
-    good &= n_phases <= ctx.policy.max_payment_levels
-    good &= deferral <= ctx.policy.max_deferral_months
-    return good
+    the phase count in closed form (holiday payments, level, a larger last payment)
+    (:func:`solver.plans.level_prep.final_checks`), of all the plans of ``sub``."""
+    pol = ctx.policy
+    plans = (sub.acc, sub.balance, sub.rate, sub.deferral, sub.mode, sub.term)
+    return final_checks(
+        ctx.cap, plans, final, valid, level,
+        pol.max_payment_levels, pol.max_deferral_months, CAP_TOL,
+    )  # fmt: skip
+
+
+def plan_columns(cand: Candidates, B_D: np.ndarray, P: np.ndarray) -> Plans:
+    """The candidates as the compiled passes read them (:data:`~solver.plans.level_prep.Plans`),
+    with their balances after the holiday ``B_D`` and level instalments ``P``."""
+    columns = (cand.acc, cand.balance, cand.rate, cand.deferral, cand.mode, cand.term)
+    return (*columns, cand.balloon, B_D, P)
 
 
 def _score_general(
@@ -202,18 +199,7 @@ def _score_general(
         sub = cand.take(block)
         pay, exp, valid, level = paths(ctx, sub, unit)
         final = pay[np.arange(len(sub)), sub.term - 1]
-        good = _final_checks(
-            ctx,
-            sub.acc,
-            sub.balance,
-            sub.rate,
-            sub.deferral,
-            sub.mode,
-            sub.term,
-            final,
-            valid,
-            level,
-        )
+        good = _final_checks(ctx, sub, final, valid, level)
         ok[block] = good
         idx = np.flatnonzero(good)
         if idx.size:
@@ -244,94 +230,75 @@ def _score_lean(
     the level payment evaluated once per distinct expected-income month (the income
     path is flat after ``recovery_months``) and spread over the months, holiday
     hazards from per-account tables. The model is asked for hazards and recoveries
-    (vectorised); the month-by-month arithmetic is compiled
-    (:mod:`solver.plans.level_value`). ``level_terms`` are ``B_D`` and the rounded level
-    instalment of every candidate row (:func:`_level_terms`), when already computed.
+    (vectorised); the per-plan figures (:mod:`solver.plans.level_prep`) and the
+    month-by-month arithmetic (:mod:`solver.plans.level_value`) are compiled.
+    ``level_terms`` are ``B_D`` and the rounded level instalment of every candidate row
+    (:func:`_level_terms`), when already computed.
     """
-    B_D_all, P_all = _level_terms(cand, unit) if level_terms is None else level_terms
-    # the per-plan figures, all rows at once: the last month's bearing balance and
-    # clearing payment, and the checks the prefilter left to the full path
-    acc = cand.acc[rows]
-    B = cand.balance[rows]
-    rate = cand.rate[rows]
-    D = cand.deferral[rows]
-    mode = cand.mode[rows]
-    T = cand.term[rows]
-    balloon = cand.balloon[rows]
-    r = rate / 12.0
-    g = 1.0 + r
-    B_D = B_D_all[rows]
-    P = P_all[rows]
-    pos = r > 0
-    inv_r = np.where(pos, 1.0 / np.where(pos, r, 1.0), 0.0)
-    lg = np.log1p(r)
-    k_last = (T - 1 - D).astype(float)
-    g_last = np.exp(k_last * lg)
-    bearing_last = B_D * g_last - P * np.where(pos, (g_last - 1.0) * inv_r, k_last)
-    final = bearing_last * g + balloon
-    valid = (T - D == 1) | (bearing_last * g > 1e-6)
-    good = _final_checks(ctx, acc, B, rate, D, mode, T, final, valid, P)
+    B_D, P = _level_terms(cand, unit) if level_terms is None else level_terms
+    pol = ctx.policy
+    dmax = int(cand.deferral[rows].max(initial=0))
+    growth, shrink, rate_index = rate_tables(cand.rate, rows, ctx.horizon, dmax)
+    # the last month's clearing payment and the checks the prefilter left to the full path
+    plans = plan_columns(cand, B_D, P)
+    good, final = lean_checks(
+        rows, plans, growth, rate_index, ctx.cap,
+        pol.max_payment_levels, pol.max_deferral_months, CAP_TOL,
+    )  # fmt: skip
     ok[rows] = good
-    keep = np.flatnonzero(good)
+    # the kept rows grouped by term block (each chunk a slice), in the blocks' order
+    keep, chunks = block_order(cand.term, rows, good, ctx.horizon, CHUNK_ROWS)
     if keep.size == 0:
         return
-    # the rows grouped by term block (each block a slice), in the blocks' order
-    blocks = _term_blocks(T[keep], keep, ctx.horizon)
-    keep = np.concatenate([k for _, k in blocks])
-    final = final[keep]
-    rows = rows[keep]
-    acc, B, D, mode, T, balloon = (
-        x[rows] for x in (cand.acc, cand.balance, cand.deferral, cand.mode, cand.term, cand.balloon)
-    )
-    B_D, P = B_D_all[rows], P_all[rows]
-    r = cand.rate[rows] / 12.0
-    pos = r > 0
-    inv_r = np.where(pos, 1.0 / np.where(pos, r, 1.0), 0.0)
-    lg = np.log1p(r)
-    hz_hol = _holiday_hazards(ctx, int(D.max(initial=0)))
+    rows, final, rate_index = rows[keep], final[keep], rate_index[keep]
+    acc, T = cand.acc[rows], cand.term[rows]
+    hz_hol = _holiday_hazards(ctx, int(cand.deferral[rows].max(initial=0)))
     q_hol = np.ones((2, 1, 1)) if hz_hol is None else 1.0 - hz_hol
-    q_level, q_start, st = _lean_level_survival(
-        ctx, acc, P, np.minimum(_steady_month(ctx)[acc], T - 1)
-    )
+    q_level, q_start, st = _lean_level_survival(ctx, plans, rows)
     with np.errstate(all="ignore"):
         q_last = 1.0 - ctx.kernel.hazard(acc, final, T - 1)
-    values_int = np.stack([q_start, st, T, D, mode, acc])
-    values_float = np.stack([P, final, np.where(mode == 1, B * r, 0.0), q_last])
-    growth, exposure_int, exposure_float = _lean_exposure_terms(
-        B, B_D, P, D, mode, balloon, pos, inv_r, lg, ctx.horizon
-    )
-    cum_disc = np.concatenate([[0.0], np.cumsum(ctx.discount)])  # Σ_{s < t} δ^s
+    per_plan = (rate_index, q_start, st, final, q_last)
+    tables = (growth, shrink, q_level, q_hol)
+    out = np.empty(rows.size)
     # the model's recovery as data for the compiled pass, unless it has its own
     recovery_table = ctx.kernel.recovery_table()
-    # then by term blocks: (C, W) arrays only as wide as needed
-    lo = 0
-    for W, k in blocks:
-        part = slice(lo, lo + k.size)
-        lo += k.size
-        dm = min(int(D[part].max(initial=0)), W)
-        add_balloon = bool(balloon[part].any())
-        out = np.empty(k.size)
-        plans = (
-            q_level,
-            q_hol,
-            values_int[:, part],
-            values_float[:, part],
-        )
-        sums = (ctx.discount, ctx.discount_lag, cum_disc, dm, out)
-        exposure_terms = (
-            growth,
-            exposure_int[:, part],
-            exposure_float[:, part],
-        )
-        if recovery_table is not None:
-            level_values_inline(
-                *(exposure_terms + (add_balloon,) + recovery_table + plans + sums), W
-            )
-        else:
-            exposure = np.empty((k.size, W))
-            level_exposures(*(exposure_terms + (dm, add_balloon, exposure)))
-            level_values(*(plans + (ctx.kernel.recovery(acc[part], exposure),) + sums))
-        value[rows[part]] = out
+    if recovery_table is not None:
+        collateral, rho = recovery_table
+        _lean_values(ctx, plans, rows, chunks, per_plan, tables, collateral, rho, None, out)
+    else:  # chunk by chunk: (C, W) exposures, and their recoveries asked of the model
+        for W, lo, hi in chunks.tolist():
+            exposure = level_exposures(rows, lo, hi, W, plans, rate_index, growth, shrink)
+            rec = np.ascontiguousarray(ctx.kernel.recovery(acc[lo:hi], exposure), dtype=float)
+            table = np.array([[W, lo, hi]], dtype=np.int64)
+            _lean_values(ctx, plans, rows, table, per_plan, tables, None, 0.0, rec, out)
+    value[rows] = out
+
+
+def _lean_values(
+    ctx: PlanContext,
+    plans: Plans,
+    rows: np.ndarray,
+    chunks: np.ndarray,
+    per_plan: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    tables: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    collateral: np.ndarray | None,
+    rho: float,
+    rec: np.ndarray | None,
+    out: np.ndarray,
+) -> None:
+    """:func:`solver.plans.level_value.level_values_inline` of ``rows`` in ``chunks``:
+    the recovery from ``collateral`` and ``rho``, or the given recoveries ``rec`` of one
+    chunk. ``per_plan`` (rate index, q start, steady month, clearing payment, its
+    survival factor) by position in ``rows``; ``tables`` (growth, shrink, q_level, q_hol)."""
+    rate_index, q_start, st, final, q_last = per_plan
+    growth, shrink, q_level, q_hol = tables
+    none = np.empty((0, 0))
+    cum_disc = np.concatenate([[0.0], np.cumsum(ctx.discount)])  # Σ_{s < t} δ^s
+    level_values_inline(
+        rows, chunks, plans, rate_index, q_start, st, final, q_last, growth, shrink,
+        q_level, q_hol, none if collateral is None else collateral, rho,
+        none if rec is None else rec, ctx.discount, ctx.discount_lag, cum_disc, out,
+    )  # fmt: skip
 
 
 def _holiday_hazards(ctx: PlanContext, dmax: int) -> np.ndarray | None:
@@ -349,52 +316,21 @@ def _holiday_hazards(ctx: PlanContext, dmax: int) -> np.ndarray | None:
     )  # (2, n, dmax): payment 0 / interest-only
 
 
-def _lean_exposure_terms(
-    B: np.ndarray,
-    B_D: np.ndarray,
-    P: np.ndarray,
-    D: np.ndarray,
-    mode: np.ndarray,
-    balloon: np.ndarray,
-    pos: np.ndarray,
-    inv_r: np.ndarray,
-    lg: np.ndarray,
-    H: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """What :func:`solver.plans.level_value.level_exposures` needs of level plans: the
-    growth factors ``g^t`` (t < H) once per distinct rate (rows share rates), and per plan
-    its row of them, D, mode, whether its rate is positive, and α, β, B, B_D, P, balloon.
-
-    The level balance ``B_D·g^k − P·(g^k − 1)/r`` with k = t − D is ``α·g^t + β`` with
-    ``α = (B_D − P/r)·g^−D`` and ``β = P/r`` (``B_D − P·k`` at a zero rate).
-    """
-    # the distinct rates: rows come in runs of one rate, so only the runs' rates are sorted
-    run = np.flatnonzero(np.concatenate([[True], lg[1:] != lg[:-1]]))
-    uniq, inv_run = np.unique(lg[run], return_inverse=True)
-    inv = np.repeat(inv_run.ravel(), np.diff(np.append(run, lg.size)))
-    growth = np.exp(uniq[:, None] * np.arange(H, dtype=float)[None, :])  # g^t per rate
-    beta = P * inv_r
-    alpha = (B_D - beta) * np.exp(-D * lg)
-    ints = np.stack([inv, D, mode, pos.astype(np.int64)])
-    return growth, ints, np.stack([alpha, beta, B, B_D, P, balloon])
-
-
 def _lean_level_survival(
-    ctx: PlanContext, acc: np.ndarray, P: np.ndarray, st: np.ndarray
+    ctx: PlanContext, plans: Plans, rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Survival factors ``1 − h`` of the level payment in each distinct income month.
+    """Survival factors ``1 − h`` of the level payment ``P`` of plans ``rows`` (of
+    ``plans``) in each distinct income month.
 
-    Month t of row c pays ``P[c]`` in income month ``min(t, st[c])`` (the income path is
-    flat from the account's steady month on; ``st`` is that month, or the last month of
-    the plan if earlier), so only months 0…st are evaluated: returns them flat, each row's
-    start in that array, and ``st``.
+    Month t of a plan pays ``P`` in income month ``min(t, st)`` (the income path is flat
+    from the account's steady month on; ``st`` is that month, or the last month of the
+    plan if earlier), so only months 0…st are evaluated: returns them flat, each plan's
+    start in that array, and its ``st``.
     """
-    count = st + 1
-    start = np.cumsum(count) - count
-    row = np.repeat(np.arange(acc.size), count)
-    col = np.arange(row.size) - start[row]
+    steady = _steady_month(ctx)
+    st, start, acc_at, pay_at, month = survival_points(rows, plans, steady)
     with np.errstate(all="ignore"):
-        q = 1.0 - ctx.kernel.hazard(acc[row], P[row], col)
+        q = 1.0 - ctx.kernel.hazard(acc_at, pay_at, month)
     return q, start, st
 
 
