@@ -154,3 +154,60 @@ def test_level_rule_on_the_issue_examples(args, level, count, last):
     want = oracles.level_schedule(cents, oracles.rate_units(rate), term, round(rounding * 100))
     assert want is not None
     assert want.payment == [round(level * 100)] * count + [round(last * 100)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    bearing=st.one_of(st.integers(1, 10**4), st.integers(10**4, 10**9)),
+    fees=st.integers(0, 10**5),
+    rate=RATES,
+    prefix=st.lists(st.integers(0, 10**6), max_size=6),
+    last_months=st.integers(1, 60),
+    unit=st.sampled_from([1, 100, 500]),
+    waive=st.booleans(),
+)
+def test_compiled_level_walk_is_the_exact_walk(
+    bearing, fees, rate, prefix, last_months, unit, waive
+):
+    """The compiled level walk (one call per plan) chooses the level the exact walk
+    (level_plan's rule, one waterfall per level tried) chooses: the same rows, on step
+    plans with a payment prefix, unpaid fees and waived prefix months; or the exact one
+    says the prefix clears the balance early, or the compiled one reports an overflow."""
+    n = len(prefix) + last_months
+    flags = np.zeros(n, dtype=np.bool_)
+    flags[: len(prefix)] = waive
+    plan = amortisation._StepPlan(
+        bearing=bearing,
+        unpaid_fees=fees,
+        rate_units=amortisation._rate_units(rate),
+        prefix=prefix,
+        waive=flags if waive and prefix else None,
+        last_months=last_months,
+        annual_rate=rate,
+        start=None,
+        grid=100,
+    )
+    exact = float(amortisation.level_payment(bearing, rate, last_months))
+    try:
+        want = amortisation._level_columns_exact(plan, exact, unit)
+    except amortisation._ClearedEarly:
+        return  # the prefix alone clears the balance: step_plan reports it before the walk
+    path = np.zeros(n, dtype=np.int64)
+    path[: len(prefix)] = prefix
+    code, got = amortisation._level_columns_int64(
+        bearing,
+        fees,
+        amortisation._interest_terms(plan.rate_units),
+        path,
+        len(prefix),
+        amortisation._no_waiver(n) if plan.waive is None else plan.waive,
+        exact,
+        unit,
+    )
+    if code == amortisation._OVERFLOW:
+        # a balance beyond int64's reach: level 0 owes the most of every level
+        limit = amortisation._interest_terms(plan.rate_units)[3]
+        assert max(bearing, int(plan.columns(0)[4].max())) > limit
+        return
+    assert code == amortisation._DONE
+    assert got.tolist() == want.tolist()

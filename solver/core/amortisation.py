@@ -658,11 +658,31 @@ def _level_last_segment(plan: _StepPlan, bearing_then: int, unit: int) -> Schedu
     grid units, chosen by the rule stated in :func:`level_plan` (on multiples of ``unit``
     grid units, else of one grid unit, else 0)."""
     exact = float(level_payment(bearing_then, plan.annual_rate, plan.last_months))
+    cols = None
+    if plan.bearing <= _INT64_AMOUNT and plan.unpaid_fees <= _INT64_AMOUNT:
+        path = np.empty(len(plan.prefix) + plan.last_months, dtype=np.int64)
+        path[: len(plan.prefix)] = plan.prefix
+        waive = _no_waiver(path.shape[0]) if plan.waive is None else plan.waive
+        terms = _interest_terms(plan.rate_units)
+        code, out = _level_columns_int64(
+            plan.bearing, plan.unpaid_fees, terms, path, len(plan.prefix), waive, exact, unit
+        )
+        if code == _DONE:
+            cols = out
+    if cols is None:  # beyond int64: the same walk in Python integers
+        cols = _level_columns_exact(plan, exact, unit)
+    return plan.schedule(cols)
+
+
+def _level_columns_exact(plan: _StepPlan, exact: float, unit: int) -> NDArray[np.int64]:
+    """The waterfall's rows of the level :func:`level_plan`'s rule chooses for the last
+    segment (``exact``: the annuity payment, in grid units), each level tried by
+    :meth:`_StepPlan.columns` (any size, exact)."""
     for step in (unit, 1) if unit > 1 else (unit,):
         cols = _level_on_grid(plan, exact, step)
         if cols is not None:
-            return plan.schedule(cols)
-    return plan.schedule(plan.columns(0))  # 0 never clears early: all paid in the last month
+            return cols
+    return plan.columns(0)  # 0 never clears early: all paid in the last month
 
 
 def _try_level(plan: _StepPlan, level: int) -> NDArray[np.int64] | None:
@@ -695,6 +715,96 @@ def _level_on_grid(plan: _StepPlan, exact: float, step: int) -> NDArray[np.int64
             break
         cols, level = higher, level + step
     return cols
+
+
+@njit(cache=True)
+def _level_columns_int64(
+    bearing: int,
+    unpaid_fees: int,
+    terms: tuple[int, int, int, int],
+    path: NDArray[np.int64],
+    k: int,
+    waive: NDArray[np.bool_],
+    exact: float,
+    unit: int,
+) -> tuple[int, NDArray[np.int64]]:  # pragma: no cover - compiled
+    """:func:`_level_columns_exact` compiled (the same walk, one call instead of one
+    waterfall call per level tried): ``(code, columns)``, ``code`` ``_DONE`` or
+    ``_OVERFLOW`` (a level or balance beyond int64's reach: the caller takes the exact
+    path). ``path`` holds the plan's first ``k`` payments (the holiday and every segment
+    but the last); the last segment's months are overwritten with each level tried."""
+    none = np.empty((5, 0), dtype=np.int64)
+    if not exact <= _INT64_AMOUNT:  # NaN too
+        return _OVERFLOW, none
+    for attempt in range(2):
+        step = unit if attempt == 0 else 1
+        if attempt == 1 and unit == 1:
+            break
+        code, cols = _level_on_grid_int64(bearing, unpaid_fees, terms, path, k, waive, exact, step)
+        if code != _EARLY:
+            return code, cols
+    code, _, _, _, cols = _level_try_int64(bearing, unpaid_fees, terms, path, k, waive, 0)
+    return code, cols
+
+
+@njit(cache=True)
+def _level_try_int64(
+    bearing: int,
+    unpaid_fees: int,
+    terms: tuple[int, int, int, int],
+    path: NDArray[np.int64],
+    k: int,
+    waive: NDArray[np.bool_],
+    level: int,
+) -> tuple[int, int, int, int, NDArray[np.int64]]:  # pragma: no cover - compiled
+    """:meth:`_StepPlan.columns` of ``level`` compiled: the waterfall's outcome."""
+    first = path[0] if k > 0 else level
+    for t in range(k, path.shape[0]):
+        path[t] = level
+    path[0] = first + unpaid_fees  # fees not capitalised are due in month 1
+    out = _waterfall_int64(bearing, unpaid_fees, terms, path, waive, True)
+    path[0] = first
+    return out
+
+
+@njit(cache=True)
+def _level_on_grid_int64(
+    bearing: int,
+    unpaid_fees: int,
+    terms: tuple[int, int, int, int],
+    path: NDArray[np.int64],
+    k: int,
+    waive: NDArray[np.bool_],
+    exact: float,
+    step: int,
+) -> tuple[int, NDArray[np.int64]]:  # pragma: no cover - compiled
+    """:func:`_level_on_grid` compiled: ``(_DONE, columns)``, ``(_EARLY, _)`` when no
+    multiple of ``step`` is admissible, or ``(_OVERFLOW, _)``."""
+    last = path.shape[0] - 1
+    level = max(math.ceil(exact / step - 1e-9) * step, step)  # _round_to_unit, up
+    code, _, _, _, cols = _level_try_int64(bearing, unpaid_fees, terms, path, k, waive, level)
+    if code == _EARLY:  # rule 2: the largest admissible multiple below
+        level -= step
+        while level >= step:
+            code, _, _, _, cols = _level_try_int64(
+                bearing, unpaid_fees, terms, path, k, waive, level
+            )
+            if code != _EARLY:
+                return code, cols
+            level -= step
+        return _EARLY, cols
+    if code == _OVERFLOW:
+        return code, cols
+    while last - k > 0 and cols[0, last] - cols[3, last] > level:  # rule 1, else 2
+        code, _, _, _, higher = _level_try_int64(
+            bearing, unpaid_fees, terms, path, k, waive, level + step
+        )
+        if code == _OVERFLOW:
+            return code, higher
+        if code == _EARLY:
+            break
+        cols, level = higher, level + step
+    return _DONE, cols
 
 
 def _prefix_bearing(
