@@ -45,10 +45,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -602,10 +601,10 @@ def _holiday(
     return [0] * months, bearing
 
 
-@dataclass(frozen=True)
-class _StepPlan:
+class _StepPlan(NamedTuple):
     """A step plan up to its last segment: the schedule follows from the last level.
-    Amounts in grid units."""
+    Amounts in grid units. (A named tuple: immutable, and built once per level plan at a
+    fraction of a frozen dataclass's cost.)"""
 
     #: Interest-bearing balance at the start (fees included when capitalised).
     bearing: int

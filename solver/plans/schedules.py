@@ -153,5 +153,6 @@ def payment_levels(payments: np.ndarray) -> tuple[float, ...]:
 
 def schedule_levels(sched: Schedule) -> tuple[float, ...]:
     """:func:`payment_levels` of a schedule's payments, read from its cents (the same
-    values: a payment of ``c`` cents is ``c / 100`` rounded to 2 decimals)."""
-    return tuple(c / CENTS_PER_UNIT for c in level_amounts(sched.payment).tolist())
+    values: a payment of ``c`` cents is ``c / 100`` rounded to 2 decimals; numpy's
+    division of the int64 cents is Python's ``c / 100``, both correctly rounded)."""
+    return tuple((level_amounts(sched.payment) / CENTS_PER_UNIT).tolist())
