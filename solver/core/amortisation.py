@@ -236,15 +236,17 @@ def step_plan(
 
     bearing = base + fee_cents if capitalize_fees else base
     unpaid_fees = 0 if capitalize_fees else fee_cents
-    pay, bearing_after_holiday = _holiday(bearing, rate_units, deferral_months, deferral_mode)
+    pay, bearing_after_holiday, waived = _holiday(
+        bearing, rate_units, deferral_months, deferral_mode
+    )
     for months, payment in segments[:-1]:
         pay.extend([to_cents(payment, "payment", grid)] * months)  # type: ignore[arg-type]
     last_months, last_payment = segments[-1]
     term = len(pay) + last_months
     waive: NDArray[np.bool_] | None = None
-    if deferral_mode == "waive" and deferral_months > 0:  # only holiday months are waived
+    if waived:
         waive = np.zeros(term, dtype=np.bool_)
-        waive[:deferral_months] = True
+        waive[:waived] = True
     plan = _StepPlan(
         bearing=bearing,
         unpaid_fees=unpaid_fees,
@@ -290,22 +292,23 @@ def _check_segments(levels: Sequence[tuple[int, float | None]]) -> list[tuple[in
 
 def _holiday(
     bearing: int, rate_units: int, months: int, mode: DeferralMode | str
-) -> tuple[list[int], int]:
-    """Payments of the holiday months, and the interest-bearing balance after (a
-    ``waive`` holiday's months are the plan's waived ones).
+) -> tuple[list[int], int, int]:
+    """Payments of the holiday months, the interest-bearing balance after, and how many
+    of the plan's first months are waived (no interest accrues): a ``waive`` holiday's
+    months, and only they -- the one place that says which months a plan waives.
 
     They are known in advance because the interest-bearing balance is constant
     (interest_only, waive) or grows by the capitalised interest (capitalize).
     """
     if months == 0:
-        return [], bearing
+        return [], bearing, 0
     if mode == "interest_only":
-        return [_monthly_interest(bearing, rate_units)] * months, bearing
+        return [_monthly_interest(bearing, rate_units)] * months, bearing, 0
     if mode == "waive":
-        return [0] * months, bearing
+        return [0] * months, bearing, months
     for _ in range(months):
         bearing += _monthly_interest(bearing, rate_units)
-    return [0] * months, bearing
+    return [0] * months, bearing, 0
 
 
 def level_plan(
