@@ -83,8 +83,7 @@ class _StepPlan(NamedTuple):
         """Interest-bearing balance at the start of the last segment."""
         prefix = self.prefix.copy()
         prefix[0] += self.unpaid_fees
-        k = len(prefix)
-        waive = [False] * k if self.waive is None else self.waive[:k].tolist()
+        waive = None if self.waive is None else self.waive[: len(prefix)].tolist()
         try:
             return _prefix_bearing(self.bearing, self.unpaid_fees, self.rate_units, prefix, waive)
         except _ClearedEarly as early:
@@ -249,11 +248,16 @@ def _level_on_grid_int64(
 
 
 def _prefix_bearing(
-    bearing: int, unpaid_fees: int, rate_units: int, payments: list[int], waive: list[bool]
+    bearing: int,
+    unpaid_fees: int,
+    rate_units: int,
+    payments: list[int],
+    waive: list[bool] | None,
 ) -> int:
-    """Interest-bearing balance after a payment prefix (raises ``_ClearedEarly`` on overpay)."""
+    """Interest-bearing balance after a payment prefix (raises ``_ClearedEarly`` on overpay);
+    ``waive`` as in :func:`~solver.core.waterfall._amortise_exact` (``None``: no month)."""
     for t, paid in enumerate(payments):
-        interest = 0 if waive[t] else _monthly_interest(bearing, rate_units)
+        interest = 0 if waive is not None and waive[t] else _monthly_interest(bearing, rate_units)
         owed = bearing + unpaid_fees + interest
         if paid >= owed:
             raise _ClearedEarly(t + 1, owed, paid)
