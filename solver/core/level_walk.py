@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -173,62 +173,46 @@ def _level_columns_int64(
     ``_OVERFLOW`` (a level or balance beyond int64's reach: the caller takes the exact
     path). ``path`` holds the plan's first ``k`` payments (the holiday and every segment
     but the last); the last segment's months are overwritten with each level tried."""
-    none = np.empty((5, 0), dtype=np.int64)
     if not exact <= _INT64_AMOUNT:  # NaN too
-        return _OVERFLOW, none
+        return _OVERFLOW, np.empty((5, 0), dtype=np.int64)
+    plan = (bearing, unpaid_fees, terms, path, k, waive)
     for attempt in range(2):
         step = unit if attempt == 0 else 1
         if attempt == 1 and unit == 1:
             break
-        code, cols = _level_on_grid_int64(bearing, unpaid_fees, terms, path, k, waive, exact, step)
+        code, cols = _level_on_grid_int64(plan, exact, step)
         if code != _EARLY:
             return code, cols
-    code, _, _, _, cols = _level_try_int64(bearing, unpaid_fees, terms, path, k, waive, 0)
+    return _level_try_int64(plan, 0)
+
+
+@njit(cache=True)
+def _level_try_int64(plan: Any, level: int) -> tuple[int, NDArray[np.int64]]:  # pragma: no cover
+    """:meth:`_StepPlan.columns` of ``level`` compiled: the waterfall's code and rows
+    (``plan``: the arguments of :func:`_level_columns_int64` before ``exact``)."""
+    bearing, unpaid_fees, terms, path, k, waive = plan
+    first = path[0] if k > 0 else level
+    path[k:] = level
+    path[0] = first + unpaid_fees  # fees not capitalised are due in month 1
+    code, _, _, _, cols = _waterfall_int64(bearing, unpaid_fees, terms, path, waive, True)
+    path[0] = first
     return code, cols
 
 
 @njit(cache=True)
-def _level_try_int64(
-    bearing: int,
-    unpaid_fees: int,
-    terms: tuple[int, int, int, int],
-    path: NDArray[np.int64],
-    k: int,
-    waive: NDArray[np.bool_],
-    level: int,
-) -> tuple[int, int, int, int, NDArray[np.int64]]:  # pragma: no cover - compiled
-    """:meth:`_StepPlan.columns` of ``level`` compiled: the waterfall's outcome."""
-    first = path[0] if k > 0 else level
-    for t in range(k, path.shape[0]):
-        path[t] = level
-    path[0] = first + unpaid_fees  # fees not capitalised are due in month 1
-    out = _waterfall_int64(bearing, unpaid_fees, terms, path, waive, True)
-    path[0] = first
-    return out
-
-
-@njit(cache=True)
 def _level_on_grid_int64(
-    bearing: int,
-    unpaid_fees: int,
-    terms: tuple[int, int, int, int],
-    path: NDArray[np.int64],
-    k: int,
-    waive: NDArray[np.bool_],
-    exact: float,
-    step: int,
+    plan: Any, exact: float, step: int
 ) -> tuple[int, NDArray[np.int64]]:  # pragma: no cover - compiled
     """:func:`_level_on_grid` compiled: ``(_DONE, columns)``, ``(_EARLY, _)`` when no
     multiple of ``step`` is admissible, or ``(_OVERFLOW, _)``."""
+    path, k = plan[3], plan[4]
     last = path.shape[0] - 1
     level = max(math.ceil(exact / step - 1e-9) * step, step)  # _round_to_unit, up
-    code, _, _, _, cols = _level_try_int64(bearing, unpaid_fees, terms, path, k, waive, level)
+    code, cols = _level_try_int64(plan, level)
     if code == _EARLY:  # rule 2: the largest admissible multiple below
         level -= step
         while level >= step:
-            code, _, _, _, cols = _level_try_int64(
-                bearing, unpaid_fees, terms, path, k, waive, level
-            )
+            code, cols = _level_try_int64(plan, level)
             if code != _EARLY:
                 return code, cols
             level -= step
@@ -236,9 +220,7 @@ def _level_on_grid_int64(
     if code == _OVERFLOW:
         return code, cols
     while last - k > 0 and cols[0, last] - cols[3, last] > level:  # rule 1, else 2
-        code, _, _, _, higher = _level_try_int64(
-            bearing, unpaid_fees, terms, path, k, waive, level + step
-        )
+        code, higher = _level_try_int64(plan, level + step)
         if code == _OVERFLOW:
             return code, higher
         if code == _EARLY:

@@ -170,14 +170,8 @@ class Schedule:
         columns.setflags(write=False)
         self = object.__new__(cls)
         # a frozen dataclass: its fields set as __post_init__ does, the rows without copies
-        payment, interest, principal, fees, balance = columns
         self.__dict__.update(
-            month=_months(shape[1]),
-            payment=payment,
-            interest=interest,
-            principal=principal,
-            fees=fees,
-            balance=balance,
+            zip(_ROW_FIELDS, (_months(shape[1]), *columns), strict=True),
             opening_balance=int(opening_balance),
             annual_rate=float(annual_rate),
             start=start,
