@@ -243,7 +243,6 @@ def test_from_frame_matches_from_mapping():
     assert accounts[3].credit_score is None
 
 
-
 def test_from_columns_of_row_slices_matches_from_frame_of_the_rows():
     """Account.from_columns on slices of frame_columns equals from_frame of those rows, also
     without the income_forecast / inflows columns."""
@@ -263,6 +262,7 @@ def test_frame_columns_requires_the_required_columns():
     with pytest.raises(KeyError):
         frame_columns(frame.drop(columns=["principal"]))
     assert "inflows" not in frame_columns(frame.drop(columns=["inflows"]))
+
 
 # -- scalar and vectorised validators agree ----------------------------------------------
 
