@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from input_errors import input_error
 
-from solver.core.account import Account
+from solver.core.account import Account, frame_columns
 from solver.core.readers import read_portfolio
 from solver.core.schema import COLUMNS, FIELDS, InputWarning
 from solver.core.summaries import summarize_portfolio
@@ -241,6 +241,27 @@ def test_from_frame_matches_from_mapping():
         assert rebuilt == account
         assert type(account.remaining_term) is int and type(account.hardship) is bool
     assert accounts[3].credit_score is None
+
+
+def test_from_columns_of_row_slices_matches_from_frame_of_the_rows():
+    """Account.from_columns on slices of frame_columns equals from_frame of those rows, also
+    without the income_forecast / inflows columns."""
+    frame = read_portfolio(TINY)
+    for part in (frame, frame.drop(columns=["income_forecast", "inflows"])):
+        columns = frame_columns(part)
+        sliced = {name: values[2:6] for name, values in columns.items()}
+        assert Account.from_columns(sliced, 4) == Account.from_frame(part.iloc[2:6])
+        assert [a.account_id for a in Account.from_columns(sliced, 4)] == [
+            f"T00{i}" for i in range(3, 7)
+        ]
+
+
+def test_frame_columns_requires_the_required_columns():
+    """frame_columns raises KeyError for a missing required column (not for the sequences)."""
+    frame = read_portfolio(TINY)
+    with pytest.raises(KeyError):
+        frame_columns(frame.drop(columns=["principal"]))
+    assert "inflows" not in frame_columns(frame.drop(columns=["inflows"]))
 
 
 # -- scalar and vectorised validators agree ----------------------------------------------

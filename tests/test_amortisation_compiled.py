@@ -1,5 +1,6 @@
 """The compiled money engine (issue 13, speed): the int64 waterfall of
-``solver.core.amortisation`` and its exact fallback give the schedules of the independent
+``solver.core.waterfall`` (and the compiled level walk of ``solver.core.level_walk``) and
+their exact fallbacks give the schedules of the independent
 oracle (``tests/oracles.py``: plain Python integers, its own code) to the cent, also where
 int64 would overflow; and a level plan on a schedule built through ``Schedule.from_columns``
 reconciles exactly.
@@ -12,8 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solver.core import amortisation
+from solver.core import level_walk, waterfall
 from solver.core.amortisation import level_plan, schedule_from_payments
+from solver.core.annuity import level_payment
 from tests import oracles
 
 #: a rate written with 4 decimals (the gcd reduction keeps its multiplier small) and one
@@ -70,15 +72,15 @@ def test_compiled_waterfall_matches_the_oracle(bearing, fees, rate, payments, wa
 def test_overflowing_balances_take_the_exact_path(bearing, rate):
     """Where int64 would overflow, the schedule is still the oracle's (the Python-integer
     path), and the overflow case is really reached (not a vacuous test)."""
-    mul, add, _, limit = amortisation._interest_terms(amortisation._rate_units(rate))
-    assert bearing > limit or bearing > amortisation._INT64_AMOUNT
-    assert bearing * mul + add > 2**63 - 1 or bearing > amortisation._INT64_AMOUNT
+    mul, add, _, limit = waterfall._interest_terms(waterfall._rate_units(rate))
+    assert bearing > limit or bearing > waterfall._INT64_AMOUNT
+    assert bearing * mul + add > 2**63 - 1 or bearing > waterfall._INT64_AMOUNT
     payments = [bearing // 50] * 11 + [0]
     want = _oracle(bearing, 0, rate, payments)
     assert want is not None
     # integer cents in (a float amount this large is not exact): the engine's waterfall
-    got = amortisation._amortise(
-        bearing, 0, amortisation._rate_units(rate), np.array(payments), None, True
+    got = waterfall._amortise(
+        bearing, 0, waterfall._rate_units(rate), np.array(payments), None, True
     )
     assert got.tolist() == [want.payment, want.interest, want.principal, want.fees, want.balance]
 
@@ -154,3 +156,60 @@ def test_level_rule_on_the_issue_examples(args, level, count, last):
     want = oracles.level_schedule(cents, oracles.rate_units(rate), term, round(rounding * 100))
     assert want is not None
     assert want.payment == [round(level * 100)] * count + [round(last * 100)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    bearing=st.one_of(st.integers(1, 10**4), st.integers(10**4, 10**9)),
+    fees=st.integers(0, 10**5),
+    rate=RATES,
+    prefix=st.lists(st.integers(0, 10**6), max_size=6),
+    last_months=st.integers(1, 60),
+    unit=st.sampled_from([1, 100, 500]),
+    waive=st.booleans(),
+)
+def test_compiled_level_walk_is_the_exact_walk(
+    bearing, fees, rate, prefix, last_months, unit, waive
+):
+    """The compiled level walk (one call per plan) chooses the level the exact walk
+    (level_plan's rule, one waterfall per level tried) chooses: the same rows, on step
+    plans with a payment prefix, unpaid fees and waived prefix months; or the exact one
+    says the prefix clears the balance early, or the compiled one reports an overflow."""
+    n = len(prefix) + last_months
+    flags = np.zeros(n, dtype=np.bool_)
+    flags[: len(prefix)] = waive
+    plan = level_walk._StepPlan(
+        bearing=bearing,
+        unpaid_fees=fees,
+        rate_units=waterfall._rate_units(rate),
+        prefix=prefix,
+        waive=flags if waive and prefix else None,
+        last_months=last_months,
+        annual_rate=rate,
+        start=None,
+        grid=100,
+    )
+    exact = float(level_payment(bearing, rate, last_months))
+    try:
+        want = level_walk._level_columns_exact(plan, exact, unit)
+    except waterfall._ClearedEarly:
+        return  # the prefix alone clears the balance: step_plan reports it before the walk
+    path = np.zeros(n, dtype=np.int64)
+    path[: len(prefix)] = prefix
+    code, got = level_walk._level_columns_int64(
+        bearing,
+        fees,
+        waterfall._interest_terms(plan.rate_units),
+        path,
+        len(prefix),
+        waterfall._no_waiver(n) if plan.waive is None else plan.waive,
+        exact,
+        unit,
+    )
+    if code == waterfall._OVERFLOW:
+        # a balance beyond int64's reach: level 0 owes the most of every level
+        limit = waterfall._interest_terms(plan.rate_units)[3]
+        assert max(bearing, int(plan.columns(0)[4].max())) > limit
+        return
+    assert code == waterfall._DONE
+    assert got.tolist() == want.tolist()

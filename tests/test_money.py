@@ -629,3 +629,28 @@ def test_module_doctests() -> None:
     )
     results = [doctest.testmod(m, optionflags=doctest.NORMALIZE_WHITESPACE) for m in modules]
     assert sum(r.attempted for r in results) > 10 and sum(r.failed for r in results) == 0
+
+
+@pytest.mark.parametrize("mode", DEFERRAL_MODES)
+def test_step_plan_waives_exactly_a_waive_holidays_months(mode):
+    """A step plan after a 3-month holiday with fees not capitalised is the independent
+    waterfall of its own payments with the holiday's months waived in ``waive`` mode and no
+    month waived otherwise (also through the segment before the last)."""
+    from tests import oracles
+
+    got = step_plan(
+        9_000,
+        0.15,
+        [(4, 250.0), (7, None)],
+        fees=120.0,
+        capitalize_fees=False,
+        deferral_months=3,
+        deferral_mode=mode,
+    )
+    waive = [mode == "waive" and t < 3 for t in range(got.term)]
+    want = oracles.amortise(
+        900_000, oracles.rate_units(0.15), got.payment.tolist(), unpaid_fees=12_000, waive=waive
+    )
+    assert want is not None
+    assert got.interest.tolist() == want.interest and got.balance.tolist() == want.balance
+    assert (got.interest[:3] == 0).all() == (mode == "waive")

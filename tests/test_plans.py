@@ -900,3 +900,21 @@ def test_step_search_with_a_floor_finds_only_plans_above_it():
     for a, b in zip(free, at, strict=True):
         if a.payments is not None and a.status == "OPTIMAL":
             assert b.payments is None
+
+
+def test_plan_option_fast_build_is_the_dataclass():
+    """options._plan_option gives the PlanOption the dataclass constructor gives: equal,
+    the same repr, every unnamed field at its default, and replace() works on it."""
+    import dataclasses
+
+    from solver.plans.options import PlanOption, _plan_option
+    from solver.plans.terms import PlanTerms
+
+    values = dict(family="deferral", label="deferral/waive", feasible=True, npv=12.5, gap=0.01)
+    built = _plan_option(**values)
+    want = PlanOption(**values)  # type: ignore[arg-type]
+    assert built == want and repr(built) == repr(want)
+    assert built.terms == PlanTerms() and math.isnan(built.pd_12m) and built.binding == ()
+    assert dataclasses.replace(built, npv=3.0).npv == 3.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.npv = 1.0  # type: ignore[misc]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -25,7 +25,7 @@ from solver.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Account", "as_account", "effective_income_normal"]
+__all__ = ["Account", "as_account", "effective_income_normal", "frame_columns"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -174,26 +174,29 @@ class Account:
         raises ``KeyError``,
         except ``income_forecast`` and ``inflows`` (missing: ``None``).
         """
-        n = len(frame)
+        return cls.from_columns(frame_columns(frame), len(frame))
+
+    @classmethod
+    def from_columns(cls, columns: Mapping[str, np.ndarray], n: int) -> list[Account]:
+        """:meth:`from_frame` of the ``n`` rows whose columns :func:`frame_columns` took
+        out of a validated frame (or slices of them): a portfolio run reads each column
+        of its frame once and hands every batch its rows."""
         # column by column (numpy's tolist gives the Python scalars item() gives), then
         # one dict per row: the per-row work is only the zip
-        columns = [
-            _python_column(frame[name].to_numpy())
-            if name in frame.columns or name not in SEQUENCE_FIELDS
-            else [None] * n
-            for name in COLUMNS
+        values = [
+            _python_column(columns[name]) if name in columns else [None] * n for name in COLUMNS
         ]
         for name in ("credit_score", "income_normal"):
             k = _COLUMN_INDEX[name]
-            columns[k] = [None if v is None or v != v else v for v in columns[k]]
+            values[k] = [None if v is None or v != v else v for v in values[k]]
         extra = {"_tier_derived": False, "_tiering": None}
         out: list[Account] = []
         new = object.__new__
-        for row in zip(*columns, strict=True):
+        for row in zip(*values, strict=True):
             account = new(cls)
-            values = account.__dict__
-            values.update(zip(COLUMNS, row, strict=True))
-            values.update(extra)
+            fields = account.__dict__
+            fields.update(zip(COLUMNS, row, strict=True))
+            fields.update(extra)
             out.append(account)
         return out
 
@@ -312,6 +315,18 @@ def _python_value(value: Any) -> Any:
 
 
 _COLUMN_INDEX = {name: k for k, name in enumerate(COLUMNS)}
+
+
+def frame_columns(frame: pd.DataFrame, names: Sequence[str] = COLUMNS) -> dict[str, np.ndarray]:
+    """The ``names`` columns of a validated portfolio frame as numpy arrays, each read
+    once (every ``frame[name]`` costs tens of microseconds). A missing required column
+    raises ``KeyError``; a missing ``income_forecast`` or ``inflows`` is left out."""
+    present = set(frame.columns)
+    return {
+        name: frame[name].to_numpy()
+        for name in names
+        if name in present or name not in SEQUENCE_FIELDS
+    }
 
 
 def _python_column(values: np.ndarray) -> list[Any]:

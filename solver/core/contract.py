@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from solver.core.account import as_account
-from solver.core.amortisation import schedule_from_payments, to_cents, to_units
+from solver.core.amortisation import schedule_from_payments, to_units
 from solver.core.annuity import level_payment
 from solver.core.schedule import CENTS_PER_UNIT, Schedule
 
@@ -112,13 +112,10 @@ def status_quos(
     arrays = [np.asarray(fields[k], dtype=float) for k in STATUS_QUO_FIELDS]
     principal, interest_due, fees, arrears, rate, _ = (a.tolist() for a in arrays)
     term = arrays[-1].astype(np.int64).tolist()
-    # the one money rounding (half away from zero), as every other amount of the engine
-    if len(term) == 1:  # one account (plan, officer): scalars, without the array overhead
-        exact = _instalments(principal[0], interest_due[0], arrears[0], rate[0], term[0])
-        instalment = [to_cents(exact, "instalment", grid) / grid]
-    else:
-        p, i, _, a, r, n = arrays
-        instalment = (to_units(_instalments(p, i, a, r, n), "instalment", grid) / grid).tolist()
+    # the one money rounding (half away from zero), as every other amount of the engine;
+    # one path for one account or many (the same floats, element by element)
+    p, i, _, a, r, n = arrays
+    instalment = (to_units(_instalments(p, i, a, r, n), "instalment", grid) / grid).tolist()
     out = []
     for p, i, f, a, r, n, inst in zip(
         principal, interest_due, fees, arrears, rate, term, instalment, strict=True

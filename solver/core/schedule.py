@@ -170,9 +170,13 @@ class Schedule:
         columns.setflags(write=False)
         self = object.__new__(cls)
         # a frozen dataclass: its fields set as __post_init__ does, the rows without copies
-        self.__dict__.update(zip(_ROW_FIELDS[1:], columns, strict=True), month=_months(shape[1]))
-        self.__dict__.update(opening_balance=int(opening_balance), annual_rate=float(annual_rate))
-        self.__dict__.update(start=start, grid=grid)
+        self.__dict__.update(
+            zip(_ROW_FIELDS, (_months(shape[1]), *columns), strict=True),
+            opening_balance=int(opening_balance),
+            annual_rate=float(annual_rate),
+            start=start,
+            grid=grid,
+        )
         return self
 
     # -- sizes and totals ---------------------------------------------------

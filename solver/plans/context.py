@@ -10,16 +10,19 @@ policy admits it (:func:`feasible_paths`, :func:`phases`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numba import njit
 
+from solver.core.account import frame_columns
 from solver.core.contract import STATUS_QUO_FIELDS
 from solver.core.currency import money_grid
 from solver.core.model import SCALAR_INPUTS, AccountParams, BehaviourModelProtocol, ModelKernel
 from solver.core.policy import Policy
+from solver.core.schema import SEQUENCE_FIELDS
 from solver.engines.heap import keep_heap
 
 if TYPE_CHECKING:  # a single account is planned without pandas
@@ -181,14 +184,26 @@ def context_from_frame(
     horizon: int | None = None,
 ) -> PlanContext:
     """A :class:`PlanContext` for the rows of a validated portfolio frame."""
-    # each column taken once: the model's inputs are among the account's fields
-    fields = {k: frame[k].to_numpy(float) for k in ACCOUNT_FIELDS}
-    tier = frame["tier"].to_numpy(object)
+    columns = frame_columns(frame, (*ACCOUNT_FIELDS, "tier", *SEQUENCE_FIELDS))
+    return context_from_columns(columns, policy, model, horizon)
+
+
+def context_from_columns(
+    columns: Mapping[str, np.ndarray],
+    policy: Policy,
+    model: BehaviourModelProtocol,
+    horizon: int | None = None,
+) -> PlanContext:
+    """:func:`context_from_frame` of the columns :func:`~solver.core.account.frame_columns`
+    took out of a validated frame (or slices of them: a portfolio run reads each column
+    once and gives every batch its rows)."""
+    fields = {k: np.asarray(columns[k], dtype=float) for k in ACCOUNT_FIELDS}
+    tier = np.asarray(columns["tier"], dtype=object)
     params = AccountParams.from_columns(
         fields,
         tier,
-        frame.get("income_forecast"),
-        frame.get("inflows"),
+        columns.get("income_forecast"),
+        columns.get("inflows"),
         model,
     )
     return build_context(fields, tier, policy, model, horizon, params)

@@ -113,9 +113,14 @@ def plan_metrics(
     # months of the rows, in row order, are the schedules' months one after another)
     live = np.arange(T)[None, :] < term[:, None]
     cents = np.zeros((len(scheds), T), dtype=np.int64)
-    before = np.zeros((len(scheds), T), dtype=np.int64)
+    after = np.zeros((len(scheds), T), dtype=np.int64)
     cents[live] = np.concatenate([s.payment for s in scheds])
-    before[live] = np.concatenate([s.exposure_cents for s in scheds])
+    after[live] = np.concatenate([s.balance for s in scheds])
+    # each schedule's ``exposure_cents`` (the opening balance, then the balance after the
+    # month before), for all rows at once
+    before = np.zeros((len(scheds), T), dtype=np.int64)
+    before[:, 0] = [s.opening_balance for s in scheds]
+    before[:, 1:] = np.where(live[:, 1:], after[:, :-1], 0)
     pay = cents / CENTS_PER_UNIT
     exp = before / CENTS_PER_UNIT
     total_l = (cents.sum(axis=1) / CENTS_PER_UNIT).tolist()

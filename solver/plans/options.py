@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import MISSING, dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -323,12 +323,12 @@ def _option(
 ) -> PlanOption:
     """The reported option of a family's choice for account ``i``, with its ``metrics``."""
     if ch.schedule is None:
-        return PlanOption(
-            ch.family,
-            ch.label,
-            False,
-            ch.terms,
-            None,
+        return _plan_option(
+            family=ch.family,
+            label=ch.label,
+            feasible=False,
+            terms=ch.terms,
+            schedule=None,
             reason=ch.reason,
             status=ch.status,
             bound=ch.bound,
@@ -340,12 +340,12 @@ def _option(
         if ch.feasible and not lazy
         else ()
     )
-    return PlanOption(
-        ch.family,
-        ch.label,
-        ch.feasible,
-        ch.terms,
-        ch.schedule,
+    return _plan_option(
+        family=ch.family,
+        label=ch.label,
+        feasible=ch.feasible,
+        terms=ch.terms,
+        schedule=ch.schedule,
         **metrics,
         binding=tuple(binding),
         reason=ch.reason,
@@ -356,6 +356,19 @@ def _option(
         else ch.bound,
         gap=ch.gap,
     )
+
+
+#: The defaults of :class:`PlanOption`'s fields (all but family, label and feasible).
+_OPTION_DEFAULTS = {f.name: f.default for f in fields(PlanOption) if f.default is not MISSING}
+
+
+def _plan_option(**values: Any) -> PlanOption:
+    """``PlanOption(**values)``: the same object, built without the frozen dataclass's
+    ``object.__setattr__`` per field (nine options an account in a portfolio run);
+    ``values`` must name ``family``, ``label`` and ``feasible``."""
+    option = object.__new__(PlanOption)
+    option.__dict__.update(_OPTION_DEFAULTS, **values)
+    return option
 
 
 def _recommend(

@@ -11,7 +11,7 @@ unaffected. :func:`portfolio_summary` counts and totals the table by tier and pr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from solver.core.account import Account
+from solver.core.account import Account, frame_columns
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
 from solver.domain import Status
 from solver.engines.local import LocalPool
-from solver.plans.context import context_from_frame
+from solver.plans.context import context_from_columns
 from solver.plans.options import PlanResult, plan_results
 from solver.plans.search import SearchParams
 from solver.plans.terms import TABLE_TERMS
@@ -140,35 +140,38 @@ def plan_batch(
     are unaffected. Same input, same output: no randomness, no global state — the
     function the local process pool and the Dask engine call per partition.
     """
-    rows, _, _, _ = _plan_rows(frame, policy, model, search)
+    rows, _ = _plan_rows(frame_columns(frame), len(frame), policy, model, search)
     return pd.DataFrame(rows, columns=list(PORTFOLIO_COLUMNS))
 
 
 def _plan_rows(
-    frame: pd.DataFrame,
+    columns: Mapping[str, np.ndarray],
+    n: int,
     policy: Policy | None,
     model: BehaviourModel | None,
     search: SearchParams | None,
-):
+) -> tuple[list[Any], list[tuple[np.ndarray, np.ndarray]]]:
+    """The table rows and followed schedules (payments, exposures) of the ``n`` accounts
+    whose frame ``columns`` (:func:`~solver.core.account.frame_columns`) are given."""
     policy = policy or Policy()
     model = model or BehaviourModel()
     search = search or SearchParams()
-    accounts = Account.from_frame(frame)
-    n = len(accounts)
+    accounts = Account.from_columns(columns, n)
     rows: list[dict[str, Any] | None] = [None] * n
     follow: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0), np.zeros(0))] * n
-    products = frame["product"].to_numpy(object)
+    products = np.asarray(columns["product"], dtype=object)
     for product in sorted(set(products.tolist())):
         idx = np.flatnonzero(products == product)
         pol = policy.for_product(product)
         results: list[Any]
         try:
-            results = _solve_group(frame, idx, accounts, pol, model, search)
+            results = _solve_group(columns, idx, accounts, pol, model, search)
         except Exception:  # one bad account must not stop the others: retry one by one
             results = []
             for i in idx:
                 try:
-                    results.extend(_solve_group(frame, np.array([i]), accounts, pol, model, search))
+                    one = np.array([i])
+                    results.extend(_solve_group(columns, one, accounts, pol, model, search))
                 except Exception as exc:  # noqa: BLE001 - reported in the row
                     results.append(exc)
         for i, res in zip(idx, results, strict=True):
@@ -180,7 +183,7 @@ def _plan_rows(
             f = res.recommended_option or res.status_quo
             if f.schedule is not None:
                 follow[i] = (f.schedule.payments, f.schedule.exposures)
-    return rows, follow, accounts, n
+    return rows, follow
 
 
 def _error_row(acc: Any, exc: Exception) -> dict[str, Any]:
@@ -196,15 +199,16 @@ def _error_row(acc: Any, exc: Exception) -> dict[str, Any]:
 
 
 def _solve_group(
-    frame: pd.DataFrame,
+    columns: Mapping[str, np.ndarray],
     idx: np.ndarray,
     accounts: list[Any],
     policy: Policy,
     model: BehaviourModel,
     search: SearchParams,
 ) -> list[PlanResult]:
-    sub = frame if idx.size == len(frame) else frame.iloc[idx]  # a batch of one product: all
-    ctx = context_from_frame(sub, policy, model)
+    # a batch of one product: all its rows
+    sub = columns if idx.size == len(accounts) else _take(columns, idx)
+    ctx = context_from_columns(sub, policy, model)
     return plan_results(ctx, [accounts[i] for i in idx], search, relax=False, lazy=True)
 
 
@@ -220,9 +224,20 @@ class _Part:
     term: np.ndarray
 
 
-def _batch_worker(args: tuple) -> _Part:
-    frame, policy, model, search = args
-    rows, follow, _, _ = _plan_rows(frame, policy, model, search)
+def _take(columns: Mapping[str, np.ndarray], rows: Any) -> dict[str, np.ndarray]:
+    """The ``rows`` (indices or a slice) of every column."""
+    return {name: values[rows] for name, values in columns.items()}
+
+
+def _batch_worker(
+    columns: Mapping[str, np.ndarray],
+    n: int,
+    policy: Policy | None,
+    model: BehaviourModel | None,
+    search: SearchParams | None,
+) -> _Part:
+    """The :class:`_Part` of the ``n`` accounts whose frame ``columns`` are given."""
+    rows, follow = _plan_rows(columns, n, policy, model, search)
     term = np.array([p.size for p, _ in follow], dtype=np.int64)
     T = int(term.max(initial=1))
     payments = np.zeros((len(follow), T))
@@ -236,10 +251,11 @@ def _batch_worker(args: tuple) -> _Part:
 
 
 def _rows_worker(
-    frame: pd.DataFrame, policy: Any, model: Any, search: Any, rows: tuple[int, int]
+    columns: Mapping[str, np.ndarray], policy: Any, model: Any, search: Any, rows: tuple[int, int]
 ) -> _Part:
-    """:func:`_batch_worker` on the rows ``rows[0]:rows[1]`` of ``frame``."""
-    return _batch_worker((frame.iloc[rows[0] : rows[1]], policy, model, search))
+    """:func:`_batch_worker` on the rows ``rows[0]:rows[1]`` of a frame's ``columns``."""
+    start, end = rows
+    return _batch_worker(_take(columns, slice(start, end)), end - start, policy, model, search)
 
 
 def plan_batch_schedules(
@@ -253,7 +269,7 @@ def plan_batch_schedules(
     What a distributed engine calls per partition when the scenario engine needs the
     payment paths; concatenate the results with :func:`concat_plans`.
     """
-    return _assemble([_batch_worker((frame, policy, model, search))])
+    return _assemble([_batch_worker(frame_columns(frame), len(frame), policy, model, search)])
 
 
 def _assemble(parts: Sequence[_Part], order: np.ndarray | None = None) -> PortfolioPlans:
@@ -328,9 +344,11 @@ def plan_portfolio(
     n = len(frame)
     # batches of one product each (an account's plan does not depend on its batch): one
     # plan context per batch instead of one per product and batch
-    order = np.argsort(frame["product"].to_numpy(object), kind="stable") if n else np.arange(0)
-    grouped = frame.take(order)
-    products = grouped["product"].to_numpy(object)
+    # each column read from the frame once, here: the batches take slices of the arrays
+    columns = frame_columns(frame)
+    order = np.argsort(columns["product"].astype(object), kind="stable") if n else np.arange(0)
+    grouped = _take(columns, order)
+    products = grouped["product"].astype(object)
     cuts = [0, *np.flatnonzero(products[1:] != products[:-1]) + 1, n]
     bounds = [
         (s, min(s + batch_size, end))
@@ -352,7 +370,7 @@ def plan_portfolio(
         # the largest batches first: the small ones left at the end even out the workers
         sequence = sorted(range(len(bounds)), key=lambda k: -sizes[k])
         done: list[_Part | None] = [None] * len(bounds)
-        # the forked workers have the grouped frame and the settings already: a task is
+        # the forked workers have the grouped columns and the settings already: a task is
         # only a batch's row range (nothing pickled on the way out)
         with LocalPool(work, min(jobs, len(bounds))) as pool:
             for j, ok, value in pool.run([bounds[k] for k in sequence]):

@@ -32,17 +32,7 @@ def level_schedule(cand: Candidates, i: int, unit: float, grid: int = CENTS_PER_
     amount is (:func:`~solver.core.amortisation.to_cents`, half away from zero)."""
     bal, rate, term = float(cand.balance[i]), float(cand.rate[i]), int(cand.term[i])
     if cand.family == "settlement":
-        exact = bal / term
-        for level in (
-            math.ceil(exact / unit - 1e-9) * unit,
-            math.floor(exact / unit + 1e-9) * unit,
-            to_cents(exact, "instalment", grid) / grid,
-        ):
-            try:
-                return schedule_from_payments(bal, 0.0, np.full(term, level), grid=grid)
-            except ValueError:
-                continue
-        raise ValueError("no settlement instalment clears the amount")
+        return settlement_schedule(bal, term, unit, grid)
     D = int(cand.deferral[i])
     mode = cast(DeferralMode, MODE_NAMES[int(cand.mode[i])])
     base = level_plan(
@@ -60,6 +50,38 @@ def level_schedule(cand: Candidates, i: int, unit: float, grid: int = CENTS_PER_
     return Schedule.from_columns(
         cols, base.opening_balance + balloon, base.annual_rate, grid=base.grid
     )
+
+
+def settlement_schedule(
+    amount: float, months: int, unit: float, grid: int = CENTS_PER_UNIT
+) -> Schedule:
+    """``amount`` paid interest-free in ``months`` equal instalments, the last one clearing
+    the rest: the instalment rounded up to ``unit``, else (the months before the last would
+    clear the amount) down to it, else to the grid unit.
+
+    The amount is rounded to the money ``grid`` first and the instalment derived from that
+    (in integer grid units): the schedule's own balance, as every builder rounds its inputs
+    once on the way in. (Deriving it from the unrounded amount, as this did before, rounded
+    23.280379 over 3 months to 7.77, 7.77, 7.74 where the schedule's 23.28 gives 7.76 three
+    times.) Unlike :func:`~solver.core.amortisation.level_plan`'s rule 3, a unit above the
+    instalment rounds it down to 0 -- nothing until the last month -- as the settlement
+    rule of ``tests/oracles.py`` states; ``ValueError`` if no instalment clears the amount.
+    """
+    total = to_cents(amount, "amount", grid)  # grid units
+    step = max(to_cents(unit, "unit", grid), 1)  # a unit finer than the grid is the grid
+    exact = total / months
+    for level in (
+        math.ceil(exact / step - 1e-9) * step,
+        math.floor(exact / step + 1e-9) * step,
+        math.floor(exact + 0.5),
+    ):
+        try:
+            return schedule_from_payments(
+                total / grid, 0.0, np.full(months, level / grid), grid=grid
+            )
+        except ValueError:
+            continue
+    raise ValueError("no settlement instalment clears the amount")
 
 
 def path_schedule(
@@ -153,5 +175,6 @@ def payment_levels(payments: np.ndarray) -> tuple[float, ...]:
 
 def schedule_levels(sched: Schedule) -> tuple[float, ...]:
     """:func:`payment_levels` of a schedule's payments, read from its cents (the same
-    values: a payment of ``c`` cents is ``c / 100`` rounded to 2 decimals)."""
-    return tuple(c / CENTS_PER_UNIT for c in level_amounts(sched.payment).tolist())
+    values: a payment of ``c`` cents is ``c / 100`` rounded to 2 decimals; numpy's
+    division of the int64 cents is Python's ``c / 100``, both correctly rounded)."""
+    return tuple((level_amounts(sched.payment) / CENTS_PER_UNIT).tolist())
