@@ -37,8 +37,10 @@ __all__ = [
     "Eligibility",
     "eligibility",
     "flag_column",
+    "in_values",
     "label_codes",
     "reason_text",
+    "text_codes",
     "text_column",
 ]
 
@@ -129,11 +131,16 @@ class Eligibility:
 
 
 def label_codes(values: Any, labels: Sequence[str]) -> np.ndarray:
-    """Position of each value in ``labels`` (``-1`` when absent), vectorised."""
+    """Position of each value in ``labels`` (``-1`` when absent or missing), vectorised: the
+    distinct values are looked up, then spread by their codes (a ``Categorical`` with the
+    labels as categories would warn, and in pandas 4 raise, on a value that is no label)."""
     import pandas as pd
 
-    cat = pd.Categorical(np.asarray(values, dtype=object), categories=list(labels))
-    return np.asarray(cat.codes, dtype=np.int64)
+    series = values if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
+    codes, distinct = pd.factorize(series)
+    position = {label: i for i, label in enumerate(labels)}
+    found = [position.get(value, -1) for value in distinct]
+    return np.asarray(np.r_[found, -1].astype(np.int64)[codes], dtype=np.int64)
 
 
 def flag_column(portfolio: Any, name: str) -> np.ndarray:
@@ -143,11 +150,40 @@ def flag_column(portfolio: Any, name: str) -> np.ndarray:
     return portfolio[name].to_numpy(dtype=bool, na_value=False)
 
 
+def _text(portfolio: Any, name: str) -> Any:
+    """A text column of the portfolio as a pandas Series (``""`` where the column or a value
+    is missing)."""
+    import pandas as pd
+
+    if name not in portfolio.columns:
+        return pd.Series("", index=portfolio.index, dtype=object)
+    return portfolio[name].fillna("").astype(str)
+
+
 def text_column(portfolio: Any, name: str) -> np.ndarray:
     """A text column of the portfolio (``""`` where the column or a value is missing)."""
-    if name not in portfolio.columns:
-        return np.full(len(portfolio), "", dtype=object)
-    return portfolio[name].fillna("").astype(str).to_numpy(dtype=object)
+    return np.asarray(_text(portfolio, name).to_numpy(dtype=object))
+
+
+def text_codes(portfolio: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A text column (:func:`text_column`) as codes into its distinct values: ``(codes,
+    values)`` with ``values[codes]`` the column (factorised from the column itself: no object
+    array of every account's text is built)."""
+    import pandas as pd
+
+    codes, values = pd.factorize(_text(portfolio, name))
+    return np.asarray(codes, dtype=np.int64), np.asarray(values, dtype=object)
+
+
+def in_values(
+    coded: tuple[np.ndarray, Sequence[str] | np.ndarray], wanted: Sequence[str]
+) -> np.ndarray:
+    """Whether each value of a coded column -- codes into its values, ``-1`` for none of
+    them (:func:`text_codes`, or :func:`label_codes` with their labels) -- is one of
+    ``wanted``: ``np.isin`` on the few values, looked up by code, never a search of every
+    account's text."""
+    codes, values = coded
+    return np.r_[np.isin(np.asarray(values, dtype=object), list(wanted)), False][codes]
 
 
 def eligibility(portfolio: Any, catalogue: Catalogue, teams: Teams) -> Eligibility:
@@ -162,8 +198,8 @@ def eligibility(portfolio: Any, catalogue: Catalogue, teams: Teams) -> Eligibili
     """
     n = len(portfolio)
     comp = catalogue.compliance
-    tier = label_codes(portfolio["tier"], TIERS)
-    bucket = label_codes(portfolio["dpd_bucket"], BUCKETS)
+    tier = label_codes(portfolio["tier"], TIERS), TIERS
+    bucket = label_codes(portfolio["dpd_bucket"], BUCKETS), BUCKETS
     balance = (
         portfolio["principal"].to_numpy(dtype=np.float64)
         + portfolio["interest_due"].to_numpy(dtype=np.float64)
@@ -173,18 +209,16 @@ def eligibility(portfolio: Any, catalogue: Catalogue, teams: Teams) -> Eligibili
     no_contact = np.zeros(n, dtype=bool)
     for flag in comp.blocking_flags():
         no_contact |= flag_column(portfolio, flag)
-    gentle_acct = np.isin(
-        tier, [TIERS.index(t) for t in comp.gentle_tiers if t in TIERS]
-    ) & np.isin(bucket, [BUCKETS.index(b) for b in comp.gentle_buckets if b in BUCKETS])
-    language = text_column(portfolio, "language")
-    region = text_column(portfolio, "region")
+    gentle_acct = in_values(tier, comp.gentle_tiers) & in_values(bucket, comp.gentle_buckets)
+    language = text_codes(portfolio, "language")
+    region = text_codes(portfolio, "region")
 
     team_ok = np.ones((len(teams.teams), n), dtype=bool)
     for k, team in enumerate(teams.teams):
         if team.regions:
-            team_ok[k] &= np.isin(region, list(team.regions))
+            team_ok[k] &= in_values(region, team.regions)
         if comp.language_match and team.languages and team.type != "legal":
-            team_ok[k] &= np.isin(language, list(team.languages))
+            team_ok[k] &= in_values(language, team.languages)
 
     code = np.zeros((len(catalogue.treatments), n), dtype=np.int8)
 
@@ -199,8 +233,8 @@ def eligibility(portfolio: Any, catalogue: Catalogue, teams: Teams) -> Eligibili
             mark(t_idx, no_contact, 1)
         if t.name in comp.hardship_forbidden:
             mark(t_idx, hardship, 2)
-        mark(t_idx, ~np.isin(tier, [TIERS.index(x) for x in t.tiers]), 3)
-        mark(t_idx, ~np.isin(bucket, [BUCKETS.index(x) for x in t.dpd_buckets]), 4)
+        mark(t_idx, ~in_values(tier, t.tiers), 3)
+        mark(t_idx, ~in_values(bucket, t.dpd_buckets), 4)
         if not t.gentle:
             mark(t_idx, gentle_acct, 5)
         mark(t_idx, (balance < t.min_balance) | (balance > t.max_balance), 6)

@@ -166,49 +166,65 @@ def _ranked(cost: np.ndarray, mu: np.ndarray, top: int) -> tuple[np.ndarray, np.
 
 
 @njit(cache=True)
+def _reduced(c: int, mu_b: int, base_j: int) -> int:
+    """A pair's reduced cost above the job's ``base``, ``c_bj + μ_b − base_j``
+    (``_FORBIDDEN`` for a forbidden pair: it never prices out, and no row takes it)."""
+    return _FORBIDDEN if c >= _FORBIDDEN else c + mu_b - base_j
+
+
+@njit(cache=True)
 def _rise(cost: np.ndarray, mu: np.ndarray, base: np.ndarray) -> np.ndarray:
-    """Row-major ``(R + 1) × n``: ``c_bj + μ_b − base_j`` (``_FORBIDDEN`` when forbidden)."""
+    """Row-major ``(R + 1) × n``: :func:`_reduced` of every pair."""
     n, r1 = cost.shape
     out = np.empty((r1, n), dtype=np.int64)
     for j in range(n):
         for b in range(r1):
-            c = cost[j, b]
-            out[b, j] = _FORBIDDEN if c >= _FORBIDDEN else c + mu[b] - base[j]
+            out[b, j] = _reduced(cost[j, b], mu[b], base[j])
     return out
 
 
 @njit(cache=True)
+def _price_pass(
+    cost: np.ndarray,
+    mu: np.ndarray,
+    here: np.ndarray,
+    fill: np.ndarray,
+    jobs: np.ndarray,
+    rise: np.ndarray,
+    write: bool,
+) -> None:
+    """One pass over the pairs that price out, :func:`_reduced` ``c_bj + μ_b − here_j < 0`` on
+    a capacitated node ``b``: each advances ``fill[b]``, and with ``write`` is first stored at
+    ``jobs[fill[b]]`` (the job) and ``rise[fill[b]]`` (its value)."""
+    n, r1 = cost.shape
+    for j in range(n):
+        for b in range(r1 - 1):
+            v = _reduced(cost[j, b], mu[b], here[j])
+            if v < 0:
+                if write:
+                    jobs[fill[b]] = j
+                    rise[fill[b]] = v
+                fill[b] += 1
+
+
 def _priced_out(
     cost: np.ndarray, mu: np.ndarray, here: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The pairs that price out, ``c_bj + μ_b − here_j < 0`` on a capacitated node ``b``,
-    grouped by node: the jobs of node ``b`` are ``jobs[start[b]:start[b + 1]]``, with their
-    values in ``rise`` (two passes; the ``(R + 1) × n`` table of :func:`_rise` is not
-    built)."""
-    n, r1 = cost.shape
-    start = np.zeros(r1 + 1, dtype=np.int64)
-    for j in range(n):
-        for b in range(r1 - 1):
-            c = cost[j, b]
-            if c < _FORBIDDEN and c + mu[b] - here[j] < 0:
-                start[b + 1] += 1
-    for b in range(r1):
-        start[b + 1] += start[b]
-    fill = start[:-1].copy()
-    jobs = np.empty(start[r1], dtype=np.int64)
-    rise = np.empty(start[r1], dtype=np.int64)
-    for j in range(n):
-        for b in range(r1 - 1):
-            c = cost[j, b]
-            if c < _FORBIDDEN and c + mu[b] - here[j] < 0:
-                jobs[fill[b]] = j
-                rise[fill[b]] = c + mu[b] - here[j]
-                fill[b] += 1
+    """The pairs that price out (:func:`_price_pass`) grouped by node: the jobs of node ``b``
+    are ``jobs[start[b]:start[b + 1]]``, with their values in ``rise`` (a counting pass, then
+    a filling one; the ``(R + 1) × n`` table of :func:`_rise` is not built)."""
+    count = np.zeros(cost.shape[1], dtype=np.int64)
+    none = np.empty(0, dtype=np.int64)
+    _price_pass(cost, mu, here, count, none, none, False)
+    start = np.r_[0, np.cumsum(count)].astype(np.int64)
+    jobs = np.empty(start[-1], dtype=np.int64)
+    rise = np.empty(start[-1], dtype=np.int64)
+    _price_pass(cost, mu, here, start[:-1].copy(), jobs, rise, True)
     return start, jobs, rise
 
 
 def warm_pricing() -> None:
-    """Compile (or load) :func:`_priced_out` (called by
+    """Compile (or load) :func:`_price_pass` (called by
     :func:`solver.allocation.gap.warmup.warm`, once per process: its tiny core flow is
     optimal in its first round and never prices columns)."""
     _priced_out(
@@ -383,16 +399,28 @@ def _row_take(slots: int, n: int) -> int:
     return int(min(n, ROW_CANDIDATES_MAX, max(ROW_CANDIDATES_MIN, ROW_CANDIDATES * slots)))
 
 
+def _keep_smallest(
+    keep: np.ndarray, row: int, jobs: np.ndarray | None, rise: np.ndarray, take: int
+) -> bool:
+    """Mark in column ``row`` of ``keep`` the ``take`` candidates of smallest ``rise`` (all of
+    them when there are no more), forbidden ones (``rise ≥ _FORBIDDEN // 2``) left out;
+    candidate ``i`` is job ``jobs[i]`` (job ``i`` when ``jobs`` is ``None``). Returns whether
+    any mark was new."""
+    pick = np.argpartition(rise, take - 1)[:take] if take < rise.size else np.arange(rise.size)
+    pick = pick[rise[pick] < _FORBIDDEN // 2]
+    if jobs is not None:
+        pick = jobs[pick]
+    new = not bool(keep[pick, row].all())
+    keep[pick, row] = True
+    return new
+
+
 def _row_candidates(keep: np.ndarray, rise: np.ndarray, slots: np.ndarray) -> None:
     """Add to ``keep``, per row, the :func:`_row_take` jobs of smallest ``rise`` (row-major;
     the row's reduced cost above the job's best node)."""
     r1, n = rise.shape
     for r in range(r1 - 1):
-        take = _row_take(slots[r], n)
-        row = rise[r]
-        pick = np.argpartition(row, take - 1)[:take] if take < n else np.arange(n)
-        pick = pick[row[pick] < _FORBIDDEN // 2]
-        keep[pick, r] = True
+        _keep_smallest(keep, r, None, rise[r], _row_take(slots[r], n))
 
 
 def _add_priced_out(
@@ -405,12 +433,7 @@ def _add_priced_out(
     added = False
     for r in range(r1 - 1):
         a, b = int(start[r]), int(start[r + 1])
-        take = _row_take(slots[r], n)
-        pick = jobs[a:b]
-        if b - a > take:
-            pick = pick[np.argpartition(rise[a:b], take - 1)[:take]]
-        added = added or not bool(keep[pick, r].all())
-        keep[pick, r] = True
+        added = _keep_smallest(keep, r, jobs[a:b], rise[a:b], _row_take(slots[r], n)) or added
     return added
 
 

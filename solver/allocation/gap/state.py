@@ -23,10 +23,23 @@ from solver.domain import Status
 __all__ = ["Run", "is_integral"]
 
 
+#: Values :func:`is_integral` tests per pass: its temporaries stay this small (a cost matrix
+#: of a million accounts is tens of megabytes, and the test used to copy it).
+INTEGRAL_CHUNK = 1 << 16
+
+
 def is_integral(values: np.ndarray) -> bool:
-    """Whether every finite value is a whole number (the bound may then be rounded up)."""
-    finite = values[np.isfinite(values)]
-    return bool(np.all(finite == np.round(finite)))
+    """Whether every finite value is a whole number (the bound may then be rounded up).
+
+    A value passes when it equals its rounding (so do ``±inf``) or is ``nan``; the array is
+    read in chunks of ``INTEGRAL_CHUNK`` through a flat view (no copy unless the array is
+    not contiguous)."""
+    flat = values.ravel(order="K")
+    for lo in range(0, flat.size, INTEGRAL_CHUNK):
+        part = flat[lo : lo + INTEGRAL_CHUNK]
+        if not np.all((np.round(part) == part) | np.isnan(part)):
+            return False
+    return True
 
 
 @dataclass

@@ -36,16 +36,28 @@ from solver.allocation.gap.tabu import SearchBudget, TabuInstance, tabu_search
 __all__ = ["warm"]
 
 
+def _tiny(*, free_option: bool = False) -> AssignmentProblem:
+    """The warm-up's problem: two jobs, two rows of capacity 1 (costs 1 and 2 crosswise), with
+    the dtypes of the real problems; with ``free_option`` a third option of cost 0 on no row
+    (transportation-shaped, as the flows need) and one weight per option, as an allocation
+    has, instead of a GAP's weight per option and job."""
+    cost = [[1.0, 2.0], [2.0, 1.0]]
+    row_of = [0, 1]
+    weight = np.ones((2, 2))
+    if free_option:
+        cost.append([0.0, 0.0])
+        row_of.append(-1)
+        weight = np.array([[1.0], [1.0], [0.0]])
+    return AssignmentProblem(
+        cost=np.array(cost), weight=weight, row_of=np.array(row_of), capacity=np.ones(2)
+    )
+
+
 @functools.cache
 def warm() -> None:
     """Compile (or load) every kernel of the assignment core and import CP-SAT, once per
     process (later calls return at once)."""
-    tiny = AssignmentProblem(  # 2 × 2, with the dtypes of the real problems
-        cost=np.array([[1.0, 2.0], [2.0, 1.0]]),
-        weight=np.ones((2, 2)),
-        row_of=np.array([0, 1]),
-        capacity=np.ones(2),
-    )
+    tiny = _tiny()
     allowed = tiny.allowed()
     start = np.array([1, 0])
     ejection_search(
@@ -55,12 +67,6 @@ def warm() -> None:
     tabu_search(TabuInstance(tiny, allowed, np.zeros(2)), start, SearchBudget(1, math.inf, 0), {})
     knapsack_bound(tiny, allowed, np.zeros(2), upper_bound=3.0, max_cells=1, deadline=math.inf)
     solve_cpsat(tiny, allowed, time_limit=10.0, seed=0, workers=1, hint=start)
-    # the flows: a transportation-shaped problem (an uncapacitated third option)
-    flow = AssignmentProblem(
-        cost=np.array([[1.0, 2.0], [2.0, 1.0], [0.0, 0.0]]),
-        weight=np.array([[1.0], [1.0], [0.0]]),
-        row_of=np.array([0, 1, -1]),
-        capacity=np.ones(2),
-    )
+    flow = _tiny(free_option=True)
     solve_core_flow(flow, flow.allowed(), np.array([1, 1]), np.zeros(2), core_jobs=1, rounds=1)
     warm_pricing()  # the tiny core flow is optimal in its first round and prices no columns
