@@ -74,27 +74,29 @@ def test_kth_largest_is_the_sorted_value(pick) -> None:
 
 
 def test_floor_of_best_is_at_most_the_width_th_largest_child() -> None:
-    """The floor from each parent's two best children never exceeds the ``width``-th
-    largest child's value (so no child at or above it is left out by it), and it is
-    −inf when there are fewer than ``width`` tops."""
+    """The floor from each parent's best and second-best children never exceeds the
+    ``width``-th largest child's value (so no child at or above it is left out by it); it
+    is −inf when there are fewer children than ``width``, and the ``width``-th largest
+    parent's best when there are at least ``width`` parents."""
     rng = np.random.default_rng(11)
-    for _ in range(500):
+    for _ in range(1_000):
         parents = int(rng.integers(1, 12))
-        sizes = rng.integers(0, 6, parents)
-        kids = [rng.choice([0.0, 1.0, 1.5, 4.0], int(m)) for m in sizes]
-        tops = np.full(2 * parents, -np.inf)
+        kids = [rng.choice([0.0, 1.0, 1.5, 4.0], int(m)) for m in rng.integers(0, 6, parents)]
+        best, second = np.full(parents, -np.inf), np.full(parents, -np.inf)
         for i, v in enumerate(kids):
-            best = np.sort(v)[::-1][:2]
-            tops[2 * i : 2 * i + best.size] = best
+            ranked = np.sort(v)[::-1]
+            best[i] = ranked[0] if ranked.size else -np.inf
+            second[i] = ranked[1] if ranked.size > 1 else -np.inf
+        tops = np.concatenate([best, second, rng.standard_normal(3)])  # the rest ignored
         width = int(rng.integers(1, 2 * parents + 3))
-        floor = _floor_of_best(tops, tops.size, width, np.empty(width))
+        floor = _floor_of_best(tops, parents, width, np.empty(width))
         every = np.sort(np.concatenate(kids))[::-1]
-        if tops.size < width:
-            assert floor == -np.inf
-        elif every.size >= width:
+        if every.size >= width:
             assert floor <= every[width - 1]
         else:
-            assert floor == -np.inf  # fewer children than the width: the tops pad with −inf
+            assert floor == -np.inf
+        if parents >= width:
+            assert floor == np.sort(best)[::-1][width - 1]
 
 
 # --------------------------------------------------------------------------------------
