@@ -15,6 +15,16 @@ with the largest optimistic value, at most ``beam`` of them (with ``last_width >
 children in their last phase have a beam of their own of that width); ties keep the
 earlier child (frontier order, then action order); the largest optimistic value left out
 raises the account's ``cut_bound``.
+
+How (issue 13, session 12): most live children are cut by the beam (on the 1,000-account
+run, 12 M live children for 1.5 M kept), so a child is first only its optimistic value and
+its place (frontier index × A + action), and the kept ones are made again at the end
+(:func:`_kept`, the same arithmetic: the same bits). Each parent's best children give a
+floor the beam's last value reaches (:func:`_floor_of_best`); the children below it are
+left out in one pass, and the exact selection runs on the few left (:func:`_keep_best`).
+Recorded month steps of that run took 0.63× the time of the version that stored every
+child and selected among all of them (alternated runs); keeping the best children in a
+heap as they came took 1.17× (replacing its top about one child in five).
 """
 
 from __future__ import annotations
