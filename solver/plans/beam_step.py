@@ -166,6 +166,19 @@ def _interp(row: np.ndarray, x: float, top: int) -> float:
 
 
 @njit(cache=True)
+def _push(
+    opt: np.ndarray, code: np.ndarray, n: int, v: float, c: int, best: float, second: float
+) -> tuple[int, float, float]:
+    """Append a live child (value v, code c) to ``opt``/``code``[:n] and update its
+    parent's best and second-best values; returns the new count, best and second best."""
+    opt[n] = v
+    code[n] = c
+    if v > best:
+        return n + 1, v, best
+    return n + 1, best, max(second, v)
+
+
+@njit(cache=True)
 def _account_children(t, a, s, e, front, moves, tables, thr_a, split, b_opt, b_code, tops):
     """The live children of an account's states ``s:e`` of the frontier, in order, with
     their optimistic values (``b_opt``; ``b_code``: frontier index × A + action), those in
@@ -231,21 +244,9 @@ def _account_children(t, a, s, e, front, moves, tables, thr_a, split, b_opt, b_c
             if not opt > thr_a:
                 continue
             if split and last:
-                b_opt[1, n1] = opt
-                b_code[1, n1] = si * nA + ai
-                n1 += 1
-                if opt > best1:
-                    best1, next1 = opt, best1
-                elif opt > next1:
-                    next1 = opt
+                n1, best1, next1 = _push(b_opt[1], b_code[1], n1, opt, si * nA + ai, best1, next1)
             else:
-                b_opt[0, n0] = opt
-                b_code[0, n0] = si * nA + ai
-                n0 += 1
-                if opt > best0:
-                    best0, next0 = opt, best0
-                elif opt > next0:
-                    next0 = opt
+                n0, best0, next0 = _push(b_opt[0], b_code[0], n0, opt, si * nA + ai, best0, next0)
         k = si - s  # the best at k, the second best at e - s + k
         tops[0, k], tops[0, e - s + k], tops[1, k], tops[1, e - s + k] = best0, next0, best1, next1
     return n0, n1, any_move
