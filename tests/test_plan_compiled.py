@@ -3,26 +3,22 @@
 ``solver/plans/bound_dp.py``, ``solver/plans/beam_step.py`` and ``solver/plans/level_value.py``
 replaced vectorised numpy code; the oracle tests (``test_plan_oracles.py``) check the bounds
 and values they produce against brute force. These tests pin what the oracles see only
-indirectly: the beam's selection (best ``width`` by optimistic value, ties to the earlier
-child, the largest value left out raises the cut bound), the "no plan" filling of a node
-row, and — bit for bit, on random inputs — the level-plan values and the clearing
-requirements of the bound tables against the vectorised numpy code they replaced (kept
-here as the reference), so that replacing it changed no plan.
+indirectly: the "no plan" filling of a node row, and — bit for bit, on random inputs —
+the level-plan values and the clearing requirements of the bound tables against the
+vectorised numpy code they replaced (kept here as the reference), so that replacing it
+changed no plan. The beam's selection is tested with the month step in
+``test_beam_step.py``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from solver.core.generate import generate_portfolio
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
 from solver.plans.beam_step import (
-    _kth_largest,
-    _select,
     backtrack,
     clearing_rows,
     offer_clearing,
@@ -49,53 +45,6 @@ def pick(request):
     if request.param == "compiled":
         return lambda fn: fn
     return lambda fn: fn.py_func
-
-
-def _reference_select(opt: list[float], width: int) -> tuple[set[int], float]:
-    """Python's stable sort by value, largest first: the first ``width`` are kept."""
-    order = sorted(range(len(opt)), key=lambda k: -opt[k])
-    kept = set(order[:width])
-    left_out = opt[order[width]] if len(opt) > width else -np.inf
-    return kept, left_out
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    st.lists(st.sampled_from([1.0, 2.0, 2.5, 3.0, -4.0]), min_size=0, max_size=80),
-    st.integers(1, 40),
-)
-def test_select_keeps_best_width_with_ties_to_the_earlier_child(vals, width) -> None:
-    opt = np.array(vals, float)
-    idx = np.arange(opt.size, dtype=np.int64)
-    keep = np.zeros(opt.size, np.bool_)
-    cut = np.full(1, -np.inf)
-    _select(idx, opt, opt.size, width, keep, 0, cut, np.empty(width))
-    kept, left_out = _reference_select(vals, width)
-    assert set(np.flatnonzero(keep).tolist()) == kept
-    assert cut[0] == left_out
-
-
-def test_kth_largest_is_the_sorted_value(pick) -> None:
-    fn = pick(_kth_largest)
-    rng = np.random.default_rng(5)
-    for _ in range(400):
-        n = int(rng.integers(1, 300))
-        k = int(rng.integers(0, n))
-        ties = rng.random() < 0.5
-        vals = rng.choice([1.0, 2.0, 2.5, 3.0, -4.0], n) if ties else rng.standard_normal(n)
-        # the values of children idx[:n] of a larger table, in any order
-        table = rng.standard_normal(2 * n + 3)
-        idx = rng.permutation(table.size)[:n]
-        table[idx] = vals
-        assert fn(table, idx, n, k, np.empty(k + 1)) == np.sort(vals)[::-1][k]
-
-
-def test_select_only_raises_the_cut_bound() -> None:
-    opt = np.array([5.0, 4.0, 3.0])
-    keep = np.zeros(3, np.bool_)
-    cut = np.array([10.0])
-    _select(np.arange(3, dtype=np.int64), opt, 3, 1, keep, 0, cut, np.empty(1))
-    assert keep.tolist() == [True, False, False] and cut[0] == 10.0
 
 
 @pytest.mark.parametrize(

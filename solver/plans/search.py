@@ -415,11 +415,13 @@ def _search_actions(
         -1,
     ).astype(np.int64)
     h_act = hazards.transpose(2, 0, 1)  # (H, n, A)
-    q_act = np.ascontiguousarray(1.0 - h_act)
-    pv_act = np.ascontiguousarray(
-        ctx.discount[:, None, None] * q_act * (pay_c / CENTS_PER_UNIT)[None]
-    )
-    rc_act = np.ascontiguousarray(ctx.discount_lag[:, None, None] * h_act)
+    # written in place (a stack of three arrays copied them once more)
+    act_vals = np.empty((H, n, G + 1, 3))
+    pv_act, rc_act, q_act = act_vals[..., 0], act_vals[..., 1], act_vals[..., 2]
+    np.subtract(1.0, h_act, out=q_act)
+    np.multiply(ctx.discount[:, None, None], q_act, out=pv_act)
+    pv_act *= (pay_c / CENTS_PER_UNIT)[None]
+    np.multiply(ctx.discount_lag[:, None, None], h_act, out=rc_act)
     act_ok = np.concatenate(
         [
             (amt_c[None, :, :] > 0) & (amt_c[None, :, :] <= cap_c.T[:, :, None]),
@@ -427,8 +429,7 @@ def _search_actions(
         ],
         axis=2,
     )  # (H, n, A)
-    act_vals = np.stack([pv_act, rc_act, q_act], axis=-1).reshape(H, n * (G + 1), 3)
-    return pay_c, cap_c, np.ascontiguousarray(act_ok), act_vals
+    return pay_c, cap_c, np.ascontiguousarray(act_ok), act_vals.reshape(H, n * (G + 1), 3)
 
 
 def _last_phase_reach(ctx: PlanContext, pay_c: np.ndarray, on: int) -> np.ndarray:
