@@ -99,49 +99,84 @@ def free_bounds(ctx: PlanContext, buckets: int = 192) -> FreeBound:
     return FreeBound(out, sizes, all_tables, grids)
 
 
-def rollout(ctx: PlanContext, i: int, free: FreeBound) -> np.ndarray | None:
-    """A feasible free plan of account ``i`` built forward, greedily against the free
-    bound's tables: each month the holiday (while it may still be taken), each unit amount
-    within the cap, or clearing (if what is owed is within the cap), whichever has the
-    largest immediate value plus survival × the table's bound on what follows. Cent-exact
-    balances; ``None`` if it ends without clearing by the horizon."""
+def rollout(ctx: PlanContext, i: int, free: FreeBound, width: int = 1) -> np.ndarray | None:
+    """A feasible free plan of account ``i`` built forward against the free bound's tables.
+
+    Each month every live state may take the holiday (while it may still be taken), pay
+    any unit amount within the cap, or clear (if what is owed is within the cap); a
+    child's score is its value so far plus survival × (the month's value + survival ×
+    the table's bound on what follows). The ``width`` best children go on (``width = 1``:
+    greedy); cleared plans are kept and the best one is returned. Cent-exact balances;
+    ``None`` if no plan clears by the horizon.
+    """
     one = ctx.take(np.array([i]))
     tables, amounts = free.tables[i], free.grids[i]
     on = CENTS_PER_UNIT // grid_of(ctx)
     rate = np.array([round(float(ctx.fields["annual_rate"][i]) * _RATE_SCALE)], np.int64)
-    bal = int(grid_cents(ctx.balance[i : i + 1], grid_of(ctx))[0])
     hold = int(holiday_months(one)[0])
-    acc0 = np.zeros(1, np.int64)
     amt_c = np.round(amounts * CENTS_PER_UNIT).astype(np.int64)
-    paid: list[int] = []
+    tol = CENTS_PER_UNIT * (1 + 1e-9)
+    reach = _clearable_after(one)
+    # live states: balance (cents), value so far, survival, payments so far
+    live: list[tuple[int, float, float, list[int]]] = [
+        (int(grid_cents(ctx.balance[i : i + 1], grid_of(ctx))[0]), 0.0, 1.0, [])
+    ]
+    best_value, best_path = -np.inf, None
     for t in range(ctx.horizon):
-        owed = bal + int(interest_cents(np.array([bal // on]), rate)[0]) * on
+        kids: list[tuple[float, int, float, float, list[int]]] = []
         cap = float(one.cap[0, t])
-        rec = float(one.kernel.recovery(acc0, np.array([bal / CENTS_PER_UNIT]), t)[0])
-        acts = amt_c[(amt_c <= cap * CENTS_PER_UNIT * (1 + 1e-9)) & (amt_c < owed)]
-        if t < hold and all(p == 0 for p in paid):
-            acts = np.concatenate([np.zeros(1, np.int64), acts])
-        clear = owed <= cap * CENTS_PER_UNIT * (1 + 1e-9)
-        pays = np.concatenate([acts, np.array([owed] if clear else [], np.int64)])
-        if pays.size == 0:
-            return None
-        h = one.kernel.hazard(np.zeros_like(pays), pays / CENTS_PER_UNIT, t)
-        now = one.discount[t] * (1 - h) * pays / CENTS_PER_UNIT + one.discount_lag[t] * h * rec
-        nxt = (owed - pays) / CENTS_PER_UNIT
-        later = bound_at(tables, np.zeros(pays.size, np.int64), t + 1, nxt)
-        later = (
-            np.where(nxt <= 0, 0.0, later)
-            if t + 1 < ctx.horizon
-            else np.where(nxt <= 0, 0.0, -np.inf)
-        )
-        k = int(np.argmax(now + (1 - h) * later))
-        if not np.isfinite(later[k]):
-            return None
-        paid.append(int(pays[k]))
-        bal = owed - int(pays[k])
-        if bal == 0:
-            return np.array(paid, float) / CENTS_PER_UNIT
-    return None
+        for bal, value, surv, paid in live:
+            owed = bal + int(interest_cents(np.array([bal // on]), rate)[0]) * on
+            rec = float(
+                one.kernel.recovery(np.zeros(1, np.int64), np.array([bal / CENTS_PER_UNIT]), t)[0]
+            )
+            acts = amt_c[(amt_c <= cap * tol) & (amt_c < owed)]
+            if t < hold and not any(paid):
+                acts = np.concatenate([np.zeros(1, np.int64), acts])
+            if owed <= cap * tol:
+                acts = np.concatenate([acts, np.array([owed], np.int64)])
+            if acts.size == 0:
+                continue
+            h = one.kernel.hazard(np.zeros_like(acts), acts / CENTS_PER_UNIT, t)
+            now = one.discount[t] * (1 - h) * acts / CENTS_PER_UNIT + one.discount_lag[t] * h * rec
+            nxt = (owed - acts) / CENTS_PER_UNIT
+            if t + 1 < ctx.horizon:
+                later = bound_at(tables, np.zeros(acts.size, np.int64), t + 1, nxt)
+            else:
+                later = np.full(acts.size, -np.inf)
+            later = np.where(nxt <= 0, 0.0, later)
+            score = value + surv * (now + (1 - h) * later)
+            if nxt[-1] <= 0 and score[-1] > best_value:  # clearing: a complete plan
+                best_value, best_path = float(score[-1]), [*paid, int(acts[-1])]
+            keep = np.flatnonzero(np.isfinite(score) & (nxt > 0) & (nxt <= reach[t]))
+            for k in keep[np.argsort(-score[keep])[:width]].tolist():
+                kids.append(
+                    (float(score[k]), int(owed - acts[k]), value + surv * float(now[k]),
+                     surv * float(1 - h[k]), [*paid, int(acts[k])])
+                )  # fmt: skip
+        kids.sort(key=lambda kid: -kid[0])
+        live = [(b, v, s, p) for sc, b, v, s, p in kids[:width] if sc > best_value]
+        if not live:
+            break
+    return None if best_path is None else np.array(best_path, float) / CENTS_PER_UNIT
+
+
+def _clearable_after(one: PlanContext) -> np.ndarray:
+    """Per month index t (H,), the largest balance left after month t's payment that unit
+    payments within the caps (the clearing one within the cap) can still clear by the
+    horizon, less a cent a month for interest rounding: the bound tables' ``U`` is looser
+    (a grid step of slack a month and continuous payments), and a rollout that trusts it
+    can run into a dead end by a few cents."""
+    H = one.horizon
+    unit = one.policy.rounding
+    g = 1.0 + float(one.monthly_rate[0])
+    cap = np.where(np.isfinite(one.cap[0]), one.cap[0], -np.inf)
+    capu = np.floor(cap / unit + 1e-9) * unit
+    out = np.full(H, -np.inf)
+    out[H - 1] = 0.0
+    for t in range(H - 2, -1, -1):
+        out[t] = max(cap[t + 1], capu[t + 1] + out[t + 1]) / g - 0.01 * (H - t)
+    return out
 
 
 # --------------------------------------------------------------------------------------
