@@ -15,19 +15,14 @@ from dataclasses import replace
 
 import numpy as np
 
+# the same relaxations as the grid study (run from this directory: it is on sys.path)
+from nested_grid_study import TIGHT
+
 from solver import generate_portfolio
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
 from solver.plans.context import context_from_frame
 from solver.plans.free_bound import free_bounds, polish, rollout
-
-TIGHT = {
-    "max_dti": 0.4,
-    "min_afford_prob": 0.6,
-    "min_payment": 200.0,
-    "max_deferral_months": 3,
-    "min_residual_income": 300.0,
-}
 
 
 def plans(frame: object, policy: Policy, buckets: int) -> tuple[np.ndarray, np.ndarray]:
