@@ -24,8 +24,10 @@ the relaxation may pay the top amount with the bottom's hazard, and may also kee
 balance of the bottom amount, which is worth about the interval's width every month;
 over 60 months at a width of even 10 units that is far above a 0.1 % target.
 
-:func:`polish` improves a found plan toward the free optimum by coordinate ascent on
-the rounding unit (cent-exact schedules, the search's own policy checks).
+:func:`rollout` builds a plan forward on the same tables (each month the action with the
+best value plus survival × the bound on what follows); :func:`polish` improves a plan by
+coordinate ascent on the rounding unit (cent-exact schedules, the search's own policy
+checks). Findings and figures: ``/work/notes/free12.md`` (session 12).
 """
 
 from __future__ import annotations
