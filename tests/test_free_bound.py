@@ -185,3 +185,23 @@ def test_rollout_and_polish_give_feasible_schedules_valued_by_the_oracle(case):
     assert value == pytest.approx(oracle, rel=1e-9, abs=1e-6)
     assert oracle <= best + 1e-6
     assert oracle >= best * (1 - 1e-3)  # rollout + polish reach the optimum within 0.1 %
+
+
+def test_free_bound_lies_above_thorough_plans_of_generated_accounts():
+    """On generated accounts the free bound is above every custom/step plan of the thorough search."""
+    from solver.core.account import Account
+    from solver.core.generate import generate_portfolio
+    from solver.plans.options import plan_options
+    from solver.plans.search import SearchParams
+
+    book = generate_portfolio(12, seed=11)
+    checked = 0
+    for acc in Account.from_frame(book):
+        pol = Policy().for_product(acc.product)
+        bound = free_bounds(context_from_account(acc, pol, BehaviourModel()), 192).bound[0]
+        res = plan_options(acc, pol, search=SearchParams.thorough(), relax=False)
+        for opt in res.options:
+            if opt.family in ("custom", "step") and opt.feasible:
+                assert opt.npv <= bound + 1e-6
+                checked += 1
+    assert checked >= 6
