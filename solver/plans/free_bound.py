@@ -1,0 +1,288 @@
+"""A bound over the *free* ``custom`` family, and a polish of found plans toward it (study, session 12).
+
+The ``custom`` search (:mod:`solver.plans.search`) and its bound tables
+(:mod:`solver.plans.bounds`) work on an account's payment grid of 12–16 amounts, so
+its certificates ("OPTIMAL", "gap 0.04 %") hold on that grid only. The family issue 13
+asks for is free: after a leading capitalised holiday of at most
+``max_deferral_months``, any payment on the rounding unit from ``min_payment`` up to the
+month's affordability cap, the last payment clearing the balance (within the cap, any
+size), by ``max_term_months``.
+
+That family is itself a grid: every multiple of the rounding unit from ``min_payment``
+to the largest cap (:func:`unit_grid`). The bound tables are an admissible bound for any
+action set (they relax only the phase limit, which custom does not have), so
+:func:`free_bounds` — the same backward programme on the unit grid — bounds every
+policy-feasible custom schedule, with the error of the grid bound (second order in the
+balance-node spacing) and no discretisation of the payment at all. It costs about as
+many times the grid bound as there are unit amounts over grid amounts, so it is a
+certificate to run once per account, not inside the search.
+
+Decision (the study's): actions every rounding unit rather than payment *intervals*
+between grid amounts bounded optimistically (payment at the top, hazard at the
+bottom). The interval bound is also valid but first-order loose: within an interval
+the relaxation may pay the top amount with the bottom's hazard, and may also keep the
+balance of the bottom amount, which is worth about the interval's width every month;
+over 60 months at a width of even 10 units that is far above a 0.1 % target.
+
+:func:`rollout` builds a plan forward on the same tables (each month the action with the
+best value plus survival × the bound on what follows); :func:`polish` improves a plan by
+coordinate ascent on the rounding unit (cent-exact schedules, the search's own policy
+checks). Findings and figures: ``/work/notes/free12.md`` (session 12).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from solver.core.schedule import CENTS_PER_UNIT
+from solver.plans.bounds import bound_at, bound_tables
+from solver.plans.context import PlanContext, feasible_paths, grid_of, npv
+from solver.plans.search import grid_cents, holiday_months, interest_cents
+
+_RATE_SCALE = 10**12
+
+
+def unit_grid(ctx: PlanContext) -> np.ndarray:
+    """Every payment the free family can make in a non-final month, per account (n, G):
+    the multiples of the rounding unit from ``min_payment`` (rounded up to the unit) to
+    the largest affordability cap of any month (rounded down), NaN-padded; no column
+    for an account with no affordable payment."""
+    pol = ctx.policy
+    unit = pol.rounding
+    cap = np.where(np.isfinite(ctx.cap), ctx.cap, -np.inf)
+    top = np.floor(np.max(cap, axis=1) / unit + 1e-9)  # in units
+    low = np.ceil(max(pol.min_payment, unit) / unit - 1e-9)
+    count = np.where(top >= low, top - low + 1, 0).astype(np.int64)
+    G = int(max(count.max(initial=0), 1))
+    k = np.arange(G)[None, :]
+    amounts = np.where(k < count[:, None], (low + k) * unit, np.nan)
+    return np.round(amounts, 2)
+
+
+@dataclass(frozen=True)
+class FreeBound:
+    """Upper bounds on the best policy-feasible free ``custom`` plan, per account.
+
+    Attributes
+    ----------
+    bound
+        The bound on the NPV (−inf: no free plan can clear the balance) (n,).
+    amounts
+        Unit-grid size per account (actions of the programme) (n,).
+    """
+
+    bound: np.ndarray
+    amounts: np.ndarray
+    tables: list[tuple[np.ndarray, ...]]
+    grids: list[np.ndarray]
+
+
+def free_bounds(ctx: PlanContext, buckets: int = 192) -> FreeBound:
+    """:func:`solver.plans.bounds.bound_tables` on the unit grid (:func:`unit_grid`),
+    read at the opening balance as the search reads it: a bound on every free custom
+    schedule (and every step schedule, a subset). Accounts are done one at a time, each
+    on its own grid (their sizes differ by orders of magnitude)."""
+    n = len(ctx)
+    out = np.full(n, -np.inf)
+    sizes = np.zeros(n, np.int64)
+    B0 = grid_cents(ctx.balance, grid_of(ctx)) / CENTS_PER_UNIT
+    all_tables: list[tuple[np.ndarray, ...]] = []
+    grids: list[np.ndarray] = []
+    for i in range(n):
+        one = ctx.take(np.array([i]))
+        amounts = unit_grid(one)
+        sizes[i] = int(np.isfinite(amounts).sum())
+        tables = bound_tables(one, amounts, buckets, holiday_months(one))
+        out[i] = float(bound_at(tables, np.zeros(1, np.int64), 0, B0[i : i + 1])[0])
+        all_tables.append(tables)
+        grids.append(amounts[0, : sizes[i]])
+    return FreeBound(out, sizes, all_tables, grids)
+
+
+def rollout(ctx: PlanContext, i: int, free: FreeBound, width: int = 1) -> np.ndarray | None:
+    """A feasible free plan of account ``i`` built forward against the free bound's tables.
+
+    Each month every live state may take the holiday (while it may still be taken), pay
+    any unit amount within the cap, or clear (if what is owed is within the cap); a
+    child's score is its value so far plus survival × (the month's value + survival ×
+    the table's bound on what follows). The ``width`` best children go on (``width = 1``:
+    greedy); cleared plans are kept and the best one is returned. Cent-exact balances;
+    ``None`` if no plan clears by the horizon.
+    """
+    one = ctx.take(np.array([i]))
+    tables, amounts = free.tables[i], free.grids[i]
+    on = CENTS_PER_UNIT // grid_of(ctx)
+    rate = np.array([round(float(ctx.fields["annual_rate"][i]) * _RATE_SCALE)], np.int64)
+    hold = int(holiday_months(one)[0])
+    amt_c = np.round(amounts * CENTS_PER_UNIT).astype(np.int64)
+    tol = CENTS_PER_UNIT * (1 + 1e-9)
+    reach = _clearable_after(one)
+    # live states: balance (cents), value so far, survival, payments so far
+    live: list[tuple[int, float, float, list[int]]] = [
+        (int(grid_cents(ctx.balance[i : i + 1], grid_of(ctx))[0]), 0.0, 1.0, [])
+    ]
+    best_value, best_path = -np.inf, None
+    for t in range(ctx.horizon):
+        kids: list[tuple[float, int, float, float, list[int]]] = []
+        cap = float(one.cap[0, t])
+        for bal, value, surv, paid in live:
+            owed = bal + int(interest_cents(np.array([bal // on]), rate)[0]) * on
+            rec = float(
+                one.kernel.recovery(np.zeros(1, np.int64), np.array([bal / CENTS_PER_UNIT]), t)[0]
+            )
+            acts = amt_c[(amt_c <= cap * tol) & (amt_c < owed)]
+            if t < hold and not any(paid):
+                acts = np.concatenate([np.zeros(1, np.int64), acts])
+            if owed <= cap * tol:
+                acts = np.concatenate([acts, np.array([owed], np.int64)])
+            if acts.size == 0:
+                continue
+            h = one.kernel.hazard(np.zeros_like(acts), acts / CENTS_PER_UNIT, t)
+            now = one.discount[t] * (1 - h) * acts / CENTS_PER_UNIT + one.discount_lag[t] * h * rec
+            nxt = (owed - acts) / CENTS_PER_UNIT
+            if t + 1 < ctx.horizon:
+                later = bound_at(tables, np.zeros(acts.size, np.int64), t + 1, nxt)
+            else:
+                later = np.full(acts.size, -np.inf)
+            later = np.where(nxt <= 0, 0.0, later)
+            score = value + surv * (now + (1 - h) * later)
+            if nxt[-1] <= 0 and score[-1] > best_value:  # clearing: a complete plan
+                best_value, best_path = float(score[-1]), [*paid, int(acts[-1])]
+            keep = np.flatnonzero(np.isfinite(score) & (nxt > 0) & (nxt <= reach[t]))
+            for k in keep[np.argsort(-score[keep])[:width]].tolist():
+                kids.append(
+                    (float(score[k]), int(owed - acts[k]), value + surv * float(now[k]),
+                     surv * float(1 - h[k]), [*paid, int(acts[k])])
+                )  # fmt: skip
+        kids.sort(key=lambda kid: -kid[0])
+        live = [(b, v, s, p) for sc, b, v, s, p in kids[:width] if sc > best_value]
+        if not live:
+            break
+    return None if best_path is None else np.array(best_path, float) / CENTS_PER_UNIT
+
+
+def _clearable_after(one: PlanContext) -> np.ndarray:
+    """Per month index t (H,), the largest balance left after month t's payment that unit
+    payments within the caps (the clearing one within the cap) can still clear by the
+    horizon, less a cent a month for interest rounding: the bound tables' ``U`` is looser
+    (a grid step of slack a month and continuous payments), and a rollout that trusts it
+    can run into a dead end by a few cents."""
+    H = one.horizon
+    unit = one.policy.rounding
+    g = 1.0 + float(one.monthly_rate[0])
+    cap = np.where(np.isfinite(one.cap[0]), one.cap[0], -np.inf)
+    capu = np.floor(cap / unit + 1e-9) * unit
+    out = np.full(H, -np.inf)
+    out[H - 1] = 0.0
+    for t in range(H - 2, -1, -1):
+        out[t] = max(cap[t + 1], capu[t + 1] + out[t + 1]) / g - 0.01 * (H - t)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Polish: coordinate ascent on the rounding unit
+# --------------------------------------------------------------------------------------
+
+
+def clear_paths(ctx: PlanContext, i: int, body: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cent-exact schedules of account ``i`` from their non-final payments ``body``
+    (C, T − 1) in cents: interest half-up each month on the money grid, month T pays
+    what is owed. Returns payments and exposures in currency units (C, T); a row whose
+    balance goes negative gets NaN payments (not a schedule)."""
+    body = np.atleast_2d(np.asarray(body, dtype=np.int64))
+    C, T1 = body.shape
+    on = CENTS_PER_UNIT // grid_of(ctx)
+    rate = np.full(C, round(float(ctx.fields["annual_rate"][i]) * _RATE_SCALE), np.int64)
+    bal = np.full(C, int(grid_cents(ctx.balance[i : i + 1], grid_of(ctx))[0]), np.int64)
+    pay = np.zeros((C, T1 + 1), np.int64)
+    exp = np.zeros((C, T1 + 1), np.int64)
+    bad = np.zeros(C, bool)
+    for t in range(T1 + 1):
+        exp[:, t] = bal
+        owed = bal + interest_cents(bal // on, rate) * on
+        pay[:, t] = owed if t == T1 else body[:, t]
+        bal = owed - pay[:, t]
+        bad |= bal < 0
+    pay_f = pay / CENTS_PER_UNIT
+    pay_f[bad] = np.nan
+    return pay_f, exp / CENTS_PER_UNIT
+
+
+def _score(ctx: PlanContext, i: int, body: np.ndarray) -> np.ndarray:
+    """Model NPV of each candidate body (C, T − 1) in cents, −inf where the schedule is not
+    a policy-feasible free custom plan (caps, ``min_payment``, leading holiday)."""
+    pay, exp = clear_paths(ctx, i, body)
+    C, T = pay.shape
+    acc = np.full(C, i, np.int64)
+    term = np.full(C, T, np.int64)
+    ok = np.isfinite(pay).all(axis=1) & (pay[:, -1] > 0)
+    zero = pay[:, :-1] <= 0
+    lead = np.cumprod(zero, axis=1).sum(axis=1)
+    ok &= zero.sum(axis=1) == lead  # zero months only as a leading holiday
+    ok &= lead <= holiday_months(ctx.take(np.array([i])))[0]
+    safe = np.where(np.isfinite(pay), pay, 0.0)
+    ok &= feasible_paths(ctx, acc, safe, term)
+    val = np.full(C, -np.inf)
+    if ok.any():
+        val[ok] = npv(ctx, acc[ok], safe[ok], exp[ok], term[ok])
+    return val
+
+
+_STEPS = (1, 2, 5, 10, 20, 50, 100, 200, 500)
+
+
+def polish(
+    ctx: PlanContext, i: int, payments: np.ndarray, rounds: int = 40
+) -> tuple[np.ndarray, float]:
+    """Coordinate ascent from a feasible plan of account ``i`` toward the free optimum.
+
+    Each round tries, for every non-final month, moving its payment up or down by
+    1, 2, 5, … 500 rounding units (a paying month may also drop to 0 if it stays a
+    leading holiday), the last payment clearing what is then owed; and ending the plan
+    one month earlier or later (the month added pays the old last level). The best
+    improving candidate is taken; it stops when none improves or after ``rounds``.
+    Returns the payments (currency units) and their model NPV.
+    """
+    unit_c = int(round(ctx.policy.rounding * CENTS_PER_UNIT))
+    body = np.round(np.asarray(payments[:-1], float) * CENTS_PER_UNIT).astype(np.int64)
+    best = float(_score(ctx, i, body[None, :])[0])
+    H = ctx.horizon
+    for _ in range(rounds):
+        cands = _neighbours(body, unit_c, H)
+        improved = False
+        for c in cands:
+            if c.size == 0:
+                continue
+            vals = _score(ctx, i, c)
+            k = int(np.argmax(vals))
+            if vals[k] > best + 1e-9:
+                best, body, improved = float(vals[k]), c[k], True
+        if not improved:
+            break
+    pay, _ = clear_paths(ctx, i, body[None, :])
+    return pay[0], best
+
+
+def _neighbours(body: np.ndarray, unit_c: int, horizon: int) -> list[np.ndarray]:
+    """Candidate bodies around ``body`` (cents): per-month moves (same length), and the
+    plan one month shorter or longer (other lengths)."""
+    T1 = body.size
+    out: list[np.ndarray] = []
+    if T1:
+        steps = np.array(_STEPS, np.int64) * unit_c
+        delta = np.concatenate([steps, -steps])
+        moves = np.repeat(body[None, :], T1 * delta.size, axis=0)
+        rows = np.arange(moves.shape[0])
+        month = rows // delta.size
+        moves[rows, month] += np.tile(delta, T1)
+        zero_at = np.repeat(body[None, :], T1, axis=0)
+        zero_at[np.arange(T1), np.arange(T1)] = 0
+        same = np.concatenate([moves, zero_at])
+        out.append(same[(same >= 0).all(axis=1)])
+        out.append(body[None, :-1])  # one month shorter
+    if T1 + 1 < horizon:
+        last = body[-1:] if T1 else np.zeros(1, np.int64)
+        out.append(np.concatenate([body, last])[None, :])
+    return out
