@@ -14,9 +14,17 @@ refuses before any work and says what to install; ``.html`` letters need neither
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from solver.errors import InputError
+
+#: The timestamp the embedded font subsets carry (their ``head.modified``). fontTools stamps
+#: a subset with the current time unless ``SOURCE_DATE_EPOCH`` (the reproducible-builds
+#: convention) says otherwise, so two renderings of the same letter a second apart differed
+#: in bytes; the audit trail's ``audit letter SEQ --out x.pdf`` must give the same file as
+#: the original ``--out``. 2000-01-01 00:00 UTC: any fixed moment would do.
+FONT_EPOCH = "946684800"
 
 #: Letter file suffixes and what each is.
 HTML_SUFFIXES = (".html", ".htm")
@@ -40,5 +48,11 @@ def pdf_renderer(option: str = "--out") -> Any:
 def letter_pdf(html: str, option: str = "--out") -> bytes:
     """The letter's HTML as PDF bytes (A4, the letter's print CSS)."""
     document = pdf_renderer(option)(string=html)
-    pdf: bytes = document.write_pdf()
+    saved = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = saved or FONT_EPOCH  # a caller's own epoch is kept
+    try:
+        pdf: bytes = document.write_pdf()
+    finally:
+        if saved is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
     return pdf
