@@ -9,8 +9,9 @@ after the dual and the greedy); a reduced CP-SAT model
 when no solution is known yet; the knapsack Lagrangian bound with its Lagrangian restarts
 (:mod:`~solver.allocation.gap.knapsack`); then the improvement phase — rounds of the
 ejection-chain search and of the CP-SAT large-neighbourhood search
-(:mod:`~solver.allocation.gap.lns`); and, in parallel runs of small and medium problems
-only, CP-SAT from the incumbent on the wall clock left.
+(:mod:`~solver.allocation.gap.lns`), and, in parallel runs, the LP-guided search
+(:mod:`~solver.allocation.gap.lpsearch`); and, in parallel runs, on the wall clock left, the
+LP-guided search again and (small and medium problems) CP-SAT from the incumbent.
 
 Determinism: the same problem and seed give the same result whenever the wall clock stops
 nothing. Every phase that could run until the deadline has a budget of deterministic work
@@ -60,7 +61,13 @@ from solver.allocation.gap.coreflow import core_flow_seconds, solve_core_flow
 from solver.allocation.gap.cpsat import solve_cpsat, stopped_by_clock
 from solver.allocation.gap.dual import DualResult, lagrangian_dual
 from solver.allocation.gap.flow import TransportResult, row_units, solve_transport, unit_slots
-from solver.allocation.gap.improve import improve, knapsack_phase, tight_search, warm_start
+from solver.allocation.gap.improve import (
+    improve,
+    knapsack_phase,
+    lp_phase,
+    tight_search,
+    warm_start,
+)
 from solver.allocation.gap.primal import (
     improve_shift,
     improve_swap,
@@ -129,13 +136,20 @@ EXACT_SHARE = 0.3
 # (_finish_on_the_clock). With one worker (allocate) the budget stands, and the result
 # repeats.
 EXACT_DET_PER_SECOND = 0.5
+# Parallel runs: share of the improvement phase's work of the LP-guided search (after the
+# chains and the LNS, which take the rest).
+LP_SHARE = 0.4
 # Share of the limit's work of the Lagrangian ascent (small problems / others).
 DUAL_SHARE_SMALL = 0.1
 DUAL_SHARE = 0.3
-# Parallel runs of problems with at most FINISH_MAX_PAIRS pairs give the wall clock left after
-# the budgets, less FINISH_MARGIN of the limit, to CP-SAT from the incumbent (at least
-# FINISH_MIN_SECONDS of it): on small and medium GAPs CP-SAT with time is strong.
+# Parallel runs give the wall clock left after the budgets, less FINISH_MARGIN of the limit
+# (at least FINISH_MIN_SECONDS of it), to the LP-guided search from the incumbent (when the LP
+# was solved) and, on problems of at most FINISH_MAX_PAIRS pairs, to CP-SAT from the
+# incumbent: on small and medium GAPs CP-SAT with time is strong. The LP-guided search takes
+# LP_CLOCK_SHARE of it there, all of it on larger problems (which ended with the budgets
+# before: c401600 after 26.6 s of 60).
 FINISH_MAX_PAIRS = 40_000
+LP_CLOCK_SHARE = 0.5
 FINISH_MARGIN = 0.05
 FINISH_MIN_SECONDS = 0.5
 # Largest flow network (arcs ≈ allowed pairs) solved: the flow cannot be interrupted, and its
@@ -332,13 +346,22 @@ def _search_phases(
     knapsack_phase(run, allowed, dual, rc)
     if run.problem.objective(run.incumbent) <= run.good_enough(run.bound):
         return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
+    lp = None  # the LP relaxation's values, once solved
     if lns and int(keep.sum()) <= CPSAT_MAX_PAIRS and run.clock.left > 0.0:
         if time.perf_counter() >= run.deadline - 0.05:
             run.clock_stops.append("search skipped")
         else:
-            improve(run, allowed, keep, rc, dual, run.incumbent, seconds=run.clock.left)
-    if lns and run.workers > 1 and pairs <= FINISH_MAX_PAIRS:
-        final = _finish_on_the_clock(run, allowed, dual)
+            # parallel runs: the LP-guided search takes LP_SHARE of it (lpsearch.py: it
+            # improves where the chains and the LNS are stuck); one-worker runs (allocate)
+            # keep their phases and results (the search was measured on GAPs only)
+            lp_seconds = LP_SHARE * run.clock.left if run.workers > 1 else 0.0
+            improve(
+                run, allowed, keep, rc, dual, run.incumbent, seconds=run.clock.left - lp_seconds
+            )
+            if lp_seconds > 0.0:
+                lp = lp_phase(run, allowed, keep, seconds=run.clock.left)
+    if lns and run.workers > 1:
+        final = _finish_on_the_clock(run, allowed, keep, dual, lp, pairs=pairs)
         if final is not None:
             return final
     return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
@@ -533,19 +556,42 @@ def _exact(
 
 
 def _finish_on_the_clock(
-    run: Run, allowed: np.ndarray, dual: DualResult
+    run: Run,
+    allowed: np.ndarray,
+    keep: np.ndarray,
+    dual: DualResult,
+    lp: np.ndarray | None,
+    *,
+    pairs: int,
 ) -> AssignmentResult | None:
-    """Phase 5 (parallel runs of small and medium problems): the wall clock left after the
-    work budgets goes to CP-SAT on the full model (reduced-cost fixed) from the incumbent.
+    """Phase 5 (parallel runs): the wall clock left after the work budgets, less
+    ``FINISH_MARGIN`` of the limit, goes to the LP-guided search (when the LP was solved:
+    ``LP_CLOCK_SHARE`` of it on problems of at most ``FINISH_MAX_PAIRS`` pairs, all of it on
+    larger ones) and, on problems of at most ``FINISH_MAX_PAIRS`` pairs, to CP-SAT on the
+    full model (reduced-cost fixed) from the incumbent.
 
-    A parallel CP-SAT run is not reproducible anyway (its threads share solutions as timing
-    allows), so nothing is lost by letting the clock stop this one; one worker (allocate)
+    A parallel run is not reproducible anyway (CP-SAT's threads share solutions as timing
+    allows), so nothing is lost by letting the clock stop these; one worker (allocate)
     never gets here and keeps its reproducible result. Returns the result when CP-SAT proves
     optimality.
     """
     problem = run.problem
-    remaining = run.deadline - time.perf_counter() - FINISH_MARGIN * run.limit
-    if run.incumbent is None or remaining < FINISH_MIN_SECONDS:
+    end = run.deadline - FINISH_MARGIN * run.limit
+    if run.incumbent is None or end - time.perf_counter() < FINISH_MIN_SECONDS:
+        return None
+    cpsat = pairs <= FINISH_MAX_PAIRS
+    if lp is not None:
+        share = LP_CLOCK_SHARE if cpsat else 1.0
+        lp_phase(
+            run,
+            allowed,
+            keep,
+            seconds=0.0,
+            x=lp,
+            until=time.perf_counter() + share * (end - time.perf_counter()),
+        )
+    remaining = end - time.perf_counter()
+    if not cpsat or remaining < FINISH_MIN_SECONDS:
         return None
     mask = _fixed_by_reduced_cost(run, allowed, dual)
     out = solve_cpsat(
