@@ -14,9 +14,9 @@ import pytest
 from oracles import gap_milp
 from test_gap_tabu import check, feasible_start, tight_instance
 
-from solver.allocation.gap.solve import solve_gap
 from solver.allocation.gap.lpsearch import lp_guided_search, lp_relaxation
 from solver.allocation.gap.problem import gap_problem
+from solver.allocation.gap.solve import solve_gap
 
 
 @pytest.fixture(scope="module")
