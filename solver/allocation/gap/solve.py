@@ -316,16 +316,17 @@ def solve_assignment(
         if final is not None:
             return final
 
-    return _search_phases(run, allowed, dual, pairs=pairs, lns=lns)
+    return _search_phases(run, allowed, dual, pairs=pairs, lns=lns, small=small)
 
 
 def _search_phases(
-    run: Run, allowed: np.ndarray, dual: DualResult, *, pairs: int, lns: bool
+    run: Run, allowed: np.ndarray, dual: DualResult, *, pairs: int, lns: bool, small: bool
 ) -> AssignmentResult:
     """The decomposition's search after the dual and the greedy (large problems, or small
     ones the exact model did not close): CP-SAT on the reduced options when there is no
-    incumbent yet, the knapsack phase, the neighbourhood search and, with two workers,
-    CP-SAT on what is left of the clock; each stops once the incumbent is good enough."""
+    incumbent yet, the knapsack phase, the neighbourhood search (with two workers and past
+    the exact path, the LP-guided search too) and, with two workers, the LP-guided search
+    and CP-SAT on what is left of the clock; each stops once the incumbent is good enough."""
     keep, rc = _reduced_options(run.problem, allowed, dual, run.incumbent)
     if (
         run.incumbent is None
@@ -351,10 +352,12 @@ def _search_phases(
         if time.perf_counter() >= run.deadline - 0.05:
             run.clock_stops.append("search skipped")
         else:
-            # parallel runs: the LP-guided search takes LP_SHARE of it (lpsearch.py: it
-            # improves where the chains and the LNS are stuck); one-worker runs (allocate)
-            # keep their phases and results (the search was measured on GAPs only)
-            lp_seconds = LP_SHARE * run.clock.left if run.workers > 1 else 0.0
+            # parallel runs past the exact path: the LP-guided search takes LP_SHARE of it
+            # (lpsearch.py: it improves where the chains and the LNS are stuck); one-worker
+            # runs (allocate) keep their phases and results (the search was measured on
+            # GAPs only), and small problems theirs (the exact CP-SAT run and the elite
+            # search, then CP-SAT on the clock, which proves e10100-e10400 optimal)
+            lp_seconds = LP_SHARE * run.clock.left if run.workers > 1 and not small else 0.0
             improve(
                 run, allowed, keep, rc, dual, run.incumbent, seconds=run.clock.left - lp_seconds
             )
