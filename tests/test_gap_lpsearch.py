@@ -68,7 +68,7 @@ def test_lp_guided_search_improves_reproducibly_within_its_work(tight):
     for _ in range(2):
         stats: dict = {}
         out = lp_guided_search(
-            problem, start, allowed, x, deadline=math.inf, work_budget=4.0, seed=3, stats=stats
+            problem, start, x, allowed, deadline=math.inf, work_budget=4.0, seed=3, stats=stats
         )
         runs.append((out, stats))
     (out, stats), (again, _) = runs
@@ -90,8 +90,8 @@ def test_lp_guided_search_stops_at_its_target(tight):
     out = lp_guided_search(
         problem,
         start,
-        allowed,
         x,
+        allowed,
         deadline=math.inf,
         work_budget=4.0,
         seed=0,

@@ -345,8 +345,8 @@ def lp_phase(
     run.incumbent = lp_guided_search(
         problem,
         run.incumbent,
-        keep,
         x,
+        keep,
         deadline=run.deadline if until is None else min(run.deadline, until),
         work_budget=math.inf if until is not None else seconds * LNS_WORK_PER_SECOND,
         seed=run.seed if until is None else run.seed + 1,

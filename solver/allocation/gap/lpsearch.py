@@ -109,11 +109,11 @@ def lp_relaxation(
 def lp_guided_search(
     problem: AssignmentProblem,
     assignment: np.ndarray,
-    mask: np.ndarray,
     x: np.ndarray,
+    mask: np.ndarray,
     *,
-    deadline: float,
     work_budget: float,
+    deadline: float,
     seed: int,
     stats: dict[str, Any],
     target: float = -math.inf,
@@ -146,34 +146,27 @@ def lp_guided_search(
             break
         iterations += 1
         free = _neighbourhood(problem, best, x, rows, split_cap, rng)
-        usage = problem.row_usage(best) - problem.row_usage_of(best, free)
-        gusage = problem.global_usage(best) - problem._global_weight_of(best[free], free).sum(
-            axis=1
-        )
-        sub = np.zeros((k, n), dtype=bool)
-        sub[:, free] = options[:, free]
-        sub[best[free], free] = True
+        sub, room, global_room = _subproblem(problem, best, free, options)
         out = solve_cpsat(
             problem,
             sub,
-            time_limit=min(left, SUBSOLVE_LIMIT),
+            jobs=free,
+            hint=best,
+            row_capacity=room,
+            global_capacity=global_room,
             seed=seed + iterations,
             workers=1,
-            hint=best,
-            row_capacity=problem.capacity - usage,
-            global_capacity=problem.global_capacity - gusage,
-            jobs=free,
             linearization=LINEARIZATION,
             det_limit=SUBSOLVE_DET,
+            time_limit=min(left, SUBSOLVE_LIMIT),
         )
         work += lns_work(out.det, free.size)
         wall_stop = wall_stop or stopped_by_clock(out, SUBSOLVE_DET)
-        if out.assignment is not None:
-            cost = problem.objective(out.assignment)
-            if cost < best_cost - 1e-9 * max(1.0, abs(best_cost)) and problem.is_feasible(
-                out.assignment
-            ):
-                best, best_cost = out.assignment, cost
+        found = out.assignment
+        cost = math.inf if found is None else problem.objective(found)
+        if found is not None and cost < best_cost - 1e-9 * max(1.0, abs(best_cost)):
+            if problem.is_feasible(found):
+                best, best_cost = found, cost
                 improvements += 1
         # the neighbourhood follows the work sub-problems take to close
         if out.status is Status.OPTIMAL and out.det < FAST_DET:
@@ -193,6 +186,22 @@ def lp_guided_search(
         lp_search_wall_stop=wall_stop,
     )
     return best
+
+
+def _subproblem(
+    problem: AssignmentProblem, assignment: np.ndarray, free: np.ndarray, options: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sub-problem of the ``free`` jobs, the others staying as in ``assignment``: the
+    options they may take (``options`` and their own) and the capacity the others leave."""
+    k, n = problem.cost.shape
+    sub = np.zeros((k, n), dtype=bool)
+    sub[:, free] = options[:, free]
+    sub[assignment[free], free] = True
+    fixed_rows = problem.row_usage(assignment) - problem.row_usage_of(assignment, free)
+    fixed_global = problem.global_usage(assignment) - problem._global_weight_of(
+        assignment[free], free
+    ).sum(axis=1)
+    return sub, problem.capacity - fixed_rows, problem.global_capacity - fixed_global
 
 
 def _neighbourhood(
