@@ -21,8 +21,8 @@ from solver.allocation.gap.solve import solve_gap
 
 @pytest.fixture(scope="module")
 def tight():
-    """A 10 × 120 type D instance, its first-fit start and its MILP optimum (one solve)."""
-    cost, resource, capacity = tight_instance(5, 10, 120)
+    """A 6 × 60 type D instance, its first-fit start and its MILP optimum (one solve)."""
+    cost, resource, capacity = tight_instance(5, 6, 60)
     problem, _ = gap_problem(cost, resource, capacity, "min")
     start = feasible_start(cost, resource, capacity)
     return cost, resource, capacity, problem, start, gap_milp(cost, resource, capacity)
@@ -58,8 +58,8 @@ def test_lp_relaxation_of_loose_capacities_is_the_cheapest_agent_per_job():
 
 def test_lp_guided_search_improves_reproducibly_within_its_work(tight):
     """From a first-fit start the search finds a feasible assignment within 2 % of the MILP
-    optimum (a tight type D instance: 0.8 % measured), the same one twice for the same seed,
-    and stops within one sub-problem's work of its budget."""
+    optimum (a tight type D instance), the same one twice for the same seed, and stops
+    within one sub-problem's work of its budget."""
     cost, resource, capacity, problem, start, milp = tight
     allowed = problem.allowed()
     x = lp_relaxation(problem, allowed, time_limit=60.0)
@@ -74,7 +74,8 @@ def test_lp_guided_search_improves_reproducibly_within_its_work(tight):
     (out, stats), (again, _) = runs
     assert np.array_equal(out, again)
     value = check(cost, resource, capacity, out)
-    assert milp["objective"] - 1e-6 <= value < check(cost, resource, capacity, start)
+    # HiGHS stops at its 0.01 % MIP gap: its bound, not its objective, is the floor
+    assert milp["bound"] - 1e-6 <= value < check(cost, resource, capacity, start)
     assert value <= milp["objective"] * 1.02
     assert stats["lp_search_improvements"] > 0 and not stats["lp_search_wall_stop"]
     assert stats["lp_search_work"] <= 4.0 + 1.0  # at most one sub-problem's det (0.6) past it
