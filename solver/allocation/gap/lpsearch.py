@@ -14,7 +14,10 @@ Measured on c201600 (3-4 Dec 2026, CPU seconds on the loaded project machine, fr
 10-s run's 18818): the ejection chains, the tabu search and the elite search with 2 × 10⁸
 move evaluations each, and CP-SAT on the full model with two workers, hinted, for 21
 deterministic seconds, found nothing better; the agent-subset LNS 18817 in 3.9 s; this
-search 18806 in 12.7 s (20 sub-problems).
+search 18806 in 12.7 s (20 sub-problems). In ``bench_gap.py --time-limit 60`` (4 Dec 2026,
+04:03-04:21 UTC, load 5-12) with the search in parallel runs' improvement phase and on the
+clock left: c201600 18809 (main 18816, plain CP-SAT in the same run 18874), c801600 16289
+(16293), e801600 176860 (176946); 0 of 9 large instances worse than plain CP-SAT.
 
 Determinism: HiGHS is deterministic; the sub-problems run on one CP-SAT worker with a
 deterministic-time budget and the rows come from a seeded generator, so the work done
