@@ -60,6 +60,7 @@ __all__ = [
     "GREEDY_CELLS_PER_SECOND",
     "KNAPSACK_CELLS_PER_SECOND",
     "LNS_WORK_PER_SECOND",
+    "LP_PAIRS_PER_SECOND",
     "REPRODUCIBLE_PACE",
     "TABU_WORK_PER_SECOND",
     "WORK_SAFETY",
@@ -97,6 +98,9 @@ GREEDY_CELLS_PER_SECOND = 5.0e7
 #: Dynamic-programme cells of the knapsack bound per second (measured 3.9e8 on d10400, 8e8
 #: on d801600).
 KNAPSACK_CELLS_PER_SECOND = 4.0e8
+#: Allowed pairs (columns) of the LP relaxation solved by HiGHS per second (measured 4.6e4
+#: (e801600) to 1.6e5 (d201600) of CPU time on Yagiura's 20-80 × 1,600 GAPs, 4 Dec 2026).
+LP_PAIRS_PER_SECOND = 4.0e4
 #: Arcs of the min-cost flow network solved per second (measured 1.3 million on a
 #: 20,000-account allocation, 281,000 arcs).
 FLOW_ARCS_PER_SECOND = 1.0e6

@@ -10,7 +10,9 @@
   (:class:`Restarts`): the relaxation's solutions at successive multipliers, repaired and
   improved by short ejection-chain searches;
 * :func:`improve` — rounds of the ejection-chain search (:mod:`~solver.allocation.gap.ejection`)
-  and of the CP-SAT large-neighbourhood search (:mod:`~solver.allocation.gap.lns`).
+  and of the CP-SAT large-neighbourhood search (:mod:`~solver.allocation.gap.lns`);
+* :func:`lp_phase` — the LP relaxation and the LP-guided search from it
+  (:mod:`~solver.allocation.gap.lpsearch`).
 
 Every one has a budget of deterministic work, a share of what the run's work account has
 left (:mod:`~solver.allocation.gap.budget`), and books what it did there.
@@ -18,6 +20,7 @@ left (:mod:`~solver.allocation.gap.budget`), and books what it did there.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,18 +32,20 @@ from solver.allocation.gap.budget import (
     GREEDY_CELLS_PER_SECOND,
     KNAPSACK_CELLS_PER_SECOND,
     LNS_WORK_PER_SECOND,
+    LP_PAIRS_PER_SECOND,
     TABU_WORK_PER_SECOND,
 )
 from solver.allocation.gap.dual import DualResult
 from solver.allocation.gap.ejection import ejection_search
 from solver.allocation.gap.knapsack import knapsack_bound
 from solver.allocation.gap.lns import large_neighbourhood_search
+from solver.allocation.gap.lpsearch import lp_guided_search, lp_relaxation
 from solver.allocation.gap.primal import improve_shift, repair
 from solver.allocation.gap.relaxed import relaxation_search
 from solver.allocation.gap.state import Run
 from solver.allocation.gap.tabu import SearchBudget, TabuInstance
 
-__all__ = ["Restarts", "improve", "knapsack_phase", "tight_search", "warm_start"]
+__all__ = ["Restarts", "improve", "knapsack_phase", "lp_phase", "tight_search", "warm_start"]
 
 # Small problems: share of the work left of the short ejection-chain search before CP-SAT.
 WARM_SHARE = 0.1
@@ -52,6 +57,8 @@ KNAPSACK_SHARE = 0.1
 RESTART_SHARE = 0.3
 RESTART_EVERY = 5
 RESTART_WORK = 5_000_000
+# The LP relaxation's wall-clock window, in multiples of its work's window.
+LP_WINDOW = 3.0
 # The improvement phase: rounds of ejection chains then LNS, and the chains' share of each.
 SEARCH_ROUNDS = 3
 EJECTION_SHARE = 0.6
@@ -301,3 +308,60 @@ def _add_stats(totals: dict[str, float], part: dict[str, Any]) -> None:
             totals[key] = bool(totals.get(key, False)) or value
         elif isinstance(value, (int, float)):
             totals[key] = totals.get(key, 0) + value
+
+
+def lp_phase(
+    run: Run,
+    allowed: np.ndarray,
+    keep: np.ndarray,
+    *,
+    seconds: float,
+    x: np.ndarray | None = None,
+    until: float | None = None,
+) -> np.ndarray | None:
+    """Phase 4′: the LP relaxation (unless given as ``x``) and the LP-guided search from
+    the incumbent (:mod:`~solver.allocation.gap.lpsearch`), ``seconds`` of work in all; or,
+    given ``until`` (a ``time.perf_counter()`` value), the search on the wall clock until
+    then, outside the work budgets (parallel runs' last phase). Returns the LP's values
+    (``None`` when they did not fit the work or the clock), for a later call."""
+    problem = run.problem
+    if run.incumbent is None:
+        return x
+    if x is None:
+        lp_seconds = int(allowed.sum()) / LP_PAIRS_PER_SECOND
+        if lp_seconds >= seconds:
+            return None
+        started = time.perf_counter()
+        # HiGHS cannot be paused: a wide window, so that load does not lose the LP (it is
+        # cheap next to the search it guides)
+        window = min(run.deadline - started, LP_WINDOW * run.clock.window(lp_seconds))
+        x = lp_relaxation(problem, allowed, time_limit=window)
+        run.clock.charge("lp relaxation", lp_seconds, wall=time.perf_counter() - started)
+        seconds -= lp_seconds
+        if x is None:
+            run.clock_stops.append("lp relaxation")
+            return None
+    ls: dict[str, Any] = {}
+    run.incumbent = lp_guided_search(
+        problem,
+        run.incumbent,
+        x,
+        keep,
+        deadline=run.deadline if until is None else min(run.deadline, until),
+        work_budget=math.inf if until is not None else seconds * LNS_WORK_PER_SECOND,
+        seed=run.seed if until is None else run.seed + 1,
+        stats=ls,
+        target=run.good_enough(run.bound),
+    )
+    if until is None:
+        work = ls["lp_search_work"] / LNS_WORK_PER_SECOND
+        run.clock.charge("lp search", work, seconds, ls["lp_search_wall_s"])
+        if ls["lp_search_wall_stop"]:
+            run.clock_stops.append("lp search")
+    else:
+        run.clock.charge("lp search on the clock", 0.0, None, ls["lp_search_wall_s"])
+    _add_stats(run.stats, ls)
+    run.stats["lp_search_rows"] = ls["lp_search_rows"]  # the last neighbourhood's, not a sum
+    if "+lp" not in run.method:
+        run.method += "+lp"
+    return x

@@ -9,8 +9,9 @@ after the dual and the greedy); a reduced CP-SAT model
 when no solution is known yet; the knapsack Lagrangian bound with its Lagrangian restarts
 (:mod:`~solver.allocation.gap.knapsack`); then the improvement phase — rounds of the
 ejection-chain search and of the CP-SAT large-neighbourhood search
-(:mod:`~solver.allocation.gap.lns`); and, in parallel runs of small and medium problems
-only, CP-SAT from the incumbent on the wall clock left.
+(:mod:`~solver.allocation.gap.lns`), and, in parallel runs, the LP-guided search
+(:mod:`~solver.allocation.gap.lpsearch`); and, in parallel runs, on the wall clock left, the
+LP-guided search again and (small and medium problems) CP-SAT from the incumbent.
 
 Determinism: the same problem and seed give the same result whenever the wall clock stops
 nothing. Every phase that could run until the deadline has a budget of deterministic work
@@ -52,6 +53,7 @@ from solver.allocation.gap.budget import (
     DUAL_CELLS_PER_SECOND,
     FLOW_ARCS_PER_SECOND,
     GREEDY_CELLS_PER_SECOND,
+    LP_PAIRS_PER_SECOND,
     REPRODUCIBLE_PACE,
     WORK_SAFETY,
     WorkClock,
@@ -60,7 +62,14 @@ from solver.allocation.gap.coreflow import core_flow_seconds, solve_core_flow
 from solver.allocation.gap.cpsat import solve_cpsat, stopped_by_clock
 from solver.allocation.gap.dual import DualResult, lagrangian_dual
 from solver.allocation.gap.flow import TransportResult, row_units, solve_transport, unit_slots
-from solver.allocation.gap.improve import improve, knapsack_phase, tight_search, warm_start
+from solver.allocation.gap.improve import (
+    improve,
+    knapsack_phase,
+    lp_phase,
+    tight_search,
+    warm_start,
+)
+from solver.allocation.gap.lpsearch import lp_relaxation
 from solver.allocation.gap.primal import (
     improve_shift,
     improve_swap,
@@ -129,13 +138,23 @@ EXACT_SHARE = 0.3
 # (_finish_on_the_clock). With one worker (allocate) the budget stands, and the result
 # repeats.
 EXACT_DET_PER_SECOND = 0.5
+# Parallel runs: share of the improvement phase's work of the LP-guided search (after the
+# chains and the LNS, which take the rest).
+LP_SHARE = 0.4
+# ... when that share is at least LP_MIN_MULTIPLE times the LP relaxation's own work (80 ×
+# 1,600 GAPs at 10 s: it is not, and the improvement phase keeps all of its work).
+LP_MIN_MULTIPLE = 2.0
 # Share of the limit's work of the Lagrangian ascent (small problems / others).
 DUAL_SHARE_SMALL = 0.1
 DUAL_SHARE = 0.3
-# Parallel runs of problems with at most FINISH_MAX_PAIRS pairs give the wall clock left after
-# the budgets, less FINISH_MARGIN of the limit, to CP-SAT from the incumbent (at least
-# FINISH_MIN_SECONDS of it): on small and medium GAPs CP-SAT with time is strong.
+# Parallel runs give the wall clock left after the budgets, less FINISH_MARGIN of the limit
+# (at least FINISH_MIN_SECONDS of it), to the LP-guided search from the incumbent (when the LP
+# was solved) and, on problems of at most FINISH_MAX_PAIRS pairs, to CP-SAT from the
+# incumbent: on small and medium GAPs CP-SAT with time is strong. The LP-guided search takes
+# LP_CLOCK_SHARE of it there, all of it on larger problems (which ended with the budgets
+# before: c401600 after 26.6 s of 60).
 FINISH_MAX_PAIRS = 40_000
+LP_CLOCK_SHARE = 0.5
 FINISH_MARGIN = 0.05
 FINISH_MIN_SECONDS = 0.5
 # Largest flow network (arcs ≈ allowed pairs) solved: the flow cannot be interrupted, and its
@@ -302,16 +321,17 @@ def solve_assignment(
         if final is not None:
             return final
 
-    return _search_phases(run, allowed, dual, pairs=pairs, lns=lns)
+    return _search_phases(run, allowed, dual, pairs=pairs, lns=lns, small=small)
 
 
 def _search_phases(
-    run: Run, allowed: np.ndarray, dual: DualResult, *, pairs: int, lns: bool
+    run: Run, allowed: np.ndarray, dual: DualResult, *, pairs: int, lns: bool, small: bool
 ) -> AssignmentResult:
     """The decomposition's search after the dual and the greedy (large problems, or small
     ones the exact model did not close): CP-SAT on the reduced options when there is no
-    incumbent yet, the knapsack phase, the neighbourhood search and, with two workers,
-    CP-SAT on what is left of the clock; each stops once the incumbent is good enough."""
+    incumbent yet, the knapsack phase, the neighbourhood search (with two workers and past
+    the exact path, the LP-guided search too) and, with two workers, the LP-guided search
+    and CP-SAT on what is left of the clock; each stops once the incumbent is good enough."""
     keep, rc = _reduced_options(run.problem, allowed, dual, run.incumbent)
     if (
         run.incumbent is None
@@ -332,13 +352,28 @@ def _search_phases(
     knapsack_phase(run, allowed, dual, rc)
     if run.problem.objective(run.incumbent) <= run.good_enough(run.bound):
         return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
+    lp = None  # the LP relaxation's values, once solved
     if lns and int(keep.sum()) <= CPSAT_MAX_PAIRS and run.clock.left > 0.0:
         if time.perf_counter() >= run.deadline - 0.05:
             run.clock_stops.append("search skipped")
         else:
-            improve(run, allowed, keep, rc, dual, run.incumbent, seconds=run.clock.left)
-    if lns and run.workers > 1 and pairs <= FINISH_MAX_PAIRS:
-        final = _finish_on_the_clock(run, allowed, dual)
+            # parallel runs past the exact path: the LP-guided search takes LP_SHARE of it
+            # (lpsearch.py: it improves where the chains and the LNS are stuck); one-worker
+            # runs (allocate) keep their phases and results (the search was measured on
+            # GAPs only), and small problems theirs (the exact CP-SAT run and the elite
+            # search, then CP-SAT on the clock, which proves e10100-e10400 optimal)
+            lp_seconds = LP_SHARE * run.clock.left if run.workers > 1 and not small else 0.0
+            if lp_seconds < LP_MIN_MULTIPLE * pairs / LP_PAIRS_PER_SECOND:
+                lp_seconds = 0.0  # the LP would take most of it: the chains and LNS take all
+            improve(
+                run, allowed, keep, rc, dual, run.incumbent, seconds=run.clock.left - lp_seconds
+            )
+            if lp_seconds > 0.0:
+                lp = lp_phase(run, allowed, keep, seconds=run.clock.left)
+    if lns and run.workers > 1:
+        if lp is None and not small:  # the LP did not fit the budgets: on the clock
+            lp = _lp_on_the_clock(run, allowed, pairs)
+        final = _finish_on_the_clock(run, allowed, keep, dual, lp, pairs=pairs)
         if final is not None:
             return final
     return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
@@ -532,20 +567,57 @@ def _exact(
     return None
 
 
-def _finish_on_the_clock(
-    run: Run, allowed: np.ndarray, dual: DualResult
-) -> AssignmentResult | None:
-    """Phase 5 (parallel runs of small and medium problems): the wall clock left after the
-    work budgets goes to CP-SAT on the full model (reduced-cost fixed) from the incumbent.
+def _lp_on_the_clock(run: Run, allowed: np.ndarray, pairs: int) -> np.ndarray | None:
+    """The LP relaxation for the LP-guided search on the wall clock left (parallel runs
+    whose budgets it did not fit: 80 × 1,600 GAPs at 10 s, which ended after 2.4-6 s),
+    when its work is at most half of that clock (less ``FINISH_MARGIN``); else ``None``."""
+    lp_seconds = pairs / LP_PAIRS_PER_SECOND
+    left = run.deadline - FINISH_MARGIN * run.limit - time.perf_counter()
+    if run.incumbent is None or lp_seconds / WORK_SAFETY > 0.5 * left:
+        return None
+    started = time.perf_counter()
+    x = lp_relaxation(run.problem, allowed, time_limit=left - lp_seconds / WORK_SAFETY)
+    run.clock.charge("lp relaxation on the clock", 0.0, None, time.perf_counter() - started)
+    return x
 
-    A parallel CP-SAT run is not reproducible anyway (its threads share solutions as timing
-    allows), so nothing is lost by letting the clock stop this one; one worker (allocate)
+
+def _finish_on_the_clock(
+    run: Run,
+    allowed: np.ndarray,
+    keep: np.ndarray,
+    dual: DualResult,
+    lp: np.ndarray | None,
+    *,
+    pairs: int,
+) -> AssignmentResult | None:
+    """Phase 5 (parallel runs): the wall clock left after the work budgets, less
+    ``FINISH_MARGIN`` of the limit, goes to the LP-guided search (when the LP was solved:
+    ``LP_CLOCK_SHARE`` of it on problems of at most ``FINISH_MAX_PAIRS`` pairs, all of it on
+    larger ones) and, on problems of at most ``FINISH_MAX_PAIRS`` pairs, to CP-SAT on the
+    full model (reduced-cost fixed) from the incumbent.
+
+    A parallel run is not reproducible anyway (CP-SAT's threads share solutions as timing
+    allows), so nothing is lost by letting the clock stop these; one worker (allocate)
     never gets here and keeps its reproducible result. Returns the result when CP-SAT proves
     optimality.
     """
     problem = run.problem
-    remaining = run.deadline - time.perf_counter() - FINISH_MARGIN * run.limit
-    if run.incumbent is None or remaining < FINISH_MIN_SECONDS:
+    end = run.deadline - FINISH_MARGIN * run.limit
+    if run.incumbent is None or end - time.perf_counter() < FINISH_MIN_SECONDS:
+        return None
+    cpsat = pairs <= FINISH_MAX_PAIRS
+    if lp is not None:
+        share = LP_CLOCK_SHARE if cpsat else 1.0
+        lp_phase(
+            run,
+            allowed,
+            keep,
+            seconds=0.0,
+            x=lp,
+            until=time.perf_counter() + share * (end - time.perf_counter()),
+        )
+    remaining = end - time.perf_counter()
+    if not cpsat or remaining < FINISH_MIN_SECONDS:
         return None
     mask = _fixed_by_reduced_cost(run, allowed, dual)
     out = solve_cpsat(
