@@ -121,3 +121,22 @@ def test_plan_cache_key_covers_the_plan_code():
     }
     assert search <= set(PLAN_CODE), search - set(PLAN_CODE)
     assert {"core/model.py", "core/amortisation.py", "plans/search.py"} <= set(PLAN_CODE)
+    # every other solver module the planner imports is in the key too (a fresh interpreter:
+    # what plan_portfolio loads, outside plans/ and core/)
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, solver.plans.portfolio, solver.plans.options;"
+        "print('\\n'.join(sorted(m for m in sys.modules if m.startswith('solver.'))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    others = {
+        m.removeprefix("solver.").replace(".", "/") + ".py"
+        for m in loaded
+        if not m.startswith(("solver.plans", "solver.core"))
+        and (root / (m.removeprefix("solver.").replace(".", "/") + ".py")).is_file()
+    }
+    assert others <= set(PLAN_CODE), others - set(PLAN_CODE)

@@ -538,3 +538,20 @@ def test_counter_offer_document_describes_the_proposal_in_the_policys_currency(a
     )
     doc = counter_offer_document(offer)
     assert doc["proposal"]["text"] == "3 months holiday (capitalize), 2,000 a month, over 36 months"
+
+
+@pytest.mark.parametrize("before", [None, "", "1700000000"])
+def test_letter_pdf_leaves_the_environment_as_it_was(monkeypatch, before):
+    """Rendering a PDF sets SOURCE_DATE_EPOCH only while it writes: unset, empty or a
+    caller's value is exactly as before afterwards."""
+    _require_pdf()
+    import os
+
+    from solver.officer.pdf import letter_pdf
+
+    if before is None:
+        monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    else:
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", before)
+    assert letter_pdf("<p>x</p>").startswith(b"%PDF-")
+    assert os.environ.get("SOURCE_DATE_EPOCH") == before

@@ -147,7 +147,8 @@ def _months_claimed(binding: list[str], rule: str) -> set[int]:
 
 def test_custom_dti_binds_exactly_when_the_next_grid_amount_breaks_it():
     """custom/step say max_dti binds in a paying month exactly when the next amount of their
-    payment grid is above the SPEC §5 cap max_dti·Ī_t − other_debt (Ī_t from SPEC §4)."""
+    payment grid (one rounding unit more at its top) is above the SPEC §5 cap
+    max_dti·Ī_t − other_debt (Ī_t from SPEC §4)."""
     from solver.core.generate import generate_portfolio
 
     frame = generate_portfolio(30, seed=5)
@@ -168,8 +169,9 @@ def test_custom_dti_binds_exactly_when_the_next_grid_amount_breaks_it():
                 step = min(1.0, t / R) if R else 1.0
                 income = account.income + (account.income_normal - account.income) * step
                 cap = pol.max_dti * income - account.other_debt
-                higher = [g for g in grid if g > pay[t - 1] + 0.005]
-                breaks = not higher or higher[0] > cap * (1 + 1e-9) + 1e-9
+                # the next grid amount, or one rounding unit more at the grid's top
+                higher = [g for g in grid if g > pay[t - 1] + 0.005] or [pay[t - 1] + pol.rounding]
+                breaks = higher[0] > cap * (1 + 1e-9) + 1e-9
                 assert (t in claimed) == breaks, (account.account_id, o.label, t, pay[t - 1])
                 checked += 1
                 claimed_any += t in claimed

@@ -15,6 +15,7 @@ refuses before any work and says what to install; ``.html`` letters need neither
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 from solver.errors import InputError
@@ -25,6 +26,7 @@ from solver.errors import InputError
 #: in bytes; the audit trail's ``audit letter SEQ --out x.pdf`` must give the same file as
 #: the original ``--out``. 2000-01-01 00:00 UTC: any fixed moment would do.
 FONT_EPOCH = "946684800"
+_EPOCH_LOCK = threading.Lock()
 
 #: Letter file suffixes and what each is.
 HTML_SUFFIXES = (".html", ".htm")
@@ -48,11 +50,14 @@ def pdf_renderer(option: str = "--out") -> Any:
 def letter_pdf(html: str, option: str = "--out") -> bytes:
     """The letter's HTML as PDF bytes (A4, the letter's print CSS)."""
     document = pdf_renderer(option)(string=html)
-    saved = os.environ.get("SOURCE_DATE_EPOCH")
-    os.environ["SOURCE_DATE_EPOCH"] = saved or FONT_EPOCH  # a caller's own epoch is kept
-    try:
-        pdf: bytes = document.write_pdf()
-    finally:
-        if saved is None:
-            del os.environ["SOURCE_DATE_EPOCH"]
+    with _EPOCH_LOCK:  # the environment is the process's: one rendering sets it at a time
+        saved = os.environ.get("SOURCE_DATE_EPOCH")
+        os.environ["SOURCE_DATE_EPOCH"] = saved or FONT_EPOCH  # a caller's own epoch is kept
+        try:
+            pdf: bytes = document.write_pdf()
+        finally:  # the environment exactly as it was (unset, empty or the caller's value)
+            if saved is None:
+                del os.environ["SOURCE_DATE_EPOCH"]
+            else:
+                os.environ["SOURCE_DATE_EPOCH"] = saved
     return pdf

@@ -60,7 +60,9 @@ def binding_constraints(
     A per-month affordability rule *binds* in a month when a higher payment would break
     it: for custom and step plans, when the next amount of the plan's payment grid is above
     that rule's cap (the grid is what they choose from; a one-step tolerance claimed rules
-    that the next amount satisfied, review of 4 Dec 2026); for level plans, when the
+    that the next amount satisfied, review of 4 Dec 2026) -- at the grid's top amount, when
+    one rounding unit more is (the grid, not the rule, stops a higher payment there); for
+    level plans, when the
     payment is within one payment step of the cap (the rounding unit, or the instalment
     increase of a one-month-shorter term).
     """
@@ -76,7 +78,7 @@ def binding_constraints(
     if family in ("custom", "step") and terms.grid:
         grid = np.sort(np.asarray(terms.grid, float))
         above = np.searchsorted(grid, pay + 0.005)  # the next grid amount above each payment
-        higher = np.where(above < grid.size, grid[np.minimum(above, grid.size - 1)], np.inf)
+        higher = np.where(above < grid.size, grid[np.minimum(above, grid.size - 1)], pay + unit)
         breaks = over_cap(higher, caps)  # the one test of a cap
     else:
         if family in ("custom", "step"):  # no grid recorded: one grid step (or unit)

@@ -27,7 +27,7 @@ over 60 months at a width of even 10 units that is far above a 0.1 % target.
 :func:`rollout` builds a plan forward on the same tables (each month the action with the
 best value plus survival × the bound on what follows); :func:`polish` improves a plan by
 coordinate ascent on the rounding unit (cent-exact schedules, the search's own policy
-checks). Findings and figures: ``/work/notes/free12.md`` (session 12).
+checks). Findings and figures: ``docs/free_family.md`` (session 12).
 """
 
 from __future__ import annotations

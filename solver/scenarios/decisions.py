@@ -144,15 +144,31 @@ def _frame_digest(frame: Any) -> str:
 
 #: The plan code (paths under ``solver/``) whose bytes key the plan-stage cache: an edit to
 #: any of them, the compiled loops included, invalidates cached plans. Every module of
-#: ``solver/plans`` and ``solver/core`` (the model, money, schedules, accounts, policy), not a
+#: ``solver/plans`` and ``solver/core`` (the model, money, schedules, accounts, policy) and
+#: the other modules the planner imports (``domain.py``, ``engines/heap.py``, …), not a
 #: hand-kept list: a module split off one of them (session 12 made ``core/waterfall.py``,
 #: ``core/level_walk.py`` and ``plans/level_prep.py``) must never leave a stale cache, and a
 #: needless miss after an edit to, say, a writer only costs one planning run.
 PLAN_CODE = tuple(
     sorted(
-        path.relative_to(Path(__file__).resolve().parents[1]).as_posix()
-        for folder in ("plans", "core")
-        for path in (Path(__file__).resolve().parents[1] / folder).glob("*.py")
+        [
+            path.relative_to(Path(__file__).resolve().parents[1]).as_posix()
+            for folder in ("plans", "core")
+            for path in (Path(__file__).resolve().parents[1] / folder).glob("*.py")
+        ]
+        # every other solver module plan_portfolio loads (tests/test_domain.py checks the list
+        # against a fresh interpreter): the facts it reads (offered families, deferral modes,
+        # tiers), the heap setting and the worker pool it runs in, its errors and pricing
+        + [
+            "_lazy.py",
+            "allocation/pricing.py",
+            "domain.py",
+            "engines/base.py",
+            "engines/heap.py",
+            "engines/local.py",
+            "engines/partitions.py",
+            "errors.py",
+        ]
     )
 )
 
