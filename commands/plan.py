@@ -74,11 +74,10 @@ _TABLE_COLUMNS: tuple[Column, ...] = (
     Column("binding / reason", "left", 10, wraps=True, min_width=MIN_TEXT_WIDTH),
 )
 
-#: Families searched and certified on a per-account payment grid (solver.plans.search): their
-#: "optimal" / "gap" is proved over the grid's amounts, not over every amount -- the table
-#: marks them and says so under it (review of issue 13, 4 Dec 2026: --thorough's finer grid
-#: can find more, and a bank must not read "optimal" as "over every schedule").
-GRID_FAMILIES = ("step", "custom")
+#: Marks an option whose "optimal" / "gap" is proved over a payment grid (custom and step:
+#: the option's ``terms.grid`` records it), not over every amount -- the table says so under
+#: it (review of issue 13, 4 Dec 2026: --thorough's finer grid can find more, and a bank must
+#: not read "optimal" as "over every schedule").
 GRID_MARK = "†"
 
 
@@ -113,7 +112,7 @@ def _option_rows(result: Any, currency: str) -> list[tuple[list[str], str | None
             continue
         rec = o.label == result.recommended
         status = o.status.lower() if o.status != Status.FEASIBLE else f"gap {o.gap:.2%}"
-        if o.family in GRID_FAMILIES:
+        if o.terms.grid:
             status += GRID_MARK
         cells = [
             ("★ " if rec else "") + o.label,
@@ -138,7 +137,7 @@ def _grid_note(result: Any, currency: str) -> str:
 
     grids: dict[str, list[str]] = {}  # grid text -> the options searched on it
     for o in result.options:
-        grid = o.terms.grid if o.feasible and o.family in GRID_FAMILIES else None
+        grid = o.terms.grid if o.feasible else None
         if grid and o.terms.grid_step is not None:
             text = (
                 f"{len(grid)} amounts from {format_amount(min(grid), currency)}"
