@@ -61,6 +61,7 @@ __all__ = [
     "KNAPSACK_CELLS_PER_SECOND",
     "LNS_WORK_PER_SECOND",
     "LP_PAIRS_PER_SECOND",
+    "lp_work",
     "REPRODUCIBLE_PACE",
     "TABU_WORK_PER_SECOND",
     "WORK_SAFETY",
@@ -101,6 +102,14 @@ KNAPSACK_CELLS_PER_SECOND = 4.0e8
 #: Allowed pairs (columns) of the LP relaxation solved by HiGHS per second (measured 4.6e4
 #: (e801600) to 1.6e5 (d201600) of CPU time on Yagiura's 20-80 × 1,600 GAPs, 4 Dec 2026).
 LP_PAIRS_PER_SECOND = 4.0e4
+
+
+def lp_work(pairs: int) -> float:
+    """Seconds of work the LP relaxation of a problem with ``pairs`` allowed pairs stands
+    for (``LP_PAIRS_PER_SECOND``): the one estimate its callers budget and charge."""
+    return pairs / LP_PAIRS_PER_SECOND
+
+
 #: Arcs of the min-cost flow network solved per second (measured 1.3 million on a
 #: 20,000-account allocation, 281,000 arcs).
 FLOW_ARCS_PER_SECOND = 1.0e6

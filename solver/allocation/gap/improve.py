@@ -32,8 +32,8 @@ from solver.allocation.gap.budget import (
     GREEDY_CELLS_PER_SECOND,
     KNAPSACK_CELLS_PER_SECOND,
     LNS_WORK_PER_SECOND,
-    LP_PAIRS_PER_SECOND,
     TABU_WORK_PER_SECOND,
+    lp_work,
 )
 from solver.allocation.gap.dual import DualResult
 from solver.allocation.gap.ejection import ejection_search
@@ -328,7 +328,7 @@ def lp_phase(
     if run.incumbent is None:
         return x
     if x is None:
-        lp_seconds = int(allowed.sum()) / LP_PAIRS_PER_SECOND
+        lp_seconds = lp_work(int(allowed.sum()))
         if lp_seconds >= seconds:
             return None
         started = time.perf_counter()

@@ -53,10 +53,10 @@ from solver.allocation.gap.budget import (
     DUAL_CELLS_PER_SECOND,
     FLOW_ARCS_PER_SECOND,
     GREEDY_CELLS_PER_SECOND,
-    LP_PAIRS_PER_SECOND,
     REPRODUCIBLE_PACE,
     WORK_SAFETY,
     WorkClock,
+    lp_work,
 )
 from solver.allocation.gap.coreflow import core_flow_seconds, solve_core_flow
 from solver.allocation.gap.cpsat import solve_cpsat, stopped_by_clock
@@ -363,7 +363,7 @@ def _search_phases(
             # GAPs only), and small problems theirs (the exact CP-SAT run and the elite
             # search, then CP-SAT on the clock, which proves e10100-e10400 optimal)
             lp_seconds = LP_SHARE * run.clock.left if run.workers > 1 and not small else 0.0
-            if lp_seconds < LP_MIN_MULTIPLE * pairs / LP_PAIRS_PER_SECOND:
+            if lp_seconds < LP_MIN_MULTIPLE * lp_work(pairs):
                 lp_seconds = 0.0  # the LP would take most of it: the chains and LNS take all
             improve(
                 run, allowed, keep, rc, dual, run.incumbent, seconds=run.clock.left - lp_seconds
@@ -571,7 +571,7 @@ def _lp_on_the_clock(run: Run, allowed: np.ndarray, pairs: int) -> np.ndarray | 
     """The LP relaxation for the LP-guided search on the wall clock left (parallel runs
     whose budgets it did not fit: 80 × 1,600 GAPs at 10 s, which ended after 2.4-6 s),
     when its work is at most half of that clock (less ``FINISH_MARGIN``); else ``None``."""
-    lp_seconds = pairs / LP_PAIRS_PER_SECOND
+    lp_seconds = lp_work(pairs)
     left = run.deadline - FINISH_MARGIN * run.limit - time.perf_counter()
     if run.incumbent is None or lp_seconds / WORK_SAFETY > 0.5 * left:
         return None
