@@ -147,22 +147,29 @@ def test_account_file_forecast_and_inflows(path):
 
 
 def test_account_accepts_every_form():
-    """Text, lists, numpy arrays, a single number and mappings all give the same tuples."""
+    """Text, lists of numbers, numpy arrays and mappings in a list all give the same tuples."""
     forms = [
         ("3800;3800; 4200", "3:20000;12:5000"),
         ([3800, 3800, 4200], [[3, 20000], [12, 5000]]),
         (np.array([3800.0, 3800.0, 4200.0]), [{"month": 12, "amount": 5000}, (3, 20000)]),
         ((3800.0, 3800.0, 4200.0), ((3, 20000.0), (12, 5000.0))),
-        (["3800", "3800", "4200"], [["3", "20000"], [12.0, "5000"]]),
     ]
     for forecast, inflows in forms:
         acc = Account.from_mapping({**MINIMAL, "income_forecast": forecast, "inflows": inflows})
         assert acc.income_forecast == (3800.0, 3800.0, 4200.0), forecast
         assert acc.inflows == ((3, 20000.0), (12, 5000.0)), inflows
-    one = Account.from_mapping({**MINIMAL, "income_forecast": 4100, "inflows": []})
+    one = Account.from_mapping({**MINIMAL, "income_forecast": [4100], "inflows": []})
     assert one.income_forecast == (4100.0,) and one.inflows is None
-    single = Account.from_mapping({**MINIMAL, "inflows": {"month": 2, "amount": 1}})
-    assert single.inflows == ((2, 1.0),)
+    text = Account.from_mapping({**MINIMAL, "income_forecast": "4100"})
+    assert text.income_forecast == (4100.0,)
+
+
+def test_table_cells_take_a_single_number_as_one_month():
+    """A table cell typed as a number (Excel, pandas) is the one-month series, as its text is."""
+    for cell in (4100, 4100.0, "4100"):
+        raw = pd.DataFrame([{**MINIMAL, "income_forecast": None}]).astype(object)
+        raw.at[0, "income_forecast"] = cell
+        assert validate_portfolio(raw, "p.csv")["income_forecast"].tolist() == [(4100.0,)]
 
 
 # -- round trips ----------------------------------------------------------------------------
@@ -325,6 +332,13 @@ BAD_FORECASTS = [
     ([3800, 2e12], "month 2: implausibly large"),
     ({"a": 1}, "expected a list of monthly amounts"),
     (np.ones((2, 2)), "expected a list of monthly amounts, got an array of shape (2, 2)"),
+    (["3800", "4200"], "month 1: expected a number, got the text <withheld>"),
+    ([3800, " 4200 "], "month 2: expected a number, got the text <withheld>"),
+]
+#: Record-only forms (a table cell holding one number is a one-month series instead).
+RECORD_ONLY_FORECASTS = [
+    (3800, "expected a list of monthly amounts, got the single number <withheld>"),
+    (3800.5, "expected a list of monthly amounts, got the single number <withheld>"),
 ]
 BAD_INFLOWS = [
     ("3=20000", "inflow 1: expected MONTH:AMOUNT"),
@@ -342,10 +356,14 @@ BAD_INFLOWS = [
     ([{"month": 1, "amount": 2, "note": "x"}], "inflow 1: unknown key 'note'"),
     ([[True, 5]], "inflow 1: month is not a number"),
     (5, "expected MONTH:AMOUNT pairs"),
+    ({"month": 3, "amount": 5}, "expected a list of inflows, got a single table"),
+    ([{"month": "3", "amount": 5}], "inflow 1: month: expected a number, got the text '3'"),
+    ([[3, "5"]], "inflow 1: amount: expected a number, got the text <withheld>"),
+    ([[12, 1], ["3", 5]], "inflow 2: month: expected a number, got the text '3'"),
 ]
 
 
-@pytest.mark.parametrize(("value", "message"), BAD_FORECASTS)
+@pytest.mark.parametrize(("value", "message"), BAD_FORECASTS + RECORD_ONLY_FORECASTS)
 def test_bad_income_forecast(value, message):
     """A bad forecast names the account, the column and what is wrong (value withheld)."""
     lines = problems(Account.from_mapping, {**MINIMAL, "income_forecast": value}, source="a.toml")
@@ -652,3 +670,77 @@ def test_dataset_partitions_keep_the_object_columns(tmp_path):
     back = concat_partitions([prepare_portfolio(p.read(), p) for p in parts])
     assert by_id(back) == MERGED
     assert back["income_forecast"].dtype == object and back["inflows"].dtype == object
+
+
+# -- strict forms through the CLI (issue 13 acceptance) -----------------------------------
+
+_TOML_ACCOUNT = ACCOUNT_TOML.read_text(encoding="utf-8").rsplit("income_forecast", 1)[0]
+_JSON_ACCOUNT = {
+    k: v
+    for k, v in json.loads(ACCOUNT_JSON.read_text(encoding="utf-8")).items()
+    if k not in ("income_forecast", "inflows")
+}
+_CSV_HEAD = (
+    "account_id,principal,annual_rate,remaining_term,income,expenses,income_forecast,inflows\n"
+)
+_CSV_ROW = "G001,60000,0.08,24,5000,2600,"
+
+#: (file name, text, the column named, what the message says)
+STRICT_FILES = [
+    ("a.toml", _TOML_ACCOUNT + "income_forecast = 3800\n", "income_forecast", "single number"),
+    ("a.toml", _TOML_ACCOUNT + 'inflows = [{month = "3", amount = 20000}]\n', "inflows",
+     "inflow 1: month: expected a number, got the text '3'"),
+    ("a.toml", _TOML_ACCOUNT + "inflows = {month = 3, amount = 20000}\n", "inflows",
+     "got a single table"),
+    ("a.toml", _TOML_ACCOUNT + 'income_forecast = ["3800", 4200]\n', "income_forecast",
+     "month 1: expected a number, got the text"),
+    ("a.toml", _TOML_ACCOUNT + "income_forecast = []\n", "income_forecast", "empty forecast"),
+    ("a.toml", _TOML_ACCOUNT + f"income_forecast = [{', '.join(['1'] * 601)}]\n",
+     "income_forecast", "601 months, at most 600"),
+    ("a.toml", _TOML_ACCOUNT + "income_forecast = [3800, -1]\n", "income_forecast",
+     "month 2: negative amount"),
+    ("a.json", json.dumps({**_JSON_ACCOUNT, "income_forecast": 3800}), "income_forecast",
+     "single number"),
+    ("a.json", json.dumps({**_JSON_ACCOUNT, "inflows": [["3", 20000]]}), "inflows",
+     "inflow 1: month: expected a number, got the text '3'"),
+    ("a.json", json.dumps([{**_JSON_ACCOUNT, "inflows": [{"month": "3", "amount": 1}]}]),
+     "inflows", "inflow 1: month: expected a number"),
+    ("a.csv", _CSV_HEAD + _CSV_ROW + "3800;-5,\n", "income_forecast", "month 2: negative amount"),
+    ("a.csv", _CSV_HEAD + _CSV_ROW + ",x:100\n", "inflows", "inflow 1: month is not a number"),
+    ("a.csv", _CSV_HEAD + _CSV_ROW + ";".join(["1"] * 601) + ",\n", "income_forecast",
+     "601 months"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "text", "column", "message"), STRICT_FILES)
+def test_plan_refuses_lenient_series_forms(tmp_path, name, text, column, message):
+    """`workout plan FILE` exits 2 naming file, row (account_id) and column; writes nothing."""
+    path = tmp_path / "in" / name
+    path.parent.mkdir()
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "out" / "plan.csv"
+    out.parent.mkdir()
+    code, text_out = run_cli(["plan", path, "--out", out])
+    line = next(x for x in text_out.splitlines() if f": {column}: " in x)
+    assert code == 2 and str(path) in line and "account_id " in line and message in line
+    if name == "a.csv" or text.startswith("["):  # a table row or a record of a list
+        assert "row 1 (account_id " in line
+    assert list(out.parent.iterdir()) == [] and "Traceback" not in text_out
+
+
+@pytest.mark.parametrize("records", [False, True])
+def test_portfolio_records_refuse_a_single_number(tmp_path, records):
+    """A JSON portfolio's record refuses a bare number; the same number in a CSV cell is month 1."""
+    if records:
+        path = tmp_path / "p.json"
+        path.write_text(json.dumps([{**MINIMAL, "income_forecast": 3800}]), encoding="utf-8")
+        lines = problems(read_portfolio, path)
+        assert lines == [
+            f"{path}: row 1 (account_id A1): income_forecast: expected a list of monthly "
+            "amounts, got the single number <withheld>; write one amount per month "
+            "([3800, 3800, 4200]), or [3800] for month 1 only"
+        ]
+    else:
+        path = tmp_path / "p.csv"
+        pd.DataFrame([{**MINIMAL, "income_forecast": 3800}]).to_csv(path, index=False)
+        assert read_portfolio(path)["income_forecast"].tolist() == [(3800.0,)]

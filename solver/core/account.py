@@ -59,7 +59,8 @@ class Account:
 
     plus the inflows of month ``t``. Both accept text (``"3800;3800;4200"``,
     ``"3:20000;12:5000"``), lists (``[3800, 3800]``, ``[[3, 20000]]``,
-    ``[{"month": 3, "amount": 20000}]``) and, for the forecast, a single number (one month).
+    ``[{"month": 3, "amount": 20000}]``) whose items are numbers; a single number is a
+    one-month forecast only in a table cell (:mod:`solver.core.cleaning` says why).
     """
 
     account_id: str

@@ -4,10 +4,28 @@
 into the SPEC §3 values of one :class:`~solver.core.account.Account`: each value is
 coerced to its field's kind (:func:`clean_scalar`), blanks take the defaults, and every
 problem is collected. ``income_forecast`` and ``inflows`` are read from their text form
-(``3800;3800;4200``, ``3:20000;12:5000``), lists or a single number, and
-:func:`sequence_text` writes that text form back. The vectorised validator of whole tables
+(``3800;3800;4200``, ``3:20000;12:5000``) or from lists, and :func:`sequence_text` writes
+that text form back. The vectorised validator of whole tables
 (:mod:`solver.core.validation`) sends the cells it cannot parse in bulk through
 :func:`clean_scalar`, so both paths give the same values and the same messages.
+
+Decision (issue 13, "a forecast series of the wrong length ... or non-numeric months"):
+a series has one form per kind of input, and nothing else is taken for it.
+
+* A table cell (CSV, Excel, Parquet, SQL) holds the text form. A cell is one value, and
+  the text form of a one-month forecast is one number, so a cell that Excel or pandas typed
+  as the number ``3800`` is the one-month series ``(3800,)``, exactly like the text ``3800``.
+* A TOML/JSON record or a Python call has real lists: the series is a list (or the text
+  form as one string), and its items are numbers. A single number (``income_forecast =
+  3800``), a single ``{month, amount}`` table, and numbers written as text inside a list
+  (``"3800"``, ``{month = "3", ...}``) are refused. The SPEC asks for a month-by-month
+  series; a bare ``3800`` reads as "3,800 every month" to whoever wrote it, while as a
+  series it means "month 1 only, then the SPEC path", so guessing either way could plan on
+  an income the customer does not have. Quoted numbers inside a list are refused because
+  the writer chose the typed form, and a quoted item there is most often a column pasted
+  from elsewhere (a month ``"3"`` next to a month ``12`` would otherwise sort as text in
+  the writer's own tools). Scalar fields (``principal = "12000"``) still take numeric text:
+  the same mapping path reads ``--set KEY=VALUE``, which is always text.
 """
 
 from __future__ import annotations
@@ -56,13 +74,17 @@ def is_blank(value: Any) -> bool:
     return False
 
 
-def clean_scalar(spec: FieldSpec, value: Any) -> tuple[Any, str | None]:
-    """Coerce one value to the field's kind and check it. Returns (value or BLANK, problem)."""
+def clean_scalar(spec: FieldSpec, value: Any, *, cell: bool = False) -> tuple[Any, str | None]:
+    """Coerce one value to the field's kind and check it. Returns (value or BLANK, problem).
+
+    ``cell`` says the value is a table cell, where a single number is a one-month
+    ``income_forecast`` (the module docstring says why records are stricter).
+    """
     if is_blank(value):
         return BLANK, None
     kind = spec.kind
     if kind == "forecast":
-        return _clean_forecast(spec.name, value)
+        return _clean_forecast(spec.name, value, cell)
     if kind == "inflows":
         return _clean_inflows(spec.name, value)
     if kind in ("id", "text", "category"):
@@ -126,7 +148,7 @@ def clean_scalar(spec: FieldSpec, value: Any) -> tuple[Any, str | None]:
     return number, None
 
 
-# -- income_forecast and inflows (one cell: text, a list, or a single number) --------------
+# -- income_forecast and inflows (text, a list, or in a table cell a single number) --------
 
 #: Characters that look like an attempt to separate items with something else than ";".
 _OTHER_SEPARATORS = (",", "|", "/", "\t", "，", "；")
@@ -163,6 +185,23 @@ def _number(raw: Any) -> float | None:
     return None
 
 
+def _is_number(raw: Any) -> bool:
+    """A real number (not a bool, not text): what an item of a list must be."""
+    return isinstance(raw, int | float | np.integer | np.floating) and not isinstance(
+        raw, bool | np.bool_
+    )
+
+
+def _quoted(column: str, what: str, raw: Any) -> str | None:
+    """The problem with numeric text inside a list (module docstring), else None."""
+    if isinstance(raw, str) and _number(raw) is not None:
+        return (
+            f"{what}: expected a number, got the text {shown_value(column, fmt_raw(raw))} "
+            "(write it without quotes)"
+        )
+    return None
+
+
 def _amount_problem(column: str, what: str, value: float) -> str | None:
     """The problem with one amount of a forecast or an inflow (finite, >= 0, plausible)."""
     if math.isnan(value):
@@ -179,8 +218,8 @@ def _amount_problem(column: str, what: str, value: float) -> str | None:
     return None
 
 
-def _clean_forecast(column: str, value: Any) -> tuple[Any, str | None]:
-    """``income_forecast`` from ``"3800;3800"``, a list of numbers, or one number."""
+def _clean_forecast(column: str, value: Any, cell: bool) -> tuple[Any, str | None]:
+    """``income_forecast`` from ``"3800;3800"``, a list of numbers, or (``cell``) one number."""
     if isinstance(value, str):
         text = value.strip()
         raw: list[Any] = [part.strip() for part in text.split(";")]
@@ -199,10 +238,18 @@ def _clean_forecast(column: str, value: Any) -> tuple[Any, str | None]:
         if isinstance(value, np.ndarray) and value.ndim != 1:
             return None, f"expected a list of monthly amounts, got an array of shape {value.shape}"
         raw = list(value)
-    elif isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool | np.bool_
-    ):
-        raw = [value]  # one month (a CSV/Excel cell holding a single number)
+        for k, item in enumerate(raw, start=1):
+            problem = _quoted(column, f"month {k}", item)
+            if problem is not None:
+                return None, problem
+    elif _is_number(value) and cell:
+        raw = [value]  # one month: the text form of a one-month series, typed by the reader
+    elif _is_number(value):
+        return None, (
+            f"expected a list of monthly amounts, got the single number "
+            f"{shown_value(column, fmt_num(float(value)))}; write one amount per month "
+            "([3800, 3800, 4200]), or [3800] for month 1 only"
+        )
     else:
         return None, (
             f"expected a list of monthly amounts ({_FORECAST_EXAMPLE}), got {type(value).__name__}"
@@ -226,7 +273,7 @@ def _clean_forecast(column: str, value: Any) -> tuple[Any, str | None]:
     return tuple(amounts), None
 
 
-def _inflow_pairs(value: Any) -> tuple[list[tuple[Any, Any]], str | None]:
+def _inflow_pairs(column: str, value: Any) -> tuple[list[tuple[Any, Any]], str | None]:
     """Raw ``(month, amount)`` pairs of an ``inflows`` cell, or a problem."""
     if isinstance(value, str):
         pairs: list[tuple[Any, Any]] = []
@@ -235,14 +282,17 @@ def _inflow_pairs(value: Any) -> tuple[list[tuple[Any, Any]], str | None]:
             if part.count(":") != 1:
                 hint = _separator_hint(part, _INFLOWS_EXAMPLE) if ":" in part else None
                 return [], hint or (
-                    f"inflow {k}: expected MONTH:AMOUNT, got {shown_value('inflows', fmt_raw(part))} "
+                    f"inflow {k}: expected MONTH:AMOUNT, got {shown_value(column, fmt_raw(part))} "
                     f"({_INFLOWS_EXAMPLE})"
                 )
             month, amount = (x.strip() for x in part.split(":"))
             pairs.append((month, amount))
         return pairs, None
     if isinstance(value, Mapping):
-        value = [value]
+        return [], (
+            "expected a list of inflows, got a single table; write it as a list of one "
+            "([{month = 3, amount = 20000}])"
+        )
     if not is_sequence(value):
         return [], (f"expected MONTH:AMOUNT pairs ({_INFLOWS_EXAMPLE}), got {type(value).__name__}")
     pairs = []
@@ -254,20 +304,26 @@ def _inflow_pairs(value: Any) -> tuple[list[tuple[Any, Any]], str | None]:
             missing = [key for key in ("month", "amount") if key not in item]
             if missing:
                 return [], f"inflow {k}: {missing[0]} is missing"
-            pairs.append((item["month"], item["amount"]))
+            pair = (item["month"], item["amount"])
         elif is_sequence(item) and len(item) == 2:
-            pairs.append((item[0], item[1]))
+            pair = (item[0], item[1])
         else:
             return [], (
                 f"inflow {k}: expected {{month = M, amount = A}} or [M, A], "
                 f"got {type(item).__name__}"
             )
+        for part, raw in zip(("month", "amount"), pair, strict=True):
+            # an amount is personal (withheld in messages), a month is not
+            problem = _quoted(column if part == "amount" else part, f"inflow {k}: {part}", raw)
+            if problem is not None:
+                return [], problem
+        pairs.append(pair)
     return pairs, None
 
 
 def _clean_inflows(column: str, value: Any) -> tuple[Any, str | None]:
     """``inflows`` from ``"3:20000;12:5000"``, ``[[3, 20000]]`` or ``[{month, amount}]``."""
-    pairs, problem = _inflow_pairs(value)
+    pairs, problem = _inflow_pairs(column, value)
     if problem is not None:
         return None, problem
     if not pairs:

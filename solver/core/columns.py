@@ -168,9 +168,12 @@ def parse_bool(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def parse_sequences(
-    spec: FieldSpec, series: pd.Series, skip: np.ndarray
+    spec: FieldSpec, series: pd.Series, skip: np.ndarray, *, records: bool = False
 ) -> tuple[np.ndarray, dict[int, str]]:
     """Tuples (or None) of an ``income_forecast`` / ``inflows`` column and its problems.
+
+    ``records``: the column comes from TOML/JSON records, not table cells, so a single
+    number is not a one-month forecast (:mod:`solver.core.cleaning` says why).
 
     Blank cells are found vectorised. Clean text cells (``3800;3800``, ``3:20000;12:5000``)
     and numeric arrays (Parquet ``list<double>``) are parsed vectorised; every other
@@ -200,7 +203,7 @@ def parse_sequences(
         done = fast(cells[filled], values, filled)
         filled = filled[~done]
     for i in filled:
-        value, problem = clean_scalar(spec, cells[i])
+        value, problem = clean_scalar(spec, cells[i], cell=not records)
         if problem is not None:
             messages[int(i)] = problem
         elif value is not BLANK:

@@ -155,6 +155,7 @@ def read_portfolio(
         problems=log,
         skip=skip,
         row_note=note,
+        records=records,
     )
 
 

@@ -56,6 +56,7 @@ def validate_portfolio(
     problems: ProblemLog | None = None,
     skip: Mapping[str, np.ndarray] | None = None,
     row_note: str = "row N = the Nth data row, counting from 1",
+    records: bool = False,
 ) -> pd.DataFrame:
     """Validate a raw table of accounts and return the typed SPEC §3 portfolio.
 
@@ -86,6 +87,9 @@ def validate_portfolio(
         Column -> mask of cells already reported by the reader (not checked again).
     row_note
         How row numbers are counted; printed in the error headline.
+    records
+        The rows are TOML/JSON records rather than table cells: ``income_forecast`` and
+        ``inflows`` must then be lists (:mod:`solver.core.cleaning`).
 
     Returns
     -------
@@ -108,7 +112,7 @@ def validate_portfolio(
     notes: list[str] = []
     frame = _check_header(frame, source, unknown_columns, log, notes, row_note)
     # a blank income_normal stays NaN: it means "= income" (effective_income_normal)
-    out = _parse_columns(frame, log, skip)
+    out = _parse_columns(frame, log, skip, records)
     log.raise_if_any(row_note)
     result, tiers_derived = _typed_frame(out, n, tiering)
     notes.extend(_secured_card_notes(result, source))
@@ -218,7 +222,7 @@ Entries = dict[str, list[tuple[np.ndarray, Callable[[int], str]]]]
 
 
 def _parse_columns(
-    frame: pd.DataFrame, log: ProblemLog, skip: Mapping[str, np.ndarray]
+    frame: pd.DataFrame, log: ProblemLog, skip: Mapping[str, np.ndarray], records: bool
 ) -> dict[str, Any]:
     """Every schema column parsed (:mod:`solver.core.columns`) and checked against the
     pandera schema (:func:`~solver.core.frame_checks.account_schema`): the values, defaults
@@ -258,7 +262,7 @@ def _parse_columns(
             valid &= ~skip_cells
             out[col] = log.account_ids.array
         elif spec.kind in ("forecast", "inflows"):
-            values, messages = parse_sequences(spec, series, skip_cells)
+            values, messages = parse_sequences(spec, series, skip_cells, records=records)
             bad = np.zeros(n, dtype=bool)
             bad[list(messages)] = True
             told.append((bad, messages.__getitem__))
