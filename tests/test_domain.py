@@ -34,7 +34,7 @@ def test_tuples_are_the_enum_values_in_display_order() -> None:
 
 def test_every_module_uses_the_one_definition() -> None:
     import solver.core.amortisation
-    import solver.core.model
+    import solver.core.model_params
     import solver.core.policy
     import solver.core.schema
     import solver.core.tiering
@@ -42,7 +42,7 @@ def test_every_module_uses_the_one_definition() -> None:
     import solver.plans.families
     import solver.plans.options
 
-    assert solver.core.schema.TIERS is TIERS and solver.core.model.TIERS is TIERS
+    assert solver.core.schema.TIERS is TIERS and solver.core.model_params.TIERS is TIERS
     assert solver.core.tiering.TIERS is TIERS
     assert solver.core.schema.DPD_BUCKETS is BUCKETS and solver.core.tiering.DPD_BUCKETS is BUCKETS
     assert (

@@ -27,13 +27,13 @@ import math
 import numpy as np
 from numba import njit
 
-from solver.core.model import recovery_at
+from solver.core.model import recovery_at_jit
 
 #: "no plan from here" (finite, so interpolation stays finite); values below the cut mean no plan
 NEG = -1e18
 NEG_CUT = -1e17
 
-_recovery_at = njit(cache=True)(recovery_at)  # the model's own formula, compiled
+_recovery_at = recovery_at_jit()  # the model's one compiled recovery
 
 
 @njit(cache=True)

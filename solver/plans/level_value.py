@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from solver.core.model import recovery_at
+from solver.core.model import recovery_at_jit
 from solver.plans.level_prep import Plans
 
 
@@ -66,7 +66,7 @@ def pairwise_sum(a: np.ndarray, n: int) -> float:
     return pairwise_sum(a[:n2], n2) + pairwise_sum(a[n2:], n - n2)
 
 
-_recovery_at = njit(cache=True)(recovery_at)  # the model's own formula, compiled
+_recovery_at = recovery_at_jit()  # the model's one compiled recovery
 
 
 @njit(cache=True)
