@@ -567,6 +567,23 @@ def test_exposures_are_balances_before_payment() -> None:
     assert s.total_paid == s.payment.sum() / 100
 
 
+def test_exposures_of_padded_schedules_are_each_schedules_own() -> None:
+    """exposures_of on schedules of different terms (padded) gives each row's exposures."""
+    from solver.core.schedule import exposures_of
+
+    plans = [level_plan(10_000, 0.12, 12, fees=100, capitalize_fees=False), level_plan(500, 0, 3)]
+    T = max(p.term for p in plans)
+    balance = np.zeros((len(plans), T), dtype=np.int64)
+    live = np.zeros((len(plans), T), dtype=bool)
+    for i, p in enumerate(plans):
+        balance[i, : p.term], live[i, : p.term] = p.balance, True
+    got = exposures_of(balance, [p.opening_balance for p in plans], live)
+    for i, p in enumerate(plans):
+        # the rule written out: the opening balance, then each month's balance before it
+        want = [p.opening_balance] + [int(b) for b in p.balance[:-1]] + [0] * (T - p.term)
+        assert got[i].tolist() == want
+
+
 def test_schedule_arrays_are_read_only() -> None:
     """Row arrays and the float views cannot be modified in place."""
     s = level_plan(10_000, 0.12, 12)

@@ -48,7 +48,7 @@ from solver.core.currency import ENGINE_DIGITS
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CENTS_PER_UNIT", "GRIDS", "GRID_DIGITS", "Schedule"]
+__all__ = ["CENTS_PER_UNIT", "GRIDS", "GRID_DIGITS", "Schedule", "exposures_of"]
 
 #: Cents per currency unit: schedules are stored in hundredths, the finest money grid
 #: (:data:`solver.core.currency.ENGINE_DIGITS` decimals).
@@ -62,6 +62,42 @@ GRID_DIGITS = {grid: len(str(grid)) - 1 for grid in GRIDS}
 
 _INT64 = np.dtype(np.int64)
 _ROW_FIELDS = ("month", "payment", "interest", "principal", "fees", "balance")
+
+
+def exposures_of(
+    balance: NDArray[np.int64], opening: ArrayLike, live: NDArray[np.bool_] | None = None
+) -> NDArray[np.int64]:
+    """The exposure of each month of schedules: the balance before its payment (SPEC §2).
+
+    The one definition of the rule: the opening balance for month 1, then the balance
+    after the month before, ``balance[t-1]`` (:attr:`Schedule.exposure_cents` of one
+    schedule; :func:`solver.plans.metrics.plan_metrics` of many at once).
+
+    Parameters
+    ----------
+    balance
+        Balances after each month's payment in cents, (n, T), one schedule a row.
+    opening
+        The schedules' opening balances in cents, (n,).
+    live
+        (n, T): the months each row has (rows of different terms padded); the exposure
+        of a month a row does not have is 0. ``None``: every month is live.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, T) int64 exposures in cents.
+
+    Examples
+    --------
+    >>> exposures_of(np.array([[700, 300, 0]]), [1000]).tolist()
+    [[1000, 700, 300]]
+    """
+    before = np.zeros(np.shape(balance), dtype=np.int64)
+    before[:, 0] = opening
+    prior = balance[:, :-1]
+    before[:, 1:] = prior if live is None else np.where(live[:, 1:], prior, 0)
+    return before
 
 
 def _add_months(start: date, months: int) -> date:
@@ -198,9 +234,7 @@ class Schedule:
     def exposure_cents(self) -> NDArray[np.int64]:
         """Balance before each month's payment in cents (read-only): the opening balance,
         then ``balance[t-1]``."""
-        before = np.empty(self.term, dtype=np.int64)
-        before[0] = self.opening_balance
-        before[1:] = self.balance[:-1]
+        before = exposures_of(self.balance[None, :], [self.opening_balance])[0]
         before.setflags(write=False)
         return before
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from solver.core.actuarial import apr_batch
 from solver.core.evaluation import evaluate_batch
-from solver.core.schedule import CENTS_PER_UNIT, Schedule
+from solver.core.schedule import CENTS_PER_UNIT, Schedule, exposures_of
 from solver.plans.context import PlanContext
 
 METRICS = (
@@ -116,11 +116,8 @@ def plan_metrics(
     after = np.zeros((len(scheds), T), dtype=np.int64)
     cents[live] = np.concatenate([s.payment for s in scheds])
     after[live] = np.concatenate([s.balance for s in scheds])
-    # each schedule's ``exposure_cents`` (the opening balance, then the balance after the
-    # month before), for all rows at once
-    before = np.zeros((len(scheds), T), dtype=np.int64)
-    before[:, 0] = [s.opening_balance for s in scheds]
-    before[:, 1:] = np.where(live[:, 1:], after[:, :-1], 0)
+    # each schedule's ``exposure_cents``, for all rows at once
+    before = exposures_of(after, [s.opening_balance for s in scheds], live)
     pay = cents / CENTS_PER_UNIT
     exp = before / CENTS_PER_UNIT
     total_l = (cents.sum(axis=1) / CENTS_PER_UNIT).tolist()
