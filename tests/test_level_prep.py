@@ -123,13 +123,25 @@ def test_term_chunks_are_the_term_blocks_in_order() -> None:
     assert [W for W, _, _ in chunks] == [W for W, _ in want]
     for (_, lo, hi), (_, block) in zip(chunks, want, strict=True):
         assert np.array_equal(order[lo:hi], block)
-    # a subset (the rows that pass the checks), read through row indices: its own blocks
+    # a subset (the rows that pass the checks), read through row indices: the same blocks
+    # of the kept rows' terms, by hand, each position counted among ``rows``
     keep = rng.random(terms.size) < 0.5
     rows = rng.permutation(terms.size)
     positions, kept_chunks = block_order(terms, rows, keep, horizon, CHUNK_ROWS)
-    order, chunks = _term_chunks(terms[rows[keep]], horizon)
-    assert np.array_equal(positions, np.flatnonzero(keep)[order])
-    assert kept_chunks.tolist() == [list(c) for c in chunks]
+    kept = np.flatnonzero(keep)
+    sub = terms[rows[kept]]
+    want_positions: list[int] = []
+    want_chunks = []
+    lo = 0
+    for hi in [6, 12, 18, 24, 30, 36, 40]:
+        block = kept[(sub > lo) & (sub <= hi)]
+        for k in range(0, block.size, CHUNK_ROWS):
+            part = block[k : k + CHUNK_ROWS].tolist()
+            want_chunks.append([hi, len(want_positions), len(want_positions) + len(part)])
+            want_positions += part
+        lo = hi
+    assert positions.tolist() == want_positions
+    assert kept_chunks.tolist() == want_chunks
 
 
 def test_survival_points_are_each_plans_income_months() -> None:

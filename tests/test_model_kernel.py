@@ -7,6 +7,7 @@ chosen plans are scored.
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 import numpy as np
@@ -218,28 +219,41 @@ def _three_accounts(vehicles):
 @pytest.mark.parametrize("vehicles", [[0.0, 0.0, 0.0], [0.0, 90_000.0, 40_000.0]])
 def test_compiled_recovery_is_the_kernels_to_the_bit(vehicles):
     """``recovery_at`` with ``recovery_table``'s ``(C_t, ρ)`` -- what the level scoring's
-    compiled pass evaluates -- gives :meth:`ModelKernel.recovery`'s values bit for bit
-    (exposures below, at and above the collateral value, negative and zero ones), and a
+    compiled pass evaluates -- and :meth:`ModelKernel.recovery` both give SPEC §4's
+    recovery computed here in Python floats, bit for bit (exposures below, at and above
+    the collateral value, negative and zero ones); the table's ``C_t`` is SPEC §4's; a
     kernel with its own recovery gives no table (its callers then ask it)."""
     from solver.core.model import recovery_at
 
     H = 12
-    kernel = BehaviourModel().kernel(_three_accounts(vehicles), H)
+    model = BehaviourModel()
+    kernel = model.kernel(_three_accounts(vehicles), H)
     collateral, rho = kernel.recovery_table()
-    assert rho == BehaviourModel().unsecured_recovery
+    assert rho == model.unsecured_recovery
+    # C_t = max(0, V0·(1 − d)^((t+L)/12)·(1 − auction_discount) − repo_cost), 0 without a car
+    for a, v0 in enumerate(vehicles):
+        for t in range(1, H + 1):
+            worth = v0 * (1 - model.vehicle_depreciation) ** ((t + model.recovery_lag_months) / 12)
+            c_t = max(0.0, worth * (1 - model.auction_discount) - model.repo_cost) if v0 else 0.0
+            assert math.isclose(collateral[a, t - 1], c_t, rel_tol=1e-12, abs_tol=1e-9)
     rng = np.random.default_rng(7)
     E = rng.uniform(-500.0, 120_000.0, size=(3, H))
     E[:, 0] = 0.0
     E[:, 1] = collateral[:, 1]  # exactly at the kink
     E[:, 2] = -E[:, 2]
+    # R_t = min(EAD, C) + ρ·max(0, EAD − C), one IEEE operation each (+ and × commute
+    # exactly, so any correct order of these operations gives these bits)
+    spec = [
+        [
+            min(e, c) + rho * max(0.0, e - c)
+            for e, c in zip(E[a].tolist(), collateral[a].tolist(), strict=True)
+        ]
+        for a in range(3)
+    ]
     got = kernel.recovery(np.arange(3), E)
-    want = np.array(
-        [[recovery_at(E[a, t], collateral[a, t], rho) for t in range(H)] for a in range(3)]
-    )
-    assert np.array_equal(got, want)
-    # SPEC §4 itself, computed here (not with the kernel's operations)
-    spec = np.minimum(E, collateral) + rho * np.maximum(0.0, E - collateral)
-    assert np.allclose(got, spec, rtol=1e-12, atol=1e-9)
+    assert got.tolist() == spec
+    table = [[recovery_at(E[a, t], collateral[a, t], rho) for t in range(H)] for a in range(3)]
+    assert table == spec
     own = _ItsOwnRecovery(BehaviourModel(), _three_accounts(vehicles), H)
     assert own.recovery_table() is None
 
