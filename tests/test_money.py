@@ -671,3 +671,30 @@ def test_step_plan_waives_exactly_a_waive_holidays_months(mode):
     assert want is not None
     assert got.interest.tolist() == want.interest and got.balance.tolist() == want.balance
     assert (got.interest[:3] == 0).all() == (mode == "waive")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.integers(0, 10**11),
+    st.integers(0, 99),
+    st.sampled_from([1, -1]),
+)
+def test_to_cents_rounds_written_half_cents_away_from_zero_at_any_size(
+    units: int, cents: int, sign: int
+) -> None:
+    """An amount written with exactly half a cent (``123456789.125``) rounds away from zero,
+    as written, at any size: to_cents, to_units and the compiled payment path agree with
+    Decimal's ROUND_HALF_UP of the text (up to 15 significant digits, which a float keeps)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    from solver.core.amortisation import schedule_from_payments, to_cents, to_units
+
+    text = f"{'-' if sign < 0 else ''}{units}.{cents:02d}5"
+    amount = float(text)
+    assert repr(amount) == text  # the float keeps the written decimal (the oracle's input)
+    want = int((Decimal(text) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    assert to_cents(amount) == want
+    assert to_units(np.array([amount, 1.0])).tolist() == [want, 100]
+    if sign > 0:  # a payment of that amount, through the compiled conversion of payments
+        paid = schedule_from_payments(want / 100 + 1.0, 0.0, [amount, 0.0])
+        assert int(paid.payment[0]) == want

@@ -54,18 +54,32 @@ class _ClearedEarly(Exception):
         self.month, self.owed, self.paid = month, owed, paid
 
 
-def to_cents(amount: float, name: str = "amount", grid: int = CENTS_PER_UNIT) -> int:
-    """Round an amount to whole cents (half away from zero) -- to whole units of the
-    money ``grid`` (per currency unit) when given; reject NaN and infinities.
+#: The allowance for float error below a half unit: an amount whose scaled value is within
+#: the larger of 10⁻⁹ of a grid unit and this share of itself (4 ulps) below a half counts
+#: as the half. A half written in decimal (12.345 is stored as 12.3449999…, 1048576.005 as
+#: 1048576.00499999…) or a float product of written amounts (0.045 × 3 =
+#: 0.13499999999999998) misses it by at most about 1.3 ulps of the scaled amount (half an
+#: ulp of the amount times the grid, plus the product's rounding). The fixed 10⁻⁹ alone
+#: falls below that from about 10⁵ CNY (1048576.005 gave 104857600 cents); the relative
+#: part takes over only above 2⁵⁰·10⁻⁹ units (11,259 CNY in cents), so smaller amounts
+#: round exactly as before.
+_HALF_ALLOWANCE = 2.0**-50
 
-    >>> to_cents(12.345), to_cents(0.1 + 0.2), to_cents(1234.5, grid=1)
-    (1235, 30, 1235)
+
+def to_cents(amount: float, name: str = "amount", grid: int = CENTS_PER_UNIT) -> int:
+    """Round an amount to whole cents (half away from zero, as written in decimal) -- to
+    whole units of the money ``grid`` (per currency unit) when given; reject NaN and
+    infinities.
+
+    >>> to_cents(12.345), to_cents(0.1 + 0.2), to_cents(1234.5, grid=1), to_cents(1048576.005)
+    (1235, 30, 1235, 104857601)
     """
     if not math.isfinite(amount):
         raise ValueError(f"{name} must be finite, got {amount}")
-    scaled = amount * grid
-    # repr-based nudge so that 12.345 (stored as 12.3449999...) rounds as written
-    return int(math.floor(abs(scaled) + 0.5 + 1e-9)) * (1 if scaled >= 0 else -1)
+    scaled = abs(amount * grid)
+    # the allowance (_HALF_ALLOWANCE) so that 12.345 (stored as 12.3449999...) rounds as written
+    units = int(math.floor(scaled + 0.5 + max(1e-9, scaled * _HALF_ALLOWANCE)))
+    return units * (1 if amount * grid >= 0 else -1)
 
 
 def to_units(
@@ -85,7 +99,9 @@ def to_units(
 def _to_units_array(amounts: NDArray[np.float64], grid: int) -> NDArray[np.int64]:
     """Vectorised :func:`to_cents` (same rounding) for finite amounts, in grid units."""
     scaled = amounts * grid
-    return (np.sign(scaled) * np.floor(np.abs(scaled) + 0.5 + 1e-9)).astype(np.int64)
+    size = np.abs(scaled)
+    allowance = np.maximum(1e-9, size * _HALF_ALLOWANCE)
+    return (np.sign(scaled) * np.floor(size + 0.5 + allowance)).astype(np.int64)
 
 
 @njit(cache=True)
@@ -100,7 +116,8 @@ def _units_or_none(
         scaled = amounts[t] * grid
         if not np.isfinite(scaled):
             return None
-        units = np.floor(np.abs(scaled) + 0.5 + 1e-9)
+        size = np.abs(scaled)
+        units = np.floor(size + 0.5 + max(1e-9, size * _HALF_ALLOWANCE))
         if units > _INT64_AMOUNT or (scaled < 0 and units > 0):
             return None
         out[t] = np.int64(units)
