@@ -35,3 +35,38 @@ def test_settlement_instalment_from_the_cent_amount():
     """23.280379 over 3 months: the cent amount 23.28 is 7.76 three times (worked by hand:
     23.28 / 3 = 7.76 exactly), not 7.77, 7.77, 7.74 from the raw 7.76013 rounded up."""
     assert settlement_schedule(23.280379, 3, 0.01).payment.tolist() == [776, 776, 776]
+
+
+def test_the_search_scores_the_settlement_instalments_it_reports():
+    """Every settlement candidate the scorer keeps is scored with the payments of its
+    schedule: the oracle's settlement rule on the candidate's cent amount (instalments
+    rounded up to the unit, the last clearing the rest), to the cent (issue: the scorer
+    took the unrounded amount, 7.77, 7.77, 7.74 for a reported 7.76 three times)."""
+    import numpy as np
+
+    from solver.core.generate import generate_portfolio
+    from solver.core.model import BehaviourModel
+    from solver.core.policy import Policy
+    from solver.plans.context import context_from_frame
+    from solver.plans.families import settlement_candidates
+    from solver.plans.scoring import paths
+
+    frame = generate_portfolio(60, seed=5)
+    policy = Policy().for_product("card_instalment")
+    ctx = context_from_frame(frame, policy, BehaviourModel())
+    cand = settlement_candidates(ctx)
+    unit = policy.rounding
+    payments, _, valid, _ = paths(ctx, cand, unit)
+    checked = 0
+    for i in np.flatnonzero(valid):
+        months = int(cand.term[i])
+        want = oracles.settlement_schedule(
+            oracles.to_cents(float(cand.balance[i])), months, oracles.to_cents(unit)
+        )
+        # a kept row's instalment rounded up leaves something for the last month: the
+        # oracle's first rule, the scorer's one rule
+        assert want is not None
+        got = [round(float(p) * 100) for p in payments[i, :months]]
+        assert got == want.payment, (i, float(cand.balance[i]), months)
+        checked += 1
+    assert checked > 100

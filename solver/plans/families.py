@@ -35,8 +35,9 @@ from typing import Any
 import numpy as np
 
 from solver.core.annuity import level_payment
+from solver.core.waterfall import to_units
 from solver.domain import DEFERRAL_MODES
-from solver.plans.context import PlanContext
+from solver.plans.context import PlanContext, grid_of
 from solver.plans.terms import PlanTerms
 
 MODE_CODES = {"capitalize": 0, "interest_only": 1, "waive": 2}
@@ -232,10 +233,15 @@ def settlement_candidates(ctx: PlanContext) -> Candidates:
         hc = np.where(f["principal"][acc] > 0, prin_part / f["principal"][acc], 0.0)
     # a settlement forgives something or pays off at once
     keep = (forgive > 0) | (m == 1)
+    # the amount paid on the money grid: the schedule's own balance
+    # (schedules.settlement_schedule rounds it so and derives the instalment from that),
+    # so the search scores the instalments it reports (23.280379 over 3 months is 7.76
+    # three times, not 7.77, 7.77, 7.74)
+    owed = to_units((bal[acc] - forgive)[keep], "settlement", grid_of(ctx)) / grid_of(ctx)
     return _make(
         "settlement",
         acc[keep],
-        (bal[acc] - forgive)[keep],
+        owed,
         0.0,
         term=m[keep],
         fee_waiver=fw[keep],
