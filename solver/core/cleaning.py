@@ -12,20 +12,19 @@ that text form back. The vectorised validator of whole tables
 Decision (issue 13, "a forecast series of the wrong length ... or non-numeric months"):
 a series has one form per kind of input, and nothing else is taken for it.
 
-* A table cell (CSV, Excel, Parquet, SQL) holds the text form. A cell is one value, and
-  the text form of a one-month forecast is one number, so a cell that Excel or pandas typed
-  as the number ``3800`` is the one-month series ``(3800,)``, exactly like the text ``3800``.
-* A TOML/JSON record or a Python call has real lists: the series is a list (or the text
-  form as one string), and its items are numbers. A single number (``income_forecast =
-  3800``), a single ``{month, amount}`` table, and numbers written as text inside a list
-  (``"3800"``, ``{month = "3", ...}``) are refused. The SPEC asks for a month-by-month
-  series; a bare ``3800`` reads as "3,800 every month" to whoever wrote it, while as a
-  series it means "month 1 only, then the SPEC path", so guessing either way could plan on
-  an income the customer does not have. Quoted numbers inside a list are refused because
-  the writer chose the typed form, and a quoted item there is most often a column pasted
-  from elsewhere (a month ``"3"`` next to a month ``12`` would otherwise sort as text in
-  the writer's own tools). Scalar fields (``principal = "12000"``) still take numeric text:
-  the same mapping path reads ``--set KEY=VALUE``, which is always text.
+* A table cell (CSV, Excel, SQL) holds the text form. A cell is one value, and the text
+  form of a one-month forecast is one number, so a cell that Excel or pandas typed as the
+  number ``3800`` is the one-month series ``(3800,)``, exactly like the text ``3800``.
+* A TOML/JSON record, a Python call or a Parquet list column has real lists: the series
+  is a list (or the text form as one string), and its items are numbers. A single number
+  (``income_forecast = 3800``), a single ``{month, amount}`` table, and numbers written as
+  text inside a list (``"3800"``, ``{month = "3", ...}``) are refused. The SPEC asks for a
+  month-by-month series; a bare ``3800`` reads as "3,800 every month" to whoever wrote
+  it, while as a series it means "month 1 only, then the SPEC path", so taking it either
+  way could plan on an income the customer does not have. Inside a list the writer chose
+  the typed form, where a quoted number is a type error as a JSON or TOML schema would
+  call it; the text form is the place for text. Scalar fields (``principal = "12000"``)
+  still take numeric text: the same mapping path reads ``--set KEY=VALUE``, always text.
 """
 
 from __future__ import annotations

@@ -88,8 +88,8 @@ def validate_portfolio(
     row_note
         How row numbers are counted; printed in the error headline.
     records
-        The rows are TOML/JSON records rather than table cells: ``income_forecast`` and
-        ``inflows`` must then be lists (:mod:`solver.core.cleaning`).
+        The rows are TOML/JSON records rather than table cells: a single number is then
+        not a one-month ``income_forecast`` (:mod:`solver.core.cleaning` says why).
 
     Returns
     -------
