@@ -116,6 +116,8 @@ def _without(mapping: dict, key: str) -> dict:
         ({"account": {**ACCOUNT, "product": "boat"}}, "account.product"),
         ({"account": {**ACCOUNT, "account_id": "x" * 200}}, "account.account_id"),
         ({"account": {**ACCOUNT, "income_forecast": [1.0] * 601}}, "account.income_forecast"),
+        ({"account": {**ACCOUNT, "income_forecast": 3800}}, "account.income_forecast"),
+        ({"account": {**ACCOUNT, "income_forecast": ["3800"]}}, "account.income_forecast"),
         ({"account": {**ACCOUNT, "arrears": 1e9}}, "account.arrears"),  # > principal + interest
         ({"account": ACCOUNT, "what_if": {"income": -1}}, "what_if.income"),
         ({"account": ACCOUNT, "what_if": {"dpd": 5000}}, "what_if.dpd"),

@@ -52,12 +52,12 @@ def _field_type(spec: FieldSpec) -> Any:
     if spec.kind in ("money", "float"):
         return Annotated[float, Field(allow_inf_nan=False, **_bounds(spec))]
     if spec.kind == "forecast":
-        amounts = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+        # strict: a quoted number inside the list is refused, as in a JSON account file
+        amounts = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
         return (
             Annotated[list[amounts], Field(max_length=MAX_FORECAST_MONTHS)]
             | Annotated[str, Field(max_length=MAX_PAYMENTS_TEXT)]
-            | amounts
-        )
+        )  # no bare number: a JSON record refuses it (solver/core/cleaning.py says why)
     # inflows: [[month, amount], ...], [{"month": m, "amount": a}, ...] or "3:20000;12:5000"
     pair = tuple[Annotated[int, Field(ge=1)], Annotated[float, Field(ge=0, allow_inf_nan=False)]]
     return (
