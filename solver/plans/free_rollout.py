@@ -41,10 +41,14 @@ from solver.plans.search import grid_cents, holiday_months, interest_cents
 _RATE_SCALE = 10**12
 
 
+#: Unit amounts per block of the rollout's pruning (:func:`_state_children`).
+BLOCK = 16
+
+
 @njit(cache=True)
-def _bound_at(V: np.ndarray, w: float, U: float, lo: float, b: float) -> float:
-    """:func:`solver.plans.bounds.bound_at` of one balance ``b`` on one month's table row
-    ``V`` (the same operations, so the same bits; −inf outside the table)."""
+def _interp(V: np.ndarray, w: float, lo: float, b: float) -> float:
+    """The table row ``V`` at balance ``b`` as :func:`solver.plans.bounds.bound_at` reads
+    it before its range test: node index and weight clipped (the same operations)."""
     M = V.size - 1
     xs = (b - lo) / w
     j = 0
@@ -60,10 +64,141 @@ def _bound_at(V: np.ndarray, w: float, U: float, lo: float, b: float) -> float:
     elif lam > 1.0:
         lam = 1.0
     v0 = V[j]
-    val = v0 + lam * (V[j + 1] - v0)
+    return v0 + lam * (V[j + 1] - v0)
+
+
+@njit(cache=True)
+def _bound_at(V: np.ndarray, w: float, U: float, lo: float, b: float) -> float:
+    """:func:`solver.plans.bounds.bound_at` of one balance ``b`` on one month's table row
+    (the same operations, so the same bits; −inf outside the table)."""
+    val = _interp(V, w, lo, b)
     if b >= 0.0 and b <= U and val > NEG_CUT:
         return val
     return -np.inf
+
+
+@njit(cache=True)
+def _block_max(V, w, U, lo, ow, p0, p1, d):
+    """The largest ``d·p/100 + bound(balance ow − p)`` over payments ``p`` in ``[p0, p1]``
+    cents (−inf if no balance of them is in the table): piecewise linear in ``p``, so the
+    ends of the range in the table and the nodes between them."""
+    c0 = (ow - p1) / 100.0
+    c1 = (ow - p0) / 100.0
+    if c0 < 0.0:
+        c0 = 0.0
+    if c1 > U:
+        c1 = U
+    if not c0 <= c1:
+        return -np.inf
+    best = max(d * (ow / 100.0 - c0) + _interp(V, w, lo, c0), d * (ow / 100.0 - c1) + _interp(V, w, lo, c1))
+    x0, x1 = (c0 - lo) / w, (c1 - lo) / w
+    if np.isfinite(x0) and np.isfinite(x1):
+        M = V.size - 1
+        for j in range(max(int(np.ceil(x0)), 0), min(int(np.floor(x1)), M) + 1):
+            y = d * (ow / 100.0 - (lo + j * w)) + V[j]
+            if y > best:
+                best = y
+    return best if best > NEG_CUT else -np.inf
+
+
+@njit(cache=True)
+def _grow(v, s, p, h, rec, d, dl, later):
+    """A child's score, value and survival after paying ``p`` cents with hazard ``h``
+    (the study's arithmetic, in its order): value + survival × (the month's value +
+    survival × ``later``)."""
+    now = d * (1.0 - h) * p / 100.0 + dl * h * rec
+    return v + s * (now + (1.0 - h) * later), v + s * now, s * (1.0 - h)
+
+
+@njit(cache=True)
+def _insert(top_sc, top_p, top_v, top_s, n_top, sc, p, v, s):
+    """Put a child into a state's best ``top_sc.size`` (score descending; on equal scores
+    the smaller payment first); returns the new count."""
+    width = top_sc.size
+    pos = n_top
+    while pos > 0 and (top_sc[pos - 1] < sc or (top_sc[pos - 1] == sc and top_p[pos - 1] > p)):
+        pos -= 1
+    if pos >= width:
+        return n_top
+    for m in range(min(n_top, width - 1), pos, -1):
+        top_sc[m], top_p[m], top_v[m], top_s[m] = top_sc[m - 1], top_p[m - 1], top_v[m - 1], top_s[m - 1]
+    top_sc[pos], top_p[pos], top_v[pos], top_s[pos] = sc, p, v, s
+    return min(n_top + 1, width)
+
+
+@njit(cache=True)
+def _state_children(k, t, st, acct, tables, floor, top):
+    """The best children of state ``k`` in month ``t`` into ``top`` (scores, payments,
+    values, survivals); returns how many. Children not above ``floor`` (the account's
+    best cleared plan) are not wanted.
+
+    Every unit amount's exact score is what counts, but most amounts need not be scored:
+    the amounts go in blocks of :data:`BLOCK`, and a block whose upper bound cannot beat
+    the worst kept child is skipped, blocks taken best bound first. The bound: a child's
+    score is value + survival × ((1 − h)(δ p + bound at the balance left) + δ_L h R), and
+    δ p + bound is piecewise linear in p (its largest value at the block's ends or a table
+    node), h within the block's least and largest hazard.
+    """
+    s_acc, owed, s_val, s_surv, s_paid, rec, _ = st
+    amt, aoff, hz, hoff, mrow, hz0, capt, hold, reach, disc, dlag, bmin, bmax, boff = acct
+    V, w, U, lo = tables
+    top_sc, top_p, top_v, top_s = top
+    a = s_acc[k]
+    H = V.shape[1]
+    d, dl = disc[t], dlag[t]
+    v, s, r, ow = s_val[k], s_surv[k], rec[k], owed[k]
+    tn = t + 1 if t + 1 < H else t  # the next month's table (unused in the last month)
+    nV, nw, nU, nlo = V[a, tn], w[a, tn], U[a, tn], lo[a, tn]
+    n_top = 0
+    if t < hold[a] and not s_paid[k]:  # the holiday
+        later = _bound_at(nV, nw, nU, nlo, ow / 100.0) if t + 1 < H else -np.inf
+        sc, cv, cs = _grow(v, s, 0, hz0[a, t], r, d, dl, later)
+        if np.isfinite(sc) and ow / 100.0 > 0.0 and ow / 100.0 <= reach[a, t]:
+            n_top = _insert(top_sc, top_p, top_v, top_s, n_top, sc, 0, cv, cs)
+    if t + 1 >= H:
+        return n_top  # an amount that does not clear leaves a balance no table bounds
+    G0, G1 = aoff[a], aoff[a + 1]
+    lim = capt[a, t]
+    lo_g, hi_g = G0, G1  # the amounts within the cap and below what is owed: a prefix
+    while lo_g < hi_g:
+        mid = (lo_g + hi_g) // 2
+        if amt[mid] <= lim and amt[mid] < ow:
+            lo_g = mid + 1
+        else:
+            hi_g = mid
+    nb = (lo_g - G0 + BLOCK - 1) // BLOCK
+    if nb == 0:
+        return n_top
+    row = hoff[a] + mrow[a, t] * (G1 - G0)
+    brow = boff[a] + mrow[a, t] * ((G1 - G0 + BLOCK - 1) // BLOCK)
+    ub = np.empty(nb)
+    for b in range(nb):
+        g0 = G0 + b * BLOCK
+        g1 = min(g0 + BLOCK, lo_g) - 1
+        if (ow - amt[g1]) / 100.0 > reach[a, t]:
+            ub[b] = -np.inf
+            continue
+        most = _block_max(nV, nw, nU, nlo, ow, amt[g0], amt[g1], d)
+        h0, h1 = bmin[brow + b], bmax[brow + b]
+        rr = dl * r
+        # (1 − h) g + h·rr = g − h (g − rr): at most (1 − h0) g + h0·rr where g ≥ rr, else rr
+        x = v + s * max((1.0 - h0) * most + h0 * rr, rr)
+        ub[b] = x + 1e-9 * (abs(x) + 1.0) if np.isfinite(x) else -np.inf
+    order = np.argsort(-ub)
+    for b in order:
+        bar = floor
+        if n_top == top_sc.size and top_sc[n_top - 1] > bar:
+            bar = top_sc[n_top - 1]
+        if not ub[b] >= bar:
+            break  # blocks in bound order: none after it can do better
+        for g in range(G0 + b * BLOCK, min(G0 + (b + 1) * BLOCK, lo_g)):
+            p = amt[g]
+            nxt = (ow - p) / 100.0
+            later = _bound_at(nV, nw, nU, nlo, nxt)
+            sc, cv, cs = _grow(v, s, p, hz[row + g - G0], r, d, dl, later)
+            if np.isfinite(sc) and nxt > 0.0 and nxt <= reach[a, t]:
+                n_top = _insert(top_sc, top_p, top_v, top_s, n_top, sc, p, cv, cs)
+    return n_top
 
 
 @njit(cache=True)
@@ -74,82 +209,38 @@ def _expand(t, st, acct, tables, best, width):
     ``st``: the states grouped by account (account, owed, value, survival, paid,
     recovery, hazard of clearing or NaN); ``acct``: per account the unit amounts (flat
     cents, offsets), their hazards (flat, offsets, the month's row, the holiday's
-    hazard), the month's cap × tolerance, holiday months, clearable balances, discounts;
-    ``tables``: V, w, U, lo stacked per account; ``best``: value, month, state, final
-    payment per account (updated in place)."""
+    hazard), the month's cap × tolerance, holiday months, clearable balances, discounts,
+    the hazards' least and largest per block (flat, offsets); ``tables``: V, w, U, lo
+    stacked per account; ``best``: value, month, state, final payment per account
+    (updated in place)."""
     s_acc, owed, s_val, s_surv, s_paid, rec, h_clear = st
-    amt, aoff, hz, hoff, mrow, hz0, capt, hold, reach, disc, dlag = acct
-    V, w, U, lo = tables
+    disc, dlag = acct[9], acct[10]
     b_val, b_month, b_state, b_final = best
-    H = V.shape[1]
     F = s_acc.size
-    d = disc[t]
-    dl = dlag[t]
     # clearing first: an account's pruning compares with its best cleared plan of the month
     for k in range(F):
-        h = h_clear[k]
-        if np.isnan(h):
+        if np.isnan(h_clear[k]):
             continue
         a = s_acc[k]
-        now = d * (1.0 - h) * owed[k] / 100.0 + dl * h * rec[k]
-        sc = s_val[k] + s_surv[k] * (now + (1.0 - h) * 0.0)
+        sc = _grow(s_val[k], s_surv[k], owed[k], h_clear[k], rec[k], disc[t], dlag[t], 0.0)[0]
         if sc > b_val[a]:
             b_val[a], b_month[a], b_state[a], b_final[a] = sc, t, k, owed[k]
-    cap_k = F * width
-    o_par = np.empty(cap_k, np.int64)
-    o_pay = np.empty(cap_k, np.int64)
-    o_sc = np.empty(cap_k)
-    o_val = np.empty(cap_k)
-    o_surv = np.empty(cap_k)
-    top_sc = np.empty(width)
-    top_i = np.empty(width, np.int64)
-    top_p = np.empty(width, np.int64)
-    top_v = np.empty(width)
-    top_s = np.empty(width)
+    o_par = np.empty(F * width, np.int64)
+    o_pay = np.empty(F * width, np.int64)
+    o_sc = np.empty(F * width)
+    o_val = np.empty(F * width)
+    o_surv = np.empty(F * width)
+    top = (np.empty(width), np.empty(width, np.int64), np.empty(width), np.empty(width))
     out = 0
     k = 0
     while k < F:
         a = s_acc[k]
         first = out
         while k < F and s_acc[k] == a:
-            n_top = 0
-            G0, G1 = aoff[a], aoff[a + 1]
-            G = G1 - G0
-            row = hoff[a] + mrow[a, t] * G
-            lim = capt[a, t]
-            lead = t < hold[a] and not s_paid[k]
-            nxt_row = V[a, t + 1] if t + 1 < H else V[a, t]  # the next month's table, read once
-            nw, nU, nlo = w[a, t + 1 if t + 1 < H else t], U[a, t + 1 if t + 1 < H else t], lo[a, t + 1 if t + 1 < H else t]
-            for g in range(G0 - 1 if lead else G0, G1):
-                p = 0 if g < G0 else amt[g]
-                if g >= G0 and (p > lim or p >= owed[k]):
-                    break  # amounts ascend
-                h = hz0[a, t] if g < G0 else hz[row + g - G0]
-                now = d * (1.0 - h) * p / 100.0 + dl * h * rec[k]
-                nxt = (owed[k] - p) / 100.0
-                later = -np.inf
-                if t + 1 < H:
-                    later = _bound_at(nxt_row, nw, nU, nlo, nxt)
-                sc = s_val[k] + s_surv[k] * (now + (1.0 - h) * later)
-                if not (np.isfinite(sc) and nxt > 0.0 and nxt <= reach[a, t]):
-                    continue
-                # insert into the state's top `width` (ties: the earlier, smaller amount first)
-                pos = n_top
-                while pos > 0 and top_sc[pos - 1] < sc:
-                    pos -= 1
-                if pos >= width:
-                    continue
-                last = n_top if n_top < width else width - 1
-                for m in range(last, pos, -1):
-                    top_sc[m], top_i[m], top_p[m] = top_sc[m - 1], top_i[m - 1], top_p[m - 1]
-                    top_v[m], top_s[m] = top_v[m - 1], top_s[m - 1]
-                top_sc[pos], top_i[pos], top_p[pos] = sc, k, p
-                top_v[pos], top_s[pos] = s_val[k] + s_surv[k] * now, s_surv[k] * (1.0 - h)
-                if n_top < width:
-                    n_top += 1
+            n_top = _state_children(k, t, st, acct, tables, b_val[a], top)
             for m in range(n_top):
-                o_sc[out], o_par[out], o_pay[out] = top_sc[m], top_i[m], top_p[m]
-                o_val[out], o_surv[out] = top_v[m], top_s[m]
+                o_sc[out], o_par[out], o_pay[out] = top[0][m], k, top[1][m]
+                o_val[out], o_surv[out] = top[2][m], top[3][m]
                 out += 1
             k += 1
         # the account's `width` best children (stable), those still able to beat its best
@@ -214,6 +305,28 @@ def _unit_hazards(
     return np.ascontiguousarray(hz, dtype=float), offs
 
 
+def _block_hazards(
+    hz: np.ndarray, hoff: np.ndarray, sizes: list[int], mrow: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The least and the largest hazard of each :data:`BLOCK` of unit amounts, per account
+    and month row, flat, and each account's offset (the pruning's bounds on a block)."""
+    lows, highs, offs = [], [], np.zeros(len(sizes), np.int64)
+    pos = 0
+    for k, G in enumerate(sizes):
+        D = int(mrow[k].max()) + 1
+        offs[k] = pos
+        if G == 0:
+            continue
+        block = hz[hoff[k] : hoff[k] + D * G].reshape(D, G)
+        starts = np.arange(0, G, BLOCK)
+        lows.append(np.minimum.reduceat(block, starts, axis=1).ravel())
+        highs.append(np.maximum.reduceat(block, starts, axis=1).ravel())
+        pos += D * starts.size
+    if not lows:
+        return np.zeros(0), np.zeros(0), offs
+    return np.concatenate(lows), np.concatenate(highs), offs
+
+
 def rollouts(
     ctx: PlanContext, rows: np.ndarray, free: FreeBound, width: int = 1
 ) -> list[np.ndarray | None]:
@@ -237,6 +350,7 @@ def rollouts(
     aoff[1:] = np.cumsum([a.size for a in amt_c])
     mrow = _month_rows(ctx.kernel, glob)
     hz, hoff = _unit_hazards(ctx, glob, amt_c, mrow)
+    bmin, bmax, boff = _block_hazards(hz, hoff, [a.size for a in amt_c], mrow)
     hz0 = ctx.kernel.hazard(glob[:, None], np.zeros((m, H)), np.arange(H)[None, :])
     capt = sub.cap * (CENTS_PER_UNIT * (1 + 1e-9))
     reach = np.stack([_clearable_after(sub.take(np.array([k]))) for k in range(m)])
@@ -244,7 +358,8 @@ def rollouts(
     w, U, lo = (np.concatenate([free.tables[k][j] for k in live_k]) for j in (1, 2, 3))
     amt = np.concatenate(amt_c) if aoff[-1] else np.zeros(0, np.int64)
     acct = (amt, aoff, hz, hoff, mrow, hz0, capt, holiday_months(sub).astype(np.int64),
-            reach, np.asarray(sub.discount, float), np.asarray(sub.discount_lag, float))  # fmt: skip
+            reach, np.asarray(sub.discount, float), np.asarray(sub.discount_lag, float),
+            bmin, bmax, boff)  # fmt: skip
     tables = (V, w, U, lo)
     on = CENTS_PER_UNIT // grid_of(ctx)
     rate = np.round(sub.fields["annual_rate"].astype(float) * _RATE_SCALE).astype(np.int64)
