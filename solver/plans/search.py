@@ -126,7 +126,8 @@ class SearchParams:
 
     @classmethod
     def thorough(cls) -> SearchParams:
-        """Finer grid, wider beam, finer and phase-aware bound: better plans, smaller gaps, slower."""
+        """Finer grid, wider beam, finer and phase-aware bound, and ``custom`` as the free
+        family (:attr:`free_family`): better plans, smaller gaps, slower."""
         return cls(
             grid_levels=16,
             beam_width=96,
@@ -136,6 +137,7 @@ class SearchParams:
             target_gap=1e-4,
             refine_buckets=(512, 1024, 2048, 4096),
             includes_default=True,
+            free_family=True,
         )
 
     def __post_init__(self) -> None:
