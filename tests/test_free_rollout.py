@@ -81,7 +81,9 @@ def test_compiled_rollout_plans_pass_policy_and_evaluate(book):
         for i, acc in enumerate(Account.from_frame(part)):
             if plans[i] is None:
                 continue
-            booked = proposal_schedule(acc, Proposal(payments=tuple(plans[i].tolist())), pol.rounding)
+            booked = proposal_schedule(
+                acc, Proposal(payments=tuple(plans[i].tolist())), pol.rounding
+            )
             assert not policy_violations(acc, booked, pol, BehaviourModel()), acc.account_id
             value = evaluate(acc, booked.schedule).npv
             assert value <= free.bound[i] + 1e-6
@@ -105,7 +107,9 @@ def test_free_custom_options_reconcile_and_are_certified_over_every_amount():
         assert cu.bound_over == "every_amount" and cu.terms.grid is None
         assert cu.npv >= cu_grid.npv - 1e-9 * abs(cu_grid.npv)
         assert cu.npv == pytest.approx(evaluate(acc, cu.schedule).npv, rel=1e-12)
-        booked = proposal_schedule(acc, Proposal(payments=tuple(cu.payments.tolist())), pol.rounding)
+        booked = proposal_schedule(
+            acc, Proposal(payments=tuple(cu.payments.tolist())), pol.rounding
+        )
         assert np.array_equal(booked.schedule.payments, cu.payments)  # reconciles to the cent
         assert not policy_violations(acc, booked, pol, BehaviourModel())
         assert cu.bound >= cu.npv * (1 - 1e-12)
@@ -118,9 +122,10 @@ def test_free_custom_options_reconcile_and_are_certified_over_every_amount():
         rec = free.recommended_option
         if rec is not None and rec.family in ("custom", "step"):
             assert rec.bound_over == "every_amount"
-        assert free.to_dict()["options"][[o.label for o in free.options].index("custom")][
-            "bound_over"
-        ] == "every_amount"
+        assert (
+            free.to_dict()["options"][[o.label for o in free.options].index("custom")]["bound_over"]
+            == "every_amount"
+        )
     assert checked >= 5
 
 

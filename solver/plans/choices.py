@@ -21,8 +21,6 @@ from solver.core.schedule import Schedule
 from solver.domain import OFFERED_FAMILIES, Status
 from solver.plans.bounds import action_hazards, bound_at, bound_tables
 from solver.plans.context import PlanContext, grid_of
-from solver.plans.free_custom import free_family_step
-from solver.plans.free_custom import regap as _regap
 from solver.plans.families import (
     MODE_NAMES,
     Candidates,
@@ -34,6 +32,8 @@ from solver.plans.families import (
     settlement_candidates,
     waterfall_candidates,
 )
+from solver.plans.free_custom import free_family_step
+from solver.plans.free_custom import regap as _regap
 from solver.plans.schedules import (
     level_schedule,
     path_schedule,
@@ -602,7 +602,12 @@ def _run_choice(
     every amount (then its terms carry no payment grid, which would mark it "on its
     grid"); ``built``: the same path already built and checked (its schedule and terms)."""
     over = OVER_EVERY_AMOUNT if free else OVER_GRID
-    cert: dict[str, Any] = {"status": sol.status, "bound": sol.bound, "gap": sol.gap, "bound_over": over}
+    cert: dict[str, Any] = {
+        "status": sol.status,
+        "bound": sol.bound,
+        "gap": sol.gap,
+        "bound_over": over,
+    }
     if built is not None and built.schedule is not None:
         return Choice(
             family, family, True, built.schedule, built.terms, search_npv=sol.objective, **cert

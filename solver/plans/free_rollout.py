@@ -90,7 +90,9 @@ def _block_max(V, w, U, lo, ow, p0, p1, d):
         c1 = U
     if not c0 <= c1:
         return -np.inf
-    best = max(d * (ow / 100.0 - c0) + _interp(V, w, lo, c0), d * (ow / 100.0 - c1) + _interp(V, w, lo, c1))
+    best = max(
+        d * (ow / 100.0 - c0) + _interp(V, w, lo, c0), d * (ow / 100.0 - c1) + _interp(V, w, lo, c1)
+    )
     x0, x1 = (c0 - lo) / w, (c1 - lo) / w
     if np.isfinite(x0) and np.isfinite(x1):
         M = V.size - 1
@@ -121,7 +123,12 @@ def _insert(top_sc, top_p, top_v, top_s, n_top, sc, p, v, s):
     if pos >= width:
         return n_top
     for m in range(min(n_top, width - 1), pos, -1):
-        top_sc[m], top_p[m], top_v[m], top_s[m] = top_sc[m - 1], top_p[m - 1], top_v[m - 1], top_s[m - 1]
+        top_sc[m], top_p[m], top_v[m], top_s[m] = (
+            top_sc[m - 1],
+            top_p[m - 1],
+            top_v[m - 1],
+            top_s[m - 1],
+        )
     top_sc[pos], top_p[pos], top_v[pos], top_s[pos] = sc, p, v, s
     return min(n_top + 1, width)
 
@@ -137,10 +144,10 @@ def _state_children(k, t, st, acct, tables, floor, top):
     the worst kept child is skipped, blocks taken best bound first. The bound: a child's
     score is value + survival × ((1 − h)(δ p + bound at the balance left) + δ_L h R), and
     δ p + bound is piecewise linear in p (its largest value at the block's ends or a table
-    node), h within the block's least and largest hazard.
+    node), h at least the block's least hazard.
     """
     s_acc, owed, s_val, s_surv, s_paid, rec, _ = st
-    amt, aoff, hz, hoff, mrow, hz0, capt, hold, reach, disc, dlag, bmin, bmax, boff = acct
+    amt, aoff, hz, hoff, mrow, hz0, capt, hold, reach, disc, dlag, bmin, boff = acct
     V, w, U, lo = tables
     top_sc, top_p, top_v, top_s = top
     a = s_acc[k]
@@ -179,7 +186,7 @@ def _state_children(k, t, st, acct, tables, floor, top):
             ub[b] = -np.inf
             continue
         most = _block_max(nV, nw, nU, nlo, ow, amt[g0], amt[g1], d)
-        h0, h1 = bmin[brow + b], bmax[brow + b]
+        h0 = bmin[brow + b]
         rr = dl * r
         # (1 − h) g + h·rr = g − h (g − rr): at most (1 − h0) g + h0·rr where g ≥ rr, else rr
         x = v + s * max((1.0 - h0) * most + h0 * rr, rr)
@@ -210,7 +217,7 @@ def _expand(t, st, acct, tables, best, width):
     recovery, hazard of clearing or NaN); ``acct``: per account the unit amounts (flat
     cents, offsets), their hazards (flat, offsets, the month's row, the holiday's
     hazard), the month's cap × tolerance, holiday months, clearable balances, discounts,
-    the hazards' least and largest per block (flat, offsets); ``tables``: V, w, U, lo
+    the hazards' least per block (flat, offsets); ``tables``: V, w, U, lo
     stacked per account; ``best``: value, month, state, final payment per account
     (updated in place)."""
     s_acc, owed, s_val, s_surv, s_paid, rec, h_clear = st
@@ -307,24 +314,22 @@ def _unit_hazards(
 
 def _block_hazards(
     hz: np.ndarray, hoff: np.ndarray, sizes: list[int], mrow: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The least and the largest hazard of each :data:`BLOCK` of unit amounts, per account
-    and month row, flat, and each account's offset (the pruning's bounds on a block)."""
-    lows, highs, offs = [], [], np.zeros(len(sizes), np.int64)
+) -> tuple[np.ndarray, np.ndarray]:
+    """The least hazard of each :data:`BLOCK` of unit amounts, per account and month row,
+    flat, and each account's offset (the pruning's bound on a block)."""
+    lows, offs = [], np.zeros(len(sizes), np.int64)
     pos = 0
     for k, G in enumerate(sizes):
-        D = int(mrow[k].max()) + 1
         offs[k] = pos
         if G == 0:
             continue
-        block = hz[hoff[k] : hoff[k] + D * G].reshape(D, G)
+        D = int(mrow[k].max()) + 1
         starts = np.arange(0, G, BLOCK)
-        lows.append(np.minimum.reduceat(block, starts, axis=1).ravel())
-        highs.append(np.maximum.reduceat(block, starts, axis=1).ravel())
+        lows.append(
+            np.minimum.reduceat(hz[hoff[k] : hoff[k] + D * G].reshape(D, G), starts, axis=1).ravel()
+        )
         pos += D * starts.size
-    if not lows:
-        return np.zeros(0), np.zeros(0), offs
-    return np.concatenate(lows), np.concatenate(highs), offs
+    return (np.concatenate(lows) if lows else np.zeros(0)), offs
 
 
 def rollouts(
@@ -350,7 +355,7 @@ def rollouts(
     aoff[1:] = np.cumsum([a.size for a in amt_c])
     mrow = _month_rows(ctx.kernel, glob)
     hz, hoff = _unit_hazards(ctx, glob, amt_c, mrow)
-    bmin, bmax, boff = _block_hazards(hz, hoff, [a.size for a in amt_c], mrow)
+    bmin, boff = _block_hazards(hz, hoff, [a.size for a in amt_c], mrow)
     hz0 = ctx.kernel.hazard(glob[:, None], np.zeros((m, H)), np.arange(H)[None, :])
     capt = sub.cap * (CENTS_PER_UNIT * (1 + 1e-9))
     reach = np.stack([_clearable_after(sub.take(np.array([k]))) for k in range(m)])
@@ -359,7 +364,7 @@ def rollouts(
     amt = np.concatenate(amt_c) if aoff[-1] else np.zeros(0, np.int64)
     acct = (amt, aoff, hz, hoff, mrow, hz0, capt, holiday_months(sub).astype(np.int64),
             reach, np.asarray(sub.discount, float), np.asarray(sub.discount_lag, float),
-            bmin, bmax, boff)  # fmt: skip
+            bmin, boff)  # fmt: skip
     tables = (V, w, U, lo)
     on = CENTS_PER_UNIT // grid_of(ctx)
     rate = np.round(sub.fields["annual_rate"].astype(float) * _RATE_SCALE).astype(np.int64)
