@@ -141,7 +141,7 @@ def _state_children(k, t, st, acct, tables, floor, top):
 
     Every unit amount's exact score is what counts, but most amounts need not be scored:
     the amounts go in blocks of :data:`BLOCK`, and a block whose upper bound cannot beat
-    the worst kept child is skipped, blocks taken best bound first. The bound: a child's
+    the worst kept child is skipped (the block of the best bound taken first). The bound: a child's
     score is value + survival × ((1 − h)(δ p + bound at the balance left) + δ_L h R), and
     δ p + bound is piecewise linear in p (its largest value at the block's ends or a table
     node), h at least the block's least hazard.
@@ -191,13 +191,18 @@ def _state_children(k, t, st, acct, tables, floor, top):
         # (1 − h) g + h·rr = g − h (g − rr): at most (1 − h0) g + h0·rr where g ≥ rr, else rr
         x = v + s * max((1.0 - h0) * most + h0 * rr, rr)
         ub[b] = x + 1e-9 * (abs(x) + 1.0) if np.isfinite(x) else -np.inf
-    order = np.argsort(-ub)
-    for b in order:
+    # the block of the best bound first (a good first child raises the bar), then the
+    # others in order, each only if its bound reaches the bar (no sort: a pass each)
+    top_b = int(np.argmax(ub))
+    for m in range(-1, nb):
+        b = top_b if m < 0 else m
+        if m == top_b:
+            continue
         bar = floor
         if n_top == top_sc.size and top_sc[n_top - 1] > bar:
             bar = top_sc[n_top - 1]
         if not ub[b] >= bar:
-            break  # blocks in bound order: none after it can do better
+            continue
         for g in range(G0 + b * BLOCK, min(G0 + (b + 1) * BLOCK, lo_g)):
             p = amt[g]
             nxt = (ow - p) / 100.0
@@ -291,32 +296,43 @@ def _month_rows(kernel: ModelKernel, rows: np.ndarray) -> np.ndarray:
 
 
 def _unit_hazards(
-    ctx: PlanContext, rows: np.ndarray, amt_c: list[np.ndarray], mrow: np.ndarray
+    ctx: PlanContext,
+    rows: np.ndarray,
+    amt_c: list[np.ndarray],
+    mrow: np.ndarray,
+    capt: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The kernel's hazard of every unit amount in each distinct month row, flat, and each
-    account's offset into it (one kernel call for the batch)."""
-    rr, cc, pp, offs = [], [], [], np.zeros(rows.size, np.int64)
+    """The kernel's hazard of every unit amount in each distinct month row (NaN above the
+    largest cap of the row's months: never paid), flat, and each account's offset into
+    it (one kernel call for the batch)."""
+    rr, cc, pp, at, offs = [], [], [], [], np.zeros(rows.size, np.int64)
     pos = 0
     for k, i in enumerate(rows.tolist()):
         D = int(mrow[k].max()) + 1 if mrow.shape[1] else 0
-        month = np.array([int(np.argmax(mrow[k] == r)) for r in range(D)], np.int64)
         G = amt_c[k].size
         offs[k] = pos
-        rr.append(np.full(D * G, i, np.int64))
-        cc.append(np.repeat(month, G))
-        pp.append(np.tile(amt_c[k], D) / CENTS_PER_UNIT)
+        for r in range(D):
+            months = np.flatnonzero(mrow[k] == r)
+            count = int(np.searchsorted(amt_c[k], capt[k, months].max(), side="right"))
+            rr.append(np.full(count, i, np.int64))
+            cc.append(np.full(count, months[0], np.int64))
+            pp.append(amt_c[k][:count] / CENTS_PER_UNIT)
+            at.append(pos + r * G + np.arange(count))
         pos += D * G
-    if pos == 0:
-        return np.zeros(0), offs
-    hz = ctx.kernel.hazard(np.concatenate(rr), np.concatenate(pp), np.concatenate(cc))
-    return np.ascontiguousarray(hz, dtype=float), offs
+    hz = np.full(pos, np.nan)
+    if rr:
+        hz[np.concatenate(at)] = ctx.kernel.hazard(
+            np.concatenate(rr), np.concatenate(pp), np.concatenate(cc)
+        )
+    return hz, offs
 
 
 def _block_hazards(
     hz: np.ndarray, hoff: np.ndarray, sizes: list[int], mrow: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The least hazard of each :data:`BLOCK` of unit amounts, per account and month row,
-    flat, and each account's offset (the pruning's bound on a block)."""
+    """The least hazard of each :data:`BLOCK` of unit amounts, per account and month row
+    (ignoring the NaN of amounts above the row's caps), flat, and each account's offset
+    (the pruning's bound on a block)."""
     lows, offs = [], np.zeros(len(sizes), np.int64)
     pos = 0
     for k, G in enumerate(sizes):
@@ -326,7 +342,7 @@ def _block_hazards(
         D = int(mrow[k].max()) + 1
         starts = np.arange(0, G, BLOCK)
         lows.append(
-            np.minimum.reduceat(hz[hoff[k] : hoff[k] + D * G].reshape(D, G), starts, axis=1).ravel()
+            np.fmin.reduceat(hz[hoff[k] : hoff[k] + D * G].reshape(D, G), starts, axis=1).ravel()
         )
         pos += D * starts.size
     return (np.concatenate(lows) if lows else np.zeros(0)), offs
@@ -354,10 +370,10 @@ def rollouts(
     aoff = np.zeros(m + 1, np.int64)
     aoff[1:] = np.cumsum([a.size for a in amt_c])
     mrow = _month_rows(ctx.kernel, glob)
-    hz, hoff = _unit_hazards(ctx, glob, amt_c, mrow)
+    capt = sub.cap * (CENTS_PER_UNIT * (1 + 1e-9))
+    hz, hoff = _unit_hazards(ctx, glob, amt_c, mrow, capt)
     bmin, boff = _block_hazards(hz, hoff, [a.size for a in amt_c], mrow)
     hz0 = ctx.kernel.hazard(glob[:, None], np.zeros((m, H)), np.arange(H)[None, :])
-    capt = sub.cap * (CENTS_PER_UNIT * (1 + 1e-9))
     reach = np.stack([_clearable_after(sub.take(np.array([k]))) for k in range(m)])
     V = np.concatenate([free.tables[k][0] for k in live_k])
     w, U, lo = (np.concatenate([free.tables[k][j] for k in live_k]) for j in (1, 2, 3))

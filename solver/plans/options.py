@@ -101,7 +101,8 @@ class PlanOption:
     binding
         Binding constraints in words.
     status, bound, gap
-        Solver status of the family's search: ``OPTIMAL`` (proved best within its grid),
+        Solver status of the family's search: ``OPTIMAL`` (proved best over what
+        ``bound_over`` names for custom and step: its grid, or every amount),
         ``FEASIBLE`` (best found; ``bound`` is a proven upper bound and ``gap`` the
         relative gap), ``INFEASIBLE``, or ``REFERENCE`` for the status quo and waterfall.
     bound_over
