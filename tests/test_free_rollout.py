@@ -173,3 +173,44 @@ def test_free_rollout_reads_a_plugged_in_hazard():
         assert pay is not None
         py = rollout(c, 0, free)
         assert _oracle_npv(c, 0, pay) == pytest.approx(_oracle_npv(c, 0, py), rel=1e-9)
+
+
+def test_a_plan_above_the_free_bound_is_never_certified_from_it(monkeypatch):
+    """If the free bound came out below a plan (an invalid bound), custom keeps the grid plan and its grid certificate."""
+    import solver.plans.free_custom as fc
+
+    real = fc.free_bounds
+
+    def too_low(ctx, buckets):
+        fb = real(ctx, buckets)
+        return replace(fb, bound=fb.bound - 1e4)
+
+    monkeypatch.setattr(fc, "free_bounds", too_low)
+    fields, over = CASES[2]
+    acc = _account(fields)
+    pol = _policy(over).for_product(acc.product)
+    grid = plan_options(acc, pol, relax=False).option("custom")
+    cu = plan_options(acc, pol, search=FAST, relax=False).option("custom")
+    assert cu.bound_over == "payment_grid" and cu.terms.grid
+    assert cu.npv == grid.npv and cu.bound == grid.bound
+
+
+def test_plan_table_marks_only_grid_certificates():
+    """The plan table's † follows bound_over: none on a custom certified over every amount, and the note says so."""
+    from pathlib import Path
+
+    from commands.plan import GRID_MARK, _grid_note, _option_rows
+    from solver.core.readers import read_account
+
+    acc = read_account(Path(__file__).parents[1] / "scenarios" / "sample_account.toml")
+    res = plan_options(acc, search=FAST)
+    rows = {cells[0].removeprefix("★ "): cells for cells, _ in _option_rows(res, "CNY")}
+    note = _grid_note(res, "CNY")
+    for opt in res.options:
+        if opt.feasible and opt.family in ("custom", "step"):
+            marked = rows[opt.label][9].endswith(GRID_MARK)
+            assert marked == (opt.bound_over == "payment_grid"), opt.label
+            if opt.bound_over == "every_amount":
+                assert opt.label in note.splitlines()[-1]
+    assert res.option("custom").bound_over == "every_amount"
+    assert "every policy-feasible schedule" in note

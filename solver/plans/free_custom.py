@@ -13,7 +13,9 @@ grid only. :func:`free_family_step` takes, for every account with a feasible cus
 * custom's certificate: bound = the free bound (never below the plan's value), status and
   gap from it (:func:`regap`). Accounts whose gap stays above ``target_gap`` get finer
   tables (``free_refine_buckets``, in order; each a valid bound, the smaller kept) and a
-  rollout on them.
+  rollout on them. Should a plan ever lie above the free bound (impossible for a valid
+  bound), the account keeps the grid search's plan and certificate rather than be
+  certified from it.
 
 ``step`` keeps its phase limit and its grid search, and its grid certificate, unless the
 free bound certifies it within ``target_gap`` or it is worth as much as custom's plan (so
@@ -89,6 +91,7 @@ def free_family_step(
     Returns the new custom and step solutions and, per account, whether each one's
     certificate is over the free family (every amount) rather than the payment grid.
     """
+    grid_custom = custom
     custom, steps = list(custom), list(steps)
     n = len(custom)
     bound = np.full(n, np.inf)
@@ -105,10 +108,15 @@ def free_family_step(
         todo = np.array([i for i in todo.tolist() if custom[i].gap > search.target_gap], np.int64)
         if todo.size == 0:
             break
-    free_cu[rows] = True
     for i in rows.tolist():
+        if not bound[i] >= custom[i].objective - 1e-9 * abs(custom[i].objective):
+            # a plan above a valid bound cannot be: never certify from it (the grid's
+            # plan and certificate stay; not seen on the benchmark books)
+            custom[i] = grid_custom[i]
+            continue
+        free_cu[i] = True
         st = steps[i]
-        if st.payments is None or not np.isfinite(bound[i]):
+        if st.payments is None:
             continue
         cert = regap(replace(st, bound=max(bound[i], st.objective)))
         if cert.gap <= search.target_gap or st.objective >= custom[i].objective:
