@@ -309,7 +309,7 @@ def _schedules_frame(result: Any) -> Any:
     "--thorough",
     is_flag=True,
     help="Finer custom/step search, and custom over every amount (free family, certified"
-    " against a bound over every schedule): better plans, smaller gaps, 0.1-1 s more.",
+    " against a bound over every schedule): better plans, honest gaps, 0.1-3 s more.",
 )
 @choice_option(
     "--objective",
