@@ -18,7 +18,7 @@ call (:func:`_expand`). Its semantics are the study's:
 
 Most unit amounts need no score: each state's amounts go in blocks, and a block whose
 exact upper bound cannot beat the state's best child so far is skipped
-(:func:`_state_children`); the plans are the same, at about a third of the scores.
+(:func:`_state_children`); the plans are the same (tests/test_free_rollout.py).
 
 The model is asked, never re-derived: the hazard of every unit amount in every month is
 taken from ``ctx.kernel.hazard`` before the loop (months of equal expected income share
