@@ -45,8 +45,10 @@ from solver.plans.search import grid_cents, holiday_months, interest_cents
 _RATE_SCALE = 10**12
 
 
-#: Unit amounts per block of the rollout's pruning (:func:`_state_children`).
+#: Unit amounts per block, and blocks per superblock, of the rollout's pruning
+#: (:func:`_state_children`).
 BLOCK = 16
+SUPER = 16
 
 
 @njit(cache=True)
@@ -138,17 +140,43 @@ def _insert(top_sc, top_p, top_v, top_s, n_top, sc, p, v, s):
 
 
 @njit(cache=True)
+def _bar(top_sc, n_top, floor):
+    """What a child must beat: the account's best cleared plan, and the worst of the
+    state's kept children once there are as many as kept."""
+    if n_top == top_sc.size and top_sc[n_top - 1] > floor:
+        return top_sc[n_top - 1]
+    return floor
+
+
+@njit(cache=True)
+def _span_bound(me, amt, row, j0, j1, h0):
+    """Upper bound on the score of the state's amounts ``j0 … j1 − 1`` (offsets among the
+    affordable ones, clipped to them; ``h0``: their least hazard), with a margin for float
+    rounding; −inf if none can be kept. A child's score is value + survival ×
+    ((1 − h)(δ p + bound at the balance left) + δ_L h R): δ p + bound is piecewise
+    linear in p (largest at the span's ends or a table node), and (1 − h) g + h·rr =
+    g − h (g − rr) is at most (1 − h0) g + h0·rr where g ≥ rr, else rr."""
+    v, s, r, d, dl, ow, reach_t, G0, lo_g, _, _, _ = me
+    g0 = G0 + j0
+    g1 = min(G0 + j1, lo_g) - 1
+    if (ow - amt[g1]) / 100.0 > reach_t:
+        return -np.inf
+    most = _block_max(row[0], row[1], row[2], row[3], ow, amt[g0], amt[g1], d)
+    rr = dl * r
+    x = v + s * max((1.0 - h0) * most + h0 * rr, rr)
+    return x + 1e-9 * (abs(x) + 1.0) if np.isfinite(x) else -np.inf
+
+
+@njit(cache=True)
 def _state_children(k, t, st, acct, tables, floor, top):
     """The best children of state ``k`` in month ``t`` into ``top`` (scores, payments,
     values, survivals); returns how many. Children not above ``floor`` (the account's
     best cleared plan) are not wanted.
 
     Every unit amount's exact score is what counts, but most amounts need not be scored:
-    the amounts go in blocks of :data:`BLOCK`, and a block whose upper bound cannot beat
-    the worst kept child is skipped (the block of the best bound taken first). The bound: a child's
-    score is value + survival × ((1 − h)(δ p + bound at the balance left) + δ_L h R), and
-    δ p + bound is piecewise linear in p (its largest value at the block's ends or a table
-    node), h at least the block's least hazard.
+    the amounts go in blocks of :data:`BLOCK` and superblocks of :data:`SUPER` blocks, and
+    a (super)block whose upper bound (:func:`_span_bound`) cannot beat what a child must
+    (:func:`_bar`) is skipped, the one of the best bound taken first.
     """
     s_acc, owed, s_val, s_surv, s_paid, rec, _ = st
     amt, aoff, hz, hoff, mrow, hz0, capt, hold, reach, disc, dlag, bmin, boff = acct
@@ -182,38 +210,42 @@ def _state_children(k, t, st, acct, tables, floor, top):
         return n_top
     row = hoff[a] + mrow[a, t] * (G1 - G0)
     brow = boff[a] + mrow[a, t] * ((G1 - G0 + BLOCK - 1) // BLOCK)
-    ub = np.empty(nb)
-    for b in range(nb):
-        g0 = G0 + b * BLOCK
-        g1 = min(g0 + BLOCK, lo_g) - 1
-        if (ow - amt[g1]) / 100.0 > reach[a, t]:
-            ub[b] = -np.inf
+    me = (v, s, r, d, dl, ow, reach[a, t], G0, lo_g, row, brow, floor)
+    # superblocks of SUPER blocks first: their bounds are looser but skip far amounts
+    nq = (nb + SUPER - 1) // SUPER
+    ubq = np.empty(nq)
+    for q in range(nq):
+        h0 = bmin[brow + q * SUPER]
+        for b in range(q * SUPER + 1, min((q + 1) * SUPER, nb)):
+            h0 = min(h0, bmin[brow + b])
+        ubq[q] = _span_bound(
+            me, amt, (nV, nw, nU, nlo), q * SUPER * BLOCK, (q + 1) * SUPER * BLOCK, h0
+        )
+    top_q = int(np.argmax(ubq))
+    ub = np.empty(SUPER)
+    for m in range(-1, nq):
+        q = top_q if m < 0 else m
+        if m == top_q or not ubq[q] >= _bar(top_sc, n_top, floor):
             continue
-        most = _block_max(nV, nw, nU, nlo, ow, amt[g0], amt[g1], d)
-        h0 = bmin[brow + b]
-        rr = dl * r
-        # (1 − h) g + h·rr = g − h (g − rr): at most (1 − h0) g + h0·rr where g ≥ rr, else rr
-        x = v + s * max((1.0 - h0) * most + h0 * rr, rr)
-        ub[b] = x + 1e-9 * (abs(x) + 1.0) if np.isfinite(x) else -np.inf
-    # the block of the best bound first (a good first child raises the bar), then the
-    # others in order, each only if its bound reaches the bar (no sort: a pass each)
-    top_b = int(np.argmax(ub))
-    for m in range(-1, nb):
-        b = top_b if m < 0 else m
-        if m == top_b:
-            continue
-        bar = floor
-        if n_top == top_sc.size and top_sc[n_top - 1] > bar:
-            bar = top_sc[n_top - 1]
-        if not ub[b] >= bar:
-            continue
-        for g in range(G0 + b * BLOCK, min(G0 + (b + 1) * BLOCK, lo_g)):
-            p = amt[g]
-            nxt = (ow - p) / 100.0
-            later = _bound_at(nV, nw, nU, nlo, nxt)
-            sc, cv, cs = _grow(v, s, p, hz[row + g - G0], r, d, dl, later)
-            if np.isfinite(sc) and nxt > 0.0 and nxt <= reach[a, t]:
-                n_top = _insert(top_sc, top_p, top_v, top_s, n_top, sc, p, cv, cs)
+        b0, b1 = q * SUPER, min((q + 1) * SUPER, nb)
+        for b in range(b0, b1):
+            ub[b - b0] = _span_bound(
+                me, amt, (nV, nw, nU, nlo), b * BLOCK, (b + 1) * BLOCK, bmin[brow + b]
+            )
+        # the block of the best bound first (a good first child raises the bar), then the
+        # others in order, each only if its bound reaches the bar (no sort: a pass each)
+        top_b = int(np.argmax(ub[: b1 - b0]))
+        for mm in range(-1, b1 - b0):
+            b = top_b if mm < 0 else mm
+            if mm == top_b or not ub[b] >= _bar(top_sc, n_top, floor):
+                continue
+            for g in range(G0 + (b0 + b) * BLOCK, min(G0 + (b0 + b + 1) * BLOCK, lo_g)):
+                p = amt[g]
+                nxt = (ow - p) / 100.0
+                later = _bound_at(nV, nw, nU, nlo, nxt)
+                sc, cv, cs = _grow(v, s, p, hz[row + g - G0], r, d, dl, later)
+                if np.isfinite(sc) and nxt > 0.0 and nxt <= reach[a, t]:
+                    n_top = _insert(top_sc, top_p, top_v, top_s, n_top, sc, p, cv, cs)
     return n_top
 
 
