@@ -74,16 +74,18 @@ _TABLE_COLUMNS: tuple[Column, ...] = (
     Column("binding / reason", "left", 10, wraps=True, min_width=MIN_TEXT_WIDTH),
 )
 
-#: Marks an option whose "optimal" / "gap" is proved over a payment grid (custom and step:
-#: the option's ``terms.grid`` records it), not over every amount -- the table says so under
-#: it (review of issue 13, 4 Dec 2026: --thorough's finer grid can find more, and a bank must
-#: not read "optimal" as "over every schedule").
+#: Marks an option whose "optimal" / "gap" is proved over a payment grid (custom and step
+#: certified on their grid: ``bound_over`` "payment_grid", the grid in ``terms.grid``), not
+#: over every amount -- the table says so under it (review of issue 13, 4 Dec 2026: a finer
+#: grid can find more, and a bank must not read "optimal" as "over every schedule"). A plan
+#: certified against the free bound (``bound_over`` "every_amount") has no mark.
 GRID_MARK = "†"
 
 
 def _option_rows(result: Any, currency: str) -> list[tuple[list[str], str | None]]:
     """The cells of every row of the options table (all columns) and the row style."""
     from solver.core.currency import format_value
+    from solver.plans.choices import OVER_GRID
 
     sq = result.status_quo
     rows: list[tuple[list[str], str | None]] = [
@@ -112,7 +114,7 @@ def _option_rows(result: Any, currency: str) -> list[tuple[list[str], str | None
             continue
         rec = o.label == result.recommended
         status = o.status.lower() if o.status != Status.FEASIBLE else f"gap {o.gap:.2%}"
-        if o.terms.grid:
+        if o.bound_over == OVER_GRID:
             status += GRID_MARK
         cells = [
             ("★ " if rec else "") + o.label,
@@ -132,12 +134,19 @@ def _option_rows(result: Any, currency: str) -> list[tuple[list[str], str | None
 
 
 def _grid_note(result: Any, currency: str) -> str:
-    """What the grid families' certificates are proved over: each feasible plan's grid."""
+    """What the custom and step certificates are proved over: each grid-certified plan's
+    grid (the † rows), and the plans certified over every amount (the free bound)."""
     from solver.core.currency import format_amount
+    from solver.plans.choices import OVER_EVERY_AMOUNT, OVER_GRID
 
     grids: dict[str, list[str]] = {}  # grid text -> the options searched on it
+    free: list[str] = []
     for o in result.options:
-        grid = o.terms.grid if o.feasible else None
+        if not o.feasible:
+            continue
+        if o.bound_over == OVER_EVERY_AMOUNT:
+            free.append(o.label)
+        grid = o.terms.grid if o.bound_over == OVER_GRID else None
         if grid and o.terms.grid_step is not None:
             text = (
                 f"{len(grid)} amounts from {format_amount(min(grid), currency)}"
@@ -145,14 +154,20 @@ def _grid_note(result: Any, currency: str) -> str:
                 f" (step {format_amount(o.terms.grid_step, currency)})"
             )
             grids.setdefault(text, []).append(o.label)
-    if not grids:
-        return ""
-    parts = [f"{' and '.join(labels)}: {text}" for text, labels in grids.items()]
-    return (
-        f"{GRID_MARK} proved over the plan's payment grid, not over every amount: "
-        + "; ".join(parts)
-        + ". --thorough searches a finer grid."
-    )
+    notes = []
+    if grids:
+        parts = [f"{' and '.join(labels)}: {text}" for text, labels in grids.items()]
+        notes.append(
+            f"{GRID_MARK} proved over the plan's payment grid, not over every amount: "
+            + "; ".join(parts)
+            + ". --thorough searches a finer grid and every amount for custom."
+        )
+    if free:
+        notes.append(
+            f"{' and '.join(free)}: status and gap proved over every policy-feasible"
+            " schedule of the family (every amount on the rounding unit)."
+        )
+    return "\n".join(notes)
 
 
 def _render_table(result: Any, schedule_family: str | None, currency: str) -> None:
@@ -293,7 +308,8 @@ def _schedules_frame(result: Any) -> Any:
 @click.option(
     "--thorough",
     is_flag=True,
-    help="Finer custom/step search (smaller optimality gaps, about twice the time).",
+    help="Finer custom/step search, and custom over every amount (free family, certified"
+    " against a bound over every schedule): better plans, honest gaps, 0.1-3 s more.",
 )
 @choice_option(
     "--objective",
@@ -342,7 +358,8 @@ def plan(
     what the customer pays beyond the principal (interest and fees); below zero, the plan
     gives the customer more (a rate cut or a waiver) than it charges. custom and step are
     proved optimal (or within their gap) over each plan's payment grid (the table's † note
-    lists it), not over every amount. On a narrow terminal
+    lists it), not over every amount; with --thorough, custom (and step where the same
+    bound certifies it) is proved over every amount. On a narrow terminal
     the table drops its text columns (payments, binding / reason), then the least
     important figures, rather than cut a number.
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +32,8 @@ from solver.plans.families import (
     settlement_candidates,
     waterfall_candidates,
 )
+from solver.plans.free_custom import free_family_step
+from solver.plans.free_custom import regap as _regap
 from solver.plans.schedules import (
     level_schedule,
     path_schedule,
@@ -49,6 +52,11 @@ from solver.plans.search import (
 )
 from solver.plans.terms import PlanTerms
 
+#: What a ``custom`` / ``step`` certificate is proved over (``Choice.bound_over``, the
+#: JSON's ``bound_over``): the account's payment grid, or every policy-feasible amount
+#: (the free bound, :mod:`solver.plans.free_custom`).
+OVER_GRID = "payment_grid"
+OVER_EVERY_AMOUNT = "every_amount"
 TOP_K = 6  # float candidates tried per family when cent rounding breaks the winner
 SMALL_BATCH = 2  # up to this many accounts, custom and step are searched in one pass
 
@@ -59,6 +67,8 @@ class Choice:
 
     ``search_npv`` is the value the family's search gave it (float or grid search);
     :class:`~solver.plans.options.PlanOption` reports the model's figures instead.
+    ``bound_over`` says what ``custom``'s and ``step``'s certificate (status, bound, gap)
+    is proved over: :data:`OVER_GRID` or :data:`OVER_EVERY_AMOUNT` ("" for the others).
     """
 
     label: str
@@ -71,6 +81,7 @@ class Choice:
     bound: float = math.nan
     gap: float = math.nan
     search_npv: float = math.nan
+    bound_over: str = ""
 
 
 def family_choices(
@@ -227,10 +238,7 @@ def _run_choices(
     )
     for i in range(n):
         st, cu = steps[i], custom[i]
-        assert st is not None
         if st.status == Status.NOT_EVALUATED:
-            out[i].append(Choice("step", "step", False, reason="not evaluated"))
-            out[i].append(_run_choice(ctx, i, cu, "custom", int(holiday[i])))
             continue
         if np.isfinite(cu.bound) and cu.bound < st.bound:
             # step ⊆ custom: custom's bound bounds step too
@@ -247,16 +255,35 @@ def _run_choices(
                 cu.grid,
             )
             custom[i] = _regap(cu)
-        step_choice = _run_choice(ctx, i, st, "step", int(holiday[i]))
+    free_cu = free_st = np.zeros(n, bool)
+    if search.free_family:
+        custom, steps, free_cu, free_st = free_family_step(ctx, custom, steps, search)
+    for i in range(n):
+        st = steps[i]
+        hol = int(holiday[i])
+        if st.status == Status.NOT_EVALUATED:
+            out[i].append(Choice("step", "step", False, reason="not evaluated"))
+            out[i].append(_run_choice(ctx, i, custom[i], "custom", hol, free=free_cu[i]))
+            continue
+        step_choice = _run_choice(ctx, i, st, "step", hol, free=free_st[i])
         out[i].append(step_choice)
         cu_pay = custom[i].payments
         same = (
-            st.payments is not None and cu_pay is not None and np.array_equal(st.payments, cu_pay)
+            st.payments is not None
+            and cu_pay is not None
+            and np.array_equal(st.payments, cu_pay)
+            and free_st[i] == free_cu[i]
         )
-        # the same payment path: one schedule, checked once
+        # the same payment path (and certificate family): one schedule, checked once
         out[i].append(
             _run_choice(
-                ctx, i, custom[i], "custom", int(holiday[i]), built=step_choice if same else None
+                ctx,
+                i,
+                custom[i],
+                "custom",
+                hol,
+                built=step_choice if same else None,
+                free=free_cu[i],
             )
         )
 
@@ -508,18 +535,6 @@ def _refine(
     return out
 
 
-def _regap(sol: RunSolution) -> RunSolution:
-    """The solution's gap and status recomputed from its objective and bound."""
-    gap = (sol.bound - sol.objective) / abs(sol.bound) if sol.bound else 0.0
-    status = Status.OPTIMAL if gap <= 1e-9 else Status.FEASIBLE
-    return replace(
-        sol,
-        gap=max(gap, 0.0),
-        status=status,
-        bound=sol.objective if status == Status.OPTIMAL else sol.bound,
-    )
-
-
 def _first_exact(
     ctx: PlanContext,
     i: int,
@@ -581,27 +596,28 @@ def _run_choice(
     family: str,
     holiday: int,
     built: Choice | None = None,
+    free: bool = False,
 ) -> Choice:
+    """The choice of a ``custom`` / ``step`` solution; ``free``: its certificate is over
+    every amount (then its terms carry no payment grid, which would mark it "on its
+    grid"); ``built``: the same path already built and checked (its schedule and terms)."""
+    over = OVER_EVERY_AMOUNT if free else OVER_GRID
+    cert: dict[str, Any] = {
+        "status": sol.status,
+        "bound": sol.bound,
+        "gap": sol.gap,
+        "bound_over": over,
+    }
     if built is not None and built.schedule is not None:
         return Choice(
-            family,
-            family,
-            True,
-            built.schedule,
-            built.terms,
-            status=sol.status,
-            bound=sol.bound,
-            gap=sol.gap,
-            search_npv=sol.objective,
+            family, family, True, built.schedule, built.terms, search_npv=sol.objective, **cert
         )
     if sol.payments is None:
         if sol.status == Status.INFEASIBLE:
             reason = "no payment path on the grid repays the balance within max_term_months under the affordability caps"
         else:
             reason = "search limit reached before a feasible path was found"
-        return Choice(
-            family, family, False, reason=reason, status=sol.status, bound=sol.bound, gap=sol.gap
-        )
+        return Choice(family, family, False, reason=reason, **cert)
     sched = path_schedule(
         float(ctx.balance[i]), float(ctx.fields["annual_rate"][i]), sol.payments, grid_of(ctx)
     )
@@ -616,17 +632,7 @@ def _run_choice(
         deferral_mode="capitalize" if lead else None,
         rate=float(ctx.fields["annual_rate"][i]),
         levels=schedule_levels(sched),
-        grid_step=sol.grid_step,
-        grid=tuple(float(x) for x in sol.grid),
+        grid_step=None if free else sol.grid_step,
+        grid=None if free else tuple(float(x) for x in sol.grid),
     )
-    return Choice(
-        family,
-        family,
-        True,
-        sched,
-        terms,
-        status=sol.status,
-        bound=sol.bound,
-        gap=sol.gap,
-        search_npv=sol.objective,
-    )
+    return Choice(family, family, True, sched, terms, search_npv=sol.objective, **cert)

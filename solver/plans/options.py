@@ -101,9 +101,14 @@ class PlanOption:
     binding
         Binding constraints in words.
     status, bound, gap
-        Solver status of the family's search: ``OPTIMAL`` (proved best within its grid),
+        Solver status of the family's search: ``OPTIMAL`` (proved best over what
+        ``bound_over`` names for custom and step: its grid, or every amount),
         ``FEASIBLE`` (best found; ``bound`` is a proven upper bound and ``gap`` the
         relative gap), ``INFEASIBLE``, or ``REFERENCE`` for the status quo and waterfall.
+    bound_over
+        What ``custom``'s and ``step``'s certificate is proved over: ``"payment_grid"``
+        (the account's grid of amounts) or ``"every_amount"`` (the free bound: every
+        policy-feasible schedule of the family); ``""`` for the other families.
     """
 
     family: str
@@ -127,6 +132,7 @@ class PlanOption:
     status: Status = Status.INFEASIBLE
     bound: float = math.nan
     gap: float = math.nan
+    bound_over: str = ""
 
     def metrics(self) -> dict[str, float]:
         """The SPEC §6 metrics as a dict."""
@@ -150,6 +156,8 @@ class PlanOption:
         out["status"] = self.status
         out["bound"] = _num(self.bound)
         out["gap"] = _num(self.gap)
+        if self.bound_over:
+            out["bound_over"] = self.bound_over
         if self.reason:
             out["reason"] = self.reason
         if schedule:
@@ -333,6 +341,7 @@ def _option(
             status=ch.status,
             bound=ch.bound,
             gap=ch.gap,
+            bound_over=ch.bound_over,
         )
     # portfolio runs (lazy) report no binding constraints: skip the words
     binding = (
@@ -355,6 +364,7 @@ def _option(
         if ch.status == Status.OPTIMAL and math.isfinite(ch.bound)
         else ch.bound,
         gap=ch.gap,
+        bound_over=ch.bound_over,
     )
 
 

@@ -101,6 +101,15 @@ class SearchParams:
     includes_default
         Run the default search first and make its grid and its custom and step plans
         part of this one, so this search never finds less (``thorough`` does).
+    free_family
+        ``custom`` as the free month-by-month family (issue 13): the better of the grid
+        plan and a rollout on the free bound's tables, certified against the free bound
+        (a bound over every policy-feasible amount, not the grid;
+        :mod:`solver.plans.free_custom`). Costs the free bound per account.
+    free_buckets
+        Balance intervals of the free bound's tables (the rollout reads the same tables).
+    free_refine_buckets
+        Finer free tables, in order, for accounts whose free gap stays above ``target_gap``.
     """
 
     grid_levels: int = 12
@@ -111,10 +120,14 @@ class SearchParams:
     target_gap: float = 1e-3
     refine_buckets: tuple[int, ...] = (384, 768, 1536, 3072)
     includes_default: bool = False
+    free_family: bool = False
+    free_buckets: int = 384
+    free_refine_buckets: tuple[int, ...] = (768, 1536)
 
     @classmethod
     def thorough(cls) -> SearchParams:
-        """Finer grid, wider beam, finer and phase-aware bound: better plans, smaller gaps, slower."""
+        """Finer grid, wider beam, finer and phase-aware bound, and ``custom`` as the free
+        family (:attr:`free_family`): better plans, smaller gaps, slower."""
         return cls(
             grid_levels=16,
             beam_width=96,
@@ -124,10 +137,11 @@ class SearchParams:
             target_gap=1e-4,
             refine_buckets=(512, 1024, 2048, 4096),
             includes_default=True,
+            free_family=True,
         )
 
     def __post_init__(self) -> None:
-        for name in ("grid_levels", "beam_width", "buckets"):
+        for name in ("grid_levels", "beam_width", "buckets", "free_buckets"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if int(self.last_phase_width) < 0:
