@@ -1,0 +1,695 @@
+"""The free-family bound's backward pass with exact action pruning (issue 13, speed).
+
+:func:`solver.plans.free_bound.free_bounds` runs the bound programme of
+:mod:`solver.plans.bounds` on the *unit grid* (every rounding unit from ``min_payment``
+to the top cap, thousands of amounts). The node values are a maximum over actions,
+``V_t(b_p) = max_a f_a(b_p) + padding_a(p)`` (``bound_dp.backward_pass``,
+``_action_max``); this module computes the same maximum node by node while skipping
+blocks of consecutive unit amounts that provably cannot reach it.
+
+**Why it is exact (bit for bit).** For a block of amounts ``k0 … k1`` at node ``p`` an
+upper bound on every action's ``f + padding`` there is
+
+    ``q⁺ · Φ⁺ + rec⁺ · R_p + ½·max D1 + rec⁺·kink``  (+ a relative 1e-9 margin)
+
+with ``q⁺ = 1 − min h`` (``q⁻`` for a negative ``Φ⁺``), ``rec⁺ = δ^L·max h`` over the
+block (``min h`` for a negative recovery), ``Φ⁺`` the largest of ``Ṽ(x) + δ_t·a(x)``
+over the block's image ``x ∈ [x(k1), x(k0)]`` in next month's nodes (``a(x)`` the amount
+that lands there: every action's ``f = q·(Ṽ(x) + δ_t a) + rec·R`` and ``q ≤ q⁺``), and
+``D1`` the kink weights over the image of the node's two intervals (each padding term
+is ``D1·u(1 − u) ≤ D1/4``). ``Φ`` is piecewise linear in ``x`` with breaks at next
+month's nodes only, so its maximum is at the image's ends or at a node inside (range
+maxima of ``Vf_j − δ_t w_{t+1} j`` and of ``D1``: sparse tables). The margin covers the
+float rounding of the actions' own arithmetic (a few ulps of the same magnitudes). A
+block whose bound is below the best exact candidate already found at the node (strictly)
+holds no action that could raise the maximum, so dropping it leaves the maximum — the
+same set's maximum of the same float values computed by the same operations as
+``_action_max`` (one node at a time) — unchanged. The actions' values are computed
+exactly as there (same expressions, no fastmath, no contraction), so the tables are
+equal to the reference's with ``np.array_equal`` (tests/test_free_dp.py).
+
+The blocks form a binary tree over the amounts (leaves of :data:`LEAF` amounts); each
+node starts from the best action of the previous node (the maximiser moves little from
+node to node) and then descends the tree from blocks of at most :data:`TOP` amounts,
+best bound first, pruning as it goes. Hazards are the model's, asked once per distinct
+month of the income path (:func:`solver.plans.free_bound` groups them).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from solver.core.model import ModelKernel
+from solver.plans.bound_dp import NEG, NEG_CUT, _fill_row
+from solver.plans.bounds import (
+    _action_values,
+    _clearable,
+    _clearing_requirements,
+    _no_plan_tables,
+    _node_bands,
+    _node_recovery,
+    _pass_geometry,
+    _recovery_kinks,
+    grid_slack,
+)
+from solver.plans.context import PlanContext
+
+#: amounts per leaf block (evaluated exactly when the leaf survives)
+LEAF = 8
+#: at most this many blocks at the top of the tree
+TOPN = 8
+#: a relative margin on block bounds for the float rounding of the actions' arithmetic
+_MARGIN = 1e-11
+
+
+@njit(cache=True)
+def block_stats(h: np.ndarray, leaf: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Smallest and largest hazard of every block of the tree over the amounts of one
+    hazard row ``h`` (G,): level l has blocks of ``leaf·2^l`` amounts, aligned; returns
+    ``hmin``, ``hmax`` (flat, levels one after another) and the offsets of the levels
+    (``levels + 1``)."""
+    G = h.size
+    sizes = []
+    s = leaf
+    while True:
+        sizes.append((G + s - 1) // s)
+        if s >= G:
+            break
+        s *= 2
+    L = len(sizes)
+    off = np.zeros(L + 1, np.int64)
+    for lv in range(L):
+        off[lv + 1] = off[lv] + sizes[lv]
+    hmin = np.empty(off[L])
+    hmax = np.empty(off[L])
+    for b in range(sizes[0]):
+        lo_v, hi_v = h[b * leaf], h[b * leaf]
+        for k in range(b * leaf, min(G, (b + 1) * leaf)):
+            v = h[k]
+            lo_v = v if v < lo_v else lo_v
+            hi_v = v if v > hi_v else hi_v
+        hmin[b], hmax[b] = lo_v, hi_v
+    for lv in range(1, L):
+        for b in range(sizes[lv]):
+            c0 = off[lv - 1] + 2 * b
+            c1 = c0 + 1 if 2 * b + 1 < sizes[lv - 1] else c0
+            hmin[off[lv] + b] = min(hmin[c0], hmin[c1])
+            hmax[off[lv] + b] = max(hmax[c0], hmax[c1])
+    return hmin, hmax, off
+
+
+@njit(cache=True)
+def _sparse(values: np.ndarray, table: np.ndarray) -> None:
+    """Range-maximum table of ``values`` (m,): ``table[l, j] = max values[j … j + 2^l − 1]``."""
+    m = values.size
+    for j in range(m):
+        table[0, j] = values[j]
+    span = 1
+    for lv in range(1, table.shape[0]):
+        for j in range(m - 2 * span + 1):
+            a, b = table[lv - 1, j], table[lv - 1, j + span]
+            table[lv, j] = a if a > b else b
+        span *= 2
+
+
+@njit(cache=True)
+def _curvature_tables(hz: np.ndarray, G: int, lg: np.ndarray) -> np.ndarray:
+    """Per hazard row, the :func:`_sparse` table of ``−Δ²q`` of the survivals ``q = 1 − h``
+    of the amounts (position k: amounts k … k + 2), plus a float allowance (a few ulps of
+    q's differences): over any run of n steps q lies at most ``max(−Δ²q)·n²/8`` above its
+    chord (q + c·k²/2 is convex when every ``−Δ²q ≤ c``)."""
+    m = max(G - 2, 1)
+    out = np.zeros((hz.shape[0], lg[m] + 1, m))
+    row = np.zeros(m)
+    for r in range(hz.shape[0]):
+        for k in range(G - 2):
+            q0, q1, q2 = 1.0 - hz[r, k], 1.0 - hz[r, k + 1], 1.0 - hz[r, k + 2]
+            row[k] = -(q2 - 2.0 * q1 + q0) + 1e-15
+        _sparse(row, out[r])
+    return out
+
+
+@njit(cache=True, inline="always")
+def _range_max(table: np.ndarray, lg: np.ndarray, i: int, j: int) -> float:
+    """Largest value at positions ``i … j`` (``i ≤ j``) of a :func:`_sparse` table."""
+    lv = lg[j - i + 1]
+    a, b = table[lv, i], table[lv, j - (1 << lv) + 1]
+    return a if a > b else b
+
+
+@njit(cache=True, inline="always")
+def _position(xs: float, top: float) -> tuple[np.uint64, float]:
+    """Where ``xs`` node units fall in next month's nodes, as ``_action_max`` clamps it:
+    the interval (below node 1 the first, past the last node the last) and the fraction
+    in it (at most 1); unsigned, as there."""
+    xc = xs if xs >= 1.0 else 0.0
+    xc = xc if xc < top else top
+    j = np.uint64(xc)
+    lam = xs - j
+    return j, float(lam if lam < 1.0 else 1.0)
+
+
+@njit(cache=True, inline="always")
+def _interp(Vf: np.ndarray, dV: np.ndarray, xs: float, top: float) -> float:
+    """Next month's filled interpolant at ``xs`` node units, as ``_action_max`` reads it
+    (below node 0 the first segment extended, past the last node held)."""
+    j0, lam = _position(xs, top)
+    return Vf[j0] + lam * dV[j0]
+
+
+@njit(cache=True, inline="always")
+def _dev(xs: float, D1: np.ndarray, inv_rho: float, top: float, narrow: bool) -> float:
+    """The kink padding of the interval whose left end lands at ``xs`` (``_action_max``'s
+    ``dev``, without the recovery kink's term)."""
+    j, lam = _position(xs, top)
+    u = (1.0 - lam) * inv_rho
+    if narrow:
+        return D1[j] * max(u * (1.0 - u), 0.0)
+    u2 = u + inv_rho
+    return D1[j] * max(u * (1.0 - u), 0.0) + D1[j + np.uint64(1)] * max(u2 * (1.0 - u2), 0.0)
+
+
+@njit(cache=True, inline="always")
+def _exact(
+    p: int,
+    c: float,
+    q: float,
+    pay: float,
+    rec: float,
+    ps: int,
+    pe: int,
+    geo: tuple[float, float, float, float, float, float],
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    ik: int,
+) -> float:
+    """One action's value plus padding at node ``p`` (``ps ≤ p ≤ pe + 1``), with the very
+    operations of ``_action_max``: ``f`` at the node and the larger padding of the
+    intervals the node ends (only ``ps`` at the first node, only ``pe`` past the last)."""
+    Vf, dV, D1, Rt = rows
+    rho, inv_rho, top, pad_kink, narrow_f, _ = geo
+    narrow = narrow_f > 0.0
+    xs = c + rho * p
+    j, lam = _position(xs, top)
+    f = (Vf[j] + lam * dV[j]) * q + pay + rec * Rt[p]
+    if p <= pe:
+        d = _dev(xs, D1, inv_rho, top, narrow)
+        if p == ik:
+            d += rec * pad_kink
+        if p > ps:
+            d1 = _dev(c + rho * (p - 1), D1, inv_rho, top, narrow)
+            if p - 1 == ik:
+                d1 += rec * pad_kink
+            d = max(d1, d)
+    else:
+        d = _dev(c + rho * pe, D1, inv_rho, top, narrow)
+        if pe == ik:
+            d += rec * pad_kink
+    return f + d
+
+
+@njit(cache=True, inline="always")
+def _live(c: float, z0: float, zU: float, inv_rho: float, M: int) -> tuple[int, int]:
+    """First and last live interval of an action whose next balance from node i is
+    ``c + ρ·i`` (``bounds._live_intervals`` and ``backward_pass``'s reading of it)."""
+    lo_live = (z0 - c) * inv_rho - (1.0 + 1e-9)
+    hi_live = (zU - c) * inv_rho + 1e-9
+    p_start = 0 if lo_live < 0.0 else int(math.floor(lo_live)) + 1
+    p_end = M - 1 if hi_live >= M - 1 else int(math.floor(hi_live))
+    return p_start, p_end
+
+
+@njit(cache=True, inline="always")
+def _bump(u0: float, u1: float) -> float:
+    """Largest ``max(u(1 − u), 0)`` over ``u ∈ [u0, u1]``."""
+    if u0 <= 0.5 <= u1:
+        return 0.25
+    return max(u0 * (1.0 - u0), u1 * (1.0 - u1), 0.0)
+
+
+@njit(cache=True, inline="always")
+def _pad_bound(
+    lo: float,
+    hi: float,
+    D1: np.ndarray,
+    D_tab: np.ndarray,
+    lg: np.ndarray,
+    geo: tuple[float, float, float, float, float, float],
+) -> float:
+    """Upper bound on the kink padding (``_dev``) of intervals whose left ends land in
+    ``[lo, hi]``: within one of next month's intervals the padding's two terms, over the
+    range of their fractions; across nodes a quarter of each of the largest weights."""
+    _, inv_rho, top, _, narrow, M_f = geo
+    j = math.floor(lo)
+    if 1.0 <= lo and hi < top and math.floor(hi) == j:
+        jj = int(j)
+        u0 = (1.0 - (hi - j)) * inv_rho
+        u1 = (1.0 - (lo - j)) * inv_rho
+        out = D1[jj] * _bump(u0, u1)
+        if narrow == 0.0:
+            out += D1[jj + 1] * _bump(u0 + inv_rho, u1 + inv_rho)
+        return out * (1.0 + 1e-12)
+    M = int(M_f)
+    dlo = int(math.floor(lo)) - 1
+    dlo = dlo if dlo > 0 else 0
+    dlo = dlo if dlo < M else M
+    dhi = int(math.floor(hi)) + 2
+    dhi = dhi if dhi < M else M
+    dhi = dhi if dhi > dlo else dlo
+    return 0.5 * _range_max(D_tab, lg, dlo, dhi)
+
+
+@njit(cache=True, inline="always")
+def _product_max(a0: float, a1: float, b0: float, b1: float) -> float:
+    """Largest value of ``(a0 + a1·s)(b0 + b1·s)`` over ``s ∈ [0, 1]``."""
+    best = max(a0 * b0, (a0 + a1) * (b0 + b1))
+    curv = a1 * b1
+    if curv < 0.0:  # concave: the vertex, if inside
+        s = -(a0 * b1 + a1 * b0) / (2.0 * curv)
+        if 0.0 < s < 1.0:
+            best = max(best, (a0 + a1 * s) * (b0 + b1 * s))
+    return best
+
+
+@njit(cache=True, inline="always")
+def _block_bound(
+    k0: int,
+    k1: int,
+    hmn: float,
+    hmx: float,
+    p: int,
+    amt: np.ndarray,
+    h: np.ndarray,
+    month: tuple[float, float, float, float, float, float, float],
+    geo: tuple[float, float, float, float, float, float],
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    tabs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    ik: int,
+) -> float:
+    """Upper bound on ``f + padding`` at node ``p`` of the amounts ``k0 … k1`` whose
+    hazards lie in ``[hmn, hmx]`` (module docstring: why it is one)."""
+    Vf, dV, D1, Rt = rows
+    S_tab, D_tab, C_tab, lg = tabs
+    A_t, inv_next, w_next, d, dl, _, _ = month
+    rho, _, top, pad_kink, _, M_f = geo
+    M = int(M_f)
+    a0, a1 = amt[k0], amt[k1]
+    base = A_t + rho * p
+    x_hi = (A_t - a0 * inv_next) + rho * p
+    x_lo = (A_t - a1 * inv_next) + rho * p
+    R = Rt[p]
+    drec = dl * R
+    psi0 = _interp(Vf, dV, x_hi, top) + d * a0 - drec  # Ψ = Ṽ + δ_t a − δ^L R at k0
+    psi1 = _interp(Vf, dV, x_lo, top) + d * a1 - drec
+    # Ψ above its chord at next month's nodes inside the image (its only breaks)
+    jl = int(math.floor(x_lo)) + 1
+    jl = jl if jl > 1 else 1
+    jr = int(math.ceil(x_hi)) - 1
+    jr = jr if jr < M else M
+    e_psi = 0.0
+    if jl <= jr and jr - jl < 16 and a1 > a0:
+        inv_da = 1.0 / (a1 - a0)
+        for j in range(jl, jr + 1):
+            aj = (base - j) * w_next
+            dev = Vf[j] + d * aj - drec - (psi0 + (psi1 - psi0) * (aj - a0) * inv_da)
+            e_psi = dev if dev > e_psi else e_psi
+    elif jl <= jr:  # many nodes: the largest value over the chord's smaller end
+        top_psi = _range_max(S_tab, lg, jl, jr) + d * w_next * base - drec
+        e_psi = max(top_psi - min(psi0, psi1), 0.0)
+    # q = 1 − h above its chord by at most (largest −Δ²q)·n²/8 over n steps
+    q0, q1 = 1.0 - h[k0], 1.0 - h[k1]
+    e_q = 0.0
+    if k1 - k0 >= 2:
+        c = _range_max(C_tab, lg, k0, k1 - 2)
+        if c > 0.0:
+            e_q = c * (k1 - k0) * (k1 - k0) * 0.125
+    if min(psi0, psi1) + e_psi >= 0.0:
+        prod = _product_max(q0 + e_q, q1 - q0, psi0 + e_psi, psi1 - psi0)
+    else:  # a negative value: survival's extremes over the block's largest Ψ
+        top_psi = max(psi0, psi1) + e_psi
+        prod = top_psi * (1.0 - hmn) if top_psi >= 0.0 else top_psi * (1.0 - hmx)
+    pad = max(
+        _pad_bound(x_lo - rho, x_hi - rho, D1, D_tab, lg, geo),
+        _pad_bound(x_lo, x_hi, D1, D_tab, lg, geo),
+    )
+    if ik == p or ik == p - 1:
+        pad += (dl * hmx) * pad_kink
+    ub = prod + drec + pad
+    return ub + _MARGIN * (abs(prod) + abs(drec) + pad) + 1e-12
+
+
+@njit(cache=True, inline="always")
+def _unit_value(
+    k: int,
+    p: int,
+    amt: np.ndarray,
+    h: np.ndarray,
+    span: tuple[np.ndarray, np.ndarray],
+    month: tuple[float, float, float, float, float, float, float],
+    geo: tuple[float, float, float, float, float, float],
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    ik: int,
+) -> float:
+    """Unit amount ``k``'s exact value plus padding at node ``p`` (``NEG`` when ``p`` is
+    not one of its nodes): ``_action_values``' survival, pay value and recovery weight,
+    ``_pass_geometry``'s ``c``."""
+    ps, pe = span[0][k], span[1][k]
+    if ps > pe or p < ps or p > pe + 1:
+        return NEG
+    A_t, inv_next, _, d, dl, _, _ = month
+    a = amt[k]
+    hk = h[k]
+    q = 1.0 - hk
+    return _exact(p, A_t - a * inv_next, q, (d * q) * a, dl * hk, ps, pe, geo, rows, ik)
+
+
+@njit(cache=True)
+def _descend(
+    lt: int,
+    bt: int,
+    K0: int,
+    K1: int,
+    p: int,
+    best: float,
+    kbest: int,
+    data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    span: tuple[np.ndarray, np.ndarray],
+    month: tuple[float, float, float, float, float, float, float],
+    geo: tuple[float, float, float, float, float, float],
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    tabs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    ik: int,
+    work: np.ndarray,
+) -> tuple[float, int]:
+    """Branch and bound over block ``bt`` of level ``lt`` (amounts ``K0 … K1`` only):
+    the best exact value at node ``p`` found above ``best``, and its amount."""
+    amt, h, smin, smax, off, stack = data
+    top = 0
+    stack[0], stack[1] = lt, bt
+    while top >= 0:
+        lv, b = stack[2 * top], stack[2 * top + 1]
+        top -= 1
+        size = LEAF << lv
+        k0 = max(b * size, K0)
+        k1 = min((b + 1) * size - 1, K1)
+        if k0 > k1:
+            continue
+        at = off[lv] + b
+        work[1] += 1
+        ub = _block_bound(k0, k1, smin[at], smax[at], p, amt, h, month, geo, rows, tabs, ik)
+        if ub < best:
+            continue
+        if lv == 0:
+            for k in range(k0, k1 + 1):
+                work[0] += 1
+                v = _unit_value(k, p, amt, h, span, month, geo, rows, ik)
+                if v > best:
+                    best, kbest = v, k
+            continue
+        left, right = 2 * b, 2 * b + 1
+        first, second = (left, right) if kbest >= (2 * b + 1) * (size >> 1) else (right, left)
+        for child in (first, second):  # the child nearer the incumbent pops first
+            top += 1
+            stack[2 * top], stack[2 * top + 1] = lv - 1, child
+    return best, kbest
+
+
+@njit(cache=True)
+def _month_nodes(
+    pay_req: np.ndarray,
+    kcap: int,
+    hol: tuple[float, float, float, int, int],
+    lt: int,
+    data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    span: tuple[np.ndarray, np.ndarray],
+    month: tuple[float, float, float, float, float, float, float],
+    geo: tuple[float, float, float, float, float, float],
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    tabs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    ik: int,
+    work: np.ndarray,
+) -> None:
+    """``pay_req[p]``: the best action's value plus padding at every node ``p`` of one
+    month (``NEG`` where none has the node): the holiday (``hol``: its ``c``, hazard, a
+    flag, its live intervals) exactly, then the unit amounts ``0 … kcap − 1`` by branch
+    and bound from blocks of level ``lt``, starting from the previous node's best."""
+    amt, h, smin, smax, off, _ = data
+    ps, pe = span
+    c_h, h_h, on_h, ps_h, pe_h = hol
+    A_t, inv_next, _, d, dl, _, _ = month
+    q_h = 1.0 - h_h
+    pay_h, rec_h = (d * q_h) * 0.0, dl * h_h
+    size = LEAF << lt
+    tub = np.empty((kcap + size - 1) // size + 1)
+    K0, K1, kb = 0, -1, -1
+    for p in range(pay_req.size):
+        while K1 + 1 < kcap and ps[K1 + 1] <= p:
+            K1 += 1
+        while K0 < kcap and pe[K0] + 1 < p:
+            K0 += 1
+        best = NEG
+        if on_h > 0.0 and ps_h <= pe_h and ps_h <= p <= pe_h + 1:
+            best = _exact(p, c_h, q_h, pay_h, rec_h, ps_h, pe_h, geo, rows, ik)
+        kbest = -1
+        if K0 <= K1:
+            if kb >= 0:  # the previous node's best and its neighbours: a good incumbent
+                for k in range(max(kb - 1, K0), min(kb + 1, K1) + 1):
+                    work[0] += 1
+                    v = _unit_value(k, p, amt, h, span, month, geo, rows, ik)
+                    if v > best:
+                        best, kbest = v, k
+            b0, b1 = K0 // size, K1 // size
+            for b in range(b0, b1 + 1):
+                k0, k1 = max(b * size, K0), min((b + 1) * size - 1, K1)
+                at = off[lt] + b
+                work[1] += 1
+                tub[b - b0] = _block_bound(
+                    k0, k1, smin[at], smax[at], p, amt, h, month, geo, rows, tabs, ik
+                )
+            while True:  # the top blocks best bound first
+                i = int(np.argmax(tub[: b1 - b0 + 1]))
+                if tub[i] < best:
+                    break
+                tub[i] = -np.inf
+                best, kbest = _descend(
+                    lt, b0 + i, K0, K1, p, best, kbest, data, span, month, geo, rows, tabs, ik,
+                    work,
+                )  # fmt: skip
+        pay_req[p] = best
+        kb = kbest if kbest >= 0 else kb
+
+
+@njit(cache=True, error_model="numpy")
+def free_pass(
+    V: np.ndarray,
+    clear_req: np.ndarray,
+    to_bound: np.ndarray,
+    hold: int,
+    amt: np.ndarray,
+    hz: np.ndarray,
+    row_of: np.ndarray,
+    stats: tuple[np.ndarray, np.ndarray, np.ndarray],
+    per_month: np.ndarray,
+    R: np.ndarray,
+    kink: tuple[np.ndarray, np.ndarray, np.ndarray],
+    K_all: np.ndarray,
+    slack: float,
+    work: np.ndarray,
+) -> None:
+    """``bound_dp.backward_pass`` for one account on its unit amounts ``amt`` (G,), ascending,
+    with the holiday while ``t < hold``: the same node values ``V`` (H + 1, M + 1).
+
+    ``hz`` (rows, G + 1): hazards of the amounts then of the holiday, one row per distinct
+    month (``row_of`` (H,)); ``stats``: :func:`block_stats` of each row (``hmin``,
+    ``hmax`` (rows, S), level offsets); ``per_month`` (10, H): ``δ_t``, ``δ_t^L``, the
+    capped cap, ``c`` of the amount 0 (``_pass_geometry``), ρ, next month's 1/w and w,
+    g·w_t, the nodes of balance 0 and of U next month (``_live_intervals``' ``z0``,
+    ``zU``) — one row each; ``R`` (H, M + 1) recoveries at the nodes, ``clear_req`` (H,
+    M + 1); ``kink``: ``has_kink``, ``iCc``, ``wR`` (H,); ``K_all`` (H + 1,) the first
+    node past U; ``work`` counts exact values and block bounds.
+    """
+    H = V.shape[0] - 1
+    M = V.shape[1] - 1
+    G = amt.size
+    has_kink, iCc, wR = kink
+    smin, smax, off = stats
+    disc, disc_lag, capt, A, rho_t = (
+        per_month[0],
+        per_month[1],
+        per_month[2],
+        per_month[3],
+        per_month[4],
+    )
+    inv_next_t, w_next_t, gw_t, z0_t, zU_t = (
+        per_month[5],
+        per_month[6],
+        per_month[7],
+        per_month[8],
+        per_month[9],
+    )
+    for p in range(M + 1):
+        V[H, p] = NEG
+    Vf, req, pay_req = np.empty(M + 1), np.empty(M + 1), np.empty(M + 1)
+    seg, dV, D1, S = np.empty(M), np.empty(M), np.zeros(M + 1), np.empty(M + 1)
+    nl = 1
+    while (1 << nl) <= M + 1:
+        nl += 1
+    S_tab, D_tab = np.empty((nl, M + 1)), np.empty((nl, M + 1))
+    lg = np.zeros(max(M + 2, G + 1), np.int64)
+    for i in range(2, lg.size):
+        lg[i] = lg[i // 2] + 1
+    curv = _curvature_tables(hz, G, lg)
+    ps, pe = np.empty(G, np.int64), np.empty(G, np.int64)
+    L = off.size - 1
+    lt = 0
+    while lt < L - 1 and (G + (LEAF << lt) - 1) // (LEAF << lt) > TOPN:
+        lt += 1
+    stack = np.empty(4 * L + 8, np.int64)
+    for t in range(H - 1, -1, -1):
+        for p in range(M + 1):
+            req[p] = clear_req[t, p]
+        if t < H - 1 and to_bound[t] and _fill_row(V[t + 1], Vf):
+            inv_next = inv_next_t[t]
+            seg_max = 0.0
+            for j in range(M):
+                s = (Vf[j + 1] - Vf[j]) * inv_next
+                seg[j] = s
+                if abs(s) > seg_max:
+                    seg_max = abs(s)
+            gw = gw_t[t]
+            for j in range(M - 1):
+                dd = seg[j] - seg[j + 1]
+                D1[j] = dd * gw if dd > 0.0 else 0.0
+            D1[M - 1] = seg[M - 1] * gw if seg[M - 1] > 0.0 else 0.0
+            rho = rho_t[t]
+            inv_rho = 1.0 / rho
+            for p in range(M + 1):
+                pay_req[p] = NEG
+            for j in range(M):
+                dV[j] = Vf[j + 1] - Vf[j]
+            dw = disc[t] * w_next_t[t]
+            for j in range(M + 1):
+                S[j] = Vf[j] - dw * j
+            _sparse(S, S_tab)
+            _sparse(D1, D_tab)
+            r = row_of[t]
+            h = hz[r]
+            A_t = A[t]
+            z0, zU = z0_t[t], zU_t[t]
+            kcap = int(np.searchsorted(amt, capt[t], side="right"))
+            for k in range(kcap):
+                ps[k], pe[k] = _live(A_t - amt[k] * inv_next, z0, zU, inv_rho, M)
+            c_h = A_t - 0.0 * inv_next
+            ps_h, pe_h = _live(c_h, z0, zU, inv_rho, M)
+            on_h = 1.0 if t < hold else 0.0
+            ik = int(iCc[t])
+            pad_kink = wR[t] if has_kink[t] else 0.0
+            narrow = 1.0 if inv_rho >= 1.0 else 0.0
+            _month_nodes(
+                pay_req,
+                kcap,
+                (c_h, h[G], on_h, ps_h, pe_h),
+                lt,
+                (amt, h, smin[r], smax[r], off, stack),
+                (ps, pe),
+                (A_t, inv_next, w_next_t[t], disc[t], disc_lag[t], 0.0, 0.0),
+                (rho, inv_rho, float(M - 1), pad_kink, narrow, float(M)),
+                (Vf, dV, D1, R[t]),
+                (S_tab, D_tab, curv[r], lg),
+                ik,
+                work,
+            )
+            # interest rounding (half a grid step × the largest slope) and a float margin
+            base_margin = slack * seg_max + 1e-3
+            for p in range(M + 1):
+                v = pay_req[p]
+                v = v + base_margin + 1e-6 * abs(v)
+                if v > req[p]:
+                    req[p] = v
+        K = K_all[t]
+        if K < M:
+            held = req[K]
+            for p in range(K + 1, M + 1):
+                req[p] = held
+        for p in range(M + 1):
+            V[t, p] = req[p] if req[p] > NEG_CUT else NEG
+
+
+def free_tables(
+    ctx: PlanContext,
+    amounts: np.ndarray,
+    buckets: int,
+    holiday_months: np.ndarray,
+    work: np.ndarray | None = None,
+) -> tuple[np.ndarray, ...]:
+    """``bounds.bound_tables(ctx, amounts, buckets, holiday_months)`` of one account whose
+    ``amounts`` (1, G) are ascending and all finite (its unit grid): the same ``(V, w, U,
+    lo)``, the backward pass by :func:`free_pass`. ``work`` (2,), if given, counts the
+    exact action values and the block bounds computed."""
+    H, M = ctx.horizon, buckets
+    G = amounts.shape[1]
+    U, top = _clearable(ctx)
+    if not ctx.balance[0] <= U[0, 0]:  # no plan: bound_tables' table without the programme
+        return _no_plan_tables(ctx, amounts, M, holiday_months, False, (U, top), np.zeros(1, int))
+    lo, hi, w = _node_bands(ctx, amounts, holiday_months, U, top, M)
+    capt = _action_values(ctx, amounts[:, :0], holiday_months)[-1]  # the caps with tolerance
+    kinks = _recovery_kinks(ctx, w[:, :H], lo[:, :H], M)
+    R_nodes = _node_recovery(ctx, lo, w, M)
+    clear_req = _clearing_requirements(ctx, lo, w, capt, M, kinks, R_nodes)
+    c0, rho, inv_next, gw = _pass_geometry(ctx, lo, w, np.zeros((1, 1)))  # c of the amount 0
+    # balance 0 and next month's U in next month's node units, as bounds._live_intervals
+    _, step = grid_slack(ctx)
+    z0 = -lo[:, 1:].T * inv_next
+    zU = ((U * (1 + 1e-6) + step)[:, 1:] - lo[:, 1:]).T * inv_next
+    per_month = np.stack(
+        [ctx.discount, ctx.discount_lag, capt[0], c0[:, 0, 0], rho[:, 0], inv_next[:, 0],
+         w[0, 1:], gw[:, 0], z0[:, 0], zU[:, 0]]
+    )  # fmt: skip
+    hz, row_of = hazard_rows(ctx, amounts[0])
+    parts = [block_stats(np.ascontiguousarray(row[:G]), LEAF) for row in hz]
+    stats = (np.stack([x[0] for x in parts]), np.stack([x[1] for x in parts]), parts[0][2])
+    V = np.empty((H + 1, M + 1))
+    free_pass(
+        V,
+        np.ascontiguousarray(clear_req[:, 0, :]),
+        (hi >= lo)[0],
+        int(holiday_months[0]),
+        np.ascontiguousarray(amounts[0], dtype=float),
+        hz,
+        row_of,
+        stats,
+        per_month,
+        np.ascontiguousarray(R_nodes[:, 0, :]),
+        (kinks[1][0], kinks[2][0], kinks[3][0]),
+        np.clip(np.ceil((U[0] - lo[0]) * (1.0 / w[0])), 0, M).astype(np.int64),
+        grid_slack(ctx)[0],
+        np.zeros(2, np.int64) if work is None else work,
+    )
+    return V[None], w, U, lo
+
+
+def hazard_rows(ctx: PlanContext, amounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hazards of one account's ``amounts`` (G,) then of the holiday (amount 0), one row
+    per distinct month (rows, G + 1), and each month's row (H,).
+
+    Decision: months share a row when the kernel is SPEC §4's (its hazard depends on the
+    month only through ``mu`` and ``income`` of that month) and both are equal — every
+    month past ``recovery_months`` on a flat income path. The values are the kernel's own
+    (the same operations on the same numbers as ``bounds.action_hazards``); another
+    kernel is asked every month.
+    """
+    kern, H = ctx.kernel, ctx.horizon
+    plain = all(
+        getattr(type(kern), name) is getattr(ModelKernel, name)
+        for name in ("hazard", "afford", "hazard_of_afford", "_mu_at")
+    )
+    if plain:
+        key = np.stack([kern.mu[0, :H], kern.income[0, :H]], axis=1)
+        _, months, row_of = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    else:
+        months = row_of = np.arange(H)
+    pay = np.concatenate([np.asarray(amounts, float), np.zeros(1)])
+    hz = kern.hazard(np.zeros((1, 1), np.int64), pay[None, :], np.asarray(months)[:, None])
+    return np.ascontiguousarray(hz), np.asarray(row_of, np.int64).ravel()
