@@ -20,7 +20,8 @@ from solver.core.policy import Policy
 from solver.plans.bounds import action_hazards, bound_tables
 from solver.plans.context import PlanContext, context_from_account
 from solver.plans.free_bound import unit_grid
-from solver.plans.free_dp import _curvature_tables, _range_max, block_stats, free_tables, hazard_rows
+from solver.plans.free_dp import _curvature_tables, _range_max
+from solver.plans.free_prep import block_stats, free_tables, hazard_rows
 from solver.plans.search import holiday_months
 
 BUCKETS = 48
@@ -135,3 +136,70 @@ def test_survival_lies_below_its_chord_plus_the_curvature_allowance():
         k = np.arange(k0, k1 + 1)
         chord = q[k0] + (q[k1] - q[k0]) * (k - k0) / (k1 - k0)
         assert np.all(q[k] <= chord + c * (k1 - k0) ** 2 / 8 + 1e-15)
+
+
+def _month(ctx: PlanContext, t: int, M: int) -> tuple:
+    """The inputs of month index t of the pass for one account (as free_pass builds them),
+    from the reference's tables of month t + 1."""
+    from solver.plans import bounds as bd
+    from solver.plans.bound_dp import _fill_row
+    from solver.plans.free_dp import _live, _sparse
+
+    amounts, hold = unit_grid(ctx), holiday_months(ctx)
+    V = bound_tables(ctx, amounts, M, hold)[0]
+    U, top = bd._clearable(ctx)
+    lo, _, w = bd._node_bands(ctx, amounts, hold, U, top, M)
+    R = bd._node_recovery(ctx, lo, w, M)[t, 0]
+    c0, rho, inv_next, gw = bd._pass_geometry(ctx, lo, w, np.zeros((1, 1)))
+    _, step = bd.grid_slack(ctx)
+    z0 = -lo[0, t + 1] * inv_next[t, 0]
+    zU = ((U[0, t + 1] * (1 + 1e-6) + step) - lo[0, t + 1]) * inv_next[t, 0]
+    Vf = np.empty(M + 1)
+    assert _fill_row(V[0, t + 1], Vf)
+    dV = np.diff(Vf)
+    seg = dV * inv_next[t, 0]
+    D1 = np.zeros(M + 1)
+    D1[: M - 1] = np.maximum(seg[:-1] - seg[1:], 0.0) * gw[t, 0]
+    D1[M - 1] = max(seg[-1], 0.0) * gw[t, 0]
+    hz, row_of = hazard_rows(ctx, amounts[0])
+    amt, h = amounts[0], hz[row_of[t]]
+    G = amt.size
+    A, r, inv = c0[t, 0, 0], rho[t, 0], inv_next[t, 0]
+    span = np.array([_live(A - a * inv, z0, zU, 1.0 / r, M) for a in amt]).T.copy()
+    lg = np.zeros(max(M + 2, G + 1), np.int64)
+    for i in range(2, lg.size):
+        lg[i] = lg[i // 2] + 1
+    nl = int(np.log2(M + 1)) + 1
+    S_tab, D_tab = np.empty((nl, M + 1)), np.empty((nl, M + 1))
+    _sparse(Vf - ctx.discount[t] * w[0, t + 1] * np.arange(M + 1), S_tab)
+    _sparse(D1, D_tab)
+    curv = _curvature_tables(hz, G, lg)[row_of[t]]
+    month = (A, inv, w[0, t + 1], ctx.discount[t], ctx.discount_lag[t], 0.0, 0.0)
+    geo = (r, 1.0 / r, float(M - 1), 0.0, 1.0 if 1.0 / r >= 1.0 else 0.0, float(M))
+    return amt, h, (span[0], span[1]), month, geo, (Vf, dV, D1, R), (S_tab, D_tab, curv, lg)
+
+
+@pytest.mark.parametrize(("seed", "t"), [(11, 3), (12, 10), (16, 0)])
+def test_block_bounds_lie_above_every_amount_of_the_block(seed, t):
+    """A block's bound at a node is at least every unit amount's exact value there (random blocks)."""
+    from solver.plans.free_dp import _block_bound, _unit_value
+
+    ctx = _contexts(3, seed)[0]
+    M = 64
+    amt, h, span, month, geo, rows, tabs = _month(ctx, t, M)
+    rng = np.random.default_rng(seed)
+    checked = 0
+    for _ in range(300):
+        p = int(rng.integers(0, M + 1))
+        n = int(rng.choice([2, 8, 33, 200, 1000]))
+        k0 = int(rng.integers(0, max(amt.size - n, 1)))
+        k1 = min(k0 + n - 1, amt.size - 1)
+        vals = [_unit_value(k, p, amt, h, span, month, geo, rows, -1) for k in range(k0, k1 + 1)]
+        best = max(vals)
+        if best < -1e17:  # no amount of the block has this node
+            continue
+        part = h[k0 : k1 + 1]
+        ub = _block_bound(k0, k1, part.min(), part.max(), p, amt, h, month, geo, rows, tabs, -1)
+        assert ub >= best
+        checked += 1
+    assert checked >= 100

@@ -39,7 +39,7 @@ import numpy as np
 from solver.core.schedule import CENTS_PER_UNIT
 from solver.plans.bounds import bound_at, bound_tables
 from solver.plans.context import PlanContext, feasible_paths, grid_of, npv
-from solver.plans.free_dp import free_tables
+from solver.plans.free_prep import free_tables
 from solver.plans.search import grid_cents, holiday_months, interest_cents
 
 _RATE_SCALE = 10**12
@@ -88,7 +88,7 @@ def free_bounds(
     schedule (and every step schedule, a subset). Accounts are done one at a time, each
     on its own grid (their sizes differ by orders of magnitude).
 
-    The tables come from :func:`solver.plans.free_dp.free_tables` (the same programme
+    The tables come from :func:`solver.plans.free_prep.free_tables` (the same programme
     with exact action pruning: equal tables, bit for bit); ``exact_reference`` computes
     them with ``bound_tables`` itself (every action at every node: the reference the
     tests and ``benchmarks/bench_free_bound.py`` compare with)."""
