@@ -199,7 +199,8 @@ def test_block_bounds_lie_above_every_amount_of_the_block(seed, t):
         if best < -1e17:  # no amount of the block has this node
             continue
         part = h[k0 : k1 + 1]
-        ub = _block_bound(k0, k1, part.min(), part.max(), p, amt, h, month, geo, rows, tabs, -1)
-        assert ub >= best
+        for above in (-np.inf, np.inf):  # the fine padding, and the coarse one
+            args = (p, amt, h, month, geo, rows, tabs, -1, above)
+            assert _block_bound(k0, k1, part.min(), part.max(), *args) >= best
         checked += 1
     assert checked >= 100

@@ -239,9 +239,12 @@ def _block_bound(
     rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     tabs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     ik: int,
+    best: float,
 ) -> float:
     """Upper bound on ``f + padding`` at node ``p`` of the amounts ``k0 … k1`` whose
-    hazards lie in ``[hmn, hmx]`` (module docstring: why it is one)."""
+    hazards lie in ``[hmn, hmx]`` (module docstring: why it is one). The padding is
+    first bounded by half the largest kink weight near the image; only if that does not
+    bring the bound below ``best`` is it bounded finely (:func:`_pad_bound`)."""
     Vf, dV, D1, Rt = rows
     S_tab, D_tab, C_tab, lg = tabs
     A_t, inv_next, w_next, d, dl, _, _ = month
@@ -256,10 +259,9 @@ def _block_bound(
     psi0 = _interp(Vf, dV, x_hi, top) + d * a0 - drec  # Ψ = Ṽ + δ_t a − δ^L R at k0
     psi1 = _interp(Vf, dV, x_lo, top) + d * a1 - drec
     # Ψ above its chord at next month's nodes inside the image (its only breaks)
-    jl = int(math.floor(x_lo)) + 1
-    jl = jl if jl > 1 else 1
-    jr = int(math.ceil(x_hi)) - 1
-    jr = jr if jr < M else M
+    fl_lo, cl_hi = int(math.floor(x_lo)), int(math.ceil(x_hi))
+    jl = fl_lo + 1 if fl_lo > 0 else 1
+    jr = cl_hi - 1 if cl_hi - 1 < M else M
     e_psi = 0.0
     if jl <= jr and jr - jl < 16 and a1 > a0:
         inv_da = 1.0 / (a1 - a0)
@@ -282,14 +284,24 @@ def _block_bound(
     else:  # a negative value: survival's extremes over the block's largest Ψ
         top_psi = max(psi0, psi1) + e_psi
         prod = top_psi * (1.0 - hmn) if top_psi >= 0.0 else top_psi * (1.0 - hmx)
-    pad = max(
+    kink = (dl * hmx) * pad_kink if ik == p or ik == p - 1 else 0.0
+    # each padding term is at most a quarter of a weight D1 of next month's intervals
+    # holding the images of the node's two intervals (left ends at x − ρ ≥ x − 2 and x)
+    dlo = min(max(fl_lo - 3, 0), M)
+    dhi = min(max(cl_hi + 2, dlo), M)
+    pad = 0.5 * _range_max(D_tab, lg, dlo, dhi)
+    ub = prod + drec + pad + kink
+    ub += _MARGIN * (abs(prod) + abs(drec) + pad + kink) + 1e-12
+    if ub < best:
+        return ub
+    fine = max(
         _pad_bound(x_lo - rho, x_hi - rho, D1, D_tab, lg, geo),
         _pad_bound(x_lo, x_hi, D1, D_tab, lg, geo),
     )
-    if ik == p or ik == p - 1:
-        pad += (dl * hmx) * pad_kink
-    ub = prod + drec + pad
-    return ub + _MARGIN * (abs(prod) + abs(drec) + pad) + 1e-12
+    if fine >= pad:
+        return ub
+    pad = fine + kink
+    return prod + drec + pad + _MARGIN * (abs(prod) + abs(drec) + pad) + 1e-12
 
 
 @njit(cache=True, inline="always")
@@ -350,7 +362,7 @@ def _descend(
             continue
         at = off[lv] + b
         work[1] += 1
-        ub = _block_bound(k0, k1, smin[at], smax[at], p, amt, h, month, geo, rows, tabs, ik)
+        ub = _block_bound(k0, k1, smin[at], smax[at], p, amt, h, month, geo, rows, tabs, ik, best)
         if ub < best:
             continue
         if lv == 0:
@@ -418,7 +430,7 @@ def _month_nodes(
                 at = off[lt] + b
                 work[1] += 1
                 tub[b - b0] = _block_bound(
-                    k0, k1, smin[at], smax[at], p, amt, h, month, geo, rows, tabs, ik
+                    k0, k1, smin[at], smax[at], p, amt, h, month, geo, rows, tabs, ik, best
                 )
             while True:  # the top blocks best bound first
                 i = int(np.argmax(tub[: b1 - b0 + 1]))
