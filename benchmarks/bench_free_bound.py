@@ -34,13 +34,19 @@ def _custom_npv(choices: list) -> float:
     return np.nan if ch is None else float(ch.search_npv)
 
 
-def run(n: int, seed: int, buckets: int) -> dict[str, float]:
-    """One row per product and a total: CPU ms/account of both passes and the checks."""
+def run(n: int, seed: int, buckets: int, *, quiet: bool = False) -> dict[str, float]:
+    """One row per product and a total: CPU ms/account of both passes and the checks
+    (printed unless ``quiet``)."""
+
+    def say(text: str) -> None:
+        if not quiet:
+            print(text)
+
     frame = generate_portfolio(n, seed=seed)
     model = BehaviourModel()
     total = dict.fromkeys(("n", "ref", "new", "diff", "equal", "custom", "certified"), 0.0)
-    print(f"\nbuckets {buckets}, N {n}, seed {seed}, load {os.getloadavg()[0]:.1f}")
-    print(f"{'product':<18}{'n':>5}{'ref ms':>9}{'new ms':>9}{'ratio':>7}{'max|d|':>9}"
+    say(f"\nbuckets {buckets}, N {n}, seed {seed}, load {os.getloadavg()[0]:.1f}")
+    say(f"{'product':<18}{'n':>5}{'ref ms':>9}{'new ms':>9}{'ratio':>7}{'max|d|':>9}"
           f"{'equal':>7}{'cert':>7}")  # fmt: skip
     for product, part in frame.groupby("product", sort=True):
         ctx = context_from_frame(part, Policy().for_product(str(product)), model)
@@ -60,7 +66,7 @@ def run(n: int, seed: int, buckets: int) -> dict[str, float]:
         has = np.isfinite(plans) & np.isfinite(new.bound)
         cert = int(np.sum(plans[has] >= new.bound[has] - 1e-3 * np.abs(new.bound[has])))
         k = len(part)
-        print(f"{product!s:<18}{k:>5}{(t1 - t0) / k * 1e3:>9.2f}{(t2 - t1) / k * 1e3:>9.2f}"
+        say(f"{product!s:<18}{k:>5}{(t1 - t0) / k * 1e3:>9.2f}{(t2 - t1) / k * 1e3:>9.2f}"
               f"{(t1 - t0) / max(t2 - t1, 1e-12):>7.2f}{diff:>9.2g}{same:>7}"
               f"{cert / max(int(has.sum()), 1):>7.1%}")  # fmt: skip
         for key, val in zip(
@@ -69,11 +75,11 @@ def run(n: int, seed: int, buckets: int) -> dict[str, float]:
         ):  # fmt: skip
             total[key] = val if key == "diff" else total[key] + val
     k = total["n"]
-    print(f"{'all':<18}{int(k):>5}{total['ref'] / k * 1e3:>9.2f}{total['new'] / k * 1e3:>9.2f}"
+    say(f"{'all':<18}{int(k):>5}{total['ref'] / k * 1e3:>9.2f}{total['new'] / k * 1e3:>9.2f}"
           f"{total['ref'] / total['new']:>7.2f}{total['diff']:>9.2g}{int(total['equal']):>7}"
           f"{total['certified'] / max(total['custom'], 1):>7.1%}")  # fmt: skip
     ok = total["equal"] == k
-    print(f"OK: {ok} (tables equal on {int(total['equal'])} of {int(k)} accounts)")
+    say(f"OK: {ok} (tables equal on {int(total['equal'])} of {int(k)} accounts)")
     return total
 
 
@@ -82,7 +88,7 @@ def main(argv: list[str]) -> None:
     n = int(argv[0]) if argv else 300
     seed = int(argv[1]) if len(argv) > 1 else 11
     buckets = [int(b) for b in argv[2:]] or [384, 192]
-    run(4, seed, 48)  # compile (a new tree's cache is cold); not timed
+    run(4, seed, 48, quiet=True)  # compile (a new tree's cache is cold); not timed
     for b in buckets:
         run(n, seed, b)
 

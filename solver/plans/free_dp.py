@@ -45,6 +45,22 @@ from numba import njit
 
 from solver.plans.bound_dp import NEG, NEG_CUT, _fill_row
 
+#: what the node loop reads: block data (amounts, hazards, the row's block extremes, level
+#: offsets, a stack), live intervals of each amount, month scalars (``c`` of the amount 0,
+#: next month's 1/w and w, δ_t, δ_t^L), geometry (ρ, 1/ρ, the last interval, the recovery
+#: kink's weight, narrow, M), next month's rows, range-maximum tables, the recovery kink's
+#: interval, work counters
+Env = tuple[
+    tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    tuple[np.ndarray, np.ndarray],
+    tuple[float, float, float, float, float, float, float],
+    tuple[float, float, float, float, float, float],
+    tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    int,
+    np.ndarray,
+]
+
 #: amounts per leaf block (evaluated exactly when the leaf survives)
 LEAF = 8
 #: at most this many blocks at the top of the tree
@@ -338,17 +354,11 @@ def _descend(
     p: int,
     best: float,
     kbest: int,
-    data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    span: tuple[np.ndarray, np.ndarray],
-    month: tuple[float, float, float, float, float, float, float],
-    geo: tuple[float, float, float, float, float, float],
-    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    tabs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    ik: int,
-    work: np.ndarray,
+    env: Env,
 ) -> tuple[float, int]:
     """Branch and bound over block ``bt`` of level ``lt`` (amounts ``K0 … K1`` only):
     the best exact value at node ``p`` found above ``best``, and its amount."""
+    data, span, month, geo, rows, tabs, ik, work = env
     amt, h, smin, smax, off, stack = data
     top = 0
     stack[0], stack[1] = lt, bt
@@ -386,19 +396,13 @@ def _month_nodes(
     kcap: int,
     hol: tuple[float, float, float, int, int],
     lt: int,
-    data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    span: tuple[np.ndarray, np.ndarray],
-    month: tuple[float, float, float, float, float, float, float],
-    geo: tuple[float, float, float, float, float, float],
-    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    tabs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    ik: int,
-    work: np.ndarray,
+    env: Env,
 ) -> None:
     """``pay_req[p]``: the best action's value plus padding at every node ``p`` of one
     month (``NEG`` where none has the node): the holiday (``hol``: its ``c``, hazard, a
     flag, its live intervals) exactly, then the unit amounts ``0 … kcap − 1`` by branch
     and bound from blocks of level ``lt``, starting from the previous node's best."""
+    data, span, month, geo, rows, tabs, ik, work = env
     amt, h, smin, smax, off, _ = data
     ps, pe = span
     c_h, h_h, on_h, ps_h, pe_h = hol
@@ -437,10 +441,7 @@ def _month_nodes(
                 if tub[i] < best:
                     break
                 tub[i] = -np.inf
-                best, kbest = _descend(
-                    lt, b0 + i, K0, K1, p, best, kbest, data, span, month, geo, rows, tabs, ik,
-                    work,
-                )  # fmt: skip
+                best, kbest = _descend(lt, b0 + i, K0, K1, p, best, kbest, env)
         pay_req[p] = best
         kb = kbest if kbest >= 0 else kb
 
@@ -461,19 +462,15 @@ def _next_rows(
     seg, dV, D1, S = rows
     M = seg.size
     seg_max = 0.0
-    for j in range(M):
-        s = (Vf[j + 1] - Vf[j]) * inv_next
-        seg[j] = s
-        if abs(s) > seg_max:
-            seg_max = abs(s)
-    # the fall in slope at next month's node j + 1, times g·w_t; past the last node the
-    # value is held constant
-    for j in range(M - 1):
-        d = seg[j] - seg[j + 1]
-        D1[j] = d * gw if d > 0.0 else 0.0
-    D1[M - 1] = seg[M - 1] * gw if seg[M - 1] > 0.0 else 0.0
-    for j in range(M):
+    for j in range(M):  # the slopes: (Vf[j + 1] − Vf[j])·1/w, the very operations
         dV[j] = Vf[j + 1] - Vf[j]
+        seg[j] = dV[j] * inv_next
+        seg_max = max(seg_max, abs(seg[j]))
+    # the fall in slope at next month's node j + 1, times g·w_t; past the last node the
+    # value is held constant (a fall to slope 0)
+    for j in range(M):
+        fall = seg[j] - seg[j + 1] if j + 1 < M else seg[j]
+        D1[j] = fall * gw if fall > 0.0 else 0.0
     for j in range(M + 1):
         S[j] = Vf[j] - dw * j
     _sparse(S, S_tab)
@@ -560,11 +557,7 @@ def free_pass(
             ik = int(iCc[t])
             pad_kink = wR[t] if has_kink[t] else 0.0
             narrow = 1.0 if inv_rho >= 1.0 else 0.0
-            _month_nodes(
-                pay_req,
-                kcap,
-                (c_h, h[G], on_h, ps_h, pe_h),
-                lt,
+            env = (
                 (amt, h, smin[r], smax[r], off, stack),
                 (ps, pe),
                 (A_t, inv_next, w_next_t[t], disc[t], disc_lag[t], 0.0, 0.0),
@@ -574,13 +567,12 @@ def free_pass(
                 ik,
                 work,
             )
-            # interest rounding (half a grid step × the largest slope) and a float margin
-            base_margin = slack * seg_max + 1e-3
+            _month_nodes(pay_req, kcap, (c_h, h[G], on_h, ps_h, pe_h), lt, env)
+            # backward_pass's margins: interest rounding (half a grid step × the largest
+            # slope) and a float margin (the same operations; restated, as that loop is inline)
+            margin = slack * seg_max + 1e-3
             for p in range(M + 1):
-                v = pay_req[p]
-                v = v + base_margin + 1e-6 * abs(v)
-                if v > req[p]:
-                    req[p] = v
+                req[p] = max(req[p], pay_req[p] + margin + 1e-6 * abs(pay_req[p]))
         K = K_all[t]
         if K < M:
             held = req[K]
