@@ -279,7 +279,7 @@ def _block_bound(
     jl = fl_lo + 1 if fl_lo > 0 else 1
     jr = cl_hi - 1 if cl_hi - 1 < M else M
     e_psi = 0.0
-    if jl <= jr and jr - jl < 16 and a1 > a0:
+    if jl <= jr and jr - jl < 64 and a1 > a0:
         inv_da = 1.0 / (a1 - a0)
         for j in range(jl, jr + 1):
             aj = (base - j) * w_next
