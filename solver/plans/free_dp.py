@@ -242,6 +242,27 @@ def _product_max(a0: float, a1: float, b0: float, b1: float) -> float:
 
 
 @njit(cache=True, inline="always")
+def _value_bound(
+    survival: tuple[float, float, float, float, float],
+    psi0: float,
+    psi1: float,
+    e_psi: float,
+    drec: float,
+    pad: float,
+) -> float:
+    """``max q·Ψ + δ^L R + pad`` over a block, plus the float margin: ``survival`` = q at
+    its ends, q's excess over its chord, the smallest and largest hazard; Ψ at its ends
+    and its excess over its chord ``e_psi`` (both lines raised by their excess)."""
+    q0, q1, e_q, hmn, hmx = survival
+    if min(psi0, psi1) + e_psi >= 0.0:
+        prod = _product_max(q0 + e_q, q1 - q0, psi0 + e_psi, psi1 - psi0)
+    else:  # a negative value: survival's extremes over the block's largest Ψ
+        top_psi = max(psi0, psi1) + e_psi
+        prod = top_psi * (1.0 - hmn) if top_psi >= 0.0 else top_psi * (1.0 - hmx)
+    return prod + drec + pad + _MARGIN * (abs(prod) + abs(drec) + pad) + 1e-12
+
+
+@njit(cache=True, inline="always")
 def _block_bound(
     k0: int,
     k1: int,
@@ -274,18 +295,13 @@ def _block_bound(
     drec = dl * R
     psi0 = _interp(Vf, dV, x_hi, top) + d * a0 - drec  # Ψ = Ṽ + δ_t a − δ^L R at k0
     psi1 = _interp(Vf, dV, x_lo, top) + d * a1 - drec
-    # Ψ above its chord at next month's nodes inside the image (its only breaks)
+    # Ψ above its chord at next month's nodes inside the image (its only breaks): bounded
     fl_lo, cl_hi = int(math.floor(x_lo)), int(math.ceil(x_hi))
     jl = fl_lo + 1 if fl_lo > 0 else 1
     jr = cl_hi - 1 if cl_hi - 1 < M else M
+    # first over its largest value there (one range maximum), exactly only if needed
     e_psi = 0.0
-    if jl <= jr and jr - jl < 64 and a1 > a0:
-        inv_da = 1.0 / (a1 - a0)
-        for j in range(jl, jr + 1):
-            aj = (base - j) * w_next
-            dev = Vf[j] + d * aj - drec - (psi0 + (psi1 - psi0) * (aj - a0) * inv_da)
-            e_psi = dev if dev > e_psi else e_psi
-    elif jl <= jr:  # many nodes: the largest value over the chord's smaller end
+    if jl <= jr:
         top_psi = _range_max(S_tab, lg, jl, jr) + d * w_next * base - drec
         e_psi = max(top_psi - min(psi0, psi1), 0.0)
     # q = 1 − h above its chord by at most (largest −Δ²q)·n²/8 over n steps
@@ -295,29 +311,33 @@ def _block_bound(
         c = _range_max(C_tab, lg, k0, k1 - 2)
         if c > 0.0:
             e_q = c * (k1 - k0) * (k1 - k0) * 0.125
-    if min(psi0, psi1) + e_psi >= 0.0:
-        prod = _product_max(q0 + e_q, q1 - q0, psi0 + e_psi, psi1 - psi0)
-    else:  # a negative value: survival's extremes over the block's largest Ψ
-        top_psi = max(psi0, psi1) + e_psi
-        prod = top_psi * (1.0 - hmn) if top_psi >= 0.0 else top_psi * (1.0 - hmx)
     kink = (dl * hmx) * pad_kink if ik == p or ik == p - 1 else 0.0
     # each padding term is at most a quarter of a weight D1 of next month's intervals
     # holding the images of the node's two intervals (left ends at x − ρ ≥ x − 2 and x)
     dlo = min(max(fl_lo - 3, 0), M)
     dhi = min(max(cl_hi + 2, dlo), M)
-    pad = 0.5 * _range_max(D_tab, lg, dlo, dhi)
-    ub = prod + drec + pad + kink
-    ub += _MARGIN * (abs(prod) + abs(drec) + pad + kink) + 1e-12
+    pad = 0.5 * _range_max(D_tab, lg, dlo, dhi) + kink
+    survival = (q0, q1, e_q, hmn, hmx)
+    ub = _value_bound(survival, psi0, psi1, e_psi, drec, pad)
     if ub < best:
         return ub
+    if jl <= jr and jr - jl < 64 and a1 > a0:
+        e_psi = 0.0
+        inv_da = 1.0 / (a1 - a0)
+        for j in range(jl, jr + 1):
+            aj = (base - j) * w_next
+            dev = Vf[j] + d * aj - drec - (psi0 + (psi1 - psi0) * (aj - a0) * inv_da)
+            e_psi = dev if dev > e_psi else e_psi
+        ub = _value_bound(survival, psi0, psi1, e_psi, drec, pad)
+        if ub < best:
+            return ub
     fine = max(
         _pad_bound(x_lo - rho, x_hi - rho, D1, D_tab, lg, geo),
         _pad_bound(x_lo, x_hi, D1, D_tab, lg, geo),
     )
-    if fine >= pad:
+    if fine + kink >= pad:
         return ub
-    pad = fine + kink
-    return prod + drec + pad + _MARGIN * (abs(prod) + abs(drec) + pad) + 1e-12
+    return _value_bound(survival, psi0, psi1, e_psi, drec, fine + kink)
 
 
 @njit(cache=True, inline="always")
