@@ -247,18 +247,22 @@ def _value_bound(
     psi0: float,
     psi1: float,
     e_psi: float,
+    psi_top: float,
     drec: float,
     pad: float,
 ) -> float:
     """``max q·Ψ + δ^L R + pad`` over a block, plus the float margin: ``survival`` = q at
-    its ends, q's excess over its chord, the smallest and largest hazard; Ψ at its ends
-    and its excess over its chord ``e_psi`` (both lines raised by their excess)."""
+    its ends, q's excess over its chord, the smallest and largest hazard; Ψ at its ends,
+    its excess over its chord ``e_psi`` and its largest value ``psi_top``. The smaller of
+    two bounds: (largest raised q) × ``psi_top``, and the top of the product of the two
+    raised chords (tighter when q falls as Ψ rises)."""
     q0, q1, e_q, hmn, hmx = survival
-    if min(psi0, psi1) + e_psi >= 0.0:
-        prod = _product_max(q0 + e_q, q1 - q0, psi0 + e_psi, psi1 - psi0)
-    else:  # a negative value: survival's extremes over the block's largest Ψ
-        top_psi = max(psi0, psi1) + e_psi
-        prod = top_psi * (1.0 - hmn) if top_psi >= 0.0 else top_psi * (1.0 - hmx)
+    if psi_top < 0.0:  # every value negative: at least the smallest survival
+        prod = psi_top * (1.0 - hmx)
+    else:  # q below its raised chord, Ψ below its largest value
+        prod = (max(q0, q1) + e_q) * psi_top
+        if min(psi0, psi1) + e_psi >= 0.0:  # or below its raised chord: the product's top
+            prod = min(prod, _product_max(q0 + e_q, q1 - q0, psi0 + e_psi, psi1 - psi0))
     return prod + drec + pad + _MARGIN * (abs(prod) + abs(drec) + pad) + 1e-12
 
 
@@ -301,9 +305,10 @@ def _block_bound(
     jr = cl_hi - 1 if cl_hi - 1 < M else M
     # first over its largest value there (one range maximum), exactly only if needed
     e_psi = 0.0
+    psi_top = max(psi0, psi1)
     if jl <= jr:
-        top_psi = _range_max(S_tab, lg, jl, jr) + d * w_next * base - drec
-        e_psi = max(top_psi - min(psi0, psi1), 0.0)
+        psi_top = max(psi_top, _range_max(S_tab, lg, jl, jr) + d * w_next * base - drec)
+        e_psi = psi_top - min(psi0, psi1)
     # q = 1 − h above its chord by at most (largest −Δ²q)·n²/8 over n steps
     q0, q1 = 1.0 - h[k0], 1.0 - h[k1]
     e_q = 0.0
@@ -318,7 +323,7 @@ def _block_bound(
     dhi = min(max(cl_hi + 2, dlo), M)
     pad = 0.5 * _range_max(D_tab, lg, dlo, dhi) + kink
     survival = (q0, q1, e_q, hmn, hmx)
-    ub = _value_bound(survival, psi0, psi1, e_psi, drec, pad)
+    ub = _value_bound(survival, psi0, psi1, e_psi, psi_top, drec, pad)
     if ub < best:
         return ub
     if jl <= jr and jr - jl < 64 and a1 > a0:
@@ -328,7 +333,7 @@ def _block_bound(
             aj = (base - j) * w_next
             dev = Vf[j] + d * aj - drec - (psi0 + (psi1 - psi0) * (aj - a0) * inv_da)
             e_psi = dev if dev > e_psi else e_psi
-        ub = _value_bound(survival, psi0, psi1, e_psi, drec, pad)
+        ub = _value_bound(survival, psi0, psi1, e_psi, psi_top, drec, pad)
         if ub < best:
             return ub
     fine = max(
@@ -337,7 +342,7 @@ def _block_bound(
     )
     if fine + kink >= pad:
         return ub
-    return _value_bound(survival, psi0, psi1, e_psi, drec, fine + kink)
+    return _value_bound(survival, psi0, psi1, e_psi, psi_top, drec, fine + kink)
 
 
 @njit(cache=True, inline="always")
