@@ -20,8 +20,8 @@ from solver.core.policy import Policy
 from solver.plans.bounds import action_hazards, bound_tables
 from solver.plans.context import PlanContext, context_from_account
 from solver.plans.free_bound import unit_grid
-from solver.plans.free_dp import _curvature_tables, _range_max
-from solver.plans.free_prep import block_stats, free_tables, hazard_rows
+from solver.plans.free_dp import _range_max
+from solver.plans.free_prep import block_stats, curvature_tables, free_tables, hazard_rows
 from solver.plans.search import holiday_months
 
 BUCKETS = 48
@@ -126,7 +126,7 @@ def test_survival_lies_below_its_chord_plus_the_curvature_allowance():
     lg = np.zeros(G + 1, np.int64)
     for i in range(2, G + 1):
         lg[i] = lg[i // 2] + 1
-    tab = _curvature_tables(h[None, :], G, lg)[0]
+    tab = curvature_tables(h[None, :], G)[0]
     q = 1.0 - h
     for _ in range(400):
         k0, k1 = sorted(rng.choice(G, 2, replace=False))
@@ -173,7 +173,7 @@ def _month(ctx: PlanContext, t: int, M: int) -> tuple:
     S_tab, D_tab = np.empty((nl, M + 1)), np.empty((nl, M + 1))
     _sparse(Vf - ctx.discount[t] * w[0, t + 1] * np.arange(M + 1), S_tab)
     _sparse(D1, D_tab)
-    curv = _curvature_tables(hz, G, lg)[row_of[t]]
+    curv = curvature_tables(hz, G)[row_of[t]]
     month = (A, inv, w[0, t + 1], ctx.discount[t], ctx.discount_lag[t], 0.0, 0.0)
     geo = (r, 1.0 / r, float(M - 1), 0.0, 1.0 if 1.0 / r >= 1.0 else 0.0, float(M))
     return amt, h, (span[0], span[1]), month, geo, (Vf, dV, D1, R), (S_tab, D_tab, curv, lg)

@@ -83,23 +83,6 @@ def _sparse(values: np.ndarray, table: np.ndarray) -> None:
         span *= 2
 
 
-@njit(cache=True)
-def _curvature_tables(hz: np.ndarray, G: int, lg: np.ndarray) -> np.ndarray:
-    """Per hazard row, the :func:`_sparse` table of ``−Δ²q`` of the survivals ``q = 1 − h``
-    of the amounts (position k: amounts k … k + 2), plus a float allowance (a few ulps of
-    q's differences): over any run of n steps q lies at most ``max(−Δ²q)·n²/8`` above its
-    chord (q + c·k²/2 is convex when every ``−Δ²q ≤ c``)."""
-    m = max(G - 2, 1)
-    out = np.zeros((hz.shape[0], lg[m] + 1, m))
-    row = np.zeros(m)
-    for r in range(hz.shape[0]):
-        for k in range(G - 2):
-            q0, q1, q2 = 1.0 - hz[r, k], 1.0 - hz[r, k + 1], 1.0 - hz[r, k + 2]
-            row[k] = -(q2 - 2.0 * q1 + q0) + 1e-15
-        _sparse(row, out[r])
-    return out
-
-
 @njit(cache=True, inline="always")
 def _range_max(table: np.ndarray, lg: np.ndarray, i: int, j: int) -> float:
     """Largest value at positions ``i … j`` (``i ≤ j``) of a :func:`_sparse` table."""
@@ -512,7 +495,7 @@ def free_pass(
     amt: np.ndarray,
     hz: np.ndarray,
     row_of: np.ndarray,
-    stats: tuple[np.ndarray, np.ndarray, np.ndarray],
+    stats: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     per_month: np.ndarray,
     R: np.ndarray,
     kink: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -524,19 +507,21 @@ def free_pass(
     with the holiday while ``t < hold``: the same node values ``V`` (H + 1, M + 1).
 
     ``hz`` (rows, G + 1): hazards of the amounts then of the holiday, one row per distinct
-    month (``row_of`` (H,)); ``stats``: :func:`solver.plans.free_prep.block_stats` of each row (``hmin``,
-    ``hmax`` (rows, S), level offsets); ``per_month`` (10, H): ``δ_t``, ``δ_t^L``, the
-    capped cap, ``c`` of the amount 0 (``_pass_geometry``), ρ, next month's 1/w and w,
-    g·w_t, the nodes of balance 0 and of U next month (``_live_intervals``' ``z0``,
-    ``zU``) — one row each; ``R`` (H, M + 1) recoveries at the nodes, ``clear_req`` (H,
-    M + 1); ``kink``: ``has_kink``, ``iCc``, ``wR`` (H,); ``K_all`` (H + 1,) the first
-    node past U; ``work`` counts exact values and block bounds.
+    month (``row_of`` (H,)); ``stats``: per row the block extremes ``hmin``, ``hmax``
+    (rows, S) and the level offsets (:func:`solver.plans.free_prep.block_stats`), and
+    the survival curvature tables (:func:`solver.plans.free_prep.curvature_tables`);
+    ``per_month`` (10, H): ``δ_t``, ``δ_t^L``, the capped cap, ``c`` of the amount 0
+    (``_pass_geometry``), ρ, next month's 1/w and w, g·w_t, the nodes of balance 0 and
+    of U next month (``_live_intervals``' ``z0``, ``zU``) — one row each; ``R`` (H,
+    M + 1) recoveries at the nodes, ``clear_req`` (H, M + 1); ``kink``: ``has_kink``,
+    ``iCc``, ``wR`` (H,); ``K_all`` (H + 1,) the first node past U; ``work`` counts exact
+    values and block bounds.
     """
     H = V.shape[0] - 1
     M = V.shape[1] - 1
     G = amt.size
     has_kink, iCc, wR = kink
-    smin, smax, off = stats
+    smin, smax, off, curv = stats
     disc, disc_lag, capt, A, rho_t = per_month[0], per_month[1], per_month[2], per_month[3], per_month[4]  # fmt: skip
     inv_next_t, w_next_t, gw_t, z0_t, zU_t = per_month[5], per_month[6], per_month[7], per_month[8], per_month[9]  # fmt: skip
     for p in range(M + 1):
@@ -550,7 +535,6 @@ def free_pass(
     lg = np.zeros(max(M + 2, G + 1), np.int64)
     for i in range(2, lg.size):
         lg[i] = lg[i // 2] + 1
-    curv = _curvature_tables(hz, G, lg)
     ps, pe = np.empty(G, np.int64), np.empty(G, np.int64)
     L = off.size - 1
     lt = 0

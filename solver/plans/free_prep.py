@@ -25,7 +25,7 @@ from solver.plans.bounds import (
     grid_slack,
 )
 from solver.plans.context import PlanContext
-from solver.plans.free_dp import LEAF, free_pass
+from solver.plans.free_dp import LEAF, _sparse, free_pass
 
 
 def free_tables(
@@ -60,7 +60,12 @@ def free_tables(
     )  # fmt: skip
     hz, row_of = hazard_rows(ctx, amounts[0])
     parts = [block_stats(np.ascontiguousarray(row[:G]), LEAF) for row in hz]
-    stats = (np.stack([x[0] for x in parts]), np.stack([x[1] for x in parts]), parts[0][2])
+    stats = (
+        np.stack([x[0] for x in parts]),
+        np.stack([x[1] for x in parts]),
+        parts[0][2],
+        curvature_tables(hz, G),
+    )
     V = np.empty((H + 1, M + 1))
     free_pass(
         V,
@@ -140,3 +145,23 @@ def block_stats(h: np.ndarray, leaf: int) -> tuple[np.ndarray, np.ndarray, np.nd
             hmin[off[lv] + b] = min(hmin[c0], hmin[c1])
             hmax[off[lv] + b] = max(hmax[c0], hmax[c1])
     return hmin, hmax, off
+
+
+@njit(cache=True)
+def curvature_tables(hz: np.ndarray, G: int) -> np.ndarray:
+    """Per hazard row, the range-maximum table (``free_dp._sparse``) of ``−Δ²q`` of the survivals ``q = 1 − h``
+    of the amounts (position k: amounts k … k + 2), plus a float allowance (a few ulps of
+    q's differences): over any run of n steps q lies at most ``max(−Δ²q)·n²/8`` above its
+    chord (q + c·k²/2 is convex when every ``−Δ²q ≤ c``)."""
+    m = max(G - 2, 1)
+    levels = 1
+    while (1 << levels) <= m:
+        levels += 1
+    out = np.zeros((hz.shape[0], levels, m))
+    row = np.zeros(m)
+    for r in range(hz.shape[0]):
+        for k in range(G - 2):
+            q0, q1, q2 = 1.0 - hz[r, k], 1.0 - hz[r, k + 1], 1.0 - hz[r, k + 2]
+            row[k] = -(q2 - 2.0 * q1 + q0) + 1e-15
+        _sparse(row, out[r])
+    return out
