@@ -169,6 +169,15 @@ def test_free_bound_lies_above_every_free_schedule(case):
     assert bound <= best * 1.02  # a bound far above the optimum would certify nothing
 
 
+def test_pruned_tables_are_the_reference_tables(case):
+    """The default (pruned) free bound's tables equal the reference pass's, bit for bit."""
+    _, _, ctx, _ = case
+    new, ref = free_bounds(ctx, 96), free_bounds(ctx, 96, exact_reference=True)
+    assert np.array_equal(new.bound, ref.bound)
+    for a, b in zip(new.tables[0], ref.tables[0], strict=True):
+        assert np.array_equal(a, b)
+
+
 def test_rollout_and_polish_give_feasible_schedules_valued_by_the_oracle(case):
     """The rollout and its polish are free schedules whose oracle value matches and is at most the optimum."""
     fields, over, ctx, best = case

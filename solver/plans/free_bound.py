@@ -13,9 +13,11 @@ to the largest cap (:func:`unit_grid`). The bound tables are an admissible bound
 action set (they relax only the phase limit, which custom does not have), so
 :func:`free_bounds` — the same backward programme on the unit grid — bounds every
 policy-feasible custom schedule, with the error of the grid bound (second order in the
-balance-node spacing) and no discretisation of the payment at all. It costs about as
-many times the grid bound as there are unit amounts over grid amounts, so it is a
-certificate to run once per account, not inside the search.
+balance-node spacing) and no discretisation of the payment at all. Its backward pass
+skips the unit amounts that provably cannot be a node's best (exact pruning,
+:mod:`solver.plans.free_dp`: the same tables bit for bit); it still costs tens of CPU ms
+per account at 384 buckets (``benchmarks/bench_free_bound.py``), so it is a certificate
+to run once per account, not inside the search.
 
 Decision (the study's): actions every rounding unit rather than payment *intervals*
 between grid amounts bounded optimistically (payment at the top, hazard at the
@@ -39,6 +41,7 @@ import numpy as np
 from solver.core.schedule import CENTS_PER_UNIT
 from solver.plans.bounds import bound_at, bound_tables
 from solver.plans.context import PlanContext, feasible_paths, grid_of, npv
+from solver.plans.free_prep import free_tables
 from solver.plans.search import grid_cents, holiday_months, interest_cents
 
 _RATE_SCALE = 10**12
@@ -79,11 +82,18 @@ class FreeBound:
     grids: list[np.ndarray]
 
 
-def free_bounds(ctx: PlanContext, buckets: int = 192) -> FreeBound:
+def free_bounds(
+    ctx: PlanContext, buckets: int = 192, *, exact_reference: bool = False
+) -> FreeBound:
     """:func:`solver.plans.bounds.bound_tables` on the unit grid (:func:`unit_grid`),
     read at the opening balance as the search reads it: a bound on every free custom
     schedule (and every step schedule, a subset). Accounts are done one at a time, each
-    on its own grid (their sizes differ by orders of magnitude)."""
+    on its own grid (their sizes differ by orders of magnitude).
+
+    The tables come from :func:`solver.plans.free_prep.free_tables` (the same programme
+    with exact action pruning: equal tables, bit for bit); ``exact_reference`` computes
+    them with ``bound_tables`` itself (every action at every node: the reference the
+    tests and ``benchmarks/bench_free_bound.py`` compare with)."""
     n = len(ctx)
     out = np.full(n, -np.inf)
     sizes = np.zeros(n, np.int64)
@@ -94,7 +104,10 @@ def free_bounds(ctx: PlanContext, buckets: int = 192) -> FreeBound:
         one = ctx.take(np.array([i]))
         amounts = unit_grid(one)
         sizes[i] = int(np.isfinite(amounts).sum())
-        tables = bound_tables(one, amounts, buckets, holiday_months(one))
+        if exact_reference or sizes[i] == 0:  # no unit amount: nothing to prune
+            tables = bound_tables(one, amounts, buckets, holiday_months(one))
+        else:
+            tables = free_tables(one, amounts, buckets, holiday_months(one))
         out[i] = float(bound_at(tables, np.zeros(1, np.int64), 0, B0[i : i + 1])[0])
         all_tables.append(tables)
         grids.append(amounts[0, : sizes[i]])

@@ -1,0 +1,591 @@
+"""The free-family bound's backward pass with exact action pruning (issue 13, speed).
+
+:func:`solver.plans.free_bound.free_bounds` runs the bound programme of
+:mod:`solver.plans.bounds` on the *unit grid* (every rounding unit from ``min_payment``
+to the top cap, thousands of amounts). The node values are a maximum over actions,
+``V_t(b_p) = max_a f_a(b_p) + padding_a(p)`` (``bound_dp.backward_pass``,
+``_action_max``); this module computes the same maximum node by node while skipping
+blocks of consecutive unit amounts that provably cannot reach it.
+
+**Why it is exact (bit for bit).** For a block of amounts ``k0 … k1`` at node ``p`` an
+upper bound on every action's ``f + padding`` there is
+
+    ``q⁺ · Φ⁺ + rec⁺ · R_p + ½·max D1 + rec⁺·kink``  (+ a relative 1e-9 margin)
+
+with ``q⁺ = 1 − min h`` (``q⁻`` for a negative ``Φ⁺``), ``rec⁺ = δ^L·max h`` over the
+block (``min h`` for a negative recovery), ``Φ⁺`` the largest of ``Ṽ(x) + δ_t·a(x)``
+over the block's image ``x ∈ [x(k1), x(k0)]`` in next month's nodes (``a(x)`` the amount
+that lands there: every action's ``f = q·(Ṽ(x) + δ_t a) + rec·R`` and ``q ≤ q⁺``), and
+``D1`` the kink weights over the image of the node's two intervals (each padding term
+is ``D1·u(1 − u) ≤ D1/4``). ``Φ`` is piecewise linear in ``x`` with breaks at next
+month's nodes only, so its maximum is at the image's ends or at a node inside (range
+maxima of ``Vf_j − δ_t w_{t+1} j`` and of ``D1``: sparse tables). The margin covers the
+float rounding of the actions' own arithmetic (a few ulps of the same magnitudes). A
+block whose bound is below the best exact candidate already found at the node (strictly)
+holds no action that could raise the maximum, so dropping it leaves the maximum — the
+same set's maximum of the same float values computed by the same operations as
+``_action_max`` (one node at a time) — unchanged. The actions' values are computed
+exactly as there (same expressions, no fastmath, no contraction), so the tables are
+equal to the reference's with ``np.array_equal`` (tests/test_free_dp.py).
+
+The blocks form a binary tree over the amounts (leaves of :data:`LEAF` amounts); each
+node starts from the best action of the previous node (the maximiser moves little from
+node to node) and then descends the tree from blocks of at most :data:`TOP` amounts,
+best bound first, pruning as it goes. Hazards are the model's, asked once per distinct
+month of the income path (:func:`solver.plans.free_prep.hazard_rows`), and the inputs are
+prepared by :func:`solver.plans.free_prep.free_tables`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from solver.plans.bound_dp import NEG, NEG_CUT, _fill_row
+
+#: what the node loop reads: block data (amounts, hazards, the row's block extremes, level
+#: offsets, a stack), live intervals of each amount, month scalars (``c`` of the amount 0,
+#: next month's 1/w and w, δ_t, δ_t^L), geometry (ρ, 1/ρ, the last interval, the recovery
+#: kink's weight, narrow, M), next month's rows, range-maximum tables, the recovery kink's
+#: interval, work counters
+Env = tuple[
+    tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    tuple[np.ndarray, np.ndarray],
+    tuple[float, float, float, float, float, float, float],
+    tuple[float, float, float, float, float, float],
+    tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    int,
+    np.ndarray,
+]
+
+#: amounts per leaf block (evaluated exactly when the leaf survives)
+LEAF = 8
+#: at most this many blocks at the top of the tree
+TOPN = 8
+#: a relative margin on block bounds for the float rounding of the actions' arithmetic
+_MARGIN = 1e-11
+
+
+@njit(cache=True)
+def _sparse(values: np.ndarray, table: np.ndarray) -> None:
+    """Range-maximum table of ``values`` (m,): ``table[l, j] = max values[j … j + 2^l − 1]``."""
+    m = values.size
+    for j in range(m):
+        table[0, j] = values[j]
+    span = 1
+    for lv in range(1, table.shape[0]):
+        for j in range(m - 2 * span + 1):
+            a, b = table[lv - 1, j], table[lv - 1, j + span]
+            table[lv, j] = a if a > b else b
+        span *= 2
+
+
+@njit(cache=True, inline="always")
+def _range_max(table: np.ndarray, lg: np.ndarray, i: int, j: int) -> float:
+    """Largest value at positions ``i … j`` (``i ≤ j``) of a :func:`_sparse` table."""
+    lv = lg[j - i + 1]
+    a, b = table[lv, i], table[lv, j - (1 << lv) + 1]
+    return a if a > b else b
+
+
+@njit(cache=True, inline="always")
+def _position(xs: float, top: float) -> tuple[np.uint64, float]:
+    """Where ``xs`` node units fall in next month's nodes, as ``_action_max`` clamps it:
+    the interval (below node 1 the first, past the last node the last) and the fraction
+    in it (at most 1); unsigned, as there."""
+    xc = xs if xs >= 1.0 else 0.0
+    xc = xc if xc < top else top
+    j = np.uint64(xc)
+    lam = xs - j
+    return j, float(lam if lam < 1.0 else 1.0)
+
+
+@njit(cache=True, inline="always")
+def _interp(Vf: np.ndarray, dV: np.ndarray, xs: float, top: float) -> float:
+    """Next month's filled interpolant at ``xs`` node units, as ``_action_max`` reads it
+    (below node 0 the first segment extended, past the last node held)."""
+    j0, lam = _position(xs, top)
+    return Vf[j0] + lam * dV[j0]
+
+
+@njit(cache=True, inline="always")
+def _dev(xs: float, D1: np.ndarray, inv_rho: float, top: float, narrow: bool) -> float:
+    """The kink padding of the interval whose left end lands at ``xs`` (``_action_max``'s
+    ``dev``, without the recovery kink's term)."""
+    j, lam = _position(xs, top)
+    u = (1.0 - lam) * inv_rho
+    if narrow:
+        return D1[j] * max(u * (1.0 - u), 0.0)
+    u2 = u + inv_rho
+    return D1[j] * max(u * (1.0 - u), 0.0) + D1[j + np.uint64(1)] * max(u2 * (1.0 - u2), 0.0)
+
+
+@njit(cache=True, inline="always")
+def _exact(
+    p: int,
+    c: float,
+    q: float,
+    pay: float,
+    rec: float,
+    ps: int,
+    pe: int,
+    geo: tuple[float, float, float, float, float, float],
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    ik: int,
+) -> float:
+    """One action's value plus padding at node ``p`` (``ps ≤ p ≤ pe + 1``), with the very
+    operations of ``_action_max``: ``f`` at the node and the larger padding of the
+    intervals the node ends (only ``ps`` at the first node, only ``pe`` past the last)."""
+    Vf, dV, D1, Rt = rows
+    rho, inv_rho, top, pad_kink, narrow_f, _ = geo
+    narrow = narrow_f > 0.0
+    xs = c + rho * p
+    j, lam = _position(xs, top)
+    f = (Vf[j] + lam * dV[j]) * q + pay + rec * Rt[p]
+    if p <= pe:
+        d = _dev(xs, D1, inv_rho, top, narrow)
+        if p == ik:
+            d += rec * pad_kink
+        if p > ps:
+            d1 = _dev(c + rho * (p - 1), D1, inv_rho, top, narrow)
+            if p - 1 == ik:
+                d1 += rec * pad_kink
+            d = max(d1, d)
+    else:
+        d = _dev(c + rho * pe, D1, inv_rho, top, narrow)
+        if pe == ik:
+            d += rec * pad_kink
+    return f + d
+
+
+@njit(cache=True, inline="always")
+def _live(c: float, z0: float, zU: float, inv_rho: float, M: int) -> tuple[int, int]:
+    """First and last live interval of an action whose next balance from node i is
+    ``c + ρ·i`` (``bounds._live_intervals`` and ``backward_pass``'s reading of it)."""
+    lo_live = (z0 - c) * inv_rho - (1.0 + 1e-9)
+    hi_live = (zU - c) * inv_rho + 1e-9
+    p_start = 0 if lo_live < 0.0 else int(math.floor(lo_live)) + 1
+    p_end = M - 1 if hi_live >= M - 1 else int(math.floor(hi_live))
+    return p_start, p_end
+
+
+@njit(cache=True, inline="always")
+def _bump(u0: float, u1: float) -> float:
+    """Largest ``max(u(1 − u), 0)`` over ``u ∈ [u0, u1]``."""
+    if u0 <= 0.5 <= u1:
+        return 0.25
+    return max(u0 * (1.0 - u0), u1 * (1.0 - u1), 0.0)
+
+
+@njit(cache=True, inline="always")
+def _pad_bound(
+    lo: float,
+    hi: float,
+    D1: np.ndarray,
+    D_tab: np.ndarray,
+    lg: np.ndarray,
+    geo: tuple[float, float, float, float, float, float],
+) -> float:
+    """Upper bound on the kink padding (``_dev``) of intervals whose left ends land in
+    ``[lo, hi]``: within one of next month's intervals the padding's two terms, over the
+    range of their fractions; across nodes a quarter of each of the largest weights."""
+    _, inv_rho, top, _, narrow, M_f = geo
+    j = math.floor(lo)
+    if 1.0 <= lo and hi < top and math.floor(hi) == j:
+        jj = int(j)
+        u0 = (1.0 - (hi - j)) * inv_rho
+        u1 = (1.0 - (lo - j)) * inv_rho
+        out = D1[jj] * _bump(u0, u1)
+        if narrow == 0.0:
+            out += D1[jj + 1] * _bump(u0 + inv_rho, u1 + inv_rho)
+        return out * (1.0 + 1e-12)
+    M = int(M_f)
+    dlo = int(math.floor(lo)) - 1
+    dlo = dlo if dlo > 0 else 0
+    dlo = dlo if dlo < M else M
+    dhi = int(math.floor(hi)) + 2
+    dhi = dhi if dhi < M else M
+    dhi = dhi if dhi > dlo else dlo
+    return 0.5 * _range_max(D_tab, lg, dlo, dhi)
+
+
+@njit(cache=True, inline="always")
+def _product_max(a0: float, a1: float, b0: float, b1: float) -> float:
+    """Largest value of ``(a0 + a1·s)(b0 + b1·s)`` over ``s ∈ [0, 1]``."""
+    best = max(a0 * b0, (a0 + a1) * (b0 + b1))
+    curv = a1 * b1
+    if curv < 0.0:  # concave: the vertex, if inside
+        s = -(a0 * b1 + a1 * b0) / (2.0 * curv)
+        if 0.0 < s < 1.0:
+            best = max(best, (a0 + a1 * s) * (b0 + b1 * s))
+    return best
+
+
+@njit(cache=True, inline="always")
+def _value_bound(
+    survival: tuple[float, float, float, float, float],
+    psi0: float,
+    psi1: float,
+    e_psi: float,
+    psi_top: float,
+    drec: float,
+    pad: float,
+) -> float:
+    """``max q·Ψ + δ^L R + pad`` over a block, plus the float margin: ``survival`` = q at
+    its ends, q's excess over its chord, the smallest and largest hazard; Ψ at its ends,
+    its excess over its chord ``e_psi`` and its largest value ``psi_top``. The smaller of
+    two bounds: (largest raised q) × ``psi_top``, and the top of the product of the two
+    raised chords (tighter when q falls as Ψ rises)."""
+    q0, q1, e_q, hmn, hmx = survival
+    if psi_top < 0.0:  # every value negative: at least the smallest survival
+        prod = psi_top * (1.0 - hmx)
+    else:  # q below its raised chord, Ψ below its largest value
+        prod = (max(q0, q1) + e_q) * psi_top
+        if min(psi0, psi1) + e_psi >= 0.0:  # or below its raised chord: the product's top
+            prod = min(prod, _product_max(q0 + e_q, q1 - q0, psi0 + e_psi, psi1 - psi0))
+    return prod + drec + pad + _MARGIN * (abs(prod) + abs(drec) + pad) + 1e-12
+
+
+@njit(cache=True, inline="always")
+def _block_bound(
+    k0: int,
+    k1: int,
+    hmn: float,
+    hmx: float,
+    p: int,
+    amt: np.ndarray,
+    h: np.ndarray,
+    month: tuple[float, float, float, float, float, float, float],
+    geo: tuple[float, float, float, float, float, float],
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    tabs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    ik: int,
+    best: float,
+) -> float:
+    """Upper bound on ``f + padding`` at node ``p`` of the amounts ``k0 … k1`` whose
+    hazards lie in ``[hmn, hmx]`` (module docstring: why it is one). The padding is
+    first bounded by half the largest kink weight near the image; only if that does not
+    bring the bound below ``best`` is it bounded finely (:func:`_pad_bound`)."""
+    Vf, dV, D1, Rt = rows
+    S_tab, D_tab, C_tab, lg = tabs
+    A_t, inv_next, w_next, d, dl, _, _ = month
+    rho, _, top, pad_kink, _, M_f = geo
+    M = int(M_f)
+    a0, a1 = amt[k0], amt[k1]
+    base = A_t + rho * p
+    x_hi = (A_t - a0 * inv_next) + rho * p
+    x_lo = (A_t - a1 * inv_next) + rho * p
+    R = Rt[p]
+    drec = dl * R
+    psi0 = _interp(Vf, dV, x_hi, top) + d * a0 - drec  # Ψ = Ṽ + δ_t a − δ^L R at k0
+    psi1 = _interp(Vf, dV, x_lo, top) + d * a1 - drec
+    # Ψ above its chord at next month's nodes inside the image (its only breaks): bounded
+    fl_lo, cl_hi = int(math.floor(x_lo)), int(math.ceil(x_hi))
+    jl = fl_lo + 1 if fl_lo > 0 else 1
+    jr = cl_hi - 1 if cl_hi - 1 < M else M
+    # first over its largest value there (one range maximum), exactly only if needed
+    e_psi = 0.0
+    psi_top = max(psi0, psi1)
+    if jl <= jr:
+        psi_top = max(psi_top, _range_max(S_tab, lg, jl, jr) + d * w_next * base - drec)
+        e_psi = psi_top - min(psi0, psi1)
+    # q = 1 − h above its chord by at most (largest −Δ²q)·n²/8 over n steps
+    q0, q1 = 1.0 - h[k0], 1.0 - h[k1]
+    e_q = 0.0
+    if k1 - k0 >= 2:
+        c = _range_max(C_tab, lg, k0, k1 - 2)
+        if c > 0.0:
+            e_q = c * (k1 - k0) * (k1 - k0) * 0.125
+    kink = (dl * hmx) * pad_kink if ik == p or ik == p - 1 else 0.0
+    # each padding term is at most a quarter of a weight D1 of next month's intervals
+    # holding the images of the node's two intervals (left ends at x − ρ ≥ x − 2 and x)
+    dlo = min(max(fl_lo - 3, 0), M)
+    dhi = min(max(cl_hi + 2, dlo), M)
+    pad = 0.5 * _range_max(D_tab, lg, dlo, dhi) + kink
+    survival = (q0, q1, e_q, hmn, hmx)
+    ub = _value_bound(survival, psi0, psi1, e_psi, psi_top, drec, pad)
+    if ub < best:
+        return ub
+    if jl <= jr and jr - jl < 64 and a1 > a0:
+        e_psi = 0.0
+        inv_da = 1.0 / (a1 - a0)
+        for j in range(jl, jr + 1):
+            aj = (base - j) * w_next
+            dev = Vf[j] + d * aj - drec - (psi0 + (psi1 - psi0) * (aj - a0) * inv_da)
+            e_psi = dev if dev > e_psi else e_psi
+        ub = _value_bound(survival, psi0, psi1, e_psi, psi_top, drec, pad)
+        if ub < best:
+            return ub
+    fine = max(
+        _pad_bound(x_lo - rho, x_hi - rho, D1, D_tab, lg, geo),
+        _pad_bound(x_lo, x_hi, D1, D_tab, lg, geo),
+    )
+    if fine + kink >= pad:
+        return ub
+    return _value_bound(survival, psi0, psi1, e_psi, psi_top, drec, fine + kink)
+
+
+@njit(cache=True, inline="always")
+def _unit_value(
+    k: int,
+    p: int,
+    amt: np.ndarray,
+    h: np.ndarray,
+    span: tuple[np.ndarray, np.ndarray],
+    month: tuple[float, float, float, float, float, float, float],
+    geo: tuple[float, float, float, float, float, float],
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    ik: int,
+) -> float:
+    """Unit amount ``k``'s exact value plus padding at node ``p`` (``NEG`` when ``p`` is
+    not one of its nodes): ``_action_values``' survival, pay value and recovery weight,
+    ``_pass_geometry``'s ``c``."""
+    ps, pe = span[0][k], span[1][k]
+    if ps > pe or p < ps or p > pe + 1:
+        return NEG
+    A_t, inv_next, _, d, dl, _, _ = month
+    a = amt[k]
+    hk = h[k]
+    q = 1.0 - hk
+    return _exact(p, A_t - a * inv_next, q, (d * q) * a, dl * hk, ps, pe, geo, rows, ik)
+
+
+@njit(cache=True)
+def _descend(
+    lt: int,
+    bt: int,
+    K0: int,
+    K1: int,
+    p: int,
+    best: float,
+    kbest: int,
+    env: Env,
+) -> tuple[float, int]:
+    """Branch and bound over block ``bt`` of level ``lt`` (amounts ``K0 … K1`` only):
+    the best exact value at node ``p`` found above ``best``, and its amount."""
+    data, span, month, geo, rows, tabs, ik, work = env
+    amt, h, smin, smax, off, stack = data
+    top = 0
+    stack[0], stack[1] = lt, bt
+    while top >= 0:
+        lv, b = stack[2 * top], stack[2 * top + 1]
+        top -= 1
+        size = LEAF << lv
+        k0 = max(b * size, K0)
+        k1 = min((b + 1) * size - 1, K1)
+        if k0 > k1:
+            continue
+        at = off[lv] + b
+        work[1] += 1
+        ub = _block_bound(k0, k1, smin[at], smax[at], p, amt, h, month, geo, rows, tabs, ik, best)
+        if ub < best:
+            continue
+        if lv == 0:
+            for k in range(k0, k1 + 1):
+                work[0] += 1
+                v = _unit_value(k, p, amt, h, span, month, geo, rows, ik)
+                if v > best:
+                    best, kbest = v, k
+            continue
+        left, right = 2 * b, 2 * b + 1
+        first, second = (left, right) if kbest >= (2 * b + 1) * (size >> 1) else (right, left)
+        for child in (first, second):  # the child nearer the incumbent pops first
+            top += 1
+            stack[2 * top], stack[2 * top + 1] = lv - 1, child
+    return best, kbest
+
+
+@njit(cache=True)
+def _month_nodes(
+    pay_req: np.ndarray,
+    kcap: int,
+    hol: tuple[float, float, float, int, int],
+    lt: int,
+    env: Env,
+) -> None:
+    """``pay_req[p]``: the best action's value plus padding at every node ``p`` of one
+    month (``NEG`` where none has the node): the holiday (``hol``: its ``c``, hazard, a
+    flag, its live intervals) exactly, then the unit amounts ``0 … kcap − 1`` by branch
+    and bound from blocks of level ``lt``, starting from the previous node's best."""
+    data, span, month, geo, rows, tabs, ik, work = env
+    amt, h, smin, smax, off, _ = data
+    ps, pe = span
+    c_h, h_h, on_h, ps_h, pe_h = hol
+    A_t, inv_next, _, d, dl, _, _ = month
+    q_h = 1.0 - h_h
+    pay_h, rec_h = (d * q_h) * 0.0, dl * h_h
+    size = LEAF << lt
+    tub = np.empty((kcap + size - 1) // size + 1)
+    K0, K1, kb = 0, -1, -1
+    for p in range(pay_req.size):
+        while K1 + 1 < kcap and ps[K1 + 1] <= p:
+            K1 += 1
+        while K0 < kcap and pe[K0] + 1 < p:
+            K0 += 1
+        best = NEG
+        if on_h > 0.0 and ps_h <= pe_h and ps_h <= p <= pe_h + 1:
+            best = _exact(p, c_h, q_h, pay_h, rec_h, ps_h, pe_h, geo, rows, ik)
+        kbest = -1
+        if K0 <= K1:
+            if kb >= 0:  # the previous node's best and its neighbours: a good incumbent
+                for k in range(max(kb - 1, K0), min(kb + 1, K1) + 1):
+                    work[0] += 1
+                    v = _unit_value(k, p, amt, h, span, month, geo, rows, ik)
+                    if v > best:
+                        best, kbest = v, k
+            b0, b1 = K0 // size, K1 // size
+            for b in range(b0, b1 + 1):
+                k0, k1 = max(b * size, K0), min((b + 1) * size - 1, K1)
+                at = off[lt] + b
+                work[1] += 1
+                tub[b - b0] = _block_bound(
+                    k0, k1, smin[at], smax[at], p, amt, h, month, geo, rows, tabs, ik, best
+                )
+            while True:  # the top blocks best bound first
+                i = int(np.argmax(tub[: b1 - b0 + 1]))
+                if tub[i] < best:
+                    break
+                tub[i] = -np.inf
+                best, kbest = _descend(lt, b0 + i, K0, K1, p, best, kbest, env)
+        pay_req[p] = best
+        kb = kbest if kbest >= 0 else kb
+
+
+@njit(cache=True)
+def _next_rows(
+    Vf: np.ndarray,
+    inv_next: float,
+    gw: float,
+    dw: float,
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    S_tab: np.ndarray,
+    D_tab: np.ndarray,
+) -> float:
+    """Next month's rows as ``backward_pass`` makes them — slopes ``seg``, differences
+    ``dV``, kink weights ``D1`` (``D1[M]`` stays 0) — and the range-maximum tables of
+    ``S = Vf_j − δ_t w_{t+1} j`` (``dw``) and of ``D1``; returns the largest |slope|."""
+    seg, dV, D1, S = rows
+    M = seg.size
+    seg_max = 0.0
+    for j in range(M):  # the slopes: (Vf[j + 1] − Vf[j])·1/w, the very operations
+        dV[j] = Vf[j + 1] - Vf[j]
+        seg[j] = dV[j] * inv_next
+        seg_max = max(seg_max, abs(seg[j]))
+    # the fall in slope at next month's node j + 1, times g·w_t; past the last node the
+    # value is held constant (a fall to slope 0)
+    for j in range(M):
+        fall = seg[j] - seg[j + 1] if j + 1 < M else seg[j]
+        D1[j] = fall * gw if fall > 0.0 else 0.0
+    for j in range(M + 1):
+        S[j] = Vf[j] - dw * j
+    _sparse(S, S_tab)
+    _sparse(D1, D_tab)
+    return seg_max
+
+
+@njit(cache=True, error_model="numpy")
+def free_pass(
+    V: np.ndarray,
+    clear_req: np.ndarray,
+    to_bound: np.ndarray,
+    hold: int,
+    amt: np.ndarray,
+    hz: np.ndarray,
+    row_of: np.ndarray,
+    stats: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    per_month: np.ndarray,
+    R: np.ndarray,
+    kink: tuple[np.ndarray, np.ndarray, np.ndarray],
+    K_all: np.ndarray,
+    slack: float,
+    work: np.ndarray,
+) -> None:
+    """``bound_dp.backward_pass`` for one account on its unit amounts ``amt`` (G,), ascending,
+    with the holiday while ``t < hold``: the same node values ``V`` (H + 1, M + 1).
+
+    ``hz`` (rows, G + 1): hazards of the amounts then of the holiday, one row per distinct
+    month (``row_of`` (H,)); ``stats``: per row the block extremes ``hmin``, ``hmax``
+    (rows, S) and the level offsets (:func:`solver.plans.free_prep.block_stats`), and
+    the survival curvature tables (:func:`solver.plans.free_prep.curvature_tables`);
+    ``per_month`` (10, H): ``δ_t``, ``δ_t^L``, the capped cap, ``c`` of the amount 0
+    (``_pass_geometry``), ρ, next month's 1/w and w, g·w_t, the nodes of balance 0 and
+    of U next month (``_live_intervals``' ``z0``, ``zU``) — one row each; ``R`` (H,
+    M + 1) recoveries at the nodes, ``clear_req`` (H, M + 1); ``kink``: ``has_kink``,
+    ``iCc``, ``wR`` (H,); ``K_all`` (H + 1,) the first node past U; ``work`` counts exact
+    values and block bounds.
+    """
+    H = V.shape[0] - 1
+    M = V.shape[1] - 1
+    G = amt.size
+    has_kink, iCc, wR = kink
+    smin, smax, off, curv = stats
+    disc, disc_lag, capt, A, rho_t = per_month[0], per_month[1], per_month[2], per_month[3], per_month[4]  # fmt: skip
+    inv_next_t, w_next_t, gw_t, z0_t, zU_t = per_month[5], per_month[6], per_month[7], per_month[8], per_month[9]  # fmt: skip
+    for p in range(M + 1):
+        V[H, p] = NEG
+    Vf, req, pay_req = np.empty(M + 1), np.empty(M + 1), np.empty(M + 1)
+    seg, dV, D1, S = np.empty(M), np.empty(M), np.zeros(M + 1), np.empty(M + 1)
+    nl = 1
+    while (1 << nl) <= M + 1:
+        nl += 1
+    S_tab, D_tab = np.empty((nl, M + 1)), np.empty((nl, M + 1))
+    lg = np.zeros(max(M + 2, G + 1), np.int64)
+    for i in range(2, lg.size):
+        lg[i] = lg[i // 2] + 1
+    ps, pe = np.empty(G, np.int64), np.empty(G, np.int64)
+    L = off.size - 1
+    lt = 0
+    while lt < L - 1 and (G + (LEAF << lt) - 1) // (LEAF << lt) > TOPN:
+        lt += 1
+    stack = np.empty(4 * L + 8, np.int64)
+    for t in range(H - 1, -1, -1):
+        for p in range(M + 1):
+            req[p] = clear_req[t, p]
+        if t < H - 1 and to_bound[t] and _fill_row(V[t + 1], Vf):
+            inv_next = inv_next_t[t]
+            rho = rho_t[t]
+            inv_rho = 1.0 / rho
+            seg_max = _next_rows(
+                Vf, inv_next, gw_t[t], disc[t] * w_next_t[t], (seg, dV, D1, S), S_tab, D_tab
+            )
+            for p in range(M + 1):
+                pay_req[p] = NEG
+            r = row_of[t]
+            h = hz[r]
+            A_t = A[t]
+            z0, zU = z0_t[t], zU_t[t]
+            kcap = int(np.searchsorted(amt, capt[t], side="right"))
+            for k in range(kcap):
+                ps[k], pe[k] = _live(A_t - amt[k] * inv_next, z0, zU, inv_rho, M)
+            c_h = A_t - 0.0 * inv_next
+            ps_h, pe_h = _live(c_h, z0, zU, inv_rho, M)
+            on_h = 1.0 if t < hold else 0.0
+            ik = int(iCc[t])
+            pad_kink = wR[t] if has_kink[t] else 0.0
+            narrow = 1.0 if inv_rho >= 1.0 else 0.0
+            env = (
+                (amt, h, smin[r], smax[r], off, stack),
+                (ps, pe),
+                (A_t, inv_next, w_next_t[t], disc[t], disc_lag[t], 0.0, 0.0),
+                (rho, inv_rho, float(M - 1), pad_kink, narrow, float(M)),
+                (Vf, dV, D1, R[t]),
+                (S_tab, D_tab, curv[r], lg),
+                ik,
+                work,
+            )
+            _month_nodes(pay_req, kcap, (c_h, h[G], on_h, ps_h, pe_h), lt, env)
+            # backward_pass's margins: interest rounding (half a grid step × the largest
+            # slope) and a float margin (the same operations; restated, as that loop is inline)
+            margin = slack * seg_max + 1e-3
+            for p in range(M + 1):
+                req[p] = max(req[p], pay_req[p] + margin + 1e-6 * abs(pay_req[p]))
+        K = K_all[t]
+        if K < M:
+            held = req[K]
+            for p in range(K + 1, M + 1):
+                req[p] = held
+        for p in range(M + 1):
+            V[t, p] = req[p] if req[p] > NEG_CUT else NEG

@@ -1,0 +1,167 @@
+"""Inputs of the free-family bound's pruned pass (:mod:`solver.plans.free_dp`) for one account.
+
+:func:`free_tables` is ``bounds.bound_tables`` for one account on its unit grid: the
+same preparation (node bands, clearing requirements, recoveries at the nodes, the month
+geometry — :mod:`solver.plans.bounds`' own functions), the hazards asked once per
+distinct month (:func:`hazard_rows`), and the backward pass of
+:func:`solver.plans.free_dp.free_pass`, which gives the same tables bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from solver.core.model import ModelKernel
+from solver.plans.bounds import (
+    _action_values,
+    _clearable,
+    _clearing_requirements,
+    _no_plan_tables,
+    _node_bands,
+    _node_recovery,
+    _pass_geometry,
+    _recovery_kinks,
+    grid_slack,
+)
+from solver.plans.context import PlanContext
+from solver.plans.free_dp import LEAF, _sparse, free_pass
+
+
+def free_tables(
+    ctx: PlanContext,
+    amounts: np.ndarray,
+    buckets: int,
+    holiday_months: np.ndarray,
+    work: np.ndarray | None = None,
+) -> tuple[np.ndarray, ...]:
+    """``bounds.bound_tables(ctx, amounts, buckets, holiday_months)`` of one account whose
+    ``amounts`` (1, G) are ascending and all finite (its unit grid): the same ``(V, w, U,
+    lo)``, the backward pass by :func:`free_pass`. ``work`` (2,), if given, counts the
+    exact action values and the block bounds computed."""
+    H, M = ctx.horizon, buckets
+    G = amounts.shape[1]
+    U, top = _clearable(ctx)
+    if not ctx.balance[0] <= U[0, 0]:  # no plan: bound_tables' table without the programme
+        return _no_plan_tables(ctx, amounts, M, holiday_months, False, (U, top), np.zeros(1, int))
+    lo, hi, w = _node_bands(ctx, amounts, holiday_months, U, top, M)
+    capt = _action_values(ctx, amounts[:, :0], holiday_months)[-1]  # the caps with tolerance
+    kinks = _recovery_kinks(ctx, w[:, :H], lo[:, :H], M)
+    R_nodes = _node_recovery(ctx, lo, w, M)
+    clear_req = _clearing_requirements(ctx, lo, w, capt, M, kinks, R_nodes)
+    c0, rho, inv_next, gw = _pass_geometry(ctx, lo, w, np.zeros((1, 1)))  # c of the amount 0
+    # balance 0 and next month's U in next month's node units, as bounds._live_intervals
+    _, step = grid_slack(ctx)
+    z0 = -lo[:, 1:].T * inv_next
+    zU = ((U * (1 + 1e-6) + step)[:, 1:] - lo[:, 1:]).T * inv_next
+    per_month = np.stack(
+        [ctx.discount, ctx.discount_lag, capt[0], c0[:, 0, 0], rho[:, 0], inv_next[:, 0],
+         w[0, 1:], gw[:, 0], z0[:, 0], zU[:, 0]]
+    )  # fmt: skip
+    hz, row_of = hazard_rows(ctx, amounts[0])
+    parts = [block_stats(np.ascontiguousarray(row[:G]), LEAF) for row in hz]
+    stats = (
+        np.stack([x[0] for x in parts]),
+        np.stack([x[1] for x in parts]),
+        parts[0][2],
+        curvature_tables(hz, G),
+    )
+    V = np.empty((H + 1, M + 1))
+    free_pass(
+        V,
+        np.ascontiguousarray(clear_req[:, 0, :]),
+        (hi >= lo)[0],
+        int(holiday_months[0]),
+        np.ascontiguousarray(amounts[0], dtype=float),
+        hz,
+        row_of,
+        stats,
+        per_month,
+        np.ascontiguousarray(R_nodes[:, 0, :]),
+        (kinks[1][0], kinks[2][0], kinks[3][0]),
+        np.clip(np.ceil((U[0] - lo[0]) * (1.0 / w[0])), 0, M).astype(np.int64),
+        grid_slack(ctx)[0],
+        np.zeros(2, np.int64) if work is None else work,
+    )
+    return V[None], w, U, lo
+
+
+def hazard_rows(ctx: PlanContext, amounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hazards of one account's ``amounts`` (G,) then of the holiday (amount 0), one row
+    per distinct month (rows, G + 1), and each month's row (H,).
+
+    Decision: months share a row when the kernel is SPEC §4's (its hazard depends on the
+    month only through ``mu`` and ``income`` of that month) and both are equal — every
+    month past ``recovery_months`` on a flat income path. The values are the kernel's own
+    (the same operations on the same numbers as ``bounds.action_hazards``); another
+    kernel is asked every month.
+    """
+    kern, H = ctx.kernel, ctx.horizon
+    plain = all(
+        getattr(type(kern), name) is getattr(ModelKernel, name)
+        for name in ("hazard", "afford", "hazard_of_afford", "_mu_at")
+    )
+    if plain:
+        key = np.stack([kern.mu[0, :H], kern.income[0, :H]], axis=1)
+        _, months, row_of = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    else:
+        months = row_of = np.arange(H)
+    pay = np.concatenate([np.asarray(amounts, float), np.zeros(1)])
+    hz = kern.hazard(np.zeros((1, 1), np.int64), pay[None, :], np.asarray(months)[:, None])
+    return np.ascontiguousarray(hz), np.asarray(row_of, np.int64).ravel()
+
+
+@njit(cache=True)
+def block_stats(h: np.ndarray, leaf: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Smallest and largest hazard of every block of the tree over the amounts of one
+    hazard row ``h`` (G,): level l has blocks of ``leaf·2^l`` amounts, aligned; returns
+    ``hmin``, ``hmax`` (flat, levels one after another) and the offsets of the levels
+    (``levels + 1``)."""
+    G = h.size
+    sizes = []
+    s = leaf
+    while True:
+        sizes.append((G + s - 1) // s)
+        if s >= G:
+            break
+        s *= 2
+    L = len(sizes)
+    off = np.zeros(L + 1, np.int64)
+    for lv in range(L):
+        off[lv + 1] = off[lv] + sizes[lv]
+    hmin = np.empty(off[L])
+    hmax = np.empty(off[L])
+    for b in range(sizes[0]):
+        lo_v, hi_v = h[b * leaf], h[b * leaf]
+        for k in range(b * leaf, min(G, (b + 1) * leaf)):
+            v = h[k]
+            lo_v = v if v < lo_v else lo_v
+            hi_v = v if v > hi_v else hi_v
+        hmin[b], hmax[b] = lo_v, hi_v
+    for lv in range(1, L):
+        for b in range(sizes[lv]):
+            c0 = off[lv - 1] + 2 * b
+            c1 = c0 + 1 if 2 * b + 1 < sizes[lv - 1] else c0
+            hmin[off[lv] + b] = min(hmin[c0], hmin[c1])
+            hmax[off[lv] + b] = max(hmax[c0], hmax[c1])
+    return hmin, hmax, off
+
+
+@njit(cache=True)
+def curvature_tables(hz: np.ndarray, G: int) -> np.ndarray:
+    """Per hazard row, the range-maximum table (``free_dp._sparse``) of ``−Δ²q`` of the survivals ``q = 1 − h``
+    of the amounts (position k: amounts k … k + 2), plus a float allowance (a few ulps of
+    q's differences): over any run of n steps q lies at most ``max(−Δ²q)·n²/8`` above its
+    chord (q + c·k²/2 is convex when every ``−Δ²q ≤ c``)."""
+    m = max(G - 2, 1)
+    levels = 1
+    while (1 << levels) <= m:
+        levels += 1
+    out = np.zeros((hz.shape[0], levels, m))
+    row = np.zeros(m)
+    for r in range(hz.shape[0]):
+        for k in range(G - 2):
+            q0, q1, q2 = 1.0 - hz[r, k], 1.0 - hz[r, k + 1], 1.0 - hz[r, k + 2]
+            row[k] = -(q2 - 2.0 * q1 + q0) + 1e-15
+        _sparse(row, out[r])
+    return out
