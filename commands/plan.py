@@ -447,6 +447,12 @@ def plan(
     help=SHARED_HELP["--jobs"],
 )
 @set_option("policy.KEY=VALUE", "Override a policy key; repeatable.")
+@click.option(
+    "--thorough",
+    is_flag=True,
+    help="As plan --thorough: custom over every amount, certified against a bound over every"
+    " schedule (about 0.1 s per account instead of about 1.5 ms).",
+)
 @quiet_option()
 @format_option(
     "Here json is the summary by tier and product (with the certificate count); csv the "
@@ -465,6 +471,7 @@ def plan_portfolio(
     model_path: Path | None,
     jobs: int,
     settings: tuple[str, ...],
+    thorough: bool,
     quiet: bool,
     fmt: str,
     forecast_path: Any,
@@ -503,6 +510,7 @@ def plan_portfolio(
     from solver.core.readers import read_portfolio
     from solver.errors import InputError
     from solver.plans.portfolio import plan_portfolio as run
+    from solver.plans.search import SearchParams
 
     inputs = {
         "PORTFOLIO": input_path(portfolio),
@@ -527,6 +535,7 @@ def plan_portfolio(
             f"--set {rest[0]}: only policy keys can be set for a portfolio (policy.KEY=VALUE)"
         )
     model = load_model(model_path)
+    search = SearchParams.thorough() if thorough else None
     started = time.perf_counter()
     on_disk = isinstance(portfolio, Path)
     if engine.distributed or dataset_out or (on_disk and portfolio.is_dir()):
@@ -545,9 +554,10 @@ def plan_portfolio(
             dataset_out,
             forecast_path,
             quiet=quiet,
+            search=search,
         )
         elapsed = time.perf_counter() - started
-        return _print_plan_summary(summary, n, elapsed, out_path, fmt, table, quiet)
+        return _print_plan_summary(summary, n, elapsed, out_path, fmt, table, quiet, search)
     frame = read_portfolio(portfolio, forecast=forecast_path)
     err = console(stderr=True)
     with Progress(
@@ -560,11 +570,15 @@ def plan_portfolio(
         disable=quiet,
     ) as bar:
         task = bar.add_task("plan", total=len(frame))
-        plans = run(frame, policy, model, jobs=jobs, progress=lambda k: bar.advance(task, k))
+        plans = run(
+            frame, policy, model, jobs=jobs, search=search, progress=lambda k: bar.advance(task, k)
+        )
     elapsed = time.perf_counter() - started
     write_table_outputs(out_path, out_db, plans.table, sheet_name="plans", quiet=quiet)
     summary = plans.summary()
-    return _print_plan_summary(summary, len(frame), elapsed, out_path, fmt, plans.table, quiet)
+    return _print_plan_summary(
+        summary, len(frame), elapsed, out_path, fmt, plans.table, quiet, search
+    )
 
 
 def _plan_on_engine(
@@ -578,6 +592,7 @@ def _plan_on_engine(
     forecast_path: Any = None,
     *,
     quiet: bool = False,
+    search: Any = None,
 ) -> tuple[int, Any, Any]:
     """plan-portfolio through an engine: every partition planned on the workers.
 
@@ -604,6 +619,7 @@ def _plan_on_engine(
             source,
             policy,
             model,
+            search,
             out=out_path if dataset_out else None,
             prepare=prepare_portfolio,
             unique="account_id",
@@ -624,6 +640,7 @@ def _print_plan_summary(
     fmt: str = "table",
     table: Any = None,
     quiet: bool = False,
+    search: Any = None,
 ) -> int:
     from rich.table import Table
 
@@ -676,9 +693,18 @@ def _print_plan_summary(
         out.print(
             f"certificates: {certified:,} of {restructured:,} recommendations"
             f" ({certified / restructured:.1%}) proved within 0.1 % of their family's optimum"
-            " (custom and step: on the account's payment grid; columns solver_status, bound,"
-            " gap)",
+            f" ({_certified_over(search)}; columns solver_status, bound, gap)",
             highlight=False,
         )
     out.print(f"wrote {out_path}", highlight=False)
     return 0
+
+
+def _certified_over(search: Any) -> str:
+    """What the portfolio footer says the custom and step certificates are proved over."""
+    if search is not None and search.free_family:
+        return (
+            "custom: over every amount; step: over every amount where that certifies it,"
+            " else on its payment grid"
+        )
+    return "custom and step: on the account's payment grid"

@@ -506,3 +506,29 @@ def test_plan_table_shows_customer_cost_and_grid(plan_json, monkeypatch):
     assert f"{len(grid)} amounts from {min(grid):,.2f} to {max(grid):,.2f}" in note
     assert f"(step {custom['params']['grid_step']:,.2f})" in note
     assert "gap" in _row_line(lines, "custom") and "†" in _row_line(lines, "custom")
+
+
+def test_plan_portfolio_thorough_certifies_custom_over_every_amount(tmp_path, monkeypatch):
+    """plan-portfolio --thorough says its custom certificates are over every amount, every
+    recommended plan's bound is at least its NPV, and no recommendation is worse than the
+    default run's (thorough includes the default search)."""
+    import pandas as pd
+
+    from solver.core.generate import generate_portfolio
+
+    monkeypatch.setenv("TTY_COMPATIBLE", "0")
+    book = tmp_path / "book.csv"
+    generate_portfolio(16, seed=5).to_csv(book, index=False)
+    runs = {}
+    for name, extra in (("default", ()), ("thorough", ("--thorough",))):
+        out_csv = tmp_path / f"{name}.csv"
+        code, out, err = _invoke("plan-portfolio", str(book), "--out", str(out_csv), *extra)
+        assert code == 0, err
+        runs[name] = (" ".join(_plain(out).split()), pd.read_csv(out_csv))
+    assert "custom: over every amount" in runs["thorough"][0]
+    assert "custom and step: on the account's payment grid" in runs["default"][0]
+    default, thorough = runs["default"][1], runs["thorough"][1]
+    rec = thorough["status"] == "RECOMMENDED"
+    assert rec.any()
+    assert (thorough.loc[rec, "bound"] >= thorough.loc[rec, "npv"] - 1e-6).all()
+    assert (thorough["npv"].fillna(0) >= default["npv"].fillna(0) - 1e-6).all()
