@@ -38,6 +38,11 @@ The modules, by role:
 * :mod:`~solver.allocation.gap.improve` -- the improvement phases (warm start, the elite
   search of small problems CP-SAT did not close, knapsack bound with Lagrangian restarts,
   rounds of ejection chains and LNS);
+* :mod:`~solver.allocation.gap.construct` -- presolve and the first feasible assignments
+  (the greedy under the dual's prices, regret construction, swaps);
+* :mod:`~solver.allocation.gap.cpsat_phases` -- the driver's CP-SAT phases (the exact run of
+  small problems, the reduced model, reduced-cost fixing) and parallel runs' finish on the
+  wall clock left;
 * :mod:`~solver.allocation.gap.solve` -- the driver: the phases in order.
 
 Import from the modules: :mod:`solver.allocation` exports the public names.
