@@ -15,26 +15,21 @@ LP-guided search again, or, without the LP, (small and medium problems) CP-SAT f
 incumbent.
 
 Determinism: the same problem and seed give the same result whenever the wall clock stops
-nothing. Every phase that could run until the deadline has a budget of deterministic work
-(:mod:`~solver.allocation.gap.budget`): iterations of the Lagrangian ascent, CP-SAT's
-deterministic time, move evaluations of the ejection chains, LNS work; each budget is a
-share of what the limit's work account has left after the phases before it, so time a phase
-leaves unused goes to the next. A parallel run's budgets add up to most of its limit on the
-project machine; a one-worker run's to a quarter of that, so that at the machine's usual
-load the clock stops nothing (the decision and its figures: :mod:`~solver.allocation.gap.budget`).
-The other phases (repair, shift/swap local search, regret construction, the
-min-cost flow) stop on their own criteria; their work is charged to the account from their
-size. CP-SAT is seeded; with one worker its search is reproducible for a given deterministic
-time, while a parallel run (``workers > 1``) is not: its threads share solutions as timing
-allows. (CP-SAT's deterministic ``interleave_search`` mode overshoots small deterministic
-budgets by whole batches — measured 2.7 against a budget of 1.1 — so it does not help here.)
+nothing. Every phase that could run until the deadline has a budget of deterministic work, a
+share of what the limit's work account has left after the phases before it (the rates, the
+paces of parallel and one-worker runs and their figures: :mod:`~solver.allocation.gap.budget`);
+the other phases (repair, shift/swap local search, regret construction, the min-cost flow)
+stop on their own criteria and are charged from their size. CP-SAT is seeded; with one
+worker its search is reproducible for a given deterministic time, while a parallel run
+(``workers > 1``) is not: its threads share solutions as timing allows. (CP-SAT's
+deterministic ``interleave_search`` mode overshoots small deterministic budgets by whole
+batches — measured 2.7 against a budget of 1.1 — so it does not help here.)
 :func:`solver.allocation.portfolio.allocate` therefore uses one worker; ``bench gap`` uses
-two. The wall clock is only the hard stop. When it does stop a phase first, the result says
-which (``stats["wall_clock_stop"]``): its certificate is still valid, but a rerun may differ.
-``stats["work"]`` is the account (seconds the work stands for, per phase, and the share of
-the limit). The one phase that runs on the clock by design is the last CP-SAT run of a
-parallel (``workers > 1``, hence not reproducible) solve, which takes the wall time the
-budgets left: a parallel run uses its whole limit, a one-worker run its budgets.
+two. The wall clock is only the hard stop; when it stops a phase first, the result says
+which (``stats["wall_clock_stop"]``; ``stats["work"]`` is the account): its certificate is
+still valid, but a rerun may differ. By design only a parallel solve's last phases run on the
+clock (:func:`~solver.allocation.gap.cpsat_phases.finish_on_the_clock`), taking the wall
+time the budgets left: a parallel run uses its whole limit, a one-worker run its budgets.
 
 The deadline: the phases stop at ``STOP_GUARD`` of the limit before it (at most
 ``STOP_GUARD_MAX`` seconds), so that the last piece of work the clock cannot interrupt ends
@@ -77,12 +72,7 @@ from solver.allocation.gap.improve import (
     warm_start,
 )
 from solver.allocation.gap.primal import primal_from_prices
-from solver.allocation.gap.problem import (
-    AssignmentProblem,
-    AssignmentResult,
-    gap_problem,
-    to_sense,
-)
+from solver.allocation.gap.problem import AssignmentProblem, AssignmentResult, gap_problem, to_sense
 from solver.allocation.gap.state import Run, is_integral
 from solver.allocation.gap.warmup import warm as warm_gap_kernels
 from solver.domain import Status
