@@ -162,3 +162,30 @@ def test_the_lp_on_the_clock_is_not_solved_again_after_the_clock_stopped_it(tigh
     assert len(calls) == 1 and 0.0 < calls[0] < 60.0
     assert x is not None and np.allclose(x.sum(axis=0), 1.0)
     assert "lp relaxation on the clock" in fresh.clock.phases
+
+
+def test_the_lp_on_the_clock_past_the_finish_size_takes_the_clock_nothing_else_uses(
+    tight, monkeypatch
+):
+    """With 2 s on the clock and an LP window of 1.25 s (40,000 pairs at the rates): at
+    FINISH_MAX_PAIRS pairs (CP-SAT on the clock follows) the window passes half of the
+    clock left and the LP is not tried; one pair more (nothing follows) it is, HiGHS getting
+    the clock left less FINISH_MIN_SECONDS."""
+    _, _, _, problem, start, _ = tight
+    allowed = problem.allowed()
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs["time_limit"])
+        return lp_relaxation(*args, **kwargs)
+
+    monkeypatch.setattr(cpsat_phases, "lp_relaxation", counted)
+    size = cpsat_phases.FINISH_MAX_PAIRS
+    assert size == 40_000  # the window below: 40,000 / 4e4 pairs per second / 0.8 = 1.25 s
+    medium = _parallel_run(problem, start, limit=2.0)
+    assert cpsat_phases.lp_on_the_clock(medium, allowed, size) is None and calls == []
+    large = _parallel_run(problem, start, limit=2.0)
+    x = cpsat_phases.lp_on_the_clock(large, allowed, size + 1)
+    clock_left = 2.0 - 0.05 * 2.0 - 0.5  # less FINISH_MARGIN of the limit and the search's 0.5 s
+    assert len(calls) == 1 and clock_left - 0.2 < calls[0] <= clock_left
+    assert x is not None and np.allclose(x.sum(axis=0), 1.0)

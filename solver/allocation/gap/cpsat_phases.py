@@ -54,15 +54,17 @@ EXACT_SHARE = 0.3
 # repeats.
 EXACT_DET_PER_SECOND = 0.5
 # Parallel runs give the wall clock left after the budgets, less FINISH_MARGIN of the limit
-# (at least FINISH_MIN_SECONDS of it), to the LP-guided search from the incumbent when the LP
-# was solved, else, on problems of at most FINISH_MAX_PAIRS pairs, to CP-SAT on the full
-# model from the incumbent (small problems: it proves e10100-e10400 optimal at 60 s). Until
-# session 13 the LP-guided search took half of that clock on problems of at most
-# FINISH_MAX_PAIRS pairs and CP-SAT the other half; measured on main (7acdebd, 4 Dec 2026,
-# load 3-4), that half of CP-SAT improved the incumbent on 1 of the 15 Yagiura instances of
-# 8,000-32,000 pairs at 10 s and on 0 of 4 at 60 s, the LP-guided search on 11 of 15 and 3 of 4
-# (e30900 at 60 s: 100,435 -> 100,430 in its 18.5 s; CP-SAT then nothing in 18.5 s).
+# (at least FINISH_MIN_SECONDS of it), to the LP-guided search from the incumbent (when the LP
+# was solved) and, on problems of at most FINISH_MAX_PAIRS pairs, to CP-SAT from the
+# incumbent: on small and medium GAPs CP-SAT with time is strong. The LP-guided search takes
+# LP_CLOCK_SHARE of it there, all of it on larger problems (which ended with the budgets
+# before: c401600 after 26.6 s of 60). Session 13 measured the LP search taking all of it on
+# medium problems too (7acdebd against 1732694, 4 Dec 2026): at 10 s the CP-SAT half had
+# improved 1 of 15 Yagiura instances of 8,000-32,000 pairs, the LP half 11, but alternated
+# 10-s runs of the 15 (load 3-7) gave 4 better, 6 worse (C: 4 worse), mean 0.165 -> 0.173 %,
+# and e30900 at 60 s stayed at 100,429: the split stays.
 FINISH_MAX_PAIRS = 40_000
+LP_CLOCK_SHARE = 0.5
 FINISH_MARGIN = 0.05
 FINISH_MIN_SECONDS = 0.5
 
@@ -115,24 +117,28 @@ def exact_phase(
 
 def lp_on_the_clock(run: Run, allowed: np.ndarray, pairs: int) -> np.ndarray | None:
     """The LP relaxation for the LP-guided search on the wall clock left (parallel runs
-    whose budgets it did not fit: 80 × 1,600 GAPs at 10 s, which ended after 2.2-5.6 s), when
-    its work's window fits that clock (less ``FINISH_MARGIN`` of the limit) with
-    ``FINISH_MIN_SECONDS`` to spare for the search; else ``None``. HiGHS may take all but
-    those seconds: the rates are for a loaded machine (c801600's LP, 3.2 s of work, took
-    1.0-1.2 s of wall time at load 4), and on problems past ``FINISH_MAX_PAIRS`` pairs
-    nothing else would use the clock.
+    whose budgets it did not fit), when its work's window fits that clock (less
+    ``FINISH_MARGIN`` of the limit); else ``None``.
+
+    On problems of at most ``FINISH_MAX_PAIRS`` pairs, where CP-SAT on the clock follows, the
+    window must be at most half of that clock, and HiGHS may take all but the window; past
+    them nothing else would use the clock, so HiGHS may take all but ``FINISH_MIN_SECONDS``
+    of it (80 × 1,600 GAPs at 10 s ended after 2.2-5.6 s, the LP's 3.2 s of work at the
+    rates taking 1.0-1.6 s of wall time at load 4 on c801600 and d801600).
 
     Not when the budgets' own attempt was stopped by the clock (``"lp relaxation"`` in
     ``run.clock_stops``): HiGHS starts again from nothing, so a second solve would spend the
     clock left on the LP that already took longer than its window there."""
+    window = lp_work(pairs) / WORK_SAFETY
     left = run.deadline - FINISH_MARGIN * run.limit - time.perf_counter()
-    room = left - FINISH_MIN_SECONDS
-    if run.incumbent is None or "lp relaxation" in run.clock_stops:
-        return None
-    if lp_work(pairs) / WORK_SAFETY > room:
+    if pairs <= FINISH_MAX_PAIRS:
+        room, limit = 0.5 * left, left - window
+    else:
+        room = limit = left - FINISH_MIN_SECONDS
+    if run.incumbent is None or "lp relaxation" in run.clock_stops or window > room:
         return None
     started = time.perf_counter()
-    x = lp_relaxation(run.problem, allowed, time_limit=room)
+    x = lp_relaxation(run.problem, allowed, time_limit=limit)
     run.clock.charge("lp relaxation on the clock", 0.0, None, time.perf_counter() - started)
     return x
 
@@ -147,10 +153,10 @@ def finish_on_the_clock(
     pairs: int,
 ) -> AssignmentResult | None:
     """Phase 5 (parallel runs): the wall clock left after the work budgets, less
-    ``FINISH_MARGIN`` of the limit, goes to the LP-guided search when the LP was solved, and
-    what it leaves (it stops early only at its target), on problems of at most
-    ``FINISH_MAX_PAIRS`` pairs, to CP-SAT on the full model (reduced-cost fixed) from the
-    incumbent.
+    ``FINISH_MARGIN`` of the limit, goes to the LP-guided search (when the LP was solved:
+    ``LP_CLOCK_SHARE`` of it on problems of at most ``FINISH_MAX_PAIRS`` pairs, all of it on
+    larger ones) and, on problems of at most ``FINISH_MAX_PAIRS`` pairs, to CP-SAT on the
+    full model (reduced-cost fixed) from the incumbent.
 
     A parallel run is not reproducible anyway (CP-SAT's threads share solutions as timing
     allows), so nothing is lost by letting the clock stop these; one worker (allocate)
@@ -161,10 +167,19 @@ def finish_on_the_clock(
     end = run.deadline - FINISH_MARGIN * run.limit
     if run.incumbent is None or end - time.perf_counter() < FINISH_MIN_SECONDS:
         return None
+    cpsat = pairs <= FINISH_MAX_PAIRS
     if lp is not None:
-        lp_phase(run, allowed, keep, seconds=0.0, x=lp, until=end)
+        share = LP_CLOCK_SHARE if cpsat else 1.0
+        lp_phase(
+            run,
+            allowed,
+            keep,
+            seconds=0.0,
+            x=lp,
+            until=time.perf_counter() + share * (end - time.perf_counter()),
+        )
     remaining = end - time.perf_counter()
-    if pairs > FINISH_MAX_PAIRS or remaining < FINISH_MIN_SECONDS:
+    if not cpsat or remaining < FINISH_MIN_SECONDS:
         return None
     mask = fixed_by_reduced_cost(run, allowed, dual)
     out = solve_cpsat(
