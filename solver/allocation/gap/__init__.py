@@ -79,8 +79,8 @@ Method
    exactly with CP-SAT); parallel runs past the exact path's size also run the LP-guided
    search (relaxation-induced neighbourhoods re-optimised by CP-SAT). Parallel runs
    (``workers > 1``, not reproducible anyway) then give the wall time the budgets left to
-   the LP-guided search, or, without the LP, on problems with at most 40,000 pairs, to
-   CP-SAT on the full model from the incumbent.
+   the LP-guided search (when the LP was solved) and, on problems with at most 40,000
+   pairs, to CP-SAT on the full model from the incumbent.
 
 The certificate is always known: ``bound`` is a proven bound on the optimum of the full
 problem (never of a reduced model) and ``gap`` is the relative gap

@@ -11,8 +11,7 @@ when no solution is known yet; the knapsack Lagrangian bound with its Lagrangian
 ejection-chain search and of the CP-SAT large-neighbourhood search
 (:mod:`~solver.allocation.gap.lns`), and, in parallel runs, the LP-guided search
 (:mod:`~solver.allocation.gap.lpsearch`); and, in parallel runs, on the wall clock left, the
-LP-guided search again, or, without the LP, (small and medium problems) CP-SAT from the
-incumbent.
+LP-guided search again and (small and medium problems) CP-SAT from the incumbent.
 
 Determinism: the same problem and seed give the same result whenever the wall clock stops
 nothing. Every phase that could run until the deadline has a budget of deterministic work, a
