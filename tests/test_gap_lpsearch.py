@@ -140,19 +140,26 @@ def _parallel_run(problem, start, limit: float = 60.0) -> Run:
     )
 
 
-def test_the_lp_on_the_clock_is_not_solved_again_after_the_clock_stopped_it(tight, monkeypatch):
-    """When the budgets' LP relaxation was stopped by the wall clock, the phase on the clock
-    does not start HiGHS a second time; without that stop it solves the LP once and returns
-    its values."""
-    _, _, _, problem, start, _ = tight
-    allowed = problem.allowed()
-    calls = []
+def _count_lp_solves(monkeypatch) -> list[float]:
+    """Make the phase on the clock record the time limit of each LP it solves; returns the
+    list it records into."""
+    calls: list[float] = []
 
     def counted(*args, **kwargs):
         calls.append(kwargs["time_limit"])
         return lp_relaxation(*args, **kwargs)
 
     monkeypatch.setattr(cpsat_phases, "lp_relaxation", counted)
+    return calls
+
+
+def test_the_lp_on_the_clock_is_not_solved_again_after_the_clock_stopped_it(tight, monkeypatch):
+    """When the budgets' LP relaxation was stopped by the wall clock, the phase on the clock
+    does not start HiGHS a second time; without that stop it solves the LP once and returns
+    its values."""
+    _, _, _, problem, start, _ = tight
+    allowed = problem.allowed()
+    calls = _count_lp_solves(monkeypatch)
     stopped = _parallel_run(problem, start)
     stopped.clock_stops.append("lp relaxation")
     assert cpsat_phases.lp_on_the_clock(stopped, allowed, int(allowed.sum())) is None
@@ -173,13 +180,7 @@ def test_the_lp_on_the_clock_past_the_finish_size_takes_the_clock_nothing_else_u
     the clock left less FINISH_MIN_SECONDS."""
     _, _, _, problem, start, _ = tight
     allowed = problem.allowed()
-    calls = []
-
-    def counted(*args, **kwargs):
-        calls.append(kwargs["time_limit"])
-        return lp_relaxation(*args, **kwargs)
-
-    monkeypatch.setattr(cpsat_phases, "lp_relaxation", counted)
+    calls = _count_lp_solves(monkeypatch)
     size = cpsat_phases.FINISH_MAX_PAIRS
     assert size == 40_000  # the window below: 40,000 / 4e4 pairs per second / 0.8 = 1.25 s
     medium = _parallel_run(problem, start, limit=2.0)
