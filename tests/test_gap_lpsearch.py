@@ -8,15 +8,19 @@ integer optimum; the LP's constraints, the objective and the capacities are reco
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
 from oracles import gap_milp
 from test_gap_tabu import check, feasible_start, tight_instance
 
+from solver.allocation.gap import cpsat_phases
+from solver.allocation.gap.budget import WorkClock
 from solver.allocation.gap.lpsearch import lp_guided_search, lp_relaxation
 from solver.allocation.gap.problem import gap_problem
 from solver.allocation.gap.solve import solve_gap
+from solver.allocation.gap.state import Run
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +121,72 @@ def test_parallel_solves_run_the_lp_search_and_one_worker_solves_do_not():
     assert "lp relaxation" in phases[2]
     assert "lp search" in phases[2] or "lp relaxation" in stops[2]
     assert "lp relaxation" not in phases[1] and "lp search" not in phases[1]
+
+
+def _parallel_run(problem, start, limit: float = 60.0) -> Run:
+    """A two-worker run of ``problem`` with ``start`` as its incumbent and ``limit`` seconds
+    on the clock from now."""
+    return Run(
+        problem,
+        time.perf_counter(),
+        limit,
+        0,
+        2,
+        0.0,
+        True,
+        {},
+        WorkClock(limit),
+        incumbent=start.copy(),
+    )
+
+
+def _count_lp_solves(monkeypatch) -> list[float]:
+    """Make the phase on the clock record the time limit of each LP it solves; returns the
+    list it records into."""
+    calls: list[float] = []
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs["time_limit"])
+        return lp_relaxation(*args, **kwargs)
+
+    monkeypatch.setattr(cpsat_phases, "lp_relaxation", counted)
+    return calls
+
+
+def test_the_lp_on_the_clock_is_not_solved_again_after_the_clock_stopped_it(tight, monkeypatch):
+    """When the budgets' LP relaxation was stopped by the wall clock, the phase on the clock
+    does not start HiGHS a second time; without that stop it solves the LP once and returns
+    its values."""
+    _, _, _, problem, start, _ = tight
+    allowed = problem.allowed()
+    calls = _count_lp_solves(monkeypatch)
+    stopped = _parallel_run(problem, start)
+    stopped.clock_stops.append("lp relaxation")
+    assert cpsat_phases.lp_on_the_clock(stopped, allowed, int(allowed.sum())) is None
+    assert calls == []
+    fresh = _parallel_run(problem, start)
+    x = cpsat_phases.lp_on_the_clock(fresh, allowed, int(allowed.sum()))
+    assert len(calls) == 1 and 0.0 < calls[0] < 60.0
+    assert x is not None and np.allclose(x.sum(axis=0), 1.0)
+    assert "lp relaxation on the clock" in fresh.clock.phases
+
+
+def test_the_lp_on_the_clock_past_the_finish_size_takes_the_clock_nothing_else_uses(
+    tight, monkeypatch
+):
+    """With 2 s on the clock and an LP window of 1.25 s (40,000 pairs at the rates): at
+    FINISH_MAX_PAIRS pairs (CP-SAT on the clock follows) the window passes half of the
+    clock left and the LP is not tried; one pair more (nothing follows) it is, HiGHS getting
+    the clock left less FINISH_MIN_SECONDS."""
+    _, _, _, problem, start, _ = tight
+    allowed = problem.allowed()
+    calls = _count_lp_solves(monkeypatch)
+    size = cpsat_phases.FINISH_MAX_PAIRS
+    assert size == 40_000  # the window below: 40,000 / 4e4 pairs per second / 0.8 = 1.25 s
+    medium = _parallel_run(problem, start, limit=2.0)
+    assert cpsat_phases.lp_on_the_clock(medium, allowed, size) is None and calls == []
+    large = _parallel_run(problem, start, limit=2.0)
+    x = cpsat_phases.lp_on_the_clock(large, allowed, size + 1)
+    clock_left = 2.0 - 0.05 * 2.0 - 0.5  # less FINISH_MARGIN of the limit and the search's 0.5 s
+    assert len(calls) == 1 and clock_left - 0.2 < calls[0] <= clock_left
+    assert x is not None and np.allclose(x.sum(axis=0), 1.0)

@@ -38,6 +38,11 @@ The modules, by role:
 * :mod:`~solver.allocation.gap.improve` -- the improvement phases (warm start, the elite
   search of small problems CP-SAT did not close, knapsack bound with Lagrangian restarts,
   rounds of ejection chains and LNS);
+* :mod:`~solver.allocation.gap.construct` -- presolve and the first feasible assignments
+  (the greedy under the dual's prices, regret construction, swaps);
+* :mod:`~solver.allocation.gap.cpsat_phases` -- the driver's CP-SAT phases (the exact run of
+  small problems, the reduced model, reduced-cost fixing) and parallel runs' finish on the
+  wall clock left;
 * :mod:`~solver.allocation.gap.solve` -- the driver: the phases in order.
 
 Import from the modules: :mod:`solver.allocation` exports the public names.
@@ -71,9 +76,11 @@ Method
    solutions (a Lagrangian heuristic). Then rounds of the ejection-chain search (shift and
    ejection moves through infeasible assignments, adaptive penalty weights) and of
    large-neighbourhood search (free the jobs of a few related rows and re-optimise them
-   exactly with CP-SAT). Parallel runs (``workers > 1``, not reproducible anyway) of
-   problems with at most 40,000 pairs then give the wall time the budgets left to CP-SAT on
-   the full model from the incumbent.
+   exactly with CP-SAT); parallel runs past the exact path's size also run the LP-guided
+   search (relaxation-induced neighbourhoods re-optimised by CP-SAT). Parallel runs
+   (``workers > 1``, not reproducible anyway) then give the wall time the budgets left to
+   the LP-guided search (when the LP was solved) and, on problems with at most 40,000
+   pairs, to CP-SAT on the full model from the incumbent.
 
 The certificate is always known: ``bound`` is a proven bound on the optimum of the full
 problem (never of a reduced model) and ``gap`` is the relative gap

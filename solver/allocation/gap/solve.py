@@ -1,9 +1,9 @@
 """The assignment core's driver: :func:`solve_assignment` and :func:`solve_gap`.
 
 The phases run in order, each a named step below: presolve, the Lagrangian bound and prices
-(:mod:`~solver.allocation.gap.dual`), a greedy primal (:mod:`~solver.allocation.gap.primal`);
+(:mod:`~solver.allocation.gap.dual`), a greedy primal (:mod:`~solver.allocation.gap.construct`);
 on small problems a short ejection-chain search (:mod:`~solver.allocation.gap.ejection`)
-then exact CP-SAT from it (:mod:`~solver.allocation.gap.cpsat`); the exact min-cost flow of
+then exact CP-SAT from it (:mod:`~solver.allocation.gap.cpsat_phases`); the exact min-cost flow of
 transportation-shaped problems (:mod:`~solver.allocation.gap.flow`: solved first, offered
 after the dual and the greedy); a reduced CP-SAT model
 when no solution is known yet; the knapsack Lagrangian bound with its Lagrangian restarts
@@ -14,26 +14,21 @@ ejection-chain search and of the CP-SAT large-neighbourhood search
 LP-guided search again and (small and medium problems) CP-SAT from the incumbent.
 
 Determinism: the same problem and seed give the same result whenever the wall clock stops
-nothing. Every phase that could run until the deadline has a budget of deterministic work
-(:mod:`~solver.allocation.gap.budget`): iterations of the Lagrangian ascent, CP-SAT's
-deterministic time, move evaluations of the ejection chains, LNS work; each budget is a
-share of what the limit's work account has left after the phases before it, so time a phase
-leaves unused goes to the next. A parallel run's budgets add up to most of its limit on the
-project machine; a one-worker run's to a quarter of that, so that at the machine's usual
-load the clock stops nothing (the decision and its figures: :mod:`~solver.allocation.gap.budget`).
-The other phases (repair, shift/swap local search, regret construction, the
-min-cost flow) stop on their own criteria; their work is charged to the account from their
-size. CP-SAT is seeded; with one worker its search is reproducible for a given deterministic
-time, while a parallel run (``workers > 1``) is not: its threads share solutions as timing
-allows. (CP-SAT's deterministic ``interleave_search`` mode overshoots small deterministic
-budgets by whole batches — measured 2.7 against a budget of 1.1 — so it does not help here.)
+nothing. Every phase that could run until the deadline has a budget of deterministic work, a
+share of what the limit's work account has left after the phases before it (the rates, the
+paces of parallel and one-worker runs and their figures: :mod:`~solver.allocation.gap.budget`);
+the other phases (repair, shift/swap local search, regret construction, the min-cost flow)
+stop on their own criteria and are charged from their size. CP-SAT is seeded; with one
+worker its search is reproducible for a given deterministic time, while a parallel run
+(``workers > 1``) is not: its threads share solutions as timing allows. (CP-SAT's
+deterministic ``interleave_search`` mode overshoots small deterministic budgets by whole
+batches — measured 2.7 against a budget of 1.1 — so it does not help here.)
 :func:`solver.allocation.portfolio.allocate` therefore uses one worker; ``bench gap`` uses
-two. The wall clock is only the hard stop. When it does stop a phase first, the result says
-which (``stats["wall_clock_stop"]``): its certificate is still valid, but a rerun may differ.
-``stats["work"]`` is the account (seconds the work stands for, per phase, and the share of
-the limit). The one phase that runs on the clock by design is the last CP-SAT run of a
-parallel (``workers > 1``, hence not reproducible) solve, which takes the wall time the
-budgets left: a parallel run uses its whole limit, a one-worker run its budgets.
+two. The wall clock is only the hard stop; when it stops a phase first, the result says
+which (``stats["wall_clock_stop"]``; ``stats["work"]`` is the account): its certificate is
+still valid, but a rerun may differ. By design only a parallel solve's last phases run on the
+clock (:func:`~solver.allocation.gap.cpsat_phases.finish_on_the_clock`), taking the wall
+time the budgets left: a parallel run uses its whole limit, a one-worker run its budgets.
 
 The deadline: the phases stop at ``STOP_GUARD`` of the limit before it (at most
 ``STOP_GUARD_MAX`` seconds), so that the last piece of work the clock cannot interrupt ends
@@ -49,7 +44,6 @@ from typing import Any
 import numpy as np
 
 from solver.allocation.gap.budget import (
-    CPSAT_DET_PER_SECOND,
     DUAL_CELLS_PER_SECOND,
     FLOW_ARCS_PER_SECOND,
     GREEDY_CELLS_PER_SECOND,
@@ -58,8 +52,15 @@ from solver.allocation.gap.budget import (
     WorkClock,
     lp_work,
 )
+from solver.allocation.gap.construct import greedy_phase, stranded_jobs
 from solver.allocation.gap.coreflow import core_flow_seconds, solve_core_flow
-from solver.allocation.gap.cpsat import solve_cpsat, stopped_by_clock
+from solver.allocation.gap.cpsat_phases import (
+    exact_phase,
+    finish_on_the_clock,
+    lp_on_the_clock,
+    reduced_cpsat,
+    reduced_options,
+)
 from solver.allocation.gap.dual import DualResult, lagrangian_dual
 from solver.allocation.gap.flow import TransportResult, row_units, solve_transport, unit_slots
 from solver.allocation.gap.improve import (
@@ -69,20 +70,8 @@ from solver.allocation.gap.improve import (
     tight_search,
     warm_start,
 )
-from solver.allocation.gap.lpsearch import lp_relaxation
-from solver.allocation.gap.primal import (
-    improve_shift,
-    improve_swap,
-    primal_from_prices,
-    regret_construct,
-)
-from solver.allocation.gap.problem import (
-    AssignmentProblem,
-    AssignmentResult,
-    gap_problem,
-    per_option,
-    to_sense,
-)
+from solver.allocation.gap.primal import primal_from_prices
+from solver.allocation.gap.problem import AssignmentProblem, AssignmentResult, gap_problem, to_sense
 from solver.allocation.gap.state import Run, is_integral
 from solver.allocation.gap.warmup import warm as warm_gap_kernels
 from solver.domain import Status
@@ -91,8 +80,6 @@ __all__ = ["solve_assignment", "solve_gap"]
 
 # Problems with at most this many allowed job–option pairs go to the exact CP-SAT path.
 EXACT_MAX_PAIRS = 6_000
-# The reduced CP-SAT model (first solution of large GAPs) keeps this many options per job.
-REDUCED_OPTIONS_PER_JOB = 8
 # Largest number of pairs for which CP-SAT models (reduced or sub-problems) are built at all.
 CPSAT_MAX_PAIRS = 400_000
 # With at least this many jobs the dual is first solved on a random sample of SAMPLE_JOBS
@@ -121,23 +108,6 @@ SAMPLE_MAX_ITERATIONS = 1500
 # and shift): they run only when that fits the wall clock left, else the core flow's
 # assignment and bound are the result (1,000,000 accounts at load 4: 11 s for them).
 AFTER_CORE_PASSES = 12
-# Swap local search evaluates all job pairs per round: only for up to this many jobs (the
-# ejection chains, which include swaps, take over on larger problems).
-SWAP_MAX_JOBS = 1_000
-# Small problems: share of the work left of the exact CP-SAT run (warm-started from a short
-# ejection-chain search, solver.allocation.gap.improve.WARM_SHARE) before the elite search
-# (solver.allocation.gap.improve.tight_search) and the improvement. Easy problems are proven
-# optimal within it; on tight ones (Chu–Beasley type D) CP-SAT stalls, and the tabu search
-# after it does better with the time (3 Dec 2026, chu-D at 10 s: mean 0.60 % with 0.85 of
-# the work to CP-SAT, 0.45 % with 0.7 to the tabu search).
-EXACT_SHARE = 0.3
-# ... and, with parallel workers (not reproducible anyway: the threads share solutions as
-# timing allows), CP-SAT's deterministic time there is at least this per second of the
-# limit's share not yet spent: the plain CP-SAT baseline's own setting (half its wall-clock
-# limit); the wall clock the budgets leave at the end goes to CP-SAT again
-# (_finish_on_the_clock). With one worker (allocate) the budget stands, and the result
-# repeats.
-EXACT_DET_PER_SECOND = 0.5
 # Parallel runs: share of the improvement phase's work of the LP-guided search (after the
 # chains and the LNS, which take the rest).
 LP_SHARE = 0.4
@@ -147,16 +117,6 @@ LP_MIN_MULTIPLE = 2.0
 # Share of the limit's work of the Lagrangian ascent (small problems / others).
 DUAL_SHARE_SMALL = 0.1
 DUAL_SHARE = 0.3
-# Parallel runs give the wall clock left after the budgets, less FINISH_MARGIN of the limit
-# (at least FINISH_MIN_SECONDS of it), to the LP-guided search from the incumbent (when the LP
-# was solved) and, on problems of at most FINISH_MAX_PAIRS pairs, to CP-SAT from the
-# incumbent: on small and medium GAPs CP-SAT with time is strong. The LP-guided search takes
-# LP_CLOCK_SHARE of it there, all of it on larger problems (which ended with the budgets
-# before: c401600 after 26.6 s of 60).
-FINISH_MAX_PAIRS = 40_000
-LP_CLOCK_SHARE = 0.5
-FINISH_MARGIN = 0.05
-FINISH_MIN_SECONDS = 0.5
 # Largest flow network (arcs ≈ allowed pairs) solved: the flow cannot be interrupted, and its
 # time grows faster than its size on a loaded machine (200,000 accounts, 2.8 million arcs:
 # 15.8 s of wall time at load 5, 3 Dec 2026); 1,000,000 accounts take the Lagrangian path.
@@ -271,7 +231,7 @@ def solve_assignment(
     if n == 0:
         return run.finish(np.zeros(0, dtype=np.int64), 0.0, Status.OPTIMAL, "trivial")
     allowed = problem.allowed()
-    stranded = _stranded(allowed)
+    stranded = stranded_jobs(allowed)
     if stranded:
         return run.finish(None, math.inf, Status.INFEASIBLE, "presolve", stranded)
     pairs = int(allowed.sum())
@@ -303,11 +263,11 @@ def solve_assignment(
     if dual.bound == math.inf:
         message = "no job–option pair is allowed for some job"
         return run.finish(None, math.inf, Status.INFEASIBLE, "lagrangian", message)
-    _greedy(run, allowed, dual)
+    greedy_phase(run, allowed, dual)
     if small and time.perf_counter() < run.deadline:
         if lns:
             warm_start(run, allowed, dual)
-        final = _exact(run, allowed, dual, lns=lns)
+        final = exact_phase(run, allowed, dual, lns=lns)
         if final is not None:
             return final
         if lns:
@@ -332,13 +292,13 @@ def _search_phases(
     incumbent yet, the knapsack phase, the neighbourhood search (with two workers and past
     the exact path, the LP-guided search too) and, with two workers, the LP-guided search
     and CP-SAT on what is left of the clock; each stops once the incumbent is good enough."""
-    keep, rc = _reduced_options(run.problem, allowed, dual, run.incumbent)
+    keep, rc = reduced_options(run.problem, allowed, dual, run.incumbent)
     if (
         run.incumbent is None
         and int(keep.sum()) <= CPSAT_MAX_PAIRS
         and time.perf_counter() < run.deadline
     ):
-        _reduced_cpsat(run, keep, dual, share=0.35 if lns else 1.0)
+        reduced_cpsat(run, keep, dual, share=0.35 if lns else 1.0)
     if run.incumbent is None:
         return run.finish(
             None,
@@ -372,21 +332,11 @@ def _search_phases(
                 lp = lp_phase(run, allowed, keep, seconds=run.clock.left)
     if lns and run.workers > 1:
         if lp is None and not small:  # the LP did not fit the budgets: on the clock
-            lp = _lp_on_the_clock(run, allowed, pairs)
-        final = _finish_on_the_clock(run, allowed, keep, dual, lp, pairs=pairs)
+            lp = lp_on_the_clock(run, allowed, pairs)
+        final = finish_on_the_clock(run, allowed, keep, dual, lp, pairs=pairs)
         if final is not None:
             return final
     return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
-
-
-def _stranded(allowed: np.ndarray) -> str:
-    """Presolve: the jobs that fit no option on their own, as a message ("" when none)."""
-    stranded = np.flatnonzero(~allowed.any(axis=0))
-    if not stranded.size:
-        return ""
-    listed = ", ".join(str(j) for j in stranded[:10])
-    more = f" and {stranded.size - 10} more" if stranded.size > 10 else ""
-    return f"{stranded.size} job(s) fit no agent/option on their own: {listed}{more}"
 
 
 def _sample_phase(
@@ -483,183 +433,6 @@ def _lagrangian(
     if dual.timed_out:
         run.clock_stops.append("lagrangian")
     return dual
-
-
-def _greedy(run: Run, allowed: np.ndarray, dual: DualResult) -> None:
-    """Phase 2: the cheapest option under the prices, repaired, then shifted; a regret
-    construction when the repair fails; swap moves on small instances."""
-    problem, deadline = run.problem, run.deadline
-    k, n = problem.cost.shape
-    started = time.perf_counter()
-    if started < deadline:
-        repaired = primal_from_prices(
-            problem, allowed, dual.prices, dual.global_prices, deadline=deadline
-        )
-        if repaired is not None:
-            run.offer(improve_shift(problem, repaired, allowed, deadline=deadline))
-        if repaired is None and n <= 50_000:
-            rc0 = np.where(allowed, problem.reduced_costs(dual.prices, dual.global_prices), np.inf)
-            built = regret_construct(problem, rc0, allowed, deadline=deadline)
-            if built is None:
-                # Martello–Toth's resource-based desirability: places tight instances.
-                own_cap = per_option(problem.capacity, problem.row_of, np.inf)
-                relative = (
-                    np.broadcast_to(problem.weight, (k, n)) / np.maximum(own_cap, 1e-12)[:, None]
-                )
-                built = regret_construct(problem, relative, allowed, deadline=deadline)
-            run.stats["regret_construct"] = built is not None
-            if built is not None:
-                run.offer(improve_shift(problem, built, allowed, deadline=deadline))
-    run.stats["greedy_objective"] = (
-        problem.objective(run.incumbent) if run.incumbent is not None else math.nan
-    )
-    if run.incumbent is not None and n <= SWAP_MAX_JOBS:
-        run.incumbent = improve_swap(problem, run.incumbent, allowed, deadline=deadline)
-        run.stats["swap_objective"] = problem.objective(run.incumbent)
-    # charged from its size: it stops on its own criteria (swap rounds are quadratic)
-    cells = 4 * k * n + (10 * n * n if n <= SWAP_MAX_JOBS else 0)
-    run.clock.charge("greedy", cells / GREEDY_CELLS_PER_SECOND, wall=time.perf_counter() - started)
-
-
-def _exact(
-    run: Run, allowed: np.ndarray, dual: DualResult, *, lns: bool
-) -> AssignmentResult | None:
-    """Phase 3a (small problems): exact CP-SAT on the full model, warm-started; it often
-    proves optimality. Returns the result when it ends the search."""
-    problem = run.problem
-    remaining = run.deadline - time.perf_counter()
-    share = EXACT_SHARE if lns and run.incumbent is not None else 1.0
-    seconds = share * run.clock.left
-    det = seconds * CPSAT_DET_PER_SECOND
-    wall = min(remaining, run.clock.window(seconds))
-    if run.workers > 1:
-        # a parallel run is not reproducible anyway: at least the plain CP-SAT run's effort
-        # on its share of the time (the rest of it follows in _finish_on_the_clock)
-        det = max(det, EXACT_DET_PER_SECOND * share * (run.limit - run.clock.spent))
-        wall = share * remaining
-    mask = _fixed_by_reduced_cost(run, allowed, dual)
-    run.stats["cpsat_pairs"] = int(mask.sum())
-    out = solve_cpsat(
-        problem,
-        mask,
-        time_limit=wall,
-        seed=run.seed,
-        workers=run.workers,
-        hint=run.incumbent if run.incumbent is not None else dual.choice,
-        det_limit=det,
-    )
-    run.clock.charge("cp-sat", out.det / run.workers / CPSAT_DET_PER_SECOND, seconds, out.wall)
-    run.stats["cpsat_status"] = out.status
-    if stopped_by_clock(out, det):
-        run.clock_stops.append("cp-sat")
-    if out.status is Status.INFEASIBLE:
-        message = "CP-SAT proved that no assignment satisfies the capacities"
-        return run.finish(None, math.inf, Status.INFEASIBLE, "cp-sat", message)
-    run.bound = max(run.bound, out.bound)
-    if out.assignment is not None and (
-        run.incumbent is None
-        or problem.objective(out.assignment) <= problem.objective(run.incumbent)
-    ):
-        run.incumbent = out.assignment
-    run.method = "cp-sat"
-    if out.status is Status.OPTIMAL:
-        return run.finish(run.incumbent, run.bound, Status.OPTIMAL, run.method)
-    return None
-
-
-def _lp_on_the_clock(run: Run, allowed: np.ndarray, pairs: int) -> np.ndarray | None:
-    """The LP relaxation for the LP-guided search on the wall clock left (parallel runs
-    whose budgets it did not fit: 80 × 1,600 GAPs at 10 s, which ended after 2.4-6 s),
-    when its work is at most half of that clock (less ``FINISH_MARGIN``); else ``None``."""
-    lp_seconds = lp_work(pairs)
-    left = run.deadline - FINISH_MARGIN * run.limit - time.perf_counter()
-    if run.incumbent is None or lp_seconds / WORK_SAFETY > 0.5 * left:
-        return None
-    started = time.perf_counter()
-    x = lp_relaxation(run.problem, allowed, time_limit=left - lp_seconds / WORK_SAFETY)
-    run.clock.charge("lp relaxation on the clock", 0.0, None, time.perf_counter() - started)
-    return x
-
-
-def _finish_on_the_clock(
-    run: Run,
-    allowed: np.ndarray,
-    keep: np.ndarray,
-    dual: DualResult,
-    lp: np.ndarray | None,
-    *,
-    pairs: int,
-) -> AssignmentResult | None:
-    """Phase 5 (parallel runs): the wall clock left after the work budgets, less
-    ``FINISH_MARGIN`` of the limit, goes to the LP-guided search (when the LP was solved:
-    ``LP_CLOCK_SHARE`` of it on problems of at most ``FINISH_MAX_PAIRS`` pairs, all of it on
-    larger ones) and, on problems of at most ``FINISH_MAX_PAIRS`` pairs, to CP-SAT on the
-    full model (reduced-cost fixed) from the incumbent.
-
-    A parallel run is not reproducible anyway (CP-SAT's threads share solutions as timing
-    allows), so nothing is lost by letting the clock stop these; one worker (allocate)
-    never gets here and keeps its reproducible result. Returns the result when CP-SAT proves
-    optimality.
-    """
-    problem = run.problem
-    end = run.deadline - FINISH_MARGIN * run.limit
-    if run.incumbent is None or end - time.perf_counter() < FINISH_MIN_SECONDS:
-        return None
-    cpsat = pairs <= FINISH_MAX_PAIRS
-    if lp is not None:
-        share = LP_CLOCK_SHARE if cpsat else 1.0
-        lp_phase(
-            run,
-            allowed,
-            keep,
-            seconds=0.0,
-            x=lp,
-            until=time.perf_counter() + share * (end - time.perf_counter()),
-        )
-    remaining = end - time.perf_counter()
-    if not cpsat or remaining < FINISH_MIN_SECONDS:
-        return None
-    mask = _fixed_by_reduced_cost(run, allowed, dual)
-    out = solve_cpsat(
-        problem,
-        mask,
-        time_limit=remaining,
-        seed=run.seed + 1,
-        workers=run.workers,
-        hint=run.incumbent,
-        det_limit=remaining * run.workers,  # the clock, not the work, ends this one
-    )
-    run.clock.charge("cp-sat on the clock", 0.0, None, out.wall)
-    run.stats["finish_cpsat_status"] = out.status
-    run.bound = max(run.bound, out.bound)
-    if out.assignment is not None and problem.objective(out.assignment) < problem.objective(
-        run.incumbent
-    ):
-        run.incumbent = out.assignment
-    run.method += "+cp-sat"
-    if out.status is Status.OPTIMAL:
-        return run.finish(run.incumbent, run.bound, Status.OPTIMAL, run.method)
-    return None
-
-
-def _fixed_by_reduced_cost(run: Run, allowed: np.ndarray, dual: DualResult) -> np.ndarray:
-    """The pairs an assignment better than the incumbent can use (reduced-cost fixing).
-
-    Giving job ``j`` option ``o`` raises the Lagrangian bound ``L(λ)`` by at least
-    ``rc_oj − min_o' rc_o'j``; a pair for which that passes the incumbent's cost (less one
-    unit for integer costs: an equal cost is no improvement) is in no better assignment.
-    The incumbent's own pairs are kept, so the model's optimum is the problem's optimum and
-    its proven bound holds for the problem.
-    """
-    problem, incumbent = run.problem, run.incumbent
-    if incumbent is None or not math.isfinite(dual.bound):
-        return allowed
-    rc = np.where(allowed, problem.reduced_costs(dual.prices, dual.global_prices), np.inf)
-    rise = rc - rc.min(axis=0)
-    slack = problem.objective(incumbent) - dual.bound - (1.0 if run.integral_costs else 0.0)
-    mask = allowed & (rise <= slack + 1e-6 * max(1.0, abs(dual.bound)))
-    mask[incumbent, np.arange(problem.n_jobs)] = True
-    return mask
 
 
 def _core_transport(
@@ -772,58 +545,6 @@ def _after_transport(run: Run, out: TransportResult) -> AssignmentResult:
         run.method = "lagrangian+min-cost-flow"
     status = Status.OPTIMAL if out.exact else Status.FEASIBLE
     return run.finish(run.incumbent, run.bound, status, run.method)
-
-
-def _reduced_options(
-    problem: AssignmentProblem,
-    allowed: np.ndarray,
-    dual: DualResult,
-    incumbent: np.ndarray | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The options the reduced CP-SAT model and the LNS may use, and the reduced costs.
-
-    Per job: the ``REDUCED_OPTIONS_PER_JOB`` allowed options of smallest Lagrangian reduced
-    cost, the dual's choice and the incumbent's option.
-    """
-    k, n = problem.cost.shape
-    jobs = np.arange(n)
-    rc = problem.reduced_costs(dual.prices, dual.global_prices)
-    rc = np.where(allowed, rc, np.inf)
-    keep = allowed
-    if k > REDUCED_OPTIONS_PER_JOB:
-        cut = np.partition(rc, REDUCED_OPTIONS_PER_JOB - 1, axis=0)[REDUCED_OPTIONS_PER_JOB - 1]
-        keep = allowed & (rc <= cut[None, :])
-    keep = keep.copy()
-    keep[dual.choice, jobs] = True
-    if incumbent is not None:
-        keep[incumbent, jobs] = True
-    keep &= allowed
-    return keep, rc
-
-
-def _reduced_cpsat(run: Run, keep: np.ndarray, dual: DualResult, *, share: float) -> None:
-    """Phase 3b: without a solution yet, CP-SAT on the reduced model for a first one, with
-    ``share`` of the work left (less when the search follows)."""
-    seconds = share * run.clock.left
-    det = seconds * CPSAT_DET_PER_SECOND
-    out = solve_cpsat(
-        run.problem,
-        keep,
-        time_limit=min(run.deadline - time.perf_counter(), run.clock.window(seconds)),
-        seed=run.seed,
-        workers=run.workers,
-        hint=dual.choice,
-        det_limit=det,
-    )
-    run.clock.charge(
-        "reduced cp-sat", out.det / run.workers / CPSAT_DET_PER_SECOND, seconds, out.wall
-    )
-    run.stats["reduced_cpsat_status"] = out.status
-    if stopped_by_clock(out, det):
-        run.clock_stops.append("reduced cp-sat")
-    if out.assignment is not None and run.problem.is_feasible(out.assignment):
-        run.incumbent = out.assignment
-        run.method = "lagrangian+reduced-cp-sat"
 
 
 def solve_gap(
