@@ -160,12 +160,13 @@ def _grid_note(result: Any, currency: str) -> str:
         notes.append(
             f"{GRID_MARK} proved over the plan's payment grid, not over every amount: "
             + "; ".join(parts)
-            + ". --thorough searches a finer grid and every amount for custom."
+            + ("." if free else ". --thorough searches a finer grid and every amount for custom.")
         )
     if free:
         notes.append(
-            f"{' and '.join(free)}: status and gap proved over every policy-feasible"
-            " schedule of the family (every amount on the rounding unit)."
+            f"{' and '.join(free)}: status and gap proved over every schedule of the family"
+            " (any amount on the rounding unit within each month's cap, after an optional"
+            " leading holiday; months without payment later in a plan are not searched)."
         )
     return "\n".join(notes)
 

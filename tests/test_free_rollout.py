@@ -112,11 +112,11 @@ def test_free_custom_options_reconcile_and_are_certified_over_every_amount():
         )
         assert np.array_equal(booked.schedule.payments, cu.payments)  # reconciles to the cent
         assert not policy_violations(acc, booked, pol, BehaviourModel())
-        assert cu.bound >= cu.npv * (1 - 1e-12)
+        # the bound's validity is checked against brute force (tests/test_free_bound.py);
+        # here: the reported gap is the one the bound and the NPV give
         assert math.isclose(cu.gap, max(0.0, (cu.bound - cu.npv) / abs(cu.bound)), abs_tol=1e-9)
         if st.feasible:
             assert cu.npv >= st.npv - 1e-9 * abs(st.npv)
-            assert st.bound >= st.npv * (1 - 1e-12)
             if st.bound_over == "every_amount":
                 assert st.terms.grid is None
         rec = free.recommended_option
@@ -213,4 +213,5 @@ def test_plan_table_marks_only_grid_certificates():
             if opt.bound_over == "every_amount":
                 assert opt.label in note.splitlines()[-1]
     assert res.option("custom").bound_over == "every_amount"
-    assert "every policy-feasible schedule" in note
+    assert "proved over every schedule of the family" in note
+    assert "after an optional leading holiday" in note

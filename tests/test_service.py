@@ -118,6 +118,10 @@ def _without(mapping: dict, key: str) -> dict:
         ({"account": {**ACCOUNT, "income_forecast": [1.0] * 601}}, "account.income_forecast"),
         ({"account": {**ACCOUNT, "income_forecast": 3800}}, "account.income_forecast"),
         ({"account": {**ACCOUNT, "income_forecast": ["3800"]}}, "account.income_forecast"),
+        ({"account": {**ACCOUNT, "inflows": [["3", "20000"]]}}, "account.inflows"),
+        ({"account": {**ACCOUNT, "inflows": [[3, "20000"]]}}, "account.inflows"),
+        ({"account": {**ACCOUNT, "inflows": [[True, 20000]]}}, "account.inflows"),
+        ({"account": {**ACCOUNT, "inflows": [{"month": "3", "amount": 1.0}]}}, "account.inflows"),
         ({"account": {**ACCOUNT, "arrears": 1e9}}, "account.arrears"),  # > principal + interest
         ({"account": ACCOUNT, "what_if": {"income": -1}}, "what_if.income"),
         ({"account": ACCOUNT, "what_if": {"dpd": 5000}}, "what_if.dpd"),

@@ -55,14 +55,16 @@ class _ClearedEarly(Exception):
 
 
 #: The allowance for float error below a half unit: an amount whose scaled value is within
-#: the larger of 10⁻⁹ of a grid unit and this share of itself (4 ulps) below a half counts
+#: the larger of 10⁻⁹ of a grid unit and this share of itself (4–8 ulps, by where it sits in its binade) below a half counts
 #: as the half. A half written in decimal (12.345 is stored as 12.3449999…, 1048576.005 as
 #: 1048576.00499999…) or a float product of written amounts (0.045 × 3 =
 #: 0.13499999999999998) misses it by at most about 1.3 ulps of the scaled amount (half an
 #: ulp of the amount times the grid, plus the product's rounding). The fixed 10⁻⁹ alone
 #: falls below that from about 10⁵ CNY (1048576.005 gave 104857600 cents); the relative
 #: part takes over only above 2⁵⁰·10⁻⁹ units (11,259 CNY in cents), so smaller amounts
-#: round exactly as before.
+#: round exactly as before. The price: from about 10¹⁰ CNY an amount up to 8 ulps below a
+#: written half cent (not itself a written half) also rounds up -- far beyond a consumer
+#: loan, and within about a thousandth of a cent of the half (8 ulps of 10¹² cents).
 _HALF_ALLOWANCE = 2.0**-50
 
 

@@ -59,9 +59,12 @@ def _field_type(spec: FieldSpec) -> Any:
             | Annotated[str, Field(max_length=MAX_PAYMENTS_TEXT)]
         )  # no bare number: a JSON record refuses it (solver/core/cleaning.py says why)
     # inflows: [[month, amount], ...], [{"month": m, "amount": a}, ...] or "3:20000;12:5000"
-    pair = tuple[Annotated[int, Field(ge=1)], Annotated[float, Field(ge=0, allow_inf_nan=False)]]
+    # strict, as a JSON account file: no quoted numbers, no true for month 1
+    month = Annotated[int, Field(ge=1, strict=True)]
+    amount = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+    pair = tuple[month, amount]
     return (
-        Annotated[list[pair | dict[str, float]], Field(max_length=MAX_FORECAST_MONTHS)]
+        Annotated[list[pair | dict[str, amount]], Field(max_length=MAX_FORECAST_MONTHS)]
         | Annotated[str, Field(max_length=MAX_PAYMENTS_TEXT)]
     )
 
