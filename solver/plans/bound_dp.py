@@ -61,6 +61,64 @@ def _fill_row(values: np.ndarray, out: np.ndarray) -> bool:
     return True
 
 
+@njit(cache=True, inline="always")
+def next_month_rows(
+    Vf: np.ndarray, inv_next: float, gw: float, seg: np.ndarray, dV: np.ndarray, D1: np.ndarray
+) -> float:
+    """Next month's filled values ``Vf`` (M + 1) read for this month's pass: differences
+    ``dV`` and slopes ``seg = dV·1/w`` per node interval (M), and the kink weights ``D1``:
+    the fall in slope at node j + 1 times g·w_t (past the last node the value is held
+    constant, a fall to slope 0; ``D1[M]`` is left alone). Returns the largest |slope|,
+    the scale of the interest-rounding margin (:func:`add_margins`)."""
+    M = seg.size
+    seg_max = 0.0
+    for j in range(M):
+        dV[j] = Vf[j + 1] - Vf[j]
+        s = dV[j] * inv_next
+        seg[j] = s
+        if abs(s) > seg_max:
+            seg_max = abs(s)
+    for j in range(M):
+        d = seg[j] - seg[j + 1] if j + 1 < M else seg[j]
+        D1[j] = d * gw if d > 0.0 else 0.0
+    return seg_max
+
+
+@njit(cache=True, inline="always")
+def live_span(lo_live: float, hi_live: float, M: int) -> tuple[int, int]:
+    """The node intervals ``p_start … p_end`` an action's live range (``i_first < p ≤
+    i_last``, in node units) covers; ``p_start > p_end`` when none."""
+    p_start = 0 if lo_live < 0.0 else int(math.floor(lo_live)) + 1
+    p_end = M - 1 if hi_live >= M - 1 else int(math.floor(hi_live))
+    return p_start, p_end
+
+
+@njit(cache=True, inline="always")
+def add_margins(req: np.ndarray, pay_req: np.ndarray, slack: float, seg_max: float) -> None:
+    """Raise ``req`` to the actions' node values ``pay_req`` plus the margins: interest
+    rounding (half a grid step × the largest slope) and a float margin."""
+    base_margin = slack * seg_max + 1e-3
+    for p in range(req.size):
+        v = pay_req[p]
+        v = v + base_margin + 1e-6 * abs(v)
+        if v > req[p]:
+            req[p] = v
+
+
+@njit(cache=True, inline="always")
+def store_row(req: np.ndarray, K: int, out: np.ndarray) -> None:
+    """Write a month's node values ``req`` to ``out``: past the first node beyond U (``K``)
+    only interpolation towards that node matters, so it is held there; "no plan" is
+    ``NEG``."""
+    M = req.size - 1
+    if K < M:
+        held = req[K]
+        for p in range(K + 1, M + 1):
+            req[p] = held
+    for p in range(M + 1):
+        out[p] = req[p] if req[p] > NEG_CUT else NEG
+
+
 @njit(cache=True, error_model="numpy")
 def _action_max(
     pay_req: np.ndarray,
@@ -201,26 +259,11 @@ def backward_pass(
             for p in range(M + 1):
                 req[p] = clear_req[t, i, p]
             if t < H - 1 and to_bound[i, t] and _fill_row(V[i, t + 1], Vf):
-                inv_next = inv_next_all[t, i]
-                seg_max = 0.0
-                for j in range(M):
-                    s = (Vf[j + 1] - Vf[j]) * inv_next
-                    seg[j] = s
-                    if abs(s) > seg_max:
-                        seg_max = abs(s)
-                # the fall in slope at next month's node j + 1, times g·w_t (D1; D1[M]
-                # stays 0); past the last node the value is held constant
-                gw = gw_all[t, i]
-                for j in range(M - 1):
-                    d = seg[j] - seg[j + 1]
-                    D1[j] = d * gw if d > 0.0 else 0.0
-                D1[M - 1] = seg[M - 1] * gw if seg[M - 1] > 0.0 else 0.0
+                seg_max = next_month_rows(Vf, inv_next_all[t, i], gw_all[t, i], seg, dV, D1)
                 rho = rho_all[t, i]
                 inv_rho = 1.0 / rho
                 for p in range(M + 1):
                     pay_req[p] = NEG
-                for j in range(M):
-                    dV[j] = Vf[j + 1] - Vf[j]
                 top = float(M - 1)
                 Rt = R[t, i]
                 pad_kink = wR[i, t] if has_kink[i, t] else 0.0
@@ -230,10 +273,7 @@ def backward_pass(
                         continue
                     # the live intervals p (i_first < p ≤ i_last): the others hold no
                     # possible balance and add nothing
-                    lo_live = i_first_all[t, a, i]
-                    hi_live = i_last_all[t, a, i]
-                    p_start = 0 if lo_live < 0.0 else int(math.floor(lo_live)) + 1
-                    p_end = M - 1 if hi_live >= M - 1 else int(math.floor(hi_live))
+                    p_start, p_end = live_span(i_first_all[t, a, i], i_last_all[t, a, i], M)
                     if p_start > p_end:
                         continue
                     rec = rec_act[t, a, i]
@@ -246,21 +286,8 @@ def backward_pass(
                         rec * pad_kink,
                         np.uint64(iCc[i, t]),
                     )
-                # interest rounding (half a grid step × the largest slope) and a float margin
-                base_margin = slack * seg_max + 1e-3
-                for p in range(M + 1):
-                    v = pay_req[p]
-                    v = v + base_margin + 1e-6 * abs(v)
-                    if v > req[p]:
-                        req[p] = v
-            # past the first node beyond U only interpolation towards that node matters
-            K = K_all[i, t]
-            if K < M:
-                held = req[K]
-                for p in range(K + 1, M + 1):
-                    req[p] = held
-            for p in range(M + 1):
-                V[i, t, p] = req[p] if req[p] > NEG_CUT else NEG
+                add_margins(req, pay_req, slack, seg_max)
+            store_row(req, K_all[i, t], V[i, t])
 
 
 @njit(cache=True)

@@ -244,6 +244,19 @@ def _pass_geometry(
     return c, rho, inv_next, gw
 
 
+def live_thresholds(
+    ctx: PlanContext, lo: np.ndarray, U: np.ndarray, inv_next: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Balance 0 and next month's U (with a margin of a grid step: never below U) in next
+    month's node units, per month and account (H, n): an action's image must lie between
+    them for an interval to hold a possible balance (:func:`_live_intervals`)."""
+    _, step = grid_slack(ctx)
+    U_dead = U * (1 + 1e-6) + step
+    z0 = -lo[:, 1:].T * inv_next
+    zU = (U_dead[:, 1:] - lo[:, 1:]).T * inv_next
+    return z0, zU
+
+
 def _live_intervals(
     ctx: PlanContext,
     lo: np.ndarray,
@@ -257,11 +270,8 @@ def _live_intervals(
     above next month's U (with a margin of a grid step); rounding of the two thresholds
     (1e-9 of a node spacing) only keeps more intervals. ``c``, ``rho``, ``inv_next``: the
     month geometry of :func:`_pass_geometry`."""
-    _, step = grid_slack(ctx)
     inv_rho = 1.0 / rho
-    U_dead = U * (1 + 1e-6) + step  # with a margin: never below U
-    z0 = -lo[:, 1:].T * inv_next  # balance 0 in next month's node units
-    zU = (U_dead[:, 1:] - lo[:, 1:]).T * inv_next  # next month's U
+    z0, zU = live_thresholds(ctx, lo, U, inv_next)
     i_first = (z0[:, None, :] - c) * inv_rho[:, None, :] - (1.0 + 1e-9)
     i_last = (zU[:, None, :] - c) * inv_rho[:, None, :] + 1e-9
     return np.ascontiguousarray(i_first), np.ascontiguousarray(i_last)

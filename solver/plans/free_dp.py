@@ -43,7 +43,14 @@ import math
 import numpy as np
 from numba import njit
 
-from solver.plans.bound_dp import NEG, NEG_CUT, _fill_row
+from solver.plans.bound_dp import (
+    NEG,
+    _fill_row,
+    add_margins,
+    live_span,
+    next_month_rows,
+    store_row,
+)
 
 #: what the node loop reads: block data (amounts, hazards, the row's block extremes, level
 #: offsets, a stack), live intervals of each amount, month scalars (``c`` of the amount 0,
@@ -167,9 +174,7 @@ def _live(c: float, z0: float, zU: float, inv_rho: float, M: int) -> tuple[int, 
     ``c + ρ·i`` (``bounds._live_intervals`` and ``backward_pass``'s reading of it)."""
     lo_live = (z0 - c) * inv_rho - (1.0 + 1e-9)
     hi_live = (zU - c) * inv_rho + 1e-9
-    p_start = 0 if lo_live < 0.0 else int(math.floor(lo_live)) + 1
-    p_end = M - 1 if hi_live >= M - 1 else int(math.floor(hi_live))
-    return p_start, p_end
+    return live_span(lo_live, hi_live, M)
 
 
 @njit(cache=True, inline="always")
@@ -469,16 +474,7 @@ def _next_rows(
     ``S = Vf_j − δ_t w_{t+1} j`` (``dw``) and of ``D1``; returns the largest |slope|."""
     seg, dV, D1, S = rows
     M = seg.size
-    seg_max = 0.0
-    for j in range(M):  # the slopes: (Vf[j + 1] − Vf[j])·1/w, the very operations
-        dV[j] = Vf[j + 1] - Vf[j]
-        seg[j] = dV[j] * inv_next
-        seg_max = max(seg_max, abs(seg[j]))
-    # the fall in slope at next month's node j + 1, times g·w_t; past the last node the
-    # value is held constant (a fall to slope 0)
-    for j in range(M):
-        fall = seg[j] - seg[j + 1] if j + 1 < M else seg[j]
-        D1[j] = fall * gw if fall > 0.0 else 0.0
+    seg_max = next_month_rows(Vf, inv_next, gw, seg, dV, D1)
     for j in range(M + 1):
         S[j] = Vf[j] - dw * j
     _sparse(S, S_tab)
@@ -577,15 +573,5 @@ def free_pass(
                 work,
             )
             _month_nodes(pay_req, kcap, (c_h, h[G], on_h, ps_h, pe_h), lt, env)
-            # backward_pass's margins: interest rounding (half a grid step × the largest
-            # slope) and a float margin (the same operations; restated, as that loop is inline)
-            margin = slack * seg_max + 1e-3
-            for p in range(M + 1):
-                req[p] = max(req[p], pay_req[p] + margin + 1e-6 * abs(pay_req[p]))
-        K = K_all[t]
-        if K < M:
-            held = req[K]
-            for p in range(K + 1, M + 1):
-                req[p] = held
-        for p in range(M + 1):
-            V[t, p] = req[p] if req[p] > NEG_CUT else NEG
+            add_margins(req, pay_req, slack, seg_max)
+        store_row(req, K_all[t], V[t])

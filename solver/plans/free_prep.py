@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit
 
 from solver.core.model import ModelKernel
+from solver.plans.bound_nodes import live_thresholds
 from solver.plans.bounds import (
     _action_values,
     _clearable,
@@ -50,10 +51,7 @@ def free_tables(
     R_nodes = _node_recovery(ctx, lo, w, M)
     clear_req = _clearing_requirements(ctx, lo, w, capt, M, kinks, R_nodes)
     c0, rho, inv_next, gw = _pass_geometry(ctx, lo, w, np.zeros((1, 1)))  # c of the amount 0
-    # balance 0 and next month's U in next month's node units, as bounds._live_intervals
-    _, step = grid_slack(ctx)
-    z0 = -lo[:, 1:].T * inv_next
-    zU = ((U * (1 + 1e-6) + step)[:, 1:] - lo[:, 1:]).T * inv_next
+    z0, zU = live_thresholds(ctx, lo, U, inv_next)
     per_month = np.stack(
         [ctx.discount, ctx.discount_lag, capt[0], c0[:, 0, 0], rho[:, 0], inv_next[:, 0],
          w[0, 1:], gw[:, 0], z0[:, 0], zU[:, 0]]
