@@ -73,18 +73,29 @@ def browser(server):
 
 
 def _wait(driver, condition, what: str):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT_S, poll_frequency=0.2).until(
-        lambda d: condition(d), message=f"waiting for {what}"
-    )
+    # the page re-renders the options table while a condition reads it: an element found
+    # a moment before may be replaced (stale); that is "not yet", so poll again
+    return WebDriverWait(
+        driver, WAIT_S, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(lambda d: condition(d), message=f"waiting for {what}")
 
 
 def _cell(driver, label: str, column: int) -> str:
-    from selenium.webdriver.common.by import By
 
-    row = driver.find_element(By.CSS_SELECTOR, f'#options-table tbody tr[data-label="{label}"]')
-    return row.find_elements(By.TAG_NAME, "td")[column].text
+    # one script reads the cell, so a re-render between finding the row and reading it
+    # cannot leave a stale reference (CI failed once on exactly that race)
+    text = driver.execute_script(
+        "const r = document.querySelector(arguments[0]);"
+        "return r ? r.querySelectorAll('td')[arguments[1]].innerText : null;",
+        f'#options-table tbody tr[data-label="{label}"]',
+        column,
+    )
+    if text is None:
+        raise AssertionError(f"no {label} row in the options table")
+    return text
 
 
 def _idle(driver) -> bool:
