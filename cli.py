@@ -48,7 +48,7 @@ COMMANDS: dict[str, str] = {
     "validate": "commands.data:validate",
     "generate": "commands.data:generate",
     "plan": "commands.plan:plan",
-    "plan-portfolio": "commands.plan:plan_portfolio",
+    "plan-portfolio": "commands.plan_portfolio:plan_portfolio",
     "allocate": "commands.allocate:allocate",
     "calendar": "commands.calendar:calendar",
     "replan": "commands.replan:replan",

@@ -174,7 +174,8 @@ def optimality(n_accounts: int = 30) -> dict:
     from solver.core.policy import Policy
     from solver.plans.context import context_from_account
     from solver.plans.options import plan_options
-    from solver.plans.search import SearchParams, payment_grids
+    from solver.plans.payment_grid import payment_grids
+    from solver.plans.search_types import SearchParams
 
     policy = Policy(max_term_months=5, max_deferral_months=2, max_payment_levels=2, min_payment=50)
     search = SearchParams(grid_levels=3)

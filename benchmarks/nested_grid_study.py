@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 
 import solver.plans.choices as choices
+import solver.plans.run_choices as run_choices
 from solver import SearchParams, generate_portfolio
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
 from solver.plans.context import context_from_frame
 from solver.plans.nested_grid import nested_grids
-from solver.plans.search import payment_grids
+from solver.plans.payment_grid import payment_grids
 
 TIGHT = {
     "max_dti": 0.4,
@@ -43,11 +44,11 @@ def cpu() -> float:
 @contextmanager
 def grid(kind: str) -> Iterator[None]:
     """Run the plan search on today's grid (``cap``) or the nested ladder (``ladder``)."""
-    choices.payment_grids = nested_grids if kind == "ladder" else payment_grids  # type: ignore[assignment]
+    run_choices.payment_grids = nested_grids if kind == "ladder" else payment_grids  # type: ignore[assignment]
     try:
         yield
     finally:
-        choices.payment_grids = payment_grids  # type: ignore[assignment]
+        run_choices.payment_grids = payment_grids  # type: ignore[assignment]
 
 
 def best(frame: Any, policy: Policy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -59,7 +60,7 @@ def best(frame: Any, policy: Policy) -> tuple[np.ndarray, np.ndarray, np.ndarray
         part = frame.iloc[idx]
         ctx = context_from_frame(part, policy.for_product(str(product)), model)
         got = choices.family_choices(ctx, SearchParams())
-        amounts, _ = choices.payment_grids(ctx, 12, None)
+        amounts, _ = run_choices.payment_grids(ctx, 12, None)
         size[idx] = np.isfinite(amounts).sum(axis=1)
         for k, chs in zip(idx, got, strict=True):
             for c in chs:

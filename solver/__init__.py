@@ -36,7 +36,7 @@ _EXPORTS: dict[str, str] = {
     "PlanResult": "solver.plans.options",
     "choose_for": "solver.plans.options",
     "efficient_frontier": "solver.plans.options",
-    "SearchParams": "solver.plans.search",
+    "SearchParams": "solver.plans.search_types",
     "plan_portfolio": "solver.plans.portfolio",
     "plan_batch": "solver.plans.portfolio",
     "PortfolioPlans": "solver.plans.portfolio",

@@ -152,7 +152,9 @@ def test_cents_check_repairs_an_overspending_assignment():
     oracle = published_cents()
     cents = np.array([oracle[catalogue.names[t]] for t in built.option_treatment])
     assert cents[greedy].sum() > 5000
-    raw = AssignmentResult(greedy, 0.0, 0.0, 0.0, Status.OPTIMAL, 0.0, "test")
+    raw = AssignmentResult(
+        greedy, objective=0.0, bound=0.0, gap=0.0, status=Status.OPTIMAL, runtime=0.0, method="test"
+    )
     fixed = _within_budget(built, catalogue, raw, 50.0)
     assert cents[fixed.assignment].sum() <= 5000
     assert fixed.status is Status.FEASIBLE

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from solver.plans.beam_step import _floor_of_best, _keep_best, _kth_largest, expand
 from solver.plans.bound_dp import NEG, NEG_CUT
-from solver.plans.search import _phase_moves
+from solver.plans.search_tables import phase_moves
 
 
 @pytest.fixture(params=["compiled", "python"])
@@ -158,7 +158,7 @@ def _random_month(rng, tail: bool):
     with many equal children (repeated states, few distinct numbers)."""
     n, G, K, H, M = 4, 4, 2, 3, 6
     nA = G + 1
-    moves = _phase_moves(G, K)
+    moves = phase_moves(G, K)
     t = int(rng.integers(0, H))
     F = int(rng.integers(0, 25))
     f_acc = np.sort(rng.integers(0, n, F))

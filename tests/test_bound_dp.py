@@ -12,7 +12,7 @@ from solver.core.model import BehaviourModel, ModelKernel
 from solver.core.policy import Policy
 from solver.plans.bounds import _clearable, _node_bands, _node_recovery
 from solver.plans.context import context_from_frame
-from solver.plans.search import holiday_months, payment_grids
+from solver.plans.payment_grid import holiday_months, payment_grids
 
 
 def _context(product: str):

@@ -199,13 +199,13 @@ def test_plan_table_marks_only_grid_certificates():
     """The plan table's † follows bound_over: none on a custom certified over every amount, and the note says so."""
     from pathlib import Path
 
-    from commands.plan import GRID_MARK, _grid_note, _option_rows
+    from commands.plan_output import GRID_MARK, grid_note, option_rows
     from solver.core.readers import read_account
 
     acc = read_account(Path(__file__).parents[1] / "scenarios" / "sample_account.toml")
     res = plan_options(acc, search=FAST)
-    rows = {cells[0].removeprefix("★ "): cells for cells, _ in _option_rows(res, "CNY")}
-    note = _grid_note(res, "CNY")
+    rows = {cells[0].removeprefix("★ "): cells for cells, _ in option_rows(res, "CNY")}
+    note = grid_note(res, "CNY")
     for opt in res.options:
         if opt.feasible and opt.family in ("custom", "step"):
             marked = rows[opt.label][9].endswith(GRID_MARK)

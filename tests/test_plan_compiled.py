@@ -36,7 +36,7 @@ from solver.plans.bounds import (
 )
 from solver.plans.context import context_from_frame
 from solver.plans.level_value import pairwise_sum
-from solver.plans.search import holiday_months, payment_grids
+from solver.plans.payment_grid import holiday_months, payment_grids
 
 
 @pytest.fixture(params=["compiled", "python"])
@@ -189,11 +189,11 @@ def test_clearing_requirements_equal_the_vectorised_reference_bit_for_bit(produc
 def test_owed_cents_is_balance_plus_interest_cents(on) -> None:
     """The compiled month step's interest equals the exact half-up rule, half cents
     included, on the money grid (``on`` = 100: whole yen, balances in whole units)."""
-    from solver.plans.search import _MONTHLY_DEN, _exact_owed, interest_cents
+    from solver.plans.payment_grid import MONTHLY_DEN, exact_owed, interest_cents
 
     rng = np.random.default_rng(11)
     rate_units = np.array([0, 12 * 10**10, 18 * 10**10, 239_999_999_999, 6 * 10**11])
-    rate_f = rate_units.astype(float) / _MONTHLY_DEN
+    rate_f = rate_units.astype(float) / MONTHLY_DEN
     acc = rng.integers(0, rate_units.size, 20_000)
     units = rng.integers(0, 10**9 // on, acc.size)
     # balances whose interest is exactly half a unit at 12 % (1 % a month): 50 + 100·k units
@@ -202,7 +202,7 @@ def test_owed_cents_is_balance_plus_interest_cents(on) -> None:
     balance = units * on
     owed, near = owed_cents(balance, acc, rate_f, on)
     assert near.size >= 500  # the half units are redone
-    _exact_owed(owed, near, balance, acc, rate_units, on)
+    exact_owed(owed, near, balance, acc, rate_units, on)
     assert np.array_equal(owed, (units + interest_cents(units, rate_units[acc])) * on)
 
 

@@ -21,15 +21,11 @@ from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
 from solver.plans.bounds import _bound_tables, _clearable, action_hazards, bound_at, bound_tables
 from solver.plans.context import context_from_frame, grid_of
+from solver.plans.payment_grid import grid_cents, holiday_months, payment_grids
 from solver.plans.schedules import path_schedule
-from solver.plans.search import (
-    SearchParams,
-    grid_cents,
-    holiday_months,
-    payment_grids,
-    seed_values,
-    solve_runs,
-)
+from solver.plans.search import solve_runs
+from solver.plans.search_seeds import seed_values
+from solver.plans.search_types import SearchParams
 
 
 def _context(product: str, n: int = 160, seed: int = 11):
@@ -100,7 +96,7 @@ def test_grid_cents_rounds_half_up_on_the_money_grid(grid) -> None:
 
 def test_step_seeds_do_not_matter_above_custom_plans() -> None:
     """A portfolio run searches step only above custom's plan (``floor``) and without
-    seeds (solver.plans.choices._custom_and_step): every seed that qualifies for step
+    seeds (solver.plans.run_choices._custom_and_step): every seed that qualifies for step
     qualifies for custom with the same value, so it is worth no more than the floor and
     could not be an incumbent. The step search with the seeds finds the same."""
     ctx = _context("card_instalment", n=120, seed=3)

@@ -243,7 +243,7 @@ def test_exhaustive_enumeration_finds_nothing_better_than_custom_or_step():
             if grid is None:
                 # infeasible: enumerate on the grid the search would have used
                 from solver.plans.context import context_from_account
-                from solver.plans.search import payment_grids
+                from solver.plans.payment_grid import payment_grids
 
                 ctx = context_from_account(acc, policy.for_product(acc.product), model)
                 am, _ = payment_grids(ctx, search.grid_levels)
@@ -562,7 +562,7 @@ def test_bound_tables_dominate_random_grid_paths(currency):
     from solver.core.generate import generate_portfolio
     from solver.plans.bounds import bound_at, bound_tables
     from solver.plans.context import context_from_account
-    from solver.plans.search import payment_grids
+    from solver.plans.payment_grid import payment_grids
 
     model = BehaviourModel()
     rng = np.random.default_rng(17)
@@ -679,7 +679,7 @@ def test_tail_tables_dominate_forced_last_phases(currency):
     from solver.core.generate import generate_portfolio
     from solver.plans.bounds import bound_tables
     from solver.plans.context import context_from_account
-    from solver.plans.search import payment_grids
+    from solver.plans.payment_grid import payment_grids
 
     model = BehaviourModel()
     rng = np.random.default_rng(5)
@@ -882,7 +882,8 @@ def test_step_search_with_a_floor_finds_only_plans_above_it():
     found, the same as without the floor; none at or above the best (issue 13: speed)."""
     from solver.core.generate import generate_portfolio
     from solver.plans.context import context_from_frame
-    from solver.plans.search import payment_grids, solve_runs
+    from solver.plans.payment_grid import payment_grids
+    from solver.plans.search import solve_runs
 
     frame = generate_portfolio(24, seed=5)
     part = frame[frame["product"] == "card_instalment"]

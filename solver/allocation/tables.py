@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 from solver.allocation.build import AllocationProblem
 from solver.allocation.bulk import text_labels, text_of
 from solver.allocation.catalogue import TIERS, Catalogue, Teams
-from solver.allocation.gap.problem import AssignmentResult, relative_gap
+from solver.allocation.gap.problem import AssignmentResult
 from solver.allocation.reasons import reason_column
-from solver.domain import Status
+from solver.core.result import Certificate, certified_gap
 
 __all__ = ["ASSIGNMENT_COLUMNS", "AllocationResult", "allocation_result", "assignment_objective"]
 
@@ -46,9 +46,10 @@ ASSIGNMENT_COLUMNS = (
 
 
 @dataclass(frozen=True, eq=False)
-class AllocationResult:
+class AllocationResult(Certificate):
     """Result of :func:`~solver.allocation.portfolio.allocate`: the table, utilisation, totals
-    and the certificate.
+    and the certificate (:class:`~solver.core.result.Certificate`, given by keyword:
+    maximisation, ``bound ≥ objective``; ``stats`` the core's diagnostics).
 
     Attributes
     ----------
@@ -60,22 +61,17 @@ class AllocationResult:
         Per treatment: accounts, expected collected, cost, net, and counts by tier.
     totals
         Expected collected, cost, net, budget and budget used.
-    objective, bound, gap, status, runtime, method
-        The optimality certificate (maximisation: ``bound ≥ objective``).
+    core
+        The assignment core's own result (minimisation, in its units).
+    problem
+        The allocation problem solved (kept on request: it is large).
     """
 
     assignments: Any
     utilisation: Any
     by_treatment: Any
     totals: Mapping[str, float | None]
-    objective: float
-    bound: float
-    gap: float
-    status: Status
-    runtime: float
-    method: str
     core: AssignmentResult | None = None
-    stats: Mapping[str, Any] = field(default_factory=dict)
     problem: AllocationProblem | None = field(default=None, repr=False)
 
     def summary(self) -> str:
@@ -110,12 +106,7 @@ class AllocationResult:
                 "accounts": int(row["accounts"]),
             }
         return {
-            "objective": self.objective,
-            "bound": self.bound,
-            "gap": self.gap,
-            "status": self.status.name,
-            "runtime_s": self.runtime,
-            "method": self.method,
+            **self.certificate(),
             # phases the wall clock stopped before their work budget ("" = reproducible run)
             "wall_clock_stop": str(self.stats.get("wall_clock_stop", "")),
             "totals": {k: float(v) if v is not None else None for k, v in self.totals.items()},
@@ -141,7 +132,7 @@ def allocation_result(
     objective = int(chosen.value_cents.sum()) / 100.0
     bound = -result.bound if math.isfinite(result.bound) else math.inf
     bound = max(bound, objective)
-    gap = 0.0 if result.status is Status.OPTIMAL else relative_gap(objective, bound)
+    gap = certified_gap(objective, bound, result.status)
     return AllocationResult(
         assignments=table,
         utilisation=_utilisation(teams, built, result, chosen),

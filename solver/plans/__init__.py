@@ -10,9 +10,20 @@ The modules, each importing only those listed before it:
 * :mod:`~solver.plans.level_value` -- the compiled loops of:
 * :mod:`~solver.plans.scoring` -- their float paths, scored in one pass;
 * :mod:`~solver.plans.bound_dp`, :mod:`~solver.plans.beam_step` -- the compiled loops of:
+* :mod:`~solver.plans.search_types` -- ``custom`` and ``step``: the search's parameters
+  (:class:`SearchParams`) and its answer per account;
+* :mod:`~solver.plans.payment_grid` -- their payment grids and cent-exact interest;
 * :mod:`~solver.plans.bounds` -- ``custom`` and ``step``: the bound tables;
-* :mod:`~solver.plans.search` -- ``custom`` and ``step``: payment grids and the beam search;
+* :mod:`~solver.plans.search_tables`, :mod:`~solver.plans.search_seeds` -- the lookup
+  tables and first incumbents of:
+* :mod:`~solver.plans.search` -- ``custom`` and ``step``: the beam search;
 * :mod:`~solver.plans.schedules` -- cent-exact schedules of the winners, checked again;
+* :mod:`~solver.plans.choice` -- :class:`~solver.plans.choice.Choice`, a family's best
+  plan for one account before its metrics;
+* :mod:`~solver.plans.level_choices` -- the level families' and the waterfall's choices;
+* :mod:`~solver.plans.refine` -- finer bound tables where ``custom``'s gap is wide;
+* :mod:`~solver.plans.run_choices` -- ``custom`` and ``step``'s choices (the free family,
+  :mod:`~solver.plans.free_custom`, where asked);
 * :mod:`~solver.plans.choices` -- every family's best plan for a batch of accounts;
 * :mod:`~solver.plans.metrics` -- the reported figures, from the model;
 * :mod:`~solver.plans.explain` -- binding constraints, infeasibility, relaxations;
@@ -36,7 +47,7 @@ _EXPORTS: dict[str, str] = {
     "plan_batch": "solver.plans.portfolio",
     "PortfolioPlans": "solver.plans.portfolio",
     "portfolio_summary": "solver.plans.portfolio",
-    "SearchParams": "solver.plans.search",
+    "SearchParams": "solver.plans.search_types",
     "binding_constraints": "solver.plans.explain",
     "minimal_relaxations": "solver.plans.explain",
 }

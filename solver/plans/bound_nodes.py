@@ -110,7 +110,7 @@ def action_hazards(ctx: PlanContext, amounts: np.ndarray) -> np.ndarray:
     The bound tables and the beam search of a grid both need these; computed once per
     grid and passed to both (``bound_tables(hazards=…)``, ``solve_runs(hazards=…)``),
     row-sliced with the accounts. The search pays the amounts in cents: it may share them
-    because :func:`solver.plans.search.payment_grids` puts its amounts on the cent
+    because :func:`solver.plans.payment_grid.payment_grids` puts its amounts on the cent
     (``round(a·100)/100 == a``; tests/test_plan_compiled.py checks both).
     """
     n, H = len(ctx), ctx.horizon

@@ -1,6 +1,6 @@
 """Payment grids that nest under policy relaxation (study for review finding F2, session 12).
 
-Today's grid (:func:`solver.plans.search.payment_grids`) hangs from the largest cap with a
+Today's grid (:func:`solver.plans.payment_grid.payment_grids`) hangs from the largest cap with a
 step that depends on the caps, so relaxing ``max_dti`` (or any affordability rule) moves
 every amount and the looser policy's grid need not contain the tighter one's: its best
 custom/step plan can be worse. A *ladder* that does not depend on the caps nests: the
@@ -40,7 +40,7 @@ def ladder(unit: float, low: float, high: float, ratio: float = LADDER_RATIO) ->
 def nested_grids(
     ctx: PlanContext, grid_levels: int, extra: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Drop-in for :func:`solver.plans.search.payment_grids` with a ladder instead of the
+    """Drop-in for :func:`solver.plans.payment_grid.payment_grids` with a ladder instead of the
     cap-hung grid: per account the rungs between ``min_payment`` and the largest cap
     (``grid_levels`` is ignored: the ratio fixes the count), plus ``extra`` (n, k).
     Returns the amounts (n, G) NaN-padded and a nominal step (the rung below the top's

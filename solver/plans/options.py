@@ -64,7 +64,8 @@ from solver.core.policy import Policy
 from solver.core.schedule import Schedule
 from solver.domain import DEFAULT_CURRENCY, OFFERED_FAMILIES, Status
 from solver.errors import InfeasibleError
-from solver.plans.choices import Choice, family_choices
+from solver.plans.choice import Choice
+from solver.plans.choices import family_choices
 from solver.plans.context import PlanContext, context_from_account, grid_of
 from solver.plans.explain import (
     binding_constraints,
@@ -76,7 +77,7 @@ from solver.plans.explain import (
 )
 from solver.plans.metrics import METRICS, plan_metrics
 from solver.plans.schedules import schedule_levels
-from solver.plans.search import SearchParams
+from solver.plans.search_types import SearchParams
 from solver.plans.terms import PlanTerms
 
 OBJECTIVES = ("bank", "customer")

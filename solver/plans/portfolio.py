@@ -26,7 +26,7 @@ from solver.domain import Status
 from solver.engines.local import LocalPool
 from solver.plans.context import context_from_columns
 from solver.plans.options import PlanResult, plan_results
-from solver.plans.search import SearchParams
+from solver.plans.search_types import SearchParams
 from solver.plans.terms import TABLE_TERMS
 
 CERTIFIED_GAP = 1e-3  # a recommendation counts as certified within this proven gap (issue 13)

@@ -35,7 +35,7 @@ from solver.core.evaluation import evaluate_batch
 from solver.core.schema import DPD_BUCKETS
 from solver.domain import Status
 from solver.plans.portfolio import plan_portfolio
-from solver.plans.search import SearchParams
+from solver.plans.search_types import SearchParams
 from solver.plans.workloads import plan_portfolio_on
 from solver.scenarios.path_inputs import SEGMENT_TYPES, PathInputs, month_probabilities
 from solver.scenarios.paths import DTI_BIN, DTI_BINS

@@ -48,6 +48,7 @@ import pandas as pd
 from solver.allocation.calendar.channels import AUTOMATED, Channels
 from solver.allocation.catalogue import Catalogue, Teams
 from solver.allocation.compliance import flag_column, text_column
+from solver.core.result import gap_to_bound
 from solver.errors import InputError
 
 __all__ = ["CALENDAR_COLUMNS", "DIALLER_COLUMNS", "CalendarResult", "schedule_contacts"]
@@ -455,7 +456,7 @@ def schedule_contacts(
         "value_requested": round(float((tasks.per_attempt * tasks.attempts).sum()), 2),
         "value_scheduled": scheduled,
         "bound": round(bound, 2),
-        "gap": 0.0 if bound <= 0 else max(0.0, (bound - scheduled) / bound),
+        "gap": 0.0 if bound <= 0 else max(0.0, gap_to_bound(scheduled, bound)),
         "method": METHOD,
         **tasks.counts,
         "runtime_s": time.perf_counter() - t0,

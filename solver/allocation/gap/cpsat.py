@@ -22,9 +22,9 @@ from solver.allocation.gap.problem import (
     AssignmentResult,
     decimal_scale,
     gap_problem,
-    relative_gap,
     to_sense,
 )
+from solver.core.result import relative_gap
 from solver.domain import Status, cp_sat_status
 
 __all__ = ["CpOutcome", "solve_cpsat", "solve_gap_cpsat_plain", "stopped_by_clock"]
@@ -233,6 +233,13 @@ def solve_gap_cpsat_plain(
         bound = objective if status is Status.OPTIMAL else out.bound
         gap = relative_gap(objective, bound)
     res = AssignmentResult(
-        assignment, objective, bound, gap, status, runtime, "cp-sat-plain", "min", "", stats
+        assignment,
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        status=status,
+        runtime=runtime,
+        method="cp-sat-plain",
+        stats=stats,
     )
     return to_sense(res, sign, sense)

@@ -9,13 +9,11 @@ proven bound, :func:`relative_gap` and status.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 
-from solver.domain import Status
+from solver.core.result import Certificate, relative_gap
 
 __all__ = [
     "AssignmentProblem",
@@ -28,66 +26,29 @@ __all__ = [
 ]
 
 
-def relative_gap(objective: float, bound: float) -> float:
-    """Relative optimality gap ``|objective − bound| / max(1, |objective|)``.
-
-    ``inf`` when either value is missing (NaN or infinite).
-
-    Examples
-    --------
-    >>> relative_gap(105.0, 100.0)
-    0.047619047619047616
-    >>> relative_gap(3.0, 3.0)
-    0.0
-    """
-    if not (math.isfinite(objective) and math.isfinite(bound)):
-        return math.inf
-    return abs(objective - bound) / max(1.0, abs(objective))
-
-
 @dataclass(frozen=True, eq=False)
-class AssignmentResult:
-    """Solution of an assignment problem together with its optimality certificate.
+class AssignmentResult(Certificate):
+    """Solution of an assignment problem together with its optimality certificate
+    (:class:`~solver.core.result.Certificate`: objective, bound, gap, status, runtime,
+    method, stats, given by keyword).
 
     Attributes
     ----------
     assignment
         Agent (option) index per job; ``-1`` everywhere when there is no solution.
-    objective
-        Objective value of ``assignment`` in the caller's sense (NaN without a solution).
-    bound
-        Proven bound on the optimum (lower for ``"min"``, upper for ``"max"``); NaN if unknown.
-    gap
-        :func:`relative_gap` of ``objective`` and ``bound``; 0 when proven optimal.
-    status
-        :class:`Status`.
-    runtime
-        Wall-clock seconds spent.
-    method
-        Which path produced the solution (``"cp-sat"``, ``"lagrangian+lns"``, …).
     sense
-        ``"min"`` or ``"max"``.
+        ``"min"`` or ``"max"``: the sense of ``objective`` and ``bound`` (lower bound for
+        ``"min"``, upper for ``"max"``).
     message
         A sentence explaining an infeasible or time-limited result.
-    stats
-        Diagnostics: Lagrangian iterations and bound, LNS iterations, CP-SAT statuses, ….
+
+    The ``gap`` is :func:`relative_gap` of ``objective`` and ``bound``; ``stats`` holds
+    Lagrangian iterations and bound, LNS iterations, CP-SAT statuses, ….
     """
 
     assignment: np.ndarray
-    objective: float
-    bound: float
-    gap: float
-    status: Status
-    runtime: float
-    method: str
     sense: str = "min"
     message: str = ""
-    stats: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def has_solution(self) -> bool:
-        """Whether ``assignment`` is a feasible solution."""
-        return self.status.has_solution
 
     def summary(self) -> str:
         """One-line human-readable certificate."""

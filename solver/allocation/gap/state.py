@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from solver.allocation.gap.budget import WorkClock
-from solver.allocation.gap.problem import AssignmentProblem, AssignmentResult, relative_gap
+from solver.allocation.gap.problem import AssignmentProblem, AssignmentResult
+from solver.core.result import relative_gap
 from solver.domain import Status
 
 __all__ = ["Run", "is_integral"]
@@ -115,5 +116,13 @@ class Run:
                 bound = objective
             bound = float(bound)
         return AssignmentResult(
-            assignment, objective, bound, gap, status, runtime, method, "min", message, self.stats
+            assignment,
+            message=message,
+            objective=objective,
+            bound=bound,
+            gap=gap,
+            status=status,
+            runtime=runtime,
+            method=method,
+            stats=self.stats,
         )

@@ -1,0 +1,258 @@
+"""How ``workout plan`` shows one account's options: the table, its notes, the frontier and
+the frames written to ``--out``.
+
+Formatting only: the figures come from :mod:`solver.plans.options` (through
+:func:`solver.officer.documents.plan_result`). The solver is imported inside the
+functions, as in every command module, so that ``workout --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
+from solver.domain import Status
+
+
+def _money(x: float | None, currency: str) -> str:
+    """A model value (NPV, cost) in the currency's decimals (solver.core.currency)."""
+    import math
+
+    from solver.core.currency import format_value
+
+    return "—" if x is None or not math.isfinite(x) else format_value(x, currency)
+
+
+def _payments_text(option: Any, currency: str) -> str:
+    from solver.core.currency import format_amount
+
+    levels = option.terms.levels or ()
+    D = option.terms.holiday
+    mode = option.terms.deferral_mode
+    parts = []
+    if D:
+        parts.append(f"{D}× {'0' if mode != 'interest_only' else 'interest'}")
+    parts += [f"{x:,.0f}" for x in levels]
+    if option.schedule is not None:
+        last = float(option.schedule.payments[-1])
+        if not levels or abs(last - levels[-1]) > 0.005:
+            parts.append(f"last {format_amount(last, currency)}")
+    return " → ".join(parts)
+
+
+#: Columns of the options table in display order. On a terminal too narrow for all of them
+#: the columns are kept by priority (0 first) and the rest dropped whole: a number is never
+#: cut (:mod:`commands.tables`). Text columns (``wraps``) wrap into the width left.
+TABLE_COLUMNS: tuple[Column, ...] = (
+    Column("option", "left", 0),
+    Column("payments", "left", 8, wraps=True, min_width=MIN_TEXT_WIDTH),
+    Column("term", "right", 6),
+    Column("NPV", "right", 1),
+    Column("Δ vs status quo", "right", 3, short="Δ vs\nstatus quo"),
+    # issue 13: the customer's cost beside the bank's value (PV at the contract rate)
+    Column("customer cost", "right", 5, short="customer\ncost"),
+    Column("PD 12m", "right", 4, short="PD\n12m"),
+    Column("APR", "right", 8),
+    Column("max DTI", "right", 7, short="max\nDTI"),
+    Column("status", "left", 2),
+    Column("binding / reason", "left", 10, wraps=True, min_width=MIN_TEXT_WIDTH),
+)
+
+#: Marks an option whose "optimal" / "gap" is proved over a payment grid (custom and step
+#: certified on their grid: ``bound_over`` "payment_grid", the grid in ``terms.grid``), not
+#: over every amount -- the table says so under it (review of issue 13, 4 Dec 2026: a finer
+#: grid can find more, and a bank must not read "optimal" as "over every schedule"). A plan
+#: certified against the free bound (``bound_over`` "every_amount") has no mark.
+GRID_MARK = "†"
+
+
+def option_rows(result: Any, currency: str) -> list[tuple[list[str], str | None]]:
+    """The cells of every row of the options table (all columns) and the row style."""
+    from solver.core.currency import format_value
+    from solver.plans.choice import OVER_GRID
+
+    sq = result.status_quo
+    rows: list[tuple[list[str], str | None]] = [
+        (
+            [
+                "status quo",
+                _payments_text(sq, currency),
+                str(sq.schedule.term),
+                _money(sq.npv, currency),
+                "",
+                _money(sq.customer_cost, currency),
+                f"{sq.pd_12m:.1%}",
+                f"{sq.apr:.2%}",
+                f"{sq.max_dti:.2f}",
+                "contract",
+                "",
+            ],
+            "dim",
+        )
+    ]
+    for o in result.options:
+        if not o.feasible:
+            npv = _money(o.npv, currency) if o.schedule is not None else ""
+            cells = [o.label, "", "", npv, "", "", "", "", "", o.status.lower(), o.reason]
+            rows.append((cells, "dim"))
+            continue
+        rec = o.label == result.recommended
+        status = o.status.lower() if o.status != Status.FEASIBLE else f"gap {o.gap:.2%}"
+        if o.bound_over == OVER_GRID:
+            status += GRID_MARK
+        cells = [
+            ("★ " if rec else "") + o.label,
+            _payments_text(o, currency),
+            str(o.schedule.term),
+            _money(o.npv, currency),
+            format_value(o.npv_vs_status_quo, currency, sign=True),
+            _money(o.customer_cost, currency),
+            f"{o.pd_12m:.1%}",
+            f"{o.apr:.2%}",
+            f"{o.max_dti:.2f}",
+            status,
+            "; ".join(o.binding),
+        ]
+        rows.append((cells, "bold green" if rec else None))
+    return rows
+
+
+def grid_note(result: Any, currency: str) -> str:
+    """What the custom and step certificates are proved over: each grid-certified plan's
+    grid (the † rows), and the plans certified over every amount (the free bound)."""
+    from solver.core.currency import format_amount
+    from solver.plans.choice import OVER_EVERY_AMOUNT, OVER_GRID
+
+    grids: dict[str, list[str]] = {}  # grid text -> the options searched on it
+    free: list[str] = []
+    for o in result.options:
+        if not o.feasible:
+            continue
+        if o.bound_over == OVER_EVERY_AMOUNT:
+            free.append(o.label)
+        grid = o.terms.grid if o.bound_over == OVER_GRID else None
+        if grid and o.terms.grid_step is not None:
+            text = (
+                f"{len(grid)} amounts from {format_amount(min(grid), currency)}"
+                f" to {format_amount(max(grid), currency)}"
+                f" (step {format_amount(o.terms.grid_step, currency)})"
+            )
+            grids.setdefault(text, []).append(o.label)
+    notes = []
+    if grids:
+        parts = [f"{' and '.join(labels)}: {text}" for text, labels in grids.items()]
+        notes.append(
+            f"{GRID_MARK} proved over the plan's payment grid, not over every amount: "
+            + "; ".join(parts)
+            + ("." if free else ". --thorough searches a finer grid and every amount for custom.")
+        )
+    if free:
+        notes.append(
+            f"{' and '.join(free)}: status and gap proved over every schedule of the family"
+            " (any amount on the rounding unit within each month's cap, after an optional"
+            " leading holiday; months without payment later in a plan are not searched)."
+        )
+    return "\n".join(notes)
+
+
+def render_table(result: Any, schedule_family: str | None, currency: str) -> None:
+    from rich.table import Table
+
+    from commands.common import console
+    from solver.core.currency import amount_digits, format_amount
+
+    out = console(min_width=180)
+    rows = option_rows(result, currency)
+    title = f"Restructuring options for {result.account_id} ({currency})"
+    dropped = print_fitted(out, title, TABLE_COLUMNS, rows)
+    note = grid_note(result, currency)
+    if note:
+        out.print(note, highlight=False)
+    if dropped:
+        reason_column = len(TABLE_COLUMNS) - 1
+        if reason_column in dropped:  # an infeasible option must still say why
+            for o in result.options:
+                if not o.feasible and o.reason:
+                    out.print(f"{o.label}: {o.status.lower()}: {o.reason}", highlight=False)
+    colour = {
+        Status.RECOMMENDED: "green",
+        Status.NPV_TEST_FAILED: "yellow",
+        Status.INFEASIBLE: "red",
+    }[result.status]
+    out.print(f"[bold {colour}]{result.status}[/]: {result.explanation}", highlight=False)
+    if schedule_family:
+        opt = result.option(schedule_family)
+        if opt.schedule is None:
+            out.print(f"{schedule_family}: no schedule ({opt.reason})")
+            return
+        st = Table(title=f"Schedule: {opt.label}", title_justify="left")
+        for col in ("month", "payment", "interest", "principal", "fees", "balance"):
+            st.add_column(col, justify="right", no_wrap=True)
+        money = ("payment", "interest", "principal", "fees", "balance")
+        records = opt.schedule.to_records()
+        # one number of decimals for the whole schedule (solver.core.currency)
+        digits = amount_digits(currency, (row[k] for row in records for k in money))
+        for row in records:
+            st.add_row(
+                str(row["month"]),
+                *(format_amount(row[k], currency, digits=digits) for k in money),
+            )
+        out.print(st)
+
+
+def render_frontier(result: Any, frontier: list[Any], currency: str) -> None:
+    """The bank-vs-customer efficient frontier: plans no other plan beats on both."""
+    from rich.table import Table
+
+    from commands.common import console
+
+    table = Table(
+        title="Bank vs customer: plans no other plan beats on both (NPV test passed)",
+        title_justify="left",
+    )
+    for col in ("option", "NPV", "customer cost", "NPV vs best", "PD 12m"):
+        table.add_column(col, justify="left" if col == "option" else "right")
+    if not frontier:
+        console().print("No plan passes the NPV test: no bank-vs-customer trade-off to show.")
+        return
+    best = frontier[0].npv
+    for o in frontier:
+        table.add_row(
+            ("★ " if o.label == result.recommended else "") + o.label,
+            _money(o.npv, currency),
+            _money(o.customer_cost, currency),
+            f"{(o.npv - best) / abs(best):+.2%}",
+            f"{o.pd_12m:.1%}",
+        )
+    console().print(table)
+
+
+def options_frame(result: Any) -> Any:
+    import pandas as pd
+
+    from solver.plans.terms import TABLE_TERMS
+
+    rows = []
+    for o in (result.status_quo, *result.options):
+        d = o.to_dict(schedule=False)
+        params = d.pop("params")
+        d["recommended"] = o.label == result.recommended
+        d["binding"] = "; ".join(d["binding"])
+        for k in (*TABLE_TERMS, "forbearance"):
+            d[k] = params.get(k)
+        d["levels"] = " / ".join(f"{x:.2f}" for x in params.get("levels", []) or [])
+        rows.append(d)
+    return pd.DataFrame(rows)
+
+
+def schedules_frame(result: Any) -> Any:
+    import pandas as pd
+
+    frames = []
+    for o in (result.status_quo, *result.options):
+        if o.schedule is None:
+            continue
+        f = o.schedule.to_frame().drop(columns=["due_date"])
+        f.insert(0, "option", o.label)
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True)
