@@ -5,7 +5,7 @@
   (:func:`solver.plans.bounds.bound_tables`): the other accounts' tables must be bit for
   bit those of the dynamic programme, the skipped ones must say what it says at the root
   (no plan), and the searches must find the same plans with either.
-* :func:`solver.plans.search.grid_cents` puts amounts on the policy currency's money
+* :func:`solver.plans.payment_grid.grid_cents` puts amounts on the policy currency's money
   grid (whole yen for JPY), rounded half-up: checked against decimal arithmetic.
 """
 

@@ -17,7 +17,9 @@ Two relative gaps, because two kinds of result report them:
   the contact calendar's gap to its knapsack bound.
 
 They differ when the objective and the bound are far apart or near zero, so they are not
-one formula; every gap of a result is one of these two.
+one formula; every gap of a result is one of these two. (The benchmark's
+:func:`solver.allocation.orlib.gap_to_best` is not a certificate but the signed distance to
+a published best-known value: it stays apart, with its own guard against a zero value.)
 """
 
 from __future__ import annotations

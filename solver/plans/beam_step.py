@@ -371,7 +371,7 @@ def owed_cents(
     f_B: np.ndarray, f_acc: np.ndarray, rate_f: np.ndarray, on: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """What each state owes this month in cents: its balance plus the month's interest,
-    rounded half-up (``solver.plans.search.interest_cents`` in float) on the money grid of
+    rounded half-up (``solver.plans.payment_grid.interest_cents`` in float) on the money grid of
     ``on`` cents (100 for whole yen: the same rule on ``balance // on`` units), and the
     states whose interest is within 1e-5 of half a unit: the caller redoes those in exact
     integers."""

@@ -26,7 +26,7 @@ A scenario is a TOML file::
 
     [plans]
     restructure = true                 # false: every account stays on its contract
-    grid_levels = 8                    # plan search effort (solver.plans.search.SearchParams);
+    grid_levels = 8                    # plan search effort (solver.plans.search_types.SearchParams);
     beam_width = 16                    # smaller is faster and may give slightly lower NPVs
     buckets = 64
 
@@ -318,7 +318,7 @@ class Scenario:
         The resolved parts.
     plan_search
         Plan-search effort (``grid_levels``, ``beam_width``, ``buckets`` of
-        ``solver.plans.search.SearchParams``); empty = the plan optimizer's defaults.
+        ``solver.plans.search_types.SearchParams``); empty = the plan optimizer's defaults.
     data
         The merged TOML tables (paths absolute), read-only; overrides re-use it.
     """
