@@ -26,7 +26,8 @@ from solver.plans.bounds import (
     grid_slack,
 )
 from solver.plans.context import PlanContext
-from solver.plans.free_dp import LEAF, _sparse, free_pass
+from solver.plans.free_blocks import _sparse
+from solver.plans.free_dp import LEAF, free_pass
 
 
 def free_tables(
@@ -156,7 +157,7 @@ def block_stats(h: np.ndarray, leaf: int) -> tuple[np.ndarray, np.ndarray, np.nd
 
 @njit(cache=True)
 def curvature_tables(hz: np.ndarray, G: int) -> np.ndarray:
-    """Per hazard row, the range-maximum table (``free_dp._sparse``) of ``−Δ²q`` of the survivals ``q = 1 − h``
+    """Per hazard row, the range-maximum table (``free_blocks._sparse``) of ``−Δ²q`` of the survivals ``q = 1 − h``
     of the amounts (position k: amounts k … k + 2), plus a float allowance (a few ulps of
     q's differences): over any run of n steps q lies at most ``max(−Δ²q)·n²/8`` above its
     chord (q + c·k²/2 is convex when every ``−Δ²q ≤ c``)."""
