@@ -30,12 +30,12 @@ equal to the reference's with ``np.array_equal`` (tests/test_free_dp.py).
 
 The blocks form a binary tree over the amounts (leaves of :data:`LEAF` amounts); each
 node starts from the best action of the previous node (the maximiser moves little from
-node to node) and its neighbours, then covers the amounts by the small block holding
-that incumbent and the siblings of its path to the root, nearest first
-(:func:`_path_cover`; session 14: a quarter fewer block bounds than the blocks of at most
-:data:`TOPN` at the top, which are still the cover when there is no incumbent), each
-pruned or descended best bound first. The bounds and values of blocks and single amounts
-are :mod:`solver.plans.free_blocks`'. Hazards are the model's, asked once per distinct
+node to node) and then descends the tree from blocks of at most :data:`TOP` amounts,
+best bound first, pruning as it goes. (Session 14 tried covering the amounts instead by
+the incumbent's block of 32 and the siblings of its path to the root: a quarter fewer
+block bounds, but 10 % more CPU with a tolerance — the siblings are large blocks whose
+bounds cost more; not kept.) The bounds and values of blocks and single amounts are
+:mod:`solver.plans.free_blocks`'. Hazards are the model's, asked once per distinct
 month of the income path (:func:`solver.plans.free_prep.hazard_rows`), and the inputs are
 prepared by :func:`solver.plans.free_prep.free_tables`.
 
@@ -89,8 +89,6 @@ Env = tuple[
 LEAF = 8
 #: at most this many blocks at the top of the tree
 TOPN = 8
-#: the level of the incumbent's own block in :func:`_path_cover` (``LEAF·2^level`` amounts)
-PATH_LEVEL = 2
 #: the relative tolerance per node value of the pass to a tolerance (module docstring):
 #: its roots were 5e-6 above the exact pass's at the p50, 2e-5 at the max, on 30
 #: generated accounts at 384 buckets (session 14), far inside the 0.1 % certificate
@@ -185,27 +183,6 @@ def _top_blocks(
 
 
 @njit(cache=True)
-def _path_cover(
-    k_inc: int, K0: int, K1: int, p: int, state: tuple[float, int, float], tol: float, env: Env
-) -> tuple[float, int, float]:
-    """The amounts ``K0 … K1`` at node ``p`` as the block of level :data:`PATH_LEVEL`
-    holding the incumbent ``k_inc`` and the siblings of its path to the tree's root,
-    nearest first (:func:`_descend` each): they partition the amounts. The incumbent's
-    neighbourhood is where the values are closest to the best, so its small block is
-    bounded tightly at once and the farther siblings, larger but lower, are pruned whole
-    (about a level's block per level instead of the top blocks and two per level)."""
-    off = env[0][4]
-    L = off.size - 1
-    lv0 = min(PATH_LEVEL, L - 1)
-    state = _descend(lv0, k_inc // (LEAF << lv0), K0, K1, p, state, tol, env)
-    for lv in range(lv0, L - 1):
-        sib = (k_inc // (LEAF << lv)) ^ 1
-        if sib < off[lv + 1] - off[lv]:
-            state = _descend(lv, sib, K0, K1, p, state, tol, env)
-    return state
-
-
-@njit(cache=True)
 def _month_nodes(
     pay_req: np.ndarray,
     kcap: int,
@@ -248,10 +225,7 @@ def _month_nodes(
                     v = _unit_value(k, p, amt, h, span, month, geo, rows, ik)
                     if v > best:
                         best, kbest = v, k
-            if kbest >= 0:  # around the incumbent: its block, then its path's siblings
-                best, kbest, cap = _path_cover(kbest, K0, K1, p, (best, kbest, cap), tol, env)
-            else:
-                best, kbest, cap = _top_blocks(lt, K0, K1, p, (best, kbest, cap), tub, tol, env)
+            best, kbest, cap = _top_blocks(lt, K0, K1, p, (best, kbest, cap), tub, tol, env)
         pay_req[p] = cap if cap > best else best
         kb = kbest if kbest >= 0 else kb
 
