@@ -19,11 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_free_bound import CASES, _account, _brute_force, _oracle_setup, _policy, _value
+from test_free_dp import _contexts
 
-from solver.core.account import Account
-from solver.core.generate import generate_portfolio
 from solver.core.model import BehaviourModel
-from solver.core.policy import Policy
 from solver.plans.bounds import bound_at, bound_tables
 from solver.plans.context import PlanContext, context_from_account
 from solver.plans.free_bound import free_bounds, unit_grid
@@ -31,17 +29,6 @@ from solver.plans.free_prep import free_tables
 from solver.plans.search import holiday_months
 
 BUCKETS = 48
-
-
-def _contexts(n: int, seed: int, **policy: object) -> list[PlanContext]:
-    """One context per generated account with a unit grid, under its product's policy."""
-    out = []
-    for acc in Account.from_frame(generate_portfolio(n, seed=seed)):
-        pol = Policy(**policy).for_product(acc.product)  # type: ignore[arg-type]
-        ctx = context_from_account(acc, pol, BehaviourModel())
-        if np.isfinite(unit_grid(ctx)).all():
-            out.append(ctx)
-    return out
 
 
 def _best_action(ctx: PlanContext, tables: tuple, t: int, b: float, hold: int) -> float:
@@ -160,28 +147,28 @@ def test_zero_payment_tables_are_the_reference_with_an_amount_zero(seed):
 
 def _brute_force_holidays(f: dict, pol: dict) -> float:
     """The best NPV over every free schedule whose months may also pay 0 anywhere (not the
-    last), interest capitalised (own enumeration, test_free_bound's SPEC valuation)."""
+    last), interest capitalised: the largest value of every path of payments, walked
+    month by month (test_free_bound's SPEC valuation of each complete schedule)."""
     setup = _oracle_setup(f, pol)
-    H = pol["max_term_months"]
-    unit = round(pol.get("rounding", 1) * 100)
-    low = -(-max(pol["min_payment"] * 100, unit) // unit) * unit
-    rate = Fraction(str(f["annual_rate"])) / 12
-    B0 = round((f["principal"] + f.get("interest_due", 0) + f.get("fees_due", 0)) * 100)
-    caps = [int(math.floor(c * 100 + 1e-6)) for _, c in setup["months"]]
-    best = -math.inf
+    step = round(pol.get("rounding", 1) * 100)
+    smallest = max(pol["min_payment"] * 100, step)
+    smallest += -smallest % step  # up to the rounding unit
+    monthly = Fraction(str(f["annual_rate"])) / 12
+    opening = round(sum(f.get(key, 0) for key in ("principal", "interest_due", "fees_due")) * 100)
+    found = [-math.inf]
 
-    def walk(t: int, bal: int, pay: list[int], exp: list[int]) -> None:
-        nonlocal best
-        owed = bal + int((2 * bal * rate + 1) // 2)  # half-up on the cent
-        if owed <= caps[t]:
-            best = max(best, _value(f, setup, [*pay, owed], [*exp, bal]))
-        if t == H - 1:
-            return
-        for p in [0, *range(low, min(caps[t], owed - 1) + 1, unit)]:
-            walk(t + 1, owed - p, [*pay, p], [*exp, bal])
+    def extend(paid: list[int], exposures: list[int], balance: int) -> None:
+        t = len(paid)
+        cap = int(math.floor(setup["months"][t][1] * 100 + 1e-6))
+        owed = balance + int((2 * balance * monthly + 1) // 2)  # half-up on the cent
+        if owed <= cap:
+            found[0] = max(found[0], _value(f, setup, [*paid, owed], [*exposures, balance]))
+        if t + 1 < pol["max_term_months"]:
+            for pay in [0, *range(smallest, min(cap, owed - 1) + 1, step)]:
+                extend([*paid, pay], [*exposures, balance], owed - pay)
 
-    walk(0, B0, [], [])
-    return best
+    extend([], [], opening)
+    return found[0]
 
 
 @pytest.mark.parametrize("index", range(len(CASES)))
