@@ -6,7 +6,9 @@ same run: CPU ms/account of :func:`solver.plans.free_bound.free_bounds` with
 node; the baseline), of the default pruned pass (:mod:`solver.plans.free_dp`, exact) and
 of the pass to the tolerance ``free_dp.TOLERANCE`` (session 14: each node stops within
 that relative tolerance, storing a bound at least its exact value); how many accounts'
-pruned tables are equal to the reference bit for bit; the tolerance pass's root bound
+pruned tables are equal to the reference bit for bit; how many accounts' tolerance tables
+keep the induction step of their validity at 48 random balances ("valid",
+tests/test_free_fast.py's check); the tolerance pass's root bound
 over the reference's (relative excess p50 / p90 / max, and how many roots lie below it:
 allowed, validity is checked month by month in tests/test_free_fast.py, but it is
 reported); and the share of accounts whose default ``custom`` plan is within 0.1 % of
@@ -14,7 +16,8 @@ the tolerance pass's bound.
 
 Usage: ``python benchmarks/bench_free_bound.py [N] [SEED] [BUCKETS ...]`` (defaults 300,
 11, 384 and 192), or ``--quick`` (CI: 40 accounts at 192 buckets). Thresholds (exit 1 on
-a MISS): the pruned tables equal the reference on every account; the pruned pass's CPU
+a MISS): the pruned tables equal the reference on every account; the tolerance tables
+keep the induction step on every account; the pruned pass's CPU
 at most the reference's (measured 1.4-1.5x faster at 300 accounts, 4 Dec 2026); the
 tolerance pass's CPU at most 0.95x the pruned pass's (measured 0.65-0.87x, session 14);
 its largest root excess at most ``TOLERANCE × 60`` months (the worst case of the
@@ -26,17 +29,22 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from thresholds import Threshold, report
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the induction-step check
+from test_free_fast import _assert_months_above_actions  # noqa: E402
 
 from solver import SearchParams, generate_portfolio
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
 from solver.plans.choices import family_choices
-from solver.plans.context import context_from_frame
+from solver.plans.context import PlanContext, context_from_frame
 from solver.plans.free_bound import FreeBound, free_bounds
 from solver.plans.free_dp import TOLERANCE
+from solver.plans.search import holiday_months
 
 
 def _custom_npv(choices: list) -> float:
@@ -53,6 +61,20 @@ def _equal_tables(ref: FreeBound, new: FreeBound) -> int:
     )
 
 
+def _invalid(ctx: PlanContext, bound: FreeBound) -> int:
+    """How many accounts' tables break the induction step at 48 random balances
+    (tests/test_free_fast.py: each month's interpolant at least every action's value on
+    the tables' own next month)."""
+    bad = 0
+    for k in range(len(ctx)):
+        one = ctx.take(np.array([k]))
+        try:
+            _assert_months_above_actions(one, bound.tables[k], int(holiday_months(one)[0]), k)
+        except AssertionError:
+            bad += 1
+    return bad
+
+
 def run(n: int, seed: int, buckets: int, *, quiet: bool = False) -> dict[str, object]:
     """One row per product and a total: CPU of the three passes and the checks (printed
     unless ``quiet``). Returns the sums and the tolerance pass's relative root excesses."""
@@ -63,12 +85,14 @@ def run(n: int, seed: int, buckets: int, *, quiet: bool = False) -> dict[str, ob
 
     frame = generate_portfolio(n, seed=seed)
     model = BehaviourModel()
-    total = dict.fromkeys(("n", "ref", "new", "tol", "equal", "custom", "certified"), 0.0)
+    total = dict.fromkeys(
+        ("n", "ref", "new", "tol", "equal", "invalid", "custom", "certified"), 0.0
+    )
     excess: list[np.ndarray] = []
     say(f"\nbuckets {buckets}, N {n}, seed {seed}, load {os.getloadavg()[0]:.1f}, "
         f"tolerance {TOLERANCE:g}")  # fmt: skip
     say(f"{'product':<18}{'n':>5}{'ref ms':>9}{'new ms':>9}{'tol ms':>9}{'equal':>7}"
-        f"{'ex p50':>9}{'ex max':>9}{'below':>6}{'cert':>7}")  # fmt: skip
+        f"{'valid':>7}{'ex p50':>9}{'ex max':>9}{'below':>6}{'cert':>7}")  # fmt: skip
     for product, part in frame.groupby("product", sort=True):
         ctx = context_from_frame(part, Policy().for_product(str(product)), model)
         t0 = time.process_time()
@@ -79,6 +103,7 @@ def run(n: int, seed: int, buckets: int, *, quiet: bool = False) -> dict[str, ob
         tol = free_bounds(ctx, buckets, tolerance=TOLERANCE)
         t3 = time.process_time()
         same = _equal_tables(ref, new)
+        invalid = _invalid(ctx, tol)
         both = np.isfinite(ref.bound) & np.isfinite(tol.bound)
         ex = (tol.bound[both] - ref.bound[both]) / np.abs(ref.bound[both])
         if not np.array_equal(np.isfinite(ref.bound), np.isfinite(tol.bound)):
@@ -89,17 +114,19 @@ def run(n: int, seed: int, buckets: int, *, quiet: bool = False) -> dict[str, ob
         cert = int(np.sum(plans[has] >= tol.bound[has] - 1e-3 * np.abs(tol.bound[has])))
         k = len(part)
         say(f"{product!s:<18}{k:>5}{(t1 - t0) / k * 1e3:>9.2f}{(t2 - t1) / k * 1e3:>9.2f}"
-            f"{(t3 - t2) / k * 1e3:>9.2f}{same:>7}{np.median(ex) if ex.size else 0:>9.1e}"
+            f"{(t3 - t2) / k * 1e3:>9.2f}{same:>7}{k - invalid:>7}"
+            f"{np.median(ex) if ex.size else 0:>9.1e}"
             f"{ex.max(initial=0):>9.1e}{int(np.sum(ex < 0)):>6}"
             f"{cert / max(int(has.sum()), 1):>7.1%}")  # fmt: skip
-        for key, val in zip(total, (k, t1 - t0, t2 - t1, t3 - t2, same, has.sum(), cert),
-                            strict=True):  # fmt: skip
+        for key, val in zip(total, (k, t1 - t0, t2 - t1, t3 - t2, same, invalid, has.sum(),
+                                    cert), strict=True):  # fmt: skip
             total[key] += val
     k = total["n"]
     ex = np.concatenate(excess)
     p50, p90 = (np.percentile(ex, q) if ex.size else 0.0 for q in (50, 90))
     say(f"{'all':<18}{int(k):>5}{total['ref'] / k * 1e3:>9.2f}{total['new'] / k * 1e3:>9.2f}"
-        f"{total['tol'] / k * 1e3:>9.2f}{int(total['equal']):>7}{p50:>9.1e}"
+        f"{total['tol'] / k * 1e3:>9.2f}{int(total['equal']):>7}"
+        f"{int(k - total['invalid']):>7}{p50:>9.1e}"
         f"{ex.max(initial=0):>9.1e}{int(np.sum(ex < 0)):>6}"
         f"{total['certified'] / max(total['custom'], 1):>7.1%}")  # fmt: skip
     say(f"tolerance pass: root excess over the reference p50 {p50:.1e}, p90 {p90:.1e}, "
@@ -155,6 +182,14 @@ def main(argv: list[str]) -> int:
                     "0.65-0.87x at 30-300 accounts (session 14)",
                 ),
             )
+        ),
+        Threshold(
+            "accounts whose tolerance tables break the induction step",
+            cpu("invalid"),
+            "==",
+            0,
+            ".0f",
+            source="validity: each month above every action on its own next month",
         ),
         Threshold(
             "largest relative root excess of the tolerance pass over the reference",
