@@ -25,6 +25,7 @@ from solver.core.model import BehaviourModel
 from solver.plans.bounds import bound_at, bound_tables
 from solver.plans.context import PlanContext, context_from_account
 from solver.plans.free_bound import free_bounds, unit_grid
+from solver.plans.free_dp import TOLERANCE
 from solver.plans.free_prep import free_tables
 from solver.plans.search import holiday_months
 
@@ -110,7 +111,7 @@ def test_generated_accounts_keep_the_induction_step(seed, rounding, deferral, ze
 
 def test_root_is_within_the_tolerance_budget_of_the_exact_pass():
     """The root bound is at most tolerance × months above the exact pass's (and the pass does less work)."""
-    tol = 1e-6
+    tol = TOLERANCE
     for ctx in _contexts(8, 22):
         exact = free_bounds(ctx, 96)
         fast = free_bounds(ctx, 96, tolerance=tol)

@@ -103,8 +103,8 @@ def free_bounds(
     ``tolerance`` > 0 (not with ``exact_reference``): the pruned pass stops each node
     within that relative tolerance of its exact value, storing a bound at least the
     exact one (:mod:`solver.plans.free_dp`): still an upper bound on every free plan,
-    a little looser, several times cheaper (session 14; 1e-6 measured in
-    ``benchmarks/bench_free_bound.py``). ``zero_payment``: a month without payment
+    a little looser, cheaper (session 14: ``free_dp.TOLERANCE``, measured in
+    ``benchmarks/bench_free_bound.py`` and docs/plans.md). ``zero_payment``: a month without payment
     (interest capitalised) is allowed in every month, not only as the leading holiday:
     the bound then covers plans with holidays anywhere: ``holiday_months = H`` (the
     holiday's action, the payment 0 with the model's hazard of paying nothing, and its
