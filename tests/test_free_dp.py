@@ -19,8 +19,8 @@ from solver.core.model import BehaviourModel, ModelKernel
 from solver.core.policy import Policy
 from solver.plans.bounds import action_hazards, bound_tables
 from solver.plans.context import PlanContext, context_from_account
+from solver.plans.free_blocks import _range_max
 from solver.plans.free_bound import unit_grid
-from solver.plans.free_dp import _range_max
 from solver.plans.free_prep import block_stats, curvature_tables, free_tables, hazard_rows
 from solver.plans.search import holiday_months
 
@@ -143,7 +143,7 @@ def _month(ctx: PlanContext, t: int, M: int) -> tuple:
     from the reference's tables of month t + 1."""
     from solver.plans import bounds as bd
     from solver.plans.bound_dp import _fill_row
-    from solver.plans.free_dp import _live, _sparse
+    from solver.plans.free_blocks import _live, _sparse
 
     amounts, hold = unit_grid(ctx), holiday_months(ctx)
     V = bound_tables(ctx, amounts, M, hold)[0]
@@ -182,7 +182,7 @@ def _month(ctx: PlanContext, t: int, M: int) -> tuple:
 @pytest.mark.parametrize(("seed", "t"), [(11, 3), (12, 10), (16, 0)])
 def test_block_bounds_lie_above_every_amount_of_the_block(seed, t):
     """A block's bound at a node is at least every unit amount's exact value there (random blocks)."""
-    from solver.plans.free_dp import _block_bound, _unit_value
+    from solver.plans.free_blocks import _block_bound, _unit_value
 
     ctx = _contexts(3, seed)[0]
     M = 64

@@ -83,7 +83,12 @@ class FreeBound:
 
 
 def free_bounds(
-    ctx: PlanContext, buckets: int = 192, *, exact_reference: bool = False
+    ctx: PlanContext,
+    buckets: int = 192,
+    *,
+    exact_reference: bool = False,
+    tolerance: float = 0.0,
+    zero_payment: bool = False,
 ) -> FreeBound:
     """:func:`solver.plans.bounds.bound_tables` on the unit grid (:func:`unit_grid`),
     read at the opening balance as the search reads it: a bound on every free custom
@@ -93,7 +98,19 @@ def free_bounds(
     The tables come from :func:`solver.plans.free_prep.free_tables` (the same programme
     with exact action pruning: equal tables, bit for bit); ``exact_reference`` computes
     them with ``bound_tables`` itself (every action at every node: the reference the
-    tests and ``benchmarks/bench_free_bound.py`` compare with)."""
+    tests and ``benchmarks/bench_free_bound.py`` compare with).
+
+    ``tolerance`` > 0 (not with ``exact_reference``): the pruned pass stops each node
+    within that relative tolerance of its exact value, storing a bound at least the
+    exact one (:mod:`solver.plans.free_dp`): still an upper bound on every free plan,
+    a little looser, cheaper (session 14: ``free_dp.TOLERANCE``, measured in
+    ``benchmarks/bench_free_bound.py`` and docs/plans.md). ``zero_payment``: a month without payment
+    (interest capitalised) is allowed in every month, not only as the leading holiday:
+    the bound then covers plans with holidays anywhere: ``holiday_months = H`` (the
+    holiday's action, the payment 0 with the model's hazard of paying nothing, and its
+    node bands in every month), which is ``bound_tables`` with an amount 0 added to the
+    unit grid when every month's cap is at least 0 (an amount must be within the cap, a
+    holiday need not)."""
     n = len(ctx)
     out = np.full(n, -np.inf)
     sizes = np.zeros(n, np.int64)
@@ -104,10 +121,11 @@ def free_bounds(
         one = ctx.take(np.array([i]))
         amounts = unit_grid(one)
         sizes[i] = int(np.isfinite(amounts).sum())
+        hold = np.full(1, one.horizon) if zero_payment else holiday_months(one)
         if exact_reference or sizes[i] == 0:  # no unit amount: nothing to prune
-            tables = bound_tables(one, amounts, buckets, holiday_months(one))
+            tables = bound_tables(one, amounts, buckets, hold)
         else:
-            tables = free_tables(one, amounts, buckets, holiday_months(one))
+            tables = free_tables(one, amounts, buckets, hold, tolerance=tolerance)
         out[i] = float(bound_at(tables, np.zeros(1, np.int64), 0, B0[i : i + 1])[0])
         all_tables.append(tables)
         grids.append(amounts[0, : sizes[i]])

@@ -26,7 +26,8 @@ from solver.plans.bounds import (
     grid_slack,
 )
 from solver.plans.context import PlanContext
-from solver.plans.free_dp import LEAF, _sparse, free_pass
+from solver.plans.free_blocks import _sparse
+from solver.plans.free_dp import LEAF, free_pass
 
 
 def free_tables(
@@ -35,11 +36,19 @@ def free_tables(
     buckets: int,
     holiday_months: np.ndarray,
     work: np.ndarray | None = None,
+    *,
+    tolerance: float = 0.0,
 ) -> tuple[np.ndarray, ...]:
     """``bounds.bound_tables(ctx, amounts, buckets, holiday_months)`` of one account whose
     ``amounts`` (1, G) are ascending and all finite (its unit grid): the same ``(V, w, U,
     lo)``, the backward pass by :func:`free_pass`. ``work`` (2,), if given, counts the
-    exact action values and the block bounds computed."""
+    exact action values and the block bounds computed.
+
+    ``tolerance``: the pass's relative tolerance per node value (0: the reference's
+    tables bit for bit; > 0: an upper bound at most that much looser per node, much
+    cheaper; :mod:`solver.plans.free_dp`). ``holiday_months`` = H makes the payment 0
+    (interest capitalised, the model's hazard of paying nothing) an action in every
+    month: a holiday anywhere in the plan (``free_bound.free_bounds(zero_payment=True)``)."""
     H, M = ctx.horizon, buckets
     G = amounts.shape[1]
     U, top = _clearable(ctx)
@@ -80,6 +89,7 @@ def free_tables(
         np.clip(np.ceil((U[0] - lo[0]) * (1.0 / w[0])), 0, M).astype(np.int64),
         grid_slack(ctx)[0],
         np.zeros(2, np.int64) if work is None else work,
+        tolerance,
     )
     return V[None], w, U, lo
 
@@ -147,7 +157,7 @@ def block_stats(h: np.ndarray, leaf: int) -> tuple[np.ndarray, np.ndarray, np.nd
 
 @njit(cache=True)
 def curvature_tables(hz: np.ndarray, G: int) -> np.ndarray:
-    """Per hazard row, the range-maximum table (``free_dp._sparse``) of ``−Δ²q`` of the survivals ``q = 1 − h``
+    """Per hazard row, the range-maximum table (``free_blocks._sparse``) of ``−Δ²q`` of the survivals ``q = 1 − h``
     of the amounts (position k: amounts k … k + 2), plus a float allowance (a few ulps of
     q's differences): over any run of n steps q lies at most ``max(−Δ²q)·n²/8`` above its
     chord (q + c·k²/2 is convex when every ``−Δ²q ≤ c``)."""
