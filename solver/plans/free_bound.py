@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from solver.core.schedule import CENTS_PER_UNIT
-from solver.plans.bounds import bound_at, bound_tables
+from solver.plans.bounds import _clearable, _no_plan_tables, bound_at, bound_tables
 from solver.plans.context import PlanContext, feasible_paths, grid_of, npv
 from solver.plans.free_prep import free_tables
 from solver.plans.holiday_tables import holiday_tables
@@ -110,7 +110,13 @@ def holiday_bounds(ctx: PlanContext, buckets: int = 192) -> FreeBound:
         one = ctx.take(np.array([i]))
         amounts = unit_grid(one)
         sizes[i] = int(np.isfinite(amounts).sum())
-        tables = holiday_tables(one, amounts, buckets, runs[i : i + 1])[0]
+        U, top = _clearable(one)
+        if one.balance[0] <= U[0, 0]:
+            tables = holiday_tables(one, amounts, buckets, runs[i : i + 1])[0]
+        else:  # no plan clears: the "no plan" table without the programme
+            tables = _no_plan_tables(
+                one, amounts, buckets, runs[i : i + 1], False, (U, top), np.zeros(1, int)
+            )
         out[i] = float(bound_at(tables, np.zeros(1, np.int64), 0, B0[i : i + 1])[0])
         all_tables.append(tables)
         grids.append(amounts[0, : sizes[i]])

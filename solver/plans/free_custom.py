@@ -120,7 +120,9 @@ def _improve(
     for k, i in enumerate(rows.tolist()):
         bound[i] = min(bound[i], float(free.bound[k]))
         cu = custom[i]
-        certified = bound[i] - cu.objective <= max(target_gap, KEEP_WITHIN) * abs(bound[i])
+        certified = cu.payments is not None and (
+            bound[i] - cu.objective <= max(target_gap, KEEP_WITHIN) * abs(bound[i])
+        )
         if plans[k] is not None and values[k] > cu.objective and not certified:
             custom[i] = replace(cu, payments=plans[k], objective=float(values[k]))
 
@@ -141,17 +143,22 @@ def free_family_step(
     bound = np.full(n, np.inf)
     free_cu = np.zeros(n, bool)
     free_st = np.zeros(n, bool)
-    rows = np.array([i for i, cu in enumerate(custom) if cu.payments is not None], np.int64)
-    if rows.size == 0:
-        return custom, steps, free_cu, free_st
-    todo = rows
+    # accounts without a grid plan too where holidays are allowed: a holiday mid-plan may
+    # carry a plan over months the grid search (a leading holiday only) cannot pass
+    skip = holiday_months(ctx) > 0
+    todo = np.array(
+        [i for i, cu in enumerate(custom) if cu.payments is not None or (skip[i] and
+         cu.status == Status.INFEASIBLE)], np.int64
+    )  # fmt: skip
     for buckets in (search.free_buckets, *sorted(search.free_refine_buckets)):
+        if todo.size == 0:
+            break
         _improve(ctx, todo, custom, buckets, bound, search.target_gap)
+        todo = todo[np.array([custom[i].payments is not None for i in todo.tolist()], bool)]
         for i in todo.tolist():
             custom[i] = regap(replace(custom[i], bound=max(bound[i], custom[i].objective)))
         todo = np.array([i for i in todo.tolist() if custom[i].gap > search.target_gap], np.int64)
-        if todo.size == 0:
-            break
+    rows = np.array([i for i, cu in enumerate(custom) if cu.payments is not None], np.int64)
     for i in rows.tolist():
         if not bound[i] >= custom[i].objective - 1e-9 * abs(custom[i].objective):
             # a plan above a valid bound cannot be: never certify from it (the grid's

@@ -164,7 +164,7 @@ def holiday_tables(
     (n, G; NaN-padded), ``runs`` (n,) the longest holiday run of each: per account
     ``(V, w, U, lo)`` with run lengths 0 … D in place of accounts (module docstring)."""
     n, H, M = len(ctx), ctx.horizon, buckets
-    every = np.full(n, H, np.int64)  # the zero action's month rule: any month (the pass limits runs)
+    every = np.full(n, H, np.int64)  # a zero payment in any month (the pass limits runs)
     half, _ = grid_slack(ctx)
     U, top = _clearable(ctx)
     lo, hi, w = _node_bands(ctx, amounts, np.where(runs > 0, every, 0), U, top, M)
