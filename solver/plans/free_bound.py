@@ -194,7 +194,7 @@ def rollout(ctx: PlanContext, i: int, free: FreeBound, width: int = 1) -> np.nda
     hold, after, last_tab = int(hold_a[0]), int(after_a[0]), int(ntab_a[0]) - 1
     amt_c = np.round(amounts * CENTS_PER_UNIT).astype(np.int64)
     tol = CENTS_PER_UNIT * (1 + 1e-9)
-    reach = _clearable_after(one)
+    reach = _clearable_after(one, free.runs is not None and hold > 0)
     # live states: balance (cents), value so far, survival, payments so far, run
     live: list[tuple[int, float, float, list[int], int]] = [
         (int(grid_cents(ctx.balance[i : i + 1], grid_of(ctx))[0]), 0.0, 1.0, [], 0)
@@ -240,17 +240,20 @@ def rollout(ctx: PlanContext, i: int, free: FreeBound, width: int = 1) -> np.nda
     return None if best_path is None else np.array(best_path, float) / CENTS_PER_UNIT
 
 
-def _clearable_after(one: PlanContext) -> np.ndarray:
+def _clearable_after(one: PlanContext, skip: bool = False) -> np.ndarray:
     """Per month index t (H,), the largest balance left after month t's payment that unit
     payments within the caps (the clearing one within the cap) can still clear by the
     horizon, less a cent a month for interest rounding: the bound tables' ``U`` is looser
     (a grid step of slack a month and continuous payments), and a rollout that trusts it
-    can run into a dead end by a few cents."""
+    can run into a dead end by a few cents. ``skip``: a month may go without payment (a
+    month with no affordable payment is then passed, not a dead end)."""
     H = one.horizon
     unit = one.policy.rounding
     g = 1.0 + float(one.monthly_rate[0])
     cap = np.where(np.isfinite(one.cap[0]), one.cap[0], -np.inf)
     capu = np.floor(cap / unit + 1e-9) * unit
+    if skip:
+        capu = np.maximum(capu, 0.0)
     out = np.full(H, -np.inf)
     out[H - 1] = 0.0
     for t in range(H - 2, -1, -1):

@@ -417,8 +417,9 @@ def rollouts(
     hz, hoff = _unit_hazards(ctx, glob, amt_c, mrow, capt)
     bmin, boff = _block_hazards(hz, hoff, [a.size for a in amt_c], mrow)
     hz0 = ctx.kernel.hazard(glob[:, None], np.zeros((m, H)), np.arange(H)[None, :])
-    reach = np.stack([_clearable_after(sub.take(np.array([k]))) for k in range(m)])
     hold, after_pay, ntab = run_rule(free, live_k, holiday_months(sub))
+    skip = (ntab > 1).tolist()  # a holiday may fall anywhere: months without payment pass
+    reach = np.stack([_clearable_after(sub.take(np.array([k])), skip[k]) for k in range(m)])
     toff = np.concatenate([[0], np.cumsum(ntab)[:-1]]).astype(np.int64)
     V = np.concatenate([free.tables[k][0] for k in live_k])
     w, U, lo = (np.concatenate([free.tables[k][j] for k in live_k]) for j in (1, 2, 3))
