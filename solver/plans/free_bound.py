@@ -29,7 +29,15 @@ over 60 months at a width of even 10 units that is far above a 0.1 % target.
 :func:`rollout` builds a plan forward on the same tables (each month the action with the
 best value plus survival × the bound on what follows); :func:`polish` improves a plan by
 coordinate ascent on the rounding unit (cent-exact schedules, the search's own policy
-checks). Findings and figures: ``docs/free_family.md`` (session 12).
+checks; the family with a leading holiday only). Findings and figures:
+``docs/free_family.md`` (session 12).
+
+Holidays mid-plan (session 14): SPEC §5 allows a month without payment anywhere, each
+run of them at most ``max_deferral_months``. :func:`holiday_bounds` bounds that family
+with one table per run length (:mod:`solver.plans.holiday_tables`, which says why a zero
+allowed in every month is too loose a relaxation), and :func:`rollout` (like
+:func:`solver.plans.free_rollout.rollouts`) follows a state's run on such tables
+(:func:`run_rule`). :func:`free_bounds` stays the bound of the family without them.
 """
 
 from __future__ import annotations

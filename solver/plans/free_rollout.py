@@ -8,13 +8,21 @@ call (:func:`_expand`). Its semantics are the study's:
 
 * balances in cents, with the search's own interest rounding
   (:func:`solver.plans.search.interest_cents`);
-* each month a state may take the holiday (a leading, capitalised one only, while
-  ``holiday_months`` allows), pay any unit amount within the month's cap and below what
-  it owes, or clear (when what it owes is within the cap);
+* each month a state may go without payment (a capitalised holiday month: on the tables
+  of :func:`~solver.plans.free_bound.free_bounds` only as a leading holiday while
+  ``holiday_months`` allows, on those of :func:`~solver.plans.free_bound.holiday_bounds`
+  anywhere while its run of such months is shorter than ``max_deferral_months``, reading
+  the table of its run length; :func:`~solver.plans.free_bound.run_rule`), pay any unit
+  amount within the month's cap and below what it owes, or clear (when what it owes is
+  within the cap);
 * a child's score is its value so far plus survival × (the month's value + survival ×
   the free table's bound at its next balance); the ``width`` best children of each state,
   then of each account, go on; balances unit payments can no longer clear are pruned
-  (``free_bound._clearable_after``); the best cleared plan is kept.
+  (``free_bound._clearable_after``, where a month may pass without payment when
+  holidays may fall anywhere); the best cleared plan is kept.
+
+The block pruning stays exact with holidays: a block's bound reads the table a payment
+leads to (run length 0), the one every unit amount's child reads.
 
 Most unit amounts need no score: each state's amounts go in blocks, and a block whose
 exact upper bound cannot beat the state's best child so far is skipped
