@@ -107,28 +107,32 @@ def holiday_bounds(ctx: PlanContext, buckets: int = 192) -> FreeBound:
     ``max_deferral_months`` (:mod:`solver.plans.holiday_tables`: one table per run
     length, every action at every node). Read at the opening balance, run length 0, as
     :func:`free_bounds` is; accounts one at a time, each on its own unit grid."""
-    n = len(ctx)
-    out = np.full(n, -np.inf)
-    sizes = np.zeros(n, np.int64)
     runs = holiday_months(ctx)
     B0 = grid_cents(ctx.balance, grid_of(ctx)) / CENTS_PER_UNIT
-    all_tables: list[tuple[np.ndarray, ...]] = []
-    grids: list[np.ndarray] = []
-    for i in range(n):
-        one = ctx.take(np.array([i]))
-        amounts = unit_grid(one)
-        sizes[i] = int(np.isfinite(amounts).sum())
-        U, top = _clearable(one)
-        if one.balance[0] <= U[0, 0]:
-            tables = holiday_tables(one, amounts, buckets, runs[i : i + 1])[0]
-        else:  # no plan clears: the "no plan" table without the programme
-            tables = _no_plan_tables(
-                one, amounts, buckets, runs[i : i + 1], False, (U, top), np.zeros(1, int)
-            )
-        out[i] = float(bound_at(tables, np.zeros(1, np.int64), 0, B0[i : i + 1])[0])
-        all_tables.append(tables)
-        grids.append(amounts[0, : sizes[i]])
-    return FreeBound(out, sizes, all_tables, grids, runs)
+    ones = [ctx.take(np.array([i])) for i in range(len(ctx))]
+    units = [unit_grid(one) for one in ones]
+    tables = [
+        _run_tables(one, g, buckets, runs[i : i + 1])
+        for i, (one, g) in enumerate(zip(ones, units, strict=True))
+    ]
+    root = np.zeros(1, np.int64)
+    bound = np.array(
+        [float(bound_at(tb, root, 0, B0[i : i + 1])[0]) for i, tb in enumerate(tables)]
+    )
+    sizes = np.array([int(np.isfinite(g).sum()) for g in units], np.int64)
+    grids = [g[0, :k] for g, k in zip(units, sizes.tolist(), strict=True)]
+    return FreeBound(bound.reshape(-1), sizes, tables, grids, runs)
+
+
+def _run_tables(
+    one: PlanContext, amounts: np.ndarray, buckets: int, runs: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """The run-length tables of one account, or its "no plan" table when payments within
+    the caps cannot clear its opening balance (no programme needed)."""
+    U, top = _clearable(one)
+    if one.balance[0] <= U[0, 0]:
+        return holiday_tables(one, amounts, buckets, runs)[0]
+    return _no_plan_tables(one, amounts, buckets, runs, False, (U, top), np.zeros(1, int))
 
 
 def run_rule(

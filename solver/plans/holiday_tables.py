@@ -41,6 +41,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from solver.plans import bound_nodes as nodes
 from solver.plans.bound_dp import (
     NEG,
     NEG_CUT,
@@ -50,17 +51,6 @@ from solver.plans.bound_dp import (
     live_span,
     next_month_rows,
     store_row,
-)
-from solver.plans.bounds import (
-    _action_values,
-    _clearable,
-    _clearing_requirements,
-    _live_intervals,
-    _node_bands,
-    _node_recovery,
-    _pass_geometry,
-    _recovery_kinks,
-    grid_slack,
 )
 from solver.plans.context import PlanContext
 
@@ -165,16 +155,16 @@ def holiday_tables(
     ``(V, w, U, lo)`` with run lengths 0 … D in place of accounts (module docstring)."""
     n, H, M = len(ctx), ctx.horizon, buckets
     every = np.full(n, H, np.int64)  # a zero payment in any month (the pass limits runs)
-    half, _ = grid_slack(ctx)
-    U, top = _clearable(ctx)
-    lo, hi, w = _node_bands(ctx, amounts, np.where(runs > 0, every, 0), U, top, M)
-    amt, _, q_act, pay_act, rec_act, act_ok, capt = _action_values(ctx, amounts, every)
-    kinks = _recovery_kinks(ctx, w[:, :H], lo[:, :H], M)
+    half, _ = nodes.grid_slack(ctx)
+    U, top = nodes._clearable(ctx)
+    lo, hi, w = nodes._node_bands(ctx, amounts, np.where(runs > 0, every, 0), U, top, M)
+    amt, _, q_act, pay_act, rec_act, act_ok, capt = nodes._action_values(ctx, amounts, every)
+    kinks = nodes._recovery_kinks(ctx, w[:, :H], lo[:, :H], M)
     _, has_kink, iCc, wR = kinks
-    R_nodes = _node_recovery(ctx, lo, w, M)
-    clear_req = _clearing_requirements(ctx, lo, w, capt, M, kinks, R_nodes)
-    c, rho, inv_next, gw = _pass_geometry(ctx, lo, w, amt)
-    i_first, i_last = _live_intervals(ctx, lo, U, c, rho, inv_next)
+    R_nodes = nodes._node_recovery(ctx, lo, w, M)
+    clear_req = nodes._clearing_requirements(ctx, lo, w, capt, M, kinks, R_nodes)
+    c, rho, inv_next, gw = nodes._pass_geometry(ctx, lo, w, amt)
+    i_first, i_last = nodes._live_intervals(ctx, lo, U, c, rho, inv_next)
     NR = int(runs.max(initial=0)) + 1
     V = np.full((n, NR, H + 1, M + 1), NEG)
     alive = ctx.balance <= U[:, 0]  # above U no plan clears: the "no plan" table as it is
