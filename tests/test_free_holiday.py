@@ -23,6 +23,7 @@ from solver.core.amortisation import schedule_from_payments
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
 from solver.officer import Proposal, policy_violations, proposal_schedule
+from solver.officer.counter_offer import schedule_figures
 from solver.plans.context import context_from_account
 from solver.plans.free_bound import free_bounds, holiday_bounds, rollout
 from solver.plans.free_custom import family_bounds
@@ -189,6 +190,10 @@ def test_review_example_bound_and_plan_cover_the_plan_with_a_break():
     assert custom.feasible and custom.npv >= target - 1e-6
     assert custom.bound_over == "every_amount"
     assert custom.npv <= custom.bound + 1e-6
+    # its months without income go without payment: not payment months for the figures
+    pay = np.asarray(custom.schedule.payments)
+    assert (pay[4:6] == 0).all()
+    assert custom.min_afford_prob >= pol.min_afford_prob
 
 
 def test_zero_months_agree_between_booking_policy_check_and_evaluator():
@@ -212,6 +217,11 @@ def test_zero_months_agree_between_booking_policy_check_and_evaluator():
             assert not rules
             cents = [round(p * 100) for p in sched.payments]
             assert evaluate(acc, sched).npv == pytest.approx(_oracle_value(fields, cents), rel=1e-9)
+            # the reported affordability is over the paying months (month 3's is 0 at any payment)
+            oracle = AccountModel(acc, BehaviourModel())
+            paying = [oracle.afford(t + 1, c / 100) for t, c in enumerate(cents) if c > 0]
+            got = schedule_figures(acc, sched)["min_afford_prob"]
+            assert got == pytest.approx(min(paying), rel=1e-9) and got >= pol.min_afford_prob
 
 
 def test_schedule_check_counts_runs_not_months():

@@ -56,13 +56,11 @@ from solver.plans.context import PlanContext
 
 
 @njit(cache=True)
-def _zero_row(
-    V_next: np.ndarray, geo: tuple[float, float, float], work: tuple[np.ndarray, ...]
-) -> float:
+def _zero_row(V_next: np.ndarray, geo: tuple[float, float], work: tuple[np.ndarray, ...]) -> float:
     """Next month's row ``V_next`` filled and differenced into ``work`` (its ``Vf``,
     ``seg``, ``dV``, ``D1``; :func:`solver.plans.bound_dp.next_month_rows`); returns the
     largest slope, or −1 when the row has no plan at all. ``geo``: next month's 1/w and
-    g·w_t (the third entry unused)."""
+    g·w_t."""
     Vf, seg, dV, D1 = work
     if not _fill_row(V_next, Vf):
         return -1.0
@@ -109,7 +107,7 @@ def holiday_pass(
             base[:] = clear_req[t, i]
             nxt = t < H - 1 and to_bound[i, t]
             rho = rho_all[t, i]
-            geo = (inv_next_all[t, i], gw_all[t, i], rho)
+            geo = (inv_next_all[t, i], gw_all[t, i])
             Rt = R[t, i]
             pad_kink = wR[i, t] if has_kink[i, t] else 0.0
             ik = np.uint64(iCc[i, t])
