@@ -2,11 +2,12 @@
 rollout, certified against the free bound (issue 13; ``SearchParams.free_family``).
 
 The grid search (:mod:`solver.plans.search`) proves its plans on the account's payment
-grid only. :func:`free_family_step` takes, for every account with a feasible custom plan,
+grid only. :func:`free_family_step` takes, for every account with a feasible custom plan
+(and, where holidays are allowed, every account the grid search found none for),
 
-* the free bound (:func:`solver.plans.free_bound.free_bounds`: the bound tables on every
-  unit amount, valid for every policy-feasible custom schedule, so for every step
-  schedule too) at ``SearchParams.free_buckets``;
+* the free bound (:func:`family_bounds`: the bound tables on every unit amount, valid
+  for every policy-feasible custom schedule, so for every step schedule too) at
+  ``SearchParams.free_buckets``;
 * the rollout on its tables (:func:`solver.plans.free_rollout.rollouts`), booked as the
   search's plans are (:func:`solver.plans.schedules.path_schedule`) and valued by the
   model on that schedule; custom's plan is the better of the two;
