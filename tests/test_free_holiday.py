@@ -280,3 +280,18 @@ def _longest_run(cents: np.ndarray) -> int:
         run = run + 1 if c == 0 else 0
         best = max(best, run)
     return best
+
+
+def test_without_holidays_the_run_tables_are_the_reference_tables(case):
+    """With no holiday allowed (runs 0) the run-length pass gives bound_tables' reference tables bit for bit."""
+    from solver.plans.bounds import bound_tables
+    from solver.plans.free_bound import unit_grid
+    from solver.plans.holiday_tables import holiday_tables
+
+    _, _, ctx, _ = case
+    amounts = unit_grid(ctx)
+    none = np.zeros(1, np.int64)
+    ref = bound_tables(ctx, amounts, 96, none)
+    got = holiday_tables(ctx, amounts, 96, none)[0]
+    for a, b in zip(got, ref, strict=True):
+        np.testing.assert_array_equal(a, b)

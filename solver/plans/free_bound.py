@@ -121,7 +121,7 @@ def holiday_bounds(ctx: PlanContext, buckets: int = 192) -> FreeBound:
     )
     sizes = np.array([int(np.isfinite(g).sum()) for g in units], np.int64)
     grids = [g[0, :k] for g, k in zip(units, sizes.tolist(), strict=True)]
-    return FreeBound(bound.reshape(-1), sizes, tables, grids, runs)
+    return FreeBound(bound, sizes, tables, grids, runs)
 
 
 def _run_tables(
