@@ -26,6 +26,7 @@ from solver.core.currency import format_amount, money_grid
 from solver.core.schema import MAX_FORECAST_MONTHS
 from solver.domain import DEFAULT_CURRENCY, DEFERRAL_MODES
 from solver.errors import InputError
+from solver.plans.schedules import longest_holiday
 
 #: Longest proposal in months (the ``remaining_term`` bound of the account schema).
 MAX_PROPOSAL_MONTHS = MAX_FORECAST_MONTHS
@@ -324,7 +325,9 @@ def _booked(
     """The schedule of a payment path (the last payment clears; an early clear ends it) on
     ``currency``'s money grid.
 
-    ``deferral_months=None``: the months without payment before the last one.
+    ``deferral_months=None``: the longest run of months in a row without payment before
+    the last one (SPEC §5's ``max_deferral_months`` limits each holiday, wherever it
+    falls: :func:`solver.plans.schedules.longest_holiday`, the plan check's own count).
     """
     proposed = [round(float(p), 2) for p in payments]
     schedule = schedule_from_payments(
@@ -350,7 +353,7 @@ def _booked(
             f"(proposed {format_amount(proposed[-1], currency)})"
         )
     if deferral_months is None:
-        deferral_months = int((schedule.payment[:-1] == 0).sum())
+        deferral_months = int(longest_holiday(schedule.payment))
     return ProposalSchedule(
         schedule, min(deferral_months, T - 1), mode, tuple(notes), tuple(proposed[:T])
     )

@@ -29,7 +29,15 @@ over 60 months at a width of even 10 units that is far above a 0.1 % target.
 :func:`rollout` builds a plan forward on the same tables (each month the action with the
 best value plus survival × the bound on what follows); :func:`polish` improves a plan by
 coordinate ascent on the rounding unit (cent-exact schedules, the search's own policy
-checks). Findings and figures: ``docs/free_family.md`` (session 12).
+checks; the family with a leading holiday only). Findings and figures:
+``docs/free_family.md`` (session 12).
+
+Holidays mid-plan (session 14): SPEC §5 allows a month without payment anywhere, each
+run of them at most ``max_deferral_months``. :func:`holiday_bounds` bounds that family
+with one table per run length (:mod:`solver.plans.holiday_tables`, which says why a zero
+allowed in every month is too loose a relaxation), and :func:`rollout` (like
+:func:`solver.plans.free_rollout.rollouts`) follows a state's run on such tables
+(:func:`run_rule`). :func:`free_bounds` stays the bound of the family without them.
 """
 
 from __future__ import annotations
@@ -39,9 +47,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from solver.core.schedule import CENTS_PER_UNIT
-from solver.plans.bounds import bound_at, bound_tables
+from solver.plans.bounds import _clearable, _no_plan_tables, bound_at, bound_tables
 from solver.plans.context import PlanContext, feasible_paths, grid_of, npv
 from solver.plans.free_prep import free_tables
+from solver.plans.holiday_tables import holiday_tables
 from solver.plans.search import grid_cents, holiday_months, interest_cents
 
 _RATE_SCALE = 10**12
@@ -74,12 +83,76 @@ class FreeBound:
         The bound on the NPV (−inf: no free plan can clear the balance) (n,).
     amounts
         Unit-grid size per account (actions of the programme) (n,).
+    tables
+        Per account ``(V, w, U, lo)``: one row of each per run length tracked (one row
+        without ``runs``).
+    grids
+        Per account its unit amounts.
+    runs
+        ``None``: the family of :func:`free_bounds` (a leading holiday only). Otherwise
+        (n,) the longest run of months without payment, anywhere in a plan
+        (:func:`holiday_bounds`); the tables' row r bounds what follows r such months.
     """
 
     bound: np.ndarray
     amounts: np.ndarray
     tables: list[tuple[np.ndarray, ...]]
     grids: list[np.ndarray]
+    runs: np.ndarray | None = None
+
+
+def holiday_bounds(ctx: PlanContext, buckets: int = 192) -> FreeBound:
+    """The free bound of the family with holidays mid-plan: every amount on the rounding
+    unit, and any month without payment as long as no run of them exceeds
+    ``max_deferral_months`` (:mod:`solver.plans.holiday_tables`: one table per run
+    length, every action at every node). Read at the opening balance, run length 0, as
+    :func:`free_bounds` is; accounts one at a time, each on its own unit grid."""
+    runs = holiday_months(ctx)
+    B0 = grid_cents(ctx.balance, grid_of(ctx)) / CENTS_PER_UNIT
+    ones = [ctx.take(np.array([i])) for i in range(len(ctx))]
+    units = [unit_grid(one) for one in ones]
+    tables = [
+        _run_tables(one, g, buckets, runs[i : i + 1])
+        for i, (one, g) in enumerate(zip(ones, units, strict=True))
+    ]
+    root = np.zeros(1, np.int64)
+    bound = np.array(
+        [float(bound_at(tb, root, 0, B0[i : i + 1])[0]) for i, tb in enumerate(tables)]
+    )
+    sizes = np.array([int(np.isfinite(g).sum()) for g in units], np.int64)
+    grids = [g[0, :k] for g, k in zip(units, sizes.tolist(), strict=True)]
+    return FreeBound(bound, sizes, tables, grids, runs)
+
+
+def _run_tables(
+    one: PlanContext, amounts: np.ndarray, buckets: int, runs: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """The run-length tables of one account, or its "no plan" table when payments within
+    the caps cannot clear its opening balance (no programme needed)."""
+    U, top = _clearable(one)
+    if one.balance[0] <= U[0, 0]:
+        return holiday_tables(one, amounts, buckets, runs)[0]
+    return _no_plan_tables(one, amounts, buckets, runs, False, (U, top), np.zeros(1, int))
+
+
+def run_rule(
+    free: FreeBound, rows: list[int], hold: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How a forward pass on ``free``'s tables may skip payments, for its accounts
+    ``rows`` (``hold``: their :func:`~solver.plans.search.holiday_months`): per account
+    the longest run of months without payment, the run a payment leaves (0: a holiday
+    may follow later; the longest run: none may, the family of :func:`free_bounds`),
+    and the number of tables (a month without payment after r of them reads table
+    ``min(r + 1, count − 1)``, a payment table 0).
+
+    A state's run counts its months without payment in a row; with a leading holiday
+    only, a state that has not paid has skipped every month so far, so "month index
+    t < hold, nothing paid yet" is "run < hold" with a payment setting the run to hold."""
+    if free.runs is None:
+        h = np.asarray(hold, np.int64)
+        return h, h.copy(), np.ones(len(rows), np.int64)
+    r = np.asarray(free.runs, np.int64)[rows]
+    return r, np.zeros(len(rows), np.int64), r + 1
 
 
 def free_bounds(
@@ -135,8 +208,9 @@ def free_bounds(
 def rollout(ctx: PlanContext, i: int, free: FreeBound, width: int = 1) -> np.ndarray | None:
     """A feasible free plan of account ``i`` built forward against the free bound's tables.
 
-    Each month every live state may take the holiday (while it may still be taken), pay
-    any unit amount within the cap, or clear (if what is owed is within the cap); a
+    Each month every live state may skip the payment (while its run of months without
+    payment may grow: :func:`run_rule`), pay any unit amount within the cap, or clear (if
+    what is owed is within the cap); a
     child's score is its value so far plus survival × (the month's value + survival ×
     the table's bound on what follows). The ``width`` best children go on (``width = 1``:
     greedy); cleared plans are kept and the best one is returned. Cent-exact balances;
@@ -146,25 +220,26 @@ def rollout(ctx: PlanContext, i: int, free: FreeBound, width: int = 1) -> np.nda
     tables, amounts = free.tables[i], free.grids[i]
     on = CENTS_PER_UNIT // grid_of(ctx)
     rate = np.array([round(float(ctx.fields["annual_rate"][i]) * _RATE_SCALE)], np.int64)
-    hold = int(holiday_months(one)[0])
+    hold_a, after_a, ntab_a = run_rule(free, [i], holiday_months(one))
+    hold, after, last_tab = int(hold_a[0]), int(after_a[0]), int(ntab_a[0]) - 1
     amt_c = np.round(amounts * CENTS_PER_UNIT).astype(np.int64)
     tol = CENTS_PER_UNIT * (1 + 1e-9)
-    reach = _clearable_after(one)
-    # live states: balance (cents), value so far, survival, payments so far
-    live: list[tuple[int, float, float, list[int]]] = [
-        (int(grid_cents(ctx.balance[i : i + 1], grid_of(ctx))[0]), 0.0, 1.0, [])
+    reach = _clearable_after(one, free.runs is not None and hold > 0)
+    # live states: balance (cents), value so far, survival, payments so far, run
+    live: list[tuple[int, float, float, list[int], int]] = [
+        (int(grid_cents(ctx.balance[i : i + 1], grid_of(ctx))[0]), 0.0, 1.0, [], 0)
     ]
     best_value, best_path = -np.inf, None
     for t in range(ctx.horizon):
-        kids: list[tuple[float, int, float, float, list[int]]] = []
+        kids: list[tuple[float, int, float, float, list[int], int]] = []
         cap = float(one.cap[0, t])
-        for bal, value, surv, paid in live:
+        for bal, value, surv, paid, run in live:
             owed = bal + int(interest_cents(np.array([bal // on]), rate)[0]) * on
             rec = float(
                 one.kernel.recovery(np.zeros(1, np.int64), np.array([bal / CENTS_PER_UNIT]), t)[0]
             )
             acts = amt_c[(amt_c <= cap * tol) & (amt_c < owed)]
-            if t < hold and not any(paid):
+            if run < hold:
                 acts = np.concatenate([np.zeros(1, np.int64), acts])
             if owed <= cap * tol:
                 acts = np.concatenate([acts, np.array([owed], np.int64)])
@@ -173,8 +248,9 @@ def rollout(ctx: PlanContext, i: int, free: FreeBound, width: int = 1) -> np.nda
             h = one.kernel.hazard(np.zeros_like(acts), acts / CENTS_PER_UNIT, t)
             now = one.discount[t] * (1 - h) * acts / CENTS_PER_UNIT + one.discount_lag[t] * h * rec
             nxt = (owed - acts) / CENTS_PER_UNIT
+            runs = np.where(acts == 0, run + 1, after)
             if t + 1 < ctx.horizon:
-                later = bound_at(tables, np.zeros(acts.size, np.int64), t + 1, nxt)
+                later = bound_at(tables, np.minimum(runs, last_tab), t + 1, nxt)
             else:
                 later = np.full(acts.size, -np.inf)
             later = np.where(nxt <= 0, 0.0, later)
@@ -185,26 +261,29 @@ def rollout(ctx: PlanContext, i: int, free: FreeBound, width: int = 1) -> np.nda
             for k in keep[np.argsort(-score[keep])[:width]].tolist():
                 kids.append(
                     (float(score[k]), int(owed - acts[k]), value + surv * float(now[k]),
-                     surv * float(1 - h[k]), [*paid, int(acts[k])])
+                     surv * float(1 - h[k]), [*paid, int(acts[k])], int(runs[k]))
                 )  # fmt: skip
         kids.sort(key=lambda kid: -kid[0])
-        live = [(b, v, s, p) for sc, b, v, s, p in kids[:width] if sc > best_value]
+        live = [(b, v, s, p, r) for sc, b, v, s, p, r in kids[:width] if sc > best_value]
         if not live:
             break
     return None if best_path is None else np.array(best_path, float) / CENTS_PER_UNIT
 
 
-def _clearable_after(one: PlanContext) -> np.ndarray:
+def _clearable_after(one: PlanContext, skip: bool = False) -> np.ndarray:
     """Per month index t (H,), the largest balance left after month t's payment that unit
     payments within the caps (the clearing one within the cap) can still clear by the
     horizon, less a cent a month for interest rounding: the bound tables' ``U`` is looser
     (a grid step of slack a month and continuous payments), and a rollout that trusts it
-    can run into a dead end by a few cents."""
+    can run into a dead end by a few cents. ``skip``: a month may go without payment (a
+    month with no affordable payment is then passed, not a dead end)."""
     H = one.horizon
     unit = one.policy.rounding
     g = 1.0 + float(one.monthly_rate[0])
     cap = np.where(np.isfinite(one.cap[0]), one.cap[0], -np.inf)
     capu = np.floor(cap / unit + 1e-9) * unit
+    if skip:
+        capu = np.maximum(capu, 0.0)
     out = np.full(H, -np.inf)
     out[H - 1] = 0.0
     for t in range(H - 2, -1, -1):

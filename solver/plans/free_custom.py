@@ -2,11 +2,12 @@
 rollout, certified against the free bound (issue 13; ``SearchParams.free_family``).
 
 The grid search (:mod:`solver.plans.search`) proves its plans on the account's payment
-grid only. :func:`free_family_step` takes, for every account with a feasible custom plan,
+grid only. :func:`free_family_step` takes, for every account with a feasible custom plan
+(and, where holidays are allowed, every account the grid search found none for),
 
-* the free bound (:func:`solver.plans.free_bound.free_bounds`: the bound tables on every
-  unit amount, valid for every policy-feasible custom schedule, so for every step
-  schedule too) at ``SearchParams.free_buckets``;
+* the free bound (:func:`family_bounds`: the bound tables on every unit amount, valid
+  for every policy-feasible custom schedule, so for every step schedule too) at
+  ``SearchParams.free_buckets``;
 * the rollout on its tables (:func:`solver.plans.free_rollout.rollouts`), booked as the
   search's plans are (:func:`solver.plans.schedules.path_schedule`) and valued by the
   model on that schedule; custom's plan is the better of the two;
@@ -23,10 +24,15 @@ it may be the recommendation): then its certificate is the free bound too. So th
 recommended custom or step plan is certified over the free family unless the guard
 above kept the grid plan (its status then says so: ``bound_over`` is the payment grid).
 
-The free family (``free_bound``'s docstring): every amount on the rounding unit within
-each month's cap, after an optional leading capitalised holiday. A month without payment
-later in a plan is allowed by the policy but is not in this family (nor in the grid
-search's): such schedules are neither searched nor bounded (issue 13, left open).
+The free family: every amount on the rounding unit within each month's cap, and any
+month without payment (a capitalised holiday month) as long as no run of them exceeds
+``max_deferral_months`` (session 14; the rule is :func:`solver.plans.schedules.schedule_ok`'s,
+the bound :func:`solver.plans.free_bound.holiday_bounds`, which tracks the run length;
+:mod:`solver.plans.holiday_tables` says why a bound that allows a zero in every month is
+too loose). Where the policy allows no holiday (``holiday_months`` 0) the family has none
+and the bound is :func:`~solver.plans.free_bound.free_bounds`'s pruned pass. The grid
+search still has a leading holiday only: a plan with a holiday mid-plan comes from the
+rollout.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ import numpy as np
 
 from solver.domain import Status
 from solver.plans.context import PlanContext, grid_of, npv
-from solver.plans.free_bound import free_bounds
+from solver.plans.free_bound import FreeBound, free_bounds, holiday_bounds
 from solver.plans.free_rollout import rollouts
 from solver.plans.schedules import path_schedule, schedule_ok
 from solver.plans.search import RunSolution, SearchParams, holiday_months
@@ -57,6 +63,19 @@ def regap(sol: RunSolution) -> RunSolution:
         status=status,
         bound=sol.objective if status == Status.OPTIMAL else sol.bound,
     )
+
+
+def family_bounds(ctx: PlanContext, buckets: int) -> FreeBound:
+    """The free bound of the accounts of ``ctx``: over the family with holidays mid-plan
+    where the policy allows a holiday, else (no month may be skipped) the pruned pass of
+    the family without them.
+
+    Decision: the run-length tables are built by the reference pass (every unit amount
+    at every node, :mod:`solver.plans.holiday_tables`); the pruned pass of
+    :mod:`solver.plans.free_dp` has no zero action yet."""
+    if holiday_months(ctx).max(initial=0) > 0:
+        return holiday_bounds(ctx, buckets)
+    return free_bounds(ctx, buckets)
 
 
 def _plan_values(ctx: PlanContext, rows: np.ndarray, plans: list[np.ndarray | None]) -> np.ndarray:
@@ -96,13 +115,15 @@ def _improve(
     moves its amount almost every month (60 different amounts on the sample account for
     +0.011 %), while the grid plan uses a few amounts a customer can follow; the
     certificate is over every amount either way."""
-    free = free_bounds(ctx.take(rows), buckets)
+    free = family_bounds(ctx.take(rows), buckets)
     plans = rollouts(ctx, rows, free)
     values = _plan_values(ctx, rows, plans)
     for k, i in enumerate(rows.tolist()):
         bound[i] = min(bound[i], float(free.bound[k]))
         cu = custom[i]
-        certified = bound[i] - cu.objective <= max(target_gap, KEEP_WITHIN) * abs(bound[i])
+        certified = cu.payments is not None and (
+            bound[i] - cu.objective <= max(target_gap, KEEP_WITHIN) * abs(bound[i])
+        )
         if plans[k] is not None and values[k] > cu.objective and not certified:
             custom[i] = replace(cu, payments=plans[k], objective=float(values[k]))
 
@@ -123,17 +144,22 @@ def free_family_step(
     bound = np.full(n, np.inf)
     free_cu = np.zeros(n, bool)
     free_st = np.zeros(n, bool)
-    rows = np.array([i for i, cu in enumerate(custom) if cu.payments is not None], np.int64)
-    if rows.size == 0:
-        return custom, steps, free_cu, free_st
-    todo = rows
+    # accounts without a grid plan too where holidays are allowed: a holiday mid-plan may
+    # carry a plan over months the grid search (a leading holiday only) cannot pass
+    skip = holiday_months(ctx) > 0
+    todo = np.array(
+        [i for i, cu in enumerate(custom) if cu.payments is not None or (skip[i] and
+         cu.status == Status.INFEASIBLE)], np.int64
+    )  # fmt: skip
     for buckets in (search.free_buckets, *sorted(search.free_refine_buckets)):
+        if todo.size == 0:
+            break
         _improve(ctx, todo, custom, buckets, bound, search.target_gap)
+        todo = todo[np.array([custom[i].payments is not None for i in todo.tolist()], bool)]
         for i in todo.tolist():
             custom[i] = regap(replace(custom[i], bound=max(bound[i], custom[i].objective)))
         todo = np.array([i for i in todo.tolist() if custom[i].gap > search.target_gap], np.int64)
-        if todo.size == 0:
-            break
+    rows = np.array([i for i, cu in enumerate(custom) if cu.payments is not None], np.int64)
     for i in rows.tolist():
         if not bound[i] >= custom[i].objective - 1e-9 * abs(custom[i].objective):
             # a plan above a valid bound cannot be: never certify from it (the grid's

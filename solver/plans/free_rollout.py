@@ -8,13 +8,21 @@ call (:func:`_expand`). Its semantics are the study's:
 
 * balances in cents, with the search's own interest rounding
   (:func:`solver.plans.search.interest_cents`);
-* each month a state may take the holiday (a leading, capitalised one only, while
-  ``holiday_months`` allows), pay any unit amount within the month's cap and below what
-  it owes, or clear (when what it owes is within the cap);
+* each month a state may go without payment (a capitalised holiday month: on the tables
+  of :func:`~solver.plans.free_bound.free_bounds` only as a leading holiday while
+  ``holiday_months`` allows, on those of :func:`~solver.plans.free_bound.holiday_bounds`
+  anywhere while its run of such months is shorter than ``max_deferral_months``, reading
+  the table of its run length; :func:`~solver.plans.free_bound.run_rule`), pay any unit
+  amount within the month's cap and below what it owes, or clear (when what it owes is
+  within the cap);
 * a child's score is its value so far plus survival × (the month's value + survival ×
   the free table's bound at its next balance); the ``width`` best children of each state,
   then of each account, go on; balances unit payments can no longer clear are pruned
-  (``free_bound._clearable_after``); the best cleared plan is kept.
+  (``free_bound._clearable_after``, where a month may pass without payment when
+  holidays may fall anywhere); the best cleared plan is kept.
+
+The block pruning stays exact with holidays: a block's bound reads the table a payment
+leads to (run length 0), the one every unit amount's child reads.
 
 Most unit amounts need no score: each state's amounts go in blocks, and a block whose
 exact upper bound cannot beat the state's best child so far is skipped
@@ -39,7 +47,7 @@ from solver.core.model import ModelKernel
 from solver.core.schedule import CENTS_PER_UNIT
 from solver.plans.bound_dp import NEG_CUT
 from solver.plans.context import PlanContext, grid_of
-from solver.plans.free_bound import FreeBound, _clearable_after
+from solver.plans.free_bound import FreeBound, _clearable_after, run_rule
 from solver.plans.search import grid_cents, holiday_months, interest_cents
 
 _RATE_SCALE = 10**12
@@ -178,8 +186,8 @@ def _state_children(k, t, st, acct, tables, floor, top):
     a (super)block whose upper bound (:func:`_span_bound`) cannot beat what a child must
     (:func:`_bar`) is skipped, the one of the best bound taken first.
     """
-    s_acc, owed, s_val, s_surv, s_paid, rec, _ = st
-    amt, aoff, hz, hoff, mrow, hz0, capt, hold, reach, disc, dlag, bmin, boff = acct
+    s_acc, owed, s_val, s_surv, s_run, rec, _ = st
+    amt, aoff, hz, hoff, mrow, hz0, capt, hold, reach, disc, dlag, bmin, boff, _, toff, ntab = acct
     V, w, U, lo = tables
     top_sc, top_p, top_v, top_s = top
     a = s_acc[k]
@@ -187,10 +195,16 @@ def _state_children(k, t, st, acct, tables, floor, top):
     d, dl = disc[t], dlag[t]
     v, s, r, ow = s_val[k], s_surv[k], rec[k], owed[k]
     tn = t + 1 if t + 1 < H else t  # the next month's table (unused in the last month)
-    nV, nw, nU, nlo = V[a, tn], w[a, tn], U[a, tn], lo[a, tn]
+    ta = toff[a]  # a payment's next table: run length 0
+    nV, nw, nU, nlo = V[ta, tn], w[ta, tn], U[ta, tn], lo[ta, tn]
     n_top = 0
-    if t < hold[a] and not s_paid[k]:  # the holiday
-        later = _bound_at(nV, nw, nU, nlo, ow / 100.0) if t + 1 < H else -np.inf
+    if s_run[k] < hold[a]:  # a month without payment: the run's next table
+        tz = toff[a] + min(s_run[k] + 1, ntab[a] - 1)
+        later = (
+            _bound_at(V[tz, tn], w[tz, tn], U[tz, tn], lo[tz, tn], ow / 100.0)
+            if t + 1 < H
+            else -np.inf
+        )
         sc, cv, cs = _grow(v, s, 0, hz0[a, t], r, d, dl, later)
         if np.isfinite(sc) and ow / 100.0 > 0.0 and ow / 100.0 <= reach[a, t]:
             n_top = _insert(top_sc, top_p, top_v, top_s, n_top, sc, 0, cv, cs)
@@ -254,14 +268,15 @@ def _expand(t, st, acct, tables, best, width):
     """Month ``t`` of every account's rollout: clearing updates ``best``; returns the kept
     children (parent index, payment, account, balance, value, survival, whether paid).
 
-    ``st``: the states grouped by account (account, owed, value, survival, paid,
-    recovery, hazard of clearing or NaN); ``acct``: per account the unit amounts (flat
-    cents, offsets), their hazards (flat, offsets, the month's row, the holiday's
-    hazard), the month's cap × tolerance, holiday months, clearable balances, discounts,
-    the hazards' least per block (flat, offsets); ``tables``: V, w, U, lo
-    stacked per account; ``best``: value, month, state, final payment per account
-    (updated in place)."""
-    s_acc, owed, s_val, s_surv, s_paid, rec, h_clear = st
+    ``st``: the states grouped by account (account, owed, value, survival, months
+    without payment in a row (:func:`rollouts`), recovery, hazard of clearing or NaN);
+    ``acct``: per account the unit amounts (flat cents, offsets), their hazards (flat,
+    offsets, the month's row, the holiday's hazard), the month's cap × tolerance, the
+    longest holiday run, clearable balances, discounts, the hazards' least per block
+    (flat, offsets), the run after a payment, the first table and the number of tables;
+    ``tables``: V, w, U, lo stacked per account (one row per run length tracked);
+    ``best``: value, month, state, final payment per account (updated in place)."""
+    s_acc, owed, s_val, s_surv, s_run, rec, h_clear = st
     disc, dlag = acct[9], acct[10]
     b_val, b_month, b_state, b_final = best
     F = s_acc.size
@@ -305,8 +320,8 @@ def _expand(t, st, acct, tables, best, width):
         out = first + kept
     k_acc = s_acc[o_par[:out]]
     k_bal = owed[o_par[:out]] - o_pay[:out]
-    k_paid = s_paid[o_par[:out]] | (o_pay[:out] > 0)
-    return o_par[:out], o_pay[:out], k_acc, k_bal, o_val[:out], o_surv[:out], k_paid
+    k_run = np.where(o_pay[:out] > 0, acct[13][k_acc], s_run[o_par[:out]] + 1)
+    return o_par[:out], o_pay[:out], k_acc, k_bal, o_val[:out], o_surv[:out], k_run
 
 
 def _month_rows(kernel: ModelKernel, rows: np.ndarray) -> np.ndarray:
@@ -410,13 +425,15 @@ def rollouts(
     hz, hoff = _unit_hazards(ctx, glob, amt_c, mrow, capt)
     bmin, boff = _block_hazards(hz, hoff, [a.size for a in amt_c], mrow)
     hz0 = ctx.kernel.hazard(glob[:, None], np.zeros((m, H)), np.arange(H)[None, :])
-    reach = np.stack([_clearable_after(sub.take(np.array([k]))) for k in range(m)])
+    hold, after_pay, ntab = run_rule(free, live_k, holiday_months(sub))
+    skip = (ntab > 1).tolist()  # a holiday may fall anywhere: months without payment pass
+    reach = np.stack([_clearable_after(sub.take(np.array([k])), skip[k]) for k in range(m)])
+    toff = np.concatenate([[0], np.cumsum(ntab)[:-1]]).astype(np.int64)
     V = np.concatenate([free.tables[k][0] for k in live_k])
     w, U, lo = (np.concatenate([free.tables[k][j] for k in live_k]) for j in (1, 2, 3))
     amt = np.concatenate(amt_c) if aoff[-1] else np.zeros(0, np.int64)
-    acct = (amt, aoff, hz, hoff, mrow, hz0, capt, holiday_months(sub).astype(np.int64),
-            reach, np.asarray(sub.discount, float), np.asarray(sub.discount_lag, float),
-            bmin, boff)  # fmt: skip
+    acct = (amt, aoff, hz, hoff, mrow, hz0, capt, hold, reach, np.asarray(sub.discount, float),
+            np.asarray(sub.discount_lag, float), bmin, boff, after_pay, toff, ntab)  # fmt: skip
     tables = (V, w, U, lo)
     on = CENTS_PER_UNIT // grid_of(ctx)
     rate = np.round(sub.fields["annual_rate"].astype(float) * _RATE_SCALE).astype(np.int64)
@@ -424,7 +441,7 @@ def rollouts(
             np.zeros(m, np.int64))  # fmt: skip
     s_acc = np.arange(m, dtype=np.int64)
     s_bal = grid_cents(sub.balance, grid_of(ctx)).astype(np.int64)
-    s_val, s_surv, s_paid = np.zeros(m), np.ones(m), np.zeros(m, bool)
+    s_val, s_surv, s_run = np.zeros(m), np.ones(m), np.zeros(m, np.int64)
     history: list[tuple[np.ndarray, np.ndarray]] = []  # per month: parents, payments
     for t in range(H):
         if s_acc.size == 0:
@@ -435,8 +452,8 @@ def rollouts(
         clear = owed <= capt[s_acc, t]
         if clear.any():
             h_clear[clear] = ctx.kernel.hazard(glob[s_acc[clear]], owed[clear] / CENTS_PER_UNIT, t)
-        st = (s_acc, owed, s_val, s_surv, s_paid, np.asarray(rec, float), h_clear)
-        par, pay, s_acc, s_bal, s_val, s_surv, s_paid = _expand(t, st, acct, tables, best, width)
+        st = (s_acc, owed, s_val, s_surv, s_run, np.asarray(rec, float), h_clear)
+        par, pay, s_acc, s_bal, s_val, s_surv, s_run = _expand(t, st, acct, tables, best, width)
         history.append((par, pay))
     _, b_month, b_state, b_final = best
     for j, k in enumerate(live_k):

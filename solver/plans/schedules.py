@@ -123,7 +123,8 @@ def schedule_ok(
     if code == _TOO_MANY_ZEROS:
         return (
             False,
-            f"{count} months without payment exceed max_deferral_months {pol.max_deferral_months}",
+            f"{count} months in a row without payment exceed max_deferral_months "
+            f"{pol.max_deferral_months}",
         )
     return True, ""
 
@@ -140,8 +141,17 @@ def _check_schedule(
     payments in cents: a paying month above its cap (beyond ``CAP_TOL``) or one before the
     last below ``min_payment``; more than ``max_levels`` phases
     (:func:`~solver.plans.context.path_phases`);
-    more than ``max_zero`` months before the last without payment (``count`` of them).
-    Amounts are compared in currency units (``cents / 100``, the schedule's ``payments``)."""
+    a run of more than ``max_zero`` months in a row without payment before the last
+    (``count``: the longest; :func:`longest_holiday`).
+    Amounts are compared in currency units (``cents / 100``, the schedule's ``payments``).
+
+    Decision (issue 13, session 14): a month without payment may fall anywhere in a plan
+    (a capitalised holiday month: the payment is 0, the interest is added to the
+    balance); SPEC §5's ``max_deferral_months`` limits each run of such months, the
+    leading holiday being one. The caps (``max_dti``, ``min_residual_income``,
+    ``min_afford_prob``) limit the payment asked, so a month without payment passes them
+    (as the leading holiday always has): the holiday is the remedy for a month the
+    customer cannot pay, and other_debt / Ī_t is not the plan's to change."""
     T = cents.shape[0]
     for t in range(T):
         if cents[t] > 0:
@@ -152,13 +162,21 @@ def _check_schedule(
     phases = path_phases(cents, T)
     if phases > max_levels:
         return _TOO_MANY_LEVELS, phases
-    zeros = 0
-    for t in range(T - 1):
-        if cents[t] == 0:
-            zeros += 1
+    zeros = longest_holiday(cents)
     if zeros > max_zero:
         return _TOO_MANY_ZEROS, zeros
     return _OK, 0
+
+
+@njit(cache=True)
+def longest_holiday(cents: np.ndarray) -> int:  # pragma: no cover - compiled
+    """The longest run of months in a row without payment before the last month of a
+    payment path (the last month clears: it is never one)."""
+    best = run = 0
+    for t in range(cents.shape[0] - 1):
+        run = run + 1 if cents[t] == 0 else 0
+        best = max(best, run)
+    return best
 
 
 def phase_count(payments: np.ndarray) -> int:

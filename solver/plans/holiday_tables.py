@@ -1,0 +1,187 @@
+"""Bound tables of the free ``custom`` family *with holidays mid-plan* (issue 13, session 14).
+
+SPEC §5 lets a plan skip a payment in any month, as long as no holiday lasts more than
+``max_deferral_months``. Decision (``docs/plans.md``, "Holidays mid-plan"): a month
+without payment anywhere in a plan is a capitalised holiday month (payment 0, the
+interest added to the balance, as in the leading holiday); each *run* of consecutive
+months without payment is at most ``max_deferral_months`` long, the leading holiday
+being one such run; holidays need ``capitalize`` among ``deferral_interest``
+(:func:`solver.plans.search.holiday_months` is 0 otherwise, and then no month is
+skipped).
+
+The run limit matters for the bound. Allowing a zero payment in every month is a valid
+relaxation, but not a tight one: when the contract rate is above the cost of funds, a
+plan earns the spread on every month the balance is carried, and the relaxation's best
+plan pays nothing for years and then clears (on the benchmark book's card accounts it is
+0.2–1.4 % above the best plan that keeps the run limit, whatever the node count: the
+gap is the relaxation's, not the interpolation's). So these tables track the run: one
+table per run length r = 0 … D (D = ``max_deferral_months``), ``V_r(t, B)`` bounding
+what a plan can still collect from balance B in month index t after r months without
+payment. Paying (a unit amount or clearing) leads to ``V_0(t + 1)``, skipping to
+``V_{r+1}(t + 1)`` (only while r < D):
+
+    ``V_r(t) = max(P(t), Z_r(t))``, ``V_D(t) = P(t)``,
+
+where ``P(t)``, the best paying action on ``V_0(t + 1)``, is the same for every r (the
+costly part: every unit amount at every node, computed once a month), and ``Z_r`` is
+the one zero action on ``V_{r+1}(t + 1)``. Each node value is the best action's plus
+the padding of :mod:`solver.plans.bounds` (every action's interpolant stays above its
+value), the geometry (nodes spanning the balances reachable with a holiday in any
+month) and the clearing requirements are :mod:`solver.plans.bound_nodes`'s, and the
+per-action arithmetic is :func:`solver.plans.bound_dp._action_max`'s: only the
+recursion over r is new here.
+
+The tables are returned as ``(V, w, U, lo)`` with the run lengths in place of accounts
+(``V`` (D + 1, H + 1, M + 1), the others (D + 1, H + 1), the same geometry repeated), so
+that :func:`solver.plans.bounds.bound_at` reads run length r as "account" r.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from solver.plans import bound_nodes as nodes
+from solver.plans.bound_dp import (
+    NEG,
+    NEG_CUT,
+    _action_max,
+    _fill_row,
+    add_margins,
+    live_span,
+    next_month_rows,
+    store_row,
+)
+from solver.plans.context import PlanContext
+
+
+@njit(cache=True)
+def _zero_row(V_next: np.ndarray, geo: tuple[float, float], work: tuple[np.ndarray, ...]) -> float:
+    """Next month's row ``V_next`` filled and differenced into ``work`` (its ``Vf``,
+    ``seg``, ``dV``, ``D1``; :func:`solver.plans.bound_dp.next_month_rows`); returns the
+    largest slope, or −1 when the row has no plan at all. ``geo``: next month's 1/w and
+    g·w_t."""
+    Vf, seg, dV, D1 = work
+    if not _fill_row(V_next, Vf):
+        return -1.0
+    return next_month_rows(Vf, geo[0], geo[1], seg, dV, D1)
+
+
+@njit(cache=True, error_model="numpy")
+def holiday_pass(
+    V: np.ndarray,
+    clear_req: np.ndarray,
+    to_bound: np.ndarray,
+    runs: np.ndarray,
+    G: int,
+    geometry: tuple[np.ndarray, ...],
+    actions: tuple[np.ndarray, ...],
+    recovery: tuple[np.ndarray, ...],
+    live: tuple[np.ndarray, np.ndarray],
+    K_all: np.ndarray,
+    slack: float,
+) -> None:
+    """Fill the run-length tables ``V`` (n, D + 1, H + 1, M + 1) backwards from month H − 1.
+
+    The arrays are :func:`solver.plans.bound_dp.backward_pass`'s, grouped: ``geometry``
+    (``c``, ``ρ``, next month's 1/w, g·w_t), ``actions`` (survival, pay value or ``NEG``,
+    recovery weight; the G unit amounts then the zero action, index G), ``recovery``
+    (recovery at the nodes, the kink's flag, interval and padding), ``live`` (the live
+    intervals). ``runs`` (n,): the longest run D of each account (its tables 0 … D are
+    filled; a run length above it is never read).
+    """
+    c_all, rho_all, inv_next_all, gw_all = geometry
+    q_act, pay_or_neg, rec_act = actions
+    R, has_kink, iCc, wR = recovery
+    i_first_all, i_last_all = live
+    n, NR, H1, M1 = V.shape
+    H, M = H1 - 1, M1 - 1
+    V[:, :, H, :] = NEG
+    Vf, seg, dV, D1 = np.empty(M1), np.empty(M), np.empty(M), np.zeros(M1)
+    zwork = (np.empty(M1), np.empty(M), np.empty(M), np.zeros(M1))
+    base, req, pay_req = np.empty(M1), np.empty(M1), np.empty(M1)
+    at, frac, f, dev = np.empty(M1, np.uint64), np.empty(M1), np.empty(M1), np.empty(M1)
+    top = float(M - 1)
+    for t in range(H - 1, -1, -1):
+        for i in range(n):
+            base[:] = clear_req[t, i]
+            nxt = t < H - 1 and to_bound[i, t]
+            rho = rho_all[t, i]
+            geo = (inv_next_all[t, i], gw_all[t, i])
+            Rt = R[t, i]
+            pad_kink = wR[i, t] if has_kink[i, t] else 0.0
+            ik = np.uint64(iCc[i, t])
+            # P(t): every unit amount, on V_0(t + 1) (the same for every run length)
+            if nxt and _fill_row(V[i, 0, t + 1], Vf):
+                seg_max = next_month_rows(Vf, geo[0], geo[1], seg, dV, D1)
+                pay_req[:] = NEG
+                for a in range(G):
+                    pay = pay_or_neg[t, a, i]
+                    p_start, p_end = live_span(i_first_all[t, a, i], i_last_all[t, a, i], M)
+                    if pay <= NEG_CUT or p_start > p_end:
+                        continue
+                    rec = rec_act[t, a, i]
+                    _action_max(pay_req, (Vf, dV, D1, Rt, f, dev, frac, at),
+                                np.uint64(p_start), np.uint64(p_end),
+                                (c_all[t, a, i], rho, 1.0 / rho, top, q_act[t, a, i], pay, rec),
+                                rec * pad_kink, ik)  # fmt: skip
+                add_margins(base, pay_req, slack, seg_max)
+            # Z_r(t): the zero action on V_{r+1}(t + 1), while a run may still grow
+            p_start, p_end = live_span(i_first_all[t, G, i], i_last_all[t, G, i], M)
+            zero_ok = nxt and pay_or_neg[t, G, i] > NEG_CUT and p_start <= p_end
+            for r in range(runs[i], -1, -1):
+                req[:] = base
+                if zero_ok and r < runs[i]:
+                    z_max = _zero_row(V[i, r + 1, t + 1], geo, zwork)
+                    if z_max >= 0.0:
+                        pay_req[:] = NEG
+                        rec = rec_act[t, G, i]
+                        _action_max(pay_req, (zwork[0], zwork[2], zwork[3], Rt, f, dev, frac, at),
+                                    np.uint64(p_start), np.uint64(p_end),
+                                    (c_all[t, G, i], rho, 1.0 / rho, top, q_act[t, G, i],
+                                     pay_or_neg[t, G, i], rec),
+                                    rec * pad_kink, ik)  # fmt: skip
+                        add_margins(req, pay_req, slack, z_max)
+                store_row(req, K_all[i, t], V[i, r, t])
+
+
+def holiday_tables(
+    ctx: PlanContext, amounts: np.ndarray, buckets: int, runs: np.ndarray
+) -> list[tuple[np.ndarray, ...]]:
+    """The run-length tables of every account of ``ctx`` on its unit amounts ``amounts``
+    (n, G; NaN-padded), ``runs`` (n,) the longest holiday run of each: per account
+    ``(V, w, U, lo)`` with run lengths 0 … D in place of accounts (module docstring)."""
+    n, H, M = len(ctx), ctx.horizon, buckets
+    every = np.full(n, H, np.int64)  # a zero payment in any month (the pass limits runs)
+    half, _ = nodes.grid_slack(ctx)
+    U, top = nodes._clearable(ctx)
+    lo, hi, w = nodes._node_bands(ctx, amounts, np.where(runs > 0, every, 0), U, top, M)
+    amt, _, q_act, pay_act, rec_act, act_ok, capt = nodes._action_values(ctx, amounts, every)
+    kinks = nodes._recovery_kinks(ctx, w[:, :H], lo[:, :H], M)
+    _, has_kink, iCc, wR = kinks
+    R_nodes = nodes._node_recovery(ctx, lo, w, M)
+    clear_req = nodes._clearing_requirements(ctx, lo, w, capt, M, kinks, R_nodes)
+    c, rho, inv_next, gw = nodes._pass_geometry(ctx, lo, w, amt)
+    i_first, i_last = nodes._live_intervals(ctx, lo, U, c, rho, inv_next)
+    NR = int(runs.max(initial=0)) + 1
+    V = np.full((n, NR, H + 1, M + 1), NEG)
+    alive = ctx.balance <= U[:, 0]  # above U no plan clears: the "no plan" table as it is
+    holiday_pass(
+        V,
+        clear_req,
+        (hi >= lo) & alive[:, None],
+        np.asarray(runs, np.int64),
+        amounts.shape[1],
+        (c, rho, inv_next, gw),
+        (q_act, np.where(act_ok, pay_act, NEG), rec_act),
+        (R_nodes, has_kink, iCc, wR),
+        (i_first, i_last),
+        np.clip(np.ceil((U - lo) * (1.0 / w)), 0, M).astype(np.int64),
+        half,
+    )
+    out = []
+    for i in range(n):
+        R1 = int(runs[i]) + 1
+        rep = [np.repeat(x[i : i + 1], R1, axis=0) for x in (w, U, lo)]
+        out.append((V[i, :R1], *rep))
+    return out
