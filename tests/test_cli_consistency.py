@@ -532,3 +532,10 @@ def test_plan_portfolio_thorough_certifies_custom_over_every_amount(tmp_path, mo
     assert rec.any()
     assert (thorough.loc[rec, "bound"] >= thorough.loc[rec, "npv"] - 1e-6).all()
     assert (thorough["npv"].fillna(0) >= default["npv"].fillna(0) - 1e-6).all()
+    # the bound_over column says per row what the footer says for the run
+    for frame, over in ((default, {"payment_grid"}), (thorough, {"every_amount", "payment_grid"})):
+        searched = frame["family"].isin(["custom", "step"])
+        assert set(frame.loc[searched, "bound_over"]) <= over
+        assert frame.loc[~searched, "bound_over"].isna().all()
+    custom = thorough["family"] == "custom"
+    assert custom.any() and (thorough.loc[custom, "bound_over"] == "every_amount").any()

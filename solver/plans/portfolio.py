@@ -53,6 +53,7 @@ PORTFOLIO_COLUMNS = (
     "solver_status",
     "bound",
     "gap",
+    "bound_over",
     "explanation",
     "error",
 )
@@ -116,6 +117,9 @@ def _row(res: PlanResult, acc: Any) -> dict[str, Any]:
         "solver_status": None if opt is None else opt.status,
         "bound": None if opt is None else opt.bound,
         "gap": None if opt is None else opt.gap,
+        # what custom's / step's certificate is proved over (payment_grid / every_amount);
+        # empty for the level families, which are exact over their own stated grids
+        "bound_over": (opt.bound_over or None) if opt is not None else None,
         "explanation": res.explanation,
         "error": None,
     }
