@@ -149,8 +149,9 @@ def grid_note(result: Any, currency: str) -> str:
     if free:
         notes.append(
             f"{' and '.join(free)}: status and gap proved over every schedule of the family"
-            " (any amount on the rounding unit within each month's cap, after an optional"
-            " leading holiday; months without payment later in a plan are not searched)."
+            " (any amount on the rounding unit within each month's cap; months without"
+            " payment anywhere, capitalised, in runs of at most max_deferral_months where"
+            " the policy allows a capitalised holiday)."
         )
     return "\n".join(notes)
 
