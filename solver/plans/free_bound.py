@@ -101,18 +101,26 @@ class FreeBound:
     runs: np.ndarray | None = None
 
 
-def holiday_bounds(ctx: PlanContext, buckets: int = 192) -> FreeBound:
+def holiday_bounds(
+    ctx: PlanContext, buckets: int = 192, *, tolerance: float | None = 0.0
+) -> FreeBound:
     """The free bound of the family with holidays mid-plan: every amount on the rounding
     unit, and any month without payment as long as no run of them exceeds
     ``max_deferral_months`` (:mod:`solver.plans.holiday_tables`: one table per run
-    length, every action at every node). Read at the opening balance, run length 0, as
-    :func:`free_bounds` is; accounts one at a time, each on its own unit grid."""
+    length). Read at the opening balance, run length 0, as :func:`free_bounds` is;
+    accounts one at a time, each on its own unit grid.
+
+    ``tolerance``: the paying actions by the pruned pass of :mod:`solver.plans.free_dp`
+    to that relative tolerance per node; 0 (the default) prunes exactly and gives the
+    reference tables bit for bit, ``None`` is the reference itself (every unit amount at
+    every node). Decision (session 14): the default stays exact, so the family's
+    results do not move; ``free_dp.TOLERANCE`` is the cheaper, slightly looser choice."""
     runs = holiday_months(ctx)
     B0 = grid_cents(ctx.balance, grid_of(ctx)) / CENTS_PER_UNIT
     ones = [ctx.take(np.array([i])) for i in range(len(ctx))]
     units = [unit_grid(one) for one in ones]
     tables = [
-        _run_tables(one, g, buckets, runs[i : i + 1])
+        _run_tables(one, g, buckets, runs[i : i + 1], tolerance)
         for i, (one, g) in enumerate(zip(ones, units, strict=True))
     ]
     root = np.zeros(1, np.int64)
@@ -125,13 +133,20 @@ def holiday_bounds(ctx: PlanContext, buckets: int = 192) -> FreeBound:
 
 
 def _run_tables(
-    one: PlanContext, amounts: np.ndarray, buckets: int, runs: np.ndarray
+    one: PlanContext,
+    amounts: np.ndarray,
+    buckets: int,
+    runs: np.ndarray,
+    tolerance: float | None,
 ) -> tuple[np.ndarray, ...]:
-    """The run-length tables of one account, or its "no plan" table when payments within
-    the caps cannot clear its opening balance (no programme needed)."""
+    """The run-length tables of one account (the reference pass when it has no unit
+    amount: nothing to prune), or its "no plan" table when payments within the caps
+    cannot clear its opening balance (no programme needed)."""
     U, top = _clearable(one)
     if one.balance[0] <= U[0, 0]:
-        return holiday_tables(one, amounts, buckets, runs)[0]
+        if amounts.shape[1] == 0 or not np.isfinite(amounts).all():
+            tolerance = None
+        return holiday_tables(one, amounts, buckets, runs, tolerance=tolerance)[0]
     return _no_plan_tables(one, amounts, buckets, runs, False, (U, top), np.zeros(1, int))
 
 

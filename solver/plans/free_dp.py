@@ -256,6 +256,95 @@ def _next_rows(
     return seg_max
 
 
+@njit(cache=True)
+def month_scratch(M: int, G: int, off: np.ndarray) -> tuple:
+    """Work arrays of :func:`month_pay` for tables of M + 1 nodes and G amounts (``off``:
+    the blocks' level offsets): next month's rows (``Vf``, ``seg``, ``dV``, ``D1``, ``S``),
+    the range-maximum tables and their logarithms, the live intervals, the block stack,
+    and the top level of the tree."""
+    nl = 1
+    while (1 << nl) <= M + 1:
+        nl += 1
+    lg = np.zeros(max(M + 2, G + 1), np.int64)
+    for i in range(2, lg.size):
+        lg[i] = lg[i // 2] + 1
+    L = off.size - 1
+    lt = 0
+    while lt < L - 1 and (G + (LEAF << lt) - 1) // (LEAF << lt) > TOPN:
+        lt += 1
+    rows = (np.empty(M + 1), np.empty(M), np.empty(M), np.zeros(M + 1), np.empty(M + 1))
+    tabs = (np.empty((nl, M + 1)), np.empty((nl, M + 1)), lg)
+    return (
+        rows,
+        tabs,
+        (np.empty(G, np.int64), np.empty(G, np.int64)),
+        np.empty(4 * L + 8, np.int64),
+        lt,
+    )
+
+
+@njit(cache=True, error_model="numpy")
+def month_pay(
+    t: int,
+    pay_req: np.ndarray,
+    on_h: float,
+    inputs: tuple,
+    scratch: tuple,
+    work: np.ndarray,
+    tol: float,
+) -> float:
+    """One month of :func:`free_pass` on next month's row, already filled into the
+    scratch's ``Vf`` (:func:`month_scratch`): ``pay_req`` (M + 1,) the best unit amount's
+    value plus padding at every node (and the payment 0's while ``on_h`` > 0), to the
+    tolerance ``tol`` (:func:`_month_nodes`); returns next month's largest |slope|.
+    ``inputs``: ``free_pass``'s ``amt``, ``hz``, ``row_of``, ``stats``, ``per_month``,
+    ``R``, ``kink``."""
+    amt, hz, row_of, stats, per_month, R, kink = inputs
+    (Vf, seg, dV, D1, S), (S_tab, D_tab, lg), (ps, pe), stack, lt = scratch
+    has_kink, iCc, wR = kink
+    smin, smax, off, curv = stats
+    G = amt.size
+    M = seg.size
+    inv_next = per_month[5, t]
+    rho = per_month[4, t]
+    inv_rho = 1.0 / rho
+    seg_max = _next_rows(
+        Vf,
+        inv_next,
+        per_month[7, t],
+        per_month[0, t] * per_month[6, t],
+        (seg, dV, D1, S),
+        S_tab,
+        D_tab,
+    )
+    for p in range(M + 1):
+        pay_req[p] = NEG
+    r = row_of[t]
+    h = hz[r]
+    A_t = per_month[3, t]
+    z0, zU = per_month[8, t], per_month[9, t]
+    kcap = int(np.searchsorted(amt, per_month[2, t], side="right"))
+    for k in range(kcap):
+        ps[k], pe[k] = _live(A_t - amt[k] * inv_next, z0, zU, inv_rho, M)
+    c_h = A_t - 0.0 * inv_next
+    ps_h, pe_h = _live(c_h, z0, zU, inv_rho, M)
+    ik = int(iCc[t])
+    pad_kink = wR[t] if has_kink[t] else 0.0
+    narrow = 1.0 if inv_rho >= 1.0 else 0.0
+    env = (
+        (amt, h, smin[r], smax[r], off, stack),
+        (ps, pe),
+        (A_t, inv_next, per_month[6, t], per_month[0, t], per_month[1, t], 0.0, 0.0),
+        (rho, inv_rho, float(M - 1), pad_kink, narrow, float(M)),
+        (Vf, dV, D1, R[t]),
+        (S_tab, D_tab, curv[r], lg),
+        ik,
+        work,
+    )
+    _month_nodes(pay_req, kcap, (c_h, h[G], on_h, ps_h, pe_h), lt, tol, env)
+    return seg_max
+
+
 @njit(cache=True, error_model="numpy")
 def free_pass(
     V: np.ndarray,
@@ -293,63 +382,16 @@ def free_pass(
     """
     H = V.shape[0] - 1
     M = V.shape[1] - 1
-    G = amt.size
-    has_kink, iCc, wR = kink
-    smin, smax, off, curv = stats
-    disc, disc_lag, capt, A, rho_t = per_month[0], per_month[1], per_month[2], per_month[3], per_month[4]  # fmt: skip
-    inv_next_t, w_next_t, gw_t, z0_t, zU_t = per_month[5], per_month[6], per_month[7], per_month[8], per_month[9]  # fmt: skip
     for p in range(M + 1):
         V[H, p] = NEG
-    Vf, req, pay_req = np.empty(M + 1), np.empty(M + 1), np.empty(M + 1)
-    seg, dV, D1, S = np.empty(M), np.empty(M), np.zeros(M + 1), np.empty(M + 1)
-    nl = 1
-    while (1 << nl) <= M + 1:
-        nl += 1
-    S_tab, D_tab = np.empty((nl, M + 1)), np.empty((nl, M + 1))
-    lg = np.zeros(max(M + 2, G + 1), np.int64)
-    for i in range(2, lg.size):
-        lg[i] = lg[i // 2] + 1
-    ps, pe = np.empty(G, np.int64), np.empty(G, np.int64)
-    L = off.size - 1
-    lt = 0
-    while lt < L - 1 and (G + (LEAF << lt) - 1) // (LEAF << lt) > TOPN:
-        lt += 1
-    stack = np.empty(4 * L + 8, np.int64)
+    req, pay_req = np.empty(M + 1), np.empty(M + 1)
+    scratch = month_scratch(M, amt.size, stats[2])
+    inputs = (amt, hz, row_of, stats, per_month, R, kink)
     for t in range(H - 1, -1, -1):
         for p in range(M + 1):
             req[p] = clear_req[t, p]
-        if t < H - 1 and to_bound[t] and _fill_row(V[t + 1], Vf):
-            inv_next = inv_next_t[t]
-            rho = rho_t[t]
-            inv_rho = 1.0 / rho
-            seg_max = _next_rows(
-                Vf, inv_next, gw_t[t], disc[t] * w_next_t[t], (seg, dV, D1, S), S_tab, D_tab
-            )
-            for p in range(M + 1):
-                pay_req[p] = NEG
-            r = row_of[t]
-            h = hz[r]
-            A_t = A[t]
-            z0, zU = z0_t[t], zU_t[t]
-            kcap = int(np.searchsorted(amt, capt[t], side="right"))
-            for k in range(kcap):
-                ps[k], pe[k] = _live(A_t - amt[k] * inv_next, z0, zU, inv_rho, M)
-            c_h = A_t - 0.0 * inv_next
-            ps_h, pe_h = _live(c_h, z0, zU, inv_rho, M)
+        if t < H - 1 and to_bound[t] and _fill_row(V[t + 1], scratch[0][0]):
             on_h = 1.0 if t < hold else 0.0
-            ik = int(iCc[t])
-            pad_kink = wR[t] if has_kink[t] else 0.0
-            narrow = 1.0 if inv_rho >= 1.0 else 0.0
-            env = (
-                (amt, h, smin[r], smax[r], off, stack),
-                (ps, pe),
-                (A_t, inv_next, w_next_t[t], disc[t], disc_lag[t], 0.0, 0.0),
-                (rho, inv_rho, float(M - 1), pad_kink, narrow, float(M)),
-                (Vf, dV, D1, R[t]),
-                (S_tab, D_tab, curv[r], lg),
-                ik,
-                work,
-            )
-            _month_nodes(pay_req, kcap, (c_h, h[G], on_h, ps_h, pe_h), lt, tol, env)
+            seg_max = month_pay(t, pay_req, on_h, inputs, scratch, work, tol)
             add_margins(req, pay_req, slack, seg_max)
         store_row(req, K_all[t], V[t])

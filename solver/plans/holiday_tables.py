@@ -53,6 +53,14 @@ from solver.plans.bound_dp import (
     store_row,
 )
 from solver.plans.context import PlanContext
+from solver.plans.free_dp import LEAF, month_pay, month_scratch
+from solver.plans.free_prep import block_stats, curvature_tables, hazard_rows
+
+#: work rows of :func:`_run_rows`: a row, the action's row, next month's rows, then
+#: ``_action_max``'s rows
+RunScratch = tuple[
+    np.ndarray, np.ndarray, tuple[np.ndarray, ...], np.ndarray, np.ndarray, np.ndarray, np.ndarray
+]
 
 
 @njit(cache=True)
@@ -80,6 +88,7 @@ def holiday_pass(
     live: tuple[np.ndarray, np.ndarray],
     K_all: np.ndarray,
     slack: float,
+    scratch: RunScratch,
 ) -> None:
     """Fill the run-length tables ``V`` (n, D + 1, H + 1, M + 1) backwards from month H − 1.
 
@@ -88,7 +97,7 @@ def holiday_pass(
     recovery weight; the G unit amounts then the zero action, index G), ``recovery``
     (recovery at the nodes, the kink's flag, interval and padding), ``live`` (the live
     intervals). ``runs`` (n,): the longest run D of each account (its tables 0 … D are
-    filled; a run length above it is never read).
+    filled; a run length above it is never read). ``scratch``: :func:`_run_scratch`.
     """
     c_all, rho_all, inv_next_all, gw_all = geometry
     q_act, pay_or_neg, rec_act = actions
@@ -98,9 +107,8 @@ def holiday_pass(
     H, M = H1 - 1, M1 - 1
     V[:, :, H, :] = NEG
     Vf, seg, dV, D1 = np.empty(M1), np.empty(M), np.empty(M), np.zeros(M1)
-    zwork = (np.empty(M1), np.empty(M), np.empty(M), np.zeros(M1))
-    base, req, pay_req = np.empty(M1), np.empty(M1), np.empty(M1)
-    at, frac, f, dev = np.empty(M1, np.uint64), np.empty(M1), np.empty(M1), np.empty(M1)
+    base = np.empty(M1)
+    _, pay_req, _, f, dev, frac, at = scratch
     top = float(M - 1)
     for t in range(H - 1, -1, -1):
         for i in range(n):
@@ -128,35 +136,126 @@ def holiday_pass(
                 add_margins(base, pay_req, slack, seg_max)
             # Z_r(t): the zero action on V_{r+1}(t + 1), while a run may still grow
             p_start, p_end = live_span(i_first_all[t, G, i], i_last_all[t, G, i], M)
-            zero_ok = nxt and pay_or_neg[t, G, i] > NEG_CUT and p_start <= p_end
-            for r in range(runs[i], -1, -1):
-                req[:] = base
-                if zero_ok and r < runs[i]:
-                    z_max = _zero_row(V[i, r + 1, t + 1], geo, zwork)
-                    if z_max >= 0.0:
-                        pay_req[:] = NEG
-                        rec = rec_act[t, G, i]
-                        _action_max(pay_req, (zwork[0], zwork[2], zwork[3], Rt, f, dev, frac, at),
-                                    np.uint64(p_start), np.uint64(p_end),
-                                    (c_all[t, G, i], rho, 1.0 / rho, top, q_act[t, G, i],
-                                     pay_or_neg[t, G, i], rec),
-                                    rec * pad_kink, ik)  # fmt: skip
-                        add_margins(req, pay_req, slack, z_max)
-                store_row(req, K_all[i, t], V[i, r, t])
+            zero = (c_all[t, G, i], q_act[t, G, i], pay_or_neg[t, G, i], rec_act[t, G, i])
+            _run_rows(V[i], t, base, runs[i], zero, (p_start, p_end, nxt),
+                      (geo, Rt, pad_kink, ik, rho), K_all[i, t], slack, scratch)  # fmt: skip
+
+
+@njit(cache=True, error_model="numpy")
+def _run_rows(
+    Vi: np.ndarray,
+    t: int,
+    base: np.ndarray,
+    D: int,
+    zero: tuple[float, float, float, float],
+    span: tuple[int, int, bool],
+    month: tuple[tuple[float, float], np.ndarray, float, np.uint64, float],
+    K: int,
+    slack: float,
+    scratch: RunScratch,
+) -> None:
+    """Rows ``V_r(t) = max(base, Z_r(t))`` of one account's tables ``Vi`` (D + 1, H + 1,
+    M + 1), r = D … 0, ``base`` holding the clearing requirements and P(t): ``zero`` the
+    zero action's ``c``, survival, pay value (or ``NEG``) and recovery weight, ``span`` its
+    live nodes and whether month t has a next month to bound, ``month`` the geometry
+    (next month's 1/w and g·w_t), recoveries at the nodes, kink padding and interval, ρ."""
+    req, pay_req, zwork, f, dev, frac, at = scratch
+    c, q, pay, rec = zero
+    p_start, p_end, nxt = span
+    geo, Rt, pad_kink, ik, rho = month
+    top = float(req.size - 2)
+    zero_ok = nxt and pay > NEG_CUT and p_start <= p_end
+    for r in range(D, -1, -1):
+        req[:] = base
+        if zero_ok and r < D:
+            z_max = _zero_row(Vi[r + 1, t + 1], geo, zwork)
+            if z_max >= 0.0:
+                pay_req[:] = NEG
+                _action_max(pay_req, (zwork[0], zwork[2], zwork[3], Rt, f, dev, frac, at),
+                            np.uint64(p_start), np.uint64(p_end),
+                            (c, rho, 1.0 / rho, top, q, pay, rec),
+                            rec * pad_kink, ik)  # fmt: skip
+                add_margins(req, pay_req, slack, z_max)
+        store_row(req, K, Vi[r, t])
+
+
+def _run_scratch(M: int) -> RunScratch:
+    """Work rows of :func:`_run_rows` for tables of M + 1 nodes."""
+    zwork = (np.empty(M + 1), np.empty(M), np.empty(M), np.zeros(M + 1))
+    f, dev = np.empty(M + 1), np.empty(M + 1)
+    return (np.empty(M + 1), np.empty(M + 1), zwork, f, dev, np.empty(M + 1),
+            np.empty(M + 1, np.uint64))  # fmt: skip
+
+
+@njit(cache=True, error_model="numpy")
+def holiday_free_pass(
+    Vi: np.ndarray,
+    clear_req: np.ndarray,
+    to_bound: np.ndarray,
+    D: int,
+    inputs: tuple,
+    zero: tuple[np.ndarray, ...],
+    K_all: np.ndarray,
+    slack: float,
+    work: np.ndarray,
+    tol: float,
+    scratch: RunScratch,
+) -> None:
+    """:func:`holiday_pass` for one account (tables ``Vi`` (D + 1, H + 1, M + 1)) with
+    P(t) by the pruned pass's month routine (:func:`solver.plans.free_dp.month_pay`, the
+    payment 0 left out) on this pass's own ``V_0(t + 1)``: equal to the reference's P(t)
+    with ``tol = 0``, a bound at most ``tol·|value|`` above it per node otherwise.
+    ``inputs``: ``free_pass``'s (amounts, hazards, stats, month rows, recoveries, kink);
+    ``zero``: the zero action's survival, pay value (or ``NEG``), recovery weight and
+    live intervals per month (H,)."""
+    H, M = Vi.shape[1] - 1, Vi.shape[2] - 1
+    per_month, R, (has_kink, iCc, wR) = inputs[4], inputs[5], inputs[6]
+    q, pay, rec, i_first, i_last = zero
+    ms = month_scratch(M, inputs[0].size, inputs[3][2])
+    base, pay_req = np.empty(M + 1), np.empty(M + 1)
+    Vi[:, H, :] = NEG
+    for t in range(H - 1, -1, -1):
+        base[:] = clear_req[t]
+        nxt = t < H - 1 and to_bound[t]
+        if nxt and _fill_row(Vi[0, t + 1], ms[0][0]):  # P(t): the unit amounts only
+            seg_max = month_pay(t, pay_req, 0.0, inputs, ms, work, tol)
+            add_margins(base, pay_req, slack, seg_max)
+        p_start, p_end = live_span(i_first[t], i_last[t], M)
+        month = ((per_month[5, t], per_month[7, t]), R[t], wR[t] if has_kink[t] else 0.0,
+                 np.uint64(iCc[t]), per_month[4, t])  # fmt: skip
+        zt = (per_month[3, t], q[t], pay[t], rec[t])
+        _run_rows(Vi, t, base, D, zt, (p_start, p_end, nxt), month, K_all[t], slack, scratch)
 
 
 def holiday_tables(
-    ctx: PlanContext, amounts: np.ndarray, buckets: int, runs: np.ndarray
+    ctx: PlanContext,
+    amounts: np.ndarray,
+    buckets: int,
+    runs: np.ndarray,
+    *,
+    tolerance: float | None = None,
+    work: np.ndarray | None = None,
 ) -> list[tuple[np.ndarray, ...]]:
     """The run-length tables of every account of ``ctx`` on its unit amounts ``amounts``
     (n, G; NaN-padded), ``runs`` (n,) the longest holiday run of each: per account
-    ``(V, w, U, lo)`` with run lengths 0 … D in place of accounts (module docstring)."""
+    ``(V, w, U, lo)`` with run lengths 0 … D in place of accounts (module docstring).
+
+    ``tolerance`` None: P(t) by the reference arithmetic (every unit amount at every
+    node). A number (one account whose ``amounts`` (1, G) are its ascending, all finite
+    unit grid): by the pruned pass of :mod:`solver.plans.free_dp` to that relative
+    tolerance per node (0: exact pruning, the reference's tables bit for bit); ``work``
+    (2,), if given, then counts its exact values and block bounds."""
     n, H, M = len(ctx), ctx.horizon, buckets
+    pruned = tolerance is not None
+    tol = 0.0 if tolerance is None else float(tolerance)
+    if pruned and (n != 1 or amounts.shape[1] == 0 or not np.isfinite(amounts).all()):
+        raise ValueError("the pruned pass takes one account on its finite unit grid")
     every = np.full(n, H, np.int64)  # a zero payment in any month (the pass limits runs)
     half, _ = nodes.grid_slack(ctx)
     U, top = nodes._clearable(ctx)
     lo, hi, w = nodes._node_bands(ctx, amounts, np.where(runs > 0, every, 0), U, top, M)
-    amt, _, q_act, pay_act, rec_act, act_ok, capt = nodes._action_values(ctx, amounts, every)
+    acts = amounts[:, :0] if pruned else amounts  # the pruned pass: the zero action's only
+    amt, _, q_act, pay_act, rec_act, act_ok, capt = nodes._action_values(ctx, acts, every)
     kinks = nodes._recovery_kinks(ctx, w[:, :H], lo[:, :H], M)
     _, has_kink, iCc, wR = kinks
     R_nodes = nodes._node_recovery(ctx, lo, w, M)
@@ -166,19 +265,43 @@ def holiday_tables(
     NR = int(runs.max(initial=0)) + 1
     V = np.full((n, NR, H + 1, M + 1), NEG)
     alive = ctx.balance <= U[:, 0]  # above U no plan clears: the "no plan" table as it is
-    holiday_pass(
-        V,
-        clear_req,
-        (hi >= lo) & alive[:, None],
-        np.asarray(runs, np.int64),
-        amounts.shape[1],
-        (c, rho, inv_next, gw),
-        (q_act, np.where(act_ok, pay_act, NEG), rec_act),
-        (R_nodes, has_kink, iCc, wR),
-        (i_first, i_last),
-        np.clip(np.ceil((U - lo) * (1.0 / w)), 0, M).astype(np.int64),
-        half,
-    )
+    to_bound = (hi >= lo) & alive[:, None]
+    K_all = np.clip(np.ceil((U - lo) * (1.0 / w)), 0, M).astype(np.int64)
+    pay_or_neg = np.where(act_ok, pay_act, NEG)
+    if pruned:
+        z0, zU = nodes.live_thresholds(ctx, lo, U, inv_next)
+        per_month = np.stack(
+            [ctx.discount, ctx.discount_lag, capt[0], c[:, 0, 0], rho[:, 0], inv_next[:, 0],
+             w[0, 1:], gw[:, 0], z0[:, 0], zU[:, 0]]
+        )  # fmt: skip
+        units = np.ascontiguousarray(amounts[0], dtype=float)
+        hz, row_of = hazard_rows(ctx, units)
+        parts = [block_stats(np.ascontiguousarray(row[: units.size]), LEAF) for row in hz]
+        stats = (np.stack([x[0] for x in parts]), np.stack([x[1] for x in parts]), parts[0][2],
+                 curvature_tables(hz, units.size))  # fmt: skip
+        holiday_free_pass(
+            V[0], np.ascontiguousarray(clear_req[:, 0]), to_bound[0], int(runs[0]),
+            (units, hz, row_of, stats, per_month, np.ascontiguousarray(R_nodes[:, 0]),
+             (has_kink[0], iCc[0], wR[0])),
+            tuple(np.ascontiguousarray(x[:, 0, 0]) for x in (q_act, pay_or_neg, rec_act, i_first, i_last)),
+            K_all[0], half, np.zeros(2, np.int64) if work is None else work,
+            tol, _run_scratch(M),
+        )  # fmt: skip
+    else:
+        holiday_pass(
+            V,
+            clear_req,
+            to_bound,
+            np.asarray(runs, np.int64),
+            amounts.shape[1],
+            (c, rho, inv_next, gw),
+            (q_act, pay_or_neg, rec_act),
+            (R_nodes, has_kink, iCc, wR),
+            (i_first, i_last),
+            K_all,
+            half,
+            _run_scratch(M),
+        )
     out = []
     for i in range(n):
         R1 = int(runs[i]) + 1
