@@ -36,28 +36,37 @@ def _zero_action(ctx: PlanContext, tables: tuple, t: int, b: float, r: int) -> f
     return float(ctx.discount_lag[t] * h * rec + (1 - h) * later)
 
 
-def _assert_runs_above_actions(ctx: PlanContext, tables: tuple, D: int, seed: int) -> int:
-    """Each run length's interpolant at random balances of its band is at least every
-    action's value there on the tables' own next month; returns how many were checked."""
+def _balances(ctx: PlanContext, tables: tuple, seed: int) -> list[tuple[int, float]]:
+    """Random (month index, balance) pairs: up to 8 months, 4 balances each, drawn in the
+    part of each month's band that can still be cleared."""
     _, w, U, lo = tables
     rng = np.random.default_rng(seed)
     M = tables[0].shape[2] - 1
+    months = rng.choice(ctx.horizon, size=min(ctx.horizon, 8), replace=False)
+    tops = np.minimum(lo[0, months] + M * w[0, months], U[0, months])
+    return [
+        (int(t), float(b))
+        for t, top in zip(months, tops, strict=True)
+        if top > lo[0, t]
+        for b in rng.uniform(float(lo[0, t]), float(top), size=4)
+    ]
+
+
+def _assert_runs_above_actions(ctx: PlanContext, tables: tuple, D: int, seed: int) -> int:
+    """Each run length's interpolant at random balances is at least every action's value
+    there on the tables' own next month; returns how many were checked."""
     checked = 0
-    for t in rng.choice(ctx.horizon, size=min(ctx.horizon, 8), replace=False).tolist():
-        top = min(float(lo[0, t] + M * w[0, t]), float(U[0, t]))
-        if not top > lo[0, t]:
-            continue
-        for b in rng.uniform(float(lo[0, t]), top, size=4).tolist():
-            paying = _best_action(ctx, tables, t, b, 0)  # reads run length 0 next month
-            for r in range(D + 1):
-                best = paying
-                if r < D and t + 1 < ctx.horizon:
-                    best = max(best, _zero_action(ctx, tables, t, b, r))
-                if not math.isfinite(best):
-                    continue
-                here = float(bound_at(tables, np.array([r]), t, np.array([b]))[0])
-                assert here >= best, (t, b, r, here, best)
-                checked += 1
+    for t, b in _balances(ctx, tables, seed):
+        paying = _best_action(ctx, tables, t, b, 0)  # reads run length 0 next month
+        for r in range(D + 1):
+            best = paying
+            if r < D and t + 1 < ctx.horizon:
+                best = max(best, _zero_action(ctx, tables, t, b, r))
+            if not math.isfinite(best):
+                continue
+            here = float(bound_at(tables, np.array([r]), t, np.array([b]))[0])
+            assert here >= best, (t, b, r, here, best)
+            checked += 1
     return checked
 
 
