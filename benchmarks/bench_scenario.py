@@ -100,11 +100,16 @@ def main(argv: list[str] | None = None) -> int:
     setup = time.perf_counter() - t0
     cells = accounts * paths * horizon
 
-    cpu_before = cpu_seconds(children=False)
-    start = time.perf_counter()
-    outcomes = simulate_paths(inputs, paths=paths, seed=args.seed, jobs=args.jobs)
-    elapsed = time.perf_counter() - start
-    cpu = cpu_seconds(children=False) - cpu_before
+    # Quick runs take about a second on a shared 2-core machine, where a neighbour's burst
+    # once tripled one run (CI, 4 Dec 2026: 28x against 8-11x rerun minutes later): the
+    # best of three timings (same seed, same outcomes) is the figure, as timeit does.
+    elapsed = cpu = float("inf")
+    for _ in range(3 if args.quick else 1):
+        cpu_before = cpu_seconds(children=False)
+        start = time.perf_counter()
+        outcomes = simulate_paths(inputs, paths=paths, seed=args.seed, jobs=args.jobs)
+        elapsed = min(elapsed, time.perf_counter() - start)
+        cpu = min(cpu, cpu_seconds(children=False) - cpu_before)
     peak = peak_rss_bytes() / 2**30
 
     disc = discounted_collection(outcomes)
@@ -113,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     z = (float(disc.mean()) - exact) / (half99 / Z99)
     consistent = abs(float(disc.mean()) - exact) <= half99
 
-    baseline = _uniform_baseline(cells)
+    baseline = min(_uniform_baseline(cells) for _ in range(3 if args.quick else 1))
     full_size = accounts * paths * horizon >= 100_000 * 1_000 * 36
     figures = {
         "accounts": accounts,
