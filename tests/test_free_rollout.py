@@ -181,8 +181,8 @@ def test_a_plan_above_the_free_bound_is_never_certified_from_it(monkeypatch):
 
     real = fc.free_bounds
 
-    def too_low(ctx, buckets):
-        fb = real(ctx, buckets)
+    def too_low(ctx, buckets, **kwargs):
+        fb = real(ctx, buckets, **kwargs)
         return replace(fb, bound=fb.bound - 1e4)
 
     monkeypatch.setattr(fc, "free_bounds", too_low)

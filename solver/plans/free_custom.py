@@ -44,6 +44,7 @@ import numpy as np
 from solver.domain import Status
 from solver.plans.context import PlanContext, grid_of, npv
 from solver.plans.free_bound import FreeBound, free_bounds, holiday_bounds
+from solver.plans.free_dp import TOLERANCE
 from solver.plans.free_rollout import rollouts
 from solver.plans.schedules import path_schedule, schedule_ok
 from solver.plans.search import RunSolution, SearchParams, holiday_months
@@ -70,14 +71,16 @@ def family_bounds(ctx: PlanContext, buckets: int) -> FreeBound:
     where the policy allows a holiday, else (no month may be skipped) the pruned pass of
     the family without them.
 
-    Decision: the run-length tables' paying actions come from :mod:`solver.plans.free_dp`'s
-    month routine with *exact* pruning (``holiday_bounds``' default tolerance 0: the
-    reference tables bit for bit, about 1.2× cheaper). ``free_dp.TOLERANCE`` would be
-    about 1.85× cheaper with a bound at most 2e-4 higher (session 14) but changes
-    ``--thorough``'s certificates; not switched yet."""
+    Decision: both passes run to :data:`solver.plans.free_dp.TOLERANCE` (1e-5: a node
+    stops pruning once no block can beat its best by that share, and stores the larger
+    of the two, so the bound stays valid). Measured on the first 1,000 accounts of
+    ``generate_portfolio(20000, seed=11)`` with ``free_family`` (session 14, the two runs
+    side by side, CPU time): exact pruning 104.6 CPU-ms per account, the tolerance 67.2;
+    99.72 % of the 705 recommendations within 0.1 % and none above 1 % in both; gap p50
+    0.034 → 0.038 %, p90 0.078 → 0.083 %, max 0.170 → 0.180 %."""
     if holiday_months(ctx).max(initial=0) > 0:
-        return holiday_bounds(ctx, buckets)
-    return free_bounds(ctx, buckets)
+        return holiday_bounds(ctx, buckets, tolerance=TOLERANCE)
+    return free_bounds(ctx, buckets, tolerance=TOLERANCE)
 
 
 def _plan_values(ctx: PlanContext, rows: np.ndarray, plans: list[np.ndarray | None]) -> np.ndarray:
