@@ -41,6 +41,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from solver.core.result import gap_to_bound
 from solver.domain import Status
 from solver.plans.context import PlanContext, grid_of, npv
 from solver.plans.free_bound import FreeBound, free_bounds, holiday_bounds
@@ -56,7 +57,7 @@ KEEP_WITHIN = 1e-3
 
 def regap(sol: RunSolution) -> RunSolution:
     """The solution's gap and status recomputed from its objective and bound."""
-    gap = (sol.bound - sol.objective) / abs(sol.bound) if sol.bound else 0.0
+    gap = gap_to_bound(sol.objective, sol.bound)
     status = Status.OPTIMAL if gap <= 1e-9 else Status.FEASIBLE
     return replace(
         sol,

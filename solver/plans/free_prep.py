@@ -50,7 +50,6 @@ def free_tables(
     (interest capitalised, the model's hazard of paying nothing) an action in every
     month: a holiday anywhere in the plan (``free_bound.free_bounds(zero_payment=True)``)."""
     H, M = ctx.horizon, buckets
-    G = amounts.shape[1]
     U, top = _clearable(ctx)
     if not ctx.balance[0] <= U[0, 0]:  # no plan: bound_tables' table without the programme
         return _no_plan_tables(ctx, amounts, M, holiday_months, False, (U, top), np.zeros(1, int))
@@ -61,18 +60,8 @@ def free_tables(
     clear_req = _clearing_requirements(ctx, lo, w, capt, M, kinks, R_nodes)
     c0, rho, inv_next, gw = _pass_geometry(ctx, lo, w, np.zeros((1, 1)))  # c of the amount 0
     z0, zU = live_thresholds(ctx, lo, U, inv_next)
-    per_month = np.stack(
-        [ctx.discount, ctx.discount_lag, capt[0], c0[:, 0, 0], rho[:, 0], inv_next[:, 0],
-         w[0, 1:], gw[:, 0], z0[:, 0], zU[:, 0]]
-    )  # fmt: skip
-    hz, row_of = hazard_rows(ctx, amounts[0])
-    parts = [block_stats(np.ascontiguousarray(row[:G]), LEAF) for row in hz]
-    stats = (
-        np.stack([x[0] for x in parts]),
-        np.stack([x[1] for x in parts]),
-        parts[0][2],
-        curvature_tables(hz, G),
-    )
+    per_month = month_rows(ctx, (capt, c0, rho, inv_next, w, gw, z0, zU))
+    hz, row_of, stats = hazard_inputs(ctx, amounts[0])
     V = np.empty((H + 1, M + 1))
     free_pass(
         V,
@@ -92,6 +81,36 @@ def free_tables(
         tolerance,
     )
     return V[None], w, U, lo
+
+
+def month_rows(ctx: PlanContext, geo: tuple[np.ndarray, ...]) -> np.ndarray:
+    """The per-month scalars the compiled pass reads for one account, stacked (10, H):
+    discounts, the cap, the amount-0 balance image, ρ, 1/next width, node width, the
+    geometry weight and the live thresholds; ``geo`` = (capt, c, rho, inv_next, w, gw,
+    z0, zU) as :mod:`solver.plans.bound_nodes` returns them."""
+    capt, c, rho, inv_next, w, gw, z0, zU = geo
+    return np.stack(
+        [ctx.discount, ctx.discount_lag, capt[0], c[:, 0, 0], rho[:, 0], inv_next[:, 0],
+         w[0, 1:], gw[:, 0], z0[:, 0], zU[:, 0]]
+    )  # fmt: skip
+
+
+def hazard_inputs(
+    ctx: PlanContext, units: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """The pruned pass's hazard inputs for one account's ascending unit amounts: the
+    distinct hazard rows and each month's row (:func:`hazard_rows`), and the block
+    statistics and curvature tables of those rows."""
+    G = units.size
+    hz, row_of = hazard_rows(ctx, units)
+    parts = [block_stats(np.ascontiguousarray(row[:G]), LEAF) for row in hz]
+    stats = (
+        np.stack([x[0] for x in parts]),
+        np.stack([x[1] for x in parts]),
+        parts[0][2],
+        curvature_tables(hz, G),
+    )
+    return hz, row_of, stats
 
 
 def hazard_rows(ctx: PlanContext, amounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

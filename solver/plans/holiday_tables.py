@@ -64,8 +64,8 @@ from solver.plans.bound_dp import (
     store_row,
 )
 from solver.plans.context import PlanContext
-from solver.plans.free_dp import LEAF, month_pay, month_scratch
-from solver.plans.free_prep import block_stats, curvature_tables, hazard_rows
+from solver.plans.free_dp import month_pay, month_scratch
+from solver.plans.free_prep import hazard_inputs, month_rows
 
 #: work rows of :func:`_run_rows`: a row, the action's row, next month's rows, then
 #: ``_action_max``'s rows
@@ -281,15 +281,9 @@ def holiday_tables(
     pay_or_neg = np.where(act_ok, pay_act, NEG)
     if pruned:
         z0, zU = nodes.live_thresholds(ctx, lo, U, inv_next)
-        per_month = np.stack(
-            [ctx.discount, ctx.discount_lag, capt[0], c[:, 0, 0], rho[:, 0], inv_next[:, 0],
-             w[0, 1:], gw[:, 0], z0[:, 0], zU[:, 0]]
-        )  # fmt: skip
+        per_month = month_rows(ctx, (capt, c, rho, inv_next, w, gw, z0, zU))
         units = np.ascontiguousarray(amounts[0], dtype=float)
-        hz, row_of = hazard_rows(ctx, units)
-        parts = [block_stats(np.ascontiguousarray(row[: units.size]), LEAF) for row in hz]
-        stats = (np.stack([x[0] for x in parts]), np.stack([x[1] for x in parts]), parts[0][2],
-                 curvature_tables(hz, units.size))  # fmt: skip
+        hz, row_of, stats = hazard_inputs(ctx, units)
         holiday_free_pass(
             V[0], np.ascontiguousarray(clear_req[:, 0]), to_bound[0], int(runs[0]),
             (units, hz, row_of, stats, per_month, np.ascontiguousarray(R_nodes[:, 0]),
