@@ -26,6 +26,7 @@ from solver.core.readers import read_account
 from solver.plans.context import context_from_account
 from solver.plans.explain import binding_constraints
 from solver.plans.options import plan_options
+from solver.plans.schedules import longest_holiday
 from solver.plans.search_types import SearchParams
 from solver.plans.terms import PlanTerms, holiday_runs
 from tests.cli_inprocess import run_workout
@@ -90,6 +91,9 @@ def test_mid_plan_holidays_counted_from_the_payments(thorough_result):
     assert custom.terms.deferral_months == total
     assert list(custom.terms.holidays) == runs
     assert custom.terms.deferral_mode == "capitalize"
+    # the longest run is the one the plan check limits (schedules.longest_holiday)
+    longest = max(b - a + 1 for a, b in runs)
+    assert custom.terms.longest_holiday == longest == longest_holiday(custom.schedule.payment)
     params = custom.to_dict(schedule=False)["params"]
     assert params["deferral_months"] == total
     assert params["holiday_months"] == [list(r) for r in runs]
