@@ -133,9 +133,10 @@ def holiday_runs(payments: np.ndarray) -> tuple[tuple[int, int], ...]:
     >>> holiday_runs(np.array([0, 0, 500, 500, 0, 0, 0, 500, 120]))
     ((1, 2), (5, 7))
     """
-    off = np.asarray(payments)[:-1] == 0
-    if not off.any():
+    before_last = np.asarray(payments)[:-1]
+    if before_last.all():  # no holiday: the common case, one pass
         return ()
+    off = before_last == 0
     # edges of the zero runs: +1 where a run starts, -1 after it ends
     edges = np.diff(off.astype(np.int8), prepend=0, append=0)
     starts = np.flatnonzero(edges == 1) + 1
