@@ -24,19 +24,36 @@ def _money(x: float | None, currency: str) -> str:
 
 
 def _payments_text(option: Any, currency: str) -> str:
+    """The payment path in phases, read off the schedule: each holiday where it falls
+    (``3× 0``, ``4× interest``; a free custom plan may pause mid-plan), each new amount
+    (``2,615``), and the last payment when it is a remainder below the phase before it
+    (``last 2,594.79``)."""
     from solver.core.currency import format_amount
+    from solver.core.schedule import CENTS_PER_UNIT as CENTS
 
-    levels = option.terms.levels or ()
-    D = option.terms.holiday
-    mode = option.terms.deferral_mode
-    parts = []
-    if D:
-        parts.append(f"{D}× {'0' if mode != 'interest_only' else 'interest'}")
-    parts += [f"{x:,.0f}" for x in levels]
-    if option.schedule is not None:
-        last = float(option.schedule.payments[-1])
-        if not levels or abs(last - levels[-1]) > 0.005:
-            parts.append(f"last {format_amount(last, currency)}")
+    if option.schedule is None:
+        return ""
+    cents = option.schedule.payment.tolist()
+    word = "interest" if option.terms.deferral_mode == "interest_only" else "0"
+    ends = dict(option.terms.holidays)  # first month -> last month of each holiday
+    parts: list[str] = []
+    level = None  # the phase being paid (cents); a holiday ends it
+    T = len(cents)
+    t = 0
+    while t < T:
+        if t + 1 in ends:
+            parts.append(f"{ends[t + 1] - t}× {word}")
+            t, level = ends[t + 1], None
+            continue
+        c = cents[t]
+        if t == T - 1 and level is not None and c <= level:  # the last phase's remainder
+            if c != level:
+                parts.append(f"last {format_amount(c / CENTS, currency)}")
+            break
+        if c != level:
+            parts.append(f"{c / CENTS:,.0f}")
+            level = c
+        t += 1
     return " → ".join(parts)
 
 
@@ -231,7 +248,7 @@ def render_frontier(result: Any, frontier: list[Any], currency: str) -> None:
 def options_frame(result: Any) -> Any:
     import pandas as pd
 
-    from solver.plans.terms import TABLE_TERMS
+    from solver.plans.terms import TABLE_TERMS, holiday_text
 
     rows = []
     for o in (result.status_quo, *result.options):
@@ -241,6 +258,8 @@ def options_frame(result: Any) -> Any:
         d["binding"] = "; ".join(d["binding"])
         for k in (*TABLE_TERMS, "forbearance"):
             d[k] = params.get(k)
+        # as the portfolio's plans file writes them: "1–3, 8–13" (the JSON: [first, last])
+        d["holiday_months"] = holiday_text(o.terms.holidays) or None
         d["levels"] = " / ".join(f"{x:.2f}" for x in params.get("levels", []) or [])
         rows.append(d)
     return pd.DataFrame(rows)

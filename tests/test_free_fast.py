@@ -2,11 +2,13 @@
 
 Validity of tables built to a tolerance is checked as the argument needs it: each
 month's interpolant lies above every action's value computed on the pass's *own* next
-month (the induction step; the actions' values from the SPEC §4 formula with the model
-kernel's hazards and recoveries, written here), and the root lies above a brute force
-over every schedule of tiny accounts (tests/test_free_bound.py's oracle, extended here to
-holidays anywhere). With tolerance 0 the pass equals the reference bit for bit, also with
-the zero-payment action.
+month (the induction step; the actions' values from the SPEC §4 formula, written here,
+with hazards from this file's own SPEC §4 code -- income path, lognormal affordability,
+h0 and κ, through ``math`` and ``scipy.stats`` -- checked equal to the hazards the pass
+uses, so a wrong kernel hazard fails here; the recoveries are the kernel's), and the root
+lies above a brute force over every schedule of tiny accounts (tests/test_free_bound.py's
+oracle, extended here to holidays anywhere). With tolerance 0 the pass equals the
+reference bit for bit, also with the zero-payment action.
 """
 
 from __future__ import annotations
@@ -18,25 +20,97 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_free_bound import CASES, _account, _brute_force, _oracle_setup, _policy, _value
+from scipy.stats import norm
+from test_free_bound import (
+    CASES,
+    H0,
+    KAPPA,
+    _account,
+    _brute_force,
+    _oracle_setup,
+    _policy,
+    _value,
+)
 from test_free_dp import _contexts
 
+from solver.core.account import Account
+from solver.core.generate import generate_portfolio
 from solver.core.model import BehaviourModel
+from solver.core.policy import Policy
 from solver.plans.bounds import bound_at, bound_tables
 from solver.plans.context import PlanContext, context_from_account
 from solver.plans.free_bound import free_bounds, unit_grid
 from solver.plans.free_dp import TOLERANCE
-from solver.plans.free_prep import free_tables
+from solver.plans.free_prep import free_tables, hazard_inputs
 from solver.plans.search import holiday_months
 
 BUCKETS = 48
 
 
-def _best_action(ctx: PlanContext, tables: tuple, t: int, b: float, hold: int) -> float:
+def _cases(n: int, seed: int, **policy: object) -> list[tuple[Account, PlanContext]]:
+    """``test_free_dp._contexts``'s contexts with their accounts (for the own hazards)."""
+    out = []
+    for acc in Account.from_frame(generate_portfolio(n, seed=seed)):
+        pol = Policy(**policy).for_product(acc.product)  # type: ignore[arg-type]
+        ctx = context_from_account(acc, pol, BehaviourModel())
+        if np.isfinite(unit_grid(ctx)).all():
+            out.append((acc, ctx))
+    return out
+
+
+def spec_hazards(acc: Account, t: int, pay: np.ndarray) -> np.ndarray:
+    """SPEC §4 default hazards of paying each of ``pay`` in month index ``t`` (plan month
+    t + 1), from the account's fields alone: ``Ī = income + (income_normal − income) ·
+    min(1, month / recovery_months)``; ``ln I ~ N(μ, s²)``, ``s² = ln(1 + cv²)``,
+    ``μ = ln Ī − s²/2``; ``1 − a = Φ((ln(p + expenses + other_debt) − μ) / s)`` (with
+    the SPEC's cases for Ī = 0, cv = 0 and a zero threshold); ``h = h0 + (1 − h0) κ (1 − a)``
+    with the SPEC's h0 of the tier and κ. No solver code."""
+    assert acc.income_forecast is None and not acc.inflows, "the straight-line path only"
+    month = t + 1
+    income = float(acc.income)
+    normal = income if acc.income_normal is None else float(acc.income_normal)
+    months = int(acc.recovery_months)
+    ibar = income if months == 0 else income + (normal - income) * min(1.0, month / months)
+    need = np.asarray(pay, float) + float(acc.expenses) + float(acc.other_debt)
+    cv = float(acc.income_cv)
+    if ibar <= 0 or cv == 0:
+        # no spread: affordable exactly when the income covers the threshold (so with
+        # Ī = 0 only a zero threshold is)
+        unaffordable = (need > ibar).astype(float)
+    else:
+        s2 = math.log1p(cv * cv)
+        with np.errstate(divide="ignore"):  # a zero threshold: ln 0 = −inf, affordable
+            z = (np.log(need) - (math.log(ibar) - s2 / 2)) / math.sqrt(s2)
+        unaffordable = norm.cdf(z)
+    h0 = H0[str(acc.tier)]
+    return h0 + (1 - h0) * KAPPA * unaffordable
+
+
+def _assert_pass_hazards_are_spec(acc: Account, ctx: PlanContext) -> None:
+    """The hazards the tolerance passes use (``free_prep.hazard_inputs``, which
+    ``free_tables`` and ``holiday_tables`` call: every unit amount, then the holiday's
+    amount 0, one row per month) are :func:`spec_hazards`."""
+    amounts = unit_grid(ctx)[0]
+    hz, row_of, _ = hazard_inputs(ctx, amounts)
+    pay = np.concatenate([amounts, [0.0]])
+    for t in range(ctx.horizon):
+        np.testing.assert_allclose(
+            hz[row_of[t]],
+            spec_hazards(acc, t, pay),
+            rtol=1e-12,
+            atol=1e-15,
+            err_msg=f"month {t + 1}",
+        )
+
+
+def _best_action(
+    acc: Account, ctx: PlanContext, tables: tuple, t: int, b: float, hold: int
+) -> float:
     """The largest value of any action at balance ``b`` in month index ``t`` on the
     tables' next month: each unit amount within the cap and below what is owed, the
     payment 0 while ``t < hold``, and clearing when what is owed is within the cap
-    (SPEC §4: δ_t (1 − h) p + δ_t^L h R_t(b) + (1 − h) × next month's bound)."""
+    (SPEC §4: δ_t (1 − h) p + δ_t^L h R_t(b) + (1 − h) × next month's bound, h from
+    :func:`spec_hazards`)."""
     g = 1.0 + float(ctx.monthly_rate[0])
     owed = b * g
     cap = float(ctx.cap[0, t])
@@ -48,7 +122,7 @@ def _best_action(ctx: PlanContext, tables: tuple, t: int, b: float, hold: int) -
     pay = np.concatenate([pay, [owed]]) if clears else pay
     if pay.size == 0:
         return -math.inf
-    h = ctx.kernel.hazard(np.zeros(pay.size, np.int64), pay, t)
+    h = spec_hazards(acc, t, pay)
     rec = float(ctx.kernel.recovery(np.zeros(1, np.int64), np.array([b]), t)[0])
     nxt = owed - pay
     later = np.full(pay.size, -np.inf)
@@ -60,9 +134,13 @@ def _best_action(ctx: PlanContext, tables: tuple, t: int, b: float, hold: int) -
     return float(np.max(value))
 
 
-def _assert_months_above_actions(ctx: PlanContext, tables: tuple, hold: int, seed: int) -> int:
-    """Each month's interpolant at random balances of its band is at least every action's
-    value there (on the tables' own next month); returns how many balances had one."""
+def _assert_months_above_actions(
+    acc: Account, ctx: PlanContext, tables: tuple, hold: int, seed: int
+) -> int:
+    """The pass's hazards are the SPEC's, and each month's interpolant at random balances
+    of its band is at least every action's value there (on the tables' own next month);
+    returns how many balances had one."""
+    _assert_pass_hazards_are_spec(acc, ctx)
     _, w, U, lo = tables
     rng = np.random.default_rng(seed)
     M = tables[0].shape[2] - 1
@@ -72,7 +150,7 @@ def _assert_months_above_actions(ctx: PlanContext, tables: tuple, hold: int, see
         if not top > lo[0, t]:  # no balance of the band can be cleared
             continue
         for b in rng.uniform(float(lo[0, t]), top, size=6).tolist():
-            best = _best_action(ctx, tables, t, b, hold)
+            best = _best_action(acc, ctx, tables, t, b, hold)
             if not math.isfinite(best):
                 continue
             here = float(bound_at(tables, np.zeros(1, np.int64), t, np.array([b]))[0])
@@ -86,11 +164,11 @@ def _assert_months_above_actions(ctx: PlanContext, tables: tuple, hold: int, see
 def test_each_month_lies_above_every_action_on_its_own_next_month(tolerance, zero):
     """With a tolerance (even a coarse one) the interpolant bounds every action's value on the pass's own tables."""
     checked = 0
-    for k, ctx in enumerate(_contexts(5, 21)):
+    for k, (acc, ctx) in enumerate(_cases(5, 21)):
         H = ctx.horizon
         hold = H if zero else int(holiday_months(ctx)[0])
         tables = free_tables(ctx, unit_grid(ctx), BUCKETS, np.array([hold]), tolerance=tolerance)
-        checked += _assert_months_above_actions(ctx, tables, hold, k)
+        checked += _assert_months_above_actions(acc, ctx, tables, hold, k)
     assert checked >= 60
 
 
@@ -103,10 +181,10 @@ def test_each_month_lies_above_every_action_on_its_own_next_month(tolerance, zer
 )
 def test_generated_accounts_keep_the_induction_step(seed, rounding, deferral, zero):
     """On generated accounts and policies (hypothesis) the tolerance tables keep the induction step."""
-    for ctx in _contexts(2, seed, rounding=rounding, max_deferral_months=deferral):
+    for acc, ctx in _cases(2, seed, rounding=rounding, max_deferral_months=deferral):
         hold = ctx.horizon if zero else int(holiday_months(ctx)[0])
         tables = free_tables(ctx, unit_grid(ctx), BUCKETS, np.array([hold]), tolerance=1e-5)
-        _assert_months_above_actions(ctx, tables, hold, seed)
+        _assert_months_above_actions(acc, ctx, tables, hold, seed)
 
 
 def test_root_is_within_the_tolerance_budget_of_the_exact_pass():

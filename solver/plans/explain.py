@@ -64,14 +64,15 @@ def binding_constraints(
     one rounding unit more is (the grid, not the rule, stops a higher payment there); for
     level plans, when the
     payment is within one payment step of the cap (the rounding unit, or the instalment
-    increase of a one-month-shorter term).
+    increase of a one-month-shorter term). ``max_deferral_months`` binds in every holiday
+    that reaches it, wherever it falls (:attr:`~solver.plans.terms.PlanTerms.holidays`).
     """
     pol = ctx.policy
     pay = np.asarray(schedule.payments, float)
     T = pay.size
     out: list[str] = []
     unit = pol.rounding
-    D = terms.holiday
+    D = terms.holiday  # a level plan's holiday: its first D months
     paying = pay > 0
     # the three caps' rows and the minimum payment's, compared in one pass
     caps = np.stack((ctx.cap_dti[i, :T], ctx.cap_residual[i, :T], ctx.cap_afford[i, :T]))
@@ -97,8 +98,12 @@ def binding_constraints(
             out.append(f"{name} binds in {_ranges(months)}")
     if T >= ctx.horizon:
         out.append("max_term_months binds")
-    if D > 0 and D >= pol.max_deferral_months:
-        out.append("max_deferral_months binds")
+    # every holiday that reaches the limit, wherever it falls (a free custom plan may
+    # pause mid-plan): "max_deferral_months binds in months 1–6, 20–25"
+    limit = max(pol.max_deferral_months, 1)
+    at_limit = [m for a, b in terms.holidays if b - a + 1 >= limit for m in range(a, b + 1)]
+    if at_limit:
+        out.append(f"max_deferral_months binds in {_ranges(at_limit)}")
     rate = math.inf if terms.rate is None else terms.rate
     if family == "concession" and abs(float(rate) - pol.rate_floor) < 1e-9:
         out.append("rate_floor binds")

@@ -27,7 +27,7 @@ from solver.engines.local import LocalPool
 from solver.plans.context import context_from_columns
 from solver.plans.options import PlanResult, plan_results
 from solver.plans.search_types import SearchParams
-from solver.plans.terms import TABLE_TERMS
+from solver.plans.terms import TABLE_TERMS, holiday_text
 
 CERTIFIED_GAP = 1e-3  # a recommendation counts as certified within this proven gap (issue 13)
 
@@ -98,6 +98,8 @@ def _row(res: PlanResult, acc: Any) -> dict[str, Any]:
         "label": res.recommended,
         "term": int(follow.schedule.term) if follow.schedule is not None else 0,
         "deferral_months": None if opt is None else opt.terms.deferral_months,
+        # where the holidays are ("1–3, 8–13"): a free custom plan may pause mid-plan
+        "holiday_months": (holiday_text(opt.terms.holidays) or None) if opt is not None else None,
         "deferral_mode": None if opt is None else opt.terms.deferral_mode,
         "rate": None if opt is None else opt.terms.rate,
         "fee_waiver": None if opt is None else _share(opt.terms.fee_waiver),

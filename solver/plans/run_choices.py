@@ -30,7 +30,7 @@ from solver.plans.schedules import (
 )
 from solver.plans.search import solve_runs
 from solver.plans.search_types import RunSolution, SearchParams
-from solver.plans.terms import PlanTerms
+from solver.plans.terms import PlanTerms, holiday_runs
 
 SMALL_BATCH = 2  # up to this many accounts, custom and step are searched in one pass
 
@@ -270,12 +270,14 @@ def _run_choice(
     ok, why = schedule_ok(ctx, i, sched, holiday, limit_levels=family != "custom")
     if not ok:  # the search tracks the money grid exactly, so this would be a bug
         raise RuntimeError(f"{family} search returned a policy-infeasible schedule: {why}")
-    pay = sched.payments
-    lead = int(np.argmax(pay > 0)) if np.any(pay > 0) else 0
+    # every month without payment is a holiday, mid-plan ones too (the free family's)
+    runs = holiday_runs(sched.payment)
+    months = sum(last - first + 1 for first, last in runs)
     terms = PlanTerms(
         term=sched.term,
-        deferral_months=lead,
-        deferral_mode="capitalize" if lead else None,
+        deferral_months=months,
+        deferral_mode="capitalize" if months else None,
+        holiday_months=runs,
         rate=float(ctx.fields["annual_rate"][i]),
         levels=schedule_levels(sched),
         grid_step=None if free else sol.grid_step,

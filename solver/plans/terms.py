@@ -1,13 +1,22 @@
 """The terms of a plan option: what the customer is offered, typed (issue 14).
 
-A :class:`PlanTerms` says how long a plan runs, its holiday, rate, waivers and payment
+A :class:`PlanTerms` says how long a plan runs, its holidays, rate, waivers and payment
 levels. Each family fills the fields it has and leaves the others ``None``:
 
 * the level families (``instalment``, ``deferral``, ``concession``, ``settlement``,
   ``waterfall``): term, holiday, rate, waivers, haircut, forbearance, the waterfall's step
   and the payment levels;
-* ``custom`` and ``step``: term, holiday, rate, payment levels and their payment grid;
+* ``custom`` and ``step``: term, holidays, rate, payment levels and their payment grid;
 * the status quo: term, rate and payment levels.
+
+Holidays (issue 13, session 15): a level family's holiday is its first
+``deferral_months`` months; a ``custom`` plan of the free family (``--thorough``) may
+also pause mid-plan (capitalised months with payment 0, each run at most
+``max_deferral_months``: :func:`~solver.plans.schedules.schedule_ok`). Every report of
+a plan's holidays -- ``deferral_months`` (their total), ``holiday_months`` (where they
+are, ``"1–3, 8–13"``), the binding constraint "max_deferral_months binds in months
+8–13" and the payments column of ``workout plan`` -- reads :attr:`PlanTerms.holidays`,
+which ``custom`` and ``step`` take from their payments by :func:`holiday_runs`.
 
 :meth:`PlanTerms.to_dict` writes only the fields a family has, in one fixed order: the
 ``params`` object of ``workout plan --format json``.
@@ -18,11 +27,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 #: The plan terms a table shows one column each, in this order (``plan --out``, the
-#: portfolio's plans file); ``levels`` follows them as text.
+#: portfolio's plans file); ``levels`` follows them as text. ``holiday_months`` is
+#: :func:`holiday_text` of the holidays (the JSON ``params`` give them as [first, last]
+#: pairs, as they give ``levels`` as a list).
 TABLE_TERMS: tuple[str, ...] = (
     "term",
     "deferral_months",
+    "holiday_months",
     "deferral_mode",
     "rate",
     "fee_waiver",
@@ -35,12 +49,16 @@ TABLE_TERMS: tuple[str, ...] = (
 class PlanTerms:
     """Terms of one plan option; ``None`` where the family has no such term."""
 
-    #: months of the plan, holiday included
+    #: months of the plan, holidays included
     term: int | None = None
-    #: months of payment holiday at the start (absent for the status quo) and what happens
-    #: to the interest in them (``None`` without a holiday)
+    #: months of payment holiday in all (absent for the status quo) and what happens to
+    #: the interest in them (``None`` without a holiday)
     deferral_months: int | None = None
     deferral_mode: str | None = None
+    #: where the holidays are, as runs (first month, last month), when they are not just
+    #: the first ``deferral_months`` months (``custom`` and ``step``: :func:`holiday_runs`
+    #: of their payments); ``None``: the first ``deferral_months`` months (level families)
+    holiday_months: tuple[tuple[int, int], ...] | None = None
     #: annual interest rate of the plan
     rate: float | None = None
     #: shares of the fees, of the accrued interest and of the principal forgiven
@@ -59,8 +77,20 @@ class PlanTerms:
 
     @property
     def holiday(self) -> int:
-        """Months of payment holiday (0 without one)."""
+        """Months of payment holiday in all (0 without one)."""
         return self.deferral_months or 0
+
+    @property
+    def holidays(self) -> tuple[tuple[int, int], ...]:
+        """The holidays as runs of months (first, last), in order; ``()`` without one."""
+        if self.holiday_months is not None:
+            return self.holiday_months
+        return ((1, self.deferral_months),) if self.deferral_months else ()
+
+    @property
+    def longest_holiday(self) -> int:
+        """Months of the longest holiday (the run ``max_deferral_months`` limits)."""
+        return max((last - first + 1 for first, last in self.holidays), default=0)
 
     def to_dict(self) -> dict[str, Any]:
         """The terms the family has, in the order of the JSON ``params`` object."""
@@ -69,6 +99,7 @@ class PlanTerms:
             out["term"] = self.term
         if self.deferral_months is not None:
             out["deferral_months"] = self.deferral_months
+            out["holiday_months"] = [list(run) for run in self.holidays]
             out["deferral_mode"] = self.deferral_mode
         for name in (
             "rate",
@@ -88,3 +119,33 @@ class PlanTerms:
         if self.grid is not None:
             out["grid"] = list(self.grid)
         return out
+
+
+def holiday_runs(payments: np.ndarray) -> tuple[tuple[int, int], ...]:
+    """The runs of months without payment before the last month of a payment path, as
+    (first, last) month numbers (1-based, inclusive): the holidays of a ``custom`` or
+    ``step`` plan (capitalised; SPEC §5's ``max_deferral_months`` limits each run, as
+    :func:`~solver.plans.schedules.longest_holiday` counts them for the policy check).
+
+    ``payments`` in currency units or cents (only zero is tested). The last month clears
+    the balance and is never a holiday.
+
+    >>> holiday_runs(np.array([0, 0, 500, 500, 0, 0, 0, 500, 120]))
+    ((1, 2), (5, 7))
+    """
+    before_last = np.asarray(payments)[:-1]
+    if before_last.all():  # no holiday: the common case, one pass
+        return ()
+    off = before_last == 0
+    # edges of the zero runs: +1 where a run starts, -1 after it ends
+    edges = np.diff(off.astype(np.int8), prepend=0, append=0)
+    starts = np.flatnonzero(edges == 1) + 1
+    ends = np.flatnonzero(edges == -1)
+    return tuple(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def holiday_text(runs: tuple[tuple[int, int], ...]) -> str:
+    """Holiday runs as an officer reads them: ``((1, 3), (8, 13))`` -> ``"1–3, 8–13"``,
+    ``((5, 5),)`` -> ``"5"``; ``""`` without a holiday. (An en dash: a spreadsheet opening
+    the CSV would read "1-3" as a date.)"""
+    return ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in runs)
