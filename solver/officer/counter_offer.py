@@ -145,13 +145,22 @@ def policy_violations(
             )
         )
     D, mode = booked.deferral_months, booked.deferral_mode
-    if D > policy.max_deferral_months:
+    # SPEC §5: max_deferral_months limits each holiday (run of months without
+    # instalments), wherever it falls; the total may be larger
+    longest = booked.longest_holiday
+    if longest > policy.max_deferral_months:
+        months = tuple(
+            m
+            for first, last in booked.holidays
+            if last - first + 1 > policy.max_deferral_months
+            for m in range(first, last + 1)
+        )
         out.append(
             Violation(
                 "max_deferral_months",
-                (),
-                f"{D} months without instalments exceed max_deferral_months "
-                f"{policy.max_deferral_months}",
+                months,
+                f"{longest} months in a row without instalments ({months_text(months)}) "
+                f"exceed max_deferral_months {policy.max_deferral_months}",
             )
         )
     if D > 0 and mode not in policy.deferral_interest:

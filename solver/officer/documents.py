@@ -67,6 +67,7 @@ def counter_offer_document(offer: CounterOffer, schedule: bool = True) -> dict[s
         **offer.figures,
         "term": offer.schedule.term,
         "deferral_months": offer.booked.deferral_months,
+        "holiday_months": [list(run) for run in offer.booked.holidays],
         "deferral_mode": offer.booked.deferral_mode if offer.booked.deferral_months else None,
         "violations": [v.to_dict() for v in offer.violations],
         "notes": list(offer.booked.notes),

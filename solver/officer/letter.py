@@ -24,6 +24,7 @@ from solver.core.currency import amount_digits, format_amount
 from solver.errors import InputError
 from solver.officer.offers import Offer
 from solver.officer.templating import environment, words
+from solver.plans.terms import holiday_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: Letter languages: Chinese, English, or both side by side.
@@ -200,6 +201,10 @@ def render_letter(offer: Offer, settings: LetterSettings | None = None, lang: st
             money=lambda x: format_amount(x, settings.currency, digits=digits),
             pct=lambda x: f"{x * 100:.2f}%",
             mode_text=texts[f"mode_{mode}"],
+            # holidays other than the first months are named where they fall
+            holiday_months=""
+            if offer.holidays == ((1, offer.deferral_months),)
+            else holiday_text(offer.holidays),
             reference=offer_reference(offer),
             bank=bank,
             bilingual=len(languages) > 1,

@@ -40,7 +40,10 @@ class Offer:
     rate
         Nominal annual rate of the plan.
     deferral_months, deferral_mode
-        The payment holiday at the start, if any.
+        Months of payment holiday in all, if any, and what happens to their interest.
+    holidays
+        Where the holidays are, as runs of months (first, last); the letter names them
+        (``()``: none).
     owed
         ``principal``, ``interest_due``, ``fees_due``, ``arrears`` today.
     current_total
@@ -57,6 +60,7 @@ class Offer:
     rate: float
     deferral_months: int
     deferral_mode: str | None
+    holidays: tuple[tuple[int, int], ...]
     owed: dict[str, float]
     current_total: float
     as_of: date
@@ -105,11 +109,15 @@ def make_offer(
     rate: float | None = None,
     deferral_months: int = 0,
     deferral_mode: str | None = None,
+    holidays: tuple[tuple[int, int], ...] | None = None,
     as_of: date | None = None,
     valid_days: int = 14,
 ) -> Offer:
-    """An :class:`Offer` of ``schedule`` to ``account``'s customer, dated ``as_of`` (today)."""
+    """An :class:`Offer` of ``schedule`` to ``account``'s customer, dated ``as_of`` (today);
+    ``holidays`` ``None``: the first ``deferral_months`` months."""
     as_of = as_of or date.today()
+    if holidays is None:
+        holidays = ((1, int(deferral_months)),) if deferral_months else ()
     return Offer(
         account_id=str(account.account_id),
         label=label,
@@ -118,6 +126,7 @@ def make_offer(
         rate=float(account.annual_rate if rate is None else rate),
         deferral_months=int(deferral_months or 0),
         deferral_mode=deferral_mode if deferral_months else None,
+        holidays=tuple(holidays),
         owed={
             k: float(getattr(account, k))
             for k in ("principal", "interest_due", "fees_due", "arrears")
@@ -141,6 +150,7 @@ def offer_of_option(account: Any, option: Any, **dating: Any) -> Offer:
         rate=terms.rate,
         deferral_months=terms.deferral_months or 0,
         deferral_mode=terms.deferral_mode,
+        holidays=terms.holidays,
         **dating,
     )
 
@@ -156,6 +166,7 @@ def offer_of_counter(account: Any, counter: Any, **dating: Any) -> Offer:
         figures=counter.figures,
         deferral_months=booked.deferral_months,
         deferral_mode=booked.deferral_mode,
+        holidays=booked.holidays,
         **dating,
     )
 

@@ -26,7 +26,7 @@ from solver.core.currency import format_amount, money_grid
 from solver.core.schema import MAX_FORECAST_MONTHS
 from solver.domain import DEFAULT_CURRENCY, DEFERRAL_MODES
 from solver.errors import InputError
-from solver.plans.schedules import longest_holiday
+from solver.plans.terms import holiday_runs
 
 #: Longest proposal in months (the ``remaining_term`` bound of the account schema).
 MAX_PROPOSAL_MONTHS = MAX_FORECAST_MONTHS
@@ -218,8 +218,15 @@ class ProposalSchedule:
     schedule
         Cent-exact schedule (``start`` not set: the letter dates it).
     deferral_months, deferral_mode
-        The holiday the policy check applies: the structured proposal's holiday, or
-        the months without payment of an explicit one (interest capitalised).
+        Months of payment holiday in all and what happens to their interest: the
+        structured proposal's holiday, or the months without payment of an explicit one
+        (interest capitalised). The same count as a plan's ``deferral_months``
+        (:attr:`solver.plans.terms.PlanTerms.deferral_months`, session 15).
+    holidays
+        Where the holidays are, as runs of months (first, last): the structured
+        proposal's first months, or the runs of zero payments of an explicit one
+        (:func:`solver.plans.terms.holiday_runs`). SPEC §5's ``max_deferral_months``
+        limits each run (:attr:`longest_holiday`).
     notes
         Differences from what was proposed (the clearing last payment, an early end).
     proposed
@@ -231,6 +238,12 @@ class ProposalSchedule:
     deferral_mode: str
     notes: tuple[str, ...] = ()
     proposed: tuple[float, ...] = ()
+    holidays: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def longest_holiday(self) -> int:
+        """Months of the longest holiday (the run ``max_deferral_months`` limits)."""
+        return max((last - first + 1 for first, last in self.holidays), default=0)
 
     @property
     def proposed_payments(self) -> tuple[float, ...]:
@@ -283,7 +296,7 @@ def proposal_schedule(
             rounding=rounding,
             grid=grid,
         )
-        return ProposalSchedule(schedule, holiday, mode)
+        return ProposalSchedule(schedule, holiday, mode, holidays=_leading(holiday))
     # The holiday's payments as the deferral family books them (interest-only: the interest).
     holiday_pay: list[float] = []
     if holiday:
@@ -325,9 +338,10 @@ def _booked(
     """The schedule of a payment path (the last payment clears; an early clear ends it) on
     ``currency``'s money grid.
 
-    ``deferral_months=None``: the longest run of months in a row without payment before
-    the last one (SPEC §5's ``max_deferral_months`` limits each holiday, wherever it
-    falls: :func:`solver.plans.schedules.longest_holiday`, the plan check's own count).
+    ``deferral_months=None``: the holidays are the runs of months without payment before
+    the last one (:func:`solver.plans.terms.holiday_runs`; SPEC §5's
+    ``max_deferral_months`` limits each one, wherever it falls), ``deferral_months``
+    their total; otherwise the first ``deferral_months`` months.
     """
     proposed = [round(float(p), 2) for p in payments]
     schedule = schedule_from_payments(
@@ -353,7 +367,13 @@ def _booked(
             f"(proposed {format_amount(proposed[-1], currency)})"
         )
     if deferral_months is None:
-        deferral_months = int(longest_holiday(schedule.payment))
-    return ProposalSchedule(
-        schedule, min(deferral_months, T - 1), mode, tuple(notes), tuple(proposed[:T])
-    )
+        holidays = holiday_runs(schedule.payment)
+    else:
+        holidays = _leading(min(deferral_months, T - 1))
+    total = sum(last - first + 1 for first, last in holidays)
+    return ProposalSchedule(schedule, total, mode, tuple(notes), tuple(proposed[:T]), holidays)
+
+
+def _leading(months: int) -> tuple[tuple[int, int], ...]:
+    """A holiday of the first ``months`` months, as runs."""
+    return ((1, months),) if months > 0 else ()
