@@ -9,7 +9,8 @@ import pytest
 from input_errors import input_error
 
 from solver.errors import InputError
-from solver.scenarios.spec import load_scenario, parse_assignment, parse_value
+from solver.scenarios.spec import load_scenario
+from solver.scenarios.spec_layers import parse_assignment, parse_value
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "scenario"
