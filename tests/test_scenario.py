@@ -384,7 +384,7 @@ def test_treatment_factor_is_ratio_of_non_payment_probabilities():
     import pandas as pd
 
     from solver.allocation.catalogue import Catalogue
-    from solver.scenarios.decisions import treatment_factors
+    from solver.scenarios.treatment_stage import treatment_factors
 
     catalogue = Catalogue.from_toml(ROOT / "scenarios" / "treatments.toml")
     frame = pd.DataFrame(

@@ -13,7 +13,7 @@ from mc_checks import Z99, discounted_collection
 
 from solver.core.evaluation import evaluate_batch
 from solver.core.model import AccountParams, BehaviourModel
-from solver.scenarios.decisions import Schedules, build_path_inputs, status_quo_schedules
+from solver.scenarios.decisions import build_path_inputs
 from solver.scenarios.kpis import efficient_frontier
 from solver.scenarios.path_inputs import PathInputs, analytic_expectation, month_probabilities
 from solver.scenarios.paths import (
@@ -23,6 +23,7 @@ from solver.scenarios.paths import (
     dti_quantile,
     simulate_paths,
 )
+from solver.scenarios.plan_stage import Schedules, status_quo_schedules
 from solver.scenarios.shocks import AccountShocks, Shocks, account_shocks
 
 DATA = Path(__file__).parent / "data" / "scenario"
