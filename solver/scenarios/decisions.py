@@ -20,7 +20,7 @@ import numpy as np
 from solver.core.evaluation import evaluate_batch
 from solver.core.schema import DPD_BUCKETS
 from solver.scenarios.path_inputs import SEGMENT_TYPES, PathInputs, month_probabilities
-from solver.scenarios.paths import DTI_BIN, DTI_BINS
+from solver.scenarios.path_outcomes import DTI_BIN, DTI_BINS
 from solver.scenarios.plan_stage import (
     PLAN_CACHE,
     Schedules,
