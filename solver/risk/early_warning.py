@@ -47,7 +47,7 @@ from solver.core.files import read_toml
 from solver.domain import TIERS
 from solver.errors import InputError
 from solver.risk._tables import TableSource, source_label
-from solver.risk.calibration import binomial_interval
+from solver.risk.exact_intervals import binomial_interval
 from solver.risk.trees import TreeEnsemble
 from solver.risk.uci import TARGET, read_uci, uci_features, uci_raw_features
 
