@@ -105,7 +105,10 @@ ALLOWED = {
         "_write_csv",
     ),  # called only as _write_csv(clean, tmp) in write_table
     ("solver/core/writers.py", "csv_text"),  # write_csv into an in-memory BytesIO (--format csv)
-    ("solver/scenarios/report.py", "_figure_bytes"),  # savefig into an in-memory BytesIO buffer
+    (
+        "solver/scenarios/report_charts.py",
+        "_figure_bytes",
+    ),  # savefig into an in-memory BytesIO buffer
     ("solver/core/atomic.py", "atomic_path"),  # fsyncs its own temporary file ("rb+")
 }
 
@@ -185,7 +188,7 @@ def test_allowed_helpers_only_receive_temporary_paths() -> None:
         if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "_write_csv"
     ]
     assert calls and all(_inside_atomic(c, parents)[0] for c in calls)
-    report = (ROOT / "solver" / "scenarios" / "report.py").read_text(encoding="utf-8")
+    report = (ROOT / "solver" / "scenarios" / "report_charts.py").read_text(encoding="utf-8")
     # _figure_bytes renders into memory; the bytes are written with atomic_path elsewhere
     assert "buffer = io.BytesIO()" in report
     # csv_text writes the CSV into memory for stdout

@@ -443,7 +443,7 @@ def scenario_results():
 
 
 def _kpi_cells(result, comparison) -> list[str]:
-    from solver.scenarios.report import format_value
+    from solver.scenarios.report_tables import format_value
 
     def fmt(value: float, unit: str) -> str:
         return f"{value:,.0f}" if unit == "CNY" and value == value else format_value(value, unit)
@@ -478,7 +478,7 @@ def test_scenario_sweep_table_fits(scenario_results):
     """scenario sweep's table at 80 columns: the swept values, the frontier and whole numbers."""
     from commands.scenario import _SWEEP_KPIS, _print_sweep_table
     from solver.scenarios.kpis import KPIS
-    from solver.scenarios.report import format_value
+    from solver.scenarios.report_tables import format_value
 
     sweep = scenario_results[3]
     out = _console(80)

@@ -112,7 +112,7 @@ def test_model_invalid_is_an_error_not_a_time_limit(monkeypatch) -> None:
 def test_plan_cache_key_covers_the_plan_code():
     """Every file the plan-stage cache key hashes exists, and every module of the plan search
     is among them (a stale cache after an edit would give old plans)."""
-    from solver.scenarios.decisions import PLAN_CODE
+    from solver.scenarios.plan_stage import PLAN_CODE
 
     root = Path(solver.__file__).parent
     assert all((root / name).is_file() for name in PLAN_CODE), PLAN_CODE

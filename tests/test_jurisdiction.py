@@ -194,8 +194,9 @@ def test_scenario_restructured_accounts_get_no_collection():
     from types import SimpleNamespace
 
     from solver.allocation.catalogue import default_teams_path
-    from solver.scenarios.decisions import choose_treatments, status_quo_schedules
+    from solver.scenarios.plan_stage import status_quo_schedules
     from solver.scenarios.spec import Collection
+    from solver.scenarios.treatment_stage import choose_treatments
 
     frame = generate_portfolio(150, seed=6).copy()
     frame["has_plan"] = False

@@ -19,10 +19,12 @@ import pytest
 
 from solver.core.evaluation import evaluate_batch
 from solver.core.model import AccountParams, BehaviourModel, ModelKernel
-from solver.scenarios.decisions import Treatments, build_path_inputs, status_quo_schedules
+from solver.scenarios.decisions import build_path_inputs
 from solver.scenarios.path_inputs import analytic_expectation, month_probabilities
 from solver.scenarios.paths import PATH_FIELDS, simulate_paths
+from solver.scenarios.plan_stage import status_quo_schedules
 from solver.scenarios.shocks import Shocks, account_shocks
+from solver.scenarios.treatment_stage import Treatments
 
 DATA = Path(__file__).parent / "data" / "scenario"
 Z99 = 2.5758293035489004

@@ -11,20 +11,21 @@ from input_errors import input_error
 from risk_data import DATA
 from scipy import stats
 
+from solver.domain import TIERS
 from solver.errors import InputError
-from solver.risk.calibration import (
-    DEFAULT_BEHAVIOUR,
-    TIERS,
+from solver.risk.behaviour_toml import (
     behaviour_toml_text,
-    binomial_interval,
-    calibrate_hazards,
-    calibrate_outcomes,
-    poisson_rate_interval,
     read_behaviour_toml,
-    read_outcomes,
-    simulate_defaults,
     write_behaviour_toml,
 )
+from solver.risk.calibration import (
+    calibrate_hazards,
+    calibrate_outcomes,
+    read_outcomes,
+    simulate_defaults,
+)
+from solver.risk.calibration_result import DEFAULT_BEHAVIOUR
+from solver.risk.exact_intervals import binomial_interval, poisson_rate_interval
 
 TRUE_HAZARD = dict(DEFAULT_BEHAVIOUR["base_hazard"])  # A 0.002 ... E 0.03 (SPEC §4 defaults)
 

@@ -15,16 +15,10 @@ from scipy import stats
 from cli import workout
 from commands.common import run_cli
 from solver.errors import InputError
-from solver.risk.early_warning import (
-    EarlyWarningModel,
-    EarlyWarningParams,
-    assign_tiers,
-    calibration_table,
-    fit_early_warning,
-    ks_statistic,
-    roc_auc,
-    score_uci,
-)
+from solver.risk.early_warning import EarlyWarningParams, fit_early_warning, score_uci
+from solver.risk.early_warning_model import EarlyWarningModel
+from solver.risk.pd_tiers import assign_tiers
+from solver.risk.score_metrics import calibration_table, ks_statistic, roc_auc
 from solver.risk.trees import TreeEnsemble
 from solver.risk.uci import UCI_COLUMNS, normalise_uci, uci_features, uci_raw_features
 

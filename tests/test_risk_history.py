@@ -16,7 +16,7 @@ from solver.core.generate import generate_portfolio
 from solver.core.history_sim import simulate_history
 from solver.core.model import BehaviourModel
 from solver.errors import InputError
-from solver.risk.calibration import DEFAULT_BEHAVIOUR
+from solver.risk.calibration_result import DEFAULT_BEHAVIOUR
 from solver.risk.history import DefaultDefinition, validate_history
 from solver.risk.history_fit import fit_uci_history
 from solver.risk.sanity import check_behaviour

@@ -9,7 +9,8 @@ import pytest
 from input_errors import input_error
 
 from solver.errors import InputError
-from solver.scenarios.spec import load_scenario, parse_assignment, parse_value
+from solver.scenarios.spec import load_scenario
+from solver.scenarios.spec_layers import parse_assignment, parse_value
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "scenario"
@@ -383,7 +384,7 @@ def test_treatment_factor_is_ratio_of_non_payment_probabilities():
     import pandas as pd
 
     from solver.allocation.catalogue import Catalogue
-    from solver.scenarios.decisions import treatment_factors
+    from solver.scenarios.treatment_stage import treatment_factors
 
     catalogue = Catalogue.from_toml(ROOT / "scenarios" / "treatments.toml")
     frame = pd.DataFrame(

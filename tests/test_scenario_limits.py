@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from solver.core.limits import MAX_ACCOUNTS, MAX_SEED
 from solver.errors import InputError
-from solver.scenarios.spec import MAX_ACCOUNTS, MAX_SEED, load_scenario
+from solver.scenarios.spec import load_scenario
 
 
 @pytest.mark.parametrize(

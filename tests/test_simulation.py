@@ -13,16 +13,13 @@ from mc_checks import Z99, discounted_collection
 
 from solver.core.evaluation import evaluate_batch
 from solver.core.model import AccountParams, BehaviourModel
-from solver.scenarios.decisions import Schedules, build_path_inputs, status_quo_schedules
+from solver.scenarios.decisions import build_path_inputs
 from solver.scenarios.kpis import efficient_frontier
 from solver.scenarios.path_inputs import PathInputs, analytic_expectation, month_probabilities
-from solver.scenarios.paths import (
-    DTI_BIN,
-    PATH_FIELDS,
-    account_streams,
-    dti_quantile,
-    simulate_paths,
-)
+from solver.scenarios.path_outcomes import DTI_BIN, dti_quantile
+from solver.scenarios.paths import PATH_FIELDS, simulate_paths
+from solver.scenarios.plan_stage import Schedules, status_quo_schedules
+from solver.scenarios.random_streams import account_streams
 from solver.scenarios.shocks import AccountShocks, Shocks, account_shocks
 
 DATA = Path(__file__).parent / "data" / "scenario"

@@ -15,252 +15,64 @@ estimators:
   analytic gradient) with Wald intervals from the expected Fisher information; ``κ`` can
   also be held fixed. ``κ`` is only identifiable when some months are unaffordable.
 
-The calibrated parameters are written as a behaviour-model TOML in the agreed format
-(``cost_of_funds``, ``kappa``, ..., ``[base_hazard]``), copying the other parameters
+This module holds the estimators and the outcome tables they read
+(:func:`validate_outcomes`, :func:`simulate_defaults`). The result is a
+:class:`~solver.risk.calibration_result.HazardCalibration`; the intervals are in
+:mod:`solver.risk.exact_intervals`. The calibrated parameters are written as a
+behaviour-model TOML in the agreed format (``cost_of_funds``, ``kappa``, ...,
+``[base_hazard]``) by :mod:`solver.risk.behaviour_toml`, copying the other parameters
 from a base model; the estimates and intervals go in the file's leading comments.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import tomli_w
 from scipy import optimize, stats
 
-from solver.core.atomic import atomic_open
-from solver.core.files import read_toml
-from solver.core.model import BehaviourModel
 from solver.domain import TIERS
 from solver.errors import InputError
-from solver.risk._tables import (
-    RowProblems,
-    TableSource,
-    problems_error,
-    read_table,
-    shown,
-    source_label,
+from solver.risk._tables import RowProblems, TableSource, read_table, source_label
+from solver.risk.behaviour_toml import (
+    behaviour_toml_text,
+    calibrated_params,
+    read_behaviour_toml,
+    write_behaviour_toml,
 )
+from solver.risk.calibration_result import (
+    DEFAULT_BEHAVIOUR,
+    HazardCalibration,
+    TierHazard,
+    describe_method,
+)
+from solver.risk.exact_intervals import binomial_interval, poisson_rate_interval
 
-_DEFAULT_MODEL = BehaviourModel()
-#: The behaviour model's defaults (SPEC §4, defined in :class:`solver.core.model.BehaviourModel`)
-#: in the order a calibrated TOML file lists them.
-DEFAULT_BEHAVIOUR: dict[str, Any] = {
-    "cost_of_funds": _DEFAULT_MODEL.cost_of_funds,
-    "kappa": _DEFAULT_MODEL.kappa,
-    "recovery_lag_months": _DEFAULT_MODEL.recovery_lag_months,
-    "vehicle_depreciation": _DEFAULT_MODEL.vehicle_depreciation,
-    "auction_discount": _DEFAULT_MODEL.auction_discount,
-    "repo_cost": _DEFAULT_MODEL.repo_cost,
-    "unsecured_recovery": _DEFAULT_MODEL.unsecured_recovery,
-    "base_hazard": dict(_DEFAULT_MODEL.base_hazard),
-}
+# The behaviour TOML's functions and describe_method are re-exported: solver.risk's and
+# solver's public names and commands/risk.py, commands/risk_output.py import them from here.
+__all__ = [
+    "DEFAULT_BEHAVIOUR",
+    "HazardCalibration",
+    "TierHazard",
+    "behaviour_toml_text",
+    "binomial_interval",
+    "calibrate_hazards",
+    "calibrate_outcome_frame",
+    "calibrate_outcomes",
+    "calibrated_params",
+    "describe_method",
+    "poisson_rate_interval",
+    "read_behaviour_toml",
+    "read_outcomes",
+    "simulate_defaults",
+    "validate_outcomes",
+    "write_behaviour_toml",
+]
+
 _EPS = 1e-10
-
-
-def binomial_interval(
-    successes: np.ndarray | float, trials: np.ndarray | float, confidence: float = 0.95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (Clopper-Pearson) interval for a binomial proportion, vectorised.
-
-    ``lower = Beta(alpha/2; k, n - k + 1)``, ``upper = Beta(1 - alpha/2; k + 1, n - k)``,
-    with ``lower = 0`` when ``k = 0`` and ``upper = 1`` when ``k = n``.
-
-    Not statsmodels' ``proportion_confint(method="beta")``: it takes the upper bound as
-    ``beta.isf(alpha/2, ...)``, which differs in the last bit from this ``beta.ppf(1 - alpha/2,
-    ...)`` at some levels (15 % of the upper bounds at 90 %), and ``workout risk calibrate
-    --confidence`` prints them in full.
-    """
-    k = np.asarray(successes, dtype=float)
-    n = np.asarray(trials, dtype=float)
-    alpha = 1 - confidence
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lower = np.where(k > 0, stats.beta.ppf(alpha / 2, k, n - k + 1), 0.0)
-        upper = np.where(k < n, stats.beta.ppf(1 - alpha / 2, k + 1, n - k), 1.0)
-    empty = n <= 0
-    return np.where(empty, np.nan, lower), np.where(empty, np.nan, upper)
-
-
-def poisson_rate_interval(
-    events: np.ndarray | float, exposure: np.ndarray | float, confidence: float = 0.95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (Garwood) interval for a Poisson rate ``events / exposure``, vectorised.
-
-    ``lower = chi2(alpha/2; 2k) / 2E`` (0 when ``k = 0``), ``upper = chi2(1 - alpha/2; 2k + 2) / 2E``.
-    """
-    k = np.asarray(events, dtype=float)
-    e = np.asarray(exposure, dtype=float)
-    alpha = 1 - confidence
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lower = np.where(k > 0, stats.chi2.ppf(alpha / 2, 2 * k) / (2 * e), 0.0)
-        upper = stats.chi2.ppf(1 - alpha / 2, 2 * k + 2) / (2 * e)
-    empty = e <= 0
-    return np.where(empty, np.nan, lower), np.where(empty, np.nan, upper)
-
-
-@dataclass(frozen=True)
-class TierHazard:
-    """Estimated base monthly hazard of one tier.
-
-    Attributes
-    ----------
-    tier
-        Tier label.
-    exposure_months
-        Account-months observed.
-    defaults
-        Default events observed.
-    hazard
-        Point estimate (MLE), NaN when the tier has no exposure.
-    lower, upper
-        Interval bounds at the calibration's confidence level.
-    """
-
-    tier: str
-    exposure_months: float
-    defaults: int
-    hazard: float
-    lower: float
-    upper: float
-
-    @property
-    def estimated(self) -> bool:
-        """True when the tier had exposure (otherwise the base value is kept)."""
-        return self.exposure_months > 0
-
-
-@dataclass(frozen=True)
-class HazardCalibration:
-    """Result of :func:`calibrate_hazards`.
-
-    Attributes
-    ----------
-    tiers
-        One entry per tier A-E (tiers without exposure have NaN estimates).
-    kappa, kappa_lower, kappa_upper
-        Estimated share of unaffordable months that end in default and its interval
-        (``None`` when not estimated).
-    kappa_fixed
-        The value kappa was held at when affordability was used but kappa not estimated.
-    method
-        ``"exact-binomial"``, ``"exact-poisson"`` or ``"mle-wald"``.
-    confidence
-        Interval level.
-    n_rows
-        Outcome rows used.
-    converged
-        Optimizer status for the MLE (always True for the closed form).
-    """
-
-    tiers: tuple[TierHazard, ...]
-    kappa: float | None
-    kappa_lower: float | None
-    kappa_upper: float | None
-    kappa_fixed: float | None
-    method: str
-    confidence: float
-    n_rows: int
-    converged: bool = True
-
-    def hazard(self, tier: str) -> TierHazard:
-        """The estimate for ``tier``."""
-        for item in self.tiers:
-            if item.tier == tier:
-                return item
-        raise KeyError(tier)
-
-    def base_hazard(self, fallback: Mapping[str, float] | None = None) -> dict[str, float]:
-        """Hazard per tier; tiers without exposure take ``fallback`` (default model values)."""
-        base = dict(fallback if fallback is not None else DEFAULT_BEHAVIOUR["base_hazard"])
-        return {t.tier: (t.hazard if t.estimated else float(base[t.tier])) for t in self.tiers}
-
-    def to_frame(self) -> pd.DataFrame:
-        """Table: tier, exposure_months, defaults, hazard, lower, upper."""
-        return pd.DataFrame(
-            [
-                {
-                    "tier": t.tier,
-                    "exposure_months": t.exposure_months,
-                    "defaults": t.defaults,
-                    "hazard": t.hazard,
-                    "lower": t.lower,
-                    "upper": t.upper,
-                }
-                for t in self.tiers
-            ]
-        )
-
-    def written_frame(self, fallback: Mapping[str, float] | None = None) -> pd.DataFrame:
-        """:meth:`to_frame` with ``estimated`` and the hazard ``written`` to the behaviour
-        TOML of each tier (``fallback`` as in :meth:`base_hazard`)."""
-        written = self.base_hazard(fallback)
-        table = self.to_frame()
-        table["estimated"] = [t.estimated for t in self.tiers]
-        table["written"] = [written[t.tier] for t in self.tiers]
-        return table
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary."""
-        return {
-            "method": self.method,
-            "confidence": self.confidence,
-            "n_rows": self.n_rows,
-            "converged": self.converged,
-            "tiers": [
-                {
-                    "tier": t.tier,
-                    "exposure_months": t.exposure_months,
-                    "defaults": t.defaults,
-                    "hazard": None if math.isnan(t.hazard) else t.hazard,
-                    "lower": None if math.isnan(t.lower) else t.lower,
-                    "upper": None if math.isnan(t.upper) else t.upper,
-                }
-                for t in self.tiers
-            ],
-            "kappa": self.kappa,
-            "kappa_lower": self.kappa_lower,
-            "kappa_upper": self.kappa_upper,
-            "kappa_fixed": self.kappa_fixed,
-        }
-
-    def summary(self) -> str:
-        """Human-readable lines, one per tier, plus kappa."""
-        lines = [f"method: {describe_method(self.method)}"]
-        for t in self.tiers:
-            if t.estimated:
-                lines.append(
-                    f"tier {t.tier}: h0 = {t.hazard:.6g} [{t.lower:.6g}, {t.upper:.6g}] from "
-                    f"{t.defaults} defaults in {t.exposure_months:,.0f} exposure-months"
-                )
-            else:
-                lines.append(f"tier {t.tier}: no exposure, base value kept")
-        if self.kappa is not None:
-            lines.append(
-                f"kappa = {self.kappa:.6g} [{self.kappa_lower:.6g}, {self.kappa_upper:.6g}]"
-            )
-        elif self.kappa_fixed is not None:
-            lines.append(f"kappa held at {self.kappa_fixed:g}")
-        else:
-            lines.append("kappa: not estimated (no affordability data); kept from the base model")
-        return "\n".join(lines)
-
-
-def describe_method(method: str) -> str:
-    """One-sentence description of a calibration method."""
-    return {
-        "exact-binomial": "constant monthly hazard per tier, MLE defaults / exposure-months, "
-        "exact binomial (Clopper-Pearson) intervals",
-        "exact-poisson": "constant monthly hazard per tier, MLE defaults / exposure-months, "
-        "exact Poisson (Garwood) intervals",
-        "mle-wald": "h_t = h0 + (1 - h0) kappa (1 - a_t) fitted by maximum likelihood, "
-        "Wald intervals from the expected Fisher information",
-    }[method]
 
 
 def _tier_codes(tier: np.ndarray) -> np.ndarray:
@@ -616,74 +428,3 @@ def simulate_defaults(
     frame["exposure_months"] = 1
     frame["defaults"] = (cols == first[rows]).astype(np.int64)
     return frame
-
-
-def read_behaviour_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a behaviour-model TOML into a dict with every agreed key (defaults filled in)."""
-    source = Path(path)
-    data = read_toml(source, "behaviour-model")
-    unknown = sorted(set(data) - set(DEFAULT_BEHAVIOUR))
-    if unknown:
-        raise InputError(f"{source}: unknown behaviour-model keys: {', '.join(unknown)}")
-    problems = [
-        f"{source}: {key}: must be a number, got {shown(value)}"
-        for key, value in data.items()
-        if key != "base_hazard" and (isinstance(value, bool) or not isinstance(value, int | float))
-    ]
-    hazards = data.get("base_hazard", {})
-    if not isinstance(hazards, dict):
-        problems.append(f"{source}: base_hazard: must be a table of tier = hazard")
-        hazards = {}
-    problems += [
-        f"{source}: base_hazard.{tier}: must be a number, got {shown(value)}"
-        for tier, value in hazards.items()
-        if isinstance(value, bool) or not isinstance(value, int | float)
-    ]
-    if problems:
-        raise problems_error(str(source), problems)
-    merged = {key: data.get(key, value) for key, value in DEFAULT_BEHAVIOUR.items()}
-    merged["base_hazard"] = {**DEFAULT_BEHAVIOUR["base_hazard"], **hazards}
-    BehaviourModel.from_dict(merged, source=str(source))  # ranges and tiers (InputError)
-    return merged
-
-
-def calibrated_params(
-    calibration: HazardCalibration, base: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """The behaviour-model parameters a calibration writes: ``base`` (default: the agreed
-    defaults) with the calibrated ``base_hazard`` (and ``kappa`` if estimated)."""
-    params = {key: value for key, value in (base or DEFAULT_BEHAVIOUR).items()}
-    params["base_hazard"] = calibration.base_hazard(params["base_hazard"])
-    if calibration.kappa is not None:
-        params["kappa"] = calibration.kappa
-    return {key: params[key] for key in DEFAULT_BEHAVIOUR}
-
-
-def behaviour_toml_text(
-    calibration: HazardCalibration, base: Mapping[str, Any] | None = None, source: str = "outcomes"
-) -> str:
-    """The behaviour-model TOML with calibrated ``base_hazard`` (and ``kappa`` if estimated).
-
-    Other parameters are copied from ``base`` (default: the agreed defaults). The leading
-    comments record the data, the method, and each estimate with its interval.
-    """
-    ordered = calibrated_params(calibration, base)
-    header = [
-        f"# Behaviour model calibrated by workout risk from {source}",
-        f"# {calibration.confidence:.0%} intervals; " + describe_method(calibration.method),
-        *(f"# {line}" for line in calibration.summary().splitlines()[1:]),
-    ]
-    return "\n".join(header) + "\n" + tomli_w.dumps(ordered)
-
-
-def write_behaviour_toml(
-    path: str | os.PathLike[str],
-    calibration: HazardCalibration,
-    base: Mapping[str, Any] | None = None,
-    source: str = "outcomes",
-) -> Path:
-    """Write :func:`behaviour_toml_text` to ``path`` atomically and return the path."""
-    text = behaviour_toml_text(calibration, base, source)
-    with atomic_open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    return Path(path)

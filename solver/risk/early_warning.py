@@ -22,163 +22,49 @@ portfolio's mix. Each tier's monthly hazard is the default rate observed in it o
 held-out set (with an exact binomial interval); ``score`` attaches it to every account
 so that ``plan``, ``allocate`` and ``scenario`` can use the tier and its hazard.
 
-LightGBM and scikit-learn are imported inside the functions that fit or measure (start-up
-time: about half a second that ``workout risk score``, which only evaluates the stored
-trees, would otherwise pay).
+This module fits and scores; the held-out metrics are in :mod:`solver.risk.score_metrics`,
+the tier bands in :mod:`solver.risk.pd_tiers` and the model file in
+:mod:`solver.risk.early_warning_model`. LightGBM and scikit-learn are imported inside the
+functions that fit or measure (start-up time: about half a second that ``workout risk
+score``, which only evaluates the stored trees, would otherwise pay).
 """
 
 from __future__ import annotations
 
 import math
-import os
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import tomli_w
-from scipy import stats
 from threadpoolctl import threadpool_limits
 
-from solver.core.atomic import atomic_open
-from solver.core.files import read_toml
-from solver.domain import TIERS
 from solver.errors import InputError
 from solver.risk._tables import TableSource, source_label
-from solver.risk.calibration import binomial_interval
+from solver.risk.early_warning_model import EarlyWarningModel
+from solver.risk.pd_tiers import DEFAULT_PD_BANDS, assign_tiers, check_pd_bands, tier_table
+from solver.risk.score_metrics import calibration_table, hosmer_lemeshow, ks_statistic, roc_auc
 from solver.risk.trees import TreeEnsemble
 from solver.risk.uci import TARGET, read_uci, uci_features, uci_raw_features
 
-MODEL_FORMAT = "workout-early-warning"
-MODEL_FORMAT_VERSION = 1
-DEFAULT_PD_BANDS: tuple[float, ...] = (0.10, 0.20, 0.35, 0.55)
+__all__ = [
+    "EarlyWarningFit",
+    "EarlyWarningModel",
+    "EarlyWarningParams",
+    "assign_tiers",
+    "calibration_table",
+    "fit_early_warning",
+    "fit_uci",
+    "fit_uci_table",
+    "ks_statistic",
+    "outcome_problem",
+    "score_accounts",
+    "score_uci",
+    "tier_table",
+]
+
 _CHUNK_ROWS = 4096
-
-
-# --------------------------------------------------------------------------- metrics
-
-
-def ks_statistic(outcome: np.ndarray, score: np.ndarray) -> float:
-    """Kolmogorov-Smirnov statistic: max over thresholds of TPR - FPR."""
-    from sklearn.metrics import roc_curve
-
-    fpr, tpr, _ = roc_curve(outcome, score)
-    return float(np.max(tpr - fpr))
-
-
-def roc_auc(outcome: np.ndarray, score: np.ndarray) -> float:
-    """Area under the ROC curve (scikit-learn)."""
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(outcome, score))
-
-
-def calibration_table(
-    outcome: np.ndarray, predicted: np.ndarray, bins: int = 10, confidence: float = 0.95
-) -> pd.DataFrame:
-    """Predicted against observed default rate by equal-count groups of the score.
-
-    Groups are formed on the stable rank of the score (group 1 = lowest scores).
-    Columns: ``decile, n, pd_min, pd_max, mean_predicted, defaults, observed_rate, lower,
-    upper`` (exact binomial interval of the observed rate).
-    """
-    y = np.asarray(outcome, dtype=float)
-    p = np.asarray(predicted, dtype=float)
-    order = np.argsort(p, kind="stable")
-    group = np.empty(p.size, dtype=np.int64)
-    group[order] = np.arange(p.size) * bins // p.size
-    n = np.bincount(group, minlength=bins)
-    events = np.bincount(group, weights=y, minlength=bins)
-    lower, upper = binomial_interval(events, n, confidence)
-    frame = pd.DataFrame(
-        {
-            "decile": np.arange(1, bins + 1),
-            "n": n,
-            "pd_min": [p[group == g].min() for g in range(bins)],
-            "pd_max": [p[group == g].max() for g in range(bins)],
-            "mean_predicted": np.bincount(group, weights=p, minlength=bins) / n,
-            "defaults": events.astype(np.int64),
-            "observed_rate": events / n,
-            "lower": lower,
-            "upper": upper,
-        }
-    )
-    return frame
-
-
-def hosmer_lemeshow(table: pd.DataFrame) -> tuple[float, float]:
-    """Hosmer-Lemeshow statistic and p-value (chi-square, groups - 2 df) of a calibration table."""
-    n = table["n"].to_numpy(dtype=float)
-    expected = table["mean_predicted"].to_numpy() * n
-    observed = table["defaults"].to_numpy(dtype=float)
-    statistic = float(np.sum((observed - expected) ** 2 / (expected * (1 - expected / n))))
-    return statistic, float(stats.chi2.sf(statistic, len(table) - 2))
-
-
-def assign_tiers(
-    pd_score: np.ndarray, pd_bands: tuple[float, ...] = DEFAULT_PD_BANDS
-) -> np.ndarray:
-    """Tier A-E of each PD: tier i covers ``[pd_bands[i-1], pd_bands[i])`` (A from 0, E to 1)."""
-    check_pd_bands(pd_bands)
-    labels = np.array(TIERS, dtype=object)
-    return labels[
-        np.searchsorted(np.asarray(pd_bands), np.asarray(pd_score, dtype=float), side="right")
-    ]
-
-
-def check_pd_bands(pd_bands: tuple[float, ...]) -> None:
-    """Raise :class:`InputError` unless there are 4 increasing PD cut-offs in (0, 1)."""
-    bands = np.asarray(pd_bands, dtype=float)
-    if (
-        bands.shape != (len(TIERS) - 1,)
-        or np.any(np.diff(bands) <= 0)
-        or bands[0] <= 0
-        or bands[-1] >= 1
-    ):
-        raise InputError(
-            f"pd_bands must be {len(TIERS) - 1} increasing PD cut-offs in (0, 1), got {list(pd_bands)}"
-        )
-
-
-def tier_table(
-    outcome: np.ndarray,
-    predicted: np.ndarray,
-    pd_bands: tuple[float, ...] = DEFAULT_PD_BANDS,
-    confidence: float = 0.95,
-) -> pd.DataFrame:
-    """Accounts, defaults and observed rate (exact interval) per PD tier.
-
-    Columns: ``tier, pd_from, pd_to, n, defaults, observed_rate, lower, upper, mean_predicted``.
-    """
-    tiers = assign_tiers(predicted, pd_bands)
-    y = np.asarray(outcome, dtype=float)
-    p = np.asarray(predicted, dtype=float)
-    edges = (0.0, *pd_bands, 1.0)
-    rows = []
-    for i, name in enumerate(TIERS):
-        mask = tiers == name
-        n = int(mask.sum())
-        d = int(y[mask].sum())
-        lo, hi = binomial_interval(d, n, confidence)
-        rows.append(
-            {
-                "tier": name,
-                "pd_from": edges[i],
-                "pd_to": edges[i + 1],
-                "n": n,
-                "defaults": d,
-                "observed_rate": d / n if n else math.nan,
-                "lower": float(lo),
-                "upper": float(hi),
-                "mean_predicted": float(p[mask].mean()) if n else math.nan,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-# --------------------------------------------------------------------------- model
 
 
 @dataclass(frozen=True)
@@ -251,131 +137,6 @@ class EarlyWarningParams:
             "n_jobs": self.n_threads,
             "verbose": -1,
         }
-
-
-@dataclass(frozen=True)
-class EarlyWarningModel:
-    """A persisted early-warning model: trees, tier bands and tier hazards.
-
-    Attributes
-    ----------
-    ensemble
-        The trees.
-    pd_bands
-        Upper PD bounds of tiers A-D.
-    tier_hazard
-        Monthly default rate observed per tier on the held-out set.
-    target
-        What the score predicts.
-    feature_set
-        Name of the feature recipe (``uci-behaviour-v1``).
-    fit_info
-        Protocol and metrics of the fit (seed, split, AUC, KS, baseline, ...).
-    """
-
-    ensemble: TreeEnsemble
-    pd_bands: tuple[float, ...] = DEFAULT_PD_BANDS
-    tier_hazard: dict[str, float] = field(default_factory=dict)
-    target: str = "default_next_month"
-    feature_set: str = "uci-behaviour-v1"
-    fit_info: dict[str, Any] = field(default_factory=dict)
-
-    def predict_pd(self, features: pd.DataFrame) -> np.ndarray:
-        """PD of each row of a feature table (columns matched by name)."""
-        missing = [f for f in self.ensemble.features if f not in features.columns]
-        if missing:
-            raise InputError(f"feature table lacks the model's columns: {', '.join(missing)}")
-        return self.ensemble.predict_pd(
-            features[list(self.ensemble.features)].to_numpy(dtype=float)
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Everything but the trees, plus the ensemble under ``ensemble``."""
-        return {
-            "format": MODEL_FORMAT,
-            "format_version": MODEL_FORMAT_VERSION,
-            "target": self.target,
-            "feature_set": self.feature_set,
-            "tiers": {
-                "names": list(TIERS),
-                "pd_upper": list(self.pd_bands),
-                "hazard": {t: self.tier_hazard.get(t, math.nan) for t in TIERS},
-            },
-            "fit": self.fit_info,
-            "ensemble": self.ensemble.to_dict(),
-        }
-
-    def to_toml_text(self) -> str:
-        """TOML text; the trees are written as compact one-line arrays per node field."""
-        data = self.to_dict()
-        trees = data["ensemble"].pop("trees")
-        lines = [
-            "# Early-warning model (workout risk fit): gradient-boosted trees stored as data.",
-            "# A row goes left at a node when feature <= threshold (NaN: left if missing_left);",
-            "# leaves have left = right = -1; PD = 1 / (1 + exp(-(baseline_log_odds + sum of leaf values))).",
-            tomli_w.dumps(data).rstrip("\n"),
-        ]
-        for tree in trees:
-            lines.append("")
-            lines.append("[[ensemble.trees]]")
-            for key, values in tree.items():
-                lines.append(f"{key} = [{', '.join(_toml_scalar(v) for v in values)}]")
-        return "\n".join(lines) + "\n"
-
-    def write(self, path: str | os.PathLike[str]) -> Path:
-        """Write the model TOML atomically (the path must end in ``.toml``)."""
-        dest = Path(path)
-        if dest.suffix.lower() != ".toml":
-            raise InputError(f"{dest}: the model file must be a .toml file")
-        text = self.to_toml_text()
-        with atomic_open(dest, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        return dest
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "<model>") -> EarlyWarningModel:
-        """Build from :meth:`to_dict` output; :class:`InputError` when malformed."""
-        if data.get("format") != MODEL_FORMAT:
-            raise InputError(
-                f"{source}: not an early-warning model file (format = {data.get('format')!r})"
-            )
-        if data.get("format_version") != MODEL_FORMAT_VERSION:
-            raise InputError(
-                f"{source}: unsupported model format_version {data.get('format_version')!r}"
-            )
-        try:
-            ensemble = TreeEnsemble.from_dict(data["ensemble"])
-            tiers = data["tiers"]
-            bands = tuple(float(b) for b in tiers["pd_upper"])
-            check_pd_bands(bands)
-            hazard = {str(k): float(v) for k, v in tiers.get("hazard", {}).items()}
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"{source}: malformed model file: {exc}") from exc
-        return cls(
-            ensemble=ensemble,
-            pd_bands=bands,
-            tier_hazard=hazard,
-            target=str(data.get("target", "default_next_month")),
-            feature_set=str(data.get("feature_set", "")),
-            fit_info=dict(data.get("fit", {})),
-        )
-
-    @classmethod
-    def read(cls, path: str | os.PathLike[str]) -> EarlyWarningModel:
-        """Read a model TOML (data only: nothing in the file is executed)."""
-        source = Path(path)
-        if not source.exists():
-            raise InputError(f"{source}: model file not found")
-        return cls.from_dict(read_toml(source, "early-warning model"), str(source))
-
-
-def _toml_scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    text = repr(float(value))  # shortest repr round-trips exactly; inf/nan are TOML too
-    return text
 
 
 @dataclass(frozen=True)

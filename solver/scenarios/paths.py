@@ -1,10 +1,12 @@
-"""The Monte Carlo kernel: every account's paths, month by month, summed by segment (SPEC §9).
+"""The Monte Carlo kernel: every account's paths, month by month (SPEC §9).
 
 :func:`simulate_paths` walks the accounts of a
 :class:`~solver.scenarios.path_inputs.PathInputs` over ``paths`` paths, in chunks of
-accounts, and returns :class:`PathOutcomes`: per-path sums by segment, monthly series,
-roll-rate counts, the customers' DTI and per-account means. How one month of a path
-realises the behaviour model is in :mod:`solver.scenarios.path_inputs`.
+accounts, and returns :class:`~solver.scenarios.path_outcomes.PathOutcomes`: per-path sums
+by segment, monthly series, roll-rate counts, the customers' DTI and per-account means
+(summed and merged by :mod:`solver.scenarios.path_outcomes`). How one month of a path
+realises the behaviour model is in :mod:`solver.scenarios.path_inputs`; the random
+numbers come from :mod:`solver.scenarios.random_streams`.
 
 Delinquency on a path. The account starts in its dpd bucket (M0 … M4+). A month whose
 income covered the due cures it to M0; a short month that did not end in default is a
@@ -31,28 +33,32 @@ cores (``benchmarks/bench_scenario.py``).
 
 from __future__ import annotations
 
-import hashlib
-import math
 import os
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from solver.scenarios.path_inputs import SEGMENT_TYPES, PathInputs, path_probabilities
+from solver.scenarios.path_inputs import PathInputs, path_probabilities
+from solver.scenarios.path_outcomes import (
+    ROLL_PATHS,
+    ChunkSums,
+    PathOutcomes,
+    by_default_month,
+    dti_histograms,
+    segment_groups,
+    segment_sums,
+)
+from solver.scenarios.random_streams import account_streams, draw_buffer, thresholds
 
+# PathOutcomes stays importable from here for solver/scenarios/kpis.py and the package's
+# public names.
 __all__ = [
-    "DTI_BIN",
-    "DTI_BINS",
     "PATH_FIELDS",
     "ROLL_OUTCOMES",
     "PathOutcomes",
-    "account_streams",
     "default_chunk_accounts",
-    "dti_quantile",
     "simulate_paths",
 ]
 
@@ -78,139 +84,10 @@ PATH_FIELDS: tuple[str, ...] = (
     "unemployed",
     "value_beyond_horizon",
 )
-#: DTI histogram: bins of this width from 0; the last bin collects everything above.
-DTI_BIN = 0.01
-DTI_BINS = 500
-#: Roll rates are counted on at most this many paths (paths are exchangeable, so the
-#: first ones are a random sample; counting every path would double the loop's cost).
-ROLL_PATHS = 100
 #: Account-paths per chunk: the month loop's working arrays (about 20 bytes per
 #: account-path) then stay in the CPU cache, which makes the loop several times faster
 #: than with large chunks.
 CHUNK_CELLS = 2**18
-
-_U32 = float(2**32)
-
-
-def _thresholds(prob: np.ndarray) -> np.ndarray:
-    """Probabilities as uint32 thresholds: ``V < T`` has probability ``T / 2^32``.
-
-    The rounding error is below 2^-33 per month; a probability of 1 becomes 2^32 − 1
-    (one chance in 4·10^9 of being missed).
-    """
-    return np.minimum(np.rint(prob * _U32), _U32 - 1).astype(np.uint32)
-
-
-# --------------------------------------------------------------------------------------
-# Random streams
-# --------------------------------------------------------------------------------------
-
-
-_BUFFERS = threading.local()
-
-
-def _draw_buffer(size: int) -> np.ndarray:
-    """A per-thread uint32 buffer of at least ``size`` elements, reused across chunks
-    (fresh large arrays cost a page fault per 4 KiB on first touch)."""
-    buffer = getattr(_BUFFERS, "draws", None)
-    if buffer is None or buffer.size < size:
-        buffer = np.empty(size, dtype=np.uint32)
-        _BUFFERS.draws = buffer
-    return buffer[:size]
-
-
-def account_streams(
-    seed: int, account_ids: Sequence[str], n_uniforms: int, out: np.ndarray | None = None
-) -> np.ndarray:
-    """The first ``n_uniforms`` uint32 draws of each account's stream, shape (c, n_uniforms).
-
-    The stream of an account depends only on ``(seed, account_id)``: BLAKE2b of both gives
-    the 256-bit state of an SFC64 generator (whose first 12 outputs are discarded, as its
-    own seeding does). ``out`` may supply the (c, n_uniforms) array to fill.
-
-    Why not ``numpy.random.SeedSequence(seed).spawn(n)``: spawned streams are keyed by
-    their position, so an account's draws would depend on its row in the portfolio (the
-    order of the file, a filtered or re-sorted book, which accounts a chunk or an engine's
-    partition holds), and a scenario and its baseline would stop sharing an account's
-    random numbers whenever their books differ. Keying by the id with a SeedSequence needs
-    a hash of the id all the same (``SeedSequence(seed, spawn_key=(hash,))``), which only
-    adds a second mixing step; and either way every draw, hence every reported figure,
-    would change.
-    """
-    if out is None:
-        out = np.empty((len(account_ids), n_uniforms), dtype=np.uint32)
-    words = (n_uniforms + 1) // 2
-    bit_gen = np.random.SFC64(0)
-    template = bit_gen.state
-    for i, account_id in enumerate(account_ids):
-        digest = hashlib.blake2b(
-            f"{int(seed)}\x1f{account_id}".encode(), digest_size=32, person=b"workout-mc"
-        ).digest()
-        template["state"]["state"] = np.frombuffer(digest, dtype="<u8").astype(np.uint64)
-        template["has_uint32"] = 0
-        template["uinteger"] = 0
-        bit_gen.state = template
-        bit_gen.random_raw(12)
-        out[i] = bit_gen.random_raw(words).view(np.uint32)[:n_uniforms]
-    return out
-
-
-# --------------------------------------------------------------------------------------
-# The path simulation
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PathOutcomes:
-    """Raw results of the simulation (the scenario summary is built from these).
-
-    Attributes
-    ----------
-    paths, horizon, seed
-        Settings of the run.
-    totals
-        Segment key (``("total", "all")``, ``("tier", "A")``, …) → array (paths, F) of
-        per-path sums of :data:`PATH_FIELDS` (money in integer cents).
-    segment_accounts
-        Segment key → number of accounts.
-    monthly
-        Name → array (paths, months): ``payments`` (cents, months 1…H), ``open_balance``,
-        ``npl_balance`` (cents, end of months 1…H), ``open_accounts``, ``npl_accounts``,
-        ``defaults``, ``credit_loss`` (by default month 1…H) and ``recoveries`` (cents, by
-        month received 1…H+L).
-    roll_counts
-        Array (roll paths, 5, 3): open accounts in each bucket and what their month
-        ended in (cure, roll, default), pooled over the horizon.
-    dti_mean, dti_p90
-        Segment key → array (paths,): mean and 90th percentile of the accounts' DTI (the
-        percentile from a histogram with bins of :data:`DTI_BIN`).
-    accounts
-        Per-account means over paths: name → array (n,).
-    """
-
-    paths: int
-    horizon: int
-    seed: int
-    totals: dict[tuple[str, str], np.ndarray]
-    segment_accounts: dict[tuple[str, str], int]
-    monthly: dict[str, np.ndarray]
-    roll_counts: np.ndarray
-    dti_mean: dict[tuple[str, str], np.ndarray]
-    dti_p90: dict[tuple[str, str], np.ndarray]
-    accounts: dict[str, np.ndarray]
-
-
-def _segment_groups(inputs: PathInputs, rows: np.ndarray) -> list[tuple[tuple[str, str], Any]]:
-    """(segment key, row mask within the chunk or ``None`` for all) for a chunk."""
-    groups: list[tuple[tuple[str, str], Any]] = [(("total", "all"), None)]
-    for name in SEGMENT_TYPES:
-        labels = inputs.segments.get(name)
-        if labels is None:
-            continue
-        chunk_labels = labels[rows]
-        for label in np.unique(chunk_labels):
-            groups.append(((name, str(label)), chunk_labels == label))
-    return groups
 
 
 def _outcome_table(inputs: PathInputs, rows: np.ndarray) -> np.ndarray:
@@ -249,22 +126,22 @@ def _simulate_chunk(inputs: PathInputs, rows: np.ndarray, paths: int, seed: int)
     horizon = inputs.horizon
     c = len(rows)
     width = (horizon + 1) * paths
-    flat_draws = _draw_buffer(c * width).reshape(c, width)
+    flat_draws = draw_buffer(c * width).reshape(c, width)
     account_streams(seed, inputs.account_id[rows], width, out=flat_draws)
     draws = flat_draws.reshape(c, horizon + 1, paths)
 
     # unemployment: hit on a path with the account's probability (first block)
     q = inputs.unemployment_prob[rows]
     has_shock = inputs.hazard_unemployed is not None and bool(np.any(q > 0))
-    hit = draws[:, 0, :] < _thresholds(q)[:, None] if has_shock else None
+    hit = draws[:, 0, :] < thresholds(q)[:, None] if has_shock else None
     survived, npl, roll, series_alive, series_npl = _walk_months(inputs, rows, draws, hit)
     del draws
 
     outcome = _account_path_outcomes(inputs, rows, survived, npl, hit)
-    groups = _segment_groups(inputs, rows)
-    totals = _segment_sums(groups, outcome)
+    groups = segment_groups(inputs, rows)
+    totals = segment_sums(groups, outcome)
     means = outcome.mean(axis=1)
-    default_counts, loss_by_month, rec_by_month = _by_default_month(inputs, survived, outcome)
+    default_counts, loss_by_month, rec_by_month = by_default_month(inputs, survived, outcome)
     del outcome
 
     money = {name: i for i, name in enumerate(PATH_FIELDS)}
@@ -290,7 +167,7 @@ def _simulate_chunk(inputs: PathInputs, rows: np.ndarray, paths: int, seed: int)
             "recoveries": rec_by_month,
         },
         "roll": roll,
-        "dti": _dti_histograms(inputs, rows, groups, hit, paths),
+        "dti": dti_histograms(inputs, rows, groups, hit, paths),
         "accounts": accounts,
     }
 
@@ -314,10 +191,10 @@ def _walk_months(
     horizon = inputs.horizon
     c, _, paths = draws.shape
     hazard_n, short_n = path_probabilities(inputs, rows, unemployed=False)
-    t_default, t_short = _thresholds(hazard_n), _thresholds(short_n)
+    t_default, t_short = thresholds(hazard_n), thresholds(short_n)
     if hit is not None:
         hazard_u, short_u = path_probabilities(inputs, rows, unemployed=True)
-        u_default, u_short = _thresholds(hazard_u), _thresholds(short_u)
+        u_default, u_short = thresholds(hazard_u), thresholds(short_u)
         shock_months = min(horizon, inputs.unemployment_months)
     else:
         shock_months = 0
@@ -400,84 +277,6 @@ def _account_path_outcomes(
     return outcome
 
 
-def _segment_sums(
-    groups: list[tuple[tuple[str, str], Any]], outcome: np.ndarray
-) -> dict[tuple[str, str], np.ndarray]:
-    """Per-path sums of ``outcome`` (c, paths, F) by segment: one product with the segment
-    indicators (the values are whole cents or counts far below 2^53, so float64 sums are
-    exact in any order)."""
-    c, paths, width = outcome.shape
-    indicator = np.zeros((len(groups), c))
-    for g, (_, mask) in enumerate(groups):
-        indicator[g] = 1.0 if mask is None else mask
-    sums = (indicator @ outcome.reshape(c, paths * width)).reshape(len(groups), paths, width)
-    return {key: sums[g] for g, (key, _) in enumerate(groups)}
-
-
-def _by_default_month(
-    inputs: PathInputs, survived: np.ndarray, outcome: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Defaults and credit loss by default month (paths, H), recoveries by the month they
-    are received (paths, H+L)."""
-    horizon = inputs.horizon
-    paths = survived.shape[1]
-    lag = inputs.recovery_lag
-    defaulted = survived < horizon
-    account_idx, path_idx = np.nonzero(defaulted)
-    month_idx = survived[account_idx, path_idx].astype(np.intp)  # default in month k+1
-    by_month = path_idx * horizon + month_idx
-    size = paths * horizon
-    default_counts = np.bincount(by_month, minlength=size).reshape(paths, horizon)
-    loss_by_month = np.bincount(
-        by_month, weights=outcome[account_idx, path_idx, 4], minlength=size
-    ).reshape(paths, horizon)
-    received = horizon + lag
-    rec_by_month = np.bincount(
-        path_idx * received + month_idx + lag,
-        weights=outcome[account_idx, path_idx, 2],
-        minlength=paths * received,
-    ).reshape(paths, received)
-    return default_counts, loss_by_month, rec_by_month
-
-
-def _dti_histograms(
-    inputs: PathInputs,
-    rows: np.ndarray,
-    groups: list[tuple[tuple[str, str], Any]],
-    hit: np.ndarray | None,
-    paths: int,
-) -> dict[tuple[str, str], tuple[np.ndarray, Any, np.ndarray]]:
-    """Customer burden by segment: the DTI histogram of the normal income path, its sparse
-    per-path change where unemployment hit, and the per-path DTI sum."""
-    c = len(rows)
-    dti_n = inputs.dti[rows]
-    dti_u = inputs.dti_unemployed[rows]
-    nbins = DTI_BINS + 1
-    bins_n = np.minimum(np.floor(dti_n / DTI_BIN), DTI_BINS).astype(np.intp)
-    bins_u = np.minimum(np.floor(dti_u / DTI_BIN), DTI_BINS).astype(np.intp)
-    dti: dict[tuple[str, str], tuple[np.ndarray, Any, np.ndarray]] = {}
-    empty = np.zeros(0, dtype=np.intp)
-    hit_acc, hit_path = np.nonzero(hit) if hit is not None else (empty, empty)
-    for key, mask in groups:
-        m = np.ones(c, dtype=bool) if mask is None else mask
-        base = np.bincount(bins_n[m], minlength=nbins).astype(np.int64)
-        total = np.full(paths, float(np.sum(dti_n[m])))
-        delta = None
-        if hit_acc.size:
-            inside = m[hit_acc]
-            acc_i, path_i = hit_acc[inside], hit_path[inside]
-            if acc_i.size:
-                # sparse: each hit moves one account from its normal to its unemployed bin
-                cells = path_i * nbins
-                index = np.concatenate([cells + bins_u[acc_i], cells + bins_n[acc_i]])
-                sign = np.concatenate([np.ones(acc_i.size), -np.ones(acc_i.size)])
-                unique, inverse = np.unique(index, return_inverse=True)
-                delta = (unique, np.rint(np.bincount(inverse, weights=sign)).astype(np.int64))
-                total += np.bincount(path_i, weights=dti_u[acc_i] - dti_n[acc_i], minlength=paths)
-        dti[key] = (base, delta, total)
-    return dti
-
-
 def default_chunk_accounts(paths: int, horizon: int) -> int:
     """Accounts per chunk: about :data:`CHUNK_CELLS` account-paths (at least 16 accounts)."""
     return max(16, CHUNK_CELLS // max(1, paths))
@@ -527,7 +326,7 @@ def simulate_paths(
     order = np.argsort(~(inputs.unemployment_prob > 0), kind="stable")
     chunks = [order[i : i + size] for i in range(0, n, size)]
     jobs = max(1, min(int(jobs), len(chunks) or 1, os.cpu_count() or 1))
-    sums = _ChunkSums(n, paths)
+    sums = ChunkSums(n, paths)
     done = 0
 
     def merge(part: dict[str, Any], rows: np.ndarray) -> None:
@@ -560,87 +359,3 @@ def simulate_paths(
             for future, done_rows in pending:
                 merge(future.result(), done_rows)
     return sums.outcomes(horizon, seed)
-
-
-class _ChunkSums:
-    """The chunks' results of :func:`simulate_paths`, merged in chunk order."""
-
-    def __init__(self, n: int, paths: int) -> None:
-        self.n, self.paths = n, paths
-        self.totals: dict[tuple[str, str], np.ndarray] = {}
-        self.counts: dict[tuple[str, str], int] = {}
-        self.monthly: dict[str, np.ndarray] = {}
-        self.dti_base: dict[tuple[str, str], np.ndarray] = {}
-        self.dti_delta: dict[tuple[str, str], np.ndarray] = {}
-        self.dti_sum: dict[tuple[str, str], np.ndarray] = {}
-        self.roll = np.zeros((min(paths, ROLL_PATHS), 5, 3), dtype=np.int64)
-        self.accounts: dict[str, np.ndarray] = {}
-
-    def add(self, part: dict[str, Any], rows: np.ndarray) -> None:
-        """Add one chunk's result (of accounts ``rows``)."""
-        totals, counts, monthly = self.totals, self.counts, self.monthly
-        dti_base, dti_delta, dti_sum = self.dti_base, self.dti_delta, self.dti_sum
-        for key, value in part["totals"].items():
-            totals[key] = totals[key] + value if key in totals else value
-            counts[key] = counts.get(key, 0) + part["counts"][key]
-        for key, value in part["monthly"].items():
-            monthly[key] = monthly[key] + value if key in monthly else value
-        for key, (base, delta, total) in part["dti"].items():
-            dti_base[key] = dti_base[key] + base if key in dti_base else base
-            dti_sum[key] = dti_sum[key] + total if key in dti_sum else total
-            if delta is not None:
-                if key not in dti_delta:
-                    dti_delta[key] = np.zeros(self.paths * (DTI_BINS + 1), dtype=np.int64)
-                np.add.at(dti_delta[key], delta[0], delta[1])
-        self.roll = self.roll + part["roll"]
-        for key, value in part["accounts"].items():
-            if key not in self.accounts:
-                self.accounts[key] = np.zeros(self.n)
-            self.accounts[key][rows] = value
-
-    def outcomes(self, horizon: int, seed: int) -> PathOutcomes:
-        """The merged sums as :class:`PathOutcomes` (segments in report order)."""
-        paths, counts = self.paths, self.counts
-        keys = sorted(self.totals, key=_segment_order)
-        return PathOutcomes(
-            paths=paths,
-            horizon=horizon,
-            seed=int(seed),
-            totals={k: self.totals[k] for k in keys},
-            segment_accounts={k: counts[k] for k in keys},
-            monthly=self.monthly,
-            roll_counts=self.roll,
-            dti_mean={k: self.dti_sum[k] / max(1, counts[k]) for k in keys},
-            dti_p90={
-                k: (
-                    dti_quantile(
-                        self.dti_base[k] + self.dti_delta[k].reshape(paths, DTI_BINS + 1), 0.9
-                    )
-                    if k in self.dti_delta
-                    else np.full(paths, dti_quantile(self.dti_base[k], 0.9)[0])
-                )
-                for k in keys
-            },
-            accounts=self.accounts,
-        )
-
-
-def _segment_order(key: tuple[str, str]) -> tuple[int, str]:
-    kind, label = key
-    order = {"total": 0, **{name: i + 1 for i, name in enumerate(SEGMENT_TYPES)}}
-    return order.get(kind, 99), label
-
-
-def dti_quantile(hist: np.ndarray, q: float) -> np.ndarray:
-    """Quantile ``q`` of DTI per path from its histogram (linear within a bin)."""
-    hist = np.atleast_2d(hist).astype(float)
-    total = hist.sum(axis=1, keepdims=True)
-    cum = np.cumsum(hist, axis=1)
-    target = q * total
-    idx = np.argmax(cum >= target, axis=1)
-    rows = np.arange(hist.shape[0])
-    below = np.where(idx > 0, cum[rows, np.maximum(idx - 1, 0)], 0.0)
-    inside = hist[rows, idx]
-    frac = np.where(inside > 0, (target[:, 0] - below) / np.where(inside > 0, inside, 1.0), 0.0)
-    value = (idx + np.clip(frac, 0.0, 1.0)) * DTI_BIN
-    return np.where(total[:, 0] > 0, value, math.nan)

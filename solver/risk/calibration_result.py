@@ -1,0 +1,195 @@
+"""What a hazard calibration found: the estimates by tier, kappa, and how they were made.
+
+:class:`HazardCalibration` holds each tier's base monthly hazard with its interval
+(:class:`TierHazard`), kappa when estimated, the method (:func:`describe_method`) and the
+confidence level, and shows them as a table, JSON and text; :data:`DEFAULT_BEHAVIOUR`
+(the behaviour model's parameters in the order a calibrated TOML lists them) gives the
+values kept where a tier has no exposure. Estimated by :mod:`solver.risk.calibration`,
+written by :mod:`solver.risk.behaviour_toml`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from solver.core.model import BehaviourModel
+
+__all__ = ["DEFAULT_BEHAVIOUR", "HazardCalibration", "TierHazard", "describe_method"]
+
+_DEFAULT_MODEL = BehaviourModel()
+#: The behaviour model's defaults (SPEC §4, defined in :class:`solver.core.model.BehaviourModel`)
+#: in the order a calibrated TOML file lists them.
+DEFAULT_BEHAVIOUR: dict[str, Any] = {
+    "cost_of_funds": _DEFAULT_MODEL.cost_of_funds,
+    "kappa": _DEFAULT_MODEL.kappa,
+    "recovery_lag_months": _DEFAULT_MODEL.recovery_lag_months,
+    "vehicle_depreciation": _DEFAULT_MODEL.vehicle_depreciation,
+    "auction_discount": _DEFAULT_MODEL.auction_discount,
+    "repo_cost": _DEFAULT_MODEL.repo_cost,
+    "unsecured_recovery": _DEFAULT_MODEL.unsecured_recovery,
+    "base_hazard": dict(_DEFAULT_MODEL.base_hazard),
+}
+
+
+@dataclass(frozen=True)
+class TierHazard:
+    """Estimated base monthly hazard of one tier.
+
+    Attributes
+    ----------
+    tier
+        Tier label.
+    exposure_months
+        Account-months observed.
+    defaults
+        Default events observed.
+    hazard
+        Point estimate (MLE), NaN when the tier has no exposure.
+    lower, upper
+        Interval bounds at the calibration's confidence level.
+    """
+
+    tier: str
+    exposure_months: float
+    defaults: int
+    hazard: float
+    lower: float
+    upper: float
+
+    @property
+    def estimated(self) -> bool:
+        """True when the tier had exposure (otherwise the base value is kept)."""
+        return self.exposure_months > 0
+
+
+@dataclass(frozen=True)
+class HazardCalibration:
+    """Result of :func:`calibrate_hazards`.
+
+    Attributes
+    ----------
+    tiers
+        One entry per tier A-E (tiers without exposure have NaN estimates).
+    kappa, kappa_lower, kappa_upper
+        Estimated share of unaffordable months that end in default and its interval
+        (``None`` when not estimated).
+    kappa_fixed
+        The value kappa was held at when affordability was used but kappa not estimated.
+    method
+        ``"exact-binomial"``, ``"exact-poisson"`` or ``"mle-wald"``.
+    confidence
+        Interval level.
+    n_rows
+        Outcome rows used.
+    converged
+        Optimizer status for the MLE (always True for the closed form).
+    """
+
+    tiers: tuple[TierHazard, ...]
+    kappa: float | None
+    kappa_lower: float | None
+    kappa_upper: float | None
+    kappa_fixed: float | None
+    method: str
+    confidence: float
+    n_rows: int
+    converged: bool = True
+
+    def hazard(self, tier: str) -> TierHazard:
+        """The estimate for ``tier``."""
+        for item in self.tiers:
+            if item.tier == tier:
+                return item
+        raise KeyError(tier)
+
+    def base_hazard(self, fallback: Mapping[str, float] | None = None) -> dict[str, float]:
+        """Hazard per tier; tiers without exposure take ``fallback`` (default model values)."""
+        base = dict(fallback if fallback is not None else DEFAULT_BEHAVIOUR["base_hazard"])
+        return {t.tier: (t.hazard if t.estimated else float(base[t.tier])) for t in self.tiers}
+
+    def to_frame(self) -> pd.DataFrame:
+        """Table: tier, exposure_months, defaults, hazard, lower, upper."""
+        return pd.DataFrame(
+            [
+                {
+                    "tier": t.tier,
+                    "exposure_months": t.exposure_months,
+                    "defaults": t.defaults,
+                    "hazard": t.hazard,
+                    "lower": t.lower,
+                    "upper": t.upper,
+                }
+                for t in self.tiers
+            ]
+        )
+
+    def written_frame(self, fallback: Mapping[str, float] | None = None) -> pd.DataFrame:
+        """:meth:`to_frame` with ``estimated`` and the hazard ``written`` to the behaviour
+        TOML of each tier (``fallback`` as in :meth:`base_hazard`)."""
+        written = self.base_hazard(fallback)
+        table = self.to_frame()
+        table["estimated"] = [t.estimated for t in self.tiers]
+        table["written"] = [written[t.tier] for t in self.tiers]
+        return table
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "method": self.method,
+            "confidence": self.confidence,
+            "n_rows": self.n_rows,
+            "converged": self.converged,
+            "tiers": [
+                {
+                    "tier": t.tier,
+                    "exposure_months": t.exposure_months,
+                    "defaults": t.defaults,
+                    "hazard": None if math.isnan(t.hazard) else t.hazard,
+                    "lower": None if math.isnan(t.lower) else t.lower,
+                    "upper": None if math.isnan(t.upper) else t.upper,
+                }
+                for t in self.tiers
+            ],
+            "kappa": self.kappa,
+            "kappa_lower": self.kappa_lower,
+            "kappa_upper": self.kappa_upper,
+            "kappa_fixed": self.kappa_fixed,
+        }
+
+    def summary(self) -> str:
+        """Human-readable lines, one per tier, plus kappa."""
+        lines = [f"method: {describe_method(self.method)}"]
+        for t in self.tiers:
+            if t.estimated:
+                lines.append(
+                    f"tier {t.tier}: h0 = {t.hazard:.6g} [{t.lower:.6g}, {t.upper:.6g}] from "
+                    f"{t.defaults} defaults in {t.exposure_months:,.0f} exposure-months"
+                )
+            else:
+                lines.append(f"tier {t.tier}: no exposure, base value kept")
+        if self.kappa is not None:
+            lines.append(
+                f"kappa = {self.kappa:.6g} [{self.kappa_lower:.6g}, {self.kappa_upper:.6g}]"
+            )
+        elif self.kappa_fixed is not None:
+            lines.append(f"kappa held at {self.kappa_fixed:g}")
+        else:
+            lines.append("kappa: not estimated (no affordability data); kept from the base model")
+        return "\n".join(lines)
+
+
+def describe_method(method: str) -> str:
+    """One-sentence description of a calibration method."""
+    return {
+        "exact-binomial": "constant monthly hazard per tier, MLE defaults / exposure-months, "
+        "exact binomial (Clopper-Pearson) intervals",
+        "exact-poisson": "constant monthly hazard per tier, MLE defaults / exposure-months, "
+        "exact Poisson (Garwood) intervals",
+        "mle-wald": "h_t = h0 + (1 - h0) kappa (1 - a_t) fitted by maximum likelihood, "
+        "Wald intervals from the expected Fisher information",
+    }[method]

@@ -1,0 +1,85 @@
+"""Risk tiers A-E as fixed bands of the predicted PD, and what each tier observed.
+
+A tier means the same risk whatever the portfolio's mix: tier i covers
+``[pd_bands[i-1], pd_bands[i])`` of the PD (default upper bounds 10 %, 20 %, 35 %, 55 %;
+tier E is 55 % and above). :func:`assign_tiers` cuts scores into tiers,
+:func:`check_pd_bands` checks a set of bands, and :func:`tier_table` gives each tier's
+accounts, defaults and observed rate with an exact binomial interval (the tier hazards an
+early-warning model records).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from solver.domain import TIERS
+from solver.errors import InputError
+from solver.risk.exact_intervals import binomial_interval
+
+__all__ = ["DEFAULT_PD_BANDS", "assign_tiers", "check_pd_bands", "tier_table"]
+
+DEFAULT_PD_BANDS: tuple[float, ...] = (0.10, 0.20, 0.35, 0.55)
+
+
+def assign_tiers(
+    pd_score: np.ndarray, pd_bands: tuple[float, ...] = DEFAULT_PD_BANDS
+) -> np.ndarray:
+    """Tier A-E of each PD: tier i covers ``[pd_bands[i-1], pd_bands[i])`` (A from 0, E to 1)."""
+    check_pd_bands(pd_bands)
+    labels = np.array(TIERS, dtype=object)
+    return labels[
+        np.searchsorted(np.asarray(pd_bands), np.asarray(pd_score, dtype=float), side="right")
+    ]
+
+
+def check_pd_bands(pd_bands: tuple[float, ...]) -> None:
+    """Raise :class:`InputError` unless there are 4 increasing PD cut-offs in (0, 1)."""
+    bands = np.asarray(pd_bands, dtype=float)
+    if (
+        bands.shape != (len(TIERS) - 1,)
+        or np.any(np.diff(bands) <= 0)
+        or bands[0] <= 0
+        or bands[-1] >= 1
+    ):
+        raise InputError(
+            f"pd_bands must be {len(TIERS) - 1} increasing PD cut-offs in (0, 1), got {list(pd_bands)}"
+        )
+
+
+def tier_table(
+    outcome: np.ndarray,
+    predicted: np.ndarray,
+    pd_bands: tuple[float, ...] = DEFAULT_PD_BANDS,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Accounts, defaults and observed rate (exact interval) per PD tier.
+
+    Columns: ``tier, pd_from, pd_to, n, defaults, observed_rate, lower, upper, mean_predicted``.
+    """
+    tiers = assign_tiers(predicted, pd_bands)
+    y = np.asarray(outcome, dtype=float)
+    p = np.asarray(predicted, dtype=float)
+    edges = (0.0, *pd_bands, 1.0)
+    rows = []
+    for i, name in enumerate(TIERS):
+        mask = tiers == name
+        n = int(mask.sum())
+        d = int(y[mask].sum())
+        lo, hi = binomial_interval(d, n, confidence)
+        rows.append(
+            {
+                "tier": name,
+                "pd_from": edges[i],
+                "pd_to": edges[i + 1],
+                "n": n,
+                "defaults": d,
+                "observed_rate": d / n if n else math.nan,
+                "lower": float(lo),
+                "upper": float(hi),
+                "mean_predicted": float(p[mask].mean()) if n else math.nan,
+            }
+        )
+    return pd.DataFrame(rows)

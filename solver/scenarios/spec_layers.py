@@ -1,0 +1,197 @@
+"""Scenario files as layers: reading, ``extends`` merging, overrides and ``--set`` values.
+
+A scenario is the deep merge of its ``extends`` chain (the most basic file first), each
+file's relative paths resolved against that file, and then the overrides (dotted keys, the
+command line's ``--set``) as one more layer. This module reads the files, follows the
+chain (refusing cycles), merges tables key by key (arrays replaced whole; a portfolio
+given one way drops the other ways it extends) and parses command-line assignments into
+values and dotted keys; every layer is validated by
+:func:`solver.scenarios.spec_schema.check_layer` before it is merged.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from solver.core.files import read_toml
+from solver.core.sql import embedded_path_relative_to
+from solver.errors import InputError
+from solver.scenarios.spec_schema import PORTFOLIO_KINDS, check_layer
+
+__all__ = [
+    "PATH_KEYS",
+    "apply_overrides",
+    "freeze",
+    "load_chain",
+    "merge_tables",
+    "parse_assignment",
+    "parse_overrides",
+    "parse_value",
+    "read_scenario_toml",
+    "thaw",
+]
+
+#: Keys whose values are file paths (resolved against the file that names them).
+PATH_KEYS: tuple[tuple[str, ...], ...] = (
+    ("extends",),
+    ("portfolio", "path"),
+    ("model", "path"),
+    ("policy", "path"),
+    ("collection", "treatments"),
+    ("collection", "teams"),
+)
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with dotted-key overrides merged in last (validated; paths against the cwd)."""
+    layer = parse_overrides(overrides)
+    check_layer(layer, "<overrides>")
+    _resolve_paths(layer, Path.cwd())
+    return merge_tables(data, layer)
+
+
+def read_scenario_toml(path: Path, referrer: str | None = None) -> dict[str, Any]:
+    """One TOML file's tables; ``referrer`` names the key that pointed to it, for messages."""
+    where = f" (named by {referrer})" if referrer else ""
+    if not path.exists():
+        raise InputError(f"{path}: file not found{where}")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, expected a TOML file{where}")
+    return read_toml(path, "scenario")
+
+
+def load_chain(
+    path: Path, stack: tuple[Path, ...], referrer: str | None = None
+) -> tuple[dict[str, Any], tuple[Path, ...]]:
+    """``path`` merged onto its ``extends`` chain (validated), and the chain's files.
+
+    ``stack`` holds the files already being loaded, to refuse a cycle.
+    """
+    resolved = path.resolve()
+    if resolved in stack:
+        cycle = " -> ".join(str(p) for p in (*stack, resolved))
+        raise InputError(f"{path}: 'extends' cycle: {cycle}")
+    layer = read_scenario_toml(path, referrer)
+    check_layer(layer, str(path))
+    _resolve_paths(layer, path.parent)
+    parent = layer.pop("extends", None)
+    if parent is None:
+        return layer, (resolved,)
+    base, chain = load_chain(Path(parent), (*stack, resolved), referrer=f"{path}: extends")
+    for key in ("name", "description"):  # they describe one file: not inherited
+        base.pop(key, None)
+    return merge_tables(base, layer), (*chain, resolved)
+
+
+def _resolve_paths(layer: dict[str, Any], base: Path) -> None:
+    for keys in PATH_KEYS:
+        table = layer
+        for key in keys[:-1]:
+            table = table.get(key) if isinstance(table, dict) else None  # type: ignore[assignment]
+            if table is None:
+                break
+        if isinstance(table, dict) and isinstance(table.get(keys[-1]), str):
+            table[keys[-1]] = str((base / table[keys[-1]]).resolve())
+    portfolio = layer.get("portfolio")
+    if isinstance(portfolio, dict) and isinstance(portfolio.get("db"), str):
+        portfolio["db"] = embedded_path_relative_to(portfolio["db"], base)
+
+
+def merge_tables(base: Mapping[str, Any], layer: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep merge: tables merge key by key, everything else (arrays too) is replaced."""
+    out = thaw(base)
+    for key, value in layer.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            merged = merge_tables(out[key], value)
+            if key == "portfolio":
+                # a file, a database and a generated portfolio exclude each other: the
+                # newer one wins
+                lead = next((k for k in PORTFOLIO_KINDS if k in value), None)
+                for other, dropped in PORTFOLIO_KINDS.items():
+                    for name in dropped if lead is not None and other != lead else ():
+                        merged.pop(name, None)
+                if "table" in value or "query" in value:  # one of them, the newer
+                    merged.pop("query" if "table" in value else "table", None)
+            out[key] = merged
+        else:
+            out[key] = thaw(value)
+    return out
+
+
+def thaw(value: Any) -> Any:
+    """A mutable deep copy: mappings to dicts, sequences to lists."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
+def freeze(value: Any) -> Any:
+    """A read-only deep copy: mappings to ``MappingProxyType``, sequences to tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+# --------------------------------------------------------------------------------------
+# Overrides and --set assignments
+# --------------------------------------------------------------------------------------
+
+
+def parse_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted keys → nested tables: ``{"policy.max_deferral_months": 3}`` → ``{"policy": {...}}``."""
+    nested: dict[str, Any] = {}
+    for dotted, value in overrides.items():
+        parts = str(dotted).split(".")
+        if not all(parts):
+            raise InputError(f"override {dotted!r}: empty key part")
+        table = nested
+        for part in parts[:-1]:
+            table = table.setdefault(part, {})
+            if not isinstance(table, dict):
+                raise InputError(f"override {dotted!r}: {part!r} is not a table")
+        table[parts[-1]] = value
+    return nested
+
+
+def parse_value(raw: str) -> Any:
+    """A command-line value as TOML (``3``, ``0.85``, ``true``, ``"x"``, ``[1, 2]``), else text."""
+    raw = raw.strip()
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def parse_assignment(text: str) -> tuple[str, list[Any]]:
+    """``policy.max_deferral_months=0,3,6`` → ``("policy.max_deferral_months", [0, 3, 6])``.
+
+    Values are separated by commas outside brackets and parsed as TOML scalars.
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or not raw.strip():
+        raise InputError(f"--set {text!r}: expected KEY=VALUE[,VALUE...]")
+    values: list[str] = []
+    depth, current = 0, ""
+    for ch in raw:
+        if ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            values.append(current)
+            current = ""
+        else:
+            current += ch
+    values.append(current)
+    if any(not v.strip() for v in values):
+        raise InputError(f"--set {text!r}: empty value")
+    return key, [parse_value(v) for v in values]

@@ -1,0 +1,272 @@
+"""The scenario file's schema and its messages: what keys a scenario TOML may have.
+
+One pydantic model per table (:data:`ScenarioFile`), each key declared once with its type
+and bounds, and :func:`check_layer`, which validates one file's tables (or the command
+line's overrides) and words every problem in the scenario's terms -- the file, the dotted
+key, the closest valid name for an unknown key -- listed in the order of the file. The
+value rules pydantic cannot declare (one way of giving the portfolio, the behaviour
+model's and the policy's own checks, segment filter values) are checked here too.
+:mod:`solver.scenarios.spec` builds the :class:`~solver.scenarios.spec.Scenario` from
+tables that passed.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from solver.core.limits import MAX_ACCOUNTS, MAX_PATHS, MAX_SEED
+from solver.core.model import BehaviourModel
+from solver.core.policy import POLICY_KEYS, Policy
+from solver.core.settings_schema import (
+    WHOLE_NUMBER,
+    Flag,
+    Issue,
+    Number,
+    Phrase,
+    Table,
+    Text,
+    Texts,
+    Thousands,
+    WholeNumber,
+    issues,
+    position,
+)
+from solver.domain import TIERS
+from solver.errors import InputError
+from solver.scenarios.shocks import SEGMENT_FILTERS, filter_value_problems
+
+__all__ = ["PORTFOLIO_KINDS", "ScenarioFile", "check_layer"]
+
+# --------------------------------------------------------------------------------------
+# The schema: one pydantic model per table, each key with its type and bounds
+# (solver.core.settings_schema: strict types, so "12" is not a number and 12.0 is not a
+# whole number). Every table forbids unknown keys. Values only the behaviour model and the
+# policy know how to check (their ranges, the [policy.product.*] tables) are left to
+# BehaviourModel.from_dict and Policy.from_dict; segment filter values to
+# solver.scenarios.shocks.filter_value_problems (a did-you-mean among the values accounts
+# can have, which pydantic's literal errors do not give).
+# --------------------------------------------------------------------------------------
+
+
+def _table(title: str, /, **keys: Any) -> type[BaseModel]:
+    """A table of optional keys (absent keys take their defaults when the scenario is built)."""
+    definitions: dict[str, Any] = {k: (t, None) for k, t in keys.items()}
+    return create_model(title, __config__=ConfigDict(extra="forbid"), **definitions)
+
+
+Multiplier = Annotated[Number, Field(ge=0.0, le=10.0)]
+Probability = Annotated[Number, Field(ge=0.0, le=1.0)]
+HazardMultiplier = Annotated[Number, Field(ge=0.0, le=100.0)]
+AtLeastZero = Annotated[Number, Field(ge=0)]
+Seed = Annotated[WholeNumber, Field(ge=0, le=MAX_SEED)]
+SearchEffort = Annotated[WholeNumber, Field(ge=1)]
+
+SegmentTable = _table(
+    "SegmentTable",
+    **dict.fromkeys(SEGMENT_FILTERS, Texts),
+    income_multiplier=Multiplier,
+    unemployment_probability=Probability,
+    unemployment_income_multiplier=Probability,
+    hazard_multiplier=HazardMultiplier,
+)
+
+ScenarioFile = _table(
+    "ScenarioFile",
+    name=Text,
+    description=Text,
+    extends=Text,
+    portfolio=_table(
+        "PortfolioTable",
+        path=Text,
+        db=Text,
+        table=Text,
+        query=Text,
+        # the same ceiling as `workout generate portfolio --n` (a 10^8-account book needs
+        # about 150 GB to generate; larger values are typos)
+        n=Annotated[WholeNumber, Field(ge=1, le=MAX_ACCOUNTS), Thousands()],
+        seed=Seed,
+    ),
+    model=_table(
+        "ModelTable",
+        path=Text,
+        **{
+            f.name: WholeNumber if f.type == "int" else Number
+            for f in fields(BehaviourModel)
+            if f.name != "base_hazard"
+        },
+        base_hazard=_table("BaseHazardTable", **dict.fromkeys(TIERS, Number)),
+    ),
+    policy=_table("PolicyTable", path=Text, **dict.fromkeys(POLICY_KEYS, Any), product=Table),
+    plans=_table(
+        "PlansTable",
+        restructure=Flag,
+        grid_levels=SearchEffort,
+        beam_width=SearchEffort,
+        buckets=SearchEffort,
+    ),
+    collection=_table(
+        "CollectionTable",
+        enabled=Flag,
+        treatments=Text,
+        teams=Text,
+        capacity_multiplier=AtLeastZero,
+        budget=AtLeastZero,
+        time_limit_seconds=Annotated[Number, Field(gt=0)],
+        effect_months=Annotated[WholeNumber, Field(ge=0)],
+    ),
+    shocks=_table(
+        "ShocksTable",
+        income_multiplier=Multiplier,
+        unemployment_probability=Probability,
+        unemployment_income_multiplier=Probability,
+        unemployment_months=Annotated[WholeNumber, Field(ge=0)],
+        vehicle_price_index=Multiplier,
+        cost_of_funds_change=Annotated[Number, Field(ge=-0.5, le=0.5)],
+        hazard_multiplier=HazardMultiplier,
+        anticipated=Flag,
+        segments=Annotated[
+            list[SegmentTable],  # type: ignore[valid-type]
+            Phrase("must be an array of tables ([[shocks.segments]])"),
+        ],
+    ),
+    simulation=_table(
+        "SimulationTable",
+        paths=Annotated[WholeNumber, Field(ge=1, le=MAX_PATHS)],
+        horizon_months=Annotated[WholeNumber, Field(ge=1, le=240)],
+        seed=Seed,
+    ),
+)
+
+
+#: The three ways of giving a portfolio, by their leading key: the keys of each (a scenario
+#: gives one way; a layer that gives one drops the others it extends).
+PORTFOLIO_KINDS: dict[str, tuple[str, ...]] = {
+    "path": ("path",),
+    "db": ("db", "table", "query"),
+    "n": ("n", "seed"),
+}
+
+
+# --------------------------------------------------------------------------------------
+# Validation of one file's tables
+# --------------------------------------------------------------------------------------
+
+
+def _unknown(source: str, dotted: str, key: str, valid: Sequence[str]) -> str:
+    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
+    hint = f" (did you mean {close[0]!r}?)" if close else f"; valid keys: {', '.join(valid)}"
+    location, sep, _ = dotted.rpartition(": ")
+    if sep:  # a key of an entry of an array of tables: "[[shocks.segments]] entry 2: key"
+        return f"{source}: {location}: unknown key {key!r}{hint}"
+    return f"{source}: unknown key {dotted!r}{hint}"
+
+
+def _entry(array: str, number: int) -> str:
+    """Where an entry of an array of tables is, for messages: ``[[shocks.segments]] entry 2``.
+
+    Entries are counted from 1, like the rows of a table, the months of a forecast and the
+    inflows of an account; the teams file counts its ``[[teams]]`` and ``[[collectors]]``
+    the same way (docs/reliability.md, "Messages").
+    """
+    return f"[[{array}]] entry {number}"
+
+
+def _dotted(loc: Sequence[str | int]) -> str:
+    """``("shocks", "segments", 0, "tier")`` → ``[[shocks.segments]] entry 1: tier``."""
+    dotted = ""
+    for key in loc:
+        if isinstance(key, int):
+            dotted = f"{_entry(dotted, key + 1)}: "
+        else:
+            dotted += key if not dotted or dotted.endswith(": ") else f".{key}"
+    return dotted
+
+
+def _bound(value: float, thousands: bool) -> str:
+    if isinstance(value, int):
+        return f"{value:,}" if thousands else str(value)
+    return f"{value:g}"
+
+
+def _message(issue: Issue, source: str) -> str:
+    """One problem in the scenario's words (``SOURCE: shocks.x must be in [0, 10], got 11``)."""
+    dotted = _dotted(issue.loc)
+    if issue.kind == "unknown":
+        return _unknown(source, dotted, issue.name, issue.valid)
+    if issue.kind == "table":
+        return f"{source}: {dotted} must be a table"
+    value = issue.value
+    if issue.kind == "finite":
+        return f"{source}: {dotted} must be finite, got {value!r}"
+    if issue.kind == "range":
+        lo, hi = issue.lower, issue.upper
+        if lo is not None and hi is not None:
+            rule = f"in [{_bound(lo[0], issue.thousands)}, {_bound(hi[0], issue.thousands)}]"
+        else:  # the schema's one-sided bounds are all lower bounds
+            assert lo is not None
+            rule = f"{'>=' if lo[1] else '>'} {_bound(lo[0], issue.thousands)}"
+        return f"{source}: {dotted} must be {rule}, got {value!r}"
+    phrase = issue.phrase
+    if isinstance(value, float) and value.is_integer() and phrase == WHOLE_NUMBER:
+        phrase += " written without a decimal point or exponent"
+    return f"{source}: {dotted} {phrase}, got {value!r}"
+
+
+def check_layer(layer: Mapping[str, Any], source: str) -> None:
+    """Validate one file's (or the overrides') tables: keys and types first (all of them);
+    when those are right, the values (ranges, filters, the model's and policy's rules).
+    Problems are listed in the order of the file."""
+    try:
+        ScenarioFile.model_validate(layer)
+        found: list[Issue] = []
+    except ValidationError as exc:
+        found = issues(exc, ScenarioFile, layer)
+    problems = [_message(i, source) for i in found if i.kind != "range"]
+    if not problems:
+        ranged = [(i.loc, _message(i, source)) for i in found]
+        ranged += _value_problems(layer, source)
+        ranged.sort(key=lambda p: position(layer, p[0]))
+        problems = [text for _, text in ranged]
+    if problems:
+        raise InputError(f"{source}: {len(problems)} problem(s) in the scenario", problems)
+
+
+def _value_problems(
+    layer: Mapping[str, Any], source: str
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """The value rules the schema does not declare, each with where it is."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    portfolio = layer.get("portfolio", {})
+    kinds = [lead for lead, keys in PORTFOLIO_KINDS.items() if set(keys) & set(portfolio)]
+    if kinds == ["path", "n"]:  # the message of the two forms before databases
+        text = f"{source}: portfolio: give either 'path' or 'n' (and 'seed'), not both"
+        problems.append((("portfolio",), text))
+    elif len(kinds) > 1:
+        text = (
+            f"{source}: portfolio: give either 'path' or 'n' (and 'seed') or 'db' (with "
+            f"'table' or 'query'), not {' and '.join(repr(k) for k in kinds)}"
+        )
+        problems.append((("portfolio",), text))
+    elif "table" in portfolio and "query" in portfolio:
+        text = f"{source}: portfolio: give either 'table' or 'query' with 'db', not both"
+        problems.append((("portfolio",), text))
+    settings: tuple[tuple[str, Any], ...] = (("model", BehaviourModel), ("policy", Policy))
+    for table, kind in settings:
+        inline = {k: v for k, v in layer.get(table, {}).items() if k != "path"}
+        if inline:
+            try:
+                kind.from_dict(inline, source=f"{source}: [{table}]")
+            except InputError as exc:
+                problems += [((table,), p) for p in exc.problems or [str(exc)]]
+    for i, segment in enumerate(layer.get("shocks", {}).get("segments", [])):
+        where = _entry("shocks.segments", i + 1)
+        for key in SEGMENT_FILTERS:
+            if key in segment:
+                found = filter_value_problems({key: segment[key]}, source, where)
+                problems += [(("shocks", "segments", i, key), p) for p in found]
+    return problems
