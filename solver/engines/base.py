@@ -16,7 +16,7 @@ has succeeded, so a failed run leaves no partial output. With a multi-machine cl
 Determinism: partition results are put back in partition order whatever order they
 finish in, and the functions run on a partition are the same as the local code path's,
 with no state shared between partitions (Monte Carlo streams are keyed by seed and account
-id, see :func:`solver.scenarios.paths.account_streams`). Results are therefore
+id, see :func:`solver.scenarios.random_streams.account_streams`). Results are therefore
 identical for any engine and any number of partitions.
 """
 

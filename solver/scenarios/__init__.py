@@ -4,16 +4,19 @@
 * :mod:`~solver.scenarios.shocks` -- the ``[shocks]`` table and what it does to each account;
 * :mod:`~solver.scenarios.run` -- running a scenario, stage by stage
   (:func:`~solver.scenarios.run.run_scenario`);
-* :mod:`~solver.scenarios.decisions` -- the plan stage (and its cache), the treatment stage,
-  and the path inputs they give;
+* :mod:`~solver.scenarios.decisions` -- the path inputs the plan stage
+  (:mod:`~solver.scenarios.plan_stage`, with its cache) and the treatment stage
+  (:mod:`~solver.scenarios.treatment_stage`) give;
 * :mod:`~solver.scenarios.path_inputs` -- the per-account arrays a path is drawn from, and
   their exact expectation;
-* :mod:`~solver.scenarios.paths` -- the Monte Carlo kernel: random streams, the month loop,
-  per-path sums;
+* :mod:`~solver.scenarios.paths` -- the Monte Carlo kernel's month loop (each account's
+  random stream: :mod:`~solver.scenarios.random_streams`; per-path sums:
+  :mod:`~solver.scenarios.path_outcomes`);
 * :mod:`~solver.scenarios.kpis` -- KPIs with 95 % intervals, the result, deltas;
 * :mod:`~solver.scenarios.sweep` -- grids of scenario runs and their efficient frontier;
 * :mod:`~solver.scenarios.experiment` -- champion/challenger splits;
-* :mod:`~solver.scenarios.report` -- tables, workbook, charts, HTML.
+* :mod:`~solver.scenarios.report` -- a run's and a sweep's files (the pieces: ``report_tables``,
+  ``workbook``, ``report_charts``, ``report_html``).
 """
 
 from __future__ import annotations

@@ -58,7 +58,8 @@ import numpy as np
 from solver.core.atomic import atomic_path
 from solver.core.tables import read_table
 from solver.errors import InputError
-from solver.scenarios.report import _CSS, _html_table, write_workbook
+from solver.scenarios.report_html import PAGE_CSS, html_table
+from solver.scenarios.workbook import write_workbook
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -557,17 +558,17 @@ def write_evaluation(evaluation: ExperimentEvaluation, out_dir: str | Path) -> l
     page = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8"><title>Champion/challenger evaluation</title>',
-        f"<style>{_CSS}</style></head><body><h1>Champion/challenger evaluation</h1>",
+        f"<style>{PAGE_CSS}</style></head><body><h1>Champion/challenger evaluation</h1>",
         "<h2>Groups</h2>",
-        _html_table(evaluation.groups, table_id="groups"),
+        html_table(evaluation.groups, table_id="groups"),
         "<h2>Uplift (challenger − champion)</h2>",
-        _html_table(evaluation.uplift, table_id="uplift"),
+        html_table(evaluation.uplift, table_id="uplift"),
         "<h2>Sample size</h2><ul>",
         *[f"<li>{html_lib.escape(n)}</li>" for n in evaluation.notes],
         "</ul>",
     ]
     if evaluation.segments is not None:
-        page += ["<h2>By segment</h2>", _html_table(evaluation.segments, table_id="segments")]
+        page += ["<h2>By segment</h2>", html_table(evaluation.segments, table_id="segments")]
     page.append("</body></html>")
     out.mkdir(parents=True, exist_ok=True)
     files = {

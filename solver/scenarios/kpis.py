@@ -1,7 +1,7 @@
 """KPIs of a scenario run (SPEC §9): per-path values, tables with 95 % intervals, deltas.
 
 :data:`KPIS` defines every KPI (unit, description, table order); :func:`path_kpis` computes
-them per path and segment from the simulation's :class:`~solver.scenarios.paths.PathOutcomes`;
+them per path and segment from the simulation's :class:`~solver.scenarios.path_outcomes.PathOutcomes`;
 :func:`kpi_table`, :func:`monthly_table` and :func:`roll_rate_table` summarise them with
 95 % intervals; :class:`ScenarioResult` holds the tables of a run, :func:`compare` its
 deltas against a baseline, and :func:`efficient_frontier` the runs of a sweep that no other

@@ -53,14 +53,10 @@ __all__ = [
     "kpi_overview",
     "write_scenario_report",
     "write_sweep_report",
-    "write_workbook",
 ]
 
-# Names read from here by modules this split leaves alone: commands/scenario.py imports
-# format_value and kpi_overview, solver/scenarios/experiment.py write_workbook, _CSS and
-# _html_table (the HTML pieces now live in report_html).
-_CSS = PAGE_CSS
-_html_table = html_table
+# commands/scenario.py imports format_value and kpi_overview from here (the tables live in
+# report_tables).
 
 
 # --------------------------------------------------------------------------------------

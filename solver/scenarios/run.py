@@ -8,7 +8,7 @@ the allocation of treatments and teams under the scenario's (scaled) capacity an
 (:func:`solver.allocation.portfolio.allocate`); each account's treatment costs its catalogue cost
 and scales its hazards in the first ``collection.effect_months`` by
 ``(1 − p_treatment)/(1 − p_none)``
-(:func:`~solver.scenarios.decisions.treatment_factors`). (4) Shocks and paths.
+(:func:`~solver.scenarios.treatment_stage.treatment_factors`). (4) Shocks and paths.
 (5) KPIs with 95 % intervals, in total and by tier, product and dpd bucket.
 
 The portfolio is cached per process (a scenario and its baseline read it once), as are the
