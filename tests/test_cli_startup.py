@@ -24,31 +24,6 @@ import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: The libraries of SPEC §1's rule (ortools, dask, matplotlib) and the others the command
-#: line loads only inside a command: none of them may load for ``--help``.
-HEAVY = (
-    "ortools",
-    "dask",
-    "distributed",
-    "matplotlib",
-    "numpy",
-    "scipy",
-    "pandas",
-    "pyarrow",
-    "pandera",
-    "numba",
-    "llvmlite",
-    "pydantic",
-    "rich",
-    "fastapi",
-    "uvicorn",
-    "sqlalchemy",
-    "duckdb",
-    "jinja2",
-    "openpyxl",
-    "xlsxwriter",
-)
-
 #: Libraries of other commands (allocation, scenarios and charts, the service, databases,
 #: Excel, letters): planning one account from a TOML file needs none of them.
 OTHER_COMMANDS = (
@@ -63,6 +38,21 @@ OTHER_COMMANDS = (
     "jinja2",
     "openpyxl",
     "xlsxwriter",
+)
+
+#: SPEC §1's heavy libraries (ortools, dask, matplotlib), the other commands' and those
+#: every command loads only inside it: none of them may load for ``--help``.
+HEAVY = (
+    *OTHER_COMMANDS,
+    "numpy",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "pandera",
+    "numba",
+    "llvmlite",
+    "pydantic",
+    "rich",
 )
 
 _RUN = """
