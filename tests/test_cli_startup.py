@@ -25,8 +25,12 @@ import cli
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Libraries of other commands (allocation, scenarios and charts, the service, databases,
-#: Excel, letters): planning one account from a TOML file needs none of them.
+#: Excel, letters, reading and validating books): planning one account from a TOML file
+#: needs none of them.
 OTHER_COMMANDS = (
+    "pandas",
+    "pyarrow",
+    "pandera",
     "ortools",
     "dask",
     "distributed",
@@ -46,9 +50,6 @@ HEAVY = (
     *OTHER_COMMANDS,
     "numpy",
     "scipy",
-    "pandas",
-    "pyarrow",
-    "pandera",
     "numba",
     "llvmlite",
     "pydantic",
@@ -120,3 +121,6 @@ def test_plan_loads_no_library_of_other_commands() -> None:
     assert run.code == 0
     assert json.loads(run.out)["account_id"] == "AUTO-000123"
     assert run.heavy(OTHER_COMMANDS) == []
+    table = _fresh(_RUN, "plan", "scenarios/sample_account.toml")
+    assert table.code == 0 and "AUTO-000123" in table.out
+    assert table.heavy(OTHER_COMMANDS) == []

@@ -66,7 +66,6 @@ import numpy as np
 
 from solver.core.account import Account
 from solver.core.files import check_input_file, input_format
-from solver.core.forecast import with_forecast
 from solver.core.formats import (
     RawTable,
     read_csv_table,
@@ -80,11 +79,12 @@ from solver.core.schema import COLUMNS, SPECS, normalize_column_name
 from solver.core.sources import BookSource
 from solver.core.sql import read_sql_table
 from solver.core.tiering import TieringRules, tiering_rules
-from solver.core.validation import UnknownColumns, validate_portfolio
 from solver.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from solver.core.validation import UnknownColumns
 
 __all__ = ["ManyAccountsError", "read_account", "read_portfolio"]
 
@@ -132,6 +132,10 @@ def read_portfolio(
     InputError
         Naming the file, the row (account_id) and the column of every problem.
     """
+    # the validators load pandas and pandera (about 0.3 s): not for one TOML/JSON account
+    from solver.core.forecast import with_forecast
+    from solver.core.validation import validate_portfolio
+
     if forecast is not None:
         return with_forecast(
             lambda: read_portfolio(
@@ -246,6 +250,8 @@ def read_account(
     if account_id is not None:
         return _account_of_book(path, account_id, tiering=tiering, forecast=forecast)
     if forecast is not None:
+        from solver.core.forecast import with_forecast
+
         return with_forecast(lambda: read_account(path, tiering=tiering), forecast, book=str(path))
     rules = tiering_rules(tiering)
     if isinstance(path, BookSource):
