@@ -72,8 +72,8 @@ def bands(request):
     amounts = unit_grid(ctx)
     every = np.full(1, ctx.horizon)
     U, top = _clearable(ctx)
-    new = capped_bands(ctx, amounts, every, U, top, 96, np.ones(1, bool))
     old = _node_bands(ctx, amounts, every, U, top, 96)
+    new = capped_bands(ctx, old, amounts, top, 96, np.ones(1, bool))
     return fields, pol, ctx, new, old
 
 
@@ -96,9 +96,8 @@ def test_month_caps_narrow_the_band_where_income_recovers(bands):
 def test_accounts_not_capped_keep_the_reference_bands(bands):
     """Where ``capped`` is not set the bands are ``_node_bands``' bit for bit."""
     _, _, ctx, _, old = bands
-    amounts = unit_grid(ctx)
-    U, top = _clearable(ctx)
-    got = capped_bands(ctx, amounts, np.full(1, ctx.horizon), U, top, 96, np.zeros(1, bool))
+    _, top = _clearable(ctx)
+    got = capped_bands(ctx, old, unit_grid(ctx), top, 96, np.zeros(1, bool))
     for a, b in zip(got, old, strict=True):
         np.testing.assert_array_equal(a, b)
 

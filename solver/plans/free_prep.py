@@ -84,15 +84,15 @@ def free_tables(
 
 def capped_bands(
     ctx: PlanContext,
+    bands: tuple[np.ndarray, np.ndarray, np.ndarray],
     amounts: np.ndarray,
-    holiday_months: np.ndarray,
-    U: np.ndarray,
     top: np.ndarray,
     M: int,
     capped: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``bounds._node_bands`` with the first node ``lo`` from each month's own cap, for the
-    accounts where ``capped`` (n,) is set (the others keep ``_node_bands``').
+    """The node bands ``bands`` = (lo, hi, w) of ``bounds._node_bands`` (on ``amounts``,
+    the largest node ``top``, M intervals) with the first node ``lo`` from each month's own cap, for the
+    accounts where ``capped`` (n,) is set (the others keep them as they are).
 
     ``_node_bands`` lowers ``lo`` every month by the largest amount of the grid (the top
     cap of any month): where the caps rise with a recovering income, the early months'
@@ -111,7 +111,7 @@ def capped_bands(
     month (:func:`solver.plans.holiday_tables.holiday_tables`); without a holiday they stay
     ``bound_tables``' bit for bit (tests/test_free_holiday.py compares them), and so does
     the pass of :func:`free_tables`."""
-    lo, hi, w = _node_bands(ctx, amounts, holiday_months, U, top, M)
+    lo, hi, w = bands
     H = ctx.horizon
     g = 1.0 + ctx.monthly_rate
     _, step = grid_slack(ctx)
