@@ -134,6 +134,23 @@ def _improve(
             custom[i] = replace(cu, payments=plans[k], objective=float(values[k]))
 
 
+def next_tier(gap: float, buckets: int, finer: tuple[int, ...], target_gap: float) -> int:
+    """The finer table size to try next for a plan whose gap at ``buckets`` is ``gap``:
+    the first of ``finer`` (ascending) at which the gap would be within ``target_gap`` if
+    it shrank in proportion to the node spacing, else the finest.
+
+    Decision (session 15): the free bound's excess over the optimum is first order in the
+    spacing (docs/free_family.md §1; on 175 accounts of the benchmark book the gap to the
+    best plan found halves per doubling down to a floor of about 0.015 %), so a plan at
+    0.25 % at 384 buckets would still be above 0.1 % at 768: it goes to 1,536 directly
+    instead of paying for the 768 tables too. The estimate ignores the floor, so it
+    never skips a size that it expects to certify; every size tried is a valid bound."""
+    for finer_buckets in finer:
+        if gap * buckets / finer_buckets <= target_gap:
+            return finer_buckets
+    return finer[-1]
+
+
 def free_family_step(
     ctx: PlanContext, custom: list[RunSolution], steps: list[RunSolution], search: SearchParams
 ) -> tuple[list[RunSolution], list[RunSolution], np.ndarray, np.ndarray]:
@@ -157,14 +174,20 @@ def free_family_step(
         [i for i, cu in enumerate(custom) if cu.payments is not None or (skip[i] and
          cu.status == Status.INFEASIBLE)], np.int64
     )  # fmt: skip
-    for buckets in (search.free_buckets, *sorted(search.free_refine_buckets)):
+    tiers = (search.free_buckets, *sorted(search.free_refine_buckets))
+    queued = {buckets: np.zeros(0, np.int64) for buckets in tiers}
+    queued[tiers[0]] = todo
+    for k, buckets in enumerate(tiers):
+        todo, queued[buckets] = np.sort(queued[buckets]), np.zeros(0, np.int64)
         if todo.size == 0:
-            break
+            continue
         _improve(ctx, todo, custom, buckets, bound, search.target_gap)
         todo = todo[np.array([custom[i].payments is not None for i in todo.tolist()], bool)]
         for i in todo.tolist():
             custom[i] = regap(replace(custom[i], bound=max(bound[i], custom[i].objective)))
-        todo = np.array([i for i in todo.tolist() if custom[i].gap > search.target_gap], np.int64)
+            if custom[i].gap > search.target_gap and k + 1 < len(tiers):
+                later = next_tier(custom[i].gap, buckets, tiers[k + 1 :], search.target_gap)
+                queued[later] = np.append(queued[later], i)
     rows = np.array([i for i, cu in enumerate(custom) if cu.payments is not None], np.int64)
     for i in rows.tolist():
         if not bound[i] >= custom[i].objective - 1e-9 * abs(custom[i].objective):

@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from solver.core.model import ModelKernel
-from solver.plans.bound_nodes import live_thresholds
+from solver.plans.bound_nodes import _W_RATIO, grid_slack, live_thresholds
 from solver.plans.bounds import (
     _action_values,
     _clearable,
@@ -23,9 +23,8 @@ from solver.plans.bounds import (
     _node_recovery,
     _pass_geometry,
     _recovery_kinks,
-    grid_slack,
 )
-from solver.plans.context import PlanContext
+from solver.plans.context import CAP_TOL, PlanContext
 from solver.plans.free_blocks import _sparse
 from solver.plans.free_dp import LEAF, free_pass
 
@@ -81,6 +80,54 @@ def free_tables(
         tolerance,
     )
     return V[None], w, U, lo
+
+
+def capped_bands(
+    ctx: PlanContext,
+    bands: tuple[np.ndarray, np.ndarray, np.ndarray],
+    amounts: np.ndarray,
+    top: np.ndarray,
+    M: int,
+    capped: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The node bands ``bands`` = (lo, hi, w) of ``bounds._node_bands`` (on ``amounts``,
+    the largest node ``top``, M intervals) with the first node ``lo`` from each month's own cap, for the
+    accounts where ``capped`` (n,) is set (the others keep them as they are).
+
+    ``_node_bands`` lowers ``lo`` every month by the largest amount of the grid (the top
+    cap of any month): where the caps rise with a recovering income, the early months'
+    bands then start far below any balance a plan can have. A payment in month t leaving
+    a balance is a unit amount within that month's cap (with its tolerance: the pass's
+    own ``capt``; none where the cap is not finite), and clearing leaves 0, so
+    ``lo_{t+1} = max(lo_t·g − min(capt_t, a_max) − step, 0)`` is still below every
+    reachable balance (interest rounding moves a balance by at most half a ``step``),
+    and at least ``_node_bands``' ``lo``. The spacing is recomputed from the narrower
+    band by the same rule (the span over M, at least the floor, never shrinking faster
+    than ``_W_RATIO`` times the interest growth; ``band_recurrences``). Session 15: finer
+    nodes at the same M where the caps rise (tests/test_free_bands.py checks the bands
+    against the lowest reachable balances).
+
+    Decision: the run-length tables use these bands for the accounts that may skip a
+    month (:func:`solver.plans.holiday_tables.holiday_tables`); without a holiday they stay
+    ``bound_tables``' bit for bit (tests/test_free_holiday.py compares them), and so does
+    the pass of :func:`free_tables`."""
+    lo, hi, w = bands
+    H = ctx.horizon
+    g = 1.0 + ctx.monthly_rate
+    _, step = grid_slack(ctx)
+    a_max = np.max(np.where(np.isfinite(amounts), amounts, 0.0), axis=1, initial=0.0)
+    cap = ctx.cap[:, :H]
+    capt = np.where(np.isfinite(cap), cap * (1 + CAP_TOL) + CAP_TOL, 0.0)
+    pay = np.clip(capt, 0.0, a_max[:, None])
+    low = lo.copy()
+    for t in range(H):
+        low[:, t + 1] = np.maximum(low[:, t + 1], (low[:, t] * g - pay[:, t] - step) * (1 - 1e-9))
+    w_floor = np.maximum(1e-9 * np.maximum(ctx.balance, top), step)
+    wide = np.maximum((hi - low) / M, w_floor[:, None])
+    for t in range(H):
+        wide[:, t + 1] = np.maximum(wide[:, t + 1], wide[:, t] * g * (_W_RATIO * (1 + 1e-9)))
+    mine = np.asarray(capped, bool)[:, None]
+    return np.where(mine, low, lo), hi, np.where(mine, wide, w)
 
 
 def month_rows(ctx: PlanContext, geo: tuple[np.ndarray, ...]) -> np.ndarray:

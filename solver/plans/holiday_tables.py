@@ -65,7 +65,7 @@ from solver.plans.bound_dp import (
 )
 from solver.plans.context import PlanContext
 from solver.plans.free_dp import month_pay, month_scratch
-from solver.plans.free_prep import hazard_inputs, month_rows
+from solver.plans.free_prep import capped_bands, hazard_inputs, month_rows
 
 #: work rows of :func:`_run_rows`: a row, the action's row, next month's rows, then
 #: ``_action_max``'s rows
@@ -264,7 +264,8 @@ def holiday_tables(
     every = np.full(n, H, np.int64)  # a zero payment in any month (the pass limits runs)
     half, _ = nodes.grid_slack(ctx)
     U, top = nodes._clearable(ctx)
-    lo, hi, w = nodes._node_bands(ctx, amounts, np.where(runs > 0, every, 0), U, top, M)
+    bands = nodes._node_bands(ctx, amounts, np.where(runs > 0, every, 0), U, top, M)
+    lo, hi, w = capped_bands(ctx, bands, amounts, top, M, runs > 0)
     acts = amounts[:, :0] if pruned else amounts  # the pruned pass: the zero action's only
     amt, _, q_act, pay_act, rec_act, act_ok, capt = nodes._action_values(ctx, acts, every)
     kinks = nodes._recovery_kinks(ctx, w[:, :H], lo[:, :H], M)

@@ -51,7 +51,13 @@ class SearchParams:
     free_buckets
         Balance intervals of the free bound's tables (the rollout reads the same tables).
     free_refine_buckets
-        Finer free tables, in order, for accounts whose free gap stays above ``target_gap``.
+        Finer free tables, in order, for accounts whose free gap stays above ``target_gap``
+        (sizes the gap cannot reach it at are skipped: :func:`solver.plans.free_custom.next_tier`).
+        Decision (session 15): 256 then (384, 768, 1536) rather than 384 then (768,
+        1536): the tables' CPU grows much more slowly than their size (65 ms an account
+        at 384 buckets, 49 at 256), and 84 % of the accounts certify at 256 already; the
+        same share of recommendations within 0.1 % on the benchmark book
+        (``docs/free_family.md``, session 15).
     """
 
     grid_levels: int = 12
@@ -63,8 +69,8 @@ class SearchParams:
     refine_buckets: tuple[int, ...] = (384, 768, 1536, 3072)
     includes_default: bool = False
     free_family: bool = False
-    free_buckets: int = 384
-    free_refine_buckets: tuple[int, ...] = (768, 1536)
+    free_buckets: int = 256
+    free_refine_buckets: tuple[int, ...] = (384, 768, 1536)
 
     @classmethod
     def thorough(cls) -> SearchParams:
