@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the in
 from test_free_fast import _assert_months_above_actions  # noqa: E402
 
 from solver import SearchParams, generate_portfolio
+from solver.core.account import Account
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
 from solver.plans.choices import family_choices
@@ -61,15 +62,16 @@ def _equal_tables(ref: FreeBound, new: FreeBound) -> int:
     )
 
 
-def _invalid(ctx: PlanContext, bound: FreeBound) -> int:
+def _invalid(accounts: list[Account], ctx: PlanContext, bound: FreeBound) -> int:
     """How many accounts' tables break the induction step at 48 random balances
     (tests/test_free_fast.py: each month's interpolant at least every action's value on
-    the tables' own next month)."""
+    the tables' own next month, the actions valued with the test's own SPEC hazards)."""
     bad = 0
-    for k in range(len(ctx)):
+    for k, account in enumerate(accounts):
         one = ctx.take(np.array([k]))
+        hold = int(holiday_months(one)[0])
         try:
-            _assert_months_above_actions(one, bound.tables[k], int(holiday_months(one)[0]), k)
+            _assert_months_above_actions(account, one, bound.tables[k], hold, k)
         except AssertionError:
             bad += 1
     return bad
@@ -103,7 +105,7 @@ def run(n: int, seed: int, buckets: int, *, quiet: bool = False) -> dict[str, ob
         tol = free_bounds(ctx, buckets, tolerance=TOLERANCE)
         t3 = time.process_time()
         same = _equal_tables(ref, new)
-        invalid = _invalid(ctx, tol)
+        invalid = _invalid(Account.from_frame(part), ctx, tol)
         both = np.isfinite(ref.bound) & np.isfinite(tol.bound)
         ex = (tol.bound[both] - ref.bound[both]) / np.abs(ref.bound[both])
         if not np.array_equal(np.isfinite(ref.bound), np.isfinite(tol.bound)):
