@@ -32,7 +32,7 @@ from numba import njit
 
 from solver.allocation.gap.problem import AssignmentProblem, decimal_scale
 
-__all__ = ["KnapsackBound", "knapsack_bound", "knapsack_cells"]
+__all__ = ["KnapsackBound", "integer_weights", "knapsack_bound", "knapsack_cells"]
 
 #: Largest scaled capacity of a row the dynamic programme takes.
 MAX_SCALED_CAPACITY = 200_000
@@ -57,6 +57,9 @@ class KnapsackBound:
         the relaxation's solution is an assignment).
     clock_stop
         Whether the wall clock (``deadline``) ended the ascent before its work budget.
+    multipliers
+        The best multipliers ``u`` (``None`` when not computed): the fixing of
+        :mod:`~solver.allocation.gap.probing` starts from them.
     """
 
     bound: float
@@ -65,6 +68,7 @@ class KnapsackBound:
     cells: int
     picks: np.ndarray
     clock_stop: bool = False
+    multipliers: np.ndarray | None = None
 
 
 @njit(cache=True)
@@ -171,7 +175,7 @@ def _evaluate(
     return total, cells
 
 
-def _integer_weights(problem: AssignmentProblem) -> tuple[np.ndarray, np.ndarray] | None:
+def integer_weights(problem: AssignmentProblem) -> tuple[np.ndarray, np.ndarray] | None:
     """Weights and capacities on one integer scale, rounded down (a relaxation)."""
     scale, _ = decimal_scale(np.r_[problem.weight.ravel(), problem.capacity])
     capint = np.floor(problem.capacity * scale + 1e-9).astype(np.int64)
@@ -186,7 +190,7 @@ def knapsack_cells(problem: AssignmentProblem, allowed: np.ndarray, u: np.ndarra
     caller's estimate of the work per iteration."""
     if problem.global_capacity.size or problem.capacity.size == 0:
         return 0
-    ints = _integer_weights(problem)
+    ints = integer_weights(problem)
     if ints is None:
         return 0
     _, capint = ints
@@ -222,7 +226,7 @@ def knapsack_bound(
     nothing = KnapsackBound(-math.inf, -math.inf, 0, 0, np.zeros(n, dtype=np.int64))
     if problem.global_capacity.size or problem.capacity.size == 0:
         return nothing
-    ints = _integer_weights(problem)
+    ints = integer_weights(problem)
     if ints is None or time.perf_counter() >= deadline:
         return nothing
     wint, capint = ints
@@ -239,7 +243,7 @@ def knapsack_bound(
     value, cells = _evaluate(cost, allowed_c, wint, row_of, capint, u, picks, choice)
     last = time.perf_counter() - began  # the wall time of the last evaluation
     start = value
-    best, best_picks = value, picks.copy()
+    best, best_picks, best_u = value, picks.copy(), u
     step, stall, iterations = 0.5, 0, 1
     scale = max(1.0, abs(upper_bound))
     clock_stop = False
@@ -262,7 +266,7 @@ def knapsack_bound(
             break
         iterations += 1
         if value > best + 1e-12 * scale:
-            best, best_picks, stall = value, picks.copy(), 0
+            best, best_picks, best_u, stall = value, picks.copy(), u, 0
         else:
             stall += 1
             if stall >= 10:
@@ -270,4 +274,4 @@ def knapsack_bound(
                 stall = 0
                 if step < 1e-4:
                     break
-    return KnapsackBound(best, start, iterations, cells, best_picks, clock_stop)
+    return KnapsackBound(best, start, iterations, cells, best_picks, clock_stop, best_u)

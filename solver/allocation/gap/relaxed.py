@@ -41,9 +41,11 @@ from typing import Any
 import numpy as np
 
 from solver.allocation.gap.budget import KNAPSACK_CELLS_PER_SECOND, TABU_WORK_PER_SECOND
-from solver.allocation.gap.knapsack import knapsack_bound
+from solver.allocation.gap.knapsack import KnapsackBound, knapsack_bound
+from solver.allocation.gap.probing import knapsack_fixing
 from solver.allocation.gap.problem import AssignmentProblem
 from solver.allocation.gap.relink import POOL, elite_search
+from solver.allocation.gap.state import is_integral
 from solver.allocation.gap.tabu import (
     TABU_COUNTERS,
     SearchBudget,
@@ -91,6 +93,45 @@ class RelaxedResult:
 
     assignment: np.ndarray
     bound: float
+
+
+@dataclass(frozen=True, eq=False)
+class _Fixed:
+    """The elite search's ground after the fixing (:func:`_fixed_instance`)."""
+
+    instance: TabuInstance  # the pairs an assignment cheaper than the best can use
+    share: float  # their share of the allowed pairs
+    pool: list[tuple[float, np.ndarray]]  # the elite assignments within them
+    proven: bool  # one pair per job is left: the best assignment is optimal
+
+
+def _fixed_instance(
+    instance: TabuInstance,
+    kb: KnapsackBound,
+    pool: list[tuple[float, np.ndarray]],
+    totals: dict[str, Any],
+    cells_per_work: float,
+) -> _Fixed | None:
+    """The pairs an assignment cheaper than the pool's best can use, by the knapsack
+    relaxation at the ascent's best multipliers (:func:`~solver.allocation.gap.probing.knapsack_fixing`,
+    its DP cells booked to ``totals["tabu_work"]``); ``None`` when it does not apply or
+    fixes nothing (the elite search then runs on the whole problem, as before)."""
+    if kb.multipliers is None or not math.isfinite(kb.bound):
+        return None
+    problem, allowed = instance.problem, instance.allowed
+    fixing = knapsack_fixing(
+        problem, allowed, kb.multipliers, pool[0][1], integral_costs=is_integral(problem.cost)
+    )
+    if fixing is None:
+        return None
+    totals["tabu_work"] += int(fixing.cells / cells_per_work)
+    kept, pairs = int(fixing.mask.sum()), int(allowed.sum())
+    if kept == pairs:
+        return None
+    jobs = np.arange(problem.n_jobs)
+    within = [(cost, x) for cost, x in pool if fixing.mask[x, jobs].all()]
+    mask = np.ascontiguousarray(fixing.mask)
+    return _Fixed(replace(instance, allowed=mask), kept / pairs, within, kept == jobs.size)
 
 
 def _fixed_search(
@@ -180,20 +221,36 @@ def relaxation_search(
                 wall_stop = True
                 break
     best = pool[0][1]
+    bound = kb.bound
+    fixed = None
     rest = budget.work - int(totals["tabu_work"])
     if not wall_stop and rest > 0 and pool[0][0] > budget.target:
-        part = {}
-        best = elite_search(instance, best, replace(budget, work=rest), part, pool=pool)
-        add_counters(totals, part)
-        wall_stop = bool(part["tabu_wall_stop"])
-        totals["tabu_relinks"] = part["tabu_relinks"]
+        fixed = _fixed_instance(instance, kb, pool, totals, cells_per_work)
+        if fixed is not None and fixed.proven:
+            bound = max(bound, pool[0][0])  # no cheaper assignment: the best is optimal
+        else:
+            part = {}
+            search, share, elite = (
+                (instance, 1.0, pool)
+                if fixed is None
+                else (fixed.instance, fixed.share, fixed.pool)
+            )
+            rest = budget.work - int(totals["tabu_work"])
+            work = int(rest * share)
+            best = elite_search(search, best, replace(budget, work=work), part, pool=elite)
+            # the fixed search's evaluations are charged as the whole problem's (module)
+            part["tabu_work"] = int(part["tabu_work"] / share)
+            add_counters(totals, part)
+            wall_stop = bool(part["tabu_wall_stop"])
+            totals["tabu_relinks"] = part["tabu_relinks"]
     stats.update(
         totals,
         tabu_wall_stop=wall_stop,
         relaxed_bound=kb.bound,
         relaxed_iterations=kb.iterations,
         relaxed_starts=len(choices),
+        relaxed_fixed_pairs=int(fixed.instance.allowed.sum()) if fixed is not None else -1,
     )
     if problem.objective(best) < start_cost and problem.is_feasible(best):
-        return RelaxedResult(best, kb.bound)
-    return RelaxedResult(start, kb.bound)
+        return RelaxedResult(best, bound)
+    return RelaxedResult(start, bound)
