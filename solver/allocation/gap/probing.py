@@ -14,10 +14,15 @@ within each capacity), combined per item -- and returns the pairs that stay.
 This is Lagrangian probing (Fisher, Jaikumar and Van Wassenhove's fixing by the relaxation
 of the assignment constraints): much stronger than the reduced costs of the capacity-row
 relaxation (:func:`~solver.allocation.gap.cpsat_phases.fixed_by_reduced_cost`), whose
-bound is only the LP's. Measured on Yagiura's e10100 (1,000 pairs), 4 Dec 2026: the LP
-reduced costs keep 409 pairs for an incumbent of 11,579; the knapsack rises at the
-multipliers of the knapsack ascent (bound 11,567) keep far fewer (see
-:func:`~solver.allocation.gap.cpsat_phases.proof_phase`).
+bound is only the LP's. Its user is the elite search of the small-problem path
+(:func:`~solver.allocation.gap.relaxed.relaxation_search`), which then searches only the
+pairs that can improve. Measured on Yagiura's e10100 (10 × 100, 1,000 pairs; optimum
+11,577) from an incumbent of 11,579, 4 Dec 2026: the LP's reduced costs (bound 11,543) keep
+409 pairs; the knapsack rises at the ascent's multipliers (bound 11,567) keep 265 and fix
+18 jobs. The elite search on those 265 reaches 11,577 with 5 × 10⁷ move evaluations
+(seeds 0, 1, 2), where on the whole problem it stays at 11,579 with 2 × 10⁸. CP-SAT on them
+(one worker, 20 deterministic seconds) does not prove the optimum, even started from it:
+its bound stays at 11,566-11,567 -- so the fixing feeds the search, not an exact phase.
 
 Weights and capacities are put on the knapsack bound's integer scale (rounded down: a
 relaxation, so the rises stay valid bounds). The work is counted in DP cells.
@@ -43,17 +48,9 @@ MAX_ROW_CELLS = 2_000_000
 
 @dataclass(frozen=True, eq=False)
 class Fixing:
-    """The pairs an assignment cheaper than the incumbent can use.
-
-    Attributes
-    ----------
-    mask
-        ``k × n``: the pairs that stay (the incumbent's own pairs always do).
-    bound
-        ``L(u)`` recomputed at the multipliers (a lower bound of the problem).
-    cells
-        DP cells evaluated (the work).
-    """
+    """What :func:`knapsack_fixing` leaves: the ``mask`` (``k × n``) of the pairs that stay
+    -- the incumbent's own pairs always do --, the ``bound`` ``L(u)`` it recomputed at the
+    multipliers (a lower bound of the problem) and the DP ``cells`` it evaluated (its work)."""
 
     mask: np.ndarray
     bound: float
