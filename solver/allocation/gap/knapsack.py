@@ -32,7 +32,7 @@ from numba import njit
 
 from solver.allocation.gap.problem import AssignmentProblem, decimal_scale
 
-__all__ = ["KnapsackBound", "integer_weights", "knapsack_bound", "knapsack_cells"]
+__all__ = ["KnapsackBound", "integer_weights", "knapsack_bound", "knapsack_cells", "row_cells"]
 
 #: Largest scaled capacity of a row the dynamic programme takes.
 MAX_SCALED_CAPACITY = 200_000
@@ -185,22 +185,30 @@ def integer_weights(problem: AssignmentProblem) -> tuple[np.ndarray, np.ndarray]
     return np.ascontiguousarray(wint), capint
 
 
-def knapsack_cells(problem: AssignmentProblem, allowed: np.ndarray, u: np.ndarray) -> int:
-    """DP cells of one evaluation at ``u`` (``0`` when the bound does not apply): the
-    caller's estimate of the work per iteration."""
+def row_cells(problem: AssignmentProblem, items: np.ndarray) -> np.ndarray | None:
+    """Per capacity row, the DP cells of one knapsack over the pairs of ``items`` (``k × n``
+    booleans): its items × (scaled capacity + 1); ``None`` when the bound does not apply
+    (global rows, no capacity rows, capacities past ``MAX_SCALED_CAPACITY``)."""
     if problem.global_capacity.size or problem.capacity.size == 0:
-        return 0
+        return None
     ints = integer_weights(problem)
     if ints is None:
-        return 0
+        return None
     _, capint = ints
-    with np.errstate(invalid="ignore"):
-        items = allowed & (u[None, :] - problem.cost > 0)
     rows = problem.row_of
     per_row = np.bincount(
         rows[rows >= 0], weights=items[rows >= 0].sum(axis=1), minlength=capint.size
     )
-    return int((per_row * (capint + 1)).sum())
+    return per_row * (capint + 1)
+
+
+def knapsack_cells(problem: AssignmentProblem, allowed: np.ndarray, u: np.ndarray) -> int:
+    """DP cells of one evaluation at ``u`` (``0`` when the bound does not apply): the
+    caller's estimate of the work per iteration."""
+    with np.errstate(invalid="ignore"):
+        items = allowed & (u[None, :] - problem.cost > 0)
+    cells = row_cells(problem, items)
+    return 0 if cells is None else int(cells.sum())
 
 
 def knapsack_bound(

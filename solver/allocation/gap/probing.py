@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from solver.allocation.gap.knapsack import integer_weights
+from solver.allocation.gap.knapsack import integer_weights, row_cells
 from solver.allocation.gap.problem import AssignmentProblem
 
 __all__ = ["Fixing", "knapsack_fixing", "fixing_cells"]
@@ -110,17 +110,9 @@ def fixing_cells(problem: AssignmentProblem, allowed: np.ndarray) -> int:
     """DP cells of :func:`knapsack_fixing` (three passes over each row's table); ``0`` when
     it does not apply (global rows, no capacity rows, capacities past the knapsack bound's
     scale, or a row's table past ``MAX_ROW_CELLS``)."""
-    if problem.global_capacity.size or problem.capacity.size == 0:
+    per_row = row_cells(problem, allowed)
+    if per_row is None:
         return 0
-    ints = integer_weights(problem)
-    if ints is None:
-        return 0
-    _, capint = ints
-    rows = problem.row_of
-    items = np.bincount(
-        rows[rows >= 0], weights=allowed[rows >= 0].sum(axis=1), minlength=capint.size
-    )
-    per_row = items * (capint + 1)
     if per_row.size and per_row.max() > MAX_ROW_CELLS:
         return 0
     return int(3 * per_row.sum())
