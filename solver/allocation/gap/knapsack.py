@@ -32,7 +32,7 @@ from numba import njit
 
 from solver.allocation.gap.problem import AssignmentProblem, decimal_scale
 
-__all__ = ["KnapsackBound", "knapsack_bound", "knapsack_cells"]
+__all__ = ["KnapsackBound", "integer_weights", "knapsack_bound", "knapsack_cells", "row_cells"]
 
 #: Largest scaled capacity of a row the dynamic programme takes.
 MAX_SCALED_CAPACITY = 200_000
@@ -57,6 +57,9 @@ class KnapsackBound:
         the relaxation's solution is an assignment).
     clock_stop
         Whether the wall clock (``deadline``) ended the ascent before its work budget.
+    multipliers
+        The best multipliers ``u`` (``None`` when not computed): the fixing of
+        :mod:`~solver.allocation.gap.probing` starts from them.
     """
 
     bound: float
@@ -65,6 +68,7 @@ class KnapsackBound:
     cells: int
     picks: np.ndarray
     clock_stop: bool = False
+    multipliers: np.ndarray | None = None
 
 
 @njit(cache=True)
@@ -171,7 +175,7 @@ def _evaluate(
     return total, cells
 
 
-def _integer_weights(problem: AssignmentProblem) -> tuple[np.ndarray, np.ndarray] | None:
+def integer_weights(problem: AssignmentProblem) -> tuple[np.ndarray, np.ndarray] | None:
     """Weights and capacities on one integer scale, rounded down (a relaxation)."""
     scale, _ = decimal_scale(np.r_[problem.weight.ravel(), problem.capacity])
     capint = np.floor(problem.capacity * scale + 1e-9).astype(np.int64)
@@ -181,22 +185,30 @@ def _integer_weights(problem: AssignmentProblem) -> tuple[np.ndarray, np.ndarray
     return np.ascontiguousarray(wint), capint
 
 
-def knapsack_cells(problem: AssignmentProblem, allowed: np.ndarray, u: np.ndarray) -> int:
-    """DP cells of one evaluation at ``u`` (``0`` when the bound does not apply): the
-    caller's estimate of the work per iteration."""
+def row_cells(problem: AssignmentProblem, items: np.ndarray) -> np.ndarray | None:
+    """Per capacity row, the DP cells of one knapsack over the pairs of ``items`` (``k × n``
+    booleans): its items × (scaled capacity + 1); ``None`` when the bound does not apply
+    (global rows, no capacity rows, capacities past ``MAX_SCALED_CAPACITY``)."""
     if problem.global_capacity.size or problem.capacity.size == 0:
-        return 0
-    ints = _integer_weights(problem)
+        return None
+    ints = integer_weights(problem)
     if ints is None:
-        return 0
+        return None
     _, capint = ints
-    with np.errstate(invalid="ignore"):
-        items = allowed & (u[None, :] - problem.cost > 0)
     rows = problem.row_of
     per_row = np.bincount(
         rows[rows >= 0], weights=items[rows >= 0].sum(axis=1), minlength=capint.size
     )
-    return int((per_row * (capint + 1)).sum())
+    return per_row * (capint + 1)
+
+
+def knapsack_cells(problem: AssignmentProblem, allowed: np.ndarray, u: np.ndarray) -> int:
+    """DP cells of one evaluation at ``u`` (``0`` when the bound does not apply): the
+    caller's estimate of the work per iteration."""
+    with np.errstate(invalid="ignore"):
+        items = allowed & (u[None, :] - problem.cost > 0)
+    cells = row_cells(problem, items)
+    return 0 if cells is None else int(cells.sum())
 
 
 def knapsack_bound(
@@ -222,7 +234,7 @@ def knapsack_bound(
     nothing = KnapsackBound(-math.inf, -math.inf, 0, 0, np.zeros(n, dtype=np.int64))
     if problem.global_capacity.size or problem.capacity.size == 0:
         return nothing
-    ints = _integer_weights(problem)
+    ints = integer_weights(problem)
     if ints is None or time.perf_counter() >= deadline:
         return nothing
     wint, capint = ints
@@ -239,7 +251,7 @@ def knapsack_bound(
     value, cells = _evaluate(cost, allowed_c, wint, row_of, capint, u, picks, choice)
     last = time.perf_counter() - began  # the wall time of the last evaluation
     start = value
-    best, best_picks = value, picks.copy()
+    best, best_picks, best_u = value, picks.copy(), u
     step, stall, iterations = 0.5, 0, 1
     scale = max(1.0, abs(upper_bound))
     clock_stop = False
@@ -262,7 +274,7 @@ def knapsack_bound(
             break
         iterations += 1
         if value > best + 1e-12 * scale:
-            best, best_picks, stall = value, picks.copy(), 0
+            best, best_picks, best_u, stall = value, picks.copy(), u, 0
         else:
             stall += 1
             if stall >= 10:
@@ -270,4 +282,4 @@ def knapsack_bound(
                 stall = 0
                 if step < 1e-4:
                     break
-    return KnapsackBound(best, start, iterations, cells, best_picks, clock_stop)
+    return KnapsackBound(best, start, iterations, cells, best_picks, clock_stop, best_u)
