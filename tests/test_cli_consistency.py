@@ -389,7 +389,7 @@ def test_bench_gap_line_with_a_wrong_solution_is_a_miss():
 
 def test_scenario_timings_label_cached_stages():
     """Stage timings: a cached stage says 'cached', a fast one '<0.1s', never '0.0s'."""
-    from commands.scenario import _timing_text
+    from commands.scenario_output import _timing_text
 
     result = SimpleNamespace(
         timings={"portfolio": 0.001, "plans": 0.002, "treatments": 0.0, "simulate": 3.24},

@@ -461,7 +461,7 @@ def _kpi_cells(result, comparison) -> list[str]:
 @pytest.mark.parametrize("width", [80, 100])
 def test_scenario_kpi_table_fits(scenario_results, width):
     """scenario run's KPI table with a baseline: fits, numbers whole, mean and delta shown."""
-    from commands.scenario import _print_kpi_table
+    from commands.scenario_output import _print_kpi_table
 
     base, result, comparison, _ = scenario_results
     out = _console(width)
@@ -476,7 +476,7 @@ def test_scenario_kpi_table_fits(scenario_results, width):
 
 def test_scenario_sweep_table_fits(scenario_results):
     """scenario sweep's table at 80 columns: the swept values, the frontier and whole numbers."""
-    from commands.scenario import _SWEEP_KPIS, _print_sweep_table
+    from commands.scenario_output import _SWEEP_KPIS, _print_sweep_table
     from solver.scenarios.kpis import KPIS
     from solver.scenarios.report_tables import format_value
 
