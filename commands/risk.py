@@ -1,6 +1,8 @@
 """`workout risk`: roll rates, early-warning fit and scoring, hazard calibration (SPEC §7).
 
-Parse options, call :mod:`solver.risk`, format (:mod:`commands.risk_output`). The analytics
+Parse options, call :mod:`solver.risk`, format (:mod:`commands.risk_output`). This module has
+the group and ``rollrates``; ``fit`` is in :mod:`commands.risk_fit`, ``score`` and ``calibrate``
+in :mod:`commands.risk_score`, their shared options in :mod:`commands.risk_options`. The analytics
 (:mod:`solver.risk`, with pandas and scipy), :mod:`solver.core.readers`, numpy and rich are
 imported inside the commands and the helpers that format: ``workout risk --help`` and a
 usage error import only this module and the light ones it names at the top (start-up time).
@@ -14,12 +16,12 @@ from commands.common import choice_option
 from commands.output import emit, out_help, write_out
 from commands.risk_fit import fit
 from commands.risk_options import (
-    _DATA_DIR,
-    _chart_options,
-    _check_outputs,
-    _confidence_option,
-    _png_path,
-    _table_source,
+    DATA_DIR_OPTION,
+    chart_options,
+    chart_path,
+    check_outputs,
+    confidence_option,
+    table_source,
 )
 from commands.risk_output import echo_json, print_rollrates, rollrates_payload
 from commands.risk_score import calibrate, score
@@ -54,13 +56,13 @@ for _command in (fit, score, calibrate):  # defined in their own modules (size)
     is_flag=True,
     help="Use ../shared/data/credit/UCI_Credit_Card.csv (adapted to a panel).",
 )
-@_DATA_DIR
+@DATA_DIR_OPTION
 @click.option("--segment", help="Segment column (value at the start month), e.g. limit_band.")
 @click.option("--weight", help="Balance column for balance-weighted roll rates, e.g. balance.")
 @choice_option(
     "--interval", ["wilson", "goodman"], "Per-cell Wilson or simultaneous Goodman intervals."
 )
-@_confidence_option
+@confidence_option
 @click.option(
     "--lgd",
     type=float,
@@ -73,7 +75,7 @@ for _command in (fit, score, calibrate):  # defined in their own modules (size)
     type=click.Path(dir_okay=False),
     help=out_help("the long transition table (segment, from_state, to_state, count, ...)"),
 )
-@_chart_options(
+@chart_options(
     "Heatmap path (default: next to --out, else rollrates.png).",
     "Do not write the heatmap.",
     "Here json is the matrices with counts and intervals and the absorbing-chain summary; "
@@ -100,11 +102,11 @@ def rollrates(
     from solver.risk.reports import rollrate_report
     from solver.risk.rollrates import read_panel
 
-    source = _table_source(panel, "PANEL", uci=uci, data_dir=data_dir)
+    source = table_source(panel, "PANEL", uci=uci, data_dir=data_dir)
     if out:
         output_format(out, option="--out")
-    png_path = _png_path(png, no_png, out, "rollrates.png")
-    _check_outputs({"PANEL": input_path(source)}, ("--out", out, False), ("--png", png_path, False))
+    png_path = chart_path(png, no_png, out, "rollrates.png")
+    check_outputs({"PANEL": input_path(source)}, ("--out", out, False), ("--png", png_path, False))
     report = rollrate_report(
         read_panel(source),
         source=str(source),

@@ -1,8 +1,6 @@
-"""``workout risk fit``: the early-warning model (UCI or a payment history) (SPEC §7).
-
-The analytics and numpy are imported inside the command (start-up time, as in
-:mod:`commands.risk`).
-"""
+"""``workout risk fit``: the early-warning model, fitted on UCI or a payment history (SPEC §7);
+registered on the ``risk`` group by :mod:`commands.risk`, whose start-up rule it keeps (the
+analytics and numpy are imported inside the command)."""
 
 from __future__ import annotations
 
@@ -22,12 +20,12 @@ from commands.common import (
 )
 from commands.output import emit
 from commands.risk_options import (
-    _DATA_DIR,
-    _chart_options,
-    _check_outputs,
-    _default_dpd_option,
-    _png_path,
-    _table_source,
+    DATA_DIR_OPTION,
+    chart_options,
+    chart_path,
+    check_outputs,
+    default_dpd_option,
+    table_source,
 )
 from commands.risk_output import echo_json, fit_tables
 from commands.sources import history_options, input_path
@@ -45,7 +43,7 @@ def _parse_bands(text: str) -> tuple[float, ...]:
 @click.argument("data", required=False, type=click.Path(dir_okay=False))
 @history_options("data")
 @click.option("--uci", is_flag=True, help="Use ../shared/data/credit/UCI_Credit_Card.csv.")
-@_DATA_DIR
+@DATA_DIR_OPTION
 @click.option(
     "--out", required=True, type=click.Path(dir_okay=False), help="Model file to write (.toml)."
 )
@@ -72,7 +70,7 @@ def _parse_bands(text: str) -> tuple[float, ...]:
 )
 @int_option("--window", 2, 60, 6, "History months used as features.")
 @int_option("--horizon", 1, 24, 3, "History fits: predict default within this many months.")
-@_default_dpd_option("History fits: dpd at which an account is in default (as is a charge-off).")
+@default_dpd_option("History fits: dpd at which an account is in default (as is a charge-off).")
 @click.option(
     "--behaviour-out",
     type=click.Path(dir_okay=False),
@@ -80,7 +78,7 @@ def _parse_bands(text: str) -> tuple[float, ...]:
     "transition and a history fit's tiers are PD bands; use `workout risk calibrate HISTORY`.",
 )
 @file_option("--base", "Behaviour TOML whose other parameters are kept.")
-@_chart_options(
+@chart_options(
     format_detail="Here json is the fit (metrics, calibration, tiers); csv the tier table of "
     "the held-out set."
 )
@@ -129,13 +127,13 @@ def fit(
     from solver.risk.history import DefaultDefinition
     from solver.risk.history_fit import fit_table
 
-    source = _table_source(data, "DATA", uci=uci, data_dir=data_dir)
+    source = table_source(data, "DATA", uci=uci, data_dir=data_dir)
     if Path(out).suffix.lower() != ".toml":
         raise click.BadParameter("the model file must end in .toml", param_hint="--out")
     if behaviour_out:
         _refuse_behaviour_out(source)
-    png_path = _png_path(png, no_png, out, "risk_fit.png")
-    _check_outputs(
+    png_path = chart_path(png, no_png, out, "risk_fit.png")
+    check_outputs(
         {"DATA": input_path(source), "--base": base},
         ("--out", out, False),
         ("--png", png_path, False),

@@ -17,7 +17,7 @@ from solver.core.atomic import check_writable
 from solver.domain import DEFAULT_DPD
 
 
-def _png_path(png: str | None, no_png: bool, out: str | None, default: str) -> Path | None:
+def chart_path(png: str | None, no_png: bool, out: str | None, default: str) -> Path | None:
     """Where the chart goes: ``--png``, else next to ``--out``, else ``default`` in the cwd."""
     if no_png:
         return None
@@ -28,7 +28,7 @@ def _png_path(png: str | None, no_png: bool, out: str | None, default: str) -> P
     return Path(default)
 
 
-def _check_outputs(inputs: dict[str, Any], *outputs: tuple[str, Any, bool]) -> None:
+def check_outputs(inputs: dict[str, Any], *outputs: tuple[str, Any, bool]) -> None:
     """Refuse, before any work, outputs that cannot be written or that are inputs.
 
     ``outputs`` are (option, path or None, is a directory) in the order checked; two
@@ -42,7 +42,7 @@ def _check_outputs(inputs: dict[str, Any], *outputs: tuple[str, Any, bool]) -> N
         seen[option] = path
 
 
-def _table_source(
+def table_source(
     path: Any, what: str, *, uci: bool | None = None, data_dir: str | None = None
 ) -> Any:
     """The table a command reads: ``path`` (a file, as a ``Path``, or a database's
@@ -64,19 +64,19 @@ def _table_source(
     return path if isinstance(path, BookSource) else Path(path)
 
 
-def _default_dpd_option(text: str) -> Any:
+def default_dpd_option(text: str) -> Any:
     """``--default-dpd``: the dpd at which a history's account is in default (issue 18)."""
     return int_option("--default-dpd", 1, 720, DEFAULT_DPD, text)
 
 
-_DATA_DIR = click.option(
+DATA_DIR_OPTION = click.option(
     "--data-dir",
     type=click.Path(file_okay=False),
     help="Shared data directory (default $WORKOUT_DATA_DIR or ../shared/data).",
 )
 
 
-def _chart_options(
+def chart_options(
     png_help: str = "Chart path (default: next to --out, with the extension .png).",
     no_png_help: str = "Do not draw the chart.",
     format_detail: str = "",
@@ -91,7 +91,7 @@ def _chart_options(
 
 
 # confidence level of interval estimates, shared by the commands that report intervals
-_confidence_option = click.option(
+confidence_option = click.option(
     "--confidence",
     type=float,
     default=0.95,

@@ -15,12 +15,12 @@ from commands.common import choice_option, console, file_option, quiet_option
 from commands.engine_opts import engine_options, is_dataset_output, progress_bar
 from commands.output import emit, out_help, write_out
 from commands.risk_options import (
-    _chart_options,
-    _check_outputs,
-    _confidence_option,
-    _default_dpd_option,
-    _png_path,
-    _table_source,
+    chart_options,
+    chart_path,
+    check_outputs,
+    confidence_option,
+    default_dpd_option,
+    table_source,
 )
 from commands.risk_output import echo_json, hazard_table, score_table, transition_table
 from commands.sources import history_options, input_path
@@ -54,7 +54,7 @@ from solver.errors import InputError
         "the workers.",
     ),
 )
-@_chart_options(
+@chart_options(
     format_detail="Here json is the summary by tier; csv the scores (not with a dataset --out)."
 )
 @quiet_option()
@@ -82,7 +82,7 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
         model_path = model
     if model_path is None:
         raise click.UsageError("Missing option '--ew-model' (the model of `workout risk fit`).")
-    portfolio = _table_source(portfolio, "PORTFOLIO")
+    portfolio = table_source(portfolio, "PORTFOLIO")
     from solver.core.writers import output_format
     from solver.risk.early_warning import EarlyWarningModel
     from solver.risk.scoring import score_file, score_on_engine, scoring_source
@@ -95,8 +95,8 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
             f"--format csv prints the scores, and --out {out} is a dataset directory written "
             "in parts by the workers: give a file (--out scores.csv) or use --format json"
         )
-    png_path = None if dataset_out else _png_path(png, no_png, out, "risk_score.png")
-    _check_outputs(
+    png_path = None if dataset_out else chart_path(png, no_png, out, "risk_score.png")
+    check_outputs(
         {"PORTFOLIO": input_path(portfolio), "--ew-model": model_path},
         ("--out", out, dataset_out),
         ("--png", png_path, False),
@@ -165,14 +165,14 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
     "Exact interval of each tier's hazard: binomial (Clopper-Pearson) or Poisson "
     "(Garwood, also valid for fractional exposure months).",
 )
-@_confidence_option
+@confidence_option
 @file_option(
     "--book",
     "History OUTCOMES: the book (SPEC §3) giving each account's tier and income; "
     "with it kappa is estimated from the affordability of each month's amount due.",
 )
-@_default_dpd_option("History OUTCOMES: dpd at which a month is in default (as is a charge-off).")
-@_chart_options(
+@default_dpd_option("History OUTCOMES: dpd at which a month is in default (as is a charge-off).")
+@chart_options(
     format_detail="Here json is the calibration (hazards, intervals, kappa); csv the hazard "
     "table by tier."
 )
@@ -220,9 +220,9 @@ def calibrate(
     from solver.risk.sanity import check_behaviour
     from solver.risk.transitions import BookError, calibrate_table
 
-    outcomes = _table_source(outcomes, "OUTCOMES")
-    png_path = _png_path(png, no_png, out, "risk_calibrate.png")
-    _check_outputs(
+    outcomes = table_source(outcomes, "OUTCOMES")
+    png_path = chart_path(png, no_png, out, "risk_calibrate.png")
+    check_outputs(
         {"OUTCOMES": input_path(outcomes), "--base": base, "--book": book},
         ("--out", out, False),
         ("--png", png_path, False),

@@ -1,4 +1,7 @@
-"""``workout scenario run|sweep`` and ``workout experiment split|evaluate`` (parse, call, format).
+"""``workout scenario run|sweep``: parse the options and call :mod:`solver.scenarios`.
+
+The tables and the progress bar are in :mod:`commands.scenario_output`; ``workout experiment``
+is in :mod:`commands.experiment` (imported here because ``cli.COMMANDS`` names it here).
 
 The ``solver`` modules are imported inside the functions that use them, so that ``workout
 --help`` and the other commands start without loading pandas, numba and OR-Tools.
@@ -28,11 +31,11 @@ from commands.engine_opts import engine_options
 from commands.experiment import experiment as experiment  # cli.COMMANDS names it here
 from commands.output import emit, format_option
 from commands.scenario_output import (
-    _print_kpi_table,
-    _print_sweep_table,
-    _Progress,
-    _run_payload,
-    _timing_text,
+    StageProgress,
+    print_kpi_table,
+    print_sweep_table,
+    run_payload,
+    timing_text,
 )
 
 
@@ -110,9 +113,9 @@ class _Report:
 
         return None if self.no_cache else default_plan_cache()
 
-    def progress(self, err: Any) -> _Progress:
+    def progress(self, err: Any) -> StageProgress:
         """The stage progress bar on ``err`` (off with --quiet or when not a terminal)."""
-        return _Progress(enabled=not self.quiet and err.is_terminal)
+        return StageProgress(enabled=not self.quiet and err.is_terminal)
 
 
 def _output_options(out_dir: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -239,15 +242,15 @@ def run(
         emit(
             fmt,
             table=kpi_overview(result, comparison),
-            payload=_run_payload(result, comparison, base_result, written),
+            payload=run_payload(result, comparison, base_result, written),
         )
         return 0
     out = console(min_width=160)
-    _print_kpi_table(out, result, comparison, base_result)
+    print_kpi_table(out, result, comparison, base_result)
     for key, note in result.notes.items():
         out.print(f"[dim]{key}: {note}[/]", highlight=False)
     elapsed = time.perf_counter() - started
-    timing = _timing_text(result)
+    timing = timing_text(result)
     out.print(
         f"wrote {len(written)} files to {report.out_dir} ({elapsed:.1f} s; {timing})",
         highlight=False,
@@ -359,7 +362,7 @@ def sweep(
     if emit(fmt, table=result.table, payload=payload):
         return 0
     out = console(min_width=160)
-    _print_sweep_table(out, result)
+    print_sweep_table(out, result)
     out.print(
         f"frontier: {result.frontier_y} vs {result.frontier_x}; wrote {len(written)} files to {report.out_dir}",
         highlight=False,

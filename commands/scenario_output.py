@@ -33,7 +33,7 @@ _SUMMARY_KPIS = (
 )
 
 
-def _timing_text(result: Any) -> str:
+def timing_text(result: Any) -> str:
     """Stage timings for the last line: a stage served from a cache says "cached", never 0.0s.
 
     A stage is cached when the result lists it in ``cached_stages`` (the portfolio, plan
@@ -53,7 +53,7 @@ def _timing_text(result: Any) -> str:
     return ", ".join(parts)
 
 
-class _Progress:
+class StageProgress:
     """A rich progress bar on stderr fed by ``(stage, done, total)`` callbacks."""
 
     def __init__(self, enabled: bool):
@@ -61,7 +61,7 @@ class _Progress:
         self.progress: Any = None
         self.tasks: dict[str, Any] = {}
 
-    def __enter__(self) -> _Progress:
+    def __enter__(self) -> StageProgress:
         if self.enabled:
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -90,7 +90,7 @@ class _Progress:
         self.progress.update(self.tasks[stage], completed=done, total=total)
 
 
-def _print_kpi_table(out: Any, result: Any, comparison: Any, baseline: Any) -> None:
+def print_kpi_table(out: Any, result: Any, comparison: Any, baseline: Any) -> None:
     """The KPI table (with the baseline's deltas) fitted to the console ``out``.
 
     On a narrow terminal the intervals wrap at " .. " and the least important columns are
@@ -146,7 +146,7 @@ def _print_kpi_table(out: Any, result: Any, comparison: Any, baseline: Any) -> N
     print_fitted(out, title, columns, rows)
 
 
-def _run_payload(result: Any, comparison: Any, baseline: Any, written: list[Path]) -> dict:
+def run_payload(result: Any, comparison: Any, baseline: Any, written: list[Path]) -> dict:
     """``scenario run --format json``: the KPI overview, notes and what was written."""
     from solver.scenarios.report import kpi_overview
 
@@ -165,7 +165,7 @@ def _run_payload(result: Any, comparison: Any, baseline: Any, written: list[Path
 
 
 #: KPIs of the sweep table on the terminal, by priority (the files have every KPI).
-_SWEEP_KPIS = {
+SWEEP_KPIS = {
     "total_value_discounted": 1,
     "cash_collected_discounted": 5,
     "collection_cost": 3,
@@ -177,14 +177,14 @@ _SWEEP_KPIS = {
 }
 
 
-def _print_sweep_table(out: Any, result: Any) -> None:
+def print_sweep_table(out: Any, result: Any) -> None:
     """The sweep table fitted to the console ``out``: the swept keys, the frontier mark and
     the KPIs by priority (long names on several lines); a number is never cut."""
     from solver.scenarios.kpis import KPIS
     from solver.scenarios.report import format_value
 
     columns = [Column(stacked(k), "left", 0, name=k) for k in result.keys]
-    columns += [Column(stacked(k), "right", p, name=k) for k, p in _SWEEP_KPIS.items()]
+    columns += [Column(stacked(k), "right", p, name=k) for k, p in SWEEP_KPIS.items()]
     columns.append(Column("frontier", "left", 1))
     rows = []
     for _, row in result.table.iterrows():
@@ -192,7 +192,7 @@ def _print_sweep_table(out: Any, result: Any) -> None:
             *[str(row[k]) for k in result.keys],
             *[
                 (f"{row[k]:,.0f}" if KPIS[k][0] == "CNY" else format_value(row[k], KPIS[k][0]))
-                for k in _SWEEP_KPIS
+                for k in SWEEP_KPIS
             ],
             "yes" if row["on_frontier"] else "",
         ]

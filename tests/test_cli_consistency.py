@@ -389,14 +389,14 @@ def test_bench_gap_line_with_a_wrong_solution_is_a_miss():
 
 def test_scenario_timings_label_cached_stages():
     """Stage timings: a cached stage says 'cached', a fast one '<0.1s', never '0.0s'."""
-    from commands.scenario_output import _timing_text
+    from commands.scenario_output import timing_text
 
     result = SimpleNamespace(
         timings={"portfolio": 0.001, "plans": 0.002, "treatments": 0.0, "simulate": 3.24},
         notes={"plans": "plans of 20 accounts (plan stage read from the cache)"},
         cached_stages=("treatments",),
     )
-    text = _timing_text(result)
+    text = timing_text(result)
     assert text == "portfolio <0.1s, plans cached, treatments cached, simulate 3.2s"
     assert "0.0s" not in text
 

@@ -461,11 +461,11 @@ def _kpi_cells(result, comparison) -> list[str]:
 @pytest.mark.parametrize("width", [80, 100])
 def test_scenario_kpi_table_fits(scenario_results, width):
     """scenario run's KPI table with a baseline: fits, numbers whole, mean and delta shown."""
-    from commands.scenario_output import _print_kpi_table
+    from commands.scenario_output import print_kpi_table
 
     base, result, comparison, _ = scenario_results
     out = _console(width)
-    _print_kpi_table(out, result, comparison, base)
+    print_kpi_table(out, result, comparison, base)
     text = out.file.getvalue()
     cells = _kpi_cells(result, comparison) + [str(width), "95%"]
     cells += [str(result.paths), str(result.horizon), str(result.seed)]
@@ -476,19 +476,19 @@ def test_scenario_kpi_table_fits(scenario_results, width):
 
 def test_scenario_sweep_table_fits(scenario_results):
     """scenario sweep's table at 80 columns: the swept values, the frontier and whole numbers."""
-    from commands.scenario_output import _SWEEP_KPIS, _print_sweep_table
+    from commands.scenario_output import SWEEP_KPIS, print_sweep_table
     from solver.scenarios.kpis import KPIS
     from solver.scenarios.report_tables import format_value
 
     sweep = scenario_results[3]
     out = _console(80)
-    _print_sweep_table(out, sweep)
+    print_sweep_table(out, sweep)
     text = out.file.getvalue()
     cells = ["80", str(sweep.paths), str(sweep.seed)]
     must = []
     for _, row in sweep.table.iterrows():
         cells.append(str(row["shocks.income_multiplier"]))
-        for k in _SWEEP_KPIS:
+        for k in SWEEP_KPIS:
             unit = KPIS[k][0]
             cells.append(f"{row[k]:,.0f}" if unit == "CNY" else format_value(row[k], unit))
         must += [str(row["shocks.income_multiplier"]), f"{row['total_value_discounted']:,.0f}"]
