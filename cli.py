@@ -54,7 +54,7 @@ COMMANDS: dict[str, str] = {
     "replan": "commands.replan:replan",
     "bench": "commands.bench:bench",
     "scenario": "commands.scenario:scenario",
-    "experiment": "commands.scenario:experiment",
+    "experiment": "commands.experiment:experiment",
     "risk": "commands.risk:risk",
     "evaluate": "commands.officer:evaluate",
     "offer": "commands.officer:offer",

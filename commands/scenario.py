@@ -28,7 +28,6 @@ from commands.common import (
     stack_options,
 )
 from commands.engine_opts import engine_options
-from commands.experiment import experiment as experiment  # cli.COMMANDS names it here
 from commands.output import emit, format_option
 from commands.scenario_output import (
     StageProgress,
@@ -237,7 +236,7 @@ def run(
         result, report.out_dir, baseline=base_result, comparison=comparison
     )
     if fmt != "table":
-        from solver.scenarios.report import kpi_overview
+        from solver.scenarios.report_tables import kpi_overview
 
         emit(
             fmt,

@@ -96,7 +96,7 @@ def print_kpi_table(out: Any, result: Any, comparison: Any, baseline: Any) -> No
     On a narrow terminal the intervals wrap at " .. " and the least important columns are
     dropped (named below the table); a number is never cut.
     """
-    from solver.scenarios.report import format_value
+    from solver.scenarios.report_tables import format_value
 
     def fmt(value: float, unit: str) -> str:
         # whole CNY in the terminal; the files keep the cents
@@ -148,7 +148,7 @@ def print_kpi_table(out: Any, result: Any, comparison: Any, baseline: Any) -> No
 
 def run_payload(result: Any, comparison: Any, baseline: Any, written: list[Path]) -> dict:
     """``scenario run --format json``: the KPI overview, notes and what was written."""
-    from solver.scenarios.report import kpi_overview
+    from solver.scenarios.report_tables import kpi_overview
 
     return {
         "scenario": result.name,
@@ -181,7 +181,7 @@ def print_sweep_table(out: Any, result: Any) -> None:
     """The sweep table fitted to the console ``out``: the swept keys, the frontier mark and
     the KPIs by priority (long names on several lines); a number is never cut."""
     from solver.scenarios.kpis import KPIS
-    from solver.scenarios.report import format_value
+    from solver.scenarios.report_tables import format_value
 
     columns = [Column(stacked(k), "left", 0, name=k) for k in result.keys]
     columns += [Column(stacked(k), "right", p, name=k) for k, p in SWEEP_KPIS.items()]

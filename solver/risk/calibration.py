@@ -52,7 +52,8 @@ from solver.risk.calibration_result import (
 from solver.risk.exact_intervals import binomial_interval, poisson_rate_interval
 
 # The behaviour TOML's functions and describe_method are re-exported: solver.risk's and
-# solver's public names and commands/risk.py, commands/risk_output.py import them from here.
+# solver's public names and the risk commands (commands/risk_fit.py, risk_score.py,
+# risk_output.py) import them from here.
 __all__ = [
     "DEFAULT_BEHAVIOUR",
     "HazardCalibration",

@@ -42,21 +42,15 @@ from solver.scenarios.report_html import PAGE_CSS, html_table, img_tag, scenario
 from solver.scenarios.report_tables import (
     NOT_REPRODUCIBLE,
     currency_of,
-    format_value,
     kpi_overview,
     money_units,
 )
 from solver.scenarios.workbook import write_workbook
 
 __all__ = [
-    "format_value",
-    "kpi_overview",
     "write_scenario_report",
     "write_sweep_report",
 ]
-
-# commands/scenario.py imports format_value and kpi_overview from here (the tables live in
-# report_tables).
 
 
 # --------------------------------------------------------------------------------------
