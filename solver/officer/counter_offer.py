@@ -34,6 +34,7 @@ from solver.officer.documents import counter_offer_document
 from solver.officer.proposal import Proposal, ProposalSchedule, proposal_schedule
 from solver.plans import PlanResult, plan_options
 from solver.plans.context import context_from_account, over_cap
+from solver.plans.terms import months_text
 
 
 class Verdict(StrEnum):
@@ -62,19 +63,6 @@ class Violation:
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "months": list(self.months), "text": self.text}
-
-
-def months_text(months: Any) -> str:
-    """Month numbers in words, as runs: ``[1, 2, 3, 7]`` -> ``"months 1–3, 7"``, ``[5]`` ->
-    ``"month 5"``."""
-    runs: list[list[int]] = []
-    for m in sorted(int(x) for x in months):
-        if runs and m == runs[-1][1] + 1:
-            runs[-1][1] = m
-        else:
-            runs.append([m, m])
-    text = ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in runs)
-    return ("month " if len(runs) == 1 and runs[0][0] == runs[0][1] else "months ") + text
 
 
 def schedule_figures(

@@ -26,7 +26,7 @@ from solver.core.currency import format_amount, money_grid
 from solver.core.schema import MAX_FORECAST_MONTHS
 from solver.domain import DEFAULT_CURRENCY, DEFERRAL_MODES
 from solver.errors import InputError
-from solver.plans.terms import holiday_runs
+from solver.plans.terms import holiday_runs, longest_run, run_months
 
 #: Longest proposal in months (the ``remaining_term`` bound of the account schema).
 MAX_PROPOSAL_MONTHS = MAX_FORECAST_MONTHS
@@ -243,7 +243,7 @@ class ProposalSchedule:
     @property
     def longest_holiday(self) -> int:
         """Months of the longest holiday (the run ``max_deferral_months`` limits)."""
-        return max((last - first + 1 for first, last in self.holidays), default=0)
+        return longest_run(self.holidays)
 
     @property
     def proposed_payments(self) -> tuple[float, ...]:
@@ -370,8 +370,9 @@ def _booked(
         holidays = holiday_runs(schedule.payment)
     else:
         holidays = _leading(min(deferral_months, T - 1))
-    total = sum(last - first + 1 for first, last in holidays)
-    return ProposalSchedule(schedule, total, mode, tuple(notes), tuple(proposed[:T]), holidays)
+    return ProposalSchedule(
+        schedule, run_months(holidays), mode, tuple(notes), tuple(proposed[:T]), holidays
+    )
 
 
 def _leading(months: int) -> tuple[tuple[int, int], ...]:

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -26,25 +26,10 @@ import numpy as np
 from solver.core.currency import format_amount, format_value
 from solver.plans.choices import any_offered_feasible
 from solver.plans.context import PlanContext, context_from_account, over_cap
-from solver.plans.terms import PlanTerms
+from solver.plans.terms import PlanTerms, months_text
 
 #: The per-month rules :func:`binding_constraints` words, in its order.
 _BINDING_RULES = ("max_dti", "min_residual_income", "min_afford_prob", "min_payment")
-
-
-def _ranges(month_numbers: Sequence[int]) -> str:
-    """``[1,2,3,6]`` -> ``"months 1–3, 6"``."""
-    months = sorted(int(m) for m in month_numbers)
-    parts: list[str] = []
-    start = prev = months[0]
-    for m in months[1:] + [None]:  # type: ignore[list-item]
-        if m is not None and m == prev + 1:
-            prev = m
-            continue
-        parts.append(f"{start}" if start == prev else f"{start}–{prev}")
-        if m is not None:
-            start = prev = m
-    return ("month " if len(months) == 1 else "months ") + ", ".join(parts)
 
 
 def binding_constraints(
@@ -95,7 +80,7 @@ def binding_constraints(
     for name, row in zip(_BINDING_RULES, tight.tolist(), strict=True):
         if any(row):
             months = [t + 1 for t, hit in enumerate(row) if hit]
-            out.append(f"{name} binds in {_ranges(months)}")
+            out.append(f"{name} binds in {months_text(months)}")
     if T >= ctx.horizon:
         out.append("max_term_months binds")
     # every holiday that reaches the limit, wherever it falls (a free custom plan may
@@ -103,7 +88,7 @@ def binding_constraints(
     limit = max(pol.max_deferral_months, 1)
     at_limit = [m for a, b in terms.holidays if b - a + 1 >= limit for m in range(a, b + 1)]
     if at_limit:
-        out.append(f"max_deferral_months binds in {_ranges(at_limit)}")
+        out.append(f"max_deferral_months binds in {months_text(at_limit)}")
     rate = math.inf if terms.rate is None else terms.rate
     if family == "concession" and abs(float(rate) - pol.rate_floor) < 1e-9:
         out.append("rate_floor binds")

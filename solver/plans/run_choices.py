@@ -30,7 +30,7 @@ from solver.plans.schedules import (
 )
 from solver.plans.search import solve_runs
 from solver.plans.search_types import RunSolution, SearchParams
-from solver.plans.terms import PlanTerms, holiday_runs
+from solver.plans.terms import PlanTerms, holiday_runs, run_months
 
 SMALL_BATCH = 2  # up to this many accounts, custom and step are searched in one pass
 
@@ -272,7 +272,7 @@ def _run_choice(
         raise RuntimeError(f"{family} search returned a policy-infeasible schedule: {why}")
     # every month without payment is a holiday, mid-plan ones too (the free family's)
     runs = holiday_runs(sched.payment)
-    months = sum(last - first + 1 for first, last in runs)
+    months = run_months(runs)
     terms = PlanTerms(
         term=sched.term,
         deferral_months=months,

@@ -90,7 +90,7 @@ class PlanTerms:
     @property
     def longest_holiday(self) -> int:
         """Months of the longest holiday (the run ``max_deferral_months`` limits)."""
-        return max((last - first + 1 for first, last in self.holidays), default=0)
+        return longest_run(self.holidays)
 
     def to_dict(self) -> dict[str, Any]:
         """The terms the family has, in the order of the JSON ``params`` object."""
@@ -149,3 +149,32 @@ def holiday_text(runs: tuple[tuple[int, int], ...]) -> str:
     ``((5, 5),)`` -> ``"5"``; ``""`` without a holiday. (An en dash: a spreadsheet opening
     the CSV would read "1-3" as a date.)"""
     return ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in runs)
+
+
+def month_runs(months: Any) -> tuple[tuple[int, int], ...]:
+    """Month numbers as runs (first, last), in order: ``[1, 2, 3, 7]`` -> ``((1, 3), (7, 7))``."""
+    runs: list[list[int]] = []
+    for m in sorted(int(x) for x in months):
+        if runs and m == runs[-1][1] + 1:
+            runs[-1][1] = m
+        else:
+            runs.append([m, m])
+    return tuple((a, b) for a, b in runs)
+
+
+def months_text(months: Any) -> str:
+    """Month numbers in words, as runs: ``[1, 2, 3, 7]`` -> ``"months 1–3, 7"``, ``[5]`` ->
+    ``"month 5"`` (the binding constraints' and the policy violations' wording)."""
+    runs = month_runs(months)
+    single = len(runs) == 1 and runs[0][0] == runs[0][1]
+    return ("month " if single else "months ") + holiday_text(runs)
+
+
+def run_months(runs: tuple[tuple[int, int], ...]) -> int:
+    """Months in all of runs (first, last)."""
+    return sum(last - first + 1 for first, last in runs)
+
+
+def longest_run(runs: tuple[tuple[int, int], ...]) -> int:
+    """Months of the longest of runs (first, last); 0 without one."""
+    return max((last - first + 1 for first, last in runs), default=0)
