@@ -51,8 +51,9 @@ import numpy as np
 from process_usage import peak_rss_bytes
 from thresholds import Threshold, report
 
-from solver.allocation.catalogue import Catalogue, Teams
+from solver.allocation.catalogue import Catalogue
 from solver.allocation.portfolio import allocate, build_allocation_problem
+from solver.allocation.teams import Teams
 from solver.core.atomic import atomic_open
 from solver.core.generate import generate_portfolio
 

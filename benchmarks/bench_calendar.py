@@ -46,7 +46,8 @@ from thresholds import Threshold, report
 from solver.allocation.calendar.channels import Channels
 from solver.allocation.calendar.checker import check_calendar
 from solver.allocation.calendar.scheduler import schedule_contacts
-from solver.allocation.catalogue import Catalogue, Teams
+from solver.allocation.catalogue import Catalogue
+from solver.allocation.teams import Teams
 from solver.core.atomic import atomic_open
 from solver.core.generate import generate_portfolio
 from solver.core.readers import read_portfolio

@@ -38,8 +38,9 @@ from pathlib import Path
 
 from thresholds import Threshold, report
 
-from solver.allocation.catalogue import Catalogue, Teams
+from solver.allocation.catalogue import Catalogue
 from solver.allocation.horizon import build_horizon, price_horizon, simulate
+from solver.allocation.teams import Teams
 from solver.core.atomic import atomic_open
 from solver.core.generate import generate_portfolio
 

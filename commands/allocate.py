@@ -162,8 +162,9 @@ def allocate(
     """
     # the solver modules load here, not with this module: `workout allocate --help` starts
     # fast (cli.py)
-    from solver.allocation.catalogue import Catalogue, Teams
+    from solver.allocation.catalogue import Catalogue
     from solver.allocation.portfolio import allocate as run_allocation
+    from solver.allocation.teams import Teams
     from solver.allocation.values import match_plans, read_plans
     from solver.core.readers import read_portfolio
     from solver.engines.entry import read_portfolio_on

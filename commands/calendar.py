@@ -93,7 +93,8 @@ def calendar(
         read_history,
     )
     from solver.allocation.calendar.scheduler import schedule_contacts
-    from solver.allocation.catalogue import Catalogue, Teams
+    from solver.allocation.catalogue import Catalogue
+    from solver.allocation.teams import Teams
     from solver.core.readers import read_portfolio
     from solver.errors import WorkoutError
 

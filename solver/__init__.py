@@ -48,7 +48,7 @@ _EXPORTS: dict[str, str] = {
     "Status": "solver.domain",
     "read_gap_file": "solver.allocation.orlib",
     "Catalogue": "solver.allocation.catalogue",
-    "Teams": "solver.allocation.catalogue",
+    "Teams": "solver.allocation.teams",
     # scenarios: solver.scenarios' surface
     **_SCENARIOS,
     # risk analytics

@@ -13,12 +13,13 @@ import pytest
 
 from solver.allocation import bulk
 from solver.allocation import portfolio as portfolio_module
-from solver.allocation.catalogue import Catalogue, Teams
+from solver.allocation.catalogue import Catalogue
 from solver.allocation.gap import coreflow
 from solver.allocation.gap import solve as solve_module
 from solver.allocation.gap.flow import FORBIDDEN
 from solver.allocation.gap.problem import AssignmentProblem
 from solver.allocation.gap.solve import solve_assignment
+from solver.allocation.teams import Teams
 from solver.core.generate import generate_portfolio
 from solver.domain import Status
 

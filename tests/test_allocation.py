@@ -16,14 +16,11 @@ import pytest
 from oracles import oracle_plan_offer_value, read_catalogue_file
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from solver.allocation.catalogue import (
-    TREATMENTS,
-    Catalogue,
-    Teams,
-    default_catalogue_path,
-)
+from solver.allocation.catalogue import Catalogue, default_catalogue_path
 from solver.allocation.compliance import eligibility
 from solver.allocation.portfolio import allocate, build_allocation_problem
+from solver.allocation.teams import Teams
+from solver.allocation.treatments import TREATMENTS
 from solver.allocation.values import treatment_values
 from solver.core.generate import generate_portfolio
 from solver.domain import Status

@@ -22,8 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from solver.allocation.catalogue import Catalogue, Teams, default_catalogue_path
+from solver.allocation.catalogue import Catalogue, default_catalogue_path
 from solver.allocation.portfolio import allocate
+from solver.allocation.teams import Teams
 from solver.core.generate import generate_portfolio
 
 #: Per-action costs whose products are at or near half a cent (binary floats just below).

@@ -26,9 +26,10 @@ from cli_inprocess import run_workout
 from solver.allocation.calendar.channels import Channels
 from solver.allocation.calendar.checker import check_calendar
 from solver.allocation.calendar.scheduler import schedule_contacts
-from solver.allocation.catalogue import Catalogue, Teams, default_catalogue_path
+from solver.allocation.catalogue import Catalogue, default_catalogue_path
 from solver.allocation.compliance import Compliance
 from solver.allocation.jurisdiction import load_profile
+from solver.allocation.teams import Teams
 from solver.core.generate import generate_portfolio
 
 START = dt.date(2026, 12, 7)  # a Monday

@@ -391,8 +391,9 @@ def test_validate_cli_on_an_80_column_terminal(monkeypatch, tmp_path):
 @pytest.fixture(scope="module")
 def allocation():
     """The allocation of a generated 300-account book with the shipped catalogue and teams."""
-    from solver.allocation.catalogue import Catalogue, Teams
+    from solver.allocation.catalogue import Catalogue
     from solver.allocation.portfolio import allocate
+    from solver.allocation.teams import Teams
     from solver.core.generate import generate_portfolio
 
     catalogue = Catalogue.from_toml(None)

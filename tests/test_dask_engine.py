@@ -241,8 +241,9 @@ def test_allocation_on_dask_equals_local(engine, monkeypatch):
     model exceeds it), so both runs stop on the solver's own criteria, not on the clock.
     """
     import solver.allocation.gap.solve as gap_solve
-    from solver.allocation.catalogue import Catalogue, Teams
+    from solver.allocation.catalogue import Catalogue
     from solver.allocation.portfolio import allocate
+    from solver.allocation.teams import Teams
 
     monkeypatch.setattr(gap_solve, "CPSAT_MAX_PAIRS", 0)
     frame = generate_portfolio(8000, seed=3)
@@ -267,9 +268,10 @@ def test_lagrangian_dual_with_binding_teams_on_dask_equals_local(engine):
     """The dual with binding team rows: Dask and local prices, bound and choice agree exactly."""
     import time
 
-    from solver.allocation.catalogue import Catalogue, Teams
+    from solver.allocation.catalogue import Catalogue
     from solver.allocation.gap.dual import lagrangian_dual
     from solver.allocation.portfolio import build_allocation_problem
+    from solver.allocation.teams import Teams
 
     frame = generate_portfolio(7200, seed=8)
     catalogue = Catalogue.default()

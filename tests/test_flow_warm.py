@@ -39,7 +39,8 @@ def state():
 _ALLOCATE = r"""
 from solver.allocation import portfolio  # the allocation imports the solver too
 at_import = state()
-from solver.allocation.catalogue import Catalogue, Teams
+from solver.allocation.catalogue import Catalogue
+from solver.allocation.teams import Teams
 from solver.core.generate import generate_portfolio
 portfolio.allocate(generate_portfolio(50, seed=1), Catalogue.default(), Teams.default(),
                    time_limit=5, workers=1)

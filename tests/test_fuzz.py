@@ -389,7 +389,8 @@ def mutations(draw, text: str):
 
 
 def _settings_loaders():
-    from solver.allocation.catalogue import Catalogue, Teams
+    from solver.allocation.catalogue import Catalogue
+    from solver.allocation.teams import Teams
     from solver.core.model import BehaviourModel
     from solver.core.policy import Policy
     from solver.core.tiering import TieringRules

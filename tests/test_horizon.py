@@ -27,9 +27,10 @@ from oracles import (
 )
 from scipy.stats import norm
 
-from solver.allocation.catalogue import Catalogue, Teams
+from solver.allocation.catalogue import Catalogue
 from solver.allocation.horizon import build_horizon, plan_horizon, price_horizon, simulate
 from solver.allocation.portfolio import build_allocation_problem
+from solver.allocation.teams import Teams
 from solver.core.generate import generate_portfolio
 
 WEEKS = 3

@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 from workout_process import run_workout_process
 
-from solver.allocation.catalogue import Catalogue, Teams, default_catalogue_path
+from solver.allocation.catalogue import Catalogue, default_catalogue_path
 from solver.allocation.compliance import eligibility
 from solver.allocation.jurisdiction import RULES, load_profile
+from solver.allocation.teams import Teams
 from solver.core.generate import generate_portfolio
 from solver.errors import InputError
 
@@ -193,7 +194,7 @@ def test_scenario_restructured_accounts_get_no_collection():
     `has_plan`): restructured accounts get `none`, with no cost."""
     from types import SimpleNamespace
 
-    from solver.allocation.catalogue import default_teams_path
+    from solver.allocation.teams import default_teams_path
     from solver.scenarios.plan_stage import status_quo_schedules
     from solver.scenarios.spec import Collection
     from solver.scenarios.treatment_stage import choose_treatments

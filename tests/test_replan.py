@@ -19,7 +19,7 @@ import pytest
 from cli_inprocess import run_workout
 from oracles import AccountModel, amortise, annuity, best_level_family, rate_units, to_cents
 
-from solver.allocation.catalogue import Catalogue, Teams
+from solver.allocation.catalogue import Catalogue
 from solver.allocation.compliance import eligibility
 from solver.allocation.portfolio import allocate
 from solver.allocation.replan import (
@@ -29,6 +29,7 @@ from solver.allocation.replan import (
     replan,
     steer_eligibility,
 )
+from solver.allocation.teams import Teams
 from solver.core.account import Account
 from solver.core.generate import generate_portfolio
 from solver.core.model import BehaviourModel

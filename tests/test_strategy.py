@@ -17,9 +17,10 @@ import pytest
 from oracles import oracle_week_values, read_catalogue_file
 from sklearn.tree import DecisionTreeClassifier
 
-from solver.allocation.catalogue import Catalogue, Teams
+from solver.allocation.catalogue import Catalogue
 from solver.allocation.portfolio import allocate, build_allocation_problem
 from solver.allocation.strategy import book_features, explain_allocation, explain_result
+from solver.allocation.teams import Teams
 from solver.core.generate import generate_portfolio
 from solver.errors import InputError
 

@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from solver.allocation.catalogue import Catalogue, Teams
+from solver.allocation.catalogue import Catalogue
 from solver.allocation.compliance import eligibility
 from solver.allocation.gap.problem import AssignmentProblem
 from solver.allocation.replan import steer_eligibility
+from solver.allocation.teams import Teams
 from solver.allocation.values import treatment_values
 from solver.errors import InputError
 

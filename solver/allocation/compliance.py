@@ -28,7 +28,9 @@ from solver.allocation.jurisdiction import (
 from solver.domain import BUCKETS, TIERS
 
 if TYPE_CHECKING:  # annotations only (the catalogue imports this module)
-    from solver.allocation.catalogue import Catalogue, Teams, Treatment
+    from solver.allocation.catalogue import Catalogue
+    from solver.allocation.teams import Teams
+    from solver.allocation.treatments import Treatment
 
 __all__ = [
     "NO_CONTACT_FLAGS",

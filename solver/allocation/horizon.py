@@ -66,10 +66,11 @@ from typing import Any
 
 import numpy as np
 
-from solver.allocation.catalogue import Catalogue, Teams
+from solver.allocation.catalogue import Catalogue
 from solver.allocation.gap.problem import AssignmentProblem
 from solver.allocation.gap.solve import solve_assignment
 from solver.allocation.portfolio import AllocationProblem, build_allocation_problem
+from solver.allocation.teams import Teams
 from solver.allocation.values import (
     DAYS_PER_MONTH,
     due_basis,

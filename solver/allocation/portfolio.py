@@ -40,7 +40,7 @@ from solver.allocation.build import (
     build_allocation_problem,
 )
 from solver.allocation.bulk import small_pages
-from solver.allocation.catalogue import Catalogue, Teams
+from solver.allocation.catalogue import Catalogue
 from solver.allocation.compliance import Compliance
 from solver.allocation.gap.problem import AssignmentResult
 from solver.allocation.gap.solve import solve_assignment
@@ -51,6 +51,7 @@ from solver.allocation.tables import (
     allocation_result,
     assignment_objective,
 )
+from solver.allocation.teams import Teams
 from solver.allocation.values import match_plans, read_plans
 from solver.domain import Status
 from solver.errors import InfeasibleError, InputError, TimeLimitError

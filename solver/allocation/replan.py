@@ -44,8 +44,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from solver.allocation.catalogue import PLAN_OFFER
 from solver.allocation.compliance import Eligibility, eligibility, flag_column
+from solver.allocation.treatments import PLAN_OFFER
 from solver.allocation.values import REAGE_PLAN_COLUMNS
 from solver.core.tables import read_table
 from solver.errors import InputError

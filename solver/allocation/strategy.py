@@ -36,13 +36,14 @@ from typing import Any
 
 import numpy as np
 
-from solver.allocation.catalogue import Catalogue, Teams
+from solver.allocation.catalogue import Catalogue
 from solver.allocation.compliance import flag_column, label_codes, text_column
 from solver.allocation.portfolio import (
     AllocationProblem,
     AllocationResult,
     assignment_objective,
 )
+from solver.allocation.teams import Teams
 from solver.allocation.values import recommended_plans
 from solver.core.atomic import atomic_open
 from solver.domain import BUCKETS, TIERS

@@ -21,10 +21,12 @@ if TYPE_CHECKING:
 
 from solver.allocation.build import AllocationProblem
 from solver.allocation.bulk import text_labels, text_of
-from solver.allocation.catalogue import TIERS, Catalogue, Teams
+from solver.allocation.catalogue import Catalogue
 from solver.allocation.gap.problem import AssignmentResult
 from solver.allocation.reasons import reason_column
+from solver.allocation.teams import Teams
 from solver.core.result import Certificate, certified_gap
+from solver.domain import TIERS
 
 __all__ = ["ASSIGNMENT_COLUMNS", "AllocationResult", "allocation_result", "assignment_objective"]
 

@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from solver.allocation.catalogue import Catalogue, Teams
+from solver.allocation.catalogue import Catalogue
 from solver.allocation.portfolio import allocate
+from solver.allocation.teams import Teams
 from solver.allocation.values import payment_probability
 from solver.scenarios.plan_stage import Schedules, frame_digest
 

@@ -46,8 +46,9 @@ import numpy as np
 import pandas as pd
 
 from solver.allocation.calendar.channels import AUTOMATED, Channels
-from solver.allocation.catalogue import Catalogue, Teams
+from solver.allocation.catalogue import Catalogue
 from solver.allocation.compliance import flag_column, text_column
+from solver.allocation.teams import Teams
 from solver.core.result import gap_to_bound
 from solver.errors import InputError
 
