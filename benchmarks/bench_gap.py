@@ -1,6 +1,6 @@
 """GAP benchmark: solver.allocation.gap.solve.solve_gap against best known values and a plain CP-SAT baseline.
 
-Runs the same protocol as ``workout bench gap`` (:func:`solver.allocation.orlib.run_gap_benchmark`) and
+Runs the same protocol as ``workout bench gap`` (:func:`solver.allocation.gap_benchmark.run_gap_benchmark`) and
 writes one CSV row per instance. See benchmarks/README.md (section "Generalized Assignment
 Problem") for the protocol and targets.
 
@@ -37,7 +37,7 @@ from pathlib import Path
 
 from thresholds import Threshold, missing_shared_data, report
 
-from solver.allocation.orlib import (
+from solver.allocation.gap_benchmark import (
     CHU_FAMILIES,
     CHU_MEAN_TARGET,
     EXACT_FAMILIES,
@@ -45,13 +45,11 @@ from solver.allocation.orlib import (
     YAGIURA_FAMILIES,
     YAGIURA_MEAN_LIMIT,
     YAGIURA_MEAN_TARGET,
-    data_dir,
-    default_instance_paths,
-    load_instances,
     run_gap_benchmark,
     summarise_gap_benchmark,
     worse_than_baseline,
 )
+from solver.allocation.orlib_registry import data_dir, default_instance_paths, load_instances
 from solver.core.atomic import atomic_path
 
 #: Mean gap to best known of the quick set at 2 s (measured 0.128 %, 0.144 %, 0.133 % on

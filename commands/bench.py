@@ -98,13 +98,12 @@ def gap(
     # starts fast (cli.py)
     from rich.table import Table
 
-    from solver.allocation.orlib import (
+    from solver.allocation.gap_benchmark import (
         QUICK_INSTANCES,
-        default_instance_paths,
-        load_instances,
         run_gap_benchmark,
         summarise_gap_benchmark,
     )
+    from solver.allocation.orlib_registry import default_instance_paths, load_instances
 
     check_out(out, inputs={"--instances": instances})
     paths = [instances] if instances is not None else default_instance_paths()

@@ -9,18 +9,18 @@ import pytest
 from dataset_helpers import needs_shared_data
 
 from solver.allocation.gap.solve import solve_gap
-from solver.allocation.orlib import (
+from solver.allocation.gap_benchmark import (
     check_solution,
-    data_dir,
-    default_instance_paths,
     gap_to_best,
-    instance_family,
-    known_values,
-    load_instances,
-    parse_gap_text,
-    read_gap_file,
     run_gap_benchmark,
     summarise_gap_benchmark,
+)
+from solver.allocation.orlib import instance_family, parse_gap_text, read_gap_file
+from solver.allocation.orlib_registry import (
+    data_dir,
+    default_instance_paths,
+    known_values,
+    load_instances,
 )
 
 HERE = Path(__file__).parent / "data" / "allocation"

@@ -18,7 +18,7 @@ Two relative gaps, because two kinds of result report them:
 
 They differ when the objective and the bound are far apart or near zero, so they are not
 one formula; every gap of a result is one of these two. (The benchmark's
-:func:`solver.allocation.orlib.gap_to_best` is not a certificate but the signed distance to
+:func:`solver.allocation.gap_benchmark.gap_to_best` is not a certificate but the signed distance to
 a published best-known value: it stays apart, with its own guard against a zero value.)
 """
 
