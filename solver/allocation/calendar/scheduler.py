@@ -20,16 +20,8 @@ and earlier days. The bound is the fractional-knapsack (LP) optimum of each reso
 own: it relaxes the slots, windows and per-account rules, and every attempt uses exactly one
 resource, so Σ over resources bounds the optimum; the gap reported is against it.
 
-Rules enforced per account (the checker, :mod:`~solver.allocation.calendar.checker`,
-verifies the result independently from the profile): planned call attempts per local day at
-most ``min(max_connected_calls_per_day, max_call_attempts_per_day)`` (any attempt may be
-answered, so the connected-call limit holds whatever happens); call attempts in any 7
-consecutive local days, history included, at most ``max_call_attempts_per_7_days``; no call
-in the ``no_call_days_after_conversation`` days after a conversation of the history (its
-day counting as day 1); hardship accounts at most ``hardship_max_contacts_per_day`` contacts
-a day; no contact for protected flags; the debtor only (``party``). A planned attempt may
-itself become a conversation: every call row carries ``stop_after_conversation_days`` for
-the dialler to cancel the account's later attempts in that window (the US rule).
+The rules each account's attempts obey are in :mod:`~solver.allocation.calendar.contact_rules`;
+the time grid, the capacities and the bound in :mod:`~solver.allocation.calendar.capacity`.
 """
 
 from __future__ import annotations
@@ -37,15 +29,29 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as clock
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
+from solver.allocation.calendar.capacity import (
+    HOURS,
+    Resource,
+    Slots,
+    build_resources,
+    knapsack_bound,
+    slot_tables,
+)
 from solver.allocation.calendar.channels import AUTOMATED, Channels
+from solver.allocation.calendar.contact_rules import (
+    AccountState,
+    ContactRules,
+    candidate_hours,
+    first_hour,
+    history_by_account,
+)
 from solver.allocation.catalogue import Catalogue
 from solver.allocation.compliance import flag_column, text_column
 from solver.allocation.teams import Teams
@@ -66,7 +72,6 @@ DIALLER_COLUMNS = (
     "account_id", "attempt", "utc_time", "local_date", "local_time", "timezone",
     "stop_after_conversation_days",
 )  # fmt: skip
-HOURS = 24
 METHOD = "greedy by value density, bound: per-resource fractional knapsack (LP)"
 
 
@@ -84,173 +89,6 @@ class CalendarResult:
             str(team): rows.loc[:, list(DIALLER_COLUMNS)].reset_index(drop=True)
             for team, rows in calls.groupby("team", sort=True)
         }
-
-
-@dataclass
-class _Resource:
-    """One capacity: minutes or messages per (day, hour); or visits per day (``per_day``)."""
-
-    name: str
-    cap: list[list[float]]  # days × 24 (per_day: the day's capacity in column 0)
-    hours: list[list[int]]  # usable hours per day (shift, working day)
-    per_day: bool = False
-
-    def total(self) -> float:
-        if self.per_day:
-            return float(sum(row[0] for row, hrs in zip(self.cap, self.hours, strict=True) if hrs))
-        return float(
-            sum(sum(row[h] for h in hrs) for row, hrs in zip(self.cap, self.hours, strict=True))
-        )
-
-
-@dataclass(frozen=True)
-class _Rules:
-    """The bank's effective contact settings (on the jurisdiction's floor)."""
-
-    start_min: float
-    end_min: float
-    calls_per_day: int
-    calls_per_7_days: int
-    blackout_days: int
-    hardship_per_day: int
-
-
-def _slot_tables(
-    zones: list[str], centre: ZoneInfo, start: date, days: int
-) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, np.ndarray]:
-    """Local minute of day and local day index (vs ``start``) per (zone, day, hour); the UTC
-    text per (day, hour); and local date / time text per (zone, day, hour)."""
-    local_min = np.zeros((len(zones), days, HOURS), dtype=np.int64)
-    local_day = np.zeros((len(zones), days, HOURS), dtype=np.int64)
-    local_date = np.empty((len(zones), days, HOURS), dtype=object)
-    local_time = np.empty((len(zones), days, HOURS), dtype=object)
-    utc_text = []
-    instants = []
-    for d in range(days):
-        for h in range(HOURS):
-            at = datetime.combine(start + timedelta(days=d), clock(h), tzinfo=centre)
-            instants.append(at.astimezone(UTC))
-            utc_text.append(instants[-1].strftime("%Y-%m-%dT%H:%MZ"))
-    for u, name in enumerate(zones):
-        zone = ZoneInfo(name)
-        for i, instant in enumerate(instants):
-            d, h = divmod(i, HOURS)
-            here = instant.astimezone(zone)
-            local_min[u, d, h] = here.hour * 60 + here.minute
-            local_day[u, d, h] = (here.date() - start).days
-            local_date[u, d, h] = here.date().isoformat()
-            local_time[u, d, h] = f"{here.hour:02d}:{here.minute:02d}"
-    return local_min, local_day, utc_text, local_date, local_time
-
-
-def _resources(
-    teams: Teams, channels: Channels, start: date, days: int, regions: list[str], visit_hours: int
-) -> tuple[dict[Any, _Resource], dict[str, int]]:
-    """Capacities: a resource per phone team (index), per automated channel (name) and per
-    visited region (``("visit", region)``); also the field team serving each region."""
-    out: dict[Any, _Resource] = {}
-    weekday = [(start + timedelta(days=d)).weekday() for d in range(days)]
-
-    def shift_hours(team: Any, length: int) -> list[list[int]]:
-        return [
-            [h for h in range(HOURS) if team.shift_start <= h and h + length <= team.shift_end]
-            if weekday[d] < team.working_days
-            else []
-            for d in range(days)
-        ]
-
-    for k, team in enumerate(teams.teams):
-        if team.type in ("agent", "senior", "robot"):
-            lines = team.members * (1.0 if team.type == "robot" else channels.lines_per_member)
-            per_slot = lines * 60.0 * team.productive_share
-            out[k] = _Resource(
-                team.name, [[per_slot] * HOURS for _ in range(days)], shift_hours(team, 1)
-            )
-    for name in AUTOMATED:
-        rate = float(channels.throughput_per_hour.get(name, 0.0))
-        out[name] = _Resource(
-            name, [[rate] * HOURS for _ in range(days)], [list(range(HOURS))] * days
-        )
-    field_team: dict[str, int] = {}
-    for region in regions:
-        for k, team in enumerate(teams.teams):
-            if team.type == "field" and (not team.regions or region in team.regions):
-                field_team[region] = k
-                visits = float(channels.visits_per_day(region))
-                out[("visit", region)] = _Resource(
-                    f"visits {region}",
-                    [[visits] + [0.0] * (HOURS - 1) for _ in range(days)],
-                    shift_hours(team, visit_hours),
-                    per_day=True,
-                )
-                break
-    return out, field_team
-
-
-def _history_by_account(
-    history: pd.DataFrame | None, zone_of: Mapping[str, str], start: date
-) -> dict[str, list[tuple[int, int, bool, bool]]]:
-    """Per account: (local day index, local minute, is a call, was a conversation)."""
-    if history is None or history.empty:
-        return {}
-    known = history[pd.Index(list(zone_of)).get_indexer(history["account_id"]) >= 0]
-    zone = known["account_id"].map(zone_of).to_numpy(dtype=object)
-    day = np.zeros(len(known), dtype=np.int64)
-    minute = np.zeros(len(known), dtype=np.int64)
-    origin = np.datetime64(start, "D").astype(np.int64)
-    for name in set(zone.tolist()):
-        pick = zone == name
-        local = known["timestamp"][pick].dt.tz_convert(name).dt.tz_localize(None)
-        ns = local.to_numpy().astype("datetime64[ns]").astype(np.int64)
-        day[pick] = ns // 86_400_000_000_000 - origin
-        minute[pick] = (ns % 86_400_000_000_000) // 60_000_000_000
-    call = (known["channel"] == "phone").to_numpy()
-    talk = call & (known["outcome"] == "connected").to_numpy()
-    out: dict[str, list[tuple[int, int, bool, bool]]] = {}
-    for row in zip(
-        known["account_id"].tolist(),
-        day.tolist(),
-        minute.tolist(),
-        call.tolist(),
-        talk.tolist(),
-        strict=True,
-    ):
-        out.setdefault(row[0], []).append(row[1:])
-    return out
-
-
-def _rules(catalogue: Catalogue) -> _Rules:
-    comp = catalogue.compliance
-    return _Rules(
-        start_min=comp.contact_start * 60.0,
-        end_min=comp.contact_end * 60.0,
-        calls_per_day=min(comp.max_connected_calls_per_day, comp.max_call_attempts_per_day),
-        calls_per_7_days=comp.max_call_attempts_per_7_days,
-        blackout_days=comp.no_call_days_after_conversation,
-        hardship_per_day=comp.hardship_max_contacts_per_day,
-    )
-
-
-def _call_allowed(
-    day: int, minute: int, calls: dict[int, int], convs: list[tuple[int, int]], rules: _Rules
-) -> bool:
-    """May one more call go on local day ``day`` at ``minute`` (daily, rolling 7 days,
-    after-conversation rules)?"""
-    if calls.get(day, 0) >= rules.calls_per_day:
-        return False
-    for c_day, c_min in convs:
-        if c_day <= day < c_day + rules.blackout_days and (day > c_day or minute > c_min):
-            return False
-    if sum(calls.values()) + 1 > rules.calls_per_7_days:
-        # every window of 7 consecutive days that holds `day`, as a running sum
-        near = [calls.get(x, 0) for x in range(day - 6, day + 7)]
-        window = sum(near[:7])
-        for first in range(7):
-            if first:
-                window += near[first + 6] - near[first - 1]
-            if window + 1 > rules.calls_per_7_days:
-                return False
-    return True
 
 
 def _validate_allocation(
@@ -298,19 +136,6 @@ class _Accounts:
     blocked: np.ndarray
 
 
-@dataclass(frozen=True, eq=False)
-class _Slots:
-    """Per (zone, day, hour): local minute, local day index, local date and time text; per
-    (day, hour): the UTC text."""
-
-    zones: list[str]
-    local_min: np.ndarray
-    local_day: np.ndarray
-    utc_text: list[str]
-    local_date: np.ndarray
-    local_time: np.ndarray
-
-
 @dataclass
 class _Tasks:
     """Per account: attempts wanted, resource units per attempt, the resource, and the
@@ -356,7 +181,7 @@ def _accounts(
 def _tasks(
     acc: _Accounts,
     catalogue: Catalogue,
-    resources: Mapping[Any, _Resource],
+    resources: Mapping[Any, Resource],
     field_team: Mapping[str, int],
     days: int,
 ) -> _Tasks:
@@ -424,17 +249,17 @@ def schedule_contacts(
         )
     zones = sorted(set(contact["timezone"].astype(str)))
     acc = _accounts(book, aligned, contact, catalogue, teams, zones)
-    slots = _Slots(zones, *_slot_tables(zones, ZoneInfo(profile.timezone), start, days))
+    slots = Slots(zones, *slot_tables(zones, ZoneInfo(profile.timezone), start, days))
     visit = [t for t in catalogue.treatments if t.channel == "visit"]
     visit_hours = int(np.ceil(max((t.handling_minutes for t in visit), default=60.0) / 60.0))
-    resources, field_team = _resources(
+    resources, field_team = build_resources(
         teams, channels, start, days, sorted(set(acc.region.tolist())), visit_hours
     )
-    history_of = _history_by_account(
+    history_of = history_by_account(
         history, dict(zip(ids, contact["timezone"].astype(str), strict=True)), start
     )
     tasks = _tasks(acc, catalogue, resources, field_team, days)
-    bound = _knapsack_bound(resources, tasks.res_key, tasks.attempts, tasks.need, tasks.per_attempt)
+    bound = knapsack_bound(resources, tasks.res_key, tasks.attempts, tasks.need, tasks.per_attempt)
     rows = _greedy(acc, tasks, slots, resources, catalogue, channels, history_of, days)
     calendar = _calendar_table(rows, acc, tasks, slots, catalogue, teams, field_team)
     scheduled = float(np.round(calendar["expected_value"].sum(), 2))
@@ -465,11 +290,25 @@ def schedule_contacts(
     return CalendarResult(calendar=calendar, summary=summary)
 
 
+def _rules(catalogue: Catalogue) -> ContactRules:
+    """The catalogue's compliance settings in the calendar's units (minutes of the day);
+    one seam, so the tests can switch a rule off."""
+    comp = catalogue.compliance
+    return ContactRules(
+        start_min=comp.contact_start * 60.0,
+        end_min=comp.contact_end * 60.0,
+        calls_per_day=min(comp.max_connected_calls_per_day, comp.max_call_attempts_per_day),
+        calls_per_7_days=comp.max_call_attempts_per_7_days,
+        blackout_days=comp.no_call_days_after_conversation,
+        hardship_per_day=comp.hardship_max_contacts_per_day,
+    )
+
+
 def _greedy(
     acc: _Accounts,
     tasks: _Tasks,
-    slots: _Slots,
-    resources: Mapping[Any, _Resource],
+    slots: Slots,
+    resources: Mapping[Any, Resource],
     catalogue: Catalogue,
     channels: Channels,
     history_of: Mapping[str, list[tuple[int, int, bool, bool]]],
@@ -494,16 +333,16 @@ def _greedy(
         cache_key = (key, u, dur, int(acc.preferred[j]))
         cand = slot_cache.get(cache_key)
         if cand is None:
-            cand = _candidate_hours(res, slots.local_min[u], rules, dur, int(acc.preferred[j]))
+            cand = candidate_hours(res, slots.local_min[u], rules, dur, int(acc.preferred[j]))
             slot_cache[cache_key] = cand
-        state = _AccountState.of(history_of.get(ids[j], ()))
+        state = AccountState.of(history_of.get(ids[j], ()))
         is_call = t.channel == "phone"
         need = float(tasks.need[j])
         k = int(tasks.attempts[j])
         for r in range(k):
             target = (r * days) // k
             for d in [*range(target, days), *range(target - 1, -1, -1)]:
-                hour = _first_hour(res, d, cand[d], need, slots, u, state, rules,
+                hour = first_hour(res, d, cand[d], need, slots, u, state, rules,
                                    is_call, bool(acc.hardship[j]))  # fmt: skip
                 if hour >= 0:
                     res.cap[d][0 if res.per_day else hour] -= need
@@ -513,118 +352,11 @@ def _greedy(
     return rows
 
 
-@dataclass
-class _AccountState:
-    """One account's contacts so far (history, then the calendar's own earlier choices)."""
-
-    calls: dict[int, int]
-    contacts: dict[int, int]
-    convs: list[tuple[int, int]]
-    used: set[tuple[int, int]]
-
-    @classmethod
-    def of(cls, history: Any) -> _AccountState:
-        state = cls({}, {}, [], set())
-        for h_day, h_min, is_call, connected in history:
-            state.contacts[h_day] = state.contacts.get(h_day, 0) + 1
-            if is_call:
-                state.calls[h_day] = state.calls.get(h_day, 0) + 1
-            if connected:
-                state.convs.append((h_day, h_min))
-        return state
-
-    def add(self, d: int, h: int, local_day: int, is_call: bool) -> None:
-        self.used.add((d, h))
-        self.contacts[local_day] = self.contacts.get(local_day, 0) + 1
-        if is_call:
-            self.calls[local_day] = self.calls.get(local_day, 0) + 1
-
-
-def _first_hour(
-    res: _Resource,
-    d: int,
-    hours: list[int],
-    need: float,
-    slots: _Slots,
-    u: int,
-    state: _AccountState,
-    rules: _Rules,
-    is_call: bool,
-    hardship: bool,
-) -> int:
-    """The first hour of day ``d`` where the attempt fits (capacity and the account's
-    rules), or -1."""
-    cap = res.cap[d]
-    if res.per_day and cap[0] < need:
-        return -1
-    for h in hours:
-        if (d, h) in state.used or (not res.per_day and cap[h] < need):
-            continue
-        day_l = int(slots.local_day[u, d, h])
-        if hardship and state.contacts.get(day_l, 0) >= rules.hardship_per_day:
-            continue
-        if is_call and not _call_allowed(
-            day_l, int(slots.local_min[u, d, h]), state.calls, state.convs, rules
-        ):
-            continue
-        return h
-    return -1
-
-
-def _candidate_hours(
-    res: _Resource, local_minutes: np.ndarray, rules: _Rules, duration: float, preferred: int
-) -> list[list[int]]:
-    """Per day, the resource's usable hours whose whole contact lies in the local window,
-    nearest to the preferred local hour first (else in time order)."""
-    out = []
-    for d, hours in enumerate(res.hours):
-        ok = [
-            h for h in hours
-            if local_minutes[d, h] >= rules.start_min
-            and local_minutes[d, h] + duration <= rules.end_min
-        ]  # fmt: skip
-        if preferred >= 0:
-            hour = local_minutes[d] // 60
-            ok.sort(key=lambda h: (abs(int(hour[h]) - preferred), h))
-        out.append(ok)
-    return out
-
-
-def _knapsack_bound(
-    resources: Mapping[Any, _Resource],
-    res_key: list[Any],
-    attempts: np.ndarray,
-    need: np.ndarray,
-    per_attempt: np.ndarray,
-) -> float:
-    """Σ over resources of the fractional-knapsack optimum (each account: ``attempts`` items
-    of weight ``need`` and value ``per_attempt``; capacity: the resource's total)."""
-    total = 0.0
-    groups: dict[Any, list[int]] = {}
-    for j, key in enumerate(res_key):
-        if key is not None and attempts[j] > 0:
-            groups.setdefault(key, []).append(j)
-    for key, members in groups.items():
-        js = np.array(members)
-        dens = per_attempt[js] / need[js]
-        js = js[np.argsort(-dens, kind="stable")]
-        weight = attempts[js] * need[js]
-        worth = attempts[js] * per_attempt[js]
-        room = resources[key].total()
-        cum = np.cumsum(weight)
-        full = int(np.searchsorted(cum, room, side="right"))
-        total += float(worth[:full].sum())
-        if full < js.size:
-            left = room - (cum[full - 1] if full else 0.0)
-            total += float(worth[full] * max(left, 0.0) / weight[full])
-    return total
-
-
 def _calendar_table(
     rows: list[tuple[int, int, int]],
     acc: _Accounts,
     tasks: _Tasks,
-    slots: _Slots,
+    slots: Slots,
     catalogue: Catalogue,
     teams: Teams,
     field_team: Mapping[str, int],
