@@ -63,6 +63,38 @@ def read_number(
     return float(value)
 
 
+def read_true_false(
+    table: Mapping[str, Any], key: str, default: bool, source: str, where: str, problems: list[str]
+) -> bool:
+    """A true/false value from ``table``; anything else is a problem."""
+    value = table.get(key, default)
+    if isinstance(value, bool):
+        return value
+    problems.append(f"{source}: {where}: {key}: must be true or false, got {value!r}"[:200])
+    return default
+
+
+def read_whole_number(
+    table: Mapping[str, Any],
+    key: str,
+    default: int,
+    source: str,
+    where: str,
+    problems: list[str],
+    lo: int,
+    hi: int,
+) -> int:
+    """A whole number in ``[lo, hi]`` from ``table`` (``default`` when absent; a problem and
+    the default otherwise)."""
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        problems.append(
+            f"{source}: {where}: {key}: must be a whole number in [{lo}, {hi}], got {value!r}"
+        )
+        return default
+    return int(value)
+
+
 def read_strings(
     table: Mapping[str, Any],
     key: str,
@@ -79,17 +111,6 @@ def read_strings(
         return tuple(value)
     problems.append(f"{source}: {where}: {key}: must be a list of strings, got {value!r}"[:200])
     return tuple(default)
-
-
-def read_true_false(
-    table: Mapping[str, Any], key: str, default: bool, source: str, where: str, problems: list[str]
-) -> bool:
-    """A true/false value from ``table``; anything else is a problem."""
-    value = table.get(key, default)
-    if isinstance(value, bool):
-        return value
-    problems.append(f"{source}: {where}: {key}: must be true or false, got {value!r}"[:200])
-    return default
 
 
 def read_tables(
@@ -129,24 +150,3 @@ def read_number_or_nan(
     if value > hi:
         problems.append(f"{source}: {where}: {key}: must be <= {hi}, got {value}")
     return float(value)
-
-
-def read_whole_number(
-    table: Mapping[str, Any],
-    key: str,
-    default: int,
-    source: str,
-    where: str,
-    problems: list[str],
-    lo: int,
-    hi: int,
-) -> int:
-    """A whole number in ``[lo, hi]`` from ``table`` (``default`` when absent; a problem and
-    the default otherwise)."""
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        problems.append(
-            f"{source}: {where}: {key}: must be a whole number in [{lo}, {hi}], got {value!r}"
-        )
-        return default
-    return int(value)
