@@ -137,7 +137,7 @@ def _iterate(
     when empty). Each iteration: the scan (:func:`_best_move`), the move
     (:func:`_apply_move`), then the bookkeeping (elite, ``μ``, restart).
     """
-    k, n = cost.shape
+    n = cost.shape[1]
     osc = params[0]
     job_tabu = params[5] > 0.0
     full = n <= SWAP_FULL_JOBS
