@@ -3,7 +3,8 @@
 Loaded from ``scenarios/treatments.toml`` (:class:`Catalogue`); every default number is
 documented in that file and is meant to be calibrated. One module per role around it:
 
-* :mod:`~solver.allocation.treatments` -- :class:`Treatment` and :class:`PlanValue`;
+* :mod:`~solver.allocation.treatments` -- :class:`~solver.allocation.treatments.Treatment` and
+  :class:`~solver.allocation.treatments.PlanValue`;
 * :mod:`~solver.allocation.catalogue_tables` -- one reader per table of the file;
 * :mod:`~solver.allocation.toml_fields` -- the checked readers of single values;
 * :mod:`~solver.allocation.teams` -- the teams file (:class:`~solver.allocation.teams.Teams`);
