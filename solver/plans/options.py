@@ -68,6 +68,7 @@ from solver.plans.choice import Choice
 from solver.plans.choices import family_choices
 from solver.plans.context import PlanContext, context_from_account, grid_of
 from solver.plans.explain import (
+    affordable_text,
     binding_constraints,
     customer_choice_text,
     explain_infeasible,
@@ -76,7 +77,7 @@ from solver.plans.explain import (
     recommendation_text,
 )
 from solver.plans.metrics import METRICS, plan_metrics
-from solver.plans.schedules import schedule_levels
+from solver.plans.schedules import contract_affordable, schedule_levels
 from solver.plans.search_types import SearchParams
 from solver.plans.terms import PlanTerms
 
@@ -408,6 +409,8 @@ def _recommend(
                 )
         return Status.INFEASIBLE, None, explanation, relaxations
     best = max(offered, key=lambda o: o.npv)
+    if ctx.policy.need_test and contract_affordable(ctx, i, sq_opt):
+        return Status.CONTRACT_AFFORDABLE, None, affordable_text(best, sq_opt, ctx.policy), ()
     if best.npv > sq_opt.npv:
         explanation = recommendation_text(best, sq_opt, ctx.policy.currency)
         return Status.RECOMMENDED, best.label, explanation, ()
