@@ -140,7 +140,9 @@ def test_the_bound_keeps_the_run_limit():
     """Where longer runs would pay more, the bound stays below the best schedule that breaks the run limit."""
     fields, over = CASES[1]
     acc = _account(fields)
-    ctx = context_from_account(acc, Policy(**{**MID_PLAN, **over}).for_product(acc.product), BehaviourModel())
+    ctx = context_from_account(
+        acc, Policy(**{**MID_PLAN, **over}).for_product(acc.product), BehaviourModel()
+    )
     limited, _ = brute_force(fields, over, over["max_deferral_months"])
     unlimited, _ = brute_force(fields, over, over["max_term_months"])
     bound = holiday_bounds(ctx, 96).bound[0]
@@ -151,7 +153,9 @@ def test_a_leading_holiday_only_bound_misses_the_month_without_income():
     """With a month of no income mid-plan, the best plan skips it: the leading-holiday bound lies below it."""
     fields, over = CASES[0]
     acc = _account(fields)
-    ctx = context_from_account(acc, Policy(**{**MID_PLAN, **over}).for_product(acc.product), BehaviourModel())
+    ctx = context_from_account(
+        acc, Policy(**{**MID_PLAN, **over}).for_product(acc.product), BehaviourModel()
+    )
     best, pay = brute_force(fields, over, over["max_deferral_months"])
     assert 0 in pay[1:-1]
     assert free_bounds(ctx, 96).bound[0] < best <= family_bounds(ctx, 96).bound[0]

@@ -51,9 +51,8 @@ MID_PLAN = dict(
 )
 
 #: The policy that allows the holidays mid-plan these tests report (the default allows a
-#: leading holiday only: Policy.holidays_mid_plan) and recommends a plan although the
-#: account's 7-month contract meets the affordability rules (Policy.need_test).
-MID_PLAN_POLICY = Policy(holidays_mid_plan=True, need_test=False)
+#: leading holiday only: Policy.holidays_mid_plan).
+MID_PLAN_POLICY = Policy(holidays_mid_plan=True)
 
 
 def _oracle_runs(schedule, interest_only: bool) -> list[tuple[int, int]]:
@@ -178,7 +177,7 @@ def test_plan_json_out_and_portfolio_table_agree(thorough_result, tmp_path, monk
     book = tmp_path / "book.csv"
     pd.DataFrame([MID_PLAN]).to_csv(book, index=False)
     plans = tmp_path / "plans.csv"
-    mid = ("--set", "policy.holidays_mid_plan=true", "--set", "policy.need_test=false")
+    mid = ("--set", "policy.holidays_mid_plan=true")
     code, _, err = run_workout("plan-portfolio", book, "--thorough", *mid, "--out", plans)
     assert code == 0, err
     row = pd.read_csv(plans).iloc[0]

@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 from oracles import AccountModel
 
+from solver.core import status_quo
 from solver.core.account import as_account
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
-from solver.core import status_quo
 from solver.domain import Status
 from solver.officer import Proposal, policy_violations, proposal_schedule
 from solver.plans.options import plan_options
@@ -35,8 +35,8 @@ AFFORDABLE = dict(
     expenses=5270.0,
     other_debt=2680.0,
 )
-#: The same customer with half the income: the contract breaks max_dti.
-STRETCHED = dict(AFFORDABLE, account_id="CARD-TIGHT", income=6065.0)
+#: The same customer with less income: the contract breaks max_dti.
+STRETCHED = dict(AFFORDABLE, account_id="CARD-TIGHT", income=9000.0)
 
 
 def _contract_meets_policy(fields: dict, policy: Policy) -> bool:
@@ -57,10 +57,11 @@ def _contract_meets_policy(fields: dict, policy: Policy) -> bool:
 
 
 def test_affordable_contract_gets_no_plan_and_says_why():
-    """An account whose contract meets the affordability rules in every month (own SPEC
-    check) gets status CONTRACT_AFFORDABLE and no recommendation, the options still
-    listed; need_test = false recommends the best option that beats the status quo."""
-    policy = Policy()
+    """With need_test an account whose contract meets the affordability rules in every
+    month (own SPEC check) gets status CONTRACT_AFFORDABLE and no recommendation, the
+    options still listed; by default (SPEC §6's NPV test) it is recommended the best
+    option that beats the status quo, and the explanation says the plan is optional."""
+    policy = Policy(need_test=True)
     assert _contract_meets_policy(AFFORDABLE, policy)
     res = plan_options(AFFORDABLE, policy)
     assert res.status == Status.CONTRACT_AFFORDABLE
@@ -69,18 +70,21 @@ def test_affordable_contract_gets_no_plan_and_says_why():
     offered = [o for o in res.options if o.feasible and o.family != "waterfall"]
     best = max(offered, key=lambda o: o.npv)
     assert best.npv > res.status_quo.npv  # the NPV test alone would restructure it
-    plain = plan_options(AFFORDABLE, policy.replace(need_test=False))
+    plain = plan_options(AFFORDABLE, Policy())
     assert plain.status == Status.RECOMMENDED and plain.recommended == best.label
+    assert "The contract itself is affordable" in plain.explanation
 
 
 def test_stretched_contract_is_restructured():
     """A contract that breaks max_dti (own SPEC check) is planned as before: the need
     test does not apply."""
-    policy = Policy()
+    policy = Policy(need_test=True)
     assert not _contract_meets_policy(STRETCHED, policy)
     res = plan_options(STRETCHED, policy)
     assert res.status in (Status.RECOMMENDED, Status.NPV_TEST_FAILED, Status.INFEASIBLE)
-    assert res.status == plan_options(STRETCHED, policy.replace(need_test=False)).status
+    plain = plan_options(STRETCHED, Policy())
+    assert res.status == plain.status and res.recommended == plain.recommended
+    assert "The contract itself is affordable" not in plain.explanation
 
 
 def _late_zero_months(payments) -> list[int]:
@@ -119,7 +123,7 @@ def test_counter_offer_with_a_mid_plan_holiday_breaks_the_default_policy():
 def test_set_flag_values():
     """--set takes true/false for the flags and names a bad value."""
     policy = Policy()
-    assert policy.with_setting("policy.need_test=false").need_test is False
+    assert policy.with_setting("policy.need_test=true").need_test is True
     assert policy.with_setting("holidays_mid_plan=true").holidays_mid_plan is True
     with pytest.raises(Exception, match="must be true or false"):
         policy.with_setting("need_test=perhaps")

@@ -139,12 +139,14 @@ class Policy:
         Recommend a restructuring only to an account that needs one: when the contract
         itself meets ``max_dti``, ``min_residual_income`` and ``min_afford_prob`` in every
         month, no plan is recommended (status ``CONTRACT_AFFORDABLE``: keep the contract)
-        and the options are still listed. Decision (session 16, from a review): without
-        it 17 % of the recommendations on the README book went to customers who can pay
-        their contract -- a longer term earns the bank the contract rate over its cost
-        of funds, but restructuring a performing loan is forbearance on the customer's
-        record and not "fitted to the customer's real situation" (SPEC's policy
-        background). Set false for the plain NPV test of SPEC §6.
+        and the options are still listed. Decision (session 16, from a review): 17 % of
+        the recommendations on the README book go to customers who can pay their
+        contract -- a longer term earns the bank the contract rate over its cost of
+        funds, but restructuring a performing loan is forbearance on the customer's
+        record. The default stays false because SPEC §6 defines the recommendation as
+        the best plan that passes the NPV test; the explanation of such a recommendation
+        says that the contract is affordable, and a bank whose rules ask for need first
+        (as HAMP's eligibility did) sets this true.
     rounding
         Instalments are multiples of this unit (whole cents, and a whole number of the
         currency's minor units: whole yen for JPY); the last payment absorbs the rest.
@@ -169,7 +171,7 @@ class Policy:
     min_afford_prob: Annotated[Number, Field(ge=0.0, le=1.0)] = 0.5
     min_payment: Annotated[Number, Field(ge=0.0)] = 100.0
     max_payment_levels: Annotated[LenientWholeNumber, Field(ge=1)] = 3
-    need_test: Flag = True
+    need_test: Flag = False
     rounding: Annotated[Number, Field(ge=0.0), AfterValidator(_whole_cents)] = 1.0
     currency: Annotated[str, BeforeValidator(_currency)] = DEFAULT_CURRENCY
     products: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)

@@ -337,3 +337,12 @@ def affordable_text(best: Any, sq: Any, policy: Any) -> str:
         f" The best plan, {best.label}, would recover {v(best.npv)} against {v(sq.npv)}"
         " (need_test = false in the policy recommends it)."
     )
+
+
+def optional_text(sq: Any, policy: Any) -> str:
+    """The note on a recommendation to an account that can pay its contract (the policy's
+    ``need_test`` off): restructuring is the bank's choice, not the customer's need."""
+    return (
+        f"The contract itself is affordable (max DTI {sq.max_dti:.2f}, lowest affordability"
+        f" {sq.min_afford_prob:.0%}): the plan is optional; need_test = true keeps the contract."
+    )

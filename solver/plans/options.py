@@ -74,6 +74,7 @@ from solver.plans.explain import (
     explain_infeasible,
     minimal_relaxations,
     npv_test_text,
+    optional_text,
     recommendation_text,
 )
 from solver.plans.metrics import METRICS, plan_metrics
@@ -409,10 +410,13 @@ def _recommend(
                 )
         return Status.INFEASIBLE, None, explanation, relaxations
     best = max(offered, key=lambda o: o.npv)
-    if ctx.policy.need_test and contract_affordable(ctx, i, sq_opt):
+    affordable = contract_affordable(ctx, i, sq_opt)
+    if affordable and ctx.policy.need_test:
         return Status.CONTRACT_AFFORDABLE, None, affordable_text(best, sq_opt, ctx.policy), ()
     if best.npv > sq_opt.npv:
         explanation = recommendation_text(best, sq_opt, ctx.policy.currency)
+        if affordable:
+            explanation += " " + optional_text(sq_opt, ctx.policy)
         return Status.RECOMMENDED, best.label, explanation, ()
     return Status.NPV_TEST_FAILED, None, npv_test_text(best, sq_opt, ctx.policy.currency), ()
 

@@ -128,7 +128,10 @@ def schedule_ok(
         )
     late = mid_plan_holiday(sched.payment)
     if late and not pol.holidays_mid_plan:
-        return False, f"month {late} has no payment after the first payment (holidays_mid_plan = false)"
+        return (
+            False,
+            f"month {late} has no payment after the first payment (holidays_mid_plan = false)",
+        )
     return True, ""
 
 
