@@ -167,8 +167,8 @@ def grid_note(result: Any, currency: str) -> str:
         notes.append(
             f"{' and '.join(free)}: status and gap proved over every schedule of the family"
             " (any amount on the rounding unit within each month's cap; months without"
-            " payment anywhere, capitalised, in runs of at most max_deferral_months where"
-            " the policy allows a capitalised holiday)."
+            " payment capitalised, at most max_deferral_months in a row: at the start, or"
+            " anywhere where the policy sets holidays_mid_plan)."
         )
     return "\n".join(notes)
 
@@ -195,6 +195,7 @@ def render_table(result: Any, schedule_family: str | None, currency: str) -> Non
     colour = {
         Status.RECOMMENDED: "green",
         Status.NPV_TEST_FAILED: "yellow",
+        Status.CONTRACT_AFFORDABLE: "cyan",
         Status.INFEASIBLE: "red",
     }[result.status]
     out.print(f"[bold {colour}]{result.status}[/]: {result.explanation}", highlight=False)

@@ -259,27 +259,21 @@ def _print_plan_summary(
         title=f"Plans for {n:,} accounts ({elapsed:.1f} s, {n / max(elapsed, 1e-9):,.0f} accounts/s)",
         title_justify="left",
     )
-    for col in (
-        "by",
-        "segment",
-        "accounts",
-        "restructured",
-        "infeasible",
-        "npv_test_failed",
-        "errors",
-        "uplift_vs_status_quo",
-        "uplift_vs_waterfall",
-    ):
-        t.add_column(col, justify="left" if col in ("by", "segment") else "right")
+    # the need test's column only where the policy's need_test kept a contract
+    counts = ["restructured", "infeasible", "npv_test_failed", "contract_affordable", "errors"]
+    if not summary["contract_affordable"].any():
+        counts.remove("contract_affordable")
+    for col in ("by", "segment", "accounts", *counts):
+        header = "affordable" if col == "contract_affordable" else col  # keep the table narrow
+        t.add_column(header, justify="left" if col in ("by", "segment") else "right")
+    for col in ("uplift_vs_status_quo", "uplift_vs_waterfall"):
+        t.add_column(col, justify="right")
     for _, row in summary.iterrows():
         t.add_row(
             str(row["by"]),
             str(row["segment"]),
             f"{int(row['accounts']):,}",
-            f"{int(row['restructured']):,}",
-            f"{int(row['infeasible']):,}",
-            f"{int(row['npv_test_failed']):,}",
-            f"{int(row['errors']):,}",
+            *(f"{int(row[col]):,}" for col in counts),
             f"{row['uplift_vs_status_quo']:,.0f}",
             f"{row['uplift_vs_waterfall']:,.0f}",
             style="bold" if row["by"] == "all" else None,

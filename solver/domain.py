@@ -103,6 +103,9 @@ class Status(StrEnum):
         A plan passed the NPV test and is recommended.
     NPV_TEST_FAILED
         Plans exist but none beats the status quo by the policy's margin.
+    CONTRACT_AFFORDABLE
+        The contract meets the affordability rules in every month, so no plan is
+        recommended (the policy's ``need_test``); the options are still listed.
     ERROR
         The account could not be planned (its error is reported beside it).
     """
@@ -117,6 +120,7 @@ class Status(StrEnum):
     POLICY_INFEASIBLE = "POLICY_INFEASIBLE"
     RECOMMENDED = "RECOMMENDED"
     NPV_TEST_FAILED = "NPV_TEST_FAILED"
+    CONTRACT_AFFORDABLE = "CONTRACT_AFFORDABLE"
     ERROR = "ERROR"
 
     @property

@@ -32,6 +32,10 @@ from solver.plans.options import plan_options
 from solver.plans.schedules import path_schedule, schedule_ok
 from solver.plans.search import SearchParams
 
+# the policy switch these tests are about: holidays anywhere in a custom plan (the default
+# policy allows a leading holiday only, see Policy.holidays_mid_plan)
+MID_PLAN = {"holidays_mid_plan": True}
+
 # tiny accounts (fields, policy overrides): a month of no income mid-plan, a rate well
 # above the cost of funds (carrying the balance pays), a recovering auto loan with collateral
 CASES = [
@@ -64,7 +68,7 @@ def brute_force(fields: dict, over: dict, longest: int) -> tuple[float, list[int
     """The best NPV, and its payments in cents, over every schedule whose runs of months
     without payment are at most ``longest`` long (own enumeration and SPEC §4 values)."""
     acc = _account(fields)
-    pol = Policy(**over)
+    pol = Policy(**{**MID_PLAN, **over})
     H = pol.max_term_months
     model = AccountModel(acc, BehaviourModel())
     caps = [int(math.floor(c * 100 + 1e-6)) if math.isfinite(c) else -1 for c in model.caps(pol, H)]
@@ -119,7 +123,7 @@ def case(request):
     """A tiny case: fields, policy, context, and the brute-force optimum with holidays mid-plan."""
     fields, over = CASES[request.param]
     acc = _account(fields)
-    pol = Policy(**over).for_product(acc.product)
+    pol = Policy(**{**MID_PLAN, **over}).for_product(acc.product)
     ctx = context_from_account(acc, pol, BehaviourModel())
     return fields, over, ctx, brute_force(fields, over, over["max_deferral_months"])
 
@@ -136,7 +140,9 @@ def test_the_bound_keeps_the_run_limit():
     """Where longer runs would pay more, the bound stays below the best schedule that breaks the run limit."""
     fields, over = CASES[1]
     acc = _account(fields)
-    ctx = context_from_account(acc, Policy(**over).for_product(acc.product), BehaviourModel())
+    ctx = context_from_account(
+        acc, Policy(**{**MID_PLAN, **over}).for_product(acc.product), BehaviourModel()
+    )
     limited, _ = brute_force(fields, over, over["max_deferral_months"])
     unlimited, _ = brute_force(fields, over, over["max_term_months"])
     bound = holiday_bounds(ctx, 96).bound[0]
@@ -147,7 +153,9 @@ def test_a_leading_holiday_only_bound_misses_the_month_without_income():
     """With a month of no income mid-plan, the best plan skips it: the leading-holiday bound lies below it."""
     fields, over = CASES[0]
     acc = _account(fields)
-    ctx = context_from_account(acc, Policy(**over).for_product(acc.product), BehaviourModel())
+    ctx = context_from_account(
+        acc, Policy(**{**MID_PLAN, **over}).for_product(acc.product), BehaviourModel()
+    )
     best, pay = brute_force(fields, over, over["max_deferral_months"])
     assert 0 in pay[1:-1]
     assert free_bounds(ctx, 96).bound[0] < best <= family_bounds(ctx, 96).bound[0]
@@ -178,7 +186,7 @@ BREAK = (300.0,) * 4 + (0.0, 0.0) + (300.0,) * 30
 def test_review_example_bound_and_plan_cover_the_plan_with_a_break():
     """A plan of 300 a month with a two-month break is below the free bound and below the recommended custom plan."""
     acc = as_account(REVIEW)
-    pol = Policy().for_product(acc.product)
+    pol = Policy(**MID_PLAN).for_product(acc.product)
     ctx = context_from_account(acc, pol, BehaviourModel())
     booked = proposal_schedule(acc, Proposal(payments=BREAK), pol.rounding)
     assert not policy_violations(acc, booked, pol, BehaviourModel())
@@ -200,7 +208,7 @@ def test_zero_months_agree_between_booking_policy_check_and_evaluator():
     """A holiday mid-plan passes the plan check and the officer's check alike, a too-long run fails both, and the evaluator values it as the oracle does."""
     fields, over = CASES[0]
     acc = _account(fields)
-    pol = Policy(**over).for_product(acc.product)
+    pol = Policy(**{**MID_PLAN, **over}).for_product(acc.product)
     ctx = context_from_account(acc, pol, BehaviourModel())
     for pay, ok in (
         ((400.0, 400.0, 0.0, 400.0, 300.0), True),
@@ -228,7 +236,7 @@ def test_schedule_check_counts_runs_not_months():
     """Two holidays of max_deferral_months each pass; one holiday a month longer does not."""
     fields, over = CASES[2]
     acc = _account(fields)
-    pol = Policy(**{**over, "max_term_months": 12})
+    pol = Policy(**{**MID_PLAN, **over, "max_term_months": 12})
     ctx = context_from_account(acc, pol, BehaviourModel())
     rate = float(ctx.fields["annual_rate"][0])
     for zeros, ok in (((1, 2, 5, 6), True), ((1, 2, 3), False)):
@@ -246,7 +254,7 @@ def test_compiled_rollouts_follow_runs_as_the_python_rollout_does():
     frame = generate_portfolio(16, seed=5)
     checked = 0
     for product, part in frame.groupby("product", sort=True):
-        pol = Policy().for_product(str(product))
+        pol = Policy(**MID_PLAN).for_product(str(product))
         ctx = context_from_frame(part, pol, BehaviourModel())
         free = holiday_bounds(ctx, 96)
         new = rollouts(ctx, np.arange(len(ctx)), free)

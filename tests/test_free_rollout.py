@@ -214,4 +214,4 @@ def test_plan_table_marks_only_grid_certificates():
                 assert opt.label in note.splitlines()[-1]
     assert res.option("custom").bound_over == "every_amount"
     assert "proved over every schedule of the family" in note
-    assert "months without payment anywhere, capitalised, in runs of at most" in note
+    assert "months without payment capitalised, at most max_deferral_months in a row" in note

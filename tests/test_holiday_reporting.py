@@ -50,6 +50,10 @@ MID_PLAN = dict(
     other_debt=2680.0,
 )
 
+#: The policy that allows the holidays mid-plan these tests report (the default allows a
+#: leading holiday only: Policy.holidays_mid_plan).
+MID_PLAN_POLICY = Policy(holidays_mid_plan=True)
+
 
 def _oracle_runs(schedule, interest_only: bool) -> list[tuple[int, int]]:
     """Holiday runs (first, last month) read off the schedule's rows in cents."""
@@ -78,7 +82,7 @@ def _oracle_text(runs: list[tuple[int, int]]) -> str:
 
 @pytest.fixture(scope="module")
 def thorough_result():
-    return plan_options(MID_PLAN, search=SearchParams.thorough())
+    return plan_options(MID_PLAN, MID_PLAN_POLICY, search=SearchParams.thorough())
 
 
 def test_mid_plan_holidays_counted_from_the_payments(thorough_result):
@@ -103,7 +107,7 @@ def test_binding_names_every_run_at_the_limit(thorough_result):
     """'max_deferral_months binds' names the months of every run that reaches the limit,
     and none of a shorter run."""
     custom = thorough_result.option("custom")
-    limit = Policy().max_deferral_months
+    limit = MID_PLAN_POLICY.max_deferral_months
     runs = _oracle_runs(custom.schedule, interest_only=False)
     at_limit = [r for r in runs if r[1] - r[0] + 1 >= limit]
     shorter = [r for r in runs if r[1] - r[0] + 1 < limit]
@@ -173,11 +177,12 @@ def test_plan_json_out_and_portfolio_table_agree(thorough_result, tmp_path, monk
     book = tmp_path / "book.csv"
     pd.DataFrame([MID_PLAN]).to_csv(book, index=False)
     plans = tmp_path / "plans.csv"
-    code, _, err = run_workout("plan-portfolio", book, "--thorough", "--out", plans)
+    mid = ("--set", "policy.holidays_mid_plan=true")
+    code, _, err = run_workout("plan-portfolio", book, "--thorough", *mid, "--out", plans)
     assert code == 0, err
     row = pd.read_csv(plans).iloc[0]
     code, out, err = run_workout(
-        "plan", book, "--account-id", "MID-HOL", "--thorough", "--format", "json"
+        "plan", book, "--account-id", "MID-HOL", "--thorough", *mid, "--format", "json"
     )
     assert code == 0, err
     doc = json.loads(out)

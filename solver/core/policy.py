@@ -43,6 +43,7 @@ from solver.core.files import read_toml
 from solver.core.schema import PRODUCTS
 from solver.core.settings_schema import (
     WHOLE_NUMBER,
+    Flag,
     Issue,
     LenientWholeNumber,
     Number,
@@ -106,7 +107,15 @@ class Policy:
     max_term_months
         Longest plan in months, deferral included.
     max_deferral_months
-        Longest payment holiday at the start of a plan.
+        Longest payment holiday (run of months without payment).
+    holidays_mid_plan
+        Whether a ``custom`` plan may have months without payment after its first payment
+        (each run at most ``max_deferral_months``). Default false: a holiday only at the
+        start. Decision (session 16, from a review): with holidays anywhere the free
+        optimum of many accounts is a re-age -- ``6× 0 → 100 → 6× 0 → 100 …``, 48 of 60
+        months unpaid and the balance growing -- which keeps to the letter of
+        ``max_deferral_months`` but not to its purpose; a bank that wants mid-plan
+        holidays (a known seasonal income gap) turns this on.
     deferral_interest
         Interest treatments allowed during a holiday: ``capitalize``, ``interest_only``,
         ``waive``.
@@ -126,6 +135,18 @@ class Policy:
         Smallest non-zero instalment (CNY); the final clearing payment is exempt.
     max_payment_levels
         Most payment phases (runs of equal instalments) a plan may use.
+    need_test
+        Recommend a restructuring only to an account that needs one: when the contract
+        itself meets ``max_dti``, ``min_residual_income`` and ``min_afford_prob`` in every
+        month, no plan is recommended (status ``CONTRACT_AFFORDABLE``: keep the contract)
+        and the options are still listed. Decision (session 16, from a review): 17 % of
+        the recommendations on the README book go to customers who can pay their
+        contract -- a longer term earns the bank the contract rate over its cost of
+        funds, but restructuring a performing loan is forbearance on the customer's
+        record. The default stays false because SPEC §6 defines the recommendation as
+        the best plan that passes the NPV test; the explanation of such a recommendation
+        says that the contract is affordable, and a bank whose rules ask for need first
+        (as HAMP's eligibility did) sets this true.
     rounding
         Instalments are multiples of this unit (whole cents, and a whole number of the
         currency's minor units: whole yen for JPY); the last payment absorbs the rest.
@@ -139,6 +160,7 @@ class Policy:
 
     max_term_months: Annotated[LenientWholeNumber, Field(ge=1)] = 60
     max_deferral_months: Annotated[LenientWholeNumber, Field(ge=0)] = 6
+    holidays_mid_plan: Flag = False
     deferral_interest: DeferralModes = DEFERRAL_MODES
     rate_floor: Annotated[Number, Field(ge=0.0, le=0.36)] = 0.0
     max_fee_waiver: Annotated[Number, Field(ge=0.0, le=1.0)] = 1.0
@@ -149,6 +171,7 @@ class Policy:
     min_afford_prob: Annotated[Number, Field(ge=0.0, le=1.0)] = 0.5
     min_payment: Annotated[Number, Field(ge=0.0)] = 100.0
     max_payment_levels: Annotated[LenientWholeNumber, Field(ge=1)] = 3
+    need_test: Flag = False
     rounding: Annotated[Number, Field(ge=0.0), AfterValidator(_whole_cents)] = 1.0
     currency: Annotated[str, BeforeValidator(_currency)] = DEFAULT_CURRENCY
     products: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -256,8 +279,10 @@ class Policy:
             raise InputError(f"--set {assignment}: unknown policy key {key!r}{_hint(key)}")
         current = getattr(self, key)
         try:
-            if isinstance(current, str):
-                value: Any = raw.strip()
+            if isinstance(current, bool):
+                value: Any = _flag(raw)
+            elif isinstance(current, str):
+                value = raw.strip()
             elif isinstance(current, tuple):
                 value = tuple(v.strip() for v in raw.split(",") if v.strip())
             elif isinstance(current, int):
@@ -267,6 +292,16 @@ class Policy:
             return self.replace(**{key: value})
         except ValueError as exc:
             raise InputError(f"--set {assignment}: {exc}") from None
+
+
+def _flag(raw: str) -> bool:
+    """A ``--set`` flag value: ``true``/``false`` (also ``1``/``0``, ``yes``/``no``)."""
+    word = raw.strip().lower()
+    if word in ("true", "1", "yes"):
+        return True
+    if word in ("false", "0", "no"):
+        return False
+    raise ValueError(f"must be true or false, got {raw.strip()!r}")
 
 
 POLICY_KEYS: tuple[str, ...] = tuple(f.name for f in fields(Policy) if f.name != "products")

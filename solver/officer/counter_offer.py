@@ -151,6 +151,17 @@ def policy_violations(
                 f"exceed max_deferral_months {policy.max_deferral_months}",
             )
         )
+    # ... and, unless the policy allows holidays mid-plan, falls at the start only
+    late = tuple(m for first, last in booked.holidays if first > 1 for m in range(first, last + 1))
+    if late and not policy.holidays_mid_plan:
+        out.append(
+            Violation(
+                "holidays_mid_plan",
+                late,
+                f"months without instalments after the first payment ({months_text(late)}): "
+                "the policy allows a holiday only at the start (holidays_mid_plan = false)",
+            )
+        )
     if D > 0 and mode not in policy.deferral_interest:
         out.append(
             Violation(

@@ -324,3 +324,25 @@ def minimal_relaxations(account: Any, policy: Any, model: Any, search: Any) -> l
             changes["deferral_interest"] = modes
         r["verified"] = feasible(**changes)
     return [r for r in out if r["verified"]]
+
+
+def affordable_text(best: Any, sq: Any, policy: Any) -> str:
+    """Why no plan is recommended to an account that can pay its contract (the policy's
+    ``need_test``): its figures against the rules, and what the best plan would give."""
+    v = partial(format_value, code=policy.currency)
+    return (
+        f"no restructuring needed: the contract is affordable in every month (max DTI"
+        f" {sq.max_dti:.2f} ≤ {policy.max_dti:.2f}, lowest affordability"
+        f" {sq.min_afford_prob:.0%} ≥ {policy.min_afford_prob:.0%}); keep the contract."
+        f" The best plan, {best.label}, would recover {v(best.npv)} against {v(sq.npv)}"
+        " (need_test = false in the policy recommends it)."
+    )
+
+
+def optional_text(sq: Any, policy: Any) -> str:
+    """The note on a recommendation to an account that can pay its contract (the policy's
+    ``need_test`` off): restructuring is the bank's choice, not the customer's need."""
+    return (
+        f"The contract itself is affordable (max DTI {sq.max_dti:.2f}, lowest affordability"
+        f" {sq.min_afford_prob:.0%}): the plan is optional; need_test = true keeps the contract."
+    )

@@ -69,8 +69,9 @@ def regap(sol: RunSolution) -> RunSolution:
 
 def family_bounds(ctx: PlanContext, buckets: int) -> FreeBound:
     """The free bound of the accounts of ``ctx``: over the family with holidays mid-plan
-    where the policy allows a holiday, else (no month may be skipped) the pruned pass of
-    the family without them.
+    where the policy allows them (``holidays_mid_plan`` and a capitalised holiday), else
+    the pruned pass of the family with a leading holiday only (none where the policy
+    allows no holiday).
 
     Decision: both passes run to :data:`solver.plans.free_dp.TOLERANCE` (1e-5: a node
     stops pruning once no block can beat its best by that share, and stores the larger
@@ -79,7 +80,7 @@ def family_bounds(ctx: PlanContext, buckets: int) -> FreeBound:
     side by side, CPU time): exact pruning 104.6 CPU-ms per account, the tolerance 67.2;
     99.72 % of the 705 recommendations within 0.1 % and none above 1 % in both; gap p50
     0.034 → 0.038 %, p90 0.078 → 0.083 %, max 0.170 → 0.180 %."""
-    if holiday_months(ctx).max(initial=0) > 0:
+    if ctx.policy.holidays_mid_plan and holiday_months(ctx).max(initial=0) > 0:
         return holiday_bounds(ctx, buckets, tolerance=TOLERANCE)
     return free_bounds(ctx, buckets, tolerance=TOLERANCE)
 
@@ -169,7 +170,7 @@ def free_family_step(
     free_st = np.zeros(n, bool)
     # accounts without a grid plan too where holidays are allowed: a holiday mid-plan may
     # carry a plan over months the grid search (a leading holiday only) cannot pass
-    skip = holiday_months(ctx) > 0
+    skip = (holiday_months(ctx) > 0) & bool(ctx.policy.holidays_mid_plan)
     todo = np.array(
         [i for i, cu in enumerate(custom) if cu.payments is not None or (skip[i] and
          cu.status == Status.INFEASIBLE)], np.int64

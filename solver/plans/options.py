@@ -68,15 +68,17 @@ from solver.plans.choice import Choice
 from solver.plans.choices import family_choices
 from solver.plans.context import PlanContext, context_from_account, grid_of
 from solver.plans.explain import (
+    affordable_text,
     binding_constraints,
     customer_choice_text,
     explain_infeasible,
     minimal_relaxations,
     npv_test_text,
+    optional_text,
     recommendation_text,
 )
 from solver.plans.metrics import METRICS, plan_metrics
-from solver.plans.schedules import schedule_levels
+from solver.plans.schedules import contract_affordable, schedule_levels
 from solver.plans.search_types import SearchParams
 from solver.plans.terms import PlanTerms
 
@@ -408,8 +410,13 @@ def _recommend(
                 )
         return Status.INFEASIBLE, None, explanation, relaxations
     best = max(offered, key=lambda o: o.npv)
+    affordable = contract_affordable(ctx, i, sq_opt)
+    if affordable and ctx.policy.need_test:
+        return Status.CONTRACT_AFFORDABLE, None, affordable_text(best, sq_opt, ctx.policy), ()
     if best.npv > sq_opt.npv:
         explanation = recommendation_text(best, sq_opt, ctx.policy.currency)
+        if affordable:
+            explanation += " " + optional_text(sq_opt, ctx.policy)
         return Status.RECOMMENDED, best.label, explanation, ()
     return Status.NPV_TEST_FAILED, None, npv_test_text(best, sq_opt, ctx.policy.currency), ()
 

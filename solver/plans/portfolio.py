@@ -392,7 +392,7 @@ def plan_portfolio(
 
 
 def portfolio_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Accounts restructured / not feasible / failing the NPV test and NPV uplifts, by tier and product.
+    """Accounts restructured / not feasible / failing the NPV test / not needing a plan and NPV uplifts, by tier and product.
 
     ``certified_0_1pct`` counts the recommendations proved within 0.1 % of their family's
     optimum (status ``OPTIMAL``, or a gap ≤ :data:`CERTIFIED_GAP` from a valid bound).
@@ -401,6 +401,7 @@ def portfolio_summary(table: pd.DataFrame) -> pd.DataFrame:
     t["restructured"] = t["status"] == Status.RECOMMENDED
     t["infeasible"] = t["status"] == Status.INFEASIBLE
     t["npv_test_failed"] = t["status"] == Status.NPV_TEST_FAILED
+    t["contract_affordable"] = t["status"] == Status.CONTRACT_AFFORDABLE
     t["errors"] = t["status"] == Status.ERROR
     t["uplift_vs_status_quo"] = pd.to_numeric(t["npv_vs_status_quo"], errors="coerce").fillna(0.0)
     wf = pd.to_numeric(t["waterfall_npv"], errors="coerce")
@@ -416,6 +417,7 @@ def portfolio_summary(table: pd.DataFrame) -> pd.DataFrame:
         "restructured": ("restructured", "sum"),
         "infeasible": ("infeasible", "sum"),
         "npv_test_failed": ("npv_test_failed", "sum"),
+        "contract_affordable": ("contract_affordable", "sum"),
         "errors": ("errors", "sum"),
         "certified_0_1pct": ("certified_0_1pct", "sum"),
         "npv": ("npv", "sum"),

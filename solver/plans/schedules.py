@@ -13,7 +13,7 @@ passes it to the engine, so a JPY winner is rebuilt in whole yen.
 from __future__ import annotations
 
 import math
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 from numba import njit
@@ -126,6 +126,12 @@ def schedule_ok(
             f"{count} months in a row without payment exceed max_deferral_months "
             f"{pol.max_deferral_months}",
         )
+    late = mid_plan_holiday(sched.payment)
+    if late and not pol.holidays_mid_plan:
+        return (
+            False,
+            f"month {late} has no payment after the first payment (holidays_mid_plan = false)",
+        )
     return True, ""
 
 
@@ -168,6 +174,16 @@ def _check_schedule(
     return _OK, 0
 
 
+def mid_plan_holiday(cents: np.ndarray) -> int:
+    """The first month (1-based) without payment after the first payment and before the
+    last month of a payment path, 0 when every month without payment is leading."""
+    paid = np.flatnonzero(np.asarray(cents)[:-1] != 0)
+    if paid.size == 0:
+        return 0
+    late = np.flatnonzero(np.asarray(cents)[paid[0] : -1] == 0)
+    return int(paid[0] + late[0] + 1) if late.size else 0
+
+
 @njit(cache=True)
 def longest_holiday(cents: np.ndarray) -> int:  # pragma: no cover - compiled
     """The longest run of months in a row without payment before the last month of a
@@ -196,3 +212,20 @@ def schedule_levels(sched: Schedule) -> tuple[float, ...]:
     values: a payment of ``c`` cents is ``c / 100`` rounded to 2 decimals; numpy's
     division of the int64 cents is Python's ``c / 100``, both correctly rounded)."""
     return tuple((level_amounts(sched.payment) / CENTS_PER_UNIT).tolist())
+
+
+def contract_affordable(ctx: PlanContext, i: int, status_quo: Any) -> bool:
+    """Whether account ``i``'s contract (``status_quo``: its reported option, with its
+    schedule and metrics) meets the affordability rules in every payment month: ``max_dti``,
+    ``min_afford_prob`` (the option's figures, over its whole term) and
+    ``min_residual_income`` (against ``ctx.cap_residual``; months past the plan horizon
+    are read at its last month). The policy's ``need_test`` recommends no plan then."""
+    pol = ctx.policy
+    if not (status_quo.max_dti <= pol.max_dti + 1e-12):
+        return False
+    if not (status_quo.min_afford_prob >= pol.min_afford_prob - 1e-12):
+        return False
+    pay = status_quo.schedule.payment / CENTS_PER_UNIT
+    months = np.minimum(np.arange(pay.size), ctx.horizon - 1)
+    room = ctx.cap_residual[i, months]
+    return bool(np.all((pay <= 0) | (pay <= room + 1e-9 * np.maximum(np.abs(room), 1.0))))
