@@ -17,9 +17,12 @@ phase of its own) that never go down.
 The payment grid of an account hangs from its largest affordable payment ``top`` (the
 largest monthly cap rounded down to the rounding unit): ``top, top − Δ, top − 2Δ, …``
 down to ``min_payment``, with ``Δ`` the smallest multiple of the rounding unit giving at
-most ``grid_levels`` amounts; plus the payment affordable in every month (the smallest
-cap) and the level instalments of the best ``instalment`` and capitalised ``deferral``
-plans (so those plans are custom schedules and custom can only match or beat them).
+most ``grid_levels`` amounts; plus ``min_payment`` itself (the hanging steps' lowest
+amount may be up to Δ above it, and the best plan often pays the least allowed for
+years: :func:`solver.plans.payment_grid.payment_grids`), the payment affordable in every
+month (the smallest cap) and the level instalments of the best ``instalment`` and
+capitalised ``deferral`` plans (so those plans are custom schedules and custom can only
+match or beat them).
 
 The search (exact within the grid)
 -----------------------------------
