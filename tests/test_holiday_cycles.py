@@ -13,7 +13,15 @@ from functools import cache
 
 import numpy as np
 import pytest
-from oracles import caps, npv_of_schedule, policy_feasible, schedule_of_path, to_cents
+from oracles import (
+    caps,
+    monthly_interest,
+    npv_of_schedule,
+    policy_feasible,
+    rate_units,
+    schedule_of_path,
+    to_cents,
+)
 
 from solver.core.account import Account
 from solver.core.generate import generate_portfolio
@@ -77,3 +85,39 @@ def test_holiday_cycle_plan_is_feasible_and_valued_by_the_oracle(account_id):
         body = np.asarray(step.payments)[:-1]
         paid = np.flatnonzero(body > 0)
         assert not (paid.size and (body[paid[0] :] == 0).any())
+
+
+def _own_walk(B0: int, units: int, D: int, low: int, ok: np.ndarray) -> tuple[list, list]:
+    """The walk by the oracle's own half-up interest: balances entering each month, payments."""
+    bal, pay = [B0], []
+    for t in range(ok.size - 1):
+        owed = bal[-1] + monthly_interest(bal[-1], units)
+        p = 0
+        if t % (D + 1) == D:
+            if not ok[t] or low >= owed:
+                break
+            p = low
+        pay.append(p)
+        bal.append(owed - p)
+    return bal, pay
+
+
+def test_walk_owes_the_spec_interest():
+    """The walk's balances and payments (compiled, and the exact fallback) follow the SPEC's half-up interest (own integers)."""
+    from solver.plans.holiday_cycles import _walk, _walk_exact
+    from solver.plans.payment_grid import MONTHLY_DEN
+
+    rng = np.random.default_rng(16)
+    H = 60
+    B0 = rng.integers(10_000, 50_000_000, 200)
+    units = np.array([rate_units(r) for r in rng.choice([0.0, 0.0599, 0.089, 0.1606, 0.36], 200)])
+    D = rng.integers(1, 7, 200)
+    ok = rng.random((200, H)) < 0.97
+    B, pay, end, near = _walk(B0, units / MONTHLY_DEN, 1, D, 10_000, ok)
+    for k in range(200):
+        bal, own = _own_walk(int(B0[k]), int(units[k]), int(D[k]), 10_000, ok[k])
+        Bx, payx, endx = _walk_exact(int(B0[k]), int(units[k]), 1, int(D[k]), 10_000, ok[k])
+        assert endx == len(own) and Bx[: endx + 1].tolist() == bal and payx[:endx].tolist() == own
+        if not near[k]:
+            assert end[k] == len(own) and B[k, : end[k] + 1].tolist() == bal
+            assert pay[k, : end[k]].tolist() == own
