@@ -48,6 +48,14 @@ the result always says how far it can be trusted. The bound's error is second or
 the node spacing; :func:`solver.plans.refine.refine` certifies accounts whose gap exceeds
 ``SearchParams.target_gap`` (0.1 %) with finer tables. Because ``step`` ⊆ ``custom``,
 custom's bound also bounds step.
+
+Beside the grid paths, the ``custom`` search continues the holiday-cycle walks of
+:mod:`solver.plans.holiday_cycles` (holidays mid-plan between payments of
+``min_payment``, the shape the free optimum often takes; ``SearchParams.holiday_cycles``):
+their states join the frontier month by month with parent −1, and a path found from one
+is the walk's payments and then the beam's. They are not part of the certified family:
+``bound`` and the status stay a statement over the grid paths with a leading holiday (a
+walk's plan above the grid bound is ``OPTIMAL`` in that sense: no such path is better).
 """
 
 from __future__ import annotations
