@@ -771,7 +771,8 @@ def custom_grid(
 
     ``top`` = the largest monthly cap rounded down to the rounding unit, then ``top − Δ``,
     ``top − 2Δ``, … down to ``min_payment`` with Δ the smallest multiple of the unit
-    giving at most ``grid_levels`` amounts; plus the payment affordable in every month
+    giving at most ``grid_levels`` amounts; plus ``min_payment`` itself (rounded up to the
+    unit; session 16), the payment affordable in every month
     (the smallest cap, rounded down) and the ``extra`` amounts (the level instalments of
     the best ``instalment`` and capitalised ``deferral`` plans); only amounts between
     ``min_payment`` and ``top``.
@@ -794,6 +795,7 @@ def custom_grid(
         step = max(unit, math.ceil(span / max(grid_levels - 1, 1) / unit - 1e-9) * unit)
         count = min(span // step + 1, grid_levels)
         amounts.update(top - k * step for k in range(count))
+        amounts.add(low)
     amounts.add(floor_unit(min(cap)) if math.isfinite(min(cap)) else -1)
     amounts.update(to_cents(x) for x in extra if x is not None and math.isfinite(x))
     floor = float(policy.min_payment) * 100 - 1e-7

@@ -477,7 +477,12 @@ def test_metrics_reconcile_on_generated_portfolio():
 
 
 def test_bound_tables_dominate_reported_paths():
-    """The custom/step bounding DP is ≥ the model value-to-go at every month of every reported custom/step schedule."""
+    """The custom/step bounding DP is ≥ the model value-to-go at every month of every reported custom/step schedule.
+
+    A custom plan with holidays mid-plan (a holiday-cycle walk, session 16) is not a path of
+    the tables' family (a leading holiday only; its capitalised balance may lie above any
+    balance such a path reaches, where the tables' nodes end), so it is not checked.
+    """
     from solver.core.generate import generate_portfolio
     from solver.plans.bounds import bound_at, bound_tables
     from solver.plans.context import context_from_account
@@ -491,6 +496,10 @@ def test_bound_tables_dominate_reported_paths():
             opt = res.option(family)
             if not opt.feasible:
                 continue
+            body = np.asarray(opt.schedule.payments)[:-1]
+            paid = np.flatnonzero(body > 0)
+            if paid.size and (body[paid[0] :] == 0).any():
+                continue  # a holiday-cycle plan: not a path of the tables' family
             grid = np.array([opt.terms.grid])
             for buckets in (16, 48):
                 tables = bound_tables(

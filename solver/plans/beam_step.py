@@ -484,7 +484,10 @@ def backtrack(
 ) -> np.ndarray:
     """Payments (cents) of the paths whose clearing payment ``final`` was made by frontier
     state ``state`` of ``month``, one row each (zeros after it): walked back through the
-    months' kept children, month m's at ``parent``/``paid[start[m]:start[m + 1]]``."""
+    months' kept children, month m's at ``parent``/``paid[start[m]:start[m + 1]]``. A
+    parent −1 is a holiday-cycle walk's state (:mod:`solver.plans.holiday_cycles`): the
+    walk stops there and the months before it are marked −1 (the caller fills in the
+    walk's payments)."""
     P = state.size
     T = 0
     for r in range(P):
@@ -498,4 +501,7 @@ def backtrack(
             at = start[k] + sid
             pays[r, k] = paid[at]
             sid = parent[at]
+            if sid < 0:
+                pays[r, :k] = -1
+                break
     return pays

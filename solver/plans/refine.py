@@ -1,13 +1,12 @@
 """Tighter certificates for ``custom``: finer bound tables where the gap is wide.
 
-The bound's error shrinks with the square of the node spacing (:mod:`solver.plans.bounds`),
-so a ``custom`` plan proved no closer than ``SearchParams.target_gap`` gets finer tables,
-and is searched again only where their root value does not certify it.
+A ``custom`` plan proved no closer than ``SearchParams.target_gap`` gets finer tables (the
+next size of ``SearchParams.refine_buckets`` each round), and is searched again only where
+their root value does not certify it.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import numpy as np
@@ -19,6 +18,10 @@ from solver.plans.free_custom import regap
 from solver.plans.schedules import path_schedule
 from solver.plans.search import solve_runs
 from solver.plans.search_types import RunSolution, SearchParams
+
+#: Rounds of refinement at most (each one size finer): 192 → 384 → 768 → 1,536 buckets at
+#: the default parameters, where the former formula's two rounds reached 3,072.
+ROUNDS = 3
 
 
 def refine(
@@ -32,20 +35,29 @@ def refine(
 ) -> list[RunSolution]:
     """Certify ``custom`` more tightly where the gap is wider than ``search.target_gap``.
 
-    The bound's error shrinks with the square of the node spacing, so an account whose
-    gap is ``g`` at ``buckets`` nodes needs about ``buckets·√(g / target)`` of them: it
-    gets the smallest of ``search.refine_buckets`` at least that large (1.5× margin).
-    The finer tables' root value is itself a valid bound; only where that does not
-    certify the plan is the family searched again (seeded with the plan found, keeping
-    the best plan and the smaller bound). Two rounds at most. ``hazards``: the grid's
-    actions' hazards (:func:`solver.plans.bounds.action_hazards`), for every table and search.
+    Each round, an account whose gap is still wider gets the next of
+    ``search.refine_buckets`` above the tables it was last bounded with (one size a
+    round, at most :data:`ROUNDS` rounds). The finer tables' root value is itself a valid
+    bound; only where that does not certify the plan is the family searched again
+    (seeded with the plan found, keeping the best plan and the smaller bound).
+    ``hazards``: the grid's actions' hazards (:func:`solver.plans.bounds.action_hazards`),
+    for every table and search.
+
+    Decision (session 16): one size a round, not the size the gap would need if it
+    shrank with the square of the node spacing (``buckets·1.5·√(gap / target)``, until
+    session 15). Wide gaps at 192 buckets do not shrink that way: on the 116 accounts of
+    ``generate_portfolio(1000, seed=0)`` refined once ``min_payment`` joined the grid,
+    gaps of 0.7–4.6 % at 192 buckets were 0.004–0.07 % at 384 or 768 (the coarse
+    tables' nodes likely span balances a plan paying ``min_payment`` for years can reach), so
+    the formula's 1,536 and 3,072 buckets (8–16× the CPU) bought nothing the next size
+    did not (``docs/free_family.md``, session 16).
     """
     out = list(sols)
     levels = sorted(search.refine_buckets)
     if not levels:
         return out
     current = np.full(len(out), search.buckets, dtype=np.int64)
-    for _ in range(2):
+    for _ in range(ROUNDS):
         wide = [
             i
             for i, s in enumerate(out)
@@ -53,10 +65,9 @@ def refine(
         ]
         want: dict[int, list[int]] = {}
         for i in wide:
-            need = current[i] * 1.5 * math.sqrt(out[i].gap / search.target_gap)
             bigger = [m for m in levels if m > current[i]]
             if bigger:
-                want.setdefault(next((m for m in bigger if m >= need), bigger[-1]), []).append(i)
+                want.setdefault(bigger[0], []).append(i)
         if not want:
             break
         for buckets, rows in sorted(want.items()):

@@ -17,9 +17,12 @@ phase of its own) that never go down.
 The payment grid of an account hangs from its largest affordable payment ``top`` (the
 largest monthly cap rounded down to the rounding unit): ``top, top − Δ, top − 2Δ, …``
 down to ``min_payment``, with ``Δ`` the smallest multiple of the rounding unit giving at
-most ``grid_levels`` amounts; plus the payment affordable in every month (the smallest
-cap) and the level instalments of the best ``instalment`` and capitalised ``deferral``
-plans (so those plans are custom schedules and custom can only match or beat them).
+most ``grid_levels`` amounts; plus ``min_payment`` itself (the hanging steps' lowest
+amount may be up to Δ above it, and the best plan often pays the least allowed for
+years: :func:`solver.plans.payment_grid.payment_grids`), the payment affordable in every
+month (the smallest cap) and the level instalments of the best ``instalment`` and
+capitalised ``deferral`` plans (so those plans are custom schedules and custom can only
+match or beat them).
 
 The search (exact within the grid)
 -----------------------------------
@@ -45,6 +48,14 @@ the result always says how far it can be trusted. The bound's error is second or
 the node spacing; :func:`solver.plans.refine.refine` certifies accounts whose gap exceeds
 ``SearchParams.target_gap`` (0.1 %) with finer tables. Because ``step`` ⊆ ``custom``,
 custom's bound also bounds step.
+
+Beside the grid paths, the ``custom`` search continues the holiday-cycle walks of
+:mod:`solver.plans.holiday_cycles` (holidays mid-plan between payments of
+``min_payment``, the shape the free optimum often takes; ``SearchParams.holiday_cycles``):
+their states join the frontier month by month with parent −1, and a path found from one
+is the walk's payments and then the beam's. They are not part of the certified family:
+``bound`` and the status stay a statement over the grid paths with a leading holiday (a
+walk's plan above the grid bound is ``OPTIMAL`` in that sense: no such path is better).
 """
 
 from __future__ import annotations
@@ -66,6 +77,7 @@ from solver.plans.beam_step import (
 )
 from solver.plans.bounds import action_hazards, bound_at, bound_tables
 from solver.plans.context import PlanContext, grid_of
+from solver.plans.holiday_cycles import holiday_cycles, with_cycles
 from solver.plans.payment_grid import (
     MONTHLY_DEN,
     RATE_SCALE,
@@ -244,6 +256,12 @@ def _solve_runs(
     inc_S *= moves.codes
     cap_cT = np.ascontiguousarray(cap_c.T)  # (H, n)
 
+    # the holiday-cycle walks' states, offered month by month (custom rows only)
+    custom_rows = ~np.broadcast_to(np.asarray(increasing, dtype=bool), (n,))
+    cyc = holiday_cycles(
+        ctx, amt_c, holiday, custom_rows & search.holiday_cycles, act_ok, act_vals,
+        (rate_f, rate_units), on,
+    )  # fmt: skip
     # frontier (sorted by account): holiday state (k = 0, g = -1) with the opening balance
     f_acc: Any = acc_all.copy()
     f_fam_sc: Any = inc_S.copy()  # (family, sc)
@@ -252,38 +270,47 @@ def _solve_runs(
     f_s: Any = np.ones(n)
     layers: list[tuple[np.ndarray, np.ndarray]] = []  # per month: (parent index, payment cents)
     expanded = 0
+    none = np.zeros(0, np.int64)
     for t in range(H):
-        if f_acc.size == 0:
+        if f_acc.size == 0 and t > cyc.last:
             break
         expanded += f_acc.size
-        rec = ctx.kernel.recovery(f_acc, f_B / CENTS_PER_UNIT, t)
-        # ---- what each state owes; clearing payments (end the plan this month) ----
-        rule = (f_fam_sc, cap_cT[t], moves.not_last, moves.amount, pay_c, moves.codes)
-        owed, near, ci = owed_and_clearing(f_B, f_acc, rate_f, on, rule)
-        if near.size:  # within float noise of half a unit: exact integers, then again
-            exact_owed(owed, near, f_B, f_acc, rate_units, on)
-            ci = clearing_rows(owed, f_acc, rule)
-        if ci.size:
-            hc = ctx.kernel.hazard(f_acc.take(ci), owed.take(ci) / CENTS_PER_UNIT, t)
-            offer_clearing(
-                ci, f_acc, f_v, f_s, owed, hc, rec, disc[t], disc_lag[t], t,
-                inc.value, inc.threshold, inc.month, inc.state, inc.final,
-            )  # fmt: skip
+        if f_acc.size:
+            rec = ctx.kernel.recovery(f_acc, f_B / CENTS_PER_UNIT, t)
+            # ---- what each state owes; clearing payments (end the plan this month) ----
+            rule = (f_fam_sc, cap_cT[t], moves.not_last, moves.amount, pay_c, moves.codes)
+            owed, near, ci = owed_and_clearing(f_B, f_acc, rate_f, on, rule)
+            if near.size:  # within float noise of half a unit: exact integers, then again
+                exact_owed(owed, near, f_B, f_acc, rate_units, on)
+                ci = clearing_rows(owed, f_acc, rule)
+            if ci.size:
+                hc = ctx.kernel.hazard(f_acc.take(ci), owed.take(ci) / CENTS_PER_UNIT, t)
+                offer_clearing(
+                    ci, f_acc, f_v, f_s, owed, hc, rec, disc[t], disc_lag[t], t,
+                    inc.value, inc.threshold, inc.month, inc.state, inc.final,
+                )  # fmt: skip
         if t == H - 1:
             break
         # ---- continuing payments: a grid amount (same phase or a new one) or a holiday;
         # the best `beam_width` live children per account by optimistic value ----
-        parent, p, f_acc, f_fam_sc, f_B, f_v, f_s, any_move = expand(
-            t, f_acc, f_fam_sc, f_v, f_s, owed, rec, moves.rule, act_ok, pay_c, act_vals,
-            moves.child, moves.last, lo100, inv_w100, U100, V, last_cap, T_tail, inv_wt100,
-            moves.amount, inc.threshold, cut_bound, search.beam_width, search.last_phase_width,
-        )  # fmt: skip
-        if not any_move or f_acc.size == 0:
+        parent, p = none, none
+        if f_acc.size:
+            parent, p, f_acc, f_fam_sc, f_B, f_v, f_s, _ = expand(
+                t, f_acc, f_fam_sc, f_v, f_s, owed, rec, moves.rule, act_ok, pay_c, act_vals,
+                moves.child, moves.last, lo100, inv_w100, U100, V, last_cap, T_tail, inv_wt100,
+                moves.amount, inc.threshold, cut_bound, search.beam_width, search.last_phase_width,
+            )  # fmt: skip
+        front, (parent, p) = with_cycles(cyc, t + 1, (f_acc, f_fam_sc, f_B, f_v, f_s), (parent, p))
+        f_acc, f_fam_sc, f_B, f_v, f_s = front
+        if f_acc.size == 0 and t + 1 > cyc.last:
             break
         layers.append((parent, p))
 
     found = np.flatnonzero(inc.month >= 0)
     paths = _backtrack_all(layers, inc.state[found], inc.final[found], inc.month[found])
+    for a, path in zip(found.tolist(), paths, strict=True):
+        walked = np.isnan(path)  # months before a walk's state: the walk's payments
+        path[walked] = cyc.paid[a, : path.size][walked] / CENTS_PER_UNIT
     for a, path in zip(found.tolist(), paths, strict=True):
         inc_path[a] = path
     return _solutions(amounts, grid_step, inc_path, inc.value, cut_bound, root_bound, expanded)
@@ -347,4 +374,5 @@ def _backtrack_all(
         parent = paid = np.zeros(0, np.int64)
     pays = backtrack(parent, paid, start, state_id, final_cents, t)
     cny = pays.astype(float) / CENTS_PER_UNIT
+    cny[pays < 0] = np.nan  # before a holiday-cycle walk's state (backtrack's mark)
     return [cny[r, : int(k) + 1].copy() for r, k in enumerate(t.tolist())]

@@ -13,6 +13,7 @@ import numpy as np
 from solver.plans.bounds import grid_slack
 from solver.plans.context import PlanContext, feasible_paths, grid_of, npv, phases
 from solver.plans.payment_grid import grid_cents
+from solver.plans.schedules import longest_holiday
 
 
 def seed_incumbents(
@@ -49,7 +50,8 @@ def seed_values(
     A seed is ``(payments, exposures)`` of a cent-exact schedule at the contract rate on
     the account's full balance. It qualifies when its non-final payments are grid
     amounts (``amt_c``, the grid in cents: :func:`grid_cents`), its zero months form a leading holiday of at most ``holiday``
-    months, (for ``step``) its phases never go down, and it passes the policy caps.
+    months (for ``custom``: runs of at most ``holiday`` months anywhere before the last),
+    (for ``step``) its phases never go down, and it passes the policy caps.
     """
     out: list[list[float]] = [[-np.inf] * len(lst) for lst in seeds]
     rows = [(i, k) for i, lst in enumerate(seeds) for k in range(len(lst))]
@@ -76,13 +78,17 @@ def seed_values(
     body = j < (term - 1)[:, None]
     zero = body & (cents == 0)
     n_zero = zero.sum(axis=1)
-    ok &= (zero == (j < n_zero[:, None])).all(axis=1)  # zeros only as a leading holiday
-    ok &= n_zero <= holiday[acc]
+    rising = np.broadcast_to(np.asarray(increasing, dtype=bool), (len(seeds),))[acc]
+    # step: zeros only as a leading holiday; custom: runs of at most the holiday anywhere
+    # (the holiday-cycle plans of solver.plans.holiday_cycles, e.g. a default plan
+    # seeding the thorough search)
+    leading = (zero == (j < n_zero[:, None])).all(axis=1) & (n_zero <= holiday[acc])
+    runs = np.array([longest_holiday(c[: max(k, 1)]) for c, k in zip(cents, term, strict=True)])
+    ok &= np.where(rising, leading, runs <= holiday[acc])
     paid = body & (cents > 0)
     grid_c = amt_c[acc]
     on_grid = (cents[:, :, None] == grid_c[:, None, :]).any(axis=2)
     ok &= ~(paid & ~on_grid).any(axis=1)
-    rising = np.broadcast_to(np.asarray(increasing, dtype=bool), (len(seeds),))[acc]
     if rising.any():
         down = paid[:, 1:] & paid[:, :-1] & (cents[:, 1:] < cents[:, :-1])
         ok &= ~(down.any(axis=1) & rising)

@@ -58,6 +58,11 @@ class SearchParams:
         at 384 buckets, 49 at 256), and 84 % of the accounts certify at 256 already; the
         same share of recommendations within 0.1 % on the benchmark book
         (``docs/free_family.md``, session 15).
+    holiday_cycles
+        Also continue, in the ``custom`` search, the holiday-cycle walks of
+        :mod:`solver.plans.holiday_cycles` (holidays mid-plan of the shape the free
+        optimum takes; not certified: the certificate stays over the grid plans with a
+        leading holiday).
     """
 
     grid_levels: int = 12
@@ -71,6 +76,7 @@ class SearchParams:
     free_family: bool = False
     free_buckets: int = 256
     free_refine_buckets: tuple[int, ...] = (384, 768, 1536)
+    holiday_cycles: bool = True
 
     @classmethod
     def thorough(cls) -> SearchParams:
