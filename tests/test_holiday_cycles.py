@@ -58,7 +58,7 @@ def _runs(cents: list[int]) -> list[int]:
 def test_holiday_cycle_plan_is_feasible_and_valued_by_the_oracle(account_id):
     """The custom plan pays min_payment between holidays, meets SPEC §5 and its NPV is the oracle's, above the plan without cycles."""
     acc = Account.from_mapping(_rows()[account_id])
-    pol = Policy().for_product(acc.product)
+    pol = Policy(holidays_mid_plan=True).for_product(acc.product)  # the walks need it
     res = plan_options(acc, pol, MODEL, relax=False)
     custom = res.option("custom")
     assert custom.feasible
@@ -121,3 +121,14 @@ def test_walk_owes_the_spec_interest():
         if not near[k]:
             assert end[k] == len(own) and B[k, : end[k] + 1].tolist() == bal
             assert pay[k, : end[k]].tolist() == own
+
+
+@pytest.mark.parametrize("account_id", IDS)
+def test_default_policy_walks_no_cycle(account_id):
+    """Under the default policy (holidays_mid_plan false) the same account's default custom
+    plan has no month without payment after its first payment."""
+    acc = Account.from_mapping(_rows()[account_id])
+    res = plan_options(acc, Policy().for_product(acc.product), MODEL, relax=False)
+    cents = [to_cents(p) for p in res.option("custom").payments][:-1]
+    first = next((t for t, p in enumerate(cents) if p > 0), len(cents))
+    assert all(p > 0 for p in cents[first:]), cents

@@ -51,7 +51,8 @@ custom's bound also bounds step.
 
 Beside the grid paths, the ``custom`` search continues the holiday-cycle walks of
 :mod:`solver.plans.holiday_cycles` (holidays mid-plan between payments of
-``min_payment``, the shape the free optimum often takes; ``SearchParams.holiday_cycles``):
+``min_payment``, the shape the free optimum often takes; ``SearchParams.holiday_cycles``,
+where the policy sets ``holidays_mid_plan``: off by default, since that shape is a re-age):
 their states join the frontier month by month with parent −1, and a path found from one
 is the walk's payments and then the beam's. They are not part of the certified family:
 ``bound`` and the status stay a statement over the grid paths with a leading holiday (a
@@ -258,8 +259,10 @@ def _solve_runs(
 
     # the holiday-cycle walks' states, offered month by month (custom rows only)
     custom_rows = ~np.broadcast_to(np.asarray(increasing, dtype=bool), (n,))
+    # (only where the policy allows holidays mid-plan: Policy.holidays_mid_plan)
+    walk = search.holiday_cycles and bool(ctx.policy.holidays_mid_plan)
     cyc = holiday_cycles(
-        ctx, amt_c, holiday, custom_rows & search.holiday_cycles, act_ok, act_vals,
+        ctx, amt_c, holiday, custom_rows & walk, act_ok, act_vals,
         (rate_f, rate_units), on,
     )  # fmt: skip
     # frontier (sorted by account): holiday state (k = 0, g = -1) with the opening balance

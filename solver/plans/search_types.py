@@ -62,7 +62,8 @@ class SearchParams:
         Also continue, in the ``custom`` search, the holiday-cycle walks of
         :mod:`solver.plans.holiday_cycles` (holidays mid-plan of the shape the free
         optimum takes; not certified: the certificate stays over the grid plans with a
-        leading holiday).
+        leading holiday). Only where the policy sets ``holidays_mid_plan`` (off by
+        default: the cycle ``D× 0 → min_payment → D× 0 …`` is a re-age).
     """
 
     grid_levels: int = 12
