@@ -369,6 +369,12 @@ def write_letter(path: Path, html: str) -> Any:
     "model versions, every option shown, the choice, the letter's hash).",
 )
 @db_option
+@click.option(
+    "--thorough",
+    is_flag=True,
+    help="Plan as plan --thorough does (finer custom/step search, custom over every "
+    "amount): the letter then holds the plan `workout plan --thorough` shows.",
+)
 @format_option(
     "Here json is the offer's summary (letter file, SHA-256, APR, totals, validity, the "
     "audit record); csv the same as one row."
@@ -383,6 +389,7 @@ def offer(
     letter_settings_path: Path | None,
     officer_id: str | None,
     db_url: str,
+    thorough: bool,
     fmt: str,
 ) -> int:
     """Write the printable offer letter of one plan (bilingual zh/en HTML, or PDF).
@@ -408,6 +415,8 @@ def offer(
           --payments '0*3,2500*40' --out out/counter.html
       workout offer scenarios/sample_account.toml --option custom --officer OF-1024 \\
           --db sqlite:///workout.db --out out/letter.html
+      workout offer scenarios/sample_account.toml --option custom --thorough \\
+          --out out/letter.html
     """
     import contextlib
 
@@ -427,7 +436,8 @@ def offer(
         officer_id = check_officer_id(officer_id, "--officer")
         trail = AuditTrail(db_url)
     account, policy, model = source.load()
-    plans = plan_result(account, policy, model)
+    # the same search as `workout plan [--thorough]`: the letter holds the plan shown there
+    plans = plan_result(account, policy, model, thorough=thorough)
     choice = choose_offer(
         account,
         option_name,

@@ -28,6 +28,7 @@ from commands.risk_options import (
     table_source,
 )
 from commands.risk_output import echo_json, fit_tables
+from commands.risk_tables import print_table
 from commands.sources import history_options, input_path
 from solver.errors import InputError
 
@@ -175,7 +176,7 @@ def fit(
         return
     con = console()
     for table in fit_tables(result):
-        con.print(table)
+        print_table(con, table)
     con.print(result.summary())
     for path in (out, png_path):
         if path:

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from commands.common import console
+from commands.risk_tables import print_table
 
 
 def clean(value: Any) -> Any:
@@ -134,12 +135,12 @@ def print_rollrates(report, segment: str | None, weight: str | None, written: tu
     con = console()
     weighted = " (balance-weighted)" if weight else ""
     for table in _matrix_tables(result.overall, f"Monthly roll rates{weighted}, all accounts"):
-        con.print(table)
+        print_table(con, table)
     for value, matrix in result.by_segment.items():
         for table in _matrix_tables(matrix, f"Roll rates{weighted}, {segment} = {value}"):
-            con.print(table)
+            print_table(con, table)
     if report.chain is not None:
-        con.print(_chain_table(report))
+        print_table(con, _chain_table(report))
     con.print(result.summary())
     for path in written:
         if path:

@@ -23,6 +23,7 @@ from commands.risk_options import (
     table_source,
 )
 from commands.risk_output import echo_json, hazard_table, score_table, transition_table
+from commands.risk_tables import print_table
 from commands.sources import history_options, input_path
 from solver.errors import InputError
 
@@ -137,7 +138,7 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
         )
         return
     con = console()
-    con.print(score_table(run))
+    print_table(con, score_table(run))
     con.print(f"wrote {out}" + (f" and {png_path}" if png_path else ""))
 
 
@@ -264,8 +265,8 @@ def calibrate(
         return
     con = console()
     if history_result is not None:
-        con.print(transition_table(history_result))
-    con.print(hazard_table(result, fallback, confidence))
+        print_table(con, transition_table(history_result))
+    print_table(con, hazard_table(result, fallback, confidence))
     con.print(result.summary().splitlines()[-1])
     con.print(check.summary())
     con.print(f"wrote {out}" + (f" and {png_path}" if png_path else ""))

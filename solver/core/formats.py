@@ -14,18 +14,20 @@ command line's start-up must not load them.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import re
 import tomllib
 import zipfile
 from collections.abc import Callable, Collection, Mapping
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from solver.core.files import UTF8_BOM, check_input_file, open_bytes, to_utf8, utf8_text
-from solver.core.messages import where
+from solver.core.messages import shown_value, where
 from solver.core.problems import ProblemLog
 from solver.core.schema import SPECS, TEXT_KINDS, normalize_column_name
 from solver.errors import InputError
@@ -410,6 +412,11 @@ def read_excel_table(
             )
 
         log.add(column, is_formula, describe)
+        dates = _date_mask(column, values)
+        cell = partial(_cell_name, letter, rows + header_row)
+        log.add(column, dates, _date_message(column, values, cell))
+        for k in np.flatnonzero(dates):
+            mark(column, int(k))
     # merged cells: only the top-left cell holds the value, the others read as blank
     for ref, min_col, min_row, max_col, max_row in merged:
         if min_row <= header_row:
@@ -429,6 +436,46 @@ def read_excel_table(
         log.add(column, np.asarray([first_k]), _merged_message(ref))
     note = f"row N = the Nth row below the header of {where_sheet}, i.e. sheet row N+{header_row}"
     return RawTable(raw, rows, log, skip, note)
+
+
+#: Schema kinds whose cells must hold numbers (a date there is a problem named by its cell).
+_NUMBER_KINDS = ("money", "float", "int")
+
+
+def _date_mask(column: str, values: np.ndarray) -> np.ndarray:
+    """Cells of a number column of the schema that Excel stores as a date, time or
+    duration (openpyxl reads them as :mod:`datetime` values)."""
+    spec = SPECS.get(column)
+    if spec is None or spec.kind not in _NUMBER_KINDS:
+        return np.zeros(len(values), dtype=bool)
+    kinds = (dt.date, dt.time, dt.timedelta)  # dt.datetime is a dt.date
+    return np.fromiter((isinstance(v, kinds) for v in values), dtype=bool, count=len(values))
+
+
+def _cell_name(letter: str, sheet_rows: np.ndarray, i: int) -> str:
+    """The cell of data row ``i`` in column ``letter`` (``C2``)."""
+    return f"{letter}{int(sheet_rows[i])}"
+
+
+def _date_message(
+    column: str, values: np.ndarray, cell: Callable[[int], str]
+) -> Callable[[int], str]:
+    """The problem of a date in a number column, by its cell and as the date it shows
+    ("cell C2 holds a date (2024-01-01), not a number"), not as the Python value read."""
+
+    def describe(i: int) -> str:
+        value = values[i]
+        if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+            kind, text = "a date", value.date().isoformat()
+        elif isinstance(value, dt.datetime):
+            kind, text = "a date", value.isoformat(sep=" ")
+        elif isinstance(value, dt.timedelta):
+            kind, text = "a duration", str(value)
+        else:
+            kind, text = ("a time" if isinstance(value, dt.time) else "a date"), value.isoformat()
+        return f"cell {cell(i)} holds {kind} ({shown_value(column, text)}), not a number"
+
+    return describe
 
 
 def _merged_message(ref: str) -> Callable[[int], str]:

@@ -47,9 +47,9 @@ def binding_constraints(
     that rule's cap (the grid is what they choose from; a one-step tolerance claimed rules
     that the next amount satisfied, review of 4 Dec 2026) -- at the grid's top amount, when
     one rounding unit more is (the grid, not the rule, stops a higher payment there); for
-    level plans, when the
-    payment is within one payment step of the cap (the rounding unit, or the instalment
-    increase of a one-month-shorter term). ``max_deferral_months`` binds in every holiday
+    level plans, when the payment is within one payment step of the cap
+    (:func:`_level_step`: the rounding unit, or the instalment increase of a
+    one-month-shorter term while that is small). ``max_deferral_months`` binds in every holiday
     that reaches it, wherever it falls (:attr:`~solver.plans.terms.PlanTerms.holidays`).
     """
     pol = ctx.policy
@@ -70,8 +70,7 @@ def binding_constraints(
         if family in ("custom", "step"):  # no grid recorded: one grid step (or unit)
             tol = max(unit, float(unit if terms.grid_step is None else terms.grid_step))
         else:
-            level = pay[min(D, T - 1)]
-            tol = max(unit, level / max(T - D - 1, 1))
+            tol = _level_step(float(pay[min(D, T - 1)]), T - D, unit)
         breaks = pay >= caps - tol
     tight = np.empty((4, T), dtype=bool)
     np.logical_and(paying & breaks, np.isfinite(caps), out=tight[:3])
@@ -106,6 +105,27 @@ def binding_constraints(
     if family == "step" and len(terms.levels or ()) >= pol.max_payment_levels:
         out.append("max_payment_levels binds")
     return out
+
+
+#: Largest payment step of a level plan, as a share of its instalment, that still counts
+#: as "a payment just above" (:func:`_level_step`).
+_MAX_LEVEL_STEP = 0.05
+
+
+def _level_step(level: float, paying_months: int, unit: float) -> float:
+    """How far below a cap a level plan's instalment ``level`` still binds on it.
+
+    A level family chooses its term, so the next higher payment it could offer is that of
+    a one-month-shorter term, about ``level / (paying_months - 1)`` more: a rule within that
+    distance is what stopped the shorter term. That step counts only while it is small (at
+    most :data:`_MAX_LEVEL_STEP` of the instalment, plans of about 21 paying months or
+    more): for a short plan a shorter term is another plan altogether (one month shorter
+    doubles a 2-month plan's payment), and "binds" would name a rule the payment is far
+    below (a 1-month settlement at DTI 0.43 said max_dti 0.50 binds, review of 4 Dec 2026).
+    One paying month has no shorter term. Never below the rounding ``unit``.
+    """
+    shorter = level / (paying_months - 1) if paying_months > 1 else 0.0
+    return max(unit, min(shorter, _MAX_LEVEL_STEP * level))
 
 
 def _months(k: int) -> str:

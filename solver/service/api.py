@@ -140,6 +140,22 @@ def _inputs(config: ServiceConfig, body: PlanRequest) -> tuple[Any, Policy]:
     return account_of(body), policy_of(config.policy, body)
 
 
+def _planned(config: ServiceConfig, body: PlanRequest) -> tuple[Any, Policy, Any]:
+    """The account, the policy and the plan options of a request, searched as ``POST
+    /api/plan`` searches them (objective, within, thorough): a letter or a decision offers
+    the plan the officer was shown, not a re-plan with other settings."""
+    account, policy = _inputs(config, body)
+    plans = plan_result(
+        account,
+        policy,
+        config.model,
+        objective=body.objective,
+        within_pct=body.within_pct,
+        thorough=body.thorough,
+    )
+    return account, policy, plans
+
+
 @router.get("/health", summary="Liveness and the versions in force")
 async def health(config: Config) -> dict[str, Any]:
     return {
@@ -154,15 +170,7 @@ async def health(config: Config) -> dict[str, Any]:
 
 @router.post("/plan", summary="Plan options for one account (= workout plan --format json)")
 def plan(body: PlanRequest, config: Config) -> Response:
-    account, policy = _inputs(config, body)
-    result = plan_result(
-        account,
-        policy,
-        config.model,
-        objective=body.objective,
-        within_pct=body.within_pct,
-        thorough=body.thorough,
-    )
+    _, _, result = _planned(config, body)
     return _json(plan_document(result, body.objective, body.within_pct))
 
 
@@ -211,10 +219,7 @@ class _Offered:
 
 
 def _offer(config: ServiceConfig, body: LetterRequest) -> _Offered:
-    account, policy = _inputs(config, body)
-    plans = plan_result(
-        account, policy, config.model, objective=body.objective, within_pct=body.within_pct
-    )
+    account, policy, plans = _planned(config, body)
     try:
         choice = choose_offer(
             account,
@@ -244,11 +249,7 @@ def letter(body: LetterRequest, config: Config) -> HTMLResponse:
 @router.post("/decisions", summary="Record the officer's decision in the audit trail")
 def decide(body: DecisionRequest, config: Config, trail: Trail) -> Response:
     if body.option == NO_OFFER:
-        account, policy = _inputs(config, body)
-        plans = plan_result(
-            account, policy, config.model, objective=body.objective, within_pct=body.within_pct
-        )
-        offered = _Offered(account, policy, plans, None, "")
+        offered = _Offered(*_planned(config, body), None, "")
     else:
         offered = _offer(config, body)
     choice = offered.choice
