@@ -85,7 +85,7 @@ def family_bounds(ctx: PlanContext, buckets: int) -> FreeBound:
     return free_bounds(ctx, buckets, tolerance=TOLERANCE)
 
 
-def _plan_values(ctx: PlanContext, rows: np.ndarray, plans: list[np.ndarray | None]) -> np.ndarray:
+def plan_values(ctx: PlanContext, rows: np.ndarray, plans: list[np.ndarray | None]) -> np.ndarray:
     """Model NPV of each plan booked as a cent-exact schedule (−inf for none, and for a
     plan whose schedule fails the policy check: it is never adopted)."""
     out = np.full(rows.size, -np.inf)
@@ -124,7 +124,7 @@ def _improve(
     certificate is over every amount either way."""
     free = family_bounds(ctx.take(rows), buckets)
     plans = rollouts(ctx, rows, free)
-    values = _plan_values(ctx, rows, plans)
+    values = plan_values(ctx, rows, plans)
     for k, i in enumerate(rows.tolist()):
         bound[i] = min(bound[i], float(free.bound[k]))
         cu = custom[i]

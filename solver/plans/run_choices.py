@@ -30,6 +30,7 @@ from solver.plans.schedules import (
 )
 from solver.plans.search import solve_runs
 from solver.plans.search_types import RunSolution, SearchParams
+from solver.plans.smooth import smooth_custom
 from solver.plans.terms import PlanTerms, holiday_runs, run_months
 
 SMALL_BATCH = 2  # up to this many accounts, custom and step are searched in one pass
@@ -99,6 +100,7 @@ def run_choices(
                 cu.grid,
             )
             custom[i] = regap(cu)
+    custom = smooth_custom(ctx, custom, steps, search.target_gap)  # level see-saw runs
     free_cu = free_st = np.zeros(n, bool)
     if search.free_family:
         custom, steps, free_cu, free_st = free_family_step(ctx, custom, steps, search)
