@@ -6,6 +6,7 @@ the SPEC §4/§5 code of ``tests/oracles.py``.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,7 @@ def test_level_runs_mean_to_top():
 
 
 def _switches(values: list[int]) -> int:
-    return sum(a != b for a, b in zip(values, values[1:]))
+    return sum(a != b for a, b in pairwise(values))
 
 
 def test_sample_account_custom_plan_is_level_where_it_see_sawed():
