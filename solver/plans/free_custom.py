@@ -86,16 +86,20 @@ def family_bounds(ctx: PlanContext, buckets: int) -> FreeBound:
 
 
 def plan_values(ctx: PlanContext, rows: np.ndarray, plans: list[np.ndarray | None]) -> np.ndarray:
-    """Model NPV of each plan booked as a cent-exact schedule (−inf for none, and for a
-    plan whose schedule fails the policy check: it is never adopted)."""
+    """Model NPV of each plan booked as a cent-exact schedule (−inf for none, for a path
+    that clears before its last month, and for a plan whose schedule fails the policy
+    check: it is never adopted)."""
     out = np.full(rows.size, -np.inf)
     holiday = holiday_months(ctx)
     for k, (i, pay) in enumerate(zip(rows.tolist(), plans, strict=True)):
         if pay is None:
             continue
-        sched = path_schedule(
-            float(ctx.balance[i]), float(ctx.fields["annual_rate"][i]), pay, grid_of(ctx)
-        )
+        try:
+            sched = path_schedule(
+                float(ctx.balance[i]), float(ctx.fields["annual_rate"][i]), pay, grid_of(ctx)
+            )
+        except ValueError:  # the path clears before its last month: not this plan
+            continue
         if not schedule_ok(ctx, i, sched, int(holiday[i]), limit_levels=False)[0]:
             continue
         T = sched.term
