@@ -49,6 +49,7 @@ def run_choices(
     n = len(ctx)
     K = pol.max_payment_levels
     holiday = holiday_months(ctx)
+    base_floor = None  # a thorough run's plans never below the default's (issue 13)
     if search.includes_default:
         # the default search first: its grid joins this one and its custom and step plans
         # seed this search, so a thorough run never finds less than a default run
@@ -73,13 +74,14 @@ def run_choices(
                     bal, rate = float(ctx.balance[i]), float(ctx.fields["annual_rate"][i])
                     sched = path_schedule(bal, rate, sol.payments, grid_of(ctx))
                     seeds[i].append((sched.payments, sched.exposures))
+        base_floor = np.array([sol.objective for sol in base_custom])
         extra_amounts = np.concatenate([extra_amounts, base_amounts], axis=1)
     amounts, step = payment_grids(ctx, search.grid_levels, extra_amounts)
     # the actions' hazards once per grid: the bound tables and every search of it share them
     hz = action_hazards(ctx, amounts)
     tables = bound_tables(ctx, amounts, search.buckets, holiday, tail=search.tail_bound, hazards=hz)
     custom, steps = _custom_and_step(
-        ctx, amounts, step, holiday, search, seeds, (tables, hz), K, lazy
+        ctx, amounts, step, holiday, search, seeds, (tables, hz), K, lazy, base_floor
     )
     for i in range(n):
         st, cu = steps[i], custom[i]
@@ -100,7 +102,6 @@ def run_choices(
                 cu.grid,
             )
             custom[i] = regap(cu)
-    custom = smooth_custom(ctx, custom, steps, search.target_gap)  # level see-saw runs
     free_cu = free_st = np.zeros(n, bool)
     if search.free_family:
         custom, steps, free_cu, free_st = free_family_step(ctx, custom, steps, search)
@@ -144,8 +145,11 @@ def _custom_and_step(
     prepared: tuple[tuple[np.ndarray, ...], np.ndarray],
     K: int,
     lazy: bool,
+    floor: np.ndarray | None = None,
 ) -> tuple[list[RunSolution], list[RunSolution]]:
-    """Best ``custom`` (certified by :func:`refine`) and ``step`` plans of every account.
+    """Best ``custom`` (certified by :func:`refine`, see-saw runs made level by
+    :func:`~solver.plans.smooth.smooth_custom`, never below ``floor``: the default search's
+    custom values in a thorough run) and ``step`` plans of every account.
 
     ``step`` ⊆ ``custom``: a custom plan that is optimal and a step plan is the best step
     plan, so step is searched only for the other accounts (and, in portfolio runs, where
@@ -173,6 +177,7 @@ def _custom_and_step(
         )
         custom, searched = found[:n], list(found[n:])
         custom = refine(ctx, custom, amounts, grid_step, holiday, search, hz)
+        custom = smooth_custom(ctx, custom, search.target_gap, floor)  # level see-saw runs
         todo = np.arange(n)
     else:
         custom = solve_runs(
@@ -186,6 +191,7 @@ def _custom_and_step(
             hazards=hz,
         )
         custom = refine(ctx, custom, amounts, grid_step, holiday, search, hz)
+        custom = smooth_custom(ctx, custom, search.target_gap, floor)  # level see-saw runs
         skip = [
             sol.status == Status.OPTIMAL and (lazy or _is_step(sol.payments, K)) for sol in custom
         ]

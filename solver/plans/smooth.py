@@ -4,8 +4,7 @@ The grid search pays an amount between two of its grid points by alternating the
 ``650 → 100 → 650 → 100 …`` for years on the sample account, the grid's way to pay about
 375 a month. No bank hands a customer that schedule. :func:`smooth_custom` offers the level
 amount instead (the best of a few levels from the run's mean up, the last payment still
-clearing) when the booked plan passes the policy check, is still better than the step
-plan, and keeps the plan's certificate within the target gap (0.1 %) of the same bound --
+clearing) when the booked plan passes the policy check and keeps the plan's certificate within the target gap (0.1 %) of the same bound --
 or, where the certificate was already wider, costs at most :data:`SMOOTH_TOLERANCE`.
 
 Decision (session 16, from a review that found ``502 → 650 → 502 → 650`` under
@@ -82,13 +81,19 @@ def level_runs(
 
 
 def smooth_custom(
-    ctx: PlanContext, custom: list[RunSolution], steps: list[RunSolution], target_gap: float
+    ctx: PlanContext,
+    custom: list[RunSolution],
+    target_gap: float,
+    floor: np.ndarray | None = None,
 ) -> list[RunSolution]:
     """The ``custom`` solutions with see-saw runs made level where the smoothed plan keeps
-    its certificate within ``target_gap`` of the same bound and is still better than
-    ``step``'s plan (and costs at most :data:`SMOOTH_TOLERANCE` where the certificate was
-    already wider). Candidate levels: the run's mean and :data:`LEVEL_SHARES` of the way up
-    to its larger amount (a lower level may not clear the balance by the term)."""
+    its certificate within ``target_gap`` of the same bound (or, where the certificate was
+    already wider, costs at most :data:`SMOOTH_TOLERANCE`). Candidate levels: the run's mean
+    and :data:`LEVEL_SHARES` of the way up to its larger amount (a lower level may not
+    clear the balance by the term). Runs before the step search, so that a step plan
+    better than the smoothed one is found (and recommended) in portfolio runs too.
+    ``floor`` (per account, optional): a smoothed plan is never below it (a thorough run
+    passes the default search's values: it never recommends less)."""
     rows, plans = [], []
     for i, sol in enumerate(custom):
         if sol.payments is not None:
@@ -102,9 +107,9 @@ def smooth_custom(
     out = list(custom)
     for i, pay, value in zip(rows, plans, values.tolist(), strict=True):
         sol = custom[i]
-        floor = steps[i].objective if steps[i].payments is not None else -np.inf
         loss = SMOOTH_TOLERANCE * abs(sol.objective)
-        keep = max(min(sol.objective - loss, sol.bound - target_gap * abs(sol.bound)), floor)
+        keep = min(sol.objective - loss, sol.bound - target_gap * abs(sol.bound))
+        keep = keep if floor is None else max(keep, float(floor[i]))
         best = out[i].objective if out[i] is not sol else -np.inf
         if value >= keep and value > best:
             out[i] = regap(replace(sol, payments=pay, objective=value, bound=max(sol.bound, value)))
