@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from oracles import AccountModel
+from test_holiday_reporting import MID_PLAN
 
 from solver.core import status_quo
 from solver.core.account import as_account
@@ -21,20 +22,8 @@ from solver.plans.search import SearchParams
 
 #: A current card account whose 7-month contract is affordable (DTI 0.47, lowest
 #: affordability 73 %) and whose free custom plan, with holidays allowed anywhere, pays
-#: nothing in months 1–6, 8–13 and 15–19 (CI00000028 of generate_portfolio(20000, seed=11)).
-AFFORDABLE = dict(
-    account_id="CARD-OK",
-    product="card_instalment",
-    principal=20049.88,
-    annual_rate=0.141,
-    remaining_term=7,
-    credit_score=691.0,
-    tier="B",
-    income=12130.0,
-    income_cv=0.15,
-    expenses=5270.0,
-    other_debt=2680.0,
-)
+#: nothing in months 1–6, 8–13 and 15–19: test_holiday_reporting's account.
+AFFORDABLE = dict(MID_PLAN, account_id="CARD-OK")
 #: The same customer with less income: the contract breaks max_dti.
 STRETCHED = dict(AFFORDABLE, account_id="CARD-TIGHT", income=9000.0)
 
