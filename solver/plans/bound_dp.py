@@ -32,6 +32,9 @@ from solver.core.model import recovery_at_jit
 #: "no plan from here" (finite, so interpolation stays finite); values below the cut mean no plan
 NEG = -1e18
 NEG_CUT = -1e17
+#: the frontier treatment's chord falls at most this much per unit of balance × g
+#: (:func:`frontier_value`)
+MAX_FALL = 16.0
 
 _recovery_at = recovery_at_jit()  # the model's one compiled recovery
 
@@ -128,10 +131,19 @@ def _action_max(
     terms: tuple[float, ...],
     pad_kink: float,
     ik: np.uint64,
-) -> None:
+    lam_end: float = 1.0,
+    top_end: float = 0.0,
+) -> tuple[float, float]:
     """Raise ``pay_req`` at the nodes ``p_start … p_end + 1`` to one action's value there
     plus the padding of the intervals ``p_start … p_end`` each node ends (see
     :func:`backward_pass`).
+
+    ``lam_end`` < 1 (the frontier treatment, :func:`frontier_value`): the action is live
+    on its last interval ``p_end`` only up to ``p_end + lam_end`` (node units); node
+    ``p_end + 1`` is then left alone and the action's value there and at that point (each
+    plus the interval's padding; :func:`end_value` with next month's last interval
+    below its clearable limit ``top_end``) are returned, for the caller to apply once node
+    ``p_end``'s value is known. Otherwise (the default) ``(NEG, NEG)``.
 
     ``rows``: next month's filled values ``Vf``, their differences ``dV``, the kink
     weights ``D1`` (at node j + 1 of interval j's image; ``D1[j + 1]`` at node j + 2),
@@ -198,7 +210,100 @@ def _action_max(
     pay_req[p_start] = max(pay_req[p_start], f[p_start] + dev[p_start])
     for p in range(p_start + one, p_end + one):
         pay_req[p] = max(pay_req[p], f[p] + max(dev[p - one], dev[p]))
+    if lam_end < 1.0:
+        at_end = end_value(Vf, dV, Rt, terms, int(p_end), lam_end, top_end)
+        return f[p_end + one] + dev[p_end], at_end + dev[p_end]
     pay_req[p_end + one] = max(pay_req[p_end + one], f[p_end + one] + dev[p_end])
+    return NEG, NEG
+
+
+@njit(cache=True, inline="always")
+def end_value(
+    Vf: np.ndarray,
+    dV: np.ndarray,
+    Rt: np.ndarray,
+    terms: tuple[float, ...],
+    pe: int,
+    lam_end: float,
+    top_end: float,
+) -> float:
+    """One action's value at ``pe + lam_end`` node units (``terms`` as
+    :func:`_action_max`'s): next month's interpolant read as there, except that where it
+    falls on its interval ``top_end`` (the one ending at the first node past next month's
+    ``U``) that interval is extended past its right node instead of held; the recovery by
+    the chord between nodes ``pe`` and ``pe + 1`` (it is concave: at most the recovery
+    kink's padding, which the interval's padding holds, below it).
+
+    Why the extension (where the interval falls; held otherwise, as read elsewhere): the
+    point's next balance is at most a grid step above ``U`` and the payment is possible
+    only when interest rounding brings it to ``U`` or below, half a step lower at most,
+    where the interpolant is at most the extension plus half a step × its slope: the
+    rounding margin (``add_margins``). Held, an action just short of the frontier would
+    read a flat value there and keep the node level with the one before."""
+    c, rho, _, top, q, pay, rec = terms
+    xs = c + rho * (pe + lam_end)
+    xc = xs if xs >= 1.0 else 0.0
+    k = np.uint64(top_end)
+    if dV[k] <= 0.0:
+        j = int(xc if xc < top_end else top_end)
+        lam = xs - j
+    else:
+        xc = xc if xc < top else top
+        j = int(xc)
+        lam = xs - j
+        lam = lam if lam < 1.0 else 1.0
+    r = Rt[pe] + lam_end * (Rt[pe + 1] - Rt[pe])
+    return (Vf[j] + lam * dV[j]) * q + pay + rec * r
+
+
+@njit(cache=True, inline="always")
+def frontier_value(
+    left: float, at_end: float, at_node: float, lam_end: float, gw: float
+) -> float:
+    """What an action live on its last interval only up to ``lam_end`` (0 < ``lam_end``
+    < 1 of it) asks of the interval's right node, given the left node's value ``left``
+    (before margins): the least value whose chord from ``left`` reaches ``at_end`` (its
+    value plus padding at its last live point) at ``lam_end``, and never more than
+    ``at_node`` (the value at the right node plus padding, read on next month's values
+    past its clearable limit: the treatment without the frontier, also valid).
+
+    Issue 13, session 16: past ``lam_end`` the action's next balance is above next
+    month's ``U`` (no plan clears from there), so the interpolant need only lie above the
+    action on ``[0, lam_end]``. On the clearable frontier every action near the cap is
+    such an action, and its value at the right node, read on next month's values held
+    past ``U``, is that of a payment with a lower hazard that clears as much as the cap
+    does: the node was worth about a third of a node width × the slope too much every
+    month on the frontier. Any ``left`` at most the left node's value serves (a smaller
+    one asks more of the right node), so the pass takes that node's value so far.
+
+    For a small ``lam_end`` the chord may fall steeply below ``left``; it falls at most
+    :data:`MAX_FALL` × ``gw`` (g·w_t: a slope of ``MAX_FALL``·g per unit of balance, far
+    steeper than the values' own), so that where no other action holds the node up the
+    slopes stay bounded (next month's margins and kink paddings grow with them). Raising
+    a node value keeps every requirement met."""
+    if not lam_end > 0.0:
+        return at_node
+    v = left + (at_end - left) / lam_end
+    floor = left - MAX_FALL * gw
+    v = v if v > floor else floor
+    return v if v < at_node else at_node
+
+
+@njit(cache=True)
+def apply_frontier(
+    pay_req: np.ndarray, node: np.ndarray, ends: np.ndarray, count: int, gw: float
+) -> None:
+    """Raise ``pay_req`` at the ``count`` right nodes ``node`` of the actions' partly live
+    last intervals to :func:`frontier_value` (``ends`` (3, count): the value at the node,
+    at the last live point, and ``lam_end``; ``gw`` g·w_t), in node order, so that every left node
+    already holds its final value (every action's, the frontier's included) when it is
+    read."""
+    order = np.argsort(node[:count], kind="mergesort")
+    for k in order:
+        p = node[k]
+        v = frontier_value(pay_req[p - 1], ends[1, k], ends[0, k], ends[2, k], gw)
+        if v > pay_req[p]:
+            pay_req[p] = v
 
 
 @njit(cache=True, error_model="numpy")
@@ -223,6 +328,7 @@ def backward_pass(
     i_last_all: np.ndarray,
     K_all: np.ndarray,
     slack: float,
+    frontier: bool = False,
 ) -> None:
     """Fill the node values ``V`` (n, H + 1, M + 1) backwards from month index H − 1.
 
@@ -236,6 +342,9 @@ def backward_pass(
     ``i_last_all`` the live intervals (``i_first < i ≤ i_last``); ``K_all`` [account, t]
     the first node past U; ``clear_req`` [t, account, node] the clearing requirements.
     Actions are the G grid amounts then the holiday (only while t < ``hmax``).
+    ``frontier``: an action's partly live last interval asks of its right node only what
+    :func:`frontier_value` says (the free family's tables; the search's keep the value
+    at the node).
     """
     n = V.shape[0]
     H = V.shape[1] - 1
@@ -253,6 +362,8 @@ def backward_pass(
     frac = np.empty(M + 1)
     f = np.empty(M + 1)  # an action's value at the nodes
     dev = np.empty(M + 1)  # its padding on the intervals
+    ends_node = np.empty(G + 1, np.int64)  # the frontier's right nodes and values
+    ends = np.empty((3, G + 1))
     for t in range(H - 1, -1, -1):
         na = G + 1 if t < hmax else G
         for i in range(n):
@@ -267,6 +378,8 @@ def backward_pass(
                 top = float(M - 1)
                 Rt = R[t, i]
                 pad_kink = wR[i, t] if has_kink[i, t] else 0.0
+                top_end = float(max(K_all[i, t + 1] - 1, 0))
+                count = 0
                 for a in range(na):
                     pay = pay_or_neg[t, a, i]
                     if pay <= NEG_CUT:  # not allowed this month
@@ -277,7 +390,8 @@ def backward_pass(
                     if p_start > p_end:
                         continue
                     rec = rec_act[t, a, i]
-                    _action_max(
+                    lam_end = i_last_all[t, a, i] - p_end if frontier else 1.0
+                    at_node, at_end = _action_max(
                         pay_req,
                         (Vf, dV, D1, Rt, f, dev, frac, at),
                         np.uint64(p_start),
@@ -285,7 +399,14 @@ def backward_pass(
                         (c_all[t, a, i], rho, inv_rho, top, q_act[t, a, i], pay, rec),
                         rec * pad_kink,
                         np.uint64(iCc[i, t]),
+                        lam_end,
+                        top_end,
                     )
+                    if lam_end < 1.0:
+                        ends_node[count] = p_end + 1
+                        ends[0, count], ends[1, count], ends[2, count] = at_node, at_end, lam_end
+                        count += 1
+                apply_frontier(pay_req, ends_node, ends, count, gw_all[t, i])
                 add_margins(req, pay_req, slack, seg_max)
             store_row(req, K_all[i, t], V[i, t])
 
