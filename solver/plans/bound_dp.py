@@ -257,9 +257,7 @@ def end_value(
 
 
 @njit(cache=True, inline="always")
-def frontier_value(
-    left: float, at_end: float, at_node: float, lam_end: float, gw: float
-) -> float:
+def frontier_value(left: float, at_end: float, at_node: float, lam_end: float, gw: float) -> float:
     """What an action live on its last interval only up to ``lam_end`` (0 < ``lam_end``
     < 1 of it) asks of the interval's right node, given the left node's value ``left``
     (before margins): the least value whose chord from ``left`` reaches ``at_end`` (its

@@ -354,10 +354,11 @@ def _unit_value(
     return _exact(p, A_t - a * inv_next, q, (d * q) * a, dl * hk, ps, pe, geo, rows, ik)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _amount_value(
     k: int,
     p: int,
+    value: float,
     amt: np.ndarray,
     h: np.ndarray,
     span: tuple[np.ndarray, np.ndarray],
@@ -367,9 +368,11 @@ def _amount_value(
     ik: int,
     ends: tuple[np.ndarray, np.ndarray, float, float],
 ) -> float:
-    """:func:`_unit_value`, or :func:`_exact_end` at the right node of amount ``k``'s last
-    live interval when only part of it is live and the frontier treatment is on
-    (``ends``: the live share of each amount's last interval, 1 without the treatment,
+    """Amount ``k``'s value at node ``p`` given its :func:`_unit_value` ``value``: that, or
+    :func:`_exact_end` at the right node of its last live interval when only part of it
+    is live and the frontier treatment is on (never more than ``value``; not inlined: the
+    node loop asks only when ``value`` beats the node's best so far). ``ends``: the
+    live share of each amount's last interval, 1 without the treatment,
     the month's node values so far, next month's interval ending past its ``U`` and
     g·w_t)."""
     lam_end, pay_req, top_end, gw = ends
@@ -382,4 +385,4 @@ def _amount_value(
         c = A_t - a * inv_next
         end = (lam_end[k], pay_req[pe], top_end, gw)
         return _exact_end(c, q, (d * q) * a, dl * hk, pe, end, geo, rows, ik)
-    return _unit_value(k, p, amt, h, span, month, geo, rows, ik)
+    return value

@@ -155,9 +155,8 @@ def _run_tables(
     if one.balance[0] <= U[0, 0]:
         if amounts.shape[1] == 0 or not np.isfinite(amounts).all():
             tolerance = None
-        return holiday_tables(
-            one, amounts, buckets, runs, tolerance=tolerance, frontier=frontier
-        )[0]
+        tables = holiday_tables(one, amounts, buckets, runs, tolerance=tolerance, frontier=frontier)
+        return tables[0]
     return _no_plan_tables(one, amounts, buckets, runs, False, (U, top), np.zeros(1, int))
 
 

@@ -75,13 +75,14 @@ from solver.plans.free_blocks import (
     _live,
     _live_end,
     _sparse,
+    _unit_value,
 )
 
 #: what the node loop reads: block data (amounts, hazards, the row's block extremes, level
 #: offsets, a stack), live intervals of each amount, month scalars (``c`` of the amount 0,
-#: next month's 1/w and w, δ_t, δ_t^L), geometry (ρ, 1/ρ, the last interval, the recovery
-#: kink's weight, narrow, M), next month's rows, range-maximum tables, the recovery kink's
-#: interval, work counters, the frontier's inputs (the live share of each amount's last
+#: next month's 1/w and w, δ_t, δ_t^L, 1 with the frontier treatment), geometry (ρ, 1/ρ,
+#: the last interval, the recovery kink's weight, narrow, M), next month's rows,
+#: range-maximum tables, the recovery kink's interval, work counters, the frontier's inputs (the live share of each amount's last
 #: interval, the month's node values so far: ``free_blocks._amount_value``)
 Env = tuple[
     tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
@@ -109,6 +110,24 @@ TOLERANCE = 1e-5
 
 
 @njit(cache=True)
+def _leaf_end(k0: int, k1: int, p: int, best: float, kbest: int, env: Env) -> tuple[float, int]:
+    """The amounts ``k0 … k1`` of a leaf at node ``p``, their last live interval ending
+    there partly live (:func:`_descend` with ``fr``): each one's frontier value
+    (``free_blocks._amount_value``, asked only when its value at the node beats the best
+    so far: it is never more); returns the best and its amount, updated."""
+    data, span, month, geo, rows, _, ik, work, ends = env
+    amt, h = data[0], data[1]
+    for k in range(k0, k1 + 1):
+        work[0] += 1
+        v = _unit_value(k, p, amt, h, span, month, geo, rows, ik)
+        if v > best:
+            v = _amount_value(k, p, v, amt, h, span, month, geo, rows, ik, ends)
+            if v > best:
+                best, kbest = v, k
+    return best, kbest
+
+
+@njit(cache=True)
 def _descend(
     lt: int,
     bt: int,
@@ -118,11 +137,15 @@ def _descend(
     state: tuple[float, int, float],
     tol: float,
     env: Env,
+    fr: bool = False,
 ) -> tuple[float, int, float]:
     """Branch and bound over block ``bt`` of level ``lt`` (amounts ``K0 … K1`` only) at
     node ``p``. ``state``: the best exact value found, its amount, and ``cap``, the
     largest bound of a block left unexplored; returns them updated. A block is left
-    when its bound is below ``best + tol·|best|`` (``tol = 0``: below the best, exact)."""
+    when its bound is below ``best + tol·|best|`` (``tol = 0``: below the best, exact).
+    ``fr``: the amounts' last live interval ends at ``p``, partly live (the frontier's
+    values, ``free_blocks._amount_value``; in a loop of their own, so that the other
+    amounts' loop stays as lean as it was)."""
     data, span, month, geo, rows, tabs, ik, work, ends = env
     amt, h, smin, smax, off, stack = data
     best, kbest, cap = state
@@ -143,10 +166,13 @@ def _descend(
         if ub < thr:
             cap = ub if ub > cap else cap
             continue
+        if lv == 0 and fr:
+            best, kbest = _leaf_end(k0, k1, p, best, kbest, env)
+            continue
         if lv == 0:
             for k in range(k0, k1 + 1):
                 work[0] += 1
-                v = _amount_value(k, p, amt, h, span, month, geo, rows, ik, ends)
+                v = _unit_value(k, p, amt, h, span, month, geo, rows, ik)
                 if v > best:
                     best, kbest = v, k
             continue
@@ -168,10 +194,12 @@ def _top_blocks(
     tub: np.ndarray,
     tol: float,
     env: Env,
+    fr: bool = False,
 ) -> tuple[float, int, float]:
     """The amounts ``K0 … K1`` at node ``p`` from the blocks of level ``lt`` (``tub``: a
-    work row for their bounds), best bound first (:func:`_descend` each); ``state`` as
-    there, returned updated, with the bounds of the blocks never descended in ``cap``."""
+    work row for their bounds), best bound first (:func:`_descend` each, ``fr`` passed
+    on); ``state`` as there, returned updated, with the bounds of the blocks never
+    descended in ``cap``."""
     data, _, month, geo, rows, tabs, ik, work, _ = env
     amt, h, smin, smax, off, _ = data
     best, kbest, cap = state
@@ -190,7 +218,7 @@ def _top_blocks(
         if tub[i] < best + tol * abs(best):
             break
         tub[i] = -np.inf
-        best, kbest, cap = _descend(lt, b0 + i, K0, K1, p, (best, kbest, cap), tol, env)
+        best, kbest, cap = _descend(lt, b0 + i, K0, K1, p, (best, kbest, cap), tol, env, fr)
     rest = tub[: b1 - b0 + 1].max()
     return best, kbest, (rest if rest > cap else cap)
 
@@ -222,11 +250,16 @@ def _month_nodes(
     size = LEAF << lt
     tub = np.empty((kcap + size - 1) // size + 1)
     K0, K1, kb = 0, -1, -1
+    KF = 0  # the amounts K0 … KF − 1 end their live part in node p's interval (frontier)
+    frontier = month[5] > 0.0
     for p in range(pay_req.size):
         while K1 + 1 < kcap and ps[K1 + 1] <= p:
             K1 += 1
         while K0 < kcap and pe[K0] + 1 < p:
             K0 += 1
+        KF = K0 if KF < K0 else KF
+        while frontier and KF < kcap and pe[KF] < p:  # pe ascends with the amount
+            KF += 1
         best = NEG
         if on_h > 0.0 and ps_h <= pe_h and p == pe_h + 1 and lam_h < 1.0:
             end = (lam_h, pay_req[pe_h], ends[2], ends[3])
@@ -236,13 +269,18 @@ def _month_nodes(
         kbest = -1
         cap = NEG
         if K0 <= K1:
+            KM = KF if KF < K1 + 1 else K1 + 1  # K0 … KM − 1: the frontier's amounts
             if kb >= 0:  # the previous node's best and its neighbours: a good incumbent
-                for k in range(max(kb - 1, K0), min(kb + 1, K1) + 1):
+                for k in range(max(kb - 1, KM), min(kb + 1, K1) + 1):
                     work[0] += 1
-                    v = _amount_value(k, p, amt, h, span, month, geo, rows, ik, ends)
+                    v = _unit_value(k, p, amt, h, span, month, geo, rows, ik)
                     if v > best:
                         best, kbest = v, k
-            best, kbest, cap = _top_blocks(lt, K0, K1, p, (best, kbest, cap), tub, tol, env)
+            if KM <= K1:
+                best, kbest, cap = _top_blocks(lt, KM, K1, p, (best, kbest, cap), tub, tol, env)
+            if K0 < KM:
+                state = (best, kbest, cap)
+                best, kbest, cap = _top_blocks(lt, K0, KM - 1, p, state, tub, tol, env, True)
         pay_req[p] = cap if cap > best else best
         kb = kbest if kbest >= 0 else kb
 
@@ -349,13 +387,14 @@ def month_pay(
     c_h = A_t - 0.0 * inv_next
     ps_h, pe_h = _live(c_h, z0, zU, inv_rho, M)
     lam_h = _live_end(c_h, zU, inv_rho, pe_h) if frontier else 1.0
+    on_f = 1.0 if frontier else 0.0
     ik = int(iCc[t])
     pad_kink = wR[t] if has_kink[t] else 0.0
     narrow = 1.0 if inv_rho >= 1.0 else 0.0
     env = (
         (amt, h, smin[r], smax[r], off, stack),
         (ps, pe),
-        (A_t, inv_next, per_month[6, t], per_month[0, t], per_month[1, t], 0.0, 0.0),
+        (A_t, inv_next, per_month[6, t], per_month[0, t], per_month[1, t], on_f, 0.0),
         (rho, inv_rho, float(M - 1), pad_kink, narrow, float(M)),
         (Vf, dV, D1, R[t]),
         (S_tab, D_tab, curv[r], lg),
