@@ -32,8 +32,7 @@ from solver.core.model import recovery_at_jit
 #: "no plan from here" (finite, so interpolation stays finite); values below the cut mean no plan
 NEG = -1e18
 NEG_CUT = -1e17
-#: the frontier treatment's chord falls at most this much per unit of balance × g
-#: (:func:`frontier_value`)
+#: the frontier's chord falls at most this much per unit of balance × g (:func:`frontier_value`)
 MAX_FALL = 16.0
 
 _recovery_at = recovery_at_jit()  # the model's one compiled recovery
@@ -138,12 +137,11 @@ def _action_max(
     plus the padding of the intervals ``p_start … p_end`` each node ends (see
     :func:`backward_pass`).
 
-    ``lam_end`` < 1 (the frontier treatment, :func:`frontier_value`): the action is live
-    on its last interval ``p_end`` only up to ``p_end + lam_end`` (node units); node
-    ``p_end + 1`` is then left alone and the action's value there and at that point (each
-    plus the interval's padding; :func:`end_value` with next month's last interval
-    below its clearable limit ``top_end``) are returned, for the caller to apply once node
-    ``p_end``'s value is known. Otherwise (the default) ``(NEG, NEG)``.
+    ``lam_end`` < 1 (the frontier, :func:`frontier_value`): the action is live on its last
+    interval ``p_end`` only up to ``p_end + lam_end``; node ``p_end + 1`` is left alone
+    and the action's value there and at that point (each plus the interval's padding;
+    :func:`end_value`, ``top_end``) are returned for the caller to apply. Otherwise
+    (the default) ``(NEG, NEG)``.
 
     ``rows``: next month's filled values ``Vf``, their differences ``dV``, the kink
     weights ``D1`` (at node j + 1 of interval j's image; ``D1[j + 1]`` at node j + 2),
@@ -228,18 +226,13 @@ def end_value(
     top_end: float,
 ) -> float:
     """One action's value at ``pe + lam_end`` node units (``terms`` as
-    :func:`_action_max`'s): next month's interpolant read as there, except that where it
-    falls on its interval ``top_end`` (the one ending at the first node past next month's
-    ``U``) that interval is extended past its right node instead of held; the recovery by
-    the chord between nodes ``pe`` and ``pe + 1`` (it is concave: at most the recovery
-    kink's padding, which the interval's padding holds, below it).
-
-    Why the extension (where the interval falls; held otherwise, as read elsewhere): the
-    point's next balance is at most a grid step above ``U`` and the payment is possible
-    only when interest rounding brings it to ``U`` or below, half a step lower at most,
-    where the interpolant is at most the extension plus half a step × its slope: the
-    rounding margin (``add_margins``). Held, an action just short of the frontier would
-    read a flat value there and keep the node level with the one before."""
+    :func:`_action_max`'s): next month's interpolant read as there, but where it falls
+    its interval ``top_end`` (ending at the first node past next month's ``U``) extended
+    past its right node rather than held (the point's next balance is within a grid step
+    of ``U`` and possible only if rounding brings it to ``U``, where the extension is
+    within the rounding margin; held, it would keep a frontier node level with the one
+    before); the recovery by the chord of nodes ``pe``, ``pe + 1`` (concave: at most the
+    recovery kink's padding below it, which the interval's padding holds)."""
     c, rho, _, top, q, pay, rec = terms
     xs = c + rho * (pe + lam_end)
     xc = xs if xs >= 1.0 else 0.0
@@ -259,26 +252,19 @@ def end_value(
 @njit(cache=True, inline="always")
 def frontier_value(left: float, at_end: float, at_node: float, lam_end: float, gw: float) -> float:
     """What an action live on its last interval only up to ``lam_end`` (0 < ``lam_end``
-    < 1 of it) asks of the interval's right node, given the left node's value ``left``
-    (before margins): the least value whose chord from ``left`` reaches ``at_end`` (its
-    value plus padding at its last live point) at ``lam_end``, and never more than
-    ``at_node`` (the value at the right node plus padding, read on next month's values
-    past its clearable limit: the treatment without the frontier, also valid).
+    < 1) asks of the interval's right node, given the left node's value so far ``left``
+    (before margins; any value at most the final one serves): the least value whose
+    chord from ``left`` reaches ``at_end`` (its value plus padding at its last live point)
+    at ``lam_end``, at most ``at_node`` (its value plus padding at the node, read on next
+    month's values held past ``U``: the treatment without the frontier) and falling at
+    most :data:`MAX_FALL` × ``gw`` (g·w_t) from ``left``, so that slopes stay bounded
+    where no other action holds the node up (raising a node keeps every requirement).
 
-    Issue 13, session 16: past ``lam_end`` the action's next balance is above next
-    month's ``U`` (no plan clears from there), so the interpolant need only lie above the
-    action on ``[0, lam_end]``. On the clearable frontier every action near the cap is
-    such an action, and its value at the right node, read on next month's values held
-    past ``U``, is that of a payment with a lower hazard that clears as much as the cap
-    does: the node was worth about a third of a node width × the slope too much every
-    month on the frontier. Any ``left`` at most the left node's value serves (a smaller
-    one asks more of the right node), so the pass takes that node's value so far.
-
-    For a small ``lam_end`` the chord may fall steeply below ``left``; it falls at most
-    :data:`MAX_FALL` × ``gw`` (g·w_t: a slope of ``MAX_FALL``·g per unit of balance, far
-    steeper than the values' own), so that where no other action holds the node up the
-    slopes stay bounded (next month's margins and kink paddings grow with them). Raising
-    a node value keeps every requirement met."""
+    Session 16: past ``lam_end`` the next balance is above next month's ``U``, so the
+    interpolant need only lie above the action on ``[0, lam_end]``; read at the node, a
+    payment below the cap with a lower hazard was worth what the cap's clearing is, about
+    a third of a node width × the slope too much every month on the clearable frontier
+    (``docs/free_family.md``, "Session 16")."""
     if not lam_end > 0.0:
         return at_node
     v = left + (at_end - left) / lam_end
@@ -293,9 +279,8 @@ def apply_frontier(
 ) -> None:
     """Raise ``pay_req`` at the ``count`` right nodes ``node`` of the actions' partly live
     last intervals to :func:`frontier_value` (``ends`` (3, count): the value at the node,
-    at the last live point, and ``lam_end``; ``gw`` g·w_t), in node order, so that every left node
-    already holds its final value (every action's, the frontier's included) when it is
-    read."""
+    at the last live point, and ``lam_end``; ``gw`` g·w_t), in node order: every left
+    node then holds its final value, the frontier's included, when it is read."""
     order = np.argsort(node[:count], kind="mergesort")
     for k in order:
         p = node[k]

@@ -352,37 +352,3 @@ def _unit_value(
     hk = h[k]
     q = 1.0 - hk
     return _exact(p, A_t - a * inv_next, q, (d * q) * a, dl * hk, ps, pe, geo, rows, ik)
-
-
-@njit(cache=True)
-def _amount_value(
-    k: int,
-    p: int,
-    value: float,
-    amt: np.ndarray,
-    h: np.ndarray,
-    span: tuple[np.ndarray, np.ndarray],
-    month: tuple[float, float, float, float, float, float, float],
-    geo: tuple[float, float, float, float, float, float],
-    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    ik: int,
-    ends: tuple[np.ndarray, np.ndarray, float, float],
-) -> float:
-    """Amount ``k``'s value at node ``p`` given its :func:`_unit_value` ``value``: that, or
-    :func:`_exact_end` at the right node of its last live interval when only part of it
-    is live and the frontier treatment is on (never more than ``value``; not inlined: the
-    node loop asks only when ``value`` beats the node's best so far). ``ends``: the
-    live share of each amount's last interval, 1 without the treatment,
-    the month's node values so far, next month's interval ending past its ``U`` and
-    g·w_t)."""
-    lam_end, pay_req, top_end, gw = ends
-    pe = span[1][k]
-    if p == pe + 1 and lam_end[k] < 1.0 and span[0][k] <= pe:
-        A_t, inv_next, _, d, dl, _, _ = month
-        a = amt[k]
-        hk = h[k]
-        q = 1.0 - hk
-        c = A_t - a * inv_next
-        end = (lam_end[k], pay_req[pe], top_end, gw)
-        return _exact_end(c, q, (d * q) * a, dl * hk, pe, end, geo, rows, ik)
-    return value

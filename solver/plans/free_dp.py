@@ -68,7 +68,6 @@ from solver.plans.bound_dp import NEG, _fill_row, add_margins, next_month_rows, 
 
 # the bounds and values of blocks and single amounts at a node, split by role
 from solver.plans.free_blocks import (
-    _amount_value,
     _block_bound,
     _exact,
     _exact_end,
@@ -83,7 +82,8 @@ from solver.plans.free_blocks import (
 #: next month's 1/w and w, δ_t, δ_t^L, 1 with the frontier treatment), geometry (ρ, 1/ρ,
 #: the last interval, the recovery kink's weight, narrow, M), next month's rows,
 #: range-maximum tables, the recovery kink's interval, work counters, the frontier's inputs (the live share of each amount's last
-#: interval, the month's node values so far: ``free_blocks._amount_value``)
+#: interval, the month's node values so far, next month's interval ending past its ``U``,
+#: g·w_t: :func:`_amount_end`)
 Env = tuple[
     tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     tuple[np.ndarray, np.ndarray],
@@ -110,18 +110,36 @@ TOLERANCE = 1e-5
 
 
 @njit(cache=True)
+def _amount_end(k: int, p: int, value: float, env: Env) -> float:
+    """Amount ``k``'s value at node ``p`` given its ``free_blocks._unit_value`` ``value``:
+    that, or ``free_blocks._exact_end`` at the right node of its last live interval when
+    only part of it is live and the frontier treatment is on (never more than ``value``)."""
+    data, span, month, geo, rows, _, ik, _, ends = env
+    lam_end, pay_req, top_end, gw = ends
+    pe = span[1][k]
+    if p != pe + 1 or not lam_end[k] < 1.0 or span[0][k] > pe:
+        return value
+    A_t, inv_next, _, d, dl, _, _ = month
+    a = data[0][k]
+    hk = data[1][k]
+    q = 1.0 - hk
+    end = (lam_end[k], pay_req[pe], top_end, gw)
+    return _exact_end(A_t - a * inv_next, q, (d * q) * a, dl * hk, pe, end, geo, rows, ik)
+
+
+@njit(cache=True)
 def _leaf_end(k0: int, k1: int, p: int, best: float, kbest: int, env: Env) -> tuple[float, int]:
     """The amounts ``k0 … k1`` of a leaf at node ``p``, their last live interval ending
     there partly live (:func:`_descend` with ``fr``): each one's frontier value
-    (``free_blocks._amount_value``, asked only when its value at the node beats the best
-    so far: it is never more); returns the best and its amount, updated."""
+    (:func:`_amount_end`, asked only when its value at the node beats the best so far:
+    it is never more); returns the best and its amount, updated."""
     data, span, month, geo, rows, _, ik, work, ends = env
     amt, h = data[0], data[1]
     for k in range(k0, k1 + 1):
         work[0] += 1
         v = _unit_value(k, p, amt, h, span, month, geo, rows, ik)
         if v > best:
-            v = _amount_value(k, p, v, amt, h, span, month, geo, rows, ik, ends)
+            v = _amount_end(k, p, v, env)
             if v > best:
                 best, kbest = v, k
     return best, kbest
@@ -144,7 +162,7 @@ def _descend(
     largest bound of a block left unexplored; returns them updated. A block is left
     when its bound is below ``best + tol·|best|`` (``tol = 0``: below the best, exact).
     ``fr``: the amounts' last live interval ends at ``p``, partly live (the frontier's
-    values, ``free_blocks._amount_value``; in a loop of their own, so that the other
+    values, :func:`_amount_end`; in a loop of their own, so that the other
     amounts' loop stays as lean as it was)."""
     data, span, month, geo, rows, tabs, ik, work, ends = env
     amt, h, smin, smax, off, stack = data
