@@ -32,8 +32,7 @@ from solver.core.model import recovery_at_jit
 #: "no plan from here" (finite, so interpolation stays finite); values below the cut mean no plan
 NEG = -1e18
 NEG_CUT = -1e17
-#: the frontier's chord falls at most this much per unit of balance × g (:func:`frontier_value`)
-MAX_FALL = 16.0
+MAX_FALL = 16.0  #: the frontier's chord falls at most this × g per unit of balance
 
 _recovery_at = recovery_at_jit()  # the model's one compiled recovery
 
@@ -130,18 +129,10 @@ def _action_max(
     terms: tuple[float, ...],
     pad_kink: float,
     ik: np.uint64,
-    lam_end: float = 1.0,
-    top_end: float = 0.0,
-) -> tuple[float, float]:
+) -> None:
     """Raise ``pay_req`` at the nodes ``p_start … p_end + 1`` to one action's value there
     plus the padding of the intervals ``p_start … p_end`` each node ends (see
     :func:`backward_pass`).
-
-    ``lam_end`` < 1 (the frontier, :func:`frontier_value`): the action is live on its last
-    interval ``p_end`` only up to ``p_end + lam_end``; node ``p_end + 1`` is left alone
-    and the action's value there and at that point (each plus the interval's padding;
-    :func:`end_value`, ``top_end``) are returned for the caller to apply. Otherwise
-    (the default) ``(NEG, NEG)``.
 
     ``rows``: next month's filled values ``Vf``, their differences ``dV``, the kink
     weights ``D1`` (at node j + 1 of interval j's image; ``D1[j + 1]`` at node j + 2),
@@ -208,11 +199,32 @@ def _action_max(
     pay_req[p_start] = max(pay_req[p_start], f[p_start] + dev[p_start])
     for p in range(p_start + one, p_end + one):
         pay_req[p] = max(pay_req[p], f[p] + max(dev[p - one], dev[p]))
-    if lam_end < 1.0:
-        at_end = end_value(Vf, dV, Rt, terms, int(p_end), lam_end, top_end)
-        return f[p_end + one] + dev[p_end], at_end + dev[p_end]
     pay_req[p_end + one] = max(pay_req[p_end + one], f[p_end + one] + dev[p_end])
-    return NEG, NEG
+
+
+@njit(cache=True, inline="always")
+def action_end(
+    pay_req: np.ndarray,
+    rows: tuple[np.ndarray, ...],
+    span: tuple[int, int],
+    terms: tuple[float, ...],
+    pad_kink: float,
+    ik: int,
+    end: tuple[float, float],
+) -> tuple[float, float]:
+    """:func:`_action_max`; for an action live on its last interval only up to ``p_end +
+    lam_end`` (``end``: ``lam_end`` < 1, ``top_end``) node ``p_end + 1`` left as it was and
+    its value there and at that point (:func:`end_value`), each plus the interval's
+    padding, returned for :func:`frontier_value` (else ``(NEG, NEG)``)."""
+    p_start, p_end = span
+    keep = pay_req[p_end + 1]
+    _action_max(pay_req, rows, np.uint64(p_start), np.uint64(p_end), terms, pad_kink, np.uint64(ik))
+    if end[0] >= 1.0:
+        return NEG, NEG
+    pay_req[p_end + 1] = keep
+    Vf, dV, _, Rt, f, dev = rows[:6]
+    at_end = end_value(Vf, dV, Rt, terms, p_end, end[0], end[1])
+    return f[p_end + 1] + dev[p_end], at_end + dev[p_end]
 
 
 @njit(cache=True, inline="always")
@@ -226,13 +238,10 @@ def end_value(
     top_end: float,
 ) -> float:
     """One action's value at ``pe + lam_end`` node units (``terms`` as
-    :func:`_action_max`'s): next month's interpolant read as there, but where it falls
-    its interval ``top_end`` (ending at the first node past next month's ``U``) extended
-    past its right node rather than held (the point's next balance is within a grid step
-    of ``U`` and possible only if rounding brings it to ``U``, where the extension is
-    within the rounding margin; held, it would keep a frontier node level with the one
-    before); the recovery by the chord of nodes ``pe``, ``pe + 1`` (concave: at most the
-    recovery kink's padding below it, which the interval's padding holds)."""
+    :func:`_action_max`'s): next month's interpolant read as there, but its interval
+    ``top_end`` (ending past next month's ``U``) extended rather than held where the
+    point falls on it (within the rounding margin: docs/free_family.md, "Session 16");
+    the recovery by the chord of nodes ``pe``, ``pe + 1`` (the padding holds its kink)."""
     c, rho, _, top, q, pay, rec = terms
     xs = c + rho * (pe + lam_end)
     xc = xs if xs >= 1.0 else 0.0
@@ -258,13 +267,7 @@ def frontier_value(left: float, at_end: float, at_node: float, lam_end: float, g
     at ``lam_end``, at most ``at_node`` (its value plus padding at the node, read on next
     month's values held past ``U``: the treatment without the frontier) and falling at
     most :data:`MAX_FALL` × ``gw`` (g·w_t) from ``left``, so that slopes stay bounded
-    where no other action holds the node up (raising a node keeps every requirement).
-
-    Session 16: past ``lam_end`` the next balance is above next month's ``U``, so the
-    interpolant need only lie above the action on ``[0, lam_end]``; read at the node, a
-    payment below the cap with a lower hazard was worth what the cap's clearing is, about
-    a third of a node width × the slope too much every month on the clearable frontier
-    (``docs/free_family.md``, "Session 16")."""
+    where no other action holds the node up (docs/free_family.md, "Session 16")."""
     if not lam_end > 0.0:
         return at_node
     v = left + (at_end - left) / lam_end
@@ -275,16 +278,14 @@ def frontier_value(left: float, at_end: float, at_node: float, lam_end: float, g
 
 @njit(cache=True)
 def apply_frontier(
-    pay_req: np.ndarray, node: np.ndarray, ends: np.ndarray, count: int, gw: float
+    pay_req: np.ndarray, node: np.ndarray, ends: np.ndarray, k: int, gw: float
 ) -> None:
-    """Raise ``pay_req`` at the ``count`` right nodes ``node`` of the actions' partly live
-    last intervals to :func:`frontier_value` (``ends`` (3, count): the value at the node,
-    at the last live point, and ``lam_end``; ``gw`` g·w_t), in node order: every left
-    node then holds its final value, the frontier's included, when it is read."""
-    order = np.argsort(node[:count], kind="mergesort")
-    for k in order:
-        p = node[k]
-        v = frontier_value(pay_req[p - 1], ends[1, k], ends[0, k], ends[2, k], gw)
+    """Raise ``pay_req`` at ``k`` nodes ``node`` to :func:`frontier_value` (``ends``
+    (3, k): ``at_node``, ``at_end``, ``lam_end``) in node order (left nodes final)."""
+    order = np.argsort(node[:k], kind="mergesort")
+    for r in order:
+        p = node[r]
+        v = frontier_value(pay_req[p - 1], ends[1, r], ends[0, r], ends[2, r], gw)
         if v > pay_req[p]:
             pay_req[p] = v
 
@@ -325,9 +326,8 @@ def backward_pass(
     ``i_last_all`` the live intervals (``i_first < i ≤ i_last``); ``K_all`` [account, t]
     the first node past U; ``clear_req`` [t, account, node] the clearing requirements.
     Actions are the G grid amounts then the holiday (only while t < ``hmax``).
-    ``frontier``: an action's partly live last interval asks of its right node only what
-    :func:`frontier_value` says (the free family's tables; the search's keep the value
-    at the node).
+    ``frontier``: an action's partly live last interval asks its right node only for
+    :func:`frontier_value` (the free family's tables; the search's keep the old value).
     """
     n = V.shape[0]
     H = V.shape[1] - 1
@@ -345,8 +345,7 @@ def backward_pass(
     frac = np.empty(M + 1)
     f = np.empty(M + 1)  # an action's value at the nodes
     dev = np.empty(M + 1)  # its padding on the intervals
-    ends_node = np.empty(G + 1, np.int64)  # the frontier's right nodes and values
-    ends = np.empty((3, G + 1))
+    ends_node, ends = np.empty(G + 1, np.int64), np.empty((3, G + 1))  # the frontier's
     for t in range(H - 1, -1, -1):
         na = G + 1 if t < hmax else G
         for i in range(n):
@@ -374,22 +373,28 @@ def backward_pass(
                         continue
                     rec = rec_act[t, a, i]
                     lam_end = i_last_all[t, a, i] - p_end if frontier else 1.0
-                    at_node, at_end = _action_max(
-                        pay_req,
-                        (Vf, dV, D1, Rt, f, dev, frac, at),
-                        np.uint64(p_start),
-                        np.uint64(p_end),
-                        (c_all[t, a, i], rho, inv_rho, top, q_act[t, a, i], pay, rec),
-                        rec * pad_kink,
-                        np.uint64(iCc[i, t]),
-                        lam_end,
-                        top_end,
-                    )
-                    if lam_end < 1.0:
+                    rows = (Vf, dV, D1, Rt, f, dev, frac, at)
+                    terms = (c_all[t, a, i], rho, inv_rho, top, q_act[t, a, i], pay, rec)
+                    if lam_end >= 1.0:
+                        _action_max(
+                            pay_req,
+                            rows,
+                            np.uint64(p_start),
+                            np.uint64(p_end),
+                            terms,
+                            rec * pad_kink,
+                            np.uint64(iCc[i, t]),
+                        )
+                    else:
+                        at_node, at_end = action_end(
+                            pay_req, rows, (p_start, p_end), terms, rec * pad_kink, iCc[i, t],
+                            (lam_end, top_end),
+                        )  # fmt: skip
                         ends_node[count] = p_end + 1
                         ends[0, count], ends[1, count], ends[2, count] = at_node, at_end, lam_end
                         count += 1
-                apply_frontier(pay_req, ends_node, ends, count, gw_all[t, i])
+                if count:  # (the search's tables: never)
+                    apply_frontier(pay_req, ends_node, ends, count, gw_all[t, i])
                 add_margins(req, pay_req, slack, seg_max)
             store_row(req, K_all[i, t], V[i, t])
 

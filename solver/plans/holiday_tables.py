@@ -56,8 +56,8 @@ from solver.plans import bound_nodes as nodes
 from solver.plans.bound_dp import (
     NEG,
     NEG_CUT,
-    _action_max,
     _fill_row,
+    action_end,
     add_margins,
     apply_frontier,
     frontier_value,
@@ -148,17 +148,16 @@ def holiday_pass(
                         continue
                     rec = rec_act[t, a, i]
                     lam_end = i_last_all[t, a, i] - p_end if frontier else 1.0
-                    at_node, at_end = _action_max(
-                        pay_req, (Vf, dV, D1, Rt, f, dev, frac, at),
-                        np.uint64(p_start), np.uint64(p_end),
-                        (c_all[t, a, i], rho, 1.0 / rho, top, q_act[t, a, i], pay, rec),
-                        rec * pad_kink, ik, lam_end, top_end,
-                    )  # fmt: skip
+                    rows = (Vf, dV, D1, Rt, f, dev, frac, at)
+                    terms = (c_all[t, a, i], rho, 1.0 / rho, top, q_act[t, a, i], pay, rec)
+                    at_node, at_end = action_end(pay_req, rows, (p_start, p_end), terms,
+                                                 rec * pad_kink, int(ik), (lam_end, top_end))  # fmt: skip
                     if lam_end < 1.0:
                         ends_node[count] = p_end + 1
                         ends[0, count], ends[1, count], ends[2, count] = at_node, at_end, lam_end
                         count += 1
-                apply_frontier(pay_req, ends_node, ends, count, geo[1])
+                if count:
+                    apply_frontier(pay_req, ends_node, ends, count, geo[1])
                 add_margins(base, pay_req, slack, seg_max)
             # Z_r(t): the zero action on V_{r+1}(t + 1), while a run may still grow
             p_start, p_end = live_span(i_first_all[t, G, i], i_last_all[t, G, i], M)
@@ -200,11 +199,10 @@ def _run_rows(
             z_max = _zero_row(Vi[r + 1, t + 1], geo, zwork)
             if z_max >= 0.0:
                 pay_req[:] = NEG
-                at_node, at_end = _action_max(
-                    pay_req, (zwork[0], zwork[2], zwork[3], Rt, f, dev, frac, at),
-                    np.uint64(p_start), np.uint64(p_end), (c, rho, 1.0 / rho, top, q, pay, rec),
-                    rec * pad_kink, ik, lam_end, top_end,
-                )  # fmt: skip
+                rows = (zwork[0], zwork[2], zwork[3], Rt, f, dev, frac, at)
+                terms = (c, rho, 1.0 / rho, top, q, pay, rec)
+                at_node, at_end = action_end(pay_req, rows, (p_start, p_end), terms,
+                                             rec * pad_kink, int(ik), (lam_end, top_end))  # fmt: skip
                 if lam_end < 1.0:
                     end = p_end + 1
                     pay_req[end] = frontier_value(pay_req[p_end], at_end, at_node, lam_end, geo[1])
