@@ -32,6 +32,7 @@ from solver.core.model import recovery_at_jit
 #: "no plan from here" (finite, so interpolation stays finite); values below the cut mean no plan
 NEG = -1e18
 NEG_CUT = -1e17
+MAX_FALL = 16.0  #: the frontier's chord falls at most this × g per unit of balance
 
 _recovery_at = recovery_at_jit()  # the model's one compiled recovery
 
@@ -201,6 +202,94 @@ def _action_max(
     pay_req[p_end + one] = max(pay_req[p_end + one], f[p_end + one] + dev[p_end])
 
 
+@njit(cache=True, inline="always")
+def action_end(
+    pay_req: np.ndarray,
+    rows: tuple[np.ndarray, ...],
+    span: tuple[int, int],
+    terms: tuple[float, ...],
+    pad_kink: float,
+    ik: int,
+    end: tuple[float, float],
+) -> tuple[float, float]:
+    """:func:`_action_max`; for an action live on its last interval only up to ``p_end +
+    lam_end`` (``end``: ``lam_end`` < 1, ``top_end``) node ``p_end + 1`` left as it was and
+    its value there and at that point (:func:`end_value`), each plus the interval's
+    padding, returned for :func:`frontier_value` (else ``(NEG, NEG)``)."""
+    p_start, p_end = span
+    keep = pay_req[p_end + 1]
+    _action_max(pay_req, rows, np.uint64(p_start), np.uint64(p_end), terms, pad_kink, np.uint64(ik))
+    if end[0] >= 1.0:
+        return NEG, NEG
+    pay_req[p_end + 1] = keep
+    Vf, dV, _, Rt, f, dev = rows[:6]
+    at_end = end_value(Vf, dV, Rt, terms, p_end, end[0], end[1])
+    return f[p_end + 1] + dev[p_end], at_end + dev[p_end]
+
+
+@njit(cache=True, inline="always")
+def end_value(
+    Vf: np.ndarray,
+    dV: np.ndarray,
+    Rt: np.ndarray,
+    terms: tuple[float, ...],
+    pe: int,
+    lam_end: float,
+    top_end: float,
+) -> float:
+    """One action's value at ``pe + lam_end`` node units (``terms`` as
+    :func:`_action_max`'s): next month's interpolant read as there, but its interval
+    ``top_end`` (ending past next month's ``U``) extended rather than held where the
+    point falls on it (within the rounding margin: docs/free_family.md, "Session 16");
+    the recovery by the chord of nodes ``pe``, ``pe + 1`` (the padding holds its kink)."""
+    c, rho, _, top, q, pay, rec = terms
+    xs = c + rho * (pe + lam_end)
+    xc = xs if xs >= 1.0 else 0.0
+    k = np.uint64(top_end)
+    if dV[k] <= 0.0:
+        j = int(xc if xc < top_end else top_end)
+        lam = xs - j
+    else:
+        xc = xc if xc < top else top
+        j = int(xc)
+        lam = xs - j
+        lam = lam if lam < 1.0 else 1.0
+    r = Rt[pe] + lam_end * (Rt[pe + 1] - Rt[pe])
+    return (Vf[j] + lam * dV[j]) * q + pay + rec * r
+
+
+@njit(cache=True, inline="always")
+def frontier_value(left: float, at_end: float, at_node: float, lam_end: float, gw: float) -> float:
+    """What an action live on its last interval only up to ``lam_end`` (0 < ``lam_end``
+    < 1) asks of the interval's right node, given the left node's value so far ``left``
+    (before margins; any value at most the final one serves): the least value whose
+    chord from ``left`` reaches ``at_end`` (its value plus padding at its last live point)
+    at ``lam_end``, at most ``at_node`` (its value plus padding at the node, read on next
+    month's values held past ``U``: the treatment without the frontier) and falling at
+    most :data:`MAX_FALL` × ``gw`` (g·w_t) from ``left``, so that slopes stay bounded
+    where no other action holds the node up (docs/free_family.md, "Session 16")."""
+    if not lam_end > 0.0:
+        return at_node
+    v = left + (at_end - left) / lam_end
+    floor = left - MAX_FALL * gw
+    v = v if v > floor else floor
+    return v if v < at_node else at_node
+
+
+@njit(cache=True)
+def apply_frontier(
+    pay_req: np.ndarray, node: np.ndarray, ends: np.ndarray, k: int, gw: float
+) -> None:
+    """Raise ``pay_req`` at ``k`` nodes ``node`` to :func:`frontier_value` (``ends``
+    (3, k): ``at_node``, ``at_end``, ``lam_end``) in node order (left nodes final)."""
+    order = np.argsort(node[:k], kind="mergesort")
+    for r in order:
+        p = node[r]
+        v = frontier_value(pay_req[p - 1], ends[1, r], ends[0, r], ends[2, r], gw)
+        if v > pay_req[p]:
+            pay_req[p] = v
+
+
 @njit(cache=True, error_model="numpy")
 def backward_pass(
     V: np.ndarray,
@@ -223,6 +312,7 @@ def backward_pass(
     i_last_all: np.ndarray,
     K_all: np.ndarray,
     slack: float,
+    frontier: bool = False,
 ) -> None:
     """Fill the node values ``V`` (n, H + 1, M + 1) backwards from month index H − 1.
 
@@ -236,6 +326,8 @@ def backward_pass(
     ``i_last_all`` the live intervals (``i_first < i ≤ i_last``); ``K_all`` [account, t]
     the first node past U; ``clear_req`` [t, account, node] the clearing requirements.
     Actions are the G grid amounts then the holiday (only while t < ``hmax``).
+    ``frontier``: an action's partly live last interval asks its right node only for
+    :func:`frontier_value` (the free family's tables; the search's keep the old value).
     """
     n = V.shape[0]
     H = V.shape[1] - 1
@@ -253,6 +345,7 @@ def backward_pass(
     frac = np.empty(M + 1)
     f = np.empty(M + 1)  # an action's value at the nodes
     dev = np.empty(M + 1)  # its padding on the intervals
+    ends_node, ends = np.empty(G + 1, np.int64), np.empty((3, G + 1))  # the frontier's
     for t in range(H - 1, -1, -1):
         na = G + 1 if t < hmax else G
         for i in range(n):
@@ -267,6 +360,8 @@ def backward_pass(
                 top = float(M - 1)
                 Rt = R[t, i]
                 pad_kink = wR[i, t] if has_kink[i, t] else 0.0
+                top_end = float(max(K_all[i, t + 1] - 1, 0))
+                count = 0
                 for a in range(na):
                     pay = pay_or_neg[t, a, i]
                     if pay <= NEG_CUT:  # not allowed this month
@@ -277,15 +372,29 @@ def backward_pass(
                     if p_start > p_end:
                         continue
                     rec = rec_act[t, a, i]
-                    _action_max(
-                        pay_req,
-                        (Vf, dV, D1, Rt, f, dev, frac, at),
-                        np.uint64(p_start),
-                        np.uint64(p_end),
-                        (c_all[t, a, i], rho, inv_rho, top, q_act[t, a, i], pay, rec),
-                        rec * pad_kink,
-                        np.uint64(iCc[i, t]),
-                    )
+                    lam_end = i_last_all[t, a, i] - p_end if frontier else 1.0
+                    rows = (Vf, dV, D1, Rt, f, dev, frac, at)
+                    terms = (c_all[t, a, i], rho, inv_rho, top, q_act[t, a, i], pay, rec)
+                    if lam_end >= 1.0:
+                        _action_max(
+                            pay_req,
+                            rows,
+                            np.uint64(p_start),
+                            np.uint64(p_end),
+                            terms,
+                            rec * pad_kink,
+                            np.uint64(iCc[i, t]),
+                        )
+                    else:
+                        at_node, at_end = action_end(
+                            pay_req, rows, (p_start, p_end), terms, rec * pad_kink, iCc[i, t],
+                            (lam_end, top_end),
+                        )  # fmt: skip
+                        ends_node[count] = p_end + 1
+                        ends[0, count], ends[1, count], ends[2, count] = at_node, at_end, lam_end
+                        count += 1
+                if count:  # (the search's tables: never)
+                    apply_frontier(pay_req, ends_node, ends, count, gw_all[t, i])
                 add_margins(req, pay_req, slack, seg_max)
             store_row(req, K_all[i, t], V[i, t])
 

@@ -54,11 +54,14 @@ def bound_tables(
     *,
     tail: bool = False,
     hazards: np.ndarray | None = None,
+    frontier: bool = False,
 ) -> tuple[np.ndarray, ...]:
     """:func:`_bound_tables` in chunks of accounts (arrays stay in cache).
 
     ``hazards``: :func:`action_hazards` of ``amounts``, when the caller has them (the
-    search needs them too). Returns ``(V, w, U, lo)``, plus ``(T, w_tail)`` of
+    search needs them too). ``frontier``: an action's partly live last interval asks of
+    its right node only what :func:`solver.plans.bound_dp.frontier_value` says (the free
+    family's tables, session 16; the search's keep the value at the node). Returns ``(V, w, U, lo)``, plus ``(T, w_tail)`` of
     :func:`_tail_tables` with ``tail``.
     """
     n = len(ctx)
@@ -68,7 +71,9 @@ def bound_tables(
     clears = ctx.balance <= U[:, 0]
     live = np.flatnonzero(clears)
     if live.size == n:
-        return _chunked(ctx, amounts, buckets, holiday_months, chunk, tail, hazards, (U, top))
+        return _chunked(
+            ctx, amounts, buckets, holiday_months, chunk, tail, hazards, (U, top), frontier
+        )
     # an opening balance above U (what payments within the caps can clear at most) has no
     # plan: its table says so without the dynamic programme (13 % of the generated book's
     # accounts; the search finds nothing for it either way)
@@ -84,6 +89,7 @@ def bound_tables(
             tail,
             hazards[live],
             (U[live], top[live]),
+            frontier,
         )
         for whole, rows in zip(out, part, strict=True):
             whole[live] = rows
@@ -99,13 +105,16 @@ def _chunked(
     tail: bool,
     hazards: np.ndarray,
     clearable: tuple[np.ndarray, np.ndarray],
+    frontier: bool = False,
 ) -> tuple[np.ndarray, ...]:
     """:func:`_bound_tables` of every account, ``chunk`` accounts at a time (``clearable``:
     ``U`` and ``top`` of :func:`_clearable`, row-sliced with the accounts)."""
     n = len(ctx)
     U, top = clearable
     if n <= chunk:
-        return _bound_tables(ctx, amounts, buckets, holiday_months, tail, hazards, clearable)
+        return _bound_tables(
+            ctx, amounts, buckets, holiday_months, tail, hazards, clearable, frontier
+        )
     parts = [
         _bound_tables(
             ctx.take(np.arange(k, min(n, k + chunk))),
@@ -115,6 +124,7 @@ def _chunked(
             tail,
             hazards[k : k + chunk],
             (U[k : k + chunk], top[k : k + chunk]),
+            frontier,
         )
         for k in range(0, n, chunk)
     ]
@@ -155,6 +165,7 @@ def _bound_tables(
     tail: bool = False,
     hazards: np.ndarray | None = None,
     clearable: tuple[np.ndarray, np.ndarray] | None = None,
+    frontier: bool = False,
 ) -> tuple[np.ndarray, ...]:
     """Continuous piecewise-linear upper bounds on the value still collectable (phase limit relaxed).
 
@@ -239,6 +250,7 @@ def _bound_tables(
         i_last,
         np.clip(np.ceil((U - lo) * (1.0 / w)), 0, M).astype(np.int64),  # first node past U
         half,
+        frontier,
     )
     if not tail:
         return V, w, U, lo

@@ -15,7 +15,7 @@ import math
 import numpy as np
 from numba import njit
 
-from solver.plans.bound_dp import NEG, live_span
+from solver.plans.bound_dp import NEG, end_value, frontier_value, live_span
 
 #: a relative margin on block bounds for the float rounding of the actions' arithmetic
 _MARGIN = 1e-11
@@ -107,10 +107,54 @@ def _exact(
                 d1 += rec * pad_kink
             d = max(d1, d)
     else:
-        d = _dev(c + rho * pe, D1, inv_rho, top, narrow)
-        if pe == ik:
-            d += rec * pad_kink
+        d = _end_pad(c, rec, pe, geo, D1, ik)
     return f + d
+
+
+@njit(cache=True, inline="always")
+def _end_pad(
+    c: float,
+    rec: float,
+    pe: int,
+    geo: tuple[float, float, float, float, float, float],
+    D1: np.ndarray,
+    ik: int,
+) -> float:
+    """The padding of an action's last live interval ``pe`` (what it adds at node
+    ``pe + 1``), as ``_action_max`` makes it."""
+    rho, inv_rho, top, pad_kink, narrow_f, _ = geo
+    d = _dev(c + rho * pe, D1, inv_rho, top, narrow_f > 0.0)
+    if pe == ik:
+        d += rec * pad_kink
+    return d
+
+
+@njit(cache=True, inline="always")
+def _exact_end(
+    c: float,
+    q: float,
+    pay: float,
+    rec: float,
+    pe: int,
+    end: tuple[float, float, float, float],
+    geo: tuple[float, float, float, float, float, float],
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    ik: int,
+) -> float:
+    """:func:`_exact` at node ``pe + 1`` of an action live on its last interval ``pe``
+    only up to ``pe + lam_end`` (``lam_end`` < 1) under the frontier treatment
+    (``bound_dp.frontier_value``; ``end``: ``lam_end``, node ``pe``'s value so far,
+    next month's interval ending past its ``U`` and g·w_t): the reference's arithmetic
+    (``backward_pass`` with ``frontier``), bit for bit."""
+    lam_end, left, top_end, _ = end
+    Vf, dV, D1, Rt = rows
+    rho, inv_rho, top, _, _, _ = geo
+    gw = end[3]
+    d = _end_pad(c, rec, pe, geo, D1, ik)
+    j, lam = _position(c + rho * (pe + 1), top)
+    at_node = (Vf[j] + lam * dV[j]) * q + pay + rec * Rt[pe + 1]
+    at_end = end_value(Vf, dV, Rt, (c, rho, inv_rho, top, q, pay, rec), pe, lam_end, top_end)
+    return frontier_value(left, at_end + d, at_node + d, lam_end, gw)
 
 
 @njit(cache=True, inline="always")
@@ -120,6 +164,13 @@ def _live(c: float, z0: float, zU: float, inv_rho: float, M: int) -> tuple[int, 
     lo_live = (z0 - c) * inv_rho - (1.0 + 1e-9)
     hi_live = (zU - c) * inv_rho + 1e-9
     return live_span(lo_live, hi_live, M)
+
+
+@njit(cache=True, inline="always")
+def _live_end(c: float, zU: float, inv_rho: float, pe: int) -> float:
+    """The live share of an action's last live interval ``pe`` (at least 1: all of it),
+    as ``backward_pass`` reads it from ``bounds._live_intervals``' ``i_last``."""
+    return (zU - c) * inv_rho + 1e-9 - pe
 
 
 @njit(cache=True, inline="always")

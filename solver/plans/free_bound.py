@@ -102,7 +102,11 @@ class FreeBound:
 
 
 def holiday_bounds(
-    ctx: PlanContext, buckets: int = 192, *, tolerance: float | None = 0.0
+    ctx: PlanContext,
+    buckets: int = 192,
+    *,
+    tolerance: float | None = 0.0,
+    frontier: bool = True,
 ) -> FreeBound:
     """The free bound of the family with holidays mid-plan: every amount on the rounding
     unit, and any month without payment as long as no run of them exceeds
@@ -114,13 +118,17 @@ def holiday_bounds(
     to that relative tolerance per node; 0 (the default) prunes exactly and gives the
     reference tables bit for bit, ``None`` is the reference itself (every unit amount at
     every node). Decision (session 14): the default stays exact, so the family's
-    results do not move; ``free_dp.TOLERANCE`` is the cheaper, slightly looser choice."""
+    results do not move; ``free_dp.TOLERANCE`` is the cheaper, slightly looser choice.
+    ``frontier``: the treatment of the partly live last intervals at the clearable
+    limit (:func:`solver.plans.bound_dp.frontier_value`); decision (session 16): on,
+    a tighter bound (``docs/free_family.md``, "Session 16"); off gives the tables of
+    session 15."""
     runs = holiday_months(ctx)
     B0 = grid_cents(ctx.balance, grid_of(ctx)) / CENTS_PER_UNIT
     ones = [ctx.take(np.array([i])) for i in range(len(ctx))]
     units = [unit_grid(one) for one in ones]
     tables = [
-        _run_tables(one, g, buckets, runs[i : i + 1], tolerance)
+        _run_tables(one, g, buckets, runs[i : i + 1], tolerance, frontier)
         for i, (one, g) in enumerate(zip(ones, units, strict=True))
     ]
     root = np.zeros(1, np.int64)
@@ -138,6 +146,7 @@ def _run_tables(
     buckets: int,
     runs: np.ndarray,
     tolerance: float | None,
+    frontier: bool,
 ) -> tuple[np.ndarray, ...]:
     """The run-length tables of one account (the reference pass when it has no unit
     amount: nothing to prune), or its "no plan" table when payments within the caps
@@ -146,7 +155,8 @@ def _run_tables(
     if one.balance[0] <= U[0, 0]:
         if amounts.shape[1] == 0 or not np.isfinite(amounts).all():
             tolerance = None
-        return holiday_tables(one, amounts, buckets, runs, tolerance=tolerance)[0]
+        tables = holiday_tables(one, amounts, buckets, runs, tolerance=tolerance, frontier=frontier)
+        return tables[0]
     return _no_plan_tables(one, amounts, buckets, runs, False, (U, top), np.zeros(1, int))
 
 
@@ -177,6 +187,7 @@ def free_bounds(
     exact_reference: bool = False,
     tolerance: float = 0.0,
     zero_payment: bool = False,
+    frontier: bool = True,
 ) -> FreeBound:
     """:func:`solver.plans.bounds.bound_tables` on the unit grid (:func:`unit_grid`),
     read at the opening balance as the search reads it: a bound on every free custom
@@ -198,7 +209,7 @@ def free_bounds(
     holiday's action, the payment 0 with the model's hazard of paying nothing, and its
     node bands in every month), which is ``bound_tables`` with an amount 0 added to the
     unit grid when every month's cap is at least 0 (an amount must be within the cap, a
-    holiday need not)."""
+    holiday need not). ``frontier``: as :func:`holiday_bounds`' (on: session 16)."""
     n = len(ctx)
     out = np.full(n, -np.inf)
     sizes = np.zeros(n, np.int64)
@@ -211,9 +222,11 @@ def free_bounds(
         sizes[i] = int(np.isfinite(amounts).sum())
         hold = np.full(1, one.horizon) if zero_payment else holiday_months(one)
         if exact_reference or sizes[i] == 0:  # no unit amount: nothing to prune
-            tables = bound_tables(one, amounts, buckets, hold)
+            tables = bound_tables(one, amounts, buckets, hold, frontier=frontier)
         else:
-            tables = free_tables(one, amounts, buckets, hold, tolerance=tolerance)
+            tables = free_tables(
+                one, amounts, buckets, hold, tolerance=tolerance, frontier=frontier
+            )
         out[i] = float(bound_at(tables, np.zeros(1, np.int64), 0, B0[i : i + 1])[0])
         all_tables.append(tables)
         grids.append(amounts[0, : sizes[i]])

@@ -67,13 +67,23 @@ from numba import njit
 from solver.plans.bound_dp import NEG, _fill_row, add_margins, next_month_rows, store_row
 
 # the bounds and values of blocks and single amounts at a node, split by role
-from solver.plans.free_blocks import _block_bound, _exact, _live, _sparse, _unit_value
+from solver.plans.free_blocks import (
+    _block_bound,
+    _exact,
+    _exact_end,
+    _live,
+    _live_end,
+    _sparse,
+    _unit_value,
+)
 
 #: what the node loop reads: block data (amounts, hazards, the row's block extremes, level
 #: offsets, a stack), live intervals of each amount, month scalars (``c`` of the amount 0,
-#: next month's 1/w and w, δ_t, δ_t^L), geometry (ρ, 1/ρ, the last interval, the recovery
-#: kink's weight, narrow, M), next month's rows, range-maximum tables, the recovery kink's
-#: interval, work counters
+#: next month's 1/w and w, δ_t, δ_t^L, 1 with the frontier treatment), geometry (ρ, 1/ρ,
+#: the last interval, the recovery kink's weight, narrow, M), next month's rows,
+#: range-maximum tables, the recovery kink's interval, work counters, the frontier's inputs (the live share of each amount's last
+#: interval, the month's node values so far, next month's interval ending past its ``U``,
+#: g·w_t: :func:`_amount_end`)
 Env = tuple[
     tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     tuple[np.ndarray, np.ndarray],
@@ -83,6 +93,7 @@ Env = tuple[
     tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     int,
     np.ndarray,
+    tuple[np.ndarray, np.ndarray, float, float],
 ]
 
 #: amounts per leaf block (evaluated exactly when the leaf survives)
@@ -99,6 +110,42 @@ TOLERANCE = 1e-5
 
 
 @njit(cache=True)
+def _amount_end(k: int, p: int, value: float, env: Env) -> float:
+    """Amount ``k``'s value at node ``p`` given its ``free_blocks._unit_value`` ``value``:
+    that, or ``free_blocks._exact_end`` at the right node of its last live interval when
+    only part of it is live and the frontier treatment is on (never more than ``value``)."""
+    data, span, month, geo, rows, _, ik, _, ends = env
+    lam_end, pay_req, top_end, gw = ends
+    pe = span[1][k]
+    if p != pe + 1 or not lam_end[k] < 1.0 or span[0][k] > pe:
+        return value
+    A_t, inv_next, _, d, dl, _, _ = month
+    a = data[0][k]
+    hk = data[1][k]
+    q = 1.0 - hk
+    end = (lam_end[k], pay_req[pe], top_end, gw)
+    return _exact_end(A_t - a * inv_next, q, (d * q) * a, dl * hk, pe, end, geo, rows, ik)
+
+
+@njit(cache=True)
+def _leaf_end(k0: int, k1: int, p: int, best: float, kbest: int, env: Env) -> tuple[float, int]:
+    """The amounts ``k0 … k1`` of a leaf at node ``p``, their last live interval ending
+    there partly live (:func:`_descend` with ``fr``): each one's frontier value
+    (:func:`_amount_end`, asked only when its value at the node beats the best so far:
+    it is never more); returns the best and its amount, updated."""
+    data, span, month, geo, rows, _, ik, work, ends = env
+    amt, h = data[0], data[1]
+    for k in range(k0, k1 + 1):
+        work[0] += 1
+        v = _unit_value(k, p, amt, h, span, month, geo, rows, ik)
+        if v > best:
+            v = _amount_end(k, p, v, env)
+            if v > best:
+                best, kbest = v, k
+    return best, kbest
+
+
+@njit(cache=True)
 def _descend(
     lt: int,
     bt: int,
@@ -108,12 +155,16 @@ def _descend(
     state: tuple[float, int, float],
     tol: float,
     env: Env,
+    fr: bool = False,
 ) -> tuple[float, int, float]:
     """Branch and bound over block ``bt`` of level ``lt`` (amounts ``K0 … K1`` only) at
     node ``p``. ``state``: the best exact value found, its amount, and ``cap``, the
     largest bound of a block left unexplored; returns them updated. A block is left
-    when its bound is below ``best + tol·|best|`` (``tol = 0``: below the best, exact)."""
-    data, span, month, geo, rows, tabs, ik, work = env
+    when its bound is below ``best + tol·|best|`` (``tol = 0``: below the best, exact).
+    ``fr``: the amounts' last live interval ends at ``p``, partly live (the frontier's
+    values, :func:`_amount_end`; in a loop of their own, so that the other
+    amounts' loop stays as lean as it was)."""
+    data, span, month, geo, rows, tabs, ik, work, ends = env
     amt, h, smin, smax, off, stack = data
     best, kbest, cap = state
     top = 0
@@ -132,6 +183,9 @@ def _descend(
         ub = _block_bound(k0, k1, smin[at], smax[at], p, amt, h, month, geo, rows, tabs, ik, thr)
         if ub < thr:
             cap = ub if ub > cap else cap
+            continue
+        if lv == 0 and fr:
+            best, kbest = _leaf_end(k0, k1, p, best, kbest, env)
             continue
         if lv == 0:
             for k in range(k0, k1 + 1):
@@ -158,11 +212,13 @@ def _top_blocks(
     tub: np.ndarray,
     tol: float,
     env: Env,
+    fr: bool = False,
 ) -> tuple[float, int, float]:
     """The amounts ``K0 … K1`` at node ``p`` from the blocks of level ``lt`` (``tub``: a
-    work row for their bounds), best bound first (:func:`_descend` each); ``state`` as
-    there, returned updated, with the bounds of the blocks never descended in ``cap``."""
-    data, _, month, geo, rows, tabs, ik, work = env
+    work row for their bounds), best bound first (:func:`_descend` each, ``fr`` passed
+    on); ``state`` as there, returned updated, with the bounds of the blocks never
+    descended in ``cap``."""
+    data, _, month, geo, rows, tabs, ik, work, _ = env
     amt, h, smin, smax, off, _ = data
     best, kbest, cap = state
     size = LEAF << lt
@@ -180,7 +236,7 @@ def _top_blocks(
         if tub[i] < best + tol * abs(best):
             break
         tub[i] = -np.inf
-        best, kbest, cap = _descend(lt, b0 + i, K0, K1, p, (best, kbest, cap), tol, env)
+        best, kbest, cap = _descend(lt, b0 + i, K0, K1, p, (best, kbest, cap), tol, env, fr)
     rest = tub[: b1 - b0 + 1].max()
     return best, kbest, (rest if rest > cap else cap)
 
@@ -189,7 +245,7 @@ def _top_blocks(
 def _month_nodes(
     pay_req: np.ndarray,
     kcap: int,
-    hol: tuple[float, float, float, int, int],
+    hol: tuple[float, float, float, int, int, float],
     lt: int,
     tol: float,
     env: Env,
@@ -197,38 +253,52 @@ def _month_nodes(
     """``pay_req[p]``: the best action's value plus padding at every node ``p`` of one
     month (``NEG`` where none has the node), or with ``tol > 0`` a bound at least that
     and at most ``tol·|best|`` above the best exact value found: the holiday / zero
-    payment (``hol``: its ``c``, hazard, a flag, its live intervals) exactly, then the
+    payment (``hol``: its ``c``, hazard, a flag, its live intervals and the live share of
+    the last) exactly, then the
     unit amounts ``0 … kcap − 1`` by branch and bound from blocks of level ``lt``,
     starting from the previous node's best. The stored value is the largest of the best
     exact value and the bounds of the blocks left (below it when ``tol = 0``)."""
-    data, span, month, geo, rows, tabs, ik, work = env
+    data, span, month, geo, rows, tabs, ik, work, ends = env
     amt, h, _, _, _, _ = data
     ps, pe = span
-    c_h, h_h, on_h, ps_h, pe_h = hol
+    c_h, h_h, on_h, ps_h, pe_h, lam_h = hol
     A_t, inv_next, _, d, dl, _, _ = month
     q_h = 1.0 - h_h
     pay_h, rec_h = (d * q_h) * 0.0, dl * h_h
     size = LEAF << lt
     tub = np.empty((kcap + size - 1) // size + 1)
     K0, K1, kb = 0, -1, -1
+    KF = 0  # the amounts K0 … KF − 1 end their live part in node p's interval (frontier)
+    frontier = month[5] > 0.0
     for p in range(pay_req.size):
         while K1 + 1 < kcap and ps[K1 + 1] <= p:
             K1 += 1
         while K0 < kcap and pe[K0] + 1 < p:
             K0 += 1
+        KF = K0 if KF < K0 else KF
+        while frontier and KF < kcap and pe[KF] < p:  # pe ascends with the amount
+            KF += 1
         best = NEG
-        if on_h > 0.0 and ps_h <= pe_h and ps_h <= p <= pe_h + 1:
+        if on_h > 0.0 and ps_h <= pe_h and p == pe_h + 1 and lam_h < 1.0:
+            end = (lam_h, pay_req[pe_h], ends[2], ends[3])
+            best = _exact_end(c_h, q_h, pay_h, rec_h, pe_h, end, geo, rows, ik)
+        elif on_h > 0.0 and ps_h <= pe_h and ps_h <= p <= pe_h + 1:
             best = _exact(p, c_h, q_h, pay_h, rec_h, ps_h, pe_h, geo, rows, ik)
         kbest = -1
         cap = NEG
         if K0 <= K1:
+            KM = KF if KF < K1 + 1 else K1 + 1  # K0 … KM − 1: the frontier's amounts
             if kb >= 0:  # the previous node's best and its neighbours: a good incumbent
-                for k in range(max(kb - 1, K0), min(kb + 1, K1) + 1):
+                for k in range(max(kb - 1, KM), min(kb + 1, K1) + 1):
                     work[0] += 1
                     v = _unit_value(k, p, amt, h, span, month, geo, rows, ik)
                     if v > best:
                         best, kbest = v, k
-            best, kbest, cap = _top_blocks(lt, K0, K1, p, (best, kbest, cap), tub, tol, env)
+            if KM <= K1:
+                best, kbest, cap = _top_blocks(lt, KM, K1, p, (best, kbest, cap), tub, tol, env)
+            if K0 < KM:
+                state = (best, kbest, cap)
+                best, kbest, cap = _top_blocks(lt, K0, KM - 1, p, state, tub, tol, env, True)
         pay_req[p] = cap if cap > best else best
         kb = kbest if kbest >= 0 else kb
 
@@ -260,8 +330,8 @@ def _next_rows(
 def month_scratch(M: int, G: int, off: np.ndarray) -> tuple:
     """Work arrays of :func:`month_pay` for tables of M + 1 nodes and G amounts (``off``:
     the blocks' level offsets): next month's rows (``Vf``, ``seg``, ``dV``, ``D1``, ``S``),
-    the range-maximum tables and their logarithms, the live intervals, the block stack,
-    and the top level of the tree."""
+    the range-maximum tables and their logarithms, the live intervals (and the live share
+    of the last), the block stack, and the top level of the tree."""
     nl = 1
     while (1 << nl) <= M + 1:
         nl += 1
@@ -277,7 +347,7 @@ def month_scratch(M: int, G: int, off: np.ndarray) -> tuple:
     return (
         rows,
         tabs,
-        (np.empty(G, np.int64), np.empty(G, np.int64)),
+        (np.empty(G, np.int64), np.empty(G, np.int64), np.empty(G)),
         np.empty(4 * L + 8, np.int64),
         lt,
     )
@@ -292,15 +362,19 @@ def month_pay(
     scratch: tuple,
     work: np.ndarray,
     tol: float,
+    frontier: bool = False,
+    top_end: float = 0.0,
 ) -> float:
     """One month of :func:`free_pass` on next month's row, already filled into the
     scratch's ``Vf`` (:func:`month_scratch`): ``pay_req`` (M + 1,) the best unit amount's
     value plus padding at every node (and the payment 0's while ``on_h`` > 0), to the
     tolerance ``tol`` (:func:`_month_nodes`); returns next month's largest |slope|.
+    ``frontier``: ``bound_dp.backward_pass``'s treatment of the partly live last intervals
+    (``top_end``: next month's interval ending at its first node past ``U``).
     ``inputs``: ``free_pass``'s ``amt``, ``hz``, ``row_of``, ``stats``, ``per_month``,
     ``R``, ``kink``."""
     amt, hz, row_of, stats, per_month, R, kink = inputs
-    (Vf, seg, dV, D1, S), (S_tab, D_tab, lg), (ps, pe), stack, lt = scratch
+    (Vf, seg, dV, D1, S), (S_tab, D_tab, lg), (ps, pe, lam), stack, lt = scratch
     has_kink, iCc, wR = kink
     smin, smax, off, curv = stats
     G = amt.size
@@ -325,23 +399,28 @@ def month_pay(
     z0, zU = per_month[8, t], per_month[9, t]
     kcap = int(np.searchsorted(amt, per_month[2, t], side="right"))
     for k in range(kcap):
-        ps[k], pe[k] = _live(A_t - amt[k] * inv_next, z0, zU, inv_rho, M)
+        c = A_t - amt[k] * inv_next
+        ps[k], pe[k] = _live(c, z0, zU, inv_rho, M)
+        lam[k] = _live_end(c, zU, inv_rho, pe[k]) if frontier else 1.0
     c_h = A_t - 0.0 * inv_next
     ps_h, pe_h = _live(c_h, z0, zU, inv_rho, M)
+    lam_h = _live_end(c_h, zU, inv_rho, pe_h) if frontier else 1.0
+    on_f = 1.0 if frontier else 0.0
     ik = int(iCc[t])
     pad_kink = wR[t] if has_kink[t] else 0.0
     narrow = 1.0 if inv_rho >= 1.0 else 0.0
     env = (
         (amt, h, smin[r], smax[r], off, stack),
         (ps, pe),
-        (A_t, inv_next, per_month[6, t], per_month[0, t], per_month[1, t], 0.0, 0.0),
+        (A_t, inv_next, per_month[6, t], per_month[0, t], per_month[1, t], on_f, 0.0),
         (rho, inv_rho, float(M - 1), pad_kink, narrow, float(M)),
         (Vf, dV, D1, R[t]),
         (S_tab, D_tab, curv[r], lg),
         ik,
         work,
+        (lam, pay_req, top_end, per_month[7, t]),
     )
-    _month_nodes(pay_req, kcap, (c_h, h[G], on_h, ps_h, pe_h), lt, tol, env)
+    _month_nodes(pay_req, kcap, (c_h, h[G], on_h, ps_h, pe_h, lam_h), lt, tol, env)
     return seg_max
 
 
@@ -362,6 +441,7 @@ def free_pass(
     slack: float,
     work: np.ndarray,
     tol: float = 0.0,
+    frontier: bool = False,
 ) -> None:
     """``bound_dp.backward_pass`` for one account on its unit amounts ``amt`` (G,), ascending,
     with the holiday (the payment 0) while ``t < hold``: the same node values ``V`` (H + 1,
@@ -378,7 +458,8 @@ def free_pass(
     of U next month (``_live_intervals``' ``z0``, ``zU``) — one row each; ``R`` (H,
     M + 1) recoveries at the nodes, ``clear_req`` (H, M + 1); ``kink``: ``has_kink``,
     ``iCc``, ``wR`` (H,); ``K_all`` (H + 1,) the first node past U; ``work`` counts exact
-    values and block bounds.
+    values and block bounds; ``frontier``: ``backward_pass``'s treatment of the partly
+    live last intervals (the same tables as it with ``frontier``).
     """
     H = V.shape[0] - 1
     M = V.shape[1] - 1
@@ -392,6 +473,7 @@ def free_pass(
             req[p] = clear_req[t, p]
         if t < H - 1 and to_bound[t] and _fill_row(V[t + 1], scratch[0][0]):
             on_h = 1.0 if t < hold else 0.0
-            seg_max = month_pay(t, pay_req, on_h, inputs, scratch, work, tol)
+            top_end = float(max(K_all[t + 1] - 1, 0))
+            seg_max = month_pay(t, pay_req, on_h, inputs, scratch, work, tol, frontier, top_end)
             add_margins(req, pay_req, slack, seg_max)
         store_row(req, K_all[t], V[t])

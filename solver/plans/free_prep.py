@@ -37,6 +37,7 @@ def free_tables(
     work: np.ndarray | None = None,
     *,
     tolerance: float = 0.0,
+    frontier: bool = False,
 ) -> tuple[np.ndarray, ...]:
     """``bounds.bound_tables(ctx, amounts, buckets, holiday_months)`` of one account whose
     ``amounts`` (1, G) are ascending and all finite (its unit grid): the same ``(V, w, U,
@@ -47,7 +48,9 @@ def free_tables(
     tables bit for bit; > 0: an upper bound at most that much looser per node, much
     cheaper; :mod:`solver.plans.free_dp`). ``holiday_months`` = H makes the payment 0
     (interest capitalised, the model's hazard of paying nothing) an action in every
-    month: a holiday anywhere in the plan (``free_bound.free_bounds(zero_payment=True)``)."""
+    month: a holiday anywhere in the plan (``free_bound.free_bounds(zero_payment=True)``).
+    ``frontier``: ``bound_tables``' treatment of the partly live last intervals (the same
+    tables as ``bound_tables(…, frontier=True)``)."""
     H, M = ctx.horizon, buckets
     U, top = _clearable(ctx)
     if not ctx.balance[0] <= U[0, 0]:  # no plan: bound_tables' table without the programme
@@ -78,6 +81,7 @@ def free_tables(
         grid_slack(ctx)[0],
         np.zeros(2, np.int64) if work is None else work,
         tolerance,
+        frontier,
     )
     return V[None], w, U, lo
 

@@ -56,9 +56,11 @@ from solver.plans import bound_nodes as nodes
 from solver.plans.bound_dp import (
     NEG,
     NEG_CUT,
-    _action_max,
     _fill_row,
+    action_end,
     add_margins,
+    apply_frontier,
+    frontier_value,
     live_span,
     next_month_rows,
     store_row,
@@ -100,6 +102,7 @@ def holiday_pass(
     K_all: np.ndarray,
     slack: float,
     scratch: RunScratch,
+    frontier: bool = False,
 ) -> None:
     """Fill the run-length tables ``V`` (n, D + 1, H + 1, M + 1) backwards from month H − 1.
 
@@ -109,6 +112,7 @@ def holiday_pass(
     (recovery at the nodes, the kink's flag, interval and padding), ``live`` (the live
     intervals). ``runs`` (n,): the longest run D of each account (its tables 0 … D are
     filled; a run length above it is never read). ``scratch``: :func:`_run_scratch`.
+    ``frontier``: ``backward_pass``'s treatment of the partly live last intervals.
     """
     c_all, rho_all, inv_next_all, gw_all = geometry
     q_act, pay_or_neg, rec_act = actions
@@ -121,6 +125,7 @@ def holiday_pass(
     base = np.empty(M1)
     _, pay_req, _, f, dev, frac, at = scratch
     top = float(M - 1)
+    ends_node, ends = np.empty(G, np.int64), np.empty((3, G))
     for t in range(H - 1, -1, -1):
         for i in range(n):
             base[:] = clear_req[t, i]
@@ -130,25 +135,35 @@ def holiday_pass(
             Rt = R[t, i]
             pad_kink = wR[i, t] if has_kink[i, t] else 0.0
             ik = np.uint64(iCc[i, t])
+            top_end = float(max(K_all[i, t + 1] - 1, 0))
             # P(t): every unit amount, on V_0(t + 1) (the same for every run length)
             if nxt and _fill_row(V[i, 0, t + 1], Vf):
                 seg_max = next_month_rows(Vf, geo[0], geo[1], seg, dV, D1)
                 pay_req[:] = NEG
+                count = 0
                 for a in range(G):
                     pay = pay_or_neg[t, a, i]
                     p_start, p_end = live_span(i_first_all[t, a, i], i_last_all[t, a, i], M)
                     if pay <= NEG_CUT or p_start > p_end:
                         continue
                     rec = rec_act[t, a, i]
-                    _action_max(pay_req, (Vf, dV, D1, Rt, f, dev, frac, at),
-                                np.uint64(p_start), np.uint64(p_end),
-                                (c_all[t, a, i], rho, 1.0 / rho, top, q_act[t, a, i], pay, rec),
-                                rec * pad_kink, ik)  # fmt: skip
+                    lam_end = i_last_all[t, a, i] - p_end if frontier else 1.0
+                    rows = (Vf, dV, D1, Rt, f, dev, frac, at)
+                    terms = (c_all[t, a, i], rho, 1.0 / rho, top, q_act[t, a, i], pay, rec)
+                    at_node, at_end = action_end(pay_req, rows, (p_start, p_end), terms,
+                                                 rec * pad_kink, int(ik), (lam_end, top_end))  # fmt: skip
+                    if lam_end < 1.0:
+                        ends_node[count] = p_end + 1
+                        ends[0, count], ends[1, count], ends[2, count] = at_node, at_end, lam_end
+                        count += 1
+                if count:
+                    apply_frontier(pay_req, ends_node, ends, count, geo[1])
                 add_margins(base, pay_req, slack, seg_max)
             # Z_r(t): the zero action on V_{r+1}(t + 1), while a run may still grow
             p_start, p_end = live_span(i_first_all[t, G, i], i_last_all[t, G, i], M)
+            lam_end = i_last_all[t, G, i] - p_end if frontier else 1.0
             zero = (c_all[t, G, i], q_act[t, G, i], pay_or_neg[t, G, i], rec_act[t, G, i])
-            _run_rows(V[i], t, base, runs[i], zero, (p_start, p_end, nxt),
+            _run_rows(V[i], t, base, runs[i], zero, (p_start, p_end, nxt, lam_end, top_end),
                       (geo, Rt, pad_kink, ik, rho), K_all[i, t], slack, scratch)  # fmt: skip
 
 
@@ -159,7 +174,7 @@ def _run_rows(
     base: np.ndarray,
     D: int,
     zero: tuple[float, float, float, float],
-    span: tuple[int, int, bool],
+    span: tuple[int, int, bool, float, float],
     month: tuple[tuple[float, float], np.ndarray, float, np.uint64, float],
     K: int,
     slack: float,
@@ -168,11 +183,13 @@ def _run_rows(
     """Rows ``V_r(t) = max(base, Z_r(t))`` of one account's tables ``Vi`` (D + 1, H + 1,
     M + 1), r = D … 0, ``base`` holding the clearing requirements and P(t): ``zero`` the
     zero action's ``c``, survival, pay value (or ``NEG``) and recovery weight, ``span`` its
-    live nodes and whether month t has a next month to bound, ``month`` the geometry
+    live nodes, whether month t has a next month to bound, the live share of its last
+    interval (below 1: the frontier treatment, ``bound_dp.frontier_value``) and next
+    month's last interval below its ``U`` (``bound_dp.end_value``), ``month`` the geometry
     (next month's 1/w and g·w_t), recoveries at the nodes, kink padding and interval, ρ."""
     req, pay_req, zwork, f, dev, frac, at = scratch
     c, q, pay, rec = zero
-    p_start, p_end, nxt = span
+    p_start, p_end, nxt, lam_end, top_end = span
     geo, Rt, pad_kink, ik, rho = month
     top = float(req.size - 2)
     zero_ok = nxt and pay > NEG_CUT and p_start <= p_end
@@ -182,10 +199,13 @@ def _run_rows(
             z_max = _zero_row(Vi[r + 1, t + 1], geo, zwork)
             if z_max >= 0.0:
                 pay_req[:] = NEG
-                _action_max(pay_req, (zwork[0], zwork[2], zwork[3], Rt, f, dev, frac, at),
-                            np.uint64(p_start), np.uint64(p_end),
-                            (c, rho, 1.0 / rho, top, q, pay, rec),
-                            rec * pad_kink, ik)  # fmt: skip
+                rows = (zwork[0], zwork[2], zwork[3], Rt, f, dev, frac, at)
+                terms = (c, rho, 1.0 / rho, top, q, pay, rec)
+                at_node, at_end = action_end(pay_req, rows, (p_start, p_end), terms,
+                                             rec * pad_kink, int(ik), (lam_end, top_end))  # fmt: skip
+                if lam_end < 1.0:
+                    end = p_end + 1
+                    pay_req[end] = frontier_value(pay_req[p_end], at_end, at_node, lam_end, geo[1])
                 add_margins(req, pay_req, slack, z_max)
         store_row(req, K, Vi[r, t])
 
@@ -211,6 +231,7 @@ def holiday_free_pass(
     work: np.ndarray,
     tol: float,
     scratch: RunScratch,
+    frontier: bool = False,
 ) -> None:
     """:func:`holiday_pass` for one account (tables ``Vi`` (D + 1, H + 1, M + 1)) with
     P(t) by the pruned pass's month routine (:func:`solver.plans.free_dp.month_pay`, the
@@ -218,7 +239,7 @@ def holiday_free_pass(
     with ``tol = 0``, a bound at most ``tol·|value|`` above it per node otherwise.
     ``inputs``: ``free_pass``'s (amounts, hazards, stats, month rows, recoveries, kink);
     ``zero``: the zero action's survival, pay value (or ``NEG``), recovery weight and
-    live intervals per month (H,)."""
+    live intervals per month (H,); ``frontier`` as :func:`holiday_pass`'s."""
     H, M = Vi.shape[1] - 1, Vi.shape[2] - 1
     per_month, R, (has_kink, iCc, wR) = inputs[4], inputs[5], inputs[6]
     q, pay, rec, i_first, i_last = zero
@@ -229,13 +250,17 @@ def holiday_free_pass(
         base[:] = clear_req[t]
         nxt = t < H - 1 and to_bound[t]
         if nxt and _fill_row(Vi[0, t + 1], ms[0][0]):  # P(t): the unit amounts only
-            seg_max = month_pay(t, pay_req, 0.0, inputs, ms, work, tol)
+            top_end = float(max(K_all[t + 1] - 1, 0))
+            seg_max = month_pay(t, pay_req, 0.0, inputs, ms, work, tol, frontier, top_end)
             add_margins(base, pay_req, slack, seg_max)
         p_start, p_end = live_span(i_first[t], i_last[t], M)
+        lam_end = i_last[t] - p_end if frontier else 1.0
+        top_end = float(max(K_all[t + 1] - 1, 0))
         month = ((per_month[5, t], per_month[7, t]), R[t], wR[t] if has_kink[t] else 0.0,
                  np.uint64(iCc[t]), per_month[4, t])  # fmt: skip
         zt = (per_month[3, t], q[t], pay[t], rec[t])
-        _run_rows(Vi, t, base, D, zt, (p_start, p_end, nxt), month, K_all[t], slack, scratch)
+        span = (p_start, p_end, nxt, lam_end, top_end)
+        _run_rows(Vi, t, base, D, zt, span, month, K_all[t], slack, scratch)
 
 
 def holiday_tables(
@@ -246,6 +271,7 @@ def holiday_tables(
     *,
     tolerance: float | None = None,
     work: np.ndarray | None = None,
+    frontier: bool = False,
 ) -> list[tuple[np.ndarray, ...]]:
     """The run-length tables of every account of ``ctx`` on its unit amounts ``amounts``
     (n, G; NaN-padded), ``runs`` (n,) the longest holiday run of each: per account
@@ -255,7 +281,9 @@ def holiday_tables(
     node). A number (one account whose ``amounts`` (1, G) are its ascending, all finite
     unit grid): by the pruned pass of :mod:`solver.plans.free_dp` to that relative
     tolerance per node (0: exact pruning, the reference's tables bit for bit); ``work``
-    (2,), if given, then counts its exact values and block bounds."""
+    (2,), if given, then counts its exact values and block bounds. ``frontier``: an
+    action's partly live last interval asks of its right node only what
+    :func:`solver.plans.bound_dp.frontier_value` says (session 16; both passes)."""
     n, H, M = len(ctx), ctx.horizon, buckets
     pruned = tolerance is not None
     tol = 0.0 if tolerance is None else float(tolerance)
@@ -291,7 +319,7 @@ def holiday_tables(
              (has_kink[0], iCc[0], wR[0])),
             tuple(np.ascontiguousarray(x[:, 0, 0]) for x in (q_act, pay_or_neg, rec_act, i_first, i_last)),
             K_all[0], half, np.zeros(2, np.int64) if work is None else work,
-            tol, _run_scratch(M),
+            tol, _run_scratch(M), frontier,
         )  # fmt: skip
     else:
         holiday_pass(
@@ -307,6 +335,7 @@ def holiday_tables(
             K_all,
             half,
             _run_scratch(M),
+            frontier,
         )
     out = []
     for i in range(n):
