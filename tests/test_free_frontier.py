@@ -33,7 +33,7 @@ from solver.core.policy import Policy
 from solver.plans.bounds import bound_tables
 from solver.plans.context import context_from_account, context_from_frame
 from solver.plans.free_bound import free_bounds, holiday_bounds, unit_grid
-from solver.plans.free_custom import _plan_values
+from solver.plans.free_custom import plan_values
 from solver.plans.free_dp import TOLERANCE
 from solver.plans.free_prep import free_tables
 from solver.plans.free_rollout import rollouts
@@ -177,6 +177,6 @@ def test_frontier_bound_is_far_closer_on_a_frontier_account():
     old = holiday_bounds(ctx, 96, tolerance=TOLERANCE, frontier=False)
     new = holiday_bounds(ctx, 96, tolerance=TOLERANCE, frontier=True)
     rows = np.array([0])
-    plan = max(_plan_values(ctx, rows, rollouts(ctx, rows, fb))[0] for fb in (old, new))
+    plan = max(plan_values(ctx, rows, rollouts(ctx, rows, fb))[0] for fb in (old, new))
     assert new.bound[0] >= plan
     assert new.bound[0] - plan <= 0.2 * (old.bound[0] - plan)
