@@ -73,3 +73,27 @@ def test_sample_account_custom_plan_is_level_where_it_see_sawed():
     )["npv"]  # fmt: skip
     assert custom.npv == pytest.approx(value, rel=1e-9)
     assert custom.gap <= 1e-3
+
+
+def test_smoothed_plan_reports_its_booked_payments():
+    """A smoothed plan's payments are those of its booked schedule (the last one re-cleared):
+    CI00015992 of generate_portfolio(20000, seed=2024) was reported with a stale last payment,
+    counted as a step plan and failed the step check (an ERROR row in bench_plans)."""
+    from solver.core.generate import generate_portfolio
+    from solver.plans.portfolio import plan_portfolio
+
+    frame = generate_portfolio(20000, seed=2024)
+    row = frame[frame["account_id"] == "CI00015992"]
+    res = plan_portfolio(row)
+    assert res.table["status"].iloc[0] != "ERROR", res.table["error"].iloc[0]
+    acc = row.to_dict("records")[0]
+    for option in plan_options(acc, relax=False).options:
+        if option.family in ("custom", "step") and option.feasible:
+            cents = [to_cents(p) for p in option.payments]
+            assert cents == list(option.schedule.payment)
+            if option.family == "step":  # own count of the phases (SPEC §5)
+                body = [
+                    p for k, p in enumerate(cents[:-1]) if p > 0 and (k == 0 or p != cents[k - 1])
+                ]
+                last_is_phase = cents[-1] > cents[-2]
+                assert len(body) + last_is_phase <= Policy().max_payment_levels

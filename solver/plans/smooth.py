@@ -21,8 +21,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from solver.plans.context import PlanContext
+from solver.plans.context import PlanContext, grid_of
 from solver.plans.free_custom import plan_values, regap
+from solver.plans.schedules import path_schedule
 from solver.plans.search_types import RunSolution
 
 __all__ = [
@@ -112,5 +113,11 @@ def smooth_custom(
         keep = keep if floor is None else max(keep, float(floor[i]))
         best = out[i].objective if out[i] is not sol else -np.inf
         if value >= keep and value > best:
-            out[i] = regap(replace(sol, payments=pay, objective=value, bound=max(sol.bound, value)))
+            # the booked payments: the last one re-cleared (the level moved the balance)
+            booked = path_schedule(
+                float(ctx.balance[i]), float(ctx.fields["annual_rate"][i]), pay, grid_of(ctx)
+            ).payments
+            out[i] = regap(
+                replace(sol, payments=booked, objective=value, bound=max(sol.bound, value))
+            )
     return out
