@@ -107,3 +107,20 @@ def test_first_affordable_month_and_a_long_deferral(base):
         f" month for max_term_months = 60 months repays at most {_repays(caps)} of the"
         " 200,000.00 balance."
     )
+
+
+def test_pd_comparison_with_a_short_contract_says_its_horizon():
+    """A recommendation compared with a contract ending within 12 months says that the
+    contract's PD 12m covers only its months; a 30-month contract gets no caveat."""
+    from solver.core.generate import generate_portfolio
+    from solver.plans.options import plan_options
+
+    frame = generate_portfolio(2000, seed=7)
+    row = frame[frame["account_id"] == "CI00000042"].to_dict("records")[0]
+    res = plan_options(row, relax=False)
+    assert res.status_quo.terms.term == row["remaining_term"] == 1
+    assert "(the contract ends in month 1: its PD covers 1 month only)" in res.explanation
+    sample = plan_options(
+        read_account(Path(__file__).parents[1] / "scenarios" / "sample_account.toml")
+    )
+    assert sample.status_quo.terms.term >= 12 and "the contract ends" not in sample.explanation

@@ -137,8 +137,19 @@ def recommendation_text(best: Any, sq: Any, currency: str) -> str:
     v = partial(format_value, code=currency)
     return (
         f"{best.label} recovers {v(best.npv)} in expected NPV, {v(best.npv_vs_status_quo)} more"
-        f" than the status quo ({v(sq.npv)}); PD 12m {best.pd_12m:.1%} vs {sq.pd_12m:.1%}."
+        f" than the status quo ({v(sq.npv)}); PD 12m {best.pd_12m:.1%} vs {sq.pd_12m:.1%}"
+        f"{short_contract_text(sq)}."
     )
+
+
+def short_contract_text(sq: Any) -> str:
+    """The caveat on a PD 12m comparison with a contract that ends within 12 months: its
+    PD covers only its own months (a review found 'PD 12m 41.6% vs 22.3%' against a
+    1-month status quo read as a plan raising the risk)."""
+    T = int(sq.terms.term)
+    if T >= 12:
+        return ""
+    return f" (the contract ends in month {T}: its PD covers {_months(T)} only)"
 
 
 def npv_test_text(best: Any, sq: Any, currency: str) -> str:
