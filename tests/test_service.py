@@ -371,3 +371,18 @@ def test_policy_file_is_the_services_policy(tmp_path):
         response = c.post("/api/plan", json={"account": ACCOUNT})
     _, out, _ = run_workout("plan", SAMPLE, "--policy", path, "--format", "json")
     assert response.content == out.encode("utf-8")
+
+
+def test_policy_flags_reach_the_plan_through_the_api(client):
+    """A JSON true for the policy's flags (need_test, holidays_mid_plan) is accepted and
+    planned as `workout plan --set policy.need_test=true` plans it (a bool is not a whole
+    number: the review found a 422)."""
+    from test_holiday_reporting import MID_PLAN
+
+    account = {k: v for k, v in MID_PLAN.items()}
+    body = {"account": account, "policy": {"need_test": True, "holidays_mid_plan": False}}
+    response = client.post("/api/plan", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "CONTRACT_AFFORDABLE"
+    plain = client.post("/api/plan", json={"account": account}).json()
+    assert plain["status"] == "RECOMMENDED"

@@ -359,14 +359,19 @@ def minimal_relaxations(account: Any, policy: Any, model: Any, search: Any) -> l
 
 def affordable_text(best: Any, sq: Any, policy: Any) -> str:
     """Why no plan is recommended to an account that can pay its contract (the policy's
-    ``need_test``): its figures against the rules, and what the best plan would give."""
+    ``need_test``): its figures against the rules, and what the best plan (``None``: no
+    feasible plan) would give."""
     v = partial(format_value, code=policy.currency)
-    return (
+    text = (
         f"no restructuring needed: the contract is affordable in every month (max DTI"
         f" {sq.max_dti:.2f} ≤ {policy.max_dti:.2f}, lowest affordability"
         f" {sq.min_afford_prob:.0%} ≥ {policy.min_afford_prob:.0%}); keep the contract."
+    )
+    if best is None:
+        return text + " No plan would satisfy the policy either."
+    return text + (
         f" The best plan, {best.label}, would recover {v(best.npv)} against {v(sq.npv)}"
-        " (need_test = false in the policy recommends it)."
+        " (with need_test = false it is recommended if that beats the status quo)."
     )
 
 

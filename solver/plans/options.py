@@ -186,8 +186,10 @@ class PlanResult:
     ----------
     status
         ``RECOMMENDED`` (a plan passes the NPV test), ``NPV_TEST_FAILED`` (feasible
-        plans exist but none beats the status quo) or ``INFEASIBLE`` (no plan satisfies
-        the policy; ``relaxation`` gives the smallest single change that makes one).
+        plans exist but none beats the status quo), ``INFEASIBLE`` (no plan satisfies
+        the policy; ``relaxation`` gives the smallest single change that makes one) or,
+        with the policy's ``need_test``, ``CONTRACT_AFFORDABLE`` (the contract meets the
+        affordability rules in every month: no plan is recommended).
     recommended
         Label of the recommended option, or ``None``.
     explanation
@@ -397,7 +399,11 @@ def _recommend(
     smallest single relaxations of account ``i``: the offered plan with the best NPV if
     it beats the status quo (the NPV test)."""
     offered = [o for o in options if o.feasible and o.family in OFFERED_FAMILIES]
-    if not offered:
+    best = max(offered, key=lambda o: o.npv) if offered else None
+    affordable = contract_affordable(ctx, i, sq_opt)
+    if affordable and ctx.policy.need_test:  # before the rest: the contract needs no plan
+        return Status.CONTRACT_AFFORDABLE, None, affordable_text(best, sq_opt, ctx.policy), ()
+    if best is None:
         explanation = explain_infeasible(ctx, i)
         relaxations: tuple[dict[str, Any], ...] = ()
         if relax:
@@ -409,10 +415,6 @@ def _recommend(
                     + "."
                 )
         return Status.INFEASIBLE, None, explanation, relaxations
-    best = max(offered, key=lambda o: o.npv)
-    affordable = contract_affordable(ctx, i, sq_opt)
-    if affordable and ctx.policy.need_test:
-        return Status.CONTRACT_AFFORDABLE, None, affordable_text(best, sq_opt, ctx.policy), ()
     if best.npv > sq_opt.npv:
         explanation = recommendation_text(best, sq_opt, ctx.policy.currency)
         if affordable:

@@ -83,6 +83,20 @@ def run_choices(
     custom, steps = _custom_and_step(
         ctx, amounts, step, holiday, search, seeds, (tables, hz), K, lazy, base_floor
     )
+    if search.includes_default:
+        # never less than the default run: its plan may be levelled off this grid (smooth),
+        # and a seed off the grid is not searched from (the bound is this run's, valid for
+        # every plan of the larger grid; a levelled plan is judged against it as elsewhere)
+        for i, mine in enumerate(base_custom):
+            if mine.payments is not None and mine.objective > custom[i].objective:
+                custom[i] = regap(
+                    replace(
+                        custom[i],
+                        payments=mine.payments,
+                        objective=mine.objective,
+                        bound=max(custom[i].bound, mine.objective),
+                    )
+                )
     for i in range(n):
         st, cu = steps[i], custom[i]
         if st.status == Status.NOT_EVALUATED:

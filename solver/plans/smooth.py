@@ -35,7 +35,9 @@ __all__ = [
     "smooth_custom",
 ]
 
-#: Largest share of the plan's NPV a level run may cost the bank.
+#: Largest share of the plan's NPV a level run may cost the bank where its certificate is
+#: already wider than the target; otherwise the limit is the target itself (the smoothed
+#: plan's gap to the same bound stays within it, e.g. up to 0.1 % less that gap).
 SMOOTH_TOLERANCE = 1e-4
 #: Fewest switches between the two amounts that make a see-saw.
 MIN_SWITCHES = 3

@@ -94,6 +94,8 @@ def _policy_type(name: str) -> Any:
         return list[Literal[DEFERRAL_MODES]]  # type: ignore[valid-type]
     if isinstance(current, str):  # currency: an ISO 4217 code, checked by Policy
         return Annotated[str, Field(min_length=3, max_length=3)]
+    if isinstance(current, bool):  # need_test, holidays_mid_plan (a bool is an int too)
+        return bool
     if isinstance(current, int):
         return Annotated[int, Field(ge=0)]
     return Annotated[float, Field(allow_inf_nan=False)]
