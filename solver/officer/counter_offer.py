@@ -34,7 +34,7 @@ from solver.officer.documents import counter_offer_document
 from solver.officer.proposal import Proposal, ProposalSchedule, proposal_schedule
 from solver.plans import PlanResult, plan_options
 from solver.plans.context import context_from_account, over_cap
-from solver.plans.terms import months_text
+from solver.plans.terms import mid_plan_months, months_text
 
 
 class Verdict(StrEnum):
@@ -152,7 +152,7 @@ def policy_violations(
             )
         )
     # ... and, unless the policy allows holidays mid-plan, falls at the start only
-    late = tuple(m for first, last in booked.holidays if first > 1 for m in range(first, last + 1))
+    late = mid_plan_months(booked.holidays)
     if late and not policy.holidays_mid_plan:
         out.append(
             Violation(

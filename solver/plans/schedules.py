@@ -23,6 +23,7 @@ from solver.core.schedule import CENTS_PER_UNIT, Schedule
 from solver.domain import DeferralMode
 from solver.plans.context import CAP_TOL, PlanContext, level_amounts, path_phases
 from solver.plans.families import MODE_NAMES, Candidates
+from solver.plans.terms import holiday_runs, mid_plan_months
 
 
 def level_schedule(cand: Candidates, i: int, unit: float, grid: int = CENTS_PER_UNIT) -> Schedule:
@@ -126,11 +127,11 @@ def schedule_ok(
             f"{count} months in a row without payment exceed max_deferral_months "
             f"{pol.max_deferral_months}",
         )
-    late = mid_plan_holiday(sched.payment)
+    late = mid_plan_months(holiday_runs(sched.payment))
     if late and not pol.holidays_mid_plan:
         return (
             False,
-            f"month {late} has no payment after the first payment (holidays_mid_plan = false)",
+            f"month {late[0]} has no payment after the first payment (holidays_mid_plan = false)",
         )
     return True, ""
 
@@ -172,16 +173,6 @@ def _check_schedule(
     if zeros > max_zero:
         return _TOO_MANY_ZEROS, zeros
     return _OK, 0
-
-
-def mid_plan_holiday(cents: np.ndarray) -> int:
-    """The first month (1-based) without payment after the first payment and before the
-    last month of a payment path, 0 when every month without payment is leading."""
-    paid = np.flatnonzero(np.asarray(cents)[:-1] != 0)
-    if paid.size == 0:
-        return 0
-    late = np.flatnonzero(np.asarray(cents)[paid[0] : -1] == 0)
-    return int(paid[0] + late[0] + 1) if late.size else 0
 
 
 @njit(cache=True)

@@ -99,11 +99,15 @@ def smooth_custom(
     passes the default search's values: it never recommends less)."""
     rows, plans = [], []
     for i, sol in enumerate(custom):
-        if sol.payments is not None:
-            runs = seesaw_runs(sol.payments)
-            for share in LEVEL_SHARES if runs else ():
-                rows.append(i)
-                plans.append(level_runs(sol.payments, runs, float(ctx.policy.rounding), share))
+        # a see-saw needs MIN_SWITCHES changes of amount: most plans are passed over here,
+        # without the month-by-month scan (every custom plan of a portfolio run comes by)
+        pay = sol.payments
+        if pay is None or np.count_nonzero(np.diff(np.asarray(pay)[:-1])) < MIN_SWITCHES:
+            continue
+        runs = seesaw_runs(pay)
+        for share in LEVEL_SHARES if runs else ():
+            rows.append(i)
+            plans.append(level_runs(pay, runs, float(ctx.policy.rounding), share))
     if not rows:
         return custom
     values = plan_values(ctx, np.array(rows, np.int64), list(plans))

@@ -175,6 +175,16 @@ def run_months(runs: tuple[tuple[int, int], ...]) -> int:
     return sum(last - first + 1 for first, last in runs)
 
 
+def mid_plan_months(runs: tuple[tuple[int, int], ...]) -> tuple[int, ...]:
+    """The months of the holiday runs that start after month 1 (a holiday after a
+    payment; the policy's ``holidays_mid_plan`` allows them), in order.
+
+    >>> mid_plan_months(((1, 2), (5, 7)))
+    (5, 6, 7)
+    """
+    return tuple(m for first, last in runs if first > 1 for m in range(first, last + 1))
+
+
 def longest_run(runs: tuple[tuple[int, int], ...]) -> int:
     """Months of the longest of runs (first, last); 0 without one."""
     return max((last - first + 1 for first, last in runs), default=0)
