@@ -793,15 +793,20 @@ def test_thorough_never_recommends_less_than_a_certified_default():
     assert compared >= 8
 
 
-def test_customer_cost_is_pv_at_the_contract_rate_less_principal(sample):
-    """customer_cost = Σ p_t/(1 + r/12)^t − principal for every option (recomputed here)."""
+def test_customer_cost_is_interest_and_fees_charged_at_the_contract_rate(sample):
+    """customer_cost = carried charges + Σ interest_t/(1 + r/12)^t for every option (recomputed here)."""
     acc, res = sample
     v = 1.0 / (1.0 + acc.annual_rate / 12.0)
     for o in (res.status_quo, *res.options):
         if o.schedule is None:
             continue
-        pay = o.schedule.payments
-        expected = sum(p * v ** (t + 1) for t, p in enumerate(pay.tolist())) - acc.principal
+        # issue 13 criterion 7: what the opening balance carries beyond the principal
+        # (accrued interest and fees less waivers) at t = 0, then each month's interest
+        # charged, discounted at the contract rate; the fees column only repays the
+        # carried fees and is not counted twice
+        carried = o.schedule.opening_balance / 100 - acc.principal
+        interest = (o.schedule.interest / 100).tolist()
+        expected = carried + sum(i * v ** (t + 1) for t, i in enumerate(interest))
         assert o.customer_cost == pytest.approx(expected, rel=1e-9, abs=1e-6), o.label
     # a fee and interest waiver costs the customer less than the contract-rate plans
     waive = res.option("deferral/waive")

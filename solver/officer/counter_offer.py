@@ -34,6 +34,7 @@ from solver.officer.documents import counter_offer_document
 from solver.officer.proposal import Proposal, ProposalSchedule, proposal_schedule
 from solver.plans import PlanResult, plan_options
 from solver.plans.context import context_from_account, over_cap
+from solver.plans.metrics import customer_cost
 from solver.plans.terms import mid_plan_months, months_text
 
 
@@ -92,7 +93,6 @@ def schedule_figures(
     delta = model.monthly_discount
     pv = float(pay @ delta**months)
     base_pv = float(base_pay @ delta ** np.arange(1, base_pay.size + 1, dtype=float))
-    contract = (1.0 + float(account.annual_rate) / 12.0) ** -months
     paying = pay > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         dti = (float(account.other_debt) + pay) / ev.expected_income
@@ -104,7 +104,9 @@ def schedule_figures(
         "expected_loss": ev.expected_loss,
         "concession_cost": base_pv - pv,
         "total_paid": schedule.total_paid,
-        "customer_cost": float(pay @ contract) - float(account.principal),
+        "customer_cost": customer_cost(
+            schedule, float(account.principal), float(account.annual_rate)
+        ),
         "apr": schedule.apr(),
         "max_dti": float(dti[paying].max()) if paying.any() else 0.0,
         "min_afford_prob": float(ev.afford_prob[paying].min()) if paying.any() else 1.0,

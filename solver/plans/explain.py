@@ -165,12 +165,15 @@ def npv_test_text(best: Any, sq: Any, currency: str) -> str:
 
 def customer_choice_text(pick: Any, bank_best: Any, sq: Any, within: float, currency: str) -> str:
     """Why ``pick`` is recommended under the customer's objective (the cheapest plan within
-    ``within`` of the bank's best NPV, ``bank_best``)."""
+    ``within`` of the bank's best NPV, ``bank_best``): what it costs the customer and saves
+    them against the bank's best (``customer_cost``: interest and fees charged, in present
+    value at the contract rate)."""
     v = partial(format_value, code=currency)
     return (
-        f"{pick.label} costs the customer {v(pick.customer_cost)} (present value of interest"
-        f" and fees at the contract rate) against {v(bank_best.customer_cost)} for the"
-        f" bank's best ({bank_best.label}), and recovers {v(pick.npv)} in expected NPV,"
+        f"{pick.label} costs the customer {v(pick.customer_cost)} (interest and fees charged,"
+        f" in present value at the contract rate), {v(bank_best.customer_cost - pick.customer_cost)}"
+        f" less than the bank's best ({bank_best.label}, {v(bank_best.customer_cost)}),"
+        f" and recovers {v(pick.npv)} in expected NPV,"
         f" within {within:.1%} of the best ({v(bank_best.npv)}) and {v(pick.npv - sq.npv)}"
         f" more than the status quo; PD 12m {pick.pd_12m:.1%} vs {sq.pd_12m:.1%}."
     )

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from solver.core.actuarial import apr_batch
 from solver.core.evaluation import evaluate_batch
@@ -90,6 +91,83 @@ def _evaluate_per_account(
     return SimpleNamespace(**out)
 
 
+def customer_costs(
+    opening: ArrayLike, interest: NDArray[np.int64], principal: ArrayLike, annual_rate: ArrayLike
+) -> NDArray[np.float64]:
+    """The customer's total cost of schedules: the interest and fees they are charged, in
+    present value at the account's contract rate (issue 13 criterion 7; the one definition
+    of ``customer_cost``, :func:`customer_cost` of one schedule).
+
+    ``customer_cost = (opening − principal) + Σ_t interest_t / (1 + annual_rate/12)^t``
+
+    * **Carried charges, at t = 0**: what the plan's opening balance holds beyond the
+      account's outstanding principal -- the accrued interest and fees it carries from
+      before the plan, less what a waiver forgives (and less forgiven principal: a
+      settlement's haircut is a charge the customer no longer pays, so it lowers the cost,
+      and can make it negative).
+    * **Interest, when it is charged**: the schedule's ``interest`` column (SPEC §2), month
+      ``t`` discounted ``t`` months. Interest capitalised in a holiday counts in the month
+      it accrues, not again when it is repaid; a waived month charges none.
+    * **The ``fees`` column is not added**: no plan books a new fee (the money engine
+      charges none during a schedule); the column only repays the unpaid fees the opening
+      balance carries (the status quo's ``fees_due`` in month 1), which are counted once, at
+      t = 0, with the carried charges.
+    * **Discounted at the contract rate** ``annual_rate`` of the account, also for a
+      concession whose plan rate is cut: one yardstick for every plan of an account, so a
+      rate cut shows as less interest charged, not as a different discount.
+
+    So a level plan at the contract rate costs more the longer it runs (its balance, and
+    the interest on it, stays higher every month), and a waiver or a rate cut costs less.
+
+    Parameters
+    ----------
+    opening
+        Opening balances in cents, (n,).
+    interest
+        Interest charged each month in cents, (n, T), 0 past a schedule's term.
+    principal
+        The accounts' outstanding principal in currency units, (n,).
+    annual_rate
+        The accounts' contract rates (decimals), (n,).
+
+    Returns
+    -------
+    numpy.ndarray
+        (n,) costs in currency units.
+
+    Examples
+    --------
+    10,000 of principal with 50 of accrued interest, at 12 %: 100.50 then 50.75 of interest
+    in months 1 and 2 cost 50 + 100.50/1.01 + 50.75/1.01² = 199.25.
+
+    >>> round(float(customer_costs([1_005_000], np.array([[10_050, 5_075]]), [10_000], [0.12])[0]), 2)
+    199.25
+    """
+    rate = np.asarray(annual_rate, dtype=float) / 12.0
+    months = np.arange(1, interest.shape[1] + 1, dtype=float)
+    discount = (1.0 + rate)[:, None] ** -months[None, :]
+    carried = np.asarray(opening, dtype=float) / CENTS_PER_UNIT - np.asarray(principal, dtype=float)
+    return carried + (interest / CENTS_PER_UNIT * discount).sum(axis=1)
+
+
+def customer_cost(schedule: Schedule, principal: float, annual_rate: float) -> float:
+    """:func:`customer_costs` of one schedule of an account with outstanding ``principal``
+    and contract rate ``annual_rate`` (the counter-offer's figure; the plan options'
+    ``customer_cost``).
+
+    1,000 over 2 months at 12 %: 10.00 and 5.02 of interest, 10/1.01 + 5.02/1.01² = 14.82.
+
+    >>> from solver.core.amortisation import level_plan
+    >>> round(customer_cost(level_plan(1_000, 0.12, 2, rounding=0.01), 1_000, 0.12), 2)
+    14.82
+    """
+    return float(
+        customer_costs(
+            [schedule.opening_balance], schedule.interest[None, :], [principal], [annual_rate]
+        )[0]
+    )
+
+
 def plan_metrics(
     ctx: PlanContext,
     schedules: Sequence[Sequence[Schedule | None]],
@@ -135,11 +213,14 @@ def plan_metrics(
     aff = np.where(paying, ev.afford_prob, np.inf)
     opening = before[:, 0] / 100.0
     aprs = apr_batch(opening, pay)
-    # customer cost: payments discounted at each account's contract rate, less principal
-    rate = ctx.fields["annual_rate"][acc_idx] / 12.0
-    v_t = (1.0 + rate)[:, None] ** -np.arange(1, T + 1, dtype=float)[None, :]
-    customer = (pay * v_t).sum(axis=1) - ctx.fields["principal"][acc_idx]
-    cust_l = customer.tolist()
+    interest = np.zeros((len(scheds), T), dtype=np.int64)
+    interest[live] = np.concatenate([s.interest for s in scheds])
+    cust_l = customer_costs(
+        before[:, 0],
+        interest,
+        ctx.fields["principal"][acc_idx],
+        ctx.fields["annual_rate"][acc_idx],
+    ).tolist()
     out: list[list[dict[str, Any]]] = [
         [dict() for _ in range(len(plans) + 1)] for plans in schedules
     ]

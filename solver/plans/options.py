@@ -37,12 +37,15 @@ Metrics
 ``max_dti``, ``min_afford_prob``
     Over the months with a payment: ``max (other_debt + p_t) / Ī_t`` and ``min a_t``.
 ``customer_cost``
-    The customer's burden beside the bank's value (issue 13): the present value at the
-    contract rate of every scheduled payment, less the outstanding principal —
-    ``Σ p_t/(1 + annual_rate/12)^t − principal``, i.e. the interest and fees the customer
-    pays in today's money at their own contract rate. A plan at the contract rate costs
-    about ``interest_due + fees_due`` whatever its term; rate cuts, waivers and
-    forgiveness lower it (a haircut can make it negative).
+    The customer's total cost beside the bank's value (issue 13 criterion 7): the interest
+    and fees the customer is charged, each discounted to today at the account's contract
+    rate -- the accrued interest and fees the opening balance carries from before the plan
+    (net of waivers; a principal haircut counts against them) at t = 0, plus the
+    schedule's ``interest`` column, month ``t`` at ``1/(1 + annual_rate/12)^t``
+    (capitalised interest when it accrues, not again when repaid). The status quo is
+    costed the same way from its own schedule. It grows with the term of a plan at the
+    contract rate and falls with a waiver or a rate cut; the contract rate discounts a
+    concession's plan too. The one definition, and why: :func:`solver.plans.metrics.customer_costs`.
 
 :func:`choose_for` makes the recommendation under the customer's objective instead,
 from the :func:`efficient_frontier` of the bank's NPV against the customer's cost.
