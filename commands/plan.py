@@ -72,7 +72,7 @@ from solver.domain import FAMILIES, Status
     "--objective",
     ["bank", "customer"],
     "bank: recommend the highest NPV passing the NPV test; customer: the plan cheapest"
-    " for the customer among those within --within of the bank's best.",
+    " for the customer (least customer cost) among those within --within of the bank's best.",
 )
 @click.option(
     "--within",
@@ -111,9 +111,11 @@ def plan(
     Given a portfolio file, it plans the account --account-id names (plan-portfolio
     plans every account).
 
-    Each option also reports customer_cost: the present value at the contract rate of
-    what the customer pays beyond the principal (interest and fees); below zero, the plan
-    gives the customer more (a rate cut or a waiver) than it charges. custom and step are
+    Each option also reports its customer cost (customer_cost): interest and fees
+    charged, in present value at the contract rate (the accrued interest and fees the
+    plan carries over, less waivers and any haircut, at once; each month's interest when
+    it is charged). It grows with the term and falls with a waiver or a rate cut;
+    --objective customer trades it against the bank's NPV. custom and step are
     proved optimal (or within their gap) over each plan's payment grid (the table's † note
     lists it), not over every amount; with --thorough, custom (and step where the same
     bound certifies it) is proved over every amount. On a narrow terminal

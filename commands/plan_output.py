@@ -75,6 +75,16 @@ TABLE_COLUMNS: tuple[Column, ...] = (
     Column("binding / reason", "left", 10, wraps=True, min_width=MIN_TEXT_WIDTH),
 )
 
+#: Where the customer cost column is in :data:`TABLE_COLUMNS`, and the note under the table
+#: that says what it is (:data:`solver.plans.metrics.CUSTOMER_COST_TEXT`, spelled out here
+#: so that this module loads without the solver; a test checks that the two agree).
+COST_COLUMN = [c.header for c in TABLE_COLUMNS].index("customer cost")
+COST_NOTE = (
+    "customer cost: interest and fees charged, in present value at the contract rate"
+    " (the accrued interest and fees the plan carries over, less waivers and any haircut,"
+    " at once; each month's interest when it is charged)."
+)
+
 #: Marks an option whose "optimal" / "gap" is proved over a payment grid (custom and step
 #: certified on their grid: ``bound_over`` "payment_grid", the grid in ``terms.grid``), not
 #: over every amount -- the table says so under it (review of issue 13, 4 Dec 2026: a finer
@@ -186,6 +196,8 @@ def render_table(result: Any, schedule_family: str | None, currency: str) -> Non
     note = grid_note(result, currency)
     if note:
         out.print(note, highlight=False)
+    if COST_COLUMN not in dropped:
+        out.print(COST_NOTE, highlight=False)
     if dropped:
         reason_column = len(TABLE_COLUMNS) - 1
         if reason_column in dropped:  # an infeasible option must still say why
@@ -225,15 +237,16 @@ def render_frontier(result: Any, frontier: list[Any], currency: str) -> None:
 
     from commands.common import console
 
-    table = Table(
-        title="Bank vs customer: plans no other plan beats on both (NPV test passed)",
-        title_justify="left",
-    )
+    # the title on a line of its own: as the table's title it wraps to the table's width
+    table = Table()
     for col in ("option", "NPV", "customer cost", "NPV vs best", "PD 12m"):
         table.add_column(col, justify="left" if col == "option" else "right")
     if not frontier:
         console().print("No plan passes the NPV test: no bank-vs-customer trade-off to show.")
         return
+    console().print(
+        "Bank vs customer: plans no other plan beats on both (NPV test passed)", highlight=False
+    )
     best = frontier[0].npv
     for o in frontier:
         table.add_row(

@@ -255,9 +255,7 @@ def test_customer_objective_picks_the_cheapest_plan_within_x_percent(within_pct)
     offered = [
         o
         for o in doc["options"]
-        if o["feasible"]
-        and o["family"] in OFFERED_FAMILIES
-        and o["npv"] > doc["status_quo"]["npv"]
+        if o["feasible"] and o["family"] in OFFERED_FAMILIES and o["npv"] > doc["status_quo"]["npv"]
     ]
     best = max(o["npv"] for o in offered)
     allowed = [o for o in offered if o["npv"] >= best - within_pct / 100 * abs(best)]
@@ -281,3 +279,24 @@ def test_the_sample_frontier_trades_npv_for_a_cheaper_shorter_plan():
     assert pick["params"]["term"] < bank_best["params"]["term"]
     saved = f"{bank_best['customer_cost'] - pick['customer_cost']:,.2f} less than the bank's best"
     assert saved in doc["explanation"]
+
+
+def test_the_table_note_help_and_frontier_say_what_the_api_says():
+    """The plan table's note and --help define the cost in the API's words; the frontier
+    table prints each frontier plan's customer_cost as the API reports it."""
+    import re
+
+    from solver.plans.metrics import CUSTOMER_COST_TEXT
+    from solver.plans.options import efficient_frontier
+
+    code, out, err = run_workout("plan", SAMPLE, "--objective", "customer", "--within", 2)
+    assert code == 0, err
+    plain = " ".join(out.split())
+    assert f"customer cost: {CUSTOMER_COST_TEXT}" in plain
+    code, helped, _ = run_workout("plan", "--help")
+    assert code == 0 and CUSTOMER_COST_TEXT in " ".join(helped.split())
+    frontier = efficient_frontier(plan_options(read_account(SAMPLE)))
+    rows = out.split("Bank vs customer")[1].splitlines()
+    for o in frontier:
+        row = next(line for line in rows if re.search(rf"\b{re.escape(o.label)}\b", line))
+        assert f"{o.customer_cost:,.2f}" in row and f"{o.npv:,.2f}" in row

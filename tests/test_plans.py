@@ -808,7 +808,8 @@ def test_customer_cost_is_interest_and_fees_charged_at_the_contract_rate(sample)
         interest = (o.schedule.interest / 100).tolist()
         expected = carried + sum(i * v ** (t + 1) for t, i in enumerate(interest))
         assert o.customer_cost == pytest.approx(expected, rel=1e-9, abs=1e-6), o.label
-    # a fee and interest waiver costs the customer less than the contract-rate plans
+    # a holiday whose interest is waived (and two months less) costs the customer less
+    # than the instalment plan
     waive = res.option("deferral/waive")
     assert waive.customer_cost < res.option("instalment").customer_cost
 

@@ -26,6 +26,7 @@ import numpy as np
 from solver.core.currency import format_amount, format_value
 from solver.plans.choices import any_offered_feasible
 from solver.plans.context import PlanContext, context_from_account, over_cap
+from solver.plans.metrics import CUSTOMER_COST_TEXT
 from solver.plans.terms import PlanTerms, months_text
 
 #: The per-month rules :func:`binding_constraints` words, in its order.
@@ -170,8 +171,8 @@ def customer_choice_text(pick: Any, bank_best: Any, sq: Any, within: float, curr
     value at the contract rate)."""
     v = partial(format_value, code=currency)
     return (
-        f"{pick.label} costs the customer {v(pick.customer_cost)} (interest and fees charged,"
-        f" in present value at the contract rate), {v(bank_best.customer_cost - pick.customer_cost)}"
+        f"{pick.label} costs the customer {v(pick.customer_cost)} ({CUSTOMER_COST_TEXT}),"
+        f" {v(bank_best.customer_cost - pick.customer_cost)}"
         f" less than the bank's best ({bank_best.label}, {v(bank_best.customer_cost)}),"
         f" and recovers {v(pick.npv)} in expected NPV,"
         f" within {within:.1%} of the best ({v(bank_best.npv)}) and {v(pick.npv - sq.npv)}"

@@ -34,6 +34,10 @@ METRICS = (
     "min_afford_prob",
 )
 
+#: What ``customer_cost`` is, in the words every report uses (the recommendation under the
+#: customer's objective, the table's note, ``workout plan --help``).
+CUSTOMER_COST_TEXT = "interest and fees charged, in present value at the contract rate"
+
 
 def _evaluate_per_account(
     ctx: PlanContext, acc_idx: np.ndarray, pay: np.ndarray, exp: np.ndarray, term: np.ndarray
@@ -117,7 +121,9 @@ def customer_costs(
       rate cut shows as less interest charged, not as a different discount.
 
     So a level plan at the contract rate costs more the longer it runs (its balance, and
-    the interest on it, stays higher every month), and a waiver or a rate cut costs less.
+    the interest on it, stays higher every month; two adjacent terms cost the same only
+    where the rounding unit gives both the same instalment and the longer one a last
+    payment too small to bear a cent of interest), and a waiver or a rate cut costs less.
 
     Parameters
     ----------
