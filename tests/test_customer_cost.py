@@ -239,6 +239,22 @@ def test_a_concession_waiver_costs_less_than_the_same_plan_without_it():
     assert opt.customer_cost < unwaived
 
 
+def test_a_settlement_haircut_counts_against_the_carried_charges():
+    """CARD-7's settlement: waivers and the forgiven principal make the cost negative."""
+    acc = Account.from_mapping(CARD)
+    opt = plan_options(acc, relax=False).option("settlement")
+    terms = opt.terms
+    assert opt.feasible and terms.haircut > 0 and not opt.schedule.interest.any()
+    carried = (
+        acc.interest_due * (1 - terms.interest_waiver)
+        + acc.fees_due * (1 - terms.fee_waiver)
+        - acc.principal * terms.haircut
+    )
+    # the terms' shares are rounded to 6 decimals: 24,350 × 5e-7 ≈ 0.012 of principal
+    assert opt.customer_cost == pytest.approx(carried, abs=0.02)
+    assert opt.customer_cost < 0
+
+
 # --------------------------------------------------------------------------------------
 # The customer's objective
 # --------------------------------------------------------------------------------------
@@ -300,3 +316,18 @@ def test_the_table_note_help_and_frontier_say_what_the_api_says():
     for o in frontier:
         row = next(line for line in rows if re.search(rf"\b{re.escape(o.label)}\b", line))
         assert f"{o.customer_cost:,.2f}" in row and f"{o.npv:,.2f}" in row
+
+
+def test_plan_portfolio_reports_the_options_customer_cost():
+    """plan-portfolio's customer_cost is the recommended (else status quo) option's own."""
+    from solver.core.generate import generate_portfolio
+    from solver.plans.portfolio import plan_portfolio
+
+    frame = generate_portfolio(40, seed=5)
+    table = plan_portfolio(frame, jobs=1).table.set_index("account_id")
+    for acc in Account.from_frame(frame):
+        alone = plan_options(acc, relax=False)
+        follow = alone.recommended_option or alone.status_quo
+        assert table.loc[acc.account_id, "customer_cost"] == pytest.approx(
+            follow.customer_cost, rel=1e-12, abs=1e-9
+        ), acc.account_id
