@@ -36,54 +36,54 @@ C = 1.2
 """
 
 
-def _policy_lines(path: str) -> list[str]:
-    return [
-        f"{path}: max_dti must be in [0, 10], got 12.0",
-        f"{path}: min_payment must be at least 0, got -5.0",
-        f"{path}: unknown key 'max_trm_months' (did you mean 'max_term_months'?)",
-        f"{path}: [product.card_instalment]: max_term_months must be at least 1, got 0",
-    ]
+#: The problems of POLICY_TOML and MODEL_TOML, each line after "FILE: ", in file order.
+POLICY_PROBLEMS = (
+    "max_dti must be in [0, 10], got 12.0",
+    "min_payment must be at least 0, got -5.0",
+    "unknown key 'max_trm_months' (did you mean 'max_term_months'?)",
+    "[product.card_instalment]: max_term_months must be at least 1, got 0",
+)
+MODEL_PROBLEMS = (
+    "kappa must be in [0.0, 1.0], got 1.5",
+    "unknown key 'cost_of_fund' (did you mean 'cost_of_funds'?)",
+    "recovery_lag_months must be a whole number >= 0, got 2.5",
+    "base_hazard.C must be in [0, 1), got 1.2",
+)
 
 
-def _model_lines(path: str) -> list[str]:
-    return [
-        f"{path}: kappa must be in [0.0, 1.0], got 1.5",
-        f"{path}: unknown key 'cost_of_fund' (did you mean 'cost_of_funds'?)",
-        f"{path}: recovery_lag_months must be a whole number >= 0, got 2.5",
-        f"{path}: base_hazard.C must be in [0, 1), got 1.2",
-    ]
+def _lines(path: object, problems: tuple[str, ...]) -> list[str]:
+    return [f"{path}: {text}" for text in problems]
 
 
-def test_policy_file_lists_every_problem(tmp_path):
-    """A policy TOML with bad values, an unknown key and a bad product value raises one
-    InputError naming each (file, key, value), in the order of the file."""
-    path = tmp_path / "policy.toml"
-    path.write_text(POLICY_TOML, encoding="utf-8")
+@pytest.mark.parametrize(
+    ("load", "text", "subject", "problems"),
+    [
+        (Policy.from_toml, POLICY_TOML, "policy", POLICY_PROBLEMS),
+        (BehaviourModel.from_toml, MODEL_TOML, "behaviour model", MODEL_PROBLEMS),
+    ],
+)
+def test_settings_file_lists_every_problem(tmp_path, load, text, subject, problems):
+    """A policy / behaviour-model TOML with bad values, an unknown key and a bad nested
+    value raises one InputError naming each (file, key, value), in the order of the file."""
+    path = tmp_path / "settings.toml"
+    path.write_text(text, encoding="utf-8")
     with pytest.raises(InputError) as err:
-        Policy.from_toml(path)
-    assert err.value.args[0] == f"{path}: 4 problems found in the policy; nothing was read"
-    assert err.value.problems == _policy_lines(str(path))
+        load(path)
+    assert err.value.args[0] == f"{path}: 4 problems found in the {subject}; nothing was read"
+    assert err.value.problems == _lines(path, problems)
 
 
-def test_model_file_lists_every_problem(tmp_path):
-    """A behaviour-model TOML with values out of range and an unknown key raises one
-    InputError naming each, in the order of the file; the constructor still raises the
-    first."""
-    path = tmp_path / "model.toml"
-    path.write_text(MODEL_TOML, encoding="utf-8")
-    with pytest.raises(InputError) as err:
-        BehaviourModel.from_toml(path)
-    assert err.value.args[0] == f"{path}: 4 problems found in the behaviour model; nothing was read"
-    assert err.value.problems == _model_lines(str(path))
+def test_model_constructor_still_raises_the_first():
+    """BehaviourModel(...) built in code raises a ValueError naming the first bad value."""
     with pytest.raises(ValueError, match=r"^kappa must be in \[0.0, 1.0\], got 1.5$"):
         BehaviourModel(kappa=1.5, recovery_lag_months=2.5)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
-    ("option", "text", "lines"),
-    [("--policy", POLICY_TOML, _policy_lines), ("--model", MODEL_TOML, _model_lines)],
+    ("option", "text", "problems"),
+    [("--policy", POLICY_TOML, POLICY_PROBLEMS), ("--model", MODEL_TOML, MODEL_PROBLEMS)],
 )
-def test_cli_reports_all_problems_with_exit_code_2(tmp_path, option, text, lines):
+def test_cli_reports_all_problems_with_exit_code_2(tmp_path, option, text, problems):
     """`workout plan --policy/--model BAD` exits 2 with every problem on stderr, no
     traceback, and writes nothing."""
     account = tmp_path / "account.json"
@@ -94,7 +94,7 @@ def test_cli_reports_all_problems_with_exit_code_2(tmp_path, option, text, lines
     code, _, err = run_workout("plan", account, option, settings, "--out", out)
     assert code == 2
     assert "Traceback" not in err
-    for line in lines(str(settings)):
+    for line in _lines(settings, problems):
         assert line in err
     assert not out.exists()
 
