@@ -110,7 +110,7 @@ def test_offer_notes_the_need_test_and_refuses_a_broken_rule(need):
     assert counter.notes and counter.notes[0].startswith("need test: no restructuring needed")
     custom = choose_offer(AFFORDABLE, "custom", plans, policy=need)
     assert custom.notes[0] == f"need test: {plans.explanation}"
-    with pytest.raises(InfeasibleError, match="would break the policy \\(max_dti"):
+    with pytest.raises(InfeasibleError, match="breaks the policy: max_dti 0.50 is exceeded"):
         choose_offer(AFFORDABLE, "counter_offer", plans, policy=need, proposal=BREAKING)
     plain = choose_offer(AFFORDABLE, "custom", plan_options(AFFORDABLE, Policy()))
     assert not any(n.startswith("need test") for n in plain.notes)

@@ -222,11 +222,15 @@ def choose_offer(
                 "--option counter_offer: give the proposal (--payments, or --term/--holiday/--amount)"
             )
         counter = evaluate_counter_offer(account, proposal, policy, model, plans=plans)
-        # a broken rule is refused whatever the verdict (CONTRACT_AFFORDABLE's explanation
-        # names the rules too)
-        if counter.violations:
-            it = "" if counter.verdict == Verdict.CONTRACT_AFFORDABLE else "it "
-            raise InfeasibleError(f"the counter-offer cannot be offered: {it}{counter.explanation}")
+        # a broken rule is refused whatever the verdict
+        if counter.verdict == Verdict.BREAKS_POLICY:
+            raise InfeasibleError(f"the counter-offer cannot be offered: it {counter.explanation}")
+        if counter.violations:  # CONTRACT_AFFORDABLE: the need test came first
+            rules = "; ".join(v.text for v in counter.violations)
+            raise InfeasibleError(
+                f"the counter-offer cannot be offered: it breaks the policy: {rules}; and the "
+                "need test finds it not needed (the contract is affordable: keep the contract)"
+            )
         notes: tuple[str, ...] = ()
         if counter.verdict == Verdict.NPV_TEST_FAILED:
             notes = (f"the counter-offer fails the NPV test: it {counter.explanation}",)
