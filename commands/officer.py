@@ -209,7 +209,12 @@ def _render_counter(offer: Any) -> None:
             )
         )
     print_fitted(out, f"Counter-offer for {offer.account_id} (CNY)", _COMPARE_COLUMNS, rows)
-    colour = {"ACCEPTABLE": "green", "NPV_TEST_FAILED": "yellow", "BREAKS_POLICY": "red"}
+    colour = {
+        "ACCEPTABLE": "green",
+        "NPV_TEST_FAILED": "yellow",
+        "BREAKS_POLICY": "red",
+        "CONTRACT_AFFORDABLE": "cyan",  # as `workout plan` colours the status
+    }
     out.print(
         f"[bold {colour[offer.verdict]}]{offer.verdict}[/]: {offer.explanation}", highlight=False
     )
@@ -243,12 +248,15 @@ def evaluate(source: AccountInput, proposal: Any, fmt: str, out_path: Path | Non
     restructured at the contract rate; the last payment clears the balance) and evaluated
     by the behaviour model, on the same scale as the options of `workout plan`. The
     verdict is ACCEPTABLE (within policy, beats the status quo), NPV_TEST_FAILED or
-    BREAKS_POLICY (the rules broken, by month); otherwise the nearest feasible plan is
-    named (the offered plan whose payments differ least from the proposal's). The
-    schedule is in --format json and in an .xlsx --out.
+    BREAKS_POLICY (the rules broken, by month); for these two the nearest feasible plan
+    is named (the offered plan whose payments differ least from the proposal's). With
+    the policy's need_test (--set policy.need_test=true) and a contract the customer can
+    afford in every month it is CONTRACT_AFFORDABLE (keep the contract), as `workout
+    plan` reports; without it the explanation says when the contract itself is
+    affordable. The schedule is in --format json and in an .xlsx --out.
 
-    Exit code 0 with any verdict; 3 when the proposal breaks the policy and no plan
-    satisfies it either.
+    Exit code 0 with any verdict (CONTRACT_AFFORDABLE too, as for `workout plan`); 3
+    when the proposal breaks the policy and no plan satisfies it either.
 
     \b
     Examples:
@@ -403,7 +411,9 @@ def offer(
     is in place: no letter without its record. Without it nothing is recorded.
 
     Exit code 3 when the option has no feasible plan or the counter-offer breaks the
-    policy; an option that fails the NPV test is written with a note on stderr.
+    policy; an option that fails the NPV test, or that the policy's need_test finds not
+    needed (the contract is affordable: `workout plan` says CONTRACT_AFFORDABLE), is
+    written with a note on stderr.
 
     \b
     Examples:

@@ -19,6 +19,7 @@ _SUMMARY_KPIS = (
     "value_beyond_horizon",
     "total_value_discounted",
     "recovery_rate",
+    "recovery_rate_total",
     "credit_loss",
     "defaults",
     "default_rate",

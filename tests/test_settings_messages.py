@@ -98,25 +98,26 @@ def test_policy_values_are_normalised():
     [
         (
             {"max_trm": 3, "zzz": 1, "max_dti": -1},
-            "src.toml: 2 problem(s) in the policy",
+            "src.toml: 3 problems found in the policy; nothing was read",
             [
                 "src.toml: unknown key 'max_trm' (did you mean 'max_dti'?)",
                 "src.toml: unknown key 'zzz'",
+                "src.toml: max_dti must be in [0, 10], got -1.0",
             ],
         ),
         (
             {"product": 5},
-            "src.toml: 1 problem(s) in the policy",
+            "src.toml: 1 problem found in the policy; nothing was read",
             ["src.toml: 'product' must be a table of [product.<name>] tables"],
         ),
         (
             {"product": {"card_instalment": 5}},
-            "src.toml: 1 problem(s) in the policy",
+            "src.toml: 1 problem found in the policy; nothing was read",
             ["src.toml: product.card_instalment must be a table"],
         ),
         (
             {"product": {"card_instalment": 5, "auto_loan": "x"}},
-            "src.toml: 2 problem(s) in the policy",
+            "src.toml: 2 problems found in the policy; nothing was read",
             [
                 "src.toml: product.card_instalment must be a table",
                 "src.toml: product.auto_loan must be a table",
@@ -124,7 +125,7 @@ def test_policy_values_are_normalised():
         ),
         (
             {"product": {"mortgage": {"zz": 0.4}, "card_instalment": {"max_term": 36}}},
-            "src.toml: 2 problem(s) in the policy",
+            "src.toml: 2 problems found in the policy; nothing was read",
             [
                 "src.toml: [product.mortgage]: unknown product; products are ['auto_loan', 'card_instalment']",
                 "src.toml: [product.card_instalment]: unknown key 'max_term' (did you mean 'max_term_months'?)",
@@ -132,21 +133,27 @@ def test_policy_values_are_normalised():
         ),
         (
             {"product": {"card_instalmant": {}}},
-            "src.toml: 1 problem(s) in the policy",
+            "src.toml: 1 problem found in the policy; nothing was read",
             [
                 "src.toml: [product.card_instalmant]: unknown product (did you mean 'card_instalment'?)"
             ],
         ),
-        ({"max_dti": "high"}, "src.toml: max_dti must be a number, got 'high'", []),
+        (
+            {"max_dti": "high"},
+            "src.toml: 1 problem found in the policy; nothing was read",
+            ["src.toml: max_dti must be a number, got 'high'"],
+        ),
         (
             {"product": {"auto_loan": {"max_term_months": 0}}},
-            "src.toml: max_term_months must be at least 1, got 0",
-            [],
+            "src.toml: 1 problem found in the policy; nothing was read",
+            ["src.toml: [product.auto_loan]: max_term_months must be at least 1, got 0"],
         ),
     ],
 )
 def test_policy_file_messages(data, message, problems):
-    """Policy.from_dict: every unknown key and product listed, else the first bad value."""
+    """Policy.from_dict: every unknown key, product and bad value listed, in file order
+    (session 17: SPEC §3 reports all problems; it used to give the first bad value only
+    once the keys were right)."""
     with pytest.raises(InputError) as err:
         Policy.from_dict(data, source="src.toml")
     assert err.value.args[0] == message

@@ -20,7 +20,9 @@ import numpy as np
 
 from solver.core.account import as_account
 from solver.core.atomic import atomic_open
+from solver.core.problems import ProblemLog
 from solver.core.schema import SEQUENCE_FIELDS
+from solver.core.settings_schema import did_you_mean
 from solver.domain import TIERS
 from solver.errors import InputError
 
@@ -82,34 +84,15 @@ class BehaviourModel:
     cost_of_funds: float = 0.03
 
     def __post_init__(self) -> None:
+        problems = _value_problems({f.name: getattr(self, f.name) for f in fields(self)})
+        if problems:
+            raise ValueError(problems[0])
         hazards = dict(self.base_hazard)
-        missing = [t for t in TIERS if t not in hazards]
-        if missing:
-            raise ValueError(f"base_hazard must give every tier A-E, missing {missing}")
-        for tier, h in hazards.items():
-            if tier not in TIERS:
-                raise ValueError(f"base_hazard has unknown tier {tier!r}; tiers are A-E")
-            if not (0.0 <= float(h) < 1.0) or math.isnan(float(h)):
-                raise ValueError(f"base_hazard.{tier} must be in [0, 1), got {h}")
         object.__setattr__(self, "base_hazard", {t: float(hazards[t]) for t in TIERS})
-        for name, lo, hi in (
-            ("kappa", 0.0, 1.0),
-            ("vehicle_depreciation", 0.0, 1.0),
-            ("auction_discount", 0.0, 1.0),
-            ("unsecured_recovery", 0.0, 1.0),
-            ("cost_of_funds", -0.5, 1.0),
-        ):
-            value = float(getattr(self, name))
-            if not (lo <= value <= hi):  # also refuses NaN
-                raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
-            object.__setattr__(self, name, value)
-        if not (0 <= float(self.repo_cost) < math.inf):
-            raise ValueError(f"repo_cost must be >= 0, got {self.repo_cost}")
+        for name, _, _ in _BOUNDED:
+            object.__setattr__(self, name, float(getattr(self, name)))
         object.__setattr__(self, "repo_cost", float(self.repo_cost))
-        lag = self.recovery_lag_months
-        if not math.isfinite(lag) or int(lag) != lag or lag < 0:
-            raise ValueError(f"recovery_lag_months must be a whole number >= 0, got {lag}")
-        object.__setattr__(self, "recovery_lag_months", int(lag))
+        object.__setattr__(self, "recovery_lag_months", int(self.recovery_lag_months))
 
     @property
     def monthly_discount(self) -> float:
@@ -139,46 +122,39 @@ class BehaviourModel:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "<model>") -> BehaviourModel:
-        """Build from a mapping shaped like ``scenarios/behaviour.toml``."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            import difflib
+        """Build from a mapping shaped like ``scenarios/behaviour.toml`` (missing keys and
+        tiers take the defaults).
 
-            hints = []
-            for key in unknown:
-                close = difflib.get_close_matches(key, sorted(known), n=1)
-                hints.append(
-                    f"{source}: unknown key {key!r}"
-                    + (f" (did you mean {close[0]!r}?)" if close else "")
-                )
-            raise InputError(f"{source}: unknown model parameter(s)", hints)
-        kwargs = dict(data)
-        problems = []
-        for key, value in kwargs.items():
+        Every problem -- unknown keys, values that are not numbers, values out of range --
+        is reported together, in the order of the file (SPEC §3, session 17 review; the
+        cap is the tables' :data:`~solver.core.schema.MAX_PROBLEMS`).
+        """
+        known = [f.name for f in fields(cls)]
+        log = ProblemLog(source)
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in known:
+                close = did_you_mean(key, known, cutoff=0.6)
+                log.file(f"unknown key {key!r}" + (f" (did you mean {close!r}?)" if close else ""))
+                continue
+            if key == "base_hazard" and not isinstance(value, Mapping):
+                log.file(f"base_hazard: expected a table of tier = hazard, got {value!r}")
+                continue
             if key == "base_hazard":
-                if not isinstance(value, Mapping):
-                    problems.append(
-                        f"{source}: base_hazard: expected a table of tier = hazard, got {value!r}"
-                    )
+                bad = [t for t, h in value.items() if not _is_number(h)]
+                for tier in bad:
+                    log.file(f"base_hazard.{tier}: expected a number, got {value[tier]!r}")
+                if bad:
                     continue
-                for tier, h in value.items():
-                    if isinstance(h, bool) or not isinstance(h, int | float):
-                        problems.append(
-                            f"{source}: base_hazard.{tier}: expected a number, got {h!r}"
-                        )
-            elif isinstance(value, bool) or not isinstance(value, int | float):
-                problems.append(f"{source}: {key}: expected a number, got {value!r}")
-        if problems:
-            raise InputError(f"{source}: invalid model parameter(s)", problems)
-        try:
-            if "base_hazard" in kwargs:
-                merged = dict(DEFAULT_BASE_HAZARD)
-                merged.update(kwargs["base_hazard"])
-                kwargs["base_hazard"] = merged
-            return cls(**kwargs)
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"{source}: {exc}") from None
+                value = {**DEFAULT_BASE_HAZARD, **value}
+            elif not _is_number(value):
+                log.file(f"{key}: expected a number, got {value!r}")
+                continue
+            for text in _value_problems({key: value}):
+                log.file(text)
+            values[key] = value
+        log.raise_if_any(subject="behaviour model")
+        return cls(**values)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> BehaviourModel:
@@ -209,6 +185,47 @@ class BehaviourModel:
 
         with atomic_open(path, "wb") as fh:
             tomli_w.dump(self.to_dict(), fh)
+
+
+#: The model's parameters with a closed range (SPEC §4 shares and the cost of funds).
+_BOUNDED: tuple[tuple[str, float, float], ...] = (
+    ("kappa", 0.0, 1.0),
+    ("vehicle_depreciation", 0.0, 1.0),
+    ("auction_discount", 0.0, 1.0),
+    ("unsecured_recovery", 0.0, 1.0),
+    ("cost_of_funds", -0.5, 1.0),
+)
+
+
+def _is_number(value: Any) -> bool:
+    """Whether a settings value is a number (``true`` is not)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _value_problems(values: Mapping[str, Any]) -> list[str]:
+    """Every out-of-range parameter among ``values`` (numbers; keys left out are not
+    checked), one sentence each naming the key and the value, in the order the
+    constructor checks them (it raises the first)."""
+    problems: list[str] = []
+    if "base_hazard" in values:
+        hazards = dict(values["base_hazard"])
+        missing = [t for t in TIERS if t not in hazards]
+        if missing:
+            problems.append(f"base_hazard must give every tier A-E, missing {missing}")
+        for tier, h in hazards.items():
+            if tier not in TIERS:
+                problems.append(f"base_hazard has unknown tier {tier!r}; tiers are A-E")
+            elif not (0.0 <= float(h) < 1.0):  # also refuses NaN
+                problems.append(f"base_hazard.{tier} must be in [0, 1), got {h}")
+    for name, lo, hi in _BOUNDED:
+        if name in values and not (lo <= float(values[name]) <= hi):  # also refuses NaN
+            problems.append(f"{name} must be in [{lo}, {hi}], got {float(values[name])}")
+    if "repo_cost" in values and not (0 <= float(values["repo_cost"]) < math.inf):
+        problems.append(f"repo_cost must be >= 0, got {values['repo_cost']}")
+    lag = values.get("recovery_lag_months", 0)
+    if not math.isfinite(lag) or int(lag) != lag or lag < 0:
+        problems.append(f"recovery_lag_months must be a whole number >= 0, got {lag}")
+    return problems
 
 
 class BehaviourModelProtocol(Protocol):

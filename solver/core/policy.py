@@ -40,6 +40,7 @@ from pydantic import (
 from solver.core.atomic import atomic_open
 from solver.core.currency import check_rounding
 from solver.core.files import read_toml
+from solver.core.problems import ProblemLog
 from solver.core.schema import PRODUCTS
 from solver.core.settings_schema import (
     WHOLE_NUMBER,
@@ -225,18 +226,20 @@ class Policy:
     def from_dict(cls, data: Mapping[str, Any], source: str = "<policy>") -> Policy:
         """Build from a mapping shaped like ``scenarios/policy.toml``.
 
-        Unknown keys and products (in any table) are all reported together; then the first
-        bad value, as the constructor words it.
+        Every problem the key declarations find -- unknown keys and products, tables that
+        are not tables, bad values, in any table -- is reported together, in the order of
+        the file (SPEC §3; the cap is the tables' :data:`~solver.core.schema.MAX_PROBLEMS`);
+        a rule across keys (``rounding`` in the currency's minor units) only once they
+        are right.
         """
         data = dict(data)
+        log = ProblemLog(source)
         try:
             _POLICY_FILE.model_validate(data)
         except ValidationError as exc:
-            problems = _layout_problems(issues(exc, _POLICY_FILE, data), data, source)
-            if problems:
-                raise InputError(
-                    f"{source}: {len(problems)} problem(s) in the policy", problems
-                ) from None
+            for text in _file_problems(issues(exc, _POLICY_FILE, data)):
+                log.file(text)
+        log.raise_if_any(subject="policy")
         products = data.pop("product", {})
         try:
             return cls(**data, products={p: dict(c) for p, c in products.items()})
@@ -250,8 +253,8 @@ class Policy:
         Raises
         ------
         InputError
-            When the file is missing or not TOML, a key is unknown (the message names the
-            file, the key and the closest valid name) or a value is out of range.
+            When the file is missing or not TOML, or keys are unknown (each named with the
+            closest valid name) or values are bad: every problem of the file in one error.
         """
         path = Path(path)  # read_toml: size limit, binary check, UTF-8, TOML syntax
         return cls.from_dict(read_toml(path, "policy"), source=str(path))
@@ -332,7 +335,7 @@ def _first_problem(found: list[Issue]) -> str:
         return (0, 0 if issue.kind == "type" and issue.phrase == WHOLE_NUMBER else 1, "")
 
     issue = min(found, key=rank)
-    path, name, value = issue.path, issue.name, issue.value
+    path, name = issue.path, issue.name
     if path[0] == "products" and len(path) <= 2:
         if issue.kind == "unknown_name":
             return f"products has unknown product {name!r}; products are {list(PRODUCTS)}"
@@ -341,6 +344,13 @@ def _first_problem(found: list[Issue]) -> str:
         return "products must be a table of per-product tables"
     if issue.kind == "unknown":
         return f"products.{path[1]} has unknown key {name!r}{_hint(name)}"
+    return _value_problem(issue)
+
+
+def _value_problem(issue: Issue) -> str:
+    """A bad value of a declared key, in the policy's words (``max_dti must be in [0,
+    10], got 12.0``)."""
+    name, value = issue.name, issue.value
     if issue.kind == "finite":
         return f"{name} must be finite, got {float(value)}"
     if issue.kind == "range" and issue.lower is not None:
@@ -353,36 +363,30 @@ def _first_problem(found: list[Issue]) -> str:
     return f"{name} {issue.phrase}, got {value!r}"
 
 
-def _layout_problems(found: list[Issue], data: Mapping[str, Any], source: str) -> list[str]:
-    """A policy file's unknown keys and products and tables that are not tables, each
-    table's keys in alphabetical order (values are left to the constructor)."""
-    products = data.get("product")
-    order = list(products) if isinstance(products, Mapping) else []
+def _file_problems(found: list[Issue]) -> list[str]:
+    """A policy file's problems (:meth:`Policy.from_dict`), in the order of the file,
+    without the file's name: unknown keys and products, tables that are not tables and
+    bad values; a ``[product.<name>]`` table's problems say which table."""
     unknown_products = {i.path[1] for i in found if i.kind == "unknown_name"}
-    problems: list[tuple[tuple[int, int, str], str]] = []
+    problems: list[str] = []
     for issue in found:
         path, name = issue.path, issue.name
-        if len(path) == 1 and issue.kind == "unknown":
-            problems.append(((0, 0, name), f"{source}: unknown key {name!r}{_hint(name)}"))
-        elif path == ("product",):
-            text = f"{source}: 'product' must be a table of [product.<name>] tables"
-            problems.append(((1, -1, ""), text))
-        elif path[0] != "product":
-            continue
+        table = f"[product.{path[1]}]: " if len(path) > 2 and path[0] == "product" else ""
+        if path == ("product",):
+            problems.append("'product' must be a table of [product.<name>] tables")
         elif issue.kind == "unknown_name":
             close = did_you_mean(name, PRODUCTS, cutoff=0.6)
             hint = f" (did you mean {close!r}?)" if close else f"; products are {list(PRODUCTS)}"
-            text = f"{source}: [product.{name}]: unknown product{hint}"
-            problems.append(((1, order.index(name), ""), text))
-        elif path[1] in unknown_products:
+            problems.append(f"[product.{name}]: unknown product{hint}")
+        elif path[0] == "product" and path[1] in unknown_products:
             continue  # an unknown product's keys are not checked
-        elif len(path) == 2:
-            text = f"{source}: product.{path[1]} must be a table"
-            problems.append(((1, order.index(path[1]), ""), text))
+        elif path[0] == "product" and len(path) == 2:
+            problems.append(f"product.{path[1]} must be a table")
         elif issue.kind == "unknown":
-            text = f"{source}: [product.{path[1]}]: unknown key {name!r}{_hint(name)}"
-            problems.append(((1, order.index(path[1]), name), text))
-    return [text for _, text in sorted(problems, key=lambda p: p[0])]
+            problems.append(f"{table}unknown key {name!r}{_hint(name)}")
+        else:
+            problems.append(table + _value_problem(issue))
+    return problems
 
 
 def _hint(key: str) -> str:

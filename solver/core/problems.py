@@ -6,6 +6,11 @@ A validator adds each problem as a column and a row mask; only the first
 ``FILE: row N (account_id X): column: what is wrong``, and raised together in one
 :class:`~solver.errors.InputError`. :func:`issue_records` parses such lines back into
 ``file, row, account_id, column, message`` records for machine-readable reports.
+
+A settings file (the policy, the behaviour model) has no rows: its problems are
+file-level lines (``FILE: max_dti must be in [0, 10], got 12.0``), collected the same way
+(``ProblemLog(source)``, :meth:`ProblemLog.file`) and raised together, so a user fixes
+every key in one pass (SPEC §3, session 17 review).
 """
 
 from __future__ import annotations
@@ -33,9 +38,10 @@ class ProblemLog:
     column order) are ever formatted, so a million bad rows cost no more than a few.
     """
 
-    def __init__(self, source: str, row_numbers: np.ndarray):
+    def __init__(self, source: str, row_numbers: np.ndarray | None = None):
         self.source = source
-        self.row_numbers = row_numbers
+        # a settings file has no rows: file-level problems only
+        self.row_numbers = np.empty(0, dtype=np.int64) if row_numbers is None else row_numbers
         self.account_ids: pd.Series | None = None
         self.file_level: list[str] = []
         #: Column -> how it is named in messages (a layout's ``本金 (principal)``).
@@ -87,13 +93,16 @@ class ProblemLog:
             summary = ", ".join(
                 f"{c} {n}" for c, n in sorted(by_column.items(), key=lambda x: -x[1])
             )
-            out.append(f"... and {plural(rest, 'more problem')} (by column: {summary})")
+            by = f" (by column: {summary})" if summary else ""
+            out.append(f"... and {plural(rest, 'more problem')}{by}")
         return out
 
-    def raise_if_any(self, note: str = "") -> None:
-        """Raise :class:`InputError` listing the problems, if there are any."""
+    def raise_if_any(self, note: str = "", subject: str = "") -> None:
+        """Raise :class:`InputError` listing the problems, if there are any; ``subject``
+        names what the file is (``policy``: ``FILE: 3 problems found in the policy``)."""
         if self.count:
-            head = f"{self.source}: {plural(self.count, 'problem')} found; nothing was read"
+            found = f"found in the {subject}" if subject else "found"
+            head = f"{self.source}: {plural(self.count, 'problem')} {found}; nothing was read"
             if note:
                 head += f" ({note})"
             raise InputError(head, self.lines())

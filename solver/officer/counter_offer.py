@@ -16,6 +16,14 @@ The **nearest feasible plan** is the offered plan (from :func:`solver.plans.plan
 whose payments differ least from the proposal's: the root-mean-square difference of the
 monthly payments over the longer of the two terms (a month past a schedule's end pays 0).
 Plans that pass the NPV test are preferred; among equally near plans the higher NPV wins.
+
+The **need test** is the one of ``workout plan`` (:func:`solver.plans.schedules.contract_affordable`
+on the plan options' status quo): with the policy's ``need_test`` and a contract the
+customer can afford in every month, the verdict is ``CONTRACT_AFFORDABLE`` before any other
+check, as ``workout plan`` reports ``CONTRACT_AFFORDABLE`` before infeasibility (decision,
+session 17: the proposal is not needed whatever its figures; they and any broken rule are
+still reported). Without ``need_test`` the explanation ends with the sentence ``workout
+plan`` adds to its recommendation: the contract itself is affordable.
 """
 
 from __future__ import annotations
@@ -34,7 +42,9 @@ from solver.officer.documents import counter_offer_document
 from solver.officer.proposal import Proposal, ProposalSchedule, proposal_schedule
 from solver.plans import PlanResult, plan_options
 from solver.plans.context import context_from_account, over_cap
+from solver.plans.explain import affordable_text, optional_text
 from solver.plans.metrics import customer_cost
+from solver.plans.schedules import contract_affordable
 from solver.plans.terms import mid_plan_months, months_text
 
 
@@ -47,11 +57,16 @@ class Verdict(StrEnum):
         Within policy but worth less to the bank than the contract as it stands.
     BREAKS_POLICY
         A policy rule is broken (the violations say which, and in which months).
+    CONTRACT_AFFORDABLE
+        The policy's ``need_test`` is on and the customer can afford the contract in every
+        month: no proposal is needed, keep the contract (``workout plan``'s status of the
+        same name).
     """
 
     ACCEPTABLE = "ACCEPTABLE"
     NPV_TEST_FAILED = "NPV_TEST_FAILED"
     BREAKS_POLICY = "BREAKS_POLICY"
+    CONTRACT_AFFORDABLE = "CONTRACT_AFFORDABLE"
 
 
 @dataclass(frozen=True)
@@ -283,9 +298,13 @@ class CounterOffer:
         Broken policy rules (empty unless ``BREAKS_POLICY``).
     nearest, nearest_distance
         The nearest feasible plan (a :class:`~solver.plans.PlanResult` option) when the
-        verdict is not ``ACCEPTABLE``, and its RMS payment distance (CNY a month).
+        verdict is ``NPV_TEST_FAILED`` or ``BREAKS_POLICY``, and its RMS payment distance
+        (CNY a month).
     plans
         The account's plan options (the comparison and the alternatives).
+    contract_affordable
+        Whether the contract meets the affordability rules in every month (the need test,
+        whatever the policy's ``need_test``).
     """
 
     account_id: str
@@ -301,6 +320,7 @@ class CounterOffer:
     nearest: Any = None
     nearest_distance: float = math.nan
     policy: Policy = field(default_factory=Policy)
+    contract_affordable: bool = False
 
     @property
     def schedule(self) -> Schedule:
@@ -341,18 +361,24 @@ def evaluate_counter_offer(
     sq_npv = figures["npv"] - figures["npv_vs_status_quo"]
     violations = tuple(policy_violations(account, booked, policy, model))
     passed = figures["npv_vs_status_quo"] > 0
-    if violations:
-        verdict = Verdict.BREAKS_POLICY
-    else:
-        verdict = Verdict.ACCEPTABLE if passed else Verdict.NPV_TEST_FAILED
     if plans is None:
         plans = plan_options(account, policy, model)
+    # the need test of `workout plan`, on the same status quo and a context built as
+    # plan_options builds it (the policy's horizon)
+    affordable = contract_affordable(
+        context_from_account(account, policy, model), 0, plans.status_quo
+    )
+    verdict = _verdict(affordable and policy.need_test, bool(violations), passed)
     nearest, distance = (None, math.nan)
-    if verdict != Verdict.ACCEPTABLE:
+    if verdict in (Verdict.BREAKS_POLICY, Verdict.NPV_TEST_FAILED):
         nearest, distance = nearest_option(plans, booked.proposed_payments)
     explanation = _explain(
         verdict, figures, sq_npv, violations, plans, nearest, distance, policy.currency
     )
+    if verdict == Verdict.CONTRACT_AFFORDABLE:
+        explanation = _need_text(plans, policy) + " " + explanation
+    elif affordable:
+        explanation += " " + optional_text(plans.status_quo, policy)
     return CounterOffer(
         account_id=str(account.account_id),
         proposal=proposal,
@@ -367,7 +393,28 @@ def evaluate_counter_offer(
         nearest=nearest,
         nearest_distance=distance,
         policy=policy,
+        contract_affordable=affordable,
     )
+
+
+def _verdict(keep_contract: bool, breaks_policy: bool, npv_test_passed: bool) -> Verdict:
+    """The verdict, in the order of the checks: the need test first (as ``workout plan``
+    reports ``CONTRACT_AFFORDABLE`` before infeasibility), then the policy, then the NPV
+    test."""
+    if keep_contract:
+        return Verdict.CONTRACT_AFFORDABLE
+    if breaks_policy:
+        return Verdict.BREAKS_POLICY
+    return Verdict.ACCEPTABLE if npv_test_passed else Verdict.NPV_TEST_FAILED
+
+
+def _need_text(plans: PlanResult, policy: Policy) -> str:
+    """``workout plan``'s explanation of ``CONTRACT_AFFORDABLE``
+    (:func:`~solver.plans.explain.affordable_text`: the contract's figures against the
+    rules, and the best offered plan's NPV)."""
+    offered = [o for o in plans.options if o.feasible and o.family in OFFERED_FAMILIES]
+    best = max(offered, key=lambda o: o.npv) if offered else None
+    return affordable_text(best, plans.status_quo, policy)
 
 
 def _explain(
@@ -390,6 +437,11 @@ def _explain(
         f"it recovers {money(npv)} in expected NPV against {money(sq_npv)} for the status quo "
         f"({money(delta, sign=True)}); PD 12m {figures['pd_12m']:.1%}"
     )
+    if verdict == Verdict.CONTRACT_AFFORDABLE:  # after the need test's own sentence
+        rules = "; ".join(v.text for v in violations)
+        within = f"it would break the policy ({rules})" if violations else "it is within policy"
+        test = "passes" if delta > 0 else "fails"
+        return f"The counter-offer is not needed; as proposed, {within} and {test} the NPV test: {worth}."
     if verdict == Verdict.ACCEPTABLE:
         text = f"within policy and it passes the NPV test: {worth}."
         best = plans.recommended_option

@@ -5,6 +5,12 @@ dated, with the disclosures of its schedule.
 ``counter_offer``) against the account's plan options, refuses what may not be offered
 (the status quo, the waterfall reference, an infeasible option, a counter-offer that breaks
 the policy) and returns the :class:`Offer` the letter and the audit trail are made from.
+
+An offer the policy's tests advise against is written with a note, not refused: one that
+fails the NPV test, and (decision, session 17) one the ``need_test`` finds not needed
+(``workout plan``'s ``CONTRACT_AFFORDABLE``, the counter-offer's verdict of that name):
+both are the officer's call against the bank's advice, recorded in the audit trail with
+the note, whereas a broken policy rule is refused.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Any
 
 from solver.core import Schedule, status_quo
 from solver.core.currency import format_value
-from solver.domain import DEFAULT_CURRENCY, OFFERED_FAMILIES
+from solver.domain import DEFAULT_CURRENCY, OFFERED_FAMILIES, Status
 from solver.errors import InfeasibleError, InputError
 from solver.officer.counter_offer import CounterOffer, Verdict, evaluate_counter_offer
 from solver.officer.proposal import Proposal
@@ -203,7 +209,8 @@ def choose_offer(
         without ``counter_offer`` (and the reverse).
     InfeasibleError
         The option has no policy-feasible plan, or the counter-offer breaks the policy
-        (the message names the nearest feasible plan).
+        (the message names the nearest feasible plan), also when the need test finds it
+        not needed.
     """
     name = option.strip()
     if name == "counter-offer":
@@ -215,11 +222,20 @@ def choose_offer(
                 "--option counter_offer: give the proposal (--payments, or --term/--holiday/--amount)"
             )
         counter = evaluate_counter_offer(account, proposal, policy, model, plans=plans)
+        # a broken rule is refused whatever the verdict
         if counter.verdict == Verdict.BREAKS_POLICY:
             raise InfeasibleError(f"the counter-offer cannot be offered: it {counter.explanation}")
+        if counter.violations:  # CONTRACT_AFFORDABLE: the need test came first
+            rules = "; ".join(v.text for v in counter.violations)
+            raise InfeasibleError(
+                f"the counter-offer cannot be offered: it breaks the policy: {rules}; and the "
+                "need test finds it not needed (the contract is affordable: keep the contract)"
+            )
         notes: tuple[str, ...] = ()
         if counter.verdict == Verdict.NPV_TEST_FAILED:
             notes = (f"the counter-offer fails the NPV test: it {counter.explanation}",)
+        elif counter.verdict == Verdict.CONTRACT_AFFORDABLE:
+            notes = (f"need test: {counter.explanation}",)
         return OfferChoice(offer_of_counter(account, counter, **dating), plans, counter, notes)
     if proposal is not None:
         raise InputError(
@@ -240,9 +256,11 @@ def choose_offer(
             f"--option {name}: no plan of this kind satisfies the policy: {chosen.reason}"
         )
     notes = ()
+    if plans.status == Status.CONTRACT_AFFORDABLE:
+        notes = (f"need test: {plans.explanation}",)
     if not chosen.npv > plans.status_quo.npv:
         currency = str(getattr(policy, "currency", DEFAULT_CURRENCY))
-        notes = (
+        notes += (
             f"{chosen.label} fails the NPV test: it recovers "
             f"{format_value(chosen.npv, currency)} against "
             f"{format_value(plans.status_quo.npv, currency)} for the status quo",

@@ -6,6 +6,19 @@ them per path and segment from the simulation's :class:`~solver.scenarios.path_o
 95 % intervals; :class:`ScenarioResult` holds the tables of a run, :func:`compare` its
 deltas against a baseline, and :func:`efficient_frontier` the runs of a sweep that no other
 beats on two KPIs.
+
+Recovery within and beyond the horizon (session 17 review). ``recovery_rate`` counts the
+discounted cash of the simulated months only: the payments of months 1…H and the
+recoveries of the defaults in months 1…H (received up to L months after H). A scenario
+that lengthens plans moves cash past H and so looked as if it recovered less while the
+model's NPV said more. Decision: ``recovery_rate`` keeps its name and meaning (sweeps,
+baselines and reports compare it run to run) and its description says "within the
+horizon"; ``recovery_rate_total`` adds the model value beyond the horizon of the accounts
+open at H (``value_beyond_horizon``: their remaining scheduled payments and the recoveries
+of their later defaults, valued by the one evaluator,
+:func:`solver.scenarios.decisions.residual_values`), i.e. ``total_value_discounted /
+opening_balance``, whose mean over paths converges to the evaluator's NPV of the whole
+schedules over the opening balance. It is a headline KPI beside ``recovery_rate``.
 """
 
 from __future__ import annotations
@@ -45,6 +58,7 @@ UNIT_DECIMALS = {"CNY": 2, "ratio": 6, "accounts": 2, "DTI": 4}
 HEADLINE_KPIS = (
     "cash_collected_discounted",
     "recovery_rate",
+    "recovery_rate_total",
     "credit_loss",
     "default_rate",
     "npl_ratio_at_horizon",
@@ -66,7 +80,16 @@ KPIS: dict[str, tuple[str, str]] = {
     ),
     "payments_collected": ("CNY", "scheduled payments received, nominal"),
     "recoveries": ("CNY", "collateral and unsecured recoveries after default, nominal"),
-    "recovery_rate": ("ratio", "discounted cash collected / opening balance"),
+    "recovery_rate": (
+        "ratio",
+        "discounted cash collected within the horizon / opening balance (payments of months "
+        "1..H, recoveries of defaults in months 1..H; see recovery_rate_total)",
+    ),
+    "recovery_rate_total": (
+        "ratio",
+        "total value discounted / opening balance: recovery_rate plus the model value "
+        "beyond the horizon of the accounts open at it (comparable across plan lengths)",
+    ),
     "value_beyond_horizon": (
         "CNY",
         "model value (discounted) of the payments and recoveries still expected after the "
@@ -169,6 +192,7 @@ def path_kpis(
         restructured = float(fixed.get("accounts_restructured", 0.0))
         cash = money("payments_nominal") + money("recoveries_nominal")
         cash_disc = money("payments_discounted") + money("recoveries_discounted")
+        total_value = cash_disc + money("value_beyond_horizon")
         values = {
             "accounts": full(accounts),
             "opening_balance": full(opening),
@@ -177,8 +201,9 @@ def path_kpis(
             "payments_collected": money("payments_nominal"),
             "recoveries": money("recoveries_nominal"),
             "recovery_rate": _ratio(cash_disc, full(opening)),
+            "recovery_rate_total": _ratio(total_value, full(opening)),
             "value_beyond_horizon": money("value_beyond_horizon"),
-            "total_value_discounted": cash_disc + money("value_beyond_horizon"),
+            "total_value_discounted": total_value,
             "credit_loss": money("credit_loss"),
             "loss_rate": _ratio(money("credit_loss"), full(opening)),
             "defaults": totals[:, col["defaults"]].astype(float),
@@ -194,7 +219,7 @@ def path_kpis(
             ),
             "collection_cost": full(cost),
             "net_collected_discounted": cash_disc - cost,
-            "net_total_value_discounted": cash_disc + money("value_beyond_horizon") - cost,
+            "net_total_value_discounted": total_value - cost,
             "dti_mean": outcomes.dti_mean[key],
             "dti_p90": outcomes.dti_p90[key],
             "accounts_restructured": full(restructured),

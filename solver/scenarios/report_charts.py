@@ -27,6 +27,7 @@ _HIGHER_IS_BETTER = {
     "cash_collected",
     "cash_collected_discounted",
     "recovery_rate",
+    "recovery_rate_total",
     "net_collected_discounted",
     "accounts_restructured",
 }
@@ -187,14 +188,17 @@ def _delta_chart(
 
 
 def _tier_recovery_chart(plt: Any, result: ScenarioResult) -> bytes:
-    """Recovery rate by tier with the 95 % range of paths (the chart without a baseline)."""
+    """Recovery rate by tier with the 95 % range of paths (the chart without a baseline):
+    ``recovery_rate_total``, with the value beyond the horizon, so that tiers whose plans
+    run past the horizon are not shown as recovering less (kpis.py, session 17)."""
+    kpi = "recovery_rate_total"
     table = result.segment_table("tier")
     lows = result.segment_table("tier", "p2_5")
     highs = result.segment_table("tier", "p97_5")
     fig, ax = plt.subplots(figsize=(7, 4))
-    values = 100 * table["recovery_rate"].to_numpy(float)
-    err_low = values - 100 * lows["recovery_rate"].to_numpy(float)
-    err_high = 100 * highs["recovery_rate"].to_numpy(float) - values
+    values = 100 * table[kpi].to_numpy(float)
+    err_low = values - 100 * lows[kpi].to_numpy(float)
+    err_high = 100 * highs[kpi].to_numpy(float) - values
     ax.bar(table["segment"], values, color="#1f77b4", alpha=0.8)
     ax.errorbar(
         table["segment"],
@@ -204,7 +208,7 @@ def _tier_recovery_chart(plt: Any, result: ScenarioResult) -> bytes:
         ecolor="black",
         capsize=3,
     )
-    ax.set_ylabel("discounted recovery / opening balance, %")
+    ax.set_ylabel("discounted recovery incl. value beyond horizon / opening balance, %")
     ax.set_xlabel("tier")
     ax.set_title("Recovery rate by tier (mean, 95 % of paths)")
     ax.grid(axis="y", alpha=0.3)

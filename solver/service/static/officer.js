@@ -32,6 +32,7 @@ function planSummary(plan) {
   const pick = plan.options.find((o) => o.label === plan.recommended_label) || best;
   const values = { explanation: plan.explanation, sq: money(plan.status_quo.npv) };
   if (pick) Object.assign(values, { label: pick.label, npv: money(pick.npv), delta: signed(pick.npv_vs_status_quo) });
+  if (plan.status === "CONTRACT_AFFORDABLE") return fill(T.summary_affordable, values);
   if (!pick) return fill(T.summary_infeasible, values);
   return fill(plan.recommended_label ? T.summary_recommended : T.summary_npv_failed, values);
 }
@@ -40,6 +41,7 @@ function counterSummary(data) {
   const values = { explanation: data.explanation, npv: money(data.npv), sq: money(data.status_quo_npv), delta: signed(data.npv_vs_status_quo) };
   if (data.verdict === "ACCEPTABLE") return fill(T.counter_acceptable, values);
   if (data.verdict === "NPV_TEST_FAILED") return fill(T.counter_npv_failed, values);
+  if (data.verdict === "CONTRACT_AFFORDABLE") return fill(T.counter_affordable, values);
   values.rules = (data.violations || []).map((v) => fill(T.rule_months, { rule: v.rule, months: runs(v.months) })).join("；");
   let text = fill(T.counter_breaks, values);
   if (data.nearest && T.counter_nearest) text += fill(T.counter_nearest, { label: data.nearest.label, npv: money(data.nearest.npv) });
