@@ -22,9 +22,20 @@ relaxing a policy limit only adds candidate plans and a family's best NPV never 
 * ``settlement``: forgiveness in steps of 1 % of the balance up to the policy room, applied
   to fees first, then interest, then principal (each up to its policy maximum), paid
   interest-free as a lump sum or over 2…6 months;
-* ``waterfall``: the HAMP-style reference heuristic (one plan per account). SPEC §6
-  defines it as first-fit, so unlike the families above its NPV is not monotone in the
-  policy.
+* ``waterfall``: the HAMP-style reference heuristic (one plan per account,
+  :class:`WaterfallWalk`): the first step, in SPEC §6 order, whose instalment meets
+  ``max_dti`` on current income and whose cent schedule passes the whole policy check
+  (every policy limit is part of the stop test; session 17, lead's decision). It is
+  first-fit, not best-of, so unlike the families above its NPV can move either way when
+  the policy is relaxed; its *feasibility* cannot be lost (the step it stopped at stays
+  feasible and stays in the walk) when ``max_dti``, ``min_afford_prob``,
+  ``min_residual_income``, ``max_haircut`` or a limit it does not use (deferral,
+  waivers) is relaxed. ``max_term_months`` and ``rate_floor`` move steps, not only add
+  them (a contract longer than the cap is capitalised over the cap, and forbearance runs
+  over the cap; the extensions and forbearance run at the lowest rate): the moved step's
+  instalment is lower and can fall below ``min_payment``, so for these two the guarantee
+  is not unconditional (tests/test_plan_monotone.py checks ``max_term_months`` where
+  the remaining term fits the old cap and the stop is before forbearance).
 """
 
 from __future__ import annotations
@@ -305,10 +316,11 @@ class WaterfallWalk:
 def waterfall_walk(ctx: PlanContext) -> WaterfallWalk:
     """The steps of every account's waterfall (:class:`WaterfallWalk`), vectorised.
 
-    Each step's grid is fixed and moves with the policy only at its end (more rate cuts
-    for a lower ``rate_floor``, more terms for a longer ``max_term_months``, more
-    forbearance amounts for a larger ``max_haircut``); ``meets`` and ``screened`` only
-    loosen as ``max_dti``, ``min_residual_income`` or ``min_afford_prob`` are relaxed.
+    Each block's grid is fixed and grows with the policy at its end (more rate cuts for
+    a lower ``rate_floor``, more terms for a longer ``max_term_months``, more forbearance
+    amounts for a larger ``max_haircut``; the two limits that also move steps: the
+    module docstring); ``meets`` and ``screened`` only loosen as ``max_dti``,
+    ``min_residual_income`` or ``min_afford_prob`` are relaxed.
     """
     pol, f = ctx.policy, ctx.fields
     n, H = len(ctx), ctx.horizon

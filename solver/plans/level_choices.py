@@ -127,9 +127,10 @@ def waterfall_choices(ctx: PlanContext, out: list[list[Choice]]) -> None:
     HAMP's waterfall with every policy limit as its stop test (lead's decision, issue 13
     item 4; before, it stopped at the first plan meeting the current-income target and
     reported it policy-infeasible when another limit failed). So relaxing a policy limit
-    never turns a feasible waterfall infeasible (the step it stopped at stays feasible,
-    and the walk stops there or earlier), but its NPV can move either way: the stop is
-    first-fit, not best-of (``tests/test_s17_waterfall.py``).
+    does not turn a feasible waterfall infeasible (the step it stopped at stays feasible,
+    and the walk stops there or earlier; ``max_term_months`` and ``rate_floor`` with the
+    conditions in :mod:`solver.plans.families`), but its NPV can move either way: the
+    stop is first-fit, not best-of (``tests/test_s17_waterfall.py``).
 
     Most accounts stop at the first step that passes the float screen (one cent schedule
     each, as before); the next screened steps are built in cents only where that one
