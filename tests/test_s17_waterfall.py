@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,8 +22,11 @@ from solver.core.account import Account
 from solver.core.generate import generate_portfolio
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
+from solver.plans.context import context_from_frame
+from solver.plans.families import waterfall_walk
 from solver.plans.options import plan_options
 from solver.plans.portfolio import plan_portfolio
+from solver.plans.schedules import level_schedule, schedule_ok
 
 
 def _check_against_oracle(account: Account, policy: Policy) -> dict | None:
@@ -115,3 +119,23 @@ def test_portfolio_waterfall_columns():
     assert feasible.any() and not feasible.all()
     assert table.loc[~feasible, "waterfall_npv"].isna().all()
     assert table.loc[feasible, "waterfall_npv"].notna().all()
+
+
+@pytest.mark.parametrize("rounding", [0.01, 1.0, 100.0])
+def test_float_screen_never_rejects_a_step_the_cent_check_passes(rounding):
+    """Every waterfall step the float screen rejects also fails the policy check of its cent schedule."""
+    frame = generate_portfolio(40, seed=3)
+    checked = 0
+    for product in ("auto_loan", "card_instalment"):
+        part = frame[frame["product"] == product]
+        policy = Policy().replace(rounding=rounding).for_product(product)
+        ctx = context_from_frame(part, policy, BehaviourModel())
+        walk = waterfall_walk(ctx)
+        for i, col in zip(*np.nonzero(walk.meets & ~walk.screened), strict=True):
+            try:
+                sched = level_schedule(walk.plans(np.array([i]), np.array([col])), 0, rounding)
+            except ValueError:
+                continue
+            assert not schedule_ok(ctx, int(i), sched, 0)[0], (product, i, col)
+            checked += 1
+    assert checked > 100
