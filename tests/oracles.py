@@ -760,6 +760,86 @@ def best_level_family(
 
 
 # --------------------------------------------------------------------------------------
+# The waterfall reference: first fit in SPEC §6 order
+# --------------------------------------------------------------------------------------
+
+WATERFALL_CUT_UNITS = 1_250_000_000  # 0.125 % a year, in rate units
+WATERFALL_MIN_RATE_UNITS = 20_000_000_000  # 2 % a year: the lowest rate HAMP cuts to
+
+
+def waterfall_steps(account: Any, policy: Any) -> Iterator[dict[str, Any]]:
+    """The steps of the HAMP-style waterfall in SPEC §6 order, with the grids stated in
+    ``solver.plans.families`` (``WaterfallWalk``): capitalise everything over the
+    remaining term (at most H = ``max_term_months``) at the contract rate; cut the rate by
+    0.125 % a step down to max(2 %, ``rate_floor``) (the last cut stops at that floor);
+    extend the term month by month up to H at the lowest rate; forbear 1 %, 2 %, … of the
+    principal (up to ``max_haircut``) over H months at the lowest rate, as an
+    interest-free balloon paid with the last instalment.
+
+    Each step: ``step`` name, ``units`` (rate), ``term``, ``balloon`` (cents) and
+    ``bearing`` (the interest-bearing balance in cents).
+    """
+    bal = _Balances.of(account)
+    H = int(policy.max_term_months)
+    term0 = min(max(int(account.remaining_term), 1), H)
+    floor_units = max(WATERFALL_MIN_RATE_UNITS, rate_units(policy.rate_floor))
+    units = bal.units
+    yield {"step": "capitalize", "units": units, "term": term0, "balloon": 0, "bearing": bal.total}
+    while units > floor_units:
+        units = max(units - WATERFALL_CUT_UNITS, floor_units)
+        yield {
+            "step": "rate_cut",
+            "units": units,
+            "term": term0,
+            "balloon": 0,
+            "bearing": bal.total,
+        }
+    for term in range(term0 + 1, H + 1):
+        yield {
+            "step": "term_extension",
+            "units": units,
+            "term": term,
+            "balloon": 0,
+            "bearing": bal.total,
+        }
+    k = 1
+    while Fraction(k, 100) <= share(policy.max_haircut) and bal.principal > 0:
+        balloon = round_half_up(Fraction(k, 100) * bal.principal)
+        yield {
+            "step": "forbearance",
+            "units": units,
+            "term": H,
+            "balloon": balloon,
+            "bearing": bal.total - balloon,
+        }
+        k += 1
+
+
+def waterfall_plan(account: Any, policy: Any) -> dict[str, Any] | None:
+    """The waterfall's plan: its first step (:func:`waterfall_steps`) whose exact level
+    instalment meets ``max_dti`` on current income (``other_debt + p ≤ max_dti ×
+    income``) and whose cent schedule passes SPEC §5 (:func:`policy_feasible` on the
+    :func:`caps`); ``None`` when no step does. The step (:func:`waterfall_steps`) with its
+    ``payments`` in cents (the balloon in the last one).
+    """
+    policy = policy.for_product(account.product)
+    target = float(policy.max_dti) * float(account.income) - float(account.other_debt)
+    cap: list[float] | None = None
+    unit = to_cents(policy.rounding)
+    for step in waterfall_steps(account, policy):
+        level = annuity(step["bearing"], step["units"], step["term"]) / 100
+        if float(level) > target:
+            continue
+        built = level_schedule(step["bearing"], step["units"], step["term"], unit)
+        assert built is not None
+        payments = [*built.payment[:-1], built.payment[-1] + step["balloon"]]
+        cap = cap or AccountModel(account, _INCOME_ONLY).caps(policy, int(policy.max_term_months))
+        if policy_feasible(payments, cap, policy):
+            return {**step, "payments": payments}
+    return None
+
+
+# --------------------------------------------------------------------------------------
 # custom and step: exact search on a payment grid
 # --------------------------------------------------------------------------------------
 

@@ -22,9 +22,20 @@ relaxing a policy limit only adds candidate plans and a family's best NPV never 
 * ``settlement``: forgiveness in steps of 1 % of the balance up to the policy room, applied
   to fees first, then interest, then principal (each up to its policy maximum), paid
   interest-free as a lump sum or over 2…6 months;
-* ``waterfall``: the HAMP-style reference heuristic (one plan per account). SPEC §6
-  defines it as first-fit, so unlike the families above its NPV is not monotone in the
-  policy.
+* ``waterfall``: the HAMP-style reference heuristic (one plan per account,
+  :class:`WaterfallWalk`): the first step, in SPEC §6 order, whose instalment meets
+  ``max_dti`` on current income and whose cent schedule passes the whole policy check
+  (every policy limit is part of the stop test; session 17, lead's decision). It is
+  first-fit, not best-of, so unlike the families above its NPV can move either way when
+  the policy is relaxed; its *feasibility* cannot be lost (the step it stopped at stays
+  feasible and stays in the walk) when ``max_dti``, ``min_afford_prob``,
+  ``min_residual_income``, ``max_haircut`` or a limit it does not use (deferral,
+  waivers) is relaxed. ``max_term_months`` and ``rate_floor`` move steps, not only add
+  them (a contract longer than the cap is capitalised over the cap, and forbearance runs
+  over the cap; the extensions and forbearance run at the lowest rate): the moved step's
+  instalment is lower and can fall below ``min_payment``, so for these two the guarantee
+  is not unconditional (tests/test_plan_monotone.py checks ``max_term_months`` where
+  the remaining term fits the old cap and the stop is before forbearance).
 """
 
 from __future__ import annotations
@@ -37,7 +48,7 @@ import numpy as np
 from solver.core.annuity import level_payment
 from solver.core.waterfall import to_units
 from solver.domain import DEFERRAL_MODES
-from solver.plans.context import PlanContext, grid_of
+from solver.plans.context import PlanContext, grid_of, over_cap
 from solver.plans.terms import PlanTerms
 
 MODE_CODES = {"capitalize": 0, "interest_only": 1, "waive": 2}
@@ -251,82 +262,152 @@ def settlement_candidates(ctx: PlanContext) -> Candidates:
 
 
 WATERFALL_STEPS = ("capitalize", "rate_cut", "term_extension", "forbearance", "none")
+FORBEARANCE_STEP = 0.01  # waterfall forbearance amounts: multiples of 1 % of the principal
 
 
-def waterfall_candidates(ctx: PlanContext) -> Candidates:
-    """The HAMP-style waterfall, one plan per account (SPEC §6).
+@dataclass(frozen=True)
+class WaterfallWalk:
+    """Every step of each account's HAMP-style waterfall, in SPEC §6 order (columns).
 
-    Capitalise arrears, interest and fees over the remaining term; cut the rate in
-    0.125 % steps down to max(2 %, rate_floor); extend the term up to max_term_months;
-    forbear principal (an interest-free balloon ≤ max_haircut × principal). Stop at the
-    first plan whose instalment meets max_dti on *current* income
-    (``other_debt + p ≤ max_dti × income``). Accounts where no step reaches the target
-    get ``waterfall_step = "none"`` (their row carries the last plan tried).
+    Columns: capitalise (the contract rate over the remaining term); rate cuts of
+    :data:`RATE_STEP` down to max(2 %, ``rate_floor``); terms 1…``max_term_months`` at the
+    lowest rate (a step where longer than the remaining term: the term extensions); then
+    forbearance of 1, 2, … × :data:`FORBEARANCE_STEP` of the principal (an interest-free
+    balloon, up to ``max_haircut``) over ``max_term_months`` at the lowest rate. Columns an
+    account does not have (fewer cuts, terms not longer than its remaining term) are not
+    ``valid``.
+
+    Attributes
+    ----------
+    step
+        The :data:`WATERFALL_STEPS` code of each column (S,).
+    balance, rate, term, balloon
+        Each step's interest-bearing balance (the restructured balance less the
+        balloon), annual rate, term and balloon (n, S).
+    meets
+        A valid step whose level instalment meets ``max_dti`` on *current* income,
+        ``other_debt + p ≤ max_dti × income`` (the HAMP target; the float annuity).
+    screened
+        ``meets`` and a float screen of the rest of the policy (:func:`_policy_screen`)
+        that never rejects a step whose cent schedule passes it.
+    """
+
+    step: np.ndarray
+    balance: np.ndarray
+    rate: np.ndarray
+    term: np.ndarray
+    balloon: np.ndarray
+    meets: np.ndarray
+    screened: np.ndarray
+
+    def plans(self, acc: np.ndarray, col: np.ndarray) -> Candidates:
+        """The steps ``col`` of accounts ``acc`` as level-plan candidates."""
+        return _make(
+            "waterfall",
+            acc,
+            self.balance[acc, col],
+            self.rate[acc, col],
+            term=self.term[acc, col],
+            balloon=self.balloon[acc, col],
+            waterfall_step=self.step[col],
+        )
+
+
+def waterfall_walk(ctx: PlanContext) -> WaterfallWalk:
+    """The steps of every account's waterfall (:class:`WaterfallWalk`), vectorised.
+
+    Each block's grid is fixed and grows with the policy at its end (more rate cuts for
+    a lower ``rate_floor``, more terms for a longer ``max_term_months``, more forbearance
+    amounts for a larger ``max_haircut``; the two limits that also move steps: the
+    module docstring); ``meets`` and ``screened`` only loosen as ``max_dti``,
+    ``min_residual_income`` or ``min_afford_prob`` are relaxed.
     """
     pol, f = ctx.policy, ctx.fields
-    n = len(ctx)
-    bal = ctx.balance
+    n, H = len(ctx), ctx.horizon
     rate = f["annual_rate"]
-    target = pol.max_dti * f["income"] - f["other_debt"]
-    term0 = np.clip(f["remaining_term"].astype(np.int64), 1, ctx.horizon)
+    term0 = np.clip(f["remaining_term"].astype(np.int64), 1, H)
     floor_rate = max(0.02, pol.rate_floor)
-
-    def pay(b, r, t):
-        return np.asarray(level_payment(b, r, t), dtype=float)
-
-    out_rate = rate.copy()
-    out_term = term0.copy()
-    out_balloon = np.zeros(n)
-    step = np.full(n, 4, dtype=np.int64)
-    # 1. capitalise over the remaining term
-    ok = pay(bal, rate, term0) <= target
-    step[ok] = 0
-    # 2. rate cut in 0.125 % steps
-    n_cuts = np.ceil(np.maximum(0.0, rate - floor_rate) / RATE_STEP - 1e-9).astype(np.int64)
-    kmax = int(n_cuts.max(initial=0))
-    if kmax > 0:
-        ks = np.arange(1, kmax + 1)
-        rates = np.maximum(rate[:, None] - ks[None, :] * RATE_STEP, floor_rate)
-        pays = pay(bal[:, None], rates, term0[:, None])
-        meets = (pays <= target[:, None]) & (ks[None, :] <= n_cuts[:, None])
-        first = np.argmax(meets, axis=1)
-        hit = meets.any(axis=1) & (step == 4)
-        out_rate[hit] = rates[hit, first[hit]]
-        step[hit] = 1
-    rest = step == 4
     low = np.where(rate > floor_rate, floor_rate, rate)  # the rate after all cuts
-    out_rate[rest] = low[rest]
-    # 3. term extension at the lowest rate
-    terms = np.arange(1, ctx.horizon + 1)
-    pays = pay(bal[:, None], low[:, None], terms[None, :])
-    meets = (pays <= target[:, None]) & (terms[None, :] > term0[:, None])
-    first = np.argmax(meets, axis=1)
-    hit = meets.any(axis=1) & rest
-    out_term[hit] = terms[first[hit]]
-    step[hit] = 2
-    rest = step == 4
-    out_term[rest] = np.maximum(term0[rest], ctx.horizon)
-    # 4. principal forbearance: the target instalment amortises what it can, the rest is a balloon
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r_m = low / 12.0
-        n_t = out_term.astype(float)
-        annuity = np.where(r_m > 0, (1 - (1 + r_m) ** -n_t) / np.where(r_m > 0, r_m, 1.0), n_t)
-    carried = np.maximum(0.0, target) * annuity
-    forborne = bal - carried
-    hit = (
-        rest & (target > 0) & (forborne <= pol.max_haircut * f["principal"] + 1e-9) & (forborne > 0)
+    n_cuts = np.ceil(np.maximum(0.0, rate - floor_rate) / RATE_STEP - 1e-9).astype(np.int64)
+    cuts = np.arange(0, int(n_cuts.max(initial=0)) + 1)  # cut 0: capitalise
+    terms = np.arange(1, H + 1)
+    n_shares = int(np.floor(pol.max_haircut / FORBEARANCE_STEP + 1e-9))
+    shares = np.arange(1, n_shares + 1) * FORBEARANCE_STEP
+    widths = (cuts.size, terms.size, shares.size)
+
+    def blocks(*parts: Any) -> np.ndarray:
+        """The three blocks (capitalise and cuts, terms, forbearance) side by side (n, S)."""
+        return np.concatenate(
+            [np.broadcast_to(p, (n, w)) for p, w in zip(parts, widths, strict=True)], axis=1
+        )
+
+    cut_rates = np.maximum(rate[:, None] - cuts * RATE_STEP, floor_rate)
+    cut_rates[:, 0] = rate  # capitalise at the contract rate, even one below the floor
+    rates = blocks(cut_rates, low[:, None], low[:, None])
+    term = blocks(term0[:, None], terms, H)
+    balloon = blocks(0.0, 0.0, f["principal"][:, None] * shares)
+    valid = blocks(
+        cuts <= n_cuts[:, None], terms > term0[:, None], balloon[:, cuts.size + terms.size :] > 0
     )
-    out_balloon[hit] = forborne[hit]
-    step[hit] = 3
-    return _make(
-        "waterfall",
-        np.arange(n),
-        bal - out_balloon,
-        out_rate,
-        term=out_term,
-        balloon=out_balloon,
-        waterfall_step=step,
+    step = np.concatenate([np.minimum(cuts, 1), np.full(terms.size, 2), np.full(n_shares, 3)])
+    balance = ctx.balance[:, None] - balloon
+    pay = np.asarray(level_payment(balance, rates, term), dtype=float)
+    target = pol.max_dti * f["income"] - f["other_debt"]
+    meets = valid & (pay <= target[:, None])
+    screened = meets & _policy_screen(ctx, pay, term, balloon)
+    return WaterfallWalk(step, balance, rates, term, balloon, meets, screened)
+
+
+def _policy_screen(
+    ctx: PlanContext, pay: np.ndarray, term: np.ndarray, balloon: np.ndarray
+) -> np.ndarray:
+    """A float screen of the policy check (:func:`~solver.plans.schedules.schedule_ok`)
+    for level plans of instalment ``pay`` (the annuity), ``term`` and ``balloon`` (n, S):
+    ``False`` only where the cent schedule must fail it.
+
+    The cent schedule's level instalment lies within :func:`_level_slack` of the annuity
+    (``amortisation.level_plan``'s rule: rounded up to ``rounding`` -- one more unit when
+    the interest's cent rounding would leave a last payment above it --, else the largest
+    multiple below it, on the balance rounded to the money grid). So the screen tests the
+    affordability caps (``ctx.cap``: ``max_dti`` on expected income,
+    ``min_residual_income``, ``min_afford_prob``) of the months before the last on
+    ``pay − slack`` and ``min_payment`` on ``pay + slack``; the last month pays the
+    balloon plus a positive rest (the whole instalment in a one-month plan).
+    """
+    slack = _level_slack(ctx)
+    before_last = np.minimum.accumulate(ctx.cap, axis=1)  # the lowest cap up to each month
+    acc = np.arange(pay.shape[0])[:, None]
+    single = term == 1
+    prior = before_last[acc, np.maximum(term - 2, 0)]
+    ok_before = single | (
+        ~over_cap(pay - slack, prior) & (pay + slack >= ctx.policy.min_payment - 1e-9)
     )
+    last = balloon + np.where(single, pay - slack, 0.0)
+    return ok_before & ~over_cap(last, ctx.cap[acc, term - 1])
+
+
+def _level_slack(ctx: PlanContext) -> float:
+    """How far a cent schedule's level instalment can lie from the float annuity: two
+    rounding units (rounded up, plus the one more unit of ``level_plan``'s rule 1) and
+    three money-grid units (the balance rounded to the grid, the interest's rounding)."""
+    grid = grid_of(ctx)
+    return 2 * max(ctx.policy.rounding, 1 / grid) + 3 / grid
+
+
+def waterfall_candidates(ctx: PlanContext, walk: WaterfallWalk | None = None) -> Candidates:
+    """The first step of each account's waterfall that meets ``max_dti`` on current
+    income and passes the float screen of the policy (:class:`WaterfallWalk`), one row
+    per account: the plan the cent check tries first (SPEC §6; most accounts stop here).
+
+    Accounts with no such step get ``waterfall_step = "none"`` and the row of their first
+    step meeting the target (the capitalised plan when none does).
+    """
+    walk = waterfall_walk(ctx) if walk is None else walk
+    has = walk.screened.any(axis=1)
+    col = np.where(has, np.argmax(walk.screened, axis=1), np.argmax(walk.meets, axis=1))
+    cand = walk.plans(np.arange(len(ctx)), col)
+    cand.waterfall_step[~has] = WATERFALL_STEPS.index("none")
+    return cand
 
 
 def concat(parts: list[Candidates]) -> Candidates:

@@ -18,6 +18,7 @@ from solver.plans.context import PlanContext, grid_of
 from solver.plans.families import (
     MODE_NAMES,
     Candidates,
+    WaterfallWalk,
     concat,
     concession_candidates,
     concession_terms,
@@ -25,9 +26,11 @@ from solver.plans.families import (
     instalment_candidates,
     settlement_candidates,
     waterfall_candidates,
+    waterfall_walk,
 )
 from solver.plans.schedules import level_schedule, schedule_levels, schedule_ok
 from solver.plans.scoring import best_per_account, score
+from solver.plans.terms import PlanTerms
 
 TOP_K = 6  # float candidates tried per family when cent rounding breaks the winner
 
@@ -115,42 +118,66 @@ def rebuild_pending(ctx: PlanContext, out: list[list[Choice]], pending: list[tup
 
 
 def waterfall_choices(ctx: PlanContext, out: list[list[Choice]]) -> None:
-    """Append the HAMP-style waterfall reference plan (evaluated, not optimised)."""
-    waterfall = waterfall_candidates(ctx)
-    unit = ctx.policy.rounding
+    """Append the HAMP-style waterfall reference plan (evaluated, not optimised; SPEC §6).
+
+    The waterfall walks its steps in the SPEC's order (capitalise, rate cuts, term
+    extensions, forbearance amounts: :class:`~solver.plans.families.WaterfallWalk`) and
+    stops at the first plan that meets ``max_dti`` on current income *and* passes the
+    whole policy check on its cent schedule (:func:`~solver.plans.schedules.schedule_ok`):
+    HAMP's waterfall with every policy limit as its stop test (lead's decision, issue 13
+    item 4; before, it stopped at the first plan meeting the current-income target and
+    reported it policy-infeasible when another limit failed). So relaxing a policy limit
+    does not turn a feasible waterfall infeasible (the step it stopped at stays feasible,
+    and the walk stops there or earlier; ``max_term_months`` and ``rate_floor`` with the
+    conditions in :mod:`solver.plans.families`), but its NPV can move either way: the
+    stop is first-fit, not best-of (``tests/test_s17_waterfall.py``).
+
+    Most accounts stop at the first step that passes the float screen (one cent schedule
+    each, as before); the next screened steps are built in cents only where that one
+    fails. No step passing: the family has no plan (``INFEASIBLE``, no schedule, so no
+    NPV is reported), with the reason.
+    """
+    walk = waterfall_walk(ctx)
+    first = waterfall_candidates(ctx, walk)
     for i in range(len(ctx)):
-        sched = None
-        if int(waterfall.waterfall_step[i]) == 4:
-            reason = "no waterfall step brings the payment within max_dti of current income"
-        else:
-            try:
-                sched = level_schedule(waterfall, i, unit, grid_of(ctx))
-            except ValueError as exc:
-                reason = str(exc)
-        if sched is None:
-            out[i].append(
-                Choice(
-                    "waterfall",
-                    "waterfall",
-                    False,
-                    terms=waterfall.terms(i),
-                    reason=reason,
-                    status=Status.REFERENCE,
-                )
-            )
+        out[i].append(_waterfall_choice(ctx, i, walk, first))
+
+
+def _waterfall_choice(ctx: PlanContext, i: int, walk: WaterfallWalk, first: Candidates) -> Choice:
+    """Account ``i``'s waterfall plan: its first screened step whose cent schedule passes
+    the policy (``first`` holds each account's first screened step)."""
+    unit, grid = ctx.policy.rounding, grid_of(ctx)
+    why = ""
+    for k, col in enumerate(np.flatnonzero(walk.screened[i])):
+        cand, row = (first, i) if k == 0 else (walk.plans(np.array([i]), np.array([col])), 0)
+        try:
+            sched = level_schedule(cand, row, unit, grid)
+        except ValueError as exc:
+            why = str(exc)
             continue
-        ok_i, why = schedule_ok(ctx, i, sched, 0)
-        out[i].append(
-            Choice(
-                "waterfall",
-                "waterfall",
-                ok_i,
-                sched,
-                waterfall.terms(i, levels=schedule_levels(sched)),  # the terms built once
-                reason="" if ok_i else f"not policy-feasible: {why}",
-                status=Status.REFERENCE if ok_i else Status.POLICY_INFEASIBLE,
+        ok, why = schedule_ok(ctx, i, sched, 0)
+        if ok:
+            terms = cand.terms(row, levels=schedule_levels(sched))
+            return Choice("waterfall", "waterfall", True, sched, terms, status=Status.REFERENCE)
+    if not walk.meets[i].any():
+        reason = "no waterfall step brings the payment within max_dti of current income"
+    else:
+        reason = (
+            "every waterfall step that brings the payment within max_dti of current income"
+            " breaks the policy: "
+            + (
+                why
+                or "a payment exceeds the affordable amount (a forborne balloon in the last month included) or is below min_payment"
             )
         )
+    return Choice(
+        "waterfall",
+        "waterfall",
+        False,
+        terms=PlanTerms(waterfall_step="none"),
+        reason=reason,
+        status=Status.INFEASIBLE,
+    )
 
 
 def _first_exact(
