@@ -95,7 +95,9 @@ class Status(StrEnum):
     REFERENCE
         Evaluated, not optimised: the status quo and the waterfall reference.
     POLICY_INFEASIBLE
-        A reference plan that breaks the policy.
+        A reference plan that breaks the policy. No longer produced (session 17: the
+        waterfall walks on to the first step that passes the policy, else it is
+        ``INFEASIBLE``); kept so that results and audit records written before still read.
 
     Plan outcomes (one account's ``plan`` / a row of ``plan-portfolio``):
 
