@@ -437,6 +437,13 @@ def as_of_option() -> Any:
     )
 
 
+def as_of_date(as_of: Any) -> Any:
+    """The date of ``--as-of`` (:func:`as_of_option`): the option's, else today's."""
+    import datetime as dt
+
+    return as_of.date() if as_of is not None else dt.date.today()
+
+
 def quiet_option() -> Any:
     """``--quiet``: no progress bar or spinner on stderr."""
     return click.option("--quiet", is_flag=True, help=shared_help("--quiet"))

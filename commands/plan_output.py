@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
-from solver.domain import Status
+from solver.domain import DEFAULT_CURRENCY, Status
 
 
 def _money(x: float | None, currency: str) -> str:
@@ -195,7 +195,13 @@ def grid_note(result: Any, currency: str) -> str:
     return "\n".join(notes)
 
 
-def render_table(result: Any, schedule_family: str | None, currency: str) -> None:
+def render_table(
+    result: Any, schedule_family: str | None, currency: str, start: Any = None
+) -> None:
+    """The options table, its notes and the verdict; with ``schedule_family``, that option's
+    schedule, month t due t months after ``start`` (``--as-of``)."""
+    from dataclasses import replace
+
     from rich.table import Table
 
     from commands.common import console
@@ -227,15 +233,16 @@ def render_table(result: Any, schedule_family: str | None, currency: str) -> Non
             out.print(f"{schedule_family}: no schedule ({opt.reason})")
             return
         st = Table(title=f"Schedule: {opt.label}", title_justify="left")
-        for col in ("month", "payment", "interest", "principal", "fees", "balance"):
+        for col in ("month", "due_date", "payment", "interest", "principal", "fees", "balance"):
             st.add_column(col, justify="right", no_wrap=True)
         money = ("payment", "interest", "principal", "fees", "balance")
-        records = opt.schedule.to_records()
+        records = replace(opt.schedule, start=start).to_records()
         # one number of decimals for the whole schedule (solver.core.currency)
         digits = amount_digits(currency, (row[k] for row in records for k in money))
         for row in records:
             st.add_row(
                 str(row["month"]),
+                str(row["due_date"] or ""),
                 *(format_amount(row[k], currency, digits=digits) for k in money),
             )
         out.print(st)
@@ -268,7 +275,7 @@ def render_frontier(result: Any, frontier: list[Any], currency: str) -> None:
     console().print(table)
 
 
-def options_frame(result: Any) -> Any:
+def options_frame(result: Any, currency: str = DEFAULT_CURRENCY) -> Any:
     import pandas as pd
 
     from solver.plans.terms import TABLE_TERMS, holiday_text
@@ -284,21 +291,31 @@ def options_frame(result: Any) -> Any:
         # as the portfolio's plans file writes them: "1–3, 8–13" (the JSON: [first, last])
         d["holiday_months"] = holiday_text(o.terms.holidays) or None
         d["levels"] = " / ".join(f"{x:.2f}" for x in params.get("levels", []) or [])
+        d["payments"] = _payments_text(o, currency)  # the levels with their months
         rows.append(d)
     return pd.DataFrame(rows)
 
 
-def schedules_frame(result: Any) -> Any:
+def schedules_frame(result: Any, start: Any) -> Any:
+    """Every option's schedule as one long table, month t due t months after ``start``."""
+    from dataclasses import replace
+
     import pandas as pd
 
     frames = []
     for o in (result.status_quo, *result.options):
         if o.schedule is None:
             continue
-        f = o.schedule.to_frame().drop(columns=["due_date"])
+        f = replace(o.schedule, start=start).to_frame()
         f.insert(0, "option", o.label)
         frames.append(f)
     return pd.concat(frames, ignore_index=True)
+
+
+def plan_sheets(result: Any, options: Any, start: Any) -> dict[str, Any]:
+    """The sheets of ``workout plan``'s .xlsx: options, dated schedules, and the columns."""
+    sheets = {"options": options, "schedules": schedules_frame(result, start)}
+    return {**sheets, "columns": columns_sheet(sheets)}
 
 
 def portfolio_payments_text(plans: Any, currency: str) -> list[str | None]:

@@ -213,8 +213,7 @@ def _written(
 ) -> tuple[Any, dict[str, Any] | None]:
     """The plans table as written (with the ``payments`` text after ``levels``) and, for an
     .xlsx ``--out``, its sheets; writes the ``--schedules`` file."""
-    import datetime as dt
-
+    from commands.common import as_of_date
     from commands.output import write_out
     from commands.plan_output import (
         columns_sheet,
@@ -229,8 +228,7 @@ def _written(
     excel = out_path.suffix.lower() == ".xlsx"
     if not excel and schedules_path is None:
         return table, None
-    start = as_of.date() if as_of is not None else dt.date.today()
-    schedules = portfolio_schedules_frame(plans, frame["fees_due"], currency, start)
+    schedules = portfolio_schedules_frame(plans, frame["fees_due"], currency, as_of_date(as_of))
     if schedules_path is not None:
         write_out(schedules_path, schedules, sheet_name="schedules")
     if not excel:
