@@ -1030,11 +1030,13 @@ def small_account_rows(n: int, seed: int, id_format: str) -> list[dict[str, Any]
                 "income_cv": float(rng.choice([0.1, 0.3])),
                 "expenses": income * 0.35,
                 "other_debt": float(rng.choice([0, 300])),
-                # a vehicle only on an auto loan: on a card it is bad input (session 17)
-                "vehicle_value": float(rng.choice([0, 8000])) if k % 2 else 0.0,
+                "vehicle_value": float(rng.choice([0, 8000])),
                 "tier": str(rng.choice(list("ABCDE"))),
             }
         )
+    for row in out:  # a vehicle is an auto loan's: on a card it is bad input (session 17)
+        if row["vehicle_value"]:
+            row["product"] = "auto_loan"
     return out
 
 
