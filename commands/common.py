@@ -418,32 +418,6 @@ def set_option(metavar: str, text: str, *, required: bool = False) -> Any:
     )
 
 
-def as_of_option() -> Any:
-    """``--as-of YYYY-MM-DD`` (as ``as_of``): the date the written schedules are dated from.
-
-    One definition of a plan's first due date, the offer letter's (``workout offer
-    --as-of``, :attr:`solver.core.schedule.Schedule.due_dates`): month t falls due t
-    calendar months after it, the day clipped to the month's end. The default is today's
-    date, so a run is reproducible given the same input and the same date (tests pass one).
-    """
-    return click.option(
-        "--as-of",
-        "as_of",
-        type=click.DateTime(formats=["%Y-%m-%d"]),
-        default=None,
-        metavar="YYYY-MM-DD",
-        help="Date the schedules' due_date column counts from: month t falls due t months"
-        " later, as in the offer letter (default: today; same input and date, same output).",
-    )
-
-
-def as_of_date(as_of: Any) -> Any:
-    """The date of ``--as-of`` (:func:`as_of_option`): the option's, else today's."""
-    import datetime as dt
-
-    return as_of.date() if as_of is not None else dt.date.today()
-
-
 def quiet_option() -> Any:
     """``--quiet``: no progress bar or spinner on stderr."""
     return click.option("--quiet", is_flag=True, help=shared_help("--quiet"))

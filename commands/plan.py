@@ -23,8 +23,17 @@ from commands.accounts import (
     policy_model_options,
     read_one_account,
 )
-from commands.common import SHARED_HELP, as_of_date, as_of_option, choice_option
-from commands.output import check_out, emit, format_option, out_option, write_out, wrote
+from commands.common import SHARED_HELP, choice_option
+from commands.output import (
+    as_of_date,
+    as_of_option,
+    check_out,
+    emit,
+    format_option,
+    out_option,
+    write_out,
+    wrote,
+)
 from commands.plan_output import (
     options_frame,
     plan_sheets,

@@ -14,9 +14,18 @@ from typing import Any
 import click
 
 from commands.accounts import forecast_option, load_model, load_policy, policy_model_options
-from commands.common import JOBS, SHARED_HELP, as_of_option, quiet_option, set_option
+from commands.common import JOBS, SHARED_HELP, quiet_option, set_option
 from commands.engine_opts import engine_options, is_dataset_output
-from commands.output import check_out, emit, format_option, out_help, write_out, wrote
+from commands.output import (
+    as_of_option,
+    check_out,
+    emit,
+    format_option,
+    out_help,
+    out_option,
+    write_out,
+    wrote,
+)
 from commands.sources import book_options, input_path, out_db_options, write_table_outputs
 
 
@@ -35,16 +44,13 @@ from commands.sources import book_options, input_path, out_db_options, write_tab
         " schedules 2, ... beyond Excel's 1,048,575 rows).",
     ),
 )
-@click.option(
-    "--schedules",
-    "schedules_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="FILE",
-    help="Also write the month-by-month schedule each account follows (the recommended plan,"
-    " else the contract) to this file, atomically, as one long table: account_id, family,"
-    " month, due_date, payment, interest, principal, fees, balance (.csv, .parquet, .xlsx"
-    " or .json). Not with --engine/--partitions or a dataset --out.",
+@out_option(
+    "the month-by-month schedule each account follows (the recommended plan, else the"
+    " contract) as one long table: account_id, family, month, due_date, payment, interest,"
+    " principal, fees, balance",
+    "Not with --engine/--partitions or a dataset --out.",
+    dest="schedules_path",
+    flag="--schedules",
 )
 @as_of_option()
 @policy_model_options(
@@ -96,9 +102,7 @@ def plan_portfolio(
     One row per account (status, family, parameters, first/max payment, term, NPV,
     uplift vs status quo and vs the waterfall, PD 12m, APR, explanation); a bad account
     gets status ERROR and the run goes on. Prints a summary by tier and product.
-    The payments column reads each plan in phases ("3× 0 → 806 ×24 → last 812.34"); the
-    schedules themselves, to the cent with due dates from --as-of, are the schedules
-    sheet of an .xlsx --out or the --schedules file.
+    Schedules to the cent, dated from --as-of: an .xlsx --out's sheet or --schedules FILE.
     PORTFOLIO may be a Parquet dataset directory; with --engine dask (or --partitions)
     its partitions are planned on the workers, and an --out directory is written by them.
 
@@ -158,16 +162,7 @@ def plan_portfolio(
     started = time.perf_counter()
     on_disk = isinstance(portfolio, Path)
     if engine.distributed or dataset_out or (on_disk and portfolio.is_dir()):
-        if schedules_path is not None:
-            raise InputError(
-                f"--schedules {schedules_path}: the schedules are written by an in-process run"
-                " only; plan without --engine/--partitions and give a file --out"
-            )
-        if out_db is not None:
-            raise InputError(
-                "--out-db: plans planned on an engine or written as a dataset are not written "
-                "to a database; plan without --engine/--partitions and give a file --out"
-            )
+        _refuse_on_engine(schedules_path, out_db)
         n, summary, table = _plan_on_engine(
             portfolio,
             out_path,
@@ -213,8 +208,7 @@ def _written(
 ) -> tuple[Any, dict[str, Any] | None]:
     """The plans table as written (with the ``payments`` text after ``levels``) and, for an
     .xlsx ``--out``, its sheets; writes the ``--schedules`` file."""
-    from commands.common import as_of_date
-    from commands.output import write_out
+    from commands.output import as_of_date, write_out
     from commands.plan_output import (
         columns_sheet,
         portfolio_payments_text,
@@ -239,6 +233,22 @@ def _written(
             first : first + EXCEL_ROWS
         ]
     return table, {**sheets, "columns": columns_sheet(sheets)}
+
+
+def _refuse_on_engine(schedules_path: Path | None, out_db: Any) -> None:
+    """Outputs only an in-process run writes: the schedules and the database table."""
+    from solver.errors import InputError
+
+    if schedules_path is not None:
+        raise InputError(
+            f"--schedules {schedules_path}: the schedules are written by an in-process run"
+            " only; plan without --engine/--partitions and give a file --out"
+        )
+    if out_db is not None:
+        raise InputError(
+            "--out-db: plans planned on an engine or written as a dataset are not written "
+            "to a database; plan without --engine/--partitions and give a file --out"
+        )
 
 
 def _plan_on_engine(
