@@ -318,6 +318,27 @@ def plan_sheets(result: Any, options: Any, start: Any) -> dict[str, Any]:
     return {**sheets, "columns": columns_sheet(sheets)}
 
 
+def plans_table(plans: Any, currency: str) -> Any:
+    """plan-portfolio's plans as written: the table with the ``payments`` text
+    (:func:`portfolio_payments_text`) after ``levels``."""
+    table = plans.table.copy(deep=False)
+    at = table.columns.get_loc("levels") + 1
+    table.insert(at, "payments", portfolio_payments_text(plans, currency))
+    return table
+
+
+def plan_partition_table(
+    frame: Any, policy: Any = None, model: Any = None, search: Any = None
+) -> Any:
+    """:func:`solver.plans.workloads.plan_partition` with the ``payments`` column: what an
+    engine's workers run, so that an engine writes the bytes of an in-process run."""
+    from solver.plans import portfolio
+
+    kwargs = {} if search is None else {"search": search}
+    plans = portfolio.plan_portfolio(frame, policy, model, jobs=1, **kwargs)
+    return plans_table(plans, str(getattr(policy, "currency", DEFAULT_CURRENCY)))
+
+
 def portfolio_payments_text(plans: Any, currency: str) -> list[str | None]:
     """The ``payments`` column of plan-portfolio's plans: each account's followed plan in
     phases (:func:`phases_text`, as ``workout plan`` shows it); ``None`` for an error row.

@@ -209,16 +209,9 @@ def _written(
     """The plans table as written (with the ``payments`` text after ``levels``) and, for an
     .xlsx ``--out``, its sheets; writes the ``--schedules`` file."""
     from commands.output import as_of_date, write_out
-    from commands.plan_output import (
-        columns_sheet,
-        portfolio_payments_text,
-        portfolio_schedules_frame,
-    )
+    from commands.plan_output import columns_sheet, plans_table, portfolio_schedules_frame
 
-    table = plans.table.copy(deep=False)
-    table.insert(
-        table.columns.get_loc("levels") + 1, "payments", portfolio_payments_text(plans, currency)
-    )
+    table = plans_table(plans, currency)
     excel = out_path.suffix.lower() == ".xlsx"
     if not excel and schedules_path is None:
         return table, None
@@ -270,12 +263,13 @@ def _plan_on_engine(
     because an account of the table missing from the whole book is an error.
     """
     from commands.engine_opts import progress_bar
+    from commands.plan_output import plan_partition_table
     from solver.core.forecast import with_forecast
     from solver.core.readers import read_portfolio
     from solver.engines.entry import read_portfolio_on
     from solver.engines.partitions import is_dataset, prepare_portfolio
     from solver.plans.portfolio import portfolio_summary
-    from solver.plans.workloads import plan_partition, sum_summaries
+    from solver.plans.workloads import sum_summaries
 
     dataset = isinstance(portfolio, Path) and is_dataset(portfolio)
     source: Any = portfolio if dataset else read_portfolio(portfolio, forecast=forecast_path)
@@ -285,7 +279,7 @@ def _plan_on_engine(
                 lambda: read_portfolio_on(runner, portfolio), forecast_path, book=str(portfolio)
             )
         result = runner.map_partitions(
-            plan_partition,
+            plan_partition_table,
             source,
             policy,
             model,
