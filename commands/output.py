@@ -51,11 +51,16 @@ def out_help(what: str, extra: str = "") -> str:
 
 
 def out_option(
-    what: str, extra: str = "", *, required: bool = False, dest: str | None = None
+    what: str,
+    extra: str = "",
+    *,
+    required: bool = False,
+    dest: str | None = None,
+    flag: str = "--out",
 ) -> Callable[[Any], Any]:
-    """The ``--out FILE`` option of a command that writes ``what`` (a table), its format
-    taken from the extension (:func:`out_help` says so)."""
-    names = ("--out",) if dest is None else ("--out", dest)
+    """The ``--out FILE`` option (or another ``flag``) of a command that writes ``what`` (a
+    table), its format taken from the extension (:func:`out_help` says so)."""
+    names = (flag,) if dest is None else (flag, dest)
     return click.option(
         *names,
         type=click.Path(dir_okay=False, path_type=Path),
@@ -148,3 +153,29 @@ def wrote(path: Any, fmt: str, out: Any = None, quiet: bool = False) -> None:
             click.echo(f"wrote {path}")
     else:
         click.echo(f"wrote {path}", err=True)
+
+
+def as_of_option() -> Any:
+    """``--as-of YYYY-MM-DD`` (as ``as_of``): the date the written schedules are dated from.
+
+    One definition of a plan's first due date, the offer letter's (``workout offer
+    --as-of``, :attr:`solver.core.schedule.Schedule.due_dates`): month t falls due t
+    calendar months after it, the day clipped to the month's end. The default is today's
+    date, so a run is reproducible given the same input and the same date (tests pass one).
+    """
+    return click.option(
+        "--as-of",
+        "as_of",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="Date the schedules' due_date column counts from: month t falls due t months"
+        " later, as in the offer letter (default: today; same input and date, same output).",
+    )
+
+
+def as_of_date(as_of: Any) -> Any:
+    """The date of ``--as-of`` (:func:`as_of_option`): the option's, else today's."""
+    import datetime as dt
+
+    return as_of.date() if as_of is not None else dt.date.today()

@@ -24,8 +24,22 @@ from commands.accounts import (
     read_one_account,
 )
 from commands.common import SHARED_HELP, choice_option
-from commands.output import check_out, emit, format_option, out_option, write_out, wrote
-from commands.plan_output import options_frame, render_frontier, render_table, schedules_frame
+from commands.output import (
+    as_of_date,
+    as_of_option,
+    check_out,
+    emit,
+    format_option,
+    out_option,
+    write_out,
+    wrote,
+)
+from commands.plan_output import (
+    options_frame,
+    plan_sheets,
+    render_frontier,
+    render_table,
+)
 from commands.sources import book_options, input_path
 from solver.domain import FAMILIES, Status
 
@@ -89,6 +103,7 @@ from solver.domain import FAMILIES, Status
     help="Also print the bank-vs-customer efficient frontier (NPV against customer cost).",
 )
 @forecast_option("Rows of other accounts are errors (with --account-id: of other books).")
+@as_of_option()
 def plan(
     account_file: Path,
     policy_path: Path | None,
@@ -103,6 +118,7 @@ def plan(
     within_pct: float,
     frontier: bool,
     forecast_path: Any,
+    as_of: Any,
 ) -> int:
     """Restructuring options for one account (TOML/JSON), ranked by expected recovery NPV.
 
@@ -155,6 +171,7 @@ def plan(
         raise InputError(
             f"--schedule {schedule_family}: unknown option (use a family name, e.g. custom, or deferral/capitalize)"
         )
+    from solver.core.schedule import dated_document
     from solver.officer.documents import plan_document, plan_result
     from solver.plans.options import efficient_frontier
 
@@ -163,20 +180,25 @@ def plan(
         account, policy, model, objective=objective, within_pct=within_pct, thorough=thorough
     )
     payload = None
+    start = as_of_date(as_of)  # month t of every schedule shown is due t months later
     if fmt == "json" or (out_path is not None and out_path.suffix.lower() == ".json"):
-        payload = plan_document(result, objective, within_pct)
+        payload = dated_document(plan_document(result, objective, within_pct), start)
     if out_path is not None:
-        options = options_frame(result)
-        sheets = {"options": options, "schedules": schedules_frame(result)}
+        options = options_frame(result, policy.currency)
+        sheets = plan_sheets(result, options, start)
         write_out(out_path, options, sheet_name="options", payload=payload, sheets=sheets)
     if fmt == "table":
-        render_table(result, schedule_family, policy.currency)
+        render_table(result, schedule_family, policy.currency, start)
         if frontier or objective == "customer":
             render_frontier(result, efficient_frontier(result), policy.currency)
         wrote(out_path, fmt)
     else:
         # the options table only for csv: building it imports pandas (about 0.25 s cold)
-        emit(fmt, table=options_frame(result) if fmt == "csv" else None, payload=payload)
+        emit(
+            fmt,
+            table=options_frame(result, policy.currency) if fmt == "csv" else None,
+            payload=payload,
+        )
     if result.status == Status.INFEASIBLE:
         raise InfeasibleError(f"account {result.account_id}: {result.explanation}")
     return 0

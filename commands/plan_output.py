@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
-from solver.domain import Status
+from solver.domain import DEFAULT_CURRENCY, Status
 
 
 def _money(x: float | None, currency: str) -> str:
@@ -24,36 +24,58 @@ def _money(x: float | None, currency: str) -> str:
 
 
 def _payments_text(option: Any, currency: str) -> str:
-    """The payment path in phases, read off the schedule: each holiday where it falls
-    (``3× 0``, ``4× interest``; a free custom plan may pause mid-plan), each new amount
-    (``2,615``), and the last payment when it is a remainder below the phase before it
-    (``last 2,594.79``)."""
+    """The payment path of an option in phases (:func:`phases_text`)."""
+    if option.schedule is None:
+        return ""
+    word = "interest" if option.terms.deferral_mode == "interest_only" else "0"
+    return phases_text(option.schedule.payment.tolist(), option.terms.holidays, word, currency)
+
+
+def phases_text(
+    cents: list[int], holidays: tuple[tuple[int, int], ...], word: str, currency: str
+) -> str:
+    """A payment path in phases: each holiday where it falls (``3× 0``, ``4× interest``;
+    a free custom plan may pause mid-plan), each amount with the months it is paid
+    (``2,615 ×24``; no count for one month), and the last payment when it is a remainder
+    below the phase before it (``last 2,594.79``): a person can rebuild the path from it.
+
+    ``cents`` are the payments in cents, ``holidays`` the (first, last) month runs and
+    ``word`` what a holiday month pays (``0`` or ``interest``). The ``payments`` column of
+    ``workout plan`` and of ``plan-portfolio``'s plans.
+    """
     from solver.core.currency import format_amount
     from solver.core.schedule import CENTS_PER_UNIT as CENTS
 
-    if option.schedule is None:
-        return ""
-    cents = option.schedule.payment.tolist()
-    word = "interest" if option.terms.deferral_mode == "interest_only" else "0"
-    ends = dict(option.terms.holidays)  # first month -> last month of each holiday
+    ends = dict(holidays)  # first month -> last month of each holiday
     parts: list[str] = []
-    level = None  # the phase being paid (cents); a holiday ends it
+    phase: list[int] = []  # the phase being paid: [cents, months]; a holiday ends it
     T = len(cents)
     t = 0
+
+    def close() -> None:
+        if phase:
+            count = f" ×{phase[1]}" if phase[1] > 1 else ""
+            parts.append(f"{phase[0] / CENTS:,.0f}{count}")
+            phase.clear()
+
     while t < T:
         if t + 1 in ends:
+            close()
             parts.append(f"{ends[t + 1] - t}× {word}")
-            t, level = ends[t + 1], None
+            t = ends[t + 1]
             continue
         c = cents[t]
-        if t == T - 1 and level is not None and c <= level:  # the last phase's remainder
-            if c != level:
-                parts.append(f"last {format_amount(c / CENTS, currency)}")
+        if t == T - 1 and phase and c < phase[0]:  # the last phase's remainder
+            close()
+            parts.append(f"last {format_amount(c / CENTS, currency)}")
             break
-        if c != level:
-            parts.append(f"{c / CENTS:,.0f}")
-            level = c
+        if phase and c == phase[0]:
+            phase[1] += 1
+        else:
+            close()
+            phase.extend((c, 1))
         t += 1
+    close()
     return " → ".join(parts)
 
 
@@ -183,7 +205,13 @@ def grid_note(result: Any, currency: str) -> str:
     return "\n".join(notes)
 
 
-def render_table(result: Any, schedule_family: str | None, currency: str) -> None:
+def render_table(
+    result: Any, schedule_family: str | None, currency: str, start: Any = None
+) -> None:
+    """The options table, its notes and the verdict; with ``schedule_family``, that option's
+    schedule, month t due t months after ``start`` (``--as-of``)."""
+    from dataclasses import replace
+
     from rich.table import Table
 
     from commands.common import console
@@ -217,15 +245,16 @@ def render_table(result: Any, schedule_family: str | None, currency: str) -> Non
             out.print(f"{schedule_family}: no schedule ({opt.reason})")
             return
         st = Table(title=f"Schedule: {opt.label}", title_justify="left")
-        for col in ("month", "payment", "interest", "principal", "fees", "balance"):
+        for col in ("month", "due_date", "payment", "interest", "principal", "fees", "balance"):
             st.add_column(col, justify="right", no_wrap=True)
         money = ("payment", "interest", "principal", "fees", "balance")
-        records = opt.schedule.to_records()
+        records = replace(opt.schedule, start=start).to_records()
         # one number of decimals for the whole schedule (solver.core.currency)
         digits = amount_digits(currency, (row[k] for row in records for k in money))
         for row in records:
             st.add_row(
                 str(row["month"]),
+                str(row["due_date"] or ""),
                 *(format_amount(row[k], currency, digits=digits) for k in money),
             )
         out.print(st)
@@ -259,7 +288,7 @@ def render_frontier(result: Any, frontier: list[Any], currency: str) -> None:
     console().print(table)
 
 
-def options_frame(result: Any) -> Any:
+def options_frame(result: Any, currency: str = DEFAULT_CURRENCY) -> Any:
     import pandas as pd
 
     from solver.plans.terms import TABLE_TERMS, holiday_text
@@ -275,18 +304,194 @@ def options_frame(result: Any) -> Any:
         # as the portfolio's plans file writes them: "1–3, 8–13" (the JSON: [first, last])
         d["holiday_months"] = holiday_text(o.terms.holidays) or None
         d["levels"] = " / ".join(f"{x:.2f}" for x in params.get("levels", []) or [])
+        d["payments"] = _payments_text(o, currency)  # the levels with their months
         rows.append(d)
     return pd.DataFrame(rows)
 
 
-def schedules_frame(result: Any) -> Any:
+def schedules_frame(result: Any, start: Any) -> Any:
+    """Every option's schedule as one long table, month t due t months after ``start``."""
+    from dataclasses import replace
+
     import pandas as pd
 
     frames = []
     for o in (result.status_quo, *result.options):
         if o.schedule is None:
             continue
-        f = o.schedule.to_frame().drop(columns=["due_date"])
+        f = replace(o.schedule, start=start).to_frame()
         f.insert(0, "option", o.label)
         frames.append(f)
     return pd.concat(frames, ignore_index=True)
+
+
+def plan_sheets(result: Any, options: Any, start: Any) -> dict[str, Any]:
+    """The sheets of ``workout plan``'s .xlsx: options, dated schedules, and the columns."""
+    sheets = {"options": options, "schedules": schedules_frame(result, start)}
+    return {**sheets, "columns": columns_sheet(sheets)}
+
+
+def plans_table(plans: Any, currency: str) -> Any:
+    """plan-portfolio's plans as written: the table with the ``payments`` text
+    (:func:`portfolio_payments_text`) after ``levels``."""
+    table = plans.table.copy(deep=False)
+    at = table.columns.get_loc("levels") + 1
+    table.insert(at, "payments", portfolio_payments_text(plans, currency))
+    return table
+
+
+def plan_partition_table(
+    frame: Any, policy: Any = None, model: Any = None, search: Any = None
+) -> Any:
+    """:func:`solver.plans.workloads.plan_partition` with the ``payments`` column: what an
+    engine's workers run, so that an engine writes the bytes of an in-process run."""
+    from solver.plans import portfolio
+
+    kwargs = {} if search is None else {"search": search}
+    plans = portfolio.plan_portfolio(frame, policy, model, jobs=1, **kwargs)
+    return plans_table(plans, str(getattr(policy, "currency", DEFAULT_CURRENCY)))
+
+
+def portfolio_payments_text(plans: Any, currency: str) -> list[str | None]:
+    """The ``payments`` column of plan-portfolio's plans: each account's followed plan in
+    phases (:func:`phases_text`, as ``workout plan`` shows it); ``None`` for an error row.
+
+    The holidays are those the table states: a level family's ``deferral_months`` from
+    month 1 (interest-only where ``deferral_mode`` says so), else the months without payment
+    before the last (a custom or step plan's, :func:`solver.plans.terms.holiday_runs`).
+    """
+    import numpy as np
+
+    from solver.core.schedule import CENTS_PER_UNIT
+    from solver.plans.terms import holiday_runs
+
+    cents = np.rint(plans.payments * CENTS_PER_UNIT).astype(np.int64)
+    table = plans.table
+    deferral = table["deferral_months"].to_numpy(object)
+    modes = table["deferral_mode"].to_numpy(object)
+    out: list[str | None] = []
+    for i, months in enumerate(plans.term.tolist()):
+        if months == 0:
+            out.append(None)
+            continue
+        path = cents[i, :months]
+        interest_only = modes[i] == "interest_only" and bool(deferral[i])
+        runs = ((1, int(deferral[i])),) if interest_only else holiday_runs(path)
+        word = "interest" if interest_only else "0"
+        out.append(phases_text(path.tolist(), runs, word, currency))
+    return out
+
+
+def portfolio_schedules_frame(plans: Any, fees_due: Any, currency: str, as_of: Any) -> Any:
+    """The month-by-month schedule each account of plan-portfolio follows, as one long
+    table: ``account_id, family, month, due_date, payment, interest, principal, fees,
+    balance`` (money in the currency to the cent; SPEC §2).
+
+    The recommended plan (``family``), else the contract (``status_quo``); no rows for an
+    account that failed. Built from the plans' payment and exposure paths, vectorised
+    (:func:`solver.core.schedule.rows_of_paths`): a restructured plan capitalises the
+    account's fees, the contract pays ``fees_due`` (on the currency's money grid) first.
+    Month t is due t months after ``as_of`` (:func:`solver.core.schedule.due_dates_from`).
+    """
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from solver.core.currency import money_grid
+    from solver.core.schedule import CENTS_PER_UNIT, due_dates_from, rows_of_paths
+    from solver.core.waterfall import to_units
+
+    table = plans.table
+    family = table["family"].to_numpy(object).copy()
+    contract = pd.isna(family)
+    family[contract] = "status_quo"
+    grid = money_grid(currency)
+    fees = to_units(np.asarray(fees_due, dtype=float), "fees_due", grid) * (CENTS_PER_UNIT // grid)
+    rows = rows_of_paths(plans.payments, plans.exposures, plans.term, np.where(contract, fees, 0))
+    horizon = plans.payments.shape[1]
+    # dates, not date-times: CSV "2027-01-01", Parquet date32, Excel a date cell
+    dates = pa.array(due_dates_from(as_of, horizon), type=pa.date32())
+    which = rows.pop("row")
+    month = rows.pop("month")
+    data: dict[str, Any] = {
+        "account_id": table["account_id"].to_numpy(object)[which],
+        "family": family[which],
+        "month": month,
+        "due_date": pd.array(dates.take(month - 1), dtype=pd.ArrowDtype(pa.date32())),
+    }
+    for name, cents in rows.items():
+        data[name] = cents / CENTS_PER_UNIT
+    return pd.DataFrame(data)
+
+
+#: What each column of the tables ``workout plan`` and ``plan-portfolio`` write means (the
+#: ``columns`` sheet of their .xlsx files): the one definition of the output's columns, as
+#: :data:`solver.core.schema.SPECS` is of the input's. Money is in the policy's currency.
+OUTPUT_COLUMNS: dict[str, str] = {
+    "account_id": "the account (as in the input)",
+    "product": "auto_loan or card_instalment",
+    "tier": "risk tier A-E (given, or derived from score and dpd)",
+    "status": "RECOMMENDED, NPV_TEST_FAILED, INFEASIBLE, CONTRACT_AFFORDABLE or ERROR",
+    "family": "plan family (status_quo in a schedule: the contract is followed)",
+    "label": "the option: family, and deferral mode for a deferral",
+    "option": "the option the schedule row belongs to",
+    "feasible": "whether the option satisfies the policy",
+    "recommended": "the recommended option",
+    "term": "months of the plan followed",
+    "deferral_months": "months of payment holiday in all",
+    "holiday_months": "where the holidays fall: runs of months (1–3, 8–13)",
+    "deferral_mode": "holiday months capitalise, pay interest only, or waive interest",
+    "rate": "annual interest rate of the plan",
+    "fee_waiver": "share of the fees forgiven",
+    "interest_waiver": "share of the accrued interest forgiven",
+    "haircut": "share of the principal forgiven",
+    "forbearance": "principal forborne: an interest-free balloon paid with the last payment",
+    "levels": "the distinct payment amounts of the plan, in order (without their months)",
+    "payments": "the payment path in phases: '3× 0' a 3-month holiday, '806 ×24' 806 paid"
+    " 24 months, 'last 812.34' a final remainder",
+    "first_payment": "payment of month 1",
+    "max_payment": "largest monthly payment",
+    "npv": "expected recovery NPV of the plan followed under the behaviour model (SPEC §4)",
+    "npv_vs_status_quo": "NPV minus the contract's NPV",
+    "status_quo_npv": "NPV of the contract as it stands",
+    "waterfall_npv": "NPV of the HAMP-style waterfall reference plan",
+    "waterfall_feasible": "whether the waterfall plan satisfies the policy",
+    "pd_12m": "probability of default within 12 months",
+    "pd_life": "probability of default over the plan's life",
+    "expected_loss": "expected loss on default",
+    "concession_cost": "contractual NPV minus plan NPV at the cost of funds",
+    "total_paid": "sum of the payments",
+    "customer_cost": "present value at the contract rate of what the customer pays beyond"
+    " the principal (interest and fees)",
+    "apr": "annual percentage rate of the payments (actuarial method, SPEC §2)",
+    "max_dti": "largest payment-to-income ratio",
+    "min_afford_prob": "lowest monthly probability that the payment is affordable",
+    "binding": "the policy constraints that bind",
+    "solver_status": "OPTIMAL, FEASIBLE (with gap) or REFERENCE: how far the plan is proved",
+    "bound": "upper bound on the family's NPV",
+    "gap": "relative gap between the plan's NPV and the bound",
+    "bound_over": "what the bound is proved over: payment_grid or every_amount",
+    "explanation": "why this plan (or none) was recommended",
+    "reason": "why the option is infeasible",
+    "error": "the error of an account that could not be planned",
+    "month": "month of the schedule, 1 = the first month",
+    "due_date": "date the month's payment falls due: t months after --as-of",
+    "payment": "what is paid in the month: interest + principal + fees",
+    "interest": "interest charged in the month",
+    "principal": "principal repaid (negative when interest is capitalised)",
+    "fees": "unpaid fees paid in the month",
+    "balance": "everything still owed after the month's payment (0 after the last)",
+}
+
+
+def columns_sheet(sheets: Any) -> Any:
+    """The ``columns`` sheet of an .xlsx output: sheet, column and meaning of every column
+    of ``sheets`` (name -> frame), from :data:`OUTPUT_COLUMNS`."""
+    import pandas as pd
+
+    rows = [
+        (name, str(column), OUTPUT_COLUMNS.get(str(column), ""))
+        for name, frame in sheets.items()
+        for column in frame.columns
+    ]
+    return pd.DataFrame(rows, columns=["sheet", "column", "meaning"])

@@ -211,14 +211,16 @@ def write_table_outputs(
     *,
     sheet_name: str,
     quiet: bool,
+    sheets: Any = None,
 ) -> None:
     """Write a command's result table to ``--out-db`` (first: one transaction) and
     ``--out``, and say where it went in the database: ``wrote N rows to table T of URL`` on
     stderr, not with ``--quiet``, as one unwrapped line (a long URL stays whole and
     copyable, as the file's ``wrote FILE`` line of :func:`commands.output.wrote`).
-    ``plan-portfolio`` and ``allocate`` both write through here."""
+    ``plan-portfolio`` and ``allocate`` both write through here; ``sheets``: the sheets of
+    an .xlsx ``--out`` (:func:`commands.output.write_out`)."""
     db_line = write_out_db(out_db, table)
-    write_out(out, table, sheet_name=sheet_name)
+    write_out(out, table, sheet_name=sheet_name, sheets=sheets)
     if db_line is not None and not quiet:
         click.echo(db_line, err=True)
 

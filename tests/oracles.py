@@ -1114,6 +1114,9 @@ def small_account_rows(n: int, seed: int, id_format: str) -> list[dict[str, Any]
                 "tier": str(rng.choice(list("ABCDE"))),
             }
         )
+    for row in out:  # a vehicle is an auto loan's: on a card it is bad input (session 17)
+        if row["vehicle_value"]:
+            row["product"] = "auto_loan"
     return out
 
 

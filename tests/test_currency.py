@@ -109,7 +109,8 @@ def _check_printed_schedule(out: str, decimals: int) -> list[list[str]]:
     """The printed schedule reconciles with the test's own Decimal arithmetic: every amount
     with ``decimals`` decimals, payment = interest + principal + fees in every month, each
     balance the last one less the principal repaid, the last balance 0."""
-    rows = _table_rows(out, "Schedule: instalment")
+    # without the due_date column (printed since session 17; dates are not amounts)
+    rows = [[month, *cells] for month, _due, *cells in _table_rows(out, "Schedule: instalment")]
     assert len(rows) > 12
     previous = None
     for month, *cells in rows:

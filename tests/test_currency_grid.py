@@ -308,7 +308,8 @@ def test_plan_command_prints_a_jpy_schedule_without_decimals():
         if line.startswith("└"):
             break
         if line.startswith("│"):
-            rows.append([int(c.strip().replace(",", "")) for c in line.strip("│").split("│")])
+            month, _due, *cells = line.strip("│").split("│")  # due_date: a date, since session 17
+            rows.append([int(c.strip().replace(",", "")) for c in (month, *cells)])
     assert len(rows) >= 12
     _reconciles([tuple(r[1:]) for r in rows], rows[0][5] + rows[0][1] - rows[0][2])
     rec = next(line for line in lines if line.startswith("RECOMMENDED"))

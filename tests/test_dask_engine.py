@@ -83,9 +83,14 @@ def _cli(argv: list[str]) -> int:
 
 def test_plan_portfolio_cli_on_dask_writes_the_local_table(engine, plan_case, tmp_path):
     """`plan-portfolio DATASET --out DIR --engine dask --address …`: the workers' dataset
-    reads back as the local plan table."""
+    reads back as the local plan table (as the command writes it: with the payments text
+    since session 17)."""
+    from commands.plan_output import plan_partition_table
+
     frame, root, reference = plan_case
-    expected = _parquet_roundtrip(reference, tmp_path / "local.parquet")
+    local = plan_partition_table(frame)
+    pd.testing.assert_frame_equal(local.drop(columns="payments"), reference)
+    expected = _parquet_roundtrip(local, tmp_path / "local.parquet")
     out = tmp_path / "plans"
     address = engine.client.scheduler.address
     argv = ["plan-portfolio", str(root), "--out", str(out), "--engine", "dask"]

@@ -368,7 +368,10 @@ def test_plan_json_keys():
     for o in [d["status_quo"], *d["options"]]:
         assert {"family", "feasible", "params", "binding", "schedule", *METRICS} <= set(o)
         for row in o["schedule"]:
-            assert set(row) == {"month", "payment", "interest", "principal", "fees", "balance"}
+            # due_date since session 17 (SPEC §2's row; dated from --as-of, default today)
+            assert set(row) == {
+                "month", "due_date", "payment", "interest", "principal", "fees", "balance"
+            }  # fmt: skip
             assert abs(row["payment"] - row["interest"] - row["principal"] - row["fees"]) < 0.005
 
 

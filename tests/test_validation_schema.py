@@ -181,20 +181,17 @@ def test_pandera_settings_cannot_switch_the_checks_off():
             ]
 
 
-def test_vehicle_value_on_a_card_account_is_kept_and_flagged():
-    """A card account with a vehicle value keeps it (the model counts it) but the file gets
-    one warning naming the column and the account; auto loans with vehicles get none."""
-    from solver.core.validation import InputWarning
-
+def test_vehicle_value_on_a_card_account_is_bad_input():
+    """A card account with a vehicle value is rejected naming file, row and column (it was
+    kept and counted as collateral until session 17); auto loans with vehicles pass."""
     table = pd.DataFrame(GOOD)
     table["product"] = ["card_instalment", "auto_loan", "card_instalment", "auto_loan"]
     table["vehicle_value"] = ["50000", "50000", "0", ""]
-    with pytest.warns(InputWarning) as caught:
-        frame = validate_portfolio(table, "b.csv")
-    texts = [str(w.message) for w in caught]
-    assert texts == [
-        "b.csv: column vehicle_value: 1 card_instalment account(s) with a vehicle value (A1);"
-        " the model counts it as collateral (set 0 if the card is unsecured)"
+    with pytest.raises(InputError) as caught:
+        validate_portfolio(table, "b.csv")
+    assert caught.value.problems == [
+        "b.csv: row 1 (account_id A1): vehicle_value: must be 0 for a card_instalment account"
+        " (unsecured: no vehicle to count as collateral), got 50000"
     ]
-    assert frame.attrs["warnings"] == texts
-    assert frame["vehicle_value"].tolist()[:2] == [50000.0, 50000.0]
+    table["vehicle_value"] = ["0", "50000", "0", ""]
+    assert validate_portfolio(table, "b.csv")["vehicle_value"].tolist()[:2] == [0.0, 50000.0]

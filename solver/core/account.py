@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from solver.core.cleaning import BLANK, clean_account, clean_scalar
-from solver.core.messages import plural
+from solver.core.messages import fmt_num, plural, where
 from solver.core.schema import COLUMNS, DERIVED_COLUMNS, SEQUENCE_FIELDS, SPECS, InputWarning
 from solver.core.tiering import TieringRules, derive_tier, dpd_bucket
 from solver.errors import InputError
@@ -26,6 +26,31 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["Account", "as_account", "effective_income_normal", "frame_columns"]
+
+
+def card_vehicles(product: Any, vehicle_value: Any) -> Any:
+    """Where a ``card_instalment`` account states a vehicle (scalars or arrays): bad input.
+
+    SPEC §3 gives ``vehicle_value`` for auto loans and §4 recovers collateral only from a
+    vehicle (``C_t = 0`` without one); a card instalment debt is unsecured, so a vehicle
+    value on one is an export or typing mistake, and counting it as collateral (as this
+    did) changed every recovery figure of the account (``--set vehicle_value=20000`` took
+    a card's status-quo NPV from 14,604 to 22,492). Decision (review of 4 Dec 2026,
+    session 17): rejected, exit 2, naming the file, the row and the column -- rather than
+    ignored with a warning: neither ``workout generate`` nor the bundled data
+    (``tests/data``) produce such rows, so no existing book is refused.
+    """
+    return (np.asarray(product, dtype=object) == "card_instalment") & (
+        np.asarray(vehicle_value, dtype=float) > 0
+    )
+
+
+def card_vehicle_problem(vehicle_value: float) -> str:
+    """The problem text of :func:`card_vehicles` (the column is named by the caller)."""
+    return (
+        "must be 0 for a card_instalment account (unsecured: no vehicle to count as"
+        f" collateral), got {fmt_num(vehicle_value)}"
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,6 +181,11 @@ class Account:
             else:
                 for line in lines:
                     warnings.warn(line, InputWarning, stacklevel=2)
+        if not problems and card_vehicles(values["product"], values["vehicle_value"]):
+            loc = f"{source}: {where(row, values['account_id'])}"
+            problems.append(
+                f"{loc}: vehicle_value: {card_vehicle_problem(values['vehicle_value'])}"
+            )
         if problems:
             raise InputError(f"{source}: {plural(len(problems), 'problem')}", problems)
         derived = values["tier"] == ""

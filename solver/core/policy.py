@@ -280,21 +280,30 @@ class Policy:
         key = key.strip().removeprefix("policy.")
         if not sep or key not in POLICY_KEYS:
             raise InputError(f"--set {assignment}: unknown policy key {key!r}{_hint(key)}")
-        current = getattr(self, key)
         try:
-            if isinstance(current, bool):
-                value: Any = _flag(raw)
-            elif isinstance(current, str):
-                value = raw.strip()
-            elif isinstance(current, tuple):
-                value = tuple(v.strip() for v in raw.split(",") if v.strip())
-            elif isinstance(current, int):
-                value = int(raw)
-            else:
-                value = float(raw)
+            value = _setting_value(getattr(self, key), raw)
+        except ValueError as exc:  # the key as given, the value in the message
+            raise InputError(f"--set {assignment.partition('=')[0].strip()}: {exc}") from None
+        try:
             return self.replace(**{key: value})
         except ValueError as exc:
             raise InputError(f"--set {assignment}: {exc}") from None
+
+
+def _setting_value(current: Any, raw: str) -> Any:
+    """A ``--set`` value as the type of the key's ``current`` value, or a ``ValueError``
+    saying what was expected: ``expected a whole number, got 'abc'``."""
+    if isinstance(current, bool):
+        return _flag(raw)
+    if isinstance(current, str):
+        return raw.strip()
+    if isinstance(current, tuple):
+        return tuple(v.strip() for v in raw.split(",") if v.strip())
+    kind, convert = ("a whole number", int) if isinstance(current, int) else ("a number", float)
+    try:
+        return convert(raw)
+    except ValueError:
+        raise ValueError(f"expected {kind}, got {raw.strip()!r}") from None
 
 
 def _flag(raw: str) -> bool:

@@ -48,7 +48,16 @@ from solver.core.currency import ENGINE_DIGITS
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CENTS_PER_UNIT", "GRIDS", "GRID_DIGITS", "Schedule", "exposures_of"]
+__all__ = [
+    "CENTS_PER_UNIT",
+    "GRIDS",
+    "GRID_DIGITS",
+    "Schedule",
+    "dated_document",
+    "due_dates_from",
+    "exposures_of",
+    "rows_of_paths",
+]
 
 #: Cents per currency unit: schedules are stored in hundredths, the finest money grid
 #: (:data:`solver.core.currency.ENGINE_DIGITS` decimals).
@@ -98,6 +107,114 @@ def exposures_of(
     prior = balance[:, :-1]
     before[:, 1:] = prior if live is None else np.where(live[:, 1:], prior, 0)
     return before
+
+
+def rows_of_paths(
+    payments: NDArray[np.floating],
+    exposures: NDArray[np.floating],
+    term: ArrayLike,
+    unpaid_fees: ArrayLike | None = None,
+) -> dict[str, NDArray[np.int64]]:
+    """The cent rows of many schedules given as payment and exposure paths, as one long
+    table: the inverse of :func:`exposures_of`, vectorised over accounts and months.
+
+    A schedule's exposure in month ``t + 1`` is its balance after month ``t`` and the
+    balance after the last month is 0 (SPEC §2), so ``balance`` and, by
+    ``balance[t] = balance[t-1] + interest[t] - payment[t]``, ``interest`` follow exactly
+    from the two paths. Each payment goes to the unpaid fees first (the waterfall of
+    :class:`Schedule`): ``fees`` is what of ``unpaid_fees`` the payments have reached, and
+    ``principal`` the rest of the payment.
+
+    Parameters
+    ----------
+    payments, exposures
+        (n, T) in currency units on the cent (a :class:`Schedule`'s ``payments`` and
+        ``exposures``), zeros past each row's term.
+    term
+        Months of each schedule (n,); 0: no schedule (no rows).
+    unpaid_fees
+        Unpaid (not capitalised) fees at the start of each schedule in cents (n,), paid
+        first; ``None``: none (every restructured plan capitalises its fees).
+
+    Returns
+    -------
+    dict
+        ``row`` (the schedule each long row belongs to), ``month`` and the cent columns
+        ``payment``, ``interest``, ``principal``, ``fees``, ``balance``; rows in schedule
+        order, months in order.
+
+    Examples
+    --------
+    >>> rows = rows_of_paths(np.array([[10.0, 6.0]]), np.array([[15.0, 6.0]]), [2])
+    >>> rows["interest"].tolist(), rows["balance"].tolist()
+    ([100, 0], [600, 0])
+    """
+    pay = np.rint(np.asarray(payments, dtype=float) * CENTS_PER_UNIT).astype(np.int64)
+    before = np.rint(np.asarray(exposures, dtype=float) * CENTS_PER_UNIT).astype(np.int64)
+    n, horizon = pay.shape
+    month = np.arange(1, horizon + 1)
+    months = np.asarray(term, dtype=np.int64)[:, None]
+    live = month[None, :] <= months
+    after = np.zeros_like(before)
+    after[:, :-1] = before[:, 1:]
+    after[month[None, :] >= months] = 0  # nothing owed after the last month
+    interest = after - before + pay
+    fees = np.zeros_like(pay)
+    if unpaid_fees is not None:
+        reached = np.minimum(np.cumsum(pay, axis=1), np.asarray(unpaid_fees, np.int64)[:, None])
+        fees = np.diff(reached, axis=1, prepend=0)
+    return {
+        "row": np.broadcast_to(np.arange(n)[:, None], (n, horizon))[live],
+        "month": np.broadcast_to(month, (n, horizon))[live],
+        "payment": pay[live],
+        "interest": interest[live],
+        "principal": (pay - interest - fees)[live],
+        "fees": fees[live],
+        "balance": after[live],
+    }
+
+
+def due_dates_from(start: date, months: int) -> list[date]:
+    """The due dates of months ``1..months`` of a schedule dated ``start`` (month ``t`` is
+    due ``t`` calendar months later, the day clipped to the month's end): the one rule of
+    :attr:`Schedule.due_dates`.
+
+    >>> [d.isoformat() for d in due_dates_from(date(2026, 1, 31), 2)]
+    ['2026-02-28', '2026-03-31']
+    """
+    return [_add_months(start, t) for t in range(1, months + 1)]
+
+
+def dated_document(document: Any, start: date) -> Any:
+    """``document`` (a JSON document: dicts and lists) with a ``due_date`` (ISO text) after
+    the ``month`` of every row of every ``schedule`` list in it, month t due t months after
+    ``start`` (:func:`due_dates_from`): the dated rows of SPEC §2 for documents whose
+    schedules were built undated (``workout plan --format json``, ``POST /api/plan``).
+
+    >>> dated_document({"schedule": [{"month": 1, "payment": 5.0}]}, date(2026, 1, 31))
+    {'schedule': [{'month': 1, 'due_date': '2026-02-28', 'payment': 5.0}]}
+    """
+    if isinstance(document, list):
+        return [dated_document(item, start) for item in document]
+    if not isinstance(document, dict):
+        return document
+    out = {}
+    for key, value in document.items():
+        if key == "schedule" and isinstance(value, list):
+            dues = due_dates_from(start, max((int(row["month"]) for row in value), default=0))
+            value = [_dated_row(row, dues[int(row["month"]) - 1]) for row in value]
+        out[key] = dated_document(value, start)
+    return out
+
+
+def _dated_row(row: dict[str, Any], due: date) -> dict[str, Any]:
+    """``row`` with ``due_date`` right after ``month`` (the SPEC §2 column order)."""
+    out = {}
+    for key, value in row.items():
+        out[key] = value
+        if key == "month":
+            out["due_date"] = due.isoformat()
+    return out
 
 
 def _add_months(start: date, months: int) -> date:
@@ -258,7 +375,7 @@ class Schedule:
         """Due date of each month (``start`` plus ``t`` months, day clipped)."""
         if self.start is None:
             raise ValueError("schedule has no start date; build it with start=<date>")
-        return [_add_months(self.start, int(t)) for t in self.month]
+        return due_dates_from(self.start, self.term)
 
     def apr(self) -> float:
         """APR of the payments, taking the opening balance as the amount

@@ -115,7 +115,8 @@ def validate_portfolio(
     out = _parse_columns(frame, log, skip, records)
     log.raise_if_any(row_note)
     result, tiers_derived = _typed_frame(out, n, tiering)
-    notes.extend(_secured_card_notes(result, source))
+    _card_vehicle_problems(result, log)
+    log.raise_if_any(row_note)
     result.attrs["warnings"] = notes
     result.attrs["tiers_derived"] = tiers_derived
     for note in notes:
@@ -123,28 +124,16 @@ def validate_portfolio(
     return result
 
 
-def _secured_card_notes(frame: pd.DataFrame, source: str) -> list[str]:
-    """A warning for card accounts with a vehicle value.
+def _card_vehicle_problems(frame: pd.DataFrame, log: ProblemLog) -> None:
+    """Log every ``card_instalment`` row with a vehicle value: bad input
+    (:func:`solver.core.account.card_vehicles` states the rule and why)."""
+    from solver.core.account import card_vehicle_problem, card_vehicles
 
-    SPEC §3 gives ``vehicle_value`` for auto loans, and the model's recovery (§4) counts any
-    vehicle as collateral. A card instalment debt is normally unsecured, so a vehicle value
-    on one is more likely an export mistake than a pledge. It is kept (a bank may hold
-    such a pledge) but flagged, because it changes every recovery figure of the account
-    (review of 4 Dec 2026).
-    """
     if "vehicle_value" not in frame or "product" not in frame:
-        return []
-    card = (frame["product"].to_numpy(object) == "card_instalment") & (
-        frame["vehicle_value"].to_numpy(float) > 0
-    )
-    if not card.any():
-        return []
-    ids = frame["account_id"].to_numpy(object)[card]
-    shown = ", ".join(map(str, ids[:5])) + (f" and {ids.size - 5} more" if ids.size > 5 else "")
-    return [
-        f"{source}: column vehicle_value: {ids.size} card_instalment account(s) with a vehicle"
-        f" value ({shown}); the model counts it as collateral (set 0 if the card is unsecured)"
-    ]
+        return
+    values = frame["vehicle_value"].to_numpy(float)
+    bad = card_vehicles(frame["product"].to_numpy(object), values)
+    log.add("vehicle_value", bad, lambda i: card_vehicle_problem(values[i]))
 
 
 def normalized_columns(frame: pd.DataFrame, log: ProblemLog, aliases: Mapping[str, str]) -> Any:

@@ -219,6 +219,8 @@ def _excel_number_format(column: str, dtype: Any) -> str | None:
         return "#,##0.00"
     if column in ("annual_rate", "income_cv") or column.endswith("_rate"):
         return "0.00%"
+    if column == "due_date" or pd.api.types.is_datetime64_any_dtype(dtype):
+        return "yyyy-mm-dd"  # a schedule's dates (SPEC §2), without a time
     if pd.api.types.is_integer_dtype(dtype):
         return "0"
     if pd.api.types.is_float_dtype(dtype):

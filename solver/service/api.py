@@ -15,12 +15,14 @@ pool, capped at :attr:`ServiceConfig.threads`; the light ones are coroutines.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from solver.core import BehaviourModel, Policy
+from solver.core.schedule import dated_document
 from solver.core.schema import COLUMNS
 from solver.core.writers import json_safe, json_text
 from solver.errors import InputError
@@ -171,7 +173,10 @@ async def health(config: Config) -> dict[str, Any]:
 @router.post("/plan", summary="Plan options for one account (= workout plan --format json)")
 def plan(body: PlanRequest, config: Config) -> Response:
     _, _, result = _planned(config, body)
-    return _json(plan_document(result, body.objective, body.within_pct))
+    # dated as `workout plan` dates its schedules by default (today): the same bytes
+    return _json(
+        dated_document(plan_document(result, body.objective, body.within_pct), date.today())
+    )
 
 
 @router.post("/evaluate", summary="Evaluate a counter-offer (= workout evaluate --format json)")
