@@ -40,8 +40,8 @@ from commands.sources import book_options, input_path, out_db_options, write_tab
     help=out_help(
         "the plans (one row per account)",
         "A directory (a path without extension) is a partitioned Parquet dataset written by "
-        "the workers. An .xlsx file also holds the schedules (sheet schedules, split into"
-        " schedules 2, ... beyond Excel's 1,048,575 rows).",
+        "the workers. An .xlsx file also holds the schedules (sheet schedules) when they"
+        " have at most 200,000 rows (about 5,000 accounts); --schedules writes any number.",
     ),
 )
 @out_option(
@@ -201,6 +201,12 @@ def plan_portfolio(
 
 #: Rows of an Excel sheet below its header: a longer schedules table is split.
 EXCEL_ROWS = 1_048_575
+#: Most schedule rows an .xlsx ``--out`` holds. Decision (session 17): the Excel writer
+#: goes cell by cell, about 36 s of CPU for the 801,110 rows of a 20,000-account book
+#: against 2.8 s for its plans sheet; 200,000 rows (about 5,000 accounts) cost about 9 s.
+#: A larger book's workbook leaves the sheet out and says so; ``--schedules FILE.parquet``
+#: writes every row in well under a second.
+XLSX_SCHEDULE_ROWS = 200_000
 
 
 def _written(
@@ -217,15 +223,31 @@ def _written(
         return table, None
     schedules = portfolio_schedules_frame(plans, frame["fees_due"], currency, as_of_date(as_of))
     if schedules_path is not None:
-        write_out(schedules_path, schedules, sheet_name="schedules")
+        write_out(
+            schedules_path, schedules, sheet_name="schedules", sheets=_excel_sheets(schedules)
+        )
     if not excel:
         return table, None
     sheets = {"plans": table}
-    for k, first in enumerate(range(0, max(len(schedules), 1), EXCEL_ROWS)):
-        sheets["schedules" if k == 0 else f"schedules {k + 1}"] = schedules.iloc[
-            first : first + EXCEL_ROWS
-        ]
+    if len(schedules) > XLSX_SCHEDULE_ROWS:
+        click.echo(
+            f"note: the schedules ({len(schedules):,} rows) are not in {out_path.name}: more"
+            f" than {XLSX_SCHEDULE_ROWS:,} rows make the workbook slow to write and open;"
+            " --schedules FILE.parquet (or .csv, .xlsx) writes them",
+            err=True,
+        )
+    else:
+        sheets.update(_excel_sheets(schedules))
     return table, {**sheets, "columns": columns_sheet(sheets)}
+
+
+def _excel_sheets(schedules: Any) -> dict[str, Any]:
+    """The schedules as workbook sheets: ``schedules``, then ``schedules 2``, ... beyond
+    Excel's rows per sheet (a larger sheet would lose rows silently)."""
+    return {
+        "schedules" if k == 0 else f"schedules {k + 1}": schedules.iloc[first : first + EXCEL_ROWS]
+        for k, first in enumerate(range(0, max(len(schedules), 1), EXCEL_ROWS))
+    }
 
 
 def _refuse_on_engine(schedules_path: Path | None, out_db: Any) -> None:

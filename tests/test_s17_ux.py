@@ -214,3 +214,32 @@ def test_help_and_baseline_comment_state_measured_and_real_figures():
     p = SearchParams()
     stated = f"grid_levels {p.grid_levels} / beam_width {p.beam_width} / buckets {p.buckets}"
     assert stated in " ".join(line.lstrip("# ") for line in text.splitlines())
+
+
+def test_large_book_workbook_leaves_the_schedules_out_and_says_so(tmp_path, monkeypatch):
+    """An .xlsx --out whose schedules pass XLSX_SCHEDULE_ROWS has no schedules sheet and a
+    note naming --schedules; --schedules FILE.xlsx splits its rows over sheets of at most
+    EXCEL_ROWS rows, losing none."""
+    import commands.plan_portfolio as pp
+
+    book = tmp_path / "book.csv"
+    generate_portfolio(6, seed=3).to_csv(book, index=False)
+    monkeypatch.setattr(pp, "XLSX_SCHEDULE_ROWS", 10)
+    monkeypatch.setattr(pp, "EXCEL_ROWS", 50)
+    code, _, err = run_workout(
+        "plan-portfolio", book, "--out", tmp_path / "p.xlsx", "--schedules", tmp_path / "s.xlsx",
+        "--as-of", AS_OF.isoformat(), "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "--schedules" in err and "not in p.xlsx" in err
+    assert list(pd.read_excel(tmp_path / "p.xlsx", sheet_name=None)) == ["plans", "columns"]
+    sheets = {
+        name: sheet
+        for name, sheet in pd.read_excel(tmp_path / "s.xlsx", sheet_name=None).items()
+        if name.startswith("schedules")
+    }
+    assert len(sheets) > 1 and all(len(s) <= 50 for s in sheets.values())
+    rows = pd.concat(sheets.values(), ignore_index=True)
+    assert list(rows.columns) == SCHEDULE_COLUMNS
+    lengths = rows.groupby("account_id").size()
+    assert len(lengths) == 6 and (rows.groupby("account_id")["month"].max() == lengths).all()
