@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from solver.plans.bound_dp import NEG as _NEG
-from solver.plans.bound_dp import (
+from solver.plans.bound_loops import (
     band_recurrences,
     clearable_backward,
     clearing_fill,
@@ -178,7 +178,7 @@ def _clearing_requirements(
     of the smallest payment ``c_lo`` for the payment term and of the largest ``c_hi``
     for the recovery term. ``R_nodes`` is the recovery at the nodes
     (:func:`_node_recovery`). The intervals and the arithmetic are compiled
-    (:func:`solver.plans.bound_dp.clearing_points`, ``clearing_fill``); the model is
+    (:func:`solver.plans.bound_loops.clearing_points`, ``clearing_fill``); the model is
     asked for the hazards and the recoveries at the cuts.
     """
     n, H = len(ctx), ctx.horizon
@@ -279,7 +279,7 @@ def _live_intervals(
 
 def _node_recovery(ctx: PlanContext, lo: np.ndarray, w: np.ndarray, M: int) -> np.ndarray:
     """The recovery at each month's nodes (H, n, M + 1), from the model kernel (compiled,
-    :func:`solver.plans.bound_dp.node_recovery`, when its recovery is SPEC §4's)."""
+    :func:`solver.plans.bound_loops.node_recovery`, when its recovery is SPEC §4's)."""
     n, H = len(ctx), ctx.horizon
     table = ctx.kernel.recovery_table()
     if table is not None:

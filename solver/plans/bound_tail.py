@@ -16,7 +16,7 @@ import numpy as np
 
 from solver.plans.bound_dp import NEG as _NEG
 from solver.plans.bound_dp import NEG_CUT as _NEG_CUT
-from solver.plans.bound_dp import fill_rows
+from solver.plans.bound_loops import fill_rows
 from solver.plans.bound_nodes import _recovery_kinks, grid_slack
 from solver.plans.context import PlanContext
 

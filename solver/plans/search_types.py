@@ -52,7 +52,9 @@ class SearchParams:
         Balance intervals of the free bound's tables (the rollout reads the same tables).
     free_refine_buckets
         Finer free tables, in order, for accounts whose free gap stays above ``target_gap``
-        (sizes the gap cannot reach it at are skipped: :func:`solver.plans.free_custom.next_tier`).
+        (or 0.1 % if that is larger: :func:`solver.plans.free_custom.free_family_step`;
+        sizes the gap cannot reach it at are skipped:
+        :func:`solver.plans.free_custom.next_tier`).
         Decision (session 15): 256 then (384, 768, 1536) rather than 384 then (768,
         1536): the tables' CPU grows much more slowly than their size (65 ms an account
         at 384 buckets, 49 at 256), and 84 % of the accounts certify at 256 already; the
@@ -82,7 +84,18 @@ class SearchParams:
     @classmethod
     def thorough(cls) -> SearchParams:
         """Finer grid, wider beam, finer and phase-aware bound, and ``custom`` as the free
-        family (:attr:`free_family`): better plans, smaller gaps, slower."""
+        family (:attr:`free_family`): better plans, smaller gaps, slower.
+
+        Decision (session 17): ``target_gap`` stays 1e-4 for the grid search (its
+        refinement and the smoothing's allowance); the free tables are refined toward
+        0.1 % only (:func:`solver.plans.free_custom.free_family_step`). Measured on the
+        first 250 accounts of ``generate_portfolio(20000, seed=11)`` (alternated, CPU):
+        ``target_gap`` 1e-3 for everything cost 72.7–73.1 CPU-ms per account against
+        277–280 but changed 78 of the 169 recommended plans (8 worse by more than
+        0.01 %, the worst by 0.030 %; Σ NPV −234.51), so it was not taken; the free
+        refinement alone at 0.1 % cost 72.2–73.4 against 279.9–283.9 with the same 169
+        plans to the cent, every one within 0.1 % of the free bound
+        (``docs/free_family.md``, session 17)."""
         return cls(
             grid_levels=16,
             beam_width=96,
