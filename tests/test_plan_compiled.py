@@ -117,7 +117,7 @@ def test_level_scoring_asks_a_kernel_with_its_own_recovery() -> None:
 
 
 # --------------------------------------------------------------------------------------
-# Clearing requirements of the bound tables (bound_dp.clearing_points / clearing_fill)
+# Clearing requirements of the bound tables (bound_loops.clearing_points / clearing_fill)
 # --------------------------------------------------------------------------------------
 
 
