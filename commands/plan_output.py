@@ -232,15 +232,19 @@ def render_table(result: Any, schedule_family: str | None, currency: str) -> Non
 
 
 def render_frontier(result: Any, frontier: list[Any], currency: str) -> None:
-    """The bank-vs-customer efficient frontier: plans no other plan beats on both."""
+    """The bank-vs-customer efficient frontier: plans no other plan beats on both (the
+    family bests and the level families' plans at every term, labelled with their terms:
+    :func:`solver.plans.options.efficient_frontier`)."""
     from rich.table import Table
 
     from commands.common import console
 
     # the title on a line of its own: as the table's title it wraps to the table's width
     table = Table()
-    for col in ("option", "NPV", "customer cost", "NPV vs best", "PD 12m"):
-        table.add_column(col, justify="left" if col == "option" else "right")
+    for col in ("option", "term", "NPV", "customer cost", "NPV vs best", "PD 12m"):
+        # a number is never cut; a long label wraps (on a terminal narrower than the table)
+        left = col == "option"
+        table.add_column(col, justify="left" if left else "right", no_wrap=not left)
     if not frontier:
         console().print("No plan passes the NPV test: no bank-vs-customer trade-off to show.")
         return
@@ -251,12 +255,14 @@ def render_frontier(result: Any, frontier: list[Any], currency: str) -> None:
     for o in frontier:
         table.add_row(
             ("★ " if o.label == result.recommended else "") + o.label,
+            str(o.schedule.term),
             _money(o.npv, currency),
             _money(o.customer_cost, currency),
             f"{(o.npv - best) / abs(best):+.2%}",
             f"{o.pd_12m:.1%}",
         )
-    console().print(table)
+    # piped or captured output as wide as the widest label needs (a terminal: its width)
+    console(min_width=120).print(table)
 
 
 def options_frame(result: Any) -> Any:
