@@ -252,7 +252,10 @@ def render_frontier(result: Any, frontier: list[Any], currency: str) -> None:
         "Bank vs customer: plans no other plan beats on both (NPV test passed)", highlight=False
     )
     best = frontier[0].npv
-    for o in frontier:
+    shown = frontier_rows(frontier, result.recommended)
+    for k, o in enumerate(frontier):
+        if k not in shown:
+            continue
         table.add_row(
             ("★ " if o.label == result.recommended else "") + o.label,
             str(o.schedule.term),
@@ -263,6 +266,32 @@ def render_frontier(result: Any, frontier: list[Any], currency: str) -> None:
         )
     # piped or captured output as wide as the widest label needs (a terminal: its width)
     console(min_width=120).print(table)
+    if len(shown) < len(frontier):
+        console(min_width=120).print(
+            f"{len(shown)} of the {len(frontier)} frontier plans shown, evenly spaced; "
+            "--format json lists them all (frontier_options).",
+            highlight=False,
+        )
+
+
+#: Rows of the frontier table at most (about a screen): a frontier over every term can hold
+#: hundreds of plans (concession rates × waivers × terms), which an officer cannot read.
+FRONTIER_ROWS = 50
+
+
+def frontier_rows(frontier: list[Any], recommended: str | None) -> set[int]:
+    """Positions of the frontier plans the table shows: all of up to :data:`FRONTIER_ROWS`,
+    else evenly spaced ones from the bank's best to the cheapest, and the recommended plan
+    with its neighbours (the trade-off next to the pick)."""
+    n = len(frontier)
+    if n <= FRONTIER_ROWS:
+        return set(range(n))
+    step = (n - 1) / (FRONTIER_ROWS - 4)  # 3 rows kept for the pick and its neighbours
+    rows = {round(j * step) for j in range(FRONTIER_ROWS - 3)}
+    pick = next((k for k, o in enumerate(frontier) if o.label == recommended), None)
+    if pick is not None:
+        rows |= {k for k in (pick - 1, pick, pick + 1) if 0 <= k < n}
+    return rows
 
 
 def options_frame(result: Any) -> Any:

@@ -181,3 +181,17 @@ def test_bank_objective_is_unchanged(sample):
     assert code == 0, err
     assert "Bank vs customer" not in out
     assert f"★ {res.recommended} " in out
+
+
+def test_frontier_table_shows_a_screen_with_the_pick_and_both_ends():
+    """A frontier longer than FRONTIER_ROWS shows at most that many rows: the bank's best, the cheapest, and the pick with its neighbours."""
+    from types import SimpleNamespace
+
+    from commands.plan_output import FRONTIER_ROWS, frontier_rows
+
+    frontier = [SimpleNamespace(label=f"plan {k}") for k in range(532)]
+    for pick in (0, 1, 266, 530, 531):
+        shown = frontier_rows(frontier, f"plan {pick}")
+        assert len(shown) <= FRONTIER_ROWS
+        assert {0, 531, pick} <= shown and {max(pick - 1, 0), min(pick + 1, 531)} <= shown
+    assert frontier_rows(frontier[:FRONTIER_ROWS], None) == set(range(FRONTIER_ROWS))
