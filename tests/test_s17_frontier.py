@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from cli_inprocess import run_workout
 from oracles import caps, level_candidates, npv_of_schedule, policy_feasible
+from test_customer_cost import CARD  # a card account: no vehicle, 18 %, a short contract
 
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
@@ -91,22 +92,6 @@ def test_frontier_points_are_feasible_pass_the_npv_test_and_are_undominated(samp
     for k, (npv, cost) in enumerate(figures):
         others = figures[:k] + figures[k + 1 :]
         assert not any(n >= npv and c <= cost for n, c in others), frontier[k].label
-
-
-CARD = {  # a card instalment account: no vehicle, 18 %, a short contract
-    "account_id": "CARD-7",
-    "product": "card_instalment",
-    "principal": 24_350.0,
-    "interest_due": 612.37,
-    "fees_due": 245.5,
-    "arrears": 2_100.0,
-    "annual_rate": 0.18,
-    "remaining_term": 14,
-    "dpd": 40,
-    "income": 7_000.0,
-    "expenses": 3_000.0,
-    "other_debt": 400.0,
-}
 
 
 def _accounts() -> list[Any]:
