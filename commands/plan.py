@@ -163,10 +163,12 @@ def plan(
     account = apply_account_settings(
         read_one_account(account_file, account_id, forecast_path), account_settings
     )
+    # a frontier plan's label starts with its family's ("instalment 36m", --objective customer)
+    family_part = (schedule_family or "").split(" ", 1)[0]
     if (
         schedule_family
-        and schedule_family not in ("status_quo", *FAMILIES)
-        and not schedule_family.startswith("deferral/")
+        and family_part not in ("status_quo", *FAMILIES)
+        and not family_part.startswith("deferral/")
     ):
         raise InputError(
             f"--schedule {schedule_family}: unknown option (use a family name, e.g. custom, or deferral/capitalize)"

@@ -314,7 +314,10 @@ def test_the_table_note_help_and_frontier_say_what_the_api_says():
     frontier = efficient_frontier(plan_options(read_account(SAMPLE)))
     rows = out.split("Bank vs customer")[1].splitlines()
     for o in frontier:
-        row = next(line for line in rows if re.search(rf"\b{re.escape(o.label)}\b", line))
+        # the whole option cell: frontier labels now carry terms ("instalment 36m",
+        # "concession 36m at 4.90%, fees −100%") -- one may start another or end in "%"
+        cell = rf"│ (★ )?{re.escape(o.label)} +│"
+        row = next(line for line in rows if re.search(cell, line))
         assert f"{o.customer_cost:,.2f}" in row and f"{o.npv:,.2f}" in row
 
 

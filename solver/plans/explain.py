@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from solver.core.currency import format_amount, format_value
+from solver.domain import Status
 from solver.plans.choices import any_offered_feasible
 from solver.plans.context import PlanContext, context_from_account, over_cap
 from solver.plans.metrics import CUSTOMER_COST_TEXT
@@ -170,8 +171,15 @@ def customer_choice_text(pick: Any, bank_best: Any, sq: Any, within: float, curr
     them against the bank's best (``customer_cost``: interest and fees charged, in present
     value at the contract rate)."""
     v = partial(format_value, code=currency)
+    # a plan of the frontier at its own terms, not a family's best (REFERENCE: evaluated
+    # there, not optimised): say so, or an officer reads it as the family's optimum
+    at_terms = (
+        f" (the {pick.family} plan at these terms, on the bank-vs-customer frontier)"
+        if pick.status == Status.REFERENCE
+        else ""
+    )
     return (
-        f"{pick.label} costs the customer {v(pick.customer_cost)} ({CUSTOMER_COST_TEXT}),"
+        f"{pick.label}{at_terms} costs the customer {v(pick.customer_cost)} ({CUSTOMER_COST_TEXT}),"
         f" {v(bank_best.customer_cost - pick.customer_cost)}"
         f" less than the bank's best ({bank_best.label}, {v(bank_best.customer_cost)}),"
         f" and recovers {v(pick.npv)} in expected NPV,"

@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import MISSING, dataclass, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -80,6 +80,7 @@ from solver.plans.explain import (
     optional_text,
     recommendation_text,
 )
+from solver.plans.frontier import TradeOffs, undominated
 from solver.plans.metrics import METRICS, plan_metrics
 from solver.plans.schedules import contract_affordable, schedule_levels
 from solver.plans.search_types import SearchParams
@@ -208,6 +209,9 @@ class PlanResult:
     options: tuple[PlanOption, ...]
     relaxations: tuple[dict[str, Any], ...] = ()
     runtime: float = 0.0
+    #: One account's plans at every term, priced only when the frontier is asked for
+    #: (:func:`efficient_frontier`); ``None`` for a portfolio run's results.
+    trade_offs: TradeOffs | None = field(default=None, repr=False, compare=False)
 
     @property
     def recommended_option(self) -> PlanOption | None:
@@ -262,7 +266,15 @@ class PlanResult:
             "status_quo": sq,
             "options": [o.to_dict(schedule=schedules) for o in self.options],
             "relaxations": _jsonable(list(self.relaxations)),
+            **self._frontier_dict(),
         }
+
+    def _frontier_dict(self) -> dict[str, Any]:
+        """The frontier's plans in full, without schedules (``frontier_options``), for a
+        result of :func:`plan_options`; nothing for a portfolio run's result."""
+        if self.trade_offs is None or self.status_quo.schedule is None:
+            return {}
+        return {"frontier_options": [o.to_dict(schedule=False) for o in efficient_frontier(self)]}
 
 
 def _num(x: float) -> float | None:
@@ -463,23 +475,48 @@ def plan_options(
     t0 = time.perf_counter()
     ctx = context_from_account(acc, policy, model)
     res = plan_results(ctx, [acc], search, relax)[0]
-    return replace(res, runtime=time.perf_counter() - t0)
+    return replace(res, runtime=time.perf_counter() - t0, trade_offs=TradeOffs(ctx))
 
 
 def efficient_frontier(result: PlanResult) -> list[PlanOption]:
-    """Offered plans passing the NPV test that no other plan beats on both bank NPV and
-    customer cost, by NPV descending (the bank-vs-customer trade-off of one account)."""
-    cands = [
-        o
-        for o in result.options
-        if o.feasible and o.family in OFFERED_FAMILIES and o.npv > result.status_quo.npv
+    """The bank-vs-customer efficient frontier of one account, by NPV descending: the
+    offered plans passing the NPV test that no other such plan beats on both bank NPV and
+    customer cost.
+
+    The candidates are every family's best plan and, for a result of
+    :func:`plan_options`, the level families' plans at every term
+    (:class:`solver.plans.frontier.TradeOffs`), each a full option (cent schedule, the
+    model's metrics, binding constraints) labelled with its terms (``instalment 36m``,
+    ``deferral/waive 3+33m``). A term plan with a family best's schedule is that option.
+    """
+    sq = result.status_quo
+    offered = [
+        o for o in result.options if o.feasible and o.family in OFFERED_FAMILIES and o.npv > sq.npv
     ]
-    cands.sort(key=lambda o: (-o.npv, o.customer_cost))
-    frontier: list[PlanOption] = []
-    for o in cands:
-        if not frontier or o.customer_cost < frontier[-1].customer_cost - 1e-9:
-            frontier.append(o)
-    return frontier
+    known = {o.label for o in offered} | {_plan_key(o.family, o.schedule) for o in offered}
+    points: list[tuple[float, float, Any]] = [(o.npv, o.customer_cost, o) for o in offered]
+    trade = result.trade_offs
+    if trade is not None and sq.schedule is not None:
+        for ch, m in trade.points(sq.schedule, sq.npv):
+            if ch.label not in known and _plan_key(ch.family, ch.schedule) not in known:
+                points.append((m["npv"], m["customer_cost"], (ch, m)))
+    front = undominated(points, lambda p: p[0], lambda p: p[1])
+    return [p[2] if isinstance(p[2], PlanOption) else _term_option(trade, *p[2]) for p in front]
+
+
+def _plan_key(family: str, schedule: Schedule | None) -> tuple[str, bytes, int]:
+    """What makes two plans the same plan: family, payments and opening balance."""
+    if schedule is None:
+        return (family, b"", 0)
+    return (family, schedule.payment.tobytes(), int(schedule.opening_balance))
+
+
+def _term_option(trade: Any, ch: Choice, metrics: dict[str, float]) -> PlanOption:
+    """The full option of a frontier term plan (its binding constraints worded once)."""
+    option = trade.options.get(ch.label)
+    if option is None:
+        option = trade.options[ch.label] = _option(trade.ctx, 0, ch, metrics, False)
+    return option
 
 
 def choose_for(
@@ -493,9 +530,11 @@ def choose_for(
     amounts in ``currency``'s decimals).
 
     ``bank`` (the default of :func:`plan_options`): the plan with the highest NPV that
-    passes the NPV test. ``customer``: among the plans passing the NPV test whose NPV is
-    within ``within`` (a share, 0.01 = 1 %) of the bank's best, the one that costs the
-    customer least (:data:`METRICS` ``customer_cost``); ties go to the higher NPV.
+    passes the NPV test. ``customer``: among the :func:`efficient_frontier` plans whose NPV
+    is within ``within`` (a share, 0.01 = 1 %) of the best, the one that costs the
+    customer least (:data:`METRICS` ``customer_cost``); ties go to the higher NPV. A
+    frontier plan at a term that is not a family's best (``instalment 36m``) is appended to
+    the options, so it is reported in full like every option.
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
@@ -509,8 +548,11 @@ def choose_for(
     pick = min((o for o in frontier if o.npv >= floor), key=lambda o: (o.customer_cost, -o.npv))
     if pick.label == result.recommended:
         return result
+    options = result.options
+    if all(o.label != pick.label for o in options):
+        options = (*options, pick)
     explanation = customer_choice_text(pick, frontier[0], result.status_quo, within, currency)
-    return replace(result, recommended=pick.label, explanation=explanation)
+    return replace(result, options=options, recommended=pick.label, explanation=explanation)
 
 
 def require_feasible(result: PlanResult) -> PlanResult:
