@@ -92,10 +92,10 @@ from solver.domain import FAMILIES, Status
     "--within",
     "within_pct",
     type=click.FloatRange(0.0, 100.0),
-    default=1.0,
-    show_default=True,
+    default=None,
     metavar="PCT",
-    help="With --objective customer: how far below the best NPV (percent) a plan may be.",
+    help="With --objective customer: how far below the best NPV (percent) a plan may be"
+    "  [default: 1].",
 )
 @click.option(
     "--frontier",
@@ -115,7 +115,7 @@ def plan(
     settings: tuple[str, ...],
     thorough: bool,
     objective: str,
-    within_pct: float,
+    within_pct: float | None,
     frontier: bool,
     forecast_path: Any,
     as_of: Any,
@@ -149,6 +149,10 @@ def plan(
     """
     from solver.errors import InfeasibleError, InputError
 
+    if within_pct is not None and objective != "customer":
+        # a silently ignored --within would let an officer believe the customer objective ran
+        raise InputError("--within applies only with --objective customer")
+    within_pct = 1.0 if within_pct is None else within_pct
     check_out(
         out_path,
         inputs={
