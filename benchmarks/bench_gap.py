@@ -75,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--anytime",
+        action="store_true",
+        help="not reproducible: CP-SAT's parallel search and the wall clock left to the search",
+    )
+    parser.add_argument(
         "--out", type=Path, default=Path(__file__).resolve().parent / "results" / "gap.csv"
     )
     args = parser.parse_args(argv)
@@ -107,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
             f"bound {row['bound']:>10.1f} best {row['best_known']:>8.0f} "
             f"gap {row['gap_to_best']:+.3%} {row['wall_s']:5.1f}s ({row['overrun_s']:+.2f})"
             f" work {row['work_share']:4.0%}"
-            f"{' (clock stopped: ' + row['wall_clock_stop'] + ')' if row['wall_clock_stop'] else ''} "
+            f"{' (clock stopped: ' + row['wall_clock_stop'] + ')' if row['wall_clock_stop'] else ''}"
+            f"{'' if row['reproducible'] else ' (not reproducible)'} "
             f"{'OK' if row['ok'] else 'NOT OK'} [{row['assignment_sha1'][:10]}]{base}",
             flush=True,
         )
@@ -119,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers,
         baseline=not args.no_baseline,
         on_result=show,
+        reproducible=not args.anytime,
     )
     with atomic_path(args.out) as tmp:
         results.to_csv(tmp, index=False)

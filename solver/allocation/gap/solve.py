@@ -47,7 +47,6 @@ from solver.allocation.gap.budget import (
     DUAL_CELLS_PER_SECOND,
     FLOW_ARCS_PER_SECOND,
     GREEDY_CELLS_PER_SECOND,
-    REPRODUCIBLE_PACE,
     WORK_SAFETY,
     WorkClock,
     lp_work,
@@ -178,6 +177,7 @@ def solve_assignment(
     gap_tolerance: float = 0.0,
     pricing: Any = None,
     deadline: float | None = None,
+    reproducible: bool = True,
 ) -> AssignmentResult:
     """Minimise an :class:`AssignmentProblem` with a proven bound (see :mod:`solver.allocation.gap`).
 
@@ -190,7 +190,8 @@ def solve_assignment(
     seed
         Seed of CP-SAT and of the neighbourhood choice.
     workers
-        CP-SAT ``num_workers`` (1 makes the exact search reproducible).
+        CP-SAT ``num_workers`` (more than one: its interleaved, deterministic search when
+        ``reproducible``).
     exact_max_pairs
         Problems with at most this many allowed pairs are solved with the full CP-SAT model.
     lns
@@ -210,6 +211,12 @@ def solve_assignment(
         An earlier hard stop (a ``time.perf_counter()`` value) than the limit's: a caller
         whose own limit covers work around the solve (``allocate``) keeps the budgets of
         ``time_limit`` (reproducible) and the wall clock it has left.
+    reproducible
+        Every phase deterministic given its budget, so that a rerun at the same limit returns
+        the same result unless the clock stopped a phase (``stats["reproducible"]``); with
+        ``False`` and more than one worker, CP-SAT's parallel search and the fill phases on
+        the wall clock the budgets leave (not reproducible; see
+        :mod:`~solver.allocation.gap.budget`).
     """
     warm_gap_kernels()  # before the clock (cached: a no-op when allocate warmed up already)
     t0 = time.perf_counter()
@@ -225,8 +232,8 @@ def solve_assignment(
         gap_tolerance,
         is_integral(problem.cost),
         {"jobs": n, "options": k},
-        # one worker: a reproducible run, budgets sized for a loaded machine (budget.py)
-        WorkClock(limit, REPRODUCIBLE_PACE if workers <= 1 else 1.0),
+        WorkClock(limit),  # budgets at the idle machine's pace (budget.py)
+        reproducible=reproducible or workers <= 1,
     )
     if n == 0:
         return run.finish(np.zeros(0, dtype=np.int64), 0.0, Status.OPTIMAL, "trivial")
@@ -330,7 +337,7 @@ def _search_phases(
             )
             if lp_seconds > 0.0:
                 lp = lp_phase(run, allowed, keep, seconds=run.clock.left)
-    if lns and run.workers > 1:
+    if lns and not run.reproducible:
         if lp is None and not small:  # the LP did not fit the budgets: on the clock
             lp = lp_on_the_clock(run, allowed, pairs)
         final = finish_on_the_clock(run, allowed, keep, dual, lp, pairs=pairs)
@@ -349,7 +356,7 @@ def _sample_phase(
     cap = SAMPLE_MAX_ITERATIONS
     if seconds is None:
         seconds = SAMPLE_SHARE * DUAL_SHARE * run.clock.total
-        wall = SAMPLE_SHARE * DUAL_SHARE * run.limit
+        wall = run.clock.window(seconds)
     else:
         cap = CORE_SAMPLE_MAX_ITERATIONS
         seconds = min(
@@ -394,8 +401,8 @@ def _lagrangian(
     problem, stats = run.problem, run.stats
     k, n = problem.cost.shape
     share = DUAL_SHARE_SMALL if small else DUAL_SHARE
-    wall = share * run.limit  # the phase's hard stop
     budget = share * run.clock.total  # its work, in seconds
+    wall = run.clock.window(budget)  # the phase's hard stop
     dual_seconds = budget
     start_prices = None
     if n >= SAMPLE_MIN_JOBS and dual_method == "auto":
@@ -556,6 +563,7 @@ def solve_gap(
     time_limit: float = 10.0,
     seed: int = 0,
     workers: int = 2,
+    reproducible: bool = True,
 ) -> AssignmentResult:
     """Solve a Generalized Assignment Problem with a proven bound.
 
@@ -576,6 +584,9 @@ def solve_gap(
         Seed for CP-SAT and the neighbourhood choice.
     workers
         CP-SAT ``num_workers``.
+    reproducible
+        ``False``: CP-SAT's parallel search and the fill phases on the clock (see
+        :func:`solve_assignment`).
 
     Returns
     -------
@@ -591,5 +602,7 @@ def solve_gap(
     ([0, 1], 3.0, 'OPTIMAL')
     """
     problem, sign = gap_problem(cost, resource, capacity, sense)
-    result = solve_assignment(problem, time_limit=time_limit, seed=seed, workers=workers)
+    result = solve_assignment(
+        problem, time_limit=time_limit, seed=seed, workers=workers, reproducible=reproducible
+    )
     return to_sense(result, sign, sense)
