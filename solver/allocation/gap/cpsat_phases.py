@@ -128,9 +128,9 @@ def cpsat_run_det(run: Run, seconds: float) -> float:
 
 
 def lp_on_the_clock(run: Run, allowed: np.ndarray, pairs: int) -> np.ndarray | None:
-    """The LP relaxation for the LP-guided search on the wall clock left (parallel runs
-    whose budgets it did not fit), when its work's window fits that clock (less
-    ``FINISH_MARGIN`` of the limit); else ``None``.
+    """The LP relaxation for the LP-guided search on the wall clock left (parallel runs with
+    ``reproducible=False`` whose budgets it did not fit), when its work's window fits that
+    clock (less ``FINISH_MARGIN`` of the limit); else ``None``.
 
     On problems of at most ``FINISH_MAX_PAIRS`` pairs, where CP-SAT on the clock follows, the
     window must be at most half of that clock, and HiGHS may take all but the window; past
@@ -164,16 +164,16 @@ def finish_on_the_clock(
     *,
     pairs: int,
 ) -> AssignmentResult | None:
-    """Phase 5 (parallel runs): the wall clock left after the work budgets, less
+    """Phase 5 (parallel runs with ``reproducible=False``): the wall clock left after the
+    work budgets, less
     ``FINISH_MARGIN`` of the limit, goes to the LP-guided search (when the LP was solved:
     ``LP_CLOCK_SHARE`` of it on problems of at most ``FINISH_MAX_PAIRS`` pairs, all of it on
     larger ones) and, on problems of at most ``FINISH_MAX_PAIRS`` pairs, to CP-SAT on the
     full model (reduced-cost fixed) from the incumbent.
 
-    A parallel run is not reproducible anyway (CP-SAT's threads share solutions as timing
-    allows), so nothing is lost by letting the clock stop these; one worker (allocate)
-    never gets here and keeps its reproducible result. Returns the result when CP-SAT proves
-    optimality.
+    Such a run is not reproducible anyway (CP-SAT's threads share solutions as timing
+    allows), so nothing is lost by letting the clock stop these; a reproducible run never
+    gets here. Returns the result when CP-SAT proves optimality.
     """
     problem = run.problem
     end = run.deadline - FINISH_MARGIN * run.limit

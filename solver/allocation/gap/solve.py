@@ -10,25 +10,26 @@ when no solution is known yet; the knapsack Lagrangian bound with its Lagrangian
 (:mod:`~solver.allocation.gap.knapsack`); then the improvement phase — rounds of the
 ejection-chain search and of the CP-SAT large-neighbourhood search
 (:mod:`~solver.allocation.gap.lns`), and, in parallel runs, the LP-guided search
-(:mod:`~solver.allocation.gap.lpsearch`); and, in parallel runs, on the wall clock left, the
-LP-guided search again and (small and medium problems) CP-SAT from the incumbent.
+(:mod:`~solver.allocation.gap.lpsearch`); and, in parallel runs that are not reproducible
+(``reproducible=False``), on the wall clock left, the LP-guided search again and (small and
+medium problems) CP-SAT from the incumbent.
 
-Determinism: the same problem and seed give the same result whenever the wall clock stops
-nothing. Every phase that could run until the deadline has a budget of deterministic work, a
-share of what the limit's work account has left after the phases before it (the rates, the
-paces of parallel and one-worker runs and their figures: :mod:`~solver.allocation.gap.budget`);
-the other phases (repair, shift/swap local search, regret construction, the min-cost flow)
-stop on their own criteria and are charged from their size. CP-SAT is seeded; with one
-worker its search is reproducible for a given deterministic time, while a parallel run
-(``workers > 1``) is not: its threads share solutions as timing allows. (CP-SAT's
-deterministic ``interleave_search`` mode overshoots small deterministic budgets by whole
-batches — measured 2.7 against a budget of 1.1 — so it does not help here.)
-:func:`solver.allocation.portfolio.allocate` therefore uses one worker; ``bench gap`` uses
-two. The wall clock is only the hard stop; when it stops a phase first, the result says
-which (``stats["wall_clock_stop"]``; ``stats["work"]`` is the account): its certificate is
-still valid, but a rerun may differ. By design only a parallel solve's last phases run on the
-clock (:func:`~solver.allocation.gap.cpsat_phases.finish_on_the_clock`), taking the wall
-time the budgets left: a parallel run uses its whole limit, a one-worker run its budgets.
+Determinism: the same problem, seed and limit give the same result whenever the wall clock
+stops nothing (``stats["reproducible"]``). Every phase that could run until the deadline has
+a budget of deterministic work, a share of what the limit's work account has left after the
+phases before it (the rates, the pace and their measurements:
+:mod:`~solver.allocation.gap.budget`); the other phases (repair, shift/swap local search,
+regret construction, the min-cost flow) stop on their own criteria and are charged from
+their size. CP-SAT is seeded and stops on its deterministic time; with more than one worker
+it runs its interleaved search, deterministic whatever the threads' timing (it passes a
+small budget by up to a batch -- d10400, two workers: 3.7 deterministic seconds for a budget
+of 1.0 -- deterministically, and the account charges what it did). The wall clock is only
+the hard stop; when it stops a phase first, the result says which
+(``stats["wall_clock_stop"]``; ``stats["work"]`` is the account): its certificate is still
+valid, but a rerun may differ. With ``reproducible=False`` and more than one worker
+(``bench gap --anytime``) CP-SAT's threads share solutions as timing allows and the last
+phases run on the clock (:func:`~solver.allocation.gap.cpsat_phases.finish_on_the_clock`),
+taking the wall time the budgets left.
 
 The deadline: the phases stop at ``STOP_GUARD`` of the limit before it (at most
 ``STOP_GUARD_MAX`` seconds), so that the last piece of work the clock cannot interrupt ends
