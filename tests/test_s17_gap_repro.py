@@ -14,6 +14,7 @@ import pkgutil
 import numpy as np
 import pytest
 from slow_clock import slow_down
+from test_gap import _tight_instance
 
 import solver.allocation.gap as core
 from solver.allocation.gap.budget import IDLE_PACE, TARGET_SHARE
@@ -38,15 +39,6 @@ def _faster_machine(monkeypatch: pytest.MonkeyPatch) -> None:
             return _solve(*args, time_limit=time_limit * SPEED, **kwargs)
 
         monkeypatch.setattr(module, "solve_cpsat", scaled)
-
-
-def _tight_instance(m: int, n: int, seed: int):
-    """A seeded random m × n GAP with capacities at 80 % of the average load (tight)."""
-    rng = np.random.default_rng(seed)
-    resource = rng.integers(5, 26, size=(m, n))
-    cost = rng.integers(10, 51, size=(m, n))
-    capacity = (0.8 * resource.sum(axis=1) / m).astype(int)
-    return cost, resource, capacity
 
 
 def _objective(assignment: np.ndarray, cost: np.ndarray, resource, capacity) -> float:

@@ -16,20 +16,16 @@ medium problems) CP-SAT from the incumbent.
 
 Determinism: the same problem, seed and limit give the same result whenever the wall clock
 stops nothing (``stats["reproducible"]``). Every phase that could run until the deadline has
-a budget of deterministic work, a share of what the limit's work account has left after the
-phases before it (the rates, the pace and their measurements:
-:mod:`~solver.allocation.gap.budget`); the other phases (repair, shift/swap local search,
+a budget of deterministic work, a share of what the limit's account has left after the
+phases before it (:mod:`~solver.allocation.gap.budget`); the others (repair, local search,
 regret construction, the min-cost flow) stop on their own criteria and are charged from
-their size. CP-SAT is seeded and stops on its deterministic time; with more than one worker
-it runs its interleaved search, deterministic whatever the threads' timing (it passes a
-small budget by up to a batch -- d10400, two workers: 3.7 deterministic seconds for a budget
-of 1.0 -- deterministically, and the account charges what it did). The wall clock is only
-the hard stop; when it stops a phase first, the result says which
-(``stats["wall_clock_stop"]``; ``stats["work"]`` is the account): its certificate is still
-valid, but a rerun may differ. With ``reproducible=False`` and more than one worker
-(``bench gap --anytime``) CP-SAT's threads share solutions as timing allows and the last
-phases run on the clock (:func:`~solver.allocation.gap.cpsat_phases.finish_on_the_clock`),
-taking the wall time the budgets left.
+their size. CP-SAT is seeded and stops on its deterministic time, with more than one worker
+in its interleaved search (it may pass a small budget by a batch, deterministically: d10400,
+two workers, 3.7 deterministic seconds for 1.0). The wall clock is only the hard stop; when
+it stops a phase first, ``stats["wall_clock_stop"]`` says which: the certificate holds, a
+rerun may differ. With ``reproducible=False`` (``bench gap --anytime``) CP-SAT's threads
+share solutions as timing allows and the last phases take the wall time the budgets left
+(:func:`~solver.allocation.gap.cpsat_phases.finish_on_the_clock`).
 
 The deadline: the phases stop at ``STOP_GUARD`` of the limit before it (at most
 ``STOP_GUARD_MAX`` seconds), so that the last piece of work the clock cannot interrupt ends
@@ -191,8 +187,7 @@ def solve_assignment(
     seed
         Seed of CP-SAT and of the neighbourhood choice.
     workers
-        CP-SAT ``num_workers`` (more than one: its interleaved, deterministic search when
-        ``reproducible``).
+        CP-SAT ``num_workers``.
     exact_max_pairs
         Problems with at most this many allowed pairs are solved with the full CP-SAT model.
     lns
@@ -200,8 +195,7 @@ def solve_assignment(
     hint
         Optional starting assignment (used if feasible, and as the CP-SAT hint).
     gap_tolerance
-        The decomposition path stops early once the relative gap is at most this
-        (0: use all the time unless optimality is proven).
+        The decomposition stops once the relative gap is at most this (0: at an optimum).
     dual_method
         ``"auto"`` warm-starts the dual from a random sample of jobs when there are many
         (``SAMPLE_MIN_JOBS``); ``"subgradient"`` always starts from zero prices.
@@ -213,11 +207,8 @@ def solve_assignment(
         whose own limit covers work around the solve (``allocate``) keeps the budgets of
         ``time_limit`` (reproducible) and the wall clock it has left.
     reproducible
-        Every phase deterministic given its budget, so that a rerun at the same limit returns
-        the same result unless the clock stopped a phase (``stats["reproducible"]``); with
-        ``False`` and more than one worker, CP-SAT's parallel search and the fill phases on
-        the wall clock the budgets leave (not reproducible; see
-        :mod:`~solver.allocation.gap.budget`).
+        ``False`` (with more than one worker): CP-SAT's parallel search and the fill phases
+        on the clock, not reproducible (:mod:`~solver.allocation.gap.budget`).
     """
     warm_gap_kernels()  # before the clock (cached: a no-op when allocate warmed up already)
     t0 = time.perf_counter()
