@@ -72,7 +72,11 @@ __all__ = [
 #: the result's table; see the module).
 TARGET_SHARE = 0.75
 #: Seconds of work at the rates below that one CPU second does on the project machine: the
-#: pace of every run's budgets (see the module). Measured MEASURED_HERE.
+#: pace of every run's budgets (see the module). Measured on 4 Dec 2026 (load 3-5; work booked
+#: over the call's ``time.process_time()``, one worker, 10 s): d10400 3.04, d801600
+#: 3.13-3.61, d201600 3.58, e801600 2.94, c801600 2.26-2.44, e10400 2.15-2.36. Below the
+#: median, so that the slowest mixes (tabu-heavy e10400, knapsack- and LNS-heavy c801600)
+#: end within about 85 % of the limit at a full core (benchmarks/README.md, GAP section).
 IDLE_PACE = 2.5
 #: A phase's wall-clock window, in multiples of its budget's share of the limit: the phases'
 #: own paces differ from ``IDLE_PACE`` (CP-SAT's deterministic time ran at 2.3 seconds of
