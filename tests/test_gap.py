@@ -217,14 +217,15 @@ def test_work_budgets_make_a_slower_machine_give_the_same_result(
     normal = solve_gap(cost, resource, capacity, time_limit=3.0, seed=2, workers=1)
     slow_down(monkeypatch, 1.1)
     slower = solve_gap(cost, resource, capacity, time_limit=3.0, seed=2, workers=1)
-    assert expected_method in normal.method
     assert check_assignment(normal, cost, resource, capacity) == normal.objective
     if normal.stats["wall_clock_stop"] or slower.stats["wall_clock_stop"]:
-        # this machine is more than ~1.5x slower than the project machine right now
+        # this machine is more than ~1.3x slower than the idle project machine right now
+        # (the clock may then have skipped the phases the method names)
         pytest.skip(
             f"wall clock stopped {normal.stats['wall_clock_stop']!r} /"
             f" {slower.stats['wall_clock_stop']!r}: not a reproducibility case"
         )
+    assert expected_method in normal.method
     assert np.array_equal(normal.assignment, slower.assignment)
     assert (normal.objective, normal.bound, normal.status) == (
         slower.objective,
@@ -500,12 +501,13 @@ def test_work_account_in_the_statistics():
     assert work["budget_s"] == pytest.approx(TARGET_SHARE * IDLE_PACE * 3.0)
     assert work["share_of_budget"] == pytest.approx(work["spent_s"] / work["budget_s"])
     assert work["share_of_limit"] == pytest.approx(work["spent_s"] / (IDLE_PACE * 3.0))
-    assert {"lagrangian", "greedy", "ejection chains", "lns"} <= set(work["phases"])
+    assert {"lagrangian", "greedy", "ejection chains"} <= set(work["phases"])
     spent = sum(v[0] for v in work["phases"].values())
     assert spent == pytest.approx(work["spent_s"], rel=1e-4)
     # the budgets are work: not more than the limit's share, with a small overrun ...
     assert work["share_of_budget"] <= 1.1
     if result.stats["wall_clock_stop"]:
         pytest.skip(f"the wall clock stopped {result.stats['wall_clock_stop']!r}: machine loaded")
-    # ... and, when the clock stopped nothing, most of it
+    # ... and, when the clock stopped nothing, most of it, the LNS's part too
     assert work["share_of_budget"] >= 0.9
+    assert "lns" in work["phases"]
