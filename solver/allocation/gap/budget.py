@@ -105,8 +105,10 @@ LNS_WORK_PER_SECOND = 0.25
 #: 400–1,600 jobs).
 EJECTION_WORK_PER_SECOND = 4.0e7
 #: Move evaluations of the tabu search per second (measured 3.4–8 × 10⁷ of wall time on
-#: Chu–Beasley type D, load 1.6–6, 3 Dec 2026).
-TABU_WORK_PER_SECOND = 5.0e7
+#: Chu–Beasley type D, load 1.6–6, 3 Dec 2026; 5e7 until 4 Dec 2026, when e10400's tabu search
+#: did 7.4e7 per CPU second, a pace of 1.5 against IDLE_PACE, and the clock cut its one-worker
+#: 10-s runs at load 2; at 3e7 they end after 6.4-6.7 s and repeat).
+TABU_WORK_PER_SECOND = 3.0e7
 #: Cells of the option matrix per second of the greedy construction, repair and shift
 #: moves (their time is charged, not budgeted: they stop on their own criteria).
 GREEDY_CELLS_PER_SECOND = 5.0e7
