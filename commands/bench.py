@@ -62,6 +62,13 @@ def bench() -> None:
     deprecated="Use --search-workers (--workers means Dask workers in every other command).",
     help="Deprecated spelling of --search-workers.",
 )
+@click.option(
+    "--anytime",
+    is_flag=True,
+    help="Give up reproducibility: CP-SAT's parallel search, and the wall clock the work "
+    "budgets leave to the search (default: a rerun at the same limit repeats the result "
+    "unless the clock stopped a phase).",
+)
 @out_option("the per-instance results")
 @format_option(
     "Here json is the per-instance results, the averages by family and the verdicts; csv "
@@ -76,6 +83,7 @@ def gap(
     seed: int,
     search_workers: int,
     workers: int | None,
+    anytime: bool,
     out: Path | None,
     fmt: str,
 ) -> int:
@@ -136,6 +144,7 @@ def gap(
         workers=search_workers,
         baseline=not no_baseline,
         on_result=show,
+        reproducible=not anytime,
     )
     summary, verdicts = summarise_gap_benchmark(results)
     if out is not None:
@@ -222,6 +231,8 @@ def _instance_line(row: dict) -> str:
     )
     if row["check"] not in ("ok", "no solution"):
         line += f"  ({row['check']})"
+    if not row.get("reproducible", True):
+        line += "  (not reproducible)"
     if "baseline_gap_to_best" in row:
         line += (
             f"  {_number(row['baseline_objective'], ',.0f')} "

@@ -111,6 +111,9 @@ class AllocationResult(Certificate):
             **self.certificate(),
             # phases the wall clock stopped before their work budget ("" = reproducible run)
             "wall_clock_stop": str(self.stats.get("wall_clock_stop", "")),
+            # a rerun at the same limit returns this allocation (solver.allocation.gap.budget)
+            "reproducible": bool(self.stats.get("reproducible", False)),
+            "work_share": float(self.stats.get("work", {}).get("share_of_limit", 0.0)),
             "totals": {k: float(v) if v is not None else None for k, v in self.totals.items()},
             "by_treatment": by_t,
             "utilisation": util,

@@ -41,8 +41,8 @@ The modules, by role:
 * :mod:`~solver.allocation.gap.construct` -- presolve and the first feasible assignments
   (the greedy under the dual's prices, regret construction, swaps);
 * :mod:`~solver.allocation.gap.cpsat_phases` -- the driver's CP-SAT phases (the exact run of
-  small problems, the reduced model, reduced-cost fixing) and parallel runs' finish on the
-  wall clock left;
+  small problems, the reduced model, reduced-cost fixing) and the finish on the wall clock
+  left of runs that are not reproducible (``reproducible=False``);
 * :mod:`~solver.allocation.gap.solve` -- the driver: the phases in order.
 
 Import from the modules: :mod:`solver.allocation` exports the public names.
@@ -77,10 +77,11 @@ Method
    ejection moves through infeasible assignments, adaptive penalty weights) and of
    large-neighbourhood search (free the jobs of a few related rows and re-optimise them
    exactly with CP-SAT); parallel runs past the exact path's size also run the LP-guided
-   search (relaxation-induced neighbourhoods re-optimised by CP-SAT). Parallel runs
-   (``workers > 1``, not reproducible anyway) then give the wall time the budgets left to
-   the LP-guided search (when the LP was solved) and, on problems with at most 40,000
-   pairs, to CP-SAT on the full model from the incumbent.
+   search (relaxation-induced neighbourhoods re-optimised by CP-SAT). Parallel runs that
+   give reproducibility up (``reproducible=False``) then give the wall time the budgets left
+   to the LP-guided search (when the LP was solved) and, on problems with at most 40,000
+   pairs, to CP-SAT on the full model from the incumbent; every other run is deterministic
+   given its limit (:mod:`~solver.allocation.gap.budget`).
 
 The certificate is always known: ``bound`` is a proven bound on the optimum of the full
 problem (never of a reduced model) and ``gap`` is the relative gap

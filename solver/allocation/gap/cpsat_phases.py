@@ -4,12 +4,13 @@
   fixed (:func:`fixed_by_reduced_cost`) and warm-started; it often proves optimality;
 * :func:`reduced_cpsat` — phase 3b: without a solution yet, CP-SAT on the reduced options
   (:func:`reduced_options`, also the LNS's options) for a first one;
-* :func:`lp_on_the_clock` and :func:`finish_on_the_clock` — phase 5 (parallel runs): the
-  wall clock the work budgets leave goes to the LP-guided search and to CP-SAT from the
-  incumbent.
+* :func:`lp_on_the_clock` and :func:`finish_on_the_clock` — phase 5 (parallel runs that are
+  not reproducible on purpose, ``reproducible=False``): the wall clock the work budgets
+  leave goes to the LP-guided search and to CP-SAT from the incumbent.
 
 Each books its work to the run's account (:mod:`~solver.allocation.gap.budget`); the two on
-the clock book only their wall time (a parallel run is not reproducible anyway).
+the clock book only their wall time. CP-SAT with more than one worker runs its interleaved,
+deterministic search in a reproducible run (:func:`cpsat_run_det`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from solver.allocation.gap.state import Run
 from solver.domain import Status
 
 __all__ = [
+    "cpsat_run_det",
     "exact_phase",
     "finish_on_the_clock",
     "fixed_by_reduced_cost",
@@ -46,12 +48,11 @@ REDUCED_OPTIONS_PER_JOB = 8
 # after it does better with the time (3 Dec 2026, chu-D at 10 s: mean 0.60 % with 0.85 of
 # the work to CP-SAT, 0.45 % with 0.7 to the tabu search).
 EXACT_SHARE = 0.3
-# ... and, with parallel workers (not reproducible anyway: the threads share solutions as
-# timing allows), CP-SAT's deterministic time there is at least this per second of the
-# limit's share not yet spent: the plain CP-SAT baseline's own setting (half its wall-clock
-# limit); the wall clock the budgets leave at the end goes to CP-SAT again
-# (finish_on_the_clock). With one worker (allocate) the budget stands, and the result
-# repeats.
+# ... and, in parallel runs that are not reproducible (reproducible=False: the threads share
+# solutions as timing allows), CP-SAT's deterministic time there is at least this per second
+# of the limit's share not yet spent: the plain CP-SAT baseline's own setting (half its
+# wall-clock limit); the wall clock the budgets leave at the end goes to CP-SAT again
+# (finish_on_the_clock). A reproducible run keeps its budget, and the result repeats.
 EXACT_DET_PER_SECOND = 0.5
 # Parallel runs give the wall clock left after the budgets, less FINISH_MARGIN of the limit
 # (at least FINISH_MIN_SECONDS of it), to the LP-guided search from the incumbent (when the LP
@@ -78,11 +79,11 @@ def exact_phase(
     remaining = run.deadline - time.perf_counter()
     share = EXACT_SHARE if lns and run.incumbent is not None else 1.0
     seconds = share * run.clock.left
-    det = seconds * CPSAT_DET_PER_SECOND
+    det = cpsat_run_det(run, seconds)
     wall = min(remaining, run.clock.window(seconds))
-    if run.workers > 1:
-        # a parallel run is not reproducible anyway: at least the plain CP-SAT run's effort
-        # on its share of the time (the rest of it follows in finish_on_the_clock)
+    if not run.reproducible:
+        # at least the plain CP-SAT run's effort on its share of the time (the rest of it
+        # follows in finish_on_the_clock)
         det = max(det, EXACT_DET_PER_SECOND * share * (run.limit - run.clock.spent))
         wall = share * remaining
     mask = fixed_by_reduced_cost(run, allowed, dual)
@@ -95,6 +96,7 @@ def exact_phase(
         workers=run.workers,
         hint=run.incumbent if run.incumbent is not None else dual.choice,
         det_limit=det,
+        deterministic=run.reproducible,
     )
     run.clock.charge("cp-sat", out.det / run.workers / CPSAT_DET_PER_SECOND, seconds, out.wall)
     run.stats["cpsat_status"] = out.status
@@ -115,10 +117,20 @@ def exact_phase(
     return None
 
 
+def cpsat_run_det(run: Run, seconds: float) -> float:
+    """CP-SAT's deterministic-time budget for ``seconds`` of the run's work: the work is
+    charged as the reported deterministic time over the workers (:func:`exact_phase`), and
+    the interleaved search of a reproducible parallel run reports its workers' time summed
+    (d10400, 2 workers, 4 Dec 2026: 3.7 deterministic seconds for 3.4-3.6 CPU seconds, one
+    worker 2.0 for 2.5), so its budget is the workers' times one worker's."""
+    per_worker = seconds * CPSAT_DET_PER_SECOND
+    return per_worker * run.workers if run.reproducible else per_worker
+
+
 def lp_on_the_clock(run: Run, allowed: np.ndarray, pairs: int) -> np.ndarray | None:
-    """The LP relaxation for the LP-guided search on the wall clock left (parallel runs
-    whose budgets it did not fit), when its work's window fits that clock (less
-    ``FINISH_MARGIN`` of the limit); else ``None``.
+    """The LP relaxation for the LP-guided search on the wall clock left (parallel runs with
+    ``reproducible=False`` whose budgets it did not fit), when its work's window fits that
+    clock (less ``FINISH_MARGIN`` of the limit); else ``None``.
 
     On problems of at most ``FINISH_MAX_PAIRS`` pairs, where CP-SAT on the clock follows, the
     window must be at most half of that clock, and HiGHS may take all but the window; past
@@ -152,16 +164,16 @@ def finish_on_the_clock(
     *,
     pairs: int,
 ) -> AssignmentResult | None:
-    """Phase 5 (parallel runs): the wall clock left after the work budgets, less
+    """Phase 5 (parallel runs with ``reproducible=False``): the wall clock left after the
+    work budgets, less
     ``FINISH_MARGIN`` of the limit, goes to the LP-guided search (when the LP was solved:
     ``LP_CLOCK_SHARE`` of it on problems of at most ``FINISH_MAX_PAIRS`` pairs, all of it on
     larger ones) and, on problems of at most ``FINISH_MAX_PAIRS`` pairs, to CP-SAT on the
     full model (reduced-cost fixed) from the incumbent.
 
-    A parallel run is not reproducible anyway (CP-SAT's threads share solutions as timing
-    allows), so nothing is lost by letting the clock stop these; one worker (allocate)
-    never gets here and keeps its reproducible result. Returns the result when CP-SAT proves
-    optimality.
+    Such a run is not reproducible anyway (CP-SAT's threads share solutions as timing
+    allows), so nothing is lost by letting the clock stop these; a reproducible run never
+    gets here. Returns the result when CP-SAT proves optimality.
     """
     problem = run.problem
     end = run.deadline - FINISH_MARGIN * run.limit
@@ -255,7 +267,7 @@ def reduced_cpsat(run: Run, keep: np.ndarray, dual: DualResult, *, share: float)
     """Phase 3b: without a solution yet, CP-SAT on the reduced model for a first one, with
     ``share`` of the work left (less when the search follows)."""
     seconds = share * run.clock.left
-    det = seconds * CPSAT_DET_PER_SECOND
+    det = cpsat_run_det(run, seconds)
     out = solve_cpsat(
         run.problem,
         keep,
@@ -264,6 +276,7 @@ def reduced_cpsat(run: Run, keep: np.ndarray, dual: DualResult, *, share: float)
         workers=run.workers,
         hint=dual.choice,
         det_limit=det,
+        deterministic=run.reproducible,
     )
     run.clock.charge(
         "reduced cp-sat", out.det / run.workers / CPSAT_DET_PER_SECOND, seconds, out.wall

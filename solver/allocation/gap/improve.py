@@ -322,7 +322,7 @@ def lp_phase(
     """Phase 4′: the LP relaxation (unless given as ``x``) and the LP-guided search from
     the incumbent (:mod:`~solver.allocation.gap.lpsearch`), ``seconds`` of work in all; or,
     given ``until`` (a ``time.perf_counter()`` value), the search on the wall clock until
-    then, outside the work budgets (parallel runs' last phase). Returns the LP's values
+    then, outside the work budgets (the last phase of runs with ``reproducible=False``). Returns the LP's values
     (``None`` when they did not fit the work or the clock), for a later call."""
     problem = run.problem
     if run.incumbent is None:

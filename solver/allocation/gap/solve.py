@@ -10,25 +10,22 @@ when no solution is known yet; the knapsack Lagrangian bound with its Lagrangian
 (:mod:`~solver.allocation.gap.knapsack`); then the improvement phase — rounds of the
 ejection-chain search and of the CP-SAT large-neighbourhood search
 (:mod:`~solver.allocation.gap.lns`), and, in parallel runs, the LP-guided search
-(:mod:`~solver.allocation.gap.lpsearch`); and, in parallel runs, on the wall clock left, the
-LP-guided search again and (small and medium problems) CP-SAT from the incumbent.
+(:mod:`~solver.allocation.gap.lpsearch`); and, in parallel runs that are not reproducible
+(``reproducible=False``), on the wall clock left, the LP-guided search again and (small and
+medium problems) CP-SAT from the incumbent.
 
-Determinism: the same problem and seed give the same result whenever the wall clock stops
-nothing. Every phase that could run until the deadline has a budget of deterministic work, a
-share of what the limit's work account has left after the phases before it (the rates, the
-paces of parallel and one-worker runs and their figures: :mod:`~solver.allocation.gap.budget`);
-the other phases (repair, shift/swap local search, regret construction, the min-cost flow)
-stop on their own criteria and are charged from their size. CP-SAT is seeded; with one
-worker its search is reproducible for a given deterministic time, while a parallel run
-(``workers > 1``) is not: its threads share solutions as timing allows. (CP-SAT's
-deterministic ``interleave_search`` mode overshoots small deterministic budgets by whole
-batches — measured 2.7 against a budget of 1.1 — so it does not help here.)
-:func:`solver.allocation.portfolio.allocate` therefore uses one worker; ``bench gap`` uses
-two. The wall clock is only the hard stop; when it stops a phase first, the result says
-which (``stats["wall_clock_stop"]``; ``stats["work"]`` is the account): its certificate is
-still valid, but a rerun may differ. By design only a parallel solve's last phases run on the
-clock (:func:`~solver.allocation.gap.cpsat_phases.finish_on_the_clock`), taking the wall
-time the budgets left: a parallel run uses its whole limit, a one-worker run its budgets.
+Determinism: the same problem, seed and limit give the same result whenever the wall clock
+stops nothing (``stats["reproducible"]``). Every phase that could run until the deadline has
+a budget of deterministic work, a share of what the limit's account has left after the
+phases before it (:mod:`~solver.allocation.gap.budget`); the others (repair, local search,
+regret construction, the min-cost flow) stop on their own criteria and are charged from
+their size. CP-SAT is seeded and stops on its deterministic time, with more than one worker
+in its interleaved search (it may pass a small budget by a batch, deterministically: d10400,
+two workers, 3.7 deterministic seconds for 1.0). The wall clock is only the hard stop; when
+it stops a phase first, ``stats["wall_clock_stop"]`` says which: the certificate holds, a
+rerun may differ. With ``reproducible=False`` (``bench gap --anytime``) CP-SAT's threads
+share solutions as timing allows and the last phases take the wall time the budgets left
+(:func:`~solver.allocation.gap.cpsat_phases.finish_on_the_clock`).
 
 The deadline: the phases stop at ``STOP_GUARD`` of the limit before it (at most
 ``STOP_GUARD_MAX`` seconds), so that the last piece of work the clock cannot interrupt ends
@@ -47,7 +44,6 @@ from solver.allocation.gap.budget import (
     DUAL_CELLS_PER_SECOND,
     FLOW_ARCS_PER_SECOND,
     GREEDY_CELLS_PER_SECOND,
-    REPRODUCIBLE_PACE,
     WORK_SAFETY,
     WorkClock,
     lp_work,
@@ -178,6 +174,7 @@ def solve_assignment(
     gap_tolerance: float = 0.0,
     pricing: Any = None,
     deadline: float | None = None,
+    reproducible: bool = True,
 ) -> AssignmentResult:
     """Minimise an :class:`AssignmentProblem` with a proven bound (see :mod:`solver.allocation.gap`).
 
@@ -190,7 +187,7 @@ def solve_assignment(
     seed
         Seed of CP-SAT and of the neighbourhood choice.
     workers
-        CP-SAT ``num_workers`` (1 makes the exact search reproducible).
+        CP-SAT ``num_workers``.
     exact_max_pairs
         Problems with at most this many allowed pairs are solved with the full CP-SAT model.
     lns
@@ -198,8 +195,7 @@ def solve_assignment(
     hint
         Optional starting assignment (used if feasible, and as the CP-SAT hint).
     gap_tolerance
-        The decomposition path stops early once the relative gap is at most this
-        (0: use all the time unless optimality is proven).
+        The decomposition stops once the relative gap is at most this (0: at an optimum).
     dual_method
         ``"auto"`` warm-starts the dual from a random sample of jobs when there are many
         (``SAMPLE_MIN_JOBS``); ``"subgradient"`` always starts from zero prices.
@@ -210,6 +206,9 @@ def solve_assignment(
         An earlier hard stop (a ``time.perf_counter()`` value) than the limit's: a caller
         whose own limit covers work around the solve (``allocate``) keeps the budgets of
         ``time_limit`` (reproducible) and the wall clock it has left.
+    reproducible
+        ``False`` (with more than one worker): CP-SAT's parallel search and the fill phases
+        on the clock, not reproducible (:mod:`~solver.allocation.gap.budget`).
     """
     warm_gap_kernels()  # before the clock (cached: a no-op when allocate warmed up already)
     t0 = time.perf_counter()
@@ -225,8 +224,8 @@ def solve_assignment(
         gap_tolerance,
         is_integral(problem.cost),
         {"jobs": n, "options": k},
-        # one worker: a reproducible run, budgets sized for a loaded machine (budget.py)
-        WorkClock(limit, REPRODUCIBLE_PACE if workers <= 1 else 1.0),
+        WorkClock(limit),  # budgets at the idle machine's pace (budget.py)
+        reproducible=reproducible or workers <= 1,
     )
     if n == 0:
         return run.finish(np.zeros(0, dtype=np.int64), 0.0, Status.OPTIMAL, "trivial")
@@ -330,7 +329,7 @@ def _search_phases(
             )
             if lp_seconds > 0.0:
                 lp = lp_phase(run, allowed, keep, seconds=run.clock.left)
-    if lns and run.workers > 1:
+    if lns and not run.reproducible:
         if lp is None and not small:  # the LP did not fit the budgets: on the clock
             lp = lp_on_the_clock(run, allowed, pairs)
         final = finish_on_the_clock(run, allowed, keep, dual, lp, pairs=pairs)
@@ -349,7 +348,7 @@ def _sample_phase(
     cap = SAMPLE_MAX_ITERATIONS
     if seconds is None:
         seconds = SAMPLE_SHARE * DUAL_SHARE * run.clock.total
-        wall = SAMPLE_SHARE * DUAL_SHARE * run.limit
+        wall = run.clock.window(seconds)
     else:
         cap = CORE_SAMPLE_MAX_ITERATIONS
         seconds = min(
@@ -394,8 +393,8 @@ def _lagrangian(
     problem, stats = run.problem, run.stats
     k, n = problem.cost.shape
     share = DUAL_SHARE_SMALL if small else DUAL_SHARE
-    wall = share * run.limit  # the phase's hard stop
     budget = share * run.clock.total  # its work, in seconds
+    wall = run.clock.window(budget)  # the phase's hard stop
     dual_seconds = budget
     start_prices = None
     if n >= SAMPLE_MIN_JOBS and dual_method == "auto":
@@ -556,6 +555,7 @@ def solve_gap(
     time_limit: float = 10.0,
     seed: int = 0,
     workers: int = 2,
+    reproducible: bool = True,
 ) -> AssignmentResult:
     """Solve a Generalized Assignment Problem with a proven bound.
 
@@ -576,6 +576,9 @@ def solve_gap(
         Seed for CP-SAT and the neighbourhood choice.
     workers
         CP-SAT ``num_workers``.
+    reproducible
+        ``False``: CP-SAT's parallel search and the fill phases on the clock (see
+        :func:`solve_assignment`).
 
     Returns
     -------
@@ -591,5 +594,7 @@ def solve_gap(
     ([0, 1], 3.0, 'OPTIMAL')
     """
     problem, sign = gap_problem(cost, resource, capacity, sense)
-    result = solve_assignment(problem, time_limit=time_limit, seed=seed, workers=workers)
+    result = solve_assignment(
+        problem, time_limit=time_limit, seed=seed, workers=workers, reproducible=reproducible
+    )
     return to_sense(result, sign, sense)

@@ -60,6 +60,9 @@ class Run:
     clock: WorkClock
     # Phases the wall clock stopped before their work budget.
     clock_stops: list[str] = field(default_factory=list)
+    # Every phase deterministic given its budget (False: the parallel search and the fill
+    # phases on the clock; see solver.allocation.gap.budget).
+    reproducible: bool = True
     incumbent: np.ndarray | None = None
     bound: float = -math.inf
     method: str = "lagrangian+greedy"
@@ -99,6 +102,9 @@ class Run:
         if runtime >= self.limit and not self.clock_stops and method not in ("trivial", "presolve"):
             self.clock_stops.append("time limit")
         self.stats["wall_clock_stop"] = ", ".join(self.clock_stops)
+        # a rerun at the same limit returns the same result: deterministic phases that the
+        # clock stopped none of
+        self.stats["reproducible"] = self.reproducible and not self.clock_stops
         self.stats["work"] = self.clock.report()
         if assignment is None:
             assignment = np.full(self.problem.n_jobs, -1, dtype=np.int64)
