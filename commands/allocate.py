@@ -476,6 +476,8 @@ def _print_tables(result: Any, out: Path, currency: str, con: Any) -> None:
         con.print(
             f"[yellow]note[/]: the wall clock stopped the search ({stopped}) before its work"
             " budget; the certificate holds, but a rerun may return another allocation."
-            " Raise --time-limit for a reproducible result.",
+            " The work budgets assume a core to themselves (they grow with --time-limit, so a"
+            " longer limit does not help): rerun on a less loaded machine for a reproducible"
+            " result.",
             highlight=False,
         )
