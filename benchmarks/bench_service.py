@@ -28,6 +28,7 @@ import json
 import sys
 import time
 import tomllib
+from datetime import date
 from pathlib import Path
 
 from thresholds import Threshold, report
@@ -47,16 +48,19 @@ def _expected(bodies: list[dict]) -> tuple[list[bytes], float]:
     """The CLI's JSON bytes of every body, and the in-process seconds per plan (baseline)."""
     sys.path.insert(0, str(ROOT))
     from solver.core import Account, BehaviourModel, Policy
+    from solver.core.schedule import dated_document
     from solver.core.writers import json_text
     from solver.officer.documents import plan_document, plan_result
 
     policy, model = Policy(), BehaviourModel()
+    today = date.today()  # the CLI's default --as-of, which the service uses too
 
     def one(body: dict) -> bytes:
         account = Account.from_mapping(body["account"], source="account").override(
             body["what_if"], source="what_if"
         )
-        return json_text(plan_document(plan_result(account, policy, model))).encode("utf-8")
+        document = dated_document(plan_document(plan_result(account, policy, model)), today)
+        return json_text(document).encode("utf-8")
 
     for body in bodies[:3]:  # warm-up: compiled loops loaded, caches filled
         one(body)
