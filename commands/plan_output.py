@@ -36,8 +36,9 @@ def phases_text(
 ) -> str:
     """A payment path in phases: each holiday where it falls (``3× 0``, ``4× interest``;
     a free custom plan may pause mid-plan), each amount with the months it is paid
-    (``2,615 ×24``; no count for one month), and the last payment when it is a remainder
-    below the phase before it (``last 2,594.79``): a person can rebuild the path from it.
+    (``2,615 ×24``; no count for one month; an amount off whole units to the cent), and the
+    last payment whenever it differs from the phase before it (``last 2,594.79``, also
+    above it): a person can rebuild the path from it to the cent.
 
     ``cents`` are the payments in cents, ``holidays`` the (first, last) month runs and
     ``word`` what a holiday month pays (``0`` or ``interest``). The ``payments`` column of
@@ -52,10 +53,14 @@ def phases_text(
     T = len(cents)
     t = 0
 
+    def amount(c: int) -> str:
+        # whole amounts as the plan states them (2,615); others to the cent (rounding 0.5)
+        return f"{c / CENTS:,.0f}" if c % CENTS == 0 else format_amount(c / CENTS, currency)
+
     def close() -> None:
         if phase:
             count = f" ×{phase[1]}" if phase[1] > 1 else ""
-            parts.append(f"{phase[0] / CENTS:,.0f}{count}")
+            parts.append(f"{amount(phase[0])}{count}")
             phase.clear()
 
     while t < T:
@@ -65,9 +70,10 @@ def phases_text(
             t = ends[t + 1]
             continue
         c = cents[t]
-        if t == T - 1 and phase and c < phase[0]:  # the last phase's remainder
+        if t == T - 1 and (not phase or c != phase[0]):  # the last payment, to the cent
             close()
-            parts.append(f"last {format_amount(c / CENTS, currency)}")
+            exact = format_amount(c / CENTS, currency)
+            parts.append(f"last {exact}" if parts else exact)  # a lump sum is not a "last"
             break
         if phase and c == phase[0]:
             phase[1] += 1
