@@ -109,6 +109,20 @@ def exposures_of(
     return before
 
 
+def interest_of_paths(payments: NDArray[Any], exposures: NDArray[Any]) -> NDArray[Any]:
+    """Interest charged each month of schedules given as payment and exposure paths (n, T),
+    zeros past each schedule's term: the balance after month ``t`` is the exposure of month
+    ``t + 1`` (0 after the last), so ``interest_t = balance_t − balance_{t−1} + payment_t``
+    (SPEC §2). In the paths' own units (cents in, cents out).
+
+    >>> interest_of_paths(np.array([[1000, 600]]), np.array([[1500, 600]])).tolist()
+    [[100, 0]]
+    """
+    after = np.zeros_like(exposures)
+    after[:, :-1] = exposures[:, 1:]
+    return after - exposures + payments
+
+
 def rows_of_paths(
     payments: NDArray[np.floating],
     exposures: NDArray[np.floating],
@@ -153,12 +167,8 @@ def rows_of_paths(
     before = np.rint(np.asarray(exposures, dtype=float) * CENTS_PER_UNIT).astype(np.int64)
     n, horizon = pay.shape
     month = np.arange(1, horizon + 1)
-    months = np.asarray(term, dtype=np.int64)[:, None]
-    live = month[None, :] <= months
-    after = np.zeros_like(before)
-    after[:, :-1] = before[:, 1:]
-    after[month[None, :] >= months] = 0  # nothing owed after the last month
-    interest = after - before + pay
+    live = month[None, :] <= np.asarray(term, dtype=np.int64)[:, None]
+    interest = interest_of_paths(pay, before)
     fees = np.zeros_like(pay)
     if unpaid_fees is not None:
         reached = np.minimum(np.cumsum(pay, axis=1), np.asarray(unpaid_fees, np.int64)[:, None])
@@ -170,7 +180,7 @@ def rows_of_paths(
         "interest": interest[live],
         "principal": (pay - interest - fees)[live],
         "fees": fees[live],
-        "balance": after[live],
+        "balance": (before + interest - pay)[live],  # the next month's exposure
     }
 
 

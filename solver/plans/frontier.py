@@ -33,7 +33,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from solver.core.schedule import Schedule
+from solver.core.schedule import Schedule, interest_of_paths
 from solver.domain import Status
 from solver.plans.choice import Choice
 from solver.plans.context import PlanContext, grid_of
@@ -45,7 +45,7 @@ from solver.plans.families import (
     deferral_candidates,
     instalment_candidates,
 )
-from solver.plans.metrics import plan_metrics
+from solver.plans.metrics import charges_value, plan_metrics
 from solver.plans.schedules import level_schedule, schedule_levels, schedule_ok
 from solver.plans.scoring import paths, score
 
@@ -95,14 +95,10 @@ def float_costs(ctx: PlanContext, cand: Candidates, unit: float) -> np.ndarray:
     balance carries beyond the principal, plus each month's interest (the payment less the
     fall of the balance) discounted at the contract rate."""
     pay, exposure, _, _ = paths(ctx, cand, unit)
-    after = np.zeros_like(exposure)
-    after[:, :-1] = exposure[:, 1:]  # the balance after month t: 0 once the plan is paid
-    interest = pay - (exposure - after)
-    rate = ctx.fields["annual_rate"][cand.acc] / 12.0
-    months = np.arange(1, pay.shape[1] + 1)
-    discount = (1.0 + rate)[:, None] ** -months[None, :]
     carried = cand.balance - ctx.fields["principal"][cand.acc]
-    return carried + (interest * discount).sum(axis=1)
+    return charges_value(
+        carried, interest_of_paths(pay, exposure), ctx.fields["annual_rate"][cand.acc]
+    )
 
 
 def screen(npv: np.ndarray, cost: np.ndarray) -> np.ndarray:

@@ -151,11 +151,20 @@ def customer_costs(
     >>> round(float(customer_costs([1_005_000], np.array([[10_050, 5_075]]), [10_000], [0.12])[0]), 2)
     199.25
     """
+    carried = np.asarray(opening, dtype=float) / CENTS_PER_UNIT - np.asarray(principal, dtype=float)
+    return charges_value(carried, interest / CENTS_PER_UNIT, annual_rate)
+
+
+def charges_value(
+    carried: ArrayLike, interest: NDArray[np.float64], annual_rate: ArrayLike
+) -> NDArray[np.float64]:
+    """:func:`customer_costs`' sum in currency units: the ``carried`` charges (n,) at t = 0
+    plus each month's ``interest`` (n, T) discounted at the contract rate ``annual_rate``
+    (n,); also the frontier's float screen (:func:`solver.plans.frontier.float_costs`)."""
     rate = np.asarray(annual_rate, dtype=float) / 12.0
     months = np.arange(1, interest.shape[1] + 1, dtype=float)
     discount = (1.0 + rate)[:, None] ** -months[None, :]
-    carried = np.asarray(opening, dtype=float) / CENTS_PER_UNIT - np.asarray(principal, dtype=float)
-    return carried + (interest / CENTS_PER_UNIT * discount).sum(axis=1)
+    return np.asarray(carried, dtype=float) + (interest * discount).sum(axis=1)
 
 
 def customer_cost(schedule: Schedule, principal: float, annual_rate: float) -> float:
