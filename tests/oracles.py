@@ -833,7 +833,7 @@ def waterfall_plan(account: Any, policy: Any) -> dict[str, Any] | None:
         built = level_schedule(step["bearing"], step["units"], step["term"], unit)
         assert built is not None
         payments = [*built.payment[:-1], built.payment[-1] + step["balloon"]]
-        cap = cap or AccountModel(account, _INCOME_ONLY).caps(policy, int(policy.max_term_months))
+        cap = cap or caps(account, policy, int(policy.max_term_months))
         if policy_feasible(payments, cap, policy):
             return {**step, "payments": payments}
     return None

@@ -11,12 +11,10 @@ value beyond the horizon is the rest of the schedule; both are discounted by han
 from __future__ import annotations
 
 import csv
-import math
-from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from oracles import amortise, annuity, rate_units, to_cents
+from oracles import amortise, annuity, rate_units, round_half_up, to_cents
 
 from solver.scenarios.kpis import HEADLINE_KPIS, KPIS
 from solver.scenarios.run import run_scenario
@@ -43,7 +41,7 @@ def _contract(account: dict) -> list[float]:
     balance = to_cents(account["principal"])
     units = rate_units(account["annual_rate"])
     level = annuity(balance, units, account["remaining_term"])
-    cents = math.floor(level + Fraction(1, 2))  # half up to the cent
+    cents = round_half_up(level)  # half up to the cent
     booked = amortise(balance, units, [cents] * account["remaining_term"])
     assert booked is not None
     return [p / 100 for p in booked.payment]
