@@ -14,7 +14,7 @@ import pkgutil
 import numpy as np
 import pytest
 from slow_clock import slow_down
-from test_gap import _tight_instance
+from test_gap import _tight_instance, check_assignment
 
 import solver.allocation.gap as core
 from solver.allocation.gap.budget import IDLE_PACE, TARGET_SHARE
@@ -41,18 +41,6 @@ def _faster_machine(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(module, "solve_cpsat", scaled)
 
 
-def _objective(assignment: np.ndarray, cost: np.ndarray, resource, capacity) -> float:
-    """The assignment's cost, recomputed, after checking every job is on an agent within
-    its capacity."""
-    n = cost.shape[1]
-    assert ((assignment >= 0) & (assignment < cost.shape[0])).all()
-    used = np.bincount(
-        assignment, weights=resource[assignment, np.arange(n)], minlength=len(capacity)
-    )
-    assert (used <= capacity).all()
-    return float(cost[assignment, np.arange(n)].sum())
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("shape", [(8, 400), (20, 600)], ids=["exact-path", "decomposition"])
 def test_a_rerun_at_the_same_limit_repeats_the_result_and_reports_its_work(
@@ -73,7 +61,7 @@ def test_a_rerun_at_the_same_limit_repeats_the_result_and_reports_its_work(
         assert run.stats["reproducible"] is True
     assert np.array_equal(first.assignment, second.assignment)
     assert (first.objective, first.bound) == (second.objective, second.bound)
-    assert first.objective == _objective(first.assignment, cost, resource, capacity)
+    assert first.objective == check_assignment(first, cost, resource, capacity)
     for run in runs:
         work = run.stats["work"]
         seconds = sum(phase[0] for phase in work["phases"].values())
@@ -92,7 +80,7 @@ def test_a_phase_the_clock_stops_flags_the_run_not_reproducible(monkeypatch):
     assert result.stats["wall_clock_stop"] != ""
     assert result.stats["reproducible"] is False
     if result.has_solution:
-        assert result.objective == _objective(result.assignment, cost, resource, capacity)
+        assert result.objective == check_assignment(result, cost, resource, capacity)
 
 
 def test_an_anytime_run_is_never_flagged_reproducible(monkeypatch):
@@ -104,4 +92,4 @@ def test_an_anytime_run_is_never_flagged_reproducible(monkeypatch):
         cost, resource, capacity, time_limit=LIMIT, seed=2, workers=2, reproducible=False
     )
     assert result.stats["reproducible"] is False
-    assert result.objective == _objective(result.assignment, cost, resource, capacity)
+    assert result.objective == check_assignment(result, cost, resource, capacity)
