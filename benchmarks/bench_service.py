@@ -2,9 +2,10 @@
 
 Protocol: start `workout serve` (one uvicorn process, 127.0.0.1, a free port, a temporary
 SQLite audit file), warm it up with a few requests, then send N ``POST /api/plan`` requests
-(the sample account, each with its own income what-if, so every request is real work) with
-at most C in flight at once from one asyncio client (httpx). Every answer is compared with
-the bytes `workout plan --format json` would print for it, computed in-process. Bounded: N
+(the sample account, each with its own income what-if, so every request is real work, and
+the fixed ``as_of`` AS_OF, so the answers do not depend on the day) with at most C in
+flight at once from one asyncio client (httpx). Every answer is compared with the bytes
+`workout plan --as-of AS_OF --format json` would print for it, computed in-process. Bounded: N
 and C are fixed, the whole load has a time limit, the server is stopped at the end, and
 only 127.0.0.1 is ever addressed.
 
@@ -37,29 +38,33 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "scenarios" / "sample_account.toml"
 MIN_THROUGHPUT_RATIO = 0.5
 LOAD_TIME_LIMIT_S = 600.0
+#: The requests' as-of date (`workout plan --as-of`): fixed, so that the expected bytes do
+#: not depend on the day the benchmark runs (nor change if it runs across midnight).
+AS_OF = "2026-05-04"
 
 
 def _bodies(n: int) -> list[dict]:
     account = tomllib.loads(SAMPLE.read_text(encoding="utf-8"))
-    return [{"account": account, "what_if": {"income": 6000 + 7 * k}} for k in range(n)]
+    return [
+        {"account": account, "what_if": {"income": 6000 + 7 * k}, "as_of": AS_OF} for k in range(n)
+    ]
 
 
 def _expected(bodies: list[dict]) -> tuple[list[bytes], float]:
     """The CLI's JSON bytes of every body, and the in-process seconds per plan (baseline)."""
     sys.path.insert(0, str(ROOT))
     from solver.core import Account, BehaviourModel, Policy
-    from solver.core.schedule import dated_document
     from solver.core.writers import json_text
     from solver.officer.documents import plan_document, plan_result
 
     policy, model = Policy(), BehaviourModel()
-    today = date.today()  # the CLI's default --as-of, which the service uses too
 
     def one(body: dict) -> bytes:
         account = Account.from_mapping(body["account"], source="account").override(
             body["what_if"], source="what_if"
         )
-        document = dated_document(plan_document(plan_result(account, policy, model)), today)
+        as_of = date.fromisoformat(body["as_of"])
+        document = plan_document(plan_result(account, policy, model), as_of=as_of)
         return json_text(document).encode("utf-8")
 
     for body in bodies[:3]:  # warm-up: compiled loops loaded, caches filled

@@ -19,9 +19,18 @@ import click
 from commands import accounts
 from commands.audit import db_option, letter_out_option
 from commands.common import SHARED_HELP, choice_option, file_option
-from commands.output import check_out, emit, format_option, out_option, write_out, wrote
+from commands.output import (
+    VERDICT_COLOURS,
+    check_out,
+    emit,
+    format_option,
+    out_option,
+    write_out,
+    wrote,
+)
 from commands.sources import input_path
 from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
+from solver.officer.dating import AS_OF_FORMAT
 from solver.officer.pdf import HTML_SUFFIXES
 
 #: Suffixes of an offer letter file.
@@ -209,15 +218,8 @@ def _render_counter(offer: Any) -> None:
             )
         )
     print_fitted(out, f"Counter-offer for {offer.account_id} (CNY)", _COMPARE_COLUMNS, rows)
-    colour = {
-        "ACCEPTABLE": "green",
-        "NPV_TEST_FAILED": "yellow",
-        "BREAKS_POLICY": "red",
-        "CONTRACT_AFFORDABLE": "cyan",  # as `workout plan` colours the status
-    }
-    out.print(
-        f"[bold {colour[offer.verdict]}]{offer.verdict}[/]: {offer.explanation}", highlight=False
-    )
+    colour = VERDICT_COLOURS[offer.verdict]
+    out.print(f"[bold {colour}]{offer.verdict}[/]: {offer.explanation}", highlight=False)
     for note in offer.booked.notes:
         out.print(f"note: {note}", highlight=False)
 
@@ -357,7 +359,7 @@ def write_letter(path: Path, html: str) -> Any:
 @click.option(
     "--as-of",
     "as_of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=click.DateTime(formats=[AS_OF_FORMAT]),
     default=None,
     metavar="YYYY-MM-DD",
     help="Date of the letter; month t of the schedule falls due t months later (default: today).",

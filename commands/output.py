@@ -29,6 +29,9 @@ from typing import Any
 import click
 
 from commands.common import choice_option, shared_help
+from solver.domain import Status
+from solver.officer.dating import AS_OF_FORMAT, as_of_or_today
+from solver.officer.verdict import Verdict
 
 #: What ``--format`` may be, for every command.
 FORMATS = ("table", "json", "csv")
@@ -166,7 +169,7 @@ def as_of_option() -> Any:
     return click.option(
         "--as-of",
         "as_of",
-        type=click.DateTime(formats=["%Y-%m-%d"]),
+        type=click.DateTime(formats=[AS_OF_FORMAT]),
         default=None,
         metavar="YYYY-MM-DD",
         help="Date the schedules' due_date column counts from: month t falls due t months"
@@ -176,6 +179,26 @@ def as_of_option() -> Any:
 
 def as_of_date(as_of: Any) -> Any:
     """The date of ``--as-of`` (:func:`as_of_option`): the option's, else today's."""
-    import datetime as dt
+    return as_of_or_today(None if as_of is None else as_of.date())
 
-    return as_of.date() if as_of is not None else dt.date.today()
+
+# -- colours of outcomes ----------------------------------------------------------------
+# One colour per kind of outcome on every "STATUS: explanation" line of --format table:
+# green may be offered, yellow fails the NPV test, red nothing within policy, cyan keep
+# the contract (the need test). A counter-offer's verdict takes the colour of the plan
+# status it mirrors, so `workout evaluate` and `workout plan` read alike.
+
+#: Colour of a plan result's status (``workout plan``).
+STATUS_COLOURS: dict[Status, str] = {
+    Status.RECOMMENDED: "green",
+    Status.NPV_TEST_FAILED: "yellow",
+    Status.CONTRACT_AFFORDABLE: "cyan",
+    Status.INFEASIBLE: "red",
+}
+#: Colour of a counter-offer's verdict (``workout evaluate``): its plan status's.
+VERDICT_COLOURS: dict[Verdict, str] = {
+    Verdict.ACCEPTABLE: STATUS_COLOURS[Status.RECOMMENDED],
+    Verdict.NPV_TEST_FAILED: STATUS_COLOURS[Status.NPV_TEST_FAILED],
+    Verdict.BREAKS_POLICY: STATUS_COLOURS[Status.INFEASIBLE],
+    Verdict.CONTRACT_AFFORDABLE: STATUS_COLOURS[Status.CONTRACT_AFFORDABLE],
+}

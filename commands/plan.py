@@ -177,7 +177,6 @@ def plan(
         raise InputError(
             f"--schedule {schedule_family}: unknown option (use a family name, e.g. custom, or deferral/capitalize)"
         )
-    from solver.core.schedule import dated_document
     from solver.officer.documents import plan_document, plan_result
     from solver.plans.options import efficient_frontier
 
@@ -188,7 +187,7 @@ def plan(
     payload = None
     start = as_of_date(as_of)  # month t of every schedule shown is due t months later
     if fmt == "json" or (out_path is not None and out_path.suffix.lower() == ".json"):
-        payload = dated_document(plan_document(result, objective, within_pct), start)
+        payload = plan_document(result, objective, within_pct, as_of=start)
     if out_path is not None:
         options = options_frame(result, policy.currency)
         sheets = plan_sheets(result, options, start)

@@ -53,7 +53,6 @@ __all__ = [
     "GRIDS",
     "GRID_DIGITS",
     "Schedule",
-    "dated_document",
     "due_dates_from",
     "exposures_of",
     "rows_of_paths",
@@ -193,38 +192,6 @@ def due_dates_from(start: date, months: int) -> list[date]:
     ['2026-02-28', '2026-03-31']
     """
     return [_add_months(start, t) for t in range(1, months + 1)]
-
-
-def dated_document(document: Any, start: date) -> Any:
-    """``document`` (a JSON document: dicts and lists) with a ``due_date`` (ISO text) after
-    the ``month`` of every row of every ``schedule`` list in it, month t due t months after
-    ``start`` (:func:`due_dates_from`): the dated rows of SPEC §2 for documents whose
-    schedules were built undated (``workout plan --format json``, ``POST /api/plan``).
-
-    >>> dated_document({"schedule": [{"month": 1, "payment": 5.0}]}, date(2026, 1, 31))
-    {'schedule': [{'month': 1, 'due_date': '2026-02-28', 'payment': 5.0}]}
-    """
-    if isinstance(document, list):
-        return [dated_document(item, start) for item in document]
-    if not isinstance(document, dict):
-        return document
-    out = {}
-    for key, value in document.items():
-        if key == "schedule" and isinstance(value, list):
-            dues = due_dates_from(start, max((int(row["month"]) for row in value), default=0))
-            value = [_dated_row(row, dues[int(row["month"]) - 1]) for row in value]
-        out[key] = dated_document(value, start)
-    return out
-
-
-def _dated_row(row: dict[str, Any], due: date) -> dict[str, Any]:
-    """``row`` with ``due_date`` right after ``month`` (the SPEC §2 column order)."""
-    out = {}
-    for key, value in row.items():
-        out[key] = value
-        if key == "month":
-            out["due_date"] = due.isoformat()
-    return out
 
 
 def _add_months(start: date, months: int) -> date:

@@ -17,56 +17,37 @@ whose payments differ least from the proposal's: the root-mean-square difference
 monthly payments over the longer of the two terms (a month past a schedule's end pays 0).
 Plans that pass the NPV test are preferred; among equally near plans the higher NPV wins.
 
-The **need test** is the one of ``workout plan`` (:func:`solver.plans.schedules.contract_affordable`
-on the plan options' status quo): with the policy's ``need_test`` and a contract the
-customer can afford in every month, the verdict is ``CONTRACT_AFFORDABLE`` before any other
-check, as ``workout plan`` reports ``CONTRACT_AFFORDABLE`` before infeasibility (decision,
-session 17: the proposal is not needed whatever its figures; they and any broken rule are
-still reported). Without ``need_test`` the explanation ends with the sentence ``workout
-plan`` adds to its recommendation: the contract itself is affordable.
+The **need test** is ``workout plan``'s own decision, read from the plan options (not
+decided again here): :attr:`PlanResult.contract_affordable <solver.plans.PlanResult>` and,
+with the policy's ``need_test``, the status ``CONTRACT_AFFORDABLE``. Then the verdict is
+``CONTRACT_AFFORDABLE`` before any other check, as ``workout plan`` reports
+``CONTRACT_AFFORDABLE`` before infeasibility (decision, session 17: the proposal is not
+needed whatever its figures; they and any broken rule are still reported), and the
+explanation opens with the plan options' explanation (one sentence,
+:func:`solver.plans.explain.affordable_text`). Without ``need_test`` the explanation ends
+with the sentence ``workout plan`` adds to its recommendation: the contract itself is
+affordable (:func:`solver.plans.explain.optional_text`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
 from solver.core import BehaviourModel, Policy, Schedule, evaluate, status_quo
 from solver.core.currency import format_amount, format_value
-from solver.domain import OFFERED_FAMILIES
+from solver.domain import OFFERED_FAMILIES, Status
 from solver.officer.documents import counter_offer_document
 from solver.officer.proposal import Proposal, ProposalSchedule, proposal_schedule
+from solver.officer.verdict import Verdict
 from solver.plans import PlanResult, plan_options
 from solver.plans.context import context_from_account, over_cap
-from solver.plans.explain import affordable_text, optional_text
+from solver.plans.explain import optional_text
 from solver.plans.metrics import customer_cost
-from solver.plans.schedules import contract_affordable
 from solver.plans.terms import mid_plan_months, months_text
-
-
-class Verdict(StrEnum):
-    """What the officer may do with a counter-offer.
-
-    ACCEPTABLE
-        Within policy and it beats the status quo: it may be offered.
-    NPV_TEST_FAILED
-        Within policy but worth less to the bank than the contract as it stands.
-    BREAKS_POLICY
-        A policy rule is broken (the violations say which, and in which months).
-    CONTRACT_AFFORDABLE
-        The policy's ``need_test`` is on and the customer can afford the contract in every
-        month: no proposal is needed, keep the contract (``workout plan``'s status of the
-        same name).
-    """
-
-    ACCEPTABLE = "ACCEPTABLE"
-    NPV_TEST_FAILED = "NPV_TEST_FAILED"
-    BREAKS_POLICY = "BREAKS_POLICY"
-    CONTRACT_AFFORDABLE = "CONTRACT_AFFORDABLE"
 
 
 @dataclass(frozen=True)
@@ -304,7 +285,7 @@ class CounterOffer:
         The account's plan options (the comparison and the alternatives).
     contract_affordable
         Whether the contract meets the affordability rules in every month (the need test,
-        whatever the policy's ``need_test``).
+        whatever the policy's ``need_test``): the plan options' ``contract_affordable``.
     """
 
     account_id: str
@@ -351,7 +332,9 @@ def evaluate_counter_offer(
         As for :func:`solver.plans.plan_options` (defaults when omitted); the policy for
         the account's product applies.
     plans
-        The account's plan options when already computed (else computed here).
+        The account's plan options when already computed (else computed here), under
+        the same policy and model: their need test (``contract_affordable``, the status
+        ``CONTRACT_AFFORDABLE``) is the counter-offer's.
     """
     policy = (policy or Policy()).for_product(account.product)
     model = model or BehaviourModel()
@@ -363,20 +346,18 @@ def evaluate_counter_offer(
     passed = figures["npv_vs_status_quo"] > 0
     if plans is None:
         plans = plan_options(account, policy, model)
-    # the need test of `workout plan`, on the same status quo and a context built as
-    # plan_options builds it (the policy's horizon)
-    affordable = contract_affordable(
-        context_from_account(account, policy, model), 0, plans.status_quo
-    )
-    verdict = _verdict(affordable and policy.need_test, bool(violations), passed)
+    # the need test is `workout plan`'s decision, taken once by plan_options
+    affordable = plans.contract_affordable
+    keep_contract = plans.status == Status.CONTRACT_AFFORDABLE
+    verdict = _verdict(keep_contract, bool(violations), passed)
     nearest, distance = (None, math.nan)
     if verdict in (Verdict.BREAKS_POLICY, Verdict.NPV_TEST_FAILED):
         nearest, distance = nearest_option(plans, booked.proposed_payments)
     explanation = _explain(
         verdict, figures, sq_npv, violations, plans, nearest, distance, policy.currency
     )
-    if verdict == Verdict.CONTRACT_AFFORDABLE:
-        explanation = _need_text(plans, policy) + " " + explanation
+    if verdict == Verdict.CONTRACT_AFFORDABLE:  # workout plan's sentence, then the proposal's
+        explanation = plans.explanation + " " + explanation
     elif affordable:
         explanation += " " + optional_text(plans.status_quo, policy)
     return CounterOffer(
@@ -406,15 +387,6 @@ def _verdict(keep_contract: bool, breaks_policy: bool, npv_test_passed: bool) ->
     if breaks_policy:
         return Verdict.BREAKS_POLICY
     return Verdict.ACCEPTABLE if npv_test_passed else Verdict.NPV_TEST_FAILED
-
-
-def _need_text(plans: PlanResult, policy: Policy) -> str:
-    """``workout plan``'s explanation of ``CONTRACT_AFFORDABLE``
-    (:func:`~solver.plans.explain.affordable_text`: the contract's figures against the
-    rules, and the best offered plan's NPV)."""
-    offered = [o for o in plans.options if o.feasible and o.family in OFFERED_FAMILIES]
-    best = max(offered, key=lambda o: o.npv) if offered else None
-    return affordable_text(best, plans.status_quo, policy)
 
 
 def _explain(

@@ -7,6 +7,8 @@ One definition each, shared by the command line and the HTTP service, so that
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from solver.domain import DEFAULT_CURRENCY
@@ -15,6 +17,7 @@ from solver.plans import PlanResult, SearchParams, choose_for, efficient_frontie
 if TYPE_CHECKING:
     from solver.core import Schedule
     from solver.officer.counter_offer import CounterOffer
+    from solver.plans import PlanOption
 
 #: Columns of a schedule row in the documents (``due_date`` only where the schedule is dated).
 SCHEDULE_COLUMNS = ("month", "payment", "interest", "principal", "fees", "balance")
@@ -37,12 +40,33 @@ def plan_result(
     return choose_for(result, objective, within_pct / 100.0, currency=currency)
 
 
-def plan_document(result: PlanResult, objective: str = "bank", within_pct: float = 1.0) -> dict:
-    """The ``workout plan --format json`` document of ``result``."""
-    payload = result.to_dict()
+def plan_document(
+    result: PlanResult, objective: str = "bank", within_pct: float = 1.0, *, as_of: date
+) -> dict:
+    """The ``workout plan --format json`` document of ``result``, every schedule dated
+    from ``as_of`` (month t due t months later: ``--as-of``, :mod:`solver.officer.dating`).
+
+    The due dates are the schedules' own (:attr:`~solver.core.Schedule.due_dates` of the
+    schedule started at ``as_of``, as an offer's schedule is dated), the one dating path of
+    plans and offers; the rest of an option's entry is its ``to_dict`` (the schedule last).
+    """
+    payload = result.to_dict(schedules=False)
+    for entry, option in zip(
+        (payload["status_quo"], *payload["options"]),
+        (result.status_quo, *result.options),
+        strict=True,
+    ):
+        entry["schedule"] = _dated_rows(option, as_of)
     payload["objective"] = {"kind": objective, "within": within_pct / 100.0}
     payload["frontier"] = [o.label for o in efficient_frontier(result)]
     return payload
+
+
+def _dated_rows(option: PlanOption, as_of: date) -> list[dict[str, Any]]:
+    """The rows of ``option``'s schedule dated from ``as_of`` (none for an infeasible one)."""
+    if option.schedule is None:
+        return []
+    return schedule_rows(replace(option.schedule, start=as_of))
 
 
 def schedule_rows(schedule: Schedule) -> list[dict[str, Any]]:

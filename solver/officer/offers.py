@@ -25,6 +25,7 @@ from solver.core.currency import format_value
 from solver.domain import DEFAULT_CURRENCY, OFFERED_FAMILIES, Status
 from solver.errors import InfeasibleError, InputError
 from solver.officer.counter_offer import CounterOffer, Verdict, evaluate_counter_offer
+from solver.officer.dating import as_of_or_today
 from solver.officer.proposal import Proposal
 from solver.plans import PlanResult
 
@@ -121,7 +122,7 @@ def make_offer(
 ) -> Offer:
     """An :class:`Offer` of ``schedule`` to ``account``'s customer, dated ``as_of`` (today);
     ``holidays`` ``None``: the first ``deferral_months`` months."""
-    as_of = as_of or date.today()
+    as_of = as_of_or_today(as_of)
     if holidays is None:
         holidays = ((1, int(deferral_months)),) if deferral_months else ()
     return Offer(
@@ -222,15 +223,8 @@ def choose_offer(
                 "--option counter_offer: give the proposal (--payments, or --term/--holiday/--amount)"
             )
         counter = evaluate_counter_offer(account, proposal, policy, model, plans=plans)
-        # a broken rule is refused whatever the verdict
-        if counter.verdict == Verdict.BREAKS_POLICY:
-            raise InfeasibleError(f"the counter-offer cannot be offered: it {counter.explanation}")
-        if counter.violations:  # CONTRACT_AFFORDABLE: the need test came first
-            rules = "; ".join(v.text for v in counter.violations)
-            raise InfeasibleError(
-                f"the counter-offer cannot be offered: it breaks the policy: {rules}; and the "
-                "need test finds it not needed (the contract is affordable: keep the contract)"
-            )
+        if counter.violations:  # a broken rule is refused whatever the verdict
+            raise InfeasibleError(f"the counter-offer cannot be offered: it {_refusal(counter)}")
         notes: tuple[str, ...] = ()
         if counter.verdict == Verdict.NPV_TEST_FAILED:
             notes = (f"the counter-offer fails the NPV test: it {counter.explanation}",)
@@ -266,3 +260,17 @@ def choose_offer(
             f"{format_value(plans.status_quo.npv, currency)} for the status quo",
         )
     return OfferChoice(offer_of_option(account, chosen, **dating), plans, None, notes)
+
+
+def _refusal(counter: CounterOffer) -> str:
+    """Why a counter-offer that breaks a policy rule is refused, after "it": the rules
+    broken and what to do instead -- the nearest feasible plan (``BREAKS_POLICY``: its
+    explanation), or keep the contract (``CONTRACT_AFFORDABLE``: the need test came
+    first, so there is no nearest plan)."""
+    if counter.verdict == Verdict.BREAKS_POLICY:
+        return counter.explanation  # "breaks the policy: ... Nearest feasible plan: ..."
+    rules = "; ".join(v.text for v in counter.violations)
+    return (
+        f"breaks the policy: {rules}; and the need test finds it not needed (the contract is "
+        "affordable: keep the contract)"
+    )

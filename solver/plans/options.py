@@ -209,6 +209,12 @@ class PlanResult:
     options: tuple[PlanOption, ...]
     relaxations: tuple[dict[str, Any], ...] = ()
     runtime: float = 0.0
+    #: Whether the contract meets the affordability rules in every month
+    #: (:func:`~solver.plans.schedules.contract_affordable`, the need test), decided once
+    #: here whatever the policy's ``need_test``: with it the status is
+    #: ``CONTRACT_AFFORDABLE``, without it a recommendation says the plan is optional.
+    #: The counter-offer reads it from here (not in the JSON document).
+    contract_affordable: bool = False
     #: One account's plans at every term, priced only when the frontier is asked for
     #: (:func:`efficient_frontier`); ``None`` for a portfolio run's results.
     trade_offs: TradeOffs | None = field(default=None, repr=False, compare=False)
@@ -327,8 +333,9 @@ def plan_results(
             status=Status.REFERENCE,
         )
         options = [_option(ctx, i, ch, mets[i][k], lazy) for k, ch in enumerate(choices[i])]
+        affordable = contract_affordable(ctx, i, sq_opt)
         status, rec, explanation, relaxations = _recommend(
-            ctx, i, acc, sq_opt, options, search, relax
+            ctx, i, acc, sq_opt, options, search, relax, affordable
         )
         results.append(
             PlanResult(
@@ -341,6 +348,7 @@ def plan_results(
                 options=tuple(options),
                 relaxations=relaxations,
                 runtime=(time.perf_counter() - t0) / max(len(accounts), 1),
+                contract_affordable=affordable,
             )
         )
     return results
@@ -409,13 +417,14 @@ def _recommend(
     options: list[PlanOption],
     search: SearchParams,
     relax: bool,
+    affordable: bool,
 ) -> tuple[Status, str | None, str, tuple[dict[str, Any], ...]]:
     """Status, recommended label, explanation and (if none is feasible and ``relax``) the
     smallest single relaxations of account ``i``: the offered plan with the best NPV if
-    it beats the status quo (the NPV test)."""
+    it beats the status quo (the NPV test). ``affordable``: whether the contract passes
+    the need test (:func:`~solver.plans.schedules.contract_affordable`)."""
     offered = [o for o in options if o.feasible and o.family in OFFERED_FAMILIES]
     best = max(offered, key=lambda o: o.npv) if offered else None
-    affordable = contract_affordable(ctx, i, sq_opt)
     if affordable and ctx.policy.need_test:  # before the rest: the contract needs no plan
         return Status.CONTRACT_AFFORDABLE, None, affordable_text(best, sq_opt, ctx.policy), ()
     if best is None:

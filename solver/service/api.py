@@ -15,25 +15,30 @@ pool, capped at :attr:`ServiceConfig.threads`; the light ones are coroutines.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from solver.core import BehaviourModel, Policy
-from solver.core.schedule import dated_document
 from solver.core.schema import COLUMNS
 from solver.core.writers import json_safe, json_text
 from solver.errors import InputError
 from solver.officer.counter_offer import evaluate_counter_offer
+from solver.officer.dating import as_of_or_today
 from solver.officer.documents import counter_offer_document, plan_document, plan_result
 from solver.officer.letter import LetterSettings, render_letter, software_version
 from solver.officer.offers import choose_offer
 from solver.service.audit.chain import content_hash
 from solver.service.audit.record import decision_record
 from solver.service.audit.trail import AuditTrail
-from solver.service.models import DecisionRequest, EvaluateRequest, LetterRequest, PlanRequest
+from solver.service.models import (
+    AccountRequest,
+    DecisionRequest,
+    EvaluateRequest,
+    LetterRequest,
+    PlanRequest,
+)
 from solver.service.requests import (
     RequestProblems,
     account_of,
@@ -138,11 +143,11 @@ async def authorised(request: Request, config: Config) -> None:
 router = APIRouter(prefix="/api", dependencies=[Depends(authorised)])
 
 
-def _inputs(config: ServiceConfig, body: PlanRequest) -> tuple[Any, Policy]:
+def _inputs(config: ServiceConfig, body: AccountRequest) -> tuple[Any, Policy]:
     return account_of(body), policy_of(config.policy, body)
 
 
-def _planned(config: ServiceConfig, body: PlanRequest) -> tuple[Any, Policy, Any]:
+def _planned(config: ServiceConfig, body: AccountRequest) -> tuple[Any, Policy, Any]:
     """The account, the policy and the plan options of a request, searched as ``POST
     /api/plan`` searches them (objective, within, thorough): a letter or a decision offers
     the plan the officer was shown, not a re-plan with other settings."""
@@ -173,10 +178,9 @@ async def health(config: Config) -> dict[str, Any]:
 @router.post("/plan", summary="Plan options for one account (= workout plan --format json)")
 def plan(body: PlanRequest, config: Config) -> Response:
     _, _, result = _planned(config, body)
-    # dated as `workout plan` dates its schedules by default (today): the same bytes
-    return _json(
-        dated_document(plan_document(result, body.objective, body.within_pct), date.today())
-    )
+    # dated as `workout plan --as-of` dates its schedules (default today): the same bytes
+    as_of = as_of_or_today(body.as_of)
+    return _json(plan_document(result, body.objective, body.within_pct, as_of=as_of))
 
 
 @router.post("/evaluate", summary="Evaluate a counter-offer (= workout evaluate --format json)")

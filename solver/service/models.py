@@ -16,10 +16,12 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic_core import PydanticCustomError
 
 from solver.core.policy import POLICY_KEYS, Policy
 from solver.core.schema import FIELDS, MAX_FORECAST_MONTHS, FieldSpec
 from solver.domain import DEFERRAL_MODES
+from solver.officer.dating import parse_as_of
 from solver.officer.letter import LANGUAGES
 from solver.officer.proposal import MAX_PAYMENTS_TEXT, MAX_PROPOSAL_MONTHS
 
@@ -130,9 +132,9 @@ class ProposalIn(BaseModel):
     amount: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
 
 
-class PlanRequest(BaseModel):
-    """``POST /api/plan``: an account, what-ifs, policy overrides and the objective (the
-    options of ``workout plan FILE --set ... --objective ... --within ... --format json``)."""
+class AccountRequest(BaseModel):
+    """An account, what-ifs, policy overrides and the objective: what every officer's
+    request plans with (``workout plan FILE --set ... --objective ... --within ...``)."""
 
     model_config = _STRICT
 
@@ -144,19 +146,47 @@ class PlanRequest(BaseModel):
     thorough: bool = False
 
 
-class EvaluateRequest(PlanRequest):
-    """``POST /api/evaluate``: the plan request's account and a counter-offer."""
+class PlanRequest(AccountRequest):
+    """``POST /api/plan``: the options of ``workout plan FILE --set ... --objective ...
+    --within ... --as-of ... --format json``.
+
+    ``as_of`` (``YYYY-MM-DD``, default today) is the date the schedules' ``due_date``
+    count from, the rule of ``--as-of`` (:mod:`solver.officer.dating`).
+    """
+
+    as_of: date | None = Field(
+        default=None,
+        description="Date the schedules' due dates count from, YYYY-MM-DD: month t falls due"
+        " t months later (default: today), as workout plan --as-of.",
+    )
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _as_of(cls, value: Any) -> Any:
+        """Read as the command line reads ``--as-of`` (``YYYY-MM-DD`` only, not pydantic's
+        other spellings of a date such as a Unix time)."""
+        if value is None or isinstance(value, date):
+            return value
+        try:
+            return parse_as_of(value)
+        except ValueError as exc:  # a message without pydantic's "Value error, " prefix
+            raise PydanticCustomError("as_of", str(exc)) from None
+
+
+class EvaluateRequest(AccountRequest):
+    """``POST /api/evaluate``: the plan request's account and a counter-offer (no ``as_of``:
+    the evaluation's schedule is undated, as ``workout evaluate`` writes it)."""
 
     proposal: ProposalIn
 
 
 class LetterRequest(PlanRequest):
-    """``POST /api/letter``: the letter of one option (a preview: nothing is recorded)."""
+    """``POST /api/letter``: the letter of one option (a preview: nothing is recorded),
+    dated ``as_of``."""
 
     option: Annotated[str, Field(min_length=1, max_length=64)]
     proposal: ProposalIn | None = None
     lang: Literal[LANGUAGES] = "zh-en"  # type: ignore[valid-type]
-    as_of: date | None = None
 
 
 class DecisionRequest(LetterRequest):
