@@ -8,26 +8,82 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from commands.common import file_option, set_option, stack_options
 from commands.sources import prefixed_db_options
 
+if TYPE_CHECKING:
+    from solver.core.problems import ProblemLog
 
-def load_policy(path: Path | None, settings: tuple[str, ...]) -> tuple[Any, list[str]]:
-    """The policy from ``--policy`` plus ``--set policy.KEY=VALUE`` overrides; the rest are account fields."""
-    from solver.core.policy import POLICY_KEYS, Policy
-    from solver.core.schema import COLUMNS
+
+def load_policy(
+    path: Path | None, settings: tuple[str, ...], *, account_fields: bool = True
+) -> tuple[Any, list[str]]:
+    """The policy from ``--policy`` plus ``--set policy.KEY=VALUE`` overrides; the rest are
+    account fields (``FIELD=VALUE`` as given), for :func:`apply_account_settings`.
+
+    Every ``--set`` of the command is checked here, before any account is read, and all
+    problems are raised together in one list (``--set KEY: what is wrong``, personal values
+    withheld): malformed items, unknown keys, policy values, account values, and
+    ``model.*`` keys, which a command taking ``--model`` does not set. Only the checks
+    across an account's fields (arrears within the balance...) wait for the account
+    (:meth:`solver.core.account.Account.override`). ``account_fields=False``: a command on
+    a portfolio, where a field value would apply to every account, takes policy keys only.
+    """
+    from solver.core.account import setting_problems
+    from solver.core.policy import Policy
+    from solver.core.problems import NOT_RUN, SET_OPTION, ProblemLog
 
     policy = Policy.from_toml(path) if path is not None else Policy()
-    rest: list[str] = []
-    for item in settings:
-        key = item.partition("=")[0].strip()
-        if key.startswith("policy.") or (key in POLICY_KEYS and key not in COLUMNS):
-            policy = policy.with_setting(item)
-        else:
-            rest.append(item)
-    return policy, rest
+    log = ProblemLog(SET_OPTION)
+    account: dict[str, str] = {}
+    for item in settings:  # in the order typed, so the problems are listed in that order
+        kind, key, value = _classify(item, log, account_fields)
+        if kind == "policy":
+            policy = policy.with_settings([(key, value)], log)
+        elif kind == "account":
+            for name, problem in setting_problems({key: value}):
+                log.setting(name, problem)
+            account[key] = value  # a later --set of the same field wins
+    log.raise_if_any(outcome=NOT_RUN)
+    return policy, [f"{name}={value}" for name, value in account.items()]
+
+
+def _classify(item: str, log: ProblemLog, account_fields: bool = True) -> tuple[str, str, str]:
+    """One ``--set`` item as ``(kind, key, value)``: kind ``policy`` (the key as typed),
+    ``account`` (the field name) or ``""`` when the item has a problem, added to ``log``.
+
+    Which keys: ``policy.KEY`` (and a bare policy key that is not an account field,
+    ``max_dti``) for the policy; ``FIELD`` or ``account.FIELD`` (SPEC §3) for the account.
+    """
+    from solver.core.policy import POLICY_KEYS
+    from solver.core.schema import COLUMNS
+
+    typed, sep, value = item.partition("=")
+    typed = typed.strip()
+    field = typed.removeprefix("account.")
+    if not sep or not typed:
+        log.setting(typed or item, "expected KEY=VALUE")
+    elif typed.startswith("policy.") or (typed in POLICY_KEYS and typed not in COLUMNS):
+        return "policy", typed, value
+    elif typed.startswith("model."):
+        log.setting(
+            typed,
+            "behaviour-model parameters are not set with --set here; give them in a "
+            "--model TOML file",
+        )
+    elif field not in COLUMNS:
+        import difflib
+
+        names = [*POLICY_KEYS, *(f"policy.{k}" for k in POLICY_KEYS)]
+        close = difflib.get_close_matches(field, [*COLUMNS, *names] if account_fields else names)
+        log.setting(typed, "unknown key" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    elif not account_fields:
+        log.setting(typed, "an account field: only policy keys can be set here (policy.KEY=VALUE)")
+    else:
+        return "account", field, value.strip()
+    return "", typed, value
 
 
 def load_model(path: Path | None) -> Any:
@@ -71,31 +127,22 @@ def apply_account_settings(account: Any, settings: list[str]) -> Any:
     """The account with ``--set FIELD=VALUE`` overrides (every SPEC §3 field, including
     ``income_forecast=3800;3800;4200`` and ``inflows=3:20000;12:5000``; an empty value
     unsets an optional field). Problems name ``--set FIELD`` (never the value of a
-    personal field)."""
-    from solver.core.policy import POLICY_KEYS
-    from solver.core.schema import COLUMNS
-    from solver.errors import InputError
+    personal field); ``settings`` are the account items :func:`load_policy` checked, so
+    only the checks across the account's fields are left to fail here."""
+    from solver.core.problems import NOT_RUN, SET_OPTION, ProblemLog
 
     if not settings:
         return account
-    changes: dict[str, Any] = {}
+    log = ProblemLog(SET_OPTION)
+    changes: dict[str, str] = {}
     for item in settings:
-        key, sep, value = item.partition("=")
-        key = key.strip().removeprefix("account.")
-        if not sep:
-            raise InputError(f"--set {item}: expected KEY=VALUE")
-        if key not in COLUMNS:
-            import difflib
-
-            close = difflib.get_close_matches(
-                key, sorted(COLUMNS) + [f"policy.{k}" for k in POLICY_KEYS], n=1
-            )
-            raise InputError(
-                f"--set {item}: unknown field {key!r}"
-                + (f" (did you mean {close[0]!r}?)" if close else "")
-            )
-        changes[key] = value.strip()
-    return account.override(changes, source="--set")
+        kind, key, value = _classify(item, log)
+        if kind == "policy":  # load_policy applies them
+            log.setting(key, "not an account field")
+        elif kind == "account":
+            changes[key] = value
+    log.raise_if_any(outcome=NOT_RUN)
+    return account.override(changes, source=SET_OPTION)
 
 
 def read_one_account(account_file: Any, account_id: str | None, forecast_path: Any) -> Any:

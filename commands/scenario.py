@@ -39,16 +39,61 @@ from commands.scenario_output import (
 
 
 def _overrides(settings: tuple[str, ...]) -> dict[str, Any]:
-    from solver.errors import InputError
-    from solver.scenarios.spec import parse_assignment
+    """``--set KEY=VALUE`` of ``scenario run`` as overrides, every problem of every
+    ``--set`` (malformed, a list of values, unknown key, bad value) raised together."""
+    from solver.core.problems import NOT_RUN, SET_OPTION, ProblemLog
+    from solver.scenarios.spec_layers import check_override, check_overrides, parse_assignment
 
+    log = ProblemLog(SET_OPTION)
     out: dict[str, Any] = {}
     for text in settings:
-        key, values = parse_assignment(text)
+        parsed = parse_assignment(text, log)
+        if parsed is None:
+            continue
+        key, values = parsed
         if len(values) != 1:
-            raise InputError(f"--set {text!r}: give one value here (lists of values are for sweep)")
+            log.setting(key, "give one value here (lists of values are for sweep)")
+            continue
+        check_override(key, values[0], log)  # in the order typed
         out[key] = values[0]
+    if not log.count:  # then together (one way of giving the portfolio)
+        check_overrides(out, log)
+    log.raise_if_any(outcome=NOT_RUN)
     return out
+
+
+def _sweep_grid(settings: tuple[str, ...]) -> list[tuple[str, list[Any]]]:
+    """``--set KEY=V1,V2,...`` of ``scenario sweep`` as ``(key, values)``, every problem of
+    every ``--set`` (malformed, a key swept twice, a grid too large, each bad value)
+    raised together."""
+    import math
+
+    from commands.common import MAX_SWEEP_RUNS
+    from solver.core.problems import NOT_RUN, SET_OPTION, ProblemLog
+    from solver.scenarios.spec_layers import check_override, parse_assignment
+
+    log = ProblemLog(SET_OPTION)
+    grid: list[tuple[str, list[Any]]] = []
+    for text in settings:
+        parsed = parse_assignment(text, log)
+        if parsed is None:
+            continue
+        key, values = parsed
+        if any(key == k for k, _ in grid):
+            log.setting(key, "swept twice: each key may be swept once")
+            continue
+        grid.append(parsed)
+        for value in values:  # each value on its own: every bad one is listed
+            check_override(key, value, log)
+    runs = math.prod(len(values) for _, values in grid)
+    if runs > MAX_SWEEP_RUNS:
+        sizes = " x ".join(f"{len(v)} ({k})" for k, v in grid)
+        log.file(
+            f"the grid has {runs:,} runs ({sizes}); at most {MAX_SWEEP_RUNS:,} per sweep: "
+            "give fewer values"
+        )
+    log.raise_if_any(outcome=NOT_RUN)
+    return grid
 
 
 def _check_size(scenarios: list[Any]) -> None:
@@ -198,6 +243,7 @@ def run(
     import time
 
     from commands.common import console
+    from solver.core.problems import SET_OPTION
     from solver.scenarios.kpis import compare
     from solver.scenarios.report import write_scenario_report
     from solver.scenarios.run import run_scenario
@@ -207,8 +253,12 @@ def run(
     started = time.perf_counter()
     cache = report.plan_cache()
     overrides = _overrides(settings)
-    scen = load_scenario(file, overrides=overrides)
-    base = load_scenario(baseline, overrides=overrides) if baseline is not None else None
+    scen = load_scenario(file, overrides=overrides, override_source=SET_OPTION)
+    base = (
+        load_scenario(baseline, overrides=overrides, override_source=SET_OPTION)
+        if baseline is not None
+        else None
+    )
     _check_size([scen] + ([base] if base is not None else []))
     err = console(stderr=True)
     with (
@@ -304,31 +354,25 @@ def sweep(
       workout scenario sweep scenarios/baseline.toml --set collection.capacity_multiplier=0.8,1,1.2 \\
           --set portfolio.n=2000 --paths 100 --out-dir out/capacity
     """
-    import math
-
-    from commands.common import MAX_SWEEP_RUNS, console
+    from commands.common import console
+    from solver.core.problems import NOT_RUN, SET_OPTION, ProblemLog
     from solver.errors import InputError
     from solver.scenarios.report import write_sweep_report
-    from solver.scenarios.spec import load_scenario, parse_assignment
+    from solver.scenarios.spec import load_scenario
     from solver.scenarios.sweep import run_sweep
 
     report.check_out_dir()
-    assignments = [parse_assignment(s) for s in settings]
-    keys = [k for k, _ in assignments]
-    if len(set(keys)) != len(keys):
-        raise InputError("--set: each key may be swept once")
-    runs = math.prod(len(values) for _, values in assignments)
-    if runs > MAX_SWEEP_RUNS:
-        sizes = " x ".join(f"{len(v)} ({k})" for k, v in assignments)
-        raise InputError(
-            f"--set: the grid has {runs:,} runs ({sizes}); at most {MAX_SWEEP_RUNS:,} per "
-            "sweep: give fewer values"
-        )
+    assignments = _sweep_grid(settings)
     scen = load_scenario(file)
     variants = [scen]
-    for key, values in assignments:  # validate every value before running anything
+    log = ProblemLog(SET_OPTION)
+    for key, values in assignments:  # build every value's scenario before running anything
         for value in values:
-            variants.append(scen.with_overrides({key: value}))
+            try:
+                variants.append(scen.with_overrides({key: value}, override_source=SET_OPTION))
+            except InputError as exc:  # checks after merging (a file not found): each value
+                log.relay(exc)
+    log.raise_if_any(outcome=NOT_RUN)
     _check_size(variants)
     err = console(stderr=True)
     with (

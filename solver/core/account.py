@@ -254,18 +254,7 @@ class Account:
         ``InputError("--set income: not a number: <withheld>")`` rather than a message
         about ``<Account>.replace``. A blank value unsets an optional field (its default).
         """
-        unknown_keys = [k for k in settings if k not in SPECS]
-        if unknown_keys:
-            key = unknown_keys[0]
-            raise InputError(f"{source} {key}: unknown account field{_did_you_mean(str(key))}")
-        problems = []
-        for name, value in settings.items():
-            spec = SPECS[name]
-            cleaned, problem = clean_scalar(spec, value)
-            if problem is None and cleaned is BLANK and spec.required:
-                problem = "missing value (required)"
-            if problem is not None:
-                problems.append(f"{source} {name}: {problem}")
+        problems = [f"{source} {name}: {problem}" for name, problem in setting_problems(settings)]
         if len(problems) == 1:
             raise InputError(problems[0])
         if problems:
@@ -301,6 +290,28 @@ class Account:
         ``None``; the last two are tuples otherwise.
         """
         return {name: getattr(self, name) for name in COLUMNS}
+
+
+def setting_problems(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The problems of account fields set one by one (``--set FIELD=VALUE``) that show
+    without the account -- unknown fields, values that do not parse or are out of range, a
+    blank required field -- as ``(field, problem)`` pairs (personal values withheld).
+
+    The checks across fields (arrears within the balance, no vehicle on a card) need the
+    account: :meth:`Account.override` makes them after these.
+    """
+    problems = []
+    for name, value in settings.items():
+        spec = SPECS.get(name)
+        if spec is None:
+            problems.append((str(name), f"unknown account field{_did_you_mean(str(name))}"))
+            continue
+        cleaned, problem = clean_scalar(spec, value)
+        if problem is None and cleaned is BLANK and spec.required:
+            problem = "missing value (required)"
+        if problem is not None:
+            problems.append((name, problem))
+    return problems
 
 
 def effective_income_normal(data: Any) -> Any:

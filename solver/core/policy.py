@@ -23,7 +23,7 @@ of the customer):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_type_hints
@@ -40,7 +40,7 @@ from pydantic import (
 from solver.core.atomic import atomic_open
 from solver.core.currency import check_rounding
 from solver.core.files import read_toml
-from solver.core.problems import ProblemLog
+from solver.core.problems import NOT_RUN, SET_OPTION, ProblemLog
 from solver.core.schema import PRODUCTS
 from solver.core.settings_schema import (
     WHOLE_NUMBER,
@@ -277,17 +277,34 @@ class Policy:
     def with_setting(self, assignment: str) -> Policy:
         """Apply one ``key=value`` assignment (command-line ``--set policy.key=value``)."""
         key, sep, raw = assignment.partition("=")
-        key = key.strip().removeprefix("policy.")
-        if not sep or key not in POLICY_KEYS:
-            raise InputError(f"--set {assignment}: unknown policy key {key!r}{_hint(key)}")
-        try:
-            value = _setting_value(getattr(self, key), raw)
-        except ValueError as exc:  # the key as given, the value in the message
-            raise InputError(f"--set {assignment.partition('=')[0].strip()}: {exc}") from None
-        try:
-            return self.replace(**{key: value})
-        except ValueError as exc:
-            raise InputError(f"--set {assignment}: {exc}") from None
+        log = ProblemLog(SET_OPTION)
+        if not sep:
+            log.setting(key.strip(), "expected KEY=VALUE")
+        policy = self.with_settings([(key.strip(), raw)], log) if sep else self
+        log.raise_if_any(outcome=NOT_RUN)
+        return policy
+
+    def with_settings(self, settings: Sequence[tuple[str, str]], log: ProblemLog) -> Policy:
+        """Apply command-line ``--set`` values in order, each problem added to ``log``.
+
+        ``settings`` are ``(key, value)`` pairs as typed (``policy.max_dti``, ``"0.6"``; the
+        ``policy.`` prefix is optional). A bad setting is reported with its key as typed
+        (:meth:`ProblemLog.setting`) and skipped, and the next ones are still checked, so
+        that the caller reports every ``--set`` of a command together. Each value is
+        checked on the policy built so far (later settings see earlier ones: a rounding
+        after a currency is checked in that currency); the caller raises the log.
+        """
+        policy = self
+        for typed, raw in settings:
+            key = typed.removeprefix("policy.")
+            if key not in POLICY_KEYS:
+                log.setting(typed, f"unknown policy key{_hint(key)}")
+                continue
+            try:
+                policy = policy.replace(**{key: _setting_value(getattr(policy, key), raw)})
+            except ValueError as exc:
+                log.setting(typed, str(exc))
+        return policy
 
 
 def _setting_value(current: Any, raw: str) -> Any:

@@ -11,6 +11,11 @@ A settings file (the policy, the behaviour model) has no rows: its problems are
 file-level lines (``FILE: max_dti must be in [0, 10], got 12.0``), collected the same way
 (``ProblemLog(source)``, :meth:`ProblemLog.file`) and raised together, so a user fixes
 every key in one pass (SPEC §3, session 17 review).
+
+Command-line settings (``--set KEY=VALUE``) have neither rows nor a file: each problem
+names the option and the key as typed (``--set policy.max_dti: must be in [0, 10], got
+12.0``), collected with :meth:`ProblemLog.setting` in a ``ProblemLog("--set")`` so that
+every ``--set`` of one command is reported in one list (session 18).
 """
 
 from __future__ import annotations
@@ -28,7 +33,12 @@ from solver.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ProblemLog", "issue_records"]
+__all__ = ["NOT_RUN", "SET_OPTION", "ProblemLog", "issue_records"]
+
+#: The source of command-line settings in messages (``ProblemLog(SET_OPTION)``).
+SET_OPTION = "--set"
+#: What a command did not do when its ``--set`` values had problems (the error's headline).
+NOT_RUN = "nothing was run"
 
 
 class ProblemLog:
@@ -51,6 +61,16 @@ class ProblemLog:
     def file(self, message: str) -> None:
         """A problem without a row: ``FILE: message``."""
         self.file_level.append(f"{self.source}: {message}")
+
+    def setting(self, key: str, message: str) -> None:
+        """A problem of one command-line setting: ``SOURCE KEY: message`` (``--set income:
+        not a number``); ``key`` as the user typed it."""
+        self.file_level.append(f"{self.source} {key}: {message}")
+
+    def relay(self, error: InputError) -> None:
+        """The problems of another check's ``error``, as they are worded (its problem lines,
+        or its message when it has none)."""
+        self.file_level.extend(error.problems or [str(error)])
 
     def add(self, column: str, mask: np.ndarray, describe: Callable[[int], str]) -> None:
         """Rows (boolean mask or positions) where ``column`` has the problem ``describe(i)``."""
@@ -97,12 +117,15 @@ class ProblemLog:
             out.append(f"... and {plural(rest, 'more problem')}{by}")
         return out
 
-    def raise_if_any(self, note: str = "", subject: str = "") -> None:
+    def raise_if_any(
+        self, note: str = "", subject: str = "", outcome: str = "nothing was read"
+    ) -> None:
         """Raise :class:`InputError` listing the problems, if there are any; ``subject``
-        names what the file is (``policy``: ``FILE: 3 problems found in the policy``)."""
+        names what the file is (``policy``: ``FILE: 3 problems found in the policy``),
+        ``outcome`` what was not done (command-line settings: ``nothing was run``)."""
         if self.count:
             found = f"found in the {subject}" if subject else "found"
-            head = f"{self.source}: {plural(self.count, 'problem')} {found}; nothing was read"
+            head = f"{self.source}: {plural(self.count, 'problem')} {found}; {outcome}"
             if note:
                 head += f" ({note})"
             raise InputError(head, self.lines())

@@ -71,7 +71,9 @@ Rules
   closest valid one (``shocks.income_multiplyer`` → ``income_multiplier``).
 
 Overrides (``load_scenario(path, overrides={"policy.max_deferral_months": 3})``, the
-command line's ``--set``) are applied last, validated the same way.
+command line's ``--set``) are applied last, validated the same way, each on its own: every
+problem of every override is reported together, named by its key
+(``--set portfolio.n: must be a whole number, got 'abc'``).
 """
 
 from __future__ import annotations
@@ -88,11 +90,13 @@ from solver.core.sources import BookSource
 from solver.errors import InputError
 from solver.scenarios.shocks import Shocks, shocks_from_table
 from solver.scenarios.spec_layers import (
+    OVERRIDE,
     apply_overrides,
     freeze,
+    key_origins,
     load_chain,
     merge_tables,
-    parse_assignment,  # re-exported: commands/scenario.py imports it from here
+    parse_overrides,
     read_scenario_toml,
     thaw,
 )
@@ -103,7 +107,6 @@ __all__ = [
     "Scenario",
     "SimulationSettings",
     "load_scenario",
-    "parse_assignment",
 ]
 
 # --------------------------------------------------------------------------------------
@@ -182,6 +185,10 @@ class Scenario:
         ``solver.plans.search_types.SearchParams``); empty = the plan optimizer's defaults.
     data
         The merged TOML tables (paths absolute), read-only; overrides re-use it.
+    origins
+        Where each dotted key of ``data`` came from, as its messages start (``FILE: `` of
+        the ``extends`` chain, or ``--set ``): the checks made after merging (a portfolio
+        file that does not exist) name the file, or the ``--set``, that gave the key.
     """
 
     name: str
@@ -197,13 +204,18 @@ class Scenario:
     shocks: Shocks = field(default_factory=Shocks)
     simulation: SimulationSettings = field(default_factory=SimulationSettings)
     data: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    origins: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
-    def with_overrides(self, overrides: Mapping[str, Any] | None) -> Scenario:
-        """A copy with dotted-key overrides applied (``{"shocks.income_multiplier": 0.9}``)."""
+    def with_overrides(
+        self, overrides: Mapping[str, Any] | None, override_source: str = OVERRIDE
+    ) -> Scenario:
+        """A copy with dotted-key overrides applied (``{"shocks.income_multiplier": 0.9}``);
+        their problems are named ``override_source KEY`` (the command line's ``--set``)."""
         if not overrides:
             return self
-        merged = apply_overrides(thaw(self.data), overrides)
-        return _build(merged, self.source, self.chain, name_default=self.name)
+        merged = apply_overrides(thaw(self.data), overrides, override_source)
+        origins = {**self.origins, **_override_origins(overrides, override_source)}
+        return _build(merged, self.source, self.chain, self.name, origins)
 
     def replace(self, **changes: Any) -> Scenario:
         """A copy with some attributes replaced (no re-validation of ``data``)."""
@@ -242,7 +254,9 @@ class Scenario:
 # --------------------------------------------------------------------------------------
 
 
-def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+def load_scenario(
+    path: str | Path, overrides: Mapping[str, Any] | None = None, override_source: str = OVERRIDE
+) -> Scenario:
     """Load, merge (``extends``) and validate a scenario file.
 
     Parameters
@@ -251,6 +265,10 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         The scenario TOML.
     overrides
         Dotted keys → values applied last, e.g. ``{"policy.max_deferral_months": 3}``.
+    override_source
+        How the overrides are named in messages: ``override policy.bogus: unknown key``
+        (the command line passes ``--set``). A problem of a file of the ``extends`` chain
+        names that file.
 
     Raises
     ------
@@ -259,10 +277,16 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         ``extends`` cycles.
     """
     path = Path(path)
-    data, chain = load_chain(path, stack=())
+    data, chain, origins = load_chain(path, stack=())
     if overrides:
-        data = apply_overrides(data, overrides)
-    return _build(data, path, chain, name_default=path.stem)
+        data = apply_overrides(data, overrides, override_source)
+        origins.update(_override_origins(overrides, override_source))
+    return _build(data, path, chain, path.stem, origins)
+
+
+def _override_origins(overrides: Mapping[str, Any], source: str) -> dict[str, str]:
+    """The keys of (valid) overrides → ``"SOURCE "`` (``--set portfolio.path: ...``)."""
+    return key_origins(parse_overrides(overrides) or {}, f"{source} ")
 
 
 # --------------------------------------------------------------------------------------
@@ -271,15 +295,25 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
 
 
 def _build(
-    data: Mapping[str, Any], source: Path | None, chain: tuple[Path, ...], name_default: str
+    data: Mapping[str, Any],
+    source: Path | None,
+    chain: tuple[Path, ...],
+    name_default: str,
+    origins: Mapping[str, str],
 ) -> Scenario:
     data = thaw(data)
     where = str(source) if source is not None else "<scenario>"
 
+    def at(key: str) -> str:
+        """``key`` as a message names it: after the file (or ``--set``) that gave it."""
+        return f"{origins.get(key, f'{where}: ')}{key}"
+
     portfolio = data.get("portfolio", {})
     if ("db" in portfolio) != ("table" in portfolio or "query" in portfolio):
+        given = next(k for k in ("db", "table", "query") if k in portfolio)
         raise InputError(
-            f"{where}: portfolio: 'db' (the database URL) goes with 'table' or 'query'"
+            f"{origins.get(f'portfolio.{given}', f'{where}: ')}portfolio: 'db' (the database "
+            "URL) goes with 'table' or 'query'"
         )
     if "db" in portfolio:
         portfolio_source = PortfolioSource(
@@ -297,13 +331,13 @@ def _build(
             "'query' (a database) or 'n' and 'seed' (a generated portfolio)"
         )
     if portfolio_source.path is not None and not portfolio_source.path.is_file():
-        raise InputError(f"{where}: portfolio.path: file not found: {portfolio_source.path}")
+        raise InputError(f"{at('portfolio.path')}: file not found: {portfolio_source.path}")
 
     model_table = dict(data.get("model", {}))
     model_path = model_table.pop("path", None)
     model_data: dict[str, Any] = {}
     if model_path is not None:
-        model_data = read_scenario_toml(Path(model_path), f"{where}: model.path")
+        model_data = read_scenario_toml(Path(model_path), at("model.path"))
         BehaviourModel.from_toml(model_path)  # file-specific errors first
     model_data = merge_tables(model_data, model_table)
     model = BehaviourModel.from_dict(model_data, source=f"{where}: [model]")
@@ -312,7 +346,7 @@ def _build(
     policy_path = policy_table.pop("path", None)
     policy_data: dict[str, Any] = {}
     if policy_path is not None:
-        policy_data = read_scenario_toml(Path(policy_path), f"{where}: policy.path")
+        policy_data = read_scenario_toml(Path(policy_path), at("policy.path"))
         Policy.from_toml(policy_path)
     policy = Policy.from_dict(merge_tables(policy_data, policy_table), source=f"{where}: [policy]")
 
@@ -331,7 +365,7 @@ def _build(
         )
     for key, value in (("treatments", treatments), ("teams", teams)):
         if enabled and value is not None and not value.is_file():
-            raise InputError(f"{where}: collection.{key}: file not found: {value}")
+            raise InputError(f"{at(f'collection.{key}')}: file not found: {value}")
     collection = Collection(
         enabled=enabled,
         treatments=treatments,
@@ -344,7 +378,10 @@ def _build(
 
     shocks = shocks_from_table(data.get("shocks", {}))
     if model.cost_of_funds + shocks.cost_of_funds_change <= -0.5:
-        raise InputError(f"{where}: shocks.cost_of_funds_change makes the cost of funds <= -50 %")
+        raise InputError(
+            f"{at('shocks.cost_of_funds_change')} makes the cost of funds <= -50 % (with "
+            f"model.cost_of_funds {model.cost_of_funds:g})"
+        )
 
     sim = data.get("simulation", {})
     simulation = SimulationSettings(
@@ -366,4 +403,5 @@ def _build(
         shocks=shocks,
         simulation=simulation,
         data=freeze(data),
+        origins=MappingProxyType(dict(origins)),
     )

@@ -6,7 +6,10 @@ command line's ``--set``) as one more layer. This module reads the files, follow
 chain (refusing cycles), merges tables key by key (arrays replaced whole; a portfolio
 given one way drops the other ways it extends) and parses command-line assignments into
 values and dotted keys; every layer is validated by
-:func:`solver.scenarios.spec_schema.check_layer` before it is merged.
+:func:`solver.scenarios.spec_schema.check_layer` before it is merged, and each override on
+its own (:func:`check_overrides`), so that every problem of every ``--set`` is reported
+together, named ``--set KEY``. The file (or ``--set``) each key came from is kept
+(:func:`key_origins`) for the checks made after merging.
 """
 
 from __future__ import annotations
@@ -18,14 +21,19 @@ from types import MappingProxyType
 from typing import Any
 
 from solver.core.files import read_toml
+from solver.core.problems import NOT_RUN, SET_OPTION, ProblemLog
 from solver.core.sql import embedded_path_relative_to
 from solver.errors import InputError
-from solver.scenarios.spec_schema import PORTFOLIO_KINDS, check_layer
+from solver.scenarios.spec_schema import PORTFOLIO_KINDS, check_layer, layer_findings
 
 __all__ = [
     "PATH_KEYS",
+    "OVERRIDE",
     "apply_overrides",
+    "check_override",
+    "check_overrides",
     "freeze",
+    "key_origins",
     "load_chain",
     "merge_tables",
     "parse_assignment",
@@ -46,12 +54,67 @@ PATH_KEYS: tuple[tuple[str, ...], ...] = (
 )
 
 
-def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """``data`` with dotted-key overrides merged in last (validated; paths against the cwd)."""
-    layer = parse_overrides(overrides)
-    check_layer(layer, "<overrides>")
+#: How overrides given in code are named in messages (the command line's are ``--set``).
+OVERRIDE = "override"
+
+
+def apply_overrides(
+    data: Mapping[str, Any], overrides: Mapping[str, Any], source: str = OVERRIDE
+) -> dict[str, Any]:
+    """``data`` with dotted-key overrides merged in last (validated; paths against the cwd).
+
+    Every problem of every override is raised together, each as ``SOURCE KEY: what is
+    wrong`` (``--set portfolio.n: must be a whole number, got 'abc'``:
+    :func:`check_overrides`).
+    """
+    log = ProblemLog(source)
+    layer = check_overrides(overrides, log)
+    log.raise_if_any(outcome=NOT_RUN)
     _resolve_paths(layer, Path.cwd())
     return merge_tables(data, layer)
+
+
+def key_origins(layer: Mapping[str, Any], label: str, under: str = "") -> dict[str, str]:
+    """Each dotted key of ``layer`` (tables followed, arrays whole) → ``label``: where a
+    key of the merged scenario came from, for the messages of checks made after merging.
+
+    ``label`` is how a message starts before the key: ``"FILE: "`` for a file (``FILE:
+    portfolio.path: file not found``), ``"--set "`` for an override (``--set
+    portfolio.path: file not found``).
+    """
+    out: dict[str, str] = {}
+    for key, value in layer.items():
+        dotted = f"{under}{key}"
+        out[dotted] = label
+        if isinstance(value, Mapping):
+            out.update(key_origins(value, label, f"{dotted}."))
+    return out
+
+
+def check_overrides(overrides: Mapping[str, Any], log: ProblemLog) -> dict[str, Any]:
+    """Validate dotted-key overrides into ``log``; their nested layer (when ``log`` is clean).
+
+    Each override is checked as a layer of its own, so that one override's unknown key does
+    not hide another's bad value (a file's keys and types are checked before its values,
+    :func:`~solver.scenarios.spec_schema.layer_findings`); then, when all pass, together
+    (rules across keys: one way of giving the portfolio). Problems name the override's key
+    as given (:meth:`ProblemLog.setting`).
+    """
+    for dotted, value in overrides.items():
+        check_override(dotted, value, log)
+    if log.count:
+        return {}
+    layer = parse_overrides(overrides, log)
+    for finding in layer_findings(layer or {}):
+        log.setting(finding.key, finding.what)
+    return layer or {}
+
+
+def check_override(dotted: str, value: Any, log: ProblemLog) -> None:
+    """Validate one dotted-key override on its own into ``log`` (:func:`check_overrides`)."""
+    single = parse_overrides({dotted: value}, log)
+    for finding in layer_findings(single or {}):
+        log.setting(finding.key, finding.what)
 
 
 def read_scenario_toml(path: Path, referrer: str | None = None) -> dict[str, Any]:
@@ -66,8 +129,9 @@ def read_scenario_toml(path: Path, referrer: str | None = None) -> dict[str, Any
 
 def load_chain(
     path: Path, stack: tuple[Path, ...], referrer: str | None = None
-) -> tuple[dict[str, Any], tuple[Path, ...]]:
-    """``path`` merged onto its ``extends`` chain (validated), and the chain's files.
+) -> tuple[dict[str, Any], tuple[Path, ...], dict[str, str]]:
+    """``path`` merged onto its ``extends`` chain (validated), the chain's files, and the
+    file each key came from (:func:`key_origins`).
 
     ``stack`` holds the files already being loaded, to refuse a cycle.
     """
@@ -79,12 +143,15 @@ def load_chain(
     check_layer(layer, str(path))
     _resolve_paths(layer, path.parent)
     parent = layer.pop("extends", None)
+    origins = key_origins(layer, f"{path}: ")
     if parent is None:
-        return layer, (resolved,)
-    base, chain = load_chain(Path(parent), (*stack, resolved), referrer=f"{path}: extends")
+        return layer, (resolved,), origins
+    base, chain, inherited = load_chain(
+        Path(parent), (*stack, resolved), referrer=f"{path}: extends"
+    )
     for key in ("name", "description"):  # they describe one file: not inherited
         base.pop(key, None)
-    return merge_tables(base, layer), (*chain, resolved)
+    return merge_tables(base, layer), (*chain, resolved), {**inherited, **origins}
 
 
 def _resolve_paths(layer: dict[str, Any], base: Path) -> None:
@@ -145,20 +212,33 @@ def freeze(value: Any) -> Any:
 # --------------------------------------------------------------------------------------
 
 
-def parse_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Dotted keys → nested tables: ``{"policy.max_deferral_months": 3}`` → ``{"policy": {...}}``."""
+def parse_overrides(
+    overrides: Mapping[str, Any], log: ProblemLog | None = None
+) -> dict[str, Any] | None:
+    """Dotted keys → nested tables: ``{"policy.max_deferral_months": 3}`` → ``{"policy": {...}}``.
+
+    A malformed key (an empty part, a key under a value) is added to ``log`` (``None`` is
+    returned), or raised without a log.
+    """
+    own = log if log is not None else ProblemLog(OVERRIDE)
+    before = own.count
     nested: dict[str, Any] = {}
     for dotted, value in overrides.items():
         parts = str(dotted).split(".")
         if not all(parts):
-            raise InputError(f"override {dotted!r}: empty key part")
+            own.setting(str(dotted), "empty key part")
+            continue
         table = nested
         for part in parts[:-1]:
             table = table.setdefault(part, {})
             if not isinstance(table, dict):
-                raise InputError(f"override {dotted!r}: {part!r} is not a table")
-        table[parts[-1]] = value
-    return nested
+                own.setting(str(dotted), f"{part!r} is set to a value, not a table")
+                break
+        else:
+            table[parts[-1]] = value
+    if log is None:
+        own.raise_if_any(outcome=NOT_RUN)
+    return None if own.count > before else nested
 
 
 def parse_value(raw: str) -> Any:
@@ -170,15 +250,14 @@ def parse_value(raw: str) -> Any:
         return raw
 
 
-def parse_assignment(text: str) -> tuple[str, list[Any]]:
+def parse_assignment(text: str, log: ProblemLog | None = None) -> tuple[str, list[Any]] | None:
     """``policy.max_deferral_months=0,3,6`` → ``("policy.max_deferral_months", [0, 3, 6])``.
 
-    Values are separated by commas outside brackets and parsed as TOML scalars.
+    Values are separated by commas outside brackets and parsed as TOML scalars. A malformed
+    assignment is added to ``log`` (``None`` is returned), or raised without a log.
     """
     key, sep, raw = text.partition("=")
     key = key.strip()
-    if not sep or not key or not raw.strip():
-        raise InputError(f"--set {text!r}: expected KEY=VALUE[,VALUE...]")
     values: list[str] = []
     depth, current = 0, ""
     for ch in raw:
@@ -192,6 +271,15 @@ def parse_assignment(text: str) -> tuple[str, list[Any]]:
         else:
             current += ch
     values.append(current)
-    if any(not v.strip() for v in values):
-        raise InputError(f"--set {text!r}: empty value")
+    problem = ""
+    if not sep or not key or not raw.strip():
+        problem = "expected KEY=VALUE[,VALUE...]"
+    elif any(not v.strip() for v in values):
+        problem = "empty value"
+    if problem:
+        own = log if log is not None else ProblemLog(SET_OPTION)
+        own.setting(key or repr(text), problem)
+        if log is None:
+            own.raise_if_any(outcome=NOT_RUN)
+        return None
     return key, [parse_value(v) for v in values]

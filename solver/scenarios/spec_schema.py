@@ -1,9 +1,11 @@
 """The scenario file's schema and its messages: what keys a scenario TOML may have.
 
 One pydantic model per table (:data:`ScenarioFile`), each key declared once with its type
-and bounds, and :func:`check_layer`, which validates one file's tables (or the command
-line's overrides) and words every problem in the scenario's terms -- the file, the dotted
-key, the closest valid name for an unknown key -- listed in the order of the file. The
+and bounds, and :func:`layer_findings`, which validates one file's tables (or one
+override's) and words every problem in the scenario's terms -- the dotted key, the closest
+valid name for an unknown key -- listed in the order of the file, each as a file names it
+(:func:`check_layer`: ``FILE: shocks.x must be ...``) and as an override names it
+(``--set shocks.x: must be ...``, :func:`solver.scenarios.spec_layers.check_overrides`). The
 value rules pydantic cannot declare (one way of giving the portfolio, the behaviour
 model's and the policy's own checks, segment filter values) are checked here too.
 :mod:`solver.scenarios.spec` builds the :class:`~solver.scenarios.spec.Scenario` from
@@ -15,7 +17,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
@@ -40,7 +42,7 @@ from solver.domain import TIERS
 from solver.errors import InputError
 from solver.scenarios.shocks import SEGMENT_FILTERS, filter_value_problems
 
-__all__ = ["PORTFOLIO_KINDS", "ScenarioFile", "check_layer"]
+__all__ = ["PORTFOLIO_KINDS", "Finding", "ScenarioFile", "check_layer", "layer_findings"]
 
 # --------------------------------------------------------------------------------------
 # The schema: one pydantic model per table, each key with its type and bounds
@@ -157,13 +159,27 @@ PORTFOLIO_KINDS: dict[str, tuple[str, ...]] = {
 # --------------------------------------------------------------------------------------
 
 
-def _unknown(source: str, dotted: str, key: str, valid: Sequence[str]) -> str:
+class Finding(NamedTuple):
+    """One problem of a layer, worded for a file and for a command-line override."""
+
+    #: Where it is, for the order of the file.
+    loc: tuple[str | int, ...]
+    #: The dotted key it is about (``shocks.income_multiplier``): an override's ``--set KEY``.
+    key: str
+    #: What is wrong with the key: ``must be a number, got 'x'``.
+    what: str
+    #: The problem in a file's words, after ``FILE: ``: ``shocks.x must be a number, got 'x'``.
+    text: str
+
+
+def _unknown(dotted: str, key: str, valid: Sequence[str]) -> tuple[str, str]:
+    """An unknown key's problem: ``(what, text)`` of a :data:`Finding`."""
     close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
     hint = f" (did you mean {close[0]!r}?)" if close else f"; valid keys: {', '.join(valid)}"
     location, sep, _ = dotted.rpartition(": ")
     if sep:  # a key of an entry of an array of tables: "[[shocks.segments]] entry 2: key"
-        return f"{source}: {location}: unknown key {key!r}{hint}"
-    return f"{source}: unknown key {dotted!r}{hint}"
+        return f"unknown key{hint}", f"{location}: unknown key {key!r}{hint}"
+    return f"unknown key{hint}", f"unknown key {dotted!r}{hint}"
 
 
 def _entry(array: str, number: int) -> str:
@@ -193,80 +209,91 @@ def _bound(value: float, thousands: bool) -> str:
     return f"{value:g}"
 
 
-def _message(issue: Issue, source: str) -> str:
-    """One problem in the scenario's words (``SOURCE: shocks.x must be in [0, 10], got 11``)."""
+def _finding(issue: Issue) -> Finding:
+    """One problem in the scenario's words (``shocks.x must be in [0, 10], got 11``)."""
     dotted = _dotted(issue.loc)
     if issue.kind == "unknown":
-        return _unknown(source, dotted, issue.name, issue.valid)
-    if issue.kind == "table":
-        return f"{source}: {dotted} must be a table"
+        return Finding(issue.loc, dotted, *_unknown(dotted, issue.name, issue.valid))
     value = issue.value
-    if issue.kind == "finite":
-        return f"{source}: {dotted} must be finite, got {value!r}"
-    if issue.kind == "range":
+    if issue.kind == "table":
+        what = "must be a table"
+    elif issue.kind == "finite":
+        what = f"must be finite, got {value!r}"
+    elif issue.kind == "range":
         lo, hi = issue.lower, issue.upper
         if lo is not None and hi is not None:
             rule = f"in [{_bound(lo[0], issue.thousands)}, {_bound(hi[0], issue.thousands)}]"
         else:  # the schema's one-sided bounds are all lower bounds
             assert lo is not None
             rule = f"{'>=' if lo[1] else '>'} {_bound(lo[0], issue.thousands)}"
-        return f"{source}: {dotted} must be {rule}, got {value!r}"
-    phrase = issue.phrase
-    if isinstance(value, float) and value.is_integer() and phrase == WHOLE_NUMBER:
-        phrase += " written without a decimal point or exponent"
-    return f"{source}: {dotted} {phrase}, got {value!r}"
+        what = f"must be {rule}, got {value!r}"
+    else:
+        phrase = issue.phrase
+        if isinstance(value, float) and value.is_integer() and phrase == WHOLE_NUMBER:
+            phrase += " written without a decimal point or exponent"
+        what = f"{phrase}, got {value!r}"
+    return Finding(issue.loc, dotted, what, f"{dotted} {what}")
 
 
-def check_layer(layer: Mapping[str, Any], source: str) -> None:
-    """Validate one file's (or the overrides') tables: keys and types first (all of them);
-    when those are right, the values (ranges, filters, the model's and policy's rules).
-    Problems are listed in the order of the file."""
+def layer_findings(layer: Mapping[str, Any]) -> list[Finding]:
+    """The problems of one file's (or one override's) tables: keys and types first (all of
+    them); when those are right, the values (ranges, filters, the model's and policy's
+    rules). Listed in the order of the file."""
     try:
         ScenarioFile.model_validate(layer)
         found: list[Issue] = []
     except ValidationError as exc:
         found = issues(exc, ScenarioFile, layer)
-    problems = [_message(i, source) for i in found if i.kind != "range"]
-    if not problems:
-        ranged = [(i.loc, _message(i, source)) for i in found]
-        ranged += _value_problems(layer, source)
-        ranged.sort(key=lambda p: position(layer, p[0]))
-        problems = [text for _, text in ranged]
+    findings = [_finding(i) for i in found if i.kind != "range"]
+    if not findings:
+        findings = [_finding(i) for i in found] + _value_problems(layer)
+        findings.sort(key=lambda f: position(layer, f.loc))
+    return findings
+
+
+def check_layer(layer: Mapping[str, Any], source: str) -> None:
+    """Validate one file's tables (:func:`layer_findings`); every problem names ``source``."""
+    problems = [f"{source}: {f.text}" for f in layer_findings(layer)]
     if problems:
         raise InputError(f"{source}: {len(problems)} problem(s) in the scenario", problems)
 
 
-def _value_problems(
-    layer: Mapping[str, Any], source: str
-) -> list[tuple[tuple[str | int, ...], str]]:
+def _value_problems(layer: Mapping[str, Any]) -> list[Finding]:
     """The value rules the schema does not declare, each with where it is."""
-    problems: list[tuple[tuple[str | int, ...], str]] = []
+    problems: list[Finding] = []
     portfolio = layer.get("portfolio", {})
     kinds = [lead for lead, keys in PORTFOLIO_KINDS.items() if set(keys) & set(portfolio)]
+    what = ""
     if kinds == ["path", "n"]:  # the message of the two forms before databases
-        text = f"{source}: portfolio: give either 'path' or 'n' (and 'seed'), not both"
-        problems.append((("portfolio",), text))
+        what = "give either 'path' or 'n' (and 'seed'), not both"
     elif len(kinds) > 1:
-        text = (
-            f"{source}: portfolio: give either 'path' or 'n' (and 'seed') or 'db' (with "
-            f"'table' or 'query'), not {' and '.join(repr(k) for k in kinds)}"
+        what = (
+            "give either 'path' or 'n' (and 'seed') or 'db' (with 'table' or 'query'), not "
+            f"{' and '.join(repr(k) for k in kinds)}"
         )
-        problems.append((("portfolio",), text))
     elif "table" in portfolio and "query" in portfolio:
-        text = f"{source}: portfolio: give either 'table' or 'query' with 'db', not both"
-        problems.append((("portfolio",), text))
+        what = "give either 'table' or 'query' with 'db', not both"
+    if what:
+        problems.append(Finding(("portfolio",), "portfolio", what, f"portfolio: {what}"))
     settings: tuple[tuple[str, Any], ...] = (("model", BehaviourModel), ("policy", Policy))
     for table, kind in settings:
         inline = {k: v for k, v in layer.get(table, {}).items() if k != "path"}
-        if inline:
-            try:
-                kind.from_dict(inline, source=f"{source}: [{table}]")
-            except InputError as exc:
-                problems += [((table,), p) for p in exc.problems or [str(exc)]]
+        if not inline:
+            continue
+        # one inline key (a --set): the problem is about that key
+        key = f"{table}.{next(iter(inline))}" if len(inline) == 1 else table
+        try:
+            kind.from_dict(inline, source=f"[{table}]")
+        except InputError as exc:
+            for line in exc.problems or [str(exc)]:
+                problems.append(Finding((table,), key, line.removeprefix(f"[{table}]: "), line))
     for i, segment in enumerate(layer.get("shocks", {}).get("segments", [])):
         where = _entry("shocks.segments", i + 1)
         for key in SEGMENT_FILTERS:
             if key in segment:
-                found = filter_value_problems({key: segment[key]}, source, where)
-                problems += [(("shocks", "segments", i, key), p) for p in found]
+                for line in filter_value_problems({key: segment[key]}, "", where):
+                    text = line.removeprefix(": ")
+                    what = text.removeprefix(f"{where}: {key}: ")
+                    loc = ("shocks", "segments", i, key)
+                    problems.append(Finding(loc, f"{where}: {key}", what, text))
     return problems
