@@ -13,8 +13,9 @@ and never above the bound without the treatment; the plan the free family return
 (``plan_options`` with ``free_family``, at target_gap 1e-3 and 1e-4) lies at or below that
 exact optimum and within its certified gap of it (``test_s17_free_target``'s oracle checks).
 The bit-for-bit comparisons of the reference and pruned passes guard an invariant of the
-solver (pruning must not change a table), not its optimum: the oracle checks do. On so short an account the treatment
-changes little (the excess it removes builds up month by month on the frontier); on
+solver (pruning must not change a table), not its optimum: the oracle checks do. On so
+short an account the treatment changes little (the excess it removes builds up month by
+month on the frontier); on
 the benchmark book's CI00000009, which pays the cap for 38 months, the bound's excess
 over the best plan found falls to under a fifth.
 """
