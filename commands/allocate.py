@@ -139,7 +139,11 @@ def allocate(
 
     Prints expected recovery, cost and net, team utilisation, counts by treatment × tier
     and the optimality certificate (objective, proven bound, gap, status, time). Exit 3
-    when no allocation is feasible, 4 when the time limit passes without one. With
+    when no allocation is feasible, 4 when the time limit passes without one. The
+    utilisation table's value/min is the value of one more minute of the team's capacity
+    (its price in the allocation's dual, CNY per minute): 0 when the team is not a
+    bottleneck, even at 99 % use when another team can take its accounts at the same
+    value. With
     --engine dask the portfolio (a file or a Parquet dataset directory) is read and
     validated by the workers, and the per-account step of the Lagrangian dual runs on
     them; the result is the same.

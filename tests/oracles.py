@@ -1151,6 +1151,45 @@ def best_on_grid(
     )
 
 
+def customer_cost(account: Any, opening: int, interest: Sequence[int]) -> float:
+    """The customer's cost of a cent schedule (issue 13 criterion 7), in CNY.
+
+    What the plan charges the customer in present value at the contract rate: the charges
+    the opening balance carries beyond the outstanding principal at t = 0 (accrued interest
+    and fees, less waivers and haircut: ``opening − principal``, negative after a haircut)
+    plus each month's interest charged, month t discounted by ``(1 + r/12)^−t``. Exact
+    fractions; ``r`` is the contract rate as written in decimal.
+    """
+    monthly = 1 + share(account.annual_rate) / 12
+    carried = Fraction(opening - to_cents(account.principal), 100)
+    charged = sum(
+        (Fraction(c, 100) / monthly ** (t + 1) for t, c in enumerate(interest)), Fraction(0)
+    )
+    return float(carried + charged)
+
+
+def free_custom_optimum(account: Any, policy: Any, model_params: Any) -> dict[str, Any]:
+    """The exact best ``custom`` plan of the free family (``SearchParams.free_family``) on
+    an account whose policy allows no holiday: every amount on the rounding unit from
+    ``min_payment`` (rounded up to the unit) to the largest cap, within each month's cap,
+    any number of distinct amounts, then a clearing payment within its cap; term ≤
+    ``max_term_months`` (:func:`best_path_plan`'s exact DP on that grid). Small accounts
+    only: the DP's states are (month, balance in cents).
+    """
+    policy = policy.for_product(account.product)
+    if family_holiday(policy) != 0:
+        raise ValueError("free_custom_optimum covers the family without holidays only")
+    unit = to_cents(policy.rounding)
+    cap = caps(account, policy, int(policy.max_term_months))
+    finite = [c for c in cap if math.isfinite(c)]
+    if not finite:
+        return {"npv": -math.inf, "payments": None}
+    low = math.ceil(max(float(policy.min_payment) * 100, unit) / unit - 1e-9) * unit
+    top = math.floor(max(finite) * 100 / unit + 1e-9) * unit
+    grid = [a / 100 for a in range(low, top + 1, unit)]
+    return best_path_plan(Family.CUSTOM, account, policy, model_params, grid, 0, "dp")
+
+
 # --------------------------------------------------------------------------------------
 # Assignment: the textbook MILP (scipy.optimize.milp / HiGHS)
 # --------------------------------------------------------------------------------------

@@ -9,8 +9,13 @@ month (test_free_fast's SPEC §4 action values); and on an account whose best pl
 the cap month after month on the clearable frontier, the root lies above the exact
 optimum of the free family -- an exact dynamic programme over cent balances written here
 from SPEC §4/§5 (test_free_bound's hazards and recoveries, its own clearable limits) --
-and never above the bound without the treatment. On so short an account the treatment
-changes little (the excess it removes builds up month by month on the frontier); on
+and never above the bound without the treatment; the plan the free family returns on it
+(``plan_options`` with ``free_family``, at target_gap 1e-3 and 1e-4) lies at or below that
+exact optimum and within its certified gap of it (``test_s17_free_target``'s oracle checks).
+The bit-for-bit comparisons of the reference and pruned passes guard an invariant of the
+solver (pruning must not change a table), not its optimum: the oracle checks do. On so
+short an account the treatment changes little (the excess it removes builds up month by
+month on the frontier); on
 the benchmark book's CI00000009, which pays the cap for 38 months, the bound's excess
 over the best plan found falls to under a fifth.
 """
@@ -26,6 +31,7 @@ import pytest
 from test_free_bound import AUCTION, COF, DEPR, LAG, REPO, RHO, _account, _hazard, _oracle_setup
 from test_free_dp import _contexts
 from test_free_fast import _assert_months_above_actions, _cases
+from test_s17_free_target import assert_within_certificate
 
 from solver.core.generate import generate_portfolio
 from solver.core.model import BehaviourModel
@@ -38,7 +44,8 @@ from solver.plans.free_dp import TOLERANCE
 from solver.plans.free_prep import free_tables
 from solver.plans.free_rollout import rollouts
 from solver.plans.holiday_tables import holiday_tables
-from solver.plans.search import holiday_months
+from solver.plans.options import plan_options
+from solver.plans.search import SearchParams, holiday_months
 
 BUCKETS = 48
 
@@ -167,6 +174,17 @@ def test_frontier_bound_lies_above_the_exact_optimum():
         runs = holiday_bounds(ctx, buckets, frontier=True).bound[0]  # no holiday: the same family
         assert min(new, fast, runs) >= best
         assert new <= old + 1e-9 * abs(old)
+
+
+@pytest.mark.parametrize("params", [SearchParams(free_family=True), SearchParams.thorough()])
+def test_free_plan_is_within_its_gap_of_the_exact_optimum(params):
+    """On the frontier account custom's free plan stays within its certified gap of this file's exact optimum, under its bound."""
+    fields, over = FRONTIER
+    acc = _account(fields)
+    policy = Policy(**over).for_product(acc.product)
+    custom = plan_options(acc, policy, search=params).option("custom")
+    assert custom.bound_over == "every_amount"
+    assert_within_certificate(acc, policy, custom, _exact_optimum(fields, over))
 
 
 def test_frontier_bound_is_far_closer_on_a_frontier_account():

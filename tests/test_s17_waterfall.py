@@ -123,7 +123,13 @@ def test_portfolio_waterfall_columns():
 
 @pytest.mark.parametrize("rounding", [0.01, 1.0, 100.0])
 def test_float_screen_never_rejects_a_step_the_cent_check_passes(rounding):
-    """Every waterfall step the float screen rejects also fails the policy check of its cent schedule."""
+    """Every waterfall step the float screen rejects also fails the policy check of its cent schedule.
+
+    A consistency check between two engine parts, not an oracle test: the float screen
+    (``waterfall_walk``'s ``screened``) must be conservative against the engine's own cent
+    check (``schedule_ok``). That the waterfall plan itself meets SPEC §5 is checked against
+    the oracle (``tests/oracles.waterfall_plan``) by the tests above.
+    """
     frame = generate_portfolio(40, seed=3)
     checked = 0
     for product in ("auto_loan", "card_instalment"):

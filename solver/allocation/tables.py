@@ -236,7 +236,18 @@ def _assignment_table(
 def _utilisation(
     teams: Teams, built: AllocationProblem, result: AssignmentResult, chosen: _Chosen
 ) -> pd.DataFrame:
-    """Team utilisation with shadow prices (value of one more minute, from the dual)."""
+    """Team utilisation with shadow prices (value of one more minute, from the dual).
+
+    The price of a team is its capacity row's price in the assignment core's Lagrangian dual
+    (``stats["prices"]``, CNY per minute; on the core-flow path the flow's node prices per
+    minute): an ε-optimal dual of the allocation's LP relaxation, so one more minute of the
+    team is worth about that much to the LP. It is 0 when the team is not a bottleneck --
+    when the best treatment of every account fits (``make demo``'s book: a team at 99.9 %
+    use whose accounts another team of its type can take at the same value), and on any
+    team the LP leaves slack. ``tests/test_s18_shadow_prices.py`` checks the prices against
+    the LP solved by HiGHS (dual objective, complementary slackness, marginal values). A
+    path that returns without a dual phase leaves the column empty (NaN), never 0.
+    """
     import pandas as pd
 
     k_of = chosen.team
