@@ -24,11 +24,14 @@ def _money(x: float | None, currency: str) -> str:
 
 
 def _payments_text(option: Any, currency: str) -> str:
-    """The payment path of an option in phases (:func:`phases_text`)."""
+    """The payment path of an option in phases (:func:`phases_text`), its holidays as its
+    terms state them (:attr:`~solver.plans.terms.PlanTerms.holidays`, ``holiday_pays``)."""
     if option.schedule is None:
         return ""
-    word = "interest" if option.terms.deferral_mode == "interest_only" else "0"
-    return phases_text(option.schedule.payment.tolist(), option.terms.holidays, word, currency)
+    terms = option.terms
+    return phases_text(
+        option.schedule.payment.tolist(), terms.holidays, terms.holiday_pays, currency
+    )
 
 
 def phases_text(
@@ -397,72 +400,23 @@ def portfolio_payments_text(plans: Any, currency: str) -> list[str | None]:
     """The ``payments`` column of plan-portfolio's plans: each account's followed plan in
     phases (:func:`phases_text`, as ``workout plan`` shows it); ``None`` for an error row.
 
-    The holidays are those the table states: a level family's ``deferral_months`` from
-    month 1 (interest-only where ``deferral_mode`` says so), else the months without payment
-    before the last (a custom or step plan's, :func:`solver.plans.terms.holiday_runs`).
+    The holidays are the followed plan's own (``plans.holidays``: its
+    :attr:`~solver.plans.terms.PlanTerms.holidays` and ``holiday_pays``, as the plan
+    search stated them), the payments its schedule's cents.
     """
     import numpy as np
 
     from solver.core.schedule import CENTS_PER_UNIT
-    from solver.plans.terms import holiday_runs
 
     cents = np.rint(plans.payments * CENTS_PER_UNIT).astype(np.int64)
-    table = plans.table
-    deferral = table["deferral_months"].to_numpy(object)
-    modes = table["deferral_mode"].to_numpy(object)
     out: list[str | None] = []
     for i, months in enumerate(plans.term.tolist()):
         if months == 0:
             out.append(None)
             continue
-        path = cents[i, :months]
-        interest_only = modes[i] == "interest_only" and bool(deferral[i])
-        runs = ((1, int(deferral[i])),) if interest_only else holiday_runs(path)
-        word = "interest" if interest_only else "0"
-        out.append(phases_text(path.tolist(), runs, word, currency))
+        runs, pays = plans.holidays[i]
+        out.append(phases_text(cents[i, :months].tolist(), runs, pays, currency))
     return out
-
-
-def portfolio_schedules_frame(plans: Any, fees_due: Any, currency: str, as_of: Any) -> Any:
-    """The month-by-month schedule each account of plan-portfolio follows, as one long
-    table: ``account_id, family, month, due_date, payment, interest, principal, fees,
-    balance`` (money in the currency to the cent; SPEC §2).
-
-    The recommended plan (``family``), else the contract (``status_quo``); no rows for an
-    account that failed. Built from the plans' payment and exposure paths, vectorised
-    (:func:`solver.core.schedule.rows_of_paths`): a restructured plan capitalises the
-    account's fees, the contract pays ``fees_due`` (on the currency's money grid) first.
-    Month t is due t months after ``as_of`` (:func:`solver.core.schedule.due_dates_from`).
-    """
-    import numpy as np
-    import pandas as pd
-    import pyarrow as pa
-
-    from solver.core.currency import money_grid
-    from solver.core.schedule import CENTS_PER_UNIT, due_dates_from, rows_of_paths
-    from solver.core.waterfall import to_units
-
-    table = plans.table
-    family = table["family"].to_numpy(object).copy()
-    contract = pd.isna(family)
-    family[contract] = "status_quo"
-    grid = money_grid(currency)
-    fees = to_units(np.asarray(fees_due, dtype=float), "fees_due", grid) * (CENTS_PER_UNIT // grid)
-    rows = rows_of_paths(plans.payments, plans.exposures, plans.term, np.where(contract, fees, 0))
-    horizon = plans.payments.shape[1]
-    # dates, not date-times: CSV "2027-01-01", Parquet date32, Excel a date cell
-    dates = pa.array(due_dates_from(as_of, horizon), type=pa.date32())
-    which = rows.pop("row")
-    month = rows.pop("month")
-    data: dict[str, Any] = {
-        "account_id": table["account_id"].to_numpy(object)[which],
-        "family": family[which],
-        "month": month,
-        "due_date": pd.array(dates.take(month - 1), dtype=pd.ArrowDtype(pa.date32())),
-    }
-    for name, cents in rows.items():
-        data[name] = cents / CENTS_PER_UNIT
-    return pd.DataFrame(data)
 
 
 #: What each column of the tables ``workout plan`` and ``plan-portfolio`` write means (the

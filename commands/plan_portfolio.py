@@ -190,10 +190,17 @@ def plan_portfolio(
     ) as bar:
         task = bar.add_task("plan", total=len(frame))
         plans = run(
-            frame, policy, model, jobs=jobs, search=search, progress=lambda k: bar.advance(task, k)
+            frame,
+            policy,
+            model,
+            jobs=jobs,
+            search=search,
+            progress=lambda k: bar.advance(task, k),
+            # the workers carry the schedules' cent rows only for a run that writes them
+            schedules=schedules_path is not None or _is_xlsx(out_path),
         )
     elapsed = time.perf_counter() - started
-    table, sheets = _written(plans, frame, policy.currency, as_of, out_path, schedules_path)
+    table, sheets = _written(plans, policy.currency, as_of, out_path, schedules_path)
     write_table_outputs(out_path, out_db, table, sheet_name="plans", quiet=quiet, sheets=sheets)
     summary = plans.summary()
     return _print_plan_summary(summary, len(frame), elapsed, out_path, fmt, table, quiet, search)
@@ -209,19 +216,26 @@ EXCEL_ROWS = 1_048_575
 XLSX_SCHEDULE_ROWS = 200_000
 
 
+def _is_xlsx(out_path: Path) -> bool:
+    """Whether ``--out`` is a workbook (which holds the schedules too, up to a size)."""
+    return out_path.suffix.lower() == ".xlsx"
+
+
 def _written(
-    plans: Any, frame: Any, currency: str, as_of: Any, out_path: Path, schedules_path: Any
+    plans: Any, currency: str, as_of: Any, out_path: Path, schedules_path: Any
 ) -> tuple[Any, dict[str, Any] | None]:
     """The plans table as written (with the ``payments`` text after ``levels``) and, for an
-    .xlsx ``--out``, its sheets; writes the ``--schedules`` file."""
+    .xlsx ``--out``, its sheets; writes the ``--schedules`` file (the followed schedules
+    as the plan search built them: :func:`solver.plans.portfolio.schedules_table`)."""
     from commands.output import as_of_date, write_out
-    from commands.plan_output import columns_sheet, plans_table, portfolio_schedules_frame
+    from commands.plan_output import columns_sheet, plans_table
+    from solver.plans.portfolio import schedules_table
 
     table = plans_table(plans, currency)
-    excel = out_path.suffix.lower() == ".xlsx"
+    excel = _is_xlsx(out_path)
     if not excel and schedules_path is None:
         return table, None
-    schedules = portfolio_schedules_frame(plans, frame["fees_due"], currency, as_of_date(as_of))
+    schedules = schedules_table(plans, as_of_date(as_of))
     if schedules_path is not None:
         write_out(
             schedules_path, schedules, sheet_name="schedules", sheets=_excel_sheets(schedules)

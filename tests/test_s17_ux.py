@@ -3,8 +3,10 @@ columns sheet, --set messages, the card-vehicle rule and two help texts.
 
 Oracles are the test's own arithmetic from SPEC §2 (cents: payment = interest + principal
 + fees, balance_t = balance_{t-1} + interest_t - payment_t, last balance 0, Σ principal =
-the restructured balance), its own calendar arithmetic for the due dates, and the public
-evaluator ``solver.evaluate`` for the NPVs.
+the restructured balance), the independent waterfall of ``tests/oracles.py`` (each
+schedule amortised again from the account and the plan's terms and payments:
+:func:`assert_amortises`, session 18), its own calendar arithmetic for the due dates, and
+the public evaluator ``solver.evaluate`` for the NPVs.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from cli_inprocess import run_workout
+from oracles import amortise, rate_units, round_half_up, share, to_cents
 
 import solver
 from solver.core.account import Account
@@ -46,6 +49,57 @@ def _cents(series: pd.Series) -> np.ndarray:
     return np.rint(series.to_numpy(float) * 100).astype(np.int64)
 
 
+def _given(value) -> float:
+    """A plans-table share or count: 0 where the table leaves it empty."""
+    return 0.0 if value is None or pd.isna(value) else float(value)
+
+
+def assert_amortises(rows: pd.DataFrame, account: Account, plan) -> None:
+    """Assert that one account's written schedule ``rows`` is what SPEC §2 gives for its
+    payments, amortised again by the oracle's own integer-cent waterfall
+    (:func:`oracles.amortise`) from the account and the terms of ``plan`` (its row of the
+    plans table), every row to the cent.
+
+    The contract (family ``status_quo``): principal + interest_due bear interest at the
+    account's rate and fees_due is owed unpaid, paid first. A plan: the account's
+    principal, accrued interest and fees less what it forgives (fee_waiver,
+    interest_waiver, haircut), all capitalised, at the plan's rate, interest waived in
+    the first deferral_months months when deferral_mode is ``waive``. The last payment is
+    what clears the balance. Interest is the oracle's own: a row whose interest is off
+    fails even when its balances still chain.
+    """
+    family = rows["family"].iloc[0]
+    payment, interest, principal, fees, balance = (
+        _cents(rows[c]).tolist() for c in ("payment", "interest", "principal", "fees", "balance")
+    )
+    owed = [to_cents(account.principal), to_cents(account.interest_due)]
+    if family == "status_quo":
+        bearing, unpaid, waived = sum(owed), to_cents(account.fees_due), 0
+        rate = account.annual_rate
+    else:
+        assert family != "waterfall", "the waterfall (interest-free forbearance) is never followed"
+        owed.append(to_cents(account.fees_due))
+        kept = [1 - share(_given(plan[k])) for k in ("haircut", "interest_waiver", "fee_waiver")]
+        exact = sum(c * k for c, k in zip(owed, kept, strict=True))
+        bearing, unpaid, rate = round_half_up(exact), 0, float(plan["rate"])
+        if exact != sum(owed):  # something forgiven: the table's shares are to 6 decimals
+            written = sum(principal) + sum(fees)
+            assert abs(written - bearing) <= 1 + sum(owed) // 10**6, (written, bearing)
+            bearing = written
+        waived = int(_given(plan["deferral_months"])) if plan["deferral_mode"] == "waive" else 0
+    waive = [t < waived for t in range(len(payment))]
+    got = amortise(bearing, rate_units(rate), payment, unpaid_fees=unpaid, waive=waive)
+    assert got is not None, f"{account.account_id}: a payment clears the balance early"
+    for name, written in zip(
+        ("payment", "interest", "principal", "fees", "balance"),
+        (payment, interest, principal, fees, balance),
+        strict=True,
+    ):
+        mine = getattr(got, name)
+        bad = [t + 1 for t in range(len(mine)) if mine[t] != written[t]]
+        assert not bad, f"{account.account_id} {family}: {name} differs in months {bad[:5]}"
+
+
 @pytest.fixture(scope="module")
 def portfolio_run(tmp_path_factory):
     """plan-portfolio of 40 generated accounts: the book, plans.csv, schedules.csv, p.xlsx."""
@@ -69,13 +123,17 @@ def portfolio_run(tmp_path_factory):
 
 def test_portfolio_schedules_reconcile_to_the_cent(portfolio_run):
     """Every written schedule row pays interest + principal + fees, balances chain from the
-    account's restructured balance to 0.00, and months are due t months after --as-of."""
+    account's restructured balance to 0.00, each schedule is what the oracle's own
+    waterfall gives for the account, the plan's terms and its payments (interest to the
+    cent), and months are due t months after --as-of."""
     sched, plans, book = (portfolio_run[k] for k in ("schedules", "plans", "book"))
     assert list(sched.columns) == SCHEDULE_COLUMNS
     owed = book.set_index("account_id")[["principal", "interest_due", "fees_due"]].sum(axis=1)
+    accounts = {a.account_id: a for a in map(Account.from_mapping, book.to_dict("records"))}
     plans = plans.set_index("account_id")
     checked = 0
     for account_id, rows in sched.groupby("account_id", sort=False):
+        assert_amortises(rows, accounts[account_id], plans.loc[account_id])
         pay, interest, principal, fees, balance = (
             _cents(rows[c]) for c in ("payment", "interest", "principal", "fees", "balance")
         )

@@ -34,6 +34,7 @@ Dates
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property, lru_cache
@@ -55,7 +56,8 @@ __all__ = [
     "Schedule",
     "due_dates_from",
     "exposures_of",
-    "rows_of_paths",
+    "long_rows",
+    "stacked_columns",
 ]
 
 #: Cents per currency unit: schedules are stored in hundredths, the finest money grid
@@ -122,65 +124,41 @@ def interest_of_paths(payments: NDArray[Any], exposures: NDArray[Any]) -> NDArra
     return after - exposures + payments
 
 
-def rows_of_paths(
-    payments: NDArray[np.floating],
-    exposures: NDArray[np.floating],
-    term: ArrayLike,
-    unpaid_fees: ArrayLike | None = None,
-) -> dict[str, NDArray[np.int64]]:
-    """The cent rows of many schedules given as payment and exposure paths, as one long
-    table: the inverse of :func:`exposures_of`, vectorised over accounts and months.
+def stacked_columns(schedules: Sequence[Schedule]) -> NDArray[np.int64]:
+    """The cent rows of ``schedules`` one after another: a ``(5, R)`` int64 array of their
+    payment, interest, principal, fee and balance rows (the order of
+    :meth:`Schedule.from_columns`), ``R`` the sum of their terms -- many schedules carried
+    as one array (a portfolio's followed schedules, :mod:`solver.plans.portfolio`).
 
-    A schedule's exposure in month ``t + 1`` is its balance after month ``t`` and the
-    balance after the last month is 0 (SPEC §2), so ``balance`` and, by
-    ``balance[t] = balance[t-1] + interest[t] - payment[t]``, ``interest`` follow exactly
-    from the two paths. Each payment goes to the unpaid fees first (the waterfall of
-    :class:`Schedule`): ``fees`` is what of ``unpaid_fees`` the payments have reached, and
-    ``principal`` the rest of the payment.
-
-    Parameters
-    ----------
-    payments, exposures
-        (n, T) in currency units on the cent (a :class:`Schedule`'s ``payments`` and
-        ``exposures``), zeros past each row's term.
-    term
-        Months of each schedule (n,); 0: no schedule (no rows).
-    unpaid_fees
-        Unpaid (not capitalised) fees at the start of each schedule in cents (n,), paid
-        first; ``None``: none (every restructured plan capitalises its fees).
-
-    Returns
-    -------
-    dict
-        ``row`` (the schedule each long row belongs to), ``month`` and the cent columns
-        ``payment``, ``interest``, ``principal``, ``fees``, ``balance``; rows in schedule
-        order, months in order.
-
-    Examples
-    --------
-    >>> rows = rows_of_paths(np.array([[10.0, 6.0]]), np.array([[15.0, 6.0]]), [2])
-    >>> rows["interest"].tolist(), rows["balance"].tolist()
-    ([100, 0], [600, 0])
+    >>> s = Schedule([1], [1000], [10], [990], [0], [0], 990, 0.12)
+    >>> stacked_columns([s, s]).tolist()
+    [[1000, 1000], [10, 10], [990, 990], [0, 0], [0, 0]]
     """
-    pay = np.rint(np.asarray(payments, dtype=float) * CENTS_PER_UNIT).astype(np.int64)
-    before = np.rint(np.asarray(exposures, dtype=float) * CENTS_PER_UNIT).astype(np.int64)
-    n, horizon = pay.shape
-    month = np.arange(1, horizon + 1)
-    live = month[None, :] <= np.asarray(term, dtype=np.int64)[:, None]
-    interest = interest_of_paths(pay, before)
-    fees = np.zeros_like(pay)
-    if unpaid_fees is not None:
-        reached = np.minimum(np.cumsum(pay, axis=1), np.asarray(unpaid_fees, np.int64)[:, None])
-        fees = np.diff(reached, axis=1, prepend=0)
-    return {
-        "row": np.broadcast_to(np.arange(n)[:, None], (n, horizon))[live],
-        "month": np.broadcast_to(month, (n, horizon))[live],
-        "payment": pay[live],
-        "interest": interest[live],
-        "principal": (pay - interest - fees)[live],
-        "fees": fees[live],
-        "balance": (before + interest - pay)[live],  # the next month's exposure
-    }
+    if not schedules:
+        return np.zeros((5, 0), dtype=np.int64)
+    return np.stack(
+        [np.concatenate([getattr(s, name) for s in schedules]) for name in _ROW_FIELDS[1:]]
+    )
+
+
+def long_rows(columns: NDArray[np.int64], term: ArrayLike) -> dict[str, NDArray[np.int64]]:
+    """Schedules held one after another (:func:`stacked_columns`) as the columns of one
+    long table: ``row`` (which schedule: 0, 1, ...), ``month`` (1..its term) and the cent
+    columns ``payment``, ``interest``, ``principal``, ``fees``, ``balance`` as they are.
+
+    ``term`` gives each schedule's months in order (0: a schedule with no rows).
+
+    >>> rows = long_rows(np.array([[5, 6, 7]] * 5), [2, 0, 1])
+    >>> rows["row"].tolist(), rows["month"].tolist(), rows["payment"].tolist()
+    ([0, 0, 2], [1, 2, 1], [5, 6, 7])
+    """
+    term = np.asarray(term, dtype=np.int64)
+    if columns.shape != (5, int(term.sum())):
+        raise ValueError(f"columns must be (5, {int(term.sum())}), got {columns.shape}")
+    row = np.repeat(np.arange(term.shape[0]), term)
+    first = np.cumsum(term) - term  # where each schedule's rows begin
+    month = np.arange(row.shape[0]) - first[row] + 1
+    return {"row": row, "month": month, **dict(zip(_ROW_FIELDS[1:], columns, strict=True))}
 
 
 def due_dates_from(start: date, months: int) -> list[date]:

@@ -7,12 +7,19 @@ row per account (:data:`PORTFOLIO_COLUMNS`, the ``plans.csv`` of ``workout
 plan-portfolio``) and the schedule each account follows, as arrays for the scenario
 engine. An account whose planning fails gets an ``ERROR`` row; the others are
 unaffected. :func:`portfolio_summary` counts and totals the table by tier and product.
+
+The written schedules (``plan-portfolio --schedules``, :func:`schedules_table`) are the
+cent rows of the very :class:`~solver.core.schedule.Schedule` each account's plan search
+built -- the schedule ``workout plan ACCOUNT --schedule FAMILY`` shows -- carried out of
+the workers only when asked for (``schedules=True``): a run without them (the scenario
+engine, a plans file alone) neither stacks nor ships them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import partial
 from typing import Any
 
@@ -22,10 +29,11 @@ import pandas as pd
 from solver.core.account import Account, frame_columns
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
+from solver.core.schedule import CENTS_PER_UNIT, due_dates_from, long_rows, stacked_columns
 from solver.domain import Status
 from solver.engines.local import LocalPool
 from solver.plans.context import context_from_columns
-from solver.plans.options import PlanResult, plan_results
+from solver.plans.options import PlanOption, PlanResult, plan_results
 from solver.plans.search_types import SearchParams
 from solver.plans.terms import TABLE_TERMS, holiday_text
 
@@ -58,6 +66,44 @@ PORTFOLIO_COLUMNS = (
     "error",
 )
 
+#: The columns of the long table of followed schedules (:func:`schedules_table`).
+SCHEDULE_COLUMNS = (
+    "account_id",
+    "family",
+    "month",
+    "due_date",
+    "payment",
+    "interest",
+    "principal",
+    "fees",
+    "balance",
+)
+
+#: An account's holidays as its payments text shows them: the runs of months (first, last)
+#: and what a holiday month pays (:attr:`~solver.plans.terms.PlanTerms.holidays`,
+#: :attr:`~solver.plans.terms.PlanTerms.holiday_pays`).
+Holidays = tuple[tuple[tuple[int, int], ...], str]
+_NO_HOLIDAYS: Holidays = ((), "0")
+
+
+@dataclass(frozen=True)
+class FollowedSchedules:
+    """The cent rows of the schedule each account of a portfolio follows.
+
+    Attributes
+    ----------
+    family
+        (n,) the followed plan's family (:attr:`PlanOption.family`: ``"status_quo"`` for
+        the contract); ``None`` for an account that failed.
+    columns
+        (5, R) int64 cents: the payment, interest, principal, fee and balance rows of the
+        accounts' schedules one after another (:func:`~solver.core.schedule.stacked_columns`),
+        account ``i`` taking :attr:`PortfolioPlans.term` ``[i]`` of them.
+    """
+
+    family: np.ndarray
+    columns: np.ndarray
+
 
 @dataclass(frozen=True)
 class PortfolioPlans:
@@ -72,12 +118,19 @@ class PortfolioPlans:
         or the status quo when no plan is recommended (zeros past ``term``).
     term
         Months of that plan (n,); 0 for accounts that failed with an error.
+    holidays
+        (n,) that plan's :data:`Holidays` (``((), "0")`` for a failed account).
+    schedules
+        That plan's cent schedules (:class:`FollowedSchedules`) when the run was asked for
+        them (``plan_portfolio(..., schedules=True)``), else ``None``.
     """
 
     table: pd.DataFrame
     payments: np.ndarray
     exposures: np.ndarray
     term: np.ndarray
+    holidays: tuple[Holidays, ...]
+    schedules: FollowedSchedules | None = None
 
     def summary(self) -> pd.DataFrame:
         """Counts and NPV totals by tier and product (plus an ``all`` row)."""
@@ -156,15 +209,16 @@ def _plan_rows(
     policy: Policy | None,
     model: BehaviourModel | None,
     search: SearchParams | None,
-) -> tuple[list[Any], list[tuple[np.ndarray, np.ndarray]]]:
-    """The table rows and followed schedules (payments, exposures) of the ``n`` accounts
-    whose frame ``columns`` (:func:`~solver.core.account.frame_columns`) are given."""
+) -> tuple[list[Any], list[PlanOption | None]]:
+    """The table rows and the followed options (the recommended plan, else the status quo;
+    ``None`` for an account that failed or has no schedule) of the ``n`` accounts whose
+    frame ``columns`` (:func:`~solver.core.account.frame_columns`) are given."""
     policy = policy or Policy()
     model = model or BehaviourModel()
     search = search or SearchParams()
     accounts = Account.from_columns(columns, n)
     rows: list[dict[str, Any] | None] = [None] * n
-    follow: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0), np.zeros(0))] * n
+    follow: list[PlanOption | None] = [None] * n
     products = np.asarray(columns["product"], dtype=object)
     for product in sorted(set(products.tolist())):
         idx = np.flatnonzero(products == product)
@@ -188,7 +242,7 @@ def _plan_rows(
             rows[i] = _row(res, acc)
             f = res.recommended_option or res.status_quo
             if f.schedule is not None:
-                follow[i] = (f.schedule.payments, f.schedule.exposures)
+                follow[i] = f
     return rows, follow
 
 
@@ -221,13 +275,15 @@ def _solve_group(
 @dataclass(frozen=True)
 class _Part:
     """A batch's plans in a compact form (what a worker process sends back): the table's
-    rows as tuples in :data:`PORTFOLIO_COLUMNS` order and the followed schedules as
-    ``(k, T)`` arrays with their terms."""
+    rows as tuples in :data:`PORTFOLIO_COLUMNS` order, the followed schedules as
+    ``(k, T)`` arrays with their terms and holidays, and their cent rows when asked for."""
 
     records: list[tuple[Any, ...]]
     payments: np.ndarray
     exposures: np.ndarray
     term: np.ndarray
+    holidays: tuple[Holidays, ...]
+    schedules: FollowedSchedules | None
 
 
 def _take(columns: Mapping[str, np.ndarray], rows: Any) -> dict[str, np.ndarray]:
@@ -241,27 +297,44 @@ def _batch_worker(
     policy: Policy | None,
     model: BehaviourModel | None,
     search: SearchParams | None,
+    schedules: bool = False,
 ) -> _Part:
-    """The :class:`_Part` of the ``n`` accounts whose frame ``columns`` are given."""
+    """The :class:`_Part` of the ``n`` accounts whose frame ``columns`` are given, with
+    their cent schedules when ``schedules``."""
     rows, follow = _plan_rows(columns, n, policy, model, search)
-    term = np.array([p.size for p, _ in follow], dtype=np.int64)
+    scheds = [None if f is None else f.schedule for f in follow]
+    built = [s for s in scheds if s is not None]
+    term = np.array([0 if s is None else s.term for s in scheds], dtype=np.int64)
     T = int(term.max(initial=1))
     payments = np.zeros((len(follow), T))
     exposures = np.zeros((len(follow), T))
     live = np.arange(T)[None, :] < term[:, None]  # row r's months, in row order
-    if term.sum():
-        payments[live] = np.concatenate([p for p, _ in follow])
-        exposures[live] = np.concatenate([e for _, e in follow])
+    if built:
+        payments[live] = np.concatenate([s.payments for s in built])
+        exposures[live] = np.concatenate([s.exposures for s in built])
+    holidays = tuple(
+        _NO_HOLIDAYS if f is None else (f.terms.holidays, f.terms.holiday_pays) for f in follow
+    )
+    followed = None
+    if schedules:  # the Schedule objects the search built, as they are: nothing rebuilt
+        family = np.array([None if f is None else f.family for f in follow], dtype=object)
+        followed = FollowedSchedules(family, stacked_columns(built))
     records = [tuple(row[c] for c in PORTFOLIO_COLUMNS) for row in rows]
-    return _Part(records, payments, exposures, term)
+    return _Part(records, payments, exposures, term, holidays, followed)
 
 
 def _rows_worker(
-    columns: Mapping[str, np.ndarray], policy: Any, model: Any, search: Any, rows: tuple[int, int]
+    columns: Mapping[str, np.ndarray],
+    policy: Any,
+    model: Any,
+    search: Any,
+    schedules: bool,
+    rows: tuple[int, int],
 ) -> _Part:
     """:func:`_batch_worker` on the rows ``rows[0]:rows[1]`` of a frame's ``columns``."""
     start, end = rows
-    return _batch_worker(_take(columns, slice(start, end)), end - start, policy, model, search)
+    part = _take(columns, slice(start, end))
+    return _batch_worker(part, end - start, policy, model, search, schedules)
 
 
 def plan_batch_schedules(
@@ -269,29 +342,36 @@ def plan_batch_schedules(
     policy: Policy | None = None,
     model: BehaviourModel | None = None,
     search: SearchParams | None = None,
+    *,
+    schedules: bool = False,
 ) -> PortfolioPlans:
-    """Like :func:`plan_batch`, with the followed schedules as arrays (pure, per batch).
+    """Like :func:`plan_batch`, with the followed schedules as arrays (pure, per batch),
+    and their cent rows when ``schedules``.
 
     What a distributed engine calls per partition when the scenario engine needs the
     payment paths; concatenate the results with :func:`concat_plans`.
     """
-    return _assemble([_batch_worker(frame_columns(frame), len(frame), policy, model, search)])
+    columns = frame_columns(frame)
+    return _assemble([_batch_worker(columns, len(frame), policy, model, search, schedules)])
 
 
 def _assemble(parts: Sequence[_Part], order: np.ndarray | None = None) -> PortfolioPlans:
     """The plans of the batches' accounts one after another -- in the frame's order when
     ``order`` (the frame row of each, in that sequence) is given."""
     records = [r for part in parts for r in part.records]
+    holidays = [h for part in parts for h in part.holidays]
     n = len(records)
     T = max([part.payments.shape[1] for part in parts] + [1])
     payments = np.zeros((n, T))
     exposures = np.zeros((n, T))
     term = np.zeros(n, dtype=np.int64)
     rows = np.arange(n) if order is None else np.asarray(order, dtype=np.int64)
+    back = None  # the sequence position of each frame row, when they differ
     if order is not None:
         back = np.empty(n, dtype=np.int64)
         back[rows] = np.arange(n)
         records = [records[k] for k in back.tolist()]
+        holidays = [holidays[k] for k in back.tolist()]
     start = 0
     for part in parts:
         k, width = part.payments.shape
@@ -300,23 +380,83 @@ def _assemble(parts: Sequence[_Part], order: np.ndarray | None = None) -> Portfo
         exposures[at, :width] = part.exposures
         term[at] = part.term
         start += k
+    stacked = [part.schedules for part in parts if part.schedules is not None]
+    followed = None
+    if parts and len(stacked) == len(parts):
+        followed = _stack_followed(stacked, [part.term for part in parts], back)
     table = pd.DataFrame(records, columns=list(PORTFOLIO_COLUMNS))
-    return PortfolioPlans(table=table, payments=payments, exposures=exposures, term=term)
+    return PortfolioPlans(table, payments, exposures, term, tuple(holidays), followed)
 
 
-def concat_plans(parts: Sequence[PortfolioPlans]) -> PortfolioPlans:
-    """Stack per-batch :class:`PortfolioPlans` (in order)."""
+def _stack_followed(
+    parts: Sequence[FollowedSchedules], terms: Sequence[np.ndarray], back: np.ndarray | None = None
+) -> FollowedSchedules:
+    """The parts' followed schedules one after another -- account ``j`` of the result being
+    account ``back[j]`` of that sequence when ``back`` is given."""
+    family = np.concatenate([p.family for p in parts])
+    columns = np.concatenate([p.columns for p in parts], axis=1)
+    if back is None:
+        return FollowedSchedules(family, columns)
+    term = np.concatenate(terms)
+    first = np.cumsum(term) - term  # where each account's rows begin in the sequence
+    length = term[back]
+    # account j's rows, from first[back[j]], one account after another
+    shift = np.repeat(first[back] - (np.cumsum(length) - length), length)
+    return FollowedSchedules(family[back], columns[:, shift + np.arange(shift.shape[0])])
+
+
+def concat_plans(
+    parts: Sequence[PortfolioPlans], table: pd.DataFrame | None = None
+) -> PortfolioPlans:
+    """Stack per-batch (or per-partition) :class:`PortfolioPlans`, in order; their
+    schedules too when every part has them. ``table``: the parts' tables already stacked
+    (:func:`solver.plans.workloads.combine_portfolio_plans`), else ``pd.concat`` of them."""
     T = max([p.payments.shape[1] for p in parts] + [1])
 
     def pad(a: np.ndarray) -> np.ndarray:
         return np.pad(a, ((0, 0), (0, T - a.shape[1])))
 
+    stacked = [p.schedules for p in parts if p.schedules is not None]
+    followed = _stack_followed(stacked, []) if parts and len(stacked) == len(parts) else None
     return PortfolioPlans(
-        table=pd.concat([p.table for p in parts], ignore_index=True),
+        table=pd.concat([p.table for p in parts], ignore_index=True) if table is None else table,
         payments=np.concatenate([pad(p.payments) for p in parts]) if parts else np.zeros((0, T)),
         exposures=np.concatenate([pad(p.exposures) for p in parts]) if parts else np.zeros((0, T)),
         term=np.concatenate([p.term for p in parts]) if parts else np.zeros(0, np.int64),
+        holidays=tuple(h for p in parts for h in p.holidays),
+        schedules=followed,
     )
+
+
+def schedules_table(plans: PortfolioPlans, start: date) -> pd.DataFrame:
+    """The schedule each account follows as one long table (:data:`SCHEDULE_COLUMNS`):
+    ``account_id, family, month, due_date, payment, interest, principal, fees, balance``,
+    money in the currency to the cent (SPEC §2).
+
+    The rows are the followed :class:`~solver.core.schedule.Schedule` s as the plan search
+    built them (the recommended plan, else the contract: ``family`` ``status_quo``), the
+    schedules ``workout plan`` shows; no rows for an account that failed. Month t is due t
+    months after ``start`` (:func:`~solver.core.schedule.due_dates_from`). ``plans`` must
+    come from a run with ``schedules=True``.
+    """
+    import pyarrow as pa
+
+    if plans.schedules is None:
+        raise ValueError("plans carry no schedules: plan the portfolio with schedules=True")
+    rows = long_rows(plans.schedules.columns, plans.term)
+    which = rows.pop("row")
+    month = rows.pop("month")
+    # dates, not date-times: CSV "2027-01-01", Parquet date32, Excel a date cell
+    dues = pa.array(due_dates_from(start, int(plans.term.max(initial=0))), type=pa.date32())
+    data: dict[str, Any] = {
+        "account_id": plans.table["account_id"].to_numpy(object)[which],
+        "family": plans.schedules.family[which],
+        "month": month,
+        "due_date": pd.array(dues.take(month - 1), dtype=pd.ArrowDtype(pa.date32())),
+    }
+    for name, cents in rows.items():
+        data[name] = cents / CENTS_PER_UNIT
+    return pd.DataFrame(data, columns=list(SCHEDULE_COLUMNS))
 
 
 def plan_portfolio(
@@ -328,6 +468,7 @@ def plan_portfolio(
     batch_size: int = 64,
     search: SearchParams | None = None,
     progress: Callable[[int], None] | None = None,
+    schedules: bool = False,
 ) -> PortfolioPlans:
     """Recommended plan for every account of a portfolio (SPEC §6, at scale).
 
@@ -340,6 +481,10 @@ def plan_portfolio(
         :func:`plan_batch` logic in each.
     progress
         Called with the number of accounts finished after each batch.
+    schedules
+        Also carry the followed schedules' cent rows out of the workers
+        (:attr:`PortfolioPlans.schedules`, :func:`schedules_table`); off by default: a
+        run that does not write them does not stack or ship them.
 
     Returns
     -------
@@ -362,7 +507,7 @@ def plan_portfolio(
         for s in range(start, end, batch_size)
     ]
     sizes = [e - s for s, e in bounds]
-    work = partial(_rows_worker, grouped, policy, model, search)
+    work = partial(_rows_worker, grouped, policy, model, search, schedules)
     parts: list[_Part] = []
     if jobs <= 1 or len(bounds) <= 1:
         for rows in bounds:

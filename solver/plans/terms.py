@@ -15,7 +15,8 @@ also pause mid-plan (capitalised months with payment 0, each run at most
 ``max_deferral_months``: :func:`~solver.plans.schedules.schedule_ok`). Every report of
 a plan's holidays -- ``deferral_months`` (their total), ``holiday_months`` (where they
 are, ``"1–3, 8–13"``), the binding constraint "max_deferral_months binds in months
-8–13" and the payments column of ``workout plan`` -- reads :attr:`PlanTerms.holidays`,
+8–13" and the payments column of ``workout plan`` and of ``plan-portfolio``'s plans
+(with :attr:`PlanTerms.holiday_pays`) -- reads :attr:`PlanTerms.holidays`,
 which ``custom`` and ``step`` take from their payments by :func:`holiday_runs`.
 
 :meth:`PlanTerms.to_dict` writes only the fields a family has, in one fixed order: the
@@ -86,6 +87,14 @@ class PlanTerms:
         if self.holiday_months is not None:
             return self.holiday_months
         return ((1, self.deferral_months),) if self.deferral_months else ()
+
+    @property
+    def holiday_pays(self) -> str:
+        """What a holiday month pays, as a payments text writes it: ``"interest"`` when
+        the holidays are interest-only, else ``"0"`` (capitalised or waived months pay
+        nothing). With :attr:`holidays`, the one reading of a plan's holidays that the
+        ``payments`` text of ``workout plan`` and of ``plan-portfolio``'s plans use."""
+        return "interest" if self.deferral_mode == "interest_only" else "0"
 
     @property
     def longest_holiday(self) -> int:

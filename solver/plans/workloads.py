@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from solver.engines.base import Engine, ProgressFn
@@ -26,24 +25,13 @@ __all__ = ["combine_portfolio_plans", "plan_partition", "plan_portfolio_on", "su
 def combine_portfolio_plans(parts: Sequence[Any]) -> Any:
     """One :class:`solver.plans.portfolio.PortfolioPlans` from per-partition ones, in order.
 
-    Tables are concatenated (:func:`concat_partitions`) and the schedule arrays padded
-    with zeros to the longest plan, as :func:`solver.plans.portfolio.plan_portfolio` does for a
-    whole portfolio.
+    Tables are concatenated (:func:`concat_partitions`: the dtypes of one call on all the
+    rows) and the rest stacked by :func:`solver.plans.portfolio.concat_plans`: the schedule
+    arrays padded with zeros to the longest plan, the holidays, and the cent schedules when
+    the partitions carry them, as :func:`solver.plans.portfolio.plan_portfolio` gives them
+    for a whole portfolio.
     """
-    width = max([p.payments.shape[1] for p in parts] + [1])
-    n = sum(len(p.term) for p in parts)
-    payments = np.zeros((n, width))
-    exposures = np.zeros((n, width))
-    term = np.zeros(n, dtype=np.int64)
-    row = 0
-    for p in parts:
-        k = len(p.term)
-        payments[row : row + k, : p.payments.shape[1]] = p.payments
-        exposures[row : row + k, : p.exposures.shape[1]] = p.exposures
-        term[row : row + k] = p.term
-        row += k
-    table = concat_partitions([p.table for p in parts])
-    return portfolio.PortfolioPlans(table=table, payments=payments, exposures=exposures, term=term)
+    return portfolio.concat_plans(parts, table=concat_partitions([p.table for p in parts]))
 
 
 def plan_partition(frame: Any, policy: Any = None, model: Any = None, search: Any = None) -> Any:
@@ -56,8 +44,12 @@ def plan_partition(frame: Any, policy: Any = None, model: Any = None, search: An
     return _plan_partition(frame, policy, model, search).table
 
 
-def _plan_partition(frame: Any, policy: Any, model: Any, search: Any) -> Any:
-    kwargs = {} if search is None else {"search": search}
+def _plan_partition(
+    frame: Any, policy: Any, model: Any, search: Any, schedules: bool = False
+) -> Any:
+    kwargs: dict[str, Any] = {} if search is None else {"search": search}
+    if schedules:
+        kwargs["schedules"] = True
     # looked up at call time: the portfolio module's function (tests may stand in for it)
     return portfolio.plan_portfolio(frame, policy, model, jobs=1, **kwargs)
 
@@ -71,12 +63,14 @@ def plan_portfolio_on(
     search: Any = None,
     partitions: int | None = None,
     progress: ProgressFn | None = None,
+    schedules: bool = False,
 ) -> Any:
     """:func:`solver.plans.portfolio.plan_portfolio` with the partitions run by ``engine``.
 
     Each partition runs ``plan_portfolio`` itself (the local code path, in batches of 64
     accounts); the results are put back in order by :func:`combine_portfolio_plans`, so the
-    outcome is identical.
+    outcome is identical. ``schedules``: the workers also send the followed schedules'
+    cent rows (as ``plan_portfolio(..., schedules=True)``); off, they are not built.
     """
     result = engine.map_partitions(
         _plan_partition,
@@ -84,6 +78,7 @@ def plan_portfolio_on(
         policy,
         model,
         search,
+        schedules,
         partitions=partitions,
         progress=progress,
         concat=False,
