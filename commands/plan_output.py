@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from commands.output import STATUS_COLOURS
 from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
 from solver.domain import DEFAULT_CURRENCY, Status
 
@@ -241,12 +242,7 @@ def render_table(
             for o in result.options:
                 if not o.feasible and o.reason:
                     out.print(f"{o.label}: {o.status.lower()}: {o.reason}", highlight=False)
-    colour = {
-        Status.RECOMMENDED: "green",
-        Status.NPV_TEST_FAILED: "yellow",
-        Status.CONTRACT_AFFORDABLE: "cyan",
-        Status.INFEASIBLE: "red",
-    }[result.status]
+    colour = STATUS_COLOURS[result.status]
     out.print(f"[bold {colour}]{result.status}[/]: {result.explanation}", highlight=False)
     if schedule_family:
         opt = result.option(schedule_family)

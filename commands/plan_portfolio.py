@@ -152,11 +152,7 @@ def plan_portfolio(
                 "--format json"
             )
         check_writable(out_path, inputs=inputs, directory=True)
-    policy, rest = load_policy(policy_path, settings)
-    if rest:
-        raise InputError(
-            f"--set {rest[0]}: only policy keys can be set for a portfolio (policy.KEY=VALUE)"
-        )
+    policy, _ = load_policy(policy_path, settings, account_fields=False)
     model = load_model(model_path)
     search = SearchParams.thorough() if thorough else None
     started = time.perf_counter()
