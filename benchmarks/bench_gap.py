@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['instance']:<10} {row['family']:<11} obj {row['objective']:>9.0f} "
             f"bound {row['bound']:>10.1f} best {row['best_known']:>8.0f} "
             f"gap {row['gap_to_best']:+.3%} {row['wall_s']:5.1f}s ({row['overrun_s']:+.2f})"
+            f" cpu {row['cpu_s']:5.1f}s"
             f" work {row['work_share']:4.0%}"
             f"{' (clock stopped: ' + row['wall_clock_stop'] + ')' if row['wall_clock_stop'] else ''}"
             f"{'' if row['reproducible'] else ' (not reproducible)'} "

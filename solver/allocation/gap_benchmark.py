@@ -123,10 +123,11 @@ def run_gap_benchmark(
     -------
     pandas.DataFrame
         One row per instance: ``instance, family, sense, m, n, best_known, proven_optimal,
-        objective, bound, gap, gap_to_best, time_s, wall_s, overrun_s, status, method,
-        work_share, wall_clock_stop, reproducible, assignment_sha1, check, ok`` (``wall_s``: the call's wall time, measured
-        around it after the warm-up; ``overrun_s``: ``wall_s`` less the limit) and the
-        baseline's
+        objective, bound, gap, gap_to_best, time_s, wall_s, cpu_s, overrun_s, status, method,
+        work_share, wall_clock_stop, reproducible, assignment_sha1, check, ok`` (``wall_s``:
+        the call's wall time, measured around it after the warm-up; ``cpu_s``: the process CPU
+        seconds it took, CP-SAT's threads included; ``overrun_s``: ``wall_s`` less the limit)
+        and the baseline's
         ``baseline_objective, baseline_gap_to_best, baseline_time_s, baseline_status``.
         ``ok`` applies the family's target (see :func:`summarise_gap_benchmark`).
     """
@@ -144,9 +145,9 @@ def run_gap_benchmark(
             "seed": seed,
             "workers": workers,
         }
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = solve_gap(*data, **options, reproducible=reproducible)
-        wall = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         problem = (
             ""
             if not result.has_solution
@@ -168,6 +169,7 @@ def run_gap_benchmark(
             else np.nan,
             "time_s": result.runtime,
             "wall_s": wall,
+            "cpu_s": cpu,
             "overrun_s": wall - time_limit,
             "status": result.status.name,
             "method": result.method,

@@ -8,27 +8,30 @@ clock. The same inputs and seed then give the same result whatever the machine's
 as long as the wall clock (the hard stop) stops nothing; a result it did stop says so
 (``stats["wall_clock_stop"]``).
 
-:class:`WorkClock` converts work to the seconds it stands for on the project machine
-(2 shared cores; the rates below, measured there) and keeps the account: a phase's budget
-is a share of the seconds not yet spent, so the time a phase leaves unused (a dual that
-converged early, a CP-SAT run that proved optimality) goes to the phases after it.
-``stats["work"]`` reports the account: the seconds the work stood for against the budget
-and the limit, per phase with the wall time each took; ``stats["wall_clock_stop"]`` names
-the phases the clock stopped first ("" when it stopped nothing).
+:class:`WorkClock` keeps the account in seconds of the idle project machine (2 shared
+cores): a phase turns its budget into its own units of work at its :func:`idle_rate` (its
+rate below, measured as a wall-clock rate at load 3-5, times its pace in ``PACE``) and books
+the units it did back into seconds; a phase's budget is a share of the seconds not yet
+spent, so the time a phase leaves unused (a dual that converged early, a CP-SAT run that
+proved optimality) goes to the phases after it. ``stats["work"]`` reports the account: the
+seconds the work stood for against the budget and the limit, per phase with the wall and
+CPU time each took; ``stats["wall_clock_stop"]`` names the phases the clock stopped first
+("" when it stopped nothing).
 
-How much of the limit the budgets take (the decision, 4 Dec 2026, issue 19's criterion)
--------------------------------------------------------------------------------------
-The rates below were measured as wall-clock rates at load 3-5; what one second of the work
-they price takes depends on the machine's load, which a reproducible run must not read. So
-the budgets come from one constant measured once, at low load, in CPU time (which the load
-changes little): ``IDLE_PACE``, the seconds of work at these rates that one CPU second does
-on the project machine (2 cores). A run's budgets add up to ``TARGET_SHARE`` = 75 % of the
-limit at that pace, whatever its number of CP-SAT workers, and every phase is deterministic
-given its budget: CP-SAT stops on its deterministic time (with more than one worker in its
-interleaved mode, :func:`~solver.allocation.gap.cpsat.solve_cpsat`), the searches on their
-move counts. Such a run -- the default, for ``allocate`` and ``solve_gap`` -- returns the
-same result at the same limit whenever the clock stops nothing, and on the idle machine it
-uses about three quarters of the limit (``stats["work"]["share_of_limit"]``).
+How much of the limit the budgets take (the decision: issue 19's criterion)
+--------------------------------------------------------------------------
+What one second of work at the rates takes depends on the machine's load, which a
+reproducible run must not read. So the budgets come from paces measured in CPU time (which
+the load changes little): ``PACE``, per kind of work, the seconds of work at its rate that
+one second of one idle core does. A run's budgets add up to ``TARGET_SHARE`` = 75 % of the
+limit in those seconds, whatever its number of CP-SAT workers, and every phase is
+deterministic given its budget: CP-SAT stops on its deterministic time (with more than one
+worker in its interleaved mode, :func:`~solver.allocation.gap.cpsat.solve_cpsat`), the
+searches on their move counts. Such a run -- the default, for ``allocate`` and
+``solve_gap`` -- returns the same result at the same limit whenever the clock stops nothing,
+and on the idle machine it uses about three quarters of the limit, whatever its mix of
+phases (``stats["work"]["share_of_limit"]``; until 5 Dec 2026 one pace, ``IDLE_PACE`` = 2.5,
+priced every phase, and a run took 48-86 % of its limit).
 
 The wall clock stays the hard stop (a call returns within its limit + 0.25 s). On a loaded
 machine a phase's work takes longer than its share of the limit; the clock then stops it,
@@ -39,14 +42,15 @@ budgets grow with it; a quieter machine does). A run may also give up reproducib
 timing allows, and the wall time the budgets leave goes to the fill phases on the clock
 (:func:`~solver.allocation.gap.cpsat_phases.finish_on_the_clock`).
 
-The exact flows (which end the run with a proven optimum) are gated by the unpaced account
-(:attr:`WorkClock.room`): a one-worker allocation's fast first answer (20,000 accounts
-within 1 s) keeps its flow.
+The exact flows (which end the run with a proven optimum) are gated by their work at the
+rates, not at a pace (:attr:`WorkClock.room`): a one-worker allocation's fast first answer
+(20,000 accounts within 1 s) keeps its flow.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from time import process_time  # by name: tests replace the modules' `time` clocks
 from typing import Any
 
 __all__ = [
@@ -57,33 +61,73 @@ __all__ = [
     "GREEDY_CELLS_PER_SECOND",
     "KNAPSACK_CELLS_PER_SECOND",
     "LNS_WORK_PER_SECOND",
+    "LOADED_CPU",
     "LP_PAIRS_PER_SECOND",
     "lp_work",
-    "IDLE_PACE",
+    "PACE",
     "TABU_WORK_PER_SECOND",
     "TARGET_SHARE",
     "WINDOW_SLACK",
     "WORK_SAFETY",
     "WorkClock",
+    "idle_rate",
 ]
 
 #: Share of the time limit the work budgets add up to on the idle project machine (the rest
 #: is the wall clock's margin for what the budgets do not price: set-up, the greedy's passes,
 #: the result's table; see the module).
 TARGET_SHARE = 0.75
-#: Seconds of work at the rates below that one CPU second does on the project machine: the
-#: pace of every run's budgets (see the module). Measured on 4 Dec 2026 (load 3-5; work booked
-#: over the call's ``time.process_time()``, one worker, 10 s): d10400 3.04, d801600
-#: 3.13-3.61, d201600 3.58, e801600 2.94, c801600 2.26-2.44, e10400 2.15-2.36. Below the
-#: median, so that the slowest mixes (tabu-heavy e10400, knapsack- and LNS-heavy c801600)
-#: end within about 85 % of the limit at a full core (benchmarks/README.md, GAP section).
-IDLE_PACE = 2.5
-#: A phase's wall-clock window, in multiples of its budget's share of the limit: the phases'
-#: own paces differ from ``IDLE_PACE`` (CP-SAT's deterministic time ran at 2.3 seconds of
-#: work per CPU second on d10400, the knapsack bound at 0.6-1.2 on the 80 × 1,600 GAPs, the
-#: ejection chains at 2-3, 4 Dec 2026, load 3-4), and a window at the share itself cut the
-#: slower ones on a machine where the whole run's work fitted the limit. The run's deadline
-#: still bounds every window.
+#: CPU seconds at load 4-7 per second of one core at load 2 (about idle: one process per
+#: core), the factor from the paces measured in CPU time to the paces (``PACE``): the same
+#: deterministic runs (same assignments) of d801600 and c801600 at one worker took 4.8 and
+#: 7.6 s of wall time at load 2.0-2.3 (4 Dec 2026) and 7.9 and 12.2 CPU seconds at load 6 (5
+#: Dec 2026), d801600 at two workers 4.8 s and 6.6 CPU s at load 5: factors 1.6, 1.6, 1.4.
+LOADED_CPU = 1.5
+#: The phases' paces: seconds of work at the rates below (wall-clock rates at load 3-5) that
+#: one second of one idle core of the project machine does, per kind of work -- one number
+#: per phase, so that every mix of phases takes about ``TARGET_SHARE`` of the limit (one
+#: pace for all, 2.5 until 5 Dec 2026, made a run take 48-86 % of it at load 2: the phases'
+#: own paces differ by a factor of 3). Measured on 5 Dec 2026 (benchmarks/README.md,
+#: "Per-phase paces"): ``solve_gap(..., time_limit=10)`` on a clock slowed 5x so that the
+#: deadline stopped nothing, one and two workers, on d10400, e10400, c10400, d201600,
+#: e201600, c801600, d801600, e801600; a phase's pace there is the work it booked over the
+#: process CPU seconds it took (``stats["work"]["phases"][phase][3]``; per thread for CP-SAT
+#: with two workers), at load 4-7: each pace is ``LOADED_CPU`` times the median measured
+#: (the ranges in the comments).
+PACE: dict[str, float] = {
+    # the ascent converges before its budget on every GAP (1.4-1.5 on 20 x 1,600, 2.7-3.1 on
+    # 80 x 1,600, 0.2-0.5 on 10 x 400: per-iteration overhead); budget-bound only in large
+    # allocations, where it keeps the one pace of before (not re-measured)
+    "lagrangian": 2.5,
+    # not budgeted, booked from its size: 0.9-1.5 (the regret construction is not priced)
+    "greedy": LOADED_CPU * 1.0,
+    # CP-SAT, one worker: 1.5-2.0 (d10400, e10400, c10400)
+    "cp-sat": LOADED_CPU * 1.8,
+    # CP-SAT, two workers in its interleaved search, per worker: 2.2-2.5 (d10400, e10400)
+    "parallel cp-sat": LOADED_CPU * 2.3,
+    # 2.1-2.4 on 10 x 400, 1.9-2.0 on 20 x 1,600, 1.5-1.8 on 80 x 1,600
+    "ejection chains": LOADED_CPU * 1.9,
+    # 2.1-4.4 on 10 x 400 (its work includes the knapsack relaxation's cells): e10400's, the
+    # slowest, took 1.27 of a 10-s limit in CPU at 2.8 (load 4.4), hence below the median
+    "tabu search": LOADED_CPU * 2.4,
+    # every DP cell, the restarts' too: 3.1-3.7 on 20-80 x 1,600 D and E (1.4 on c801600,
+    # whose ascent is short)
+    "knapsack bound": LOADED_CPU * 3.2,
+    # 1.5-3.3
+    "lns": LOADED_CPU * 2.2,
+    # HiGHS: 1.5-1.6 on d201600 and e201600
+    "lp relaxation": LOADED_CPU * 1.55,
+    # 2.8-3.0 on d201600 and e201600
+    "lp search": LOADED_CPU * 2.9,
+    # the flows end the run (their gate is their work at the rates, WorkClock.room): the one
+    # pace of before, not re-measured
+    "min-cost flow": 2.5,
+    "core flow": 2.5,
+}
+#: A phase's wall-clock window, in multiples of its budget's share of the limit (its idle
+#: seconds over ``TARGET_SHARE``): the margin for the load (a process gets half a core and
+#: less at load 3-5 on the 2 cores) and for the paces' spread across instances. The run's
+#: deadline still bounds every window.
 WINDOW_SLACK = 2.0
 #: Share of the limit the exact flows may take at the rates (:attr:`WorkClock.room`), and the
 #: margin of the wall-clock estimate of the pieces the clock cannot interrupt (the flows).
@@ -106,7 +150,7 @@ LNS_WORK_PER_SECOND = 0.25
 EJECTION_WORK_PER_SECOND = 4.0e7
 #: Move evaluations of the tabu search per second (measured 3.4–8 × 10⁷ of wall time on
 #: Chu–Beasley type D, load 1.6–6, 3 Dec 2026; 5e7 until 4 Dec 2026, when e10400's tabu search
-#: did 7.4e7 per CPU second, a pace of 1.5 against IDLE_PACE, and the clock cut its one-worker
+#: did 7.4e7 per CPU second, a pace of 1.5 against the one pace of 2.5, and the clock cut its one-worker
 #: 10-s runs at load 2; at 3e7 they end after 6.4-6.7 s and repeat).
 TABU_WORK_PER_SECOND = 3.0e7
 #: Cells of the option matrix per second of the greedy construction, repair and shift
@@ -121,8 +165,9 @@ LP_PAIRS_PER_SECOND = 4.0e4
 
 
 def lp_work(pairs: int) -> float:
-    """Seconds of work the LP relaxation of a problem with ``pairs`` allowed pairs stands
-    for (``LP_PAIRS_PER_SECOND``): the one estimate its callers budget and charge."""
+    """Seconds the LP relaxation of a problem with ``pairs`` allowed pairs takes at the
+    rate at load (``LP_PAIRS_PER_SECOND``): the wall-clock estimate of the LP on the clock
+    (:func:`~solver.allocation.gap.cpsat_phases.lp_on_the_clock`; budgets use its pace)."""
     return pairs / LP_PAIRS_PER_SECOND
 
 
@@ -130,33 +175,61 @@ def lp_work(pairs: int) -> float:
 #: 20,000-account allocation, 281,000 arcs).
 FLOW_ARCS_PER_SECOND = 1.0e6
 
+#: The rate each pace applies to, by kind of work (units per second at load 3-5): the
+#: core flow's work is its own estimate in seconds at load
+#: (:func:`~solver.allocation.gap.coreflow.core_flow_seconds`).
+_RATES: dict[str, float] = {
+    "lagrangian": DUAL_CELLS_PER_SECOND,
+    "greedy": GREEDY_CELLS_PER_SECOND,
+    "cp-sat": CPSAT_DET_PER_SECOND,
+    "parallel cp-sat": CPSAT_DET_PER_SECOND,
+    "ejection chains": EJECTION_WORK_PER_SECOND,
+    "tabu search": TABU_WORK_PER_SECOND,
+    "knapsack bound": KNAPSACK_CELLS_PER_SECOND,
+    "lns": LNS_WORK_PER_SECOND,
+    "lp relaxation": LP_PAIRS_PER_SECOND,
+    "lp search": LNS_WORK_PER_SECOND,
+    "min-cost flow": FLOW_ARCS_PER_SECOND,
+    "core flow": 1.0,
+}
+
+
+def idle_rate(kind: str) -> float:
+    """Units of ``kind``'s work (cells, moves, CP-SAT deterministic seconds per worker, ...)
+    that one second of one idle core does: its rate at load times its pace (``PACE``). Every
+    budget is seconds of the idle machine; a phase turns them into its units with this, and
+    books the units it did over this."""
+    return _RATES[kind] * PACE[kind]
+
 
 @dataclass
 class WorkClock:
-    """The account of a run's deterministic work, in the seconds it stands for.
+    """The account of a run's deterministic work, in seconds of the idle project machine.
 
     Attributes
     ----------
     limit
         The time limit (seconds).
-    pace
-        Seconds of work at the rates per second of the limit (``IDLE_PACE``).
     spent
-        Seconds the work done so far stands for.
+        Seconds of the idle machine the work done so far stands for (each phase's units over
+        its :func:`idle_rate`).
     phases
-        Per phase: ``[seconds spent, seconds budgeted, wall-clock seconds taken]`` (the
-        last for information: it is the only figure that depends on the machine).
+        Per phase: ``[seconds spent, seconds budgeted, wall-clock seconds taken, process CPU
+        seconds]`` (the last two for information: they depend on the machine; the CPU
+        seconds measure the phases' paces, ``PACE``).
+    cpu_mark
+        ``process_time()`` at the last booking (or the clock's start).
     """
 
     limit: float
-    pace: float = IDLE_PACE
     spent: float = 0.0
     phases: dict[str, list[float]] = field(default_factory=dict)
+    cpu_mark: float = field(default_factory=process_time)
 
     @property
     def total(self) -> float:
-        """Seconds of work the whole run may do: ``TARGET_SHARE`` of the limit at the pace."""
-        return TARGET_SHARE * self.pace * self.limit
+        """Seconds of work the whole run may do: ``TARGET_SHARE`` of the limit."""
+        return TARGET_SHARE * self.limit
 
     @property
     def left(self) -> float:
@@ -165,39 +238,49 @@ class WorkClock:
 
     def window(self, seconds: float) -> float:
         """Wall-clock seconds a phase may take for ``seconds`` of work: ``WINDOW_SLACK``
-        times its budget's share of the limit (``seconds / (TARGET_SHARE × pace)``)."""
-        return WINDOW_SLACK * seconds / (TARGET_SHARE * self.pace)
+        times its budget's share of the limit (``seconds / TARGET_SHARE``)."""
+        return WINDOW_SLACK * seconds / TARGET_SHARE
 
     @property
     def room(self) -> float:
-        """Seconds of ``WORK_SAFETY`` of the limit not yet spent at the rates, whatever the
-        pace: the gate of the exact flows, which end the run rather than search in a budget
-        (their gate is as before the pace, so that ``allocate``'s fast first answer keeps
-        its flow)."""
+        """Seconds of ``WORK_SAFETY`` of the limit not yet spent: the gate of the exact flows,
+        which end the run rather than search in a budget, so that ``allocate``'s fast first
+        answer keeps its flow (their estimates are at the rates, not at the paces: the flows
+        cannot be interrupted)."""
         return max(0.0, WORK_SAFETY * self.limit - self.spent)
 
     def charge(
-        self, phase: str, seconds: float, budget: float | None = None, wall: float = 0.0
+        self,
+        phase: str,
+        seconds: float,
+        budget: float | None = None,
+        wall: float = 0.0,
+        cpu: float | None = None,
     ) -> None:
-        """Book ``seconds`` of work to ``phase`` (and its budget, when it had one, and the
-        wall-clock seconds it took)."""
-        entry = self.phases.setdefault(phase, [0.0, 0.0, 0.0])
+        """Book ``seconds`` of work to ``phase`` (and its budget, when it had one, the
+        wall-clock seconds it took and the process CPU seconds: ``cpu``, else those since the
+        previous booking)."""
+        now = process_time()
+        used = now - self.cpu_mark if cpu is None else cpu
+        self.cpu_mark = now
+        entry = self.phases.setdefault(phase, [0.0, 0.0, 0.0, 0.0])
         entry[0] += max(0.0, seconds)
         if budget is not None:
             entry[1] += max(0.0, budget)
         entry[2] += max(0.0, wall)
+        entry[3] += max(0.0, used)
         self.spent += max(0.0, seconds)
 
     def report(self) -> dict[str, Any]:
         """The account for ``stats["work"]``: the seconds the work stands for, in all and
-        per phase (``[spent, budget, wall]``), and the share of the time limit (at the pace)
-        and of the budget they make (the wall clock's stops are ``stats["wall_clock_stop"]``)."""
+        per phase (``[spent, budget, wall, cpu]``), and the share of the time limit and of
+        the budget they make (the wall clock's stops are ``stats["wall_clock_stop"]``)."""
         return {
             "limit_s": self.limit,
-            "pace": self.pace,
             "budget_s": self.total,
             "spent_s": self.spent,
-            "share_of_limit": self.spent / (self.pace * self.limit) if self.limit > 0 else 0.0,
+            "share_of_limit": self.spent / self.limit if self.limit > 0 else 0.0,
             "share_of_budget": self.spent / self.total if self.total > 0 else 0.0,
+            "cpu_s": sum(v[3] for v in self.phases.values()),
             "phases": {k: [round(x, 6) for x in v] for k, v in self.phases.items()},
         }

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from solver.allocation.gap.budget import GREEDY_CELLS_PER_SECOND
+from solver.allocation.gap.budget import idle_rate
 from solver.allocation.gap.dual import DualResult
 from solver.allocation.gap.primal import (
     improve_shift,
@@ -75,4 +75,4 @@ def greedy_phase(run: Run, allowed: np.ndarray, dual: DualResult) -> None:
         run.stats["swap_objective"] = problem.objective(run.incumbent)
     # charged from its size: it stops on its own criteria (swap rounds are quadratic)
     cells = 4 * k * n + (10 * n * n if n <= SWAP_MAX_JOBS else 0)
-    run.clock.charge("greedy", cells / GREEDY_CELLS_PER_SECOND, wall=time.perf_counter() - started)
+    run.clock.charge("greedy", cells / idle_rate("greedy"), wall=time.perf_counter() - started)

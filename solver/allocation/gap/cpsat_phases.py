@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from solver.allocation.gap.budget import CPSAT_DET_PER_SECOND, WORK_SAFETY, lp_work
+from solver.allocation.gap.budget import WORK_SAFETY, idle_rate, lp_work
 from solver.allocation.gap.cpsat import solve_cpsat, stopped_by_clock
 from solver.allocation.gap.dual import DualResult
 from solver.allocation.gap.improve import lp_phase
@@ -30,6 +30,7 @@ from solver.allocation.gap.state import Run
 from solver.domain import Status
 
 __all__ = [
+    "cpsat_rate",
     "cpsat_run_det",
     "exact_phase",
     "finish_on_the_clock",
@@ -98,7 +99,7 @@ def exact_phase(
         det_limit=det,
         deterministic=run.reproducible,
     )
-    run.clock.charge("cp-sat", out.det / run.workers / CPSAT_DET_PER_SECOND, seconds, out.wall)
+    run.clock.charge("cp-sat", out.det / run.workers / cpsat_rate(run), seconds, out.wall)
     run.stats["cpsat_status"] = out.status
     if stopped_by_clock(out, det):
         run.clock_stops.append("cp-sat")
@@ -123,8 +124,14 @@ def cpsat_run_det(run: Run, seconds: float) -> float:
     the interleaved search of a reproducible parallel run reports its workers' time summed
     (d10400, 2 workers, 4 Dec 2026: 3.7 deterministic seconds for 3.4-3.6 CPU seconds, one
     worker 2.0 for 2.5), so its budget is the workers' times one worker's."""
-    per_worker = seconds * CPSAT_DET_PER_SECOND
+    per_worker = seconds * cpsat_rate(run)
     return per_worker * run.workers if run.reproducible else per_worker
+
+
+def cpsat_rate(run: Run) -> float:
+    """CP-SAT's deterministic seconds per worker per second of the idle machine: one worker's
+    pace, or the parallel interleaved search's (faster per worker, ``budget.PACE``)."""
+    return idle_rate("cp-sat" if run.workers <= 1 else "parallel cp-sat")
 
 
 def lp_on_the_clock(run: Run, allowed: np.ndarray, pairs: int) -> np.ndarray | None:
@@ -278,9 +285,7 @@ def reduced_cpsat(run: Run, keep: np.ndarray, dual: DualResult, *, share: float)
         det_limit=det,
         deterministic=run.reproducible,
     )
-    run.clock.charge(
-        "reduced cp-sat", out.det / run.workers / CPSAT_DET_PER_SECOND, seconds, out.wall
-    )
+    run.clock.charge("reduced cp-sat", out.det / run.workers / cpsat_rate(run), seconds, out.wall)
     run.stats["reduced_cpsat_status"] = out.status
     if stopped_by_clock(out, det):
         run.clock_stops.append("reduced cp-sat")

@@ -23,18 +23,12 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from time import process_time  # by name: tests replace the modules' `time` clocks
 from typing import Any
 
 import numpy as np
 
-from solver.allocation.gap.budget import (
-    EJECTION_WORK_PER_SECOND,
-    GREEDY_CELLS_PER_SECOND,
-    KNAPSACK_CELLS_PER_SECOND,
-    LNS_WORK_PER_SECOND,
-    TABU_WORK_PER_SECOND,
-    lp_work,
-)
+from solver.allocation.gap.budget import idle_rate
 from solver.allocation.gap.dual import DualResult
 from solver.allocation.gap.ejection import ejection_search
 from solver.allocation.gap.knapsack import knapsack_bound
@@ -87,14 +81,17 @@ def tight_search(run: Run, allowed: np.ndarray, dual: DualResult) -> None:
     seconds = TIGHT_SHARE * run.clock.left
     ts: dict[str, Any] = {}
     budget = SearchBudget(
-        int(seconds * TABU_WORK_PER_SECOND), run.deadline, run.seed, run.good_enough(run.bound)
+        int(seconds * idle_rate("tabu search")),
+        run.deadline,
+        run.seed,
+        run.good_enough(run.bound),
     )
     instance = TabuInstance(problem, allowed, dual.prices)
     found = relaxation_search(instance, run.incumbent, budget, ts)
     run.incumbent = found.assignment
     run.bound = max(run.bound, found.bound)
     run.clock.charge(
-        "tabu search", ts["tabu_work"] / TABU_WORK_PER_SECOND, seconds, ts["tabu_wall_s"]
+        "tabu search", ts["tabu_work"] / idle_rate("tabu search"), seconds, ts["tabu_wall_s"]
     )
     run.stats.update(ts)
     if ts["tabu_wall_stop"]:
@@ -121,7 +118,7 @@ def _chains(
         allowed,
         rc,
         prices,
-        work_budget=int(seconds * EJECTION_WORK_PER_SECOND),
+        work_budget=int(seconds * idle_rate("ejection chains")),
         deadline=run.deadline if deadline is None else deadline,
         seed=seed,
         stats=ej,
@@ -129,7 +126,7 @@ def _chains(
     )
     run.clock.charge(
         "ejection chains",
-        ej["ejection_work"] / EJECTION_WORK_PER_SECOND,
+        ej["ejection_work"] / idle_rate("ejection chains"),
         seconds,
         ej.get("ejection_wall_s", 0.0),
     )
@@ -146,25 +143,28 @@ def knapsack_phase(run: Run, allowed: np.ndarray, dual: DualResult, rc: np.ndarr
     seconds = KNAPSACK_SHARE * run.clock.left
     if problem.global_capacity.size or run.incumbent is None or seconds <= 0.0:
         return
-    cells = int(seconds * KNAPSACK_CELLS_PER_SECOND)
+    rate = idle_rate("knapsack bound")
+    cells = int(seconds * rate)
     restarts = Restarts(run, allowed, rc, dual.prices, RESTART_SHARE * run.clock.left, cells)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), process_time()
     kb = knapsack_bound(
         problem,
         allowed,
         dual.prices,
         upper_bound=problem.objective(run.incumbent),
-        max_cells=cells + int(restarts.seconds * KNAPSACK_CELLS_PER_SECOND),
+        max_cells=cells + int(restarts.seconds * rate),
         deadline=min(run.deadline, started + run.clock.window(seconds + restarts.seconds)),
         on_choice=restarts,
     )
-    wall = time.perf_counter() - started
-    bound_cells = min(kb.cells, cells)  # the cells past the bound's own budget: the restarts'
-    restarts.spent += (kb.cells - bound_cells) / KNAPSACK_CELLS_PER_SECOND
+    wall, cpu = time.perf_counter() - started, process_time() - cpu_started
+    # every cell to the bound (the cells past its own budget were for the restarts: their
+    # budget paid for them, Restarts.__call__), so that each phase's pace is one kind of work
     run.clock.charge(
-        "knapsack bound", bound_cells / KNAPSACK_CELLS_PER_SECOND, seconds, wall - restarts.wall
+        "knapsack bound", kb.cells / rate, seconds, wall - restarts.wall, cpu - restarts.cpu
     )
-    run.clock.charge("lagrangian restarts", restarts.spent, restarts.seconds, restarts.wall)
+    run.clock.charge(
+        "lagrangian restarts", restarts.spent, restarts.seconds, restarts.wall, restarts.cpu
+    )
     if kb.iterations == 0:
         return
     if kb.clock_stop:  # the clock ended the ascent (the bound's or the restarts' part)
@@ -195,6 +195,7 @@ class Restarts:
     bound_cells: int  # the bound's own budget: past it, the ascent goes on for the restarts
     spent: float = 0.0
     wall: float = 0.0
+    cpu: float = 0.0  # process CPU seconds of the restarts (the work account's measure)
     calls: int = 0
     count: int = 0
     improvements: int = 0
@@ -208,21 +209,22 @@ class Restarts:
         """The knapsack bound's callback, after each of its evaluations: whether the ascent
         goes on (past its own budget, while the restarts have work left)."""
         self.calls += 1
-        extra = max(0, cells - self.bound_cells) / KNAPSACK_CELLS_PER_SECOND
+        extra = max(0, cells - self.bound_cells) / idle_rate("knapsack bound")
         if self.spent + extra >= self.seconds:
             return cells < self.bound_cells
         if self.calls % RESTART_EVERY:
             return True
         run, problem = self.run, self.run.problem
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), process_time()
         k, n = problem.cost.shape
         start = np.where(choice >= 0, choice, self.cheapest)
-        self.spent += 4 * k * n / GREEDY_CELLS_PER_SECOND
+        self.spent += 4 * k * n / idle_rate("greedy")
         repaired = repair(problem, start, self.allowed, deadline=run.deadline)
         if repaired is not None:
             repaired = improve_shift(problem, repaired, self.allowed, deadline=run.deadline)
             ej: dict[str, Any] = {}
-            work = min(RESTART_WORK, int((self.seconds - self.spent) * EJECTION_WORK_PER_SECOND))
+            rate = idle_rate("ejection chains")
+            work = min(RESTART_WORK, int((self.seconds - self.spent) * rate))
             improved = ejection_search(
                 problem,
                 repaired,
@@ -234,7 +236,7 @@ class Restarts:
                 seed=run.seed + self.calls,
                 stats=ej,
             )
-            self.spent += ej["ejection_work"] / EJECTION_WORK_PER_SECOND
+            self.spent += ej["ejection_work"] / rate
             self.count += 1
             if run.incumbent is not None and problem.objective(improved) < problem.objective(
                 run.incumbent
@@ -242,6 +244,7 @@ class Restarts:
                 self.improvements += 1
             run.offer(improved)
         self.wall += time.perf_counter() - started
+        self.cpu += process_time() - cpu_started
         return True
 
 
@@ -284,12 +287,12 @@ def improve(
             keep,
             rc,
             deadline=end,
-            work_budget=share * LNS_WORK_PER_SECOND,
+            work_budget=share * idle_rate("lns"),
             seed=run.seed + round_,
             stats=ln,
             target=run.good_enough(run.bound),
         )
-        run.clock.charge("lns", ln["lns_work"] / LNS_WORK_PER_SECOND, share, ln["lns_wall_s"])
+        run.clock.charge("lns", ln["lns_work"] / idle_rate("lns"), share, ln["lns_wall_s"])
         _add_stats(totals, ln)
         if ln["lns_wall_stop"]:
             run.clock_stops.append("lns")
@@ -322,16 +325,23 @@ def lp_phase(
     """Phase 4′: the LP relaxation (unless given as ``x``) and the LP-guided search from
     the incumbent (:mod:`~solver.allocation.gap.lpsearch`), ``seconds`` of work in all; or,
     given ``until`` (a ``time.perf_counter()`` value), the search on the wall clock until
-    then, outside the work budgets (the last phase of runs with ``reproducible=False``). Returns the LP's values
-    (``None`` when they did not fit the work or the clock), for a later call."""
+    then, outside the work budgets (the last phase of runs with ``reproducible=False``).
+    Returns the LP's values (``None`` when they did not fit the work or the clock), for a
+    later call."""
     problem = run.problem
     if run.incumbent is None:
         return x
     if x is None:
-        lp_seconds = lp_work(int(allowed.sum()))
+        lp_seconds = int(allowed.sum()) / idle_rate("lp relaxation")
         if lp_seconds >= seconds:
             return None
         started = time.perf_counter()
+        if run.deadline - started < lp_seconds:
+            # it could not end before the deadline even on an idle core, and HiGHS (and
+            # scipy's set-up before it) stops on its limit only after a while: at load 12 an
+            # LP started at the deadline ended a 60-s c801600 run 2.15 s late (5 Dec 2026)
+            run.clock_stops.append("lp relaxation skipped")
+            return None
         # HiGHS cannot be paused: a wide window, so that load does not lose the LP (it is
         # cheap next to the search it guides)
         window = min(run.deadline - started, LP_WINDOW * run.clock.window(lp_seconds))
@@ -348,13 +358,13 @@ def lp_phase(
         x,
         keep,
         deadline=run.deadline if until is None else min(run.deadline, until),
-        work_budget=math.inf if until is not None else seconds * LNS_WORK_PER_SECOND,
+        work_budget=math.inf if until is not None else seconds * idle_rate("lp search"),
         seed=run.seed if until is None else run.seed + 1,
         stats=ls,
         target=run.good_enough(run.bound),
     )
     if until is None:
-        work = ls["lp_search_work"] / LNS_WORK_PER_SECOND
+        work = ls["lp_search_work"] / idle_rate("lp search")
         run.clock.charge("lp search", work, seconds, ls["lp_search_wall_s"])
         if ls["lp_search_wall_stop"]:
             run.clock_stops.append("lp search")

@@ -46,7 +46,7 @@ from solver.allocation.gap.budget import (
     GREEDY_CELLS_PER_SECOND,
     WORK_SAFETY,
     WorkClock,
-    lp_work,
+    idle_rate,
 )
 from solver.allocation.gap.construct import greedy_phase, stranded_jobs
 from solver.allocation.gap.coreflow import core_flow_seconds, solve_core_flow
@@ -126,10 +126,10 @@ STOP_GUARD = 0.03
 STOP_GUARD_MAX = 0.5
 
 
-def _dual_iterations(seconds: float, cells: int, cap: int) -> int:
+def _dual_iterations(seconds: float, cells: int, cap: int, rate: float) -> int:
     """Iteration budget of a Lagrangian ascent over a ``cells``-entry option matrix for
-    ``seconds`` of work, at most ``cap`` and at least one."""
-    return max(1, min(cap, int(seconds * DUAL_CELLS_PER_SECOND / max(cells, 1))))
+    ``seconds`` of work at ``rate`` cells per second, at most ``cap`` and at least one."""
+    return max(1, min(cap, int(seconds * rate / max(cells, 1))))
 
 
 def _sample_prices(
@@ -139,6 +139,7 @@ def _sample_prices(
     deadline: float,
     seconds: float,
     cap: int = SAMPLE_MAX_ITERATIONS,
+    rate: float,
 ) -> tuple[np.ndarray, np.ndarray, int, bool]:
     """Dual prices of a random sample of jobs with capacities scaled to the sample's share."""
     n = problem.n_jobs
@@ -156,7 +157,9 @@ def _sample_prices(
         global_capacity=problem.global_capacity * share,
     )
     dual = lagrangian_dual(
-        sample, deadline=deadline, max_iterations=_dual_iterations(seconds, sample.cost.size, cap)
+        sample,
+        deadline=deadline,
+        max_iterations=_dual_iterations(seconds, sample.cost.size, cap, rate),
     )
     return dual.prices, dual.global_prices, dual.iterations, dual.timed_out
 
@@ -224,7 +227,7 @@ def solve_assignment(
         gap_tolerance,
         is_integral(problem.cost),
         {"jobs": n, "options": k},
-        WorkClock(limit),  # budgets at the idle machine's pace (budget.py)
+        WorkClock(limit),  # budgets in seconds of the idle machine, at each phase's pace
         reproducible=reproducible or workers <= 1,
     )
     if n == 0:
@@ -322,7 +325,7 @@ def _search_phases(
             # GAPs only), and small problems theirs (the exact CP-SAT run and the elite
             # search, then CP-SAT on the clock, which proves e10100-e10400 optimal)
             lp_seconds = LP_SHARE * run.clock.left if run.workers > 1 and not small else 0.0
-            if lp_seconds < LP_MIN_MULTIPLE * lp_work(pairs):
+            if lp_seconds < LP_MIN_MULTIPLE * pairs / idle_rate("lp relaxation"):
                 lp_seconds = 0.0  # the LP would take most of it: the chains and LNS take all
             improve(
                 run, allowed, keep, rc, dual, run.incumbent, seconds=run.clock.left - lp_seconds
@@ -343,17 +346,17 @@ def _sample_phase(
 ) -> tuple[np.ndarray, np.ndarray, int, bool]:
     """The dual of a random sample of jobs (:func:`_sample_prices`) with ``SAMPLE_SHARE`` of
     the Lagrangian phase's work and wall share (problems that are not small), or ``seconds``
-    of work and ``CORE_SAMPLE_WALL`` times that of wall clock, booked as ``phase``; solved
+    of work at the dual's rate at load (``DUAL_CELLS_PER_SECOND``: the core flow's gate, not
+    paced) and ``CORE_SAMPLE_WALL`` times that of wall clock, booked as ``phase``; solved
     once per call (the core flow and the dual start from the same one)."""
     cap = SAMPLE_MAX_ITERATIONS
+    rate = idle_rate("lagrangian")
     if seconds is None:
         seconds = SAMPLE_SHARE * DUAL_SHARE * run.clock.total
         wall = run.clock.window(seconds)
     else:
-        cap = CORE_SAMPLE_MAX_ITERATIONS
-        seconds = min(
-            seconds, cap * run.problem.cost.shape[0] * SAMPLE_JOBS / DUAL_CELLS_PER_SECOND
-        )
+        cap, rate = CORE_SAMPLE_MAX_ITERATIONS, DUAL_CELLS_PER_SECOND
+        seconds = min(seconds, cap * run.problem.cost.shape[0] * SAMPLE_JOBS / rate)
         wall = CORE_SAMPLE_WALL * seconds
     started = time.perf_counter()
     sample = _sample_prices(
@@ -362,13 +365,14 @@ def _sample_phase(
         deadline=min(run.deadline, time.perf_counter() + wall),
         seconds=seconds,
         cap=cap,
+        rate=rate,
     )
     k = run.problem.cost.shape[0]
     run.stats["sample_dual_iterations"] = sample[2]
     run.clock.charge(
         phase,
-        sample[2] * k * SAMPLE_JOBS / DUAL_CELLS_PER_SECOND,
-        seconds,
+        sample[2] * k * SAMPLE_JOBS / idle_rate("lagrangian"),
+        seconds * rate / idle_rate("lagrangian"),
         time.perf_counter() - started,
     )
     if sample[3]:
@@ -411,7 +415,9 @@ def _lagrangian(
     dual = lagrangian_dual(
         problem,
         deadline=min(run.deadline, time.perf_counter() + wall),
-        max_iterations=_dual_iterations(dual_seconds, k * n, 300 if small else 3000),
+        max_iterations=_dual_iterations(
+            dual_seconds, k * n, 300 if small else 3000, idle_rate("lagrangian")
+        ),
         upper_bound=problem.objective(run.incumbent) if run.incumbent is not None else None,
         allowed=allowed,
         prices=None if start_prices is None else start_prices[0],
@@ -421,7 +427,7 @@ def _lagrangian(
     )
     run.clock.charge(
         "lagrangian",
-        dual.iterations * k * n / DUAL_CELLS_PER_SECOND,
+        dual.iterations * k * n / idle_rate("lagrangian"),
         dual_seconds,
         time.perf_counter() - started,
     )
@@ -463,7 +469,9 @@ def _core_transport(
     if out.stats["core_clock_stop"]:
         run.clock_stops.append("core flow rounds")
     seconds = core_flow_seconds(k, n, problem.capacity.size, rounds=out.stats["core_rounds"])
-    run.clock.charge("core flow", seconds, wall=time.perf_counter() - started)
+    run.clock.charge(
+        "core flow", seconds / idle_rate("core flow"), wall=time.perf_counter() - started
+    )
     run.stats.update(out.stats)
     if out.assignment is None:
         return None
@@ -523,7 +531,7 @@ def _transport(run: Run, allowed: np.ndarray, slots: np.ndarray) -> TransportRes
     started = time.perf_counter()
     out = solve_transport(run.problem, allowed, slots)
     run.clock.charge(
-        "min-cost flow", out.arcs / FLOW_ARCS_PER_SECOND, wall=time.perf_counter() - started
+        "min-cost flow", out.arcs / idle_rate("min-cost flow"), wall=time.perf_counter() - started
     )
     run.stats["flow_arcs"] = out.arcs
     return out
