@@ -222,10 +222,10 @@ def _written(
 ) -> tuple[Any, dict[str, Any] | None]:
     """The plans table as written (with the ``payments`` text after ``levels``) and, for an
     .xlsx ``--out``, its sheets; writes the ``--schedules`` file (the followed schedules
-    as the plan search built them: :func:`solver.plans.portfolio.schedules_table`)."""
+    as the plan search built them: :func:`solver.plans.followed.schedules_table`)."""
     from commands.output import as_of_date, write_out
     from commands.plan_output import columns_sheet, plans_table
-    from solver.plans.portfolio import schedules_table
+    from solver.plans.followed import schedules_table
 
     table = plans_table(plans, currency)
     excel = _is_xlsx(out_path)

@@ -2,7 +2,7 @@
 
 ``plan-portfolio --schedules`` (and an .xlsx ``--out``'s schedules sheet) write the cent
 rows of the :class:`~solver.core.schedule.Schedule` each account's plan search built
-(:func:`solver.plans.portfolio.schedules_table`), not a rebuild from payment paths. The
+(:func:`solver.plans.followed.schedules_table`), not a rebuild from payment paths. The
 references here are ``solver.plan_options`` / ``workout plan`` on the same account (the
 single-account path), the oracle waterfall of ``tests/oracles.py``
 (:func:`test_s17_ux.assert_amortises`) and the payment and exposure arrays that every
@@ -26,7 +26,8 @@ from commands.plan_output import _payments_text, plans_table
 from solver.core.account import Account
 from solver.core.generate import generate_portfolio
 from solver.engines.local import LocalEngine
-from solver.plans.portfolio import SCHEDULE_COLUMNS, plan_portfolio, schedules_table
+from solver.plans.followed import SCHEDULE_COLUMNS, schedules_table
+from solver.plans.portfolio import plan_portfolio
 from solver.plans.workloads import plan_portfolio_on
 
 AS_OF = dt.date(2026, 1, 31)

@@ -8,7 +8,7 @@ plan-portfolio``) and the schedule each account follows, as arrays for the scena
 engine. An account whose planning fails gets an ``ERROR`` row; the others are
 unaffected. :func:`portfolio_summary` counts and totals the table by tier and product.
 
-The written schedules (``plan-portfolio --schedules``, :func:`schedules_table`) are the
+The written schedules (``plan-portfolio --schedules``, :func:`~solver.plans.followed.schedules_table`) are the
 cent rows of the very :class:`~solver.core.schedule.Schedule` each account's plan search
 built -- the schedule ``workout plan ACCOUNT --schedule FAMILY`` shows -- carried out of
 the workers only when asked for (``schedules=True``): a run without them (the scenario
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from functools import partial
 from typing import Any
 
@@ -29,10 +28,11 @@ import pandas as pd
 from solver.core.account import Account, frame_columns
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
-from solver.core.schedule import CENTS_PER_UNIT, due_dates_from, long_rows, stacked_columns
+from solver.core.schedule import stacked_columns
 from solver.domain import Status
 from solver.engines.local import LocalPool
 from solver.plans.context import context_from_columns
+from solver.plans.followed import FollowedSchedules, stack_followed
 from solver.plans.options import PlanOption, PlanResult, plan_results
 from solver.plans.search_types import SearchParams
 from solver.plans.terms import TABLE_TERMS, holiday_text
@@ -66,43 +66,11 @@ PORTFOLIO_COLUMNS = (
     "error",
 )
 
-#: The columns of the long table of followed schedules (:func:`schedules_table`).
-SCHEDULE_COLUMNS = (
-    "account_id",
-    "family",
-    "month",
-    "due_date",
-    "payment",
-    "interest",
-    "principal",
-    "fees",
-    "balance",
-)
-
 #: An account's holidays as its payments text shows them: the runs of months (first, last)
 #: and what a holiday month pays (:attr:`~solver.plans.terms.PlanTerms.holidays`,
 #: :attr:`~solver.plans.terms.PlanTerms.holiday_pays`).
 Holidays = tuple[tuple[tuple[int, int], ...], str]
 _NO_HOLIDAYS: Holidays = ((), "0")
-
-
-@dataclass(frozen=True)
-class FollowedSchedules:
-    """The cent rows of the schedule each account of a portfolio follows.
-
-    Attributes
-    ----------
-    family
-        (n,) the followed plan's family (:attr:`PlanOption.family`: ``"status_quo"`` for
-        the contract); ``None`` for an account that failed.
-    columns
-        (5, R) int64 cents: the payment, interest, principal, fee and balance rows of the
-        accounts' schedules one after another (:func:`~solver.core.schedule.stacked_columns`),
-        account ``i`` taking :attr:`PortfolioPlans.term` ``[i]`` of them.
-    """
-
-    family: np.ndarray
-    columns: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -383,26 +351,9 @@ def _assemble(parts: Sequence[_Part], order: np.ndarray | None = None) -> Portfo
     stacked = [part.schedules for part in parts if part.schedules is not None]
     followed = None
     if parts and len(stacked) == len(parts):
-        followed = _stack_followed(stacked, [part.term for part in parts], back)
+        followed = stack_followed(stacked, [part.term for part in parts], back)
     table = pd.DataFrame(records, columns=list(PORTFOLIO_COLUMNS))
     return PortfolioPlans(table, payments, exposures, term, tuple(holidays), followed)
-
-
-def _stack_followed(
-    parts: Sequence[FollowedSchedules], terms: Sequence[np.ndarray], back: np.ndarray | None = None
-) -> FollowedSchedules:
-    """The parts' followed schedules one after another -- account ``j`` of the result being
-    account ``back[j]`` of that sequence when ``back`` is given."""
-    family = np.concatenate([p.family for p in parts])
-    columns = np.concatenate([p.columns for p in parts], axis=1)
-    if back is None:
-        return FollowedSchedules(family, columns)
-    term = np.concatenate(terms)
-    first = np.cumsum(term) - term  # where each account's rows begin in the sequence
-    length = term[back]
-    # account j's rows, from first[back[j]], one account after another
-    shift = np.repeat(first[back] - (np.cumsum(length) - length), length)
-    return FollowedSchedules(family[back], columns[:, shift + np.arange(shift.shape[0])])
 
 
 def concat_plans(
@@ -417,7 +368,7 @@ def concat_plans(
         return np.pad(a, ((0, 0), (0, T - a.shape[1])))
 
     stacked = [p.schedules for p in parts if p.schedules is not None]
-    followed = _stack_followed(stacked, []) if parts and len(stacked) == len(parts) else None
+    followed = stack_followed(stacked, []) if parts and len(stacked) == len(parts) else None
     return PortfolioPlans(
         table=pd.concat([p.table for p in parts], ignore_index=True) if table is None else table,
         payments=np.concatenate([pad(p.payments) for p in parts]) if parts else np.zeros((0, T)),
@@ -426,37 +377,6 @@ def concat_plans(
         holidays=tuple(h for p in parts for h in p.holidays),
         schedules=followed,
     )
-
-
-def schedules_table(plans: PortfolioPlans, start: date) -> pd.DataFrame:
-    """The schedule each account follows as one long table (:data:`SCHEDULE_COLUMNS`):
-    ``account_id, family, month, due_date, payment, interest, principal, fees, balance``,
-    money in the currency to the cent (SPEC §2).
-
-    The rows are the followed :class:`~solver.core.schedule.Schedule` s as the plan search
-    built them (the recommended plan, else the contract: ``family`` ``status_quo``), the
-    schedules ``workout plan`` shows; no rows for an account that failed. Month t is due t
-    months after ``start`` (:func:`~solver.core.schedule.due_dates_from`). ``plans`` must
-    come from a run with ``schedules=True``.
-    """
-    import pyarrow as pa
-
-    if plans.schedules is None:
-        raise ValueError("plans carry no schedules: plan the portfolio with schedules=True")
-    rows = long_rows(plans.schedules.columns, plans.term)
-    which = rows.pop("row")
-    month = rows.pop("month")
-    # dates, not date-times: CSV "2027-01-01", Parquet date32, Excel a date cell
-    dues = pa.array(due_dates_from(start, int(plans.term.max(initial=0))), type=pa.date32())
-    data: dict[str, Any] = {
-        "account_id": plans.table["account_id"].to_numpy(object)[which],
-        "family": plans.schedules.family[which],
-        "month": month,
-        "due_date": pd.array(dues.take(month - 1), dtype=pd.ArrowDtype(pa.date32())),
-    }
-    for name, cents in rows.items():
-        data[name] = cents / CENTS_PER_UNIT
-    return pd.DataFrame(data, columns=list(SCHEDULE_COLUMNS))
 
 
 def plan_portfolio(
@@ -483,7 +403,7 @@ def plan_portfolio(
         Called with the number of accounts finished after each batch.
     schedules
         Also carry the followed schedules' cent rows out of the workers
-        (:attr:`PortfolioPlans.schedules`, :func:`schedules_table`); off by default: a
+        (:attr:`PortfolioPlans.schedules`, :func:`~solver.plans.followed.schedules_table`); off by default: a
         run that does not write them does not stack or ship them.
 
     Returns
