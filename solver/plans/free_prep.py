@@ -53,7 +53,11 @@ def free_tables(
     tables as ``bound_tables(…, frontier=True)``)."""
     H, M = ctx.horizon, buckets
     U, top = _clearable(ctx)
-    if not ctx.balance[0] <= U[0, 0]:  # no plan: bound_tables' table without the programme
+    # no plan: bound_tables' table without the programme. Valid at every state reachable
+    # from the opening balance (none can be cleared: the path to it and on would clear the
+    # opening balance); the band's other states are not the programme's values, so the
+    # induction-step test checks these tables against the caps' reach instead (session 18)
+    if not ctx.balance[0] <= U[0, 0]:
         return _no_plan_tables(ctx, amounts, M, holiday_months, False, (U, top), np.zeros(1, int))
     lo, hi, w = _node_bands(ctx, amounts, holiday_months, U, top, M)
     capt = _action_values(ctx, amounts[:, :0], holiday_months)[-1]  # the caps with tolerance
