@@ -25,6 +25,7 @@ solutions), so the reported prices ``λ`` are not compared with HiGHS's entry by
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -128,6 +129,10 @@ def test_team_prices_are_a_near_optimal_lp_dual(book, exact_max_pairs):
     result, prices = _solve(book, specs, exact_max_pairs)
     assert result.objective <= optimum + 0.01  # the LP bounds the allocation
     assert np.all(prices >= 0)
+    # the JSON summary (allocate --format json) carries the same prices, team by team
+    document = json.loads(json.dumps(result.to_dict()))
+    listed = [document["utilisation"][s["name"]]["shadow_price_per_minute"] for s in specs]
+    assert listed == pytest.approx(prices.tolist(), abs=0)
     dual = _dual_objective(value, team_of, minutes, capacity, prices)
     rounding = ROUNDING * (capacity.sum() + minutes.max() * value.shape[1])
     eps = dual - optimum

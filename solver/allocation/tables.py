@@ -86,7 +86,8 @@ class AllocationResult(Certificate):
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (keys objective, bound, gap, status, runtime_s, by_treatment, utilisation)."""
+        """JSON-ready summary (keys objective, bound, gap, status, runtime_s, by_treatment,
+        utilisation with each team's ``shadow_price_per_minute``)."""
         by_t = {}
         for row in self.by_treatment.to_dict(orient="records"):
             name = row.pop("treatment")
@@ -106,6 +107,9 @@ class AllocationResult(Certificate):
                 "used_minutes": float(row["used_minutes"]),
                 "utilisation": float(row["utilisation"]),
                 "accounts": int(row["accounts"]),
+                # value of one more minute (the dual price); null where no price was
+                # computed (the text table's blank)
+                "shadow_price_per_minute": _price_or_none(row["shadow_price_per_minute"]),
             }
         return {
             **self.certificate(),
@@ -118,6 +122,11 @@ class AllocationResult(Certificate):
             "by_treatment": by_t,
             "utilisation": util,
         }
+
+
+def _price_or_none(price: float) -> float | None:
+    """A team's per-minute price for JSON: ``None`` (null) for NaN, which JSON cannot hold."""
+    return None if price != price else float(price)
 
 
 def allocation_result(
