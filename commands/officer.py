@@ -22,6 +22,7 @@ from commands.common import SHARED_HELP, choice_option, file_option
 from commands.output import (
     VERDICT_COLOURS,
     check_out,
+    checked_as_of,
     emit,
     format_option,
     out_option,
@@ -361,6 +362,7 @@ def write_letter(path: Path, html: str) -> Any:
     "as_of",
     type=click.DateTime(formats=[AS_OF_FORMAT]),
     default=None,
+    callback=checked_as_of,
     metavar="YYYY-MM-DD",
     help="Date of the letter; month t of the schedule falls due t months later (default: today).",
 )

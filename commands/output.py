@@ -30,7 +30,7 @@ import click
 
 from commands.common import choice_option, shared_help
 from solver.domain import Status
-from solver.officer.dating import AS_OF_FORMAT, as_of_or_today
+from solver.officer.dating import AS_OF_FORMAT, as_of_or_today, check_as_of
 from solver.officer.verdict import Verdict
 
 #: What ``--format`` may be, for every command.
@@ -171,10 +171,22 @@ def as_of_option() -> Any:
         "as_of",
         type=click.DateTime(formats=[AS_OF_FORMAT]),
         default=None,
+        callback=checked_as_of,
         metavar="YYYY-MM-DD",
         help="Date the schedules' due_date column counts from: month t falls due t months"
         " later, as in the offer letter (default: today; same input and date, same output).",
     )
+
+
+def checked_as_of(ctx: Any, param: Any, value: Any) -> Any:
+    """Click callback of every ``--as-of``: the date within the accepted range
+    (:func:`solver.officer.dating.check_as_of`), else a usage error (exit 2)."""
+    if value is not None:
+        try:
+            check_as_of(value.date())
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
 
 
 def as_of_date(as_of: Any) -> Any:

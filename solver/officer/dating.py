@@ -15,12 +15,26 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-__all__ = ["AS_OF_FORMAT", "as_of_or_today", "parse_as_of"]
+__all__ = [
+    "AS_OF_FORMAT",
+    "FIRST_AS_OF",
+    "LAST_AS_OF",
+    "as_of_or_today",
+    "check_as_of",
+    "parse_as_of",
+]
 
 #: How an as-of date is written (``strptime`` format).
 AS_OF_FORMAT = "%Y-%m-%d"
 #: An as-of date as the messages show one.
 EXAMPLE = "2026-05-04"
+#: The as-of dates accepted. Decision (session 18 review): a date late in year 9999 made
+#: the schedule's due dates pass Python's last year (an internal error, a 500 from the
+#: service), and 1900 or 0026 for 2026 dated letters a century off without a word. From
+#: the last date a schedule of 600 months (past every term a policy or contract here
+#: allows) still falls due in year 2249.
+FIRST_AS_OF = date(1970, 1, 1)
+LAST_AS_OF = date(2199, 12, 31)
 
 
 def parse_as_of(text: str) -> date:
@@ -31,9 +45,24 @@ def parse_as_of(text: str) -> date:
     datetime.date(2026, 1, 31)
     """
     try:
-        return datetime.strptime(text, AS_OF_FORMAT).date()
+        day = datetime.strptime(text, AS_OF_FORMAT).date()
     except (TypeError, ValueError):
         raise ValueError(f"must be a date written YYYY-MM-DD, such as {EXAMPLE}") from None
+    return check_as_of(day)
+
+
+def check_as_of(day: date) -> date:
+    """``day`` when it lies in :data:`FIRST_AS_OF` .. :data:`LAST_AS_OF`; ``ValueError``
+    saying the range otherwise.
+
+    >>> check_as_of(date(9999, 12, 31))
+    Traceback (most recent call last):
+    ...
+    ValueError: must be a date from 1970-01-01 to 2199-12-31
+    """
+    if not FIRST_AS_OF <= day <= LAST_AS_OF:
+        raise ValueError(f"must be a date from {FIRST_AS_OF} to {LAST_AS_OF}")
+    return day
 
 
 def as_of_or_today(as_of: date | None) -> date:

@@ -112,6 +112,9 @@ def check_overrides(overrides: Mapping[str, Any], log: ProblemLog) -> dict[str, 
 
 def check_override(dotted: str, value: Any, log: ProblemLog) -> None:
     """Validate one dotted-key override on its own into ``log`` (:func:`check_overrides`)."""
+    if dotted.strip() == "extends":  # merged before the overrides: it would be ignored
+        log.setting(dotted, "cannot be overridden: give a scenario file that extends it")
+        return
     single = parse_overrides({dotted: value}, log)
     for finding in layer_findings(single or {}):
         log.setting(finding.key, finding.what)

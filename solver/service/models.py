@@ -21,7 +21,7 @@ from pydantic_core import PydanticCustomError
 from solver.core.policy import POLICY_KEYS, Policy
 from solver.core.schema import FIELDS, MAX_FORECAST_MONTHS, FieldSpec
 from solver.domain import DEFERRAL_MODES
-from solver.officer.dating import parse_as_of
+from solver.officer.dating import check_as_of, parse_as_of
 from solver.officer.letter import LANGUAGES
 from solver.officer.proposal import MAX_PAYMENTS_TEXT, MAX_PROPOSAL_MONTHS
 
@@ -165,10 +165,10 @@ class PlanRequest(AccountRequest):
     def _as_of(cls, value: Any) -> Any:
         """Read as the command line reads ``--as-of`` (``YYYY-MM-DD`` only, not pydantic's
         other spellings of a date such as a Unix time)."""
-        if value is None or isinstance(value, date):
+        if value is None:
             return value
         try:
-            return parse_as_of(value)
+            return check_as_of(value) if isinstance(value, date) else parse_as_of(value)
         except ValueError as exc:  # a message without pydantic's "Value error, " prefix
             raise PydanticCustomError("as_of", str(exc)) from None
 
