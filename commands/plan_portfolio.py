@@ -236,6 +236,8 @@ def _written(
         write_out(
             schedules_path, schedules, sheet_name="schedules", sheets=_excel_sheets(schedules)
         )
+        # on stderr, as the workbook's notes: stdout may be the plans (--format csv/json)
+        click.echo(f"wrote {schedules_path} ({len(schedules):,} schedule rows)", err=True)
     if not excel:
         return table, None
     sheets = {"plans": table}

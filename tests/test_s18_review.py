@@ -7,6 +7,7 @@ is 1970-01-01 .. 2199-12-31 (:mod:`solver.officer.dating`, the decision written 
 of it, the command line exits 2 naming ``--as-of`` and the service answers 422 naming
 ``as_of``, and nothing is written. ``--set extends=…`` on a scenario was accepted and
 silently ignored (``extends`` is merged before the overrides); it is now a listed problem.
+``plan-portfolio --schedules FILE`` now says it wrote the file.
 """
 
 from __future__ import annotations
@@ -96,3 +97,18 @@ def test_set_extends_is_refused_not_ignored(tmp_path):
     assert "--set extends: cannot be overridden" in err
     assert "--set portfolio.n:" in err  # listed with the other problems
     assert not out_dir.exists()
+
+
+def test_plan_portfolio_says_it_wrote_the_schedules(tmp_path):
+    """plan-portfolio --schedules FILE confirms the file and its row count on stderr, and
+    the count is the file's."""
+    book = tmp_path / "book.csv"
+    assert run_workout("generate", "portfolio", "--n", "5", "--seed", "2", "--out", book)[0] == 0
+    schedules = tmp_path / "s.csv"
+    code, _, err = run_workout(
+        "plan-portfolio", book, "--out", tmp_path / "p.csv", "--schedules", schedules,
+        "--as-of", "2026-12-01",
+    )  # fmt: skip
+    assert code == 0, err
+    rows = len(schedules.read_text(encoding="utf-8").splitlines()) - 1  # less the header
+    assert f"wrote {schedules} ({rows:,} schedule rows)" in err
