@@ -59,6 +59,7 @@ def _classify(item: str, log: ProblemLog, account_fields: bool = True) -> tuple[
     """
     from solver.core.policy import POLICY_KEYS
     from solver.core.schema import COLUMNS
+    from solver.core.settings_schema import did_you_mean
 
     typed, sep, value = item.partition("=")
     typed = typed.strip()
@@ -74,11 +75,10 @@ def _classify(item: str, log: ProblemLog, account_fields: bool = True) -> tuple[
             "--model TOML file",
         )
     elif field not in COLUMNS:
-        import difflib
-
         names = [*POLICY_KEYS, *(f"policy.{k}" for k in POLICY_KEYS)]
-        close = difflib.get_close_matches(field, [*COLUMNS, *names] if account_fields else names)
-        log.setting(typed, "unknown key" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        # difflib's own cutoff (0.6), as before this used the one helper
+        close = did_you_mean(field, [*COLUMNS, *names] if account_fields else names, 0.6)
+        log.setting(typed, "unknown key" + (f" (did you mean {close!r}?)" if close else ""))
     elif not account_fields:
         log.setting(typed, "an account field: only policy keys can be set here (policy.KEY=VALUE)")
     else:

@@ -21,8 +21,8 @@ from commands.audit import db_option, letter_out_option
 from commands.common import SHARED_HELP, choice_option, file_option
 from commands.output import (
     VERDICT_COLOURS,
+    as_of_option,
     check_out,
-    checked_as_of,
     emit,
     format_option,
     out_option,
@@ -31,7 +31,6 @@ from commands.output import (
 )
 from commands.sources import input_path
 from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
-from solver.officer.dating import AS_OF_FORMAT
 from solver.officer.pdf import HTML_SUFFIXES
 
 #: Suffixes of an offer letter file.
@@ -357,14 +356,8 @@ def write_letter(path: Path, html: str) -> Any:
     ["zh-en", "zh", "en"],
     "Letter language: Chinese and English side by side, Chinese, or English.",
 )
-@click.option(
-    "--as-of",
-    "as_of",
-    type=click.DateTime(formats=[AS_OF_FORMAT]),
-    default=None,
-    callback=checked_as_of,
-    metavar="YYYY-MM-DD",
-    help="Date of the letter; month t of the schedule falls due t months later (default: today).",
+@as_of_option(
+    "Date of the letter; month t of the schedule falls due t months later (default: today)."
 )
 @file_option(
     "--letter-settings",

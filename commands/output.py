@@ -158,13 +158,21 @@ def wrote(path: Any, fmt: str, out: Any = None, quiet: bool = False) -> None:
         click.echo(f"wrote {path}", err=True)
 
 
-def as_of_option() -> Any:
+#: ``--as-of``'s help on the commands that write schedules (``plan``, ``plan-portfolio``).
+AS_OF_HELP = (
+    "Date the schedules' due_date column counts from: month t falls due t months"
+    " later, as in the offer letter (default: today; same input and date, same output)."
+)
+
+
+def as_of_option(help_text: str = AS_OF_HELP) -> Any:
     """``--as-of YYYY-MM-DD`` (as ``as_of``): the date the written schedules are dated from.
 
     One definition of a plan's first due date, the offer letter's (``workout offer
     --as-of``, :attr:`solver.core.schedule.Schedule.due_dates`): month t falls due t
     calendar months after it, the day clipped to the month's end. The default is today's
     date, so a run is reproducible given the same input and the same date (tests pass one).
+    ``help_text``: the command's own wording (the offer's is the letter's date).
     """
     return click.option(
         "--as-of",
@@ -173,8 +181,7 @@ def as_of_option() -> Any:
         default=None,
         callback=checked_as_of,
         metavar="YYYY-MM-DD",
-        help="Date the schedules' due_date column counts from: month t falls due t months"
-        " later, as in the offer letter (default: today; same input and date, same output).",
+        help=help_text,
     )
 
 

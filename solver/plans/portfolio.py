@@ -305,24 +305,6 @@ def _rows_worker(
     return _batch_worker(part, end - start, policy, model, search, schedules)
 
 
-def plan_batch_schedules(
-    frame: pd.DataFrame,
-    policy: Policy | None = None,
-    model: BehaviourModel | None = None,
-    search: SearchParams | None = None,
-    *,
-    schedules: bool = False,
-) -> PortfolioPlans:
-    """Like :func:`plan_batch`, with the followed schedules as arrays (pure, per batch),
-    and their cent rows when ``schedules``.
-
-    What a distributed engine calls per partition when the scenario engine needs the
-    payment paths; concatenate the results with :func:`concat_plans`.
-    """
-    columns = frame_columns(frame)
-    return _assemble([_batch_worker(columns, len(frame), policy, model, search, schedules)])
-
-
 def _assemble(parts: Sequence[_Part], order: np.ndarray | None = None) -> PortfolioPlans:
     """The plans of the batches' accounts one after another -- in the frame's order when
     ``order`` (the frame row of each, in that sequence) is given."""
