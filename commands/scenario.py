@@ -42,7 +42,7 @@ def _overrides(settings: tuple[str, ...]) -> dict[str, Any]:
     """``--set KEY=VALUE`` of ``scenario run`` as overrides, every problem of every
     ``--set`` (malformed, a list of values, unknown key, bad value) raised together."""
     from solver.core.problems import NOT_RUN, SET_OPTION, ProblemLog
-    from solver.scenarios.spec_layers import check_override, check_overrides, parse_assignment
+    from solver.scenarios.spec_layers import check_override, check_together, parse_assignment
 
     log = ProblemLog(SET_OPTION)
     out: dict[str, Any] = {}
@@ -56,8 +56,7 @@ def _overrides(settings: tuple[str, ...]) -> dict[str, Any]:
             continue
         check_override(key, values[0], log)  # in the order typed
         out[key] = values[0]
-    if not log.count:  # then together (one way of giving the portfolio)
-        check_overrides(out, log)
+    check_together(out, log)  # then the rules across keys (one way of giving the portfolio)
     log.raise_if_any(outcome=NOT_RUN)
     return out
 

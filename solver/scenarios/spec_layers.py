@@ -32,6 +32,7 @@ __all__ = [
     "apply_overrides",
     "check_override",
     "check_overrides",
+    "check_together",
     "freeze",
     "key_origins",
     "load_chain",
@@ -102,6 +103,13 @@ def check_overrides(overrides: Mapping[str, Any], log: ProblemLog) -> dict[str, 
     """
     for dotted, value in overrides.items():
         check_override(dotted, value, log)
+    return check_together(overrides, log)
+
+
+def check_together(overrides: Mapping[str, Any], log: ProblemLog) -> dict[str, Any]:
+    """The second step of :func:`check_overrides`, for overrides each already checked on
+    its own (:func:`check_override`): when ``log`` is clean, the rules across keys; their
+    nested layer (empty when ``log`` has problems)."""
     if log.count:
         return {}
     layer = parse_overrides(overrides, log)
