@@ -21,19 +21,70 @@ def load_policy(
     path: Path | None, settings: tuple[str, ...], *, account_fields: bool = True
 ) -> tuple[Any, list[str]]:
     """The policy from ``--policy`` plus ``--set policy.KEY=VALUE`` overrides; the rest are
-    account fields (``FIELD=VALUE`` as given), for :func:`apply_account_settings`.
+    account fields (``FIELD=VALUE`` as given).
 
     Every ``--set`` of the command is checked here, before any account is read, and all
     problems are raised together in one list (``--set KEY: what is wrong``, personal values
     withheld): malformed items, unknown keys, policy values, account values, and
-    ``model.*`` keys, which a command taking ``--model`` does not set. Only the checks
-    across an account's fields (arrears within the balance...) wait for the account
-    (:meth:`solver.core.account.Account.override`). ``account_fields=False``: a command on
-    a portfolio, where a field value would apply to every account, takes policy keys only.
+    ``model.*`` keys, which a command taking ``--model`` does not set. A command on one
+    account reads it with :func:`load_account` instead, which adds the checks across the
+    account's fields to the same list. ``account_fields=False``: a command on a portfolio,
+    where a field value would apply to every account, takes policy keys only.
     """
+    from solver.core.problems import NOT_RUN
+
+    policy, changes, log = _checked_settings(path, settings, account_fields)
+    log.raise_if_any(outcome=NOT_RUN)
+    return policy, [f"{name}={value}" for name, value in changes.items()]
+
+
+def load_account(
+    account_file: Any,
+    account_id: str | None,
+    forecast_path: Any,
+    policy_path: Path | None,
+    model_path: Path | None,
+    settings: tuple[str, ...],
+) -> tuple[Any, Any, Any]:
+    """The account (with its ``--set`` what-ifs), the policy and the behaviour model of a
+    command on one account (``plan``, ``evaluate``, ``offer``).
+
+    Every ``--set`` problem is raised in one list (exit 2, nothing run): each item's own, in
+    the order typed (:func:`load_policy`), then the checks across the account's fields
+    (arrears within the balance, no vehicle on a card:
+    :func:`solver.core.account.cross_field_problems`), which need the account read first.
+    The policy file is read first and the model file last, as before; an account that
+    cannot be read lets the ``--set`` problems found so far be told first (they were told
+    before the account was read).
+    """
+    from solver.core.account import cross_field_problems
+    from solver.core.problems import NOT_RUN
+    from solver.errors import InputError
+
+    policy, changes, log = _checked_settings(policy_path, settings, True)
+    if log.count and not changes:  # nothing across fields to check: no need to read
+        log.raise_if_any(outcome=NOT_RUN)
+    try:
+        account = read_one_account(account_file, account_id, forecast_path)
+    except InputError:
+        log.raise_if_any(outcome=NOT_RUN)
+        raise
+    for key, problem in cross_field_problems(account, changes):
+        log.setting(key, problem)
+    log.raise_if_any(outcome=NOT_RUN)
+    model = load_model(model_path)
+    return account.override(changes) if changes else account, policy, model
+
+
+def _checked_settings(
+    path: Path | None, settings: tuple[str, ...], account_fields: bool
+) -> tuple[Any, dict[str, str], ProblemLog]:
+    """The policy (``--policy`` and the policy ``--set`` items), the account ``--set``
+    items (field -> value, a later one of a field winning) and the log of every item's own
+    problem, in the order typed, not raised."""
     from solver.core.account import setting_problems
     from solver.core.policy import Policy
-    from solver.core.problems import NOT_RUN, SET_OPTION, ProblemLog
+    from solver.core.problems import SET_OPTION, ProblemLog
 
     policy = Policy.from_toml(path) if path is not None else Policy()
     log = ProblemLog(SET_OPTION)
@@ -46,8 +97,7 @@ def load_policy(
             for name, problem in setting_problems({key: value}):
                 log.setting(name, problem)
             account[key] = value  # a later --set of the same field wins
-    log.raise_if_any(outcome=NOT_RUN)
-    return policy, [f"{name}={value}" for name, value in account.items()]
+    return policy, account, log
 
 
 def _classify(item: str, log: ProblemLog, account_fields: bool = True) -> tuple[str, str, str]:
@@ -58,6 +108,7 @@ def _classify(item: str, log: ProblemLog, account_fields: bool = True) -> tuple[
     ``max_dti``) for the policy; ``FIELD`` or ``account.FIELD`` (SPEC §3) for the account.
     """
     from solver.core.policy import POLICY_KEYS
+    from solver.core.problems import POLICY_SET_FORM, SET_FORM
     from solver.core.schema import COLUMNS
     from solver.core.settings_schema import did_you_mean
 
@@ -65,7 +116,9 @@ def _classify(item: str, log: ProblemLog, account_fields: bool = True) -> tuple[
     typed = typed.strip()
     field = typed.removeprefix("account.")
     if not sep or not typed:
-        log.setting(typed or item, "expected KEY=VALUE")
+        # the form this command takes: a portfolio command takes policy keys only
+        form = SET_FORM if account_fields else POLICY_SET_FORM
+        log.setting(typed or item, f"expected {form}")
     elif typed.startswith("policy.") or (typed in POLICY_KEYS and typed not in COLUMNS):
         return "policy", typed, value
     elif typed.startswith("model."):
@@ -80,7 +133,9 @@ def _classify(item: str, log: ProblemLog, account_fields: bool = True) -> tuple[
         close = did_you_mean(field, [*COLUMNS, *names] if account_fields else names, 0.6)
         log.setting(typed, "unknown key" + (f" (did you mean {close!r}?)" if close else ""))
     elif not account_fields:
-        log.setting(typed, "an account field: only policy keys can be set here (policy.KEY=VALUE)")
+        log.setting(
+            typed, f"an account field: only policy keys can be set here ({POLICY_SET_FORM})"
+        )
     else:
         return "account", field, value.strip()
     return "", typed, value
@@ -121,28 +176,6 @@ ACCOUNT_SET_OPTION = set_option(
     "KEY=VALUE",
     "Override an account field (income=8000) or a policy key (policy.max_dti=0.6); repeatable.",
 )
-
-
-def apply_account_settings(account: Any, settings: list[str]) -> Any:
-    """The account with ``--set FIELD=VALUE`` overrides (every SPEC §3 field, including
-    ``income_forecast=3800;3800;4200`` and ``inflows=3:20000;12:5000``; an empty value
-    unsets an optional field). Problems name ``--set FIELD`` (never the value of a
-    personal field); ``settings`` are the account items :func:`load_policy` checked, so
-    only the checks across the account's fields are left to fail here."""
-    from solver.core.problems import NOT_RUN, SET_OPTION, ProblemLog
-
-    if not settings:
-        return account
-    log = ProblemLog(SET_OPTION)
-    changes: dict[str, str] = {}
-    for item in settings:
-        kind, key, value = _classify(item, log)
-        if kind == "policy":  # load_policy applies them
-            log.setting(key, "not an account field")
-        elif kind == "account":
-            changes[key] = value
-    log.raise_if_any(outcome=NOT_RUN)
-    return account.override(changes, source=SET_OPTION)
 
 
 def read_one_account(account_file: Any, account_id: str | None, forecast_path: Any) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from commands.common import file_option, int_option
+from commands.common import echo_error, file_option, int_option
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 
 
@@ -92,7 +92,7 @@ def verify(db_url: str, anchor: str | None, fmt: str) -> int:
         emit(fmt, table=problems, payload=report.to_dict())
     if report.ok:
         return 0
-    click.echo(f"error: {report.summary()}", err=True)
+    echo_error(report.summary())
     return EXIT_TAMPERED
 
 

@@ -35,6 +35,13 @@ VERBOSE_ENV = "WORKOUT_VERBOSE"
 #: Environment variable that re-raises internal errors with their traceback.
 DEBUG_ENV = "WORKOUT_DEBUG"
 
+#: How every error the CLI prints starts (SPEC §11). Decision (session 19 review): click
+#: prints its own usage errors (a missing option, a bad --as-of) as ``Error: ...`` and
+#: cannot be told otherwise without re-implementing its messages; ours said ``error:``,
+#: so one run could print both. Every user error now takes click's ``Error:``
+#: (:func:`echo_error`); warnings and notes stay ``warning:`` / ``note:``.
+ERROR_PREFIX = "Error: "
+
 _SIGNAL_NAMES: dict[int, str] = {int(signal.SIGINT): "SIGINT", int(signal.SIGTERM): "SIGTERM"}
 #: Seconds between raising an interruption again while the run has not ended (it was lost).
 RAISE_AGAIN_SECONDS = 0.25
@@ -128,7 +135,7 @@ def _run(group: click.Group, args: list[str], received: Sequence[Interrupted] = 
         # Commands may return an int exit code (e.g. `validate` returns 2 on bad input).
         rv = _invoke(group, args, received)
     except WorkoutError as exc:
-        click.echo(f"error: {exc}", err=True)
+        echo_error(str(exc))
         if "<withheld>" in str(exc):
             click.echo(
                 "note: values of personal fields are withheld; run `workout --verbose ...` "
@@ -159,10 +166,9 @@ def _run(group: click.Group, args: list[str], received: Sequence[Interrupted] = 
         _silence_stdout()
         return 0
     except MemoryError:
-        click.echo(
-            "error: out of memory; the input is too large for this machine "
-            "(see docs/reliability.md, limits)",
-            err=True,
+        echo_error(
+            "out of memory; the input is too large for this machine "
+            "(see docs/reliability.md, limits)"
         )
         return 1
     except Exception:  # an internal error: show the traceback only on request
@@ -174,6 +180,11 @@ def _run(group: click.Group, args: list[str], received: Sequence[Interrupted] = 
         click.echo(traceback.format_exc().strip().splitlines()[-1], err=True)
         return 1
     return rv if isinstance(rv, int) else 0
+
+
+def echo_error(message: str) -> None:
+    """Print an error on stderr as every error of the CLI reads: ``Error: message``."""
+    click.echo(f"{ERROR_PREFIX}{message}", err=True)
 
 
 @contextlib.contextmanager

@@ -18,6 +18,7 @@ from commands.common import (
     check_count,
     check_memory,
     console,
+    echo_error,
     file_option,
     quiet_option,
     seed_option,
@@ -324,7 +325,7 @@ def validate(
             write_out(out_path, table, sheet_name="issues", payload=payload, sheets=sheets)
         if emit(fmt, table=table, payload=payload):
             if error is not None:
-                click.echo(f"error: {error.args[0]} (see the report)", err=True)
+                echo_error(f"{error.args[0]} (see the report)")
                 return 2
             wrote(out_path, fmt)
             return 0

@@ -60,13 +60,14 @@ class AccountInput:
 
     def load(self) -> tuple[Any, Any, Any]:
         """The account (with ``--set`` what-ifs), the policy and the behaviour model."""
-        policy, account_settings = accounts.load_policy(self.policy_path, self.settings)
-        model = accounts.load_model(self.model_path)
-        account = accounts.apply_account_settings(
-            accounts.read_one_account(self.account_file, self.account_id, self.forecast_path),
-            account_settings,
+        return accounts.load_account(
+            self.account_file,
+            self.account_id,
+            self.forecast_path,
+            self.policy_path,
+            self.model_path,
+            self.settings,
         )
-        return account, policy, model
 
 
 def account_options(func: Any) -> Any:
@@ -390,7 +391,7 @@ def offer(
     out_path: Path,
     proposal: Any,
     lang: str,
-    as_of: dt.datetime | None,
+    as_of: dt.date | None,
     letter_settings_path: Path | None,
     officer_id: str | None,
     db_url: str,
@@ -452,7 +453,7 @@ def offer(
         policy=policy,
         model=model,
         proposal=proposal,
-        as_of=as_of.date() if as_of else None,
+        as_of=as_of,
         valid_days=letter_settings.valid_days,
     )
     html = render_letter(choice.offer, letter_settings, lang)
@@ -517,9 +518,14 @@ def _render_offer(summary: dict[str, Any]) -> None:
 
     out = console()
     code = summary["currency"]
+    # The term counts from the letter's date (as_of), as the letter's "Term" row does:
+    # month t falls due t months after it, holiday months included, so the last payment is
+    # `term` months after as_of. Counted from the first due date (as this line did), a plan
+    # with a 3-month holiday seemed to end 4 months later than its letter says.
     out.print(
         f"offer {summary['option']} for {summary['account_id']}: {summary['term']} months from "
-        f"{summary['first_due']}, APR {summary['apr']:.2%}, total of payments "
+        f"{summary['as_of']} (first payment due {summary['first_due']}), APR "
+        f"{summary['apr']:.2%}, total of payments "
         f"{format_amount(summary['total_of_payments'], code)} {code} (finance charge "
         f"{format_amount(summary['finance_charge'], code)}); open until {summary['valid_until']}",
         highlight=False,

@@ -30,7 +30,7 @@ import click
 
 from commands.common import choice_option, shared_help
 from solver.domain import Status
-from solver.officer.dating import AS_OF_FORMAT, as_of_or_today, check_as_of
+from solver.officer.dating import NOT_WRITTEN, as_of_or_today, parse_as_of
 from solver.officer.verdict import Verdict
 
 #: What ``--format`` may be, for every command.
@@ -165,40 +165,57 @@ AS_OF_HELP = (
 )
 
 
+class AsOfDate(click.ParamType):
+    """``--as-of``'s type: a date written ``YYYY-MM-DD`` that exists and lies in the accepted
+    range, read by :func:`solver.officer.dating.parse_as_of` (the service's ``as_of`` rule);
+    the value as a :class:`datetime.date`.
+
+    Not ``click.DateTime``: it answers every refused date with "does not match the format
+    '%Y-%m-%d'", which sends the user of ``2026-02-30`` (written right, a day no calendar
+    has) to look for a typo in the form.
+    """
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import datetime as dt
+
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return parse_as_of(value)
+        except ValueError as exc:
+            # the value first, quoted when it is not a date at all: `2026-02-30 is not a
+            # calendar date`, `'31/01/2026': must be a date written YYYY-MM-DD`
+            shown = f"{value!r}:" if str(exc) == NOT_WRITTEN else str(value)
+            self.fail(f"{shown} {exc}", param, ctx)
+
+
 def as_of_option(help_text: str = AS_OF_HELP) -> Any:
-    """``--as-of YYYY-MM-DD`` (as ``as_of``): the date the written schedules are dated from.
+    """``--as-of YYYY-MM-DD`` (as ``as_of``, a :class:`datetime.date` or ``None``): the date
+    the written schedules are dated from.
 
     One definition of a plan's first due date, the offer letter's (``workout offer
     --as-of``, :attr:`solver.core.schedule.Schedule.due_dates`): month t falls due t
     calendar months after it, the day clipped to the month's end. The default is today's
     date, so a run is reproducible given the same input and the same date (tests pass one).
-    ``help_text``: the command's own wording (the offer's is the letter's date).
+    A date that does not exist, in another form or outside the accepted range is a usage
+    error (exit 2, :class:`AsOfDate`). ``help_text``: the command's own wording (the
+    offer's is the letter's date).
     """
     return click.option(
         "--as-of",
         "as_of",
-        type=click.DateTime(formats=[AS_OF_FORMAT]),
+        type=AsOfDate(),
         default=None,
-        callback=checked_as_of,
         metavar="YYYY-MM-DD",
         help=help_text,
     )
 
 
-def checked_as_of(ctx: Any, param: Any, value: Any) -> Any:
-    """Click callback of every ``--as-of``: the date within the accepted range
-    (:func:`solver.officer.dating.check_as_of`), else a usage error (exit 2)."""
-    if value is not None:
-        try:
-            check_as_of(value.date())
-        except ValueError as exc:
-            raise click.BadParameter(str(exc)) from None
-    return value
-
-
 def as_of_date(as_of: Any) -> Any:
     """The date of ``--as-of`` (:func:`as_of_option`): the option's, else today's."""
-    return as_of_or_today(None if as_of is None else as_of.date())
+    return as_of_or_today(as_of)
 
 
 # -- colours of outcomes ----------------------------------------------------------------

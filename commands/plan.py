@@ -16,12 +16,9 @@ import click
 
 from commands.accounts import (
     ACCOUNT_SET_OPTION,
-    apply_account_settings,
     forecast_option,
-    load_model,
-    load_policy,
+    load_account,
     policy_model_options,
-    read_one_account,
 )
 from commands.common import SHARED_HELP, choice_option
 from commands.output import (
@@ -162,10 +159,8 @@ def plan(
             "--forecast": input_path(forecast_path),
         },
     )
-    policy, account_settings = load_policy(policy_path, settings)
-    model = load_model(model_path)
-    account = apply_account_settings(
-        read_one_account(account_file, account_id, forecast_path), account_settings
+    account, policy, model = load_account(
+        account_file, account_id, forecast_path, policy_path, model_path, settings
     )
     # a frontier plan's label starts with its family's ("instalment 36m", --objective customer)
     family_part = (schedule_family or "").split(" ", 1)[0]

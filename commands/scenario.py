@@ -41,13 +41,13 @@ from commands.scenario_output import (
 def _overrides(settings: tuple[str, ...]) -> dict[str, Any]:
     """``--set KEY=VALUE`` of ``scenario run`` as overrides, every problem of every
     ``--set`` (malformed, a list of values, unknown key, bad value) raised together."""
-    from solver.core.problems import NOT_RUN, SET_OPTION, ProblemLog
+    from solver.core.problems import NOT_RUN, SET_FORM, SET_OPTION, ProblemLog
     from solver.scenarios.spec_layers import check_override, check_together, parse_assignment
 
     log = ProblemLog(SET_OPTION)
     out: dict[str, Any] = {}
     for text in settings:
-        parsed = parse_assignment(text, log)
+        parsed = parse_assignment(text, log, SET_FORM)  # one value: sweep's lists are refused
         if parsed is None:
             continue
         key, values = parsed

@@ -128,7 +128,7 @@ def test_unknown_out_extension_is_exit_2_naming_the_option(name, tmp_path):
     out = tmp_path / "result.txt"
     code, stdout, err = _invoke(*TABLE_OUT[name], "--out", out)
     assert code == 2, err
-    assert err.startswith("error: --out ") and str(out) in err and "'.txt'" in err
+    assert err.startswith("Error: --out ") and str(out) in err and "'.txt'" in err
     assert ".json" in err and "Traceback" not in err
     assert stdout == "" and list(tmp_path.iterdir()) == []
 
@@ -225,7 +225,7 @@ def test_validate_json_report_of_a_bad_file():
     path = BROKEN / "many_errors.csv"
     code, stdout, err = _invoke("validate", path, "--format", "json")
     assert code == 2
-    assert err.count("\n") == 1 and err.startswith(f"error: {path}: 60 problems found")
+    assert err.count("\n") == 1 and err.startswith(f"Error: {path}: 60 problems found")
     report = json.loads(stdout)
     assert report["valid"] is False and report["errors"] == 60 and report["accounts"] == 0
     first = report["issues"][0]
@@ -257,7 +257,7 @@ def test_validate_csv_report_rows(name, row, column, words, tmp_path):
     out = tmp_path / "report.csv"
     code, stdout, err = _invoke("validate", path, "--out", out)
     assert code == 2 and "Traceback" not in err
-    assert f"error: {path}" in err  # the usual message on stderr, table format
+    assert f"Error: {path}" in err  # the usual message on stderr, table format
     report = pd.read_csv(out, dtype={"row": "Int64"})
     assert list(report.columns) == ["severity", "file", "row", "account_id", "column", "message"]
     issue = report.iloc[0]
@@ -519,7 +519,7 @@ def test_plan_of_a_book_points_to_plan_portfolio_and_account_id(tmp_path):
     code, stdout, err = _invoke("plan", TINY, "--out", out)
     assert code == 2 and stdout == "" and not out.exists()
     assert err.count("\n") == 1
-    assert err.startswith(f"error: {TINY}: expected one account, found 8 (a portfolio)")
+    assert err.startswith(f"Error: {TINY}: expected one account, found 8 (a portfolio)")
     assert "workout plan-portfolio" in err and "--account-id T001" in err
 
 

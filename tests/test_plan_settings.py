@@ -178,7 +178,7 @@ def test_set_income_normal_follows_income_when_not_given(tmp_path):
         ("income=", "--set income: missing value (required)"),
         ("income_forecast=1,2", "--set income_forecast: separate the items with ';'"),
         ("inflows=0:5", "--set inflows: inflow 1: month must be in [1, 600], got 0"),
-        ("arrears=1e6", "--set: account_id AUTO-000123: arrears: 1000000 exceeds"),
+        ("arrears=1e6", "--set arrears: 1000000 exceeds"),
         ("incme=9000", "--set incme: unknown key (did you mean 'income'?)"),
         ("income", "--set income: expected KEY=VALUE"),
     ],

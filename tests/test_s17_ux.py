@@ -239,8 +239,8 @@ def test_plan_json_and_xlsx_schedules_are_dated(tmp_path):
 @pytest.mark.parametrize(
     ("setting", "expected"),
     [
-        ("policy.max_term_months=abc", "--set policy.max_term_months: expected a whole number, got 'abc'"),
-        ("policy.max_dti=high", "--set policy.max_dti: expected a number, got 'high'"),
+        ("policy.max_term_months=abc", "--set policy.max_term_months: max_term_months must be a whole number, got 'abc'"),
+        ("policy.max_dti=high", "--set policy.max_dti: max_dti must be a number, got 'high'"),
     ],
 )  # fmt: skip
 def test_set_names_the_key_and_the_expected_type(setting, expected):

@@ -47,7 +47,10 @@ BASELINE = ROOT / "scenarios" / "baseline.toml"
 ACCOUNT_SETS: tuple[tuple[str, str], ...] = (
     ("income=abc", "income: not a number: <withheld>"),
     ("expenses=-1", "expenses: negative amount, must be >= 0, got <withheld>"),
-    ("policy.max_term_months=x", "policy.max_term_months: expected a whole number, got 'x'"),
+    (
+        "policy.max_term_months=x",
+        "policy.max_term_months: max_term_months must be a whole number, got 'x'",
+    ),
     ("max_dti=12", "max_dti: max_dti must be in [0, 10], got 12.0"),
     ("policy.max_dtii=0.4", "policy.max_dtii: unknown policy key (did you mean 'max_dti'?)"),
     ("incme=9000", "incme: unknown key (did you mean 'income'?)"),
@@ -75,7 +78,7 @@ def _assert_lists(code: int, err: str, expected: list[str]) -> None:
     """Exit 2, one headline counting the problems, each expected line (in order), no
     traceback."""
     assert code == 2, err
-    assert f"error: --set: {len(expected)} problems found; nothing was run" in err, err
+    assert f"Error: --set: {len(expected)} problems found; nothing was run" in err, err
     lines = _problem_lines(err)
     assert len(lines) == len(expected), err
     for line, want in zip(lines, expected, strict=True):
@@ -117,14 +120,17 @@ def test_personal_values_stay_withheld():
     _assert_lists(
         code,
         err,
-        ["--set income: not a number: <withheld>", "--set policy.max_dti: expected a number"],
+        [
+            "--set income: not a number: <withheld>",
+            "--set policy.max_dti: max_dti must be a number",
+        ],
     )
     assert "'abc'" not in err and "values of personal fields are withheld" in err
     code, _, err = run_workout("--verbose", "plan", SAMPLE, *sets)
     _assert_lists(
         code,
         err,
-        ["--set income: not a number: 'abc'", "--set policy.max_dti: expected a number"],
+        ["--set income: not a number: 'abc'", "--set policy.max_dti: max_dti must be a number"],
     )
 
 
@@ -154,14 +160,14 @@ def test_portfolio_set_problems_together(tmp_path):
     _assert_lists(
         code,
         err,
-        ["--set policy.max_dti: expected a number, got 'x'", "--set policy.bogus: unknown"],
+        ["--set policy.max_dti: max_dti must be a number, got 'x'", "--set policy.bogus: unknown"],
     )
     assert not out.exists()
     with pytest.raises(InputError) as caught:
         load_policy(None, ("income=5000", "policy.max_dti=x"), account_fields=False)
     assert caught.value.problems == [
         "--set income: an account field: only policy keys can be set here (policy.KEY=VALUE)",
-        "--set policy.max_dti: expected a number, got 'x'",
+        "--set policy.max_dti: max_dti must be a number, got 'x'",
     ]
 
 
@@ -186,7 +192,7 @@ def test_scenario_run_names_each_set(tmp_path):
             "--set portfolio.n: must be a whole number, got 'abc'",
             "--set policy.bogus: unknown key; valid keys: path, max_term_months",
             "--set shocks.income_multiplier: must be a number, got 'x'",
-            "--set simulation.paths: expected KEY=VALUE[,VALUE...]",
+            "--set simulation.paths: expected KEY=VALUE",
             "--set shocks.hazard_multiplier: give one value here",
             "--set policy.max_dti: max_dti must be in [0, 10], got 12",
         ],
@@ -251,7 +257,7 @@ def test_merged_checks_name_the_file_or_set_that_gave_the_key(tmp_path):
     child = _chain(tmp_path, '[portfolio]\npath = "missing.csv"\n')
     code, _, err = run_workout("scenario", "run", child, "--out-dir", tmp_path / "out")
     assert code == 2
-    assert f"error: {parent}: portfolio.path: file not found: {tmp_path / 'missing.csv'}" in err
+    assert f"Error: {parent}: portfolio.path: file not found: {tmp_path / 'missing.csv'}" in err
     parent.write_text("[portfolio]\nn = 5\n")
     code, _, err = run_workout(
         "scenario", "sweep", child, "--set", f"portfolio.path={tmp_path}/a.csv,{tmp_path}/b.csv",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from solver.core.cleaning import BLANK, clean_account, clean_scalar
+from solver.core.cleaning import BLANK, _cross_checks_scalar, clean_account, clean_scalar
 from solver.core.messages import fmt_num, plural, where
 from solver.core.schema import COLUMNS, DERIVED_COLUMNS, SEQUENCE_FIELDS, SPECS, InputWarning
 from solver.core.tiering import TieringRules, derive_tier, dpd_bucket
@@ -25,7 +25,15 @@ from solver.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Account", "as_account", "effective_income_normal", "frame_columns"]
+__all__ = [
+    "CROSS_FIELDS",
+    "Account",
+    "as_account",
+    "cross_field_problems",
+    "effective_income_normal",
+    "frame_columns",
+    "setting_problems",
+]
 
 
 def card_vehicles(product: Any, vehicle_value: Any) -> Any:
@@ -253,8 +261,11 @@ class Account:
         ``account.override({"income": "abc"})`` raises
         ``InputError("--set income: not a number: <withheld>")`` rather than a message
         about ``<Account>.replace``. A blank value unsets an optional field (its default).
+        Every problem is raised together: each field's own (:func:`setting_problems`), then
+        the checks across the account's fields (:func:`cross_field_problems`).
         """
-        problems = [f"{source} {name}: {problem}" for name, problem in setting_problems(settings)]
+        found = setting_problems(settings) + cross_field_problems(self, settings)
+        problems = [f"{source} {name}: {problem}" for name, problem in found]
         if len(problems) == 1:
             raise InputError(problems[0])
         if problems:
@@ -312,6 +323,46 @@ def setting_problems(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
         if problem is not None:
             problems.append((name, problem))
     return problems
+
+
+#: The checks across an account's fields, by the column a problem names: the fields each
+#: reads (arrears within principal + interest_due, SPEC §3; no vehicle on a card,
+#: :func:`card_vehicles`).
+CROSS_FIELDS: dict[str, tuple[str, ...]] = {
+    "arrears": ("arrears", "principal", "interest_due"),
+    "vehicle_value": ("vehicle_value", "product"),
+}
+
+
+def cross_field_problems(account: Account, settings: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The checks across the fields of ``account`` with ``settings`` (field -> value as
+    typed) applied, as ``(key, problem)`` pairs (``("arrears", "999999 exceeds principal +
+    interest_due (87100); ...")``), every one of them (a file's row stops at the first).
+
+    The problem is named by the set field it is about, else by the first set field it
+    reads, the column then leading the problem (``--set principal: arrears: 5200 exceeds
+    ...``): the user sees which ``--set`` made the account inconsistent. A setting whose
+    own value is bad (:func:`setting_problems`) is left out, and a check reading its field
+    is not made (its outcome would depend on a value that was not given). The values
+    shown are not personal (:data:`~solver.core.messages.PERSONAL_FIELDS`).
+    """
+    bad = {str(name) for name, _ in setting_problems(settings)}
+    changes = {k: v for k, v in settings.items() if k not in bad}
+    if not changes:
+        return []
+    values, _ = clean_account({**account.to_dict(), **changes}, "", None)
+    found = list(_cross_checks_scalar(values))
+    if card_vehicles(values["product"], values["vehicle_value"]):
+        found.append(("vehicle_value", card_vehicle_problem(values["vehicle_value"])))
+    out: list[tuple[str, str]] = []
+    for column, problem in found:
+        fields = CROSS_FIELDS[column]
+        given = [k for k in changes if k in fields]
+        if bad & set(fields) or not given:  # not made by these settings
+            continue
+        key = column if column in changes else given[0]
+        out.append((key, problem if key == column else f"{column}: {problem}"))
+    return out
 
 
 def effective_income_normal(data: Any) -> Any:

@@ -40,7 +40,7 @@ from pydantic import (
 from solver.core.atomic import atomic_open
 from solver.core.currency import check_rounding
 from solver.core.files import read_toml
-from solver.core.problems import NOT_RUN, SET_OPTION, ProblemLog
+from solver.core.problems import NOT_RUN, SET_FORM, SET_OPTION, ProblemLog
 from solver.core.schema import PRODUCTS
 from solver.core.settings_schema import (
     WHOLE_NUMBER,
@@ -52,6 +52,7 @@ from solver.core.settings_schema import (
     Text,
     did_you_mean,
     issues,
+    parse_value,
 )
 from solver.domain import DEFAULT_CURRENCY, DEFERRAL_MODES
 from solver.errors import InputError
@@ -279,7 +280,7 @@ class Policy:
         key, sep, raw = assignment.partition("=")
         log = ProblemLog(SET_OPTION)
         if not sep:
-            log.setting(key.strip(), "expected KEY=VALUE")
+            log.setting(key.strip(), f"expected {SET_FORM}")
         policy = self.with_settings([(key.strip(), raw)], log) if sep else self
         log.raise_if_any(outcome=NOT_RUN)
         return policy
@@ -308,29 +309,29 @@ class Policy:
 
 
 def _setting_value(current: Any, raw: str) -> Any:
-    """A ``--set`` value as the type of the key's ``current`` value, or a ``ValueError``
-    saying what was expected: ``expected a whole number, got 'abc'``."""
+    """A ``--set`` value read as the type of the key's ``current`` value (``0.6``, ``36``,
+    ``yes``, ``capitalize,waive``); text that does not read as one is passed on as its
+    TOML value (:func:`~solver.core.settings_schema.parse_value`), so that the policy's
+    own check words the problem (:func:`_value_problem`): one wording for a policy file,
+    a scenario's ``--set policy.max_dti=abc`` and ``workout plan --set policy.max_dti=abc``
+    (``max_dti must be a number, got 'abc'``), and a whole-number key takes ``36.0`` as a
+    file does."""
     if isinstance(current, bool):
-        return _flag(raw)
-    if isinstance(current, str):
+        word = raw.strip().lower()
+        if word in ("true", "1", "yes"):
+            return True
+        if word in ("false", "0", "no"):
+            return False
+    elif isinstance(current, str):
         return raw.strip()
-    if isinstance(current, tuple):
+    elif isinstance(current, tuple):
         return tuple(v.strip() for v in raw.split(",") if v.strip())
-    kind, convert = ("a whole number", int) if isinstance(current, int) else ("a number", float)
-    try:
-        return convert(raw)
-    except ValueError:
-        raise ValueError(f"expected {kind}, got {raw.strip()!r}") from None
-
-
-def _flag(raw: str) -> bool:
-    """A ``--set`` flag value: ``true``/``false`` (also ``1``/``0``, ``yes``/``no``)."""
-    word = raw.strip().lower()
-    if word in ("true", "1", "yes"):
-        return True
-    if word in ("false", "0", "no"):
-        return False
-    raise ValueError(f"must be true or false, got {raw.strip()!r}")
+    else:
+        try:
+            return int(raw) if isinstance(current, int) else float(raw)
+        except ValueError:
+            pass
+    return parse_value(raw)
 
 
 POLICY_KEYS: tuple[str, ...] = tuple(f.name for f in fields(Policy) if f.name != "products")

@@ -33,10 +33,25 @@ from solver.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["NOT_RUN", "SET_OPTION", "ProblemLog", "issue_records"]
+__all__ = [
+    "NOT_RUN",
+    "POLICY_SET_FORM",
+    "SET_FORM",
+    "SET_OPTION",
+    "SWEEP_SET_FORM",
+    "ProblemLog",
+    "issue_records",
+]
 
 #: The source of command-line settings in messages (``ProblemLog(SET_OPTION)``).
 SET_OPTION = "--set"
+#: The forms of a ``--set`` item, as a malformed one is told (``--set foo: expected
+#: KEY=VALUE``) and as the option's help shows it: one value (``plan``, ``evaluate``,
+#: ``offer``, ``scenario run``), a policy key only (``plan-portfolio``: one value applies to
+#: every account), or a list of values (``scenario sweep``).
+SET_FORM = "KEY=VALUE"
+POLICY_SET_FORM = "policy.KEY=VALUE"
+SWEEP_SET_FORM = "KEY=VALUE[,VALUE...]"
 #: What a command did not do when its ``--set`` values had problems (the error's headline).
 NOT_RUN = "nothing was run"
 

@@ -21,6 +21,7 @@ Pydantic is imported by the commands that read these files, never by ``workout -
 from __future__ import annotations
 
 import difflib
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, get_args, get_origin
@@ -43,6 +44,7 @@ __all__ = [
     "WholeNumber",
     "did_you_mean",
     "issues",
+    "parse_value",
     "position",
 ]
 
@@ -134,6 +136,21 @@ class Issue:
     def name(self) -> str:
         """The key at fault (the last key of ``loc``)."""
         return str(self.loc[-1]) if self.loc else ""
+
+
+def parse_value(raw: str) -> Any:
+    """A command-line value as TOML (``3``, ``0.85``, ``true``, ``"x"``, ``[1, 2]``), else
+    the text: how a ``--set`` value is typed before the declared types check it, so that it
+    is told as the same value in a file would be (``max_dti must be a number, got 'abc'``).
+
+    >>> parse_value(" 0.85 "), parse_value("abc"), parse_value("36.0")
+    (0.85, 'abc', 36.0)
+    """
+    raw = raw.strip()
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
 
 
 def did_you_mean(key: str, valid: Sequence[str], cutoff: float = 0.5) -> str | None:

@@ -3,8 +3,9 @@
 (``POST /api/plan``, ``/api/letter``, ``/api/decisions``).
 
 The date is written ``YYYY-MM-DD`` (:data:`AS_OF_FORMAT`, read with
-:meth:`datetime.datetime.strptime`, as click's ``DateTime`` option reads it); without one
-it is today's date (:func:`as_of_or_today`). Month ``t`` of a schedule dated from it falls
+:meth:`datetime.datetime.strptime` by :func:`parse_as_of`, for ``--as-of`` too:
+``commands.output.AsOfDate``); a date written so that does not exist (2026-02-30) is told
+as such, not as a wrong form. Without one it is today's date (:func:`as_of_or_today`). Month ``t`` of a schedule dated from it falls
 due ``t`` calendar months later, the day clipped to the month's end
 (:attr:`solver.core.schedule.Schedule.due_dates`, the one dating path).
 
@@ -13,12 +14,15 @@ A module without the solver's heavy imports: the command line reads it at start-
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 __all__ = [
     "AS_OF_FORMAT",
     "FIRST_AS_OF",
     "LAST_AS_OF",
+    "NOT_A_CALENDAR_DATE",
+    "NOT_WRITTEN",
     "as_of_or_today",
     "check_as_of",
     "parse_as_of",
@@ -35,19 +39,34 @@ EXAMPLE = "2026-05-04"
 #: allows) still falls due in year 2249.
 FIRST_AS_OF = date(1970, 1, 1)
 LAST_AS_OF = date(2199, 12, 31)
+#: The problem of a date written in the right form that no calendar has (2026-02-30,
+#: 2026-13-01): "does not match the format" would send the user to the form, which is right.
+NOT_A_CALENDAR_DATE = "is not a calendar date (YYYY-MM-DD)"
+#: The problem of text in another form (``31/01/2026``, ``today``).
+NOT_WRITTEN = f"must be a date written YYYY-MM-DD, such as {EXAMPLE}"
+#: The form itself, whatever the numbers (four digits, two, two).
+_WRITTEN = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def parse_as_of(text: str) -> date:
-    """The date written ``YYYY-MM-DD`` in ``text``; ``ValueError`` naming the expected form
-    otherwise (not the value: the service never echoes one).
+    """The date written ``YYYY-MM-DD`` in ``text``; ``ValueError`` otherwise, saying what is
+    wrong without the value (the service never echoes one; the command line puts it
+    first): a day that does not exist (:data:`NOT_A_CALENDAR_DATE`), another form, or a
+    date out of range (:func:`check_as_of`).
 
     >>> parse_as_of("2026-01-31")
     datetime.date(2026, 1, 31)
+    >>> parse_as_of("2026-02-30")
+    Traceback (most recent call last):
+    ...
+    ValueError: is not a calendar date (YYYY-MM-DD)
     """
     try:
         day = datetime.strptime(text, AS_OF_FORMAT).date()
     except (TypeError, ValueError):
-        raise ValueError(f"must be a date written YYYY-MM-DD, such as {EXAMPLE}") from None
+        if isinstance(text, str) and _WRITTEN.fullmatch(text):
+            raise ValueError(NOT_A_CALENDAR_DATE) from None
+        raise ValueError(NOT_WRITTEN) from None
     return check_as_of(day)
 
 

@@ -337,7 +337,7 @@ def _build(
     model_path = model_table.pop("path", None)
     model_data: dict[str, Any] = {}
     if model_path is not None:
-        model_data = read_scenario_toml(Path(model_path), at("model.path"))
+        model_data = read_scenario_toml(Path(model_path), at("model.path"), "behaviour-model")
         BehaviourModel.from_toml(model_path)  # file-specific errors first
     model_data = merge_tables(model_data, model_table)
     model = BehaviourModel.from_dict(model_data, source=f"{where}: [model]")
@@ -346,7 +346,7 @@ def _build(
     policy_path = policy_table.pop("path", None)
     policy_data: dict[str, Any] = {}
     if policy_path is not None:
-        policy_data = read_scenario_toml(Path(policy_path), at("policy.path"))
+        policy_data = read_scenario_toml(Path(policy_path), at("policy.path"), "policy")
         Policy.from_toml(policy_path)
     policy = Policy.from_dict(merge_tables(policy_data, policy_table), source=f"{where}: [policy]")
 

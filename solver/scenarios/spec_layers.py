@@ -14,14 +14,14 @@ together, named ``--set KEY``. The file (or ``--set``) each key came from is kep
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from solver.core.files import read_toml
-from solver.core.problems import NOT_RUN, SET_OPTION, ProblemLog
+from solver.core.problems import NOT_RUN, SET_OPTION, SWEEP_SET_FORM, ProblemLog
+from solver.core.settings_schema import parse_value
 from solver.core.sql import embedded_path_relative_to
 from solver.errors import InputError
 from solver.scenarios.spec_schema import PORTFOLIO_KINDS, check_layer, layer_findings
@@ -128,14 +128,21 @@ def check_override(dotted: str, value: Any, log: ProblemLog) -> None:
         log.setting(finding.key, finding.what)
 
 
-def read_scenario_toml(path: Path, referrer: str | None = None) -> dict[str, Any]:
-    """One TOML file's tables; ``referrer`` names the key that pointed to it, for messages."""
+def read_scenario_toml(
+    path: Path, referrer: str | None = None, what: str = "scenario"
+) -> dict[str, Any]:
+    """One TOML file's tables; ``referrer`` names the key that pointed to it, ``what`` the
+    kind of file (a scenario's ``policy.path`` names a ``policy`` file, its ``model.path``
+    a ``behaviour-model`` file), for messages."""
     where = f" (named by {referrer})" if referrer else ""
     if not path.exists():
         raise InputError(f"{path}: file not found{where}")
     if path.is_dir():
         raise InputError(f"{path}: is a directory, expected a TOML file{where}")
-    return read_toml(path, "scenario")
+    try:
+        return read_toml(path, what)
+    except InputError as exc:  # not TOML, not UTF-8, empty...: say which key named it
+        raise InputError(f"{exc.args[0]}{where}", exc.problems) from None
 
 
 def load_chain(
@@ -252,20 +259,16 @@ def parse_overrides(
     return None if own.count > before else nested
 
 
-def parse_value(raw: str) -> Any:
-    """A command-line value as TOML (``3``, ``0.85``, ``true``, ``"x"``, ``[1, 2]``), else text."""
-    raw = raw.strip()
-    try:
-        return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        return raw
-
-
-def parse_assignment(text: str, log: ProblemLog | None = None) -> tuple[str, list[Any]] | None:
+def parse_assignment(
+    text: str, log: ProblemLog | None = None, form: str = SWEEP_SET_FORM
+) -> tuple[str, list[Any]] | None:
     """``policy.max_deferral_months=0,3,6`` → ``("policy.max_deferral_months", [0, 3, 6])``.
 
     Values are separated by commas outside brackets and parsed as TOML scalars. A malformed
-    assignment is added to ``log`` (``None`` is returned), or raised without a log.
+    assignment is added to ``log`` (``None`` is returned), or raised without a log, as
+    ``expected FORM``: ``form`` is the form the command accepts (``scenario sweep``'s
+    list of values by default; ``scenario run`` takes one value,
+    :data:`~solver.core.problems.SET_FORM`).
     """
     key, sep, raw = text.partition("=")
     key = key.strip()
@@ -284,7 +287,7 @@ def parse_assignment(text: str, log: ProblemLog | None = None) -> tuple[str, lis
     values.append(current)
     problem = ""
     if not sep or not key or not raw.strip():
-        problem = "expected KEY=VALUE[,VALUE...]"
+        problem = f"expected {form}"
     elif any(not v.strip() for v in values):
         problem = "empty value"
     if problem:

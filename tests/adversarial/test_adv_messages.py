@@ -58,7 +58,7 @@ def test_fit_single_class_names_file_and_column(workout, tmp_path, target, value
     out = tmp_path / "out" / "ew.toml"
     result = workout("risk", "fit", data, "--out", out, "--no-png", "--quiet")
     assert_rejected(
-        result, (f"error: {data}: {target}: ", "single class", f"is {value}"), absent=[out.parent]
+        result, (f"Error: {data}: {target}: ", "single class", f"is {value}"), absent=[out.parent]
     )
     assert result.err.count("\n") == 1
 
