@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,9 @@ PORTFOLIO_COLUMNS = (
     "explanation",
     "error",
 )
+
+#: A row's values as a tuple in :data:`PORTFOLIO_COLUMNS` order (one C-level call a row)
+_in_column_order = itemgetter(*PORTFOLIO_COLUMNS)
 
 #: An account's holidays as its payments text shows them: the runs of months (first, last)
 #: and what a holiday month pays (:attr:`~solver.plans.terms.PlanTerms.holidays`,
@@ -287,7 +291,7 @@ def _batch_worker(
     if schedules:  # the Schedule objects the search built, as they are: nothing rebuilt
         family = np.array([None if f is None else f.family for f in follow], dtype=object)
         followed = FollowedSchedules(family, stacked_columns(built))
-    records = [tuple(row[c] for c in PORTFOLIO_COLUMNS) for row in rows]
+    records = [_in_column_order(row) for row in rows]
     return _Part(records, payments, exposures, term, holidays, followed)
 
 
