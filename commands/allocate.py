@@ -143,7 +143,8 @@ def allocate(
     utilisation table's value/min is the value of one more minute of the team's capacity
     (its price in the allocation's dual, CNY per minute): 0 when the team is not a
     bottleneck, even at 99 % use when another team can take its accounts at the same
-    value. With
+    value; blank when no price is certified (a large book cut short by --time-limit:
+    --format json's price_source says why, price_gap how close the prices are). With
     --engine dask the portfolio (a file or a Parquet dataset directory) is read and
     validated by the workers, and the per-account step of the Lagrangian dual runs on
     them; the result is the same.

@@ -118,6 +118,10 @@ class AllocationResult(Certificate):
             # a rerun at the same limit returns this allocation (solver.allocation.gap.budget)
             "reproducible": bool(self.stats.get("reproducible", False)),
             "work_share": float(self.stats.get("work", {}).get("share_of_limit", 0.0)),
+            # how the utilisation's shadow prices were obtained, and their certified relative
+            # distance from the LP optimum (null: not certified; gap/prices.py)
+            "price_source": str(self.stats.get("price_source", "none computed")),
+            "price_gap": _price_or_none(self.stats.get("price_gap", math.nan)),
             "totals": {k: float(v) if v is not None else None for k, v in self.totals.items()},
             "by_treatment": by_t,
             "utilisation": util,
@@ -125,8 +129,9 @@ class AllocationResult(Certificate):
 
 
 def _price_or_none(price: float) -> float | None:
-    """A team's per-minute price for JSON: ``None`` (null) for NaN, which JSON cannot hold."""
-    return None if price != price else float(price)
+    """A team's per-minute price (or the prices' gap) for JSON: ``None`` (null) for NaN or
+    infinity, which JSON cannot hold."""
+    return float(price) if math.isfinite(price) else None
 
 
 def allocation_result(
@@ -249,13 +254,17 @@ def _utilisation(
 
     The price of a team is its capacity row's price in the assignment core's Lagrangian dual
     (``stats["prices"]``, CNY per minute; on the core-flow path the flow's node prices per
-    minute): an ε-optimal dual of the allocation's LP relaxation, so one more minute of the
-    team is worth about that much to the LP. It is 0 when the team is not a bottleneck --
+    minute; ``stats["price_source"]`` says which): an ε-optimal dual of the allocation's LP
+    relaxation, so one more minute of the team is worth about that much to the LP;
+    ``stats["price_gap"]`` is the certified bound on ε relative to the objective
+    (:mod:`solver.allocation.gap.prices`). It is 0 when the team is not a bottleneck --
     when the best treatment of every account fits (``make demo``'s book: a team at 99.9 %
     use whose accounts another team of its type can take at the same value), and on any
     team the LP leaves slack. ``tests/test_s18_shadow_prices.py`` checks the prices against
     the LP solved by HiGHS (dual objective, complementary slackness, marginal values). A
-    path that returns without a dual phase leaves the column empty (NaN), never 0.
+    path that returns without a dual phase leaves the column empty (NaN), never 0, and so
+    does the core-first path of large books when its prices' certificate fails
+    (``tests/test_s19_prices.py``).
     """
     import pandas as pd
 

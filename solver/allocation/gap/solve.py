@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,13 @@ from solver.allocation.gap.improve import (
     lp_phase,
     tight_search,
     warm_start,
+)
+from solver.allocation.gap.prices import (
+    certify_prices,
+    core_row_prices,
+    lagrangian_value,
+    offer_prices,
+    slot_slack,
 )
 from solver.allocation.gap.primal import primal_from_prices
 from solver.allocation.gap.problem import AssignmentProblem, AssignmentResult, gap_problem, to_sense
@@ -213,6 +221,42 @@ def solve_assignment(
         ``False`` (with more than one worker): CP-SAT's parallel search and the fill phases
         on the clock, not reproducible (:mod:`~solver.allocation.gap.budget`).
     """
+    result = _solve(
+        problem,
+        time_limit=time_limit,
+        seed=seed,
+        workers=workers,
+        exact_max_pairs=exact_max_pairs,
+        lns=lns,
+        hint=hint,
+        dual_method=dual_method,
+        gap_tolerance=gap_tolerance,
+        pricing=pricing,
+        deadline=deadline,
+        reproducible=reproducible,
+    )
+    # the shadow prices against the final objective (prices.py): on the core-first path a
+    # run may end after a short dual, and only certified prices are shown there
+    required = bool(result.stats.get("core_first"))
+    return replace(result, stats=certify_prices(result.stats, result.objective, required=required))
+
+
+def _solve(
+    problem: AssignmentProblem,
+    *,
+    time_limit: float,
+    seed: int,
+    workers: int,
+    exact_max_pairs: int,
+    lns: bool,
+    hint: np.ndarray | None,
+    dual_method: str,
+    gap_tolerance: float,
+    pricing: Any,
+    deadline: float | None,
+    reproducible: bool,
+) -> AssignmentResult:
+    """:func:`solve_assignment`'s phases (its parameters), the prices not yet certified."""
     warm_gap_kernels()  # before the clock (cached: a no-op when allocate warmed up already)
     t0 = time.perf_counter()
     k, n = problem.cost.shape
@@ -243,6 +287,8 @@ def solve_assignment(
     small = pairs <= exact_max_pairs
     units = None if small else row_units(problem, allowed)  # transportation-shaped: the rows' units
     slots = None if units is None else unit_slots(problem, units)
+    if units is not None and slots is not None:  # the prices' dual value in whole jobs (prices.py)
+        run.stats["slot_slack"] = slot_slack(problem.capacity, units, slots)
     # transportation-shaped problems: the exact min-cost flow when its network fits, else
     # the flow on a priced core (its own dual proves the result; the usual phases follow
     # when it cannot)
@@ -254,6 +300,7 @@ def solve_assignment(
     sample = None
     first = run.incumbent is not None and n >= SAMPLE_MIN_JOBS and dual_method == "auto"
     if core_slots is not None and first:
+        run.stats["core_first"] = True  # its prices must be certified (prices.py)
         final, sample = _core_first(run, allowed, core_slots, units)
         if final is not None:
             return final
@@ -432,7 +479,8 @@ def _lagrangian(
         time.perf_counter() - started,
     )
     stats["lagrangian_bound"] = dual.bound
-    stats["prices"] = dual.prices
+    value = lagrangian_value(stats, dual.prices, dual.bound)
+    offer_prices(stats, dual.prices, value, "lagrangian")
     stats["global_prices"] = dual.global_prices
     stats["lagrangian_iterations"] = dual.iterations
     if dual.timed_out:
@@ -475,15 +523,15 @@ def _core_transport(
     run.stats.update(out.stats)
     if out.assignment is None:
         return None
+    # its node prices are a dual point of the whole problem (its bound prices every job, not
+    # only the core's): kept when their dual value beats the Lagrangian's (prices.py)
+    unit = out.stats["row_units"]
+    offer_prices(run.stats, core_row_prices(out.node_prices, unit), out.bound, "core flow")
     run.offer(out.assignment)
     run.bound = max(run.bound, out.bound)
     if run.incumbent is out.assignment:
         run.method = "lagrangian+core-flow"
     if out.optimal and run.incumbent is out.assignment:
-        unit = out.stats["row_units"]
-        run.stats["prices"] = np.where(
-            unit > 0, out.node_prices[:-1] / np.maximum(unit, 1e-300), 0.0
-        )
         return run.finish(run.incumbent, run.bound, Status.OPTIMAL, run.method)
     return None
 
