@@ -272,9 +272,10 @@ def eligibility(portfolio: Any, catalogue: Catalogue, teams: Teams) -> Eligibili
     ``reason`` column reports it, :mod:`solver.allocation.reasons`); no-contact flags (the
     jurisdiction's protected flags and the bank's own) → only ``none``; hardship → none of
     ``compliance.hardship_forbidden``; gentle treatment for good tiers with short
-    delinquency; contact consent; a team of the treatment's type that serves the account's region (field teams)
-    and speaks its language (human calls and visits, and the robot's languages; languages
-    compare by :func:`normal_language`, and an unknown language fits every team).
+    delinquency; contact consent; a team of the treatment's type that serves the account's
+    region (field teams) and speaks its language (human calls and visits, and the robot's
+    languages; languages compare by :func:`normal_language`, and an unknown language fits
+    every team).
     """
     n = len(portfolio)
     comp = catalogue.compliance
