@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 import click
 
+from commands.accounts import load_model
 from commands.common import (
     TIME_LIMIT,
     FiniteFloat,
@@ -55,6 +56,15 @@ def _optional(flag: str, dest: str, kind: Any, metavar: str, text: str) -> Any:
     "computed here as `workout replan` computes them (default policy scenarios/replan.toml) "
     "and steer the allocation as --replan does. Not with --replan.",
     dir_okay=True,
+)
+@file_option(
+    "--model",
+    shared_help(
+        "--model",
+        "Here: the cost of funds that discounts the plan offer's value, and with --weeks the "
+        "hazards of default and cure (SPEC §7: `workout risk calibrate` writes one).",
+    ),
+    dest="model_path",
 )
 @click.option(
     "--budget",
@@ -121,6 +131,7 @@ def allocate(
     plans: Path | None,
     replan_steps: Path | None,
     history: Path | None,
+    model_path: Path | None,
     budget: float | None,
     explain_depth: int | None,
     explain_prefix: str | None,
@@ -168,6 +179,7 @@ def allocate(
     # the solver modules load here, not with this module: `workout allocate --help` starts
     # fast (cli.py)
     from solver.allocation.catalogue import Catalogue
+    from solver.allocation.compliance import unserved_language_note
     from solver.allocation.portfolio import allocate as run_allocation
     from solver.allocation.teams import Teams
     from solver.allocation.values import match_plans, read_plans
@@ -182,12 +194,14 @@ def allocate(
             "--plans": plans,
             "--replan": replan_steps,
             "--history": history,
+            "--model": model_path,
             "--treatments": treatments,
             "--teams": teams,
         },
     )
     explain_paths = _check_explain(explain_depth, explain_prefix, input_path(portfolio), out)
     _check_modes(weeks, explain_depth, replan_steps, history)
+    model = load_model(model_path)
     catalogue = Catalogue.from_toml(treatments, jurisdiction=jurisdiction)
     team_set = Teams.from_toml(teams, compliance=catalogue.compliance)
     on_disk = isinstance(portfolio, Path)
@@ -199,6 +213,9 @@ def allocate(
             frame = read_portfolio(portfolio)
         plan_table = read_plans(plans) if plans is not None else None
         steps = _replan_steps(replan_steps, history, frame)
+        language_note = unserved_language_note(frame, catalogue, team_set)
+        if language_note is not None:
+            click.echo(f"warning: {language_note}", err=True)
         if plan_table is not None:
             for note in match_plans(plan_table, frame, f"--plans {plans}", portfolio):
                 click.echo(f"warning: --plans {plans}: {note}", err=True)
@@ -217,6 +234,7 @@ def allocate(
                     budget=budget,
                     paths=paths,
                     seed=seed,
+                    model=model,
                 )
             return _horizon_output(horizon, target)
         with spinner:
@@ -231,6 +249,7 @@ def allocate(
                 engine=runner if distributed else None,
                 steps=steps,
                 keep_problem=explain_depth is not None,
+                model=model,
             )
         explanation = _explain(frame, catalogue, team_set, result, explain_depth, plan_table)
     explained = (explanation, explain_prefix, explain_paths)
@@ -283,7 +302,7 @@ def _replan_steps(path: Path | None, history: Path | None, frame: Any) -> Any:
     from solver.allocation.replan import read_steps, steps_by_account, steps_from_history
 
     if path is not None:
-        return read_steps(path)
+        return read_steps(path, frame)
     return steps_by_account(steps_from_history(frame, history), f"--history {history}")
 
 

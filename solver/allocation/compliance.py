@@ -41,9 +41,13 @@ __all__ = [
     "flag_column",
     "in_values",
     "label_codes",
+    "language_codes",
+    "normal_language",
     "reason_text",
     "text_codes",
     "text_column",
+    "unserved_language_note",
+    "unserved_languages",
 ]
 
 #: Account flags that forbid every collection contact by default.
@@ -97,7 +101,9 @@ class Compliance:
         return max(0.0, min(end, self.contact_end) - max(start, self.contact_start))
 
 
-#: Reason codes of :class:`Eligibility` (0 = eligible), in the order the rules are checked.
+#: Reason codes of :class:`Eligibility` (0 = eligible). The rules are checked in the order
+#: of :func:`eligibility`: the treatment's own tiers, buckets and balance (3, 4, 6) first,
+#: then the compliance rules in code order (1, 2, 5, 7, 8; the replan steps add 9, 10).
 REASONS = (
     "",
     "{flag}: no collection contact",
@@ -188,15 +194,88 @@ def in_values(
     return np.r_[np.isin(np.asarray(values, dtype=object), list(wanted)), False][codes]
 
 
+def normal_language(text: Any) -> str:
+    """The one definition of a language as matched (SPEC §3 ``language``, a team's
+    ``languages``): surrounding spaces stripped, lower case (``" ZH "`` is ``zh``); a missing
+    value is ``""``, *unknown*."""
+    return "" if text is None or text != text else str(text).strip().lower()
+
+
+def language_codes(portfolio: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The book's ``language`` as codes into its distinct values (:func:`text_codes`), the
+    values normalised by :func:`normal_language` (a missing column: all unknown)."""
+    codes, values = text_codes(portfolio, "language")
+    return codes, np.array([normal_language(v) for v in values], dtype=object)
+
+
+def _language_ok(
+    language: tuple[np.ndarray, np.ndarray], team: Any, comp: Compliance
+) -> np.ndarray | None:
+    """Which accounts ``team`` may serve by language (None: the team is not matched by
+    language -- matching off, no ``languages`` list, or a legal team).
+
+    An unknown (blank or missing) language puts no requirement on the team: it says
+    nothing about what the customer speaks, and reading it as a language nobody speaks
+    would silently take every call, visit and AI-voice call from a book without the
+    (optional, SPEC §3) column (session 19 review: -42 % net on the demo book)."""
+    if not comp.language_match or not team.languages or team.type == "legal":
+        return None
+    codes, values = language
+    unknown = np.r_[values == "", False][codes]
+    return in_values(language, [normal_language(x) for x in team.languages]) | unknown
+
+
+def unserved_languages(portfolio: Any, catalogue: Catalogue, teams: Teams) -> dict[str, int]:
+    """Accounts by (normalised) language that no team matched by language speaks (most
+    first): they stay ineligible for every team-served treatment, which the caller warns
+    about (``workout allocate``). Empty when some such team takes every language."""
+    comp = catalogue.compliance
+    language = language_codes(portfolio)
+    checks = [_language_ok(language, team, comp) for team in teams.teams if team.type != "legal"]
+    masks = [ok for ok in checks if ok is not None]
+    if not masks or len(masks) < len(checks):  # no team, or one that takes every language
+        return {}
+    spoken = np.logical_or.reduce(masks)
+    codes, values = language
+    counts = np.bincount(codes[~spoken], minlength=len(values))
+    found: dict[str, int] = {}
+    for value, count in zip(values.tolist(), counts.tolist(), strict=True):
+        if count:
+            found[value] = found.get(value, 0) + count
+    return dict(sorted(found.items(), key=lambda item: (-item[1], item[0])))
+
+
+def unserved_language_note(portfolio: Any, catalogue: Catalogue, teams: Teams) -> str | None:
+    """One line for the accounts of :func:`unserved_languages` (None when there are none):
+    ``12 accounts speak a language no team lists (fr: 10, de: 2); they get no agent_call,
+    ... treatment``."""
+    found = unserved_languages(portfolio, catalogue, teams)
+    if not found:
+        return None
+    total = sum(found.values())
+    names = [t.name for t in catalogue.treatments if t.human and t.team_type != "legal"]
+    listed = ", ".join(f"{lang}: {count:,}" for lang, count in found.items())
+    treatments = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+    speak = "account speaks" if total == 1 else "accounts speak"
+    return (
+        f"{total:,} {speak} a language no team lists ({listed}); they get no "
+        f"{treatments or 'team-served'} treatment"
+    )
+
+
 def eligibility(portfolio: Any, catalogue: Catalogue, teams: Teams) -> Eligibility:
     """Apply every rule of SPEC §5/§8 to every account and treatment (vectorised).
 
-    Rules, in order (the first that fails is recorded): no-contact flags (the jurisdiction's
-    protected flags and the bank's own) → only ``none``;
-    hardship → none of ``compliance.hardship_forbidden``; the treatment's tiers, dpd buckets
-    and balance range; gentle treatment for good tiers with short delinquency; contact
-    consent; a team of the treatment's type that serves the account's region (field teams)
-    and speaks its language (human calls and visits, and the robot's languages).
+    Rules, in order (the first that fails is recorded): the treatment's tiers, dpd buckets
+    and balance range (what the treatment is for: checked first, so that any other code is
+    a compliance rule that alone excludes a treatment meant for the account, as the
+    ``reason`` column reports it, :mod:`solver.allocation.reasons`); no-contact flags (the
+    jurisdiction's protected flags and the bank's own) → only ``none``; hardship → none of
+    ``compliance.hardship_forbidden``; gentle treatment for good tiers with short
+    delinquency; contact consent; a team of the treatment's type that serves the account's
+    region (field teams) and speaks its language (human calls and visits, and the robot's
+    languages; languages compare by :func:`normal_language`, and an unknown language fits
+    every team).
     """
     n = len(portfolio)
     comp = catalogue.compliance
@@ -212,15 +291,16 @@ def eligibility(portfolio: Any, catalogue: Catalogue, teams: Teams) -> Eligibili
     for flag in comp.blocking_flags():
         no_contact |= flag_column(portfolio, flag)
     gentle_acct = in_values(tier, comp.gentle_tiers) & in_values(bucket, comp.gentle_buckets)
-    language = text_codes(portfolio, "language")
+    language = language_codes(portfolio)
     region = text_codes(portfolio, "region")
 
     team_ok = np.ones((len(teams.teams), n), dtype=bool)
     for k, team in enumerate(teams.teams):
         if team.regions:
             team_ok[k] &= in_values(region, team.regions)
-        if comp.language_match and team.languages and team.type != "legal":
-            team_ok[k] &= in_values(language, team.languages)
+        speaks = _language_ok(language, team, comp)
+        if speaks is not None:
+            team_ok[k] &= speaks
 
     code = np.zeros((len(catalogue.treatments), n), dtype=np.int8)
 
@@ -231,15 +311,17 @@ def eligibility(portfolio: Any, catalogue: Catalogue, teams: Teams) -> Eligibili
     for t_idx, t in enumerate(catalogue.treatments):
         if t.name == "none":
             continue
+        # the treatment's own rules first: a compliance code then means that the treatment
+        # was for the account and a compliance rule alone took it away (the reason column)
+        mark(t_idx, ~in_values(tier, t.tiers), 3)
+        mark(t_idx, ~in_values(bucket, t.dpd_buckets), 4)
+        mark(t_idx, (balance < t.min_balance) | (balance > t.max_balance), 6)
         if t.contact:
             mark(t_idx, no_contact, 1)
         if t.name in comp.hardship_forbidden:
             mark(t_idx, hardship, 2)
-        mark(t_idx, ~in_values(tier, t.tiers), 3)
-        mark(t_idx, ~in_values(bucket, t.dpd_buckets), 4)
         if not t.gentle:
             mark(t_idx, gentle_acct, 5)
-        mark(t_idx, (balance < t.min_balance) | (balance > t.max_balance), 6)
         if t.consent:
             mark(t_idx, ~flag_column(portfolio, t.consent), 7)
         if t.human:

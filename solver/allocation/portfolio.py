@@ -96,6 +96,7 @@ def allocate(
     engine: Any = None,
     steps: Mapping[str, str] | None = None,
     keep_problem: bool = False,
+    model: Any = None,
 ) -> AllocationResult:
     """Allocate one treatment (and team) per account to maximise expected net recovery.
 
@@ -144,6 +145,9 @@ def allocate(
         Keep the solved :class:`AllocationProblem` in the result (``problem``), for
         :func:`solver.allocation.strategy.explain_result`; off by default (it holds every
         option's values: callers that cache results, like the scenarios, need not keep it).
+    model
+        The behaviour model (:class:`solver.core.model.BehaviourModel`, default the built-in
+        one): its cost of funds discounts the plan offer's value (``--model``).
 
     Raises
     ------
@@ -163,7 +167,7 @@ def allocate(
     warm_gap_kernels()  # compiled kernels and CP-SAT's import: before the clock (see warmup)
     started = time.perf_counter()
     built = build_allocation_problem(
-        portfolio, catalogue, teams, plans=plans, budget=budget, steps=steps
+        portfolio, catalogue, teams, plans=plans, budget=budget, steps=steps, model=model
     )
     n = len(portfolio)
     outside = (BUILD_SECONDS_PER_ACCOUNT + TABLE_SECONDS_PER_ACCOUNT) * n

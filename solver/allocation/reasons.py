@@ -4,6 +4,13 @@ A compliance or eligibility rule when the best treatment ignoring the rules is e
 (:func:`solver.allocation.compliance.reason_text`, vectorised for the common codes), else
 the capacity of the teams or the budget; the product rules (tier, dpd bucket, balance range)
 say what a treatment is for and give no reason (:data:`PRODUCT_RULES`).
+
+The eligibility checks a treatment's product rules before its compliance rules
+(:func:`solver.allocation.compliance.eligibility`), so a compliance code is recorded only
+for a treatment the account could otherwise get: "hardship: no field_visit" is never said
+of an M1 account, which no field visit is for (session 19 review: 37 of 67 hardship
+reasons of the demo book were). When the best such treatment is allowed but not given, the
+reason is the capacity or the budget.
 """
 
 from __future__ import annotations

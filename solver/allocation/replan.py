@@ -209,25 +209,60 @@ def steps_from_history(
     return reage_plans(portfolio, replan(portfolio, frame, policy), model=model)
 
 
-def steps_by_account(frame: pd.DataFrame, source: str = "steps") -> dict[str, str]:
-    """``account_id -> step`` of a steps table (``workout replan``'s columns); an unknown
-    step is an :class:`InputError` naming ``source``, the row and the column."""
+def steps_by_account(
+    frame: pd.DataFrame, source: str = "steps", portfolio: Any = None
+) -> dict[str, str]:
+    """``account_id -> step`` of a steps table (``workout replan``'s columns).
+
+    Every row is checked (an :class:`InputError` naming ``source``, the row, its account and
+    the column, all problems up to the usual cap): a step not in :data:`STEPS`, a blank
+    ``account_id``, an account given two different steps (which one would steer it?; the
+    same step twice is harmless), and, with ``portfolio``, an account not in it -- the
+    steps of another (or an older) book, which would steer nothing: rerun ``workout
+    replan`` on this book.
+    """
+    from solver.core.columns import strip_text, text_blank
+    from solver.core.messages import fmt_raw
+    from solver.core.problems import ProblemLog
+
     missing = [c for c in ("account_id", "step") if c not in frame.columns]
     if missing:
         raise InputError(f"{source}: missing column(s) {', '.join(missing)}")
-    steps = frame["step"].astype(str).to_numpy()
-    bad = np.flatnonzero(~np.isin(steps, STEPS))
-    if bad.size:
-        row = int(bad[0]) + 1
-        raise InputError(
-            f"{source}: row {row}, column step: {steps[bad[0]]!r} is not one of {', '.join(STEPS)}"
+    log = ProblemLog(source, np.arange(1, len(frame) + 1))
+    ids = strip_text(frame["account_id"])
+    blank = text_blank(ids)
+    log.account_ids = ids.mask(blank, "")
+    steps = frame["step"].astype(str).str.strip().to_numpy(dtype=object)
+    log.add("account_id", blank, lambda i: "blank (every row needs its account)")
+    log.add(
+        "step",
+        ~np.isin(steps, STEPS),
+        lambda i: f"{fmt_raw(steps[i])} is not one of {', '.join(STEPS)}",
+    )
+    pairs = pd.DataFrame({"id": ids.to_numpy(dtype=object), "step": steps})[~blank]
+    kinds = pairs.groupby("id", sort=False)["step"].nunique()
+    conflicting = ids.isin(kinds.index[kinds > 1]).to_numpy(dtype=bool) & ~blank
+    log.add(
+        "step",
+        conflicting,
+        lambda i: f"{steps[i]!r}, but another row gives this account another step",
+    )
+    if portfolio is not None:
+        book = set(portfolio["account_id"].astype(str))
+        unknown = ~ids.isin(book).to_numpy(dtype=bool) & ~blank
+        log.add(
+            "account_id",
+            unknown,
+            lambda i: "not in the portfolio (steps of another book? rerun workout replan on it)",
         )
-    return dict(zip(frame["account_id"].astype(str), steps, strict=True))
+    log.raise_if_any(subject="replan steps")
+    return dict(zip(ids.to_numpy(dtype=object).tolist(), steps.tolist(), strict=True))
 
 
-def read_steps(path: Path) -> dict[str, str]:
-    """``account_id -> step`` from a ``workout replan`` output (CSV/Parquet/Excel)."""
-    return steps_by_account(read_table(path), str(path))
+def read_steps(path: Path, portfolio: Any = None) -> dict[str, str]:
+    """``account_id -> step`` from a ``workout replan`` output (CSV/Parquet/Excel), every row
+    checked (:func:`steps_by_account`; with ``portfolio``, its ids too)."""
+    return steps_by_account(read_table(path, text_columns=("account_id",)), str(path), portfolio)
 
 
 def steer_eligibility(

@@ -19,6 +19,7 @@ allocation (:mod:`solver.allocation.portfolio`), the multi-week plan
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,7 @@ __all__ = [
     "level_stream",
     "match_plans",
     "payment_probability",
+    "check_plans",
     "period_discount",
     "plan_offer_value",
     "plan_offers",
@@ -57,6 +59,14 @@ __all__ = [
 DAYS_PER_MONTH = 365.25 / 12
 #: Plan term (months) assumed when the plans table gives none.
 DEFAULT_PLAN_TERM = 36
+#: Longest plan term a plans table may give (months; the ``remaining_term`` bound, SPEC §3).
+MAX_PLAN_TERM = 600
+#: A plan's NPV (uplift or own NPV) larger than this many times the account's balance is
+#: refused: a plan cannot pay much more than what is owed (60 months at the 36 % rate cap
+#: pay under 3 times the balance), so such a figure is a unit or column mix-up, and the
+#: plan offer would otherwise dominate the whole allocation (session 19: ``1e12`` gave an
+#: expected collection of 6.4e10).
+MAX_NPV_TO_BALANCE = 10.0
 
 
 def payment_probability(portfolio: Any, catalogue: Catalogue) -> np.ndarray:
@@ -251,10 +261,92 @@ def read_plans(path: Path) -> pd.DataFrame:
     return table
 
 
+def check_plans(plan_table: pd.DataFrame, frame: pd.DataFrame, source: str) -> None:
+    """Check every row of a plans table against the book (an :class:`InputError` listing
+    all problems, ``SOURCE: row N (account_id X): column: what``, capped as a book's are).
+
+    Refused: a blank or repeated ``account_id`` (which row would be the plan?); an
+    ``npv_vs_status_quo`` or ``npv`` that is not a finite number, or whose size exceeds
+    :data:`MAX_NPV_TO_BALANCE` times the account's balance; a ``term`` that is not a whole
+    number in ``[0, MAX_PLAN_TERM]`` months, or ``0`` with a positive uplift. Blank
+    values are allowed: no plan (``npv_vs_status_quo``), the default term
+    (:data:`DEFAULT_PLAN_TERM`), the uplift as the plan's NPV (``npv``); ``plan-portfolio``
+    writes ``term`` 0 on rows without a schedule. Ids not in the book are no error here
+    (:func:`match_plans` counts them in a warning: a book that lost accounts since its plans
+    were made is normal).
+    """
+    import pandas as pd
+
+    from solver.core.columns import parse_numeric, strip_text, text_blank
+    from solver.core.problems import ProblemLog
+
+    n = len(plan_table)
+    log = ProblemLog(source, np.arange(1, n + 1))
+    ids = strip_text(plan_table["account_id"])
+    blank_id = text_blank(ids)
+    log.account_ids = ids.mask(blank_id, "")
+    log.add("account_id", blank_id, lambda i: "blank (every row needs the account it plans)")
+    repeated = ids.duplicated(keep="first").to_numpy(dtype=bool) & ~blank_id
+    first_row = {v: i + 1 for i, v in reversed(list(enumerate(ids.tolist())))}
+    log.add(
+        "account_id",
+        repeated,
+        lambda i: f"repeated (first at row {first_row[ids.iloc[i]]}): one plan per account",
+    )
+    balance = pd.Series(
+        (frame["principal"] + frame["interest_due"] + frame["fees_due"]).to_numpy(dtype=float),
+        index=frame["account_id"].astype(str).to_numpy(),
+    )
+    limit = ids.map(balance * MAX_NPV_TO_BALANCE).to_numpy(dtype=float, na_value=np.nan)
+    for column in ("npv_vs_status_quo", "npv"):
+        if column not in plan_table.columns:
+            continue
+        values, bad, _ = parse_numeric(plan_table[column])
+        bad |= np.isinf(values)
+        log.add(column, bad, _told("not a finite number: {}", plan_table[column]))
+        large = ~bad & (np.abs(values) > limit)  # NaN (blank, not in the book): false
+        log.add(column, large, _too_large(values, limit / MAX_NPV_TO_BALANCE))
+    if "term" in plan_table.columns:
+        term, bad, _ = parse_numeric(plan_table["term"])
+        finite = np.isfinite(term)
+        bad |= np.isinf(term) | (finite & ((term < 0) | (term > MAX_PLAN_TERM)))
+        bad |= finite & (np.floor(term) != term)
+        told = f"must be a whole number of months in [0, {MAX_PLAN_TERM}], got {{}}"
+        log.add("term", bad, _told(told, plan_table["term"]))
+        uplift = pd.to_numeric(plan_table["npv_vs_status_quo"], errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
+        log.add(
+            "term",
+            (uplift > 0) & (term == 0),
+            lambda i: (
+                "0 with a positive npv_vs_status_quo (a plan needs a term of 1 month or "
+                "more; plan-portfolio writes 0 only on rows without a plan)"
+            ),
+        )
+    log.raise_if_any(subject="plans table")
+
+
+def _told(message: str, raw: pd.Series) -> Callable[[int], str]:
+    """A problem line's text with row ``i``'s raw value in ``message``'s ``{}``."""
+    from solver.core.messages import fmt_raw
+
+    return lambda i: message.format(fmt_raw(raw.iloc[i]))
+
+
+def _too_large(values: np.ndarray, balance: np.ndarray) -> Callable[[int], str]:
+    """What an NPV larger than :data:`MAX_NPV_TO_BALANCE` times the balance is told."""
+    return lambda i: (
+        f"{values[i]:,.2f} is more than {MAX_NPV_TO_BALANCE:g} times the account's balance "
+        f"{balance[i]:,.2f}: not a plan's NPV (amounts are in yuan)"
+    )
+
+
 def match_plans(
     plan_table: pd.DataFrame, frame: pd.DataFrame, plans: str, portfolio: str | Path
 ) -> list[str]:
-    """Refuse plans of another book; say when only some accounts have a plan.
+    """Check the plans table (:func:`check_plans`), refuse plans of another book, and say
+    when only some accounts have a plan.
 
     A plans table none of whose account ids is in the portfolio is the output of
     ``plan-portfolio`` for another book: using it would silently offer no plan at all
@@ -262,6 +354,7 @@ def match_plans(
     ids match, the run goes on: the notes returned give both counts (a book that gained
     or lost accounts since its plans were made), for the caller to show as warnings.
     """
+    check_plans(plan_table, frame, plans)
     book = set(frame["account_id"].astype(str))
     planned = set(plan_table["account_id"].dropna().astype(str))
     common = book & planned

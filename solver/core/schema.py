@@ -315,7 +315,12 @@ FIELDS: tuple[FieldSpec, ...] = (
     _money("other_debt", "other monthly debt payments"),
     _money("vehicle_value", "current collateral value (auto loans)"),
     FieldSpec("region", "text", default="", description="region (field visits, matching)"),
-    FieldSpec("language", "text", default="", description="language (collector matching)"),
+    FieldSpec(
+        "language",
+        "text",
+        default="",
+        description="language (collector matching; blank: unknown, any team may serve)",
+    ),
     FieldSpec(
         "preferred_channel",
         "category",
