@@ -60,8 +60,9 @@ class _Collect(HTMLParser):
 
 
 def test_html_report_has_kpi_table_and_embedded_charts(results, tmp_path):
-    """Acceptance (c): report.html parses, has the KPI table (with deltas) and three
-    embedded PNG charts, and references no external file."""
+    """Acceptance (c): report.html parses, has the KPI table (with deltas) and four
+    embedded PNG charts (cash, NPL, recovery by tier, deltas), and references no external
+    file."""
     from solver.scenarios.report import write_scenario_report
 
     shock, base, comparison = results
@@ -74,7 +75,7 @@ def test_html_report_has_kpi_table_and_embedded_charts(results, tmp_path):
     assert "KPI" in header and "Mean" in header and "Delta" in header
     names = [r[0] for r in rows]
     assert "cash_collected_discounted" in names and "npl_ratio_at_horizon" in names
-    assert len(parser.images) == 3
+    assert len(parser.images) == 4
     assert all(img["src"].startswith("data:image/png;base64,") for img in parser.images)
     assert "http://" not in text and "https://" not in text and 'src="file' not in text
     assert "roll_rates" in parser.tables
@@ -136,12 +137,13 @@ def test_charts_are_pngs_and_outputs_are_deterministic(results, tmp_path):
 
 
 def test_report_without_baseline_has_tier_chart(results, tmp_path):
-    """Without a baseline the third chart is the recovery rate by tier; no deltas file."""
+    """Without a baseline the tier chart is recovery_by_tier.png; no deltas file or chart."""
     from solver.scenarios.report import write_scenario_report
 
     shock, _, _ = results
     files = {p.name for p in write_scenario_report(shock, tmp_path)}
-    assert "kpi_deltas.png" in files and "deltas.csv" not in files
+    assert "recovery_by_tier.png" in files
+    assert "kpi_deltas.png" not in files and "deltas.csv" not in files
     assert "Recovery rate by tier" in (tmp_path / "report.html").read_text(encoding="utf-8")
 
 

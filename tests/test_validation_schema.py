@@ -147,10 +147,10 @@ def test_a_wrong_dtype_is_our_bug_not_a_users_problem(monkeypatch):
         validate_portfolio(pd.DataFrame(GOOD), "b.csv")
 
 
-def test_history_cell_may_fail_two_checks_listed_check_by_check():
-    """The history lists problems check by check (SPEC of docs/history.md): -inf is not a
-    number and is below 0, both told (a blank cell is missing); the status check comes after
-    every number check."""
+def test_history_cell_may_fail_two_checks_listed_in_row_order():
+    """The history lists problems in row order, then column, then check (as the account
+    book; session 19): -inf is not a number and is below 0, both told (a blank cell is
+    missing)."""
     history = pd.DataFrame(
         {
             "account_id": ["a", "a", "b"],
@@ -165,9 +165,9 @@ def test_history_cell_may_fail_two_checks_listed_check_by_check():
         validate_history(history, "h.csv")
     assert caught.value.problems == [
         "h.csv: row 2 (account_id a): amount_due: not a number (got -inf)",
-        "h.csv: row 3 (account_id b): amount_paid: missing value (a number is required)",
         "h.csv: row 2 (account_id a): amount_due: must be >= 0 (got -inf)",
         "h.csv: row 2 (account_id a): status: must be one of open, paid, charged_off (got 'late')",
+        "h.csv: row 3 (account_id b): amount_paid: missing value (a number is required)",
     ]
 
 

@@ -42,6 +42,11 @@ class RowProblems:
     """The problem lines of a table, ``FILE: row N (account_id X): column: what (got V)``
     (rows counted from 1 after the header, SPEC §3), at most :data:`MAX_PROBLEMS` a check.
 
+    :attr:`lines` are in row order, then the table's column order, then the order the
+    checks ran: the order of the account book's reader (:class:`solver.core.problems.ProblemLog`),
+    so a user fixing a file top to bottom meets them in turn. (Until session 19 they came
+    check by check, e.g. rows 10, 12, 6.)
+
     ``frame`` holds the raw cells (the ``got`` value); ``account_id`` names each row;
     ``row_offset`` rows come before ``frame`` in the whole table (a partition of a dataset);
     ``labels`` name columns in messages as the file does (``X1 (LIMIT_BAL)``); the values of
@@ -65,7 +70,14 @@ class RowProblems:
         self.row_offset = row_offset
         self.labels = labels or {}
         self.withheld = frozenset(() if show_personal_values() else personal)
-        self.lines: list[str] = []
+        # (row, column rank, check number, line): sorted into :attr:`lines`
+        self._found: list[tuple[int, int, int, str]] = []
+        self._checks = 0
+
+    @property
+    def lines(self) -> list[str]:
+        """The problem lines reported so far, in row, then column, then check order."""
+        return [line for *_, line in sorted(self._found)]
 
     def report(
         self,
@@ -81,19 +93,23 @@ class RowProblems:
         column; a blank cell has none worth showing)."""
         cells = self.frame[column] if raw is None else raw
         label = self.labels.get(column, column)
+        columns = list(self.frame.columns)
+        rank = columns.index(column) if column in columns else len(columns)
+        self._checks += 1
         for pos in np.flatnonzero(mask)[:MAX_PROBLEMS]:
             if not got:
                 value = ""
             else:
                 value = f" (got {WITHHELD if column in self.withheld else shown(cells.iat[pos])})"
-            self.lines.append(
+            line = (
                 f"{self.source}: row {self.row_offset + pos + 1} "
                 f"(account_id {self.account_id.iat[pos]}): {label}: {what}{value}"
             )
+            self._found.append((int(pos), rank, self._checks, line))
 
     def raise_any(self) -> None:
         """Raise the lines as one :class:`InputError` (:func:`problems_error`), if any."""
-        if self.lines:
+        if self._found:
             raise problems_error(self.source, self.lines)
 
 

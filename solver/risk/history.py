@@ -226,9 +226,9 @@ def validate_history(frame: pd.DataFrame, source: str = "<history>") -> pd.DataF
 
 # ----------------------------------------------------------------------------------------
 # The history's schema (pandera, solver.core.frame_checks): one problem line per failing
-# problem of _CELL_PROBLEMS, in its order (problem by problem, then row by row, at most 50
-# rows each); unlike the account book a cell may fail two problems (-inf: not a number,
-# < 0). The months are checked by month_ordinal's parse (a month that does not parse is
+# problem of _CELL_PROBLEMS (at most 50 rows each), listed by row, then column, then the
+# order of _CELL_PROBLEMS (RowProblems, session 19: until then problem by problem); unlike
+# the account book a cell may fail two problems (-inf: not a number, < 0). The months are checked by month_ordinal's parse (a month that does not parse is
 # the one month problem a cell can have).
 # ----------------------------------------------------------------------------------------
 

@@ -110,7 +110,11 @@ KPIS: dict[str, tuple[str, str]] = {
     "exposure_at_default": ("CNY", "balance owed at the defaults"),
     "balance_at_horizon": ("CNY", "balance still owed by open accounts at the horizon"),
     "npl_ratio_at_horizon": ("ratio", "M3+ share of the open balance at the horizon"),
-    "npl_ratio_peak": ("ratio", "highest monthly M3+ share of the open balance"),
+    "npl_ratio_peak": (
+        "ratio",
+        "highest M3+ share of the open balance over months 1..H, after the plans start "
+        "(month 0, the opening book, is left out: see monthly.csv)",
+    ),
     "npl_share_at_horizon": ("ratio", "M3+ share of the open accounts at the horizon"),
     "collection_cost": ("CNY", "cost of the allocated collection treatments"),
     "net_collected_discounted": ("CNY", "discounted cash collected minus collection cost"),
@@ -170,6 +174,11 @@ def path_kpis(
     paths = outcomes.paths
     out: dict[tuple[str, str], dict[str, np.ndarray]] = {}
     npl_peak = None
+    # The peak is over months 1..H only (session 19 decision): month 0 is the opening book,
+    # the same in a scenario and its baseline, and often the highest point of a workout
+    # book (its delinquent accounts have not yet been restructured, cured or charged off),
+    # so a peak over 0..H would show most scenarios as equal. The monthly table and the
+    # NPL chart show month 0 marked as the opening book.
     if outcomes.monthly:
         ratio = _ratio(outcomes.monthly["npl_balance"], outcomes.monthly["open_balance"])
         npl_peak = np.where(
@@ -289,10 +298,16 @@ def kpi_table(values: Mapping[tuple[str, str], Mapping[str, np.ndarray]]) -> Any
     return pd.DataFrame(rows)
 
 
-def monthly_table(outcomes: PathOutcomes, initial_npl: float) -> Any:
+def monthly_table(outcomes: PathOutcomes, initial_npl: float, opening_balance: float) -> Any:
     """Monthly series (month 0 = start): cash, payments, recoveries, defaults, NPL ratio.
 
     Each series has its mean and the 2.5 %/97.5 % points across paths (``_low``/``_high``).
+    Month 0 is the opening book, before the plans: no cash or defaults yet,
+    ``open_balance`` = ``opening_balance`` (the ``opening_balance`` KPI) and ``npl_ratio``
+    = ``initial_npl`` (:func:`opening_npl_ratio`), the same on every path. Months 1..H hold
+    the open balance and its M3+ share at each month's end; ``npl_ratio_peak`` is the
+    highest of those per path (so its mean is at least the highest ``npl_ratio_mean`` of
+    months 1..H, and equal to it with one path).
     """
     horizon = outcomes.horizon
     m = outcomes.monthly
@@ -321,6 +336,7 @@ def monthly_table(outcomes: PathOutcomes, initial_npl: float) -> Any:
         "open_balance": pad(m["open_balance"]) / 100.0,
         "npl_ratio": npl,
     }
+    series["open_balance"][:, 0] = opening_balance  # the book before the plans
     data: dict[str, Any] = {"month": np.arange(months + 1)}
     for name, values in series.items():
         unit_digits = 6 if name == "npl_ratio" else 2

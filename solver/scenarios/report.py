@@ -19,9 +19,10 @@ Files of ``workout scenario run`` (in ``--out-dir``):
 ``accounts.parquet``          one row per account (schedule, treatment, simulated means)
 ``report.xlsx``               one sheet per table, readable headers and number formats
 ``cash_collected.png``        monthly and cumulative cash collected with 95 % bands
-``npl_ratio.png``             NPL ratio (M3+ share of the open balance) by month
-``kpi_deltas.png``            KPI deltas vs the baseline with intervals (or, without a
-                              baseline, recovery rate by tier)
+``npl_ratio.png``             NPL ratio (M3+ share of the open balance) by month, month 0
+                              (the opening book) marked
+``recovery_by_tier.png``      recovery rate (incl. value beyond the horizon) by tier
+``kpi_deltas.png``            KPI deltas vs the baseline with intervals (with a baseline)
 ``report.html``               the whole report in one file (charts embedded as base64)
 ============================  ==========================================================
 """

@@ -1,7 +1,7 @@
 """The scenario reports' charts, rendered to PNG bytes.
 
-Cash collected and the NPL ratio by month with 95 % bands (the baseline dashed), the key
-KPIs' deltas against the baseline (or, without one, the recovery rate by tier), and a
+Cash collected and the NPL ratio by month with 95 % bands (the baseline dashed), the
+recovery rate by tier, the key KPIs' deltas against the baseline (with one), and a
 sweep's efficient frontier. matplotlib is imported on first use (on the Agg backend) and
 the PNGs carry no software or time metadata, so the same result gives the same bytes.
 """
@@ -18,7 +18,7 @@ from solver.domain import DEFAULT_CURRENCY
 from solver.scenarios.kpis import ScenarioResult, efficient_frontier
 from solver.scenarios.report_tables import KEY_KPIS, currency_of
 
-__all__ = ["frontier_chart", "render_charts"]
+__all__ = ["delta_figure", "frontier_chart", "render_charts", "tier_recovery_figure"]
 
 _HIGHER_IS_BETTER = {
     "total_value_discounted",
@@ -40,7 +40,8 @@ _HIGHER_IS_BETTER = {
 
 def _figure_bytes(fig: Any) -> bytes:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
+    # bbox_inches="tight": no label is cut at the figure's edge (session 19)
+    fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight")
     import matplotlib.pyplot as plt
 
     plt.close(fig)
@@ -66,17 +67,22 @@ def render_charts(
     baseline: ScenarioResult | None = None,
     comparison: pd.DataFrame | None = None,
 ) -> dict[str, bytes]:
-    """PNG charts: cash collected over time with bands, NPL ratio over time, KPI deltas."""
+    """PNG charts by file name: cash collected and the NPL ratio over time with bands, the
+    recovery rate by tier, and (with a comparison) the KPI deltas.
+
+    Each file name always holds the same chart (session 19: without a baseline
+    ``kpi_deltas.png`` used to hold the tier chart); ``kpi_deltas.png`` is written only
+    with a baseline.
+    """
     plt = _pyplot()
     plt.rcParams.update({"svg.hashsalt": "workout", "font.size": 9})
     charts = {
         "cash_collected.png": _cash_chart(plt, result, baseline),
         "npl_ratio.png": _npl_chart(plt, result, baseline),
+        "recovery_by_tier.png": _figure_bytes(tier_recovery_figure(plt, result)),
     }
     if comparison is not None and not comparison.empty:
-        charts["kpi_deltas.png"] = _delta_chart(plt, result, baseline, comparison)
-    else:
-        charts["kpi_deltas.png"] = _tier_recovery_chart(plt, result)
+        charts["kpi_deltas.png"] = _figure_bytes(delta_figure(plt, result, baseline, comparison))
     return charts
 
 
@@ -119,7 +125,8 @@ def _cash_chart(plt: Any, result: ScenarioResult, baseline: ScenarioResult | Non
 
 
 def _npl_chart(plt: Any, result: ScenarioResult, baseline: ScenarioResult | None) -> bytes:
-    """The NPL ratio by month, with 95 % bands (the baseline dashed)."""
+    """The NPL ratio by month, with 95 % bands (the baseline dashed); month 0, the opening
+    book, is marked apart: ``npl_ratio_peak`` is the peak of months 1..H (kpis.py)."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for res, colour, style in ((baseline, "#888888", "--"), (result, "#d62728", "-")):
         if res is None:
@@ -128,19 +135,35 @@ def _npl_chart(plt: Any, result: ScenarioResult, baseline: ScenarioResult | None
         label = _run_label(res, baseline)
         bands = [100 * m[f"npl_ratio_{part}"] for part in ("low", "mean", "high")]
         _band(ax, m["month"], bands, colour, style, label)
+    opening = result.monthly[result.monthly["month"] == 0]["npl_ratio_mean"]
+    if not opening.empty:
+        ax.plot(
+            [0],
+            [100 * float(opening.iloc[0])],
+            "o",
+            color="black",
+            label="opening book (month 0, before the plans)",
+        )
     ax.set_title("NPL ratio: M3+ share of the open balance (mean, 95 % of paths)")
     _finish_axes(ax, "%")
     fig.tight_layout()
     return _figure_bytes(fig)
 
 
-def _delta_chart(
+def delta_figure(
     plt: Any,
     result: ScenarioResult,
     baseline: ScenarioResult | None,
     comparison: pd.DataFrame,
-) -> bytes:
-    """The key KPIs' deltas against the baseline in %, with their 95 % intervals."""
+) -> Any:
+    """The key KPIs' deltas against the baseline in %, with their 95 % intervals (a
+    matplotlib figure; ``kpi_deltas.png``).
+
+    The axis covers every bar and whisker: until session 19 it was cut at ±100 % and a
+    +212.7 % bar was drawn with its whisker at the cut. A small baseline (an NPL ratio at
+    the horizon of 0.2 %) gives large % changes, so the axis may be wide; every bar is
+    labelled with its value.
+    """
     total = comparison[comparison["segment_type"] == "total"].set_index("kpi")
     names = [k for k in KEY_KPIS if k in total.index and total.loc[k, "baseline"] != 0]
     base = [abs(float(total.loc[k, "baseline"])) for k in names]
@@ -149,31 +172,30 @@ def _delta_chart(
     high = [
         100 * float(total.loc[k, "delta_ci_high"]) / b for k, b in zip(names, base, strict=True)
     ]
-    # a readable axis: at most ±100 %; longer bars are cut and labelled with their value
-    limit = min(100.0, max([5.0, *[1.15 * abs(v) for v in pct]]))
     fig, ax = plt.subplots(figsize=(8.5, 0.45 * len(names) + 1.4))
     colours = [
         "#2ca02c" if (v >= 0) == (k in _HIGHER_IS_BETTER) or v == 0 else "#d62728"
         for k, v in zip(names, pct, strict=True)
     ]
     y = list(range(len(names)))
-    shown = [max(-limit, min(limit, v)) for v in pct]
-    ax.barh(y, shown, color=colours, alpha=0.8)
-    err_low = [max(0.0, p - max(-limit, lo)) for p, lo in zip(shown, low, strict=True)]
-    err_high = [max(0.0, min(limit, hi) - p) for p, hi in zip(shown, high, strict=True)]
-    ax.errorbar(
-        shown, y, xerr=[err_low, err_high], fmt="none", ecolor="black", capsize=3, linewidth=1
-    )
-    for yi, (v, s_) in enumerate(zip(pct, shown, strict=True)):
+    ax.barh(y, pct, color=colours, alpha=0.8)
+    err_low = [max(0.0, p - lo) for p, lo in zip(pct, low, strict=True)]
+    err_high = [max(0.0, hi - p) for p, hi in zip(pct, high, strict=True)]
+    ax.errorbar(pct, y, xerr=[err_low, err_high], fmt="none", ecolor="black", capsize=3, lw=1)
+    for yi, v in enumerate(pct):
         ax.annotate(
             f"{v:+.1f}%",
-            (s_, yi),
+            (v, yi),
             textcoords="offset points",
-            xytext=(6 if s_ >= 0 else -6, -12),
-            ha="left" if s_ >= 0 else "right",
+            xytext=(6 if v >= 0 else -6, -12),
+            ha="left" if v >= 0 else "right",
             fontsize=8,
         )
-    ax.set_xlim(-limit * 1.25, limit * 1.25)
+    # every bar and whisker inside the axis, with room for the value labels
+    left = min([-5.0, *low, *pct])
+    right = max([5.0, *high, *pct])
+    room = 0.2 * (right - left)
+    ax.set_xlim(left - (room if left < -5.0 else 0.5 * room), right + room)
     ax.set_yticks(y, names)
     ax.invert_yaxis()
     ax.axvline(0, color="black", linewidth=0.8)
@@ -184,13 +206,15 @@ def _delta_chart(
     ax.set_title(f"KPI deltas: {result.name} vs {name}")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    return _figure_bytes(fig)
+    return fig
 
 
-def _tier_recovery_chart(plt: Any, result: ScenarioResult) -> bytes:
-    """Recovery rate by tier with the 95 % range of paths (the chart without a baseline):
-    ``recovery_rate_total``, with the value beyond the horizon, so that tiers whose plans
-    run past the horizon are not shown as recovering less (kpis.py, session 17)."""
+def tier_recovery_figure(plt: Any, result: ScenarioResult) -> Any:
+    """Recovery rate by tier with the 95 % range of paths (a matplotlib figure;
+    ``recovery_by_tier.png``): ``recovery_rate_total``, with the value beyond the horizon,
+    so that tiers whose plans run past the horizon are not shown as recovering less
+    (kpis.py, session 17). The y label is short and the title says what is shown: the
+    long label of session 18 did not fit the axis' height and was cut at both ends."""
     kpi = "recovery_rate_total"
     table = result.segment_table("tier")
     lows = result.segment_table("tier", "p2_5")
@@ -208,12 +232,15 @@ def _tier_recovery_chart(plt: Any, result: ScenarioResult) -> bytes:
         ecolor="black",
         capsize=3,
     )
-    ax.set_ylabel("discounted recovery incl. value beyond horizon / opening balance, %")
+    ax.set_ylabel("% of opening balance")
     ax.set_xlabel("tier")
-    ax.set_title("Recovery rate by tier (mean, 95 % of paths)")
+    ax.set_title(
+        "Recovery rate by tier: discounted recovery incl. value beyond the horizon\n"
+        "(mean, 95 % of paths)"
+    )
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    return _figure_bytes(fig)
+    return fig
 
 
 def frontier_chart(

@@ -130,10 +130,10 @@ def scenario_html(
     parts.append("<h2>Charts</h2>")
     captions = {
         "cash_collected.png": "Cash collected per month and cumulative, with 95 % bands",
-        "npl_ratio.png": "NPL ratio (M3+ share of the open balance) by month",
-        "kpi_deltas.png": "KPI deltas against the baseline"
-        if comparison is not None
-        else "Recovery rate by tier",
+        "npl_ratio.png": "NPL ratio (M3+ share of the open balance) by month; month 0 is the "
+        "opening book (npl_ratio_peak is the peak of months 1..H)",
+        "recovery_by_tier.png": "Recovery rate by tier",
+        "kpi_deltas.png": "KPI deltas against the baseline",
     }
     for name, png in charts.items():
         parts.append(img_tag(name, png, captions.get(name, name)))

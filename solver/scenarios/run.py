@@ -172,7 +172,9 @@ def run_scenario(
     static = static_by_segment(inputs, schedules.restructured, treatments.cost)
     values = path_kpis(outcomes, static)
     kpis = kpi_table(values)
-    monthly = monthly_table(outcomes, opening_npl_ratio(inputs))
+    monthly = monthly_table(
+        outcomes, opening_npl_ratio(inputs), static[("total", "all")]["opening_balance"]
+    )
     rolls = roll_rate_table(outcomes)
     accounts = _accounts_table(inputs, schedules, treatments, outcomes)
     timings["summarise"] = time.perf_counter() - start

@@ -107,7 +107,7 @@ def test_scenario_name_never_becomes_a_path(tmp_path: Path, workout) -> None:
     assert created and all(p == out or p.parent == out for p in created), created
     assert {p.name for p in created if p != out} <= {
         "kpis.csv", "monthly.csv", "roll_rates.csv", "accounts.parquet", "report.xlsx",
-        "report.html", "cash_collected.png", "npl_ratio.png", "kpi_deltas.png",
+        "report.html", "cash_collected.png", "npl_ratio.png", "recovery_by_tier.png",
     }  # fmt: skip
 
 
