@@ -119,6 +119,28 @@ TIGHT = {"agents": 600, "seniors": 400, "seniors-2": 300, "field": 900, "legal":
          "robot": 4000}  # fmt: skip
 
 
+def _check_dual(value, team_of, minutes, capacity, lam, *, extra: float = 0.0) -> float:
+    """Assert that ``lam`` is an ε-optimal dual of the oracle LP with ``capacity`` (the s18
+    checks: dual objective within ``DUAL_TOL`` (+ ``extra``) of the optimum, complementary
+    slackness, each team's marginal value); returns ``ε``."""
+    optimum, _, slack = _lp(value, team_of, minutes, capacity)
+    dual = _dual_objective(value, team_of, minutes, capacity, lam)
+    rounding = ROUNDING * (capacity.sum() + minutes.max() * value.shape[1])
+    eps = dual - optimum
+    assert -rounding - 1e-6 <= eps <= DUAL_TOL * optimum + extra
+    assert lam @ slack <= eps + rounding + 1e-6  # positive prices only where the LP fills
+    for r in range(capacity.size):
+        step = minutes[team_of == r].max()
+        more, less = capacity.copy(), capacity.copy()
+        more[r] += step
+        less[r] -= step
+        gain = (optimum - _lp(value, team_of, minutes, less)[0]) / step
+        loss_less = (_lp(value, team_of, minutes, more)[0] - optimum) / step
+        slack_r = (max(eps, 0.0) + rounding) / step + 1e-9
+        assert loss_less - slack_r <= lam[r] <= gain + slack_r, r
+    return eps
+
+
 @pytest.mark.parametrize("exact_max_pairs", [20_000, 0])  # CP-SAT path; flow/decomposition path
 def test_team_prices_are_a_near_optimal_lp_dual(book, exact_max_pairs):
     """Where teams bind, the reported per-minute prices are an ε-optimal dual of the oracle's LP: dual objective, complementary slackness and each team's marginal value."""
@@ -133,20 +155,7 @@ def test_team_prices_are_a_near_optimal_lp_dual(book, exact_max_pairs):
     document = json.loads(json.dumps(result.to_dict()))
     listed = [document["utilisation"][s["name"]]["shadow_price_per_minute"] for s in specs]
     assert listed == pytest.approx(prices.tolist(), abs=0)
-    dual = _dual_objective(value, team_of, minutes, capacity, prices)
-    rounding = ROUNDING * (capacity.sum() + minutes.max() * value.shape[1])
-    eps = dual - optimum
-    assert -rounding - 1e-6 <= eps <= DUAL_TOL * optimum
-    assert prices @ slack <= eps + rounding + 1e-6  # positive prices only where the LP fills
-    for r in range(capacity.size):
-        step = minutes[team_of == r].max()  # one more / one less treatment's minutes
-        more, less = capacity.copy(), capacity.copy()
-        more[r] += step
-        less[r] -= step
-        gain = (optimum - _lp(value, team_of, minutes, less)[0]) / step
-        loss_less = (_lp(value, team_of, minutes, more)[0] - optimum) / step
-        slack_r = (max(eps, 0.0) + rounding) / step + 1e-9
-        assert loss_less - slack_r <= prices[r] <= gain + slack_r, specs[r]["name"]
+    _check_dual(value, team_of, minutes, capacity, prices)
 
 
 def test_team_prices_are_zero_when_no_team_is_a_bottleneck(book):

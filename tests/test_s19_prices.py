@@ -25,6 +25,7 @@ from test_s18_shadow_prices import (
     DUAL_TOL,
     ROUNDING,
     TIGHT,
+    _check_dual,
     _dual_objective,
     _lp,
     _oracle_lp,
@@ -70,28 +71,6 @@ def _whole_jobs(team_of, minutes, capacity):
         assert unit.size == 1  # transportation-shaped: the path applies
         out[r] = math.floor(capacity[r] / unit[0] + 1e-9) * unit[0]
     return out
-
-
-def _check_dual(value, team_of, minutes, capacity, lam, *, extra: float = 0.0) -> float:
-    """Assert that ``lam`` is an ε-optimal dual of the oracle LP with ``capacity`` (the s18
-    checks: dual objective within ``DUAL_TOL`` (+ ``extra``) of the optimum, complementary
-    slackness, each team's marginal value); returns ``ε``."""
-    optimum, _, slack = _lp(value, team_of, minutes, capacity)
-    dual = _dual_objective(value, team_of, minutes, capacity, lam)
-    rounding = ROUNDING * (capacity.sum() + minutes.max() * value.shape[1])
-    eps = dual - optimum
-    assert -rounding - 1e-6 <= eps <= DUAL_TOL * optimum + extra
-    assert lam @ slack <= eps + rounding + 1e-6  # positive prices only where the LP fills
-    for r in range(capacity.size):
-        step = minutes[team_of == r].max()
-        more, less = capacity.copy(), capacity.copy()
-        more[r] += step
-        less[r] -= step
-        gain = (optimum - _lp(value, team_of, minutes, less)[0]) / step
-        loss_less = (_lp(value, team_of, minutes, more)[0] - optimum) / step
-        slack_r = (max(eps, 0.0) + rounding) / step + 1e-9
-        assert loss_less - slack_r <= lam[r] <= gain + slack_r, r
-    return eps
 
 
 def test_core_first_prices_are_a_near_optimal_lp_dual(book, monkeypatch):
