@@ -293,11 +293,17 @@ def check_plans(plan_table: pd.DataFrame, frame: pd.DataFrame, source: str) -> N
         repeated,
         lambda i: f"repeated (first at row {first_row[ids.iloc[i]]}): one plan per account",
     )
-    balance = pd.Series(
-        (frame["principal"] + frame["interest_due"] + frame["fees_due"]).to_numpy(dtype=float),
-        index=frame["account_id"].astype(str).to_numpy(),
-    )
-    limit = ids.map(balance * MAX_NPV_TO_BALANCE).to_numpy(dtype=float, na_value=np.nan)
+    # the size check needs the book's balance; a book without ``principal`` (a bare id list,
+    # as library callers may pass) gets no size check (NaN limits), the other checks still
+    owed = [c for c in ("principal", "interest_due", "fees_due") if c in frame.columns]
+    if "principal" in owed:
+        balance = pd.Series(
+            frame[owed].sum(axis=1).to_numpy(dtype=float),
+            index=frame["account_id"].astype(str).to_numpy(),
+        )
+        limit = ids.map(balance * MAX_NPV_TO_BALANCE).to_numpy(dtype=float, na_value=np.nan)
+    else:
+        limit = np.full(n, np.nan)
     for column in ("npv_vs_status_quo", "npv"):
         if column not in plan_table.columns:
             continue
@@ -313,8 +319,12 @@ def check_plans(plan_table: pd.DataFrame, frame: pd.DataFrame, source: str) -> N
         bad |= finite & (np.floor(term) != term)
         told = f"must be a whole number of months in [0, {MAX_PLAN_TERM}], got {{}}"
         log.add("term", bad, _told(told, plan_table["term"]))
-        uplift = pd.to_numeric(plan_table["npv_vs_status_quo"], errors="coerce").to_numpy(
-            dtype=float, na_value=np.nan
+        uplift = (
+            pd.to_numeric(plan_table["npv_vs_status_quo"], errors="coerce").to_numpy(
+                dtype=float, na_value=np.nan
+            )
+            if "npv_vs_status_quo" in plan_table.columns
+            else np.full(n, np.nan)
         )
         log.add(
             "term",
