@@ -14,6 +14,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 from workout_process import ROOT, workout_command, workout_env
@@ -61,3 +62,17 @@ def serving(*args: str, db: Path) -> Iterator[tuple[str, subprocess.Popen]]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextlib.contextmanager
+def in_process_client(tmp_path_factory, name: str) -> Iterator[Any]:
+    """The service app in-process (FastAPI's ``TestClient``), its audit trail in a fresh
+    SQLite database under ``tmp_path_factory`` (one definition for the tests' ``client``
+    fixtures; the real process is :func:`serve`)."""
+    from fastapi.testclient import TestClient
+
+    from solver.service import ServiceConfig, create_app
+
+    db = tmp_path_factory.mktemp(name) / "audit.db"
+    with TestClient(create_app(ServiceConfig(db_url=f"sqlite:///{db}"))) as client:
+        yield client

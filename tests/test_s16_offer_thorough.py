@@ -15,9 +15,7 @@ from pathlib import Path
 
 import pytest
 from cli_inprocess import run_workout
-from fastapi.testclient import TestClient
-
-from solver.service import ServiceConfig, create_app
+from serve_process import in_process_client
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "scenarios" / "sample_account.toml"
@@ -42,8 +40,7 @@ def _custom_payments(document: dict) -> list[float]:
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    db = tmp_path_factory.mktemp("s16") / "audit.db"
-    with TestClient(create_app(ServiceConfig(db_url=f"sqlite:///{db}"))) as c:
+    with in_process_client(tmp_path_factory, "s16") as c:
         yield c
 
 

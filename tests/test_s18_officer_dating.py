@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from cli_inprocess import run_workout
-from fastapi.testclient import TestClient
+from serve_process import in_process_client
 
 import solver.core.schedule as schedule_module
 from solver.core import BehaviourModel, Policy
@@ -27,7 +27,6 @@ from solver.core.account import as_account
 from solver.core.writers import json_text
 from solver.officer.documents import plan_document, plan_result
 from solver.plans.options import efficient_frontier
-from solver.service import ServiceConfig, create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "scenarios" / "sample_account.toml"
@@ -143,8 +142,7 @@ def test_dated_document_is_gone():
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    db = tmp_path_factory.mktemp("svc18") / "audit.db"
-    with TestClient(create_app(ServiceConfig(db_url=f"sqlite:///{db}"))) as c:
+    with in_process_client(tmp_path_factory, "svc18") as c:
         yield c
 
 

@@ -17,9 +17,7 @@ from pathlib import Path
 
 import pytest
 from cli_inprocess import run_workout
-from fastapi.testclient import TestClient
-
-from solver.service import ServiceConfig, create_app
+from serve_process import in_process_client
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "scenarios" / "sample_account.toml"
@@ -65,8 +63,7 @@ def test_plan_portfolio_and_offer_refuse_an_as_of_out_of_range(tmp_path):
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    db = tmp_path_factory.mktemp("review18") / "audit.db"
-    with TestClient(create_app(ServiceConfig(db_url=f"sqlite:///{db}"))) as c:
+    with in_process_client(tmp_path_factory, "review18") as c:
         yield c
 
 

@@ -31,9 +31,7 @@ from pathlib import Path
 
 import pytest
 from cli_inprocess import run_workout
-from fastapi.testclient import TestClient
-
-from solver.service import ServiceConfig, create_app
+from serve_process import in_process_client
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "scenarios" / "sample_account.toml"
@@ -51,8 +49,7 @@ def _private_cache(tmp_path_factory, monkeypatch):
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     """The service, with its audit trail in a temporary database."""
-    db = tmp_path_factory.mktemp("polish19") / "audit.db"
-    with TestClient(create_app(ServiceConfig(db_url=f"sqlite:///{db}"))) as c:
+    with in_process_client(tmp_path_factory, "polish19") as c:
         yield c
 
 
