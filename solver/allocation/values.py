@@ -304,10 +304,12 @@ def check_plans(plan_table: pd.DataFrame, frame: pd.DataFrame, source: str) -> N
         limit = ids.map(balance * MAX_NPV_TO_BALANCE).to_numpy(dtype=float, na_value=np.nan)
     else:
         limit = np.full(n, np.nan)
+    parsed: dict[str, np.ndarray] = {}
     for column in ("npv_vs_status_quo", "npv"):
         if column not in plan_table.columns:
             continue
         values, bad, _ = parse_numeric(plan_table[column])
+        parsed[column] = values
         bad |= np.isinf(values)
         log.add(column, bad, _told("not a finite number: {}", plan_table[column]))
         large = ~bad & (np.abs(values) > limit)  # NaN (blank, not in the book): false
@@ -319,13 +321,7 @@ def check_plans(plan_table: pd.DataFrame, frame: pd.DataFrame, source: str) -> N
         bad |= finite & (np.floor(term) != term)
         told = f"must be a whole number of months in [0, {MAX_PLAN_TERM}], got {{}}"
         log.add("term", bad, _told(told, plan_table["term"]))
-        uplift = (
-            pd.to_numeric(plan_table["npv_vs_status_quo"], errors="coerce").to_numpy(
-                dtype=float, na_value=np.nan
-            )
-            if "npv_vs_status_quo" in plan_table.columns
-            else np.full(n, np.nan)
-        )
+        uplift = parsed.get("npv_vs_status_quo", np.full(n, np.nan))
         log.add(
             "term",
             (uplift > 0) & (term == 0),
