@@ -23,15 +23,18 @@ How much of the limit the budgets take (the decision: issue 19's criterion)
 What one second of work at the rates takes depends on the machine's load, which a
 reproducible run must not read. So the budgets come from paces measured in CPU time (which
 the load changes little): ``PACE``, per kind of work, the seconds of work at its rate that
-one second of one idle core does. A run's budgets add up to ``TARGET_SHARE`` = 75 % of the
+one second of one idle core does. A run's budgets add up to ``TARGET_SHARE`` = 80 % of the
 limit in those seconds, whatever its number of CP-SAT workers, and every phase is
 deterministic given its budget: CP-SAT stops on its deterministic time (with more than one
 worker in its interleaved mode, :func:`~solver.allocation.gap.cpsat.solve_cpsat`), the
 searches on their move counts. Such a run -- the default, for ``allocate`` and
 ``solve_gap`` -- returns the same result at the same limit whenever the clock stops nothing,
-and on the idle machine it uses about three quarters of the limit, whatever its mix of
-phases (``stats["work"]["share_of_limit"]``; until 5 Dec 2026 one pace, ``IDLE_PACE`` = 2.5,
-priced every phase, and a run took 48-86 % of its limit).
+and on the idle machine it uses 49-99 % of the limit (median 0.70 at 10 s and 0.74 at 60 s on
+Yagiura's C/D/E, benchmarks/README.md "Issue 19, session 20"; the small problems' exact path
+ends earliest: its phases run faster per unit of work than the paces, which are set for the
+large ones; ``stats["work"]["share_of_limit"]`` reports it; until 5 Dec 2026 one pace, ``IDLE_PACE`` = 2.5,
+priced every phase, and a run took 48-86 % of its limit; later that day per-phase paces that
+still under-priced the work by a fifth made most 10-s and 60-s runs run into the clock).
 
 The wall clock stays the hard stop (a call returns within its limit + 0.25 s). On a loaded
 machine a phase's work takes longer than its share of the limit; the clock then stops it,
