@@ -212,6 +212,10 @@ def solve_assignment(
 ) -> AssignmentResult:
     """Minimise an :class:`AssignmentProblem` with a proven bound (see :mod:`solver.allocation.gap`).
 
+    The result's ``stats`` carry the capacity rows' shadow prices (``prices``,
+    ``price_source``) and their certificate (``price_gap``), taken when the run finishes
+    (:class:`_PricedRun`, :mod:`~solver.allocation.gap.prices`).
+
     Parameters
     ----------
     problem
@@ -281,8 +285,9 @@ def solve_assignment(
     # when it cannot)
     flow_slots = slots if pairs <= FLOW_MAX_ARCS else None
     core_slots = None if flow_slots is not None else slots
-    # the exact flow first, while the whole limit is left (its result is offered after the
-    # dual, which is called as without it: the same prices, the same shadow prices)
+    # the exact flow first, while the whole limit is left (its assignment is offered after
+    # the dual, which is called as without it: the same dual prices; its node prices are
+    # the shadow prices' first candidate at once)
     flow = None if flow_slots is None else _transport(run, allowed, flow_slots, units)
     sample = None
     first = run.incumbent is not None and n >= SAMPLE_MIN_JOBS and dual_method == "auto"
