@@ -21,7 +21,7 @@ from solver.allocation.gap import coreflow, ejection, flow, knapsack, tabu
 MODULES = {"coreflow": coreflow, "ejection": ejection, "flow": flow, "knapsack": knapsack,
            "tabu": tabu}
 # the kernels each search's Python driver calls (the others compile inside them)
-DRIVEN = {"coreflow": "_lagrangian", "ejection": "_search", "flow": "node_table",
+DRIVEN = {"coreflow": "_ranked", "ejection": "_search", "flow": "node_table",
           "knapsack": "_evaluate", "tabu": "_iterate"}
 
 def state():

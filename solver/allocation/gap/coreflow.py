@@ -58,11 +58,13 @@ from numba import njit
 
 from solver.allocation.gap.flow import FORBIDDEN as _FORBIDDEN
 from solver.allocation.gap.flow import (
+    node_prices,
     node_table,
     option_nodes,
     rounding_allowance,
     row_units,
     scaled_costs,
+    slot_lagrangian,
     unit_flow,
 )
 from solver.allocation.gap.problem import AssignmentProblem
@@ -232,42 +234,6 @@ def warm_pricing() -> None:
     )
 
 
-@njit(cache=True)
-def _tightest(
-    cost: np.ndarray, x: np.ndarray, keep: np.ndarray, use_keep: bool, big: int
-) -> np.ndarray:
-    """``W_ab = min over jobs j on node a (and pairs kept, with ``use_keep``) of
-    ``c_bj − c_aj``: the tightest difference constraint ``μ_a − μ_b ≤ W_ab``."""
-    n, r1 = cost.shape
-    w = np.full((r1, r1), big, dtype=np.int64)
-    for j in range(n):
-        a = x[j]
-        ca = cost[j, a]
-        for b in range(r1):
-            if b == a or cost[j, b] >= _FORBIDDEN or (use_keep and not keep[j, b]):
-                continue
-            d = cost[j, b] - ca
-            if d < w[a, b]:
-                w[a, b] = d
-    return w
-
-
-@njit(cache=True)
-def _lagrangian(cost: np.ndarray, mu: np.ndarray, slots: np.ndarray) -> int:
-    """``L(μ) = Σ_j min_b (c_bj + μ_b) − Σ_r μ_r slots_r`` in scaled integer units."""
-    n, r1 = cost.shape
-    total = 0
-    for j in range(n):
-        best = _FORBIDDEN
-        for b in range(r1):
-            if cost[j, b] < _FORBIDDEN and cost[j, b] + mu[b] < best:
-                best = cost[j, b] + mu[b]
-        total += best
-    for r in range(r1 - 1):
-        total -= mu[r] * slots[r]
-    return total
-
-
 def solve_core_flow(
     problem: AssignmentProblem,
     allowed: np.ndarray,
@@ -313,7 +279,7 @@ def solve_core_flow(
     }
     # the start prices' own Lagrangian value is a bound already (weak duality holds for any
     # μ ≥ 0): a run the clock cuts after a round or two keeps it, not only the core's
-    best_bound, best_mu = _lagrangian(cost, start, slots), start
+    best_bound, best_mu = slot_lagrangian(cost, start, slots), start
     jobs = np.arange(n)
     x = None
     optimal = False
@@ -332,14 +298,14 @@ def solve_core_flow(
         if x is None:
             break
         full = np.bincount(x, minlength=r + 1)[:r] >= slots
-        mu = _prices_for(cost, x, full, None, start)
+        mu = node_prices(cost, x, full, None, start)
         if mu is not None:  # x is optimal: these prices prove it
-            best_mu, best_bound, optimal = mu, _lagrangian(cost, mu, slots), True
+            best_mu, best_bound, optimal = mu, slot_lagrangian(cost, mu, slots), True
             break
-        mu = _prices_for(cost, x, full, keep, start)
+        mu = node_prices(cost, x, full, keep, start)
         if mu is None:  # cannot happen for an optimal core flow: stop with the bound as is
             break
-        value = _lagrangian(cost, mu, slots)
+        value = slot_lagrangian(cost, mu, slots)
         stats["core_round_objectives"].append(int(cost[jobs, x].sum()) / scale)
         stats["core_round_bounds"].append(value / scale)
         if value > best_bound:
@@ -464,35 +430,3 @@ def _flow_on(
         return None, m, int(pos.size)
     x[core[pos[used]]] = node[used]
     return x, m, int(pos.size)
-
-
-def _prices_for(
-    cost: np.ndarray, x: np.ndarray, full: np.ndarray, keep: np.ndarray | None, start: np.ndarray
-) -> np.ndarray | None:
-    """Node prices ``μ`` (integer, scaled units) that make ``x`` optimal — over every pair,
-    or over the ``keep`` pairs only — or ``None`` (a negative cycle: no such prices).
-
-    Difference constraints ``μ_a − μ_b ≤ W_ab`` (:func:`_tightest`); ``μ_r ≥ 0``
-    (``μ_R − μ_r ≤ 0``) and ``μ_r ≤ 0`` on rows with a free slot; ``μ_R = 0``. Bellman–Ford
-    from ``start`` (the Lagrangian prices, ``start_R = 0``) ends at the largest prices below
-    ``start`` that satisfy the constraints, shifted to ``μ_R = 0``: prices near the
-    Lagrangian ones, which price the pairs outside a core sensibly.
-    """
-    r1 = cost.shape[1]
-    big = np.iinfo(np.int64).max // 4
-    mask = np.zeros((1, 1), dtype=bool) if keep is None else keep
-    w = _tightest(cost, x, mask, keep is not None, big)
-    free = r1 - 1
-    for r in range(r1 - 1):
-        w[free, r] = min(w[free, r], 0)  # μ_free − μ_r ≤ 0: μ_r ≥ 0
-        if not full[r]:
-            w[r, free] = min(w[r, free], 0)  # μ_r − μ_free ≤ 0: no price on a row with room
-    np.fill_diagonal(w, big)
-    dist = start.astype(np.int64).copy()
-    dist[free] = 0
-    for _ in range(r1 + 1):
-        new = np.minimum(dist, (dist[None, :] + w).min(axis=1))  # dist[a] ≤ dist[b] + W_ab
-        if np.array_equal(new, dist):
-            return dist - dist[free]
-        dist = new
-    return None

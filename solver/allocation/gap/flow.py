@@ -17,8 +17,11 @@ The pieces both flows use are defined here once, and
 :mod:`~solver.allocation.gap.coreflow` (the flow on a priced core, for problems too large
 for this network) imports them: the node of each option (:func:`option_nodes`), each
 row's use per job (:func:`row_units`), each job's cheapest option per node
-(:func:`node_table`), the costs as scaled integers (:func:`scaled_costs`) and the bound's
-rounding allowance (:func:`rounding_allowance`). The two compiled kernels compile (or load
+(:func:`node_table`), the costs as scaled integers (:func:`scaled_costs`), the bound's
+rounding allowance (:func:`rounding_allowance`), and the dual: node prices that prove an
+assignment optimal (:func:`node_prices`) and their dual value (:func:`slot_lagrangian`).
+This flow reports its least such prices with its assignment (``TransportResult.node_prices``:
+the shadow prices of the full-flow path, :mod:`~solver.allocation.gap.prices`). The two compiled kernels compile (or load
 from numba's on-disk cache) in the warm-up (:func:`solver.allocation.gap.warmup.warm`, through
 the core flow), before a solve's clock starts.
 """
@@ -36,13 +39,16 @@ from solver.allocation.gap.problem import AssignmentProblem, decimal_scale
 __all__ = [
     "FORBIDDEN",
     "TransportResult",
+    "node_prices",
     "node_table",
     "option_nodes",
     "rounding_allowance",
     "row_slots",
     "row_units",
     "scaled_costs",
+    "slot_lagrangian",
     "solve_transport",
+    "tightest",
     "unit_flow",
     "unit_slots",
 ]
@@ -66,12 +72,20 @@ class TransportResult:
         Whether the costs were integral after scaling, so ``assignment`` is optimal.
     arcs
         Arcs of the flow network.
+    node_prices
+        The least node prices that prove the assignment optimal (:func:`node_prices`; cost
+        per job on the node, index ``R`` the uncapacitated node), ``None`` without one.
+    price_bound
+        Their dual value in the slot form (:func:`slot_lagrangian`, less the rounding
+        allowance): :attr:`bound` itself, computed from the prices as their certificate.
     """
 
     assignment: np.ndarray | None
     bound: float
     exact: bool
     arcs: int
+    node_prices: np.ndarray | None = None
+    price_bound: float = -math.inf
 
 
 def row_units(problem: AssignmentProblem, allowed: np.ndarray) -> np.ndarray | None:
@@ -177,6 +191,90 @@ def rounding_allowance(jobs: int, scale: int, exact: bool) -> float:
     return 0.0 if exact else 0.5 * jobs / scale
 
 
+@njit(cache=True)
+def tightest(
+    cost: np.ndarray, x: np.ndarray, keep: np.ndarray, use_keep: bool, big: int
+) -> np.ndarray:
+    """``W_ab = min over jobs j on node a (and pairs kept, with ``use_keep``) of
+    ``c_bj − c_aj``: the tightest difference constraint ``μ_a − μ_b ≤ W_ab``."""
+    n, r1 = cost.shape
+    w = np.full((r1, r1), big, dtype=np.int64)
+    for j in range(n):
+        a = x[j]
+        ca = cost[j, a]
+        for b in range(r1):
+            if b == a or cost[j, b] >= FORBIDDEN or (use_keep and not keep[j, b]):
+                continue
+            d = cost[j, b] - ca
+            if d < w[a, b]:
+                w[a, b] = d
+    return w
+
+
+@njit(cache=True)
+def slot_lagrangian(cost: np.ndarray, mu: np.ndarray, slots: np.ndarray) -> int:
+    """``L(μ) = Σ_j min_b (c_bj + μ_b) − Σ_r μ_r slots_r`` in scaled integer units: the dual
+    value of node prices ``μ ≥ 0`` in the slot form, a lower bound on every assignment."""
+    n, r1 = cost.shape
+    total = 0
+    for j in range(n):
+        best = FORBIDDEN
+        for b in range(r1):
+            if cost[j, b] < FORBIDDEN and cost[j, b] + mu[b] < best:
+                best = cost[j, b] + mu[b]
+        total += best
+    for r in range(r1 - 1):
+        total -= mu[r] * slots[r]
+    return total
+
+
+def node_prices(
+    cost: np.ndarray,
+    x: np.ndarray,
+    full: np.ndarray,
+    keep: np.ndarray | None = None,
+    start: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """Node prices ``μ`` (integer, scaled units) that make ``x`` (each job's node) optimal --
+    over every pair, or over the ``keep`` pairs only -- or ``None`` (a negative cycle: no
+    such prices).
+
+    They are the slot form's LP duals (complementary slackness with ``x``): difference
+    constraints ``μ_a − μ_b ≤ W_ab`` (:func:`tightest`); ``μ_r ≥ 0`` (``μ_R − μ_r ≤ 0``) and
+    ``μ_r ≤ 0`` on rows with a free slot (``full`` false); ``μ_R = 0``. Their solutions are
+    closed under the element-wise minimum and maximum, so Bellman–Ford picks one:
+
+    * with ``start`` (the core flow: the Lagrangian prices, ``start_R = 0``), the largest
+      prices below ``start``, shifted to ``μ_R = 0``: near the Lagrangian ones, which price
+      the pairs outside a core sensibly;
+    * without (the full flow), the least prices: each row's is what one more slot of it
+      saves (the shadow price of one more job's capacity, whatever the time limit), found as
+      the largest ``ν ≤ 0`` of the reversed constraints ``ν_b − ν_a ≤ W_ab`` (``ν = −μ``;
+      any solution shifted to ``μ_R = 0`` is ``≥ 0``, so ``ν_R`` stays 0).
+    """
+    r1 = cost.shape[1]
+    big = np.iinfo(np.int64).max // 4
+    mask = np.zeros((1, 1), dtype=bool) if keep is None else keep
+    w = tightest(cost, x, mask, keep is not None, big)
+    free = r1 - 1
+    for r in range(r1 - 1):
+        w[free, r] = min(w[free, r], 0)  # μ_free − μ_r ≤ 0: μ_r ≥ 0
+        if not full[r]:
+            w[r, free] = min(w[r, free], 0)  # μ_r − μ_free ≤ 0: no price on a row with room
+    np.fill_diagonal(w, big)
+    if start is None:
+        w, dist = w.T.copy(), np.zeros(r1, dtype=np.int64)
+    else:
+        dist = start.astype(np.int64).copy()
+        dist[free] = 0
+    for _ in range(r1 + 1):
+        new = np.minimum(dist, (dist[None, :] + w).min(axis=1))  # dist[a] ≤ dist[b] + W_ab
+        if np.array_equal(new, dist):
+            return dist - dist[free] if start is not None else dist[free] - dist
+        dist = new
+    return None
+
+
 def solve_transport(
     problem: AssignmentProblem, allowed: np.ndarray, slots: np.ndarray
 ) -> TransportResult:
@@ -198,8 +296,21 @@ def solve_transport(
         return TransportResult(None, math.inf, exact, int(job.size))
     assignment = np.empty(n, dtype=np.int64)
     assignment[job[used]] = node_opt[job[used], node[used]]
-    bound = total / scale - rounding_allowance(n, scale, exact)
-    return TransportResult(assignment, bound, exact, int(job.size))
+    allowance = rounding_allowance(n, scale, exact)
+    # the shadow prices: the flow's node prices, certified by their own dual value (prices.py)
+    x = np.empty(n, dtype=np.int64)
+    x[job[used]] = node[used]
+    slots = np.asarray(slots, dtype=np.int64)
+    mu = node_prices(cost, x, np.bincount(x, minlength=r + 1)[:r] >= slots)
+    value = -math.inf if mu is None else slot_lagrangian(cost, mu, slots) / scale - allowance
+    return TransportResult(
+        assignment,
+        total / scale - allowance,
+        exact,
+        int(job.size),
+        None if mu is None else mu / scale,
+        value,
+    )
 
 
 def unit_flow(

@@ -22,23 +22,34 @@ The candidates:
 
 * the Lagrangian ascent's prices: ``L(λ)`` is its bound (``dual.bound`` is ``L`` of the
   prices it returns);
-* the core flow's node prices ``μ`` (:mod:`~solver.allocation.gap.coreflow`), per unit of
-  row use (:func:`core_row_prices`): the flow's bound is ``L_s(μ)`` over *every* job, not
+* a flow's node prices ``μ``, per unit of row use (:func:`node_row_prices`). The full
+  min-cost flow's (:func:`~solver.allocation.gap.flow.solve_transport`) are the least
+  prices that prove its assignment optimal: exact slot-form duals, ``L_s(μ) = objective``
+  (less the rounding allowance when the costs did not scale to integers). The core flow's
+  (:mod:`~solver.allocation.gap.coreflow`): its bound is ``L_s(μ)`` over *every* job, not
   only the core's (each job outside the core is priced under ``μ``, so a job that prices
-  out lowers the bound rather than being missed), less the rounding allowance. A core flow
-  that proved its assignment optimal has ``L_s(μ) = objective``: exact slot-form duals.
+  out lowers the bound rather than being missed), less the rounding allowance; a core flow
+  that proved its assignment optimal has ``L_s(μ) = objective``.
 
 Of the candidates a solve meets, the one with the larger dual value is kept
-(:func:`offer_prices`); at the end :func:`certify_prices` records ``price_gap``,
-``(objective − value) / max(1, |objective|)`` against the final objective, and, where a
-certificate is required, leaves the prices out (the table's blank) when it exceeds
-:data:`PRICE_GAP_TOLERANCE`. It is required on the core-first path (books past the full
-flow, :func:`~solver.allocation.gap.solve.solve_assignment`), whose run may end after a
-short dual (measured, 120,000 and 250,000 generated accounts at a 3-4 s limit: Lagrangian
-prices after 1-14 iterations, gaps of 34 % and 144 %, a quarter to a half of the optimal
-prices) or a core flow that proved nothing. Elsewhere the prices are the converged ascent's
-or an exact flow's (``tests/test_s18_shadow_prices.py``) and are shown as before;
-``price_gap`` says how far they are certified.
+(:func:`offer_prices`; the full flow's are offered first, so on a tie they stay); when the
+run finishes (:func:`~solver.allocation.gap.solve.solve_assignment`) :func:`certify_prices`
+records ``price_gap``, ``(objective − value) / max(1, |objective|)`` against the final
+objective, and, where a certificate is required, leaves the prices out (the table's blank)
+when it exceeds :data:`PRICE_GAP_TOLERANCE`.
+
+Where it is required: on every problem with a slot form past the exact CP-SAT path
+(``stats["slot_slack"]``, :func:`certificate_required`) -- the full-flow, core-flow and
+core-first paths. Their runs may end after a short dual: measured, 120,000 and 250,000
+generated accounts at a 3-4 s limit (core-first): Lagrangian prices after 1-14
+iterations, gaps of 34 % and 144 %, a quarter to a half of the optimal prices; 20,000
+accounts at a 1-s limit (full flow, session 20): the ascent cut by the clock, prices all 0
+or 1.83 CNY/min at gaps of 4-27 %, where the converged ones reach 46 CNY/min. The full
+flow's own prices are exact whenever it ran, so such a book now shows the same certified
+prices at 1 s and at 30 s. Elsewhere (the exact CP-SAT path of small problems, problems
+that are not transportation-shaped) the prices are the converged ascent's
+(``tests/test_s18_shadow_prices.py``) and are shown as before; ``price_gap`` says how far
+they are certified.
 """
 
 from __future__ import annotations
@@ -51,8 +62,9 @@ import numpy as np
 
 __all__ = [
     "PRICE_GAP_TOLERANCE",
+    "certificate_required",
     "certify_prices",
-    "core_row_prices",
+    "node_row_prices",
     "lagrangian_value",
     "offer_prices",
     "slot_slack",
@@ -64,9 +76,9 @@ __all__ = [
 PRICE_GAP_TOLERANCE = 1e-4
 
 
-def core_row_prices(node_prices: np.ndarray, unit: np.ndarray) -> np.ndarray:
-    """The rows' prices per unit of use from the core flow's node prices (cost per job on the
-    node; the last entry, the uncapacitated node, dropped); 0 on a row no pair uses."""
+def node_row_prices(node_prices: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """The rows' prices per unit of use from a flow's node prices (cost per job on the node;
+    the last entry, the uncapacitated node, dropped); 0 on a row no pair uses."""
     return np.where(unit > 0, node_prices[:-1] / np.maximum(unit, 1e-300), 0.0)
 
 
@@ -96,6 +108,13 @@ def offer_prices(
         stats["prices"] = prices
         stats["price_bound"] = value
         stats["price_source"] = source
+
+
+def certificate_required(stats: Mapping[str, Any]) -> bool:
+    """Whether prices must be certified to be shown: the problem has a slot form past the
+    exact path (``stats["slot_slack"]``: the flow paths, whose runs may end after a short
+    dual but whose flows give exact duals; module)."""
+    return stats.get("slot_slack") is not None
 
 
 def certify_prices(stats: Mapping[str, Any], objective: float, *, required: bool) -> dict[str, Any]:

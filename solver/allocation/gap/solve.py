@@ -68,9 +68,10 @@ from solver.allocation.gap.improve import (
     warm_start,
 )
 from solver.allocation.gap.prices import (
+    certificate_required,
     certify_prices,
-    core_row_prices,
     lagrangian_value,
+    node_row_prices,
     offer_prices,
     slot_slack,
 )
@@ -172,6 +173,28 @@ def _sample_prices(
     return dual.prices, dual.global_prices, dual.iterations, dual.timed_out
 
 
+class _PricedRun(Run):
+    """A run of :func:`solve_assignment` whose result carries the shadow prices certified
+    against its final objective (:mod:`~solver.allocation.gap.prices`): every phase ends the
+    run through :meth:`finish`, so the certificate is taken once, at that single point."""
+
+    def finish(
+        self,
+        assignment: np.ndarray | None,
+        bound: float,
+        status: Status,
+        method: str,
+        message: str = "",
+    ) -> AssignmentResult:
+        """:meth:`Run.finish`, with ``price_gap`` (and the prices left out where a
+        certificate is required and fails, :func:`~solver.allocation.gap.prices.certify_prices`)."""
+        result = super().finish(assignment, bound, status, method, message)
+        stats = certify_prices(
+            result.stats, result.objective, required=certificate_required(result.stats)
+        )
+        return replace(result, stats=stats)
+
+
 def solve_assignment(
     problem: AssignmentProblem,
     *,
@@ -188,6 +211,10 @@ def solve_assignment(
     reproducible: bool = True,
 ) -> AssignmentResult:
     """Minimise an :class:`AssignmentProblem` with a proven bound (see :mod:`solver.allocation.gap`).
+
+    The result's ``stats`` carry the capacity rows' shadow prices (``prices``,
+    ``price_source``) and their certificate (``price_gap``), taken when the run finishes
+    (:class:`_PricedRun`, :mod:`~solver.allocation.gap.prices`).
 
     Parameters
     ----------
@@ -221,48 +248,12 @@ def solve_assignment(
         ``False`` (with more than one worker): CP-SAT's parallel search and the fill phases
         on the clock, not reproducible (:mod:`~solver.allocation.gap.budget`).
     """
-    result = _solve(
-        problem,
-        time_limit=time_limit,
-        seed=seed,
-        workers=workers,
-        exact_max_pairs=exact_max_pairs,
-        lns=lns,
-        hint=hint,
-        dual_method=dual_method,
-        gap_tolerance=gap_tolerance,
-        pricing=pricing,
-        deadline=deadline,
-        reproducible=reproducible,
-    )
-    # the shadow prices against the final objective (prices.py): on the core-first path a
-    # run may end after a short dual, and only certified prices are shown there
-    required = bool(result.stats.get("core_first"))
-    return replace(result, stats=certify_prices(result.stats, result.objective, required=required))
-
-
-def _solve(
-    problem: AssignmentProblem,
-    *,
-    time_limit: float,
-    seed: int,
-    workers: int,
-    exact_max_pairs: int,
-    lns: bool,
-    hint: np.ndarray | None,
-    dual_method: str,
-    gap_tolerance: float,
-    pricing: Any,
-    deadline: float | None,
-    reproducible: bool,
-) -> AssignmentResult:
-    """:func:`solve_assignment`'s phases (its parameters), the prices not yet certified."""
     warm_gap_kernels()  # before the clock (cached: a no-op when allocate warmed up already)
     t0 = time.perf_counter()
     k, n = problem.cost.shape
     limit = max(0.0, float(time_limit))
     wall = limit if deadline is None else max(0.0, min(limit, deadline - t0))
-    run = Run(
+    run = _PricedRun(
         problem,
         t0,
         wall - min(STOP_GUARD * wall, STOP_GUARD_MAX),  # the phases' hard stop
@@ -294,13 +285,14 @@ def _solve(
     # when it cannot)
     flow_slots = slots if pairs <= FLOW_MAX_ARCS else None
     core_slots = None if flow_slots is not None else slots
-    # the exact flow first, while the whole limit is left (its result is offered after the
-    # dual, which is called as without it: the same prices, the same shadow prices)
-    flow = None if flow_slots is None else _transport(run, allowed, flow_slots)
+    # the exact flow first, while the whole limit is left (its assignment is offered after
+    # the dual, which is called as without it: the same dual prices; its node prices are
+    # the shadow prices' first candidate at once)
+    flow = None if flow_slots is None else _transport(run, allowed, flow_slots, units)
     sample = None
     first = run.incumbent is not None and n >= SAMPLE_MIN_JOBS and dual_method == "auto"
     if core_slots is not None and first:
-        run.stats["core_first"] = True  # its prices must be certified (prices.py)
+        run.stats["core_first"] = True
         final, sample = _core_first(run, allowed, core_slots, units)
         if final is not None:
             return final
@@ -526,7 +518,7 @@ def _core_transport(
     # its node prices are a dual point of the whole problem (its bound prices every job, not
     # only the core's): kept when their dual value beats the Lagrangian's (prices.py)
     unit = out.stats["row_units"]
-    offer_prices(run.stats, core_row_prices(out.node_prices, unit), out.bound, "core flow")
+    offer_prices(run.stats, node_row_prices(out.node_prices, unit), out.bound, "core flow")
     run.offer(out.assignment)
     run.bound = max(run.bound, out.bound)
     if run.incumbent is out.assignment:
@@ -563,12 +555,16 @@ def _after_core_late(run: Run, cells: int) -> bool:
     return True
 
 
-def _transport(run: Run, allowed: np.ndarray, slots: np.ndarray) -> TransportResult | None:
+def _transport(
+    run: Run, allowed: np.ndarray, slots: np.ndarray, units: np.ndarray | None
+) -> TransportResult | None:
     """Phase 0 (not small problems): a transportation-shaped problem
-    (:func:`~solver.allocation.gap.flow.row_slots`) is solved exactly by min-cost flow, when
-    its network fits the work (estimated from its size, never timed). It runs before the
-    dual so that a short limit (issue 19's fast first answer: 20,000 accounts within 1 s)
-    is not spent before it can start on a loaded machine."""
+    (:func:`~solver.allocation.gap.flow.row_slots`; ``units``: its rows' units) is solved
+    exactly by min-cost flow, when its network fits the work (estimated from its size, never
+    timed). It runs before the dual so that a short limit (issue 19's fast first answer:
+    20,000 accounts within 1 s) is not spent before it can start on a loaded machine. Its
+    node prices are offered as the shadow prices at once (exact duals: a result returned
+    before :func:`_after_transport` has them too; the dual after it runs as without them)."""
     seconds = int(run.stats["pairs"]) / FLOW_ARCS_PER_SECOND
     if seconds > run.clock.room:
         return None
@@ -582,6 +578,11 @@ def _transport(run: Run, allowed: np.ndarray, slots: np.ndarray) -> TransportRes
         "min-cost flow", out.arcs / idle_rate("min-cost flow"), wall=time.perf_counter() - started
     )
     run.stats["flow_arcs"] = out.arcs
+    if out.node_prices is not None and units is not None:
+        unit = np.nan_to_num(units, nan=0.0)
+        offer_prices(
+            run.stats, node_row_prices(out.node_prices, unit), out.price_bound, "min-cost flow"
+        )
     return out
 
 
