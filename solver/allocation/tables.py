@@ -253,8 +253,8 @@ def _utilisation(
     """Team utilisation with shadow prices (value of one more minute, from the dual).
 
     The price of a team is its capacity row's price in the assignment core's Lagrangian dual
-    (``stats["prices"]``, CNY per minute; on the core-flow path the flow's node prices per
-    minute; ``stats["price_source"]`` says which): an ε-optimal dual of the allocation's LP
+    (``stats["prices"]``, CNY per minute; on the full-flow and core-flow paths the flow's
+    node prices per minute, when certified; ``stats["price_source"]`` says which): an ε-optimal dual of the allocation's LP
     relaxation, so one more minute of the team is worth about that much to the LP;
     ``stats["price_gap"]`` is the certified bound on ε relative to the objective
     (:mod:`solver.allocation.gap.prices`). It is 0 when the team is not a bottleneck --
