@@ -47,6 +47,9 @@ _SIGNAL_NAMES: dict[int, str] = {int(signal.SIGINT): "SIGINT", int(signal.SIGTER
 RAISE_AGAIN_SECONDS = 0.25
 #: Seconds after the signal when a run that still has not ended is stopped by force.
 HARD_STOP_SECONDS = 1.5
+#: Seconds between the watcher's looks: how soon an interruption that one of our hooks
+#: caught is raised again (after the main thread has left the hook).
+RETRY_SECONDS = 0.005
 
 
 class Interrupted(KeyboardInterrupt):
@@ -103,14 +106,14 @@ class Received(list):
 def _invoke(group: click.Group, args: list[str], received: Sequence[Interrupted]) -> Any:
     """``group.main``; a run that received a signal ends as interrupted whatever happened next.
 
-    The handler raises :class:`Interrupted` wherever the main thread is, and Python drops
-    an exception raised inside an at-fork hook, a ``__del__`` or a weakref callback
+    The handler raises :class:`Interrupted` only inside :func:`_call_command`, and Python
+    drops an exception raised inside an at-fork hook, a ``__del__`` or a weakref callback
     ("Exception ignored in ...", issue 15: the run then went on, its workers already
     stopped, and ended in an internal error or an exit without the line). The signal is
     recorded before the raise, so the run still ends with the one line and 128 + N.
     """
     try:
-        rv = group.main(args=args, prog_name="workout", standalone_mode=False)
+        rv = _call_command(group, args, received)
     except BaseException:
         _settle(received)
         if received:
@@ -120,6 +123,19 @@ def _invoke(group: click.Group, args: list[str], received: Sequence[Interrupted]
     if received:
         raise received[0]
     return rv
+
+
+def _call_command(group: click.Group, args: list[str], received: Sequence[Interrupted]) -> Any:
+    """Run the command: the one frame inside which the signal handler raises.
+
+    Outside it (the CLI's own code before the command starts and after it has ended,
+    including the lines that report the interruption) a signal is only recorded, and
+    :func:`_invoke` reports it: a raise there would escape the reporting and end the
+    program in a bare traceback. A signal recorded before the command started stops it here.
+    """
+    if received:
+        raise received[0]
+    return group.main(args=args, prog_name="workout", standalone_mode=False)
 
 
 def _settle(received: Sequence[Interrupted]) -> None:
@@ -209,22 +225,49 @@ def verbose() -> bool:
     return os.environ.get(VERBOSE_ENV, "") not in ("", "0")
 
 
+class _Pending:
+    """What the signal handler and the watcher tell each other, as plain attributes: the
+    handler runs between any two bytecodes of the main thread, so it must not wait for a
+    lock the main thread may hold (a ``threading.Event``'s, say)."""
+
+    again = False  # the watcher asked for this raise (not a signal from outside)
+    soon = False  # a hook of ours caught the interruption: raise it again at once
+
+
+def _where(frame: FrameType | None, hooks: frozenset[Any]) -> str:
+    """Where the main thread is: ``"hook"`` (in one of ``hooks``, the code objects of our
+    exception hooks), ``"command"`` (inside :func:`_call_command`) or ``"outside"``."""
+    while frame is not None:
+        if frame.f_code in hooks:
+            return "hook"
+        if frame.f_code is _call_command.__code__:
+            return "command"
+        frame = frame.f_back
+    return "outside"
+
+
 @contextlib.contextmanager
 def handle_signals() -> Iterator[Received]:
     """Turn SIGINT and SIGTERM into :class:`Interrupted` in the main thread for the block.
 
     Yields the list of the :class:`Interrupted` raised (recorded before the raise, so the
-    caller sees the signal whatever happened next, see :func:`_invoke`). The handler runs
-    wherever the main thread is; where Python drops its exception (an at-fork hook, a
-    ``__del__``, a weakref callback: "Exception ignored in ...") the exception is not
-    printed and is raised again at the next bytecode, so the run still stops at once
-    (issue 15: a dropped interruption let a run go on for minutes, or end in an internal
-    error). Forked processes that still run the handler (a pool's own workers ignore
-    SIGINT, :class:`solver.engines.local.LocalPool`) stop silently with the default action: the
+    caller sees the signal whatever happened next, see :func:`_invoke`). The handler raises
+    only while the command runs (:func:`_call_command`); outside it the CLI reports the
+    recorded signal itself. Where Python drops the exception (an at-fork hook, a
+    ``__del__``, a weakref callback: "Exception ignored in ...") or C code prints it and
+    goes on (``PyErr_Print``: a bare ``Traceback`` of the handler alone, the session 19 CI
+    flake) the exception reaches our ``sys.unraisablehook`` / ``sys.excepthook``, which
+    print nothing and have it raised again at once, so the run still stops (issue 15: a
+    dropped interruption let a run go on for minutes, or end in an internal error). A
+    signal that lands inside those hooks is not raised there (Python would print "Exception
+    ignored in sys.unraisablehook" and the traceback) but a few milliseconds later.
+
+    Forked processes that still run the handler (a pool's own workers ignore SIGINT,
+    :class:`solver.engines.local.LocalPool`) stop silently with the default action: the
     parent reports the interruption once. In the parent it first stops the local workers,
     so nothing waits for queued work; a second signal during the clean-up ends the process
-    at once. The previous handlers are restored afterwards (the CLI also runs in-process
-    in tests).
+    at once. The previous handlers and hooks are restored afterwards (the CLI also runs
+    in-process in tests).
     """
     import _thread
 
@@ -233,61 +276,80 @@ def handle_signals() -> Iterator[Received]:
         yield received
         return
     main_pid = os.getpid()
-    again = threading.Event()  # the exception was dropped: raise it again
+    pending = _Pending()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         if os.getpid() != main_pid:  # a forked process: die quietly, the parent reports
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
-        if received:
-            if again.is_set():  # from raise_again below, not from outside
-                again.clear()
-                if received.settled:
-                    return
-                raise received[0]
-            # a second signal during clean-up ends the process at once
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
+        if received.settled:  # the run has ended and is being reported
             return
-        received.append(Interrupted(signum))
-        threading.Thread(target=watch, name="workout-interrupt", daemon=True).start()
-        _stop_workers()
-        raise received[0]
-
-    previous_hook = sys.unraisablehook
+        if received:
+            if not pending.again:
+                # a second signal during clean-up ends the process at once
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+                return
+            pending.again = False  # from raise_again below, not from outside
+        else:
+            received.append(Interrupted(signum))
+            threading.Thread(target=watch, name="workout-interrupt", daemon=True).start()
+            _stop_workers()
+        where = _where(frame, hooks)
+        if where == "command":
+            raise received[0]
+        if where == "hook":
+            pending.soon = True
 
     def raise_again() -> None:
         if not received.settled:
-            again.set()
+            pending.again = True
             _thread.interrupt_main(received[0].signum)  # runs on_signal in the main thread
 
     def watch() -> None:
         """Until the run ends: raise the interruption again (it was lost: a C extension's
-        import or a library's ``except`` cleared it, and the run went on for seconds), and
-        after :data:`HARD_STOP_SECONDS` stop the process (the main thread is stuck in a
-        long C call). Never during a shielded clean-up (:mod:`solver.core.interrupts`)."""
+        import or a library's ``except`` cleared it, and the run went on for seconds; at
+        once when one of our hooks caught it), and after :data:`HARD_STOP_SECONDS` stop the
+        process (the main thread is stuck in a long C call). Never during a shielded
+        clean-up (:mod:`solver.core.interrupts`)."""
         started = time.monotonic()
+        due = started + RAISE_AGAIN_SECONDS
         while True:
-            time.sleep(RAISE_AGAIN_SECONDS)
+            time.sleep(RETRY_SECONDS)
+            now = time.monotonic()
+            if not pending.soon and now < due:
+                continue
             with received.lock:
                 if received.settled:
                     return
                 if interrupts.shielded():
                     continue
-                if time.monotonic() - started >= HARD_STOP_SECONDS:
+                if now - started >= HARD_STOP_SECONDS:
                     _hard_stop(received[0])
+            pending.soon = False
+            due = now + RAISE_AGAIN_SECONDS
             raise_again()
 
-    def unraisable(info: Any) -> None:
-        if isinstance(info.exc_value, Interrupted) and received:
-            # not from here: the handler would run inside this hook and be dropped again
-            threading.Timer(0.005, raise_again).start()
-            return
-        previous_hook(info)
+    def ours(exc: BaseException | None) -> bool:
+        return isinstance(exc, Interrupted) and any(exc is r for r in received)
 
+    def unraisable(info: Any) -> None:
+        if ours(info.exc_value):  # dropped where it was raised: raise it again
+            pending.soon = True
+            return
+        previous_unraisable(info)
+
+    def excepthook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        if ours(value):  # printed by C code that then went on: raise it again, print nothing
+            pending.soon = True
+            return
+        previous_excepthook(kind, value, tb)
+
+    hooks = frozenset((unraisable.__code__, excepthook.__code__, ours.__code__))
+    previous_unraisable, previous_excepthook = sys.unraisablehook, sys.excepthook
     previous: dict[int, Any] = {}
-    sys.unraisablehook = unraisable
+    sys.unraisablehook, sys.excepthook = unraisable, excepthook
     try:
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, on_signal)
@@ -297,7 +359,7 @@ def handle_signals() -> Iterator[Received]:
             received.settled = True
         for number, handler in previous.items():
             signal.signal(number, handler)
-        sys.unraisablehook = previous_hook
+        sys.unraisablehook, sys.excepthook = previous_unraisable, previous_excepthook
 
 
 def _hard_stop(interrupted: Interrupted) -> None:

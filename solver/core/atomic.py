@@ -1,7 +1,7 @@
 """Atomic file output: every writer goes through :func:`atomic_path` (SPEC §11).
 
 A failed or interrupted run leaves no partial file: data is written to a temporary file
-in the destination directory (``.NAME.XXXXXXXX.tmp.SUFFIX``), fsync'ed, then renamed over
+in the destination directory (``.NAME.XXXXXXXXXXXX.tmp.SUFFIX``), fsync'ed, then renamed over
 the destination with :func:`os.replace` (atomic on POSIX and Windows within one file
 system), and the directory entry is fsync'ed. On any exception — including
 ``KeyboardInterrupt`` and the :class:`commands.common.Interrupted` raised for SIGINT or
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -52,6 +52,34 @@ def _fsync_directory(directory: Path) -> None:
             os.close(fd)
 
 
+#: Random bytes in a temporary file's name (as :func:`tempfile.mkstemp`, about 2**48 names).
+_NAME_BYTES = 6
+
+
+def _create_temporary(dest: Path) -> Path:
+    """Create the empty temporary file for ``dest`` (``.NAME.XXXXXXXXXXXX.tmp.SUFFIX``).
+
+    The name is tracked (:func:`solver.core.interrupts.track`) *before* the file exists:
+    with :func:`tempfile.mkstemp` an interruption between the creation and the tracking
+    (the handler runs between any two bytecodes) left the file behind, untracked and with
+    no name for the caller to remove.
+    """
+    while True:
+        tmp = dest.parent / f".{dest.name}.{secrets.token_hex(_NAME_BYTES)}.tmp{dest.suffix}"
+        interrupts.track(tmp)
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:  # another run's file: not ours to track or remove
+            interrupts.untrack(tmp)
+            continue
+        except BaseException:  # also an interruption just after the creation
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            interrupts.untrack(tmp)
+            raise
+        return tmp
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success rename it to ``path``.
@@ -65,16 +93,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     created = _make_parents(dest.parent)
     tmp: Path | None = None
     try:
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{dest.name}.", suffix=".tmp" + dest.suffix, dir=dest.parent
-        )
-        interrupts.track(tmp_name)
-        os.close(fd)
-        tmp = Path(tmp_name)
+        tmp = _create_temporary(dest)
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        # mkstemp creates 0600 files; give the output the ordinary permissions (umask).
+        # the temporary file is created 0600; give the output the ordinary permissions (umask).
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
@@ -123,14 +146,23 @@ def _can_create_in(directory: Path) -> str | None:
     """Why no file can be created in ``directory`` (``None``: it can)."""
     if not os.access(directory, os.W_OK | os.X_OK):
         return "permission denied"
-    try:  # the real test: os.access says yes for root on a read-only file system
-        fd, name = tempfile.mkstemp(prefix=".workout-probe.", dir=directory)
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    os.close(fd)
-    with contextlib.suppress(OSError):
-        os.unlink(name)
-    return None
+    # The real test: os.access says yes for root on a read-only file system. The name is
+    # chosen before the file is created, so an interruption just after the creation still
+    # removes it (the ``finally``); a name taken by another file is not ours to remove.
+    while True:
+        name = directory / f".workout-probe.{secrets.token_hex(_NAME_BYTES)}"
+        ours = True
+        try:
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            return None
+        except FileExistsError:
+            ours = False
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        finally:
+            if ours:
+                with contextlib.suppress(OSError):
+                    os.unlink(name)
 
 
 def check_writable(

@@ -158,6 +158,10 @@ def solve_cpsat(
         0.5 * remaining if det_limit is None else max(0.0, float(det_limit))
     )
     solver.parameters.num_workers = max(1, int(workers))
+    # Ctrl-C is the CLI's (commands.common.handle_signals): CP-SAT's own SIGINT handler
+    # swallowed it during the solve and reset SIGINT to SIG_DFL at the OS level after it,
+    # so a later Ctrl-C killed the run with no clean-up (session 20).
+    solver.parameters.catch_sigint_signal = False
     solver.parameters.random_seed = int(seed)
     if deterministic and workers > 1:
         solver.parameters.interleave_search = True
