@@ -51,7 +51,13 @@ from solver.risk.pd_tiers import (
     tier_hazards,
     tier_table,
 )
-from solver.risk.score_metrics import calibration_table, hosmer_lemeshow, ks_statistic, roc_auc
+from solver.risk.score_metrics import (
+    CALIBRATION_BINS,
+    calibration_table,
+    hosmer_lemeshow,
+    ks_statistic,
+    roc_auc,
+)
 from solver.risk.trees import TreeEnsemble
 from solver.risk.uci import TARGET, read_uci, uci_features, uci_raw_features
 
@@ -261,6 +267,11 @@ def outcome_problem(outcome: np.ndarray, test_size: float) -> str | None:
         return (
             f"{y.size:,} rows are too few to hold out {test_size:g} of them with both "
             "outcomes on each side"
+        )
+    if n_test < CALIBRATION_BINS:  # the held-out calibration table has one row per decile
+        return (
+            f"{y.size:,} rows hold out {n_test} at test_size {test_size:g}, fewer than the "
+            f"{CALIBRATION_BINS} the calibration deciles need: give a larger history"
         )
     return None
 

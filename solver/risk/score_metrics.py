@@ -15,7 +15,7 @@ from scipy import stats
 
 from solver.risk.exact_intervals import binomial_interval
 
-__all__ = ["calibration_table", "hosmer_lemeshow", "ks_statistic", "roc_auc"]
+__all__ = ["CALIBRATION_BINS", "calibration_table", "hosmer_lemeshow", "ks_statistic", "roc_auc"]
 
 
 def ks_statistic(outcome: np.ndarray, score: np.ndarray) -> float:
@@ -33,8 +33,15 @@ def roc_auc(outcome: np.ndarray, score: np.ndarray) -> float:
     return float(roc_auc_score(outcome, score))
 
 
+#: Groups of the calibration table (deciles): a held-out set needs at least this many rows.
+CALIBRATION_BINS = 10
+
+
 def calibration_table(
-    outcome: np.ndarray, predicted: np.ndarray, bins: int = 10, confidence: float = 0.95
+    outcome: np.ndarray,
+    predicted: np.ndarray,
+    bins: int = CALIBRATION_BINS,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Predicted against observed default rate by equal-count groups of the score.
 
