@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         if not paths:
             return missing_shared_data(data_dir() / "gap", "the shared GAP instances")
         instances = load_instances(paths)
+    every = instances
     time_limit = args.time_limit
     if args.quick:
         instances = [i for i in instances if i.name in QUICK_INSTANCES]
@@ -107,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         instances = [i for i in instances if i.family in args.family]
     if args.only:
         instances = [i for i in instances if i.name in args.only]
+    if not instances:  # a mistyped --family or --only: say so, not a KeyError from an empty table
+        families = ", ".join(sorted({i.family for i in every}))
+        print(f"Error: no instance matches --family/--only; families: {families}", file=sys.stderr)
+        return 2
 
     def show(row: dict) -> None:
         base = ""

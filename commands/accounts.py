@@ -73,7 +73,8 @@ def load_account(
         log.setting(key, problem)
     log.raise_if_any(outcome=NOT_RUN)
     model = load_model(model_path)
-    return account.override(changes) if changes else account, policy, model
+    # checked: the problems of `changes` were listed above (the rules run once)
+    return account.override(changes, checked=True) if changes else account, policy, model
 
 
 def _checked_settings(

@@ -9,7 +9,15 @@ from typing import Any
 import click
 
 from commands.common import catalogue_options, console, file_option, quiet_option, shared_help
-from commands.output import check_out, emit, format_option, out_option, write_out, wrote
+from commands.output import (
+    AsOfDate,
+    check_out,
+    emit,
+    format_option,
+    out_option,
+    write_out,
+    wrote,
+)
 from commands.tables import Column, print_fitted
 
 _CHANNELS = (
@@ -29,8 +37,11 @@ _CHANNELS = (
 )
 @click.option(
     "--start",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    # --as-of's type (solver.officer.dating.parse_as_of): 2026-02-30 is told as no
+    # calendar date, not as a wrong format, and dates out of its range are refused alike
+    type=AsOfDate(),
     default=None,
+    metavar="YYYY-MM-DD",
     help="First day (YYYY-MM-DD, the centre's calendar; default: tomorrow in the "
     "profile's time zone).",
 )
@@ -56,7 +67,7 @@ def calendar(
     book: Path,
     allocation: Path,
     days: int,
-    start: dt.datetime | None,
+    start: dt.date | None,
     history: Path | None,
     treatments: Path | None,
     teams: Path | None,
@@ -105,7 +116,7 @@ def calendar(
     capacity = Channels.from_toml(channels)
     profile = catalogue.compliance.profile
     first = (
-        start.date()
+        start
         if start is not None
         else dt.datetime.now(ZoneInfo(profile.timezone)).date() + dt.timedelta(days=1)
     )

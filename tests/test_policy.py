@@ -43,7 +43,7 @@ def test_scenario_file_equals_code_defaults():
     ("text", "fragments"),
     [
         # an unknown key: the file, the key and the closest valid key
-        ("max_dtii = 0.6\n", ("p.toml", "'max_dtii'", "'max_dti'")),
+        ("max_dtii = 0.6\n", ("p.toml", "max_dtii: unknown policy key", "'max_dti'")),
         # unknown keys inside [product.X] tables and unknown products are reported too
         (
             "[product.card_instalment]\nmax_term = 36\n[product.mortgage]\nmax_dti = 0.4\n",

@@ -40,7 +40,7 @@ C = 1.2
 POLICY_PROBLEMS = (
     "max_dti must be in [0, 10], got 12.0",
     "min_payment must be at least 0, got -5.0",
-    "unknown key 'max_trm_months' (did you mean 'max_term_months'?)",
+    "max_trm_months: unknown policy key (did you mean 'max_term_months'?)",
     "[product.card_instalment]: max_term_months must be at least 1, got 0",
 )
 MODEL_PROBLEMS = (
@@ -108,7 +108,7 @@ def test_problems_are_capped(tmp_path):
         Policy.from_dict(data, source="p.toml")
     problems = err.value.problems
     assert len(problems) == MAX_PROBLEMS + 1
-    assert problems[0] == "p.toml: unknown key 'zz_unknown_000'"
+    assert problems[0].startswith("p.toml: zz_unknown_000: unknown policy key; valid keys: ")
     assert problems[-1] == f"... and {extra} more problems"
     assert err.value.args[0].startswith(f"p.toml: {MAX_PROBLEMS + extra} problems found")
 

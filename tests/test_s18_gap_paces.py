@@ -81,10 +81,11 @@ def test_ejection_chains_get_their_seconds_at_their_pace(monkeypatch):
     rc = np.zeros(allowed.shape)
     improve._chains(run, start, allowed, rc, np.zeros(run.problem.capacity.size), 1.5, 0)
     units = 1.5 * budget.EJECTION_WORK_PER_SECOND * PACE["ejection chains"]
-    assert seen["budget"] == int(units)
+    # whole moves of the product, up to the last one (its float order may differ: s20)
+    assert abs(seen["budget"] - units) <= 1.0
     spent, booked, _, cpu = run.clock.phases["ejection chains"]
     assert booked == pytest.approx(1.5)
-    assert spent == pytest.approx((int(units) // 2) / units * 1.5)
+    assert spent == pytest.approx((seen["budget"] // 2) / units * 1.5)
     assert cpu >= 0.0
 
 

@@ -190,7 +190,7 @@ def test_scenario_run_names_each_set(tmp_path):
         err,
         [
             "--set portfolio.n: must be a whole number, got 'abc'",
-            "--set policy.bogus: unknown key; valid keys: path, max_term_months",
+            "--set policy.bogus: unknown policy key; valid keys: max_term_months, ",
             "--set shocks.income_multiplier: must be a number, got 'x'",
             "--set simulation.paths: expected KEY=VALUE",
             "--set shocks.hazard_multiplier: give one value here",

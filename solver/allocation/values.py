@@ -383,29 +383,44 @@ def match_plans(
 
 
 def recommended_plans(
-    portfolio: Any, plans: Any, catalogue: Catalogue
+    portfolio: Any, plans: Any, catalogue: Catalogue, source: str = "plans"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each account's plan NPV uplift over the status quo (``npv_vs_status_quo`` of a plan
     with an eligible status and a positive uplift, else 0), its term in months and the
-    plan's own NPV (the plan table's ``term`` and ``npv``; NaN where absent)."""
-    import pandas as pd
+    plan's own NPV (the plan table's ``term`` and ``npv``; NaN where absent or blank).
+
+    The table is checked here (:func:`check_plans`, its problems named after ``source``):
+    a value that is not a number, a repeated or blank ``account_id`` or a term out of range
+    is an :class:`InputError`, for every caller -- ``allocate --plans`` (which has checked
+    it already, :func:`match_plans`), the strategy tree and library callers. Decision
+    (session 20, from a review): before, a caller that skipped ``check_plans`` had a bad
+    ``npv_vs_status_quo`` read as 0 (no plan) and a repeated account's last row taken,
+    silently; a second check of a good table costs a vectorised pass over it, against a
+    plan offer valued on a number nobody gave. The values are read by the parser the check
+    read (:func:`~solver.core.columns.parse_numeric`), so what passed is what is used.
+    """
+    from solver.core.columns import parse_numeric
 
     missing = set(PLAN_TABLE_COLUMNS) - set(plans.columns)
     if missing:
-        raise InputError(f"plans: missing column(s) {', '.join(sorted(missing))}")
-    table = plans.loc[:, list(PLAN_TABLE_COLUMNS)].copy()
-    table["account_id"] = table["account_id"].astype(str)
-    table["npv_vs_status_quo"] = pd.to_numeric(table["npv_vs_status_quo"], errors="coerce").fillna(
-        0.0
-    )
-    for extra in ("term", "npv"):
-        table[extra] = pd.to_numeric(plans[extra], errors="coerce") if extra in plans else np.nan
-    ok = table["status"].astype(str).isin(catalogue.plans.eligible_status) & (
-        table["npv_vs_status_quo"] > 0
-    )
-    chosen = table.loc[ok].drop_duplicates("account_id", keep="last").set_index("account_id")
+        raise InputError(f"{source}: missing column(s) {', '.join(sorted(missing))}")
+    check_plans(plans, portfolio, source)
+    n = len(plans)
+    # blank uplift: no plan; blank term or npv: NaN (the defaults of plan_offers)
+    uplift = np.nan_to_num(parse_numeric(plans["npv_vs_status_quo"])[0], nan=0.0)
+    ok = plans["status"].astype(str).isin(catalogue.plans.eligible_status).to_numpy() & (uplift > 0)
+    # check_plans refused repeated ids: each account has at most one row
+    index = plans["account_id"].astype(str).to_numpy()[ok]
     ids = portfolio["account_id"].astype(str)
-    values = ids.map(chosen["npv_vs_status_quo"]).fillna(0.0).to_numpy(dtype=np.float64)
-    terms = ids.map(chosen["term"]).to_numpy(dtype=np.float64, na_value=np.nan)
-    npv = ids.map(chosen["npv"]).to_numpy(dtype=np.float64, na_value=np.nan)
-    return values, terms, npv
+    out = [ids.map(_by_id(index, uplift[ok])).fillna(0.0).to_numpy(dtype=np.float64)]
+    for extra in ("term", "npv"):
+        values = parse_numeric(plans[extra])[0] if extra in plans else np.full(n, np.nan)
+        out.append(ids.map(_by_id(index, values[ok])).to_numpy(dtype=np.float64, na_value=np.nan))
+    return out[0], out[1], out[2]
+
+
+def _by_id(ids: np.ndarray, values: np.ndarray) -> pd.Series:
+    """``values`` indexed by account id (for ``Series.map``)."""
+    import pandas as pd
+
+    return pd.Series(values, index=ids, dtype=np.float64)

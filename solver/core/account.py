@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from solver.core.cleaning import BLANK, _cross_checks_scalar, clean_account, clean_scalar
+from solver.core.cleaning import BLANK, clean_account, clean_scalar, cross_field_checks
 from solver.core.messages import fmt_num, plural, where
 from solver.core.schema import COLUMNS, DERIVED_COLUMNS, SEQUENCE_FIELDS, SPECS, InputWarning
 from solver.core.tiering import TieringRules, derive_tier, dpd_bucket
@@ -255,7 +255,9 @@ class Account:
             )
         return self._replace(changes, "<Account>.replace")
 
-    def override(self, settings: Mapping[str, Any], source: str = "--set") -> Account:
+    def override(
+        self, settings: Mapping[str, Any], source: str = "--set", *, checked: bool = False
+    ) -> Account:
         """:meth:`replace` for user settings: messages name ``SOURCE FIELD``.
 
         ``account.override({"income": "abc"})`` raises
@@ -263,7 +265,17 @@ class Account:
         about ``<Account>.replace``. A blank value unsets an optional field (its default).
         Every problem is raised together: each field's own (:func:`setting_problems`), then
         the checks across the account's fields (:func:`cross_field_problems`).
+
+        ``checked``: the caller has listed both kinds of problem of these ``settings`` on
+        this account already and found none (``commands.accounts.load_account`` lists them
+        with the command's other ``--set`` problems), so they are not looked for again.
+        Decision (session 20): a flag rather than a second, unchecked constructor, so that
+        one method builds every what-if; the new account is still validated as every
+        account is (:meth:`from_mapping`), so a wrong flag gives a plainer message, never
+        an invalid account.
         """
+        if checked:
+            return self._replace(settings, source)
         found = setting_problems(settings) + cross_field_problems(self, settings)
         problems = [f"{source} {name}: {problem}" for name, problem in found]
         if len(problems) == 1:
@@ -351,7 +363,7 @@ def cross_field_problems(account: Account, settings: Mapping[str, Any]) -> list[
     if not changes:
         return []
     values, _ = clean_account({**account.to_dict(), **changes}, "", None)
-    found = list(_cross_checks_scalar(values))
+    found = list(cross_field_checks(values))
     if card_vehicles(values["product"], values["vehicle_value"]):
         found.append(("vehicle_value", card_vehicle_problem(values["vehicle_value"])))
     out: list[tuple[str, str]] = []

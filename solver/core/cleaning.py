@@ -49,7 +49,16 @@ from solver.core.schema import (
     rate_hint,
 )
 
-__all__ = ["BLANK", "clean_account", "clean_scalar", "is_blank", "is_sequence", "sequence_text"]
+__all__ = [
+    "BLANK",
+    "arrears_problem",
+    "clean_account",
+    "clean_scalar",
+    "cross_field_checks",
+    "is_blank",
+    "is_sequence",
+    "sequence_text",
+]
 
 #: What :func:`clean_scalar` returns for a blank value (the field then takes its default).
 BLANK = object()
@@ -372,24 +381,40 @@ def clean_account(
         else:
             values[spec.name] = value
     if not problems:
-        problems.extend(f"{loc}: {col}: {msg}" for col, msg in _cross_checks_scalar(values))
+        problems.extend(f"{loc}: {col}: {msg}" for col, msg in cross_field_checks(values))
     if values.get("credit_score") is not None:
         values["credit_score"] = float(values["credit_score"])
     return values, problems
 
 
-def _cross_checks_scalar(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+def cross_field_checks(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The checks across the fields of one account's cleaned ``values`` (SPEC §3: arrears
+    are the overdue part of ``principal + interest_due``), as ``(column, problem)`` pairs.
+
+    The scalar form of the table check (:func:`solver.core.frame_checks.account_schema`,
+    the same :data:`~solver.core.schema.ARREARS_TOLERANCE`); a file row, an
+    :class:`~solver.core.account.Account` and ``--set`` what-ifs
+    (:func:`solver.core.account.cross_field_problems`) read it.
+    """
     out = []
     cap = values["principal"] + values["interest_due"]
     if values["arrears"] > cap + ARREARS_TOLERANCE:
-        out.append(
-            (
-                "arrears",
-                f"{fmt_num(values['arrears'])} exceeds principal + interest_due "
-                f"({fmt_num(round(cap, 2))}); arrears are the overdue part of them",
-            )
-        )
+        out.append(("arrears", arrears_problem(values["arrears"], cap)))
     return out
+
+
+def arrears_problem(arrears: float, cap: float) -> str:
+    """What is wrong with ``arrears`` above ``cap`` (``principal + interest_due``): the one
+    text of the rule, for a table's rows (:mod:`solver.core.validation`), one account and
+    ``--set``.
+
+    >>> arrears_problem(90000.0, 87100.004)
+    '90000 exceeds principal + interest_due (87100); arrears are the overdue part of them'
+    """
+    return (
+        f"{fmt_num(arrears)} exceeds principal + interest_due "
+        f"({fmt_num(round(cap, 2))}); arrears are the overdue part of them"
+    )
 
 
 def sequence_text(value: Any) -> str | None:

@@ -8,6 +8,15 @@ later month t = 1 … MONTHS, for every account still open (vectorised over acco
 ``numpy`` generator, two uniforms per account and month, so the same book and seed give the
 same history):
 
+* **Random stream.** The history draws from its own stream, the first child of
+  ``SeedSequence(seed)`` (:data:`HISTORY_STREAM`), not from ``default_rng(seed)``:
+  ``generate portfolio`` draws the book from ``default_rng(seed)`` with the same seed, and
+  reusing that stream made month 1's uniforms the very draws that chose each account's
+  product and dpd bucket (auto loans charged off at twice the model's hazard in month 1,
+  card instalments never). A spawned child is independent of its parent's stream by
+  construction (numpy's ``SeedSequence`` design), and the book's own draws are untouched,
+  so books and plans stay byte-identical.
+
 * **Due.** The status-quo schedule's payment of month t (SPEC §4: month 1 is
   ``arrears + fees_due + instalment``, later months the instalment, the last one clears the
   balance; 0 after the term) plus whatever was left unpaid before.
@@ -17,10 +26,16 @@ same history):
   paid, dpd + 30. Its rows end there.
 * **Otherwise** it pays the whole amount due with probability ``a_t`` (dpd back to 0), else
   misses: nothing paid and dpd + 30 — except that a borrower at 60-89 dpd who misses but
-  does not default pays the month's scheduled amount and stays at the same dpd. Decision:
-  in this generator the only way into default (90+ dpd or charge-off) is the model's
-  default event, so calibrating with either definition of default recovers the
-  generating hazards (the round trip of ``workout risk calibrate``).
+  does not default pays the month's *instalment* (the scheduled payment without the
+  arrears and fees carried from before: in month 1 the book's ``arrears + fees_due``,
+  later the unpaid dues) and stays at the same dpd. Decision: in this generator the only
+  way into default (90+ dpd or charge-off) is the model's default event, so calibrating
+  with either definition of default recovers the generating hazards (the round trip of
+  ``workout risk calibrate``).
+* **Cure.** dpd counts the days since the oldest amount still unpaid, so a month that
+  leaves nothing overdue (everything due paid, by either rule above) sets dpd to 0. Before
+  this rule month 1's "holds" paid the whole due (its scheduled payment already holds the
+  arrears) and the account stayed 60-89 dpd with nothing owed.
 * **Paid off.** An account whose term is over and whose arrears are cleared is ``paid``.
 * ``balance`` grows at the contract rate and falls by what is paid (never below 0).
 
@@ -45,7 +60,17 @@ from solver.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["history_path", "simulate_history"]
+__all__ = ["HISTORY_STREAM", "history_path", "history_rng", "simulate_history"]
+
+#: Spawn key of the history's random stream under ``SeedSequence(seed)`` (see the module
+#: docstring: the book is drawn from ``default_rng(seed)`` itself).
+HISTORY_STREAM = 0
+
+
+def history_rng(seed: int) -> np.random.Generator:
+    """The generator of the history for ``seed``: ``SeedSequence(seed).spawn(1)[0]``, a stream
+    independent of ``default_rng(seed)`` that draws the book."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(HISTORY_STREAM,)))
 
 
 def history_path(book_path: str) -> str:
@@ -82,11 +107,10 @@ def simulate_history(
     scheduled = np.pad(scheduled, ((0, 0), (0, max(0, months - scheduled.shape[1]))))
     rate = book["annual_rate"].to_numpy(float) / 12.0
     term = book["remaining_term"].to_numpy(np.int64)
-    rng = np.random.default_rng(seed)
+    rng = history_rng(seed)
 
     dpd = book["dpd"].to_numpy(np.int64).copy()
     balance = book["principal"].to_numpy(float) + book["interest_due"].to_numpy(float)
-    overdue = np.zeros(n)
     open_ = np.ones(n, dtype=bool)
     columns: dict[str, list[np.ndarray]] = {k: [] for k in ("row", "t", "due", "paid", "dpd")}
     columns["status"] = []
@@ -104,6 +128,10 @@ def simulate_history(
     everyone = np.arange(n)
     overdue_now = book["arrears"].to_numpy(float) + book["fees_due"].to_numpy(float)
     record(everyone, 0, np.round(overdue_now, 2), 0.0, "open")
+    # Month 1's scheduled payment is arrears + fees_due + instalment (SPEC §4): split off what
+    # was already overdue, so that a "hold" pays the instalment and leaves the arrears unpaid.
+    scheduled[:, 0] = np.maximum(0.0, np.round(scheduled[:, 0] - overdue_now, 2))
+    overdue = np.round(overdue_now, 2)
     for t in range(1, months + 1):
         u = rng.random((2, n))
         rows = np.flatnonzero(open_)
@@ -119,8 +147,9 @@ def simulate_history(
         late = (dpd[rows] >= DPD_BUCKET_EDGES[2]) & (dpd[rows] < DEFAULT_DPD)
         holds = ~default & ~pays & late
         paid = np.where(pays, due, np.where(holds, np.minimum(this_month, due), 0.0))
-        dpd[rows] = np.where(pays, 0, np.where(holds, dpd[rows], dpd[rows] + 30))
         overdue[rows] = np.round(due - paid, 2)
+        cured = overdue[rows] <= 0  # nothing left unpaid: no days past due (module docstring)
+        dpd[rows] = np.where(pays | cured, 0, np.where(holds, dpd[rows], dpd[rows] + 30))
         balance[rows] = np.maximum(0.0, balance[rows] * (1.0 + rate[rows]) - paid)
         term_over = t >= term[rows]
         status = np.where(

@@ -212,7 +212,7 @@ class Policy:
         """A copy with some keys changed (validated again)."""
         unknown = sorted(set(changes) - set(POLICY_KEYS) - {"products"})
         if unknown:
-            raise ValueError(f"unknown policy key {unknown[0]!r}{_hint(unknown[0])}")
+            raise ValueError(f"{unknown[0]}: {unknown_key_problem(unknown[0])}")
         return replace(self, **changes)
 
     def for_product(self, product: str) -> Policy:
@@ -299,7 +299,7 @@ class Policy:
         for typed, raw in settings:
             key = typed.removeprefix("policy.")
             if key not in POLICY_KEYS:
-                log.setting(typed, f"unknown policy key{_hint(key)}")
+                log.setting(typed, unknown_key_problem(key))
                 continue
             try:
                 policy = policy.replace(**{key: _setting_value(getattr(policy, key), raw)})
@@ -327,11 +327,32 @@ def _setting_value(current: Any, raw: str) -> Any:
     elif isinstance(current, tuple):
         return tuple(v.strip() for v in raw.split(",") if v.strip())
     else:
-        try:
-            return int(raw) if isinstance(current, int) else float(raw)
-        except ValueError:
-            pass
+        number = setting_number(raw, whole=isinstance(current, int))
+        if number is not None:
+            return number
     return parse_value(raw)
+
+
+def setting_number(raw: str, whole: bool = False) -> int | float | None:
+    """A number typed on the command line (``--set KEY=VALUE``) as Python's ``int`` (with
+    ``whole``) or ``float`` reads it, else ``None``: ``0.5``, ``.5``, ``5e-1``, ``+.5``,
+    ``036``, ``1_000``.
+
+    The one rule of a ``--set`` number, for ``workout plan`` (a policy key's value,
+    :func:`_setting_value`) and ``workout scenario run|sweep``
+    (:func:`solver.scenarios.spec_layers.setting_value`, where the value is read as TOML
+    first). Decision (session 20): a command line is not a TOML file, and ``.5`` taken by
+    one command and refused by the other (TOML has no ``.5``) was a trap; the forms are
+    Python's rather than the table readers' stricter ones because ``plan`` has accepted
+    them since the first ``--set``.
+
+    >>> setting_number(".5"), setting_number("036", whole=True), setting_number("abc")
+    (0.5, 36, None)
+    """
+    try:
+        return int(raw) if whole else float(raw)
+    except ValueError:
+        return None
 
 
 POLICY_KEYS: tuple[str, ...] = tuple(f.name for f in fields(Policy) if f.name != "products")
@@ -370,7 +391,7 @@ def _first_problem(found: list[Issue]) -> str:
             return f"products.{path[1]} must be a table"
         return "products must be a table of per-product tables"
     if issue.kind == "unknown":
-        return f"products.{path[1]} has unknown key {name!r}{_hint(name)}"
+        return f"products.{path[1]}: {name}: {unknown_key_problem(name)}"
     return _value_problem(issue)
 
 
@@ -410,12 +431,35 @@ def _file_problems(found: list[Issue]) -> list[str]:
         elif path[0] == "product" and len(path) == 2:
             problems.append(f"product.{path[1]} must be a table")
         elif issue.kind == "unknown":
-            problems.append(f"{table}unknown key {name!r}{_hint(name)}")
+            problems.append(f"{table}{name}: {unknown_key_problem(name, FILE_ONLY_KEYS)}")
         else:
             problems.append(table + _value_problem(issue))
     return problems
 
 
-def _hint(key: str) -> str:
-    close = did_you_mean(key, POLICY_KEYS)
-    return f" (did you mean {close!r}?)" if close else ""
+#: The keys a policy file has besides :data:`POLICY_KEYS` (its ``[product.<name>]`` tables).
+FILE_ONLY_KEYS = ("product",)
+
+
+def unknown_key_problem(key: str, also: Sequence[str] = ()) -> str:
+    """What is wrong with an unknown policy key, after where it is (``--set
+    policy.max_dtii: ``, ``FILE: max_dtii: ``): ``unknown policy key (did you mean
+    'max_dti'?)``, or the valid keys when none is close.
+
+    The one wording of an unknown policy key: ``workout plan --set``, ``workout scenario
+    run --set``, a policy file (its ``[product.*]`` tables too), a scenario's ``[policy]``
+    table and :meth:`Policy.replace`. Decision (session 20, from a review that found three
+    wordings): the key is named where a setting's or a column's problem names its key,
+    before the colon, so that a file's line reads like a ``--set`` line and
+    :func:`~solver.core.problems.issue_records` finds the key as the column. ``also``: the
+    other keys valid where the key was given (a file's ``product``, a scenario's ``path``),
+    offered as the closest name too.
+
+    >>> unknown_key_problem("max_dtii")
+    "unknown policy key (did you mean 'max_dti'?)"
+    """
+    valid = (*POLICY_KEYS, *also)
+    close = did_you_mean(key, valid)
+    return "unknown policy key" + (
+        f" (did you mean {close!r}?)" if close else f"; valid keys: {', '.join(valid)}"
+    )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from solver.core.cleaning import arrears_problem
 from solver.core.columns import parse_bool, parse_numeric, parse_sequences, strip_text, text_blank
 from solver.core.frame_checks import FINITE, WHOLE_NUMBER, Failure, account_schema, failures
 from solver.core.messages import fmt_num, fmt_raw, shown_value
@@ -332,12 +333,11 @@ def _schema_message(
 
 
 def _arrears_message(out: Mapping[str, Any]) -> Callable[[int], str]:
+    """Row ``i``'s arrears problem, in the words of the one-account check
+    (:func:`solver.core.cleaning.arrears_problem`)."""
     cap = out["principal"] + out["interest_due"]
     arrears = out["arrears"]
-    return lambda i: (
-        f"{fmt_num(arrears[i])} exceeds principal + interest_due "
-        f"({fmt_num(round(cap[i], 2))}); arrears are the overdue part of them"
-    )
+    return lambda i: arrears_problem(float(arrears[i]), float(cap[i]))
 
 
 def _typed_frame(

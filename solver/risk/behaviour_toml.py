@@ -65,18 +65,23 @@ def calibrated_params(
     calibration: HazardCalibration, base: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """The behaviour-model parameters a calibration writes: ``base`` (default: the agreed
-    defaults) with the calibrated ``base_hazard`` (and ``kappa`` if estimated)."""
+    defaults) with the calibrated ``base_hazard`` and the fitted model's ``kappa``: the
+    estimate, else the value the fit used (``kappa_fixed``: 0 for hazards fitted without
+    affordability data, which already hold every default); ``base``'s only when kappa played
+    no part in the fit (every month affordable)."""
     params = {key: value for key, value in (base or DEFAULT_BEHAVIOUR).items()}
     params["base_hazard"] = calibration.base_hazard(params["base_hazard"])
     if calibration.kappa is not None:
         params["kappa"] = calibration.kappa
+    elif calibration.kappa_fixed is not None:
+        params["kappa"] = calibration.kappa_fixed
     return {key: params[key] for key in DEFAULT_BEHAVIOUR}
 
 
 def behaviour_toml_text(
     calibration: HazardCalibration, base: Mapping[str, Any] | None = None, source: str = "outcomes"
 ) -> str:
-    """The behaviour-model TOML with calibrated ``base_hazard`` (and ``kappa`` if estimated).
+    """The behaviour-model TOML with calibrated ``base_hazard`` and ``kappa`` (:func:`calibrated_params`).
 
     Other parameters are copied from ``base`` (default: the agreed defaults). The leading
     comments record the data, the method, and each estimate with its interval.

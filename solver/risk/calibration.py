@@ -137,7 +137,11 @@ def calibrate_hazards(
     if afford_prob is None:
         if estimate_kappa:
             raise InputError("kappa can only be estimated from account-month rows with afford_prob")
-        return _constant_hazard(codes, events, exposure, confidence, interval)
+        # No affordability data: h0 = d / E is each tier's whole default rate, unaffordable
+        # months included, so the fitted model is h_t = h0 (kappa = 0). Writing it with the
+        # base model's kappa would add kappa (1 - a_t) on top and predict more defaults than
+        # the data had (counting the unaffordable months twice).
+        return _constant_hazard(codes, events, exposure, confidence, interval, kappa_fixed=0.0)
     afford = np.asarray(afford_prob, dtype=float)
     if np.any(exposure != 1) or np.any((events != 0) & (events != 1)):
         raise InputError(
@@ -157,8 +161,16 @@ def calibrate_hazards(
 
 
 def _constant_hazard(
-    codes: np.ndarray, events: np.ndarray, exposure: np.ndarray, confidence: float, interval: str
+    codes: np.ndarray,
+    events: np.ndarray,
+    exposure: np.ndarray,
+    confidence: float,
+    interval: str,
+    kappa_fixed: float | None = None,
 ) -> HazardCalibration:
+    """The exact estimator; ``kappa_fixed`` is the kappa the fitted model implies (0 without
+    affordability data, ``None`` when every month was affordable: kappa then plays no part
+    in the fit and the base model's is kept)."""
     k = len(TIERS)
     d = np.bincount(codes, weights=events, minlength=k)
     e = np.bincount(codes, weights=exposure, minlength=k)
@@ -176,7 +188,9 @@ def _constant_hazard(
         )
         for i in range(k)
     )
-    return HazardCalibration(tiers, None, None, None, None, method, confidence, int(codes.size))
+    return HazardCalibration(
+        tiers, None, None, None, kappa_fixed, method, confidence, int(codes.size)
+    )
 
 
 def _affordability_mle(

@@ -19,8 +19,9 @@ the exported trees, i.e. from exactly what is persisted.
 Tiers. Tiers A-E are fixed bands of the predicted PD (default upper bounds 10 %, 20 %,
 35 %, 55 %; tier E is 55 % and above): a tier means the same risk whatever the
 portfolio's mix. Each tier's monthly hazard is the default rate observed in it on the
-held-out set (with an exact binomial interval); ``score`` attaches it to every account
-so that ``plan``, ``allocate`` and ``scenario`` can use the tier and its hazard.
+held-out set (with an exact binomial interval), with adjacent tiers whose rates invert
+pooled so that a worse tier never gets a lower hazard (:func:`~solver.risk.pd_tiers.tier_hazards`);
+``score`` attaches it to every account so that ``plan``, ``allocate`` and ``scenario`` can use the tier and its hazard.
 
 This module fits and scores; the held-out metrics are in :mod:`solver.risk.score_metrics`,
 the tier bands in :mod:`solver.risk.pd_tiers` and the model file in
@@ -43,7 +44,13 @@ from threadpoolctl import threadpool_limits
 from solver.errors import InputError
 from solver.risk._tables import TableSource, source_label
 from solver.risk.early_warning_model import EarlyWarningModel
-from solver.risk.pd_tiers import DEFAULT_PD_BANDS, assign_tiers, check_pd_bands, tier_table
+from solver.risk.pd_tiers import (
+    DEFAULT_PD_BANDS,
+    assign_tiers,
+    check_pd_bands,
+    tier_hazards,
+    tier_table,
+)
 from solver.risk.score_metrics import calibration_table, hosmer_lemeshow, ks_statistic, roc_auc
 from solver.risk.trees import TreeEnsemble
 from solver.risk.uci import TARGET, read_uci, uci_features, uci_raw_features
@@ -395,7 +402,7 @@ def _fit(
     if not math.isnan(baseline_auc):
         fit_info["baseline_auc"] = baseline_auc
         fit_info["baseline_ks"] = baseline_ks
-    tier_hazard = {row.tier: float(row.observed_rate) for row in tiers.itertuples() if row.n > 0}
+    tier_hazard = tier_hazards(tiers)  # observed rates, non-decreasing A to E (pd_tiers.py)
     model = EarlyWarningModel(
         ensemble=ensemble,
         pd_bands=tuple(params.pd_bands),

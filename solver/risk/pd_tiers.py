@@ -4,8 +4,8 @@ A tier means the same risk whatever the portfolio's mix: tier i covers
 ``[pd_bands[i-1], pd_bands[i])`` of the PD (default upper bounds 10 %, 20 %, 35 %, 55 %;
 tier E is 55 % and above). :func:`assign_tiers` cuts scores into tiers,
 :func:`check_pd_bands` checks a set of bands, and :func:`tier_table` gives each tier's
-accounts, defaults and observed rate with an exact binomial interval (the tier hazards an
-early-warning model records).
+accounts, defaults and observed rate with an exact binomial interval; :func:`tier_hazards`
+makes those rates the tier hazards an early-warning model records, non-decreasing from A to E.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from solver.domain import TIERS
 from solver.errors import InputError
 from solver.risk.exact_intervals import binomial_interval
 
-__all__ = ["DEFAULT_PD_BANDS", "assign_tiers", "check_pd_bands", "tier_table"]
+__all__ = ["DEFAULT_PD_BANDS", "assign_tiers", "check_pd_bands", "tier_hazards", "tier_table"]
 
 DEFAULT_PD_BANDS: tuple[float, ...] = (0.10, 0.20, 0.35, 0.55)
 
@@ -83,3 +83,37 @@ def tier_table(
             }
         )
     return pd.DataFrame(rows)
+
+
+def tier_hazards(tiers: pd.DataFrame) -> dict[str, float]:
+    """The hazard of each tier with held-out accounts: its observed rate, made non-decreasing
+    from A to E by pooling adjacent violators (isotonic regression weighted by accounts).
+
+    Decision: a worse tier must never get a lower hazard (plans and allocation rank by it),
+    but a band's raw held-out rate can invert on a few hundred accounts (D 0.524 on 189 vs
+    E 0.509 on 108 on a generated history). Pooling the inverted neighbours gives each the
+    rate of their pooled accounts: the maximum-likelihood rates under the ordering, keeping
+    the held-out defaults of every pool. The bands' mean predicted PD was the other option;
+    it inherits any miscalibration of the trees, while the pooled rates stay observed ones.
+
+    Parameters
+    ----------
+    tiers
+        :func:`tier_table`'s rows (``tier``, ``n``, ``observed_rate``) in tier order A-E.
+
+    Returns
+    -------
+    dict
+        Tier label to hazard, for the tiers with ``n > 0``.
+    """
+    from sklearn.isotonic import isotonic_regression
+
+    used = tiers[tiers["n"] > 0]
+    if used.empty:
+        return {}
+    rates = isotonic_regression(
+        used["observed_rate"].to_numpy(float),
+        sample_weight=used["n"].to_numpy(float),
+        increasing=True,
+    )
+    return {str(t): float(r) for t, r in zip(used["tier"], rates, strict=True)}

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from solver.core.files import read_toml
+from solver.core.policy import setting_number
 from solver.core.problems import NOT_RUN, SET_OPTION, SWEEP_SET_FORM, ProblemLog
 from solver.core.settings_schema import parse_value
 from solver.core.sql import embedded_path_relative_to
@@ -41,6 +42,7 @@ __all__ = [
     "parse_overrides",
     "parse_value",
     "read_scenario_toml",
+    "setting_value",
     "thaw",
 ]
 
@@ -296,4 +298,29 @@ def parse_assignment(
         if log is None:
             own.raise_if_any(outcome=NOT_RUN)
         return None
-    return key, [parse_value(v) for v in values]
+    return key, [setting_value(v) for v in values]
+
+
+def setting_value(raw: str) -> Any:
+    """One ``--set`` value of ``scenario run|sweep``: its TOML value (``3``, ``0.85``,
+    ``true``, ``"x"``, ``[1, 2]``: :func:`parse_value`), else a number in a form
+    ``workout plan`` takes and TOML does not (``.5``, ``036``:
+    :func:`solver.core.policy.setting_number`), else the text.
+
+    Decision (session 20): TOML first, so that every value that read before reads the same
+    (a quoted ``".5"`` stays text); the number forms only for text TOML refuses. Text a
+    text key should keep although it reads as a number (a table named ``036``) is quoted
+    (``--set 'portfolio.table="036"'``), as TOML asks for ``12`` already.
+
+    >>> setting_value(".5"), setting_value("036"), setting_value('".5"'), setting_value("a.csv")
+    (0.5, 36, '.5', 'a.csv')
+    """
+    value = parse_value(raw)
+    # parse_value gives the text back unchanged only when TOML refused it: a TOML string
+    # loses its quotes
+    if isinstance(value, str) and value == raw.strip():
+        number = setting_number(value, whole=True)
+        if number is None:
+            number = setting_number(value)
+        return value if number is None else number
+    return value

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from solver.core.limits import MAX_ACCOUNTS, MAX_PATHS, MAX_SEED
 from solver.core.model import BehaviourModel
-from solver.core.policy import POLICY_KEYS, Policy
+from solver.core.policy import POLICY_KEYS, Policy, unknown_key_problem
 from solver.core.settings_schema import (
     WHOLE_NUMBER,
     Flag,
@@ -145,6 +145,9 @@ ScenarioFile = _table(
 )
 
 
+#: The keys of a scenario's ``[policy]`` table besides the policy's own keys.
+_POLICY_TABLE_ONLY = ("path", "product")
+
 #: The three ways of giving a portfolio, by their leading key: the keys of each (a scenario
 #: gives one way; a layer that gives one drops the others it extends).
 PORTFOLIO_KINDS: dict[str, tuple[str, ...]] = {
@@ -212,6 +215,10 @@ def _bound(value: float, thousands: bool) -> str:
 def _finding(issue: Issue) -> Finding:
     """One problem in the scenario's words (``shocks.x must be in [0, 10], got 11``)."""
     dotted = _dotted(issue.loc)
+    if issue.kind == "unknown" and issue.loc[:1] == ("policy",) and len(issue.loc) == 2:
+        # the policy's own wording (as `workout plan --set` and a policy file say it)
+        what = unknown_key_problem(issue.name, _POLICY_TABLE_ONLY)
+        return Finding(issue.loc, dotted, what, f"{dotted}: {what}")
     if issue.kind == "unknown":
         return Finding(issue.loc, dotted, *_unknown(dotted, issue.name, issue.valid))
     value = issue.value

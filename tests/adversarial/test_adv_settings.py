@@ -90,7 +90,7 @@ def test_plan_rejects_bad_account(case: Case, rejects) -> None:
 
 POLICY_CASES = [
     Case("unknown_key", "policy.toml", lambda p: POLICY + "\nmax_dtii = 0.3\n",
-         ("unknown key 'max_dtii'", "did you mean 'max_dti'")),
+         ("max_dtii: unknown policy key", "did you mean 'max_dti'")),
     Case("wrong_type", "policy.toml", sub(POLICY, "max_dti = 0.5 ", 'max_dti = "high"'),
          ("max_dti", "number")),
     Case("bool_for_number", "policy.toml", sub(POLICY, "max_term_months = 60", "max_term_months = true"),
