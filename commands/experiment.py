@@ -21,6 +21,7 @@ def experiment() -> None:
 
     \b
     Examples:
+      workout generate portfolio --n 2000 --seed 7 --out out/portfolio.csv
       workout experiment split out/portfolio.csv --share 0.1 --out out/split.csv
       workout experiment evaluate outcomes.csv --out-dir out/experiment
     """
@@ -42,7 +43,12 @@ def experiment() -> None:
     show_default=True,
     help="Comma-separated columns to stratify by ('' for none).",
 )
-@out_option("the assignment (account_id, group, stratum)", required=True)
+@out_option(
+    "the assignment",
+    "Its columns are account_id, group and the --strata columns (by default: account_id, "
+    "group, tier, dpd_bucket).",
+    required=True,
+)
 @format_option("Here json is the summary by stratum; csv the assignment.")
 def split(portfolio: Path, share: float, seed: int, strata: str, out: Path, fmt: str) -> int:
     """Split PORTFOLIO into champion and challenger groups, stratified and seeded.

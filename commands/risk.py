@@ -32,12 +32,19 @@ from commands.sources import history_options, input_path
 def risk() -> None:
     """Roll rates, early-warning scores and behaviour-model calibration (SPEC §7).
 
+    UCI's event is a delinquency transition, not default: fit and score on it, but calibrate
+    the behaviour model from a payment history (here a generated one).
+
     \b
     Examples:
       workout risk rollrates --uci --no-png
-      workout risk fit --uci --out out/ew.toml --behaviour-out out/behaviour.toml
-      workout risk score portfolio_uci.csv --ew-model out/ew.toml --out out/scores.csv
-      workout risk calibrate out/scores.csv --out out/behaviour.toml
+      workout risk fit --uci --out out/ew.toml --no-png
+      workout generate portfolio --n 1000 --history 9 --out out/book.csv
+      workout risk fit out/book_history.csv --out out/ew_history.toml --no-png
+      workout risk score out/book_history.csv --ew-model out/ew_history.toml \\
+          --out out/scores.csv --no-png
+      workout risk calibrate out/book_history.csv --book out/book.csv \\
+          --out out/behaviour.toml --no-png
     """
 
 
@@ -117,7 +124,11 @@ def rollrates(
         lgd=lgd,
     )
     if out:
-        write_out(out, report.result.to_frame(), sheet_name="rollrates")
+        notes = report.result.notes()
+        table = report.result.to_frame()
+        # a workbook carries the data's warnings on a sheet; CSV and Parquet have no place
+        sheets = {"rollrates": table, "notes": _notes_frame(notes)} if notes else None
+        write_out(out, table, sheet_name="rollrates", sheets=sheets)
     if png_path is not None:
         from solver.risk.plots import roll_rate_heatmap
 
@@ -128,6 +139,13 @@ def rollrates(
         echo_json(rollrates_payload(report, interval, confidence, weight, out, png_path))
     else:
         print_rollrates(report, segment, weight, (out, png_path))
+
+
+def _notes_frame(notes: tuple[str, ...]) -> object:
+    """The ``notes`` sheet of a workbook ``--out``: one note a row."""
+    import pandas as pd
+
+    return pd.DataFrame({"note": list(notes)})
 
 
 # --------------------------------------------------------------------------- fit

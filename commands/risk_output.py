@@ -101,6 +101,7 @@ def rollrates_payload(
     result, chain, loss = report.result, report.chain, report.loss
     payload: dict[str, Any] = {
         "summary": result.summary(),
+        "notes": list(result.notes()),
         "states": list(result.overall.states),
         "n_accounts": result.n_accounts,
         "n_transitions": result.n_transitions,
@@ -142,6 +143,8 @@ def print_rollrates(report, segment: str | None, weight: str | None, written: tu
     if report.chain is not None:
         print_table(con, _chain_table(report))
     con.print(result.summary())
+    for note in result.notes():
+        con.print(f"note: {note}", highlight=False)
     for path in written:
         if path:
             con.print(f"wrote {path}")

@@ -194,7 +194,9 @@ def calibrate(
 
     OUTCOMES has tier (A-E), defaults and exposure_months (default 1); account-month rows
     may carry afford_prob, which lets kappa be estimated. `workout risk score` output of a
-    file with outcomes is a valid OUTCOMES table. OUTCOMES may also be a payment history
+    file with outcomes is a valid OUTCOMES table, but scores of the UCI file fail the sanity
+    check below (UCI's event is a delinquency transition, not default). OUTCOMES may also be
+    a payment history
     (docs/history.md): hazards are then calibrated on its default events (charge-off or
     --default-dpd), kept apart from delinquency transitions, with --book for tiers and kappa.
 
@@ -204,7 +206,6 @@ def calibrate(
 
     \b
     Examples:
-      workout risk calibrate out/scores.csv --out out/behaviour.toml
       workout risk calibrate --db sqlite:///bank.db --table history --book out/portfolio.csv \\
           --out out/behaviour.toml --no-png
       workout risk calibrate outcomes.csv --base scenarios/behaviour.toml --interval poisson \\

@@ -298,7 +298,7 @@ def run(
     for key, note in result.notes.items():
         out.print(f"[dim]{key}: {note}[/]", highlight=False)
     elapsed = time.perf_counter() - started
-    timing = timing_text(result)
+    timing = timing_text(result, base_result)
     out.print(
         f"wrote {len(written)} files to {report.out_dir} ({elapsed:.1f} s; {timing})",
         highlight=False,

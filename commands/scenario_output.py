@@ -34,24 +34,48 @@ _SUMMARY_KPIS = (
 )
 
 
-def timing_text(result: Any) -> str:
-    """Stage timings for the last line: a stage served from a cache says "cached", never 0.0s.
+def timing_text(result: Any, baseline: Any = None) -> str:
+    """Stage timings for the last line: a stage served from a cache says so, never 0.0s.
 
-    A stage is cached when the result lists it in ``cached_stages`` (the portfolio, plan
-    or allocation of this process's caches, e.g. shared with the baseline, or the plan
-    stage read from ``$WORKOUT_CACHE_DIR``) or its note says it was read from the cache;
-    a stage faster than 0.05 s shows "<0.1s".
+    With a ``baseline`` (run first, in the same process) its stage times come first, and the
+    run's stages it computed and the run reused (``cached_stages``: portfolio, plans,
+    allocation) say "shared with the baseline": their work is in the baseline's times, and
+    "cached" would be wrong under ``--no-cache`` (issue riskux-3). Otherwise a stage listed in
+    ``cached_stages`` (an earlier run's in this process) or whose note says it was read from
+    the cache (``$WORKOUT_CACHE_DIR``) says "cached". A stage faster than 0.05 s shows "<0.1s".
     """
-    cached = set(result.cached_stages)
+    if baseline is None:
+        return ", ".join(_stage_parts(result, ()))
+    computed = [s for s in baseline.timings if not _from_cache(baseline, s)]
+    shared = [s for s in result.timings if s in computed and s in set(result.cached_stages)]
+    parts = _stage_parts(result, shared)
+    if shared:
+        parts.insert(0, f"{', '.join(shared)} shared with the baseline")
+    label = "baseline" if baseline.name == "baseline" else f"baseline {baseline.name}"
+    base_parts = ", ".join(_stage_parts(baseline, ()))
+    return f"{label}: {base_parts}; {result.name}: {', '.join(parts)}"
+
+
+def _from_cache(result: Any, stage: str) -> bool:
+    """Whether ``result``'s ``stage`` was served from a cache (this process's or the disk's)."""
+    return stage in set(result.cached_stages) or "from the cache" in str(
+        result.notes.get(stage, "")
+    )
+
+
+def _stage_parts(result: Any, skip: Any) -> list[str]:
+    """``stage time`` (or ``stage cached``) for each stage of ``result`` not in ``skip``."""
     parts = []
     for stage, seconds in result.timings.items():
-        if stage in cached or "from the cache" in str(result.notes.get(stage, "")):
+        if stage in skip:
+            continue
+        if _from_cache(result, stage):
             parts.append(f"{stage} cached")
         elif seconds < 0.05:
             parts.append(f"{stage} <0.1s")
         else:
             parts.append(f"{stage} {seconds:.1f}s")
-    return ", ".join(parts)
+    return parts
 
 
 class StageProgress:

@@ -661,7 +661,8 @@ def test_in_process_cache_hits_are_reported(cached_scenario, tmp_path):
 
 
 def test_cli_prints_cached_instead_of_a_time(cached_scenario, tmp_path):
-    """scenario run with itself as baseline: the run's shared stages print "cached"."""
+    """scenario run with itself as baseline: the run's shared stages print "shared with the
+    baseline" (never "cached" under --no-cache, issue riskux-3)."""
     from solver.scenarios.run import clear_caches
 
     clear_caches()
@@ -678,5 +679,6 @@ def test_cli_prints_cached_instead_of_a_time(cached_scenario, tmp_path):
     )
     assert code == 0, err
     timing = " ".join(stdout.split("wrote ", 1)[1].split())  # the last line (may wrap)
-    assert "portfolio cached, plans cached, treatments cached" in timing, timing
+    assert "portfolio, plans, treatments shared with the baseline" in timing, timing
+    assert not re.search(r"(portfolio|plans|treatments) cached", timing), timing
     assert "0.0s" not in timing

@@ -274,6 +274,24 @@ class RollRateResult:
         frames = [self.overall.to_frame()] + [m.to_frame() for m in self.by_segment.values()]
         return pd.concat(frames, ignore_index=True)
 
+    def notes(self) -> tuple[str, ...]:
+        """Warnings about the data behind the matrices (printed under the tables and written
+        with them): one-month jumps of more than one bucket (:func:`bucket_jumps`)."""
+        jumps = bucket_jumps(self.overall)
+        if not jumps:
+            return ()
+        total = int(sum(jumps.values()))
+        share = total / self.n_transitions if self.n_transitions else 0.0
+        pairs = ", ".join(
+            f"{a}->{b} {n:,}" for (a, b), n in sorted(jumps.items(), key=lambda kv: -kv[1])[:3]
+        )
+        return (
+            f"{total:,} transitions ({share:.1%} of {self.n_transitions:,}) jump more than one "
+            f"bucket in one month ({pairs}): days past due grow at most one bucket a month, so "
+            "the status coding skips buckets (in UCI, PAY_x goes from 0, revolving, straight "
+            "to 2); the skipped buckets' rows rest on few accounts: do not rely on them.",
+        )
+
     def summary(self) -> str:
         """One-line description of what was counted."""
         seg = (
@@ -288,6 +306,21 @@ class RollRateResult:
             f"{self.overall.confidence:.0%} intervals"
             + (", balance-weighted" if self.overall.weighted else "")
         )
+
+
+def bucket_jumps(matrix: RollRateMatrix) -> dict[tuple[str, str], int]:
+    """Counts of one-month transitions that worsen by more than one delinquency bucket
+    (``M0->M2``, ``M1->M3``, ...), which real days past due cannot do: a month adds at most
+    30 days, one bucket. Cures (moving back any number of buckets) and moves to the absorbing
+    states are not jumps. Keyed by ``(from_state, to_state)``; only non-zero counts."""
+    rank = {state: BUCKETS.index(state) for state in matrix.states if state in BUCKETS}
+    jumps: dict[tuple[str, str], int] = {}
+    for i, a in enumerate(matrix.states):
+        for j, b in enumerate(matrix.states):
+            n = int(matrix.counts[i, j])
+            if a in rank and b in rank and rank[b] - rank[a] > 1 and n > 0:
+                jumps[(a, b)] = n
+    return jumps
 
 
 def validate_panel(

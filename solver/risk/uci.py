@@ -33,6 +33,13 @@ Two views are built from it:
 
 The Kaggle copy of the file (named columns, target ``default.payment.next.month``) is
 accepted as well.
+
+The shared ``credit/lending_club_sample.csv`` is *not* an input of ``workout risk``
+(decision of session 20, issue riskux-6): it has one row per loan with its final status
+(``loan_status``) and a few dates, not a month-by-month delinquency status, so it gives
+neither roll rates nor the monthly hazards the behaviour model needs; deriving them from
+``issue_d``/``last_pymnt_d`` would invent the months in between. The ``risk`` commands
+refuse it by name (:func:`lending_club_refusal`) and list :data:`ACCEPTED_LAYOUTS`.
 """
 
 from __future__ import annotations
@@ -118,6 +125,33 @@ def require_uci_csv(data_dir: str | os.PathLike[str] | None = None) -> Path:
     return path
 
 
+# What the risk commands read, as the files really are (their error messages quote it).
+ACCEPTED_LAYOUTS = (
+    "UCI's raw credit-card file (header ID, X1..X23, Y, as credit/UCI_Credit_Card.csv), "
+    "the same with named columns (LIMIT_BAL, SEX, ..., PAY_AMT6, target "
+    "default.payment.next.month, as the Kaggle copy), or a monthly payment history "
+    "(account_id, month, amount_due, amount_paid, dpd, status; docs/history.md)"
+)
+
+# Columns that only LendingClub's loan file has together (credit/lending_club_sample.csv).
+LENDING_CLUB_COLUMNS = frozenset({"loan_amnt", "loan_status", "int_rate", "issue_d"})
+
+
+def is_lending_club_table(columns: object) -> bool:
+    """True when ``columns`` look like LendingClub's loan file (one row per loan)."""
+    names = {str(c).strip() for c in columns}  # type: ignore[attr-defined]
+    return LENDING_CLUB_COLUMNS <= names
+
+
+def lending_club_refusal(source: object) -> str:
+    """Why ``source``, a LendingClub loan file, is refused by the risk commands."""
+    return (
+        f"{source}: a LendingClub loan file is not a supported input of workout risk: it has "
+        "one row per loan with its final loan_status, not a month-by-month delinquency status, "
+        f"so it gives neither roll rates nor monthly hazards. Accepted: {ACCEPTED_LAYOUTS}"
+    )
+
+
 def is_uci_table(columns: object) -> bool:
     """True when ``columns`` look like the UCI file (raw ``X1..X23`` or named header)."""
     names = {str(c) for c in columns}  # type: ignore[attr-defined]
@@ -151,8 +185,17 @@ def normalise_uci(
         display = {name: f"X{k} ({name})" for k, name in enumerate(UCI_COLUMNS, start=1)}
     missing = [c for c in UCI_COLUMNS if c not in df.columns]
     if missing:
+        if is_lending_club_table(df.columns):
+            raise InputError(lending_club_refusal(source))
+        # none of the named columns: say so in both spellings (raw X1..X23 or named)
+        shown = (
+            missing
+            if len(missing) < len(UCI_COLUMNS)
+            else ["LIMIT_BAL..PAY_AMT6, or X1..X23 in the raw header"]
+        )
         raise InputError(
-            f"{source}: not a UCI credit-card table (missing columns: {', '.join(missing)})"
+            f"{source}: not a UCI credit-card table (missing columns: {', '.join(shown)}). "
+            f"Accepted: {ACCEPTED_LAYOUTS}"
         )
     id_column = next((c for c in ("account_id", "ID", "id") if c in df.columns), None)
     target_column = next((c for c in _TARGET_ALIASES if c in df.columns), None)

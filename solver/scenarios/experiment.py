@@ -41,7 +41,14 @@ Evaluation
 * **Sample size**: for each metric, the accounts per group needed to detect the *observed*
   uplift with 80 % power in a two-sided 5 % test at the observed allocation ratio
   (proportions: Fleiss' formula with unequal groups; means: the normal approximation with
-  the observed standard deviations), and the power the experiment actually had.
+  the observed standard deviations), and the minimum detectable uplift ``mde`` of the groups
+  as they are, ``(z_0.975 + z_0.8)·se``.
+* **Notes**: a significant metric (p < 5 %) is called significant, with its interval. A
+  non-significant one gets the minimum detectable uplift and the accounts needed to detect
+  an uplift of the observed size. Post-hoc power at the observed uplift is *not* reported
+  (session 20): it is a function of the p-value alone (below 50 % whenever p > 5 %, above
+  it whenever p < 5 %), and it told a reader that a significant result (p = 0.007) came from
+  an experiment "too small" (issue riskux-2). The ``power`` column became ``mde``.
 """
 
 from __future__ import annotations
@@ -298,9 +305,10 @@ class ExperimentEvaluation:
         Per group: accounts, balance, collected, cost, cure rate, recovery rates.
     uplift
         Per metric: champion, challenger, uplift, 95 % interval, test, statistic, p-value,
-        significant, required accounts per group for 80 % power, achieved power.
+        significant, required accounts per group for 80 % power to detect the observed
+        uplift, minimum detectable uplift ``mde`` of these groups (80 % power).
     notes
-        Sample-size sentences, one per metric.
+        One sentence per metric: significant, or what the experiment could detect.
     segments
         Uplift of cure and recovery rates by segment column (when present).
     """
@@ -328,12 +336,10 @@ def _test_row(
     need1: float,
 ) -> dict[str, float]:
     """One uplift row: ``challenger − champion`` ± ``half_width``, the test, the sample
-    sizes (``need1`` champion accounts, ``k`` challengers per champion) and the power
-    (normal approximation with standard error ``se``)."""
-    from scipy.stats import norm
-
+    sizes (``need1`` champion accounts, ``k`` challengers per champion) and the minimum
+    detectable uplift (normal approximation with standard error ``se``)."""
     diff = challenger - champion
-    za = _z(1 - ALPHA / 2)
+    za, zb = _z(1 - ALPHA / 2), _z(POWER)
     return {
         "champion": champion,
         "challenger": challenger,
@@ -344,7 +350,7 @@ def _test_row(
         "p_value": p_value,
         "need_champion": need1,
         "need_challenger": math.ceil(k * need1) if math.isfinite(need1) else math.inf,
-        "power": float(norm.cdf(abs(diff) / se - za)) if se > 0 else math.nan,
+        "mde": (za + zb) * se if se > 0 else math.nan,
     }
 
 
@@ -420,19 +426,33 @@ def _ratio_test(y1: np.ndarray, x1: np.ndarray, y2: np.ndarray, x2: np.ndarray) 
 
 
 def _sample_note(metric: str, row: dict[str, Any], n1: int, n2: int) -> str:
-    if not math.isfinite(row["need_champion"]):
-        return f"{metric}: no difference observed, so no sample size can detect it."
-    need1, need2 = int(row["need_champion"]), int(row["need_challenger"])
-    enough = n1 >= need1 and n2 >= need2
-    verdict = (
-        "the experiment is large enough"
-        if enough
-        else f"the experiment is too small (achieved power {row['power']:.0%})"
+    """The note of one metric: "significant" when p < ALPHA (no sample-size verdict then);
+    otherwise the minimum detectable uplift of these groups and the accounts an uplift of
+    the observed size would need (never post-hoc power: see the module docstring)."""
+    p_value, uplift = row["p_value"], row["uplift"]
+    if p_value < ALPHA:
+        return (
+            f"{metric}: significant (p = {p_value:.4f} < {ALPHA:g}): uplift {uplift:+.4f}, "
+            f"95% interval {row['ci_low']:+.4f} .. {row['ci_high']:+.4f}."
+        )
+    head = f"{metric}: not significant (p = {p_value:.4f} >= {ALPHA:g})"
+    mde = (
+        f"; the smallest uplift these groups ({n1:,} champion, {n2:,} challenger accounts) "
+        f"detect with {POWER:.0%} power in a two-sided {ALPHA:.0%} test is "
+        f"±{row['mde']:.4f}"
+        if math.isfinite(row["mde"])
+        else ""
     )
+    if not math.isfinite(row["need_champion"]):
+        return f"{head}{mde}; no difference was observed."
+    need1, need2 = int(row["need_champion"]), int(row["need_challenger"])
+    if n1 >= need1 and n2 >= need2:  # se differs from the test's pooled se0: can happen
+        size = "the groups are large enough for an uplift of the observed size"
+    else:
+        size = "the experiment is too small for an uplift of the observed size"
     return (
-        f"{metric}: to detect the observed uplift of {row['uplift']:+.4f} with {POWER:.0%} power "
-        f"(two-sided {ALPHA:.0%} test) you need about {need1:,} champion and {need2:,} challenger "
-        f"accounts; you have {n1:,} and {n2:,}, so {verdict}."
+        f"{head}{mde}; {size} ({uplift:+.4f}), which needs about {need1:,} champion and "
+        f"{need2:,} challenger accounts."
     )
 
 
@@ -502,7 +522,7 @@ def evaluate_outcomes(outcomes: pd.DataFrame) -> ExperimentEvaluation:
         "ci_high",
         "statistic",
         "p_value",
-        "power",
+        "mde",
     ):
         uplift[column] = uplift[column].astype(float).round(6)
     for column in ("need_champion", "need_challenger"):
@@ -563,7 +583,7 @@ def write_evaluation(evaluation: ExperimentEvaluation, out_dir: str | Path) -> l
         html_table(evaluation.groups, table_id="groups"),
         "<h2>Uplift (challenger − champion)</h2>",
         html_table(evaluation.uplift, table_id="uplift"),
-        "<h2>Sample size</h2><ul>",
+        "<h2>Significance and sample size</h2><ul>",
         *[f"<li>{html_lib.escape(n)}</li>" for n in evaluation.notes],
         "</ul>",
     ]

@@ -426,7 +426,9 @@ class ScenarioResult:
     cached_stages
         Stages served from a cache rather than computed (``portfolio``, ``plans``,
         ``treatments``): their time says nothing about the work, and reports label them
-        "cached" instead of showing it.
+        instead of showing it: "shared with the baseline" when the baseline run computed
+        them (``scenario run --baseline``), else "cached"
+        (:func:`commands.scenario_output.timing_text`).
     """
 
     name: str
