@@ -250,7 +250,7 @@ def test_behaviour_toml_has_the_agreed_format(tmp_path):
     assert list(data["base_hazard"]) == list(TIERS)
     for tier in TIERS:
         assert data["base_hazard"][tier] == result.hazard(tier).hazard
-    assert data["kappa"] == 0.0  # no affordability data: h0 is the whole default rate (s20)
+    assert data["kappa"] == DEFAULT_BEHAVIOUR["kappa"]  # no affordability data: base kept
     assert isinstance(data["recovery_lag_months"], int)
     assert path.read_text().startswith("# Behaviour model calibrated")
     assert read_behaviour_toml(path)["base_hazard"] == data["base_hazard"]

@@ -66,9 +66,9 @@ def calibrated_params(
 ) -> dict[str, Any]:
     """The behaviour-model parameters a calibration writes: ``base`` (default: the agreed
     defaults) with the calibrated ``base_hazard`` and the fitted model's ``kappa``: the
-    estimate, else the value the fit used (``kappa_fixed``: 0 for hazards fitted without
-    affordability data, which already hold every default); ``base``'s only when kappa played
-    no part in the fit (every month affordable)."""
+    estimate, else the value the fit held it at (``kappa_fixed``), else ``base``'s (no
+    affordability data, or every month affordable: see
+    :func:`~solver.risk.calibration.calibrate_hazards` for why not 0)."""
     params = {key: value for key, value in (base or DEFAULT_BEHAVIOUR).items()}
     params["base_hazard"] = calibration.base_hazard(params["base_hazard"])
     if calibration.kappa is not None:

@@ -138,10 +138,14 @@ def calibrate_hazards(
         if estimate_kappa:
             raise InputError("kappa can only be estimated from account-month rows with afford_prob")
         # No affordability data: h0 = d / E is each tier's whole default rate, unaffordable
-        # months included, so the fitted model is h_t = h0 (kappa = 0). Writing it with the
-        # base model's kappa would add kappa (1 - a_t) on top and predict more defaults than
-        # the data had (counting the unaffordable months twice).
-        return _constant_hazard(codes, events, exposure, confidence, interval, kappa_fixed=0.0)
+        # months included, and kappa cannot be fitted. Decision (session 20, after trying
+        # kappa = 0): the base model's kappa is kept. With kappa = 0 the hazard no longer
+        # depends on affordability, so no plan could lower a PD and every plan would be valued
+        # on cash flow alone (a review measured custom's 12-month PD 38.7 % against 38.7 % for
+        # the status quo on the sample account); keeping it over-predicts defaults in the
+        # months a schedule leaves unaffordable, which the summary and the file say. A
+        # payment history with --book fits both (calibrate_history).
+        return _constant_hazard(codes, events, exposure, confidence, interval)
     afford = np.asarray(afford_prob, dtype=float)
     if np.any(exposure != 1) or np.any((events != 0) & (events != 1)):
         raise InputError(
@@ -166,11 +170,8 @@ def _constant_hazard(
     exposure: np.ndarray,
     confidence: float,
     interval: str,
-    kappa_fixed: float | None = None,
 ) -> HazardCalibration:
-    """The exact estimator; ``kappa_fixed`` is the kappa the fitted model implies (0 without
-    affordability data, ``None`` when every month was affordable: kappa then plays no part
-    in the fit and the base model's is kept)."""
+    """The exact estimator (no kappa: the base model's is kept, :func:`calibrate_hazards`)."""
     k = len(TIERS)
     d = np.bincount(codes, weights=events, minlength=k)
     e = np.bincount(codes, weights=exposure, minlength=k)
@@ -188,9 +189,7 @@ def _constant_hazard(
         )
         for i in range(k)
     )
-    return HazardCalibration(
-        tiers, None, None, None, kappa_fixed, method, confidence, int(codes.size)
-    )
+    return HazardCalibration(tiers, None, None, None, None, method, confidence, int(codes.size))
 
 
 def _affordability_mle(

@@ -79,11 +79,10 @@ class HazardCalibration:
         Estimated share of unaffordable months that end in default and its interval
         (``None`` when not estimated).
     kappa_fixed
-        The kappa of the fitted model when kappa was not estimated: the value it was held at
-        with affordability data, 0 without any (the constant hazard ``h0 = d / E`` is then
-        the whole default rate, so kappa must not add to it), ``None`` when every month was
-        affordable (kappa plays no part; the base model's is kept). It is what
-        :func:`~solver.risk.behaviour_toml.calibrated_params` writes.
+        The value kappa was held at when affordability was used but kappa not estimated
+        (what :func:`~solver.risk.behaviour_toml.calibrated_params` writes); ``None`` when
+        there was no affordability data or every month was affordable: the base model's
+        kappa is kept.
     method
         ``"exact-binomial"``, ``"exact-poisson"`` or ``"mle-wald"``.
     confidence
@@ -180,16 +179,14 @@ class HazardCalibration:
             lines.append(
                 f"kappa = {self.kappa:.6g} [{self.kappa_lower:.6g}, {self.kappa_upper:.6g}]"
             )
-        elif self.kappa_fixed is not None and self.method != "mle-wald":
-            lines.append(
-                f"kappa = {self.kappa_fixed:g}: no affordability data, so each tier's h0 is its "
-                "whole default rate (the base model's kappa would count unaffordable months twice)"
-            )
         elif self.kappa_fixed is not None:
             lines.append(f"kappa held at {self.kappa_fixed:g}")
         else:
             lines.append(
-                "kappa: not identifiable (every month affordable); kept from the base model"
+                "kappa: not estimated (no affordability data, or every month affordable); kept "
+                "from the base model. Each tier's h0 is its whole default rate, so the model "
+                "over-predicts defaults in months a schedule leaves unaffordable; calibrate "
+                "from a payment history with --book to fit both"
             )
         return "\n".join(lines)
 
