@@ -39,7 +39,7 @@ def risk() -> None:
     Examples:
       workout risk rollrates --uci --no-png
       workout risk fit --uci --out out/ew.toml --no-png
-      workout generate portfolio --n 1000 --history 9 --out out/book.csv
+      workout generate portfolio --n 4000 --history 9 --out out/book.csv
       workout risk fit out/book_history.csv --out out/ew_history.toml --no-png
       workout risk score out/book_history.csv --ew-model out/ew_history.toml \\
           --out out/scores.csv --no-png

@@ -159,6 +159,9 @@ def fit(
             definition=DefaultDefinition(dpd_threshold=default_dpd),
         )
     result.model.write(out)
+    weak = result.weak_model()
+    if weak is not None:
+        click.echo(f"warning: {weak}", err=True)
     if png_path is not None:
         from solver.risk.plots import fit_chart
 

@@ -232,7 +232,7 @@ def fit_tables(result) -> list:
     tiers_table = _table(
         "Tiers (fixed PD bands) on the held-out set",
         ("tier", "PD band", "accounts", "defaults", "observed rate", "95 % interval",
-         "mean predicted"),
+         "mean predicted", "pooled rate"),
     )  # fmt: skip
     for row in result.tiers.itertuples():
         tiers_table.add_row(
@@ -243,6 +243,7 @@ def fit_tables(result) -> list:
             _fmt(row.observed_rate),
             f"{_fmt(row.lower)}–{_fmt(row.upper)}",
             _fmt(row.mean_predicted),
+            _fmt(row.pooled_rate),
         )
     return [metrics, calib, tiers_table]
 

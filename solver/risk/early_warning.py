@@ -62,6 +62,7 @@ from solver.risk.trees import TreeEnsemble
 from solver.risk.uci import TARGET, read_uci, uci_features, uci_raw_features
 
 __all__ = [
+    "WEAK_AUC",
     "EarlyWarningFit",
     "EarlyWarningModel",
     "EarlyWarningParams",
@@ -226,6 +227,17 @@ class EarlyWarningFit:
             "tiers": records(self.tiers),
         }
 
+    def weak_model(self) -> str | None:
+        """Why the fitted model tells the outcomes apart no better than chance (held-out AUC
+        at most ``WEAK_AUC``: every account gets about the same PD and tier), or ``None``."""
+        if not self.auc <= WEAK_AUC:
+            return None
+        return (
+            f"the model does not tell defaults from the others (held-out AUC {self.auc:.4f} "
+            f"<= {WEAK_AUC}, n_train {self.n_train}): its PDs and tiers are about the same for "
+            "every account; fit on a larger history"
+        )
+
     def summary(self) -> str:
         """One line: AUC, KS, baseline."""
         base = (
@@ -234,6 +246,13 @@ class EarlyWarningFit:
             else f"; baseline AUC {self.baseline_auc:.4f} KS {self.baseline_ks:.4f}"
         )
         return f"held-out AUC {self.auc:.4f} KS {self.ks:.4f} (n_train {self.n_train}, n_test {self.n_test}){base}"
+
+
+#: Held-out AUC at or below which a fit is reported as telling the outcomes apart no better
+#: than chance (:meth:`EarlyWarningFit.weak_model`): 0.55, a little above the 0.5 of a
+#: constant score, because a few hundred held-out rows put an AUC of 0.5 within about
+#: ±0.05 by chance (a 1,000-account generated history gave 0.5000 exactly: constant trees).
+WEAK_AUC = 0.55
 
 
 def outcome_problem(outcome: np.ndarray, test_size: float) -> str | None:
@@ -414,6 +433,9 @@ def _fit(
         fit_info["baseline_auc"] = baseline_auc
         fit_info["baseline_ks"] = baseline_ks
     tier_hazard = tier_hazards(tiers)  # observed rates, non-decreasing A to E (pd_tiers.py)
+    # the table shows the pooled rate each tier's hazard is made from beside its own observed
+    # rate, so that a pooled tier does not read as a model file that disagrees with the table
+    tiers = tiers.assign(pooled_rate=tiers["tier"].map(tier_hazard))
     model = EarlyWarningModel(
         ensemble=ensemble,
         pd_bands=tuple(params.pd_bands),

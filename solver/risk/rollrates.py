@@ -275,8 +275,10 @@ class RollRateResult:
         return pd.concat(frames, ignore_index=True)
 
     def notes(self) -> tuple[str, ...]:
-        """Warnings about the data behind the matrices (printed under the tables and written
-        with them): one-month jumps of more than one bucket (:func:`bucket_jumps`)."""
+        """Warnings about the data behind the matrices (printed under the tables, in the
+        JSON output and on an Excel ``--out``'s ``notes`` sheet; a CSV or Parquet ``--out``
+        holds the matrix alone): one-month jumps of more than one bucket
+        (:func:`bucket_jumps`)."""
         jumps = bucket_jumps(self.overall)
         if not jumps:
             return ()
@@ -288,8 +290,9 @@ class RollRateResult:
         return (
             f"{total:,} transitions ({share:.1%} of {self.n_transitions:,}) jump more than one "
             f"bucket in one month ({pairs}): days past due grow at most one bucket a month, so "
-            "the status coding skips buckets (in UCI, PAY_x goes from 0, revolving, straight "
-            "to 2); the skipped buckets' rows rest on few accounts: do not rely on them.",
+            "the status coding skips buckets (UCI's PAY_x, for one, goes from 0, revolving, "
+            "straight to 2); the skipped buckets' rows rest on few accounts: do not rely on "
+            "them.",
         )
 
     def summary(self) -> str:

@@ -21,7 +21,7 @@ row's use per job (:func:`row_units`), each job's cheapest option per node
 rounding allowance (:func:`rounding_allowance`), and the dual: node prices that prove an
 assignment optimal (:func:`node_prices`) and their dual value (:func:`slot_lagrangian`).
 This flow reports its least such prices with its assignment (``TransportResult.node_prices``:
-the shadow prices of the full-flow path, :mod:`~solver.allocation.gap.prices`). The two compiled kernels compile (or load
+the shadow prices of the full-flow path, :mod:`~solver.allocation.gap.prices`). The compiled kernels compile (or load
 from numba's on-disk cache) in the warm-up (:func:`solver.allocation.gap.warmup.warm`, through
 the core flow), before a solve's clock starts.
 """
