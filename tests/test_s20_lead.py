@@ -11,18 +11,22 @@ from solver.core.generate import generate_portfolio
 from solver.core.history_sim import simulate_history
 
 
+def _history_csv(tmp_path, n: int, seed: int, months: int):
+    """A generated book's payment history of ``months`` months, written as CSV."""
+    path = tmp_path / f"history_{n}_{seed}.csv"
+    simulate_history(generate_portfolio(n, seed), months, seed).to_csv(path, index=False)
+    return path
+
+
 def test_risk_fit_on_a_tiny_history_is_a_user_error_and_writes_nothing(tmp_path):
     """`risk fit` on a 60-account history (a held-out set smaller than the 10 calibration
     deciles) exits 2 with `Error:` naming the file, and writes no model file (it used to
     end in `internal error ... zero-size array`, exit 1)."""
-    book = generate_portfolio(60, 7)
-    history = simulate_history(book, 12, 7)
-    path = tmp_path / "book_history.csv"
-    history.to_csv(path, index=False)
+    path = _history_csv(tmp_path, 60, 7, 12)
     out = tmp_path / "ew.toml"
     code, _, err = run_workout("risk", "fit", path, "--out", out, "--no-png")
     assert code == 2, err
-    assert err.startswith("Error:") and "book_history.csv" in err
+    assert err.startswith("Error:") and path.name in err
     assert "calibration deciles" in err
     assert "internal error" not in err
     assert not out.exists()
@@ -33,10 +37,7 @@ def test_a_history_large_enough_for_the_deciles_is_fitted(tmp_path):
     (whose held-out share at the default 0.3 is at least 10 rows whenever 34 or more
     accounts are at risk) fits and writes its model."""
     assert math.ceil(0.3 * 34) >= 10 > math.ceil(0.3 * 30)  # the rule's arithmetic
-    book = generate_portfolio(400, 7)
-    history = simulate_history(book, 12, 7)
-    path = tmp_path / "book_history.csv"
-    history.to_csv(path, index=False)
+    path = _history_csv(tmp_path, 400, 7, 12)
     out = tmp_path / "ew.toml"
     code, _, err = run_workout("risk", "fit", path, "--out", out, "--no-png")
     assert code == 0, err
@@ -48,10 +49,7 @@ def test_risk_fit_warns_when_the_model_cannot_tell_the_outcomes_apart(tmp_path):
     still writes the model but warns on stderr; the 4,000-account history of `risk --help`'s
     example gets no warning (measured AUC 0.72 on seed 0)."""
     for n, weak in ((1000, True), (4000, False)):
-        book = generate_portfolio(n, 0)
-        history = simulate_history(book, 9, 0)
-        path = tmp_path / f"h{n}.csv"
-        history.to_csv(path, index=False)
+        path = _history_csv(tmp_path, n, 0, 9)
         out = tmp_path / f"ew{n}.toml"
         code, _, err = run_workout("risk", "fit", path, "--out", out, "--no-png")
         assert code == 0, err
@@ -69,9 +67,7 @@ def test_the_tier_table_shows_the_pooled_rate_each_tier_hazard_comes_from(tmp_pa
 
     import pandas as pd
 
-    book = generate_portfolio(4000, 0)
-    path = tmp_path / "h.csv"
-    simulate_history(book, 9, 0).to_csv(path, index=False)
+    path = _history_csv(tmp_path, 4000, 0, 9)
     out = tmp_path / "ew.toml"
     code, text, err = run_workout("risk", "fit", path, "--out", out, "--no-png", "--format", "csv")
     assert code == 0, err
