@@ -63,28 +63,10 @@ def table_source(
         )
     if isinstance(path, BookSource):
         return path
-    _refuse_lending_club(Path(path))
+    from solver.risk.uci import refuse_lending_club_file
+
+    refuse_lending_club_file(path)
     return Path(path)
-
-
-def _refuse_lending_club(file: Path) -> None:
-    """Every risk command refuses LendingClub's loan file by name before reading it
-    (:func:`solver.risk.uci.lending_club_refusal` says why), rather than listing the
-    columns one command lacks. Only a CSV's header is read; a file that cannot be read is
-    left to the command, whose reader names the problem."""
-    if file.suffix.lower() != ".csv" or not file.is_file():
-        return
-    import pandas as pd
-
-    from solver.errors import InputError
-    from solver.risk.uci import is_lending_club_table, lending_club_refusal
-
-    try:
-        columns = pd.read_csv(file, nrows=0).columns
-    except Exception:  # noqa: BLE001 -- the command's reader reports it with the row
-        return
-    if is_lending_club_table(columns):
-        raise InputError(lending_club_refusal(file))
 
 
 def default_dpd_option(text: str) -> Any:

@@ -152,6 +152,23 @@ def lending_club_refusal(source: object) -> str:
     )
 
 
+def refuse_lending_club_file(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`InputError` (:func:`lending_club_refusal`) when ``path`` is a CSV whose
+    header is LendingClub's loan file: every risk command refuses it by name before reading
+    it, rather than listing the columns one command lacks. Only the header is read; a file
+    that is not a CSV or cannot be read is left to the command, whose reader names the
+    problem with its row."""
+    file = Path(path)
+    if file.suffix.lower() != ".csv" or not file.is_file():
+        return
+    try:
+        columns = pd.read_csv(file, nrows=0).columns
+    except Exception:  # noqa: BLE001 -- the command's reader reports it with the row
+        return
+    if is_lending_club_table(columns):
+        raise InputError(lending_club_refusal(file))
+
+
 def is_uci_table(columns: object) -> bool:
     """True when ``columns`` look like the UCI file (raw ``X1..X23`` or named header)."""
     names = {str(c) for c in columns}  # type: ignore[attr-defined]

@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from test_adv_interrupts import _interrupted_in_process
 from workout_process import workout_command, workout_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -223,29 +224,6 @@ def test_every_long_command_interrupted_at_seeded_moments(
 # -- in process: where the session 19 CI flake came from ------------------------------------
 
 
-def _run_in_process(start: Any, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run, through ``run_cli``, a command that calls ``start`` then computes for 10 s."""
-    import click
-
-    from commands.common import run_cli
-
-    @click.group()
-    def group() -> None:
-        pass
-
-    @group.command()
-    def cmd() -> None:
-        start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:  # a long computation in Python
-            pass
-        click.echo("finished")
-
-    code = run_cli(group, ["cmd"])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_interruption_printed_by_c_code_prints_no_traceback(capsys) -> None:
     """C code that runs Python and prints its error with ``PyErr_Print`` before going on (as
     the CI flake's bare ``Traceback ... in on_signal``): nothing is printed, the run still
@@ -256,11 +234,7 @@ def test_interruption_printed_by_c_code_prints_no_traceback(capsys) -> None:
         code = b"import os, signal\nos.kill(os.getpid(), signal.SIGINT)\nsum(range(9**6))\n"
         ctypes.pythonapi.PyRun_SimpleString(code)  # prints (PyErr_Print) and returns -1
 
-    code, out, err = _run_in_process(start, capsys)
-    assert code == 130 and "finished" not in out
-    assert [line for line in err.splitlines() if line.strip()] == [
-        "interrupted by SIGINT (no partial output written)"
-    ]
+    _interrupted_in_process(start, capsys)  # exit 130, the one line, work not finished
 
 
 def test_signal_inside_the_unraisable_hook_prints_no_traceback(capsys) -> None:
@@ -286,10 +260,6 @@ def test_signal_inside_the_unraisable_hook_prints_no_traceback(capsys) -> None:
 
     sys.unraisablehook = library_hook
     try:
-        code, out, err = _run_in_process(start, capsys)
+        _interrupted_in_process(start, capsys)  # exit 130, the one line, work not finished
     finally:
         sys.unraisablehook = previous
-    assert code == 130 and "finished" not in out
-    assert [line for line in err.splitlines() if line.strip()] == [
-        "interrupted by SIGINT (no partial output written)"
-    ]
