@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from test_adv_interrupts import _interrupted_in_process
+from test_adv_interrupts import _handles_sigterm, _interrupted_in_process
 from workout_process import workout_command, workout_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,17 +90,6 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"book": base / "book.csv", "history": base / "hbook_history.csv"}
 
 
-def _handles_signals(pid: int) -> bool:
-    """Whether the program's first line has run (it catches SIGTERM: ``cli.py``)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("SigCgt:"):
-                return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
-    except (OSError, ValueError):
-        pass
-    return False
-
-
 def _run(args: list[str], out: Path, kind: str | None, delay: float) -> dict[str, Any]:
     """Run ``workout ARGS --quiet``; ``kind`` (SIGINT/SIGTERM) after ``delay`` s."""
     proc = subprocess.Popen(
@@ -115,7 +104,7 @@ def _run(args: list[str], out: Path, kind: str | None, delay: float) -> dict[str
     sent = False
     try:
         limit = time.monotonic() + 60
-        while not _handles_signals(proc.pid) and proc.poll() is None:
+        while not _handles_sigterm(proc.pid) and proc.poll() is None:
             assert time.monotonic() < limit, "the program did not start within 60 s"
             time.sleep(0.002)
         started = time.monotonic()
