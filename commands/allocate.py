@@ -182,7 +182,7 @@ def allocate(
     from solver.allocation.compliance import unserved_language_note
     from solver.allocation.portfolio import allocate as run_allocation
     from solver.allocation.teams import Teams
-    from solver.allocation.values import match_plans, read_plans
+    from solver.allocation.values import check_plans, match_plans, read_plans
     from solver.core.readers import read_portfolio
     from solver.engines.entry import read_portfolio_on
 
@@ -216,8 +216,10 @@ def allocate(
         language_note = unserved_language_note(frame, catalogue, team_set)
         if language_note is not None:
             click.echo(f"warning: {language_note}", err=True)
-        if plan_table is not None:
-            for note in match_plans(plan_table, frame, f"--plans {plans}", portfolio):
+        # checked once here: the CheckedPlans goes to every later use (not checked again)
+        checked = None if plan_table is None else check_plans(plan_table, frame, f"--plans {plans}")
+        if checked is not None:
+            for note in match_plans(checked, frame, f"--plans {plans}", portfolio):
                 click.echo(f"warning: --plans {plans}: {note}", err=True)
         spinner = _spinner(quiet, len(frame))
         target = _Target(out, out_db, fmt, quiet, catalogue.currency)
@@ -230,7 +232,7 @@ def allocate(
                     catalogue,
                     team_set,
                     weeks=weeks,
-                    plans=plan_table,
+                    plans=checked,
                     budget=budget,
                     paths=paths,
                     seed=seed,
@@ -242,7 +244,7 @@ def allocate(
                 frame,
                 catalogue,
                 team_set,
-                plans=plan_table,
+                plans=checked,
                 budget=budget,
                 time_limit=time_limit,
                 seed=seed,
@@ -251,7 +253,7 @@ def allocate(
                 keep_problem=explain_depth is not None,
                 model=model,
             )
-        explanation = _explain(frame, catalogue, team_set, result, explain_depth, plan_table)
+        explanation = _explain(frame, catalogue, team_set, result, explain_depth, checked)
     explained = (explanation, explain_prefix, explain_paths)
     return _allocation_output(result, explained, target)
 

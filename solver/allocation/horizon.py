@@ -74,6 +74,7 @@ from solver.allocation.teams import Teams
 from solver.allocation.values import (
     DAYS_PER_MONTH,
     due_basis,
+    ensure_checked,
     level_stream,
     payment_probability,
     period_discount,
@@ -182,6 +183,12 @@ def build_horizon(
     days = catalogue.period_days
     discount = period_discount(catalogue, model)
     hazard, cured_hazard, instalment = _weekly_hazards(portfolio, model, days)
+    offer = catalogue.plan_offer_index
+    if plans is not None and offer is not None:
+        # checked once for every week's build and the stream below, not once per week (the
+        # aged books keep this book's ids and balances: CheckedPlans.checked_with); no plan
+        # offer in the catalogue, no use of the table, no check (as before)
+        plans = ensure_checked(plans, portfolio)
     built_weeks = []
     values, stays, pays, one_week = [], [], [], []
     for w in range(weeks):
@@ -205,7 +212,6 @@ def build_horizon(
     o_t = built_weeks[0].option_treatment
     accept = np.zeros((o_t.size, n))
     stream = np.zeros((weeks, n))
-    offer = catalogue.plan_offer_index
     if plans is not None and offer is not None:
         offers = plan_offers(portfolio, plans, catalogue)
         # once signed, the plan is the account's cash: its own NPV (the uplift alone when the

@@ -41,8 +41,10 @@ __all__ = [
     "DEFAULT_PLAN_TERM",
     "PLAN_TABLE_COLUMNS",
     "REAGE_PLAN_COLUMNS",
+    "CheckedPlans",
     "PlanOffers",
     "due_basis",
+    "ensure_checked",
     "level_stream",
     "match_plans",
     "payment_probability",
@@ -193,8 +195,11 @@ class PlanOffers:
         return self.uplift > 0
 
 
-def plan_offers(portfolio: Any, plans: Any, catalogue: Catalogue) -> PlanOffers:
-    """The :class:`PlanOffers` of a book from a ``plan-portfolio`` table."""
+def plan_offers(
+    portfolio: Any, plans: pd.DataFrame | CheckedPlans, catalogue: Catalogue
+) -> PlanOffers:
+    """The :class:`PlanOffers` of a book from a ``plan-portfolio`` table, raw (checked here)
+    or a :class:`CheckedPlans` of this book (not checked again; :func:`recommended_plans`)."""
     uplift, term, plan_npv = recommended_plans(portfolio, plans, catalogue)
     amount = np.where(uplift > 0, np.where(np.isfinite(plan_npv), plan_npv, uplift), 0.0)
     term = np.where(np.isfinite(term) & (term > 0), term, DEFAULT_PLAN_TERM)
@@ -261,9 +266,85 @@ def read_plans(path: Path) -> pd.DataFrame:
     return table
 
 
-def check_plans(plan_table: pd.DataFrame, frame: pd.DataFrame, source: str) -> None:
+@dataclass(frozen=True, eq=False)
+class CheckedPlans:
+    """A plans table that passed :func:`check_plans` against a book, with the numbers the
+    check parsed: made by :func:`check_plans` only (its return value).
+
+    ``allocate --plans`` checks its table once (the CLI, then :func:`match_plans`) and hands
+    this on: :func:`recommended_plans` and :func:`plan_offers` -- once per week with
+    ``--weeks``, again for ``--explain-tree`` -- use it without checking it again, and read
+    the values the check parsed (parsed once, so what passed is what is used). Decision
+    (session 21): a type, not a ``checked=True`` argument, so that only a table that went
+    through the check can skip it.
+
+    ``uplift``, ``npv``, ``term``: ``npv_vs_status_quo``, ``npv`` and ``term`` per row as
+    :func:`~solver.core.columns.parse_numeric` read them (NaN where blank or where the
+    table has no such column); read-only. ``book_ids``, ``book_balance``: the account ids
+    and balances of the book it was checked against (the size rule read the balances; no
+    balance for a book without ``principal``), for :meth:`checked_with`.
+    """
+
+    table: pd.DataFrame
+    uplift: np.ndarray
+    npv: np.ndarray
+    term: np.ndarray
+    book_ids: Any
+    book_balance: np.ndarray | None
+
+    def checked_with(self, frame: pd.DataFrame) -> bool:
+        """Whether ``frame`` has the ids and balances of the book this table was checked
+        against, in the same order (the book itself, or its copies aged by
+        :mod:`solver.allocation.horizon`, which change only dpd): the check holds for it.
+        Another book gets the table checked again (the size rule depends on the balances)."""
+        if not frame["account_id"].array.equals(self.book_ids):
+            return False
+        balance, checked = _book_balance(frame), self.book_balance
+        if balance is None or checked is None:
+            return balance is None and checked is None
+        return bool(np.array_equal(balance, checked, equal_nan=True))
+
+
+def _book_balance(frame: pd.DataFrame) -> np.ndarray | None:
+    """Each account's balance (principal + interest_due + fees_due, those the book has) as
+    the size rule of :func:`check_plans` reads it; None for a book without ``principal``
+    (a bare id list, as library callers may pass)."""
+    owed = [c for c in ("principal", "interest_due", "fees_due") if c in frame.columns]
+    if "principal" not in owed:
+        return None
+    return np.asarray(frame[owed].sum(axis=1).to_numpy(dtype=float))
+
+
+def ensure_checked(
+    plans: pd.DataFrame | CheckedPlans, frame: pd.DataFrame, source: str = "plans"
+) -> CheckedPlans:
+    """A plans table for the plan offer, checked against the book ``frame`` once: its
+    :data:`PLAN_TABLE_COLUMNS` (missing: an :class:`InputError` naming ``source``), then
+    :func:`check_plans` unless it is a :class:`CheckedPlans` that holds for this book.
+    What :func:`recommended_plans` does first; a caller that values one table many times
+    (:func:`solver.allocation.horizon.build_horizon`, once per week) calls it once before."""
+    table = plans.table if isinstance(plans, CheckedPlans) else plans
+    missing = set(PLAN_TABLE_COLUMNS) - set(table.columns)
+    if missing:
+        raise InputError(f"{source}: missing column(s) {', '.join(sorted(missing))}")
+    return _checked(plans, frame, source)
+
+
+def _checked(plans: pd.DataFrame | CheckedPlans, frame: pd.DataFrame, source: str) -> CheckedPlans:
+    """``plans`` checked against the book ``frame``: a :class:`CheckedPlans` that holds for it
+    as it is, any other table (raw, or checked against another book) through
+    :func:`check_plans`, its problems named after ``source``."""
+    if isinstance(plans, CheckedPlans):
+        if plans.checked_with(frame):
+            return plans
+        plans = plans.table
+    return check_plans(plans, frame, source)
+
+
+def check_plans(plan_table: pd.DataFrame, frame: pd.DataFrame, source: str) -> CheckedPlans:
     """Check every row of a plans table against the book (an :class:`InputError` listing
-    all problems, ``SOURCE: row N (account_id X): column: what``, capped as a book's are).
+    all problems, ``SOURCE: row N (account_id X): column: what``, capped as a book's are);
+    return the table with the values read (:class:`CheckedPlans`).
 
     Refused: a blank or repeated ``account_id`` (which row would be the plan?); an
     ``npv_vs_status_quo`` or ``npv`` that is not a finite number, or whose size exceeds
@@ -295,12 +376,9 @@ def check_plans(plan_table: pd.DataFrame, frame: pd.DataFrame, source: str) -> N
     )
     # the size check needs the book's balance; a book without ``principal`` (a bare id list,
     # as library callers may pass) gets no size check (NaN limits), the other checks still
-    owed = [c for c in ("principal", "interest_due", "fees_due") if c in frame.columns]
-    if "principal" in owed:
-        balance = pd.Series(
-            frame[owed].sum(axis=1).to_numpy(dtype=float),
-            index=frame["account_id"].astype(str).to_numpy(),
-        )
+    book_balance = _book_balance(frame)
+    if book_balance is not None:
+        balance = pd.Series(book_balance, index=frame["account_id"].astype(str).to_numpy())
         limit = ids.map(balance * MAX_NPV_TO_BALANCE).to_numpy(dtype=float, na_value=np.nan)
     else:
         limit = np.full(n, np.nan)
@@ -314,6 +392,7 @@ def check_plans(plan_table: pd.DataFrame, frame: pd.DataFrame, source: str) -> N
         log.add(column, bad, _told("not a finite number: {}", plan_table[column]))
         large = ~bad & (np.abs(values) > limit)  # NaN (blank, not in the book): false
         log.add(column, large, _too_large(values, limit / MAX_NPV_TO_BALANCE))
+    term = np.full(n, np.nan)
     if "term" in plan_table.columns:
         term, bad, _ = parse_numeric(plan_table["term"])
         finite = np.isfinite(term)
@@ -331,6 +410,18 @@ def check_plans(plan_table: pd.DataFrame, frame: pd.DataFrame, source: str) -> N
             ),
         )
     log.raise_if_any(subject="plans table")
+    absent = np.full(n, np.nan)
+    kept = [parsed.get("npv_vs_status_quo", absent), parsed.get("npv", absent), term]
+    for array in kept:
+        array.setflags(write=False)  # shared by every later use of the table
+    return CheckedPlans(
+        table=plan_table,
+        uplift=kept[0],
+        npv=kept[1],
+        term=kept[2],
+        book_ids=frame["account_id"].array,
+        book_balance=book_balance,
+    )
 
 
 def _told(message: str, raw: pd.Series) -> Callable[[int], str]:
@@ -349,10 +440,10 @@ def _too_large(values: np.ndarray, balance: np.ndarray) -> Callable[[int], str]:
 
 
 def match_plans(
-    plan_table: pd.DataFrame, frame: pd.DataFrame, plans: str, portfolio: str | Path
+    plan_table: pd.DataFrame | CheckedPlans, frame: pd.DataFrame, plans: str, portfolio: str | Path
 ) -> list[str]:
-    """Check the plans table (:func:`check_plans`), refuse plans of another book, and say
-    when only some accounts have a plan.
+    """Check the plans table (:func:`check_plans`; not again for a :class:`CheckedPlans` of
+    this book), refuse plans of another book, and say when only some accounts have a plan.
 
     A plans table none of whose account ids is in the portfolio is the output of
     ``plan-portfolio`` for another book: using it would silently offer no plan at all
@@ -360,9 +451,9 @@ def match_plans(
     ids match, the run goes on: the notes returned give both counts (a book that gained
     or lost accounts since its plans were made), for the caller to show as warnings.
     """
-    check_plans(plan_table, frame, plans)
+    table = _checked(plan_table, frame, plans).table
     book = set(frame["account_id"].astype(str))
-    planned = set(plan_table["account_id"].dropna().astype(str))
+    planned = set(table["account_id"].dropna().astype(str))
     common = book & planned
     if not common:
         raise InputError(
@@ -383,38 +474,38 @@ def match_plans(
 
 
 def recommended_plans(
-    portfolio: Any, plans: Any, catalogue: Catalogue, source: str = "plans"
+    portfolio: Any,
+    plans: pd.DataFrame | CheckedPlans,
+    catalogue: Catalogue,
+    source: str = "plans",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each account's plan NPV uplift over the status quo (``npv_vs_status_quo`` of a plan
     with an eligible status and a positive uplift, else 0), its term in months and the
     plan's own NPV (the plan table's ``term`` and ``npv``; NaN where absent or blank).
 
-    The table is checked here (:func:`check_plans`, its problems named after ``source``):
+    A raw table is checked here (:func:`check_plans`, its problems named after ``source``):
     a value that is not a number, a repeated or blank ``account_id`` or a term out of range
-    is an :class:`InputError`, for every caller -- ``allocate --plans`` (which has checked
-    it already, :func:`match_plans`), the strategy tree and library callers. Decision
-    (session 20, from a review): before, a caller that skipped ``check_plans`` had a bad
-    ``npv_vs_status_quo`` read as 0 (no plan) and a repeated account's last row taken,
-    silently; a second check of a good table costs a vectorised pass over it, against a
-    plan offer valued on a number nobody gave. The values are read by the parser the check
-    read (:func:`~solver.core.columns.parse_numeric`), so what passed is what is used.
+    is an :class:`InputError`, for every caller -- the strategy tree and library callers
+    that pass a DataFrame. A :class:`CheckedPlans` (what :func:`check_plans` returns:
+    ``allocate --plans`` checks its table once and passes that) is not checked again while
+    ``portfolio`` is the book it was checked against (:meth:`CheckedPlans.checked_with`);
+    against another book it is. Decision (session 20, from a review): before, a caller that
+    skipped ``check_plans`` had a bad ``npv_vs_status_quo`` read as 0 (no plan) and a
+    repeated account's last row taken, silently; the check of a raw table costs a
+    vectorised pass over it, against a plan offer valued on a number nobody gave. The
+    values used are the ones the check parsed (:attr:`CheckedPlans.uplift` etc.), so what
+    passed is what is used.
     """
-    from solver.core.columns import parse_numeric
-
-    missing = set(PLAN_TABLE_COLUMNS) - set(plans.columns)
-    if missing:
-        raise InputError(f"{source}: missing column(s) {', '.join(sorted(missing))}")
-    check_plans(plans, portfolio, source)
-    n = len(plans)
+    checked = ensure_checked(plans, portfolio, source)
+    table = checked.table
     # blank uplift: no plan; blank term or npv: NaN (the defaults of plan_offers)
-    uplift = np.nan_to_num(parse_numeric(plans["npv_vs_status_quo"])[0], nan=0.0)
-    ok = plans["status"].astype(str).isin(catalogue.plans.eligible_status).to_numpy() & (uplift > 0)
+    uplift = np.nan_to_num(checked.uplift, nan=0.0)
+    ok = table["status"].astype(str).isin(catalogue.plans.eligible_status).to_numpy() & (uplift > 0)
     # check_plans refused repeated ids: each account has at most one row
-    index = plans["account_id"].astype(str).to_numpy()[ok]
+    index = table["account_id"].astype(str).to_numpy()[ok]
     ids = portfolio["account_id"].astype(str)
     out = [ids.map(_by_id(index, uplift[ok])).fillna(0.0).to_numpy(dtype=np.float64)]
-    for extra in ("term", "npv"):
-        values = parse_numeric(plans[extra])[0] if extra in plans else np.full(n, np.nan)
+    for values in (checked.term, checked.npv):
         out.append(ids.map(_by_id(index, values[ok])).to_numpy(dtype=np.float64, na_value=np.nan))
     return out[0], out[1], out[2]
 
