@@ -368,7 +368,9 @@ def check_plans(plan_table: pd.DataFrame, frame: pd.DataFrame, source: str) -> C
     log.account_ids = ids.mask(blank_id, "")
     log.add("account_id", blank_id, lambda i: "blank (every row needs the account it plans)")
     repeated = ids.duplicated(keep="first").to_numpy(dtype=bool) & ~blank_id
-    first_row = {v: i + 1 for i, v in reversed(list(enumerate(ids.tolist())))}
+    first_row: dict[Any, int] = {}
+    if repeated.any():  # each id's first row, for the message of a repeat only
+        first_row = {v: i + 1 for i, v in reversed(list(enumerate(ids.tolist())))}
     log.add(
         "account_id",
         repeated,
@@ -452,8 +454,9 @@ def match_plans(
     or lost accounts since its plans were made), for the caller to show as warnings.
     """
     table = _checked(plan_table, frame, plans).table
-    book = set(frame["account_id"].astype(str))
-    planned = set(table["account_id"].dropna().astype(str))
+    # sets of the ids as lists: iterating a text column makes one scalar object per value
+    book = set(frame["account_id"].astype(str).tolist())
+    planned = set(table["account_id"].dropna().astype(str).tolist())
     common = book & planned
     if not common:
         raise InputError(
@@ -496,22 +499,21 @@ def recommended_plans(
     values used are the ones the check parsed (:attr:`CheckedPlans.uplift` etc.), so what
     passed is what is used.
     """
+    import pandas as pd
+
     checked = ensure_checked(plans, portfolio, source)
     table = checked.table
     # blank uplift: no plan; blank term or npv: NaN (the defaults of plan_offers)
     uplift = np.nan_to_num(checked.uplift, nan=0.0)
     ok = table["status"].astype(str).isin(catalogue.plans.eligible_status).to_numpy() & (uplift > 0)
-    # check_plans refused repeated ids: each account has at most one row
-    index = table["account_id"].astype(str).to_numpy()[ok]
-    ids = portfolio["account_id"].astype(str)
-    out = [ids.map(_by_id(index, uplift[ok])).fillna(0.0).to_numpy(dtype=np.float64)]
-    for values in (checked.term, checked.npv):
-        out.append(ids.map(_by_id(index, values[ok])).to_numpy(dtype=np.float64, na_value=np.nan))
+    # each account's eligible row, looked up once for the three columns (check_plans refused
+    # repeated ids: each account has at most one row); no such row: no plan, NaN term and npv
+    eligible = pd.Index(table["account_id"].astype(str).to_numpy()[ok])
+    row = eligible.get_indexer(portfolio["account_id"].astype(str))
+    found = row >= 0
+    out = []
+    for column, absent in ((uplift, 0.0), (checked.term, np.nan), (checked.npv, np.nan)):
+        picked = np.full(row.size, absent, dtype=np.float64)
+        picked[found] = column[ok][row[found]]
+        out.append(picked)
     return out[0], out[1], out[2]
-
-
-def _by_id(ids: np.ndarray, values: np.ndarray) -> pd.Series:
-    """``values`` indexed by account id (for ``Series.map``)."""
-    import pandas as pd
-
-    return pd.Series(values, index=ids, dtype=np.float64)
