@@ -8,7 +8,9 @@ interruptions print one clear line on stderr and never a Python traceback.
 SIGINT and SIGTERM take the same clean path: the signal becomes an
 :class:`Interrupted` exception (a ``KeyboardInterrupt``) in the main thread, so every
 ``with atomic_path(...)`` block being written removes its temporary file and no partial
-output is left; local worker processes (``--jobs``) are stopped first, silently.
+output is left; local worker processes (``--jobs``) are stopped first, silently. A signal
+that arrives after the run has ended, while the handlers are still installed, ends it as
+interrupted too (:attr:`Received.late`).
 """
 
 from __future__ import annotations
@@ -86,21 +88,44 @@ def run_cli(group: click.Group, argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     try:
         with _verbose(verbose), handle_signals() as received:
-            return _run(group, args, received)
+            code = _run(group, args, received)
     finally:
         warnings.showwarning = previous_showwarning
+    return _counting_late_signal(received, code)
 
 
 class Received(list):
     """The :class:`Interrupted` raised by :func:`handle_signals`; ``settled`` once the run
     has ended (an interruption is then reported, never raised again). ``lock`` orders
-    settling against the last-resort stop, so the line is printed once."""
+    settling against the last-resort stop, so the line is printed once.
+
+    ``late`` is the first signal that arrived after a run that was not interrupted had
+    settled, while the handlers were still installed. Decision (session 21): it ends the
+    run as interrupted too (128 + N and the one line, printed after the run's own report),
+    as a signal a few bytecodes earlier does (:func:`_invoke`) and as one just after the
+    handlers are restored does in the program (``cli._interrupted_at_start``); before,
+    it was dropped and the run exited 0. The run's outputs are then complete (every
+    ``atomic_path`` block had ended), so "no partial output written" holds; the exit code
+    says the signal was received. It is not raised (the main thread is only reporting)
+    and it starts no watcher: there is nothing left to stop.
+    """
 
     settled = False
+    late: Interrupted | None = None
 
     def __init__(self) -> None:
         super().__init__()
         self.lock = threading.Lock()
+
+
+def _counting_late_signal(received: Received, code: int) -> int:
+    """``code``, or 128 + N with the one line when a signal came after the run settled
+    (:attr:`Received.late`)."""
+    late = received.late
+    if late is None or received:
+        return code
+    click.echo(f"interrupted by {late} (no partial output written)", err=True)
+    return late.exit_code
 
 
 def _invoke(group: click.Group, args: list[str], received: Sequence[Interrupted]) -> Any:
@@ -284,6 +309,8 @@ def handle_signals() -> Iterator[Received]:
             os.kill(os.getpid(), signum)
             return
         if received.settled:  # the run has ended and is being reported
+            if not received and received.late is None:  # see Received.late
+                received.late = Interrupted(signum)
             return
         if received:
             if not pending.again:

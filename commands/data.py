@@ -418,6 +418,7 @@ def generate_portfolio_command(
     import contextlib
     import time
 
+    from solver.core.atomic import atomic_paths
     from solver.core.files import text_codec
     from solver.core.writers import output_format, write_table
 
@@ -460,17 +461,21 @@ def generate_portfolio_command(
         if quiet
         else err.status(f"generating {n:,} accounts (seed {seed})...")
     )
+    # The book and its history are one output (atomic_paths): an interrupted or failed run
+    # leaves both as they were, never a new book beside an old or missing history.
+    outputs = [out] if history_out is None else [out, Path(history_out)]
     with spinner as status:
         frame = generate_portfolio(n, seed, product_mix=mix)
         if status is not None:
             status.update(f"writing {out}...")
         written = frame if layout is None else layout.export(frame)
-        write_table(written, out, encoding=encoding)
-        if history_out is not None:
-            if status is not None:
-                status.update(f"writing {history_out}...")
-            history = simulate_history(frame, months, seed)
-            write_table(history, history_out, sheet_name="history")
+        with atomic_paths(*outputs) as staged:
+            write_table(written, staged[0], encoding=encoding)
+            if history_out is not None:
+                if status is not None:
+                    status.update(f"writing {history_out}...")
+                history = simulate_history(frame, months, seed)
+                write_table(history, staged[1], sheet_name="history")
     elapsed = time.perf_counter() - started
     counts = frame["product"].value_counts()
     payload = {

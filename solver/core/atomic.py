@@ -8,8 +8,12 @@ system), and the directory entry is fsync'ed. On any exception — including
 SIGTERM — the temporary file is removed, the destination keeps its previous content (or
 stays absent), and directories created for it are removed again if still empty.
 
+Outputs that belong together (a book and its payment history) are written in one
+:func:`atomic_paths` block: all replaced, or none.
+
 Tested in ``tests/test_atomic.py`` (unit tests, a static check that every writer in the
-code base goes through this module, and signal tests on real processes).
+code base goes through this module, and signal tests on real processes) and
+``tests/test_s21_atomic.py`` (names tracked before creation, :func:`atomic_paths`).
 """
 
 from __future__ import annotations
@@ -17,13 +21,14 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Iterable, Iterator, Mapping
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from solver.core import interrupts
 from solver.errors import InputError
 
-__all__ = ["atomic_open", "atomic_path", "check_writable"]
+__all__ = ["atomic_open", "atomic_path", "atomic_paths", "check_writable"]
 
 
 def _make_parents(directory: Path) -> list[Path]:
@@ -56,28 +61,68 @@ def _fsync_directory(directory: Path) -> None:
 _NAME_BYTES = 6
 
 
-def _create_temporary(dest: Path) -> Path:
-    """Create the empty temporary file for ``dest`` (``.NAME.XXXXXXXXXXXX.tmp.SUFFIX``).
+def _new_file(path: Path) -> None:
+    """Create ``path`` as a new empty file (:exc:`FileExistsError` if the name is taken)."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
-    The name is tracked (:func:`solver.core.interrupts.track`) *before* the file exists:
+
+def _new_directory(path: Path) -> None:
+    """Create ``path`` as a new directory only this user can enter (exclusive like a file)."""
+    os.mkdir(path, 0o700)
+
+
+def _create_exclusive(
+    directory: Path, pattern: str, create: Callable[[Path], None] = _new_file
+) -> Path:
+    """Create a new file (or directory) under a fresh random name in ``directory``.
+
+    ``pattern`` is the name with ``{}`` where the random part goes; ``create`` makes the
+    entry and raises :exc:`FileExistsError` when the name is taken (another run's file:
+    not ours to track or remove, so another name is drawn). The one loop behind the
+    temporary files of :func:`atomic_path`, the staging directories of
+    :func:`atomic_paths` and the probe of :func:`check_writable`.
+
+    The name is tracked (:func:`solver.core.interrupts.track`) *before* the entry exists:
     with :func:`tempfile.mkstemp` an interruption between the creation and the tracking
     (the handler runs between any two bytecodes) left the file behind, untracked and with
-    no name for the caller to remove.
+    no name for the caller to remove. On any other exception, an interruption just after
+    the creation included, the entry is removed and untracked. The caller owns the
+    returned path, still tracked: it untracks it once renamed or removed (:func:`_discard`).
     """
     while True:
-        tmp = dest.parent / f".{dest.name}.{secrets.token_hex(_NAME_BYTES)}.tmp{dest.suffix}"
-        interrupts.track(tmp)
+        path = directory / pattern.format(secrets.token_hex(_NAME_BYTES))
+        interrupts.track(path)
         try:
-            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        except FileExistsError:  # another run's file: not ours to track or remove
-            interrupts.untrack(tmp)
+            create(path)
+        except FileExistsError:
+            interrupts.untrack(path)
             continue
-        except BaseException:  # also an interruption just after the creation
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            interrupts.untrack(tmp)
+        except BaseException:
+            _discard(path)
             raise
-        return tmp
+        return path
+
+
+def _discard(path: Path) -> None:
+    """Remove a temporary entry of ours (file, or directory with what is in it), untrack it."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            path.unlink()
+    interrupts.untrack(path)
+
+
+def _create_temporary(dest: Path) -> Path:
+    """Create the empty temporary file for ``dest`` (``.NAME.XXXXXXXXXXXX.tmp.SUFFIX``)."""
+    return _create_exclusive(dest.parent, f".{dest.name}.{{}}.tmp{dest.suffix}")
+
+
+def _remove_created(created: Iterable[Path]) -> None:
+    """Remove the directories made for outputs again if nothing else was put there."""
+    for directory in sorted(created, key=lambda d: len(d.parts), reverse=True):  # deepest first
+        with contextlib.suppress(OSError):
+            directory.rmdir()
 
 
 @contextlib.contextmanager
@@ -107,13 +152,84 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         _fsync_directory(dest.parent)
     except BaseException:
         if tmp is not None:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            interrupts.untrack(tmp)
-        for directory in created:  # deepest first; only if nothing else was put there
-            with contextlib.suppress(OSError):
-                directory.rmdir()
+            _discard(tmp)
+        _remove_created(created)
         raise
+
+
+@contextlib.contextmanager
+def atomic_paths(*paths: str | os.PathLike[str]) -> Iterator[list[Path]]:
+    """Write several outputs that belong together: all of them replaced, or none.
+
+    Yields, for each of ``paths``, a path with the output's own name inside a new hidden
+    directory next to it (``.NAME.XXXXXXXXXXXX.tmp/NAME``: a writer that records the file
+    name, such as an .xlsx title, sees the real one). The caller writes every one of them
+    with :func:`atomic_path` / :func:`atomic_open` or a writer built on them (e.g.
+    :func:`solver.core.writers.write_table`; ``tests/test_atomic.py`` holds every writer
+    to that), which fsyncs it. When the block completes they are moved over
+    their destinations; on an exception in the block (an interruption included) none of
+    the destinations changes and the staging directories are removed.
+
+    Decision (session 21): the end of the block is the commit point. An interruption that
+    lands while the files are moved into place does not stop the moves (it would leave one
+    output new and the other old, e.g. a book without its history): they are finished, then
+    the interruption is raised, so the run is reported interrupted with every output whole
+    and new. Only a failing rename (the file system failing under the run; each one stays
+    in one directory) can leave the outputs moved before it new and the rest old.
+
+    Raises
+    ------
+    FileNotFoundError
+        The block did not write one of the outputs (nothing is replaced).
+    ValueError
+        One output given twice (its staged files would replace each other).
+    """
+    dests = [Path(p) for p in paths]
+    if len({os.path.abspath(d) for d in dests}) != len(dests):
+        raise ValueError(f"atomic_paths: an output given twice in {[str(d) for d in dests]}")
+    created: list[Path] = []
+    stages: list[Path] = []
+    staged: list[Path] = []
+    try:
+        for dest in dests:
+            created += _make_parents(dest.parent)
+            stage = _create_exclusive(dest.parent, f".{dest.name}.{{}}.tmp", _new_directory)
+            stages.append(stage)
+            interrupts.track(stage / dest.name)  # the caller creates it: a hard stop removes it
+            staged.append(stage / dest.name)
+        yield list(staged)
+        for path, dest in zip(staged, dests, strict=True):  # fsync'ed by their atomic_path
+            if not path.is_file():
+                raise FileNotFoundError(f"{dest}: not written in its atomic_paths block")
+        _move_all(list(zip(staged, dests, strict=True)))
+    except BaseException:
+        for stage in stages:
+            _discard(stage)
+        _remove_created(created)
+        raise
+    finally:
+        for path in staged:
+            interrupts.untrack(path)
+    for stage in stages:
+        _discard(stage)  # empty now
+
+
+def _move_all(moves: list[tuple[Path, Path]]) -> None:
+    """Rename every staged file over its destination; an interruption waits for the last."""
+    with interrupts.shield():  # the CLI raises no repeated interruption in here
+        try:
+            for source, dest in moves:
+                os.replace(source, dest)
+        except KeyboardInterrupt:
+            # it landed before or after one of the renames: the staged files still there
+            # are the ones not moved yet
+            for source, dest in moves:
+                if os.path.lexists(source):
+                    os.replace(source, dest)
+            raise
+        finally:
+            for directory in dict.fromkeys(dest.parent for _, dest in moves):
+                _fsync_directory(directory)
 
 
 @contextlib.contextmanager
@@ -146,23 +262,17 @@ def _can_create_in(directory: Path) -> str | None:
     """Why no file can be created in ``directory`` (``None``: it can)."""
     if not os.access(directory, os.W_OK | os.X_OK):
         return "permission denied"
-    # The real test: os.access says yes for root on a read-only file system. The name is
-    # chosen before the file is created, so an interruption just after the creation still
-    # removes it (the ``finally``); a name taken by another file is not ours to remove.
-    while True:
-        name = directory / f".workout-probe.{secrets.token_hex(_NAME_BYTES)}"
-        ours = True
-        try:
-            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-            return None
-        except FileExistsError:
-            ours = False
-        except OSError as exc:
-            return exc.strerror or str(exc)
-        finally:
-            if ours:
-                with contextlib.suppress(OSError):
-                    os.unlink(name)
+    # The real test: os.access says yes for root on a read-only file system. The probe is
+    # tracked before it exists, so even a hard stop right after its creation removes it.
+    probe: Path | None = None
+    try:
+        probe = _create_exclusive(directory, ".workout-probe.{}")
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    finally:
+        if probe is not None:
+            _discard(probe)
+    return None
 
 
 def check_writable(

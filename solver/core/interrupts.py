@@ -9,9 +9,9 @@ writers, engines) does not depend on the CLI:
 
 * :func:`shield` marks clean-up that must not be interrupted again (closing a Dask
   cluster, stopping local workers): no new raise and no hard stop while it runs;
-* :func:`track` / :func:`untrack` keep the temporary files being written, so that a
-  hard stop (or an interruption that skipped a writer's own clean-up) removes them and
-  no partial output is left.
+* :func:`track` / :func:`untrack` keep the temporary files (and staging directories) being
+  written, so that a hard stop (or an interruption that skipped a writer's own clean-up)
+  removes them and no partial output is left.
 """
 
 from __future__ import annotations
@@ -59,10 +59,14 @@ def untrack(path: str | os.PathLike[str]) -> None:
 
 
 def remove_temporary() -> None:
-    """Remove every tracked temporary file (after an interruption)."""
+    """Remove every tracked temporary file and (emptied) staging directory (after an
+    interruption)."""
     with _lock:
         paths = list(_temporary)
         _temporary.clear()
-    for path in paths:
+    for path in sorted(paths, key=len, reverse=True):  # a directory's files before it
         with contextlib.suppress(OSError):
-            os.unlink(path)
+            if os.path.isdir(path) and not os.path.islink(path):
+                os.rmdir(path)  # solver.core.atomic.atomic_paths stages outputs in one
+            else:
+                os.unlink(path)
