@@ -144,7 +144,8 @@ def _classify(item: str, log: ProblemLog, account_fields: bool = True) -> tuple[
         )
     elif field not in COLUMNS:
         names = [f"policy.{k}" for k in POLICY_KEYS]
-        log.setting(typed, unknown_setting_problem(field, [*COLUMNS, *names] if account_fields else names))
+        accepted = [*COLUMNS, *names] if account_fields else names
+        log.setting(typed, unknown_setting_problem(field, accepted))
     elif not account_fields:
         log.setting(
             typed, f"an account field: only policy keys can be set here ({POLICY_SET_FORM})"

@@ -151,16 +151,18 @@ ScenarioFile = _table(
 
 
 def _dotted_keys(table: type[BaseModel], under: str = "") -> list[str]:
-    """Every key of ``table``, dotted (``portfolio.n``, ``policy.max_dti``)."""
+    """Every key of ``table`` and of its tables, dotted (``portfolio``, ``portfolio.n``)."""
     out: list[str] = []
     for name, declared in table.model_fields.items():
+        out.append(f"{under}{name}")
         sub = declared.annotation
-        nested = isinstance(sub, type) and issubclass(sub, BaseModel)
-        out += _dotted_keys(sub, f"{under}{name}.") if nested else [f"{under}{name}"]  # type: ignore[arg-type]
+        if isinstance(sub, type) and issubclass(sub, BaseModel):
+            out += _dotted_keys(sub, f"{under}{name}.")
     return out
 
 
-#: Every key a scenario takes, dotted: what an unknown top-level key is compared with.
+#: Every key a scenario takes, dotted, its tables too: what an unknown top-level key is
+#: compared with (``simulaton`` → ``simulation``, ``maxdti`` → ``policy.max_dti``).
 _SCENARIO_KEYS = _dotted_keys(ScenarioFile)
 
 #: The keys of a scenario's ``[policy]`` table besides the policy's own keys.
