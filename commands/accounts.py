@@ -107,11 +107,20 @@ def _classify(item: str, log: ProblemLog, account_fields: bool = True) -> tuple[
 
     Which keys: ``policy.KEY`` (and a bare policy key that is not an account field,
     ``max_dti``) for the policy; ``FIELD`` or ``account.FIELD`` (SPEC §3) for the account.
+
+    Decision (session 21, on "should ``--set max_dti=0.5`` be refused with a pointer to
+    ``policy.max_dti``?"): a bare policy key stays taken, as it has been since session 18
+    (scripts use it, and ``tests/test_s18_whatif.py`` holds it); what would make it
+    ambiguous -- a name that is both an account field and a policy key -- is refused,
+    asking for ``account.KEY`` or ``policy.KEY``, so that adding such a field or key can
+    never silently change what a command line sets (no name is both today). ``scenario
+    --set`` refuses a bare policy key (its keys are the scenario file's, where ``max_dti``
+    belongs in ``[policy]``) with the same unknown-key wording as here
+    (:func:`solver.core.policy.unknown_setting_problem`).
     """
-    from solver.core.policy import POLICY_KEYS
+    from solver.core.policy import POLICY_KEYS, unknown_setting_problem
     from solver.core.problems import POLICY_SET_FORM, SET_FORM
     from solver.core.schema import COLUMNS
-    from solver.core.settings_schema import did_you_mean
 
     typed, sep, value = item.partition("=")
     typed = typed.strip()
@@ -120,7 +129,12 @@ def _classify(item: str, log: ProblemLog, account_fields: bool = True) -> tuple[
         # the form this command takes: a portfolio command takes policy keys only
         form = SET_FORM if account_fields else POLICY_SET_FORM
         log.setting(typed or item, f"expected {form}")
-    elif typed.startswith("policy.") or (typed in POLICY_KEYS and typed not in COLUMNS):
+    elif typed in POLICY_KEYS and typed in COLUMNS:
+        log.setting(
+            typed,
+            f"both an account field and a policy key: give account.{typed} or policy.{typed}",
+        )
+    elif typed.startswith("policy.") or typed in POLICY_KEYS:
         return "policy", typed, value
     elif typed.startswith("model."):
         log.setting(
@@ -129,10 +143,9 @@ def _classify(item: str, log: ProblemLog, account_fields: bool = True) -> tuple[
             "--model TOML file",
         )
     elif field not in COLUMNS:
-        names = [*POLICY_KEYS, *(f"policy.{k}" for k in POLICY_KEYS)]
-        # difflib's own cutoff (0.6), as before this used the one helper
-        close = did_you_mean(field, [*COLUMNS, *names] if account_fields else names, 0.6)
-        log.setting(typed, "unknown key" + (f" (did you mean {close!r}?)" if close else ""))
+        names = [f"policy.{k}" for k in POLICY_KEYS]
+        accepted = [*COLUMNS, *names] if account_fields else names
+        log.setting(typed, unknown_setting_problem(field, accepted))
     elif not account_fields:
         log.setting(
             typed, f"an account field: only policy keys can be set here ({POLICY_SET_FORM})"

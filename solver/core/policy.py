@@ -41,7 +41,7 @@ from solver.core.atomic import atomic_open
 from solver.core.currency import check_rounding
 from solver.core.files import read_toml
 from solver.core.problems import NOT_RUN, SET_FORM, SET_OPTION, ProblemLog
-from solver.core.schema import PRODUCTS
+from solver.core.schema import BOOL_WORDS, PRODUCTS
 from solver.core.settings_schema import (
     WHOLE_NUMBER,
     Flag,
@@ -302,27 +302,28 @@ class Policy:
                 log.setting(typed, unknown_key_problem(key))
                 continue
             try:
-                policy = policy.replace(**{key: _setting_value(getattr(policy, key), raw)})
+                value = _setting_value(key, getattr(policy, key), raw)
+                policy = policy.replace(**{key: value})
             except ValueError as exc:
                 log.setting(typed, str(exc))
         return policy
 
 
-def _setting_value(current: Any, raw: str) -> Any:
-    """A ``--set`` value read as the type of the key's ``current`` value (``0.6``, ``36``,
-    ``yes``, ``capitalize,waive``); text that does not read as one is passed on as its
-    TOML value (:func:`~solver.core.settings_schema.parse_value`), so that the policy's
-    own check words the problem (:func:`_value_problem`): one wording for a policy file,
-    a scenario's ``--set policy.max_dti=abc`` and ``workout plan --set policy.max_dti=abc``
-    (``max_dti must be a number, got 'abc'``), and a whole-number key takes ``36.0`` as a
-    file does."""
-    if isinstance(current, bool):
-        word = raw.strip().lower()
-        if word in ("true", "1", "yes"):
-            return True
-        if word in ("false", "0", "no"):
-            return False
-    elif isinstance(current, str):
+def _setting_value(key: str, current: Any, raw: str) -> Any:
+    """A ``--set`` value of policy ``key`` read as the type of its ``current`` value
+    (``0.6``, ``36``, ``yes``, ``capitalize,waive``); text that does not read as one is
+    passed on as its TOML value (:func:`~solver.core.settings_schema.parse_value`), so that
+    the policy's own check words the problem (:func:`_value_problem`): one wording for a
+    policy file, a scenario's ``--set policy.max_dti=abc`` and ``workout plan --set
+    policy.max_dti=abc`` (``max_dti must be a number, got 'abc'``), and a whole-number key
+    takes ``36.0`` as a file does. A true/false key is read by :func:`setting_flag`
+    (``ValueError`` with :func:`flag_problem` for other text)."""
+    if key in POLICY_FLAGS:
+        flag = setting_flag(raw)
+        if flag is None:
+            raise ValueError(flag_problem(raw, key))
+        return flag
+    if isinstance(current, str):
         return raw.strip()
     elif isinstance(current, tuple):
         return tuple(v.strip() for v in raw.split(",") if v.strip())
@@ -355,12 +356,48 @@ def setting_number(raw: str, whole: bool = False) -> int | float | None:
         return None
 
 
+def setting_flag(raw: str) -> bool | None:
+    """A true/false value typed on the command line (``--set KEY=VALUE``), else ``None``:
+    the words of the tables' true/false columns, any case (:data:`~solver.core.schema.BOOL_WORDS`:
+    ``true``/``false``, ``yes``/``no``, ``y``/``n``, ``t``/``f``, ``1``/``0``, ``是``/``否``).
+
+    The one rule of a ``--set`` true/false value, for ``workout plan|evaluate|offer|plan-portfolio``
+    (a policy key, :func:`_setting_value`; an account field's flags read the same words,
+    :func:`solver.core.cleaning.clean_scalar`) and ``workout scenario run|sweep``
+    (:func:`solver.scenarios.spec_layers.setting_value`). Decision (session 21): ``plan``
+    took ``yes`` and ``scenario`` (reading TOML) refused it; both now read the one
+    vocabulary the project already has for true/false, rather than a second list for the
+    command line: ``on``/``off`` is not taken because no table takes it. A policy or
+    scenario *file* stays strict TOML (``need_test = "yes"`` is refused): a file has real
+    booleans, a command line has only text.
+
+    >>> setting_flag(" Yes"), setting_flag("0"), setting_flag("false"), setting_flag("maybe")
+    (True, False, False, None)
+    """
+    return BOOL_WORDS.get(raw.strip().lower())
+
+
+def flag_problem(raw: str, key: str = "") -> str:
+    """What is wrong with a ``--set`` value of a true/false key that :func:`setting_flag`
+    does not read, naming the words it takes: ``need_test must be true or false (--set
+    takes true/false, t/f, ...; any case), got 'maybe'``. ``key``: the key as its table's
+    problems name it (a policy key names itself; a scenario key is named by the ``--set
+    KEY:`` before the problem)."""
+    true = [word for word, flag in BOOL_WORDS.items() if flag]
+    false = [word for word, flag in BOOL_WORDS.items() if not flag]
+    words = ", ".join(f"{yes}/{no}" for yes, no in zip(true, false, strict=True))
+    subject = f"{key} must" if key else "must"
+    return f"{subject} be true or false (--set takes {words}; any case), got {raw.strip()!r}"
+
+
 POLICY_KEYS: tuple[str, ...] = tuple(f.name for f in fields(Policy) if f.name != "products")
 
 # The pydantic models, built from Policy's annotations (the one declaration of each key's
 # type and bounds): every key required (a Policy's values), every key optional (one
 # product's overrides, a policy file).
 _KEY_TYPES = get_type_hints(Policy, include_extras=True)
+#: The policy's true/false keys (declared :data:`~solver.core.settings_schema.Flag`).
+POLICY_FLAGS: tuple[str, ...] = tuple(k for k in POLICY_KEYS if _KEY_TYPES[k] == Flag)
 _FORBID = ConfigDict(extra="forbid")
 _optional: dict[str, Any] = {k: (_KEY_TYPES[k], None) for k in POLICY_KEYS}
 _PolicyOverrides = create_model("PolicyOverrides", __config__=_FORBID, **_optional)
@@ -460,6 +497,47 @@ def unknown_key_problem(key: str, also: Sequence[str] = ()) -> str:
     """
     valid = (*POLICY_KEYS, *also)
     close = did_you_mean(key, valid)
-    return "unknown policy key" + (
-        f" (did you mean {close!r}?)" if close else f"; valid keys: {', '.join(valid)}"
-    )
+    return "unknown policy key" + _hint([close] if close else [], valid)
+
+
+def unknown_setting_problem(
+    key: str, accepted: Sequence[str], listed: Sequence[str] = (), shown: str = ""
+) -> str:
+    """What is wrong with a key a command's ``--set`` does not take (or a scenario file's
+    top level), after where it is: ``unknown key (did you mean 'policy.max_dti'?)``.
+
+    ``accepted``: every key taken there, dotted (``income``, ``policy.max_dti``,
+    ``portfolio.n``). A key that is the last part of accepted keys (``max_dti``,
+    ``seed``) is pointed to each of them; any other to the closest of the accepted keys and
+    of their last parts (difflib's own cutoff, 0.6: ``maxdti`` → ``policy.max_dti``).
+    ``listed``: the keys listed when none is close (a scenario's tables), if any.
+    ``shown``: the key as a file's message names it (``unknown key 'max_dti' (did you
+    mean ...)``); a ``--set`` line names it before the colon.
+
+    The one wording of a ``--set`` key that is not taken: ``workout plan`` (and
+    ``evaluate``, ``offer``, ``plan-portfolio``), ``workout scenario run|sweep`` and a
+    scenario file's top level. Decision (session 21): ``scenario --set max_dti=0.5``
+    listed the scenario's tables and ``--set maxdti`` suggested ``simulation``; a policy
+    key given without its table is the likely slip, so it is pointed to ``policy.max_dti``.
+
+    >>> unknown_setting_problem("max_dti", ["portfolio.n", "policy.max_dti"])
+    "unknown key (did you mean 'policy.max_dti'?)"
+    """
+    # each candidate spelling -> the accepted keys it stands for (a key and its last part)
+    spellings: dict[str, list[str]] = {}
+    for name in accepted:
+        for spelling in dict.fromkeys((name, name.rpartition(".")[2])):
+            spellings.setdefault(spelling, []).append(name)
+    close = key if key in spellings else did_you_mean(key, list(spellings), cutoff=0.6)
+    named = f" {shown!r}" if shown else ""
+    return f"unknown key{named}" + _hint(spellings[close] if close else [], listed)
+
+
+def _hint(close: Sequence[str], valid: Sequence[str]) -> str:
+    """`` (did you mean 'a' or 'b'?)`` for the close keys, else ``; valid keys: ...``
+    (nothing when there are none to list)."""
+    if close:
+        quoted = [repr(name) for name in close]
+        shown = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+        return f" (did you mean {shown}?)"
+    return f"; valid keys: {', '.join(valid)}" if valid else ""

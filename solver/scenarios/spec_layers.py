@@ -20,12 +20,17 @@ from types import MappingProxyType
 from typing import Any
 
 from solver.core.files import read_toml
-from solver.core.policy import setting_number
+from solver.core.policy import POLICY_FLAGS, flag_problem, setting_flag, setting_number
 from solver.core.problems import NOT_RUN, SET_OPTION, SWEEP_SET_FORM, ProblemLog
 from solver.core.settings_schema import parse_value
 from solver.core.sql import embedded_path_relative_to
 from solver.errors import InputError
-from solver.scenarios.spec_schema import PORTFOLIO_KINDS, check_layer, layer_findings
+from solver.scenarios.spec_schema import (
+    PORTFOLIO_KINDS,
+    ScenarioFile,
+    check_layer,
+    layer_findings,
+)
 
 __all__ = [
     "PATH_KEYS",
@@ -287,25 +292,36 @@ def parse_assignment(
         else:
             current += ch
     values.append(current)
-    problem = ""
+    problems: list[str] = []
+    parsed: list[Any] = []
     if not sep or not key or not raw.strip():
-        problem = f"expected {form}"
+        problems.append(f"expected {form}")
     elif any(not v.strip() for v in values):
-        problem = "empty value"
-    if problem:
+        problems.append("empty value")
+    else:
+        for value in values:  # each on its own: every value a true/false key refuses
+            try:
+                parsed.append(setting_value(value, key))
+            except ValueError as exc:
+                problems.append(str(exc))
+    if problems:
         own = log if log is not None else ProblemLog(SET_OPTION)
-        own.setting(key or repr(text), problem)
+        for problem in problems:
+            own.setting(key or repr(text), problem)
         if log is None:
             own.raise_if_any(outcome=NOT_RUN)
         return None
-    return key, [setting_value(v) for v in values]
+    return key, parsed
 
 
-def setting_value(raw: str) -> Any:
+def setting_value(raw: str, key: str = "") -> Any:
     """One ``--set`` value of ``scenario run|sweep``: its TOML value (``3``, ``0.85``,
     ``true``, ``"x"``, ``[1, 2]``: :func:`parse_value`), else a number in a form
     ``workout plan`` takes and TOML does not (``.5``, ``036``:
-    :func:`solver.core.policy.setting_number`), else the text.
+    :func:`solver.core.policy.setting_number`), else the text. The value of a true/false
+    ``key`` (``plans.restructure``, ``policy.need_test``) is read as ``workout plan`` reads
+    one (``yes``, ``0``: :func:`solver.core.policy.setting_flag`); other text is a
+    ``ValueError`` naming the words taken (:func:`solver.core.policy.flag_problem`).
 
     Decision (session 20): TOML first, so that every value that read before reads the same
     (a quoted ``".5"`` stays text); the number forms only for text TOML refuses. Text a
@@ -314,7 +330,15 @@ def setting_value(raw: str) -> Any:
 
     >>> setting_value(".5"), setting_value("036"), setting_value('".5"'), setting_value("a.csv")
     (0.5, 36, '.5', 'a.csv')
+    >>> setting_value("yes", "plans.restructure"), setting_value("0", "policy.need_test")
+    (True, False)
     """
+    named = _flag_name(key)
+    if named is not None:
+        flag = setting_flag(raw)
+        if flag is None:
+            raise ValueError(flag_problem(raw, named))
+        return flag
     value = parse_value(raw)
     # parse_value gives the text back unchanged only when TOML refused it: a TOML string
     # loses its quotes
@@ -324,3 +348,22 @@ def setting_value(raw: str) -> Any:
             number = setting_number(value)
         return value if number is None else number
     return value
+
+
+def _flag_name(dotted: str) -> str | None:
+    """``None`` unless the scenario key ``dotted`` is true/false; then how its problem
+    names it: a policy key (``policy.need_test``, ``policy.product.P.need_test``) by its
+    name, as the policy words its problems; a key of the scenario's own tables
+    (``plans.restructure``, declared ``Flag`` in :data:`ScenarioFile`) not at all, as the
+    scenario's schema words them (the ``--set KEY:`` before the problem names it)."""
+    parts = dotted.strip().split(".")
+    if parts[0] == "policy" and parts[-1] in POLICY_FLAGS:
+        if len(parts) == 2 or (len(parts) == 4 and parts[1] == "product"):
+            return parts[-1]
+    table: Any = ScenarioFile
+    for part in parts:
+        declared = getattr(table, "model_fields", {}).get(part)
+        if declared is None:
+            return None
+        table = declared.annotation
+    return "" if table is bool else None

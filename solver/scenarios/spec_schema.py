@@ -23,7 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from solver.core.limits import MAX_ACCOUNTS, MAX_PATHS, MAX_SEED
 from solver.core.model import BehaviourModel
-from solver.core.policy import POLICY_KEYS, Policy, unknown_key_problem
+from solver.core.policy import (
+    POLICY_KEYS,
+    Policy,
+    unknown_key_problem,
+    unknown_setting_problem,
+)
 from solver.core.settings_schema import (
     WHOLE_NUMBER,
     Flag,
@@ -145,6 +150,21 @@ ScenarioFile = _table(
 )
 
 
+def _dotted_keys(table: type[BaseModel], under: str = "") -> list[str]:
+    """Every key of ``table`` and of its tables, dotted (``portfolio``, ``portfolio.n``)."""
+    out: list[str] = []
+    for name, declared in table.model_fields.items():
+        out.append(f"{under}{name}")
+        sub = declared.annotation
+        if isinstance(sub, type) and issubclass(sub, BaseModel):
+            out += _dotted_keys(sub, f"{under}{name}.")
+    return out
+
+
+#: Every key a scenario takes, dotted, its tables too: what an unknown top-level key is
+#: compared with (``simulaton`` → ``simulation``, ``maxdti`` → ``policy.max_dti``).
+_SCENARIO_KEYS = _dotted_keys(ScenarioFile)
+
 #: The keys of a scenario's ``[policy]`` table besides the policy's own keys.
 _POLICY_TABLE_ONLY = ("path", "product")
 
@@ -219,6 +239,11 @@ def _finding(issue: Issue) -> Finding:
         # the policy's own wording (as `workout plan --set` and a policy file say it)
         what = unknown_key_problem(issue.name, _POLICY_TABLE_ONLY)
         return Finding(issue.loc, dotted, what, f"{dotted}: {what}")
+    if issue.kind == "unknown" and len(issue.loc) == 1:
+        # as `workout plan --set` words it: `max_dti` is pointed to `policy.max_dti`
+        what = unknown_setting_problem(issue.name, _SCENARIO_KEYS, issue.valid)
+        text = unknown_setting_problem(issue.name, _SCENARIO_KEYS, issue.valid, shown=dotted)
+        return Finding(issue.loc, dotted, what, text)
     if issue.kind == "unknown":
         return Finding(issue.loc, dotted, *_unknown(dotted, issue.name, issue.valid))
     value = issue.value
