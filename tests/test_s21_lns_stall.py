@@ -16,7 +16,6 @@ def _budget_problem(seed: int, n: int = 60, rows: int = 4) -> AssignmentProblem:
     """One option per row plus a free option (row -1, cost 0, no capacity); costs negative
     (a gain for using a row), a global budget on the row options' weights."""
     rng = np.random.default_rng(seed)
-    k = rows + 1
     cost = np.vstack([-rng.integers(5, 50, (rows, n)), np.zeros((1, n))]).astype(float)
     weight = np.vstack([rng.integers(1, 6, (rows, n)), np.zeros((1, n))]).astype(float)
     global_weight = weight[None, :, :].copy()  # the budget counts every row option's weight
