@@ -29,10 +29,11 @@ deterministic given its budget: CP-SAT stops on its deterministic time (with mor
 worker in its interleaved mode, :func:`~solver.allocation.gap.cpsat.solve_cpsat`), the
 searches on their move counts. Such a run -- the default, for ``allocate`` and
 ``solve_gap`` -- returns the same result at the same limit whenever the clock stops nothing,
-and on the idle machine it uses 49-99 % of the limit (median 0.70 at 10 s and 0.74 at 60 s on
-Yagiura's C/D/E, benchmarks/README.md "Issue 19, session 20"; the small problems' exact path
-ends earliest: its phases run faster per unit of work than the paces, which are set for the
-large ones; ``stats["work"]["share_of_limit"]`` reports it; until 5 Dec 2026 one pace, ``IDLE_PACE`` = 2.5,
+and on the idle machine it uses 57-99 % of the limit (median 0.75 at 10 s and 0.76 at 60 s on
+Yagiura's C/D/E, benchmarks/README.md "Issue 19, session 21"; runs that CP-SAT proves optimal
+end earlier; the small problems' exact path ended after 49-83 % until session 21, when the
+tabu search's work began to count what its scan costs: ``tabu.STEP_WORK``);
+``stats["work"]["share_of_limit"]`` reports it; until 5 Dec 2026 one pace, ``IDLE_PACE`` = 2.5,
 priced every phase, and a run took 48-86 % of its limit; later that day per-phase paces that
 still under-priced the work by a fifth made most 10-s and 60-s runs run into the clock).
 
