@@ -29,10 +29,11 @@ deterministic given its budget: CP-SAT stops on its deterministic time (with mor
 worker in its interleaved mode, :func:`~solver.allocation.gap.cpsat.solve_cpsat`), the
 searches on their move counts. Such a run -- the default, for ``allocate`` and
 ``solve_gap`` -- returns the same result at the same limit whenever the clock stops nothing,
-and on the idle machine it uses 49-99 % of the limit (median 0.70 at 10 s and 0.74 at 60 s on
-Yagiura's C/D/E, benchmarks/README.md "Issue 19, session 20"; the small problems' exact path
-ends earliest: its phases run faster per unit of work than the paces, which are set for the
-large ones; ``stats["work"]["share_of_limit"]`` reports it; until 5 Dec 2026 one pace, ``IDLE_PACE`` = 2.5,
+and on the idle machine it uses 57-99 % of the limit (median 0.75 at 10 s and 0.76 at 60 s on
+Yagiura's C/D/E, benchmarks/README.md "Issue 19, session 21"; runs that CP-SAT proves optimal
+end earlier; the small problems' exact path ended after 49-83 % until session 21, when the
+tabu search's work began to count what its scan costs: ``tabu.STEP_WORK``);
+``stats["work"]["share_of_limit"]`` reports it; until 5 Dec 2026 one pace, ``IDLE_PACE`` = 2.5,
 priced every phase, and a run took 48-86 % of its limit; later that day per-phase paces that
 still under-priced the work by a fifth made most 10-s and 60-s runs run into the clock).
 
@@ -118,9 +119,10 @@ PACE: dict[str, float] = {
     "parallel cp-sat": LOADED_CPU * 2.1,
     # 2.1-2.4 on 10 x 400, 1.9-2.0 on 20 x 1,600, 1.5-1.8 on 80 x 1,600; (s20) 1.9-2.4
     "ejection chains": LOADED_CPU * 1.9,
-    # 2.1-4.4 on 10 x 400 (its work includes the knapsack relaxation's cells); (s20) 2.1 and
-    # 2.3 on e10400 (the clock stopped it at 60 s at the pace of before), 3.4 on c10400
-    "tabu search": LOADED_CPU * 1.9,
+    # (s21) the unit re-based (TABU_WORK_PER_SECOND): 2.0 at the CPU rate of the fit, 1.75 at
+    # its slowest instance's (e10400: 1.14 times the fit's time); before, in the old unit,
+    # 2.1-4.4 on 10 x 400 and (s20) 1.4-3.1 across the small problems
+    "tabu search": LOADED_CPU * 1.6,
     # every DP cell, the restarts' too: 3.1-3.7 on 20-80 x 1,600 D and E (1.4 on c801600,
     # whose ascent is short); (s20) 1.4-3.1: its budget rarely binds (the ascent converges),
     # so the pace mostly prices what it did, and the low end keeps c801600's 10-s runs in time
@@ -160,11 +162,14 @@ LNS_WORK_PER_SECOND = 0.25
 #: time, about 48 million of wall time under the usual load, on GAPs of 10–80 agents ×
 #: 400–1,600 jobs).
 EJECTION_WORK_PER_SECOND = 4.0e7
-#: Move evaluations of the tabu search per second (measured 3.4–8 × 10⁷ of wall time on
-#: Chu–Beasley type D, load 1.6–6, 3 Dec 2026; 5e7 until 4 Dec 2026, when e10400's tabu search
-#: did 7.4e7 per CPU second, a pace of 1.5 against the one pace of 2.5, and the clock cut its one-worker
-#: 10-s runs at load 2; at 3e7 they end after 6.4-6.7 s and repeat).
-TABU_WORK_PER_SECOND = 3.0e7
+#: Work of the tabu search per second, in units of a move evaluation
+#: (:mod:`~solver.allocation.gap.tabu`: the moves evaluated, the swap partners looked at and
+#: a per-iteration part). Re-based on 5 Dec 2026 (session 21), when the unit began to count
+#: what the scan costs: 2.4 × 10⁸ units per CPU second on the idle machine (the fit in
+#: ``tabu.STEP_WORK``), about half of that at load 3-5. Before, the moves evaluated alone:
+#: 3.4-8 × 10⁷ per second of wall time on Chu–Beasley type D, load 1.6-6 (3 Dec 2026); 3e7
+#: until 5 Dec 2026.
+TABU_WORK_PER_SECOND = 1.2e8
 #: Cells of the option matrix per second of the greedy construction, repair and shift
 #: moves (their time is charged, not budgeted: they stop on their own criteria).
 GREEDY_CELLS_PER_SECOND = 5.0e7

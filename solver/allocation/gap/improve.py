@@ -32,7 +32,7 @@ from solver.allocation.gap.budget import idle_rate
 from solver.allocation.gap.dual import DualResult
 from solver.allocation.gap.ejection import ejection_search
 from solver.allocation.gap.knapsack import knapsack_bound
-from solver.allocation.gap.lns import large_neighbourhood_search
+from solver.allocation.gap.lns import LNS_STALL_MIN, LNS_STALL_PER_ROW, large_neighbourhood_search
 from solver.allocation.gap.lpsearch import lp_guided_search, lp_relaxation
 from solver.allocation.gap.primal import improve_shift, repair
 from solver.allocation.gap.relaxed import relaxation_search
@@ -260,12 +260,18 @@ def improve(
 ) -> None:
     """Phase 4: ``SEARCH_ROUNDS`` rounds of the ejection-chain search (``EJECTION_SHARE`` of
     each round's work) and the CP-SAT LNS from the incumbent, ``seconds`` of work in all;
-    the LNS has it all when the chains do not apply (global rows)."""
+    the LNS has it all when the chains do not apply (global rows), and is then the only
+    search: it stops, and the phase with it, once it stalls (``lns.LNS_STALL_PER_ROW``).
+    Decision (session 21, from a review): ``allocate --budget`` on the 2,000-account demo
+    book ran 190 LNS iterations over its 60 s without one improvement (the same objective at
+    ``--time-limit 5``); a search that has tried every row about twice and found nothing
+    ends, instead of using the limit for nothing."""
     problem = run.problem
     chains = problem.global_capacity.size == 0 and problem.capacity.size > 0
     end = run.deadline
     totals: dict[str, float] = {}
     until = run.clock.spent + seconds
+    stall = None if chains else max(LNS_STALL_MIN, LNS_STALL_PER_ROW * problem.capacity.size)
     for round_ in range(SEARCH_ROUNDS):
         # this round's share of what is left (so an overrun of the last round is made up)
         share = max(0.0, until - run.clock.spent) / (SEARCH_ROUNDS - round_)
@@ -291,11 +297,14 @@ def improve(
             seed=run.seed + round_,
             stats=ln,
             target=run.good_enough(run.bound),
+            stall=stall,
         )
         run.clock.charge("lns", ln["lns_work"] / idle_rate("lns"), share, ln["lns_wall_s"])
         _add_stats(totals, ln)
         if ln["lns_wall_stop"]:
             run.clock_stops.append("lns")
+            break
+        if ln["lns_stalled"]:
             break
         if problem.objective(incumbent) <= run.good_enough(run.bound):
             break

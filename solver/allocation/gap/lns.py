@@ -32,6 +32,11 @@ LNS_FAST_DET = 0.09
 LNS_SUBSOLVE_LIMIT = 2.0
 # CP-SAT linearization level of LNS sub-problems (2: full LP relaxation of the knapsacks).
 LNS_LINEARIZATION = 2
+# When the LNS is the only search (problems with global rows: allocate --budget), it stops
+# after this many iterations in a row without an improvement, at least LNS_STALL_MIN: every
+# row has then been a seed about twice (improve.improve passes it; GAPs keep their budget).
+LNS_STALL_PER_ROW = 2
+LNS_STALL_MIN = 30
 
 
 def large_neighbourhood_search(
@@ -45,12 +50,14 @@ def large_neighbourhood_search(
     seed: int,
     stats: dict[str, Any],
     target: float = -math.inf,
+    stall: int | None = None,
 ) -> np.ndarray:
     """Re-optimise the jobs of a few related rows at a time with CP-SAT (agent-subset LNS).
 
     Stops before its deterministic work would pass ``work_budget`` (see :func:`lns_work`;
     the next iteration is taken to cost the mean of those so far), as
-    soon as the objective reaches ``target``, or, as a hard stop, at ``deadline``. Every
+    soon as the objective reaches ``target``, after ``stall`` iterations in a row without an
+    improvement when given (``stats["lns_stalled"]``), or, as a hard stop, at ``deadline``. Every
     choice depends on the work done, never on the clock (the neighbourhood grows while
     sub-problems close within ``LNS_FAST_DET``), so the result is reproducible unless the
     deadline stops it (``stats["lns_wall_stop"]``).
@@ -60,7 +67,9 @@ def large_neighbourhood_search(
     s = assignment.copy()
     best_cost = problem.objective(s)
     n_rows = problem.capacity.size
-    stats.update(lns_iterations=0, lns_improvements=0, lns_work=0.0, lns_wall_stop=False)
+    stats.update(
+        lns_iterations=0, lns_improvements=0, lns_work=0.0, lns_wall_stop=False, lns_stalled=False
+    )
     if n_rows < 2:
         return s
     # Rows related through the jobs' cheap alternatives (reduced-cost ranks).
@@ -69,7 +78,8 @@ def large_neighbourhood_search(
     target_jobs = 120
     max_subset = max(2, n_rows - 1) if n_rows > 2 else n_rows
     subset = max(2, min(max_subset, int(round(target_jobs * n_rows / max(n, 1)))))
-    iterations = improvements = 0
+    iterations = improvements = last_improvement = 0
+    stalled = False
     work = 0.0
     wall_stop = False
     started = time.perf_counter()
@@ -78,6 +88,9 @@ def large_neighbourhood_search(
         # stop when the next iteration (as costly as the mean so far) would pass the budget
         mean = work / iterations if iterations else 0.0
         if best_cost <= target or work + mean > work_budget:
+            break
+        if stall is not None and iterations - last_improvement >= stall:
+            stalled = True
             break
         if remaining < 0.02:
             wall_stop = True
@@ -127,6 +140,7 @@ def large_neighbourhood_search(
             ):
                 s, best_cost = out.assignment, new_cost
                 improvements += 1
+                last_improvement = iterations
         # Adapt the neighbourhood size to how much work sub-problems take to close.
         if out.status is Status.OPTIMAL and out.det < LNS_FAST_DET:
             subset = min(max_subset, subset + 1)
@@ -139,6 +153,7 @@ def large_neighbourhood_search(
     stats["lns_wall_s"] = time.perf_counter() - started
     stats["lns_work_budget"] = work_budget
     stats["lns_wall_stop"] = wall_stop
+    stats["lns_stalled"] = stalled
     return s
 
 

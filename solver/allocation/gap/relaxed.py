@@ -24,20 +24,13 @@ multipliers fixes the others (:func:`~solver.allocation.gap.probing.knapsack_fix
 Lagrangian probing against the pool's best), and the elite search runs on the rest with the
 pool's assignments that lie within them. When nothing is fixed it runs on the whole problem,
 as before; when one pair per job is left, the pool's best is proven optimal and the bound
-says so. The search on a share ``s`` of the pairs counts far fewer move evaluations per
-iteration -- the shifts fall with ``s``, the swaps (which must be allowed both ways) with
-about ``s²`` -- while an iteration costs about as much time (the scan of the option matrix
-stays): the elite search on the whole problem's work would do about ``1/s`` times its
-iterations, ``1/s`` times its time. It gets ``FIXED_ITERATIONS × s²`` times the work left
-(at most ``s`` times), about twice the whole problem's iterations in about its time, and is
-charged as the whole of it. Measured (4 Dec 2026, elite searches of 10⁸ evaluations' worth
-from a ten-second incumbent, CPU seconds, load 6-7): evaluations per iteration of the fixed
-search against the whole problem's 0.093 (e10100, s = 0.30), 0.053 (e10400, s = 0.28), 0.27
-(e20100, s = 0.47); with the work scaled by ``s`` the search took 1.6×, 3.8× and 1.0× the
-whole problem's time, and under load 7-10 the clock cut e10400's tabu phase at 60 s in two
-runs (work 62 % of the limit, 45,750 and 45,752 against the optimum 45,746). With ``s²``
-(one whole problem's iterations) e10100's search from 11,579 reached 11,577 with 2 of 3
-seeds, with twice that 3 of 3. On e10100 at 60 s this search is what reaches the optimum, 11,577
+says so. Its work is counted as what its scans cost (:mod:`~solver.allocation.gap.tabu`:
+the moves evaluated and the swap partners looked at, which on the fixed pairs are only
+those allowed), so it gets the work left and is charged what it did. Until 5 Dec 2026 the
+work was the moves evaluated alone, which fall with the share ``s`` of the pairs kept much
+faster than the scan's time did: the search got ``2 s²`` times the work left and was charged
+``1/(2 s²)`` times its work, and took 1.0-3.8 times the whole problem's time (4 Dec 2026).
+On e10100 at 60 s this search is what reaches the optimum, 11,577
 (11,579 before; :mod:`~solver.allocation.gap.probing`).
 
 Measured on Chu–Beasley d05100–d20200, each search alone from the greedy solution with
@@ -60,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from solver.allocation.gap.budget import KNAPSACK_CELLS_PER_SECOND, TABU_WORK_PER_SECOND
+from solver.allocation.gap.budget import idle_rate
 from solver.allocation.gap.knapsack import KnapsackBound, knapsack_bound
 from solver.allocation.gap.probing import knapsack_fixing
 from solver.allocation.gap.problem import AssignmentProblem
@@ -86,9 +79,6 @@ START_SHARE = 0.6
 FROM = 0.3
 #: Relaxation solutions kept while the ascent runs (thinned to every other one past it).
 KEEP = 1024
-#: The elite search on the fixed pairs does about this many times the iterations of the
-#: search on the whole problem it replaces (module docstring).
-FIXED_ITERATIONS = 2.0
 
 
 class _Collect:
@@ -123,7 +113,6 @@ class _Fixed:
     """The elite search's ground after the fixing (:func:`_fixed_instance`)."""
 
     instance: TabuInstance  # the pairs an assignment cheaper than the best can use
-    share: float  # their share of the allowed pairs
     pool: list[tuple[float, np.ndarray]]  # the elite assignments within them
     proven: bool  # one pair per job is left: the best assignment is optimal
 
@@ -154,7 +143,7 @@ def _fixed_instance(
     jobs = np.arange(problem.n_jobs)
     within = [(cost, x) for cost, x in pool if fixing.mask[x, jobs].all()]
     mask = np.ascontiguousarray(fixing.mask)
-    return _Fixed(replace(instance, allowed=mask), kept / pairs, within, kept == jobs.size)
+    return _Fixed(replace(instance, allowed=mask), within, kept == jobs.size)
 
 
 def _fixed_search(
@@ -203,7 +192,7 @@ def relaxation_search(
     nothing better) and the ascent's bound."""
     problem, allowed = instance.problem, instance.allowed
     start_cost = problem.objective(start)
-    cells_per_work = KNAPSACK_CELLS_PER_SECOND / TABU_WORK_PER_SECOND
+    cells_per_work = idle_rate("knapsack bound") / idle_rate("tabu search")
     collect = _Collect()
     kb = knapsack_bound(
         problem,
@@ -253,19 +242,9 @@ def relaxation_search(
             bound = max(bound, pool[0][0])  # no cheaper assignment: the best is optimal
         else:
             part = {}
-            search, share, elite = (
-                (instance, 1.0, pool)
-                if fixed is None
-                else (fixed.instance, fixed.share, fixed.pool)
-            )
+            search, elite = (instance, pool) if fixed is None else (fixed.instance, fixed.pool)
             rest = budget.work - int(totals["tabu_work"])
-            scale = min(share, FIXED_ITERATIONS * share**2)  # 1 without the fixing
-            best = elite_search(
-                search, best, replace(budget, work=int(rest * scale)), part, pool=elite
-            )
-            # the fixed search's evaluations are charged as the whole problem's (module
-            # docstring: about its time)
-            part["tabu_work"] = int(part["tabu_work"] / scale)
+            best = elite_search(search, best, replace(budget, work=rest), part, pool=elite)
             add_counters(totals, part)
             wall_stop = bool(part["tabu_wall_stop"])
             totals["tabu_relinks"] = part["tabu_relinks"]

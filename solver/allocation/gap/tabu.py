@@ -25,8 +25,10 @@ cheaper than the best (aspiration). The best feasible assignment met is kept; af
 best, or one of the ``ELITE`` best distinct ones met, in turn) with a few random shifts and
 ``μ`` back to 1.
 
-Determinism: the work is counted in move evaluations, never in seconds, and the kernel only
-stops between iterations, so calling it in slices (the driver looks at the wall clock
+Determinism: the work is counted in units of a move evaluation, never in seconds (an
+iteration's work is what its scan costs: the moves it evaluates, the swap partners it looks
+at, at ``STEP_WORK`` each, and ``ITERATION_WORK`` for the rest), and the kernel only stops
+between iterations, so calling it in slices (the driver looks at the wall clock
 between slices) runs exactly the same iterations as one call. Own capacity rows only:
 problems with global rows (a budget) are not searched here.
 """
@@ -86,6 +88,19 @@ RESTART_SHIFTS = 0.1
 #: window of ``SWAP_WINDOW`` jobs from a rotating offset.
 SWAP_FULL_JOBS = 600
 SWAP_WINDOW = 256
+#: The work an iteration counts, in units of a move evaluation, besides the moves it
+#: evaluates: ``STEP_WORK`` per swap partner looked at, and ``ITERATION_WORK`` for the move,
+#: the bookkeeping and the scan's per-job part. Fitted by least squares to the CPU time of
+#: the 391 tabu searches of solve_gap(..., time_limit=10) on c10400, d10400, e05100,
+#: e10100, e10200, e10400, e20100 and e20200 (5 Dec 2026, idle machine, raised priority):
+#: 4.17 ns an evaluation, 3.16 ns a partner looked at, 223 ns an iteration; the model's
+#: CPU time is within 0.92-1.14 of the measured per instance. Until then the work was the
+#: evaluations plus ``n`` an iteration, which left out the partners looked at: a search's
+#: CPU time per unit of work then varied 2.2-fold across these instances (most on the
+#: elite search of a fixed sub-problem, where few pairs are allowed), and so did the share
+#: of the limit the small problems' runs took (benchmarks/README.md, "Issue 19, session 21").
+STEP_WORK = 0.75
+ITERATION_WORK = 54
 #: Elite assignments kept for the restarts.
 ELITE = 4
 #: Move evaluations per slice of the kernel (the wall clock is looked at between slices).
@@ -126,8 +141,9 @@ def _over_after(
 def _iterate(
     cost: np.ndarray, allowed: np.ndarray, weight: np.ndarray, row_of: np.ndarray,
     cap: np.ndarray, scale: np.ndarray, s: np.ndarray, load: np.ndarray, tabu: np.ndarray,
-    elite: np.ndarray, elite_cost: np.ndarray, scalars: np.ndarray, ints: np.ndarray,
-    rng: np.ndarray, work_until: int, params: np.ndarray,
+    ptr: np.ndarray, cols: np.ndarray, elite: np.ndarray, elite_cost: np.ndarray,
+    scalars: np.ndarray, ints: np.ndarray, rng: np.ndarray, work_until: int,
+    params: np.ndarray,
 ) -> None:  # fmt: skip
     """Tabu iterations until the work (``ints[0]``) reaches ``work_until``.
 
@@ -145,11 +161,12 @@ def _iterate(
     while ints[0] < work_until:
         it = ints[1]
         mu = scalars[1]
-        kind, mj1, mo2, mj2, work = _best_move(
-            cost, allowed, weight, row_of, cap, scale, s, load, tabu, scalars[0],
+        kind, mj1, mo2, mj2, work, steps = _best_move(
+            cost, allowed, weight, row_of, cap, scale, s, load, tabu, ptr, cols, scalars[0],
             elite_cost[0], mu, it, ints[5], ints[6], job_tabu, full, window,
         )  # fmt: skip
-        ints[0] += work + n
+        ints[0] += work + int(STEP_WORK * steps) + ITERATION_WORK
+        ints[9] += steps
         ints[1] = it + 1
         if not full:
             ints[6] = (ints[6] + window) % (n - 1)
@@ -181,13 +198,26 @@ def _iterate(
             )  # fmt: skip
 
 
+@njit(cache=True, inline="always")
+def _first_after(cols: np.ndarray, lo: int, hi: int, j: int) -> int:
+    """The first index in ``[lo, hi)`` of the ascending ``cols`` whose job is after ``j``
+    (``hi`` when none): a bisection."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if cols[mid] <= j:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 @njit(cache=True)
 def _best_move(
     cost: np.ndarray, allowed: np.ndarray, weight: np.ndarray, row_of: np.ndarray,
     cap: np.ndarray, scale: np.ndarray, s: np.ndarray, load: np.ndarray, tabu: np.ndarray,
-    current: float, best_cost: float, mu: float, it: int, n_over: int, offset: int,
-    job_tabu: bool, full: bool, window: int,
-) -> tuple[int, int, int, int, int]:  # fmt: skip
+    ptr: np.ndarray, cols: np.ndarray, current: float, best_cost: float, mu: float, it: int,
+    n_over: int, offset: int, job_tabu: bool, full: bool, window: int,
+) -> tuple[int, int, int, int, int, int]:  # fmt: skip
     """The scan: the best admissible move of the whole neighbourhood at the multiplier ``mu``.
 
     Jobs in order, each one's shifts then its swaps with later jobs (a rotating window of
@@ -195,9 +225,16 @@ def _best_move(
     strictly better (beyond the relative tolerance), so the first of equal moves is kept; a
     tabu move only by aspiration (:func:`_aspires`). Returns ``(kind, j1, o2, j2, moves
     evaluated)``: kind 0 none, 1 the shift ``j1 -> o2``, 2 the swap ``j1 <-> j2`` (``o2``:
-    ``j2``'s option). One loop nest on purpose: split into a compiled call per job's shifts
+    ``j2``'s option), then the moves evaluated and the swap partners looked at. On small
+    problems a job's partners are the later jobs its option allows, in order, from the
+    option's compressed list (``ptr``, ``cols``): the same moves in the same order as
+    testing every later job, without the tests of the pairs not allowed, whose unpredictable
+    branches made the scan 2.4-2.9 times slower on sub-problems with about half their pairs
+    allowed (e10200's and e10400's elite searches, 5 Dec 2026; 5 % faster with all pairs
+    allowed, d10400). One loop nest on purpose: split into a compiled call per job's shifts
     and one per its swaps, the scan ran about 20 % slower (CPU time, Chu–Beasley d10200 and
-    d20200, 4 Dec 2026), inlined or not.
+    d20200, 4 Dec 2026), inlined or not; the swap's evaluation as an inlined compiled
+    function returning a tuple ran 2-7 times slower (5 Dec 2026).
     """
     k, n = cost.shape
     best_d = math.inf
@@ -206,6 +243,7 @@ def _best_move(
     mo2 = -1
     mj2 = -1
     work = 0
+    steps = 0  # swap partners looked at
     for j1 in range(n):
         o1 = s[j1]
         a = row_of[o1]
@@ -235,14 +273,18 @@ def _best_move(
                 kind = 1
                 mj1 = j1
                 mo2 = o2
-        # swaps with a later job (a rotating window of them on large problems)
-        for t in range(window if full else min(window, n - 1)):
-            if full:
-                j2 = t
-                if j2 <= j1:
-                    continue
-            else:
-                j2 = (j1 + 1 + (offset + t) % (n - 1)) % n
+        # swaps with a later job: on small problems every later job that option o1 allows,
+        # in order (its allowed jobs, cols[ptr[o1]:ptr[o1 + 1]], from the first after j1);
+        # on large problems a rotating window of later jobs from ``offset``
+        if full:
+            first = _first_after(cols, ptr[o1], ptr[o1 + 1], j1)
+            count = ptr[o1 + 1] - first
+        else:
+            first = 0
+            count = min(window, n - 1)
+        steps += count
+        for t in range(count):
+            j2 = cols[first + t] if full else (j1 + 1 + (offset + t) % (n - 1)) % n
             o2 = s[j2]
             b = row_of[o2]
             if b == a or o2 == o1 or not allowed[o2, j1] or not allowed[o1, j2]:
@@ -265,7 +307,7 @@ def _best_move(
                 mj1 = j1
                 mo2 = o2
                 mj2 = j2
-    return kind, mj1, mo2, mj2, work
+    return kind, mj1, mo2, mj2, work, steps
 
 
 @njit(cache=True, inline="always")
@@ -430,6 +472,7 @@ def tabu_search(
     if problem.global_capacity.size or r_count == 0 or n < 2 or k * n > EJECTION_MAX_CELLS:
         return start
     cost, weight, row_of, cap = kernel_arrays(problem, allowed)
+    ptr, cols = _allowed_jobs(allowed)
     scale = penalty_floor(problem, allowed, prices)
     s = start.astype(np.int64).copy()
     load = np.zeros(r_count)
@@ -440,7 +483,7 @@ def tabu_search(
     if n_over == 0:
         elite_cost[0] = total
     scalars = np.array([total, 1.0])
-    ints = np.zeros(9, dtype=np.int64)
+    ints = np.zeros(10, dtype=np.int64)
     ints[5] = n_over
     rng = np.array([np.uint64(0x9E3779B97F4A7C15 ^ (budget.seed * 0x2545F4914F6CDD1D + 7) % 2**64)])
     if params is None:
@@ -454,8 +497,8 @@ def tabu_search(
             break
         work_until = min(budget.work, int(ints[0]) + SLICE_WORK)
         _iterate(
-            cost, allowed, weight, row_of, cap, scale, s, load, tabu, elite, elite_cost,
-            scalars, ints, rng, work_until, params,
+            cost, allowed, weight, row_of, cap, scale, s, load, tabu, ptr, cols, elite,
+            elite_cost, scalars, ints, rng, work_until, params,
         )  # fmt: skip
     stats.update(
         tabu_work=int(ints[0]),
@@ -466,6 +509,7 @@ def tabu_search(
         tabu_wall_stop=wall_stop,
         tabu_feasible_iterations=int(ints[7]),
         tabu_swaps=int(ints[8]),
+        tabu_steps=int(ints[9]),
         tabu_mu=float(scalars[1]),
     )
     if pool is not None:
@@ -474,6 +518,14 @@ def tabu_search(
     if elite_cost[0] < first and problem.is_feasible(best):
         return best.copy()
     return start
+
+
+def _allowed_jobs(allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each option's allowed jobs in ascending order, compressed by rows: option ``o``'s are
+    ``cols[ptr[o]:ptr[o + 1]]`` (the scan's swap partners on small problems)."""
+    ptr = np.zeros(allowed.shape[0] + 1, dtype=np.int64)
+    np.cumsum(allowed.sum(axis=1), out=ptr[1:])
+    return ptr, np.ascontiguousarray(np.nonzero(allowed)[1], dtype=np.int64)
 
 
 def to_pool(
