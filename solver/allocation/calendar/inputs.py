@@ -26,7 +26,7 @@ called it "expected collections").
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -200,6 +200,11 @@ def read_contact_columns(path: Path, account_ids: pd.Series, default_tz: str) ->
     return out
 
 
+def _one_of(text: pd.Series, allowed: Sequence[str]) -> Callable[[int], str]:
+    """The problem of row ``i`` whose ``text`` is not one of ``allowed``."""
+    return lambda i: f"must be one of {', '.join(allowed)}, got {fmt_raw(text.iloc[i])}"
+
+
 def read_history(path: Path) -> pd.DataFrame:
     """The contact history: account_id, timestamp (UTC), channel, outcome."""
     table = read_table(path, all_text=True)
@@ -212,12 +217,13 @@ def read_history(path: Path) -> pd.DataFrame:
     channel = table["channel"].astype(str).str.strip().str.lower()
     outcome = table["outcome"].astype(str).str.strip().str.lower()
     log = _log(path, table)
-    log.add("timestamp", stamps.isna().to_numpy(),
-            lambda i: f"not a date-time, got {fmt_raw(table['timestamp'].iloc[i])}")  # fmt: skip
-    log.add("channel", ~channel.isin(CHANNELS).to_numpy(),
-            lambda i: f"must be one of {', '.join(CHANNELS)}, got {fmt_raw(channel.iloc[i])}")  # fmt: skip
-    log.add("outcome", ~outcome.isin(OUTCOMES).to_numpy(),
-            lambda i: f"must be one of {', '.join(OUTCOMES)}, got {fmt_raw(outcome.iloc[i])}")  # fmt: skip
+    log.add(
+        "timestamp",
+        stamps.isna().to_numpy(),
+        lambda i: f"not a date-time, got {fmt_raw(table['timestamp'].iloc[i])}",
+    )
+    for column, text, allowed in (("channel", channel, CHANNELS), ("outcome", outcome, OUTCOMES)):
+        log.add(column, ~text.isin(allowed).to_numpy(), _one_of(text, allowed))
     log.raise_if_any(ROW_NOTE, subject="contact history")
     return pd.DataFrame(
         {"account_id": table["account_id"].astype(str), "timestamp": stamps,

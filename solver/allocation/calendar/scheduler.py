@@ -251,8 +251,9 @@ def schedule_contacts(
     """Plan the contact attempts of ``days`` days from ``start`` (module docstring).
 
     ``allocation`` has ``account_id, treatment, team, value`` (value: the account's
-    ``uplift_vs_none``, its gain over no contact after cost, CNY); ``contact`` has ``account_id, timezone, preferred_hour`` (defaults: the
-    profile's zone, none); ``history`` has ``account_id, timestamp (UTC), channel, outcome``.
+    ``uplift_vs_none``, its gain over no contact after cost, CNY); ``contact`` has
+    ``account_id, timezone, preferred_hour`` (defaults: the profile's zone, none);
+    ``history`` has ``account_id, timestamp (UTC), channel, outcome``.
     """
     t0 = time.perf_counter()
     if days < 1:
