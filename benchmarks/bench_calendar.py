@@ -148,7 +148,7 @@ def main(argv: list[str]) -> int:
     check_s = time.perf_counter() - t0
     s = result.summary
     print(f"{n:,} accounts × 7 days: {s['attempts_scheduled']:,} of {s['attempts_requested']:,} "
-          f"attempts; value {s['value_scheduled']:,.2f}, bound {s['bound']:,.2f}, gap "
+          f"attempts; uplift_vs_none {s['uplift_vs_none_scheduled']:,.2f}, bound {s['bound']:,.2f}, gap "
           f"{s['gap']:.4%}")  # fmt: skip
     print(f"read book {read_s:.2f} s ({read_cpu:.2f} s CPU) | naive {len(naive):,} attempts {naive_cpu:.2f} s CPU | "
           f"schedule {schedule_s:.2f} s ({schedule_cpu:.2f} s CPU) | check {check_s:.2f} s | "

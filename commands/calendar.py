@@ -30,7 +30,9 @@ _CHANNELS = (
 @click.command("calendar")
 @click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
 @file_option(
-    "--allocation", "Output of `workout allocate` for this book (CSV/Parquet/Excel).", required=True
+    "--allocation",
+    "Output of `workout allocate` (without --weeks) for this book (CSV/Parquet/Excel).",
+    required=True,
 )
 @click.option(
     "--days", type=click.IntRange(1, 31), default=7, show_default=True, help="Days to plan."
@@ -82,8 +84,9 @@ def calendar(
 
     Every attempt lies in the customer's local contact window (column `timezone`, nearest
     to `preferred_hour`), in the team's shift, and within dialler, SMS and field-visit
-    capacities, maximising expected collections (greedy by value density; the bound and
-    gap are printed). An independent checker verifies every rule of the jurisdiction on
+    capacities, maximising the allocation's uplift vs no action (column uplift_vs_none:
+    each account's gain over no contact, after cost; greedy by value density; the bound
+    and gap are printed). An `allocate --weeks` file has no uplift_vs_none and is refused. An independent checker verifies every rule of the jurisdiction on
     the result; a violation is an internal error (exit 1) and nothing is written.
 
     \b
@@ -123,9 +126,11 @@ def calendar(
     frame = read_portfolio(book, unknown_columns="ignore")
     contact = read_contact_columns(book, frame["account_id"], profile.timezone)
     past = read_history(history) if history is not None else None
+    # every allocation row checked against the book, catalogue and teams, named by file
+    allocated = read_allocation(allocation, frame["account_id"], catalogue.names, team_set.names)
     result = schedule_contacts(
         frame,
-        read_allocation(allocation),
+        allocated,
         catalogue,
         team_set,
         capacity,
@@ -177,7 +182,9 @@ def _print_summary(
     ]
     print_fitted(con, "Attempts by channel", _CHANNELS, rows)
     con.print(
-        f"expected collections scheduled {s['value_scheduled']:,.2f} {currency}, bound "
+        # allocate's name for the fact (its uplift_vs_none), not "expected collections"
+        f"uplift vs no action scheduled {s['uplift_vs_none_scheduled']:,.2f} {currency} of "
+        f"{s['uplift_vs_none_requested']:,.2f} (gain over no contact, after cost), bound "
         f"{s['bound']:,.2f}, gap {s['gap']:.4%} ({s['method']}), {s['runtime_s']:.2f} s\n"
         f"checker ({s['jurisdiction']} profile, independent of the scheduler): "
         f"{s['checker_violations']} violations",

@@ -1,7 +1,10 @@
 """Inputs of the contact calendar: the allocation, the book's contact columns, the history.
 
 * The allocation is ``workout allocate``'s table (``account_id``, ``treatment``, ``team``
-  and, for the value, ``uplift_vs_none``).
+  and, for the value, ``uplift_vs_none``: the account's gain over no contact, after cost,
+  :data:`VALUE_COLUMN`). Each row is checked by :func:`allocation_problems`, whose lines
+  name the file, the row (1 = first data row), the account and the column
+  (:class:`~solver.core.problems.ProblemLog`, as every other reader of the project).
 * Two optional book columns (beside SPEC §3, not part of the validated book so that no
   existing output changes): ``timezone`` (IANA name, e.g. ``Asia/Urumqi``; blank = the
   profile's) and ``preferred_hour`` (0-23, local; blank = none).
@@ -10,23 +13,36 @@
   conversation (what Regulation F's 7-day rule and the connected-call limits count).
 
 Every problem names the file, the row (1 = first data row) and the column, all at once.
+
+Why only ``uplift_vs_none``: the calendar decides which attempts get the scarce slots, and
+what an account loses when it is not contacted is its gain over no contact (it still pays
+what it would without one), not its ``expected_value`` (expected collected − cost, which
+includes that baseline). ``workout allocate --weeks`` writes no ``uplift_vs_none`` (its
+``expected_value`` is the week's expected collected − cost), so such a file is refused by
+name rather than read as if it were the gain (session 21: it was, and the headline then
+called it "expected collections").
 """
 
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from solver.core.files import INPUT_FORMATS
+from solver.core.messages import fmt_raw
+from solver.core.problems import ProblemLog
 from solver.core.tables import read_table
 from solver.errors import InputError
 
 __all__ = [
     "CHANNELS",
     "OUTCOMES",
+    "VALUE_COLUMN",
+    "allocation_problems",
     "read_allocation",
     "read_contact_columns",
     "read_history",
@@ -36,42 +52,112 @@ __all__ = [
 CHANNELS = ("phone", "sms", "email", "app", "visit")
 #: Outcomes of a history row; ``connected`` is a conversation.
 OUTCOMES = ("connected", "no_answer", "busy", "voicemail", "failed", "sent", "delivered")
-#: Problems listed per file before the rest are counted.
-MAX_LISTED = 50
+#: How the problem lines count rows (after the headline).
+ROW_NOTE = "row N = the Nth data row below the header"
+#: The allocation's column the calendar schedules by (``workout allocate``'s name for the
+#: account's gain over no contact, after cost; the calendar's per-attempt column too).
+VALUE_COLUMN = "uplift_vs_none"
+#: Ids named when the book's accounts lacking an allocation row are counted.
+FIRST_NAMED = 3
 
 
-def _raise(path: Path, what: str, problems: list[str]) -> None:
-    if problems:
-        shown = problems[:MAX_LISTED]
-        if len(problems) > MAX_LISTED:
-            shown.append(f"... and {len(problems) - MAX_LISTED} more")
-        raise InputError(f"{path}: {len(problems)} problem(s) in the {what}", shown)
+def _log(path: Path, table: pd.DataFrame) -> ProblemLog:
+    """The problem log of a table read from ``path``: rows numbered from 1 (the first data
+    row), each named by its account_id."""
+    log = ProblemLog(str(path), np.arange(1, len(table) + 1))
+    if "account_id" in table.columns:
+        log.account_ids = table["account_id"].astype(str).str.strip()
+    return log
 
 
-def read_allocation(path: Path) -> pd.DataFrame:
-    """``workout allocate``'s table: account_id, treatment, team, uplift (CNY)."""
+def read_allocation(
+    path: Path,
+    ids: pd.Series | None = None,
+    treatments: Sequence[str] | None = None,
+    teams: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """``workout allocate``'s table: account_id, treatment, team, value (its
+    :data:`VALUE_COLUMN`, CNY), every row checked.
+
+    With the book's ``ids``, the catalogue's ``treatments`` and the ``teams``' names, the
+    rows are also checked against them (:func:`allocation_problems`), so that every problem
+    names ``path``, the row and the account; :class:`InputError` lists them all.
+    """
     table = read_table(path, all_text=True)
-    missing = {"account_id", "treatment"} - set(table.columns)
+    source = str(path)
+    missing = [c for c in ("account_id", "treatment", VALUE_COLUMN) if c not in table.columns]
     if missing:
-        raise InputError(f"{path}: allocation: missing column(s) {', '.join(sorted(missing))}")
-    out = pd.DataFrame({"account_id": table["account_id"].astype(str)})
-    out["treatment"] = table["treatment"].astype(str)
-    out["team"] = table["team"].fillna("").astype(str) if "team" in table else ""
-    value_col = "uplift_vs_none" if "uplift_vs_none" in table else "expected_value"
-    if value_col in table:
-        value = pd.to_numeric(table[value_col].replace("", np.nan), errors="coerce")
-        bad = np.flatnonzero(value.isna().to_numpy())
-        _raise(path, "allocation", [f"row {i + 1}: {value_col}: not a number" for i in bad])
-        out["value"] = value.to_numpy(dtype=np.float64)
-    else:
-        out["value"] = 0.0
-    dupes = out["account_id"].duplicated()
-    _raise(
-        path,
-        "allocation",
-        [f"row {i + 1}: account_id: duplicate" for i in np.flatnonzero(dupes.to_numpy())],
+        hint = ""
+        if VALUE_COLUMN in missing and "expected_value" in table.columns:
+            hint = (
+                "; this looks like a `workout allocate --weeks` file, whose expected_value "
+                "is expected collected - cost, not the gain over no contact the calendar "
+                "schedules by: give the file of `workout allocate` without --weeks"
+            )
+        raise InputError(
+            f"{source}: allocation: missing column(s) {', '.join(missing)} "
+            f"({VALUE_COLUMN}: each account's gain over no contact, after cost){hint}"
+        )
+    text = table[VALUE_COLUMN].astype(str).str.strip()
+    value = pd.to_numeric(text.replace("", np.nan), errors="coerce").to_numpy(dtype=np.float64)
+    out = pd.DataFrame(
+        {"account_id": table["account_id"].astype(str).str.strip(),
+         "treatment": table["treatment"].astype(str).str.strip(),
+         "team": table["team"].fillna("").astype(str).str.strip() if "team" in table else "",
+         "value": value}
+    )  # fmt: skip
+    log = _log(path, out)
+    log.add(
+        VALUE_COLUMN,
+        ~np.isfinite(value),
+        lambda i: f"not a number, got {fmt_raw(text.iloc[i])}" if text.iloc[i] else "blank",
     )
+    allocation_problems(log, out, ids, treatments, teams)
+    log.raise_if_any(ROW_NOTE, subject="allocation")
     return out
+
+
+def allocation_problems(
+    log: ProblemLog,
+    allocation: pd.DataFrame,
+    ids: pd.Series | None = None,
+    treatments: Sequence[str] | None = None,
+    teams: Sequence[str] | None = None,
+) -> None:
+    """Add to ``log`` the problems of an allocation's rows (``log``'s rows are
+    ``allocation``'s, in order): a repeated account, and with each of ``ids`` (the book's),
+    ``treatments`` (the catalogue's) and ``teams`` (their names) given, a row for an account
+    not in the book, an unknown treatment or team, and the book's accounts without a row."""
+    acct = allocation["account_id"].astype(str)
+    log.account_ids = acct
+    log.add("account_id", acct.duplicated().to_numpy(), lambda i: "repeated (one row per account)")
+    if ids is not None:
+        book = pd.Index(ids.astype(str))
+        log.add(
+            "account_id",
+            book.get_indexer(acct) < 0,
+            lambda i: "not in the book (the allocation of another book?)",
+        )
+        lacking = book[~book.isin(acct)]
+        if len(lacking):
+            log.file(
+                f"accounts of the book without an allocation row: {len(lacking):,} "
+                f"(first: {', '.join(lacking[:FIRST_NAMED])})"
+            )
+    treat = allocation["treatment"].astype(str).to_numpy(dtype=object)
+    if treatments is not None:
+        log.add(
+            "treatment",
+            ~np.isin(treat, list(treatments)),
+            lambda i: f"unknown {fmt_raw(treat[i])} (not in the catalogue)",
+        )
+    team = allocation["team"].fillna("").astype(str).to_numpy(dtype=object)
+    if teams is not None:
+        log.add(
+            "team",
+            ~np.isin(team, ["", *teams]),
+            lambda i: f"unknown {fmt_raw(team[i])} (not in the teams file)",
+        )
 
 
 def read_contact_columns(path: Path, account_ids: pd.Series, default_tz: str) -> pd.DataFrame:
@@ -86,27 +172,37 @@ def read_contact_columns(path: Path, account_ids: pd.Series, default_tz: str) ->
     raw = read_table(path, all_text=True)
     if "timezone" not in raw and "preferred_hour" not in raw:
         return out
-    raw = raw.assign(account_id=raw["account_id"].astype(str))
-    row_of = {a: i + 1 for i, a in enumerate(raw["account_id"])}
-    raw = raw.drop_duplicates("account_id").set_index("account_id").reindex(out["account_id"])
-    problems = []
-    if "timezone" in raw:
-        tz = raw["timezone"].fillna("").astype(str).str.strip()
+    log = _log(path, raw)
+    tz = raw["timezone"].fillna("").astype(str).str.strip() if "timezone" in raw else None
+    if tz is not None:
         known = zoneinfo.available_timezones()
-        for acct, name in tz[(tz != "") & ~tz.isin(known)].items():
-            problems.append(f"row {row_of.get(acct, '?')} ({acct}): timezone: unknown {name!r}")
-        out["timezone"] = np.where(tz.to_numpy() == "", default_tz, tz.to_numpy())
+        log.add("timezone", ((tz != "") & ~tz.isin(known)).to_numpy(),
+                lambda i: f"unknown {fmt_raw(tz.iloc[i])}")  # fmt: skip
+    hour = None
     if "preferred_hour" in raw:
         text = raw["preferred_hour"].fillna("").astype(str).str.strip()
         hour = pd.to_numeric(text.replace("", np.nan), errors="coerce")
         bad = (text != "") & (hour.isna() | (hour < 0) | (hour > 23) | (hour % 1 != 0))
-        for acct, value in text[bad].items():
-            problems.append(
-                f"row {row_of.get(acct, '?')} ({acct}): preferred_hour: must be 0-23, got {value!r}"
-            )
-        out["preferred_hour"] = hour.fillna(-1).where(~bad, -1).to_numpy(dtype=np.int64)
-    _raise(path, "portfolio", problems)
+        log.add("preferred_hour", bad.to_numpy(),
+                lambda i: f"must be 0-23, got {fmt_raw(text.iloc[i])}")  # fmt: skip
+    log.raise_if_any(ROW_NOTE, subject="portfolio's contact columns")
+    # align the file's rows with the book's accounts (an id's first row, as the book's)
+    ids = raw["account_id"].astype(str).str.strip()
+    first = np.flatnonzero(~ids.duplicated().to_numpy())
+    found = pd.Index(ids.iloc[first]).get_indexer(out["account_id"].astype(str))
+    at = np.where(found < 0, -1, first[found])
+    if tz is not None:
+        zone = tz.to_numpy(dtype=object)[at]
+        out["timezone"] = np.where((at < 0) | (zone == ""), default_tz, zone)
+    if hour is not None:
+        h = hour.fillna(-1).to_numpy(dtype=np.float64)[at]
+        out["preferred_hour"] = np.where(at < 0, -1, h).astype(np.int64)
     return out
+
+
+def _one_of(text: pd.Series, allowed: Sequence[str]) -> Callable[[int], str]:
+    """The problem of row ``i`` whose ``text`` is not one of ``allowed``."""
+    return lambda i: f"must be one of {', '.join(allowed)}, got {fmt_raw(text.iloc[i])}"
 
 
 def read_history(path: Path) -> pd.DataFrame:
@@ -120,16 +216,15 @@ def read_history(path: Path) -> pd.DataFrame:
     )
     channel = table["channel"].astype(str).str.strip().str.lower()
     outcome = table["outcome"].astype(str).str.strip().str.lower()
-    problems = []
-    for i in np.flatnonzero(stamps.isna().to_numpy()):
-        problems.append(
-            f"row {i + 1}: timestamp: not a date-time, got {table['timestamp'].iloc[i]!r}"
-        )
-    for i in np.flatnonzero(~channel.isin(CHANNELS).to_numpy()):
-        problems.append(f"row {i + 1}: channel: must be one of {', '.join(CHANNELS)}")
-    for i in np.flatnonzero(~outcome.isin(OUTCOMES).to_numpy()):
-        problems.append(f"row {i + 1}: outcome: must be one of {', '.join(OUTCOMES)}")
-    _raise(path, "contact history", problems)
+    log = _log(path, table)
+    log.add(
+        "timestamp",
+        stamps.isna().to_numpy(),
+        lambda i: f"not a date-time, got {fmt_raw(table['timestamp'].iloc[i])}",
+    )
+    for column, text, allowed in (("channel", channel, CHANNELS), ("outcome", outcome, OUTCOMES)):
+        log.add(column, ~text.isin(allowed).to_numpy(), _one_of(text, allowed))
+    log.raise_if_any(ROW_NOTE, subject="contact history")
     return pd.DataFrame(
         {"account_id": table["account_id"].astype(str), "timestamp": stamps,
          "channel": channel, "outcome": outcome}

@@ -12,13 +12,21 @@ The channel is the allocated treatment's: the allocation already values the cust
 preferred channel (``preferred_channel_uplift``), and the calendar does not switch it.
 
 Method: a greedy by value density. The value of an account's attempts is its allocation
-uplift over no action (``uplift_vs_none``) shared equally among its attempts; accounts are
+uplift over no action (``uplift_vs_none``: its gain over no contact, after cost; the
+calendar's per-attempt column has the same name and sums to it) shared equally among its
+attempts in whole cents (the first ``cents mod attempts`` attempts carry one cent more, so
+an account's attempts sum to its uplift to the cent); accounts are
 taken in decreasing value per unit of the one resource their treatment uses (a team's
 dialler minutes, a gateway's messages, a region's visits), and each attempt goes to the
 first feasible slot of its target day (attempts spread evenly over the days), then of later
 and earlier days. The bound is the fractional-knapsack (LP) optimum of each resource on its
 own: it relaxes the slots, windows and per-account rules, and every attempt uses exactly one
-resource, so Σ over resources bounds the optimum; the gap reported is against it.
+resource, so Σ over resources bounds the optimum; the gap reported is against it. The
+bound is computed on the same whole-cent attempt values as the schedule (each account's
+attempts as two items: those with the extra cent and those without) and rounded down to the
+cent, which the optimum of a whole-cent objective cannot exceed: the value scheduled is never
+above it (session 21: the bound was on unrounded shares and the schedule summed rounded
+ones, so an ``allocate --weeks`` file showed a value 0.47 above its "proven" bound).
 
 The rules each account's attempts obey are in :mod:`~solver.allocation.calendar.contact_rules`;
 the time grid, the capacities and the bound in :mod:`~solver.allocation.calendar.capacity`.
@@ -52,9 +60,11 @@ from solver.allocation.calendar.contact_rules import (
     first_hour,
     history_by_account,
 )
+from solver.allocation.calendar.inputs import VALUE_COLUMN, allocation_problems
 from solver.allocation.catalogue import Catalogue
 from solver.allocation.compliance import flag_column, text_column
 from solver.allocation.teams import Teams
+from solver.core.problems import ProblemLog
 from solver.core.result import gap_to_bound
 from solver.errors import InputError
 
@@ -64,7 +74,7 @@ __all__ = ["CALENDAR_COLUMNS", "DIALLER_COLUMNS", "CalendarResult", "schedule_co
 CALENDAR_COLUMNS = (
     "account_id", "day", "utc_time", "local_date", "local_time", "timezone", "channel",
     "treatment", "team", "attempt", "minutes", "party", "stop_after_conversation_days",
-    "expected_value",
+    VALUE_COLUMN,
 )  # fmt: skip
 #: Columns of a team's dialler file: the account (the dialler's key to the phone number),
 #: when to dial (UTC and the customer's local time), and the conditional cancel rule.
@@ -94,30 +104,13 @@ class CalendarResult:
 def _validate_allocation(
     ids: pd.Series, allocation: pd.DataFrame, catalogue: Catalogue, teams: Teams
 ) -> pd.DataFrame:
-    """The allocation aligned with the book's rows; InputError for rows that do not fit."""
-    extra = allocation.loc[pd.Index(ids).get_indexer(allocation["account_id"]) < 0, "account_id"]
-    aligned = allocation.set_index("account_id").reindex(ids)
-    lacking = ids[aligned["treatment"].isna().to_numpy()]
-    problems = []
-    if len(extra):
-        problems.append(
-            f"{len(extra):,} allocation rows are for accounts not in the book "
-            f"(first: {', '.join(extra.head(3))}): the allocation of another book?"
-        )
-    if len(lacking):
-        problems.append(
-            f"{len(lacking):,} accounts of the book have no allocation row "
-            f"(first: {', '.join(lacking.head(3))})"
-        )
-    unknown = set(aligned["treatment"].dropna()) - set(catalogue.names)
-    if unknown:
-        problems.append(f"treatment: unknown {', '.join(sorted(unknown))} (not in the catalogue)")
-    bad_team = set(aligned["team"].dropna()) - {"", *teams.names}
-    if bad_team:
-        problems.append(f"team: unknown {', '.join(sorted(bad_team))} (not in the teams file)")
-    if problems:
-        raise InputError(f"allocation: {len(problems)} problem(s)", problems)
-    return aligned.reset_index()
+    """The allocation aligned with the book's rows; InputError for rows that do not fit
+    (:func:`~solver.allocation.calendar.inputs.allocation_problems`; rows numbered from 1 in
+    ``allocation``'s order; ``workout calendar`` has checked its file the same way, by name)."""
+    log = ProblemLog("allocation", np.arange(1, len(allocation) + 1))
+    allocation_problems(log, allocation, ids, catalogue.names, teams.names)
+    log.raise_if_any(subject="allocation")
+    return allocation.set_index("account_id").reindex(ids).reset_index()
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,14 +131,37 @@ class _Accounts:
 
 @dataclass
 class _Tasks:
-    """Per account: attempts wanted, resource units per attempt, the resource, and the
-    value per attempt; counts of accounts left out and why."""
+    """Per account: attempts wanted, resource units per attempt, the resource, the value in
+    whole cents (0 without attempts) and its mean per attempt (CNY, for the density);
+    counts of accounts left out and why."""
 
     attempts: np.ndarray
     need: np.ndarray
     res_key: list[Any]
+    cents: np.ndarray
     per_attempt: np.ndarray
     counts: dict[str, int]
+
+    def attempt_cents(self, j: np.ndarray, attempt: np.ndarray) -> np.ndarray:
+        """Cents of attempt number ``attempt`` (1, 2, ...) of account ``j``: the account's
+        cents shared equally, the first ``cents mod attempts`` attempts one cent more."""
+        k = np.maximum(self.attempts[j], 1)
+        return self.cents[j] // k + (attempt <= self.cents[j] % k)
+
+    def bound_cents(self, resources: Mapping[Any, Resource]) -> int:
+        """The per-resource fractional-knapsack bound on the same whole-cent attempt values
+        (module docstring), rounded down to the cent."""
+        k = np.maximum(self.attempts, 1)
+        base, extra = self.cents // k, self.cents % k
+        # each account as two items: its attempts with the extra cent, and the others
+        bound = knapsack_bound(
+            resources,
+            [*self.res_key, *self.res_key],
+            np.concatenate([np.where(self.attempts > 0, extra, 0), self.attempts - extra]),
+            np.concatenate([self.need, self.need]),
+            np.concatenate([base + 1, base]).astype(np.float64),
+        )
+        return int(np.floor(bound + 1e-6))  # an integer objective: float noise only
 
 
 def _accounts(
@@ -215,8 +231,9 @@ def _tasks(
         if key is None:
             counts["no_resource"] += 1
         res_key[j] = key
-    per_attempt = np.where(attempts > 0, acc.value / np.maximum(attempts, 1), 0.0)
-    return _Tasks(attempts, need, res_key, per_attempt, counts)
+    cents = np.where(attempts > 0, np.round(acc.value * 100.0), 0).astype(np.int64)
+    per_attempt = cents / np.maximum(attempts, 1) / 100.0
+    return _Tasks(attempts, need, res_key, cents, per_attempt, counts)
 
 
 def schedule_contacts(
@@ -233,9 +250,10 @@ def schedule_contacts(
 ) -> CalendarResult:
     """Plan the contact attempts of ``days`` days from ``start`` (module docstring).
 
-    ``allocation`` has ``account_id, treatment, team, value`` (value: the uplift over no
-    action, CNY); ``contact`` has ``account_id, timezone, preferred_hour`` (defaults: the
-    profile's zone, none); ``history`` has ``account_id, timestamp (UTC), channel, outcome``.
+    ``allocation`` has ``account_id, treatment, team, value`` (value: the account's
+    ``uplift_vs_none``, its gain over no contact after cost, CNY); ``contact`` has
+    ``account_id, timezone, preferred_hour`` (defaults: the profile's zone, none);
+    ``history`` has ``account_id, timestamp (UTC), channel, outcome``.
     """
     t0 = time.perf_counter()
     if days < 1:
@@ -259,10 +277,10 @@ def schedule_contacts(
         history, dict(zip(ids, contact["timezone"].astype(str), strict=True)), start
     )
     tasks = _tasks(acc, catalogue, resources, field_team, days)
-    bound = knapsack_bound(resources, tasks.res_key, tasks.attempts, tasks.need, tasks.per_attempt)
+    bound = tasks.bound_cents(resources) / 100.0
     rows = _greedy(acc, tasks, slots, resources, catalogue, channels, history_of, days)
     calendar = _calendar_table(rows, acc, tasks, slots, catalogue, teams, field_team)
-    scheduled = float(np.round(calendar["expected_value"].sum(), 2))
+    scheduled = float(np.round(calendar[VALUE_COLUMN].sum(), 2))
     channel_of = np.array([t.channel for t in catalogue.treatments], dtype=object)[acc.t_index]
     summary = {
         "jurisdiction": profile.code,
@@ -279,9 +297,11 @@ def schedule_contacts(
             }
             for c in ("phone", "sms", "email", "app", "visit")
         },  # fmt: skip
-        "value_requested": round(float((tasks.per_attempt * tasks.attempts).sum()), 2),
-        "value_scheduled": scheduled,
-        "bound": round(bound, 2),
+        # the allocation's uplift_vs_none (gain over no contact, after cost) of the
+        # accounts with attempts, and of the attempts scheduled; the bound is on the latter
+        "uplift_vs_none_requested": int(tasks.cents.sum()) / 100.0,
+        "uplift_vs_none_scheduled": scheduled,
+        "bound": bound,
         "gap": 0.0 if bound <= 0 else max(0.0, gap_to_bound(scheduled, bound)),
         "method": METHOD,
         **tasks.counts,
@@ -393,6 +413,6 @@ def _calendar_table(
             "minutes": np.array([t.handling_minutes for t in treat], dtype=np.float64),
             "party": "debtor",
             "stop_after_conversation_days": np.where(channel == "phone", blackout, 0),
-            "expected_value": np.round(tasks.per_attempt[j], 2),
+            VALUE_COLUMN: tasks.attempt_cents(j, attempt) / 100.0,
         }
     )
