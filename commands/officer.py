@@ -21,10 +21,12 @@ from commands.audit import db_option, letter_out_option
 from commands.common import SHARED_HELP, choice_option, file_option
 from commands.output import (
     VERDICT_COLOURS,
+    as_of_date,
     as_of_option,
     check_out,
     emit,
     format_option,
+    objective_options,
     out_option,
     write_out,
     wrote,
@@ -244,7 +246,10 @@ def _rows(offer: Any) -> list[dict[str, Any]]:
     "also the schedule.",
     dest="out_path",
 )
-def evaluate(source: AccountInput, proposal: Any, fmt: str, out_path: Path | None) -> int:
+@as_of_option()
+def evaluate(
+    source: AccountInput, proposal: Any, fmt: str, out_path: Path | None, as_of: Any
+) -> int:
     """Evaluate a customer's counter-offer: figures, policy check, NPV test, nearest plan.
 
     The proposal is booked like an instalment plan (principal, accrued interest and fees
@@ -256,7 +261,8 @@ def evaluate(source: AccountInput, proposal: Any, fmt: str, out_path: Path | Non
     the policy's need_test (--set policy.need_test=true) and a contract the customer can
     afford in every month it is CONTRACT_AFFORDABLE (keep the contract), as `workout
     plan` reports; without it the explanation says when the contract itself is
-    affordable. The schedule is in --format json and in an .xlsx --out.
+    affordable. The schedule (and the nearest plan's) is in --format json and in an .xlsx
+    --out, month t due t months after --as-of (default today), as `workout plan` dates it.
 
     Exit code 0 with any verdict (CONTRACT_AFFORDABLE too, as for `workout plan`); 3
     when the proposal breaks the policy and no plan satisfies it either.
@@ -266,8 +272,12 @@ def evaluate(source: AccountInput, proposal: Any, fmt: str, out_path: Path | Non
       workout evaluate scenarios/sample_account.toml --payments '0*3,2500*40'
       workout evaluate scenarios/sample_account.toml --term 36 --holiday 3 --amount 2000
       workout evaluate scenarios/sample_account.toml --amount 1500 --format json
+      workout evaluate scenarios/sample_account.toml --amount 1500 --as-of 2026-05-04 \\
+          --out out/evaluation.xlsx
       workout evaluate tests/data/portfolio/tiny.csv --account-id T002 --term 48
     """
+    from dataclasses import replace
+
     import pandas as pd
 
     from solver.errors import InfeasibleError, InputError
@@ -280,11 +290,12 @@ def evaluate(source: AccountInput, proposal: Any, fmt: str, out_path: Path | Non
     account, policy, model = source.load()
     offer = evaluate_counter_offer(account, proposal, policy, model)
     table = pd.DataFrame(_rows(offer))
-    payload = counter_offer_document(offer)
+    start = as_of_date(as_of)  # month t of every schedule shown is due t months later
+    payload = counter_offer_document(offer, as_of=start)
     if out_path is not None:
         sheets = {
             "comparison": table,
-            "schedule": offer.schedule.to_frame().drop(columns=["due_date"]),
+            "schedule": replace(offer.schedule, start=start).to_frame(),
         }
         write_out(out_path, table, sheet_name="comparison", payload=payload, sheets=sheets)
     if fmt == "table":
@@ -344,8 +355,10 @@ def write_letter(path: Path, html: str) -> Any:
     "option_name",
     required=True,
     metavar="NAME",
-    help="The plan to offer: an option of `workout plan` (custom, deferral/capitalize, "
-    "the best of a family such as deferral) or counter_offer with the proposal options.",
+    help="The plan to offer: an option label `workout plan` prints with the same --objective,"
+    " --within and --thorough (custom, deferral/capitalize, the recommended or a frontier plan"
+    " such as 'deferral/interest_only 4+29m'), the best of a family such as deferral, or "
+    "counter_offer with the proposal options.",
 )
 @letter_out_option(
     "Write the offer letter to this file (atomically): .html (printable, with print CSS) "
@@ -381,6 +394,7 @@ def write_letter(path: Path, html: str) -> Any:
     help="Plan as plan --thorough does (finer custom/step search, custom over every "
     "amount): the letter then holds the plan `workout plan --thorough` shows.",
 )
+@objective_options
 @format_option(
     "Here json is the offer's summary (letter file, SHA-256, APR, totals, validity, the "
     "audit record); csv the same as one row."
@@ -396,6 +410,8 @@ def offer(
     officer_id: str | None,
     db_url: str,
     thorough: bool,
+    objective: str,
+    within_pct: float,
     fmt: str,
 ) -> int:
     """Write the printable offer letter of one plan (bilingual zh/en HTML, or PDF).
@@ -404,6 +420,11 @@ def offer(
     (明示年化利率), the finance charge, amount financed and total of payments, what the
     customer owes today and under the current contract, what happens if a payment is
     missed, the customer's rights, and the date until which the offer is open.
+
+    --option takes every label `workout plan` prints for the account with the same
+    --objective, --within and --thorough: the recommended plan (with --objective customer a
+    plan at chosen terms), each family's best, and the frontier's plans; the letter holds
+    that plan's schedule and figures as `workout plan` shows them.
 
     With --officer ID the offer is recorded in the audit trail (--db) before the letter
     is in place: no letter without its record. Without it nothing is recorded.
@@ -425,6 +446,8 @@ def offer(
           --db sqlite:///workout.db --out out/letter.html
       workout offer scenarios/sample_account.toml --option custom --thorough \\
           --out out/letter.html
+      workout offer scenarios/sample_account.toml --objective customer --within 2 \\
+          --option "deferral/interest_only 4+29m" --out out/letter.html
     """
     import contextlib
 
@@ -444,8 +467,11 @@ def offer(
         officer_id = check_officer_id(officer_id, "--officer")
         trail = AuditTrail(db_url)
     account, policy, model = source.load()
-    # the same search as `workout plan [--thorough]`: the letter holds the plan shown there
-    plans = plan_result(account, policy, model, thorough=thorough)
+    # the same search and choice as `workout plan [--thorough] [--objective ... --within ...]`:
+    # the letter holds the plan shown there, under the label shown there
+    plans = plan_result(
+        account, policy, model, objective=objective, within_pct=within_pct, thorough=thorough
+    )
     choice = choose_offer(
         account,
         option_name,
@@ -465,7 +491,7 @@ def offer(
 
                 record = decision_record(
                     account,
-                    plans,
+                    choice.plans,  # with a frontier plan chosen, that plan too
                     officer_id=str(officer_id),
                     policy=policy.for_product(account.product),
                     model=model,

@@ -218,6 +218,50 @@ def as_of_date(as_of: Any) -> Any:
     return as_of_or_today(as_of)
 
 
+#: ``--within``'s default (percent), the service's ``within_pct`` default too.
+DEFAULT_WITHIN_PCT = 1.0
+
+
+def objective_options(func: Any) -> Any:
+    """``--objective bank|customer`` and ``--within PCT``: which plan is recommended, the one
+    definition of ``workout plan``'s and ``workout offer``'s (the offer's letter holds a
+    plan the officer was shown). The command receives ``objective`` and ``within_pct``
+    (defaulted); the plan is chosen by :func:`solver.officer.documents.plan_result`.
+
+    A ``--within`` without ``--objective customer`` is a usage error: silently ignored, it
+    would let an officer believe the customer objective ran.
+    """
+    import functools
+
+    @functools.wraps(func)
+    def command(**kwargs: Any) -> Any:
+        if kwargs["within_pct"] is not None and kwargs["objective"] != "customer":
+            from solver.errors import InputError
+
+            raise InputError("--within applies only with --objective customer")
+        if kwargs["within_pct"] is None:
+            kwargs["within_pct"] = DEFAULT_WITHIN_PCT
+        return func(**kwargs)
+
+    # the choices are solver.plans.options.OBJECTIVES, spelled here so that --help loads no solver
+    objective = choice_option(
+        "--objective",
+        ["bank", "customer"],
+        "bank: recommend the highest NPV passing the NPV test; customer: the plan cheapest"
+        " for the customer (least customer cost) among those within --within of the bank's best.",
+    )
+    within = click.option(
+        "--within",
+        "within_pct",
+        type=click.FloatRange(0.0, 100.0),
+        default=None,
+        metavar="PCT",
+        help="With --objective customer: how far below the best NPV (percent) a plan may be"
+        f"  [default: {DEFAULT_WITHIN_PCT:g}].",
+    )
+    return objective(within(command))
+
+
 # -- colours of outcomes ----------------------------------------------------------------
 # One colour per kind of outcome on every "STATUS: explanation" line of --format table:
 # green may be offered, yellow fails the NPV test, red nothing within policy, cyan keep

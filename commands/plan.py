@@ -20,13 +20,14 @@ from commands.accounts import (
     load_account,
     policy_model_options,
 )
-from commands.common import SHARED_HELP, choice_option
+from commands.common import SHARED_HELP
 from commands.output import (
     as_of_date,
     as_of_option,
     check_out,
     emit,
     format_option,
+    objective_options,
     out_option,
     write_out,
     wrote,
@@ -79,21 +80,7 @@ from solver.domain import FAMILIES, Status
     help="Finer custom/step search, and custom over every amount (free family, certified"
     " against a bound over every schedule): better plans, honest gaps, 0.1-3 s more.",
 )
-@choice_option(
-    "--objective",
-    ["bank", "customer"],
-    "bank: recommend the highest NPV passing the NPV test; customer: the plan cheapest"
-    " for the customer (least customer cost) among those within --within of the bank's best.",
-)
-@click.option(
-    "--within",
-    "within_pct",
-    type=click.FloatRange(0.0, 100.0),
-    default=None,
-    metavar="PCT",
-    help="With --objective customer: how far below the best NPV (percent) a plan may be"
-    "  [default: 1].",
-)
+@objective_options
 @click.option(
     "--frontier",
     is_flag=True,
@@ -112,7 +99,7 @@ def plan(
     settings: tuple[str, ...],
     thorough: bool,
     objective: str,
-    within_pct: float | None,
+    within_pct: float,
     frontier: bool,
     forecast_path: Any,
     as_of: Any,
@@ -146,10 +133,6 @@ def plan(
     """
     from solver.errors import InfeasibleError, InputError
 
-    if within_pct is not None and objective != "customer":
-        # a silently ignored --within would let an officer believe the customer objective ran
-        raise InputError("--within applies only with --objective customer")
-    within_pct = 1.0 if within_pct is None else within_pct
     check_out(
         out_path,
         inputs={

@@ -326,16 +326,17 @@ def test_letter_settings_from_toml(tmp_path):
 
 
 def test_evaluate_json_is_the_document(account, plans):
-    """`workout evaluate --format json` prints the counter-offer document."""
+    """`workout evaluate --format json` prints the counter-offer document (dated --as-of)."""
     code, out, err = run_workout(
-        "evaluate", SAMPLE, "--payments", "0*3,2500*40", "--format", "json"
+        "evaluate", SAMPLE, "--payments", "0*3,2500*40", "--as-of", AS_OF, "--format", "json"
     )
     assert code == 0, err
     doc = json.loads(out)
     expected = counter_offer_document(
         evaluate_counter_offer(
             account, Proposal(payments=parse_payments("0*3,2500*40")), plans=plans
-        )
+        ),
+        as_of=AS_OF,
     )
     assert doc == json.loads(json.dumps(expected))
 

@@ -186,7 +186,7 @@ def test_api_plan_bad_as_of_is_a_422_naming_it(client, value):
 
 def test_api_letter_takes_the_same_as_of(client):
     """/api/letter reads as_of by the same rule: its letter is dated by it, a bad one is
-    a 422 naming as_of; /api/evaluate (an undated schedule) has no as_of."""
+    a 422 naming as_of; /api/evaluate too (session 21: its schedule is dated)."""
     body = {"account": ACCOUNT, "option": "custom", "lang": "en"}
     letter = client.post("/api/letter", json={**body, "as_of": "2026-01-31"})
     assert letter.status_code == 200, letter.text
@@ -195,6 +195,9 @@ def test_api_letter_takes_the_same_as_of(client):
     assert bad.status_code == 422
     assert "YYYY-MM-DD" in bad.json()["detail"][0]["message"]
     evaluate = {"account": ACCOUNT, "proposal": {"term": 36}, "as_of": "2026-01-31"}
-    refused = client.post("/api/evaluate", json=evaluate)
+    dated = client.post("/api/evaluate", json=evaluate)
+    assert dated.status_code == 200, dated.text
+    assert dated.json()["schedule"][0]["due_date"] == _due(date(2026, 1, 31), 1).isoformat()
+    refused = client.post("/api/evaluate", json={**evaluate, "as_of": "2026-01-31T00:00:00"})
     assert refused.status_code == 422
     assert [p["field"] for p in refused.json()["detail"]] == ["as_of"]

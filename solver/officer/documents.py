@@ -75,8 +75,12 @@ def schedule_rows(schedule: Schedule) -> list[dict[str, Any]]:
     return [{k: row[k] for k in keys} for row in schedule.to_records()]
 
 
-def counter_offer_document(offer: CounterOffer, schedule: bool = True) -> dict[str, Any]:
-    """The ``workout evaluate --format json`` document (the service's ``/api/evaluate``)."""
+def counter_offer_document(
+    offer: CounterOffer, schedule: bool = True, *, as_of: date | None = None
+) -> dict[str, Any]:
+    """The ``workout evaluate --format json`` document (the service's ``/api/evaluate``);
+    with ``as_of`` its schedule and the nearest plan's are dated from it (``due_date``:
+    month t due t months later, as :func:`plan_document` dates the plans)."""
     nearest = offer.nearest
     doc: dict[str, Any] = {
         "account_id": offer.account_id,
@@ -101,7 +105,10 @@ def counter_offer_document(offer: CounterOffer, schedule: bool = True) -> dict[s
         else {"distance": offer.nearest_distance, **nearest.to_dict(schedule=schedule)},
     }
     if schedule:
-        doc["schedule"] = schedule_rows(offer.schedule)
+        start = offer.schedule.start if as_of is None else as_of
+        doc["schedule"] = schedule_rows(replace(offer.schedule, start=start))
+        if nearest is not None and as_of is not None:
+            doc["nearest"]["schedule"] = _dated_rows(nearest, as_of)
     return doc
 
 

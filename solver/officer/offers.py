@@ -1,10 +1,12 @@
 """What the bank offers one customer: a plan option or the customer's own counter-offer,
 dated, with the disclosures of its schedule.
 
-:func:`choose_offer` resolves the officer's choice (a plan option's label, a family, or
-``counter_offer``) against the account's plan options, refuses what may not be offered
-(the status quo, the waterfall reference, an infeasible option, a counter-offer that breaks
-the policy) and returns the :class:`Offer` the letter and the audit trail are made from.
+:func:`choose_offer` resolves the officer's choice (a plan option's label, a family, a
+frontier plan's label, or ``counter_offer``) against the account's plan options, refuses
+what may not be offered (the status quo, the waterfall reference, an infeasible option, a
+counter-offer that breaks the policy) and returns the :class:`Offer` the letter and the
+audit trail are made from. The labels are those ``workout plan`` prints
+(:func:`plan_option`): an officer offers the plan shown, under the label shown.
 
 An offer the policy's tests advise against is written with a note, not refused: one that
 fails the NPV test, and (decision, session 17) one the ``need_test`` finds not needed
@@ -27,7 +29,7 @@ from solver.errors import InfeasibleError, InputError
 from solver.officer.counter_offer import CounterOffer, Verdict, evaluate_counter_offer
 from solver.officer.dating import as_of_or_today
 from solver.officer.proposal import Proposal
-from solver.plans import PlanResult
+from solver.plans import PlanOption, PlanResult, efficient_frontier
 
 #: The option name of the customer's own proposal.
 COUNTER_OFFER = "counter_offer"
@@ -200,8 +202,12 @@ def choose_offer(
     as_of: date | None = None,
     valid_days: int = 14,
 ) -> OfferChoice:
-    """The offer of ``option`` (a label such as ``deferral/capitalize``, a family, or
-    ``counter_offer`` with ``proposal``) from the account's ``plans``.
+    """The offer of ``option`` (a label such as ``deferral/capitalize``, a family, a
+    frontier plan's label such as ``deferral/interest_only 4+29m`` (:func:`plan_option`), or
+    ``counter_offer`` with ``proposal``) from the account's ``plans`` (searched and chosen
+    as ``workout plan`` does for the officer's objective:
+    :func:`~solver.officer.documents.plan_result`). The choice's ``plans`` list a frontier
+    plan chosen among their options.
 
     Raises
     ------
@@ -236,13 +242,11 @@ def choose_offer(
             f"--option {name}: the proposal options (--payments, --term, --holiday, --amount) "
             "belong to --option counter_offer"
         )
-    try:
-        chosen = plans.option(name)
-    except KeyError:
-        names = [o.label for o in plans.options if o.family in OFFERED_FAMILIES]
-        raise InputError(
-            f"--option {name}: no such option; options are {', '.join(names)} or {COUNTER_OFFER}"
-        ) from None
+    chosen = plan_option(plans, name)
+    if all(o is not chosen for o in (plans.status_quo, *plans.options)):
+        # a frontier plan: the audit trail lists it among the options shown, as
+        # choose_for lists the frontier plan it recommends
+        plans = replace(plans, options=(*plans.options, chosen))
     if chosen.family not in OFFERED_FAMILIES:
         raise InputError(f"--option {name}: the {chosen.family} plan is a reference, not an offer")
     if not chosen.feasible or chosen.schedule is None:
@@ -260,6 +264,37 @@ def choose_offer(
             f"{format_value(plans.status_quo.npv, currency)} for the status quo",
         )
     return OfferChoice(offer_of_option(account, chosen, **dating), plans, None, notes)
+
+
+def plan_option(plans: PlanResult, name: str) -> PlanOption:
+    """The plan option ``name`` names: any label ``workout plan`` prints for these
+    ``plans`` -- an option's (:meth:`~solver.plans.PlanResult.option`, which also takes a
+    family for its best plan) or a frontier plan's (:func:`~solver.plans.efficient_frontier`,
+    the table ``plan --frontier`` and ``--objective customer`` print, labelled with their
+    terms: ``deferral/interest_only 4+29m``).
+
+    The labels are the plan search's own (:attr:`~solver.plans.PlanOption.label`), the ones
+    plan's table, JSON (``label``, ``frontier``) and .xlsx show: there is no second spelling.
+
+    Raises
+    ------
+    InputError
+        No option or frontier plan has this label; the message lists the options.
+    """
+    try:
+        return plans.option(name)
+    except KeyError:
+        pass
+    # the frontier is priced only on a miss: most offers name a family or an option
+    for option in efficient_frontier(plans) if plans.trade_offs is not None else ():
+        if option.label == name:
+            return option
+    names = [o.label for o in plans.options if o.family in OFFERED_FAMILIES]
+    if plans.trade_offs is not None:
+        names.append("a frontier plan's label (`workout plan --frontier` lists them)")
+    raise InputError(
+        f"--option {name}: no such option; options are {', '.join(names)} or {COUNTER_OFFER}"
+    )
 
 
 def _refusal(counter: CounterOffer) -> str:

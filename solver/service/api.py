@@ -192,7 +192,8 @@ def evaluate(body: EvaluateRequest, config: Config) -> Response:
         offer = evaluate_counter_offer(account, proposal, policy, config.model)
     except InputError as exc:
         raise RequestProblems([proposal_problem(exc)]) from None
-    return _json(counter_offer_document(offer))
+    # dated as `workout evaluate --as-of` dates its schedules (default today): the same bytes
+    return _json(counter_offer_document(offer, as_of=as_of_or_today(body.as_of)))
 
 
 @router.get("/accounts", summary="Account ids of the loaded book starting with a prefix")
@@ -245,7 +246,8 @@ def _offer(config: ServiceConfig, body: LetterRequest) -> _Offered:
             raise
         raise RequestProblems([proposal_problem(exc)]) from None
     html = render_letter(choice.offer, config.letter_settings, body.lang)
-    return _Offered(account, policy, plans, choice, html)
+    # choice.plans: with a frontier plan chosen, the options shown list it (the audit record)
+    return _Offered(account, policy, choice.plans, choice, html)
 
 
 @router.post(

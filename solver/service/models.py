@@ -173,9 +173,9 @@ class PlanRequest(AccountRequest):
             raise PydanticCustomError("as_of", str(exc)) from None
 
 
-class EvaluateRequest(AccountRequest):
-    """``POST /api/evaluate``: the plan request's account and a counter-offer (no ``as_of``:
-    the evaluation's schedule is undated, as ``workout evaluate`` writes it)."""
+class EvaluateRequest(PlanRequest):
+    """``POST /api/evaluate``: the plan request's account and ``as_of`` (the schedules'
+    due dates, as ``workout evaluate --as-of`` dates them), and a counter-offer."""
 
     proposal: ProposalIn
 
