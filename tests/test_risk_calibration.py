@@ -148,7 +148,7 @@ def _assert_recovers_true_model(outcomes: pd.DataFrame):
     """The maximum-likelihood fit of ``outcomes`` converges and every true value (h0 of each
     tier, κ = 0.2) lies in its 95 % interval; returns the fit."""
     result = calibrate_outcomes(outcomes)
-    assert result.method == "mle-wald" and result.converged
+    assert result.method == "mle-profile" and result.converged
     for tier in TIERS:
         estimate = result.hazard(tier)
         assert estimate.lower <= TRUE_HAZARD[tier] <= estimate.upper, tier

@@ -12,8 +12,25 @@ estimators:
 * **Hazard with affordability** (account-month rows with an ``afford_prob`` column
   ``a_t``, SPEC §4). Each month defaults with ``h_t = h0 + (1 - h0) κ (1 - a_t)``. The
   tier hazards ``h0`` and ``κ`` are fitted jointly by maximum likelihood (L-BFGS-B,
-  analytic gradient) with Wald intervals from the expected Fisher information; ``κ`` can
-  also be held fixed. ``κ`` is only identifiable when some months are unaffordable.
+  analytic gradient); ``κ`` can also be held fixed. ``κ`` is only identifiable when some
+  months are unaffordable. Intervals are profile-likelihood intervals
+  (:func:`_profile_intervals`), with an exact upper bound for a tier without defaults.
+
+Decision (session 21): the affordability fit's intervals were Wald intervals from the
+expected Fisher information; they under-covered (a simulation of 60 accounts per tier over
+12 months: 74 % of h0 intervals held the true value at nominal 95 %, tier A 41 %) because
+a tier's h0 rests on a few defaults and the MLE sits at or near the boundary 0, where the
+likelihood is far from quadratic; a tier with no default got h0 = 1e-10 and [0, 3e-06].
+Exact binomial/Poisson intervals (:mod:`solver.risk.exact_intervals`) do not fit this
+estimator: each month has its own probability ``h0 + (1 - h0) κ (1 - a_t)``, so a tier's
+default count is not binomial in h0, and κ is estimated from the same rows. Profile
+likelihood inverts the likelihood this estimator maximises: the bound is where the
+log-likelihood, maximised over κ and the other tiers, has dropped by ``chi2_1(level) / 2``
+(same simulation: 95 %). One exact case is kept: with zero defaults in a tier no month had a
+base-hazard event, and those events are Binomial(N, h0) whatever κ (a month defaults when a
+base event, probability h0, or an affordability event, probability κ (1 - a_t), occurs), so
+the tier's interval is Clopper-Pearson's [0, 1 - (α/2)^(1/N)] ≈ 3.7/N (the likelihood-ratio
+bound would be 1.92/N). Point estimates are those of the fit, unchanged.
 
 This module holds the estimators and the outcome tables they read
 (:func:`validate_outcomes`, :func:`simulate_defaults`). The result is a
@@ -27,7 +44,7 @@ from a base model; the estimates and intervals go in the file's leading comments
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -231,6 +248,24 @@ def _affordability_mle(
             grad = grad_h
         return float(nll), grad
 
+    def hessian(theta: np.ndarray) -> np.ndarray:
+        """Observed information: the negative log-likelihood's second derivatives."""
+        p, h_row, kap = probability(theta)
+        p = np.clip(p, _EPS, 1 - _EPS)
+        score = events / p - (1 - events) / (1 - p)  # d loglik / dp
+        curve = events / p**2 + (1 - events) / (1 - p) ** 2  # - d2 loglik / dp2
+        g_h = 1 - kap * unaffordable
+        out = np.zeros((theta.size, theta.size))
+        diagonal = np.arange(present.size)
+        out[diagonal, diagonal] = np.bincount(row_slot, curve * g_h**2, minlength=present.size)
+        if estimate_kappa:
+            g_k = (1 - h_row) * unaffordable
+            # p is bilinear in (h0, kappa): d2p / dh0 dkappa = -u adds the score term
+            cross = curve * g_h * g_k + score * unaffordable
+            out[:-1, -1] = out[-1, :-1] = np.bincount(row_slot, cross, minlength=present.size)
+            out[-1, -1] = np.sum(curve * g_k**2)
+        return out
+
     # Start: hazard from the mostly affordable months of each tier; kappa from the rest.
     affordable = unaffordable < 0.5
     start_h = np.empty(present.size)
@@ -266,9 +301,17 @@ def _affordability_mle(
         info[-1, -1] = np.sum(weight * g_k**2)
     covariance = np.linalg.pinv(info)
     se = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    lower = np.clip(theta - z * se, 0.0, 1.0)
-    upper = np.clip(theta + z * se, 0.0, 1.0)
+    # Profile-likelihood intervals (the module docstring says why not Wald); the standard
+    # errors only seed the bracket of each root.
+    lower, upper = _profile_intervals(
+        neg_log_likelihood, hessian, theta, float(fit.fun), bounds, se, confidence
+    )
+    # A tier without defaults: every one of its months had no base-hazard event, and those
+    # events are Binomial(months, h0) whatever kappa, so its exact bound holds.
+    for j, tier_code in enumerate(present):
+        if d[tier_code] == 0:
+            lower[j] = 0.0
+            upper[j] = float(binomial_interval(0.0, exposure[tier_code], confidence)[1])
     tiers = []
     for i, name in enumerate(TIERS):
         j = slot[i]
@@ -299,11 +342,114 @@ def _affordability_mle(
         kappa_lo,
         kappa_hi,
         fixed,
-        "mle-wald",
+        "mle-profile",
         confidence,
         int(codes.size),
         bool(fit.success),
     )
+
+
+def _profile_point(
+    neg_log_likelihood: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    hessian: Callable[[np.ndarray], np.ndarray],
+    point: np.ndarray,
+    others: np.ndarray,
+    bounds: list[tuple[float, float]],
+) -> tuple[float, np.ndarray]:
+    """Minimise the negative log-likelihood over the parameters ``others`` from ``point``.
+
+    Projected Newton steps (``hessian`` is the observed information), halved until the value
+    falls; a parameter at a bound its gradient pushes against stays there. Returns the
+    minimum and the parameters reaching it.
+    """
+    low = np.array([bounds[k][0] for k in others])
+    high = np.array([bounds[k][1] for k in others])
+    point = point.copy()
+    current, grad = neg_log_likelihood(point)
+    for _ in range(100):
+        g = grad[others]
+        held = ((point[others] <= low) & (g > 0)) | ((point[others] >= high) & (g < 0))
+        free = others[~held]
+        if free.size == 0:
+            break
+        block = hessian(point)[np.ix_(free, free)]
+        try:
+            step = -np.linalg.solve(block, grad[free])
+        except np.linalg.LinAlgError:
+            step = -grad[free] / np.maximum(np.abs(np.diag(block)), 1e-12)
+        if not np.all(np.isfinite(step)) or grad[free] @ step >= 0:  # not a descent direction
+            step = -grad[free] / np.maximum(np.abs(np.diag(block)), 1e-12)
+        # stop when the predicted fall is below rounding (a step then cannot lower it)
+        if -(grad[free] @ step) < 1e-13 * max(1.0, abs(current)):
+            break
+        for _ in range(40):
+            trial = point.copy()
+            trial[free] = np.clip(point[free] + step, low[~held], high[~held])
+            value, trial_grad = neg_log_likelihood(trial)
+            if value <= current:
+                break
+            step = step / 2
+        else:
+            break
+        fall = current - value
+        point, current, grad = trial, value, trial_grad
+        if fall < 1e-13 * max(1.0, abs(current)):
+            break
+    return current, point
+
+
+def _profile_intervals(
+    neg_log_likelihood: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    hessian: Callable[[np.ndarray], np.ndarray],
+    theta: np.ndarray,
+    minimum: float,
+    bounds: list[tuple[float, float]],
+    se: np.ndarray,
+    confidence: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Profile-likelihood interval of every parameter of a fitted negative log-likelihood.
+
+    Parameter ``i``'s bounds are where the signed root ``sqrt(2 (nll_i(v) - minimum))`` of
+    the profile ``nll_i(v)`` (the minimum over the other parameters with ``theta_i = v``,
+    :func:`_profile_point`) reaches the normal quantile of ``confidence``, i.e. the
+    log-likelihood has dropped by ``chi2_1(confidence) / 2``; a bound not reached inside
+    ``bounds`` is the end of the parameter's range (0 for a hazard's ``_EPS``). ``se`` (Wald
+    standard errors) only place the first bracket. The signed root is nearly linear in ``v``,
+    so Brent's method needs few profile evaluations, each started from the previous one's
+    nuisance values.
+    """
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    lower = np.empty(theta.size)
+    upper = np.empty(theta.size)
+    for i in range(theta.size):
+        others = np.flatnonzero(np.arange(theta.size) != i)
+        warm = [theta.copy()]
+
+        def drop(value: float, i: int = i, others: np.ndarray = others, warm: list = warm) -> float:
+            """Signed root of the profile's rise at ``theta_i = value``, less ``z``."""
+            start = warm[0].copy()
+            start[i] = value
+            nll, warm[0] = _profile_point(neg_log_likelihood, hessian, start, others, bounds)
+            return math.sqrt(2 * max(nll - minimum, 0.0)) - z
+
+        lo, hi = bounds[i]
+        step = se[i] if se[i] > 0 else max(abs(theta[i]), 1e-6)
+        for side, end in ((-1, lo), (1, hi)):
+            warm[0] = theta.copy()
+            inner, outer = theta[i], theta[i] + side * z * step
+            while (outer - end) * side < 0 and drop(outer) < 0:
+                inner, outer = outer, theta[i] + 2 * (outer - theta[i])
+            if (outer - end) * side >= 0:
+                outer = end
+                if drop(end) < 0:  # the likelihood never drops enough: the range's end
+                    bound = 0.0 if side < 0 and end == _EPS else end
+                    (lower if side < 0 else upper)[i] = bound
+                    continue
+            root = optimize.brentq(
+                drop, min(inner, outer), max(inner, outer), xtol=1e-14, rtol=1e-11
+            )
+            (lower if side < 0 else upper)[i] = root
+    return lower, upper
 
 
 def validate_outcomes(frame: pd.DataFrame, source: str = "<outcomes>") -> pd.DataFrame:

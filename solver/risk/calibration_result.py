@@ -84,7 +84,8 @@ class HazardCalibration:
         there was no affordability data or every month was affordable: the base model's
         kappa is kept.
     method
-        ``"exact-binomial"``, ``"exact-poisson"`` or ``"mle-wald"``.
+        ``"exact-binomial"``, ``"exact-poisson"`` or ``"mle-profile"`` (``"mle-wald"`` before
+        session 21, when the affordability fit's intervals were Wald intervals).
     confidence
         Interval level.
     n_rows
@@ -198,6 +199,6 @@ def describe_method(method: str) -> str:
         "exact binomial (Clopper-Pearson) intervals",
         "exact-poisson": "constant monthly hazard per tier, MLE defaults / exposure-months, "
         "exact Poisson (Garwood) intervals",
-        "mle-wald": "h_t = h0 + (1 - h0) kappa (1 - a_t) fitted by maximum likelihood, "
-        "Wald intervals from the expected Fisher information",
+        "mle-profile": "h_t = h0 + (1 - h0) kappa (1 - a_t) fitted by maximum likelihood, "
+        "profile-likelihood intervals (exact binomial upper bound for a tier without defaults)",
     }[method]

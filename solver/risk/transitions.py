@@ -12,7 +12,7 @@ Tiers come from the book (``tier`` of each account) or from a ``tier`` column of
 history. With the book, each month at risk also gets the affordability ``a_t`` of its
 ``amount_due`` on the account's income path (SPEC §4; month t = months since the account's
 first row, which is the book's snapshot), and :func:`solver.risk.calibration.calibrate_hazards`
-fits the tier hazards ``h0`` and ``κ`` jointly by maximum likelihood with Wald intervals;
+fits the tier hazards ``h0`` and ``κ`` jointly by maximum likelihood with profile-likelihood intervals;
 without it, only the constant hazard per tier (exact binomial intervals, κ kept from the
 base model).
 """
