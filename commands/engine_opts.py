@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,12 +156,53 @@ def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, in
         yield update
 
 
+#: The ``--out`` help of the commands whose workers can write a dataset.
+DATASET_OUT_HELP = (
+    "A path without extension (or ending in /) is a partitioned Parquet dataset "
+    "(part-NNNNN.parquet files) written by the workers; an existing folder is replaced "
+    "only when it is empty or holds an earlier such dataset."
+)
+
+
 def is_dataset_output(path: str | Any) -> bool:
     """Whether ``--out`` names a partitioned Parquet dataset (a directory) rather than a file.
 
-    A directory is an existing directory, a path ending with ``/``, or a path without a
-    file extension.
+    A dataset is a path ending with ``/`` or a path without a file extension. Decided by the
+    name alone, not by what exists: an existing folder named ``scores.csv`` is a file
+    ``--out`` and is refused as every command refuses it ("is a directory",
+    :func:`solver.core.atomic.check_writable`) rather than filled with Parquet parts.
     """
     text = str(path)
-    p = Path(text)
-    return p.is_dir() or text.endswith(os.sep) or p.suffix == ""
+    return text.endswith(os.sep) or Path(text).suffix == ""
+
+
+class DatasetOrFile(click.ParamType):
+    """The ``--out`` type of a command that can write a dataset: a dataset folder when
+    :func:`is_dataset_output` says so, else a file, checked as every file ``--out``
+    (``click.Path(dir_okay=False)``: an existing folder ``scores.csv`` is click's
+    "is a directory", exit 2)."""
+
+    name = "path"
+
+    def __init__(self, path_type: type | None = None) -> None:
+        self.dataset = click.Path(path_type=path_type)
+        self.file = click.Path(dir_okay=False, path_type=path_type)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The path, as ``click.Path`` converts it for a dataset or for a file."""
+        kind = self.dataset if is_dataset_output(value) else self.file
+        return kind.convert(value, param, ctx)
+
+
+def check_dataset_output(
+    path: str | Any, *, option: str = "--out", inputs: Mapping[str, Any] | None = None
+) -> None:
+    """Refuse, before any work, a dataset ``--out`` that cannot be written or may not be
+    replaced (exit 2): :func:`solver.core.atomic.check_writable` for a directory, then
+    :func:`solver.engines.base.check_dataset_out` (an existing folder is replaced only
+    when empty or an earlier dataset, and no input is in it)."""
+    from solver.core.atomic import check_writable
+    from solver.engines.base import check_dataset_out
+
+    check_writable(path, option=option, inputs=inputs or {}, directory=True)
+    check_dataset_out(path, option=option, inputs=inputs)

@@ -15,7 +15,13 @@ import click
 
 from commands.accounts import forecast_option, load_model, load_policy, policy_model_options
 from commands.common import JOBS, SHARED_HELP, quiet_option, set_option
-from commands.engine_opts import engine_options, is_dataset_output
+from commands.engine_opts import (
+    DATASET_OUT_HELP,
+    DatasetOrFile,
+    check_dataset_output,
+    engine_options,
+    is_dataset_output,
+)
 from commands.output import (
     as_of_option,
     check_out,
@@ -35,12 +41,11 @@ from commands.sources import book_options, input_path, out_db_options, write_tab
 @click.option(
     "--out",
     "out_path",
-    type=click.Path(path_type=Path),
+    type=DatasetOrFile(path_type=Path),
     required=True,
     help=out_help(
         "the plans (one row per account)",
-        "A directory (a path without extension) is a partitioned Parquet dataset written by "
-        "the workers. An .xlsx file also holds the schedules (sheet schedules) when they"
+        DATASET_OUT_HELP + " An .xlsx file also holds the schedules (sheet schedules) when they"
         " have at most 200,000 rows (about 5,000 accounts); --schedules writes any number.",
     ),
 )
@@ -128,7 +133,6 @@ def plan_portfolio(
     )
 
     from commands.common import console
-    from solver.core.atomic import check_writable
     from solver.core.readers import read_portfolio
     from solver.errors import InputError
     from solver.plans.portfolio import plan_portfolio as run
@@ -151,7 +155,7 @@ def plan_portfolio(
                 "written in parts by the workers: give a file (--out plans.csv) or use "
                 "--format json"
             )
-        check_writable(out_path, inputs=inputs, directory=True)
+        check_dataset_output(out_path, inputs=inputs)
     policy, _ = load_policy(policy_path, settings, account_fields=False)
     model = load_model(model_path)
     search = SearchParams.thorough() if thorough else None

@@ -12,7 +12,14 @@ from typing import Any
 import click
 
 from commands.common import choice_option, console, file_option, quiet_option
-from commands.engine_opts import engine_options, is_dataset_output, progress_bar
+from commands.engine_opts import (
+    DATASET_OUT_HELP,
+    DatasetOrFile,
+    check_dataset_output,
+    engine_options,
+    is_dataset_output,
+    progress_bar,
+)
 from commands.output import emit, out_help, write_out
 from commands.risk_options import (
     chart_options,
@@ -48,11 +55,10 @@ from solver.errors import InputError
 @click.option(
     "--out",
     required=True,
-    type=click.Path(),
+    type=DatasetOrFile(),
     help=out_help(
         "the scores",
-        "A directory (a path without extension) is a partitioned Parquet dataset written by "
-        "the workers.",
+        DATASET_OUT_HELP,
     ),
 )
 @chart_options(
@@ -67,7 +73,9 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
     hazard); when PORTFOLIO has the default flag it also has exposure_months and defaults,
     so it can be passed to `workout risk calibrate`. PORTFOLIO may be a Parquet dataset
     directory and --out a directory: the partitions are then read and written by the
-    workers (--engine dask) and no chart is drawn.
+    workers (--engine dask) and no chart is drawn. A history-v1 model (fitted on a payment
+    history) scores in this process, an account's months together; the workers then only
+    write a dataset --out.
 
     \b
     Examples:
@@ -86,6 +94,7 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
     portfolio = table_source(portfolio, "PORTFOLIO")
     from solver.core.writers import output_format
     from solver.risk.early_warning import EarlyWarningModel
+    from solver.risk.history_features import FEATURE_SET
     from solver.risk.scoring import score_file, score_on_engine, scoring_source
 
     dataset_out = is_dataset_output(out)
@@ -97,14 +106,22 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
             "in parts by the workers: give a file (--out scores.csv) or use --format json"
         )
     png_path = None if dataset_out else chart_path(png, no_png, out, "risk_score.png")
-    check_outputs(
-        {"PORTFOLIO": input_path(portfolio), "--ew-model": model_path},
-        ("--out", out, dataset_out),
-        ("--png", png_path, False),
-    )
+    inputs = {"PORTFOLIO": input_path(portfolio), "--ew-model": model_path}
+    if dataset_out:
+        check_dataset_output(out, inputs=inputs)
+    else:
+        check_outputs(inputs, ("--out", out, False), ("--png", png_path, False))
     model = EarlyWarningModel.read(model_path)
     file = input_path(portfolio)
-    if engine.distributed or dataset_out or (file is not None and file.is_dir()):
+    if model.feature_set == FEATURE_SET:
+        # A history-v1 model scores an account from all of its months, which partitions of
+        # the rows would split: it scores in this process (as with a file --out, so it
+        # takes the same inputs), and the workers only write a dataset --out.
+        run = score_file(model, portfolio)
+        if dataset_out:
+            with engine.open() as runner:
+                runner.write_dataset(run.scores, out, partitions=engine.partitions)
+    elif engine.distributed or dataset_out or (file is not None and file.is_dir()):
         source = scoring_source(portfolio)
         shown = fmt == "table" and not quiet
         with engine.open() as runner, progress_bar("scoring", shown) as bar:

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ from solver.engines.partitions import (
 )
 from solver.errors import InputError
 
-__all__ = ["Engine", "MapResult", "OrderedCall", "ProgressFn"]
+__all__ = ["Engine", "MapResult", "OrderedCall", "ProgressFn", "check_dataset_out"]
 
 #: ``progress(rows_done, rows_total)``, called on the client as partitions finish.
 ProgressFn = Callable[[int, int], None]
@@ -106,6 +107,10 @@ class _Check:
         return out
 
 
+def _unchanged(frame: Any) -> Any:
+    return frame
+
+
 def _part_name(index: int) -> str:
     return f"part-{index:05d}.parquet"
 
@@ -152,13 +157,89 @@ class MapResult:
     results: list[Any] = field(default_factory=list)
 
 
+#: The files a dataset ``out`` folder may hold for a run to replace it: this tool's parts
+#: (:func:`_part_name`). Decision (issue s21): a dataset ``--out`` replaces a folder only
+#: when it is empty or holds nothing but such parts (an earlier run's output), so that a
+#: user's folder (a book, notes, another tool's files) is never deleted. No marker file is
+#: written: it would be one more file every reader of the dataset (pyarrow, dask, Spark)
+#: has to skip, and the five-digit part names are specific enough to recognise a dataset.
+_PART_FILE = re.compile(r"part-\d{5}\.parquet")
+
+
+def check_dataset_out(
+    out: str | os.PathLike[str],
+    *,
+    option: str | None = "--out",
+    inputs: Mapping[str, Any] | None = None,
+) -> None:
+    """Refuse (exit 2) a dataset output folder that a run may not replace.
+
+    The dataset replaces ``out`` when the run has succeeded; that is allowed only when
+    ``out`` does not exist, is an empty folder, or holds only ``part-NNNNN.parquet`` files
+    (an earlier dataset of this tool) and none of them is one of ``inputs``.
+
+    Parameters
+    ----------
+    out
+        The dataset folder.
+    option
+        How the user gave it (``--out``), for messages; ``None``: the path alone.
+    inputs
+        The files the command reads (label -> path; ``None`` entries skipped): an input
+        inside ``out`` would be deleted with it.
+
+    Raises
+    ------
+    InputError
+        Naming the folder, why it may not be replaced and what to do instead.
+    """
+    folder = Path(out)
+    where = f"{option} {folder}" if option else str(folder)
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise InputError(
+            f"{where}: exists and is not a directory (the output is a Parquet dataset)"
+        )
+    root = folder.resolve()
+    for label, source in (inputs or {}).items():
+        if source is None:
+            continue
+        path = Path(source).resolve()
+        if path == root or root in path.parents:
+            raise InputError(
+                f"{where}: the input {label} ({source}) is in this folder, which the dataset "
+                "replaces; write the dataset to another folder (nothing was written)"
+            )
+    foreign = sorted(
+        e.name for e in folder.iterdir() if not (_PART_FILE.fullmatch(e.name) and _is_file(e))
+    )
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        )
+        raise InputError(
+            f"{where}: the folder holds files that are not a Parquet dataset written by "
+            f"workout ({shown}); the dataset would replace the folder and delete them. Choose "
+            "another folder, or remove this one first (nothing was written)"
+        )
+
+
+def _is_file(entry: Path) -> bool:
+    return entry.is_file() and not entry.is_symlink()
+
+
 def _new_staging(out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
 
 
 def _publish(staging: Path, out: Path, expected: set[str]) -> None:
-    """Replace ``out`` with the finished staging directory (stray temp files removed)."""
+    """Replace ``out`` with the finished staging directory (stray temp files removed).
+
+    ``out`` is checked again here (:func:`check_dataset_out`): files put in it during the
+    run make the run fail rather than be deleted.
+    """
     for entry in staging.iterdir():
         if entry.name not in expected:
             if entry.is_dir():
@@ -171,17 +252,28 @@ def _publish(staging: Path, out: Path, expected: set[str]) -> None:
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(staging, 0o777 & ~umask)
+    check_dataset_out(out, option=None)
     old = None
     if out.exists() or out.is_symlink():
-        if not out.is_dir():
-            raise InputError(
-                f"{out}: exists and is not a directory (the output is a Parquet dataset)"
-            )
         old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
         os.replace(out, old)
     os.replace(staging, out)
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        _remove_old(old)
+
+
+def _remove_old(old: Path) -> None:
+    """Delete a replaced dataset: its parts only (a symlink: the link, not its target)."""
+    if old.is_symlink():
+        old.unlink(missing_ok=True)
+        return
+    for entry in old.iterdir():
+        if _PART_FILE.fullmatch(entry.name) and _is_file(entry):
+            entry.unlink(missing_ok=True)
+    try:
+        old.rmdir()
+    except OSError:  # a file appeared after the check: keep it (hidden folder) rather than lose it
+        pass
 
 
 def _merge_input_errors(errors: list[InputError]) -> InputError:
@@ -323,6 +415,10 @@ class Engine:
             With ``out=None``: concatenate DataFrame results (:func:`concat_partitions`)
             or, when ``False``, return them as a list in ``MapResult.results``.
         """
+        if out is not None:
+            # before any work: the folder may be replaced and the source is not in it
+            source_path = None if isinstance(source, pd.DataFrame) else source
+            check_dataset_out(out, option=None, inputs={"source": source_path})
         parts = partition_source(source, partitions or self.partitions, self.workers)
         total = sum(p.rows for p in parts)
         is_frame = not parts or parts[0].frame is not None
@@ -340,10 +436,6 @@ class Engine:
         staging = None
         out_path = Path(out) if out is not None else None
         if out_path is not None:
-            if out_path.exists() and not out_path.is_dir():
-                raise InputError(
-                    f"{out_path}: exists and is not a directory (the output is a Parquet dataset)"
-                )
             staging = _new_staging(out_path)
         task = _Task(
             func, args, dict(kwargs), prepare, summary, None if staging is None else str(staging)
@@ -373,6 +465,24 @@ class Engine:
         if concat:
             return MapResult(concat_partitions(values), None, summaries, len(parts), total)
         return MapResult(None, None, summaries, len(parts), total, results=values)
+
+    def write_dataset(
+        self,
+        frame: pd.DataFrame,
+        out: str | os.PathLike[str],
+        *,
+        partitions: int | None = None,
+        summary: Callable[[Any], Any] | None = None,
+    ) -> MapResult:
+        """Write a table computed on the client as the Parquet dataset ``out``.
+
+        The same parts, staging and replacement rules (:func:`check_dataset_out`) as a
+        :meth:`map_partitions` ``out``: for results that cannot be computed partition by
+        partition (a payment history's scores need all of an account's months).
+        """
+        return self.map_partitions(
+            _unchanged, frame, out=out, partitions=partitions, summary=summary
+        )
 
     def _duplicates(
         self,
