@@ -127,7 +127,7 @@ GRID_MARK = "†"
 
 def option_rows(result: Any, currency: str) -> list[tuple[list[str], str | None]]:
     """The cells of every row of the options table (all columns) and the row style."""
-    from solver.core.currency import format_value
+    from solver.core.currency import format_difference
     from solver.plans.choice import OVER_GRID
 
     sq = result.status_quo
@@ -164,7 +164,8 @@ def option_rows(result: Any, currency: str) -> list[tuple[list[str], str | None]
             _payments_text(o, currency),
             str(o.schedule.term),
             _money(o.npv, currency),
-            format_value(o.npv_vs_status_quo, currency, sign=True),
+            # the difference of the two NPVs printed (solver.core.currency)
+            format_difference(o.npv, sq.npv, currency, sign=True),
             _money(o.customer_cost, currency),
             f"{o.pd_12m:.1%}",
             f"{o.apr:.2%}",
@@ -415,74 +416,10 @@ def portfolio_payments_text(plans: Any, currency: str) -> list[str | None]:
     return out
 
 
-#: What each column of the tables ``workout plan`` and ``plan-portfolio`` write means (the
-#: ``columns`` sheet of their .xlsx files): the one definition of the output's columns, as
-#: :data:`solver.core.schema.SPECS` is of the input's. Money is in the policy's currency.
-OUTPUT_COLUMNS: dict[str, str] = {
-    "account_id": "the account (as in the input)",
-    "product": "auto_loan or card_instalment",
-    "tier": "risk tier A-E (given, or derived from score and dpd)",
-    "status": "RECOMMENDED, NPV_TEST_FAILED, INFEASIBLE, CONTRACT_AFFORDABLE or ERROR",
-    "family": "plan family (status_quo in a schedule: the contract is followed)",
-    "label": "the option: family, and deferral mode for a deferral",
-    "option": "the option the schedule row belongs to",
-    "feasible": "whether the option satisfies the policy",
-    "recommended": "the recommended option",
-    "term": "months of the plan followed",
-    "deferral_months": "months of payment holiday in all",
-    "holiday_months": "where the holidays fall: runs of months (1–3, 8–13)",
-    "deferral_mode": "holiday months capitalise, pay interest only, or waive interest",
-    "rate": "annual interest rate of the plan",
-    "fee_waiver": "share of the fees forgiven",
-    "interest_waiver": "share of the accrued interest forgiven",
-    "haircut": "share of the principal forgiven",
-    "forbearance": "principal forborne: an interest-free balloon paid with the last payment",
-    "levels": "the distinct payment amounts of the plan, in order (without their months)",
-    "payments": "the payment path in phases: '3× 0' a 3-month holiday, '806 ×24' 806 paid"
-    " 24 months, 'last 812.34' a final remainder",
-    "first_payment": "payment of month 1",
-    "max_payment": "largest monthly payment",
-    "npv": "expected recovery NPV of the plan followed under the behaviour model (SPEC §4)",
-    "npv_vs_status_quo": "NPV minus the contract's NPV",
-    "status_quo_npv": "NPV of the contract as it stands",
-    "waterfall_npv": "NPV of the HAMP-style waterfall reference plan",
-    "waterfall_feasible": "whether the waterfall plan satisfies the policy",
-    "pd_12m": "probability of default within 12 months",
-    "pd_life": "probability of default over the plan's life",
-    "expected_loss": "expected loss on default",
-    "concession_cost": "contractual NPV minus plan NPV at the cost of funds",
-    "total_paid": "sum of the payments",
-    "customer_cost": "present value at the contract rate of what the customer pays beyond"
-    " the principal (interest and fees)",
-    "apr": "annual percentage rate of the payments (actuarial method, SPEC §2)",
-    "max_dti": "largest payment-to-income ratio",
-    "min_afford_prob": "lowest monthly probability that the payment is affordable",
-    "binding": "the policy constraints that bind",
-    "solver_status": "OPTIMAL, FEASIBLE (with gap) or REFERENCE: how far the plan is proved",
-    "bound": "upper bound on the family's NPV",
-    "gap": "relative gap between the plan's NPV and the bound",
-    "bound_over": "what the bound is proved over: payment_grid or every_amount",
-    "explanation": "why this plan (or none) was recommended",
-    "reason": "why the option is infeasible",
-    "error": "the error of an account that could not be planned",
-    "month": "month of the schedule, 1 = the first month",
-    "due_date": "date the month's payment falls due: t months after --as-of",
-    "payment": "what is paid in the month: interest + principal + fees",
-    "interest": "interest charged in the month",
-    "principal": "principal repaid (negative when interest is capitalised)",
-    "fees": "unpaid fees paid in the month",
-    "balance": "everything still owed after the month's payment (0 after the last)",
-}
-
-
 def columns_sheet(sheets: Any) -> Any:
-    """The ``columns`` sheet of an .xlsx output: sheet, column and meaning of every column
-    of ``sheets`` (name -> frame), from :data:`OUTPUT_COLUMNS`."""
-    import pandas as pd
+    """The ``columns`` sheet of an .xlsx output: every column of ``sheets`` (name -> frame)
+    with its meaning and unit (:func:`solver.core.output_columns.columns_sheet`, the one
+    definition of the output's columns)."""
+    from solver.core.output_columns import columns_sheet as described
 
-    rows = [
-        (name, str(column), OUTPUT_COLUMNS.get(str(column), ""))
-        for name, frame in sheets.items()
-        for column in frame.columns
-    ]
-    return pd.DataFrame(rows, columns=["sheet", "column", "meaning"])
+    return described(sheets)

@@ -40,9 +40,11 @@ __all__ = [
     "amount_digits",
     "check_rounding",
     "format_amount",
+    "format_difference",
     "format_value",
     "minor_digits",
     "money_grid",
+    "value_difference",
 ]
 
 #: Decimals of the finest money grid, hundredths: the one definition of the cent that
@@ -111,6 +113,35 @@ def format_value(value: float, code: str, *, sign: bool = False) -> str:
     ('83,797', '83,796.85')
     """
     return f"{value:{'+' if sign else ''},.{minor_digits(code)}f}"
+
+
+def format_difference(a: float, b: float, code: str, *, sign: bool = False) -> str:
+    """``a - b`` printed as :func:`format_value` prints values: the difference of ``a`` and
+    ``b`` as printed (:func:`value_difference` with the currency's decimals).
+
+    >>> format_difference(13920.71, 10620.1749, "CNY"), format_difference(2.6, 1.4, "JPY")
+    ('3,300.54', '2')
+    """
+    return format_value(value_difference(a, b, minor_digits(code)), code, sign=sign)
+
+
+def value_difference(a: float, b: float, digits: int = ENGINE_DIGITS) -> float:
+    """``a - b`` as the difference of ``a`` and ``b`` rounded as printed with ``digits``
+    decimals: a Δ shown beside two figures is their difference to the last digit shown
+    (81,787.57 - 77,379.09 = 4,408.48, where the unrounded difference prints 4,408.47).
+
+    >>> value_difference(81787.56743898145, 77379.09327964998)
+    4408.48
+    >>> value_difference(81787.56743898145, 77379.09327964998, digits=0)
+    4409.0
+    """
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return a - b
+    scale = 10**digits
+    # each value rounded as f"{x:.{digits}f}" prints it: round(x, n) is correctly rounded
+    # from the exact binary value, as formatting is (and a third of its time)
+    units = round(round(a, digits) * scale) - round(round(b, digits) * scale)
+    return units / scale
 
 
 def check_rounding(rounding: float, code: str) -> None:

@@ -26,6 +26,7 @@ import numpy as np
 
 from solver.core.atomic import atomic_open, atomic_path
 from solver.core.cleaning import sequence_text
+from solver.core.output_columns import LIST_COLUMNS, columns_sheet, number_format
 from solver.core.schema import SEQUENCE_FIELDS, SPECS
 from solver.errors import InputError
 
@@ -84,7 +85,7 @@ def write_table(
     CSV is UTF-8 with ``\\n`` line ends and no index; Parquet keeps dtypes (no index, no
     ``attrs``, so the same frame gives the same bytes); Excel gets a bold frozen header,
     filters, column widths and number formats (money ``#,##0.00``, rates as percentages,
-    whole numbers), and for a portfolio a second sheet ``columns`` describing the schema;
+    whole numbers), and a last sheet ``columns`` describing the columns written;
     JSON is a list of records, one per line (missing values ``null``).
     ``encoding`` (CSV only) re-encodes the text, e.g. ``GB18030`` as a Chinese bank's
     export would be.
@@ -217,6 +218,9 @@ def _excel_number_format(column: str, dtype: Any) -> str | None:
     spec = SPECS.get(column)
     if spec is not None and spec.kind == "money":
         return "#,##0.00"
+    described = number_format(column)  # the unit of solver.core.output_columns
+    if described is not None:
+        return described
     if column in ("annual_rate", "income_cv") or column.endswith("_rate"):
         return "0.00%"
     if column == "due_date" or pd.api.types.is_datetime64_any_dtype(dtype):
@@ -228,14 +232,37 @@ def _excel_number_format(column: str, dtype: Any) -> str | None:
     return None
 
 
+def _list_cell(value: Any) -> Any:
+    """A cell of a list column (:data:`~solver.core.output_columns.LIST_COLUMNS`): one
+    number as a number (``"2171.00"`` -> 2171.0, ``"1"`` -> 1), a list as its text."""
+    if not isinstance(value, str):
+        return value
+    try:
+        number = float(value.replace(",", ""))
+    except ValueError:
+        return value
+    if not math.isfinite(number):
+        return value
+    return int(number) if number.is_integer() and "." not in value else number
+
+
 def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike[str]) -> Path:
-    """Write several tables to one .xlsx workbook (one sheet each), atomically."""
+    """Write several tables to one .xlsx workbook (one sheet each), atomically.
+
+    Every sheet gets a bold frozen header, filters and number formats; unless ``tables``
+    has its own, a last sheet ``columns`` describes every column written (its meaning and
+    unit: :func:`solver.core.output_columns.columns_sheet`), when any is described.
+    """
     import pandas as pd
     import xlsxwriter
 
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise InputError(f"{path}: a workbook must be an .xlsx file")
+    if "columns" not in tables:
+        described = columns_sheet(tables)
+        if described is not None:
+            tables = {**tables, "columns": described}
     with atomic_path(path) as tmp:
         workbook = xlsxwriter.Workbook(
             str(tmp),
@@ -253,39 +280,32 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike[s
             {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
         )
         formats: dict[str, Any] = {}
-        schema_used = False
         for sheet_name, frame in tables.items():
             worksheet = workbook.add_worksheet(str(sheet_name)[:31])
             columns = [str(c) for c in frame.columns]
-            schema_used |= any(c in SPECS for c in columns)
             for j, (column, dtype) in enumerate(zip(columns, frame.dtypes, strict=True)):
-                number_format = _excel_number_format(column, dtype)
+                shown = _excel_number_format(column, dtype)
                 cell_format = None
-                if number_format is not None:
-                    if number_format not in formats:
-                        formats[number_format] = workbook.add_format({"num_format": number_format})
-                    cell_format = formats[number_format]
-                width = min(max(len(column) + 2, 12), 40)
+                if shown is not None:
+                    if shown not in formats:
+                        formats[shown] = workbook.add_format({"num_format": shown})
+                    cell_format = formats[shown]
+                width = _MEANING_WIDTH if column == "meaning" else min(max(len(column) + 2, 12), 40)
                 worksheet.set_column(j, j, width, cell_format)
                 worksheet.write_string(0, j, column, header_format)
             worksheet.freeze_panes(1, 0)
             if columns:
                 worksheet.autofilter(0, 0, max(len(frame), 1), len(columns) - 1)
             frame = _sequences_as_text(frame, SEQUENCE_FIELDS)
+            lists = [j for j, c in enumerate(columns) if c in LIST_COLUMNS]
             values = frame.astype(object).where(pd.notna(frame), None).to_numpy().tolist()
             for i, row in enumerate(values, start=1):
+                for j in lists:
+                    row[j] = _list_cell(row[j])
                 worksheet.write_row(i, 0, row)
-        if schema_used and "columns" not in tables:
-            worksheet = workbook.add_worksheet("columns")
-            for j, title in enumerate(("column", "meaning", "default", "required")):
-                worksheet.write_string(0, j, title, header_format)
-            worksheet.set_column(0, 0, 20)
-            worksheet.set_column(1, 1, 60)
-            worksheet.set_column(2, 3, 14)
-            for i, spec in enumerate(SPECS.values(), start=1):
-                default = spec.default_from or ("" if spec.default is None else str(spec.default))
-                worksheet.write_row(
-                    i, 0, [spec.name, spec.description, default, "yes" if spec.required else ""]
-                )
         workbook.close()
     return path
+
+
+#: Width of the columns sheet's ``meaning`` column (characters).
+_MEANING_WIDTH = 60

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from solver.core import BehaviourModel, Policy, Schedule, evaluate, status_quo
-from solver.core.currency import format_amount, format_value
+from solver.core.currency import format_amount, format_value, minor_digits, value_difference
 from solver.domain import OFFERED_FAMILIES, Status
 from solver.officer.documents import counter_offer_document
 from solver.officer.proposal import Proposal, ProposalSchedule, proposal_schedule
@@ -94,7 +94,8 @@ def schedule_figures(
         dti = (float(account.other_debt) + pay) / ev.expected_income
     return {
         "npv": ev.npv,
-        "npv_vs_status_quo": ev.npv - base.npv,
+        # to the cent: the difference of the two NPVs as every output rounds them
+        "npv_vs_status_quo": value_difference(ev.npv, base.npv),
         "pd_12m": ev.pd_12m,
         "pd_life": ev.pd_life,
         "expected_loss": ev.expected_loss,
@@ -341,9 +342,10 @@ def evaluate_counter_offer(
     booked = proposal_schedule(account, proposal, policy.rounding, currency=policy.currency)
     baseline = status_quo(account, grid=booked.schedule.grid)
     figures = schedule_figures(account, booked.schedule, model, baseline)
-    sq_npv = figures["npv"] - figures["npv_vs_status_quo"]
+    # unrounded, as workout plan's NPV test (npv_vs_status_quo is rounded to the cent)
+    sq_npv = evaluate(account, baseline, model=model).npv
     violations = tuple(policy_violations(account, booked, policy, model))
-    passed = figures["npv_vs_status_quo"] > 0
+    passed = figures["npv"] > sq_npv
     if plans is None:
         plans = plan_options(account, policy, model)
     # the need test is `workout plan`'s decision, taken once by plan_options
@@ -404,7 +406,9 @@ def _explain(
     def money(x: float, sign: bool = False) -> str:
         return format_value(x, currency, sign=sign)
 
-    npv, delta = figures["npv"], figures["npv_vs_status_quo"]
+    npv = figures["npv"]
+    # the Δ printed is the difference of the two NPVs printed beside it
+    delta = value_difference(npv, sq_npv, minor_digits(currency))
     worth = (
         f"it recovers {money(npv)} in expected NPV against {money(sq_npv)} for the status quo "
         f"({money(delta, sign=True)}); PD 12m {figures['pd_12m']:.1%}"
@@ -412,7 +416,7 @@ def _explain(
     if verdict == Verdict.CONTRACT_AFFORDABLE:  # after the need test's own sentence
         rules = "; ".join(v.text for v in violations)
         within = f"it would break the policy ({rules})" if violations else "it is within policy"
-        test = "passes" if delta > 0 else "fails"
+        test = "passes" if npv > sq_npv else "fails"
         return f"The counter-offer is not needed; as proposed, {within} and {test} the NPV test: {worth}."
     if verdict == Verdict.ACCEPTABLE:
         text = f"within policy and it passes the NPV test: {worth}."

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from solver.core.currency import format_amount, format_value
+from solver.core.currency import format_amount, format_difference, format_value
 from solver.domain import Status
 from solver.plans.choices import any_offered_feasible
 from solver.plans.context import PlanContext, context_from_account, over_cap
@@ -137,8 +137,9 @@ def _months(k: int) -> str:
 def recommendation_text(best: Any, sq: Any, currency: str) -> str:
     """Why ``best`` (a plan option) is recommended over the status quo ``sq``."""
     v = partial(format_value, code=currency)
+    d = partial(format_difference, code=currency)  # a difference of two printed values
     return (
-        f"{best.label} recovers {v(best.npv)} in expected NPV, {v(best.npv_vs_status_quo)} more"
+        f"{best.label} recovers {v(best.npv)} in expected NPV, {d(best.npv, sq.npv)} more"
         f" than the status quo ({v(sq.npv)}); PD 12m {best.pd_12m:.1%} vs {sq.pd_12m:.1%}"
         f"{short_contract_text(sq)}."
     )
@@ -157,9 +158,10 @@ def short_contract_text(sq: Any) -> str:
 def npv_test_text(best: Any, sq: Any, currency: str) -> str:
     """Why no plan is recommended: the best offered plan ``best`` does not beat ``sq``."""
     v = partial(format_value, code=currency)
+    d = partial(format_difference, code=currency)  # a difference of two printed values
     return (
         f"no plan passes the NPV test: the best, {best.label}, recovers {v(best.npv)} against"
-        f" {v(sq.npv)} for the status quo ({v(best.npv - sq.npv)}); keep the contract"
+        f" {v(sq.npv)} for the status quo ({d(best.npv, sq.npv)}); keep the contract"
         + (" — the customer can afford it" if sq.pd_12m < 0.2 else "")
         + "."
     )
@@ -171,6 +173,7 @@ def customer_choice_text(pick: Any, bank_best: Any, sq: Any, within: float, curr
     them against the bank's best (``customer_cost``: interest and fees charged, in present
     value at the contract rate)."""
     v = partial(format_value, code=currency)
+    d = partial(format_difference, code=currency)  # a difference of two printed values
     # a plan of the frontier at its own terms, not a family's best (REFERENCE: evaluated
     # there, not optimised): say so, or an officer reads it as the family's optimum
     at_terms = (
@@ -180,10 +183,10 @@ def customer_choice_text(pick: Any, bank_best: Any, sq: Any, within: float, curr
     )
     return (
         f"{pick.label}{at_terms} costs the customer {v(pick.customer_cost)} ({CUSTOMER_COST_TEXT}),"
-        f" {v(bank_best.customer_cost - pick.customer_cost)}"
+        f" {d(bank_best.customer_cost, pick.customer_cost)}"
         f" less than the bank's best ({bank_best.label}, {v(bank_best.customer_cost)}),"
         f" and recovers {v(pick.npv)} in expected NPV,"
-        f" within {within:.1%} of the best ({v(bank_best.npv)}) and {v(pick.npv - sq.npv)}"
+        f" within {within:.1%} of the best ({v(bank_best.npv)}) and {d(pick.npv, sq.npv)}"
         f" more than the status quo; PD 12m {pick.pd_12m:.1%} vs {sq.pd_12m:.1%}."
     )
 

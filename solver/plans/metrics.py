@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from solver.core.actuarial import apr_batch
+from solver.core.currency import value_difference
 from solver.core.evaluation import evaluate_batch
 from solver.core.schedule import CENTS_PER_UNIT, Schedule, exposures_of
 from solver.plans.context import PlanContext
@@ -260,7 +261,8 @@ def plan_metrics(
     for r, (i, k) in enumerate(rows):
         m = {
             "npv": npv_l[r],
-            "npv_vs_status_quo": npv_l[r] - sq_npv[i],
+            # to the cent: the difference of the two NPVs as every output rounds them
+            "npv_vs_status_quo": value_difference(npv_l[r], sq_npv[i]),
             "pd_12m": pd12_l[r],
             "pd_life": pdl_l[r],
             "expected_loss": el_l[r],
