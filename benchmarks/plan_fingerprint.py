@@ -11,6 +11,9 @@ figures mean anything). Run it from the tree to measure, or point ``--root`` at 
 
 Reference (``main`` at ``58cd8f0``, 4 Dec 2026, session 18, ``--n 1000 --seed 0``):
 fingerprint ``c61cc80f6946e3eaeb31bdde20e44bbc0599477c``, 2.09 CPU-ms/account at load 0.6.
+Session 21 (5 Dec 2026): ``33db661dee7d208c680da52395f9dad955afc038``, after
+``npv_vs_status_quo`` became the cent difference of the printed NPVs (that column and the
+explanations that print it changed; every schedule and recommendation is the same).
 (Sessions 9–17 kept the same check outside the repository as ``/work/tools/cpums.py``;
 its fingerprints, quoted in ``docs/``, hashed a different recipe and cannot be compared
 with this one.)
