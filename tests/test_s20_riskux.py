@@ -92,13 +92,14 @@ def test_experiment_help_examples_run(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_scenario_help_examples_run(tmp_path, monkeypatch):
-    """Every example of `workout scenario --help` exits 0; the portfolio and path count are
-    cut (appended --set/--paths win) so that the run is seconds, the command line is the
-    help's."""
+    """Every example of `workout scenario --help` exits 0; each sets a small portfolio.n
+    itself (a copied example finishes in seconds); the path count is cut (appended --paths
+    wins: a key may be swept once, so --set is not appended)."""
     (tmp_path / "scenarios").symlink_to(ROOT / "scenarios")
-    small = ("--set", "portfolio.n=30", "--paths", "4", "--no-cache", "--quiet")
+    small = ("--paths", "4", "--no-cache", "--quiet")
     examples = help_examples("scenario")
     assert any(a[:2] == ["scenario", "run"] for a in examples)  # not vacuous
+    assert all(any(x.startswith("portfolio.n=") for x in a) for a in examples), examples
     run_examples(examples, tmp_path, monkeypatch, extra=[("scenario", small)])
 
 
