@@ -2,7 +2,8 @@
 
 A newcomer copies the examples of ``workout CMD --help`` one after the other; each must
 find the files it reads and finish in seconds (measured by hand on 2 cores, session 21:
-the slowest, ``plan-portfolio --engine dask --workers 2``, about 11 CPU-s).
+``bench gap --quick`` about 18 CPU-s with its CP-SAT baseline, every other one at most
+11 CPU-s).
 Running all of them takes a few CPU-minutes (plan-portfolio, allocate and scenario on
 generated books, the GAP benchmark), too long for the suite, so the order is checked
 statically: every file an example reads is shipped in the repository or written by an
