@@ -77,7 +77,7 @@ def verify(db_url: str, anchor: str | None, fmt: str) -> int:
     \b
     Examples:
       workout audit verify
-      workout audit verify --db postgresql+psycopg://audit@db.example/workout --format json
+      workout audit verify --db sqlite:///workout.db --format json
     """
     import pandas as pd
 
@@ -206,8 +206,8 @@ def letter(seq: int, db_url: str, out_path: Path, fmt: str) -> int:
 
     \b
     Examples:
-      workout audit letter 12 --out out/letter-12.html
-      workout audit letter 12 --out out/letter-12.pdf
+      workout audit letter 1 --out out/letter-1.html
+      workout audit letter 1 --out out/letter-1.pdf
     """
     from commands.officer import letter_path_check, write_letter
     from solver.service.audit.chain import sha256_text

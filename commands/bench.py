@@ -99,8 +99,8 @@ def gap(
     \b
     Examples:
       workout bench gap --quick
-      workout bench gap --family chu-C --family yagiura-D --time-limit 30 --out out/gap.csv
-      workout bench gap --quick --format json --out out/gap.json
+      workout bench gap --family chu-C --time-limit 1 --no-baseline --out out/gap.csv
+      workout bench gap --quick --no-baseline --format json --out out/gap.json
     """
     # rich and the solver modules load here, not with this module: `workout bench gap --help`
     # starts fast (cli.py)

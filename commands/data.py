@@ -262,10 +262,10 @@ def validate(
     \b
     Examples:
       workout validate tests/data/portfolio/tiny.csv
-      workout validate book.xlsx --sheet portfolio --strict
-      workout validate out/portfolio.csv --forecast forecast.csv
-      workout validate book.csv --format json --out out/report.json
-      workout validate export.csv --columns scenarios/layouts/cn_core_banking.toml
+      workout validate out/small.xlsx --sheet portfolio --strict
+      workout validate tests/data/forecast/portfolio.csv --forecast tests/data/forecast/long.csv
+      workout validate out/portfolio.csv --format json --out out/report.json
+      workout validate out/cn_export.csv --columns scenarios/layouts/cn_core_banking.toml
       workout validate --db sqlite:///bank.db --table accounts
     """
     import time
@@ -410,8 +410,8 @@ def generate_portfolio_command(
     Examples:
       workout generate portfolio --n 2000 --seed 7 --out out/portfolio.csv
       workout generate portfolio --n 100000 --auto-share 0.6 --out out/big.parquet
-      workout generate portfolio --n 50 --out out/small.json --format json
-      workout generate portfolio --n 5000 --history 12 --out out/book.csv
+      workout generate portfolio --n 50 --out out/small.xlsx --format json
+      workout generate portfolio --n 2000 --seed 7 --history 12 --out out/portfolio.csv
       workout generate portfolio --n 200 --columns scenarios/layouts/cn_core_banking.toml \\
           --encoding GB18030 --out out/cn_export.csv
     """

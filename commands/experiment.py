@@ -23,7 +23,7 @@ def experiment() -> None:
     Examples:
       workout generate portfolio --n 2000 --seed 7 --out out/portfolio.csv
       workout experiment split out/portfolio.csv --share 0.1 --out out/split.csv
-      workout experiment evaluate outcomes.csv --out-dir out/experiment
+      workout experiment evaluate tests/data/scenario/outcomes.csv --out-dir out/experiment
     """
 
 
@@ -114,7 +114,7 @@ def evaluate(outcomes: Path, out_dir: Path, fmt: str) -> int:
 
     \b
     Example:
-      workout experiment evaluate outcomes.csv --out-dir out/experiment
+      workout experiment evaluate tests/data/scenario/outcomes.csv --out-dir out/experiment
     """
     from commands.common import console
     from solver.core.atomic import check_writable

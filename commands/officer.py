@@ -444,8 +444,8 @@ def offer(
           --payments '0*3,2500*40' --out out/counter.html
       workout offer scenarios/sample_account.toml --option custom --officer OF-1024 \\
           --db sqlite:///workout.db --out out/letter.html
-      workout offer scenarios/sample_account.toml --option custom --thorough \\
-          --out out/letter.html
+      workout offer tests/data/portfolio/tiny.csv --account-id T002 --option custom \\
+          --thorough --out out/letter-T002.html
       workout offer scenarios/sample_account.toml --objective customer --within 2 \\
           --option "deferral/interest_only 4+29m" --out out/letter.html
     """

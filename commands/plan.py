@@ -129,7 +129,7 @@ def plan(
       workout plan scenarios/sample_account.toml --objective customer --within 2
       workout plan scenarios/sample_account.toml --format json --out out/plan.json
       workout plan tests/data/portfolio/tiny.csv --account-id T002 --out out/options.csv
-      workout plan --db sqlite:///bank.db --table accounts --account-id T002
+      workout plan --db sqlite:///bank.db --table accounts --account-id CI00000001
     """
     from solver.errors import InfeasibleError, InputError
 

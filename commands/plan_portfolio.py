@@ -113,11 +113,11 @@ def plan_portfolio(
 
     \b
     Examples:
-      workout plan-portfolio out/portfolio.csv --out out/plans.csv --jobs 4
+      workout plan-portfolio out/portfolio.csv --out out/plans.csv --jobs 2
       workout plan-portfolio out/portfolio.csv --out out/plans.parquet \\
           --schedules out/schedules.parquet --as-of 2026-12-01
       workout plan-portfolio out/portfolio.csv --out out/plans.parquet \\
-          --set policy.max_dti=0.6 --engine dask --workers 4
+          --set policy.max_dti=0.6 --engine dask --workers 2
       workout plan-portfolio out/portfolio.csv --out out/plans.json --quiet --format json
       workout plan-portfolio --db sqlite:///bank.db --table accounts --out out/plans.csv \\
           --out-db sqlite:///bank.db --out-table plans --replace

@@ -40,8 +40,8 @@ def replan(book: Path, history: Path, policy: Path | None, out: Path, fmt: str) 
     Examples:
       workout replan out/portfolio.csv --history out/portfolio_history.csv \\
           --out out/steps.csv
-      workout replan book.csv --history history.csv --policy scenarios/replan.toml \\
-          --out steps.csv --format json
+      workout replan out/portfolio.csv --history out/portfolio_history.csv \\
+          --policy scenarios/replan.toml --out out/steps.json --format json
     """
     from solver.allocation.replan import ReplanPolicy, steps_from_history
     from solver.core.readers import read_portfolio

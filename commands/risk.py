@@ -100,9 +100,9 @@ def rollrates(
 
     \b
     Examples:
-      workout risk rollrates panel.csv --out out/rollrates.csv
+      workout risk rollrates tests/data/risk/panel_small.csv --out out/rollrates.csv
       workout risk rollrates --uci --segment limit_band --interval goodman --no-png
-      workout risk rollrates panel.csv --no-png --format csv
+      workout risk rollrates tests/data/risk/panel_small.csv --no-png --format csv
       workout risk rollrates --db sqlite:///bank.db --table history --no-png
     """
     from solver.core.writers import output_format

@@ -79,7 +79,7 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
 
     \b
     Examples:
-      workout risk score portfolio_uci.csv --ew-model out/ew.toml --out out/scores.csv
+      workout risk score tests/data/risk/uci_tiny.csv --ew-model out/ew.toml --out out/scores.csv
       workout risk score --db sqlite:///bank.db --query "SELECT * FROM history" \\
           --ew-model out/ew_history.toml --out out/scores.csv
       workout risk score book_dataset/ --ew-model out/ew.toml --out out/scores/ \\
@@ -225,7 +225,7 @@ def calibrate(
     Examples:
       workout risk calibrate --db sqlite:///bank.db --table history --book out/portfolio.csv \\
           --out out/behaviour.toml --no-png
-      workout risk calibrate outcomes.csv --base scenarios/behaviour.toml --interval poisson \\
+      workout risk calibrate tests/data/risk/outcomes_small.csv --base scenarios/behaviour.toml --interval poisson \\
           --out out/behaviour.toml --no-png
       workout risk calibrate out/portfolio_history.csv --book out/portfolio.csv \\
           --out out/behaviour.toml --no-png

@@ -197,8 +197,8 @@ def scenario() -> None:
     \b
     Examples:
       workout scenario run scenarios/recession.toml --baseline scenarios/baseline.toml \\
-          --paths 200 --out-dir out/recession
-      workout scenario sweep scenarios/baseline.toml \\
+          --set portfolio.n=500 --paths 200 --out-dir out/recession
+      workout scenario sweep scenarios/baseline.toml --set portfolio.n=500 \\
           --set policy.max_deferral_months=0,3,6 --out-dir out/sweep
     """
 
@@ -237,7 +237,7 @@ def run(
     \b
     Example:
       workout scenario run scenarios/recession.toml --baseline scenarios/baseline.toml \\
-          --paths 200 --out-dir out/recession
+          --set portfolio.n=500 --paths 200 --out-dir out/recession
     """
     import time
 
@@ -348,10 +348,10 @@ def sweep(
 
     \b
     Examples:
-      workout scenario sweep scenarios/baseline.toml \\
+      workout scenario sweep scenarios/baseline.toml --set portfolio.n=500 \\
           --set policy.max_deferral_months=0,3,6 --out-dir out/sweep
       workout scenario sweep scenarios/baseline.toml --set collection.capacity_multiplier=0.8,1,1.2 \\
-          --set portfolio.n=2000 --paths 100 --out-dir out/capacity
+          --set portfolio.n=500 --paths 100 --out-dir out/capacity
     """
     from commands.common import console
     from solver.core.problems import NOT_RUN, SET_OPTION, ProblemLog

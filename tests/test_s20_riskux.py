@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import re
 import shlex
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -29,7 +28,6 @@ from solver.risk.rollrates import roll_rates, validate_panel
 from solver.scenarios.experiment import evaluate_outcomes, read_outcomes
 
 ROOT = Path(__file__).resolve().parents[1]
-OUTCOMES = ROOT / "tests" / "data" / "scenario" / "outcomes.csv"
 LENDING_CLUB = UCI.parent / "lending_club_sample.csv"
 needs_lending_club = pytest.mark.skipif(
     not LENDING_CLUB.is_file(), reason="the shared LendingClub sample is absent"
@@ -85,22 +83,23 @@ def test_risk_help_examples_run(tmp_path, monkeypatch):
 
 
 def test_experiment_help_examples_run(tmp_path, monkeypatch):
-    """Every example of `workout experiment --help` exits 0 (outcomes.csv: the shipped
-    example outcomes; the portfolio: the generate example the help lists first)."""
-    shutil.copy(OUTCOMES, tmp_path / "outcomes.csv")
+    """Every example of `workout experiment --help` exits 0 (the outcomes: the shipped
+    example; the portfolio: the generate example the help lists first)."""
+    (tmp_path / "tests").symlink_to(ROOT / "tests")  # the examples read tests/data/...
     run_examples(help_examples("experiment"), tmp_path, monkeypatch)
     assert (tmp_path / "out" / "experiment" / "uplift.csv").is_file()
 
 
 @pytest.mark.slow
 def test_scenario_help_examples_run(tmp_path, monkeypatch):
-    """Every example of `workout scenario --help` exits 0; the portfolio and path count are
-    cut (appended --set/--paths win) so that the run is seconds, the command line is the
-    help's."""
+    """Every example of `workout scenario --help` exits 0; each sets a small portfolio.n
+    itself (a copied example finishes in seconds); the path count is cut (appended --paths
+    wins: a key may be swept once, so --set is not appended)."""
     (tmp_path / "scenarios").symlink_to(ROOT / "scenarios")
-    small = ("--set", "portfolio.n=30", "--paths", "4", "--no-cache", "--quiet")
+    small = ("--paths", "4", "--no-cache", "--quiet")
     examples = help_examples("scenario")
     assert any(a[:2] == ["scenario", "run"] for a in examples)  # not vacuous
+    assert all(any(x.startswith("portfolio.n=") for x in a) for a in examples), examples
     run_examples(examples, tmp_path, monkeypatch, extra=[("scenario", small)])
 
 
