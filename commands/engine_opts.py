@@ -176,15 +176,15 @@ def is_dataset_output(path: str | Any) -> bool:
     return text.endswith(os.sep) or Path(text).suffix == ""
 
 
-class DatasetOrFile(click.ParamType):
+class DatasetOrFile(click.Path):
     """The ``--out`` type of a command that can write a dataset: a dataset folder when
     :func:`is_dataset_output` says so, else a file, checked as every file ``--out``
     (``click.Path(dir_okay=False)``: an existing folder ``scores.csv`` is click's
-    "is a directory", exit 2)."""
-
-    name = "path"
+    "is a directory", exit 2). A ``click.Path`` itself, so that what reads the options
+    (shell completion, the help examples' test) sees a path."""
 
     def __init__(self, path_type: type | None = None) -> None:
+        super().__init__(path_type=path_type)
         self.dataset = click.Path(path_type=path_type)
         self.file = click.Path(dir_okay=False, path_type=path_type)
 
