@@ -158,7 +158,7 @@ class MapResult:
 
 
 #: The files a dataset ``out`` folder may hold for a run to replace it: this tool's parts
-#: (:func:`_part_name`). Decision (issue s21): a dataset ``--out`` replaces a folder only
+#: (:func:`_part_name`). Decision (session 21): a dataset ``--out`` replaces a folder only
 #: when it is empty or holds nothing but such parts (an earlier run's output), so that a
 #: user's folder (a book, notes, another tool's files) is never deleted. No marker file is
 #: written: it would be one more file every reader of the dataset (pyarrow, dask, Spark)
