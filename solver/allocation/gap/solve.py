@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -68,8 +67,6 @@ from solver.allocation.gap.improve import (
     warm_start,
 )
 from solver.allocation.gap.prices import (
-    certificate_required,
-    certify_prices,
     lagrangian_value,
     node_row_prices,
     offer_prices,
@@ -173,28 +170,6 @@ def _sample_prices(
     return dual.prices, dual.global_prices, dual.iterations, dual.timed_out
 
 
-class _PricedRun(Run):
-    """A run of :func:`solve_assignment` whose result carries the shadow prices certified
-    against its final objective (:mod:`~solver.allocation.gap.prices`): every phase ends the
-    run through :meth:`finish`, so the certificate is taken once, at that single point."""
-
-    def finish(
-        self,
-        assignment: np.ndarray | None,
-        bound: float,
-        status: Status,
-        method: str,
-        message: str = "",
-    ) -> AssignmentResult:
-        """:meth:`Run.finish`, with ``price_gap`` (and the prices left out where a
-        certificate is required and fails, :func:`~solver.allocation.gap.prices.certify_prices`)."""
-        result = super().finish(assignment, bound, status, method, message)
-        stats = certify_prices(
-            result.stats, result.objective, required=certificate_required(result.stats)
-        )
-        return replace(result, stats=stats)
-
-
 def solve_assignment(
     problem: AssignmentProblem,
     *,
@@ -214,7 +189,7 @@ def solve_assignment(
 
     The result's ``stats`` carry the capacity rows' shadow prices (``prices``,
     ``price_source``) and their certificate (``price_gap``), taken when the run finishes
-    (:class:`_PricedRun`, :mod:`~solver.allocation.gap.prices`).
+    (:meth:`~solver.allocation.gap.state.Run.finish`, :mod:`~solver.allocation.gap.prices`).
 
     Parameters
     ----------
@@ -253,7 +228,7 @@ def solve_assignment(
     k, n = problem.cost.shape
     limit = max(0.0, float(time_limit))
     wall = limit if deadline is None else max(0.0, min(limit, deadline - t0))
-    run = _PricedRun(
+    run = Run(
         problem,
         t0,
         wall - min(STOP_GUARD * wall, STOP_GUARD_MAX),  # the phases' hard stop

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from solver.allocation.gap.budget import WorkClock
+from solver.allocation.gap.prices import certificate_required, certify_prices
 from solver.allocation.gap.problem import AssignmentProblem, AssignmentResult
 from solver.core.result import relative_gap
 from solver.domain import Status
@@ -97,7 +98,10 @@ class Run:
         method: str,
         message: str = "",
     ) -> AssignmentResult:
-        """The result with its certificate (a bound within rounding of the objective proves it)."""
+        """The result with its certificate (a bound within rounding of the objective proves it)
+        and its shadow prices' (``price_gap``, the prices left out where a certificate is
+        required and fails: :func:`~solver.allocation.gap.prices.certify_prices`): every
+        phase ends the run here, so both are taken once, at this single point."""
         runtime = time.perf_counter() - self.t0
         if runtime >= self.limit and not self.clock_stops and method not in ("trivial", "presolve"):
             self.clock_stops.append("time limit")
@@ -121,6 +125,7 @@ class Run:
                 gap = 0.0
                 bound = objective
             bound = float(bound)
+        stats = certify_prices(self.stats, objective, required=certificate_required(self.stats))
         return AssignmentResult(
             assignment,
             message=message,
@@ -130,5 +135,5 @@ class Run:
             status=status,
             runtime=runtime,
             method=method,
-            stats=self.stats,
+            stats=stats,
         )
