@@ -52,7 +52,7 @@ from solver.allocation.tables import (
     assignment_objective,
 )
 from solver.allocation.teams import Teams
-from solver.allocation.values import CheckedPlans, check_plans, match_plans, read_plans
+from solver.allocation.values import match_plans, read_plans
 from solver.domain import Status
 from solver.errors import InfeasibleError, InputError, TimeLimitError
 
@@ -61,13 +61,11 @@ __all__ = [
     "PORTFOLIO_COLUMNS",
     "AllocationProblem",
     "AllocationResult",
-    "CheckedPlans",  # re-exported from solver.allocation.values (where they live): check a
     "allocate",
     "assignment_objective",
     "budget_cents",
     "build_allocation_problem",
-    "check_plans",  # plans table once (CheckedPlans), allocate with it many times
-    "match_plans",
+    "match_plans",  # re-exported from solver.allocation.values (where they live)
     "read_plans",
 ]
 

@@ -260,10 +260,16 @@ def read_plans(path: Path) -> pd.DataFrame:
     or a Parquet dataset directory; :func:`solver.core.tables.read_table`, account ids as
     text); a missing file or column is an :class:`InputError`."""
     table = read_table(path, text_columns=("account_id",), datasets=True)
+    _require_plan_columns(table, str(path))
+    return table
+
+
+def _require_plan_columns(table: pd.DataFrame, source: str) -> None:
+    """An :class:`InputError` naming ``source`` when ``table`` lacks one of
+    :data:`PLAN_TABLE_COLUMNS`."""
     missing = set(PLAN_TABLE_COLUMNS) - set(table.columns)
     if missing:
-        raise InputError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-    return table
+        raise InputError(f"{source}: missing column(s) {', '.join(sorted(missing))}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -323,10 +329,7 @@ def ensure_checked(
     :func:`check_plans` unless it is a :class:`CheckedPlans` that holds for this book.
     What :func:`recommended_plans` does first; a caller that values one table many times
     (:func:`solver.allocation.horizon.build_horizon`, once per week) calls it once before."""
-    table = plans.table if isinstance(plans, CheckedPlans) else plans
-    missing = set(PLAN_TABLE_COLUMNS) - set(table.columns)
-    if missing:
-        raise InputError(f"{source}: missing column(s) {', '.join(sorted(missing))}")
+    _require_plan_columns(plans.table if isinstance(plans, CheckedPlans) else plans, source)
     return _checked(plans, frame, source)
 
 
