@@ -367,9 +367,9 @@ def schedules_frame(result: Any, start: Any) -> Any:
 
 
 def plan_sheets(result: Any, options: Any, start: Any) -> dict[str, Any]:
-    """The sheets of ``workout plan``'s .xlsx: options, dated schedules, and the columns."""
-    sheets = {"options": options, "schedules": schedules_frame(result, start)}
-    return {**sheets, "columns": columns_sheet(sheets)}
+    """The sheets of ``workout plan``'s .xlsx: options and dated schedules (the workbook
+    writer adds the ``columns`` sheet: :func:`solver.core.writers.write_workbook`)."""
+    return {"options": options, "schedules": schedules_frame(result, start)}
 
 
 def plans_table(plans: Any, currency: str) -> Any:
@@ -414,12 +414,3 @@ def portfolio_payments_text(plans: Any, currency: str) -> list[str | None]:
         runs, pays = plans.holidays[i]
         out.append(phases_text(cents[i, :months].tolist(), runs, pays, currency))
     return out
-
-
-def columns_sheet(sheets: Any) -> Any:
-    """The ``columns`` sheet of an .xlsx output: every column of ``sheets`` (name -> frame)
-    with its meaning and unit (:func:`solver.core.output_columns.columns_sheet`, the one
-    definition of the output's columns)."""
-    from solver.core.output_columns import columns_sheet as described
-
-    return described(sheets)

@@ -228,7 +228,7 @@ def _written(
     .xlsx ``--out``, its sheets; writes the ``--schedules`` file (the followed schedules
     as the plan search built them: :func:`solver.plans.followed.schedules_table`)."""
     from commands.output import as_of_date, write_out
-    from commands.plan_output import columns_sheet, plans_table
+    from commands.plan_output import plans_table
     from solver.plans.followed import schedules_table
 
     table = plans_table(plans, currency)
@@ -254,7 +254,7 @@ def _written(
         )
     else:
         sheets.update(_excel_sheets(schedules))
-    return table, {**sheets, "columns": columns_sheet(sheets)}
+    return table, sheets  # the workbook writer adds the columns sheet
 
 
 def _excel_sheets(schedules: Any) -> dict[str, Any]:

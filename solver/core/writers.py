@@ -27,7 +27,7 @@ import numpy as np
 from solver.core.atomic import atomic_open, atomic_path
 from solver.core.cleaning import sequence_text
 from solver.core.output_columns import LIST_COLUMNS, columns_sheet, number_format
-from solver.core.schema import SEQUENCE_FIELDS, SPECS
+from solver.core.schema import SEQUENCE_FIELDS
 from solver.errors import InputError
 
 if TYPE_CHECKING:
@@ -215,13 +215,10 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 def _excel_number_format(column: str, dtype: Any) -> str | None:
     import pandas as pd
 
-    spec = SPECS.get(column)
-    if spec is not None and spec.kind == "money":
-        return "#,##0.00"
-    described = number_format(column)  # the unit of solver.core.output_columns
+    described = number_format(column)  # the unit of solver.core.output_columns (money too)
     if described is not None:
         return described
-    if column in ("annual_rate", "income_cv") or column.endswith("_rate"):
+    if column.endswith("_rate"):  # a rate no unit describes
         return "0.00%"
     if column == "due_date" or pd.api.types.is_datetime64_any_dtype(dtype):
         return "yyyy-mm-dd"  # a schedule's dates (SPEC §2), without a time

@@ -211,9 +211,7 @@ def check_dataset_out(
                 f"{where}: the input {label} ({source}) is in this folder, which the dataset "
                 "replaces; write the dataset to another folder (nothing was written)"
             )
-    foreign = sorted(
-        e.name for e in folder.iterdir() if not (_PART_FILE.fullmatch(e.name) and _is_file(e))
-    )
+    foreign = sorted(e.name for e in folder.iterdir() if not _is_part(e))
     if foreign:
         shown = ", ".join(foreign[:5]) + (
             f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
@@ -225,8 +223,10 @@ def check_dataset_out(
         )
 
 
-def _is_file(entry: Path) -> bool:
-    return entry.is_file() and not entry.is_symlink()
+def _is_part(entry: Path) -> bool:
+    """Whether ``entry`` is a part file of a dataset written here (a regular file named as
+    :data:`_PART_FILE`, not a link)."""
+    return bool(_PART_FILE.fullmatch(entry.name)) and entry.is_file() and not entry.is_symlink()
 
 
 def _new_staging(out: Path) -> Path:
@@ -268,7 +268,7 @@ def _remove_old(old: Path) -> None:
         old.unlink(missing_ok=True)
         return
     for entry in old.iterdir():
-        if _PART_FILE.fullmatch(entry.name) and _is_file(entry):
+        if _is_part(entry):
             entry.unlink(missing_ok=True)
     try:
         old.rmdir()

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from solver.core import BehaviourModel, Policy, Schedule, evaluate, status_quo
-from solver.core.currency import format_amount, format_value, minor_digits, value_difference
+from solver.core.currency import format_amount, format_difference, format_value, value_difference
 from solver.domain import OFFERED_FAMILIES, Status
 from solver.officer.documents import counter_offer_document
 from solver.officer.proposal import Proposal, ProposalSchedule, proposal_schedule
@@ -408,10 +408,10 @@ def _explain(
 
     npv = figures["npv"]
     # the Δ printed is the difference of the two NPVs printed beside it
-    delta = value_difference(npv, sq_npv, minor_digits(currency))
+    delta = format_difference(npv, sq_npv, currency, sign=True)
     worth = (
         f"it recovers {money(npv)} in expected NPV against {money(sq_npv)} for the status quo "
-        f"({money(delta, sign=True)}); PD 12m {figures['pd_12m']:.1%}"
+        f"({delta}); PD 12m {figures['pd_12m']:.1%}"
     )
     if verdict == Verdict.CONTRACT_AFFORDABLE:  # after the need test's own sentence
         rules = "; ".join(v.text for v in violations)
