@@ -15,11 +15,15 @@ Protocol (benchmarks/README.md, section "Reading books from databases"):
    CSV reader use threads) of each source.
 3. Each database's portfolio is compared with the CSV's (``assert_frame_equal``).
 
-Baseline in the same run: the CSV read. Thresholds (exit 1 on a MISS): every embedded
-source gives the CSV's portfolio; DuckDB CPU about the CSV's (text ≤ 2×, typed ≤ 1.5×) and
-SQLite CPU within its measured ratios with a margin (README part 2: its
-rows come as Python objects from the sqlite3 module, see docs/inputs.md). CPU, not wall,
-is gated: the box is shared by several jobs, and wall time there includes waiting.
+Baselines in the same run: the CSV read, and for SQLite the sqlite3 module's own
+``fetchall`` of the same table (the floor: its rows come as Python objects, see
+docs/inputs.md). Thresholds (exit 1 on a MISS): every embedded source gives the CSV's
+portfolio; DuckDB CPU about the CSV's (text ≤ 2×, typed ≤ 1.5×); SQLite CPU within a
+margin of the driver's fetch (text ≤ 3.5×, typed ≤ 2.75×). SQLite against the CSV is
+printed as ``info``: it was gated until session 22, when a clean CI machine failed this
+suite with the text ratio nearest its gate (5.3-6.2x against 7x here): the CSV read had
+halved (0.57 s of CPU in session 9, 0.23 s now) while SQLite's floor, the driver, had not. CPU, not wall, is gated: the box is shared by several
+jobs, and wall time there includes waiting.
 
 Usage::
 
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -38,6 +43,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import duckdb
@@ -58,12 +64,13 @@ from solver.core.sources import BookSource
 #: (session 9) while the same code measured 0.79x here.
 MAX_DUCKDB_TEXT_RATIO = 2.0
 MAX_DUCKDB_TYPED_RATIO = 1.5
-#: SQLite CPU / CSV CPU, text columns: measured 4.3-5.7x at 100,000 accounts with this code
-#: (6.2x at 200,000; 5.66x on a fresh CI machine), 7.6x with main's before it (the same
-#: protocol, README part 2); the sqlite3 module's Python objects set the floor. Typed:
-#: 2.2-3.5x (main's 3.5x: a regression guard only).
-MAX_SQLITE_TEXT_RATIO = 7.0
-MAX_SQLITE_TYPED_RATIO = 4.5
+#: SQLite CPU / the sqlite3 module's fetchall of the same table (the driver's floor, a
+#: baseline that does not move when the CSV reader gets faster). Measured 2.5-2.8x text and
+#: 1.9-2.0x typed at 100,000 accounts (session 22); the gates are regression guards with a
+#: margin. Against the CSV read these were 4.3-6.2x and 2.2-3.5x, gated at 7x and 4.5x
+#: until a clean CI machine failed the suite (the CSV read had halved since the gate).
+MAX_SQLITE_TEXT_RATIO = 3.5
+MAX_SQLITE_TYPED_RATIO = 2.75
 PG_ENV = "WORKOUT_TEST_PG_URL"
 
 
@@ -81,6 +88,7 @@ def _load_sources(folder: Path, n: int) -> dict[str, object]:
         frame.to_sql("accounts", engine, index=False, chunksize=50_000)
         engine.dispose()
         sources[f"sqlite ({name})"] = BookSource(url=url, table="accounts")
+        sources[f"sqlite3 fetch ({name})"] = folder / f"{name}.db"
     for name, options in (("typed", ""), ("text", ", all_varchar = true")):
         path = folder / f"{name}.duckdb"
         with duckdb.connect(str(path)) as con:
@@ -107,10 +115,23 @@ def _postgres(frame: pd.DataFrame) -> tuple[str, str] | None:
     return url, table
 
 
-def _timed(read: Callable[[], pd.DataFrame]) -> tuple[float, float, pd.DataFrame]:
+def _fetch_only(path: Path) -> int:
+    """The driver's floor: every row of the table fetched by the sqlite3 module, no frame."""
+    with closing(sqlite3.connect(path)) as connection:
+        return len(connection.execute("select * from accounts").fetchall())
+
+
+def _read(source: object) -> pd.DataFrame | int:
+    """One timed read: ``read_portfolio`` of a source, or the sqlite3 fetch of a file."""
+    if isinstance(source, Path) and source.suffix == ".db":
+        return _fetch_only(source)
+    return read_portfolio(source)  # type: ignore[arg-type]
+
+
+def _timed(read: Callable[[], object]) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
-    frame = read()
-    return time.perf_counter() - wall, time.process_time() - cpu, frame
+    read()
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def main() -> int:
@@ -130,14 +151,11 @@ def main() -> int:
             sources["postgresql (typed)"] = BookSource(url=pg[0], query=query)
         try:
             times: dict[str, list[tuple[float, float]]] = {name: [] for name in sources}
-            frames = {
-                name: read_portfolio(source)  # type: ignore[arg-type]
-                for name, source in sources.items()
-            }
+            untimed = {name: _read(source) for name, source in sources.items()}
+            frames = {k: v for k, v in untimed.items() if isinstance(v, pd.DataFrame)}
             for _ in range(repeats):
                 for name, source in sources.items():
-                    wall, cpu, _frame = _timed(lambda s=source: read_portfolio(s))  # type: ignore[misc]
-                    times[name].append((wall, cpu))
+                    times[name].append(_timed(lambda s=source: _read(s)))  # type: ignore[misc]
         finally:
             if pg is not None:
                 engine = create_engine(pg[0])
@@ -152,10 +170,10 @@ def main() -> int:
             pd.testing.assert_frame_equal(frame, frames["csv"])
         except AssertionError:
             differing.append(name)
-    print(f"{n:,} accounts, median of {repeats} rounds (baseline: csv)")
+    print(f"{n:,} accounts, median of {repeats} rounds (baselines: csv; sqlite3 fetch)")
     print(f"{'source':22s} {'wall s':>8s} {'CPU s':>8s} {'wall ×':>7s} {'CPU ×':>7s}  same as CSV")
     for name in sources:
-        same = "no" if name in differing else "yes"
+        same = "-" if name not in frames else "no" if name in differing else "yes"
         print(
             f"{name:22s} {wall[name]:8.2f} {cpu[name]:8.2f} {wall[name] / wall['csv']:7.2f} "
             f"{cpu[name] / cpu['csv']:7.2f}  {same}"
@@ -170,18 +188,22 @@ def main() -> int:
             source="issue 18: same book, same validation",
         )
     ]
-    for name, limit, source in (
-        ("duckdb (text)", MAX_DUCKDB_TEXT_RATIO, "measured 0.79-1.33x; main's 8.0x"),
-        ("duckdb (typed)", MAX_DUCKDB_TYPED_RATIO, "measured 0.52-0.86x; main's 3.5x"),
-        ("sqlite (text)", MAX_SQLITE_TEXT_RATIO, "measured 4.3-5.7x; main's 7.6x"),
-        ("sqlite (typed)", MAX_SQLITE_TYPED_RATIO, "measured 2.2-3.5x, margin"),
+    for name, base, limit, source in (
+        ("duckdb (text)", "csv", MAX_DUCKDB_TEXT_RATIO, "measured 0.79-1.33x; main's 8.0x"),
+        ("duckdb (typed)", "csv", MAX_DUCKDB_TYPED_RATIO, "measured 0.52-0.86x; main's 3.5x"),
+        ("sqlite (text)", "sqlite3 fetch (text)", MAX_SQLITE_TEXT_RATIO, "measured 2.5-2.8x"),
+        ("sqlite (typed)", "sqlite3 fetch (typed)", MAX_SQLITE_TYPED_RATIO, "measured 1.9-2.0x"),
     ):
         checks.append(
             Threshold(
-                f"{name} CPU / csv CPU", cpu[name] / cpu["csv"], "<=", limit, ".2f", "x", source
+                f"{name} CPU / {base} CPU", cpu[name] / cpu[base], "<=", limit, ".2f", "x", source
             )
         )
-    info = []
+    info = [
+        f"{name}: CPU {cpu[name] / cpu['csv']:.2f}x the CSV's (not gated since session 22; "
+        f"measured {measured})"
+        for name, measured in (("sqlite (text)", "4.3-6.2x"), ("sqlite (typed)", "2.2-3.5x"))
+    ]
     if pg is None:
         info.append(f"postgresql not measured: {PG_ENV} is not set")
     else:
