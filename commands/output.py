@@ -32,6 +32,7 @@ from commands.common import choice_option, shared_help
 from solver.domain import Status
 from solver.officer.dating import NOT_WRITTEN, as_of_or_today, parse_as_of
 from solver.officer.verdict import Verdict
+from solver.plans.objectives import DEFAULT_WITHIN_PCT, OBJECTIVES
 
 #: What ``--format`` may be, for every command.
 FORMATS = ("table", "json", "csv")
@@ -218,10 +219,6 @@ def as_of_date(as_of: Any) -> Any:
     return as_of_or_today(as_of)
 
 
-#: ``--within``'s default (percent), the service's ``within_pct`` default too.
-DEFAULT_WITHIN_PCT = 1.0
-
-
 def objective_options(func: Any) -> Any:
     """``--objective bank|customer`` and ``--within PCT``: which plan is recommended, the one
     definition of ``workout plan``'s and ``workout offer``'s (the offer's letter holds a
@@ -243,10 +240,11 @@ def objective_options(func: Any) -> Any:
             kwargs["within_pct"] = DEFAULT_WITHIN_PCT
         return func(**kwargs)
 
-    # the choices are solver.plans.options.OBJECTIVES, spelled here so that --help loads no solver
+    # the one definition of the choices and --within's default (solver.plans.objectives, a
+    # module without imports: --help loads no planner)
     objective = choice_option(
         "--objective",
-        ["bank", "customer"],
+        OBJECTIVES,
         "bank: recommend the highest NPV passing the NPV test; customer: the plan cheapest"
         " for the customer (least customer cost) among those within --within of the bank's best.",
     )

@@ -41,7 +41,7 @@ from solver.core.atomic import atomic_open
 from solver.core.currency import check_rounding
 from solver.core.files import read_toml
 from solver.core.problems import NOT_RUN, SET_FORM, SET_OPTION, ProblemLog
-from solver.core.schema import BOOL_WORDS, PRODUCTS
+from solver.core.schema import BOOL_PAIRS, BOOL_WORDS, PRODUCTS
 from solver.core.settings_schema import (
     WHOLE_NUMBER,
     Flag,
@@ -383,11 +383,14 @@ def flag_problem(raw: str, key: str = "") -> str:
     takes true/false, t/f, ...; any case), got 'maybe'``. ``key``: the key as its table's
     problems name it (a policy key names itself; a scenario key is named by the ``--set
     KEY:`` before the problem)."""
-    true = [word for word, flag in BOOL_WORDS.items() if flag]
-    false = [word for word, flag in BOOL_WORDS.items() if not flag]
-    words = ", ".join(f"{yes}/{no}" for yes, no in zip(true, false, strict=True))
     subject = f"{key} must" if key else "must"
-    return f"{subject} be true or false (--set takes {words}; any case), got {raw.strip()!r}"
+    return f"{subject} be true or false (--set takes {_FLAG_WORDS}; any case), got {raw.strip()!r}"
+
+
+#: The words :func:`setting_flag` reads, as :func:`flag_problem` lists them (``true/false,
+#: t/f, ...``): built once, at import, from the one declaration of the pairs
+#: (:data:`~solver.core.schema.BOOL_PAIRS`, which cannot hold an unpaired word).
+_FLAG_WORDS = ", ".join(f"{yes}/{no}" for yes, no in BOOL_PAIRS)
 
 
 POLICY_KEYS: tuple[str, ...] = tuple(f.name for f in fields(Policy) if f.name != "products")
@@ -495,24 +498,28 @@ def unknown_key_problem(key: str, also: Sequence[str] = ()) -> str:
     >>> unknown_key_problem("max_dtii")
     "unknown policy key (did you mean 'max_dti'?)"
     """
-    valid = (*POLICY_KEYS, *also)
+    return "unknown policy key" + closest_key_hint(key, (*POLICY_KEYS, *also))
+
+
+def closest_key_hint(key: str, valid: Sequence[str]) -> str:
+    """What follows an unknown key's ``unknown ... key``: `` (did you mean 'max_dti'?)``,
+    the closest of ``valid`` (:func:`~solver.core.settings_schema.did_you_mean`'s cutoff,
+    0.5), else ``; valid keys: ...``.
+
+    The one hint of an unknown key in a table: a policy key (:func:`unknown_key_problem`)
+    and a key of a scenario's tables (``shocks.income_multiplierr``,
+    :mod:`solver.scenarios.spec_schema`).
+
+    >>> closest_key_hint("seeed", ["n", "seed"]), closest_key_hint("zzz", ["n", "seed"])
+    (" (did you mean 'seed'?)", '; valid keys: n, seed')
+    """
     close = did_you_mean(key, valid)
-    return "unknown policy key" + _hint([close] if close else [], valid)
+    return _hint([close] if close else [], valid)
 
 
-def unknown_setting_problem(
-    key: str, accepted: Sequence[str], listed: Sequence[str] = (), shown: str = ""
-) -> str:
+def unknown_setting_problem(key: str, accepted: Sequence[str], listed: Sequence[str] = ()) -> str:
     """What is wrong with a key a command's ``--set`` does not take (or a scenario file's
-    top level), after where it is: ``unknown key (did you mean 'policy.max_dti'?)``.
-
-    ``accepted``: every key taken there, dotted (``income``, ``policy.max_dti``,
-    ``portfolio.n``). A key that is the last part of accepted keys (``max_dti``,
-    ``seed``) is pointed to each of them; any other to the closest of the accepted keys and
-    of their last parts (difflib's own cutoff, 0.6: ``maxdti`` → ``policy.max_dti``).
-    ``listed``: the keys listed when none is close (a scenario's tables), if any.
-    ``shown``: the key as a file's message names it (``unknown key 'max_dti' (did you
-    mean ...)``); a ``--set`` line names it before the colon.
+    top level), after where it is: ``unknown key`` and :func:`setting_key_hint`.
 
     The one wording of a ``--set`` key that is not taken: ``workout plan`` (and
     ``evaluate``, ``offer``, ``plan-portfolio``), ``workout scenario run|sweep`` and a
@@ -523,14 +530,32 @@ def unknown_setting_problem(
     >>> unknown_setting_problem("max_dti", ["portfolio.n", "policy.max_dti"])
     "unknown key (did you mean 'policy.max_dti'?)"
     """
+    return "unknown key" + setting_key_hint(key, accepted, listed)
+
+
+def setting_key_hint(key: str, accepted: Sequence[str], listed: Sequence[str] = ()) -> str:
+    """What follows ``unknown key`` for a key a command's ``--set`` does not take (or a
+    scenario file's top level): `` (did you mean 'policy.max_dti'?)``.
+
+    ``accepted``: every key taken there, dotted (``income``, ``policy.max_dti``,
+    ``portfolio.n``). A key that is the last part of accepted keys (``max_dti``,
+    ``seed``) is pointed to each of them; any other to the closest of the accepted keys and
+    of their last parts (difflib's own cutoff, 0.6: ``maxdti`` → ``policy.max_dti``).
+    ``listed``: the keys listed when none is close (a scenario's tables), if any. A
+    ``--set`` line names the key before the colon (:func:`unknown_setting_problem`); a
+    scenario file's message after ``unknown key`` (``unknown key 'max_dti' (did you mean
+    ...)``, :mod:`solver.scenarios.spec_schema`): the hint is computed once for both.
+
+    >>> setting_key_hint("maxdti", ["portfolio.n", "policy.max_dti"])
+    " (did you mean 'policy.max_dti'?)"
+    """
     # each candidate spelling -> the accepted keys it stands for (a key and its last part)
     spellings: dict[str, list[str]] = {}
     for name in accepted:
         for spelling in dict.fromkeys((name, name.rpartition(".")[2])):
             spellings.setdefault(spelling, []).append(name)
     close = key if key in spellings else did_you_mean(key, list(spellings), cutoff=0.6)
-    named = f" {shown!r}" if shown else ""
-    return f"unknown key{named}" + _hint(spellings[close] if close else [], listed)
+    return _hint(spellings[close] if close else [], listed)
 
 
 def _hint(close: Sequence[str], valid: Sequence[str]) -> str:

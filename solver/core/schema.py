@@ -48,6 +48,7 @@ from solver.domain import BUCKETS, TIERS
 
 __all__ = [
     "ARREARS_TOLERANCE",
+    "BOOL_PAIRS",
     "BOOL_WORDS",
     "CHANNELS",
     "COLUMNS",
@@ -95,22 +96,21 @@ ARREARS_TOLERANCE = 0.5 * 10.0**-ENGINE_DIGITS
 #: At most this many problem lines are listed in an :class:`InputError`.
 MAX_PROBLEMS = 50
 
-#: Words accepted in boolean columns (after strip + lower-case).
+#: The words of boolean columns as (true, false) pairs, in the order messages list them
+#: (``true/false, t/f, ...``): one declaration, so that a word cannot be added on one side
+#: only (:func:`solver.core.policy.flag_problem` lists the pairs).
+BOOL_PAIRS: tuple[tuple[str, str], ...] = (
+    ("true", "false"),
+    ("t", "f"),
+    ("yes", "no"),
+    ("y", "n"),
+    ("1", "0"),
+    ("1.0", "0.0"),
+    ("是", "否"),
+)
+#: Words accepted in boolean columns (after strip + lower-case), from :data:`BOOL_PAIRS`.
 BOOL_WORDS: dict[str, bool] = {
-    "true": True,
-    "false": False,
-    "t": True,
-    "f": False,
-    "yes": True,
-    "no": False,
-    "y": True,
-    "n": False,
-    "1": True,
-    "0": False,
-    "1.0": True,
-    "0.0": False,
-    "是": True,
-    "否": False,
+    word: flag for pair in BOOL_PAIRS for word, flag in zip(pair, (True, False), strict=True)
 }
 
 #: Text that means "missing" (as in pandas / pyarrow CSV null values).

@@ -82,11 +82,10 @@ from solver.plans.explain import (
 )
 from solver.plans.frontier import TradeOffs, undominated
 from solver.plans.metrics import METRICS, plan_metrics
+from solver.plans.objectives import DEFAULT_WITHIN_PCT, OBJECTIVES
 from solver.plans.schedules import contract_affordable, schedule_levels
 from solver.plans.search_types import SearchParams
 from solver.plans.terms import PlanTerms
-
-OBJECTIVES = ("bank", "customer")
 
 
 @dataclass(frozen=True)
@@ -531,7 +530,7 @@ def _term_option(trade: Any, ch: Choice, metrics: dict[str, float]) -> PlanOptio
 def choose_for(
     result: PlanResult,
     objective: str = "bank",
-    within: float = 0.01,
+    within: float = DEFAULT_WITHIN_PCT / 100,
     *,
     currency: str = DEFAULT_CURRENCY,
 ) -> PlanResult:
@@ -540,8 +539,9 @@ def choose_for(
 
     ``bank`` (the default of :func:`plan_options`): the plan with the highest NPV that
     passes the NPV test. ``customer``: among the :func:`efficient_frontier` plans whose NPV
-    is within ``within`` (a share, 0.01 = 1 %) of the best, the one that costs the
-    customer least (:data:`METRICS` ``customer_cost``); ties go to the higher NPV. A
+    is within ``within`` (a share, 0.01 = 1 %; by default
+    :data:`~solver.plans.objectives.DEFAULT_WITHIN_PCT` / 100) of the best, the one that
+    costs the customer least (:data:`METRICS` ``customer_cost``); ties go to the higher NPV. A
     frontier plan at a term that is not a family's best (``instalment 36m``) is appended to
     the options, so it is reported in full like every option.
     """

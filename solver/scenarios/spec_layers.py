@@ -27,7 +27,7 @@ from solver.core.sql import embedded_path_relative_to
 from solver.errors import InputError
 from solver.scenarios.spec_schema import (
     PORTFOLIO_KINDS,
-    ScenarioFile,
+    SCENARIO_FLAGS,
     check_layer,
     layer_findings,
 )
@@ -354,16 +354,11 @@ def _flag_name(dotted: str) -> str | None:
     """``None`` unless the scenario key ``dotted`` is true/false; then how its problem
     names it: a policy key (``policy.need_test``, ``policy.product.P.need_test``) by its
     name, as the policy words its problems; a key of the scenario's own tables
-    (``plans.restructure``, declared ``Flag`` in :data:`ScenarioFile`) not at all, as the
-    scenario's schema words them (the ``--set KEY:`` before the problem names it)."""
+    (``plans.restructure``, :data:`~solver.scenarios.spec_schema.SCENARIO_FLAGS`, read
+    once from the schema) not at all, as the scenario's schema words them (the ``--set
+    KEY:`` before the problem names it)."""
     parts = dotted.strip().split(".")
     if parts[0] == "policy" and parts[-1] in POLICY_FLAGS:
         if len(parts) == 2 or (len(parts) == 4 and parts[1] == "product"):
             return parts[-1]
-    table: Any = ScenarioFile
-    for part in parts:
-        declared = getattr(table, "model_fields", {}).get(part)
-        if declared is None:
-            return None
-        table = declared.annotation
-    return "" if table is bool else None
+    return "" if ".".join(parts) in SCENARIO_FLAGS else None

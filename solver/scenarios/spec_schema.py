@@ -14,7 +14,6 @@ tables that passed.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Annotated, Any, NamedTuple
@@ -26,8 +25,9 @@ from solver.core.model import BehaviourModel
 from solver.core.policy import (
     POLICY_KEYS,
     Policy,
+    closest_key_hint,
+    setting_key_hint,
     unknown_key_problem,
-    unknown_setting_problem,
 )
 from solver.core.settings_schema import (
     WHOLE_NUMBER,
@@ -47,7 +47,14 @@ from solver.domain import TIERS
 from solver.errors import InputError
 from solver.scenarios.shocks import SEGMENT_FILTERS, filter_value_problems
 
-__all__ = ["PORTFOLIO_KINDS", "Finding", "ScenarioFile", "check_layer", "layer_findings"]
+__all__ = [
+    "PORTFOLIO_KINDS",
+    "SCENARIO_FLAGS",
+    "Finding",
+    "ScenarioFile",
+    "check_layer",
+    "layer_findings",
+]
 
 # --------------------------------------------------------------------------------------
 # The schema: one pydantic model per table, each key with its type and bounds
@@ -150,20 +157,26 @@ ScenarioFile = _table(
 )
 
 
-def _dotted_keys(table: type[BaseModel], under: str = "") -> list[str]:
-    """Every key of ``table`` and of its tables, dotted (``portfolio``, ``portfolio.n``)."""
-    out: list[str] = []
+def _dotted_keys(table: type[BaseModel], under: str = "") -> dict[str, Any]:
+    """Every key of ``table`` and of its tables, dotted (``portfolio``, ``portfolio.n``),
+    with its declared type (a table's model; ``bool`` for a
+    :data:`~solver.core.settings_schema.Flag`)."""
+    out: dict[str, Any] = {}
     for name, declared in table.model_fields.items():
-        out.append(f"{under}{name}")
-        sub = declared.annotation
+        sub = out[f"{under}{name}"] = declared.annotation
         if isinstance(sub, type) and issubclass(sub, BaseModel):
-            out += _dotted_keys(sub, f"{under}{name}.")
+            out |= _dotted_keys(sub, f"{under}{name}.")
     return out
 
 
+_DECLARED = _dotted_keys(ScenarioFile)
 #: Every key a scenario takes, dotted, its tables too: what an unknown top-level key is
 #: compared with (``simulaton`` → ``simulation``, ``maxdti`` → ``policy.max_dti``).
-_SCENARIO_KEYS = _dotted_keys(ScenarioFile)
+_SCENARIO_KEYS = list(_DECLARED)
+#: The scenario's own true/false keys, dotted (``plans.restructure``): declared ``Flag``
+#: in :data:`ScenarioFile`, read once from it. The ``[policy]`` table's true/false keys
+#: are the policy's (:data:`~solver.core.policy.POLICY_FLAGS`), declared ``Any`` here.
+SCENARIO_FLAGS: frozenset[str] = frozenset(k for k, t in _DECLARED.items() if t is bool)
 
 #: The keys of a scenario's ``[policy]`` table besides the policy's own keys.
 _POLICY_TABLE_ONLY = ("path", "product")
@@ -195,10 +208,9 @@ class Finding(NamedTuple):
     text: str
 
 
-def _unknown(dotted: str, key: str, valid: Sequence[str]) -> tuple[str, str]:
-    """An unknown key's problem: ``(what, text)`` of a :data:`Finding`."""
-    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
-    hint = f" (did you mean {close[0]!r}?)" if close else f"; valid keys: {', '.join(valid)}"
+def _unknown(dotted: str, key: str, hint: str) -> tuple[str, str]:
+    """An unknown key's problem, ``unknown key`` and ``hint`` (the closest valid names):
+    ``(what, text)`` of a :data:`Finding`, the hint computed once for both."""
     location, sep, _ = dotted.rpartition(": ")
     if sep:  # a key of an entry of an array of tables: "[[shocks.segments]] entry 2: key"
         return f"unknown key{hint}", f"{location}: unknown key {key!r}{hint}"
@@ -240,12 +252,13 @@ def _finding(issue: Issue) -> Finding:
         what = unknown_key_problem(issue.name, _POLICY_TABLE_ONLY)
         return Finding(issue.loc, dotted, what, f"{dotted}: {what}")
     if issue.kind == "unknown" and len(issue.loc) == 1:
-        # as `workout plan --set` words it: `max_dti` is pointed to `policy.max_dti`
-        what = unknown_setting_problem(issue.name, _SCENARIO_KEYS, issue.valid)
-        text = unknown_setting_problem(issue.name, _SCENARIO_KEYS, issue.valid, shown=dotted)
-        return Finding(issue.loc, dotted, what, text)
+        # as `workout plan --set` words it (unknown_setting_problem): `max_dti` is pointed
+        # to `policy.max_dti`
+        hint = setting_key_hint(issue.name, _SCENARIO_KEYS, issue.valid)
+        return Finding(issue.loc, dotted, *_unknown(dotted, issue.name, hint))
     if issue.kind == "unknown":
-        return Finding(issue.loc, dotted, *_unknown(dotted, issue.name, issue.valid))
+        hint = closest_key_hint(issue.name, issue.valid)
+        return Finding(issue.loc, dotted, *_unknown(dotted, issue.name, hint))
     value = issue.value
     if issue.kind == "table":
         what = "must be a table"
