@@ -102,7 +102,7 @@ def calendar(
     from solver.allocation.calendar.channels import Channels
     from solver.allocation.calendar.checker import check_calendar
     from solver.allocation.calendar.inputs import (
-        read_allocation,
+        check_allocation,
         read_contact_columns,
         read_history,
     )
@@ -126,8 +126,9 @@ def calendar(
     frame = read_portfolio(book, unknown_columns="ignore")
     contact = read_contact_columns(book, frame["account_id"], profile.timezone)
     past = read_history(history) if history is not None else None
-    # every allocation row checked against the book, catalogue and teams, named by file
-    allocated = read_allocation(allocation, frame["account_id"], catalogue.names, team_set.names)
+    # every allocation row checked against the book, catalogue and teams, named by file,
+    # once: the scheduler takes the CheckedAllocation as it is
+    allocated = check_allocation(allocation, frame["account_id"], catalogue.names, team_set.names)
     result = schedule_contacts(
         frame,
         allocated,

@@ -14,11 +14,14 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from commands.common import SHARED_HELP, choice_option, console
+
+if TYPE_CHECKING:  # the solver loads when a command runs, not with `--help`
+    from solver.engines.base import CheckedDatasetOut
 
 
 @dataclass(frozen=True)
@@ -196,13 +199,15 @@ class DatasetOrFile(click.Path):
 
 def check_dataset_output(
     path: str | Any, *, option: str = "--out", inputs: Mapping[str, Any] | None = None
-) -> None:
+) -> CheckedDatasetOut:
     """Refuse, before any work, a dataset ``--out`` that cannot be written or may not be
     replaced (exit 2): :func:`solver.core.atomic.check_writable` for a directory, then
     :func:`solver.engines.base.check_dataset_out` (an existing folder is replaced only
-    when empty or an earlier dataset, and no input is in it)."""
+    when empty or an earlier dataset, and no input is in it). Returns the folder checked,
+    for the engine's ``out`` (:class:`~solver.engines.base.CheckedDatasetOut`: not checked
+    again there)."""
     from solver.core.atomic import check_writable
     from solver.engines.base import check_dataset_out
 
     check_writable(path, option=option, inputs=inputs or {}, directory=True)
-    check_dataset_out(path, option=option, inputs=inputs)
+    return check_dataset_out(path, option=option, inputs=inputs)

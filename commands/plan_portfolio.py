@@ -9,7 +9,7 @@ and prints the summary by tier and product. The solver is imported inside the co
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -33,6 +33,9 @@ from commands.output import (
     wrote,
 )
 from commands.sources import book_options, input_path, out_db_options, write_table_outputs
+
+if TYPE_CHECKING:
+    from solver.engines.base import CheckedDatasetOut
 
 
 @click.command("plan-portfolio")
@@ -145,6 +148,8 @@ def plan_portfolio(
         "--forecast": input_path(forecast_path),
     }
     dataset_out = is_dataset_output(out_path)
+    # the dataset --out once checked: handed to the engine, which does not check it again
+    checked_out: CheckedDatasetOut | None = None
     if not dataset_out:
         check_out(out_path, inputs=inputs)  # fail fast on a bad --out
         check_out(schedules_path, option="--schedules", inputs=inputs, outputs={"--out": out_path})
@@ -155,7 +160,7 @@ def plan_portfolio(
                 "written in parts by the workers: give a file (--out plans.csv) or use "
                 "--format json"
             )
-        check_dataset_output(out_path, inputs=inputs)
+        checked_out = check_dataset_output(out_path, inputs=inputs)
     policy, _ = load_policy(policy_path, settings, account_fields=False)
     model = load_model(model_path)
     search = SearchParams.thorough() if thorough else None
@@ -170,7 +175,7 @@ def plan_portfolio(
             model,
             engine,
             jobs,
-            dataset_out,
+            checked_out,
             forecast_path,
             quiet=quiet,
             search=search,
@@ -289,7 +294,7 @@ def _plan_on_engine(
     model: Any,
     engine: Any,
     jobs: int,
-    dataset_out: bool,
+    dataset_out: CheckedDatasetOut | None,
     forecast_path: Any = None,
     *,
     quiet: bool = False,
@@ -297,6 +302,8 @@ def _plan_on_engine(
 ) -> tuple[int, Any, Any]:
     """plan-portfolio through an engine: every partition planned on the workers.
 
+    ``dataset_out``: the dataset ``--out`` as :func:`check_dataset_output` returned it (the
+    workers write it; the engine does not check it again), ``None`` for a file ``--out``.
     With a forecast table, a dataset is first read whole (validated by the workers)
     because an account of the table missing from the whole book is an error.
     """
@@ -322,13 +329,13 @@ def _plan_on_engine(
             policy,
             model,
             search,
-            out=out_path if dataset_out else None,
+            out=dataset_out,
             prepare=prepare_portfolio,
             unique="account_id",
-            summary=portfolio_summary if dataset_out else None,
+            summary=portfolio_summary if dataset_out is not None else None,
             progress=bar,
         )
-    if dataset_out:
+    if dataset_out is not None:
         return result.rows, sum_summaries(result.summaries, ["by", "segment"]), None
     write_out(out_path, result.frame, sheet_name="plans")
     return result.rows, portfolio_summary(result.frame), result.frame

@@ -28,7 +28,14 @@ from pathlib import Path
 from solver.core import interrupts
 from solver.errors import InputError
 
-__all__ = ["atomic_open", "atomic_path", "atomic_paths", "check_writable"]
+__all__ = [
+    "atomic_open",
+    "atomic_path",
+    "atomic_paths",
+    "check_writable",
+    "remove_staging",
+    "staging_directory",
+]
 
 
 def _make_parents(directory: Path) -> list[Path]:
@@ -72,7 +79,7 @@ def _new_directory(path: Path) -> None:
 
 
 def _create_exclusive(
-    directory: Path, pattern: str, create: Callable[[Path], None] = _new_file
+    directory: Path, pattern: str, create: Callable[[Path], None] = _new_file, *, tree: bool = False
 ) -> Path:
     """Create a new file (or directory) under a fresh random name in ``directory``.
 
@@ -80,7 +87,9 @@ def _create_exclusive(
     entry and raises :exc:`FileExistsError` when the name is taken (another run's file:
     not ours to track or remove, so another name is drawn). The one loop behind the
     temporary files of :func:`atomic_path`, the staging directories of
-    :func:`atomic_paths` and the probe of :func:`check_writable`.
+    :func:`atomic_paths` and :func:`staging_directory` and the probe of
+    :func:`check_writable`. ``tree``: tracked as a directory removed whole
+    (:func:`solver.core.interrupts.track`).
 
     The name is tracked (:func:`solver.core.interrupts.track`) *before* the entry exists:
     with :func:`tempfile.mkstemp` an interruption between the creation and the tracking
@@ -91,7 +100,7 @@ def _create_exclusive(
     """
     while True:
         path = directory / pattern.format(secrets.token_hex(_NAME_BYTES))
-        interrupts.track(path)
+        interrupts.track(path, tree=tree)
         try:
             create(path)
         except FileExistsError:
@@ -111,6 +120,25 @@ def _discard(path: Path) -> None:
         with contextlib.suppress(OSError):
             path.unlink()
     interrupts.untrack(path)
+
+
+def staging_directory(directory: Path, pattern: str) -> Path:
+    """Create a new hidden directory in ``directory`` (``pattern``: its name with ``{}``
+    where the random part goes) for outputs that other processes write too.
+
+    An engine's dataset parts are staged in one (:mod:`solver.engines.base`): the workers'
+    files there are tracked in their own processes, so the directory is tracked as a tree
+    before it exists and an interruption (a hard stop included) removes it with all it
+    holds. The caller owns it: :func:`remove_staging` when the run fails, or
+    :func:`solver.core.interrupts.untrack` once it is renamed into place.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    return _create_exclusive(directory, pattern, _new_directory, tree=True)
+
+
+def remove_staging(path: Path) -> None:
+    """Remove a directory made by :func:`staging_directory`, with its content; untrack it."""
+    _discard(path)
 
 
 def _create_temporary(dest: Path) -> Path:

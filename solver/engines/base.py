@@ -26,7 +26,6 @@ import functools
 import os
 import re
 import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +36,8 @@ import numpy as np
 import pandas as pd
 
 from solver.allocation.pricing import PricingOracle
-from solver.core.atomic import atomic_path
+from solver.core import interrupts
+from solver.core.atomic import atomic_path, remove_staging, staging_directory
 from solver.engines.partitions import (
     Partition,
     all_missing,
@@ -48,7 +48,14 @@ from solver.engines.partitions import (
 )
 from solver.errors import InputError
 
-__all__ = ["Engine", "MapResult", "OrderedCall", "ProgressFn", "check_dataset_out"]
+__all__ = [
+    "CheckedDatasetOut",
+    "Engine",
+    "MapResult",
+    "OrderedCall",
+    "ProgressFn",
+    "check_dataset_out",
+]
 
 #: ``progress(rows_done, rows_total)``, called on the client as partitions finish.
 ProgressFn = Callable[[int, int], None]
@@ -166,12 +173,45 @@ class MapResult:
 _PART_FILE = re.compile(r"part-\d{5}\.parquet")
 
 
+@dataclass(frozen=True, eq=False)
+class CheckedDatasetOut:
+    """A dataset output folder that passed :func:`check_dataset_out`: made by it only (its
+    return value), a path (``os.fspath``) wherever one is taken.
+
+    A command checks its dataset ``--out`` before any work (with its option name and all
+    its inputs) and hands this on: :meth:`Engine.map_partitions` does not check it again
+    when the check covered its source (:meth:`checked_with`), where a plain path -- what
+    library callers pass -- is always checked. Decision (session 22, as
+    :class:`~solver.allocation.values.CheckedPlans`): a type, not a ``checked=True``
+    argument, so that only a folder that went through the check skips it. The check just
+    before the dataset replaces the folder (:func:`_publish`) always runs: it is about
+    files put there during the run, which no earlier check can see.
+
+    ``path``: the folder; ``inputs``: the resolved paths of the inputs checked not to be
+    in it.
+    """
+
+    path: Path
+    inputs: frozenset[Path]
+
+    def __fspath__(self) -> str:
+        return os.fspath(self.path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def checked_with(self, source: str | os.PathLike[str] | None) -> bool:
+        """Whether the check covered ``source`` (a map's input): none (a table in memory),
+        or one of the inputs it checked."""
+        return source is None or Path(source).resolve() in self.inputs
+
+
 def check_dataset_out(
     out: str | os.PathLike[str],
     *,
     option: str | None = "--out",
     inputs: Mapping[str, Any] | None = None,
-) -> None:
+) -> CheckedDatasetOut:
     """Refuse (exit 2) a dataset output folder that a run may not replace.
 
     The dataset replaces ``out`` when the run has succeeded; that is allowed only when
@@ -188,6 +228,11 @@ def check_dataset_out(
         The files the command reads (label -> path; ``None`` entries skipped): an input
         inside ``out`` would be deleted with it.
 
+    Returns
+    -------
+    CheckedDatasetOut
+        ``out`` checked, to hand on to :meth:`Engine.map_partitions`.
+
     Raises
     ------
     InputError
@@ -195,8 +240,10 @@ def check_dataset_out(
     """
     folder = Path(out)
     where = f"{option} {folder}" if option else str(folder)
+    sources = [Path(p) for p in (inputs or {}).values() if p is not None]
+    checked = CheckedDatasetOut(folder, frozenset(p.resolve() for p in sources))
     if not folder.exists():
-        return
+        return checked
     if not folder.is_dir():
         raise InputError(
             f"{where}: exists and is not a directory (the output is a Parquet dataset)"
@@ -221,6 +268,7 @@ def check_dataset_out(
             f"workout ({shown}); the dataset would replace the folder and delete them. Choose "
             "another folder, or remove this one first (nothing was written)"
         )
+    return checked
 
 
 def _is_part(entry: Path) -> bool:
@@ -230,8 +278,11 @@ def _is_part(entry: Path) -> bool:
 
 
 def _new_staging(out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    """The hidden staging directory of ``out`` (``.NAME.staging-XXXXXXXXXXXX``), tracked by
+    :mod:`solver.core.interrupts` before it exists: an interruption that skips
+    :meth:`Engine.map_partitions`' own clean-up (a hard stop, or a signal landing before
+    it is armed) still removes it with the parts in it (session 21 left it untracked)."""
+    return staging_directory(out.parent, f".{out.name}.staging-{{}}")
 
 
 def _publish(staging: Path, out: Path, expected: set[str]) -> None:
@@ -258,6 +309,7 @@ def _publish(staging: Path, out: Path, expected: set[str]) -> None:
         old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
         os.replace(out, old)
     os.replace(staging, out)
+    interrupts.untrack(staging)  # it is ``out`` now, no longer a temporary
     if old is not None:
         _remove_old(old)
 
@@ -416,9 +468,11 @@ class Engine:
             or, when ``False``, return them as a list in ``MapResult.results``.
         """
         if out is not None:
-            # before any work: the folder may be replaced and the source is not in it
+            # before any work: the folder may be replaced and the source is not in it (not
+            # again for a folder the command checked with this source among its inputs)
             source_path = None if isinstance(source, pd.DataFrame) else source
-            check_dataset_out(out, option=None, inputs={"source": source_path})
+            if not (isinstance(out, CheckedDatasetOut) and out.checked_with(source_path)):
+                check_dataset_out(out, option=None, inputs={"source": source_path})
         parts = partition_source(source, partitions or self.partitions, self.workers)
         total = sum(p.rows for p in parts)
         is_frame = not parts or parts[0].frame is not None
@@ -457,7 +511,7 @@ class Engine:
                 staging = None
         finally:
             if staging is not None:
-                shutil.rmtree(staging, ignore_errors=True)
+                remove_staging(staging)
         summaries = [r["summary"] for r in results]
         if out_path is not None:
             return MapResult(None, out_path, summaries, len(parts), total)

@@ -39,6 +39,7 @@ import numpy as np
 
 from solver.core import BehaviourModel, Policy, Schedule, evaluate, status_quo
 from solver.core.currency import format_amount, format_difference, format_value, value_difference
+from solver.core.evaluation import Evaluation
 from solver.domain import OFFERED_FAMILIES, Status
 from solver.officer.documents import counter_offer_document
 from solver.officer.proposal import Proposal, ProposalSchedule, proposal_schedule
@@ -81,8 +82,15 @@ def schedule_figures(
     """
     model = model or BehaviourModel()
     baseline = baseline if baseline is not None else status_quo(account, grid=schedule.grid)
+    return _figures(account, schedule, model, baseline, evaluate(account, baseline, model=model))
+
+
+def _figures(
+    account: Any, schedule: Schedule, model: Any, baseline: Schedule, base: Evaluation
+) -> dict[str, float]:
+    """:func:`schedule_figures` given the status quo ``baseline`` and its evaluation
+    ``base`` (:func:`evaluate_counter_offer` evaluates it once, for its NPV test too)."""
     ev = evaluate(account, schedule, model=model)
-    base = evaluate(account, baseline, model=model)
     pay = np.asarray(schedule.payments, dtype=float)
     months = np.arange(1, pay.size + 1, dtype=float)
     base_pay = np.asarray(baseline.payments, dtype=float)
@@ -341,9 +349,10 @@ def evaluate_counter_offer(
     model = model or BehaviourModel()
     booked = proposal_schedule(account, proposal, policy.rounding, currency=policy.currency)
     baseline = status_quo(account, grid=booked.schedule.grid)
-    figures = schedule_figures(account, booked.schedule, model, baseline)
+    base = evaluate(account, baseline, model=model)  # once: the figures and the NPV test
+    figures = _figures(account, booked.schedule, model, baseline, base)
     # unrounded, as workout plan's NPV test (npv_vs_status_quo is rounded to the cent)
-    sq_npv = evaluate(account, baseline, model=model).npv
+    sq_npv = base.npv
     violations = tuple(policy_violations(account, booked, policy, model))
     passed = figures["npv"] > sq_npv
     if plans is None:

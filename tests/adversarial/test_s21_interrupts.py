@@ -70,6 +70,19 @@ def _driven(point: str, kind: str, out: Path) -> dict[str, object]:
     return {"rc": done.returncode, "err": done.stderr, "kind": kind}
 
 
+def _interrupted(point: str, kind: str, out: Path, reference: Path) -> list[str]:
+    """Both outputs in ``out`` holding :data:`PREVIOUS`, ``generate`` run on them with
+    ``kind`` raised at ``point``: checked to exit 130 / 143 with the checks of
+    ``test_s20_interrupts`` passed; the outputs' names returned."""
+    outputs = ["gen.csv", "gen_history.csv"]
+    for name in outputs:
+        (out / name).write_bytes(PREVIOUS)
+    run = _driven(point, kind, out / "gen.csv")
+    assert run["rc"] == SIGNALS[kind][2], run["err"]
+    assert not _problems(run, out, outputs, reference)
+    return outputs
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The directory of an uninterrupted run: gen.csv and gen_history.csv."""
@@ -86,12 +99,7 @@ def test_generate_interrupted_before_its_history_changes_neither_file(
     """A signal once the book is written, before its history: exit 130 / 143 with the one
     line, and the book and history both keep their previous content (main left the new
     book beside the old history)."""
-    outputs = ["gen.csv", "gen_history.csv"]
-    for name in outputs:
-        (tmp_path / name).write_bytes(PREVIOUS)
-    run = _driven("history", kind, tmp_path / "gen.csv")
-    assert run["rc"] == SIGNALS[kind][2], run["err"]
-    assert not _problems(run, tmp_path, outputs, reference)
+    outputs = _interrupted("history", kind, tmp_path, reference)
     assert [(tmp_path / name).read_bytes() for name in outputs] == [PREVIOUS, PREVIOUS]
 
 
@@ -101,11 +109,6 @@ def test_signal_after_the_run_settled_is_reported(
 ) -> None:
     """A signal just after a clean run settled (its outputs committed): exit 130 / 143 with
     the one line (main dropped it and exited 0), and both outputs the complete new files."""
-    outputs = ["gen.csv", "gen_history.csv"]
-    for name in outputs:
-        (tmp_path / name).write_bytes(PREVIOUS)
-    run = _driven("settled", kind, tmp_path / "gen.csv")
-    assert run["rc"] == SIGNALS[kind][2], run["err"]
-    assert not _problems(run, tmp_path, outputs, reference)
+    outputs = _interrupted("settled", kind, tmp_path, reference)
     for name in outputs:
         assert (tmp_path / name).read_bytes() == (reference / name).read_bytes()

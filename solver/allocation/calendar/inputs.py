@@ -5,6 +5,8 @@
   :data:`VALUE_COLUMN`). Each row is checked by :func:`allocation_problems`, whose lines
   name the file, the row (1 = first data row), the account and the column
   (:class:`~solver.core.problems.ProblemLog`, as every other reader of the project).
+  :func:`check_allocation` returns the rows so checked as a :class:`CheckedAllocation`,
+  which :func:`~solver.allocation.calendar.scheduler.schedule_contacts` does not check again.
 * Two optional book columns (beside SPEC §3, not part of the validated book so that no
   existing output changes): ``timezone`` (IANA name, e.g. ``Asia/Urumqi``; blank = the
   profile's) and ``preferred_hour`` (0-23, local; blank = none).
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +45,9 @@ __all__ = [
     "CHANNELS",
     "OUTCOMES",
     "VALUE_COLUMN",
+    "CheckedAllocation",
     "allocation_problems",
+    "check_allocation",
     "read_allocation",
     "read_contact_columns",
     "read_history",
@@ -115,6 +120,48 @@ def read_allocation(
     allocation_problems(log, out, ids, treatments, teams)
     log.raise_if_any(ROW_NOTE, subject="allocation")
     return out
+
+
+@dataclass(frozen=True, eq=False)
+class CheckedAllocation:
+    """An allocation whose rows passed :func:`allocation_problems` against a book, a
+    catalogue and teams: made by :func:`check_allocation` only (its return value).
+
+    ``workout calendar`` reads and checks its allocation file once (every problem named by
+    file and row) and hands this on: :func:`~solver.allocation.calendar.scheduler.
+    schedule_contacts` does not check the rows again when they were checked against the
+    book, treatments and teams it is given (:meth:`checked_with`); a plain table, what
+    library callers pass, is always checked. Decision (session 22, as
+    :class:`~solver.allocation.values.CheckedPlans`): a type, not a ``checked=True``
+    argument, so that only rows that went through the check skip it.
+
+    ``table``: :func:`read_allocation`'s table; ``book_ids``: the book's account ids, in
+    order; ``treatments``, ``teams``: the names checked against.
+    """
+
+    table: pd.DataFrame
+    book_ids: pd.Index
+    treatments: tuple[str, ...]
+    teams: tuple[str, ...]
+
+    def checked_with(self, ids: pd.Series, treatments: Sequence[str], teams: Sequence[str]) -> bool:
+        """Whether the check holds for the book ``ids`` (same ids, same order), the
+        catalogue's ``treatments`` and the ``teams``' names."""
+        return (
+            self.book_ids.equals(pd.Index(ids.astype(str)))
+            and self.treatments == tuple(treatments)
+            and self.teams == tuple(teams)
+        )
+
+
+def check_allocation(
+    path: Path, ids: pd.Series, treatments: Sequence[str], teams: Sequence[str]
+) -> CheckedAllocation:
+    """:func:`read_allocation` with the book's ``ids``, the catalogue's ``treatments`` and
+    the ``teams``' names (every row checked against all three, problems named by ``path``),
+    as a :class:`CheckedAllocation` to hand on."""
+    table = read_allocation(path, ids, treatments, teams)
+    return CheckedAllocation(table, pd.Index(ids.astype(str)), tuple(treatments), tuple(teams))
 
 
 def allocation_problems(

@@ -60,7 +60,11 @@ from solver.allocation.calendar.contact_rules import (
     first_hour,
     history_by_account,
 )
-from solver.allocation.calendar.inputs import VALUE_COLUMN, allocation_problems
+from solver.allocation.calendar.inputs import (
+    VALUE_COLUMN,
+    CheckedAllocation,
+    allocation_problems,
+)
 from solver.allocation.catalogue import Catalogue
 from solver.allocation.compliance import flag_column, text_column
 from solver.allocation.teams import Teams
@@ -102,14 +106,28 @@ class CalendarResult:
 
 
 def _validate_allocation(
-    ids: pd.Series, allocation: pd.DataFrame, catalogue: Catalogue, teams: Teams
+    ids: pd.Series,
+    allocation: pd.DataFrame | CheckedAllocation,
+    catalogue: Catalogue,
+    teams: Teams,
 ) -> pd.DataFrame:
     """The allocation aligned with the book's rows; InputError for rows that do not fit
     (:func:`~solver.allocation.calendar.inputs.allocation_problems`; rows numbered from 1 in
-    ``allocation``'s order; ``workout calendar`` has checked its file the same way, by name)."""
+    ``allocation``'s order). Not checked again when it is a
+    :class:`~solver.allocation.calendar.inputs.CheckedAllocation` of this book, catalogue and
+    teams (``workout calendar`` checks its file once, by name)."""
+    if isinstance(allocation, CheckedAllocation):
+        if allocation.checked_with(ids, catalogue.names, teams.names):
+            return _aligned(ids, allocation.table)
+        allocation = allocation.table
     log = ProblemLog("allocation", np.arange(1, len(allocation) + 1))
     allocation_problems(log, allocation, ids, catalogue.names, teams.names)
     log.raise_if_any(subject="allocation")
+    return _aligned(ids, allocation)
+
+
+def _aligned(ids: pd.Series, allocation: pd.DataFrame) -> pd.DataFrame:
+    """The (checked) allocation's rows in the book's order."""
     return allocation.set_index("account_id").reindex(ids).reset_index()
 
 
@@ -238,7 +256,7 @@ def _tasks(
 
 def schedule_contacts(
     book: pd.DataFrame,
-    allocation: pd.DataFrame,
+    allocation: pd.DataFrame | CheckedAllocation,
     catalogue: Catalogue,
     teams: Teams,
     channels: Channels,
@@ -251,7 +269,9 @@ def schedule_contacts(
     """Plan the contact attempts of ``days`` days from ``start`` (module docstring).
 
     ``allocation`` has ``account_id, treatment, team, value`` (value: the account's
-    ``uplift_vs_none``, its gain over no contact after cost, CNY); ``contact`` has
+    ``uplift_vs_none``, its gain over no contact after cost, CNY), checked here unless it
+    is a :class:`~solver.allocation.calendar.inputs.CheckedAllocation` (from
+    :func:`~solver.allocation.calendar.inputs.check_allocation`); ``contact`` has
     ``account_id, timezone, preferred_hour`` (defaults: the profile's zone, none);
     ``history`` has ``account_id, timestamp (UTC), channel, outcome``.
     """

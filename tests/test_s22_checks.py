@@ -1,0 +1,173 @@
+"""Inputs checked once per run, and the status quo evaluated once (session 22).
+
+Session 21 left three checks done twice on one run, each "on purpose for library
+callers": ``workout calendar`` checked its allocation rows in ``read_allocation`` and again
+in ``schedule_contacts``; a dataset ``--out`` was checked by the command and again at the
+start of ``Engine.map_partitions``; ``evaluate_counter_offer`` evaluated the status quo
+once for its figures and once for the NPV test. Each is now done once, the checked value
+handed on (``CheckedAllocation``, ``CheckedDatasetOut``, as ``CheckedPlans``); a plain
+value from a library caller is still checked.
+
+The tests count calls of the checking functions (wrapped with monkeypatch) and name the
+caller of each; all of the counting tests fail on main's code. The book and allocation
+are made by ``workout generate`` and ``workout allocate`` in process.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from cli_inprocess import run_workout
+
+ROOT = Path(__file__).resolve().parents[1]
+START = "2026-12-07"
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """60 generated accounts (seed 4) and their one-week allocation."""
+    d = tmp_path_factory.mktemp("s22checks")
+    paths = {"book": d / "book.csv", "alloc": d / "alloc.csv"}
+    for args in (
+        ["generate", "portfolio", "--n", 60, "--seed", 4, "--out", paths["book"]],
+        ["allocate", paths["book"], "--out", paths["alloc"]],
+    ):
+        code, _, err = run_workout(*args, "--quiet")
+        assert code == 0, err
+    return paths
+
+
+def _record(
+    monkeypatch: pytest.MonkeyPatch, calls: list[str], module: Any, name: str
+) -> Callable[..., Any]:
+    """Wrap ``module.name`` so that each call appends its caller's function name."""
+    real = getattr(module, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(sys._getframe(1).f_code.co_name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return real
+
+
+def test_calendar_checks_its_allocation_rows_once(book, tmp_path, monkeypatch):
+    """`workout calendar` runs the allocation's row check once, in the reader that names
+    the file (main: again in schedule_contacts)."""
+    import solver.allocation.calendar.inputs as inputs
+    import solver.allocation.calendar.scheduler as scheduler
+
+    calls: list[str] = []
+    real = _record(monkeypatch, calls, inputs, "allocation_problems")
+    # the scheduler holds its own reference to the function (main's imports it by name)
+    monkeypatch.setattr(scheduler, "allocation_problems", inputs.allocation_problems)
+    assert real is not inputs.allocation_problems
+    out = tmp_path / "cal.csv"
+    code, _, err = run_workout(
+        "calendar", book["book"], "--allocation", book["alloc"], "--start", START, "--out", out,
+        "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    assert calls == ["read_allocation"]
+
+
+def test_a_checked_allocation_of_another_book_is_checked_again(book):
+    """A CheckedAllocation handed to schedule_contacts with another book (an account
+    missing) is checked again: its row for that account is an error, as a plain table's."""
+    from solver.allocation.calendar.channels import Channels
+    from solver.allocation.calendar.inputs import check_allocation
+    from solver.allocation.calendar.scheduler import schedule_contacts
+    from solver.allocation.catalogue import Catalogue
+    from solver.allocation.teams import Teams
+    from solver.core.readers import read_portfolio
+    from solver.errors import InputError
+
+    catalogue = Catalogue.from_toml(None)
+    teams = Teams.from_toml(None, compliance=catalogue.compliance)
+    frame = read_portfolio(book["book"], unknown_columns="ignore")
+    checked = check_allocation(book["alloc"], frame["account_id"], catalogue.names, teams.names)
+    assert checked.checked_with(frame["account_id"], catalogue.names, teams.names)
+    smaller = frame.iloc[1:].reset_index(drop=True)
+    assert not checked.checked_with(smaller["account_id"], catalogue.names, teams.names)
+    first = str(frame["account_id"].iloc[0])
+    for allocation in (checked, checked.table):
+        with pytest.raises(InputError) as err:
+            schedule_contacts(
+                smaller, allocation, catalogue, teams, Channels.from_toml(), start=START
+            )
+        assert any(
+            f"(account_id {first}): account_id: not in the book" in p for p in err.value.problems
+        ), err.value.problems
+
+
+def test_dataset_out_is_checked_by_the_command_not_again_by_the_engine(book, tmp_path, monkeypatch):
+    """`plan-portfolio --out DIR` checks the folder once before the work (the command) and
+    once before replacing it (files put there during the run); main checked it a third
+    time at the start of map_partitions."""
+    import solver.engines.base as base
+
+    calls: list[str] = []
+    _record(monkeypatch, calls, base, "check_dataset_out")
+    out = tmp_path / "plans"
+    code, _, err = run_workout("plan-portfolio", book["book"], "--out", out, "--quiet")
+    assert code == 0, err
+    parts = sorted(p.name for p in out.iterdir())
+    assert parts and all(p.startswith("part-") for p in parts), parts
+    assert calls == ["check_dataset_output", "_publish"]
+
+
+def test_a_plain_dataset_out_is_still_checked_by_the_engine(tmp_path):
+    """A library caller's plain folder is checked at the start of map_partitions (a file
+    not of a dataset is refused), and a CheckedDatasetOut whose check did not cover the
+    map's source (now inside the folder) is checked again."""
+    from solver.engines.base import check_dataset_out
+    from solver.engines.local import LocalEngine
+    from solver.errors import InputError
+
+    frame = pd.DataFrame({"account_id": ["a", "b"], "x": [1.0, 2.0]})
+    folder = tmp_path / "ds"
+    checked = check_dataset_out(folder)  # not there yet: nothing to refuse
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine\n")
+    with pytest.raises(InputError, match="notes.txt"):
+        LocalEngine().write_dataset(frame, folder)
+    (folder / "notes.txt").unlink()
+    source = folder / "book.parquet"
+    frame.to_parquet(source)
+    with pytest.raises(InputError, match=r"the input source .* is in this folder"):
+        LocalEngine().map_partitions(lambda f: f, source, out=checked)
+    assert source.exists()
+
+
+def test_counter_offer_evaluates_the_status_quo_once(monkeypatch):
+    """evaluate_counter_offer evaluates the status quo schedule once (main: twice), and its
+    figures and status-quo NPV are those of schedule_figures and evaluate."""
+    import solver.officer.counter_offer as co
+    from solver.core import BehaviourModel, Policy, evaluate, status_quo
+    from solver.core.readers import read_account
+    from solver.officer.proposal import Proposal
+
+    account = read_account(ROOT / "scenarios" / "sample_account.toml")
+    policy, model = Policy(), BehaviourModel()
+    plans = co.plan_options(account, policy.for_product(account.product), model)
+    baseline = np.asarray(status_quo(account).payments, dtype=float)
+    evaluated: list[np.ndarray] = []
+    real = co.evaluate
+
+    def counted(acc: Any, payments: Any, *args: Any, **kwargs: Any) -> Any:
+        evaluated.append(np.asarray(getattr(payments, "payments", payments), dtype=float))
+        return real(acc, payments, *args, **kwargs)
+
+    monkeypatch.setattr(co, "evaluate", counted)
+    offer = co.evaluate_counter_offer(account, Proposal(amount=1500.0), policy, model, plans=plans)
+    monkeypatch.undo()
+    on_status_quo = [p for p in evaluated if p.shape == baseline.shape and (p == baseline).all()]
+    assert len(on_status_quo) == 1
+    assert offer.status_quo_npv == evaluate(account, status_quo(account), model=model).npv
+    assert offer.figures == co.schedule_figures(account, offer.schedule, model)
