@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from solver.domain import DEFAULT_CURRENCY
 from solver.plans import PlanResult, SearchParams, choose_for, efficient_frontier, plan_options
+from solver.plans.objectives import DEFAULT_WITHIN_PCT
 
 if TYPE_CHECKING:
     from solver.core import Schedule
@@ -29,7 +30,7 @@ def plan_result(
     model: Any,
     *,
     objective: str = "bank",
-    within_pct: float = 1.0,
+    within_pct: float = DEFAULT_WITHIN_PCT,
     thorough: bool = False,
 ) -> PlanResult:
     """The plan options ``workout plan`` reports: searched, then chosen for ``objective``
@@ -41,7 +42,11 @@ def plan_result(
 
 
 def plan_document(
-    result: PlanResult, objective: str = "bank", within_pct: float = 1.0, *, as_of: date
+    result: PlanResult,
+    objective: str = "bank",
+    within_pct: float = DEFAULT_WITHIN_PCT,
+    *,
+    as_of: date,
 ) -> dict:
     """The ``workout plan --format json`` document of ``result``, every schedule dated
     from ``as_of`` (month t due t months later: ``--as-of``, :mod:`solver.officer.dating`).
