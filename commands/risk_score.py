@@ -94,8 +94,7 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
     portfolio = table_source(portfolio, "PORTFOLIO")
     from solver.core.writers import output_format
     from solver.risk.early_warning import EarlyWarningModel
-    from solver.risk.history_features import FEATURE_SET
-    from solver.risk.scoring import score_file, score_on_engine, scoring_source
+    from solver.risk.scoring import score_book
 
     dataset_out = is_dataset_output(out)
     if not dataset_out:
@@ -112,29 +111,16 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
     else:
         check_outputs(inputs, ("--out", out, False), ("--png", png_path, False))
     model = EarlyWarningModel.read(model_path)
-    file = input_path(portfolio)
-    if model.feature_set == FEATURE_SET:
-        # A history-v1 model scores an account from all of its months, which partitions of
-        # the rows would split: it scores in this process (as with a file --out, so it
-        # takes the same inputs), and the workers only write a dataset --out.
-        run = score_file(model, portfolio)
-        if dataset_out:
-            with engine.open() as runner:
-                runner.write_dataset(run.scores, out, partitions=engine.partitions)
-    elif engine.distributed or dataset_out or (file is not None and file.is_dir()):
-        source = scoring_source(portfolio)
-        shown = fmt == "table" and not quiet
-        with engine.open() as runner, progress_bar("scoring", shown) as bar:
-            run = score_on_engine(
-                runner,
-                model,
-                source,
-                out=out if dataset_out else None,
-                partitions=engine.partitions,
-                progress=bar,
-            )
-    else:
-        run = score_file(model, portfolio)
+    # which scoring applies (history model, engine, this process): solver.risk.scoring
+    run = score_book(
+        model,
+        portfolio,
+        open_engine=engine.open,
+        distributed=engine.distributed,
+        out=out if dataset_out else None,
+        partitions=engine.partitions,
+        progress=lambda: progress_bar("scoring", fmt == "table" and not quiet),
+    )
     if not dataset_out:
         write_out(out, run.scores, sheet_name="scores")
         if png_path is not None:

@@ -1,9 +1,11 @@
 """Scoring a book with the early-warning model, on one machine or through an engine.
 
-``workout risk score`` runs :func:`score_file` (one process) or :func:`score_on_engine` on
-a :func:`scoring_source` (partitions on an engine, results back to the client or written
+``workout risk score`` calls :func:`score_book`, which applies the scoring
+:func:`scoring_route` chooses: :func:`score_file` (one process) or :func:`score_on_engine`
+on a :func:`scoring_source` (partitions on an engine, results back to the client or written
 by the workers as a Parquet dataset); both return a :class:`ScoreRun` with the per-tier
-summary.
+summary. The choice lives here, not in the command (session 22 review: commands/ parse
+options, call the solver and write the output).
 
 The per-partition workloads live here, beside the model they use (issue 14: workloads
 beside their domains): :func:`prepare_uci` normalises a raw partition,
@@ -15,9 +17,11 @@ same table for scores held in memory.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -33,15 +37,21 @@ from solver.risk.uci import normalise_uci, read_uci
 
 __all__ = [
     "ScoreRun",
+    "ScoringRoute",
     "combine_score_summaries",
     "prepare_uci",
+    "score_book",
     "score_file",
     "score_on_engine",
     "score_partition",
     "score_summary",
+    "scoring_route",
     "scoring_source",
     "tier_summary",
 ]
+
+#: How :func:`score_book` scores a book (:func:`scoring_route` says when each applies).
+ScoringRoute = Literal["history", "engine", "in-process"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,95 @@ class ScoreRun:
     scores: pd.DataFrame | None
     summary: pd.DataFrame
     n_scored: int
+
+
+def scoring_route(
+    model: EarlyWarningModel, source: TableSource, *, distributed: bool, dataset_out: bool
+) -> ScoringRoute:
+    """Which scoring :func:`score_book` applies to ``source`` with ``model``.
+
+    Parameters
+    ----------
+    model
+        The early-warning model.
+    source
+        The book: a file or Parquet dataset directory (a path), or a
+        :class:`~solver.core.sources.BookSource` (a database table, or a file).
+    distributed
+        Whether the user asked for an engine (``--engine dask`` or ``--partitions``).
+    dataset_out
+        Whether the scores go to a Parquet dataset directory (written by the workers).
+
+    Returns
+    -------
+    ScoringRoute
+        * ``"history"`` for a ``history-v1`` model (fitted on a payment history), whatever
+          the other arguments: it scores an account from all of its months, which partitions
+          of the rows would split, so it scores in this process (:func:`score_file`) and an
+          engine only writes a dataset output;
+        * ``"engine"`` for a UCI-layout model when the work is distributed, the output is a
+          dataset, or ``source`` is a directory (a Parquet dataset the workers read):
+          :func:`score_on_engine`, partition by partition;
+        * ``"in-process"`` otherwise: :func:`score_file`.
+    """
+    if model.feature_set == FEATURE_SET:
+        return "history"
+    file = source.path if isinstance(source, BookSource) else Path(source)
+    if distributed or dataset_out or (file is not None and file.is_dir()):
+        return "engine"
+    return "in-process"
+
+
+def score_book(
+    model: EarlyWarningModel,
+    source: TableSource,
+    *,
+    open_engine: Callable[[], AbstractContextManager[Engine]],
+    distributed: bool = False,
+    out: str | os.PathLike[str] | None = None,
+    partitions: int | None = None,
+    progress: Callable[[], AbstractContextManager[ProgressFn]] | None = None,
+) -> ScoreRun:
+    """Score a book by the route :func:`scoring_route` chooses (``workout risk score``).
+
+    Parameters
+    ----------
+    model
+        The early-warning model.
+    source
+        The book (see :func:`scoring_route`).
+    open_engine
+        Opens the engine (entered only when one is used: scoring partitions, or writing a
+        dataset ``out``).
+    distributed
+        Whether the user asked for an engine (``--engine dask`` or ``--partitions``).
+    out
+        A Parquet dataset directory the scores are written to by the engine (``None``: the
+        scores come back in :attr:`ScoreRun.scores` for the caller to write).
+    partitions
+        Partitions of the book (``None``: the engine's default).
+    progress
+        Opens a progress callback for the partitions scored on an engine.
+
+    Returns
+    -------
+    ScoreRun
+        ``scores`` is ``None`` when the workers wrote a dataset ``out`` from partitions; a
+        ``history-v1`` model's scores are kept (they were computed here).
+    """
+    route = scoring_route(model, source, distributed=distributed, dataset_out=out is not None)
+    if route != "engine":
+        run = score_file(model, source)
+        if out is not None:  # a history-v1 model's scores, written in parts by the workers
+            with open_engine() as runner:
+                runner.write_dataset(run.scores, out, partitions=partitions)
+        return run
+    partitioned = scoring_source(source)  # read (and checked) before any engine starts
+    bar_opened = progress() if progress is not None else nullcontext(None)
+    with open_engine() as runner, bar_opened as bar:
+        return score_on_engine(
+            runner, model, partitioned, out=out, partitions=partitions, progress=bar
+        )
 
 
 def score_file(model: EarlyWarningModel, path: TableSource) -> ScoreRun:
