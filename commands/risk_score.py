@@ -106,8 +106,9 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
         )
     png_path = None if dataset_out else chart_path(png, no_png, out, "risk_score.png")
     inputs = {"PORTFOLIO": input_path(portfolio), "--ew-model": model_path}
+    checked = None  # the dataset --out as checked: the engine does not check it again
     if dataset_out:
-        check_dataset_output(out, inputs=inputs)
+        checked = check_dataset_output(out, inputs=inputs)
     else:
         check_outputs(inputs, ("--out", out, False), ("--png", png_path, False))
     model = EarlyWarningModel.read(model_path)
@@ -117,7 +118,7 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
         portfolio,
         open_engine=engine.open,
         distributed=engine.distributed,
-        out=out if dataset_out else None,
+        out=checked,
         partitions=engine.partitions,
         progress=lambda: progress_bar("scoring", fmt == "table" and not quiet),
     )

@@ -171,3 +171,28 @@ def test_counter_offer_evaluates_the_status_quo_once(monkeypatch):
     assert len(on_status_quo) == 1
     assert offer.status_quo_npv == evaluate(account, status_quo(account), model=model).npv
     assert offer.figures == co.schedule_figures(account, offer.schedule, model)
+
+
+def test_risk_score_dataset_out_is_checked_by_the_command_not_again(tmp_path, monkeypatch):
+    """`risk score HISTORY --out DIR` (a history model's scores written in parts) checks the
+    folder in the command and before replacing it, not a third time in the engine (the
+    s22-checks merge left the command throwing its check away)."""
+    import solver.engines.base as base
+
+    book, model = tmp_path / "book.csv", tmp_path / "ew.toml"
+    history = tmp_path / "book_history.csv"
+    for args in (
+        ["generate", "portfolio", "--n", 200, "--history", 12, "--out", book],
+        ["risk", "fit", history, "--out", model, "--no-png"],
+    ):
+        code, _, err = run_workout(*args, "--quiet")
+        assert code == 0, err
+    calls: list[str] = []
+    _record(monkeypatch, calls, base, "check_dataset_out")
+    out = tmp_path / "scores"
+    code, _, err = run_workout(
+        "risk", "score", history, "--ew-model", model, "--out", out, "--quiet"
+    )
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir())[0].startswith("part-")
+    assert calls == ["check_dataset_output", "_publish"]
