@@ -188,6 +188,7 @@ def free_bounds(
     tolerance: float = 0.0,
     zero_payment: bool = False,
     frontier: bool = True,
+    work: np.ndarray | None = None,
 ) -> FreeBound:
     """:func:`solver.plans.bounds.bound_tables` on the unit grid (:func:`unit_grid`),
     read at the opening balance as the search reads it: a bound on every free custom
@@ -209,7 +210,9 @@ def free_bounds(
     holiday's action, the payment 0 with the model's hazard of paying nothing, and its
     node bands in every month), which is ``bound_tables`` with an amount 0 added to the
     unit grid when every month's cap is at least 0 (an amount must be within the cap, a
-    holiday need not). ``frontier``: as :func:`holiday_bounds`' (on: session 16)."""
+    holiday need not). ``frontier``: as :func:`holiday_bounds`' (on: session 16).
+    ``work`` (2,), if given, adds up the pruned passes' exact action values and block
+    bounds (``free_prep.free_tables``; ``benchmarks/free_family.py screen`` reads it)."""
     n = len(ctx)
     out = np.full(n, -np.inf)
     sizes = np.zeros(n, np.int64)
@@ -225,7 +228,7 @@ def free_bounds(
             tables = bound_tables(one, amounts, buckets, hold, frontier=frontier)
         else:
             tables = free_tables(
-                one, amounts, buckets, hold, tolerance=tolerance, frontier=frontier
+                one, amounts, buckets, hold, work, tolerance=tolerance, frontier=frontier
             )
         out[i] = float(bound_at(tables, np.zeros(1, np.int64), 0, B0[i : i + 1])[0])
         all_tables.append(tables)
