@@ -168,3 +168,19 @@ def _finish_unproven(run, *args, **kwargs):
     """The search phases replaced by their end: the incumbent as found, unproven."""
     run.bound = -np.inf
     return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
+
+
+def test_a_moot_tabu_search_stops_at_once_unflagged() -> None:
+    """A tabu search whose result became moot (the MIP child's proof) stops before its
+    first slice and is not flagged as stopped by the clock; otherwise it spends its work."""
+    from test_gap_tabu import setup
+
+    from solver.allocation.gap.tabu import SearchBudget, TabuInstance, tabu_search
+
+    _, _, _, problem, start = setup(1, 4, 24)
+    instance = TabuInstance(problem, problem.allowed(), np.ones(4))
+    for moot, spends in ((lambda: True, False), (lambda: False, True)):
+        stats: dict = {}
+        tabu_search(instance, start, SearchBudget(200_000, np.inf, 0, -np.inf, moot), stats)
+        assert (stats["tabu_work"] > 0) is spends
+        assert not stats["tabu_wall_stop"]

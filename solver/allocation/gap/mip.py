@@ -64,6 +64,8 @@ class MipJob:
     cpu_seconds: float = 0.0
     #: Its proven optimum, once settled (``None``: none, or not used).
     answer: np.ndarray | None = None
+    #: This process's reaped children's CPU time when the child started.
+    children_cpu: float = 0.0
 
     def __post_init__(self) -> None:
         # a run that ends without finish (an exception, an interrupt) still ends its child
@@ -82,16 +84,18 @@ class MipJob:
         records what happened. Once settled, the same answer without waiting."""
         if self.outcome != "running":
             return self.answer
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wait = deadline - time.perf_counter()
         try:
-            self.process.wait(timeout=max(0.0, deadline - time.perf_counter()))
+            self.process.wait(timeout=max(0.0, wait))
         except subprocess.TimeoutExpired:
-            self.outcome = "not proven by the deadline (unused)"
+            if wait > 0.0:
+                self.outcome = "not proven by the deadline (unused)"
+            else:
+                self.outcome = "stopped: the run ended first (unused)"
         else:
             self.answer = self._receive(problem)
         _end(self.process, self.folder)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # counts the child once reaped
-        self.cpu_seconds = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        self.cpu_seconds = _children_cpu() - self.children_cpu  # the child, reaped by now
         return self.answer
 
     def _receive(self, problem: AssignmentProblem) -> np.ndarray | None:
@@ -110,6 +114,12 @@ class MipJob:
             return None
         self.outcome = f"proven optimal in {seconds:.1f} s"
         return assignment
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's children that have ended and been reaped."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _end(process: subprocess.Popen[bytes], folder: tempfile.TemporaryDirectory[str]) -> None:
@@ -164,6 +174,7 @@ def start_mip(
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
     }
+    children_cpu = _children_cpu()
     process = subprocess.Popen(
         [sys.executable, "-m", __name__, folder.name],
         stdin=subprocess.DEVNULL,
@@ -171,7 +182,7 @@ def start_mip(
         stderr=subprocess.DEVNULL,
         env=env,
     )
-    return MipJob(process, folder)
+    return MipJob(process, folder, children_cpu=children_cpu)
 
 
 def _child(folder: Path) -> None:

@@ -27,7 +27,13 @@ two workers, 3.7 deterministic seconds for 1.0). The wall clock is only the hard
 it stops a phase first, ``stats["wall_clock_stop"]`` says which: the certificate holds, a
 rerun may differ. With ``reproducible=False`` (``bench gap --anytime``) CP-SAT's threads
 share solutions as timing allows and the last phases take the wall time the budgets left
-(:func:`~solver.allocation.gap.cpsat_phases.finish_on_the_clock`).
+(:func:`~solver.allocation.gap.cpsat_phases.finish_on_the_clock`). The one exception on
+small problems with two workers: the MIP child (:mod:`~solver.allocation.gap.mip`) has no
+deterministic budget (HiGHS has none that paces it), and only its proof of optimality is
+used. A run it proves is the same as every other run it proves by the deadline; a run it
+does not prove is the deterministic phases' own (``reproducible`` as above) and a rerun on
+a faster or idler machine may instead return the proven optimum. ``stats["mip"]`` says
+which (and ``stats["mip_cpu_s"]`` the child's CPU time).
 
 The deadline: the phases stop at ``STOP_GUARD`` of the limit before it (at most
 ``STOP_GUARD_MAX`` seconds), so that the last piece of work the clock cannot interrupt ends
