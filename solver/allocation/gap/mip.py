@@ -130,7 +130,8 @@ def _end(process: subprocess.Popen[bytes], folder: tempfile.TemporaryDirectory[s
     folder.cleanup()
 
 
-#: The child's files in its folder: the problem it is given and the answer it writes.
+#: The child's files in its folder: the problem it is given and the answer it writes. The
+#: folder is this user's alone (``tempfile`` makes it mode 0700), so pickles are safe there.
 PROBLEM, ANSWER = "problem.pkl", "answer.pkl"
 
 
