@@ -3,7 +3,9 @@
 The phases run in order, each a named step below: presolve, the Lagrangian bound and prices
 (:mod:`~solver.allocation.gap.dual`), a greedy primal (:mod:`~solver.allocation.gap.construct`);
 on small problems a short ejection-chain search (:mod:`~solver.allocation.gap.ejection`)
-then exact CP-SAT from it (:mod:`~solver.allocation.gap.cpsat_phases`); the exact min-cost flow of
+then exact CP-SAT from it (:mod:`~solver.allocation.gap.cpsat_phases`), and when that does
+not close them HiGHS in a child process beside the searches that follow, whose proof of
+optimality ends the run (:mod:`~solver.allocation.gap.mip`); the exact min-cost flow of
 transportation-shaped problems (:mod:`~solver.allocation.gap.flow`: solved first, offered
 after the dual and the greedy); a reduced CP-SAT model
 when no solution is known yet; the knapsack Lagrangian bound with its Lagrangian restarts
@@ -25,7 +27,13 @@ two workers, 3.7 deterministic seconds for 1.0). The wall clock is only the hard
 it stops a phase first, ``stats["wall_clock_stop"]`` says which: the certificate holds, a
 rerun may differ. With ``reproducible=False`` (``bench gap --anytime``) CP-SAT's threads
 share solutions as timing allows and the last phases take the wall time the budgets left
-(:func:`~solver.allocation.gap.cpsat_phases.finish_on_the_clock`).
+(:func:`~solver.allocation.gap.cpsat_phases.finish_on_the_clock`). The one exception on
+small problems with two workers: the MIP child (:mod:`~solver.allocation.gap.mip`) has no
+deterministic budget (HiGHS has none that paces it), and only its proof of optimality is
+used. A run it proves is the same as every other run it proves by the deadline; a run it
+does not prove is the deterministic phases' own (``reproducible`` as above) and a rerun on
+a faster or idler machine may instead return the proven optimum. ``stats["mip"]`` says
+which (and ``stats["mip_cpu_s"]`` the child's CPU time).
 
 The deadline: the phases stop at ``STOP_GUARD`` of the limit before it (at most
 ``STOP_GUARD_MAX`` seconds), so that the last piece of work the clock cannot interrupt ends
@@ -66,6 +74,7 @@ from solver.allocation.gap.improve import (
     tight_search,
     warm_start,
 )
+from solver.allocation.gap.mip import start_mip
 from solver.allocation.gap.prices import (
     lagrangian_value,
     node_row_prices,
@@ -283,11 +292,26 @@ def solve_assignment(
     if small and time.perf_counter() < run.deadline:
         if lns:
             warm_start(run, allowed, dual)
+        if lns and run.workers > 1 and run.incumbent is not None:
+            # HiGHS beside the phases that follow, on one of the two cores (mip.py); they
+            # run CP-SAT on one worker (with two, the LNS's wall time stretched past the
+            # deadline: e10400, e20100 and e20200 at 10 s were stopped by the clock)
+            run.mip = start_mip(
+                run.problem,
+                allowed,
+                run.incumbent,
+                deadline=run.deadline,
+                integral_costs=run.integral_costs,
+            )
+            if run.mip is not None:
+                run.workers = 1
         final = exact_phase(run, allowed, dual, lns=lns)
         if final is not None:
             return final
-        if lns:
+        if lns and not (run.mip is not None and run.mip.proven(problem)):
             tight_search(run, allowed, dual)
+        if run.mip is not None and run.mip.proven(problem):  # its proof ends the run
+            return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
     if run.incumbent is not None and problem.objective(run.incumbent) <= run.good_enough(run.bound):
         return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
     if flow is not None:

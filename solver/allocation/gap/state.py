@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from solver.allocation.gap.budget import WorkClock
+from solver.allocation.gap.mip import MipJob
 from solver.allocation.gap.prices import certificate_required, certify_prices
 from solver.allocation.gap.problem import AssignmentProblem, AssignmentResult
 from solver.core.result import relative_gap
@@ -67,6 +68,8 @@ class Run:
     incumbent: np.ndarray | None = None
     bound: float = -math.inf
     method: str = "lagrangian+greedy"
+    # The MIP child of a small problem (solver.allocation.gap.mip), settled by finish.
+    mip: MipJob | None = None
 
     @property
     def deadline(self) -> float:
@@ -101,10 +104,17 @@ class Run:
         """The result with its certificate (a bound within rounding of the objective proves it)
         and its shadow prices' (``price_gap``, the prices left out where a certificate is
         required and fails: :func:`~solver.allocation.gap.prices.certify_prices`): every
-        phase ends the run here, so both are taken once, at this single point."""
+        phase ends the run here, so both are taken once, at this single point.
+
+        A MIP child still running (:mod:`~solver.allocation.gap.mip`) is waited for until
+        the deadline when the result is not proven optimal, and its proof replaces it; the
+        wait is not a clock stop (the phases ended before it)."""
         runtime = time.perf_counter() - self.t0
         if runtime >= self.limit and not self.clock_stops and method not in ("trivial", "presolve"):
             self.clock_stops.append("time limit")
+        if self.mip is not None:
+            assignment, bound, status, method = self._settle_mip(assignment, bound, status, method)
+            runtime = time.perf_counter() - self.t0
         self.stats["wall_clock_stop"] = ", ".join(self.clock_stops)
         # a rerun at the same limit returns the same result: deterministic phases that the
         # clock stopped none of
@@ -116,11 +126,9 @@ class Run:
         else:
             assignment = assignment.astype(np.int64)
             objective = self.problem.objective(assignment)
-            if self.integral_costs and math.isfinite(bound):
-                bound = math.ceil(bound - 1e-6 * max(1.0, abs(bound)))
-            bound = min(bound, objective)
+            bound = min(self._rounded(bound), objective)
             gap = relative_gap(objective, bound)
-            if gap <= 1e-9 or (self.integral_costs and objective - bound < 1.0 - 1e-9):
+            if self._proves(objective, bound):
                 status = Status.OPTIMAL
                 gap = 0.0
                 bound = objective
@@ -137,3 +145,38 @@ class Run:
             method=method,
             stats=stats,
         )
+
+    def _rounded(self, bound: float) -> float:
+        """A bound of whole-number costs rounded up to the next whole number."""
+        if self.integral_costs and math.isfinite(bound):
+            return math.ceil(bound - 1e-6 * max(1.0, abs(bound)))
+        return bound
+
+    def _proves(self, objective: float, bound: float) -> bool:
+        """Whether ``bound`` proves ``objective`` optimal (within rounding)."""
+        bound = min(self._rounded(bound), objective)
+        gap = relative_gap(objective, bound)
+        return gap <= 1e-9 or (self.integral_costs and objective - bound < 1.0 - 1e-9)
+
+    def _settle_mip(
+        self, assignment: np.ndarray | None, bound: float, status: Status, method: str
+    ) -> tuple[np.ndarray | None, float, Status, str]:
+        """The result after the MIP child: its proven optimum when it has one by the deadline
+        (waited for only when the result is a feasible one that is not proven), else the
+        result unchanged; the child is stopped and ``stats["mip"]`` says what it did."""
+        job, self.mip = self.mip, None
+        assert job is not None
+        unproven = status is Status.FEASIBLE and assignment is not None
+        if assignment is not None and unproven:
+            unproven = not self._proves(self.problem.objective(assignment), bound)
+        proven = job.settle(self.problem, self.deadline if unproven else time.perf_counter())
+        self.stats["mip"] = job.outcome
+        self.stats["mip_cpu_s"] = round(job.cpu_seconds, 2)
+        if proven is None or not unproven:
+            return assignment, bound, status, method
+        if assignment is not None and self.problem.objective(proven) > self.problem.objective(
+            assignment
+        ):
+            self.stats["mip"] += "; worse than the search's (unused)"
+            return assignment, bound, status, method
+        return proven, self.problem.objective(proven), Status.OPTIMAL, method + "+mip"

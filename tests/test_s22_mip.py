@@ -1,0 +1,186 @@
+"""The MIP phase of small problems (session 22, issue 19): HiGHS in a child process whose
+proof of optimality ends the run, and nothing of it used otherwise."""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from solver.allocation.gap import solve as solve_module
+from solver.allocation.gap.mip import ANSWER, MipJob, solve_mip, start_mip
+from solver.allocation.gap.problem import AssignmentProblem
+from solver.allocation.gap.solve import solve_assignment
+from solver.domain import Status
+
+
+def _tiny(seed: int, *, whole: bool = True) -> AssignmentProblem:
+    """4 options over 7 jobs: options 0 and 1 share row 0, option 2 has row 1, option 3 no
+    row (uncapacitated, dear); one forbidden pair; costs whole numbers or not."""
+    rng = np.random.default_rng(seed)
+    cost = rng.integers(1, 40, (4, 7)).astype(float)
+    if not whole:
+        cost += rng.random((4, 7)).round(2)
+    cost[3] += 60.0
+    cost[2, 0] = np.inf
+    weight = rng.integers(1, 6, (4, 7)).astype(float)
+    return AssignmentProblem(
+        cost=cost,
+        weight=weight,
+        row_of=np.array([0, 0, 1, -1]),
+        capacity=np.array([9.0, 7.0]),
+    )
+
+
+def _brute_force(problem: AssignmentProblem) -> float:
+    """The least cost of every assignment that keeps each row within its capacity (the
+    test's own enumeration of the 4**7 assignments)."""
+    k, n = problem.cost.shape
+    best = np.inf
+    for choice in itertools.product(range(k), repeat=n):
+        used = np.zeros(problem.capacity.size)
+        total = 0.0
+        for job, option in enumerate(choice):
+            total += problem.cost[option, job]
+            if problem.row_of[option] >= 0:
+                used[problem.row_of[option]] += problem.weight[option, job]
+        if np.all(used <= problem.capacity + 1e-9):
+            best = min(best, total)
+    return float(best)
+
+
+def _args(problem: AssignmentProblem, seconds: float, whole: bool) -> tuple:
+    allowed = problem.allowed()
+    hint = np.full(problem.n_jobs, 3)  # the uncapacitated option: always feasible
+    cost = np.where(allowed, problem.cost, 0.0)
+    return (cost, problem.weight, problem.row_of, problem.capacity, allowed, hint, seconds, whole)
+
+
+def test_solve_mip_finds_the_brute_force_optimum() -> None:
+    """solve_mip's assignment is feasible and costs the brute-force optimum, with whole and
+    with cent costs."""
+    for seed, whole in ((1, True), (2, True), (3, False), (4, False)):
+        problem = _tiny(seed, whole=whole)
+        status, assignment, _ = solve_mip(*_args(problem, 20.0, whole))
+        assert status == "optimal"
+        found = np.array(assignment)
+        assert problem.is_feasible(found)
+        assert abs(problem.objective(found) - _brute_force(problem)) < 1e-6
+
+
+def test_start_mip_answers_through_its_child_and_cleans_up() -> None:
+    """The child process proves the optimum, settle returns it and records it, and the
+    child's folder is removed."""
+    problem = _tiny(5)
+    job = start_mip(
+        problem,
+        problem.allowed(),
+        np.full(problem.n_jobs, 3),
+        deadline=time.perf_counter() + 30.0,
+        integral_costs=True,
+    )
+    assert job is not None
+    folder = Path(job.folder.name)
+    found = job.settle(problem, time.perf_counter() + 30.0)
+    assert found is not None and problem.objective(found) == _brute_force(problem)
+    assert job.outcome.startswith("proven optimal")
+    assert job.process.poll() is not None and not folder.exists()
+
+
+def test_no_child_for_a_short_window_or_global_rows() -> None:
+    """No child starts when the window is under MIP_MIN_SECONDS or the problem has a
+    global row (a budget)."""
+    problem = _tiny(6)
+    hint = np.full(problem.n_jobs, 3)
+    soon = time.perf_counter() + 1.0
+    assert start_mip(problem, problem.allowed(), hint, deadline=soon, integral_costs=True) is None
+    budget = AssignmentProblem(
+        cost=problem.cost,
+        weight=problem.weight,
+        row_of=problem.row_of,
+        capacity=problem.capacity,
+        global_weight=np.ones((1, 4, 1)),
+        global_capacity=np.array([7.0]),
+    )
+    later = time.perf_counter() + 30.0
+    assert start_mip(budget, budget.allowed(), hint, deadline=later, integral_costs=True) is None
+
+
+def _job_answering(answer: object, *, sleep: float = 0.0) -> MipJob:
+    """A MipJob whose 'child' writes ``answer`` (after ``sleep`` seconds) as the real one
+    would."""
+    folder = tempfile.TemporaryDirectory(prefix="workout-mip-test-")
+    path = Path(folder.name) / ANSWER
+    data = pickle.dumps(answer)
+    code = (
+        f"import time, pathlib; time.sleep({sleep}); "
+        f"pathlib.Path({str(path)!r}).write_bytes({data!r})"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code])
+    return MipJob(process, folder)
+
+
+def test_an_unproven_or_infeasible_answer_is_unused() -> None:
+    """A time-limited answer, an assignment over a row's capacity, and a child that does not
+    answer by the deadline are all unused, and the child is ended."""
+    problem = _tiny(7)
+    job = _job_answering(("time_limit", None, 3.0))
+    assert job.settle(problem, time.perf_counter() + 20.0) is None
+    assert job.outcome == "time_limit after 3.0 s (unused)"
+    over = [0] * problem.n_jobs  # every job to option 0: row 0 over its capacity
+    job = _job_answering(("optimal", over, 1.0))
+    assert job.settle(problem, time.perf_counter() + 20.0) is None
+    assert "tolerances only" in job.outcome
+    job = _job_answering(("optimal", [3] * problem.n_jobs, 1.0), sleep=30.0)
+    started = time.perf_counter()
+    assert job.settle(problem, time.perf_counter() + 0.5) is None
+    assert time.perf_counter() - started < 5.0
+    assert job.outcome == "not proven by the deadline (unused)"
+    assert job.process.poll() is not None
+
+
+def test_a_proof_of_the_child_ends_an_unproven_run(monkeypatch) -> None:
+    """With the warm start, the exact CP-SAT run and the searches after it made to close nothing, the
+    child's proof makes the run OPTIMAL at the brute-force optimum ('+mip')."""
+    problem = _tiny(8)
+
+    def closes_nothing(run, *args, **kwargs):
+        return None
+
+    monkeypatch.setattr(solve_module, "warm_start", closes_nothing)
+    monkeypatch.setattr(solve_module, "exact_phase", closes_nothing)
+    monkeypatch.setattr(solve_module, "tight_search", closes_nothing)
+    monkeypatch.setattr(solve_module, "_search_phases", _finish_unproven)
+    result = solve_assignment(problem, time_limit=20.0, workers=2)
+    assert result.status is Status.OPTIMAL
+    assert result.method.endswith("+mip")
+    assert result.stats["mip"].startswith("proven optimal")
+    assert result.objective == _brute_force(problem)
+
+
+def _finish_unproven(run, *args, **kwargs):
+    """The search phases replaced by their end: the incumbent as found, unproven."""
+    run.bound = -np.inf
+    return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
+
+
+def test_a_moot_tabu_search_stops_at_once_unflagged() -> None:
+    """A tabu search whose result became moot (the MIP child's proof) stops before its
+    first slice and is not flagged as stopped by the clock; otherwise it spends its work."""
+    from test_gap_tabu import setup
+
+    from solver.allocation.gap.tabu import SearchBudget, TabuInstance, tabu_search
+
+    _, _, _, problem, start = setup(1, 4, 24)
+    instance = TabuInstance(problem, problem.allowed(), np.ones(4))
+    for moot, spends in ((lambda: True, False), (lambda: False, True)):
+        stats: dict = {}
+        tabu_search(instance, start, SearchBudget(200_000, np.inf, 0, -np.inf, moot), stats)
+        assert (stats["tabu_work"] > 0) is spends
+        assert not stats["tabu_wall_stop"]
