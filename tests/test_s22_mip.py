@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -100,14 +101,7 @@ def test_no_child_for_a_short_window_or_global_rows() -> None:
     hint = np.full(problem.n_jobs, 3)
     soon = time.perf_counter() + 1.0
     assert start_mip(problem, problem.allowed(), hint, deadline=soon, integral_costs=True) is None
-    budget = AssignmentProblem(
-        cost=problem.cost,
-        weight=problem.weight,
-        row_of=problem.row_of,
-        capacity=problem.capacity,
-        global_weight=np.ones((1, 4, 1)),
-        global_capacity=np.array([7.0]),
-    )
+    budget = replace(problem, global_weight=np.ones((1, 4, 1)), global_capacity=np.array([7.0]))
     later = time.perf_counter() + 30.0
     assert start_mip(budget, budget.allowed(), hint, deadline=later, integral_costs=True) is None
 
