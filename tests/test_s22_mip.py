@@ -4,7 +4,8 @@ proof of optimality ends the run, and nothing of it used otherwise."""
 from __future__ import annotations
 
 import itertools
-import pickle
+import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from solver.allocation.gap import solve as solve_module
-from solver.allocation.gap.mip import ANSWER, MipJob, solve_mip, start_mip
+from solver.allocation.gap.mip import ANSWER, MIP_MIN_LIMIT, MipJob, solve_mip, start_mip
 from solver.allocation.gap.problem import AssignmentProblem
 from solver.allocation.gap.solve import solve_assignment
 from solver.domain import Status
@@ -60,7 +61,8 @@ def _args(problem: AssignmentProblem, seconds: float, whole: bool) -> tuple:
     allowed = problem.allowed()
     hint = np.full(problem.n_jobs, 3)  # the uncapacitated option: always feasible
     cost = np.where(allowed, problem.cost, 0.0)
-    return (cost, problem.weight, problem.row_of, problem.capacity, allowed, hint, seconds, whole)
+    until = time.time() + seconds
+    return (cost, problem.weight, problem.row_of, problem.capacity, allowed, hint, until, whole)
 
 
 def test_solve_mip_finds_the_brute_force_optimum() -> None:
@@ -68,11 +70,13 @@ def test_solve_mip_finds_the_brute_force_optimum() -> None:
     with cent costs."""
     for seed, whole in ((1, True), (2, True), (3, False), (4, False)):
         problem = _tiny(seed, whole=whole)
-        status, assignment, _ = solve_mip(*_args(problem, 20.0, whole))
+        status, assignment, _, bound = solve_mip(*_args(problem, 20.0, whole))
         assert status == "optimal"
         found = np.array(assignment)
         assert problem.is_feasible(found)
-        assert abs(problem.objective(found) - _brute_force(problem)) < 1e-6
+        best = _brute_force(problem)
+        assert abs(problem.objective(found) - best) < 1e-6
+        assert bound is not None and best - (0.99 if whole else 1e-6) <= bound <= best + 1e-6
 
 
 def test_start_mip_answers_through_its_child_and_cleans_up() -> None:
@@ -94,24 +98,25 @@ def test_start_mip_answers_through_its_child_and_cleans_up() -> None:
     assert job.process.poll() is not None and not folder.exists()
 
 
-def test_no_child_for_a_short_window_or_global_rows() -> None:
-    """No child starts when the window is under MIP_MIN_SECONDS or the problem has a
-    global row (a budget)."""
+def test_no_child_for_global_rows_or_a_short_limit() -> None:
+    """No child starts for a problem with a global row (a budget), nor in a run whose time
+    limit is under MIP_MIN_LIMIT (the limit decides, not the wall time left)."""
     problem = _tiny(6)
     hint = np.full(problem.n_jobs, 3)
-    soon = time.perf_counter() + 1.0
-    assert start_mip(problem, problem.allowed(), hint, deadline=soon, integral_costs=True) is None
     budget = replace(problem, global_weight=np.ones((1, 4, 1)), global_capacity=np.array([7.0]))
     later = time.perf_counter() + 30.0
     assert start_mip(budget, budget.allowed(), hint, deadline=later, integral_costs=True) is None
+    result = solve_assignment(problem, time_limit=MIP_MIN_LIMIT - 0.5, workers=2)
+    assert "mip" not in result.stats
 
 
-def _job_answering(answer: object, *, sleep: float = 0.0) -> MipJob:
-    """A MipJob whose 'child' writes ``answer`` (after ``sleep`` seconds) as the real one
-    would."""
+def _job_answering(answer: tuple, *, sleep: float = 0.0) -> MipJob:
+    """A MipJob whose 'child' writes ``answer`` (status, assignment, seconds, bound; after
+    ``sleep`` seconds) as the real one would."""
     folder = tempfile.TemporaryDirectory(prefix="workout-mip-test-")
     path = Path(folder.name) / ANSWER
-    data = pickle.dumps(answer)
+    keys = ("status", "assignment", "seconds", "bound")
+    data = json.dumps(dict(zip(keys, answer, strict=True))).encode()
     code = (
         f"import time, pathlib; time.sleep({sleep}); "
         f"pathlib.Path({str(path)!r}).write_bytes({data!r})"
@@ -124,14 +129,14 @@ def test_an_unproven_or_infeasible_answer_is_unused() -> None:
     """A time-limited answer, an assignment over a row's capacity, and a child that does not
     answer by the deadline are all unused, and the child is ended."""
     problem = _tiny(7)
-    job = _job_answering(("time_limit", None, 3.0))
+    job = _job_answering(("time_limit", None, 3.0, None))
     assert job.settle(problem, time.perf_counter() + 20.0) is None
     assert job.outcome == "time_limit after 3.0 s (unused)"
     over = [0] * problem.n_jobs  # every job to option 0: row 0 over its capacity
-    job = _job_answering(("optimal", over, 1.0))
+    job = _job_answering(("optimal", over, 1.0, 0.0))
     assert job.settle(problem, time.perf_counter() + 20.0) is None
     assert "tolerances only" in job.outcome
-    job = _job_answering(("optimal", [3] * problem.n_jobs, 1.0), sleep=30.0)
+    job = _job_answering(("optimal", [3] * problem.n_jobs, 1.0, 0.0), sleep=30.0)
     started = time.perf_counter()
     assert job.settle(problem, time.perf_counter() + 0.5) is None
     assert time.perf_counter() - started < 5.0
@@ -144,12 +149,9 @@ def test_a_proof_of_the_child_ends_an_unproven_run(monkeypatch) -> None:
     child's proof makes the run OPTIMAL at the brute-force optimum ('+mip')."""
     problem = _tiny(8)
 
-    def closes_nothing(run, *args, **kwargs):
-        return None
-
-    monkeypatch.setattr(solve_module, "warm_start", closes_nothing)
-    monkeypatch.setattr(solve_module, "exact_phase", closes_nothing)
-    monkeypatch.setattr(solve_module, "tight_search", closes_nothing)
+    monkeypatch.setattr(solve_module, "warm_start", _closes_nothing)
+    monkeypatch.setattr(solve_module, "exact_phase", _closes_nothing)
+    monkeypatch.setattr(solve_module, "tight_search", _closes_nothing)
     monkeypatch.setattr(solve_module, "_search_phases", _finish_unproven)
     result = solve_assignment(problem, time_limit=20.0, workers=2)
     assert result.status is Status.OPTIMAL
@@ -178,3 +180,105 @@ def test_a_moot_tabu_search_stops_at_once_unflagged() -> None:
         tabu_search(instance, start, SearchBudget(200_000, np.inf, 0, -np.inf, moot), stats)
         assert (stats["tabu_work"] > 0) is spends
         assert not stats["tabu_wall_stop"]
+
+
+def test_the_child_ends_with_an_exception_and_dies_with_its_parent(monkeypatch, tmp_path) -> None:
+    """A run that ends by an exception ends its child and removes its folder; a child whose
+    parent exits at once (os._exit, no clean-up) dies with it; and a child started from a
+    folder holding another 'solver' package still imports the parent's (python -P)."""
+    from solver.allocation.gap import mip
+    from solver.core import interrupts
+
+    started: list[MipJob] = []
+
+    def recorded(*args, **kwargs):
+        job = mip.start_mip(*args, **kwargs)
+        assert job is not None and job.folder.name in interrupts._trees  # tracked
+        started.append(job)
+        return job
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(solve_module, "start_mip", recorded)
+    monkeypatch.setattr(solve_module, "warm_start", _closes_nothing)
+    monkeypatch.setattr(solve_module, "exact_phase", fails)
+    try:
+        solve_assignment(_tiny(9), time_limit=20.0, workers=2)
+    except RuntimeError:
+        pass
+    (job,) = started
+    assert job.process.poll() is not None and not Path(job.folder.name).exists()
+    assert job.folder.name not in interrupts._trees
+
+    shadow = tmp_path / "solver"
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text("raise SystemExit('the wrong solver package')\n")
+    monkeypatch.chdir(tmp_path)
+    problem = _tiny(10)
+    child = start_mip(
+        problem,
+        problem.allowed(),
+        np.full(problem.n_jobs, 3),
+        deadline=time.perf_counter() + 30.0,
+        integral_costs=True,
+    )
+    assert child is not None
+    assert child.settle(problem, time.perf_counter() + 30.0) is not None, child.outcome
+
+    code = (
+        "import sys, os, time, numpy as np; sys.path.insert(0, sys.argv[1]);"
+        "from test_gap import _tight_instance; from solver.allocation.gap.mip import start_mip;"
+        "from solver.allocation.gap.problem import gap_problem;"
+        "p, _ = gap_problem(*_tight_instance(20, 600, seed=5), 'min');"  # minutes for HiGHS
+        "j = start_mip(p, p.allowed(), np.zeros(p.n_jobs, dtype=np.int64),"
+        " deadline=time.perf_counter() + 120, integral_costs=True);"
+        "print(j.process.pid, j.folder.name, flush=True); time.sleep(1.5); os._exit(0)"
+    )
+    parent = subprocess.run(
+        [sys.executable, "-c", code, str(Path(__file__).parent)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[1],
+        timeout=60,
+    )
+    number, folder = parent.stdout.split()
+    pid = int(number)
+    shutil.rmtree(folder)  # os._exit left it (the CLI's clean-up removes a tracked folder)
+    for _ in range(100):  # the kernel kills it when the parent ends
+        if not Path(f"/proc/{pid}").exists() or "Z" in _state(pid):
+            break
+        time.sleep(0.1)
+    assert not Path(f"/proc/{pid}").exists() or "Z" in _state(pid)
+
+
+def _state(pid: int) -> str:
+    """The process state letter from /proc (Z: a zombie, ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return "Z"
+
+
+def _closes_nothing(run, *args, **kwargs):
+    return None
+
+
+def test_a_result_within_the_gap_tolerance_does_not_wait(monkeypatch) -> None:
+    """A run whose result is within the caller's gap tolerance does not wait for the child
+    (library callers' gap_tolerance; the child is stopped, its outcome says so)."""
+    monkeypatch.setattr(solve_module, "warm_start", _closes_nothing)
+    monkeypatch.setattr(solve_module, "exact_phase", _closes_nothing)
+    monkeypatch.setattr(solve_module, "tight_search", _closes_nothing)
+    monkeypatch.setattr(solve_module, "_search_phases", _finish_within)
+    started = time.perf_counter()
+    result = solve_assignment(_tiny(12), time_limit=30.0, workers=2, gap_tolerance=10.0)
+    assert time.perf_counter() - started < 20.0
+    assert result.status is Status.FEASIBLE and not result.method.endswith("+mip")
+    assert result.stats["mip"].endswith("(unused)")
+
+
+def _finish_within(run, *args, **kwargs):
+    """The search phases replaced by their end, with a bound the tolerance accepts."""
+    objective = run.problem.objective(run.incumbent)
+    return run.finish(run.incumbent, objective * 0.5, Status.FEASIBLE, run.method)

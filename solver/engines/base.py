@@ -305,10 +305,16 @@ def _publish(staging: Path, out: Path, expected: set[str]) -> None:
     os.chmod(staging, 0o777 & ~umask)
     check_dataset_out(out, option=None)
     old = None
-    if out.exists() or out.is_symlink():
-        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(out, old)
-    os.replace(staging, out)
+    try:  # an interruption between the two renames puts the old dataset back
+        with interrupts.shield():  # no repeated raise or hard stop between them
+            if out.exists() or out.is_symlink():
+                old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+                os.replace(out, old)
+            os.replace(staging, out)
+    except BaseException:
+        if old is not None and os.path.lexists(old) and not os.path.lexists(out):
+            os.replace(old, out)
+        raise
     interrupts.untrack(staging)  # it is ``out`` now, no longer a temporary
     if old is not None:
         _remove_old(old)

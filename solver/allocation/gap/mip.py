@@ -18,18 +18,26 @@ its answer comes back, as files in a temporary folder.
 
 Determinism: HiGHS's search is deterministic, but it has no deterministic work limit that
 paces it (nodes took 5 to 220 ms on these instances). So its answer is used only when it
-proves optimality before the deadline: the result is then the same on every run in which it
-proves it, and otherwise it is the deterministic phases' own. A run whose child proves
-optimality only on some machines or loads may differ between them (``stats["mip"]`` says
-which happened); its certificate holds either way. Nothing of an unproven child is used
-(neither its solution nor its bound), so an unproven MIP changes nothing.
+proves optimality before the deadline: the result then has the optimum's value on every run
+in which it proves it (and the child's assignment unless the searches proved an optimum of
+their own first), and otherwise it is the deterministic phases' own. A run whose child
+proves optimality only on some machines or loads may differ between them (``stats["mip"]``
+says which happened); its certificate holds either way. Nothing of an unproven child is used
+(neither its solution nor its bound). Whether a child starts depends on the time limit only
+(:data:`MIP_MIN_LIMIT`), so the phases beside it, which run CP-SAT on one worker instead of
+two, are as deterministic as without it (their results differ from a run without a child).
+
+Clean-up: the child dies with its parent (``PR_SET_PDEATHSIG`` on Linux: even a hard stop,
+``os._exit``, ends it), :func:`solver.allocation.gap.solve.solve_assignment` ends it when the
+run ends by an exception or an interruption, and its folder is tracked by
+:mod:`solver.core.interrupts` (removed by an interrupted CLI run's clean-up).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
-import pickle
 import resource
 import signal
 import subprocess
@@ -39,18 +47,22 @@ import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from solver.allocation.gap.problem import AssignmentProblem
+from solver.core import interrupts
+from solver.core.atomic import atomic_open
 
 __all__ = ["MipJob", "start_mip"]
 
-#: The child needs this long at least after it starts (spawning it and importing HiGHS take
-#: about 0.5 s); a shorter window starts none.
-MIP_MIN_SECONDS = 2.0
-#: The child's time limit ends this long before the run's deadline (the parent's last wait).
-MIP_MARGIN_SECONDS = 0.3
+#: Runs with a time limit under this start no child: starting one and importing HiGHS take
+#: about 0.5 s, and the limit, not the wall time left, decides (see Determinism above).
+MIP_MIN_LIMIT = 4.0
+#: The child stops this long before the run's deadline, by the wall clock it shares with the
+#: parent (``time.time``: its own clock starts after its imports, 0.4-0.5 s later).
+MIP_MARGIN_SECONDS = 0.2
 
 
 @dataclass
@@ -60,10 +72,13 @@ class MipJob:
     process: subprocess.Popen[bytes]
     folder: tempfile.TemporaryDirectory[str]
     outcome: str = "running"
-    #: The child's CPU time, once settled (it runs beside the searches, on the other core).
+    #: The child's CPU time, once settled (it runs beside the searches, on the other core):
+    #: the CPU time of this process's children that ended meanwhile, so another solve's child
+    #: ending at the same time would count too (a statistic, nothing depends on it).
     cpu_seconds: float = 0.0
-    #: Its proven optimum, once settled (``None``: none, or not used).
+    #: Its proven optimum, once settled (``None``: none, or not used), and HiGHS's bound.
     answer: np.ndarray | None = None
+    bound: float = -math.inf
     #: This process's reaped children's CPU time when the child started.
     children_cpu: float = 0.0
 
@@ -100,20 +115,26 @@ class MipJob:
 
     def _receive(self, problem: AssignmentProblem) -> np.ndarray | None:
         try:
-            with open(Path(self.folder.name) / ANSWER, "rb") as file:
-                status, assignment, seconds = pickle.load(file)
-        except (OSError, EOFError, pickle.UnpicklingError, ValueError):
+            with open(Path(self.folder.name) / ANSWER, encoding="utf-8") as file:
+                answer = json.load(file)
+            status, assignment = str(answer["status"]), answer["assignment"]
+            seconds, bound = float(answer["seconds"]), answer["bound"]
+        except (OSError, ValueError, TypeError, KeyError):
             self.outcome = f"failed (exit code {self.process.returncode}, no answer)"
             return None
         if status != "optimal":
             self.outcome = f"{status} after {seconds:.1f} s (unused)"
             return None
-        assignment = np.asarray(assignment, dtype=np.int64)
-        if not problem.is_feasible(assignment):  # HiGHS's tolerances let a row pass by 1e-6
+        found = np.asarray(assignment, dtype=np.int64)
+        fits = found.shape == (problem.n_jobs,) and bool(
+            ((found >= 0) & (found < problem.n_options)).all()
+        )
+        if not fits or not problem.is_feasible(found):  # HiGHS's tolerances: a row by 1e-6
             self.outcome = "optimal within HiGHS's tolerances only (unused)"
             return None
         self.outcome = f"proven optimal in {seconds:.1f} s"
-        return assignment
+        self.bound = -math.inf if bound is None else float(bound)
+        return found
 
 
 def _children_cpu() -> float:
@@ -128,11 +149,12 @@ def _end(process: subprocess.Popen[bytes], folder: tempfile.TemporaryDirectory[s
         process.kill()
         process.wait()
     folder.cleanup()
+    interrupts.untrack(folder.name)
 
 
-#: The child's files in its folder: the problem it is given and the answer it writes. The
-#: folder is this user's alone (``tempfile`` makes it mode 0700), so pickles are safe there.
-PROBLEM, ANSWER = "problem.pkl", "answer.pkl"
+#: The child's files in its folder: the problem it is given (numpy arrays, no pickles) and the
+#: answer it writes (JSON).
+PROBLEM, ANSWER = "problem.npz", "answer.json"
 
 
 def start_mip(
@@ -144,45 +166,54 @@ def start_mip(
     integral_costs: bool,
 ) -> MipJob | None:
     """Start HiGHS on ``problem`` (``allowed`` pairs, hinted with ``hint``) in a child
-    process that stops ``MIP_MARGIN_SECONDS`` before ``deadline``; ``None`` when the window
-    is shorter than ``MIP_MIN_SECONDS`` or the problem has global rows (budgets: their MIP
-    is not what was measured).
+    process that stops ``MIP_MARGIN_SECONDS`` before ``deadline``; ``None`` when the problem
+    has global rows (budgets: their MIP is not what was measured) or the child cannot be
+    started. The caller decides by the time limit whether to start one
+    (:data:`MIP_MIN_LIMIT`).
 
     The child is ``python -m solver.allocation.gap.mip FOLDER``, not a multiprocessing
     process: spawning one runs the caller's main script again (a script without a
     ``__main__`` guard solved its problem twice, then failed), and forking copies
-    CP-SAT's and the compiled kernels' threads. It ignores Ctrl-C (the parent ends it) and
-    its output goes nowhere (its answer is a file)."""
-    window = deadline - time.perf_counter() - MIP_MARGIN_SECONDS
-    if window < MIP_MIN_SECONDS or problem.global_capacity.size:
+    CP-SAT's and the compiled kernels' threads. It ignores Ctrl-C (the parent ends it, and
+    it dies with the parent) and its output goes nowhere (its answer is a file)."""
+    if problem.global_capacity.size:
         return None
-    folder = tempfile.TemporaryDirectory(prefix="workout-mip-")
-    weight = np.broadcast_to(problem.weight, problem.cost.shape)
-    args = (
-        np.where(allowed, problem.cost, 0.0),
-        np.ascontiguousarray(weight),
-        np.asarray(problem.row_of),
-        np.asarray(problem.capacity),
-        allowed,
-        hint,
-        window,
-        integral_costs,
-    )
-    with open(Path(folder.name) / PROBLEM, "wb") as file:
-        pickle.dump(args, file, protocol=pickle.HIGHEST_PROTOCOL)
+    window = deadline - time.perf_counter() - MIP_MARGIN_SECONDS
+    arrays: dict[str, Any] = {
+        "cost": np.where(allowed, problem.cost, 0.0),
+        "weight": np.broadcast_to(problem.weight, problem.cost.shape),
+        "row_of": np.asarray(problem.row_of),
+        "capacity": np.asarray(problem.capacity),
+        "allowed": allowed,
+        "hint": np.asarray(hint, dtype=np.int64),
+        "until": np.float64(time.time() + window),  # the wall clock it shares: it starts later
+        "integral_costs": np.bool_(integral_costs),
+    }
     root = str(Path(__file__).resolve().parents[3])  # the folder that holds solver/
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
     }
-    children_cpu = _children_cpu()
-    process = subprocess.Popen(
-        [sys.executable, "-m", __name__, folder.name],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
+    folder = None
+    try:
+        folder = tempfile.TemporaryDirectory(prefix="workout-mip-")
+        interrupts.track(folder.name, tree=True)
+        with atomic_open(Path(folder.name) / PROBLEM, "wb") as file:
+            np.savez(file, **arrays)
+        children_cpu = _children_cpu()
+        # -P: the child imports this solver package (PYTHONPATH), not one in its folder
+        process = subprocess.Popen(
+            [sys.executable, "-P", "-m", __name__, folder.name],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+    except OSError:  # no interpreter to start, no room for the folder: the run goes on
+        if folder is not None:
+            interrupts.untrack(folder.name)
+            folder.cleanup()
+        return None
     return MipJob(process, folder, children_cpu=children_cpu)
 
 
@@ -190,16 +221,38 @@ def _child(folder: Path) -> None:
     """The child process: :func:`solve_mip` on the folder's problem, its answer written
     there (a failure as a status: the parent reads it as unused)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with open(folder / PROBLEM, "rb") as file:
-        args = pickle.load(file)
+    parent = os.getppid()
+    _die_with_parent()
+    if os.getppid() != parent:  # the parent ended before the line above
+        return
     try:
-        answer = solve_mip(*args)
+        with np.load(folder / PROBLEM, allow_pickle=False) as data:
+            status, assignment, seconds, bound = solve_mip(
+                data["cost"],
+                data["weight"],
+                data["row_of"],
+                data["capacity"],
+                data["allowed"],
+                data["hint"],
+                float(data["until"]),
+                bool(data["integral_costs"]),
+            )
     except Exception as exc:
-        answer = (f"failed ({type(exc).__name__})", None, 0.0)
-    partial = folder / (ANSWER + ".part")
-    with open(partial, "wb") as file:
-        pickle.dump(answer, file)
-    os.replace(partial, folder / ANSWER)
+        status, assignment, seconds, bound = f"failed ({type(exc).__name__})", None, 0.0, None
+    answer = {"status": status, "assignment": assignment, "seconds": seconds, "bound": bound}
+    with atomic_open(folder / ANSWER, "w") as file:
+        json.dump(answer, file)
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel to kill this process when its parent ends (Linux; elsewhere the parent's
+    own clean-up must do)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
 
 
 def solve_mip(
@@ -209,13 +262,15 @@ def solve_mip(
     capacity: np.ndarray,
     allowed: np.ndarray,
     hint: np.ndarray,
-    seconds: float,
+    until: float,
     integral_costs: bool,
-) -> tuple[str, list[int] | None, float]:
-    """HiGHS on the assignment MIP: one binary per allowed pair, each job assigned once, each
-    own row within its capacity, hinted with ``hint``. Returns ``(status, assignment,
-    seconds)``: status ``"optimal"`` (within one unit of the objective when the costs are
-    whole numbers, else exactly) with the assignment, or another status without it."""
+) -> tuple[str, list[int] | None, float, float | None]:
+    """HiGHS on the assignment MIP until the wall clock (``time.time()``) reads ``until``:
+    one binary per allowed pair, each job assigned once, each own row within its capacity,
+    hinted with ``hint``. Returns ``(status, assignment, seconds, bound)``: status
+    ``"optimal"`` (within one unit of the objective when the costs are whole numbers, else
+    exactly, by HiGHS's tolerances) with the assignment and HiGHS's dual bound (the caller's
+    certificate decides), or another status without them."""
     from datetime import timedelta
 
     from ortools.math_opt.python import mathopt
@@ -244,7 +299,7 @@ def solve_mip(
         variable_values={x[k]: float(chosen[k]) for k in range(options.size)}
     )
     params = mathopt.SolveParameters(
-        time_limit=timedelta(seconds=max(0.0, seconds - (time.perf_counter() - started))),
+        time_limit=timedelta(seconds=max(0.0, until - time.time())),
         relative_gap_tolerance=0.0,
         absolute_gap_tolerance=0.99 if integral_costs else 0.0,
     )
@@ -257,13 +312,14 @@ def solve_mip(
     elapsed = time.perf_counter() - started
     reason = result.termination.reason
     if reason != mathopt.TerminationReason.OPTIMAL or not result.has_primal_feasible_solution():
-        return reason.name.lower(), None, elapsed
+        return reason.name.lower(), None, elapsed, None
     taken = np.array(result.variable_values(x)) > 0.5
     assignment = np.full(allowed.shape[1], -1, dtype=np.int64)
     assignment[jobs[taken]] = options[taken]
     if (assignment < 0).any() or not math.isfinite(float(values[taken].sum())):
-        return "failed (incomplete assignment)", None, elapsed
-    return "optimal", assignment.tolist(), elapsed
+        return "failed (incomplete assignment)", None, elapsed, None
+    bound = float(result.termination.objective_bounds.dual_bound)
+    return "optimal", assignment.tolist(), elapsed, bound
 
 
 if __name__ == "__main__":

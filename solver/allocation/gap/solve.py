@@ -74,7 +74,7 @@ from solver.allocation.gap.improve import (
     tight_search,
     warm_start,
 )
-from solver.allocation.gap.mip import start_mip
+from solver.allocation.gap.mip import MIP_MIN_LIMIT, start_mip
 from solver.allocation.gap.prices import (
     lagrangian_value,
     node_row_prices,
@@ -249,6 +249,29 @@ def solve_assignment(
         WorkClock(limit),  # budgets in seconds of the idle machine, at each phase's pace
         reproducible=reproducible or workers <= 1,
     )
+    try:
+        return _phases(
+            run, hint, exact_max_pairs=exact_max_pairs, lns=lns, dual_method=dual_method,
+            pricing=pricing,
+        )  # fmt: skip
+    finally:
+        if run.mip is not None:  # an exception or an interruption: no child outlives the run
+            run.mip.settle(problem, time.perf_counter())
+
+
+def _phases(
+    run: Run,
+    hint: np.ndarray | None,
+    *,
+    exact_max_pairs: int,
+    lns: bool,
+    dual_method: str,
+    pricing: Any,
+) -> AssignmentResult:
+    """The phases of :func:`solve_assignment` on its ``run``, in order (the module's
+    docstring), until one of them ends it."""
+    problem = run.problem
+    k, n = problem.cost.shape
     if n == 0:
         return run.finish(np.zeros(0, dtype=np.int64), 0.0, Status.OPTIMAL, "trivial")
     allowed = problem.allowed()
@@ -292,7 +315,12 @@ def solve_assignment(
     if small and time.perf_counter() < run.deadline:
         if lns:
             warm_start(run, allowed, dual)
-        if lns and run.workers > 1 and run.incumbent is not None:
+        if (
+            lns
+            and run.workers > 1
+            and run.incumbent is not None
+            and run.clock.limit >= MIP_MIN_LIMIT
+        ):
             # HiGHS beside the phases that follow, on one of the two cores (mip.py); they
             # run CP-SAT on one worker (with two, the LNS's wall time stretched past the
             # deadline: e10400, e20100 and e20200 at 10 s were stopped by the clock)
