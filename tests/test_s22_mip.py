@@ -79,18 +79,20 @@ def test_solve_mip_finds_the_brute_force_optimum() -> None:
         assert bound is not None and best - (0.99 if whole else 1e-6) <= bound <= best + 1e-6
 
 
+def _start(problem: AssignmentProblem) -> MipJob:
+    """A child on ``problem``, hinted with the uncapacitated option, 30 s to answer."""
+    hint = np.full(problem.n_jobs, 3)
+    deadline = time.perf_counter() + 30.0
+    job = start_mip(problem, problem.allowed(), hint, deadline=deadline, integral_costs=True)
+    assert job is not None
+    return job
+
+
 def test_start_mip_answers_through_its_child_and_cleans_up() -> None:
     """The child process proves the optimum, settle returns it and records it, and the
     child's folder is removed."""
     problem = _tiny(5)
-    job = start_mip(
-        problem,
-        problem.allowed(),
-        np.full(problem.n_jobs, 3),
-        deadline=time.perf_counter() + 30.0,
-        integral_costs=True,
-    )
-    assert job is not None
+    job = _start(problem)
     folder = Path(job.folder.name)
     found = job.settle(problem, time.perf_counter() + 30.0)
     assert found is not None and problem.objective(found) == _brute_force(problem)
@@ -216,14 +218,7 @@ def test_the_child_ends_with_an_exception_and_dies_with_its_parent(monkeypatch, 
     (shadow / "__init__.py").write_text("raise SystemExit('the wrong solver package')\n")
     monkeypatch.chdir(tmp_path)
     problem = _tiny(10)
-    child = start_mip(
-        problem,
-        problem.allowed(),
-        np.full(problem.n_jobs, 3),
-        deadline=time.perf_counter() + 30.0,
-        integral_costs=True,
-    )
-    assert child is not None
+    child = _start(problem)
     assert child.settle(problem, time.perf_counter() + 30.0) is not None, child.outcome
 
     code = (
