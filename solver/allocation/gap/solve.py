@@ -5,7 +5,7 @@ The phases run in order, each a named step below: presolve, the Lagrangian bound
 on small problems a short ejection-chain search (:mod:`~solver.allocation.gap.ejection`)
 then exact CP-SAT from it (:mod:`~solver.allocation.gap.cpsat_phases`), and when that does
 not close them HiGHS in a child process beside the searches that follow, whose proof of
-optimality ends the run (:mod:`~solver.allocation.gap.mip`); the exact min-cost flow of
+optimality is taken at the end (:mod:`~solver.allocation.gap.mip`); the exact min-cost flow of
 transportation-shaped problems (:mod:`~solver.allocation.gap.flow`: solved first, offered
 after the dual and the greedy); a reduced CP-SAT model
 when no solution is known yet; the knapsack Lagrangian bound with its Lagrangian restarts
@@ -27,13 +27,11 @@ two workers, 3.7 deterministic seconds for 1.0). The wall clock is only the hard
 it stops a phase first, ``stats["wall_clock_stop"]`` says which: the certificate holds, a
 rerun may differ. With ``reproducible=False`` (``bench gap --anytime``) CP-SAT's threads
 share solutions as timing allows and the last phases take the wall time the budgets left
-(:func:`~solver.allocation.gap.cpsat_phases.finish_on_the_clock`). The one exception on
-small problems with two workers: the MIP child (:mod:`~solver.allocation.gap.mip`) has no
-deterministic budget (HiGHS has none that paces it), and only its proof of optimality is
-used. A run it proves is the same as every other run it proves by the deadline; a run it
-does not prove is the deterministic phases' own (``reproducible`` as above) and a rerun on
-a faster or idler machine may instead return the proven optimum. ``stats["mip"]`` says
-which (and ``stats["mip_cpu_s"]`` the child's CPU time).
+(:func:`~solver.allocation.gap.cpsat_phases.finish_on_the_clock`). On small problems
+with two workers the MIP child (:mod:`~solver.allocation.gap.mip`) has a deterministic budget
+of nodes and stops no phase; its proof is taken at the end, and a child the clock stopped
+first is a clock stop like a phase's (``stats["mip"]``, ``stats["mip_nodes"]`` and
+``stats["mip_cpu_s"]`` say what it did).
 
 The deadline: the phases stop at ``STOP_GUARD`` of the limit before it (at most
 ``STOP_GUARD_MAX`` seconds), so that the last piece of work the clock cannot interrupt ends
@@ -74,7 +72,7 @@ from solver.allocation.gap.improve import (
     tight_search,
     warm_start,
 )
-from solver.allocation.gap.mip import MIP_MIN_LIMIT, start_mip
+from solver.allocation.gap.mip import MIP_MIN_LIMIT, mip_nodes, start_mip
 from solver.allocation.gap.prices import (
     lagrangian_value,
     node_row_prices,
@@ -329,6 +327,7 @@ def _phases(
                 allowed,
                 run.incumbent,
                 deadline=run.deadline,
+                nodes=mip_nodes(run.limit),
                 integral_costs=run.integral_costs,
             )
             if run.mip is not None:
@@ -336,10 +335,8 @@ def _phases(
         final = exact_phase(run, allowed, dual, lns=lns)
         if final is not None:
             return final
-        if lns and not (run.mip is not None and run.mip.proven(problem)):
+        if lns:  # the child's proof stops nothing: it is taken at the end (gap/mip.py)
             tight_search(run, allowed, dual)
-        if run.mip is not None and run.mip.proven(problem):  # its proof ends the run
-            return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
     if run.incumbent is not None and problem.objective(run.incumbent) <= run.good_enough(run.bound):
         return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
     if flow is not None:

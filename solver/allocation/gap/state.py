@@ -116,9 +116,8 @@ class Run:
             assignment, bound, status, method = self._settle_mip(assignment, bound, status, method)
             runtime = time.perf_counter() - self.t0
         self.stats["wall_clock_stop"] = ", ".join(self.clock_stops)
-        # a rerun at the same limit returns the same result: deterministic phases that the
-        # clock stopped none of (on small problems with two workers, unless the MIP child's
-        # proof arrives in one run and not in the other: stats["mip"], gap/mip.py)
+        # a rerun at the same limit returns the same result: deterministic phases (and MIP
+        # child: gap/mip.py) that the clock stopped none of
         self.stats["reproducible"] = self.reproducible and not self.clock_stops
         self.stats["work"] = self.clock.report()
         if assignment is None:
@@ -163,8 +162,10 @@ class Run:
         self, assignment: np.ndarray | None, bound: float, status: Status, method: str
     ) -> tuple[np.ndarray | None, float, Status, str]:
         """The result after the MIP child: its proven optimum when it has one by the deadline
-        (waited for only when the result is a feasible one that is not proven), else the
-        result unchanged; the child is stopped and ``stats["mip"]`` says what it did."""
+        (waited for only when the result is a feasible one that is neither proven nor within
+        the gap tolerance), else the result unchanged; the child is stopped, ``stats["mip"]``
+        says what it did, and a child the clock stopped while the run waited for it is a clock
+        stop (a faster machine might have proven the optimum: gap/mip.py, Determinism)."""
         job, self.mip = self.mip, None
         assert job is not None
         unproven = status is Status.FEASIBLE and assignment is not None
@@ -175,14 +176,18 @@ class Run:
         proven = job.settle(self.problem, self.deadline if unproven else time.perf_counter())
         self.stats["mip"] = job.outcome
         self.stats["mip_cpu_s"] = round(job.cpu_seconds, 2)
+        self.stats["mip_nodes"] = job.nodes
+        if unproven and job.clock_stopped:
+            self.clock_stops.append("mip")
         if proven is None:
             return assignment, bound, status, method
-        better = assignment is None or self.problem.objective(proven) <= self.problem.objective(
+        if not unproven:  # proven or good enough: the child is never waited for (deterministic)
+            self.stats["mip"] += "; the search's result needs no proof (unused)"
+            return assignment, bound, status, method
+        if assignment is not None and self.problem.objective(proven) > self.problem.objective(
             assignment
-        )
-        if not unproven or not better:
-            why = "the search's result was proven first" if better else "worse than the search's"
-            self.stats["mip"] += f"; {why} (unused)"
+        ):  # HiGHS's tolerances, on costs that are not whole numbers
+            self.stats["mip"] += "; worse than the search's (unused)"
             return assignment, bound, status, method
         # HiGHS's bound, checked by the one test of a closed bound (finish, _proves)
         return proven, max(bound, job.bound), status, method + "+mip"
