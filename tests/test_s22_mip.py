@@ -52,8 +52,13 @@ def _tiny(seed: int, *, whole: bool = True) -> AssignmentProblem:
 def _brute_force(problem: AssignmentProblem) -> float:
     """The least cost of every assignment that keeps each row within its capacity (the
     test's own enumeration of the 4**7 assignments)."""
+    return _brute_force_choice(problem)[0]
+
+
+def _brute_force_choice(problem: AssignmentProblem) -> tuple[float, list[int]]:
+    """The least cost (as in :func:`_brute_force`) and an assignment that has it."""
     k, n = problem.cost.shape
-    best = np.inf
+    best, best_choice = np.inf, [-1] * n
     for choice in itertools.product(range(k), repeat=n):
         used = np.zeros(problem.capacity.size)
         total = 0.0
@@ -61,9 +66,9 @@ def _brute_force(problem: AssignmentProblem) -> float:
             total += problem.cost[option, job]
             if problem.row_of[option] >= 0:
                 used[problem.row_of[option]] += problem.weight[option, job]
-        if np.all(used <= problem.capacity + 1e-9):
-            best = min(best, total)
-    return float(best)
+        if np.all(used <= problem.capacity + 1e-9) and total < best:
+            best, best_choice = total, list(choice)
+    return float(best), best_choice
 
 
 def _args(
@@ -143,27 +148,34 @@ def _job_answering(answer: tuple, *, sleep: float = 0.0) -> MipJob:
     return MipJob(process, folder)
 
 
-def test_an_unproven_or_infeasible_answer_is_unused() -> None:
-    """A time-limited answer, a spent node budget, an assignment over a row's capacity, and a
-    child that does not answer by the deadline are all unused, and the child is ended; only
-    the time limit and the deadline count as stops by the clock."""
+def test_what_the_child_answers_and_when_the_clock_stopped_it() -> None:
+    """A time-limited or node-limited answer without an assignment, and one over a row's
+    capacity, give nothing; a time-limited feasible assignment is given, unproven; a child
+    that does not answer by the deadline is ended. Only the time limit and the deadline count
+    as stops by the clock."""
     problem = _tiny(7)
     job = _job_answering((TIME_LIMIT, None, 3.0, None, 40))
     assert job.settle(problem, time.perf_counter() + 20.0) is None
-    assert job.outcome == "time limit after 3.0 s (unused)"
+    assert job.outcome == "time limit after 3.0 s, no assignment (unused)"
     assert job.clock_stopped and job.nodes == 40
     job = _job_answering((NODE_LIMIT, None, 2.0, None, 99))
     assert job.settle(problem, time.perf_counter() + 20.0) is None
-    assert job.outcome == "node budget spent after 2.0 s (unused)" and not job.clock_stopped
+    assert job.outcome == "node budget spent after 2.0 s, no assignment (unused)"
+    assert not job.clock_stopped
     over = [0] * problem.n_jobs  # every job to option 0: row 0 over its capacity
     job = _job_answering(("optimal", over, 1.0, 0.0, 1))
     assert job.settle(problem, time.perf_counter() + 20.0) is None
     assert "tolerances only" in job.outcome and not job.clock_stopped
-    job = _job_answering(("optimal", [3] * problem.n_jobs, 1.0, 0.0, 1), sleep=30.0)
+    feasible = [3] * problem.n_jobs  # the uncapacitated option
+    job = _job_answering((TIME_LIMIT, feasible, 3.0, None, 40))
+    found = job.settle(problem, time.perf_counter() + 20.0)
+    assert found is not None and found.tolist() == feasible
+    assert not job.proven and job.clock_stopped and job.bound == -np.inf
+    job = _job_answering(("optimal", feasible, 1.0, 0.0, 1), sleep=30.0)
     started = time.perf_counter()
     assert job.settle(problem, time.perf_counter() + 0.5) is None
     assert time.perf_counter() - started < 5.0
-    assert job.outcome == "not proven by the deadline (unused)"
+    assert job.outcome == "no answer by the deadline (unused)"
     assert job.process.poll() is not None and job.clock_stopped and job.nodes is None
 
 
@@ -191,17 +203,23 @@ def _finish_unproven(run, *args, **kwargs):
 
 def test_a_child_stopped_by_the_clock_is_a_clock_stop(monkeypatch) -> None:
     """A child the clock stops while the run waits for it makes the run not reproducible
-    (a faster machine might prove it) and names 'mip' among the clock stops; a child that
-    spends its node budget does not; the result is the search's own either way."""
+    (a faster machine might find or prove more) and names 'mip' among the clock stops; a
+    child that spends its node budget does not; an unproven assignment of the child that
+    costs less than the search's replaces it (FEASIBLE, '+mip'), and otherwise the result is
+    the search's own."""
     monkeypatch.setattr(solve_module, "warm_start", _closes_nothing)
     monkeypatch.setattr(solve_module, "exact_phase", _closes_nothing)
     monkeypatch.setattr(solve_module, "tight_search", _closes_nothing)
     monkeypatch.setattr(solve_module, "_search_phases", _finish_unproven)
     problem = _tiny(11)
-    for answer, sleep, stopped in (
-        ((NODE_LIMIT, None, 0.1, None, 7), 0.0, False),
-        ((TIME_LIMIT, None, 4.0, None, 7), 0.0, True),
-        (("optimal", [3] * problem.n_jobs, 0.1, 0.0, 7), 60.0, True),  # late: killed
+    optimum, best = _brute_force_choice(problem)
+    searched = None
+    for answer, sleep, stopped, used in (
+        ((NODE_LIMIT, None, 0.1, None, 7), 0.0, False, False),
+        ((TIME_LIMIT, None, 4.0, None, 7), 0.0, True, False),
+        (("optimal", best, 0.1, optimum, 7), 60.0, True, False),  # late: killed
+        ((NODE_LIMIT, best, 0.1, None, 7), 0.0, False, True),
+        ((TIME_LIMIT, best, 4.0, None, 7), 0.0, True, True),
     ):
 
         def child(*args, **kwargs):
@@ -209,9 +227,14 @@ def test_a_child_stopped_by_the_clock_is_a_clock_stop(monkeypatch) -> None:
 
         monkeypatch.setattr(solve_module, "start_mip", child)
         result = solve_assignment(problem, time_limit=MIP_MIN_LIMIT, workers=2)
-        assert result.status is Status.FEASIBLE and not result.method.endswith("+mip")
+        assert result.status is Status.FEASIBLE, result.stats["mip"]
         assert result.stats["reproducible"] is not stopped, result.stats["mip"]
         assert ("mip" in result.stats["wall_clock_stop"].split(", ")) is stopped
+        assert result.method.endswith("+mip") is used, result.stats["mip"]
+        if searched is None:
+            searched = result.objective  # the search's own (the greedy, deterministic)
+            assert optimum < searched  # so that the child's assignment is better
+        assert result.objective == (optimum if used else searched)
 
 
 def test_the_node_budget_stops_highs_the_same_way_twice() -> None:

@@ -22,14 +22,16 @@ no deterministic measure of work that tracks time: a node took 4 to 48 ms on the
 So the child gets a deterministic budget of branch-and-bound nodes,
 :data:`MIP_NODES_PER_SECOND` times the time limit, and the run uses it like a phase:
 
-- its answer is used only when it proves optimality within its nodes, and then only when the
-  searches' own result, which they reach first on every run (nothing of the child stops them),
-  is neither proven nor within the caller's gap tolerance;
-- a child that spends its nodes without a proof is unused on every run;
+- its answer is taken only when the searches' own result, which they reach first on every
+  run (nothing of the child stops them), is neither proven nor within the caller's gap
+  tolerance: then its proven optimum replaces that result, and an unproven assignment
+  replaces it when it costs less (HiGHS's bound is used only with a proof);
+- a child that spends its nodes ends the same way on every run;
 - a child that the wall clock stops first (its own time limit, or the run's deadline while
-  the run waits for it) might have proven optimality on a faster or idler machine: that is a
-  clock stop like any phase's (``stats["wall_clock_stop"]`` names ``mip``, and
-  ``stats["reproducible"]`` is false), while the result itself is the searches' own.
+  the run waits for it) might have found or proven more on a faster or idler machine: that
+  is a clock stop like any phase's (``stats["wall_clock_stop"]`` names ``mip``, and
+  ``stats["reproducible"]`` is false), and its best assignment is still taken when it costs
+  less than the searches' (the run is flagged either way).
 
 The budget is generous, not a fit to this machine's speed (the nodes' cost varies 11-fold
 between instances of one size): 150 a second of the limit lets every proof measured here
@@ -97,8 +99,10 @@ class MipJob:
     #: the CPU time of this process's children that ended meanwhile, so another solve's child
     #: ending at the same time would count too (a statistic, nothing depends on it).
     cpu_seconds: float = 0.0
-    #: Its proven optimum, once settled (``None``: none, or not used), and HiGHS's bound.
+    #: Its best assignment, once settled (``None``: none, or not usable), whether it proved
+    #: it optimal, and HiGHS's bound then.
     answer: np.ndarray | None = None
+    proven: bool = False
     bound: float = -math.inf
     #: This process's reaped children's CPU time when the child started.
     children_cpu: float = 0.0
@@ -113,10 +117,11 @@ class MipJob:
         weakref.finalize(self, _end, self.process, self.folder)
 
     def settle(self, problem: AssignmentProblem, deadline: float) -> np.ndarray | None:
-        """The child's assignment if it proved it optimal by ``deadline`` (waiting for it
-        until then), else ``None``; the child is ended either way and :attr:`outcome`
-        records what happened (and :attr:`clock_stopped` whether the wall clock ended it
-        before its node budget). Once settled, the same answer without waiting."""
+        """The child's best assignment when it answered by ``deadline`` (waiting for it until
+        then) with a feasible one (:attr:`proven` says whether it proved it optimal), else
+        ``None``; the child is ended either way and :attr:`outcome` records what happened
+        (and :attr:`clock_stopped` whether the wall clock ended it before its node budget
+        and a proof). Once settled, the same answer without waiting."""
         if self.outcome != "running":
             return self.answer
         wait = deadline - time.perf_counter()
@@ -125,7 +130,7 @@ class MipJob:
         except subprocess.TimeoutExpired:
             if wait > 0.0:
                 self.clock_stopped = True
-                self.outcome = "not proven by the deadline (unused)"
+                self.outcome = "no answer by the deadline (unused)"
             else:
                 self.outcome = "stopped: the run ended first (unused)"
         else:
@@ -144,20 +149,24 @@ class MipJob:
         except (OSError, ValueError, TypeError, KeyError):
             self.outcome = f"failed (exit code {self.process.returncode}, no answer)"
             return None
-        if status != "optimal":
-            # its own time limit is the run's deadline: a stop by the clock, not by the budget
-            self.clock_stopped = status == TIME_LIMIT
-            self.outcome = f"{status} after {seconds:.1f} s (unused)"
+        # its own time limit is the run's deadline: a stop by the clock, not by the budget
+        self.clock_stopped = status == TIME_LIMIT
+        if assignment is None:
+            self.outcome = f"{status} after {seconds:.1f} s, no assignment (unused)"
             return None
         found = np.asarray(assignment, dtype=np.int64)
         fits = found.shape == (problem.n_jobs,) and bool(
             ((found >= 0) & (found < problem.n_options)).all()
         )
         if not fits or not problem.is_feasible(found):  # HiGHS's tolerances: a row by 1e-6
-            self.outcome = "optimal within HiGHS's tolerances only (unused)"
+            self.outcome = f"{status}: feasible within HiGHS's tolerances only (unused)"
             return None
-        self.outcome = f"proven optimal in {seconds:.1f} s"
-        self.bound = -math.inf if bound is None else float(bound)
+        self.proven = status == OPTIMAL
+        if self.proven:
+            self.outcome = f"proven optimal in {seconds:.1f} s"
+            self.bound = -math.inf if bound is None else float(bound)
+        else:
+            self.outcome = f"{status} after {seconds:.1f} s"
         return found
 
 
@@ -176,9 +185,9 @@ def _end(process: subprocess.Popen[bytes], folder: tempfile.TemporaryDirectory[s
     interrupts.untrack(folder.name)
 
 
-#: The child's status when its own time limit (the run's deadline) stopped HiGHS, and when
-#: its node budget did.
-TIME_LIMIT, NODE_LIMIT = "time limit", "node budget spent"
+#: The child's status when HiGHS proved optimality, when its own time limit (the run's
+#: deadline) stopped it, and when its node budget did.
+OPTIMAL, TIME_LIMIT, NODE_LIMIT = "optimal", "time limit", "node budget spent"
 
 #: The child's files in its folder: the problem it is given (numpy arrays, no pickles) and the
 #: answer it writes (JSON).
@@ -308,11 +317,11 @@ def solve_mip(
     """HiGHS on the assignment MIP for at most ``nodes`` branch-and-bound nodes and until the
     wall clock (``time.time()``) reads ``until``: one binary per allowed pair, each job
     assigned once, each own row within its capacity, hinted with ``hint``. Returns
-    ``(status, assignment, seconds, bound, nodes searched)``: status ``"optimal"`` (within one
-    unit of the objective when the costs are whole numbers, else exactly, by HiGHS's
+    ``(status, assignment, seconds, bound, nodes searched)``: status :data:`OPTIMAL` (within
+    one unit of the objective when the costs are whole numbers, else exactly, by HiGHS's
     tolerances) with the assignment and HiGHS's dual bound (the caller's certificate decides),
-    or another status (:data:`TIME_LIMIT`, :data:`NODE_LIMIT`, HiGHS's reason) without
-    them."""
+    or another status (:data:`TIME_LIMIT`, :data:`NODE_LIMIT`, HiGHS's reason) with the best
+    assignment found, if any, and no bound."""
     from datetime import timedelta
 
     from ortools.math_opt.python import mathopt
@@ -355,19 +364,23 @@ def solve_mip(
     elapsed = time.perf_counter() - started
     searched = int(result.solve_stats.node_count)
     reason = result.termination.reason
-    if reason != mathopt.TerminationReason.OPTIMAL or not result.has_primal_feasible_solution():
+    status = OPTIMAL
+    if reason != mathopt.TerminationReason.OPTIMAL:
         limit = result.termination.limit
         status = {mathopt.Limit.TIME: TIME_LIMIT, mathopt.Limit.NODE: NODE_LIMIT}.get(
             limit, reason.name.lower()
         )
+    if not result.has_primal_feasible_solution():
         return status, None, elapsed, None, searched
     taken = np.array(result.variable_values(x)) > 0.5
     assignment = np.full(allowed.shape[1], -1, dtype=np.int64)
     assignment[jobs[taken]] = options[taken]
     if (assignment < 0).any() or not math.isfinite(float(values[taken].sum())):
         return "failed (incomplete assignment)", None, elapsed, None, searched
+    if status != OPTIMAL:
+        return status, assignment.tolist(), elapsed, None, searched
     bound = float(result.termination.objective_bounds.dual_bound)
-    return "optimal", assignment.tolist(), elapsed, bound, searched
+    return OPTIMAL, assignment.tolist(), elapsed, bound, searched
 
 
 if __name__ == "__main__":
