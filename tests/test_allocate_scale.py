@@ -14,7 +14,7 @@ import pytest
 from solver.allocation import bulk
 from solver.allocation import portfolio as portfolio_module
 from solver.allocation.catalogue import Catalogue
-from solver.allocation.gap import coreflow
+from solver.allocation.gap import coreflow, dual_phase, flow_phases
 from solver.allocation.gap import solve as solve_module
 from solver.allocation.gap.flow import FORBIDDEN
 from solver.allocation.gap.problem import AssignmentProblem
@@ -74,18 +74,18 @@ def test_priced_out_pairs_are_the_most_negative_per_row(seed, monkeypatch):
 def _one_round_core_flow(monkeypatch) -> None:
     """The core flow cut to one round from prices that price every row out (a core that
     proves nothing)."""
-    real = solve_module.solve_core_flow
+    real = flow_phases.solve_core_flow
 
     def one_round(problem, allowed, slots, prices, **kwargs):
         return real(
             problem, allowed, slots, np.full_like(prices, 10.0), core_jobs=10, **kwargs, rounds=1
         )
 
-    monkeypatch.setattr(solve_module, "solve_core_flow", one_round)
+    monkeypatch.setattr(flow_phases, "solve_core_flow", one_round)
     monkeypatch.setattr(coreflow, "ROW_CANDIDATES_MAX", 5)
     monkeypatch.setattr(solve_module, "FLOW_MAX_ARCS", 100)
-    monkeypatch.setattr(solve_module, "SAMPLE_MIN_JOBS", 100)
-    monkeypatch.setattr(solve_module, "SAMPLE_JOBS", 100)
+    monkeypatch.setattr(dual_phase, "SAMPLE_MIN_JOBS", 100)
+    monkeypatch.setattr(dual_phase, "SAMPLE_JOBS", 100)
 
 
 def test_a_core_flow_that_proves_nothing_ends_the_run_when_the_dual_would_be_late(monkeypatch):
@@ -95,14 +95,14 @@ def test_a_core_flow_that_proves_nothing_ends_the_run_when_the_dual_would_be_lat
     problem = _transport(0)
     hint = np.zeros(problem.n_jobs, dtype=np.int64)
     _one_round_core_flow(monkeypatch)
-    monkeypatch.setattr(solve_module, "AFTER_CORE_PASSES", 10**12)  # never fits
+    monkeypatch.setattr(flow_phases, "AFTER_CORE_PASSES", 10**12)  # never fits
     late = solve_assignment(problem, time_limit=5, workers=1, hint=hint, exact_max_pairs=0)
     assert late.method == "lagrangian+core-flow" and late.status is Status.FEASIBLE
     assert "dual after the core flow skipped" in late.stats["wall_clock_stop"]
     assert late.stats["core_rounds"] == 1 and "lagrangian_iterations" not in late.stats
     assert problem.is_feasible(late.assignment)
     assert late.bound <= late.objective + 1e-6 and late.gap > 0
-    monkeypatch.setattr(solve_module, "AFTER_CORE_PASSES", 0)  # always fits
+    monkeypatch.setattr(flow_phases, "AFTER_CORE_PASSES", 0)  # always fits
     full = solve_assignment(problem, time_limit=5, workers=1, hint=hint, exact_max_pairs=0)
     assert "lagrangian_iterations" in full.stats
     assert "dual after the core flow skipped" not in full.stats["wall_clock_stop"]

@@ -33,7 +33,7 @@ from test_s18_shadow_prices import (
     _specs,
 )
 
-from solver.allocation.gap import coreflow, prices
+from solver.allocation.gap import coreflow, dual_phase, flow_phases, prices
 from solver.allocation.gap import solve as solve_module
 from solver.core.generate import generate_portfolio
 
@@ -48,17 +48,17 @@ def _core_first(monkeypatch, *, cut: bool) -> None:
     of a 10-job core from prices that price every row out (it proves nothing), and the run
     ends after it (the dual would not fit the clock)."""
     monkeypatch.setattr(solve_module, "FLOW_MAX_ARCS", 100)
-    monkeypatch.setattr(solve_module, "SAMPLE_MIN_JOBS", 100)
-    monkeypatch.setattr(solve_module, "SAMPLE_JOBS", 100)
-    monkeypatch.setattr(solve_module, "AFTER_CORE_PASSES", 10**12)  # never fits
+    monkeypatch.setattr(dual_phase, "SAMPLE_MIN_JOBS", 100)
+    monkeypatch.setattr(dual_phase, "SAMPLE_JOBS", 100)
+    monkeypatch.setattr(flow_phases, "AFTER_CORE_PASSES", 10**12)  # never fits
     if cut:
-        real = solve_module.solve_core_flow
+        real = flow_phases.solve_core_flow
 
         def one_round(problem, allowed, slots, row_prices, **kwargs):
             poor = np.full_like(row_prices, 10.0)
             return real(problem, allowed, slots, poor, core_jobs=10, **kwargs, rounds=1)
 
-        monkeypatch.setattr(solve_module, "solve_core_flow", one_round)
+        monkeypatch.setattr(flow_phases, "solve_core_flow", one_round)
         monkeypatch.setattr(coreflow, "ROW_CANDIDATES_MAX", 5)
 
 

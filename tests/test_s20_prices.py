@@ -28,8 +28,7 @@ from test_s18_shadow_prices import TIGHT, _check_dual, _lp, _oracle_lp, _specs
 from test_s19_prices import _whole_jobs
 
 from solver.allocation.catalogue import Catalogue
-from solver.allocation.gap import prices
-from solver.allocation.gap import solve as solve_module
+from solver.allocation.gap import dual_phase, flow_phases, prices
 from solver.allocation.portfolio import allocate
 from solver.allocation.teams import Teams
 from solver.core.generate import generate_portfolio
@@ -96,13 +95,13 @@ def test_full_flow_prices_are_the_value_of_one_more_treatment(flow_result, lp):
 def test_uncertified_prices_on_the_full_flow_path_are_blank(book, lp, monkeypatch):
     """When the flow does not run (its work does not fit) and the dual is cut short, the full-flow path shows no prices: blank in the table, null in JSON, ``price_source`` says why."""
     specs = lp[0]
-    monkeypatch.setattr(solve_module, "FLOW_ARCS_PER_SECOND", 1e-3)  # the flow never fits
-    real = solve_module.lagrangian_dual
+    monkeypatch.setattr(flow_phases, "FLOW_ARCS_PER_SECOND", 1e-3)  # the flow never fits
+    real = dual_phase.lagrangian_dual
 
     def short_dual(*args, **kwargs):
         return real(*args, **{**kwargs, "max_iterations": 1})
 
-    monkeypatch.setattr(solve_module, "lagrangian_dual", short_dual)
+    monkeypatch.setattr(dual_phase, "lagrangian_dual", short_dual)
     result = _allocate(book, specs, time_limit=2.0)
     stats = result.stats
     assert "flow_arcs" not in stats and stats["lagrangian_iterations"] == 1

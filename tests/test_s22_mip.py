@@ -1,5 +1,6 @@
-"""The MIP phase of small problems (session 22, issue 19): HiGHS in a child process whose
-proof of optimality ends the run, and nothing of it used otherwise."""
+"""The MIP phase of small problems (sessions 22-23, issue 19): HiGHS in a child process with a
+budget of nodes, whose proof of optimality is taken at the end of the run, and nothing of it
+used otherwise; a child the clock stops is a clock stop."""
 
 from __future__ import annotations
 
@@ -16,7 +17,15 @@ from pathlib import Path
 import numpy as np
 
 from solver.allocation.gap import solve as solve_module
-from solver.allocation.gap.mip import ANSWER, MIP_MIN_LIMIT, MipJob, solve_mip, start_mip
+from solver.allocation.gap.mip import (
+    ANSWER,
+    MIP_MIN_LIMIT,
+    NODE_LIMIT,
+    TIME_LIMIT,
+    MipJob,
+    solve_mip,
+    start_mip,
+)
 from solver.allocation.gap.problem import AssignmentProblem
 from solver.allocation.gap.solve import solve_assignment
 from solver.domain import Status
@@ -43,8 +52,13 @@ def _tiny(seed: int, *, whole: bool = True) -> AssignmentProblem:
 def _brute_force(problem: AssignmentProblem) -> float:
     """The least cost of every assignment that keeps each row within its capacity (the
     test's own enumeration of the 4**7 assignments)."""
+    return _brute_force_choice(problem)[0]
+
+
+def _brute_force_choice(problem: AssignmentProblem) -> tuple[float, list[int]]:
+    """The least cost (as in :func:`_brute_force`) and an assignment that has it."""
     k, n = problem.cost.shape
-    best = np.inf
+    best, best_choice = np.inf, [-1] * n
     for choice in itertools.product(range(k), repeat=n):
         used = np.zeros(problem.capacity.size)
         total = 0.0
@@ -52,17 +66,21 @@ def _brute_force(problem: AssignmentProblem) -> float:
             total += problem.cost[option, job]
             if problem.row_of[option] >= 0:
                 used[problem.row_of[option]] += problem.weight[option, job]
-        if np.all(used <= problem.capacity + 1e-9):
-            best = min(best, total)
-    return float(best)
+        if np.all(used <= problem.capacity + 1e-9) and total < best:
+            best, best_choice = total, list(choice)
+    return float(best), best_choice
 
 
-def _args(problem: AssignmentProblem, seconds: float, whole: bool) -> tuple:
+def _args(
+    problem: AssignmentProblem, seconds: float, whole: bool, nodes: int = 10**6, hint=None
+) -> tuple:
     allowed = problem.allowed()
-    hint = np.full(problem.n_jobs, 3)  # the uncapacitated option: always feasible
+    if hint is None:
+        hint = np.full(problem.n_jobs, 3)  # the uncapacitated option: always feasible
     cost = np.where(allowed, problem.cost, 0.0)
     until = time.time() + seconds
-    return (cost, problem.weight, problem.row_of, problem.capacity, allowed, hint, until, whole)
+    weight = np.broadcast_to(problem.weight, problem.cost.shape)
+    return (cost, weight, problem.row_of, problem.capacity, allowed, hint, until, nodes, whole)
 
 
 def test_solve_mip_finds_the_brute_force_optimum() -> None:
@@ -70,7 +88,7 @@ def test_solve_mip_finds_the_brute_force_optimum() -> None:
     with cent costs."""
     for seed, whole in ((1, True), (2, True), (3, False), (4, False)):
         problem = _tiny(seed, whole=whole)
-        status, assignment, _, bound = solve_mip(*_args(problem, 20.0, whole))
+        status, assignment, _, bound, _ = solve_mip(*_args(problem, 20.0, whole))
         assert status == "optimal"
         found = np.array(assignment)
         assert problem.is_feasible(found)
@@ -83,7 +101,9 @@ def _start(problem: AssignmentProblem) -> MipJob:
     """A child on ``problem``, hinted with the uncapacitated option, 30 s to answer."""
     hint = np.full(problem.n_jobs, 3)
     deadline = time.perf_counter() + 30.0
-    job = start_mip(problem, problem.allowed(), hint, deadline=deadline, integral_costs=True)
+    job = start_mip(
+        problem, problem.allowed(), hint, deadline=deadline, nodes=10**6, integral_costs=True
+    )
     assert job is not None
     return job
 
@@ -107,17 +127,18 @@ def test_no_child_for_global_rows_or_a_short_limit() -> None:
     hint = np.full(problem.n_jobs, 3)
     budget = replace(problem, global_weight=np.ones((1, 4, 1)), global_capacity=np.array([7.0]))
     later = time.perf_counter() + 30.0
-    assert start_mip(budget, budget.allowed(), hint, deadline=later, integral_costs=True) is None
+    job = start_mip(budget, budget.allowed(), hint, deadline=later, nodes=99, integral_costs=True)
+    assert job is None
     result = solve_assignment(problem, time_limit=MIP_MIN_LIMIT - 0.5, workers=2)
     assert "mip" not in result.stats
 
 
 def _job_answering(answer: tuple, *, sleep: float = 0.0) -> MipJob:
-    """A MipJob whose 'child' writes ``answer`` (status, assignment, seconds, bound; after
-    ``sleep`` seconds) as the real one would."""
+    """A MipJob whose 'child' writes ``answer`` (status, assignment, seconds, bound, nodes;
+    after ``sleep`` seconds) as the real one would."""
     folder = tempfile.TemporaryDirectory(prefix="workout-mip-test-")
     path = Path(folder.name) / ANSWER
-    keys = ("status", "assignment", "seconds", "bound")
+    keys = ("status", "assignment", "seconds", "bound", "nodes")
     data = json.dumps(dict(zip(keys, answer, strict=True))).encode()
     code = (
         f"import time, pathlib; time.sleep({sleep}); "
@@ -127,26 +148,38 @@ def _job_answering(answer: tuple, *, sleep: float = 0.0) -> MipJob:
     return MipJob(process, folder)
 
 
-def test_an_unproven_or_infeasible_answer_is_unused() -> None:
-    """A time-limited answer, an assignment over a row's capacity, and a child that does not
-    answer by the deadline are all unused, and the child is ended."""
+def test_what_the_child_answers_and_when_the_clock_stopped_it() -> None:
+    """A time-limited or node-limited answer without an assignment, and one over a row's
+    capacity, give nothing; a time-limited feasible assignment is given, unproven; a child
+    that does not answer by the deadline is ended. Only the time limit and the deadline count
+    as stops by the clock."""
     problem = _tiny(7)
-    job = _job_answering(("time_limit", None, 3.0, None))
+    job = _job_answering((TIME_LIMIT, None, 3.0, None, 40))
     assert job.settle(problem, time.perf_counter() + 20.0) is None
-    assert job.outcome == "time_limit after 3.0 s (unused)"
+    assert job.outcome == "time limit after 3.0 s, no assignment (unused)"
+    assert job.clock_stopped and job.nodes == 40
+    job = _job_answering((NODE_LIMIT, None, 2.0, None, 99))
+    assert job.settle(problem, time.perf_counter() + 20.0) is None
+    assert job.outcome == "node budget spent after 2.0 s, no assignment (unused)"
+    assert not job.clock_stopped
     over = [0] * problem.n_jobs  # every job to option 0: row 0 over its capacity
-    job = _job_answering(("optimal", over, 1.0, 0.0))
+    job = _job_answering(("optimal", over, 1.0, 0.0, 1))
     assert job.settle(problem, time.perf_counter() + 20.0) is None
-    assert "tolerances only" in job.outcome
-    job = _job_answering(("optimal", [3] * problem.n_jobs, 1.0, 0.0), sleep=30.0)
+    assert "tolerances only" in job.outcome and not job.clock_stopped
+    feasible = [3] * problem.n_jobs  # the uncapacitated option
+    job = _job_answering((TIME_LIMIT, feasible, 3.0, None, 40))
+    found = job.settle(problem, time.perf_counter() + 20.0)
+    assert found is not None and found.tolist() == feasible
+    assert not job.proven and job.clock_stopped and job.bound == -np.inf
+    job = _job_answering(("optimal", feasible, 1.0, 0.0, 1), sleep=30.0)
     started = time.perf_counter()
     assert job.settle(problem, time.perf_counter() + 0.5) is None
     assert time.perf_counter() - started < 5.0
-    assert job.outcome == "not proven by the deadline (unused)"
-    assert job.process.poll() is not None
+    assert job.outcome == "no answer by the deadline (unused)"
+    assert job.process.poll() is not None and job.clock_stopped and job.nodes is None
 
 
-def test_a_proof_of_the_child_ends_an_unproven_run(monkeypatch) -> None:
+def test_a_proof_of_the_child_closes_an_unproven_run(monkeypatch) -> None:
     """With the warm start, the exact CP-SAT run and the searches after it made to close nothing, the
     child's proof makes the run OPTIMAL at the brute-force optimum ('+mip')."""
     problem = _tiny(8)
@@ -168,20 +201,54 @@ def _finish_unproven(run, *args, **kwargs):
     return run.finish(run.incumbent, run.bound, Status.FEASIBLE, run.method)
 
 
-def test_a_moot_tabu_search_stops_at_once_unflagged() -> None:
-    """A tabu search whose result became moot (the MIP child's proof) stops before its
-    first slice and is not flagged as stopped by the clock; otherwise it spends its work."""
-    from test_gap_tabu import setup
+def test_a_child_stopped_by_the_clock_is_a_clock_stop(monkeypatch) -> None:
+    """A child the clock stops while the run waits for it makes the run not reproducible
+    (a faster machine might find or prove more) and names 'mip' among the clock stops; a
+    child that spends its node budget does not; an unproven assignment of the child that
+    costs less than the search's replaces it (FEASIBLE, '+mip'), and otherwise the result is
+    the search's own."""
+    monkeypatch.setattr(solve_module, "warm_start", _closes_nothing)
+    monkeypatch.setattr(solve_module, "exact_phase", _closes_nothing)
+    monkeypatch.setattr(solve_module, "tight_search", _closes_nothing)
+    monkeypatch.setattr(solve_module, "_search_phases", _finish_unproven)
+    problem = _tiny(11)
+    optimum, best = _brute_force_choice(problem)
+    searched = None
+    for answer, sleep, stopped, used in (
+        ((NODE_LIMIT, None, 0.1, None, 7), 0.0, False, False),
+        ((TIME_LIMIT, None, 4.0, None, 7), 0.0, True, False),
+        (("optimal", best, 0.1, optimum, 7), 60.0, True, False),  # late: killed
+        ((NODE_LIMIT, best, 0.1, None, 7), 0.0, False, True),
+        ((TIME_LIMIT, best, 4.0, None, 7), 0.0, True, True),
+    ):
 
-    from solver.allocation.gap.tabu import SearchBudget, TabuInstance, tabu_search
+        def child(*args, **kwargs):
+            return _job_answering(answer, sleep=sleep)  # noqa: B023 (called in this loop)
 
-    _, _, _, problem, start = setup(1, 4, 24)
-    instance = TabuInstance(problem, problem.allowed(), np.ones(4))
-    for moot, spends in ((lambda: True, False), (lambda: False, True)):
-        stats: dict = {}
-        tabu_search(instance, start, SearchBudget(200_000, np.inf, 0, -np.inf, moot), stats)
-        assert (stats["tabu_work"] > 0) is spends
-        assert not stats["tabu_wall_stop"]
+        monkeypatch.setattr(solve_module, "start_mip", child)
+        result = solve_assignment(problem, time_limit=MIP_MIN_LIMIT, workers=2)
+        assert result.status is Status.FEASIBLE, result.stats["mip"]
+        assert result.stats["reproducible"] is not stopped, result.stats["mip"]
+        assert ("mip" in result.stats["wall_clock_stop"].split(", ")) is stopped
+        assert result.method.endswith("+mip") is used, result.stats["mip"]
+        if searched is None:
+            searched = result.objective  # the search's own (the greedy, deterministic)
+            assert optimum < searched  # so that the child's assignment is better
+        assert result.objective == (optimum if used else searched)
+
+
+def test_the_node_budget_stops_highs_the_same_way_twice() -> None:
+    """HiGHS stopped by its node budget (not the clock) searches exactly that many nodes and
+    gives the same status twice: the budget is deterministic."""
+    from test_gap import _tight_instance
+
+    from solver.allocation.gap.problem import gap_problem
+
+    problem, _ = gap_problem(*_tight_instance(10, 200, seed=3), "min")
+    hint = np.zeros(problem.n_jobs, dtype=np.int64)
+    runs = [solve_mip(*_args(problem, 60.0, True, nodes=3, hint=hint)) for _ in range(2)]
+    assert runs[0][0] == runs[1][0] == NODE_LIMIT, runs[0][0]
+    assert runs[0][4] == runs[1][4] == 3
 
 
 def test_the_child_ends_with_an_exception_and_dies_with_its_parent(monkeypatch, tmp_path) -> None:
@@ -227,7 +294,7 @@ def test_the_child_ends_with_an_exception_and_dies_with_its_parent(monkeypatch, 
         "from solver.allocation.gap.problem import gap_problem;"
         "p, _ = gap_problem(*_tight_instance(20, 600, seed=5), 'min');"  # minutes for HiGHS
         "j = start_mip(p, p.allowed(), np.zeros(p.n_jobs, dtype=np.int64),"
-        " deadline=time.perf_counter() + 120, integral_costs=True);"
+        " deadline=time.perf_counter() + 120, nodes=10**6, integral_costs=True);"
         "print(j.process.pid, j.folder.name, flush=True); time.sleep(1.5); os._exit(0)"
     )
     parent = subprocess.run(

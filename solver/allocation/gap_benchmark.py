@@ -124,7 +124,8 @@ def run_gap_benchmark(
     pandas.DataFrame
         One row per instance: ``instance, family, sense, m, n, best_known, proven_optimal,
         objective, bound, gap, gap_to_best, time_s, wall_s, cpu_s, overrun_s, status, method,
-        work_share, wall_clock_stop, reproducible, assignment_sha1, check, mip, mip_cpu_s, ok``
+        work_share, wall_clock_stop, reproducible, assignment_sha1, check, mip, mip_nodes,
+        mip_cpu_s, ok``
         (``wall_s``: the call's wall time, measured around it after the warm-up; ``cpu_s``: the
         process CPU seconds it took, CP-SAT's threads included, the MIP child's not:
         ``mip_cpu_s``; ``overrun_s``: ``wall_s`` less the limit)
@@ -188,6 +189,7 @@ def run_gap_benchmark(
             "check": problem or ("ok" if result.has_solution else "no solution"),
             # small problems with two workers: what the MIP child did (gap/mip.py), its CPU
             "mip": str(result.stats.get("mip", "")),
+            "mip_nodes": result.stats.get("mip_nodes"),
             "mip_cpu_s": float(result.stats.get("mip_cpu_s", np.nan)),
         }
         if baseline:

@@ -84,7 +84,7 @@ ROW_CANDIDATES_MAX = 5_000
 CORE_ROUNDS = 6
 #: Rounds the work estimate counts on (measured 3 and 4 at 200,000 and 1,000,000 accounts
 #: from a converged sample dual; 12 and not converged from a 50-iteration one, see
-#: :data:`solver.allocation.gap.solve.CORE_SAMPLE_SHARE`).
+#: :data:`solver.allocation.gap.dual_phase.CORE_SAMPLE_SHARE`).
 CORE_ROUNDS_EXPECTED = 4
 #: Job–node cells per second of the compiled and vectorised passes (an estimate for the usual
 #: load of 3–5). The set-up passes over the ``K × n`` option table and the ``n × (R + 1)``

@@ -94,12 +94,12 @@ def exact_phase(
         mask,
         time_limit=wall,
         seed=run.seed,
-        workers=run.workers,
+        workers=run.cpsat_workers,
         hint=run.incumbent if run.incumbent is not None else dual.choice,
         det_limit=det,
         deterministic=run.reproducible,
     )
-    run.clock.charge("cp-sat", out.det / run.workers / cpsat_rate(run), seconds, out.wall)
+    run.clock.charge("cp-sat", out.det / run.cpsat_workers / cpsat_rate(run), seconds, out.wall)
     run.stats["cpsat_status"] = out.status
     if stopped_by_clock(out, det):
         run.clock_stops.append("cp-sat")
@@ -125,13 +125,13 @@ def cpsat_run_det(run: Run, seconds: float) -> float:
     (d10400, 2 workers, 4 Dec 2026: 3.7 deterministic seconds for 3.4-3.6 CPU seconds, one
     worker 2.0 for 2.5), so its budget is the workers' times one worker's."""
     per_worker = seconds * cpsat_rate(run)
-    return per_worker * run.workers if run.reproducible else per_worker
+    return per_worker * run.cpsat_workers if run.reproducible else per_worker
 
 
 def cpsat_rate(run: Run) -> float:
     """CP-SAT's deterministic seconds per worker per second of the idle machine: one worker's
     pace, or the parallel interleaved search's (faster per worker, ``budget.PACE``)."""
-    return idle_rate("cp-sat" if run.workers <= 1 else "parallel cp-sat")
+    return idle_rate("cp-sat" if run.cpsat_workers <= 1 else "parallel cp-sat")
 
 
 def lp_on_the_clock(run: Run, allowed: np.ndarray, pairs: int) -> np.ndarray | None:
@@ -206,9 +206,9 @@ def finish_on_the_clock(
         mask,
         time_limit=remaining,
         seed=run.seed + 1,
-        workers=run.workers,
+        workers=run.cpsat_workers,
         hint=run.incumbent,
-        det_limit=remaining * run.workers,  # the clock, not the work, ends this one
+        det_limit=remaining * run.cpsat_workers,  # the clock, not the work, ends this one
     )
     run.clock.charge("cp-sat on the clock", 0.0, None, out.wall)
     run.stats["finish_cpsat_status"] = out.status
@@ -280,12 +280,14 @@ def reduced_cpsat(run: Run, keep: np.ndarray, dual: DualResult, *, share: float)
         keep,
         time_limit=min(run.deadline - time.perf_counter(), run.clock.window(seconds)),
         seed=run.seed,
-        workers=run.workers,
+        workers=run.cpsat_workers,
         hint=dual.choice,
         det_limit=det,
         deterministic=run.reproducible,
     )
-    run.clock.charge("reduced cp-sat", out.det / run.workers / cpsat_rate(run), seconds, out.wall)
+    run.clock.charge(
+        "reduced cp-sat", out.det / run.cpsat_workers / cpsat_rate(run), seconds, out.wall
+    )
     run.stats["reduced_cpsat_status"] = out.status
     if stopped_by_clock(out, det):
         run.clock_stops.append("reduced cp-sat")

@@ -20,7 +20,6 @@ left (:mod:`~solver.allocation.gap.budget`), and books what it did there.
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -86,7 +85,6 @@ def tight_search(run: Run, allowed: np.ndarray, dual: DualResult) -> None:
         run.deadline,
         run.seed,
         run.good_enough(run.bound),
-        None if run.mip is None else functools.partial(run.mip.proven, problem),
     )
     instance = TabuInstance(problem, allowed, dual.prices)
     found = relaxation_search(instance, run.incumbent, budget, ts)

@@ -16,16 +16,31 @@ them ran at half speed, the process at one CPU), and the elite search after the 
 CP-SAT run uses one core of the two a parallel run has. The problem goes to the child, and
 its answer comes back, as files in a temporary folder.
 
-Determinism: HiGHS's search is deterministic, but it has no deterministic work limit that
-paces it (nodes took 5 to 220 ms on these instances). So its answer is used only when it
-proves optimality before the deadline: the result then has the optimum's value on every run
-in which it proves it (and the child's assignment unless the searches proved an optimum of
-their own first), and otherwise it is the deterministic phases' own. A run whose child
-proves optimality only on some machines or loads may differ between them (``stats["mip"]``
-says which happened); its certificate holds either way. Nothing of an unproven child is used
-(neither its solution nor its bound). Whether a child starts depends on the time limit only
-(:data:`MIP_MIN_LIMIT`), so the phases beside it, which run CP-SAT on one worker instead of
-two, are as deterministic as without it (their results differ from a run without a child).
+Determinism (session 23): HiGHS's search is deterministic (the same model, hint and node
+budget give the same nodes: c10400 680 nodes and 60,126 simplex iterations twice), but it has
+no deterministic measure of work that tracks time: a node took 4 to 48 ms on these instances.
+So the child gets a deterministic budget of branch-and-bound nodes,
+:data:`MIP_NODES_PER_SECOND` times the time limit, and the run uses it like a phase:
+
+- its answer is taken only when the searches' own result, which they reach first on every
+  run (nothing of the child stops them), is neither proven nor within the caller's gap
+  tolerance: then its proven optimum replaces that result, and an unproven assignment
+  replaces it when it costs less (HiGHS's bound is used only with a proof);
+- a child that spends its nodes ends the same way on every run;
+- a child that the wall clock stops first (its own time limit, or the run's deadline while
+  the run waits for it) might have found or proven more on a faster or idler machine: that
+  is a clock stop like any phase's (``stats["wall_clock_stop"]`` names ``mip``, and
+  ``stats["reproducible"]`` is false), and its best assignment is still taken when it costs
+  less than the searches' (the run is flagged either way).
+
+The budget is generous, not a fit to this machine's speed (the nodes' cost varies 11-fold
+between instances of one size): 150 a second of the limit lets every proof measured here
+through (e20100 needs 4,527 nodes, 53.6 s alone; e05100 1,182 in 5.0 s, c10400 680 in 8.3 s),
+and so the tight type D, whose nodes are dear (d10400: 29.5 ms a node, never proven) and
+children that do not prove by 10 s, are stopped by the clock and flagged. Whether a child
+starts depends on the time limit only (:data:`MIP_MIN_LIMIT`), so the phases beside it, which
+run CP-SAT on one worker instead of two, are as deterministic as without it (their results
+differ from a run without a child).
 
 Clean-up: the child dies with its parent (``PR_SET_PDEATHSIG`` on Linux: even a hard stop,
 ``os._exit``, ends it), :func:`solver.allocation.gap.solve.solve_assignment` ends it when the
@@ -55,7 +70,7 @@ from solver.allocation.gap.problem import AssignmentProblem
 from solver.core import interrupts
 from solver.core.atomic import atomic_open
 
-__all__ = ["MipJob", "start_mip"]
+__all__ = ["MipJob", "mip_nodes", "start_mip"]
 
 #: Runs with a time limit under this start no child: starting one and importing HiGHS take
 #: about 0.5 s, and the limit, not the wall time left, decides (see Determinism above).
@@ -63,6 +78,14 @@ MIP_MIN_LIMIT = 4.0
 #: The child stops this long before the run's deadline, by the wall clock it shares with the
 #: parent (``time.time``: its own clock starts after its imports, 0.4-0.5 s later).
 MIP_MARGIN_SECONDS = 0.2
+#: The child's deterministic budget: this many branch-and-bound nodes per second of the time
+#: limit (see Determinism above for why 150).
+MIP_NODES_PER_SECOND = 150.0
+
+
+def mip_nodes(limit: float) -> int:
+    """The node budget of a child in a run with time limit ``limit`` (seconds)."""
+    return max(1, int(MIP_NODES_PER_SECOND * limit))
 
 
 @dataclass
@@ -76,27 +99,29 @@ class MipJob:
     #: the CPU time of this process's children that ended meanwhile, so another solve's child
     #: ending at the same time would count too (a statistic, nothing depends on it).
     cpu_seconds: float = 0.0
-    #: Its proven optimum, once settled (``None``: none, or not used), and HiGHS's bound.
+    #: Its best assignment, once settled (``None``: none, or not usable), whether it proved
+    #: it optimal, and HiGHS's bound then.
     answer: np.ndarray | None = None
+    proven: bool = False
     bound: float = -math.inf
     #: This process's reaped children's CPU time when the child started.
     children_cpu: float = 0.0
+    #: The nodes it searched (``None``: unknown, it was stopped before it answered).
+    nodes: int | None = None
+    #: Whether the wall clock stopped it before its node budget and a proof: a rerun on a
+    #: faster machine might prove what this one did not (set when it is settled).
+    clock_stopped: bool = False
 
     def __post_init__(self) -> None:
         # a run that ends without finish (an exception, an interrupt) still ends its child
         weakref.finalize(self, _end, self.process, self.folder)
 
-    def proven(self, problem: AssignmentProblem) -> bool:
-        """Whether the child has ended with a proof of optimality (without waiting; a child
-        that ended without one is settled as unused)."""
-        if self.outcome == "running" and self.process.poll() is None:
-            return False
-        return self.settle(problem, time.perf_counter()) is not None
-
     def settle(self, problem: AssignmentProblem, deadline: float) -> np.ndarray | None:
-        """The child's assignment if it proved it optimal by ``deadline`` (waiting for it
-        until then), else ``None``; the child is ended either way and :attr:`outcome`
-        records what happened. Once settled, the same answer without waiting."""
+        """The child's best assignment when it answered by ``deadline`` (waiting for it until
+        then) with a feasible one (:attr:`proven` says whether it proved it optimal), else
+        ``None``; the child is ended either way and :attr:`outcome` records what happened
+        (and :attr:`clock_stopped` whether the wall clock ended it before its node budget
+        and a proof). Once settled, the same answer without waiting."""
         if self.outcome != "running":
             return self.answer
         wait = deadline - time.perf_counter()
@@ -104,7 +129,8 @@ class MipJob:
             self.process.wait(timeout=max(0.0, wait))
         except subprocess.TimeoutExpired:
             if wait > 0.0:
-                self.outcome = "not proven by the deadline (unused)"
+                self.clock_stopped = True
+                self.outcome = "no answer by the deadline (unused)"
             else:
                 self.outcome = "stopped: the run ended first (unused)"
         else:
@@ -119,21 +145,28 @@ class MipJob:
                 answer = json.load(file)
             status, assignment = str(answer["status"]), answer["assignment"]
             seconds, bound = float(answer["seconds"]), answer["bound"]
+            self.nodes = None if answer["nodes"] is None else int(answer["nodes"])
         except (OSError, ValueError, TypeError, KeyError):
             self.outcome = f"failed (exit code {self.process.returncode}, no answer)"
             return None
-        if status != "optimal":
-            self.outcome = f"{status} after {seconds:.1f} s (unused)"
+        # its own time limit is the run's deadline: a stop by the clock, not by the budget
+        self.clock_stopped = status == TIME_LIMIT
+        if assignment is None:
+            self.outcome = f"{status} after {seconds:.1f} s, no assignment (unused)"
             return None
         found = np.asarray(assignment, dtype=np.int64)
         fits = found.shape == (problem.n_jobs,) and bool(
             ((found >= 0) & (found < problem.n_options)).all()
         )
         if not fits or not problem.is_feasible(found):  # HiGHS's tolerances: a row by 1e-6
-            self.outcome = "optimal within HiGHS's tolerances only (unused)"
+            self.outcome = f"{status}: feasible within HiGHS's tolerances only (unused)"
             return None
-        self.outcome = f"proven optimal in {seconds:.1f} s"
-        self.bound = -math.inf if bound is None else float(bound)
+        self.proven = status == OPTIMAL
+        if self.proven:
+            self.outcome = f"proven optimal in {seconds:.1f} s"
+            self.bound = -math.inf if bound is None else float(bound)
+        else:
+            self.outcome = f"{status} after {seconds:.1f} s"
         return found
 
 
@@ -152,6 +185,10 @@ def _end(process: subprocess.Popen[bytes], folder: tempfile.TemporaryDirectory[s
     interrupts.untrack(folder.name)
 
 
+#: The child's status when HiGHS proved optimality, when its own time limit (the run's
+#: deadline) stopped it, and when its node budget did.
+OPTIMAL, TIME_LIMIT, NODE_LIMIT = "optimal", "time limit", "node budget spent"
+
 #: The child's files in its folder: the problem it is given (numpy arrays, no pickles) and the
 #: answer it writes (JSON).
 PROBLEM, ANSWER = "problem.npz", "answer.json"
@@ -163,10 +200,12 @@ def start_mip(
     hint: np.ndarray,
     *,
     deadline: float,
+    nodes: int,
     integral_costs: bool,
 ) -> MipJob | None:
     """Start HiGHS on ``problem`` (``allowed`` pairs, hinted with ``hint``) in a child
-    process that stops ``MIP_MARGIN_SECONDS`` before ``deadline``; ``None`` when the problem
+    process that stops after ``nodes`` branch-and-bound nodes (:func:`mip_nodes`) or
+    ``MIP_MARGIN_SECONDS`` before ``deadline``, whichever comes first; ``None`` when the problem
     has global rows (budgets: their MIP is not what was measured) or the child cannot be
     started. The caller decides by the time limit whether to start one
     (:data:`MIP_MIN_LIMIT`).
@@ -187,6 +226,7 @@ def start_mip(
         "allowed": allowed,
         "hint": np.asarray(hint, dtype=np.int64),
         "until": np.float64(time.time() + window),  # the wall clock it shares: it starts later
+        "nodes": np.int64(nodes),
         "integral_costs": np.bool_(integral_costs),
     }
     root = str(Path(__file__).resolve().parents[3])  # the folder that holds solver/
@@ -227,7 +267,7 @@ def _child(folder: Path) -> None:
         return
     try:
         with np.load(folder / PROBLEM, allow_pickle=False) as data:
-            status, assignment, seconds, bound = solve_mip(
+            status, assignment, seconds, bound, nodes = solve_mip(
                 data["cost"],
                 data["weight"],
                 data["row_of"],
@@ -235,11 +275,19 @@ def _child(folder: Path) -> None:
                 data["allowed"],
                 data["hint"],
                 float(data["until"]),
+                int(data["nodes"]),
                 bool(data["integral_costs"]),
             )
     except Exception as exc:
         status, assignment, seconds, bound = f"failed ({type(exc).__name__})", None, 0.0, None
-    answer = {"status": status, "assignment": assignment, "seconds": seconds, "bound": bound}
+        nodes = None
+    answer = {
+        "status": status,
+        "assignment": assignment,
+        "seconds": seconds,
+        "bound": bound,
+        "nodes": nodes,
+    }
     with atomic_open(folder / ANSWER, "w") as file:
         json.dump(answer, file)
 
@@ -263,14 +311,17 @@ def solve_mip(
     allowed: np.ndarray,
     hint: np.ndarray,
     until: float,
+    nodes: int,
     integral_costs: bool,
-) -> tuple[str, list[int] | None, float, float | None]:
-    """HiGHS on the assignment MIP until the wall clock (``time.time()``) reads ``until``:
-    one binary per allowed pair, each job assigned once, each own row within its capacity,
-    hinted with ``hint``. Returns ``(status, assignment, seconds, bound)``: status
-    ``"optimal"`` (within one unit of the objective when the costs are whole numbers, else
-    exactly, by HiGHS's tolerances) with the assignment and HiGHS's dual bound (the caller's
-    certificate decides), or another status without them."""
+) -> tuple[str, list[int] | None, float, float | None, int | None]:
+    """HiGHS on the assignment MIP for at most ``nodes`` branch-and-bound nodes and until the
+    wall clock (``time.time()``) reads ``until``: one binary per allowed pair, each job
+    assigned once, each own row within its capacity, hinted with ``hint``. Returns
+    ``(status, assignment, seconds, bound, nodes searched)``: status :data:`OPTIMAL` (within
+    one unit of the objective when the costs are whole numbers, else exactly, by HiGHS's
+    tolerances) with the assignment and HiGHS's dual bound (the caller's certificate decides),
+    or another status (:data:`TIME_LIMIT`, :data:`NODE_LIMIT`, HiGHS's reason) with the best
+    assignment found, if any, and no bound."""
     from datetime import timedelta
 
     from ortools.math_opt.python import mathopt
@@ -300,6 +351,7 @@ def solve_mip(
     )
     params = mathopt.SolveParameters(
         time_limit=timedelta(seconds=max(0.0, until - time.time())),
+        node_limit=nodes,
         relative_gap_tolerance=0.0,
         absolute_gap_tolerance=0.99 if integral_costs else 0.0,
     )
@@ -310,16 +362,25 @@ def solve_mip(
         model_params=mathopt.ModelSolveParameters(solution_hints=[solution]),
     )
     elapsed = time.perf_counter() - started
+    searched = int(result.solve_stats.node_count)
     reason = result.termination.reason
-    if reason != mathopt.TerminationReason.OPTIMAL or not result.has_primal_feasible_solution():
-        return reason.name.lower(), None, elapsed, None
+    status = OPTIMAL
+    if reason != mathopt.TerminationReason.OPTIMAL:
+        limit = result.termination.limit
+        status = {mathopt.Limit.TIME: TIME_LIMIT, mathopt.Limit.NODE: NODE_LIMIT}.get(
+            limit, reason.name.lower()
+        )
+    if not result.has_primal_feasible_solution():
+        return status, None, elapsed, None, searched
     taken = np.array(result.variable_values(x)) > 0.5
     assignment = np.full(allowed.shape[1], -1, dtype=np.int64)
     assignment[jobs[taken]] = options[taken]
     if (assignment < 0).any() or not math.isfinite(float(values[taken].sum())):
-        return "failed (incomplete assignment)", None, elapsed, None
+        return "failed (incomplete assignment)", None, elapsed, None, searched
+    if status != OPTIMAL:
+        return status, assignment.tolist(), elapsed, None, searched
     bound = float(result.termination.objective_bounds.dual_bound)
-    return "optimal", assignment.tolist(), elapsed, bound
+    return OPTIMAL, assignment.tolist(), elapsed, bound, searched
 
 
 if __name__ == "__main__":

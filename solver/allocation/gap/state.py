@@ -72,6 +72,12 @@ class Run:
     mip: MipJob | None = None
 
     @property
+    def cpsat_workers(self) -> int:
+        """CP-SAT's workers in the run's phases: the caller's, or one while a MIP child has
+        the other core (gap/mip.py; whether one starts depends on the limit only)."""
+        return 1 if self.mip is not None else self.workers
+
+    @property
     def deadline(self) -> float:
         """``time.perf_counter()`` value of the time limit."""
         return self.t0 + self.limit
@@ -89,6 +95,9 @@ class Run:
         if not math.isfinite(lower):
             return -math.inf
         if self.integral_costs:
+            # whole-number objectives: the optimum is at least the bound rounded up (as in
+            # _rounded), and an objective is within a real target when it is within the
+            # target rounded down
             lower = math.ceil(lower - 1e-6 * max(1.0, abs(lower)))
             return math.floor(lower + self.gap_tolerance * max(1.0, abs(lower)) + 1e-9)
         return lower + self.gap_tolerance * max(1.0, abs(lower))
@@ -116,9 +125,8 @@ class Run:
             assignment, bound, status, method = self._settle_mip(assignment, bound, status, method)
             runtime = time.perf_counter() - self.t0
         self.stats["wall_clock_stop"] = ", ".join(self.clock_stops)
-        # a rerun at the same limit returns the same result: deterministic phases that the
-        # clock stopped none of (on small problems with two workers, unless the MIP child's
-        # proof arrives in one run and not in the other: stats["mip"], gap/mip.py)
+        # a rerun at the same limit returns the same result: deterministic phases (and MIP
+        # child: gap/mip.py) that the clock stopped none of
         self.stats["reproducible"] = self.reproducible and not self.clock_stops
         self.stats["work"] = self.clock.report()
         if assignment is None:
@@ -162,9 +170,12 @@ class Run:
     def _settle_mip(
         self, assignment: np.ndarray | None, bound: float, status: Status, method: str
     ) -> tuple[np.ndarray | None, float, Status, str]:
-        """The result after the MIP child: its proven optimum when it has one by the deadline
-        (waited for only when the result is a feasible one that is not proven), else the
-        result unchanged; the child is stopped and ``stats["mip"]`` says what it did."""
+        """The result after the MIP child (waited for until the deadline only when the result
+        is a feasible one that is neither proven nor within the gap tolerance): its proven
+        optimum, or its unproven assignment when that costs less, else the result unchanged;
+        the child is stopped, ``stats["mip"]`` says what it did, and a child the clock
+        stopped while the run waited for it is a clock stop (a faster machine might have
+        found or proven more: gap/mip.py, Determinism)."""
         job, self.mip = self.mip, None
         assert job is not None
         unproven = status is Status.FEASIBLE and assignment is not None
@@ -172,17 +183,23 @@ class Run:
             objective = self.problem.objective(assignment)
             # within the caller's gap tolerance (good_enough) is as good as proven here
             unproven = not self._proves(objective, bound) and objective > self.good_enough(bound)
-        proven = job.settle(self.problem, self.deadline if unproven else time.perf_counter())
+        found = job.settle(self.problem, self.deadline if unproven else time.perf_counter())
         self.stats["mip"] = job.outcome
         self.stats["mip_cpu_s"] = round(job.cpu_seconds, 2)
-        if proven is None:
+        self.stats["mip_nodes"] = job.nodes
+        if unproven and job.clock_stopped:
+            self.clock_stops.append("mip")
+        if found is None:
             return assignment, bound, status, method
-        better = assignment is None or self.problem.objective(proven) <= self.problem.objective(
-            assignment
-        )
-        if not unproven or not better:
-            why = "the search's result was proven first" if better else "worse than the search's"
-            self.stats["mip"] += f"; {why} (unused)"
+        if not unproven:  # proven or good enough: the child is never waited for (deterministic)
+            self.stats["mip"] += "; the search's result needs no proof (unused)"
             return assignment, bound, status, method
-        # HiGHS's bound, checked by the one test of a closed bound (finish, _proves)
-        return proven, max(bound, job.bound), status, method + "+mip"
+        cost = self.problem.objective(found)
+        if assignment is not None and (
+            cost > self.problem.objective(assignment)  # HiGHS's tolerances (not whole costs)
+            or (cost == self.problem.objective(assignment) and not job.proven)
+        ):
+            self.stats["mip"] += "; no better than the search's (unused)"
+            return assignment, bound, status, method
+        # HiGHS's bound with a proof, checked by the one test of a closed bound (finish)
+        return found, max(bound, job.bound), status, method + "+mip"

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -430,9 +429,6 @@ class SearchBudget:
     deadline: float
     seed: int
     target: float = -math.inf
-    #: Checked between slices: ``True`` ends the search early, unflagged, because its result
-    #: no longer matters (the MIP child's proof of optimality, solver.allocation.gap.mip).
-    moot: Callable[[], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -498,8 +494,6 @@ def tabu_search(
     while ints[0] < budget.work and elite_cost[0] > budget.target:
         if time.perf_counter() >= budget.deadline:
             wall_stop = True
-            break
-        if budget.moot is not None and budget.moot():
             break
         work_until = min(budget.work, int(ints[0]) + SLICE_WORK)
         _iterate(
