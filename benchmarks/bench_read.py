@@ -22,8 +22,9 @@ portfolio; DuckDB CPU about the CSV's (text ≤ 2×, typed ≤ 1.5×); SQLite CP
 margin of the driver's fetch (text ≤ 3.5×, typed ≤ 2.75×). SQLite against the CSV is
 printed as ``info``: it was gated until session 22, when a clean CI machine failed this
 suite with the text ratio nearest its gate (5.3-6.2x against 7x here): the CSV read had
-halved (0.57 s of CPU in session 9, 0.23 s now) while SQLite's floor, the driver, had not. CPU, not wall, is gated: the box is shared by several
-jobs, and wall time there includes waiting.
+halved (0.57 s of CPU in session 9, 0.23 s now) while SQLite's floor, the driver, had not.
+CPU, not wall, is gated: the box is shared by several jobs, and wall time there includes
+waiting.
 
 Usage::
 

@@ -185,6 +185,7 @@ def allocate(
     from solver.allocation.values import check_plans, match_plans, read_plans
     from solver.core.readers import read_portfolio
     from solver.engines.entry import read_portfolio_on
+    from solver.engines.partitions import runs_on_engine
 
     # a bad extension or an unwritable --out fails before any work
     check_out(
@@ -205,7 +206,8 @@ def allocate(
     catalogue = Catalogue.from_toml(treatments, jurisdiction=jurisdiction)
     team_set = Teams.from_toml(teams, compliance=catalogue.compliance)
     on_disk = isinstance(portfolio, Path)
-    distributed = engine.distributed or (on_disk and portfolio.is_dir())
+    # where the allocation's values are built: solver.engines.partitions.runs_on_engine
+    distributed = runs_on_engine(portfolio, distributed=engine.distributed)
     with engine.open() as runner:
         if distributed and on_disk:  # the workers read and validate the partitions
             frame = read_portfolio_on(runner, portfolio)

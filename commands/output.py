@@ -32,7 +32,12 @@ from commands.common import choice_option, shared_help
 from solver.domain import Status
 from solver.officer.dating import NOT_WRITTEN, as_of_or_today, parse_as_of
 from solver.officer.verdict import Verdict
-from solver.plans.objectives import DEFAULT_WITHIN_PCT, OBJECTIVES
+from solver.plans.objectives import (
+    CUSTOMER_OBJECTIVE,
+    DEFAULT_OBJECTIVE,
+    DEFAULT_WITHIN_PCT,
+    OBJECTIVES,
+)
 
 #: What ``--format`` may be, for every command.
 FORMATS = ("table", "json", "csv")
@@ -232,21 +237,23 @@ def objective_options(func: Any) -> Any:
 
     @functools.wraps(func)
     def command(**kwargs: Any) -> Any:
-        if kwargs["within_pct"] is not None and kwargs["objective"] != "customer":
+        if kwargs["within_pct"] is not None and kwargs["objective"] != CUSTOMER_OBJECTIVE:
             from solver.errors import InputError
 
-            raise InputError("--within applies only with --objective customer")
+            raise InputError(f"--within applies only with --objective {CUSTOMER_OBJECTIVE}")
         if kwargs["within_pct"] is None:
             kwargs["within_pct"] = DEFAULT_WITHIN_PCT
         return func(**kwargs)
 
-    # the one definition of the choices and --within's default (solver.plans.objectives, a
-    # module without imports: --help loads no planner)
+    # the one definition of the choices, the default (OBJECTIVES' first, DEFAULT_OBJECTIVE)
+    # and --within's default (solver.plans.objectives, a module without imports: --help
+    # loads no planner)
     objective = choice_option(
         "--objective",
         OBJECTIVES,
-        "bank: recommend the highest NPV passing the NPV test; customer: the plan cheapest"
-        " for the customer (least customer cost) among those within --within of the bank's best.",
+        f"{DEFAULT_OBJECTIVE}: recommend the highest NPV passing the NPV test;"
+        f" {CUSTOMER_OBJECTIVE}: the plan cheapest for the customer (least customer cost)"
+        " among those within --within of the bank's best.",
     )
     within = click.option(
         "--within",

@@ -40,6 +40,7 @@ from commands.plan_output import (
 )
 from commands.sources import book_options, input_path
 from solver.domain import FAMILIES, Status
+from solver.plans.objectives import CUSTOMER_OBJECTIVE
 
 
 @click.command("plan")
@@ -172,7 +173,7 @@ def plan(
         write_out(out_path, options, sheet_name="options", payload=payload, sheets=sheets)
     if fmt == "table":
         render_table(result, schedule_family, policy.currency, start)
-        if frontier or objective == "customer":
+        if frontier or objective == CUSTOMER_OBJECTIVE:
             render_frontier(result, efficient_frontier(result), policy.currency)
         wrote(out_path, fmt)
     else:

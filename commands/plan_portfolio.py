@@ -137,6 +137,7 @@ def plan_portfolio(
 
     from commands.common import console
     from solver.core.readers import read_portfolio
+    from solver.engines.partitions import runs_on_engine
     from solver.errors import InputError
     from solver.plans.portfolio import plan_portfolio as run
     from solver.plans.search_types import SearchParams
@@ -165,8 +166,8 @@ def plan_portfolio(
     model = load_model(model_path)
     search = SearchParams.thorough() if thorough else None
     started = time.perf_counter()
-    on_disk = isinstance(portfolio, Path)
-    if engine.distributed or dataset_out or (on_disk and portfolio.is_dir()):
+    # where the plans run: solver.engines.partitions.runs_on_engine gives the reasons
+    if runs_on_engine(portfolio, distributed=engine.distributed, dataset_out=dataset_out):
         _refuse_on_engine(schedules_path, out_db)
         n, summary, table = _plan_on_engine(
             portfolio,

@@ -15,6 +15,7 @@ are made by ``workout generate`` and ``workout allocate`` in process.
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from cli_inprocess import run_workout
+from oracles import AccountModel, ModelNumbers
 
 ROOT = Path(__file__).resolve().parents[1]
 START = "2026-12-07"
@@ -145,18 +147,31 @@ def test_a_plain_dataset_out_is_still_checked_by_the_engine(tmp_path):
     assert source.exists()
 
 
+def _oracle_evaluation(account: Any, schedule: Any, model: Any) -> dict[str, Any]:
+    """SPEC §4 of ``schedule`` by tests/oracles.py's own arithmetic (``AccountModel``): NPV,
+    PDs and expected loss, each month's exposure the balance before its payment."""
+    payments = schedule.payment.tolist()
+    exposures = [int(schedule.opening_balance), *schedule.balance.tolist()[:-1]]
+    return AccountModel(account, model).evaluate_cents(payments, exposures)
+
+
 def test_counter_offer_evaluates_the_status_quo_once(monkeypatch):
     """evaluate_counter_offer evaluates the status quo schedule once (main: twice), and its
-    figures and status-quo NPV are those of schedule_figures and evaluate."""
+    status-quo NPV, the booked plan's figures against it and the NPV test are SPEC §4's
+    (tests/oracles.py) under the model passed."""
     import solver.officer.counter_offer as co
-    from solver.core import BehaviourModel, Policy, evaluate, status_quo
+    from solver.core import BehaviourModel, Policy, status_quo
     from solver.core.readers import read_account
     from solver.officer.proposal import Proposal
 
     account = read_account(ROOT / "scenarios" / "sample_account.toml")
-    policy, model = Policy(), BehaviourModel()
+    # not the default model: a status quo evaluated under the defaults would show
+    model = BehaviourModel(kappa=0.3, cost_of_funds=0.05)
+    policy = Policy()
     plans = co.plan_options(account, policy.for_product(account.product), model)
-    baseline = np.asarray(status_quo(account).payments, dtype=float)
+    # the schedule is status_quo's (tests/test_plan_batching.py checks it against SPEC §4 by
+    # hand); what is checked here is how the counter-offer evaluates it
+    baseline = status_quo(account)
     evaluated: list[np.ndarray] = []
     real = co.evaluate
 
@@ -167,10 +182,31 @@ def test_counter_offer_evaluates_the_status_quo_once(monkeypatch):
     monkeypatch.setattr(co, "evaluate", counted)
     offer = co.evaluate_counter_offer(account, Proposal(amount=1500.0), policy, model, plans=plans)
     monkeypatch.undo()
-    on_status_quo = [p for p in evaluated if p.shape == baseline.shape and (p == baseline).all()]
+    sq_payments = np.asarray(baseline.payments, dtype=float)
+    on_status_quo = [
+        p for p in evaluated if p.shape == sq_payments.shape and (p == sq_payments).all()
+    ]
     assert len(on_status_quo) == 1
-    assert offer.status_quo_npv == evaluate(account, status_quo(account), model=model).npv
-    assert offer.figures == co.schedule_figures(account, offer.schedule, model)
+    sq = _oracle_evaluation(account, baseline, model)
+    booked = _oracle_evaluation(account, offer.schedule, model)
+    assert offer.status_quo_npv == pytest.approx(sq["npv"], rel=1e-9)
+    for key in ("npv", "pd_12m", "pd_life", "expected_loss"):
+        assert offer.figures[key] == pytest.approx(booked[key], rel=1e-9), key
+    # the difference as every output rounds it (to the cent)
+    assert offer.figures["npv_vs_status_quo"] == pytest.approx(booked["npv"] - sq["npv"], abs=0.01)
+    # concession cost: the status quo's payments less the booked ones, each discounted δ^t
+    delta = ModelNumbers.read(model).delta
+    forgone = sum(
+        (a - b) / 100 * delta**t
+        for t, (a, b) in enumerate(
+            itertools.zip_longest(
+                baseline.payment.tolist(), offer.schedule.payment.tolist(), fillvalue=0
+            ),
+            start=1,
+        )
+    )
+    assert offer.figures["concession_cost"] == pytest.approx(forgone, rel=1e-9)
+    assert offer.npv_test_passed == (booked["npv"] > sq["npv"])
 
 
 def test_risk_score_dataset_out_is_checked_by_the_command_not_again(tmp_path, monkeypatch):

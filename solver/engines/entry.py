@@ -7,14 +7,13 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from solver.core.readers import read_portfolio
 from solver.engines.base import Engine, ProgressFn
 from solver.engines.dask import DaskEngine
 from solver.engines.local import LocalEngine
-from solver.engines.partitions import is_dataset, prepare_portfolio
+from solver.engines.partitions import is_dataset, prepare_portfolio, runs_on_engine
 from solver.errors import InputError
 
 __all__ = ["open_engine", "read_portfolio_on"]
@@ -62,8 +61,8 @@ def read_portfolio_on(
     partitions are concatenated in order; other files go through
     :func:`solver.core.readers.read_portfolio`.
     """
-    distributed = Path(source).is_dir() or engine.name == "dask" or partitions is not None
-    if not (is_dataset(source) and distributed):
+    asked = engine.name == "dask" or partitions is not None
+    if not (is_dataset(source) and runs_on_engine(source, distributed=asked)):
         return read_portfolio(source)
     result = engine.map_partitions(
         _same,

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.dataset as pds
 import pyarrow.parquet as pq
 
+from solver.core.sources import BookSource
 from solver.core.validation import validate_portfolio
 from solver.errors import InputError
 
@@ -43,6 +44,7 @@ __all__ = [
     "is_dataset",
     "partition_source",
     "prepare_portfolio",
+    "runs_on_engine",
 ]
 
 #: Default rows per partition when the caller gives no partition count.
@@ -112,6 +114,42 @@ def is_dataset(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a Parquet file or a directory (read as a Parquet dataset)."""
     p = Path(path)
     return p.is_dir() or p.suffix.lower() in PARQUET_SUFFIXES
+
+
+def runs_on_engine(source: Any, *, distributed: bool, dataset_out: bool = False) -> bool:
+    """Whether a book's per-account work runs partition by partition on an engine
+    (``map_partitions``) rather than in this process on the whole book.
+
+    The one rule of ``workout plan-portfolio``, ``workout allocate``, ``workout risk score``
+    (:func:`solver.risk.scoring.scoring_route`) and
+    :func:`solver.engines.entry.read_portfolio_on` (session 23 review: each wrote it in its
+    own words). Any one reason sends the work to the engine:
+
+    * ``distributed``: the user asked for an engine (``--engine dask`` or
+      ``--partitions``), to spread the work over workers;
+    * ``dataset_out``: the output is a Parquet dataset directory, which the workers write in
+      parts, so the results never come back to this process whole;
+    * ``source`` is a directory (a path, or a :class:`~solver.core.sources.BookSource`'s
+      file): a Parquet dataset, which the workers read row group by row group, so this
+      process never holds the book.
+
+    Otherwise (a file or a database table, no engine asked for, a file output) one process
+    reads the book and does the work: no cluster to start, no partitions to ship.
+
+    Parameters
+    ----------
+    source
+        The book: a path, or a :class:`~solver.core.sources.BookSource` (a database table
+        has no path, so is never a directory).
+    distributed
+        Whether ``--engine dask`` or ``--partitions`` was given.
+    dataset_out
+        Whether the output is a Parquet dataset directory (commands with no dataset output
+        leave it ``False``).
+    """
+    path = source.path if isinstance(source, BookSource) else source
+    directory = path is not None and Path(path).is_dir()
+    return distributed or dataset_out or directory
 
 
 def _dataset_files(path: Path) -> list[str]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from solver.domain import DEFAULT_CURRENCY
 from solver.plans import PlanResult, SearchParams, choose_for, efficient_frontier, plan_options
-from solver.plans.objectives import DEFAULT_WITHIN_PCT
+from solver.plans.objectives import DEFAULT_OBJECTIVE, DEFAULT_WITHIN_PCT
 
 if TYPE_CHECKING:
     from solver.core import Schedule
@@ -29,7 +29,7 @@ def plan_result(
     policy: Any,
     model: Any,
     *,
-    objective: str = "bank",
+    objective: str = DEFAULT_OBJECTIVE,
     within_pct: float = DEFAULT_WITHIN_PCT,
     thorough: bool = False,
 ) -> PlanResult:
@@ -43,7 +43,7 @@ def plan_result(
 
 def plan_document(
     result: PlanResult,
-    objective: str = "bank",
+    objective: str = DEFAULT_OBJECTIVE,
     within_pct: float = DEFAULT_WITHIN_PCT,
     *,
     as_of: date,

@@ -12,12 +12,19 @@ the compiled search; tests/test_cli_startup.py checks what ``--help`` imports).
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_WITHIN_PCT", "OBJECTIVES"]
+__all__ = ["CUSTOMER_OBJECTIVE", "DEFAULT_OBJECTIVE", "DEFAULT_WITHIN_PCT", "OBJECTIVES"]
 
-#: What a recommendation may maximise: ``bank``, the highest NPV that passes the NPV test;
-#: ``customer``, the plan cheapest for the customer among those within a margin of the
-#: bank's best (:func:`solver.plans.options.choose_for`).
-OBJECTIVES: tuple[str, str] = ("bank", "customer")
+#: The default objective, ``bank``: recommend the plan with the highest NPV that passes the
+#: NPV test (what :func:`solver.plans.plan_options` recommends; ``choose_for`` keeps it).
+DEFAULT_OBJECTIVE = "bank"
+
+#: The ``customer`` objective: the plan cheapest for the customer among those within a
+#: margin of the bank's best (:func:`solver.plans.options.choose_for`).
+CUSTOMER_OBJECTIVE = "customer"
+
+#: What a recommendation may maximise. The default is first: ``--objective`` defaults to
+#: the first choice (:func:`commands.common.choice_option`).
+OBJECTIVES: tuple[str, str] = (DEFAULT_OBJECTIVE, CUSTOMER_OBJECTIVE)
 
 #: The ``customer`` objective's default margin: how far below the best NPV a plan may be,
 #: in percent (``--within``, the service's ``within_pct``; ``choose_for`` takes it as a

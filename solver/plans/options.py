@@ -82,7 +82,7 @@ from solver.plans.explain import (
 )
 from solver.plans.frontier import TradeOffs, undominated
 from solver.plans.metrics import METRICS, plan_metrics
-from solver.plans.objectives import DEFAULT_WITHIN_PCT, OBJECTIVES
+from solver.plans.objectives import DEFAULT_OBJECTIVE, DEFAULT_WITHIN_PCT, OBJECTIVES
 from solver.plans.schedules import contract_affordable, schedule_levels
 from solver.plans.search_types import SearchParams
 from solver.plans.terms import PlanTerms
@@ -529,7 +529,7 @@ def _term_option(trade: Any, ch: Choice, metrics: dict[str, float]) -> PlanOptio
 
 def choose_for(
     result: PlanResult,
-    objective: str = "bank",
+    objective: str = DEFAULT_OBJECTIVE,
     within: float = DEFAULT_WITHIN_PCT / 100,
     *,
     currency: str = DEFAULT_CURRENCY,
@@ -549,8 +549,8 @@ def choose_for(
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if not (0.0 <= within <= 1.0) or math.isnan(within):
         raise ValueError(f"within must be a share in [0, 1], got {within}")
-    if objective == "bank" or result.status != Status.RECOMMENDED:
-        return result
+    if objective == DEFAULT_OBJECTIVE or result.status != Status.RECOMMENDED:
+        return result  # plan_options recommended the bank's best: nothing to trade
     frontier = efficient_frontier(result)
     best_npv = frontier[0].npv
     floor = best_npv - within * abs(best_npv)

@@ -20,7 +20,6 @@ import os
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
@@ -28,7 +27,7 @@ import pandas as pd
 from solver.core.sources import BookSource
 from solver.domain import TIERS
 from solver.engines.base import Engine, ProgressFn
-from solver.engines.partitions import Partition, is_dataset
+from solver.engines.partitions import Partition, is_dataset, runs_on_engine
 from solver.risk._tables import TableSource
 from solver.risk.early_warning import EarlyWarningModel, score_uci
 from solver.risk.history_features import FEATURE_SET
@@ -100,14 +99,15 @@ def scoring_route(
           of the rows would split, so it scores in this process (:func:`score_file`) and an
           engine only writes a dataset output;
         * ``"engine"`` for a UCI-layout model when the work is distributed, the output is a
-          dataset, or ``source`` is a directory (a Parquet dataset the workers read):
-          :func:`score_on_engine`, partition by partition;
+          dataset, or ``source`` is a directory (a Parquet dataset the workers read): the
+          rule of :func:`~solver.engines.partitions.runs_on_engine`, which gives each
+          reason; :func:`score_on_engine`, partition by partition;
         * ``"in-process"`` otherwise: :func:`score_file`.
     """
     if model.feature_set == FEATURE_SET:
         return "history"
-    file = source.path if isinstance(source, BookSource) else Path(source)
-    if distributed or dataset_out or (file is not None and file.is_dir()):
+    # the engine rule of every book command (distributed, dataset out, dataset directory)
+    if runs_on_engine(source, distributed=distributed, dataset_out=dataset_out):
         return "engine"
     return "in-process"
 

@@ -24,7 +24,7 @@ from solver.domain import DEFERRAL_MODES
 from solver.officer.dating import check_as_of, parse_as_of
 from solver.officer.letter import LANGUAGES
 from solver.officer.proposal import MAX_PAYMENTS_TEXT, MAX_PROPOSAL_MONTHS
-from solver.plans.objectives import DEFAULT_WITHIN_PCT, OBJECTIVES
+from solver.plans.objectives import DEFAULT_OBJECTIVE, DEFAULT_WITHIN_PCT, OBJECTIVES
 
 #: Longest text field of an account (ids, region, ...).
 MAX_TEXT = 128
@@ -142,7 +142,7 @@ class AccountRequest(BaseModel):
     account: AccountIn  # type: ignore[valid-type]
     what_if: WhatIf | None = None  # type: ignore[valid-type]
     policy: PolicyPatch | None = None  # type: ignore[valid-type]
-    objective: Literal[OBJECTIVES] = "bank"  # type: ignore[valid-type]
+    objective: Literal[OBJECTIVES] = DEFAULT_OBJECTIVE  # type: ignore[valid-type]
     within_pct: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = DEFAULT_WITHIN_PCT
     thorough: bool = False
 
