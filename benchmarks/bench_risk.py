@@ -40,7 +40,10 @@ sys.path.insert(0, str(ROOT))
 from cli import workout  # noqa: E402
 from commands.common import run_cli  # noqa: E402
 from solver.core.atomic import atomic_path  # noqa: E402
-from solver.risk.calibration import DEFAULT_BEHAVIOUR, TIERS, calibrate_outcomes, simulate_defaults  # noqa: E402
+from solver.domain import TIERS  # noqa: E402
+from solver.risk.calibration import calibrate_outcomes  # noqa: E402
+from solver.risk.calibration_result import DEFAULT_BEHAVIOUR  # noqa: E402
+from solver.risk.outcomes import simulate_defaults  # noqa: E402
 from solver.risk.uci import uci_csv_path  # noqa: E402
 
 AUC_REFERENCE = 0.775

@@ -116,11 +116,12 @@ def _classify(item: str, log: ProblemLog, account_fields: bool = True) -> tuple[
     never silently change what a command line sets (no name is both today). ``scenario
     --set`` refuses a bare policy key (its keys are the scenario file's, where ``max_dti``
     belongs in ``[policy]``) with the same unknown-key wording as here
-    (:func:`solver.core.policy.unknown_setting_problem`).
+    (:func:`solver.core.settings_words.unknown_setting_problem`).
     """
-    from solver.core.policy import POLICY_KEYS, unknown_setting_problem
+    from solver.core.policy import POLICY_KEYS
     from solver.core.problems import POLICY_SET_FORM, SET_FORM
     from solver.core.schema import COLUMNS
+    from solver.core.settings_words import unknown_setting_problem
 
     typed, sep, value = item.partition("=")
     typed = typed.strip()

@@ -21,7 +21,7 @@ import click
 from commands.common import SHARED_HELP, choice_option, console
 
 if TYPE_CHECKING:  # the solver loads when a command runs, not with `--help`
-    from solver.engines.base import CheckedDatasetOut
+    from solver.engines.dataset import CheckedDatasetOut
 
 
 @dataclass(frozen=True)
@@ -202,12 +202,12 @@ def check_dataset_output(
 ) -> CheckedDatasetOut:
     """Refuse, before any work, a dataset ``--out`` that cannot be written or may not be
     replaced (exit 2): :func:`solver.core.atomic.check_writable` for a directory, then
-    :func:`solver.engines.base.check_dataset_out` (an existing folder is replaced only
+    :func:`solver.engines.dataset.check_dataset_out` (an existing folder is replaced only
     when empty or an earlier dataset, and no input is in it). Returns the folder checked,
-    for the engine's ``out`` (:class:`~solver.engines.base.CheckedDatasetOut`: not checked
+    for the engine's ``out`` (:class:`~solver.engines.dataset.CheckedDatasetOut`: not checked
     again there)."""
     from solver.core.atomic import check_writable
-    from solver.engines.base import check_dataset_out
+    from solver.engines.dataset import check_dataset_out
 
     check_writable(path, option=option, inputs=inputs or {}, directory=True)
     return check_dataset_out(path, option=option, inputs=inputs)

@@ -35,7 +35,7 @@ from commands.output import (
 from commands.sources import book_options, input_path, out_db_options, write_table_outputs
 
 if TYPE_CHECKING:
-    from solver.engines.base import CheckedDatasetOut
+    from solver.engines.dataset import CheckedDatasetOut
 
 
 @click.command("plan-portfolio")

@@ -274,7 +274,7 @@ def hazard_table(result, fallback, confidence: float):
     """``risk calibrate``: the base monthly hazard of each tier, its interval and what is
     written to the behaviour TOML (``fallback``: the base model's hazards)."""
 
-    from solver.risk.calibration import describe_method
+    from solver.risk.calibration_result import describe_method
 
     t = _table(
         f"Base monthly hazard by tier ({confidence:.0%} intervals)",

@@ -217,7 +217,7 @@ def calibrate(
       workout risk calibrate out/portfolio_history.csv --book out/portfolio.csv \\
           --out out/behaviour.toml --no-png
     """
-    from solver.risk.calibration import (
+    from solver.risk.behaviour_toml import (
         calibrated_params,
         read_behaviour_toml,
         write_behaviour_toml,

@@ -64,7 +64,7 @@ _EXPORTS: dict[str, str] = {
     "assign_tiers": "solver.risk.early_warning",
     "calibrate_hazards": "solver.risk.calibration",
     "calibrate_outcomes": "solver.risk.calibration",
-    "write_behaviour_toml": "solver.risk.calibration",
+    "write_behaviour_toml": "solver.risk.behaviour_toml",
     "read_uci": "solver.risk.uci",
     "uci_panel": "solver.risk.uci",
     "uci_features": "solver.risk.uci",

@@ -18,14 +18,10 @@ from solver.risk.behaviour_toml import (
     read_behaviour_toml,
     write_behaviour_toml,
 )
-from solver.risk.calibration import (
-    calibrate_hazards,
-    calibrate_outcomes,
-    read_outcomes,
-    simulate_defaults,
-)
+from solver.risk.calibration import calibrate_hazards, calibrate_outcomes
 from solver.risk.calibration_result import DEFAULT_BEHAVIOUR
 from solver.risk.exact_intervals import binomial_interval, poisson_rate_interval
+from solver.risk.outcomes import read_outcomes, simulate_defaults
 
 TRUE_HAZARD = dict(DEFAULT_BEHAVIOUR["base_hazard"])  # A 0.002 ... E 0.03 (SPEC §4 defaults)
 

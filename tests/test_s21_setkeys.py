@@ -5,7 +5,7 @@
    ``commands/accounts.py::_classify``), a name both an account field and a policy key is
    refused; ``scenario --set max_dti`` and a typo (``maxdti``) on either command are told
    ``unknown key (did you mean 'policy.max_dti'?)`` (one wording,
-   ``solver.core.policy.unknown_setting_problem``).
+   ``solver.core.settings_words.unknown_setting_problem``).
 2. A true/false value: ``plan`` and ``scenario`` read the same words (the ones the project's
    tables take for a true/false column, written out below from the rule stated in
    ``solver/core/schema.py``'s docstring: "true/false, yes/no, y/n, t/f, 1/0 and 是/否 (any

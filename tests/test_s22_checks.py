@@ -113,9 +113,11 @@ def test_dataset_out_is_checked_by_the_command_not_again_by_the_engine(book, tmp
     once before replacing it (files put there during the run); main checked it a third
     time at the start of map_partitions."""
     import solver.engines.base as base
+    import solver.engines.dataset as dataset
 
     calls: list[str] = []
-    _record(monkeypatch, calls, base, "check_dataset_out")
+    _record(monkeypatch, calls, dataset, "check_dataset_out")
+    _record(monkeypatch, calls, base, "check_dataset_out")  # map_partitions' own reference
     out = tmp_path / "plans"
     code, _, err = run_workout("plan-portfolio", book["book"], "--out", out, "--quiet")
     assert code == 0, err
@@ -128,7 +130,7 @@ def test_a_plain_dataset_out_is_still_checked_by_the_engine(tmp_path):
     """A library caller's plain folder is checked at the start of map_partitions (a file
     not of a dataset is refused), and a CheckedDatasetOut whose check did not cover the
     map's source (now inside the folder) is checked again."""
-    from solver.engines.base import check_dataset_out
+    from solver.engines.dataset import check_dataset_out
     from solver.engines.local import LocalEngine
     from solver.errors import InputError
 
@@ -214,6 +216,7 @@ def test_risk_score_dataset_out_is_checked_by_the_command_not_again(tmp_path, mo
     folder in the command and before replacing it, not a third time in the engine (the
     s22-checks merge left the command throwing its check away)."""
     import solver.engines.base as base
+    import solver.engines.dataset as dataset
 
     book, model = tmp_path / "book.csv", tmp_path / "ew.toml"
     history = tmp_path / "book_history.csv"
@@ -224,7 +227,8 @@ def test_risk_score_dataset_out_is_checked_by_the_command_not_again(tmp_path, mo
         code, _, err = run_workout(*args, "--quiet")
         assert code == 0, err
     calls: list[str] = []
-    _record(monkeypatch, calls, base, "check_dataset_out")
+    _record(monkeypatch, calls, dataset, "check_dataset_out")
+    _record(monkeypatch, calls, base, "check_dataset_out")  # map_partitions' own reference
     out = tmp_path / "scores"
     code, _, err = run_workout(
         "risk", "score", history, "--ew-model", model, "--out", out, "--quiet"

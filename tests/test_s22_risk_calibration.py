@@ -10,7 +10,8 @@ import pytest
 from scipy import optimize
 from test_s21_coverage import H0, spec_afford, spec_rows
 
-from solver.risk.calibration import _AffordabilityLikelihood, _profile_point, calibrate_hazards
+from solver.risk.affordability_fit import _AffordabilityLikelihood, _profile_point
+from solver.risk.calibration import calibrate_hazards
 
 TIER_NAMES = list(H0)
 

@@ -32,8 +32,8 @@ import click
 import click.testing
 import pytest
 
-import solver.core.policy as policy_module
-from solver.core.policy import flag_problem
+import solver.core.settings_words as words_module
+from solver.core.settings_words import flag_problem
 from solver.scenarios.spec_schema import layer_findings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,20 +85,20 @@ def test_flag_problem_wording_is_unchanged():
 def test_flag_problem_does_not_pair_words_at_call_time(monkeypatch):
     """A word the tables' dictionary has on one side only no longer makes a user's bad
     --set value raise ValueError: the pairs are built once, from the pairs' declaration."""
-    monkeypatch.setitem(policy_module.BOOL_WORDS, "on", True)
+    monkeypatch.setitem(words_module.BOOL_WORDS, "on", True)
     assert flag_problem("maybe", "need_test") == MAYBE
 
 
 def _counting(monkeypatch) -> list[str]:
     """Count the calls of the policy's closest-name rule (did_you_mean)."""
     calls: list[str] = []
-    real = policy_module.did_you_mean
+    real = words_module.did_you_mean
 
     def counted(key, valid, cutoff=0.5):
         calls.append(key)
         return real(key, valid, cutoff=cutoff)
 
-    monkeypatch.setattr(policy_module, "did_you_mean", counted)
+    monkeypatch.setattr(words_module, "did_you_mean", counted)
     return calls
 
 

@@ -26,7 +26,9 @@ The behaviour model (SPEC §4) and the policy (SPEC §5):
 * :mod:`~solver.core.model` -- the parameters and the kernel, the one implementation every
   optimizer and the simulation call; :mod:`~solver.core.evaluation` -- evaluating
   schedules; :mod:`~solver.core.contract` -- the status quo;
-* :mod:`~solver.core.policy` -- the restructuring policy.
+* :mod:`~solver.core.policy` -- the restructuring policy (:mod:`~solver.core.policy_types`:
+  the value types of its own keys); :mod:`~solver.core.settings_words` -- a ``--set``
+  value's and an unknown key's words.
 
 :mod:`~solver.core.atomic`, :mod:`~solver.core.interrupts`, :mod:`~solver.core.limits`
 -- safe output, interruption, size limits.

@@ -126,7 +126,7 @@ def staging_directory(directory: Path, pattern: str) -> Path:
     """Create a new hidden directory in ``directory`` (``pattern``: its name with ``{}``
     where the random part goes) for outputs that other processes write too.
 
-    An engine's dataset parts are staged in one (:mod:`solver.engines.base`): the workers'
+    An engine's dataset parts are staged in one (:mod:`solver.engines.dataset`): the workers'
     files there are tracked in their own processes, so the directory is tracked as a tree
     before it exists and an interruption (a hard stop included) removes it with all it
     holds. The caller owns it: :func:`remove_staging` when the run fails, or

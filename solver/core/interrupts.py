@@ -12,7 +12,7 @@ writers, engines) does not depend on the CLI:
 * :func:`track` / :func:`untrack` keep the temporary files (and staging directories) being
   written, so that a hard stop (or an interruption that skipped a writer's own clean-up)
   removes them and no partial output is left. A staging directory that other processes
-  write into (an engine's dataset parts, :mod:`solver.engines.base`) is tracked as a
+  write into (an engine's dataset parts, :mod:`solver.engines.dataset`) is tracked as a
   ``tree``: removed with everything in it, since what the workers put there (their parts
   and their own temporary files) is tracked in their processes, not in this one.
 """

@@ -98,7 +98,7 @@ MAX_PROBLEMS = 50
 
 #: The words of boolean columns as (true, false) pairs, in the order messages list them
 #: (``true/false, t/f, ...``): one declaration, so that a word cannot be added on one side
-#: only (:func:`solver.core.policy.flag_problem` lists the pairs).
+#: only (:func:`solver.core.settings_words.flag_problem` lists the pairs).
 BOOL_PAIRS: tuple[tuple[str, str], ...] = (
     ("true", "false"),
     ("t", "f"),

@@ -2,7 +2,8 @@
 
 * :mod:`~solver.engines.partitions` -- partitions of a DataFrame or Parquet dataset, results
   put back together.
-* :mod:`~solver.engines.base` -- :class:`Engine`: the map over partitions (checks, staged output).
+* :mod:`~solver.engines.base` -- :class:`Engine`: the map over partitions (checks, results).
+* :mod:`~solver.engines.dataset` -- the Parquet dataset ``out``: parts, staging, replacement.
 * :mod:`~solver.engines.local` -- :class:`LocalEngine` and its process pool :class:`LocalPool`.
 * :mod:`~solver.engines.dask` -- :class:`DaskEngine` and its local cluster.
 * :mod:`~solver.engines.entry` -- :func:`open_engine`, :func:`read_portfolio_on`.

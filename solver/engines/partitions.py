@@ -9,7 +9,7 @@ partition with the row numbers of the whole dataset in its messages.
 
 :func:`concat_partitions` joins partition results in partition order with the dtypes one
 call on all the rows would give (:func:`common_dtypes`, also used for the parts of a
-written dataset by :mod:`solver.engines.base`).
+written dataset by :mod:`solver.engines.dataset`).
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@
 * :mod:`solver.risk.uci` -- the UCI credit-card data as a panel and a feature table.
 * :mod:`solver.risk.trees` -- gradient-boosted trees as plain arrays (the pickle-free model).
 * :mod:`solver.risk.early_warning` -- PD-next-month score, metrics, tiers, pickle-free model file.
-* :mod:`solver.risk.calibration` -- base hazards by tier (and kappa) and the behaviour TOML.
+* :mod:`solver.risk.calibration` -- base hazards by tier (and kappa) from outcome tables
+  (:mod:`solver.risk.outcomes`; the affordability fit: :mod:`solver.risk.affordability_fit`);
+  :mod:`solver.risk.behaviour_toml` -- the behaviour TOML they are written to.
 * :mod:`solver.risk.scoring` -- scoring a book, in process or partition by partition on an engine.
 * :mod:`solver.risk.reports` -- the roll-rate report (chain, expected loss) and held-out hazards.
 * :mod:`solver.risk.plots` -- the commands' charts.
@@ -22,18 +24,18 @@ _EXPORTS: dict[str, str] = {
     "absorption": "solver.risk.absorption",
     "check_chain": "solver.risk.absorption",
     "expected_loss": "solver.risk.absorption",
-    "HazardCalibration": "solver.risk.calibration",
-    "TierHazard": "solver.risk.calibration",
-    "behaviour_toml_text": "solver.risk.calibration",
-    "binomial_interval": "solver.risk.calibration",
+    "HazardCalibration": "solver.risk.calibration_result",
+    "TierHazard": "solver.risk.calibration_result",
+    "behaviour_toml_text": "solver.risk.behaviour_toml",
+    "binomial_interval": "solver.risk.exact_intervals",
     "calibrate_hazards": "solver.risk.calibration",
     "calibrate_outcome_frame": "solver.risk.calibration",
     "calibrate_outcomes": "solver.risk.calibration",
-    "poisson_rate_interval": "solver.risk.calibration",
-    "read_behaviour_toml": "solver.risk.calibration",
-    "read_outcomes": "solver.risk.calibration",
-    "simulate_defaults": "solver.risk.calibration",
-    "write_behaviour_toml": "solver.risk.calibration",
+    "poisson_rate_interval": "solver.risk.exact_intervals",
+    "read_behaviour_toml": "solver.risk.behaviour_toml",
+    "read_outcomes": "solver.risk.outcomes",
+    "simulate_defaults": "solver.risk.outcomes",
+    "write_behaviour_toml": "solver.risk.behaviour_toml",
     "EarlyWarningFit": "solver.risk.early_warning",
     "EarlyWarningModel": "solver.risk.early_warning",
     "EarlyWarningParams": "solver.risk.early_warning",

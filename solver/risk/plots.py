@@ -21,7 +21,7 @@ from solver.domain import TIERS
 if TYPE_CHECKING:
     import pandas as pd
 
-    from solver.risk.calibration import HazardCalibration
+    from solver.risk.calibration_result import HazardCalibration
     from solver.risk.early_warning import EarlyWarningFit
     from solver.risk.rollrates import RollRateMatrix
 

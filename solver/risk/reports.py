@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from solver.risk.absorption import AbsorptionResult, ExpectedLoss, absorbing_summary, expected_loss
-from solver.risk.calibration import HazardCalibration, calibrate_hazards
+from solver.risk.calibration import calibrate_hazards
+from solver.risk.calibration_result import HazardCalibration
 from solver.risk.early_warning import EarlyWarningFit, assign_tiers
 from solver.risk.rollrates import ABSORBING_STATES, RollRateResult, roll_rates
 

@@ -32,7 +32,8 @@ from solver.core.tiering import bucket_index
 from solver.domain import BUCKETS
 from solver.errors import InputError
 from solver.risk._tables import TableSource, read_table, source_label
-from solver.risk.calibration import HazardCalibration, calibrate_hazards, calibrate_outcome_frame
+from solver.risk.calibration import calibrate_hazards, calibrate_outcome_frame
+from solver.risk.calibration_result import HazardCalibration
 from solver.risk.history import DefaultDefinition, is_history_table, validate_history
 from solver.risk.rollrates import wilson_interval
 

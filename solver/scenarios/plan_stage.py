@@ -140,6 +140,7 @@ PLAN_CODE = tuple(
             "allocation/pricing.py",
             "domain.py",
             "engines/base.py",
+            "engines/dataset.py",
             "engines/heap.py",
             "engines/local.py",
             "engines/partitions.py",

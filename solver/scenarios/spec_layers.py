@@ -20,9 +20,10 @@ from types import MappingProxyType
 from typing import Any
 
 from solver.core.files import read_toml
-from solver.core.policy import POLICY_FLAGS, flag_problem, setting_flag, setting_number
+from solver.core.policy import POLICY_FLAGS
 from solver.core.problems import NOT_RUN, SET_OPTION, SWEEP_SET_FORM, ProblemLog
 from solver.core.settings_schema import parse_value
+from solver.core.settings_words import flag_problem, setting_flag, setting_number
 from solver.core.sql import embedded_path_relative_to
 from solver.errors import InputError
 from solver.scenarios.spec_schema import (
@@ -318,10 +319,11 @@ def setting_value(raw: str, key: str = "") -> Any:
     """One ``--set`` value of ``scenario run|sweep``: its TOML value (``3``, ``0.85``,
     ``true``, ``"x"``, ``[1, 2]``: :func:`parse_value`), else a number in a form
     ``workout plan`` takes and TOML does not (``.5``, ``036``:
-    :func:`solver.core.policy.setting_number`), else the text. The value of a true/false
-    ``key`` (``plans.restructure``, ``policy.need_test``) is read as ``workout plan`` reads
-    one (``yes``, ``0``: :func:`solver.core.policy.setting_flag`); other text is a
-    ``ValueError`` naming the words taken (:func:`solver.core.policy.flag_problem`).
+    :func:`solver.core.settings_words.setting_number`), else the text. The value of a
+    true/false ``key`` (``plans.restructure``, ``policy.need_test``) is read as ``workout
+    plan`` reads one (``yes``, ``0``: :func:`solver.core.settings_words.setting_flag`);
+    other text is a ``ValueError`` naming the words taken
+    (:func:`solver.core.settings_words.flag_problem`).
 
     Decision (session 20): TOML first, so that every value that read before reads the same
     (a quoted ``".5"`` stays text); the number forms only for text TOML refuses. Text a

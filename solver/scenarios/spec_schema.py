@@ -22,13 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from solver.core.limits import MAX_ACCOUNTS, MAX_PATHS, MAX_SEED
 from solver.core.model import BehaviourModel
-from solver.core.policy import (
-    POLICY_KEYS,
-    Policy,
-    closest_key_hint,
-    setting_key_hint,
-    unknown_key_problem,
-)
+from solver.core.policy import POLICY_KEYS, Policy, unknown_key_problem
 from solver.core.settings_schema import (
     WHOLE_NUMBER,
     Flag,
@@ -43,6 +37,7 @@ from solver.core.settings_schema import (
     issues,
     position,
 )
+from solver.core.settings_words import closest_key_hint, setting_key_hint
 from solver.domain import TIERS
 from solver.errors import InputError
 from solver.scenarios.shocks import SEGMENT_FILTERS, filter_value_problems

@@ -1,7 +1,7 @@
 """Session 22, real processes: an interrupted dataset ``--out`` leaves no staging directory.
 
 The engine stages a dataset's parts in a hidden directory next to ``--out``
-(``.NAME.staging-XXXXXXXXXXXX``, :mod:`solver.engines.base`). Session 21 made it with
+(``.NAME.staging-XXXXXXXXXXXX``, :mod:`solver.engines.dataset`). Session 21 made it with
 ``tempfile.mkdtemp``, which :mod:`solver.core.interrupts` did not track: only
 ``map_partitions``' own ``finally`` removed it, so an interruption that skipped that
 clean-up left it behind. Two such moments, each forced by a driver that wraps one function
