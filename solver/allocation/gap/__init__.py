@@ -43,6 +43,12 @@ The modules, by role:
 * :mod:`~solver.allocation.gap.cpsat_phases` -- the driver's CP-SAT phases (the exact run of
   small problems, the reduced model, reduced-cost fixing) and the finish on the wall clock
   left of runs that are not reproducible (``reproducible=False``);
+* :mod:`~solver.allocation.gap.dual_phase` -- the driver's Lagrangian phase (warm-started on
+  a random sample of the jobs when there are many);
+* :mod:`~solver.allocation.gap.flow_phases` -- the driver's min-cost-flow phases (the exact
+  flow, the flow on a priced core);
+* :mod:`~solver.allocation.gap.mip` -- HiGHS in a child process beside the searches of small
+  problems, with a deterministic budget of nodes;
 * :mod:`~solver.allocation.gap.solve` -- the driver: the phases in order.
 
 Import from the modules: :mod:`solver.allocation` exports the public names.
