@@ -19,6 +19,19 @@ of their later defaults, valued by the one evaluator,
 :func:`solver.scenarios.decisions.residual_values`), i.e. ``total_value_discounted /
 opening_balance``, whose mean over paths converges to the evaluator's NPV of the whole
 schedules over the opening balance. It is a headline KPI beside ``recovery_rate``.
+
+The opening balance is the book's, for every run (session 23 review). ``opening_balance``
+was the plans' balance of month 1, so the fees and interest a plan waives and the principal
+it cuts vanished from every KPI, and a scenario's recovery_rate and loss_rate were divided
+by a different balance from its baseline's (generous_policy vs baseline on 300 accounts:
+18,485,244.08 vs 18,486,653.32 for one book of 18,488,873.71). Decision: ``opening_balance``
+is what the book says the accounts owe before any plan (``principal + interest_due +
+fees_due``, :func:`solver.scenarios.path_inputs.book_balance`), the same for every scenario
+on one book, so every ratio over it compares run to run; ``concession_forgiven`` is what
+the plans forgive (book balance − the plans' balance of month 1: waivers and haircuts) and
+``forgiven_rate`` its share of the opening balance, so the money a generous policy gives
+away is a KPI of its own and ``recovery_rate``, ``loss_rate`` and ``forgiven_rate`` share
+one denominator.
 """
 
 from __future__ import annotations
@@ -68,7 +81,17 @@ HEADLINE_KPIS = (
 #: KPI name → (unit, description). The order is the order of every table.
 KPIS: dict[str, tuple[str, str]] = {
     "accounts": ("accounts", "accounts in the portfolio"),
-    "opening_balance": ("CNY", "balance owed at the start (exposure of month 1)"),
+    "opening_balance": (
+        "CNY",
+        "balance the book says is owed before any plan (principal + interest due + fees due), "
+        "the same for every scenario on the book",
+    ),
+    "concession_forgiven": (
+        "CNY",
+        "what the plans forgive: fee and interest waivers and principal haircuts (opening "
+        "balance − the plans' balance of month 1)",
+    ),
+    "forgiven_rate": ("ratio", "concession forgiven / opening balance"),
     "cash_collected": (
         "CNY",
         "payments plus recoveries, nominal (recoveries of defaults within the horizon, "
@@ -168,7 +191,8 @@ def path_kpis(
     """Per-path KPI values by segment (money in CNY).
 
     ``static`` holds, per segment, the figures that do not vary by path: ``accounts``,
-    ``opening_balance``, ``collection_cost``, ``accounts_restructured``.
+    ``opening_balance`` (the book's), ``concession_forgiven``, ``collection_cost``,
+    ``accounts_restructured``.
     """
     col = {name: i for i, name in enumerate(PATH_FIELDS)}
     paths = outcomes.paths
@@ -197,6 +221,7 @@ def path_kpis(
 
         accounts = float(fixed.get("accounts", outcomes.segment_accounts.get(key, 0)))
         opening = float(fixed.get("opening_balance", math.nan))
+        forgiven = float(fixed.get("concession_forgiven", 0.0))
         cost = float(fixed.get("collection_cost", 0.0))
         restructured = float(fixed.get("accounts_restructured", 0.0))
         cash = money("payments_nominal") + money("recoveries_nominal")
@@ -205,6 +230,8 @@ def path_kpis(
         values = {
             "accounts": full(accounts),
             "opening_balance": full(opening),
+            "concession_forgiven": full(forgiven),
+            "forgiven_rate": _ratio(full(forgiven), full(opening)),
             "cash_collected": cash,
             "cash_collected_discounted": cash_disc,
             "payments_collected": money("payments_nominal"),
@@ -245,14 +272,20 @@ def static_by_segment(
     inputs: PathInputs, restructured: np.ndarray, cost: np.ndarray
 ) -> dict[tuple[str, str], dict[str, float]]:
     """The figures of each segment that do not vary by path (the ``static`` of
-    :func:`path_kpis`), from the accounts' inputs, restructuring flags and treatment costs."""
-    opening = inputs.exposures[:, 0]
+    :func:`path_kpis`), from the accounts' inputs, restructuring flags and treatment costs.
+
+    ``opening_balance`` is the book's balance (``inputs.book_balance``), not the plans'
+    balance of month 1; the difference is ``concession_forgiven`` (module docstring).
+    """
+    opening = inputs.book_balance
+    forgiven = inputs.book_balance - inputs.exposures[:, 0]
     out: dict[tuple[str, str], dict[str, float]] = {}
 
     def figures(mask: np.ndarray) -> dict[str, float]:
         return {
             "accounts": float(mask.sum()),
             "opening_balance": round(float(np.rint(opening[mask] * 100).sum()) / 100.0, 2),
+            "concession_forgiven": round(float(np.rint(forgiven[mask] * 100).sum()) / 100.0, 2),
             "collection_cost": round(float(np.rint(cost[mask] * 100).sum()) / 100.0, 2),
             "accounts_restructured": float(restructured[mask].sum()),
         }
@@ -266,8 +299,8 @@ def static_by_segment(
 
 
 def opening_npl_ratio(inputs: PathInputs) -> float:
-    """The M3+ share of the opening balance (month 0 of the NPL ratio series)."""
-    opening = inputs.exposures[:, 0]
+    """The M3+ share of the opening balance (month 0 of the NPL ratio series: the book's)."""
+    opening = inputs.book_balance
     return float(_ratio(np.sum(opening * (inputs.initial_bucket >= 3)), np.sum(opening)))
 
 

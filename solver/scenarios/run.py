@@ -261,7 +261,7 @@ def _accounts_table(
 ) -> pd.DataFrame:
     """One row per account: segment, schedule, treatment, cost and its simulated means next
     to their exact expectation (:func:`~solver.scenarios.path_inputs.analytic_expectation`)."""
-    opening = inputs.exposures[:, 0]
+    opening = inputs.book_balance  # the book's, as the opening_balance KPI (kpis.py)
     expected = analytic_expectation(inputs)
     return pd.DataFrame(
         {
@@ -277,6 +277,7 @@ def _accounts_table(
             "team": treatments.team.astype(str),
             "collection_cost": np.round(treatments.cost, 2),
             "opening_balance": np.round(opening, 2),
+            "concession_forgiven": np.round(opening - inputs.exposures[:, 0], 2),
             "dti": np.round(inputs.dti, 6),
             "plan_npv": np.round(schedules.plan_npv, 2),
             "expected_collected_discounted": np.round(expected["collected_discounted"], 2),
