@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from solver.core.generate import generate_portfolio
@@ -85,3 +86,57 @@ def test_concessions_are_a_kpi_that_reconciles(generous_pair):
     # the status quo forgives nothing: every non-restructured account's row is 0
     quo = generous.accounts[~generous.accounts["restructured"]]
     assert np.all(np.abs(quo["concession_forgiven"].to_numpy(float)) < 0.005)
+
+
+def _cell_classes(page: str) -> dict[str, list[str]]:
+    """KPI name → the CSS classes of its row's numeric cells in an html_table page."""
+    import re
+
+    out = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", page):
+        cells = re.findall(r'<td(?: class="([^"]*)")?>([^<]*)</td>', row)
+        if cells:
+            out[cells[0][1]] = [c for c, _ in cells[1:]]
+    return out
+
+
+def test_html_deltas_are_coloured_by_what_is_good_for_the_bank():
+    """report.html's delta cells: a higher credit_loss or collection_cost is red (.neg), a
+    higher recovery_rate green (.pos), a lower credit_loss green; a zero delta and the
+    book's opening_balance get no colour (the review: colour by sign showed losses green)."""
+    from solver.scenarios.report_html import html_table
+
+    frame = pd.DataFrame(
+        {
+            "kpi": [
+                "credit_loss",
+                "collection_cost",
+                "recovery_rate",
+                "default_rate",
+                "npl_ratio_at_horizon",
+                "opening_balance",
+            ],
+            "delta": [1000.0, 5.0, 0.01, -0.02, 0.0, 12.0],
+            "delta_pct": [0.1, 0.2, 0.05, -0.1, 0.0, 0.001],
+        }
+    )
+    classes = _cell_classes(html_table(frame))
+    assert classes["credit_loss"] == ["num neg", "num neg"]
+    assert classes["collection_cost"] == ["num neg", "num neg"]
+    assert classes["recovery_rate"] == ["num pos", "num pos"]
+    assert classes["default_rate"] == ["num pos", "num pos"]
+    assert classes["npl_ratio_at_horizon"] == ["num", "num"]
+    assert classes["opening_balance"] == ["num", "num"]
+
+
+def test_chart_and_html_share_one_definition_of_better():
+    """kpi_deltas.png's colours come from kpis.better_for_bank, the HTML's rule: the chart
+    module holds no list of its own (one definition)."""
+    import solver.scenarios.report_charts as charts
+    from solver.scenarios.kpis import better_for_bank
+
+    assert not hasattr(charts, "_HIGHER_IS_BETTER")
+    assert "better_for_bank" in Path(charts.__file__).read_text(encoding="utf-8")
+    assert better_for_bank("credit_loss", 1.0) is False
+    assert better_for_bank("recovery_rate_total", 1.0) is True
+

@@ -53,6 +53,7 @@ __all__ = [
     "KPIS",
     "UNIT_DECIMALS",
     "ScenarioResult",
+    "better_for_bank",
     "compare",
     "efficient_frontier",
     "kpi_table",
@@ -155,6 +156,36 @@ KPIS: dict[str, tuple[str, str]] = {
     "restructured_share": ("ratio", "accounts restructured / accounts"),
     "unemployed_accounts": ("accounts", "accounts hit by the unemployment shock"),
 }
+
+
+#: KPIs whose rise is good for the bank. Every other KPI is better lower (losses, defaults,
+#: NPL, cost, concessions, customer burden), except :data:`NO_DIRECTION`. The one definition
+#: of "better" for every coloured delta: ``kpi_deltas.png`` and the HTML report's tables.
+HIGHER_IS_BETTER = frozenset(
+    {
+        "total_value_discounted",
+        "net_total_value_discounted",
+        "value_beyond_horizon",
+        "cash_collected",
+        "cash_collected_discounted",
+        "recovery_rate",
+        "recovery_rate_total",
+        "net_collected_discounted",
+        "accounts_restructured",
+    }
+)
+
+#: KPIs whose change is neither good nor bad: the book itself (they differ only when a
+#: baseline runs on another book).
+NO_DIRECTION = frozenset({"accounts", "opening_balance"})
+
+
+def better_for_bank(kpi: str, delta: float) -> bool | None:
+    """Whether a change of ``delta`` in ``kpi`` is good for the bank (``None``: no change,
+    not a number, or a KPI without a better direction, :data:`NO_DIRECTION`)."""
+    if kpi in NO_DIRECTION or not math.isfinite(delta) or delta == 0:
+        return None
+    return (delta > 0) == (kpi in HIGHER_IS_BETTER)
 
 
 def _stats(values: np.ndarray) -> dict[str, float]:
