@@ -140,3 +140,53 @@ def test_chart_and_html_share_one_definition_of_better():
     assert better_for_bank("credit_loss", 1.0) is False
     assert better_for_bank("recovery_rate_total", 1.0) is True
 
+
+def _quick_scenario(root: Path, name: str, book: str, extra: str = "") -> Path:
+    """A scenario without plans or treatments on the CSV ``book``: 12 months, 4 paths."""
+    path = root / f"{name}.toml"
+    path.write_text(
+        f'name = "{name}"\n[portfolio]\npath = "{book}"\n'
+        f'[model]\npath = "{(SCENARIOS / "behaviour.toml").as_posix()}"\n'
+        "[plans]\nrestructure = false\n"
+        "[simulation]\npaths = 4\nhorizon_months = 12\nseed = 5\n" + extra,
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def quick_runs(tmp_path_factory):
+    """A 40-account book; its run with no shock and with an unemployment shock (20 %,
+    income x0.4) on tiers C-E."""
+    from solver.scenarios.run import run_scenario
+    from solver.scenarios.spec import load_scenario
+
+    root = tmp_path_factory.mktemp("s23quick")
+    generate_portfolio(40, seed=11).to_csv(root / "book.csv", index=False)
+    base = _quick_scenario(root, "base", "book.csv")
+    shock = _quick_scenario(
+        root,
+        "shock",
+        "book.csv",
+        "[shocks]\nunemployment_months = 6\n[[shocks.segments]]\n"
+        'tier = ["C", "D", "E"]\nunemployment_probability = 0.2\n'
+        "unemployment_income_multiplier = 0.4\n",
+    )
+    return root, run_scenario(load_scenario(base)), run_scenario(load_scenario(shock))
+
+
+def test_a_run_into_a_used_folder_replaces_the_earlier_runs_files(quick_runs, tmp_path):
+    """A run without a baseline into the folder of a run with one leaves no deltas.csv or
+    kpi_deltas.png; a user's file there stays; every file a run writes is in OUTPUT_FILES."""
+    from solver.scenarios.report import OUTPUT_FILES, write_scenario_report
+
+    _, base, shock = quick_runs
+    out = tmp_path / "out"
+    first = write_scenario_report(shock, out, baseline=base)
+    assert {p.name for p in first} <= OUTPUT_FILES
+    assert (out / "deltas.csv").exists() and (out / "kpi_deltas.png").exists()
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    second = write_scenario_report(shock, out)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*(p.name for p in second), "notes.txt"])
+    assert not (out / "deltas.csv").exists() and not (out / "kpi_deltas.png").exists()
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
