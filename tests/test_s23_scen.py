@@ -190,3 +190,22 @@ def test_a_run_into_a_used_folder_replaces_the_earlier_runs_files(quick_runs, tm
     assert sorted(p.name for p in out.iterdir()) == sorted([*(p.name for p in second), "notes.txt"])
     assert not (out / "deltas.csv").exists() and not (out / "kpi_deltas.png").exists()
     assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_summary_describes_what_ran(quick_runs):
+    """With paths/seed overridden (the CLI's --paths/--seed), the result's summary (report
+    About sheet and report.html) gives the paths and seed that ran, and the shocks line
+    names the segment unemployment shock instead of "unemployment 0"."""
+    from solver.scenarios.report_html import scenario_html
+    from solver.scenarios.run import run_scenario
+    from solver.scenarios.spec import load_scenario
+
+    root, _, _ = quick_runs
+    result = run_scenario(load_scenario(root / "shock.toml"), paths=3, seed=9)
+    text = result.scenario.summary()
+    assert "3 paths x 12 months, seed 9" in text
+    shocks = next(line for line in text.splitlines() if line.strip().startswith("shocks"))
+    assert "unemployment 0," not in shocks and "unemployment 0 " not in shocks
+    assert "tier=C|D|E: unemployment 0.2 (income x0.4)" in shocks
+    assert "lasts 6 months" in shocks
+    assert "3 paths x 12 months, seed 9" in scenario_html(result, {})

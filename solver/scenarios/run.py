@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,9 @@ def run_scenario(
     if paths < 1:
         raise ValueError(f"paths must be >= 1, got {paths}")
     horizon = settings.horizon_months
+    # the result's scenario is what ran: --paths/--seed overrides replace the file's values,
+    # so reports that print its summary (report.xlsx About, report.html) describe this run
+    scenario = scenario.replace(simulation=replace(settings, paths=paths, seed=seed))
     timings: dict[str, float] = {}
     notes: dict[str, str] = {}
     cached: list[str] = []
