@@ -209,3 +209,30 @@ def test_summary_describes_what_ran(quick_runs):
     assert "tier=C|D|E: unemployment 0.2 (income x0.4)" in shocks
     assert "lasts 6 months" in shocks
     assert "3 paths x 12 months, seed 9" in scenario_html(result, {})
+
+
+def test_about_sheet_numbers_are_numbers_and_uplift_interval_is_labelled(quick_runs, tmp_path):
+    """report.xlsx's About sheet holds the seed, paths and horizon as numbers (not text);
+    the experiment's Uplift sheet and page title its interval as the uplift's, not a
+    mean's."""
+    import openpyxl
+
+    from solver.scenarios.experiment import evaluate_outcomes, read_outcomes, write_evaluation
+    from solver.scenarios.report import write_scenario_report
+
+    _, base, _ = quick_runs
+    write_scenario_report(base, tmp_path / "run")
+    about = openpyxl.load_workbook(tmp_path / "run" / "report.xlsx")["About"]
+    values = {row[0]: row[1] for row in about.iter_rows(values_only=True)}
+    assert values["Seed"] == 5 and not isinstance(values["Seed"], str)
+    assert values["Paths"] == 4 and values["Horizon months"] == 12
+    evaluation = evaluate_outcomes(
+        read_outcomes(ROOT / "tests" / "data" / "scenario" / "outcomes.csv")
+    )
+    write_evaluation(evaluation, tmp_path / "exp")
+    uplift = openpyxl.load_workbook(tmp_path / "exp" / "report.xlsx")["Uplift"]
+    headers = [cell.value for cell in uplift[1]]
+    assert "95% CI of uplift: low" in headers and "95% CI of uplift: high" in headers
+    assert not any("of mean" in str(h) for h in headers)
+    page = (tmp_path / "exp" / "report.html").read_text(encoding="utf-8")
+    assert "95% CI of uplift: low" in page

@@ -156,17 +156,18 @@ def write_scenario_report(
     sheets["Monthly"] = result.monthly
     sheets["Roll rates"] = result.roll_rates
     sheets["Accounts"] = result.accounts
-    notes = {
+    notes: dict[str, Any] = {
         "Scenario": result.name,
         "Description": result.description,
         "Portfolio": result.scenario.portfolio.describe(),
         "Definition": result.scenario.summary(),
-        "Paths x months": f"{result.paths} x {result.horizon}",
-        "Seed": str(result.seed),
+        "Paths": result.paths,  # numbers stay numbers in the About sheet
+        "Horizon months": result.horizon,
+        "Seed": result.seed,
         **{f"Stage: {k}": v for k, v in result.notes.items()},
         "Baseline": baseline.name if baseline is not None else "none",
         **{
-            f"Allocation: {k}": str(v)
+            f"Allocation: {k}": v  # the workbook writes numbers as numbers
             for k, v in result.allocation.items()
             if k != "note" and k not in NOT_REPRODUCIBLE
         },

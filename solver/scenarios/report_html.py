@@ -38,8 +38,18 @@ th{background:#ddebf7;text-align:left}td.num{text-align:right;font-variant-numer
 """
 
 
-def html_table(frame: pd.DataFrame, units: Sequence[str] | None = None, table_id: str = "") -> str:
-    head = "".join(f"<th>{html.escape(column_title(str(c)))}</th>" for c in frame.columns)
+def html_table(
+    frame: pd.DataFrame,
+    units: Sequence[str] | None = None,
+    table_id: str = "",
+    titles: Mapping[str, str] | None = None,
+) -> str:
+    """An HTML table of ``frame``; ``titles`` overrides column headers (else
+    :func:`~solver.scenarios.report_tables.column_title`)."""
+    head = "".join(
+        f"<th>{html.escape((titles or {}).get(str(c)) or column_title(str(c)))}</th>"
+        for c in frame.columns
+    )
     body = []
     for i, row in enumerate(frame.itertuples(index=False)):
         cells = []
