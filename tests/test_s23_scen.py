@@ -236,3 +236,29 @@ def test_about_sheet_numbers_are_numbers_and_uplift_interval_is_labelled(quick_r
     assert not any("of mean" in str(h) for h in headers)
     page = (tmp_path / "exp" / "report.html").read_text(encoding="utf-8")
     assert "95% CI of uplift: low" in page
+
+
+def test_a_baseline_on_another_book_is_refused_before_running(quick_runs, tmp_path):
+    """`scenario run A --baseline B` where B's book has other accounts exits 2 with a
+    message naming the baseline file and the account counts, and writes no file; the
+    library's compare() refuses the pair too."""
+    from cli_inprocess import run_workout
+
+    from solver.scenarios.kpis import compare
+    from solver.scenarios.run import run_scenario
+    from solver.scenarios.spec import load_scenario
+
+    root, base, _ = quick_runs
+    generate_portfolio(25, seed=11).iloc[5:].to_csv(root / "other.csv", index=False)
+    other = _quick_scenario(root, "other", "other.csv")
+    out = tmp_path / "out"
+    code, _, err = run_workout(
+        "scenario", "run", root / "base.toml", "--baseline", other, "--out-dir", out, "--quiet"
+    )
+    assert code == 2, err
+    assert "other.toml" in err and "another book" in err
+    assert "40 accounts vs the baseline's 20" in err
+    assert "Traceback" not in err
+    assert not out.exists() or not any(out.iterdir())
+    with pytest.raises(ValueError, match="another book"):
+        compare(base, run_scenario(load_scenario(other)))

@@ -55,6 +55,7 @@ __all__ = [
     "ScenarioResult",
     "better_for_bank",
     "compare",
+    "book_difference",
     "efficient_frontier",
     "kpi_table",
     "monthly_table",
@@ -549,6 +550,28 @@ class ScenarioResult:
         return "\n".join(lines)
 
 
+def book_difference(accounts: Any, baseline_accounts: Any) -> str | None:
+    """How two runs' books differ (``None``: the same account ids), for the refusal of a
+    baseline on another book.
+
+    A delta pairs the two runs path by path and segment by segment; on different accounts
+    it measures the books' difference, not the scenario's effect (session 23 review: a
+    baseline on another book gave paired deltas without a word). Refused rather than
+    warned: a warning scrolls past in a terminal and is absent from deltas.csv, which
+    would still read as the scenario's effect.
+    """
+    ids = set(map(str, accounts))
+    base = set(map(str, baseline_accounts))
+    if ids == base:
+        return None
+    only, only_base = sorted(ids - base), sorted(base - ids)
+    return (
+        f"{len(ids):,} accounts vs the baseline's {len(base):,}: {len(only):,} only in the "
+        f"scenario's book{' (e.g. ' + only[0] + ')' if only else ''}, {len(only_base):,} only "
+        f"in the baseline's{' (e.g. ' + only_base[0] + ')' if only_base else ''}"
+    )
+
+
 def compare(result: ScenarioResult, baseline: ScenarioResult) -> Any:
     """KPI deltas of ``result`` against ``baseline``, with 95 % intervals of the delta.
 
@@ -562,7 +585,15 @@ def compare(result: ScenarioResult, baseline: ScenarioResult) -> Any:
     pandas.DataFrame
         ``segment_type``, ``segment``, ``kpi``, ``unit``, ``baseline``, ``scenario``,
         ``delta``, ``delta_pct``, ``delta_ci_low``, ``delta_ci_high``, ``significant``.
+
+    Raises
+    ------
+    ValueError
+        When the two runs' books hold different accounts (:func:`book_difference`).
     """
+    differs = book_difference(result.accounts["account_id"], baseline.accounts["account_id"])
+    if differs is not None:
+        raise ValueError(f"the baseline runs on another book: {differs}")
     rows = []
     for key, kpis in result.path_values.items():
         base_kpis = baseline.path_values.get(key)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from solver.core.generate import generate_portfolio
 from solver.core.readers import read_portfolio
+from solver.errors import InputError
 from solver.scenarios.decisions import (
     Schedules,
     Treatments,
@@ -38,6 +39,7 @@ from solver.scenarios.decisions import (
 )
 from solver.scenarios.kpis import (
     ScenarioResult,
+    book_difference,
     kpi_table,
     monthly_table,
     opening_npl_ratio,
@@ -49,7 +51,13 @@ from solver.scenarios.path_inputs import PathInputs, analytic_expectation
 from solver.scenarios.paths import PathOutcomes, simulate_paths
 from solver.scenarios.shocks import AccountShocks, account_shocks
 
-__all__ = ["clear_caches", "load_portfolio", "portfolio_cached", "run_scenario"]
+__all__ = [
+    "check_same_book",
+    "clear_caches",
+    "load_portfolio",
+    "portfolio_cached",
+    "run_scenario",
+]
 
 _PORTFOLIO_CACHE: dict[tuple[Any, ...], Any] = {}
 
@@ -87,6 +95,24 @@ def load_portfolio(scenario: Any) -> Any:
         _PORTFOLIO_CACHE.clear()  # keep at most one portfolio in memory
         _PORTFOLIO_CACHE[key] = frame
     return _PORTFOLIO_CACHE[key]
+
+
+def check_same_book(scenario: Any, baseline: Any) -> None:
+    """Refuse (exit 2) a baseline whose book has other accounts than the scenario's, before
+    anything runs: its deltas would measure the books' difference
+    (:func:`~solver.scenarios.kpis.book_difference`)."""
+    if _portfolio_key(scenario) == _portfolio_key(baseline):
+        return
+    ids = load_portfolio(scenario)["account_id"].to_numpy()
+    differs = book_difference(ids, load_portfolio(baseline)["account_id"].to_numpy())
+    if differs is not None:
+        where = baseline.source or baseline.name
+        raise InputError(
+            f"{where}: the baseline runs on another book than {scenario.source or scenario.name}"
+            f" ({scenario.portfolio.describe()} vs {baseline.portfolio.describe()}): {differs}; "
+            "deltas pair the two runs account by account, so both must run on one book "
+            "(--set portfolio.… applies to both)"
+        )
 
 
 def run_scenario(
