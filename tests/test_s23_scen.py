@@ -262,3 +262,22 @@ def test_a_baseline_on_another_book_is_refused_before_running(quick_runs, tmp_pa
     assert not out.exists() or not any(out.iterdir())
     with pytest.raises(ValueError, match="another book"):
         compare(base, run_scenario(load_scenario(other)))
+
+
+def test_a_bad_frontier_name_is_refused_before_the_grid_runs(quick_runs, monkeypatch):
+    """run_sweep with an unknown frontier_x or frontier_y raises InputError (exit 2) naming
+    the option and a close match, before any scenario of the grid runs."""
+    import solver.scenarios.sweep as sweep
+    from solver.errors import InputError
+    from solver.scenarios.spec import load_scenario
+
+    root, _, _ = quick_runs
+    ran = []
+    monkeypatch.setattr(sweep, "run_scenario", lambda *a, **k: ran.append(1) or 1 / 0)
+    scenario = load_scenario(root / "base.toml")
+    grid = [("simulation.horizon_months", [6, 12])]
+    with pytest.raises(InputError, match=r"--frontier-y 'credit_los'.*'credit_loss'"):
+        sweep.run_sweep(scenario, grid, frontier_y="credit_los")
+    with pytest.raises(InputError, match="--frontier-x 'cost'"):
+        sweep.run_sweep(scenario, grid, frontier_x="cost")
+    assert ran == []
