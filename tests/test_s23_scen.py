@@ -281,3 +281,22 @@ def test_a_bad_frontier_name_is_refused_before_the_grid_runs(quick_runs, monkeyp
     with pytest.raises(InputError, match="--frontier-x 'cost'"):
         sweep.run_sweep(scenario, grid, frontier_x="cost")
     assert ran == []
+
+
+def test_roll_rate_labels_name_the_move(quick_runs):
+    """roll_rates.csv: M0 → M0 and M4+ → M4+ are "stay", Mk → M0 (k ≥ 1) "cure", Mk →
+    Mk+1 "roll", → charged_off "default" (the review: M0 → M0 read "cure", M4+ → M4+
+    "roll")."""
+    _, base, _ = quick_runs
+    table = base.roll_rates
+    for row in table.itertuples(index=False):
+        if row.to == "charged_off":
+            expected = "default"
+        elif row.to == row.from_bucket:
+            expected = "stay"
+        elif row.to == "M0":
+            expected = "cure"
+        else:
+            expected = "roll"
+        assert row.outcome == expected, (row.from_bucket, row.to, row.outcome)
+    assert {"stay", "cure", "roll", "default"} == set(table["outcome"])

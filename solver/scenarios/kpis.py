@@ -424,9 +424,12 @@ def monthly_table(outcomes: PathOutcomes, initial_npl: float, opening_balance: f
 def roll_rate_table(outcomes: PathOutcomes) -> Any:
     """Monthly roll rates between buckets, pooled over the horizon, with 95 % ranges.
 
-    From bucket Mk an open account cures (→ M0), rolls (→ Mk+1, M4+ stays) or defaults
-    (→ charged off). ``rate`` pools all roll paths; ``low``/``high`` are the 2.5 %/97.5 %
-    points of the per-path rates.
+    From bucket Mk an open account pays (→ M0), misses (→ Mk+1, capped at M4+) or defaults
+    (→ charged off). ``outcome`` names the move: ``cure`` (Mk → M0, k ≥ 1), ``roll``
+    (Mk → Mk+1), ``stay`` (M0 → M0 and M4+ → M4+: no bucket change; they read "cure" and
+    "roll" until session 23, as the risk module's transitions say "stay") or ``default``.
+    ``rate`` pools all roll paths; ``low``/``high`` are the 2.5 %/97.5 % points of the
+    per-path rates.
     """
     counts = outcomes.roll_counts.astype(float)  # (paths, 5, 3)
     pooled = counts.sum(axis=0)
@@ -437,6 +440,7 @@ def roll_rate_table(outcomes: PathOutcomes) -> Any:
             target = {"cure": "M0", "roll": BUCKETS[min(i + 1, 4)], "default": "charged_off"}[
                 outcome
             ]
+            label = "stay" if target == bucket else outcome
             per_path = _ratio(counts[:, i, j], from_total)
             finite = per_path[~np.isnan(per_path)]
             total = pooled[i].sum()
@@ -444,7 +448,7 @@ def roll_rate_table(outcomes: PathOutcomes) -> Any:
                 {
                     "from_bucket": bucket,
                     "to": target,
-                    "outcome": outcome,
+                    "outcome": label,
                     "transitions": int(pooled[i, j]),
                     "rate": round(float(pooled[i, j] / total), 6) if total > 0 else math.nan,
                     "low": round(float(np.quantile(finite, 0.025)), 6) if finite.size else math.nan,
