@@ -22,16 +22,10 @@ def _private_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("WORKOUT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "plan-cache"))
 
 
-def _scenario_file(root: Path, name: str, extends: str, book: str = "book.csv") -> Path:
-    """A scenario extending a shipped one on the CSV book ``book``: 12 months, no treatments."""
+def _scenario_file(root: Path, name: str, tables: str, book: str = "book.csv") -> Path:
+    """The scenario file ``name``: the TOML ``tables`` and the CSV ``book`` as portfolio."""
     path = root / f"{name}.toml"
-    path.write_text(
-        f'name = "{name}"\nextends = "{(SCENARIOS / extends).as_posix()}"\n'
-        f'[portfolio]\npath = "{book}"\n'
-        "[collection]\nenabled = false\n"
-        "[simulation]\npaths = 6\nhorizon_months = 12\nseed = 3\n",
-        encoding="utf-8",
-    )
+    path.write_text(f'name = "{name}"\n{tables}\n[portfolio]\npath = "{book}"\n', encoding="utf-8")
     return path
 
 
@@ -46,7 +40,17 @@ def generous_pair(tmp_path_factory):
     book = generate_portfolio(300, seed=2025).iloc[[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 182]]
     book.to_csv(root / "book.csv", index=False)
     runs = {
-        name: run_scenario(load_scenario(_scenario_file(root, name, f"{name}.toml")))
+        name: run_scenario(
+            load_scenario(
+                _scenario_file(
+                    root,
+                    name,
+                    f'extends = "{(SCENARIOS / name).as_posix()}.toml"\n'
+                    "[collection]\nenabled = false\n"
+                    "[simulation]\npaths = 6\nhorizon_months = 12\nseed = 3",
+                )
+            )
+        )
         for name in ("generous_policy", "baseline")
     }
     return book, runs
@@ -143,15 +147,14 @@ def test_chart_and_html_share_one_definition_of_better():
 
 def _quick_scenario(root: Path, name: str, book: str, extra: str = "") -> Path:
     """A scenario without plans or treatments on the CSV ``book``: 12 months, 4 paths."""
-    path = root / f"{name}.toml"
-    path.write_text(
-        f'name = "{name}"\n[portfolio]\npath = "{book}"\n'
+    return _scenario_file(
+        root,
+        name,
         f'[model]\npath = "{(SCENARIOS / "behaviour.toml").as_posix()}"\n'
         "[plans]\nrestructure = false\n"
         "[simulation]\npaths = 4\nhorizon_months = 12\nseed = 5\n" + extra,
-        encoding="utf-8",
+        book,
     )
-    return path
 
 
 @pytest.fixture(scope="module")
