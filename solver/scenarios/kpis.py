@@ -368,8 +368,9 @@ def monthly_table(outcomes: PathOutcomes, initial_npl: float, opening_balance: f
 
     Each series has its mean and the 2.5 %/97.5 % points across paths (``_low``/``_high``).
     Month 0 is the opening book, before the plans: no cash or defaults yet,
-    ``open_balance`` = ``opening_balance`` (the ``opening_balance`` KPI) and ``npl_ratio``
-    = ``initial_npl`` (:func:`opening_npl_ratio`), the same on every path. Months 1..H hold
+    ``open_balance`` = ``opening_balance`` (the ``opening_balance`` KPI: the book's balance,
+    so month 0 → 1 also drops by ``concession_forgiven``) and ``npl_ratio`` =
+    ``initial_npl`` (:func:`opening_npl_ratio`), the same on every path. Months 1..H hold
     the open balance and its M3+ share at each month's end; ``npl_ratio_peak`` is the
     highest of those per path (so its mean is at least the highest ``npl_ratio_mean`` of
     months 1..H, and equal to it with one path).
