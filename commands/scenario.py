@@ -245,7 +245,7 @@ def run(
     from solver.core.problems import SET_OPTION
     from solver.scenarios.kpis import compare
     from solver.scenarios.report import write_scenario_report
-    from solver.scenarios.run import run_scenario
+    from solver.scenarios.run import check_same_book, run_scenario
     from solver.scenarios.spec import load_scenario
 
     report.check_out_dir()
@@ -259,6 +259,8 @@ def run(
         else None
     )
     _check_size([scen] + ([base] if base is not None else []))
+    if base is not None:
+        check_same_book(scen, base)  # before any work: deltas need one book
     err = console(stderr=True)
     with (
         engine.open(jobs=jobs) as runner,

@@ -19,7 +19,12 @@ import numpy as np
 
 from solver.core.evaluation import evaluate_batch
 from solver.core.schema import DPD_BUCKETS
-from solver.scenarios.path_inputs import SEGMENT_TYPES, PathInputs, month_probabilities
+from solver.scenarios.path_inputs import (
+    SEGMENT_TYPES,
+    PathInputs,
+    book_balance,
+    month_probabilities,
+)
 from solver.scenarios.path_outcomes import DTI_BIN, DTI_BINS
 from solver.scenarios.plan_stage import (
     PLAN_CACHE,
@@ -166,6 +171,7 @@ def build_path_inputs(
         dti_unemployed=dti_u,
         segments={name: frame[name].astype(str).to_numpy() for name in SEGMENT_TYPES},
         residual_value=residual_values(params, schedules, model, horizon),
+        book_balance=book_balance(frame),
     )
 
 

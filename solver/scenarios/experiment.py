@@ -567,6 +567,11 @@ def _segment_uplift(frame: pd.DataFrame) -> pd.DataFrame | None:
     return pd.DataFrame(rows) if rows else None
 
 
+#: Headers of the uplift table's interval: the interval of the difference challenger −
+#: champion, not of a mean (the reports' default title of ``ci_low``).
+UPLIFT_TITLES = {"ci_low": "95% CI of uplift: low", "ci_high": "95% CI of uplift: high"}
+
+
 def write_evaluation(evaluation: ExperimentEvaluation, out_dir: str | Path) -> list[Path]:
     """Write ``uplift.csv``, ``groups.csv``, ``report.xlsx`` and ``report.html`` to ``out_dir``."""
     import html as html_lib
@@ -582,7 +587,7 @@ def write_evaluation(evaluation: ExperimentEvaluation, out_dir: str | Path) -> l
         "<h2>Groups</h2>",
         html_table(evaluation.groups, table_id="groups"),
         "<h2>Uplift (challenger − champion)</h2>",
-        html_table(evaluation.uplift, table_id="uplift"),
+        html_table(evaluation.uplift, table_id="uplift", titles=UPLIFT_TITLES),
         "<h2>Significance and sample size</h2><ul>",
         *[f"<li>{html_lib.escape(n)}</li>" for n in evaluation.notes],
         "</ul>",
@@ -598,7 +603,11 @@ def write_evaluation(evaluation: ExperimentEvaluation, out_dir: str | Path) -> l
     }
     written = [
         write_workbook(
-            sheets, out / "report.xlsx", unit_column="", notes={"Notes": " ".join(evaluation.notes)}
+            sheets,
+            out / "report.xlsx",
+            unit_column="",
+            notes={"Notes": " ".join(evaluation.notes)},
+            titles=UPLIFT_TITLES,  # only the Uplift sheet has ci_low/ci_high
         )
     ]
     for name, data in files.items():

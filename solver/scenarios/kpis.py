@@ -19,6 +19,19 @@ of their later defaults, valued by the one evaluator,
 :func:`solver.scenarios.decisions.residual_values`), i.e. ``total_value_discounted /
 opening_balance``, whose mean over paths converges to the evaluator's NPV of the whole
 schedules over the opening balance. It is a headline KPI beside ``recovery_rate``.
+
+The opening balance is the book's, for every run (session 23 review). ``opening_balance``
+was the plans' balance of month 1, so the fees and interest a plan waives and the principal
+it cuts vanished from every KPI, and a scenario's recovery_rate and loss_rate were divided
+by a different balance from its baseline's (generous_policy vs baseline on 300 accounts:
+18,485,244.08 vs 18,486,653.32 for one book of 18,488,873.71). Decision: ``opening_balance``
+is what the book says the accounts owe before any plan (``principal + interest_due +
+fees_due``, :func:`solver.scenarios.path_inputs.book_balance`), the same for every scenario
+on one book, so every ratio over it compares run to run; ``concession_forgiven`` is what
+the plans forgive (book balance − the plans' balance of month 1: waivers and haircuts) and
+``forgiven_rate`` its share of the opening balance, so the money a generous policy gives
+away is a KPI of its own and ``recovery_rate``, ``loss_rate`` and ``forgiven_rate`` share
+one denominator.
 """
 
 from __future__ import annotations
@@ -40,7 +53,9 @@ __all__ = [
     "KPIS",
     "UNIT_DECIMALS",
     "ScenarioResult",
+    "better_for_bank",
     "compare",
+    "book_difference",
     "efficient_frontier",
     "kpi_table",
     "monthly_table",
@@ -68,7 +83,17 @@ HEADLINE_KPIS = (
 #: KPI name → (unit, description). The order is the order of every table.
 KPIS: dict[str, tuple[str, str]] = {
     "accounts": ("accounts", "accounts in the portfolio"),
-    "opening_balance": ("CNY", "balance owed at the start (exposure of month 1)"),
+    "opening_balance": (
+        "CNY",
+        "balance the book says is owed before any plan (principal + interest due + fees due), "
+        "the same for every scenario on the book",
+    ),
+    "concession_forgiven": (
+        "CNY",
+        "what the plans forgive: fee and interest waivers and principal haircuts (opening "
+        "balance − the plans' balance of month 1)",
+    ),
+    "forgiven_rate": ("ratio", "concession forgiven / opening balance"),
     "cash_collected": (
         "CNY",
         "payments plus recoveries, nominal (recoveries of defaults within the horizon, "
@@ -134,6 +159,36 @@ KPIS: dict[str, tuple[str, str]] = {
 }
 
 
+#: KPIs whose rise is good for the bank. Every other KPI is better lower (losses, defaults,
+#: NPL, cost, concessions, customer burden), except :data:`NO_DIRECTION`. The one definition
+#: of "better" for every coloured delta: ``kpi_deltas.png`` and the HTML report's tables.
+HIGHER_IS_BETTER = frozenset(
+    {
+        "total_value_discounted",
+        "net_total_value_discounted",
+        "value_beyond_horizon",
+        "cash_collected",
+        "cash_collected_discounted",
+        "recovery_rate",
+        "recovery_rate_total",
+        "net_collected_discounted",
+        "accounts_restructured",
+    }
+)
+
+#: KPIs whose change is neither good nor bad: the book itself (they differ only when a
+#: baseline runs on another book).
+NO_DIRECTION = frozenset({"accounts", "opening_balance"})
+
+
+def better_for_bank(kpi: str, delta: float) -> bool | None:
+    """Whether a change of ``delta`` in ``kpi`` is good for the bank (``None``: no change,
+    not a number, or a KPI without a better direction, :data:`NO_DIRECTION`)."""
+    if kpi in NO_DIRECTION or not math.isfinite(delta) or delta == 0:
+        return None
+    return (delta > 0) == (kpi in HIGHER_IS_BETTER)
+
+
 def _stats(values: np.ndarray) -> dict[str, float]:
     """Mean, spread and 95 % intervals of per-path values."""
     x = np.asarray(values, dtype=float)
@@ -168,7 +223,8 @@ def path_kpis(
     """Per-path KPI values by segment (money in CNY).
 
     ``static`` holds, per segment, the figures that do not vary by path: ``accounts``,
-    ``opening_balance``, ``collection_cost``, ``accounts_restructured``.
+    ``opening_balance`` (the book's), ``concession_forgiven``, ``collection_cost``,
+    ``accounts_restructured``.
     """
     col = {name: i for i, name in enumerate(PATH_FIELDS)}
     paths = outcomes.paths
@@ -197,6 +253,7 @@ def path_kpis(
 
         accounts = float(fixed.get("accounts", outcomes.segment_accounts.get(key, 0)))
         opening = float(fixed.get("opening_balance", math.nan))
+        forgiven = float(fixed.get("concession_forgiven", 0.0))
         cost = float(fixed.get("collection_cost", 0.0))
         restructured = float(fixed.get("accounts_restructured", 0.0))
         cash = money("payments_nominal") + money("recoveries_nominal")
@@ -205,6 +262,8 @@ def path_kpis(
         values = {
             "accounts": full(accounts),
             "opening_balance": full(opening),
+            "concession_forgiven": full(forgiven),
+            "forgiven_rate": _ratio(full(forgiven), full(opening)),
             "cash_collected": cash,
             "cash_collected_discounted": cash_disc,
             "payments_collected": money("payments_nominal"),
@@ -245,14 +304,20 @@ def static_by_segment(
     inputs: PathInputs, restructured: np.ndarray, cost: np.ndarray
 ) -> dict[tuple[str, str], dict[str, float]]:
     """The figures of each segment that do not vary by path (the ``static`` of
-    :func:`path_kpis`), from the accounts' inputs, restructuring flags and treatment costs."""
-    opening = inputs.exposures[:, 0]
+    :func:`path_kpis`), from the accounts' inputs, restructuring flags and treatment costs.
+
+    ``opening_balance`` is the book's balance (``inputs.book_balance``), not the plans'
+    balance of month 1; the difference is ``concession_forgiven`` (module docstring).
+    """
+    opening = inputs.book_balance
+    forgiven = inputs.book_balance - inputs.exposures[:, 0]
     out: dict[tuple[str, str], dict[str, float]] = {}
 
     def figures(mask: np.ndarray) -> dict[str, float]:
         return {
             "accounts": float(mask.sum()),
             "opening_balance": round(float(np.rint(opening[mask] * 100).sum()) / 100.0, 2),
+            "concession_forgiven": round(float(np.rint(forgiven[mask] * 100).sum()) / 100.0, 2),
             "collection_cost": round(float(np.rint(cost[mask] * 100).sum()) / 100.0, 2),
             "accounts_restructured": float(restructured[mask].sum()),
         }
@@ -266,8 +331,8 @@ def static_by_segment(
 
 
 def opening_npl_ratio(inputs: PathInputs) -> float:
-    """The M3+ share of the opening balance (month 0 of the NPL ratio series)."""
-    opening = inputs.exposures[:, 0]
+    """The M3+ share of the opening balance (month 0 of the NPL ratio series: the book's)."""
+    opening = inputs.book_balance
     return float(_ratio(np.sum(opening * (inputs.initial_bucket >= 3)), np.sum(opening)))
 
 
@@ -303,8 +368,9 @@ def monthly_table(outcomes: PathOutcomes, initial_npl: float, opening_balance: f
 
     Each series has its mean and the 2.5 %/97.5 % points across paths (``_low``/``_high``).
     Month 0 is the opening book, before the plans: no cash or defaults yet,
-    ``open_balance`` = ``opening_balance`` (the ``opening_balance`` KPI) and ``npl_ratio``
-    = ``initial_npl`` (:func:`opening_npl_ratio`), the same on every path. Months 1..H hold
+    ``open_balance`` = ``opening_balance`` (the ``opening_balance`` KPI: the book's balance,
+    so month 0 → 1 also drops by ``concession_forgiven``) and ``npl_ratio`` =
+    ``initial_npl`` (:func:`opening_npl_ratio`), the same on every path. Months 1..H hold
     the open balance and its M3+ share at each month's end; ``npl_ratio_peak`` is the
     highest of those per path (so its mean is at least the highest ``npl_ratio_mean`` of
     months 1..H, and equal to it with one path).
@@ -359,9 +425,12 @@ def monthly_table(outcomes: PathOutcomes, initial_npl: float, opening_balance: f
 def roll_rate_table(outcomes: PathOutcomes) -> Any:
     """Monthly roll rates between buckets, pooled over the horizon, with 95 % ranges.
 
-    From bucket Mk an open account cures (→ M0), rolls (→ Mk+1, M4+ stays) or defaults
-    (→ charged off). ``rate`` pools all roll paths; ``low``/``high`` are the 2.5 %/97.5 %
-    points of the per-path rates.
+    From bucket Mk an open account pays (→ M0), misses (→ Mk+1, capped at M4+) or defaults
+    (→ charged off). ``outcome`` names the move: ``cure`` (Mk → M0, k ≥ 1), ``roll``
+    (Mk → Mk+1), ``stay`` (M0 → M0 and M4+ → M4+: no bucket change; they read "cure" and
+    "roll" until session 23, as the risk module's transitions say "stay") or ``default``.
+    ``rate`` pools all roll paths; ``low``/``high`` are the 2.5 %/97.5 % points of the
+    per-path rates.
     """
     counts = outcomes.roll_counts.astype(float)  # (paths, 5, 3)
     pooled = counts.sum(axis=0)
@@ -372,6 +441,7 @@ def roll_rate_table(outcomes: PathOutcomes) -> Any:
             target = {"cure": "M0", "roll": BUCKETS[min(i + 1, 4)], "default": "charged_off"}[
                 outcome
             ]
+            label = "stay" if target == bucket else outcome
             per_path = _ratio(counts[:, i, j], from_total)
             finite = per_path[~np.isnan(per_path)]
             total = pooled[i].sum()
@@ -379,7 +449,7 @@ def roll_rate_table(outcomes: PathOutcomes) -> Any:
                 {
                     "from_bucket": bucket,
                     "to": target,
-                    "outcome": outcome,
+                    "outcome": label,
                     "transitions": int(pooled[i, j]),
                     "rate": round(float(pooled[i, j] / total), 6) if total > 0 else math.nan,
                     "low": round(float(np.quantile(finite, 0.025)), 6) if finite.size else math.nan,
@@ -485,6 +555,28 @@ class ScenarioResult:
         return "\n".join(lines)
 
 
+def book_difference(accounts: Any, baseline_accounts: Any) -> str | None:
+    """How two runs' books differ (``None``: the same account ids), for the refusal of a
+    baseline on another book.
+
+    A delta pairs the two runs path by path and segment by segment; on different accounts
+    it measures the books' difference, not the scenario's effect (session 23 review: a
+    baseline on another book gave paired deltas without a word). Refused rather than
+    warned: a warning scrolls past in a terminal and is absent from deltas.csv, which
+    would still read as the scenario's effect.
+    """
+    ids = set(map(str, accounts))
+    base = set(map(str, baseline_accounts))
+    if ids == base:
+        return None
+    only, only_base = sorted(ids - base), sorted(base - ids)
+    return (
+        f"{len(ids):,} accounts vs the baseline's {len(base):,}: {len(only):,} only in the "
+        f"scenario's book{' (e.g. ' + only[0] + ')' if only else ''}, {len(only_base):,} only "
+        f"in the baseline's{' (e.g. ' + only_base[0] + ')' if only_base else ''}"
+    )
+
+
 def compare(result: ScenarioResult, baseline: ScenarioResult) -> Any:
     """KPI deltas of ``result`` against ``baseline``, with 95 % intervals of the delta.
 
@@ -498,7 +590,15 @@ def compare(result: ScenarioResult, baseline: ScenarioResult) -> Any:
     pandas.DataFrame
         ``segment_type``, ``segment``, ``kpi``, ``unit``, ``baseline``, ``scenario``,
         ``delta``, ``delta_pct``, ``delta_ci_low``, ``delta_ci_high``, ``significant``.
+
+    Raises
+    ------
+    ValueError
+        When the two runs' books hold different accounts (:func:`book_difference`).
     """
+    differs = book_difference(result.accounts["account_id"], baseline.accounts["account_id"])
+    if differs is not None:
+        raise ValueError(f"the baseline runs on another book: {differs}")
     rows = []
     for key, kpis in result.path_values.items():
         base_kpis = baseline.path_values.get(key)

@@ -61,12 +61,23 @@ __all__ = [
     "SEGMENT_TYPES",
     "PathInputs",
     "analytic_expectation",
+    "book_balance",
     "month_probabilities",
     "path_probabilities",
 ]
 
 #: Segment types every KPI is broken down by (besides the total).
 SEGMENT_TYPES: tuple[str, ...] = ("tier", "product", "dpd_bucket")
+
+
+def book_balance(frame: Any) -> np.ndarray:
+    """What each account owes on the book before any plan: ``principal + interest_due +
+    fees_due`` (SPEC §3 columns), the scenario KPIs' ``opening_balance``."""
+    return (
+        frame["principal"].to_numpy(dtype=float)
+        + frame["interest_due"].to_numpy(dtype=float)
+        + frame["fees_due"].to_numpy(dtype=float)
+    )
 
 
 def _readonly(values: Any, dtype: Any = float) -> np.ndarray:
@@ -127,6 +138,11 @@ class PathInputs:
     residual_value
         Model value (discounted to month 0) of the schedule after the horizon, given the
         account is still open at the horizon (n,); zeros when every schedule ends inside it.
+    book_balance
+        The balance the book says the account owes before any plan (n,): ``principal +
+        interest_due + fees_due`` (:func:`book_balance`). ``None``: the schedule's balance
+        of month 1 (no concession). ``book_balance − exposures[:, 0]`` is what the plan
+        forgives (fee and interest waivers, principal haircuts).
     """
 
     account_id: np.ndarray
@@ -149,6 +165,7 @@ class PathInputs:
     dti_unemployed: np.ndarray = None  # type: ignore[assignment]
     segments: Mapping[str, np.ndarray] = field(default_factory=dict)
     residual_value: np.ndarray = None  # type: ignore[assignment]
+    book_balance: np.ndarray = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         ids = np.asarray(self.account_id).astype(str)
@@ -214,6 +231,11 @@ class PathInputs:
         residual = np.zeros(n) if self.residual_value is None else self.residual_value
         residual = np.broadcast_to(np.asarray(residual, dtype=float), (n,))
         object.__setattr__(self, "residual_value", _readonly(residual))
+        book = self.exposures[:, 0] if self.book_balance is None else self.book_balance
+        book = np.broadcast_to(np.asarray(book, dtype=float), (n,))
+        if not np.all(np.isfinite(book)):
+            raise ValueError("book_balance must be finite")
+        object.__setattr__(self, "book_balance", _readonly(book))
         segs = {}
         for name, labels in dict(self.segments).items():
             arr = np.asarray(labels).astype(str)

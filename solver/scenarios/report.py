@@ -25,6 +25,16 @@ Files of ``workout scenario run`` (in ``--out-dir``):
 ``kpi_deltas.png``            KPI deltas vs the baseline with intervals (with a baseline)
 ``report.html``               the whole report in one file (charts embedded as base64)
 ============================  ==========================================================
+
+A folder that holds an earlier run (session 23 review). A run without a baseline into the
+``--out-dir`` of a run with one left that run's ``deltas.csv`` and ``kpi_deltas.png`` beside
+the new files, as if they belonged to it. Decision: a run's (or sweep's) files replace the
+earlier run's as a set: after writing its files, the run removes those of
+:data:`OUTPUT_FILES` (the names ``scenario run`` and ``scenario sweep`` write) that it did
+not write. Only those names, never another file of the folder. Refusing a used folder
+(exit 2) was the other choice; it was not taken because re-running into the same folder is
+the usual loop (change the scenario, run again, reload report.html), and a refusal would
+make every user delete by hand what the tool can remove exactly.
 """
 
 from __future__ import annotations
@@ -49,6 +59,7 @@ from solver.scenarios.report_tables import (
 from solver.scenarios.workbook import write_workbook
 
 __all__ = [
+    "OUTPUT_FILES",
     "write_scenario_report",
     "write_sweep_report",
 ]
@@ -57,6 +68,37 @@ __all__ = [
 # --------------------------------------------------------------------------------------
 # Writing a scenario run
 # --------------------------------------------------------------------------------------
+
+
+#: Every file name ``scenario run`` and ``scenario sweep`` may write into ``--out-dir``: a
+#: run removes those it did not write (module docstring). Tested against what they write.
+RUN_FILES = frozenset(
+    {
+        "kpis.csv",
+        "deltas.csv",
+        "monthly.csv",
+        "roll_rates.csv",
+        "accounts.parquet",
+        "report.xlsx",
+        "cash_collected.png",
+        "npl_ratio.png",
+        "recovery_by_tier.png",
+        "kpi_deltas.png",
+        "report.html",
+    }
+)
+SWEEP_FILES = frozenset({"sweep.csv", "sweep.xlsx", "frontier.png", "report.html"})
+OUTPUT_FILES = RUN_FILES | SWEEP_FILES
+
+
+def _remove_earlier_outputs(out: Path, written: list[Path]) -> None:
+    """Remove the files of :data:`OUTPUT_FILES` in ``out`` that this run did not write (an
+    earlier run's), so the folder holds one run's set; no other file is touched."""
+    kept = {path.name for path in written}
+    for name in sorted(OUTPUT_FILES - kept):
+        path = out / name
+        if path.is_file():  # a folder of that name is not ours
+            path.unlink()
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
@@ -114,17 +156,18 @@ def write_scenario_report(
     sheets["Monthly"] = result.monthly
     sheets["Roll rates"] = result.roll_rates
     sheets["Accounts"] = result.accounts
-    notes = {
+    notes: dict[str, Any] = {
         "Scenario": result.name,
         "Description": result.description,
         "Portfolio": result.scenario.portfolio.describe(),
         "Definition": result.scenario.summary(),
-        "Paths x months": f"{result.paths} x {result.horizon}",
-        "Seed": str(result.seed),
+        "Paths": result.paths,  # numbers stay numbers in the About sheet
+        "Horizon months": result.horizon,
+        "Seed": result.seed,
         **{f"Stage: {k}": v for k, v in result.notes.items()},
         "Baseline": baseline.name if baseline is not None else "none",
         **{
-            f"Allocation: {k}": str(v)
+            f"Allocation: {k}": v  # the workbook writes numbers as numbers
             for k, v in result.allocation.items()
             if k != "note" and k not in NOT_REPRODUCIBLE
         },
@@ -145,6 +188,7 @@ def write_scenario_report(
     for name, data in files.items():
         _write_bytes(out / name, data)
         written.append(out / name)
+    _remove_earlier_outputs(out, written)
     return written
 
 
@@ -187,4 +231,5 @@ def write_sweep_report(sweep: Any, out_dir: str | Path) -> list[Path]:
     for name, data in files.items():
         _write_bytes(out / name, data)
         written.append(out / name)
+    _remove_earlier_outputs(out, written)
     return written

@@ -15,22 +15,10 @@ from typing import Any
 import pandas as pd
 
 from solver.domain import DEFAULT_CURRENCY
-from solver.scenarios.kpis import ScenarioResult, efficient_frontier
+from solver.scenarios.kpis import ScenarioResult, better_for_bank, efficient_frontier
 from solver.scenarios.report_tables import KEY_KPIS, currency_of
 
 __all__ = ["delta_figure", "frontier_chart", "render_charts", "tier_recovery_figure"]
-
-_HIGHER_IS_BETTER = {
-    "total_value_discounted",
-    "net_total_value_discounted",
-    "value_beyond_horizon",
-    "cash_collected",
-    "cash_collected_discounted",
-    "recovery_rate",
-    "recovery_rate_total",
-    "net_collected_discounted",
-    "accounts_restructured",
-}
 
 
 # --------------------------------------------------------------------------------------
@@ -173,8 +161,10 @@ def delta_figure(
         100 * float(total.loc[k, "delta_ci_high"]) / b for k, b in zip(names, base, strict=True)
     ]
     fig, ax = plt.subplots(figsize=(8.5, 0.45 * len(names) + 1.4))
+    # one definition of "better" with the HTML tables' colours (kpis.better_for_bank);
+    # no change stays green, as before
     colours = [
-        "#2ca02c" if (v >= 0) == (k in _HIGHER_IS_BETTER) or v == 0 else "#d62728"
+        "#d62728" if better_for_bank(k, v) is False else "#2ca02c"
         for k, v in zip(names, pct, strict=True)
     ]
     y = list(range(len(names)))

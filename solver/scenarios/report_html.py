@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from solver.scenarios.kpis import KPIS, ScenarioResult
+from solver.scenarios.kpis import KPIS, ScenarioResult, better_for_bank
 from solver.scenarios.report_tables import (
     KEY_KPIS,
     NOT_REPRODUCIBLE,
@@ -39,11 +38,22 @@ th{background:#ddebf7;text-align:left}td.num{text-align:right;font-variant-numer
 """
 
 
-def html_table(frame: pd.DataFrame, units: Sequence[str] | None = None, table_id: str = "") -> str:
-    head = "".join(f"<th>{html.escape(column_title(str(c)))}</th>" for c in frame.columns)
+def html_table(
+    frame: pd.DataFrame,
+    units: Sequence[str] | None = None,
+    table_id: str = "",
+    titles: Mapping[str, str] | None = None,
+) -> str:
+    """An HTML table of ``frame``; ``titles`` overrides column headers (else
+    :func:`~solver.scenarios.report_tables.column_title`)."""
+    head = "".join(
+        f"<th>{html.escape((titles or {}).get(str(c)) or column_title(str(c)))}</th>"
+        for c in frame.columns
+    )
     body = []
     for i, row in enumerate(frame.itertuples(index=False)):
         cells = []
+        kpi = str(row[list(frame.columns).index("kpi")]) if "kpi" in frame.columns else None
         for column, value in zip(frame.columns, row, strict=True):
             unit = units[i] if units is not None and column in UNIT_VALUE_COLUMNS else None
             if column in ("delta_pct", "rate", "low", "high") or (
@@ -57,12 +67,11 @@ def html_table(frame: pd.DataFrame, units: Sequence[str] | None = None, table_id
                     value, unit or ("CNY" if isinstance(value, float) else "accounts")
                 )
                 css = ""
-                if (
-                    column in ("delta", "delta_pct")
-                    and isinstance(value, float)
-                    and not math.isnan(value)
-                ):
-                    css = " pos" if value > 0 else (" neg" if value < 0 else "")
+                if column in ("delta", "delta_pct") and kpi is not None:
+                    # green when the change is good for the bank, not when it is positive
+                    # (a higher credit loss is red), by the definition kpi_deltas.png uses
+                    good = better_for_bank(kpi, float(value))
+                    css = "" if good is None else (" pos" if good else " neg")
                 cells.append(f'<td class="num{css}">{html.escape(text)}</td>')
             else:
                 cells.append(f"<td>{html.escape(str(value))}</td>")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ import pandas as pd
 
 from solver.core.generate import generate_portfolio
 from solver.core.readers import read_portfolio
+from solver.errors import InputError
 from solver.scenarios.decisions import (
     Schedules,
     Treatments,
@@ -37,6 +39,7 @@ from solver.scenarios.decisions import (
 )
 from solver.scenarios.kpis import (
     ScenarioResult,
+    book_difference,
     kpi_table,
     monthly_table,
     opening_npl_ratio,
@@ -48,7 +51,13 @@ from solver.scenarios.path_inputs import PathInputs, analytic_expectation
 from solver.scenarios.paths import PathOutcomes, simulate_paths
 from solver.scenarios.shocks import AccountShocks, account_shocks
 
-__all__ = ["clear_caches", "load_portfolio", "portfolio_cached", "run_scenario"]
+__all__ = [
+    "check_same_book",
+    "clear_caches",
+    "load_portfolio",
+    "portfolio_cached",
+    "run_scenario",
+]
 
 _PORTFOLIO_CACHE: dict[tuple[Any, ...], Any] = {}
 
@@ -86,6 +95,24 @@ def load_portfolio(scenario: Any) -> Any:
         _PORTFOLIO_CACHE.clear()  # keep at most one portfolio in memory
         _PORTFOLIO_CACHE[key] = frame
     return _PORTFOLIO_CACHE[key]
+
+
+def check_same_book(scenario: Any, baseline: Any) -> None:
+    """Refuse (exit 2) a baseline whose book has other accounts than the scenario's, before
+    anything runs: its deltas would measure the books' difference
+    (:func:`~solver.scenarios.kpis.book_difference`)."""
+    if _portfolio_key(scenario) == _portfolio_key(baseline):
+        return
+    ids = load_portfolio(scenario)["account_id"].to_numpy()
+    differs = book_difference(ids, load_portfolio(baseline)["account_id"].to_numpy())
+    if differs is not None:
+        where = baseline.source or baseline.name
+        raise InputError(
+            f"{where}: the baseline runs on another book than {scenario.source or scenario.name}"
+            f" ({scenario.portfolio.describe()} vs {baseline.portfolio.describe()}): {differs}; "
+            "deltas pair the two runs account by account, so both must run on one book "
+            "(--set portfolio.… applies to both)"
+        )
 
 
 def run_scenario(
@@ -129,6 +156,9 @@ def run_scenario(
     if paths < 1:
         raise ValueError(f"paths must be >= 1, got {paths}")
     horizon = settings.horizon_months
+    # the result's scenario is what ran: --paths/--seed overrides replace the file's values,
+    # so reports that print its summary (report.xlsx About, report.html) describe this run
+    scenario = scenario.replace(simulation=replace(settings, paths=paths, seed=seed))
     timings: dict[str, float] = {}
     notes: dict[str, str] = {}
     cached: list[str] = []
@@ -261,7 +291,7 @@ def _accounts_table(
 ) -> pd.DataFrame:
     """One row per account: segment, schedule, treatment, cost and its simulated means next
     to their exact expectation (:func:`~solver.scenarios.path_inputs.analytic_expectation`)."""
-    opening = inputs.exposures[:, 0]
+    opening = inputs.book_balance  # the book's, as the opening_balance KPI (kpis.py)
     expected = analytic_expectation(inputs)
     return pd.DataFrame(
         {
@@ -277,6 +307,7 @@ def _accounts_table(
             "team": treatments.team.astype(str),
             "collection_cost": np.round(treatments.cost, 2),
             "opening_balance": np.round(opening, 2),
+            "concession_forgiven": np.round(opening - inputs.exposures[:, 0], 2),
             "dti": np.round(inputs.dti, 6),
             "plan_npv": np.round(schedules.plan_npv, 2),
             "expected_collected_discounted": np.round(expected["collected_discounted"], 2),

@@ -86,6 +86,20 @@ class SegmentShock:
         return ", ".join(f"{k}={'|'.join(v)}" for k, v in self.filters.items())
 
 
+def _factor_words(
+    income: float, hazard: float, unemployment: float, unemployed_income: float
+) -> list[str]:
+    """The shock factors that change something, in words (``income x0.85``)."""
+    words = []
+    if income != 1.0:
+        words.append(f"income x{income:g}")
+    if hazard != 1.0:
+        words.append(f"hazard x{hazard:g}")
+    if unemployment:
+        words.append(f"unemployment {unemployment:.4g} (income x{unemployed_income:g})")
+    return words
+
+
 @dataclass(frozen=True)
 class Shocks:
     """Macro shocks applied to the portfolio and the model (a scenario's ``[shocks]`` table)."""
@@ -99,6 +113,39 @@ class Shocks:
     hazard_multiplier: float = 1.0
     anticipated: bool = False
     segments: tuple[SegmentShock, ...] = ()
+
+    def describe(self) -> str:
+        """One line for reports: every shock that changes something, portfolio-wide then
+        by segment (a segment's unemployment shock read "unemployment 0" until session 23,
+        from the portfolio-wide probability)."""
+        if self.neutral:
+            return "none"
+        parts = _factor_words(
+            self.income_multiplier,
+            self.hazard_multiplier,
+            self.unemployment_probability,
+            self.unemployment_income_multiplier,
+        )
+        if self.vehicle_price_index != 1.0:
+            parts.append(f"vehicle prices x{self.vehicle_price_index:g}")
+        if self.cost_of_funds_change != 0.0:
+            parts.append(f"cost of funds {self.cost_of_funds_change:+g}")
+        lines = [", ".join(parts) if parts else "none portfolio-wide"]
+        for seg in self.segments:
+            words = _factor_words(
+                seg.income_multiplier,
+                seg.hazard_multiplier,
+                seg.unemployment_probability or 0.0,
+                seg.unemployment_income_multiplier
+                if seg.unemployment_income_multiplier is not None
+                else self.unemployment_income_multiplier,
+            )
+            if words:
+                lines.append(f"{seg.describe()}: {', '.join(words)}")
+        text = "; ".join(lines)
+        if "unemployment" in text:
+            text += f"; unemployment lasts {self.unemployment_months} months"
+        return text + ("; anticipated by the plans" if self.anticipated else "; unanticipated")
 
     @property
     def neutral(self) -> bool:

@@ -222,7 +222,8 @@ class Scenario:
         return replace(self, **changes)
 
     def summary(self) -> str:
-        """A few lines describing the scenario."""
+        """A few lines describing the scenario (a run's result holds the scenario with the
+        paths and seed it ran, so its reports' summary says what ran)."""
         s = self.shocks
         lines = [
             f"scenario {self.name}" + (f": {self.description}" if self.description else ""),
@@ -234,16 +235,7 @@ class Scenario:
                 if self.collection.enabled
                 else "no treatment stage"
             ),
-            "  shocks      "
-            + (
-                "none"
-                if s.neutral
-                else (
-                    f"income x{s.income_multiplier:g}, unemployment {s.unemployment_probability:g}, "
-                    f"vehicles x{s.vehicle_price_index:g}, cof {s.cost_of_funds_change:+g}, "
-                    f"hazard x{s.hazard_multiplier:g}, {len(s.segments)} segment shock(s)"
-                )
-            ),
+            f"  shocks      {s.describe()}",
             f"  simulation  {self.simulation.paths} paths x {self.simulation.horizon_months} months, seed {self.simulation.seed}",
         ]
         return "\n".join(lines)

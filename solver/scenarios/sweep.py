@@ -7,6 +7,7 @@ columns (:func:`solver.scenarios.kpis.efficient_frontier`).
 
 from __future__ import annotations
 
+import difflib
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from solver.errors import InputError
 from solver.scenarios.kpis import efficient_frontier
 from solver.scenarios.run import run_scenario
 
-__all__ = ["SWEEP_KPIS", "SweepResult", "run_sweep"]
+__all__ = ["SWEEP_KPIS", "SweepResult", "check_frontier_columns", "run_sweep", "sweep_columns"]
 
 #: KPIs listed for every run of a sweep (mean and 95 % CI of the mean).
 SWEEP_KPIS: tuple[str, ...] = (
@@ -70,6 +71,27 @@ class SweepResult:
     currency: str = DEFAULT_CURRENCY
 
 
+def sweep_columns(keys: Sequence[str]) -> tuple[str, ...]:
+    """The numeric columns of a sweep's table over ``keys``: the swept keys,
+    ``capacity_multiplier``, and each of :data:`SWEEP_KPIS` with its interval (the
+    names a frontier may use)."""
+    kpis = [f"{kpi}{suffix}" for kpi in SWEEP_KPIS for suffix in ("", "_ci_low", "_ci_high")]
+    return (*keys, "capacity_multiplier", *kpis)
+
+
+def check_frontier_columns(keys: Sequence[str], frontier_x: str | None, frontier_y: str) -> None:
+    """Refuse (exit 2) a frontier column that the sweep's table will not have."""
+    columns = sweep_columns(keys)
+    for option, column in (("--frontier-x", frontier_x), ("--frontier-y", frontier_y)):
+        if column is not None and column not in columns:
+            close = difflib.get_close_matches(column, columns, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InputError(
+                f"{option} {column!r} is not a column of the sweep table{hint}; "
+                f"choose one of: {', '.join(columns)}"
+            )
+
+
 def run_sweep(
     scenario: Any,
     assignments: Sequence[tuple[str, Sequence[Any]]],
@@ -98,6 +120,9 @@ def run_sweep(
         :func:`~solver.scenarios.run.run_scenario` of the grid (their one definition).
     """
     keys = tuple(key for key, _ in assignments)
+    # the frontier's names are checked before any run (session 23 review: a typo was found
+    # only after the whole grid had run)
+    check_frontier_columns(keys, frontier_x, frontier_y)
     grid = tuple(itertools.product(*[list(values) for _, values in assignments]))
     rows = []
     used_paths = used_seed = 0
@@ -130,9 +155,6 @@ def run_sweep(
             frontier_x = "capacity_multiplier"
         else:
             frontier_x = "dti_mean"
-    for column in (frontier_x, frontier_y):
-        if column not in table.columns:
-            raise InputError(f"frontier column {column!r} is not in the sweep table")
     table["on_frontier"] = efficient_frontier(
         table[frontier_x].to_numpy(float), table[frontier_y].to_numpy(float)
     )

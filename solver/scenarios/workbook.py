@@ -10,10 +10,13 @@ tables give the same sheets.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import numbers
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from solver.core.atomic import atomic_path
@@ -35,14 +38,19 @@ def write_workbook(
     path: str | Path,
     *,
     unit_column: str = "unit",
-    notes: Mapping[str, str] | None = None,
+    notes: Mapping[str, Any] | None = None,
+    titles: Mapping[str, str] | None = None,
 ) -> Path:
     """Write tables to an .xlsx workbook, one sheet each, atomically.
 
     Headers are readable titles (:data:`COLUMN_TITLES`), bold, frozen and filtered. Numbers
     get formats by the row's ``unit`` (CNY ``#,##0.00``, ratios as %, DTI ``0.000``) where
     the table has a unit column, else by the column (money-like columns ``#,##0.00``,
-    ``*_rate``/``*_prob``/``*_share``/``*_ratio*`` as %). ``notes`` become a first sheet.
+    ``*_rate``/``*_prob``/``*_share``/``*_ratio*`` as %). ``notes`` become a first sheet
+    ("About"): numbers are written as numbers (a seed or a count is sortable and summable
+    in Excel; until session 23 they were text), everything else as text. ``titles``
+    overrides headers for columns whose meaning differs in these sheets (an experiment's
+    ``ci_low`` is the uplift's interval, not a mean's).
     """
     import xlsxwriter
 
@@ -66,13 +74,21 @@ def write_workbook(
             ws.set_column(1, 1, 100)
             for i, (key, value) in enumerate(notes.items()):
                 ws.write_string(i, 0, str(key), bold)
-                ws.write_string(i, 1, str(value))
+                if (
+                    isinstance(value, numbers.Real)
+                    and not isinstance(value, bool | np.bool_)
+                    and math.isfinite(float(value))
+                ):
+                    ws.write_number(i, 1, float(value))
+                else:
+                    ws.write_string(i, 1, str(value))
         for name, frame in sheets.items():
             ws = book.add_worksheet(str(name)[:31])
             columns = [str(c) for c in frame.columns]
             for j, column in enumerate(columns):
-                ws.write_string(0, j, column_title(column), header)
-                width = max(len(column_title(column)) + 2, 12)
+                title = (titles or {}).get(column) or column_title(column)
+                ws.write_string(0, j, title, header)
+                width = max(len(title) + 2, 12)
                 if frame[column].dtype == object and len(frame):
                     width = max(width, min(60, int(frame[column].astype(str).str.len().max()) + 2))
                 ws.set_column(j, j, min(width, 60))
