@@ -180,8 +180,9 @@ def quick_runs(tmp_path_factory):
 
 def test_a_run_into_a_used_folder_replaces_the_earlier_runs_files(quick_runs, tmp_path):
     """A run without a baseline into the folder of a run with one leaves no deltas.csv or
-    kpi_deltas.png; a user's file there stays; every file a run writes is in OUTPUT_FILES."""
-    from solver.scenarios.report import OUTPUT_FILES, write_scenario_report
+    kpi_deltas.png; a user's file there stays, even one with a name the tool writes, and so
+    does an earlier output the user has edited; every file a run writes is in OUTPUT_FILES."""
+    from solver.scenarios.report import MANIFEST, OUTPUT_FILES, write_scenario_report
 
     _, base, shock = quick_runs
     out = tmp_path / "out"
@@ -190,9 +191,22 @@ def test_a_run_into_a_used_folder_replaces_the_earlier_runs_files(quick_runs, tm
     assert (out / "deltas.csv").exists() and (out / "kpi_deltas.png").exists()
     (out / "notes.txt").write_text("mine", encoding="utf-8")
     second = write_scenario_report(shock, out)
-    assert sorted(p.name for p in out.iterdir()) == sorted([*(p.name for p in second), "notes.txt"])
+    names = [*(p.name for p in second), "notes.txt", MANIFEST]
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)
     assert not (out / "deltas.csv").exists() and not (out / "kpi_deltas.png").exists()
     assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+    # a folder the tool never wrote to: a user's file named like an output stays
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "deltas.csv").write_text("the user's own", encoding="utf-8")
+    write_scenario_report(shock, user)
+    assert (user / "deltas.csv").read_text(encoding="utf-8") == "the user's own"
+    # an earlier output the user edited since is not removed either
+    write_scenario_report(shock, out, baseline=base)
+    (out / "deltas.csv").write_text("edited", encoding="utf-8")
+    write_scenario_report(shock, out)
+    assert (out / "deltas.csv").read_text(encoding="utf-8") == "edited"
+    assert not (out / "kpi_deltas.png").exists()
 
 
 def test_summary_describes_what_ran(quick_runs):
@@ -303,3 +317,22 @@ def test_roll_rate_labels_name_the_move(quick_runs):
             expected = "roll"
         assert row.outcome == expected, (row.from_bucket, row.to, row.outcome)
     assert {"stay", "cure", "roll", "default"} == set(table["outcome"])
+
+
+def test_every_kpi_has_exactly_one_direction():
+    """HIGHER_IS_BETTER, LOWER_IS_BETTER and NO_DIRECTION split KPIS's keys with no overlap,
+    and a rise of cash or recoveries is good for the bank, of credit loss bad."""
+    from solver.scenarios.kpis import (
+        HIGHER_IS_BETTER,
+        KPIS,
+        LOWER_IS_BETTER,
+        NO_DIRECTION,
+        better_for_bank,
+    )
+
+    sets = (HIGHER_IS_BETTER, LOWER_IS_BETTER, NO_DIRECTION)
+    assert sum(len(group) for group in sets) == len(KPIS)
+    assert set().union(*sets) == set(KPIS)
+    assert better_for_bank("payments_collected", 1.0) and better_for_bank("recoveries", 1.0)
+    assert better_for_bank("credit_loss", 1.0) is False
+    assert better_for_bank("unemployed_accounts", 5.0) is None

@@ -159,9 +159,10 @@ KPIS: dict[str, tuple[str, str]] = {
 }
 
 
-#: KPIs whose rise is good for the bank. Every other KPI is better lower (losses, defaults,
-#: NPL, cost, concessions, customer burden), except :data:`NO_DIRECTION`. The one definition
-#: of "better" for every coloured delta: ``kpi_deltas.png`` and the HTML report's tables.
+#: Every KPI in one of three sets (a test checks that they cover :data:`KPIS` exactly): the
+#: one definition of "better" for every coloured delta (``kpi_deltas.png`` and the HTML
+#: report's tables). Rises good for the bank: value and cash collected, recovery, and
+#: restructuring (the share with the count).
 HIGHER_IS_BETTER = frozenset(
     {
         "total_value_discounted",
@@ -169,22 +170,48 @@ HIGHER_IS_BETTER = frozenset(
         "value_beyond_horizon",
         "cash_collected",
         "cash_collected_discounted",
+        "payments_collected",
+        "recoveries",
         "recovery_rate",
         "recovery_rate_total",
         "net_collected_discounted",
         "accounts_restructured",
+        "restructured_share",
+    }
+)
+
+#: Rises bad for the bank (or its customers): losses, defaults, NPL, cost, what concessions
+#: forgive, the customers' burden.
+LOWER_IS_BETTER = frozenset(
+    {
+        "concession_forgiven",
+        "forgiven_rate",
+        "credit_loss",
+        "loss_rate",
+        "defaults",
+        "default_rate",
+        "exposure_at_default",
+        "npl_ratio_at_horizon",
+        "npl_ratio_peak",
+        "npl_share_at_horizon",
+        "collection_cost",
+        "dti_mean",
+        "dti_p90",
     }
 )
 
 #: KPIs whose change is neither good nor bad: the book itself (they differ only when a
-#: baseline runs on another book).
-NO_DIRECTION = frozenset({"accounts", "opening_balance"})
+#: baseline runs on another book), the shock's reach (an input), and the balance still owed
+#: at the horizon (more of it is value kept on a longer plan, or exposure left).
+NO_DIRECTION = frozenset(
+    {"accounts", "opening_balance", "unemployed_accounts", "balance_at_horizon"}
+)
 
 
 def better_for_bank(kpi: str, delta: float) -> bool | None:
     """Whether a change of ``delta`` in ``kpi`` is good for the bank (``None``: no change,
     not a number, or a KPI without a better direction, :data:`NO_DIRECTION`)."""
-    if kpi in NO_DIRECTION or not math.isfinite(delta) or delta == 0:
+    if kpi not in HIGHER_IS_BETTER | LOWER_IS_BETTER or not math.isfinite(delta) or delta == 0:
         return None
     return (delta > 0) == (kpi in HIGHER_IS_BETTER)
 

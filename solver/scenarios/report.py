@@ -29,9 +29,13 @@ Files of ``workout scenario run`` (in ``--out-dir``):
 A folder that holds an earlier run (session 23 review). A run without a baseline into the
 ``--out-dir`` of a run with one left that run's ``deltas.csv`` and ``kpi_deltas.png`` beside
 the new files, as if they belonged to it. Decision: a run's (or sweep's) files replace the
-earlier run's as a set: after writing its files, the run removes those of
-:data:`OUTPUT_FILES` (the names ``scenario run`` and ``scenario sweep`` write) that it did
-not write. Only those names, never another file of the folder. Refusing a used folder
+earlier run's as a set: after writing its files, the run removes the files the earlier run
+wrote and this one did not. It knows them by the folder's manifest, :data:`MANIFEST` (each
+file a run wrote, with its SHA-256), and removes a file only when it is listed there and its
+content is still what the tool wrote: a user's file -- even one named ``report.xlsx``, or an
+earlier file the user has since edited -- is never removed (the second read of session 23:
+removing by name alone could delete a portfolio called ``accounts.parquet``, or an
+experiment's ``report.xlsx``). Refusing a used folder
 (exit 2) was the other choice; it was not taken because re-running into the same folder is
 the usual loop (change the scenario, run again, reload report.html), and a refusal would
 make every user delete by hand what the tool can remove exactly.
@@ -39,13 +43,15 @@ make every user delete by hand what the tool can remove exactly.
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from solver.core.atomic import atomic_path
+from solver.core.atomic import atomic_open, atomic_path
 from solver.domain import DEFAULT_CURRENCY
 from solver.scenarios.kpis import KPIS, ScenarioResult, compare
 from solver.scenarios.report_charts import frontier_chart, render_charts
@@ -71,7 +77,7 @@ __all__ = [
 
 
 #: Every file name ``scenario run`` and ``scenario sweep`` may write into ``--out-dir``: a
-#: run removes those it did not write (module docstring). Tested against what they write.
+#: run removes an earlier run's it did not write (module docstring, :data:`MANIFEST`).
 RUN_FILES = frozenset(
     {
         "kpis.csv",
@@ -91,14 +97,39 @@ SWEEP_FILES = frozenset({"sweep.csv", "sweep.xlsx", "frontier.png", "report.html
 OUTPUT_FILES = RUN_FILES | SWEEP_FILES
 
 
+#: The folder's record of the files the last run or sweep wrote there (name -> SHA-256).
+MANIFEST = ".workout-outputs.json"
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _remove_earlier_outputs(out: Path, written: list[Path]) -> None:
-    """Remove the files of :data:`OUTPUT_FILES` in ``out`` that this run did not write (an
-    earlier run's), so the folder holds one run's set; no other file is touched."""
+    """Remove the files the earlier run listed in ``out``'s :data:`MANIFEST` that this run did
+    not write and that still hold what it wrote (module docstring), then record this run's."""
     kept = {path.name for path in written}
-    for name in sorted(OUTPUT_FILES - kept):
-        path = out / name
-        if path.is_file():  # a folder of that name is not ours
-            path.unlink()
+    try:
+        earlier = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # no manifest, or not ours: remove nothing
+        earlier = {}
+    if isinstance(earlier, dict):
+        for name, digest in sorted(earlier.items()):
+            path = out / str(name)
+            if (
+                name in OUTPUT_FILES
+                and name not in kept
+                and path.is_file()
+                and not path.is_symlink()
+                and _digest(path) == digest
+            ):
+                path.unlink()
+    with atomic_open(out / MANIFEST, "w") as file:
+        json.dump({path.name: _digest(path) for path in written}, file, indent=1, sort_keys=True)
 
 
 def _write_bytes(path: Path, data: bytes) -> None:

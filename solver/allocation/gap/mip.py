@@ -128,8 +128,9 @@ class MipJob:
         try:
             self.process.wait(timeout=max(0.0, wait))
         except subprocess.TimeoutExpired:
+            # still running: stopped by the clock (the caller counts it only when it waited)
+            self.clock_stopped = True
             if wait > 0.0:
-                self.clock_stopped = True
                 self.outcome = "no answer by the deadline (unused)"
             else:
                 self.outcome = "stopped: the run ended first (unused)"

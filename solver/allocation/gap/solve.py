@@ -4,8 +4,9 @@ The phases run in order, each a named step below: presolve, the Lagrangian bound
 (:mod:`~solver.allocation.gap.dual`), a greedy primal (:mod:`~solver.allocation.gap.construct`);
 on small problems a short ejection-chain search (:mod:`~solver.allocation.gap.ejection`)
 then exact CP-SAT from it (:mod:`~solver.allocation.gap.cpsat_phases`), and when that does
-not close them HiGHS in a child process beside the searches that follow, whose proof of
-optimality is taken at the end (:mod:`~solver.allocation.gap.mip`); the exact min-cost flow of
+not close them HiGHS in a child process beside the searches that follow, with a budget of
+nodes, whose proof of optimality (or cheaper assignment) is taken at the end
+(:mod:`~solver.allocation.gap.mip`); the exact min-cost flow of
 transportation-shaped problems (:mod:`~solver.allocation.gap.flow`: solved first, offered
 after the dual and the greedy); a reduced CP-SAT model
 when no solution is known yet; the knapsack Lagrangian bound with its Lagrangian restarts
@@ -259,7 +260,7 @@ def _phases(
                 allowed,
                 run.incumbent,
                 deadline=run.deadline,
-                nodes=mip_nodes(run.limit),
+                nodes=mip_nodes(run.clock.limit),  # the caller's limit: not the wall time left
                 integral_costs=run.integral_costs,
             )
         final = exact_phase(run, allowed, dual, lns=lns)

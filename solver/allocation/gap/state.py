@@ -115,9 +115,10 @@ class Run:
         required and fails: :func:`~solver.allocation.gap.prices.certify_prices`): every
         phase ends the run here, so both are taken once, at this single point.
 
-        A MIP child still running (:mod:`~solver.allocation.gap.mip`) is waited for until
-        the deadline when the result is not proven optimal, and its proof replaces it; the
-        wait is not a clock stop (the phases ended before it)."""
+        A MIP child (:mod:`~solver.allocation.gap.mip`) is waited for until the deadline
+        when the result is neither proven nor within the gap tolerance; its proof, or an
+        assignment that costs less, replaces it, and a child the clock stopped while the run
+        waited for it is a clock stop (:meth:`_settle_mip`)."""
         runtime = time.perf_counter() - self.t0
         if runtime >= self.limit and not self.clock_stops and method not in ("trivial", "presolve"):
             self.clock_stops.append("time limit")
@@ -176,14 +177,18 @@ class Run:
         the child is stopped, ``stats["mip"]`` says what it did, and a child the clock
         stopped while the run waited for it is a clock stop (a faster machine might have
         found or proven more: gap/mip.py, Determinism)."""
-        job, self.mip = self.mip, None
+        job = self.mip
         assert job is not None
         unproven = status is Status.FEASIBLE and assignment is not None
         if assignment is not None and unproven:
             objective = self.problem.objective(assignment)
             # within the caller's gap tolerance (good_enough) is as good as proven here
             unproven = not self._proves(objective, bound) and objective > self.good_enough(bound)
-        found = job.settle(self.problem, self.deadline if unproven else time.perf_counter())
+        try:  # an interrupt while waiting leaves it to solve_assignment's finally to end
+            found = job.settle(self.problem, self.deadline if unproven else time.perf_counter())
+        finally:
+            if job.outcome != "running":
+                self.mip = None
         self.stats["mip"] = job.outcome
         self.stats["mip_cpu_s"] = round(job.cpu_seconds, 2)
         self.stats["mip_nodes"] = job.nodes
