@@ -30,7 +30,7 @@ from solver.allocation.catalogue import Catalogue
 from solver.allocation.compliance import label_codes, text_column
 from solver.core.model import BehaviourModel
 from solver.core.tables import read_table
-from solver.domain import BUCKETS, TIERS
+from solver.domain import BUCKETS, TIERS, Status
 from solver.errors import InputError
 
 if TYPE_CHECKING:
@@ -379,6 +379,12 @@ def check_plans(plan_table: pd.DataFrame, frame: pd.DataFrame, source: str) -> C
         repeated,
         lambda i: f"repeated (first at row {first_row[ids.iloc[i]]}): one plan per account",
     )
+    # a status that is not one of Status's words (RECOMENDED, recommended) would be read as
+    # "no plan to offer" without a word: refused, with the word it resembles (review, s23)
+    if "status" in plan_table.columns:  # library callers may check a table without it
+        statuses = strip_text(plan_table["status"])
+        unknown = ~text_blank(statuses) & ~statuses.isin(STATUS_WORDS).to_numpy(dtype=bool)
+        log.add("status", unknown, _unknown_status(statuses))
     # the size check needs the book's balance; a book without ``principal`` (a bare id list,
     # as library callers may pass) gets no size check (NaN limits), the other checks still
     book_balance = _book_balance(frame)
@@ -427,6 +433,27 @@ def check_plans(plan_table: pd.DataFrame, frame: pd.DataFrame, source: str) -> C
         book_ids=frame["account_id"].array,
         book_balance=book_balance,
     )
+
+
+#: The words a plans table's ``status`` may hold: :class:`~solver.domain.Status`'s (blank: no
+#: plan).
+STATUS_WORDS = frozenset(status.value for status in Status)
+
+
+def _unknown_status(statuses: pd.Series) -> Callable[[int], str]:
+    """What a ``status`` outside :data:`STATUS_WORDS` is told, with the closest word."""
+    import difflib
+
+    def told(i: int) -> str:
+        value = str(statuses.iloc[i])
+        close = difflib.get_close_matches(value.upper(), sorted(STATUS_WORDS), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        return (
+            f"unknown plan status {value!r}{hint}: expected a status plan-portfolio writes, "
+            "such as RECOMMENDED or NPV_TEST_FAILED (upper case)"
+        )
+
+    return told
 
 
 def _told(message: str, raw: pd.Series) -> Callable[[int], str]:
