@@ -45,6 +45,7 @@ from solver.allocation.portfolio import (
 )
 from solver.allocation.teams import Teams
 from solver.allocation.values import recommended_plans
+from solver.core.account import OWED_COLUMNS, balance_owed
 from solver.core.atomic import atomic_open
 from solver.domain import BUCKETS, TIERS
 from solver.errors import InputError
@@ -159,11 +160,8 @@ def book_features(
         codes = label_codes(portfolio[column], labels)
         cols.append(codes.astype(np.float64))
         feats.append(Feature(column, "ordinal", column, column, labels=tuple(labels)))
-    balance = sum(
-        portfolio[c].to_numpy(dtype=np.float64) for c in ("principal", "interest_due", "fees_due")
-    )
-    cols.append(np.asarray(balance, dtype=np.float64))
-    feats.append(Feature("balance", "number", "balance", "(principal + interest_due + fees_due)"))
+    cols.append(balance_owed(portfolio))
+    feats.append(Feature("balance", "number", "balance", f"({' + '.join(OWED_COLUMNS)})"))
     for column in NUMBER_COLUMNS:
         if column not in portfolio.columns:
             continue

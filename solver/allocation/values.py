@@ -28,6 +28,7 @@ import numpy as np
 
 from solver.allocation.catalogue import Catalogue
 from solver.allocation.compliance import label_codes, text_column
+from solver.core.account import balance_owed
 from solver.core.model import BehaviourModel
 from solver.core.tables import read_table
 from solver.domain import BUCKETS, TIERS, Status
@@ -315,10 +316,9 @@ def _book_balance(frame: pd.DataFrame) -> np.ndarray | None:
     """Each account's balance (principal + interest_due + fees_due, those the book has) as
     the size rule of :func:`check_plans` reads it; None for a book without ``principal``
     (a bare id list, as library callers may pass)."""
-    owed = [c for c in ("principal", "interest_due", "fees_due") if c in frame.columns]
-    if "principal" not in owed:
+    if "principal" not in frame.columns:
         return None
-    return np.asarray(frame[owed].sum(axis=1).to_numpy(dtype=float))
+    return balance_owed(frame)
 
 
 def ensure_checked(

@@ -27,13 +27,29 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CROSS_FIELDS",
+    "OWED_COLUMNS",
     "Account",
+    "balance_owed",
     "as_account",
     "cross_field_problems",
     "effective_income_normal",
     "frame_columns",
     "setting_problems",
 ]
+
+
+#: What an account owes before any plan (SPEC §3): principal, accrued interest and fees.
+OWED_COLUMNS: tuple[str, ...] = ("principal", "interest_due", "fees_due")
+
+
+def balance_owed(frame: Any) -> np.ndarray:
+    """Each row's balance owed, :data:`OWED_COLUMNS` summed in that order (a column the
+    frame lacks counts as 0: a validated book has all three)."""
+    owed = np.zeros(len(frame))
+    for column in OWED_COLUMNS:
+        if column in frame.columns:
+            owed = owed + frame[column].to_numpy(dtype=float)
+    return owed
 
 
 def card_vehicles(product: Any, vehicle_value: Any) -> Any:

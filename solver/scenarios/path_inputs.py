@@ -57,6 +57,8 @@ from typing import Any
 
 import numpy as np
 
+from solver.core.account import balance_owed
+
 __all__ = [
     "SEGMENT_TYPES",
     "PathInputs",
@@ -71,13 +73,9 @@ SEGMENT_TYPES: tuple[str, ...] = ("tier", "product", "dpd_bucket")
 
 
 def book_balance(frame: Any) -> np.ndarray:
-    """What each account owes on the book before any plan: ``principal + interest_due +
-    fees_due`` (SPEC §3 columns), the scenario KPIs' ``opening_balance``."""
-    return (
-        frame["principal"].to_numpy(dtype=float)
-        + frame["interest_due"].to_numpy(dtype=float)
-        + frame["fees_due"].to_numpy(dtype=float)
-    )
+    """What each account owes on the book before any plan
+    (:func:`solver.core.account.balance_owed`), the scenario KPIs' ``opening_balance``."""
+    return balance_owed(frame)
 
 
 def _readonly(values: Any, dtype: Any = float) -> np.ndarray:
