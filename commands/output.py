@@ -261,8 +261,10 @@ def objective_options(func: Any) -> Any:
         type=click.FloatRange(0.0, 100.0),
         default=None,
         metavar="PCT",
+        # default None (not shown by click): a --within without --objective customer is
+        # refused, so the default is applied later and named here
         help="With --objective customer: how far below the best NPV (percent) a plan may be"
-        f"  [default: {DEFAULT_WITHIN_PCT:g}].",
+        f" (default: {DEFAULT_WITHIN_PCT:g}).",
     )
     return objective(within(command))
 
