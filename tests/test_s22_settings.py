@@ -188,7 +188,7 @@ def test_objective_facts_have_one_definition():
     params = {p.name: p for p in probe.params}
     assert isinstance(params["objective"].type, click.Choice)
     assert tuple(params["objective"].type.choices) == objectives.OBJECTIVES
-    assert "[default: 1]" in (params["within_pct"].help or "")
+    assert "(default: 1)" in (params["within_pct"].help or "")
     out = click.testing.CliRunner().invoke(probe, ["--objective", "customer"]).output
     assert json.loads(out) == ["customer", 1.0]
 
