@@ -33,13 +33,14 @@ from commands.output import (
     wrote,
 )
 from commands.plan_output import (
+    announce_kernels,
     options_frame,
     plan_sheets,
     render_frontier,
     render_table,
 )
 from commands.sources import book_options, input_path
-from solver.domain import FAMILIES, Status
+from solver.domain import Status
 from solver.plans.objectives import CUSTOMER_OBJECTIVE
 
 
@@ -72,14 +73,17 @@ from solver.plans.objectives import CUSTOMER_OBJECTIVE
     "--schedule",
     "schedule_family",
     default=None,
-    help="Also print the month-by-month schedule of this option (e.g. custom, deferral/capitalize, status_quo).",
+    help="Also print the month-by-month schedule of this option: any label the run prints"
+    " (custom, deferral/capitalize, status_quo, a family for its best plan, or a frontier"
+    ' plan such as "deferral/interest_only 4+29m").',
 )
 @ACCOUNT_SET_OPTION
 @click.option(
     "--thorough",
     is_flag=True,
     help="Finer custom/step search, and custom over every amount (free family, certified"
-    " against a bound over every schedule): better plans, honest gaps, 0.1-3 s more.",
+    " against a bound over every schedule): better plans, honest gaps, 0.1-3 s more after"
+    " the first run (a first run compiles the plan engine's kernels: about a minute).",
 )
 @objective_options
 @click.option(
@@ -132,7 +136,7 @@ def plan(
       workout plan tests/data/portfolio/tiny.csv --account-id T002 --out out/options.csv
       workout plan --db sqlite:///bank.db --table accounts --account-id CI00000001
     """
-    from solver.errors import InfeasibleError, InputError
+    from solver.errors import InfeasibleError
 
     check_out(
         out_path,
@@ -146,23 +150,16 @@ def plan(
     account, policy, model = load_account(
         account_file, account_id, forecast_path, policy_path, model_path, settings
     )
-    # a frontier plan's label starts with its family's ("instalment 36m", --objective customer)
-    family_part = (schedule_family or "").split(" ", 1)[0]
-    if (
-        schedule_family
-        and family_part not in ("status_quo", *FAMILIES)
-        and not family_part.startswith("deferral/")
-    ):
-        raise InputError(
-            f"--schedule {schedule_family}: unknown option (use a family name, e.g. custom, or deferral/capitalize)"
-        )
     from solver.officer.documents import plan_document, plan_result
     from solver.plans.options import efficient_frontier
 
+    announce_kernels()  # a first run compiles the kernels: say so rather than hang silently
     # one definition of the options and their JSON document, shared with `workout serve`
     result = plan_result(
         account, policy, model, objective=objective, within_pct=within_pct, thorough=thorough
     )
+    # resolved before any output: an unknown label is a usage error with nothing written
+    schedule = _schedule_option(result, schedule_family) if schedule_family else None
     payload = None
     start = as_of_date(as_of)  # month t of every schedule shown is due t months later
     if fmt == "json" or (out_path is not None and out_path.suffix.lower() == ".json"):
@@ -172,7 +169,7 @@ def plan(
         sheets = plan_sheets(result, options, start)
         write_out(out_path, options, sheet_name="options", payload=payload, sheets=sheets)
     if fmt == "table":
-        render_table(result, schedule_family, policy.currency, start)
+        render_table(result, schedule, policy.currency, start)
         if frontier or objective == CUSTOMER_OBJECTIVE:
             render_frontier(result, efficient_frontier(result), policy.currency)
         wrote(out_path, fmt)
@@ -186,3 +183,32 @@ def plan(
     if result.status == Status.INFEASIBLE:
         raise InfeasibleError(f"account {result.account_id}: {result.explanation}")
     return 0
+
+
+def _schedule_option(result: Any, label: str) -> Any:
+    """The option ``--schedule LABEL`` names, resolved as ``workout offer --option`` resolves
+    it (:func:`solver.officer.offers.plan_option`: an option's label, a family for its best
+    plan, ``status_quo``, or a frontier plan's label): one rule for the labels plan prints.
+
+    Raises
+    ------
+    InputError
+        No option or frontier plan has this label (exit 2); the message lists the labels.
+    """
+    from solver.errors import InputError
+    from solver.officer.offers import plan_option
+
+    try:
+        return plan_option(result, label)
+    except InputError:
+        # plan_option's message is worded for `offer --option` (offers only, counter_offer)
+        labels = ["status_quo", *(o.label for o in result.options)]
+        frontier = (
+            " or a frontier plan's label (--frontier lists them)"
+            if result.trade_offs is not None
+            else ""
+        )
+        raise InputError(
+            f"--schedule {label}: no such option; options are {', '.join(labels)}, a family"
+            f" name for its best plan{frontier}"
+        ) from None

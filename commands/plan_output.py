@@ -216,11 +216,10 @@ def grid_note(result: Any, currency: str) -> str:
     return "\n".join(notes)
 
 
-def render_table(
-    result: Any, schedule_family: str | None, currency: str, start: Any = None
-) -> None:
-    """The options table, its notes and the verdict; with ``schedule_family``, that option's
-    schedule, month t due t months after ``start`` (``--as-of``)."""
+def render_table(result: Any, schedule: Any, currency: str, start: Any = None) -> None:
+    """The options table, its notes and the verdict; with ``schedule`` (the option
+    ``--schedule`` names, resolved before any output: :func:`commands.plan._schedule_option`),
+    that option's schedule, month t due t months after ``start`` (``--as-of``)."""
     from dataclasses import replace
 
     from rich.table import Table
@@ -245,10 +244,10 @@ def render_table(
                     out.print(f"{o.label}: {o.status.lower()}: {o.reason}", highlight=False)
     colour = STATUS_COLOURS[result.status]
     out.print(f"[bold {colour}]{result.status}[/]: {result.explanation}", highlight=False)
-    if schedule_family:
-        opt = result.option(schedule_family)
+    if schedule is not None:
+        opt = schedule
         if opt.schedule is None:
-            out.print(f"{schedule_family}: no schedule ({opt.reason})")
+            out.print(f"{opt.label}: no schedule ({opt.reason})", highlight=False)
             return
         st = Table(title=f"Schedule: {opt.label}", title_justify="left")
         for col in ("month", "due_date", "payment", "interest", "principal", "fees", "balance"):
@@ -414,3 +413,53 @@ def portfolio_payments_text(plans: Any, currency: str) -> list[str | None]:
         runs, pays = plans.holidays[i]
         out.append(phases_text(cents[i, :months].tolist(), runs, pays, currency))
     return out
+
+
+#: What ``plan`` and ``plan-portfolio`` say on stderr before planning with a cold kernel cache.
+KERNELS_NOTE = "preparing the plan engine's compiled kernels (first run only, about a minute)…"
+
+
+def kernels_cold() -> bool:
+    """Whether most of the plan engine's numba kernels have no valid on-disk cache entry,
+    so that this run compiles them (about 25 s of CPU for a first ``plan``, 50 s for a
+    first ``--thorough``; later runs load them in about a second).
+
+    Imports the plan search (which the run needs anyway) and asks each cached kernel of
+    the loaded ``solver`` modules whether its index file exists where numba keeps it
+    (``__pycache__`` beside the module, or ``NUMBA_CACHE_DIR``) and matches the source:
+    about 10 ms. Decision (session 24): "cold" is more than half of them missing, not any
+    missing -- some kernels compile only for some accounts or options (holidays mid-plan,
+    the free family), so a warm cache always lacks a few, and a note on every run would be
+    noise; a fresh copy lacks them all. The check reads numba's cache objects (not a
+    public API): if they change, it answers ``False`` and the run is only silent again.
+    """
+    import sys
+
+    import solver.plans.options  # noqa: F401  (loads the kernel modules)
+
+    try:
+        from numba.core.registry import CPUDispatcher
+
+        kernels: list[Any] = [
+            value
+            for name, module in list(sys.modules.items())
+            if name.startswith("solver.") and module is not None
+            for value in list(vars(module).values())
+            if isinstance(value, CPUDispatcher)
+            and value.__module__ == name  # each kernel once, where it is defined
+            and getattr(getattr(value, "_cache", None), "_enabled", False)
+            and value.targetoptions.get("inline") != "always"  # inlined: never cached alone
+        ]
+        # _load_index() is empty for a missing index or one stale against the source
+        missing = sum(not k._cache._cache_file._load_index() for k in kernels)
+    except Exception:  # numba's internals changed: stay silent rather than fail the run
+        return False
+    return 2 * missing > len(kernels)
+
+
+def announce_kernels(quiet: bool = False) -> None:
+    """Print :data:`KERNELS_NOTE` on stderr when :func:`kernels_cold` (not with ``quiet``)."""
+    if not quiet and kernels_cold():
+        import click
+
+        click.echo(KERNELS_NOTE, err=True)

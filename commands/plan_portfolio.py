@@ -33,6 +33,7 @@ from commands.output import (
     wrote,
 )
 from commands.sources import book_options, input_path, out_db_options, write_table_outputs
+from commands.tables import Column
 
 if TYPE_CHECKING:
     from solver.engines.dataset import CheckedDatasetOut
@@ -45,11 +46,12 @@ if TYPE_CHECKING:
     "--out",
     "out_path",
     type=DatasetOrFile(path_type=Path),
-    required=True,
+    default=None,
     help=out_help(
         "the plans (one row per account)",
         DATASET_OUT_HELP + " An .xlsx file also holds the schedules (sheet schedules) when they"
-        " have at most 200,000 rows (about 5,000 accounts); --schedules writes any number.",
+        " have at most 200,000 rows (about 5,000 accounts); --schedules writes any number."
+        " Required, except with --format csv, which prints the plans on stdout.",
     ),
 )
 @out_option(
@@ -76,7 +78,8 @@ if TYPE_CHECKING:
     "--thorough",
     is_flag=True,
     help="As plan --thorough: custom over every amount, certified against a bound over every"
-    " schedule (about 75 ms CPU per account instead of about 1.5 ms).",
+    " schedule (about 75 ms CPU per account instead of about 1.5 ms, after the first run: a"
+    " first run compiles the plan engine's kernels, about a minute).",
 )
 @quiet_option()
 @format_option(
@@ -91,7 +94,7 @@ if TYPE_CHECKING:
 @engine_options
 def plan_portfolio(
     portfolio: Any,
-    out_path: Path,
+    out_path: Path | None,
     schedules_path: Path | None,
     as_of: Any,
     policy_path: Path | None,
@@ -136,6 +139,7 @@ def plan_portfolio(
     )
 
     from commands.common import console
+    from commands.plan_output import announce_kernels
     from solver.core.readers import read_portfolio
     from solver.engines.partitions import runs_on_engine
     from solver.errors import InputError
@@ -148,7 +152,17 @@ def plan_portfolio(
         "--model": model_path,
         "--forecast": input_path(forecast_path),
     }
-    dataset_out = is_dataset_output(out_path)
+    if out_path is None:
+        # decision (session 24): --format csv prints the plans themselves, as every command's
+        # --format csv prints its main table, so --out is optional there; the readable summary
+        # and the JSON summary are about plans written somewhere, and without --out they
+        # would be planned and lost
+        if fmt != "csv":
+            raise InputError(
+                "--out FILE is required: where the plans go (or --format csv, which prints "
+                "them on stdout)"
+            )
+    dataset_out = out_path is not None and is_dataset_output(out_path)
     # the dataset --out once checked: handed to the engine, which does not check it again
     checked_out: CheckedDatasetOut | None = None
     if not dataset_out:
@@ -165,6 +179,7 @@ def plan_portfolio(
     policy, _ = load_policy(policy_path, settings, account_fields=False)
     model = load_model(model_path)
     search = SearchParams.thorough() if thorough else None
+    announce_kernels(quiet)  # before the clock: a first run compiles the kernels
     started = time.perf_counter()
     # where the plans run: solver.engines.partitions.runs_on_engine gives the reasons
     if runs_on_engine(portfolio, distributed=engine.distributed, dataset_out=dataset_out):
@@ -222,13 +237,13 @@ EXCEL_ROWS = 1_048_575
 XLSX_SCHEDULE_ROWS = 200_000
 
 
-def _is_xlsx(out_path: Path) -> bool:
+def _is_xlsx(out_path: Path | None) -> bool:
     """Whether ``--out`` is a workbook (which holds the schedules too, up to a size)."""
-    return out_path.suffix.lower() == ".xlsx"
+    return out_path is not None and out_path.suffix.lower() == ".xlsx"
 
 
 def _written(
-    plans: Any, currency: str, as_of: Any, out_path: Path, schedules_path: Any
+    plans: Any, currency: str, as_of: Any, out_path: Path | None, schedules_path: Any
 ) -> tuple[Any, dict[str, Any] | None]:
     """The plans table as written (with the ``payments`` text after ``levels``) and, for an
     .xlsx ``--out``, its sheets; writes the ``--schedules`` file (the followed schedules
@@ -250,6 +265,7 @@ def _written(
         click.echo(f"wrote {schedules_path} ({len(schedules):,} schedule rows)", err=True)
     if not excel:
         return table, None
+    assert out_path is not None  # an .xlsx --out (for mypy: _is_xlsx checked it)
     sheets = {"plans": table}
     if len(schedules) > XLSX_SCHEDULE_ROWS:
         click.echo(
@@ -290,7 +306,7 @@ def _refuse_on_engine(schedules_path: Path | None, out_db: Any) -> None:
 
 def _plan_on_engine(
     portfolio: Any,
-    out_path: Path,
+    out_path: Path | None,
     policy: Any,
     model: Any,
     engine: Any,
@@ -338,59 +354,94 @@ def _plan_on_engine(
         )
     if dataset_out is not None:
         return result.rows, sum_summaries(result.summaries, ["by", "segment"]), None
-    write_out(out_path, result.frame, sheet_name="plans")
+    if out_path is not None:  # None: --format csv prints the plans
+        write_out(out_path, result.frame, sheet_name="plans")
     return result.rows, portfolio_summary(result.frame), result.frame
+
+
+#: The summary table's counts of accounts by outcome (the summary's keys:
+#: :func:`solver.plans.portfolio.portfolio_summary`); ``contract_affordable`` only where the
+#: need test kept a contract.
+SUMMARY_COUNTS = (
+    "restructured",
+    "infeasible",
+    "npv_test_failed",
+    "contract_affordable",
+    "errors",
+)
+
+#: Columns of plan-portfolio's summary in display order (:mod:`commands.tables`). The wide
+#: layout's headers are the summary's keys (as --format json names them); the compact one,
+#: on a terminal too narrow for all, stacks them on two lines (review s24: "uplift_…" and
+#: "uplift_v…" could not be told apart) and drops the least important counts whole
+#: (priority: lower is kept first), so that a number is never cut.
+SUMMARY_COLUMNS: tuple[Column, ...] = (
+    Column("by", "left", 0),
+    Column("segment", "left", 0),
+    Column("accounts", "right", 1, name="accounts"),
+    Column("restructured", "right", 1, short="restruc-\ntured", name="restructured"),
+    Column("infeasible", "right", 4, short="infeas-\nible", name="infeasible"),
+    Column("npv_test_failed", "right", 5, short="NPV test\nfailed", name="npv_test_failed"),
+    # "affordable": the wide table stays within 140 columns (the need test's verdict)
+    Column("affordable", "right", 6, short="afford-\nable", name="contract_affordable"),
+    Column("errors", "right", 3, name="errors"),
+    Column(
+        "uplift_vs_status_quo",
+        "right",
+        2,
+        short="uplift vs\nstatus quo",
+        name="uplift_vs_status_quo",
+    ),
+    Column(
+        "uplift_vs_waterfall", "right", 2, short="uplift vs\nwaterfall", name="uplift_vs_waterfall"
+    ),
+)
 
 
 def _print_plan_summary(
     summary: Any,
     n: int,
     elapsed: float,
-    out_path: Path,
+    out_path: Path | None,
     fmt: str = "table",
     table: Any = None,
     quiet: bool = False,
     search: Any = None,
 ) -> int:
-    from rich.table import Table
-
     from commands.common import console
+    from commands.tables import print_fitted
 
     if fmt != "table":
         payload = {
             "accounts": n,
             "seconds": round(elapsed, 3),
-            "out": str(out_path),
+            "out": None if out_path is None else str(out_path),
             "summary": summary,
         }
         emit(fmt, table=table, payload=payload)
         wrote(out_path, fmt, quiet=quiet)
         return 0
     out = console(min_width=140)
-    t = Table(
-        title=f"Plans for {n:,} accounts ({elapsed:.1f} s, {n / max(elapsed, 1e-9):,.0f} accounts/s)",
-        title_justify="left",
-    )
-    # the need test's column only where the policy's need_test kept a contract
-    counts = ["restructured", "infeasible", "npv_test_failed", "contract_affordable", "errors"]
+    counts = [c for c in SUMMARY_COLUMNS if c.name in SUMMARY_COUNTS]
     if not summary["contract_affordable"].any():
-        counts.remove("contract_affordable")
-    for col in ("by", "segment", "accounts", *counts):
-        header = "affordable" if col == "contract_affordable" else col  # keep the table narrow
-        t.add_column(header, justify="left" if col in ("by", "segment") else "right")
-    for col in ("uplift_vs_status_quo", "uplift_vs_waterfall"):
-        t.add_column(col, justify="right")
-    for _, row in summary.iterrows():
-        t.add_row(
-            str(row["by"]),
-            str(row["segment"]),
-            f"{int(row['accounts']):,}",
-            *(f"{int(row[col]):,}" for col in counts),
-            f"{row['uplift_vs_status_quo']:,.0f}",
-            f"{row['uplift_vs_waterfall']:,.0f}",
-            style="bold" if row["by"] == "all" else None,
+        # the need test's column only where the policy's need_test kept a contract
+        counts = [c for c in counts if c.name != "contract_affordable"]
+    columns = [*SUMMARY_COLUMNS[:3], *counts, *SUMMARY_COLUMNS[-2:]]
+    rows = [
+        (
+            [
+                str(row["by"]),
+                str(row["segment"]),
+                *(f"{int(row[c.name]):,}" for c in columns[2:-2]),
+                *(f"{row[c.name]:,.0f}" for c in columns[-2:]),
+            ],
+            "bold" if row["by"] == "all" else None,
         )
-    out.print(t)
+        for _, row in summary.iterrows()
+    ]
+    title = f"Plans for {n:,} accounts ({elapsed:.1f} s, {n / max(elapsed, 1e-9):,.0f} accounts/s)"
+    # fitted as plan's options table: columns dropped by priority, never a number cut
+    print_fitted(out, title, columns, rows)
     total = summary[summary["by"] == "all"].iloc[0] if (summary["by"] == "all").any() else None
     if total is not None and "certified_0_1pct" in summary and int(total["restructured"]):
         certified, restructured = int(total["certified_0_1pct"]), int(total["restructured"])

@@ -205,7 +205,7 @@ def write_out_db(out_db: tuple[str, str, bool] | None, frame: Any) -> str | None
 
 
 def write_table_outputs(
-    out: Path,
+    out: Path | None,
     out_db: tuple[str, str, bool] | None,
     table: Any,
     *,
@@ -218,9 +218,11 @@ def write_table_outputs(
     stderr, not with ``--quiet``, as one unwrapped line (a long URL stays whole and
     copyable, as the file's ``wrote FILE`` line of :func:`commands.output.wrote`).
     ``plan-portfolio`` and ``allocate`` both write through here; ``sheets``: the sheets of
-    an .xlsx ``--out`` (:func:`commands.output.write_out`)."""
+    an .xlsx ``--out`` (:func:`commands.output.write_out`); ``out`` ``None``: no file
+    (``plan-portfolio --format csv`` prints the table)."""
     db_line = write_out_db(out_db, table)
-    write_out(out, table, sheet_name=sheet_name, sheets=sheets)
+    if out is not None:
+        write_out(out, table, sheet_name=sheet_name, sheets=sheets)
     if db_line is not None and not quiet:
         click.echo(db_line, err=True)
 

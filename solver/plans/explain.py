@@ -174,6 +174,10 @@ def customer_choice_text(pick: Any, bank_best: Any, sq: Any, within: float, curr
     value at the contract rate)."""
     v = partial(format_value, code=currency)
     d = partial(format_difference, code=currency)  # a difference of two printed values
+    # the pick's actual shortfall, as the frontier table's "NPV vs best" column computes it:
+    # the tolerance is a ceiling, and stating it as the shortfall misled (review s24: "within
+    # 100.0%" for a plan 7.52 % below the best)
+    shortfall = (bank_best.npv - pick.npv) / abs(bank_best.npv)
     # a plan of the frontier at its own terms, not a family's best (REFERENCE: evaluated
     # there, not optimised): say so, or an officer reads it as the family's optimum
     at_terms = (
@@ -186,7 +190,8 @@ def customer_choice_text(pick: Any, bank_best: Any, sq: Any, within: float, curr
         f" {d(bank_best.customer_cost, pick.customer_cost)}"
         f" less than the bank's best ({bank_best.label}, {v(bank_best.customer_cost)}),"
         f" and recovers {v(pick.npv)} in expected NPV,"
-        f" within {within:.1%} of the best ({v(bank_best.npv)}) and {d(pick.npv, sq.npv)}"
+        f" {shortfall:.2%} below the best ({v(bank_best.npv)}; up to {within * 100:g}% allowed)"
+        f" and {d(pick.npv, sq.npv)}"
         f" more than the status quo; PD 12m {pick.pd_12m:.1%} vs {sq.pd_12m:.1%}."
     )
 
