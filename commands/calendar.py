@@ -52,6 +52,20 @@ _CHANNELS = (
     "Contact history (account_id, timestamp, channel, outcome; CSV/Parquet/Excel): "
     "rolling 7-day counts and conversations before the calendar.",
 )
+@file_option(
+    "--replan",
+    "The `workout replan` steps the allocation was steered by (allocate --replan): a broken "
+    "plan's has_plan stop is lifted here as it was there, so its contact is scheduled.",
+    dest="replan_steps",
+    dir_okay=True,
+)
+@file_option(
+    "--payment-history",
+    "The payment history the allocation was steered by (allocate --history; --history here "
+    "is the contact history): the replan steps are computed from it as allocate computes "
+    "them. Not with --replan.",
+    dir_okay=True,
+)
 @catalogue_options("Teams TOML: shifts and working days")
 @file_option("--channels", "Channel capacities TOML (default: scenarios/channels.toml).")
 @click.option("--jurisdiction", default=None, help=shared_help("--jurisdiction"))
@@ -59,8 +73,9 @@ _CHANNELS = (
     "--dialler-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Write one dialler CSV per team (account_id, attempt, utc_time, local_date, "
-    "local_time, timezone, stop_after_conversation_days).",
+    help="Write one dialler CSV per calling team (account_id, attempt, utc_time, local_date, "
+    "local_time, timezone, stop_after_conversation_days); a team without calls gets the "
+    "header alone, so no earlier week's list is left as the team's.",
 )
 @out_option("the calendar (one row per contact attempt)", required=True)
 @format_option("Here json is the summary; csv the calendar.")
@@ -71,6 +86,8 @@ def calendar(
     days: int,
     start: dt.date | None,
     history: Path | None,
+    replan_steps: Path | None,
+    payment_history: Path | None,
     treatments: Path | None,
     teams: Path | None,
     channels: Path | None,
@@ -88,6 +105,9 @@ def calendar(
     each account's gain over no contact, after cost; greedy by value density; the bound
     and gap are printed). An `allocate --weeks` file has no uplift_vs_none and is refused. An independent checker verifies every rule of the jurisdiction on
     the result; a violation is an internal error (exit 1) and nothing is written.
+    An allocated contact the law stops (a protected flag, hardship) is counted as requested
+    and not scheduled, and named in a warning: give the calendar the --replan steps (or the
+    --payment-history) the allocation was steered by.
 
     \b
     Examples:
@@ -95,10 +115,13 @@ def calendar(
       workout calendar out/portfolio.csv --allocation out/allocation.csv --days 7 \\
           --start 2026-12-07 --history out/history.csv --dialler-dir out/dialler \\
           --out out/cal.csv
+      workout calendar out/portfolio.csv --allocation out/allocation.csv \\
+          --replan out/steps.csv --out out/cal.csv
     """
     # solver modules load here, not with this module (fast `workout --help`)
     from zoneinfo import ZoneInfo
 
+    from solver.allocation.calendar.blocked import blocked_notes
     from solver.allocation.calendar.channels import Channels
     from solver.allocation.calendar.checker import check_calendar
     from solver.allocation.calendar.inputs import (
@@ -108,11 +131,22 @@ def calendar(
     )
     from solver.allocation.calendar.scheduler import schedule_contacts
     from solver.allocation.catalogue import Catalogue
+    from solver.allocation.replan import lift_plan_stop, load_steps
     from solver.allocation.teams import Teams
     from solver.core.readers import read_portfolio
     from solver.errors import WorkoutError
 
-    inputs = {"BOOK": book, "--allocation": allocation, "--history": history}
+    if replan_steps is not None and payment_history is not None:
+        raise click.UsageError(
+            "--replan gives the steps, --payment-history computes them: give one, not both"
+        )
+    inputs = {
+        "BOOK": book,
+        "--allocation": allocation,
+        "--history": history,
+        "--replan": replan_steps,
+        "--payment-history": payment_history,
+    }
     check_out(out, inputs=inputs)
     catalogue = Catalogue.from_toml(treatments, jurisdiction=jurisdiction)
     team_set = Teams.from_toml(teams, compliance=catalogue.compliance)
@@ -124,6 +158,11 @@ def calendar(
         else dt.datetime.now(ZoneInfo(profile.timezone)).date() + dt.timedelta(days=1)
     )
     frame = read_portfolio(book, unknown_columns="ignore")
+    steps = load_steps(frame, replan_steps, payment_history, f"--payment-history {payment_history}")
+    # the book as allocate --replan/--history saw it (broken plans' has_plan stop lifted),
+    # for the scheduler and the checker alike: one rule (solver.allocation.replan)
+    if steps is not None:
+        frame = lift_plan_stop(frame, steps)
     contact = read_contact_columns(book, frame["account_id"], profile.timezone)
     past = read_history(history) if history is not None else None
     # every allocation row checked against the book, catalogue and teams, named by file,
@@ -149,6 +188,8 @@ def calendar(
         )
     summary = {**result.summary, "checker_violations": 0}
     write_out(out, result.calendar, sheet_name="calendar")
+    for note in blocked_notes(summary["blocked"], steps_given=steps is not None):
+        click.echo(f"warning: {note}", err=True)
     written = _write_dialler(dialler_dir, result.dialler_tables()) if dialler_dir else []
     if emit(fmt, table=result.calendar, payload=summary):
         wrote(out, fmt, quiet=quiet)
@@ -158,11 +199,35 @@ def calendar(
 
 
 def _write_dialler(directory: Path, tables: dict[str, Any]) -> list[Path]:
-    """One CSV per team in ``directory`` (each written atomically)."""
+    """One CSV per calling team in ``directory`` (each written atomically), and a warning
+    naming the folder's other CSV files.
+
+    Decision (session 24 review: a second week's run wrote 2 of the 5 team files and left
+    last week's 3, which a dialler loading the folder would call): every calling team of
+    the teams file gets its file every run, the header alone when it has no calls, so a
+    team's file is always this calendar's list. Nothing is deleted: a CSV this run did not
+    write (a team since removed from the teams file, or a user's own file) is named in a
+    warning instead. The scenario folder's manifest (solver.scenarios.report) was not
+    reused: its removal is tied to the scenario's fixed file names, and with a file for
+    every team only a renamed team's file can be left, which the warning names.
+    """
     from solver.core.writers import write_table
 
     directory.mkdir(parents=True, exist_ok=True)
-    return [write_table(table, directory / f"{team}.csv") for team, table in tables.items()]
+    written = [write_table(table, directory / f"{team}.csv") for team, table in tables.items()]
+    mine = {path.name for path in written}
+    others = sorted(p.name for p in directory.glob("*.csv") if p.name not in mine)
+    if others:
+        shown = ", ".join(others[:10]) + (
+            f" and {len(others) - 10} more" if len(others) > 10 else ""
+        )
+        click.echo(
+            f"warning: --dialler-dir {directory} also holds {len(others)} CSV file(s) this "
+            f"calendar did not write ({shown}): a dialler loading the folder would call them; "
+            "remove them if they are an earlier calendar's",
+            err=True,
+        )
+    return written
 
 
 def _print_summary(
@@ -174,7 +239,12 @@ def _print_summary(
         f"written to {out}\n"
         f"{s['attempts_scheduled']:,} of {s['attempts_requested']:,} attempts scheduled for "
         f"{s['accounts_with_attempts']:,} of {s['accounts']:,} accounts; "
-        f"legal referrals (no contact slot) {s['referrals']:,}",
+        f"legal referrals (no contact slot) {s['referrals']:,}"
+        + (
+            f"; {s['attempts_blocked']:,} blocked by protected flags or hardship (warning above)"
+            if s["attempts_blocked"]
+            else ""
+        ),
         highlight=False,
     )
     rows = [

@@ -30,7 +30,9 @@ broken, re-aged already                     ``broken``     ``escalate``
 honoured, so the book's ``has_plan`` stop no longer applies (every other protected flag
 still does); ``cure_window`` accounts then get gentle treatments only, ``reage`` accounts
 gentle treatments or the senior call that offers a plan, ``escalate`` accounts anything
-the other rules allow (legal and field visits included).
+the other rules allow (legal and field visits included). The lifted stop itself is
+:func:`lift_plan_stop`, which ``workout calendar --replan/--payment-history`` applies too
+(docs/calendar.md), and :func:`load_steps` reads the steps either command is given.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ __all__ = [
     "LIFTED_STEPS",
     "STEPS",
     "ReplanPolicy",
+    "lift_plan_stop",
+    "load_steps",
     "read_steps",
     "reage_plans",
     "replan",
@@ -265,18 +269,57 @@ def read_steps(path: Path, portfolio: Any = None) -> dict[str, str]:
     return steps_by_account(read_table(path, text_columns=("account_id",)), str(path), portfolio)
 
 
+def _step_of(portfolio: Any, steps: Mapping[str, str]) -> np.ndarray:
+    """Each book row's step ("" for an account without one)."""
+    ids = portfolio["account_id"].astype(str).to_numpy()
+    return np.array([steps.get(i, "") for i in ids], dtype=object)
+
+
+def lift_plan_stop(portfolio: Any, steps: Mapping[str, str]) -> Any:
+    """The book with ``has_plan`` cleared for the accounts whose step is in
+    :data:`LIFTED_STEPS` (their plan is not being honoured, so its stop no longer applies;
+    every other flag is kept). ``portfolio`` itself when nothing is lifted.
+
+    The one definition of the lifted stop: :func:`steer_eligibility` (``workout allocate
+    --replan/--history``) and ``workout calendar --replan/--payment-history`` (its
+    scheduler and its checker) both read the book through it, so a broken plan's contact is
+    scheduled exactly when the allocation was allowed to give it one.
+    """
+    lifted = np.isin(_step_of(portfolio, steps), LIFTED_STEPS)
+    if not lifted.any() or "has_plan" not in portfolio.columns:
+        return portfolio
+    frame = portfolio.copy()
+    frame["has_plan"] = flag_column(portfolio, "has_plan") & ~lifted
+    return frame
+
+
+def load_steps(
+    portfolio: Any,
+    steps_path: Path | None = None,
+    history_path: Path | None = None,
+    history_source: str | None = None,
+) -> dict[str, str] | None:
+    """The replan steps by account: read from ``workout replan``'s output (``steps_path``,
+    :func:`read_steps`, its ids checked against ``portfolio``), computed from a payment
+    history (``history_path``, :func:`steps_from_history`, as ``workout replan`` computes
+    them; problems named by ``history_source``, default the path), or None without either.
+    ``workout allocate`` and ``workout calendar`` read their options through it."""
+    if steps_path is not None and history_path is not None:
+        raise InputError("the replan steps are read or computed from a history: not both")
+    if steps_path is not None:
+        return read_steps(steps_path, portfolio)
+    if history_path is None:
+        return None
+    source = history_source or str(history_path)
+    return steps_by_account(steps_from_history(portfolio, history_path), source)
+
+
 def steer_eligibility(
     portfolio: Any, catalogue: Any, teams: Any, steps: Mapping[str, str]
 ) -> Eligibility:
     """The eligibility mask with the replan steps applied (module docstring)."""
-    ids = portfolio["account_id"].astype(str).to_numpy()
-    step = np.array([steps.get(i, "") for i in ids], dtype=object)
-    lifted = np.isin(step, LIFTED_STEPS)
-    frame = portfolio
-    if lifted.any() and "has_plan" in portfolio.columns:
-        frame = portfolio.copy()
-        frame["has_plan"] = flag_column(portfolio, "has_plan") & ~lifted
-    elig = eligibility(frame, catalogue, teams)
+    step = _step_of(portfolio, steps)
+    elig = eligibility(lift_plan_stop(portfolio, steps), catalogue, teams)
     code = elig.code.copy()
     cure, reage = step == "cure_window", step == "reage"
     for t_idx, t in enumerate(catalogue.treatments):

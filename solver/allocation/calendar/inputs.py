@@ -257,7 +257,15 @@ def read_history(path: Path) -> pd.DataFrame:
     table = read_table(path, all_text=True)
     missing = {"account_id", "timestamp", "channel", "outcome"} - set(table.columns)
     if missing:
-        raise InputError(f"{path}: contact history: missing column(s) {', '.join(sorted(missing))}")
+        # a payment history (docs/history.md) here is the likely slip: allocate's --history
+        hint = (
+            " (this looks like a payment history: give it as --payment-history)"
+            if {"month", "amount_due", "amount_paid"} <= set(table.columns)
+            else ""
+        )
+        raise InputError(
+            f"{path}: contact history: missing column(s) {', '.join(sorted(missing))}{hint}"
+        )
     stamps = pd.to_datetime(
         table["timestamp"].astype(str), utc=True, errors="coerce", format="mixed"
     )

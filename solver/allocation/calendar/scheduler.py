@@ -91,17 +91,28 @@ METHOD = "greedy by value density, bound: per-resource fractional knapsack (LP)"
 
 @dataclass(frozen=True, eq=False)
 class CalendarResult:
-    """The calendar (:data:`CALENDAR_COLUMNS`) and its summary (counts, value, bound, gap)."""
+    """The calendar (:data:`CALENDAR_COLUMNS`) and its summary (counts, value, bound, gap);
+    ``dialler_teams``: the teams that make calls (of a type that performs a phone treatment
+    of the catalogue)."""
 
     calendar: pd.DataFrame
     summary: Mapping[str, Any]
+    dialler_teams: tuple[str, ...] = ()
 
     def dialler_tables(self) -> dict[str, pd.DataFrame]:
-        """One dialler table per team with call attempts (:data:`DIALLER_COLUMNS`)."""
+        """One dialler table (:data:`DIALLER_COLUMNS`) per team that makes calls, with its
+        call attempts: a team with none this time gets the header alone, so that a folder
+        of dialler files always holds this calendar's list for every calling team, never an
+        earlier calendar's (``workout calendar --dialler-dir``, docs/calendar.md)."""
         calls = self.calendar[self.calendar["channel"] == "phone"]
+        teams = sorted({*self.dialler_teams, *calls["team"].astype(str)})
+        by_team = dict(tuple(calls.groupby(calls["team"].astype(str), sort=True)))
+        empty = pd.DataFrame({c: [] for c in DIALLER_COLUMNS})
         return {
-            str(team): rows.loc[:, list(DIALLER_COLUMNS)].reset_index(drop=True)
-            for team, rows in calls.groupby("team", sort=True)
+            team: by_team[team].loc[:, list(DIALLER_COLUMNS)].reset_index(drop=True)
+            if team in by_team
+            else empty
+            for team in teams
         }
 
 
@@ -134,7 +145,8 @@ def _aligned(ids: pd.Series, allocation: pd.DataFrame) -> pd.DataFrame:
 @dataclass(frozen=True, eq=False)
 class _Accounts:
     """Per account (book order): id, zone code, preferred hour, treatment and team index,
-    value, region, hardship and protected flags."""
+    value, region, hardship, and the protected flags that stop its contact ("" for none;
+    e.g. ``"dispute, has_plan"``)."""
 
     ids: pd.Series
     zone_code: np.ndarray
@@ -151,7 +163,8 @@ class _Accounts:
 class _Tasks:
     """Per account: attempts wanted, resource units per attempt, the resource, the value in
     whole cents (0 without attempts) and its mean per attempt (CNY, for the density);
-    counts of accounts left out and why."""
+    counts of accounts left out and why; the contacts the allocation asked for that the
+    law stops (``held``: attempts per account; ``blocked``: one entry per such account)."""
 
     attempts: np.ndarray
     need: np.ndarray
@@ -159,6 +172,8 @@ class _Tasks:
     cents: np.ndarray
     per_attempt: np.ndarray
     counts: dict[str, int]
+    held: np.ndarray
+    blocked: list[dict[str, Any]]
 
     def attempt_cents(self, j: np.ndarray, attempt: np.ndarray) -> np.ndarray:
         """Cents of attempt number ``attempt`` (1, 2, ...) of account ``j``: the account's
@@ -192,9 +207,12 @@ def _accounts(
 ) -> _Accounts:
     comp = catalogue.compliance
     team_of = {name: k for k, name in enumerate(teams.names)}
-    blocked = np.zeros(len(book), dtype=bool)
-    for flag in comp.blocking_flags():
-        blocked |= flag_column(book, flag)
+    # every flag an account has, named in the warning on a contact the allocation asked for
+    flags = [(flag, flag_column(book, flag)) for flag in comp.blocking_flags()]
+    blocked = np.full(len(book), "", dtype=object)
+    if flags:
+        for j in np.flatnonzero(np.any([mask for _, mask in flags], axis=0)):
+            blocked[j] = ", ".join(flag for flag, mask in flags if mask[j])
     return _Accounts(
         ids=book["account_id"].astype(str).reset_index(drop=True),
         zone_code=np.searchsorted(
@@ -224,16 +242,29 @@ def _tasks(
     attempts = np.zeros(n, dtype=np.int64)
     need = np.ones(n, dtype=np.float64)
     res_key: list[Any] = [None] * n
+    held = np.zeros(n, dtype=np.int64)
+    blocked: list[dict[str, Any]] = []
     counts = {"blocked_protected": 0, "blocked_hardship": 0, "referrals": 0, "no_resource": 0}
     for j in range(n):
         t = catalogue.treatments[acc.t_index[j]]
         if not t.contact or t.actions <= 0:
             continue
+        # the attempts the allocation asked for (a legal referral is no attempt)
+        wanted = max(1, round(t.actions * days / catalogue.period_days))
+        if t.channel not in ("phone", "visit", *AUTOMATED):
+            wanted = 0
+        stop = ""
         if acc.blocked[j]:
             counts["blocked_protected"] += 1
-            continue
-        if acc.hardship[j] and t.name in catalogue.compliance.hardship_forbidden:
+            stop = f"protected ({acc.blocked[j]})"
+        elif acc.hardship[j] and t.name in catalogue.compliance.hardship_forbidden:
             counts["blocked_hardship"] += 1
+            stop = f"hardship (no {t.name})"
+        if stop:
+            # requested but not scheduled: counted in the headline and named in a warning
+            held[j] = wanted
+            blocked.append({"account_id": str(acc.ids[j]), "treatment": t.name,
+                            "reason": stop, "attempts": wanted})  # fmt: skip
             continue
         if t.channel == "phone":
             key: Any = int(acc.team_index[j]) if acc.team_index[j] in resources else None
@@ -245,13 +276,13 @@ def _tasks(
         else:  # legal referral: not a contact attempt of the customer
             counts["referrals"] += 1
             continue
-        attempts[j] = max(1, round(t.actions * days / catalogue.period_days))
+        attempts[j] = wanted
         if key is None:
             counts["no_resource"] += 1
         res_key[j] = key
     cents = np.where(attempts > 0, np.round(acc.value * 100.0), 0).astype(np.int64)
     per_attempt = cents / np.maximum(attempts, 1) / 100.0
-    return _Tasks(attempts, need, res_key, cents, per_attempt, counts)
+    return _Tasks(attempts, need, res_key, cents, per_attempt, counts, held, blocked)
 
 
 def schedule_contacts(
@@ -302,32 +333,41 @@ def schedule_contacts(
     calendar = _calendar_table(rows, acc, tasks, slots, catalogue, teams, field_team)
     scheduled = float(np.round(calendar[VALUE_COLUMN].sum(), 2))
     channel_of = np.array([t.channel for t in catalogue.treatments], dtype=object)[acc.t_index]
+    # what the allocation asked for: the attempts and value the law stops included
+    asked = tasks.attempts + tasks.held
+    held_cents = np.where(tasks.held > 0, np.round(acc.value * 100.0), 0).astype(np.int64)
     summary = {
         "jurisdiction": profile.code,
         "start": start.isoformat(),
         "days": days,
         "accounts": int(ids.size),
         "accounts_with_attempts": int(calendar["account_id"].nunique()),
-        "attempts_requested": int(tasks.attempts.sum()),
+        "attempts_requested": int(asked.sum()),
         "attempts_scheduled": len(calendar),
+        "attempts_blocked": int(tasks.held.sum()),
         "by_channel": {
             c: {
-                "requested": int(tasks.attempts[channel_of == c].sum()),
+                "requested": int(asked[channel_of == c].sum()),
                 "scheduled": int((calendar["channel"] == c).sum()),
             }
             for c in ("phone", "sms", "email", "app", "visit")
         },  # fmt: skip
         # the allocation's uplift_vs_none (gain over no contact, after cost) of the
-        # accounts with attempts, and of the attempts scheduled; the bound is on the latter
-        "uplift_vs_none_requested": int(tasks.cents.sum()) / 100.0,
+        # accounts it gave attempts (those the law stops included), and of the attempts
+        # scheduled; the bound is on what may be scheduled, so the law's stops are not in it
+        "uplift_vs_none_requested": int(tasks.cents.sum() + held_cents.sum()) / 100.0,
+        "uplift_vs_none_blocked": int(held_cents.sum()) / 100.0,
         "uplift_vs_none_scheduled": scheduled,
         "bound": bound,
         "gap": 0.0 if bound <= 0 else max(0.0, gap_to_bound(scheduled, bound)),
         "method": METHOD,
         **tasks.counts,
+        "blocked": tasks.blocked,
         "runtime_s": time.perf_counter() - t0,
     }
-    return CalendarResult(calendar=calendar, summary=summary)
+    calling = {t.team_type for t in catalogue.treatments if t.channel == "phone"}
+    dialler_teams = tuple(team.name for team in teams.teams if team.type in calling)
+    return CalendarResult(calendar=calendar, summary=summary, dialler_teams=dialler_teams)
 
 
 def _rules(catalogue: Catalogue) -> ContactRules:

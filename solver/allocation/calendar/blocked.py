@@ -1,0 +1,66 @@
+"""The contacts an allocation asked for that the calendar may not schedule, told by name.
+
+The calendar re-applies the law's stops to the allocation it is given: an account with a
+protected flag (the profile's ``protected_flags`` and the bank's ``no_contact_flags``:
+``cease_contact``, ``dispute``, ``bankruptcy``, ``has_plan``) gets no contact, and a
+hardship account none of ``hardship_forbidden``. ``workout allocate`` never assigns such a
+contact -- unless the book changed since (a new dispute), or the allocation was steered by
+replan steps the calendar was not given (``allocate --replan/--history`` lift the
+``has_plan`` stop of broken plans: :func:`solver.allocation.replan.lift_plan_stop`). Those
+attempts are counted as requested and not scheduled (the summary's ``attempts_blocked``,
+``blocked``), and :func:`blocked_notes` names the accounts and why, with what to do (session
+24 review: two broken plans' contacts were dropped while the headline said "1,132 of 1,132
+attempts scheduled").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = ["FIRST_NAMED", "blocked_notes"]
+
+#: Accounts named per note (the rest counted; the full list is in ``--format json``).
+FIRST_NAMED = 10
+
+
+def blocked_notes(blocked: Iterable[Mapping[str, Any]], *, steps_given: bool) -> list[str]:
+    """One warning per reason (the summary's ``blocked`` entries grouped by ``reason``), naming
+    the first :data:`FIRST_NAMED` accounts; ``steps_given``: whether the calendar was given
+    replan steps (``--replan`` or ``--payment-history``), which decides the advice for
+    accounts stopped by ``has_plan`` alone."""
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for entry in blocked:
+        groups.setdefault(str(entry["reason"]), []).append(entry)
+    notes = []
+    for reason, entries in groups.items():
+        ids = [str(e["account_id"]) for e in entries]
+        named = ", ".join(ids[:FIRST_NAMED])
+        if len(ids) > FIRST_NAMED:
+            named += f" and {len(ids) - FIRST_NAMED:,} more"
+        attempts = sum(int(e["attempts"]) for e in entries)
+        one = len(ids) == 1
+        notes.append(
+            f"{len(ids):,} allocated account{'' if one else 's'} "
+            f"{'is' if one else 'are'} {reason} and get{'s' if one else ''} no contact "
+            f"({attempts:,} attempt{'' if attempts == 1 else 's'} not scheduled): {named}"
+            f" -- {_advice(reason, steps_given)}"
+        )
+    return notes
+
+
+def _advice(reason: str, steps_given: bool) -> str:
+    """What to do about accounts stopped for ``reason``."""
+    if reason == "protected (has_plan)":
+        if not steps_given:
+            return (
+                "if the allocation was steered by replan steps, pass the same steps here "
+                "(allocate's --replan STEPS as --replan, its --history H as --payment-history)"
+            )
+        return (
+            "their replan step here does not lift the has_plan stop (not cure_window, "
+            "reage or escalate): was the allocation made with other steps?"
+        )
+    if reason.startswith("hardship"):
+        return "the hardship rules forbid this treatment; reallocate on the current book"
+    return "the flag stops all contact; reallocate on the current book"
