@@ -111,14 +111,15 @@ def gap(
         run_gap_benchmark,
         summarise_gap_benchmark,
     )
-    from solver.allocation.orlib_registry import default_instance_paths, load_instances
+    from solver.allocation.orlib_registry import data_dir, default_instance_paths, load_instances
+    from solver.core.data_dir import data_not_found
 
     check_out(out, inputs={"--instances": instances})
     paths = [instances] if instances is not None else default_instance_paths()
-    if not paths or (instances is not None and not instances.exists()):
-        raise InputError(
-            f"no GAP instances found at {instances or 'the data directory'} (set WORKOUT_DATA_DIR)"
-        )
+    if instances is not None and not instances.exists():
+        raise InputError(f"--instances {instances}: no such file or directory")
+    if not paths:  # where the data directory came from, and whether it exists
+        raise InputError(data_not_found("the GAP instances", data_dir() / "gap", data_dir()))
     selected = load_instances(paths[0] if len(paths) == 1 else paths)
     if quick:
         selected = [i for i in selected if i.name in QUICK_INSTANCES]

@@ -124,7 +124,7 @@ def rollrates(
         lgd=lgd,
     )
     if out:
-        notes = report.result.notes()
+        notes = report.notes()
         table = report.result.to_frame()
         # a workbook carries the data's warnings on a sheet; CSV and Parquet have no place
         sheets = {"rollrates": table, "notes": _notes_frame(notes)} if notes else None
@@ -135,6 +135,8 @@ def rollrates(
         roll_rate_heatmap(report.result.overall, png_path)
     if fmt == "csv":
         emit(fmt, table=report.result.to_frame())
+        if report.chain_note:  # stdout holds the table alone
+            click.echo(f"note: {report.chain_note}", err=True)
     elif fmt == "json":
         echo_json(rollrates_payload(report, interval, confidence, weight, out, png_path))
     else:

@@ -13,7 +13,6 @@ import click
 from commands.common import (
     choice_option,
     console,
-    file_option,
     int_option,
     quiet_option,
     seed_option,
@@ -78,7 +77,11 @@ def _parse_bands(text: str) -> tuple[float, ...]:
     help="Refused (exit 2, nothing written) with the reason: UCI's event is a delinquency "
     "transition and a history fit's tiers are PD bands; use `workout risk calibrate HISTORY`.",
 )
-@file_option("--base", "Behaviour TOML whose other parameters are kept.")
+# Decision (s24): --base is hidden and refused. It was the base of --behaviour-out's TOML,
+# whose "other parameters are kept"; --behaviour-out is refused (a fit gives no monthly
+# hazards by the book's tiers), so --base was read, checked and ignored (review s24). It
+# stays as an option only to say where it belongs: risk calibrate --base.
+@click.option("--base", type=click.Path(dir_okay=False), hidden=True)
 @chart_options(
     format_detail="Here json is the fit (metrics, calibration, tiers); csv the tier table of "
     "the held-out set."
@@ -123,7 +126,6 @@ def fit(
       workout risk fit --uci --layout history --out out/ew_uci_history.toml
       workout risk fit --db sqlite:///bank.db --table history --out out/ew_history.toml
     """
-    from solver.risk.behaviour_toml import read_behaviour_toml
     from solver.risk.early_warning import EarlyWarningParams
     from solver.risk.history import DefaultDefinition
     from solver.risk.history_fit import fit_table
@@ -133,17 +135,21 @@ def fit(
         raise click.BadParameter("the model file must end in .toml", param_hint="--out")
     if behaviour_out:
         _refuse_behaviour_out(source)
+    if base:
+        raise click.UsageError(
+            "--base is an option of `workout risk calibrate` (the behaviour TOML whose other "
+            "parameters a calibration keeps); `risk fit` writes an early-warning model and "
+            "takes no behaviour TOML"
+        )
     png_path = chart_path(png, no_png, out, "risk_fit.png")
     check_outputs(
-        {"DATA": input_path(source), "--base": base},
+        {"DATA": input_path(source)},
         ("--out", out, False),
         ("--png", png_path, False),
     )
     params = EarlyWarningParams(
         seed=seed, test_size=test_size, pd_bands=_parse_bands(pd_bands), baseline=not no_baseline
     )
-    if base:
-        read_behaviour_toml(base)  # still validated: a bad --base is an error (exit 2)
     spinner: Any = (
         contextlib.nullcontext()
         if quiet

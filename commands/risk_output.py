@@ -101,7 +101,7 @@ def rollrates_payload(
     result, chain, loss = report.result, report.chain, report.loss
     payload: dict[str, Any] = {
         "summary": result.summary(),
-        "notes": list(result.notes()),
+        "notes": list(report.notes()),
         "states": list(result.overall.states),
         "n_accounts": result.n_accounts,
         "n_transitions": result.n_transitions,
@@ -143,7 +143,7 @@ def print_rollrates(report, segment: str | None, weight: str | None, written: tu
     if report.chain is not None:
         print_table(con, _chain_table(report))
     con.print(result.summary())
-    for note in result.notes():
+    for note in report.notes():
         con.print(f"note: {note}", highlight=False)
     for path in written:
         if path:
@@ -254,7 +254,7 @@ def score_table(run):
     summary = run.summary
     table = _table(
         f"Early-warning scores: {run.n_scored:,} accounts",
-        ["tier", "accounts", "mean PD", "base hazard"]
+        ["tier", "accounts", f"mean PD {run.pd_label}", "base hazard"]
         + (["observed rate"] if "observed_rate" in summary else []),
     )
     for tier, row in summary.iterrows():

@@ -67,10 +67,14 @@ from solver.errors import InputError
 @quiet_option()
 @engine_options
 def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) -> None:
-    """Score PORTFOLIO (behaviour history in the UCI layout): PD next month, tier, hazard.
+    """Score PORTFOLIO (a UCI-layout table or a payment history): PD, tier, hazard.
 
-    The output has account_id, pd_next_month, tier and base_hazard (the tier's monthly
-    hazard); when PORTFOLIO has the default flag it also has exposure_months and defaults,
+    The model decides which: a UCI model scores UCI tables, a history model (history-v1)
+    payment histories (and UCI tables through their history adapter). The output has
+    account_id, the PD, tier and base_hazard (the tier's monthly hazard). The PD column is
+    named by the model's horizon: pd_next_month for a UCI model (and a history model of
+    --horizon 1), pd_3m for default within 3 months (a history model's default horizon).
+    When PORTFOLIO has the default flag it also has exposure_months and defaults,
     so it can be passed to `workout risk calibrate`. PORTFOLIO may be a Parquet dataset
     directory and --out a directory: the partitions are then read and written by the
     workers (--engine dask) and no chart is drawn. A history-v1 model (fitted on a payment
@@ -135,6 +139,7 @@ def score(portfolio, model_path, model, out, png, no_png, fmt, quiet, engine) ->
         echo_json(
             {
                 "n_accounts": run.n_scored,
+                "pd_column": run.pd_column,
                 "out": out,
                 "png": str(png_path) if png_path else None,
                 "tiers": [{"tier": t, **row} for t, row in run.summary.iterrows()],
@@ -196,7 +201,9 @@ def calibrate(
 ) -> None:
     """Calibrate base monthly hazards by tier (and kappa) from OUTCOMES; write a behaviour TOML.
 
-    OUTCOMES has tier (A-E), defaults and exposure_months (default 1); account-month rows
+    OUTCOMES has tier (A-E), defaults and exposure_months (default 1, also for a blank
+    cell). The written hazards never decrease from A to E: tiers whose estimates invert are
+    pooled (PAVA weighted by exposure months) and the output says which. Account-month rows
     may carry afford_prob, which lets kappa be estimated. `workout risk score` output of a
     file with outcomes is a valid OUTCOMES table, but scores of the UCI file fail the sanity
     check below (UCI's event is a delinquency transition, not default). OUTCOMES may also be
@@ -272,6 +279,9 @@ def calibrate(
     if history_result is not None:
         print_table(con, transition_table(history_result))
     print_table(con, hazard_table(result, fallback, confidence))
+    pooling = result.pooling_note()
+    if pooling is not None:
+        con.print(f"note: {pooling}", highlight=False)
     con.print(result.summary().splitlines()[-1])
     con.print(check.summary())
     con.print(f"wrote {out}" + (f" and {png_path}" if png_path else ""))

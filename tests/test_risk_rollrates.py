@@ -175,13 +175,15 @@ def test_bad_panel_lists_every_problem():
 
 def test_bad_dpd_and_account_id_show_the_cells_as_given():
     """Days past due that are not a number >= 0, and a missing account id, are told with the
-    cell the panel holds (a blank id as NaN: the frame's own cell)."""
+    cell the panel holds (a blank id as missing, s24: it read "account_id nan")."""
     panel = pd.DataFrame(
         {"account_id": ["a", None, "c"], "month": [1, 2, 3], "dpd": ["5", "-3", "x"]}
     )
     text = input_error(validate_panel, panel, source="p")
-    assert "p: row 2 (account_id nan): account_id: missing account id (got nan)" in text
-    assert "p: row 2 (account_id nan): dpd: days past due must be a number >= 0 (got '-3')" in text
+    assert "p: row 2 (account_id missing): account_id: missing value" in text
+    assert (
+        "p: row 2 (account_id missing): dpd: days past due must be a number >= 0 (got '-3')" in text
+    )
     assert "p: row 3 (account_id c): dpd: days past due must be a number >= 0 (got 'x')" in text
 
 

@@ -209,6 +209,4 @@ def test_cli_history_model_with_partitions_scores_every_account_once(models, tmp
     parts = pd.read_parquet(tmp_path / "ds")
     whole = pd.read_csv(tmp_path / "s.csv")
     assert parts["account_id"].is_unique and len(parts) == len(whole)
-    np.testing.assert_allclose(
-        _by_account(parts)["pd_next_month"], _by_account(whole)["pd_next_month"], rtol=1e-12
-    )
+    np.testing.assert_allclose(_by_account(parts)["pd_3m"], _by_account(whole)["pd_3m"], rtol=1e-12)

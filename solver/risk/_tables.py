@@ -25,6 +25,7 @@ from solver.errors import InputError
 
 __all__ = [
     "RowProblems",
+    "is_blank",
     "TableSource",
     "problems_error",
     "read_table",
@@ -97,15 +98,28 @@ class RowProblems:
         rank = columns.index(column) if column in columns else len(columns)
         self._checks += 1
         for pos in np.flatnonzero(mask)[:MAX_PROBLEMS]:
-            if not got:
+            problem = what
+            if got and is_blank(cells.iat[pos]):
+                # a blank cell holds nothing to show ("got nan", "got <withheld>"): it is a
+                # missing value, as docs/history.md words it (review s24)
+                problem, value = "missing value", ""
+            elif not got:
                 value = ""
             else:
                 value = f" (got {WITHHELD if column in self.withheld else shown(cells.iat[pos])})"
             line = (
                 f"{self.source}: row {self.row_offset + pos + 1} "
-                f"(account_id {self.account_id.iat[pos]}): {label}: {what}{value}"
+                f"(account_id {self._account(pos)}): {label}: {problem}{value}"
             )
             self._found.append((int(pos), rank, self._checks, line))
+
+    def _account(self, pos: int) -> str:
+        """The row's account id as messages show it: ``missing`` for a blank id cell (the
+        ids are text, where a blank reads ``nan``)."""
+        raw = self.frame["account_id"] if "account_id" in self.frame.columns else None
+        if raw is not None and len(raw) == len(self.account_id) and is_blank(raw.iat[pos]):
+            return "missing"
+        return str(self.account_id.iat[pos])
 
     def raise_any(self) -> None:
         """Raise the lines as one :class:`InputError` (:func:`problems_error`), if any."""
@@ -120,6 +134,16 @@ def problems_error(source: str, problems: list[str]) -> InputError:
         shown.append(f"... and {len(problems) - MAX_PROBLEMS} more")
     noun = "problem" if len(problems) == 1 else "problems"
     return InputError(f"{source}: {len(problems)} {noun}", shown)
+
+
+def is_blank(value: object) -> bool:
+    """True for a cell that holds nothing: NaN, ``None``, ``NaT`` or text of spaces only."""
+    if isinstance(value, str):
+        return not value.strip()
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # an array-like cell is not blank
+        return False
 
 
 def shown(value: object) -> str:

@@ -78,15 +78,7 @@ def check_chain(
                 f"{_label(transient, i)}: [Q R] row sums to {row.sum():.12g}, expected 1"
             )
     if not problems:
-        # Transient states from which absorption is reachable: direct exits, then their predecessors.
-        reaches = r.sum(axis=1) > 0
-        step = q > 0
-        while True:
-            grown = reaches | (step.astype(np.int64) @ reaches.astype(np.int64) > 0)
-            if np.array_equal(grown, reaches):
-                break
-            reaches = grown
-        for trapped in np.flatnonzero(~reaches).tolist():
+        for trapped in np.flatnonzero(trapped_states(q, r)).tolist():
             problems.append(
                 f"{_label(transient, trapped)}: no absorbing state is reachable (the account could stay "
                 "delinquent forever, so I - Q is singular)"
@@ -95,6 +87,22 @@ def check_chain(
         noun = "problem" if len(problems) == 1 else "problems"
         where = f"{source}: " if source else ""
         raise InputError(f"{head}: {len(problems)} {noun}", [where + p for p in problems])
+
+
+def trapped_states(q: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """True for each transient state from which no absorbing state is reachable (then
+    ``I - Q`` is singular and the chain has no fundamental matrix).
+
+    Absorption is reachable from the states with a direct exit (``R`` row > 0), then from
+    their predecessors, and so on.
+    """
+    reaches = np.asarray(r).sum(axis=1) > 0
+    step = (np.asarray(q) > 0).astype(np.int64)
+    while True:
+        grown = reaches | (step @ reaches.astype(np.int64) > 0)
+        if np.array_equal(grown, reaches):
+            return ~reaches
+        reaches = grown
 
 
 def absorption(
@@ -227,6 +235,19 @@ class ExpectedLoss:
     total: float
 
 
+def lgd_problem(lgd: float | np.ndarray) -> str | None:
+    """What is wrong with a loss given default (a scalar or one value per bucket), or ``None``.
+
+    It must be a finite number in [0, 1]; NaN is named (it fails every comparison, so a
+    range test alone passed it on, and ``risk rollrates --lgd nan`` printed a null expected
+    loss, review s24).
+    """
+    rate = np.asarray(lgd, dtype=float)
+    if np.all(np.isfinite(rate)) and np.all((rate >= 0) & (rate <= 1)):
+        return None
+    return f"lgd must be a number in [0, 1], got {rate.tolist()}"
+
+
 def expected_loss(
     balances: np.ndarray,
     absorbed: np.ndarray,
@@ -261,8 +282,9 @@ def expected_loss(
         )
     elif np.any(~np.isfinite(bal)) or np.any(bal < 0):
         problems.append("balances must be finite and >= 0")
-    if np.any((loss_rate < 0) | (loss_rate > 1)):
-        problems.append(f"lgd must be in [0, 1], got {np.asarray(lgd).tolist()}")
+    lgd_wrong = lgd_problem(lgd)
+    if lgd_wrong is not None:
+        problems.append(lgd_wrong)
     if problems:
         raise InputError("expected loss: " + "; ".join(problems))
     probability = b[:, charge_off]

@@ -110,7 +110,9 @@ def calibrate_hazards(
         raise InputError(f"confidence must be in (0, 1), got {confidence}")
     if interval not in ("binomial", "poisson"):
         raise InputError(f"interval must be 'binomial' or 'poisson', got {interval!r}")
-    if np.any(events < 0) or np.any(exposure <= 0) or np.any(events > exposure):
+    if not (np.all(np.isfinite(events)) and np.all(np.isfinite(exposure))) or (
+        np.any(events < 0) or np.any(exposure <= 0) or np.any(events > exposure)
+    ):
         raise InputError("outcomes: need 0 <= defaults <= exposure_months and exposure_months > 0")
     if afford_prob is None:
         if estimate_kappa:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from solver.core.model import BehaviourModel
@@ -111,10 +112,63 @@ class HazardCalibration:
                 return item
         raise KeyError(tier)
 
+    def pooled_hazards(self) -> dict[str, float]:
+        """The estimated tiers' hazards made non-decreasing from A to E: adjacent tiers whose
+        estimates invert are pooled (PAVA weighted by exposure months).
+
+        Decision (s24): what is written is ordered, as ``risk score``'s tier hazards are
+        (:func:`~solver.risk.pd_tiers.tier_hazards`): plans and allocation rank tiers by
+        their hazard, and a calibration that wrote A 0.1 and B-E 0.01 (A 10 defaults in 100
+        exposure-months, the others 1) made the best tier the worst without a word (review
+        s24). For the constant hazard the pooled ``sum d / sum E`` is the maximum-likelihood
+        estimate under the ordering; for the fit with kappa (``mle-profile``) the pooled
+        ``h0`` is the exposure-weighted mean of the pooled tiers' estimates, kappa as fitted.
+        The raw estimates stay in the table, the JSON and the TOML's comments.
+        """
+        used = [t for t in self.tiers if t.estimated]
+        if not used:
+            return {}
+        from solver.risk.pd_tiers import pool_adjacent_violators
+
+        rates = pool_adjacent_violators(
+            np.array([t.hazard for t in used]), np.array([t.exposure_months for t in used])
+        )
+        return {t.tier: float(r) for t, r in zip(used, rates, strict=True)}
+
+    def pooled_groups(self) -> list[list[str]]:
+        """The runs of two or more tiers that :meth:`pooled_hazards` pooled (``[["A", "B"]]``)."""
+        pooled = self.pooled_hazards()
+        runs: list[list[TierHazard]] = []  # consecutive estimated tiers of one pooled value
+        for t in (t for t in self.tiers if t.estimated):
+            if runs and pooled[runs[-1][-1].tier] == pooled[t.tier]:
+                runs[-1].append(t)
+            else:
+                runs.append([t])
+        return [
+            [t.tier for t in run]
+            for run in runs
+            if len(run) > 1 and any(pooled[t.tier] != t.hazard for t in run)
+        ]
+
+    def pooling_note(self) -> str | None:
+        """One line saying which tiers were pooled and why, or ``None``."""
+        groups = self.pooled_groups()
+        if not groups:
+            return None
+        pooled = self.pooled_hazards()
+        parts = ", ".join(f"{g[0]}-{g[-1]} at {pooled[g[0]]:.6g}" for g in groups)
+        return (
+            f"tiers pooled: {parts} (their estimates decrease from a better tier to a worse "
+            "one; the written hazards pool adjacent violators, weighted by exposure months, "
+            "so a worse tier never gets a lower hazard)"
+        )
+
     def base_hazard(self, fallback: Mapping[str, float] | None = None) -> dict[str, float]:
-        """Hazard per tier; tiers without exposure take ``fallback`` (default model values)."""
+        """Hazard per tier as written: :meth:`pooled_hazards` for the tiers with exposure;
+        tiers without exposure take ``fallback`` (default model values)."""
         base = dict(fallback if fallback is not None else DEFAULT_BEHAVIOUR["base_hazard"])
-        return {t.tier: (t.hazard if t.estimated else float(base[t.tier])) for t in self.tiers}
+        pooled = self.pooled_hazards()
+        return {t.tier: pooled.get(t.tier, float(base[t.tier])) for t in self.tiers}
 
     def to_frame(self) -> pd.DataFrame:
         """Table: tier, exposure_months, defaults, hazard, lower, upper."""
@@ -159,6 +213,7 @@ class HazardCalibration:
                 }
                 for t in self.tiers
             ],
+            "pooled_tiers": self.pooled_groups(),
             "kappa": self.kappa,
             "kappa_lower": self.kappa_lower,
             "kappa_upper": self.kappa_upper,
@@ -172,10 +227,14 @@ class HazardCalibration:
             if t.estimated:
                 lines.append(
                     f"tier {t.tier}: h0 = {t.hazard:.6g} [{t.lower:.6g}, {t.upper:.6g}] from "
-                    f"{t.defaults} defaults in {t.exposure_months:,.0f} exposure-months"
+                    f"{t.defaults:,} default{'' if t.defaults == 1 else 's'} in "
+                    f"{t.exposure_months:,.0f} exposure-months"
                 )
             else:
                 lines.append(f"tier {t.tier}: no exposure, base value kept")
+        note = self.pooling_note()
+        if note is not None:  # before the kappa line: the commands print the last line
+            lines.append(note)
         if self.kappa is not None:
             lines.append(
                 f"kappa = {self.kappa:.6g} [{self.kappa_lower:.6g}, {self.kappa_upper:.6g}]"

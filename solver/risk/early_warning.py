@@ -234,7 +234,7 @@ class EarlyWarningFit:
             return None
         return (
             f"the model does not tell defaults from the others (held-out AUC {self.auc:.4f} "
-            f"<= {WEAK_AUC}, n_train {self.n_train}): its PDs and tiers are about the same for "
+            f"<= {WEAK_AUC}, n_train {self.n_train:,}): its PDs and tiers are about the same for "
             "every account; fit on a larger history"
         )
 
@@ -245,7 +245,7 @@ class EarlyWarningFit:
             if math.isnan(self.baseline_auc)
             else f"; baseline AUC {self.baseline_auc:.4f} KS {self.baseline_ks:.4f}"
         )
-        return f"held-out AUC {self.auc:.4f} KS {self.ks:.4f} (n_train {self.n_train}, n_test {self.n_test}){base}"
+        return f"held-out AUC {self.auc:.4f} KS {self.ks:.4f} (n_train {self.n_train:,}, n_test {self.n_test:,}){base}"
 
 
 #: Held-out AUC at or below which a fit is reported as telling the outcomes apart no better
@@ -489,7 +489,8 @@ def fit_uci_table(
 def score_accounts(
     model: EarlyWarningModel, features: pd.DataFrame, account_id: np.ndarray
 ) -> pd.DataFrame:
-    """Score accounts: ``account_id, pd_next_month, tier, base_hazard``.
+    """Score accounts: ``account_id``, the PD (named by the model's horizon,
+    :attr:`EarlyWarningModel.pd_column`: ``pd_next_month``, ``pd_3m``), ``tier``, ``base_hazard``.
 
     ``base_hazard`` is the monthly default rate observed in the account's tier when the
     model was fitted (NaN for a tier that had no held-out accounts).
@@ -500,7 +501,7 @@ def score_accounts(
     return pd.DataFrame(
         {
             "account_id": np.asarray(account_id),
-            "pd_next_month": pd_score,
+            model.pd_column: pd_score,
             "tier": tiers,
             "base_hazard": hazard,
         }

@@ -26,10 +26,42 @@ from solver.errors import InputError
 from solver.risk.pd_tiers import DEFAULT_PD_BANDS, check_pd_bands
 from solver.risk.trees import TreeEnsemble
 
-__all__ = ["MODEL_FORMAT", "MODEL_FORMAT_VERSION", "EarlyWarningModel"]
+__all__ = [
+    "MODEL_FORMAT",
+    "MODEL_FORMAT_VERSION",
+    "PD_NEXT_MONTH",
+    "EarlyWarningModel",
+    "pd_column_name",
+    "pd_column_of",
+]
 
 MODEL_FORMAT = "workout-early-warning"
 MODEL_FORMAT_VERSION = 1
+
+#: The PD column of scores that predict one month ahead (a UCI-layout model: UCI's "late
+#: next month"; a history-v1 model fitted with a one-month horizon).
+PD_NEXT_MONTH = "pd_next_month"
+
+
+def pd_column_name(horizon: int) -> str:
+    """The scores' PD column of a model predicting within ``horizon`` months:
+    ``pd_next_month`` for 1, else ``pd_<horizon>m`` (``pd_3m``).
+
+    Decision (s24): a history model predicts default within ``--horizon`` months (3 by
+    default), and its scores were labelled ``pd_next_month`` all the same (review s24); the
+    name now says the horizon, and one-month models keep the name they always had.
+    """
+    return PD_NEXT_MONTH if horizon == 1 else f"pd_{horizon}m"
+
+
+def pd_column_of(scores: pd.DataFrame) -> str:
+    """The PD column of a scores table (:func:`pd_column_name` of some horizon)."""
+    for column in map(str, scores.columns):
+        if column == PD_NEXT_MONTH or (
+            column.startswith("pd_") and column.endswith("m") and column[3:-1].isdigit()
+        ):
+            return column
+    raise KeyError("the scores have no PD column (pd_next_month or pd_<n>m)")
 
 
 @dataclass(frozen=True)
@@ -58,6 +90,17 @@ class EarlyWarningModel:
     target: str = "default_next_month"
     feature_set: str = "uci-behaviour-v1"
     fit_info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def horizon(self) -> int:
+        """Months ahead the PD is for: the history fit's ``horizon``, else 1 (a UCI model
+        predicts next month)."""
+        return int(self.fit_info.get("horizon", 1))
+
+    @property
+    def pd_column(self) -> str:
+        """The name of this model's PD in scores (:func:`pd_column_name`)."""
+        return pd_column_name(self.horizon)
 
     def predict_pd(self, features: pd.DataFrame) -> np.ndarray:
         """PD of each row of a feature table (columns matched by name)."""

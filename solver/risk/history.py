@@ -305,8 +305,15 @@ def read_history(path: TableSource) -> pd.DataFrame:
 
 def history_panel(history: pd.DataFrame) -> pd.DataFrame:
     """The status panel of a validated history for roll rates: ``account_id, month,
-    dpd_bucket`` (the dpd bucket, or ``paid`` / ``charged_off`` on closing rows) and
-    ``balance`` when the history has it."""
+    dpd_bucket`` (the dpd bucket, or ``paid`` / ``charged_off`` on closing rows), then the
+    history's other columns (``balance``, ``tier``, ``credit_limit``, any of the file's own).
+
+    Decision (s24): every column is kept, so that ``risk rollrates HISTORY --segment tier``
+    (or any column of the file) and ``--weight balance`` work as on a panel; until then only
+    ``balance`` was kept and ``--segment tier`` failed on the documented ``tier`` column.
+    A history's columns may change from month to month (a tier is re-rated): as on any panel,
+    a transition belongs to the segment of its start month (:func:`~solver.risk.rollrates.roll_rates`).
+    """
     bucket = np.where(
         np.isin(history["status"].to_numpy(), ABSORBING_STATES),
         history["status"].to_numpy(dtype=object),
@@ -319,6 +326,7 @@ def history_panel(history: pd.DataFrame) -> pd.DataFrame:
             "dpd_bucket": bucket,
         }
     )
-    if "balance" in history.columns:
-        panel["balance"] = history["balance"].to_numpy()
+    for column in history.columns:
+        if column not in panel.columns and column != "month_index":
+            panel[column] = history[column].to_numpy()
     return panel

@@ -47,6 +47,7 @@ from solver.risk.history_features import (
     history_features,
     history_sample,
 )
+from solver.risk.layouts import closest_layout
 from solver.risk.uci import TARGET, is_uci_table, normalise_uci, read_uci, uci_history
 
 __all__ = [
@@ -160,6 +161,8 @@ def fit_table(
     """
     frame, kind = read_layout(path)
     source = source_label(path)
+    if kind == "unknown" and closest_layout(frame.columns, ("uci", "history")) == "history":
+        validate_history(frame, source=source)  # names the history's missing columns
     if kind == "history" and layout != "uci":
         return fit_history(
             validate_history(frame, source=source),
@@ -176,7 +179,7 @@ def fit_table(
 
 
 def score_history(model: EarlyWarningModel, history: pd.DataFrame) -> pd.DataFrame:
-    """Scores (``account_id, pd_next_month, tier, base_hazard``) of the accounts open at the
+    """Scores (``account_id``, the PD named by the horizon, ``tier, base_hazard``) of the accounts open at the
     history's last month, from their last ``window`` months (the model's)."""
     if model.feature_set != FEATURE_SET:
         raise InputError(
@@ -251,6 +254,8 @@ def read_history_or_uci(path: TableSource) -> pd.DataFrame:
     of neither layout gets the history's missing-columns error."""
     frame, kind = read_layout(path)
     source = source_label(path)
+    if kind == "unknown" and closest_layout(frame.columns, ("history", "uci")) == "uci":
+        kind = "uci"  # a UCI file lacking a column: normalise_uci names it
     if kind == "uci":
         return validate_history(uci_history(normalise_uci(frame, source)), source)
     return validate_history(frame, source=source)

@@ -17,13 +17,15 @@ import pandas as pd
 
 from solver.domain import TIERS
 from solver.errors import InputError
-from solver.risk._tables import RowProblems, TableSource, read_table, source_label
+from solver.risk._tables import RowProblems, TableSource, is_blank, read_table, source_label
 
 __all__ = ["read_outcomes", "simulate_defaults", "validate_outcomes"]
 
 
 def validate_outcomes(frame: pd.DataFrame, source: str = "<outcomes>") -> pd.DataFrame:
     """Check an outcome table: ``tier``, ``defaults``, optional ``exposure_months``, ``afford_prob``.
+
+    ``exposure_months`` is 1 where the column is absent or the cell blank.
 
     Raises
     ------
@@ -46,7 +48,12 @@ def validate_outcomes(frame: pd.DataFrame, source: str = "<outcomes>") -> pd.Dat
     tier = df["tier"].astype(str).str.strip()
     report(~tier.isin(TIERS).to_numpy(), "tier", f"must be one of {', '.join(TIERS)}")
     defaults = pd.to_numeric(df["defaults"], errors="coerce").to_numpy(dtype=float)
-    exposure = pd.to_numeric(df["exposure_months"], errors="coerce").to_numpy(dtype=float)
+    exposure = pd.to_numeric(df["exposure_months"], errors="coerce").to_numpy(
+        dtype=float, copy=True
+    )
+    # Decision (s24): a blank exposure_months is 1, as a missing column is (the command's
+    # help: "exposure_months (default 1)"): account-month rows need not fill it in
+    exposure[df["exposure_months"].map(is_blank).to_numpy(dtype=bool)] = 1.0
     report(
         ~np.isfinite(defaults) | (defaults < 0) | (defaults != np.round(defaults)),
         "defaults",

@@ -19,7 +19,14 @@ from solver.domain import TIERS
 from solver.errors import InputError
 from solver.risk.exact_intervals import binomial_interval
 
-__all__ = ["DEFAULT_PD_BANDS", "assign_tiers", "check_pd_bands", "tier_hazards", "tier_table"]
+__all__ = [
+    "DEFAULT_PD_BANDS",
+    "assign_tiers",
+    "check_pd_bands",
+    "pool_adjacent_violators",
+    "tier_hazards",
+    "tier_table",
+]
 
 DEFAULT_PD_BANDS: tuple[float, ...] = (0.10, 0.20, 0.35, 0.55)
 
@@ -36,10 +43,15 @@ def assign_tiers(
 
 
 def check_pd_bands(pd_bands: tuple[float, ...]) -> None:
-    """Raise :class:`InputError` unless there are 4 increasing PD cut-offs in (0, 1)."""
+    """Raise :class:`InputError` unless there are 4 increasing PD cut-offs in (0, 1).
+
+    NaN is refused first: it fails every comparison, so the range and order tests alone
+    let it through (``--pd-bands 0.1,nan,0.35,0.55`` wrote ``C = nan``, review s24).
+    """
     bands = np.asarray(pd_bands, dtype=float)
     if (
         bands.shape != (len(TIERS) - 1,)
+        or not np.all(np.isfinite(bands))
         or np.any(np.diff(bands) <= 0)
         or bands[0] <= 0
         or bands[-1] >= 1
@@ -106,14 +118,22 @@ def tier_hazards(tiers: pd.DataFrame) -> dict[str, float]:
     dict
         Tier label to hazard, for the tiers with ``n > 0``.
     """
-    from sklearn.isotonic import isotonic_regression
-
     used = tiers[tiers["n"] > 0]
     if used.empty:
         return {}
-    rates = isotonic_regression(
-        used["observed_rate"].to_numpy(float),
-        sample_weight=used["n"].to_numpy(float),
-        increasing=True,
+    rates = pool_adjacent_violators(
+        used["observed_rate"].to_numpy(float), used["n"].to_numpy(float)
     )
     return {str(t): float(r) for t, r in zip(used["tier"], rates, strict=True)}
+
+
+def pool_adjacent_violators(rates: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``rates`` (tier order A-E) made non-decreasing by pooling adjacent violators: each
+    pool gets the ``weights``-weighted mean of its rates (isotonic regression, PAVA).
+
+    With rates ``d / n`` and weights ``n`` (accounts, or exposure months) a pool's rate is
+    its pooled ``sum d / sum n``: the maximum-likelihood rates under the tier ordering.
+    """
+    from sklearn.isotonic import isotonic_regression
+
+    return np.asarray(isotonic_regression(rates, sample_weight=weights, increasing=True))

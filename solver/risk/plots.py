@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from solver.core.atomic import atomic_path
 from solver.domain import TIERS
+from solver.risk.early_warning_model import pd_column_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -134,10 +135,11 @@ def score_chart(
     """Histogram of scored PDs with the tier bands, and accounts per tier."""
     figure = _figure(10, 4)
     hist, bars = figure.add_subplot(1, 2, 1), figure.add_subplot(1, 2, 2)
-    hist.hist(scores["pd_next_month"], bins=np.linspace(0, 1, 41), color="tab:red", alpha=0.7)
+    column = pd_column_of(scores)
+    hist.hist(scores[column], bins=np.linspace(0, 1, 41), color="tab:red", alpha=0.7)
     for cut in pd_bands:
         hist.axvline(cut, color="black", lw=0.8, ls="--")
-    hist.set_xlabel("predicted PD next month")
+    hist.set_xlabel(f"predicted PD ({column})")
     hist.set_ylabel("accounts")
     hist.set_title("Score distribution")
     counts = scores["tier"].value_counts().reindex(list(TIERS), fill_value=0)

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from solver.risk.absorption import AbsorptionResult, ExpectedLoss, absorbing_summary, expected_loss
+from solver.errors import InputError
+from solver.risk.absorption import (
+    AbsorptionResult,
+    ExpectedLoss,
+    absorbing_summary,
+    expected_loss,
+    lgd_problem,
+    trapped_states,
+)
 from solver.risk.calibration import calibrate_hazards
 from solver.risk.calibration_result import HazardCalibration
 from solver.risk.early_warning import EarlyWarningFit, assign_tiers
@@ -33,18 +41,26 @@ class RollRateReport:
         The matrices, overall and by segment.
     chain
         Absorbing-chain summary of the overall matrix (``None`` without paid or
-        charged-off states).
+        charged-off states, or when some bucket never reaches one: see ``chain_note``).
     loss
         Expected loss of the latest month's balances by bucket (``None`` without a
         ``balance`` column or a charged-off state).
     lgd
         Loss given charge-off used for ``loss``.
+    chain_note
+        Why the absorbing chain was skipped, when it was (printed with the matrices).
     """
 
     result: RollRateResult
     chain: AbsorptionResult | None
     loss: ExpectedLoss | None
     lgd: float
+    chain_note: str | None = None
+
+    def notes(self) -> tuple[str, ...]:
+        """The data's warnings (:meth:`RollRateResult.notes`) and, when the chain was
+        skipped, why."""
+        return self.result.notes() + ((self.chain_note,) if self.chain_note else ())
 
 
 def latest_balances(panel: pd.DataFrame, buckets: tuple[str, ...]) -> np.ndarray:
@@ -70,12 +86,23 @@ def rollrate_report(
 
     ``source`` (the panel's file) starts every message.
     """
+    lgd_wrong = lgd_problem(lgd)  # before any work, whether or not a loss is computed
+    if lgd_wrong is not None:
+        raise InputError(f"expected loss: {lgd_wrong}")
     result = roll_rates(
         panel, segment=segment, weight=weight, method=method, confidence=confidence, source=source
     )
     chain = loss = None
     if any(s in result.overall.states for s in ABSORBING_STATES):
         q, r, transient, absorbing = result.overall.chain(source=source)
+        trapped = [s for s, t in zip(transient, trapped_states(q, r), strict=True) if t]
+        if trapped:
+            # Decision (s24): the matrices are valid estimates, only the chain has no solution
+            # (I - Q is singular: no paid or charged-off month was observed from these buckets,
+            # typical of a short history). The matrices are printed and written, exit 0, and a
+            # note says why the chain is left out; a bucket entered but never left stays an
+            # error (chain() above): the panel is cut short there and the user can fix it.
+            return RollRateReport(result, None, None, lgd, _trapped_note(trapped, absorbing))
         chain = absorbing_summary(q, r, transient, absorbing, source=source)
         if "balance" in panel.columns and "charged_off" in absorbing:
             loss = expected_loss(
@@ -85,6 +112,19 @@ def rollrate_report(
                 charge_off=absorbing.index("charged_off"),
             )
     return RollRateReport(result, chain, loss, lgd)
+
+
+def _trapped_note(trapped: list[str], absorbing: tuple[str, ...]) -> str:
+    """Why the absorbing chain is not shown: the buckets that never reach an absorbing state."""
+    names = ", ".join(trapped)
+    ends = " or ".join(absorbing)
+    buckets = f"buckets {names}" if len(trapped) > 1 else f"bucket {names}"
+    return (
+        f"absorbing chain not computed: in the panel's transitions no account in {buckets} "
+        f"ever reaches {ends}, directly or through other buckets, so the expected months to "
+        "absorption are infinite (I - Q is singular) and the expected loss is undefined; "
+        "the roll-rate matrices above are complete (a longer history gives the chain)"
+    )
 
 
 def held_out_hazards(result: EarlyWarningFit) -> HazardCalibration:

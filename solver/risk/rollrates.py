@@ -46,6 +46,7 @@ from solver.risk.history import (
     month_ordinal,
     validate_history,
 )
+from solver.risk.layouts import closest_layout
 from solver.risk.uci import is_uci_table, normalise_uci, uci_panel
 
 STATES: tuple[str, ...] = BUCKETS + ABSORBING_STATES
@@ -80,6 +81,21 @@ def wilson_interval(
         half = z / denom * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
     lower = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
     upper = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+    return _exact_ends(k, n, lower, upper)
+
+
+def _exact_ends(
+    k: np.ndarray, n: np.ndarray, lower: np.ndarray, upper: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The bounds with ``lower = 0`` where ``k = 0`` and ``upper = 1`` where ``k = n``.
+
+    Both formulas give those ends only up to rounding (a lower bound of 1.7e-21 for a count
+    of 0, an upper bound of 0.9999999999999999 for p = 1, review s24): an interval must
+    contain its estimate, and these are the exact values of the closed forms.
+    """
+    k, n = np.broadcast_arrays(k, n)
+    lower = np.where((k == 0) & (n > 0), 0.0, lower)
+    upper = np.where((k == n) & (n > 0), 1.0, upper)
     return lower, upper
 
 
@@ -104,7 +120,9 @@ def goodman_intervals(
         lower = (a + 2 * c - root) / (2 * (total + a))
         upper = (a + 2 * c + root) / (2 * (total + a))
     empty = np.broadcast_to(total == 0, c.shape)
-    return (
+    return _exact_ends(
+        c,
+        np.broadcast_to(total, c.shape),
         np.where(empty, np.nan, np.clip(lower, 0.0, 1.0)),
         np.where(empty, np.nan, np.clip(upper, 0.0, 1.0)),
     )
@@ -302,10 +320,12 @@ class RollRateResult:
             if self.segment_column
             else ""
         )
-        gaps = f", {self.n_gaps} gaps skipped" if self.n_gaps else ""
+        gaps = (
+            f", {self.n_gaps:,} gap{'' if self.n_gaps == 1 else 's'} skipped" if self.n_gaps else ""
+        )
         return (
-            f"{self.n_transitions} transitions from {self.n_accounts} accounts "
-            f"({self.n_rows} account-months{gaps}{seg}); {self.overall.method} "
+            f"{self.n_transitions:,} transitions from {self.n_accounts:,} accounts "
+            f"({self.n_rows:,} account-months{gaps}{seg}); {self.overall.method} "
             f"{self.overall.confidence:.0%} intervals"
             + (", balance-weighted" if self.overall.weighted else "")
         )
@@ -363,7 +383,8 @@ def validate_panel(
         report(bad_bucket, "dpd_bucket", f"must be one of {', '.join(STATES)}")
     else:
         dpd = pd.to_numeric(df["dpd"], errors="coerce")
-        bad_dpd = (dpd.isna() | (dpd < 0)).to_numpy()
+        # an infinity is not a number of days (it passed `< 0` and bucketed as M4+)
+        bad_dpd = ~np.isfinite(dpd.to_numpy(dtype=float)) | (dpd < 0).to_numpy()
         report(bad_dpd, "dpd", "days past due must be a number >= 0")
         bucket = pd.Series(dpd_to_bucket(dpd.fillna(0).to_numpy()), index=df.index)
     if month_index is None:
@@ -373,7 +394,9 @@ def validate_panel(
     report(bad_month, "month", NOT_A_MONTH)
     if "balance" in df.columns:
         balance = pd.to_numeric(df["balance"], errors="coerce")
-        report(balance.isna().to_numpy(), "balance", "not a number")
+        # an infinity is not a number either (as in a history, docs/history.md); a blank
+        # cell is told as a missing value (RowProblems)
+        report(~np.isfinite(balance.to_numpy(dtype=float)), "balance", "not a number")
         df["balance"] = balance.astype(float)
     key = pd.DataFrame({"a": account_id, "m": month_index})
     duplicated = key.duplicated(keep="first").to_numpy() & ~bad_month
@@ -395,14 +418,28 @@ def read_panel(path: TableSource) -> pd.DataFrame:
     """
     frame = read_table(path)
     source = source_label(path)
+    # what a --segment or --weight that is not a column is told it may choose from: the
+    # file's columns, or for UCI the adapter's (its X1..X23 are not panel columns)
+    shown = ("the file's columns", [str(c).strip() for c in frame.columns])
     if is_uci_table(frame.columns):
         frame = uci_panel(normalise_uci(frame, source=source))
+        shown = ("columns of the UCI file's panel", list(frame.columns))
     elif is_history_table(frame.columns) and "dpd_bucket" not in frame.columns:
         history = validate_history(frame, source=source)
-        return validate_panel(
+        panel = validate_panel(
             history_panel(history), source=source, month_index=history["month_index"].to_numpy()
         )
-    return validate_panel(frame, source=source)
+        panel.attrs["columns_shown"] = shown
+        return panel
+    else:  # a panel, or a table lacking a column of one of the three layouts
+        layout = closest_layout(frame.columns, ("panel", "history", "uci"))
+        if layout == "history":
+            validate_history(frame, source=source)  # its missing-columns error
+        elif layout == "uci":
+            normalise_uci(frame, source=source)  # its missing-columns error
+    panel = validate_panel(frame, source=source)
+    panel.attrs["columns_shown"] = shown
+    return panel
 
 
 def _ordered_states(present: set[str]) -> tuple[str, ...]:
@@ -501,10 +538,14 @@ def roll_rates(
     if not 0 < confidence < 1:
         raise InputError(f"confidence must be in (0, 1), got {confidence}")
     df = panel if "month_index" in panel.columns else validate_panel(panel, source)
+    internal = ("month_index",)  # added by validate_panel: not the user's to name
+    what, names = df.attrs.get(
+        "columns_shown", ("columns", [c for c in map(str, df.columns) if c not in internal])
+    )
     for name, column in (("segment", segment), ("weight", weight)):
         if column is not None and column not in df.columns:
             raise InputError(
-                f"{source}: {name} column {column!r} not in the panel (columns: {', '.join(map(str, df.columns))})"
+                f"{source}: {name} column {column!r} not found ({what}: {', '.join(names)})"
             )
     states = _ordered_states(set(df["dpd_bucket"]))
     state_index = {s: i for i, s in enumerate(states)}
@@ -519,7 +560,9 @@ def roll_rates(
     w = None
     if weight is not None:
         numbers = pd.to_numeric(df[weight], errors="coerce")
-        text = numbers.isna() & df[weight].notna()
+        # text, and infinities (a weight NaN or inf made the row's roll rates NaN)
+        text = ~np.isfinite(numbers.to_numpy(dtype=float)) & df[weight].notna().to_numpy()
+        text = pd.Series(text, index=df.index)
         if text.any():
             pos = int(np.flatnonzero(text.to_numpy())[0])
             raise InputError(

@@ -28,11 +28,14 @@ from solver.core.sources import BookSource
 from solver.domain import TIERS
 from solver.engines.base import Engine, ProgressFn
 from solver.engines.partitions import Partition, is_dataset, runs_on_engine
-from solver.risk._tables import TableSource
+from solver.errors import InputError
+from solver.risk._tables import TableSource, source_label
 from solver.risk.early_warning import EarlyWarningModel, score_uci
+from solver.risk.early_warning_model import PD_NEXT_MONTH, pd_column_of
 from solver.risk.history_features import FEATURE_SET
-from solver.risk.history_fit import read_history_or_uci, score_history
-from solver.risk.uci import normalise_uci, read_uci
+from solver.risk.history_fit import read_history_or_uci, read_layout, score_history
+from solver.risk.layouts import closest_layout
+from solver.risk.uci import normalise_uci
 
 __all__ = [
     "ScoreRun",
@@ -60,18 +63,29 @@ class ScoreRun:
     Attributes
     ----------
     scores
-        ``account_id, pd_next_month, tier, base_hazard[, exposure_months, defaults]``
-        (``None`` when the workers wrote them as a dataset).
+        ``account_id, pd_next_month`` (or ``pd_<h>m`` for a model of an ``h``-month
+        horizon), ``tier, base_hazard[, exposure_months, defaults]`` (``None`` when the
+        workers wrote them as a dataset).
     summary
         Per tier A-E (in that order, NaN rows for tiers without accounts): ``accounts,
         mean_pd, base_hazard[, observed_rate]``.
     n_scored
         Accounts scored.
+    pd_column
+        The name of the PD (:func:`~solver.risk.early_warning_model.pd_column_name`).
     """
 
     scores: pd.DataFrame | None
     summary: pd.DataFrame
     n_scored: int
+    pd_column: str = PD_NEXT_MONTH
+
+    @property
+    def pd_label(self) -> str:
+        """What the PD is of, for headers: ``next month`` or ``within 3 months``."""
+        if self.pd_column == PD_NEXT_MONTH:
+            return "next month"
+        return f"within {self.pd_column[3:-1]} months"
 
 
 def scoring_route(
@@ -156,7 +170,7 @@ def score_book(
             with open_engine() as runner:
                 runner.write_dataset(run.scores, out, partitions=partitions)
         return run
-    partitioned = scoring_source(source)  # read (and checked) before any engine starts
+    partitioned = scoring_source(model, source)  # read (and checked) before any engine starts
     bar_opened = progress() if progress is not None else nullcontext(None)
     with open_engine() as runner, bar_opened as bar:
         return score_on_engine(
@@ -170,16 +184,33 @@ def score_file(model: EarlyWarningModel, path: TableSource) -> ScoreRun:
     if model.feature_set == FEATURE_SET:
         scores = score_history(model, read_history_or_uci(path))
     else:
-        scores = score_uci(model, read_uci(path))
-    return ScoreRun(scores, tier_summary(scores).reindex(list(TIERS)), len(scores))
+        scores = score_uci(model, _read_uci_for(model, path))
+    return ScoreRun(scores, tier_summary(scores).reindex(list(TIERS)), len(scores), model.pd_column)
 
 
-def scoring_source(path: TableSource) -> Any:
+def _read_uci_for(model: EarlyWarningModel, path: TableSource) -> pd.DataFrame:
+    """The UCI table a UCI-layout ``model`` scores; a payment history is refused saying
+    so (it was told the UCI columns it lacks, review s24)."""
+    frame, kind = read_layout(path)
+    source = source_label(path)
+    if kind == "history" or (
+        kind == "unknown" and closest_layout(frame.columns, ("uci", "history")) == "history"
+    ):
+        raise InputError(
+            f"{source}: this is a payment history, and the model ({model.feature_set}, fitted "
+            "on a UCI table) scores UCI "
+            "credit-card tables, not histories: fit a model on the history "
+            f"(workout risk fit {source} --out MODEL.toml) and score with it"
+        )
+    return normalise_uci(frame, source)
+
+
+def scoring_source(model: EarlyWarningModel, path: TableSource) -> Any:
     """What :func:`score_on_engine` partitions: a Parquet file or dataset as its path (the
     workers read it), another file (or a database table) read and normalised here."""
-    if isinstance(path, BookSource):
-        return read_uci(path)
-    return path if is_dataset(path) else read_uci(path)
+    if isinstance(path, BookSource) or not is_dataset(path):
+        return _read_uci_for(model, path)
+    return path
 
 
 def score_on_engine(
@@ -209,9 +240,9 @@ def score_on_engine(
     )
     if out is not None:
         summary = combine_score_summaries(result.summaries)
-        return ScoreRun(None, summary.reindex(list(TIERS)), result.rows)
+        return ScoreRun(None, summary.reindex(list(TIERS)), result.rows, model.pd_column)
     scores = result.frame
-    return ScoreRun(scores, tier_summary(scores).reindex(list(TIERS)), len(scores))
+    return ScoreRun(scores, tier_summary(scores).reindex(list(TIERS)), len(scores), model.pd_column)
 
 
 def prepare_uci(raw: pd.DataFrame, partition: Partition) -> pd.DataFrame:
@@ -231,7 +262,7 @@ def score_summary(scores: Any) -> Any:
     grouped = scores.groupby("tier")
     out = grouped.agg(
         accounts=("account_id", "size"),
-        pd_sum=("pd_next_month", "sum"),
+        pd_sum=(pd_column_of(scores), "sum"),
         base_hazard=("base_hazard", "first"),
     )
     if "defaults" in scores.columns:
@@ -256,7 +287,7 @@ def tier_summary(scores: pd.DataFrame) -> pd.DataFrame:
     """Per-tier ``accounts, mean_pd, base_hazard[, observed_rate]`` of scores in memory."""
     summary = scores.groupby("tier").agg(
         accounts=("account_id", "size"),
-        mean_pd=("pd_next_month", "mean"),
+        mean_pd=(pd_column_of(scores), "mean"),
         base_hazard=("base_hazard", "first"),
     )
     if "defaults" in scores.columns:

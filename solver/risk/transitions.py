@@ -35,6 +35,7 @@ from solver.risk._tables import TableSource, read_table, source_label
 from solver.risk.calibration import calibrate_hazards, calibrate_outcome_frame
 from solver.risk.calibration_result import HazardCalibration
 from solver.risk.history import DefaultDefinition, is_history_table, validate_history
+from solver.risk.layouts import closest_layout
 from solver.risk.rollrates import wilson_interval
 
 __all__ = [
@@ -169,7 +170,9 @@ def _book_positions(book: pd.DataFrame, account_id: np.ndarray, source: str) -> 
     if np.any(position < 0):
         missing = pd.unique(account_id[position < 0])
         raise InputError(
-            f"{source}: {len(missing)} account(s) of the history are not in the book: "
+            f"{source}: {len(missing):,} "
+            + ("account of the history is" if len(missing) == 1 else "accounts of the history are")
+            + " not in the book: "
             + ", ".join(map(str, missing[:5]))
             + (" ..." if len(missing) > 5 else "")
         )
@@ -252,6 +255,11 @@ def calibrate_table(
     """
     frame = read_table(path)
     source = source_label(path)
+    if (
+        not is_history_table(frame.columns)
+        and closest_layout(frame.columns, ("outcomes", "history")) == "history"
+    ):
+        validate_history(frame, source=source)  # a history lacking a column: names it
     if not is_history_table(frame.columns):
         if book:
             raise BookError(source, needed=False)

@@ -118,9 +118,15 @@ def require_uci_csv(data_dir: str | os.PathLike[str] | None = None) -> Path:
     """Path of the UCI file; :class:`InputError` naming where it was looked for if absent."""
     path = uci_csv_path(data_dir)
     if not path.is_file():
+        from solver.core.data_dir import data_not_found
+
         raise InputError(
-            f"{path}: UCI credit-card data not found (pass the data directory or set "
-            "WORKOUT_DATA_DIR to the shared data directory)"
+            data_not_found(
+                "the UCI credit-card data",
+                path,
+                resolve_data_dir(data_dir),
+                option=None if data_dir is None else "--data-dir",
+            )
         )
     return path
 
@@ -204,12 +210,19 @@ def normalise_uci(
     if missing:
         if is_lending_club_table(df.columns):
             raise InputError(lending_club_refusal(source))
-        # none of the named columns: say so in both spellings (raw X1..X23 or named)
-        shown = (
-            missing
-            if len(missing) < len(UCI_COLUMNS)
-            else ["LIMIT_BAL..PAY_AMT6, or X1..X23 in the raw header"]
-        )
+        # the raw header with some X columns missing: name those (X8 (PAY_3)), not the
+        # named header's 23 (review s24); none of either: say so in both spellings
+        raw_missing = [
+            f"X{k} ({name})"
+            for k, name in enumerate(UCI_COLUMNS, start=1)
+            if f"X{k}" not in df.columns
+        ]
+        if len(raw_missing) < len(missing):
+            shown = raw_missing
+        elif len(missing) < len(UCI_COLUMNS):
+            shown = missing
+        else:
+            shown = ["LIMIT_BAL..PAY_AMT6, or X1..X23 in the raw header"]
         raise InputError(
             f"{source}: not a UCI credit-card table (missing columns: {', '.join(shown)}). "
             f"Accepted: {ACCEPTED_LAYOUTS}"

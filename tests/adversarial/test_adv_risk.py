@@ -119,7 +119,7 @@ UCI_CASES = [
     Case("target_not_flag", "uci.csv", replace_line(UCI, 2, ",100,0\n", ",100,2\n"),
          ("row 1", "Y", "0 or 1")),
     Case("nan_cell", "uci.csv", replace_line(UCI, 3, "2,100000,", "2,NaN,"),
-         ("row 2", "X1 (LIMIT_BAL)", "not a number")),
+         ("row 2", "X1 (LIMIT_BAL)", "missing value")),  # a NaN word is blank (s24)
     Case("missing_column", "uci.csv", drop_column(UCI, "X12"), ("missing", "columns")),
     Case("empty", "uci.csv", const(b""), ("empty",)),
     Case("binary_garbage", "uci.csv", const(garbage()), ("binary data",)),
