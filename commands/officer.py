@@ -164,17 +164,17 @@ def _proposal(
         if holiday:
             raise InputError("--holiday: give --term and/or --amount with it")
         return None
-    if payments is not None:
-        if term is not None or amount is not None or holiday:
-            raise InputError(
-                "--payments: give either the payments or --term/--holiday/--amount, not both"
-            )
-        return Proposal(payments=parse_payments(payments))
+    if payments is not None and (term is not None or amount is not None or holiday):
+        raise InputError(
+            "--payments: give either the payments or --term/--holiday/--amount, not both"
+        )
     try:
+        if payments is not None:
+            return Proposal(payments=parse_payments(payments))
         return Proposal(term=term, holiday=holiday, holiday_mode=holiday_mode, amount=amount)
     except InputError as exc:  # name the option as it was given: "holiday: ..." -> "--holiday: ..."
         field, sep, rest = str(exc).partition(": ")
-        if sep and field in ("term", "holiday", "holiday_mode", "amount"):
+        if sep and field in ("payments", "term", "holiday", "holiday_mode", "amount"):
             raise InputError(f"--{field.replace('_', '-')}: {rest}") from None
         raise
 
@@ -243,7 +243,8 @@ def _rows(offer: Any) -> list[dict[str, Any]]:
 @out_option(
     "the comparison table (counter-offer, status quo, recommended and nearest plan)",
     "A .json file holds the whole evaluation (as --format json prints it), an .xlsx file "
-    "also the schedule.",
+    "also the schedules: the counter-offer's (sheet schedule) and the nearest plan's "
+    "(nearest_schedule).",
     dest="out_path",
 )
 @as_of_option()
@@ -276,27 +277,20 @@ def evaluate(
           --out out/evaluation.xlsx
       workout evaluate tests/data/portfolio/tiny.csv --account-id T002 --term 48
     """
-    from dataclasses import replace
-
-    import pandas as pd
-
     from solver.errors import InfeasibleError, InputError
     from solver.officer.counter_offer import Verdict, evaluate_counter_offer
-    from solver.officer.documents import counter_offer_document
+    from solver.officer.documents import counter_offer_document, counter_offer_sheets
 
     check_out(out_path, inputs=source.inputs)
     if proposal is None:
         raise InputError("give the proposal: --payments LIST, or --term/--holiday/--amount")
     account, policy, model = source.load()
     offer = evaluate_counter_offer(account, proposal, policy, model)
-    table = pd.DataFrame(_rows(offer))
     start = as_of_date(as_of)  # month t of every schedule shown is due t months later
     payload = counter_offer_document(offer, as_of=start)
+    sheets = counter_offer_sheets(offer, as_of=start)  # the comparison, then the schedules
+    table = sheets["comparison"]
     if out_path is not None:
-        sheets = {
-            "comparison": table,
-            "schedule": replace(offer.schedule, start=start).to_frame(),
-        }
         write_out(out_path, table, sheet_name="comparison", payload=payload, sheets=sheets)
     if fmt == "table":
         _render_counter(offer)

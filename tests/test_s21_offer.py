@@ -174,7 +174,7 @@ def test_evaluate_xlsx_schedule_sheet_has_due_dates(tmp_path):
     )  # fmt: skip
     assert code == 0, err
     sheet = pd.read_excel(path, sheet_name="schedule")
-    assert list(sheet.columns[:2]) == ["month", "due_date"]
+    assert list(sheet.columns[:3]) == ["option", "month", "due_date"]
     due = [pd.Timestamp(d).date() for d in sheet["due_date"]]
     assert due == [_due(AS_OF, int(m)) for m in sheet["month"]]
 

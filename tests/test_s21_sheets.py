@@ -59,7 +59,7 @@ OUTPUT_SHEETS = {
     "allocate": ["allocation"],
     "weeks": ["week1"],
     "calendar": ["calendar"],
-    "evaluate": ["comparison", "schedule"],
+    "evaluate": ["comparison", "schedule", "nearest_schedule"],
     "audit": ["audit"],
     "plan": ["options", "schedules"],
     "plans": ["plans", "schedules"],

@@ -208,7 +208,7 @@ def test_account_lookup_bad_input(client, tmp_path):
         ({"option": "holiday"}, 422, "option"),
         ({"option": "waterfall"}, 422, "option"),
         ({"option": "settlement"}, 409, "option"),
-        ({"option": "counter_offer"}, 422, "option"),
+        ({"option": "counter_offer"}, 422, "proposal"),
         ({"option": "counter_offer", "proposal": {"term": 36, "amount": 2000}}, 409, "option"),
         ({"option": ""}, 422, "option"),
         ({"lang": "fr"}, 422, "lang"),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from solver.core.cleaning import BLANK, clean_account, clean_scalar, cross_field_checks
-from solver.core.messages import fmt_num, plural, where
+from solver.core.messages import fmt_num, fmt_raw, plural, where
 from solver.core.schema import COLUMNS, DERIVED_COLUMNS, SEQUENCE_FIELDS, SPECS, InputWarning
 from solver.core.tiering import TieringRules, derive_tier, dpd_bucket
 from solver.errors import InputError
@@ -345,12 +345,29 @@ def setting_problems(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
         if spec is None:
             problems.append((str(name), f"unknown account field{_did_you_mean(str(name))}"))
             continue
+        if spec.kind in _NUMBER_KINDS and _is_nan_text(value):
+            # a file's cell "nan" is a blank (pandas writes one so), but a value typed on
+            # the command line is meant as a number, and NaN is none: say so, not "missing"
+            unset = "" if spec.required else f"; an empty value, {name}=, gives its default"
+            problems.append(
+                (name, f"not a number, got {fmt_raw(value)} (NaN is not a value{unset})")
+            )
+            continue
         cleaned, problem = clean_scalar(spec, value)
         if problem is None and cleaned is BLANK and spec.required:
             problem = "missing value (required)"
         if problem is not None:
             problems.append((name, problem))
     return problems
+
+
+#: The field kinds whose values are numbers (:data:`solver.core.schema.Kind`).
+_NUMBER_KINDS = ("money", "float", "int")
+
+
+def _is_nan_text(value: Any) -> bool:
+    """``value`` is text spelling NaN (``nan``, ``NaN``, ``-nan``), which ``float`` reads."""
+    return isinstance(value, str) and value.strip().lstrip("+-").lower() == "nan"
 
 
 #: The checks across an account's fields, by the column a problem names: the fields each

@@ -9,10 +9,22 @@ in CSV and Excel (Parquet keeps the forecast as ``list<double>``, JSON as lists)
 written portfolio reads back the same. :func:`write_json` writes any JSON document
 atomically and :func:`csv_text` gives the CSV bytes of :func:`write_table` as text (for
 ``--format csv`` on stdout).
+
+Decision (session 24): a CSV *file* starts with the UTF-8 byte-order mark (what Excel
+writes as "CSV UTF-8"). Our CSV outputs hold ``×``, ``→``, ``–`` and Chinese text, and the
+people they are for open them in Excel, which reads a CSV without the mark in the
+machine's code page (GBK on a Chinese Windows): mojibake. Every reader of ours skips the
+mark (:mod:`solver.core.formats`, :mod:`solver.core.streaming`), as do pandas, pyarrow,
+DuckDB and sqlite3's ``.import``; Python's :mod:`csv` module needs
+``encoding="utf-8-sig"``. ``--format csv`` on stdout (:func:`csv_text`) has no mark: it
+goes to pipes and programs, and a mark in the middle of concatenated output is a
+stray character. ``encoding=`` (``generate portfolio --encoding``) writes that encoding
+without a mark (``--encoding UTF-8`` for plain UTF-8).
 """
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import io
 import json
@@ -26,6 +38,7 @@ import numpy as np
 
 from solver.core.atomic import atomic_open, atomic_path
 from solver.core.cleaning import sequence_text
+from solver.core.files import UTF8_BOM
 from solver.core.output_columns import LIST_COLUMNS, columns_sheet, number_format
 from solver.core.schema import SEQUENCE_FIELDS
 from solver.errors import InputError
@@ -82,13 +95,14 @@ def write_table(
 ) -> Path:
     """Write a table as CSV, Parquet, Excel or JSON (by extension), atomically.
 
-    CSV is UTF-8 with ``\\n`` line ends and no index; Parquet keeps dtypes (no index, no
+    CSV is UTF-8 with a byte-order mark (for Excel: the module docstring says why),
+    ``\\n`` line ends and no index; Parquet keeps dtypes (no index, no
     ``attrs``, so the same frame gives the same bytes); Excel gets a bold frozen header,
     filters, column widths and number formats (money ``#,##0.00``, rates as percentages,
     whole numbers), and a last sheet ``columns`` describing the columns written;
     JSON is a list of records, one per line (missing values ``null``).
-    ``encoding`` (CSV only) re-encodes the text, e.g. ``GB18030`` as a Chinese bank's
-    export would be.
+    ``encoding`` (CSV only) writes the text in that encoding and without the mark, e.g.
+    ``GB18030`` as a Chinese bank's export would be, or ``UTF-8`` for plain UTF-8.
 
     Returns
     -------
@@ -106,8 +120,8 @@ def write_table(
     clean.attrs = {}
     with atomic_path(path) as tmp:
         if fmt == "csv":
-            _write_csv(clean, tmp)
-            if encoding is not None:
+            _write_csv(clean, tmp, bom=encoding is None)
+            if encoding is not None and codecs.lookup(encoding).name != "utf-8":
                 tmp.write_bytes(tmp.read_bytes().decode("utf-8").encode(encoding))
         else:
             clean.to_parquet(tmp, index=False, engine="pyarrow")
@@ -168,7 +182,8 @@ def write_json(payload: Any, path: str | os.PathLike[str]) -> Path:
 
 
 def csv_text(frame: pd.DataFrame) -> str:
-    """The CSV that :func:`write_table` writes for ``frame``, as text (``--format csv``)."""
+    """The CSV that :func:`write_table` writes for ``frame``, as text (``--format csv``),
+    without the file's byte-order mark (the module docstring says why)."""
     import pyarrow as pa
     import pyarrow.csv as pv
 
@@ -197,19 +212,22 @@ def _sequences_as_text(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Data
     return clean
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """UTF-8 CSV: pyarrow's writer (about 10x faster than pandas; text is quoted, numbers
-    use the shortest round-trip form, booleans are true/false); pandas for odd dtypes.
-    :func:`csv_text` writes the same CSV into memory."""
+def _write_csv(frame: pd.DataFrame, path: Path, *, bom: bool) -> None:
+    """UTF-8 CSV, after a byte-order mark when ``bom``: pyarrow's writer (about 10x faster
+    than pandas; text is quoted, numbers use the shortest round-trip form, booleans are
+    true/false); pandas for odd dtypes. :func:`csv_text` writes the same CSV into memory."""
     import pyarrow as pa
     import pyarrow.csv as pv
 
-    try:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-    except (pa.ArrowException, TypeError, ValueError):
-        frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
-        return
-    pv.write_csv(table, path, pv.WriteOptions(quoting_style="needed"))
+    with open(path, "wb") as file:  # the caller's temporary file (atomic_path)
+        if bom:
+            file.write(UTF8_BOM)
+        try:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+        except (pa.ArrowException, TypeError, ValueError):
+            frame.to_csv(file, index=False, encoding="utf-8", lineterminator="\n")
+            return
+        pv.write_csv(table, file, pv.WriteOptions(quoting_style="needed"))
 
 
 def _excel_number_format(column: str, dtype: Any) -> str | None:

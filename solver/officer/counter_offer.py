@@ -400,6 +400,10 @@ def _verdict(keep_contract: bool, breaks_policy: bool, npv_test_passed: bool) ->
     return Verdict.ACCEPTABLE if npv_test_passed else Verdict.NPV_TEST_FAILED
 
 
+#: How the verdict introduces the plans' explanation when no plan satisfies the policy.
+_NO_PLAN = "No plan satisfies the policy: "
+
+
 def _explain(
     verdict: Verdict,
     figures: dict[str, float],
@@ -442,7 +446,10 @@ def _explain(
     else:
         text = f"within policy but it fails the NPV test: {worth}."
     if nearest is None:
-        return text + f" No plan satisfies the policy: {plans.explanation}"
+        # the plans' explanation (solver.plans.explain.explain_infeasible) opens with these
+        # words itself: said once, not "No plan satisfies the policy: No plan ..."
+        reason = plans.explanation.removeprefix(_NO_PLAN)
+        return text + f" {_NO_PLAN}{reason}"
     test = "passes" if nearest.npv > plans.status_quo.npv else "fails"
     return text + (
         f" Nearest feasible plan: {nearest.label} (term {nearest.schedule.term}, first payment "

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from solver.officer.counter_offer import CounterOffer
     from solver.plans import PlanOption
 
+#: The option name of the customer's own proposal: its ``option`` in the tables and
+#: ``--option`` of ``workout offer`` (:mod:`solver.officer.offers`).
+COUNTER_OFFER = "counter_offer"
+
 #: Columns of a schedule row in the documents (``due_date`` only where the schedule is dated).
 SCHEDULE_COLUMNS = ("month", "payment", "interest", "principal", "fees", "balance")
 
@@ -122,7 +126,7 @@ def counter_offer_rows(offer: CounterOffer) -> list[dict[str, Any]]:
     ``--format csv`` table of ``workout evaluate``)."""
     rows = [
         {
-            "option": "counter_offer",
+            "option": COUNTER_OFFER,
             "verdict": offer.verdict,
             "term": offer.schedule.term,
             "first_payment": float(offer.schedule.payments[0]),
@@ -148,3 +152,27 @@ def counter_offer_rows(offer: CounterOffer) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def counter_offer_sheets(offer: CounterOffer, *, as_of: date) -> dict[str, Any]:
+    """The sheets of ``workout evaluate --out FILE.xlsx``: ``comparison`` (the rows of
+    :func:`counter_offer_rows`, the ``--format csv`` table), ``schedule`` (the
+    counter-offer's) and ``nearest_schedule`` (the nearest feasible plan's, when one is
+    named): the schedules of :func:`counter_offer_document`, dated from ``as_of``.
+
+    Decision (session 24): one sheet per schedule, as the JSON document keeps them apart
+    (``schedule`` and ``nearest.schedule``), each led by an ``option`` column holding the
+    comparison table's label (``counter_offer``, the plan's label): the nearest plan can
+    be the recommended one, which the comparison lists once, under that role.
+    """
+    import pandas as pd
+
+    sheets = {"comparison": pd.DataFrame(counter_offer_rows(offer))}
+    schedules = [("schedule", COUNTER_OFFER, offer.schedule)]
+    if offer.nearest is not None and offer.nearest.schedule is not None:
+        schedules.append(("nearest_schedule", offer.nearest.label, offer.nearest.schedule))
+    for sheet, label, schedule in schedules:
+        frame = replace(schedule, start=as_of).to_frame()
+        frame.insert(0, "option", label)
+        sheets[sheet] = frame
+    return sheets

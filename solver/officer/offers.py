@@ -28,11 +28,9 @@ from solver.domain import DEFAULT_CURRENCY, OFFERED_FAMILIES, Status
 from solver.errors import InfeasibleError, InputError
 from solver.officer.counter_offer import CounterOffer, Verdict, evaluate_counter_offer
 from solver.officer.dating import as_of_or_today
+from solver.officer.documents import COUNTER_OFFER
 from solver.officer.proposal import Proposal
 from solver.plans import PlanOption, PlanResult, efficient_frontier
-
-#: The option name of the customer's own proposal.
-COUNTER_OFFER = "counter_offer"
 
 
 @dataclass(frozen=True)
@@ -191,6 +189,28 @@ class OfferChoice:
     notes: tuple[str, ...] = field(default=())
 
 
+def offer_name(option: str) -> str:
+    """``option`` as :func:`choose_offer` reads it: stripped, ``counter-offer`` spelt
+    :data:`COUNTER_OFFER`."""
+    name = option.strip()
+    return COUNTER_OFFER if name == "counter-offer" else name
+
+
+def proposal_misfit(option: str, has_proposal: bool) -> str | None:
+    """How ``option`` and a proposal do not go together: ``"missing"`` (the counter-offer
+    without a proposal), ``"extra"`` (a plan option with one), else ``None``.
+
+    The one rule :func:`choose_offer` enforces; each interface says it in its own names
+    (the command line's ``--payments``, the service's ``proposal`` field).
+    """
+    counter = offer_name(option) == COUNTER_OFFER
+    if counter and not has_proposal:
+        return "missing"
+    if has_proposal and not counter:
+        return "extra"
+    return None
+
+
 def choose_offer(
     account: Any,
     option: str,
@@ -219,15 +239,20 @@ def choose_offer(
         (the message names the nearest feasible plan), also when the need test finds it
         not needed.
     """
-    name = option.strip()
-    if name == "counter-offer":
-        name = COUNTER_OFFER
+    name = offer_name(option)
     dating = {"as_of": as_of, "valid_days": valid_days}
+    misfit = proposal_misfit(name, proposal is not None)
+    if misfit == "missing":
+        raise InputError(
+            "--option counter_offer: give the proposal (--payments, or --term/--holiday/--amount)"
+        )
+    if misfit == "extra":
+        raise InputError(
+            f"--option {name}: the proposal options (--payments, --term, --holiday, --amount) "
+            "belong to --option counter_offer"
+        )
     if name == COUNTER_OFFER:
-        if proposal is None:
-            raise InputError(
-                "--option counter_offer: give the proposal (--payments, or --term/--holiday/--amount)"
-            )
+        assert proposal is not None  # proposal_misfit: counter_offer comes with one
         counter = evaluate_counter_offer(account, proposal, policy, model, plans=plans)
         if counter.violations:  # a broken rule is refused whatever the verdict
             raise InfeasibleError(f"the counter-offer cannot be offered: it {_refusal(counter)}")
@@ -237,11 +262,6 @@ def choose_offer(
         elif counter.verdict == Verdict.CONTRACT_AFFORDABLE:
             notes = (f"need test: {counter.explanation}",)
         return OfferChoice(offer_of_counter(account, counter, **dating), plans, counter, notes)
-    if proposal is not None:
-        raise InputError(
-            f"--option {name}: the proposal options (--payments, --term, --holiday, --amount) "
-            "belong to --option counter_offer"
-        )
     chosen = plan_option(plans, name)
     if all(o is not chosen for o in (plans.status_quo, *plans.options)):
         # a frontier plan: the audit trail lists it among the options shown, as

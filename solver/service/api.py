@@ -42,6 +42,7 @@ from solver.service.models import (
 from solver.service.requests import (
     RequestProblems,
     account_of,
+    offered_proposal,
     policy_of,
     proposal_of,
     proposal_problem,
@@ -229,6 +230,7 @@ class _Offered:
 
 
 def _offer(config: ServiceConfig, body: LetterRequest) -> _Offered:
+    proposal = offered_proposal(body)  # before planning: a request that cannot be offered
     account, policy, plans = _planned(config, body)
     try:
         choice = choose_offer(
@@ -237,7 +239,7 @@ def _offer(config: ServiceConfig, body: LetterRequest) -> _Offered:
             plans,
             policy=policy,
             model=config.model,
-            proposal=proposal_of(body),
+            proposal=proposal,
             as_of=body.as_of,
             valid_days=config.letter_settings.valid_days,
         )

@@ -17,6 +17,7 @@ from typing import Any
 from solver.core import Account, Policy
 from solver.core.schema import COLUMNS
 from solver.errors import InputError
+from solver.officer.offers import proposal_misfit
 from solver.officer.proposal import Proposal, parse_payments
 
 #: ``account: account_id X: principal: ...`` / ``what_if income: ...``: the column of a line.
@@ -113,6 +114,27 @@ def proposal_of(body: Any) -> Proposal | None:
         )
     except InputError as exc:
         raise RequestProblems([proposal_problem(exc)]) from None
+
+
+#: A proposal that does not fit the request's option
+#: (:func:`solver.officer.offers.proposal_misfit`), in the request's names.
+_MISFIT = {
+    "missing": "option counter_offer needs the customer's proposal: payments or "
+    "payments_text, or term/holiday/amount",
+    "extra": "only option counter_offer takes a proposal",
+}
+
+
+def offered_proposal(body: Any) -> Proposal | None:
+    """The proposal of a letter or decision request (:func:`proposal_of`), refused naming
+    the ``proposal`` field when it does not fit the request's ``option`` (the rule of
+    :func:`~solver.officer.offers.choose_offer`, whose message names the command line's
+    options).
+    """
+    misfit = proposal_misfit(body.option, getattr(body, "proposal", None) is not None)
+    if misfit is not None:
+        raise RequestProblems([FieldProblem("proposal", _MISFIT[misfit])])
+    return proposal_of(body)
 
 
 def proposal_problem(exc: InputError) -> FieldProblem:
