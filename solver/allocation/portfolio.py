@@ -45,6 +45,7 @@ from solver.allocation.compliance import Compliance
 from solver.allocation.gap.problem import AssignmentResult
 from solver.allocation.gap.solve import solve_assignment
 from solver.allocation.gap.warmup import warm as warm_gap_kernels
+from solver.allocation.replan import lift_plan_stop
 from solver.allocation.tables import (
     ASSIGNMENT_COLUMNS,
     AllocationResult,
@@ -182,6 +183,11 @@ def allocate(
         engine=engine,
     )
     result = _within_budget(built, catalogue, result, budget)
+    if steps is not None:
+        # the tables read the book as the steps steered it: a broken plan's account whose
+        # has_plan stop was lifted is not reported as "has_plan: no collection contact"
+        # beside the contact it was given (review s24)
+        portfolio = lift_plan_stop(portfolio, steps)
     return allocation_result(
         portfolio, catalogue, teams, built, result, budget=budget, keep_problem=keep_problem
     )

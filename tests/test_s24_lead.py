@@ -1,0 +1,41 @@
+"""Session 24 (lead): ``allocate --replan``'s reason column for broken plans.
+
+A broken plan's account whose ``has_plan`` stop the replan steps lift may be given a
+contact; its ``reason`` must not then say "has_plan: no collection contact" (the
+allocation read the reason from the book as written, not as the steps steered it).
+Oracle: the written allocation file, read with pandas.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from cli_inprocess import run_workout
+
+from solver.core.generate import generate_portfolio
+
+
+def test_replanned_contacts_have_no_has_plan_reason(tmp_path: Path) -> None:
+    """Accounts with a lifted has_plan stop that get a contact carry no 'has_plan' reason,
+    while an un-lifted has_plan account still gets none and says why."""
+    frame = generate_portfolio(60, seed=11).copy()
+    for flag in ("has_plan", "cease_contact", "dispute", "bankruptcy", "hardship"):
+        frame[flag] = False
+    frame.loc[[0, 1, 2], "has_plan"] = True
+    book = tmp_path / "book.csv"
+    frame.to_csv(book, index=False)
+    ids = frame["account_id"].astype(str).tolist()
+    steps = tmp_path / "steps.csv"
+    pd.DataFrame({"account_id": ids[:2], "status": "broken", "step": ["reage", "escalate"]}).to_csv(
+        steps, index=False
+    )
+    out = tmp_path / "alloc.csv"
+    code, _, err = run_workout("allocate", book, "--replan", steps, "--out", out, "--quiet")
+    assert code == 0, err
+    alloc = pd.read_csv(out, keep_default_na=False).set_index("account_id")
+    lifted = alloc.loc[ids[:2]]
+    assert (lifted["treatment"] != "none").any()  # the steps did give a contact
+    assert not lifted["reason"].str.contains("has_plan").any(), lifted["reason"].tolist()
+    kept = alloc.loc[ids[2]]
+    assert kept["treatment"] == "none" and "has_plan" in kept["reason"]
