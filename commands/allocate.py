@@ -15,6 +15,7 @@ from commands.common import (
     catalogue_options,
     console,
     file_option,
+    jurisdiction_option,
     quiet_option,
     seed_option,
     shared_help,
@@ -24,6 +25,9 @@ from commands.output import check_out, emit, format_option, out_option, wrote
 from commands.sources import book_options, input_path, out_db_options, write_table_outputs
 from commands.tables import Column, print_fitted
 from solver.domain import TIERS
+
+#: ``--time-limit``'s default (seconds), which the note on a too short limit suggests.
+DEFAULT_TIME_LIMIT = 60.0
 
 
 def _optional(flag: str, dest: str, kind: Any, metavar: str, text: str) -> Any:
@@ -75,7 +79,7 @@ def _optional(flag: str, dest: str, kind: Any, metavar: str, text: str) -> Any:
 @click.option(
     "--time-limit",
     type=TIME_LIMIT,
-    default=60.0,
+    default=DEFAULT_TIME_LIMIT,
     show_default=True,
     help=shared_help("--time-limit", "Here: the whole allocation."),
 )
@@ -120,7 +124,7 @@ def _optional(flag: str, dest: str, kind: Any, metavar: str, text: str) -> Any:
     "Here json is the summary (totals, by treatment, utilisation, certificate); csv the "
     "assignment table."
 )
-@click.option("--jurisdiction", default=None, help=shared_help("--jurisdiction"))
+@jurisdiction_option()
 @quiet_option()
 @out_db_options
 @engine_options
@@ -257,7 +261,7 @@ def allocate(
             )
         explanation = _explain(frame, catalogue, team_set, result, explain_depth, checked)
     explained = (explanation, explain_prefix, explain_paths)
-    return _allocation_output(result, explained, target)
+    return _allocation_output(result, explained, target, time_limit)
 
 
 def _spinner(quiet: bool, accounts: int) -> Any:
@@ -327,11 +331,11 @@ class _Target(NamedTuple):
 
 
 def _allocation_output(
-    result: Any, explained: tuple[Any, str | None, list[Path]], target: _Target
+    result: Any, explained: tuple[Any, str | None, list[Path]], target: _Target, time_limit: float
 ) -> int:
     """Write the one-week allocation (file, table, the tree's rules); print its tables.
     ``explained``: the --explain-tree result (or None), its --explain-tree-out prefix and
-    files."""
+    files; ``time_limit``: the --time-limit that a note on a cut search is judged by."""
     explanation, explain_prefix, explain_paths = explained
     out, fmt, quiet = target.out, target.fmt, target.quiet
     target.write(result.assignments, "allocation")
@@ -348,7 +352,7 @@ def _allocation_output(
             wrote(path, fmt, quiet=quiet)
         return 0
     con = console(min_width=120)
-    _print_tables(result, out, target.currency, con)
+    _print_tables(result, out, target.currency, con, time_limit)
     if explanation is not None:
         _print_explanation(explanation, target.currency, con)
         for path in explain_paths:
@@ -454,8 +458,12 @@ _UTILISATION = (
 )
 
 
-def _print_tables(result: Any, out: Path, currency: str, con: Any) -> None:
-    """The summary tables on the console ``con``, fitted to its width (numbers whole)."""
+def _print_tables(
+    result: Any, out: Path, currency: str, con: Any, time_limit: float = DEFAULT_TIME_LIMIT
+) -> None:
+    """The summary tables on the console ``con``, fitted to its width (numbers whole), and
+    a note when the wall clock cut the search (:func:`_clock_stop_note`, by the run's
+    ``time_limit``)."""
     t = result.totals
     con.print(
         f"[bold]Allocation[/] of {int(t['accounts']):,} accounts written to {out}\n"
@@ -501,11 +509,61 @@ def _print_tables(result: Any, out: Path, currency: str, con: Any) -> None:
     )
     stopped = result.stats.get("wall_clock_stop")
     if stopped:
-        con.print(
-            f"[yellow]note[/]: the wall clock stopped the search ({stopped}) before its work"
-            " budget; the certificate holds, but a rerun may return another allocation."
-            " The work budgets assume a core to themselves (they grow with --time-limit, so a"
-            " longer limit does not help): rerun on a less loaded machine for a reproducible"
-            " result.",
-            highlight=False,
+        note = _clock_stop_note(stopped, result.stats, time_limit, int(t["accounts"]))
+        con.print(f"[yellow]note[/]: {note}", highlight=False)
+
+
+#: Share of one core the search's phases had (their process CPU seconds over their wall
+#: seconds, ``stats["work"]["phases"]``) from which the machine's load is ruled out as what
+#: cut them: at the usual load (3-5 on the 2 cores) a process gets about half a core.
+HAD_A_CORE = 0.8
+
+
+def _clock_stop_note(stopped: str, stats: Any, time_limit: float, accounts: int) -> str:
+    """What a search the wall clock cut short means, and what to do: a longer
+    ``--time-limit`` when the limit itself is the cause, a quieter machine when the load is.
+
+    The search's work budgets are shares of the limit, so on a machine that gives the run a
+    core they end within it; what can outgrow a short limit is the work around them --
+    building the problem and the tables (estimated from the number of accounts:
+    ``BUILD_SECONDS_PER_ACCOUNT``, ``TABLE_SECONDS_PER_ACCOUNT``), the greedy and the flows
+    -- and then a longer limit helps. The limit is taken as the cause when it is 0, when
+    the work the run did at the idle machine's paces (``stats["work"]["spent_s"]``, which
+    the load does not change) plus that estimate exceeds it, or when the search's phases
+    had the processor (their CPU over their wall seconds, ``stats["work"]["phases"]``, at
+    least :data:`HAD_A_CORE`: the load did not slow them). Otherwise they waited for the
+    processor and the load cut them: the budgets grow with the limit, so a longer one does
+    not help, a quieter machine does. (With ``--engine dask`` the Lagrangian pricing runs on
+    the workers, whose CPU seconds the phases do not count: such a run reads as loaded
+    unless one of the first two tests holds.)
+    """
+    from solver.allocation.portfolio import BUILD_SECONDS_PER_ACCOUNT, TABLE_SECONDS_PER_ACCOUNT
+
+    head = f"the wall clock stopped the search ({stopped}) before its work budget"
+    work = stats.get("work") or {}
+    phases = (work.get("phases") or {}).values()
+    wall, cpu = sum(p[2] for p in phases), sum(p[3] for p in phases)
+    share = cpu / wall if wall > 0 else None
+    outside = (BUILD_SECONDS_PER_ACCOUNT + TABLE_SECONDS_PER_ACCOUNT) * accounts
+    needed = float(work.get("spent_s", 0.0)) + outside
+    if time_limit <= 0:
+        why = "nothing can be searched in 0 s"
+    elif needed >= time_limit:
+        why = f"its work and set-up take about {needed:.2g} s even on an idle machine"
+    elif share is not None and share >= HAD_A_CORE:
+        why = f"the search had {share:.0%} of a core: the machine's load did not stop it"
+    else:
+        why = ""
+    if why:
+        return (
+            f"{head}: the time limit of {time_limit:g} s is too short for this book ({why}). "
+            "The certificate holds, but the search did not do its work: rerun with a longer "
+            f"--time-limit (the default is {DEFAULT_TIME_LIMIT:g} s; a run proven optimal "
+            "returns earlier)."
         )
+    load = f" (the search had {share:.0%} of a core)" if share is not None else ""
+    return (
+        f"{head}; the certificate holds, but a rerun may return another allocation. The work "
+        "budgets assume a core to themselves (they grow with --time-limit, so a longer limit "
+        f"does not help): rerun on a less loaded machine for a reproducible result{load}."
+    )

@@ -8,7 +8,13 @@ from typing import Any
 
 import click
 
-from commands.common import catalogue_options, console, file_option, quiet_option, shared_help
+from commands.common import (
+    catalogue_options,
+    console,
+    file_option,
+    jurisdiction_option,
+    quiet_option,
+)
 from commands.output import (
     AsOfDate,
     check_out,
@@ -68,7 +74,7 @@ _CHANNELS = (
 )
 @catalogue_options("Teams TOML: shifts and working days")
 @file_option("--channels", "Channel capacities TOML (default: scenarios/channels.toml).")
-@click.option("--jurisdiction", default=None, help=shared_help("--jurisdiction"))
+@jurisdiction_option()
 @click.option(
     "--dialler-dir",
     type=click.Path(file_okay=False, path_type=Path),

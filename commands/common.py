@@ -504,6 +504,24 @@ def int_option(flag: str, low: int, high: int, default: int, text: str) -> Any:
     )
 
 
+def jurisdiction_option() -> Any:
+    """``--jurisdiction``, checked as it is parsed: a value that names no profile is exit 2
+    naming the option and the value, before any file is read or written (checked later,
+    with the catalogue it overrides, the error named the treatments file)."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        from solver.allocation.jurisdiction import profile_problem
+
+        problem = None if value is None else profile_problem(value)
+        if problem is not None:
+            raise click.BadParameter(problem, ctx, param)
+        return value
+
+    return click.option(
+        "--jurisdiction", default=None, callback=check, help=shared_help("--jurisdiction")
+    )
+
+
 def seed_option(detail: str = "") -> Any:
     """``--seed`` (default 0, shown), its help the shared one plus ``detail``."""
     return click.option(

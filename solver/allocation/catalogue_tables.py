@@ -87,6 +87,8 @@ def read_compliance(
     try:
         profile = load_profile(code)
     except InputError as exc:
+        if jurisdiction:  # the caller's override (`--jurisdiction`), not the file's key
+            raise
         problems.append(f"{source}: compliance: {exc}")
         profile = load_profile(DEFAULT_JURISDICTION)
     # A setting the file leaves out takes the stricter of Workout's default and the profile's

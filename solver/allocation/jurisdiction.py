@@ -35,6 +35,7 @@ __all__ = [
     "floor_problems",
     "load_profile",
     "profile_path",
+    "profile_problem",
 ]
 
 #: The profile used when neither the catalogue nor the command line names one.
@@ -62,18 +63,33 @@ RULES: Mapping[str, tuple[str, str]] = {
 _ROOT = Path(__file__).resolve().parents[2]
 
 
-def profile_path(spec: str) -> Path:
-    """The TOML of a profile: a shipped code (``cn``, ``us``, ``uk``) or a file path."""
+def _find_profile(spec: str) -> Path | None:
+    """The TOML a profile spec names (a shipped code or a file path), or ``None``."""
     shipped = _ROOT / "scenarios" / "compliance" / f"{spec.lower()}.toml"
     if spec.isalpha() and shipped.is_file():
         return shipped
     path = Path(spec)
     if path.suffix.lower() == ".toml" and path.is_file():
         return path
+    return None
+
+
+def profile_problem(spec: str) -> str | None:
+    """What is wrong with ``spec`` as a profile (``None``: it names one), without saying
+    where it was given: the caller names that (the catalogue's ``[compliance]
+    jurisdiction`` key, the command line's ``--jurisdiction``)."""
+    if _find_profile(spec) is not None:
+        return None
     known = sorted(p.stem for p in (_ROOT / "scenarios" / "compliance").glob("*.toml"))
-    raise InputError(
-        f"jurisdiction: unknown profile {spec!r} (use one of {', '.join(known)} or a .toml file)"
-    )
+    return f"unknown profile {spec!r} (use one of {', '.join(known)} or a .toml file)"
+
+
+def profile_path(spec: str) -> Path:
+    """The TOML of a profile: a shipped code (``cn``, ``us``, ``uk``) or a file path."""
+    path = _find_profile(spec)
+    if path is None:
+        raise InputError(f"jurisdiction: {profile_problem(spec)}")
+    return path
 
 
 @dataclass(frozen=True)

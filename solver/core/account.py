@@ -42,13 +42,34 @@ __all__ = [
 OWED_COLUMNS: tuple[str, ...] = ("principal", "interest_due", "fees_due")
 
 
-def balance_owed(frame: Any) -> np.ndarray:
+def balance_owed(frame: pd.DataFrame | Mapping[str, Any]) -> np.ndarray:
     """Each row's balance owed, :data:`OWED_COLUMNS` summed in that order (a column the
-    frame lacks counts as 0: a validated book has all three)."""
-    owed = np.zeros(len(frame))
-    for column in OWED_COLUMNS:
-        if column in frame.columns:
-            owed = owed + frame[column].to_numpy(dtype=float)
+    frame lacks counts as 0: a validated book has all three).
+
+    Parameters
+    ----------
+    frame
+        A table of accounts, or a mapping of its columns: arrays (the plan search's
+        ``PlanContext.fields``) or scalars (one account's, a 0-d array back).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 balances: ``0 + principal + interest_due + fees_due`` summed left to right,
+        the same floats to the bit as ``principal + interest_due + fees_due`` (adding to
+        0.0 changes no float but -0.0), whichever the input.
+    """
+    # `in` asks a DataFrame for its columns and a mapping for its keys
+    present = [frame[c] for c in OWED_COLUMNS if c in frame]
+    if hasattr(frame, "columns"):
+        present = [column.to_numpy(dtype=float) for column in present]
+        shape: tuple[int, ...] = (len(frame),)
+    else:
+        present = [np.asarray(column, dtype=float) for column in present]
+        shape = present[0].shape if present else ()
+    owed = np.zeros(shape)
+    for column in present:
+        owed = owed + column
     return owed
 
 

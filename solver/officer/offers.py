@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from solver.core import Schedule, status_quo
+from solver.core.account import balance_owed
 from solver.core.currency import format_value
 from solver.domain import DEFAULT_CURRENCY, OFFERED_FAMILIES, Status
 from solver.errors import InfeasibleError, InputError
@@ -93,7 +94,7 @@ class Offer:
     @property
     def relief(self) -> float:
         """What the plan waives or forgives up front (owed today less the amount financed)."""
-        owed = self.owed["principal"] + self.owed["interest_due"] + self.owed["fees_due"]
+        owed = float(balance_owed(self.owed))
         return max(0.0, round(owed - self.amount_financed, 2))
 
     @property

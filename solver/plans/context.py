@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numba import njit
 
-from solver.core.account import frame_columns
+from solver.core.account import balance_owed, frame_columns
 from solver.core.contract import STATUS_QUO_FIELDS
 from solver.core.currency import money_grid
 from solver.core.model import SCALAR_INPUTS, AccountParams, BehaviourModelProtocol, ModelKernel
@@ -119,9 +119,9 @@ class PlanContext:
 
     @property
     def balance(self) -> np.ndarray:
-        """Restructured balance: principal, accrued interest and fees capitalised."""
-        f = self.fields
-        return f["principal"] + f["interest_due"] + f["fees_due"]
+        """Restructured balance: principal, accrued interest and fees capitalised (the
+        balance owed, :func:`solver.core.account.balance_owed`)."""
+        return balance_owed(self.fields)
 
     @property
     def monthly_rate(self) -> np.ndarray:
