@@ -302,16 +302,13 @@ def _check_modes(
 
 
 def _replan_steps(path: Path | None, history: Path | None, frame: Any) -> Any:
-    """The replan steps by account: read from `workout replan`'s output (``--replan``),
-    computed from a payment history (``--history``, the same function `workout replan`
-    calls), or None."""
+    """The replan steps by account (``--replan`` / ``--history``), or None: the one reader
+    `workout calendar` uses too (:func:`solver.allocation.replan.load_steps`)."""
     if path is None and history is None:
         return None
-    from solver.allocation.replan import read_steps, steps_by_account, steps_from_history
+    from solver.allocation.replan import load_steps
 
-    if path is not None:
-        return read_steps(path, frame)
-    return steps_by_account(steps_from_history(frame, history), f"--history {history}")
+    return load_steps(frame, path, history, f"--history {history}")
 
 
 class _Target(NamedTuple):
