@@ -6,7 +6,9 @@ and the other commands start without loading pandas.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -143,24 +145,25 @@ def evaluate(outcomes: Path, out_dir: Path, fmt: str) -> int:
         Column("p-value", "right", 2),
         Column("significant", "right", 6, short="signif-\nicant"),
     )
-    rows = [
-        (
-            [
-                row.metric,
-                f"{row.champion:.4f}",
-                f"{row.challenger:.4f}",
-                f"{row.uplift:+.4f}",
-                f"{row.ci_low:+.4f} .. {row.ci_high:+.4f}",
-                row.test,
-                f"{row.p_value:.4f}",
-                "yes" if row.significant else "no",
-            ],
-            None,
-        )
-        for row in result.uplift.itertuples(index=False)
-    ]
+    rows = [(_uplift_cells(row), None) for row in result.uplift.itertuples(index=False)]
     print_fitted(stdout, f"Champion/challenger evaluation of {outcomes}", columns, rows)
     for note in result.notes:
         stdout.print(f"- {note}", highlight=False)
     stdout.print(f"wrote {len(written)} files to {out_dir}", highlight=False)
     return 0
+
+
+def _uplift_cells(row: Any) -> list[str]:
+    """The terminal cells of one uplift row; a metric without variance has no interval,
+    p-value or verdict ("n/a": its note says it is not testable)."""
+    testable = math.isfinite(row.p_value)
+    return [
+        row.metric,
+        f"{row.champion:.4f}",
+        f"{row.challenger:.4f}",
+        f"{row.uplift:+.4f}",
+        f"{row.ci_low:+.4f} .. {row.ci_high:+.4f}" if testable else "n/a",
+        row.test,
+        f"{row.p_value:.4f}" if testable else "n/a",
+        ("yes" if row.significant else "no") if testable else "n/a",
+    ]

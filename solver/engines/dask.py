@@ -45,7 +45,14 @@ from solver.engines.base import Engine, OrderedCall
 from solver.engines.partitions import Partition
 from solver.errors import InputError
 
-__all__ = ["CONNECT_TIMEOUT", "LOCAL_CLUSTER_CONFIG", "DaskEngine", "dask_setup"]
+__all__ = [
+    "ADDRESS_SCHEMES",
+    "CONNECT_TIMEOUT",
+    "LOCAL_CLUSTER_CONFIG",
+    "DaskEngine",
+    "check_address",
+    "dask_setup",
+]
 
 #: Dask settings for the workers of a cluster this engine starts itself (a cluster given by
 #: ``--address`` keeps its owner's settings; benchmarks/README.md recommends the same).
@@ -66,6 +73,92 @@ LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
 
 #: Seconds to wait for a Dask scheduler before giving up (exit 2); env WORKOUT_DASK_TIMEOUT.
 CONNECT_TIMEOUT = 20.0
+
+
+#: Schemes of a scheduler address: Dask's network transports. ``tcp`` is the one we document
+#: (``--address tcp://HOST:PORT``); ``tls``/``ws``/``wss`` are passed on to Dask as they
+#: are (their security settings come from the Dask configuration). Not among them:
+#: ``inproc`` names a scheduler inside this very process, which a command has none of, and
+#: Dask's built-in ``ucx`` is a stub since UCX moved to a plugin (it fails with a TypeError).
+ADDRESS_SCHEMES = ("tcp", "tls", "ws", "wss")
+#: Dask's default ports: the scheduler's, and the dashboard's (an http:// address).
+SCHEDULER_PORT, DASHBOARD_PORT = 8786, 8787
+_ADDRESS_FORM = f"tcp://HOST:PORT, e.g. tcp://127.0.0.1:{SCHEDULER_PORT}"
+
+
+def check_address(address: str) -> str:
+    """The scheduler ``address`` as Dask takes it, or :class:`InputError` naming ``--address``.
+
+    Checked before a :class:`distributed.Client` is made, because Dask reports a malformed
+    address as a ``ValueError`` from inside the client's start (session 24 review: exit 1
+    with a traceback, and the half-made client then waited 40 s to close). The form is
+    ``SCHEME://HOST:PORT`` with a scheme of :data:`ADDRESS_SCHEMES`, or ``HOST:PORT``
+    (Dask's default scheme, ``tcp``); an IPv6 host is bracketed (``tcp://[::1]:8786``). An
+    ``http(s)://`` address is the dashboard's: the message names the scheduler's port.
+    """
+    text = address.strip()
+    scheme, sep, location = text.partition("://")
+    scheme = scheme.lower() if sep else "tcp"
+    location = location if sep else text
+    head = f"--address {address}"
+    if scheme in ("http", "https"):
+        host = location.split("/", 1)[0].rpartition(":")[0] or location.split("/", 1)[0]
+        raise InputError(
+            f"{head}: that looks like the dashboard ({scheme}://, port {DASHBOARD_PORT} by "
+            f"default); the scheduler listens on tcp://{host or 'HOST'}:{SCHEDULER_PORT}"
+        )
+    if scheme not in ADDRESS_SCHEMES:
+        raise InputError(
+            f"{head}: unknown scheme {scheme!r}: the scheduler's address is {_ADDRESS_FORM}"
+            f" (Dask also takes {', '.join(s + '://' for s in ADDRESS_SCHEMES[1:])})"
+        )
+    host, colon, port = location.rpartition(":")
+    if not colon:
+        raise InputError(f"{head}: no port: the scheduler's address is {_ADDRESS_FORM}")
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not bare or "/" in bare or (":" in bare and bare == host):
+        shown = "no host" if not bare else f"host {host!r} is not a host name or address"
+        ipv6 = " (an IPv6 host goes in brackets: tcp://[::1]:8786)" if ":" in bare else ""
+        raise InputError(f"{head}: {shown}{ipv6}: the scheduler's address is {_ADDRESS_FORM}")
+    if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        raise InputError(
+            f"{head}: port {port!r} is not a port number (1-65535): the scheduler's address"
+            f" is {_ADDRESS_FORM}"
+        )
+    return text
+
+
+def _connect(address: str, timeout: float) -> Any:
+    """A :class:`distributed.Client` of the scheduler at ``address``, or InputError (exit 2).
+
+    The client is made in two steps (``__new__``, then ``__init__``) so that one whose start
+    raised can be closed here, at once: Dask closes it itself only after an ``OSError``, and
+    a client left to the garbage collector blocks its ``__del__`` for twice the timeout and
+    prints a traceback (session 24 review).
+    """
+    from distributed import Client
+
+    client = Client.__new__(Client)
+    try:
+        Client.__init__(client, address, timeout=f"{timeout}s", set_as_default=False)
+    except BaseException as exc:
+        with interrupts.shield(), contextlib.suppress(Exception):
+            client.close(timeout=timeout)
+        if isinstance(exc, OSError | TimeoutError):
+            raise InputError(
+                f"--address {address}: cannot reach the Dask scheduler within {timeout:g} s"
+                f" ({type(exc).__name__}: {exc}); check the address and that the scheduler"
+                " is running"
+            ) from None
+        # a form Dask refuses (ValueError), or a transport it cannot set up: TLS without a
+        # certificate in the Dask configuration is a TypeError ("TLS expects a ssl_context")
+        if isinstance(exc, ValueError | TypeError | ImportError):
+            raise InputError(
+                f"--address {address}: Dask cannot use this address ({type(exc).__name__}:"
+                f" {exc}); the scheduler's address is {_ADDRESS_FORM}"
+            ) from None
+        raise
+    return client
 
 
 def dask_setup(worker: Any) -> None:
@@ -161,7 +254,8 @@ class DaskEngine(Engine):
     Raises
     ------
     InputError
-        When the scheduler at ``address`` cannot be reached within ``timeout`` (exit 2).
+        When ``address`` is malformed (:func:`check_address`) or its scheduler cannot be
+        reached within ``timeout`` (exit 2).
     """
 
     name = "dask"
@@ -176,9 +270,6 @@ class DaskEngine(Engine):
         memory_limit: str | int = "auto",
         partitions: int | None = None,
     ):
-        # start-up time: Dask is imported only for a Dask run (see the module docstring)
-        from distributed import Client
-
         if timeout is None:
             timeout = float(os.environ.get("WORKOUT_DASK_TIMEOUT", CONNECT_TIMEOUT))
         self.address = address
@@ -189,14 +280,7 @@ class DaskEngine(Engine):
             self.client = client
             return
         if address:
-            try:
-                self.client = Client(address, timeout=f"{timeout}s", set_as_default=False)
-            except (OSError, TimeoutError) as exc:
-                raise InputError(
-                    f"--address {address}: cannot reach the Dask scheduler within {timeout:g} s"
-                    f" ({type(exc).__name__}: {exc}); check the address and that the scheduler"
-                    " is running"
-                ) from None
+            self.client = _connect(check_address(address), timeout)
             return
         workers = int(n_workers or os.cpu_count() or 1)
         try:

@@ -11,6 +11,13 @@ the per-stratum counts ``k`` follow the largest-remainder rule so that the total
 an account depends only on the seed, its id and its stratum's composition — not on the row
 order of the file.
 
+A share that leaves either whole group empty (``round(share·n)`` of 0 or ``n``: 0.001 of 500
+accounts) is refused, naming the share that gives that group one account: there would be
+nothing to compare. A *stratum* without a challenger is not refused (session 24): with a
+10 % share every stratum of fewer than 5 accounts has none by the largest-remainder rule,
+which is the split's promise (each stratum within one account of its exact share), and the
+split's summary shows each stratum's count.
+
 Outcomes file
 -------------
 After the observation window the bank records, per account (CSV, Parquet or Excel):
@@ -39,10 +46,15 @@ Evaluation
 * **Net recovery rate** (``(collected − cost) / balance``) when ``cost`` is given: as the
   per-account recovery rate.
 * **Sample size**: for each metric, the accounts per group needed to detect the *observed*
-  uplift with 80 % power in a two-sided 5 % test at the observed allocation ratio
-  (proportions: Fleiss' formula with unequal groups; means: the normal approximation with
-  the observed standard deviations), and the minimum detectable uplift ``mde`` of the groups
-  as they are, ``(z_0.975 + z_0.8)·se``.
+  uplift with 80 % power in a two-sided 5 % test at the observed allocation ratio, and the
+  minimum detectable uplift ``mde`` of the groups as they are, each from the distribution
+  of the metric's own test (proportions: Fleiss' formula with unequal groups and
+  ``(z_0.975 + z_0.8)·se``; Welch: the noncentral t power with the observed standard
+  deviations; pooled ratio: the normal one). :mod:`solver.scenarios.experiment_stats`
+  holds the tests.
+* **Not testable**: a metric whose standard error is zero (every account of each group
+  has the same value) has no interval, statistic or p-value, and its note says so
+  (session 24; :mod:`solver.scenarios.experiment_stats` says why not p = 0).
 * **Notes**: a significant metric (p < 5 %) is called significant, with its interval. A
   non-significant one gets the minimum detectable uplift and the accounts needed to detect
   an uplift of the observed size. Post-hoc power at the observed uplift is *not* reported
@@ -63,8 +75,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from solver.core.atomic import atomic_path
+from solver.core.messages import fmt_num, fmt_raw
+from solver.core.problems import ProblemLog
 from solver.core.tables import read_table
 from solver.errors import InputError
+from solver.scenarios.experiment_stats import ALPHA, sample_note
+from solver.scenarios.experiment_stats import proportion_test as _proportion_test
+from solver.scenarios.experiment_stats import ratio_test as _ratio_test
+from solver.scenarios.experiment_stats import welch_test as _welch_test
 from solver.scenarios.report_html import PAGE_CSS, html_table
 from solver.scenarios.workbook import write_workbook
 
@@ -82,8 +100,6 @@ __all__ = [
 GROUPS: tuple[str, ...] = ("champion", "challenger")
 OUTCOME_COLUMNS: tuple[str, ...] = ("account_id", "group", "balance", "collected", "cured")
 OPTIONAL_COLUMNS: tuple[str, ...] = ("cost", "tier", "dpd_bucket", "product")
-ALPHA = 0.05
-POWER = 0.80
 
 
 # --------------------------------------------------------------------------------------
@@ -120,6 +136,32 @@ def _hash_order(seed: int, ids: Sequence[str]) -> np.ndarray:
         ).digest()
         keys[i] = int.from_bytes(digest, "little")
     return keys
+
+
+def _challenger_total(share: float, n: int, source: str) -> int:
+    """Challengers of a split of ``n`` accounts, ``round(share·n)``; InputError when either
+    whole-book group would be empty (nothing to compare), naming ``--share`` and the share
+    that gives the empty group one account. A stratum may have no challenger: see the module
+    docstring."""
+    if n < 2:
+        raise InputError(f"{source}: {n} account(s): a champion/challenger split needs at least 2")
+    total = int(round(share * n))
+    if 0 < total < n:
+        return total
+    group, fix, want = (
+        ("challenger", "or more", 1) if total == 0 else ("champion", "or less", n - 1)
+    )
+    # the shortest printed share that gives ``want`` challengers (1/n, n = 3,000: 0.000333)
+    shown = next(
+        text
+        for digits in range(1, 18)
+        if int(round(float(text := f"{want / n:.{digits}g}") * n)) == want
+    )
+    raise InputError(
+        f"--share {share:g} leaves the {group} group empty ({share:g} × {n:,} accounts ="
+        f" {share * n:g}, which rounds to {total:,} challengers); --share {shown} {fix}"
+        f" gives it one account"
+    )
 
 
 def split_portfolio(
@@ -163,6 +205,7 @@ def split_portfolio(
     if len(set(ids)) != len(ids):
         raise InputError(f"{source}: account_id values must be unique to split")
     n = len(ids)
+    total = _challenger_total(share, n, source)
     keys = _hash_order(seed, ids)
     if strata:
         labels = frame[list(strata)].astype(str).agg(" | ".join, axis=1).to_numpy()
@@ -171,7 +214,7 @@ def split_portfolio(
     names, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
     quota = share * counts
     k = np.floor(quota).astype(np.int64)
-    remaining = int(round(share * n)) - int(k.sum())
+    remaining = total - int(k.sum())
     if remaining > 0:
         # largest remainder first; ties broken by a keyed hash of the stratum name
         ties = _hash_order(seed, [f"stratum:{s}" for s in names])
@@ -219,75 +262,86 @@ def read_outcomes(path: str | Path) -> pd.DataFrame:
     return validate_outcomes(read_table(path, all_text=True), source=str(path))
 
 
+#: How the problem lines count rows (after the headline).
+ROW_NOTE = "row N = the Nth data row below the header"
+
+
 def validate_outcomes(raw: pd.DataFrame, source: str = "<outcomes>") -> pd.DataFrame:
-    """Typed outcomes table from a raw one, or InputError listing every problem (cap 50)."""
+    """Typed outcomes table from a raw one (every cell as text, or typed from Parquet).
+
+    Problems are collected in a :class:`~solver.core.problems.ProblemLog`, as every reader
+    of the project does (session 24; before, a hand-written list grouped them by column):
+    ``FILE: row N (account_id X): column: what is wrong``, ordered by row, at most
+    :data:`~solver.core.schema.MAX_PROBLEMS` lines, then the rest counted by column. A file
+    with a header and no rows says so.
+
+    Raises
+    ------
+    InputError
+        Listing every problem (rows numbered from 1, the first data row).
+    """
     import difflib
 
     import pandas as pd
 
     raw = raw.rename(columns=lambda c: str(c).strip().lower().replace(" ", "_"))
-    problems: list[str] = []
-    missing = [c for c in OUTCOME_COLUMNS if c not in raw.columns]
-    for column in missing:
-        extra = [c for c in raw.columns if c not in OUTCOME_COLUMNS + OPTIONAL_COLUMNS]
+    log = ProblemLog(source, np.arange(1, len(raw) + 1))
+    extra = [c for c in raw.columns if c not in OUTCOME_COLUMNS + OPTIONAL_COLUMNS]
+    for column in (c for c in OUTCOME_COLUMNS if c not in raw.columns):
         close = difflib.get_close_matches(column, extra, n=1)
         hint = f" (is {close[0]!r} meant to be it?)" if close else ""
-        problems.append(f"{source}: missing required column {column!r}{hint}")
-    if problems:
-        raise InputError(f"{source}: {len(problems)} problem(s) in the outcomes file", problems)
-    ids = raw["account_id"].astype(str).str.strip().to_numpy()
-
-    def where(i: Any) -> str:
-        return f"{source}: row {i + 1} (account_id {ids[i] or '?'})"
-
+        log.file(f"missing required column {column!r}{hint}")
+    if raw.empty:
+        log.file("header only, no data rows")
+    log.raise_if_any(ROW_NOTE, subject="outcomes file")
+    text = {c: raw[c].astype(str).str.strip() for c in raw.columns}
+    ids = text["account_id"].to_numpy(dtype=object)
+    log.account_ids = text["account_id"]
     out = pd.DataFrame({"account_id": ids})
-    for i in np.nonzero(ids == "")[0]:
-        problems.append(f"{where(i)}: account_id: missing")
-    dup = pd.Series(ids).duplicated(keep="first").to_numpy()
-    for i in np.nonzero(dup & (ids != ""))[0]:
-        problems.append(f"{where(i)}: account_id: duplicate")
-    group = raw["group"].astype(str).str.strip().str.lower().to_numpy()
-    for i in np.nonzero(~np.isin(group, GROUPS))[0]:
-        problems.append(
-            f"{where(i)}: group: must be champion or challenger, got {raw['group'].iloc[i]!r}"
-        )
+    log.add("account_id", ids == "", lambda i: "missing")
+    duplicate = pd.Series(ids).duplicated(keep="first").to_numpy() & (ids != "")
+    log.add("account_id", duplicate, lambda i: "duplicate")
+    group = text["group"].str.lower().to_numpy(dtype=object)
+    log.add(
+        "group",
+        ~np.isin(group, GROUPS),
+        lambda i: f"must be champion or challenger, got {fmt_raw(raw['group'].iloc[i])}",
+    )
     out["group"] = group
-    for column, lower, strict in (
-        ("balance", 0.0, True),
-        ("collected", 0.0, False),
-        ("cost", 0.0, False),
-    ):
-        if column not in raw.columns:
-            continue
-        values = pd.to_numeric(
-            raw[column].astype(str).str.replace(",", "").str.strip(), errors="coerce"
-        ).to_numpy(float)
-        for i in np.nonzero(~np.isfinite(values))[0]:
-            problems.append(f"{where(i)}: {column}: not a number: {raw[column].iloc[i]!r}")
-        bad = np.isfinite(values) & ((values <= lower) if strict else (values < lower))
-        for i in np.nonzero(bad)[0]:
-            rule = "> 0" if strict else ">= 0"
-            problems.append(f"{where(i)}: {column}: must be {rule}, got {values[i]:g}")
-        out[column] = values
-    cured_raw = raw["cured"].astype(str).str.strip().str.lower().to_numpy()
-    cured = np.isin(cured_raw, list(_TRUE))
-    for i in np.nonzero(~cured & ~np.isin(cured_raw, list(_FALSE)))[0]:
-        problems.append(
-            f"{where(i)}: cured: must be true/false (or 1/0), got {raw['cured'].iloc[i]!r}"
-        )
+    for column, strict in (("balance", True), ("collected", False), ("cost", False)):
+        if column in raw.columns:
+            out[column] = _amounts(log, column, text[column], strict)
+    cured_text = text["cured"].str.lower().to_numpy(dtype=object)
+    cured = np.isin(cured_text, list(_TRUE))
+    log.add(
+        "cured",
+        ~cured & ~np.isin(cured_text, list(_FALSE)),
+        lambda i: f"must be true/false (or 1/0), got {fmt_raw(raw['cured'].iloc[i])}",
+    )
     out["cured"] = cured
     for column in ("tier", "dpd_bucket", "product"):
         if column in raw.columns:
             out[column] = raw[column].astype(str).to_numpy()
-    if problems:
-        shown = problems[:50]
-        if len(problems) > 50:
-            shown.append(f"... and {len(problems) - 50} more")
-        raise InputError(f"{source}: {len(problems)} problem(s) in the outcomes file", shown)
+    log.raise_if_any(ROW_NOTE, subject="outcomes file")
     for g in GROUPS:
-        if int((out["group"] == g).sum()) < 2:
-            raise InputError(f"{source}: group {g!r} needs at least 2 accounts to be evaluated")
+        count = int((out["group"] == g).sum())
+        if count < 2:
+            log.file(f"group {g!r} needs at least 2 accounts to be evaluated, has {count}")
+    log.raise_if_any(subject="outcomes file", outcome="nothing was evaluated")
     return out
+
+
+def _amounts(log: ProblemLog, column: str, cells: pd.Series, strict: bool) -> np.ndarray:
+    """The amounts of one column (CNY, thousands separators allowed), its problems logged:
+    not a number, or not > 0 (``strict``) / not >= 0."""
+    import pandas as pd
+
+    values = pd.to_numeric(cells.str.replace(",", ""), errors="coerce").to_numpy(float)
+    log.add(column, ~np.isfinite(values), lambda i: f"not a number: {fmt_raw(cells.iloc[i])}")
+    rule = "> 0" if strict else ">= 0"
+    bad = np.isfinite(values) & ((values <= 0) if strict else (values < 0))
+    log.add(column, bad, lambda i: f"must be {rule}, got {fmt_num(values[i])}")
+    return values
 
 
 # --------------------------------------------------------------------------------------
@@ -317,143 +371,6 @@ class ExperimentEvaluation:
     uplift: Any
     notes: tuple[str, ...] = ()
     segments: Any = None
-
-
-def _z(q: float) -> float:
-    from scipy.stats import norm
-
-    return float(norm.ppf(q))
-
-
-def _test_row(
-    champion: float,
-    challenger: float,
-    se: float,
-    half_width: float,
-    statistic: float,
-    p_value: float,
-    k: float,
-    need1: float,
-) -> dict[str, float]:
-    """One uplift row: ``challenger − champion`` ± ``half_width``, the test, the sample
-    sizes (``need1`` champion accounts, ``k`` challengers per champion) and the minimum
-    detectable uplift (normal approximation with standard error ``se``)."""
-    diff = challenger - champion
-    za, zb = _z(1 - ALPHA / 2), _z(POWER)
-    return {
-        "champion": champion,
-        "challenger": challenger,
-        "uplift": diff,
-        "ci_low": diff - half_width,
-        "ci_high": diff + half_width,
-        "statistic": statistic,
-        "p_value": p_value,
-        "need_champion": need1,
-        "need_challenger": math.ceil(k * need1) if math.isfinite(need1) else math.inf,
-        "mde": (za + zb) * se if se > 0 else math.nan,
-    }
-
-
-def _proportion_test(x1: int, n1: int, x2: int, n2: int) -> dict[str, float]:
-    """Champion x1/n1, challenger x2/n2: uplift p2 − p1, Wald CI, pooled z-test, sample size."""
-    from scipy.stats import norm
-
-    p1, p2 = x1 / n1, x2 / n2
-    diff = p2 - p1
-    se = math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
-    pooled = (x1 + x2) / (n1 + n2)
-    se0 = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    z = diff / se0 if se0 > 0 else 0.0
-    p_value = float(2 * norm.sf(abs(z))) if se0 > 0 else 1.0
-    za, zb = _z(1 - ALPHA / 2), _z(POWER)
-    k = n2 / n1
-    if diff != 0:
-        pbar = (p1 + k * p2) / (1 + k)
-        root = za * math.sqrt(pbar * (1 - pbar) * (1 + 1 / k)) + zb * math.sqrt(
-            p1 * (1 - p1) + p2 * (1 - p2) / k
-        )
-        need1: float = math.ceil((root / diff) ** 2)
-    else:
-        need1 = math.inf
-    return _test_row(p1, p2, se, za * se, z, p_value, k, need1)
-
-
-def _welch_test(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
-    """Champion sample a, challenger sample b: mean uplift with Welch CI and t-test."""
-    from scipy.stats import t, ttest_ind
-
-    n1, n2 = len(a), len(b)
-    m1, m2 = float(np.mean(a)), float(np.mean(b))
-    v1, v2 = float(np.var(a, ddof=1)), float(np.var(b, ddof=1))
-    se = math.sqrt(v1 / n1 + v2 / n2)
-    diff = m2 - m1
-    if se > 0:
-        df = (v1 / n1 + v2 / n2) ** 2 / (
-            (v1 / n1) ** 2 / max(n1 - 1, 1) + (v2 / n2) ** 2 / max(n2 - 1, 1)
-        )
-        test = ttest_ind(b, a, equal_var=False)
-        stat, p_value = float(test.statistic), float(test.pvalue)
-        tq = float(t.ppf(1 - ALPHA / 2, df))
-    else:
-        df, stat, p_value, tq = math.nan, 0.0, 1.0, 0.0
-    za, zb = _z(1 - ALPHA / 2), _z(POWER)
-    k = n2 / n1
-    need1 = math.ceil((za + zb) ** 2 * (v1 + v2 / k) / diff**2) if diff != 0 else math.inf
-    return _test_row(m1, m2, se, tq * se, stat, p_value, k, need1)
-
-
-def _ratio_test(y1: np.ndarray, x1: np.ndarray, y2: np.ndarray, x2: np.ndarray) -> dict[str, float]:
-    """Pooled ratios Σy/Σx per group: uplift with delta-method CI and z-test."""
-    from scipy.stats import norm
-
-    def ratio(y: np.ndarray, x: np.ndarray) -> tuple[float, float, float]:
-        r = float(y.sum() / x.sum())
-        resid = y - r * x
-        var = float(np.var(resid, ddof=1)) / (len(x) * float(np.mean(x)) ** 2)
-        return r, var, float(np.var(resid, ddof=1)) / float(np.mean(x)) ** 2
-
-    r1, v1, s1 = ratio(y1, x1)
-    r2, v2, s2 = ratio(y2, x2)
-    diff = r2 - r1
-    se = math.sqrt(v1 + v2)
-    z = diff / se if se > 0 else 0.0
-    za, zb = _z(1 - ALPHA / 2), _z(POWER)
-    n1, n2 = len(x1), len(x2)
-    k = n2 / n1
-    need1 = math.ceil((za + zb) ** 2 * (s1 + s2 / k) / diff**2) if diff != 0 else math.inf
-    p_value = float(2 * norm.sf(abs(z))) if se > 0 else 1.0
-    return _test_row(r1, r2, se, za * se, z, p_value, k, need1)
-
-
-def _sample_note(metric: str, row: dict[str, Any], n1: int, n2: int) -> str:
-    """The note of one metric: "significant" when p < ALPHA (no sample-size verdict then);
-    otherwise the minimum detectable uplift of these groups and the accounts an uplift of
-    the observed size would need (never post-hoc power: see the module docstring)."""
-    p_value, uplift = row["p_value"], row["uplift"]
-    if p_value < ALPHA:
-        return (
-            f"{metric}: significant (p = {p_value:.4f} < {ALPHA:g}): uplift {uplift:+.4f}, "
-            f"95% interval {row['ci_low']:+.4f} .. {row['ci_high']:+.4f}."
-        )
-    head = f"{metric}: not significant (p = {p_value:.4f} >= {ALPHA:g})"
-    mde = (
-        f"; the smallest uplift these groups ({n1:,} champion, {n2:,} challenger accounts) "
-        f"detect with {POWER:.0%} power in a two-sided {ALPHA:.0%} test is "
-        f"±{row['mde']:.4f}"
-        if math.isfinite(row["mde"])
-        else ""
-    )
-    if not math.isfinite(row["need_champion"]):
-        return f"{head}{mde}; no difference was observed."
-    need1, need2 = int(row["need_champion"]), int(row["need_challenger"])
-    if n1 >= need1 and n2 >= need2:  # se differs from the test's pooled se0: can happen
-        size = "the groups are large enough for an uplift of the observed size"
-    else:
-        size = "the experiment is too small for an uplift of the observed size"
-    return (
-        f"{head}{mde}; {size} ({uplift:+.4f}), which needs about {need1:,} champion and "
-        f"{need2:,} challenger accounts."
-    )
 
 
 def evaluate_outcomes(outcomes: pd.DataFrame) -> ExperimentEvaluation:
@@ -512,7 +429,7 @@ def evaluate_outcomes(outcomes: pd.DataFrame) -> ExperimentEvaluation:
         )
     for row in rows:
         row["significant"] = bool(row["p_value"] < ALPHA)
-    notes = tuple(_sample_note(row["metric"], row, n1, n2) for row in rows)
+    notes = tuple(sample_note(row["metric"], row, n1, n2) for row in rows)
     uplift = pd.DataFrame(rows)
     for column in (
         "champion",
