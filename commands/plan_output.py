@@ -272,6 +272,7 @@ def render_frontier(result: Any, frontier: list[Any], currency: str) -> None:
     from rich.table import Table
 
     from commands.common import console
+    from solver.plans.explain import npv_shortfall
 
     # the title on a line of its own: as the table's title it wraps to the table's width
     table = Table()
@@ -295,7 +296,7 @@ def render_frontier(result: Any, frontier: list[Any], currency: str) -> None:
             str(o.schedule.term),
             _money(o.npv, currency),
             _money(o.customer_cost, currency),
-            f"{(o.npv - best) / abs(best):+.2%}",
+            f"{-npv_shortfall(best, o.npv):+.2%}",
             f"{o.pd_12m:.1%}",
         )
     # piped or captured output as wide as the widest label needs (a terminal: its width)
@@ -419,13 +420,19 @@ def portfolio_payments_text(plans: Any, currency: str) -> list[str | None]:
 KERNELS_NOTE = "preparing the plan engine's compiled kernels (first run only, about a minute)…"
 
 
+#: Module prefixes whose numba kernels a plan compiles (:func:`kernels_cold`).
+PLAN_ENGINE_MODULES = ("solver.plans.", "solver.core.")
+
+
 def kernels_cold() -> bool:
     """Whether most of the plan engine's numba kernels have no valid on-disk cache entry,
     so that this run compiles them (about 25 s of CPU for a first ``plan``, 50 s for a
     first ``--thorough``; later runs load them in about a second).
 
     Imports the plan search (which the run needs anyway) and asks each cached kernel of
-    the loaded ``solver`` modules whether its index file exists where numba keeps it
+    the loaded plan-engine modules (:data:`PLAN_ENGINE_MODULES`: the plans and the model
+    kernel, not the allocation's or the risk's, which a process may also have loaded and
+    a plan never compiles) whether its index file exists where numba keeps it
     (``__pycache__`` beside the module, or ``NUMBA_CACHE_DIR``) and matches the source:
     about 10 ms. Decision (session 24): "cold" is more than half of them missing, not any
     missing -- some kernels compile only for some accounts or options (holidays mid-plan,
@@ -443,7 +450,7 @@ def kernels_cold() -> bool:
         kernels: list[Any] = [
             value
             for name, module in list(sys.modules.items())
-            if name.startswith("solver.") and module is not None
+            if name.startswith(PLAN_ENGINE_MODULES) and module is not None
             for value in list(vars(module).values())
             if isinstance(value, CPUDispatcher)
             and value.__module__ == name  # each kernel once, where it is defined

@@ -178,7 +178,8 @@ def test_portfolio_csv_without_out_prints_the_plans(tmp_path, book):
     written = tmp_path / "plans.csv"
     code, _, err = run_workout("plan-portfolio", book, "--out", written, "--quiet")
     assert code == 0, err
-    assert stdout == written.read_text(encoding="utf-8")
+    # the file is stdout's text after the UTF-8 byte-order mark Excel needs (writers.py)
+    assert written.read_bytes() == b"\xef\xbb\xbf" + stdout.encode("utf-8")
     code, stdout, err = run_workout("plan-portfolio", book, "--format", "json")
     assert code == 2 and stdout == "" and "--out" in err and "--format csv" in err
 
@@ -196,13 +197,27 @@ def test_kernel_cache_is_cold_without_cache_files(tmp_path):
 
 
 def test_kernel_cache_is_warm_after_a_plan():
-    """Once a plan has run in this process (its kernels compiled and cached),
-    kernels_cold() is False: no note on later runs."""
-    code, _, err = run_workout("plan", SAMPLE, "--format", "json")
-    assert code == 0, err
-    from commands.plan_output import kernels_cold
-
-    assert kernels_cold() is False
+    """Once a plan has run (its kernels compiled and cached), kernels_cold() is False: no
+    note on later runs. In a fresh process, so kernels other tests loaded (allocation,
+    risk) are not in sys.modules; the project's own cache, so nothing compiles twice."""
+    code = (
+        "from cli_inprocess import run_workout\n"
+        "from commands.plan_output import kernels_cold\n"
+        f"code, _, err = run_workout('plan', {str(SAMPLE)!r}, '--format', 'json')\n"
+        "assert code == 0, err\n"
+        "import solver.allocation.portfolio, solver.risk.history  # other kernels loaded\n"
+        "print(kernels_cold())\n"
+    )
+    path = f"{ROOT}{os.pathsep}{ROOT / 'tests'}"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1:] == ["False"]
 
 
 def test_cold_kernels_are_announced_on_stderr(monkeypatch):

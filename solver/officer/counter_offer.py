@@ -46,7 +46,7 @@ from solver.officer.proposal import Proposal, ProposalSchedule, proposal_schedul
 from solver.officer.verdict import Verdict
 from solver.plans import PlanResult, plan_options
 from solver.plans.context import context_from_account, over_cap
-from solver.plans.explain import optional_text
+from solver.plans.explain import NO_PLAN_PREFIX, optional_text
 from solver.plans.metrics import customer_cost
 from solver.plans.terms import mid_plan_months, months_text
 
@@ -400,10 +400,6 @@ def _verdict(keep_contract: bool, breaks_policy: bool, npv_test_passed: bool) ->
     return Verdict.ACCEPTABLE if npv_test_passed else Verdict.NPV_TEST_FAILED
 
 
-#: How the verdict introduces the plans' explanation when no plan satisfies the policy.
-_NO_PLAN = "No plan satisfies the policy: "
-
-
 def _explain(
     verdict: Verdict,
     figures: dict[str, float],
@@ -448,8 +444,8 @@ def _explain(
     if nearest is None:
         # the plans' explanation (solver.plans.explain.explain_infeasible) opens with these
         # words itself: said once, not "No plan satisfies the policy: No plan ..."
-        reason = plans.explanation.removeprefix(_NO_PLAN)
-        return text + f" {_NO_PLAN}{reason}"
+        reason = plans.explanation.removeprefix(NO_PLAN_PREFIX)
+        return text + f" {NO_PLAN_PREFIX}{reason}"
     test = "passes" if nearest.npv > plans.status_quo.npv else "fails"
     return text + (
         f" Nearest feasible plan: {nearest.label} (term {nearest.schedule.term}, first payment "

@@ -34,6 +34,10 @@ from solver.plans.terms import PlanTerms, months_text
 _BINDING_RULES = ("max_dti", "min_residual_income", "min_afford_prob", "min_payment")
 
 
+#: How the explanation of an infeasible account starts (the counter-offer verdict quotes it).
+NO_PLAN_PREFIX = "No plan satisfies the policy: "
+
+
 def binding_constraints(
     ctx: PlanContext,
     i: int,
@@ -167,6 +171,12 @@ def npv_test_text(best: Any, sq: Any, currency: str) -> str:
     )
 
 
+def npv_shortfall(best_npv: float, npv: float) -> float:
+    """How far ``npv`` lies below the best, as a share of the best (0 for a best of 0):
+    the frontier table's "NPV vs best" column and the customer objective's wording."""
+    return (best_npv - npv) / abs(best_npv) if best_npv else 0.0
+
+
 def customer_choice_text(pick: Any, bank_best: Any, sq: Any, within: float, currency: str) -> str:
     """Why ``pick`` is recommended under the customer's objective (the cheapest plan within
     ``within`` of the bank's best NPV, ``bank_best``): what it costs the customer and saves
@@ -177,7 +187,7 @@ def customer_choice_text(pick: Any, bank_best: Any, sq: Any, within: float, curr
     # the pick's actual shortfall, as the frontier table's "NPV vs best" column computes it:
     # the tolerance is a ceiling, and stating it as the shortfall misled (review s24: "within
     # 100.0%" for a plan 7.52 % below the best)
-    shortfall = (bank_best.npv - pick.npv) / abs(bank_best.npv)
+    shortfall = npv_shortfall(bank_best.npv, pick.npv)
     # a plan of the frontier at its own terms, not a family's best (REFERENCE: evaluated
     # there, not optimised): say so, or an officer reads it as the family's optimum
     at_terms = (
@@ -272,7 +282,7 @@ def explain_infeasible(ctx: PlanContext, i: int) -> str:
         parts.append(
             "no plan on the search grids satisfies every policy rule at once (phases, minimum payment and caps)"
         )
-    return "No plan satisfies the policy: " + "; ".join(parts) + "."
+    return NO_PLAN_PREFIX + "; ".join(parts) + "."
 
 
 # --------------------------------------------------------------------------------------
