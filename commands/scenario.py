@@ -245,7 +245,8 @@ def run(
     from solver.core.problems import SET_OPTION
     from solver.scenarios.kpis import compare
     from solver.scenarios.report import write_scenario_report
-    from solver.scenarios.run import check_same_book, run_scenario
+    from solver.scenarios.run import run_scenario
+    from solver.scenarios.same_book import check_same_book
     from solver.scenarios.spec import load_scenario
 
     report.check_out_dir()

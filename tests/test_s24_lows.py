@@ -194,7 +194,7 @@ def test_the_check_reads_only_the_id_and_balance_columns(pair, suffix):
     """A baseline book in another file with the same ids and balances passes, though its
     income column holds text that the whole validated read refuses (so that column was not
     read), in CSV and in Parquet."""
-    from solver.scenarios.run import check_same_book
+    from solver.scenarios.same_book import check_same_book
     from solver.scenarios.spec import load_scenario
 
     root, frame, scen = pair
@@ -209,7 +209,7 @@ def test_a_bad_balance_cell_is_named_by_the_validator(pair):
     """A baseline book whose principal cell is text: the check reads that book whole and the
     validator's error names the file, the row and the column (exit 2), not a balance gap."""
     from solver.errors import InputError
-    from solver.scenarios.run import check_same_book
+    from solver.scenarios.same_book import check_same_book
     from solver.scenarios.spec import load_scenario
 
     root, frame, scen = pair
@@ -226,7 +226,7 @@ def test_a_generated_book_is_compared_on_balances_too(tmp_path):
     """A scenario on the generator (n=30, seed 11) and a baseline on the same book written to
     CSV pass; with one principal 1.00 lower the baseline is refused naming both files."""
     from solver.errors import InputError
-    from solver.scenarios.run import check_same_book
+    from solver.scenarios.same_book import check_same_book
     from solver.scenarios.spec import load_scenario
 
     generated = tmp_path / "gen.toml"

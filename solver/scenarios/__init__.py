@@ -3,7 +3,8 @@
 * :mod:`~solver.scenarios.spec` -- scenario files, loaded and validated;
 * :mod:`~solver.scenarios.shocks` -- the ``[shocks]`` table and what it does to each account;
 * :mod:`~solver.scenarios.run` -- running a scenario, stage by stage
-  (:func:`~solver.scenarios.run.run_scenario`);
+  (:func:`~solver.scenarios.run.run_scenario`); :mod:`~solver.scenarios.same_book` -- a
+  baseline's check that it runs on the same book;
 * :mod:`~solver.scenarios.decisions` -- the path inputs the plan stage
   (:mod:`~solver.scenarios.plan_stage`, with its cache) and the treatment stage
   (:mod:`~solver.scenarios.treatment_stage`) give;

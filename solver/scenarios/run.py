@@ -26,14 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from solver.core.account import OWED_COLUMNS, balance_owed
-from solver.core.columns import parse_numeric, strip_text, text_blank
-from solver.core.files import INPUT_FORMATS
 from solver.core.generate import generate_portfolio
 from solver.core.readers import read_portfolio
-from solver.core.schema import SPECS, normalize_column_name
-from solver.core.waterfall import to_units
-from solver.errors import InputError
 from solver.scenarios.decisions import (
     Schedules,
     Treatments,
@@ -44,7 +38,6 @@ from solver.scenarios.decisions import (
 )
 from solver.scenarios.kpis import (
     ScenarioResult,
-    book_difference,
     kpi_table,
     monthly_table,
     opening_npl_ratio,
@@ -57,7 +50,6 @@ from solver.scenarios.paths import PathOutcomes, simulate_paths
 from solver.scenarios.shocks import AccountShocks, account_shocks
 
 __all__ = [
-    "check_same_book",
     "clear_caches",
     "load_portfolio",
     "portfolio_cached",
@@ -73,7 +65,7 @@ def clear_caches() -> None:
     clear_decision_caches()
 
 
-def _portfolio_key(scenario: Any) -> tuple[Any, ...]:
+def portfolio_key(scenario: Any) -> tuple[Any, ...]:
     source = scenario.portfolio
     if source.db is not None:  # a database's rows may change: read once per process
         return ("db", source.db, source.table, source.query)
@@ -84,14 +76,14 @@ def _portfolio_key(scenario: Any) -> tuple[Any, ...]:
 
 def portfolio_cached(scenario: Any) -> bool:
     """Whether :func:`load_portfolio` would serve the scenario's portfolio from the cache."""
-    return _portfolio_key(scenario) in _PORTFOLIO_CACHE
+    return portfolio_key(scenario) in _PORTFOLIO_CACHE
 
 
 def load_portfolio(scenario: Any) -> Any:
     """The scenario's portfolio: read from its file or database, or generated (cached per
     process)."""
     source = scenario.portfolio
-    key = _portfolio_key(scenario)
+    key = portfolio_key(scenario)
     if key not in _PORTFOLIO_CACHE:
         if source.book is not None:
             frame = read_portfolio(source.book)
@@ -100,141 +92,6 @@ def load_portfolio(scenario: Any) -> Any:
         _PORTFOLIO_CACHE.clear()  # keep at most one portfolio in memory
         _PORTFOLIO_CACHE[key] = frame
     return _PORTFOLIO_CACHE[key]
-
-
-def check_same_book(scenario: Any, baseline: Any) -> None:
-    """Refuse (exit 2) a baseline whose book differs from the scenario's, before anything
-    runs: other accounts, or the same accounts with another balance owed
-    (:func:`~solver.core.account.balance_owed`, compared in whole cents). Its deltas would
-    measure the books' difference (:func:`~solver.scenarios.kpis.book_difference`): the
-    opening balance, the plans and the losses all start from what each account owes.
-
-    Two scenarios on one file (or one generator's ``n`` and ``seed``) pass unread. Otherwise
-    each book's ``account_id`` and balance-owed columns are read, and only those, from a CSV
-    or Parquet file (:func:`_owed_columns`); a generated book is generated (there is no
-    file to read a column of), and a database, an Excel sheet, a TOML/JSON file or a book
-    whose columns the short read cannot take at face value is read and validated whole
-    (:func:`load_portfolio`: its problems are then named by file, row and column first).
-    """
-    if _portfolio_key(scenario) == _portfolio_key(baseline):
-        return
-    owed, base_owed = _owed_cents(scenario), _owed_cents(baseline)
-    differs = book_difference(owed.index, base_owed.index)
-    if differs is None:
-        differs = _balance_difference(owed, base_owed)
-    if differs is not None:
-        where = baseline.source or baseline.name
-        raise InputError(
-            f"{where}: the baseline runs on another book than {scenario.source or scenario.name}"
-            f" ({scenario.portfolio.describe()} vs {baseline.portfolio.describe()}): {differs}; "
-            "deltas pair the two runs account by account, so both must run on one book "
-            "(--set portfolio.… applies to both)"
-        )
-
-
-def _balance_difference(owed: pd.Series, base_owed: pd.Series) -> str | None:
-    """How the balances owed (cents by account) of two books with the same accounts differ
-    (``None``: in no account)."""
-    scen = owed.to_numpy()
-    base = base_owed.reindex(owed.index).to_numpy()
-    differ = np.flatnonzero(scen != base)
-    if not differ.size:
-        return None
-    first = int(differ[0])
-    return (
-        f"the same {len(scen):,} accounts, but {differ.size:,} owe another balance "
-        f"({' + '.join(OWED_COLUMNS)}, to the cent), e.g. {owed.index[first]}: "
-        f"{scen[first] / 100:,.2f} vs the baseline's {base[first] / 100:,.2f}"
-    )
-
-
-def _owed_cents(scenario: Any) -> pd.Series:
-    """The balance owed of each account of the scenario's book, in whole cents, by id."""
-    frame: Any = _owed_columns(scenario.portfolio)
-    if frame is None:
-        frame = load_portfolio(scenario)
-    return pd.Series(
-        to_units(balance_owed(frame), "balance owed"), index=pd.Index(frame["account_id"])
-    )
-
-
-def _owed_columns(source: Any) -> dict[str, np.ndarray] | None:
-    """``account_id`` and the :data:`~solver.core.account.OWED_COLUMNS` of a CSV or Parquet
-    book, read alone and parsed as the validator parses them (its parsers; a blank
-    ``interest_due`` / ``fees_due`` is its default), or ``None`` for any other book and
-    for one with a missing, ambiguous or unparseable column, a blank or repeated id or a
-    non-finite amount: the whole validated read names those problems."""
-    import pyarrow as pa
-
-    path = source.path
-    if source.db is not None or path is None:
-        return None
-    fmt = INPUT_FORMATS.get(path.suffix.lower())
-    if fmt not in ("csv", "parquet"):
-        return None
-    try:
-        names = _table_columns(path, fmt)
-        if names is None:
-            return None
-        raw = _read_columns(path, fmt, list(names.values()))
-    except (OSError, ValueError, pa.ArrowException):
-        return None
-    ids = strip_text(raw[names["account_id"]])
-    if text_blank(ids).any() or ids.duplicated().any():
-        return None
-    parsed = {"account_id": ids.to_numpy(dtype=object)}
-    for column in OWED_COLUMNS:
-        if column not in names:  # optional columns: the validator gives them their default
-            parsed[column] = np.full(len(raw), float(SPECS[column].default or 0.0))
-            continue
-        values, bad, blank = parse_numeric(raw[names[column]])
-        if bad.any() or (SPECS[column].required and blank.any()):
-            return None
-        values[blank] = float(SPECS[column].default or 0.0)
-        if not np.isfinite(values).all():
-            return None
-        parsed[column] = values
-    return parsed
-
-
-def _table_columns(path: Path, fmt: str) -> dict[str, str] | None:
-    """The file's column names by their schema names (``account_id``, :data:`OWED_COLUMNS`;
-    the header normalised as the validator does), or ``None`` when ``account_id`` or
-    ``principal`` is missing or two headers name one column."""
-    import pyarrow.csv as pv
-    import pyarrow.parquet as pq
-
-    if fmt == "parquet":
-        header = pq.read_schema(path).names
-    else:
-        reader = pv.open_csv(path)  # reads the first block only
-        header = reader.schema.names
-        reader.close()
-    wanted = ("account_id", *OWED_COLUMNS)
-    names: dict[str, str] = {}
-    for name in header:
-        key = normalize_column_name(name)
-        if key in wanted:
-            if key in names:
-                return None
-            names[key] = name
-    return names if {"account_id", "principal"} <= set(names) else None
-
-
-def _read_columns(path: Path, fmt: str, columns: list[str]) -> pd.DataFrame:
-    """Only ``columns`` of a CSV (as text, parsed by the caller) or Parquet file."""
-    import pyarrow as pa
-    import pyarrow.csv as pv
-    import pyarrow.parquet as pq
-
-    if fmt == "parquet":
-        return pq.read_table(path, columns=columns).to_pandas()
-    options = pv.ConvertOptions(
-        include_columns=columns,
-        column_types={name: pa.string() for name in columns},
-        strings_can_be_null=True,
-    )
-    return pv.read_csv(path, convert_options=options).to_pandas()
 
 
 def run_scenario(

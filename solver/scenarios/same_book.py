@@ -1,0 +1,74 @@
+"""``scenario run --baseline``'s check that both runs are on one book (the same accounts
+owing the same balances), before anything runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from solver.core.account import OWED_COLUMNS, balance_owed
+from solver.core.owed_read import read_owed_columns
+from solver.core.waterfall import to_units
+from solver.errors import InputError
+from solver.scenarios.kpis import book_difference
+from solver.scenarios.run import load_portfolio, portfolio_key
+
+__all__ = ["check_same_book"]
+
+
+def check_same_book(scenario: Any, baseline: Any) -> None:
+    """Refuse (exit 2) a baseline whose book differs from the scenario's, before anything
+    runs: other accounts, or the same accounts with another balance owed
+    (:func:`~solver.core.account.balance_owed`, compared in whole cents). Its deltas would
+    measure the books' difference (:func:`~solver.scenarios.kpis.book_difference`): the
+    opening balance, the plans and the losses all start from what each account owes.
+
+    Two scenarios on one file (or one generator's ``n`` and ``seed``) pass unread. Otherwise
+    each book's ``account_id`` and balance-owed columns are read, and only those, from a CSV
+    or Parquet file (:func:`~solver.core.owed_read.read_owed_columns`); a generated book is generated (there is no
+    file to read a column of), and a database, an Excel sheet, a TOML/JSON file or a book
+    whose columns the short read cannot take at face value is read and validated whole
+    (:func:`load_portfolio`: its problems are then named by file, row and column first).
+    """
+    if portfolio_key(scenario) == portfolio_key(baseline):
+        return
+    owed, base_owed = _owed_cents(scenario), _owed_cents(baseline)
+    differs = book_difference(owed.index, base_owed.index)
+    if differs is None:
+        differs = _balance_difference(owed, base_owed)
+    if differs is not None:
+        where = baseline.source or baseline.name
+        raise InputError(
+            f"{where}: the baseline runs on another book than {scenario.source or scenario.name}"
+            f" ({scenario.portfolio.describe()} vs {baseline.portfolio.describe()}): {differs}; "
+            "deltas pair the two runs account by account, so both must run on one book "
+            "(--set portfolio.… applies to both)"
+        )
+
+
+def _balance_difference(owed: pd.Series, base_owed: pd.Series) -> str | None:
+    """How the balances owed (cents by account) of two books with the same accounts differ
+    (``None``: in no account)."""
+    scen = owed.to_numpy()
+    base = base_owed.reindex(owed.index).to_numpy()
+    differ = np.flatnonzero(scen != base)
+    if not differ.size:
+        return None
+    first = int(differ[0])
+    return (
+        f"the same {len(scen):,} accounts, but {differ.size:,} owe another balance "
+        f"({' + '.join(OWED_COLUMNS)}, to the cent), e.g. {owed.index[first]}: "
+        f"{scen[first] / 100:,.2f} vs the baseline's {base[first] / 100:,.2f}"
+    )
+
+
+def _owed_cents(scenario: Any) -> pd.Series:
+    """The balance owed of each account of the scenario's book, in whole cents, by id."""
+    frame: Any = read_owed_columns(scenario.portfolio)
+    if frame is None:
+        frame = load_portfolio(scenario)
+    return pd.Series(
+        to_units(balance_owed(frame), "balance owed"), index=pd.Index(frame["account_id"])
+    )
