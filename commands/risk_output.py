@@ -282,6 +282,7 @@ def hazard_table(result, fallback, confidence: float):
         caption=describe_method(result.method),
     )
     written = result.base_hazard(fallback)
+    held = result.held_tiers(fallback)  # base values moved to keep the tier order
     for tier in result.tiers:
         t.add_row(
             tier.tier,
@@ -290,7 +291,8 @@ def hazard_table(result, fallback, confidence: float):
             _fmt(tier.hazard, 6),
             _fmt(tier.lower, 6),
             _fmt(tier.upper, 6),
-            f"{written[tier.tier]:.6g}" + ("" if tier.estimated else " (base)"),
+            f"{written[tier.tier]:.6g}"
+            + ("" if tier.estimated else " (base, held)" if tier.tier in held else " (base)"),
         )
     return t
 

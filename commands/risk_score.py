@@ -279,7 +279,7 @@ def calibrate(
     if history_result is not None:
         print_table(con, transition_table(history_result))
     print_table(con, hazard_table(result, fallback, confidence))
-    pooling = result.pooling_note()
+    pooling = result.pooling_note(fallback)
     if pooling is not None:
         con.print(f"note: {pooling}", highlight=False)
     con.print(result.summary().splitlines()[-1])

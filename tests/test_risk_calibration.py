@@ -267,11 +267,11 @@ def test_base_parameters_are_kept_and_missing_tiers_fall_back(tmp_path):
     base_path.write_text("cost_of_funds = 0.05\nrepo_cost = 2500.0\n[base_hazard]\nE = 0.05\n")
     base = read_behaviour_toml(base_path)
     result = calibrate_hazards(
-        np.array(["A", "A", "B"]), np.array([0, 1, 1]), np.array([10, 10, 5])
-    )  # A 0.05 below B 0.2: not pooled (s24 pools a tier order that inverts)
+        np.array(["A", "A", "B"]), np.array([0, 1, 1]), np.array([1000, 1000, 500])
+    )  # A 0.0005 < B 0.002 < the fallbacks: nothing pooled or held (s24, tests/test_s24_pool.py)
     data = tomllib.loads(behaviour_toml_text(result, base))
     assert data["cost_of_funds"] == 0.05 and data["repo_cost"] == 2500.0
-    assert data["base_hazard"]["A"] == 0.05 and data["base_hazard"]["B"] == 0.2
+    assert data["base_hazard"]["A"] == 0.0005 and data["base_hazard"]["B"] == 0.002
     assert data["base_hazard"]["E"] == 0.05 and data["base_hazard"]["C"] == TRUE_HAZARD["C"]
 
 

@@ -87,10 +87,11 @@ def behaviour_toml_text(
     comments record the data, the method, and each estimate with its interval.
     """
     ordered = calibrated_params(calibration, base)
+    base_hazard = (base or DEFAULT_BEHAVIOUR)["base_hazard"]  # the fallback the note names
     header = [
         f"# Behaviour model calibrated by workout risk from {source}",
         f"# {calibration.confidence:.0%} intervals; " + describe_method(calibration.method),
-        *(f"# {line}" for line in calibration.summary().splitlines()[1:]),
+        *(f"# {line}" for line in calibration.summary(base_hazard).splitlines()[1:]),
     ]
     return "\n".join(header) + "\n" + tomli_w.dumps(ordered)
 

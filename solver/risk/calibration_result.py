@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 from solver.core.model import BehaviourModel
+from solver.domain import TIERS
+from solver.risk.pd_tiers import pool_adjacent_violators
 
 __all__ = ["DEFAULT_BEHAVIOUR", "HazardCalibration", "TierHazard", "describe_method"]
 
@@ -128,47 +130,112 @@ class HazardCalibration:
         used = [t for t in self.tiers if t.estimated]
         if not used:
             return {}
-        from solver.risk.pd_tiers import pool_adjacent_violators
-
         rates = pool_adjacent_violators(
             np.array([t.hazard for t in used]), np.array([t.exposure_months for t in used])
         )
         return {t.tier: float(r) for t, r in zip(used, rates, strict=True)}
 
     def pooled_groups(self) -> list[list[str]]:
-        """The runs of two or more tiers that :meth:`pooled_hazards` pooled (``[["A", "B"]]``)."""
+        """The estimated tiers that :meth:`pooled_hazards` pooled, by pool (``[["A", "B"]]``):
+        only the tiers whose pooled hazard differs from their own estimate."""
         pooled = self.pooled_hazards()
-        runs: list[list[TierHazard]] = []  # consecutive estimated tiers of one pooled value
+        runs: list[list[TierHazard]] = []  # estimated tiers of one pooled value, in order
         for t in (t for t in self.tiers if t.estimated):
             if runs and pooled[runs[-1][-1].tier] == pooled[t.tier]:
                 runs[-1].append(t)
             else:
                 runs.append([t])
-        return [
-            [t.tier for t in run]
-            for run in runs
-            if len(run) > 1 and any(pooled[t.tier] != t.hazard for t in run)
-        ]
-
-    def pooling_note(self) -> str | None:
-        """One line saying which tiers were pooled and why, or ``None``."""
-        groups = self.pooled_groups()
-        if not groups:
-            return None
-        pooled = self.pooled_hazards()
-        parts = ", ".join(f"{g[0]}-{g[-1]} at {pooled[g[0]]:.6g}" for g in groups)
-        return (
-            f"tiers pooled: {parts} (their estimates decrease from a better tier to a worse "
-            "one; the written hazards pool adjacent violators, weighted by exposure months, "
-            "so a worse tier never gets a lower hazard)"
-        )
+        groups = [[t.tier for t in run if _moved(t.hazard, pooled[t.tier])] for run in runs]
+        return [g for g in groups if g]
 
     def base_hazard(self, fallback: Mapping[str, float] | None = None) -> dict[str, float]:
-        """Hazard per tier as written: :meth:`pooled_hazards` for the tiers with exposure;
-        tiers without exposure take ``fallback`` (default model values)."""
+        """Hazard per tier as written, non-decreasing from A to E in every case.
+
+        Tiers with exposure take :meth:`pooled_hazards`. A tier without exposure takes
+        ``fallback`` (default: the model's values) held between the hazards written for the
+        nearest estimated tiers on either side: raised to the better neighbour's, lowered to
+        the worse one's. Where fallback values of consecutive tiers without exposure
+        themselves decrease (a ``--base`` file may), they are pooled (equal weights) first.
+
+        Decision (s24-pool): a tier without data was written at its fallback whatever its
+        neighbours' estimates, so A, C-E pooled at 0.0325 around B's default 0.004 wrote a
+        worse tier below a better one while the note said the tiers were ordered (review
+        s24). The fallback carries no data, so it must not move an estimated tier; holding
+        it between its neighbours is the least change that restores the order, and what
+        weighted isotonic regression gives in the limit of a zero weight on the fallback
+        (a bounded isotonic fit is the clamped unbounded one). :meth:`pooling_note` names
+        each tier held.
+        """
         base = dict(fallback if fallback is not None else DEFAULT_BEHAVIOUR["base_hazard"])
         pooled = self.pooled_hazards()
-        return {t.tier: pooled.get(t.tier, float(base[t.tier])) for t in self.tiers}
+        names = [t.tier for t in self.tiers]
+        written: dict[str, float] = {}
+        i = 0
+        while i < len(names):
+            if names[i] in pooled:
+                written[names[i]] = pooled[names[i]]
+                i += 1
+                continue
+            j = i  # names[i:j]: a maximal run of tiers without exposure
+            while j < len(names) and names[j] not in pooled:
+                j += 1
+            low = pooled[names[i - 1]] if i > 0 else -math.inf
+            high = pooled[names[j]] if j < len(names) else math.inf
+            own = np.array([float(base[name]) for name in names[i:j]])
+            ordered = (
+                own
+                if np.all(np.diff(own) >= 0)
+                else pool_adjacent_violators(own, np.ones_like(own))
+            )
+            for name, value in zip(names[i:j], ordered, strict=True):
+                written[name] = float(min(max(float(value), low), high))
+            i = j
+        return written
+
+    def held_tiers(self, fallback: Mapping[str, float] | None = None) -> dict[str, str]:
+        """The tiers without exposure whose written hazard is not their fallback value, each
+        with why (``{"B": "raised from the base 0.004 to tier A's 0.0325"}``)."""
+        base = dict(fallback if fallback is not None else DEFAULT_BEHAVIOUR["base_hazard"])
+        written = self.base_hazard(fallback)
+        names = [t.tier for t in self.tiers]
+        held: dict[str, str] = {}
+        for k, t in enumerate(self.tiers):
+            own, value = float(base[t.tier]), written[t.tier]
+            if t.estimated or not _moved(own, value):
+                continue
+            better = [n for n in names[:k] if self.hazard(n).estimated]
+            worse = [n for n in names[k + 1 :] if self.hazard(n).estimated]
+            if better and value > own and value == written[better[-1]]:
+                why = f"raised from the base {own:.6g} to tier {better[-1]}'s {value:.6g}"
+            elif worse and value < own and value == written[worse[0]]:
+                why = f"lowered from the base {own:.6g} to tier {worse[0]}'s {value:.6g}"
+            else:  # pooled with other tiers without exposure whose base values decrease
+                why = f"base {own:.6g} pooled to {value:.6g} (the base hazards decrease here)"
+            held[t.tier] = why
+        return held
+
+    def pooling_note(self, fallback: Mapping[str, float] | None = None) -> str | None:
+        """One line naming each tier whose written hazard (:meth:`base_hazard`) differs from
+        its own estimate or fallback, and why; ``None`` when none does."""
+        pooled = self.pooled_hazards()
+        parts: list[str] = []
+        groups = self.pooled_groups()
+        if groups:
+            parts.append(
+                "tiers pooled: "
+                + "; ".join(f"{_tier_list(g)} at {pooled[g[0]]:.6g}" for g in groups)
+                + " (their estimates decrease from a better tier to a worse one; the written "
+                "hazards pool adjacent violators, weighted by exposure months)"
+            )
+        held = self.held_tiers(fallback)
+        if held:
+            parts.append(
+                "no exposure, held in order: "
+                + "; ".join(f"tier {tier} {why}" for tier, why in held.items())
+            )
+        if not parts:
+            return None
+        return "; ".join(parts) + "; so a worse tier never gets a lower hazard"
 
     def to_frame(self) -> pd.DataFrame:
         """Table: tier, exposure_months, defaults, hazard, lower, upper."""
@@ -220,8 +287,10 @@ class HazardCalibration:
             "kappa_fixed": self.kappa_fixed,
         }
 
-    def summary(self) -> str:
-        """Human-readable lines, one per tier, plus kappa."""
+    def summary(self, fallback: Mapping[str, float] | None = None) -> str:
+        """Human-readable lines, one per tier, plus kappa (``fallback`` as in
+        :meth:`base_hazard`)."""
+        held = self.held_tiers(fallback)
         lines = [f"method: {describe_method(self.method)}"]
         for t in self.tiers:
             if t.estimated:
@@ -230,9 +299,11 @@ class HazardCalibration:
                     f"{t.defaults:,} default{'' if t.defaults == 1 else 's'} in "
                     f"{t.exposure_months:,.0f} exposure-months"
                 )
+            elif t.tier in held:
+                lines.append(f"tier {t.tier}: no exposure, {held[t.tier]} to keep the order")
             else:
                 lines.append(f"tier {t.tier}: no exposure, base value kept")
-        note = self.pooling_note()
+        note = self.pooling_note(fallback)
         if note is not None:  # before the kappa line: the commands print the last line
             lines.append(note)
         if self.kappa is not None:
@@ -249,6 +320,26 @@ class HazardCalibration:
                 "from a payment history with --book to fit both"
             )
         return "\n".join(lines)
+
+
+_TIER_INDEX = {tier: i for i, tier in enumerate(TIERS)}
+
+
+def _moved(own: float, written: float) -> bool:
+    """True when a written hazard differs from the tier's own value by more than rounding
+    (PAVA's weighted means may differ from an unpooled estimate in the last bit)."""
+    return not math.isclose(own, written, rel_tol=1e-12, abs_tol=1e-15)
+
+
+def _tier_list(tiers: list[str]) -> str:
+    """``["A", "C", "D", "E"]`` as ``"A, C-E"``: runs of consecutive tiers as ranges."""
+    runs: list[list[str]] = []
+    for tier in tiers:
+        if runs and _TIER_INDEX[tier] == _TIER_INDEX[runs[-1][-1]] + 1:
+            runs[-1].append(tier)
+        else:
+            runs.append([tier])
+    return ", ".join(run[0] if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs)
 
 
 def describe_method(method: str) -> str:
