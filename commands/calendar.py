@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +157,8 @@ def calendar(
     check_out(out, inputs=inputs)
     catalogue = Catalogue.from_toml(treatments, jurisdiction=jurisdiction)
     team_set = Teams.from_toml(teams, compliance=catalogue.compliance)
+    if dialler_dir is not None:
+        _check_dialler_dir(dialler_dir, out, team_set, inputs)
     capacity = Channels.from_toml(channels)
     profile = catalogue.compliance.profile
     first = (
@@ -193,10 +196,13 @@ def calendar(
             f"(a bug; nothing written): {shown}"
         )
     summary = {**result.summary, "checker_violations": 0}
-    write_out(out, result.calendar, sheet_name="calendar")
+    if dialler_dir is None:
+        write_out(out, result.calendar, sheet_name="calendar")
+        written: list[Path] = []
+    else:
+        written = _write_with_dialler(out, result.calendar, dialler_dir, result.dialler_tables())
     for note in blocked_notes(summary["blocked"], steps_given=steps is not None):
         click.echo(f"warning: {note}", err=True)
-    written = _write_dialler(dialler_dir, result.dialler_tables()) if dialler_dir else []
     if emit(fmt, table=result.calendar, payload=summary):
         wrote(out, fmt, quiet=quiet)
         return 0
@@ -204,9 +210,11 @@ def calendar(
     return 0
 
 
-def _write_dialler(directory: Path, tables: dict[str, Any]) -> list[Path]:
-    """One CSV per calling team in ``directory`` (each written atomically), and a warning
-    naming the folder's other CSV files.
+def _write_with_dialler(
+    out: Path, calendar: Any, directory: Path, tables: dict[str, Any]
+) -> list[Path]:
+    """The dialler folder's team CSVs and the calendar ``--out``, written as one set: all
+    replaced, or none; then a warning naming the folder's other CSV files.
 
     Decision (session 24 review: a second week's run wrote 2 of the 5 team files and left
     last week's 3, which a dialler loading the folder would call): every calling team of
@@ -216,11 +224,25 @@ def _write_dialler(directory: Path, tables: dict[str, Any]) -> list[Path]:
     warning instead. The scenario folder's manifest (solver.scenarios.report) was not
     reused: its removal is tied to the scenario's fixed file names, and with a file for
     every team only a renamed team's file can be left, which the warning names.
+
+    Decision (second session 24 review: each file was atomic but the set was not, and the
+    calendar was written first, so an interrupted run left this week's calendar and some
+    teams' files beside last week's others): every file is staged first
+    (:func:`solver.core.atomic.atomic_paths`) and all are renamed only once all are
+    written, the team files before the calendar, so a failed or interrupted run changes
+    nothing, and only a file system failing between two renames can leave a mix, with the
+    calendar the old one. The team files have no byte-order mark: a dialler reads them,
+    not Excel (``bom=False``; ``WORKOUT_CSV_BOM`` does not apply).
     """
+    from solver.core.atomic import atomic_paths
     from solver.core.writers import write_table
 
-    directory.mkdir(parents=True, exist_ok=True)
-    written = [write_table(table, directory / f"{team}.csv") for team, table in tables.items()]
+    teams = {_team_file(directory, team): table for team, table in tables.items()}
+    with atomic_paths(*teams, out) as staged:
+        for path, table in zip(staged, teams.values(), strict=False):
+            write_table(table, path, bom=False)
+        write_out(staged[-1], calendar, sheet_name="calendar")
+    written = list(teams)
     mine = {path.name for path in written}
     others = sorted(p.name for p in directory.glob("*.csv") if p.name not in mine)
     if others:
@@ -234,6 +256,27 @@ def _write_dialler(directory: Path, tables: dict[str, Any]) -> list[Path]:
             err=True,
         )
     return written
+
+
+def _team_file(directory: Path, team: str) -> Path:
+    """A team's dialler file: ``DIR/NAME.csv`` (the teams file refuses names that are no
+    plain file name: :func:`solver.allocation.teams.name_problem`)."""
+    return directory / f"{team}.csv"
+
+
+def _check_dialler_dir(directory: Path, out: Path, teams: Any, inputs: dict[str, Any]) -> None:
+    """Refuse, before any work, a ``--dialler-dir`` that cannot be written or whose team
+    file would be the calendar ``--out`` (one would replace the other)."""
+    from solver.core.atomic import check_writable
+    from solver.errors import InputError
+
+    check_writable(directory, option="--dialler-dir", inputs=inputs, directory=True)
+    for team in teams.names:
+        if os.path.abspath(_team_file(directory, team)) == os.path.abspath(out):
+            raise InputError(
+                f"--out {out}: is team {team!r}'s dialler file in --dialler-dir {directory}: "
+                "write the calendar elsewhere"
+            )
 
 
 def _print_summary(

@@ -22,7 +22,7 @@ from solver.allocation.toml_fields import read_keys, read_number, read_strings, 
 from solver.core.files import read_toml
 from solver.errors import InputError
 
-__all__ = ["TEAM_TYPES", "Team", "Teams", "default_teams_path"]
+__all__ = ["TEAM_TYPES", "Team", "Teams", "default_teams_path", "name_problem"]
 
 #: The kinds of team a treatment may need (``team_type``) and a ``[[teams]]`` entry may be.
 TEAM_TYPES = ("agent", "senior", "field", "legal", "robot")
@@ -42,6 +42,53 @@ COLLECTOR_KEYS = SHIFT_KEYS | {
     "name", "skill", "region", "languages", "accounts", "minutes_per_period"
 }  # fmt: skip
 TEAMS_FILE_KEYS = frozenset({"defaults", "teams", "collectors"})
+
+#: Characters a team name may not hold: a team's name is its dialler file's name
+#: (``calendar --dialler-dir DIR`` writes ``DIR/NAME.csv``), so path separators and what
+#: Windows refuses in a file name (``<>:"|?*``) are out, as are control characters.
+NAME_FORBIDDEN = frozenset('/\\<>:"|?*')
+#: Device names Windows reserves whatever the extension (``CON.csv`` opens the console).
+_RESERVED_NAMES = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"{d}{i}" for d in ("COM", "LPT") for i in range(1, 10)}
+)
+#: Longest team name, in UTF-8 bytes: 255 (a file name's limit on common file systems)
+#: less ``.csv`` and the atomic writer's temporary name around it (``.NAME.csv.<12 hex>.tmp.csv``).
+MAX_NAME_BYTES = 200
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a team's name, or ``None`` when it can.
+
+    Decision (session 24 review: ``robot/voice`` wrote ``DIR/robot/voice.csv`` and ``../x``
+    would have written outside the folder): a team name must be a plain file name, checked
+    where the teams file is read so that every command refuses it alike (exit 2).
+    """
+    if not name.strip():
+        return "must not be empty"
+    bad = sorted({c for c in name if c in NAME_FORBIDDEN or ord(c) < 32 or ord(c) == 127})
+    if bad:
+        shown = " ".join(repr(c) for c in bad)
+        return f"must not hold {shown} (it names the team's dialler file, DIR/NAME.csv)"
+    if name.startswith("."):
+        return "must not start with '.' ('..' leaves the folder; '.x' is a hidden file)"
+    if name != name.rstrip(" ."):
+        return "must not end with a space or '.' (not a file name on Windows)"
+    if name.split(".")[0].upper() in _RESERVED_NAMES:
+        return "is a device name on Windows (CON, PRN, AUX, NUL, COM1-9, LPT1-9), not a file name"
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        return f"is longer than {MAX_NAME_BYTES} bytes (a file name's limit)"
+    return None
+
+
+def _checked_name(
+    entry: Mapping[str, Any], default: str, source: str, where: str, problems: list[str]
+) -> str:
+    """An entry's ``name`` (``default`` without one); a problem noted when it is no file name."""
+    name = str(entry.get("name", default))
+    rule = name_problem(name)
+    if rule is not None:
+        problems.append(f"{source}: {where}: name: {name!r} {rule}")
+    return name
 
 
 @dataclass(frozen=True)
@@ -162,7 +209,7 @@ class Teams:
                 members = 0
             teams.append(
                 Team(
-                    name=str(entry.get("name", f"team-{k}")),
+                    name=_checked_name(entry, f"team-{k}", source, where, problems),
                     type=ttype,
                     members=members,
                     minutes_per_period=capacity(entry, where, members),
@@ -183,7 +230,7 @@ class Teams:
             region = entry.get("region")
             teams.append(
                 Team(
-                    name=str(entry.get("name", f"collector-{k}")),
+                    name=_checked_name(entry, f"collector-{k}", source, where, problems),
                     type="senior" if skill == "senior" else "agent",
                     members=1,
                     minutes_per_period=capacity(entry, where, 1),

@@ -20,6 +20,12 @@ DuckDB and sqlite3's ``.import``; Python's :mod:`csv` module needs
 goes to pipes and programs, and a mark in the middle of concatenated output is a
 stray character. ``encoding=`` (``generate portfolio --encoding``) writes that encoding
 without a mark (``--encoding UTF-8`` for plain UTF-8).
+
+Decision (session 24 review): the mark can be turned off, ``WORKOUT_CSV_BOM=0``
+(:data:`CSV_BOM_ENV`, read by :func:`csv_bom`), for people whose tools keep it in the first
+column's name (R's ``read.csv``, ``cut``/``awk``, ETL loaders); a value that is neither on
+nor off is exit 2, not a guess. Files for a machine, not for Excel, pass ``bom=False``
+(``calendar --dialler-dir``'s team files, loaded by a dialler).
 """
 
 from __future__ import annotations
@@ -47,7 +53,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "CSV_BOM_ENV",
     "OUTPUT_FORMATS",
+    "csv_bom",
     "csv_text",
     "json_safe",
     "json_text",
@@ -66,6 +74,26 @@ OUTPUT_FORMATS: dict[str, str] = {
 }
 #: Other spellings accepted for an output (not listed in messages).
 _OUTPUT_ALIASES: dict[str, str] = {".pq": "parquet"}
+
+#: The environment variable that turns the CSV files' byte-order mark off (``0``) or on.
+CSV_BOM_ENV = "WORKOUT_CSV_BOM"
+_OFF = frozenset({"0", "false", "no", "off"})
+_ON = frozenset({"", "1", "true", "yes", "on"})
+
+
+def csv_bom() -> bool:
+    """Whether a CSV file starts with the byte-order mark: yes unless ``WORKOUT_CSV_BOM``
+    is ``0`` (``false``, ``no``, ``off``); any other value than those and ``1`` (``true``,
+    ``yes``, ``on``) is an :class:`InputError` naming the variable."""
+    value = os.environ.get(CSV_BOM_ENV, "1").strip().lower()
+    if value in _OFF:
+        return False
+    if value in _ON:
+        return True
+    raise InputError(
+        f"{CSV_BOM_ENV}={os.environ[CSV_BOM_ENV]!r}: use 1 (CSV files start with a UTF-8 "
+        "byte-order mark, for Excel) or 0 (no mark)"
+    )
 
 
 def output_format(path: str | os.PathLike[str], option: str | None = None) -> str:
@@ -92,6 +120,7 @@ def write_table(
     *,
     sheet_name: str = "portfolio",
     encoding: str | None = None,
+    bom: bool | None = None,
 ) -> Path:
     """Write a table as CSV, Parquet, Excel or JSON (by extension), atomically.
 
@@ -103,6 +132,8 @@ def write_table(
     JSON is a list of records, one per line (missing values ``null``).
     ``encoding`` (CSV only) writes the text in that encoding and without the mark, e.g.
     ``GB18030`` as a Chinese bank's export would be, or ``UTF-8`` for plain UTF-8.
+    ``bom`` (CSV only): the mark or not; ``None`` lets :func:`csv_bom` (the environment)
+    decide.
 
     Returns
     -------
@@ -111,6 +142,8 @@ def write_table(
     """
     fmt = output_format(path)
     path = Path(path)
+    if fmt == "csv" and encoding is None and bom is None:
+        bom = csv_bom()  # before any file is opened: a bad value writes nothing
     if fmt == "excel":
         return write_workbook({sheet_name: frame}, path)
     if fmt == "json":
@@ -120,7 +153,7 @@ def write_table(
     clean.attrs = {}
     with atomic_path(path) as tmp:
         if fmt == "csv":
-            _write_csv(clean, tmp, bom=encoding is None)
+            _write_csv(clean, tmp, bom=encoding is None and bool(bom))
             if encoding is not None and codecs.lookup(encoding).name != "utf-8":
                 tmp.write_bytes(tmp.read_bytes().decode("utf-8").encode(encoding))
         else:

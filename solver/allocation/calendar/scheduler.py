@@ -254,10 +254,12 @@ def _tasks(
         if t.channel not in ("phone", "visit", *AUTOMATED):
             wanted = 0
         stop = ""
-        if acc.blocked[j]:
+        # a stop holds back attempts; a legal referral has none (no contact slot), so it is
+        # counted as a referral below, not told as "0 attempts not scheduled" (s24 review)
+        if wanted and acc.blocked[j]:
             counts["blocked_protected"] += 1
             stop = f"protected ({acc.blocked[j]})"
-        elif acc.hardship[j] and t.name in catalogue.compliance.hardship_forbidden:
+        elif wanted and acc.hardship[j] and t.name in catalogue.compliance.hardship_forbidden:
             counts["blocked_hardship"] += 1
             stop = f"hardship (no {t.name})"
         if stop:
