@@ -510,47 +510,14 @@ def _print_tables(
         con.print(f"[yellow]note[/]: {note}", highlight=False)
 
 
-#: Share of one core the search's phases had (their process CPU seconds over their wall
-#: seconds, ``stats["work"]["phases"]``) from which the machine's load is ruled out as what
-#: cut them: at the usual load (3-5 on the 2 cores) a process gets about half a core.
-HAD_A_CORE = 0.8
-
-
 def _clock_stop_note(stopped: str, stats: Any, time_limit: float, accounts: int) -> str:
     """What a search the wall clock cut short means, and what to do: a longer
-    ``--time-limit`` when the limit itself is the cause, a quieter machine when the load is.
-
-    The search's work budgets are shares of the limit, so on a machine that gives the run a
-    core they end within it; what can outgrow a short limit is the work around them --
-    building the problem and the tables (estimated from the number of accounts:
-    ``BUILD_SECONDS_PER_ACCOUNT``, ``TABLE_SECONDS_PER_ACCOUNT``), the greedy and the flows
-    -- and then a longer limit helps. The limit is taken as the cause when it is 0, when
-    the work the run did at the idle machine's paces (``stats["work"]["spent_s"]``, which
-    the load does not change) plus that estimate exceeds it, or when the search's phases
-    had the processor (their CPU over their wall seconds, ``stats["work"]["phases"]``, at
-    least :data:`HAD_A_CORE`: the load did not slow them). Otherwise they waited for the
-    processor and the load cut them: the budgets grow with the limit, so a longer one does
-    not help, a quieter machine does. (With ``--engine dask`` the Lagrangian pricing runs on
-    the workers, whose CPU seconds the phases do not count: such a run reads as loaded
-    unless one of the first two tests holds.)
-    """
-    from solver.allocation.portfolio import BUILD_SECONDS_PER_ACCOUNT, TABLE_SECONDS_PER_ACCOUNT
+    ``--time-limit`` when the limit itself is the cause, a quieter machine when the load is
+    (the rule: :func:`solver.allocation.portfolio.clock_stop_cause`)."""
+    from solver.allocation.portfolio import clock_stop_cause
 
     head = f"the wall clock stopped the search ({stopped}) before its work budget"
-    work = stats.get("work") or {}
-    phases = (work.get("phases") or {}).values()
-    wall, cpu = sum(p[2] for p in phases), sum(p[3] for p in phases)
-    share = cpu / wall if wall > 0 else None
-    outside = (BUILD_SECONDS_PER_ACCOUNT + TABLE_SECONDS_PER_ACCOUNT) * accounts
-    needed = float(work.get("spent_s", 0.0)) + outside
-    if time_limit <= 0:
-        why = "nothing can be searched in 0 s"
-    elif needed >= time_limit:
-        why = f"its work and set-up take about {needed:.2g} s even on an idle machine"
-    elif share is not None and share >= HAD_A_CORE:
-        why = f"the search had {share:.0%} of a core: the machine's load did not stop it"
-    else:
-        why = ""
+    why, share = clock_stop_cause(stats, time_limit, accounts)
     if why:
         return (
             f"{head}: the time limit of {time_limit:g} s is too short for this book ({why}). "

@@ -39,3 +39,23 @@ def test_replanned_contacts_have_no_has_plan_reason(tmp_path: Path) -> None:
     assert not lifted["reason"].str.contains("has_plan").any(), lifted["reason"].tolist()
     kept = alloc.loc[ids[2]]
     assert kept["treatment"] == "none" and "has_plan" in kept["reason"]
+
+
+def test_calendar_names_a_payment_history_given_as_contact_history(tmp_path: Path) -> None:
+    """A payment history given where the calendar reads its contact history is refused
+    with the hint to pass it as --payment-history; another table gets no such hint."""
+    import pytest
+
+    from solver.allocation.calendar.inputs import read_history
+    from solver.errors import InputError
+
+    book = tmp_path / "book.csv"
+    code, _, err = run_workout(
+        "generate", "portfolio", "--n", "20", "--seed", "3", "--history", "3", "--out", book
+    )
+    assert code == 0, err
+    with pytest.raises(InputError, match="give it as --payment-history"):
+        read_history(tmp_path / "book_history.csv")
+    with pytest.raises(InputError) as other:
+        read_history(book)
+    assert "--payment-history" not in str(other.value)

@@ -61,11 +61,13 @@ __all__ = [
     "ASSIGNMENT_COLUMNS",
     "PORTFOLIO_COLUMNS",
     "AllocationProblem",
+    "HAD_A_CORE",
     "AllocationResult",
     "allocate",
     "assignment_objective",
     "budget_cents",
     "build_allocation_problem",
+    "clock_stop_cause",
     "match_plans",  # re-exported from solver.allocation.values (where they live)
     "read_plans",
 ]
@@ -258,3 +260,46 @@ def _within_budget(
     assignment[take] = none_opt
     status = Status.FEASIBLE if result.status is Status.OPTIMAL else result.status
     return dataclasses.replace(result, assignment=assignment, status=status)
+
+
+#: Share of one core the search's phases had (their process CPU seconds over their wall
+#: seconds, ``stats["work"]["phases"]``) from which the machine's load is ruled out as what
+#: cut them: at the usual load (3-5 on the 2 cores) a process gets about half a core.
+HAD_A_CORE = 0.8
+
+
+def clock_stop_cause(
+    stats: Any, time_limit: float, accounts: int
+) -> tuple[str | None, float | None]:
+    """Why the wall clock cut a search short: ``(reason, share)``, ``reason`` the words saying
+    the time limit is the cause (``None`` when the machine's load is), ``share`` the share
+    of a core the search's phases had (``None`` without phases). ``allocate`` words its note
+    from it (``commands/allocate.py``).
+
+    The search's work budgets are shares of the limit, so on a machine that gives the run a
+    core they end within it; what can outgrow a short limit is the work around them --
+    building the problem and the tables (estimated from the number of accounts:
+    ``BUILD_SECONDS_PER_ACCOUNT``, ``TABLE_SECONDS_PER_ACCOUNT``), the greedy and the flows
+    -- and then a longer limit helps. The limit is taken as the cause when it is 0, when
+    the work the run did at the idle machine's paces (``stats["work"]["spent_s"]``, which
+    the load does not change) plus that estimate exceeds it, or when the search's phases
+    had the processor (their CPU over their wall seconds, ``stats["work"]["phases"]``, at
+    least :data:`HAD_A_CORE`: the load did not slow them). Otherwise they waited for the
+    processor and the load cut them: the budgets grow with the limit, so a longer one does
+    not help, a quieter machine does. (With ``--engine dask`` the Lagrangian pricing runs on
+    the workers, whose CPU seconds the phases do not count: such a run reads as loaded
+    unless one of the first two tests holds.)
+    """
+    work = stats.get("work") or {}
+    phases = (work.get("phases") or {}).values()
+    wall, cpu = sum(p[2] for p in phases), sum(p[3] for p in phases)
+    share = cpu / wall if wall > 0 else None
+    outside = (BUILD_SECONDS_PER_ACCOUNT + TABLE_SECONDS_PER_ACCOUNT) * accounts
+    needed = float(work.get("spent_s", 0.0)) + outside
+    if time_limit <= 0:
+        return "nothing can be searched in 0 s", share
+    if needed >= time_limit:
+        return f"its work and set-up take about {needed:.2g} s even on an idle machine", share
+    if share is not None and share >= HAD_A_CORE:
+        return f"the search had {share:.0%} of a core: the machine's load did not stop it", share
+    return None, share

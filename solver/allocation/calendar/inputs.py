@@ -258,9 +258,11 @@ def read_history(path: Path) -> pd.DataFrame:
     missing = {"account_id", "timestamp", "channel", "outcome"} - set(table.columns)
     if missing:
         # a payment history (docs/history.md) here is the likely slip: allocate's --history
+        from solver.risk.history import is_history_table
+
         hint = (
             " (this looks like a payment history: give it as --payment-history)"
-            if {"month", "amount_due", "amount_paid"} <= set(table.columns)
+            if is_history_table(table.columns)
             else ""
         )
         raise InputError(
