@@ -19,36 +19,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from calendar_helpers import allocation_file, flagged_book
 from cli_inprocess import run_workout
 
-from solver.core.generate import generate_portfolio
-
+#: accounts 0 and 1 ``has_plan``, 2 ``has_plan`` and ``dispute``
+PROTECTED = {0: ["has_plan"], 1: ["has_plan"], 2: ["has_plan", "dispute"]}
 START = dt.date(2026, 12, 7).isoformat()  # a Monday
-FLAGS = ("has_plan", "cease_contact", "dispute", "bankruptcy", "hardship")
 
 
-def _book(tmp_path: Path, n: int = 40, seed: int = 11) -> tuple[Path, list[str]]:
-    """A book without flags but: accounts 0 and 1 ``has_plan``, 2 ``has_plan`` and ``dispute``."""
-    frame = generate_portfolio(n, seed=seed).copy()
-    for flag in FLAGS:
-        frame[flag] = False
-    frame.loc[[0, 1, 2], "has_plan"] = True
-    frame.loc[2, "dispute"] = True
-    path = tmp_path / "book.csv"
-    frame.to_csv(path, index=False)
-    return path, frame["account_id"].astype(str).tolist()
-
-
-def _allocation(path: Path, ids: list[str], contacts: dict[str, tuple[str, str]]) -> Path:
-    """An allocation: ``none`` except ``contacts`` (account -> treatment, team)."""
-    rows = [
-        {"account_id": a, "treatment": contacts.get(a, ("none", ""))[0],
-         "team": contacts.get(a, ("none", ""))[1],
-         "uplift_vs_none": 100.0 + 10 * k if a in contacts else 0.0}
-        for k, a in enumerate(ids)
-    ]  # fmt: skip
-    pd.DataFrame(rows).to_csv(path, index=False)
-    return path
+def _cal_allocation(path: Path, ids: list[str], contacts: dict[str, tuple[str, str]]) -> Path:
+    """An allocation: ``none`` except ``contacts``, uplifts 100, 110, … by row."""
+    return allocation_file(path, ids, contacts, uplift_step=10.0)
 
 
 def _calendar(book: Path, alloc: Path, out: Path, *extra: object) -> tuple[int, str, str]:
@@ -70,7 +51,7 @@ def _cents(values: pd.Series) -> Decimal:
 def broken(tmp_path):
     """The book, an allocation that contacts the two broken plans (as allocate --replan
     does), a dispute+has_plan account and two ordinary ones, and the steps file."""
-    book, ids = _book(tmp_path)
+    book, ids = flagged_book(tmp_path, PROTECTED)
     contacts = {
         ids[0]: ("agent_call", "agent-chengdu"),  # broken plan, step reage
         ids[1]: ("sms", ""),  # broken plan, step reage
@@ -78,7 +59,7 @@ def broken(tmp_path):
         ids[3]: ("agent_call", "agent-chengdu"),
         ids[4]: ("sms", ""),
     }
-    alloc = _allocation(tmp_path / "alloc.csv", ids, contacts)
+    alloc = _cal_allocation(tmp_path / "alloc.csv", ids, contacts)
     steps = tmp_path / "steps.csv"
     pd.DataFrame(
         {"account_id": ids[:3], "status": "broken", "step": ["reage", "reage", "escalate"]}
@@ -152,11 +133,11 @@ def test_dialler_folder_holds_only_this_weeks_calls(tmp_path):
     """A second week into the same --dialler-dir leaves no team file with last week's
     calls: the union of the folder's dialler rows is this calendar's phone attempts; a
     user's own CSV is kept and named in a warning."""
-    book, ids = _book(tmp_path)
-    week1 = _allocation(tmp_path / "w1.csv", ids, {
+    book, ids = flagged_book(tmp_path, PROTECTED)
+    week1 = _cal_allocation(tmp_path / "w1.csv", ids, {
         ids[5]: ("agent_call", "agent-chengdu"), ids[6]: ("senior_call", "senior-beijing"),
         ids[7]: ("agent_call", "agent-beijing-1")})  # fmt: skip
-    week2 = _allocation(tmp_path / "w2.csv", ids, {ids[8]: ("agent_call", "agent-chengdu")})
+    week2 = _cal_allocation(tmp_path / "w2.csv", ids, {ids[8]: ("agent_call", "agent-chengdu")})
     dial = tmp_path / "dial"
     code, _, err = _calendar(book, week1, tmp_path / "c1.csv", "--dialler-dir", dial)
     assert code == 0, err

@@ -20,46 +20,21 @@ import os
 import tomllib
 from pathlib import Path
 
-import pandas as pd
 import pytest
+from calendar_helpers import allocation_file, flagged_book
 from cli_inprocess import run_workout
 
 from solver.allocation.teams import Teams, default_teams_path
-from solver.core.generate import generate_portfolio
 
 START = dt.date(2026, 12, 7).isoformat()  # a Monday
 NEXT_WEEK = dt.date(2026, 12, 14).isoformat()
 BOM = b"\xef\xbb\xbf"
-FLAGS = ("has_plan", "cease_contact", "dispute", "bankruptcy", "hardship")
-
-
-def _book(tmp_path: Path, n: int = 40, seed: int = 11) -> tuple[Path, list[str]]:
-    """A book without flags but account 0's ``cease_contact``."""
-    frame = generate_portfolio(n, seed=seed).copy()
-    for flag in FLAGS:
-        frame[flag] = False
-    frame.loc[0, "cease_contact"] = True
-    path = tmp_path / "book.csv"
-    frame.to_csv(path, index=False)
-    return path, frame["account_id"].astype(str).tolist()
-
-
-def _allocation(path: Path, ids: list[str], contacts: dict[str, tuple[str, str]]) -> Path:
-    """An allocation: ``none`` except ``contacts`` (account -> treatment, team)."""
-    rows = [
-        {"account_id": a, "treatment": contacts.get(a, ("none", ""))[0],
-         "team": contacts.get(a, ("none", ""))[1],
-         "uplift_vs_none": 100.0 if a in contacts else 0.0}
-        for a in ids
-    ]  # fmt: skip
-    pd.DataFrame(rows).to_csv(path, index=False)
-    return path
 
 
 def _calls(tmp_path: Path) -> tuple[Path, Path]:
     """The book and an allocation calling four accounts through three teams."""
-    book, ids = _book(tmp_path)
-    alloc = _allocation(tmp_path / "alloc.csv", ids, {
+    book, ids = flagged_book(tmp_path, {0: ["cease_contact"]})
+    alloc = allocation_file(tmp_path / "alloc.csv", ids, {
         ids[5]: ("agent_call", "agent-chengdu"), ids[6]: ("senior_call", "senior-beijing"),
         ids[7]: ("agent_call", "agent-beijing-1"), ids[8]: ("sms", "")})  # fmt: skip
     return book, alloc
@@ -243,8 +218,8 @@ def test_plain_names_are_accepted():
 def test_blocked_legal_referral_is_not_told_as_zero_attempts(tmp_path):
     """A cease_contact account allocated a legal referral is no entry of `blocked` and no
     '0 attempts not scheduled' warning; a cease_contact account allocated a call still is."""
-    book, ids = _book(tmp_path)
-    alloc = _allocation(tmp_path / "alloc.csv", ids, {
+    book, ids = flagged_book(tmp_path, {0: ["cease_contact"]})
+    alloc = allocation_file(tmp_path / "alloc.csv", ids, {
         ids[0]: ("legal", "legal-inhouse"), ids[5]: ("agent_call", "agent-chengdu")})  # fmt: skip
     code, stdout, err = _calendar(book, alloc, tmp_path / "cal.csv", "--start", START,
                                   "--format", "json")  # fmt: skip
@@ -252,7 +227,9 @@ def test_blocked_legal_referral_is_not_told_as_zero_attempts(tmp_path):
     summary = json.loads(stdout)
     assert summary["blocked"] == [] and summary["attempts_blocked"] == 0
     assert "0 attempts" not in err and ids[0] not in err
-    called = _allocation(tmp_path / "called.csv", ids, {ids[0]: ("agent_call", "agent-chengdu")})
+    called = allocation_file(
+        tmp_path / "called.csv", ids, {ids[0]: ("agent_call", "agent-chengdu")}
+    )
     code, stdout, err = _calendar(book, called, tmp_path / "c2.csv", "--start", START,
                                   "--format", "json")  # fmt: skip
     assert code == 0, err

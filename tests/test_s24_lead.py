@@ -11,21 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from calendar_helpers import flagged_book
 from cli_inprocess import run_workout
-
-from solver.core.generate import generate_portfolio
 
 
 def test_replanned_contacts_have_no_has_plan_reason(tmp_path: Path) -> None:
     """Accounts with a lifted has_plan stop that get a contact carry no 'has_plan' reason,
     while an un-lifted has_plan account still gets none and says why."""
-    frame = generate_portfolio(60, seed=11).copy()
-    for flag in ("has_plan", "cease_contact", "dispute", "bankruptcy", "hardship"):
-        frame[flag] = False
-    frame.loc[[0, 1, 2], "has_plan"] = True
-    book = tmp_path / "book.csv"
-    frame.to_csv(book, index=False)
-    ids = frame["account_id"].astype(str).tolist()
+    book, ids = flagged_book(tmp_path, {0: ["has_plan"], 1: ["has_plan"], 2: ["has_plan"]}, n=60)
     steps = tmp_path / "steps.csv"
     pd.DataFrame({"account_id": ids[:2], "status": "broken", "step": ["reage", "escalate"]}).to_csv(
         steps, index=False
