@@ -24,10 +24,9 @@ from commands.engine_opts import engine_options
 from commands.output import check_out, emit, format_option, out_option, wrote
 from commands.sources import book_options, input_path, out_db_options, write_table_outputs
 from commands.tables import Column, print_fitted
-from solver.domain import TIERS
+from solver.domain import DEFAULT_TIME_LIMIT, TIERS
 
 #: ``--time-limit``'s default (seconds), which the note on a too short limit suggests.
-DEFAULT_TIME_LIMIT = 60.0
 
 
 def _optional(flag: str, dest: str, kind: Any, metavar: str, text: str) -> Any:

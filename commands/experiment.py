@@ -6,7 +6,6 @@ and the other commands start without loading pandas.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +155,9 @@ def evaluate(outcomes: Path, out_dir: Path, fmt: str) -> int:
 def _uplift_cells(row: Any) -> list[str]:
     """The terminal cells of one uplift row; a metric without variance has no interval,
     p-value or verdict ("n/a": its note says it is not testable)."""
-    testable = math.isfinite(row.p_value)
+    from solver.scenarios.experiment_stats import is_testable
+
+    testable = is_testable(row.p_value)
     return [
         row.metric,
         f"{row.champion:.4f}",

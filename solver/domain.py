@@ -16,6 +16,7 @@ __all__ = [
     "ABSORBING_STATES",
     "BUCKETS",
     "DEFAULT_DPD",
+    "DEFAULT_TIME_LIMIT",
     "HISTORY_STATUSES",
     "CP_SAT_STATUS",
     "DEFAULT_CURRENCY",
@@ -156,6 +157,10 @@ DEFAULT_DPD = 90
 
 #: The currency of amounts unless the policy says otherwise (SPEC §2; ISO 4217).
 DEFAULT_CURRENCY = "CNY"
+
+#: ``allocate``'s and ``workout allocate``'s time limit, in seconds (here, not with the
+#: solver: the command's option needs it without importing the solver).
+DEFAULT_TIME_LIMIT = 60.0
 
 #: Every CP-SAT status by name (``CpSolver.status_name``). ``UNKNOWN`` means the limit
 #: came first; ``MODEL_INVALID`` is kept apart so a bug never reads as a time limit.

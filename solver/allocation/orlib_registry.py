@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from solver.allocation.orlib import GapInstance, read_gap_file
+from solver.core.data_dir import DATA_DIR_ENV
 
 __all__ = [
     "KnownValue",
@@ -51,7 +52,7 @@ class KnownValue:
 
 def data_dir(root: str | os.PathLike[str] | None = None) -> Path:
     """The shared data directory: ``$WORKOUT_DATA_DIR`` or ``../shared/data`` from the project root."""
-    env = os.environ.get("WORKOUT_DATA_DIR")
+    env = os.environ.get(DATA_DIR_ENV)
     if root is not None:
         return Path(root)
     if env:

@@ -54,7 +54,7 @@ from solver.allocation.tables import (
 )
 from solver.allocation.teams import Teams
 from solver.allocation.values import match_plans, read_plans
-from solver.domain import Status
+from solver.domain import DEFAULT_TIME_LIMIT, Status
 from solver.errors import InfeasibleError, InputError, TimeLimitError
 
 __all__ = [
@@ -83,6 +83,12 @@ MIN_SOLVER_SHARE = 0.5
 
 
 @small_pages()
+def outside_seconds(accounts: int) -> float:
+    """Estimated seconds of an allocation's work outside the solver (building the problem
+    and the tables) for ``accounts`` accounts."""
+    return (BUILD_SECONDS_PER_ACCOUNT + TABLE_SECONDS_PER_ACCOUNT) * accounts
+
+
 def allocate(
     portfolio: Any,
     catalogue: Catalogue | None = None,
@@ -91,7 +97,7 @@ def allocate(
     plans: Any | None = None,
     budget: float | None = None,
     compliance: Compliance | None = None,
-    time_limit: float = 60.0,
+    time_limit: float = DEFAULT_TIME_LIMIT,
     seed: int = 0,
     workers: int = 1,
     exact_max_pairs: int = 20_000,
@@ -173,7 +179,7 @@ def allocate(
         portfolio, catalogue, teams, plans=plans, budget=budget, steps=steps, model=model
     )
     n = len(portfolio)
-    outside = (BUILD_SECONDS_PER_ACCOUNT + TABLE_SECONDS_PER_ACCOUNT) * n
+    outside = outside_seconds(n)
     result = _solve(
         built,
         time_limit=max(time_limit - outside, MIN_SOLVER_SHARE * time_limit),
@@ -294,7 +300,7 @@ def clock_stop_cause(
     phases = (work.get("phases") or {}).values()
     wall, cpu = sum(p[2] for p in phases), sum(p[3] for p in phases)
     share = cpu / wall if wall > 0 else None
-    outside = (BUILD_SECONDS_PER_ACCOUNT + TABLE_SECONDS_PER_ACCOUNT) * accounts
+    outside = outside_seconds(accounts)
     needed = float(work.get("spent_s", 0.0)) + outside
     if time_limit <= 0:
         return "nothing can be searched in 0 s", share

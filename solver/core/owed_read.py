@@ -44,13 +44,14 @@ def read_owed_columns(source: Any) -> dict[str, np.ndarray] | None:
         return None
     parsed = {"account_id": ids.to_numpy(dtype=object)}
     for column in OWED_COLUMNS:
+        default = float(SPECS[column].default or 0.0)
         if column not in names:  # optional columns: the validator gives them their default
-            parsed[column] = np.full(len(raw), float(SPECS[column].default or 0.0))
+            parsed[column] = np.full(len(raw), default)
             continue
         values, bad, blank = parse_numeric(raw[names[column]])
         if bad.any() or (SPECS[column].required and blank.any()):
             return None
-        values[blank] = float(SPECS[column].default or 0.0)
+        values[blank] = default
         if not np.isfinite(values).all():
             return None
         parsed[column] = values

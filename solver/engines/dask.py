@@ -118,7 +118,9 @@ def check_address(address: str) -> str:
     bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     if not bare or "/" in bare or (":" in bare and bare == host):
         shown = "no host" if not bare else f"host {host!r} is not a host name or address"
-        ipv6 = " (an IPv6 host goes in brackets: tcp://[::1]:8786)" if ":" in bare else ""
+        ipv6 = (
+            f" (an IPv6 host goes in brackets: tcp://[::1]:{SCHEDULER_PORT})" if ":" in bare else ""
+        )
         raise InputError(f"{head}: {shown}{ipv6}: the scheduler's address is {_ADDRESS_FORM}")
     if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
         raise InputError(

@@ -50,6 +50,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from solver.core.data_dir import DATA_DIR_ENV
 from solver.errors import InputError
 from solver.risk._tables import RowProblems, TableSource, read_table, source_label
 
@@ -98,7 +99,7 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
     """
     if data_dir is not None:
         return Path(data_dir)
-    env = os.environ.get("WORKOUT_DATA_DIR")
+    env = os.environ.get(DATA_DIR_ENV)
     if env:
         return Path(env)
     project_root = Path(__file__).resolve().parents[2]

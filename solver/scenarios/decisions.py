@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from solver.core.account import balance_owed
 from solver.core.evaluation import evaluate_batch
 from solver.core.schema import DPD_BUCKETS
 from solver.scenarios.path_inputs import (
     SEGMENT_TYPES,
     PathInputs,
-    book_balance,
     month_probabilities,
 )
 from solver.scenarios.path_outcomes import DTI_BIN, DTI_BINS
@@ -171,7 +171,7 @@ def build_path_inputs(
         dti_unemployed=dti_u,
         segments={name: frame[name].astype(str).to_numpy() for name in SEGMENT_TYPES},
         residual_value=residual_values(params, schedules, model, horizon),
-        book_balance=book_balance(frame),
+        book_balance=balance_owed(frame),
     )
 
 

@@ -211,13 +211,19 @@ def ratio_test(y1: np.ndarray, x1: np.ndarray, y2: np.ndarray, x2: np.ndarray) -
     return uplift_row(r1, r2, za * se, z, p_value, k, need1, _z_mde(se))
 
 
+def is_testable(p_value: float) -> bool:
+    """Whether a metric's test could run: a sample without variance has no p-value (NaN),
+    interval or verdict (module docstring)."""
+    return not math.isnan(p_value)
+
+
 def sample_note(metric: str, row: dict[str, Any], n1: int, n2: int) -> str:
     """The note of one metric: "not testable" without variance (module docstring);
     "significant" when p < ALPHA (no sample-size verdict then); otherwise the minimum
     detectable uplift of these groups and the accounts an uplift of the observed size would
     need (never post-hoc power: see :mod:`solver.scenarios.experiment`)."""
     p_value, uplift = row["p_value"], row["uplift"]
-    if math.isnan(p_value):
+    if not is_testable(p_value):
         return (
             f"{metric}: not testable: every account of each group has the same value "
             f"(champion {row['champion']:.4f}, challenger {row['challenger']:.4f}), so the "

@@ -26,7 +26,7 @@ it cuts vanished from every KPI, and a scenario's recovery_rate and loss_rate we
 by a different balance from its baseline's (generous_policy vs baseline on 300 accounts:
 18,485,244.08 vs 18,486,653.32 for one book of 18,488,873.71). Decision: ``opening_balance``
 is what the book says the accounts owe before any plan (``principal + interest_due +
-fees_due``, :func:`solver.scenarios.path_inputs.book_balance`), the same for every scenario
+fees_due``, :func:`solver.core.account.balance_owed`), the same for every scenario
 on one book, so every ratio over it compares run to run; ``concession_forgiven`` is what
 the plans forgive (book balance − the plans' balance of month 1: waivers and haircuts) and
 ``forgiven_rate`` its share of the opening balance, so the money a generous policy gives

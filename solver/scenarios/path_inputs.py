@@ -57,25 +57,16 @@ from typing import Any
 
 import numpy as np
 
-from solver.core.account import balance_owed
-
 __all__ = [
     "SEGMENT_TYPES",
     "PathInputs",
     "analytic_expectation",
-    "book_balance",
     "month_probabilities",
     "path_probabilities",
 ]
 
 #: Segment types every KPI is broken down by (besides the total).
 SEGMENT_TYPES: tuple[str, ...] = ("tier", "product", "dpd_bucket")
-
-
-def book_balance(frame: Any) -> np.ndarray:
-    """What each account owes on the book before any plan
-    (:func:`solver.core.account.balance_owed`), the scenario KPIs' ``opening_balance``."""
-    return balance_owed(frame)
 
 
 def _readonly(values: Any, dtype: Any = float) -> np.ndarray:
@@ -138,7 +129,7 @@ class PathInputs:
         account is still open at the horizon (n,); zeros when every schedule ends inside it.
     book_balance
         The balance the book says the account owes before any plan (n,): ``principal +
-        interest_due + fees_due`` (:func:`book_balance`). ``None``: the schedule's balance
+        interest_due + fees_due`` (:func:`solver.core.account.balance_owed`). ``None``: the schedule's balance
         of month 1 (no concession). ``book_balance − exposures[:, 0]`` is what the plan
         forgives (fee and interest waivers, principal haircuts).
     """

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["FIRST_NAMED", "blocked_notes"]
+__all__ = ["FIRST_NAMED", "HARDSHIP", "blocked_notes", "hardship_reason", "protected_reason"]
 
 #: Accounts named per note (the rest counted; the full list is in ``--format json``).
 FIRST_NAMED = 10
@@ -49,9 +49,23 @@ def blocked_notes(blocked: Iterable[Mapping[str, Any]], *, steps_given: bool) ->
     return notes
 
 
+def protected_reason(flags: str) -> str:
+    """The ``reason`` of a contact stopped by protected ``flags`` (e.g. ``has_plan``)."""
+    return f"protected ({flags})"
+
+
+def hardship_reason(treatment: str) -> str:
+    """The ``reason`` of a contact the hardship rules forbid."""
+    return f"{HARDSHIP} (no {treatment})"
+
+
+#: How a hardship stop's reason starts (:func:`hardship_reason`).
+HARDSHIP = "hardship"
+
+
 def _advice(reason: str, steps_given: bool) -> str:
     """What to do about accounts stopped for ``reason``."""
-    if reason == "protected (has_plan)":
+    if reason == protected_reason("has_plan"):
         if not steps_given:
             return (
                 "if the allocation was steered by replan steps, pass the same steps here "
@@ -61,6 +75,6 @@ def _advice(reason: str, steps_given: bool) -> str:
             "their replan step here does not lift the has_plan stop (not cure_window, "
             "reage or escalate): was the allocation made with other steps?"
         )
-    if reason.startswith("hardship"):
+    if reason.startswith(HARDSHIP):
         return "the hardship rules forbid this treatment; reallocate on the current book"
     return "the flag stops all contact; reallocate on the current book"

@@ -44,6 +44,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from solver.allocation.calendar.blocked import hardship_reason, protected_reason
 from solver.allocation.calendar.capacity import (
     HOURS,
     Resource,
@@ -258,10 +259,10 @@ def _tasks(
         # counted as a referral below, not told as "0 attempts not scheduled" (s24 review)
         if wanted and acc.blocked[j]:
             counts["blocked_protected"] += 1
-            stop = f"protected ({acc.blocked[j]})"
+            stop = protected_reason(acc.blocked[j])
         elif wanted and acc.hardship[j] and t.name in catalogue.compliance.hardship_forbidden:
             counts["blocked_hardship"] += 1
-            stop = f"hardship (no {t.name})"
+            stop = hardship_reason(t.name)
         if stop:
             # requested but not scheduled: counted in the headline and named in a warning
             held[j] = wanted
