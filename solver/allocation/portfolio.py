@@ -82,13 +82,13 @@ TABLE_SECONDS_PER_ACCOUNT = 3.0e-6
 MIN_SOLVER_SHARE = 0.5
 
 
-@small_pages()
 def outside_seconds(accounts: int) -> float:
     """Estimated seconds of an allocation's work outside the solver (building the problem
     and the tables) for ``accounts`` accounts."""
     return (BUILD_SECONDS_PER_ACCOUNT + TABLE_SECONDS_PER_ACCOUNT) * accounts
 
 
+@small_pages()
 def allocate(
     portfolio: Any,
     catalogue: Catalogue | None = None,
