@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from test_risk_early_warning import synthetic_uci
 
 from cli import workout
 from commands.common import run_cli
@@ -113,28 +112,15 @@ def _recorder(calls: list[str]) -> Any:
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory) -> dict[str, Any]:
-    """A UCI model (fitted on synthetic UCI accounts) and a history-v1 model (fitted on a
-    generated history), each with the file it was fitted on, through the CLI."""
-    root = tmp_path_factory.mktemp("models")
-    uci = root / "uci.csv"
-    # the named-column UCI layout (the Kaggle copy's names) that the command reads
-    synthetic_uci(600, seed=5).rename(
-        columns={"account_id": "ID", "default_next_month": "default.payment.next.month"}
-    ).to_csv(uci, index=False)
-    book = root / "book.csv"
-    for args in (
-        ["risk", "fit", uci, "--out", root / "ew.toml", "--no-png"],
-        ["generate", "portfolio", "--n", "300", "--history", "6", "--seed", "2", "--out", book],
-        ["risk", "fit", root / "book_history.csv", "--out", root / "ewh.toml", "--no-png"],
-    ):
-        assert run_cli(workout, [str(a) for a in args]) == 0, args
+def models(risk_models) -> dict[str, Any]:
+    """The UCI model and the history-v1 model of conftest's ``risk_models``, each read, with
+    the file it was fitted on and its model file."""
     return {
-        "uci": (EarlyWarningModel.read(root / "ew.toml"), uci, root / "ew.toml"),
+        "uci": (EarlyWarningModel.read(risk_models["ew"]), risk_models["uci"], risk_models["ew"]),
         "history": (
-            EarlyWarningModel.read(root / "ewh.toml"),
-            root / "book_history.csv",
-            root / "ewh.toml",
+            EarlyWarningModel.read(risk_models["ewh"]),
+            risk_models["history"],
+            risk_models["ewh"],
         ),
     }
 

@@ -7,13 +7,15 @@
 2. ``--dialler-dir`` left an earlier week's team files beside this week's: every calling
    team's file is now rewritten each run (the header alone when it has no calls).
 
-Oracles read the written files (calendar, dialler CSVs, allocation) with their own code.
+Oracles read the written files (calendar, dialler CSVs, allocation) with their own code;
+the attempts requested and blocked are counted by hand from the input files (``_hand_count``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import tomllib
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,6 +27,13 @@ from cli_inprocess import run_workout
 #: accounts 0 and 1 ``has_plan``, 2 ``has_plan`` and ``dispute``
 PROTECTED = {0: ["has_plan"], 1: ["has_plan"], 2: ["has_plan", "dispute"]}
 START = dt.date(2026, 12, 7).isoformat()  # a Monday
+TREATMENTS = Path(__file__).resolve().parents[1] / "scenarios" / "treatments.toml"
+#: SPEC §3/§5: an account with one of these flags gets no collection contact.
+STOP_FLAGS = ("cease_contact", "dispute", "bankruptcy", "has_plan")
+#: SPEC §5: a hardship account never gets a field visit or legal action.
+HARDSHIP_FORBIDDEN = ("field_visit", "legal")
+#: Replan steps of a broken plan, which lift its has_plan stop (docs/calendar.md).
+LIFTING_STEPS = ("cure_window", "reage", "escalate")
 
 
 def _cal_allocation(path: Path, ids: list[str], contacts: dict[str, tuple[str, str]]) -> Path:
@@ -45,6 +54,38 @@ def _summary(book: Path, alloc: Path, out: Path, *extra: object) -> dict:
 
 def _cents(values: pd.Series) -> Decimal:
     return sum((Decimal(str(v)) for v in values), Decimal(0))
+
+
+def _hand_count(book: Path, alloc: Path, steps: Path | None = None) -> tuple[int, int]:
+    """The attempts the allocation asks for and those a stop blocks, counted from the input
+    files: each contact treatment's ``actions`` per period from the catalogue TOML (the
+    calendar plans its default 7 days, one period); an account is stopped by a
+    :data:`STOP_FLAGS` flag (``has_plan`` lifted when ``steps`` gives it a
+    :data:`LIFTING_STEPS` step) or, when in hardship, for a :data:`HARDSHIP_FORBIDDEN`
+    treatment. A treatment without a channel (a legal referral) has no attempt."""
+    catalogue = tomllib.loads(TREATMENTS.read_text(encoding="utf-8"))
+    # the calendar's default 7 days are one period: attempts = actions, no scaling
+    assert catalogue["period_days"] == 7
+    flags = pd.read_csv(book, dtype={"account_id": str}).set_index("account_id")
+    lifted: set[str] = set()
+    if steps is not None:
+        given = pd.read_csv(steps, dtype={"account_id": str})
+        lifted = set(given.loc[given["step"].isin(LIFTING_STEPS), "account_id"])
+    requested = blocked = 0
+    for account, treatment in pd.read_csv(alloc, dtype={"account_id": str})[
+        ["account_id", "treatment"]
+    ].itertuples(index=False):
+        spec = catalogue["treatments"][treatment]
+        if not spec["contact"] or not spec["channel"]:
+            continue
+        attempts = int(spec["actions"])
+        stops = {f for f in STOP_FLAGS if flags.at[account, f]} - (
+            {"has_plan"} if account in lifted else set()
+        )
+        hardship = flags.at[account, "hardship"] and treatment in HARDSHIP_FORBIDDEN
+        requested += attempts
+        blocked += attempts if stops or hardship else 0
+    return requested, blocked
 
 
 @pytest.fixture
@@ -88,30 +129,34 @@ def test_replan_steps_schedule_the_broken_plans_allocate_contacted(broken):
 
 def test_blocked_contacts_are_counted_and_named(broken):
     """Without the steps the broken plans get no contact, and the headline counts their
-    attempts as requested and not scheduled (oracle: the rows the --replan calendar gives
-    them), the value requested includes their uplift, and a warning names them."""
+    attempts as requested and not scheduled (oracle: :func:`_hand_count` on the input
+    files), the value requested includes their uplift, and a warning names them."""
     tmp, ids = broken["tmp"], broken["ids"]
+    requested, blocked_with_steps = _hand_count(broken["book"], broken["alloc"], broken["steps"])
+    _, blocked = _hand_count(broken["book"], broken["alloc"])
+    # the inputs by hand: agent_call 5 attempts, sms 2 (fixture); ids 0-2 stopped without the
+    # steps (has_plan; dispute), only the dispute account (id 2) with them
+    assert (requested, blocked, blocked_with_steps) == (5 + 2 + 5 + 5 + 2, 5 + 2 + 5, 5)
     with_steps = _summary(
         broken["book"], broken["alloc"], tmp / "a.csv", "--replan", broken["steps"]
     )
-    cal_steps = pd.read_csv(tmp / "a.csv", dtype={"account_id": str})
+    assert with_steps["attempts_requested"] == requested
+    assert with_steps["attempts_blocked"] == blocked_with_steps
     code, stdout, err = _calendar(broken["book"], broken["alloc"], tmp / "b.csv")
     assert code == 0, err
     cal = pd.read_csv(tmp / "b.csv", dtype={"account_id": str})
     assert not set(cal["account_id"]) & {ids[0], ids[1], ids[2]}
-    # the dispute account is stopped in both runs: its attempts are the --replan run's gap
-    dispute_attempts = with_steps["attempts_requested"] - with_steps["attempts_scheduled"]
-    assert dispute_attempts > 0
-    broken_rows = int(cal_steps["account_id"].isin(ids[:2]).sum())
-    requested = len(cal) + broken_rows + dispute_attempts
+    # the two ordinary accounts' attempts all fit the week's capacity
+    assert len(cal) == requested - blocked
     flat = " ".join(stdout.split())
     assert f"{len(cal):,} of {requested:,} attempts scheduled" in flat, flat
-    assert f"{broken_rows + dispute_attempts:,} blocked by protected flags" in flat
+    assert f"{blocked:,} blocked by protected flags" in flat
     assert "2 allocated accounts are protected (has_plan)" in err
     assert f"{ids[0]}, {ids[1]}" in err and "--replan" in err
     assert "1 allocated account is protected (dispute, has_plan)" in err and ids[2] in err
     summary = _summary(broken["book"], broken["alloc"], tmp / "c.csv")
     assert summary["attempts_requested"] == requested
+    assert summary["attempts_blocked"] == blocked
     assert summary["attempts_scheduled"] == len(cal)
     alloc = pd.read_csv(broken["alloc"], dtype={"account_id": str}).set_index("account_id")
     assert Decimal(str(summary["uplift_vs_none_requested"])) == _cents(

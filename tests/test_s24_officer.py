@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import json
 import tomllib
+from itertools import pairwise
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import openpyxl
 import pandas as pd
 import pytest
 from cli_inprocess import run_workout
 from fastapi.testclient import TestClient
+from oracles import AccountModel, monthly_interest, rate_units, to_cents
 
 from solver.core import read_portfolio
 from solver.core.writers import csv_text, write_table
@@ -94,32 +99,108 @@ def test_allocate_reads_plan_portfolio_csv_with_bom(tmp_path):
 # -- 2. evaluate --out .xlsx: the nearest plan's schedule too -----------------------------------
 
 
+#: SPEC §4's default behaviour model, written out here (the oracle's own numbers).
+SPEC_MODEL = {
+    "base_hazard": {"A": 0.002, "B": 0.004, "C": 0.008, "D": 0.015, "E": 0.03},
+    "kappa": 0.2,
+    "recovery_lag_months": 4,
+    "vehicle_depreciation": 0.15,
+    "auction_discount": 0.25,
+    "repo_cost": 3000.0,
+    "unsecured_recovery": 0.10,
+    "cost_of_funds": 0.03,
+}
+#: SPEC §5's default ``max_interest_waiver`` (fees may be waived in full).
+MAX_INTEREST_WAIVER = 0.5
+TIERS = "ABCDE"
+
+
+def _tier(score: int, dpd: int) -> str:
+    """SPEC §5 tiering by hand from scenarios/tiering.toml: the best tier whose score band
+    the score reaches, moved down by the dpd bucket's downgrade (at most to E)."""
+    rules = tomllib.loads((ROOT / "scenarios" / "tiering.toml").read_text(encoding="utf-8"))
+    base = next(t for t in TIERS if score >= rules["score_bands"][t])
+    bucket = next(
+        (b for b, top in (("M0", 0), ("M1", 30), ("M2", 60), ("M3", 90)) if dpd <= top), "M4+"
+    )
+    return TIERS[min(TIERS.index(base) + int(rules["dpd_downgrade"][bucket]), len(TIERS) - 1)]
+
+
+def _workbook(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """Every sheet of the workbook at ``path`` as rows (dicts by the header row), read with
+    openpyxl (cell values as stored, not the product's reader)."""
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheets = {}
+        for sheet in book.worksheets:
+            header, *rows = sheet.iter_rows(values_only=True)
+            sheets[sheet.title] = [dict(zip(header, row, strict=True)) for row in rows]
+        return sheets
+    finally:
+        book.close()
+
+
+def _check_schedule(
+    rows: list[dict[str, Any]], label: str, owed: int, waivable: int
+) -> dict[str, Any]:
+    """SPEC §2 on one schedule sheet, in cents: the rows are ``label``'s months 1…T, a month
+    apart; payment = interest + principal + fees; balance_t = balance_{t−1} + interest_t −
+    payment_t from an opening balance between ``owed − waivable`` and ``owed``; the last
+    balance 0.00; interest = round-half-up(balance_{t−1} × annual_rate / 12) in every month
+    (no holiday: every month pays, so interest accrues every month; the contract rate: this
+    input's nearest plan, a concession, waives fees and interest rather than cutting the
+    rate). Returns the SPEC §4 oracle's evaluation of the payments and exposures (the
+    balance before each payment)."""
+    assert {r["option"] for r in rows} == {label}
+    assert [r["month"] for r in rows] == list(range(1, len(rows) + 1))
+    dues = [r["due_date"].date() for r in rows]
+    assert all((b.year - a.year) * 12 + b.month - a.month == 1 for a, b in pairwise(dues))
+    cents = {
+        c: [to_cents(r[c]) for r in rows]
+        for c in ("payment", "interest", "principal", "fees", "balance")
+    }
+    opening = cents["balance"][0] - cents["interest"][0] + cents["payment"][0]
+    assert owed - waivable <= opening <= owed, (opening, owed)
+    assert all(p > 0 for p in cents["payment"])  # no holiday month
+    before = opening
+    units = rate_units(ACCOUNT["annual_rate"])
+    for t in range(len(rows)):
+        payment, interest = cents["payment"][t], cents["interest"][t]
+        assert payment == interest + cents["principal"][t] + cents["fees"][t], t + 1
+        assert interest == monthly_interest(before, units), t + 1
+        assert cents["balance"][t] == before + interest - payment, t + 1
+        before = cents["balance"][t]
+    assert before == 0
+    exposures = [opening, *cents["balance"][:-1]]
+    account = SimpleNamespace(**ACCOUNT, tier=_tier(ACCOUNT["credit_score"], ACCOUNT["dpd"]))
+    return AccountModel(account, SPEC_MODEL).evaluate_cents(cents["payment"], exposures)
+
+
 def test_evaluate_xlsx_has_the_nearest_plans_schedule(tmp_path):
-    """A BREAKS_POLICY evaluation's workbook holds the nearest plan's schedule as the JSON
-    document does (same label, months, due dates and amounts), and it reconciles."""
-    args = ("evaluate", SAMPLE, "--amount", "1500", "--as-of", "2026-05-04")
-    code, printed, _ = run_workout(*args, "--format", "json")
-    assert code == 0
-    doc = json.loads(printed)
-    assert doc["verdict"] == "BREAKS_POLICY" and doc["nearest"] is not None
+    """A BREAKS_POLICY evaluation's workbook holds the counter-offer's and the nearest plan's
+    schedules; each reconciles by hand (SPEC §2) and the NPV the comparison sheet shows for
+    it is the SPEC §4 oracle's (tests/oracles.py) within a cent."""
     out = tmp_path / "ev.xlsx"
-    assert run_workout(*args, "--out", out)[0] == 0
-    sheets = pd.read_excel(out, sheet_name=None)
-    assert {"comparison", "schedule", "nearest_schedule"} <= set(sheets)
-    for sheet, label, rows in (
-        ("schedule", "counter_offer", doc["schedule"]),
-        ("nearest_schedule", doc["nearest"]["label"], doc["nearest"]["schedule"]),
-    ):
-        frame = sheets[sheet]
-        assert set(frame["option"]) == {label}
-        assert frame["month"].tolist() == [r["month"] for r in rows]
-        assert frame["due_date"].dt.strftime("%Y-%m-%d").tolist() == [r["due_date"] for r in rows]
-        for column in ("payment", "interest", "principal", "fees", "balance"):
-            assert frame[column].tolist() == pytest.approx([r[column] for r in rows], abs=1e-9)
-        # SPEC §2: payment = interest + principal + fees in cents, the last balance 0.00
-        cents = (frame[["payment", "interest", "principal", "fees", "balance"]] * 100).round()
-        assert (cents["payment"] == cents["interest"] + cents["principal"] + cents["fees"]).all()
-        assert cents["balance"].iloc[-1] == 0
+    args = ("evaluate", SAMPLE, "--amount", "1500", "--as-of", "2026-05-04", "--out", out)
+    assert run_workout(*args)[0] == 0
+    book = _workbook(out)
+    assert {"comparison", "schedule", "nearest_schedule"} <= set(book)
+    shown = {r["verdict"]: r for r in book["comparison"]}
+    assert shown["BREAKS_POLICY"]["option"] == "counter_offer" and "nearest" in shown
+    owed = sum(to_cents(ACCOUNT[c]) for c in ("principal", "interest_due", "fees_due"))
+    for sheet, row, waivable in (
+        # the counter-offer capitalises everything owed; a plan may waive fees and interest
+        ("schedule", shown["BREAKS_POLICY"], 0),
+        ("nearest_schedule", shown["nearest"],
+         to_cents(ACCOUNT["fees_due"]) + to_cents(MAX_INTEREST_WAIVER * ACCOUNT["interest_due"])),
+    ):  # fmt: skip
+        rows = book[sheet]
+        oracle = _check_schedule(rows, row["option"], owed, waivable)
+        assert row["term"] == len(rows) and to_cents(row["first_payment"]) == to_cents(
+            rows[0]["payment"]
+        )
+        assert row["npv"] == pytest.approx(oracle["npv"], abs=0.01), sheet
+        assert row["pd_12m"] == pytest.approx(oracle["pd_12m"], abs=1e-9), sheet
 
 
 def test_acceptable_evaluation_has_no_nearest_sheet(tmp_path):
@@ -129,7 +210,7 @@ def test_acceptable_evaluation_has_no_nearest_sheet(tmp_path):
     assert code == 0 and json.loads(printed)["nearest"] is None
     out = tmp_path / "ev.xlsx"
     assert run_workout(*args, "--out", out)[0] == 0
-    assert "nearest_schedule" not in pd.ExcelFile(out).sheet_names
+    assert "nearest_schedule" not in _workbook(out)
 
 
 # -- 3. the explanation says "No plan satisfies the policy" once --------------------------------

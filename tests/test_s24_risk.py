@@ -29,7 +29,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from cli_inprocess import run_workout
-from test_risk_early_warning import synthetic_uci
 
 from solver.errors import InputError
 from solver.risk.pd_tiers import check_pd_bands
@@ -246,46 +245,23 @@ def test_calibrate_pools_only_the_violators(tmp_path) -> None:
 # -- 6 and 7: scores named by the horizon; missing columns named ------------------------------
 
 
-@pytest.fixture(scope="module")
-def fitted(tmp_path_factory) -> dict[str, Path]:
-    """A generated book with its history, a history-v1 model (horizon 3) and a UCI model."""
-    root = tmp_path_factory.mktemp("s24")
-    uci = root / "uci.csv"
-    synthetic_uci(600, seed=5).rename(
-        columns={"account_id": "ID", "default_next_month": "default.payment.next.month"}
-    ).to_csv(uci, index=False)
-    book = root / "book.csv"
-    for args in (
-        ["generate", "portfolio", "--n", "300", "--history", "6", "--seed", "2", "--out", book],
-        ["risk", "fit", root / "book_history.csv", "--out", root / "ewh.toml", "--no-png"],
-        ["risk", "fit", uci, "--out", root / "ew.toml", "--no-png", "--no-baseline"],
-    ):
-        code, _, err = run_workout(*args)
-        assert code == 0, err
-    return {
-        "history": root / "book_history.csv",
-        "ewh": root / "ewh.toml",
-        "ew": root / "ew.toml",
-        "uci": uci,
-    }
-
-
-def test_history_scores_name_their_horizon(fitted, tmp_path) -> None:
+def test_history_scores_name_their_horizon(risk_models, tmp_path) -> None:
     """A history model of horizon 3 writes pd_3m (not pd_next_month) and says 'within 3 months'."""
     out = tmp_path / "s.csv"
     code, stdout, err = run_workout(
-        "risk", "score", fitted["history"], "--ew-model", fitted["ewh"], "--out", out, "--no-png"
-    )
+        "risk", "score", risk_models["history"], "--ew-model", risk_models["ewh"],
+        "--out", out, "--no-png",
+    )  # fmt: skip
     assert code == 0, err
     columns = pd.read_csv(out).columns.tolist()
     assert columns[:2] == ["account_id", "pd_3m"] and "pd_next_month" not in columns
     assert "mean PD within 3 months" in stdout
 
 
-def test_uci_model_on_a_history_says_what_it_scores(fitted, tmp_path) -> None:
+def test_uci_model_on_a_history_says_what_it_scores(risk_models, tmp_path) -> None:
     """A UCI --ew-model given a history: it scores UCI tables, not histories (no UCI columns list)."""
     code, _, err = run_workout(
-        "risk", "score", fitted["history"], "--ew-model", fitted["ew"],
+        "risk", "score", risk_models["history"], "--ew-model", risk_models["ew"],
         "--out", tmp_path / "s.csv", "--no-png",
     )  # fmt: skip
     assert code == 2 and "scores UCI credit-card tables, not histories" in err
@@ -293,10 +269,10 @@ def test_uci_model_on_a_history_says_what_it_scores(fitted, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("command", ["fit", "calibrate", "rollrates"])
-def test_history_without_dpd_names_dpd(fitted, tmp_path, command) -> None:
+def test_history_without_dpd_names_dpd(risk_models, tmp_path, command) -> None:
     """A history lacking dpd: fit, calibrate and rollrates name dpd, not UCI's or outcomes' columns."""
     path = tmp_path / "h.csv"
-    pd.read_csv(fitted["history"]).drop(columns=["dpd"]).to_csv(path, index=False)
+    pd.read_csv(risk_models["history"]).drop(columns=["dpd"]).to_csv(path, index=False)
     args = ["risk", command, path, "--no-png"]
     if command != "rollrates":
         args += ["--out", tmp_path / "m.toml"]
@@ -306,7 +282,7 @@ def test_history_without_dpd_names_dpd(fitted, tmp_path, command) -> None:
 
 
 @pytest.mark.parametrize("command", ["fit", "rollrates"])
-def test_uci_without_x8_names_x8(fitted, tmp_path, command) -> None:
+def test_uci_without_x8_names_x8(risk_models, tmp_path, command) -> None:
     """A raw UCI file lacking X8: fit and rollrates name X8 (PAY_3)."""
     path = tmp_path / "u.csv"
     raw = pd.read_csv(UCI_TINY).drop(columns=["X8"])
