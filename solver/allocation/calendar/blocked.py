@@ -18,7 +18,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["FIRST_NAMED", "HARDSHIP", "blocked_notes", "hardship_reason", "protected_reason"]
+from solver.core.messages import plural
+
+__all__ = [
+    "FIRST_NAMED",
+    "HARDSHIP",
+    "PROTECTED",
+    "blocked_counts",
+    "blocked_notes",
+    "hardship_reason",
+    "protected_reason",
+]
 
 #: Accounts named per note (the rest counted; the full list is in ``--format json``).
 FIRST_NAMED = 10
@@ -40,18 +50,34 @@ def blocked_notes(blocked: Iterable[Mapping[str, Any]], *, steps_given: bool) ->
             named += f" and {len(ids) - FIRST_NAMED:,} more"
         attempts = sum(int(e["attempts"]) for e in entries)
         one = len(ids) == 1
+        # the nouns' plurals are messages.plural's; the verbs agree with the accounts
         notes.append(
-            f"{len(ids):,} allocated account{'' if one else 's'} "
-            f"{'is' if one else 'are'} {reason} and get{'s' if one else ''} no contact "
-            f"({attempts:,} attempt{'' if attempts == 1 else 's'} not scheduled): {named}"
-            f" -- {_advice(reason, steps_given)}"
+            f"{plural(len(ids), 'allocated account')} {'is' if one else 'are'} {reason} and "
+            f"get{'s' if one else ''} no contact ({plural(attempts, 'attempt')} not "
+            f"scheduled): {named} -- {_advice(reason, steps_given)}"
         )
     return notes
 
 
+def blocked_counts(blocked: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """The summary's ``blocked_protected`` and ``blocked_hardship``: the ``blocked`` entries
+    (one per account) by the kind of their ``reason`` (:func:`protected_reason`,
+    :func:`hardship_reason`). Derived from the entries, so the counts and the list the
+    warnings name cannot disagree."""
+    reasons = [str(entry["reason"]) for entry in blocked]
+    return {
+        "blocked_protected": sum(r.startswith(PROTECTED) for r in reasons),
+        "blocked_hardship": sum(r.startswith(HARDSHIP) for r in reasons),
+    }
+
+
 def protected_reason(flags: str) -> str:
     """The ``reason`` of a contact stopped by protected ``flags`` (e.g. ``has_plan``)."""
-    return f"protected ({flags})"
+    return f"{PROTECTED} ({flags})"
+
+
+#: How a protected flag's stop reason starts (:func:`protected_reason`).
+PROTECTED = "protected"
 
 
 def hardship_reason(treatment: str) -> str:
