@@ -191,6 +191,7 @@ def calendar(
         start=first,
         contact=contact,
         history=past,
+        steps=steps,
     )
     violations = check_calendar(result.calendar, frame, profile, contact=contact, history=past)
     if violations:
@@ -229,7 +230,8 @@ def _print_summary(
         f"{s['accounts_with_attempts']:,} of {s['accounts']:,} accounts; "
         f"legal referrals (no contact slot) {s['referrals']:,}"
         + (
-            f"; {s['attempts_blocked']:,} blocked by protected flags or hardship (warning above)"
+            f"; {s['attempts_blocked']:,} blocked by protected flags, hardship or replan steps "
+            "(warning above)"
             if s["attempts_blocked"]
             else ""
         ),

@@ -21,21 +21,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from solver.allocation.calendar.blocked import hardship_reason, protected_reason
+from solver.allocation.calendar.blocked import hardship_reason, protected_reason, step_reason
 from solver.allocation.calendar.capacity import Resource, knapsack_bound
 from solver.allocation.calendar.channels import AUTOMATED
 from solver.allocation.catalogue import Catalogue
 from solver.allocation.compliance import flag_column, text_column
 from solver.allocation.teams import Teams
 
-__all__ = ["Accounts", "Tasks", "accounts_of", "tasks_of"]
+__all__ = ["Accounts", "Tasks", "accounts_of", "step_stops", "tasks_of"]
 
 
 @dataclass(frozen=True, eq=False)
 class Accounts:
     """Per account (book order): id, zone code, preferred hour, treatment and team index,
-    value, region, hardship, and the protected flags that stop its contact ("" for none;
-    e.g. ``"dispute, has_plan"``)."""
+    value, region, hardship, the protected flags that stop its contact ("" for none;
+    e.g. ``"dispute, has_plan"``), and the replan step that forbids its treatment ("" for
+    none; :func:`step_stops`)."""
 
     ids: pd.Series
     zone_code: np.ndarray
@@ -46,6 +47,7 @@ class Accounts:
     region: np.ndarray
     hardship: np.ndarray
     blocked: np.ndarray
+    step_stop: np.ndarray
 
 
 @dataclass
@@ -93,9 +95,11 @@ def accounts_of(
     catalogue: Catalogue,
     teams: Teams,
     zones: list[str],
+    steps: Mapping[str, str] | None = None,
 ) -> Accounts:
     """The per-account arrays of ``book`` and its ``aligned`` allocation (book order);
-    ``zones``: the sorted time zones, which ``zone_code`` indexes."""
+    ``zones``: the sorted time zones, which ``zone_code`` indexes; ``steps``: the replan
+    steps the allocation was steered by (account -> step), or None."""
     comp = catalogue.compliance
     team_of = {name: k for k, name in enumerate(teams.names)}
     # every flag an account has, named in the warning on a contact the allocation asked for
@@ -104,13 +108,14 @@ def accounts_of(
     if flags:
         for j in np.flatnonzero(np.any([mask for _, mask in flags], axis=0)):
             blocked[j] = ", ".join(flag for flag, mask in flags if mask[j])
+    t_index = np.array([catalogue.names.index(t) for t in aligned["treatment"]], dtype=np.int64)
     return Accounts(
         ids=book["account_id"].astype(str).reset_index(drop=True),
         zone_code=np.searchsorted(
             np.array(zones, dtype=object), contact["timezone"].astype(str).to_numpy()
         ),
         preferred=contact["preferred_hour"].to_numpy(dtype=np.int64),
-        t_index=np.array([catalogue.names.index(t) for t in aligned["treatment"]], dtype=np.int64),
+        t_index=t_index,
         team_index=np.array(
             [team_of.get(t, -1) for t in aligned["team"].fillna("")], dtype=np.int64
         ),
@@ -118,7 +123,45 @@ def accounts_of(
         region=text_column(book, "region"),
         hardship=flag_column(book, "hardship"),
         blocked=blocked,
+        step_stop=step_stops(book, catalogue, teams, steps, t_index),
     )
+
+
+def step_stops(
+    book: pd.DataFrame,
+    catalogue: Catalogue,
+    teams: Teams,
+    steps: Mapping[str, str] | None,
+    t_index: np.ndarray,
+) -> np.ndarray:
+    """Each account's replan step where it forbids the account's treatment (catalogue index
+    ``t_index``), "" elsewhere.
+
+    A step that lifts the ``has_plan`` stop may narrow what the account may get (a
+    ``cure_window`` account gentle treatments only, a ``reage`` account those or the plan
+    offer). The rule is :func:`solver.allocation.replan.steer_eligibility`'s, read here from
+    the codes it gives (``CURE_CODE``, ``REAGE_CODE``), so the calendar holds an allocated
+    contact back exactly where ``allocate --replan`` would not have given it (session 25:
+    the calendar lifted the stop but scheduled, e.g., a field visit for a cure-window
+    account). Only the accounts whose stop is lifted are evaluated (the others have no such
+    code). Limit: steer_eligibility sets its code only where no other rule already failed
+    (a treatment outside its tiers, say), so such a treatment is not held back here either;
+    the calendar re-checks the law's stops, not the bank's eligibility rules.
+    """
+    from solver.allocation.replan import CURE_CODE, LIFTED_STEPS, REAGE_CODE, steer_eligibility
+
+    stop = np.full(len(book), "", dtype=object)
+    if not steps:
+        return stop
+    ids = book["account_id"].astype(str).to_numpy()
+    rows = np.flatnonzero(np.isin([steps.get(i, "") for i in ids], LIFTED_STEPS))
+    if rows.size == 0:
+        return stop
+    lifted = book.iloc[rows].reset_index(drop=True)
+    code = steer_eligibility(lifted, catalogue, teams, steps).code
+    forbidden = np.isin(code[t_index[rows], np.arange(rows.size)], (CURE_CODE, REAGE_CODE))
+    stop[rows[forbidden]] = [steps[i] for i in ids[rows[forbidden]]]
+    return stop
 
 
 def tasks_of(
@@ -152,6 +195,8 @@ def tasks_of(
             stop = protected_reason(acc.blocked[j])
         elif wanted and acc.hardship[j] and t.name in catalogue.compliance.hardship_forbidden:
             stop = hardship_reason(t.name)
+        elif wanted and acc.step_stop[j]:
+            stop = step_reason(acc.step_stop[j], t.name)
         if stop:
             # requested but not scheduled: counted in the headline and named in a warning
             held[j] = wanted

@@ -69,6 +69,7 @@ from solver.allocation.calendar.inputs import (
     allocation_problems,
 )
 from solver.allocation.catalogue import Catalogue
+from solver.allocation.replan import lift_plan_stop
 from solver.allocation.teams import Teams
 from solver.core.problems import ProblemLog
 from solver.core.result import gap_to_bound
@@ -155,6 +156,7 @@ def schedule_contacts(
     start: date,
     contact: pd.DataFrame | None = None,
     history: pd.DataFrame | None = None,
+    steps: Mapping[str, str] | None = None,
 ) -> CalendarResult:
     """Plan the contact attempts of ``days`` days from ``start`` (module docstring).
 
@@ -163,12 +165,19 @@ def schedule_contacts(
     is a :class:`~solver.allocation.calendar.inputs.CheckedAllocation` (from
     :func:`~solver.allocation.calendar.inputs.check_allocation`); ``contact`` has
     ``account_id, timezone, preferred_hour`` (defaults: the profile's zone, none);
-    ``history`` has ``account_id, timestamp (UTC), channel, outcome``.
+    ``history`` has ``account_id, timestamp (UTC), channel, outcome``; ``steps``: the replan
+    steps the allocation was steered by (account -> step, ``allocate --replan``): the
+    ``has_plan`` stop is lifted as allocate lifts it
+    (:func:`solver.allocation.replan.lift_plan_stop`; a book lifted already is unchanged)
+    and a contact the account's step forbids is held back
+    (:func:`~solver.allocation.calendar.attempts.step_stops`).
     """
     t0 = time.perf_counter()
     if days < 1:
         raise InputError(f"days must be at least 1, got {days}")
     profile = catalogue.compliance.profile
+    if steps:
+        book = lift_plan_stop(book, steps)
     ids = book["account_id"].astype(str).reset_index(drop=True)
     aligned = _validate_allocation(ids, allocation, catalogue, teams)
     if contact is None:
@@ -176,7 +185,7 @@ def schedule_contacts(
             {"account_id": ids, "timezone": profile.timezone, "preferred_hour": -1}
         )
     zones = sorted(set(contact["timezone"].astype(str)))
-    acc = accounts_of(book, aligned, contact, catalogue, teams, zones)
+    acc = accounts_of(book, aligned, contact, catalogue, teams, zones, steps)
     slots = Slots(zones, *slot_tables(zones, ZoneInfo(profile.timezone), start, days))
     visit = [t for t in catalogue.treatments if t.channel == "visit"]
     visit_hours = int(np.ceil(max((t.handling_minutes for t in visit), default=60.0) / 60.0))
