@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +130,11 @@ def calendar(
     from solver.allocation.calendar.blocked import blocked_notes
     from solver.allocation.calendar.channels import Channels
     from solver.allocation.calendar.checker import check_calendar
+    from solver.allocation.calendar.dialler import (
+        check_dialler_dir,
+        others_note,
+        write_with_dialler,
+    )
     from solver.allocation.calendar.inputs import (
         check_allocation,
         read_contact_columns,
@@ -158,7 +162,7 @@ def calendar(
     catalogue = Catalogue.from_toml(treatments, jurisdiction=jurisdiction)
     team_set = Teams.from_toml(teams, compliance=catalogue.compliance)
     if dialler_dir is not None:
-        _check_dialler_dir(dialler_dir, out, team_set, inputs)
+        check_dialler_dir(dialler_dir, out, team_set.names, inputs)
     capacity = Channels.from_toml(channels)
     profile = catalogue.compliance.profile
     first = (
@@ -187,6 +191,7 @@ def calendar(
         start=first,
         contact=contact,
         history=past,
+        steps=steps,
     )
     violations = check_calendar(result.calendar, frame, profile, contact=contact, history=past)
     if violations:
@@ -200,7 +205,11 @@ def calendar(
         write_out(out, result.calendar, sheet_name="calendar")
         written: list[Path] = []
     else:
-        written = _write_with_dialler(out, result.calendar, dialler_dir, result.dialler_tables())
+        files = write_with_dialler(out, result.calendar, dialler_dir, result.dialler_tables())
+        written = files.written
+        note = others_note(dialler_dir, files.others)
+        if note is not None:
+            click.echo(f"warning: {note}", err=True)
     for note in blocked_notes(summary["blocked"], steps_given=steps is not None):
         click.echo(f"warning: {note}", err=True)
     if emit(fmt, table=result.calendar, payload=summary):
@@ -208,75 +217,6 @@ def calendar(
         return 0
     _print_summary(summary, out, written, catalogue.currency, console(min_width=80))
     return 0
-
-
-def _write_with_dialler(
-    out: Path, calendar: Any, directory: Path, tables: dict[str, Any]
-) -> list[Path]:
-    """The dialler folder's team CSVs and the calendar ``--out``, written as one set: all
-    replaced, or none; then a warning naming the folder's other CSV files.
-
-    Decision (session 24 review: a second week's run wrote 2 of the 5 team files and left
-    last week's 3, which a dialler loading the folder would call): every calling team of
-    the teams file gets its file every run, the header alone when it has no calls, so a
-    team's file is always this calendar's list. Nothing is deleted: a CSV this run did not
-    write (a team since removed from the teams file, or a user's own file) is named in a
-    warning instead. The scenario folder's manifest (solver.scenarios.report) was not
-    reused: its removal is tied to the scenario's fixed file names, and with a file for
-    every team only a renamed team's file can be left, which the warning names.
-
-    Decision (second session 24 review: each file was atomic but the set was not, and the
-    calendar was written first, so an interrupted run left this week's calendar and some
-    teams' files beside last week's others): every file is staged first
-    (:func:`solver.core.atomic.atomic_paths`) and all are renamed only once all are
-    written, the team files before the calendar, so a failed or interrupted run changes
-    nothing, and only a file system failing between two renames can leave a mix, with the
-    calendar the old one. The team files have no byte-order mark: a dialler reads them,
-    not Excel (``bom=False``; ``WORKOUT_CSV_BOM`` does not apply).
-    """
-    from solver.core.atomic import atomic_paths
-    from solver.core.writers import write_table
-
-    teams = {_team_file(directory, team): table for team, table in tables.items()}
-    with atomic_paths(*teams, out) as staged:
-        for path, table in zip(staged, teams.values(), strict=False):
-            write_table(table, path, bom=False)
-        write_out(staged[-1], calendar, sheet_name="calendar")
-    written = list(teams)
-    mine = {path.name for path in written}
-    others = sorted(p.name for p in directory.glob("*.csv") if p.name not in mine)
-    if others:
-        shown = ", ".join(others[:10]) + (
-            f" and {len(others) - 10} more" if len(others) > 10 else ""
-        )
-        click.echo(
-            f"warning: --dialler-dir {directory} also holds {len(others)} CSV file(s) this "
-            f"calendar did not write ({shown}): a dialler loading the folder would call them; "
-            "remove them if they are an earlier calendar's",
-            err=True,
-        )
-    return written
-
-
-def _team_file(directory: Path, team: str) -> Path:
-    """A team's dialler file: ``DIR/NAME.csv`` (the teams file refuses names that are no
-    plain file name: :func:`solver.allocation.teams.name_problem`)."""
-    return directory / f"{team}.csv"
-
-
-def _check_dialler_dir(directory: Path, out: Path, teams: Any, inputs: dict[str, Any]) -> None:
-    """Refuse, before any work, a ``--dialler-dir`` that cannot be written or whose team
-    file would be the calendar ``--out`` (one would replace the other)."""
-    from solver.core.atomic import check_writable
-    from solver.errors import InputError
-
-    check_writable(directory, option="--dialler-dir", inputs=inputs, directory=True)
-    for team in teams.names:
-        if os.path.abspath(_team_file(directory, team)) == os.path.abspath(out):
-            raise InputError(
-                f"--out {out}: is team {team!r}'s dialler file in --dialler-dir {directory}: "
-                "write the calendar elsewhere"
-            )
 
 
 def _print_summary(
@@ -290,7 +230,8 @@ def _print_summary(
         f"{s['accounts_with_attempts']:,} of {s['accounts']:,} accounts; "
         f"legal referrals (no contact slot) {s['referrals']:,}"
         + (
-            f"; {s['attempts_blocked']:,} blocked by protected flags or hardship (warning above)"
+            f"; {s['attempts_blocked']:,} blocked by protected flags, hardship or replan steps "
+            "(warning above)"
             if s["attempts_blocked"]
             else ""
         ),

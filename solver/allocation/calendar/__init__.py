@@ -3,6 +3,9 @@
 * :mod:`~solver.allocation.calendar.scheduler` -- :func:`schedule_contacts`: attempts by day
   and hourly slot within windows, shifts and channel capacities (greedy by value density,
   with a per-resource LP bound);
+* :mod:`~solver.allocation.calendar.attempts` -- each account's attempts, resource and value,
+  and the contacts the law stops (:mod:`~solver.allocation.calendar.blocked` names them);
+* :mod:`~solver.allocation.calendar.dialler` -- the dialler folder written with the calendar;
 * :mod:`~solver.allocation.calendar.checker` -- :func:`check_calendar`: the independent
   check of a calendar against the jurisdiction's law (shares only the profile data);
 * :mod:`~solver.allocation.calendar.channels` -- channel capacities (``scenarios/channels.toml``);

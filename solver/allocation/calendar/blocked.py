@@ -11,6 +11,12 @@ attempts are counted as requested and not scheduled (the summary's ``attempts_bl
 ``blocked``), and :func:`blocked_notes` names the accounts and why, with what to do (session
 24 review: two broken plans' contacts were dropped while the headline said "1,132 of 1,132
 attempts scheduled").
+
+With the replan steps (``--replan``/``--payment-history``) the ``has_plan`` stop of a broken
+plan is lifted as allocate lifts it, and the step's narrower rule binds as it does there
+(a ``cure_window`` account gets gentle treatments only, a ``reage`` account those or the
+plan offer): a contact the step forbids is held back alike (:func:`step_reason`, counted in
+``blocked_replan_step``; session 25).
 """
 
 from __future__ import annotations
@@ -18,7 +24,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["FIRST_NAMED", "HARDSHIP", "blocked_notes", "hardship_reason", "protected_reason"]
+from solver.core.messages import plural
+
+__all__ = [
+    "FIRST_NAMED",
+    "HARDSHIP",
+    "PROTECTED",
+    "REPLAN_STEP",
+    "blocked_counts",
+    "blocked_notes",
+    "hardship_reason",
+    "protected_reason",
+    "step_reason",
+]
 
 #: Accounts named per note (the rest counted; the full list is in ``--format json``).
 FIRST_NAMED = 10
@@ -40,18 +58,35 @@ def blocked_notes(blocked: Iterable[Mapping[str, Any]], *, steps_given: bool) ->
             named += f" and {len(ids) - FIRST_NAMED:,} more"
         attempts = sum(int(e["attempts"]) for e in entries)
         one = len(ids) == 1
+        # the nouns' plurals are messages.plural's; the verbs agree with the accounts
         notes.append(
-            f"{len(ids):,} allocated account{'' if one else 's'} "
-            f"{'is' if one else 'are'} {reason} and get{'s' if one else ''} no contact "
-            f"({attempts:,} attempt{'' if attempts == 1 else 's'} not scheduled): {named}"
-            f" -- {_advice(reason, steps_given)}"
+            f"{plural(len(ids), 'allocated account')} {'is' if one else 'are'} {reason} and "
+            f"get{'s' if one else ''} no contact ({plural(attempts, 'attempt')} not "
+            f"scheduled): {named} -- {_advice(reason, steps_given)}"
         )
     return notes
 
 
+def blocked_counts(blocked: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """The summary's ``blocked_protected``, ``blocked_hardship`` and ``blocked_replan_step``:
+    the ``blocked`` entries (one per account) by the kind of their ``reason``
+    (:func:`protected_reason`, :func:`hardship_reason`, :func:`step_reason`). Derived from the entries, so the counts and the list the
+    warnings name cannot disagree."""
+    reasons = [str(entry["reason"]) for entry in blocked]
+    return {
+        "blocked_protected": sum(r.startswith(PROTECTED) for r in reasons),
+        "blocked_hardship": sum(r.startswith(HARDSHIP) for r in reasons),
+        "blocked_replan_step": sum(r.startswith(REPLAN_STEP) for r in reasons),
+    }
+
+
 def protected_reason(flags: str) -> str:
     """The ``reason`` of a contact stopped by protected ``flags`` (e.g. ``has_plan``)."""
-    return f"protected ({flags})"
+    return f"{PROTECTED} ({flags})"
+
+
+#: How a protected flag's stop reason starts (:func:`protected_reason`).
+PROTECTED = "protected"
 
 
 def hardship_reason(treatment: str) -> str:
@@ -61,6 +96,17 @@ def hardship_reason(treatment: str) -> str:
 
 #: How a hardship stop's reason starts (:func:`hardship_reason`).
 HARDSHIP = "hardship"
+
+
+def step_reason(step: str, treatment: str) -> str:
+    """The ``reason`` of a contact the account's replan ``step`` forbids (it lifts the
+    ``has_plan`` stop for narrower treatments only:
+    :func:`solver.allocation.calendar.attempts.step_stops`)."""
+    return f"{REPLAN_STEP} {step} (no {treatment})"
+
+
+#: How a replan step's stop reason starts (:func:`step_reason`).
+REPLAN_STEP = "in replan step"
 
 
 def _advice(reason: str, steps_given: bool) -> str:
@@ -74,6 +120,12 @@ def _advice(reason: str, steps_given: bool) -> str:
         return (
             "their replan step here does not lift the has_plan stop (not cure_window, "
             "reage or escalate): was the allocation made with other steps?"
+        )
+    if reason.startswith(REPLAN_STEP):
+        return (
+            "allocate --replan with these steps would not give this treatment "
+            "(solver.allocation.replan.steer_eligibility): was the allocation made with "
+            "other steps? reallocate with these steps"
         )
     if reason.startswith(HARDSHIP):
         return "the hardship rules forbid this treatment; reallocate on the current book"

@@ -28,8 +28,10 @@ cent, which the optimum of a whole-cent objective cannot exceed: the value sched
 above it (session 21: the bound was on unrounded shares and the schedule summed rounded
 ones, so an ``allocate --weeks`` file showed a value 0.47 above its "proven" bound).
 
-The rules each account's attempts obey are in :mod:`~solver.allocation.calendar.contact_rules`;
-the time grid, the capacities and the bound in :mod:`~solver.allocation.calendar.capacity`.
+What each account asks for (its attempts, resource and value, and the contacts the law
+stops) is in :mod:`~solver.allocation.calendar.attempts`; the rules each account's attempts
+obey are in :mod:`~solver.allocation.calendar.contact_rules`; the time grid, the capacities
+and the bound in :mod:`~solver.allocation.calendar.capacity`.
 """
 
 from __future__ import annotations
@@ -44,16 +46,16 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from solver.allocation.calendar.blocked import hardship_reason, protected_reason
+from solver.allocation.calendar.attempts import Accounts, Tasks, accounts_of, tasks_of
+from solver.allocation.calendar.blocked import blocked_counts
 from solver.allocation.calendar.capacity import (
     HOURS,
     Resource,
     Slots,
     build_resources,
-    knapsack_bound,
     slot_tables,
 )
-from solver.allocation.calendar.channels import AUTOMATED, Channels
+from solver.allocation.calendar.channels import Channels
 from solver.allocation.calendar.contact_rules import (
     AccountState,
     ContactRules,
@@ -67,7 +69,7 @@ from solver.allocation.calendar.inputs import (
     allocation_problems,
 )
 from solver.allocation.catalogue import Catalogue
-from solver.allocation.compliance import flag_column, text_column
+from solver.allocation.replan import lift_plan_stop
 from solver.allocation.teams import Teams
 from solver.core.problems import ProblemLog
 from solver.core.result import gap_to_bound
@@ -143,151 +145,6 @@ def _aligned(ids: pd.Series, allocation: pd.DataFrame) -> pd.DataFrame:
     return allocation.set_index("account_id").reindex(ids).reset_index()
 
 
-@dataclass(frozen=True, eq=False)
-class _Accounts:
-    """Per account (book order): id, zone code, preferred hour, treatment and team index,
-    value, region, hardship, and the protected flags that stop its contact ("" for none;
-    e.g. ``"dispute, has_plan"``)."""
-
-    ids: pd.Series
-    zone_code: np.ndarray
-    preferred: np.ndarray
-    t_index: np.ndarray
-    team_index: np.ndarray
-    value: np.ndarray
-    region: np.ndarray
-    hardship: np.ndarray
-    blocked: np.ndarray
-
-
-@dataclass
-class _Tasks:
-    """Per account: attempts wanted, resource units per attempt, the resource, the value in
-    whole cents (0 without attempts) and its mean per attempt (CNY, for the density);
-    counts of accounts left out and why; the contacts the allocation asked for that the
-    law stops (``held``: attempts per account; ``blocked``: one entry per such account)."""
-
-    attempts: np.ndarray
-    need: np.ndarray
-    res_key: list[Any]
-    cents: np.ndarray
-    per_attempt: np.ndarray
-    counts: dict[str, int]
-    held: np.ndarray
-    blocked: list[dict[str, Any]]
-
-    def attempt_cents(self, j: np.ndarray, attempt: np.ndarray) -> np.ndarray:
-        """Cents of attempt number ``attempt`` (1, 2, ...) of account ``j``: the account's
-        cents shared equally, the first ``cents mod attempts`` attempts one cent more."""
-        k = np.maximum(self.attempts[j], 1)
-        return self.cents[j] // k + (attempt <= self.cents[j] % k)
-
-    def bound_cents(self, resources: Mapping[Any, Resource]) -> int:
-        """The per-resource fractional-knapsack bound on the same whole-cent attempt values
-        (module docstring), rounded down to the cent."""
-        k = np.maximum(self.attempts, 1)
-        base, extra = self.cents // k, self.cents % k
-        # each account as two items: its attempts with the extra cent, and the others
-        bound = knapsack_bound(
-            resources,
-            [*self.res_key, *self.res_key],
-            np.concatenate([np.where(self.attempts > 0, extra, 0), self.attempts - extra]),
-            np.concatenate([self.need, self.need]),
-            np.concatenate([base + 1, base]).astype(np.float64),
-        )
-        return int(np.floor(bound + 1e-6))  # an integer objective: float noise only
-
-
-def _accounts(
-    book: pd.DataFrame,
-    aligned: pd.DataFrame,
-    contact: pd.DataFrame,
-    catalogue: Catalogue,
-    teams: Teams,
-    zones: list[str],
-) -> _Accounts:
-    comp = catalogue.compliance
-    team_of = {name: k for k, name in enumerate(teams.names)}
-    # every flag an account has, named in the warning on a contact the allocation asked for
-    flags = [(flag, flag_column(book, flag)) for flag in comp.blocking_flags()]
-    blocked = np.full(len(book), "", dtype=object)
-    if flags:
-        for j in np.flatnonzero(np.any([mask for _, mask in flags], axis=0)):
-            blocked[j] = ", ".join(flag for flag, mask in flags if mask[j])
-    return _Accounts(
-        ids=book["account_id"].astype(str).reset_index(drop=True),
-        zone_code=np.searchsorted(
-            np.array(zones, dtype=object), contact["timezone"].astype(str).to_numpy()
-        ),
-        preferred=contact["preferred_hour"].to_numpy(dtype=np.int64),
-        t_index=np.array([catalogue.names.index(t) for t in aligned["treatment"]], dtype=np.int64),
-        team_index=np.array(
-            [team_of.get(t, -1) for t in aligned["team"].fillna("")], dtype=np.int64
-        ),
-        value=np.maximum(aligned["value"].fillna(0.0).to_numpy(dtype=np.float64), 0.0),
-        region=text_column(book, "region"),
-        hardship=flag_column(book, "hardship"),
-        blocked=blocked,
-    )
-
-
-def _tasks(
-    acc: _Accounts,
-    catalogue: Catalogue,
-    resources: Mapping[Any, Resource],
-    field_team: Mapping[str, int],
-    days: int,
-) -> _Tasks:
-    """Each account's attempts (its treatment's actions per period, scaled to ``days``)."""
-    n = acc.ids.size
-    attempts = np.zeros(n, dtype=np.int64)
-    need = np.ones(n, dtype=np.float64)
-    res_key: list[Any] = [None] * n
-    held = np.zeros(n, dtype=np.int64)
-    blocked: list[dict[str, Any]] = []
-    counts = {"blocked_protected": 0, "blocked_hardship": 0, "referrals": 0, "no_resource": 0}
-    for j in range(n):
-        t = catalogue.treatments[acc.t_index[j]]
-        if not t.contact or t.actions <= 0:
-            continue
-        # the attempts the allocation asked for (a legal referral is no attempt)
-        wanted = max(1, round(t.actions * days / catalogue.period_days))
-        if t.channel not in ("phone", "visit", *AUTOMATED):
-            wanted = 0
-        stop = ""
-        # a stop holds back attempts; a legal referral has none (no contact slot), so it is
-        # counted as a referral below, not told as "0 attempts not scheduled" (s24 review)
-        if wanted and acc.blocked[j]:
-            counts["blocked_protected"] += 1
-            stop = protected_reason(acc.blocked[j])
-        elif wanted and acc.hardship[j] and t.name in catalogue.compliance.hardship_forbidden:
-            counts["blocked_hardship"] += 1
-            stop = hardship_reason(t.name)
-        if stop:
-            # requested but not scheduled: counted in the headline and named in a warning
-            held[j] = wanted
-            blocked.append({"account_id": str(acc.ids[j]), "treatment": t.name,
-                            "reason": stop, "attempts": wanted})  # fmt: skip
-            continue
-        if t.channel == "phone":
-            key: Any = int(acc.team_index[j]) if acc.team_index[j] in resources else None
-            need[j] = max(t.handling_minutes, 1e-9)
-        elif t.channel in AUTOMATED:
-            key = t.channel
-        elif t.channel == "visit":
-            key = ("visit", acc.region[j]) if acc.region[j] in field_team else None
-        else:  # legal referral: not a contact attempt of the customer
-            counts["referrals"] += 1
-            continue
-        attempts[j] = wanted
-        if key is None:
-            counts["no_resource"] += 1
-        res_key[j] = key
-    cents = np.where(attempts > 0, np.round(acc.value * 100.0), 0).astype(np.int64)
-    per_attempt = cents / np.maximum(attempts, 1) / 100.0
-    return _Tasks(attempts, need, res_key, cents, per_attempt, counts, held, blocked)
-
-
 def schedule_contacts(
     book: pd.DataFrame,
     allocation: pd.DataFrame | CheckedAllocation,
@@ -299,6 +156,7 @@ def schedule_contacts(
     start: date,
     contact: pd.DataFrame | None = None,
     history: pd.DataFrame | None = None,
+    steps: Mapping[str, str] | None = None,
 ) -> CalendarResult:
     """Plan the contact attempts of ``days`` days from ``start`` (module docstring).
 
@@ -307,12 +165,19 @@ def schedule_contacts(
     is a :class:`~solver.allocation.calendar.inputs.CheckedAllocation` (from
     :func:`~solver.allocation.calendar.inputs.check_allocation`); ``contact`` has
     ``account_id, timezone, preferred_hour`` (defaults: the profile's zone, none);
-    ``history`` has ``account_id, timestamp (UTC), channel, outcome``.
+    ``history`` has ``account_id, timestamp (UTC), channel, outcome``; ``steps``: the replan
+    steps the allocation was steered by (account -> step, ``allocate --replan``): the
+    ``has_plan`` stop is lifted as allocate lifts it
+    (:func:`solver.allocation.replan.lift_plan_stop`; a book lifted already is unchanged)
+    and a contact the account's step forbids is held back
+    (:func:`~solver.allocation.calendar.attempts.step_stops`).
     """
     t0 = time.perf_counter()
     if days < 1:
         raise InputError(f"days must be at least 1, got {days}")
     profile = catalogue.compliance.profile
+    if steps:
+        book = lift_plan_stop(book, steps)
     ids = book["account_id"].astype(str).reset_index(drop=True)
     aligned = _validate_allocation(ids, allocation, catalogue, teams)
     if contact is None:
@@ -320,7 +185,7 @@ def schedule_contacts(
             {"account_id": ids, "timezone": profile.timezone, "preferred_hour": -1}
         )
     zones = sorted(set(contact["timezone"].astype(str)))
-    acc = _accounts(book, aligned, contact, catalogue, teams, zones)
+    acc = accounts_of(book, aligned, contact, catalogue, teams, zones, steps)
     slots = Slots(zones, *slot_tables(zones, ZoneInfo(profile.timezone), start, days))
     visit = [t for t in catalogue.treatments if t.channel == "visit"]
     visit_hours = int(np.ceil(max((t.handling_minutes for t in visit), default=60.0) / 60.0))
@@ -330,7 +195,7 @@ def schedule_contacts(
     history_of = history_by_account(
         history, dict(zip(ids, contact["timezone"].astype(str), strict=True)), start
     )
-    tasks = _tasks(acc, catalogue, resources, field_team, days)
+    tasks = tasks_of(acc, catalogue, resources, field_team, days)
     bound = tasks.bound_cents(resources) / 100.0
     rows = _greedy(acc, tasks, slots, resources, catalogue, channels, history_of, days)
     calendar = _calendar_table(rows, acc, tasks, slots, catalogue, teams, field_team)
@@ -364,6 +229,7 @@ def schedule_contacts(
         "bound": bound,
         "gap": 0.0 if bound <= 0 else max(0.0, gap_to_bound(scheduled, bound)),
         "method": METHOD,
+        **blocked_counts(tasks.blocked),
         **tasks.counts,
         "blocked": tasks.blocked,
         "runtime_s": time.perf_counter() - t0,
@@ -388,8 +254,8 @@ def _rules(catalogue: Catalogue) -> ContactRules:
 
 
 def _greedy(
-    acc: _Accounts,
-    tasks: _Tasks,
+    acc: Accounts,
+    tasks: Tasks,
     slots: Slots,
     resources: Mapping[Any, Resource],
     catalogue: Catalogue,
@@ -437,8 +303,8 @@ def _greedy(
 
 def _calendar_table(
     rows: list[tuple[int, int, int]],
-    acc: _Accounts,
-    tasks: _Tasks,
+    acc: Accounts,
+    tasks: Tasks,
     slots: Slots,
     catalogue: Catalogue,
     teams: Teams,
