@@ -19,7 +19,7 @@ from solver import evaluate, generate_portfolio
 from solver.core.account import Account
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
-from solver.officer.counter_offer import policy_violations
+from solver.officer.policy_check import policy_violations
 from solver.officer.proposal import Proposal, proposal_schedule
 from solver.plans.context import context_from_frame
 from solver.plans.free_bound import free_bounds, polish, rollout

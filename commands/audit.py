@@ -209,7 +209,7 @@ def letter(seq: int, db_url: str, out_path: Path, fmt: str) -> int:
       workout audit letter 1 --out out/letter-1.html
       workout audit letter 1 --out out/letter-1.pdf
     """
-    from commands.officer import letter_path_check, write_letter
+    from commands.letter_file import letter_path_check, write_letter
     from solver.service.audit.chain import sha256_text
     from solver.service.audit.trail import AuditTrail
 

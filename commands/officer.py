@@ -3,24 +3,24 @@ offer letter (parse, call, format).
 
 Business logic lives in :mod:`solver.officer`; the account options (file, ``--account-id``,
 ``--set``, ``--policy``, ``--model``, ``--forecast``) are read exactly as ``workout plan``
-reads them.
+reads them (:mod:`commands.officer_options`); the tables and summaries are
+:mod:`commands.officer_output`'s, the letter file :mod:`commands.letter_file`'s.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from commands import accounts
 from commands.audit import db_option, letter_out_option
-from commands.common import SHARED_HELP, choice_option, file_option
+from commands.common import choice_option, file_option
+from commands.letter_file import letter_path_check, write_letter
+from commands.officer_options import AccountInput, account_options, proposal_options
+from commands.officer_output import offer_summary, render_counter, render_offer
 from commands.output import (
-    VERDICT_COLOURS,
     as_of_date,
     as_of_option,
     check_out,
@@ -31,206 +31,6 @@ from commands.output import (
     write_out,
     wrote,
 )
-from commands.sources import input_path
-from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
-from solver.officer.pdf import HTML_SUFFIXES
-
-#: Suffixes of an offer letter file.
-
-
-@dataclass(frozen=True)
-class AccountInput:
-    """The account options of a command: the file, the id in a book, the settings and the
-    policy, model and forecast files (read as ``workout plan`` reads them)."""
-
-    account_file: Path
-    account_id: str | None
-    settings: tuple[str, ...]
-    policy_path: Path | None
-    model_path: Path | None
-    forecast_path: Any
-
-    @property
-    def inputs(self) -> dict[str, Path | None]:
-        """The files read, by option, for :func:`commands.output.check_out`."""
-        return {
-            "ACCOUNT_FILE": self.account_file,
-            "--policy": self.policy_path,
-            "--model": self.model_path,
-            "--forecast": input_path(self.forecast_path),
-        }
-
-    def load(self) -> tuple[Any, Any, Any]:
-        """The account (with ``--set`` what-ifs), the policy and the behaviour model."""
-        return accounts.load_account(
-            self.account_file,
-            self.account_id,
-            self.forecast_path,
-            self.policy_path,
-            self.model_path,
-            self.settings,
-        )
-
-
-def account_options(func: Any) -> Any:
-    """ACCOUNT_FILE and the options that pick and adjust the account (as ``workout plan``);
-    the command receives them as one :class:`AccountInput` (``source``)."""
-
-    @functools.wraps(func)
-    def command(**kwargs: Any) -> Any:
-        fields = AccountInput.__dataclass_fields__
-        source = AccountInput(**{name: kwargs.pop(name) for name in fields})
-        return func(source=source, **kwargs)
-
-    decorators = (
-        click.argument("account_file", type=click.Path(dir_okay=False, path_type=Path)),
-        click.option(
-            "--account-id",
-            "account_id",
-            default=None,
-            metavar="ID",
-            help="This account of a portfolio file (CSV, Parquet, Excel, or TOML/JSON "
-            "with several accounts); the whole book is validated.",
-        ),
-        accounts.ACCOUNT_SET_OPTION,
-        accounts.policy_model_options(
-            "Policy TOML (default: scenarios/policy.toml values).", SHARED_HELP["--model"]
-        ),
-        accounts.forecast_option("Rows of other accounts are errors."),
-    )
-    for decorate in reversed(decorators):
-        command = decorate(command)
-    return command
-
-
-def proposal_options(func: Any) -> Any:
-    """The customer's proposal: ``--payments``, or ``--term``/``--holiday``/``--amount``;
-    the command receives the :class:`~solver.officer.Proposal` or ``None`` (``proposal``)."""
-
-    @functools.wraps(func)
-    def command(**kwargs: Any) -> Any:
-        names = ("payments", "term", "holiday", "holiday_mode", "amount")
-        return func(proposal=_proposal(*(kwargs.pop(name) for name in names)), **kwargs)
-
-    decorators = (
-        click.option(
-            "--payments",
-            default=None,
-            metavar="LIST",
-            help="The proposed monthly payments from month 1, e.g. '0*3,1500*24,1200' "
-            "(AMOUNT*MONTHS repeats an amount); the last one becomes what clears the "
-            "balance.",
-        ),
-        click.option(
-            "--term",
-            type=click.IntRange(1, 600),
-            default=None,
-            help="Proposed total months, holiday included (without --amount: level "
-            "instalments after the holiday).",
-        ),
-        click.option(
-            "--holiday",
-            type=click.IntRange(0, 599),
-            default=0,
-            show_default=True,
-            help="Proposed months without instalments at the start.",
-        ),
-        choice_option(
-            "--holiday-mode",
-            ["capitalize", "interest_only", "waive"],
-            "Interest during the holiday: added to the balance, paid, or waived.",
-        ),
-        click.option(
-            "--amount",
-            type=click.FloatRange(min=0.0, min_open=True),
-            default=None,
-            help="Proposed monthly instalment after the holiday (without --term: paid "
-            "until the balance is cleared).",
-        ),
-    )
-    for decorate in reversed(decorators):
-        command = decorate(command)
-    return command
-
-
-def _proposal(
-    payments: str | None, term: int | None, holiday: int, holiday_mode: str, amount: float | None
-) -> Any:
-    """The proposal the options describe, or ``None`` when none is given."""
-    from solver.errors import InputError
-    from solver.officer.proposal import Proposal, parse_payments
-
-    if payments is None and term is None and amount is None:
-        if holiday:
-            raise InputError("--holiday: give --term and/or --amount with it")
-        return None
-    if payments is not None and (term is not None or amount is not None or holiday):
-        raise InputError(
-            "--payments: give either the payments or --term/--holiday/--amount, not both"
-        )
-    try:
-        if payments is not None:
-            return Proposal(payments=parse_payments(payments))
-        return Proposal(term=term, holiday=holiday, holiday_mode=holiday_mode, amount=amount)
-    except InputError as exc:  # name the option as it was given: "holiday: ..." -> "--holiday: ..."
-        field, sep, rest = str(exc).partition(": ")
-        if sep and field in ("payments", "term", "holiday", "holiday_mode", "amount"):
-            raise InputError(f"--{field.replace('_', '-')}: {rest}") from None
-        raise
-
-
-def _money(x: float | None) -> str:
-    import math
-
-    return "—" if x is None or not math.isfinite(x) else f"{x:,.2f}"
-
-
-_COMPARE_COLUMNS: tuple[Column, ...] = (
-    Column("option", "left", 0),
-    Column("term", "right", 3),
-    Column("first payment", "right", 4, short="first\npayment"),
-    Column("NPV", "right", 1),
-    Column("Δ vs status quo", "right", 2, short="Δ vs\nstatus quo"),
-    Column("PD 12m", "right", 5, short="PD\n12m"),
-    Column("APR", "right", 7),
-    Column("max DTI", "right", 6, short="max\nDTI"),
-    Column("verdict / role", "left", 0, wraps=True, min_width=MIN_TEXT_WIDTH),
-)
-
-
-def _render_counter(offer: Any) -> None:
-    from commands.common import console
-
-    out = console(min_width=120)
-    rows: list[tuple[list[str], str | None]] = []
-    for row in _rows(offer):
-        rows.append(
-            (
-                [
-                    row["option"],
-                    str(row["term"]),
-                    _money(row["first_payment"]),
-                    _money(row["npv"]),
-                    "" if row["option"] == "status_quo" else f"{row['npv_vs_status_quo']:+,.2f}",
-                    f"{row['pd_12m']:.1%}",
-                    f"{row['apr']:.2%}",
-                    f"{row['max_dti']:.2f}",
-                    str(row["verdict"]),
-                ],
-                "bold" if row["option"] == "counter_offer" else "dim",
-            )
-        )
-    print_fitted(out, f"Counter-offer for {offer.account_id} (CNY)", _COMPARE_COLUMNS, rows)
-    colour = VERDICT_COLOURS[offer.verdict]
-    out.print(f"[bold {colour}]{offer.verdict}[/]: {offer.explanation}", highlight=False)
-    for note in offer.booked.notes:
-        out.print(f"note: {note}", highlight=False)
-
-
-def _rows(offer: Any) -> list[dict[str, Any]]:
-    from solver.officer.documents import counter_offer_rows
-
-    return counter_offer_rows(offer)
 
 
 @click.command("evaluate")
@@ -293,53 +93,13 @@ def evaluate(
     if out_path is not None:
         write_out(out_path, table, sheet_name="comparison", payload=payload, sheets=sheets)
     if fmt == "table":
-        _render_counter(offer)
+        render_counter(offer)
         wrote(out_path, fmt)
     else:
         emit(fmt, table=table, payload=payload)
     if offer.verdict == Verdict.BREAKS_POLICY and offer.nearest is None:
         raise InfeasibleError(f"account {offer.account_id}: the counter-offer {offer.explanation}")
     return 0
-
-
-def letter_path_check(path: Path, inputs: dict[str, Any]) -> None:
-    """Refuse, before any work, a letter path that is not .html/.pdf, cannot be written,
-    or asks for a PDF on a machine that cannot make one."""
-    from solver.core.atomic import check_writable
-    from solver.errors import InputError
-    from solver.officer.pdf import HTML_SUFFIXES, PDF_SUFFIXES, pdf_renderer
-
-    suffix = path.suffix.lower()
-    if suffix not in HTML_SUFFIXES + PDF_SUFFIXES:
-        raise InputError(
-            f"--out {path}: an offer letter is HTML or PDF: give a file ending in .html or "
-            f".pdf (got {path.suffix or 'no extension'!r})"
-        )
-    if suffix in PDF_SUFFIXES:
-        pdf_renderer(f"--out {path}")
-    check_writable(path, option="--out", inputs=inputs)
-
-
-def write_letter(path: Path, html: str) -> Any:
-    """A context manager that writes the letter (HTML, or PDF by the suffix) atomically:
-    the file appears when the block ends without an error."""
-    import contextlib
-
-    from solver.core.atomic import atomic_path
-    from solver.officer.pdf import PDF_SUFFIXES, letter_pdf
-
-    data = letter_pdf(html, f"--out {path}") if path.suffix.lower() in PDF_SUFFIXES else None
-
-    @contextlib.contextmanager
-    def writing() -> Any:
-        with atomic_path(path) as tmp:
-            if data is None:
-                Path(tmp).write_text(html, encoding="utf-8", newline="\n")
-            else:
-                Path(tmp).write_bytes(data)
-            yield
-
-    return writing()
 
 
 @click.command("offer")
@@ -498,63 +258,14 @@ def offer(
                 receipt = trail.append(record)
     for note in choice.notes:
         click.echo(f"note: {note}", err=True)
-    summary = _offer_summary(choice.offer, out_path, letter_sha256(html))
+    summary = offer_summary(choice.offer, out_path, letter_sha256(html))
     summary["currency"] = policy.currency
     summary["audit_record"] = None if receipt is None else receipt.seq
     summary["audit_row_hash"] = None if receipt is None else receipt.row_hash
     if fmt == "table":
-        _render_offer(summary)
+        render_offer(summary)
     else:
         import pandas as pd
 
         emit(fmt, table=pd.DataFrame([summary]), payload=summary)
     return 0
-
-
-def _offer_summary(offer: Any, path: Path, sha256: str) -> dict[str, Any]:
-    """What ``offer`` prints; ``sha256`` is the letter's HTML's (the audit trail's record,
-    also for a PDF letter, which is a rendering of that HTML)."""
-    return {
-        "account_id": offer.account_id,
-        "option": offer.label,
-        "letter": str(path),
-        "sha256": sha256,
-        "as_of": offer.as_of.isoformat(),
-        "valid_until": offer.valid_until.isoformat(),
-        "term": offer.schedule.term,
-        "first_due": offer.first_due.isoformat(),
-        "apr": offer.apr,
-        "amount_financed": offer.amount_financed,
-        "finance_charge": offer.finance_charge,
-        "total_of_payments": offer.total_of_payments,
-        "npv": offer.figures.get("npv"),
-        "npv_vs_status_quo": offer.figures.get("npv_vs_status_quo"),
-    }
-
-
-def _render_offer(summary: dict[str, Any]) -> None:
-    from commands.common import console
-    from solver.core.currency import format_amount
-
-    out = console()
-    code = summary["currency"]
-    # The term counts from the letter's date (as_of), as the letter's "Term" row does:
-    # month t falls due t months after it, holiday months included, so the last payment is
-    # `term` months after as_of. Counted from the first due date (as this line did), a plan
-    # with a 3-month holiday seemed to end 4 months later than its letter says.
-    out.print(
-        f"offer {summary['option']} for {summary['account_id']}: {summary['term']} months from "
-        f"{summary['as_of']} (first payment due {summary['first_due']}), APR "
-        f"{summary['apr']:.2%}, total of payments "
-        f"{format_amount(summary['total_of_payments'], code)} {code} (finance charge "
-        f"{format_amount(summary['finance_charge'], code)}); open until {summary['valid_until']}",
-        highlight=False,
-    )
-    hashed = "sha256" if summary["letter"].lower().endswith(HTML_SUFFIXES) else "HTML sha256"
-    out.print(f"wrote {summary['letter']} ({hashed} {summary['sha256']})", highlight=False)
-    if summary["audit_record"] is not None:
-        out.print(
-            f"recorded as audit record {summary['audit_record']} (row hash "
-            f"{summary['audit_row_hash']})",
-            highlight=False,
-        )

@@ -1,10 +1,10 @@
 """``workout plan``: restructuring options for one account (parse, call, format).
 
 Business logic lives in :mod:`solver.plans.options`; this module parses options, calls it
-and hands the result to :mod:`commands.plan_output` (table, JSON, CSV or Excel). The solver
-is imported inside the command: ``workout --help`` and the other commands must not load
-numba, pandas or the plan search at start-up. ``workout plan-portfolio`` is
-:mod:`commands.plan_portfolio`.
+and hands the result to :mod:`commands.plan_output` (table, JSON, CSV or Excel) and
+:mod:`commands.plan_frontier` (the frontier). The solver is imported inside the command:
+``workout --help`` and the other commands must not load numba, pandas or the plan search
+at start-up. ``workout plan-portfolio`` is :mod:`commands.plan_portfolio`.
 """
 
 from __future__ import annotations
@@ -32,13 +32,8 @@ from commands.output import (
     write_out,
     wrote,
 )
-from commands.plan_output import (
-    announce_kernels,
-    options_frame,
-    plan_sheets,
-    render_frontier,
-    render_table,
-)
+from commands.plan_frontier import render_frontier
+from commands.plan_output import announce_kernels, options_frame, plan_sheets, render_table
 from commands.sources import book_options, input_path
 from solver.domain import Status
 from solver.plans.objectives import CUSTOMER_OBJECTIVE
@@ -147,6 +142,10 @@ def plan(
             "--forecast": input_path(forecast_path),
         },
     )
+    from solver.officer.offers import check_plan_label, plan_option
+
+    if schedule_family:  # a label no run prints: refused before the search
+        check_plan_label(schedule_family, "--schedule")
     account, policy, model = load_account(
         account_file, account_id, forecast_path, policy_path, model_path, settings
     )
@@ -158,8 +157,13 @@ def plan(
     result = plan_result(
         account, policy, model, objective=objective, within_pct=within_pct, thorough=thorough
     )
-    # resolved before any output: an unknown label is a usage error with nothing written
-    schedule = _schedule_option(result, schedule_family) if schedule_family else None
+    # resolved before any output: an unknown label is a usage error with nothing written;
+    # the labels are the officer's (`workout offer --option`): one rule for what plan prints
+    schedule = (
+        plan_option(result, schedule_family, option="--schedule", shown=True)
+        if schedule_family
+        else None
+    )
     payload = None
     start = as_of_date(as_of)  # month t of every schedule shown is due t months later
     if fmt == "json" or (out_path is not None and out_path.suffix.lower() == ".json"):
@@ -183,32 +187,3 @@ def plan(
     if result.status == Status.INFEASIBLE:
         raise InfeasibleError(f"account {result.account_id}: {result.explanation}")
     return 0
-
-
-def _schedule_option(result: Any, label: str) -> Any:
-    """The option ``--schedule LABEL`` names, resolved as ``workout offer --option`` resolves
-    it (:func:`solver.officer.offers.plan_option`: an option's label, a family for its best
-    plan, ``status_quo``, or a frontier plan's label): one rule for the labels plan prints.
-
-    Raises
-    ------
-    InputError
-        No option or frontier plan has this label (exit 2); the message lists the labels.
-    """
-    from solver.errors import InputError
-    from solver.officer.offers import plan_option
-
-    try:
-        return plan_option(result, label)
-    except InputError:
-        # plan_option's message is worded for `offer --option` (offers only, counter_offer)
-        labels = ["status_quo", *(o.label for o in result.options)]
-        frontier = (
-            " or a frontier plan's label (--frontier lists them)"
-            if result.trade_offs is not None
-            else ""
-        )
-        raise InputError(
-            f"--schedule {label}: no such option; options are {', '.join(labels)}, a family"
-            f" name for its best plan{frontier}"
-        ) from None

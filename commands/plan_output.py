@@ -1,5 +1,6 @@
-"""How ``workout plan`` shows one account's options: the table, its notes, the frontier and
-the frames written to ``--out``.
+"""How ``workout plan`` shows one account's options: the table, its notes and the frames
+written to ``--out`` (the frontier: :mod:`commands.plan_frontier`; the payments text and
+money: :mod:`commands.plan_text`).
 
 Formatting only: the figures come from :mod:`solver.plans.options` (through
 :func:`solver.officer.documents.plan_result`). The solver is imported inside the
@@ -11,83 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from commands.output import STATUS_COLOURS
+from commands.plan_text import money_text, option_payments_text
 from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
 from solver.domain import DEFAULT_CURRENCY, Status
-
-
-def _money(x: float | None, currency: str) -> str:
-    """A model value (NPV, cost) in the currency's decimals (solver.core.currency)."""
-    import math
-
-    from solver.core.currency import format_value
-
-    return "—" if x is None or not math.isfinite(x) else format_value(x, currency)
-
-
-def _payments_text(option: Any, currency: str) -> str:
-    """The payment path of an option in phases (:func:`phases_text`), its holidays as its
-    terms state them (:attr:`~solver.plans.terms.PlanTerms.holidays`, ``holiday_pays``)."""
-    if option.schedule is None:
-        return ""
-    terms = option.terms
-    return phases_text(
-        option.schedule.payment.tolist(), terms.holidays, terms.holiday_pays, currency
-    )
-
-
-def phases_text(
-    cents: list[int], holidays: tuple[tuple[int, int], ...], word: str, currency: str
-) -> str:
-    """A payment path in phases: each holiday where it falls (``3× 0``, ``4× interest``;
-    a free custom plan may pause mid-plan), each amount with the months it is paid
-    (``2,615 ×24``; no count for one month; an amount off whole units to the cent), and the
-    last payment whenever it differs from the phase before it (``last 2,594.79``, also
-    above it): a person can rebuild the path from it to the cent.
-
-    ``cents`` are the payments in cents, ``holidays`` the (first, last) month runs and
-    ``word`` what a holiday month pays (``0`` or ``interest``). The ``payments`` column of
-    ``workout plan`` and of ``plan-portfolio``'s plans.
-    """
-    from solver.core.currency import format_amount
-    from solver.core.schedule import CENTS_PER_UNIT as CENTS
-
-    ends = dict(holidays)  # first month -> last month of each holiday
-    parts: list[str] = []
-    phase: list[int] = []  # the phase being paid: [cents, months]; a holiday ends it
-    T = len(cents)
-    t = 0
-
-    def amount(c: int) -> str:
-        # whole amounts as the plan states them (2,615); others to the cent (rounding 0.5)
-        return f"{c / CENTS:,.0f}" if c % CENTS == 0 else format_amount(c / CENTS, currency)
-
-    def close() -> None:
-        if phase:
-            count = f" ×{phase[1]}" if phase[1] > 1 else ""
-            parts.append(f"{amount(phase[0])}{count}")
-            phase.clear()
-
-    while t < T:
-        if t + 1 in ends:
-            close()
-            parts.append(f"{ends[t + 1] - t}× {word}")
-            t = ends[t + 1]
-            continue
-        c = cents[t]
-        if t == T - 1 and (not phase or c != phase[0]):  # the last payment, to the cent
-            close()
-            exact = format_amount(c / CENTS, currency)
-            parts.append(f"last {exact}" if parts else exact)  # a lump sum is not a "last"
-            break
-        if phase and c == phase[0]:
-            phase[1] += 1
-        else:
-            close()
-            phase.extend((c, 1))
-        t += 1
-    close()
-    return " → ".join(parts)
-
 
 #: Columns of the options table in display order. On a terminal too narrow for all of them
 #: the columns are kept by priority (0 first) and the rest dropped whole: a number is never
@@ -135,11 +62,11 @@ def option_rows(result: Any, currency: str) -> list[tuple[list[str], str | None]
         (
             [
                 "status quo",
-                _payments_text(sq, currency),
+                option_payments_text(sq, currency),
                 str(sq.schedule.term),
-                _money(sq.npv, currency),
+                money_text(sq.npv, currency),
                 "",
-                _money(sq.customer_cost, currency),
+                money_text(sq.customer_cost, currency),
                 f"{sq.pd_12m:.1%}",
                 f"{sq.apr:.2%}",
                 f"{sq.max_dti:.2f}",
@@ -151,7 +78,7 @@ def option_rows(result: Any, currency: str) -> list[tuple[list[str], str | None]
     ]
     for o in result.options:
         if not o.feasible:
-            npv = _money(o.npv, currency) if o.schedule is not None else ""
+            npv = money_text(o.npv, currency) if o.schedule is not None else ""
             cells = [o.label, "", "", npv, "", "", "", "", "", o.status.lower(), o.reason]
             rows.append((cells, "dim"))
             continue
@@ -161,12 +88,12 @@ def option_rows(result: Any, currency: str) -> list[tuple[list[str], str | None]
             status += GRID_MARK
         cells = [
             ("★ " if rec else "") + o.label,
-            _payments_text(o, currency),
+            option_payments_text(o, currency),
             str(o.schedule.term),
-            _money(o.npv, currency),
+            money_text(o.npv, currency),
             # the difference of the two NPVs printed (solver.core.currency)
             format_difference(o.npv, sq.npv, currency, sign=True),
-            _money(o.customer_cost, currency),
+            money_text(o.customer_cost, currency),
             f"{o.pd_12m:.1%}",
             f"{o.apr:.2%}",
             f"{o.max_dti:.2f}",
@@ -218,7 +145,7 @@ def grid_note(result: Any, currency: str) -> str:
 
 def render_table(result: Any, schedule: Any, currency: str, start: Any = None) -> None:
     """The options table, its notes and the verdict; with ``schedule`` (the option
-    ``--schedule`` names, resolved before any output: :func:`commands.plan._schedule_option`),
+    ``--schedule`` names, resolved before any output: :func:`solver.officer.offers.plan_option`),
     that option's schedule, month t due t months after ``start`` (``--as-of``)."""
     from dataclasses import replace
 
@@ -265,70 +192,6 @@ def render_table(result: Any, schedule: Any, currency: str, start: Any = None) -
         out.print(st)
 
 
-def render_frontier(result: Any, frontier: list[Any], currency: str) -> None:
-    """The bank-vs-customer efficient frontier: plans no other plan beats on both (the
-    family bests and the level families' plans at every term, labelled with their terms:
-    :func:`solver.plans.options.efficient_frontier`)."""
-    from rich.table import Table
-
-    from commands.common import console
-    from solver.plans.explain import npv_shortfall
-
-    # the title on a line of its own: as the table's title it wraps to the table's width
-    table = Table()
-    for col in ("option", "term", "NPV", "customer cost", "NPV vs best", "PD 12m"):
-        # a number is never cut; a long label wraps (on a terminal narrower than the table)
-        left = col == "option"
-        table.add_column(col, justify="left" if left else "right", no_wrap=not left)
-    if not frontier:
-        console().print("No plan passes the NPV test: no bank-vs-customer trade-off to show.")
-        return
-    console().print(
-        "Bank vs customer: plans no other plan beats on both (NPV test passed)", highlight=False
-    )
-    best = frontier[0].npv
-    shown = frontier_rows(frontier, result.recommended)
-    for k, o in enumerate(frontier):
-        if k not in shown:
-            continue
-        table.add_row(
-            ("★ " if o.label == result.recommended else "") + o.label,
-            str(o.schedule.term),
-            _money(o.npv, currency),
-            _money(o.customer_cost, currency),
-            f"{-npv_shortfall(best, o.npv):+.2%}",
-            f"{o.pd_12m:.1%}",
-        )
-    # piped or captured output as wide as the widest label needs (a terminal: its width)
-    console(min_width=120).print(table)
-    if len(shown) < len(frontier):
-        console(min_width=120).print(
-            f"{len(shown)} of the {len(frontier)} frontier plans shown, evenly spaced; "
-            "--format json lists them all (frontier_options).",
-            highlight=False,
-        )
-
-
-#: Rows of the frontier table at most (about a screen): a frontier over every term can hold
-#: hundreds of plans (concession rates × waivers × terms), which an officer cannot read.
-FRONTIER_ROWS = 50
-
-
-def frontier_rows(frontier: list[Any], recommended: str | None) -> set[int]:
-    """Positions of the frontier plans the table shows: all of up to :data:`FRONTIER_ROWS`,
-    else evenly spaced ones from the bank's best to the cheapest, and the recommended plan
-    with its neighbours (the trade-off next to the pick)."""
-    n = len(frontier)
-    if n <= FRONTIER_ROWS:
-        return set(range(n))
-    step = (n - 1) / (FRONTIER_ROWS - 4)  # 3 rows kept for the pick and its neighbours
-    rows = {round(j * step) for j in range(FRONTIER_ROWS - 3)}
-    pick = next((k for k, o in enumerate(frontier) if o.label == recommended), None)
-    if pick is not None:
-        rows |= {k for k in (pick - 1, pick, pick + 1) if 0 <= k < n}
-    return rows
-
-
 def options_frame(result: Any, currency: str = DEFAULT_CURRENCY) -> Any:
     import pandas as pd
 
@@ -345,7 +208,7 @@ def options_frame(result: Any, currency: str = DEFAULT_CURRENCY) -> Any:
         # as the portfolio's plans file writes them: "1–3, 8–13" (the JSON: [first, last])
         d["holiday_months"] = holiday_text(o.terms.holidays) or None
         d["levels"] = " / ".join(f"{x:.2f}" for x in params.get("levels", []) or [])
-        d["payments"] = _payments_text(o, currency)  # the levels with their months
+        d["payments"] = option_payments_text(o, currency)  # the levels with their months
         rows.append(d)
     return pd.DataFrame(rows)
 
@@ -372,100 +235,15 @@ def plan_sheets(result: Any, options: Any, start: Any) -> dict[str, Any]:
     return {"options": options, "schedules": schedules_frame(result, start)}
 
 
-def plans_table(plans: Any, currency: str) -> Any:
-    """plan-portfolio's plans as written: the table with the ``payments`` text
-    (:func:`portfolio_payments_text`) after ``levels``."""
-    table = plans.table.copy(deep=False)
-    at = table.columns.get_loc("levels") + 1
-    table.insert(at, "payments", portfolio_payments_text(plans, currency))
-    return table
-
-
-def plan_partition_table(
-    frame: Any, policy: Any = None, model: Any = None, search: Any = None
-) -> Any:
-    """:func:`solver.plans.workloads.plan_partition` with the ``payments`` column: what an
-    engine's workers run, so that an engine writes the bytes of an in-process run."""
-    from solver.plans import portfolio
-
-    kwargs = {} if search is None else {"search": search}
-    plans = portfolio.plan_portfolio(frame, policy, model, jobs=1, **kwargs)
-    return plans_table(plans, str(getattr(policy, "currency", DEFAULT_CURRENCY)))
-
-
-def portfolio_payments_text(plans: Any, currency: str) -> list[str | None]:
-    """The ``payments`` column of plan-portfolio's plans: each account's followed plan in
-    phases (:func:`phases_text`, as ``workout plan`` shows it); ``None`` for an error row.
-
-    The holidays are the followed plan's own (``plans.holidays``: its
-    :attr:`~solver.plans.terms.PlanTerms.holidays` and ``holiday_pays``, as the plan
-    search stated them), the payments its schedule's cents.
-    """
-    import numpy as np
-
-    from solver.core.schedule import CENTS_PER_UNIT
-
-    cents = np.rint(plans.payments * CENTS_PER_UNIT).astype(np.int64)
-    out: list[str | None] = []
-    for i, months in enumerate(plans.term.tolist()):
-        if months == 0:
-            out.append(None)
-            continue
-        runs, pays = plans.holidays[i]
-        out.append(phases_text(cents[i, :months].tolist(), runs, pays, currency))
-    return out
-
-
 #: What ``plan`` and ``plan-portfolio`` say on stderr before planning with a cold kernel cache.
 KERNELS_NOTE = "preparing the plan engine's compiled kernels (first run only, about a minute)…"
 
 
-#: Module prefixes whose numba kernels a plan compiles (:func:`kernels_cold`).
-PLAN_ENGINE_MODULES = ("solver.plans.", "solver.core.")
-
-
-def kernels_cold() -> bool:
-    """Whether most of the plan engine's numba kernels have no valid on-disk cache entry,
-    so that this run compiles them (about 25 s of CPU for a first ``plan``, 50 s for a
-    first ``--thorough``; later runs load them in about a second).
-
-    Imports the plan search (which the run needs anyway) and asks each cached kernel of
-    the loaded plan-engine modules (:data:`PLAN_ENGINE_MODULES`: the plans and the model
-    kernel, not the allocation's or the risk's, which a process may also have loaded and
-    a plan never compiles) whether its index file exists where numba keeps it
-    (``__pycache__`` beside the module, or ``NUMBA_CACHE_DIR``) and matches the source:
-    about 10 ms. Decision (session 24): "cold" is more than half of them missing, not any
-    missing -- some kernels compile only for some accounts or options (holidays mid-plan,
-    the free family), so a warm cache always lacks a few, and a note on every run would be
-    noise; a fresh copy lacks them all. The check reads numba's cache objects (not a
-    public API): if they change, it answers ``False`` and the run is only silent again.
-    """
-    import sys
-
-    import solver.plans.options  # noqa: F401  (loads the kernel modules)
-
-    try:
-        from numba.core.registry import CPUDispatcher
-
-        kernels: list[Any] = [
-            value
-            for name, module in list(sys.modules.items())
-            if name.startswith(PLAN_ENGINE_MODULES) and module is not None
-            for value in list(vars(module).values())
-            if isinstance(value, CPUDispatcher)
-            and value.__module__ == name  # each kernel once, where it is defined
-            and getattr(getattr(value, "_cache", None), "_enabled", False)
-            and value.targetoptions.get("inline") != "always"  # inlined: never cached alone
-        ]
-        # _load_index() is empty for a missing index or one stale against the source
-        missing = sum(not k._cache._cache_file._load_index() for k in kernels)
-    except Exception:  # numba's internals changed: stay silent rather than fail the run
-        return False
-    return 2 * missing > len(kernels)
-
-
 def announce_kernels(quiet: bool = False) -> None:
-    """Print :data:`KERNELS_NOTE` on stderr when :func:`kernels_cold` (not with ``quiet``)."""
+    """Print :data:`KERNELS_NOTE` on stderr when the plan engine's kernels are not cached
+    (:func:`solver.plans.kernel_cache.kernels_cold`; not with ``quiet``)."""
+    from solver.plans.kernel_cache import kernels_cold
+
     if not quiet and kernels_cold():
         import click
 

@@ -1,8 +1,8 @@
 """``workout plan-portfolio``: the recommended plan for every account of a book.
 
 Business logic lives in :mod:`solver.plans.portfolio` (and, on an engine, in
-:mod:`solver.plans.workloads`); this module parses options, calls them, writes the plans
-and prints the summary by tier and product. The solver is imported inside the command:
+:mod:`solver.plans.workloads`); this module parses options and calls them; the plans
+written and the summary by tier and product are :mod:`commands.plan_portfolio_output`'s. The solver is imported inside the command:
 ``workout --help`` must not load numba, pandas or the plan search at start-up.
 """
 
@@ -25,15 +25,12 @@ from commands.engine_opts import (
 from commands.output import (
     as_of_option,
     check_out,
-    emit,
     format_option,
     out_help,
     out_option,
     write_out,
-    wrote,
 )
 from commands.sources import book_options, input_path, out_db_options, write_table_outputs
-from commands.tables import Column
 
 if TYPE_CHECKING:
     from solver.engines.dataset import CheckedDatasetOut
@@ -140,6 +137,7 @@ def plan_portfolio(
 
     from commands.common import console
     from commands.plan_output import announce_kernels
+    from commands.plan_portfolio_output import is_xlsx, print_plan_summary, written_plans
     from solver.core.readers import read_portfolio
     from solver.engines.partitions import runs_on_engine
     from solver.errors import InputError
@@ -197,7 +195,7 @@ def plan_portfolio(
             search=search,
         )
         elapsed = time.perf_counter() - started
-        return _print_plan_summary(summary, n, elapsed, out_path, fmt, table, quiet, search)
+        return print_plan_summary(summary, n, elapsed, out_path, fmt, table, quiet, search)
     frame = read_portfolio(portfolio, forecast=forecast_path)
     err = console(stderr=True)
     with Progress(
@@ -218,74 +216,13 @@ def plan_portfolio(
             search=search,
             progress=lambda k: bar.advance(task, k),
             # the workers carry the schedules' cent rows only for a run that writes them
-            schedules=schedules_path is not None or _is_xlsx(out_path),
+            schedules=schedules_path is not None or is_xlsx(out_path),
         )
     elapsed = time.perf_counter() - started
-    table, sheets = _written(plans, policy.currency, as_of, out_path, schedules_path)
+    table, sheets = written_plans(plans, policy.currency, as_of, out_path, schedules_path)
     write_table_outputs(out_path, out_db, table, sheet_name="plans", quiet=quiet, sheets=sheets)
     summary = plans.summary()
-    return _print_plan_summary(summary, len(frame), elapsed, out_path, fmt, table, quiet, search)
-
-
-#: Rows of an Excel sheet below its header: a longer schedules table is split.
-EXCEL_ROWS = 1_048_575
-#: Most schedule rows an .xlsx ``--out`` holds. Decision (session 17): the Excel writer
-#: goes cell by cell, about 36 s of CPU for the 801,110 rows of a 20,000-account book
-#: against 2.8 s for its plans sheet; 200,000 rows (about 5,000 accounts) cost about 9 s.
-#: A larger book's workbook leaves the sheet out and says so; ``--schedules FILE.parquet``
-#: writes every row in well under a second.
-XLSX_SCHEDULE_ROWS = 200_000
-
-
-def _is_xlsx(out_path: Path | None) -> bool:
-    """Whether ``--out`` is a workbook (which holds the schedules too, up to a size)."""
-    return out_path is not None and out_path.suffix.lower() == ".xlsx"
-
-
-def _written(
-    plans: Any, currency: str, as_of: Any, out_path: Path | None, schedules_path: Any
-) -> tuple[Any, dict[str, Any] | None]:
-    """The plans table as written (with the ``payments`` text after ``levels``) and, for an
-    .xlsx ``--out``, its sheets; writes the ``--schedules`` file (the followed schedules
-    as the plan search built them: :func:`solver.plans.followed.schedules_table`)."""
-    from commands.output import as_of_date, write_out
-    from commands.plan_output import plans_table
-    from solver.plans.followed import schedules_table
-
-    table = plans_table(plans, currency)
-    excel = _is_xlsx(out_path)
-    if not excel and schedules_path is None:
-        return table, None
-    schedules = schedules_table(plans, as_of_date(as_of))
-    if schedules_path is not None:
-        write_out(
-            schedules_path, schedules, sheet_name="schedules", sheets=_excel_sheets(schedules)
-        )
-        # on stderr, as the workbook's notes: stdout may be the plans (--format csv/json)
-        click.echo(f"wrote {schedules_path} ({len(schedules):,} schedule rows)", err=True)
-    if not excel:
-        return table, None
-    assert out_path is not None  # an .xlsx --out (for mypy: _is_xlsx checked it)
-    sheets = {"plans": table}
-    if len(schedules) > XLSX_SCHEDULE_ROWS:
-        click.echo(
-            f"note: the schedules ({len(schedules):,} rows) are not in {out_path.name}: more"
-            f" than {XLSX_SCHEDULE_ROWS:,} rows make the workbook slow to write and open;"
-            " --schedules FILE.parquet (or .csv, .xlsx) writes them",
-            err=True,
-        )
-    else:
-        sheets.update(_excel_sheets(schedules))
-    return table, sheets  # the workbook writer adds the columns sheet
-
-
-def _excel_sheets(schedules: Any) -> dict[str, Any]:
-    """The schedules as workbook sheets: ``schedules``, then ``schedules 2``, ... beyond
-    Excel's rows per sheet (a larger sheet would lose rows silently)."""
-    return {
-        "schedules" if k == 0 else f"schedules {k + 1}": schedules.iloc[first : first + EXCEL_ROWS]
-        for k, first in enumerate(range(0, max(len(schedules), 1), EXCEL_ROWS))
-    }
+    return print_plan_summary(summary, len(frame), elapsed, out_path, fmt, table, quiet, search)
 
 
 def _refuse_on_engine(schedules_path: Path | None, out_db: Any) -> None:
@@ -325,7 +262,7 @@ def _plan_on_engine(
     because an account of the table missing from the whole book is an error.
     """
     from commands.engine_opts import progress_bar
-    from commands.plan_output import plan_partition_table
+    from commands.plan_portfolio_output import plan_partition_table
     from solver.core.forecast import with_forecast
     from solver.core.readers import read_portfolio
     from solver.engines.entry import read_portfolio_on
@@ -357,109 +294,3 @@ def _plan_on_engine(
     if out_path is not None:  # None: --format csv prints the plans
         write_out(out_path, result.frame, sheet_name="plans")
     return result.rows, portfolio_summary(result.frame), result.frame
-
-
-#: The summary table's counts of accounts by outcome (the summary's keys:
-#: :func:`solver.plans.portfolio.portfolio_summary`); ``contract_affordable`` only where the
-#: need test kept a contract.
-SUMMARY_COUNTS = (
-    "restructured",
-    "infeasible",
-    "npv_test_failed",
-    "contract_affordable",
-    "errors",
-)
-
-#: Columns of plan-portfolio's summary in display order (:mod:`commands.tables`). The wide
-#: layout's headers are the summary's keys (as --format json names them); the compact one,
-#: on a terminal too narrow for all, stacks them on two lines (review s24: "uplift_…" and
-#: "uplift_v…" could not be told apart) and drops the least important counts whole
-#: (priority: lower is kept first), so that a number is never cut.
-SUMMARY_COLUMNS: tuple[Column, ...] = (
-    Column("by", "left", 0),
-    Column("segment", "left", 0),
-    Column("accounts", "right", 1, name="accounts"),
-    Column("restructured", "right", 1, short="restruc-\ntured", name="restructured"),
-    Column("infeasible", "right", 4, short="infeas-\nible", name="infeasible"),
-    Column("npv_test_failed", "right", 5, short="NPV test\nfailed", name="npv_test_failed"),
-    # "affordable": the wide table stays within 140 columns (the need test's verdict)
-    Column("affordable", "right", 6, short="afford-\nable", name="contract_affordable"),
-    Column("errors", "right", 3, name="errors"),
-    Column(
-        "uplift_vs_status_quo",
-        "right",
-        2,
-        short="uplift vs\nstatus quo",
-        name="uplift_vs_status_quo",
-    ),
-    Column(
-        "uplift_vs_waterfall", "right", 2, short="uplift vs\nwaterfall", name="uplift_vs_waterfall"
-    ),
-)
-
-
-def _print_plan_summary(
-    summary: Any,
-    n: int,
-    elapsed: float,
-    out_path: Path | None,
-    fmt: str = "table",
-    table: Any = None,
-    quiet: bool = False,
-    search: Any = None,
-) -> int:
-    from commands.common import console
-    from commands.tables import print_fitted
-
-    if fmt != "table":
-        payload = {
-            "accounts": n,
-            "seconds": round(elapsed, 3),
-            "out": None if out_path is None else str(out_path),
-            "summary": summary,
-        }
-        emit(fmt, table=table, payload=payload)
-        wrote(out_path, fmt, quiet=quiet)
-        return 0
-    out = console(min_width=140)
-    counts = [c for c in SUMMARY_COLUMNS if c.name in SUMMARY_COUNTS]
-    if not summary["contract_affordable"].any():
-        # the need test's column only where the policy's need_test kept a contract
-        counts = [c for c in counts if c.name != "contract_affordable"]
-    columns = [*SUMMARY_COLUMNS[:3], *counts, *SUMMARY_COLUMNS[-2:]]
-    rows = [
-        (
-            [
-                str(row["by"]),
-                str(row["segment"]),
-                *(f"{int(row[c.name]):,}" for c in columns[2:-2]),
-                *(f"{row[c.name]:,.0f}" for c in columns[-2:]),
-            ],
-            "bold" if row["by"] == "all" else None,
-        )
-        for _, row in summary.iterrows()
-    ]
-    title = f"Plans for {n:,} accounts ({elapsed:.1f} s, {n / max(elapsed, 1e-9):,.0f} accounts/s)"
-    # fitted as plan's options table: columns dropped by priority, never a number cut
-    print_fitted(out, title, columns, rows)
-    total = summary[summary["by"] == "all"].iloc[0] if (summary["by"] == "all").any() else None
-    if total is not None and "certified_0_1pct" in summary and int(total["restructured"]):
-        certified, restructured = int(total["certified_0_1pct"]), int(total["restructured"])
-        out.print(
-            f"certificates: {certified:,} of {restructured:,} recommendations"
-            f" ({certified / restructured:.1%}) proved within 0.1 % of their family's optimum"
-            f" ({_certified_over(search)}; columns solver_status, bound, gap)",
-            highlight=False,
-        )
-    out.print(f"wrote {out_path}", highlight=False)
-    return 0
-
-
-def _certified_over(search: Any) -> str:
-    """What the portfolio footer says the custom and step certificates are proved over."""
-    if search is not None and search.free_family:
-        return (
-            "custom: over every amount; step: over every amount where that certifies it,"
-            " else on its payment grid"
-        )
-    return "custom and step: on the account's payment grid"

@@ -85,7 +85,7 @@ def test_plan_portfolio_cli_on_dask_writes_the_local_table(engine, plan_case, tm
     """`plan-portfolio DATASET --out DIR --engine dask --address …`: the workers' dataset
     reads back as the local plan table (as the command writes it: with the payments text
     since session 17)."""
-    from commands.plan_output import plan_partition_table
+    from commands.plan_portfolio_output import plan_partition_table
 
     frame, root, reference = plan_case
     local = plan_partition_table(frame)

@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from commands.plan_output import _payments_text, options_frame
+from commands.plan_output import options_frame
+from commands.plan_text import option_payments_text
 from solver.core.account import as_account
 from solver.core.amortisation import schedule_from_payments
 from solver.core.model import BehaviourModel
@@ -160,12 +161,12 @@ def test_payments_column_shows_each_holiday_where_it_falls(thorough_result):
     interest-only holiday's interest is not shown again as a payment phase."""
     custom = thorough_result.option("custom")
     runs = _oracle_runs(custom.schedule, interest_only=False)
-    tokens = _payments_text(custom, "CNY").split(" → ")
+    tokens = option_payments_text(custom, "CNY").split(" → ")
     holidays = [tok for tok in tokens if tok.endswith("× 0")]
     assert holidays == [f"{b - a + 1}× 0" for a, b in runs]
     interest_only = thorough_result.option("deferral/interest_only")
     ((first, last),) = _oracle_runs(interest_only.schedule, interest_only=True)
-    tokens = _payments_text(interest_only, "CNY").split(" → ")
+    tokens = option_payments_text(interest_only, "CNY").split(" → ")
     after = float(interest_only.schedule.payments[last])  # the first instalment
     # the first instalment's phase, with the months it lasts since the run counts were added
     assert tokens[0] == f"{last}× interest" and tokens[1].split(" ×")[0] == f"{after:,.0f}"

@@ -209,7 +209,7 @@ def test_frontier_table_shows_a_screen_with_the_pick_and_both_ends():
     """A frontier longer than FRONTIER_ROWS shows at most that many rows: the bank's best, the cheapest, and the pick with its neighbours."""
     from types import SimpleNamespace
 
-    from commands.plan_output import FRONTIER_ROWS, frontier_rows
+    from commands.plan_frontier import FRONTIER_ROWS, frontier_rows
 
     frontier = [SimpleNamespace(label=f"plan {k}") for k in range(532)]
     for pick in (0, 1, 266, 530, 531):

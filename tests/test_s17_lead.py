@@ -28,7 +28,7 @@ def test_payments_text_gives_the_last_payment_to_the_cent_above_or_below():
     """The payments text ends with the exact last payment whether it is below or above the
     phase before it, and states an amount off whole units to the cent (review: '→ 2,145'
     stood for 2,144.63)."""
-    from commands.plan_output import phases_text
+    from commands.plan_text import phases_text
 
     assert phases_text([100_000, 127_600, 127_600, 214_463], (), "0", "CNY") == (
         "1,000 → 1,276 ×2 → last 2,144.63"

@@ -278,7 +278,7 @@ def test_large_book_workbook_leaves_the_schedules_out_and_says_so(tmp_path, monk
     """An .xlsx --out whose schedules pass XLSX_SCHEDULE_ROWS has no schedules sheet and a
     note naming --schedules; --schedules FILE.xlsx splits its rows over sheets of at most
     EXCEL_ROWS rows, losing none."""
-    import commands.plan_portfolio as pp
+    import commands.plan_portfolio_output as pp
 
     book = tmp_path / "book.csv"
     generate_portfolio(6, seed=3).to_csv(book, index=False)

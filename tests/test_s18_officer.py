@@ -20,6 +20,7 @@ from test_policy_need import STRETCHED as STRETCHED_FIELDS
 from test_policy_need import _contract_meets_policy
 
 import solver.officer.counter_offer as counter_offer
+import solver.officer.policy_check as policy_check
 from solver.core import Policy, read_portfolio
 from solver.core.account import as_account
 from solver.domain import Status
@@ -110,13 +111,13 @@ def test_counter_offer_builds_no_context_for_the_need_test(affordable_plans, mon
     """Given the plan options, the counter-offer builds one plan context (its own
     affordability check), not a second one to decide the need test again."""
     built = []
-    real = counter_offer.context_from_account
+    real = policy_check.context_from_account  # the policy check's (its affordability caps)
 
     def counting(*args, **kwargs):
         built.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(counter_offer, "context_from_account", counting)
+    monkeypatch.setattr(policy_check, "context_from_account", counting)
     offer = evaluate_counter_offer(AFFORDABLE, WITHIN, NEED, plans=affordable_plans["need"])
     assert offer.verdict == Verdict.CONTRACT_AFFORDABLE
     assert len(built) == 1

@@ -22,7 +22,8 @@ from cli_inprocess import run_workout
 from test_s17_ux import assert_amortises
 
 import solver
-from commands.plan_output import _payments_text, plans_table
+from commands.plan_portfolio_output import plans_table
+from commands.plan_text import option_payments_text
 from solver.core.account import Account
 from solver.core.generate import generate_portfolio
 from solver.engines.local import LocalEngine
@@ -171,7 +172,7 @@ def test_payments_text_is_the_single_account_text(book, planned):
     for record, text in zip(book.to_dict("records"), texts, strict=True):
         result = solver.plan_options(Account.from_mapping(record))
         option = result.recommended_option or result.status_quo
-        assert text == _payments_text(option, "CNY")
+        assert text == option_payments_text(option, "CNY")
     assert any(text.startswith("6× 0") for text in texts)  # a holiday is in the mix
 
 

@@ -188,7 +188,7 @@ def test_kernel_cache_is_cold_without_cache_files(tmp_path):
     """With an empty NUMBA_CACHE_DIR every kernel lacks its cache: kernels_cold() is True
     (checked in a fresh process, which compiles nothing)."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
-    code = "from commands.plan_output import kernels_cold; print(kernels_cold())"
+    code = "from solver.plans.kernel_cache import kernels_cold; print(kernels_cold())"
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
     )
@@ -202,7 +202,7 @@ def test_kernel_cache_is_warm_after_a_plan():
     risk) are not in sys.modules; the project's own cache, so nothing compiles twice."""
     code = (
         "from cli_inprocess import run_workout\n"
-        "from commands.plan_output import kernels_cold\n"
+        "from solver.plans.kernel_cache import kernels_cold\n"
         f"code, _, err = run_workout('plan', {str(SAMPLE)!r}, '--format', 'json')\n"
         "assert code == 0, err\n"
         "import solver.allocation.portfolio, solver.risk.history  # other kernels loaded\n"
@@ -224,8 +224,9 @@ def test_cold_kernels_are_announced_on_stderr(monkeypatch):
     """With a cold cache plan says so on stderr (stdout stays the CSV); plan-portfolio
     --quiet says nothing."""
     import commands.plan_output as plan_output
+    import solver.plans.kernel_cache as kernel_cache
 
-    monkeypatch.setattr(plan_output, "kernels_cold", lambda: True)
+    monkeypatch.setattr(kernel_cache, "kernels_cold", lambda: True)
     code, stdout, err = run_workout("plan", SAMPLE, "--format", "csv")
     assert code == 0, err
     assert plan_output.KERNELS_NOTE in err and "first run only" in plan_output.KERNELS_NOTE

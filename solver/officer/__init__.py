@@ -3,7 +3,8 @@ against the policy and the NPV test, the offer chosen, and its printable letter.
 
 * :mod:`~solver.officer.proposal` -- the customer's proposal and the schedule it books;
 * :mod:`~solver.officer.counter_offer` -- its figures, policy check, verdict and the
-  nearest feasible plan (the verdicts: :mod:`~solver.officer.verdict`);
+  nearest feasible plan (the verdicts: :mod:`~solver.officer.verdict`; the policy check:
+  :mod:`~solver.officer.policy_check`);
 * :mod:`~solver.officer.dating` -- the as-of date plans and offers are dated from;
 * :mod:`~solver.officer.offers` -- the offer an officer chooses (a plan option or the
   counter-offer), dated;
@@ -25,7 +26,7 @@ _EXPORTS: dict[str, str] = {
     "Verdict": "solver.officer.verdict",
     "evaluate_counter_offer": "solver.officer.counter_offer",
     "schedule_figures": "solver.officer.counter_offer",
-    "policy_violations": "solver.officer.counter_offer",
+    "policy_violations": "solver.officer.policy_check",
     "nearest_option": "solver.officer.counter_offer",
     "AS_OF_FORMAT": "solver.officer.dating",
     "parse_as_of": "solver.officer.dating",

@@ -25,13 +25,21 @@ from typing import Any
 from solver.core import Schedule, status_quo
 from solver.core.account import balance_owed
 from solver.core.currency import format_value
-from solver.domain import DEFAULT_CURRENCY, OFFERED_FAMILIES, Status
+from solver.domain import (
+    DEFAULT_CURRENCY,
+    DEFERRAL_MODES,
+    FAMILIES,
+    OFFERED_FAMILIES,
+    Family,
+    Status,
+)
 from solver.errors import InfeasibleError, InputError
 from solver.officer.counter_offer import CounterOffer, Verdict, evaluate_counter_offer
 from solver.officer.dating import as_of_or_today
 from solver.officer.documents import COUNTER_OFFER
 from solver.officer.proposal import Proposal
 from solver.plans import PlanOption, PlanResult, efficient_frontier
+from solver.plans.options import STATUS_QUO
 
 
 @dataclass(frozen=True)
@@ -287,7 +295,9 @@ def choose_offer(
     return OfferChoice(offer_of_option(account, chosen, **dating), plans, None, notes)
 
 
-def plan_option(plans: PlanResult, name: str) -> PlanOption:
+def plan_option(
+    plans: PlanResult, name: str, *, option: str = "--option", shown: bool = False
+) -> PlanOption:
     """The plan option ``name`` names: any label ``workout plan`` prints for these
     ``plans`` -- an option's (:meth:`~solver.plans.PlanResult.option`, which also takes a
     family for its best plan) or a frontier plan's (:func:`~solver.plans.efficient_frontier`,
@@ -296,6 +306,16 @@ def plan_option(plans: PlanResult, name: str) -> PlanOption:
 
     The labels are the plan search's own (:attr:`~solver.plans.PlanOption.label`), the ones
     plan's table, JSON (``label``, ``frontier``) and .xlsx show: there is no second spelling.
+    ``workout offer --option`` and ``workout plan --schedule`` both resolve them here.
+
+    Parameters
+    ----------
+    option
+        The option the label was given with, for the message (``--option``, ``--schedule``).
+    shown
+        The message lists every plan ``workout plan`` shows (the status quo and the
+        waterfall reference too: ``--schedule``), not only what may be offered (``--option``,
+        which also takes the counter-offer).
 
     Raises
     ------
@@ -307,15 +327,54 @@ def plan_option(plans: PlanResult, name: str) -> PlanOption:
     except KeyError:
         pass
     # the frontier is priced only on a miss: most offers name a family or an option
-    for option in efficient_frontier(plans) if plans.trade_offs is not None else ():
-        if option.label == name:
-            return option
-    names = [o.label for o in plans.options if o.family in OFFERED_FAMILIES]
+    for plan in efficient_frontier(plans) if plans.trade_offs is not None else ():
+        if plan.label == name:
+            return plan
+    if shown:
+        names = [STATUS_QUO, *(o.label for o in plans.options), "a family name for its best plan"]
+    else:
+        names = [o.label for o in plans.options if o.family in OFFERED_FAMILIES]
     if plans.trade_offs is not None:
         names.append("a frontier plan's label (`workout plan --frontier` lists them)")
-    raise InputError(
-        f"--option {name}: no such option; options are {', '.join(names)} or {COUNTER_OFFER}"
-    )
+    if not shown:
+        names.append(COUNTER_OFFER)
+    listed = f"{', '.join(names[:-1])} or {names[-1]}"
+    raise InputError(f"{option} {name}: no such option; options are {listed}")
+
+
+def check_plan_label(name: str, option: str) -> None:
+    """Refuse, before the plan search, a label no run can print (``plan --schedule custm``).
+
+    A plan's label is ``status_quo`` or starts with its family (:data:`~solver.domain.FAMILIES`),
+    a deferral's with ``deferral/`` and its interest mode (:data:`~solver.domain.DEFERRAL_MODES`),
+    then, for a frontier plan, its terms after a space (``deferral/interest_only 4+29m``).
+    Only that stem is checked here: which options and frontier plans exist depends on the
+    run, so a well-formed label can still be refused by :func:`plan_option` after the search.
+
+    Raises
+    ------
+    InputError
+        The stem is not a family or a deferral mode; the message lists them (exit 2).
+    """
+    from solver.core.settings_schema import did_you_mean
+
+    if name == STATUS_QUO:
+        return
+    stem = name.split(" ", 1)[0]
+    family, slash, mode = stem.partition("/")
+    if family not in FAMILIES:
+        close = did_you_mean(family, [*FAMILIES, STATUS_QUO])
+        hint = f" (did you mean {close}?)" if close else ""
+        raise InputError(
+            f"{option} {name}: no such plan family {family!r}{hint}; a label starts with a"
+            f" family ({', '.join(FAMILIES)}) or is {STATUS_QUO}"
+        )
+    if slash and (family != Family.DEFERRAL or mode not in DEFERRAL_MODES):
+        modes = ", ".join(f"{Family.DEFERRAL}/{m}" for m in DEFERRAL_MODES)
+        raise InputError(
+            f"{option} {name}: no such option {stem!r}; the options with a mode are the"
+            f" deferral's ({modes})"
+        )
 
 
 def _refusal(counter: CounterOffer) -> str:

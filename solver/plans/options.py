@@ -87,6 +87,9 @@ from solver.plans.schedules import contract_affordable, schedule_levels
 from solver.plans.search_types import SearchParams
 from solver.plans.terms import PlanTerms
 
+#: The label (and family) of the status quo, the contract as it stands, among the options.
+STATUS_QUO = "status_quo"
+
 
 @dataclass(frozen=True)
 class PlanOption:
@@ -229,7 +232,7 @@ class PlanResult:
 
     def option(self, name: str) -> PlanOption:
         """The option with this label (``"deferral/waive"``) or the best of a family (``"deferral"``)."""
-        if name == "status_quo":
+        if name == STATUS_QUO:
             return self.status_quo
         exact = [o for o in self.options if o.label == name]
         if exact:
@@ -319,8 +322,8 @@ def plan_results(
     for i, acc in enumerate(accounts):
         sq_m: dict[str, Any] = mets[i][-1]
         sq_opt = PlanOption(
-            "status_quo",
-            "status_quo",
+            STATUS_QUO,
+            STATUS_QUO,
             True,
             PlanTerms(
                 term=sq[i].term,

@@ -39,6 +39,15 @@ from solver.plans.search_types import SearchParams
 from solver.plans.terms import TABLE_TERMS, holiday_text
 
 CERTIFIED_GAP = 1e-3  # a recommendation counts as certified within this proven gap (issue 13)
+#: The summary's counts of accounts by outcome (:func:`portfolio_summary`): each count's
+#: column and the account status it counts, in the summary's column order.
+OUTCOME_COUNTS: dict[str, Status] = {
+    "restructured": Status.RECOMMENDED,
+    "infeasible": Status.INFEASIBLE,
+    "npv_test_failed": Status.NPV_TEST_FAILED,
+    "contract_affordable": Status.CONTRACT_AFFORDABLE,
+    "errors": Status.ERROR,
+}
 
 PORTFOLIO_COLUMNS = (
     "account_id",
@@ -449,11 +458,8 @@ def portfolio_summary(table: pd.DataFrame) -> pd.DataFrame:
     optimum (status ``OPTIMAL``, or a gap ≤ :data:`CERTIFIED_GAP` from a valid bound).
     """
     t = table.copy()
-    t["restructured"] = t["status"] == Status.RECOMMENDED
-    t["infeasible"] = t["status"] == Status.INFEASIBLE
-    t["npv_test_failed"] = t["status"] == Status.NPV_TEST_FAILED
-    t["contract_affordable"] = t["status"] == Status.CONTRACT_AFFORDABLE
-    t["errors"] = t["status"] == Status.ERROR
+    for count, status in OUTCOME_COUNTS.items():
+        t[count] = t["status"] == status
     t["uplift_vs_status_quo"] = pd.to_numeric(t["npv_vs_status_quo"], errors="coerce").fillna(0.0)
     wf = pd.to_numeric(t["waterfall_npv"], errors="coerce")
     wf_use = wf.where(
@@ -465,11 +471,7 @@ def portfolio_summary(table: pd.DataFrame) -> pd.DataFrame:
     t["certified_0_1pct"] = t["restructured"] & (gap.fillna(0.0) <= CERTIFIED_GAP)
     aggs = {
         "accounts": ("account_id", "size"),
-        "restructured": ("restructured", "sum"),
-        "infeasible": ("infeasible", "sum"),
-        "npv_test_failed": ("npv_test_failed", "sum"),
-        "contract_affordable": ("contract_affordable", "sum"),
-        "errors": ("errors", "sum"),
+        **{count: (count, "sum") for count in OUTCOME_COUNTS},
         "certified_0_1pct": ("certified_0_1pct", "sum"),
         "npv": ("npv", "sum"),
         "uplift_vs_status_quo": ("uplift_vs_status_quo", "sum"),
