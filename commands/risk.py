@@ -106,8 +106,8 @@ def rollrates(
       workout risk rollrates --db sqlite:///bank.db --table history --no-png
     """
     from solver.core.writers import output_format
+    from solver.risk.panel import read_panel
     from solver.risk.reports import rollrate_report
-    from solver.risk.rollrates import read_panel
 
     source = table_source(panel, "PANEL", uci=uci, data_dir=data_dir)
     if out:

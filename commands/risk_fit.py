@@ -126,7 +126,7 @@ def fit(
       workout risk fit --uci --layout history --out out/ew_uci_history.toml
       workout risk fit --db sqlite:///bank.db --table history --out out/ew_history.toml
     """
-    from solver.risk.early_warning import EarlyWarningParams
+    from solver.risk.early_warning_fit import EarlyWarningParams
     from solver.risk.history import DefaultDefinition
     from solver.risk.history_fit import fit_table
 

@@ -253,7 +253,8 @@ def calibrate(
         )
     except BookError as exc:  # the option's name belongs here, not in solver/
         raise InputError(exc.naming("the book (--book)")) from None
-    check = check_behaviour(calibrated_params(result, base_params))
+    params = calibrated_params(result, base_params)
+    check = check_behaviour(params)
     if not check.passed:
         raise InputError(
             f"{outcomes}: the calibrated model fails the sanity check; nothing written",
@@ -269,7 +270,8 @@ def calibrate(
         emit(fmt, table=result.written_frame(fallback))
         return
     if fmt == "json":
-        payload = history_result.to_dict() if history_result else result.to_dict()
+        # each tier's "written" is the TOML's base_hazard (the same fallback, so the same numbers)
+        payload = (history_result or result).to_dict(fallback)
         payload.update(
             {"out": out, "png": str(png_path) if png_path else None, "sanity": check.to_dict()}
         )

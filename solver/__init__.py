@@ -56,7 +56,7 @@ _EXPORTS: dict[str, str] = {
     "absorbing_summary": "solver.risk.absorption",
     "expected_loss": "solver.risk.absorption",
     "roll_rates": "solver.risk.rollrates",
-    "read_panel": "solver.risk.rollrates",
+    "read_panel": "solver.risk.panel",
     "fit_early_warning": "solver.risk.early_warning",
     "fit_uci": "solver.risk.early_warning",
     "EarlyWarningModel": "solver.risk.early_warning",

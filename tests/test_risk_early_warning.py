@@ -15,7 +15,8 @@ from scipy import stats
 from cli import workout
 from commands.common import run_cli
 from solver.errors import InputError
-from solver.risk.early_warning import EarlyWarningParams, fit_early_warning, score_uci
+from solver.risk.early_warning import fit_early_warning, score_uci
+from solver.risk.early_warning_fit import EarlyWarningParams
 from solver.risk.early_warning_model import EarlyWarningModel
 from solver.risk.pd_tiers import assign_tiers
 from solver.risk.score_metrics import calibration_table, ks_statistic, roc_auc

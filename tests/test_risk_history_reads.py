@@ -17,12 +17,12 @@ from risk_data import DATA
 
 import solver.risk.history as history_module
 import solver.risk.history_fit as history_fit
-import solver.risk.rollrates as rollrates_module
+import solver.risk.panel as panel_module
 from cli import workout
 from commands.common import run_cli
 from solver.core.sources import BookSource
 from solver.errors import InputError
-from solver.risk.rollrates import read_panel
+from solver.risk.panel import read_panel
 from solver.risk.transitions import BookError, calibrate_table
 
 COLUMNS = ["account_id", "month", "amount_due", "amount_paid", "dpd", "status"]
@@ -60,7 +60,7 @@ def test_history_months_are_parsed_once(tmp_path, monkeypatch):
     path = tmp_path / "history.csv"
     _history().to_csv(path, index=False)
     parsed = _counting(monkeypatch, history_module, "month_ordinal")
-    monkeypatch.setattr(rollrates_module, "month_ordinal", history_module.month_ordinal)
+    monkeypatch.setattr(panel_module, "month_ordinal", history_module.month_ordinal)
     panel = read_panel(path)
     assert len(parsed) == 1
     assert panel["month_index"].tolist() == [2024 * 12 + m for m in (0, 1, 2)] * 2

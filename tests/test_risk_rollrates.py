@@ -11,14 +11,9 @@ from scipy import stats
 
 from solver.errors import InputError
 from solver.risk.absorption import absorbing_summary
-from solver.risk.rollrates import (
-    dpd_to_bucket,
-    goodman_intervals,
-    read_panel,
-    roll_rates,
-    validate_panel,
-    wilson_interval,
-)
+from solver.risk.panel import dpd_to_bucket, read_panel, validate_panel
+from solver.risk.rollrate_intervals import goodman_intervals, wilson_interval
+from solver.risk.rollrates import roll_rates
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ from solver.core.generate import generate_portfolio
 from solver.core.history_sim import simulate_history
 from solver.risk.behaviour_toml import write_behaviour_toml
 from solver.risk.calibration import calibrate_outcomes
-from solver.risk.early_warning import EarlyWarningParams, fit_early_warning
+from solver.risk.early_warning import fit_early_warning
+from solver.risk.early_warning_fit import EarlyWarningParams
 from solver.risk.history import validate_history
 from solver.risk.outcomes import read_outcomes, simulate_defaults
 from solver.risk.transitions import calibrate_history

@@ -24,7 +24,8 @@ from cli_inprocess import run_workout
 from risk_data import UCI, needs_uci
 from scipy.stats import norm
 
-from solver.risk.rollrates import roll_rates, validate_panel
+from solver.risk.panel import validate_panel
+from solver.risk.rollrates import roll_rates
 from solver.scenarios.experiment import evaluate_outcomes, read_outcomes
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from cli_inprocess import run_workout
+from scipy import optimize
 
 from solver.risk.calibration import calibrate_hazards
 from solver.risk.calibration_result import DEFAULT_BEHAVIOUR, HazardCalibration
@@ -173,8 +174,37 @@ def test_the_kappa_fit_writes_ordered_hazards_with_a_tier_without_data() -> None
     est = {t.tier: t.hazard for t in result.tiers if t.estimated}
     assert est["A"] > est["C"]  # the data invert, so pooling is exercised
     values = [est.get(t, DEFAULT[t]) for t in TIER_NAMES]
-    weights = [result.hazard(t).exposure_months if t in est else EPS for t in TIER_NAMES]
-    expected = dict(zip(TIER_NAMES, pava(values, weights), strict=True))
+    # s25: the kappa fit pools by its own likelihood (kappa as fitted), not by exposure
+    # months: each pool's h0 maximises its rows' Bernoulli likelihood (SPEC §4's hazard)
+    rows_tier, rows_event = np.array(tiers), np.concatenate(events).astype(float)
+    rows_u = 1 - np.concatenate(afford)
+
+    def pool_h0(group: list[str]) -> float:
+        rows = np.isin(rows_tier, group)
+        e, u, k = rows_event[rows], rows_u[rows], result.kappa
+
+        def nll(h: float) -> float:
+            p = h + (1 - h) * k * u
+            return -float(np.sum(e * np.log(p) + (1 - e) * np.log1p(-p)))
+
+        fit = optimize.minimize_scalar(
+            nll, bounds=(1e-9, 0.5), method="bounded", options={"xatol": 1e-13}
+        )
+        return float(fit.x)
+
+    pools: list[list[str]] = []
+    pooled: list[float] = []
+    for tier, value in est.items():
+        pools.append([tier])
+        pooled.append(value)
+        while len(pooled) > 1 and pooled[-2] > pooled[-1]:
+            pools[-2:], pooled[-2:] = [pools[-2] + pools[-1]], [pool_h0(pools[-2] + pools[-1])]
+    expected = {t: v for pool, v in zip(pools, pooled, strict=True) for t in pool}
+    for i, t in enumerate(TIER_NAMES):  # a tier without data held between its neighbours
+        if t not in est:
+            low = max((expected[n] for n in TIER_NAMES[:i] if n in est), default=0.0)
+            high = min((expected[n] for n in TIER_NAMES[i + 1 :] if n in est), default=1.0)
+            expected[t] = min(max(DEFAULT[t], low), high)
     assert written == pytest.approx(expected, rel=1e-6)
     moved = {t for t in TIER_NAMES if not math.isclose(values[TIER_NAMES.index(t)], written[t])}
     assert "B" in moved and named_tiers(result.pooling_note()) == moved

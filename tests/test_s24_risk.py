@@ -32,7 +32,7 @@ from cli_inprocess import run_workout
 
 from solver.errors import InputError
 from solver.risk.pd_tiers import check_pd_bands
-from solver.risk.rollrates import goodman_intervals, wilson_interval
+from solver.risk.rollrate_intervals import goodman_intervals, wilson_interval
 
 DATA = Path(__file__).parent / "data" / "risk"
 PANEL = DATA / "panel_small.csv"

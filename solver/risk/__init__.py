@@ -1,6 +1,7 @@
 """Risk analytics (SPEC §7): roll rates, absorbing chains, early warning, calibration.
 
-* :mod:`solver.risk.rollrates` -- roll-rate matrices with intervals from a status panel.
+* :mod:`solver.risk.rollrates` -- roll-rate matrices with intervals from a status panel
+  (:mod:`solver.risk.panel` reads and validates it; :mod:`solver.risk.rollrate_intervals`).
 * :mod:`solver.risk.absorption` -- ``absorption(Q, R) -> (N, B)``, expected loss by bucket.
 * :mod:`solver.risk.uci` -- the UCI credit-card data as a panel and a feature table.
 * :mod:`solver.risk.trees` -- gradient-boosted trees as plain arrays (the pickle-free model).
@@ -36,9 +37,9 @@ _EXPORTS: dict[str, str] = {
     "read_outcomes": "solver.risk.outcomes",
     "simulate_defaults": "solver.risk.outcomes",
     "write_behaviour_toml": "solver.risk.behaviour_toml",
-    "EarlyWarningFit": "solver.risk.early_warning",
+    "EarlyWarningFit": "solver.risk.early_warning_fit",
     "EarlyWarningModel": "solver.risk.early_warning",
-    "EarlyWarningParams": "solver.risk.early_warning",
+    "EarlyWarningParams": "solver.risk.early_warning_fit",
     "assign_tiers": "solver.risk.early_warning",
     "calibration_table": "solver.risk.early_warning",
     "fit_early_warning": "solver.risk.early_warning",
@@ -50,11 +51,11 @@ _EXPORTS: dict[str, str] = {
     "TreeEnsemble": "solver.risk.trees",
     "RollRateMatrix": "solver.risk.rollrates",
     "RollRateResult": "solver.risk.rollrates",
-    "goodman_intervals": "solver.risk.rollrates",
-    "read_panel": "solver.risk.rollrates",
+    "goodman_intervals": "solver.risk.rollrate_intervals",
+    "read_panel": "solver.risk.panel",
     "roll_rates": "solver.risk.rollrates",
-    "validate_panel": "solver.risk.rollrates",
-    "wilson_interval": "solver.risk.rollrates",
+    "validate_panel": "solver.risk.panel",
+    "wilson_interval": "solver.risk.rollrate_intervals",
     "read_uci": "solver.risk.uci",
     "resolve_data_dir": "solver.risk.uci",
     "uci_csv_path": "solver.risk.uci",

@@ -143,6 +143,59 @@ class _AffordabilityLikelihood:
             out[-1, -1] = np.sum(curve * g_k**2)
         return out
 
+    def pooled_hazard(self, slots: list[int], kappa: float) -> float:
+        """The maximum-likelihood ``h0`` shared by the tiers in ``slots`` with κ held at
+        ``kappa``: the root in ``h0`` of the score of their rows (decreasing: the
+        log-likelihood is concave in ``h0``), or the end of ``h0``'s range it is pushed to."""
+        rows = np.isin(self.row_slot, slots)
+        events, unaffordable = self.events[rows], self.unaffordable[rows]
+        g_h = 1 - kappa * unaffordable  # dp / dh0
+
+        def score(h0: float) -> float:
+            p = np.clip(h0 + (1 - h0) * kappa * unaffordable, _EPS, 1 - _EPS)
+            return float(np.sum((events / p - (1 - events) / (1 - p)) * g_h))
+
+        low, high = _EPS, 1 - 1e-6  # the fit's bounds on a tier hazard
+        if score(low) <= 0:
+            return low
+        if score(high) >= 0:
+            return high
+        return float(optimize.brentq(score, low, high, xtol=1e-16, rtol=1e-14))
+
+
+def _pooled_hazards(likelihood: _AffordabilityLikelihood, theta: np.ndarray) -> np.ndarray:
+    """The fitted tier hazards (in slot order, A to E) made non-decreasing by maximum
+    likelihood with κ held at its fit: adjacent violators pooled, each pool's ``h0`` the one
+    that maximises the likelihood of the pool's rows (:meth:`pooled_hazard`).
+
+    Decision (s25): the pooled ``h0`` was the exposure-weighted (months at risk) mean of the
+    pooled tiers' estimates. That is the maximum-likelihood pooled hazard of the constant
+    hazard (``Σd / ΣE``) but not of this model: a month's information about ``h0`` is
+    ``(1 - κ u_t)² / (p_t (1 - p_t))``, so a tier whose months are mostly unaffordable says
+    less about ``h0`` than its months count. On a book where tier A's months were 60 %
+    unaffordable and B's 5 % (3,000 months each, κ 0.31), A 0.0099 and B 0.0050 pooled to
+    0.0075 by months against the likelihood's 0.0066. Given κ the log-likelihood is a sum of
+    concave terms, one per tier, so pooling adjacent violators with each pool at its own
+    maximum is the maximum-likelihood ordered fit (PAVA for separable concave objectives);
+    with κ = 0 it is ``Σd / ΣE``, the constant hazard's. κ stays the unconstrained fit's
+    (the value reported with its interval is the one written); refitting κ with the tiers
+    tied would change a number the output reports for a pooling it only notes.
+    """
+    kappa = float(theta[-1]) if likelihood.estimate_kappa else likelihood.kappa_fixed
+    pools: list[list[int]] = []  # slots of each pool, in order
+    values: list[float] = []
+    for slot, h0 in enumerate(theta[: likelihood.n_hazards]):
+        pools.append([slot])
+        values.append(float(h0))
+        while len(values) > 1 and values[-2] > values[-1]:
+            merged = pools[-2] + pools[-1]
+            pools[-2:] = [merged]
+            values[-2:] = [likelihood.pooled_hazard(merged, kappa)]
+    out = np.empty(likelihood.n_hazards)
+    for pool, value in zip(pools, values, strict=True):
+        out[pool] = value
+    return out
+
 
 def _affordability_mle(
     codes: np.ndarray,
@@ -223,6 +276,7 @@ def _affordability_mle(
         kappa_est, kappa_lo, kappa_hi = float(theta[-1]), float(lower[-1]), float(upper[-1])
     else:
         fixed = float(kappa_fixed)
+    pooled = _pooled_hazards(likelihood, theta)
     return HazardCalibration(
         tuple(tiers),
         kappa_est,
@@ -233,6 +287,7 @@ def _affordability_mle(
         confidence,
         int(codes.size),
         bool(fit.success),
+        tuple((TIERS[i], float(pooled[slot[i]])) for i in present),
     )
 
 

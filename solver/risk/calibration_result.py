@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -95,6 +96,11 @@ class HazardCalibration:
         Outcome rows used.
     converged
         Optimizer status for the MLE (always True for the closed form).
+    pooled
+        The estimated tiers' hazards made non-decreasing by the estimator, as ``(tier,
+        hazard)`` pairs, when pooling by exposure months is not its maximum likelihood (the
+        fit with kappa, :func:`~solver.risk.affordability_fit._pooled_hazards`); ``None``:
+        :meth:`pooled_hazards` pools the estimates weighted by exposure months.
     """
 
     tiers: tuple[TierHazard, ...]
@@ -106,6 +112,7 @@ class HazardCalibration:
     confidence: float
     n_rows: int
     converged: bool = True
+    pooled: tuple[tuple[str, float], ...] | None = None
 
     def hazard(self, tier: str) -> TierHazard:
         """The estimate for ``tier``."""
@@ -116,7 +123,8 @@ class HazardCalibration:
 
     def pooled_hazards(self) -> dict[str, float]:
         """The estimated tiers' hazards made non-decreasing from A to E: adjacent tiers whose
-        estimates invert are pooled (PAVA weighted by exposure months).
+        estimates invert are pooled (PAVA weighted by exposure months; the fit with kappa
+        pools by its own likelihood, :attr:`pooled`).
 
         Decision (s24): what is written is ordered, as ``risk score``'s tier hazards are
         (:func:`~solver.risk.pd_tiers.tier_hazards`): plans and allocation rank tiers by
@@ -124,9 +132,20 @@ class HazardCalibration:
         exposure-months, the others 1) made the best tier the worst without a word (review
         s24). For the constant hazard the pooled ``sum d / sum E`` is the maximum-likelihood
         estimate under the ordering; for the fit with kappa (``mle-profile``) the pooled
-        ``h0`` is the exposure-weighted mean of the pooled tiers' estimates, kappa as fitted.
-        The raw estimates stay in the table, the JSON and the TOML's comments.
+        ``h0`` maximises the pooled tiers' likelihood with kappa as fitted (s25: it was the
+        exposure-weighted mean of their estimates, which is not; the fit says why). The raw
+        estimates stay in the table, the JSON and the TOML's comments.
         """
+        return dict(self._pooled)
+
+    @cached_property
+    def _pooled(self) -> dict[str, float]:
+        """:meth:`pooled_hazards`, pooled once per result: the summary, the note, the table,
+        the JSON and the TOML all ask for it (PAVA ran about five times per ``risk calibrate``
+        before s25). A frozen dataclass allows this: ``cached_property`` writes the
+        instance's ``__dict__``, not through ``__setattr__``."""
+        if self.pooled is not None:
+            return dict(self.pooled)
         used = [t for t in self.tiers if t.estimated]
         if not used:
             return {}
@@ -225,7 +244,11 @@ class HazardCalibration:
                 "tiers pooled: "
                 + "; ".join(f"{_tier_list(g)} at {pooled[g[0]]:.6g}" for g in groups)
                 + " (their estimates decrease from a better tier to a worse one; the written "
-                "hazards pool adjacent violators, weighted by exposure months)"
+                + (
+                    "hazards pool adjacent violators, weighted by exposure months)"
+                    if self.pooled is None
+                    else "hazards pool adjacent violators by maximum likelihood, kappa as fitted)"
+                )
             )
         held = self.held_tiers(fallback)
         if held:
@@ -262,8 +285,10 @@ class HazardCalibration:
         table["written"] = [written[t.tier] for t in self.tiers]
         return table
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary."""
+    def to_dict(self, fallback: Mapping[str, float] | None = None) -> dict[str, Any]:
+        """JSON-ready summary; each tier's ``written`` is the hazard the behaviour TOML gets
+        (:meth:`base_hazard` with ``fallback``), as in :meth:`written_frame`'s table."""
+        written = self.base_hazard(fallback)
         return {
             "method": self.method,
             "confidence": self.confidence,
@@ -277,6 +302,7 @@ class HazardCalibration:
                     "hazard": None if math.isnan(t.hazard) else t.hazard,
                     "lower": None if math.isnan(t.lower) else t.lower,
                     "upper": None if math.isnan(t.upper) else t.upper,
+                    "written": written[t.tier],
                 }
                 for t in self.tiers
             ],

@@ -31,6 +31,7 @@ __all__ = [
     "MODEL_FORMAT_VERSION",
     "PD_NEXT_MONTH",
     "EarlyWarningModel",
+    "pd_column_horizon",
     "pd_column_name",
     "pd_column_of",
 ]
@@ -54,12 +55,22 @@ def pd_column_name(horizon: int) -> str:
     return PD_NEXT_MONTH if horizon == 1 else f"pd_{horizon}m"
 
 
+def pd_column_horizon(column: str) -> int | None:
+    """The horizon in months that a PD column's name says (the inverse of
+    :func:`pd_column_name`: 1 for ``pd_next_month``, 3 for ``pd_3m``); ``None`` when
+    ``column`` is not a PD column's name. The one place that reads the name (s25: the scores'
+    header label decoded it a second time)."""
+    if column == PD_NEXT_MONTH:
+        return 1
+    if column.startswith("pd_") and column.endswith("m") and column[3:-1].isdigit():
+        return int(column[3:-1])
+    return None
+
+
 def pd_column_of(scores: pd.DataFrame) -> str:
     """The PD column of a scores table (:func:`pd_column_name` of some horizon)."""
     for column in map(str, scores.columns):
-        if column == PD_NEXT_MONTH or (
-            column.startswith("pd_") and column.endswith("m") and column[3:-1].isdigit()
-        ):
+        if pd_column_horizon(column) is not None:
             return column
     raise KeyError("the scores have no PD column (pd_next_month or pd_<n>m)")
 

@@ -27,14 +27,13 @@ from solver.core.sources import BookSource
 from solver.errors import InputError
 from solver.risk._tables import TableSource, read_table, source_label
 from solver.risk.early_warning import (
-    EarlyWarningFit,
     EarlyWarningModel,
-    EarlyWarningParams,
     fit_early_warning,
     fit_uci_table,
     outcome_problem,
     score_accounts,
 )
+from solver.risk.early_warning_fit import EarlyWarningFit, EarlyWarningParams
 from solver.risk.history import (
     DefaultDefinition,
     is_history_table,

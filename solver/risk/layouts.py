@@ -18,14 +18,21 @@ from collections.abc import Iterable
 from solver.risk.history import HISTORY_REQUIRED
 from solver.risk.uci import UCI_COLUMNS
 
-__all__ = ["LAYOUT_COLUMNS", "closest_layout"]
+__all__ = ["LAYOUT_COLUMNS", "OUTCOMES_REQUIRED", "PANEL_REQUIRED", "closest_layout"]
 
-#: The columns each layout requires (a set of alternatives counts once, as one column).
+#: The columns a status panel requires (:func:`~solver.risk.panel.validate_panel`), each a
+#: tuple of alternatives: ``dpd`` may stand for ``dpd_bucket``.
+PANEL_REQUIRED: tuple[tuple[str, ...], ...] = (("account_id",), ("month",), ("dpd_bucket", "dpd"))
+#: The columns an outcome table requires (:func:`~solver.risk.outcomes.validate_outcomes`).
+OUTCOMES_REQUIRED: tuple[str, ...] = ("tier", "defaults")
+
+#: The columns each layout requires (a set of alternatives counts once, as one column): the
+#: validators' own lists (s25: the panel's and the outcomes' were written here a second time).
 LAYOUT_COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
     "uci": tuple((f"X{k}", name) for k, name in enumerate(UCI_COLUMNS, start=1)),
     "history": tuple((c,) for c in HISTORY_REQUIRED),
-    "panel": (("account_id",), ("month",), ("dpd_bucket", "dpd")),
-    "outcomes": (("tier",), ("defaults",)),
+    "panel": PANEL_REQUIRED,
+    "outcomes": tuple((c,) for c in OUTCOMES_REQUIRED),
 }
 
 

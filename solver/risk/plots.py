@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from solver.risk.calibration_result import HazardCalibration
-    from solver.risk.early_warning import EarlyWarningFit
+    from solver.risk.early_warning_fit import EarlyWarningFit
     from solver.risk.rollrates import RollRateMatrix
 
 

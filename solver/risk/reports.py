@@ -25,7 +25,8 @@ from solver.risk.absorption import (
 )
 from solver.risk.calibration import calibrate_hazards
 from solver.risk.calibration_result import HazardCalibration
-from solver.risk.early_warning import EarlyWarningFit, assign_tiers
+from solver.risk.early_warning_fit import EarlyWarningFit
+from solver.risk.pd_tiers import assign_tiers
 from solver.risk.rollrates import ABSORBING_STATES, RollRateResult, roll_rates
 
 __all__ = ["RollRateReport", "held_out_hazards", "latest_balances", "rollrate_report"]
@@ -81,7 +82,7 @@ def rollrate_report(
     confidence: float = 0.95,
     lgd: float = 1.0,
 ) -> RollRateReport:
-    """Roll rates of a validated panel (:func:`solver.risk.rollrates.read_panel`), with the
+    """Roll rates of a validated panel (:func:`solver.risk.panel.read_panel`), with the
     absorbing chain and expected loss where the panel's states allow them.
 
     ``source`` (the panel's file) starts every message.

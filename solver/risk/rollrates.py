@@ -1,16 +1,17 @@
 """Roll-rate (delinquency-bucket transition) matrices from a monthly status panel.
 
-A panel has one row per account and month: ``account_id``, ``month`` and ``dpd_bucket``
-(or ``dpd`` in days, bucketed as in SPEC §5), plus optional ``balance`` and segment
-columns. A transition is a pair of rows of the same account in consecutive calendar
-months; gaps are skipped (and counted). The transition from month t to t+1 is
-attributed to the segment and weighted by the balance of month t.
+A panel (:mod:`solver.risk.panel`, which reads and validates one) has one row per account
+and month: ``account_id``, ``month`` and ``dpd_bucket`` (or ``dpd`` in days, bucketed as in
+SPEC §5), plus optional ``balance`` and segment columns. A transition is a pair of rows of
+the same account in consecutive calendar months; gaps are skipped (and counted). The
+transition from month t to t+1 is attributed to the segment and weighted by the balance of
+month t.
 
 Estimator. The maximum-likelihood estimate of the monthly transition probability is
 ``p_ij = n_ij / n_i`` (or, balance-weighted, ``w_ij / w_i`` with ``w`` the balance at
 the start month; negative balances weigh 0).
 
-Intervals (95 % by default):
+Intervals (95 % by default; :mod:`solver.risk.rollrate_intervals`):
 
 * ``"wilson"`` -- a Wilson score interval per cell (marginal coverage for each cell).
 * ``"goodman"`` -- Goodman's (1965) simultaneous intervals for the whole row: every
@@ -34,98 +35,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from solver.domain import ABSORBING_STATES, BUCKETS
 from solver.errors import InputError
-from solver.risk._tables import RowProblems, TableSource, read_table, shown, source_label
-from solver.risk.history import (
-    NOT_A_MONTH,
-    history_panel,
-    is_history_table,
-    month_ordinal,
-    validate_history,
-)
-from solver.risk.layouts import closest_layout
-from solver.risk.uci import is_uci_table, normalise_uci, uci_panel
+from solver.risk._tables import shown
+from solver.risk.panel import STATES, validate_panel
+from solver.risk.rollrate_intervals import goodman_intervals, wilson_interval
 
-STATES: tuple[str, ...] = BUCKETS + ABSORBING_STATES
+__all__ = ["INTERVAL_METHODS", "RollRateMatrix", "RollRateResult", "bucket_jumps", "roll_rates"]
+
 INTERVAL_METHODS: tuple[str, ...] = ("wilson", "goodman")
-
-
-def dpd_to_bucket(dpd: np.ndarray) -> np.ndarray:
-    """SPEC §5 bucket of days past due: M0 0, M1 1-30, M2 31-60, M3 61-90, M4+ > 90."""
-    labels = np.array(BUCKETS, dtype=object)
-    return labels[np.digitize(np.asarray(dpd, dtype=float), [1, 31, 61, 91])]
-
-
-def wilson_interval(
-    successes: np.ndarray, trials: np.ndarray, confidence: float = 0.95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for binomial proportions (vectorised; NaN where trials = 0).
-
-    ``centre = (p + z²/2n) / (1 + z²/n)``, ``half = z/(1 + z²/n) · sqrt(p(1-p)/n + z²/4n²)``.
-    ``trials`` may be fractional (an effective sample size).
-
-    Not statsmodels' ``proportion_confint(method="wilson")``: it agrees to 3e-16 but, by its
-    order of operations, differs in the last bit on 2-18 % of the bounds (measured), which
-    the CSV and JSON outputs print in full, so the command outputs would change.
-    """
-    k = np.asarray(successes, dtype=float)
-    n = np.asarray(trials, dtype=float)
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        denom = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / denom
-        half = z / denom * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
-    lower = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
-    upper = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
-    return _exact_ends(k, n, lower, upper)
-
-
-def _exact_ends(
-    k: np.ndarray, n: np.ndarray, lower: np.ndarray, upper: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The bounds with ``lower = 0`` where ``k = 0`` and ``upper = 1`` where ``k = n``.
-
-    Both formulas give those ends only up to rounding (a lower bound of 1.7e-21 for a count
-    of 0, an upper bound of 0.9999999999999999 for p = 1, review s24): an interval must
-    contain its estimate, and these are the exact values of the closed forms.
-    """
-    k, n = np.broadcast_arrays(k, n)
-    lower = np.where((k == 0) & (n > 0), 0.0, lower)
-    upper = np.where((k == n) & (n > 0), 1.0, upper)
-    return lower, upper
-
-
-def goodman_intervals(
-    counts: np.ndarray, confidence: float = 0.95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Goodman's simultaneous intervals for each row of a multinomial count matrix.
-
-    With ``A = chi2_1(1 - alpha/k)`` (``k`` cells per row) and row total ``N``:
-    ``(A + 2n ± sqrt(A (A + 4 n (N - n) / N))) / (2 (N + A))``. Counts may be fractional.
-
-    Not statsmodels' ``multinomial_proportions_confint(method="goodman")`` (one row per call):
-    the same bounds to 2e-16, but differing in the last bit on about 10-15 % of them (see
-    :func:`wilson_interval`).
-    """
-    c = np.atleast_2d(np.asarray(counts, dtype=float))
-    k = c.shape[1]
-    a = stats.chi2.ppf(1 - (1 - confidence) / k, df=1)
-    total = c.sum(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        root = np.sqrt(a * (a + 4 * c * (total - c) / total))
-        lower = (a + 2 * c - root) / (2 * (total + a))
-        upper = (a + 2 * c + root) / (2 * (total + a))
-    empty = np.broadcast_to(total == 0, c.shape)
-    return _exact_ends(
-        c,
-        np.broadcast_to(total, c.shape),
-        np.where(empty, np.nan, np.clip(lower, 0.0, 1.0)),
-        np.where(empty, np.nan, np.clip(upper, 0.0, 1.0)),
-    )
 
 
 @dataclass(frozen=True)
@@ -344,102 +263,6 @@ def bucket_jumps(matrix: RollRateMatrix) -> dict[tuple[str, str], int]:
             if a in rank and b in rank and rank[b] - rank[a] > 1 and n > 0:
                 jumps[(a, b)] = n
     return jumps
-
-
-def validate_panel(
-    frame: pd.DataFrame, source: str = "<panel>", month_index: np.ndarray | None = None
-) -> pd.DataFrame:
-    """Check and normalise a status panel.
-
-    ``month_index``: the months' ordinals when they are parsed already (a validated
-    history's, :func:`solver.risk.history.validate_history`); else ``month`` is parsed here.
-
-    Returns a frame with ``account_id`` (str), ``month`` (as given), ``month_index``
-    (int64 monthly ordinal), ``dpd_bucket`` (one of :data:`STATES`), ``balance``
-    (float64, when present) and every other column unchanged, sorted by account and month.
-
-    Raises
-    ------
-    InputError
-        Listing every problem: missing columns, unknown buckets, unparseable months,
-        non-numeric balances and duplicate (account, month) rows.
-    """
-    df = frame.copy()
-    df.columns = [str(c).strip() for c in df.columns]
-    missing = [c for c in ("account_id", "month") if c not in df.columns]
-    if "dpd_bucket" not in df.columns and "dpd" not in df.columns:
-        missing.append("dpd_bucket (or dpd)")
-    if missing:
-        raise InputError(f"{source}: missing required columns: {', '.join(missing)}")
-    if len(df) == 0:
-        raise InputError(f"{source}: the panel has no rows")
-    account_id = df["account_id"].astype(str).str.strip()
-    problems = RowProblems(source, df, account_id)
-    report = problems.report
-    report(df["account_id"].isna().to_numpy(), "account_id", "missing account id")
-    if "dpd_bucket" in df.columns:
-        bucket = df["dpd_bucket"].astype(str).str.strip()
-        bad_bucket = ~bucket.isin(STATES).to_numpy()
-        report(bad_bucket, "dpd_bucket", f"must be one of {', '.join(STATES)}")
-    else:
-        dpd = pd.to_numeric(df["dpd"], errors="coerce")
-        # an infinity is not a number of days (it passed `< 0` and bucketed as M4+)
-        bad_dpd = ~np.isfinite(dpd.to_numpy(dtype=float)) | (dpd < 0).to_numpy()
-        report(bad_dpd, "dpd", "days past due must be a number >= 0")
-        bucket = pd.Series(dpd_to_bucket(dpd.fillna(0).to_numpy()), index=df.index)
-    if month_index is None:
-        month_index, bad_month = month_ordinal(df["month"])
-    else:
-        bad_month = np.zeros(len(df), dtype=bool)
-    report(bad_month, "month", NOT_A_MONTH)
-    if "balance" in df.columns:
-        balance = pd.to_numeric(df["balance"], errors="coerce")
-        # an infinity is not a number either (as in a history, docs/history.md); a blank
-        # cell is told as a missing value (RowProblems)
-        report(~np.isfinite(balance.to_numpy(dtype=float)), "balance", "not a number")
-        df["balance"] = balance.astype(float)
-    key = pd.DataFrame({"a": account_id, "m": month_index})
-    duplicated = key.duplicated(keep="first").to_numpy() & ~bad_month
-    report(duplicated, "month", "duplicate month for this account")
-    problems.raise_any()
-    df["account_id"] = account_id
-    df["dpd_bucket"] = bucket.to_numpy(dtype=object)
-    df["month_index"] = month_index
-    return df.sort_values(["account_id", "month_index"], kind="stable").reset_index(drop=True)
-
-
-def read_panel(path: TableSource) -> pd.DataFrame:
-    """Read and validate a status panel (CSV, Parquet or Excel); see :func:`validate_panel`.
-
-    A UCI credit-card file (``ID,X1..X23,Y``) is recognised and adapted with
-    :func:`solver.risk.uci.uci_panel`; a payment history (:mod:`solver.risk.history`) with
-    :func:`solver.risk.history.history_panel` (its months parsed once, by the history's
-    validation).
-    """
-    frame = read_table(path)
-    source = source_label(path)
-    # what a --segment or --weight that is not a column is told it may choose from: the
-    # file's columns, or for UCI the adapter's (its X1..X23 are not panel columns)
-    shown = ("the file's columns", [str(c).strip() for c in frame.columns])
-    if is_uci_table(frame.columns):
-        frame = uci_panel(normalise_uci(frame, source=source))
-        shown = ("columns of the UCI file's panel", list(frame.columns))
-    elif is_history_table(frame.columns) and "dpd_bucket" not in frame.columns:
-        history = validate_history(frame, source=source)
-        panel = validate_panel(
-            history_panel(history), source=source, month_index=history["month_index"].to_numpy()
-        )
-        panel.attrs["columns_shown"] = shown
-        return panel
-    else:  # a panel, or a table lacking a column of one of the three layouts
-        layout = closest_layout(frame.columns, ("panel", "history", "uci"))
-        if layout == "history":
-            validate_history(frame, source=source)  # its missing-columns error
-        elif layout == "uci":
-            normalise_uci(frame, source=source)  # its missing-columns error
-    panel = validate_panel(frame, source=source)
-    panel.attrs["columns_shown"] = shown
-    return panel
 
 
 def _ordered_states(present: set[str]) -> tuple[str, ...]:

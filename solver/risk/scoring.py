@@ -31,7 +31,7 @@ from solver.engines.partitions import Partition, is_dataset, runs_on_engine
 from solver.errors import InputError
 from solver.risk._tables import TableSource, source_label
 from solver.risk.early_warning import EarlyWarningModel, score_uci
-from solver.risk.early_warning_model import PD_NEXT_MONTH, pd_column_of
+from solver.risk.early_warning_model import PD_NEXT_MONTH, pd_column_horizon, pd_column_of
 from solver.risk.history_features import FEATURE_SET
 from solver.risk.history_fit import read_history_or_uci, read_layout, score_history
 from solver.risk.layouts import closest_layout
@@ -83,9 +83,8 @@ class ScoreRun:
     @property
     def pd_label(self) -> str:
         """What the PD is of, for headers: ``next month`` or ``within 3 months``."""
-        if self.pd_column == PD_NEXT_MONTH:
-            return "next month"
-        return f"within {self.pd_column[3:-1]} months"
+        horizon = pd_column_horizon(self.pd_column)
+        return "next month" if horizon == 1 else f"within {horizon} months"
 
 
 def scoring_route(

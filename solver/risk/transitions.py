@@ -20,6 +20,7 @@ base model).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +37,7 @@ from solver.risk.calibration import calibrate_hazards, calibrate_outcome_frame
 from solver.risk.calibration_result import HazardCalibration
 from solver.risk.history import DefaultDefinition, is_history_table, validate_history
 from solver.risk.layouts import closest_layout
-from solver.risk.rollrates import wilson_interval
+from solver.risk.rollrate_intervals import wilson_interval
 
 __all__ = [
     "BookError",
@@ -95,10 +96,10 @@ class HistoryCalibration:
     definition: DefaultDefinition
     n_accounts: int
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary."""
+    def to_dict(self, fallback: Mapping[str, float] | None = None) -> dict[str, Any]:
+        """JSON-ready summary (``fallback``: :meth:`HazardCalibration.to_dict`)."""
         return {
-            **self.hazards.to_dict(),
+            **self.hazards.to_dict(fallback),
             "event": f"default ({self.definition.describe()})",
             "n_accounts": self.n_accounts,
             "transitions": self.transitions.to_dict(orient="records"),

@@ -240,7 +240,8 @@ _MODEL_CACHE: dict[str, bytes] = {}
 def _model_file(tmp_path: Path) -> Path:
     """An early-warning model fitted on a small valid UCI-layout sample (cached per run)."""
     if "model" not in _MODEL_CACHE:
-        from solver.risk.early_warning import EarlyWarningParams, fit_uci
+        from solver.risk.early_warning import fit_uci
+        from solver.risk.early_warning_fit import EarlyWarningParams
 
         source = write_uci_sample(tmp_path / "fit" / "uci_fit.csv", seed=5)
         result = fit_uci(source, EarlyWarningParams(seed=0, baseline=False))
