@@ -93,7 +93,7 @@ def evaluate(
     if out_path is not None:
         write_out(out_path, table, sheet_name="comparison", payload=payload, sheets=sheets)
     if fmt == "table":
-        render_counter(offer)
+        render_counter(offer, policy.currency)
         wrote(out_path, fmt)
     else:
         emit(fmt, table=table, payload=payload)
@@ -205,10 +205,12 @@ def offer(
     """
     import contextlib
 
-    from solver.officer.documents import plan_result
+    from solver.officer.documents import COUNTER_OFFER, plan_result
     from solver.officer.letter import LetterSettings, letter_sha256, render_letter
-    from solver.officer.offers import choose_offer
+    from solver.officer.offers import check_plan_label, choose_offer
 
+    if option_name != COUNTER_OFFER:  # a plainly wrong label fails before the search
+        check_plan_label(option_name, "--option")
     letter_path_check(out_path, {**source.inputs, "--letter-settings": letter_settings_path})
     letter_settings = (
         LetterSettings.from_toml(letter_settings_path) if letter_settings_path else LetterSettings()

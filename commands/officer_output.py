@@ -14,10 +14,15 @@ from commands.output import VERDICT_COLOURS
 from commands.tables import MIN_TEXT_WIDTH, Column, print_fitted
 
 
-def _money(x: float | None) -> str:
+def _money(x: float | None, currency: str, *, value: bool = False) -> str:
+    """An amount (a payment) or a model value (an NPV) in ``currency``'s decimals."""
     import math
 
-    return "—" if x is None or not math.isfinite(x) else f"{x:,.2f}"
+    from solver.core.currency import format_amount, format_value
+
+    if x is None or not math.isfinite(x):
+        return "—"
+    return format_value(x, currency) if value else format_amount(x, currency)
 
 
 _COMPARE_COLUMNS: tuple[Column, ...] = (
@@ -33,21 +38,26 @@ _COMPARE_COLUMNS: tuple[Column, ...] = (
 )
 
 
-def render_counter(offer: Any) -> None:
+def render_counter(offer: Any, currency: str) -> None:
     from commands.common import console
+    from solver.core.currency import format_difference
     from solver.officer.documents import counter_offer_rows
 
     out = console(min_width=120)
     rows: list[tuple[list[str], str | None]] = []
-    for row in counter_offer_rows(offer):
+    table = counter_offer_rows(offer)
+    sq_npv = next(row["npv"] for row in table if row["option"] == "status_quo")
+    for row in table:
         rows.append(
             (
                 [
                     row["option"],
                     str(row["term"]),
-                    _money(row["first_payment"]),
-                    _money(row["npv"]),
-                    "" if row["option"] == "status_quo" else f"{row['npv_vs_status_quo']:+,.2f}",
+                    _money(row["first_payment"], currency),
+                    _money(row["npv"], currency, value=True),
+                    ""
+                    if row["option"] == "status_quo"
+                    else format_difference(row["npv"], sq_npv, currency, sign=True),
                     f"{row['pd_12m']:.1%}",
                     f"{row['apr']:.2%}",
                     f"{row['max_dti']:.2f}",
@@ -56,7 +66,7 @@ def render_counter(offer: Any) -> None:
                 "bold" if row["option"] == "counter_offer" else "dim",
             )
         )
-    print_fitted(out, f"Counter-offer for {offer.account_id} (CNY)", _COMPARE_COLUMNS, rows)
+    print_fitted(out, f"Counter-offer for {offer.account_id} ({currency})", _COMPARE_COLUMNS, rows)
     colour = VERDICT_COLOURS[offer.verdict]
     out.print(f"[bold {colour}]{offer.verdict}[/]: {offer.explanation}", highlight=False)
     for note in offer.booked.notes:
