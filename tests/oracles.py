@@ -1488,3 +1488,20 @@ def oracle_plan_offer_value(
     n = max(1, round(term_months * ORACLE_DAYS_PER_MONTH / period_days))
     payment = uplift / sum(delta**u for u in range(1, n + 1))
     return accept * sum(payment * delta**u for u in range(1, min(n, weeks - 1) + 1))
+
+
+def kappa_h0_mle(events: np.ndarray, unaffordable: np.ndarray, kappa: float) -> float:
+    """The base hazard h0 maximising the rows' Bernoulli log-likelihood under SPEC §4's
+    hazard ``h = h0 + (1 − h0)·κ·(1 − a)`` at a given κ (bounded scalar search); the
+    oracle of the κ fit's per-tier and pooled estimates.
+    """
+    from scipy import optimize
+
+    def nll(h: float) -> float:
+        p = h + (1 - h) * kappa * unaffordable
+        return -float(np.sum(events * np.log(p) + (1 - events) * np.log1p(-p)))
+
+    fit = optimize.minimize_scalar(
+        nll, bounds=(1e-9, 0.5), method="bounded", options={"xatol": 1e-13}
+    )
+    return float(fit.x)

@@ -8,7 +8,8 @@ import math
 
 import numpy as np
 import pytest
-from scipy import optimize, stats
+from oracles import kappa_h0_mle
+from scipy import stats
 
 from solver.risk.calibration import calibrate_hazards
 
@@ -97,18 +98,9 @@ def test_profile_bounds_are_where_the_log_likelihood_drops_by_chi2_half():
         return float(np.sum(defaults * np.log(p) + (1 - defaults) * np.log1p(-p)))
 
     def tier_mle(name: str, kappa: float) -> float:
-        """h0 of a tier maximising its own log-likelihood at this κ (bounded scalar search)."""
+        """h0 of a tier maximising its own log-likelihood at this κ."""
         mask = tier == name
-        d, w = defaults[mask], u[mask]
-
-        def nll(h: float) -> float:
-            p = h + (1 - h) * kappa * w
-            return -float(np.sum(d * np.log(p) + (1 - d) * np.log1p(-p)))
-
-        fit = optimize.minimize_scalar(
-            nll, bounds=(1e-9, 0.5), method="bounded", options={"xatol": 1e-10}
-        )
-        return float(fit.x)
+        return kappa_h0_mle(defaults[mask], u[mask], kappa)
 
     best = loglik({t.tier: t.hazard for t in result.tiers}, result.kappa)
     for bound in (result.hazard("C").lower, result.hazard("C").upper):

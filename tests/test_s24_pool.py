@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from cli_inprocess import run_workout
-from scipy import optimize
+from oracles import kappa_h0_mle
 
 from solver.risk.calibration import calibrate_hazards
 from solver.risk.calibration_result import DEFAULT_BEHAVIOUR, HazardCalibration
@@ -181,16 +181,7 @@ def test_the_kappa_fit_writes_ordered_hazards_with_a_tier_without_data() -> None
 
     def pool_h0(group: list[str]) -> float:
         rows = np.isin(rows_tier, group)
-        e, u, k = rows_event[rows], rows_u[rows], result.kappa
-
-        def nll(h: float) -> float:
-            p = h + (1 - h) * k * u
-            return -float(np.sum(e * np.log(p) + (1 - e) * np.log1p(-p)))
-
-        fit = optimize.minimize_scalar(
-            nll, bounds=(1e-9, 0.5), method="bounded", options={"xatol": 1e-13}
-        )
-        return float(fit.x)
+        return kappa_h0_mle(rows_event[rows], rows_u[rows], result.kappa)
 
     pools: list[list[str]] = []
     pooled: list[float] = []
