@@ -181,10 +181,10 @@ def allocate(
     # fast (cli.py)
     from solver.allocation.catalogue import Catalogue
     from solver.allocation.compliance import unserved_language_note
+    from solver.allocation.plans_table import check_plans, match_plans, read_plans
     from solver.allocation.portfolio import allocate as run_allocation
     from solver.allocation.replan import check_step_sources, load_steps
     from solver.allocation.teams import Teams
-    from solver.allocation.values import check_plans, match_plans, read_plans
     from solver.core.readers import read_portfolio
     from solver.engines.entry import read_portfolio_on
     from solver.engines.partitions import runs_on_engine

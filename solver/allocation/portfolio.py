@@ -45,6 +45,7 @@ from solver.allocation.compliance import Compliance
 from solver.allocation.gap.problem import AssignmentResult
 from solver.allocation.gap.solve import solve_assignment
 from solver.allocation.gap.warmup import warm as warm_gap_kernels
+from solver.allocation.plans_table import match_plans, read_plans
 from solver.allocation.replan import lift_plan_stop
 from solver.allocation.tables import (
     ASSIGNMENT_COLUMNS,
@@ -53,7 +54,6 @@ from solver.allocation.tables import (
     assignment_objective,
 )
 from solver.allocation.teams import Teams
-from solver.allocation.values import match_plans, read_plans
 from solver.domain import DEFAULT_TIME_LIMIT, Status
 from solver.errors import InfeasibleError, InputError, TimeLimitError
 
@@ -68,7 +68,7 @@ __all__ = [
     "budget_cents",
     "build_allocation_problem",
     "clock_stop_cause",
-    "match_plans",  # re-exported from solver.allocation.values (where they live)
+    "match_plans",  # re-exported from solver.allocation.plans_table (where they live)
     "read_plans",
 ]
 

@@ -47,8 +47,8 @@ import numpy as np
 import pandas as pd
 
 from solver.allocation.compliance import Eligibility, eligibility, flag_column
+from solver.allocation.plans_table import REAGE_PLAN_COLUMNS
 from solver.allocation.treatments import PLAN_OFFER
-from solver.allocation.values import REAGE_PLAN_COLUMNS
 from solver.core.tables import read_table
 from solver.errors import InputError
 
@@ -176,7 +176,7 @@ def replan(portfolio: Any, history: pd.DataFrame, policy: ReplanPolicy | None = 
 def reage_plans(portfolio: Any, steps: Any, policy: Any = None, model: Any = None) -> Any:
     """The new plan of every ``reage`` account (SPEC §6 search on the book's current state,
     :func:`solver.plans.portfolio.plan_portfolio`), as the columns of
-    :data:`~solver.allocation.values.REAGE_PLAN_COLUMNS`.
+    :data:`~solver.allocation.plans_table.REAGE_PLAN_COLUMNS`.
 
     A re-age needs a plan that passes the NPV test: when the search recommends none
     (``plan_status`` other than ``RECOMMENDED``), the step becomes ``escalate``.
