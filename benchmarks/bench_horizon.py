@@ -39,7 +39,8 @@ from pathlib import Path
 from thresholds import Threshold, report
 
 from solver.allocation.catalogue import Catalogue
-from solver.allocation.horizon import build_horizon, price_horizon, simulate
+from solver.allocation.horizon import price_horizon, simulate
+from solver.allocation.horizon_model import build_horizon
 from solver.allocation.teams import Teams
 from solver.core.atomic import atomic_open
 from solver.core.generate import generate_portfolio

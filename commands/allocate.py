@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import click
 
 from commands.accounts import load_model
+from commands.allocate_output import Target, allocation_output, horizon_output
 from commands.common import (
     TIME_LIMIT,
     FiniteFloat,
@@ -21,12 +22,9 @@ from commands.common import (
     shared_help,
 )
 from commands.engine_opts import engine_options
-from commands.output import check_out, emit, format_option, out_option, wrote
-from commands.sources import book_options, input_path, out_db_options, write_table_outputs
-from commands.tables import Column, print_fitted
-from solver.domain import DEFAULT_TIME_LIMIT, TIERS
-
-#: ``--time-limit``'s default (seconds), which the note on a too short limit suggests.
+from commands.output import check_out, format_option, out_option
+from commands.sources import book_options, input_path, out_db_options
+from solver.domain import DEFAULT_TIME_LIMIT
 
 
 def _optional(flag: str, dest: str, kind: Any, metavar: str, text: str) -> Any:
@@ -183,9 +181,10 @@ def allocate(
     # fast (cli.py)
     from solver.allocation.catalogue import Catalogue
     from solver.allocation.compliance import unserved_language_note
+    from solver.allocation.plans_table import check_plans, match_plans, read_plans
     from solver.allocation.portfolio import allocate as run_allocation
+    from solver.allocation.replan import check_step_sources, load_steps
     from solver.allocation.teams import Teams
-    from solver.allocation.values import check_plans, match_plans, read_plans
     from solver.core.readers import read_portfolio
     from solver.engines.entry import read_portfolio_on
     from solver.engines.partitions import runs_on_engine
@@ -204,6 +203,7 @@ def allocate(
         },
     )
     explain_paths = _check_explain(explain_depth, explain_prefix, input_path(portfolio), out)
+    check_step_sources(replan_steps, history)  # the rule workout calendar applies too
     _check_modes(weeks, explain_depth, replan_steps, history)
     model = load_model(model_path)
     catalogue = Catalogue.from_toml(treatments, jurisdiction=jurisdiction)
@@ -217,7 +217,7 @@ def allocate(
         else:
             frame = read_portfolio(portfolio)
         plan_table = read_plans(plans) if plans is not None else None
-        steps = _replan_steps(replan_steps, history, frame)
+        steps = load_steps(frame, replan_steps, history)
         language_note = unserved_language_note(frame, catalogue, team_set)
         if language_note is not None:
             click.echo(f"warning: {language_note}", err=True)
@@ -227,7 +227,7 @@ def allocate(
             for note in match_plans(checked, frame, f"--plans {plans}", portfolio):
                 click.echo(f"warning: --plans {plans}: {note}", err=True)
         spinner = _spinner(quiet, len(frame))
-        target = _Target(out, out_db, fmt, quiet, catalogue.currency)
+        target = Target(out, out_db, fmt, quiet, catalogue.currency)
         if weeks is not None:
             from solver.allocation.horizon import plan_horizon
 
@@ -243,7 +243,7 @@ def allocate(
                     seed=seed,
                     model=model,
                 )
-            return _horizon_output(horizon, target)
+            return horizon_output(horizon, target)
         with spinner:
             result = run_allocation(
                 frame,
@@ -260,7 +260,7 @@ def allocate(
             )
         explanation = _explain(frame, catalogue, team_set, result, explain_depth, checked)
     explained = (explanation, explain_prefix, explain_paths)
-    return _allocation_output(result, explained, target, time_limit)
+    return allocation_output(result, explained, target, time_limit)
 
 
 def _spinner(quiet: bool, accounts: int) -> Any:
@@ -284,11 +284,8 @@ def _explain(
 def _check_modes(
     weeks: int | None, explain_depth: int | None, replan: Path | None, history: Path | None
 ) -> None:
-    """Refuse option combinations that mean two different allocations (exit 2)."""
-    if replan is not None and history is not None:
-        raise click.UsageError(
-            "--replan gives the steps, --history computes them: give one, not both"
-        )
+    """Refuse option combinations that mean two different allocations (exit 2); --replan
+    with --history: :func:`solver.allocation.replan.check_step_sources`."""
     if (replan is not None or history is not None) and (
         weeks is not None or explain_depth is not None
     ):
@@ -298,98 +295,6 @@ def _check_modes(
         )
     if weeks is not None and explain_depth is not None:
         raise click.UsageError("--explain-tree explains the one-week allocation: not with --weeks")
-
-
-def _replan_steps(path: Path | None, history: Path | None, frame: Any) -> Any:
-    """The replan steps by account (``--replan`` / ``--history``), or None: the one reader
-    `workout calendar` uses too (:func:`solver.allocation.replan.load_steps`)."""
-    if path is None and history is None:
-        return None
-    from solver.allocation.replan import load_steps
-
-    return load_steps(frame, path, history, f"--history {history}")
-
-
-class _Target(NamedTuple):
-    """Where and how the command's answer goes (--out, --out-db, --format, --quiet) and the
-    currency its tables print."""
-
-    out: Path
-    out_db: tuple[str, str, bool] | None
-    fmt: str
-    quiet: bool
-    currency: str
-
-    def write(self, table: Any, sheet: str) -> None:
-        """Write the assignment table to --out-db and --out, and say where it went in the
-        database (:func:`commands.sources.write_table_outputs`)."""
-        write_table_outputs(self.out, self.out_db, table, sheet_name=sheet, quiet=self.quiet)
-
-
-def _allocation_output(
-    result: Any, explained: tuple[Any, str | None, list[Path]], target: _Target, time_limit: float
-) -> int:
-    """Write the one-week allocation (file, table, the tree's rules); print its tables.
-    ``explained``: the --explain-tree result (or None), its --explain-tree-out prefix and
-    files; ``time_limit``: the --time-limit that a note on a cut search is judged by."""
-    explanation, explain_prefix, explain_paths = explained
-    out, fmt, quiet = target.out, target.fmt, target.quiet
-    target.write(result.assignments, "allocation")
-    if explanation is not None and explain_prefix is not None:
-        from solver.allocation.strategy import write_exports
-
-        write_exports(explanation, explain_prefix)
-    payload = result.to_dict()
-    if explanation is not None:
-        payload["explain_tree"] = explanation.fidelity()
-    if emit(fmt, table=result.assignments, payload=payload):
-        wrote(out, fmt, quiet=quiet)
-        for path in explain_paths:
-            wrote(path, fmt, quiet=quiet)
-        return 0
-    con = console(min_width=120)
-    _print_tables(result, out, target.currency, con, time_limit)
-    if explanation is not None:
-        _print_explanation(explanation, target.currency, con)
-        for path in explain_paths:
-            wrote(path, fmt, con)
-    return 0
-
-
-def _horizon_output(horizon: Any, target: _Target) -> int:
-    """Write this week's treatments under the multi-week plan; print the comparison."""
-    out, fmt, quiet, currency = target.out, target.fmt, target.quiet, target.currency
-    target.write(horizon.assignments, "week1")
-    if emit(fmt, table=horizon.assignments, payload=horizon.to_dict()):
-        wrote(out, fmt, quiet=quiet)
-        return 0
-    con = console(min_width=120)
-    c = horizon.comparison
-    con.print(
-        f"[bold]Plan over {horizon.weeks} weeks[/]: this week's treatments of "
-        f"{len(horizon.assignments):,} accounts written to {out}\n"
-        f"expected discounted cash within the horizon ({int(c['paths'])} simulated futures, "
-        f"± one standard error):\n"
-        f"  multi-week plan          {c['multi_week']:>16,.2f} ± {c['multi_week_se']:,.2f} "
-        f"{currency}\n"
-        f"  one-week, repeated       {c['one_week']:>16,.2f} ± {c['one_week_se']:,.2f}\n"
-        f"  difference               {c['difference']:>16,.2f} ± {c['difference_se']:,.2f} "
-        f"({c['relative']:+.2%})\n"
-        f"  bound (any policy)       {horizon.bound:>16,.2f}  (on the expected value; the "
-        "estimates above carry sampling error)",
-        highlight=False,
-    )
-    names = [col for col in horizon.by_week.columns if col != "week"]
-    columns = (
-        Column("week", "right", 0),
-        *(Column(t, "right", 1 + i) for i, t in enumerate(names)),
-    )
-    rows = [
-        ([str(int(r["week"])), *(f"{r[t]:,.1f}" for t in names)], None)
-        for r in horizon.by_week.to_dict(orient="records")
-    ]
-    print_fitted(con, "Expected accounts per treatment and week (multi-week plan)", columns, rows)
-    return 0
 
 
 def _check_explain(
@@ -409,124 +314,3 @@ def _check_explain(
             path, option="--explain-tree-out", inputs={"PORTFOLIO": portfolio, "--out": out}
         )
     return paths
-
-
-def _print_explanation(explanation: Any, currency: str, con: Any) -> None:
-    """The tree's rules and its fidelity to the optimum."""
-    f = explanation.fidelity()
-    con.print(f"[bold]Rules[/] (decision tree, depth {f['depth']}, {f['leaves']} leaves)")
-    con.print(explanation.to_text(), end="", highlight=False, markup=False)
-    forbidden = f["forbidden_replaced_by_none"]
-    capacity = (
-        "respects every capacity"
-        if f["respects_capacity"]
-        else "OVERRUNS " + ", ".join(f"{k} by {v:,.2f}" for k, v in f["overruns"].items())
-    )
-    con.print(
-        f"[bold]Fidelity[/]: {f['agreement']:.1%} of accounts get the optimal treatment; value "
-        f"{f['tree_value']:,.2f} {currency} vs optimum {f['optimum_value']:,.2f} (lost "
-        f"{f['value_lost']:,.2f}, {f['value_share']:.1%} kept); "
-        f"{sum(forbidden.values()):,} forbidden treatments given none"
-        + (f" ({', '.join(f'{k} {v:,}' for k, v in forbidden.items())})" if forbidden else "")
-        + f"; the tree's assignment {capacity}",
-        highlight=False,
-    )
-
-
-#: Columns of the "By treatment" table, by priority (0 kept first on a narrow terminal).
-_BY_TREATMENT = (
-    Column("treatment", "left", 0),
-    Column("accounts", "right", 1),
-    *(Column(tier, "right", 5) for tier in TIERS),
-    Column("expected_collected", "right", 3, short="expected\ncollected"),
-    Column("cost", "right", 4),
-    Column("net", "right", 2),
-)
-#: Columns of the "Team utilisation" table.
-_UTILISATION = (
-    Column("team", "left", 0),
-    Column("type", "left", 3),
-    Column("capacity min", "right", 4, short="capacity\nmin"),
-    Column("used min", "right", 2, short="used\nmin"),
-    Column("use", "right", 1),
-    Column("accounts", "right", 5),
-    Column("value/min", "right", 6, short="value\n/min"),
-)
-
-
-def _print_tables(
-    result: Any, out: Path, currency: str, con: Any, time_limit: float = DEFAULT_TIME_LIMIT
-) -> None:
-    """The summary tables on the console ``con``, fitted to its width (numbers whole), and
-    a note when the wall clock cut the search (:func:`_clock_stop_note`, by the run's
-    ``time_limit``)."""
-    t = result.totals
-    con.print(
-        f"[bold]Allocation[/] of {int(t['accounts']):,} accounts written to {out}\n"
-        f"expected collected {t['expected_collected']:,.2f} {currency}, cost {t['cost']:,.2f}, "
-        f"net {t['net']:,.2f} (uplift vs no action {t['uplift_vs_none']:,.2f})"
-        + (f", budget {t['budget']:,.2f}" if t.get("budget") is not None else ""),
-        highlight=False,
-    )
-    rows = [
-        (
-            [
-                row["treatment"],
-                f"{row['accounts']:,}",
-                *(f"{row[x]:,}" for x in TIERS),
-                f"{row['expected_collected']:,.2f}",
-                f"{row['cost']:,.2f}",
-                f"{row['net']:,.2f}",
-            ],
-            None,
-        )
-        for row in result.by_treatment.to_dict(orient="records")
-    ]
-    print_fitted(con, "By treatment (accounts by tier)", _BY_TREATMENT, rows)
-    rows = []
-    for row in result.utilisation.to_dict(orient="records"):
-        price = row["shadow_price_per_minute"]
-        cells = [
-            row["team"],
-            row["type"],
-            f"{row['capacity_minutes']:,.0f}",
-            f"{row['used_minutes']:,.0f}",
-            f"{row['utilisation']:.1%}",
-            f"{row['accounts']:,}",
-            "" if price != price else f"{price:,.2f}",
-        ]
-        rows.append((cells, None))
-    print_fitted(con, "Team utilisation", _UTILISATION, rows)
-    con.print(
-        f"[bold]Certificate[/]: objective {result.objective:,.2f}, bound {result.bound:,.2f}, "
-        f"gap {result.gap:.4%}, status {result.status.name}, time {result.runtime:.2f} s "
-        f"({result.method})",
-        highlight=False,
-    )
-    stopped = result.stats.get("wall_clock_stop")
-    if stopped:
-        note = _clock_stop_note(stopped, result.stats, time_limit, int(t["accounts"]))
-        con.print(f"[yellow]note[/]: {note}", highlight=False)
-
-
-def _clock_stop_note(stopped: str, stats: Any, time_limit: float, accounts: int) -> str:
-    """What a search the wall clock cut short means, and what to do: a longer
-    ``--time-limit`` when the limit itself is the cause, a quieter machine when the load is
-    (the rule: :func:`solver.allocation.portfolio.clock_stop_cause`)."""
-    from solver.allocation.portfolio import clock_stop_cause
-
-    head = f"the wall clock stopped the search ({stopped}) before its work budget"
-    why, share = clock_stop_cause(stats, time_limit, accounts)
-    if why:
-        return (
-            f"{head}: the time limit of {time_limit:g} s is too short for this book ({why}). "
-            "The certificate holds, but the search did not do its work: rerun with a longer "
-            f"--time-limit (the default is {DEFAULT_TIME_LIMIT:g} s; a run proven optimal "
-            "returns earlier)."
-        )
-    load = f" (the search had {share:.0%} of a core)" if share is not None else ""
-    return (
-        f"{head}; the certificate holds, but a rerun may return another allocation. The work "
-        "budgets assume a core to themselves (they grow with --time-limit, so a longer limit "
-        f"does not help): rerun on a less loaded machine for a reproducible result{load}."
-    )

@@ -142,15 +142,13 @@ def calendar(
     )
     from solver.allocation.calendar.scheduler import schedule_contacts
     from solver.allocation.catalogue import Catalogue
-    from solver.allocation.replan import lift_plan_stop, load_steps
+    from solver.allocation.replan import check_step_sources, lift_plan_stop, load_steps
     from solver.allocation.teams import Teams
     from solver.core.readers import read_portfolio
     from solver.errors import WorkoutError
 
-    if replan_steps is not None and payment_history is not None:
-        raise click.UsageError(
-            "--replan gives the steps, --payment-history computes them: give one, not both"
-        )
+    step_options = ("--replan", "--payment-history")
+    check_step_sources(replan_steps, payment_history, step_options)  # before any work
     inputs = {
         "BOOK": book,
         "--allocation": allocation,
@@ -171,7 +169,7 @@ def calendar(
         else dt.datetime.now(ZoneInfo(profile.timezone)).date() + dt.timedelta(days=1)
     )
     frame = read_portfolio(book, unknown_columns="ignore")
-    steps = load_steps(frame, replan_steps, payment_history, f"--payment-history {payment_history}")
+    steps = load_steps(frame, replan_steps, payment_history, step_options)
     # the book as allocate --replan/--history saw it (broken plans' has_plan stop lifted),
     # for the scheduler and the checker alike: one rule (solver.allocation.replan)
     if steps is not None:

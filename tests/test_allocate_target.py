@@ -1,4 +1,4 @@
-"""Where `workout allocate` writes its assignment table (commands/allocate.py `_Target`): the
+"""Where `workout allocate` writes its assignment table (commands/allocate_output.py `Target`): the
 file and the --out-db table, and the database's line on stderr as plan-portfolio prints it
 (both through commands.sources.write_table_outputs)."""
 
@@ -9,7 +9,7 @@ import pytest
 from cli_inprocess import run_workout
 from sqlalchemy import create_engine
 
-from commands.allocate import _Target
+from commands.allocate_output import Target
 
 
 @pytest.mark.parametrize("quiet", [False, True])
@@ -19,7 +19,7 @@ def test_write_says_where_the_table_went_in_the_database(tmp_path, capsys, quiet
     table = pd.DataFrame({"account_id": ["A1", "A2", "A3"], "treatment": ["sms", "none", "app"]})
     url = f"sqlite:///{tmp_path / 'bank.db'}"
     out = tmp_path / "allocation.csv"
-    _Target(out, (url, "allocation", False), "table", quiet, "CNY").write(table, "allocation")
+    Target(out, (url, "allocation", False), "table", quiet, "CNY").write(table, "allocation")
     assert pd.read_csv(out).equals(table)
     engine = create_engine(url)
     assert pd.read_sql("select * from allocation", engine).equals(table)
@@ -37,7 +37,7 @@ def test_write_without_a_database_prints_nothing(tmp_path, capsys):
     line is the readable output's)."""
     table = pd.DataFrame({"account_id": ["A1"], "treatment": ["sms"]})
     out = tmp_path / "allocation.csv"
-    _Target(out, None, "table", False, "CNY").write(table, "allocation")
+    Target(out, None, "table", False, "CNY").write(table, "allocation")
     assert pd.read_csv(out).equals(table)
     assert capsys.readouterr() == ("", "")
 

@@ -405,10 +405,10 @@ def allocation():
 @pytest.mark.parametrize("width", [80, 64])
 def test_allocate_tables_fit(allocation, width):
     """allocate's tables at 80 (and 64) columns: fit, every number whole, names shown."""
-    from commands.allocate import _print_tables
+    from commands.allocate_output import print_tables
 
     out = _console(width)
-    _print_tables(allocation, Path("out/allocation.csv"), "CNY", out)
+    print_tables(allocation, Path("out/allocation.csv"), "CNY", out)
     text = out.file.getvalue()
     cells: list[str] = [str(width), "0.0000%"]
     must: list[str] = []

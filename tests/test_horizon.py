@@ -28,7 +28,8 @@ from oracles import (
 from scipy.stats import norm
 
 from solver.allocation.catalogue import Catalogue
-from solver.allocation.horizon import build_horizon, plan_horizon, price_horizon, simulate
+from solver.allocation.horizon import plan_horizon, price_horizon, simulate
+from solver.allocation.horizon_model import build_horizon
 from solver.allocation.portfolio import build_allocation_problem
 from solver.allocation.teams import Teams
 from solver.core.generate import generate_portfolio

@@ -28,8 +28,8 @@ import pytest
 from cli_inprocess import run_workout
 
 from solver.allocation.catalogue import Catalogue
-from solver.allocation.strategy import book_features
-from solver.allocation.values import recommended_plans
+from solver.allocation.plans_table import recommended_plans
+from solver.allocation.strategy_features import book_features
 from solver.core.account import Account
 from solver.core.policy import Policy
 from solver.core.readers import read_portfolio

@@ -18,10 +18,11 @@ import pandas as pd
 import pytest
 from cli_inprocess import run_workout
 
-import solver.allocation.values as values
+import solver.allocation.plans_table as plans_table
 import solver.core.columns as columns
 from solver.allocation.catalogue import Catalogue
-from solver.allocation.horizon import build_horizon, plan_horizon
+from solver.allocation.horizon import plan_horizon
+from solver.allocation.horizon_model import build_horizon
 from solver.allocation.portfolio import allocate
 from solver.allocation.teams import Teams
 from solver.core.readers import read_portfolio
@@ -73,13 +74,13 @@ def _plans_for(frame: pd.DataFrame) -> pd.DataFrame:
 def count_checks(monkeypatch) -> list[str]:
     """The ``source`` of every ``check_plans`` call from now on (the real check still runs)."""
     calls: list[str] = []
-    real = values.check_plans
+    real = plans_table.check_plans
 
     def counting(plan_table, frame, source):
         calls.append(source)
         return real(plan_table, frame, source)
 
-    monkeypatch.setattr(values, "check_plans", counting)
+    monkeypatch.setattr(plans_table, "check_plans", counting)
     return calls
 
 
@@ -92,7 +93,7 @@ def book(files) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def plans(files) -> pd.DataFrame:
     """The plans table, read as the CLI reads it."""
-    return values.read_plans(files[1])
+    return plans_table.read_plans(files[1])
 
 
 def test_allocate_weeks_checks_the_plans_once(files, tmp_path, count_checks):
@@ -132,13 +133,13 @@ def test_a_raw_table_in_the_library_is_checked_once(book, plans, count_checks):
 def test_recommended_plans_still_refuses_a_raw_table_with_a_bad_row(book, plans):
     """A raw DataFrame with a non-numeric npv_vs_status_quo is an InputError naming source,
     row, account and column, even once a good table has been checked for the same book."""
-    values.check_plans(plans, book, "good.csv")
+    plans_table.check_plans(plans, book, "good.csv")
     bad = plans.copy()
     bad["npv_vs_status_quo"] = bad["npv_vs_status_quo"].astype(object)
     bad.loc[4, "npv_vs_status_quo"] = "12,000 yuan"
     account = bad.loc[4, "account_id"]
     with pytest.raises(InputError) as caught:
-        values.recommended_plans(book, bad, Catalogue.default(), source="bad.csv")
+        plans_table.recommended_plans(book, bad, Catalogue.default(), source="bad.csv")
     assert caught.value.problems == [
         f"bad.csv: row 5 (account_id {account}): npv_vs_status_quo: not a finite number: "
         "'12,000 yuan'"
@@ -149,12 +150,12 @@ def test_a_checked_table_used_with_another_book_is_checked_against_it(book, plan
     """A CheckedPlans made for one book, given with a book whose balances are 100 times
     smaller, is checked again: its NPVs (0.6 times the first book's balance) are now more
     than 10 times the balance (SPEC: a unit mix-up), refused, not used."""
-    checked = values.check_plans(plans, book, "plans.csv")
+    checked = plans_table.check_plans(plans, book, "plans.csv")
     small = book.copy()
     for column in ("principal", "interest_due", "fees_due"):
         small[column] = small[column] / 100.0
     with pytest.raises(InputError, match=r"npv: .* is more than 10 times the account's balance"):
-        values.recommended_plans(small, checked, Catalogue.default(), source="plans.csv")
+        plans_table.recommended_plans(small, checked, Catalogue.default(), source="plans.csv")
 
 
 def test_a_checked_table_is_read_from_the_parsed_values(book, plans, monkeypatch):
@@ -162,11 +163,11 @@ def test_a_checked_table_is_read_from_the_parsed_values(book, plans, monkeypatch
     the raw table's result: uplift where eligible and positive (else 0), term and npv (NaN
     where blank), as written in the table."""
     catalogue = Catalogue.default()
-    checked = values.check_plans(plans, book, "plans.csv")
+    checked = plans_table.check_plans(plans, book, "plans.csv")
     parsed: list[object] = []
     real = columns.parse_numeric
     monkeypatch.setattr(columns, "parse_numeric", lambda *a, **k: parsed.append(a) or real(*a, **k))
-    uplift, term, npv = values.recommended_plans(book, checked, catalogue)
+    uplift, term, npv = plans_table.recommended_plans(book, checked, catalogue)
     assert parsed == []
     # oracle: the table's own numbers, account by account
     row = {a: i for i, a in enumerate(plans["account_id"])}
@@ -180,7 +181,7 @@ def test_a_checked_table_is_read_from_the_parsed_values(book, plans, monkeypatch
         if plans["status"].iloc[i] == "RECOMMENDED" and gain > 0:
             want[:, j] = [gain, plans["term"].iloc[i], plans["npv"].iloc[i]]
     assert np.array_equal(np.vstack([uplift, term, npv]), want, equal_nan=True)
-    raw = values.recommended_plans(book, plans, catalogue)
+    raw = plans_table.recommended_plans(book, plans, catalogue)
     assert parsed  # the spy sees the parsing of a raw table
     assert np.array_equal(np.vstack(raw), want, equal_nan=True)
 
@@ -190,7 +191,7 @@ def test_checked_and_raw_tables_plan_alike(book, plans):
     for the raw one (the CLI passes the checked one)."""
     catalogue = Catalogue.default()
     teams = Teams.from_toml(compliance=catalogue.compliance)
-    checked = values.check_plans(plans, book, "plans.csv")
+    checked = plans_table.check_plans(plans, book, "plans.csv")
     runs = [
         plan_horizon(book, catalogue, teams, weeks=3, paths=2, plans=table)
         for table in (plans, checked)

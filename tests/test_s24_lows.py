@@ -83,11 +83,11 @@ def test_the_note_tells_the_limit_from_the_load_by_the_work_and_the_processor():
     """The cause of a cut search: the limit when it is 0, when the work done at the idle
     paces plus the set-up estimate (9 µs per account) reaches it, or when the phases had
     at least 80 % of a core; the load when they had less and the work fits."""
-    from commands.allocate import _clock_stop_note
+    from commands.allocate_output import clock_stop_note
 
     def note(limit, spent, wall, cpu, accounts=1000):
         work = {"spent_s": spent, "phases": {"lns": [spent, spent, wall, cpu]}}
-        return _clock_stop_note("lns", {"work": work}, limit, accounts)
+        return clock_stop_note("lns", {"work": work}, limit, accounts)
 
     assert "too short" in note(0.0, 0.0, 0.0, 0.0)
     # 0.02 s of work + 0.009 s of set-up > 0.025 s, on a loaded machine: still the limit

@@ -19,7 +19,8 @@ from sklearn.tree import DecisionTreeClassifier
 
 from solver.allocation.catalogue import Catalogue
 from solver.allocation.portfolio import allocate, build_allocation_problem
-from solver.allocation.strategy import book_features, explain_allocation, explain_result
+from solver.allocation.strategy import explain_allocation, explain_result
+from solver.allocation.strategy_features import book_features
 from solver.allocation.teams import Teams
 from solver.core.generate import generate_portfolio
 from solver.errors import InputError

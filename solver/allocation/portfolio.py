@@ -45,6 +45,7 @@ from solver.allocation.compliance import Compliance
 from solver.allocation.gap.problem import AssignmentResult
 from solver.allocation.gap.solve import solve_assignment
 from solver.allocation.gap.warmup import warm as warm_gap_kernels
+from solver.allocation.plans_table import match_plans, read_plans
 from solver.allocation.replan import lift_plan_stop
 from solver.allocation.tables import (
     ASSIGNMENT_COLUMNS,
@@ -53,7 +54,6 @@ from solver.allocation.tables import (
     assignment_objective,
 )
 from solver.allocation.teams import Teams
-from solver.allocation.values import match_plans, read_plans
 from solver.domain import DEFAULT_TIME_LIMIT, Status
 from solver.errors import InfeasibleError, InputError, TimeLimitError
 
@@ -68,7 +68,7 @@ __all__ = [
     "budget_cents",
     "build_allocation_problem",
     "clock_stop_cause",
-    "match_plans",  # re-exported from solver.allocation.values (where they live)
+    "match_plans",  # re-exported from solver.allocation.plans_table (where they live)
     "read_plans",
 ]
 
@@ -175,6 +175,12 @@ def allocate(
         raise InputError(f"portfolio: missing column(s) {', '.join(missing)}")
     warm_gap_kernels()  # compiled kernels and CP-SAT's import: before the clock (see warmup)
     started = time.perf_counter()
+    if steps is not None:
+        # the book as the steps steer it, lifted once: the eligibility reads it (not lifted
+        # again) and so do the tables, so that a broken plan's account whose has_plan stop
+        # was lifted is not reported as "has_plan: no collection contact" beside the
+        # contact it was given (review s24); values do not read has_plan
+        portfolio = lift_plan_stop(portfolio, steps)
     built = build_allocation_problem(
         portfolio, catalogue, teams, plans=plans, budget=budget, steps=steps, model=model
     )
@@ -191,11 +197,6 @@ def allocate(
         engine=engine,
     )
     result = _within_budget(built, catalogue, result, budget)
-    if steps is not None:
-        # the tables read the book as the steps steered it: a broken plan's account whose
-        # has_plan stop was lifted is not reported as "has_plan: no collection contact"
-        # beside the contact it was given (review s24)
-        portfolio = lift_plan_stop(portfolio, steps)
     return allocation_result(
         portfolio, catalogue, teams, built, result, budget=budget, keep_problem=keep_problem
     )

@@ -47,15 +47,17 @@ import numpy as np
 import pandas as pd
 
 from solver.allocation.compliance import Eligibility, eligibility, flag_column
+from solver.allocation.plans_table import REAGE_PLAN_COLUMNS
 from solver.allocation.treatments import PLAN_OFFER
-from solver.allocation.values import REAGE_PLAN_COLUMNS
 from solver.core.tables import read_table
 from solver.errors import InputError
 
 __all__ = [
     "LIFTED_STEPS",
     "STEPS",
+    "STEP_OPTIONS",
     "ReplanPolicy",
+    "check_step_sources",
     "lift_plan_stop",
     "load_steps",
     "read_steps",
@@ -174,7 +176,7 @@ def replan(portfolio: Any, history: pd.DataFrame, policy: ReplanPolicy | None = 
 def reage_plans(portfolio: Any, steps: Any, policy: Any = None, model: Any = None) -> Any:
     """The new plan of every ``reage`` account (SPEC §6 search on the book's current state,
     :func:`solver.plans.portfolio.plan_portfolio`), as the columns of
-    :data:`~solver.allocation.values.REAGE_PLAN_COLUMNS`.
+    :data:`~solver.allocation.plans_table.REAGE_PLAN_COLUMNS`.
 
     A re-age needs a plan that passes the NPV test: when the search recommends none
     (``plan_status`` other than ``RECOMMENDED``), the step becomes ``escalate``.
@@ -278,48 +280,83 @@ def _step_of(portfolio: Any, steps: Mapping[str, str]) -> np.ndarray:
 def lift_plan_stop(portfolio: Any, steps: Mapping[str, str]) -> Any:
     """The book with ``has_plan`` cleared for the accounts whose step is in
     :data:`LIFTED_STEPS` (their plan is not being honoured, so its stop no longer applies;
-    every other flag is kept). ``portfolio`` itself when nothing is lifted.
+    every other flag is kept). ``portfolio`` itself when nothing is left to lift -- no such
+    account has ``has_plan`` set, as in a book this function returned already.
 
     The one definition of the lifted stop: :func:`steer_eligibility` (``workout allocate
     --replan/--history``) and ``workout calendar --replan/--payment-history`` (its
     scheduler and its checker) both read the book through it, so a broken plan's contact is
     scheduled exactly when the allocation was allowed to give it one.
     """
-    lifted = np.isin(_step_of(portfolio, steps), LIFTED_STEPS)
-    if not lifted.any() or "has_plan" not in portfolio.columns:
+    return _lift(portfolio, _step_of(portfolio, steps))
+
+
+def _lift(portfolio: Any, step: np.ndarray) -> Any:
+    """:func:`lift_plan_stop` by each book row's step (:func:`_step_of`)."""
+    if "has_plan" not in portfolio.columns:
+        return portfolio
+    lifted = np.isin(step, LIFTED_STEPS)
+    flags = flag_column(portfolio, "has_plan")
+    # a lifted book is returned as it is: the allocation lifts the book once and passes it
+    # on to the eligibility and the result tables (solver.allocation.portfolio.allocate)
+    if not (flags & lifted).any():
         return portfolio
     frame = portfolio.copy()
-    frame["has_plan"] = flag_column(portfolio, "has_plan") & ~lifted
+    frame["has_plan"] = flags & ~lifted
     return frame
+
+
+#: The options that give and compute the replan steps, as ``workout allocate`` names them
+#: (``workout calendar`` passes its own: ``--replan`` and ``--payment-history``).
+STEP_OPTIONS = ("--replan", "--history")
+
+
+def check_step_sources(
+    steps_path: Path | None,
+    history_path: Path | None,
+    options: tuple[str, str] = STEP_OPTIONS,
+) -> None:
+    """Refuse the replan steps both given and computed (:class:`InputError`, exit 2).
+
+    The one definition of the rule for every command that takes both (``options``: the
+    command's names for the steps file and the payment history, which the message names):
+    two sources of the steps would mean two allocations. :func:`load_steps` applies it;
+    the commands call it before any work too, so the refusal comes first.
+    """
+    if steps_path is not None and history_path is not None:
+        given, computed = options
+        raise InputError(f"{given} gives the steps, {computed} computes them: give one, not both")
 
 
 def load_steps(
     portfolio: Any,
     steps_path: Path | None = None,
     history_path: Path | None = None,
-    history_source: str | None = None,
+    options: tuple[str, str] = STEP_OPTIONS,
 ) -> dict[str, str] | None:
     """The replan steps by account: read from ``workout replan``'s output (``steps_path``,
     :func:`read_steps`, its ids checked against ``portfolio``), computed from a payment
     history (``history_path``, :func:`steps_from_history`, as ``workout replan`` computes
-    them; problems named by ``history_source``, default the path), or None without either.
-    ``workout allocate`` and ``workout calendar`` read their options through it."""
-    if steps_path is not None and history_path is not None:
-        raise InputError("the replan steps are read or computed from a history: not both")
+    them), or None without either; both is refused (:func:`check_step_sources`).
+    ``options``: the calling command's names of the two (default ``workout allocate``'s),
+    which the messages name. ``workout allocate`` and ``workout calendar`` read their
+    options through it."""
+    check_step_sources(steps_path, history_path, options)
     if steps_path is not None:
         return read_steps(steps_path, portfolio)
     if history_path is None:
         return None
-    source = history_source or str(history_path)
+    source = f"{options[1]} {history_path}"
     return steps_by_account(steps_from_history(portfolio, history_path), source)
 
 
 def steer_eligibility(
     portfolio: Any, catalogue: Any, teams: Any, steps: Mapping[str, str]
 ) -> Eligibility:
-    """The eligibility mask with the replan steps applied (module docstring)."""
+    """The eligibility mask with the replan steps applied (module docstring); ``portfolio``
+    may be the book :func:`lift_plan_stop` returned already (it is not lifted again)."""
     step = _step_of(portfolio, steps)
-    elig = eligibility(lift_plan_stop(portfolio, steps), catalogue, teams)
+    elig = eligibility(_lift(portfolio, step), catalogue, teams)
     code = elig.code.copy()
     cure, reage = step == "cure_window", step == "reage"
     for t_idx, t in enumerate(catalogue.treatments):

@@ -73,7 +73,7 @@ class CheckedDatasetOut:
     its inputs) and hands this on: :meth:`Engine.map_partitions` does not check it again
     when the check covered its source (:meth:`checked_with`), where a plain path -- what
     library callers pass -- is always checked. Decision (session 22, as
-    :class:`~solver.allocation.values.CheckedPlans`): a type, not a ``checked=True``
+    :class:`~solver.allocation.plans_table.CheckedPlans`): a type, not a ``checked=True``
     argument, so that only a folder that went through the check skips it. The check just
     before the dataset replaces the folder (:func:`_publish`) always runs: it is about
     files put there during the run, which no earlier check can see.

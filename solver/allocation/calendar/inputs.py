@@ -132,7 +132,7 @@ class CheckedAllocation:
     schedule_contacts` does not check the rows again when they were checked against the
     book, treatments and teams it is given (:meth:`checked_with`); a plain table, what
     library callers pass, is always checked. Decision (session 22, as
-    :class:`~solver.allocation.values.CheckedPlans`): a type, not a ``checked=True``
+    :class:`~solver.allocation.plans_table.CheckedPlans`): a type, not a ``checked=True``
     argument, so that only rows that went through the check skip it.
 
     ``table``: :func:`read_allocation`'s table; ``book_ids``: the book's account ids, in
