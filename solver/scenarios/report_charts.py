@@ -15,8 +15,10 @@ from typing import Any
 import pandas as pd
 
 from solver.domain import DEFAULT_CURRENCY
-from solver.scenarios.kpis import ScenarioResult, better_for_bank, efficient_frontier
+from solver.scenarios.frontier import efficient_frontier
+from solver.scenarios.kpi_defs import better_for_bank
 from solver.scenarios.report_tables import KEY_KPIS, currency_of
+from solver.scenarios.scenario_result import ScenarioResult
 
 __all__ = ["delta_figure", "frontier_chart", "render_charts", "tier_recovery_figure"]
 
