@@ -234,7 +234,8 @@ def test_about_sheet_numbers_are_numbers_and_uplift_interval_is_labelled(quick_r
     mean's."""
     import openpyxl
 
-    from solver.scenarios.experiment import evaluate_outcomes, read_outcomes, write_evaluation
+    from solver.scenarios.experiment_eval import evaluate_outcomes, write_evaluation
+    from solver.scenarios.experiment_outcomes import read_outcomes
     from solver.scenarios.report import write_scenario_report
 
     _, base, _ = quick_runs

@@ -17,7 +17,9 @@
   their per-path values and tables with 95 % intervals; :mod:`~solver.scenarios.scenario_result`
   -- a run's result and its deltas against a baseline;
 * :mod:`~solver.scenarios.sweep` -- grids of scenario runs and their efficient frontier;
-* :mod:`~solver.scenarios.experiment` -- champion/challenger splits;
+* :mod:`~solver.scenarios.experiment` -- champion/challenger splits; their outcomes
+  (:mod:`~solver.scenarios.experiment_outcomes`) and evaluation
+  (:mod:`~solver.scenarios.experiment_eval`, tests in :mod:`~solver.scenarios.experiment_stats`);
 * :mod:`~solver.scenarios.report` -- a run's and a sweep's files (the pieces: ``report_tables``,
   ``workbook``, ``report_charts``, ``report_html``).
 """
@@ -34,7 +36,7 @@ _EXPORTS: dict[str, str] = {
     "run_sweep": "solver.scenarios.sweep",
     "simulate_paths": "solver.scenarios.paths",
     "split_portfolio": "solver.scenarios.experiment",
-    "evaluate_outcomes": "solver.scenarios.experiment",
+    "evaluate_outcomes": "solver.scenarios.experiment_eval",
     "write_scenario_report": "solver.scenarios.report",
 }
 
