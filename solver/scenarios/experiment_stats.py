@@ -1,4 +1,4 @@
-"""The tests of a champion/challenger evaluation (:mod:`solver.scenarios.experiment`).
+"""The tests of a champion/challenger evaluation (:mod:`solver.scenarios.experiment_eval`).
 
 Each test returns one uplift row (:func:`uplift_row`): the groups' values, the uplift
 ``challenger − champion`` with its 95 % interval, the statistic and p-value, the accounts
@@ -217,7 +217,7 @@ def sample_note(metric: str, row: dict[str, Any], n1: int, n2: int) -> str:
     """The note of one metric: "not testable" without variance (module docstring);
     "significant" when p < ALPHA (no sample-size verdict then); otherwise the minimum
     detectable uplift of these groups and the accounts an uplift of the observed size would
-    need (never post-hoc power: see :mod:`solver.scenarios.experiment`)."""
+    need (never post-hoc power: see :mod:`solver.scenarios.experiment_eval`)."""
     p_value, uplift = row["p_value"], row["uplift"]
     if not is_testable(p_value):
         return (

@@ -152,6 +152,15 @@ def _write_files(out: Path, files: Mapping[str, bytes]) -> list[Path]:
     return [out / name for name in files]
 
 
+def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """The Parquet file of ``frame``, rendered in memory (without pandas' attrs metadata)."""
+    frame = frame.copy(deep=False)
+    frame.attrs = {}
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False, engine="pyarrow")
+    return buffer.getvalue()
+
+
 def _csv_bytes(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
@@ -223,16 +232,12 @@ def write_scenario_report(
             for k, (u, d) in KPIS.items()
         },
     }
-    frame = result.accounts.copy(deep=False)
-    frame.attrs = {}
-    parquet = io.BytesIO()
-    frame.to_parquet(parquet, index=False, engine="pyarrow")
     # the order the files were written in before session 25: workbook, Parquet, the rest
     return _write_files(
         out,
         {
             "report.xlsx": workbook_bytes(sheets, "report", notes=notes),
-            "accounts.parquet": parquet.getvalue(),
+            "accounts.parquet": _parquet_bytes(result.accounts),
             **files,
         },
     )
