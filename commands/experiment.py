@@ -111,7 +111,7 @@ def evaluate(outcomes: Path, out_dir: Path, fmt: str) -> int:
     """Uplift of the challenger over the champion in OUTCOMES, with intervals and tests.
 
     OUTCOMES has columns account_id, group (champion/challenger), balance, collected,
-    cured and optionally cost, tier, dpd_bucket, product (see solver.scenarios.experiment).
+    cured and optionally cost, tier, dpd_bucket, product (see solver.scenarios.experiment_outcomes).
 
     \b
     Example:
@@ -119,7 +119,8 @@ def evaluate(outcomes: Path, out_dir: Path, fmt: str) -> int:
     """
     from commands.common import console
     from solver.core.atomic import check_writable
-    from solver.scenarios.experiment import evaluate_outcomes, read_outcomes, write_evaluation
+    from solver.scenarios.experiment_eval import evaluate_outcomes, write_evaluation
+    from solver.scenarios.experiment_outcomes import read_outcomes
 
     check_writable(out_dir, option="--out-dir", directory=True)
     frame = read_outcomes(outcomes)

@@ -243,10 +243,10 @@ def run(
 
     from commands.common import console
     from solver.core.problems import SET_OPTION
-    from solver.scenarios.kpis import compare
     from solver.scenarios.report import write_scenario_report
     from solver.scenarios.run import run_scenario
     from solver.scenarios.same_book import check_same_book
+    from solver.scenarios.scenario_result import compare
     from solver.scenarios.spec import load_scenario
 
     report.check_out_dir()

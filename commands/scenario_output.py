@@ -205,7 +205,7 @@ SWEEP_KPIS = {
 def print_sweep_table(out: Any, result: Any) -> None:
     """The sweep table fitted to the console ``out``: the swept keys, the frontier mark and
     the KPIs by priority (long names on several lines); a number is never cut."""
-    from solver.scenarios.kpis import KPIS
+    from solver.scenarios.kpi_defs import KPIS
     from solver.scenarios.report_tables import format_value
 
     columns = [Column(stacked(k), "left", 0, name=k) for k in result.keys]

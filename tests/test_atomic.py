@@ -110,6 +110,10 @@ ALLOWED = {
         "_figure_bytes",
     ),  # savefig into an in-memory BytesIO buffer
     ("solver/core/atomic.py", "atomic_path"),  # fsyncs its own temporary file ("rb+")
+    # render into an in-memory BytesIO; the bytes are written with atomic_path (session 25:
+    # the report's manifest hashes them instead of reading the files back)
+    ("solver/scenarios/workbook.py", "workbook_bytes"),
+    ("solver/scenarios/report.py", "_parquet_bytes"),
 }
 
 
@@ -193,6 +197,9 @@ def test_allowed_helpers_only_receive_temporary_paths() -> None:
     assert "buffer = io.BytesIO()" in report
     # csv_text writes the CSV into memory for stdout
     assert "sink = io.BytesIO()" in source
+    workbook = (ROOT / "solver" / "scenarios" / "workbook.py").read_text(encoding="utf-8")
+    scenario_report = (ROOT / "solver" / "scenarios" / "report.py").read_text(encoding="utf-8")
+    assert "buffer = io.BytesIO()" in workbook and "buffer = io.BytesIO()" in scenario_report
 
 
 # -- signals on real processes -------------------------------------------------------------

@@ -431,8 +431,8 @@ def test_allocate_tables_fit(allocation, width):
 @pytest.fixture(scope="module")
 def scenario_results():
     """small_recession against small (the KPI table with deltas) and a two-run sweep."""
-    from solver.scenarios.kpis import compare
     from solver.scenarios.run import run_scenario
+    from solver.scenarios.scenario_result import compare
     from solver.scenarios.spec import load_scenario
     from solver.scenarios.sweep import run_sweep
 
@@ -479,7 +479,7 @@ def test_scenario_kpi_table_fits(scenario_results, width):
 def test_scenario_sweep_table_fits(scenario_results):
     """scenario sweep's table at 80 columns: the swept values, the frontier and whole numbers."""
     from commands.scenario_output import SWEEP_KPIS, print_sweep_table
-    from solver.scenarios.kpis import KPIS
+    from solver.scenarios.kpi_defs import KPIS
     from solver.scenarios.report_tables import format_value
 
     sweep = scenario_results[3]

@@ -12,8 +12,8 @@ DATA = Path(__file__).parent / "data" / "scenario"
 
 @pytest.fixture(scope="module")
 def results():
-    from solver.scenarios.kpis import compare
     from solver.scenarios.run import run_scenario
+    from solver.scenarios.scenario_result import compare
     from solver.scenarios.spec import load_scenario
 
     base = run_scenario(load_scenario(DATA / "small.toml"), paths=30)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from oracles import amortise, annuity, rate_units, round_half_up, to_cents
 
-from solver.scenarios.kpis import HEADLINE_KPIS, KPIS
+from solver.scenarios.kpi_defs import HEADLINE_KPIS, KPIS
 from solver.scenarios.run import run_scenario
 from solver.scenarios.spec import load_scenario
 

@@ -69,7 +69,7 @@ def test_npl_peak_is_the_peak_of_months_1_to_h_of_monthly_csv(book_run):
             assert peak == pytest.approx(highest, abs=1e-6)
         else:
             assert peak >= highest - 1e-6
-    from solver.scenarios.kpis import KPIS
+    from solver.scenarios.kpi_defs import KPIS
 
     assert "months 1..H" in KPIS["npl_ratio_peak"][1]
 
@@ -91,8 +91,8 @@ def test_month_0_row_is_the_opening_book(book_run):
 @pytest.fixture(scope="module")
 def small_results():
     """The small scenario and its recession variant (20 paths) with their comparison."""
-    from solver.scenarios.kpis import compare
     from solver.scenarios.run import run_scenario
+    from solver.scenarios.scenario_result import compare
     from solver.scenarios.spec import load_scenario
 
     base = run_scenario(load_scenario(DATA / "small.toml"), paths=20)

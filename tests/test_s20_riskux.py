@@ -18,15 +18,19 @@ import shlex
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 from cli_inprocess import run_workout
 from risk_data import UCI, needs_uci
-from scipy.stats import norm
+from scipy.optimize import brentq
+from scipy.stats import nct, ttest_ind
+from scipy.stats import t as t_dist
 
 from solver.risk.panel import validate_panel
 from solver.risk.rollrates import roll_rates
-from solver.scenarios.experiment import evaluate_outcomes, read_outcomes
+from solver.scenarios.experiment_eval import evaluate_outcomes
+from solver.scenarios.experiment_outcomes import read_outcomes
 
 ROOT = Path(__file__).resolve().parents[1]
 LENDING_CLUB = UCI.parent / "lending_club_sample.csv"
@@ -131,10 +135,10 @@ def test_significant_note_says_significant(tmp_path):
     neither "too small" nor "power" at the observed effect (that read 73 % before)."""
     result = evaluate_outcomes(read_outcomes(_outcomes(tmp_path, 300, 360, 1000)))
     cure = result.uplift.set_index("metric").loc["cure_rate"]
-    # oracle: pooled two-proportion z-test by hand
-    pooled = 660 / 2000
-    z = 0.06 / math.sqrt(pooled * (1 - pooled) * (2 / 1000))
-    assert cure["p_value"] == pytest.approx(2 * norm.sf(z), abs=1e-6) and cure["p_value"] < 0.05
+    # oracle: Welch's t on the 0/1 outcomes, scipy directly (session 25; was the pooled z)
+    cured = [np.arange(1000) < k for k in (300, 360)]
+    oracle = ttest_ind(cured[1].astype(float), cured[0].astype(float), equal_var=False)
+    assert cure["p_value"] == pytest.approx(oracle.pvalue, abs=1e-6) and cure["p_value"] < 0.05
     note = result.notes[0]
     assert note.startswith("cure_rate: significant (p = 0.0043")
     assert "too small" not in note and "power" not in note
@@ -142,12 +146,18 @@ def test_significant_note_says_significant(tmp_path):
 
 def test_non_significant_note_gives_detectable_uplift(tmp_path):
     """p ≥ 5 % (30 % vs 31 % of 1,000): the note says not significant, the smallest uplift
-    detectable with 80 % power, (z.975 + z.8)·se with se = sqrt(Σ p(1-p)/n), and the
-    accounts an uplift of the observed size needs; no post-hoc power."""
+    detectable with 80 % power by Welch's test (session 25: noncentral t, Welch df, se from
+    the n − 1 variances), and the accounts an uplift of the observed size needs; no
+    post-hoc power."""
     result = evaluate_outcomes(read_outcomes(_outcomes(tmp_path, 300, 310, 1000)))
     note = result.notes[0]
-    se = math.sqrt(0.3 * 0.7 / 1000 + 0.31 * 0.69 / 1000)
-    mde = (norm.ppf(0.975) + norm.ppf(0.8)) * se
+    v1, v2 = 0.3 * 0.7 * 1000 / 999, 0.31 * 0.69 * 1000 / 999
+    se = math.sqrt(v1 / 1000 + v2 / 1000)
+    df = (v1 / 1000 + v2 / 1000) ** 2 / ((v1 / 1000) ** 2 / 999 + (v2 / 1000) ** 2 / 999)
+    critical = t_dist.ppf(0.975, df)
+    mde = brentq(
+        lambda d: nct.sf(critical, df, d / se) + nct.cdf(-critical, df, d / se) - 0.8, 0.0, 0.2
+    )
     assert note.startswith("cure_rate: not significant (p = ")
     assert f"±{mde:.4f}" in note
     assert "too small for an uplift of the observed size (+0.0100)" in note

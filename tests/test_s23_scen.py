@@ -73,7 +73,7 @@ def test_concessions_are_a_kpi_that_reconciles(generous_pair):
     """concession_forgiven = book balance − the plans' month-1 balance (> 0 under the
     generous policy, which waives/cuts for CI00000003), equals the accounts' column summed,
     and forgiven_rate = concession_forgiven / opening_balance."""
-    from solver.scenarios.kpis import KPIS
+    from solver.scenarios.kpi_defs import KPIS
 
     _, runs = generous_pair
     generous = runs["generous_policy"]
@@ -137,7 +137,7 @@ def test_chart_and_html_share_one_definition_of_better():
     """kpi_deltas.png's colours come from kpis.better_for_bank, the HTML's rule: the chart
     module holds no list of its own (one definition)."""
     import solver.scenarios.report_charts as charts
-    from solver.scenarios.kpis import better_for_bank
+    from solver.scenarios.kpi_defs import better_for_bank
 
     assert not hasattr(charts, "_HIGHER_IS_BETTER")
     assert "better_for_bank" in Path(charts.__file__).read_text(encoding="utf-8")
@@ -234,7 +234,8 @@ def test_about_sheet_numbers_are_numbers_and_uplift_interval_is_labelled(quick_r
     mean's."""
     import openpyxl
 
-    from solver.scenarios.experiment import evaluate_outcomes, read_outcomes, write_evaluation
+    from solver.scenarios.experiment_eval import evaluate_outcomes, write_evaluation
+    from solver.scenarios.experiment_outcomes import read_outcomes
     from solver.scenarios.report import write_scenario_report
 
     _, base, _ = quick_runs
@@ -261,8 +262,8 @@ def test_a_baseline_on_another_book_is_refused_before_running(quick_runs, tmp_pa
     library's compare() refuses the pair too."""
     from cli_inprocess import run_workout
 
-    from solver.scenarios.kpis import compare
     from solver.scenarios.run import run_scenario
+    from solver.scenarios.scenario_result import compare
     from solver.scenarios.spec import load_scenario
 
     root, base, _ = quick_runs
@@ -322,7 +323,7 @@ def test_roll_rate_labels_name_the_move(quick_runs):
 def test_every_kpi_has_exactly_one_direction():
     """HIGHER_IS_BETTER, LOWER_IS_BETTER and NO_DIRECTION split KPIS's keys with no overlap,
     and a rise of cash or recoveries is good for the bank, of credit loss bad."""
-    from solver.scenarios.kpis import (
+    from solver.scenarios.kpi_defs import (
         HIGHER_IS_BETTER,
         KPIS,
         LOWER_IS_BETTER,

@@ -190,7 +190,8 @@ def test_zero_variance_is_not_testable_and_consistent():
     """Champion 0,0,0 vs challenger 50,50,50 (balance 100): recovery rates are not testable
     (no interval, p-value or verdict) and the note says so; before, p = 1 "not
     significant" beside an interval +0.5 .. +0.5 that excludes 0."""
-    from solver.scenarios.experiment import evaluate_outcomes, validate_outcomes
+    from solver.scenarios.experiment_eval import evaluate_outcomes
+    from solver.scenarios.experiment_outcomes import validate_outcomes
 
     result = evaluate_outcomes(validate_outcomes(_outcomes([0, 0, 0], [50, 50, 50])))
     uplift = result.uplift.set_index("metric")
@@ -217,7 +218,8 @@ def test_welch_sample_size_uses_the_tests_distribution(tmp_path):
     """2 accounts per group (rates 0.1, 0.2 vs 0.4, 0.6): Welch p = 0.129 (scipy), and the
     note says the experiment is too small (the z-based note said "large enough"); the
     need is the smallest n with 80 % power by the noncentral t, mde has 80 % power."""
-    from solver.scenarios.experiment import evaluate_outcomes, validate_outcomes
+    from solver.scenarios.experiment_eval import evaluate_outcomes
+    from solver.scenarios.experiment_outcomes import validate_outcomes
 
     champion, challenger = [10.0, 20.0], [40.0, 60.0]
     result = evaluate_outcomes(validate_outcomes(_outcomes(champion, challenger)))
@@ -236,7 +238,8 @@ def test_welch_sample_size_uses_the_tests_distribution(tmp_path):
 
 def test_welch_verdict_and_interval_agree():
     """For Welch rows, "significant" holds exactly when the 95 % interval excludes 0."""
-    from solver.scenarios.experiment import evaluate_outcomes, validate_outcomes
+    from solver.scenarios.experiment_eval import evaluate_outcomes
+    from solver.scenarios.experiment_outcomes import validate_outcomes
 
     rng = np.random.default_rng(5)
     for shift in (0.0, 2.0, 5.0, 12.0):
@@ -254,7 +257,7 @@ def test_welch_verdict_and_interval_agree():
 def test_header_only_outcomes_say_so(tmp_path):
     """A header-only outcomes file: "header only, no data rows" (was "group 'champion'
     needs at least 2 accounts")."""
-    from solver.scenarios.experiment import read_outcomes
+    from solver.scenarios.experiment_outcomes import read_outcomes
 
     path = tmp_path / "o.csv"
     path.write_text("account_id,group,balance,collected,cured\n")
@@ -266,7 +269,7 @@ def test_header_only_outcomes_say_so(tmp_path):
 def test_outcome_problems_by_row_capped_and_counted_by_column(tmp_path):
     """60 rows each with a bad balance and a bad collected: lines in row order (row 1's
     two problems first), 50 lines, then the rest counted by column."""
-    from solver.scenarios.experiment import read_outcomes
+    from solver.scenarios.experiment_outcomes import read_outcomes
 
     rows = [f"A{i},champion,-1,x,true" for i in range(1, 61)]
     path = tmp_path / "o.csv"

@@ -305,9 +305,9 @@ def test_every_shipped_scenario_runs_small(tmp_path):
     """Acceptance (c) in miniature: every shipped scenario runs end to end (plans,
     allocation, simulation, comparison, reports) on a 200-account version of its portfolio
     with a 1 s allocation limit; the full-size run is the slow test below."""
-    from solver.scenarios.kpis import compare
     from solver.scenarios.report import write_scenario_report
     from solver.scenarios.run import run_scenario
+    from solver.scenarios.scenario_result import compare
 
     base = run_scenario(
         load_scenario(ROOT / "scenarios" / "baseline.toml", overrides=SMALL), paths=10
@@ -357,8 +357,8 @@ def test_recession_vs_baseline_full_size(tmp_path):
 def test_capacity_cut_costs_collections_and_saves_cost():
     """With (almost) no collector capacity fewer accounts get human treatments: collection
     cost falls and discounted collections fall, with the paired CI below zero."""
-    from solver.scenarios.kpis import compare
     from solver.scenarios.run import run_scenario
+    from solver.scenarios.scenario_result import compare
 
     overrides = {
         "collection.enabled": True,

@@ -14,7 +14,7 @@ from mc_checks import Z99, discounted_collection
 from solver.core.evaluation import evaluate_batch
 from solver.core.model import AccountParams, BehaviourModel
 from solver.scenarios.decisions import build_path_inputs
-from solver.scenarios.kpis import efficient_frontier
+from solver.scenarios.frontier import efficient_frontier
 from solver.scenarios.path_inputs import PathInputs, analytic_expectation, month_probabilities
 from solver.scenarios.path_outcomes import DTI_BIN, dti_quantile
 from solver.scenarios.paths import PATH_FIELDS, simulate_paths
@@ -325,8 +325,8 @@ def test_efficient_frontier_marks_undominated_points():
 def test_run_scenario_small_file_kpis_and_self_compare():
     """run_scenario on a small file gives KPIs for every segment, the exact expectation
     per account, and comparing a result with itself gives zero deltas."""
-    from solver.scenarios.kpis import compare
     from solver.scenarios.run import run_scenario
+    from solver.scenarios.scenario_result import compare
     from solver.scenarios.spec import load_scenario
 
     result = run_scenario(load_scenario(DATA / "small.toml"))
@@ -355,8 +355,8 @@ def test_run_scenario_small_file_kpis_and_self_compare():
 def test_recession_lowers_collections_and_raises_losses():
     """The small recession scenario collects less and loses more than its baseline, and the
     paired delta intervals exclude zero (common random numbers)."""
-    from solver.scenarios.kpis import compare
     from solver.scenarios.run import run_scenario
+    from solver.scenarios.scenario_result import compare
     from solver.scenarios.spec import load_scenario
 
     base = run_scenario(load_scenario(DATA / "small.toml"))

@@ -13,9 +13,13 @@
 * :mod:`~solver.scenarios.paths` -- the Monte Carlo kernel's month loop (each account's
   random stream: :mod:`~solver.scenarios.random_streams`; per-path sums:
   :mod:`~solver.scenarios.path_outcomes`);
-* :mod:`~solver.scenarios.kpis` -- KPIs with 95 % intervals, the result, deltas;
+* :mod:`~solver.scenarios.kpi_defs` -- what each KPI is; :mod:`~solver.scenarios.kpis` --
+  their per-path values and tables with 95 % intervals; :mod:`~solver.scenarios.scenario_result`
+  -- a run's result and its deltas against a baseline;
 * :mod:`~solver.scenarios.sweep` -- grids of scenario runs and their efficient frontier;
-* :mod:`~solver.scenarios.experiment` -- champion/challenger splits;
+* :mod:`~solver.scenarios.experiment` -- champion/challenger splits; their outcomes
+  (:mod:`~solver.scenarios.experiment_outcomes`) and evaluation
+  (:mod:`~solver.scenarios.experiment_eval`, tests in :mod:`~solver.scenarios.experiment_stats`);
 * :mod:`~solver.scenarios.report` -- a run's and a sweep's files (the pieces: ``report_tables``,
   ``workbook``, ``report_charts``, ``report_html``).
 """
@@ -28,11 +32,11 @@ _EXPORTS: dict[str, str] = {
     "load_scenario": "solver.scenarios.spec",
     "Scenario": "solver.scenarios.spec",
     "run_scenario": "solver.scenarios.run",
-    "compare": "solver.scenarios.kpis",
+    "compare": "solver.scenarios.scenario_result",
     "run_sweep": "solver.scenarios.sweep",
     "simulate_paths": "solver.scenarios.paths",
     "split_portfolio": "solver.scenarios.experiment",
-    "evaluate_outcomes": "solver.scenarios.experiment",
+    "evaluate_outcomes": "solver.scenarios.experiment_eval",
     "write_scenario_report": "solver.scenarios.report",
 }
 

@@ -1,21 +1,36 @@
-"""The tests of a champion/challenger evaluation (:mod:`solver.scenarios.experiment`).
+"""The tests of a champion/challenger evaluation (:mod:`solver.scenarios.experiment_eval`).
 
 Each test returns one uplift row (:func:`uplift_row`): the groups' values, the uplift
 ``challenger − champion`` with its 95 % interval, the statistic and p-value, the accounts
 per group needed to detect an uplift of the observed size with 80 % power, and the minimum
 detectable uplift ``mde`` of the groups as they are.
 
-* :func:`proportion_test`: two-proportion z-test (pooled variance under H0), Wald interval,
-  Fleiss' sample size with unequal groups.
-* :func:`welch_test`: Welch's t-test and interval (Welch–Satterthwaite degrees of
-  freedom). Its sample size and ``mde`` use the *same* distribution as the test: the power
-  of Welch's test at ``n`` accounts is computed from the noncentral t distribution with the
-  Welch degrees of freedom at ``n`` (:func:`welch_power`). Before session 24 they used the
-  normal approximation, so with 2 accounts per group a note said "large enough for an
-  uplift of the observed size" beside a p-value of 0.20 (a t with 2 degrees of freedom
-  needs about 1.5 times the z's ratio to reach 5 %).
-* :func:`ratio_test`: pooled ratios ``Σy/Σx``, delta-method interval and z-test; its
-  sample size is the normal one, as its test is.
+Every metric has one test: **Welch's t** (session 25), its interval and p-value from one
+standard error and one t distribution with the Welch–Satterthwaite degrees of freedom
+(:func:`_t_row`), its sample size and ``mde`` from that test's own power: the noncentral t
+distribution with the Welch degrees of freedom at ``n`` accounts (:func:`welch_power`;
+before session 24 the sizes used the normal approximation, so with 2 accounts per group a
+note said "large enough for an uplift of the observed size" beside a p-value of 0.20).
+
+* :func:`welch_test`: the mean of per-account values (recovery rate, net recovery rate,
+  and the cure rate as the mean of 0/1 outcomes).
+* :func:`ratio_test`: pooled ratios ``Σy/Σx``, delta-method (linearised) standard error,
+  tested as Welch's test is.
+
+Why Welch's t everywhere (session 25 review). Until then the cure rate had a pooled
+two-proportion z-test beside a Wald (unpooled) interval, and the pooled ratio a z-test:
+for small groups -- a segment's, or a pilot of a few dozen accounts -- the normal quantile
+is anti-conservative (with 5 accounts a side, z's 1.96 against t's 2.3 or more: intervals
+too narrow, p-values too small), and the cure rate's interval and test came from two
+standard errors, so the interval could exclude 0 beside "not significant". A rule that
+switched test at some group size would make the verdict jump at an arbitrary threshold; the
+t distribution tends to the normal as groups grow (at 400 and 100 accounts the p-values move
+in the third decimal), so the one test serves every size. For 0/1 outcomes Welch's test
+on the indicators is the unpooled two-proportion test with ``n − 1`` variances and t
+quantiles; the pooled score test and Fleiss' sample size were dropped with it (one
+standard error for interval, test and size). What it costs: a cure rate of 0 % in one group
+and 100 % in the other has no variance inside either group and is *not testable* (below),
+where the pooled z-test gave a p-value.
 
 A zero standard error (every account of each group has the same value: all cured or none,
 the same recovery rate) makes a test **not testable** (session 24): statistic, p-value,
@@ -38,7 +53,6 @@ import numpy as np
 __all__ = [
     "ALPHA",
     "POWER",
-    "proportion_test",
     "ratio_test",
     "sample_note",
     "uplift_row",
@@ -95,32 +109,6 @@ def _not_testable(champion: float, challenger: float) -> dict[str, float]:
     return uplift_row(champion, challenger, nan, nan, nan, 1.0, nan, nan)
 
 
-def proportion_test(x1: int, n1: int, x2: int, n2: int) -> dict[str, float]:
-    """Champion x1/n1, challenger x2/n2: uplift p2 − p1, Wald CI, pooled z-test, sample size."""
-    from scipy.stats import norm
-
-    p1, p2 = x1 / n1, x2 / n2
-    diff = p2 - p1
-    se = math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
-    pooled = (x1 + x2) / (n1 + n2)
-    se0 = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    if se0 == 0:  # all cured, or none, in both groups
-        return _not_testable(p1, p2)
-    z = diff / se0
-    p_value = float(2 * norm.sf(abs(z)))
-    za, zb = _z(1 - ALPHA / 2), _z(POWER)
-    k = n2 / n1
-    if diff != 0:
-        pbar = (p1 + k * p2) / (1 + k)
-        root = za * math.sqrt(pbar * (1 - pbar) * (1 + 1 / k)) + zb * math.sqrt(
-            p1 * (1 - p1) + p2 * (1 - p2) / k
-        )
-        need1: float = math.ceil((root / diff) ** 2)
-    else:
-        need1 = math.inf
-    return uplift_row(p1, p2, za * se, z, p_value, k, need1, _z_mde(se) if se > 0 else math.nan)
-
-
 def welch_df(v1: float, n1: int, v2: float, n2: int) -> float:
     """Welch–Satterthwaite degrees of freedom of two samples' variances and sizes."""
     a, b = v1 / n1, v2 / n2
@@ -156,21 +144,23 @@ def _smallest(holds: Callable[[int], bool], start: int) -> int:
     return high
 
 
-def welch_test(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
-    """Champion sample a, challenger sample b: mean uplift with Welch CI and t-test; the
-    sample size and ``mde`` from the test's own power (:func:`welch_power`)."""
+def _t_row(m1: float, v1: float, n1: int, m2: float, v2: float, n2: int) -> dict[str, float]:
+    """The uplift row of Welch's test from each group's mean ``m``, per-account variance
+    ``v`` and size ``n``: interval and p-value from one standard error and one t
+    distribution (Welch–Satterthwaite degrees of freedom), the sample size and ``mde`` from
+    that test's own power (:func:`welch_power`). Every metric's test is this one (module
+    docstring)."""
     from scipy.optimize import brentq
-    from scipy.stats import t, ttest_ind
+    from scipy.stats import t
 
-    n1, n2 = len(a), len(b)
-    m1, m2 = float(np.mean(a)), float(np.mean(b))
-    v1, v2 = float(np.var(a, ddof=1)), float(np.var(b, ddof=1))
     se = math.sqrt(v1 / n1 + v2 / n2)
     if se == 0:
         return _not_testable(m1, m2)
     diff = m2 - m1
-    test = ttest_ind(b, a, equal_var=False)
-    half_width = float(t.ppf(1 - ALPHA / 2, welch_df(v1, n1, v2, n2))) * se
+    df = welch_df(v1, n1, v2, n2)
+    statistic = diff / se
+    p_value = float(2 * t.sf(abs(statistic), df))
+    half_width = float(t.ppf(1 - ALPHA / 2, df)) * se
     k = n2 / n1
 
     def enough(n: int) -> bool:
@@ -184,31 +174,37 @@ def welch_test(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     while welch_power(high, v1, n1, v2, n2) < POWER:
         high *= 2
     mde = float(brentq(lambda d: welch_power(d, v1, n1, v2, n2) - POWER, 0.0, high, xtol=1e-12))
-    return uplift_row(m1, m2, half_width, float(test.statistic), float(test.pvalue), k, need1, mde)
+    return uplift_row(m1, m2, half_width, statistic, p_value, k, need1, mde)
+
+
+def welch_test(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """Champion sample a, challenger sample b: mean uplift with Welch's interval and t-test
+    (scipy's ``ttest_ind(b, a, equal_var=False)``), sizes from its power (:func:`_t_row`).
+    A 0/1 outcome (cured) is a sample like any other: its mean is the cure rate."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return _t_row(
+        float(np.mean(a)),
+        float(np.var(a, ddof=1)),
+        len(a),
+        float(np.mean(b)),
+        float(np.var(b, ddof=1)),
+        len(b),
+    )
 
 
 def ratio_test(y1: np.ndarray, x1: np.ndarray, y2: np.ndarray, x2: np.ndarray) -> dict[str, float]:
-    """Pooled ratios Σy/Σx per group: uplift with delta-method CI and z-test."""
-    from scipy.stats import norm
+    """Pooled ratios Σy/Σx per group: uplift with a delta-method standard error, tested as
+    Welch's test is (:func:`_t_row`): each account's linearised value ``(y − r·x) / x̄``
+    has the per-account variance ``var(y − r·x) / x̄²``, so the ratio's variance is that
+    over ``n`` and the Welch–Satterthwaite degrees of freedom follow from the two."""
 
-    def ratio(y: np.ndarray, x: np.ndarray) -> tuple[float, float, float]:
+    def ratio(y: np.ndarray, x: np.ndarray) -> tuple[float, float]:
         r = float(y.sum() / x.sum())
-        resid = y - r * x
-        var = float(np.var(resid, ddof=1)) / (len(x) * float(np.mean(x)) ** 2)
-        return r, var, float(np.var(resid, ddof=1)) / float(np.mean(x)) ** 2
+        return r, float(np.var(y - r * x, ddof=1)) / float(np.mean(x)) ** 2
 
-    r1, v1, s1 = ratio(y1, x1)
-    r2, v2, s2 = ratio(y2, x2)
-    se = math.sqrt(v1 + v2)
-    if se == 0:  # every account at its group's pooled rate
-        return _not_testable(r1, r2)
-    diff = r2 - r1
-    z = diff / se
-    za, zb = _z(1 - ALPHA / 2), _z(POWER)
-    k = len(x2) / len(x1)
-    need1 = math.ceil((za + zb) ** 2 * (s1 + s2 / k) / diff**2) if diff != 0 else math.inf
-    p_value = float(2 * norm.sf(abs(z)))
-    return uplift_row(r1, r2, za * se, z, p_value, k, need1, _z_mde(se))
+    r1, s1 = ratio(y1, x1)
+    r2, s2 = ratio(y2, x2)
+    return _t_row(r1, s1, len(x1), r2, s2, len(x2))
 
 
 def is_testable(p_value: float) -> bool:
@@ -221,7 +217,7 @@ def sample_note(metric: str, row: dict[str, Any], n1: int, n2: int) -> str:
     """The note of one metric: "not testable" without variance (module docstring);
     "significant" when p < ALPHA (no sample-size verdict then); otherwise the minimum
     detectable uplift of these groups and the accounts an uplift of the observed size would
-    need (never post-hoc power: see :mod:`solver.scenarios.experiment`)."""
+    need (never post-hoc power: see :mod:`solver.scenarios.experiment_eval`)."""
     p_value, uplift = row["p_value"], row["uplift"]
     if not is_testable(p_value):
         return (
@@ -246,8 +242,8 @@ def sample_note(metric: str, row: dict[str, Any], n1: int, n2: int) -> str:
     if not math.isfinite(row["need_champion"]):
         return f"{head}{mde}; no difference was observed."
     need1, need2 = int(row["need_champion"]), int(row["need_challenger"])
-    # the sizes come from the test's own distribution, but the cure rate's interval and
-    # sample size use the unpooled variance and its test the pooled one: both can be met
+    # the sizes come from the test's own distribution and standard error, so a
+    # non-significant uplift needs more accounts than the groups hold; kept as a guard
     if n1 >= need1 and n2 >= need2:
         size = "the groups are large enough for an uplift of the observed size"
     else:

@@ -1,37 +1,13 @@
-"""KPIs of a scenario run (SPEC §9): per-path values, tables with 95 % intervals, deltas.
+"""Per-path KPI values of a scenario run and their tables with 95 % intervals (SPEC §9).
 
-:data:`KPIS` defines every KPI (unit, description, table order); :func:`path_kpis` computes
-them per path and segment from the simulation's :class:`~solver.scenarios.path_outcomes.PathOutcomes`;
-:func:`kpi_table`, :func:`monthly_table` and :func:`roll_rate_table` summarise them with
-95 % intervals; :class:`ScenarioResult` holds the tables of a run, :func:`compare` its
-deltas against a baseline, and :func:`efficient_frontier` the runs of a sweep that no other
-beats on two KPIs.
-
-Recovery within and beyond the horizon (session 17 review). ``recovery_rate`` counts the
-discounted cash of the simulated months only: the payments of months 1…H and the
-recoveries of the defaults in months 1…H (received up to L months after H). A scenario
-that lengthens plans moves cash past H and so looked as if it recovered less while the
-model's NPV said more. Decision: ``recovery_rate`` keeps its name and meaning (sweeps,
-baselines and reports compare it run to run) and its description says "within the
-horizon"; ``recovery_rate_total`` adds the model value beyond the horizon of the accounts
-open at H (``value_beyond_horizon``: their remaining scheduled payments and the recoveries
-of their later defaults, valued by the one evaluator,
-:func:`solver.scenarios.decisions.residual_values`), i.e. ``total_value_discounted /
-opening_balance``, whose mean over paths converges to the evaluator's NPV of the whole
-schedules over the opening balance. It is a headline KPI beside ``recovery_rate``.
-
-The opening balance is the book's, for every run (session 23 review). ``opening_balance``
-was the plans' balance of month 1, so the fees and interest a plan waives and the principal
-it cuts vanished from every KPI, and a scenario's recovery_rate and loss_rate were divided
-by a different balance from its baseline's (generous_policy vs baseline on 300 accounts:
-18,485,244.08 vs 18,486,653.32 for one book of 18,488,873.71). Decision: ``opening_balance``
-is what the book says the accounts owe before any plan (``principal + interest_due +
-fees_due``, :func:`solver.core.account.balance_owed`), the same for every scenario
-on one book, so every ratio over it compares run to run; ``concession_forgiven`` is what
-the plans forgive (book balance − the plans' balance of month 1: waivers and haircuts) and
-``forgiven_rate`` its share of the opening balance, so the money a generous policy gives
-away is a KPI of its own and ``recovery_rate``, ``loss_rate`` and ``forgiven_rate`` share
-one denominator.
+:func:`path_kpis` computes the KPIs of :data:`~solver.scenarios.kpi_defs.KPIS` per path and
+segment from the simulation's :class:`~solver.scenarios.path_outcomes.PathOutcomes` (with
+:func:`static_by_segment`, the figures that do not vary by path); :func:`path_stats` gives
+the mean and 95 % intervals of per-path values; :func:`kpi_table`, :func:`monthly_table` and
+:func:`roll_rate_table` summarise a run with them. A run's result and its deltas against a
+baseline are in :mod:`solver.scenarios.scenario_result`; what each KPI means (and the
+decisions behind ``recovery_rate_total`` and ``opening_balance``) in
+:mod:`solver.scenarios.kpi_defs`.
 """
 
 from __future__ import annotations
@@ -39,184 +15,28 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from solver.domain import BUCKETS
+from solver.scenarios.kpi_defs import KPIS, UNIT_DECIMALS
 from solver.scenarios.path_inputs import SEGMENT_TYPES, PathInputs
 from solver.scenarios.paths import PATH_FIELDS, ROLL_OUTCOMES, PathOutcomes
 
 __all__ = [
-    "KPIS",
-    "UNIT_DECIMALS",
-    "ScenarioResult",
-    "better_for_bank",
-    "compare",
-    "book_difference",
-    "efficient_frontier",
     "kpi_table",
     "monthly_table",
     "opening_npl_ratio",
     "path_kpis",
+    "path_stats",
     "roll_rate_table",
     "static_by_segment",
 ]
 
-#: Money KPIs are rounded to the cent in tables; ratios to 6 decimals; counts to 2.
-UNIT_DECIMALS = {"CNY": 2, "ratio": 6, "accounts": 2, "DTI": 4}
 
-#: The headline KPIs: :meth:`ScenarioResult.summary` prints them, and the report's key KPIs
-#: open with them.
-HEADLINE_KPIS = (
-    "cash_collected_discounted",
-    "recovery_rate",
-    "recovery_rate_total",
-    "credit_loss",
-    "default_rate",
-    "npl_ratio_at_horizon",
-    "collection_cost",
-)
-
-#: KPI name → (unit, description). The order is the order of every table.
-KPIS: dict[str, tuple[str, str]] = {
-    "accounts": ("accounts", "accounts in the portfolio"),
-    "opening_balance": (
-        "CNY",
-        "balance the book says is owed before any plan (principal + interest due + fees due), "
-        "the same for every scenario on the book",
-    ),
-    "concession_forgiven": (
-        "CNY",
-        "what the plans forgive: fee and interest waivers and principal haircuts (opening "
-        "balance − the plans' balance of month 1)",
-    ),
-    "forgiven_rate": ("ratio", "concession forgiven / opening balance"),
-    "cash_collected": (
-        "CNY",
-        "payments plus recoveries, nominal (recoveries of defaults within the horizon, "
-        "received up to L months after it)",
-    ),
-    "cash_collected_discounted": (
-        "CNY",
-        "payments plus recoveries discounted at the cost of funds (the realised NPV)",
-    ),
-    "payments_collected": ("CNY", "scheduled payments received, nominal"),
-    "recoveries": ("CNY", "collateral and unsecured recoveries after default, nominal"),
-    "recovery_rate": (
-        "ratio",
-        "discounted cash collected within the horizon / opening balance (payments of months "
-        "1..H, recoveries of defaults in months 1..H; see recovery_rate_total)",
-    ),
-    "recovery_rate_total": (
-        "ratio",
-        "total value discounted / opening balance: recovery_rate plus the model value "
-        "beyond the horizon of the accounts open at it (comparable across plan lengths)",
-    ),
-    "value_beyond_horizon": (
-        "CNY",
-        "model value (discounted) of the payments and recoveries still expected after the "
-        "horizon from accounts open at the horizon",
-    ),
-    "total_value_discounted": (
-        "CNY",
-        "discounted cash collected plus the value beyond the horizon (comparable across "
-        "plans of different lengths)",
-    ),
-    "credit_loss": (
-        "CNY",
-        "exposure at default not recovered, nominal (its mean is the expected loss)",
-    ),
-    "loss_rate": ("ratio", "credit loss / opening balance"),
-    "defaults": ("accounts", "defaults within the horizon (each is a charge-off)"),
-    "default_rate": ("ratio", "defaults / accounts"),
-    "exposure_at_default": ("CNY", "balance owed at the defaults"),
-    "balance_at_horizon": ("CNY", "balance still owed by open accounts at the horizon"),
-    "npl_ratio_at_horizon": ("ratio", "M3+ share of the open balance at the horizon"),
-    "npl_ratio_peak": (
-        "ratio",
-        "highest M3+ share of the open balance over months 1..H, after the plans start "
-        "(month 0, the opening book, is left out: see monthly.csv)",
-    ),
-    "npl_share_at_horizon": ("ratio", "M3+ share of the open accounts at the horizon"),
-    "collection_cost": ("CNY", "cost of the allocated collection treatments"),
-    "net_collected_discounted": ("CNY", "discounted cash collected minus collection cost"),
-    "net_total_value_discounted": (
-        "CNY",
-        "total value (within and beyond the horizon) minus collection cost",
-    ),
-    "dti_mean": (
-        "DTI",
-        "customer burden: mean over accounts of (other_debt + payment)/expected income, "
-        "averaged over each schedule's payment months",
-    ),
-    "dti_p90": ("DTI", "90th percentile over accounts of that debt-to-income"),
-    "accounts_restructured": ("accounts", "accounts put on a restructuring plan"),
-    "restructured_share": ("ratio", "accounts restructured / accounts"),
-    "unemployed_accounts": ("accounts", "accounts hit by the unemployment shock"),
-}
-
-
-#: Every KPI in one of three sets (a test checks that they cover :data:`KPIS` exactly): the
-#: one definition of "better" for every coloured delta (``kpi_deltas.png`` and the HTML
-#: report's tables). Rises good for the bank: value and cash collected, recovery, and
-#: restructuring (the share with the count).
-HIGHER_IS_BETTER = frozenset(
-    {
-        "total_value_discounted",
-        "net_total_value_discounted",
-        "value_beyond_horizon",
-        "cash_collected",
-        "cash_collected_discounted",
-        "payments_collected",
-        "recoveries",
-        "recovery_rate",
-        "recovery_rate_total",
-        "net_collected_discounted",
-        "accounts_restructured",
-        "restructured_share",
-    }
-)
-
-#: Rises bad for the bank (or its customers): losses, defaults, NPL, cost, what concessions
-#: forgive, the customers' burden.
-LOWER_IS_BETTER = frozenset(
-    {
-        "concession_forgiven",
-        "forgiven_rate",
-        "credit_loss",
-        "loss_rate",
-        "defaults",
-        "default_rate",
-        "exposure_at_default",
-        "npl_ratio_at_horizon",
-        "npl_ratio_peak",
-        "npl_share_at_horizon",
-        "collection_cost",
-        "dti_mean",
-        "dti_p90",
-    }
-)
-
-#: KPIs whose change is neither good nor bad: the book itself (they differ only when a
-#: baseline runs on another book), the shock's reach (an input), and the balance still owed
-#: at the horizon (more of it is value kept on a longer plan, or exposure left).
-NO_DIRECTION = frozenset(
-    {"accounts", "opening_balance", "unemployed_accounts", "balance_at_horizon"}
-)
-
-
-def better_for_bank(kpi: str, delta: float) -> bool | None:
-    """Whether a change of ``delta`` in ``kpi`` is good for the bank (``None``: no change,
-    not a number, or a KPI without a better direction, :data:`NO_DIRECTION`)."""
-    if kpi not in HIGHER_IS_BETTER | LOWER_IS_BETTER or not math.isfinite(delta) or delta == 0:
-        return None
-    return (delta > 0) == (kpi in HIGHER_IS_BETTER)
-
-
-def _stats(values: np.ndarray) -> dict[str, float]:
+def path_stats(values: np.ndarray) -> dict[str, float]:
     """Mean, spread and 95 % intervals of per-path values."""
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
@@ -334,7 +154,7 @@ def static_by_segment(
     :func:`path_kpis`), from the accounts' inputs, restructuring flags and treatment costs.
 
     ``opening_balance`` is the book's balance (``inputs.book_balance``), not the plans'
-    balance of month 1; the difference is ``concession_forgiven`` (module docstring).
+    balance of month 1; the difference is ``concession_forgiven`` (:mod:`solver.scenarios.kpi_defs`).
     """
     opening = inputs.book_balance
     forgiven = inputs.book_balance - inputs.exposures[:, 0]
@@ -374,7 +194,7 @@ def kpi_table(values: Mapping[tuple[str, str], Mapping[str, np.ndarray]]) -> Any
     for (segment_type, segment), kpis in values.items():
         for kpi, x in kpis.items():
             unit = KPIS[kpi][0]
-            stats = _stats(x)
+            stats = path_stats(x)
             if unit != "CNY" and math.isfinite(stats["ci_low"]):
                 stats["ci_low"] = max(0.0, stats["ci_low"])  # counts, shares and DTIs are >= 0
             digits = UNIT_DECIMALS[unit]
@@ -486,195 +306,3 @@ def roll_rate_table(outcomes: PathOutcomes) -> Any:
                 }
             )
     return pd.DataFrame(rows)
-
-
-# -- the result -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ScenarioResult:
-    """Outcome of :func:`solver.scenarios.run.run_scenario`.
-
-    Attributes
-    ----------
-    name, description
-        From the scenario.
-    scenario
-        The scenario that was run.
-    paths, seed, horizon
-        Monte Carlo settings used.
-    kpis
-        Long table: ``segment_type`` (total, tier, product, dpd_bucket), ``segment``,
-        ``kpi``, ``unit``, ``mean``, ``std`` (across paths), ``ci_low``/``ci_high`` (95 %
-        interval of the mean), ``p2_5``/``p97_5`` (95 % range of the outcome).
-    accounts
-        One row per account: segment, schedule family, treatment, cost and its simulated
-        means next to their exact expectation (``expected_*``).
-    monthly
-        Month-by-month means and 95 % ranges (cash, defaults, NPL ratio, …).
-    roll_rates
-        Pooled monthly roll rates between buckets.
-    path_values
-        ``(segment_type, segment)`` → KPI → per-path values (for paired comparisons).
-    notes
-        How each stage was done (plans, treatments, shocks).
-    timings
-        Seconds per stage.
-    cached_stages
-        Stages served from a cache rather than computed (``portfolio``, ``plans``,
-        ``treatments``): their time says nothing about the work, and reports label them
-        instead of showing it: "shared with the baseline" when the baseline run computed
-        them (``scenario run --baseline``), else "cached"
-        (:func:`commands.scenario_output.timing_text`).
-    """
-
-    name: str
-    description: str
-    scenario: Any
-    paths: int
-    seed: int
-    horizon: int
-    kpis: Any
-    accounts: Any
-    monthly: Any
-    roll_rates: Any
-    path_values: Mapping[tuple[str, str], Mapping[str, np.ndarray]]
-    notes: Mapping[str, str] = field(default_factory=dict)
-    timings: Mapping[str, float] = field(default_factory=dict)
-    allocation: Mapping[str, Any] = field(default_factory=dict)
-    cached_stages: tuple[str, ...] = ()
-
-    def total(self) -> Any:
-        """The portfolio-level KPI rows (indexed by KPI)."""
-        rows = self.kpis[self.kpis["segment_type"] == "total"]
-        return rows.set_index("kpi")
-
-    def kpi(self, name: str, segment_type: str = "total", segment: str = "all") -> float:
-        """Mean of one KPI."""
-        k = self.kpis
-        row = k[
-            (k["segment_type"] == segment_type) & (k["segment"] == segment) & (k["kpi"] == name)
-        ]
-        if row.empty:
-            raise KeyError(f"no KPI {name!r} for {segment_type}={segment}")
-        return float(row["mean"].iloc[0])
-
-    def segment_table(self, segment_type: str, column: str = "mean") -> Any:
-        """KPIs by segment: one row per segment, one column per KPI (``mean`` by default)."""
-        k = self.kpis[self.kpis["segment_type"] == segment_type]
-        table = k.pivot(index="segment", columns="kpi", values=column)
-        order = [name for name in KPIS if name in table.columns]
-        return table[order].reset_index()
-
-    def summary(self) -> str:
-        """A short text summary of the main KPIs."""
-        total = self.total()
-        lines = [
-            f"scenario {self.name}: {self.paths} paths x {self.horizon} months, seed {self.seed}"
-        ]
-        for name in HEADLINE_KPIS:
-            if name in total.index:
-                row = total.loc[name]
-                lines.append(
-                    f"  {name:28s} {row['mean']:>18,.4f}  "
-                    f"[{row['ci_low']:,.4f}, {row['ci_high']:,.4f}]"
-                )
-        return "\n".join(lines)
-
-
-def book_difference(accounts: Any, baseline_accounts: Any) -> str | None:
-    """How two runs' books differ (``None``: the same account ids), for the refusal of a
-    baseline on another book.
-
-    A delta pairs the two runs path by path and segment by segment; on different accounts
-    it measures the books' difference, not the scenario's effect (session 23 review: a
-    baseline on another book gave paired deltas without a word). Refused rather than
-    warned: a warning scrolls past in a terminal and is absent from deltas.csv, which
-    would still read as the scenario's effect.
-    """
-    ids = set(map(str, accounts))
-    base = set(map(str, baseline_accounts))
-    if ids == base:
-        return None
-    only, only_base = sorted(ids - base), sorted(base - ids)
-    return (
-        f"{len(ids):,} accounts vs the baseline's {len(base):,}: {len(only):,} only in the "
-        f"scenario's book{' (e.g. ' + only[0] + ')' if only else ''}, {len(only_base):,} only "
-        f"in the baseline's{' (e.g. ' + only_base[0] + ')' if only_base else ''}"
-    )
-
-
-def compare(result: ScenarioResult, baseline: ScenarioResult) -> Any:
-    """KPI deltas of ``result`` against ``baseline``, with 95 % intervals of the delta.
-
-    When both runs have the same number of paths, the interval comes from the per-path
-    differences (paths are paired by index; with the same seed the two runs share their
-    random numbers, which makes the delta far more precise than either level). Otherwise
-    the two means are treated as independent.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``segment_type``, ``segment``, ``kpi``, ``unit``, ``baseline``, ``scenario``,
-        ``delta``, ``delta_pct``, ``delta_ci_low``, ``delta_ci_high``, ``significant``.
-
-    Raises
-    ------
-    ValueError
-        When the two runs' books hold different accounts (:func:`book_difference`).
-    """
-    differs = book_difference(result.accounts["account_id"], baseline.accounts["account_id"])
-    if differs is not None:
-        raise ValueError(f"the baseline runs on another book: {differs}")
-    rows = []
-    for key, kpis in result.path_values.items():
-        base_kpis = baseline.path_values.get(key)
-        if base_kpis is None:
-            continue
-        for kpi, x in kpis.items():
-            if kpi not in base_kpis:
-                continue
-            y = base_kpis[kpi]
-            unit = KPIS[kpi][0]
-            digits = UNIT_DECIMALS[unit]
-            xs, ys = _stats(x), _stats(y)
-            delta = xs["mean"] - ys["mean"]
-            if len(x) == len(y) and len(x) > 1:
-                diff = np.asarray(x, float) - np.asarray(y, float)
-                diff = diff[~np.isnan(diff)]
-                se = float(diff.std(ddof=1)) / math.sqrt(diff.size) if diff.size > 1 else 0.0
-            else:
-                se = math.sqrt(
-                    (xs["std"] ** 2) / max(1, len(x)) + (ys["std"] ** 2) / max(1, len(y))
-                )
-            half = 1.959963984540054 * se
-            pct = (
-                delta / abs(ys["mean"])
-                if ys["mean"] not in (0.0,) and math.isfinite(ys["mean"])
-                else math.nan
-            )
-            rows.append(
-                {
-                    "segment_type": key[0],
-                    "segment": key[1],
-                    "kpi": kpi,
-                    "unit": unit,
-                    "baseline": round(ys["mean"], digits),
-                    "scenario": round(xs["mean"], digits),
-                    "delta": round(delta, digits),
-                    "delta_pct": round(pct, 6) if math.isfinite(pct) else math.nan,
-                    "delta_ci_low": round(delta - half, digits),
-                    "delta_ci_high": round(delta + half, digits),
-                    "significant": bool(half < abs(delta)) if math.isfinite(delta) else False,
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def efficient_frontier(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """Points not dominated by another (no other has cost ≤ and value ≥, one strictly)."""
-    cost = np.asarray(cost, dtype=float)
-    value = np.asarray(value, dtype=float)
-    better_or_equal = (cost[None, :] <= cost[:, None]) & (value[None, :] >= value[:, None])
-    strictly = (cost[None, :] < cost[:, None]) | (value[None, :] > value[:, None])
-    return ~np.any(better_or_equal & strictly, axis=1)

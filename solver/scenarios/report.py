@@ -5,8 +5,9 @@ rendered by :mod:`~solver.scenarios.report_tables` (titles, formats, the KPI ove
 :mod:`~solver.scenarios.report_charts` (PNG charts), :mod:`~solver.scenarios.workbook`
 (the Excel workbook) and :mod:`~solver.scenarios.report_html` (the HTML page).
 Everything is rendered in memory first (charts as PNG bytes, the HTML as text, the
-workbook into a temporary file) and only then written, each file atomically
-(:mod:`solver.core.atomic`), so a failure leaves no partial file behind. The same result gives
+workbook and the Parquet file as bytes) and only then written, each file atomically
+(:mod:`solver.core.atomic`), so a failure leaves no partial file behind; the manifest
+(:data:`MANIFEST`) hashes those bytes rather than reading the files back. The same result gives
 the same bytes for the CSV, Parquet, PNG and HTML files (fixed metadata, no timestamps).
 
 Files of ``workout scenario run`` (in ``--out-dir``):
@@ -45,7 +46,9 @@ from __future__ import annotations
 
 import hashlib
 import html
+import io
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +56,7 @@ import pandas as pd
 
 from solver.core.atomic import atomic_open, atomic_path
 from solver.domain import DEFAULT_CURRENCY
-from solver.scenarios.kpis import KPIS, ScenarioResult, compare
+from solver.scenarios.kpi_defs import KPIS
 from solver.scenarios.report_charts import frontier_chart, render_charts
 from solver.scenarios.report_html import PAGE_CSS, html_table, img_tag, scenario_html
 from solver.scenarios.report_tables import (
@@ -62,7 +65,8 @@ from solver.scenarios.report_tables import (
     kpi_overview,
     money_units,
 )
-from solver.scenarios.workbook import write_workbook
+from solver.scenarios.scenario_result import ScenarioResult, compare
+from solver.scenarios.workbook import workbook_bytes
 
 __all__ = [
     "OUTPUT_FILES",
@@ -102,6 +106,7 @@ MANIFEST = ".workout-outputs.json"
 
 
 def _digest(path: Path) -> str:
+    """SHA-256 of a file on disk (an earlier run's file, to tell it is still what it wrote)."""
     digest = hashlib.sha256()
     with open(path, "rb") as file:
         for block in iter(lambda: file.read(1 << 20), b""):
@@ -109,10 +114,12 @@ def _digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _remove_earlier_outputs(out: Path, written: list[Path]) -> None:
+def _remove_earlier_outputs(out: Path, written: Mapping[str, str]) -> None:
     """Remove the files the earlier run listed in ``out``'s :data:`MANIFEST` that this run did
-    not write and that still hold what it wrote (module docstring), then record this run's."""
-    kept = {path.name for path in written}
+    not write and that still hold what it wrote (module docstring), then record this run's
+    (``written``: name -> SHA-256 of the bytes it wrote, hashed in memory by
+    :func:`_write_files`: until session 25 each file just written was read back to hash it)."""
+    kept = set(written)
     try:
         earlier = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):  # no manifest, or not ours: remove nothing
@@ -129,12 +136,29 @@ def _remove_earlier_outputs(out: Path, written: list[Path]) -> None:
             ):
                 path.unlink()
     with atomic_open(out / MANIFEST, "w") as file:
-        json.dump({path.name: _digest(path) for path in written}, file, indent=1, sort_keys=True)
+        json.dump(dict(written), file, indent=1, sort_keys=True)
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+def _write_files(out: Path, files: Mapping[str, bytes]) -> list[Path]:
+    """Write each rendered file into ``out`` atomically, in order, then replace the earlier
+    run's set (:func:`_remove_earlier_outputs`) with the SHA-256 of the bytes written."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        with atomic_path(out / name) as tmp:
+            tmp.write_bytes(data)
+    _remove_earlier_outputs(
+        out, {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    )
+    return [out / name for name in files]
+
+
+def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """The Parquet file of ``frame``, rendered in memory (without pandas' attrs metadata)."""
+    frame = frame.copy(deep=False)
+    frame.attrs = {}
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False, engine="pyarrow")
+    return buffer.getvalue()
 
 
 def _csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -208,19 +232,15 @@ def write_scenario_report(
             for k, (u, d) in KPIS.items()
         },
     }
-    written: list[Path] = []
-    out.mkdir(parents=True, exist_ok=True)
-    written.append(write_workbook(sheets, out / "report.xlsx", notes=notes))
-    with atomic_path(out / "accounts.parquet") as tmp:
-        frame = result.accounts.copy(deep=False)
-        frame.attrs = {}
-        frame.to_parquet(tmp, index=False, engine="pyarrow")
-    written.append(out / "accounts.parquet")
-    for name, data in files.items():
-        _write_bytes(out / name, data)
-        written.append(out / name)
-    _remove_earlier_outputs(out, written)
-    return written
+    # the order the files were written in before session 25: workbook, Parquet, the rest
+    return _write_files(
+        out,
+        {
+            "report.xlsx": workbook_bytes(sheets, "report", notes=notes),
+            "accounts.parquet": _parquet_bytes(result.accounts),
+            **files,
+        },
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -257,10 +277,6 @@ def write_sweep_report(sweep: Any, out_dir: str | Path) -> list[Path]:
         "frontier.png": chart,
         "report.html": "\n".join(parts).encode("utf-8"),
     }
-    out.mkdir(parents=True, exist_ok=True)
-    written = [write_workbook({"Sweep": table}, out / "sweep.xlsx", unit_column="")]
-    for name, data in files.items():
-        _write_bytes(out / name, data)
-        written.append(out / name)
-    _remove_earlier_outputs(out, written)
-    return written
+    return _write_files(
+        out, {"sweep.xlsx": workbook_bytes({"Sweep": table}, "sweep", unit_column=""), **files}
+    )

@@ -15,8 +15,10 @@ from typing import Any
 import pandas as pd
 
 from solver.domain import DEFAULT_CURRENCY
-from solver.scenarios.kpis import ScenarioResult, better_for_bank, efficient_frontier
+from solver.scenarios.frontier import efficient_frontier
+from solver.scenarios.kpi_defs import better_for_bank
 from solver.scenarios.report_tables import KEY_KPIS, currency_of
+from solver.scenarios.scenario_result import ScenarioResult
 
 __all__ = ["delta_figure", "frontier_chart", "render_charts", "tier_recovery_figure"]
 
@@ -161,7 +163,7 @@ def delta_figure(
         100 * float(total.loc[k, "delta_ci_high"]) / b for k, b in zip(names, base, strict=True)
     ]
     fig, ax = plt.subplots(figsize=(8.5, 0.45 * len(names) + 1.4))
-    # one definition of "better" with the HTML tables' colours (kpis.better_for_bank);
+    # one definition of "better" with the HTML tables' colours (kpi_defs.better_for_bank);
     # no change stays green, as before
     colours = [
         "#d62728" if better_for_bank(k, v) is False else "#2ca02c"
@@ -203,7 +205,7 @@ def tier_recovery_figure(plt: Any, result: ScenarioResult) -> Any:
     """Recovery rate by tier with the 95 % range of paths (a matplotlib figure;
     ``recovery_by_tier.png``): ``recovery_rate_total``, with the value beyond the horizon,
     so that tiers whose plans run past the horizon are not shown as recovering less
-    (kpis.py, session 17). The y label is short and the title says what is shown: the
+    (kpi_defs.py, session 17). The y label is short and the title says what is shown: the
     long label of session 18 did not fit the axis' height and was cut at both ends."""
     kpi = "recovery_rate_total"
     table = result.segment_table("tier")

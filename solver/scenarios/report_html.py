@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from solver.scenarios.kpis import KPIS, ScenarioResult, better_for_bank
+from solver.scenarios.kpi_defs import KPIS, better_for_bank
 from solver.scenarios.report_tables import (
     KEY_KPIS,
     NOT_REPRODUCIBLE,
@@ -26,6 +26,7 @@ from solver.scenarios.report_tables import (
     kpi_overview,
     money_units,
 )
+from solver.scenarios.scenario_result import ScenarioResult
 
 __all__ = ["PAGE_CSS", "html_table", "img_tag", "scenario_html"]
 

@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 
 from solver.domain import DEFAULT_CURRENCY
-from solver.scenarios.kpis import HEADLINE_KPIS, KPIS, ScenarioResult
+from solver.scenarios.kpi_defs import HEADLINE_KPIS, KPIS
+from solver.scenarios.scenario_result import ScenarioResult
 
 __all__ = [
     "COLUMN_TITLES",
@@ -124,7 +125,7 @@ def currency_of(result: ScenarioResult) -> str:
 def money_units(frame: pd.DataFrame, currency: str) -> pd.DataFrame:
     """``frame`` with its ``unit`` column's money unit shown as ``currency``.
 
-    The KPI tables mark money with the unit ``CNY`` (:data:`~solver.scenarios.kpis.KPIS`),
+    The KPI tables mark money with the unit ``CNY`` (:data:`~solver.scenarios.kpi_defs.KPIS`),
     which also selects its number format; only what is written is relabelled, so the
     default currency leaves every file byte-identical."""
     if currency == DEFAULT_CURRENCY or "unit" not in frame.columns:

@@ -37,7 +37,6 @@ from solver.scenarios.decisions import (
     clear_decision_caches,
 )
 from solver.scenarios.kpis import (
-    ScenarioResult,
     kpi_table,
     monthly_table,
     opening_npl_ratio,
@@ -47,6 +46,7 @@ from solver.scenarios.kpis import (
 )
 from solver.scenarios.path_inputs import PathInputs, analytic_expectation
 from solver.scenarios.paths import PathOutcomes, simulate_paths
+from solver.scenarios.scenario_result import ScenarioResult
 from solver.scenarios.shocks import AccountShocks, account_shocks
 
 __all__ = [

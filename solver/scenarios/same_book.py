@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from solver.core.account import OWED_COLUMNS, balance_owed
+from solver.core.account import balance_owed
 from solver.core.owed_read import read_owed_columns
-from solver.core.waterfall import to_units
 from solver.errors import InputError
-from solver.scenarios.kpis import book_difference
 from solver.scenarios.run import load_portfolio, portfolio_key
+from solver.scenarios.scenario_result import book_cents, book_difference
 
 __all__ = ["check_same_book"]
 
@@ -22,7 +20,7 @@ def check_same_book(scenario: Any, baseline: Any) -> None:
     """Refuse (exit 2) a baseline whose book differs from the scenario's, before anything
     runs: other accounts, or the same accounts with another balance owed
     (:func:`~solver.core.account.balance_owed`, compared in whole cents). Its deltas would
-    measure the books' difference (:func:`~solver.scenarios.kpis.book_difference`): the
+    measure the books' difference (:func:`~solver.scenarios.scenario_result.book_difference`): the
     opening balance, the plans and the losses all start from what each account owes.
 
     Two scenarios on one file (or one generator's ``n`` and ``seed``) pass unread. Otherwise
@@ -34,10 +32,7 @@ def check_same_book(scenario: Any, baseline: Any) -> None:
     """
     if portfolio_key(scenario) == portfolio_key(baseline):
         return
-    owed, base_owed = _owed_cents(scenario), _owed_cents(baseline)
-    differs = book_difference(owed.index, base_owed.index)
-    if differs is None:
-        differs = _balance_difference(owed, base_owed)
+    differs = book_difference(_owed_cents(scenario), _owed_cents(baseline))
     if differs is not None:
         where = baseline.source or baseline.name
         raise InputError(
@@ -48,27 +43,9 @@ def check_same_book(scenario: Any, baseline: Any) -> None:
         )
 
 
-def _balance_difference(owed: pd.Series, base_owed: pd.Series) -> str | None:
-    """How the balances owed (cents by account) of two books with the same accounts differ
-    (``None``: in no account)."""
-    scen = owed.to_numpy()
-    base = base_owed.reindex(owed.index).to_numpy()
-    differ = np.flatnonzero(scen != base)
-    if not differ.size:
-        return None
-    first = int(differ[0])
-    return (
-        f"the same {len(scen):,} accounts, but {differ.size:,} owe another balance "
-        f"({' + '.join(OWED_COLUMNS)}, to the cent), e.g. {owed.index[first]}: "
-        f"{scen[first] / 100:,.2f} vs the baseline's {base[first] / 100:,.2f}"
-    )
-
-
 def _owed_cents(scenario: Any) -> pd.Series:
     """The balance owed of each account of the scenario's book, in whole cents, by id."""
     frame: Any = read_owed_columns(scenario.portfolio)
     if frame is None:
         frame = load_portfolio(scenario)
-    return pd.Series(
-        to_units(balance_owed(frame), "balance owed"), index=pd.Index(frame["account_id"])
-    )
+    return book_cents(frame["account_id"], balance_owed(frame))

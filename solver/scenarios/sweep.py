@@ -2,7 +2,7 @@
 
 :func:`run_sweep` runs the variants with the same seed (common random numbers), tabulates
 :data:`SWEEP_KPIS` with their 95 % intervals and marks the efficient frontier of two of its
-columns (:func:`solver.scenarios.kpis.efficient_frontier`).
+columns (:func:`solver.scenarios.frontier.efficient_frontier`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 
 from solver.domain import DEFAULT_CURRENCY
 from solver.errors import InputError
-from solver.scenarios.kpis import efficient_frontier
+from solver.scenarios.frontier import efficient_frontier
 from solver.scenarios.run import run_scenario
 
 __all__ = ["SWEEP_KPIS", "SweepResult", "check_frontier_columns", "run_sweep", "sweep_columns"]
