@@ -49,3 +49,41 @@ def test_evaluate_table_in_yen_has_no_minor_units():
         first_payment, npv = cells[2], cells[3]
         assert re.fullmatch(r"[\d,]+", first_payment), line
         assert re.fullmatch(r"[\d,]+", npv), line
+
+
+def test_calendar_holds_back_a_cure_window_call_that_another_rule_also_rules_out(tmp_path):
+    """calendar --replan: a cure-window account allocated a senior call (not gentle) is held
+    back even when the call is also outside the catalogue's balance rule (min_balance 5,000),
+    i.e. the step's rule binds on its own, not only where every other rule passed."""
+    import datetime as dt
+    import json
+    import tomllib
+
+    import pandas as pd
+    from calendar_helpers import allocation_file, flagged_book
+
+    senior = tomllib.loads((ROOT / "scenarios" / "treatments.toml").read_text("utf-8"))[
+        "treatments"
+    ]["senior_call"]
+    assert senior["gentle"] is False and senior["min_balance"] == 5000.0
+    row = 4  # flagged_book's (seed 11) row 4 is in a dpd bucket the senior call admits
+    book, ids = flagged_book(tmp_path, {row: ["has_plan"]})
+    frame = pd.read_csv(book, dtype={"account_id": str})
+    frame.loc[row, ["principal", "interest_due", "fees_due", "arrears"]] = [3000.0, 0.0, 0.0, 500.0]
+    frame.to_csv(book, index=False)
+    alloc = allocation_file(
+        tmp_path / "alloc.csv", ids, {ids[row]: ("senior_call", "senior-beijing")}
+    )
+    steps = tmp_path / "steps.csv"
+    pd.DataFrame({"account_id": [ids[row]], "step": ["cure_window"]}).to_csv(steps, index=False)
+    out = tmp_path / "cal.csv"
+    start = dt.date(2026, 12, 7).isoformat()
+    code, stdout, err = run_workout(
+        "calendar", book, "--allocation", alloc, "--replan", steps, "--start", start,
+        "--out", out, "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(stdout)
+    assert ids[row] not in set(pd.read_csv(out, dtype={"account_id": str})["account_id"])
+    assert summary["blocked_replan_step"] == 1
+    assert [e["account_id"] for e in summary["blocked"]] == [ids[row]]

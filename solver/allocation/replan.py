@@ -64,6 +64,7 @@ __all__ = [
     "reage_plans",
     "replan",
     "steer_eligibility",
+    "step_forbids",
     "steps_by_account",
     "steps_from_history",
 ]
@@ -74,6 +75,19 @@ STEPS = ("none", "monitor", "cure_window", "reage", "escalate")
 LIFTED_STEPS = ("cure_window", "reage", "escalate")
 #: Eligibility codes added to solver.allocation.compliance.REASONS.
 CURE_CODE, REAGE_CODE = 9, 10
+#: The steps that narrow an account's treatments, with the eligibility code they give.
+NARROWING_CODES = {"cure_window": CURE_CODE, "reage": REAGE_CODE}
+
+
+def step_forbids(step: str, treatment: Any) -> bool:
+    """Whether a replan step rules ``treatment`` out: a ``cure_window`` account gets gentle
+    treatments only, a ``reage`` account those or the plan offer (module docstring). The one
+    statement of the rule, for ``allocate``'s eligibility (:func:`steer_eligibility`) and the
+    calendar's hold-back (:func:`solver.allocation.calendar.attempts.step_stops`).
+    """
+    if treatment.gentle or step not in NARROWING_CODES:
+        return False
+    return step == "cure_window" or treatment.name != PLAN_OFFER
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[2] / "scenarios" / "replan.toml"
 
@@ -358,11 +372,8 @@ def steer_eligibility(
     step = _step_of(portfolio, steps)
     elig = eligibility(_lift(portfolio, step), catalogue, teams)
     code = elig.code.copy()
-    cure, reage = step == "cure_window", step == "reage"
     for t_idx, t in enumerate(catalogue.treatments):
-        if t.gentle:
-            continue
-        code[t_idx][cure & (code[t_idx] == 0)] = CURE_CODE
-        if t.name != PLAN_OFFER:
-            code[t_idx][reage & (code[t_idx] == 0)] = REAGE_CODE
+        for name, step_code in NARROWING_CODES.items():
+            if step_forbids(name, t):  # only where no other rule already rules it out
+                code[t_idx][(step == name) & (code[t_idx] == 0)] = step_code
     return Eligibility(code=code, team_ok=elig.team_ok, names=elig.names)

@@ -123,14 +123,13 @@ def accounts_of(
         region=text_column(book, "region"),
         hardship=flag_column(book, "hardship"),
         blocked=blocked,
-        step_stop=step_stops(book, catalogue, teams, steps, t_index),
+        step_stop=step_stops(book, catalogue, steps, t_index),
     )
 
 
 def step_stops(
     book: pd.DataFrame,
     catalogue: Catalogue,
-    teams: Teams,
     steps: Mapping[str, str] | None,
     t_index: np.ndarray,
 ) -> np.ndarray:
@@ -139,28 +138,23 @@ def step_stops(
 
     A step that lifts the ``has_plan`` stop may narrow what the account may get (a
     ``cure_window`` account gentle treatments only, a ``reage`` account those or the plan
-    offer). The rule is :func:`solver.allocation.replan.steer_eligibility`'s, read here from
-    the codes it gives (``CURE_CODE``, ``REAGE_CODE``), so the calendar holds an allocated
-    contact back exactly where ``allocate --replan`` would not have given it (session 25:
-    the calendar lifted the stop but scheduled, e.g., a field visit for a cure-window
-    account). Only the accounts whose stop is lifted are evaluated (the others have no such
-    code). Limit: steer_eligibility sets its code only where no other rule already failed
-    (a treatment outside its tiers, say), so such a treatment is not held back here either;
-    the calendar re-checks the law's stops, not the bank's eligibility rules.
+    offer): :func:`solver.allocation.replan.step_forbids`, the rule ``allocate --replan``
+    applies, so the calendar holds an allocated contact back exactly where that rule rules it
+    out (session 25: the calendar lifted the stop but scheduled, e.g., a field visit for a
+    cure-window account). The calendar re-checks the law's stops and this rule, not the
+    bank's other eligibility rules (tiers, buckets), which ``allocate`` applied.
     """
-    from solver.allocation.replan import CURE_CODE, LIFTED_STEPS, REAGE_CODE, steer_eligibility
+    from solver.allocation.replan import step_forbids
 
     stop = np.full(len(book), "", dtype=object)
     if not steps:
         return stop
     ids = book["account_id"].astype(str).to_numpy()
-    rows = np.flatnonzero(np.isin([steps.get(i, "") for i in ids], LIFTED_STEPS))
-    if rows.size == 0:
-        return stop
-    lifted = book.iloc[rows].reset_index(drop=True)
-    code = steer_eligibility(lifted, catalogue, teams, steps).code
-    forbidden = np.isin(code[t_index[rows], np.arange(rows.size)], (CURE_CODE, REAGE_CODE))
-    stop[rows[forbidden]] = [steps[i] for i in ids[rows[forbidden]]]
+    treatments = catalogue.treatments
+    for row, account_id in enumerate(ids):
+        step = steps.get(account_id, "")
+        if step and step_forbids(step, treatments[t_index[row]]):
+            stop[row] = step
     return stop
 
 
