@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from commands.common import file_option, set_option, stack_options
+from commands.options import file_option, set_option, stack_options
 from commands.sources import prefixed_db_options
 
 if TYPE_CHECKING:

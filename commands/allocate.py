@@ -10,18 +10,18 @@ import click
 
 from commands.accounts import load_model
 from commands.allocate_output import Target, allocation_output, horizon_output
-from commands.common import (
+from commands.common import console
+from commands.engine_opts import engine_options
+from commands.options import (
     TIME_LIMIT,
     FiniteFloat,
     catalogue_options,
-    console,
     file_option,
     jurisdiction_option,
     quiet_option,
     seed_option,
     shared_help,
 )
-from commands.engine_opts import engine_options
 from commands.output import check_out, format_option, out_option
 from commands.sources import book_options, input_path, out_db_options
 from solver.domain import DEFAULT_TIME_LIMIT

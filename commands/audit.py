@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from commands.common import echo_error, file_option, int_option
+from commands.common import echo_error
+from commands.options import file_option, int_option
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 
 

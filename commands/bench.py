@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from commands.common import TIME_LIMIT, console, file_option, int_option, seed_option, shared_help
+from commands.common import console
+from commands.options import TIME_LIMIT, file_option, int_option, seed_option, shared_help
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from solver.errors import InputError
 

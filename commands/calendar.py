@@ -8,13 +8,8 @@ from typing import Any
 
 import click
 
-from commands.common import (
-    catalogue_options,
-    console,
-    file_option,
-    jurisdiction_option,
-    quiet_option,
-)
+from commands.common import console
+from commands.options import catalogue_options, file_option, jurisdiction_option, quiet_option
 from commands.output import (
     AsOfDate,
     check_out,

@@ -1,4 +1,5 @@
-"""Shared CLI plumbing: error-to-exit-code mapping, signals, console, output helpers.
+"""Shared CLI plumbing: error-to-exit-code mapping, signals, the console (the shared
+options are in :mod:`commands.options`, the sizes refused up front in :mod:`commands.sizes`).
 
 Exit codes (SPEC §11, docs/reliability.md): 0 success, 1 unexpected internal error (a
 bug), 2 bad input or usage, 3 infeasible, 4 time limit without a feasible solution,
@@ -21,15 +22,13 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Iterator, Sequence
 from types import FrameType
 from typing import Any
 
 import click
 
 from solver.core import interrupts
-from solver.core.limits import MAX_ACCOUNTS, MAX_PATHS, MAX_SEED  # noqa: F401  (MAX_PATHS re-exported)
 from solver.errors import WorkoutError
 
 #: Environment variable that lets messages show personal values (set by ``--verbose``).
@@ -425,222 +424,6 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"warning: {message}", file=sys.stderr)
 
 
-# -- shared option types (one meaning and one range per option name, issue 15) -----------
-
-#: Largest seed: CP-SAT takes a 32-bit signed seed, and every command takes the same range.
-SEED_MAX = MAX_SEED
-#: Largest ``--time-limit`` (seconds): one week. A limit is a promise to stop; "no limit"
-#: is not offered because the deterministic work budget of the solvers is derived from it.
-TIME_LIMIT_MAX = 7 * 24 * 3600.0
-
-
-class FiniteFloat(click.FloatRange):
-    """A ``click.FloatRange`` that also refuses ``nan`` and ``inf`` (exit 2).
-
-    ``click.FloatRange`` lets ``nan`` through (every comparison with it is false) and
-    ``float("inf")`` through when there is no upper bound.
-    """
-
-    name = "number"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        import math
-
-        number = click.FLOAT.convert(value, param, ctx) if not isinstance(value, float) else value
-        if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number.", param, ctx)
-        return super().convert(number, param, ctx)
-
-
-#: ``--seed``: a whole number in [0, 2**31 - 1] for every command.
-SEED = click.IntRange(0, SEED_MAX)
-#: ``--jobs``: local worker processes, for every command that has them.
-JOBS = click.IntRange(1, 64)
-#: ``--time-limit``: finite seconds in [0, one week]; ``inf`` and ``nan`` are refused.
-TIME_LIMIT = FiniteFloat(0.0, TIME_LIMIT_MAX)
-#: Help suffix of every ``--time-limit`` (the decision on ``inf``, documented once).
-TIME_LIMIT_HELP = (
-    f" A finite number of seconds, at most {TIME_LIMIT_MAX:,.0f} (one week); "
-    "'inf' and 'nan' are refused (there is no 'no limit' setting)."
-)
-
-
-#: The opening sentence of the help of every option that several commands share: one
-#: meaning (and one type) per option name (issue 15). A command adds only what is
-#: particular to it (:func:`shared_help`); tests/test_cli_consistency.py holds every
-#: command to it. The early-warning model of ``risk score`` is ``--ew-model``; the search
-#: workers of ``bench gap`` are ``--search-workers``.
-SHARED_HELP: dict[str, str] = {
-    "--model": "Behaviour-model TOML (default: the built-in parameters).",
-    "--workers": "Workers of the local Dask cluster (with --engine dask; default: one per core).",
-    "--jobs": "Local worker processes (1 to 64) for the per-account work.",
-    "--seed": f"Random seed, a whole number from 0 to {SEED_MAX:,}; the same seed gives the "
-    "same result.",
-    "--time-limit": "Wall-clock seconds the solver may use.",
-    "--quiet": "No progress bar or spinner on stderr (results, warnings and errors still print).",
-    "--jurisdiction": "Legal floor of contact rules: cn (default, the home market), us, uk, or a "
-    "profile TOML (scenarios/compliance/); overrides the catalogue's [compliance] jurisdiction. "
-    "A bank setting looser than the floor is exit 2.",
-    "--format": "What stdout shows: table (readable tables that fit the terminal), json (the "
-    "report as one JSON document) or csv (the main table as CSV).",
-}
-
-
-def stack_options(*options: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """One decorator applying click ``options`` in the order written (as if stacked)."""
-
-    def decorate(func: Any) -> Any:
-        for option in reversed(options):
-            func = option(func)
-        return func
-
-    return decorate
-
-
-def int_option(flag: str, low: int, high: int, default: int, text: str) -> Any:
-    """``flag`` as a whole number from ``low`` to ``high`` with a shown default."""
-    return click.option(
-        flag, type=click.IntRange(low, high), default=default, show_default=True, help=text
-    )
-
-
-def jurisdiction_option() -> Any:
-    """``--jurisdiction``, checked as it is parsed: a value that names no profile is exit 2
-    naming the option and the value, before any file is read or written (checked later,
-    with the catalogue it overrides, the error named the treatments file)."""
-
-    def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-        from solver.allocation.jurisdiction import profile_problem
-
-        problem = None if value is None else profile_problem(value)
-        if problem is not None:
-            raise click.BadParameter(problem, ctx, param)
-        return value
-
-    return click.option(
-        "--jurisdiction", default=None, callback=check, help=shared_help("--jurisdiction")
-    )
-
-
-def seed_option(detail: str = "") -> Any:
-    """``--seed`` (default 0, shown), its help the shared one plus ``detail``."""
-    return click.option(
-        "--seed", type=SEED, default=0, show_default=True, help=shared_help("--seed", detail)
-    )
-
-
-def set_option(metavar: str, text: str, *, required: bool = False) -> Any:
-    """``--set KEY=VALUE`` (repeatable, as ``settings``): what-if overrides of the inputs."""
-    return click.option(
-        "--set", "settings", multiple=True, required=required, metavar=metavar, help=text
-    )
-
-
-def quiet_option() -> Any:
-    """``--quiet``: no progress bar or spinner on stderr."""
-    return click.option("--quiet", is_flag=True, help=shared_help("--quiet"))
-
-
-def choice_option(flag: str, choices: Sequence[str], text: str, *, dest: str | None = None) -> Any:
-    """``flag`` as one of ``choices``, the first the default (shown)."""
-    names = (flag,) if dest is None else (flag, dest)
-    return click.option(
-        *names, type=click.Choice(list(choices)), default=choices[0], show_default=True, help=text
-    )
-
-
-def shared_help(option: str, detail: str = "") -> str:
-    """The help of a shared ``option``: its one meaning, then ``detail`` for this command."""
-    text = SHARED_HELP[option]
-    if option == "--time-limit":
-        text += TIME_LIMIT_HELP
-    return f"{text} {detail}" if detail else text
-
-
-# -- sizes refused up front (issue 15) -----------------------------------------------------
-
-#: Most accounts ``generate portfolio --n`` and a scenario's ``portfolio.n`` may ask for
-#: (``MAX_PATHS`` and the seed range also come from ``solver.core.limits``).
-MAX_GENERATED_ACCOUNTS = MAX_ACCOUNTS
-#: Most runs of one ``scenario sweep`` grid (the product of the numbers of --set values).
-MAX_SWEEP_RUNS = 1_000
-#: Most data rows of an .xlsx sheet (1,048,576 rows, one of them the header).
-MAX_XLSX_ROWS = 1_048_575
-#: Peak memory of ``generate portfolio`` per account (measured about 1.2 kB; with margin).
-GENERATE_BYTES_PER_ACCOUNT = 1_536
-#: Peak memory of a scenario run per account, and per account and month of the horizon
-#: (measured about 3.4 kB + 220 B x months with restructure off; with margin).
-SCENARIO_BYTES_PER_ACCOUNT = 4_096
-SCENARIO_BYTES_PER_ACCOUNT_MONTH = 256
-#: Memory of the process before the data (interpreter, numpy, pandas, pyarrow).
-BASE_BYTES = 300 * 2**20
-
-
-def available_memory() -> int | None:
-    """Bytes of memory this process may still use; ``None`` when unknown.
-
-    ``MemAvailable`` of ``/proc/meminfo`` (or the free physical pages), lowered to what a
-    cgroup v2 memory limit leaves.
-    """
-    available: int | None = None
-    with contextlib.suppress(OSError, ValueError):
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    available = int(line.split()[1]) * 1024
-                    break
-    if available is None:
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    with contextlib.suppress(OSError, ValueError):
-        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as fh:
-            limit = fh.read().strip()
-        if limit != "max":
-            with open("/sys/fs/cgroup/memory.current", encoding="ascii") as fh:
-                used = int(fh.read().strip())
-            room = max(0, int(limit) - used)
-            available = room if available is None else min(available, room)
-    return available
-
-
-def _bytes_text(n: float) -> str:
-    for unit, size in (("TB", 2**40), ("GB", 2**30), ("MB", 2**20)):
-        if n >= size:
-            return f"{n / size:,.1f} {unit}"
-    return f"{n / 2**10:,.0f} kB"
-
-
-def check_count(key: str, value: int, limit: int, what: str = "") -> None:
-    """Refuse ``value`` above ``limit`` (exit 2), naming ``key`` and the limit."""
-    if value > limit:
-        from solver.errors import InputError
-
-        raise InputError(f"{key} = {value:,}: at most {limit:,}{f' {what}' if what else ''}")
-
-
-def check_memory(key: str, n: int, bytes_each: float, what: str) -> None:
-    """Refuse, before allocating, work whose memory would not fit in this machine (exit 2).
-
-    The estimate is ``BASE_BYTES + n * bytes_each`` (measured peaks with a margin); the
-    work is refused when it exceeds the memory available now (:func:`available_memory`),
-    with the largest ``n`` that would fit.
-    """
-    available = available_memory()
-    if available is None:
-        return
-    need = BASE_BYTES + n * bytes_each
-    if need <= available:
-        return
-    from solver.errors import InputError
-
-    most = max(0, int((available - BASE_BYTES) // bytes_each))
-    raise InputError(
-        f"{key} = {n:,}: {what} needs about {_bytes_text(need)} of memory "
-        f"({bytes_each:,.0f} bytes per account) and this machine has {_bytes_text(available)} "
-        f"available; at most about {most:,} here (nothing was done)"
-    )
-
-
 def console(stderr: bool = False, min_width: int | None = None):
     """A rich console (imported lazily).
 
@@ -666,34 +449,3 @@ def console(stderr: bool = False, min_width: int | None = None):
 def eprint(message: str) -> None:
     """Print a message to stderr."""
     print(message, file=sys.stderr)
-
-
-def file_option(
-    flag: str,
-    text: str,
-    *,
-    dest: str | None = None,
-    required: bool = False,
-    dir_okay: bool = False,
-) -> Callable[[Any], Any]:
-    """``flag FILE``: a file path (a :class:`~pathlib.Path`, ``None`` when not given) as
-    ``dest`` (default: click's name for ``flag``), with the help ``text``; ``dir_okay``
-    lets it name a directory too (a Parquet dataset, a folder of instances)."""
-    names = (flag,) if dest is None else (flag, dest)
-    return click.option(
-        *names,
-        type=click.Path(dir_okay=dir_okay, path_type=Path),
-        default=None,
-        required=required,
-        help=text,
-    )
-
-
-def catalogue_options(teams_help: str = "Teams and collectors TOML") -> Callable[[Any], Any]:
-    """``--treatments FILE`` and ``--teams FILE`` (the allocation's and the calendar's)."""
-    return stack_options(
-        file_option(
-            "--treatments", "Treatment catalogue TOML (default: scenarios/treatments.toml)."
-        ),
-        file_option("--teams", f"{teams_help} (default: scenarios/teams.toml)."),
-    )

@@ -11,19 +11,16 @@ from typing import Any
 
 import click
 
-from commands.common import (
+from commands.common import console, echo_error
+from commands.options import file_option, quiet_option, seed_option
+from commands.output import check_out, emit, format_option, out_option, write_out, wrote
+from commands.sizes import (
     GENERATE_BYTES_PER_ACCOUNT,
     MAX_GENERATED_ACCOUNTS,
     MAX_XLSX_ROWS,
     check_count,
     check_memory,
-    console,
-    echo_error,
-    file_option,
-    quiet_option,
-    seed_option,
 )
-from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from commands.sources import (
     book_options,
     columns_option,

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from commands.common import SHARED_HELP, choice_option, console
+from commands.common import console
+from commands.options import SHARED_HELP, choice_option
 
 if TYPE_CHECKING:  # the solver loads when a command runs, not with `--help`
     from solver.engines.dataset import CheckedDatasetOut

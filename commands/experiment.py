@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from commands.common import seed_option
+from commands.options import seed_option
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 from commands.tables import Column, print_fitted
 

@@ -16,10 +16,10 @@ from typing import Any
 import click
 
 from commands.audit import db_option, letter_out_option
-from commands.common import choice_option, file_option
 from commands.letter_file import letter_path_check, write_letter
 from commands.officer_options import AccountInput, account_options, proposal_options
 from commands.officer_output import offer_summary, render_counter, render_offer
+from commands.options import choice_option, file_option
 from commands.output import (
     as_of_date,
     as_of_option,

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from commands import accounts
-from commands.common import SHARED_HELP, choice_option
+from commands.options import SHARED_HELP, choice_option
 from commands.sources import input_path
 
 

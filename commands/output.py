@@ -28,7 +28,7 @@ from typing import Any
 
 import click
 
-from commands.common import choice_option, shared_help
+from commands.options import choice_option, shared_help
 from solver.domain import Status
 from solver.officer.dating import NOT_WRITTEN, as_of_or_today, parse_as_of
 from solver.officer.verdict import Verdict

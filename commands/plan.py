@@ -20,7 +20,7 @@ from commands.accounts import (
     load_account,
     policy_model_options,
 )
-from commands.common import SHARED_HELP
+from commands.options import SHARED_HELP
 from commands.output import (
     as_of_date,
     as_of_option,

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from commands.accounts import forecast_option, load_model, load_policy, policy_model_options
-from commands.common import JOBS, SHARED_HELP, quiet_option, set_option
 from commands.engine_opts import (
     DATASET_OUT_HELP,
     DatasetOrFile,
@@ -22,6 +21,7 @@ from commands.engine_opts import (
     engine_options,
     is_dataset_output,
 )
+from commands.options import JOBS, SHARED_HELP, quiet_option, set_option
 from commands.output import (
     as_of_option,
     check_out,

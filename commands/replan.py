@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from commands.common import console, file_option
+from commands.common import console
+from commands.options import file_option
 from commands.output import check_out, emit, format_option, out_option, write_out, wrote
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import click
 
-from commands.common import choice_option
+from commands.options import choice_option
 from commands.output import emit, out_help, write_out
 from commands.risk_fit import fit
 from commands.risk_options import (

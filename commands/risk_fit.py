@@ -10,13 +10,8 @@ from typing import Any
 
 import click
 
-from commands.common import (
-    choice_option,
-    console,
-    int_option,
-    quiet_option,
-    seed_option,
-)
+from commands.common import console
+from commands.options import choice_option, int_option, quiet_option, seed_option
 from commands.output import emit
 from commands.risk_options import (
     DATA_DIR_OPTION,

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from commands.common import int_option, stack_options
+from commands.options import int_option, stack_options
 from commands.output import format_option
 from solver.core.atomic import check_writable
 from solver.domain import DEFAULT_DPD

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from commands.common import choice_option, console, file_option, quiet_option
+from commands.common import console
 from commands.engine_opts import (
     DATASET_OUT_HELP,
     DatasetOrFile,
@@ -20,6 +20,7 @@ from commands.engine_opts import (
     is_dataset_output,
     progress_bar,
 )
+from commands.options import choice_option, file_option, quiet_option
 from commands.output import emit, out_help, write_out
 from commands.risk_options import (
     chart_options,

@@ -17,9 +17,9 @@ from typing import Any
 
 import click
 
-from commands.common import (
+from commands.engine_opts import engine_options
+from commands.options import (
     JOBS,
-    MAX_PATHS,
     SEED,
     file_option,
     quiet_option,
@@ -27,7 +27,6 @@ from commands.common import (
     shared_help,
     stack_options,
 )
-from commands.engine_opts import engine_options
 from commands.output import emit, format_option
 from commands.scenario_output import (
     StageProgress,
@@ -36,6 +35,7 @@ from commands.scenario_output import (
     run_payload,
     timing_text,
 )
+from solver.core.limits import MAX_PATHS
 
 
 def _overrides(settings: tuple[str, ...]) -> dict[str, Any]:
@@ -67,7 +67,7 @@ def _sweep_grid(settings: tuple[str, ...]) -> list[tuple[str, list[Any]]]:
     raised together."""
     import math
 
-    from commands.common import MAX_SWEEP_RUNS
+    from commands.sizes import MAX_SWEEP_RUNS
     from solver.core.problems import NOT_RUN, SET_OPTION, ProblemLog
     from solver.scenarios.spec_layers import check_override, parse_assignment
 
@@ -102,7 +102,7 @@ def _check_size(scenarios: list[Any]) -> None:
     x months); the largest ``portfolio.n`` and ``simulation.horizon_months`` among
     ``scenarios`` (the run and its baseline, or every value of a sweep) are checked.
     """
-    from commands.common import (
+    from commands.sizes import (
         MAX_GENERATED_ACCOUNTS,
         SCENARIO_BYTES_PER_ACCOUNT,
         SCENARIO_BYTES_PER_ACCOUNT_MONTH,

@@ -11,7 +11,7 @@ import click
 
 from commands.accounts import load_model, load_policy, policy_model_options
 from commands.audit import db_option
-from commands.common import SHARED_HELP
+from commands.options import SHARED_HELP
 from commands.output import format_option
 from commands.sources import prefixed_db_options
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from commands.common import stack_options
+from commands.options import stack_options
 from commands.output import write_out
 
 __all__ = [

@@ -21,7 +21,8 @@ import click
 import pytest
 
 import cli
-from commands.common import SHARED_HELP, TIME_LIMIT_HELP, VERBOSE_ENV, run_cli
+from commands.common import VERBOSE_ENV, run_cli
+from commands.options import SHARED_HELP, TIME_LIMIT_HELP
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

@@ -572,7 +572,7 @@ QUIET = [
 @pytest.mark.parametrize("name", QUIET)
 def test_quiet_where_a_bar_or_spinner_is_drawn(name):
     """--quiet exists (with the shared help) on every command that draws on stderr."""
-    from commands.common import SHARED_HELP
+    from commands.options import SHARED_HELP
 
     option = _option(COMMANDS[name], "--quiet")
     assert option is not None and option.help.startswith(SHARED_HELP["--quiet"])

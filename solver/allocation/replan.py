@@ -89,6 +89,7 @@ def step_forbids(step: str, treatment: Any) -> bool:
         return False
     return step == "cure_window" or treatment.name != PLAN_OFFER
 
+
 DEFAULT_POLICY = Path(__file__).resolve().parents[2] / "scenarios" / "replan.toml"
 
 

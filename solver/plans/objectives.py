@@ -23,7 +23,7 @@ DEFAULT_OBJECTIVE = "bank"
 CUSTOMER_OBJECTIVE = "customer"
 
 #: What a recommendation may maximise. The default is first: ``--objective`` defaults to
-#: the first choice (:func:`commands.common.choice_option`).
+#: the first choice (:func:`commands.options.choice_option`).
 OBJECTIVES: tuple[str, str] = (DEFAULT_OBJECTIVE, CUSTOMER_OBJECTIVE)
 
 #: The ``customer`` objective's default margin: how far below the best NPV a plan may be,

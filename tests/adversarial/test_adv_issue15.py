@@ -9,10 +9,10 @@
   (``solver.core.atomic.check_writable``, called by every command that writes).
 * ``--seed`` is a whole number in [0, 2**31 - 1] everywhere; ``--time-limit`` refuses
   ``inf`` and ``nan`` (there is no "no limit" setting, documented in the option help);
-  ``--budget nan`` is refused too (``commands.common.FiniteFloat``).
+  ``--budget nan`` is refused too (``commands.options.FiniteFloat``).
 * Sizes are refused up front, naming the key and the limit: ``generate --n``, a scenario's
   ``portfolio.n`` (file or ``--set``), ``--paths``, a sweep grid; and work whose memory
-  estimate exceeds the available memory (``commands.common.check_memory``).
+  estimate exceeds the available memory (``commands.sizes.check_memory``).
 * ``allocate --plans`` of another book (no account id in common) is exit 2; a partial
   match runs with a warning giving both counts.
 
@@ -293,9 +293,9 @@ def test_budget_nan_refused(workout, tmp_path, book) -> None:
 
 
 def _small_memory(monkeypatch, gigabytes: float = 1.0) -> None:
-    import commands.common
+    import commands.sizes
 
-    monkeypatch.setattr(commands.common, "available_memory", lambda: int(gigabytes * 2**30))
+    monkeypatch.setattr(commands.sizes, "available_memory", lambda: int(gigabytes * 2**30))
 
 
 def test_generate_n_above_the_limit(workout, tmp_path) -> None:
