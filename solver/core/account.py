@@ -3,7 +3,9 @@
 An :class:`Account` is built from a mapping (:meth:`Account.from_mapping`) or keyword
 arguments, coerced, defaulted and validated field by field (:mod:`solver.core.cleaning`
 against the table of :mod:`solver.core.schema`), with a blank ``tier`` derived by
-:mod:`solver.core.tiering`. What-ifs use :meth:`Account.replace` / :meth:`Account.override`.
+:mod:`solver.core.tiering`. What-ifs use :meth:`Account.replace` / :meth:`Account.override`
+(the checks of fields set one by one and across fields are in
+:mod:`solver.core.account_checks`).
 """
 
 from __future__ import annotations
