@@ -6,7 +6,7 @@ from a file or a book (``--account-id``). Shared by ``plan``, ``evaluate``, ``of
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,12 +52,12 @@ def load_account(
     Every ``--set`` problem is raised in one list (exit 2, nothing run): each item's own, in
     the order typed (:func:`load_policy`), then the checks across the account's fields
     (arrears within the balance, no vehicle on a card:
-    :func:`solver.core.account.cross_field_problems`), which need the account read first.
+    :func:`solver.core.account_checks.cross_field_problems`), which need the account read first.
     The policy file is read first and the model file last, as before; an account that
     cannot be read lets the ``--set`` problems found so far be told first (they were told
     before the account was read).
     """
-    from solver.core.account import cross_field_problems
+    from solver.core.account_checks import cross_field_problems
     from solver.core.problems import NOT_RUN
     from solver.errors import InputError
 
@@ -83,22 +83,27 @@ def _checked_settings(
     """The policy (``--policy`` and the policy ``--set`` items), the account ``--set``
     items (field -> value, a later one of a field winning) and the log of every item's own
     problem, in the order typed, not raised."""
-    from solver.core.account import setting_problems
+    from solver.core.account_checks import setting_problems
     from solver.core.policy import Policy
     from solver.core.problems import SET_OPTION, ProblemLog
 
     policy = Policy.from_toml(path) if path is not None else Policy()
     log = ProblemLog(SET_OPTION)
     account: dict[str, str] = {}
-    for item in settings:  # in the order typed, so the problems are listed in that order
-        kind, key, value = _classify(item, log, account_fields)
-        if kind == "policy":
-            policy = policy.with_settings([(key, value)], log)
-        elif kind == "account":
-            for name, problem in setting_problems({key: value}):
-                log.setting(name, problem)
-            account[key] = value  # a later --set of the same field wins
-    return policy, account, log
+
+    def policy_items() -> Iterator[tuple[str, str]]:
+        # read lazily by with_settings, so the problems are listed in the order typed; one
+        # call, so a rule across policy keys is checked where the settings end
+        for item in settings:
+            kind, key, value = _classify(item, log, account_fields)
+            if kind == "policy":
+                yield key, value
+            elif kind == "account":
+                for name, problem in setting_problems({key: value}):
+                    log.setting(name, problem)
+                account[key] = value  # a later --set of the same field wins
+
+    return policy.with_settings(policy_items(), log), account, log
 
 
 def _classify(item: str, log: ProblemLog, account_fields: bool = True) -> tuple[str, str, str]:

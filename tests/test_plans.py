@@ -885,7 +885,7 @@ def test_concession_exists_on_short_horizons():
             "expenses": 1000,
         }
     )
-    res = plan_options(acc, Policy().replace(max_term_months=5), relax=False)
+    res = plan_options(acc, Policy().replace(max_term_months=5, max_deferral_months=5), relax=False)
     assert res.option("instalment").feasible
     assert res.option("concession").feasible
     assert res.option("concession").schedule.term <= 5

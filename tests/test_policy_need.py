@@ -126,9 +126,12 @@ def test_set_flag_values():
 def test_need_test_comes_before_infeasibility():
     """With need_test, an affordable contract is CONTRACT_AFFORDABLE even where no plan
     satisfies the policy (a 1-month term cap), not INFEASIBLE (exit 3)."""
-    policy = Policy(need_test=True, max_term_months=1)
+    policy = Policy(need_test=True, max_term_months=1, max_deferral_months=1)
     assert _contract_meets_policy(AFFORDABLE, policy)
-    assert plan_options(AFFORDABLE, Policy(max_term_months=1)).status == Status.INFEASIBLE
+    assert (
+        plan_options(AFFORDABLE, Policy(max_term_months=1, max_deferral_months=1)).status
+        == Status.INFEASIBLE
+    )
     res = plan_options(AFFORDABLE, policy)
     assert res.status == Status.CONTRACT_AFFORDABLE
     assert "No plan would satisfy the policy either" in res.explanation

@@ -78,7 +78,7 @@ CASES = {
     "customer": ({}, {"objective": "customer", "within_pct": 5.0}),
     "need_test": ({"income": 20000.0}, {"policy": {"need_test": True}}),
     "npv_test_failed": ({"income": 100.0}, {}),
-    "infeasible": ({}, {"policy": {"max_term_months": 4}}),
+    "infeasible": ({}, {"policy": {"max_term_months": 4, "max_deferral_months": 4}}),
     "jpy": ({}, {"policy": {"currency": "JPY"}}),
 }
 

@@ -228,7 +228,7 @@ def test_calendar_start_that_no_calendar_has(tmp_path, day):
 def test_load_account_checks_the_settings_across_fields_once(monkeypatch):
     """plan's load_account with --set income=9000 looks for the problems across fields once
     (twice before: load_account, then Account.override), and the account has the income."""
-    import solver.core.account as account_module
+    import solver.core.account_checks as account_module
     from commands.accounts import load_account
 
     calls = []

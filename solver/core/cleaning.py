@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -72,14 +74,31 @@ _DECIMAL_RE = re.compile(
 
 
 def is_blank(value: Any) -> bool:
-    """A missing value: ``None``, ``NaN``, empty or blank text, or a NaN word (``"NA"``)."""
+    """A cell that holds nothing: ``None``, a float ``NaN``, a ``NaT`` (numpy's or
+    pandas'), pandas' ``NA``, a decimal NaN, empty or blank text, or a NaN word (``"NA"``,
+    :data:`~solver.core.schema.NAN_WORDS`, which pandas reads as missing by default).
+
+    The one definition of a blank cell, for every table (a portfolio, a history, an
+    outcome table): ``pandas.isna``'s scalars and the words a spreadsheet or an export
+    writes for nothing. Anything else -- a number, a date, an array-like cell -- is not
+    blank. pandas is not imported for this (``import solver`` must not load it): a pandas
+    marker can only be a value when pandas is loaded already.
+
+    >>> [is_blank(v) for v in (None, float("nan"), "  ", "NA", 0, "0", [float("nan")])]
+    [True, True, True, True, False, False, False]
+    """
     if value is None:
         return True
-    if isinstance(value, float | np.floating) and math.isnan(value):
-        return True
-    if isinstance(value, str) and (not value.strip() or value.strip() in NAN_WORDS):
-        return True
-    return False
+    if isinstance(value, str):
+        return not value.strip() or value.strip() in NAN_WORDS
+    if isinstance(value, float | np.floating):
+        return math.isnan(value)
+    if isinstance(value, np.datetime64 | np.timedelta64):
+        return bool(np.isnat(value))
+    if isinstance(value, Decimal):
+        return value.is_nan()
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and (value is pandas.NA or value is pandas.NaT)
 
 
 def clean_scalar(spec: FieldSpec, value: Any, *, cell: bool = False) -> tuple[Any, str | None]:
@@ -394,7 +413,7 @@ def cross_field_checks(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     The scalar form of the table check (:func:`solver.core.frame_checks.account_schema`,
     the same :data:`~solver.core.schema.ARREARS_TOLERANCE`); a file row, an
     :class:`~solver.core.account.Account` and ``--set`` what-ifs
-    (:func:`solver.core.account.cross_field_problems`) read it.
+    (:func:`solver.core.account_checks.cross_field_problems`) read it.
     """
     out = []
     cap = values["principal"] + values["interest_due"]

@@ -2,9 +2,10 @@
 
 A forecast table has one row per account and month: ``account_id``, ``month`` and
 ``income`` and/or ``inflow``. :func:`read_forecast` reads it (CSV, Parquet or Excel, with
-the raw readers of :mod:`solver.core.formats`) and validates it in steps (header, cells,
-per-account months) into a :class:`ForecastTable`, which sets ``income_forecast`` and
-``inflows`` on a validated portfolio or an :class:`~solver.core.account.Account`;
+the raw readers of :mod:`solver.core.formats`) and validates it in steps (header, then
+the cells and per-account months of :mod:`solver.core.forecast_checks`) into a
+:class:`ForecastTable`, which sets ``income_forecast`` and ``inflows`` on a validated
+portfolio or an :class:`~solver.core.account.Account`;
 :func:`with_forecast` reports the problems of a portfolio and its table together.
 """
 
@@ -19,14 +20,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from solver.core.account import Account
-from solver.core.columns import parse_numeric, strip_text, text_blank
+from solver.core.excel_table import read_excel_table
 from solver.core.files import input_format
-from solver.core.formats import read_csv_table, read_excel_table, read_parquet_table
-from solver.core.messages import fmt_num, fmt_raw, plural, shown_value, where
+from solver.core.forecast_checks import (
+    AccountMonths,
+    ForecastCells,
+    check_account_months,
+    parse_forecast_cells,
+)
+from solver.core.formats import read_csv_table, read_parquet_table
+from solver.core.messages import plural, where
 from solver.core.problems import ProblemLog
-from solver.core.schema import MAX_FORECAST_MONTHS, MAX_PROBLEMS, MONEY_MAX
+from solver.core.schema import MAX_PROBLEMS
 from solver.core.sources import BookSource
-from solver.core.validation import normalized_columns, skip_mask
+from solver.core.validation import normalized_columns
 from solver.errors import InputError
 
 if TYPE_CHECKING:
@@ -229,8 +236,8 @@ def validate_forecast(
     log.row_numbers = rows
     skip = dict(skip or {})
     frame = _check_forecast_header(frame, log, row_note)
-    cells = _parse_forecast_cells(frame, log, skip)
-    months = _check_account_months(cells, log, accounts, book)
+    cells = parse_forecast_cells(frame, log, skip)
+    months = check_account_months(cells, log, accounts, book)
     log.raise_if_any(row_note)
     return _forecast_table(cells, months, source, rows)
 
@@ -254,156 +261,8 @@ def _check_forecast_header(frame: pd.DataFrame, log: ProblemLog, row_note: str) 
     return frame
 
 
-@dataclass
-class _ForecastCells:
-    """The cells of a forecast table, parsed: ids, month numbers, amounts by column, and
-    the rows whose cells are all fine (``ok``, narrowed by each check)."""
-
-    ids: pd.Series
-    months: np.ndarray
-    amounts: dict[str, np.ndarray]
-    ok: np.ndarray
-
-
-def _parse_forecast_cells(
-    frame: pd.DataFrame, log: ProblemLog, skip: Mapping[str, np.ndarray]
-) -> _ForecastCells:
-    """Each cell parsed and checked on its own (ids, months, amounts)."""
-    n = len(frame)
-    present = set(frame.columns)
-
-    def skipped(column: str) -> np.ndarray:
-        return skip_mask(skip, column, n)
-
-    ids = strip_text(frame["account_id"])
-    blank_id = text_blank(ids) | skipped("account_id")
-    ids = ids.mask(blank_id, "")
-    log.account_ids = ids
-    log.add("account_id", blank_id & ~skipped("account_id"), lambda i: "missing value (required)")
-    ok = ~blank_id
-
-    months, bad, blank = parse_numeric(frame["month"])
-    bad &= ~skipped("month")
-    log.add("month", bad, lambda i: f"not a number: {fmt_raw(frame['month'].iloc[i])}")
-    log.add("month", blank & ~skipped("month"), lambda i: "missing value (required)")
-    finite = np.isfinite(months)
-    with np.errstate(invalid="ignore"):
-        whole = finite & (np.floor(months) == months)
-        outside = whole & ((months < 1) | (months > MAX_FORECAST_MONTHS))
-    fraction = finite & ~whole
-    infinite = np.isinf(months)
-    log.add(
-        "month", fraction | infinite, lambda i: f"must be a whole number, got {fmt_num(months[i])}"
-    )
-    log.add(
-        "month",
-        outside,
-        lambda i: f"must be in [1, {MAX_FORECAST_MONTHS}], got {fmt_num(months[i])}",
-    )
-    ok &= whole & ~outside & ~skipped("month")
-
-    amounts: dict[str, np.ndarray] = {}
-    given = np.zeros(n, dtype=bool)
-    for column, personal in (("income", "income"), ("inflow", "inflows")):
-        if column not in present:
-            continue
-        values, bad, blank = parse_numeric(frame[column])
-        bad &= ~skipped(column)
-        blank |= skipped(column)
-        problem = _check_amounts(log, column, personal, frame[column], values, bad)
-        ok &= ~(problem | skipped(column))
-        amounts[column] = np.where(blank, np.nan, values)
-        given |= ~blank & ~bad
-    neither = ~given & ok
-    first_amount = "income" if "income" in present else "inflow"
-    log.add(first_amount, neither, lambda i: "neither income nor inflow given for this month")
-    ok &= ~neither
-    return _ForecastCells(ids=ids, months=months, amounts=amounts, ok=ok)
-
-
-@dataclass
-class _AccountMonths:
-    """Each row's account (``codes`` into ``uniques``), its whole month number, and the
-    rows that give an account's income."""
-
-    codes: np.ndarray
-    uniques: Any
-    month_int: np.ndarray
-    income_rows: np.ndarray
-
-
-def _check_account_months(
-    cells: _ForecastCells, log: ProblemLog, accounts: Iterable[str] | None, book: str
-) -> _AccountMonths:
-    """Per account: known to the portfolio, one row per month, income months 1..K."""
-    import pandas as pd
-
-    ok, months, rows = cells.ok, cells.months, log.row_numbers
-    n = len(ok)
-    codes, uniques = pd.factorize(cells.ids)
-    if accounts is not None:
-        known = pd.Index(uniques).isin(pd.Index(list(accounts), dtype=object).astype(str))
-        first_of_code = np.full(len(uniques), n, dtype=np.int64)
-        np.minimum.at(first_of_code, codes[codes >= 0], np.flatnonzero(codes >= 0))
-        unknown_first = first_of_code[~known & (np.asarray(uniques) != "")]
-        log.add("account_id", unknown_first, lambda i: f"not an account of {book}")
-        ok &= known[codes] | (codes < 0)
-    month_int = np.where(ok, months, 0).astype(np.int64)
-    key = codes.astype(np.int64) * (MAX_FORECAST_MONTHS + 1) + month_int
-    first_of_key: dict[int, int] = {}
-    dup = np.zeros(n, dtype=bool)
-    first_row = np.zeros(n, dtype=np.int64)
-    order = np.flatnonzero(ok)
-    keys_ok = key[order]
-    sorted_pos = order[np.argsort(keys_ok, kind="stable")]
-    sorted_keys = key[sorted_pos]
-    repeat = np.r_[False, sorted_keys[1:] == sorted_keys[:-1]]
-    if repeat.any():
-        for p, k, again in zip(sorted_pos, sorted_keys, repeat, strict=True):
-            if not again:
-                first_of_key[int(k)] = int(p)
-            else:
-                dup[p] = True
-                first_row[p] = rows[first_of_key[int(k)]]
-    log.add(
-        "month",
-        dup,
-        lambda i: (
-            f"month {int(months[i])} appears twice for this account (first in row {first_row[i]})"
-        ),
-    )
-    ok &= ~dup
-
-    income = cells.amounts.get("income")
-    income_rows = ok & ~np.isnan(income) if income is not None else np.zeros(n, dtype=bool)
-    gap_account: dict[int, tuple[int, int, int]] = {}  # code -> (first row pos, K, missing)
-    if income_rows.any():
-        k = len(uniques)
-        count = np.bincount(codes[income_rows], minlength=k)
-        top = np.zeros(k, dtype=np.int64)
-        np.maximum.at(top, codes[income_rows], month_int[income_rows])
-        for code in np.flatnonzero((count > 0) & (count < top)):
-            positions = np.flatnonzero(income_rows & (codes == code))
-            have = set(month_int[positions].tolist())
-            missing = next(m for m in range(1, int(top[code]) + 1) if m not in have)
-            gap_account[int(code)] = (int(positions[0]), int(top[code]), missing)
-    gap_rows = np.asarray(sorted(v[0] for v in gap_account.values()), dtype=np.int64)
-    gap_of_row = {v[0]: v for v in gap_account.values()}
-    log.add(
-        "income",
-        gap_rows,
-        lambda i: (
-            f"income months must run 1..{gap_of_row[i][1]} without gaps; month "
-            f"{gap_of_row[i][2]} is missing"
-        ),
-    )
-    return _AccountMonths(
-        codes=codes, uniques=uniques, month_int=month_int, income_rows=income_rows
-    )
-
-
 def _forecast_table(
-    cells: _ForecastCells, months: _AccountMonths, source: str, rows: np.ndarray
+    cells: ForecastCells, months: AccountMonths, source: str, rows: np.ndarray
 ) -> ForecastTable:
     """The per-account tuples of a valid table."""
     codes, uniques, month_int = months.codes, months.uniques, months.month_int
@@ -438,48 +297,6 @@ def _forecast_table(
         else {}
     )
     return ForecastTable(source=source, income_forecast=forecasts, inflows=inflows, rows=rows_of)
-
-
-def _check_amounts(
-    log: ProblemLog,
-    column: str,
-    personal: str,
-    series: pd.Series,
-    values: np.ndarray,
-    bad: np.ndarray,
-) -> np.ndarray:
-    """Log the bad amounts of a forecast table's column; return the rows with a problem.
-
-    ``personal`` is the portfolio field whose privacy rule applies (values withheld).
-    """
-
-    def not_a_number(i: int) -> str:
-        return f"not a number: {shown_value(personal, fmt_raw(series.iloc[i]))}"
-
-    def infinite_value(i: int) -> str:
-        return f"infinite value ({fmt_num(values[i])})"
-
-    def negative_amount(i: int) -> str:
-        return f"negative amount, must be >= 0, got {shown_value(personal, fmt_num(values[i]))}"
-
-    def too_large(i: int) -> str:
-        return (
-            f"implausibly large (> {MONEY_MAX:.0e} CNY; amounts are in yuan, not fen), "
-            f"got {shown_value(personal, fmt_num(values[i]))}"
-        )
-
-    with np.errstate(invalid="ignore"):
-        infinite = np.isinf(values)
-        negative = np.isfinite(values) & (values < 0)
-        huge = np.isfinite(values) & (values > MONEY_MAX)
-    for mask, describe in (
-        (bad, not_a_number),
-        (infinite, infinite_value),
-        (negative, negative_amount),
-        (huge, too_large),
-    ):
-        log.add(column, mask, describe)
-    return bad | infinite | negative | huge
 
 
 def with_forecast(

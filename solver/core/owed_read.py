@@ -14,6 +14,7 @@ from solver.core.account import OWED_COLUMNS
 from solver.core.columns import parse_numeric, strip_text, text_blank
 from solver.core.files import INPUT_FORMATS
 from solver.core.schema import SPECS, normalize_column_name
+from solver.core.table_header import read_header
 
 __all__ = ["read_owed_columns"]
 
@@ -33,7 +34,7 @@ def read_owed_columns(source: Any) -> dict[str, np.ndarray] | None:
     if fmt not in ("csv", "parquet"):
         return None
     try:
-        names = _table_columns(path, fmt)
+        names = _table_columns(path)
         if names is None:
             return None
         raw = _read_columns(path, fmt, list(names.values()))
@@ -58,19 +59,11 @@ def read_owed_columns(source: Any) -> dict[str, np.ndarray] | None:
     return parsed
 
 
-def _table_columns(path: Path, fmt: str) -> dict[str, str] | None:
+def _table_columns(path: Path) -> dict[str, str] | None:
     """The file's column names by their schema names (``account_id``, :data:`OWED_COLUMNS`;
     the header normalised as the validator does), or ``None`` when ``account_id`` or
     ``principal`` is missing or two headers name one column."""
-    import pyarrow.csv as pv
-    import pyarrow.parquet as pq
-
-    if fmt == "parquet":
-        header = pq.read_schema(path).names
-    else:
-        reader = pv.open_csv(path)  # reads the first block only
-        header = reader.schema.names
-        reader.close()
+    header = read_header(path)
     wanted = ("account_id", *OWED_COLUMNS)
     names: dict[str, str] = {}
     for name in header:

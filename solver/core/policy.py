@@ -22,7 +22,7 @@ of the customer):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_type_hints
@@ -57,6 +57,11 @@ from solver.domain import DEFAULT_CURRENCY, DEFERRAL_MODES
 from solver.errors import InputError
 
 
+class KeysDisagree(ValueError):
+    """Each key of a policy is valid but two of them contradict each other
+    (``max_deferral_months`` over ``max_term_months``)."""
+
+
 @dataclass(frozen=True)
 class Policy:
     """Restructuring policy (SPEC §5).
@@ -70,7 +75,12 @@ class Policy:
     max_term_months
         Longest plan in months, deferral included.
     max_deferral_months
-        Longest payment holiday (run of months without payment).
+        Longest payment holiday (run of months without payment); at most
+        ``max_term_months``, for the base keys and each product's (a ``ValueError``
+        naming both keys otherwise: the term counts the holiday, SPEC §5). Decision
+        (session 25): refused rather than capped, because a deferral the term cannot hold
+        is a typing mistake in the policy (``max_term_months = 6`` meant as 60), and the
+        plan search would silently cap it at the term.
     holidays_mid_plan
         Whether a ``custom`` plan may have months without payment after its first payment
         (each run at most ``max_deferral_months``). Default false: a holiday only at the
@@ -155,6 +165,7 @@ class Policy:
         # the overrides as given (their values were checked with the same types)
         object.__setattr__(self, "products", values["products"])
         self._check_minor_units()
+        self._check_term_covers_deferral()
 
     def _check_minor_units(self) -> None:
         """``rounding`` (and each product's) is a whole number of the currency's minor
@@ -167,6 +178,23 @@ class Policy:
                     check_rounding(float(changes.get("rounding", self.rounding)), code)
                 except ValueError as exc:
                     raise ValueError(f"products.{product}.{exc}") from None
+
+    def _check_term_covers_deferral(self) -> None:
+        """``max_deferral_months`` is at most ``max_term_months`` (SPEC §5: the longest
+        plan is counted deferral included), for the base keys and for each product's
+        policy (its overrides over the base keys); :class:`KeysDisagree` naming both."""
+        checked = [("", self.max_term_months, self.max_deferral_months)]
+        for product, changes in self.products.items():
+            if "max_term_months" in changes or "max_deferral_months" in changes:
+                term = changes.get("max_term_months", self.max_term_months)
+                deferral = changes.get("max_deferral_months", self.max_deferral_months)
+                checked.append((f"products.{product}: ", term, deferral))
+        for where, term, deferral in checked:
+            if float(deferral) > float(term):
+                raise KeysDisagree(
+                    f"{where}max_deferral_months ({int(deferral)}) must not exceed "
+                    f"max_term_months ({int(term)}): the longest plan includes its deferral"
+                )
 
     # -- what-ifs --------------------------------------------------------------------
     def replace(self, **changes: Any) -> Policy:
@@ -246,27 +274,60 @@ class Policy:
         log.raise_if_any(outcome=NOT_RUN)
         return policy
 
-    def with_settings(self, settings: Sequence[tuple[str, str]], log: ProblemLog) -> Policy:
+    def with_settings(self, settings: Iterable[tuple[str, str]], log: ProblemLog) -> Policy:
         """Apply command-line ``--set`` values in order, each problem added to ``log``.
 
         ``settings`` are ``(key, value)`` pairs as typed (``policy.max_dti``, ``"0.6"``; the
-        ``policy.`` prefix is optional). A bad setting is reported with its key as typed
-        (:meth:`ProblemLog.setting`) and skipped, and the next ones are still checked, so
-        that the caller reports every ``--set`` of a command together. Each value is
-        checked on the policy built so far (later settings see earlier ones: a rounding
-        after a currency is checked in that currency); the caller raises the log.
+        ``policy.`` prefix is optional), read one at a time (a generator may log other
+        items' problems between them, in the order typed). A bad setting is reported with
+        its key as typed (:meth:`ProblemLog.setting`) and skipped, and the next ones are
+        still checked, so that the caller reports every ``--set`` of a command together.
+        Each value is checked on the policy built so far (later settings see earlier ones:
+        a rounding after a currency is checked in that currency; see
+        :meth:`replace_in_order`); the caller raises the log.
+        """
+
+        def changes() -> Iterable[tuple[str, str, Any]]:
+            for typed, raw in settings:
+                key = typed.removeprefix("policy.")
+                if key not in POLICY_KEYS:
+                    log.setting(typed, unknown_key_problem(key))
+                    continue
+                try:
+                    yield typed, key, _setting_value(key, getattr(self, key), raw)
+                except ValueError as exc:
+                    log.setting(typed, str(exc))
+
+        return self.replace_in_order(changes(), log.setting)
+
+    def replace_in_order(
+        self, changes: Iterable[tuple[str, str, Any]], report: Callable[[str, str], None]
+    ) -> Policy:
+        """A copy with ``(label, key, value)`` changes applied one after the other, each
+        checked on the policy built so far; a change with a problem is passed to
+        ``report(label, problem)`` and skipped.
+
+        Decision (session 25): a change whose only problem is a rule across keys
+        (:class:`KeysDisagree`: ``max_deferral_months`` over ``max_term_months``) waits
+        for the changes after it, so that ``--set max_term_months=3 --set
+        max_deferral_months=2`` on the default 60/6 is accepted (the order typed does not
+        matter, only where the settings end); if the rule still fails after the last
+        change, it is reported once, against the last change that waited.
         """
         policy = self
-        for typed, raw in settings:
-            key = typed.removeprefix("policy.")
-            if key not in POLICY_KEYS:
-                log.setting(typed, unknown_key_problem(key))
-                continue
+        waiting: dict[str, Any] = {}
+        unmet: tuple[str, str] | None = None
+        for label, key, value in changes:
             try:
-                value = _setting_value(key, getattr(policy, key), raw)
-                policy = policy.replace(**{key: value})
+                policy = policy.replace(**{**waiting, key: value})
+                waiting, unmet = {}, None
+            except KeysDisagree as exc:
+                waiting[key] = value
+                unmet = (label, str(exc))
             except ValueError as exc:
-                log.setting(typed, str(exc))
+                report(label, str(exc))
+        if unmet is not None:
+            report(*unmet)
         return policy
 
 

@@ -65,14 +65,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from solver.core.account import Account
+from solver.core.excel_table import read_excel_table
 from solver.core.files import check_input_file, input_format
-from solver.core.formats import (
-    RawTable,
-    read_csv_table,
-    read_excel_table,
-    read_parquet_table,
-    read_records,
-)
+from solver.core.formats import RawTable, read_csv_table, read_parquet_table, read_records
 from solver.core.messages import plural
 from solver.core.problems import ProblemLog
 from solver.core.schema import COLUMNS, SPECS, normalize_column_name

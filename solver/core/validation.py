@@ -127,8 +127,8 @@ def validate_portfolio(
 
 def _card_vehicle_problems(frame: pd.DataFrame, log: ProblemLog) -> None:
     """Log every ``card_instalment`` row with a vehicle value: bad input
-    (:func:`solver.core.account.card_vehicles` states the rule and why)."""
-    from solver.core.account import card_vehicle_problem, card_vehicles
+    (:func:`solver.core.account_checks.card_vehicles` states the rule and why)."""
+    from solver.core.account_checks import card_vehicle_problem, card_vehicles
 
     if "vehicle_value" not in frame or "product" not in frame:
         return

@@ -79,12 +79,16 @@ def account_of(body: Any) -> Account:
 def policy_of(base: Policy, body: Any) -> Policy:
     """``base`` with the request's ``policy`` overrides (as ``--set policy.KEY=VALUE``)."""
     changes = {} if body.policy is None else body.policy.model_dump(exclude_none=True)
-    policy = base
-    for key, value in changes.items():
-        try:
-            policy = policy.replace(**{key: tuple(value) if isinstance(value, list) else value})
-        except (ValueError, InputError) as exc:
-            raise RequestProblems([FieldProblem(f"policy.{key}", str(exc))]) from None
+    problems: list[FieldProblem] = []
+    policy = base.replace_in_order(
+        (
+            (f"policy.{key}", key, tuple(value) if isinstance(value, list) else value)
+            for key, value in changes.items()
+        ),
+        lambda label, problem: problems.append(FieldProblem(label, problem)),
+    )
+    if problems:
+        raise RequestProblems(problems[:1])
     return policy
 
 
