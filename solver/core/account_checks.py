@@ -18,7 +18,7 @@ import numpy as np
 
 from solver.core.cleaning import BLANK, clean_account, clean_scalar, cross_field_checks
 from solver.core.messages import fmt_num, fmt_raw
-from solver.core.schema import COLUMNS, SPECS
+from solver.core.schema import COLUMNS, NUMBER_KINDS, SPECS
 
 if TYPE_CHECKING:
     from solver.core.account import Account
@@ -72,7 +72,7 @@ def setting_problems(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
         if spec is None:
             problems.append((str(name), f"unknown account field{unknown_field_hint(str(name))}"))
             continue
-        if spec.kind in _NUMBER_KINDS and _is_nan_text(value):
+        if spec.kind in NUMBER_KINDS and _is_nan_text(value):
             # a file's cell "nan" is a blank (pandas writes one so), but a value typed on
             # the command line is meant as a number, and NaN is none: say so, not "missing"
             unset = "" if spec.required else f"; an empty value, {name}=, gives its default"
@@ -89,7 +89,6 @@ def setting_problems(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 #: The field kinds whose values are numbers (:data:`solver.core.schema.Kind`).
-_NUMBER_KINDS = ("money", "float", "int")
 
 
 def _is_nan_text(value: Any) -> bool:

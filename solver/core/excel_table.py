@@ -20,7 +20,7 @@ from solver.core.files import check_input_file
 from solver.core.formats import RawTable
 from solver.core.messages import shown_value
 from solver.core.problems import ProblemLog
-from solver.core.schema import SPECS, normalize_column_name
+from solver.core.schema import NUMBER_KINDS, SPECS, normalize_column_name
 from solver.errors import InputError
 
 __all__ = ["read_excel_table"]
@@ -194,14 +194,13 @@ def read_excel_table(
 
 
 #: Schema kinds whose cells must hold numbers (a date there is a problem named by its cell).
-_NUMBER_KINDS = ("money", "float", "int")
 
 
 def _date_mask(column: str, values: np.ndarray) -> np.ndarray:
     """Cells of a number column of the schema that Excel stores as a date, time or
     duration (openpyxl reads them as :mod:`datetime` values)."""
     spec = SPECS.get(column)
-    if spec is None or spec.kind not in _NUMBER_KINDS:
+    if spec is None or spec.kind not in NUMBER_KINDS:
         return np.zeros(len(values), dtype=bool)
     kinds = (dt.date, dt.time, dt.timedelta)  # dt.datetime is a dt.date
     return np.fromiter((isinstance(v, kinds) for v in values), dtype=bool, count=len(values))

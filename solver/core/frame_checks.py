@@ -37,7 +37,7 @@ import pandera.pandas as pa
 from pandera.config import ValidationDepth, config_context
 from pandera.errors import SchemaErrors
 
-from solver.core.schema import ARREARS_TOLERANCE, FIELDS, SPECS, FieldSpec
+from solver.core.schema import ARREARS_TOLERANCE, FIELDS, NUMBER_KINDS, SPECS, FieldSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -108,7 +108,7 @@ def _column(spec: FieldSpec) -> pa.Column:
         return pa.Column("str", nullable=True, **common)
     if spec.kind == "bool":
         return pa.Column(bool, **common)
-    if spec.kind in ("money", "float", "int"):
+    if spec.kind in NUMBER_KINDS:
         checks = [finite(), *_bounds(spec)]
         if spec.kind == "int":
             checks.append(whole_number())

@@ -353,6 +353,8 @@ class InputWarning(UserWarning):
 SEQUENCE_FIELDS: tuple[str, ...] = ("income_forecast", "inflows")
 #: Schema kinds read from CSV as text (income_forecast "3800;3800", inflows "3:20000").
 TEXT_KINDS = ("id", "text", "category", "forecast", "inflows")
+#: Schema kinds that hold one number (a word such as "nan" in them is not a number).
+NUMBER_KINDS = ("money", "float", "int")
 
 
 def normalize_column_name(name: Any) -> str:
