@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
 
 from solver.core.sources import BookSource
+from solver.core.table_header import read_header
 from solver.errors import InputError
 from solver.risk._tables import TableSource, read_table, source_label
 from solver.risk.early_warning import (
@@ -225,27 +226,12 @@ def table_layout(path: TableSource) -> str:
             return layout_of(first.columns)
     else:
         file = path.path if isinstance(path, BookSource) else Path(path)
-        header = _HEADER_READERS.get(file.suffix.lower()) if file is not None else None
-        if file is not None and header is not None and file.is_file():
-            try:
-                return layout_of(header(file))
+        if file is not None and file.is_file():
+            try:  # the header only (solver.core.table_header; other formats raise)
+                return layout_of(read_header(file))
             except Exception:  # noqa: BLE001 -- read_table below names the problem
                 pass
     return layout_of(read_table(path).columns)
-
-
-def _parquet_columns(file: Path) -> list[str]:
-    import pyarrow.parquet  # loaded by pandas' Parquet reader anyway
-
-    return list(pyarrow.parquet.read_schema(file).names)
-
-
-_HEADER_READERS: dict[str, Callable[[Path], Any]] = {
-    ".csv": lambda file: pd.read_csv(file, nrows=0).columns,
-    ".parquet": _parquet_columns,
-    ".pq": _parquet_columns,
-    ".xlsx": lambda file: pd.read_excel(file, nrows=0).columns,
-}
 
 
 def read_history_or_uci(path: TableSource) -> pd.DataFrame:

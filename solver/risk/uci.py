@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from solver.core.data_dir import DATA_DIR_ENV
+from solver.core.table_header import read_header
 from solver.errors import InputError
 from solver.risk._tables import RowProblems, TableSource, read_table, source_label
 
@@ -169,7 +170,7 @@ def refuse_lending_club_file(path: str | os.PathLike[str]) -> None:
     if file.suffix.lower() != ".csv" or not file.is_file():
         return
     try:
-        columns = pd.read_csv(file, nrows=0).columns
+        columns = read_header(file)
     except Exception:  # noqa: BLE001 -- the command's reader reports it with the row
         return
     if is_lending_club_table(columns):
