@@ -42,7 +42,7 @@ def render_frontier(result: Any, frontier: list[Any], currency: str) -> None:
             str(o.schedule.term),
             money_text(o.npv, currency),
             money_text(o.customer_cost, currency),
-            f"{-npv_shortfall(best, o.npv):+.2%}",
+            f"{-npv_shortfall(best, o.npv) + 0.0:+.2%}",  # + 0.0 turns -0.0 into 0.0: no "-0.00%"
             f"{o.pd_12m:.1%}",
         )
     # piped or captured output as wide as the widest label needs (a terminal: its width)

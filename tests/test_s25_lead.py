@@ -87,3 +87,14 @@ def test_calendar_holds_back_a_cure_window_call_that_another_rule_also_rules_out
     assert ids[row] not in set(pd.read_csv(out, dtype={"account_id": str})["account_id"])
     assert summary["blocked_replan_step"] == 1
     assert [e["account_id"] for e in summary["blocked"]] == [ids[row]]
+
+
+def test_frontier_best_plan_is_plus_zero_not_minus_zero():
+    """plan --objective customer: the bank's best plan is 0 % below itself, printed "+0.00%",
+    never "-0.00%" (the negated zero shortfall)."""
+    code, stdout, err = run_workout(
+        "plan", SAMPLE, "--objective", "customer", "--within", "2", "--as-of", "2026-12-04"
+    )
+    assert code == 0, err
+    assert "-0.00%" not in stdout
+    assert "+0.00%" in stdout
