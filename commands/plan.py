@@ -150,7 +150,7 @@ def plan(
         account_file, account_id, forecast_path, policy_path, model_path, settings
     )
     from solver.officer.documents import plan_document, plan_result
-    from solver.plans.options import efficient_frontier
+    from solver.plans.customer_choice import efficient_frontier
 
     announce_kernels()  # a first run compiles the kernels: say so rather than hang silently
     # one definition of the options and their JSON document, shared with `workout serve`

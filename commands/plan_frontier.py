@@ -1,7 +1,7 @@
 """How ``workout plan --frontier`` (and ``--objective customer``) shows the bank-vs-customer
 efficient frontier: the table, at most about a screen of its plans.
 
-Formatting only: the frontier is :func:`solver.plans.options.efficient_frontier`'s.
+Formatting only: the frontier is :func:`solver.plans.customer_choice.efficient_frontier`'s.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from commands.plan_text import money_text
 def render_frontier(result: Any, frontier: list[Any], currency: str) -> None:
     """The bank-vs-customer efficient frontier: plans no other plan beats on both (the
     family bests and the level families' plans at every term, labelled with their terms:
-    :func:`solver.plans.options.efficient_frontier`)."""
+    :func:`solver.plans.customer_choice.efficient_frontier`)."""
     from rich.table import Table
 
     from commands.common import console

@@ -2,7 +2,8 @@
 written to ``--out`` (the frontier: :mod:`commands.plan_frontier`; the payments text and
 money: :mod:`commands.plan_text`).
 
-Formatting only: the figures come from :mod:`solver.plans.options` (through
+Formatting only: the figures come from :mod:`solver.plans.options` and
+:mod:`solver.plans.plan_records` (through
 :func:`solver.officer.documents.plan_result`). The solver is imported inside the
 functions, as in every command module, so that ``workout --help`` stays fast.
 """

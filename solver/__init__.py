@@ -33,12 +33,12 @@ _EXPORTS: dict[str, str] = {
     **{name: module for name, module in _CORE.items() if name not in _CORE_ONLY},
     # plans
     "plan_options": "solver.plans.options",
-    "PlanResult": "solver.plans.options",
-    "choose_for": "solver.plans.options",
-    "efficient_frontier": "solver.plans.options",
+    "PlanResult": "solver.plans.plan_records",
+    "choose_for": "solver.plans.customer_choice",
+    "efficient_frontier": "solver.plans.customer_choice",
     "SearchParams": "solver.plans.search_types",
     "plan_portfolio": "solver.plans.portfolio",
-    "plan_batch": "solver.plans.portfolio",
+    "plan_batch": "solver.plans.portfolio_batch",
     "PortfolioPlans": "solver.plans.portfolio",
     # allocation
     "solve_gap": "solver.allocation.gap.solve",

@@ -259,7 +259,7 @@ def test_jpy_search_tracks_whole_yen():
     the month's cap once the schedule was rebuilt in whole yen (RuntimeError
     'policy-infeasible schedule' on this generated account). The search now tracks yen."""
     from solver.plans import plan_options
-    from solver.plans.portfolio import plan_batch
+    from solver.plans.portfolio_batch import plan_batch
 
     account = dict(
         account_id="CI00000026", product="card_instalment", principal=51498.74,

@@ -304,8 +304,8 @@ def test_the_table_note_help_and_frontier_say_what_the_api_says():
     table prints each frontier plan's customer_cost as the API reports it."""
     import re
 
+    from solver.plans.customer_choice import efficient_frontier
     from solver.plans.metrics import CUSTOMER_COST_TEXT
-    from solver.plans.options import efficient_frontier
 
     code, out, err = run_workout("plan", SAMPLE, "--objective", "customer", "--within", 2)
     assert code == 0, err

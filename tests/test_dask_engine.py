@@ -174,7 +174,7 @@ def test_a_killed_worker_does_not_change_the_output(engine, plan_case, tmp_path)
 
 def test_bad_dataset_rows_fail_on_dask_and_write_nothing(engine, tmp_path):
     """A bad row in a dataset read by the workers: InputError naming the row; no output."""
-    from solver.plans.portfolio import plan_batch
+    from solver.plans.portfolio_batch import plan_batch
 
     raw = generate_portfolio(12, seed=1).drop(columns=["dpd_bucket"])
     raw.loc[9, "remaining_term"] = 0

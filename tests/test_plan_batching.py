@@ -20,7 +20,8 @@ from solver.core.contract import STATUS_QUO_FIELDS, status_quo, status_quos
 from solver.core.generate import generate_portfolio
 from solver.core.schema import COLUMNS
 from solver.plans.context import level_amounts, path_phases, phases
-from solver.plans.portfolio import plan_batch, plan_portfolio
+from solver.plans.portfolio import plan_portfolio
+from solver.plans.portfolio_batch import plan_batch
 from solver.plans.schedules import payment_levels, phase_count, schedule_levels
 
 

@@ -1,5 +1,5 @@
 """Tests for planning from a frame's columns read once (solver.plans.context,
-solver.plans.portfolio): a batch planned from slices of the columns is the batch planned
+solver.plans.portfolio_batch): a batch planned from slices of the columns is the batch planned
 from its own frame rows."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from solver.core.generate import generate_portfolio
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
 from solver.plans.context import context_from_columns, context_from_frame
-from solver.plans.portfolio import plan_batch, plan_portfolio
+from solver.plans.portfolio import plan_portfolio
+from solver.plans.portfolio_batch import plan_batch
 
 
 def test_context_from_column_slices_equals_context_from_frame_rows():

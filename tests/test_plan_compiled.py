@@ -1,7 +1,8 @@
 """The compiled inner loops of the plan search (issue 13: speed).
 
-``solver/plans/bound_dp.py``, ``solver/plans/beam_step.py`` and ``solver/plans/level_value.py``
-replaced vectorised numpy code; the oracle tests (``test_plan_oracles.py``) check the bounds
+``solver/plans/bound_dp.py``, ``solver/plans/beam_step.py`` (with
+``solver/plans/beam_clearing.py``) and ``solver/plans/level_value.py`` replaced vectorised
+numpy code; the oracle tests (``test_plan_oracles.py``) check the bounds
 and values they produce against brute force. These tests pin what the oracles see only
 indirectly: the "no plan" filling of a node row, and — bit for bit, on random inputs —
 the level-plan values and the clearing requirements of the bound tables against the
@@ -18,7 +19,7 @@ import pytest
 from solver.core.generate import generate_portfolio
 from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
-from solver.plans.beam_step import (
+from solver.plans.beam_clearing import (
     backtrack,
     clearing_rows,
     offer_clearing,
@@ -343,7 +344,7 @@ def test_action_max_equals_the_node_by_node_loop(pick) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# The search's month step (beam_step: clearing_rows, offer_clearing, backtrack)
+# The search's month step (beam_clearing: clearing_rows, offer_clearing, backtrack)
 # --------------------------------------------------------------------------------------
 
 

@@ -19,7 +19,8 @@ from solver.core.readers import read_account
 from solver.domain import FAMILIES, OFFERED_FAMILIES
 from solver.plans.metrics import METRICS
 from solver.plans.options import plan_options
-from solver.plans.portfolio import plan_batch, plan_portfolio
+from solver.plans.portfolio import plan_portfolio
+from solver.plans.portfolio_batch import plan_batch
 from solver.plans.search import SearchParams, interest_cents
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -821,7 +822,7 @@ def test_customer_cost_is_interest_and_fees_charged_at_the_contract_rate(sample)
 
 def test_customer_objective_picks_the_cheapest_plan_within_the_tolerance(sample):
     """--objective customer: the cheapest plan for the customer among those within x % of the best NPV."""
-    from solver.plans.options import choose_for, efficient_frontier
+    from solver.plans.customer_choice import choose_for, efficient_frontier
 
     _, res = sample
     frontier = efficient_frontier(res)
@@ -931,11 +932,11 @@ def test_step_search_with_a_floor_finds_only_plans_above_it():
 
 
 def test_plan_option_fast_build_is_the_dataclass():
-    """options._plan_option gives the PlanOption the dataclass constructor gives: equal,
+    """plan_records._plan_option gives the PlanOption the dataclass constructor gives: equal,
     the same repr, every unnamed field at its default, and replace() works on it."""
     import dataclasses
 
-    from solver.plans.options import PlanOption, _plan_option
+    from solver.plans.plan_records import PlanOption, _plan_option
     from solver.plans.terms import PlanTerms
 
     values = dict(family="deferral", label="deferral/waive", feasible=True, npv=12.5, gap=0.01)

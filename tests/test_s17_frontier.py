@@ -23,7 +23,8 @@ from solver.core.model import BehaviourModel
 from solver.core.policy import Policy
 from solver.core.readers import read_account
 from solver.domain import OFFERED_FAMILIES
-from solver.plans.options import choose_for, efficient_frontier, plan_options
+from solver.plans.customer_choice import choose_for, efficient_frontier
+from solver.plans.options import plan_options
 
 SAMPLE = Path(__file__).resolve().parents[1] / "scenarios" / "sample_account.toml"
 MODEL = BehaviourModel()

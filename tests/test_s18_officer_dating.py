@@ -26,7 +26,7 @@ from solver.core import BehaviourModel, Policy
 from solver.core.account import as_account
 from solver.core.writers import json_text
 from solver.officer.documents import plan_document, plan_result
-from solver.plans.options import efficient_frontier
+from solver.plans.customer_choice import efficient_frontier
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "scenarios" / "sample_account.toml"

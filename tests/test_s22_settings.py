@@ -172,7 +172,7 @@ def test_objective_facts_have_one_definition():
 
     import commands.output
     from solver.plans import objectives
-    from solver.plans.options import choose_for
+    from solver.plans.customer_choice import choose_for
     from solver.service.models import AccountRequest
 
     assert objectives.OBJECTIVES == ("bank", "customer")

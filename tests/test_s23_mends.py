@@ -56,7 +56,7 @@ def test_default_objective_is_declared_once():
     import commands.output
     from solver.officer.documents import plan_document, plan_result
     from solver.plans import objectives
-    from solver.plans.options import choose_for
+    from solver.plans.customer_choice import choose_for
     from solver.service.models import AccountRequest
 
     default = objectives.DEFAULT_OBJECTIVE

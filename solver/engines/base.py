@@ -257,7 +257,7 @@ class Engine:
         ----------
         func
             A pure function of a partition's rows returning a DataFrame (e.g.
-            :func:`solver.plans.portfolio.plan_batch`); it must be importable by the workers.
+            :func:`solver.plans.portfolio_batch.plan_batch`); it must be importable by the workers.
         source
             A DataFrame or the path of a Parquet file / dataset directory.
         out

@@ -39,7 +39,7 @@ from solver.officer.dating import as_of_or_today
 from solver.officer.documents import COUNTER_OFFER
 from solver.officer.proposal import Proposal
 from solver.plans import PlanOption, PlanResult, efficient_frontier
-from solver.plans.options import STATUS_QUO
+from solver.plans.plan_records import STATUS_QUO
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ The modules, each importing only those listed before it:
 * :mod:`~solver.plans.families` -- the level-instalment families and their grids;
 * :mod:`~solver.plans.level_value` -- the compiled loops of:
 * :mod:`~solver.plans.scoring` -- their float paths, scored in one pass;
-* :mod:`~solver.plans.bound_dp`, :mod:`~solver.plans.beam_step` -- the compiled loops of:
+* :mod:`~solver.plans.bound_dp`, :mod:`~solver.plans.beam_step`,
+  :mod:`~solver.plans.beam_clearing` -- the compiled loops of:
 * :mod:`~solver.plans.search_types` -- ``custom`` and ``step``: the search's parameters
   (:class:`SearchParams`) and its answer per account;
 * :mod:`~solver.plans.payment_grid` -- their payment grids and cent-exact interest;
@@ -27,8 +28,12 @@ The modules, each importing only those listed before it:
 * :mod:`~solver.plans.choices` -- every family's best plan for a batch of accounts;
 * :mod:`~solver.plans.metrics` -- the reported figures, from the model;
 * :mod:`~solver.plans.explain` -- binding constraints, infeasibility, relaxations;
-* :mod:`~solver.plans.options` -- :func:`plan_options`, :func:`choose_for`, the frontier;
-* :mod:`~solver.plans.portfolio` -- :func:`plan_portfolio`, :func:`plan_batch`, the summary;
+* :mod:`~solver.plans.plan_records` -- :class:`PlanOption`, :class:`PlanResult`: the answer's
+  records (the frontier a result writes is imported from the next when asked for);
+* :mod:`~solver.plans.customer_choice` -- the frontier, :func:`choose_for`;
+* :mod:`~solver.plans.options` -- :func:`plan_options`: the search and the recommendation;
+* :mod:`~solver.plans.portfolio_batch` -- :func:`plan_batch`: one batch's rows;
+* :mod:`~solver.plans.portfolio` -- :func:`plan_portfolio`, the summary;
 * :mod:`~solver.plans.workloads` -- per-partition plan work for the engines.
 """
 
@@ -38,13 +43,13 @@ from solver._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "plan_options": "solver.plans.options",
-    "PlanResult": "solver.plans.options",
-    "PlanOption": "solver.plans.options",
+    "PlanResult": "solver.plans.plan_records",
+    "PlanOption": "solver.plans.plan_records",
     "PlanTerms": "solver.plans.terms",
-    "choose_for": "solver.plans.options",
-    "efficient_frontier": "solver.plans.options",
+    "choose_for": "solver.plans.customer_choice",
+    "efficient_frontier": "solver.plans.customer_choice",
     "plan_portfolio": "solver.plans.portfolio",
-    "plan_batch": "solver.plans.portfolio",
+    "plan_batch": "solver.plans.portfolio_batch",
     "PortfolioPlans": "solver.plans.portfolio",
     "portfolio_summary": "solver.plans.portfolio",
     "SearchParams": "solver.plans.search_types",

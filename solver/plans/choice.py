@@ -3,7 +3,7 @@
 Built by :mod:`solver.plans.level_choices` (the level families and the waterfall) and
 :mod:`solver.plans.run_choices` (``custom`` and ``step``), gathered by
 :func:`solver.plans.choices.family_choices`, turned into options by
-:mod:`solver.plans.options`.
+:func:`solver.plans.plan_records.choice_option`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class Choice:
     """A family's best plan for one account, before its metrics (or why it has none).
 
     ``search_npv`` is the value the family's search gave it (float or grid search);
-    :class:`~solver.plans.options.PlanOption` reports the model's figures instead.
+    :class:`~solver.plans.plan_records.PlanOption` reports the model's figures instead.
     ``bound_over`` says what ``custom``'s and ``step``'s certificate (status, bound, gap)
     is proved over: :data:`OVER_GRID` or :data:`OVER_EVERY_AMOUNT` ("" for the others).
     """

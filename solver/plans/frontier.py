@@ -22,8 +22,9 @@ that no other plan beats on both the bank's NPV and the customer's cost:
    ``customer_costs``) on the cent schedules.
 
 The exact Pareto filter over these and the family bests is
-:func:`solver.plans.options.efficient_frontier`; the pick under the customer's objective
-:func:`solver.plans.options.choose_for`. Portfolio runs never build this set.
+:func:`solver.plans.customer_choice.efficient_frontier`; the pick under the customer's
+objective :func:`solver.plans.customer_choice.choose_for`. Portfolio runs never build this
+set.
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def _label(stem: str, cand: Candidates, r: int) -> str:
 
 class TradeOffs:
     """One account's plans at every term, priced lazily (the context ``plan_options``
-    built; :func:`solver.plans.options.efficient_frontier` asks for them).
+    built; :func:`solver.plans.customer_choice.efficient_frontier` asks for them).
 
     Parameters
     ----------

@@ -129,7 +129,7 @@ def _walk(
     """Balances entering each month (m, H + 1), payments (m, H) and the last month entered
     (m,) of the walks from ``B0``: month t pays ``low_c`` if t % (D + 1) == D (while it is
     within the cap, ``pays_ok``, and below what is owed), else nothing; interest as
-    :func:`solver.plans.beam_step.owed_cents` owes it; ``near``: a walk whose interest came
+    :func:`solver.plans.beam_clearing.owed_cents` owes it; ``near``: a walk whose interest came
     within float noise of half a unit (the caller redoes it exactly)."""
     m, H = pays_ok.shape
     B = np.zeros((m, H + 1), np.int64)

@@ -5,7 +5,7 @@ reported (``solver.core.model.evaluate_batch`` over all of a batch's schedules â
 same computation as :func:`solver.core.evaluation.evaluate`, which a test checks to 1e-6), not
 from the search's own float figures; the money figures (``total_paid``, ``apr``,
 ``concession_cost``, ``customer_cost``: :func:`customer_costs`) from the schedule's own
-cents. :mod:`solver.plans.options` says what each means.
+cents. :mod:`solver.plans.plan_records` says what each means.
 """
 
 from __future__ import annotations

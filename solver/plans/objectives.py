@@ -1,8 +1,9 @@
 """Which plan is recommended: the objectives and the customer objective's default margin.
 
-Defined once, here, for every place that names them: :func:`solver.plans.options.choose_for`
-(which applies them), the service's request (``objective``, ``within_pct``) and the command
-line's ``--objective`` and ``--within`` (:func:`commands.output.objective_options`).
+Defined once, here, for every place that names them:
+:func:`solver.plans.customer_choice.choose_for` (which applies them), the service's request
+(``objective``, ``within_pct``) and the command line's ``--objective`` and ``--within``
+(:func:`commands.output.objective_options`).
 
 Decision (session 22, from a review that found the command line's own copies): this module
 imports nothing, so that ``workout plan --help`` reads the choices and the default from
@@ -19,7 +20,7 @@ __all__ = ["CUSTOMER_OBJECTIVE", "DEFAULT_OBJECTIVE", "DEFAULT_WITHIN_PCT", "OBJ
 DEFAULT_OBJECTIVE = "bank"
 
 #: The ``customer`` objective: the plan cheapest for the customer among those within a
-#: margin of the bank's best (:func:`solver.plans.options.choose_for`).
+#: margin of the bank's best (:func:`solver.plans.customer_choice.choose_for`).
 CUSTOMER_OBJECTIVE = "customer"
 
 #: What a recommendation may maximise. The default is first: ``--objective`` defaults to

@@ -119,7 +119,7 @@ def exact_owed(
     on: int,
 ) -> None:
     """Redo in place, at the rows ``near`` (interest within float noise of half a grid
-    unit), what :func:`solver.plans.beam_step.owed_cents` computed in float: balance plus
+    unit), what :func:`solver.plans.beam_clearing.owed_cents` computed in float: balance plus
     the month's interest in cents, by the exact integer rule of :func:`interest_cents`
     (rate ``rate_units`` / 10¹² a year; ``on`` cents per grid unit, 100 for whole yen)."""
     for k in near.tolist():

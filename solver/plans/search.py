@@ -69,13 +69,13 @@ import numpy as np
 from solver.core.result import gap_to_bound
 from solver.core.schedule import CENTS_PER_UNIT
 from solver.domain import Status
-from solver.plans.beam_step import (
+from solver.plans.beam_clearing import (
     backtrack,
     clearing_rows,
-    expand,
     offer_clearing,
     owed_and_clearing,
 )
+from solver.plans.beam_step import expand
 from solver.plans.bounds import action_hazards, bound_at, bound_tables
 from solver.plans.context import PlanContext, grid_of
 from solver.plans.holiday_cycles import holiday_cycles, with_cycles
@@ -364,7 +364,7 @@ def _backtrack_all(
 ) -> list[np.ndarray]:
     """Payments (CNY) of the paths ending in ``state_id`` of months ``t``, plus their clearing payments.
 
-    One compiled walk back through the months (:func:`solver.plans.beam_step.backtrack`).
+    One compiled walk back through the months (:func:`solver.plans.beam_clearing.backtrack`).
     """
     if t.size == 0:
         return []

@@ -39,7 +39,7 @@ def plan_partition(frame: Any, policy: Any = None, model: Any = None, search: An
 
     ``plan_portfolio`` plans in batches of 64 accounts (what keeps the vectorised search in
     cache and its memory small); an account's plan does not depend on its batch, so the
-    table equals :func:`solver.plans.portfolio.plan_batch` on the same rows.
+    table equals :func:`solver.plans.portfolio_batch.plan_batch` on the same rows.
     """
     return _plan_partition(frame, policy, model, search).table
 
