@@ -1,5 +1,8 @@
 """``workout validate`` and ``workout generate portfolio``: data commands (parse, call, format).
 
+The book's check is :func:`solver.core.book_check.check_book`; validate's tables and report
+are formatted by :mod:`commands.validate_report`.
+
 The solver modules (numpy, and pandas when they read) are imported inside the functions, as
 in every command module, so that ``workout --help`` and a command's ``--help`` start fast.
 """
@@ -28,7 +31,6 @@ from commands.sources import (
     input_path,
     prefixed_db_options,
 )
-from commands.tables import Column, print_fitted
 from solver.domain import DEFAULT_CURRENCY
 from solver.errors import InputError
 
@@ -53,156 +55,6 @@ def _money(value: float, currency: str) -> str:
     from solver.core.currency import format_amount
 
     return f"{format_amount(value, currency)} {currency}"
-
-
-def _field_text(name: str, value: object) -> str:
-    """One field of a validated account for the detail table."""
-    from solver.core.cleaning import sequence_text
-
-    if name == "income_normal" and isinstance(value, float) and value != value:
-        return "= income (not given)"
-    if name in ("income_forecast", "inflows"):
-        text = sequence_text(value)
-        if text is None:
-            return "—"
-        count = len(value)  # type: ignore[arg-type]
-        what = "month" if name == "income_forecast" else "inflow"
-        shown = text if len(text) <= 60 else text[:57] + "..."
-        return f"{shown} ({count} {what}{'s' if count != 1 else ''})"
-    return str(value)
-
-
-#: Columns of the validation report table (``--out``, ``--format csv``).
-REPORT_COLUMNS = ("severity", "file", "row", "account_id", "column", "message")
-_MONEY_COLUMNS = ("principal", "arrears", "interest_due", "fees_due", "vehicle_value")
-
-
-def _summary_columns(label: str) -> tuple[Column, ...]:
-    """Columns of a "By ..." table, by priority: label, counts, then the amounts."""
-    priorities = {"principal": 2, "arrears": 3, "vehicle_value": 5, "interest_due": 6}
-    return (
-        Column(label, "left", 0),
-        Column("accounts", "right", 1),
-        Column("share", "right", 4),
-        *(Column(m, "right", priorities.get(m, 7)) for m in _MONEY_COLUMNS),
-    )
-
-
-def print_summary(
-    out: Any, summary: dict[str, Any], first: Any = None, currency: str = DEFAULT_CURRENCY
-) -> None:
-    """The validation summary tables (by product, tier, dpd bucket; flags; one account),
-    fitted to the console ``out`` (numbers are never cut); amounts labelled ``currency`` and
-    printed in its decimals (:func:`solver.core.currency.format_amount`)."""
-    from solver.core.currency import amount_digits, format_amount
-
-    for key, title in (
-        ("by_product", "By product"),
-        ("by_tier", "By tier"),
-        ("by_dpd_bucket", "By dpd bucket"),
-    ):
-        rows = []
-        digits = amount_digits(currency, summary[key][list(_MONEY_COLUMNS)].to_numpy().ravel())
-        for label, row in summary[key].iterrows():
-            cells = [
-                str(label),
-                f"{int(row['accounts']):,}",
-                f"{row['share']:.1%}",
-                *(format_amount(row[m], currency, digits=digits) for m in _MONEY_COLUMNS),
-            ]
-            rows.append((cells, "bold" if label == "total" else None))
-        columns = _summary_columns(key.removeprefix("by_"))
-        print_fitted(out, f"{title} (amounts in {currency})", columns, rows)
-    flags = [
-        ([str(label), f"{int(row['accounts']):,}", f"{row['share']:.1%}"], None)
-        for label, row in summary["flags"].iterrows()
-    ]
-    columns = (Column("flag", "left", 0), Column("accounts", "right", 1), Column("share"))
-    print_fitted(out, "Flags", columns, flags)
-    if first is not None and len(first) == 1:
-        record = first.iloc[0]
-        detail = [
-            ([str(name), _field_text(str(name), value)], None) for name, value in record.items()
-        ]
-        columns = (Column("field", "left", 0), Column("value", "left", 1, wraps=True))
-        print_fitted(out, f"Account {record['account_id']}", columns, detail)
-
-
-def _summary_records(summary: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """The summary tables as JSON records (label column first)."""
-    from solver.core.writers import table_records
-
-    out = {}
-    for key, table in summary.items():
-        frame = table.reset_index()
-        frame = frame.rename(columns={frame.columns[0]: key.removeprefix("by_").removesuffix("s")})
-        out[key] = table_records(frame)
-    return out
-
-
-def _summary_long(summary: dict[str, Any]) -> Any:
-    """The summary tables stacked into one (``by``, ``segment``, counts, amounts)."""
-    import pandas as pd
-
-    frames = []
-    for key, table in summary.items():
-        frame = table.reset_index()
-        frame = frame.rename(columns={frame.columns[0]: "segment"})
-        frame.insert(0, "by", key.removeprefix("by_"))
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
-
-
-def _problem_count(error: Any, shown: int) -> int:
-    """How many problems an error reports (its headline counts those not listed)."""
-    import re
-
-    match = re.search(r"(\d[\d,]*) problems? found", str(error.args[0]) if error.args else "")
-    return int(match.group(1).replace(",", "")) if match else shown
-
-
-def _report(
-    path: Any,
-    error: Any,
-    warnings_seen: list[str],
-    n: int,
-    summary: dict[str, Any] | None,
-    sources: list[str],
-) -> tuple[dict[str, Any], Any]:
-    """The machine-readable validation report: (JSON document, per-issue table).
-
-    One row per problem (severity ``error``) and per warning (``warning``) with file,
-    row, account_id, column and message, then one ``summary`` row saying whether the file
-    is valid; the JSON document also has the counts and the summary tables.
-    """
-    import pandas as pd
-
-    from solver.core.problems import issue_records
-
-    errors = issue_records(error, sources) if error is not None else []
-    warnings_ = issue_records(warnings_seen, sources)
-    issues = [{"severity": "error", **r} for r in errors]
-    issues += [{"severity": "warning", **r} for r in warnings_]
-    if error is None:
-        message = f"OK: {n:,} account{'s' if n != 1 else ''} valid"
-        count = 0
-    else:
-        message = str(error.args[0]) if error.args else str(error)
-        count = _problem_count(error, len(errors))
-    rows = [*issues, {"severity": "summary", "file": str(path), "message": message}]
-    table = pd.DataFrame(rows, columns=list(REPORT_COLUMNS))
-    table["row"] = table["row"].astype("Int64")
-    payload = {
-        "file": str(path),
-        "valid": error is None,
-        "accounts": n,
-        "errors": count,
-        "warnings": len(warnings_),
-        "message": message,
-        "issues": issues,
-        "summary": _summary_records(summary) if summary is not None else None,
-    }
-    return payload, table
 
 
 @click.command("validate")
@@ -266,11 +118,9 @@ def validate(
       workout validate --db sqlite:///bank.db --table accounts
     """
     import time
-    import warnings
 
-    from solver.core.schema import InputWarning
-    from solver.core.streaming import iter_portfolio
-    from solver.core.summaries import merge_summaries, summarize_portfolio
+    from commands.validate_report import print_summary, summary_long, validation_report
+    from solver.core.book_check import check_book
 
     inputs = {
         "PATH": input_path(path),
@@ -282,43 +132,24 @@ def validate(
     currency = _policy_currency(policy_path)
     report = fmt != "table" or out_path is not None
     started = time.perf_counter()
-    # large CSV/Parquet files are validated in chunks (bounded memory); only the summary of
-    # each chunk is kept (docs/reliability.md, limits)
-    parts = []
-    n = 0
-    first = None
-    error: InputError | None = None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", InputWarning)
-        try:
-            for chunk in iter_portfolio(
-                path,
-                tiering=tiering,
-                unknown_columns="error" if strict else None,
-                sheet=sheet,
-                forecast=forecast_path,
-            ):
-                parts.append(summarize_portfolio(chunk))
-                n += len(chunk)
-                first = chunk if first is None else first
-        except InputError as exc:
-            if not report:
-                raise
-            error = exc
+    book = check_book(path, tiering=tiering, strict=strict, sheet=sheet, forecast=forecast_path)
     elapsed = time.perf_counter() - started
-    seen = [str(w.message) for w in caught if issubclass(w.category, InputWarning)]
+    error, seen, summary, n = book.error, book.warnings, book.summary, book.accounts
+    if error is not None and not report:
+        raise error
     err = console(stderr=True)
     if fmt == "table" or error is None:
         for message in seen:
             err.print(f"[yellow]warning:[/] {message}", highlight=False)
-    summary = merge_summaries(parts) if error is None else None
     if report:
         sources = [str(p) for p in (path, *inputs.values()) if p is not None]
-        payload, table = _report(path, error, seen, n if error is None else 0, summary, sources)
+        payload, table = validation_report(
+            path, error, seen, n if error is None else 0, summary, sources
+        )
         if out_path is not None:
             sheets = {"issues": table}
             if summary is not None:
-                sheets["summary"] = _summary_long(summary)
+                sheets["summary"] = summary_long(summary)
             write_out(out_path, table, sheet_name="issues", payload=payload, sheets=sheets)
         if emit(fmt, table=table, payload=payload):
             if error is not None:
@@ -334,7 +165,7 @@ def validate(
         f"[bold green]OK[/] {path}: {n:,} account{'s' if n != 1 else ''} valid ({elapsed:.2f} s)",
         highlight=False,
     )
-    print_summary(out, summary, first if n == 1 else None, currency)
+    print_summary(out, summary, book.first if n == 1 else None, currency)
     wrote(out_path, fmt, out)
     return 0
 
@@ -415,9 +246,8 @@ def generate_portfolio_command(
     import contextlib
     import time
 
-    from solver.core.atomic import atomic_paths
     from solver.core.files import text_codec
-    from solver.core.writers import output_format, write_table
+    from solver.core.writers import output_format
 
     # a bad extension, a bad --encoding, a size that cannot fit or an unwritable --out fail
     # here, before any work or output
@@ -431,8 +261,7 @@ def generate_portfolio_command(
     check_memory("--n", n, GENERATE_BYTES_PER_ACCOUNT, "generating the portfolio")
     check_out(out)
     currency = _policy_currency(policy_path)  # a bad policy fails here, before any work
-    from solver.core.generate import generate_portfolio
-    from solver.core.history_sim import history_path, simulate_history
+    from solver.core.history_sim import history_path
 
     months = history_months or 0
     history_out = history_path(str(out)) if months else None
@@ -446,6 +275,7 @@ def generate_portfolio_command(
             )
         check_out(Path(history_out))
     from solver.core.layouts import read_layout
+    from solver.core.sample_book import write_sample_book
 
     layout = read_layout(columns_path) if columns_path is not None else None
     mix = (
@@ -458,21 +288,18 @@ def generate_portfolio_command(
         if quiet
         else err.status(f"generating {n:,} accounts (seed {seed})...")
     )
-    # The book and its history are one output (atomic_paths): an interrupted or failed run
-    # leaves both as they were, never a new book beside an old or missing history.
-    outputs = [out] if history_out is None else [out, Path(history_out)]
     with spinner as status:
-        frame = generate_portfolio(n, seed, product_mix=mix)
-        if status is not None:
-            status.update(f"writing {out}...")
-        written = frame if layout is None else layout.export(frame)
-        with atomic_paths(*outputs) as staged:
-            write_table(written, staged[0], encoding=encoding)
-            if history_out is not None:
-                if status is not None:
-                    status.update(f"writing {history_out}...")
-                history = simulate_history(frame, months, seed)
-                write_table(history, staged[1], sheet_name="history")
+        frame, history = write_sample_book(
+            n,
+            seed,
+            out,
+            product_mix=mix,
+            layout=layout,
+            encoding=encoding,
+            history_out=history_out,
+            months=months,
+            on_step=None if status is None else status.update,
+        )
     elapsed = time.perf_counter() - started
     counts = frame["product"].value_counts()
     payload = {
@@ -483,7 +310,7 @@ def generate_portfolio_command(
         "arrears": round(float(frame["arrears"].sum()), 2),
         "seed": seed,
     }
-    if history_out is not None:
+    if history is not None:
         payload["history"] = {"out": history_out, "months": history_months, "rows": len(history)}
     if emit(fmt, table=frame, payload=payload):
         return 0
@@ -495,7 +322,7 @@ def generate_portfolio_command(
         f"{_money(frame['arrears'].sum(), currency)}; seed {seed}; {elapsed:.1f} s",
         highlight=False,
     )
-    if history_out is not None:
+    if history is not None:
         stdout.print(
             f"wrote {history_out}: {len(history):,} account-months over {history_months} months "
             f"(behaviour model, seed {seed})",

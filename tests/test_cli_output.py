@@ -341,7 +341,7 @@ def summary():
 @pytest.mark.parametrize("width", [80, 60])
 def test_validate_tables_fit(summary, width):
     """validate's tables at 80 (and 60) columns: fit, numbers whole, label and counts shown."""
-    from commands.data import print_summary
+    from commands.validate_report import print_summary
 
     out = _console(width)
     print_summary(out, summary)
@@ -364,7 +364,7 @@ def test_validate_tables_fit(summary, width):
 
 def test_validate_tables_keep_every_column_when_wide(summary):
     """At 160 columns every column is shown in the usual boxed layout."""
-    from commands.data import print_summary
+    from commands.validate_report import print_summary
 
     out = _console(160)
     print_summary(out, summary)

@@ -15,9 +15,9 @@ import math
 import numpy as np
 import pytest
 
-from solver.allocation.gap import tabu
+from solver.allocation.gap import tabu, tabu_moves
 
-EPS = 1e-9  # the scan's relative tolerance (tabu module docstring)
+EPS = 1e-9  # the scan's relative tolerance (tabu_moves module)
 
 
 def _over(load: float, cap: float) -> float:
@@ -140,7 +140,7 @@ def test_scan_is_the_enumeration(density: float, job_tabu: bool) -> None:
         c = _case(seed, density, job_tabu)
         ptr, cols = tabu._allowed_jobs(c["allowed"])
         n = c["cost"].shape[1]
-        got = tabu._best_move(
+        got = tabu_moves.best_move(
             c["cost"], c["allowed"], c["weight"], c["row_of"], c["cap"], c["scale"], c["s"],
             c["load"], c["tabu"], ptr, cols, c["current"], c["best_cost"], c["mu"], c["it"],
             c["n_over"], 0, job_tabu, True, n,

@@ -19,11 +19,14 @@ The modules, by role:
   prices;
 * :mod:`~solver.allocation.gap.knapsack` -- the knapsack Lagrangian bound (the assignment
   constraints relaxed, each capacity row's knapsack solved exactly);
-* :mod:`~solver.allocation.gap.primal` -- construction, repair and local search;
+* :mod:`~solver.allocation.gap.primal` -- construction and repair;
+* :mod:`~solver.allocation.gap.localsearch` -- shift and swap local search;
+* :mod:`~solver.allocation.gap.compiled` -- the primitives the compiled searches share;
 * :mod:`~solver.allocation.gap.ejection` -- the ejection-chain search with adaptive
-  penalties (compiled);
+  penalties (compiled); one sweep's moves in :mod:`~solver.allocation.gap.ejection_sweep`;
 * :mod:`~solver.allocation.gap.tabu` -- the tabu search over shift and swap moves with
-  strategic oscillation for tight problems (compiled);
+  strategic oscillation for tight problems (compiled); the scan and the move in
+  :mod:`~solver.allocation.gap.tabu_moves`;
 * :mod:`~solver.allocation.gap.relink` -- the elite search: the tabu search, then relinking
   of elite solutions;
 * :mod:`~solver.allocation.gap.flow` -- transportation-shaped problems solved exactly by

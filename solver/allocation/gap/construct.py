@@ -3,8 +3,8 @@
 * :func:`stranded_jobs` — presolve: the jobs no option can take on its own;
 * :func:`greedy_phase` — phase 2: the cheapest option under the dual's prices, repaired and
   shifted (:mod:`~solver.allocation.gap.primal`); a regret construction when the repair
-  fails; swap moves on small problems. It stops on its own criteria and its work is charged
-  from its size.
+  fails; swap moves on small problems (:mod:`~solver.allocation.gap.localsearch`). It
+  stops on its own criteria and its work is charged from its size.
 """
 
 from __future__ import annotations
@@ -16,12 +16,8 @@ import numpy as np
 
 from solver.allocation.gap.budget import idle_rate
 from solver.allocation.gap.dual import DualResult
-from solver.allocation.gap.primal import (
-    improve_shift,
-    improve_swap,
-    primal_from_prices,
-    regret_construct,
-)
+from solver.allocation.gap.localsearch import improve_shift, improve_swap
+from solver.allocation.gap.primal import primal_from_prices, regret_construct
 from solver.allocation.gap.problem import per_option
 from solver.allocation.gap.state import Run
 

@@ -33,8 +33,9 @@ from solver.allocation.gap.dual import DualResult
 from solver.allocation.gap.ejection import ejection_search
 from solver.allocation.gap.knapsack import knapsack_bound
 from solver.allocation.gap.lns import LNS_STALL_MIN, LNS_STALL_PER_ROW, large_neighbourhood_search
+from solver.allocation.gap.localsearch import improve_shift
 from solver.allocation.gap.lpsearch import lp_guided_search, lp_relaxation
-from solver.allocation.gap.primal import improve_shift, repair
+from solver.allocation.gap.primal import repair
 from solver.allocation.gap.relaxed import relaxation_search
 from solver.allocation.gap.state import Run
 from solver.allocation.gap.tabu import SearchBudget, TabuInstance
