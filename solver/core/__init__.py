@@ -13,13 +13,17 @@ Accounts and their files (SPEC §3, §5, §11):
 
 * :mod:`~solver.core.schema` -- the column table; :mod:`~solver.core.tiering` -- dpd
   buckets and tiers; :mod:`~solver.core.cleaning` -- one account's values;
-  :mod:`~solver.core.account` -- :class:`Account`;
+  :mod:`~solver.core.account` -- :class:`Account` (:mod:`~solver.core.account_checks`:
+  the ``--set`` and cross-field checks);
 * :mod:`~solver.core.validation` (with :mod:`~solver.core.columns`,
   :mod:`~solver.core.problems`, :mod:`~solver.core.messages`) -- a whole table, vectorised;
-* :mod:`~solver.core.files`, :mod:`~solver.core.formats`, :mod:`~solver.core.readers`,
-  :mod:`~solver.core.streaming`, :mod:`~solver.core.forecast` -- reading;
+* :mod:`~solver.core.files`, :mod:`~solver.core.formats`, :mod:`~solver.core.excel_table`,
+  :mod:`~solver.core.readers`, :mod:`~solver.core.streaming`, :mod:`~solver.core.table_header`,
+  :mod:`~solver.core.forecast` (:mod:`~solver.core.forecast_checks`) -- reading;
+  :mod:`~solver.core.book_check` -- ``validate``'s chunked check of a book;
   :mod:`~solver.core.writers` -- writing; :mod:`~solver.core.summaries` -- summary tables;
-* :mod:`~solver.core.generate` -- synthetic books.
+* :mod:`~solver.core.generate` -- synthetic books (:mod:`~solver.core.sample_book`: a book
+  and its history written as one set).
 
 The behaviour model (SPEC §4) and the policy (SPEC §5):
 
