@@ -15,7 +15,6 @@ from commands.accounts import load_model, load_policy, policy_model_options
 from commands.audit import db_option
 from commands.options import SHARED_HELP
 from commands.output import format_option
-from commands.plan_output import announce_kernels
 from commands.sources import prefixed_db_options
 
 #: Environment variable with the API token (``--token`` wins; prefer this: a command line
@@ -144,9 +143,31 @@ def serve(
         click.echo(json.dumps({"url": url, "docs": docs, "token": token is not None}))
     else:
         click.echo(f"serving the officer's page on {url} (API docs at {docs}); Ctrl-C stops")
-    announce_kernels()
+    _announce_kernels()
     _run(app, listener)
     return 0
+
+
+#: What serve says on stderr at start-up when the plan engine's kernels are not cached.
+KERNELS_NOTE = (
+    "note: the plan engine's compiled kernels are not cached yet: the first plan request "
+    "compiles them (about a minute); later starts load them in about a second"
+)
+
+
+def _announce_kernels() -> None:
+    """Print :data:`KERNELS_NOTE` on stderr when the kernels are cold
+    (:func:`solver.plans.kernel_cache.kernels_cold`).
+
+    Decision (session 25): announce, not warm. Warming would compile for about a minute
+    (25 s of CPU) before the page answers at all, and on every start with a cold cache even
+    when no one plans; the note tells the operator why the first request is slow, and a
+    warm start stays about a second.
+    """
+    from solver.plans.kernel_cache import kernels_cold
+
+    if kernels_cold():
+        click.echo(KERNELS_NOTE, err=True)
 
 
 #: The database options as the reader names them (``--table``), which ``serve`` spells
