@@ -66,26 +66,47 @@ def audit() -> None:
     help="A row hash kept outside the database (as printed when it was recorded): it must "
     "still be in the trail.",
 )
+@click.option(
+    "--expect-head",
+    default=None,
+    metavar="SEQ:HASH",
+    help="The head an earlier verify printed, kept outside the database: that record must "
+    "still be in the trail with that hash (the head now is it or a later record). Catches "
+    "the newest records deleted together with the head row, which the database alone "
+    "cannot show.",
+)
 @format_option(
     "Here json is the report (rows, head, every problem with its row); csv the problems."
 )
-def verify(db_url: str, anchor: str | None, fmt: str) -> int:
+def verify(db_url: str, anchor: str | None, expect_head: str | None, fmt: str) -> int:
     """Check the hash chain: detect edited, deleted or rewritten records.
 
     Exit code 0 when the trail is intact; 5 when it was altered (each problem names its
-    record); 2 when the database cannot be read or holds no trail.
+    record); 2 when the database cannot be read or holds no trail. An intact trail's head
+    is printed as SEQ:HASH: keep it outside the database (a ticket, another system) and
+    pass it as --expect-head next time. Without it, deleting the newest records together
+    with the head row leaves a shorter trail that verifies.
 
     \b
     Examples:
       workout audit verify
       workout audit verify --db sqlite:///workout.db --format json
+      workout audit verify --expect-head "$(cat /secure/workout-audit-head)"
     """
     import pandas as pd
 
+    from solver.errors import InputError
+    from solver.service.audit.chain import parse_head
     from solver.service.audit.trail import AuditTrail
 
+    expected = None
+    if expect_head is not None:
+        try:
+            expected = parse_head(expect_head)
+        except ValueError as exc:
+            raise InputError(f"--expect-head {expect_head}: {exc}") from None
     with AuditTrail(db_url, create=False) as trail:
-        report = trail.verify(anchor)
+        report = trail.verify(anchor, expected)
     problems = pd.DataFrame([p.to_dict() for p in report.problems], columns=["seq", "kind", "text"])
     if fmt == "table":
         _print_problems(report)

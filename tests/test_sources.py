@@ -539,7 +539,7 @@ def test_serve_book_from_a_database(book, tmp_path, monkeypatch):
     url = f"duckdb:///{tmp_path / 'bank.duckdb'}"
     _load(url, pd.read_csv(path))
     apps = []
-    monkeypatch.setattr(commands.serve, "_run", lambda app, host, port: apps.append(app))
+    monkeypatch.setattr(commands.serve, "_run", lambda app, sock: (sock.close(), apps.append(app)))
     audit = f"sqlite:///{tmp_path / 'audit.db'}"
     code, out, err = invoke(
         "serve", "--book-db", url, "--book-table", "accounts", "--db", audit, "--format", "json"

@@ -5,7 +5,7 @@
 * :mod:`~solver.service.models` -- request bodies generated from the account and policy
   schemas;
 * :mod:`~solver.service.requests` -- request bodies to accounts, policies, proposals;
-* :mod:`~solver.service.security` -- loopback-or-token binds, bearer tokens, body limits;
+* :mod:`~solver.service.security` -- loopback-or-token binds, the listening socket, bearer tokens, body limits;
 * :mod:`~solver.service.web` -- the officer's page (templates and static files).
 """
 
@@ -17,6 +17,7 @@ _EXPORTS: dict[str, str] = {
     "create_app": "solver.service.app",
     "ServiceConfig": "solver.service.api",
     "check_bind": "solver.service.security",
+    "listen": "solver.service.security",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -73,6 +73,12 @@ class ServiceConfig:
     #: default) 15 -- every thread more makes every request slower. Light endpoints
     #: (health, the dependencies) run on the event loop and never wait for it.
     threads: int = 1
+    #: Whether ``/docs`` serves the interactive Swagger UI. Off by default: FastAPI's page
+    #: loads its script and styles from a CDN (jsdelivr), so on a bank network without
+    #: outside access it is blank, and no package of ours ships those assets. The OpenAPI
+    #: description (``/openapi.json``) is always served; ``workout serve --docs`` turns the
+    #: page on where the CDN is reachable.
+    docs: bool = False
 
     def __post_init__(self) -> None:
         self._index: dict[str, int] = {}

@@ -3,11 +3,13 @@
 * ``/api/...`` -- the JSON and letter endpoints (:mod:`solver.service.api`), behind the
   bearer token when one is set;
 * ``/`` and ``/static/...`` -- the officer's page (:mod:`solver.service.web`);
-* ``/docs``, ``/openapi.json`` -- the OpenAPI description.
+* ``/openapi.json`` -- the OpenAPI description; ``/docs`` -- its Swagger UI, only with
+  ``ServiceConfig.docs`` (``serve --docs``: the page loads its assets from a CDN).
 
 Errors never show a traceback: a request the models or the solver refuse is a 422 whose
 ``detail`` lists ``{"field": "account.income", "message": ...}``; an option that cannot
-be offered is a 409; a body over the limit a 413 (:class:`~solver.service.security.BodyLimit`);
+be offered is a 409; an unknown path a 404 naming ``path``, a wrong method a 405 naming
+``method``; a body over the limit a 413 (:class:`~solver.service.security.BodyLimit`);
 anything else a 500 with ``{"detail": "internal error"}`` (logged on the server).
 """
 
@@ -23,6 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from solver.errors import InfeasibleError, InputError, WorkoutError
 from solver.officer.letter import software_version
@@ -33,6 +36,9 @@ from solver.service.security import MAX_BODY_BYTES, BodyLimit
 from solver.service.web import STATIC, page_router
 
 log = logging.getLogger("workout.service")
+
+#: The field a routing error (raised by Starlette with a plain text detail) is about.
+_ROUTING_FIELDS = {404: "path", 405: "method"}
 
 #: pydantic's names of the members of a union, which are not fields (``loc`` parts).
 _TYPE_TAGS = frozenset({"str", "int", "float", "bool", "dict", "list", "tuple", "date"})
@@ -75,6 +81,9 @@ def create_app(config: ServiceConfig | None = None, *, max_body: int = MAX_BODY_
     trail = AuditTrail(config.db_url)
     app = FastAPI(
         lifespan=_threads,
+        # Swagger UI and ReDoc load from a CDN: off unless asked (ServiceConfig.docs)
+        docs_url="/docs" if config.docs else None,
+        redoc_url=None,
         title="Workout: the restructuring officer's service",
         version=software_version(),
         description="Plan options, counter-offers, offer letters and the audit trail for "
@@ -86,6 +95,16 @@ def create_app(config: ServiceConfig | None = None, *, max_body: int = MAX_BODY_
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _problems(list(exc.errors()))}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # the endpoints raise theirs with [{field, message}]; Starlette's own (an unknown
+        # path, a wrong method) carry plain text: put it in the same shape
+        detail: Any = exc.detail
+        if isinstance(detail, str):
+            field = _ROUTING_FIELDS.get(exc.status_code, "")
+            detail = [{"field": field, "message": detail}]
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestProblems)
     async def refused(request: Request, exc: RequestProblems) -> JSONResponse:
@@ -112,7 +131,8 @@ def create_app(config: ServiceConfig | None = None, *, max_body: int = MAX_BODY_
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
     app.include_router(router)
-    app.include_router(page_router(auth=config.token is not None, book=config.book_name))
+    docs = "/docs" if config.docs else "/openapi.json"
+    app.include_router(page_router(auth=config.token is not None, book=config.book_name, docs=docs))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.config = config
     app.state.trail = trail

@@ -100,7 +100,11 @@ def _policy_type(name: str) -> Any:
     if isinstance(current, bool):  # need_test, holidays_mid_plan (a bool is an int too)
         return bool
     if isinstance(current, int):
-        return Annotated[int, Field(ge=0)]
+        # Months and payment phases: at most the longest schedule the CLI takes from a
+        # customer (``evaluate --term``, MAX_PROPOSAL_MONTHS, 50 years). The policy file
+        # itself has no upper bound, but a request's max_term_months of 100000 held the
+        # worker thread ~48 s: over HTTP a bound protects the other officers' requests.
+        return Annotated[int, Field(ge=0, le=MAX_PROPOSAL_MONTHS)]
     return Annotated[float, Field(allow_inf_nan=False)]
 
 

@@ -80,12 +80,21 @@ def policy_of(base: Policy, body: Any) -> Policy:
     """``base`` with the request's ``policy`` overrides (as ``--set policy.KEY=VALUE``)."""
     changes = {} if body.policy is None else body.policy.model_dump(exclude_none=True)
     problems: list[FieldProblem] = []
+
+    def blame(label: str, problem: str) -> None:
+        # A rule across keys is reported against the change that broke it, which need not
+        # be the key it is about (currency JPY after rounding 0.5 breaks rounding's rule);
+        # the policy's message starts with the key it is about: name that one when the
+        # request changed it too.
+        about = problem.split(" ", 1)[0]
+        problems.append(FieldProblem(f"policy.{about}" if about in changes else label, problem))
+
     policy = base.replace_in_order(
         (
             (f"policy.{key}", key, tuple(value) if isinstance(value, list) else value)
             for key, value in changes.items()
         ),
-        lambda label, problem: problems.append(FieldProblem(label, problem)),
+        blame,
     )
     if problems:
         raise RequestProblems(problems[:1])

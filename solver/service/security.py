@@ -17,8 +17,10 @@ reaches the address can therefore see the empty page, never an account or a reco
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import secrets
+import socket
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -58,6 +60,36 @@ def check_bind(host: str, token: str | None) -> None:
             "--token (or $WORKOUT_TOKEN): every API request must then carry "
             "'Authorization: Bearer <token>'"
         )
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host``:``port``, handed to the server as it is.
+
+    Binding before the service announces its address makes a port in use the caller's
+    mistake (an :class:`~solver.errors.InputError` naming ``--port``: exit 2) instead of
+    a line saying it serves followed by the server's failure. Options as uvicorn's own
+    bind (IPv6 for an address with ``:``; ``SO_REUSEADDR``, so a port left in TIME_WAIT
+    by a stopped service binds again; on Linux it never lets two listeners share a port).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise InputError(
+                f"--port {port}: address already in use on {host} (another process listens "
+                "there: stop it or choose another --port)"
+            ) from None
+        if exc.errno == errno.EACCES:
+            raise InputError(
+                f"--port {port}: permission denied (ports below 1024 need privileges)"
+            ) from None
+        raise InputError(f"--host {host}: cannot listen on this address ({exc})") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def token_matches(header: str | None, token: str) -> bool:

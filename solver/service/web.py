@@ -81,8 +81,9 @@ def _form_fields() -> list[dict[str, Any]]:
     return out
 
 
-def page_router(*, auth: bool, book: str) -> APIRouter:
-    """``GET /``: the page, in ``?lang=zh`` (default) or ``?lang=en``."""
+def page_router(*, auth: bool, book: str, docs: str = "/openapi.json") -> APIRouter:
+    """``GET /``: the page, in ``?lang=zh`` (default) or ``?lang=en``; its "API docs"
+    link goes to ``docs`` (``/docs`` when the interactive docs are on)."""
     router = APIRouter()
 
     @router.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -97,6 +98,7 @@ def page_router(*, auth: bool, book: str) -> APIRouter:
                 lang=lang,
                 auth=auth,
                 book=book,
+                docs=docs,
                 fields=_form_fields(),
             )
         )

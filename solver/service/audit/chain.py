@@ -6,6 +6,12 @@ Editing a row changes its hash; rewriting its hash breaks the next row's link; d
 row leaves a gap in ``seq``; deleting the newest rows leaves the head (row count and last
 hash) pointing past the end. :func:`verify_rows` names the row of each such problem.
 
+The limit: the head is a row of the same database, so deleting the newest records *and*
+setting the head back to the last one kept leaves a shorter chain that verifies. Only a
+record kept outside the database shows it: the head a verification printed (``SEQ:HASH``,
+:func:`parse_head`) must later still be a record of the trail with that hash (so the head
+is it or one of its descendants), and an ``anchor`` hash must still be some record's.
+
 Pure functions over plain mappings: the database code is in :mod:`solver.service.audit.trail`.
 """
 
@@ -76,9 +82,14 @@ class VerifyReport:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def head(self) -> str | None:
+        """The head verified as ``SEQ:HASH`` (what ``--expect-head`` takes), or ``None``."""
+        return None if self.head_seq is None else f"{self.head_seq}:{self.head_hash}"
+
     def summary(self) -> str:
         if self.ok:
-            last = f"; last hash {self.head_hash}" if self.head_hash else ""
+            last = f"; head {self.head}" if self.head_seq else ""
             return f"audit trail intact: {self.rows:,} rows, hash chain verified{last}"
         return (
             f"audit trail altered: {len(self.problems)} problem(s); first: {self.problems[0].text}"
@@ -90,8 +101,57 @@ class VerifyReport:
             "rows": self.rows,
             "head_seq": self.head_seq,
             "head_hash": self.head_hash,
+            "head": self.head,
             "problems": [p.to_dict() for p in self.problems],
         }
+
+
+def parse_head(text: str) -> tuple[int, str]:
+    """``SEQ:HASH`` (a head as verification prints it) as ``(seq, row hash)``.
+
+    Raises
+    ------
+    ValueError
+        Not a record number ≥ 1, a colon and a 64-digit hex hash.
+
+    Examples
+    --------
+    >>> parse_head("3:" + "ab" * 32)[0]
+    3
+    """
+    seq, sep, digest = text.strip().partition(":")
+    digest = digest.lower()
+    if not (sep and seq.isdigit() and int(seq) >= 1 and len(digest) == 64):
+        raise ValueError(
+            "give SEQ:HASH, the head `audit verify` printed (record number, ':', row hash)"
+        )
+    if any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError("the row hash is 64 hexadecimal digits")
+    return int(seq), digest
+
+
+def _expected_head_problem(
+    expect: tuple[int, str], rows: Mapping[int, str], last_seq: int
+) -> Problem | None:
+    """The problem, if any, with an expected head: record ``seq`` must still be in the
+    trail with that hash (``rows``: each row's hash by ``seq``; ``last_seq``: the newest)."""
+    seq, digest = expect
+    found = rows.get(seq)
+    if found == digest:
+        return None
+    if found is None and seq > last_seq:
+        text = (
+            f"the expected head, record {seq}, is gone: the trail ends at record {last_seq} "
+            "(the newest records were deleted, with the head row)"
+        )
+    elif found is None:
+        text = f"the expected head, record {seq}, is not in the trail"
+    else:
+        text = (
+            f"record {seq} has hash {found}, not the expected head's {digest}: the trail was "
+            "rewritten from there on"
+        )
+    return Problem(seq, "expected-head", text)
 
 
 def _row_problems(row: Mapping[str, Any]) -> list[Problem]:
@@ -123,6 +183,7 @@ def verify_rows(
     rows: Iterable[Mapping[str, Any]],
     head: Mapping[str, Any] | None,
     anchor: str | None = None,
+    expect_head: tuple[int, str] | None = None,
 ) -> VerifyReport:
     """Verify a trail: ``rows`` in ``seq`` order and the head row (``None``: missing).
 
@@ -131,11 +192,17 @@ def verify_rows(
     anchor
         A row hash kept outside the database (printed when a record was appended): it
         must still be the hash of a row, else the rows up to it were rewritten.
+    expect_head
+        ``(seq, hash)`` of a head printed by an earlier verification (:func:`parse_head`):
+        record ``seq`` must still have that hash, so that the head now is it or a
+        descendant (the chain checks the rest). Catches the newest records deleted with
+        the head row set back, which the database alone cannot show.
     """
     problems: list[Problem] = []
     expected, previous = 1, None
     count = 0
     anchored = anchor is None
+    hashes: dict[int, str] = {}
     for row in rows:
         count += 1
         seq = int(row["seq"])
@@ -157,6 +224,8 @@ def verify_rows(
             problems.append(Problem(seq, "chain", "row 1 does not start the chain"))
         problems.extend(_row_problems(row))
         anchored = anchored or row["row_hash"] == anchor
+        if expect_head is not None and seq == expect_head[0]:
+            hashes[seq] = str(row["row_hash"])
         expected, previous = seq + 1, row
     head_seq = None if head is None else int(head["seq"])
     head_hash = None if head is None else str(head["row_hash"])
@@ -181,4 +250,8 @@ def verify_rows(
                 f"no row has the anchor hash {anchor}: rows were rewritten or deleted",
             )
         )
+    if expect_head is not None:
+        wrong = _expected_head_problem(expect_head, hashes, last_seq)
+        if wrong is not None:
+            problems.append(wrong)
     return VerifyReport(count, head_seq, head_hash, tuple(problems))

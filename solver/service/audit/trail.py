@@ -209,10 +209,12 @@ class AuditTrail:
             raise WorkoutError(f"record {seq}: the stored letter does not match its recorded hash")
         return html
 
-    def verify(self, anchor: str | None = None) -> VerifyReport:
+    def verify(
+        self, anchor: str | None = None, expect_head: tuple[int, str] | None = None
+    ) -> VerifyReport:
         """Check the whole chain (see :func:`solver.service.audit.chain.verify_rows`)."""
         current = self.head()
-        return verify_rows(self.rows(), current, anchor)
+        return verify_rows(self.rows(), current, anchor, expect_head)
 
     def to_frame(self) -> Any:
         """Every record without its letter (:data:`EXPORT_COLUMNS`), as a DataFrame."""
