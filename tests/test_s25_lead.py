@@ -98,3 +98,26 @@ def test_frontier_best_plan_is_plus_zero_not_minus_zero():
     assert code == 0, err
     assert "-0.00%" not in stdout
     assert "+0.00%" in stdout
+
+
+@pytest.mark.parametrize("where", ["set", "product"])
+def test_a_term_beyond_fifty_years_is_refused(tmp_path, where):
+    """max_term_months above 600 (50 years) is exit 2 naming the key, from --set and from a
+    policy file's per-product override; 600 itself is accepted (checked with --set)."""
+    if where == "set":
+        args = ["--set", "policy.max_term_months=100000"]
+    else:
+        policy = tmp_path / "policy.toml"
+        policy.write_text("[product.auto_loan]\nmax_term_months = 100000\n", encoding="utf-8")
+        args = ["--policy", policy]
+    code, stdout, err = run_workout("plan", SAMPLE, *args)
+    assert code == 2, err
+    assert "max_term_months" in err and "600" in err and stdout == ""
+
+
+def test_a_fifty_year_term_is_accepted():
+    """max_term_months = 600 is the largest accepted (the bound is inclusive)."""
+    code, _, err = run_workout(
+        "plan", SAMPLE, "--set", "policy.max_term_months=600", "--format", "json"
+    )
+    assert code == 0, err

@@ -41,7 +41,7 @@ from solver.core.currency import check_rounding
 from solver.core.files import read_toml
 from solver.core.policy_types import DeferralModes, _currency, _whole_cents
 from solver.core.problems import NOT_RUN, SET_FORM, SET_OPTION, ProblemLog
-from solver.core.schema import PRODUCTS
+from solver.core.schema import MAX_FORECAST_MONTHS, PRODUCTS
 from solver.core.settings_schema import (
     WHOLE_NUMBER,
     Flag,
@@ -131,7 +131,9 @@ class Policy:
         Per-product overrides, ``{"card_instalment": {"max_term_months": 36}}``.
     """
 
-    max_term_months: Annotated[LenientWholeNumber, Field(ge=1)] = 60
+    #: at most 50 years (MAX_FORECAST_MONTHS, the longest schedule any input takes): a typing
+    #: mistake such as 100000 would otherwise hold the plan search for minutes (session 25)
+    max_term_months: Annotated[LenientWholeNumber, Field(ge=1, le=MAX_FORECAST_MONTHS)] = 60
     max_deferral_months: Annotated[LenientWholeNumber, Field(ge=0)] = 6
     holidays_mid_plan: Flag = False
     deferral_interest: DeferralModes = DEFERRAL_MODES

@@ -101,9 +101,9 @@ def _policy_type(name: str) -> Any:
         return bool
     if isinstance(current, int):
         # Months and payment phases: at most the longest schedule the CLI takes from a
-        # customer (``evaluate --term``, MAX_PROPOSAL_MONTHS, 50 years). The policy file
-        # itself has no upper bound, but a request's max_term_months of 100000 held the
-        # worker thread ~48 s: over HTTP a bound protects the other officers' requests.
+        # customer (``evaluate --term``, MAX_PROPOSAL_MONTHS, 50 years; the policy's own
+        # max_term_months has the same bound): a request's max_term_months of 100000 held
+        # the worker thread ~48 s, and over HTTP a bound protects the other officers' requests.
         return Annotated[int, Field(ge=0, le=MAX_PROPOSAL_MONTHS)]
     return Annotated[float, Field(allow_inf_nan=False)]
 
