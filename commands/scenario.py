@@ -82,8 +82,18 @@ def _sweep_grid(settings: tuple[str, ...]) -> list[tuple[str, list[Any]]]:
             log.setting(key, "swept twice: each key may be swept once")
             continue
         grid.append(parsed)
-        for value in values:  # each value on its own: every bad one is listed
-            check_override(key, value, log)
+        typed = [repr(v) for v in values]  # repr: 1 and true are not one value
+        twice = sorted({t for t in typed if typed.count(t) > 1}, key=typed.index)
+        if twice:  # the same point run twice, silently (session 25 review)
+            log.setting(key, f"value(s) given twice: {', '.join(twice)}; give each value once")
+        seen: set[str] = set()
+        for value in values:  # each value on its own: every bad one is listed, once
+            own = ProblemLog(SET_OPTION)
+            check_override(key, value, own)
+            for line in own.lines():
+                if line not in seen:  # an unknown key is one problem, not one per value
+                    seen.add(line)
+                    log.file_level.append(line)
     runs = math.prod(len(values) for _, values in grid)
     if runs > MAX_SWEEP_RUNS:
         sizes = " x ".join(f"{len(v)} ({k})" for k, v in grid)
@@ -93,6 +103,13 @@ def _sweep_grid(settings: tuple[str, ...]) -> list[tuple[str, list[Any]]]:
         )
     log.raise_if_any(outcome=NOT_RUN)
     return grid
+
+
+def _print_notes(scenarios: list[Any]) -> None:
+    """The scenarios' loading notes (:attr:`solver.scenarios.spec.Scenario.notes`) on
+    stderr, each once."""
+    for note in dict.fromkeys(n for s in scenarios for n in s.notes):
+        click.echo(f"note: {note}", err=True)
 
 
 def _check_size(scenarios: list[Any]) -> None:
@@ -245,7 +262,7 @@ def run(
     from solver.core.problems import SET_OPTION
     from solver.scenarios.report import write_scenario_report
     from solver.scenarios.run import run_scenario
-    from solver.scenarios.same_book import check_same_book
+    from solver.scenarios.same_book import check_same_book, check_same_horizon
     from solver.scenarios.scenario_result import compare
     from solver.scenarios.spec import load_scenario
 
@@ -260,8 +277,10 @@ def run(
         else None
     )
     _check_size([scen] + ([base] if base is not None else []))
+    _print_notes([scen] + ([base] if base is not None else []))
     if base is not None:
-        check_same_book(scen, base)  # before any work: deltas need one book
+        check_same_horizon(scen, base)  # before any work: deltas need one horizon
+        check_same_book(scen, base)  # and one book
     err = console(stderr=True)
     with (
         engine.open(jobs=jobs) as runner,
@@ -364,8 +383,13 @@ def sweep(
     from solver.scenarios.sweep import run_sweep
 
     report.check_out_dir()
-    assignments = _sweep_grid(settings)
-    scen = load_scenario(file)
+    grid = _sweep_grid(settings)
+    # a key given one value is a setting of every run, not a dimension of the grid: it is
+    # applied to the base scenario, and only the swept keys become the table's columns
+    # and the frontier's labels (session 25 review)
+    fixed = {key: values[0] for key, values in grid if len(values) == 1}
+    assignments = [(key, values) for key, values in grid if len(values) > 1]
+    scen = load_scenario(file, overrides=fixed or None, override_source=SET_OPTION)
     variants = [scen]
     log = ProblemLog(SET_OPTION)
     for key, values in assignments:  # build every value's scenario before running anything
@@ -376,6 +400,7 @@ def sweep(
                 log.relay(exc)
     log.raise_if_any(outcome=NOT_RUN)
     _check_size(variants)
+    _print_notes([scen])
     err = console(stderr=True)
     with (
         engine.open(jobs=jobs) as runner,

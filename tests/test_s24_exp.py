@@ -195,10 +195,14 @@ def test_zero_variance_is_not_testable_and_consistent():
 
     result = evaluate_outcomes(validate_outcomes(_outcomes([0, 0, 0], [50, 50, 50])))
     uplift = result.uplift.set_index("metric")
-    for metric in ("recovery_rate", "recovery_rate_pooled", "cure_rate"):
+    for metric in ("recovery_rate", "recovery_rate_pooled"):
         row = uplift.loc[metric]
         assert math.isnan(row["p_value"]) and math.isnan(row["ci_low"]), metric
         assert math.isnan(row["ci_high"]) and not row["significant"]
+    # session 25: a 0/1 metric without variance has Fisher's exact p (0/3 vs 0/3 cured: 1),
+    # still no interval
+    cure = uplift.loc["cure_rate"]
+    assert cure["p_value"] == 1.0 and math.isnan(cure["ci_low"]) and not cure["significant"]
     assert uplift.loc["recovery_rate", "uplift"] == pytest.approx(0.5)
     notes = dict(note.split(": ", 1) for note in result.notes)
     assert notes["recovery_rate"].startswith("not testable")

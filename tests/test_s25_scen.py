@@ -49,13 +49,16 @@ def test_compare_refuses_the_same_accounts_owing_other_balances():
 
 def test_compare_on_one_book_pairs_paths():
     """On one book (ids in another order, same balances) compare() gives the paired delta:
-    mean of x − y = (1 + 2 + 3) / 3 = 2, interval 2 ± 1.96·sd(1, 2, 3)/√3 = 2 ± 1.96/√3."""
+    mean of x − y = (1 + 2 + 3) / 3 = 2, interval 2 ± t(0.975, 2)·sd(1, 2, 3)/√3 = 2 ±
+    4.303/√3 (Student's t since session 25's second review; it was 1.96)."""
+    from scipy.stats import t
+
     from solver.scenarios.scenario_result import compare
 
     scen = _result({"A1": 100.0, "A2": 250.5}, [10.0, 12.0, 14.0])
     base = _result({"A2": 250.5, "A1": 100.0}, [9.0, 10.0, 11.0])
     row = compare(scen, base).iloc[0]
-    half = 1.959963984540054 / np.sqrt(3)
+    half = t.ppf(0.975, 2) / np.sqrt(3)
     assert row["delta"] == pytest.approx(2.0)
     assert row["delta_ci_low"] == pytest.approx(round(2.0 - half, 2))
     assert row["delta_ci_high"] == pytest.approx(round(2.0 + half, 2))

@@ -72,7 +72,8 @@ def _dti(
     paying = (months[None, :] <= term[:, None]) & (payments > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = (other_debt[:, None] + payments) / income
-    ratio = np.where(np.isfinite(ratio), ratio, DTI_BINS * DTI_BIN)  # no income: top bin
+    # no income: 5.0, the top of the histogram's linear bins (path_outcomes.DTI_EDGES)
+    ratio = np.where(np.isfinite(ratio), ratio, DTI_BINS * DTI_BIN)
     count = paying.sum(axis=1)
     total = np.where(paying, ratio, 0.0).sum(axis=1)
     return np.where(count > 0, total / np.maximum(count, 1), 0.0)

@@ -9,7 +9,9 @@ standard error and one distribution, Welch's t with the Welch–Satterthwaite de
 freedom, at every group size (session 25: the z-tests before were anti-conservative for
 small groups; :mod:`solver.scenarios.experiment_stats` says why, and what it costs).
 
-* **Cure rate** (share of accounts cured): Welch's t-test on the 0/1 outcomes.
+* **Cure rate** (share of accounts cured): Welch's t-test on the 0/1 outcomes; when a
+  group has no variance (all cured or none), the p-value is Fisher's exact test and the
+  interval stays Welch's (:func:`~solver.scenarios.experiment_stats.binary_test`).
 * **Recovery rate**, per account (``collected / balance``, the mean over accounts):
   Welch's t-test.
 * **Pooled recovery rate** (``Σ collected / Σ balance``): delta-method (ratio-estimator)
@@ -40,7 +42,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from solver.core.atomic import atomic_path
-from solver.scenarios.experiment_stats import ALPHA, ratio_test, sample_note, welch_test
+from solver.scenarios.experiment_stats import (
+    ALPHA,
+    binary_test,
+    ratio_test,
+    sample_note,
+    welch_test,
+)
 from solver.scenarios.report_html import PAGE_CSS, html_table
 from solver.scenarios.workbook import write_workbook
 
@@ -106,8 +114,10 @@ def evaluate_outcomes(outcomes: pd.DataFrame) -> ExperimentEvaluation:
 
     groups = pd.DataFrame([group_row("champion", champion), group_row("challenger", challenger)])
     rows: list[dict[str, Any]] = []
-    cure = welch_test(champion["cured"].to_numpy(float), challenger["cured"].to_numpy(float))
-    rows.append({"metric": "cure_rate", "test": "Welch t-test (0/1 outcomes)", **cure})
+    cure, cure_test = binary_test(
+        champion["cured"].to_numpy(float), challenger["cured"].to_numpy(float)
+    )
+    rows.append({"metric": "cure_rate", "test": cure_test, **cure})
     rate1 = champion["collected"].to_numpy(float) / champion["balance"].to_numpy(float)
     rate2 = challenger["collected"].to_numpy(float) / challenger["balance"].to_numpy(float)
     rows.append({"metric": "recovery_rate", "test": "Welch t-test", **welch_test(rate1, rate2)})

@@ -53,6 +53,7 @@ import numpy as np
 __all__ = [
     "ALPHA",
     "POWER",
+    "binary_test",
     "ratio_test",
     "sample_note",
     "uplift_row",
@@ -192,6 +193,36 @@ def welch_test(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     )
 
 
+#: The ``test`` of a 0/1 metric: Welch's, or Fisher's when a group has no variance.
+WELCH_BINARY = "Welch t-test (0/1 outcomes)"
+FISHER_BINARY = "Fisher exact test (0/1 outcomes; a group without variance)"
+
+
+def binary_test(a: np.ndarray, b: np.ndarray) -> tuple[dict[str, float], str]:
+    """A 0/1 outcome (cured) of champion ``a`` and challenger ``b``: the uplift row and the
+    name of its test.
+
+    Welch's test (:func:`welch_test`) as every metric, except when a group has no variance
+    (every account cured, or none): then Welch's degrees of freedom rest on one group, or
+    on none (0 % against 100 % was "not testable"), while 0/1 outcomes have an exact test
+    of their own -- the p-value is Fisher's exact test (``scipy.stats.fisher_exact``,
+    two-sided) of the 2x2 table, and ``statistic`` is NaN (no t). The interval, sample
+    sizes and ``mde`` stay Welch's (session 25 decision: one interval rule for every
+    metric); with no variance in either group they are NaN, and near p = 0.05 the exact
+    p-value and Welch's interval can disagree on whether 0 is excluded.
+    """
+    from scipy.stats import fisher_exact
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    row = welch_test(a, b)
+    if np.ptp(a) > 0 and np.ptp(b) > 0:
+        return row, WELCH_BINARY
+    cured_a, cured_b = float(a.sum()), float(b.sum())
+    table = [[cured_b, b.size - cured_b], [cured_a, a.size - cured_a]]
+    p_value = float(fisher_exact(table, alternative="two-sided").pvalue)
+    return {**row, "p_value": p_value, "statistic": math.nan}, FISHER_BINARY
+
+
 def ratio_test(y1: np.ndarray, x1: np.ndarray, y2: np.ndarray, x2: np.ndarray) -> dict[str, float]:
     """Pooled ratios Σy/Σx per group: uplift with a delta-method standard error, tested as
     Welch's test is (:func:`_t_row`): each account's linearised value ``(y − r·x) / x̄``
@@ -219,6 +250,14 @@ def sample_note(metric: str, row: dict[str, Any], n1: int, n2: int) -> str:
     detectable uplift of these groups and the accounts an uplift of the observed size would
     need (never post-hoc power: see :mod:`solver.scenarios.experiment_eval`)."""
     p_value, uplift = row["p_value"], row["uplift"]
+    if is_testable(p_value) and math.isnan(row["ci_low"]):  # Fisher's p, no variance
+        verdict = "significant" if p_value < ALPHA else "not significant"
+        return (
+            f"{metric}: {verdict} (p = {p_value:.4f}, Fisher's exact test): uplift "
+            f"{uplift:+.4f} (champion {row['champion']:.4f}, challenger "
+            f"{row['challenger']:.4f}); every account of each group has the same value, "
+            "so there is no interval and no sample size."
+        )
     if not is_testable(p_value):
         return (
             f"{metric}: not testable: every account of each group has the same value "

@@ -134,7 +134,11 @@ KPIS: dict[str, tuple[str, str]] = {
         "customer burden: mean over accounts of (other_debt + payment)/expected income, "
         "averaged over each schedule's payment months",
     ),
-    "dti_p90": ("DTI", "90th percentile over accounts of that debt-to-income"),
+    "dti_p90": (
+        "DTI",
+        "90th percentile over accounts of that debt-to-income (NaN above 1,000: "
+        "solver.scenarios.path_outcomes.DTI_MAX)",
+    ),
     "accounts_restructured": ("accounts", "accounts put on a restructuring plan"),
     "restructured_share": ("ratio", "accounts restructured / accounts"),
     "unemployed_accounts": ("accounts", "accounts hit by the unemployment shock"),

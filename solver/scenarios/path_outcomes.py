@@ -21,19 +21,42 @@ from solver.scenarios.path_inputs import SEGMENT_TYPES, PathInputs
 __all__ = [
     "DTI_BIN",
     "DTI_BINS",
+    "DTI_EDGES",
+    "DTI_LOG_BINS",
+    "DTI_MAX",
+    "DTI_NBINS",
     "ROLL_PATHS",
     "ChunkSums",
     "PathOutcomes",
     "by_default_month",
+    "dti_bins",
     "dti_histograms",
     "dti_quantile",
     "segment_groups",
     "segment_sums",
 ]
 
-#: DTI histogram: bins of this width from 0; the last bin collects everything above.
+#: DTI histogram: :data:`DTI_BINS` bins of this width from 0 (to 5.0), then
+#: :data:`DTI_LOG_BINS` bins of equal ratio from 5.0 to :data:`DTI_MAX`, then one overflow
+#: bin (:func:`dti_bins`). Until session 25 everything above 5.0 fell in one bin whose
+#: quantile was interpolated to at most 5.01, so a book with many DTIs above 5 had a p90
+#: below its mean; the ratio bins keep the quantile within 2.7 % up to DTI_MAX, and a
+#: quantile in the overflow bin is NaN (not known), never a made-up number.
 DTI_BIN = 0.01
 DTI_BINS = 500
+DTI_LOG_BINS = 200
+DTI_MAX = 1000.0
+#: Every bin's lower edge, the overflow bin's (``DTI_MAX``) last.
+DTI_EDGES = np.concatenate(
+    [
+        np.arange(DTI_BINS) * DTI_BIN,
+        DTI_BINS
+        * DTI_BIN
+        * (DTI_MAX / (DTI_BINS * DTI_BIN)) ** (np.arange(DTI_LOG_BINS + 1) / DTI_LOG_BINS),
+    ]
+)
+#: Number of bins of a DTI histogram (the overflow bin included).
+DTI_NBINS = DTI_BINS + DTI_LOG_BINS + 1
 #: Roll rates are counted on at most this many paths (paths are exchangeable, so the
 #: first ones are a random sample; counting every path would double the loop's cost).
 ROLL_PATHS = 100
@@ -149,9 +172,9 @@ def dti_histograms(
     c = len(rows)
     dti_n = inputs.dti[rows]
     dti_u = inputs.dti_unemployed[rows]
-    nbins = DTI_BINS + 1
-    bins_n = np.minimum(np.floor(dti_n / DTI_BIN), DTI_BINS).astype(np.intp)
-    bins_u = np.minimum(np.floor(dti_u / DTI_BIN), DTI_BINS).astype(np.intp)
+    nbins = DTI_NBINS
+    bins_n = dti_bins(dti_n)
+    bins_u = dti_bins(dti_u)
     dti: dict[tuple[str, str], tuple[np.ndarray, Any, np.ndarray]] = {}
     empty = np.zeros(0, dtype=np.intp)
     hit_acc, hit_path = np.nonzero(hit) if hit is not None else (empty, empty)
@@ -203,7 +226,7 @@ class ChunkSums:
             dti_sum[key] = dti_sum[key] + total if key in dti_sum else total
             if delta is not None:
                 if key not in dti_delta:
-                    dti_delta[key] = np.zeros(self.paths * (DTI_BINS + 1), dtype=np.int64)
+                    dti_delta[key] = np.zeros(self.paths * DTI_NBINS, dtype=np.int64)
                 np.add.at(dti_delta[key], delta[0], delta[1])
         self.roll = self.roll + part["roll"]
         for key, value in part["accounts"].items():
@@ -227,7 +250,7 @@ class ChunkSums:
             dti_p90={
                 k: (
                     dti_quantile(
-                        self.dti_base[k] + self.dti_delta[k].reshape(paths, DTI_BINS + 1), 0.9
+                        self.dti_base[k] + self.dti_delta[k].reshape(paths, DTI_NBINS), 0.9
                     )
                     if k in self.dti_delta
                     else np.full(paths, dti_quantile(self.dti_base[k], 0.9)[0])
@@ -244,8 +267,23 @@ def _segment_order(key: tuple[str, str]) -> tuple[int, str]:
     return order.get(kind, 99), label
 
 
+def dti_bins(dti: np.ndarray) -> np.ndarray:
+    """The histogram bin of each DTI (:data:`DTI_EDGES`): ``DTI/DTI_BIN`` below 5.0, a
+    ratio bin up to :data:`DTI_MAX`, the overflow bin above it (and for NaN)."""
+    x = np.asarray(dti, dtype=float)
+    linear = np.floor(x / DTI_BIN)
+    top = DTI_BINS * DTI_BIN
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = DTI_BINS + np.floor(
+            np.log(np.maximum(x, top) / top) / np.log(DTI_MAX / top) * DTI_LOG_BINS
+        )
+    bins = np.where(linear < DTI_BINS, linear, np.minimum(ratio, DTI_NBINS - 1))
+    return np.where(np.isnan(bins), DTI_NBINS - 1, bins).astype(np.intp)
+
+
 def dti_quantile(hist: np.ndarray, q: float) -> np.ndarray:
-    """Quantile ``q`` of DTI per path from its histogram (linear within a bin)."""
+    """Quantile ``q`` of DTI per path from its histogram (:func:`dti_bins`; linear within
+    a bin); NaN where it falls in the overflow bin (above :data:`DTI_MAX`: not known)."""
     hist = np.atleast_2d(hist).astype(float)
     total = hist.sum(axis=1, keepdims=True)
     cum = np.cumsum(hist, axis=1)
@@ -255,5 +293,10 @@ def dti_quantile(hist: np.ndarray, q: float) -> np.ndarray:
     below = np.where(idx > 0, cum[rows, np.maximum(idx - 1, 0)], 0.0)
     inside = hist[rows, idx]
     frac = np.where(inside > 0, (target[:, 0] - below) / np.where(inside > 0, inside, 1.0), 0.0)
-    value = (idx + np.clip(frac, 0.0, 1.0)) * DTI_BIN
-    return np.where(total[:, 0] > 0, value, math.nan)
+    frac = np.clip(frac, 0.0, 1.0)
+    edge = np.minimum(idx, DTI_NBINS - 2)  # the overflow bin's value is NaN (below)
+    ratio_value = DTI_EDGES[edge] + frac * (DTI_EDGES[edge + 1] - DTI_EDGES[edge])
+    # the linear bins' formula as before session 25 (the same figures to the last bit)
+    value = np.where(idx < DTI_BINS, (idx + frac) * DTI_BIN, ratio_value)
+    known = (total[:, 0] > 0) & (idx < DTI_NBINS - 1)
+    return np.where(known, value, math.nan)

@@ -226,7 +226,7 @@ def write_scenario_report(
             for k, v in result.allocation.items()
             if k != "note" and k not in NOT_REPRODUCIBLE
         },
-        "Intervals": "95% CI of the mean = mean ± 1.96·sd/√paths; 2.5%/97.5% of paths = range of one path's outcome",
+        "Intervals": "95% CI of the mean = mean ± t·sd/√paths (Student's t, paths − 1 degrees of freedom); 2.5%/97.5% of paths = range of one path's outcome",
         **{
             f"KPI {k}": f"{currency if u == DEFAULT_CURRENCY else u}: {d}"
             for k, (u, d) in KPIS.items()

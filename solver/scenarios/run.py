@@ -18,6 +18,7 @@ plan stage and the allocation (:mod:`solver.scenarios.decisions`).
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -169,6 +170,17 @@ def run_scenario(
         effect_months=scenario.collection.effect_months,
     )
     notes["shocks"] = _shocks_note(scenario.shocks)
+    if shocks.unmatched:
+        # not an error: a small generated book can legitimately miss a region; but a shock
+        # that changes nothing must not pass unseen (session 25 review) -- a warning on
+        # stderr and a note in the run's outputs (JSON, report notes)
+        missed = "; ".join(shocks.unmatched)
+        notes["segments"] = f"matching no account of the book (no effect): {missed}"
+        warnings.warn(
+            f"{scenario.source or scenario.name}: {missed}: matches no account of the book; "
+            "its shock changes nothing",
+            stacklevel=2,
+        )
 
     start = time.perf_counter()
     sim_progress = (lambda done, total: progress("simulate", done, total)) if progress else None

@@ -1,5 +1,5 @@
-"""``scenario run --baseline``'s check that both runs are on one book (the same accounts
-owing the same balances), before anything runs."""
+"""``scenario run --baseline``'s checks that both runs are on one book (the same accounts
+owing the same balances) and over one horizon, before anything runs."""
 
 from __future__ import annotations
 
@@ -11,9 +11,24 @@ from solver.core.account import balance_owed
 from solver.core.owed_read import read_owed_columns
 from solver.errors import InputError
 from solver.scenarios.run import load_portfolio, portfolio_key
-from solver.scenarios.scenario_result import book_cents, book_difference
+from solver.scenarios.scenario_result import book_cents, book_difference, horizon_difference
 
-__all__ = ["check_same_book"]
+__all__ = ["check_same_book", "check_same_horizon"]
+
+
+def check_same_horizon(scenario: Any, baseline: Any) -> None:
+    """Refuse (exit 2) a baseline simulated over another ``simulation.horizon_months``
+    than the scenario, before anything runs (:func:`~solver.scenarios.scenario_result.horizon_difference`),
+    naming both files and both horizons."""
+    differs = horizon_difference(
+        scenario.simulation.horizon_months, baseline.simulation.horizon_months
+    )
+    if differs is not None:
+        raise InputError(
+            f"{baseline.source or baseline.name}: the baseline runs over another horizon than "
+            f"{scenario.source or scenario.name}: {differs} (give both files one horizon, or "
+            "--set simulation.horizon_months=N for both)"
+        )
 
 
 def check_same_book(scenario: Any, baseline: Any) -> None:

@@ -15,10 +15,11 @@ import pandas as pd
 
 from solver.core.account import OWED_COLUMNS
 from solver.core.waterfall import to_units
+from solver.scenarios.experiment_stats import welch_df
 from solver.scenarios.kpi_defs import HEADLINE_KPIS, KPIS, UNIT_DECIMALS
-from solver.scenarios.kpis import path_stats
+from solver.scenarios.kpis import interval_half_width, mean_half_width, path_stats
 
-__all__ = ["ScenarioResult", "book_cents", "book_difference", "compare"]
+__all__ = ["ScenarioResult", "book_cents", "book_difference", "compare", "horizon_difference"]
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,24 @@ def book_cents(account_ids: Any, balances: Any) -> pd.Series:
     )
 
 
+def horizon_difference(horizon: int, baseline_horizon: int) -> str | None:
+    """Why two runs of ``horizon`` and ``baseline_horizon`` months cannot be compared
+    (``None``: they can). The one definition behind :func:`compare` and
+    :func:`solver.scenarios.same_book.check_same_horizon` (before a run).
+
+    Every KPI sums or ends at the horizon (cash collected over it, the NPL ratio at it, the
+    value beyond it): a 24-month run against a 36-month one differs by a third of its
+    months, and the deltas measured that, marked significant (session 25 review).
+    """
+    if int(horizon) == int(baseline_horizon):
+        return None
+    return (
+        f"simulation.horizon_months is {int(horizon)} against the baseline's "
+        f"{int(baseline_horizon)}; the KPIs add up to the horizon, so the deltas would "
+        "measure the horizons' difference"
+    )
+
+
 def compare(result: ScenarioResult, baseline: ScenarioResult) -> Any:
     """KPI deltas of ``result`` against ``baseline``, with 95 % intervals of the delta.
 
@@ -181,8 +200,12 @@ def compare(result: ScenarioResult, baseline: ScenarioResult) -> Any:
     ------
     ValueError
         When the two runs are not on one book: other accounts, or the same accounts owing
-        other balances (:func:`book_difference`).
+        other balances (:func:`book_difference`); or not over one horizon
+        (:func:`horizon_difference`).
     """
+    horizons = horizon_difference(result.horizon, baseline.horizon)
+    if horizons is not None:
+        raise ValueError(f"the baseline runs over another horizon: {horizons}")
     # the result's opening_balance is the book's balance owed (solver.scenarios.kpi_defs)
     differs = book_difference(
         book_cents(result.accounts["account_id"], result.accounts["opening_balance"]),
@@ -203,15 +226,18 @@ def compare(result: ScenarioResult, baseline: ScenarioResult) -> Any:
             digits = UNIT_DECIMALS[unit]
             xs, ys = path_stats(x), path_stats(y)
             delta = xs["mean"] - ys["mean"]
+            # Student's t (kpis.mean_half_width): paired paths with the differences' own
+            # paths - 1 degrees of freedom; unpaired means with Welch's
             if len(x) == len(y) and len(x) > 1:
                 diff = np.asarray(x, float) - np.asarray(y, float)
                 diff = diff[~np.isnan(diff)]
-                se = float(diff.std(ddof=1)) / math.sqrt(diff.size) if diff.size > 1 else 0.0
+                std = float(diff.std(ddof=1)) if diff.size > 1 else 0.0
+                half = mean_half_width(std, diff.size)
             else:
-                se = math.sqrt(
-                    (xs["std"] ** 2) / max(1, len(x)) + (ys["std"] ** 2) / max(1, len(y))
-                )
-            half = 1.959963984540054 * se
+                vx, vy = xs["std"] ** 2, ys["std"] ** 2
+                nx, ny = max(1, len(x)), max(1, len(y))
+                se = math.sqrt(vx / nx + vy / ny)
+                half = interval_half_width(se, welch_df(vx, nx, vy, ny) if se else 0.0)
             pct = (
                 delta / abs(ys["mean"])
                 if ys["mean"] not in (0.0,) and math.isfinite(ys["mean"])

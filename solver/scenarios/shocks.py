@@ -26,12 +26,15 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from solver.allocation.compliance import normal_language
 from solver.core.model import AccountParams
 from solver.domain import BUCKETS, TIERS
 
 __all__ = [
     "SEGMENT_FILTERS",
+    "SHOCK_KEYS",
     "AccountShocks",
     "SegmentShock",
     "Shocks",
@@ -46,6 +49,15 @@ __all__ = [
 
 #: Segment filters a shock may use (portfolio columns).
 SEGMENT_FILTERS: tuple[str, ...] = ("product", "tier", "region", "dpd_bucket")
+
+#: What a segment may shock: a ``[[shocks.segments]]`` entry must set at least one of them
+#: (an entry of filters only changes nothing, session 25 review).
+SHOCK_KEYS: tuple[str, ...] = (
+    "income_multiplier",
+    "hazard_multiplier",
+    "unemployment_probability",
+    "unemployment_income_multiplier",
+)
 
 _ALLOWED_FILTER_VALUES: dict[str, list[str]] = {
     "product": ["auto_loan", "card_instalment"],
@@ -206,7 +218,12 @@ def shocks_from_table(table: Mapping[str, Any]) -> Shocks:
 
 
 def filter_value_problems(segment: Mapping[str, Any], source: str, where: str) -> list[str]:
-    """Filter values of a ``[[shocks.segments]]`` entry that no account can have."""
+    """Filter values of a ``[[shocks.segments]]`` entry that no account can have.
+
+    ``region`` is free text in a book (any province name), so it has no list of allowed
+    values: a region no account of the book has is found when the run reads the book
+    (:attr:`AccountShocks.unmatched`), a warning, not an error.
+    """
     problems: list[str] = []
     for key in SEGMENT_FILTERS:
         if key not in segment:
@@ -239,13 +256,30 @@ class AccountShocks:
     vehicle_price_index: float
     cost_of_funds_change: float
     unemployment_months: int
+    #: The segments (``[[shocks.segments]] entry N (filters)``) that match no account of
+    #: the book: their shock changes nothing (a small generated book can miss a region).
+    unmatched: tuple[str, ...] = ()
 
 
 def segment_mask(frame: Any, filters: Mapping[str, Sequence[str]]) -> np.ndarray:
-    """Accounts matching every filter (column → allowed values)."""
+    """Accounts matching every filter (column → allowed values).
+
+    A ``region`` is compared as a language is (:func:`~solver.allocation.compliance.normal_language`:
+    surrounding spaces stripped, lower case), so ``"guangdong"`` matches ``Guangdong``;
+    the other filters' values are checked against their fixed lists when the scenario is
+    loaded (:func:`filter_value_problems`) and compared exactly.
+    """
     mask = np.ones(len(frame), dtype=bool)
     for column, allowed in filters.items():
-        mask &= frame[column].astype(str).isin(list(allowed)).to_numpy()
+        if column == "region":
+            # normalise the few distinct values, not every account's text
+            values = pd.Series(frame[column].to_numpy(dtype=object))
+            codes, uniques = pd.factorize(values, use_na_sentinel=False)
+            wanted = {normal_language(v) for v in allowed}
+            hit = np.array([normal_language(u) in wanted for u in uniques], dtype=bool)
+            mask &= hit[codes] if len(uniques) else np.zeros(len(frame), dtype=bool)
+        else:
+            mask &= frame[column].astype(str).isin(list(allowed)).to_numpy()
     return mask
 
 
@@ -256,8 +290,11 @@ def account_shocks(frame: Any, shocks: Any) -> AccountShocks:
     hazard = np.full(n, shocks.hazard_multiplier)
     prob = np.full(n, shocks.unemployment_probability)
     unemp = np.full(n, shocks.unemployment_income_multiplier)
-    for segment in shocks.segments:
+    unmatched = []
+    for number, segment in enumerate(shocks.segments, start=1):
         mask = segment_mask(frame, segment.filters)
+        if not mask.any():
+            unmatched.append(f"[[shocks.segments]] entry {number} ({segment.describe()})")
         income[mask] *= segment.income_multiplier
         hazard[mask] *= segment.hazard_multiplier
         if segment.unemployment_probability is not None:
@@ -272,6 +309,7 @@ def account_shocks(frame: Any, shocks: Any) -> AccountShocks:
         vehicle_price_index=float(shocks.vehicle_price_index),
         cost_of_funds_change=float(shocks.cost_of_funds_change),
         unemployment_months=int(shocks.unemployment_months),
+        unmatched=tuple(unmatched),
     )
 
 

@@ -61,7 +61,8 @@ Rules
 * Relative paths are relative to the file that names them.
 * ``extends`` deep-merges: the parent is loaded first (recursively), then this file's
   tables are merged key by key; arrays (``shocks.segments``, lists of tiers) are replaced
-  as a whole. In ``[portfolio]``, giving ``path`` drops an inherited ``n``/``seed`` and
+  as a whole (a file whose ``[[shocks.segments]]`` replace its parent's gets a note,
+  :attr:`Scenario.notes`: repeat the parent's segments to keep them). In ``[portfolio]``, giving ``path`` drops an inherited ``n``/``seed`` and
   vice versa. A cycle of ``extends`` (a file that extends itself included) is an error.
 * In ``[model]`` and ``[policy]`` the inline keys override the values of ``path``.
 * Segment shocks: income and hazard multipliers multiply (with the global ones and each
@@ -189,6 +190,9 @@ class Scenario:
         Where each dotted key of ``data`` came from, as its messages start (``FILE: `` of
         the ``extends`` chain, or ``--set ``): the checks made after merging (a portfolio
         file that does not exist) name the file, or the ``--set``, that gave the key.
+    notes
+        What loading did that a reader may not expect, for the command to print as
+        ``note:`` lines (a file's ``[[shocks.segments]]`` replacing its parent's).
     """
 
     name: str
@@ -205,6 +209,7 @@ class Scenario:
     simulation: SimulationSettings = field(default_factory=SimulationSettings)
     data: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     origins: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    notes: tuple[str, ...] = ()
 
     def with_overrides(
         self, overrides: Mapping[str, Any] | None, override_source: str = OVERRIDE
@@ -215,7 +220,7 @@ class Scenario:
             return self
         merged = apply_overrides(thaw(self.data), overrides, override_source)
         origins = {**self.origins, **_override_origins(overrides, override_source)}
-        return _build(merged, self.source, self.chain, self.name, origins)
+        return _build(merged, self.source, self.chain, self.name, origins).replace(notes=self.notes)
 
     def replace(self, **changes: Any) -> Scenario:
         """A copy with some attributes replaced (no re-validation of ``data``)."""
@@ -269,11 +274,12 @@ def load_scenario(
         ``extends`` cycles.
     """
     path = Path(path)
-    data, chain, origins = load_chain(path, stack=())
+    notes: list[str] = []
+    data, chain, origins = load_chain(path, stack=(), notes=notes)
     if overrides:
         data = apply_overrides(data, overrides, override_source)
         origins.update(_override_origins(overrides, override_source))
-    return _build(data, path, chain, path.stem, origins)
+    return _build(data, path, chain, path.stem, origins).replace(notes=tuple(notes))
 
 
 def _override_origins(overrides: Mapping[str, Any], source: str) -> dict[str, str]:

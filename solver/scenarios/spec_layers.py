@@ -154,12 +154,17 @@ def read_scenario_toml(
 
 
 def load_chain(
-    path: Path, stack: tuple[Path, ...], referrer: str | None = None
+    path: Path,
+    stack: tuple[Path, ...],
+    referrer: str | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[dict[str, Any], tuple[Path, ...], dict[str, str]]:
     """``path`` merged onto its ``extends`` chain (validated), the chain's files, and the
     file each key came from (:func:`key_origins`).
 
-    ``stack`` holds the files already being loaded, to refuse a cycle.
+    ``stack`` holds the files already being loaded, to refuse a cycle. ``notes`` collects
+    what the merge did that a reader may not expect: a file's ``[[shocks.segments]]``
+    replacing its parent's list as a whole (arrays are not merged).
     """
     resolved = path.resolve()
     if resolved in stack:
@@ -173,10 +178,19 @@ def load_chain(
     if parent is None:
         return layer, (resolved,), origins
     base, chain, inherited = load_chain(
-        Path(parent), (*stack, resolved), referrer=f"{path}: extends"
+        Path(parent), (*stack, resolved), referrer=f"{path}: extends", notes=notes
     )
     for key in ("name", "description"):  # they describe one file: not inherited
         base.pop(key, None)
+    inherited_segments = base.get("shocks", {}).get("segments")
+    if notes is not None and inherited_segments and "segments" in layer.get("shocks", {}):
+        # session 25 review: the replacement was silent, and a child adding one segment
+        # lost its parent's
+        notes.append(
+            f"{path}: its [[shocks.segments]] replace the {len(inherited_segments)} "
+            f"inherited from {parent} (arrays are replaced, not merged: repeat the "
+            "parent's segments to keep them)"
+        )
     return merge_tables(base, layer), (*chain, resolved), {**inherited, **origins}
 
 

@@ -40,7 +40,7 @@ from solver.core.settings_schema import (
 from solver.core.settings_words import closest_key_hint, setting_key_hint
 from solver.domain import TIERS
 from solver.errors import InputError
-from solver.scenarios.shocks import SEGMENT_FILTERS, filter_value_problems
+from solver.scenarios.shocks import SEGMENT_FILTERS, SHOCK_KEYS, filter_value_problems
 
 __all__ = [
     "PORTFOLIO_KINDS",
@@ -276,18 +276,21 @@ def _finding(issue: Issue) -> Finding:
 
 
 def layer_findings(layer: Mapping[str, Any]) -> list[Finding]:
-    """The problems of one file's (or one override's) tables: keys and types first (all of
-    them); when those are right, the values (ranges, filters, the model's and policy's
-    rules). Listed in the order of the file."""
+    """The problems of one file's (or one override's) tables, all of them: keys, types and
+    ranges, and the value rules (filters, the model's and policy's rules) of every table
+    whose keys and types are right. Listed in the order of the file."""
     try:
         ScenarioFile.model_validate(layer)
         found: list[Issue] = []
     except ValidationError as exc:
         found = issues(exc, ScenarioFile, layer)
-    findings = [_finding(i) for i in found if i.kind != "range"]
-    if not findings:
-        findings = [_finding(i) for i in found] + _value_problems(layer)
-        findings.sort(key=lambda f: position(layer, f.loc))
+    findings = [_finding(i) for i in found]
+    # every problem of the file at once (session 25 review: an unknown [policy] key hid a
+    # negative capacity_multiplier of another table); only a table with a wrong key or
+    # type has its value rules skipped, since they would read what is not there
+    broken = {str(i.loc[0]) for i in found if i.kind != "range" and i.loc}
+    findings += _value_problems(layer, broken)
+    findings.sort(key=lambda f: position(layer, f.loc))
     return findings
 
 
@@ -298,10 +301,11 @@ def check_layer(layer: Mapping[str, Any], source: str) -> None:
         raise InputError(f"{source}: {len(problems)} problem(s) in the scenario", problems)
 
 
-def _value_problems(layer: Mapping[str, Any]) -> list[Finding]:
-    """The value rules the schema does not declare, each with where it is."""
+def _value_problems(layer: Mapping[str, Any], broken: set[str]) -> list[Finding]:
+    """The value rules the schema does not declare, each with where it is, for the tables
+    not in ``broken`` (tables with a wrong key or type: their values are not read)."""
     problems: list[Finding] = []
-    portfolio = layer.get("portfolio", {})
+    portfolio = layer.get("portfolio", {}) if "portfolio" not in broken else {}
     kinds = [lead for lead, keys in PORTFOLIO_KINDS.items() if set(keys) & set(portfolio)]
     what = ""
     if kinds == ["path", "n"]:  # the message of the two forms before databases
@@ -317,6 +321,8 @@ def _value_problems(layer: Mapping[str, Any]) -> list[Finding]:
         problems.append(Finding(("portfolio",), "portfolio", what, f"portfolio: {what}"))
     settings: tuple[tuple[str, Any], ...] = (("model", BehaviourModel), ("policy", Policy))
     for table, kind in settings:
+        if table in broken:
+            continue
         inline = {k: v for k, v in layer.get(table, {}).items() if k != "path"}
         if not inline:
             continue
@@ -327,8 +333,13 @@ def _value_problems(layer: Mapping[str, Any]) -> list[Finding]:
         except InputError as exc:
             for line in exc.problems or [str(exc)]:
                 problems.append(Finding((table,), key, line.removeprefix(f"[{table}]: "), line))
-    for i, segment in enumerate(layer.get("shocks", {}).get("segments", [])):
+    segments = layer.get("shocks", {}).get("segments", []) if "shocks" not in broken else []
+    for i, segment in enumerate(segments):
         where = _entry("shocks.segments", i + 1)
+        if not any(key in segment for key in SHOCK_KEYS):  # filters only: changes nothing
+            what = f"sets no shock: give at least one of {', '.join(SHOCK_KEYS)}"
+            entry: tuple[str | int, ...] = ("shocks", "segments", i)
+            problems.append(Finding(entry, where, what, f"{where}: {what}"))
         for key in SEGMENT_FILTERS:
             if key in segment:
                 for line in filter_value_problems({key: segment[key]}, "", where):
