@@ -121,3 +121,14 @@ def test_a_fifty_year_term_is_accepted():
         "plan", SAMPLE, "--set", "policy.max_term_months=600", "--format", "json"
     )
     assert code == 0, err
+
+
+def test_the_deferral_rule_is_blamed_on_a_key_it_is_about():
+    """--set max_deferral_months=100 --set max_dti=0.6: the broken rule (deferral over the
+    term) is reported against --set policy.max_deferral_months, not the unrelated last key."""
+    code, _, err = run_workout(
+        "plan", SAMPLE, "--set", "policy.max_deferral_months=100", "--set", "policy.max_dti=0.6"
+    )
+    assert code == 2, err
+    assert "--set policy.max_deferral_months: max_deferral_months (100)" in err
+    assert "--set policy.max_dti" not in err

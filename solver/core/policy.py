@@ -59,7 +59,11 @@ from solver.errors import InputError
 
 class KeysDisagree(ValueError):
     """Each key of a policy is valid but two of them contradict each other
-    (``max_deferral_months`` over ``max_term_months``)."""
+    (``max_deferral_months`` over ``max_term_months``); ``keys`` names them."""
+
+    def __init__(self, message: str, keys: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.keys = keys
 
 
 @dataclass(frozen=True)
@@ -195,7 +199,8 @@ class Policy:
             if float(deferral) > float(term):
                 raise KeysDisagree(
                     f"{where}max_deferral_months ({int(deferral)}) must not exceed "
-                    f"max_term_months ({int(term)}): the longest plan includes its deferral"
+                    f"max_term_months ({int(term)}): the longest plan includes its deferral",
+                    keys=("max_deferral_months", "max_term_months"),
                 )
 
     # -- what-ifs --------------------------------------------------------------------
@@ -314,22 +319,25 @@ class Policy:
         for the changes after it, so that ``--set max_term_months=3 --set
         max_deferral_months=2`` on the default 60/6 is accepted (the order typed does not
         matter, only where the settings end); if the rule still fails after the last
-        change, it is reported once, against the last change that waited.
+        change, it is reported once, against the last change of a key the rule is about
+        (``--set max_deferral_months=100 --set max_dti=0.6`` blames max_deferral_months).
         """
         policy = self
         waiting: dict[str, Any] = {}
-        unmet: tuple[str, str] | None = None
+        labels: dict[str, str] = {}  # the label of each waiting key's change
+        unmet: KeysDisagree | None = None
         for label, key, value in changes:
             try:
                 policy = policy.replace(**{**waiting, key: value})
-                waiting, unmet = {}, None
+                waiting, labels, unmet = {}, {}, None
             except KeysDisagree as exc:
-                waiting[key] = value
-                unmet = (label, str(exc))
+                waiting[key], labels[key] = value, label
+                unmet = exc
             except ValueError as exc:
                 report(label, str(exc))
         if unmet is not None:
-            report(*unmet)
+            about = [labels[key] for key in labels if key in unmet.keys] or list(labels.values())
+            report(about[-1], str(unmet))
         return policy
 
 
