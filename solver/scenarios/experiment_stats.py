@@ -5,7 +5,8 @@ Each test returns one uplift row (:func:`uplift_row`): the groups' values, the u
 per group needed to detect an uplift of the observed size with 80 % power, and the minimum
 detectable uplift ``mde`` of the groups as they are.
 
-Every metric has one test: **Welch's t** (session 25), its interval and p-value from one
+Every metric has one test: **Welch's t** (session 25; one exception for 0/1 outcomes
+without variance in a group, :func:`binary_test`: Fisher's exact p-value), its interval and p-value from one
 standard error and one t distribution with the Welch–Satterthwaite degrees of freedom
 (:func:`_t_row`), its sample size and ``mde`` from that test's own power: the noncentral t
 distribution with the Welch degrees of freedom at ``n`` accounts (:func:`welch_power`;
@@ -28,12 +29,15 @@ t distribution tends to the normal as groups grow (at 400 and 100 accounts the p
 in the third decimal), so the one test serves every size. For 0/1 outcomes Welch's test
 on the indicators is the unpooled two-proportion test with ``n − 1`` variances and t
 quantiles; the pooled score test and Fleiss' sample size were dropped with it (one
-standard error for interval, test and size). What it costs: a cure rate of 0 % in one group
-and 100 % in the other has no variance inside either group and is *not testable* (below),
-where the pooled z-test gave a p-value.
+standard error for interval, test and size). What it cost: a cure rate with no variance
+inside a group (0 % against 100 %, or every account of one group cured) left Welch's test
+resting on one group or none; for 0/1 outcomes an exact test exists, so :func:`binary_test`
+takes Fisher's exact p-value there (session 25, second change: a switch on the data, not on
+the group size, and only where Welch's test has no variance to stand on).
 
-A zero standard error (every account of each group has the same value: all cured or none,
-the same recovery rate) makes a test **not testable** (session 24): statistic, p-value,
+A zero standard error (every account of each group has the same value: the same recovery
+rate; for the cure rate only its interval, the p-value being Fisher's) makes a test **not
+testable** (session 24): statistic, p-value,
 interval, sample size and ``mde`` are NaN, ``significant`` is false, and the note says so
 (:func:`sample_note`). Why not p = 0 when the means differ (scipy's ``ttest_ind`` gives
 t = inf, p = 0 with a "precision loss" warning): a sample without variance gives no
