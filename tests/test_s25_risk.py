@@ -19,8 +19,8 @@ from cli_inprocess import run_workout
 from scipy import optimize
 
 import solver.risk.calibration_result as calibration_result
+from solver.core.cleaning import is_blank
 from solver.errors import InputError
-from solver.risk._tables import is_blank_cell
 from solver.risk.calibration import calibrate_hazards
 from solver.risk.early_warning_model import pd_column_horizon, pd_column_name, pd_column_of
 from solver.risk.layouts import LAYOUT_COLUMNS, OUTCOMES_REQUIRED, PANEL_REQUIRED
@@ -165,8 +165,9 @@ def test_pd_column_name_is_read_back_by_one_function(horizon: int) -> None:
     assert pd_column_horizon("pd_model") is None
 
 
-def test_blank_cell_is_not_cores_blank() -> None:
-    """A risk table's blank cell: pd.NA and NaT are blank, a NaN word is text (the
-    difference from solver.core.cleaning.is_blank that keeps the two apart)."""
-    assert is_blank_cell(pd.NA) and is_blank_cell(pd.NaT) and is_blank_cell("  ")
-    assert not is_blank_cell("NA") and not is_blank_cell(0)
+def test_a_risk_tables_blank_cell_is_cores_blank() -> None:
+    """A risk table's blank cell is solver.core.cleaning.is_blank's (one definition): pd.NA
+    and NaT (Parquet, databases) and a NaN word (as pandas reads a CSV's "NA") are blank,
+    a zero is not."""
+    assert is_blank(pd.NA) and is_blank(pd.NaT) and is_blank("  ") and is_blank("NA")
+    assert not is_blank(0) and not is_blank("0")

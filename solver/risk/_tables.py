@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from solver.core.cleaning import is_blank
 from solver.core.messages import WITHHELD, show_personal_values
 from solver.core.schema import MAX_PROBLEMS
 from solver.core.sources import BookSource
@@ -25,7 +26,6 @@ from solver.errors import InputError
 
 __all__ = [
     "RowProblems",
-    "is_blank_cell",
     "TableSource",
     "problems_error",
     "read_table",
@@ -99,7 +99,7 @@ class RowProblems:
         self._checks += 1
         for pos in np.flatnonzero(mask)[:MAX_PROBLEMS]:
             problem = what
-            if got and is_blank_cell(cells.iat[pos]):
+            if got and is_blank(cells.iat[pos]):
                 # a blank cell holds nothing to show ("got nan", "got <withheld>"): it is a
                 # missing value, as docs/history.md words it (review s24)
                 problem, value = "missing value", ""
@@ -117,7 +117,7 @@ class RowProblems:
         """The row's account id as messages show it: ``missing`` for a blank id cell (the
         ids are text, where a blank reads ``nan``)."""
         raw = self.frame["account_id"] if "account_id" in self.frame.columns else None
-        if raw is not None and len(raw) == len(self.account_id) and is_blank_cell(raw.iat[pos]):
+        if raw is not None and len(raw) == len(self.account_id) and is_blank(raw.iat[pos]):
             return "missing"
         return str(self.account_id.iat[pos])
 
@@ -134,25 +134,6 @@ def problems_error(source: str, problems: list[str]) -> InputError:
         shown.append(f"... and {len(problems) - MAX_PROBLEMS} more")
     noun = "problem" if len(problems) == 1 else "problems"
     return InputError(f"{source}: {len(problems)} {noun}", shown)
-
-
-def is_blank_cell(value: object) -> bool:
-    """True for a cell that holds nothing: NaN, ``None``, ``NaT``, ``pd.NA`` or text of
-    spaces only.
-
-    Not :func:`solver.core.cleaning.is_blank` (s25, checked): that one reads values of
-    records and text fields, where a NaN word (``"NA"``, ``"null"``) is blank, and it does not
-    know ``pd.NA`` or ``NaT``. A risk table's cells come through pandas' readers, which turn
-    those words into NaN in a CSV already, while a Parquet file or a database brings ``pd.NA``
-    (nullable columns) and ``NaT``; a word that got through is text the user wrote, told as
-    such. One definition for both would change one of them; core's is another role's, so
-    this one keeps its own name."""
-    if isinstance(value, str):
-        return not value.strip()
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):  # an array-like cell is not blank
-        return False
 
 
 def shown(value: object) -> str:

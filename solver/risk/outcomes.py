@@ -15,9 +15,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from solver.core.cleaning import is_blank
 from solver.domain import TIERS
 from solver.errors import InputError
-from solver.risk._tables import RowProblems, TableSource, is_blank_cell, read_table, source_label
+from solver.risk._tables import RowProblems, TableSource, read_table, source_label
 from solver.risk.layouts import OUTCOMES_REQUIRED
 
 __all__ = ["read_outcomes", "simulate_defaults", "validate_outcomes"]
@@ -54,7 +55,7 @@ def validate_outcomes(frame: pd.DataFrame, source: str = "<outcomes>") -> pd.Dat
     )
     # Decision (s24): a blank exposure_months is 1, as a missing column is (the command's
     # help: "exposure_months (default 1)"): account-month rows need not fill it in
-    exposure[df["exposure_months"].map(is_blank_cell).to_numpy(dtype=bool)] = 1.0
+    exposure[df["exposure_months"].map(is_blank).to_numpy(dtype=bool)] = 1.0
     report(
         ~np.isfinite(defaults) | (defaults < 0) | (defaults != np.round(defaults)),
         "defaults",
