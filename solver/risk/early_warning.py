@@ -24,7 +24,7 @@ pooled so that a worse tier never gets a lower hazard (:func:`~solver.risk.pd_ti
 ``score`` attaches it to every account so that ``plan``, ``allocate`` and ``scenario`` can use the tier and its hazard.
 
 This module fits and scores; the fit's settings and result are in
-:mod:`solver.risk.early_warning_fit` (re-exported here), the held-out metrics in
+:mod:`solver.risk.early_warning_fit`, the held-out metrics in
 :mod:`solver.risk.score_metrics`, the tier bands in :mod:`solver.risk.pd_tiers` and the
 model file in :mod:`solver.risk.early_warning_model`. LightGBM and scikit-learn are imported inside the
 functions that fit or measure (start-up time: about half a second that ``workout risk
@@ -43,7 +43,7 @@ from threadpoolctl import threadpool_limits
 
 from solver.errors import InputError
 from solver.risk._tables import TableSource, source_label
-from solver.risk.early_warning_fit import WEAK_AUC, EarlyWarningFit, EarlyWarningParams
+from solver.risk.early_warning_fit import EarlyWarningFit, EarlyWarningParams
 from solver.risk.early_warning_model import EarlyWarningModel
 from solver.risk.pd_tiers import (
     assign_tiers,
@@ -61,10 +61,7 @@ from solver.risk.trees import TreeEnsemble
 from solver.risk.uci import TARGET, read_uci, uci_features, uci_raw_features
 
 __all__ = [
-    "WEAK_AUC",
-    "EarlyWarningFit",
     "EarlyWarningModel",
-    "EarlyWarningParams",
     "assign_tiers",
     "calibration_table",
     "fit_early_warning",
