@@ -61,50 +61,6 @@ def _overrides(settings: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def _sweep_grid(settings: tuple[str, ...]) -> list[tuple[str, list[Any]]]:
-    """``--set KEY=V1,V2,...`` of ``scenario sweep`` as ``(key, values)``, every problem of
-    every ``--set`` (malformed, a key swept twice, a grid too large, each bad value)
-    raised together."""
-    import math
-
-    from commands.sizes import MAX_SWEEP_RUNS
-    from solver.core.problems import NOT_RUN, SET_OPTION, ProblemLog
-    from solver.scenarios.spec_layers import check_override, parse_assignment
-
-    log = ProblemLog(SET_OPTION)
-    grid: list[tuple[str, list[Any]]] = []
-    for text in settings:
-        parsed = parse_assignment(text, log)
-        if parsed is None:
-            continue
-        key, values = parsed
-        if any(key == k for k, _ in grid):
-            log.setting(key, "swept twice: each key may be swept once")
-            continue
-        grid.append(parsed)
-        typed = [repr(v) for v in values]  # repr: 1 and true are not one value
-        twice = sorted({t for t in typed if typed.count(t) > 1}, key=typed.index)
-        if twice:  # the same point run twice, silently (session 25 review)
-            log.setting(key, f"value(s) given twice: {', '.join(twice)}; give each value once")
-        seen: set[str] = set()
-        for value in values:  # each value on its own: every bad one is listed, once
-            own = ProblemLog(SET_OPTION)
-            check_override(key, value, own)
-            for line in own.lines():
-                if line not in seen:  # an unknown key is one problem, not one per value
-                    seen.add(line)
-                    log.file_level.append(line)
-    runs = math.prod(len(values) for _, values in grid)
-    if runs > MAX_SWEEP_RUNS:
-        sizes = " x ".join(f"{len(v)} ({k})" for k, v in grid)
-        log.file(
-            f"the grid has {runs:,} runs ({sizes}); at most {MAX_SWEEP_RUNS:,} per sweep: "
-            "give fewer values"
-        )
-    log.raise_if_any(outcome=NOT_RUN)
-    return grid
-
-
 def _print_notes(scenarios: list[Any]) -> None:
     """The scenarios' loading notes (:attr:`solver.scenarios.spec.Scenario.notes`) on
     stderr, each once."""
@@ -380,15 +336,10 @@ def sweep(
     from solver.errors import InputError
     from solver.scenarios.report import write_sweep_report
     from solver.scenarios.spec import load_scenario
-    from solver.scenarios.sweep import run_sweep
+    from solver.scenarios.sweep import run_sweep, sweep_grid
 
     report.check_out_dir()
-    grid = _sweep_grid(settings)
-    # a key given one value is a setting of every run, not a dimension of the grid: it is
-    # applied to the base scenario, and only the swept keys become the table's columns
-    # and the frontier's labels (session 25 review)
-    fixed = {key: values[0] for key, values in grid if len(values) == 1}
-    assignments = [(key, values) for key, values in grid if len(values) > 1]
+    fixed, assignments = sweep_grid(settings)
     scen = load_scenario(file, overrides=fixed or None, override_source=SET_OPTION)
     variants = [scen]
     log = ProblemLog(SET_OPTION)

@@ -15,8 +15,6 @@ from solver.core.limits import MAX_ACCOUNTS
 #: Most accounts ``generate portfolio --n`` and a scenario's ``portfolio.n`` may ask for
 #: (``MAX_PATHS`` and the seed range also come from ``solver.core.limits``).
 MAX_GENERATED_ACCOUNTS = MAX_ACCOUNTS
-#: Most runs of one ``scenario sweep`` grid (the product of the numbers of --set values).
-MAX_SWEEP_RUNS = 1_000
 #: Most data rows of an .xlsx sheet (1,048,576 rows, one of them the header).
 MAX_XLSX_ROWS = 1_048_575
 #: Peak memory of ``generate portfolio`` per account (measured about 1.2 kB; with margin).

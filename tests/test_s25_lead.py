@@ -132,3 +132,16 @@ def test_the_deferral_rule_is_blamed_on_a_key_it_is_about():
     assert code == 2, err
     assert "--set policy.max_deferral_months: max_deferral_months (100)" in err
     assert "--set policy.max_dti" not in err
+
+
+def test_a_sweep_value_given_twice_as_1_and_1_0_is_refused(tmp_path):
+    """scenario sweep --set simulation.seed=1,1.0: one grid point given twice (1 and 1.0 are
+    one number) is exit 2 naming the key, before any run; true stays apart from 1."""
+
+    out = tmp_path / "sweep"
+    code, _, err = run_workout(
+        "scenario", "sweep", ROOT / "scenarios" / "baseline.toml", "--out-dir", out,
+        "--set", "portfolio.seed=1,1.0",
+    )  # fmt: skip
+    assert code == 2, err
+    assert "portfolio.seed" in err and "given twice" in err and not out.exists()

@@ -20,7 +20,15 @@ from solver.errors import InputError
 from solver.scenarios.frontier import efficient_frontier
 from solver.scenarios.run import run_scenario
 
-__all__ = ["SWEEP_KPIS", "SweepResult", "check_frontier_columns", "run_sweep", "sweep_columns"]
+__all__ = [
+    "MAX_SWEEP_RUNS",
+    "SWEEP_KPIS",
+    "SweepResult",
+    "check_frontier_columns",
+    "run_sweep",
+    "sweep_columns",
+    "sweep_grid",
+]
 
 #: KPIs listed for every run of a sweep (mean and 95 % CI of the mean).
 SWEEP_KPIS: tuple[str, ...] = (
@@ -69,6 +77,72 @@ class SweepResult:
     paths: int
     seed: int
     currency: str = DEFAULT_CURRENCY
+
+
+#: Most runs of one ``scenario sweep`` grid (the product of the numbers of --set values).
+MAX_SWEEP_RUNS = 1_000
+
+
+def _point(value: Any) -> str:
+    """A swept value as a grid point: numbers by their value (``1`` and ``1.0`` are one
+    point), a boolean apart from the numbers (``true`` is not ``1``), anything else by its
+    text."""
+    if isinstance(value, bool):
+        return f"bool:{value}"
+    if isinstance(value, int | float):
+        return f"number:{float(value)!r}"
+    return repr(value)
+
+
+def sweep_grid(settings: Sequence[str]) -> tuple[dict[str, Any], list[tuple[str, list[Any]]]]:
+    """``--set KEY=V1,V2,...`` of ``scenario sweep`` as the settings of every run (a key
+    given one value) and the grid's dimensions (``(key, values)`` of the keys given
+    several), every problem of every ``--set`` raised together: malformed, a key swept
+    twice, a value given twice (the same point run twice), each bad value (an unknown key
+    once, not once per value), a grid of more than :data:`MAX_SWEEP_RUNS` runs.
+
+    A key given one value is a setting of every run, not a dimension of the grid: it is
+    applied to the base scenario, and only the swept keys become the table's columns and
+    the frontier's labels (session 25 review).
+    """
+    import math
+
+    from solver.core.problems import NOT_RUN, SET_OPTION, ProblemLog
+    from solver.scenarios.spec_layers import check_override, parse_assignment
+
+    log = ProblemLog(SET_OPTION)
+    grid: list[tuple[str, list[Any]]] = []
+    for text in settings:
+        parsed = parse_assignment(text, log)
+        if parsed is None:
+            continue
+        key, values = parsed
+        if any(key == k for k, _ in grid):
+            log.setting(key, "swept twice: each key may be swept once")
+            continue
+        grid.append(parsed)
+        points = [_point(v) for v in values]
+        twice = [repr(values[k]) for k, p in enumerate(points) if p in points[:k]]
+        if twice:  # the same point run twice, silently (session 25 review)
+            log.setting(key, f"value(s) given twice: {', '.join(twice)}; give each value once")
+        seen: set[str] = set()
+        for value in values:  # each value on its own: every bad one is listed, once
+            own = ProblemLog(SET_OPTION)
+            check_override(key, value, own)
+            for line in own.lines():
+                if line not in seen:  # an unknown key is one problem, not one per value
+                    seen.add(line)
+                    log.file_level.append(line)
+    runs = math.prod(len(values) for _, values in grid)
+    if runs > MAX_SWEEP_RUNS:
+        sizes = " x ".join(f"{len(v)} ({k})" for k, v in grid)
+        log.file(
+            f"the grid has {runs:,} runs ({sizes}); at most {MAX_SWEEP_RUNS:,} per sweep: "
+            "give fewer values"
+        )
+    log.raise_if_any(outcome=NOT_RUN)
+    fixed = {key: values[0] for key, values in grid if len(values) == 1}
+    return fixed, [(key, values) for key, values in grid if len(values) > 1]
 
 
 def sweep_columns(keys: Sequence[str]) -> tuple[str, ...]:
