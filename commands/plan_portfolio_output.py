@@ -98,7 +98,7 @@ def written_plans(
         click.echo(f"wrote {schedules_path} ({len(schedules):,} schedule rows)", err=True)
     if not excel:
         return table, None
-    assert out_path is not None  # an .xlsx --out (for mypy: _is_xlsx checked it)
+    assert out_path is not None  # an .xlsx --out (for mypy: is_xlsx checked it)
     sheets = {"plans": table}
     if len(schedules) > XLSX_SCHEDULE_ROWS:
         click.echo(

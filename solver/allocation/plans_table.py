@@ -18,6 +18,7 @@ import numpy as np
 
 from solver.allocation.catalogue import Catalogue
 from solver.core.account import balance_owed
+from solver.core.schema import MAX_FORECAST_MONTHS
 from solver.core.tables import read_table
 from solver.domain import Status
 from solver.errors import InputError
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 #: Longest plan term a plans table may give (months; the ``remaining_term`` bound, SPEC §3).
-MAX_PLAN_TERM = 600
+MAX_PLAN_TERM = MAX_FORECAST_MONTHS
 #: A plan's NPV (uplift or own NPV) larger than this many times the account's balance is
 #: refused: a plan cannot pay much more than what is owed (60 months at the 36 % rate cap
 #: pay under 3 times the balance), so such a figure is a unit or column mix-up, and the

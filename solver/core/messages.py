@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -83,6 +84,16 @@ def shown_value(column: str, text: str) -> str:
 def plural(count: int, noun: str) -> str:
     """``1 problem``, ``3 problems``."""
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def first_named(names: Sequence[str], limit: int = 10) -> str:
+    """The first ``limit`` of ``names`` and how many more (``"a, b and 3 more"``).
+
+    >>> first_named(["a", "b", "c"], limit=2), first_named(["a"])
+    ('a, b and 1 more', 'a')
+    """
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit:,} more" if len(names) > limit else "")
 
 
 def where(row: int | None, account_id: str | None) -> str:

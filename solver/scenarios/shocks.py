@@ -21,7 +21,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -50,14 +50,6 @@ __all__ = [
 #: Segment filters a shock may use (portfolio columns).
 SEGMENT_FILTERS: tuple[str, ...] = ("product", "tier", "region", "dpd_bucket")
 
-#: What a segment may shock: a ``[[shocks.segments]]`` entry must set at least one of them
-#: (an entry of filters only changes nothing, session 25 review).
-SHOCK_KEYS: tuple[str, ...] = (
-    "income_multiplier",
-    "hazard_multiplier",
-    "unemployment_probability",
-    "unemployment_income_multiplier",
-)
 
 _ALLOWED_FILTER_VALUES: dict[str, list[str]] = {
     "product": ["auto_loan", "card_instalment"],
@@ -96,6 +88,12 @@ class SegmentShock:
         if not self.filters:
             return "all accounts"
         return ", ".join(f"{k}={'|'.join(v)}" for k, v in self.filters.items())
+
+
+#: What a segment may shock (:class:`SegmentShock`'s fields besides its filters): a
+#: ``[[shocks.segments]]`` entry must set at least one of them (an entry of filters only
+#: changes nothing, session 25 review).
+SHOCK_KEYS: tuple[str, ...] = tuple(f.name for f in fields(SegmentShock) if f.name != "filters")
 
 
 def _factor_words(

@@ -24,10 +24,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from solver.core.messages import plural
+from solver.core.messages import first_named, plural
 
 __all__ = [
-    "FIRST_NAMED",
     "HARDSHIP",
     "PROTECTED",
     "REPLAN_STEP",
@@ -38,13 +37,11 @@ __all__ = [
     "step_reason",
 ]
 
-#: Accounts named per note (the rest counted; the full list is in ``--format json``).
-FIRST_NAMED = 10
-
 
 def blocked_notes(blocked: Iterable[Mapping[str, Any]], *, steps_given: bool) -> list[str]:
     """One warning per reason (the summary's ``blocked`` entries grouped by ``reason``), naming
-    the first :data:`FIRST_NAMED` accounts; ``steps_given``: whether the calendar was given
+    the first accounts (:func:`~solver.core.messages.first_named`; the full list is in
+    ``--format json``); ``steps_given``: whether the calendar was given
     replan steps (``--replan`` or ``--payment-history``), which decides the advice for
     accounts stopped by ``has_plan`` alone."""
     groups: dict[str, list[Mapping[str, Any]]] = {}
@@ -53,9 +50,7 @@ def blocked_notes(blocked: Iterable[Mapping[str, Any]], *, steps_given: bool) ->
     notes = []
     for reason, entries in groups.items():
         ids = [str(e["account_id"]) for e in entries]
-        named = ", ".join(ids[:FIRST_NAMED])
-        if len(ids) > FIRST_NAMED:
-            named += f" and {len(ids) - FIRST_NAMED:,} more"
+        named = first_named(ids)
         attempts = sum(int(e["attempts"]) for e in entries)
         one = len(ids) == 1
         # the nouns' plurals are messages.plural's; the verbs agree with the accounts

@@ -20,11 +20,9 @@ from pathlib import Path
 import pandas as pd
 
 from solver.core.atomic import atomic_paths, check_writable
+from solver.core.messages import first_named
 
 __all__ = ["DiallerFiles", "check_dialler_dir", "others_note", "team_file", "write_with_dialler"]
-
-#: Other CSV files named in :func:`others_note` (the rest counted).
-FIRST_NAMED = 10
 
 
 def team_file(directory: Path, team: str) -> Path:
@@ -113,12 +111,10 @@ def write_with_dialler(
 
 def others_note(directory: Path, others: list[str]) -> str | None:
     """The warning naming the folder's CSV files this calendar did not write (the first
-    :data:`FIRST_NAMED`), or None when there are none."""
+    :func:`~solver.core.messages.first_named`), or None when there are none."""
     if not others:
         return None
-    shown = ", ".join(others[:FIRST_NAMED]) + (
-        f" and {len(others) - FIRST_NAMED} more" if len(others) > FIRST_NAMED else ""
-    )
+    shown = first_named(others)
     return (
         f"--dialler-dir {directory} also holds {len(others)} CSV file(s) this "
         f"calendar did not write ({shown}): a dialler loading the folder would call them; "
