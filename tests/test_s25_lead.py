@@ -145,3 +145,28 @@ def test_a_sweep_value_given_twice_as_1_and_1_0_is_refused(tmp_path):
     )  # fmt: skip
     assert code == 2, err
     assert "portfolio.seed" in err and "given twice" in err and not out.exists()
+
+
+def test_a_one_path_run_marks_no_delta_significant(tmp_path):
+    """scenario run with simulation.paths = 1 against a baseline: one path gives no spread,
+    so no interval is known and no delta is marked significant (an interval of width 0
+    marked every non-zero delta significant)."""
+    import pandas as pd
+
+    files = {}
+    for name in ("recession", "baseline"):  # both one path: the deltas are paired
+        parent = (ROOT / "scenarios" / f"{name}.toml").as_posix()
+        files[name] = tmp_path / f"{name}_one_path.toml"
+        files[name].write_text(f'extends = "{parent}"\n[simulation]\npaths = 1\n', "utf-8")
+    out = tmp_path / "out"
+    code, _, err = run_workout(
+        "scenario", "run", files["recession"], "--baseline", files["baseline"],
+        "--set", "portfolio.n=60", "--set", "collection.time_limit_seconds=3",
+        "--out-dir", out,
+    )  # fmt: skip
+    assert code == 0, err
+    deltas = pd.read_csv(next(out.glob("deltas.csv")), encoding="utf-8-sig")
+    moved = deltas[deltas["delta"].abs() > 0]
+    assert len(moved) > 0  # the one path of each run differs somewhere
+    assert not moved["significant"].astype(bool).any()
+    assert moved["delta_ci_low"].isna().all()

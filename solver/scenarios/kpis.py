@@ -41,7 +41,8 @@ __all__ = [
 def mean_half_width(std: float, n: int, df: float | None = None) -> float:
     """Half the width of the 95 % interval of a mean of ``n`` values of sample standard
     deviation ``std``: Student's t quantile with ``df`` degrees of freedom (default
-    ``n − 1``) times ``std/√n``; 0 for a single value (no spread is known).
+    ``n − 1``) times ``std/√n``; NaN for a single value (no spread is known: an interval
+    of width 0 made every delta of a one-path run "significant").
 
     Why t, not 1.96 (session 25 review): the paths are a sample and ``std`` is estimated
     from them, so the mean's interval is Student's; 1.96 was too narrow for few paths
@@ -50,7 +51,7 @@ def mean_half_width(std: float, n: int, df: float | None = None) -> float:
     freedom. At 200 paths the two differ by 0.8 %.
     """
     if n < 2:
-        return 0.0
+        return math.nan
     return interval_half_width(std / math.sqrt(n), n - 1 if df is None else df)
 
 

@@ -235,9 +235,12 @@ def compare(result: ScenarioResult, baseline: ScenarioResult) -> Any:
                 half = mean_half_width(std, diff.size)
             else:
                 vx, vy = xs["std"] ** 2, ys["std"] ** 2
-                nx, ny = max(1, len(x)), max(1, len(y))
-                se = math.sqrt(vx / nx + vy / ny)
-                half = interval_half_width(se, welch_df(vx, nx, vy, ny) if se else 0.0)
+                nx, ny = len(x), len(y)
+                if min(nx, ny) < 2:  # a one-path side has no known spread (mean_half_width)
+                    half = math.nan
+                else:
+                    se = math.sqrt(vx / nx + vy / ny)
+                    half = interval_half_width(se, welch_df(vx, nx, vy, ny) if se else 0.0)
             pct = (
                 delta / abs(ys["mean"])
                 if ys["mean"] not in (0.0,) and math.isfinite(ys["mean"])
