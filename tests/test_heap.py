@@ -52,8 +52,10 @@ def test_plan_search_reuses_freed_memory_with_the_same_plans():
     assert kept["set"] is True  # build_context set it
     assert default["set"] is False  # WORKOUT_KEEP_HEAP=0 leaves the allocator alone
     # measured: about 200 faults an account with the default allocator (freed arrays given
-    # back to the system and faulted in again), under 5 with the heap kept
-    assert default["faults"] > 30 * 24
+    # back to the system and faulted in again), under 5 with the heap kept; CI measured 703
+    # (29 an account) once on a loaded machine (session 25), so the floor only checks that
+    # the default run faults at all -- the ratio below is the property
+    assert default["faults"] > 10 * 24
     # a ratio, not a count: CI measured 265 faults with the heap kept on a loaded machine
     assert kept["faults"] * 4 < default["faults"]
     assert kept["same"] and default["same"]

@@ -41,7 +41,7 @@ POLICY_PROBLEMS = (
     "max_dti must be in [0, 10], got 12.0",
     "min_payment must be at least 0, got -5.0",
     "max_trm_months: unknown policy key (did you mean 'max_term_months'?)",
-    "[product.card_instalment]: max_term_months must be at least 1, got 0",
+    "[product.card_instalment]: max_term_months must be in [1, 600], got 0",
 )
 MODEL_PROBLEMS = (
     "kappa must be in [0.0, 1.0], got 1.5",

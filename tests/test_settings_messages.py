@@ -37,8 +37,8 @@ KEYS = (
         ({"max_term_months": 12.5}, "max_term_months must be a whole number, got 12.5"),
         ({"max_term_months": True}, "max_term_months must be a whole number, got True"),
         ({"max_term_months": "36"}, "max_term_months must be a whole number, got '36'"),
-        ({"max_term_months": 0}, "max_term_months must be at least 1, got 0"),
-        ({"max_term_months": 0.0}, "max_term_months must be at least 1, got 0"),
+        ({"max_term_months": 0}, "max_term_months must be in [1, 600], got 0"),
+        ({"max_term_months": 0.0}, "max_term_months must be in [1, 600], got 0"),
         ({"max_deferral_months": -1}, "max_deferral_months must be at least 0, got -1"),
         ({"max_payment_levels": 2.5}, "max_payment_levels must be a whole number, got 2.5"),
         ({"deferral_interest": ("skip",)}, f"deferral_interest must be among {MODES}, got 'skip'"),
@@ -66,7 +66,7 @@ KEYS = (
         ),
         (
             {"products": {"card_instalment": {"max_term_months": 0}}},
-            "max_term_months must be at least 1, got 0",
+            "max_term_months must be in [1, 600], got 0",
         ),
         # several problems: whole numbers first (as before)
         (
@@ -154,7 +154,7 @@ def test_policy_values_are_normalised():
         (
             {"product": {"auto_loan": {"max_term_months": 0}}},
             "src.toml: 1 problem found in the policy; nothing was read",
-            ["src.toml: [product.auto_loan]: max_term_months must be at least 1, got 0"],
+            ["src.toml: [product.auto_loan]: max_term_months must be in [1, 600], got 0"],
         ),
     ],
 )

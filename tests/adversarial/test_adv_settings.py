@@ -96,7 +96,7 @@ POLICY_CASES = [
     Case("bool_for_number", "policy.toml", sub(POLICY, "max_term_months = 60", "max_term_months = true"),
          ("max_term_months", "whole number")),
     Case("negative_term", "policy.toml", sub(POLICY, "max_term_months = 60", "max_term_months = -5"),
-         ("max_term_months", "at least 1")),
+         ("max_term_months", "in [1, 600]")),
     Case("rate_floor_above_1", "policy.toml", sub(POLICY, "rate_floor = 0.0", "rate_floor = 1.5"),
          ("rate_floor", "[0, 0.36]")),
     Case("nan", "policy.toml", sub(POLICY, "max_dti = 0.5 ", "max_dti = nan"),
