@@ -42,11 +42,12 @@ def render_counter(offer: Any, currency: str) -> None:
     from commands.common import console
     from solver.core.currency import format_difference
     from solver.officer.documents import counter_offer_rows
+    from solver.plans.plan_records import STATUS_QUO
 
     out = console(min_width=120)
     rows: list[tuple[list[str], str | None]] = []
     table = counter_offer_rows(offer)
-    sq_npv = next(row["npv"] for row in table if row["option"] == "status_quo")
+    sq_npv = next(row["npv"] for row in table if row["option"] == STATUS_QUO)
     for row in table:
         rows.append(
             (
@@ -56,7 +57,7 @@ def render_counter(offer: Any, currency: str) -> None:
                     _money(row["first_payment"], currency),
                     _money(row["npv"], currency, value=True),
                     ""
-                    if row["option"] == "status_quo"
+                    if row["option"] == STATUS_QUO
                     else format_difference(row["npv"], sq_npv, currency, sign=True),
                     f"{row['pd_12m']:.1%}",
                     f"{row['apr']:.2%}",

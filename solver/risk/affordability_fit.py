@@ -50,6 +50,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import optimize, stats
@@ -59,6 +60,16 @@ from solver.risk.calibration_result import HazardCalibration, TierHazard
 from solver.risk.exact_intervals import binomial_interval
 
 _EPS = 1e-10
+
+
+def _default_probability(h0: Any, kappa: Any, unaffordable: Any) -> Any:
+    """A month's default probability ``h0 + (1 - h0) κ u`` (SPEC §4's hazard in ``u = 1 - a``,
+    as the likelihood differentiates it), clipped into (0, 1): the one expression of the
+    tier fit and the pooled fit (:meth:`_AffordabilityLikelihood.probability`,
+    :meth:`~_AffordabilityLikelihood.pooled_hazard`). The model's own is
+    :func:`solver.core.model_kernel.hazard_curve`, written in ``a``; the fit keeps ``u`` so
+    that its derivatives below read as the formula."""
+    return np.clip(h0 + (1 - h0) * kappa * unaffordable, _EPS, 1 - _EPS)
 
 
 @dataclass(frozen=True)
@@ -96,8 +107,7 @@ class _AffordabilityLikelihood:
         h = theta[: self.n_hazards]
         kap = theta[-1] if self.estimate_kappa else self.kappa_fixed
         h_row = h[self.row_slot]
-        p = h_row + (1 - h_row) * kap * self.unaffordable
-        return np.clip(p, _EPS, 1 - _EPS), h_row, kap
+        return _default_probability(h_row, kap, self.unaffordable), h_row, kap
 
     def neg_log_likelihood(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """The negative log-likelihood and its gradient."""
@@ -152,7 +162,7 @@ class _AffordabilityLikelihood:
         g_h = 1 - kappa * unaffordable  # dp / dh0
 
         def score(h0: float) -> float:
-            p = np.clip(h0 + (1 - h0) * kappa * unaffordable, _EPS, 1 - _EPS)
+            p = _default_probability(h0, kappa, unaffordable)
             return float(np.sum((events / p - (1 - events) / (1 - p)) * g_h))
 
         low, high = _EPS, 1 - 1e-6  # the fit's bounds on a tier hazard
